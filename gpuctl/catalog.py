@@ -1,0 +1,93 @@
+"""The GPU, pool, price, data-center and template catalog, read from `state/`.
+
+`state/` is data with its sources named inside each file. The planner maps GPU types to
+RunPod v2 pools with it and estimates cost; the config loader rejects unknown GPU types and
+data centers with it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class GpuType:
+    id: str
+    display_name: str
+    memory_gb: int
+    pool: str | None
+
+
+@dataclass(frozen=True)
+class Pool:
+    id: str
+    memory_gb: int
+    flex_usd_per_hour: float | None
+    active_usd_per_hour: float | None
+
+
+@dataclass(frozen=True)
+class DataCenter:
+    id: str
+    name: str
+    network_volumes: bool
+
+
+@dataclass(frozen=True)
+class TemplateImage:
+    name: str
+    image: str | None
+    disk_gb: int
+    use: str
+
+
+@dataclass(frozen=True)
+class Catalog:
+    gpus: dict[str, GpuType]
+    pools: dict[str, Pool]
+    data_centers: dict[str, DataCenter]
+    default_volume_data_center: str
+    templates: dict[str, TemplateImage]
+
+    def pool_members(self, pool: str) -> list[str]:
+        return sorted(g.id for g in self.gpus.values() if g.pool == pool)
+
+
+def state_dir() -> Path:
+    """Where `state/` is: inside the installed package, or at the repository root."""
+    installed = Path(__file__).parent / "_state"
+    if installed.is_dir():
+        return installed
+    return Path(__file__).resolve().parent.parent / "state"
+
+
+def _per_hour(per_second: float | None) -> float | None:
+    return None if per_second is None else round(per_second * 3600, 4)
+
+
+@cache
+def load_catalog(root: Path | None = None) -> Catalog:
+    base = root or state_dir()
+    gpu_doc = json.loads((base / "catalog" / "gpus.json").read_text())
+    dc_doc = json.loads((base / "catalog" / "datacenters.json").read_text())
+    tpl_doc = json.loads((base / "templates.json").read_text())
+    gpus = {
+        g["id"]: GpuType(g["id"], g["displayName"], g["memoryInGb"], g["pool"])
+        for g in gpu_doc["gpus"]
+    }
+    pools = {
+        pid: Pool(pid, p["memoryInGb"], _per_hour(p["flexUsdPerSecond"]), _per_hour(p["activeUsdPerSecond"]))
+        for pid, p in gpu_doc["pools"].items()
+    }
+    dcs = {
+        d["id"]: DataCenter(d["id"], d["name"], bool(d["networkVolumeTypes"]))
+        for d in dc_doc["dataCenters"]
+    }
+    templates = {
+        name: TemplateImage(name, t["image"], t["disk_gb"], t["use"])
+        for name, t in tpl_doc["templates"].items()
+    }
+    return Catalog(gpus, pools, dcs, dc_doc["default_volume_data_center"], templates)

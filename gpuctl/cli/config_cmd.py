@@ -1,0 +1,66 @@
+"""`gpu config validate|schema`."""
+
+from __future__ import annotations
+
+import click
+
+from gpuctl.cli.context import AppContext
+
+
+@click.group("config")
+def config_group() -> None:
+    """Check gpu.jsonc and print its JSON Schema."""
+
+
+@config_group.command("validate")
+@click.option("--config", "config", type=click.Path(), help="Path to gpu.jsonc (default: ./gpu.jsonc).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@click.pass_obj
+def validate(app: AppContext, config: str | None, as_json: bool) -> int:
+    """Check gpu.jsonc without contacting any API. ${VAR} references are listed, not required."""
+    import json
+
+    from gpuctl.cli import planning
+    from gpuctl.config import load_config, variables
+    from gpuctl.errors import ConfigError
+
+    path, display = planning.config_path(app, config)
+    try:
+        loaded = load_config(path, display=display)
+    except ConfigError as exc:
+        if not as_json:
+            raise
+        errors = [{"file": d.file, "line": d.line, "column": d.col, "path": d.path, "message": d.message, "hint": d.hint} for d in exc.diagnostics]
+        app.stdout.write(json.dumps({"valid": False, "errors": errors}, indent=2) + "\n")
+        return 1
+    endpoints = [
+        {"name": b.model.name or loaded.project_id, "template": b.template.resolved, "gpu_type": b.model.gpu_type, "volume": b.model.volume.name if b.model.volume else None}
+        for b in loaded.blocks
+    ]
+    needed = sorted({(f"endpoint.{b.model.name or loaded.project_id}", key, var) for b, key, var in variables(loaded)})
+    missing = [n for n in needed if n[2] not in app.environ]
+    if as_json:
+        doc = {"valid": True, "project_id": loaded.project_id, "endpoints": endpoints,
+               "warnings": [{"code": n.code, "address": n.address, "message": n.message} for n in loaded.notices],
+               "variables": [{"address": a, "env": k, "variable": v, "set": v in app.environ} for a, k, v in needed]}
+        app.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return 0
+    described = ", ".join(f"{e['name']} ({e['template']} on {e['gpu_type']})" for e in endpoints)
+    app.stdout.write(f"{display} is valid: {len(endpoints)} endpoint{'s' if len(endpoints) != 1 else ''}: {described}\n")
+    for n in loaded.notices:
+        app.stdout.write(f"  ! {n.address + ': ' if n.address else ''}{n.message}\n")
+    for address, key, var in missing:
+        app.stdout.write(f"  ! {address}: env.{key} reads ${{{var}}}, which is not set here; deploy will need it\n")
+    return 0
+
+
+@config_group.command("schema")
+@click.pass_obj
+def schema(app: AppContext) -> int:
+    """Print the JSON Schema of gpu.jsonc (the same as schema/gpu.schema.json)."""
+    import json
+
+    from gpuctl.config.jsonschema import config_schema
+
+    app.stdout.write(json.dumps(config_schema(), indent=2, ensure_ascii=False) + "\n")
+    return 0

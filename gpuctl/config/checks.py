@@ -1,0 +1,104 @@
+"""Rules that need two fields, the catalog or the project directory.
+
+Each check gets the validated block and returns located diagnostics (errors) and notices
+(warnings for the plan). Nothing here raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from gpuctl.catalog import Catalog
+from gpuctl.config.schema import ServerlessBlock
+from gpuctl.config.templates import CHOICES, detect
+from gpuctl.errors import Diagnostic
+from gpuctl.model import RESERVED_ENV, Notice, TemplateChoice
+from gpuctl.spelling import did_you_mean
+
+Locate = Callable[[tuple, str, str | None], Diagnostic]
+
+
+def resolve_template(block: ServerlessBlock, project: Path, at: Locate) -> tuple[TemplateChoice | None, list[Diagnostic]]:
+    if block.template != "auto":
+        return TemplateChoice(block.template, block.template), []
+    found = detect(block, project)
+    if found.resolved:
+        return TemplateChoice("auto", found.resolved, found.evidence), []
+    if found.candidates:
+        seen = "; ".join(f"{name}: {', '.join(ev)}" for name, ev in sorted(found.candidates.items()))
+        message = f"template auto found signs of more than one template ({seen})"
+    else:
+        message = f"template auto found nothing to go on in {project}"
+    return None, [at(("template",), message, f'set "template" to one of {", ".join(CHOICES)}')]
+
+
+def check_gpus(block: ServerlessBlock, catalog: Catalog, at: Locate) -> list[Diagnostic]:
+    out = []
+    if block.gpu_type is None:
+        out.append(at(("gpu_type",), "required key is missing", 'choose a GPU type id, e.g. "NVIDIA GeForce RTX 4090" (see docs/catalog.md)'))
+    listed = [(("gpu_type",), block.gpu_type)] if block.gpu_type else []
+    listed += [(("gpu_types", i), gpu) for i, gpu in enumerate(block.gpu_types)]
+    seen: set[str] = set()
+    for path, gpu in listed:
+        known = catalog.gpus.get(gpu)
+        if known is None:
+            hint = did_you_mean(gpu, list(catalog.gpus)) or did_you_mean(gpu, {g.display_name: g.id for g in catalog.gpus.values()})
+            out.append(at(path, f'unknown GPU type "{gpu}"', _id_hint(hint, catalog)))
+        elif known.pool is None:
+            out.append(at(path, f'"{gpu}" is not offered on RunPod Serverless (no serverless pool)', "pick a type with a pool in docs/catalog.md"))
+        elif gpu in seen:
+            out.append(at(path, f'"{gpu}" is listed twice', "list each GPU type once, in priority order"))
+        seen.add(gpu)
+    return out
+
+
+def _id_hint(hint: str | None, catalog: Catalog) -> str:
+    if hint:
+        guessed = hint.split('"')[1]
+        by_name = {g.display_name: g.id for g in catalog.gpus.values()}
+        return f'did you mean "{by_name.get(guessed, guessed)}"?'
+    return "GPU type ids are RunPod's exact strings; see docs/catalog.md"
+
+
+def check_scaling(block: ServerlessBlock, at: Locate) -> tuple[list[Diagnostic], list[Notice]]:
+    s = block.scaling
+    errors = []
+    if s.max_workers < s.min_workers:
+        errors.append(at(("scaling", "max_workers"), f"must be ≥ min_workers ({s.min_workers}), got {s.max_workers}", f"raise max_workers to {s.min_workers} or more, or lower min_workers"))
+    notices = []
+    if block.runpod.scaler_type == "request_count" and "idle_timeout" in s.model_fields_set:
+        notices.append(Notice("idle-timeout-ignored", "RunPod ignores idle_timeout for queue endpoints scaling on request_count; it is not sent"))
+    return errors, notices
+
+
+def check_runpod(block: ServerlessBlock, template: str, catalog: Catalog, at: Locate) -> tuple[list[Diagnostic], list[Notice]]:
+    r, errors, notices = block.runpod, [], []
+    seen: set[str] = set()
+    for i, dc in enumerate(r.data_center_ids):
+        if dc not in catalog.data_centers:
+            errors.append(at(("runpod", "data_center_ids", i), f'unknown data center "{dc}"', did_you_mean(dc, catalog.data_centers) or "see docs/catalog.md for data center ids"))
+        elif dc in seen:
+            errors.append(at(("runpod", "data_center_ids", i), f'"{dc}" is listed twice', None))
+        seen.add(dc)
+    for key in r.env:
+        if key in RESERVED_ENV:
+            errors.append(at(("runpod", "env", key), "is reserved: gpuctl sets it", "remove it; the ownership marker comes from project_id, the local command from local.command"))
+    if template == "custom-image" and not r.image_name:
+        errors.append(at(("runpod", "image_name"), "required for template custom-image", 'set runpod.image_name to your pushed worker image, e.g. "ghcr.io/me/worker:1.0"'))
+    if template == "vllm" and "MODEL_NAME" not in r.env and not r.cached_model:
+        errors.append(at(("runpod",), "template vllm needs a model", 'set runpod.env.MODEL_NAME (e.g. "meta-llama/Llama-3.1-8B-Instruct") or runpod.cached_model'))
+    if r.data_centers_required is False and r.data_center_ids:
+        notices.append(Notice("data-centers-required", "RunPod always restricts placement to data_center_ids; data_centers_required=false cannot be expressed"))
+    return errors, notices
+
+
+def check_volume(block: ServerlessBlock, at: Locate) -> tuple[list[Diagnostic], list[Notice]]:
+    errors, notices = [], []
+    if block.prewarm.enabled and block.prewarm.mode == "cpu" and block.volume is None:
+        errors.append(at(("prewarm", "mode"), "cpu pre-warm downloads models into the network volume, but no volume is configured", 'add a "volume" block or set prewarm.mode to "gpu"'))
+    if block.volume is None:
+        return errors, notices
+    if block.volume.mount_path != "/runpod-volume":
+        notices.append(Notice("mount-path", f"RunPod Serverless mounts network volumes at /runpod-volume; mount_path {block.volume.mount_path} applies to the local provider only"))
+    return errors, notices

@@ -1,0 +1,226 @@
+"""gpu.jsonc -> `Desired`: read, apply per-run overrides, validate, check, resolve env."""
+
+from __future__ import annotations
+
+import copy
+import re
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from gpuctl.catalog import Catalog, load_catalog
+from gpuctl.config import checks
+from gpuctl.config.schema import ServerlessBlock
+from gpuctl.config.source import Source, read_source
+from gpuctl.config.sourcemap import dotted
+from gpuctl.config.validate import validate_block, validate_document
+from gpuctl.errors import ConfigError, Diagnostic
+from gpuctl.model import (
+    Desired, EndpointSpec, Notice, Override, PrewarmSpec, Sensitive, TemplateChoice, VolumeSpec,
+)
+
+_VAR = re.compile(r"\$\{([^}]*)\}")
+_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SCALER = {"queue_delay": "QUEUE_DELAY", "request_count": "REQUEST_COUNT"}
+
+
+@dataclass(frozen=True)
+class Block:
+    prefix: tuple
+    model: ServerlessBlock
+    template: TemplateChoice
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    source: Source
+    project_id: str
+    provider: str | None
+    blocks: tuple[Block, ...]
+    notices: tuple[Notice, ...]
+    overrides: tuple[Override, ...]
+
+    @property
+    def project_dir(self) -> Path:
+        return self.source.path.resolve().parent
+
+
+class _Locator:
+    """Turns a block-relative key path into a Diagnostic at the right place: the file
+    position, or the command-line flag when a per-run override set that key."""
+
+    def __init__(self, source: Source, prefix: tuple, overrides: Sequence[Override]):
+        self.source, self.prefix = source, prefix
+        self.flags = {tuple(o.path.split(".")): o.flag for o in overrides}
+
+    def __call__(self, path: tuple, message: str, hint: str | None = None) -> Diagnostic:
+        flag = self.flags.get(tuple(p for p in path if isinstance(p, str)))
+        if flag:
+            return Diagnostic(message, dotted(self.prefix + path), flag, hint=hint)
+        return self.source.diagnostic(self.prefix + path, message, hint)
+
+
+def _set(data: dict, path: str, value) -> None:
+    *parents, leaf = path.split(".")
+    for key in parents:
+        data = data.setdefault(key, {})
+        if not isinstance(data, dict):
+            return
+    data[leaf] = value
+
+
+def _with_overrides(source: Source, blocks, overrides: Sequence[Override]):
+    """Re-validate the raw blocks with the overrides applied; errors point at the flag."""
+    if not overrides:
+        return blocks
+    raw = source.data["serverless"]
+    out, problems = [], []
+    for prefix, _ in blocks:
+        item = copy.deepcopy(raw if len(prefix) == 1 else raw[prefix[1]])
+        for o in overrides:
+            _set(item, o.path, o.value)
+        model, errors = validate_block(source, item, prefix)
+        locate = _Locator(source, prefix, overrides)
+        problems += [locate(_relative(d.path, prefix), d.message, d.hint) for d in errors]
+        if model is not None:
+            out.append((prefix, model))
+    if problems:
+        raise ConfigError("the per-run overrides make the configuration invalid", problems)
+    return out
+
+
+def _relative(path: str, prefix: tuple) -> tuple:
+    parts = path[len(dotted(prefix)):].lstrip(".").split(".")
+    return tuple(p for p in parts if p)
+
+
+def load_config(path: Path, overrides: Sequence[Override] = (), catalog: Catalog | None = None, display: str | None = None) -> LoadedConfig:
+    """Read and check gpu.jsonc; every problem is reported at once with its position."""
+    catalog = catalog or load_catalog()
+    source = read_source(path, display)
+    blocks = _with_overrides(source, validate_document(source), overrides)
+    project_id = source.data.get("project_id") or path.resolve().parent.name
+    notices = [] if source.data.get("project_id") else [
+        Notice("project-id-default", f'project_id is not set; the ownership marker uses the directory name "{project_id}". Set project_id to keep it stable.')
+    ]
+    errors: list[Diagnostic] = []
+    checked = []
+    for prefix, block in blocks:
+        at = _Locator(source, prefix, overrides)
+        template, problems = checks.resolve_template(block, path.resolve().parent, at)
+        errors += problems + checks.check_gpus(block, catalog, at)
+        found = [checks.check_scaling(block, at), checks.check_volume(block, at)]
+        if template:
+            found.append(checks.check_runpod(block, template.resolved, catalog, at))
+            checked.append(Block(prefix, block, template))
+        address = f"endpoint.{block.name or project_id}"
+        for errs, notes in found:
+            errors += errs
+            notices += [replace(n, address=address) for n in notes]
+    errors += _cross_block(source, checked, project_id, overrides)
+    if errors:
+        raise ConfigError(f"{source.display} is not valid", sorted(errors, key=lambda d: (d.file or "", d.line or 0, d.col or 0)))
+    return LoadedConfig(source, project_id, source.data.get("provider"), tuple(checked), tuple(notices), tuple(overrides))
+
+
+def _cross_block(source: Source, blocks: list[Block], project_id: str, overrides) -> list[Diagnostic]:
+    errors, names, sizes = [], {}, {}
+    for b in blocks:
+        at = _Locator(source, b.prefix, overrides)
+        name = b.model.name or project_id
+        if name in names:
+            hint = "give each serverless block a distinct \"name\"" if b.model.name else "blocks without a name all default to the project name; add \"name\""
+            errors.append(at(("name",), f'endpoint name "{name}" is used twice (first in {dotted(names[name])})', hint))
+        names.setdefault(name, b.prefix)
+        if b.model.volume and b.model.volume.size_gb is not None:
+            first = sizes.setdefault(b.model.volume.name, (b.model.volume.size_gb, b.prefix))
+            if first[0] != b.model.volume.size_gb:
+                errors.append(at(("volume", "size_gb"), f'volume "{b.model.volume.name}" is declared with {first[0]} GB in {dotted(first[1])} and {b.model.volume.size_gb} GB here', "use one size for a shared volume"))
+    return errors
+
+
+def variables(loaded: LoadedConfig) -> list[tuple[Block, str, str]]:
+    """Every `${VAR}` the config reads: (block, env key, variable)."""
+    found = []
+    for b in loaded.blocks:
+        for key, value in b.model.runpod.env.items():
+            if isinstance(value, str):
+                found += [(b, key, name) for name in _VAR.findall(value)]
+    return found
+
+
+class _EnvProblem(Exception):
+    def __init__(self, message: str, hint: str):
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+def _env_value(value, environ: Mapping[str, str]) -> str | Sensitive:
+    if not isinstance(value, str):
+        return Sensitive(f"{{{{ RUNPOD_SECRET_{value.secret} }}}}")
+    names = _VAR.findall(value)
+    for name in names:
+        if not _VAR_NAME.match(name):
+            raise _EnvProblem(f'malformed reference "${{{name}}}"', "write ${NAME} with letters, digits and '_'")
+        if name not in environ:
+            raise _EnvProblem(f"environment variable {name} is not set", f"export {name}=... before running gpu, or remove the reference")
+    return Sensitive(_VAR.sub(lambda m: environ[m.group(1)], value)) if names else value
+
+
+def _resolved_env(loaded: LoadedConfig, b: Block, environ: Mapping[str, str]) -> dict[str, str | Sensitive]:
+    at = _Locator(loaded.source, b.prefix, loaded.overrides)
+    env, problems = {}, []
+    for key, value in b.model.runpod.env.items():
+        try:
+            env[key] = _env_value(value, environ)
+        except _EnvProblem as problem:
+            problems.append(at(("runpod", "env", key), problem.message, problem.hint))
+    if problems:
+        raise ConfigError("gpu.jsonc refers to missing environment variables", problems)
+    return env
+
+
+def _endpoint(loaded: LoadedConfig, b: Block, environ: Mapping[str, str], catalog: Catalog) -> tuple[EndpointSpec, list[Notice]]:
+    m, notices = b.model, []
+    env = _resolved_env(loaded, b, environ)
+    name = m.name or loaded.project_id
+    if b.template.resolved == "vllm" and "MODEL_NAME" not in env and m.runpod.cached_model:
+        env["MODEL_NAME"] = m.runpod.cached_model.split(":")[0]
+        notices.append(Notice("model-name", f"MODEL_NAME is set to {env['MODEL_NAME']} from runpod.cached_model", f"endpoint.{name}"))
+    template = catalog.templates[b.template.resolved]
+    command = m.local.command if m.local else None
+    if isinstance(command, str):
+        command = shlex.split(command)
+    spec = EndpointSpec(
+        name=name,
+        template=b.template,
+        image=m.runpod.image_name or template.image,
+        disk_gb=m.runpod.container_disk_gb or template.disk_gb,
+        gpu_types=tuple(dict.fromkeys([m.gpu_type, *m.gpu_types])),
+        workers_min=m.scaling.min_workers,
+        workers_max=m.scaling.max_workers,
+        idle_timeout=m.scaling.idle_timeout,
+        scaler_type=_SCALER[m.runpod.scaler_type],
+        scaler_value=m.runpod.scaler_value,
+        execution_timeout_ms=m.runpod.execution_timeout_ms,
+        flashboot=m.runpod.flashboot,
+        data_center_ids=tuple(m.runpod.data_center_ids),
+        env=tuple(sorted(env.items())),
+        ports=tuple(m.runpod.ports) if m.runpod.ports is not None else None,
+        cached_model=m.runpod.cached_model,
+        volume=VolumeSpec(m.volume.name, m.volume.size_gb, tuple(m.runpod.data_center_ids), m.volume.mount_path) if m.volume else None,
+        prewarm=PrewarmSpec(m.prewarm.enabled, m.prewarm.mode, tuple(m.prewarm.models)),
+        local_command=tuple(command) if command else None,
+        local_cwd=str((loaded.project_dir / (m.local.cwd or ".")).resolve()) if m.local else None,
+    )
+    return spec, notices
+
+
+def build_desired(loaded: LoadedConfig, environ: Mapping[str, str], catalog: Catalog | None = None) -> Desired:
+    """The desired state, with `${VAR}` read from `environ` (a missing one is an error)."""
+    catalog = catalog or load_catalog()
+    built = [_endpoint(loaded, b, environ, catalog) for b in loaded.blocks]
+    notices = list(loaded.notices) + [n for _, found in built for n in found]
+    endpoints = tuple(spec for spec, _ in built)
+    return Desired(loaded.project_id, loaded.source.display, endpoints, loaded.provider, tuple(notices), loaded.overrides)

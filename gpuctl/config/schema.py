@@ -1,0 +1,96 @@
+"""The `gpu.jsonc` models: the `serverless` block, validated strictly.
+
+Structure, types and single-field bounds live here, so `schema/gpu.schema.json` is generated
+from exactly what is enforced. Rules that need two fields or the catalog live in
+`gpuctl.config.checks`, where they can point at the right key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TemplateName = Literal["auto", "comfyui", "vllm", "whisper", "custom-image"]
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Scaling(_Strict):
+    min_workers: Annotated[int, Field(ge=0, le=1000, description="Always-on workers; 0 scales to zero.")] = 0
+    max_workers: Annotated[int, Field(ge=0, le=1000, description="Most concurrent workers; ≥ min_workers.")] = 3
+    idle_timeout: Annotated[int, Field(ge=1, le=3600, description="Seconds an idle worker waits before stopping.")] = 5
+
+
+class Volume(_Strict):
+    name: Annotated[str, Field(min_length=1, max_length=191, description="Network volume name; reused by name and data center.")]
+    size_gb: Annotated[int | None, Field(ge=10, le=4096, description="Size in GB (RunPod: 10..4096, can only grow). Omit to accept an existing volume's size; new volumes get 50.")] = None
+    mount_path: Annotated[str, Field(pattern=r"^/", description="Where workers see the volume. RunPod Serverless always uses /runpod-volume.")] = "/runpod-volume"
+
+
+class Prewarm(_Strict):
+    enabled: bool = False
+    mode: Literal["cpu", "gpu"] = "cpu"
+    models: Annotated[list[Annotated[str, Field(min_length=1)]], Field(description="Hugging Face repo ids to download into the volume.")] = []
+
+
+class SecretRef(_Strict):
+    secret: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Name of a RunPod secret.")]
+
+
+EnvValue = Annotated[
+    str | SecretRef,
+    Field(description='A literal, "${VAR}" read from the deploying environment (sensitive), or {"secret": "name"}.'),
+]
+
+
+class RunpodSettings(_Strict):
+    flashboot: bool = True
+    scaler_type: Literal["queue_delay", "request_count"] = "queue_delay"
+    scaler_value: Annotated[int, Field(ge=1, le=3600)] = 4
+    execution_timeout_ms: Annotated[int, Field(ge=5_000, le=604_800_000, description="Per-request limit (5 s to 7 days).")] = 600_000
+    container_disk_gb: Annotated[int | None, Field(ge=1, le=4096, description="Container disk in GB; default per template.")] = None
+    data_center_ids: Annotated[list[Annotated[str, Field(min_length=1)]], Field(description="Allowed data centers; empty means any.")] = []
+    data_centers_required: Annotated[bool | None, Field(description="RunPod always restricts placement to data_center_ids; false cannot be expressed.")] = None
+    env: Annotated[dict[Annotated[str, Field(pattern=ENV_NAME)], EnvValue], Field(description="Environment variables of the worker.")] = {}
+    cached_model: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(:[A-Za-z0-9_./-]+)?$", description="Hugging Face repo id, optionally :revision.")] = None
+    image_name: Annotated[str | None, Field(min_length=1, description="Worker image; required for custom-image.")] = None
+    ports: Annotated[list[Annotated[str, Field(pattern=r"^[0-9]{1,5}/(http|tcp)$")]] | None, Field(description='Exposed ports, e.g. ["8000/http"].')] = None
+
+
+class LocalSettings(_Strict):
+    command: Annotated[
+        Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] | Annotated[str, Field(min_length=1)],
+        Field(description="argv (or a shell-style string) that starts this endpoint's worker under the local provider."),
+    ]
+    cwd: Annotated[str | None, Field(description="Directory to run the command in, relative to gpu.jsonc.")] = None
+
+
+class ServerlessBlock(_Strict):
+    template: TemplateName = "auto"
+    name: Annotated[str | None, Field(min_length=1, max_length=191, pattern=r"^\S(.*\S)?$", description="Endpoint name; default project_id, else the directory name.")] = None
+    gpu_type: Annotated[str | None, Field(min_length=1, description='A RunPod GPU type id, e.g. "NVIDIA GeForce RTX 4090".')] = None
+    gpu_types: Annotated[list[Annotated[str, Field(min_length=1)]], Field(description="Fallback GPU type ids, in priority order.")] = []
+    scaling: Scaling = Scaling()
+    volume: Volume | None = None
+    prewarm: Prewarm = Prewarm()
+    runpod: RunpodSettings = RunpodSettings()
+    local: LocalSettings | None = None
+
+
+class GpuConfigFile(BaseModel):
+    """The whole file. Only used to generate the JSON Schema: keys other than these four belong
+    to GPU CLI pod workflows and are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow", title="gpu.jsonc", populate_by_name=True)
+
+    schema_: Annotated[str | None, Field(alias="$schema")] = None
+    project_id: Annotated[str | None, Field(min_length=1, max_length=191)] = None
+    provider: Literal["runpod", "local"] | None = None
+    serverless: ServerlessBlock | Annotated[list[ServerlessBlock], Field(min_length=1)]
+
+
+TOP_LEVEL_KEYS = ("$schema", "project_id", "provider", "serverless")

@@ -1,0 +1,85 @@
+"""Template resolution: `auto` inspects the project directory and explains what it found.
+
+The image table itself is data (`state/templates.json`, read through the catalog).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from gpuctl.config.schema import ServerlessBlock
+
+CHOICES = ("comfyui", "vllm", "whisper", "custom-image")
+_HANDLER_FILES = ("handler.py", "rp_handler.py", "src/handler.py", "src/rp_handler.py", "main.py")
+_REQUIREMENT_FILES = ("requirements.txt", "requirements-dev.txt", "pyproject.toml", "environment.yml")
+_MAX_SCAN_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Detection:
+    resolved: str | None
+    evidence: tuple[str, ...]
+    candidates: dict[str, tuple[str, ...]]
+
+
+def _read(path: Path) -> str:
+    try:
+        if path.is_file() and path.stat().st_size <= _MAX_SCAN_BYTES:
+            return path.read_text(errors="replace")
+    except OSError:
+        pass
+    return ""
+
+
+def _requirements(project: Path) -> str:
+    return "\n".join(_read(project / name) for name in _REQUIREMENT_FILES).lower()
+
+
+def _workflow_files(project: Path) -> list[str]:
+    found = []
+    for folder in (project, project / "workflows"):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.json"))[:50]:
+            if '"class_type"' in _read(path):
+                found.append(str(path.relative_to(project)))
+    return found
+
+
+def _signals(block: ServerlessBlock, project: Path) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {name: [] for name in CHOICES}
+    reqs = _requirements(project)
+    env = block.runpod.env
+    if block.runpod.image_name:
+        found["custom-image"].append(f'runpod.image_name is "{block.runpod.image_name}"')
+    if (project / "Dockerfile").is_file():
+        found["custom-image"].append("Dockerfile")
+    for name in _HANDLER_FILES:
+        if "runpod.serverless.start" in _read(project / name):
+            found["custom-image"].append(f"{name} calls runpod.serverless.start")
+    if "MODEL_NAME" in env:
+        found["vllm"].append("runpod.env.MODEL_NAME is set")
+    if block.runpod.cached_model:
+        found["vllm"].append("runpod.cached_model is set")
+    if re.search(r"\bvllm\b", reqs):
+        found["vllm"].append("requirements mention vllm")
+    if re.search(r"faster[-_]whisper|openai-whisper", reqs):
+        found["whisper"].append("requirements mention whisper")
+    for path in _workflow_files(project):
+        found["comfyui"].append(f"{path} is a ComfyUI workflow")
+    if (project / "custom_nodes").is_dir():
+        found["comfyui"].append("custom_nodes/ directory")
+    return found
+
+
+def detect(block: ServerlessBlock, project: Path) -> Detection:
+    """Pick a template from what the project directory shows; `resolved` is None when unsure."""
+    signals = {k: tuple(v) for k, v in _signals(block, project).items() if v}
+    if block.runpod.image_name:
+        return Detection("custom-image", signals["custom-image"], signals)
+    if len(signals) == 1:
+        (name, evidence), = signals.items()
+        return Detection(name, evidence, signals)
+    return Detection(None, (), signals)

@@ -1,0 +1,81 @@
+"""One error tree for the whole tool.
+
+Every error a user can cause is a `GpuctlError`: a one-line summary, optional detail, an
+optional hint saying how to fix it, and the exit code the CLI uses. Only the CLI catches
+these; everything else raises them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2  # only under --detailed-exitcode
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem at one place: `file:line:col: key.path: message`."""
+
+    message: str
+    path: str = ""
+    file: str | None = None
+    line: int | None = None
+    col: int | None = None
+    hint: str | None = None
+
+    def location(self) -> str:
+        if self.file and self.line:
+            return f"{self.file}:{self.line}:{self.col or 1}"
+        return self.file or ""
+
+    def format(self) -> str:
+        head = ": ".join(part for part in (self.location(), self.path, self.message) if part)
+        return f"{head}\n  hint: {self.hint}" if self.hint else head
+
+
+class GpuctlError(Exception):
+    exit_code = EXIT_ERROR
+
+    def __init__(self, summary: str, *, detail: str | None = None, hint: str | None = None):
+        super().__init__(summary)
+        self.summary = summary
+        self.detail = detail
+        self.hint = hint
+
+    def format(self) -> str:
+        lines = [f"error: {self.summary}"]
+        if self.detail:
+            lines.append(self.detail)
+        if self.hint:
+            lines.append(f"hint: {self.hint}")
+        return "\n".join(lines)
+
+
+class DiagnosticsError(GpuctlError):
+    """Several located problems reported together, like a compiler does."""
+
+    def __init__(self, summary: str, diagnostics: list[Diagnostic]):
+        super().__init__(summary)
+        self.diagnostics = tuple(diagnostics)
+
+    def format(self) -> str:
+        body = "\n".join(d.format() for d in self.diagnostics)
+        return f"error: {self.summary}\n{body}"
+
+
+class ConfigError(DiagnosticsError):
+    """gpu.jsonc cannot be read, parsed or validated."""
+
+
+class PlanError(DiagnosticsError):
+    """The desired state cannot be reconciled with the account (ownership, ambiguity)."""
+
+
+class UsageError(GpuctlError):
+    """Wrong flags or arguments. Exit code 1, never 2 (2 means "changes pending")."""
+
+
+class SnapshotError(GpuctlError):
+    """An observed-state snapshot file is unreadable or not in the snapshot format."""

@@ -1,0 +1,112 @@
+"""Frozen domain types shared by config, plan, provider and engine.
+
+Desired state comes from gpu.jsonc; observed state is the account as RunPod's REST v2 list
+calls return it. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+MARKER_ENV = "GPUCTL_PROJECT"
+LOCAL_COMMAND_ENV = "GPUCTL_LOCAL_COMMAND"
+LOCAL_CWD_ENV = "GPUCTL_LOCAL_CWD"
+RESERVED_ENV = (MARKER_ENV, LOCAL_COMMAND_ENV, LOCAL_CWD_ENV)
+
+
+@dataclass(frozen=True)
+class Sensitive:
+    """A value that is never printed: its repr is "(sensitive)" and JSON shows it as null."""
+
+    value: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "(sensitive)"
+
+    __str__ = __repr__
+
+
+def reveal(value: Any) -> Any:
+    return value.value if isinstance(value, Sensitive) else value
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A warning for people, attached to a resource address when there is one."""
+
+    code: str
+    message: str
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class VolumeSpec:
+    name: str
+    size_gb: int | None  # None: not declared; an existing volume is accepted at any size
+    data_centers: tuple[str, ...]  # allowed data centers, in preference order; () = any
+    mount_path: str = "/runpod-volume"
+
+
+@dataclass(frozen=True)
+class PrewarmSpec:
+    enabled: bool = False
+    mode: str = "cpu"
+    models: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TemplateChoice:
+    requested: str
+    resolved: str
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    name: str
+    template: TemplateChoice
+    image: str
+    disk_gb: int
+    gpu_types: tuple[str, ...]  # priority order, primary first
+    workers_min: int
+    workers_max: int
+    idle_timeout: int
+    scaler_type: str  # QUEUE_DELAY | REQUEST_COUNT
+    scaler_value: int
+    execution_timeout_ms: int
+    flashboot: bool
+    data_center_ids: tuple[str, ...]
+    env: tuple[tuple[str, str | Sensitive], ...]  # sorted by key
+    ports: tuple[str, ...] | None = None
+    cached_model: str | None = None
+    volume: VolumeSpec | None = None
+    prewarm: PrewarmSpec = PrewarmSpec()
+    local_command: tuple[str, ...] | None = None
+    local_cwd: str | None = None
+
+
+@dataclass(frozen=True)
+class Override:
+    flag: str
+    path: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Desired:
+    project_id: str
+    config_path: str
+    endpoints: tuple[EndpointSpec, ...]
+    provider: str | None = None
+    notices: tuple[Notice, ...] = ()
+    overrides: tuple[Override, ...] = ()
+
+
+@dataclass(frozen=True)
+class Observed:
+    """The account, as RunPod REST v2 objects (`modelReferences` may be added from GraphQL)."""
+
+    endpoints: tuple[dict, ...] = ()
+    network_volumes: tuple[dict, ...] = ()
+    templates: tuple[dict, ...] = ()

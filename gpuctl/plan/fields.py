@@ -1,0 +1,127 @@
+"""What gpuctl declares on a RunPod v2 endpoint, and how both sides are flattened to compare.
+
+Desired and observed are both reduced to `{path: value}` with the same normalisation: list
+order where it has no meaning, `""` versus `null`, absent lists versus `[]`, `4` versus `4.0`.
+Only paths gpuctl declares are compared, so server-side defaults never cause a diff.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gpuctl.catalog import Catalog
+from gpuctl.model import LOCAL_COMMAND_ENV, LOCAL_CWD_ENV, MARKER_ENV, EndpointSpec, Sensitive, reveal
+from gpuctl.plan.model import Unknown
+
+SET_LIKE = frozenset({"ports", "gpu.pools", "gpu.excludedTypes", "dataCenterIds", "networkVolumes", "modelReferences"})
+FORCES_REPLACE = frozenset({"type", "cpu"})  # RunPod v2 cannot PATCH the routing type or the compute family
+GRAPHQL_ONLY = frozenset({"modelReferences"})  # REST v2 has no field for cached models
+
+
+def gpu_selection(gpu_types: tuple[str, ...], catalog: Catalog) -> tuple[list[str], list[str]]:
+    """RunPod v2 `gpu.pools` (priority order of first appearance) and `gpu.excludedTypes`
+    (the other members of those pools that were not listed)."""
+    pools = list(dict.fromkeys(catalog.gpus[g].pool for g in gpu_types))
+    excluded = sorted(m for p in pools for m in catalog.pool_members(p) if m not in gpu_types)
+    return pools, excluded
+
+
+def model_reference(cached_model: str) -> str:
+    repo, _, revision = cached_model.partition(":")
+    return f"https://huggingface.co/{repo}:{revision or 'main'}"
+
+
+def declared_fields(spec: EndpointSpec, project_id: str, catalog: Catalog, target: str, volume_id: str | Unknown | None) -> dict[str, Any]:
+    """Every field gpuctl manages on this endpoint, flat, before normalisation."""
+    pools, excluded = gpu_selection(spec.gpu_types, catalog)
+    fields: dict[str, Any] = {
+        "type": "QUEUE",
+        "image": spec.image,
+        "disk": spec.disk_gb,
+        "gpu.pools": pools,
+        "gpu.excludedTypes": excluded,
+        "workers.min": spec.workers_min,
+        "workers.max": spec.workers_max,
+        "scaling.type": spec.scaler_type,
+        "timeout": spec.execution_timeout_ms,
+        "flashboot": "FLASHBOOT" if spec.flashboot else "OFF",
+        "dataCenterIds": list(spec.data_center_ids),
+        "networkVolumes": [volume_id] if volume_id else [],
+    }
+    if spec.scaler_type == "QUEUE_DELAY":
+        fields["workers.idleTimeout"] = spec.idle_timeout
+        fields["scaling.queueDelay"] = spec.scaler_value
+    else:
+        fields["scaling.requestCount"] = spec.scaler_value
+    if spec.ports is not None:
+        fields["ports"] = list(spec.ports)
+    if spec.cached_model:
+        fields["modelReferences"] = [model_reference(spec.cached_model)]
+    env = dict(spec.env) | {MARKER_ENV: project_id}
+    if target == "local" and spec.local_command:
+        import json
+
+        env[LOCAL_COMMAND_ENV] = json.dumps(list(spec.local_command))
+        env[LOCAL_CWD_ENV] = spec.local_cwd or ""
+    fields.update({f"env.{key}": value for key, value in sorted(env.items())})
+    return fields
+
+
+def request_body(fields: dict[str, Any], name: str) -> dict[str, Any]:
+    """The desired endpoint as one nested RunPod v2 body. GraphQL-only fields stay in it; the
+    provider sends them through its GraphQL adapter."""
+    body: dict[str, Any] = {"name": name}
+    for path, value in fields.items():
+        *parents, leaf = path.split(".", 1) if path.startswith("env.") else path.split(".")
+        node = body
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = value
+    return body
+
+
+def observed_fields(endpoint: dict) -> dict[str, Any]:
+    """The same paths read off a RunPod v2 endpoint object."""
+    gpu = endpoint.get("gpu") or {}
+    workers = endpoint.get("workers") or {}
+    scaling = endpoint.get("scaling") or {}
+    fields: dict[str, Any] = {
+        "type": endpoint.get("type") or "QUEUE",
+        "image": endpoint.get("image"),
+        "disk": endpoint.get("disk"),
+        "ports": endpoint.get("ports"),
+        "gpu.pools": gpu.get("pools") if endpoint.get("gpu") else None,
+        "gpu.excludedTypes": [t.strip() for t in gpu.get("excludedTypes") or []],
+        "workers.min": workers.get("min"),
+        "workers.max": workers.get("max"),
+        "workers.idleTimeout": workers.get("idleTimeout"),
+        "scaling.type": scaling.get("type"),
+        "scaling.queueDelay": scaling.get("queueDelay"),
+        "scaling.requestCount": scaling.get("requestCount"),
+        "timeout": endpoint.get("timeout"),
+        "flashboot": endpoint.get("flashboot"),
+        "dataCenterIds": endpoint.get("dataCenterIds"),
+        "networkVolumes": endpoint.get("networkVolumes"),
+        "modelReferences": endpoint.get("modelReferences"),
+    }
+    if endpoint.get("cpu"):
+        fields["cpu"] = endpoint["cpu"]
+    fields.update({f"env.{k}": v for k, v in (endpoint.get("env") or {}).items()})
+    return fields
+
+
+def normalise(path: str, value: Any) -> Any:
+    """The comparable form of a field value."""
+    if path in SET_LIKE:
+        return sorted((reveal(v) for v in value or []), key=str)
+    value = reveal(value)
+    return None if value == "" else value
+
+
+def same(path: str, desired: Any, observed: Any) -> bool:
+    return normalise(path, desired) == normalise(path, observed)
+
+
+def is_sensitive(path: str, desired: Any) -> bool:
+    """Env values are shown only when gpu.jsonc holds them as plain literals."""
+    return path.startswith("env.") and (desired is None or isinstance(desired, Sensitive))

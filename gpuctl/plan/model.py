@@ -1,0 +1,92 @@
+"""The plan: a frozen, sorted, comparable value. Symbols, colours and tenses live in render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from gpuctl.model import Notice, Override, TemplateChoice
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    NOOP = "no-op"
+    DELETE = "delete"
+    PRESERVE = "preserve"
+
+
+CHANGING = (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)
+
+
+class Kind(StrEnum):
+    NETWORK_VOLUME = "network_volume"
+    ENDPOINT = "endpoint"
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A value known only after apply, such as the id of a volume still to be created."""
+
+    ref: str
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    path: str
+    before: Any
+    after: Any
+    sensitive: bool = False
+    forces_replace: bool = False
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    kind: Kind
+    name: str
+    address: str
+    action: Action
+    id: str | None = None
+    reason: str = ""
+    changes: tuple[FieldChange, ...] = ()
+    desired: Any = None  # the RunPod v2 request body (Sensitive values inside), None for deletes
+    template: TemplateChoice | None = None
+    data_center: str | None = None
+
+
+@dataclass(frozen=True)
+class CostItem:
+    address: str
+    always_on_per_hour: float
+    worst_case_per_hour: float
+    basis: str
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    always_on_per_hour: float
+    worst_case_per_hour: float
+    complete: bool
+    items: tuple[CostItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    project_id: str
+    config_path: str
+    provider: str
+    prune: bool
+    changes: tuple[ResourceChange, ...]
+    notices: tuple[Notice, ...]
+    cost: CostEstimate
+    overrides: tuple[Override, ...]
+    observed_digest: str
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action in CHANGING for c in self.changes)
+
+    def count(self, action: Action) -> int:
+        return sum(1 for c in self.changes if c.action == action)

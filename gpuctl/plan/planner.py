@@ -1,0 +1,172 @@
+"""`plan(desired, observed)`: pure and deterministic. No I/O, no clock, no randomness."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from gpuctl.catalog import Catalog
+from gpuctl.errors import Diagnostic, PlanError
+from gpuctl.model import MARKER_ENV, Desired, EndpointSpec, Notice, Observed
+from gpuctl.plan import cost, fields
+from gpuctl.plan.model import Action, FieldChange, Kind, Plan, ResourceChange
+from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume
+
+_ORDER = {Action.CREATE: 0, Action.UPDATE: 0, Action.REPLACE: 0, Action.NOOP: 0, Action.DELETE: 1, Action.PRESERVE: 2}
+_KIND_ORDER = {Kind.NETWORK_VOLUME: 0, Kind.ENDPOINT: 1}
+
+
+def owner(endpoint: dict) -> str | None:
+    return (endpoint.get("env") or {}).get(MARKER_ENV)
+
+
+def observed_digest(observed: Observed) -> str:
+    """A fingerprint of the account, to refuse stale saved plans. Env values are left out so
+    the digest cannot be used to guess a secret."""
+
+    def scrub(item: dict) -> dict:
+        return {**item, "env": sorted((item.get("env") or {}).keys())}
+
+    doc = {
+        "endpoints": sorted((scrub(e) for e in observed.endpoints), key=lambda e: str(e.get("id"))),
+        "networkVolumes": sorted(observed.network_volumes, key=lambda v: str(v.get("id"))),
+    }
+    return "sha256:" + hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _field_changes(declared: dict, live: dict) -> tuple[FieldChange, ...]:
+    changes = []
+    for path, after in declared.items():
+        before = live.get(path)
+        if not fields.same(path, after, before):
+            changes.append(FieldChange(path, before, after, fields.is_sensitive(path, after), path in fields.FORCES_REPLACE))
+    for path, before in live.items():
+        if path.startswith("env.") and path not in declared:
+            changes.append(FieldChange(path, before, None, True, False))
+        elif path in fields.FORCES_REPLACE and path not in declared:
+            changes.append(FieldChange(path, before, None, False, True))
+    return tuple(sorted(changes, key=lambda c: c.path))
+
+
+def _endpoint_change(spec: EndpointSpec, live: dict | None, declared: dict) -> ResourceChange:
+    address = f"endpoint.{spec.name}"
+    body = fields.request_body(declared, spec.name)
+    common = dict(kind=Kind.ENDPOINT, name=spec.name, address=address, desired=body, template=spec.template)
+    if live is None:
+        creates = tuple(FieldChange(p, None, v, fields.is_sensitive(p, v)) for p, v in sorted(declared.items()))
+        return ResourceChange(action=Action.CREATE, reason=f'no endpoint named "{spec.name}" in the account', changes=creates, **common)
+    changes = _field_changes(declared, fields.observed_fields(live))
+    if not changes:
+        return ResourceChange(action=Action.NOOP, id=live.get("id"), **common)
+    if any(c.forces_replace for c in changes):
+        forced = ", ".join(c.path for c in changes if c.forces_replace)
+        return ResourceChange(action=Action.REPLACE, id=live.get("id"), reason=f"{forced} cannot change in place", changes=changes, **common)
+    word = "field differs" if len(changes) == 1 else "fields differ"
+    return ResourceChange(action=Action.UPDATE, id=live.get("id"), reason=f"{len(changes)} {word} from gpu.jsonc", changes=changes, **common)
+
+
+def _match(spec: EndpointSpec, project_id: str, observed: Observed) -> tuple[dict | None, list[Diagnostic], list[Notice]]:
+    same_name = [e for e in observed.endpoints if e.get("name") == spec.name]
+    ours = [e for e in same_name if owner(e) == project_id]
+    theirs = [e for e in same_name if owner(e) != project_id]
+    address = f"endpoint.{spec.name}"
+    if len(ours) > 1:
+        ids = ", ".join(sorted(str(e.get("id")) for e in ours))
+        return None, [Diagnostic(f'{len(ours)} endpoints named "{spec.name}" carry this project\'s marker ({ids})', address, hint="delete the extra ones (gpu serverless delete ID --force) and plan again")], []
+    if theirs and not ours:
+        e = theirs[0]
+        who = f'belongs to project "{owner(e)}"' if owner(e) else f"has no {MARKER_ENV} marker"
+        hint = f"to adopt it, set the env var {MARKER_ENV}={project_id} on endpoint {e.get('id')} in the RunPod console; otherwise give this block another name"
+        return None, [Diagnostic(f'an endpoint named "{spec.name}" already exists ({e.get("id")}) and {who}; gpuctl never modifies endpoints it does not own', address, hint=hint)], []
+    notices = [Notice("same-name-unowned", f'another endpoint named "{spec.name}" ({e.get("id")}) is not owned by this project and is left alone', address) for e in theirs]
+    return (ours[0] if ours else None), [], notices
+
+
+def _unowned_warning(spec_names: set[str], project_id: str, observed: Observed, prune: bool) -> tuple[list[ResourceChange], list[Notice]]:
+    deletes, notices = [], []
+    for e in sorted(observed.endpoints, key=lambda e: (str(e.get("name")), str(e.get("id")))):
+        if owner(e) != project_id or e.get("name") in spec_names:
+            continue
+        address = f"endpoint.{e.get('name')}"
+        if prune:
+            deletes.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.DELETE, e.get("id"), f'owned by project "{project_id}" and no longer in gpu.jsonc (--prune)'))
+        else:
+            notices.append(Notice("orphan", f'endpoint {e.get("id")} is owned by this project but no longer in gpu.jsonc; deploy with --prune to delete it', address))
+    return deletes, notices
+
+
+def _notices_for(spec: EndpointSpec) -> list[Notice]:
+    address = f"endpoint.{spec.name}"
+    out = []
+    if len(spec.gpu_types) > 1:
+        order = " > ".join(spec.gpu_types)
+        out.append(Notice("gpu-priority", f"RunPod v2 places workers on any listed GPU type with capacity; the priority order {order} cannot be enforced", address))
+    if spec.cached_model:
+        out.append(Notice("cached-model-graphql", "runpod.cached_model is set through RunPod's GraphQL API (modelReferences), which REST v2 lacks and RunPod retires in early 2027", address))
+    if spec.prewarm.enabled:
+        out.append(Notice("prewarm-skipped", f"prewarm ({spec.prewarm.mode}) runs after apply once `gpu serverless warm` is available; it is skipped for now", address))
+    return out
+
+
+def _volumes(desired: Desired, observed: Observed, catalog: Catalog):
+    """Resolve every desired volume once, deduplicated by (name, data center)."""
+    resolved: dict[str, ResolvedVolume] = {}
+    by_spec: dict[str, ResolvedVolume] = {}
+    errors: list[Diagnostic] = []
+    notices: list[Notice] = []
+    for spec in desired.endpoints:
+        if spec.volume is None:
+            continue
+        found, errs, notes = resolve_volume(spec.volume, observed, catalog)
+        errors += errs
+        notices += notes
+        if found:
+            found = resolved.setdefault(found.change.address, found)
+            by_spec[spec.name] = found
+    return resolved, by_spec, errors, notices
+
+
+def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str = "runpod", prune: bool = False) -> Plan:
+    """The typed difference between gpu.jsonc and the account. Raises PlanError when the two
+    cannot be reconciled safely (an endpoint owned by someone else, ambiguous volumes)."""
+    if prune and not desired.endpoints:
+        raise PlanError("refusing to prune with an empty configuration", [Diagnostic("no endpoints are declared", hint="an empty gpu.jsonc never deletes everything")])
+    volumes, volume_of, errors, notices = _volumes(desired, observed, catalog)
+    changes = [v.change for v in volumes.values()]
+    costs, complete = [cost.volume_cost(v.change.address, v.size_gb) for v in volumes.values()], True
+    kept_volume_ids = {v.ref for v in volumes.values() if isinstance(v.ref, str)}
+    used_volume_ids: set[str] = set()
+    for spec in desired.endpoints:
+        live, errs, notes = _match(spec, desired.project_id, observed)
+        errors += errs
+        notices += notes + _notices_for(spec)
+        vol = volume_of.get(spec.name)
+        declared = fields.declared_fields(spec, desired.project_id, catalog, target, vol.ref if vol else None)
+        if not errs:
+            changes.append(_endpoint_change(spec, live, declared))
+            used_volume_ids.update((live or {}).get("networkVolumes") or [])
+        item, known = cost.endpoint_cost(spec, catalog)
+        costs.append(item)
+        complete &= known
+    if errors:
+        raise PlanError("the plan cannot be made", errors)
+    deletes, orphan_notes = _unowned_warning({s.name for s in desired.endpoints}, desired.project_id, observed, prune)
+    for d in deletes:
+        used_volume_ids.update(next(e for e in observed.endpoints if e.get("id") == d.id).get("networkVolumes") or [])
+    keep = preserved(observed, used_volume_ids, kept_volume_ids, "network volumes are never deleted; nothing in gpu.jsonc attaches it any more")
+    return Plan(
+        project_id=desired.project_id,
+        config_path=desired.config_path,
+        provider=target,
+        prune=prune,
+        changes=tuple(sorted(changes + deletes + keep, key=_sort_key)),
+        notices=tuple(sorted(set(desired.notices) | set(notices) | set(orphan_notes), key=lambda n: (n.address, n.code, n.message))),
+        cost=cost.total(costs, complete),
+        overrides=desired.overrides,
+        observed_digest=observed_digest(observed),
+    )
+
+
+def _sort_key(change: ResourceChange) -> tuple:
+    return (_ORDER[change.action], _KIND_ORDER[change.kind], change.address, str(change.id))
+

@@ -1,0 +1,79 @@
+"""Network volumes: resolved by (name, data center), grown but never shrunk, never deleted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gpuctl.catalog import Catalog
+from gpuctl.errors import Diagnostic
+from gpuctl.model import Notice, Observed, VolumeSpec
+from gpuctl.plan.model import Action, FieldChange, Kind, ResourceChange, Unknown
+
+DEFAULT_SIZE_GB = 50
+
+
+@dataclass(frozen=True)
+class ResolvedVolume:
+    change: ResourceChange
+    ref: str | Unknown  # the id to put in an endpoint's networkVolumes
+    size_gb: int
+
+
+def _address(name: str, dc: str) -> str:
+    return f"network_volume.{name}@{dc}"
+
+
+def _choose_dc(spec: VolumeSpec, catalog: Catalog) -> str:
+    storage = [dc for dc in spec.data_centers if catalog.data_centers.get(dc) and catalog.data_centers[dc].network_volumes]
+    return (storage or list(spec.data_centers) or [catalog.default_volume_data_center])[0]
+
+
+def resolve_volume(spec: VolumeSpec, observed: Observed, catalog: Catalog) -> tuple[ResolvedVolume | None, list[Diagnostic], list[Notice]]:
+    same_name = [v for v in observed.network_volumes if v.get("name") == spec.name]
+    inside = [v for v in same_name if not spec.data_centers or v.get("dataCenter") in spec.data_centers]
+    notices = [
+        Notice("volume-outside-data-centers", f'a volume named "{spec.name}" exists in {v.get("dataCenter")} ({v.get("id")}), outside data_center_ids; it is not used', _address(spec.name, v.get("dataCenter", "?")))
+        for v in same_name if v not in inside
+    ]
+    if len(inside) > 1:
+        listed = ", ".join(f'{v.get("id")} in {v.get("dataCenter")}' for v in inside)
+        return None, [Diagnostic(f'{len(inside)} network volumes are named "{spec.name}" ({listed}); gpuctl cannot tell which to use', f"network_volume.{spec.name}", hint="set runpod.data_center_ids to the one data center whose volume you want")], notices
+    if not inside:
+        return _create(spec, catalog, notices)
+    return _existing(spec, inside[0], notices)
+
+
+def _create(spec: VolumeSpec, catalog: Catalog, notices: list[Notice]):
+    dc = _choose_dc(spec, catalog)
+    address = _address(spec.name, dc)
+    if not spec.data_centers:
+        notices.append(Notice("volume-data-center-default", f"runpod.data_center_ids is not set; the volume is created in {dc}, and attaching it keeps the endpoint's workers there", address))
+    size = spec.size_gb or DEFAULT_SIZE_GB
+    desired = {"name": spec.name, "size": size, "dataCenter": dc}
+    changes = tuple(FieldChange(k, None, v) for k, v in desired.items())
+    change = ResourceChange(Kind.NETWORK_VOLUME, spec.name, address, Action.CREATE, None, f'no network volume named "{spec.name}" in {dc}', changes, desired, data_center=dc)
+    return ResolvedVolume(change, Unknown(f"{address}.id"), size), [], notices
+
+
+def _existing(spec: VolumeSpec, volume: dict, notices: list[Notice]):
+    dc, size = volume.get("dataCenter"), volume.get("size")
+    address = _address(spec.name, dc)
+    base = dict(kind=Kind.NETWORK_VOLUME, name=spec.name, address=address, id=volume.get("id"), data_center=dc)
+    if spec.size_gb is not None and spec.size_gb < (size or 0):
+        problem = Diagnostic(f"size_gb {spec.size_gb} is smaller than the live volume ({size} GB); network volumes can only grow", address, hint=f"set volume.size_gb to {size} or more")
+        return None, [problem], notices
+    if spec.size_gb is not None and spec.size_gb > (size or 0):
+        desired = {"size": spec.size_gb}
+        change = ResourceChange(action=Action.UPDATE, reason=f"size grows from {size} to {spec.size_gb} GB", changes=(FieldChange("size", size, spec.size_gb),), desired=desired, **base)
+        return ResolvedVolume(change, volume["id"], spec.size_gb), [], notices
+    change = ResourceChange(action=Action.NOOP, desired={}, **base)
+    return ResolvedVolume(change, volume["id"], size or DEFAULT_SIZE_GB), [], notices
+
+
+def preserved(observed: Observed, referenced_ids: set[str], kept_ids: set[str], why: str) -> list[ResourceChange]:
+    """Volumes that endpoints of this project used but the config no longer attaches."""
+    out = []
+    for v in observed.network_volumes:
+        if v.get("id") in referenced_ids and v.get("id") not in kept_ids:
+            out.append(ResourceChange(Kind.NETWORK_VOLUME, v.get("name", ""), _address(v.get("name", ""), v.get("dataCenter", "?")), Action.PRESERVE, v.get("id"), why, data_center=v.get("dataCenter")))
+    return out

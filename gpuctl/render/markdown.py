@@ -1,0 +1,51 @@
+"""The plan as a pull-request comment: summary first, one collapsible section per resource,
+capped well under GitHub's 65,536-character comment limit."""
+
+from __future__ import annotations
+
+import html
+
+from gpuctl.render.words import path_width, SYMBOL, cost_line, field_line, heading, summary_line, template_note
+
+LIMIT = 60_000
+
+
+def _escape(text: str) -> str:
+    return text.replace("```", "ˋˋˋ")
+
+
+def _section(resource: dict) -> str:
+    action = resource["action"]
+    lines = []
+    if resource["reason"]:
+        lines.append(f"# {resource['reason']}")
+    note = template_note(resource)
+    if note:
+        lines.append(f"# {note}")
+    width = path_width(resource)
+    for change in resource["changes"]:
+        mark, body = field_line(change, width, creating=action == "create")
+        lines.append(f"{mark} {body}")
+    body = "\n".join(_escape(line) for line in lines) or "(no field changes)"
+    summary = f"<code>{SYMBOL[action]}</code> {html.escape(heading(resource))}"
+    return f"<details><summary>{summary}</summary>\n\n```diff\n{body}\n```\n</details>\n"
+
+
+def render_markdown(doc: dict, limit: int = LIMIT) -> str:
+    parts = [f"### gpuctl plan: {summary_line(doc).removeprefix('Plan: ')}\n", f"Project `{doc['project_id']}` · provider `{doc['provider']}` · {cost_line(doc)}\n"]
+    for o in doc["overrides"]:
+        parts.append(f"- override `{o['flag']}`: `{o['path']}` = `{o['value']}`\n")
+    if doc["warnings"]:
+        parts.append("\n**Warnings**\n\n" + "".join(f"- ⚠️ {'`' + w['address'] + '`: ' if w['address'] else ''}{w['message']}\n" for w in doc["warnings"]))
+    parts.append("\n")
+    shown = [r for r in doc["resource_changes"] if r["action"] != "no-op"]
+    text = "".join(parts)
+    for i, resource in enumerate(shown):
+        section = _section(resource)
+        if len(text) + len(section) > limit - 400:
+            rest = len(shown) - i
+            text += (f"\n> **Truncated:** {rest} more resource{'s' if rest != 1 else ''} not shown to stay under GitHub's comment limit. "
+                     "Run `gpu serverless deploy --plan` or download the JSON plan (`--format json`) for the full plan.\n")
+            break
+        text += section
+    return text

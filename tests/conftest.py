@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from gpuctl.cli import main
+from gpuctl.cli.context import AppContext
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+UPDATE_GOLDEN = bool(os.environ.get("GPUCTL_UPDATE_GOLDEN"))
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+class _Stream(io.StringIO):
+    def isatty(self) -> bool:
+        return False
+
+
+def run_cli(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> Result:
+    """Run `gpu ARGS` in-process with an injected environment (no real $HOME, no TTY)."""
+    out, err = _Stream(), _Stream()
+    environ = {"PATH": os.environ.get("PATH", ""), "NO_COLOR": "1"} | (env or {})
+    code = main(args, AppContext(environ=environ, cwd=cwd, stdout=out, stderr=err))
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+def golden(path: Path, actual: str) -> None:
+    """Compare with a checked-in golden file; GPUCTL_UPDATE_GOLDEN=1 rewrites it."""
+    if UPDATE_GOLDEN or not path.exists():
+        path.write_text(actual)
+    assert actual == path.read_text(), f"{path} differs (rerun with GPUCTL_UPDATE_GOLDEN=1 to accept)"
