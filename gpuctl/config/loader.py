@@ -55,9 +55,13 @@ class _Locator:
         self.flags = {tuple(o.path.split(".")): o.flag for o in overrides}
 
     def __call__(self, path: tuple, message: str, hint: str | None = None) -> Diagnostic:
-        flag = self.flags.get(tuple(p for p in path if isinstance(p, str)))
+        keys = tuple(p for p in path if isinstance(p, str))
+        flag = self.flags.get(keys)
         if flag:
             return Diagnostic(message, dotted(self.prefix + path), flag, hint=hint)
+        siblings = sorted(f for p, f in self.flags.items() if p[:-1] == keys[:-1])
+        if siblings:
+            message += f" (with {', '.join(siblings)} from the command line)"
         return self.source.diagnostic(self.prefix + path, message, hint)
 
 

@@ -1,0 +1,121 @@
+"""`deploy --plan --observed` and `config` as a user runs them: formats, exit codes, errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import FIXTURES, ROOT
+
+CASE = FIXTURES / "plans" / "recipe-whisper-nochange"
+PLAN = ["serverless", "deploy", "--plan", "--observed", "observed.json", "--provider", "runpod"]
+
+
+@pytest.fixture
+def project(tmp_path):
+    for name in ("gpu.jsonc", "observed.json"):
+        shutil.copy(CASE / name, tmp_path / name)
+    return tmp_path
+
+
+def test_detailed_exitcode_is_0_without_changes_and_2_with(cli, project):
+    assert cli([*PLAN, "--detailed-exitcode"], project).code == 0
+    assert cli([*PLAN, "--detailed-exitcode", "--max-workers", "9"], project).code == 2
+    assert cli([*PLAN, "--max-workers", "9"], project).code == 0  # without the flag, changes are not an error
+
+
+def test_errors_exit_1_even_with_detailed_exitcode(cli, project):
+    (project / "gpu.jsonc").write_text('{"serverless": {"gpu_type": 5}}')
+    result = cli([*PLAN, "--detailed-exitcode"], project)
+    assert result.code == 1 and "gpu.jsonc:1:17: serverless.gpu_type" in result.err
+
+
+def test_usage_errors_exit_1_not_2(cli, project):
+    result = cli([*PLAN, "--no-such-flag"], project)
+    assert result.code == 1 and "no such option" in result.err.lower()
+    result = cli([*PLAN, "--json", "--format", "text"], project)
+    assert result.code == 1 and "--json conflicts" in result.err
+
+
+def test_json_flag_equals_format_json(cli, project):
+    a, b = cli([*PLAN, "--json"], project), cli([*PLAN, "--format", "json"], project)
+    assert a.out == b.out and json.loads(a.out)["format_version"] == "1"
+
+
+def test_apply_is_refused_until_a_provider_exists(cli, project):
+    result = cli(["serverless", "deploy", "--observed", "observed.json"], project)
+    assert result.code == 1 and "--plan --observed" in result.err
+
+
+def test_override_errors_name_the_flag(cli, project):
+    result = cli([*PLAN, "--idle-timeout", "0"], project)
+    assert result.code == 1
+    assert "--idle-timeout: serverless.scaling.idle_timeout: must be ≥ 1, got 0" in result.err
+    result = cli([*PLAN, "--min-workers", "7"], project)
+    assert result.code == 1 and "serverless.scaling.max_workers: must be ≥ min_workers (7), got 3 (with --min-workers" in result.err
+
+
+def test_overrides_are_shown_in_the_plan(cli, project):
+    result = cli([*PLAN, "--min-workers", "1", "--format", "text"], project)
+    assert "override --min-workers: scaling.min_workers = 1" in result.out
+    assert "workers.min = 0 → 1" in result.out
+
+
+def test_missing_variable_is_named_with_its_position(cli, project):
+    (project / "gpu.jsonc").write_text('{"project_id": "transcribe",\n "serverless": {"template": "whisper", "gpu_type": "NVIDIA L4",\n  "runpod": {"env": {"TOKEN": "${MY_TOKEN}"}}}}')
+    result = cli(PLAN, project)
+    assert result.code == 1
+    assert "gpu.jsonc:3:22: serverless.runpod.env.TOKEN: environment variable MY_TOKEN is not set" in result.err
+
+
+def test_bad_snapshot_is_a_clear_error(cli, project):
+    (project / "observed.json").write_text('{"endpoint": []}')
+    result = cli(PLAN, project)
+    assert result.code == 1 and 'unknown key "endpoint"' in result.err and 'did you mean "endpoints"' in result.err
+
+
+def test_config_validate_reports_unset_variables_without_failing(cli, project):
+    (project / "gpu.jsonc").write_text('{"serverless": {"name": "x", "template": "whisper", "gpu_type": "NVIDIA L4", "runpod": {"env": {"T": "${NOT_SET_HERE}"}}}}')
+    result = cli(["config", "validate"], project)
+    assert result.code == 0 and "gpu.jsonc is valid" in result.out and "${NOT_SET_HERE}" in result.out
+    doc = json.loads(cli(["config", "validate", "--json"], project).out)
+    assert doc["valid"] and doc["variables"][0] == {"address": "endpoint.x", "env": "T", "variable": "NOT_SET_HERE", "set": False}
+
+
+def test_config_schema_prints_the_checked_in_schema(cli, project):
+    assert json.loads(cli(["config", "schema"], project).out) == json.loads((ROOT / "schema" / "gpu.schema.json").read_text())
+
+
+def test_markdown_is_capped_under_githubs_limit(cli, tmp_path):
+    blocks = [{"name": f"endpoint-{i:03d}", "template": "whisper", "gpu_type": "NVIDIA L4", "gpu_types": ["NVIDIA RTX A4000"], "runpod": {"env": {f"VAR_{j}": "x" * 40 for j in range(10)}}} for i in range(300)]
+    (tmp_path / "gpu.jsonc").write_text(json.dumps({"project_id": "big", "serverless": blocks}))
+    (tmp_path / "observed.json").write_text("{}")
+    md = cli([*PLAN, "--format", "markdown"], tmp_path).out
+    assert len(md) < 65_536
+    assert md.startswith("### gpuctl plan: 300 to create")
+    assert "**Truncated:**" in md and "more resources not shown" in md
+    small = cli([*PLAN, "--format", "markdown"], FIXTURES / "plans" / "recipe-whisper-create").out
+    assert "Truncated" not in small and small.count("<details>") == 1
+
+
+def test_help_imports_no_heavy_module():
+    code = "import sys; from gpuctl.cli import main; from gpuctl.cli.context import AppContext; import io; main(['--help'], AppContext(stdout=io.StringIO())); main(['serverless', 'deploy', '--help'], AppContext(stdout=io.StringIO())); print(sorted(m for m in ('pydantic', 'rich', 'httpx', 'deepdiff', 'pyjson5', 'starlette', 'uvicorn') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_no_traceback_without_debug_and_one_with(cli, project, monkeypatch):
+    import gpuctl.plan.planner as planner
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("synthetic failure")
+
+    monkeypatch.setattr(planner, "observed_digest", boom)
+    quiet = cli(PLAN, project)
+    assert quiet.code == 1 and "Traceback" not in quiet.err and "internal error: RuntimeError: synthetic failure" in quiet.err
+    loud = cli([*PLAN, "--debug"], project)
+    assert loud.code == 1 and "Traceback" in loud.err
