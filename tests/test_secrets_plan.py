@@ -1,0 +1,50 @@
+"""R10 for planning: secret env values (from ${VAR}, from RunPod secret references, and values
+already live on the account) never appear in any rendering, also under --debug and on errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+
+from tests.conftest import FIXTURES
+
+CANARY = re.compile(r"\w*canary\w*")
+CASES = [p for p in sorted((FIXTURES / "plans").iterdir()) if CANARY.search((p / "observed.json").read_text() + (p / "case.json").read_text())]
+
+
+def test_there_are_cases_with_canaries():
+    assert len(CASES) >= 3
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
+def test_canaries_never_printed(cli, case, fmt):
+    spec = json.loads((case / "case.json").read_text())
+    planted = set(CANARY.findall((case / "observed.json").read_text() + json.dumps(spec["env"])))
+    for extra in ([], ["--debug"]):
+        result = cli(["serverless", "deploy", "--plan", "--observed", "observed.json", "--provider", "runpod", "--format", fmt, *extra, *spec["args"]], case, spec["env"])
+        for canary in planted:
+            assert canary not in result.out and canary not in result.err
+
+
+def test_canary_not_in_error_paths(cli, tmp_path):
+    """A failing plan (an endpoint owned by someone else) with a secret in the config and on
+    the account: the error names the endpoint, never the values."""
+    case = FIXTURES / "plans" / "drift-update"
+    shutil.copy(case / "gpu.jsonc", tmp_path / "gpu.jsonc")
+    observed = json.loads((case / "observed.json").read_text())
+    observed["endpoints"][0]["env"]["GPUCTL_PROJECT"] = "someone-else"
+    (tmp_path / "observed.json").write_text(json.dumps(observed))
+    result = cli(["--debug", "serverless", "deploy", "--plan", "--observed", "observed.json", "--provider", "runpod"], tmp_path, {"HF_TOKEN": "hf_error_path_canary_3e1"})
+    assert result.code == 1 and "someone-else" in result.err
+    for canary in ("hf_error_path_canary_3e1", "hf_old_canary_value_91c2"):
+        assert canary not in result.out + result.err
+
+
+def test_env_value_type_errors_do_not_echo_the_value(cli, tmp_path):
+    (tmp_path / "gpu.jsonc").write_text('{"serverless": {"name": "x", "template": "whisper", "gpu_type": "NVIDIA L4", "runpod": {"env": {"TOKEN": ["sk_canary_in_a_list"]}}}}')
+    result = cli(["config", "validate"], tmp_path)
+    assert result.code == 1 and "env.TOKEN" in result.err and "sk_canary_in_a_list" not in result.err
