@@ -46,9 +46,9 @@ def test_json_flag_equals_format_json(cli, project):
     assert a.out == b.out and json.loads(a.out)["format_version"] == "1"
 
 
-def test_apply_is_refused_until_a_provider_exists(cli, project):
+def test_observed_without_plan_is_refused(cli, project):
     result = cli(["serverless", "deploy", "--observed", "observed.json"], project)
-    assert result.code == 1 and "--plan --observed" in result.err
+    assert result.code == 1 and "--observed plans against a snapshot and cannot apply" in result.err
 
 
 def test_override_errors_name_the_flag(cli, project):

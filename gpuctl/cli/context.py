@@ -3,12 +3,35 @@ environment, home directory or terminal."""
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
+
+
+class Redacting(io.TextIOBase):
+    """A text stream that replaces registered secrets with "(redacted)" before writing: the
+    last line of defence if a value ever reaches an output by mistake."""
+
+    def __init__(self, inner: TextIO, secrets: set[str]):
+        self.inner, self.secrets = inner, secrets
+
+    def write(self, text: str) -> int:
+        for secret in self.secrets:
+            text = text.replace(secret, "(redacted)")
+        return self.inner.write(text)
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def isatty(self) -> bool:
+        return self.inner.isatty()
+
+    def fileno(self) -> int:
+        return self.inner.fileno()
 
 
 @dataclass
@@ -18,6 +41,17 @@ class AppContext:
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     debug: bool = False
+    secrets: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.stdout = Redacting(self.stdout, self.secrets)
+        self.stderr = Redacting(self.stderr, self.secrets)
+
+    def protect(self, secret: str | None) -> None:
+        """Never let this value reach stdout or stderr (values under 6 characters are too
+        likely to occur by chance to be replaced)."""
+        if secret and len(secret) >= 6:
+            self.secrets.add(secret)
 
     @property
     def stdout_tty(self) -> bool:

@@ -24,39 +24,67 @@ def _override_options(func):
     return func
 
 
+def _duration(value: str) -> float:
+    """`30`, `30s`, `5m`, `1h` -> seconds."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        return float(value[:-1]) * units[value[-1]] if value and value[-1] in units else float(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a duration such as 30s, 5m or 1h") from None
+
+
 @serverless_group.command("deploy")
 @click.option("--plan", "plan_only", is_flag=True, help="Show the plan and stop; change nothing.")
-@click.option("--observed", type=click.Path(dir_okay=False), help="Plan against this snapshot instead of the live account (no network, no credentials).")
+@click.option("--observed", type=click.Path(dir_okay=False), help="Plan against this snapshot instead of the account (no network, no credentials).")
 @click.option("--config", "config", type=click.Path(), help="Path to gpu.jsonc (default: ./gpu.jsonc).")
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON plan/result document on stdout.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout (the plan with --plan, else the result); never prompts.")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), help="How to print the plan.")
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when nothing changes, 2 when there are changes, 1 on error.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when nothing changes, 2 when there are (or were) changes, 1 on error.")
 @click.option("--prune", is_flag=True, help="Allow deleting owned endpoints that left gpu.jsonc.")
 @click.option("--provider", type=click.Choice(["runpod", "local"]), help="Where to deploy (default: GPU_PROVIDER, gpu.jsonc, runpod with a key, else local).")
+@click.option("-y", "--yes", is_flag=True, help="Apply without asking for confirmation.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Save the plan as JSON to this file and stop (implies --plan).")
+@click.option("--from-plan", type=click.Path(dir_okay=False, exists=True), help="Apply exactly this saved plan; refused if the account or gpu.jsonc changed since.")
+@click.option("--lock-timeout", default="0s", show_default=True, help="How long to wait for another deploy of this project to finish (30s, 5m).")
 @_override_options
 @click.pass_obj
 def deploy(app: AppContext, plan_only: bool, observed: str | None, config: str | None, as_json: bool, fmt: str | None,
-           detailed_exitcode: bool, prune: bool, provider: str | None, **override_values) -> int:
+           detailed_exitcode: bool, prune: bool, provider: str | None, yes: bool, out: str | None, from_plan: str | None,
+           lock_timeout: str, **override_values) -> int:
     """Make the account match gpu.jsonc: plan, show, confirm, apply, verify."""
-    from gpuctl.catalog import load_catalog
-    from gpuctl.cli import planning
-    from gpuctl.config import build_desired, load_config
-    from gpuctl.errors import EXIT_CHANGES, EXIT_OK, UsageError
-    from gpuctl.plan import plan as make_plan
-    from gpuctl.snapshot import read_snapshot
+    from gpuctl.cli import deploy as flow
+    from gpuctl.cli.planning import output_format
 
-    fmt = planning.output_format(fmt, as_json)
-    if observed is None or not plan_only:
-        raise UsageError(
-            "this version plans against a snapshot only: use --plan --observed SNAPSHOT.json",
-            hint="applying to RunPod and to the local provider comes with the provider layer",
-        )
-    catalog = load_catalog()
-    path, display = planning.config_path(app, config)
-    loaded = load_config(path, planning.overrides(override_values), catalog, display)
-    desired = build_desired(loaded, app.environ, catalog)
-    target, _ = planning.choose_provider(app, provider, loaded.provider)
-    account = read_snapshot(planning.config_path(app, observed)[0])
-    plan = make_plan(desired, account, catalog, target=target, prune=prune)
-    planning.write_plan(app, plan, fmt)
-    return EXIT_CHANGES if detailed_exitcode and plan.has_changes else EXIT_OK
+    options = flow.DeployOptions(
+        plan_only=plan_only, observed=observed, config=config, fmt=output_format(fmt, as_json),
+        detailed_exitcode=detailed_exitcode, prune=prune, provider=provider, yes=yes, out=out, from_plan=from_plan,
+        lock_timeout=_duration(lock_timeout), json_result=as_json and not plan_only, overrides=override_values,
+    )
+    return flow.run(app, options)
+
+
+@serverless_group.command("snapshot")
+@click.option("--provider", type=click.Choice(["runpod", "local"]), help="Which account to read.")
+@click.option("--config", "config", type=click.Path(), help="gpu.jsonc, for its provider key and cached models (optional).")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.pass_obj
+def snapshot(app: AppContext, provider: str | None, config: str | None, out: str | None) -> int:
+    """Write the observed account in the snapshot format that `deploy --observed` reads."""
+    import json
+    from pathlib import Path
+
+    from gpuctl.cli.connect import connect
+    from gpuctl.cli.planning import choose_provider
+    from gpuctl.snapshot import snapshot_document
+
+    target, _ = choose_provider(app, provider, None)
+    account = connect(app, target)
+    try:
+        text = json.dumps(snapshot_document(account.observe(model_references=target == "runpod")), indent=2) + "\n"
+    finally:
+        account.close()
+    if out:
+        Path(out).write_text(text)
+    else:
+        app.stdout.write(text)
+    return 0

@@ -125,3 +125,16 @@ def same(path: str, desired: Any, observed: Any) -> bool:
 def is_sensitive(path: str, desired: Any) -> bool:
     """Env values are shown only when gpu.jsonc holds them as plain literals."""
     return path.startswith("env.") and (desired is None or isinstance(desired, Sensitive))
+
+
+def flatten(body: dict[str, Any]) -> dict[str, Any]:
+    """The inverse of `request_body`: a desired v2 body back to `{path: value}` (no name)."""
+    flat: dict[str, Any] = {}
+    for key, value in body.items():
+        if key == "name":
+            continue
+        if isinstance(value, dict):
+            flat.update({f"{key}.{sub}": v for sub, v in value.items()})
+        else:
+            flat[key] = value
+    return flat

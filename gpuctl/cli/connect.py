@@ -1,0 +1,54 @@
+"""Build the provider a command talks to: RunPod, or the embedded local provider (started on
+demand). The API key and the local token are registered as secrets so no output shows them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gpuctl.cli.context import AppContext
+from gpuctl.errors import GpuctlError
+
+RUNPOD_API = "https://api.runpod.io"
+RUNPOD_JOBS = "https://api.runpod.ai/v2"
+
+
+def local_data_dir(app: AppContext) -> Path:
+    env = app.environ
+    if env.get("GPUCTL_LOCAL_DIR"):
+        return Path(env["GPUCTL_LOCAL_DIR"])
+    base = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME", str(Path.home()))) / ".local" / "share")
+    return Path(base) / "gpuctl" / "local"
+
+
+def _clients(app: AppContext, api_base: str, jobs_base: str, key: str):
+    from gpuctl.provider.http import ApiClient
+
+    on_call = (lambda call: app.note(f"debug: {call.method} {call.url} -> {call.status} ({call.seconds * 1000:.0f} ms)")) if app.debug else None
+    return ApiClient(api_base, key, on_call=on_call), ApiClient(jobs_base, key, on_call=on_call)
+
+
+def connect(app: AppContext, provider: str, start_local: bool = True):
+    """A RunPodProvider for `provider` ("runpod" or "local")."""
+    from gpuctl.provider.graphql import GraphQL
+    from gpuctl.provider.runpod import RunPodProvider
+
+    if provider == "local":
+        from gpuctl import local
+
+        data_dir = local_data_dir(app)
+        info = local.ensure_running(data_dir) if start_local else local.read_server_info(data_dir)
+        if info is None:
+            raise GpuctlError("the local provider is not running", hint="start it with `gpu local up`")
+        key = (data_dir / "token").read_text().strip()
+        api_base, jobs_base = info["api_base_url"], info["endpoint_base_url"]
+    else:
+        from gpuctl.credentials import api_key
+
+        key, _ = api_key(app.environ)
+        if not key:
+            raise GpuctlError("no RunPod API key is configured", hint="run `gpu auth login`, set RUNPOD_API_KEY, or use --provider local")
+        api_base = app.environ.get("RUNPOD_API_BASE_URL") or RUNPOD_API
+        jobs_base = app.environ.get("RUNPOD_ENDPOINT_BASE_URL") or RUNPOD_JOBS
+    app.protect(key)
+    control, jobs = _clients(app, api_base, jobs_base, key)
+    return RunPodProvider(provider, control, jobs, GraphQL(control))

@@ -1,0 +1,210 @@
+"""The deploy flow: plan, show, confirm, apply, verify. The click options live in
+`serverless.py`; this module is imported only when deploy runs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from gpuctl.catalog import load_catalog
+from gpuctl.cli import planning
+from gpuctl.cli.connect import connect
+from gpuctl.cli.context import AppContext
+from gpuctl.config import build_desired, load_config
+from gpuctl.engine.apply import Engine
+from gpuctl.engine.journal import Journal
+from gpuctl.engine.lock import ProjectLock
+from gpuctl.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, GpuctlError, UsageError
+from gpuctl.model import Sensitive
+from gpuctl.plan import plan as make_plan
+from gpuctl.render.document import dumps, to_document
+from gpuctl.snapshot import read_snapshot
+
+
+class StalePlan(GpuctlError):
+    pass
+
+
+class InconsistentResult(GpuctlError):
+    pass
+
+
+@dataclass
+class DeployOptions:
+    plan_only: bool
+    observed: str | None
+    config: str | None
+    fmt: str
+    detailed_exitcode: bool
+    prune: bool
+    provider: str | None
+    yes: bool
+    out: str | None
+    from_plan: str | None
+    lock_timeout: float
+    json_result: bool
+    overrides: dict
+
+
+@dataclass
+class Session:
+    """Everything one deploy run has resolved before talking to the account."""
+
+    app: AppContext
+    opts: DeployOptions
+    catalog: object
+    desired: object
+    target: str
+    project_dir: Path
+
+    def plan(self, observed):
+        return make_plan(self.desired, observed, self.catalog, target=self.target, prune=self.opts.prune)
+
+    @property
+    def needs_model_references(self) -> bool:
+        return any(spec.cached_model for spec in self.desired.endpoints)
+
+
+def _session(app: AppContext, opts: DeployOptions) -> Session:
+    catalog = load_catalog()
+    path, display = planning.config_path(app, opts.config)
+    loaded = load_config(path, planning.overrides(opts.overrides), catalog, display)
+    desired = build_desired(loaded, app.environ, catalog)
+    for spec in desired.endpoints:
+        for _, value in spec.env:
+            if isinstance(value, Sensitive):
+                app.protect(value.value)
+    target, why = planning.choose_provider(app, opts.provider, loaded.provider)
+    if target == "local" and why == "no RunPod API key is configured" and not opts.observed:
+        app.note("note: no RunPod API key is configured, so this deploys to the local provider (gpu local status); use --provider runpod to change that")
+    return Session(app, opts, catalog, desired, target, path.resolve().parent)
+
+
+def run(app: AppContext, opts: DeployOptions) -> int:
+    s = _session(app, opts)
+    if opts.observed:
+        if not (opts.plan_only or opts.out):
+            raise UsageError("--observed plans against a snapshot and cannot apply", hint="add --plan, or drop --observed to deploy to the account")
+        return _show_plan(s, s.plan(read_snapshot(planning.config_path(app, opts.observed)[0])))
+    provider = connect(app, s.target)
+    try:
+        if opts.plan_only or opts.out:
+            return _show_plan(s, s.plan(provider.observe(s.needs_model_references)))
+        return _apply(s, provider)
+    finally:
+        provider.close()
+
+
+def _show_plan(s: Session, plan) -> int:
+    if s.opts.out:
+        Path(s.opts.out).write_text(dumps(to_document(plan)))
+        s.app.note(f"saved the plan to {s.opts.out}; apply exactly it with: gpu serverless deploy --from-plan {s.opts.out}")
+    planning.write_plan(s.app, plan, s.opts.fmt)
+    return EXIT_CHANGES if s.opts.detailed_exitcode and plan.has_changes else EXIT_OK
+
+
+def _check_saved(s: Session, plan) -> None:
+    saved = json.loads(Path(s.opts.from_plan).read_text())
+    fresh = to_document(plan)
+    if saved.get("observed_digest") != fresh["observed_digest"]:
+        raise StalePlan("the account changed since the plan was made; refusing to apply it", hint="make a new plan (deploy --plan --out FILE) and review it")
+    same = ("project_id", "provider", "prune", "resource_changes")
+    if any(saved.get(k) != fresh[k] for k in same):
+        raise StalePlan("gpu.jsonc or the environment changed since the plan was made; refusing to apply it", hint="make a new plan and review it")
+
+
+def _confirm(s: Session) -> bool:
+    if s.opts.yes or s.opts.json_result or s.opts.from_plan:
+        return True
+    if not (s.app.stdin_tty and s.app.stdout_tty):
+        raise UsageError("deploy needs confirmation but there is no terminal to ask on", hint="review the plan, then pass -y (or --json) to apply without asking")
+    import click
+
+    return click.confirm("Apply these changes?", default=False, err=True)
+
+
+def _apply(s: Session, provider) -> int:
+    app, opts = s.app, s.opts
+    lock = ProjectLock(s.project_dir / ".gpu" / "deploy.lock", "gpu serverless deploy")
+    lock.acquire(opts.lock_timeout, on_wait=lambda m: app.note(m))
+    try:
+        observed = provider.observe(s.needs_model_references)
+        plan = s.plan(observed)
+        if opts.from_plan:
+            _check_saved(s, plan)
+        if not opts.json_result:
+            planning.write_plan(app, plan, "text" if opts.fmt == "json" else opts.fmt)
+        if not plan.has_changes:
+            return _result(s, provider, plan, None, observed)
+        if not _confirm(s):
+            app.note("cancelled: nothing was changed")
+            return EXIT_ERROR
+        return _execute(s, provider, plan)
+    finally:
+        lock.release()
+
+
+def _execute(s: Session, provider, plan) -> int:
+    from gpuctl.engine.apply import ApplyFailed
+    from gpuctl.render.progress import ProgressView, outcome_lines
+
+    journal = Journal(s.project_dir / ".gpu" / "journal.jsonl")
+    engine = Engine(provider, s.desired.project_id, journal, ProgressView(s.app.console(stderr=True)))
+    try:
+        outcome = engine.apply(plan)
+    except ApplyFailed as failure:
+        s.app.note("\n".join(["Apply stopped:", *outcome_lines(failure.outcome)]))
+        if s.opts.json_result:
+            doc = _result_doc(s, provider, plan, failure.outcome, None, error=failure.cause.summary)
+            s.app.stdout.write(json.dumps(doc, indent=2) + "\n")
+        raise failure.cause from None
+    observed = provider.observe(s.needs_model_references)
+    after = s.plan(observed)
+    if after.has_changes:
+        left = ", ".join(c.address for c in after.changes if c.action.value != "no-op")
+        raise InconsistentResult(f"inconsistent result after apply: {left} still differ", hint="RunPod did not keep what was written; run deploy --plan to see the fields")
+    journal.clear()
+    return _result(s, provider, plan, outcome, observed)
+
+
+def _endpoints(s: Session, provider, outcome, observed) -> list[dict]:
+    """Name, id and request URL of each configured endpoint that exists."""
+    from gpuctl.plan.planner import owner
+
+    ids = {a.removeprefix("endpoint."): i for a, _, i in (outcome.done if outcome else []) if a.startswith("endpoint.") and i}
+    if observed is not None:
+        ids |= {e["name"]: e["id"] for e in observed.endpoints if owner(e) == s.desired.project_id}
+    return [{"name": spec.name, "endpoint_id": ids[spec.name], "url": provider.request_url(ids[spec.name])} for spec in s.desired.endpoints if spec.name in ids]
+
+
+def _result_doc(s: Session, provider, plan, outcome, observed, error: str | None = None) -> dict:
+    endpoints = _endpoints(s, provider, outcome, observed)
+    return {
+        "format_version": "1",
+        "applied": error is None,
+        "provider": s.target,
+        "error": error,
+        "endpoint_id": endpoints[0]["endpoint_id"] if endpoints else None,
+        "endpoints": endpoints,
+        "outcome": {
+            "done": [{"address": a, "action": act, "id": i} for a, act, i in (outcome.done if outcome else [])],
+            "failed": [{"address": a, "action": act, "error": e} for a, act, e in (outcome.failed if outcome else [])],
+            "not_attempted": [{"address": a, "action": act} for a, act in (outcome.not_attempted if outcome else [])],
+        },
+        "plan": to_document(plan),
+    }
+
+
+def _result(s: Session, provider, plan, outcome, observed) -> int:
+    from gpuctl.render.progress import endpoint_lines
+
+    doc = _result_doc(s, provider, plan, outcome, observed)
+    if s.opts.json_result:
+        s.app.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        done = [d["action"] for d in doc["outcome"]["done"]]
+        counts = ", ".join(f"{done.count(a)} {past}" for a, past in (("create", "created"), ("update", "updated"), ("replace", "replaced"), ("delete", "deleted")))
+        head = "No changes were needed." if outcome is None else f"Apply complete: {counts}."
+        s.app.stdout.write("\n".join(["", head, *endpoint_lines(doc["endpoints"], s.target == "local")]) + "\n")
+    return EXIT_CHANGES if s.opts.detailed_exitcode and outcome is not None else EXIT_OK

@@ -1,0 +1,221 @@
+"""Apply a plan through a provider: volumes, then endpoints, then deletions.
+
+Before creating anything the engine looks the object up by identity, so a create that was
+committed but whose answer was lost is never repeated. Every write is read back and compared
+field by field. On the first failure it stops; the outcome lists what was done, what failed
+and what was not attempted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gpuctl.engine.events import Emit, Failed, Finished, Started, Waiting
+from gpuctl.engine.journal import Journal
+from gpuctl.errors import GpuctlError
+from gpuctl.model import MARKER_ENV, Sensitive
+from gpuctl.plan import fields
+from gpuctl.plan.model import CHANGING, Action, Kind, Plan, ResourceChange, Unknown
+from gpuctl.provider.errors import AmbiguousWrite, ProviderError
+
+
+class NotHonoured(GpuctlError):
+    """A write was accepted but the object read back differs: never reported as success."""
+
+
+class Ambiguous(GpuctlError):
+    """More than one object has the identity of the one we are about to create."""
+
+
+@dataclass
+class Outcome:
+    done: list[tuple[str, str, str | None]] = field(default_factory=list)
+    failed: list[tuple[str, str, str]] = field(default_factory=list)
+    not_attempted: list[tuple[str, str]] = field(default_factory=list)
+    ids: dict[str, str] = field(default_factory=dict)  # address -> id of what now exists
+
+
+class ApplyFailed(GpuctlError):
+    def __init__(self, outcome: Outcome, cause: GpuctlError):
+        super().__init__(f"apply stopped: {cause.summary}", detail=cause.detail, hint=cause.hint)
+        self.outcome, self.cause = outcome, cause
+
+
+def _reveal(value: Any, ids: dict[str, str]) -> Any:
+    if isinstance(value, Sensitive):
+        return value.value
+    if isinstance(value, Unknown):
+        return ids[value.ref]
+    if isinstance(value, dict):
+        return {k: _reveal(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_reveal(v, ids) for v in value]
+    return value
+
+
+@dataclass
+class Engine:
+    provider: Any  # gpuctl.provider.runpod.RunPodProvider or anything with the same methods
+    project_id: str
+    journal: Journal
+    emit: Emit = lambda event: None
+    grace: float = 20.0  # how long an object may take to become visible after a create
+    poll: float = 1.0
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+    def apply(self, plan: Plan) -> Outcome:
+        outcome = Outcome()
+        pending = [c for c in plan.changes if c.action in CHANGING]
+        unfinished = self.journal.unfinished()
+        for index, change in enumerate(pending):
+            self.emit(Started(change.address, change.action.value))
+            start = self.clock()
+            try:
+                resource_id, note = self._one(change, outcome.ids, change.address in unfinished)
+            except GpuctlError as exc:
+                self.emit(Failed(change.address, change.action.value, exc.summary))
+                outcome.failed.append((change.address, change.action.value, exc.summary))
+                outcome.not_attempted += [(c.address, c.action.value) for c in pending[index + 1:]]
+                raise ApplyFailed(outcome, exc) from exc
+            outcome.done.append((change.address, change.action.value, resource_id))
+            if resource_id:
+                outcome.ids[change.address] = resource_id
+                outcome.ids[f"{change.address}.id"] = resource_id
+            self.emit(Finished(change.address, change.action.value, resource_id, self.clock() - start, note))
+        return outcome
+
+    def _one(self, change: ResourceChange, ids: dict[str, str], unfinished: bool) -> tuple[str | None, str]:
+        match (change.kind, change.action):
+            case (Kind.NETWORK_VOLUME, Action.CREATE):
+                return self._create_volume(change, unfinished)
+            case (Kind.NETWORK_VOLUME, Action.UPDATE):
+                live = self.provider.update_volume(change.id, change.desired)
+                return self._verify_volume(change, self.provider.get_volume(live.get("id", change.id))), ""
+            case (Kind.ENDPOINT, Action.CREATE):
+                return self._create_endpoint(change, ids, unfinished)
+            case (Kind.ENDPOINT, Action.UPDATE):
+                return self._update_endpoint(change, ids), ""
+            case (Kind.ENDPOINT, Action.REPLACE):
+                self._write(change.address, "delete", lambda: self.provider.delete_endpoint(change.id))
+                return self._create_endpoint(change, ids, unfinished)
+            case (Kind.ENDPOINT, Action.DELETE):
+                gone = self._write(change.address, "delete", lambda: self.provider.delete_endpoint(change.id))
+                return change.id, "" if gone else "it was already gone"
+        raise AssertionError(f"no apply step for {change.kind} {change.action}")
+
+    # -- identity lookups -----------------------------------------------------------------------
+
+    def _find(self, change: ResourceChange, lookup: Callable[[], list[dict]], wait: bool) -> dict | None:
+        """The existing object with this identity; when a create may have happened (an earlier
+        intent, a lost answer), keep looking for `grace` seconds before concluding it did not."""
+        deadline = self.clock() + (self.grace if wait else 0)
+        told = False
+        while True:
+            found = lookup()
+            if len(found) > 1:
+                ids = ", ".join(str(f.get("id")) for f in found)
+                raise Ambiguous(f"{change.address}: {len(found)} objects match ({ids})", hint="remove the duplicates, then deploy again")
+            if found or self.clock() >= deadline:
+                return found[0] if found else None
+            if not told:
+                self.emit(Waiting(f"{change.address}: an earlier create may not be visible yet; checking for up to {self.grace:.0f}s"))
+                told = True
+            self.sleep(self.poll)
+
+    def _volumes_named(self, change: ResourceChange) -> list[dict]:
+        return [v for v in self.provider.list_volumes() if v.get("name") == change.name and v.get("dataCenter") == change.data_center]
+
+    def _endpoints_named(self, change: ResourceChange) -> list[dict]:
+        return [e for e in self.provider.list_endpoints() if e.get("name") == change.name and (e.get("env") or {}).get(MARKER_ENV) == self.project_id]
+
+    def _write(self, address: str, op: str, call: Callable[[], Any]) -> Any:
+        self.journal.record(address, op, "intent")
+        try:
+            result = call()
+        except AmbiguousWrite:
+            self.journal.record(address, op, "ambiguous")
+            raise
+        except ProviderError:
+            self.journal.record(address, op, "failed")
+            raise
+        self.journal.record(address, op, "done", result.get("id") if isinstance(result, dict) else None)
+        return result
+
+    def _create(self, change: ResourceChange, lookup: Callable[[], list[dict]], create: Callable[[], dict], unfinished: bool) -> tuple[dict, str]:
+        existing = self._find(change, lookup, unfinished)
+        if existing:
+            return existing, "found from an earlier run"
+        try:
+            return self._write(change.address, "create", create), ""
+        except AmbiguousWrite:
+            existing = self._find(change, lookup, True)
+            if existing:
+                return existing, "the answer was lost, but the create took effect"
+            raise
+
+    # -- volumes --------------------------------------------------------------------------------
+
+    def _create_volume(self, change: ResourceChange, unfinished: bool) -> tuple[str, str]:
+        created, note = self._create(change, lambda: self._volumes_named(change), lambda: self.provider.create_volume(change.desired), unfinished)
+        live = self.provider.get_volume(created["id"])
+        if (live.get("size") or 0) < change.desired["size"]:
+            live = self.provider.update_volume(live["id"], {"size": change.desired["size"]})
+        return self._verify_volume(change, live), note
+
+    def _verify_volume(self, change: ResourceChange, live: dict) -> str:
+        wrong = [k for k, v in change.desired.items() if k != "size" and live.get(k) != v]
+        if "size" in change.desired and (live.get("size") or 0) < change.desired["size"]:
+            wrong.append("size")
+        if wrong:
+            raise NotHonoured(f"{change.address}: the volume read back differs in {', '.join(wrong)}", hint="RunPod did not apply the change; run deploy again or check the console")
+        return live["id"]
+
+    # -- endpoints ------------------------------------------------------------------------------
+
+    def _create_endpoint(self, change: ResourceChange, ids: dict[str, str], unfinished: bool) -> tuple[str, str]:
+        body = _reveal(change.desired, ids)
+        v2 = {k: v for k, v in body.items() if k not in fields.GRAPHQL_ONLY}
+        created, note = self._create(change, lambda: self._endpoints_named(change), lambda: self.provider.create_endpoint(v2), unfinished)
+        if note:  # it existed already: bring it to the desired state like an update
+            self._patch(change, body, created)
+        self._model_references(change, body, created["id"])
+        self._verify_endpoint(change, body, created["id"])
+        return created["id"], note
+
+    def _update_endpoint(self, change: ResourceChange, ids: dict[str, str]) -> str:
+        body = _reveal(change.desired, ids)
+        live = self.provider.get_endpoint(change.id)
+        self._patch(change, body, live)
+        self._model_references(change, body, change.id)
+        self._verify_endpoint(change, body, change.id)
+        return change.id
+
+    def _patch(self, change: ResourceChange, body: dict, live: dict) -> None:
+        """PATCH the top-level fields that differ, each sent whole: RunPod v2 replaces `env`
+        and `scaling`, and `gpu.pools` without `excludedTypes` clears the exclusions."""
+        declared, observed = fields.flatten(body), fields.observed_fields(live)
+        differ = {p.split(".")[0] for p, v in declared.items() if p not in fields.GRAPHQL_ONLY and not fields.same(p, v, observed.get(p))}
+        differ |= {p.split(".")[0] for p in observed if p.startswith("env.") and p not in declared}
+        if differ:
+            patch = {k: body[k] for k in sorted(differ) if k in body}
+            self._write(change.address, "update", lambda: self.provider.update_endpoint(live["id"], patch))
+
+    def _model_references(self, change: ResourceChange, body: dict, endpoint_id: str) -> None:
+        wanted = body.get("modelReferences")
+        if wanted is None:
+            return
+        got = self._write(change.address, "model-references", lambda: {"refs": self.provider.set_model_references(endpoint_id, wanted)})["refs"]
+        if sorted(got) != sorted(wanted):
+            raise NotHonoured(f"{change.address}: RunPod did not honour modelReferences", hint="check the cached model id; gated models need access on Hugging Face")
+
+    def _verify_endpoint(self, change: ResourceChange, body: dict, endpoint_id: str) -> None:
+        live = fields.observed_fields(self.provider.get_endpoint(endpoint_id))
+        declared = fields.flatten(body)
+        wrong = [p for p, v in declared.items() if p not in fields.GRAPHQL_ONLY and not fields.same(p, v, live.get(p))]
+        wrong += [p for p in live if p.startswith("env.") and p not in declared]
+        if wrong:
+            raise NotHonoured(f"{change.address}: RunPod did not honour {', '.join(sorted(wrong))}", detail="the write was accepted but the endpoint read back differs", hint="run deploy again; if it persists, the API ignores this field")

@@ -1,0 +1,131 @@
+"""RunPod REST v2 (control plane) and the serverless job API, speaking domain types.
+
+The same class serves the embedded local provider: it is RunPod-compatible, so only the base
+URLs and the key differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from gpuctl.model import Observed
+from gpuctl.provider.errors import NotFound
+from gpuctl.provider.graphql import GraphQL
+from gpuctl.provider.http import ApiClient
+
+
+@dataclass
+class RunPodProvider:
+    name: str
+    control: ApiClient  # https://api.runpod.io: /v2/serverless, /v2/network-volumes, /graphql
+    jobs: ApiClient  # https://api.runpod.ai/v2: /{endpoint_id}/run, /runsync, /health, ...
+    graphql: GraphQL
+
+    def close(self) -> None:
+        self.control.close()
+        self.jobs.close()
+
+    # -- observed state: one list call per kind, concurrently ---------------------------------
+
+    def observe(self, model_references: bool = False) -> Observed:
+        calls = {"endpoints": self.list_endpoints, "networkVolumes": self.list_volumes, "templates": self.list_templates}
+        if model_references:
+            calls["modelReferences"] = self.graphql.model_references
+        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+            futures = {key: pool.submit(fn) for key, fn in calls.items()}
+            found = {key: f.result() for key, f in futures.items()}
+        refs = found.get("modelReferences", {})
+        endpoints = tuple({**e, "modelReferences": refs[e["id"]]} if e.get("id") in refs and refs[e["id"]] else e for e in found["endpoints"])
+        return Observed(endpoints, tuple(found["networkVolumes"]), tuple(found["templates"]))
+
+    def list_endpoints(self) -> list[dict]:
+        return self.control.request("GET", "/v2/serverless").json().get("endpoints", [])
+
+    def list_volumes(self) -> list[dict]:
+        return self.control.request("GET", "/v2/network-volumes").json().get("networkVolumes", [])
+
+    def list_templates(self) -> list[dict]:
+        return self.control.request("GET", "/v2/templates").json().get("templates", [])
+
+    # -- endpoints ------------------------------------------------------------------------------
+
+    def get_endpoint(self, endpoint_id: str) -> dict:
+        return self.control.request("GET", f"/v2/serverless/{endpoint_id}").json()
+
+    def create_endpoint(self, body: dict) -> dict:
+        return self.control.request("POST", "/v2/serverless", json=body).json()
+
+    def update_endpoint(self, endpoint_id: str, patch: dict) -> dict:
+        return self.control.request("PATCH", f"/v2/serverless/{endpoint_id}", json=patch).json()
+
+    def delete_endpoint(self, endpoint_id: str) -> bool:
+        """True when deleted now, False when it was already gone."""
+        try:
+            self.control.request("DELETE", f"/v2/serverless/{endpoint_id}")
+        except NotFound:
+            return False
+        return True
+
+    def set_model_references(self, endpoint_id: str, references: list[str]) -> list[str]:
+        return self.graphql.set_model_references(endpoint_id, references)
+
+    def workers(self, endpoint_id: str) -> dict:
+        return self.control.request("GET", f"/v2/serverless/{endpoint_id}/workers").json()
+
+    def releases(self, endpoint_id: str) -> dict:
+        return self.control.request("GET", f"/v2/serverless/{endpoint_id}/releases").json()
+
+    # -- network volumes and templates ----------------------------------------------------------
+
+    def get_volume(self, volume_id: str) -> dict:
+        return self.control.request("GET", f"/v2/network-volumes/{volume_id}").json()
+
+    def create_volume(self, body: dict) -> dict:
+        return self.control.request("POST", "/v2/network-volumes", json=body).json()
+
+    def update_volume(self, volume_id: str, patch: dict) -> dict:
+        return self.control.request("PATCH", f"/v2/network-volumes/{volume_id}", json=patch).json()
+
+    def delete_template(self, template_id: str) -> bool:
+        try:
+            self.control.request("DELETE", f"/v2/templates/{template_id}")
+        except NotFound:
+            return False
+        return True
+
+    # -- the job API ----------------------------------------------------------------------------
+
+    def health(self, endpoint_id: str) -> dict:
+        return self.jobs.request("GET", f"/{endpoint_id}/health").json()
+
+    def run(self, endpoint_id: str, payload: dict) -> dict:
+        return self.jobs.request("POST", f"/{endpoint_id}/run", json=payload).json()
+
+    def runsync(self, endpoint_id: str, payload: dict, wait_ms: int | None = None) -> dict:
+        params = {"wait": wait_ms} if wait_ms else None
+        return self.jobs.request("POST", f"/{endpoint_id}/runsync", json=payload, params=params).json()
+
+    def status(self, endpoint_id: str, job_id: str) -> dict:
+        return self.jobs.request("GET", f"/{endpoint_id}/status/{job_id}").json()
+
+    def stream(self, endpoint_id: str, job_id: str) -> dict:
+        return self.jobs.request("GET", f"/{endpoint_id}/stream/{job_id}").json()
+
+    def cancel(self, endpoint_id: str, job_id: str) -> dict:
+        return self.jobs.request("POST", f"/{endpoint_id}/cancel/{job_id}").json()
+
+    def request_url(self, endpoint_id: str, route: str = "runsync") -> str:
+        return f"{self.jobs.base_url}/{endpoint_id}/{route}"
+
+
+def chunks(provider: RunPodProvider, endpoint_id: str, job_id: str) -> Iterator[Any]:
+    """Stream output chunks until the job is final (`/stream` drains on each call)."""
+    while True:
+        answer = provider.stream(endpoint_id, job_id)
+        for chunk in answer.get("stream") or []:
+            yield chunk.get("output")
+        if answer.get("status") in ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT") and not answer.get("stream"):
+            return
