@@ -12,6 +12,7 @@ import click
 from gpuctl import __version__
 from gpuctl.cli.config_cmd import config_group
 from gpuctl.cli.context import AppContext
+from gpuctl.cli.local_cmd import local_group
 from gpuctl.cli.serverless import serverless_group
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -32,6 +33,7 @@ def cli(ctx: click.Context) -> None:
 
 cli.add_command(serverless_group)
 cli.add_command(config_group)
+cli.add_command(local_group)
 
 
 def main(argv: list[str] | None = None, context: AppContext | None = None) -> int:

@@ -1,0 +1,105 @@
+"""`gpu local up|down|status|reset|env`: the embedded RunPod-compatible provider."""
+
+from __future__ import annotations
+
+import click
+
+from gpuctl.cli.context import AppContext
+
+DATA_DIR_HELP = "State directory (default: $GPUCTL_LOCAL_DIR, else $XDG_DATA_HOME/gpuctl/local, else ~/.local/share/gpuctl/local)."
+
+
+def _data_dir(app: AppContext, given: str | None):
+    from pathlib import Path
+
+    from gpuctl.local.lifecycle import default_data_dir
+
+    return Path(given).expanduser() if given else default_data_dir(app.environ)
+
+
+@click.group("local")
+def local_group() -> None:
+    """Run the local RunPod-compatible provider (no RunPod account needed)."""
+
+
+@local_group.command("up")
+@click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True, help="127.0.0.1 port; 0 picks a free one.")
+@click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)
+@click.pass_obj
+def up(app: AppContext, port: int, data_dir: str | None) -> int:
+    """Start the provider in the background and wait until it answers. Harmless when it runs."""
+    from gpuctl.local import lifecycle
+
+    directory = _data_dir(app, data_dir)
+    running = lifecycle.read_server_info(directory)
+    if running is not None:
+        app.stdout.write(f"local provider already running at {running['url']} (pid {running['pid']})\n")
+        return 0
+    info = lifecycle.start(directory, port, app.environ)
+    app.stdout.write(f"local provider running at {info['url']} (pid {info['pid']}, data in {directory})\n")
+    app.note("point RunPod clients at it with: eval \"$(gpu local env)\"")
+    return 0
+
+
+@local_group.command("down")
+@click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)
+@click.pass_obj
+def down(app: AppContext, data_dir: str | None) -> int:
+    """Stop the provider and every worker process it started."""
+    from gpuctl.local import lifecycle
+
+    stopped = lifecycle.stop(_data_dir(app, data_dir))
+    app.stdout.write("local provider stopped\n" if stopped else "local provider was not running\n")
+    return 0
+
+
+@local_group.command("status")
+@click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON document on stdout.")
+@click.pass_obj
+def status(app: AppContext, data_dir: str | None, as_json: bool) -> int:
+    """Whether the provider runs, where, and how many endpoints and workers it has."""
+    import json
+
+    from gpuctl.local import lifecycle
+
+    doc = lifecycle.status(_data_dir(app, data_dir))
+    if as_json:
+        app.stdout.write(json.dumps(doc, indent=2) + "\n")
+    elif doc["running"]:
+        app.stdout.write(f"running at {doc['url']} (pid {doc['pid']}): {doc['endpoints']} endpoints, {doc['workers']} workers\n"
+                         f"data: {doc['data_dir']}\n")
+    else:
+        app.stdout.write(f"not running ({doc['endpoints']} endpoints stored in {doc['data_dir']})\n")
+    return 0
+
+
+@local_group.command("reset")
+@click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)
+@click.pass_obj
+def reset(app: AppContext, data_dir: str | None) -> int:
+    """Delete every endpoint, template, volume, job and log of the provider (the token stays)."""
+    from gpuctl.local import lifecycle
+
+    directory = _data_dir(app, data_dir)
+    lifecycle.reset(directory)
+    app.stdout.write(f"local provider state emptied ({directory})\n")
+    return 0
+
+
+@local_group.command("env")
+@click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)
+@click.pass_obj
+def env(app: AppContext, data_dir: str | None) -> int:
+    """Print shell exports that point RunPod's own clients (the runpod SDK) at the provider."""
+    import shlex
+
+    from gpuctl.local import lifecycle
+
+    directory = _data_dir(app, data_dir)
+    info = lifecycle.read_server_info(directory)
+    if info is None:
+        raise lifecycle.LocalProviderError("the local provider is not running", hint="start it with `gpu local up`")
+    for name, value in lifecycle.env_exports(info, lifecycle.read_token(directory)).items():
+        app.stdout.write(f"export {name}={shlex.quote(value)}\n")
+    return 0

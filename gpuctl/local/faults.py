@@ -1,0 +1,157 @@
+"""Fault injection: the failures reliability.md says RunPod's side can produce, on demand.
+
+A rule names an operation (`list|get|create|update|delete|*`) on a resource kind
+(`endpoint|template|network_volume|pod|graphql|catalog|*`) and an action:
+
+- `status`: answer `status` without doing anything (429s carry `Retry-After`, and with
+  `ratelimit` a RateLimit header whose minute window is spent);
+- `commit_then_fail`: do the write, then answer `status` (default 500) instead of the object;
+- `delay_visibility`: a created object stays invisible to list and get for `seconds`;
+- `drop_field`: accept the write but do not store `field` (a dotted request path such as
+  `workers.max`, or a GraphQL input name such as `workersMax`);
+- `hang`: wait `seconds` before handling the request normally (so the write lands after a
+  client that timed out has given up).
+
+Rules are tried in order; each matching rule rolls its `probability` on one random generator
+seeded by `seed`, so a run with the same seed and the same requests fails the same way.
+`times` caps how often a rule fires.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from gpuctl.local.web import ApiError
+
+OPS = ("list", "get", "create", "update", "delete", "*")
+KINDS = ("endpoint", "template", "network_volume", "pod", "graphql", "catalog", "*")
+ACTIONS = ("status", "commit_then_fail", "delay_visibility", "drop_field", "hang")
+RULE_KEYS = {"op", "kind", "action", "status", "retry_after", "ratelimit", "probability", "times", "field", "seconds"}
+
+
+@dataclass
+class FaultRule:
+    action: str
+    op: str = "*"
+    kind: str = "*"
+    status: int = 500
+    retry_after: float | None = None
+    ratelimit: bool = False
+    probability: float = 1.0
+    times: int | None = None
+    field: str | None = None
+    seconds: float = 1.0
+    fired: int = 0
+
+    def matches(self, op: str, kind: str) -> bool:
+        if self.times is not None and self.fired >= self.times:
+            return False
+        return self.op in ("*", op) and self.kind in ("*", kind)
+
+    def describe(self) -> dict[str, Any]:
+        doc = {k: getattr(self, k) for k in sorted(RULE_KEYS)}
+        return {k: v for k, v in doc.items() if v is not None} | {"fired": self.fired}
+
+    def response_headers(self, rate_headers: dict[str, str]) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        retry = self.retry_after if self.retry_after is not None else (1 if self.status == 429 else None)
+        if retry is not None:
+            headers["Retry-After"] = str(math.ceil(retry))  # HTTP and the OpenAPI doc: whole seconds
+        if self.ratelimit:
+            rest = rate_headers["RateLimit"].split(", ", 1)[1]
+            headers["RateLimit"] = f'"minute";r=0;t={math.ceil(retry or 1)}, {rest}'
+            headers["RateLimit-Policy"] = rate_headers["RateLimit-Policy"]
+        return headers
+
+    def error(self, rate_headers: dict[str, str]) -> ApiError:
+        detail = "rate limit exceeded for the minute window" if self.status == 429 else f"injected fault: {self.action} {self.op} {self.kind}"
+        return ApiError(self.status, detail, headers=self.response_headers(rate_headers))
+
+
+def _number(doc: dict, key: str, default: float | None, low: float, high: float | None = None) -> float | None:
+    value = doc.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low or (high is not None and value > high):
+        raise ApiError(422, f"fault rule: {key} must be a number in [{low}, {high if high is not None else 'inf'}]")
+    return value
+
+
+def _choice(doc: dict, key: str, allowed: tuple[str, ...], default: str | None) -> str:
+    value = doc.get(key, default)
+    if value not in allowed:
+        raise ApiError(422, f"fault rule: {key} must be one of {', '.join(allowed)}")
+    return value
+
+
+def parse_rule(doc: Any) -> FaultRule:
+    if not isinstance(doc, dict):
+        raise ApiError(422, "fault rule must be an object")
+    unknown = sorted(set(doc) - RULE_KEYS)
+    if unknown:
+        raise ApiError(422, f"fault rule: unknown keys {', '.join(unknown)}")
+    action = _choice(doc, "action", ACTIONS, None)
+    if action == "drop_field" and not isinstance(doc.get("field"), str):
+        raise ApiError(422, "fault rule: drop_field needs field, e.g. \"workers.max\"")
+    times = doc.get("times")
+    if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
+        raise ApiError(422, "fault rule: times must be a positive integer")
+    return FaultRule(
+        action=action, op=_choice(doc, "op", OPS, "*"), kind=_choice(doc, "kind", KINDS, "*"),
+        status=int(_number(doc, "status", 500, 100, 599) or 500), retry_after=_number(doc, "retry_after", None, 0),
+        ratelimit=bool(doc.get("ratelimit", False)), probability=float(_number(doc, "probability", 1.0, 0, 1) or 0.0),
+        times=times, field=doc.get("field"), seconds=float(_number(doc, "seconds", 1.0, 0) or 0.0),
+    )
+
+
+@dataclass
+class FaultBook:
+    """The active rules and the seeded generator that decides when they fire."""
+
+    rules: list[FaultRule] = field(default_factory=list)
+    seed: int | None = None
+    rng: random.Random = field(default_factory=random.Random)
+
+    def load(self, doc: Any) -> None:
+        """Add the rules of `{"seed": n, "rules": [...]}` (or a single rule object)."""
+        if isinstance(doc, dict) and "rules" in doc:
+            if set(doc) - {"seed", "rules"} or not isinstance(doc["rules"], list):
+                raise ApiError(422, 'send {"seed": n, "rules": [rule, ...]}')
+            rules = [parse_rule(r) for r in doc["rules"]]
+            if "seed" in doc:
+                self.reseed(doc["seed"])
+        else:
+            rules = [parse_rule(doc)]
+        self.rules.extend(rules)
+
+    def reseed(self, seed: Any) -> None:
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ApiError(422, "seed must be an integer")
+        self.seed = seed
+        self.rng = random.Random(seed)
+
+    def clear(self) -> None:
+        self.rules.clear()
+
+    def decide(self, op: str, kind: str) -> FaultRule | None:
+        for rule in self.rules:
+            if rule.matches(op, kind) and self.rng.random() < rule.probability:
+                rule.fired += 1
+                return rule
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        return {"seed": self.seed, "rules": [r.describe() for r in self.rules]}
+
+
+def drop_path(body: Any, dotted: str) -> None:
+    """Remove `a.b.c` from a request body in place, so the write never sees that field."""
+    parts = dotted.split(".")
+    node = body
+    for part in parts[:-1]:
+        node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, dict):
+        node.pop(parts[-1], None)

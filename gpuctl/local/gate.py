@@ -1,0 +1,81 @@
+"""The ASGI layer every request passes: authentication, RateLimit headers on /v2 responses,
+the request log and the write counter.
+
+Who may call what: the control plane (`/v2/...`, `/graphql`) and the admin routes want
+`Authorization: Bearer <token>` (GraphQL also takes `?api_key=`, as RunPod's does); the job
+API also takes the raw token (RunPod's docs show both); the worker protocol takes the raw
+`RUNPOD_AI_API_KEY` the server hands its workers, or the token. The token is never logged:
+the request log keeps the path without its query string.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gpuctl.local.runtime import Local
+from gpuctl.local.web import ApiError, error_response, presented_token, token_matches
+
+WORKER_ROUTE = re.compile(r"^/ai/v2/[^/]+/(job-take|job-take-batch|job-done|job-stream|job-stop|ping)/")
+WRITE_PREFIXES = ("/v2/serverless", "/v2/templates", "/v2/network-volumes", "/v2/pods")
+WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+
+
+def is_write(method: str, path: str) -> bool:
+    return method in WRITE_METHODS and path.startswith(WRITE_PREFIXES)
+
+
+def authorized(local: Local, request: Request) -> bool:
+    path = request.url.path
+    if WORKER_ROUTE.match(path):
+        return token_matches(presented_token(request, allow_raw=True), local.worker_key, local.token)
+    if path.startswith("/ai/"):
+        return token_matches(presented_token(request, allow_raw=True), local.token)
+    return token_matches(presented_token(request, allow_raw=False, allow_query=path.startswith("/graphql")), local.token)
+
+
+def unauthorized(path: str, request: Request) -> ApiError:
+    missing = presented_token(request, allow_raw=True, allow_query=True) is None
+    if path.startswith("/ai/"):
+        return ApiError(401, "Unauthorized")
+    if path.startswith("/graphql"):
+        return ApiError(401, "Unauthorized request, please check your API key.")
+    return ApiError(401, "missing bearer token" if missing else "invalid bearer token")
+
+
+class Gate:
+    def __init__(self, app: ASGIApp, local: Local):
+        self.app = app
+        self.local = local
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path, method = scope["path"], scope["method"]
+        rate = self.local.rates.hit() if path.startswith("/v2/") else None
+        seen: dict[str, Any] = {"status": 500}
+
+        async def tracked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                seen["status"] = message["status"]
+                if rate is not None:
+                    present = {k.lower() for k, _ in message.get("headers", [])}
+                    extra = [(k.encode(), v.encode()) for k, v in rate.items() if k.lower().encode() not in present]
+                    message = {**message, "headers": list(message.get("headers", [])) + extra}
+            await send(message)
+
+        try:
+            request = Request(scope, receive)
+            if authorized(self.local, request):
+                await self.app(scope, receive, tracked)
+            else:
+                await error_response(path, unauthorized(path, request))(scope, receive, tracked)
+        finally:
+            if not path.startswith("/_admin"):
+                write = is_write(method, path) or bool(scope.get("gpuctl.write"))
+                self.local.requests.record(method, path, seen["status"], time.time(), write)

@@ -1,0 +1,194 @@
+"""Start, find, stop and reset the local provider from the client side (`gpu local ...` and
+`deploy`'s on-demand start). Standard library only, so the CLI stays fast.
+
+A server is running for a data dir exactly when some process holds `server.lock`; a
+server.json whose pid is gone or whose lock is free is stale and gets replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from gpuctl.errors import GpuctlError
+from gpuctl.local import reaper
+
+START_TIMEOUT_S = 15.0
+STOP_TIMEOUT_S = 15.0
+EXIT_ALREADY_RUNNING, EXIT_PORT_IN_USE = 3, 4
+
+
+class LocalProviderError(GpuctlError):
+    """The local provider could not be started, reached or stopped."""
+
+
+def default_data_dir(environ: Mapping[str, str]) -> Path:
+    """$GPUCTL_LOCAL_DIR, else $XDG_DATA_HOME/gpuctl/local, else ~/.local/share/gpuctl/local."""
+    if environ.get("GPUCTL_LOCAL_DIR"):
+        return Path(environ["GPUCTL_LOCAL_DIR"]).expanduser()
+    if environ.get("XDG_DATA_HOME"):
+        return Path(environ["XDG_DATA_HOME"]).expanduser() / "gpuctl" / "local"
+    home = environ.get("HOME") or str(Path.home())
+    return Path(home) / ".local" / "share" / "gpuctl" / "local"
+
+
+def lock_held(data_dir: Path) -> bool:
+    path = data_dir / "server.lock"
+    if not path.exists():
+        return False
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
+def read_server_info(data_dir: Path) -> dict[str, Any] | None:
+    try:
+        info = json.loads((data_dir / "server.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(info, dict) or not isinstance(info.get("pid"), int) or not reaper.alive(info["pid"]) or not lock_held(data_dir):
+        return None
+    return info
+
+
+def read_token(data_dir: Path) -> str:
+    try:
+        return (data_dir / "token").read_text().strip()
+    except OSError:
+        raise LocalProviderError(f"no access token in {data_dir}", hint="start the provider with `gpu local up`") from None
+
+
+def request(info: dict[str, Any], token: str, method: str, path: str, timeout: float = 10.0) -> dict[str, Any]:
+    """One call to the server's admin API, with the token in the Authorization header only."""
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(info["url"] + path, method=method, headers={"Authorization": f"Bearer {token}"},
+                                 data=b"" if method == "POST" else None)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as response:  # noqa: S310 - loopback URL we wrote
+            return json.loads(response.read() or b"{}")
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise LocalProviderError(f"the local provider at {info['url']} did not answer: {exc}") from None
+
+
+def _log_tail(data_dir: Path, lines: int = 5) -> str:
+    with contextlib.suppress(OSError):
+        return "\n".join((data_dir / "server.log").read_text().strip().splitlines()[-lines:])
+    return ""
+
+
+def start(data_dir: Path, port: int, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Spawn the server detached and return its server.json once it answers."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        (data_dir / "server.json").unlink()
+    reaper.reap(data_dir.resolve())
+    log = open(data_dir / "server.log", "ab")  # noqa: SIM115 - handed to the child
+    with log:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "gpuctl.local", "--data-dir", str(data_dir), "--port", str(port)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True,
+            env=dict(environ if environ is not None else os.environ), cwd=str(data_dir))
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        code = child.poll()
+        if code is not None:
+            return _start_failed(data_dir, port, code)
+        info = read_server_info(data_dir)
+        if info is not None and info["pid"] == child.pid:
+            request(info, read_token(data_dir), "GET", "/_admin/status")
+            return info
+        time.sleep(0.01)
+    child.kill()
+    raise LocalProviderError(f"the local provider did not start within {START_TIMEOUT_S:.0f} s", detail=_log_tail(data_dir))
+
+
+def _start_failed(data_dir: Path, port: int, code: int) -> dict[str, Any]:
+    if code == EXIT_ALREADY_RUNNING:
+        info = read_server_info(data_dir)
+        if info is not None:
+            return info
+    if code == EXIT_PORT_IN_USE:
+        raise LocalProviderError(f"port {port} on 127.0.0.1 is in use", hint="choose another with --port, or --port 0 for any free port")
+    raise LocalProviderError(f"the local provider exited with code {code} while starting", detail=_log_tail(data_dir) or None)
+
+
+def ensure_running(data_dir: Path, port: int = 8787, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    return read_server_info(data_dir) or start(data_dir, port, environ)
+
+
+def stop(data_dir: Path) -> bool:
+    """Stop the server (SIGTERM, SIGKILL after STOP_TIMEOUT_S) and every process it started.
+    Returns whether a server was running."""
+    info = read_server_info(data_dir)
+    if info is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(info["pid"], signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while reaper.alive(info["pid"]) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if reaper.alive(info["pid"]):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(info["pid"], signal.SIGKILL)
+    reaper.reap(data_dir.resolve())
+    with contextlib.suppress(FileNotFoundError):
+        (data_dir / "server.json").unlink()
+    return info is not None
+
+
+def status(data_dir: Path) -> dict[str, Any]:
+    info = read_server_info(data_dir)
+    if info is None:
+        return {"running": False, "url": None, "pid": None, "endpoints": _offline_endpoints(data_dir), "workers": 0, "data_dir": str(data_dir)}
+    live = request(info, read_token(data_dir), "GET", "/_admin/status")
+    return {"running": True, "url": info["url"], "pid": info["pid"], "endpoints": live["endpoints"], "workers": live["workers"], "data_dir": str(data_dir)}
+
+
+def _offline_endpoints(data_dir: Path) -> int:
+    import sqlite3
+
+    path = data_dir / "state.db"
+    if not path.exists():
+        return 0
+    with contextlib.suppress(sqlite3.Error):
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return int(db.execute("SELECT COUNT(*) FROM objects WHERE kind='endpoint'").fetchone()[0])
+        finally:
+            db.close()
+    return 0
+
+
+def reset(data_dir: Path) -> bool:
+    """Empty the state; through the server when it runs, else by removing the files."""
+    info = read_server_info(data_dir)
+    if info is not None:
+        request(info, read_token(data_dir), "POST", "/_admin/reset", timeout=30)
+        return True
+    for name in ("state.db", "state.db-wal", "state.db-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            (data_dir / name).unlink()
+    for directory in ("volumes", "logs"):
+        shutil.rmtree(data_dir / directory, ignore_errors=True)
+    return False
+
+
+def env_exports(info: dict[str, Any], token: str) -> dict[str, str]:
+    """What points RunPod's own clients here: the SDK builds `{RUNPOD_API_BASE_URL}/graphql`
+    and `{RUNPOD_ENDPOINT_BASE_URL}/{endpoint_id}/run`."""
+    return {"RUNPOD_API_KEY": token, "RUNPOD_API_BASE_URL": info["api_base_url"], "RUNPOD_ENDPOINT_BASE_URL": info["endpoint_base_url"]}

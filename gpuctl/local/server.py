@@ -1,0 +1,149 @@
+"""The server process (`python -m gpuctl.local`): lock the data dir, bind 127.0.0.1, recover
+state left by a previous run, then serve until SIGTERM.
+
+Files in the data dir: `server.lock` (held for the server's lifetime: the liveness test no
+pid can fake), `server.json` (pid, port, URLs, start time), `token` (mode 0600),
+`state.db` (SQLite, WAL), `volumes/<id>/`, `logs/<endpoint>/<worker>.jsonl`, `server.log`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from gpuctl.catalog import state_dir
+from gpuctl.local import ids, reaper
+from gpuctl.local.app import build_app
+from gpuctl.local.catalog import Catalog
+from gpuctl.local.engine import MAX_ATTEMPTS, Engine
+from gpuctl.local.runtime import Local, Settings
+from gpuctl.local.store import Store
+from gpuctl.local.supervisor import Supervisor
+
+EXIT_ALREADY_RUNNING = 3
+EXIT_PORT_IN_USE = 4
+
+
+def read_token(data_dir: Path) -> str:
+    """The access token, created once with mode 0600 and kept across restarts and resets."""
+    path = data_dir / "token"
+    with contextlib.suppress(FileNotFoundError):
+        token = path.read_text().strip()
+        if token:
+            return token
+    token = "gpuctl-local-" + secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    os.chmod(path, 0o600)
+    return token
+
+
+def write_json(path: Path, doc: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def server_info(local: Local, port: int) -> dict[str, Any]:
+    return {"pid": os.getpid(), "port": port, "url": local.base_url, "api_base_url": local.base_url,
+            "endpoint_base_url": local.endpoint_base_url, "started_at": ids.timestamp(local.started_at)}
+
+
+def recover(local: Local) -> None:
+    """After a crash: no leftover worker survives, and no accepted job is silently lost.
+    Jobs that were running go back to the queue (FAILED with the reason after MAX_ATTEMPTS)."""
+    reaper.reap(local.data_dir)
+    engine = local.engine
+    for job in engine.jobs.running():
+        if engine.jobs.attempts(job.id) < MAX_ATTEMPTS:
+            engine.jobs.requeue(job)
+        else:
+            engine.jobs.fail(job, f"the local provider stopped while this job was running, {MAX_ATTEMPTS} times")
+    for pod in local.store.list("pod", hidden=True):
+        if pod["status"] == "RUNNING":
+            local.store.put("pod", {**pod, "status": "EXITED"})
+
+
+class LocalServer(uvicorn.Server):
+    """uvicorn waits for open requests before shutting the app down; long polls would hold
+    it for their whole timeout, so release them and stop the workers first."""
+
+    def __init__(self, config: uvicorn.Config, local: Local):
+        super().__init__(config)
+        self.local = local
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.local.signals.shutdown.set()
+        for worker in list(self.local.workers.workers.values()):
+            self.local.workers.stop(worker, "local provider stopping")
+        await super().shutdown(sockets)
+
+
+def make_lifespan(local: Local, port: int) -> Any:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        local.supervisor = Supervisor(local)
+        local.engine_ = Engine(local)
+        recover(local)
+        loop_task = asyncio.ensure_future(local.engine.run())
+        write_json(local.data_dir / "server.json", server_info(local, port))
+        try:
+            yield
+        finally:
+            local.signals.shutdown.set()
+            await local.workers.stop_all("local provider stopping")
+            loop_task.cancel()
+            await local.engine.close()
+            with contextlib.suppress(FileNotFoundError):
+                info = json.loads((local.data_dir / "server.json").read_text())
+                if info.get("pid") == os.getpid():
+                    (local.data_dir / "server.json").unlink()
+            local.store.close()
+
+    return lifespan
+
+
+def settings_from_env() -> Settings:
+    """Test and benchmark runs shorten timings with GPUCTL_LOCAL_SETTINGS='{"tick_s": 0.1}'."""
+    raw = os.environ.get("GPUCTL_LOCAL_SETTINGS", "")
+    return Settings(**json.loads(raw)) if raw.strip() else Settings()
+
+
+def serve(data_dir: Path, port: int) -> int:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    lock = open(data_dir / "server.lock", "a+")  # noqa: SIM115 - held for the process lifetime
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"a local provider is already running for {data_dir}", file=sys.stderr)
+        return EXIT_ALREADY_RUNNING
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as exc:
+        print(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}", file=sys.stderr)
+        return EXIT_PORT_IN_USE
+    sock.listen(2048)
+    port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    local = Local(data_dir=data_dir.resolve(), store=Store(data_dir / "state.db"), catalog=Catalog.load(state_dir()),
+                  token=read_token(data_dir), worker_key="gpuctl-worker-" + secrets.token_urlsafe(24), base_url=base,
+                  settings=settings_from_env())
+    app = build_app(local, make_lifespan(local, port))
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=3,
+                            server_header=False, date_header=False)
+    LocalServer(config, local).run(sockets=[sock])
+    return 0

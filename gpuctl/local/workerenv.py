@@ -1,0 +1,101 @@
+"""What a worker process is started with: its argv and directory (from the endpoint's own
+env, product.md "Providers") and the environment RunPod gives workers (api-notes §6.2).
+
+Network volumes are directories under the data dir. A process cannot see them at
+`/runpod-volume` without root, so the worker gets the directory in `RUNPOD_VOLUME_PATH`
+(and the volume id in `RUNPOD_VOLUME_ID`, as RunPod sets it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote_plus
+
+if TYPE_CHECKING:
+    from gpuctl.local.runtime import Local
+
+COMMAND = "GPUCTL_LOCAL_COMMAND"
+CWD = "GPUCTL_LOCAL_CWD"
+HINT = "set local.command in gpu.jsonc (it reaches the endpoint as env GPUCTL_LOCAL_COMMAND, a JSON array argv)"
+
+
+class SpawnError(Exception):
+    """The endpoint's worker cannot be started; the message says why and how to fix it."""
+
+
+def has_command(env: dict[str, str]) -> bool:
+    return bool(env.get(COMMAND, "").strip())
+
+
+def no_command_message(endpoint_id: str) -> str:
+    return f"endpoint {endpoint_id} has no local runtime, so the local provider cannot run this job: {HINT}"
+
+
+def command_of(env: dict[str, str], data_dir: Path) -> tuple[list[str], Path]:
+    """The argv and working directory, or SpawnError naming what is wrong."""
+    raw = env.get(COMMAND, "")
+    if not raw.strip():
+        raise SpawnError(f"no {COMMAND} in the endpoint env: {HINT}")
+    try:
+        argv = json.loads(raw)
+    except ValueError:
+        raise SpawnError(f"{COMMAND} is not JSON: {raw!r}; it must be a JSON array such as [\"python\", \"handler.py\"]") from None
+    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) and a for a in argv):
+        raise SpawnError(f"{COMMAND} must be a non-empty JSON array of strings, got {raw!r}")
+    cwd = Path(env.get(CWD) or data_dir).expanduser()
+    if not cwd.is_dir():
+        raise SpawnError(f"{CWD} {str(cwd)!r} is not a directory")
+    return argv, cwd
+
+
+def placement(local: Local, doc: dict) -> dict[str, Any]:
+    """Where the worker "runs": the first allowed GPU type, a data center, and a volume."""
+    gpu = doc.get("gpu")
+    volume_id = (doc.get("networkVolumes") or [None])[0]
+    volume = local.store.get("network_volume", volume_id) if volume_id else None
+    dc = volume["dataCenter"] if volume else (doc.get("dataCenterIds") or ["EU-RO-1"])[0]
+    if gpu:
+        gpu_type = local.catalog.first_gpu(gpu["pools"], gpu.get("excludedTypes", []))
+        return {"gpu": gpu_type, "gpuCount": gpu.get("count", 1), "dc": dc, "volume": volume_id}
+    cpu = doc.get("cpu") or [{"id": "cpu3c", "vcpuCount": 2}]
+    return {"gpu": None, "gpuCount": 0, "cpu": f"{cpu[0]['id']}-{cpu[0]['vcpuCount']}", "vcpus": cpu[0]["vcpuCount"], "dc": dc, "volume": volume_id}
+
+
+def _inherited() -> dict[str, str]:
+    """The server's own environment without RunPod credentials or our settings, so a worker
+    finds `python` on PATH but never a real RunPod key."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("RUNPOD_", "GPUCTL_LOCAL_"))}
+
+
+def worker_env(local: Local, doc: dict, worker_id: str, where: dict[str, Any]) -> dict[str, str]:
+    root = f"{local.endpoint_base_url}/{doc['id']}"
+    gpu = quote_plus(where["gpu"] or where.get("cpu", "CPU"))
+    env = _inherited() | dict(doc.get("env", {}))
+    env |= {
+        "RUNPOD_WEBHOOK_GET_JOB": f"{root}/job-take/$ID?gpu={gpu}",
+        "RUNPOD_WEBHOOK_POST_OUTPUT": f"{root}/job-done/$RUNPOD_POD_ID/$ID?gpu={gpu}",
+        "RUNPOD_WEBHOOK_POST_STREAM": f"{root}/job-stream/$RUNPOD_POD_ID/$ID?gpu={gpu}",
+        "RUNPOD_WEBHOOK_PING": f"{root}/ping/$RUNPOD_POD_ID",
+        "RUNPOD_PING_INTERVAL": str(local.settings.ping_interval_ms),
+        "RUNPOD_AI_API_KEY": local.worker_key,
+        "RUNPOD_POD_ID": worker_id,
+        "RUNPOD_POD_HOSTNAME": f"{worker_id}-local",
+        "RUNPOD_ENDPOINT_ID": doc["id"],
+        "RUNPOD_DC_ID": where["dc"],
+        "RUNPOD_SKIP_AUTO_SYSTEM_CHECKS": "true",
+        "RUNPOD_SKIP_GPU_CHECK": "true",
+        "PYTHONUNBUFFERED": "1",
+        "GPUCTL_LOCAL_SERVER": str(local.data_dir),
+        "GPUCTL_LOCAL_WORKER_ID": worker_id,
+    }
+    if where["gpu"]:
+        env["RUNPOD_GPU_COUNT"] = str(where["gpuCount"])
+    else:
+        env["RUNPOD_CPU_COUNT"] = str(where["vcpus"])
+    if where["volume"]:
+        env["RUNPOD_VOLUME_ID"] = where["volume"]
+        env["RUNPOD_VOLUME_PATH"] = str(local.volumes_dir / where["volume"])
+    return env

@@ -1,0 +1,143 @@
+"""Real, unmodified RunPod workers (`runpod.serverless.start`) driven by RunPod's own client
+(`runpod.Endpoint`), against the local provider."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+import runpod
+
+from tests.local.conftest import LocalServer, wait_for
+
+
+@pytest.fixture(scope="module")
+def sdk(server: LocalServer) -> Iterator[None]:
+    """The runpod SDK pointed at the server, exactly as `gpu local env` would point it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runpod, "api_key", server.token)
+        patch.setattr(runpod, "endpoint_url_base", server.info["endpoint_base_url"])
+        yield
+
+
+@pytest.fixture(scope="module")
+def echo(server: LocalServer, sdk: None) -> dict:
+    volume = server.http.post("/v2/network-volumes", json={"name": "models", "size": 10, "dataCenter": "EU-RO-1"}).json()
+    return server.create_endpoint("sdk-echo", networkVolumes=[volume["id"]])
+
+
+def health(server: LocalServer, endpoint_id: str) -> dict:
+    return server.job(endpoint_id, "health", method="GET").json()
+
+
+def test_run_sync_run_status_output_and_health(server: LocalServer, echo: dict) -> None:
+    before = health(server, echo["id"])
+    assert before["jobs"] == {"completed": 0, "failed": 0, "inProgress": 0, "inQueue": 0, "retried": 0}
+    assert all(v == 0 for v in before["workers"].values())
+
+    endpoint = runpod.Endpoint(echo["id"])
+    result = endpoint.run_sync({"hello": "world"}, timeout=60)
+    assert result["echo"] == {"hello": "world"}
+
+    job = endpoint.run({"sleep": 1.5})
+    during = wait_for(lambda: (h := health(server, echo["id"]))["jobs"]["inProgress"] == 1 and h, timeout=10)
+    assert during["workers"]["running"] == 1 and during["jobs"]["completed"] == 1
+    assert job.output(timeout=30)["echo"] == {"sleep": 1.5}
+    assert job.status() == "COMPLETED"
+
+    after = health(server, echo["id"])
+    assert after["jobs"] == {"completed": 2, "failed": 0, "inProgress": 0, "inQueue": 0, "retried": 0}
+    assert after["workers"]["idle"] == 1 and after["workers"]["running"] == 0
+
+
+def test_job_status_carries_runpods_timings(server: LocalServer, echo: dict) -> None:
+    done = server.job(echo["id"], "runsync", {"input": {"n": 1}}).json()
+    assert done["status"] == "COMPLETED" and done["id"].startswith("sync-")
+    assert isinstance(done["delayTime"], int) and isinstance(done["executionTime"], int)
+    assert done["workerId"] == done["output"]["worker"] and len(done["workerId"]) == 14
+
+
+def test_worker_sees_its_network_volume_as_a_directory(server: LocalServer, echo: dict) -> None:
+    done = server.job(echo["id"], "runsync", {"input": {"volume": "cached weights"}}).json()
+    assert done["output"]["volume"] == "cached weights"
+    assert (server.data_dir / "volumes" / echo["networkVolumes"][0] / "probe.txt").read_text() == "cached weights"
+
+
+def test_progress_updates_show_while_in_progress(server: LocalServer, echo: dict) -> None:
+    job_id = server.job(echo["id"], "run", {"input": {"progress": 3, "sleep": 0.5}}).json()["id"]
+    seen = wait_for(lambda: (s := server.job(echo["id"], f"status/{job_id}", method="GET").json())["status"] == "IN_PROGRESS"
+                    and s.get("output") and s, timeout=15)
+    assert seen["output"]["step"] >= 1
+    final = wait_for(lambda: (s := server.job(echo["id"], f"status/{job_id}", method="GET").json())["status"] == "COMPLETED" and s)
+    assert final["output"]["echo"]["progress"] == 3
+
+
+def test_raising_handler_fails_with_the_sdks_error_json(server: LocalServer, echo: dict) -> None:
+    failed = server.job(echo["id"], "runsync", {"input": {"fail": "bad input"}}).json()
+    assert failed["status"] == "FAILED"
+    error = json.loads(failed["error"])
+    assert error["error_type"] == "<class 'ValueError'>" and error["error_message"] == "bad input"
+    assert error["worker_id"] == failed["workerId"] and "Traceback" in error["error_traceback"]
+
+
+def test_generator_handler_streams(server: LocalServer, sdk: None) -> None:
+    streaming = server.create_endpoint("sdk-stream", worker="stream_worker.py")
+    job = runpod.Endpoint(streaming["id"]).run({"count": 3, "delay": 0.3})
+    assert list(job.stream()) == [{"chunk": 0}, {"chunk": 1}, {"chunk": 2}]
+    assert job.output(timeout=10) == [{"chunk": 0}, {"chunk": 1}, {"chunk": 2}]  # return_aggregate_stream
+    drained = server.job(streaming["id"], f"stream/{job.job_id}", method="GET").json()
+    assert drained == {"status": "COMPLETED", "stream": []}
+
+
+def test_worker_logs_stream_as_server_sent_events(server: LocalServer, echo: dict) -> None:
+    job = server.job(echo["id"], "runsync", {"input": {"log": True}}).json()
+    path = f"/v2/serverless/{echo['id']}/workers/{job['workerId']}/logs"
+    found = []
+    with server.http.stream("GET", path, params={"tail": 5000}) as events:
+        assert events.headers["content-type"].startswith("text/event-stream")
+        for line in events.iter_lines():
+            if line.startswith("data: "):
+                found.append(json.loads(line[6:]))
+                if f"handled {job['id']}" in found[-1]["line"]:
+                    break
+    assert found[0]["source"] == "system" and "starting worker" in found[0]["line"]
+    assert any(e["source"] == "container" and e["line"] == f"handled {job['id']}" for e in found)
+    assert server.http.get(f"/v2/serverless/{echo['id']}/workers/nosuchworker/logs").status_code == 404
+
+
+def test_workers_route_lists_the_live_worker(server: LocalServer, echo: dict) -> None:
+    server.job(echo["id"], "runsync", {"input": {}})
+    listing = server.http.get(f"/v2/serverless/{echo['id']}/workers").json()
+    assert listing["summary"]["total"] == 1 == len(listing["workers"])
+    worker = listing["workers"][0]
+    assert worker["status"] in ("IDLE", "RUNNING") and worker["isStale"] is False
+    assert server.worker_pids(echo["id"]), "the OS shows the worker process"
+
+
+def test_scale_to_zero_and_back(server: LocalServer, sdk: None) -> None:
+    ep = server.create_endpoint("sdk-idle", workers={"min": 0, "max": 1, "idleTimeout": 1})
+    first = server.job(ep["id"], "runsync", {"input": {}}).json()
+    assert first["status"] == "COMPLETED"
+    pid = first["output"]["pid"]
+    assert server.worker_pids(ep["id"]) == [pid]
+    wait_for(lambda: not server.processes(ep["id"]), timeout=15)  # gone, heartbeat child too, per /proc
+    assert server.http.get(f"/v2/serverless/{ep['id']}/workers").json()["summary"]["total"] == 0
+    assert all(v == 0 for v in health(server, ep["id"])["workers"].values())
+    second = server.job(ep["id"], "runsync", {"input": {}}).json()
+    assert second["status"] == "COMPLETED" and second["output"]["pid"] != pid
+
+
+def test_new_release_replaces_idle_workers(server: LocalServer, sdk: None) -> None:
+    ep = server.create_endpoint("sdk-release")
+    old = server.job(ep["id"], "runsync", {"input": {}}).json()["output"]
+    patched = server.http.patch(f"/v2/serverless/{ep['id']}", json={"env": {**ep["env"], "RELEASE": "2"}})
+    assert patched.status_code == 200
+    releases = server.http.get(f"/v2/serverless/{ep['id']}/releases").json()
+    assert releases["endpointVersion"] == 2 and releases["releases"][0]["diff"][0]["field"] == "template.env"
+    wait_for(lambda: old["pid"] not in server.worker_pids(ep["id"]), timeout=15)
+    new = server.job(ep["id"], "runsync", {"input": {}}).json()["output"]
+    assert new["worker"] != old["worker"]
+    time.sleep(0.2)
+    assert server.http.get(f"/v2/serverless/{ep['id']}/workers").json()["workers"][0]["version"] == 2

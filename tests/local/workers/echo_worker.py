@@ -1,0 +1,32 @@
+"""A plain RunPod worker: echoes its input. Options in the input exercise the protocol:
+`sleep` (seconds), `fail` (raise with that message), `progress` (send progress updates),
+`volume` (write then read a file in RUNPOD_VOLUME_PATH), `exit` (kill the process)."""
+
+import os
+import time
+
+import runpod
+
+
+def handler(job):
+    job_input = job["input"]
+    for step in range(int(job_input.get("progress", 0))):
+        runpod.serverless.progress_update(job, {"step": step + 1})
+        time.sleep(0.4)
+    if job_input.get("sleep"):
+        time.sleep(float(job_input["sleep"]))
+    if job_input.get("fail"):
+        raise ValueError(job_input["fail"])
+    if job_input.get("exit"):
+        os._exit(3)
+    result = {"echo": job_input, "worker": os.environ.get("RUNPOD_POD_ID"), "pid": os.getpid()}
+    if job_input.get("volume"):
+        path = os.path.join(os.environ["RUNPOD_VOLUME_PATH"], "probe.txt")
+        with open(path, "w") as handle:
+            handle.write(job_input["volume"])
+        result["volume"] = open(path).read()
+    print(f"handled {job['id']}", flush=True)
+    return result
+
+
+runpod.serverless.start({"handler": handler})
