@@ -23,27 +23,42 @@ class Source:
     display: str
     data: Any
     sourcemap: SourceMap
+    start: tuple[int, int] = (1, 1)  # where the top-level value begins, after comments
 
     def diagnostic(self, path: tuple, message: str, hint: str | None = None) -> Diagnostic:
-        from gpuctl.config.sourcemap import dotted
+        """At `path`, else at its nearest ancestor in the file, else at the top-level value."""
+        positions = self.sourcemap.positions
+        found = next((positions[p] for p in (tuple(path[:end]) for end in range(len(path), 0, -1)) if p in positions), self.start)
+        return Diagnostic(message, _dotted(path), self.display, found[0], found[1], hint)
 
-        line, col = self.sourcemap.locate(path)
-        return Diagnostic(message, dotted(path), self.display, line, col, hint)
+
+def _dotted(path: tuple) -> str:
+    """Like sourcemap.dotted, but an empty key or one with a dot is quoted so the path stays readable."""
+    from gpuctl.config.sourcemap import dotted
+
+    return dotted(tuple(f'"{p}"' if isinstance(p, str) and (not p or "." in p) else p for p in path))
 
 
 def _fail(display: str, message: str, hint: str | None = None, line: int | None = None, col: int | None = None):
-    raise ConfigError("gpu.jsonc could not be read", [Diagnostic(message, "", display, line, col, hint)])
+    raise ConfigError(f"{display} could not be read", [Diagnostic(message, "", display, line, col, hint)])
+
+
+def _looks_utf16(raw: bytes) -> bool:
+    """A BOM, or ASCII text with every other byte NUL (UTF-16 saved without a BOM)."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    return len(raw) >= 4 and (raw[0] == raw[2] == 0) != (raw[1] == raw[3] == 0)
 
 
 def _decode(raw: bytes, display: str) -> str:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if _looks_utf16(raw):
         _fail(display, "the file is UTF-16 encoded", "save it as UTF-8", 1, 1)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        _fail(display, f"invalid UTF-8 byte 0x{raw[exc.start]:02x}", "save the file as UTF-8", line, col)
+        before = raw[raw.rfind(b"\n", 0, exc.start) + 1 : exc.start].decode("utf-8", errors="replace")
+        _fail(display, f"invalid UTF-8 byte 0x{raw[exc.start]:02x}", "save the file as UTF-8", line, len(before) + 1)
     return text.removeprefix("\ufeff")
 
 
@@ -52,14 +67,73 @@ def _position(text: str, offset: int) -> tuple[int, int]:
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
-def _syntax_message(exc: Exception) -> str:
-    message = str(exc.args[0]) if exc.args else str(exc)
-    message = _NEAR.sub("", message).strip()
-    message = message.replace("b'comma'", "comma").replace("Stray", "unexpected")
-    return message[0].lower() + message[1:] if message else "syntax error"
+_TOKEN_NAMES = {
+    "comma": "','", "colon": "':'", "JSON5Value": "a value", "IdentifierStart": "a key",
+    "hexadecimal character": "a hexadecimal digit", "object": "object", "array": "list",
+    "string": "string", "comment": "comment", "NumericLiteral": "number",
+}
+_BLANK = re.compile(r"(?:\s|//[^\n]*|/\*.*?\*/)*", re.S)
+_WORD = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 
 
-def parse_text(text: str, display: str) -> tuple[Any, SourceMap]:
+def _quoted(char: str) -> str:
+    return f"'{char}'" if char.isprintable() and not char.isspace() else f"U+{ord(char):04X}"
+
+
+def _syntax_error(exc: Exception, text: str) -> tuple[int, str, str]:
+    """(offset, message, hint) for a pyjson5 error. pyjson5 reports `near N` one past the
+    offending character, and for extra data the end of the value before it."""
+    import pyjson5
+
+    raw = str(exc.args[0]) if exc.args else str(exc)
+    found = _NEAR.search(raw)
+    near = min(int(found.group(1)), len(text)) if found else len(text)
+    words = re.sub(r"b'([^']*)'", lambda m: _TOKEN_NAMES.get(m.group(1), m.group(1)), _NEAR.sub("", raw))
+    words = re.sub(r"U\+([0-9A-Fa-f]{4,6})", lambda m: _quoted(chr(int(m.group(1), 16))), words).replace(" ,", ",").strip()
+    if isinstance(exc, pyjson5.Json5ExtraData):
+        offset = _BLANK.match(text, near).end()
+        extra = _quoted(text[offset]) if offset < len(text) else "text"
+        return offset, f"unexpected {extra} after the end of the document", "the file holds one object; remove what follows its closing brace"
+    if raw.startswith("No JSON data"):
+        return 0, "the file has only comments, no settings", 'start from: {"serverless": {"template": "vllm", "gpu_type": "NVIDIA L4"}}'
+    offset = max(near - 1, 0)
+    unclosed = re.match(r"Unclosed (\w+)", words)
+    if unclosed:
+        kind = unclosed.group(1)
+        if kind == "comment":
+            offset = max(text.rfind("/*", 0, near), 0)
+        if kind == "number":
+            return offset, "incomplete number", "write digits after the sign or exponent"
+        opener, closer = {"object": ("{", "}"), "list": ("[", "]"), "string": ('"', '"'), "comment": ("/*", "*/")}.get(kind, ("", ""))
+        return offset, f"unclosed {kind}: the {opener} here is never closed", f"add the matching {closer}"
+    if re.match(r"Expected ('[A-Za-z]'|a value)", words):
+        # a bare word (`comfyui`, `True`), or a misspelled literal pyjson5 stopped inside (`None`, `tru`)
+        while offset > 0 and re.match(r"[A-Za-z0-9_$]", text[offset - 1]):
+            offset -= 1
+        word = _WORD.match(text, offset)
+        if word:
+            spelled = word.group()
+            hint = "JSON spells them true, false and null" if spelled in ("True", "False", "None") else f'put strings in double quotes: "{spelled}"'
+            return offset, f"expected a value, found {spelled}", hint
+    message = words[0].lower() + words[1:] if words else "syntax error"
+    if "found '#'" in message:
+        return offset, message, "comments start with // or /* */"
+    if message.startswith("expected ','") and re.match(r"[^0-9.]0[0-9]", text[max(offset - 2, 0):offset + 1]):
+        digits = re.match(r"[0-9]+", text[offset - 1:]).group()
+        return offset - 1, "numbers must not start with 0", f"write {digits.lstrip('0')}, or quote it if the zero matters"
+    if message.startswith("expected ','"):
+        return offset, message, "is a comma missing at the end of the previous value?"
+    if message.startswith("expected ':'"):
+        return offset, message, 'write "key": value; quote keys that contain "-", "." or spaces'
+    if "hexadecimal" in message:
+        return offset, message, "a \\u escape needs four hexadecimal digits, e.g. \\u00e9"
+    if message.startswith("stray"):
+        return offset, message.replace("stray ','", "unexpected comma"), "remove the extra comma"
+    return offset, message, "gpu.jsonc is JSON with // comments and trailing commas"
+
+
+def parse_text(text: str, display: str) -> tuple[Any, SourceMap, tuple[int, int]]:
+    """The data, the key positions and where the top-level value starts."""
     import pyjson5
 
     if not text.strip():
@@ -67,17 +141,14 @@ def parse_text(text: str, display: str) -> tuple[Any, SourceMap]:
     try:
         data = pyjson5.decode(text, maxdepth=MAX_DEPTH)
     except pyjson5.Json5NestingTooDeep as exc:
-        line, col = _position(text, _offset(exc, text))
+        offset, _, _ = _syntax_error(exc, text)
+        line, col = _position(text, offset)
         _fail(display, f"nesting deeper than {MAX_DEPTH} levels", "gpu.jsonc never needs that depth; check for a runaway bracket", line, col)
     except pyjson5.Json5Exception as exc:
-        line, col = _position(text, _offset(exc, text))
-        _fail(display, f"invalid JSONC: {_syntax_message(exc)}", "gpu.jsonc is JSON with // comments and trailing commas", line, col)
-    return data, scan(text)
-
-
-def _offset(exc: Exception, text: str) -> int:
-    found = _NEAR.search(str(exc.args[0]) if exc.args else "")
-    return min(int(found.group(1)), len(text)) if found else len(text)
+        offset, message, hint = _syntax_error(exc, text)
+        line, col = _position(text, offset)
+        _fail(display, f"invalid JSONC: {message}", hint, line, col)
+    return data, scan(text), _position(text, _BLANK.match(text).end())
 
 
 def read_source(path: Path, display: str | None = None) -> Source:
@@ -87,12 +158,12 @@ def read_source(path: Path, display: str | None = None) -> Source:
             _fail(shown, f"{path} is a directory", "pass the gpu.jsonc file itself with --config")
         size = path.stat().st_size
         if size > MAX_BYTES:
-            _fail(shown, f"the file is {size / 1024 / 1024:.1f} MiB; gpu.jsonc is limited to {MAX_BYTES // 1024 // 1024} MiB", "keep large data out of gpu.jsonc")
+            _fail(shown, f"the file is {size:,} bytes; gpu.jsonc is limited to {MAX_BYTES:,} bytes ({MAX_BYTES // 1024 // 1024} MiB)", "keep large data out of gpu.jsonc")
         raw = path.read_bytes()
     except FileNotFoundError:
         _fail(shown, f"{path} does not exist", "create gpu.jsonc in the project directory, or pass --config PATH")
     except PermissionError:
         _fail(shown, f"permission denied reading {path}", "check the file's permissions")
     text = _decode(raw, shown)
-    data, sourcemap = parse_text(text, shown)
-    return Source(path, shown, data, sourcemap)
+    data, sourcemap, start = parse_text(text, shown)
+    return Source(path, shown, data, sourcemap, start)

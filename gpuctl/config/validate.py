@@ -6,6 +6,8 @@ was expected and, for unknown keys, the closest valid key. Env values are never 
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -13,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from gpuctl.config.schema import TOP_LEVEL_KEYS, ServerlessBlock
 from gpuctl.config.source import Source
 from gpuctl.errors import ConfigError, Diagnostic
-from gpuctl.spelling import did_you_mean
+from gpuctl.spelling import closest, did_you_mean
 
 _JSON_TYPE = {dict: "an object", list: "a list", str: "a string", bool: "true/false", int: "a number", float: "a number", type(None): "null"}
 _EXPECTED = {
@@ -24,18 +26,26 @@ _EXPECTED = {
 
 
 def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return _JSON_TYPE.get(type(value), type(value).__name__)
 
 
 def _show(value: Any, secret: bool) -> str:
+    """The value as it is spelled in the file (true, null, NaN), shortened; only its kind when secret."""
     if secret:
         return _kind(value)
-    text = repr(value) if not isinstance(value, str) else f'"{value}"'
+    if isinstance(value, (dict, list)):
+        return _kind(value)
+    try:
+        text = f'"{value}"' if isinstance(value, str) else json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
-    """The valid keys of the object at `loc` inside `model`, for did-you-mean."""
+def _model_at(model: type[BaseModel], loc: tuple) -> Any:
+    """The model of the object at `loc` inside `model`, or None."""
     current: Any = model
     skip = False
     for part in loc:
@@ -44,10 +54,26 @@ def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
             continue
         field = current.model_fields.get(part) if _is_model(current) else None
         if field is None:
-            return []
+            return None
         skip = "dict[" in str(field.annotation)  # the next part is a user-chosen key, e.g. an env name
         current = _model_in(field.annotation)
-    return list(current.model_fields) if _is_model(current) else []
+    return current if _is_model(current) else None
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The valid keys of the object at `loc` inside `model`, for did-you-mean."""
+    found = _model_at(model, loc)
+    return list(found.model_fields) if found else []
+
+
+def _nested_home(model: type[BaseModel], loc: tuple) -> str | None:
+    """For a key one level too high (`serverless.min_workers`), where it belongs (`scaling.min_workers`)."""
+    parent = _model_at(model, loc[:-1])
+    for name, field in (parent.model_fields.items() if parent else ()):
+        child = _model_in(field.annotation)
+        if child is not None and loc[-1] in child.model_fields:
+            return f"{name}.{loc[-1]}"
+    return None
 
 
 def _is_model(value: Any) -> bool:
@@ -78,23 +104,40 @@ def _clean_loc(loc: tuple) -> tuple:
     return tuple(kept)
 
 
+def _type_hint(kind: str, value: Any) -> str | None:
+    """How to fix a value of the wrong type: quote a number, unquote a quoted number or boolean."""
+    if kind == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f'quote it: "{value}"'
+    if kind in ("int_type", "int_from_float") and isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
+        return f"remove the quotes: {value.strip()}"
+    if kind in ("int_type", "int_from_float") and isinstance(value, float) and value.is_integer():
+        return f"write it as a whole number: {int(value)}"
+    if kind == "bool_type" and isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return f"remove the quotes: {value.strip().lower()}"
+    return None
+
+
 def _describe(err: dict, secret: bool, valid_keys: list[str]) -> tuple[str, str | None]:
     kind, ctx, value = err["type"], err.get("ctx", {}), err.get("input")
     if err.get("is_key"):
         return f'"{value}" is not a valid environment variable name', "use letters, digits and '_', not starting with a digit"
     if kind == "extra_forbidden":
-        return "unknown key", did_you_mean(str(err["loc"][-1]), valid_keys) or f"valid keys: {', '.join(valid_keys)}"
+        home = _nested_home(ServerlessBlock, err["loc"])
+        hint = did_you_mean(str(err["loc"][-1]), valid_keys) or (f'did you mean "{home}"? it belongs inside "{home.split(".")[0]}"' if home else None)
+        return "unknown key", hint or f"valid keys: {', '.join(valid_keys)}"
     if kind == "missing":
         return "required key is missing", None
     if kind in _EXPECTED:
-        hint = f'quote it: "{value}"' if kind == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool) else None
-        return f"expected {_EXPECTED[kind]}, got {_show(value, secret) if not isinstance(value, (dict, list)) else _kind(value)}", hint
+        expected = " or ".join(dict.fromkeys(_EXPECTED[k] for k in (kind, *err.get("also", ())) if k in _EXPECTED))
+        return f"expected {expected}, got {_show(value, secret)}", _type_hint(kind, value)
     if kind in ("greater_than_equal", "greater_than"):
         return f"must be ≥ {ctx.get('ge', ctx.get('gt'))}, got {_show(value, secret)}", None
     if kind in ("less_than_equal", "less_than"):
         return f"must be ≤ {ctx.get('le', ctx.get('lt'))}, got {_show(value, secret)}", None
     if kind == "literal_error":
-        return f"must be one of {ctx.get('expected')}, got {_show(value, secret)}", None
+        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        hint = did_you_mean(value, choices) if isinstance(value, str) and not secret else None
+        return f"must be one of {ctx.get('expected')}, got {_show(value, secret)}", hint
     if kind == "string_pattern_mismatch":
         names = [p for p in err["loc"] if isinstance(p, str)]
         return f"{_show(value, secret)} is not in the expected form", _PATTERN_HINTS.get(names[-1] if names else "")
@@ -115,39 +158,67 @@ _PATTERN_HINTS = {
 
 
 def _union_noise(errors: list[dict]) -> list[dict]:
-    """For `str | SecretRef` and `list | str` unions pydantic reports every branch; keep one."""
-    kept, seen = [], set()
+    """For `str | SecretRef` and `list | str` unions pydantic reports every branch; keep one,
+    remembering the other branches' expected types (`expected a list or a string`)."""
+    kept: dict[tuple, dict] = {}
     for err in errors:
         loc = _clean_loc(err["loc"])
         is_env_object = len(loc) >= 3 and loc[-3:-1] == ("runpod", "env") and isinstance(err.get("input"), dict)
-        if loc in seen or (is_env_object and err["type"] == "string_type"):
+        if is_env_object and err["type"] == "string_type":
             continue
-        seen.add(loc)
-        kept.append({**err, "loc": loc, "is_key": "[key]" in err["loc"]})
-    return kept
+        if loc in kept:
+            kept[loc]["also"] = (*kept[loc].get("also", ()), err["type"])
+            continue
+        kept[loc] = {**err, "loc": loc, "is_key": "[key]" in err["loc"]}
+    # a branch that got as far as the items (`command[1]`) explains the problem better than the
+    # other branch's "expected a string, got a list" at the parent
+    deeper = {loc[:i] for loc in kept for i in range(1, len(loc))}
+    return [e for loc, e in kept.items() if not (loc in deeper and e["type"] in _EXPECTED)]
 
 
 def _env_value_error(err: dict) -> tuple[str, str | None] | None:
     loc = err["loc"]
     if len(loc) >= 3 and loc[-3:-1] == ("runpod", "env") and err["type"] in ("string_type", "model_type", "dict_type"):
         value = err.get("input")
-        hint = f'quote it: "{value}"' if isinstance(value, (int, float)) and not isinstance(value, bool) else 'use a string, "${VAR}" or {"secret": "name"}'
+        scalar = isinstance(value, (int, float, bool)) and value == value and abs(value) != float("inf")
+        hint = f'quote it: "{_show(value, False)}"' if scalar else 'use a string, "${VAR}" or {"secret": "name"}'
         return f"expected a string or a secret reference, got {_kind(value)}", hint
     return None
 
 
+_REFERENCE = re.compile(r"\$\{([^}]*)(\})?")
+_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _references(source: Source, block: ServerlessBlock, prefix: tuple) -> list[Diagnostic]:
+    """`${VAR}` references that could never be read: a bad name, or no closing brace. Caught here
+    so `config validate` reports them, not only deploy."""
+    out = []
+    for key, value in block.runpod.env.items():
+        for ref in _REFERENCE.finditer(value if isinstance(value, str) else ""):
+            name, closed = ref.group(1), ref.group(2)
+            if not closed:
+                out.append(source.diagnostic(prefix + ("runpod", "env", key), 'malformed reference: "${" without a closing "}"', "write ${NAME}; the value is read from the deploying environment"))
+            elif not _VAR_NAME.fullmatch(name):
+                shown = name if len(name) <= 40 else name[:37] + "..."
+                out.append(source.diagnostic(prefix + ("runpod", "env", key), f'malformed reference "${{{shown}}}"', "write ${NAME} with letters, digits and '_'"))
+    return out
+
+
 def validate_block(source: Source, raw: Any, prefix: tuple) -> tuple[ServerlessBlock | None, list[Diagnostic]]:
     try:
-        return ServerlessBlock.model_validate(raw), []
+        block = ServerlessBlock.model_validate(raw)
     except ValidationError as exc:
         diagnostics = []
         for err in _union_noise(exc.errors(include_url=False)):
             loc = err["loc"]
-            secret = "env" in loc
+            secret = "env" in loc and loc[loc.index("env") + 2:] != ("secret",)  # a secret's name is not secret
             described = _env_value_error(err) or _describe(err, secret, _fields_at(ServerlessBlock, loc[:-1]))
             message, hint = described
             diagnostics.append(source.diagnostic(prefix + loc, message, hint))
         return None, diagnostics
+    problems = _references(source, block, prefix)
+    return (None, problems) if problems else (block, [])
 
 
 def _duplicate_keys(source: Source) -> list[Diagnostic]:
@@ -166,13 +237,17 @@ def _top_level(source: Source) -> list[Diagnostic]:
         return [source.diagnostic((), f"the file must hold an object, got {_kind(data)}", 'wrap the settings in { "serverless": { ... } }')]
     out = []
     if "serverless" not in data:
-        guess = did_you_mean("serverless", [k for k in data if k not in TOP_LEVEL_KEYS])
-        out.append(source.diagnostic((), "no serverless block", guess or 'add "serverless": {"template": ..., "gpu_type": ...}'))
+        typo = closest("serverless", [k for k in data if k not in TOP_LEVEL_KEYS])
+        if typo:  # point at the misspelled key itself
+            out.append(source.diagnostic((typo,), "no serverless block", 'did you mean "serverless"?'))
+        else:
+            out.append(source.diagnostic(("serverless",), "no serverless block", 'add "serverless": {"template": ..., "gpu_type": ...}'))
     for key in ("project_id", "$schema"):
         if key in data and not (isinstance(data[key], str) and data[key].strip()):
-            out.append(source.diagnostic((key,), f"expected a non-empty string, got {_kind(data[key])}"))
+            out.append(source.diagnostic((key,), f"expected a non-empty string, got {_show(data[key], False)}", _type_hint("string_type", data[key])))
     if "provider" in data and data["provider"] not in ("runpod", "local"):
-        out.append(source.diagnostic(("provider",), f"must be one of 'runpod', 'local', got {_show(data['provider'], False)}"))
+        hint = did_you_mean(data["provider"], ["runpod", "local"]) if isinstance(data["provider"], str) else None
+        out.append(source.diagnostic(("provider",), f"must be one of 'runpod', 'local', got {_show(data['provider'], False)}", hint))
     return out
 
 
