@@ -35,6 +35,7 @@ async def before(request: Request, op: str, kind: str) -> FaultRule | None:
     if fault is None:
         return None
     if fault.action == "hang":
+        await request.body()  # read first: the write must still land if the client gives up
         await asyncio.sleep(fault.seconds)
     elif fault.action == "status":
         raise fault.error(local.rates.headers())

@@ -124,10 +124,10 @@ def patch_doc(doc: dict, body: Any, catalog: Catalog, store: Store) -> dict:
     return ordered(new)
 
 
-def check_doc(doc: dict, catalog: Catalog, store: Store, *, idle_sent: bool) -> None:
+def check_doc(doc: dict, catalog: Catalog, store: Store, *, idle_sent: bool, strict_exclusions: bool = True) -> None:
     """The 400-level rules, checked on the whole document after a create or a patch."""
     if "gpu" in doc:
-        check_gpu(doc["gpu"], catalog)
+        check_gpu(doc["gpu"], catalog, strict_exclusions)
     for cpu in doc.get("cpu", []):
         if cpu["id"] not in CPU_FLAVORS:
             raise ApiError(400, f"cpu flavor {cpu['id']} is not one of {', '.join(CPU_FLAVORS)}")
@@ -145,12 +145,14 @@ def check_doc(doc: dict, catalog: Catalog, store: Store, *, idle_sent: bool) -> 
     check_volumes(doc, store)
 
 
-def check_gpu(gpu: dict, catalog: Catalog) -> None:
+def check_gpu(gpu: dict, catalog: Catalog, strict_exclusions: bool = True) -> None:
+    """v2 rejects an exclusion outside the chosen pools; GraphQL ("upstream", as the v2 document
+    calls it) accepts one silently, so its callers pass strict_exclusions=False."""
     for pool in gpu["pools"]:
         if pool not in catalog.pools:
             raise ApiError(400, f"gpu.pools: {pool} is not a serverless GPU pool (see GET /v2/catalog/gpus)")
     members = {m for pool in gpu["pools"] for m in catalog.pool_members(pool)}
-    for excluded in gpu.get("excludedTypes", []):
+    for excluded in gpu.get("excludedTypes", []) if strict_exclusions else ():
         if excluded not in members:
             raise ApiError(400, f"gpu.excludedTypes: {excluded} is not a GPU type in the selected pools")
     if members and members <= set(gpu.get("excludedTypes", [])):

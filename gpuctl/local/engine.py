@@ -49,13 +49,31 @@ class Engine:
             worker.jobs.add(job.id)
         elif event == "ended":
             if worker is not None and job.id in worker.jobs:
-                worker.jobs.discard(job.id)
-                worker.idle_since = time.time()
                 if job.status in ("CANCELLED", "TIMED_OUT"):
-                    self.local.workers.stop_job(worker.id, job.id)
+                    self.local.workers.stop_job(worker.id, job.id)  # still busy until it lets go
+                else:
+                    self.release(worker, job.id)
             if job.webhook:
                 self.webhooks.send(job.webhook, job.render())
             self.wake.set()
+
+    def release(self, worker: Worker, job_id: str) -> None:
+        worker.jobs.discard(job_id)
+        if not worker.jobs:
+            worker.idle_since = time.time()
+
+    def worker_holds(self, worker: Worker, held: set[str]) -> None:
+        """Reconcile with the job ids a worker's heartbeat says it still runs: it let go of
+        stopped jobs it no longer lists, and a stop it missed (it came before the job's task
+        existed) is sent again for a listed job that should no longer run."""
+        for job_id in list(worker.jobs - held):
+            job = self.jobs.get(job_id)
+            if job is None or job.status != "IN_PROGRESS" or job.worker_id != worker.id:
+                self.release(worker, job_id)
+        for job_id in held:
+            job = self.jobs.get(job_id)
+            if (job is None or job.status != "IN_PROGRESS" or job.worker_id != worker.id) and job_id not in worker.stop_jobs:
+                self.local.workers.stop_job(worker.id, job_id)
 
     def worker_ready(self, worker: Worker) -> None:
         if not worker.ready:
@@ -107,8 +125,6 @@ class Engine:
         for job in self.jobs.expired(now):
             worker = self.local.workers.workers.get(job.worker_id or "")
             if job.status == "IN_PROGRESS" and worker is not None:
-                worker.jobs.discard(job.id)
-                worker.idle_since = now
                 self.local.workers.stop_job(worker.id, job.id)
             self.jobs.delete(job.id)
             self.local.signals.notify(("job", job.id))

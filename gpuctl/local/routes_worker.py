@@ -116,8 +116,10 @@ async def job_done(request: Request) -> Response:
         local.engine.jobs.progress(job, body.get("output"))
         return json_response({})
     local.engine.jobs.finish(job, body)
-    if body.get("stopPod") and worker is not None:
-        local.workers.stop(worker, "refresh_worker requested after the job")
+    if worker is not None:
+        local.engine.release(worker, job.id)  # also when the job was cancelled meanwhile
+        if body.get("stopPod"):
+            local.workers.stop(worker, "refresh_worker requested after the job")
     return json_response({})
 
 
@@ -145,5 +147,10 @@ async def job_stop(request: Request) -> Response:
 
 
 async def ping(request: Request) -> Response:
-    _worker(local_of(request), request)
+    """The heartbeat carries `job_id=<comma-joined ids>` of the jobs the worker still runs."""
+    local = local_of(request)
+    worker = _worker(local, request)
+    if worker is not None:
+        held = {j for j in request.query_params.get("job_id", "").split(",") if j}
+        local.engine.worker_holds(worker, held)
     return json_response({})

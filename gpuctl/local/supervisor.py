@@ -190,7 +190,7 @@ class Supervisor:
     def stop_job(self, worker_id: str | None, job_id: str) -> None:
         """Tell the worker holding `job_id` to stop it (the SDK's job-stop channel)."""
         worker = self.workers.get(worker_id or "")
-        if worker is not None:
+        if worker is not None and job_id not in worker.stop_jobs:
             worker.stop_jobs.append(job_id)
             self.local.signals.notify(("stop", worker.id))
 

@@ -148,7 +148,7 @@ def _check(local: Local, doc: dict, values: dict) -> None:
         raise ResolverError("load-balancing endpoints scale on REQUEST_COUNT")
     if "cpu" in doc and values.get("modelReferences"):
         raise ResolverError("modelReferences (cached models) are available on GPU endpoints only")
-    business(lambda: check_doc(doc, local.catalog, local.store, idle_sent=False))
+    business(lambda: check_doc(doc, local.catalog, local.store, idle_sent=False, strict_exclusions=False))
 
 
 def _inline_template(local: Local, inp: dict, endpoint_id: str, name: str, visible_at: float) -> dict:

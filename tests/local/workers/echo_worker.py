@@ -2,19 +2,20 @@
 `sleep` (seconds), `fail` (raise with that message), `progress` (send progress updates),
 `volume` (write then read a file in RUNPOD_VOLUME_PATH), `exit` (kill the process)."""
 
+import asyncio
 import os
-import time
 
 import runpod
 
 
-def handler(job):
+async def handler(job):
+    """Async, so a stop signal (cancel, execution timeout) interrupts a sleeping job at once."""
     job_input = job["input"]
     for step in range(int(job_input.get("progress", 0))):
         runpod.serverless.progress_update(job, {"step": step + 1})
-        time.sleep(0.4)
+        await asyncio.sleep(0.4)
     if job_input.get("sleep"):
-        time.sleep(float(job_input["sleep"]))
+        await asyncio.sleep(float(job_input["sleep"]))
     if job_input.get("fail"):
         raise ValueError(job_input["fail"])
     if job_input.get("exit"):

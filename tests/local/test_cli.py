@@ -1,0 +1,98 @@
+"""`gpu local up|down|status|reset|env`, run in-process with an injected environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gpuctl.local import ensure_running, read_server_info, reaper
+from gpuctl.local.lifecycle import default_data_dir
+from tests.conftest import run_cli
+
+
+@pytest.fixture
+def env(tmp_path: Path):
+    data = tmp_path / "local"
+    environ = {"GPUCTL_LOCAL_DIR": str(data), "HOME": str(tmp_path)}
+    yield environ, data
+    run_cli(["local", "down"], tmp_path, environ)
+    assert not [p for p in reaper.marked_processes(data.resolve()) if reaper.alive(p)]
+
+
+def test_up_status_env_reset_down(env, tmp_path: Path) -> None:
+    environ, data = env
+    started = run_cli(["local", "up", "--port", "0"], tmp_path, environ)
+    assert started.code == 0, started.err
+    info = json.loads((data / "server.json").read_text())
+    assert set(info) == {"pid", "port", "url", "api_base_url", "endpoint_base_url", "started_at"}
+    assert info["url"] == f"http://127.0.0.1:{info['port']}" and info["endpoint_base_url"] == info["url"] + "/ai/v2"
+    assert stat.S_IMODE((data / "token").stat().st_mode) == 0o600
+    token = (data / "token").read_text().strip()
+    assert token not in started.out + started.err
+
+    again = run_cli(["local", "up", "--port", "0"], tmp_path, environ)
+    assert again.code == 0 and "already running" in again.out
+    assert json.loads((data / "server.json").read_text())["pid"] == info["pid"]
+
+    status = json.loads(run_cli(["local", "status", "--json"], tmp_path, environ).out)
+    assert status == {"running": True, "url": info["url"], "pid": info["pid"], "endpoints": 0, "workers": 0, "data_dir": str(data)}
+
+    exports = run_cli(["local", "env"], tmp_path, environ).out.splitlines()
+    assert exports == [f"export RUNPOD_API_KEY={token}", f"export RUNPOD_API_BASE_URL={info['api_base_url']}",
+                       f"export RUNPOD_ENDPOINT_BASE_URL={info['endpoint_base_url']}"]
+
+    assert run_cli(["local", "reset"], tmp_path, environ).code == 0
+    assert run_cli(["local", "down"], tmp_path, environ).out == "local provider stopped\n"
+    assert not reaper.alive(info["pid"]) and not (data / "server.json").exists()
+    stopped = json.loads(run_cli(["local", "status", "--json"], tmp_path, environ).out)
+    assert stopped["running"] is False and stopped["url"] is None
+    assert run_cli(["local", "down"], tmp_path, environ).out == "local provider was not running\n"
+
+
+def test_runpod_sdk_works_from_the_exported_env(env, tmp_path: Path) -> None:
+    environ, data = env
+    run_cli(["local", "up", "--port", "0"], tmp_path, environ)
+    exports = dict(line.removeprefix("export ").split("=", 1) for line in run_cli(["local", "env"], tmp_path, environ).out.splitlines())
+    # The SDK takes its key from ~/.runpod or from code; RunPod's docs read it from the env:
+    script = ("import os, runpod; runpod.api_key = os.getenv('RUNPOD_API_KEY'); print(len(runpod.get_endpoints()));"
+              " print(runpod.Endpoint('nosuch').rp_client.endpoint_url_base)")
+    child = subprocess.run([sys.executable, "-c", script], env={**os.environ, **exports, "HOME": str(tmp_path)},
+                           capture_output=True, text=True, timeout=60)
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.split() == ["0", exports["RUNPOD_ENDPOINT_BASE_URL"]]
+
+
+def test_stale_server_json_is_detected_and_replaced(env, tmp_path: Path) -> None:
+    environ, data = env
+    data.mkdir(parents=True)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (data / "server.json").write_text(json.dumps({"pid": dead.pid, "port": 1, "url": "http://127.0.0.1:1"}))
+    assert read_server_info(data) is None
+    assert json.loads(run_cli(["local", "status", "--json"], tmp_path, environ).out)["running"] is False
+    info = ensure_running(data, 0)
+    assert info["pid"] != dead.pid and read_server_info(data) == info
+    assert ensure_running(data, 0) == info  # harmless the second time
+
+
+def test_env_and_errors_without_a_server(env, tmp_path: Path) -> None:
+    environ, data = env
+    result = run_cli(["local", "env"], tmp_path, environ)
+    assert result.code == 1 and "not running" in result.err and "gpu local up" in result.err and "Traceback" not in result.err
+    busy = run_cli(["local", "up", "--port", "0"], tmp_path, environ)
+    port = json.loads((data / "server.json").read_text())["port"]
+    other = tmp_path / "other"
+    clash = run_cli(["local", "up", "--port", str(port), "--data-dir", str(other)], tmp_path, environ)
+    assert busy.code == 0 and clash.code == 1 and f"port {port}" in clash.err and "Traceback" not in clash.err
+
+
+def test_default_data_dir_order() -> None:
+    assert default_data_dir({"GPUCTL_LOCAL_DIR": "/a", "XDG_DATA_HOME": "/b", "HOME": "/c"}) == Path("/a")
+    assert default_data_dir({"XDG_DATA_HOME": "/b", "HOME": "/c"}) == Path("/b/gpuctl/local")
+    assert default_data_dir({"HOME": "/c"}) == Path("/c/.local/share/gpuctl/local")

@@ -1,0 +1,138 @@
+"""Fault injection on the admin API: one test per action, the seed, the caps, the request log
+with its write counter, and seeding an account."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from tests.local.conftest import LocalServer, wait_for
+
+ENDPOINT = {"name": "fault-target", "type": "QUEUE", "image": "img", "gpu": {"pools": ["ADA_24"]},
+            "scaling": {"type": "QUEUE_DELAY", "queueDelay": 4}, "workers": {"min": 0, "max": 3, "idleTimeout": 5}}
+
+
+def test_status_fault_answers_429_with_retry_after_and_spent_ratelimit(faults: LocalServer) -> None:
+    faults.admin("POST", "faults", {"op": "list", "kind": "endpoint", "action": "status", "status": 429, "retry_after": 1.5, "ratelimit": True, "times": 1})
+    limited = faults.http.get("/v2/serverless")
+    assert limited.status_code == 429
+    assert limited.headers["Retry-After"] == "2"  # whole seconds, rounded up
+    assert limited.headers["RateLimit"].startswith('"minute";r=0;t=2')
+    assert limited.json() == {"title": "Too Many Requests", "status": 429, "detail": "rate limit exceeded for the minute window"}
+    assert faults.http.get("/v2/serverless").status_code == 200  # times: 1
+
+
+def test_status_fault_does_not_perform_the_write(faults: LocalServer) -> None:
+    before = len(faults.http.get("/v2/serverless").json()["endpoints"])
+    faults.admin("POST", "faults", {"op": "create", "kind": "endpoint", "action": "status", "status": 503, "times": 1})
+    assert faults.http.post("/v2/serverless", json=ENDPOINT).status_code == 503
+    assert len(faults.http.get("/v2/serverless").json()["endpoints"]) == before
+
+
+def test_commit_then_fail_performs_the_write_then_errors(faults: LocalServer) -> None:
+    faults.admin("POST", "faults", {"op": "create", "kind": "network_volume", "action": "commit_then_fail", "times": 1})
+    answer = faults.http.post("/v2/network-volumes", json={"name": "ambiguous", "size": 10, "dataCenter": "EU-RO-1"})
+    assert answer.status_code == 500
+    volumes = [v for v in faults.http.get("/v2/network-volumes").json()["networkVolumes"] if v["name"] == "ambiguous"]
+    assert len(volumes) == 1
+
+
+def test_delay_visibility_hides_a_created_object_from_list_and_get(faults: LocalServer) -> None:
+    faults.admin("POST", "faults", {"op": "create", "kind": "template", "action": "delay_visibility", "seconds": 1.0})
+    created = faults.http.post("/v2/templates", json={"name": "late-template", "image": "img"})
+    assert created.status_code == 201
+    template_id = created.json()["id"]
+    assert faults.http.get(f"/v2/templates/{template_id}").status_code == 404
+    assert template_id not in [t["id"] for t in faults.http.get("/v2/templates").json()["templates"]]
+    wait_for(lambda: faults.http.get(f"/v2/templates/{template_id}").status_code == 200, timeout=5)
+
+
+def test_drop_field_accepts_the_write_without_storing_the_field(faults: LocalServer) -> None:
+    faults.admin("POST", "faults", {"op": "create", "kind": "endpoint", "action": "drop_field", "field": "workers.max", "times": 1})
+    created = faults.http.post("/v2/serverless", json={**ENDPOINT, "workers": {"min": 0, "max": 7, "idleTimeout": 5}})
+    assert created.status_code == 201 and created.json()["workers"]["max"] == 3  # the default, not 7
+    faults.admin("POST", "faults", {"op": "update", "kind": "endpoint", "action": "drop_field", "field": "name", "times": 1})
+    patched = faults.http.patch(f"/v2/serverless/{created.json()['id']}", json={"name": "renamed", "workers": {"max": 5}})
+    assert patched.json()["name"] == "fault-target" and patched.json()["workers"]["max"] == 5
+
+
+def test_hang_delays_the_answer_then_handles_the_request(faults: LocalServer) -> None:
+    faults.admin("POST", "faults", {"op": "create", "kind": "network_volume", "action": "hang", "seconds": 0.6, "times": 1})
+    started = time.monotonic()
+    try:
+        faults.http.post("/v2/network-volumes", json={"name": "slow", "size": 10, "dataCenter": "EU-RO-1"}, timeout=0.2)
+        raise AssertionError("the client should have timed out")
+    except httpx.TimeoutException:
+        pass
+    wait_for(lambda: any(v["name"] == "slow" for v in faults.http.get("/v2/network-volumes").json()["networkVolumes"]), timeout=5)
+    assert time.monotonic() - started >= 0.6
+
+
+def test_graphql_faults_and_errors_inside_200(faults: LocalServer) -> None:
+    faults.admin("POST", "faults", {"op": "create", "kind": "graphql", "action": "status", "status": 429, "times": 1})
+    mutation = 'mutation { createNetworkVolume(input: {name: "g", size: 10, dataCenterId: "EU-RO-1"}) { id } }'
+    limited = faults.http.post("/graphql", json={"query": mutation})
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "1" and "errors" in limited.json()
+    assert faults.http.post("/graphql", json={"query": mutation}).json()["data"]["createNetworkVolume"]["id"]
+    query = faults.http.post("/graphql", json={"query": "query { myself { id } }"})
+    assert query.status_code == 200  # the create rule does not touch queries
+
+
+def test_seed_makes_probabilistic_faults_repeatable(faults: LocalServer) -> None:
+    def pattern() -> list[int]:
+        faults.admin("DELETE", "faults")
+        faults.admin("POST", "faults", {"seed": 123, "rules": [{"op": "list", "kind": "template", "action": "status", "status": 503, "probability": 0.5}]})
+        return [faults.http.get("/v2/templates").status_code for _ in range(12)]
+
+    first = pattern()
+    assert first == pattern()
+    assert {200, 503} == set(first)
+    described = faults.admin("GET", "faults")
+    assert described["seed"] == 123 and described["rules"][0]["fired"] == first.count(503)
+
+
+def test_request_log_counts_writes_and_reads_separately(faults: LocalServer) -> None:
+    faults.admin("POST", "requests/reset")
+    faults.http.get("/v2/serverless")
+    faults.http.get("/v2/catalog/gpus")
+    faults.http.post("/graphql", json={"query": "query { myself { endpoints { id } } }"})
+    assert faults.admin("GET", "requests")["writes"] == 0
+    faults.http.post("/v2/serverless", json={**ENDPOINT, "bogus": 1})  # a failed write still counts
+    faults.http.post("/graphql", json={"query": 'mutation { deleteTemplate(templateName: "none") }'})
+    log = faults.admin("GET", "requests")
+    assert log["writes"] == 2
+    assert [(r["method"], r["path"], r["status"]) for r in log["requests"]][:4] == [
+        ("GET", "/v2/serverless", 200), ("GET", "/v2/catalog/gpus", 200), ("POST", "/graphql", 200), ("POST", "/v2/serverless", 422)]
+    assert all(isinstance(r["at"], float) for r in log["requests"])
+
+
+def test_admin_routes_need_the_token(server: LocalServer) -> None:
+    for method, path in (("GET", "/_admin/faults"), ("POST", "/_admin/reset"), ("GET", "/_admin/requests")):
+        assert httpx.request(method, server.url + path).status_code == 401
+        assert httpx.request(method, server.url + path, headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+def test_bad_fault_rules_are_rejected(faults: LocalServer) -> None:
+    for rule in ({"action": "explode"}, {"action": "status", "op": "sideways"}, {"action": "drop_field"},
+                 {"action": "status", "probability": 2}, {"action": "status", "color": "red"}):
+        assert faults.http.post("/_admin/faults", json=rule).status_code == 422
+
+
+def test_seed_route_inserts_v2_objects_verbatim(fresh_server: LocalServer) -> None:
+    endpoint = {"id": "abcdefghij0123", "name": "theirs", "type": "QUEUE", "image": "img", "gpu": {"pools": ["ADA_24"], "count": 1,
+                "allowedCudaVersions": [], "minCudaVersion": None}, "workers": {"min": 0, "max": 2, "idleTimeout": 5},
+                "scaling": {"type": "QUEUE_DELAY", "queueDelay": 4}, "dataCenterIds": [], "networkVolumes": [], "timeout": 600000,
+                "flashboot": "FLASHBOOT", "env": {"GPUCTL_PROJECT": "someone-else"}, "createdAt": "2026-11-27T00:00:00Z",
+                "requestUrls": {"run": "https://api.runpod.ai/v2/abcdefghij0123/run"}}
+    volume = {"id": "vol0000001", "name": "models", "size": 50, "dataCenter": "EU-RO-1", "type": "STANDARD"}
+    seeded = fresh_server.admin("POST", "seed", {"endpoints": [endpoint], "networkVolumes": [volume], "templates": []})
+    assert seeded == {"endpoints": 1, "networkVolumes": 1, "templates": 0}
+    got = fresh_server.http.get("/v2/serverless/abcdefghij0123").json()
+    assert {k: got[k] for k in ("name", "env", "flashboot", "timeout", "createdAt")} == {
+        "name": "theirs", "env": {"GPUCTL_PROJECT": "someone-else"}, "flashboot": "FLASHBOOT", "timeout": 600000, "createdAt": "2026-11-27T00:00:00Z"}
+    assert got["requestUrls"]["run"] == f"{fresh_server.info['endpoint_base_url']}/abcdefghij0123/run"
+    assert fresh_server.http.get("/v2/network-volumes/vol0000001").json() == volume
+    assert (fresh_server.data_dir / "volumes" / "vol0000001").is_dir()
+    fresh_server.admin("POST", "reset")
+    assert fresh_server.http.get("/v2/serverless").json() == {"endpoints": []}

@@ -1,0 +1,150 @@
+"""The job API semantics of api-notes §5: states, cancel, retry, purge, runsync fallback,
+execution timeouts, webhooks, the OpenAI route, and queues that cannot be served failing fast
+instead of waiting forever."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from tests.local.conftest import LocalServer, wait_for
+
+
+@pytest.fixture(scope="module")
+def worker_ep(server: LocalServer) -> dict:
+    return server.create_endpoint("jobs-echo", timeout=300_000)
+
+
+@pytest.fixture(scope="module")
+def parked(server: LocalServer) -> dict:
+    """An endpoint with a runtime but workers.max 0: jobs wait in the queue."""
+    return server.create_endpoint("jobs-parked", workers={"min": 0, "max": 0, "idleTimeout": 5})
+
+
+def status(server: LocalServer, endpoint_id: str, job_id: str) -> dict:
+    return server.job(endpoint_id, f"status/{job_id}", method="GET").json()
+
+
+def test_endpoint_without_local_command_fails_fast_with_a_hint(server: LocalServer) -> None:
+    bare = server.create_endpoint("jobs-bare", worker=None)
+    queued = server.job(bare["id"], "run", {"input": {"x": 1}}).json()
+    assert queued["status"] == "FAILED"
+    done = server.job(bare["id"], "runsync", {"input": {"x": 1}}).json()
+    assert done["status"] == "FAILED" and "local.command" in done["error"] and "gpu.jsonc" in done["error"]
+    assert status(server, bare["id"], queued["id"])["status"] == "FAILED"
+
+
+def test_unstartable_command_fails_the_queue(server: LocalServer) -> None:
+    ep = server.create_endpoint("jobs-missing-binary", worker=None, env={"GPUCTL_LOCAL_COMMAND": '["/nonexistent/worker"]'})
+    done = server.job(ep["id"], "runsync?wait=10000", {"input": {}}).json()
+    assert done["status"] == "FAILED" and "could not start" in done["error"]
+
+
+def test_worker_that_crashes_before_taking_jobs_fails_the_queue(server: LocalServer) -> None:
+    ep = server.create_endpoint("jobs-crash", worker="crash_worker.py")
+    done = server.job(ep["id"], "runsync?wait=20000", {"input": {}}).json()
+    assert done["status"] == "FAILED"
+    assert "code 7" in done["error"] and "failing at import time" in done["error"]
+
+
+def test_runsync_wait_falls_back_to_in_queue(server: LocalServer, parked: dict) -> None:
+    answer = server.job(parked["id"], "runsync?wait=1000", {"input": {}}).json()
+    assert answer["status"] == "IN_QUEUE" and set(answer) == {"id", "status"}
+    assert status(server, parked["id"], answer["id"]) == {"id": answer["id"], "status": "IN_QUEUE"}
+
+
+def test_cancel_and_purge_queued_jobs(server: LocalServer, parked: dict) -> None:
+    server.job(parked["id"], "purge-queue")
+    ids = [server.job(parked["id"], "run", {"input": {"n": n}}).json()["id"] for n in range(3)]
+    assert all(i.endswith("-u1") for i in ids)
+    assert server.job(parked["id"], f"cancel/{ids[0]}").json() == {"id": ids[0], "status": "CANCELLED"}
+    assert server.job(parked["id"], "health", method="GET").json()["jobs"]["inQueue"] == 2
+    assert server.job(parked["id"], "purge-queue").json() == {"removed": 2, "status": "completed"}
+    assert server.job(parked["id"], f"status/{ids[1]}", method="GET").status_code == 404
+    assert status(server, parked["id"], ids[0])["status"] == "CANCELLED"
+
+
+def test_request_validation(server: LocalServer, parked: dict) -> None:
+    assert server.job(parked["id"], "run", {"nope": 1}).status_code == 400
+    assert server.job(parked["id"], "run", {"input": {}, "policy": {"ttl": 5}}).status_code == 400
+    assert server.job(parked["id"], "run", {"input": {}, "policy": {"executionTimeout": 1000}}).status_code == 400
+    assert server.job("nosuchendpoint", "run", {"input": {}}).status_code == 404
+    assert server.job(parked["id"], "status/nosuchjob", method="GET").status_code == 404
+    unauthorized = server.http.post(f"/ai/v2/{parked['id']}/run", json={"input": {}}, headers={"Authorization": "Bearer wrong"})
+    assert unauthorized.status_code == 401
+    raw = server.http.post(f"/ai/v2/{parked['id']}/run", json={"input": {}}, headers={"Authorization": server.token})
+    assert raw.status_code == 200  # the job API also takes the raw key, as RunPod's docs show
+
+
+def test_cancel_in_progress_job_stops_it_on_the_worker(server: LocalServer, worker_ep: dict) -> None:
+    job_id = server.job(worker_ep["id"], "run", {"input": {"sleep": 30}}).json()["id"]
+    wait_for(lambda: status(server, worker_ep["id"], job_id)["status"] == "IN_PROGRESS")
+    assert server.job(worker_ep["id"], f"cancel/{job_id}").json()["status"] == "CANCELLED"
+    after = server.job(worker_ep["id"], "runsync", {"input": {"after": "cancel"}}).json()
+    assert after["status"] == "COMPLETED"  # the worker dropped the cancelled job and took the next
+    assert status(server, worker_ep["id"], job_id)["status"] == "CANCELLED"
+
+
+def test_execution_timeout_then_retry(server: LocalServer, worker_ep: dict) -> None:
+    job_id = server.job(worker_ep["id"], "run", {"input": {"sleep": 8}, "policy": {"executionTimeout": 5000}}).json()["id"]
+    timed_out = wait_for(lambda: (s := status(server, worker_ep["id"], job_id))["status"] == "TIMED_OUT" and s, timeout=20)
+    assert "execution timeout" in timed_out["error"] and timed_out["executionTime"] >= 5000
+    assert server.job(worker_ep["id"], f"retry/{job_id}").json() == {"id": job_id, "status": "IN_QUEUE"}
+    assert server.job(worker_ep["id"], f"cancel/{job_id}").json()["status"] == "CANCELLED"
+    assert server.job(worker_ep["id"], "health", method="GET").json()["jobs"]["retried"] >= 1
+    assert server.job(worker_ep["id"], f"retry/{job_id}").status_code == 400  # only FAILED/TIMED_OUT
+
+
+def test_failed_job_retries_with_the_same_id(server: LocalServer, worker_ep: dict) -> None:
+    failed = server.job(worker_ep["id"], "runsync", {"input": {"fail": "once"}}).json()
+    assert failed["status"] == "FAILED"
+    server.job(worker_ep["id"], f"retry/{failed['id']}")
+    again = wait_for(lambda: (s := status(server, worker_ep["id"], failed["id"]))["status"] == "FAILED" and s)
+    assert json.loads(again["error"])["error_message"] == "once"
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append(json.loads(body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[str, list]]:
+    received: list = []
+    handler = type("Hook", (_Hook,), {"received": received})
+    httpd = HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}/done", received
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_webhook_receives_the_terminal_status(server: LocalServer, worker_ep: dict, webhook: tuple[str, list]) -> None:
+    url, received = webhook
+    job_id = server.job(worker_ep["id"], "run", {"input": {"hook": 1}, "webhook": url}).json()["id"]
+    wait_for(lambda: received, timeout=20)
+    assert received[0]["id"] == job_id and received[0]["status"] == "COMPLETED"
+    assert received[0]["output"]["echo"] == {"hook": 1}
+    assert len(received) == 1
+
+
+def test_openai_route_becomes_a_job(server: LocalServer, worker_ep: dict) -> None:
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    answer = server.http.post(f"/ai/v2/{worker_ep['id']}/openai/v1/chat/completions", json=body)
+    assert answer.status_code == 200
+    assert answer.json()["echo"] == {"openai_route": "/v1/chat/completions", "openai_input": body}
+    models = server.http.get(f"/ai/v2/{worker_ep['id']}/openai/v1/models").json()
+    assert models["echo"] == {"openai_route": "/v1/models"}
