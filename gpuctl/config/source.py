@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,10 +34,12 @@ class Source:
 
 
 def _dotted(path: tuple) -> str:
-    """Like sourcemap.dotted, but an empty key or one with a dot is quoted so the path stays readable."""
+    """Like sourcemap.dotted, but an empty key, one with a dot or one with control characters is
+    quoted (JSON-escaped), so the path stays readable and nothing is replayed to a terminal."""
     from gpuctl.config.sourcemap import dotted
 
-    return dotted(tuple(f'"{p}"' if isinstance(p, str) and (not p or "." in p) else p for p in path))
+    odd = lambda p: isinstance(p, str) and (not p or "." in p or not p.isprintable())  # noqa: E731
+    return dotted(tuple(json.dumps(p, ensure_ascii=False) if odd(p) else p for p in path))
 
 
 def _fail(display: str, message: str, hint: str | None = None, line: int | None = None, col: int | None = None):
@@ -70,7 +73,7 @@ def _position(text: str, offset: int) -> tuple[int, int]:
 _TOKEN_NAMES = {
     "comma": "','", "colon": "':'", "JSON5Value": "a value", "IdentifierStart": "a key",
     "hexadecimal character": "a hexadecimal digit", "object": "object", "array": "list",
-    "string": "string", "comment": "comment", "NumericLiteral": "number",
+    "string": "string", "comment": "comment", "NumericLiteral": "number", "slash": "'/'", "asterisk": "'*'",
 }
 _BLANK = re.compile(r"(?:\s|//[^\n]*|/\*.*?\*/)*", re.S)
 _WORD = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
@@ -98,7 +101,9 @@ def _syntax_error(exc: Exception, text: str) -> tuple[int, str, str]:
         return 0, "the file has only comments, no settings", 'start from: {"serverless": {"template": "vllm", "gpu_type": "NVIDIA L4"}}'
     offset = max(near - 1, 0)
     unclosed = re.match(r"Unclosed (\w+)", words)
-    if unclosed:
+    if unclosed and unclosed.group(1) == "literal":  # the file ends inside `tru`, `nul`, ...
+        words = "Expected a value"
+    elif unclosed:
         kind = unclosed.group(1)
         if kind == "comment":
             offset = max(text.rfind("/*", 0, near), 0)
@@ -127,8 +132,10 @@ def _syntax_error(exc: Exception, text: str) -> tuple[int, str, str]:
         return offset, message, 'write "key": value; quote keys that contain "-", "." or spaces'
     if "hexadecimal" in message:
         return offset, message, "a \\u escape needs four hexadecimal digits, e.g. \\u00e9"
+    if message.startswith("stray ','"):
+        return offset, "unexpected comma", "remove the extra comma"
     if message.startswith("stray"):
-        return offset, message.replace("stray ','", "unexpected comma"), "remove the extra comma"
+        return offset, message.replace("stray", "unexpected", 1), "comments start with // or /* */"
     return offset, message, "gpu.jsonc is JSON with // comments and trailing commas"
 
 

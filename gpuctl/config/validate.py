@@ -38,7 +38,7 @@ def _show(value: Any, secret: bool) -> str:
     if isinstance(value, (dict, list)):
         return _kind(value)
     try:
-        text = f'"{value}"' if isinstance(value, str) else json.dumps(value)
+        text = json.dumps(value, ensure_ascii=False)  # escapes control characters: never replay them to a terminal
     except (TypeError, ValueError):
         text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -66,13 +66,18 @@ def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
     return list(found.model_fields) if found else []
 
 
-def _nested_home(model: type[BaseModel], loc: tuple) -> str | None:
-    """For a key one level too high (`serverless.min_workers`), where it belongs (`scaling.min_workers`)."""
-    parent = _model_at(model, loc[:-1])
-    for name, field in (parent.model_fields.items() if parent else ()):
+def _nested_home(loc: tuple) -> str | None:
+    """For a key in the wrong section (`serverless.min_workers`, `scaling.container_disk_gb`),
+    a hint naming the section it belongs in."""
+    if len(loc) > 2:  # deeper than a section, e.g. inside an env secret reference
+        return None
+    key, section = loc[-1], (loc[0] if len(loc) == 2 else None)
+    if section is not None and key in ServerlessBlock.model_fields:
+        return f'"{key}" belongs directly in the serverless block, not inside "{section}"'
+    for name, field in ServerlessBlock.model_fields.items():
         child = _model_in(field.annotation)
-        if child is not None and loc[-1] in child.model_fields:
-            return f"{name}.{loc[-1]}"
+        if child is not None and name != section and key in child.model_fields:
+            return f'did you mean "{name}.{key}"? it belongs inside "{name}"'
     return None
 
 
@@ -120,10 +125,9 @@ def _type_hint(kind: str, value: Any) -> str | None:
 def _describe(err: dict, secret: bool, valid_keys: list[str]) -> tuple[str, str | None]:
     kind, ctx, value = err["type"], err.get("ctx", {}), err.get("input")
     if err.get("is_key"):
-        return f'"{value}" is not a valid environment variable name', "use letters, digits and '_', not starting with a digit"
+        return f"{_show(value, False)} is not a valid environment variable name", "use letters, digits and '_', not starting with a digit"
     if kind == "extra_forbidden":
-        home = _nested_home(ServerlessBlock, err["loc"])
-        hint = did_you_mean(str(err["loc"][-1]), valid_keys) or (f'did you mean "{home}"? it belongs inside "{home.split(".")[0]}"' if home else None)
+        hint = did_you_mean(str(err["loc"][-1]), valid_keys) or _nested_home(err["loc"])
         return "unknown key", hint or f"valid keys: {', '.join(valid_keys)}"
     if kind == "missing":
         return "required key is missing", None
