@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -24,59 +25,64 @@ from gpuctl.local.graphql.route import graphql
 from gpuctl.local.runtime import Local
 from gpuctl.local.web import ApiError, error_response, title
 
-GET, POST, PATCH, DELETE = ["GET"], ["POST"], ["PATCH"], ["DELETE"]
 AI = "/ai/v2/{endpoint_id}"
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def route(path: str, **handlers: Handler) -> Route:
+    """One route per path with a handler per method, so a 405 lists every allowed method."""
+    table = {method.upper(): handler for method, handler in handlers.items()}
+
+    async def dispatch(request: Request) -> Response:
+        return await table["GET" if request.method == "HEAD" else request.method](request)
+
+    return Route(path, dispatch, methods=list(table))
 
 
 def control_routes() -> list[Route]:
-    s, r = routes_serverless, routes_resources
+    s, r, p = routes_serverless, routes_resources, routes_pods
     return [
-        Route("/v2/serverless", s.list_endpoints, methods=GET), Route("/v2/serverless", s.create_endpoint, methods=POST),
-        Route("/v2/serverless/{id}", s.get_endpoint, methods=GET), Route("/v2/serverless/{id}", s.update_endpoint, methods=PATCH),
-        Route("/v2/serverless/{id}", s.delete_endpoint, methods=DELETE),
-        Route("/v2/serverless/{id}/workers", s.list_workers, methods=GET),
-        Route("/v2/serverless/{id}/releases", s.list_releases, methods=GET),
-        Route("/v2/serverless/{id}/workers/{workerId}/logs", s.worker_logs, methods=GET),
-        Route("/v2/templates", r.list_templates, methods=GET), Route("/v2/templates", r.create_template, methods=POST),
-        Route("/v2/templates/{id}", r.get_template, methods=GET), Route("/v2/templates/{id}", r.update_template, methods=PATCH),
-        Route("/v2/templates/{id}", r.delete_template, methods=DELETE),
-        Route("/v2/network-volumes", r.list_volumes, methods=GET), Route("/v2/network-volumes", r.create_volume, methods=POST),
-        Route("/v2/network-volumes/{id}", r.get_volume, methods=GET), Route("/v2/network-volumes/{id}", r.update_volume, methods=PATCH),
-        Route("/v2/network-volumes/{id}", r.delete_volume, methods=DELETE),
-        Route("/v2/pods", routes_pods.list_pods, methods=GET), Route("/v2/pods", routes_pods.create_pod, methods=POST),
-        Route("/v2/pods/{id}", routes_pods.get_pod, methods=GET), Route("/v2/pods/{id}", routes_pods.delete_pod, methods=DELETE),
-        Route("/v2/catalog/gpus", catalog.list_gpus, methods=GET), Route("/v2/catalog/gpus/{id:path}", catalog.get_gpu, methods=GET),
-        Route("/v2/catalog/datacenters", catalog.list_data_centers, methods=GET),
-        Route("/v2/catalog/datacenters/{id}", catalog.get_data_center, methods=GET),
-        Route("/graphql", graphql, methods=POST),
+        route("/v2/serverless", get=s.list_endpoints, post=s.create_endpoint),
+        route("/v2/serverless/{id}", get=s.get_endpoint, patch=s.update_endpoint, delete=s.delete_endpoint),
+        route("/v2/serverless/{id}/workers", get=s.list_workers),
+        route("/v2/serverless/{id}/releases", get=s.list_releases),
+        route("/v2/serverless/{id}/workers/{workerId}/logs", get=s.worker_logs),
+        route("/v2/templates", get=r.list_templates, post=r.create_template),
+        route("/v2/templates/{id}", get=r.get_template, patch=r.update_template, delete=r.delete_template),
+        route("/v2/network-volumes", get=r.list_volumes, post=r.create_volume),
+        route("/v2/network-volumes/{id}", get=r.get_volume, patch=r.update_volume, delete=r.delete_volume),
+        route("/v2/pods", get=p.list_pods, post=p.create_pod),
+        route("/v2/pods/{id}", get=p.get_pod, delete=p.delete_pod),
+        route("/v2/catalog/gpus", get=catalog.list_gpus),
+        route("/v2/catalog/gpus/{id:path}", get=catalog.get_gpu),
+        route("/v2/catalog/datacenters", get=catalog.list_data_centers),
+        route("/v2/catalog/datacenters/{id}", get=catalog.get_data_center),
+        route("/graphql", post=graphql),
     ]
 
 
 def job_routes() -> list[Route]:
     j, w = routes_jobs, routes_worker
     return [
-        Route(f"{AI}/run", j.run, methods=POST), Route(f"{AI}/runsync", j.runsync, methods=POST),
-        Route(f"{AI}/status/{{job_id}}", j.status, methods=["GET", "POST"]),
-        Route(f"{AI}/stream/{{job_id}}", j.stream, methods=["GET", "POST"]),
-        Route(f"{AI}/cancel/{{job_id}}", j.cancel, methods=POST), Route(f"{AI}/retry/{{job_id}}", j.retry, methods=POST),
-        Route(f"{AI}/purge-queue", j.purge_queue, methods=POST), Route(f"{AI}/health", j.endpoint_health, methods=GET),
-        Route(f"{AI}/openai/v1/{{path:path}}", routes_openai.openai, methods=["GET", "POST"]),
-        Route(f"{AI}/job-take/{{worker_id}}", w.job_take, methods=GET),
-        Route(f"{AI}/job-take-batch/{{worker_id}}", w.job_take, methods=GET),
-        Route(f"{AI}/job-done/{{worker_id}}/{{job_id}}", w.job_done, methods=POST),
-        Route(f"{AI}/job-stream/{{worker_id}}/{{job_id}}", w.job_stream, methods=POST),
-        Route(f"{AI}/job-stop/{{worker_id}}", w.job_stop, methods=GET),
-        Route(f"{AI}/ping/{{worker_id}}", w.ping, methods=GET),
+        route(f"{AI}/run", post=j.run), route(f"{AI}/runsync", post=j.runsync),
+        route(f"{AI}/status/{{job_id}}", get=j.status, post=j.status),
+        route(f"{AI}/stream/{{job_id}}", get=j.stream, post=j.stream),
+        route(f"{AI}/cancel/{{job_id}}", post=j.cancel), route(f"{AI}/retry/{{job_id}}", post=j.retry),
+        route(f"{AI}/purge-queue", post=j.purge_queue), route(f"{AI}/health", get=j.endpoint_health),
+        route(f"{AI}/openai/v1/{{path:path}}", get=routes_openai.openai, post=routes_openai.openai),
+        route(f"{AI}/job-take/{{worker_id}}", get=w.job_take), route(f"{AI}/job-take-batch/{{worker_id}}", get=w.job_take),
+        route(f"{AI}/job-done/{{worker_id}}/{{job_id}}", post=w.job_done),
+        route(f"{AI}/job-stream/{{worker_id}}/{{job_id}}", post=w.job_stream),
+        route(f"{AI}/job-stop/{{worker_id}}", get=w.job_stop), route(f"{AI}/ping/{{worker_id}}", get=w.ping),
     ]
 
 
 def admin_routes() -> list[Route]:
     a = admin
     return [
-        Route("/_admin/faults", a.get_faults, methods=GET), Route("/_admin/faults", a.add_faults, methods=POST),
-        Route("/_admin/faults", a.clear_faults, methods=DELETE), Route("/_admin/requests", a.get_requests, methods=GET),
-        Route("/_admin/requests/reset", a.reset_requests, methods=POST), Route("/_admin/reset", a.reset, methods=POST),
-        Route("/_admin/seed", a.seed, methods=POST), Route("/_admin/status", a.status, methods=GET),
+        route("/_admin/faults", get=a.get_faults, post=a.add_faults, delete=a.clear_faults),
+        route("/_admin/requests", get=a.get_requests), route("/_admin/requests/reset", post=a.reset_requests),
+        route("/_admin/reset", post=a.reset), route("/_admin/seed", post=a.seed), route("/_admin/status", get=a.status),
     ]
 
 
