@@ -78,7 +78,7 @@ async def until_terminal(local: Local, job: Job, wait_s: float) -> Job | None:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
-        await local.signals.wait(("job", job.id), remaining)
+        await local.signals.wait(("job", job.id), timeout=remaining)
         current = local.engine.jobs.get(job.id)
     return current
 
@@ -123,7 +123,7 @@ async def stream(request: Request) -> Response:
     wait_s = _wait_ms(request, local.settings.stream_wait_s * 1000) / 1000
     chunks = local.engine.jobs.drain(job.id)
     if not chunks and not job.terminal:
-        await local.signals.wait(("job", job.id), wait_s)
+        await local.signals.wait(("job", job.id), timeout=wait_s)
         chunks = local.engine.jobs.drain(job.id)
     current = local.engine.jobs.get(job.id)
     state = current.status if current is not None else job.status

@@ -40,7 +40,7 @@ async def _relay(local: Local, job: Job) -> AsyncIterator[bytes]:
             if current is not None and current.status != "COMPLETED":
                 yield _event({"error": {"message": current.error or current.status, "type": "worker_error"}})
             return
-        await local.signals.wait(("job", job.id), 5.0)
+        await local.signals.wait(("job", job.id), timeout=5.0)
 
 
 def _unwrap(output: Any) -> Any:

@@ -3,6 +3,7 @@ the worker log stream (api-notes §4.2)."""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime
 
@@ -28,10 +29,22 @@ def rendered(local: Local, doc: dict) -> dict:
     return render(doc, local.endpoint_base_url, local.base_url)
 
 
+def rendered_text(local: Local, endpoint_id: str, text: str) -> str:
+    """One stored endpoint as response JSON. The stored text is already RunPod's shape; only
+    requestUrls are spliced in, unless the document needs more than that (a queue endpoint
+    scaling on requestCount hides its idleTimeout)."""
+    if '"REQUEST_COUNT"' in text or '"LOAD_BALANCER"' in text:
+        return json.dumps(rendered(local, json.loads(text)), separators=(",", ":"), ensure_ascii=False)
+    urls = render({"id": endpoint_id, "name": "", "scaling": {"type": "QUEUE_DELAY"}}, local.endpoint_base_url, local.base_url)["requestUrls"]
+    return '{"requestUrls":' + json.dumps(urls, separators=(",", ":")) + "," + text[1:]
+
+
 @control("list", "endpoint")
 async def list_endpoints(request: Request) -> Response:
+    """Listing 1,000 endpoints splices stored JSON instead of decoding and re-encoding it."""
     local = local_of(request)
-    return json_response({"endpoints": [rendered(local, d) for d in local.store.list("endpoint")]})
+    body = '{"endpoints":[' + ",".join(rendered_text(local, i, t) for i, t in local.store.list_raw("endpoint")) + "]}"
+    return Response(body, media_type="application/json")
 
 
 @control("create", "endpoint")
@@ -98,6 +111,7 @@ def remove_endpoint(local: Local, endpoint_id: str) -> None:
         job_ids = [r["id"] for r in local.store.db.execute("SELECT id FROM jobs WHERE endpoint_id=?", (endpoint_id,))]
         local.store.delete_endpoint_rows(endpoint_id)
     local.workers.stop_endpoint(endpoint_id, "endpoint deleted")
+    local.signals.notify(("queue", endpoint_id))  # release job-take long polls
     for job_id in job_ids:
         local.signals.notify(("job", job_id))
 
@@ -174,6 +188,6 @@ async def worker_logs(request: Request) -> Response:
     def alive() -> bool:
         return worker_id in local.workers.workers and not local.signals.shutdown.is_set()
 
-    body = logs.stream(path, backfill, offset, source, alive, lambda t: local.signals.wait(("logs", worker_id), t))
+    body = logs.stream(path, backfill, offset, source, alive, lambda t: local.signals.wait(("logs", worker_id), timeout=t))
     headers = {"Cache-Control": "no-cache", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
     return StreamingResponse(body, media_type="text/event-stream", headers=headers)

@@ -13,7 +13,6 @@ SDK's `serverless.start` speaks.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Any
@@ -73,20 +72,9 @@ async def job_take(request: Request) -> Response:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
-        waits = [local.signals.wait(("queue", endpoint_id), remaining)]
-        if worker is not None:
-            waits.append(local.signals.wait(("take", worker.id), remaining))
-        await _first(waits)
+        keys = [("queue", endpoint_id)] + ([("take", worker.id)] if worker is not None else [])
+        await local.signals.wait(*keys, timeout=remaining)
     return no_content()
-
-
-async def _first(waits: list) -> None:
-    tasks = [asyncio.ensure_future(w) for w in waits]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
 
 
 def _job(local: Local, request: Request) -> Job:
@@ -139,7 +127,7 @@ async def job_stop(request: Request) -> Response:
     if worker is None:
         return no_content()
     if not worker.stop_jobs and not worker.stopping:
-        await local.signals.wait(("stop", worker.id), local.settings.take_poll_s)
+        await local.signals.wait(("stop", worker.id), timeout=local.settings.take_poll_s)
     if worker.stop_jobs:
         stop, worker.stop_jobs = worker.stop_jobs, []
         return json_response({"jobsToStop": stop})

@@ -37,8 +37,12 @@ class Settings:
 
 
 class Signals:
-    """Wake-ups for long polls: a waiter sleeps on a key until someone notifies it, the
-    timeout passes, or the server begins shutting down."""
+    """Wake-ups for long polls: a waiter sleeps on keys until someone notifies one of them,
+    the timeout passes, or the server begins shutting down.
+
+    `wait` registers its keys before it first yields, so a notify that happens while the
+    waiter is getting ready is never lost; await it directly, never through a task.
+    """
 
     def __init__(self) -> None:
         self._events: dict[Any, asyncio.Event] = {}
@@ -49,11 +53,11 @@ class Signals:
         if event is not None:
             event.set()
 
-    async def wait(self, key: Any, timeout: float) -> None:
+    async def wait(self, *keys: Any, timeout: float) -> None:
         if timeout <= 0 or self.shutdown.is_set():
             return
-        event = self._events.setdefault(key, asyncio.Event())
-        waiters = [asyncio.ensure_future(event.wait()), asyncio.ensure_future(self.shutdown.wait())]
+        events = [self._events.setdefault(key, asyncio.Event()) for key in keys] + [self.shutdown]
+        waiters = [asyncio.ensure_future(e.wait()) for e in events]
         try:
             await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:

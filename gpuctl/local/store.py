@@ -76,7 +76,7 @@ class Store:
         seq = row["seq"] if row else self._next_seq(kind)
         self.db.execute(
             "INSERT OR REPLACE INTO objects (kind, id, doc, extra, visible_at, seq) VALUES (?,?,?,?,?,?)",
-            (kind, doc["id"], json.dumps(doc), json.dumps(extra or {}), visible_at, seq),
+            (kind, doc["id"], json.dumps(doc, separators=(",", ":"), ensure_ascii=False), json.dumps(extra or {}), visible_at, seq),
         )
 
     def _next_seq(self, kind: str) -> int:
@@ -101,6 +101,11 @@ class Store:
         now = 1e18 if hidden else time.time()
         rows = self.db.execute("SELECT doc, extra FROM objects WHERE kind=? AND visible_at<=? ORDER BY seq", (kind, now))
         return [(json.loads(r["doc"]), json.loads(r["extra"])) for r in rows]
+
+    def list_raw(self, kind: str) -> list[tuple[str, str]]:
+        """(id, stored JSON text) pairs, for a listing that need not decode and re-encode."""
+        rows = self.db.execute("SELECT id, doc FROM objects WHERE kind=? AND visible_at<=? ORDER BY seq", (kind, time.time()))
+        return [(r[0], r[1]) for r in rows]
 
     def count(self, kind: str) -> int:
         return int(self.db.execute("SELECT COUNT(*) AS n FROM objects WHERE kind=?", (kind,)).fetchone()["n"])
