@@ -21,7 +21,6 @@ from starlette.routing import Route
 
 from gpuctl.local import admin, catalog, routes_jobs, routes_openai, routes_pods, routes_resources, routes_serverless, routes_worker
 from gpuctl.local.gate import Gate
-from gpuctl.local.graphql.route import graphql
 from gpuctl.local.runtime import Local
 from gpuctl.local.web import ApiError, error_response, title
 
@@ -37,6 +36,13 @@ def route(path: str, **handlers: Handler) -> Route:
         return await table["GET" if request.method == "HEAD" else request.method](request)
 
     return Route(path, dispatch, methods=list(table))
+
+
+async def graphql(request: Request) -> Response:
+    """GraphQL is deprecated and rarely called: its modules load on the first request."""
+    from gpuctl.local.graphql.route import graphql as handle
+
+    return await handle(request)
 
 
 def control_routes() -> list[Route]:

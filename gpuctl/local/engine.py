@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from typing import Any
 
@@ -114,10 +115,15 @@ class Engine:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), self.local.settings.tick_s)
             self.wake.clear()
-            now = time.time()
-            self.sweep(now)
-            for eid in self.active_endpoints():
-                await self.scale(eid, now)
+            try:
+                await self.tick(time.time())
+            except Exception:  # one bad document must not stop every endpoint's scaling
+                logging.getLogger("gpuctl.local").exception("runtime loop tick failed")
+
+    async def tick(self, now: float) -> None:
+        self.sweep(now)
+        for eid in self.active_endpoints():
+            await self.scale(eid, now)
 
     def sweep(self, now: float) -> None:
         for job in self.jobs.overdue(now):

@@ -94,10 +94,11 @@ def _log_tail(data_dir: Path, lines: int = 5) -> str:
 
 def start(data_dir: Path, port: int, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Spawn the server detached and return its server.json once it answers."""
+    data_dir = data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         (data_dir / "server.json").unlink()
-    reaper.reap(data_dir.resolve())
+    reaper.reap(data_dir)
     log = open(data_dir / "server.log", "ab")  # noqa: SIM115 - handed to the child
     with log:
         child = subprocess.Popen(

@@ -85,7 +85,6 @@ class RequestLog:
 class Local:
     data_dir: Path
     store: Store
-    catalog: Catalog
     token: str
     worker_key: str
     base_url: str
@@ -97,6 +96,17 @@ class Local:
     supervisor: Supervisor | None = None
     engine_: Engine | None = None
     started_at: float = field(default_factory=time.time)
+    catalog_: Catalog | None = None
+
+    @property
+    def catalog(self) -> Catalog:
+        """Loaded on first use: reading it (and importing gpuctl.catalog) is start-up time
+        that a server answering its first status call does not need."""
+        if self.catalog_ is None:
+            from gpuctl.catalog import state_dir
+
+            self.catalog_ = Catalog.load(state_dir())
+        return self.catalog_
 
     @property
     def endpoint_base_url(self) -> str:

@@ -22,10 +22,8 @@ from typing import Any
 
 import uvicorn
 
-from gpuctl.catalog import state_dir
 from gpuctl.local import ids, reaper
 from gpuctl.local.app import build_app
-from gpuctl.local.catalog import Catalog
 from gpuctl.local.engine import MAX_ATTEMPTS, Engine
 from gpuctl.local.runtime import Local, Settings
 from gpuctl.local.store import Store
@@ -139,11 +137,12 @@ def serve(data_dir: Path, port: int) -> int:
     sock.listen(2048)
     port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
-    local = Local(data_dir=data_dir.resolve(), store=Store(data_dir / "state.db"), catalog=Catalog.load(state_dir()),
+    local = Local(data_dir=data_dir.resolve(), store=Store(data_dir / "state.db"),
                   token=read_token(data_dir), worker_key="gpuctl-worker-" + secrets.token_urlsafe(24), base_url=base,
                   settings=settings_from_env())
     app = build_app(local, make_lifespan(local, port))
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=3,
-                            server_header=False, date_header=False)
+    # No websockets and no logging dictConfig: neither is used, and importing them costs start-up time.
+    config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, lifespan="on", ws="none",
+                            timeout_graceful_shutdown=3, server_header=False, date_header=False)
     LocalServer(config, local).run(sockets=[sock])
     return 0

@@ -39,7 +39,6 @@ CREATE TABLE IF NOT EXISTS chunks (
   job_id TEXT NOT NULL, n INTEGER NOT NULL, output TEXT NOT NULL, PRIMARY KEY (job_id, n));
 """
 
-KINDS = ("endpoint", "template", "network_volume", "pod")
 
 
 class Store:
@@ -52,7 +51,8 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=5000")
-        self.db.executescript(SCHEMA)
+        if not self.db.execute("SELECT 1 FROM sqlite_master WHERE name='objects'").fetchone():
+            self.db.executescript(f"BEGIN;{SCHEMA}COMMIT;")  # one commit, not one per table
 
     def close(self) -> None:
         self.db.close()
@@ -112,9 +112,6 @@ class Store:
 
     def delete(self, kind: str, object_id: str) -> bool:
         return self.db.execute("DELETE FROM objects WHERE kind=? AND id=?", (kind, object_id)).rowcount > 0
-
-    def ids(self, kind: str) -> set[str]:
-        return {r["id"] for r in self.db.execute("SELECT id FROM objects WHERE kind=?", (kind,))}
 
     # ----- releases ---------------------------------------------------------------------
 

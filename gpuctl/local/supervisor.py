@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import ctypes
 import functools
+import logging
 import os
 import signal
 import sys
@@ -169,7 +170,10 @@ class Supervisor:
         self.procs.pop(worker.id, None)
         self.local.signals.notify(("logs", worker.id))
         if self.on_exit is not None:
-            self.on_exit(worker)
+            try:
+                self.on_exit(worker)
+            except Exception:
+                logging.getLogger("gpuctl.local").exception("settling the jobs of worker %s failed", worker.id)
 
     def stop(self, worker: Worker, reason: str) -> None:
         """SIGTERM the worker's session (the SDK drains and exits), SIGKILL after the grace."""

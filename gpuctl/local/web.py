@@ -130,9 +130,3 @@ class RateWindows:
 
     def policy(self) -> str:
         return ", ".join(f'"{name}";q={quota};w={width}' for name, width, quota in self.WINDOWS)
-
-    @staticmethod
-    def exhaust(headers: dict[str, str], retry_after: int) -> dict[str, str]:
-        """The same headers with the minute window spent, as a rate-limited 429 carries them."""
-        rest = headers["RateLimit"].split(", ", 1)[1]
-        return {**headers, "RateLimit": f'"minute";r=0;t={retry_after}, {rest}'}
