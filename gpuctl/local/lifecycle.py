@@ -93,12 +93,14 @@ def _log_tail(data_dir: Path, lines: int = 5) -> str:
 
 
 def start(data_dir: Path, port: int, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Spawn the server detached and return its server.json once it answers."""
+    """Spawn the server detached and return its server.json once it answers. When another
+    start wins the race for the data dir's lock, return that server instead."""
     data_dir = data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(FileNotFoundError):
-        (data_dir / "server.json").unlink()
-    reaper.reap(data_dir)
+    if not lock_held(data_dir):  # whatever is left belongs to a dead server
+        with contextlib.suppress(FileNotFoundError):
+            (data_dir / "server.json").unlink()
+        reaper.reap(data_dir)
     log = open(data_dir / "server.log", "ab")  # noqa: SIM115 - handed to the child
     with log:
         child = subprocess.Popen(
@@ -108,22 +110,19 @@ def start(data_dir: Path, port: int, environ: Mapping[str, str] | None = None) -
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         code = child.poll()
-        if code is not None:
-            return _start_failed(data_dir, port, code)
         info = read_server_info(data_dir)
-        if info is not None and info["pid"] == child.pid:
+        if info is not None and (info["pid"] == child.pid or code == EXIT_ALREADY_RUNNING):
             request(info, read_token(data_dir), "GET", "/_admin/status")
             return info
+        if code is not None and code != EXIT_ALREADY_RUNNING:
+            _start_failed(port, code, data_dir)
         time.sleep(0.01)
-    child.kill()
-    raise LocalProviderError(f"the local provider did not start within {START_TIMEOUT_S:.0f} s", detail=_log_tail(data_dir))
+    if child.poll() is None:
+        child.kill()
+    raise LocalProviderError(f"the local provider did not start within {START_TIMEOUT_S:.0f} s", detail=_log_tail(data_dir) or None)
 
 
-def _start_failed(data_dir: Path, port: int, code: int) -> dict[str, Any]:
-    if code == EXIT_ALREADY_RUNNING:
-        info = read_server_info(data_dir)
-        if info is not None:
-            return info
+def _start_failed(port: int, code: int, data_dir: Path) -> None:
     if code == EXIT_PORT_IN_USE:
         raise LocalProviderError(f"port {port} on 127.0.0.1 is in use", hint="choose another with --port, or --port 0 for any free port")
     raise LocalProviderError(f"the local provider exited with code {code} while starting", detail=_log_tail(data_dir) or None)

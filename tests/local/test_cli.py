@@ -96,3 +96,13 @@ def test_default_data_dir_order() -> None:
     assert default_data_dir({"GPUCTL_LOCAL_DIR": "/a", "XDG_DATA_HOME": "/b", "HOME": "/c"}) == Path("/a")
     assert default_data_dir({"XDG_DATA_HOME": "/b", "HOME": "/c"}) == Path("/b/gpuctl/local")
     assert default_data_dir({"HOME": "/c"}) == Path("/c/.local/share/gpuctl/local")
+
+
+def test_concurrent_starts_share_one_server(env, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, data = env
+    with ThreadPoolExecutor(3) as pool:
+        infos = list(pool.map(lambda _: ensure_running(data, 0), range(3)))
+    assert len({i["pid"] for i in infos}) == 1
+    assert read_server_info(data) == infos[0]

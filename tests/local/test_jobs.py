@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from tests.local.conftest import LocalServer, wait_for
+from tests.local.conftest import LocalServer, start_server, stop_server, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -148,3 +149,23 @@ def test_openai_route_becomes_a_job(server: LocalServer, worker_ep: dict) -> Non
     assert answer.json()["echo"] == {"openai_route": "/v1/chat/completions", "openai_input": body}
     models = server.http.get(f"/ai/v2/{worker_ep['id']}/openai/v1/models").json()
     assert models["echo"] == {"openai_route": "/v1/models"}
+
+
+def test_low_priority_jobs_do_not_scale_up(server: LocalServer) -> None:
+    ep = server.create_endpoint("jobs-lowprio")
+    low = server.job(ep["id"], "run", {"input": {"low": True}, "policy": {"lowPriority": True}}).json()["id"]
+    time.sleep(1.0)
+    assert status(server, ep["id"], low)["status"] == "IN_QUEUE" and not server.worker_pids(ep["id"])
+    assert server.job(ep["id"], "runsync", {"input": {"normal": True}}).json()["status"] == "COMPLETED"
+    wait_for(lambda: status(server, ep["id"], low)["status"] == "COMPLETED")  # the started worker takes it too
+
+
+def test_results_expire_after_their_retention(tmp_path) -> None:
+    short = start_server(tmp_path / "short", {"retention_run_s": 0.5, "retention_sync_s": 0.5})
+    try:
+        bare = short.create_endpoint("retention", worker=None)
+        job_id = short.job(bare["id"], "run", {"input": {}}).json()["id"]
+        assert short.job(bare["id"], f"status/{job_id}", method="GET").status_code == 200
+        wait_for(lambda: short.job(bare["id"], f"status/{job_id}", method="GET").status_code == 404, timeout=5)
+    finally:
+        stop_server(short)

@@ -141,3 +141,16 @@ def test_new_release_replaces_idle_workers(server: LocalServer, sdk: None) -> No
     assert new["worker"] != old["worker"]
     time.sleep(0.2)
     assert server.http.get(f"/v2/serverless/{ep['id']}/workers").json()["workers"][0]["version"] == 2
+
+
+def test_one_worker_takes_a_batch_of_jobs(server: LocalServer, sdk: None) -> None:
+    ep = server.create_endpoint("sdk-batch", env={"ECHO_CONCURRENCY": "4"})
+    server.job(ep["id"], "runsync", {"input": {"warm": True}})  # the worker is up and polling
+    server.admin("POST", "requests/reset")
+    ids = [server.job(ep["id"], "run", {"input": {"sleep": 2}}).json()["id"] for _ in range(4)]
+    started = time.monotonic()
+    done = [wait_for(lambda j=j: (s := server.job(ep["id"], f"status/{j}", method="GET").json())["status"] == "COMPLETED" and s) for j in ids]
+    assert time.monotonic() - started < 6  # four 2 s jobs ran side by side, not one after another
+    assert len({d["workerId"] for d in done}) == 1
+    paths = [r["path"] for r in server.admin("GET", "requests")["requests"]]
+    assert any("/job-take-batch/" in p for p in paths)

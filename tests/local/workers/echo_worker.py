@@ -30,4 +30,6 @@ async def handler(job):
     return result
 
 
-runpod.serverless.start({"handler": handler})
+# ECHO_CONCURRENCY > 1: one worker holds that many jobs and takes them with job-take-batch.
+CONCURRENCY = int(os.environ.get("ECHO_CONCURRENCY", "1"))
+runpod.serverless.start({"handler": handler, "concurrency_modifier": lambda _: CONCURRENCY})
