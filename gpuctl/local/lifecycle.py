@@ -32,6 +32,10 @@ class LocalProviderError(GpuctlError):
     """The local provider could not be started, reached or stopped."""
 
 
+class PortInUse(LocalProviderError):
+    """The requested port is taken by another process."""
+
+
 def default_data_dir(environ: Mapping[str, str]) -> Path:
     """$GPUCTL_LOCAL_DIR, else $XDG_DATA_HOME/gpuctl/local, else ~/.local/share/gpuctl/local."""
     if environ.get("GPUCTL_LOCAL_DIR"):
@@ -124,12 +128,21 @@ def start(data_dir: Path, port: int, environ: Mapping[str, str] | None = None) -
 
 def _start_failed(port: int, code: int, data_dir: Path) -> None:
     if code == EXIT_PORT_IN_USE:
-        raise LocalProviderError(f"port {port} on 127.0.0.1 is in use", hint="choose another with --port, or --port 0 for any free port")
+        raise PortInUse(f"port {port} on 127.0.0.1 is in use", hint="choose another with --port, or --port 0 for any free port")
     raise LocalProviderError(f"the local provider exited with code {code} while starting", detail=_log_tail(data_dir) or None)
 
 
 def ensure_running(data_dir: Path, port: int = 8787, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    return read_server_info(data_dir) or start(data_dir, port, environ)
+    """The running server's info, starting one when none runs. An on-demand start whose port
+    is taken (another data dir's server, say) takes any free port instead: clients read the
+    URL from server.json, never assume the port."""
+    running = read_server_info(data_dir)
+    if running is not None:
+        return running
+    try:
+        return start(data_dir, port, environ)
+    except PortInUse:
+        return start(data_dir, 0, environ)
 
 
 def stop(data_dir: Path) -> bool:

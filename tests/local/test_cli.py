@@ -106,3 +106,32 @@ def test_concurrent_starts_share_one_server(env, tmp_path: Path) -> None:
         infos = list(pool.map(lambda _: ensure_running(data, 0), range(3)))
     assert len({i["pid"] for i in infos}) == 1
     assert read_server_info(data) == infos[0]
+
+
+def test_the_token_never_reaches_logs_or_output(env, tmp_path: Path) -> None:
+    import httpx
+
+    environ, data = env
+    up = run_cli(["local", "up", "--port", "0"], tmp_path, environ)
+    info, token = json.loads((data / "server.json").read_text()), (data / "token").read_text().strip()
+    httpx.post(info["url"] + "/graphql", params={"api_key": token}, json={"query": "query { myself { id } }"})
+    httpx.get(info["url"] + "/v2/serverless", headers={"Authorization": f"Bearer {token}x"})
+    httpx.get(info["url"] + "/_admin/requests", headers={"Authorization": f"Bearer {token}"})
+    status = run_cli(["local", "status", "--json"], tmp_path, environ)
+    run_cli(["local", "down"], tmp_path, environ)
+    assert token not in up.out + up.err + status.out + status.err
+    for path in data.rglob("*"):
+        if path.is_file() and path.name != "token":
+            assert token.encode() not in path.read_bytes(), path
+
+
+def test_on_demand_start_moves_off_a_taken_port(env, tmp_path: Path) -> None:
+    import socket
+
+    _, data = env
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        info = ensure_running(data, port)
+    assert info["port"] != port and read_server_info(data) == info

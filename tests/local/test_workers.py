@@ -154,3 +154,13 @@ def test_one_worker_takes_a_batch_of_jobs(server: LocalServer, sdk: None) -> Non
     assert len({d["workerId"] for d in done}) == 1
     paths = [r["path"] for r in server.admin("GET", "requests")["requests"]]
     assert any("/job-take-batch/" in p for p in paths)
+
+
+def test_deleting_an_endpoint_stops_its_workers(server: LocalServer, sdk: None) -> None:
+    ep = server.create_endpoint("sdk-delete")
+    running = server.job(ep["id"], "run", {"input": {"sleep": 30}}).json()["id"]
+    wait_for(lambda: server.job(ep["id"], f"status/{running}", method="GET").json()["status"] == "IN_PROGRESS")
+    assert server.processes(ep["id"])
+    assert server.http.delete(f"/v2/serverless/{ep['id']}").status_code == 204
+    wait_for(lambda: not server.processes(ep["id"]), timeout=15)  # per /proc
+    assert server.job(ep["id"], f"status/{running}", method="GET").status_code == 404
