@@ -59,6 +59,7 @@ def control_routes() -> list[Route]:
         route("/v2/network-volumes/{id}", get=r.get_volume, patch=r.update_volume, delete=r.delete_volume),
         route("/v2/pods", get=p.list_pods, post=p.create_pod),
         route("/v2/pods/{id}", get=p.get_pod, delete=p.delete_pod),
+        route("/v2/pods/{id}/logs", get=p.pod_logs),
         route("/v2/catalog/gpus", get=catalog.list_gpus),
         route("/v2/catalog/gpus/{id:path}", get=catalog.get_gpu),
         route("/v2/catalog/datacenters", get=catalog.list_data_centers),

@@ -22,6 +22,7 @@ from gpuctl.local.catalog import CPU_FLAVORS
 from gpuctl.local.control import control, local_of, visible_from
 from gpuctl.local.endpoints import schema_errors, template_container
 from gpuctl.local.requests_v2 import CREATE_POD
+from gpuctl.local.routes_serverless import log_stream
 from gpuctl.local.runtime import Local
 from gpuctl.local.web import ApiError, json_body, json_response
 from gpuctl.local.workerenv import SpawnError, command_of, has_command
@@ -134,3 +135,12 @@ async def delete_pod(request: Request) -> Response:
     local.workers.stop_pod(request.path_params["id"])
     local.store.delete("pod", request.path_params["id"])
     return Response(status_code=204)
+
+
+@control("get", "pod")
+async def pod_logs(request: Request) -> Response:
+    local = local_of(request)
+    pod_id = request.path_params["id"]
+    if local.store.get("pod", pod_id) is None:
+        raise ApiError(404, f"pod {pod_id} not found")
+    return log_stream(request, local.logs_dir / "pods" / f"{pod_id}.jsonl", pod_id, lambda: pod_id in local.workers.pods)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -152,6 +154,23 @@ async def list_releases(request: Request) -> Response:
     return json_response({"endpointVersion": version, "rollout": rollout, "releases": releases})
 
 
+def log_stream(request: Request, path: Path, key: str, alive: Callable[[], bool]) -> Response:
+    """RunPod's v2 log stream for one log file: validated query, backfill, then follow."""
+    local = local_of(request)
+    source = request.query_params.get("source")
+    if source not in (None, "container", "system"):
+        raise ApiError(400, "source must be container or system")
+    if not path.exists():
+        raise ApiError(404, f"{key} not found")
+    after, since, tail = _resume_point(request)
+    records, offset = logs.read_records(path)
+    backfill = logs.select(records, source=source, tail=tail, after=after, since=since)
+    body = logs.stream(path, backfill, offset, source, lambda: alive() and not local.signals.shutdown.is_set(),
+                       lambda t: local.signals.wait(("logs", key), timeout=t))
+    headers = {"Cache-Control": "no-cache", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
+    return StreamingResponse(body, media_type="text/event-stream", headers=headers)
+
+
 def _resume_point(request: Request) -> tuple[str | None, str | None, int]:
     """(Last-Event-ID, since, tail) from the v2 log query, validated."""
     after = request.headers.get("last-event-id") or None
@@ -175,19 +194,5 @@ async def worker_logs(request: Request) -> Response:
     local = local_of(request)
     doc, _ = endpoint_or_404(local, request.path_params["id"])
     worker_id = request.path_params["workerId"]
-    source = request.query_params.get("source")
-    if source not in (None, "container", "system"):
-        raise ApiError(400, "source must be container or system")
     path = logs.worker_log_path(local.logs_dir, doc["id"], worker_id)
-    if not path.exists():
-        raise ApiError(404, f"worker {worker_id} not found")
-    after, since, tail = _resume_point(request)
-    records, offset = logs.read_records(path)
-    backfill = logs.select(records, source=source, tail=tail, after=after, since=since)
-
-    def alive() -> bool:
-        return worker_id in local.workers.workers and not local.signals.shutdown.is_set()
-
-    body = logs.stream(path, backfill, offset, source, alive, lambda t: local.signals.wait(("logs", worker_id), timeout=t))
-    headers = {"Cache-Control": "no-cache", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
-    return StreamingResponse(body, media_type="text/event-stream", headers=headers)
+    return log_stream(request, path, worker_id, lambda: worker_id in local.workers.workers)

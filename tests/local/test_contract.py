@@ -20,7 +20,7 @@ SERVED = {
     ("DELETE", "/v2/templates/{id}"),
     ("GET", "/v2/network-volumes"), ("POST", "/v2/network-volumes"), ("GET", "/v2/network-volumes/{id}"),
     ("PATCH", "/v2/network-volumes/{id}"), ("DELETE", "/v2/network-volumes/{id}"),
-    ("GET", "/v2/pods"), ("POST", "/v2/pods"), ("GET", "/v2/pods/{id}"), ("DELETE", "/v2/pods/{id}"),
+    ("GET", "/v2/pods"), ("POST", "/v2/pods"), ("GET", "/v2/pods/{id}"), ("DELETE", "/v2/pods/{id}"), ("GET", "/v2/pods/{id}/logs"),
     ("GET", "/v2/catalog/gpus"), ("GET", "/v2/catalog/gpus/{id}"), ("GET", "/v2/catalog/datacenters"),
     ("GET", "/v2/catalog/datacenters/{id}"),
 }
@@ -49,7 +49,7 @@ def test_every_served_route_answers_per_runpods_openapi(fresh_server: LocalServe
     pod = s.post("/v2/pods", json={"name": "c-pod", "image": "python:3.11-slim", "cpu": {"id": "cpu3c", "vcpuCount": 2},
                                    "mounts": {"network": [{"volumeId": volume["id"], "path": "/workspace"}]}}).json()
     assert pod["status"] == "EXITED" and pod["dataCenterId"] == "EU-RO-1"
-    s.get("/v2/pods"), s.get(f"/v2/pods/{pod['id']}"), s.delete(f"/v2/pods/{pod['id']}")
+    s.get("/v2/pods"), s.get(f"/v2/pods/{pod['id']}"), s.get(f"/v2/pods/{pod['id']}/logs"), s.delete(f"/v2/pods/{pod['id']}")
     s.delete(f"/v2/serverless/{endpoint['id']}"), s.delete(f"/v2/templates/{template['id']}"), s.delete(f"/v2/network-volumes/{volume['id']}")
     for path in ("/v2/serverless/nope", "/v2/templates/nope", "/v2/network-volumes/nope", "/v2/pods/nope", "/v2/catalog/gpus/nope"):
         assert s.get(path).status_code == 404

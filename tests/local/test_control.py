@@ -131,6 +131,9 @@ def test_cpu_warm_pod_runs_against_its_network_volume(server: LocalServer) -> No
     assert pod["cpu"] == {"id": "cpu3g", "vcpuCount": 4, "memory": 16} and pod["dataCenterId"] == "EU-RO-1"
     wait_for(lambda: server.http.get(f"/v2/pods/{pod['id']}").json()["status"] == "EXITED", timeout=15)
     assert (server.data_dir / "volumes" / volume["id"] / "warm.txt").read_text() == "warmed for /runpod-volume"
+    with server.http.stream("GET", f"/v2/pods/{pod['id']}/logs") as events:
+        lines = [json.loads(line[6:])["line"] for line in events.iter_lines() if line.startswith("data: ")]
+    assert "warm-up done" in lines and lines[-1].endswith("exited with code 0")
     assert server.http.delete(f"/v2/pods/{pod['id']}").status_code == 204
     assert server.http.get(f"/v2/pods/{pod['id']}").status_code == 404
     missing = server.http.post("/v2/pods", json={"name": "x", "image": "i", "cpu": {"id": "cpu3g", "vcpuCount": 4},
