@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from gpuctl.cli.context import AppContext
+if TYPE_CHECKING:
+    from gpuctl.cli.context import AppContext
 
 DATA_DIR_HELP = "State directory (default: $GPUCTL_LOCAL_DIR, else $XDG_DATA_HOME/gpuctl/local, else ~/.local/share/gpuctl/local)."
 
