@@ -3,21 +3,11 @@ demand). The API key and the local token are registered as secrets so no output 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from gpuctl.cli.context import AppContext
 from gpuctl.errors import GpuctlError
 
 RUNPOD_API = "https://api.runpod.io"
 RUNPOD_JOBS = "https://api.runpod.ai/v2"
-
-
-def local_data_dir(app: AppContext) -> Path:
-    env = app.environ
-    if env.get("GPUCTL_LOCAL_DIR"):
-        return Path(env["GPUCTL_LOCAL_DIR"])
-    base = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME", str(Path.home()))) / ".local" / "share")
-    return Path(base) / "gpuctl" / "local"
 
 
 def _clients(app: AppContext, api_base: str, jobs_base: str, key: str):
@@ -33,13 +23,13 @@ def connect(app: AppContext, provider: str, start_local: bool = True):
     from gpuctl.provider.runpod import RunPodProvider
 
     if provider == "local":
-        from gpuctl import local
+        from gpuctl.local import lifecycle
 
-        data_dir = local_data_dir(app)
-        info = local.ensure_running(data_dir) if start_local else local.read_server_info(data_dir)
+        data_dir = lifecycle.default_data_dir(app.environ)
+        info = lifecycle.ensure_running(data_dir, environ=app.environ) if start_local else lifecycle.read_server_info(data_dir)
         if info is None:
             raise GpuctlError("the local provider is not running", hint="start it with `gpu local up`")
-        key = (data_dir / "token").read_text().strip()
+        key = lifecycle.read_token(data_dir)
         api_base, jobs_base = info["api_base_url"], info["endpoint_base_url"]
     else:
         from gpuctl.credentials import api_key

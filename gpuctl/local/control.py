@@ -54,7 +54,10 @@ def control(op: str, kind: str) -> Callable[[Handler], Handler]:
         @functools.wraps(handler)
         async def run(request: Request) -> Response:
             fault = await before(request, op, kind)
-            return after(request, fault, await handler(request))
+            response = await handler(request)
+            if fault is not None and fault.action == "commit_then_hang":
+                await asyncio.sleep(fault.seconds)
+            return after(request, fault, response)
 
         return run
 

@@ -10,7 +10,12 @@ A rule names an operation (`list|get|create|update|delete|*`) on a resource kind
 - `drop_field`: accept the write but do not store `field` (a dotted request path such as
   `workers.max`, or a GraphQL input name such as `workersMax`);
 - `hang`: wait `seconds` before handling the request normally (so the write lands after a
-  client that timed out has given up).
+  client that timed out has given up);
+- `commit_then_hang`: do the write, then wait `seconds` before answering (a client killed
+  meanwhile never learns that its create happened).
+
+`op` may also be `write` (create, update or delete). `after` skips the first N matching
+requests, so a test can aim at the k-th write.
 
 Rules are tried in order; each matching rule rolls its `probability` on one random generator
 seeded by `seed`, so a run with the same seed and the same requests fails the same way.
@@ -26,10 +31,11 @@ from typing import Any
 
 from gpuctl.local.web import ApiError
 
-OPS = ("list", "get", "create", "update", "delete", "*")
+OPS = ("list", "get", "create", "update", "delete", "write", "*")
+WRITES = ("create", "update", "delete")
 KINDS = ("endpoint", "template", "network_volume", "pod", "graphql", "catalog", "*")
-ACTIONS = ("status", "commit_then_fail", "delay_visibility", "drop_field", "hang")
-RULE_KEYS = {"op", "kind", "action", "status", "retry_after", "ratelimit", "probability", "times", "field", "seconds"}
+ACTIONS = ("status", "commit_then_fail", "delay_visibility", "drop_field", "hang", "commit_then_hang")
+RULE_KEYS = {"op", "kind", "action", "status", "retry_after", "ratelimit", "probability", "times", "field", "seconds", "after"}
 
 
 @dataclass
@@ -44,16 +50,21 @@ class FaultRule:
     times: int | None = None
     field: str | None = None
     seconds: float = 1.0
+    after: int = 0
     fired: int = 0
+    seen: int = 0
 
     def matches(self, op: str, kind: str) -> bool:
         if self.times is not None and self.fired >= self.times:
             return False
-        return self.op in ("*", op) and self.kind in ("*", kind)
+        if not (self.op in ("*", op) or (self.op == "write" and op in WRITES)) or self.kind not in ("*", kind):
+            return False
+        self.seen += 1
+        return self.seen > self.after
 
     def describe(self) -> dict[str, Any]:
         doc = {k: getattr(self, k) for k in sorted(RULE_KEYS)}
-        return {k: v for k, v in doc.items() if v is not None} | {"fired": self.fired}
+        return {k: v for k, v in doc.items() if v is not None} | {"fired": self.fired, "seen": self.seen}
 
     def response_headers(self, rate_headers: dict[str, str]) -> dict[str, str]:
         headers: dict[str, str] = {}
@@ -96,14 +107,16 @@ def parse_rule(doc: Any) -> FaultRule:
     action = _choice(doc, "action", ACTIONS, None)
     if action == "drop_field" and not isinstance(doc.get("field"), str):
         raise ApiError(422, "fault rule: drop_field needs field, e.g. \"workers.max\"")
-    times = doc.get("times")
+    times, skip = doc.get("times"), doc.get("after", 0)
     if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
         raise ApiError(422, "fault rule: times must be a positive integer")
+    if isinstance(skip, bool) or not isinstance(skip, int) or skip < 0:
+        raise ApiError(422, "fault rule: after must be a non-negative integer")
     return FaultRule(
         action=action, op=_choice(doc, "op", OPS, "*"), kind=_choice(doc, "kind", KINDS, "*"),
         status=int(_number(doc, "status", 500, 100, 599) or 500), retry_after=_number(doc, "retry_after", None, 0),
         ratelimit=bool(doc.get("ratelimit", False)), probability=float(_number(doc, "probability", 1.0, 0, 1) or 0.0),
-        times=times, field=doc.get("field"), seconds=float(_number(doc, "seconds", 1.0, 0) or 0.0),
+        times=times, field=doc.get("field"), seconds=float(_number(doc, "seconds", 1.0, 0) or 0.0), after=skip,
     )
 
 

@@ -58,6 +58,7 @@ class Gate:
             return
         path, method = scope["path"], scope["method"]
         rate = self.local.rates.hit() if path.startswith("/v2/") else None
+        arrived = time.time()  # logged at arrival, so tests can check when a client sent it
         seen: dict[str, Any] = {"status": 500}
 
         async def tracked(message: Message) -> None:
@@ -78,4 +79,4 @@ class Gate:
         finally:
             if not path.startswith("/_admin"):
                 write = is_write(method, path) or bool(scope.get("gpuctl.write"))
-                self.local.requests.record(method, path, seen["status"], time.time(), write)
+                self.local.requests.record(method, path, seen["status"], arrived, write)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
@@ -48,6 +49,8 @@ def command_of(env: dict[str, str], data_dir: Path) -> tuple[list[str], Path]:
     cwd = Path(env.get(CWD) or data_dir).expanduser()
     if not cwd.is_dir():
         raise SpawnError(f"{CWD} {str(cwd)!r} is not a directory")
+    if argv[0] in ("python", "python3"):
+        argv = [sys.executable, *argv[1:]]  # the interpreter gpuctl runs in, whatever PATH says
     return argv, cwd
 
 

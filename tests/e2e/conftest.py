@@ -1,0 +1,101 @@
+"""End-to-end fixtures: a local provider in a temporary data dir and the real `gpu` CLI run as
+a subprocess against it over loopback, with no RunPod key and no real $HOME."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.local.conftest import LocalServer, start_server, stop_server
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+
+@dataclass
+class Account:
+    """The local provider as the account under test, plus a way to run `gpu` against it."""
+
+    server: LocalServer
+    home: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        keep = {k: v for k, v in os.environ.items() if not k.startswith(("RUNPOD_", "GPUCTL_", "GPU_"))}
+        return keep | {"HOME": str(self.home), "GPUCTL_LOCAL_DIR": str(self.server.data_dir), "NO_COLOR": "1", "COLUMNS": "120"}
+
+    def gpu(self, *args: str, cwd: Path, env: dict | None = None, timeout: float = 120) -> Run:
+        done = subprocess.run([sys.executable, "-m", "gpuctl", *args], cwd=cwd, env=self.env | (env or {}),
+                              capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        return Run(done.returncode, done.stdout, done.stderr)
+
+    def popen(self, *args: str, cwd: Path, env: dict | None = None) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "gpuctl", *args], cwd=cwd, env=self.env | (env or {}),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+
+    def writes(self) -> int:
+        return self.server.admin("GET", "requests")["writes"]
+
+    def requests(self) -> list[dict]:
+        return self.server.admin("GET", "requests")["requests"]
+
+    def faults(self, *rules: dict, seed: int = 7) -> None:
+        self.server.admin("POST", "faults", {"seed": seed, "rules": list(rules)})
+
+    def clear_faults(self) -> None:
+        self.server.admin("DELETE", "faults")
+
+    def endpoints(self) -> list[dict]:
+        return self.server.http.get("/v2/serverless").json()["endpoints"]
+
+    def volumes(self) -> list[dict]:
+        return self.server.http.get("/v2/network-volumes").json()["networkVolumes"]
+
+
+@pytest.fixture
+def account(tmp_path: Path) -> Iterator[Account]:
+    server = start_server(tmp_path / "provider")
+    home = tmp_path / "home"
+    home.mkdir()
+    yield Account(server, home)
+    stop_server(server)
+
+
+def project(directory: Path, config: dict, files: dict[str, str] | None = None) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "gpu.jsonc").write_text(json.dumps(config, indent=2))
+    for name, text in (files or {}).items():
+        (directory / name).write_text(text)
+    return directory
+
+
+ECHO_HANDLER = (ROOT / "examples" / "echo" / "handler.py").read_text()
+
+
+def echo_config(name: str = "echo", project_id: str = "e2e", volume: str | None = None, **scaling) -> dict:
+    block = {
+        "name": name, "template": "custom-image", "gpu_type": "NVIDIA GeForce RTX 4090",
+        "scaling": {"min_workers": 0, "max_workers": 2, "idle_timeout": 5} | scaling,
+        "runpod": {"image_name": "ghcr.io/example/echo-worker:0.1.0", "env": {"GREETING": "hello"}},
+        "local": {"command": ["python", "handler.py"]},
+    }
+    if volume:
+        block["volume"] = {"name": volume, "size_gb": 20}
+        block["runpod"]["data_center_ids"] = ["EU-RO-1"]
+    return {"project_id": project_id, "serverless": block}

@@ -1,0 +1,156 @@
+"""deploy as a user runs it, against the local provider over loopback (issue 4)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+
+import httpx
+
+from tests.e2e.conftest import ECHO_HANDLER, ROOT, echo_config, project
+
+
+def test_quickstart_example_deploys_and_a_real_worker_answers(account, tmp_path):
+    example = tmp_path / "echo"
+    shutil.copytree(ROOT / "examples" / "echo", example)
+    result = account.gpu("serverless", "deploy", "-y", cwd=example)
+    assert result.code == 0, result.err
+    assert "Apply complete: 1 created" in result.out and "curl -X POST" in result.out
+    url = next(line.split()[-1] for line in result.out.splitlines() if line.strip().startswith("url:"))
+    answer = httpx.post(url, json={"input": {"prompt": "hello local world"}}, headers={"Authorization": f"Bearer {account.server.token}"}, timeout=60).json()
+    assert answer["status"] == "COMPLETED" and answer["output"] == {"echo": "hello local world", "words": 3}
+
+
+def test_second_deploy_makes_no_write_and_plan_is_clean(account, tmp_path):
+    """R1 and R6: apply, then a plan is empty and neither run writes."""
+    proj = project(tmp_path / "p", echo_config(volume="models"), {"handler.py": ECHO_HANDLER})
+    first = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert first.code == 0, first.err
+    writes = account.writes()
+    assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj).code == 0
+    again = account.gpu("serverless", "deploy", "-y", "--detailed-exitcode", cwd=proj)
+    assert again.code == 0 and "No changes" in again.out
+    assert account.writes() == writes
+
+
+def test_change_is_applied_and_verified(account, tmp_path):
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", "--max-workers", "4", cwd=proj).code == 2
+    result = account.gpu("serverless", "deploy", "-y", "--max-workers", "4", "--json", cwd=proj)
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    assert doc["applied"] and doc["outcome"]["done"] == [{"address": "endpoint.echo", "action": "update", "id": doc["endpoint_id"]}]
+    assert account.endpoints()[0]["workers"]["max"] == 4
+
+
+def test_json_never_prompts_and_has_the_endpoint_id(account, tmp_path):
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    result = account.gpu("serverless", "deploy", "--json", cwd=proj)
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    assert doc["endpoint_id"] == account.endpoints()[0]["id"]
+    assert doc["endpoints"][0]["url"].endswith(f"/ai/v2/{doc['endpoint_id']}/runsync")
+
+
+def test_without_tty_or_yes_deploy_refuses_and_writes_nothing(account, tmp_path):
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    result = account.gpu("serverless", "deploy", cwd=proj)
+    assert result.code == 1 and "no terminal to ask on" in result.err and "-y" in result.err
+    assert account.writes() == 0 and account.endpoints() == []
+
+
+def test_foreign_endpoint_and_volumes_are_never_touched(account, tmp_path):
+    """R7: a same-named endpoint of another project fails the plan with 0 writes; pruning an
+    owned endpoint keeps its volume."""
+    other = project(tmp_path / "other", echo_config(project_id="someone-else"), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=other).code == 0
+    mine = project(tmp_path / "mine", echo_config(volume="models"), {"handler.py": ECHO_HANDLER})
+    writes = account.writes()
+    refused = account.gpu("serverless", "deploy", "-y", cwd=mine)
+    assert refused.code == 1 and "someone-else" in refused.err and "never modifies" in refused.err
+    assert account.writes() == writes
+    renamed = project(tmp_path / "mine", echo_config(name="echo-mine", volume="models"), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=renamed).code == 0
+    gone = project(tmp_path / "mine", echo_config(name="echo-v2"), {"handler.py": ECHO_HANDLER})
+    pruned = account.gpu("serverless", "deploy", "-y", "--prune", cwd=gone)
+    assert pruned.code == 0, pruned.err
+    names = sorted(e["name"] for e in account.endpoints())
+    assert names == ["echo", "echo-v2"]  # the foreign one survives, ours was replaced by name
+    assert [v["name"] for v in account.volumes()] == ["models"]
+
+
+def test_stale_saved_plan_is_refused_with_no_writes(account, tmp_path):
+    """R13."""
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "--plan", "--out", "plan.json", cwd=proj).code == 0
+    account.server.http.post("/v2/network-volumes", json={"name": "out-of-band", "size": 10, "dataCenter": "EU-RO-1"})
+    writes = account.writes()
+    result = account.gpu("serverless", "deploy", "--from-plan", "plan.json", cwd=proj)
+    assert result.code == 1 and "the account changed since the plan was made" in result.err
+    assert account.writes() == writes and account.endpoints() == []
+
+
+def test_saved_plan_applies_exactly(account, tmp_path):
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "--plan", "--out", "plan.json", cwd=proj).code == 0
+    result = account.gpu("serverless", "deploy", "--from-plan", "plan.json", cwd=proj)
+    assert result.code == 0, result.err
+    assert [e["name"] for e in account.endpoints()] == ["echo"]
+
+
+def test_concurrent_deploys_one_writes_the_other_names_the_holder(account, tmp_path):
+    """R12: a slow create keeps the first run inside the lock; the second exits 3."""
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    account.faults({"op": "create", "kind": "endpoint", "action": "hang", "seconds": 4, "times": 1})
+    first = account.popen("serverless", "deploy", "-y", cwd=proj)
+    lock = proj / ".gpu" / "deploy.lock"
+    ready = threading.Event()
+    for _ in range(200):
+        if lock.exists():
+            ready.set()
+            break
+        threading.Event().wait(0.05)
+    assert ready.is_set()
+    second = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert second.code == 3 and f"pid {first.pid}" in second.err
+    out, err = first.communicate(timeout=60)
+    assert first.returncode == 0, err
+    assert len(account.endpoints()) == 1
+
+
+def test_field_not_honoured_fails_by_name(account, tmp_path):
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    account.faults({"op": "create", "kind": "endpoint", "action": "drop_field", "field": "workers.max", "times": 1})
+    result = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert result.code == 1 and "did not honour workers.max" in result.err
+
+
+def test_permanent_error_on_the_kth_resource_gives_an_exact_summary(account, tmp_path):
+    """R5: volume + two endpoints, the second endpoint create is rejected."""
+    config = echo_config(volume="models")
+    second = json.loads(json.dumps(config["serverless"])) | {"name": "echo-b"}
+    config["serverless"] = [config["serverless"], second]
+    proj = project(tmp_path / "p", config, {"handler.py": ECHO_HANDLER})
+    account.faults({"op": "create", "kind": "endpoint", "action": "status", "status": 400, "after": 1})
+    result = account.gpu("serverless", "deploy", "-y", "--json", cwd=proj)
+    assert result.code == 1
+    outcome = json.loads(result.out)["outcome"]
+    assert [(d["address"], d["action"]) for d in outcome["done"]] == [("network_volume.models@EU-RO-1", "create"), ("endpoint.echo", "create")]
+    assert [(f["address"], f["action"]) for f in outcome["failed"]] == [("endpoint.echo-b", "create")]
+    assert outcome["not_attempted"] == []
+    assert "done:" in result.err and "failed:" in result.err
+    account.clear_faults()
+    fixed = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert fixed.code == 0, fixed.err
+    assert sorted(e["name"] for e in account.endpoints()) == ["echo", "echo-b"] and len(account.volumes()) == 1
+
+
+def test_snapshot_round_trips_into_a_clean_plan(account, tmp_path):
+    proj = project(tmp_path / "p", echo_config(volume="models"), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    snap = account.gpu("serverless", "snapshot", "--out", "account.json", cwd=proj)
+    assert snap.code == 0, snap.err
+    plan = account.gpu("serverless", "deploy", "--plan", "--observed", "account.json", "--provider", "local", "--detailed-exitcode", cwd=proj)
+    assert plan.code == 0, plan.out + plan.err
