@@ -128,6 +128,10 @@ def _apply(s: Session, provider) -> int:
     app, opts = s.app, s.opts
     lock = ProjectLock(s.project_dir / ".gpu" / "deploy.lock", "gpu serverless deploy")
     lock.acquire(opts.lock_timeout, on_wait=lambda m: app.note(m))
+    if lock.interrupted:
+        from gpuctl.engine.lock import describe
+
+        app.note(f"note: the previous deploy, {describe(lock.interrupted)}, did not finish; its unfinished writes are checked before anything is created")
     try:
         observed = provider.observe(s.needs_model_references)
         plan = s.plan(observed)
@@ -150,7 +154,8 @@ def _execute(s: Session, provider, plan) -> int:
     from gpuctl.render.progress import ProgressView, outcome_lines
 
     journal = Journal(s.project_dir / ".gpu" / "journal.jsonl")
-    engine = Engine(provider, s.desired.project_id, journal, ProgressView(s.app.console(stderr=True)))
+    grace = float(s.app.environ.get("GPUCTL_VISIBILITY_GRACE", "20"))
+    engine = Engine(provider, s.desired.project_id, journal, ProgressView(s.app.console(stderr=True)), grace=grace)
     try:
         outcome = engine.apply(plan)
     except ApplyFailed as failure:

@@ -19,7 +19,7 @@ from gpuctl.errors import GpuctlError
 from gpuctl.model import MARKER_ENV, Sensitive
 from gpuctl.plan import fields
 from gpuctl.plan.model import CHANGING, Action, Kind, Plan, ResourceChange, Unknown
-from gpuctl.provider.errors import AmbiguousWrite, ProviderError
+from gpuctl.provider.errors import AmbiguousWrite, NotFound, ProviderError
 
 
 class NotHonoured(GpuctlError):
@@ -64,6 +64,7 @@ class Engine:
     emit: Emit = lambda event: None
     grace: float = 20.0  # how long an object may take to become visible after a create
     poll: float = 1.0
+    create_attempts: int = 3
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
 
@@ -93,8 +94,8 @@ class Engine:
             case (Kind.NETWORK_VOLUME, Action.CREATE):
                 return self._create_volume(change, unfinished)
             case (Kind.NETWORK_VOLUME, Action.UPDATE):
-                live = self.provider.update_volume(change.id, change.desired)
-                return self._verify_volume(change, self.provider.get_volume(live.get("id", change.id))), ""
+                self._write(change.address, "update", lambda: self.provider.update_volume(change.id, change.desired))
+                return self._verify_volume(change, self.provider.get_volume(change.id)), ""
             case (Kind.ENDPOINT, Action.CREATE):
                 return self._create_endpoint(change, ids, unfinished)
             case (Kind.ENDPOINT, Action.UPDATE):
@@ -126,6 +127,18 @@ class Engine:
                 told = True
             self.sleep(self.poll)
 
+    def _read(self, address: str, get: Callable[[], dict]) -> dict:
+        """Read an object back; right after a create RunPod may not show it yet, so a
+        not-found is retried for `grace` seconds before it counts."""
+        deadline = self.clock() + self.grace
+        while True:
+            try:
+                return get()
+            except NotFound:
+                if self.clock() >= deadline:
+                    raise
+                self.sleep(self.poll)
+
     def _volumes_named(self, change: ResourceChange) -> list[dict]:
         return [v for v in self.provider.list_volumes() if v.get("name") == change.name and v.get("dataCenter") == change.data_center]
 
@@ -146,22 +159,28 @@ class Engine:
         return result
 
     def _create(self, change: ResourceChange, lookup: Callable[[], list[dict]], create: Callable[[], dict], unfinished: bool) -> tuple[dict, str]:
+        """Create once. When the answer is lost, look the object up (waiting out delayed
+        visibility) and only when it is surely absent send the create again."""
         existing = self._find(change, lookup, unfinished)
         if existing:
             return existing, "found from an earlier run"
-        try:
-            return self._write(change.address, "create", create), ""
-        except AmbiguousWrite:
-            existing = self._find(change, lookup, True)
-            if existing:
-                return existing, "the answer was lost, but the create took effect"
-            raise
+        for attempt in range(1, self.create_attempts + 1):
+            try:
+                return self._write(change.address, "create", create), ""
+            except AmbiguousWrite:
+                existing = self._find(change, lookup, True)
+                if existing:
+                    return existing, "the answer was lost, but the create took effect"
+                if attempt == self.create_attempts:
+                    raise
+                self.emit(Waiting(f"{change.address}: the create did not take effect; sending it again"))
+        raise AssertionError("unreachable")
 
     # -- volumes --------------------------------------------------------------------------------
 
     def _create_volume(self, change: ResourceChange, unfinished: bool) -> tuple[str, str]:
         created, note = self._create(change, lambda: self._volumes_named(change), lambda: self.provider.create_volume(change.desired), unfinished)
-        live = self.provider.get_volume(created["id"])
+        live = self._read(change.address, lambda: self.provider.get_volume(created["id"]))
         if (live.get("size") or 0) < change.desired["size"]:
             live = self.provider.update_volume(live["id"], {"size": change.desired["size"]})
         return self._verify_volume(change, live), note
@@ -188,7 +207,7 @@ class Engine:
 
     def _update_endpoint(self, change: ResourceChange, ids: dict[str, str]) -> str:
         body = _reveal(change.desired, ids)
-        live = self.provider.get_endpoint(change.id)
+        live = self._read(change.address, lambda: self.provider.get_endpoint(change.id))
         self._patch(change, body, live)
         self._model_references(change, body, change.id)
         self._verify_endpoint(change, body, change.id)
@@ -213,7 +232,7 @@ class Engine:
             raise NotHonoured(f"{change.address}: RunPod did not honour modelReferences", hint="check the cached model id; gated models need access on Hugging Face")
 
     def _verify_endpoint(self, change: ResourceChange, body: dict, endpoint_id: str) -> None:
-        live = fields.observed_fields(self.provider.get_endpoint(endpoint_id))
+        live = fields.observed_fields(self._read(change.address, lambda: self.provider.get_endpoint(endpoint_id)))
         declared = fields.flatten(body)
         wrong = [p for p, v in declared.items() if p not in fields.GRAPHQL_ONLY and not fields.same(p, v, live.get(p))]
         wrong += [p for p in live if p.startswith("env.") and p not in declared]

@@ -28,6 +28,7 @@ class GraphQL:
         self.client, self.path = client, path
 
     def query(self, document: str, variables: dict | None = None, *, write: bool = False) -> dict:
+        """GraphQL reads and idempotent mutations travel as POST but are safe to repeat."""
         response = self.client.request("POST", self.path, json={"query": document, "variables": variables or {}}, write=write)
         body = response.json()
         errors = body.get("errors") if isinstance(body, dict) else None
@@ -54,5 +55,5 @@ class GraphQL:
         full = {k: current.get(k) for k in _SAVE_KEYS if current.get(k) is not None}
         full["modelReferences"] = references
         mutation = "mutation GpuctlSaveEndpoint($input: EndpointInput!) { saveEndpoint(input: $input) { id modelReferences } }"
-        self.query(mutation, {"input": full}, write=True)
+        self.query(mutation, {"input": full}, write=False)  # a full replace of one id: safe to repeat
         return list(self._endpoint(endpoint_id).get("modelReferences") or [])

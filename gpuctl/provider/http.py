@@ -1,9 +1,10 @@
 """One HTTP client for RunPod's APIs: auth, timeouts, retries and rate limits.
 
-Reads retry 429, 5xx and connection failures with capped exponential backoff and full jitter,
-never sooner than `Retry-After`, and pause ahead of time when a `RateLimit` window is spent.
-Writes are retried only when the server provably did not act on them (429, or a connection
-that never opened); any other failure of a write is `AmbiguousWrite`. The key travels only in
+Requests retry 429, 5xx and connection failures with capped exponential backoff and full
+jitter, never sooner than `Retry-After` (which then holds back every request of the client),
+and pause ahead of time when a `RateLimit` window is spent. A create (POST) is retried only
+when the server provably did not act on it (429, or a connection that never opened); any other
+failure of a create is `AmbiguousWrite`, for the engine to resolve by looking the object up. The key travels only in
 the Authorization header; redirects are not followed, so it never reaches another host.
 """
 
@@ -88,8 +89,11 @@ class ApiClient:
             self._http.close()
 
     def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None, write: bool | None = None) -> httpx.Response:
-        """Send one logical request; returns the successful response or raises a ProviderError."""
-        write = method != "GET" if write is None else write
+        """Send one logical request; returns the successful response or raises a ProviderError.
+
+        `write` means "not safe to repeat": by default only POST (a create). PATCH and DELETE
+        set fields or remove an object, so sending them twice ends in the same state."""
+        write = method == "POST" if write is None else write
         waited, attempt = 0.0, 0
         while True:
             self._pace()
@@ -108,7 +112,10 @@ class ApiClient:
             delay = self._delay(attempt, error)
             if not error.retryable or attempt >= self.retry.attempts or waited + delay > self.retry.budget:
                 raise error
-            self.sleep(delay)
+            if error.retry_after is not None:  # the server asked every request to wait: _pace() does
+                self._not_before = max(self._not_before, self.clock() + delay)
+            else:
+                self.sleep(delay)
             waited += delay
 
     def _send(self, method: str, path: str, json: Any, params: dict | None) -> httpx.Response:
