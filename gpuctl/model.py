@@ -13,6 +13,7 @@ MARKER_ENV = "GPUCTL_PROJECT"
 LOCAL_COMMAND_ENV = "GPUCTL_LOCAL_COMMAND"
 LOCAL_CWD_ENV = "GPUCTL_LOCAL_CWD"
 RESERVED_ENV = (MARKER_ENV, LOCAL_COMMAND_ENV, LOCAL_CWD_ENV)
+REDACTED = "(redacted by gpuctl)"  # an env value a snapshot left out; plans do not compare it
 
 
 @dataclass(frozen=True)

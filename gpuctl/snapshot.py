@@ -5,11 +5,12 @@ them. Written by hand for tests and reviews, or captured from a live account."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from gpuctl.errors import SnapshotError
-from gpuctl.model import Observed
+from gpuctl.model import REDACTED, Observed
 from gpuctl.spelling import did_you_mean
 
 KEYS = {"endpoints": ("id", "name"), "networkVolumes": ("id", "name", "size", "dataCenter"), "templates": ("id", "name")}
@@ -44,5 +45,11 @@ def read_snapshot(path: Path) -> Observed:
     return parse_snapshot(data, str(path))
 
 
-def snapshot_document(observed: Observed) -> dict:
-    return {"endpoints": list(observed.endpoints), "networkVolumes": list(observed.network_volumes), "templates": list(observed.templates)}
+def snapshot_document(observed: Observed, shown_env: Callable[[dict, str], bool] | None = None) -> dict:
+    """The snapshot of `observed`. With `shown_env`, an endpoint env value is written only when
+    `shown_env(endpoint, key)` says so, and is REDACTED otherwise: a snapshot is meant to be
+    shared (CI artifacts, fork pull requests) and the account may hold secrets."""
+    endpoints = list(observed.endpoints)
+    if shown_env is not None:
+        endpoints = [{**e, "env": {k: (v if shown_env(e, k) else REDACTED) for k, v in (e.get("env") or {}).items()}} if "env" in e else e for e in endpoints]
+    return {"endpoints": endpoints, "networkVolumes": list(observed.network_volumes), "templates": list(observed.templates)}

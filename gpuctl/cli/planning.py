@@ -30,6 +30,23 @@ def config_path(app: AppContext, given: str | None) -> tuple[Path, str]:
     return path, display
 
 
+def literal_env(app: AppContext, given: str | None) -> tuple[dict[tuple[str, str], str], str | None]:
+    """{(endpoint name, env key): value} for env values gpu.jsonc holds as plain literals (not
+    `${VAR}`, not secrets), and the config's provider; empty when there is no config."""
+    from gpuctl.config import load_config
+
+    path, display = config_path(app, given)
+    if given is None and not path.exists():
+        return {}, None
+    loaded = load_config(path, display=display)
+    literals = {
+        (b.model.name or loaded.project_id, key): value
+        for b in loaded.blocks for key, value in b.model.runpod.env.items()
+        if isinstance(value, str) and "${" not in value
+    }
+    return literals, loaded.provider
+
+
 def overrides(options: dict) -> list[Override]:
     return [Override(flag, path, options[key]) for key, (flag, path) in OVERRIDE_FLAGS.items() if options.get(key) is not None]
 

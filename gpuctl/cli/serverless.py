@@ -65,24 +65,35 @@ def deploy(app: AppContext, plan_only: bool, observed: str | None, config: str |
 
 @serverless_group.command("snapshot")
 @click.option("--provider", type=click.Choice(["runpod", "local"]), help="Which account to read.")
-@click.option("--config", "config", type=click.Path(), help="gpu.jsonc, for its provider key and cached models (optional).")
+@click.option("--config", "config", type=click.Path(), help="gpu.jsonc: env values it holds as plain literals are kept, all others redacted.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 @click.pass_obj
 def snapshot(app: AppContext, provider: str | None, config: str | None, out: str | None) -> int:
-    """Write the observed account in the snapshot format that `deploy --observed` reads."""
+    """Write the observed account in the snapshot format that `deploy --observed` reads.
+
+    Env values are secrets until shown otherwise: only gpuctl's own markers and the values
+    gpu.jsonc holds as plain literals are written; every other value is redacted, and plans
+    against the snapshot do not compare it."""
     import json
     from pathlib import Path
 
     from gpuctl.cli.connect import connect
-    from gpuctl.cli.planning import choose_provider
+    from gpuctl.cli.planning import choose_provider, literal_env
     from gpuctl.snapshot import snapshot_document
 
-    target, _ = choose_provider(app, provider, None)
+    literals, configured = literal_env(app, config)
+    target, _ = choose_provider(app, provider, configured)
     account = connect(app, target)
     try:
-        text = json.dumps(snapshot_document(account.observe(model_references=target == "runpod")), indent=2) + "\n"
+        observed = account.observe(model_references=True)
     finally:
         account.close()
+
+    def shown(endpoint: dict, key: str) -> bool:
+        value = (endpoint.get("env") or {}).get(key)
+        return key.startswith("GPUCTL_") or literals.get((endpoint.get("name"), key)) == value
+
+    text = json.dumps(snapshot_document(observed, shown), indent=2) + "\n"
     if out:
         Path(out).write_text(text)
     else:

@@ -58,6 +58,9 @@ def merge_template(body: dict, template: dict) -> dict:
     return merged
 
 
+DEFAULT_DISK_GB = 50  # RunPod documents no v2 default; every documented response carries a disk, v1 templates default to 50
+
+
 def create_doc(body: Any, catalog: Catalog, store: Store) -> dict:
     schema_errors(CREATE_ENDPOINT, body)
     body = copy.deepcopy(body)
@@ -73,7 +76,7 @@ def create_doc(body: Any, catalog: Catalog, store: Store) -> dict:
     if ("gpu" in body) == ("cpu" in body):
         raise ApiError(400, "specify exactly one of gpu or cpu")
     doc = {
-        "id": ids.endpoint_id(), "name": body["name"], "type": body["type"], "args": "", "ports": [], "env": {},
+        "id": ids.endpoint_id(), "name": body["name"], "type": body["type"], "args": "", "disk": DEFAULT_DISK_GB, "ports": [], "env": {},
         "registry": None, "workers": {**DEFAULT_WORKERS}, "dataCenterIds": [], "networkVolumes": [],
         "timeout": 300_000, "flashboot": "OFF", "createdAt": ids.timestamp(),
     }

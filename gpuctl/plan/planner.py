@@ -7,7 +7,7 @@ import json
 
 from gpuctl.catalog import Catalog
 from gpuctl.errors import Diagnostic, PlanError
-from gpuctl.model import MARKER_ENV, Desired, EndpointSpec, Notice, Observed
+from gpuctl.model import MARKER_ENV, REDACTED, Desired, EndpointSpec, Notice, Observed
 from gpuctl.plan import cost, fields
 from gpuctl.plan.model import Action, FieldChange, Kind, Plan, ResourceChange
 from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume
@@ -95,9 +95,12 @@ def _unowned_warning(spec_names: set[str], project_id: str, observed: Observed, 
     return deletes, notices
 
 
-def _notices_for(spec: EndpointSpec) -> list[Notice]:
+def _notices_for(spec: EndpointSpec, live: dict | None) -> list[Notice]:
     address = f"endpoint.{spec.name}"
     out = []
+    redacted = sorted(k for k, v in ((live or {}).get("env") or {}).items() if v == REDACTED)
+    if redacted:
+        out.append(Notice("redacted-env", f"the snapshot redacted env {', '.join(redacted)}; their values are not compared", address))
     if len(spec.gpu_types) > 1:
         order = " > ".join(spec.gpu_types)
         out.append(Notice("gpu-priority", f"RunPod v2 places workers on any listed GPU type with capacity; the priority order {order} cannot be enforced", address))
@@ -139,7 +142,7 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     for spec in desired.endpoints:
         live, errs, notes = _match(spec, desired.project_id, observed)
         errors += errs
-        notices += notes + _notices_for(spec)
+        notices += notes + _notices_for(spec, live)
         vol = volume_of.get(spec.name)
         declared = fields.declared_fields(spec, desired.project_id, catalog, target, vol.ref if vol else None)
         if not errs:

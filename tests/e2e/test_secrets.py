@@ -1,0 +1,67 @@
+"""R10: a canary API key and a canary secret env value appear nowhere: not in stdout, stderr,
+JSON, plans, snapshots or `.gpu/`, also under --debug and on failure paths.
+
+The RunPod provider is pointed at the local provider (any RunPod-compatible server works), so
+the API key is the server's token: a real secret the server checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
+
+SECRET_VALUE = "hf_e2e_canary_5b1d9c7e2f"
+
+
+def _runpod_env(account) -> dict[str, str]:
+    info = account.server.info
+    return {"RUNPOD_API_KEY": account.server.token, "RUNPOD_API_BASE_URL": info["api_base_url"],
+            "RUNPOD_ENDPOINT_BASE_URL": info["endpoint_base_url"], "HF_TOKEN": SECRET_VALUE}
+
+
+def _files(directory: Path) -> str:
+    return "".join(p.read_text(errors="replace") for p in directory.rglob("*") if p.is_file())
+
+
+def test_canaries_never_leave(account, tmp_path):
+    config = echo_config()
+    config["serverless"]["runpod"]["env"]["HF_TOKEN"] = "${HF_TOKEN}"
+    proj = project(tmp_path / "p", config, {"handler.py": ECHO_HANDLER})
+    env = _runpod_env(account)
+    canaries = [account.server.token, SECRET_VALUE]
+    runs = [
+        account.gpu("--debug", "serverless", "deploy", "--plan", cwd=proj, env=env),
+        account.gpu("--debug", "serverless", "deploy", "--plan", "--format", "markdown", cwd=proj, env=env),
+        account.gpu("--debug", "serverless", "deploy", "--plan", "--json", "--out", "plan.json", cwd=proj, env=env),
+        account.gpu("--debug", "serverless", "deploy", "--json", cwd=proj, env=env),
+        account.gpu("--debug", "serverless", "deploy", "-y", "--max-workers", "3", cwd=proj, env=env),
+        account.gpu("--debug", "serverless", "snapshot", "--config", "gpu.jsonc", "--out", "account.json", cwd=proj, env=env),
+    ]
+    assert [r.code for r in runs] == [0, 0, 0, 0, 0, 0], [r.err for r in runs]
+    account.faults({"op": "update", "action": "status", "status": 400})
+    runs.append(account.gpu("--debug", "serverless", "deploy", "-y", "--max-workers", "2", cwd=proj, env=env))
+    assert runs[-1].code == 1
+    account.clear_faults()
+    runs.append(account.gpu("--debug", "serverless", "deploy", "--plan", cwd=proj, env=env | {"RUNPOD_API_KEY": "rpa_wrong_canary_key_0000"}))
+    assert runs[-1].code == 1 and "unauthorized" in runs[-1].err and "gpu auth login" in runs[-1].err
+    canaries.append("rpa_wrong_canary_key_0000")
+    written = _files(proj)
+    for canary in canaries:
+        for run in runs:
+            assert canary not in run.out and canary not in run.err
+        assert canary not in written
+    assert "(redacted by gpuctl)" in (proj / "account.json").read_text()
+    # the account really holds the secret: the value was applied, just never shown
+    assert account.endpoints()[0]["env"]["HF_TOKEN"] == SECRET_VALUE
+
+
+def test_plan_against_a_redacted_snapshot_is_clean_and_says_why(account, tmp_path):
+    config = echo_config()
+    config["serverless"]["runpod"]["env"]["HF_TOKEN"] = "${HF_TOKEN}"
+    proj = project(tmp_path / "p", config, {"handler.py": ECHO_HANDLER})
+    env = _runpod_env(account)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=env).code == 0
+    assert account.gpu("serverless", "snapshot", "--config", "gpu.jsonc", "--out", "account.json", cwd=proj, env=env).code == 0
+    plan = account.gpu("serverless", "deploy", "--plan", "--observed", "account.json", "--detailed-exitcode", cwd=proj, env=env)
+    assert plan.code == 0, plan.out
+    assert "the snapshot redacted env HF_TOKEN" in plan.out
