@@ -12,13 +12,14 @@ import click
 from gpuctl import __version__
 from gpuctl.cli.config_cmd import config_group
 from gpuctl.cli.context import AppContext
+from gpuctl.cli.lazy import LazyGroup
 from gpuctl.cli.local_cmd import local_group
 from gpuctl.cli.serverless import serverless_group
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+@click.group(cls=LazyGroup, lazy={"auth": "gpuctl.cli.auth_cmd:auth_group"}, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="gpuctl")
 @click.pass_context
 def cli(ctx: click.Context) -> None:

@@ -5,9 +5,22 @@ from __future__ import annotations
 import click
 
 from gpuctl.cli.context import AppContext
+from gpuctl.cli.lazy import LazyGroup
 
 
-@click.group("serverless")
+DAY_TWO = {
+    "list": "gpuctl.cli.inspect_cmd:list_endpoints",
+    "status": "gpuctl.cli.inspect_cmd:status",
+    "delete": "gpuctl.cli.delete_cmd:delete",
+    "template": "gpuctl.cli.delete_cmd:template_group",
+    "warm": "gpuctl.cli.warm_cmd:warm",
+    "logs": "gpuctl.cli.logs_cmd:logs",
+    "invoke": "gpuctl.cli.invoke_cmd:invoke",
+    "job": "gpuctl.cli.invoke_cmd:job_group",
+}
+
+
+@click.group("serverless", cls=LazyGroup, lazy=DAY_TWO)
 def serverless_group() -> None:
     """Deploy and manage RunPod Serverless endpoints."""
 

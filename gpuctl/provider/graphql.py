@@ -43,6 +43,14 @@ class GraphQL:
         data = self.query("query GpuctlModelReferences { myself { endpoints { id modelReferences } } }")
         return {e["id"]: list(e.get("modelReferences") or []) for e in (data.get("myself") or {}).get("endpoints") or []}
 
+    def template_users(self) -> dict[str, list[dict]]:
+        data = self.query("query GpuctlTemplateUsers { myself { endpoints { id name templateId } } }")
+        users: dict[str, list[dict]] = {}
+        for e in (data.get("myself") or {}).get("endpoints") or []:
+            if e.get("templateId"):
+                users.setdefault(e["templateId"], []).append({"id": e["id"], "name": e.get("name")})
+        return users
+
     def _endpoint(self, endpoint_id: str) -> dict[str, Any]:
         data = self.query(f"query GpuctlEndpoints {{ myself {{ endpoints {{ {_ENDPOINT_FIELDS} }} }} }}")
         for e in (data.get("myself") or {}).get("endpoints") or []:

@@ -10,10 +10,11 @@ the Authorization header; redirects are not followed, so it never reaches anothe
 
 from __future__ import annotations
 
+import json as _json
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -117,6 +118,31 @@ class ApiClient:
             else:
                 self.sleep(delay)
             waited += delay
+
+    def events(self, path: str, params: dict | None = None, read_timeout: float | None = None) -> Iterator[dict]:
+        """Server-Sent Events from `path`, each as its parsed JSON `data` (with the event `id`
+        under "_id"). Ends when the server closes the stream; the read timeout ends a quiet one."""
+        self._pace()
+        timeout = httpx.Timeout(self.timeout, read=read_timeout) if read_timeout else None
+        with self.http.stream("GET", path, params=params, headers={"Accept": "text/event-stream"}, **({"timeout": timeout} if timeout else {})) as response:
+            if not response.is_success:
+                response.read()
+                raise self._error("GET", path, response, write=False)
+            event: dict = {}
+            try:
+                for line in response.iter_lines():
+                    if line.startswith("id:"):
+                        event["_id"] = line[3:].strip()
+                    elif line.startswith("data:"):
+                        try:
+                            event.update(_json.loads(line[5:].strip()))
+                        except ValueError:
+                            event["line"] = line[5:].strip()
+                    elif not line and event:
+                        yield event
+                        event = {}
+            except httpx.ReadTimeout:
+                return
 
     def _send(self, method: str, path: str, json: Any, params: dict | None) -> httpx.Response:
         start = self.clock()

@@ -78,6 +78,30 @@ class RunPodProvider:
     def releases(self, endpoint_id: str) -> dict:
         return self.control.request("GET", f"/v2/serverless/{endpoint_id}/releases").json()
 
+    def worker_logs(self, endpoint_id: str, worker_id: str, *, follow: bool = False, since: str | None = None, tail: int | None = None) -> Iterator[dict]:
+        """Log records `{ts, source, line}` of one worker (RunPod v2's SSE log stream). Without
+        `follow` the stream ends after a quiet second."""
+        params = {k: v for k, v in (("since", since), ("tail", tail)) if v is not None}
+        return self.control.events(f"/v2/serverless/{endpoint_id}/workers/{worker_id}/logs", params, read_timeout=None if follow else 1.0)
+
+    # -- pods (the CPU pre-warm pod) -------------------------------------------------------------
+
+    def create_pod(self, body: dict) -> dict:
+        return self.control.request("POST", "/v2/pods", json=body).json()
+
+    def get_pod(self, pod_id: str) -> dict:
+        return self.control.request("GET", f"/v2/pods/{pod_id}").json()
+
+    def delete_pod(self, pod_id: str) -> bool:
+        try:
+            self.control.request("DELETE", f"/v2/pods/{pod_id}")
+        except NotFound:
+            return False
+        return True
+
+    def pod_logs(self, pod_id: str, *, follow: bool = False) -> Iterator[dict]:
+        return self.control.events(f"/v2/pods/{pod_id}/logs", None, read_timeout=None if follow else 1.0)
+
     # -- network volumes and templates ----------------------------------------------------------
 
     def get_volume(self, volume_id: str) -> dict:
@@ -116,6 +140,14 @@ class RunPodProvider:
 
     def cancel(self, endpoint_id: str, job_id: str) -> dict:
         return self.jobs.request("POST", f"/{endpoint_id}/cancel/{job_id}").json()
+
+    def retry(self, endpoint_id: str, job_id: str) -> dict:
+        return self.jobs.request("POST", f"/{endpoint_id}/retry/{job_id}").json()
+
+    def template_users(self) -> dict[str, list[dict]]:
+        """{template id: [endpoints bound to it]} from GraphQL: REST v2 endpoints keep an inline
+        copy and do not say which template they came from."""
+        return self.graphql.template_users()
 
     def request_url(self, endpoint_id: str, route: str = "runsync") -> str:
         return f"{self.jobs.base_url}/{endpoint_id}/{route}"

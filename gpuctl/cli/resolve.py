@@ -1,0 +1,79 @@
+"""What the day-2 commands share: the optional project config, the provider, and turning a
+NAME or ID given on the command line into one endpoint of the account."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import click
+
+from gpuctl.cli.context import AppContext
+from gpuctl.errors import GpuctlError
+
+
+class EndpointNotFound(GpuctlError):
+    pass
+
+
+@dataclass
+class Target:
+    """The provider to talk to and, when gpu.jsonc is there, the project it belongs to."""
+
+    provider: object  # RunPodProvider
+    loaded: object | None  # gpuctl.config.LoadedConfig
+    name: str  # "runpod" | "local"
+
+    @property
+    def project_id(self) -> str | None:
+        return self.loaded.project_id if self.loaded else None
+
+    def close(self) -> None:
+        self.provider.close()
+
+
+def provider_options(func):
+    """--provider and --config, shared by every command that talks to an account."""
+    func = click.option("--config", "config", type=click.Path(), help="Path to gpu.jsonc (default: ./gpu.jsonc, if present).")(func)
+    return click.option("--provider", type=click.Choice(["runpod", "local"]), help="Which account (default as for deploy).")(func)
+
+
+def open_target(app: AppContext, provider: str | None, config: str | None, start_local: bool = False) -> Target:
+    """Connect as `deploy` would choose. A missing gpu.jsonc is fine unless --config named one.
+    The local provider is only started on demand when `start_local` (commands that read an
+    account never start one)."""
+    from gpuctl.cli.connect import connect
+    from gpuctl.cli.planning import choose_provider, config_path
+    from gpuctl.config import load_config
+
+    path, display = config_path(app, config)
+    loaded = load_config(path, display=display) if config or path.exists() else None
+    name, _ = choose_provider(app, provider, loaded.provider if loaded else None)
+    return Target(connect(app, name, start_local=start_local), loaded, name)
+
+
+def owner_of(endpoint: dict) -> str | None:
+    from gpuctl.model import MARKER_ENV
+
+    return (endpoint.get("env") or {}).get(MARKER_ENV)
+
+
+def find_endpoint(endpoints: list[dict], ref: str, project_id: str | None) -> dict:
+    """The endpoint with id `ref`, else the one named `ref` (this project's first)."""
+    from gpuctl.spelling import did_you_mean
+
+    by_id = [e for e in endpoints if e.get("id") == ref]
+    if by_id:
+        return by_id[0]
+    named = [e for e in endpoints if e.get("name") == ref]
+    ours = [e for e in named if project_id and owner_of(e) == project_id]
+    if len(ours) == 1 or len(named) == 1:
+        return (ours or named)[0]
+    if len(named) > 1:
+        listed = ", ".join(f"{e['id']} (project {owner_of(e) or 'none'})" for e in named)
+        raise EndpointNotFound(f'{len(named)} endpoints are named "{ref}": {listed}', hint="name the one you mean by its id")
+    hint = did_you_mean(ref, [e.get("name", "") for e in endpoints]) or "list them with `gpu serverless list --all`"
+    raise EndpointNotFound(f'no endpoint named or with id "{ref}"', hint=hint)
+
+
+def endpoint(target: Target, ref: str) -> dict:
+    return find_endpoint(target.provider.list_endpoints(), ref, target.project_id)
