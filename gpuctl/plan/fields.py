@@ -119,9 +119,10 @@ def normalise(path: str, value: Any) -> Any:
 
 
 def same(path: str, desired: Any, observed: Any) -> bool:
-    """Equal after normalising. An env value a snapshot redacted cannot be compared, so it
-    counts as equal (the plan says so in a warning)."""
-    if observed == REDACTED and path.startswith("env.") and desired is not None:
+    """Equal after normalising. An env value that is REDACTED on either side (left out of a
+    snapshot, or read from a variable that is not set for a read-only command) cannot be
+    compared, so it counts as equal; the caller says so."""
+    if path.startswith("env.") and desired is not None and REDACTED in (observed, reveal(desired)):
         return True
     return normalise(path, desired) == normalise(path, observed)
 

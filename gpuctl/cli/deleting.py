@@ -1,0 +1,114 @@
+"""The delete flows behind `delete_cmd`: pick, show, confirm, delete, report."""
+
+from __future__ import annotations
+
+import json
+
+from gpuctl.cli.context import AppContext
+from gpuctl.cli.resolve import EndpointNotFound, Target, find_endpoint, owner_of
+from gpuctl.errors import GpuctlError, UsageError
+
+
+class Refused(GpuctlError):
+    pass
+
+
+def _interactive(app: AppContext) -> bool:
+    return app.stdin_tty and app.stderr.isatty()
+
+
+def pick(app: AppContext, items: list[dict], label, what: str) -> dict:
+    """Ask which of `items` to act on, as a numbered list on the terminal."""
+    import click
+
+    if not items:
+        raise UsageError(f"there is no {what} to choose from")
+    if not _interactive(app):
+        raise UsageError(f"no {what} given and no terminal to choose one on", hint=f"name the {what} on the command line")
+    for number, item in enumerate(items, 1):
+        app.stderr.write(f"  {number}) {label(item)}\n")
+    choice = click.prompt(f"Which {what}? (number, 0 to cancel)", type=click.IntRange(0, len(items)), err=True)
+    if choice == 0:
+        raise click.exceptions.Abort()
+    return items[choice - 1]
+
+
+def confirm(app: AppContext, question: str, force: bool) -> None:
+    import click
+
+    if force:
+        return
+    if not _interactive(app):
+        raise UsageError("deleting needs confirmation but there is no terminal to ask on", hint="pass --force to delete without asking")
+    if not click.confirm(question, default=False, err=True):
+        raise click.exceptions.Abort()
+
+
+def _endpoint_label(e: dict) -> str:
+    return f"{e.get('name')} ({e.get('id')}, project {owner_of(e) or 'unmanaged'})"
+
+
+def _choose_endpoint(app: AppContext, target: Target, ref: str | None, pick_all: bool) -> dict | None:
+    endpoints = target.provider.list_endpoints()
+    if ref is None:
+        mine = endpoints if pick_all else [e for e in endpoints if target.project_id and owner_of(e) == target.project_id]
+        return pick(app, sorted(mine, key=lambda e: str(e.get("name"))), _endpoint_label, "endpoint")
+    try:
+        return find_endpoint(endpoints, ref, target.project_id)
+    except EndpointNotFound as missing:
+        if "are named" in missing.summary:
+            raise
+        app.note(f"nothing to delete: {missing.summary} (already gone?)" + (f"; {missing.hint}" if missing.hint and "did you mean" in missing.hint else ""))
+        return None
+
+
+def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: bool, pick_all: bool, as_json: bool) -> int:
+    chosen = _choose_endpoint(app, target, ref, pick_all)
+    if chosen is None:
+        return _report(app, as_json, {"deleted": None, "already_gone": True, "volumes_kept": []})
+    owned = target.project_id is not None and owner_of(chosen) == target.project_id
+    by_id_forced = force and ref == chosen["id"]
+    if not owned and not by_id_forced:
+        whose = f'project "{owner_of(chosen)}"' if owner_of(chosen) else "no project (it has no GPUCTL_PROJECT marker)"
+        raise Refused(f"endpoint {chosen['name']} ({chosen['id']}) belongs to {whose}, not to this project", hint=f"to delete it anyway, name it by id with --force: gpu serverless delete {chosen['id']} --force")
+    volumes = _volumes(target, chosen)
+    app.stderr.write(f"This deletes endpoint {_endpoint_label(chosen)}, its workers and its queued jobs.\n")
+    for v in volumes:
+        app.stderr.write(f"Network volume {v['name']} ({v['id']}, {v.get('dataCenter')}) is kept.\n")
+    confirm(app, f"Delete endpoint {chosen['name']}?", force)
+    gone_now = target.provider.delete_endpoint(chosen["id"])
+    if not gone_now:
+        app.note(f"endpoint {chosen['id']} was already gone")
+    app.note(f"deleted endpoint {chosen['name']} ({chosen['id']}); kept {len(volumes)} network volume(s)")
+    return _report(app, as_json, {"deleted": chosen["id"], "already_gone": not gone_now, "volumes_kept": [v["id"] for v in volumes]})
+
+
+def _volumes(target: Target, endpoint: dict) -> list[dict]:
+    ids = set(endpoint.get("networkVolumes") or [])
+    return [v for v in target.provider.list_volumes() if v.get("id") in ids] if ids else []
+
+
+def _report(app: AppContext, as_json: bool, doc: dict) -> int:
+    if as_json:
+        app.stdout.write(json.dumps(doc, indent=2) + "\n")
+    return 0
+
+
+def delete_template(app: AppContext, target: Target, template_id: str | None, *, force: bool, as_json: bool) -> int:
+    owned = [t for t in target.provider.list_templates() if t.get("serverless") and not t.get("public")]
+    if template_id is None:
+        chosen = pick(app, sorted(owned, key=lambda t: str(t.get("name"))), lambda t: f"{t.get('name')} ({t.get('id')}, {t.get('image')})", "template")
+    else:
+        chosen = next((t for t in owned if t.get("id") == template_id), None)
+        if chosen is None:
+            app.note(f"nothing to delete: no serverless template {template_id} of yours (already gone?)")
+            return _report(app, as_json, {"deleted": None, "already_gone": True})
+    users = target.provider.template_users().get(chosen["id"], [])
+    if users:
+        names = ", ".join(f"{u['name']} ({u['id']})" for u in users)
+        raise Refused(f"template {chosen.get('name')} ({chosen['id']}) is used by endpoint {names}", hint="delete or move those endpoints first")
+    app.stderr.write(f"This deletes template {chosen.get('name')} ({chosen['id']}).\n")
+    confirm(app, f"Delete template {chosen.get('name')}?", force)
+    gone_now = target.provider.delete_template(chosen["id"])
+    app.note(f"deleted template {chosen.get('name')} ({chosen['id']})" if gone_now else f"template {chosen['id']} was already gone")
+    return _report(app, as_json, {"deleted": chosen["id"], "already_gone": not gone_now})

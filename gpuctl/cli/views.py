@@ -1,0 +1,147 @@
+"""The data and the rich renderings behind `list` and `status`."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+
+from gpuctl.cli.context import AppContext
+from gpuctl.cli.resolve import Target, owner_of
+from gpuctl.model import REDACTED
+
+WORKER_STATES = ("running", "idle", "initializing", "throttled", "unhealthy")
+
+
+def _gpu(endpoint: dict) -> str:
+    gpu = endpoint.get("gpu") or {}
+    if not gpu:
+        return ", ".join(f"{c.get('id')}×{c.get('vcpuCount')}" for c in endpoint.get("cpu") or []) or "-"
+    excluded = f" minus {len(gpu['excludedTypes'])} type(s)" if gpu.get("excludedTypes") else ""
+    return ", ".join(gpu.get("pools") or []) + excluded
+
+
+def _row(target: Target, e: dict, **extra) -> dict:
+    workers = e.get("workers") or {}
+    return {"name": e.get("name"), "id": e.get("id"), "url": target.provider.request_url(e["id"]), "gpu": _gpu(e),
+            "workers_min": workers.get("min"), "workers_max": workers.get("max"), **extra}
+
+
+def account_rows(target: Target) -> list[dict]:
+    endpoints = sorted(target.provider.list_endpoints(), key=lambda e: (str(e.get("name")), str(e.get("id"))))
+    return [_row(target, e, project=owner_of(e) or "unmanaged") for e in endpoints]
+
+
+class _Unset(dict):
+    """The environment for a read-only comparison: a `${VAR}` that is not set reads as
+    REDACTED, so its value is left out of the comparison instead of failing the command."""
+
+    def __missing__(self, key: str) -> str:
+        self.missing.add(key)
+        return REDACTED
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+
+def project_rows(app: AppContext, target: Target) -> list[dict]:
+    from gpuctl.catalog import load_catalog
+    from gpuctl.config import build_desired
+    from gpuctl.plan import Action, plan
+
+    catalog = load_catalog()
+    environ = _Unset(app.environ)
+    environ.missing = set()
+    desired = build_desired(target.loaded, environ, catalog)
+    observed = target.provider.observe(any(s.cached_model for s in desired.endpoints))
+    result = plan(desired, observed, catalog, target=target.name)
+    by_name = {c.name: c for c in result.changes if c.kind.value == "endpoint"}
+    live = {e["id"]: e for e in observed.endpoints}
+    rows = []
+    for spec in desired.endpoints:
+        change = by_name[spec.name]
+        if change.action is Action.CREATE:
+            rows.append({"name": spec.name, "id": None, "url": None, "gpu": "-", "workers_min": None, "workers_max": None, "state": "missing", "differs": []})
+            continue
+        state = "in sync" if change.action is Action.NOOP else "drifted"
+        rows.append(_row(target, live[change.id], state=state, differs=[c.path for c in change.changes]))
+    if environ.missing:
+        app.note(f"note: {', '.join(sorted(environ.missing))} not set here; env values read from them are not compared")
+    return rows
+
+
+def print_rows(app: AppContext, rows: list[dict], as_json: bool, show_all: bool) -> None:
+    if as_json:
+        app.stdout.write(json.dumps({"endpoints": rows}, indent=2) + "\n")
+        return
+    if not rows:
+        app.note("no endpoints" + ("" if show_all else " declared in gpu.jsonc"))
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    last = "project" if show_all else "state"
+    for column in ("name", "id", "gpu", "workers", last, "url"):
+        table.add_column(column.upper(), overflow="fold")
+    for r in rows:
+        state = r.get(last, "")
+        if r.get("differs"):
+            state += f" ({', '.join(r['differs'][:3])}{'…' if len(r['differs']) > 3 else ''})"
+        workers = "-" if r["workers_min"] is None else f"{r['workers_min']}..{r['workers_max']}"
+        table.add_row(r["name"], r["id"] or "-", r["gpu"], workers, state, r["url"] or "-")
+    app.console().print(table)
+
+
+def _cost(endpoint: dict) -> float | None:
+    from gpuctl.catalog import load_catalog
+
+    catalog = load_catalog()
+    pools = [catalog.pools.get(p) for p in (endpoint.get("gpu") or {}).get("pools") or []]
+    prices = [p.active_usd_per_hour for p in pools if p and p.active_usd_per_hour is not None]
+    minimum = (endpoint.get("workers") or {}).get("min") or 0
+    return round(minimum * min(prices), 4) if prices else (0.0 if minimum == 0 else None)
+
+
+def status_doc(target: Target, endpoint_id: str) -> dict:
+    p = target.provider
+    endpoint, workers, health, releases = p.get_endpoint(endpoint_id), p.workers(endpoint_id), p.health(endpoint_id), p.releases(endpoint_id)
+    summary = workers.get("summary") or {}
+    latest = (releases.get("releases") or [None])[0]
+    return {
+        "name": endpoint.get("name"), "id": endpoint_id, "url": p.request_url(endpoint_id), "project": owner_of(endpoint),
+        "workers": {k: summary.get(k, 0) for k in (*WORKER_STATES, "total")},
+        "worker_list": [{k: w.get(k) for k in ("id", "status", "gpuTypeId", "dataCenterId", "uptimeSeconds", "isStale")} for w in workers.get("workers") or []],
+        "jobs": health.get("jobs") or {},
+        "scaling": {"workers": endpoint.get("workers"), "scaler": endpoint.get("scaling"), "gpu": _gpu(endpoint), "flashboot": endpoint.get("flashboot")},
+        "release": {"version": releases.get("endpointVersion"), "rollout": releases.get("rollout"), "latest": latest},
+        "always_on_usd_per_hour": _cost(endpoint),
+    }
+
+
+def status_panel(doc: dict) -> Panel:
+    w, jobs, sc = doc["workers"], doc["jobs"], doc["scaling"]
+    scaler = sc["scaler"] or {}
+    value = scaler.get("queueDelay", scaler.get("requestCount"))
+    rollout = doc["release"]["rollout"] or {}
+    cost = doc["always_on_usd_per_hour"]
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    workers = sc["workers"] or {}
+    for label, text in (
+        ("url", doc["url"]),
+        ("workers", "  ".join(f"{k} {w[k]}" for k in WORKER_STATES) + f"  (total {w['total']})"),
+        ("queue", f"in queue {jobs.get('inQueue', 0)}  in progress {jobs.get('inProgress', 0)}  completed {jobs.get('completed', 0)}  failed {jobs.get('failed', 0)}  retried {jobs.get('retried', 0)}"),
+        ("scaling", f"{workers.get('min')}..{workers.get('max')} workers, idle {workers.get('idleTimeout', '-')} s, {scaler.get('type')} {value}, flashboot {sc['flashboot']}"),
+        ("gpu", sc["gpu"]),
+        ("release", f"v{doc['release']['version']}" + (f", rollout {rollout.get('percentOnLatest')}% on latest ({rollout.get('workersOnLatest')}/{rollout.get('workersTotal')})" if rollout else "")),
+        ("cost", f"always-on {'unknown' if cost is None else f'${cost:,.2f}/h'} (min workers at the active rate)"),
+    ):
+        grid.add_row(label, text)
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("worker", "status", "gpu", "dc", "uptime"):
+        table.add_column(column.upper())
+    for worker in doc["worker_list"]:
+        table.add_row(worker["id"], str(worker["status"]), str(worker["gpuTypeId"] or "-"), str(worker["dataCenterId"] or "-"), f"{worker['uptimeSeconds'] or 0}s")
+    body = [grid] + ([table] if doc["worker_list"] else [])
+    return Panel(Group(*body), title=f"{doc['name']} ({doc['id']})", title_align="left", expand=False)

@@ -1,0 +1,73 @@
+"""delete and template delete: pickers and confirmations on a pseudo-terminal, --force and
+no-TTY paths, ownership, volumes kept, templates in use refused."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
+from tests.support.pty_run import run_in_pty
+
+
+def _deployed(account, tmp_path, **kw):
+    proj = project(tmp_path / "p", echo_config(**kw), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    return proj
+
+
+def test_picker_and_confirmation_on_a_terminal(account, tmp_path):
+    proj = _deployed(account, tmp_path, volume="models")
+    code, out = run_in_pty([sys.executable, "-m", "gpuctl", "serverless", "delete"], proj, account.env,
+                           [("Which endpoint?", "1"), ("Delete endpoint echo?", "y")])
+    assert code == 0, out
+    assert "1) echo (" in out and "Network volume models" in out and "is kept" in out
+    assert account.endpoints() == [] and [v["name"] for v in account.volumes()] == ["models"]
+
+
+def test_answering_no_deletes_nothing(account, tmp_path):
+    proj = _deployed(account, tmp_path)
+    code, out = run_in_pty([sys.executable, "-m", "gpuctl", "serverless", "delete", "echo"], proj, account.env, [("Delete endpoint echo?", "n")])
+    assert code == 1 and "aborted" in out.lower()
+    assert len(account.endpoints()) == 1
+
+
+def test_without_tty_refuses_unless_forced(account, tmp_path):
+    proj = _deployed(account, tmp_path)
+    refused = account.gpu("serverless", "delete", "echo", cwd=proj)
+    assert refused.code == 1 and "--force" in refused.err and len(account.endpoints()) == 1
+    no_name = account.gpu("serverless", "delete", cwd=proj)
+    assert no_name.code == 1 and "no terminal" in no_name.err
+    forced = account.gpu("serverless", "delete", "echo", "--force", "--json", cwd=proj)
+    assert forced.code == 0 and json.loads(forced.out)["deleted"] and account.endpoints() == []
+    again = account.gpu("serverless", "delete", "echo", "--force", cwd=proj)
+    assert again.code == 0 and "nothing to delete" in again.err
+
+
+def test_other_projects_endpoints_need_id_and_force(account, tmp_path):
+    other = project(tmp_path / "other", echo_config(name="theirs", project_id="someone-else"), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=other).code == 0
+    mine = project(tmp_path / "mine", echo_config(), {"handler.py": ECHO_HANDLER})
+    theirs = account.endpoints()[0]
+    by_name = account.gpu("serverless", "delete", "theirs", "--force", cwd=mine)
+    assert by_name.code == 1 and "someone-else" in by_name.err and f"delete {theirs['id']} --force" in by_name.err
+    by_id = account.gpu("serverless", "delete", theirs["id"], "--force", cwd=mine)
+    assert by_id.code == 0 and account.endpoints() == []
+
+
+def test_template_in_use_is_refused_and_a_free_one_deleted(account, tmp_path):
+    http = account.server.http
+    template = {"name": "worker-tpl", "image": "ghcr.io/example/echo-worker:0.1.0", "serverless": True, "startSsh": False, "startJupyter": False}
+    used = http.post("/v2/templates", json=template).json()
+    free = http.post("/v2/templates", json=template | {"name": "spare-tpl"}).json()
+    query = "mutation { saveEndpoint(input: {name: \"bound\", templateId: \"%s\", gpuIds: \"ADA_24\", workersMax: 1}) { id templateId } }" % used["id"]
+    answer = http.post("/graphql", json={"query": query}).json()
+    assert answer["data"]["saveEndpoint"]["templateId"] == used["id"], answer
+    refused = account.gpu("serverless", "template", "delete", used["id"], "--force", cwd=tmp_path)
+    assert refused.code == 1 and "is used by endpoint bound" in refused.err
+    code, out = run_in_pty([sys.executable, "-m", "gpuctl", "serverless", "template", "delete"], tmp_path, account.env,
+                           [("Which template?", "1"), ("Delete template spare-tpl?", "y")])
+    assert code == 0, out
+    assert "deleted template spare-tpl" in out
+    assert sorted(t["name"] for t in http.get("/v2/templates").json()["templates"]) == ["worker-tpl"]
+    assert f"1) spare-tpl ({free['id']}" in out
