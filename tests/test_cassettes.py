@@ -96,3 +96,18 @@ def test_job_api_shapes():
         assert provider.status("4m7x2k9q", job["id"])["output"] == {"images": ["ok"]}
         assert provider.health("4m7x2k9q")["workers"]["idle"] == 0
         assert cassette.all_played
+
+
+def test_day_two_calls_read_the_documented_shapes():
+    provider = _provider()
+    with REPLAY.use_cassette("day2.yaml") as cassette:
+        workers = provider.workers("4m7x2k9q")
+        assert set(workers["summary"]) >= {"running", "idle", "initializing", "throttled", "unhealthy", "total"}
+        assert provider.releases("4m7x2k9q")["rollout"]["percentOnLatest"] == 50
+        assert [r["line"] for r in provider.worker_logs("4m7x2k9q", "w8k2m4p1")] == ["Worker ready."]
+        pod = provider.create_pod(cassettes.request_example("/v2/pods", "post", "gpuPod"))
+        assert provider.get_pod(pod["id"])["id"] == pod["id"]
+        assert provider.delete_pod(pod["id"]) is True
+        assert provider.template_users() == {"30zmvf89kd": [{"id": "4m7x2k9q", "name": "image-generator"}]}
+        assert provider.cancel("4m7x2k9q", cassettes.JOB_ID)["status"] == "CANCELLED"
+        assert cassette.all_played

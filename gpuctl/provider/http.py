@@ -143,6 +143,8 @@ class ApiClient:
                         event = {}
             except httpx.ReadTimeout:
                 return
+            if event:  # a stream that closed without the final blank line
+                yield event
 
     def _send(self, method: str, path: str, json: Any, params: dict | None) -> httpx.Response:
         start = self.clock()

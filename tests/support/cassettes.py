@@ -19,6 +19,7 @@ OUT = ROOT / "fixtures" / "cassettes"
 API, JOBS = "https://api.runpod.io", "https://api.runpod.ai/v2"
 RATE = {"RateLimit": '"minute";r=58;t=41, "hour";r=2990;t=1841, "day";r=49980;t=45041', "RateLimit-Policy": '"minute";q=60;w=60, "hour";q=3000;w=3600, "day";q=50000;w=86400'}
 ENDPOINT_ID, VOLUME_ID, JOB_ID = "4m7x2k9q", "2q9m7x4c", "5e0ae067-4a83-49b5-8368-8961f7067018-u1"
+WORKER_ID, POD_ID = "w8k2m4p1", "7h9k2m4n6p"
 
 
 def response_example(path: str, method: str, status: str, name: str | None = None) -> tuple[dict, dict]:
@@ -38,6 +39,7 @@ def request_example(path: str, method: str, name: str) -> dict:
 
 def interaction(method: str, uri: str, status: int, body=None, request=None, headers: dict | None = None) -> dict:
     response_headers = {"Content-Type": "application/json"} | (headers or {})
+    text = body if isinstance(body, str) else (json.dumps(body) if body is not None else "")
     if uri.startswith(API):
         response_headers |= RATE
     return {
@@ -48,7 +50,7 @@ def interaction(method: str, uri: str, status: int, body=None, request=None, hea
             "uri": uri,
         },
         "response": {
-            "body": {"string": json.dumps(body) if body is not None else ""},
+            "body": {"string": text},
             "headers": {k: [v] for k, v in response_headers.items()},
             "status": {"code": status, "message": HTTPStatus(status).phrase},
         },
@@ -86,6 +88,17 @@ def scenarios() -> dict[str, list[dict]]:
             _spec("POST", "/v2/serverless", "422", request="serverlessEndpoint"),
             _spec("GET", "/v2/network-volumes", "429", headers={"Retry-After": "12"}),
             _spec("GET", "/v2/network-volumes", "200"),
+        ],
+        "day2": [
+            _spec("GET", "/v2/serverless/{id}/workers", "200", uri_path=f"{ep}/workers"),
+            _spec("GET", "/v2/serverless/{id}/releases", "200", uri_path=f"{ep}/releases"),
+            _spec("GET", "/v2/serverless/{id}/workers/{workerId}/logs", "200", uri_path=f"{ep}/workers/{WORKER_ID}/logs"),
+            _spec("POST", "/v2/pods", "201", request="gpuPod"),
+            _spec("GET", "/v2/pods/{id}", "200", uri_path=f"/v2/pods/{POD_ID}"),
+            interaction("DELETE", f"{API}/v2/pods/{POD_ID}", 204, None, headers=RATE),
+            interaction("POST", f"{API}/graphql", 200, {"data": {"myself": {"endpoints": [{"id": ENDPOINT_ID, "name": "image-generator", "templateId": "30zmvf89kd"}]}}},
+                        {"query": "query GpuctlTemplateUsers { myself { endpoints { id name templateId } } }", "variables": {}}),
+            interaction("POST", f"{JOBS}/{ENDPOINT_ID}/cancel/{JOB_ID}", 200, {"id": JOB_ID, "status": "CANCELLED"}),
         ],
         "jobs": [
             interaction("POST", f"{JOBS}/{ENDPOINT_ID}/runsync", 200, done, {"input": {"prompt": "a cat in space"}}),
