@@ -89,6 +89,9 @@ class RunPodProvider:
     def create_pod(self, body: dict) -> dict:
         return self.control.request("POST", "/v2/pods", json=body).json()
 
+    def list_pods(self) -> list[dict]:
+        return self.control.request("GET", "/v2/pods").json().get("pods", [])
+
     def get_pod(self, pod_id: str) -> dict:
         return self.control.request("GET", f"/v2/pods/{pod_id}").json()
 
