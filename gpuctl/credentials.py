@@ -1,14 +1,25 @@
 """Where the RunPod API key comes from: RUNPOD_API_KEY wins over the stored key file.
 
-The key file lives in a 0700 directory with mode 0600 (`gpu auth login` writes it); the key is
-never accepted as a command-line flag and never printed.
+The key file is `credentials.json` in the config directory, mode 0600 in a directory of mode
+0700 whatever the umask, replaced atomically so a crash leaves the old key or the new one,
+never half of either. The key is never accepted as a command-line flag and never printed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import stat
+import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+
+from gpuctl.errors import GpuctlError, UsageError
+
+ENV_VAR = "RUNPOD_API_KEY"
+FILE_MODE, DIR_MODE = 0o600, 0o700
 
 
 def config_dir(environ: Mapping[str, str]) -> Path:
@@ -24,11 +35,125 @@ def key_file(environ: Mapping[str, str]) -> Path:
 
 def api_key(environ: Mapping[str, str]) -> tuple[str | None, str]:
     """(key, where it came from)."""
-    if environ.get("RUNPOD_API_KEY"):
-        return environ["RUNPOD_API_KEY"], "the RUNPOD_API_KEY environment variable"
+    if environ.get(ENV_VAR):
+        return environ[ENV_VAR], f"the {ENV_VAR} environment variable"
+    key = stored_key(environ)
+    return (key, str(key_file(environ))) if key else (None, "nowhere")
+
+
+def stored_key(environ: Mapping[str, str]) -> str | None:
+    """The key in the key file; None when there is no file or it holds no usable key."""
+    try:
+        key = json.loads(key_file(environ).read_text()).get("api_key")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return key if isinstance(key, str) and key else None
+
+
+def check_shape(key: str) -> str:
+    """The key as it will travel in the Authorization header. The error never quotes it."""
+    if not key:
+        raise UsageError("the API key is empty")
+    if not key.isascii() or any(c.isspace() or not c.isprintable() for c in key):
+        raise UsageError("the API key contains spaces or characters an API key never has", hint="paste the key exactly as RunPod shows it")
+    return key
+
+
+def mask(key: str) -> str:
+    """`rpa_…XYZ9`: enough to tell keys apart, never enough to use one (short keys show no tail)."""
+    prefix = key[:4] if key.startswith("rpa_") else ""
+    return f"{prefix}…{key[-4:] if len(key) >= 20 else ''}"
+
+
+@dataclass(frozen=True)
+class Stored:
+    path: Path
+    loose_dir_mode: int | None  # the directory's mode before it was tightened to 0700, if it was
+
+
+def store_key(environ: Mapping[str, str], key: str) -> Stored:
+    """Write `{"api_key": key}` at mode 0600 in a 0700 directory, atomically: a temp file in the
+    same directory (created 0600 by mkstemp's O_EXCL open), fsync, rename over the old file,
+    fsync the directory. The modes are set explicitly, so the umask plays no part."""
     path = key_file(environ)
     try:
-        key = json.loads(path.read_text()).get("api_key")
-    except (OSError, ValueError, AttributeError):
-        return None, "nowhere"
-    return (key, str(path)) if key else (None, "nowhere")
+        loose = _private_dir(path.parent)
+        _replace(path, json.dumps({"api_key": check_shape(key)}) + "\n")
+    except OSError as exc:
+        raise GpuctlError(f"cannot store the API key in {path.parent}: {exc.strerror or exc}", hint="check that the directory is yours and writable, or set GPUCTL_CONFIG_DIR") from None
+    return Stored(path, loose)
+
+
+def remove_key(environ: Mapping[str, str]) -> bool:
+    """Delete the key file, and any temp file a login killed mid-write left (it may hold a
+    key too); False when there was no key file."""
+    path = key_file(environ)
+    try:
+        for stale in path.parent.glob(f".{path.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise GpuctlError(f"cannot remove {path}: {exc.strerror or exc}") from None
+    _fsync_dir(path.parent)
+    return True
+
+
+def loose_permissions(environ: Mapping[str, str]) -> list[tuple[Path, int]]:
+    """(path, mode) of the key file and its directory when group or others can get at them."""
+    path = key_file(environ)
+    found = []
+    for item, private in ((path.parent, DIR_MODE), (path, FILE_MODE)):
+        with contextlib.suppress(OSError):
+            mode = stat.S_IMODE(item.stat().st_mode)
+            if mode & ~private & 0o077:
+                found.append((item, mode))
+    return found
+
+
+def _private_dir(directory: Path) -> int | None:
+    """Create `directory` (and any missing parent, as XDG asks for $XDG_CONFIG_HOME) with mode
+    0700, and tighten it to 0700 if it already existed with another mode (returned)."""
+    missing = []
+    probe = directory
+    while not os.path.lexists(probe):
+        missing.append(probe)
+        probe = probe.parent
+    for item in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(item, DIR_MODE)
+            os.chmod(item, DIR_MODE)
+    if not directory.is_dir():
+        raise NotADirectoryError(20, "not a directory", str(directory))
+    before = stat.S_IMODE(directory.stat().st_mode)
+    if before == DIR_MODE:
+        return None
+    os.chmod(directory, DIR_MODE)
+    return before
+
+
+def _replace(path: Path, text: str) -> None:
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), FILE_MODE)
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename or unlink durable (best effort: some file systems refuse)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -59,8 +59,11 @@ def choose_provider(app: AppContext, flag: str | None, configured: str | None) -
             if value not in ("runpod", "local"):
                 raise UsageError(f'unknown provider "{value}" (from {source})', hint="use runpod or local")
             return value, source
-    if app.environ.get("RUNPOD_API_KEY"):
-        return "runpod", "RUNPOD_API_KEY is set"
+    from gpuctl.credentials import ENV_VAR, api_key
+
+    key, where = api_key(app.environ)
+    if key:
+        return "runpod", f"{ENV_VAR} is set" if app.environ.get(ENV_VAR) else f"an API key is stored in {where}"
     return "local", "no RunPod API key is configured"
 
 

@@ -1,0 +1,186 @@
+"""`gpu auth login|status|logout`: the RunPod API key on this machine.
+
+The key is read from a hidden prompt or from stdin, never from argv (shell history and `ps`
+would keep it), checked against the API before it is stored, and never printed: every key a
+command handles is registered with `app.protect`, and people see only a masked form
+(`rpa_…XYZ9`) that tells keys apart.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from gpuctl.cli.context import AppContext
+    from gpuctl.provider.errors import ProviderError
+
+KEYS_PAGE = "https://www.runpod.io/console/user/settings"
+PIPE_HINT = "pipe it in (`printenv RUNPOD_API_KEY | gpu auth login`), or run `gpu auth login` in a terminal to be prompted"
+
+
+@click.group("auth")
+def auth_group() -> None:
+    """Store, inspect and remove the RunPod API key (RUNPOD_API_KEY wins over the stored key)."""
+
+
+@auth_group.command("login", context_settings={"allow_extra_args": True})
+@click.option("--no-verify", is_flag=True, help="Store the key without checking it against the API (offline).")
+@click.pass_context
+def login(ctx: click.Context, no_verify: bool) -> int:
+    """Store a RunPod API key, read from a hidden prompt or stdin.
+
+    The key is never accepted as an argument. It is first checked against the API (a read of
+    your endpoints); a refused key is not stored. It is saved with mode 0600 in a 0700
+    directory ($GPUCTL_CONFIG_DIR, else $XDG_CONFIG_HOME/gpuctl, else ~/.config/gpuctl).
+    """
+    from gpuctl import credentials
+    from gpuctl.errors import UsageError
+
+    app: AppContext = ctx.obj
+    if ctx.args:  # never echo them: one may be the key
+        raise UsageError("`gpu auth login` takes no arguments: the API key is never accepted on the command line", hint=PIPE_HINT)
+    key = credentials.check_shape(_read_key(app))
+    app.protect(key)
+    checked = None if no_verify else _verified_or_refused(app, key)
+    stored = credentials.store_key(app.environ, key)
+    if stored.loose_dir_mode is not None:
+        app.note(f"tightened {stored.path.parent} from mode {stored.loose_dir_mode:04o} to 0700")
+    how = f"checked against {checked}" if checked else "not checked: --no-verify"
+    app.stdout.write(f"API key {credentials.mask(key)} saved to {stored.path} ({how})\n")
+    if app.environ.get(credentials.ENV_VAR):
+        app.note(f"note: {credentials.ENV_VAR} is set in this environment and wins over the stored key")
+    return 0
+
+
+@auth_group.command("status")
+@click.option("--check", is_flag=True, help="Also verify the key against the API.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON document on stdout.")
+@click.pass_obj
+def status(app: AppContext, check: bool, as_json: bool) -> int:
+    """Where the API key comes from, and whether it works.
+
+    RUNPOD_API_KEY wins over the stored key; the key itself is never printed. Exits 1 when no key is configured or the check fails, so scripts can test it.
+    """
+    import json
+
+    doc = _status(app, check)
+    if as_json:
+        app.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        _print_status(app, doc)
+    return 0 if doc["configured"] and not doc["error"] else 1
+
+
+@auth_group.command("logout")
+@click.pass_obj
+def logout(app: AppContext) -> int:
+    """Remove the stored API key.
+
+    RUNPOD_API_KEY, if set, belongs to your shell and stays: the note says so."""
+    from gpuctl import credentials
+
+    path = credentials.key_file(app.environ)
+    removed = credentials.remove_key(app.environ)
+    app.stdout.write(f"removed the stored API key from {path}\n" if removed else f"no API key stored at {path}; nothing to remove\n")
+    if app.environ.get(credentials.ENV_VAR):
+        app.note(f"note: {credentials.ENV_VAR} is still set in this environment, so commands still use that key; unset it to log out completely")
+    return 0
+
+
+def _read_key(app: AppContext) -> str:
+    """From a hidden prompt on a terminal, else the first non-empty line of stdin."""
+    import sys
+
+    from gpuctl.errors import UsageError
+
+    if sys.stdin is not None and app.stdin_tty:
+        app.note(f"Paste a RunPod API key (create one at {KEYS_PAGE}); the input is hidden.")
+        return click.prompt("API key", hide_input=True, err=True).strip()
+    for line in sys.stdin or ():
+        if line.strip():
+            return line.strip()
+    raise UsageError("no API key on stdin", hint=PIPE_HINT)
+
+
+def _check(app: AppContext, key: str) -> tuple[str, ProviderError | None]:
+    """(API base URL, None when the key works, else the error): one cheap authenticated read."""
+    from gpuctl.cli.connect import RUNPOD_API
+    from gpuctl.provider.errors import ProviderError
+    from gpuctl.provider.http import ApiClient, RetryPolicy
+
+    on_call = (lambda call: app.note(f"debug: {call.method} {call.url} -> {call.status} ({call.seconds * 1000:.0f} ms)")) if app.debug else None
+    client = ApiClient(app.environ.get("RUNPOD_API_BASE_URL") or RUNPOD_API, key, retry=RetryPolicy(attempts=3, budget=15.0), on_call=on_call)
+    try:
+        client.request("GET", "/v2/serverless")
+    except ProviderError as exc:
+        return client.base_url, exc
+    finally:
+        client.close()
+    return client.base_url, None
+
+
+def _verified_or_refused(app: AppContext, key: str) -> str:
+    from gpuctl.errors import GpuctlError
+    from gpuctl.provider.errors import AuthError
+
+    base, error = _check(app, key)
+    if isinstance(error, AuthError):
+        raise GpuctlError(f"{base} refused this API key ({_refusal(error)}); nothing was stored", detail=error.detail,
+                          hint=f"copy the key again from {KEYS_PAGE}; gpuctl needs read/write access to Serverless")
+    if error is not None:
+        raise GpuctlError(f"could not check the API key against {base}: {error.summary}; nothing was stored", detail=error.detail,
+                          hint="try again, or store it unchecked with `gpu auth login --no-verify`")
+    return base
+
+
+def _refusal(error: ProviderError) -> str:
+    return f"{error.status} {'unauthorized' if error.status == 401 else 'forbidden'}"
+
+
+def _status(app: AppContext, check: bool) -> dict:
+    """The status document `--json` prints and the text view renders."""
+    from gpuctl import credentials
+    from gpuctl.cli.connect import RUNPOD_API
+    from gpuctl.provider.errors import AuthError
+
+    env_key, file_key = app.environ.get(credentials.ENV_VAR) or None, credentials.stored_key(app.environ)
+    for key in (env_key, file_key):
+        app.protect(key)
+    active, path = env_key or file_key, credentials.key_file(app.environ)
+    doc = {
+        "configured": active is not None, "source": "environment" if env_key else "file" if file_key else None,
+        "env_var": credentials.ENV_VAR, "env_var_set": env_key is not None, "masked": credentials.mask(active) if active else None,
+        "key_file": str(path), "key_file_exists": path.exists(), "key_file_masked": credentials.mask(file_key) if file_key else None,
+        "loose_permissions": [{"path": str(p), "mode": f"{m:04o}"} for p, m in credentials.loose_permissions(app.environ)],
+        "api_base_url": app.environ.get("RUNPOD_API_BASE_URL") or RUNPOD_API, "checked": False, "works": None, "error": None,
+    }
+    if check and active:
+        doc["api_base_url"], error = _check(app, active)
+        refused = isinstance(error, AuthError)
+        doc |= {"checked": True, "works": True if error is None else False if refused else None,
+                "error": error and (f"refused ({_refusal(error)})" if refused else error.summary)}
+    return doc
+
+
+def _print_status(app: AppContext, doc: dict) -> None:
+    out, var = app.stdout, doc["env_var"]
+    if doc["source"] == "environment":
+        out.write(f"using the key in the {var} environment variable ({doc['masked']})\n")
+        if doc["key_file_masked"]:
+            out.write(f"a key is also stored in {doc['key_file']} ({doc['key_file_masked']}); {var} wins over it\n")
+    elif doc["source"] == "file":
+        out.write(f"using the key stored in {doc['key_file']} ({doc['masked']})\n")
+    else:
+        out.write("no RunPod API key is configured\n")
+        if doc["key_file_exists"]:
+            out.write(f"{doc['key_file']} exists but holds no API key\n")
+        app.note(f"hint: run `gpu auth login`, or set {var}")
+    for loose in doc["loose_permissions"]:
+        app.note(f"warning: {loose['path']} has mode {loose['mode']}; others may read it (`gpu auth login` again makes it private)")
+    if doc["checked"]:
+        verdict = "works" if doc["works"] else "was refused" if doc["works"] is False else "could not be checked"
+        out.write(f"the key {verdict} at {doc['api_base_url']}" + (f": {doc['error']}\n" if doc["error"] else "\n"))
+    elif doc["configured"]:
+        out.write(f"not checked; add --check to verify it against {doc['api_base_url']}\n")

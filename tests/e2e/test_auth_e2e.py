@@ -1,0 +1,146 @@
+"""`gpu auth` against a real server (the local provider stands in for RunPod): login checks the
+key before storing it, a refused key leaves nothing behind, status --check tells a working key
+from a refused one, a stored key is what later commands use, and the key appears in no output
+and no file (R10, R11), at umask 000 and 022, from stdin and from a hidden terminal prompt."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pty
+import select
+import stat
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
+
+WRONG = "rpa_WRONGCANARY0KEY1NOT2REAL3Q7Z1"
+
+
+def _env(account) -> dict[str, str]:
+    """No RUNPOD_API_KEY: the key comes from `gpu auth login` only."""
+    return account.env | {"RUNPOD_API_BASE_URL": account.server.info["api_base_url"],
+                          "RUNPOD_ENDPOINT_BASE_URL": account.server.info["endpoint_base_url"]}
+
+
+def _gpu(account, *args: str, stdin: str = "", umask: int = 0o022, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gpuctl", *args], input=stdin, env=_env(account) | (env or {}), cwd=account.home,
+                          capture_output=True, text=True, umask=umask, timeout=120)
+
+
+def _key_file(account) -> Path:
+    return account.home / ".config" / "gpuctl" / "credentials.json"
+
+
+def _everything_written(*roots: Path) -> str:
+    """Every file under `roots`, except the server's own token file (which is its key)."""
+    return "".join(p.read_text(errors="replace") for root in roots for p in root.rglob("*") if p.is_file() and p.name != "token")
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o022], ids=lambda u: f"umask{u:03o}")
+def test_login_checks_stores_privately_and_the_key_never_shows(account, tmp_path, umask):
+    key = account.server.token
+    runs = [_gpu(account, "--debug", "auth", "login", stdin=key + "\n", umask=umask)]
+    assert runs[0].returncode == 0, runs[0].stderr
+    assert f"checked against {account.server.info['api_base_url']}" in runs[0].stdout
+    assert "debug: GET" in runs[0].stderr and "/v2/serverless -> 200" in runs[0].stderr
+    path = _key_file(account)
+    assert json.loads(path.read_text()) == {"api_key": key}
+    assert (_mode(path), _mode(path.parent), _mode(path.parent.parent)) == (0o600, 0o700, 0o700)
+    assert os.listdir(path.parent) == ["credentials.json"]
+    runs.append(_gpu(account, "--debug", "auth", "status", "--check", umask=umask))
+    assert runs[-1].returncode == 0 and "the key works" in runs[-1].stdout
+    runs.append(_gpu(account, "--debug", "auth", "status", "--check", "--json", umask=umask))
+    assert json.loads(runs[-1].stdout)["works"] is True
+    # the stored key is what the other commands now use, with no RUNPOD_API_KEY anywhere
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    plan = subprocess.run([sys.executable, "-m", "gpuctl", "--debug", "serverless", "deploy", "--plan"], env=_env(account), cwd=proj,
+                          capture_output=True, text=True, umask=umask, timeout=120)
+    assert plan.returncode == 0, plan.stderr
+    assert f"{account.server.info['api_base_url']}/v2/serverless -> 200" in plan.stderr
+    runs += [plan, _gpu(account, "--debug", "auth", "logout", umask=umask)]
+    assert runs[-1].returncode == 0 and not path.exists()
+    for run in runs:
+        assert key not in run.stdout and key not in run.stderr
+    assert key not in _everything_written(account.home, proj, account.server.data_dir)
+
+
+def test_a_refused_key_is_not_stored_and_never_shown(account):
+    login = _gpu(account, "--debug", "auth", "login", stdin=WRONG)
+    assert login.returncode == 1
+    assert "refused this API key (401 unauthorized); nothing was stored" in login.stderr
+    assert not _key_file(account).parent.exists()
+    assert WRONG not in login.stdout + login.stderr
+    assert WRONG not in _everything_written(account.home, account.server.data_dir)
+
+
+def test_no_verify_stores_a_key_status_check_then_refuses(account):
+    assert _gpu(account, "auth", "login", "--no-verify", stdin=WRONG).returncode == 0
+    status = _gpu(account, "--debug", "auth", "status", "--check")
+    assert status.returncode == 1 and "the key was refused" in status.stdout and "401 unauthorized" in status.stdout
+    doc = json.loads(_gpu(account, "auth", "status", "--check", "--json").stdout)
+    assert (doc["source"], doc["works"], doc["error"]) == ("file", False, "refused (401 unauthorized)")
+    assert WRONG not in status.stdout + status.stderr
+
+
+def test_the_variable_wins_over_the_stored_key(account):
+    assert _gpu(account, "auth", "login", "--no-verify", stdin=WRONG).returncode == 0
+    status = _gpu(account, "auth", "status", "--check", env={"RUNPOD_API_KEY": account.server.token})
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "using the key in the RUNPOD_API_KEY environment variable" in status.stdout and "the key works" in status.stdout
+    assert "RUNPOD_API_KEY wins over it" in status.stdout
+    assert account.server.token not in status.stdout + status.stderr and WRONG not in status.stdout + status.stderr
+
+
+def _run_on_terminal(argv: list[str], env: dict, cwd: Path, answer: str, timeout: float = 60) -> tuple[int, str]:
+    """Run `argv` as the only process of a new session whose controlling terminal is a fresh
+    pty (so /dev/tty, where getpass reads, is that pty and never the terminal running the
+    tests); type `answer` at the first prompt; return the exit code and the whole transcript."""
+    master, slave = pty.openpty()
+
+    def become_session_leader() -> None:
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave, preexec_fn=become_session_leader)
+    os.close(slave)
+    transcript, typed, deadline = "", False, time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    chunk = os.read(master, 4096).decode(errors="replace")
+                except OSError:  # the child closed the terminal
+                    break
+                transcript += chunk
+            if not typed and "API key:" in transcript:
+                os.write(master, (answer + "\n").encode())
+                typed = True
+            if proc.poll() is not None and not select.select([master], [], [], 0.2)[0]:
+                break
+        else:
+            proc.kill()
+            raise AssertionError(f"timed out; transcript so far:\n{transcript}")
+        return proc.wait(timeout=10), transcript
+    finally:
+        os.close(master)
+
+
+def test_login_on_a_terminal_prompts_with_echo_off(account):
+    key = account.server.token
+    code, transcript = _run_on_terminal([sys.executable, "-m", "gpuctl", "auth", "login"], _env(account), account.home, key)
+    assert code == 0, transcript
+    assert "input is hidden" in transcript and "saved to" in transcript
+    assert key not in transcript  # the terminal did not echo what was typed, and nothing printed it
+    assert json.loads(_key_file(account).read_text()) == {"api_key": key}
