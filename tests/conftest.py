@@ -30,7 +30,7 @@ class _Stream(io.StringIO):
 def run_cli(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> Result:
     """Run `gpu ARGS` in-process with an injected environment (no real $HOME, no TTY)."""
     out, err = _Stream(), _Stream()
-    environ = {"PATH": os.environ.get("PATH", ""), "NO_COLOR": "1"} | (env or {})
+    environ = {"PATH": os.environ.get("PATH", ""), "NO_COLOR": "1", "HOME": "/nonexistent/gpuctl-test-home"} | (env or {})
     code = main(args, AppContext(environ=environ, cwd=cwd, stdout=out, stderr=err))
     return Result(code, out.getvalue(), err.getvalue())
 
