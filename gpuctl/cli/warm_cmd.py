@@ -1,0 +1,53 @@
+"""`gpu serverless warm NAME|ID`: make the endpoint's first real request fast (docs/prewarm.md).
+Only click is imported here; the work lives in gpuctl.warm."""
+
+from __future__ import annotations
+
+import click
+
+from gpuctl.cli.resolve import provider_options
+
+
+def declared(loaded, endpoint: dict) -> tuple[tuple[str, ...], str | None]:
+    """(`prewarm.models`, `runpod.cached_model`) of the gpu.jsonc block that declares this
+    endpoint; nothing when there is no gpu.jsonc or it does not declare it."""
+    for block in loaded.blocks if loaded else ():
+        if (block.model.name or loaded.project_id) == endpoint.get("name"):
+            return tuple(block.model.prewarm.models), block.model.runpod.cached_model
+    return (), None
+
+
+@click.command("warm")
+@click.argument("name")
+@click.option("--cpu/--gpu", "cpu", default=None,
+              help="cpu: a CPU pod downloads the models into the network volume, then is deleted. "
+                   "gpu: a warm-up job runs on a real worker. Default: cpu when the endpoint has a volume.")
+@click.option("--timeout", default="900", show_default=True, metavar="S", help="Give up after this long (seconds, or 30s, 15m, 1h); what was started is removed.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON result document on stdout.")
+@provider_options
+@click.pass_obj
+def warm(app, name: str, cpu: bool | None, timeout: str, as_json: bool, provider: str | None, config: str | None) -> int:
+    """Pre-warm endpoint NAME (or ID) so its first real request is fast.
+
+    The CPU pod and the warm-up job never outlive the command: they are removed on success,
+    failure, --timeout, Ctrl-C and SIGTERM. The command prints what the pod cost."""
+    import json
+
+    from gpuctl.cli.resolve import endpoint, open_target
+    from gpuctl.cli.serverless import _duration
+    from gpuctl.warm import run_prewarm
+    from gpuctl.warm.report import result_lines
+
+    seconds = _duration(timeout)
+    if seconds <= 0:
+        raise click.BadParameter("must be more than 0", param_hint="--timeout")
+    target = open_target(app, provider, config, start_local=True)
+    try:
+        found = endpoint(target, name)
+        models, cached = declared(target.loaded, found)
+        mode = None if cpu is None else ("cpu" if cpu else "gpu")
+        doc = run_prewarm(app, target.provider, found, mode, models, seconds, cached_model=cached)
+    finally:
+        target.close()
+    app.stdout.write(json.dumps(doc, indent=2) + "\n" if as_json else "\n".join(result_lines(doc)) + "\n")
+    return 0

@@ -1,0 +1,186 @@
+"""CPU pre-warm: a cheap CPU pod with the endpoint's network volume mounted downloads the models
+into the volume's Hugging Face cache, then is deleted.
+
+The pod is deleted on every path out (success, failure, `--timeout`, Ctrl-C, SIGTERM): its
+creation and its deletion run with signals held (gpuctl.warm.signals), and a create whose
+answer was lost is looked up by the pod's unique name. What it cost is printed either way.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shlex
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gpuctl.model import LOCAL_COMMAND_ENV
+from gpuctl.provider.errors import AmbiguousWrite, ProviderError
+from gpuctl.warm.download import PREFIX
+from gpuctl.warm.errors import DownloadFailed, PodLeft, WarmTimeout
+from gpuctl.warm.models import ModelList
+from gpuctl.warm.podlog import PodLog
+from gpuctl.warm.signals import held
+
+IMAGE = "python:3.12-slim"  # any image with Python 3.8+ runs the downloader
+CPU = {"id": "cpu3c", "vcpuCount": 2}  # the smallest CPU pod: downloading needs no more
+DISK_GB = 10  # the models go to the volume; the container disk only holds the image
+MOUNT = "/runpod-volume"
+POLL_S = 2.0
+EXIT_GRACE_S = 3.0  # after the pod exits, how long its last lines may take to arrive
+GONE = ("EXITED", "TERMINATED", "ERROR")
+
+
+def downloader_argv() -> list[str]:
+    return ["python3", "-c", (Path(__file__).parent / "download.py").read_text()]
+
+
+def hub_env(endpoint: dict, environ: dict) -> dict[str, str]:
+    """HF_TOKEN and HF_ENDPOINT for the pod: from gpu's own environment, else the endpoint's
+    env (where a RunPod secret reference such as `{{ RUNPOD_SECRET_hf }}` resolves as usual)."""
+    mine, theirs = environ, endpoint.get("env") or {}
+    return {k: mine.get(k) or theirs[k] for k in ("HF_TOKEN", "HF_ENDPOINT") if mine.get(k) or theirs.get(k)}
+
+
+def pod_body(provider_name: str, endpoint: dict, volume: dict, models: ModelList, environ: dict) -> dict[str, Any]:
+    """The CreatePodRequest (REST v2). RunPod runs `args` in the image; the local provider runs
+    the same argv from env GPUCTL_LOCAL_COMMAND, with the volume directory in RUNPOD_VOLUME_PATH."""
+    argv = downloader_argv()
+    env = {"GPUCTL_WARM_MODELS": json.dumps(list(models.refs)), "PYTHONUNBUFFERED": "1"} | hub_env(endpoint, environ)
+    if provider_name == "local":
+        env[LOCAL_COMMAND_ENV] = json.dumps(argv)
+    return {
+        "name": f"gpuctl-warm-{endpoint['id']}-{secrets.token_hex(3)}", "image": IMAGE, "args": shlex.join(argv),
+        "cpu": CPU, "disk": DISK_GB, "env": env, "dataCenterIds": [volume["dataCenter"]],
+        "mounts": {"network": [{"volumeId": volume["id"], "path": MOUNT}]},
+    }
+
+
+def create_pod(provider: Any, body: dict) -> dict:
+    """Create, and when the answer was lost, find the pod by its unique name rather than
+    create a second one or leave the first running unseen."""
+    try:
+        return provider.create_pod(body)
+    except AmbiguousWrite:
+        found = [p for p in provider.list_pods() if p.get("name") == body["name"]]
+        if not found:
+            raise
+        return found[0]
+
+
+def delete_pod(provider: Any, pod_id: str) -> None:
+    try:
+        provider.delete_pod(pod_id)
+    except ProviderError as exc:
+        raise PodLeft(f"could not delete the warm-up pod {pod_id}; it may still be running and costing money",
+                      detail=exc.summary, hint=f"delete pod {pod_id} in the RunPod console (Pods), or with DELETE /v2/pods/{pod_id}") from None
+
+
+def _event(line: str) -> dict | None:
+    """The downloader's event on this output line, or None for any other output."""
+    if not line.startswith(PREFIX):
+        return None
+    try:
+        event = json.loads(line[len(PREFIX):])
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) and "event" in event else None
+
+
+class PodWatch:
+    """Reads the downloader's events from the pod's output until `done`, and polls the pod for
+    its status and its cost per hour (the v2 Pod `cost` field, USD/h, 0 once it has exited)."""
+
+    def __init__(self, provider: Any, pod: dict, view: Any, clock: Callable[[], float]):
+        self.provider, self.pod_id, self.view, self.clock = provider, pod["id"], view, clock
+        self.rate = float(pod.get("cost") or 0.0)
+        self.exited_at: float | None = None
+        self.next_poll = clock() + POLL_S
+        self.output: list[str] = []
+
+    def until_done(self, deadline: float, timeout: float) -> dict:
+        with PodLog(self.provider, self.pod_id) as log:
+            while True:
+                for line in log.take(0.25):
+                    done = self._line(line)
+                    if done:
+                        return done
+                self._check(deadline, timeout)
+
+    def _line(self, line: str) -> dict | None:
+        event = _event(line)
+        if event is None:
+            self.output = (self.output + [line])[-20:]
+            self.view.output(line)
+            return None
+        self.view.event(event)
+        if event["event"] == "error":
+            raise DownloadFailed(f"the download failed: {event.get('model')}: {event.get('message')}",
+                                 hint="for a gated or private model, export HF_TOKEN before running gpu")
+        return event if event["event"] == "done" else None
+
+    def _check(self, deadline: float, timeout: float) -> None:
+        now = self.clock()
+        if now >= deadline:
+            raise WarmTimeout(f"the warm-up did not finish within {timeout:.0f} s", hint="raise --timeout; files already in the volume are not downloaded again")
+        if self.exited_at is not None and now - self.exited_at > EXIT_GRACE_S:
+            raise DownloadFailed(f"the warm-up pod {self.pod_id} stopped before the download finished",
+                                 detail="\n".join(self.output[-10:]) or None, hint="its output is above; check the image has python3")
+        if now >= self.next_poll:
+            self._poll(now)
+
+    def _poll(self, now: float) -> None:
+        pod = self.provider.get_pod(self.pod_id)
+        self.rate = max(self.rate, float(pod.get("cost") or 0.0))
+        if pod.get("status") in GONE and self.exited_at is None:
+            self.exited_at = now
+        status = str(pod.get("status", "?")).lower()
+        self.view.status(f"pod {self.pod_id}: {status}" + (", downloading" if status == "running" else ""))
+        self.next_poll = now + POLL_S
+
+
+def warm_volume(provider: Any, endpoint: dict, volume_id: str, models: ModelList, deadline: float, timeout: float,
+                view: Any, environ: dict, clock: Callable[[], float] = time.monotonic) -> dict:
+    """One pod for one volume, always deleted; returns what it did and cost. A signal held
+    during the create is raised inside the `try`, once `pod` is known, so it is deleted too."""
+    volume = provider.get_volume(volume_id)
+    body = pod_body(provider.name, endpoint, volume, models, environ)
+    view.status(f"creating a CPU pod in {volume['dataCenter']} with volume {volume.get('name', volume_id)} mounted")
+    pod, started, watch = None, clock(), None
+    try:
+        with held():
+            pod = create_pod(provider, body)
+        watch = PodWatch(provider, pod, view, clock)
+        view.status(f"pod {pod['id']}: starting, downloading {len(models.refs)} model(s)")
+        done = watch.until_done(deadline, timeout)
+    finally:
+        if pod is not None:
+            seconds = remove(provider, pod["id"], view, clock() - started, watch.rate if watch else 0.0)
+    return {"volume": {"id": volume["id"], "name": volume.get("name"), "dataCenter": volume["dataCenter"]}, "pod_id": pod["id"],
+            "seconds": round(seconds, 1), "cost_per_hour": watch.rate, "cost": round(watch.rate * seconds / 3600, 6),
+            "files": done.get("files", 0), "bytes": done.get("bytes", 0)}
+
+
+def remove(provider: Any, pod_id: str, view: Any, seconds: float, rate: float) -> float:
+    view.status(f"deleting pod {pod_id}")
+    with held():
+        delete_pod(provider, pod_id)
+        view.note(cost_line(pod_id, seconds, rate, provider.name))
+    return seconds
+
+
+def warm_cpu(provider: Any, endpoint: dict, models: ModelList, timeout: float, view: Any, environ: dict,
+             clock: Callable[[], float] = time.monotonic) -> dict:
+    """One pod per attached volume, in turn: RunPod gives each worker the volume of its data
+    center and never syncs them (api-notes §8.2), so each needs its own copy."""
+    deadline = clock() + timeout
+    pods = [warm_volume(provider, endpoint, v, models, deadline, timeout, view, environ, clock) for v in endpoint["networkVolumes"]]
+    return {"models": list(models.refs), "models_from": models.source, "pods": pods,
+            "seconds": round(sum(p["seconds"] for p in pods), 1), "cost": round(sum(p["cost"] for p in pods), 6)}
+
+
+def cost_line(pod_id: str, seconds: float, rate: float, provider_name: str) -> str:
+    free = " (the local provider charges nothing)" if provider_name == "local" else ""
+    return f"deleted pod {pod_id} after {seconds:.1f} s; cost ${rate * seconds / 3600:.4f} at ${rate:.3f}/h{free}"

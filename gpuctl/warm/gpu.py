@@ -1,0 +1,101 @@
+"""GPU pre-warm: send one warm-up job through the job API (`/run`, then `/status`) and return
+once a worker has run it end to end, so the endpoint has a started worker (and, with
+FlashBoot, a snapshot) before the first real request.
+
+A FAILED job still proves the point: a worker started, took the job and ran the handler,
+which rejected an input it did not expect. TIMED_OUT and CANCELLED do not.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from gpuctl.errors import GpuctlError
+from gpuctl.warm.errors import JobNotRun, WarmTimeout
+from gpuctl.warm.signals import held
+
+TERMINAL = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
+MAX_POLL_S = 1.0
+
+
+def warmup_input(endpoint: dict) -> dict:
+    """The cheapest valid request: worker-vllm answers `/v1/models` without generating
+    (api-notes §5.6); any other handler gets a marker it may ignore or reject."""
+    if "vllm" in (endpoint.get("image") or "").lower():
+        return {"openai_route": "/v1/models"}
+    return {"gpuctl_warmup": True}
+
+
+def ttl_ms(timeout: float) -> int:
+    """A job nobody waits for any more should not linger in the queue for RunPod's 24 h."""
+    return int(min(max((timeout + 60) * 1000, 10_000), 7 * 86_400_000))
+
+
+def handler_error(job: dict) -> str:
+    """The handler's message: the SDK sends its error as JSON text with `error_message`."""
+    raw = job.get("error") or job.get("output") or ""
+    try:
+        parsed = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return str(raw)
+    return str(parsed.get("error_message") or raw) if isinstance(parsed, dict) else str(raw)
+
+
+def workers_line(health: dict) -> str:
+    counts = [f"{n} {state}" for state, n in (health.get("workers") or {}).items() if n and state != "ready"]
+    return ", ".join(counts) or "none yet"
+
+
+def wait(provider: Any, endpoint_id: str, job_id: str, deadline: float, timeout: float, view: Any,
+         clock: Callable[[], float], sleep: Callable[[float], None]) -> dict:
+    """Poll `/status` (and `/health`, for the progress line) until the job is final. The line
+    carries no clock, so without a terminal it is printed only when something changed."""
+    pause = 0.25
+    while True:
+        job = provider.status(endpoint_id, job_id)
+        if job.get("status") in TERMINAL:
+            return job
+        if clock() >= deadline:
+            raise WarmTimeout(f"no worker ran the warm-up job within {timeout:.0f} s (it was {job.get('status')}); it was cancelled",
+                              hint="raise --timeout (a cold start of a large image can take minutes), or check `gpu serverless status`")
+        view.status(f"job {job_id}: {job.get('status', '?')}; workers: {workers_line(provider.health(endpoint_id))}")
+        sleep(pause)
+        pause = min(pause * 2, MAX_POLL_S)
+
+
+def cancel(provider: Any, endpoint_id: str, job_id: str, view: Any) -> None:
+    """Best effort: the job's TTL removes it anyway if the cancel cannot be sent."""
+    try:
+        provider.cancel(endpoint_id, job_id)
+        view.note(f"cancelled the warm-up job {job_id}")
+    except GpuctlError as exc:
+        view.note(f"could not cancel the warm-up job {job_id} ({exc.summary}); it expires on its own")
+
+
+def warm_gpu(provider: Any, endpoint: dict, timeout: float, view: Any,
+             clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> dict:
+    """A signal held while `/run` is sent is raised inside the `try`, so that job is cancelled too."""
+    payload = {"input": warmup_input(endpoint), "policy": {"ttl": ttl_ms(timeout)}}
+    start, job_id = clock(), None
+    view.status(f"sending a warm-up job to {endpoint.get('name')}")
+    try:
+        with held():
+            job_id = provider.run(endpoint["id"], payload)["id"]
+        job = wait(provider, endpoint["id"], job_id, start + timeout, timeout, view, clock, sleep)
+    except BaseException:  # timeout, Ctrl-C, SIGTERM, lost connection: no job left queued
+        if job_id is not None:
+            with held():
+                cancel(provider, endpoint["id"], job_id, view)
+        raise
+    return outcome(job, payload["input"], clock() - start)
+
+
+def outcome(job: dict, sent: dict, seconds: float) -> dict:
+    status = job.get("status")
+    if status not in ("COMPLETED", "FAILED"):
+        raise JobNotRun(f"the warm-up job ended {status}: no worker ran it", hint="check the endpoint's workers and logs: gpu serverless status, gpu serverless logs")
+    return {"job": {k: job.get(k) for k in ("id", "status", "workerId", "delayTime", "executionTime")}, "input": sent,
+            "handler_error": handler_error(job) if status == "FAILED" else None, "seconds": round(seconds, 1)}

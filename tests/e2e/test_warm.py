@@ -1,0 +1,282 @@
+"""`gpu serverless warm` as a user runs it, against the local provider over loopback (issue 5,
+item 3). A tiny Hugging Face hub is served from the test on 127.0.0.1; HF_ENDPOINT in gpu's
+environment points the warm-up pod at it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from gpuctl.local import reaper
+from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
+from tests.local.conftest import wait_for
+
+REPO = "tiny-org/tiny-model"
+FILES = {"config.json": b'{"model_type": "tiny"}\n', "tokenizer.json": b'{"version": "1.0"}\n', "weights/model.bin": bytes(range(256)) * 64}
+SHA = hashlib.sha1(b"tiny-model@main").hexdigest()
+
+
+@dataclass
+class FakeHub:
+    """`GET /api/models/{repo}/revision/{rev}` and `GET /{repo}/resolve/{rev}/{file}`. A file in
+    `slow` trickles out for up to a minute, until the client goes away or the test ends."""
+
+    url: str = ""
+    slow: set[str] = field(default_factory=set)
+    slow_started: threading.Event = field(default_factory=threading.Event)
+    closing: threading.Event = field(default_factory=threading.Event)
+    requests: list[str] = field(default_factory=list)
+
+    def handler(self):
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                hub.requests.append(self.path)
+                if self.path == f"/api/models/{REPO}/revision/main":
+                    return self.send(json.dumps({"sha": SHA, "siblings": [{"rfilename": n} for n in FILES]}).encode())
+                prefix = f"/{REPO}/resolve/{SHA}/"
+                name = self.path[len(prefix):] if self.path.startswith(prefix) else None
+                if name not in FILES:
+                    return self.send(b'{"error": "not found"}', 404)
+                self.send(FILES[name], slow=name in hub.slow)
+
+            def send(self, body: bytes, status: int = 200, slow: bool = False) -> None:
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if not slow:
+                    self.wfile.write(body)
+                    return
+                hub.slow_started.set()
+                for i in range(600):
+                    if hub.closing.is_set():
+                        return
+                    self.wfile.write(body[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(0.1)
+
+        return Handler
+
+
+@pytest.fixture
+def hub() -> Iterator[FakeHub]:
+    fake = FakeHub()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), fake.handler())
+    server.daemon_threads = True
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield fake
+    fake.closing.set()
+    server.shutdown()
+    server.server_close()
+
+
+def deployed(account, tmp_path: Path, volume: str | None = "models", models: list[str] | None = None) -> Path:
+    config = echo_config(volume=volume)
+    if models is not None:
+        config["serverless"]["prewarm"] = {"models": models}
+    proj = project(tmp_path / "p", config, {"handler.py": ECHO_HANDLER})
+    result = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert result.code == 0, result.err
+    return proj
+
+
+def seeded(account, tmp_path: Path, volume: bool, model: str | None = None) -> Path:
+    """An endpoint "echo" made through REST v2 directly (no deploy, no gpu.jsonc), with
+    `model` as its MODEL_NAME: an endpoint no project declares, and quicker than a deploy."""
+    fields: dict = {"env": {"MODEL_NAME": model}} if model else {}
+    if volume:
+        created = account.server.http.post("/v2/network-volumes", json={"name": "models", "size": 10, "dataCenter": "EU-RO-1"})
+        fields |= {"networkVolumes": [created.json()["id"]], "dataCenterIds": ["EU-RO-1"]}
+    account.server.create_endpoint("echo", worker=None, **fields)
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    return cwd
+
+
+def snapshot_dir(account) -> Path:
+    (volume,) = account.volumes()
+    return account.server.data_dir / "volumes" / volume["id"] / "huggingface-cache" / "hub" / "models--tiny-org--tiny-model"
+
+
+def nothing_left(account) -> None:
+    """No pod in the account, and (by the OS, not the server's word) no process of one."""
+    assert account.server.http.get("/v2/pods").json()["pods"] == []
+    wait_for(lambda: not [p for p in reaper.marked_processes(account.server.data_dir.resolve()) if reaper.alive(p)], timeout=10)
+
+
+def test_cpu_warm_fills_the_volume_in_the_hf_cache_layout_and_leaves_no_pod(account, hub, tmp_path):
+    proj = deployed(account, tmp_path, models=[REPO])
+    result = account.gpu("serverless", "warm", "echo", "--json", cwd=proj, env={"HF_ENDPOINT": hub.url}, timeout=60)
+    assert result.code == 0, result.err
+    doc = result.json()
+    assert doc["mode"] == "cpu" and doc["models"] == [REPO] and doc["models_from"] == "gpu.jsonc prewarm.models"
+    assert doc["pods"][0]["files"] == 3 and doc["pods"][0]["bytes"] == sum(len(b) for b in FILES.values()) and doc["cost"] == 0
+    base = snapshot_dir(account)
+    assert {n: (base / "snapshots" / SHA / n).read_bytes() for n in FILES} == FILES
+    assert (base / "refs" / "main").read_text() == SHA
+    assert "deleted pod" in result.err and "cost $0.0000" in result.err
+    nothing_left(account)
+
+    hub.requests.clear()
+    again = account.gpu("serverless", "warm", "echo", "--cpu", cwd=proj, env={"HF_ENDPOINT": hub.url}, timeout=60)
+    assert again.code == 0, again.err
+    assert not [p for p in hub.requests if "/resolve/" in p], "a second run downloaded again"
+    assert "already in the volume" in again.err and "models are in its network volume" in again.out and "cost: $0.0000" in again.out
+    nothing_left(account)
+
+
+def test_model_name_is_the_fallback_and_a_hub_error_fails_cleanly(account, hub, tmp_path):
+    cwd = seeded(account, tmp_path, volume=True, model="tiny-org/missing")
+    result = account.gpu("serverless", "warm", "echo", cwd=cwd, env={"HF_ENDPOINT": hub.url}, timeout=60)
+    assert result.code == 1 and "tiny-org/missing" in result.err and "HTTP 404" in result.err
+    assert "Traceback" not in result.err and "deleted pod" in result.err
+    nothing_left(account)
+
+
+def test_interrupted_cpu_warm_deletes_the_pod(account, hub, tmp_path):
+    cwd = seeded(account, tmp_path, volume=True, model=REPO)
+    hub.slow.add("weights/model.bin")
+    process = account.popen("serverless", "warm", "echo", cwd=cwd, env={"HF_ENDPOINT": hub.url})
+    try:
+        assert hub.slow_started.wait(30), "the pod never reached the slow file"
+        assert len(account.server.http.get("/v2/pods").json()["pods"]) == 1
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130 and "interrupted" in err and "deleted pod" in err, err
+    assert not (snapshot_dir(account) / "snapshots" / SHA / "weights" / "model.bin").exists()
+    nothing_left(account)
+
+
+def test_sigterm_is_handled_like_ctrl_c(account, hub, tmp_path):
+    cwd = seeded(account, tmp_path, volume=True, model=REPO)
+    hub.slow.add("weights/model.bin")
+    process = account.popen("serverless", "warm", "echo", cwd=cwd, env={"HF_ENDPOINT": hub.url})
+    try:
+        assert hub.slow_started.wait(30), "the pod never reached the slow file"
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130 and "deleted pod" in err, err
+    nothing_left(account)
+
+
+def test_timed_out_cpu_warm_deletes_the_pod(account, hub, tmp_path):
+    cwd = seeded(account, tmp_path, volume=True, model=REPO)
+    hub.slow.add("weights/model.bin")
+    started = time.monotonic()
+    result = account.gpu("serverless", "warm", "echo", "--timeout", "2", cwd=cwd, env={"HF_ENDPOINT": hub.url}, timeout=60)
+    assert result.code == 1 and "did not finish within 2 s" in result.err and "--timeout" in result.err, result.err
+    assert "deleted pod" in result.err and time.monotonic() - started < 20
+    nothing_left(account)
+
+
+def test_gpu_warm_returns_after_a_worker_ran_the_job(account, tmp_path):
+    proj = deployed(account, tmp_path, volume=None)
+    result = account.gpu("serverless", "warm", "echo", "--json", cwd=proj, timeout=90)
+    assert result.code == 0, result.err
+    doc = result.json()
+    endpoint_id = doc["endpoint"]["id"]
+    assert doc["mode"] == "gpu" and doc["job"]["status"] == "COMPLETED" and doc["handler_error"] is None
+    assert account.server.worker_pids(endpoint_id), "no worker process right after the warm-up"
+    assert account.server.job(endpoint_id, "health", method="GET").json()["jobs"]["completed"] == 1
+    assert account.server.job(endpoint_id, f"status/{doc['job']['id']}", method="GET").json()["workerId"] == doc["job"]["workerId"]
+
+
+def test_gpu_warm_with_a_handler_that_rejects_the_input_still_warms(account, tmp_path):
+    strict = ECHO_HANDLER.replace('prompt = job["input"].get("prompt", "")', 'prompt = job["input"]["prompt"]')
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": strict})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    result = account.gpu("serverless", "warm", "echo", "--gpu", cwd=proj, timeout=90)
+    assert result.code == 0, result.err
+    assert "is warm" in result.out and "handler rejected its input" in result.out and "'prompt'" in result.out
+
+
+def test_cpu_without_a_volume_is_an_error_with_a_hint(account, tmp_path):
+    cwd = seeded(account, tmp_path, volume=False)
+    writes = account.writes()
+    result = account.gpu("serverless", "warm", "echo", "--cpu", cwd=cwd)
+    assert result.code == 1 and "has no network volume" in result.err and "hint: use --gpu" in result.err
+    assert account.writes() == writes
+
+
+def test_unknown_endpoint_is_an_error_with_a_hint(account, tmp_path):
+    cwd = seeded(account, tmp_path, volume=False)
+    result = account.gpu("serverless", "warm", "ehco", cwd=cwd)
+    assert result.code == 1 and 'no endpoint named or with id "ehco"' in result.err and "echo" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_without_any_model_the_error_says_where_models_come_from(account, tmp_path):
+    """No gpu.jsonc, no MODEL_NAME, and GraphQL reports no cached model: nothing is created."""
+    cwd = seeded(account, tmp_path, volume=True)
+    writes = account.writes()
+    result = account.gpu("serverless", "warm", "echo", cwd=cwd)
+    assert result.code == 1 and "no models to download for endpoint echo" in result.err and "prewarm" in result.err
+    assert account.writes() == writes and account.server.http.get("/v2/pods").json()["pods"] == []
+
+
+# -- the parts without a server ---------------------------------------------------------------
+
+@pytest.mark.parametrize(("endpoint", "configured", "cached", "expected"), [
+    ({"env": {"MODEL_NAME": "a/env"}}, ["a/config"], "a/cached", (("a/config",), "gpu.jsonc prewarm.models")),
+    ({"env": {"MODEL_NAME": "a/env", "MODEL_REVISION": "v2"}}, [], "a/cached", (("a/env:v2",), "the endpoint's MODEL_NAME")),
+    ({"env": {}}, [], "a/cached:main", (("a/cached:main",), "gpu.jsonc runpod.cached_model")),
+    ({"modelReferences": ["https://huggingface.co/a/live:main"]}, [], None, (("a/live:main",), "the endpoint's cached model")),
+])
+def test_model_list_precedence(endpoint, configured, cached, expected):
+    from gpuctl.warm.models import choose_models
+
+    chosen = choose_models(endpoint, configured, cached)
+    assert (chosen.refs, chosen.source) == expected
+
+
+def test_a_model_name_that_is_a_path_is_refused():
+    from gpuctl.warm.errors import NoModels
+    from gpuctl.warm.models import choose_models
+
+    with pytest.raises(NoModels, match="not a Hugging Face repo id"):
+        choose_models({"env": {"MODEL_NAME": "/runpod-volume/models/mine"}})
+
+
+def test_the_pod_request_is_one_runpod_accepts():
+    """The body sent to RunPod (not only the local provider's reading of it) validates against
+    CreatePodRequest in RunPod's OpenAPI document, and carries no local-only env."""
+    import jsonschema
+
+    from gpuctl.warm.cpu import pod_body
+    from gpuctl.warm.models import ModelList
+    from tests.local.openapi import SPEC
+
+    endpoint = {"id": "ep1", "env": {"HF_TOKEN": "{{ RUNPOD_SECRET_hf }}"}}
+    body = pod_body("runpod", endpoint, {"id": "vol1", "dataCenter": "EU-RO-1"}, ModelList(("a/b",), "x"), {})
+    schema = {"$ref": "#/components/schemas/CreatePodRequest", "components": SPEC["components"]}
+    jsonschema.Draft202012Validator(schema).validate(body)
+    assert body["env"]["HF_TOKEN"] == "{{ RUNPOD_SECRET_hf }}" and "GPUCTL_LOCAL_COMMAND" not in body["env"]
+    assert body["args"].startswith("python3 -c ") and body["mounts"]["network"] == [{"volumeId": "vol1", "path": "/runpod-volume"}]
+
+
+def test_the_downloader_refuses_file_names_outside_the_snapshot(tmp_path):
+    from gpuctl.warm.download import inside
+
+    assert inside(str(tmp_path), "onnx/model.onnx") == str(tmp_path / "onnx" / "model.onnx")
+    for name in ("../escape", "/etc/passwd", "a/../../escape"):
+        with pytest.raises(ValueError, match="outside"):
+            inside(str(tmp_path), name)
