@@ -1,0 +1,301 @@
+"""`gpu serverless invoke` and `gpu serverless job status|cancel`: RunPod's job API
+(api-notes §5) from the command line, with an exit code that says how the job ended."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from gpuctl.cli.resolve import provider_options
+
+if TYPE_CHECKING:
+    from gpuctl.cli.context import AppContext
+    from gpuctl.cli.resolve import Target
+
+FINAL = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
+JSON_HELP = "Print the whole job document as JSON on stdout."
+ENDED = {"FAILED": "failed", "CANCELLED": "was cancelled", "TIMED_OUT": "timed out"}
+SHELL_HINT = "JSON needs double-quoted keys and strings; quote the whole value for the shell: --input '{\"prompt\": \"hi\"}'"
+RETENTION_HINT = "results are kept 30 min after /run and 1 min after /runsync; check the endpoint and the job id"
+
+
+@click.command("invoke")
+@click.argument("name")
+@click.option("--input", "input_value", metavar="JSON|@FILE|-",
+              help='The job input: a JSON literal, @path to a JSON file, or - for stdin (default {}). Wrapped as {"input": ...} unless it has a top-level "input".')
+@click.option("--async", "is_async", is_flag=True, help="Queue the job (/run), print its id and return.")
+@click.option("--stream", "streaming", is_flag=True, help="Print each output chunk of a generator handler as a JSON line as it arrives.")
+@click.option("--timeout", type=click.FloatRange(min=0), default=600, show_default=True,
+              help="Seconds to wait for the job to end (0: no limit). The job keeps running past it.")
+@click.option("--wait-ms", type=click.IntRange(1000, 25000), default=20000, show_default=True,
+              help="How long one /runsync call holds for the result before gpu polls /status (kept under the 30 s HTTP read timeout).")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@provider_options
+@click.pass_obj
+def invoke(app: AppContext, name: str, input_value: str | None, is_async: bool, streaming: bool, timeout: float,
+           wait_ms: int, as_json: bool, provider: str | None, config: str | None) -> int:
+    """Run a job on endpoint NAME (a name or an id) and print its output as JSON.
+
+    Uses /runsync and polls /status when the job outlasts the sync wait. Exits 0 when the job
+    COMPLETED; 1 when it FAILED, was CANCELLED or TIMED_OUT (the error on stderr) or did not
+    end within --timeout. Ctrl-C stops the waiting, not the job (exit 130). With --stream and
+    --json the chunk lines are followed by the job document."""
+    from gpuctl.cli.resolve import open_target
+    from gpuctl.errors import UsageError
+
+    if is_async and streaming:
+        raise UsageError("--async and --stream cannot be combined", hint="--stream queues the job itself and prints its chunks")
+    payload = job_payload(parse_input(*read_input(app, input_value)))
+    target = open_target(app, provider, config, start_local=True)
+    try:
+        call = JobCall(app, target.provider, queue_endpoint(target, name)["id"], name, timeout, as_json)
+        if is_async:
+            return call.submit(payload)
+        try:
+            job = call.stream(payload) if streaming else call.run(payload, wait_ms)
+        except KeyboardInterrupt:
+            return call.interrupted()
+        return call.finish(job)
+    finally:
+        target.close()
+
+
+@click.group("job")
+def job_group() -> None:
+    """Look at or cancel one job of an endpoint."""
+
+
+@job_group.command("status")
+@click.argument("name")
+@click.argument("job_id")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@provider_options
+@click.pass_obj
+def job_status(app: AppContext, name: str, job_id: str, as_json: bool, provider: str | None, config: str | None) -> int:
+    """Show job JOB_ID of endpoint NAME.
+
+    State, worker, timings, then the error or the output. Exits 0 whatever the job's state."""
+    job = job_call(app, provider, config, name, job_id, "status")
+    app.stdout.write(to_json(job) + "\n" if as_json else describe(job))
+    return 0
+
+
+@job_group.command("cancel")
+@click.argument("name")
+@click.argument("job_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer to the cancel as JSON on stdout.")
+@provider_options
+@click.pass_obj
+def job_cancel(app: AppContext, name: str, job_id: str, as_json: bool, provider: str | None, config: str | None) -> int:
+    """Cancel job JOB_ID of endpoint NAME.
+
+    A queued or running job becomes CANCELLED; one that already ended keeps its state. Prints
+    the resulting status."""
+    job = job_call(app, provider, config, name, job_id, "cancel")
+    ended = job.get("status") in FINAL and job.get("status") != "CANCELLED"
+    app.stdout.write(to_json(job) + "\n" if as_json else f"job {job_id}: {job.get('status')}" + (" (it had already ended)\n" if ended else "\n"))
+    return 0
+
+
+# -- the input --------------------------------------------------------------------------------
+
+
+def read_input(app: AppContext, value: str | None) -> tuple[str, str]:
+    """(text, where it came from) for --input: a literal, @path (relative to the working
+    directory), or - for stdin."""
+    from gpuctl.errors import UsageError
+
+    if value is None:
+        return "{}", "--input"
+    if value == "-":
+        if app.stdin_tty:
+            app.note("reading the input from the terminal; end it with Ctrl-D")
+        return click.get_text_stream("stdin").read(), "<stdin>"
+    if value.startswith("@"):
+        path = app.cwd / value[1:]
+        try:
+            return path.read_text(encoding="utf-8"), value[1:]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read the input file {value[1:]}: {getattr(exc, 'strerror', None) or exc}") from None
+    return value, "--input"
+
+
+def parse_input(text: str, where: str) -> Any:
+    """The input as JSON, or an error that points at the line and column that broke it."""
+    import json
+
+    from gpuctl.errors import Diagnostic, UsageError
+
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        located = Diagnostic(exc.msg, file=where, line=exc.lineno, col=exc.colno).format()
+        hint = SHELL_HINT if where == "--input" else None
+        raise UsageError("the job input is not valid JSON", detail=f"{located}\n{excerpt(text, exc.lineno, exc.colno)}", hint=hint) from None
+
+
+def excerpt(text: str, line: int, col: int, width: int = 72) -> str:
+    """The offending line (clipped around the column) with a caret under the column."""
+    lines = text.split("\n")
+    source = lines[min(line, len(lines)) - 1]
+    start = max(0, min(col - 1 - width // 2, len(source) - width))
+    return f"  {source[start:start + width]}\n  {' ' * (col - 1 - start)}^"
+
+
+def job_payload(value: Any) -> dict:
+    """What /run and /runsync take: {"input": ...}, kept as is when the value already has one
+    (so "webhook" and "policy" can ride along)."""
+    return value if isinstance(value, dict) and "input" in value else {"input": value}
+
+
+# -- running a job ----------------------------------------------------------------------------
+
+
+def queue_endpoint(target: Target, ref: str) -> dict:
+    from gpuctl.cli.resolve import endpoint
+    from gpuctl.errors import UsageError
+
+    found = endpoint(target, ref)
+    if found.get("type") == "LOAD_BALANCER":
+        raise UsageError(f"endpoint {ref} is a load-balancing endpoint: it has no job queue", hint="send HTTP requests to its URL directly")
+    return found
+
+
+class JobCall:
+    """One job on one endpoint: submitting it, waiting for it within a deadline, and saying
+    how it ended. Knows the job id as soon as the endpoint has answered."""
+
+    def __init__(self, app: AppContext, provider, endpoint_id: str, ref: str, timeout: float, as_json: bool):
+        import time
+
+        self.app, self.provider, self.endpoint_id, self.ref, self.as_json = app, provider, endpoint_id, ref, as_json
+        self.clock, self.sleep = time.monotonic, time.sleep
+        self.deadline = self.clock() + timeout if timeout else None
+        self.job: dict | None = None
+        self.chunks = 0
+
+    def remaining(self) -> float:
+        return float("inf") if self.deadline is None else self.deadline - self.clock()
+
+    def hint(self, job_id: str) -> str:
+        return f"check it with `gpu serverless job status {self.ref} {job_id}`, cancel it with `gpu serverless job cancel {self.ref} {job_id}`"
+
+    def submit(self, payload: dict) -> int:
+        job = self.provider.run(self.endpoint_id, payload)
+        self.app.stdout.write(to_json(job) + "\n" if self.as_json else f"{job['id']}\n")
+        self.app.note(f"queued; check it with: gpu serverless job status {self.ref} {job['id']}")
+        return 0
+
+    def run(self, payload: dict, wait_ms: int) -> dict:
+        """/runsync, then /status polls (slowing down to one every 2 s) until a final state."""
+        wait = int(max(1000, min(wait_ms, self.remaining() * 1000)))
+        self.job = self.provider.runsync(self.endpoint_id, payload, wait_ms=wait)
+        delay = 0.25
+        while self.job.get("status") not in FINAL:
+            self.check_deadline()
+            self.sleep(min(delay, max(0.0, self.remaining())))
+            delay = min(delay * 1.5, 2.0)
+            self.job = self.provider.status(self.endpoint_id, self.job["id"])
+        return self.job
+
+    def stream(self, payload: dict) -> dict:
+        """/run, then /stream (each call drains what is new) until the job is final and
+        nothing is left, printing each chunk as one JSON line; then the final /status."""
+        self.job = self.provider.run(self.endpoint_id, payload)
+        while True:
+            answer = self.provider.stream(self.endpoint_id, self.job["id"])
+            for chunk in answer.get("stream") or []:
+                self.app.stdout.write(to_json(chunk.get("output"), indent=None) + "\n")
+                self.app.stdout.flush()
+                self.chunks += 1
+            self.job = {**self.job, "status": answer.get("status", self.job.get("status"))}
+            if self.job["status"] in FINAL and not answer.get("stream"):
+                return self.provider.status(self.endpoint_id, self.job["id"])
+            self.check_deadline()
+
+    def check_deadline(self) -> None:
+        if self.remaining() > 0 or self.job is None:
+            return
+        from gpuctl.errors import GpuctlError
+
+        if self.as_json:
+            self.app.stdout.write(to_json(self.job) + "\n")
+        raise GpuctlError(f"job {self.job['id']} did not end within the timeout (it is {self.job.get('status')})",
+                          hint=f"it keeps running; {self.hint(self.job['id'])}")
+
+    def interrupted(self) -> int:
+        if self.job:
+            self.app.note(f"interrupted: job {self.job['id']} keeps running on {self.ref}\nhint: {self.hint(self.job['id'])}")
+        else:
+            self.app.note(f"interrupted before {self.ref} answered: the job may still run\nhint: `gpu serverless status {self.ref}` shows the queue")
+        return 130
+
+    def finish(self, job: dict) -> int:
+        """Print the output (the document with --json; nothing more after streamed chunks);
+        unless the job COMPLETED, fail with its error."""
+        from gpuctl.errors import GpuctlError
+
+        if self.as_json:
+            self.app.stdout.write(to_json(job) + "\n")
+        elif job.get("status") == "COMPLETED" and not self.chunks:
+            self.app.stdout.write(to_json(job.get("output")) + "\n")
+        if job.get("status") == "COMPLETED":
+            return 0
+        message, trace = job_error(job)
+        raise GpuctlError(f"job {job['id']} {ENDED.get(job.get('status'), 'ended')}" + (f": {message}" if message else ""),
+                          detail=trace if self.app.debug else None,
+                          hint=f"the whole job: `gpu serverless job status {self.ref} {job['id']} --json`")
+
+
+# -- showing a job ----------------------------------------------------------------------------
+
+
+def job_call(app: AppContext, provider: str | None, config: str | None, ref: str, job_id: str, verb: str) -> dict:
+    """The answer of /status or /cancel for one job, with a readable error when the job API
+    does not know the job. Never starts the local provider."""
+    from gpuctl.cli.resolve import endpoint, open_target
+    from gpuctl.provider.errors import NotFound
+
+    target = open_target(app, provider, config)
+    try:
+        endpoint_id = endpoint(target, ref)["id"]
+        return getattr(target.provider, verb)(endpoint_id, job_id)
+    except NotFound:
+        raise NotFound(f"no job {job_id} on {ref} (unknown, or its result has expired)", status=404, hint=RETENTION_HINT) from None
+    finally:
+        target.close()
+
+
+def job_error(job: dict) -> tuple[str | None, str | None]:
+    """("ValueError: bad input", traceback) from a job's error: the worker SDK sends JSON text
+    with error_type, error_message and error_traceback; other errors are shown as they are."""
+    import json
+
+    raw = job.get("error")
+    try:
+        error = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return raw, None
+    if isinstance(error, dict) and "error_message" in error:
+        kind = str(error.get("error_type") or "").removeprefix("<class '").removesuffix("'>")
+        return (f"{kind}: " if kind else "") + str(error["error_message"]), error.get("error_traceback")
+    return (raw if isinstance(raw, str) else to_json(raw, indent=None)) if raw else None, None
+
+
+def describe(job: dict) -> str:
+    """The job document for people: one field a line, then the error or the output."""
+    rows = [("job", job.get("id")), ("status", job.get("status")), ("worker", job.get("workerId"))]
+    rows += [(label, f"{job[key] / 1000:.2f} s") for key, label in (("delayTime", "queued"), ("executionTime", "ran"))
+             if isinstance(job.get(key), (int, float))]
+    rows.append(("error", job_error(job)[0]))
+    lines = [f"{label + ':':<8} {value}" for label, value in rows if value is not None]
+    if "output" in job:
+        lines += ["output:", *("  " + line for line in to_json(job["output"]).splitlines())]
+    return "\n".join(lines) + "\n"
+
+
+def to_json(value: Any, indent: int | None = 2) -> str:
+    import json
+
+    return json.dumps(value, indent=indent, ensure_ascii=False)

@@ -1,0 +1,232 @@
+"""`gpu serverless logs`: worker logs from RunPod v2's worker log stream (api-notes §4.2),
+every live worker of an endpoint interleaved in time order, or one worker; `-f` follows.
+
+The workers list names only live workers, so a worker that has scaled away is read with
+`--worker ID` (a job's `workerId`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from gpuctl.cli.resolve import provider_options
+
+if TYPE_CHECKING:
+    from gpuctl.cli.context import AppContext
+
+SNAPSHOT_LIMIT_S = 10.0  # a worker that never goes quiet still ends a non-follow read
+WORKER_POLL_S = 2.0
+
+
+@click.command("logs")
+@click.argument("name")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines, also of workers that start later, until Ctrl-C.")
+@click.option("--worker", "worker_id", metavar="ID", help="Only this worker (also one that has stopped: a job's workerId).")
+@click.option("--since", metavar="TIME", help="Lines from TIME on: RFC 3339 (2026-06-01T12:00:00Z) or an age (90s, 5m, 2h).")
+@click.option("--tail", type=click.IntRange(0, 5000), help="Only the last N lines (default: each worker's last 100).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines {worker, ts, source, line} on stdout.")
+@provider_options
+@click.pass_obj
+def logs(app: AppContext, name: str, follow: bool, worker_id: str | None, since: str | None, tail: int | None,
+         as_json: bool, provider: str | None, config: str | None) -> int:
+    """Print the logs of the workers of endpoint NAME (a name or an id).
+
+    Lines of all live workers are interleaved in time order and prefixed with [worker-id].
+    With no worker (endpoints scale to zero), says so on stderr and exits 0."""
+    from gpuctl.cli.resolve import endpoint, open_target
+
+    start = since_timestamp(since) if since else None
+    target = open_target(app, provider, config)
+    try:
+        found = endpoint(target, name)
+        source = LogSource(target.provider, found["id"], start, tail)
+        printer = Printer(app, as_json, prefix=worker_id is None)
+        if follow:
+            return Follower(app, source, printer, name, worker_id).run()
+        return snapshot(app, source, printer, name, worker_id)
+    finally:
+        target.close()
+
+
+def since_timestamp(value: str) -> str:
+    """--since as the RFC 3339 UTC timestamp the log stream takes: an age counts back from now."""
+    from datetime import UTC, datetime, timedelta
+
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        if value[-1:] in units and value[:-1].replace(".", "", 1).isdigit():
+            moment = datetime.now(UTC) - timedelta(seconds=float(value[:-1]) * units[value[-1]])
+        else:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is neither an RFC 3339 time nor an age such as 90s, 5m or 2h", param_hint="--since") from None
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def time_key(record: dict):
+    """Records sort by their parsed time (formats may differ in fractional digits), then by
+    worker and event id."""
+    from datetime import datetime
+
+    try:
+        moment = datetime.fromisoformat(str(record.get("ts")).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        moment = 0.0
+    return moment, record.get("worker", ""), record.get("_id", "")
+
+
+class LogSource:
+    """One endpoint's workers and their log streams."""
+
+    def __init__(self, provider, endpoint_id: str, since: str | None, tail: int | None):
+        self.provider, self.endpoint_id, self.since, self.tail = provider, endpoint_id, since, tail
+
+    def live_workers(self) -> list[str]:
+        workers = self.provider.workers(self.endpoint_id).get("workers") or []
+        return [w["id"] for w in sorted(workers, key=lambda w: w.get("startedAt") or "")]
+
+    def read(self, worker_id: str) -> list[dict]:
+        """What the worker has logged so far: the stream until it is quiet for a second."""
+        import time
+
+        from gpuctl.provider.errors import NotFound
+
+        records, deadline = [], time.monotonic() + SNAPSHOT_LIMIT_S
+        try:
+            for record in self.provider.worker_logs(self.endpoint_id, worker_id, since=self.since, tail=self.tail):
+                records.append(record | {"worker": worker_id})
+                if time.monotonic() > deadline:
+                    break
+        except NotFound:
+            return []
+        return records
+
+    def follow(self, worker_id: str, emit, keep_going) -> None:
+        """Emit the worker's records until its stream ends and `keep_going()` says to stop;
+        a dropped or quiet-timed-out stream resumes where it was, without repeats."""
+        import time
+
+        cursor = Cursor(self.since)
+        while True:
+            resume = {"since": cursor.since} if cursor.since else {"tail": self.tail}
+            try:
+                for record in self.provider.worker_logs(self.endpoint_id, worker_id, follow=True, **resume):
+                    if cursor.fresh(record):
+                        emit(record | {"worker": worker_id})
+            except Exception:  # a broken stream is resumed; the workers poll reports lasting failures
+                pass
+            if not keep_going(worker_id):
+                return
+            time.sleep(1.0)
+
+
+class Cursor:
+    """Where a stream resumes: the newest timestamp seen and the events carrying it (`since`
+    may repeat them on the next connection)."""
+
+    def __init__(self, since: str | None):
+        self.since, self.seen = since, set()
+
+    def fresh(self, record: dict) -> bool:
+        key = record.get("_id") or (record.get("source"), record.get("line"))
+        if record.get("ts") == self.since:
+            if key in self.seen:
+                return False
+        else:
+            self.since, self.seen = record.get("ts"), set()
+        self.seen.add(key)
+        return True
+
+
+class Printer:
+    def __init__(self, app: AppContext, as_json: bool, prefix: bool):
+        self.app, self.as_json, self.prefix = app, as_json, prefix
+
+    def write(self, records: list[dict]) -> None:
+        import json
+
+        for r in records:
+            if self.as_json:
+                line = json.dumps({"worker": r["worker"], "ts": r.get("ts"), "source": r.get("source"), "line": r.get("line", "")}, ensure_ascii=False)
+            else:
+                line = f"[{r['worker']}] {r.get('line', '')}" if self.prefix else str(r.get("line", ""))
+            self.app.stdout.write(line + "\n")
+        self.app.stdout.flush()
+
+
+def snapshot(app: AppContext, source: LogSource, printer: Printer, name: str, worker_id: str | None) -> int:
+    """Every worker's logs so far, read concurrently, merged in time order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = [worker_id] if worker_id else source.live_workers()
+    if not workers:
+        app.note(no_workers(name))
+        return 0
+    with ThreadPoolExecutor(max_workers=min(len(workers), 16)) as pool:
+        found = dict(zip(workers, pool.map(source.read, workers)))
+    for quiet in (w for w, records in found.items() if not records):
+        app.note(f"worker {quiet} has no logs yet" + (" (or no worker has that id)" if worker_id else ""))
+    records = sorted((r for records in found.values() for r in records), key=time_key)
+    printer.write(records[-source.tail:] if source.tail else records)
+    return 0
+
+
+def no_workers(name: str) -> str:
+    return (f"{name} has no workers now: workers start with the first job and stop after the idle timeout.\n"
+            "Logs of a stopped worker: --worker ID (the job's workerId); to wait for new ones: -f")
+
+
+class Follower:
+    """`logs -f`: a reader thread per live worker, new workers picked up by polling the
+    workers list, lines printed in time order as they arrive, until Ctrl-C (exit 0)."""
+
+    def __init__(self, app: AppContext, source: LogSource, printer: Printer, name: str, only: str | None):
+        import queue
+
+        self.app, self.source, self.printer, self.name, self.only = app, source, printer, name, only
+        self.lines: queue.Queue = queue.Queue()
+        self.live: set[str] = set()
+        self.readers: dict = {}
+
+    def run(self) -> int:
+        try:
+            self.poll()
+            if not self.live and not self.only:
+                self.app.note(f"{self.name} has no workers yet; waiting for one to start (Ctrl-C to stop)")
+            while self.only is None or self.readers[self.only].is_alive() or self.only in self.live:
+                self.print_for(WORKER_POLL_S)
+                self.poll()
+            self.print_for(0)
+            self.app.note(f"worker {self.only} is not running")
+        except KeyboardInterrupt:
+            pass
+        return 0
+
+    def poll(self) -> None:
+        """Refresh the live workers and start a reader for each new one."""
+        import threading
+
+        self.live = set(self.source.live_workers())
+        for worker_id in ({self.only} if self.only else self.live) - self.readers.keys():
+            reader = threading.Thread(target=self.source.follow, args=(worker_id, self.lines.put, self.keep_going), daemon=True)
+            self.readers[worker_id] = reader
+            reader.start()
+
+    def keep_going(self, worker_id: str) -> bool:
+        return worker_id in self.live
+
+    def print_for(self, seconds: float) -> None:
+        """Print what arrives within `seconds`, each burst sorted by time."""
+        import queue
+        import time
+
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                batch = [self.lines.get(timeout=max(0.0, deadline - time.monotonic()))]
+            except queue.Empty:
+                return
+            while not self.lines.empty():
+                batch.append(self.lines.get_nowait())
+            self.printer.write(sorted(batch, key=time_key))

@@ -1,0 +1,201 @@
+"""invoke, job status|cancel and logs as a user runs them, against real workers of the local
+provider over loopback (issue 5, items 6 and 7). One server and one deploy serve the module:
+workers start on the first job, so each endpoint pays its cold start once."""
+
+from __future__ import annotations
+
+import json
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import Account, echo_config, project
+from tests.local.conftest import start_server, stop_server, wait_for
+
+WORKERS = Path(__file__).parent / "workers"
+
+
+def block(name: str, handler: str) -> dict:
+    config = echo_config(name=name, idle_timeout=120)["serverless"]
+    return config | {"runpod": {"image_name": "ghcr.io/example/worker:0.1.0"}, "local": {"command": ["python", handler]}}
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Account, Path]]:
+    """Endpoints talk (prints, echoes, sleeps or raises on request), gen (a generator), and
+    quiet and late (talkers that no test has called yet)."""
+    root = tmp_path_factory.mktemp("invoke")
+    server = start_server(root / "provider")
+    (root / "home").mkdir()
+    account = Account(server, root / "home")
+    blocks = [block("talk", "talker.py"), block("gen", "counter.py"), block("quiet", "talker.py"), block("late", "talker.py")]
+    files = {name: (WORKERS / name).read_text() for name in ("talker.py", "counter.py")}
+    proj = project(root / "p", {"project_id": "e2e-invoke", "serverless": blocks}, files)
+    try:
+        deployed = account.gpu("serverless", "deploy", "-y", cwd=proj)
+        assert deployed.code == 0, deployed.err
+        yield account, proj
+    finally:
+        stop_server(server)
+
+
+def gpu_with_stdin(account: Account, proj: Path, text: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gpuctl", *args], cwd=proj, env=account.env, input=text,
+                          capture_output=True, text=True, timeout=60)
+
+
+def lines_of(stream) -> queue.Queue:
+    """A process's output lines as they come, without blocking the test."""
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in stream], daemon=True).start()
+    return lines
+
+
+def account_id(account: Account, name: str) -> str:
+    return next(e["id"] for e in account.endpoints() if e["name"] == name)
+
+
+def status_polls(account: Account) -> list[dict]:
+    return [r for r in account.requests() if "/status/" in r["path"]]
+
+
+def wait_for_line(lines: queue.Queue, text: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while (line := lines.get(timeout=max(0.01, deadline - time.monotonic()))) is not None:
+        if text in line:
+            return
+
+
+def interrupt(process: subprocess.Popen) -> int:
+    """SIGINT, as Ctrl-C sends; the exit code."""
+    process.send_signal(signal.SIGINT)
+    return process.wait(timeout=10)
+
+
+def test_invoke_prints_the_workers_output(deployed):
+    account, proj = deployed
+    result = account.gpu("serverless", "invoke", "talk", "--input", '{"prompt": "hello"}', cwd=proj)
+    assert result.code == 0, result.err
+    assert json.loads(result.out) == {"echo": {"prompt": "hello"}}
+    by_id = account.gpu("serverless", "invoke", account_id(account, "talk"), "--json", cwd=proj)
+    assert by_id.code == 0 and by_id.json()["status"] == "COMPLETED" and by_id.json()["output"] == {"echo": {}}
+
+
+
+def test_async_returns_the_id_and_job_status_reaches_completed(deployed):
+    account, proj = deployed
+    queued = account.gpu("serverless", "invoke", "talk", "--async", "--input", '{"prompt": "later"}', cwd=proj)
+    assert queued.code == 0, queued.err
+    job_id = queued.out.strip()
+    assert job_id.endswith("-u1") and f"gpu serverless job status talk {job_id}" in queued.err
+
+    def completed():
+        doc = account.gpu("serverless", "job", "status", "talk", job_id, "--json", cwd=proj).json()
+        return doc if doc["status"] == "COMPLETED" else None
+
+    assert wait_for(completed, timeout=30, interval=0.3)["output"] == {"echo": {"prompt": "later"}}
+    shown = account.gpu("serverless", "job", "status", "talk", job_id, cwd=proj)
+    assert shown.code == 0 and re.search(r"status:\s+COMPLETED", shown.out) and '"prompt": "later"' in shown.out
+
+
+def test_stream_prints_every_chunk_in_order(deployed):
+    account, proj = deployed
+    result = account.gpu("serverless", "invoke", "gen", "--stream", "--input", '{"count": 5, "delay": 0.1}', cwd=proj)
+    assert result.code == 0, result.err
+    assert result.out.splitlines() == [json.dumps({"n": n}) for n in range(5)]
+
+
+def test_a_raising_handler_exits_1_with_its_error(deployed):
+    account, proj = deployed
+    result = account.gpu("serverless", "invoke", "talk", "--input", '{"fail": "no such model"}', cwd=proj)
+    assert result.code == 1 and result.out == ""
+    assert "failed: ValueError: no such model" in result.err and "Traceback" not in result.err
+
+
+def test_input_from_a_file_and_from_stdin(deployed):
+    account, proj = deployed
+    (proj / "job.json").write_text('{"input": {"prompt": "from a file"}}')
+    from_file = account.gpu("serverless", "invoke", "talk", "--input", "@job.json", cwd=proj)
+    assert from_file.code == 0, from_file.err
+    assert json.loads(from_file.out) == {"echo": {"prompt": "from a file"}}
+    from_stdin = gpu_with_stdin(account, proj, '{"prompt": "from stdin"}\n', "serverless", "invoke", "talk", "--input", "-")
+    assert from_stdin.returncode == 0, from_stdin.stderr
+    assert json.loads(from_stdin.stdout) == {"echo": {"prompt": "from stdin"}}
+
+
+def test_bad_json_is_located_and_sends_nothing(deployed):
+    account, proj = deployed
+    sent = sum("runsync" in r["path"] for r in account.requests())
+    literal = account.gpu("serverless", "invoke", "talk", "--input", '{"prompt": "x",}', cwd=proj)
+    assert literal.code == 1 and "--input:1:16: Expecting property name" in literal.err and "Traceback" not in literal.err
+    (proj / "bad.json").write_text('{\n  "prompt":\n}\n')
+    from_file = account.gpu("serverless", "invoke", "talk", "--input", "@bad.json", cwd=proj)
+    assert from_file.code == 1 and "bad.json:3:1: Expecting value" in from_file.err
+    assert sum("runsync" in r["path"] for r in account.requests()) == sent
+
+
+def test_timeout_leaves_the_job_running_and_job_cancel_stops_it(deployed):
+    account, proj = deployed
+    waited = account.gpu("serverless", "invoke", "talk", "--input", '{"sleep": 60}', "--timeout", "1.5", cwd=proj)
+    assert waited.code == 1 and "did not end within the timeout" in waited.err, waited.err
+    job_id = re.search(r"job (\S+) did not end", waited.err).group(1)
+    assert f"gpu serverless job status talk {job_id}" in waited.err
+    assert account.gpu("serverless", "job", "status", "talk", job_id, "--json", cwd=proj).json()["status"] in ("IN_QUEUE", "IN_PROGRESS")
+    cancelled = account.gpu("serverless", "job", "cancel", "talk", job_id, cwd=proj)
+    assert cancelled.code == 0 and f"job {job_id}: CANCELLED" in cancelled.out
+    assert account.gpu("serverless", "job", "status", "talk", job_id, "--json", cwd=proj).json()["status"] == "CANCELLED"
+
+
+def test_ctrl_c_while_waiting_says_the_job_keeps_running(deployed):
+    account, proj = deployed
+    polls = len(status_polls(account))
+    waiting = account.popen("serverless", "invoke", "talk", "--input", '{"sleep": 60}', "--wait-ms", "1000", cwd=proj)
+    wait_for(lambda: len(status_polls(account)) > polls)  # past the 1 s sync wait: the job id is known
+    code, err = interrupt(waiting), waiting.stderr.read()
+    assert code == 130 and "keeps running" in err and "gpu serverless job cancel talk" in err
+    job_id = re.search(r"job (\S+) keeps running", err).group(1)
+    assert account.gpu("serverless", "job", "cancel", "talk", job_id, cwd=proj).code == 0
+
+
+def test_logs_show_what_the_handler_printed_with_the_worker_prefix(deployed):
+    account, proj = deployed
+    job = account.gpu("serverless", "invoke", "talk", "--json", "--input", '{"prompt": "needle-7"}', cwd=proj).json()
+    worker = job["workerId"]
+    result = account.gpu("serverless", "logs", "talk", cwd=proj)
+    assert result.code == 0, result.err
+    assert f"[{worker}] talker got 'needle-7'" in result.out.splitlines()
+    every = account.gpu("serverless", "logs", "talk", "--json", cwd=proj)
+    records = [json.loads(line) for line in every.out.splitlines()]
+    assert {"worker": worker, "source": "container", "line": "talker got 'needle-7'"} in [
+        {k: r[k] for k in ("worker", "source", "line")} for r in records]
+    assert [r["ts"] for r in records] == sorted(r["ts"] for r in records)  # workers interleaved in time order
+    one = account.gpu("serverless", "logs", "talk", "--worker", worker, "--tail", "50", cwd=proj)
+    assert "talker got 'needle-7'" in one.out.splitlines()  # one worker: no prefix
+
+
+def test_logs_of_an_endpoint_without_workers_say_so_at_once(deployed):
+    account, proj = deployed
+    started = time.monotonic()
+    result = account.gpu("serverless", "logs", "quiet", cwd=proj)
+    assert result.code == 0 and result.out == "" and "has no workers now" in result.err
+    assert time.monotonic() - started < 10
+
+
+def test_logs_follow_picks_up_a_worker_that_starts_later_and_stops_on_ctrl_c(deployed):
+    account, proj = deployed
+    following = account.popen("serverless", "logs", "late", "-f", cwd=proj)
+    out, err = lines_of(following.stdout), lines_of(following.stderr)
+    wait_for_line(err, "has no workers yet; waiting for one to start")
+    assert account.gpu("serverless", "invoke", "late", "--input", '{"prompt": "late-needle"}', cwd=proj).code == 0
+    wait_for_line(out, "talker got 'late-needle'")
+    started = time.monotonic()
+    assert interrupt(following) == 0
+    assert time.monotonic() - started < 5
