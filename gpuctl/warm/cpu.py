@@ -118,7 +118,7 @@ class PodWatch:
         self.view.event(event)
         if event["event"] == "error":
             raise DownloadFailed(f"the download failed: {event.get('model')}: {event.get('message')}",
-                                 hint="for a gated or private model, export HF_TOKEN before running gpu")
+                                 hint="check the model id and revision; a gated or private model needs HF_TOKEN exported before running gpu")
         return event if event["event"] == "done" else None
 
     def _check(self, deadline: float, timeout: float) -> None:
@@ -156,19 +156,20 @@ def warm_volume(provider: Any, endpoint: dict, volume_id: str, models: ModelList
         view.status(f"pod {pod['id']}: starting, downloading {len(models.refs)} model(s)")
         done = watch.until_done(deadline, timeout)
     finally:
+        seconds = clock() - started
         if pod is not None:
-            seconds = remove(provider, pod["id"], view, clock() - started, watch.rate if watch else 0.0)
+            remove(provider, pod["id"], view, seconds, watch.rate if watch else 0.0)
     return {"volume": {"id": volume["id"], "name": volume.get("name"), "dataCenter": volume["dataCenter"]}, "pod_id": pod["id"],
             "seconds": round(seconds, 1), "cost_per_hour": watch.rate, "cost": round(watch.rate * seconds / 3600, 6),
             "files": done.get("files", 0), "bytes": done.get("bytes", 0)}
 
 
-def remove(provider: Any, pod_id: str, view: Any, seconds: float, rate: float) -> float:
+def remove(provider: Any, pod_id: str, view: Any, seconds: float, rate: float) -> None:
+    """Delete the pod and say what it cost: on every path out, so also after a failure."""
     view.status(f"deleting pod {pod_id}")
     with held():
         delete_pod(provider, pod_id)
         view.note(cost_line(pod_id, seconds, rate, provider.name))
-    return seconds
 
 
 def warm_cpu(provider: Any, endpoint: dict, models: ModelList, timeout: float, view: Any, environ: dict,

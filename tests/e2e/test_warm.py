@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -207,6 +209,18 @@ def test_gpu_warm_with_a_handler_that_rejects_the_input_still_warms(account, tmp
     result = account.gpu("serverless", "warm", "echo", "--gpu", cwd=proj, timeout=90)
     assert result.code == 0, result.err
     assert "is warm" in result.out and "handler rejected its input" in result.out and "'prompt'" in result.out
+
+
+def test_gpu_warm_timeout_cancels_the_job(account, tmp_path):
+    """A worker that never takes a job: --timeout ends the wait, exits 1, and cancels the job."""
+    stuck = json.dumps([sys.executable, "-c", "import time; time.sleep(120)"])
+    endpoint = account.server.create_endpoint("echo", worker=None, env={"GPUCTL_LOCAL_COMMAND": stuck})
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    result = account.gpu("serverless", "warm", "echo", "--timeout", "2", cwd=cwd, timeout=60)
+    assert result.code == 1 and "no worker ran the warm-up job within 2 s" in result.err, result.err
+    job_id = re.search(r"cancelled the warm-up job (\S+)", result.err).group(1)
+    assert account.server.job(endpoint["id"], f"status/{job_id}", method="GET").json()["status"] == "CANCELLED"
 
 
 def test_cpu_without_a_volume_is_an_error_with_a_hint(account, tmp_path):
