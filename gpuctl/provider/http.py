@@ -121,10 +121,11 @@ class ApiClient:
 
     def events(self, path: str, params: dict | None = None, read_timeout: float | None = None) -> Iterator[dict]:
         """Server-Sent Events from `path`, each as its parsed JSON `data` (with the event `id`
-        under "_id"). Ends when the server closes the stream; the read timeout ends a quiet one."""
+        under "_id"). Ends when the server closes the stream, or after `read_timeout` seconds
+        without data (None: never)."""
         self._pace()
-        timeout = httpx.Timeout(self.timeout, read=read_timeout) if read_timeout else None
-        with self.http.stream("GET", path, params=params, headers={"Accept": "text/event-stream"}, **({"timeout": timeout} if timeout else {})) as response:
+        timeout = httpx.Timeout(self.timeout, read=read_timeout)  # read=None: follow for as long as it lasts
+        with self.http.stream("GET", path, params=params, headers={"Accept": "text/event-stream"}, timeout=timeout) as response:
             if not response.is_success:
                 response.read()
                 raise self._error("GET", path, response, write=False)
