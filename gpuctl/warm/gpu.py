@@ -2,8 +2,9 @@
 once a worker has run it end to end, so the endpoint has a started worker (and, with
 FlashBoot, a snapshot) before the first real request.
 
-A FAILED job still proves the point: a worker started, took the job and ran the handler,
-which rejected an input it did not expect. TIMED_OUT and CANCELLED do not.
+A FAILED job that a worker took still proves the point: a worker started and ran the
+handler, which rejected an input it did not expect. TIMED_OUT and CANCELLED do not, nor does
+a job that failed before any worker took it (no `workerId`).
 """
 
 from __future__ import annotations
@@ -95,7 +96,9 @@ def warm_gpu(provider: Any, endpoint: dict, timeout: float, view: Any,
 
 def outcome(job: dict, sent: dict, seconds: float) -> dict:
     status = job.get("status")
-    if status not in ("COMPLETED", "FAILED"):
-        raise JobNotRun(f"the warm-up job ended {status}: no worker ran it", hint="check the endpoint's workers and logs: gpu serverless status, gpu serverless logs")
+    if status not in ("COMPLETED", "FAILED") or not job.get("workerId"):
+        why = f": {handler_error(job)}" if job.get("error") else ""
+        raise JobNotRun(f"the warm-up job ended {status} without a worker running it{why}",
+                        hint="check the endpoint's workers and logs: gpu serverless status, gpu serverless logs")
     return {"job": {k: job.get(k) for k in ("id", "status", "workerId", "delayTime", "executionTime")}, "input": sent,
             "handler_error": handler_error(job) if status == "FAILED" else None, "seconds": round(seconds, 1)}

@@ -223,6 +223,14 @@ def test_gpu_warm_timeout_cancels_the_job(account, tmp_path):
     assert account.server.job(endpoint["id"], f"status/{job_id}", method="GET").json()["status"] == "CANCELLED"
 
 
+def test_gpu_warm_of_a_job_no_worker_took_is_not_warm(account, tmp_path):
+    """The local provider fails a job at once when the endpoint has no local runtime: FAILED
+    without a workerId is an error that passes the reason on, not a warm endpoint."""
+    cwd = seeded(account, tmp_path, volume=False)
+    result = account.gpu("serverless", "warm", "echo", cwd=cwd, timeout=60)
+    assert result.code == 1 and "without a worker running it" in result.err and "local.command" in result.err, result.err
+
+
 def test_cpu_without_a_volume_is_an_error_with_a_hint(account, tmp_path):
     cwd = seeded(account, tmp_path, volume=False)
     writes = account.writes()
