@@ -170,7 +170,23 @@ def _execute(s: Session, provider, plan) -> int:
         left = ", ".join(c.address for c in after.changes if c.action.value != "no-op")
         raise InconsistentResult(f"inconsistent result after apply: {left} still differ", hint="RunPod did not keep what was written; run deploy --plan to see the fields")
     journal.clear()
-    return _result(s, provider, plan, outcome, observed)
+    warmed = _prewarm(s, provider, plan, observed)
+    return _result(s, provider, plan, outcome, observed, warmed)
+
+
+def _prewarm(s: Session, provider, plan, observed) -> list[dict]:
+    """`prewarm.enabled`: warm each endpoint this apply created or changed."""
+    from gpuctl.plan.planner import owner
+    from gpuctl.warm import run_prewarm
+
+    changed = {c.name for c in plan.changes if c.kind.value == "endpoint" and c.action.value in ("create", "update", "replace")}
+    live = {e["name"]: e for e in observed.endpoints if owner(e) == s.desired.project_id}
+    results = []
+    for spec in s.desired.endpoints:
+        if spec.prewarm.enabled and spec.name in changed and spec.name in live:
+            s.app.note(f"pre-warming {spec.name} ({spec.prewarm.mode}), as gpu.jsonc asks")
+            results.append(run_prewarm(s.app, provider, live[spec.name], spec.prewarm.mode, spec.prewarm.models, cached_model=spec.cached_model))
+    return results
 
 
 def _endpoints(s: Session, provider, outcome, observed) -> list[dict]:
@@ -183,9 +199,10 @@ def _endpoints(s: Session, provider, outcome, observed) -> list[dict]:
     return [{"name": spec.name, "endpoint_id": ids[spec.name], "url": provider.request_url(ids[spec.name])} for spec in s.desired.endpoints if spec.name in ids]
 
 
-def _result_doc(s: Session, provider, plan, outcome, observed, error: str | None = None) -> dict:
+def _result_doc(s: Session, provider, plan, outcome, observed, error: str | None = None, warmed: list | None = None) -> dict:
     endpoints = _endpoints(s, provider, outcome, observed)
     return {
+        "prewarm": warmed or [],
         "format_version": "1",
         "applied": error is None,
         "provider": s.target,
@@ -201,10 +218,10 @@ def _result_doc(s: Session, provider, plan, outcome, observed, error: str | None
     }
 
 
-def _result(s: Session, provider, plan, outcome, observed) -> int:
+def _result(s: Session, provider, plan, outcome, observed, warmed: list | None = None) -> int:
     from gpuctl.render.progress import endpoint_lines
 
-    doc = _result_doc(s, provider, plan, outcome, observed)
+    doc = _result_doc(s, provider, plan, outcome, observed, warmed=warmed)
     if s.opts.json_result:
         s.app.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:

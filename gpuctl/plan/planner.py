@@ -107,7 +107,7 @@ def _notices_for(spec: EndpointSpec, live: dict | None) -> list[Notice]:
     if spec.cached_model:
         out.append(Notice("cached-model-graphql", "runpod.cached_model is set through RunPod's GraphQL API (modelReferences), which REST v2 lacks and RunPod retires in early 2027", address))
     if spec.prewarm.enabled:
-        out.append(Notice("prewarm-skipped", f"prewarm ({spec.prewarm.mode}) runs after apply once `gpu serverless warm` is available; it is skipped for now", address))
+        out.append(Notice("prewarm", f"prewarm.enabled: a {spec.prewarm.mode} pre-warm runs after apply when this endpoint is created or changed (gpu serverless warm)", address))
     return out
 
 

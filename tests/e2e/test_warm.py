@@ -302,3 +302,19 @@ def test_the_downloader_refuses_file_names_outside_the_snapshot(tmp_path):
     for name in ("../escape", "/etc/passwd", "a/../../escape"):
         with pytest.raises(ValueError, match="outside"):
             inside(str(tmp_path), name)
+
+
+def test_deploy_prewarms_what_it_created_when_gpu_jsonc_asks(account, hub, tmp_path):
+    """prewarm.enabled: deploy runs the warm step after a verified apply, only for endpoints
+    it created or changed."""
+    config = echo_config(volume="models")
+    config["serverless"]["prewarm"] = {"enabled": True, "mode": "cpu", "models": [REPO]}
+    proj = project(tmp_path / "p", config, {"handler.py": ECHO_HANDLER})
+    result = account.gpu("serverless", "deploy", "--json", cwd=proj, env={"HF_ENDPOINT": hub.url})
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    assert doc["applied"] and len(doc["prewarm"]) == 1
+    assert (snapshot_dir(account) / "snapshots" / SHA / "config.json").read_bytes() == FILES["config.json"]
+    nothing_left(account)
+    again = account.gpu("serverless", "deploy", "--json", cwd=proj, env={"HF_ENDPOINT": hub.url})
+    assert again.code == 0 and json.loads(again.out)["prewarm"] == []  # nothing changed, nothing to warm
