@@ -6,6 +6,7 @@ Each check gets the validated block and returns located diagnostics (errors) and
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,11 @@ from gpuctl.model import RESERVED_ENV, Notice, TemplateChoice
 from gpuctl.spelling import did_you_mean
 
 Locate = Callable[[tuple, str, str | None], Diagnostic]
+
+
+def _q(value: str) -> str:
+    """A value from the file, quoted with control characters escaped: never replay them."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def resolve_template(block: ServerlessBlock, project: Path, at: Locate) -> tuple[TemplateChoice | None, list[Diagnostic]]:
@@ -44,11 +50,11 @@ def check_gpus(block: ServerlessBlock, catalog: Catalog, at: Locate) -> list[Dia
         known = catalog.gpus.get(gpu)
         if known is None:
             hint = did_you_mean(gpu, list(catalog.gpus)) or did_you_mean(gpu, {g.display_name: g.id for g in catalog.gpus.values()})
-            out.append(at(path, f'unknown GPU type "{gpu}"', _id_hint(hint, catalog)))
+            out.append(at(path, f"unknown GPU type {_q(gpu)}", _id_hint(hint, catalog)))
         elif known.pool is None:
-            out.append(at(path, f'"{gpu}" is not offered on RunPod Serverless (no serverless pool)', "pick a type with a pool in docs/catalog.md"))
+            out.append(at(path, f"{_q(gpu)} is not offered on RunPod Serverless (no serverless pool)", "pick a type with a pool in docs/catalog.md"))
         elif gpu in seen:
-            out.append(at(path, f'"{gpu}" is listed twice', "list each GPU type once, in priority order"))
+            out.append(at(path, f"{_q(gpu)} is listed twice", "list each GPU type once, in priority order"))
         seen.add(gpu)
     return out
 
@@ -64,7 +70,9 @@ def _id_hint(hint: str | None, catalog: Catalog) -> str:
 def check_scaling(block: ServerlessBlock, at: Locate) -> tuple[list[Diagnostic], list[Notice]]:
     s = block.scaling
     errors = []
-    if s.max_workers < s.min_workers:
+    if s.max_workers < s.min_workers and "max_workers" not in s.model_fields_set:
+        errors.append(at(("scaling", "min_workers"), f"must be ≤ max_workers, which defaults to {s.max_workers}, got {s.min_workers}", f"set scaling.max_workers to {s.min_workers} or more"))
+    elif s.max_workers < s.min_workers:
         errors.append(at(("scaling", "max_workers"), f"must be ≥ min_workers ({s.min_workers}), got {s.max_workers}", f"raise max_workers to {s.min_workers} or more, or lower min_workers"))
     notices = []
     if block.runpod.scaler_type == "request_count" and "idle_timeout" in s.model_fields_set:
@@ -77,10 +85,14 @@ def check_runpod(block: ServerlessBlock, template: str, catalog: Catalog, at: Lo
     seen: set[str] = set()
     for i, dc in enumerate(r.data_center_ids):
         if dc not in catalog.data_centers:
-            errors.append(at(("runpod", "data_center_ids", i), f'unknown data center "{dc}"', did_you_mean(dc, catalog.data_centers) or "see docs/catalog.md for data center ids"))
+            errors.append(at(("runpod", "data_center_ids", i), f"unknown data center {_q(dc)}", did_you_mean(dc, catalog.data_centers) or "see docs/catalog.md for data center ids"))
         elif dc in seen:
-            errors.append(at(("runpod", "data_center_ids", i), f'"{dc}" is listed twice', None))
+            errors.append(at(("runpod", "data_center_ids", i), f"{_q(dc)} is listed twice", None))
         seen.add(dc)
+    for i, port in enumerate(r.ports or []):
+        number = int(port.split("/")[0])
+        if not 1 <= number <= 65535:
+            errors.append(at(("runpod", "ports", i), f"port {number} is outside 1..65535", 'use PORT/http or PORT/tcp with a port from 1 to 65535, e.g. "8000/http"'))
     for key in r.env:
         if key in RESERVED_ENV:
             errors.append(at(("runpod", "env", key), "is reserved: gpuctl sets it", "remove it; the ownership marker comes from project_id, the local command from local.command"))

@@ -249,6 +249,9 @@ def _top_level(source: Source) -> list[Diagnostic]:
     for key in ("project_id", "$schema"):
         if key in data and not (isinstance(data[key], str) and data[key].strip()):
             out.append(source.diagnostic((key,), f"expected a non-empty string, got {_show(data[key], False)}", _type_hint("string_type", data[key])))
+    project_id = data.get("project_id")
+    if isinstance(project_id, str) and (len(project_id) > 191 or project_id != project_id.strip()):
+        out.append(source.diagnostic(("project_id",), "must be at most 191 characters with no surrounding whitespace", "it becomes the GPUCTL_PROJECT marker (and the default endpoint name)"))
     if "provider" in data and data["provider"] not in ("runpod", "local"):
         hint = did_you_mean(data["provider"], ["runpod", "local"]) if isinstance(data["provider"], str) else None
         out.append(source.diagnostic(("provider",), f"must be one of 'runpod', 'local', got {_show(data['provider'], False)}", hint))
