@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.startup_and_plan import timed  # noqa: E402
+from bench.startup_and_plan import timed, write_section  # noqa: E402
 
 
 def _project(directory: Path, endpoints: int) -> None:
@@ -81,18 +81,8 @@ def main() -> None:
     table = "\n".join(lines)
     print(table)
     if args.write:
-        doc = ROOT / "docs" / "benchmarks.md"
-        head = "## deploy --plan against the local provider (bench/deploy_local.py)"
-        body = f"{head}\n\nMeasured {time.strftime('%Y-%m-%d')}, {args.runs} runs per row, median. Observed state costs one list call per kind (endpoints, network volumes, templates) whatever the number of endpoints.\n\n{table}\n"
-        text = doc.read_text()
-        if head in text:
-            before, _, rest = text.partition(head)
-            after = rest[rest.find("\n## ") + 1:] if "\n## " in rest else ""
-            text = before + body + ("\n" + after if after else "")
-        else:
-            text = text.rstrip() + "\n\n" + body
-        doc.write_text(text)
-
+        write_section("## deploy --plan against the local provider (bench/deploy_local.py)",
+                      f"Measured {time.strftime('%Y-%m-%d')}, {args.runs} runs per row, median. Observed state costs one list call per kind (endpoints, network volumes, templates) whatever the number of endpoints.\n\n{table}\n")
 
 if __name__ == "__main__":
     main()

@@ -82,18 +82,22 @@ def main() -> None:
     text = "\n".join(table)
     print(text)
     if args.write:
-        doc = ROOT / "docs" / "benchmarks.md"
-        head = "## Start-up and planning (bench/startup_and_plan.py)"
-        body = f"{head}\n\nMeasured {time.strftime('%Y-%m-%d')} on this 2-core machine, {args.runs} runs per row (planning rows fewer), median.\n\n{text}\n"
-        old = doc.read_text() if doc.exists() else "# Benchmarks\n\nScripts under `bench/` print these tables; numbers are medians from one run on one machine, so compare ratios within a table.\n\n"
-        if head in old:
-            before, _, rest = old.partition(head)
-            after = rest[rest.find("\n## ") + 1:] if "\n## " in rest else ""
-            old = before + body + ("\n" + after if after else "")
-        else:
-            old = old.rstrip() + "\n\n" + body
-        doc.write_text(old)
+        write_section("## Start-up and planning (bench/startup_and_plan.py)",
+                      f"Measured {time.strftime('%Y-%m-%d')} on this 2-core machine, {args.runs} runs per row (planning rows fewer), median.\n\n{text}\n")
 
+
+def write_section(head: str, body: str) -> None:
+    """Replace (or append) the section under `head` in docs/benchmarks.md."""
+    doc = ROOT / "docs" / "benchmarks.md"
+    old = doc.read_text() if doc.exists() else "# Benchmarks\n\nScripts under `bench/` print these tables; numbers are medians from one run on one machine, so compare ratios within a table.\n\n"
+    section = f"{head}\n\n{body}"
+    if head in old:
+        before, _, rest = old.partition(head)
+        after = rest[rest.find("\n## ") + 1:] if "\n## " in rest else ""
+        old = before + section + ("\n" + after if after else "")
+    else:
+        old = old.rstrip() + "\n\n" + section
+    doc.write_text(old)
 
 if __name__ == "__main__":
     main()
