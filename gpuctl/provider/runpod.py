@@ -155,12 +155,3 @@ class RunPodProvider:
     def request_url(self, endpoint_id: str, route: str = "runsync") -> str:
         return f"{self.jobs.base_url}/{endpoint_id}/{route}"
 
-
-def chunks(provider: RunPodProvider, endpoint_id: str, job_id: str) -> Iterator[Any]:
-    """Stream output chunks until the job is final (`/stream` drains on each call)."""
-    while True:
-        answer = provider.stream(endpoint_id, job_id)
-        for chunk in answer.get("stream") or []:
-            yield chunk.get("output")
-        if answer.get("status") in ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT") and not answer.get("stream"):
-            return
