@@ -5,21 +5,17 @@ and no file (R10, R11), at umask 000 and 022, from stdin and from a hidden termi
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import pty
-import select
 import stat
 import subprocess
 import sys
-import termios
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
+from tests.support.pty_run import run_in_pty
 
 WRONG = "rpa_WRONGCANARY0KEY1NOT2REAL3Q7Z1"
 
@@ -103,43 +99,9 @@ def test_the_variable_wins_over_the_stored_key(account):
     assert account.server.token not in status.stdout + status.stderr and WRONG not in status.stdout + status.stderr
 
 
-def _run_on_terminal(argv: list[str], env: dict, cwd: Path, answer: str, timeout: float = 60) -> tuple[int, str]:
-    """Run `argv` as the only process of a new session whose controlling terminal is a fresh
-    pty (so /dev/tty, where getpass reads, is that pty and never the terminal running the
-    tests); type `answer` at the first prompt; return the exit code and the whole transcript."""
-    master, slave = pty.openpty()
-
-    def become_session_leader() -> None:
-        os.setsid()
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave, preexec_fn=become_session_leader)
-    os.close(slave)
-    transcript, typed, deadline = "", False, time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            if select.select([master], [], [], 0.1)[0]:
-                try:
-                    chunk = os.read(master, 4096).decode(errors="replace")
-                except OSError:  # the child closed the terminal
-                    break
-                transcript += chunk
-            if not typed and "API key:" in transcript:
-                os.write(master, (answer + "\n").encode())
-                typed = True
-            if proc.poll() is not None and not select.select([master], [], [], 0.2)[0]:
-                break
-        else:
-            proc.kill()
-            raise AssertionError(f"timed out; transcript so far:\n{transcript}")
-        return proc.wait(timeout=10), transcript
-    finally:
-        os.close(master)
-
-
 def test_login_on_a_terminal_prompts_with_echo_off(account):
     key = account.server.token
-    code, transcript = _run_on_terminal([sys.executable, "-m", "gpuctl", "auth", "login"], _env(account), account.home, key)
+    code, transcript = run_in_pty([sys.executable, "-m", "gpuctl", "auth", "login"], account.home, _env(account), [("API key:", key)])
     assert code == 0, transcript
     assert "input is hidden" in transcript and "saved to" in transcript
     assert key not in transcript  # the terminal did not echo what was typed, and nothing printed it

@@ -3,17 +3,26 @@ output. For the interactive pickers and confirmations, which only run on a termi
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import select
 import subprocess
+import termios
 import time
+
+
+def _controlling_terminal() -> None:
+    """Make the child a session leader whose controlling terminal is the pty, so /dev/tty
+    (where getpass reads) is that pty and never the terminal running the tests."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 def run_in_pty(argv: list[str], cwd, env: dict, script: list[tuple[str, str]], timeout: float = 60) -> tuple[int, str]:
     """`script` is a list of (text to wait for, line to type)."""
     master, slave = pty.openpty()
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave, close_fds=True, preexec_fn=_controlling_terminal)
     os.close(slave)
     output, steps, deadline = "", list(script), time.monotonic() + timeout
     try:
