@@ -82,8 +82,15 @@ def create_doc(body: Any, catalog: Catalog, store: Store) -> dict:
     }
     if "gpu" in body:
         doc["gpu"] = {"pools": [], "count": 1, "allowedCudaVersions": [], "minCudaVersion": None}
-    for key in ("image", "args", "disk", "ports", "env", "registry", "cpu", "scaling", "dataCenterIds",
-                "networkVolumes", "timeout", "flashboot"):
+    return _apply_body(doc, body, catalog, store)
+
+
+SETTABLE = (*CONTAINER_KEYS, "cpu", "scaling", "dataCenterIds", "networkVolumes", "timeout", "flashboot")
+
+
+def _apply_body(doc: dict, body: dict, catalog: Catalog, store: Store) -> dict:
+    """What create and PATCH share: copy the given fields, merge gpu and workers, check."""
+    for key in ("name", *SETTABLE):
         if key in body:
             doc[key] = body[key]
     if "gpu" in body:
@@ -116,15 +123,7 @@ def patch_doc(doc: dict, body: Any, catalog: Catalog, store: Store) -> dict:
         raise ApiError(400, "specify at most one of gpu or cpu")
     if ("gpu" in body and "gpu" not in doc) or ("cpu" in body and "cpu" not in doc):
         raise ApiError(400, "the compute family (gpu or cpu) of an endpoint cannot change")
-    new = copy.deepcopy(doc)
-    for key in ("name", *CONTAINER_KEYS, "cpu", "scaling", "dataCenterIds", "networkVolumes", "timeout", "flashboot"):
-        if key in body:
-            new[key] = body[key]
-    if "gpu" in body:
-        apply_gpu(new, body["gpu"])
-    new["workers"].update(body.get("workers", {}))
-    check_doc(new, catalog, store, idle_sent="idleTimeout" in body.get("workers", {}))
-    return ordered(new)
+    return _apply_body(copy.deepcopy(doc), body, catalog, store)
 
 
 def check_doc(doc: dict, catalog: Catalog, store: Store, *, idle_sent: bool, strict_exclusions: bool = True) -> None:
