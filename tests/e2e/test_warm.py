@@ -150,33 +150,21 @@ def test_model_name_is_the_fallback_and_a_hub_error_fails_cleanly(account, hub, 
     nothing_left(account)
 
 
-def test_interrupted_cpu_warm_deletes_the_pod(account, hub, tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupted_cpu_warm_deletes_the_pod(account, hub, tmp_path, signum):
+    """Ctrl-C and SIGTERM mid-download: exit 130, the pod is deleted, nothing is left."""
     cwd = seeded(account, tmp_path, volume=True, model=REPO)
     hub.slow.add("weights/model.bin")
     process = account.popen("serverless", "warm", "echo", cwd=cwd, env={"HF_ENDPOINT": hub.url})
     try:
         assert hub.slow_started.wait(30), "the pod never reached the slow file"
         assert len(account.server.http.get("/v2/pods").json()["pods"]) == 1
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=30)
     finally:
         process.kill()
     assert process.returncode == 130 and "interrupted" in err and "deleted pod" in err, err
     assert not (snapshot_dir(account) / "snapshots" / SHA / "weights" / "model.bin").exists()
-    nothing_left(account)
-
-
-def test_sigterm_is_handled_like_ctrl_c(account, hub, tmp_path):
-    cwd = seeded(account, tmp_path, volume=True, model=REPO)
-    hub.slow.add("weights/model.bin")
-    process = account.popen("serverless", "warm", "echo", cwd=cwd, env={"HF_ENDPOINT": hub.url})
-    try:
-        assert hub.slow_started.wait(30), "the pod never reached the slow file"
-        process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=30)
-    finally:
-        process.kill()
-    assert process.returncode == 130 and "deleted pod" in err, err
     nothing_left(account)
 
 
