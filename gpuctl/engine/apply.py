@@ -44,15 +44,16 @@ class ApplyFailed(GpuctlError):
         self.outcome, self.cause = outcome, cause
 
 
-def _reveal(value: Any, ids: dict[str, str]) -> Any:
+def reveal_body(value: Any, ids: dict[str, str]) -> Any:
+    """A desired body ready to send: secrets revealed, ids known only after apply filled in."""
     if isinstance(value, Sensitive):
         return value.value
     if isinstance(value, Unknown):
         return ids[value.ref]
     if isinstance(value, dict):
-        return {k: _reveal(v, ids) for k, v in value.items()}
+        return {k: reveal_body(v, ids) for k, v in value.items()}
     if isinstance(value, list):
-        return [_reveal(v, ids) for v in value]
+        return [reveal_body(v, ids) for v in value]
     return value
 
 
@@ -196,7 +197,7 @@ class Engine:
     # -- endpoints ------------------------------------------------------------------------------
 
     def _create_endpoint(self, change: ResourceChange, ids: dict[str, str], unfinished: bool) -> tuple[str, str]:
-        body = _reveal(change.desired, ids)
+        body = reveal_body(change.desired, ids)
         v2 = {k: v for k, v in body.items() if k not in fields.GRAPHQL_ONLY}
         created, note = self._create(change, lambda: self._endpoints_named(change), lambda: self.provider.create_endpoint(v2), unfinished)
         if note:  # it existed already: bring it to the desired state like an update
@@ -206,7 +207,7 @@ class Engine:
         return created["id"], note
 
     def _update_endpoint(self, change: ResourceChange, ids: dict[str, str]) -> str:
-        body = _reveal(change.desired, ids)
+        body = reveal_body(change.desired, ids)
         live = self._read(change.address, lambda: self.provider.get_endpoint(change.id))
         self._patch(change, body, live)
         self._model_references(change, body, change.id)

@@ -7,24 +7,13 @@ from __future__ import annotations
 import copy
 import hashlib
 
-from gpuctl.model import Observed, Sensitive
-from gpuctl.plan.model import Action, Kind, Plan, Unknown
+from gpuctl.engine.apply import reveal_body
+from gpuctl.model import Observed
+from gpuctl.plan.model import Action, Kind, Plan
 
 
 def _id(seed: str, length: int) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()[:length]
-
-
-def _resolve(value, ids: dict[str, str]):
-    if isinstance(value, Sensitive):
-        return value.value
-    if isinstance(value, Unknown):
-        return ids[value.ref]
-    if isinstance(value, dict):
-        return {k: _resolve(v, ids) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_resolve(v, ids) for v in value]
-    return value
 
 
 def _as_v2_endpoint(body: dict, endpoint_id: str) -> dict:
@@ -79,7 +68,7 @@ def apply_plan(plan: Plan, observed: Observed) -> Observed:
     for change in plan.changes:
         if change.kind is not Kind.ENDPOINT:
             continue
-        body = _resolve(change.desired, ids) if change.desired is not None else None
+        body = reveal_body(change.desired, ids) if change.desired is not None else None
         if change.action in (Action.CREATE, Action.REPLACE):
             endpoints.pop(change.id, None)
             eid = _id(change.address, 14)
