@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from gpuctl.errors import GpuctlError
+
 
 @dataclass(frozen=True)
 class GpuType:
@@ -57,11 +59,16 @@ class Catalog:
 
 
 def state_dir() -> Path:
-    """Where `state/` is: inside the installed package, or at the repository root."""
+    """Where `state/` is: inside the package a wheel installed (`gpuctl/_state`), or at the root
+    of the repository an editable install or a checkout runs from. Neither means a broken install."""
     installed = Path(__file__).parent / "_state"
-    if installed.is_dir():
-        return installed
-    return Path(__file__).resolve().parent.parent / "state"
+    checkout = Path(__file__).resolve().parent.parent / "state"
+    for candidate in (installed, checkout):
+        if candidate.is_dir():
+            return candidate
+    raise GpuctlError("gpuctl's catalog (GPU types, pools, data centers) is missing from this installation",
+                      detail=f"looked for {installed} and {checkout}",
+                      hint="reinstall gpuctl from its repository: `pip install .` or `pipx install --force .`")
 
 
 def _per_hour(per_second: float | None) -> float | None:

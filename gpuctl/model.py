@@ -13,6 +13,8 @@ MARKER_ENV = "GPUCTL_PROJECT"
 LOCAL_COMMAND_ENV = "GPUCTL_LOCAL_COMMAND"
 LOCAL_CWD_ENV = "GPUCTL_LOCAL_CWD"
 RESERVED_ENV = (MARKER_ENV, LOCAL_COMMAND_ENV, LOCAL_CWD_ENV)
+MODEL_TEMPLATES = ("comfyui", "vllm", "whisper")  # official workers that fetch models when they start
+VLLM_DEFAULT_MODEL = "facebook/opt-125m"  # what RunPod's vLLM worker serves without MODEL_NAME (api-notes §7)
 REDACTED = "(redacted by gpuctl)"  # an env value a snapshot left out; plans do not compare it
 
 
@@ -34,11 +36,13 @@ def reveal(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Notice:
-    """A warning for people, attached to a resource address when there is one."""
+    """Something the plan tells people, attached to a resource address when there is one. A
+    "warning" may need action; a "note" only explains what gpuctl or RunPod will do."""
 
     code: str
     message: str
     address: str = ""
+    level: str = "warning"  # "warning" | "note"
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,7 @@ class EndpointSpec:
     ports: tuple[str, ...] | None = None
     cached_model: str | None = None
     volume: VolumeSpec | None = None
+    volume_declined: bool = False  # gpu.jsonc says "volume": false
     prewarm: PrewarmSpec = PrewarmSpec()
     local_command: tuple[str, ...] | None = None
     local_cwd: str | None = None

@@ -1,55 +1,93 @@
-"""The observed-state snapshot file: `{"endpoints": [...], "networkVolumes": [...],
-"templates": [...]}`, whose items are RunPod REST v2 objects exactly as the list calls return
-them. Written by hand for tests and reviews, or captured from a live account."""
+"""The observed-state snapshot file: `{"provider": "runpod", "endpoints": [...],
+"networkVolumes": [...], "templates": [...]}`, whose items are RunPod REST v2 objects exactly
+as the list calls return them. Written by hand for tests and reviews, or captured from a live
+account. `provider` says which provider the account belongs to, so a plan against the snapshot
+plans for that provider; it is optional, since hand-written and older snapshots lack it."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gpuctl.errors import SnapshotError
 from gpuctl.model import REDACTED, Observed
+from gpuctl.snapshot_items import ITEM_MODELS
 from gpuctl.spelling import did_you_mean
 
-KEYS = {"endpoints": ("id", "name"), "networkVolumes": ("id", "name", "size", "dataCenter"), "templates": ("id", "name")}
+KEYS = ("endpoints", "networkVolumes", "templates")
+HINT = "items are RunPod REST v2 objects as the list calls return them; capture a snapshot with `gpu serverless snapshot --out FILE`"
+PROVIDERS = ("runpod", "local")
 
 
-def parse_snapshot(data: Any, display: str) -> Observed:
+@dataclass(frozen=True)
+class Snapshot:
+    observed: Observed
+    provider: str | None  # None: the snapshot does not say (hand-written, or taken before it was recorded)
+
+
+def parse_snapshot(data: Any, display: str) -> Snapshot:
     if not isinstance(data, dict):
-        raise SnapshotError(f"{display}: a snapshot is a JSON object", hint='write {"endpoints": [], "networkVolumes": [], "templates": []}')
+        raise SnapshotError(f"{display}: a snapshot is a JSON object", hint='write {"endpoints": [], "networkVolumes": [], "templates": []}, or capture one with `gpu serverless snapshot --out FILE`')
     for key in data:
-        if key not in KEYS:
-            raise SnapshotError(f'{display}: unknown key "{key}"', hint=did_you_mean(key, KEYS) or f"the keys are {', '.join(KEYS)}")
+        if key not in KEYS and key != "provider":
+            raise SnapshotError(f'{display}: unknown key "{key}"', hint=did_you_mean(key, [*KEYS, "provider"]) or f"the keys are provider, {', '.join(KEYS)}")
+    provider = data.get("provider")
+    if provider is not None and provider not in PROVIDERS:
+        raise SnapshotError(f"{display}: provider must be runpod or local, not {json.dumps(provider)}", hint="it names the provider the snapshot was taken from")
     lists = {}
-    for key, required in KEYS.items():
+    for key, model in ITEM_MODELS.items():
         items = data.get(key, [])
         if not isinstance(items, list):
-            raise SnapshotError(f"{display}: {key} must be a list of RunPod v2 objects")
+            raise SnapshotError(f"{display}: {key} must be a list of RunPod v2 objects, not {_kind(items)}", hint=HINT)
         for i, item in enumerate(items):
-            missing = [r for r in required if not isinstance(item, dict) or r not in item]
-            if missing:
-                raise SnapshotError(f"{display}: {key}[{i}] lacks {', '.join(missing)}", hint="items are RunPod REST v2 objects as the list calls return them")
+            _check_item(model, item, f"{display}: {key}[{i}]")
         lists[key] = tuple(items)
-    return Observed(lists["endpoints"], lists["networkVolumes"], lists["templates"])
+    return Snapshot(Observed(lists["endpoints"], lists["networkVolumes"], lists["templates"]), provider)
 
 
-def read_snapshot(path: Path) -> Observed:
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "true/false", int: "a number", float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _check_item(model: Any, item: Any, where: str) -> None:
+    """The fields gpuctl reads must have RunPod's types; others are kept as they are."""
+    from pydantic import ValidationError
+
+    if not isinstance(item, dict):
+        raise SnapshotError(f"{where} is {_kind(item)}, not a RunPod v2 object", hint=HINT)
+    try:
+        model.model_validate(item)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
+        problem = "is missing" if err["type"] == "missing" else f"has the wrong type ({_kind(err.get('input'))}): {err['msg'].lower()}"
+        raise SnapshotError(f"{where}{path} {problem}", hint=HINT) from None
+
+
+def read_snapshot(path: Path) -> Snapshot:
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise SnapshotError(f"{path} does not exist", hint="capture one with `gpu serverless snapshot > account.json`, or write one by hand") from None
+    except IsADirectoryError:
+        raise SnapshotError(f"{path} is a directory", hint="pass the snapshot file itself to --observed") from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise SnapshotError(f"{path} is not valid JSON: {exc}") from None
+        raise SnapshotError(f"{path} is not valid JSON: {exc}", hint="capture a snapshot with `gpu serverless snapshot --out FILE`") from None
+    except RecursionError:
+        raise SnapshotError(f"{path} is nested too deeply to be a snapshot", hint="a snapshot is RunPod v2 objects a few levels deep; capture one with `gpu serverless snapshot --out FILE`") from None
     return parse_snapshot(data, str(path))
 
 
-def snapshot_document(observed: Observed, shown_env: Callable[[dict, str], bool] | None = None) -> dict:
-    """The snapshot of `observed`. With `shown_env`, an endpoint env value is written only when
-    `shown_env(endpoint, key)` says so, and is REDACTED otherwise: a snapshot is meant to be
-    shared (CI artifacts, fork pull requests) and the account may hold secrets."""
+def snapshot_document(observed: Observed, shown_env: Callable[[dict, str], bool] | None = None, provider: str | None = None) -> dict:
+    """The snapshot of `observed`, recording `provider` when given. With `shown_env`, an
+    endpoint env value is written only when `shown_env(endpoint, key)` says so, and is REDACTED
+    otherwise: a snapshot is meant to be shared (CI artifacts, fork pull requests) and the
+    account may hold secrets."""
     endpoints = list(observed.endpoints)
     if shown_env is not None:
         endpoints = [{**e, "env": {k: (v if shown_env(e, k) else REDACTED) for k, v in (e.get("env") or {}).items()}} if "env" in e else e for e in endpoints]
-    return {"endpoints": endpoints, "networkVolumes": list(observed.network_volumes), "templates": list(observed.templates)}
+    recorded = {"provider": provider} if provider else {}
+    return recorded | {"endpoints": endpoints, "networkVolumes": list(observed.network_volumes), "templates": list(observed.templates)}

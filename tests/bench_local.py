@@ -139,7 +139,7 @@ def bench_runsync(client: httpx.Client, endpoint_base: str, worker_concurrency: 
     return results
 
 
-def bench_protocol(client: httpx.Client, endpoint_base: str, token: str) -> dict[int, dict[str, float]]:
+def bench_protocol(client: httpx.Client, endpoint_base: str) -> dict[int, dict[str, float]]:
     """The server's own job path, without the SDK's one-second poll floor: one worker thread
     speaking the worker protocol directly (job-take long poll, job-done) as fast as it can."""
     body = {"name": "bench-protocol", "type": "QUEUE", "image": "bench", "gpu": {"pools": ["ADA_24"]},
@@ -147,10 +147,11 @@ def bench_protocol(client: httpx.Client, endpoint_base: str, token: str) -> dict
             "env": {"GPUCTL_LOCAL_COMMAND": '["true"]'}}  # max 0: the server starts no worker of its own
     endpoint = client.post("/v2/serverless", json=body).json()
     root = f"{endpoint_base}/{endpoint['id']}"
+    key = client.get(f"/_admin/worker-key/{endpoint['id']}").json()["key"]  # worker routes take only the endpoint's worker key
     running = [True]
 
     def worker() -> None:
-        with httpx.Client(headers={"Authorization": token}, timeout=60) as http:
+        with httpx.Client(headers={"Authorization": key}, timeout=60) as http:
             while running[0]:
                 taken = http.get(f"{root}/job-take/benchworker0001?gpu=CPU&job_in_progress=0")
                 if taken.status_code == 200:
@@ -206,7 +207,7 @@ def main() -> None:
         try:
             client = httpx.Client(base_url=info["url"], headers={"Authorization": f"Bearer {lifecycle.read_token(data)}"}, timeout=120)
             runsync = {f"SDK worker, concurrency {w}": bench_runsync(client, info["endpoint_base_url"], w) for w in (1, 8)}
-            runsync["protocol-level worker (no SDK)"] = bench_protocol(client, info["endpoint_base_url"], lifecycle.read_token(data))
+            runsync["protocol-level worker (no SDK)"] = bench_protocol(client, info["endpoint_base_url"])
             listing = bench_list(client)
         finally:
             lifecycle.stop(data)

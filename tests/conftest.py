@@ -41,7 +41,9 @@ def cli():
 
 
 def golden(path: Path, actual: str) -> None:
-    """Compare with a checked-in golden file; GPUCTL_UPDATE_GOLDEN=1 rewrites it."""
-    if UPDATE_GOLDEN or not path.exists():
+    """Compare with a checked-in golden file; GPUCTL_UPDATE_GOLDEN=1 (re)writes it. A missing
+    golden file fails: a test must never accept its own first output unseen."""
+    if UPDATE_GOLDEN:
         path.write_text(actual)
+    assert path.exists(), f"{path} is missing (run with GPUCTL_UPDATE_GOLDEN=1, then review and commit it)"
     assert actual == path.read_text(), f"{path} differs (rerun with GPUCTL_UPDATE_GOLDEN=1 to accept)"

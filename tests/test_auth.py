@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from gpuctl.cli.context import AppContext
-from gpuctl.cli.planning import choose_provider
+from gpuctl.cli.planning import NoApiKey, choose_provider
 from gpuctl.credentials import config_dir, mask
 from tests.conftest import ROOT, run_cli
 
@@ -189,7 +189,8 @@ def test_the_config_dir_follows_gpuctl_config_dir_then_xdg_then_home(tmp_path):
 
 def test_a_stored_key_makes_runpod_the_default_provider(tmp_path, gpu, env):
     app = AppContext(environ=env, cwd=tmp_path)
-    assert choose_provider(app, None, None) == ("local", "no RunPod API key is configured")
+    with pytest.raises(NoApiKey, match="no RunPod API key"):
+        choose_provider(app, None, None)  # no key and no terminal: no silent fallback to local
     assert gpu("auth", "login", "--no-verify", stdin=KEY).code == 0
     provider, why = choose_provider(app, None, None)
     assert provider == "runpod" and "credentials.json" in why and KEY not in why

@@ -36,7 +36,7 @@ def test_errors_exit_1_even_with_detailed_exitcode(cli, project):
 
 def test_usage_errors_exit_1_not_2(cli, project):
     result = cli([*PLAN, "--no-such-flag"], project)
-    assert result.code == 1 and "no such option" in result.err.lower()
+    assert result.code == 1 and "unknown option for `gpu serverless deploy`" in result.err
     result = cli([*PLAN, "--json", "--format", "text"], project)
     assert result.code == 1 and "--json conflicts" in result.err
 

@@ -4,11 +4,15 @@ Waiting is recorded, never slept: the injected sleep advances a fake clock."""
 
 from __future__ import annotations
 
+import inspect
+
 import httpx
 import pytest
 
-from gpuctl.provider.errors import AmbiguousWrite, AuthError, InsecureURL, RateLimited, Rejected
-from gpuctl.provider.http import ApiClient, RetryPolicy
+from gpuctl.provider.errors import AmbiguousWrite, AuthError, InsecureURL, InvalidId, ProviderError, RateLimited, Rejected, Unavailable
+from gpuctl.provider.graphql import GraphQL
+from gpuctl.provider.http import ApiClient, RetryPolicy, path
+from gpuctl.provider.runpod import RunPodProvider
 
 
 class Script:
@@ -123,3 +127,126 @@ def test_loopback_and_https_are_accepted(url):
 
 def test_rate_limited_error_is_retryable_type():
     assert RateLimited("x").retryable and not AmbiguousWrite("x").retryable
+
+
+# -- Retry-After holds back the next request, of any kind ----------------------------------------
+
+
+def test_503_on_a_create_is_a_refusal_retried_after_retry_after():
+    s = Script((503, {"Retry-After": "2"}, {"detail": "overloaded"}), (201, {}, {"id": "x"}))
+    assert s.client().request("POST", "/v2/serverless", json={}).json() == {"id": "x"}
+    assert s.sent_at[1] - s.sent_at[0] >= 2.0
+
+
+def test_retry_after_on_a_create_whose_outcome_is_unknown_holds_the_lookup_that_follows():
+    """The engine's identity lookup after a lost create must wait as long as the answer asked."""
+    s = Script((500, {"Retry-After": "3"}, {"detail": "boom"}), (200, {}, {"endpoints": []}))
+    client = s.client()
+    with pytest.raises(AmbiguousWrite) as info:
+        client.request("POST", "/v2/serverless", json={"name": "a"})
+    assert info.value.outcome_unknown
+    client.request("GET", "/v2/serverless")
+    assert s.sent_at[1] - s.sent_at[0] >= 3.0
+
+
+def test_retry_after_on_a_read_that_gave_up_holds_the_next_request():
+    s = Script((503, {"Retry-After": "4"}, {}), (200, {}, {}))
+    client = s.client(retry=RetryPolicy(attempts=1))
+    with pytest.raises(Unavailable):
+        client.request("GET", "/v2/serverless")
+    client.request("GET", "/v2/templates")
+    assert s.sent_at[1] - s.sent_at[0] >= 4.0
+
+
+def test_retry_after_on_a_log_stream_holds_the_next_request():
+    s = Script((429, {"Retry-After": "2"}, {}), (200, {}, {}))
+    client = s.client()
+    with pytest.raises(RateLimited):
+        list(client.events("/v2/pods/abc/logs"))
+    client.request("GET", "/v2/pods")
+    assert s.sent_at[1] - s.sent_at[0] >= 2.0
+
+
+def test_a_pause_longer_than_the_retry_budget_fails_instead_of_sleeping_or_sending_early():
+    s = Script((429, {"Retry-After": "3600"}, {}), (200, {}, {}))
+    client = s.client()
+    with pytest.raises(RateLimited):
+        client.request("GET", "/v2/serverless")
+    with pytest.raises(RateLimited) as info:
+        client.request("GET", "/v2/serverless")
+    assert "longer than gpuctl waits" in info.value.summary and len(s.requests) == 1 and s.now == 0.0
+
+
+@pytest.mark.parametrize("answer", [(500, {}, {}), (502, {}, {}), (504, {}, {}), httpx.ReadTimeout("lost"), httpx.RemoteProtocolError("reset")])
+def test_a_create_whose_answer_may_hide_a_commit_has_an_unknown_outcome(answer):
+    s = Script(answer, (201, {}, {"id": "x"}))
+    with pytest.raises(AmbiguousWrite) as info:
+        s.client().request("POST", "/v2/serverless", json={})
+    assert info.value.outcome_unknown and len(s.requests) == 1
+
+
+@pytest.mark.parametrize("answer", [(429, {"Retry-After": "1"}, {}), (503, {"Retry-After": "1"}, {}), httpx.ConnectError("refused")])
+def test_a_create_that_was_refused_has_a_known_outcome(answer):
+    s = Script(*[answer] * 2)
+    with pytest.raises(ProviderError) as info:
+        s.client(retry=RetryPolicy(attempts=2)).request("POST", "/v2/serverless", json={})
+    assert not info.value.outcome_unknown and len(s.requests) == 2
+
+
+# -- ids never become path structure --------------------------------------------------------------
+
+BAD_IDS = ["../../other/purge-queue", "..", "%2e%2e", "a/b", "?x=1", "a#b", "a b", "a\x00b", "a\nb", "\x1b[31mred", "", "-x", "a.b", "é", "a" * 200]
+
+
+def _provider(script: Script) -> RunPodProvider:
+    control, jobs = script.client(), ApiClient("https://api.runpod.ai/v2", "k", transport=httpx.MockTransport(script.handler))
+    return RunPodProvider("runpod", control, jobs, GraphQL(control))
+
+
+def _id_methods() -> list[tuple[str, str]]:
+    """(method, id parameter) for every provider method that takes an id; GraphQL carries its
+    ids as variables, never in a path."""
+    found = []
+    for name, method in inspect.getmembers(RunPodProvider, inspect.isfunction):
+        if name.startswith("_") or name == "set_model_references":
+            continue
+        found += [(name, p) for p in inspect.signature(method).parameters if p.endswith("_id")]
+    return found
+
+
+def _call(provider: RunPodProvider, name: str, ids: dict[str, str]):
+    method = getattr(provider, name)
+    args = {p: ids.get(p, {}) for p, spec in inspect.signature(method).parameters.items() if spec.default is inspect.Parameter.empty}
+    result = method(**args)
+    return list(result) if inspect.isgenerator(result) else result
+
+
+def test_every_method_that_takes_an_id_is_covered():
+    assert {"cancel", "status", "worker_logs", "get_volume", "delete_template", "get_pod", "request_url"} <= {n for n, _ in _id_methods()}
+
+
+@pytest.mark.parametrize("name,param", _id_methods())
+@pytest.mark.parametrize("bad", BAD_IDS, ids=repr)
+def test_a_malformed_id_is_refused_before_any_request(name, param, bad):
+    s = Script()
+    params = [p for n, p in _id_methods() if n == name]
+    with pytest.raises(InvalidId) as info:
+        _call(_provider(s), name, {p: bad if p == param else "abc123" for p in params})
+    assert s.requests == []
+    message = info.value.format()
+    assert "id" in info.value.summary and "\x00" not in message and "\n" not in info.value.summary and "\x1b" not in message
+    assert len(info.value.summary) < 120 and info.value.hint
+
+
+@pytest.mark.parametrize("endpoint_id,job_id", [("i02xupws21hp6i", "5e0ae067-4a83-49b5-8368-8961f7067018-u1"), ("4m7x2k9q", "sync-5e0ae067-4a83-49b5-8368-8961f7067018"), ("vol-9", "a_b")])
+def test_real_ids_pass_unchanged(endpoint_id, job_id):
+    s = Script((200, {}, {"id": job_id, "status": "CANCELLED"}))
+    _provider(s).cancel(endpoint_id, job_id)
+    assert s.requests[0].url.path == f"/v2/{endpoint_id}/cancel/{job_id}"
+
+
+def test_path_percent_encodes_every_id_segment():
+    assert path("/v2/serverless/{endpoint}/workers/{worker}/logs", endpoint="ab", worker="c-d_e") == "/v2/serverless/ab/workers/c-d_e/logs"
+    with pytest.raises(InvalidId) as info:
+        path("/v2/serverless/{endpoint}", endpoint="x" * 5000)
+    assert "(5000 characters)" in info.value.summary and "endpoint id" in info.value.summary

@@ -63,10 +63,14 @@ def _run(args: list[str], app: AppContext) -> int:
         print("aborted", file=app.stderr)
         return EXIT_ERROR
     except click.ClickException as exc:
-        exc.show(file=app.stderr)
+        from gpuctl.cli.usage import show
+
+        show(exc, cli, args, app.stderr)  # never the words typed: click's own messages repeat them
         return EXIT_ERROR  # usage errors exit 1: exit 2 means "changes pending"
     except GpuctlError as exc:
-        print(exc.format(), file=app.stderr)
+        from gpuctl.safetext import printable
+
+        print(printable(exc.format()), file=app.stderr)  # errors may quote names from the account
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=app.stderr)
@@ -79,5 +83,7 @@ def _run(args: list[str], app: AppContext) -> int:
 
             traceback.print_exc(file=app.stderr)
         else:
-            print(f"error: internal error: {type(exc).__name__}: {exc}\nhint: run again with --debug for a traceback, and report it", file=app.stderr)
+            from gpuctl.safetext import printable
+
+            print(f"error: internal error: {type(exc).__name__}: {printable(str(exc))}\nhint: run again with --debug for a traceback, and report it", file=app.stderr)
         return EXIT_ERROR

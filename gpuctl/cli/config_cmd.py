@@ -41,14 +41,16 @@ def validate(app: AppContext, config: str | None, as_json: bool) -> int:
     missing = [n for n in needed if n[2] not in app.environ]
     if as_json:
         doc = {"valid": True, "project_id": loaded.project_id, "endpoints": endpoints,
-               "warnings": [{"code": n.code, "address": n.address, "message": n.message} for n in loaded.notices],
+               "warnings": [{"code": n.code, "address": n.address, "message": n.message} for n in loaded.notices if n.level == "warning"],
+               "notes": [{"code": n.code, "address": n.address, "message": n.message} for n in loaded.notices if n.level == "note"],
                "variables": [{"address": a, "env": k, "variable": v, "set": v in app.environ} for a, k, v in needed]}
         app.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 0
     described = ", ".join(f"{e['name']} ({e['template']} on {e['gpu_type']})" for e in endpoints)
     app.stdout.write(f"{display} is valid: {len(endpoints)} endpoint{'s' if len(endpoints) != 1 else ''}: {described}\n")
-    for n in loaded.notices:
-        app.stdout.write(f"  ! {n.address + ': ' if n.address else ''}{n.message}\n")
+    for n in sorted(loaded.notices, key=lambda n: n.level != "warning"):
+        mark = "!" if n.level == "warning" else "-"
+        app.stdout.write(f"  {mark} {n.address + ': ' if n.address else ''}{n.message}\n")
     for address, key, var in missing:
         app.stdout.write(f"  ! {address}: env.{key} reads ${{{var}}}, which is not set here; deploy will need it\n")
     return 0

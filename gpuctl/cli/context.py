@@ -61,6 +61,10 @@ class AppContext:
     def stdin_tty(self) -> bool:
         return sys.stdin.isatty()
 
+    @property
+    def stderr_tty(self) -> bool:
+        return self.stderr.isatty()
+
     def console(self, stderr: bool = False):
         """A rich console for people; plain when not a TTY or when NO_COLOR is set."""
         from rich.console import Console
@@ -68,8 +72,11 @@ class AppContext:
         stream = self.stderr if stderr else self.stdout
         color = stream.isatty() and "NO_COLOR" not in self.environ
         width = int(self.environ.get("COLUMNS", "0") or 0) or None
-        return Console(file=stream, color_system="auto" if color else None, width=width or (None if stream.isatty() else 100), highlight=False, soft_wrap=False)
+        return Console(file=stream, color_system="auto" if color else None, width=width or (None if stream.isatty() else 100), highlight=False, soft_wrap=False,
+                       markup=False)  # text from the account is never read as rich markup
 
     def note(self, message: str) -> None:
-        """A one-line message for people, on stderr."""
-        print(message, file=self.stderr)
+        """A one-line message for people, on stderr; control characters are escaped."""
+        from gpuctl.safetext import printable
+
+        print(printable(message), file=self.stderr)

@@ -1,8 +1,8 @@
 """`gpu serverless delete` and `gpu serverless template delete`: deliberate deletes.
 
 Both show what will go and ask first (`--force` skips the question; without a terminal and
-without `--force` they refuse). Network volumes are never deleted. Deleting something already
-gone is success with a note."""
+without `--force` they refuse). Network volumes are never deleted. A NAME or ID that is not
+in the account exits 1 with a did-you-mean, unless `--ignore-not-found`."""
 
 from __future__ import annotations
 
@@ -11,22 +11,25 @@ import click
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.resolve import provider_options
 
+IGNORE_NOT_FOUND = "Exit 0 with a one-line note when NAME|ID is not in the account (for scripts that may repeat a delete)."
+
 
 @click.command("delete")
 @click.argument("ref", metavar="[NAME|ID]", required=False)
 @click.option("--force", is_flag=True, help="Do not ask; also allows deleting an endpoint of another project named by its id.")
 @click.option("--all", "pick_all", is_flag=True, help="Pick from every endpoint in the account, not only this project's.")
+@click.option("--ignore-not-found", is_flag=True, help=IGNORE_NOT_FOUND)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @provider_options
 @click.pass_obj
-def delete(app: AppContext, ref: str | None, force: bool, pick_all: bool, as_json: bool, provider: str | None, config: str | None) -> int:
+def delete(app: AppContext, ref: str | None, force: bool, pick_all: bool, ignore_not_found: bool, as_json: bool, provider: str | None, config: str | None) -> int:
     """Delete an endpoint (network volumes are always kept)."""
     from gpuctl.cli import deleting
     from gpuctl.cli.resolve import open_target
 
     target = open_target(app, provider, config)
     try:
-        return deleting.delete_endpoint(app, target, ref, force=force, pick_all=pick_all, as_json=as_json)
+        return deleting.delete_endpoint(app, target, ref, force=force, pick_all=pick_all, as_json=as_json, ignore_not_found=ignore_not_found)
     finally:
         target.close()
 
@@ -37,18 +40,20 @@ def template_group() -> None:
 
 
 @template_group.command("delete")
-@click.argument("template_id", metavar="[ID]", required=False)
+@click.argument("ref", metavar="[NAME|ID]", required=False)
 @click.option("--force", is_flag=True, help="Do not ask.")
+@click.option("--ignore-not-found", is_flag=True, help=IGNORE_NOT_FOUND)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @provider_options
 @click.pass_obj
-def template_delete(app: AppContext, template_id: str | None, force: bool, as_json: bool, provider: str | None, config: str | None) -> int:
-    """Delete a user-owned serverless template; refuses one still used by an endpoint."""
+def template_delete(app: AppContext, ref: str | None, force: bool, ignore_not_found: bool, as_json: bool, provider: str | None, config: str | None) -> int:
+    """Delete a user-owned serverless template, named by its name or id; refuses one still used
+    by an endpoint."""
     from gpuctl.cli import deleting
     from gpuctl.cli.resolve import open_target
 
     target = open_target(app, provider, config)
     try:
-        return deleting.delete_template(app, target, template_id, force=force, as_json=as_json)
+        return deleting.delete_template(app, target, ref, force=force, as_json=as_json, ignore_not_found=ignore_not_found)
     finally:
         target.close()

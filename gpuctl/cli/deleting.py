@@ -1,11 +1,15 @@
-"""The delete flows behind `delete_cmd`: pick, show, confirm, delete, report."""
+"""The delete flows behind `delete_cmd`: pick or resolve, show, confirm, delete, report.
+
+A NAME or ID that is not in the account is an error (exit 1, with a did-you-mean), as in
+kubectl, so a script learns about its typo; `--ignore-not-found` turns exactly that case into
+success with a one-line note."""
 
 from __future__ import annotations
 
 import json
 
 from gpuctl.cli.context import AppContext
-from gpuctl.cli.resolve import EndpointNotFound, Target, find_endpoint, owner_of
+from gpuctl.cli.resolve import Ambiguous, NotFound, Target, find_endpoint, owner_of
 from gpuctl.errors import GpuctlError, UsageError
 
 
@@ -48,24 +52,30 @@ def _endpoint_label(e: dict) -> str:
     return f"{e.get('name')} ({e.get('id')}, project {owner_of(e) or 'unmanaged'})"
 
 
-def _choose_endpoint(app: AppContext, target: Target, ref: str | None, pick_all: bool) -> dict | None:
+def _choose_endpoint(app: AppContext, target: Target, ref: str | None, pick_all: bool) -> dict:
     endpoints = target.provider.list_endpoints()
     if ref is None:
         mine = endpoints if pick_all else [e for e in endpoints if target.project_id and owner_of(e) == target.project_id]
         return pick(app, sorted(mine, key=lambda e: str(e.get("name"))), _endpoint_label, "endpoint")
+    return find_endpoint(endpoints, ref, target.project_id)
+
+
+def _absent(app: AppContext, missing: NotFound, ignore_not_found: bool, as_json: bool, doc: dict) -> int:
+    """What a NAME or ID that is not there comes to: exit 1 saying how to forgive it, or, with
+    --ignore-not-found, exit 0 with one line on stderr (and a JSON result saying nothing was
+    deleted)."""
+    if not ignore_not_found:
+        hint = f"{missing.hint} (or pass --ignore-not-found if it may already be gone)" if missing.hint else "pass --ignore-not-found if it may already be gone"
+        raise type(missing)(missing.summary, detail=missing.detail, hint=hint) from None
+    app.note(f"nothing to delete: {missing.summary} (--ignore-not-found)")
+    return _report(app, as_json, {"deleted": None, "not_found": True, "already_gone": False} | doc)
+
+
+def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: bool, pick_all: bool, as_json: bool, ignore_not_found: bool) -> int:
     try:
-        return find_endpoint(endpoints, ref, target.project_id)
-    except EndpointNotFound as missing:
-        if "are named" in missing.summary:
-            raise
-        app.note(f"nothing to delete: {missing.summary} (already gone?)" + (f"; {missing.hint}" if missing.hint and "did you mean" in missing.hint else ""))
-        return None
-
-
-def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: bool, pick_all: bool, as_json: bool) -> int:
-    chosen = _choose_endpoint(app, target, ref, pick_all)
-    if chosen is None:
-        return _report(app, as_json, {"deleted": None, "already_gone": True, "volumes_kept": []})
+        chosen = _choose_endpoint(app, target, ref, pick_all)
+    except NotFound as missing:
+        return _absent(app, missing, ignore_not_found, as_json, {"volumes_kept": []})
     owned = target.project_id is not None and owner_of(chosen) == target.project_id
     by_id_forced = force and ref == chosen["id"]
     if not owned and not by_id_forced:
@@ -80,7 +90,7 @@ def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: 
     if not gone_now:
         app.note(f"endpoint {chosen['id']} was already gone")
     app.note(f"deleted endpoint {chosen['name']} ({chosen['id']}); kept {len(volumes)} network volume(s)")
-    return _report(app, as_json, {"deleted": chosen["id"], "already_gone": not gone_now, "volumes_kept": [v["id"] for v in volumes]})
+    return _report(app, as_json, {"deleted": chosen["id"], "not_found": False, "already_gone": not gone_now, "volumes_kept": [v["id"] for v in volumes]})
 
 
 def _volumes(target: Target, endpoint: dict) -> list[dict]:
@@ -94,15 +104,40 @@ def _report(app: AppContext, as_json: bool, doc: dict) -> int:
     return 0
 
 
-def delete_template(app: AppContext, target: Target, template_id: str | None, *, force: bool, as_json: bool) -> int:
+class TemplateNotFound(NotFound):
+    pass
+
+
+def find_template(templates: list[dict], ref: str) -> dict:
+    """The template with id `ref`, else the one named exactly `ref`. RunPod keeps template names
+    unique per account, but if several ever share one, gpuctl lists their ids rather than guess."""
+    from gpuctl.spelling import did_you_mean
+
+    by_id = [t for t in templates if t.get("id") == ref]
+    if by_id:
+        return by_id[0]
+    named = [t for t in templates if t.get("name") == ref]
+    if len(named) == 1:
+        return named[0]
+    if named:
+        raise Ambiguous(f'{len(named)} templates are named "{ref}": {", ".join(t["id"] for t in named)}', hint="name the one you mean by its id")
+    hint = did_you_mean(ref, [str(t.get("name", "")) for t in templates]) or "run `gpu serverless template delete` on a terminal to pick one"
+    raise TemplateNotFound(f'no serverless template of yours named or with id "{ref}"', hint=hint)
+
+
+def _template_label(t: dict) -> str:
+    return f"{t.get('name')} ({t.get('id')}, {t.get('image')})"
+
+
+def delete_template(app: AppContext, target: Target, ref: str | None, *, force: bool, as_json: bool, ignore_not_found: bool) -> int:
     owned = [t for t in target.provider.list_templates() if t.get("serverless") and not t.get("public")]
-    if template_id is None:
-        chosen = pick(app, sorted(owned, key=lambda t: str(t.get("name"))), lambda t: f"{t.get('name')} ({t.get('id')}, {t.get('image')})", "template")
+    if ref is None:
+        chosen = pick(app, sorted(owned, key=lambda t: str(t.get("name"))), _template_label, "template")
     else:
-        chosen = next((t for t in owned if t.get("id") == template_id), None)
-        if chosen is None:
-            app.note(f"nothing to delete: no serverless template {template_id} of yours (already gone?)")
-            return _report(app, as_json, {"deleted": None, "already_gone": True})
+        try:
+            chosen = find_template(owned, ref)
+        except NotFound as missing:
+            return _absent(app, missing, ignore_not_found, as_json, {})
     users = target.provider.template_users().get(chosen["id"], [])
     if users:
         names = ", ".join(f"{u['name']} ({u['id']})" for u in users)
@@ -111,4 +146,4 @@ def delete_template(app: AppContext, target: Target, template_id: str | None, *,
     confirm(app, f"Delete template {chosen.get('name')}?", force)
     gone_now = target.provider.delete_template(chosen["id"])
     app.note(f"deleted template {chosen.get('name')} ({chosen['id']})" if gone_now else f"template {chosen['id']} was already gone")
-    return _report(app, as_json, {"deleted": chosen["id"], "already_gone": not gone_now})
+    return _report(app, as_json, {"deleted": chosen["id"], "not_found": False, "already_gone": not gone_now})

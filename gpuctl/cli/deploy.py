@@ -14,11 +14,13 @@ from gpuctl.cli.context import AppContext
 from gpuctl.config import build_desired, load_config
 from gpuctl.engine.apply import Engine
 from gpuctl.engine.journal import Journal
+from gpuctl.cli.prewarming import forget_orphans, prewarm, prewarm_failure, prewarm_targets
+from gpuctl.engine.lease import name_claim, project_lease
 from gpuctl.engine.lock import ProjectLock
 from gpuctl.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, GpuctlError, UsageError
 from gpuctl.model import Sensitive
 from gpuctl.plan import plan as make_plan
-from gpuctl.render.document import dumps, to_document
+from gpuctl.render.document import dumps, read_saved, to_document
 from gpuctl.snapshot import read_snapshot
 
 
@@ -43,6 +45,7 @@ class DeployOptions:
     out: str | None
     from_plan: str | None
     lock_timeout: float
+    break_lock: bool
     json_result: bool
     overrides: dict
 
@@ -57,6 +60,7 @@ class Session:
     desired: object
     target: str
     project_dir: Path
+    snapshot: object | None = None  # gpuctl.snapshot.Snapshot, under --observed
 
     def plan(self, observed):
         return make_plan(self.desired, observed, self.catalog, target=self.target, prune=self.opts.prune)
@@ -69,16 +73,20 @@ class Session:
 def _session(app: AppContext, opts: DeployOptions) -> Session:
     catalog = load_catalog()
     path, display = planning.config_path(app, opts.config)
-    loaded = load_config(path, planning.overrides(opts.overrides), catalog, display)
+    loaded = load_config(path, planning.overrides(opts.overrides), catalog, display, flags_may_replace=opts.config is None)
     desired = build_desired(loaded, app.environ, catalog)
     for spec in desired.endpoints:
         for _, value in spec.env:
             if isinstance(value, Sensitive):
                 app.protect(value.value)
-    target, why = planning.choose_provider(app, opts.provider, loaded.provider)
-    if target == "local" and why == "no RunPod API key is configured" and not opts.observed:
-        app.note("note: no RunPod API key is configured, so this deploys to the local provider (gpu local status); use --provider runpod to change that")
-    return Session(app, opts, catalog, desired, target, path.resolve().parent)
+    snapshot = None
+    if opts.observed:
+        snapshot_path, shown = planning.config_path(app, opts.observed)
+        snapshot = read_snapshot(snapshot_path)
+        target, _ = planning.snapshot_provider(app, opts.provider, loaded.provider, snapshot.provider, shown)
+    else:
+        target, _ = planning.choose_provider(app, opts.provider, loaded.provider)
+    return Session(app, opts, catalog, desired, target, path.resolve().parent, snapshot)
 
 
 def run(app: AppContext, opts: DeployOptions) -> int:
@@ -86,7 +94,7 @@ def run(app: AppContext, opts: DeployOptions) -> int:
     if opts.observed:
         if not (opts.plan_only or opts.out):
             raise UsageError("--observed plans against a snapshot and cannot apply", hint="add --plan, or drop --observed to deploy to the account")
-        return _show_plan(s, s.plan(read_snapshot(planning.config_path(app, opts.observed)[0])))
+        return _show_plan(s, s.plan(s.snapshot.observed))
     provider = connect(app, s.target)
     try:
         if opts.plan_only or opts.out:
@@ -101,11 +109,10 @@ def _show_plan(s: Session, plan) -> int:
         Path(s.opts.out).write_text(dumps(to_document(plan)))
         s.app.note(f"saved the plan to {s.opts.out}; apply exactly it with: gpu serverless deploy --from-plan {s.opts.out}")
     planning.write_plan(s.app, plan, s.opts.fmt)
-    return EXIT_CHANGES if s.opts.detailed_exitcode and plan.has_changes else EXIT_OK
+    return EXIT_CHANGES if s.opts.detailed_exitcode and not plan.in_sync else EXIT_OK
 
 
-def _check_saved(s: Session, plan) -> None:
-    saved = json.loads(Path(s.opts.from_plan).read_text())
+def _check_saved(s: Session, saved: dict, plan) -> None:
     fresh = to_document(plan)
     if saved.get("observed_digest") != fresh["observed_digest"]:
         raise StalePlan("the account changed since the plan was made; refusing to apply it", hint="make a new plan (deploy --plan --out FILE) and review it")
@@ -126,6 +133,7 @@ def _confirm(s: Session) -> bool:
 
 def _apply(s: Session, provider) -> int:
     app, opts = s.app, s.opts
+    saved = read_saved(Path(opts.from_plan)) if opts.from_plan else None
     lock = ProjectLock(s.project_dir / ".gpu" / "deploy.lock", "gpu serverless deploy")
     lock.acquire(opts.lock_timeout, on_wait=lambda m: app.note(m))
     if lock.interrupted:
@@ -135,18 +143,48 @@ def _apply(s: Session, provider) -> int:
     try:
         observed = provider.observe(s.needs_model_references)
         plan = s.plan(observed)
-        if opts.from_plan:
-            _check_saved(s, plan)
+        if saved is not None:
+            _check_saved(s, saved, plan)
         if not opts.json_result:
             planning.write_plan(app, plan, "text" if opts.fmt == "json" else opts.fmt)
         if not plan.has_changes:
-            return _result(s, provider, plan, None, observed)
+            if prewarm_targets(s, plan, observed)[0] and not _confirm(s):
+                app.note("cancelled: nothing was changed or warmed")
+                return EXIT_ERROR
+            return _result(s, provider, plan, None, observed, prewarm(s, provider, plan, observed))
+        reviewed = not (opts.yes or opts.json_result or saved is not None)
         if not _confirm(s):
             app.note("cancelled: nothing was changed")
             return EXIT_ERROR
-        return _execute(s, provider, plan)
+        lease = project_lease(provider, s.desired.project_id, "gpu serverless deploy", app.note)
+        lease.acquire(opts.lock_timeout, opts.break_lock)
+        lease.keep_alive()
+        try:
+            plan, observed = _replan(s, provider, plan, saved, reviewed)
+            if not plan.has_changes:
+                return _result(s, provider, plan, None, observed)
+            return _execute(s, provider, plan)
+        finally:
+            lease.release()
     finally:
         lock.release()
+
+
+def _replan(s: Session, provider, shown, saved: dict | None, reviewed: bool):
+    """Plan again under the account lease: another runner may have applied between the first
+    plan and the lease. A plan someone reviewed (at the prompt, or saved with --out) is
+    applied only if it is still the plan; under -y the new plan is applied, and shown."""
+    observed = provider.observe(s.needs_model_references)
+    plan = s.plan(observed)
+    if saved is not None:
+        _check_saved(s, saved, plan)
+    elif to_document(plan)["resource_changes"] != to_document(shown)["resource_changes"]:
+        if reviewed:
+            raise StalePlan("the account changed after the plan was shown; refusing to apply it", hint="run deploy again and review the new plan")
+        s.app.note("note: the account changed while this deploy waited for the lease; applying the plan as it is now")
+        if not s.opts.json_result:
+            planning.write_plan(s.app, plan, "text" if s.opts.fmt == "json" else s.opts.fmt)
+    return plan, observed
 
 
 def _execute(s: Session, provider, plan) -> int:
@@ -155,7 +193,8 @@ def _execute(s: Session, provider, plan) -> int:
 
     journal = Journal(s.project_dir / ".gpu" / "journal.jsonl")
     grace = float(s.app.environ.get("GPUCTL_VISIBILITY_GRACE", "20"))
-    engine = Engine(provider, s.desired.project_id, journal, ProgressView(s.app.console(stderr=True)), grace=grace)
+    engine = Engine(provider, s.desired.project_id, journal, ProgressView(s.app.console(stderr=True)), grace=grace,
+                    claim=lambda change: name_claim(provider, s.desired.project_id, change, s.app.note))
     try:
         outcome = engine.apply(plan)
     except ApplyFailed as failure:
@@ -170,23 +209,9 @@ def _execute(s: Session, provider, plan) -> int:
         left = ", ".join(c.address for c in after.changes if c.action.value != "no-op")
         raise InconsistentResult(f"inconsistent result after apply: {left} still differ", hint="RunPod did not keep what was written; run deploy --plan to see the fields")
     journal.clear()
-    warmed = _prewarm(s, provider, plan, observed)
+    forget_orphans(s, provider, observed)
+    warmed = prewarm(s, provider, plan, observed)
     return _result(s, provider, plan, outcome, observed, warmed)
-
-
-def _prewarm(s: Session, provider, plan, observed) -> list[dict]:
-    """`prewarm.enabled`: warm each endpoint this apply created or changed."""
-    from gpuctl.plan.planner import owner
-    from gpuctl.warm import run_prewarm
-
-    changed = {c.name for c in plan.changes if c.kind.value == "endpoint" and c.action.value in ("create", "update", "replace")}
-    live = {e["name"]: e for e in observed.endpoints if owner(e) == s.desired.project_id}
-    results = []
-    for spec in s.desired.endpoints:
-        if spec.prewarm.enabled and spec.name in changed and spec.name in live:
-            s.app.note(f"pre-warming {spec.name} ({spec.prewarm.mode}), as gpu.jsonc asks")
-            results.append(run_prewarm(s.app, provider, live[spec.name], spec.prewarm.mode, spec.prewarm.models, cached_model=spec.cached_model))
-    return results
 
 
 def _endpoints(s: Session, provider, outcome, observed) -> list[dict]:
@@ -229,4 +254,7 @@ def _result(s: Session, provider, plan, outcome, observed, warmed: list | None =
         counts = ", ".join(f"{done.count(a)} {past}" for a, past in (("create", "created"), ("update", "updated"), ("replace", "replaced"), ("delete", "deleted")))
         head = "No changes were needed." if outcome is None else f"Apply complete: {counts}."
         s.app.stdout.write("\n".join(["", head, *endpoint_lines(doc["endpoints"], s.target == "local")]) + "\n")
+    failure = prewarm_failure(doc["prewarm"])
+    if failure:
+        raise failure
     return EXIT_CHANGES if s.opts.detailed_exitcode and outcome is not None else EXIT_OK

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NoReturn
+
 import click
 
 from gpuctl.cli.context import AppContext
@@ -32,37 +35,64 @@ def list_endpoints(app: AppContext, show_all: bool, as_json: bool, provider: str
 
 @click.command("status")
 @click.argument("ref", metavar="NAME|ID")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
-@click.option("--watch", is_flag=True, help="Refresh in place until interrupted.")
-@click.option("--interval", default=2.0, show_default=True, help="Seconds between refreshes with --watch.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout (with --watch, one document a line per refresh).")
+@click.option("--watch", is_flag=True, help="Refresh until interrupted: in place on a terminal, else one line per refresh.")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True, help="Seconds between refreshes with --watch.")
 @provider_options
 @click.pass_obj
 def status(app: AppContext, ref: str, as_json: bool, watch: bool, interval: float, provider: str | None, config: str | None) -> int:
-    """Workers by state, queue and job counters, scaling, release and rollout, URL and cost."""
+    """Workers by state, queue and job counters, scaling, release and rollout, URL and cost.
+
+    --watch stops on Ctrl-C or SIGTERM, exiting 0."""
+    from gpuctl.cli import views
+    from gpuctl.cli.resolve import endpoint, open_target
+    from gpuctl.warm.signals import sigterm_as_interrupt
+
+    target = open_target(app, provider, config)
+    try:
+        endpoint_id = endpoint(target, ref)["id"]
+        if not watch:
+            _show(app, views.status_doc(target, endpoint_id), as_json)
+            return 0
+        with sigterm_as_interrupt():
+            try:
+                _watch(app, lambda: views.status_doc(target, endpoint_id), interval, as_json)
+            except KeyboardInterrupt:
+                return 0
+    finally:
+        target.close()
+
+
+def _show(app: AppContext, doc: dict, as_json: bool) -> None:
+    import json
+
+    from gpuctl.cli import views
+
+    if as_json:
+        app.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        app.console().print(views.status_panel(doc))
+
+
+def _watch(app: AppContext, refresh: Callable[[], dict], interval: float, as_json: bool) -> NoReturn:
+    """Refresh until interrupted. On a terminal the panel is redrawn in place. In a pipe, a
+    log or CI, or with --json anywhere, each refresh is one line (a JSON document with --json),
+    flushed as it is written, so a reader sees every refresh when it happens."""
     import json
     import time
 
     from gpuctl.cli import views
-    from gpuctl.cli.resolve import endpoint, open_target
 
-    target = open_target(app, provider, config)
-    try:
-        found = endpoint(target, ref)
-        if not watch:
-            doc = views.status_doc(target, found["id"])
-            if as_json:
-                app.stdout.write(json.dumps(doc, indent=2) + "\n")
-            else:
-                app.console().print(views.status_panel(doc))
-            return 0
+    if app.stdout_tty and not as_json:
         from rich.live import Live
 
-        try:
-            with Live(views.status_panel(views.status_doc(target, found["id"])), console=app.console(), auto_refresh=False) as live:
-                while True:
-                    time.sleep(interval)
-                    live.update(views.status_panel(views.status_doc(target, found["id"])), refresh=True)
-        except KeyboardInterrupt:
-            return 0
-    finally:
-        target.close()
+        with Live(views.status_panel(refresh()), console=app.console(), auto_refresh=False) as live:
+            while True:
+                time.sleep(interval)
+                live.update(views.status_panel(refresh()), refresh=True)
+    while True:
+        doc = refresh()
+        line = json.dumps(doc) if as_json else f"{time.strftime('%H:%M:%S')} {views.status_line(doc)}"
+        app.stdout.write(line + "\n")
+        app.stdout.flush()
+        time.sleep(interval)

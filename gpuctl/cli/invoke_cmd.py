@@ -18,6 +18,8 @@ JSON_HELP = "Print the whole job document as JSON on stdout."
 ENDED = {"FAILED": "failed", "CANCELLED": "was cancelled", "TIMED_OUT": "timed out"}
 SHELL_HINT = "JSON needs double-quoted keys and strings; quote the whole value for the shell: --input '{\"prompt\": \"hi\"}'"
 RETENTION_HINT = "results are kept 30 min after /run and 1 min after /runsync; check the endpoint and the job id"
+STATE_WORDS = {"IN_QUEUE": "queued", "IN_PROGRESS": "running"}
+LIVE_WAIT_MS = 2000  # on a terminal /runsync holds no longer, so the status line soon shows the job's state
 
 
 @click.command("invoke")
@@ -29,7 +31,8 @@ RETENTION_HINT = "results are kept 30 min after /run and 1 min after /runsync; c
 @click.option("--timeout", type=click.FloatRange(min=0), default=600, show_default=True,
               help="Seconds to wait for the job to end (0: no limit). The job keeps running past it.")
 @click.option("--wait-ms", type=click.IntRange(1000, 25000), default=20000, show_default=True,
-              help="How long one /runsync call holds for the result before gpu polls /status (kept under the 30 s HTTP read timeout).")
+              help="How long one /runsync call holds for the result before gpu polls /status (kept under the 30 s HTTP "
+                   "read timeout; at most 2 s when stderr is a terminal, so the status line can follow the job).")
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @provider_options
 @click.pass_obj
@@ -40,7 +43,8 @@ def invoke(app: AppContext, name: str, input_value: str | None, is_async: bool, 
     Uses /runsync and polls /status when the job outlasts the sync wait. Exits 0 when the job
     COMPLETED; 1 when it FAILED, was CANCELLED or TIMED_OUT (the error on stderr) or did not
     end within --timeout. Ctrl-C stops the waiting, not the job (exit 130). With --stream and
-    --json the chunk lines are followed by the job document."""
+    --json the chunk lines are followed by the job document. While it waits, a terminal shows
+    one live line on stderr: the job's state (queued, running), its id and the time waited."""
     from gpuctl.cli.resolve import open_target
     from gpuctl.errors import UsageError
 
@@ -127,8 +131,14 @@ def parse_input(text: str, where: str) -> Any:
 
     from gpuctl.errors import Diagnostic, UsageError
 
+    def no_constants(name: str) -> Any:
+        raise UsageError(f"the job input contains {name}, which JSON does not allow", detail=f"in {where}",
+                         hint="RunPod accepts standard JSON only: write the number as a string, or null")
+
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=no_constants)
+    except RecursionError:
+        raise UsageError("the job input is nested too deeply", detail=f"in {where}", hint="flatten the input; a job input is plain JSON a few levels deep (RunPod limits /run to 10 MB)") from None
     except json.JSONDecodeError as exc:
         located = Diagnostic(exc.msg, file=where, line=exc.lineno, col=exc.colno).format()
         hint = SHELL_HINT if where == "--input" else None
@@ -174,6 +184,7 @@ class JobCall:
         self.deadline = self.clock() + timeout if timeout else None
         self.job: dict | None = None
         self.chunks = 0
+        self.line = StatusLine(app, ref)
 
     def remaining(self) -> float:
         return float("inf") if self.deadline is None else self.deadline - self.clock()
@@ -188,15 +199,19 @@ class JobCall:
         return 0
 
     def run(self, payload: dict, wait_ms: int) -> dict:
-        """/runsync, then /status polls (slowing down to one every 2 s) until a final state."""
-        wait = int(max(1000, min(wait_ms, self.remaining() * 1000)))
-        self.job = self.provider.runsync(self.endpoint_id, payload, wait_ms=wait)
-        delay = 0.25
-        while self.job.get("status") not in FINAL:
-            self.check_deadline()
-            self.sleep(min(delay, max(0.0, self.remaining())))
-            delay = min(delay * 1.5, 2.0)
-            self.job = self.provider.status(self.endpoint_id, self.job["id"])
+        """/runsync, then /status polls (slowing down to one every 2 s) until a final state,
+        with the status line showing each answer. It needs an answer to show, so on a
+        terminal /runsync holds at most LIVE_WAIT_MS."""
+        wait = int(max(1000, min(wait_ms, self.remaining() * 1000, LIVE_WAIT_MS if self.line.live else wait_ms)))
+        with self.line:
+            self.job = self.provider.runsync(self.endpoint_id, payload, wait_ms=wait)
+            delay = 0.25
+            while self.job.get("status") not in FINAL:
+                self.line.show(self.job)
+                self.check_deadline()
+                self.sleep(min(delay, max(0.0, self.remaining())))
+                delay = min(delay * 1.5, 2.0)
+                self.job = self.provider.status(self.endpoint_id, self.job["id"])
         return self.job
 
     def stream(self, payload: dict) -> dict:
@@ -219,6 +234,7 @@ class JobCall:
             return
         from gpuctl.errors import GpuctlError
 
+        self.line.close()
         if self.as_json:
             self.app.stdout.write(to_json(self.job) + "\n")
         raise GpuctlError(f"job {self.job['id']} did not end within the timeout (it is {self.job.get('status')})",
@@ -246,6 +262,43 @@ class JobCall:
         raise GpuctlError(f"job {job['id']} {ENDED.get(job.get('status'), 'ended')}" + (f": {message}" if message else ""),
                           detail=trace if self.app.debug else None,
                           hint=f"the whole job: `gpu serverless job status {self.ref} {job['id']} --json`")
+
+
+class StatusLine:
+    """While `invoke` waits and stderr is a terminal: one live line on stderr with a spinner,
+    the job's state (queued, running), its id and the time waited, redrawn by each answer
+    and erased when the wait ends. Elsewhere (a pipe, a log, CI) it writes nothing."""
+
+    def __init__(self, app: AppContext, ref: str):
+        self.progress = None
+        if app.stderr.isatty():
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                     console=app.console(stderr=True), transient=True)
+            self.task = self.progress.add_task(f"waiting for {ref}", total=None)
+
+    @property
+    def live(self) -> bool:
+        return self.progress is not None
+
+    def __enter__(self) -> StatusLine:
+        if self.progress:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def show(self, job: dict) -> None:
+        if self.progress:
+            state = str(job.get("status"))
+            self.progress.update(self.task, description=f"{STATE_WORDS.get(state, state.lower())} · job {job.get('id')}")
+
+    def close(self) -> None:
+        """Erase the line; safe to call again."""
+        if self.progress:
+            self.progress.stop()
 
 
 # -- showing a job ----------------------------------------------------------------------------

@@ -85,7 +85,9 @@ def reset(app: AppContext, data_dir: str | None) -> int:
     from gpuctl.local import lifecycle
 
     directory = _data_dir(app, data_dir)
-    lifecycle.reset(directory)
+    kept = lifecycle.reset(directory)
+    if kept is not None:
+        app.note(f"the damaged state file was moved aside to {kept}")
     app.stdout.write(f"local provider state emptied ({directory})\n")
     return 0
 
@@ -94,7 +96,10 @@ def reset(app: AppContext, data_dir: str | None) -> int:
 @click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)
 @click.pass_obj
 def env(app: AppContext, data_dir: str | None) -> int:
-    """Print shell exports that point RunPod's own clients (the runpod SDK) at the provider."""
+    """Print shell exports that point RunPod's own clients (the runpod SDK) at the provider.
+
+    `gpu` recognises the exported key and URLs as the local provider's, so later commands in
+    that shell keep deploying here rather than switching to provider runpod."""
     import shlex
 
     from gpuctl.local import lifecycle
@@ -103,6 +108,6 @@ def env(app: AppContext, data_dir: str | None) -> int:
     info = lifecycle.read_server_info(directory)
     if info is None:
         raise lifecycle.LocalProviderError("the local provider is not running", hint="start it with `gpu local up`")
-    for name, value in lifecycle.env_exports(info, lifecycle.read_token(directory)).items():
+    for name, value in lifecycle.env_exports(directory, info, lifecycle.read_token(directory)).items():
         app.stdout.write(f"export {name}={shlex.quote(value)}\n")
     return 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gpuctl.cli.context import AppContext
-from gpuctl.errors import UsageError
+from gpuctl.errors import GpuctlError, UsageError
 from gpuctl.model import Override
 
 OVERRIDE_FLAGS = {
@@ -51,20 +51,87 @@ def overrides(options: dict) -> list[Override]:
     return [Override(flag, path, options[key]) for key, (flag, path) in OVERRIDE_FLAGS.items() if options.get(key) is not None]
 
 
+class NoApiKey(GpuctlError):
+    """No RunPod API key, and nobody at a terminal for whom the local provider is a fallback."""
+
+
+PROVIDERS = ("runpod", "local")
+BASE_URL_VARS = ("RUNPOD_API_BASE_URL", "RUNPOD_ENDPOINT_BASE_URL")
+
+
 def choose_provider(app: AppContext, flag: str | None, configured: str | None) -> tuple[str, str]:
-    """(provider, why): --provider, else GPU_PROVIDER, else the config's provider, else runpod
-    when an API key is configured, else local."""
-    for value, source in ((flag, "--provider"), (app.environ.get("GPU_PROVIDER"), "GPU_PROVIDER"), (configured, "gpu.jsonc provider")):
-        if value:
-            if value not in ("runpod", "local"):
-                raise UsageError(f'unknown provider "{value}" (from {source})', hint="use runpod or local")
-            return value, source
+    """(provider, why): --provider, else GPU_PROVIDER, else the config's provider, else the API
+    key decides: the local provider's own token or base URLs (what `gpu local env` exports) mean
+    local, any other key means runpod. With no key it is local, with a one-line notice, but only
+    for a person at a terminal; unattended (CI, cron, a pipe) no key is an error, because a plan
+    against an empty local account reports every endpoint as missing: a false drift alert."""
+    explicit = _explicit_provider(app, flag, configured)
+    if explicit:
+        return explicit
     from gpuctl.credentials import ENV_VAR, api_key
 
     key, where = api_key(app.environ)
+    local = _local_credentials(app, key)
+    if local:
+        return "local", local
     if key:
         return "runpod", f"{ENV_VAR} is set" if app.environ.get(ENV_VAR) else f"an API key is stored in {where}"
+    unattended = _unattended(app)
+    if unattended:
+        raise NoApiKey(f"no RunPod API key is configured, and {unattended}, so gpuctl will not fall back to the local provider",
+                       hint=f"set {ENV_VAR} (or run `gpu auth login`) to use RunPod, or pass --provider local (or set GPU_PROVIDER=local) to use the local provider")
+    app.note("note: no RunPod API key is configured, so this uses the local provider (gpu local status); run `gpu auth login` to use RunPod")
     return "local", "no RunPod API key is configured"
+
+
+def snapshot_provider(app: AppContext, flag: str | None, configured: str | None, recorded: str | None, display: str) -> tuple[str, str]:
+    """(provider, why) for a plan against a snapshot: the provider the snapshot was taken from,
+    which --provider may not contradict. A snapshot that does not say (written by hand, or taken
+    before snapshots recorded it) gets --provider, GPU_PROVIDER or the config's provider, else
+    runpod, whose plans never add the local provider's GPUCTL_LOCAL_* env. Never reads the API
+    key and never starts a server: such plans need no credentials."""
+    if recorded is None:
+        return _explicit_provider(app, flag, configured) or ("runpod", f"{display} does not record a provider")
+    if flag and flag != recorded:
+        raise UsageError(f"{display} was taken from the {recorded} provider, but --provider says {flag}",
+                         hint=f"drop --provider or pass --provider {recorded}: a snapshot is planned for the provider it was taken from")
+    return recorded, f"{display} was taken from it"
+
+
+def _explicit_provider(app: AppContext, flag: str | None, configured: str | None) -> tuple[str, str] | None:
+    """(provider, source) from --provider, GPU_PROVIDER or the config, in that order; None when
+    none of them says."""
+    for value, source in ((flag, "--provider"), (app.environ.get("GPU_PROVIDER"), "GPU_PROVIDER"), (configured, "gpu.jsonc provider")):
+        if value:
+            if value not in PROVIDERS:
+                raise UsageError(f'unknown provider "{value}" (from {source})', hint="use runpod or local")
+            return value, source
+    return None
+
+
+def _local_credentials(app: AppContext, key: str | None) -> str | None:
+    """Why the configured key or base URLs belong to the local provider of this environment's
+    data dir (the one `connect` would use), or None. Read-only: nothing is started."""
+    from gpuctl.local import lifecycle
+
+    data_dir = lifecycle.default_data_dir(app.environ)
+    if key and lifecycle.owns_key(data_dir, key):
+        return "the API key is the local provider's token (as `gpu local env` exports it)"
+    for name in BASE_URL_VARS:
+        if app.environ.get(name) and lifecycle.owns_url(data_dir, app.environ[name]):
+            return f"{name} is the local provider's URL (as `gpu local env` exports it)"
+    return None
+
+
+def _unattended(app: AppContext) -> str | None:
+    """Why nobody is at a terminal to be told about a fallback, or None when someone is."""
+    if app.environ.get("CI"):
+        return "CI is set"
+    if not app.stdin_tty:
+        return "stdin is not a terminal"
+    if not app.stderr_tty:
+        return "stderr is not a terminal"
+    return None
 
 
 def output_format(fmt: str | None, as_json: bool) -> str:

@@ -11,8 +11,18 @@ from gpuctl.cli.context import AppContext
 from gpuctl.errors import GpuctlError
 
 
-class EndpointNotFound(GpuctlError):
+class NotFound(GpuctlError):
+    """What the command line named is not in the account. Its own type, so that
+    `--ignore-not-found` can forgive exactly this and nothing else."""
+
+
+class EndpointNotFound(NotFound):
     pass
+
+
+class Ambiguous(GpuctlError):
+    """A name matches several things; gpuctl refuses to guess (never forgiven by
+    `--ignore-not-found`: something is there)."""
 
 
 @dataclass
@@ -70,7 +80,7 @@ def find_endpoint(endpoints: list[dict], ref: str, project_id: str | None) -> di
         return (ours or named)[0]
     if len(named) > 1:
         listed = ", ".join(f"{e['id']} (project {owner_of(e) or 'none'})" for e in named)
-        raise EndpointNotFound(f'{len(named)} endpoints are named "{ref}": {listed}', hint="name the one you mean by its id")
+        raise Ambiguous(f'{len(named)} endpoints are named "{ref}": {listed}', hint="name the one you mean by its id")
     hint = did_you_mean(ref, [e.get("name", "") for e in endpoints]) or "list them with `gpu serverless list --all`"
     raise EndpointNotFound(f'no endpoint named or with id "{ref}"', hint=hint)
 

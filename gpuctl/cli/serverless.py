@@ -54,16 +54,17 @@ def _duration(value: str) -> float:
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), help="How to print the plan.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when nothing changes, 2 when there are (or were) changes, 1 on error.")
 @click.option("--prune", is_flag=True, help="Allow deleting owned endpoints that left gpu.jsonc.")
-@click.option("--provider", type=click.Choice(["runpod", "local"]), help="Where to deploy (default: GPU_PROVIDER, gpu.jsonc, runpod with a key, else local).")
+@click.option("--provider", type=click.Choice(["runpod", "local"]), help="Where to deploy (default: GPU_PROVIDER, gpu.jsonc, runpod with a key, else local for a person at a terminal; with --observed, the snapshot's).")
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking for confirmation.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Save the plan as JSON to this file and stop (implies --plan).")
 @click.option("--from-plan", type=click.Path(dir_okay=False, exists=True), help="Apply exactly this saved plan; refused if the account or gpu.jsonc changed since.")
 @click.option("--lock-timeout", default="0s", show_default=True, help="How long to wait for another deploy of this project to finish (30s, 5m).")
+@click.option("--break-lock", is_flag=True, help="Take over the account lease of another deploy of this project (after showing its holder); only when that deploy is surely gone.")
 @_override_options
 @click.pass_obj
 def deploy(app: AppContext, plan_only: bool, observed: str | None, config: str | None, as_json: bool, fmt: str | None,
            detailed_exitcode: bool, prune: bool, provider: str | None, yes: bool, out: str | None, from_plan: str | None,
-           lock_timeout: str, **override_values) -> int:
+           lock_timeout: str, break_lock: bool, **override_values) -> int:
     """Make the account match gpu.jsonc: plan, show, confirm, apply, verify."""
     from gpuctl.cli import deploy as flow
     from gpuctl.cli.planning import output_format
@@ -71,13 +72,13 @@ def deploy(app: AppContext, plan_only: bool, observed: str | None, config: str |
     options = flow.DeployOptions(
         plan_only=plan_only, observed=observed, config=config, fmt=output_format(fmt, as_json),
         detailed_exitcode=detailed_exitcode, prune=prune, provider=provider, yes=yes, out=out, from_plan=from_plan,
-        lock_timeout=_duration(lock_timeout), json_result=as_json and not plan_only, overrides=override_values,
+        lock_timeout=_duration(lock_timeout), break_lock=break_lock, json_result=as_json and not plan_only, overrides=override_values,
     )
     return flow.run(app, options)
 
 
 @serverless_group.command("snapshot")
-@click.option("--provider", type=click.Choice(["runpod", "local"]), help="Which account to read.")
+@click.option("--provider", type=click.Choice(["runpod", "local"]), help="Which account to read (default as for deploy); the snapshot records it.")
 @click.option("--config", "config", type=click.Path(), help="gpu.jsonc: env values it holds as plain literals are kept, all others redacted.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 @click.pass_obj
@@ -86,7 +87,8 @@ def snapshot(app: AppContext, provider: str | None, config: str | None, out: str
 
     Env values are secrets until shown otherwise: only gpuctl's own markers and the values
     gpu.jsonc holds as plain literals are written; every other value is redacted, and plans
-    against the snapshot do not compare it."""
+    against the snapshot do not compare it. The snapshot records the provider it was read from,
+    so `deploy --observed` plans for that provider."""
     import json
     from pathlib import Path
 
@@ -106,7 +108,7 @@ def snapshot(app: AppContext, provider: str | None, config: str | None, out: str
         value = (endpoint.get("env") or {}).get(key)
         return key.startswith("GPUCTL_") or literals.get((endpoint.get("name"), key)) == value
 
-    text = json.dumps(snapshot_document(observed, shown), indent=2) + "\n"
+    text = json.dumps(snapshot_document(observed, shown, provider=target), indent=2) + "\n"
     if out:
         Path(out).write_text(text)
     else:

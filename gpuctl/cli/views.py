@@ -8,9 +8,12 @@ from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 
+from gpuctl.catalog import Catalog
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.resolve import Target, owner_of
 from gpuctl.model import REDACTED
+from gpuctl.redact import hide_env
+from gpuctl.safetext import printable
 
 WORKER_STATES = ("running", "idle", "initializing", "throttled", "unhealthy")
 
@@ -23,15 +26,44 @@ def _gpu(endpoint: dict) -> str:
     return ", ".join(gpu.get("pools") or []) + excluded
 
 
-def _row(target: Target, e: dict, **extra) -> dict:
+def _read_back(endpoint: dict, catalog: Catalog) -> list[str] | None:
+    """The GPU type ids an endpoint's pools stand for, when that is unambiguous: every pool
+    is in the catalog and lets exactly one type through (its members not excluded). Else
+    None: a pool of several types reads best as the pool."""
+    gpu = endpoint.get("gpu") or {}
+    excluded = set(gpu.get("excludedTypes") or [])
+    pools = gpu.get("pools") or []
+    accepted = [[m for m in catalog.pool_members(p) if m not in excluded] for p in pools]
+    return [ids[0] for ids in accepted] if pools and all(len(ids) == 1 for ids in accepted) else None
+
+
+def _row(target: Target, e: dict, written: list[str] | None, catalog: Catalog, **extra) -> dict:
+    """One endpoint for `list`: `gpus` are the GPU types as gpu.jsonc writes them (or as the
+    catalog reads the pools back), `pools` and `gpu` what RunPod holds (`gpu` kept as it was
+    for scripts)."""
     workers = e.get("workers") or {}
     return {"name": e.get("name"), "id": e.get("id"), "url": target.provider.request_url(e["id"]), "gpu": _gpu(e),
+            "gpus": written or _read_back(e, catalog), "pools": list((e.get("gpu") or {}).get("pools") or []),
             "workers_min": workers.get("min"), "workers_max": workers.get("max"), **extra}
 
 
+def _declared_gpus(target: Target) -> dict[str, list[str]]:
+    """Endpoint name (default: the project id, as the loader names it) -> gpu_type then
+    gpu_types, as this project's gpu.jsonc writes them."""
+    if target.loaded is None:
+        return {}
+    return {b.model.name or target.loaded.project_id: list(dict.fromkeys([b.model.gpu_type, *b.model.gpu_types]))
+            for b in target.loaded.blocks if b.model.gpu_type}
+
+
 def account_rows(target: Target) -> list[dict]:
+    from gpuctl.catalog import load_catalog
+
+    catalog, declared = load_catalog(), _declared_gpus(target)
     endpoints = sorted(target.provider.list_endpoints(), key=lambda e: (str(e.get("name")), str(e.get("id"))))
-    return [_row(target, e, project=owner_of(e) or "unmanaged") for e in endpoints]
+    mine = {e.get("id") for e in endpoints if target.project_id and owner_of(e) == target.project_id}
+    return [_row(target, e, declared.get(e.get("name")) if e.get("id") in mine else None, catalog, project=owner_of(e) or "unmanaged")
+            for e in endpoints]
 
 
 class _Unset(dict):
@@ -63,18 +95,25 @@ def project_rows(app: AppContext, target: Target) -> list[dict]:
     for spec in desired.endpoints:
         change = by_name[spec.name]
         if change.action is Action.CREATE:
-            rows.append({"name": spec.name, "id": None, "url": None, "gpu": "-", "workers_min": None, "workers_max": None, "state": "missing", "differs": []})
+            rows.append({"name": spec.name, "id": None, "url": None, "gpu": "-", "gpus": list(spec.gpu_types), "pools": None,
+                         "workers_min": None, "workers_max": None, "state": "missing", "differs": []})
             continue
         state = "in sync" if change.action is Action.NOOP else "drifted"
-        rows.append(_row(target, live[change.id], state=state, differs=[c.path for c in change.changes]))
+        rows.append(_row(target, live[change.id], list(spec.gpu_types), catalog, state=state, differs=[c.path for c in change.changes]))
     if environ.missing:
         app.note(f"note: {', '.join(sorted(environ.missing))} not set here; env values read from them are not compared")
     return rows
 
 
+def _cell(value: object) -> str:
+    """A value from the account as one line of plain text: control characters escaped (the
+    console is created with markup off, so brackets are shown as they are)."""
+    return printable(str(value), keep_newlines=False)
+
+
 def print_rows(app: AppContext, rows: list[dict], as_json: bool, show_all: bool) -> None:
     if as_json:
-        app.stdout.write(json.dumps({"endpoints": rows}, indent=2) + "\n")
+        app.stdout.write(json.dumps(hide_env({"endpoints": rows}), indent=2) + "\n")
         return
     if not rows:
         app.note("no endpoints" + ("" if show_all else " declared in gpu.jsonc"))
@@ -88,7 +127,7 @@ def print_rows(app: AppContext, rows: list[dict], as_json: bool, show_all: bool)
         if r.get("differs"):
             state += f" ({', '.join(r['differs'][:3])}{'…' if len(r['differs']) > 3 else ''})"
         workers = "-" if r["workers_min"] is None else f"{r['workers_min']}..{r['workers_max']}"
-        table.add_row(r["name"], r["id"] or "-", r["gpu"], workers, state, r["url"] or "-")
+        table.add_row(*map(_cell, (r["name"], r["id"] or "-", ", ".join(r["gpus"]) if r["gpus"] else r["gpu"], workers, state, r["url"] or "-")))
     app.console().print(table)
 
 
@@ -107,7 +146,7 @@ def status_doc(target: Target, endpoint_id: str) -> dict:
     endpoint, workers, health, releases = p.get_endpoint(endpoint_id), p.workers(endpoint_id), p.health(endpoint_id), p.releases(endpoint_id)
     summary = workers.get("summary") or {}
     latest = (releases.get("releases") or [None])[0]
-    return {
+    return hide_env({
         "name": endpoint.get("name"), "id": endpoint_id, "url": p.request_url(endpoint_id), "project": owner_of(endpoint),
         "workers": {k: summary.get(k, 0) for k in (*WORKER_STATES, "total")},
         "worker_list": [{k: w.get(k) for k in ("id", "status", "gpuTypeId", "dataCenterId", "uptimeSeconds", "isStale")} for w in workers.get("workers") or []],
@@ -115,7 +154,16 @@ def status_doc(target: Target, endpoint_id: str) -> dict:
         "scaling": {"workers": endpoint.get("workers"), "scaler": endpoint.get("scaling"), "gpu": _gpu(endpoint), "flashboot": endpoint.get("flashboot")},
         "release": {"version": releases.get("endpointVersion"), "rollout": releases.get("rollout"), "latest": latest},
         "always_on_usd_per_hour": _cost(endpoint),
-    }
+    })
+
+
+def status_line(doc: dict) -> str:
+    """The status document in one line, for `status --watch` without a terminal: a log gets
+    one line per refresh that `grep` and `tail -f` can follow."""
+    w, jobs = doc["workers"], doc["jobs"]
+    workers = ", ".join(f"{w[k]} {k}" for k in WORKER_STATES)
+    queue = f"{jobs.get('inQueue', 0)} in queue, {jobs.get('inProgress', 0)} in progress, {jobs.get('completed', 0)} completed, {jobs.get('failed', 0)} failed"
+    return _cell(f"{doc['name']}: workers {workers}; jobs {queue}; release v{doc['release']['version']}")
 
 
 def status_panel(doc: dict) -> Panel:
@@ -137,11 +185,11 @@ def status_panel(doc: dict) -> Panel:
         ("release", f"v{doc['release']['version']}" + (f", rollout {rollout.get('percentOnLatest')}% on latest ({rollout.get('workersOnLatest')}/{rollout.get('workersTotal')})" if rollout else "")),
         ("cost", f"always-on {'unknown' if cost is None else f'${cost:,.2f}/h'} (min workers at the active rate)"),
     ):
-        grid.add_row(label, text)
+        grid.add_row(label, _cell(text))
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("worker", "status", "gpu", "dc", "uptime"):
         table.add_column(column.upper())
     for worker in doc["worker_list"]:
-        table.add_row(worker["id"], str(worker["status"]), str(worker["gpuTypeId"] or "-"), str(worker["dataCenterId"] or "-"), f"{worker['uptimeSeconds'] or 0}s")
+        table.add_row(*map(_cell, (worker["id"], worker["status"], worker["gpuTypeId"] or "-", worker["dataCenterId"] or "-", f"{worker['uptimeSeconds'] or 0}s")))
     body = [grid] + ([table] if doc["worker_list"] else [])
-    return Panel(Group(*body), title=f"{doc['name']} ({doc['id']})", title_align="left", expand=False)
+    return Panel(Group(*body), title=_cell(f"{doc['name']} ({doc['id']})"), title_align="left", expand=False)

@@ -21,7 +21,7 @@ def declared(loaded, endpoint: dict) -> tuple[tuple[str, ...], str | None]:
 @click.argument("name")
 @click.option("--cpu/--gpu", "cpu", default=None,
               help="cpu: a CPU pod downloads the models into the network volume, then is deleted. "
-                   "gpu: a warm-up job runs on a real worker. Default: cpu when the endpoint has a volume.")
+                   "gpu: a warm-up job runs on a real worker. Default: gpu.")
 @click.option("--timeout", default="900", show_default=True, metavar="S", help="Give up after this long (seconds, or 30s, 15m, 1h); what was started is removed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON result document on stdout.")
 @provider_options
@@ -30,7 +30,8 @@ def warm(app, name: str, cpu: bool | None, timeout: str, as_json: bool, provider
     """Pre-warm endpoint NAME (or ID) so its first real request is fast.
 
     The CPU pod and the warm-up job never outlive the command: they are removed on success,
-    failure, --timeout, Ctrl-C and SIGTERM. The command prints what the pod cost."""
+    failure, --timeout, Ctrl-C and SIGTERM. The command prints what the pod cost. A warm-up
+    that succeeds is recorded in the account, where deploy looks before warming it again."""
     import json
 
     from gpuctl.cli.resolve import endpoint, open_target

@@ -14,8 +14,8 @@ from gpuctl.catalog import Catalog
 from gpuctl.config.schema import ServerlessBlock
 from gpuctl.config.templates import CHOICES, detect
 from gpuctl.errors import Diagnostic
-from gpuctl.model import RESERVED_ENV, Notice, TemplateChoice
-from gpuctl.spelling import did_you_mean
+from gpuctl.model import RESERVED_ENV, VLLM_DEFAULT_MODEL, Notice, TemplateChoice
+from gpuctl.spelling import did_you_mean, did_you_mean_one_of
 
 Locate = Callable[[tuple, str, str | None], Diagnostic]
 
@@ -49,8 +49,7 @@ def check_gpus(block: ServerlessBlock, catalog: Catalog, at: Locate) -> list[Dia
     for path, gpu in listed:
         known = catalog.gpus.get(gpu)
         if known is None:
-            hint = did_you_mean(gpu, list(catalog.gpus)) or did_you_mean(gpu, {g.display_name: g.id for g in catalog.gpus.values()})
-            out.append(at(path, f"unknown GPU type {_q(gpu)}", _id_hint(hint, catalog)))
+            out.append(at(path, f"unknown GPU type {_q(gpu)}", _gpu_hint(gpu, catalog)))
         elif known.pool is None:
             out.append(at(path, f"{_q(gpu)} is not offered on RunPod Serverless (no serverless pool)", "pick a type with a pool in docs/catalog.md"))
         elif gpu in seen:
@@ -59,12 +58,11 @@ def check_gpus(block: ServerlessBlock, catalog: Catalog, at: Locate) -> list[Dia
     return out
 
 
-def _id_hint(hint: str | None, catalog: Catalog) -> str:
-    if hint:
-        guessed = hint.split('"')[1]
-        by_name = {g.display_name: g.id for g in catalog.gpus.values()}
-        return f'did you mean "{by_name.get(guessed, guessed)}"?'
-    return "GPU type ids are RunPod's exact strings; see docs/catalog.md"
+def _gpu_hint(gpu: str, catalog: Catalog) -> str:
+    """The ids `gpu` may have meant, matched against ids and display names alike ("RTX 4090"
+    suggests "NVIDIA GeForce RTX 4090"; "NVIDIA A100" both A100 ids, never the A40)."""
+    names = {g.display_name: g.id for g in catalog.gpus.values()} | {g.id: g.id for g in catalog.gpus.values()}
+    return did_you_mean_one_of(gpu, names) or "GPU type ids are RunPod's exact strings; see docs/catalog.md"
 
 
 def check_scaling(block: ServerlessBlock, at: Locate) -> tuple[list[Diagnostic], list[Notice]]:
@@ -99,7 +97,8 @@ def check_runpod(block: ServerlessBlock, template: str, catalog: Catalog, at: Lo
     if template == "custom-image" and not r.image_name:
         errors.append(at(("runpod", "image_name"), "required for template custom-image", 'set runpod.image_name to your pushed worker image, e.g. "ghcr.io/me/worker:1.0"'))
     if template == "vllm" and "MODEL_NAME" not in r.env and not r.cached_model:
-        errors.append(at(("runpod",), "template vllm needs a model", 'set runpod.env.MODEL_NAME (e.g. "meta-llama/Llama-3.1-8B-Instruct") or runpod.cached_model'))
+        notices.append(Notice("vllm-default-model", f"no model is set, so RunPod's vLLM worker serves its default, {VLLM_DEFAULT_MODEL}; "
+                                                    'set runpod.env.MODEL_NAME (e.g. "meta-llama/Llama-3.1-8B-Instruct") or runpod.cached_model to serve another'))
     if r.data_centers_required is False and r.data_center_ids:
         notices.append(Notice("data-centers-required", "RunPod always restricts placement to data_center_ids; data_centers_required=false cannot be expressed"))
     return errors, notices
@@ -107,9 +106,9 @@ def check_runpod(block: ServerlessBlock, template: str, catalog: Catalog, at: Lo
 
 def check_volume(block: ServerlessBlock, at: Locate) -> tuple[list[Diagnostic], list[Notice]]:
     errors, notices = [], []
-    if block.prewarm.enabled and block.prewarm.mode == "cpu" and block.volume is None:
+    if block.prewarm.enabled and block.prewarm.mode == "cpu" and not block.volume:
         errors.append(at(("prewarm", "mode"), "cpu pre-warm downloads models into the network volume, but no volume is configured", 'add a "volume" block or set prewarm.mode to "gpu"'))
-    if block.volume is None:
+    if not block.volume:
         return errors, notices
     if block.volume.mount_path != "/runpod-volume":
         notices.append(Notice("mount-path", f"RunPod Serverless mounts network volumes at /runpod-volume; mount_path {block.volume.mount_path} applies to the local provider only"))

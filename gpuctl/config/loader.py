@@ -12,7 +12,7 @@ from pathlib import Path
 from gpuctl.catalog import Catalog, load_catalog
 from gpuctl.config import checks
 from gpuctl.config.schema import ServerlessBlock
-from gpuctl.config.source import Source, read_source
+from gpuctl.config.source import Source, flags_only, read_source
 from gpuctl.config.sourcemap import dotted
 from gpuctl.config.validate import validate_block, validate_document
 from gpuctl.errors import ConfigError, Diagnostic
@@ -99,10 +99,14 @@ def _relative(path: str, prefix: tuple) -> tuple:
     return tuple(p for p in parts if p)
 
 
-def load_config(path: Path, overrides: Sequence[Override] = (), catalog: Catalog | None = None, display: str | None = None) -> LoadedConfig:
-    """Read and check gpu.jsonc; every problem is reported at once with its position."""
+def load_config(path: Path, overrides: Sequence[Override] = (), catalog: Catalog | None = None, display: str | None = None,
+                *, flags_may_replace: bool = False) -> LoadedConfig:
+    """Read and check gpu.jsonc; every problem is reported at once with its position. With
+    `flags_may_replace` (no --config given), a missing file is fine when --template says
+    what to deploy: the configuration then comes from the flags alone."""
     catalog = catalog or load_catalog()
-    source = read_source(path, display)
+    from_flags = flags_may_replace and not path.exists() and any(o.path == "template" for o in overrides)
+    source = flags_only(path) if from_flags else read_source(path, display)
     blocks = _with_overrides(source, validate_document(source), overrides)
     project_id = source.data.get("project_id") or path.resolve().parent.name
     notices = [] if source.data.get("project_id") else [
@@ -191,7 +195,7 @@ def _endpoint(loaded: LoadedConfig, b: Block, environ: Mapping[str, str], catalo
     name = m.name or loaded.project_id
     if b.template.resolved == "vllm" and "MODEL_NAME" not in env and m.runpod.cached_model:
         env["MODEL_NAME"] = m.runpod.cached_model.split(":")[0]
-        notices.append(Notice("model-name", f"MODEL_NAME is set to {env['MODEL_NAME']} from runpod.cached_model", f"endpoint.{name}"))
+        notices.append(Notice("model-name", f"MODEL_NAME is set to {env['MODEL_NAME']} from runpod.cached_model", f"endpoint.{name}", level="note"))
     template = catalog.templates[b.template.resolved]
     command = m.local.command if m.local else None
     if isinstance(command, str):
@@ -214,6 +218,7 @@ def _endpoint(loaded: LoadedConfig, b: Block, environ: Mapping[str, str], catalo
         ports=tuple(m.runpod.ports) if m.runpod.ports is not None else None,
         cached_model=m.runpod.cached_model,
         volume=VolumeSpec(m.volume.name, m.volume.size_gb, tuple(m.runpod.data_center_ids), m.volume.mount_path) if m.volume else None,
+        volume_declined=m.volume is False,
         prewarm=PrewarmSpec(m.prewarm.enabled, m.prewarm.mode, tuple(m.prewarm.models)),
         local_command=tuple(command) if command else None,
         local_cwd=str((loaded.project_dir / (m.local.cwd or ".")).resolve()) if m.local else None,

@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 TemplateName = Literal["auto", "comfyui", "vllm", "whisper", "custom-image"]
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# A name people read: no control characters (ESC, NUL, newlines) anywhere, no whitespace at either end.
+PRINTABLE_NAME = r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$"
+PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"
 
 
 class _Strict(BaseModel):
@@ -26,9 +29,9 @@ class Scaling(_Strict):
 
 
 class Volume(_Strict):
-    name: Annotated[str, Field(min_length=1, max_length=191, description="Network volume name; reused by name and data center.")]
+    name: Annotated[str, Field(min_length=1, max_length=191, pattern=PRINTABLE_NAME, description="Network volume name; reused by name and data center.")]
     size_gb: Annotated[int | None, Field(ge=10, le=4096, description="Size in GB (RunPod: 10..4096, can only grow). Omit to accept an existing volume's size; new volumes get 50.")] = None
-    mount_path: Annotated[str, Field(pattern=r"^/", description="Where workers see the volume. RunPod Serverless always uses /runpod-volume.")] = "/runpod-volume"
+    mount_path: Annotated[str, Field(pattern=r"^/[^\x00-\x1f\x7f-\x9f]*$", description="Where workers see the volume. RunPod Serverless always uses /runpod-volume.")] = "/runpod-volume"
 
 
 class Prewarm(_Strict):
@@ -57,7 +60,7 @@ class RunpodSettings(_Strict):
     data_centers_required: Annotated[bool | None, Field(description="RunPod always restricts placement to data_center_ids; false cannot be expressed.")] = None
     env: Annotated[dict[Annotated[str, Field(pattern=ENV_NAME)], EnvValue], Field(description="Environment variables of the worker.")] = {}
     cached_model: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(:[A-Za-z0-9_./-]+)?$", description="Hugging Face repo id, optionally :revision.")] = None
-    image_name: Annotated[str | None, Field(min_length=1, description="Worker image; required for custom-image.")] = None
+    image_name: Annotated[str | None, Field(min_length=1, pattern=PRINTABLE, description="Worker image; required for custom-image.")] = None
     ports: Annotated[list[Annotated[str, Field(pattern=r"^[0-9]{1,5}/(http|tcp)$")]] | None, Field(description='Exposed ports, e.g. ["8000/http"].')] = None
 
 
@@ -71,11 +74,11 @@ class LocalSettings(_Strict):
 
 class ServerlessBlock(_Strict):
     template: TemplateName = "auto"
-    name: Annotated[str | None, Field(min_length=1, max_length=191, pattern=r"^\S(.*\S)?$", description="Endpoint name; default project_id, else the directory name.")] = None
+    name: Annotated[str | None, Field(min_length=1, max_length=191, pattern=PRINTABLE_NAME, description="Endpoint name; default project_id, else the directory name.")] = None
     gpu_type: Annotated[str | None, Field(min_length=1, description='A RunPod GPU type id, e.g. "NVIDIA GeForce RTX 4090".')] = None
     gpu_types: Annotated[list[Annotated[str, Field(min_length=1)]], Field(description="Fallback GPU type ids, in priority order.")] = []
     scaling: Scaling = Scaling()
-    volume: Volume | None = None
+    volume: Annotated[Volume | Literal[False] | None, Field(description="A network volume for model storage; false says the endpoint needs none (no volume is created either way unless declared).")] = None
     prewarm: Prewarm = Prewarm()
     runpod: RunpodSettings = RunpodSettings()
     local: LocalSettings | None = None
@@ -88,7 +91,7 @@ class GpuConfigFile(BaseModel):
     model_config = ConfigDict(extra="allow", title="gpu.jsonc", populate_by_name=True)
 
     schema_: Annotated[str | None, Field(alias="$schema")] = None
-    project_id: Annotated[str | None, Field(min_length=1, max_length=191)] = None
+    project_id: Annotated[str | None, Field(min_length=1, max_length=191, pattern=PRINTABLE_NAME)] = None
     provider: Literal["runpod", "local"] | None = None
     serverless: ServerlessBlock | Annotated[list[ServerlessBlock], Field(min_length=1)]
 

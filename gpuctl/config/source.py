@@ -28,6 +28,8 @@ class Source:
 
     def diagnostic(self, path: tuple, message: str, hint: str | None = None) -> Diagnostic:
         """At `path`, else at its nearest ancestor in the file, else at the top-level value."""
+        if not self.path.exists() and not self.sourcemap.positions:
+            return Diagnostic(message, _dotted(path), self.display, None, None, hint)  # from flags alone: no file to point into
         positions = self.sourcemap.positions
         found = next((positions[p] for p in (tuple(path[:end]) for end in range(len(path), 0, -1)) if p in positions), self.start)
         return Diagnostic(message, _dotted(path), self.display, found[0], found[1], hint)
@@ -156,6 +158,14 @@ def parse_text(text: str, display: str) -> tuple[Any, SourceMap, tuple[int, int]
         line, col = _position(text, offset)
         _fail(display, f"invalid JSONC: {message}", hint, line, col)
     return data, scan(text), _position(text, _BLANK.match(text).end())
+
+
+def flags_only(path: Path) -> Source:
+    """The source when there is no gpu.jsonc and the command line says what to deploy (the
+    seed: "specify a template in your config or via the --template flag"): an empty
+    `serverless` block that the per-run overrides fill in; the endpoint is named after the
+    directory, as a gpu.jsonc without project_id or name would be."""
+    return Source(path, f"the command line (no {path.name} in {path.resolve().parent})", {"serverless": {}}, SourceMap({}, []))
 
 
 def read_source(path: Path, display: str | None = None) -> Source:

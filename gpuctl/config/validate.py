@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from gpuctl.config.schema import TOP_LEVEL_KEYS, ServerlessBlock
+from gpuctl.config.schema import PRINTABLE_NAME, TOP_LEVEL_KEYS, ServerlessBlock
 from gpuctl.config.source import Source
 from gpuctl.errors import ConfigError, Diagnostic
 from gpuctl.spelling import closest, did_you_mean
@@ -21,7 +21,7 @@ _JSON_TYPE = {dict: "an object", list: "a list", str: "a string", bool: "true/fa
 _EXPECTED = {
     "int_type": "an integer", "int_from_float": "an integer", "bool_type": "true or false",
     "string_type": "a string", "list_type": "a list", "dict_type": "an object",
-    "model_type": "an object", "model_attributes_type": "an object",
+    "model_type": "an object", "model_attributes_type": "an object", "false_type": "false",
 }
 
 
@@ -95,14 +95,14 @@ def _model_in(annotation: Any) -> Any:
     return None
 
 
-_UNION_LABELS = {"str", "SecretRef", "constrained-str", "list[constrained-str]"}
+_UNION_LABELS = {"str", "SecretRef", "constrained-str", "list[constrained-str]", "Volume", "literal[False]"}
 
 
 def _clean_loc(loc: tuple) -> tuple:
     """Drop pydantic's union-branch labels (`str`, `SecretRef`, ...) after the union fields."""
     kept = []
     for i, part in enumerate(loc):
-        after_union = i >= 1 and (loc[i - 1] == "command" or (i >= 2 and loc[i - 2] == "env"))
+        after_union = i >= 1 and (loc[i - 1] in ("command", "volume") or (i >= 2 and loc[i - 2] == "env"))
         if part == "[key]" or (after_union and part in _UNION_LABELS):
             continue
         kept.append(part)
@@ -154,8 +154,9 @@ def _describe(err: dict, secret: bool, valid_keys: list[str]) -> tuple[str, str 
 
 _PATTERN_HINTS = {
     "cached_model": 'use a Hugging Face repo id such as "meta-llama/Llama-3.1-8B-Instruct" or "org/model:revision"',
-    "name": "names must not start or end with whitespace",
-    "mount_path": "use an absolute path such as /runpod-volume",
+    "name": "names must be printable: no control characters (such as ESC or NUL), and no whitespace at either end",
+    "image_name": "an image reference has no control characters, e.g. \"ghcr.io/me/worker:1.0\"",
+    "mount_path": "use an absolute path with no control characters, such as /runpod-volume",
     "secret": "secret names use letters, digits, '_', '.' and '-'",
     "ports": 'use PORT/http or PORT/tcp, e.g. "8000/http"',
 }
@@ -170,6 +171,8 @@ def _union_noise(errors: list[dict]) -> list[dict]:
         is_env_object = len(loc) >= 3 and loc[-3:-1] == ("runpod", "env") and isinstance(err.get("input"), dict)
         if is_env_object and err["type"] == "string_type":
             continue
+        if loc == ("volume",) and err["type"] == "literal_error":
+            err = {**err, "type": "false_type"}  # the `false` branch of `Volume | false`
         if loc in kept:
             kept[loc]["also"] = (*kept[loc].get("also", ()), err["type"])
             continue
@@ -250,8 +253,8 @@ def _top_level(source: Source) -> list[Diagnostic]:
         if key in data and not (isinstance(data[key], str) and data[key].strip()):
             out.append(source.diagnostic((key,), f"expected a non-empty string, got {_show(data[key], False)}", _type_hint("string_type", data[key])))
     project_id = data.get("project_id")
-    if isinstance(project_id, str) and (len(project_id) > 191 or project_id != project_id.strip()):
-        out.append(source.diagnostic(("project_id",), "must be at most 191 characters with no surrounding whitespace", "it becomes the GPUCTL_PROJECT marker (and the default endpoint name)"))
+    if isinstance(project_id, str) and (len(project_id) > 191 or not re.fullmatch(PRINTABLE_NAME, project_id)):
+        out.append(source.diagnostic(("project_id",), "must be at most 191 printable characters (no control characters) with no surrounding whitespace", "it becomes the GPUCTL_PROJECT marker (and the default endpoint name)"))
     if "provider" in data and data["provider"] not in ("runpod", "local"):
         hint = did_you_mean(data["provider"], ["runpod", "local"]) if isinstance(data["provider"], str) else None
         out.append(source.diagnostic(("provider",), f"must be one of 'runpod', 'local', got {_show(data['provider'], False)}", hint))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from gpuctl.errors import GpuctlError
 from gpuctl.model import MARKER_ENV, Sensitive
 from gpuctl.plan import fields
 from gpuctl.plan.model import CHANGING, Action, Kind, Plan, ResourceChange, Unknown
-from gpuctl.provider.errors import AmbiguousWrite, NotFound, ProviderError
+from gpuctl.provider.errors import NotFound, ProviderError
 
 
 class NotHonoured(GpuctlError):
@@ -68,6 +69,7 @@ class Engine:
     create_attempts: int = 3
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    claim: Callable[[ResourceChange], AbstractContextManager] = lambda change: nullcontext()  # the account-wide claim on a name being created
 
     def apply(self, plan: Plan) -> Outcome:
         outcome = Outcome()
@@ -143,6 +145,15 @@ class Engine:
     def _volumes_named(self, change: ResourceChange) -> list[dict]:
         return [v for v in self.provider.list_volumes() if v.get("name") == change.name and v.get("dataCenter") == change.data_center]
 
+    def _refuse_foreign(self, change: ResourceChange) -> None:
+        """Another project created this name after the plan was made (the plan refuses names
+        it finds taken): stop rather than make a second endpoint of that name."""
+        theirs = [e for e in self.provider.list_endpoints() if e.get("name") == change.name and (e.get("env") or {}).get(MARKER_ENV) != self.project_id]
+        if theirs:
+            who = (theirs[0].get("env") or {}).get(MARKER_ENV)
+            raise Ambiguous(f'{change.address}: an endpoint named "{change.name}" ({theirs[0].get("id")}) was created {f"by project {who!r} " if who else ""}while this deploy ran; nothing was created',
+                            hint="give this block another name, or run deploy --plan to see what to do")
+
     def _endpoints_named(self, change: ResourceChange) -> list[dict]:
         return [e for e in self.provider.list_endpoints() if e.get("name") == change.name and (e.get("env") or {}).get(MARKER_ENV) == self.project_id]
 
@@ -150,25 +161,33 @@ class Engine:
         self.journal.record(address, op, "intent")
         try:
             result = call()
-        except AmbiguousWrite:
-            self.journal.record(address, op, "ambiguous")
-            raise
-        except ProviderError:
-            self.journal.record(address, op, "failed")
+        except ProviderError as exc:
+            self.journal.record(address, op, "ambiguous" if exc.outcome_unknown else "failed")
             raise
         self.journal.record(address, op, "done", result.get("id") if isinstance(result, dict) else None)
         return result
 
     def _create(self, change: ResourceChange, lookup: Callable[[], list[dict]], create: Callable[[], dict], unfinished: bool) -> tuple[dict, str]:
-        """Create once. When the answer is lost, look the object up (waiting out delayed
-        visibility) and only when it is surely absent send the create again."""
+        """Create once. When the outcome is unknown (the answer was lost after the request was
+        sent), look the object up, waiting out delayed visibility, and only when it is surely
+        absent send the create again. A refusal (429, 503, never connected: the client has
+        already retried those) or a rejection is a definite answer: nothing to wait for."""
+        with self.claim(change):
+            return self._create_claimed(change, lookup, create, unfinished)
+
+    def _create_claimed(self, change: ResourceChange, lookup: Callable[[], list[dict]], create: Callable[[], dict], unfinished: bool) -> tuple[dict, str]:
+        """`_create` while this project holds the claim on the name: nobody else creates it now."""
+        if change.kind is Kind.ENDPOINT:
+            self._refuse_foreign(change)
         existing = self._find(change, lookup, unfinished)
         if existing:
             return existing, "found from an earlier run"
         for attempt in range(1, self.create_attempts + 1):
             try:
                 return self._write(change.address, "create", create), ""
-            except AmbiguousWrite:
+            except ProviderError as exc:
+                if not exc.outcome_unknown:
+                    raise
                 existing = self._find(change, lookup, True)
                 if existing:
                     return existing, "the answer was lost, but the create took effect"

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from gpuctl.engine.statedir import damaged, prepare
+
 
 @dataclass
 class Journal:
@@ -20,7 +22,7 @@ class Journal:
     def record(self, address: str, op: str, state: str, resource_id: str | None = None) -> None:
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        prepare(self.path)
         entry = {"at": time.time(), "address": address, "op": op, "state": state, "id": resource_id}
         with open(self.path, "a") as f:
             f.write(json.dumps(entry) + "\n")
@@ -28,18 +30,37 @@ class Journal:
             os.fsync(f.fileno())
 
     def unfinished(self) -> dict[str, float]:
-        """Addresses whose last entry is an intent (or an ambiguous outcome), with its time."""
-        if self.path is None or not self.path.exists():
+        """Addresses whose last entry is an intent (or an ambiguous outcome), with its time.
+        A torn last line is what kill -9 leaves and is skipped; any other damage is an error
+        that names the file, since guessing could hide an unfinished create."""
+        if self.path is None or not prepare(self.path).exists():
             return {}
+        try:
+            text = self.path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise damaged(self.path, "it is not text") from None
+        lines = text.splitlines()
         last: dict[str, dict] = {}
-        for line in self.path.read_text().splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
+        for number, line in enumerate(lines, 1):
+            entry = _entry(line)
+            if entry is None and number == len(lines) and not text.endswith("\n"):
                 continue  # a torn last line after kill -9
-            last[entry.get("address")] = entry
-        return {a: e["at"] for a, e in last.items() if e.get("state") in ("intent", "ambiguous")}
+            if entry is None:
+                raise damaged(self.path, f"line {number} is not a journal entry")
+            last[entry["address"]] = entry
+        return {a: e["at"] for a, e in last.items() if e["state"] in ("intent", "ambiguous")}
 
     def clear(self) -> None:
         if self.path is not None:
             self.path.unlink(missing_ok=True)
+
+
+def _entry(line: str) -> dict | None:
+    """One journal line as written by `record`, or None when it is not one."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return None
+    valid = (isinstance(entry, dict) and isinstance(entry.get("address"), str) and isinstance(entry.get("state"), str)
+             and isinstance(entry.get("at"), (int, float)) and not isinstance(entry.get("at"), bool))
+    return entry if valid else None

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from gpuctl.engine.statedir import prepare
 from gpuctl.errors import GpuctlError
 
 EXIT_LOCKED = 3
@@ -37,8 +38,7 @@ class ProjectLock:
     _file: IO[str] | None = field(default=None, repr=False)
 
     def acquire(self, timeout: float, on_wait: Callable[[str], None] | None = None) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+")  # noqa: SIM115 - held until release()
+        handle = open(prepare(self.path), "a+")  # noqa: SIM115 - held until release()
         deadline, told = self.clock() + timeout, False
         while True:
             try:
@@ -74,9 +74,10 @@ class ProjectLock:
 def _read(handle: IO[str]) -> dict:
     handle.seek(0)
     try:
-        return json.loads(handle.read() or "{}")
-    except ValueError:
+        holder = json.loads(handle.read() or "{}")
+    except ValueError:  # also bytes that are not UTF-8: a damaged holder record names nobody
         return {}
+    return holder if isinstance(holder, dict) else {}
 
 
 def describe(holder: dict) -> str:

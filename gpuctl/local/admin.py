@@ -1,5 +1,6 @@
 """Admin routes under `/_admin/`, for the token holder only: fault rules, the request log with
-its write counter, reset, status, and seeding an account from a snapshot-shaped document.
+its write counter, reset, status, an endpoint's worker key, and seeding an account from a
+snapshot-shaped document.
 
 Seeding inserts RunPod v2 objects verbatim with their ids, so a test can set up an account
 (including endpoints owned by another project) without going through the create rules.
@@ -58,13 +59,23 @@ async def status(request: Request) -> Response:
     })
 
 
+async def worker_key(request: Request) -> Response:
+    """The key an outside worker (one this server did not start) sends to serve an endpoint:
+    the same `RUNPOD_AI_API_KEY` the server hands that endpoint's own workers."""
+    local = local_of(request)
+    endpoint_id = request.path_params["endpoint_id"]
+    if local.store.get("endpoint", endpoint_id, hidden=True) is None:
+        raise ApiError(404, f"endpoint {endpoint_id} not found")
+    return json_response({"endpointId": endpoint_id, "key": local.worker_key(endpoint_id)})
+
+
 async def reset(request: Request) -> Response:
     """Empty the state: workers stopped, every object and job deleted, volumes and logs
     removed, fault rules and the request log cleared. The token stays."""
     local = local_of(request)
     await local.workers.stop_all("local provider reset")
     local.store.wipe()
-    for directory in (local.volumes_dir, local.logs_dir):
+    for directory in (local.volumes_dir, local.logs_dir, local.homes_dir):
         shutil.rmtree(directory, ignore_errors=True)
     local.faults.clear()
     local.faults.reseed(None)
@@ -92,8 +103,8 @@ async def seed(request: Request) -> Response:
     if not isinstance(body, dict) or set(body) - set(SEED_KEYS):
         raise ApiError(422, 'send {"endpoints": [...], "networkVolumes": [...], "templates": [...]} of RunPod v2 objects')
     for key, items in body.items():
-        if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("id"), str) for i in items):
-            raise ApiError(422, f"{key} must be a list of objects with an id")
+        if not isinstance(items, list) or not all(isinstance(i, dict) and ids.is_id(i.get("id")) for i in items):
+            raise ApiError(422, f"{key} must be a list of objects with an id of RunPod's shape ({ids.ID_SHAPE_TEXT})")
     with local.store.transaction():
         for volume in body.get("networkVolumes", []):
             local.store.put("network_volume", volume)

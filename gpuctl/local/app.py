@@ -90,6 +90,7 @@ def admin_routes() -> list[Route]:
         route("/_admin/faults", get=a.get_faults, post=a.add_faults, delete=a.clear_faults),
         route("/_admin/requests", get=a.get_requests), route("/_admin/requests/reset", post=a.reset_requests),
         route("/_admin/reset", post=a.reset), route("/_admin/seed", post=a.seed), route("/_admin/status", get=a.status),
+        route("/_admin/worker-key/{endpoint_id}", get=a.worker_key),
     ]
 
 

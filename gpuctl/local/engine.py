@@ -13,6 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
+import sqlite3
 import time
 from typing import Any
 
@@ -117,6 +120,11 @@ class Engine:
             self.wake.clear()
             try:
                 await self.tick(time.time())
+            except sqlite3.DatabaseError as exc:  # every later tick would fail the same way
+                logging.getLogger("gpuctl.local").error("state.db went bad while running (%s); the local provider stops. "
+                                                        "Run `gpu local reset`: it moves the damaged file aside (nothing is deleted)", exc)
+                os.kill(os.getpid(), signal.SIGTERM)  # uvicorn's graceful shutdown: workers stopped, server.json removed
+                return
             except Exception:  # one bad document must not stop every endpoint's scaling
                 logging.getLogger("gpuctl.local").exception("runtime loop tick failed")
 

@@ -2,10 +2,12 @@
 the request log and the write counter.
 
 Who may call what: the control plane (`/v2/...`, `/graphql`) and the admin routes want
-`Authorization: Bearer <token>` (GraphQL also takes `?api_key=`, as RunPod's does); the job
-API also takes the raw token (RunPod's docs show both); the worker protocol takes the raw
-`RUNPOD_AI_API_KEY` the server hands its workers, or the token. The token is never logged:
-the request log keeps the path without its query string.
+`Authorization: Bearer <token>` (GraphQL also takes `?api_key=`, as RunPod's does, and answers
+its public catalog queries `gpuTypes` and `dataCenters` to a request with no key at all); the
+job API also takes the raw token (RunPod's docs show both); the worker protocol of an endpoint
+takes only the `RUNPOD_AI_API_KEY` issued to that endpoint's workers (`Local.worker_key`), so
+one endpoint's worker can never take, finish or stop another endpoint's jobs. The token is
+never logged: the request log keeps the path without its query string.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gpuctl.local.runtime import Local
 from gpuctl.local.web import ApiError, error_response, presented_token, token_matches
 
-WORKER_ROUTE = re.compile(r"^/ai/v2/[^/]+/(job-take|job-take-batch|job-done|job-stream|job-stop|ping)/")
+WORKER_ROUTE = re.compile(r"^/ai/v2/(?P<endpoint>[^/]+)/(job-take|job-take-batch|job-done|job-stream|job-stop|ping)/")
+ANONYMOUS = "gpuctl.anonymous"  # scope key: a GraphQL request that presented no key at all
 WRITE_PREFIXES = ("/v2/serverless", "/v2/templates", "/v2/network-volumes", "/v2/pods")
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 
@@ -31,11 +34,17 @@ def is_write(method: str, path: str) -> bool:
 
 def authorized(local: Local, request: Request) -> bool:
     path = request.url.path
-    if WORKER_ROUTE.match(path):
-        return token_matches(presented_token(request, allow_raw=True), local.worker_key, local.token)
+    worker = WORKER_ROUTE.match(path)
+    if worker:
+        return token_matches(presented_token(request, allow_raw=True), local.worker_key(worker["endpoint"]))
     if path.startswith("/ai/"):
         return token_matches(presented_token(request, allow_raw=True), local.token)
     return token_matches(presented_token(request, allow_raw=False, allow_query=path.startswith("/graphql")), local.token)
+
+
+def anonymous_graphql(request: Request) -> bool:
+    """A GraphQL request with no key at all: the route answers it only for public queries."""
+    return request.url.path == "/graphql" and presented_token(request, allow_raw=True, allow_query=True) is None
 
 
 def unauthorized(path: str, request: Request) -> ApiError:
@@ -73,6 +82,9 @@ class Gate:
         try:
             request = Request(scope, receive)
             if authorized(self.local, request):
+                await self.app(scope, receive, tracked)
+            elif anonymous_graphql(request):
+                scope[ANONYMOUS] = True
                 await self.app(scope, receive, tracked)
             else:
                 await error_response(path, unauthorized(path, request))(scope, receive, tracked)

@@ -5,12 +5,21 @@ log formats honest."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import string
 import uuid
 from datetime import UTC, datetime
 
 ALPHABET = string.ascii_lowercase + string.digits
+ID_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # the client's shape (provider/http.py) for these kinds
+ID_SHAPE_TEXT = "1 to 64 ASCII letters, digits, '-' or '_', starting with a letter or digit"
+
+
+def is_id(value: object) -> bool:
+    """Whether `value` has the shape of a RunPod id, so it may name a row, a directory or a URL
+    segment: nothing like `/`, `..`, `%`, `?`, spaces or control characters gets through."""
+    return isinstance(value, str) and ID_SHAPE.fullmatch(value) is not None
 
 
 def short_id(length: int) -> str:

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from gpuctl.errors import GpuctlError
-from gpuctl.local import reaper
+from gpuctl.local import private, reaper
 
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 15.0
-EXIT_ALREADY_RUNNING, EXIT_PORT_IN_USE = 3, 4
+EXIT_ALREADY_RUNNING, EXIT_PORT_IN_USE, EXIT_DAMAGED_STATE = 3, 4, 6  # gpuctl.local.server's exit codes
 
 
 class LocalProviderError(GpuctlError):
@@ -99,13 +99,12 @@ def _log_tail(data_dir: Path, lines: int = 5) -> str:
 def start(data_dir: Path, port: int, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Spawn the server detached and return its server.json once it answers. When another
     start wins the race for the data dir's lock, return that server instead."""
-    data_dir = data_dir.expanduser().resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = private.make_dir(data_dir.expanduser().resolve())
     if not lock_held(data_dir):  # whatever is left belongs to a dead server
         with contextlib.suppress(FileNotFoundError):
             (data_dir / "server.json").unlink()
         reaper.reap(data_dir)
-    log = open(data_dir / "server.log", "ab")  # noqa: SIM115 - handed to the child
+    log = private.open_append(data_dir / "server.log")  # handed to the child
     with log:
         child = subprocess.Popen(
             [sys.executable, "-m", "gpuctl.local", "--data-dir", str(data_dir), "--port", str(port)],
@@ -129,6 +128,9 @@ def start(data_dir: Path, port: int, environ: Mapping[str, str] | None = None) -
 def _start_failed(port: int, code: int, data_dir: Path) -> None:
     if code == EXIT_PORT_IN_USE:
         raise PortInUse(f"port {port} on 127.0.0.1 is in use", hint="choose another with --port, or --port 0 for any free port")
+    if code == EXIT_DAMAGED_STATE:
+        raise LocalProviderError(f"the local provider's state file {data_dir / 'state.db'} is damaged, so it cannot start",
+                                 hint="run `gpu local reset`: it moves the damaged file aside (nothing is deleted) and starts with an empty account")
     raise LocalProviderError(f"the local provider exited with code {code} while starting", detail=_log_tail(data_dir) or None)
 
 
@@ -187,21 +189,70 @@ def _offline_endpoints(data_dir: Path) -> int:
     return 0
 
 
-def reset(data_dir: Path) -> bool:
-    """Empty the state; through the server when it runs, else by removing the files."""
+def _set_aside_if_damaged(path: Path) -> Path | None:
+    """Move a state.db that SQLite cannot read to `state.db.damaged-<UTC time>`; its -wal and
+    -shm go with it. Returns where it went, or None when it was readable or absent."""
+    import sqlite3
+
+    if not path.exists():
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            if db.execute("PRAGMA quick_check").fetchone()[0] == "ok":
+                return None
+    except sqlite3.DatabaseError:
+        pass
+    target = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            path.with_name(path.name + suffix).rename(target.with_name(target.name + suffix))
+    return target
+
+
+def reset(data_dir: Path) -> Path | None:
+    """Empty the state; through the server when it runs, else by removing the files. A damaged
+    state.db is moved aside first (`state.db.damaged-<time>`, returned), so nothing is lost."""
     info = read_server_info(data_dir)
     if info is not None:
         request(info, read_token(data_dir), "POST", "/_admin/reset", timeout=30)
-        return True
+        return None
+    kept = _set_aside_if_damaged(data_dir / "state.db")
     for name in ("state.db", "state.db-wal", "state.db-shm"):
         with contextlib.suppress(FileNotFoundError):
             (data_dir / name).unlink()
-    for directory in ("volumes", "logs"):
+    for directory in ("volumes", "logs", "homes"):
         shutil.rmtree(data_dir / directory, ignore_errors=True)
-    return False
+    return kept
 
 
-def env_exports(info: dict[str, Any], token: str) -> dict[str, str]:
+def env_exports(data_dir: Path, info: dict[str, Any], token: str) -> dict[str, str]:
     """What points RunPod's own clients here: the SDK builds `{RUNPOD_API_BASE_URL}/graphql`
-    and `{RUNPOD_ENDPOINT_BASE_URL}/{endpoint_id}/run`."""
-    return {"RUNPOD_API_KEY": token, "RUNPOD_API_BASE_URL": info["api_base_url"], "RUNPOD_ENDPOINT_BASE_URL": info["endpoint_base_url"]}
+    and `{RUNPOD_ENDPOINT_BASE_URL}/{endpoint_id}/run`. GPUCTL_LOCAL_DIR names the data dir, so
+    `gpu` itself finds this same server and recognises the key and URLs as its own."""
+    return {"RUNPOD_API_KEY": token, "RUNPOD_API_BASE_URL": info["api_base_url"], "RUNPOD_ENDPOINT_BASE_URL": info["endpoint_base_url"],
+            "GPUCTL_LOCAL_DIR": str(data_dir.expanduser().resolve())}
+
+
+def owns_key(data_dir: Path, key: str) -> bool:
+    """Whether `key` is this data dir's token. Read-only: no server is started or asked; the
+    token outlives the server, so a key exported before `gpu local down` still counts."""
+    import hmac
+
+    try:
+        token = (data_dir / "token").read_text().strip()
+    except OSError:
+        return False
+    return bool(token) and hmac.compare_digest(key.encode(), token.encode())
+
+
+def owns_url(data_dir: Path, url: str) -> bool:
+    """Whether `url` is one of the base URLs this data dir's server.json records, running or
+    not (a stale server.json still says where the exported URLs pointed). Read-only."""
+    try:
+        info = json.loads((data_dir / "server.json").read_text())
+    except (OSError, ValueError):
+        return False
+    if not isinstance(info, dict):
+        return False
+    recorded = {str(info.get(k, "")).rstrip("/") for k in ("url", "api_base_url", "endpoint_base_url")} - {""}
+    return url.rstrip("/") in recorded

@@ -1,16 +1,16 @@
 """REST v2 `/v2/pods`: the part `gpu serverless warm --cpu` needs: create a (CPU) pod with a
 network volume mounted, read it, delete it.
 
-A pod whose env carries `GPUCTL_LOCAL_COMMAND` runs that command (in `GPUCTL_LOCAL_CWD`) with
-the volume directory in `RUNPOD_VOLUME_PATH` and the declared mount path in
-`GPUCTL_LOCAL_MOUNT_PATH`; it is RUNNING while the process lives and EXITED after. A pod
+A pod whose env carries `GPUCTL_LOCAL_COMMAND` runs that command (in `GPUCTL_LOCAL_CWD`, else
+its own private home) with the environment `workerenv.pod_env` builds: the pod's env, the volume
+directory in `RUNPOD_VOLUME_PATH` and the declared mount path in `GPUCTL_LOCAL_MOUNT_PATH`,
+never the server's own environment; it is RUNNING while the process lives and EXITED after. A pod
 without one has nothing to run locally and is EXITED from the start.
 """
 
 from __future__ import annotations
 
 import copy
-import os
 import time
 from typing import Any
 
@@ -25,7 +25,7 @@ from gpuctl.local.requests_v2 import CREATE_POD
 from gpuctl.local.routes_serverless import log_stream
 from gpuctl.local.runtime import Local
 from gpuctl.local.web import ApiError, json_body, json_response
-from gpuctl.local.workerenv import SpawnError, command_of, has_command
+from gpuctl.local.workerenv import SpawnError, command_of, has_command, pod_env
 
 ACTIONS = {"RUNNING": ["stop", "restart", "terminate"], "EXITED": ["start", "terminate"]}
 
@@ -84,13 +84,9 @@ def pod_doc(local: Local, body: Any) -> tuple[dict, str | None]:
 
 
 async def _start(local: Local, doc: dict, volume: str | None) -> None:
-    argv, cwd = command_of(doc["env"], local.data_dir)
+    argv, cwd = command_of(doc["env"])
     mount = ((doc["mounts"].get("network") or [{}])[0]).get("path", "")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNPOD_", "GPUCTL_LOCAL_"))} | doc["env"]
-    env |= {"RUNPOD_POD_ID": doc["id"], "RUNPOD_DC_ID": doc["dataCenterId"], "PYTHONUNBUFFERED": "1",
-            "GPUCTL_LOCAL_SERVER": str(local.data_dir), "GPUCTL_LOCAL_WORKER_ID": doc["id"], "GPUCTL_LOCAL_MOUNT_PATH": mount}
-    if volume:
-        env |= {"RUNPOD_VOLUME_ID": volume, "RUNPOD_VOLUME_PATH": str(local.volumes_dir / volume)}
+    env = pod_env(local, doc, volume, mount)
 
     def exited(code: int) -> None:
         current = local.store.get("pod", doc["id"], hidden=True)

@@ -13,7 +13,6 @@ SDK's `serverless.start` speaks.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -24,7 +23,7 @@ from gpuctl.local.control import local_of
 from gpuctl.local.jobs import Job
 from gpuctl.local.runtime import Local
 from gpuctl.local.supervisor import Worker
-from gpuctl.local.web import ApiError, json_response
+from gpuctl.local.web import ApiError, json_body, json_response
 
 
 def no_content() -> Response:
@@ -85,12 +84,10 @@ def _job(local: Local, request: Request) -> Job:
 
 
 async def _posted(request: Request) -> Any:
-    """The SDK posts JSON text under a form-urlencoded label; read it as JSON regardless."""
-    raw = await request.body()
-    try:
-        return json.loads(raw) if raw.strip() else {}
-    except ValueError:
-        raise ApiError(400, "job result is not JSON") from None
+    """The SDK posts JSON text under a form-urlencoded label; read it as JSON regardless,
+    with the one reader every route uses (an empty body is an empty result)."""
+    body = await json_body(request, required=False)
+    return {} if body is None else body
 
 
 async def job_done(request: Request) -> Response:

@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -86,7 +89,7 @@ class Local:
     data_dir: Path
     store: Store
     token: str
-    worker_key: str
+    worker_secret: bytes
     base_url: str
     settings: Settings = field(default_factory=Settings)
     faults: FaultBook = field(default_factory=FaultBook)
@@ -108,6 +111,13 @@ class Local:
             self.catalog_ = Catalog.load(state_dir())
         return self.catalog_
 
+    def worker_key(self, endpoint_id: str) -> str:
+        """The `RUNPOD_AI_API_KEY` of one endpoint's workers, the only key its worker routes
+        accept. Derived (HMAC) from a secret drawn at each start, so no key is stored and no
+        worker of one endpoint can compute another's."""
+        digest = hmac.new(self.worker_secret, endpoint_id.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+        return "gpuctl-worker-" + base64.urlsafe_b64encode(digest[:24]).decode()
+
     @property
     def endpoint_base_url(self) -> str:
         return f"{self.base_url}/ai/v2"
@@ -119,6 +129,11 @@ class Local:
     @property
     def logs_dir(self) -> Path:
         return self.data_dir / "logs"
+
+    @property
+    def homes_dir(self) -> Path:
+        """Each worker's and pod's own HOME and default directory, removed when it exits."""
+        return self.data_dir / "homes"
 
     @property
     def workers(self) -> Supervisor:

@@ -161,9 +161,12 @@ class Tagged:
     variants: dict[str, Rule]
 
     def check(self, value: Any, path: str) -> list[str]:
+        """The tag picks the variant; a tag that is not a string (`[]`, `{}`, a number) can
+        name none, so it is an error of the same kind as an unknown name, never a lookup."""
         if not isinstance(value, dict):
             return _wrong(path, value, "object")
-        variant = self.variants.get(value.get(self.tag))  # type: ignore[arg-type]
+        tag = value.get(self.tag)
+        variant = self.variants.get(tag) if isinstance(tag, str) else None
         if variant is None:
             return [f"{path}.{self.tag}: value must be one of " + ", ".join(f"'{v}'" for v in self.variants)]
         return variant.check(value, path)

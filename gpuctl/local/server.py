@@ -2,8 +2,9 @@
 state left by a previous run, then serve until SIGTERM.
 
 Files in the data dir: `server.lock` (held for the server's lifetime: the liveness test no
-pid can fake), `server.json` (pid, port, URLs, start time), `token` (mode 0600),
-`state.db` (SQLite, WAL), `volumes/<id>/`, `logs/<endpoint>/<worker>.jsonl`, `server.log`.
+pid can fake), `server.json` (pid, port, URLs, start time), `token`, `state.db` (SQLite,
+WAL), `volumes/<id>/`, `logs/<endpoint>/<worker>.jsonl`, `homes/<worker>/`, `server.log`.
+All of it is private to the user (dir 0700, files 0600, see `private`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import fcntl
 import json
 import os
 import secrets
+import shutil
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -22,15 +24,18 @@ from typing import Any
 
 import uvicorn
 
-from gpuctl.local import ids, reaper
+from gpuctl.local import ids, private, reaper
 from gpuctl.local.app import build_app
 from gpuctl.local.engine import MAX_ATTEMPTS, Engine
 from gpuctl.local.runtime import Local, Settings
-from gpuctl.local.store import Store
+from gpuctl.local.store import DamagedState, Store
 from gpuctl.local.supervisor import Supervisor
 
 EXIT_ALREADY_RUNNING = 3
 EXIT_PORT_IN_USE = 4
+EXIT_DATA_DIR = 5
+EXIT_DAMAGED_STATE = 6
+DAMAGED_HINT = "run `gpu local reset`: it moves the damaged file aside (nothing is deleted) and starts with an empty account"
 
 
 def read_token(data_dir: Path) -> str:
@@ -41,16 +46,13 @@ def read_token(data_dir: Path) -> str:
         if token:
             return token
     token = "gpuctl-local-" + secrets.token_urlsafe(24)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(token + "\n")
-    os.chmod(path, 0o600)
+    private.write_new(path, token + "\n")
     return token
 
 
 def write_json(path: Path, doc: dict[str, Any]) -> None:
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n")
+    private.write_new(tmp, json.dumps(doc, indent=2) + "\n")
     os.replace(tmp, path)
 
 
@@ -63,6 +65,7 @@ def recover(local: Local) -> None:
     """After a crash: no leftover worker survives, and no accepted job is silently lost.
     Jobs that were running go back to the queue (FAILED with the reason after MAX_ATTEMPTS)."""
     reaper.reap(local.data_dir)
+    shutil.rmtree(local.homes_dir, ignore_errors=True)  # scratch homes of workers that died with it
     engine = local.engine
     for job in engine.jobs.running():
         if engine.jobs.attempts(job.id) < MAX_ATTEMPTS:
@@ -120,7 +123,12 @@ def settings_from_env() -> Settings:
 
 
 def serve(data_dir: Path, port: int) -> int:
-    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        private.secure_data_dir(data_dir)
+    except OSError as exc:
+        print(f"cannot make the data dir {data_dir} private (mode 0700, files 0600): {exc.strerror or exc}; "
+              "it must be a directory you own", file=sys.stderr)
+        return EXIT_DATA_DIR
     lock = open(data_dir / "server.lock", "a+")  # noqa: SIM115 - held for the process lifetime
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -137,8 +145,13 @@ def serve(data_dir: Path, port: int) -> int:
     sock.listen(2048)
     port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
-    local = Local(data_dir=data_dir.resolve(), store=Store(data_dir / "state.db"),
-                  token=read_token(data_dir), worker_key="gpuctl-worker-" + secrets.token_urlsafe(24), base_url=base,
+    try:
+        store = Store(data_dir / "state.db")
+    except DamagedState as exc:
+        print(f"{exc}; {DAMAGED_HINT}", file=sys.stderr)
+        return EXIT_DAMAGED_STATE
+    local = Local(data_dir=data_dir.resolve(), store=store,
+                  token=read_token(data_dir), worker_secret=secrets.token_bytes(32), base_url=base,
                   settings=settings_from_env())
     app = build_app(local, make_lifespan(local, port))
     # No websockets and no logging dictConfig: neither is used, and importing them costs start-up time.

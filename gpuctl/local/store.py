@@ -41,6 +41,14 @@ CREATE TABLE IF NOT EXISTS chunks (
 
 
 
+class DamagedState(Exception):
+    """state.db is not a SQLite database any more (truncated, overwritten, corrupt)."""
+
+    def __init__(self, path: Path, problem: str):
+        super().__init__(f"{path} is damaged ({problem})")
+        self.path = path
+
+
 class Store:
     """Typed access to the SQLite file. Owns the connection; close() it on shutdown."""
 
@@ -48,11 +56,17 @@ class Store:
         self.path = path
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=5000")
-        if not self.db.execute("SELECT 1 FROM sqlite_master WHERE name='objects'").fetchone():
-            self.db.executescript(f"BEGIN;{SCHEMA}COMMIT;")  # one commit, not one per table
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA busy_timeout=5000")
+            if not self.db.execute("SELECT 1 FROM sqlite_master WHERE name='objects'").fetchone():
+                self.db.executescript(f"BEGIN;{SCHEMA}COMMIT;")  # one commit, not one per table
+            if self.db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise sqlite3.DatabaseError("quick_check failed")
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise DamagedState(path, str(exc)) from None
 
     def close(self) -> None:
         self.db.close()

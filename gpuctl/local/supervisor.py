@@ -15,13 +15,15 @@ import ctypes
 import functools
 import logging
 import os
+import shutil
 import signal
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gpuctl.local import ids, logs
+from gpuctl.local import ids, logs, private
 from gpuctl.local.workerenv import SpawnError, command_of, worker_env
 
 if TYPE_CHECKING:
@@ -46,6 +48,7 @@ class Worker:
     started_at: float
     log: logs.LogFile
     placement: dict[str, Any]
+    env: dict[str, str]
     ready: bool = False
     jobs: set[str] = field(default_factory=set)
     idle_since: float = field(default_factory=time.time)
@@ -81,35 +84,39 @@ class Supervisor:
 
     async def spawn(self, doc: dict, version: int, placement: dict[str, Any]) -> Worker:
         """Start one worker for the endpoint `doc`; SpawnError when its command cannot run."""
-        argv, cwd = command_of(doc.get("env", {}), self.local.data_dir)
+        argv, cwd = command_of(doc.get("env", {}))
         wid = ids.worker_id()
         env = worker_env(self.local, doc, wid, placement)
         path = logs.worker_log_path(self.local.logs_dir, doc["id"], wid)
         logs.prune(path.parent, logs.KEEP - 1)
         log = logs.LogFile(path, lambda: self.local.signals.notify(("logs", wid)))
-        log.write("system", f"starting worker {wid} (release {version}): {' '.join(argv)} in {cwd}")
+        log.write("system", f"starting worker {wid} (release {version}): {' '.join(argv)} in {cwd or 'its home'}")
         proc = await self.launch(argv, cwd, env, log)
-        worker = Worker(wid, doc["id"], version, proc.pid, time.time(), log, placement)
+        worker = Worker(wid, doc["id"], version, proc.pid, time.time(), log, placement, env)
         self.workers[wid] = worker
         self.procs[wid] = proc
         self._task(self._watch(worker, proc))
         return worker
 
-    async def launch(self, argv: list[str], cwd: Any, env: dict[str, str], log: logs.LogFile) -> asyncio.subprocess.Process:
-        """Start a process in its own session, dying with the server, output piped to us."""
+    async def launch(self, argv: list[str], cwd: Path | None, env: dict[str, str], log: logs.LogFile) -> asyncio.subprocess.Process:
+        """Start a process in its own session, dying with the server, output piped to us. Its
+        private HOME (`env["HOME"]`, under `homes/`) is made here and removed by `_forget_home`
+        when it exits; it is also the directory the process runs in unless `cwd` says otherwise."""
+        home = private.make_dir(Path(env["HOME"]))
         try:
             return await asyncio.create_subprocess_exec(
-                *argv, cwd=cwd, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                *argv, cwd=cwd or home, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE, start_new_session=True, preexec_fn=self.preexec, limit=1 << 20)
         except OSError as exc:
+            _forget_home(env)
             log.write("system", f"could not start: {exc}")
             log.close()
-            raise SpawnError(f"GPUCTL_LOCAL_COMMAND {argv!r} could not start in {cwd}: {exc.strerror or exc}") from None
+            raise SpawnError(f"GPUCTL_LOCAL_COMMAND {argv!r} could not start in {cwd or 'its home'}: {exc.strerror or exc}") from None
 
-    async def run_pod(self, pod_id: str, argv: list[str], cwd: Any, env: dict[str, str], on_exit: Any) -> int:
+    async def run_pod(self, pod_id: str, argv: list[str], cwd: Path | None, env: dict[str, str], on_exit: Any) -> int:
         """Run a pod's command; `on_exit(code)` when it ends. Returns the pid."""
         log = logs.LogFile(self.local.logs_dir / "pods" / f"{pod_id}.jsonl", lambda: self.local.signals.notify(("logs", pod_id)))
-        log.write("system", f"starting pod {pod_id}: {' '.join(argv)} in {cwd}")
+        log.write("system", f"starting pod {pod_id}: {' '.join(argv)} in {cwd or 'its home'}")
         proc = await self.launch(argv, cwd, env, log)
         self.pods[pod_id] = proc
 
@@ -120,6 +127,7 @@ class Supervisor:
             await asyncio.wait(pumps, timeout=2.0)
             log.write("system", f"pod {pod_id} exited with code {code}")
             log.close()
+            _forget_home(env)
             self.pods.pop(pod_id, None)
             on_exit(code)
 
@@ -166,6 +174,7 @@ class Supervisor:
         reason = worker.stopping or "exited on its own"
         worker.log.write("system", f"worker {worker.id} stopped ({reason}), exit code {code}")
         worker.log.close()
+        _forget_home(worker.env)
         self.workers.pop(worker.id, None)
         self.procs.pop(worker.id, None)
         self.local.signals.notify(("logs", worker.id))
@@ -215,6 +224,12 @@ class Supervisor:
             _signal_group(pid, signal.SIGKILL)
         while (self.workers or self.pods) and time.time() < deadline + 2:
             await asyncio.sleep(0.05)
+
+
+def _forget_home(env: dict[str, str]) -> None:
+    """Remove a process's scratch home once it has exited (its logs stay, its home does not,
+    as a RunPod worker's container disk goes with it)."""
+    shutil.rmtree(env["HOME"], ignore_errors=True)
 
 
 def _signal_group(pgid: int, sig: int) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import json
 import math
+import re
 import time
 from http import HTTPStatus
 from typing import Any
@@ -63,8 +64,53 @@ def error_response(path: str, exc: ApiError) -> Response:
     return problem(exc.status, exc.detail, exc.errors, exc.headers)
 
 
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+MAX_DEPTH = 100  # nesting every later step (validation, storage, responses) handles within Python's recursion limit
+
+
+def parse_json_text(raw: bytes) -> Any:
+    """Parse a request body as JSON text that every later step can store and send back.
+
+    JSON on the wire is UTF-8 (RFC 8259), decoded strictly, so encoded surrogates are refused.
+    Nesting is bounded (MAX_DEPTH), so no later recursive step runs out of stack.
+    A `\\ud800` escape with no partner decodes to a lone surrogate that no UTF-8 writer (the
+    response, SQLite, a log line) can encode, so it is refused here, once, for every route,
+    rather than failing later as a 500. Raises ValueError saying what is wrong.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"it is not UTF-8 (byte {exc.start})") from None
+    too_deep = f"it nests arrays and objects more than {MAX_DEPTH} deep"
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError(too_deep) from None
+    if text.count("[") + text.count("{") > MAX_DEPTH and depth(value) > MAX_DEPTH:
+        raise ValueError(too_deep)
+    if SURROGATE_ESCAPE.search(text):
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("it has a \\u escape of a lone UTF-16 surrogate (such as \\ud800), which is not a Unicode character") from None
+    return value
+
+
+def depth(value: Any) -> int:
+    """How deeply arrays and objects nest in a parsed value, found without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is not None:
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 async def json_body(request: Request, *, limit: int | None = None, required: bool = True) -> Any:
-    """The request body parsed as JSON; malformed JSON is a 400 as RunPod answers it."""
+    """The request body parsed as JSON; malformed JSON (or text that is not Unicode) is a 400
+    as RunPod answers it."""
     raw = await request.body()
     if limit is not None and len(raw) > limit:
         raise ApiError(400, f"request body is {len(raw)} bytes; the limit is {limit} bytes")
@@ -73,8 +119,8 @@ async def json_body(request: Request, *, limit: int | None = None, required: boo
             raise ApiError(400, "request body is empty; send a JSON object")
         return None
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return parse_json_text(raw)
+    except ValueError as exc:
         raise ApiError(400, f"request body is not valid JSON: {exc}") from None
 
 

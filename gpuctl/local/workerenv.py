@@ -1,6 +1,12 @@
 """What a worker process is started with: its argv and directory (from the endpoint's own
 env, product.md "Providers") and the environment RunPod gives workers (api-notes §6.2).
 
+A worker gets what RunPod gives a worker and nothing of the shell that started the server:
+the few variables any process needs on this machine (`MACHINE_VARS`), a private HOME of its
+own (so `~/.runpod/config.toml`, which the SDK reads at import, and every other dotfile stay
+out of reach), its endpoint's env, then RunPod's worker variables. Pods get the same minus the
+worker protocol. A worker's default directory is that home, never the data dir.
+
 Network volumes are directories under the data dir. A process cannot see them at
 `/runpod-volume` without root, so the worker gets the directory in `RUNPOD_VOLUME_PATH`
 (and the volume id in `RUNPOD_VOLUME_ID`, as RunPod sets it).
@@ -10,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import site
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +24,12 @@ from urllib.parse import quote_plus
 
 if TYPE_CHECKING:
     from gpuctl.local.runtime import Local
+
+# Passed through from the server when set: where programs are, the locale and time zone, where
+# temporary files go, where Python finds the packages the server itself imports (the SDK),
+# and which CA certificates HTTPS trusts. None of them carries a credential.
+MACHINE_VARS = ("PATH", "LANG", "LANGUAGE", "TZ", "TMPDIR", "PYTHONPATH", "SSL_CERT_FILE", "SSL_CERT_DIR")
+MACHINE_PREFIXES = ("LC_",)
 
 COMMAND = "GPUCTL_LOCAL_COMMAND"
 CWD = "GPUCTL_LOCAL_CWD"
@@ -35,8 +48,9 @@ def no_command_message(endpoint_id: str) -> str:
     return f"endpoint {endpoint_id} has no local runtime, so the local provider cannot run this job: {HINT}"
 
 
-def command_of(env: dict[str, str], data_dir: Path) -> tuple[list[str], Path]:
-    """The argv and working directory, or SpawnError naming what is wrong."""
+def command_of(env: dict[str, str]) -> tuple[list[str], Path | None]:
+    """The argv and working directory (None: the process's own home), or SpawnError naming
+    what is wrong."""
     raw = env.get(COMMAND, "")
     if not raw.strip():
         raise SpawnError(f"no {COMMAND} in the endpoint env: {HINT}")
@@ -46,8 +60,8 @@ def command_of(env: dict[str, str], data_dir: Path) -> tuple[list[str], Path]:
         raise SpawnError(f"{COMMAND} is not JSON: {raw!r}; it must be a JSON array such as [\"python\", \"handler.py\"]") from None
     if not isinstance(argv, list) or not argv or not all(isinstance(a, str) and a for a in argv):
         raise SpawnError(f"{COMMAND} must be a non-empty JSON array of strings, got {raw!r}")
-    cwd = Path(env.get(CWD) or data_dir).expanduser()
-    if not cwd.is_dir():
+    cwd = Path(env[CWD]).expanduser() if env.get(CWD) else None
+    if cwd is not None and not cwd.is_dir():
         raise SpawnError(f"{CWD} {str(cwd)!r} is not a directory")
     if argv[0] in ("python", "python3"):
         argv = [sys.executable, *argv[1:]]  # the interpreter gpuctl runs in, whatever PATH says
@@ -67,38 +81,67 @@ def placement(local: Local, doc: dict) -> dict[str, Any]:
     return {"gpu": None, "gpuCount": 0, "cpu": f"{cpu[0]['id']}-{cpu[0]['vcpuCount']}", "vcpus": cpu[0]["vcpuCount"], "dc": dc, "volume": volume_id}
 
 
-def _inherited() -> dict[str, str]:
-    """The server's own environment without RunPod credentials or our settings, so a worker
-    finds `python` on PATH but never a real RunPod key."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("RUNPOD_", "GPUCTL_LOCAL_"))}
+def _user_base() -> str | None:
+    """The server's user site base (`~/.local`), when the server imports packages from it:
+    with HOME replaced, Python would look for it under the private home instead."""
+    if not site.ENABLE_USER_SITE or not os.path.isdir(site.getusersitepackages()):
+        return None
+    return site.getuserbase()
+
+
+def machine_env(home: Path) -> dict[str, str]:
+    """What any process needs to run here, and nothing else of the server's environment: a
+    RunPod key, cloud credentials or tokens in the shell never reach a worker or pod."""
+    env = {k: v for k, v in os.environ.items() if k in MACHINE_VARS or k.startswith(MACHINE_PREFIXES)}
+    env.setdefault("PATH", os.defpath)
+    env["HOME"] = str(home)
+    if (base := _user_base()) is not None:
+        env["PYTHONUSERBASE"] = base
+    return env
+
+
+def markers(local: Local, process_id: str) -> dict[str, str]:
+    """How `reaper` finds the process through /proc, and the server its own output."""
+    return {"PYTHONUNBUFFERED": "1", "GPUCTL_LOCAL_SERVER": str(local.data_dir), "GPUCTL_LOCAL_WORKER_ID": process_id}
 
 
 def worker_env(local: Local, doc: dict, worker_id: str, where: dict[str, Any]) -> dict[str, str]:
+    """The machine essentials, the endpoint's env, then what RunPod sets in a worker."""
     root = f"{local.endpoint_base_url}/{doc['id']}"
     gpu = quote_plus(where["gpu"] or where.get("cpu", "CPU"))
-    env = _inherited() | dict(doc.get("env", {}))
+    env = machine_env(local.homes_dir / worker_id) | dict(doc.get("env", {}))
     env |= {
         "RUNPOD_WEBHOOK_GET_JOB": f"{root}/job-take/$ID?gpu={gpu}",
         "RUNPOD_WEBHOOK_POST_OUTPUT": f"{root}/job-done/$RUNPOD_POD_ID/$ID?gpu={gpu}",
         "RUNPOD_WEBHOOK_POST_STREAM": f"{root}/job-stream/$RUNPOD_POD_ID/$ID?gpu={gpu}",
         "RUNPOD_WEBHOOK_PING": f"{root}/ping/$RUNPOD_POD_ID",
         "RUNPOD_PING_INTERVAL": str(local.settings.ping_interval_ms),
-        "RUNPOD_AI_API_KEY": local.worker_key,
+        "RUNPOD_AI_API_KEY": local.worker_key(doc["id"]),
         "RUNPOD_POD_ID": worker_id,
         "RUNPOD_POD_HOSTNAME": f"{worker_id}-local",
         "RUNPOD_ENDPOINT_ID": doc["id"],
         "RUNPOD_DC_ID": where["dc"],
         "RUNPOD_SKIP_AUTO_SYSTEM_CHECKS": "true",
         "RUNPOD_SKIP_GPU_CHECK": "true",
-        "PYTHONUNBUFFERED": "1",
-        "GPUCTL_LOCAL_SERVER": str(local.data_dir),
-        "GPUCTL_LOCAL_WORKER_ID": worker_id,
+        **markers(local, worker_id),
     }
     if where["gpu"]:
         env["RUNPOD_GPU_COUNT"] = str(where["gpuCount"])
     else:
         env["RUNPOD_CPU_COUNT"] = str(where["vcpus"])
     if where["volume"]:
-        env["RUNPOD_VOLUME_ID"] = where["volume"]
-        env["RUNPOD_VOLUME_PATH"] = str(local.volumes_dir / where["volume"])
+        env |= volume_env(local, where["volume"])
+    return env
+
+
+def volume_env(local: Local, volume_id: str) -> dict[str, str]:
+    return {"RUNPOD_VOLUME_ID": volume_id, "RUNPOD_VOLUME_PATH": str(local.volumes_dir / volume_id)}
+
+
+def pod_env(local: Local, doc: dict, volume: str | None, mount: str) -> dict[str, str]:
+    """A pod's: the machine essentials, its own env, then the pod variables RunPod sets."""
+    env = machine_env(local.homes_dir / doc["id"]) | dict(doc["env"])
+    env |= {"RUNPOD_POD_ID": doc["id"], "RUNPOD_DC_ID": doc["dataCenterId"], "GPUCTL_LOCAL_MOUNT_PATH": mount, **markers(local, doc["id"])}
+    if volume:
+        env |= volume_env(local, volume)
     return env

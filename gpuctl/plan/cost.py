@@ -26,6 +26,21 @@ def endpoint_cost(spec: EndpointSpec, catalog: Catalog) -> tuple[CostItem, bool]
     return CostItem(f"endpoint.{spec.name}", round(always, 4), round(worst, 4), basis), known
 
 
+def observed_cost_phrase(endpoint: dict, catalog: Catalog) -> str:
+    """What a live endpoint costs per hour, from its v2 `gpu.pools` and `workers`, for people:
+    "costs $0.00/h idle, up to $3.35/h busy"."""
+    pools = [catalog.pools.get(p) for p in ((endpoint.get("gpu") or {}).get("pools") or [])]
+    workers = endpoint.get("workers") or {}
+    low, high = int(workers.get("min") or 0), int(workers.get("max") or 0)
+    active = pools[0].active_usd_per_hour if pools and pools[0] else None
+    flex = [p.flex_usd_per_hour for p in pools if p]
+    if active is None or not flex or None in flex:
+        return f"with {low} to {high} workers (no published price for its GPU pools)"
+    always = low * active
+    worst = always + (high - low) * max(flex)
+    return f"costs ${always:,.2f}/h idle, up to ${worst:,.2f}/h busy"
+
+
 def volume_cost(address: str, size_gb: int) -> CostItem:
     hourly = round(size_gb * VOLUME_USD_PER_GB_MONTH / HOURS_PER_MONTH, 4)
     return CostItem(address, hourly, hourly, f"{size_gb} GB × ${VOLUME_USD_PER_GB_MONTH}/GB-month")

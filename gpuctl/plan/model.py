@@ -16,6 +16,7 @@ class Action(StrEnum):
     NOOP = "no-op"
     DELETE = "delete"
     PRESERVE = "preserve"
+    ORPHAN = "orphan"  # owned, no longer in gpu.jsonc, kept because --prune was not given
 
 
 CHANGING = (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)
@@ -86,7 +87,14 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
+        """Whether applying this plan would write anything."""
         return any(c.action in CHANGING for c in self.changes)
+
+    @property
+    def in_sync(self) -> bool:
+        """Whether the account matches gpu.jsonc: nothing to write and no orphan left running.
+        An orphan is drift (`--detailed-exitcode` exits 2) that only `--prune` resolves."""
+        return not self.has_changes and not self.count(Action.ORPHAN)
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action == action)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 
+from gpuctl import prewarm
 from gpuctl.catalog import Catalog
 from gpuctl.errors import Diagnostic, PlanError
-from gpuctl.model import MARKER_ENV, REDACTED, Desired, EndpointSpec, Notice, Observed
+from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, EndpointSpec, Notice, Observed
 from gpuctl.plan import cost, fields
 from gpuctl.plan.model import Action, FieldChange, Kind, Plan, ResourceChange
 from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume
 
-_ORDER = {Action.CREATE: 0, Action.UPDATE: 0, Action.REPLACE: 0, Action.NOOP: 0, Action.DELETE: 1, Action.PRESERVE: 2}
+_ORDER = {Action.CREATE: 0, Action.UPDATE: 0, Action.REPLACE: 0, Action.NOOP: 0, Action.DELETE: 1, Action.ORPHAN: 1, Action.PRESERVE: 2}
 _KIND_ORDER = {Kind.NETWORK_VOLUME: 0, Kind.ENDPOINT: 1}
 
 
@@ -65,50 +66,96 @@ def _endpoint_change(spec: EndpointSpec, live: dict | None, declared: dict) -> R
     return ResourceChange(action=Action.UPDATE, id=live.get("id"), reason=f"{len(changes)} {word} from gpu.jsonc", changes=changes, **common)
 
 
+def _duplicates(name: str, ours: list[dict], address: str) -> Diagnostic:
+    """Two owned endpoints with one name (left by a race before gpuctl had the account lease):
+    keep the oldest, whose URL callers are most likely to use, and say how to delete the rest."""
+    keep, *extra = sorted(ours, key=lambda e: (str(e.get("createdAt") or "~"), str(e.get("id"))))
+    commands = "; ".join(f"gpu serverless delete {e.get('id')} --force" for e in extra)
+    return Diagnostic(f'{len(ours)} endpoints named "{name}" carry this project\'s marker: keep {keep.get("id")} (the oldest), delete {", ".join(str(e.get("id")) for e in extra)}',
+                      address, hint=f"run {commands}; then plan again (to keep another one instead, delete the others by id)")
+
+
 def _match(spec: EndpointSpec, project_id: str, observed: Observed) -> tuple[dict | None, list[Diagnostic], list[Notice]]:
     same_name = [e for e in observed.endpoints if e.get("name") == spec.name]
     ours = [e for e in same_name if owner(e) == project_id]
     theirs = [e for e in same_name if owner(e) != project_id]
     address = f"endpoint.{spec.name}"
     if len(ours) > 1:
-        ids = ", ".join(sorted(str(e.get("id")) for e in ours))
-        return None, [Diagnostic(f'{len(ours)} endpoints named "{spec.name}" carry this project\'s marker ({ids})', address, hint="delete the extra ones (gpu serverless delete ID --force) and plan again")], []
+        return None, [_duplicates(spec.name, ours, address)], []
     if theirs and not ours:
         e = theirs[0]
         who = f'belongs to project "{owner(e)}"' if owner(e) else f"has no {MARKER_ENV} marker"
         hint = f"to adopt it, set the env var {MARKER_ENV}={project_id} on endpoint {e.get('id')} in the RunPod console; otherwise give this block another name"
         return None, [Diagnostic(f'an endpoint named "{spec.name}" already exists ({e.get("id")}) and {who}; gpuctl never modifies endpoints it does not own', address, hint=hint)], []
-    notices = [Notice("same-name-unowned", f'another endpoint named "{spec.name}" ({e.get("id")}) is not owned by this project and is left alone', address) for e in theirs]
+    notices = [Notice("same-name-unowned", f'another endpoint named "{spec.name}" ({e.get("id")}) is not owned by this project and is left alone', address, level="note") for e in theirs]
     return (ours[0] if ours else None), [], notices
 
 
-def _unowned_warning(spec_names: set[str], project_id: str, observed: Observed, prune: bool) -> tuple[list[ResourceChange], list[Notice]]:
-    deletes, notices = [], []
+def _orphans(spec_names: set[str], project_id: str, observed: Observed, catalog: Catalog, prune: bool) -> list[ResourceChange]:
+    """Owned endpoints that left gpu.jsonc: deleted under --prune, otherwise shown as orphans,
+    with what they still cost, because they keep running (and billing) until someone acts."""
+    out = []
     for e in sorted(observed.endpoints, key=lambda e: (str(e.get("name")), str(e.get("id")))):
         if owner(e) != project_id or e.get("name") in spec_names:
             continue
         address = f"endpoint.{e.get('name')}"
         if prune:
-            deletes.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.DELETE, e.get("id"), f'owned by project "{project_id}" and no longer in gpu.jsonc (--prune)'))
+            out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.DELETE, e.get("id"), f'owned by project "{project_id}" and no longer in gpu.jsonc (--prune)'))
         else:
-            notices.append(Notice("orphan", f'endpoint {e.get("id")} is owned by this project but no longer in gpu.jsonc; deploy with --prune to delete it', address))
-    return deletes, notices
+            why = f'owned by project "{project_id}" and no longer in gpu.jsonc; still running, {cost.observed_cost_phrase(e, catalog)}; deploy --prune deletes it'
+            out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.ORPHAN, e.get("id"), why))
+    return out
 
 
-def _notices_for(spec: EndpointSpec, live: dict | None) -> list[Notice]:
+def _notices_for(spec: EndpointSpec, live: dict | None, templates: tuple[dict, ...] = ()) -> list[Notice]:
     address = f"endpoint.{spec.name}"
     out = []
     redacted = sorted(k for k, v in ((live or {}).get("env") or {}).items() if v == REDACTED)
     if redacted:
-        out.append(Notice("redacted-env", f"the snapshot redacted env {', '.join(redacted)}; their values are not compared", address))
-    if len(spec.gpu_types) > 1:
-        order = " > ".join(spec.gpu_types)
-        out.append(Notice("gpu-priority", f"RunPod v2 places workers on any listed GPU type with capacity; the priority order {order} cannot be enforced", address))
+        out.append(Notice("redacted-env", f"the snapshot redacted env {', '.join(redacted)}; their values are not compared", address, level="note"))
     if spec.cached_model:
-        out.append(Notice("cached-model-graphql", "runpod.cached_model is set through RunPod's GraphQL API (modelReferences), which REST v2 lacks and RunPod retires in early 2027", address))
+        out.append(Notice("cached-model-graphql", "runpod.cached_model is set through RunPod's GraphQL API (modelReferences), which REST v2 lacks and RunPod retires in early 2027", address, level="note"))
     if spec.prewarm.enabled:
-        out.append(Notice("prewarm", f"prewarm.enabled: a {spec.prewarm.mode} pre-warm runs after apply when this endpoint is created or changed (gpu serverless warm)", address))
+        out.append(_prewarm_notice(spec, live, templates, address))
     return out
+
+
+def _few(addresses: list[str], shown: int = 5) -> str:
+    more = len(addresses) - shown
+    return ", ".join(addresses[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
+def _priority_note(desired: Desired) -> list[Notice]:
+    """Said once per plan, not per endpoint: it is how RunPod works, not something to fix."""
+    with_fallbacks = [f"endpoint.{s.name}" for s in desired.endpoints if len(s.gpu_types) > 1]
+    if not with_fallbacks:
+        return []
+    return [Notice("gpu-priority", "RunPod v2 places workers on any listed GPU type that has capacity; the order of gpu_type and gpu_types "
+                                   f"is kept but cannot be enforced ({_few(with_fallbacks)})", level="note")]
+
+
+def _prewarm_notice(spec: EndpointSpec, live: dict | None, templates: tuple[dict, ...], address: str) -> Notice:
+    """What deploy's pre-warm of this endpoint will do: skip it (nothing a CPU pod can
+    download), catch up on it (no pre-warm record matches, ADR 0008), or run it on change."""
+    mode = spec.prewarm.mode
+    skipped = prewarm.cannot_download(spec)
+    if skipped:
+        fix = 'add "prewarm": {"models": ["org/name"]}, set MODEL_NAME in runpod.env or runpod.cached_model, or set prewarm.mode to "gpu"'
+        return Notice("prewarm-nothing-to-download", f"prewarm.enabled with mode cpu, but {skipped}; deploy skips the pre-warm. To warm it, {fix}", address)
+    if live is not None and not prewarm.recorded(templates, owner(live) or "", str(live.get("id")), mode, prewarm.spec_digest(spec)):
+        return Notice("prewarm-never-warmed", f"endpoint {spec.name} was never warmed for this configuration (no {mode} pre-warm record matches); deploy warms it", address)
+    return Notice("prewarm", f"prewarm.enabled: a {mode} pre-warm runs after apply when this endpoint is created or changed (gpu serverless warm)", address, level="note")
+
+
+def _volume_note(desired: Desired) -> list[Notice]:
+    """The seed's GPU CLI creates a volume for model templates by default; gpuctl does not
+    (docs/adr/0007-no-implicit-volume.md), so the plan says so, once."""
+    bare = [f"endpoint.{s.name}" for s in desired.endpoints if s.template.resolved in MODEL_TEMPLATES and s.volume is None and not s.volume_declined]
+    if not bare:
+        return []
+    return [Notice("no-volume", f"no network volume, so each cold worker downloads its models itself ({_few(bare)}). gpuctl creates only the "
+                                'volumes gpu.jsonc declares, where GPU CLI adds one (docs/adr/0007-no-implicit-volume.md): add a "volume" block to '
+                                'cache models, or set "volume": false to say none is wanted', level="note")]
 
 
 def _volumes(desired: Desired, observed: Observed, catalog: Catalog):
@@ -135,6 +182,7 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     if prune and not desired.endpoints:
         raise PlanError("refusing to prune with an empty configuration", [Diagnostic("no endpoints are declared", hint="an empty gpu.jsonc never deletes everything")])
     volumes, volume_of, errors, notices = _volumes(desired, observed, catalog)
+    notices += _priority_note(desired) + _volume_note(desired)
     changes = [v.change for v in volumes.values()]
     costs, complete = [cost.volume_cost(v.change.address, v.size_gb) for v in volumes.values()], True
     kept_volume_ids = {v.ref for v in volumes.values() if isinstance(v.ref, str)}
@@ -142,7 +190,7 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     for spec in desired.endpoints:
         live, errs, notes = _match(spec, desired.project_id, observed)
         errors += errs
-        notices += notes + _notices_for(spec, live)
+        notices += notes + _notices_for(spec, live, observed.templates)
         vol = volume_of.get(spec.name)
         declared = fields.declared_fields(spec, desired.project_id, catalog, target, vol.ref if vol else None)
         if not errs:
@@ -153,8 +201,8 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
         complete &= known
     if errors:
         raise PlanError("the plan cannot be made", errors)
-    deletes, orphan_notes = _unowned_warning({s.name for s in desired.endpoints}, desired.project_id, observed, prune)
-    for d in deletes:
+    leftovers = _orphans({s.name for s in desired.endpoints}, desired.project_id, observed, catalog, prune)
+    for d in (c for c in leftovers if c.action is Action.DELETE):
         used_volume_ids.update(next(e for e in observed.endpoints if e.get("id") == d.id).get("networkVolumes") or [])
     keep = preserved(observed, used_volume_ids, kept_volume_ids, "network volumes are never deleted; nothing in gpu.jsonc attaches it any more")
     return Plan(
@@ -162,8 +210,8 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
         config_path=desired.config_path,
         provider=target,
         prune=prune,
-        changes=tuple(sorted(changes + deletes + keep, key=_sort_key)),
-        notices=tuple(sorted(set(desired.notices) | set(notices) | set(orphan_notes), key=lambda n: (n.address, n.code, n.message))),
+        changes=tuple(sorted(changes + leftovers + keep, key=_sort_key)),
+        notices=tuple(sorted(set(desired.notices) | set(notices), key=lambda n: (n.address, n.code, n.message))),
         cost=cost.total(costs, complete),
         overrides=desired.overrides,
         observed_digest=observed_digest(observed),

@@ -1,5 +1,6 @@
-"""The provider's typed errors. Retryability is a property of the class (kopf does the same),
-so callers never inspect status codes or httpx exceptions."""
+"""The provider's typed errors. Retryability, and whether a failed write may have been carried
+out, are properties of the class (kopf does the same), so callers never inspect status codes
+or httpx exceptions."""
 
 from __future__ import annotations
 
@@ -7,9 +8,15 @@ from gpuctl.errors import GpuctlError
 
 
 class ProviderError(GpuctlError):
-    """RunPod (or a RunPod-compatible server) refused or failed a call."""
+    """RunPod (or a RunPod-compatible server) refused or failed a call, or the client refused
+    to make one.
+
+    `outcome_unknown` is False when the server surely did not carry the request out (it
+    answered and refused it, or was never reached), True when it may have: only then must a
+    create be looked up, and given time to become visible, before it is sent again."""
 
     retryable = False
+    outcome_unknown = False
 
     def __init__(self, summary: str, *, status: int | None = None, detail: str | None = None, hint: str | None = None, retry_after: float | None = None):
         super().__init__(summary, detail=detail, hint=hint)
@@ -34,7 +41,14 @@ class RateLimited(ProviderError):
 
 
 class ServerError(ProviderError):
+    """A 5xx (other than 503) or a lost answer to a request that is safe to repeat."""
+
     retryable = True
+
+
+class Unavailable(ServerError):
+    """503: the server turned the request away without acting on it (overloaded, in
+    maintenance), so even a create is safe to send again once `Retry-After` has passed."""
 
 
 class TransportError(ProviderError):
@@ -46,6 +60,13 @@ class TransportError(ProviderError):
 class AmbiguousWrite(ProviderError):
     """A write was sent but its answer was lost (timeout, reset, 5xx after commit): the server
     may or may not have carried it out. Never retried blindly; look the object up first."""
+
+    outcome_unknown = True
+
+
+class InvalidId(ProviderError):
+    """An identifier (typed by a user, or read from anywhere) without RunPod's id shape, which
+    therefore must never become part of a request path. Raised before any request is sent."""
 
 
 class InsecureURL(GpuctlError):

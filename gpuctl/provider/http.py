@@ -1,11 +1,15 @@
-"""One HTTP client for RunPod's APIs: auth, timeouts, retries and rate limits.
+"""One HTTP client for RunPod's APIs: auth, timeouts, retries, rate limits and request paths.
 
 Requests retry 429, 5xx and connection failures with capped exponential backoff and full
-jitter, never sooner than `Retry-After` (which then holds back every request of the client),
-and pause ahead of time when a `RateLimit` window is spent. A create (POST) is retried only
-when the server provably did not act on it (429, or a connection that never opened); any other
-failure of a create is `AmbiguousWrite`, for the engine to resolve by looking the object up. The key travels only in
-the Authorization header; redirects are not followed, so it never reaches another host.
+jitter. Every answer that asks for a pause (`Retry-After`, or a spent `RateLimit` window)
+holds back the next request of the client, whatever it is and whether or not the failed one
+is retried. A create (POST) is retried only when the server provably did not act on it (429,
+503, or a connection that never opened); any other failure of a create is `AmbiguousWrite`,
+for the engine to resolve by looking the object up. The key travels only in the
+Authorization header; redirects are not followed, so it never reaches another host.
+
+Paths are built by `path()` alone: each id is checked against RunPod's id shape for its kind
+and percent-encoded, so nothing a user types (`../../x/purge-queue`) becomes path structure.
 """
 
 from __future__ import annotations
@@ -17,17 +21,75 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
 from gpuctl import __version__
 from gpuctl.provider.errors import (
-    AmbiguousWrite, AuthError, InsecureURL, NotFound, ProviderError, RateLimited, Rejected, ServerError, TransportError,
+    AmbiguousWrite, AuthError, InsecureURL, InvalidId, NotFound, ProviderError, RateLimited, Rejected, ServerError, TransportError,
+    Unavailable,
 )
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 _WINDOW = re.compile(r'"?(\w+)"?\s*;\s*r=(\d+)\s*;\s*t=(\d+)')
+
+
+@dataclass(frozen=True)
+class IdShape:
+    """What RunPod's ids of one kind look like (api-notes §1, the OpenAPI examples): letters,
+    digits, `-` and `_`, starting with a letter or digit. Liberal about length and case, strict
+    about everything that could change a URL: `/`, `.`, `%`, `?`, `#`, spaces, controls."""
+
+    name: str
+    example: str
+    longest: int
+    hint: str
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return re.compile(rf"[A-Za-z0-9][A-Za-z0-9_-]{{0,{self.longest - 1}}}")
+
+
+ID_SHAPES = {
+    "endpoint": IdShape("endpoint id", "i02xupws21hp6i", 64, "name the endpoint by its name, or by the id `gpu serverless list` shows"),
+    "job": IdShape("job id", "5e0ae067-4a83-49b5-8368-8961f7067018-u1", 128, "use the job id `gpu serverless invoke` printed (`id` in its JSON)"),
+    "worker": IdShape("worker id", "moi9fq5smrmwvl", 64, "use a worker id from `gpu serverless status NAME`, or a job's `workerId`"),
+    "pod": IdShape("pod id", "moi9fq5smrmwvl", 64, "use the pod id RunPod shows"),
+    "volume": IdShape("network volume id", "agv6w2qcg7", 64, "use the volume id `gpu serverless snapshot` or the RunPod console shows"),
+    "template": IdShape("template id", "30zmvf89kd", 64, "use the template id `gpu serverless snapshot` or the RunPod console shows"),
+}
+_SHOWN = 40  # characters of a bad id that an error message repeats
+
+
+def shown(value: object) -> str:
+    """A bad id as an error may print it: quoted, control characters escaped, cut when long."""
+    if not isinstance(value, str):
+        return f"of type {type(value).__name__}"
+    text = value[:_SHOWN].encode("unicode_escape").decode("ascii").replace('"', '\\"')
+    return f'"{text}"' + (f"… ({len(value)} characters)" if len(value) > _SHOWN else "")
+
+
+def check_id(kind: str, value: object) -> str:
+    """`value` when it has the shape of a RunPod id of `kind`, else InvalidId (a user error)."""
+    shape = ID_SHAPES[kind]
+    if isinstance(value, str) and shape.pattern.fullmatch(value):
+        return value
+    raise InvalidId(f"{shown(value)} is not a {shape.name}",
+                    detail=f"a RunPod {shape.name} is 1 to {shape.longest} ASCII letters, digits, '-' or '_', starting with a letter or digit (like {shape.example})",
+                    hint=shape.hint)
+
+
+def path(pattern: str, /, **ids: str) -> str:
+    """The request path `pattern` names, each `{kind}` segment replaced by its id from `ids`,
+    checked against RunPod's shape for that kind and percent-encoded. The only way the
+    provider builds a path: `path("/v2/serverless/{endpoint}/workers", endpoint=endpoint_id)`."""
+    segments = []
+    for segment in pattern.split("/"):
+        if segment.startswith("{") and segment.endswith("}"):
+            segment = quote(check_id(segment[1:-1], ids[segment[1:-1]]), safe="")
+        segments.append(segment)
+    return "/".join(segments)
 
 
 def check_base_url(url: str) -> str:
@@ -99,25 +161,26 @@ class ApiClient:
         while True:
             self._pace()
             try:
-                response = self._send(method, path, json, params)
-            except TransportError as exc:
-                error = exc
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                error = AmbiguousWrite(f"{method} {path}: the answer was lost ({type(exc).__name__})", detail="the server may have carried it out") if write else ServerError(f"{method} {path}: {type(exc).__name__}")
-            else:
-                self._note_rate_limit(response)
-                if response.is_success:
-                    return response
-                error = self._error(method, path, response, write)
-            attempt += 1
-            delay = self._delay(attempt, error)
-            if not error.retryable or attempt >= self.retry.attempts or waited + delay > self.retry.budget:
-                raise error
-            if error.retry_after is not None:  # the server asked every request to wait: _pace() does
-                self._not_before = max(self._not_before, self.clock() + delay)
-            else:
-                self.sleep(delay)
-            waited += delay
+                return self._attempt(method, path, json, params, write)
+            except ProviderError as error:
+                attempt += 1
+                delay = self._held() if error.retry_after is not None else self._backoff(attempt)
+                if not error.retryable or attempt >= self.retry.attempts or waited + delay > self.retry.budget:
+                    raise
+                if error.retry_after is None:
+                    self.sleep(delay)  # a Retry-After is held for every request already: _pace() waits it out
+                waited += delay
+
+    def _attempt(self, method: str, path: str, json: Any, params: dict | None, write: bool) -> httpx.Response:
+        try:
+            response = self._send(method, path, json, params)
+        except (httpx.TimeoutException, httpx.TransportError) as exc:  # sent, and the answer was lost
+            if write:
+                raise AmbiguousWrite(f"{method} {path}: the answer was lost ({type(exc).__name__})", detail="the server may have carried it out") from None
+            raise ServerError(f"{method} {path}: {type(exc).__name__}") from None
+        if not response.is_success:
+            raise self._error(method, path, response, write)
+        return response
 
     def events(self, path: str, params: dict | None = None, read_timeout: float | None = None) -> Iterator[dict]:
         """Server-Sent Events from `path`, each as its parsed JSON `data` (with the event `id`
@@ -126,6 +189,7 @@ class ApiClient:
         self._pace()
         timeout = httpx.Timeout(self.timeout, read=read_timeout)  # read=None: follow for as long as it lasts
         with self.http.stream("GET", path, params=params, headers={"Accept": "text/event-stream"}, timeout=timeout) as response:
+            self._note_pacing(response)
             if not response.is_success:
                 response.read()
                 raise self._error("GET", path, response, write=False)
@@ -158,31 +222,43 @@ class ApiClient:
             self._report(method, path, None, start)
             raise
         self._report(method, path, response.status_code, start)
+        self._note_pacing(response)
         return response
 
     def _report(self, method: str, path: str, status: int | None, start: float) -> None:
         if self.on_call:
             self.on_call(Call(method, f"{self.base_url}{path}", status, self.clock() - start))
 
-    def _delay(self, attempt: int, error: ProviderError) -> float:
-        backoff = self.rng.uniform(0, min(self.retry.cap, self.retry.base * 2 ** (attempt - 1)))
-        if error.retry_after is not None:
-            return error.retry_after + self.rng.uniform(0, min(1.0, error.retry_after * 0.1))
-        return backoff
+    def _backoff(self, attempt: int) -> float:
+        return self.rng.uniform(0, min(self.retry.cap, self.retry.base * 2 ** (attempt - 1)))
 
     def _pace(self) -> None:
-        """Throttle ahead: when a RateLimit window was spent, wait for it to reset."""
-        wait = self._not_before - self.clock()
+        """Wait until every pause an answer asked for (Retry-After, a spent RateLimit window) is
+        over; a pause longer than the whole retry budget fails now rather than sleep unseen."""
+        wait = self._held()
+        if wait > self.retry.budget:
+            raise RateLimited(f"RunPod asked for a pause of {wait:.0f}s before the next request, longer than gpuctl waits ({self.retry.budget:.0f}s)",
+                              retry_after=wait, hint="run the command again once the pause is over")
         if wait > 0:
             self.sleep(wait)
 
-    def _note_rate_limit(self, response: httpx.Response) -> None:
+    def _held(self) -> float:
+        return max(0.0, self._not_before - self.clock())
+
+    def _hold(self, seconds: float) -> None:
+        self._not_before = max(self._not_before, self.clock() + seconds)
+
+    def _note_pacing(self, response: httpx.Response) -> None:
+        """Every answer that asks for a pause holds back the client's next request, of any kind:
+        Retry-After (with a little jitter, so clients told the same do not return together)
+        and a RateLimit window with nothing left."""
+        asked = None if response.is_success else _retry_after(response)
+        if asked is not None:
+            self._hold(asked + self.rng.uniform(0, min(1.0, asked * 0.1)))
         header = response.headers.get("RateLimit")
-        if not header:
-            return
-        spent = [int(t) for _, r, t in _WINDOW.findall(header) if int(r) == 0]
+        spent = [int(t) for _, r, t in _WINDOW.findall(header or "") if int(r) == 0]
         if spent:
-            self._not_before = max(self._not_before, self.clock() + min(spent))
+            self._hold(min(spent))
 
     def _error(self, method: str, path: str, response: httpx.Response, write: bool) -> ProviderError:
         status = response.status_code
@@ -195,20 +271,25 @@ class ApiClient:
         if status == 404:
             return NotFound(f"{where}: not found", status=status, detail=detail)
         if status == 429:
-            return RateLimited(f"{where}: rate limited", status=status, detail=detail, retry_after=retry_after if retry_after is not None else 1.0)
+            return RateLimited(f"{where}: rate limited", status=status, detail=detail, retry_after=retry_after,
+                               hint="RunPod is limiting this key's requests; nothing was changed by this one, so run it again in a minute")
+        if status == 503:  # turned away, not attempted: safe to send again, even a create
+            return Unavailable(f"{where}: service unavailable (503)", status=status, detail=detail, retry_after=retry_after,
+                               hint="RunPod turned the request away without acting on it; run it again in a minute")
         if status >= 500:
             if write:
-                return AmbiguousWrite(f"{where}: server error {status}", status=status, detail=detail or "the server may have carried out the write")
+                return AmbiguousWrite(f"{where}: server error {status}", status=status, detail=detail or "the server may have carried out the write", retry_after=retry_after)
             return ServerError(f"{where}: server error {status}", status=status, detail=detail, retry_after=retry_after)
         return Rejected(f"{where}: rejected ({status})", status=status, detail=detail)
 
 
 def _retry_after(response: httpx.Response) -> float | None:
+    """The pause an answer asks for, in seconds: its Retry-After, or 1 s for a 429 without one."""
     value = response.headers.get("Retry-After")
     try:
-        return max(0.0, float(value)) if value is not None else None
+        return max(0.0, float(value)) if value is not None else (1.0 if response.status_code == 429 else None)
     except ValueError:
-        return None
+        return 1.0 if response.status_code == 429 else None
 
 
 def problem_detail(response: httpx.Response) -> str | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from gpuctl.model import Observed
 from gpuctl.provider.errors import NotFound
 from gpuctl.provider.graphql import GraphQL
-from gpuctl.provider.http import ApiClient
+from gpuctl.provider.http import ApiClient, path
 
 
 @dataclass
@@ -52,18 +52,18 @@ class RunPodProvider:
     # -- endpoints ------------------------------------------------------------------------------
 
     def get_endpoint(self, endpoint_id: str) -> dict:
-        return self.control.request("GET", f"/v2/serverless/{endpoint_id}").json()
+        return self.control.request("GET", path("/v2/serverless/{endpoint}", endpoint=endpoint_id)).json()
 
     def create_endpoint(self, body: dict) -> dict:
         return self.control.request("POST", "/v2/serverless", json=body).json()
 
     def update_endpoint(self, endpoint_id: str, patch: dict) -> dict:
-        return self.control.request("PATCH", f"/v2/serverless/{endpoint_id}", json=patch).json()
+        return self.control.request("PATCH", path("/v2/serverless/{endpoint}", endpoint=endpoint_id), json=patch).json()
 
     def delete_endpoint(self, endpoint_id: str) -> bool:
         """True when deleted now, False when it was already gone."""
         try:
-            self.control.request("DELETE", f"/v2/serverless/{endpoint_id}")
+            self.control.request("DELETE", path("/v2/serverless/{endpoint}", endpoint=endpoint_id))
         except NotFound:
             return False
         return True
@@ -72,16 +72,16 @@ class RunPodProvider:
         return self.graphql.set_model_references(endpoint_id, references)
 
     def workers(self, endpoint_id: str) -> dict:
-        return self.control.request("GET", f"/v2/serverless/{endpoint_id}/workers").json()
+        return self.control.request("GET", path("/v2/serverless/{endpoint}/workers", endpoint=endpoint_id)).json()
 
     def releases(self, endpoint_id: str) -> dict:
-        return self.control.request("GET", f"/v2/serverless/{endpoint_id}/releases").json()
+        return self.control.request("GET", path("/v2/serverless/{endpoint}/releases", endpoint=endpoint_id)).json()
 
     def worker_logs(self, endpoint_id: str, worker_id: str, *, follow: bool = False, since: str | None = None, tail: int | None = None) -> Iterator[dict]:
         """Log records `{ts, source, line}` of one worker (RunPod v2's SSE log stream). Without
         `follow` the stream ends after a quiet second."""
         params = {k: v for k, v in (("since", since), ("tail", tail)) if v is not None}
-        return self.control.events(f"/v2/serverless/{endpoint_id}/workers/{worker_id}/logs", params, read_timeout=None if follow else 1.0)
+        return self.control.events(path("/v2/serverless/{endpoint}/workers/{worker}/logs", endpoint=endpoint_id, worker=worker_id), params, read_timeout=None if follow else 1.0)
 
     # -- pods (the CPU pre-warm pod) -------------------------------------------------------------
 
@@ -92,32 +92,38 @@ class RunPodProvider:
         return self.control.request("GET", "/v2/pods").json().get("pods", [])
 
     def get_pod(self, pod_id: str) -> dict:
-        return self.control.request("GET", f"/v2/pods/{pod_id}").json()
+        return self.control.request("GET", path("/v2/pods/{pod}", pod=pod_id)).json()
 
     def delete_pod(self, pod_id: str) -> bool:
         try:
-            self.control.request("DELETE", f"/v2/pods/{pod_id}")
+            self.control.request("DELETE", path("/v2/pods/{pod}", pod=pod_id))
         except NotFound:
             return False
         return True
 
     def pod_logs(self, pod_id: str, *, follow: bool = False) -> Iterator[dict]:
-        return self.control.events(f"/v2/pods/{pod_id}/logs", None, read_timeout=None if follow else 1.0)
+        return self.control.events(path("/v2/pods/{pod}/logs", pod=pod_id), None, read_timeout=None if follow else 1.0)
 
     # -- network volumes and templates ----------------------------------------------------------
 
     def get_volume(self, volume_id: str) -> dict:
-        return self.control.request("GET", f"/v2/network-volumes/{volume_id}").json()
+        return self.control.request("GET", path("/v2/network-volumes/{volume}", volume=volume_id)).json()
 
     def create_volume(self, body: dict) -> dict:
         return self.control.request("POST", "/v2/network-volumes", json=body).json()
 
     def update_volume(self, volume_id: str, patch: dict) -> dict:
-        return self.control.request("PATCH", f"/v2/network-volumes/{volume_id}", json=patch).json()
+        return self.control.request("PATCH", path("/v2/network-volumes/{volume}", volume=volume_id), json=patch).json()
+
+    def create_template(self, body: dict) -> dict:
+        return self.control.request("POST", "/v2/templates", json=body).json()
+
+    def update_template(self, template_id: str, patch: dict) -> dict:
+        return self.control.request("PATCH", path("/v2/templates/{template}", template=template_id), json=patch).json()
 
     def delete_template(self, template_id: str) -> bool:
         try:
-            self.control.request("DELETE", f"/v2/templates/{template_id}")
+            self.control.request("DELETE", path("/v2/templates/{template}", template=template_id))
         except NotFound:
             return False
         return True
@@ -125,26 +131,26 @@ class RunPodProvider:
     # -- the job API ----------------------------------------------------------------------------
 
     def health(self, endpoint_id: str) -> dict:
-        return self.jobs.request("GET", f"/{endpoint_id}/health").json()
+        return self.jobs.request("GET", path("/{endpoint}/health", endpoint=endpoint_id)).json()
 
     def run(self, endpoint_id: str, payload: dict) -> dict:
-        return self.jobs.request("POST", f"/{endpoint_id}/run", json=payload).json()
+        return self.jobs.request("POST", path("/{endpoint}/run", endpoint=endpoint_id), json=payload).json()
 
     def runsync(self, endpoint_id: str, payload: dict, wait_ms: int | None = None) -> dict:
         params = {"wait": wait_ms} if wait_ms else None
-        return self.jobs.request("POST", f"/{endpoint_id}/runsync", json=payload, params=params).json()
+        return self.jobs.request("POST", path("/{endpoint}/runsync", endpoint=endpoint_id), json=payload, params=params).json()
 
     def status(self, endpoint_id: str, job_id: str) -> dict:
-        return self.jobs.request("GET", f"/{endpoint_id}/status/{job_id}").json()
+        return self.jobs.request("GET", path("/{endpoint}/status/{job}", endpoint=endpoint_id, job=job_id)).json()
 
     def stream(self, endpoint_id: str, job_id: str) -> dict:
-        return self.jobs.request("GET", f"/{endpoint_id}/stream/{job_id}").json()
+        return self.jobs.request("GET", path("/{endpoint}/stream/{job}", endpoint=endpoint_id, job=job_id)).json()
 
     def cancel(self, endpoint_id: str, job_id: str) -> dict:
-        return self.jobs.request("POST", f"/{endpoint_id}/cancel/{job_id}").json()
+        return self.jobs.request("POST", path("/{endpoint}/cancel/{job}", endpoint=endpoint_id, job=job_id)).json()
 
     def retry(self, endpoint_id: str, job_id: str) -> dict:
-        return self.jobs.request("POST", f"/{endpoint_id}/retry/{job_id}").json()
+        return self.jobs.request("POST", path("/{endpoint}/retry/{job}", endpoint=endpoint_id, job=job_id)).json()
 
     def template_users(self) -> dict[str, list[dict]]:
         """{template id: [endpoints bound to it]} from GraphQL: REST v2 endpoints keep an inline
@@ -152,5 +158,5 @@ class RunPodProvider:
         return self.graphql.template_users()
 
     def request_url(self, endpoint_id: str, route: str = "runsync") -> str:
-        return f"{self.jobs.base_url}/{endpoint_id}/{route}"
+        return self.jobs.base_url + path(f"/{{endpoint}}/{route}", endpoint=endpoint_id)
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from gpuctl import __version__
-from gpuctl.model import Sensitive
+from gpuctl.errors import GpuctlError
+from gpuctl.model import Notice, Sensitive
 from gpuctl.plan.model import Action, FieldChange, Plan, ResourceChange, Unknown
 
 FORMAT_VERSION = "1"
 HIDDEN = {"sensitive": True}
-SUMMARY_ACTIONS = (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE, Action.NOOP, Action.PRESERVE)
+SUMMARY_ACTIONS = (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE, Action.NOOP, Action.PRESERVE, Action.ORPHAN)
 
 
 def _value(value: Any) -> Any:
@@ -73,6 +75,10 @@ def _resource(change: ResourceChange) -> dict:
     return doc
 
 
+def _notice(notice: Notice) -> dict:
+    return {"code": notice.code, "address": notice.address, "message": notice.message}
+
+
 def to_document(plan: Plan) -> dict:
     summary = {a.value: plan.count(a) for a in SUMMARY_ACTIONS}
     return {
@@ -83,10 +89,12 @@ def to_document(plan: Plan) -> dict:
         "provider": plan.provider,
         "prune": plan.prune,
         "has_changes": plan.has_changes,
+        "in_sync": plan.in_sync,
         "summary": summary,
         "overrides": [{"flag": o.flag, "path": o.path, "value": o.value} for o in plan.overrides],
         "resource_changes": [_resource(c) for c in plan.changes],
-        "warnings": [{"code": n.code, "address": n.address, "message": n.message} for n in plan.notices],
+        "warnings": [_notice(n) for n in plan.notices if n.level == "warning"],
+        "notes": [_notice(n) for n in plan.notices if n.level == "note"],
         "cost": {
             "currency": "USD",
             "always_on_per_hour": plan.cost.always_on_per_hour,
@@ -100,3 +108,37 @@ def to_document(plan: Plan) -> dict:
 
 def dumps(document: dict) -> str:
     return json.dumps(document, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def read_saved(path: Path) -> dict:
+    """A plan document written by `deploy --out`, checked before anything is compared or
+    applied: a file that is not one, or of another format version, is refused with the fix."""
+    from pydantic import BaseModel, ConfigDict, ValidationError
+
+    class Saved(BaseModel):
+        model_config = ConfigDict(extra="allow", strict=True)
+        format_version: str
+        project_id: str
+        provider: str
+        prune: bool
+        resource_changes: list[dict]
+        observed_digest: str
+
+    remake = f"make it again with: gpu serverless deploy --plan --out {path}"
+    try:
+        text = path.read_bytes().decode("utf-8")
+        doc = json.loads(text)
+    except OSError as exc:
+        raise GpuctlError(f"cannot read the saved plan {path}: {exc.strerror or exc}", hint=remake) from None
+    except ValueError:  # not UTF-8, or not JSON (empty included)
+        raise GpuctlError(f"{path} is not a saved plan: it is not a JSON document", hint=remake) from None
+    if isinstance(doc, dict) and doc.get("format_version") not in (None, FORMAT_VERSION):
+        shown = json.dumps(doc["format_version"])[:20]
+        raise GpuctlError(f"{path} is plan format {shown}; this gpuctl reads format {FORMAT_VERSION} only", hint=remake + " (with this gpuctl)")
+    try:
+        Saved.model_validate(doc)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the top level"
+        raise GpuctlError(f"{path} is not a saved plan: {where}: {first['msg'].lower()}", hint=remake) from None
+    return doc

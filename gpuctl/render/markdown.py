@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from gpuctl.render.words import path_width, SYMBOL, cost_line, field_line, heading, summary_line, template_note
+from gpuctl.render.words import for_people, path_width, SYMBOL, cost_line, field_line, heading, summary_line, template_note
 
 LIMIT = 60_000
 
@@ -31,12 +31,23 @@ def _section(resource: dict) -> str:
     return f"<details><summary>{summary}</summary>\n\n```diff\n{body}\n```\n</details>\n"
 
 
+def _notices(title: str, mark: str, items: list[dict], shown: int = 20) -> str:
+    """A list of warnings or notes, at most `shown` of them: the resources matter more."""
+    if not items:
+        return ""
+    lines = [f"- {mark}{'`' + n['address'] + '`: ' if n['address'] else ''}{n['message']}\n" for n in items[:shown]]
+    if len(items) > shown:
+        lines.append(f"- … and {len(items) - shown} more in the JSON plan (`--format json`)\n")
+    return f"\n**{title}**\n\n" + "".join(lines)
+
+
 def render_markdown(doc: dict, limit: int = LIMIT) -> str:
+    doc = for_people(doc)
     parts = [f"### gpuctl plan: {summary_line(doc).removeprefix('Plan: ')}\n", f"Project `{doc['project_id']}` · provider `{doc['provider']}` · {cost_line(doc)}\n"]
     for o in doc["overrides"]:
         parts.append(f"- override `{o['flag']}`: `{o['path']}` = `{o['value']}`\n")
-    if doc["warnings"]:
-        parts.append("\n**Warnings**\n\n" + "".join(f"- ⚠️ {'`' + w['address'] + '`: ' if w['address'] else ''}{w['message']}\n" for w in doc["warnings"]))
+    parts.append(_notices("Warnings", "⚠️ ", doc["warnings"]))
+    parts.append(_notices("Notes", "", doc["notes"]))
     parts.append("\n")
     shown = [r for r in doc["resource_changes"] if r["action"] != "no-op"]
     text = "".join(parts)

@@ -5,16 +5,31 @@ from __future__ import annotations
 import json
 from typing import Any
 
-SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "preserve": "=", "no-op": " "}
-STYLE = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red", "preserve": "cyan", "no-op": "dim"}
+from gpuctl.safetext import printable
+
+SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "preserve": "=", "orphan": "!", "no-op": " "}
+STYLE = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red", "preserve": "cyan", "orphan": "yellow", "no-op": "dim"}
 PHRASE = {
     "create": "will be created",
     "update": "will be updated in place",
     "replace": "must be replaced",
     "delete": "will be deleted",
     "preserve": "will be preserved",
+    "orphan": "is an orphan (kept; not in gpu.jsonc)",
     "no-op": "is up to date",
 }
+
+
+def for_people(doc: Any) -> Any:
+    """The plan document with every string's control characters escaped: names, reasons and
+    messages can come from the account, and the text and Markdown views print them as they are."""
+    if isinstance(doc, str):
+        return printable(doc, keep_newlines=False)
+    if isinstance(doc, dict):
+        return {k: for_people(v) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [for_people(v) for v in doc]
+    return doc
 
 
 def show(raw: Any) -> str:
@@ -49,10 +64,13 @@ def money(amount: float) -> str:
 
 
 def summary_line(doc: dict) -> str:
-    if not doc["has_changes"]:
-        return "No changes. The account matches gpu.jsonc."
     s = doc["summary"]
-    return f"Plan: {s['create']} to create, {s['update']} to update, {s['replace']} to replace, {s['delete']} to delete."
+    orphans = s.get("orphan", 0)
+    left = f"{orphans} orphaned endpoint{'s' if orphans != 1 else ''} still running (deploy --prune deletes {'them' if orphans != 1 else 'it'})"
+    if not doc["has_changes"]:
+        return f"No changes to apply, but {left}." if orphans else "No changes. The account matches gpu.jsonc."
+    line = f"Plan: {s['create']} to create, {s['update']} to update, {s['replace']} to replace, {s['delete']} to delete."
+    return f"{line} Also {left}." if orphans else line
 
 
 def cost_line(doc: dict) -> str:

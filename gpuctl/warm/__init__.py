@@ -19,10 +19,10 @@ DEFAULT_TIMEOUT_S = 900.0
 
 
 def choose_mode(endpoint: dict, requested: str | None) -> str:
-    """`cpu` when the endpoint has a network volume to fill, else `gpu`, unless asked."""
-    volumes = endpoint.get("networkVolumes") or []
-    mode = requested or ("cpu" if volumes else "gpu")
-    if mode == "cpu" and not volumes:
+    """`gpu` unless `cpu` is asked for, as the seed's `warm NAME` and `warm NAME --cpu` are;
+    `cpu` needs a network volume to download into. (deploy asks for gpu.jsonc's prewarm.mode.)"""
+    mode = requested or "gpu"
+    if mode == "cpu" and not endpoint.get("networkVolumes"):
         raise NoVolume(f"endpoint {endpoint.get('name')} has no network volume, so a CPU pod has nowhere to download the models to",
                        hint='use --gpu to start a worker instead, or add a "volume" block to gpu.jsonc and deploy')
     return mode
@@ -33,7 +33,8 @@ def run_prewarm(app: AppContext, provider: Any, endpoint: dict, mode: str | None
     """Warm `endpoint` (a REST v2 Endpoint object) and return the result document; progress
     goes to app.stderr. `models` are gpu.jsonc's `prewarm.models` (empty: the endpoint's
     MODEL_NAME, else `cached_model`, else its live cached model). Raises a GpuctlError when the
-    warm-up fails, times out or is interrupted; no pod and no queued job is left behind."""
+    warm-up fails, times out or is interrupted; no pod and no queued job is left behind. A
+    warm-up that succeeded is recorded in the account (`record`: the template's name, or null)."""
     from gpuctl.warm.models import choose_models
     from gpuctl.warm.signals import Interrupted, sigterm_as_interrupt
     from gpuctl.warm.view import make_view
@@ -46,8 +47,24 @@ def run_prewarm(app: AppContext, provider: Any, endpoint: dict, mode: str | None
                 detail = _warm(app, provider, endpoint, mode, chosen, timeout, view)
         except KeyboardInterrupt:
             raise Interrupted("interrupted; the warm-up was stopped and nothing was left running") from None
-    return {"format_version": "1", "provider": provider.name, "endpoint": {"id": endpoint["id"], "name": endpoint.get("name")},
-            "mode": mode, "timeout": timeout, **detail}
+    doc = {"format_version": "1", "provider": provider.name, "endpoint": {"id": endpoint["id"], "name": endpoint.get("name")},
+           "mode": mode, "timeout": timeout, **detail}
+    return doc | {"record": _record(app, provider, endpoint, doc)}
+
+
+def _record(app: AppContext, provider: Any, endpoint: dict, doc: dict) -> str | None:
+    """Write the pre-warm record. The warm-up itself succeeded, so a failure here is a warning:
+    the next deploy sees no record and warms again."""
+    from gpuctl.provider.errors import ProviderError
+    from gpuctl.warm.record import remember
+
+    try:
+        record = remember(provider, endpoint, doc)
+    except ProviderError as exc:
+        app.note(f"warning: endpoint {endpoint.get('name')} is warm, but its pre-warm record could not be written ({exc.summary}); "
+                 "the next deploy will warm it again")
+        return None
+    return record["name"] if record else None
 
 
 def _warm(app: AppContext, provider: Any, endpoint: dict, mode: str, models: Any, timeout: float, view: Any) -> dict:

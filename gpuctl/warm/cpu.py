@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from gpuctl.model import LOCAL_COMMAND_ENV
+from gpuctl.prewarm import ModelList
 from gpuctl.provider.errors import AmbiguousWrite, ProviderError
 from gpuctl.warm.download import PREFIX
 from gpuctl.warm.errors import DownloadFailed, PodLeft, WarmTimeout
-from gpuctl.warm.models import ModelList
 from gpuctl.warm.podlog import PodLog
 from gpuctl.warm.signals import held
 

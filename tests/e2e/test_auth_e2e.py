@@ -21,8 +21,9 @@ WRONG = "rpa_WRONGCANARY0KEY1NOT2REAL3Q7Z1"
 
 
 def _env(account) -> dict[str, str]:
-    """No RUNPOD_API_KEY: the key comes from `gpu auth login` only."""
-    return account.env | {"RUNPOD_API_BASE_URL": account.server.info["api_base_url"],
+    """No RUNPOD_API_KEY: the key comes from `gpu auth login` only. The key is the server's own
+    token, which would mean the local provider, so provider runpod is chosen explicitly."""
+    return account.env | {"GPU_PROVIDER": "runpod", "RUNPOD_API_BASE_URL": account.server.info["api_base_url"],
                           "RUNPOD_ENDPOINT_BASE_URL": account.server.info["endpoint_base_url"]}
 
 

@@ -41,7 +41,9 @@ def test_without_tty_refuses_unless_forced(account, tmp_path):
     forced = account.gpu("serverless", "delete", "echo", "--force", "--json", cwd=proj)
     assert forced.code == 0 and json.loads(forced.out)["deleted"] and account.endpoints() == []
     again = account.gpu("serverless", "delete", "echo", "--force", cwd=proj)
-    assert again.code == 0 and "nothing to delete" in again.err
+    assert again.code == 1 and 'no endpoint named or with id "echo"' in again.err
+    forgiven = account.gpu("serverless", "delete", "echo", "--force", "--ignore-not-found", cwd=proj)
+    assert forgiven.code == 0 and "nothing to delete" in forgiven.err
 
 
 def test_other_projects_endpoints_need_id_and_force(account, tmp_path):

@@ -15,7 +15,7 @@ SECRET_VALUE = "hf_e2e_canary_5b1d9c7e2f"
 
 def _runpod_env(account) -> dict[str, str]:
     info = account.server.info
-    return {"RUNPOD_API_KEY": account.server.token, "RUNPOD_API_BASE_URL": info["api_base_url"],
+    return {"GPU_PROVIDER": "runpod", "RUNPOD_API_KEY": account.server.token, "RUNPOD_API_BASE_URL": info["api_base_url"],
             "RUNPOD_ENDPOINT_BASE_URL": info["endpoint_base_url"], "HF_TOKEN": SECRET_VALUE}
 
 

@@ -1,6 +1,7 @@
 """R4: the local provider answers 30 % of calls with 429 or 503 (with Retry-After), or commits
-a create and then fails: deploy converges with 0 duplicates, and no retry of a request is sent
-before its Retry-After has passed."""
+a create and then fails: deploy converges with 0 duplicates, no request is sent before a
+Retry-After has passed (not a retry of the same request, nor the lookup after a failed create),
+and a create refused with 429/503 is sent again without waiting out the visibility grace."""
 
 from __future__ import annotations
 
@@ -11,12 +12,20 @@ import pytest
 from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
 
 FAST_GRACE = {"GPUCTL_VISIBILITY_GRACE": "3"}
+GRACE_WAIT = "may not be visible yet"  # the engine's Waiting event while it waits out the grace
 
 
 def _two_endpoints() -> dict:
     config = echo_config(name="a", volume="models")
     config["serverless"] = [config["serverless"], json.loads(json.dumps(config["serverless"])) | {"name": "b"}]
     return config
+
+
+def _after_failed_creates(log: list[dict], statuses: tuple[int, ...]) -> list[tuple[dict, dict]]:
+    """(failed create, the next request of any kind) for every POST answered with `statuses`.
+    The engine sends creates one at a time, so nothing else is in flight meanwhile."""
+    ordered = sorted(log, key=lambda r: r["at"])
+    return [(entry, ordered[i + 1]) for i, entry in enumerate(ordered[:-1]) if entry["method"] == "POST" and entry["status"] in statuses]
 
 
 def _retries_waited(log: list[dict]) -> list[tuple[str, float]]:
@@ -49,7 +58,46 @@ def test_storm_of_429_and_503_converges_without_early_retries(account, tmp_path,
     assert len(failed) >= 3, "the storm did not happen"
     gaps = _retries_waited(log)
     assert gaps and all(gap >= 0.99 for _, gap in gaps), [g for g in gaps if g[1] < 0.99]
+    early = [(f, n) for f, n in _after_failed_creates(log, (429, 503)) if n["at"] - f["at"] < 0.99]
+    assert not early, early
+    assert GRACE_WAIT not in result.err, result.err
     assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj).code == 0
+
+
+def test_refused_creates_are_sent_again_after_retry_after_without_a_grace_wait(account, tmp_path):
+    """A create answered 429 or 503 was turned away, not committed: no lookup, no grace (the
+    default 20 s here), just the same create again once Retry-After has passed."""
+    proj = project(tmp_path / "p", _two_endpoints(), {"handler.py": ECHO_HANDLER})
+    account.faults(
+        {"op": "create", "kind": "network_volume", "action": "status", "status": 503, "retry_after": 1, "times": 2},
+        {"op": "create", "kind": "endpoint", "action": "status", "status": 503, "retry_after": 1, "times": 1},
+        {"op": "create", "kind": "endpoint", "action": "status", "status": 429, "retry_after": 1, "times": 1},
+    )
+    result = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    log = account.requests()
+    assert result.code == 0, result.err
+    assert GRACE_WAIT not in result.err, result.err
+    refused = _after_failed_creates(log, (429, 503))
+    assert len(refused) == 4, refused
+    for failed, following in refused:
+        assert (following["method"], following["path"]) == ("POST", failed["path"]), (failed, following)
+        assert following["at"] - failed["at"] >= 1.0, (failed, following)
+    assert sorted(e["name"] for e in account.endpoints()) == ["a", "b"] and len(account.volumes()) == 1
+
+
+def test_the_lookup_after_a_create_with_a_lost_outcome_waits_for_retry_after(account, tmp_path):
+    """A 500 after the create committed may hide the object: the identity lookup that follows
+    is a new request, and still must not go out before the answer's Retry-After."""
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    account.faults({"op": "create", "kind": "endpoint", "action": "commit_then_fail", "status": 500, "retry_after": 1, "times": 1})
+    result = account.gpu("serverless", "deploy", "-y", cwd=proj, env=FAST_GRACE)
+    log = account.requests()
+    assert result.code == 0, result.err
+    assert "the answer was lost, but the create took effect" in result.err
+    [(failed, lookup)] = _after_failed_creates(log, (500,))
+    assert (lookup["method"], lookup["path"]) == ("GET", "/v2/serverless")
+    assert lookup["at"] - failed["at"] >= 1.0, (failed, lookup)
+    assert [e["name"] for e in account.endpoints()] == ["echo"]
 
 
 def test_commit_then_fail_creates_no_duplicate(account, tmp_path):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import signal
 import sys
 import threading
@@ -30,9 +31,11 @@ SHA = hashlib.sha1(b"tiny-model@main").hexdigest()
 @dataclass
 class FakeHub:
     """`GET /api/models/{repo}/revision/{rev}` and `GET /{repo}/resolve/{rev}/{file}`. A file in
-    `slow` trickles out for up to a minute, until the client goes away or the test ends."""
+    `slow` trickles out for up to a minute, until the client goes away or the test ends. While
+    `missing` is set the hub answers 404 for every model, as for a repo it lacks."""
 
     url: str = ""
+    missing: bool = False
     slow: set[str] = field(default_factory=set)
     slow_started: threading.Event = field(default_factory=threading.Event)
     closing: threading.Event = field(default_factory=threading.Event)
@@ -47,7 +50,7 @@ class FakeHub:
 
             def do_GET(self) -> None:
                 hub.requests.append(self.path)
-                if self.path == f"/api/models/{REPO}/revision/main":
+                if self.path == f"/api/models/{REPO}/revision/main" and not hub.missing:
                     return self.send(json.dumps({"sha": SHA, "siblings": [{"rfilename": n} for n in FILES]}).encode())
                 prefix = f"/{REPO}/resolve/{SHA}/"
                 name = self.path[len(prefix):] if self.path.startswith(prefix) else None
@@ -123,10 +126,11 @@ def nothing_left(account) -> None:
 
 def test_cpu_warm_fills_the_volume_in_the_hf_cache_layout_and_leaves_no_pod(account, hub, tmp_path):
     proj = deployed(account, tmp_path, models=[REPO])
-    result = account.gpu("serverless", "warm", "echo", "--json", cwd=proj, env={"HF_ENDPOINT": hub.url}, timeout=60)
+    result = account.gpu("serverless", "warm", "echo", "--cpu", "--json", cwd=proj, env={"HF_ENDPOINT": hub.url}, timeout=60)
     assert result.code == 0, result.err
     doc = result.json()
     assert doc["mode"] == "cpu" and doc["models"] == [REPO] and doc["models_from"] == "gpu.jsonc prewarm.models"
+    assert doc["record"] == f"gpuctl-prewarm-{doc['endpoint']['id']}"
     assert doc["pods"][0]["files"] == 3 and doc["pods"][0]["bytes"] == sum(len(b) for b in FILES.values()) and doc["cost"] == 0
     base = snapshot_dir(account)
     assert {n: (base / "snapshots" / SHA / n).read_bytes() for n in FILES} == FILES
@@ -144,7 +148,7 @@ def test_cpu_warm_fills_the_volume_in_the_hf_cache_layout_and_leaves_no_pod(acco
 
 def test_model_name_is_the_fallback_and_a_hub_error_fails_cleanly(account, hub, tmp_path):
     cwd = seeded(account, tmp_path, volume=True, model="tiny-org/missing")
-    result = account.gpu("serverless", "warm", "echo", cwd=cwd, env={"HF_ENDPOINT": hub.url}, timeout=60)
+    result = account.gpu("serverless", "warm", "echo", "--cpu", cwd=cwd, env={"HF_ENDPOINT": hub.url}, timeout=60)
     assert result.code == 1 and "tiny-org/missing" in result.err and "HTTP 404" in result.err
     assert "Traceback" not in result.err and "deleted pod" in result.err
     nothing_left(account)
@@ -155,7 +159,7 @@ def test_interrupted_cpu_warm_deletes_the_pod(account, hub, tmp_path, signum):
     """Ctrl-C and SIGTERM mid-download: exit 130, the pod is deleted, nothing is left."""
     cwd = seeded(account, tmp_path, volume=True, model=REPO)
     hub.slow.add("weights/model.bin")
-    process = account.popen("serverless", "warm", "echo", cwd=cwd, env={"HF_ENDPOINT": hub.url})
+    process = account.popen("serverless", "warm", "echo", "--cpu", cwd=cwd, env={"HF_ENDPOINT": hub.url})
     try:
         assert hub.slow_started.wait(30), "the pod never reached the slow file"
         assert len(account.server.http.get("/v2/pods").json()["pods"]) == 1
@@ -172,7 +176,7 @@ def test_timed_out_cpu_warm_deletes_the_pod(account, hub, tmp_path):
     cwd = seeded(account, tmp_path, volume=True, model=REPO)
     hub.slow.add("weights/model.bin")
     started = time.monotonic()
-    result = account.gpu("serverless", "warm", "echo", "--timeout", "2", cwd=cwd, env={"HF_ENDPOINT": hub.url}, timeout=60)
+    result = account.gpu("serverless", "warm", "echo", "--cpu", "--timeout", "2", cwd=cwd, env={"HF_ENDPOINT": hub.url}, timeout=60)
     assert result.code == 1 and "did not finish within 2 s" in result.err and "--timeout" in result.err, result.err
     assert "deleted pod" in result.err and time.monotonic() - started < 20
     nothing_left(account)
@@ -238,7 +242,7 @@ def test_without_any_model_the_error_says_where_models_come_from(account, tmp_pa
     """No gpu.jsonc, no MODEL_NAME, and GraphQL reports no cached model: nothing is created."""
     cwd = seeded(account, tmp_path, volume=True)
     writes = account.writes()
-    result = account.gpu("serverless", "warm", "echo", cwd=cwd)
+    result = account.gpu("serverless", "warm", "echo", "--cpu", cwd=cwd)
     assert result.code == 1 and "no models to download for endpoint echo" in result.err and "prewarm" in result.err
     assert account.writes() == writes and account.server.http.get("/v2/pods").json()["pods"] == []
 
@@ -271,8 +275,8 @@ def test_the_pod_request_is_one_runpod_accepts():
     CreatePodRequest in RunPod's OpenAPI document, and carries no local-only env."""
     import jsonschema
 
+    from gpuctl.prewarm import ModelList
     from gpuctl.warm.cpu import pod_body
-    from gpuctl.warm.models import ModelList
     from tests.local.openapi import SPEC
 
     endpoint = {"id": "ep1", "env": {"HF_TOKEN": "{{ RUNPOD_SECRET_hf }}"}}
@@ -305,4 +309,166 @@ def test_deploy_prewarms_what_it_created_when_gpu_jsonc_asks(account, hub, tmp_p
     assert (snapshot_dir(account) / "snapshots" / SHA / "config.json").read_bytes() == FILES["config.json"]
     nothing_left(account)
     again = account.gpu("serverless", "deploy", "--json", cwd=proj, env={"HF_ENDPOINT": hub.url})
-    assert again.code == 0 and json.loads(again.out)["prewarm"] == []  # nothing changed, nothing to warm
+    assert again.code == 0 and json.loads(again.out)["prewarm"] == []  # nothing changed, warmed already: nothing to warm
+
+
+# -- issue 8: a pre-warm never fails a deploy for nothing, and never fails silently -----------
+
+FLUX = {"serverless": {"template": "comfyui", "gpu_type": "NVIDIA GeForce RTX 4090",
+                       "scaling": {"min_workers": 0, "max_workers": 5, "idle_timeout": 10},
+                       "volume": {"name": "comfyui-models", "size_gb": 200},
+                       "prewarm": {"enabled": True, "mode": "cpu"}, "runpod": {"flashboot": True}}}
+
+
+def records(account) -> list[dict]:
+    return [t for t in account.server.http.get("/v2/templates").json()["templates"] if t["name"].startswith("gpuctl-prewarm-")]
+
+
+def pods_created(account) -> int:
+    return sum(r["method"] == "POST" and r["path"] == "/v2/pods" for r in account.requests())
+
+
+def prewarm_config(**prewarm) -> dict:
+    config = echo_config(volume="models")
+    config["serverless"]["prewarm"] = {"enabled": True, "mode": "cpu", "models": [REPO]} | prewarm
+    return config
+
+
+def test_the_flux_recipe_deploys_and_its_plan_says_there_is_nothing_to_download(account, tmp_path):
+    """The seed's ComfyUI-with-FLUX recipe (cpu pre-warm, no model anywhere) used to exit 1
+    after a successful apply. Nothing to download is a plan-time warning, never a failure."""
+    proj = project(tmp_path / "flux", FLUX)
+    text = account.gpu("serverless", "deploy", "--plan", cwd=proj)
+    markdown = account.gpu("serverless", "deploy", "--plan", "--format", "markdown", cwd=proj)
+    document = account.gpu("serverless", "deploy", "--plan", "--format", "json", cwd=proj)
+    assert text.code == markdown.code == document.code == 0, text.err + markdown.err + document.err
+    (warning,) = [w for w in document.json()["warnings"] if w["code"] == "prewarm-nothing-to-download"]
+    assert warning["address"] == "endpoint.flux" and "nothing to download" in warning["message"] and "prewarm.models" in warning["message"]
+    assert warning["message"] in text.out and warning["message"] in markdown.out
+
+    result = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert result.code == 0, result.err
+    assert "Apply complete" in result.out and "skipped the pre-warm of flux" in result.err and "Traceback" not in result.err
+    assert pods_created(account) == 0 and records(account) == []
+    again = account.gpu("serverless", "deploy", "--plan", "--format", "json", cwd=proj).json()
+    assert [w["code"] for w in again["warnings"] if w["code"].startswith("prewarm")] == ["prewarm-nothing-to-download"]
+
+
+def test_a_failed_prewarm_fails_deploy_and_a_fresh_checkout_sees_it_was_never_warmed(account, hub, tmp_path):
+    """A real pre-warm failure exits 1 with the hint to warm by hand, the --json result still
+    comes out, and the failure is remembered in the account: a fresh copy of the project (no
+    .gpu/) plans "never warmed", and the next deploy re-attempts the warm-up until it works."""
+    hub.missing = True
+    env = {"HF_ENDPOINT": hub.url}
+    config = prewarm_config()
+    checkout = tmp_path / "runner" / "app"
+    first = account.gpu("serverless", "deploy", "--json", cwd=project(checkout, config, {"handler.py": ECHO_HANDLER}), env=env)
+    assert first.code == 1, first.err
+    doc = first.json()
+    (failed,) = doc["prewarm"]
+    assert doc["applied"] and failed["status"] == "failed" and "HTTP 404" in (failed["error"] + (failed["detail"] or ""))
+    assert failed["retry"] == "gpu serverless warm echo --cpu"
+    assert "the pre-warm of endpoint echo failed" in first.err and "gpu serverless warm echo --cpu" in first.err
+    assert "Traceback" not in first.err and len(account.endpoints()) == 1 and records(account) == []
+    nothing_left(account)
+
+    assert (checkout / ".gpu").is_dir()
+    shutil.rmtree(checkout)  # a fresh CI runner: the same checkout, nothing left from the last run
+    fresh = project(checkout, config, {"handler.py": ECHO_HANDLER})
+    plan = account.gpu("serverless", "deploy", "--plan", cwd=fresh)
+    assert plan.code == 0 and "endpoint echo was never warmed" in plan.out and "deploy warms it" in plan.out, plan.out
+    assert "No changes" in plan.out
+
+    still_missing = account.gpu("serverless", "deploy", "-y", cwd=fresh, env=env)
+    assert still_missing.code == 1 and "pre-warming echo" in still_missing.err and "gpu serverless warm echo --cpu" in still_missing.err
+    assert "No changes were needed" in still_missing.out
+
+    hub.missing = False
+    fixed = account.gpu("serverless", "deploy", "-y", cwd=fresh, env=env)
+    assert fixed.code == 0, fixed.err
+    assert "pre-warming echo" in fixed.err and (snapshot_dir(account) / "refs" / "main").read_text() == SHA
+    (record,) = records(account)
+    assert record["name"] == f"gpuctl-prewarm-{account.endpoints()[0]['id']}" and record["env"]["GPUCTL_PROJECT"] == "e2e"
+    after = account.gpu("serverless", "deploy", "--plan", cwd=fresh)
+    assert after.code == 0 and "never warmed" not in after.out, after.out
+    writes = account.writes()
+    assert account.gpu("serverless", "deploy", "-y", cwd=fresh, env=env).code == 0 and account.writes() == writes
+
+
+def test_a_successful_warm_command_is_recorded_and_a_gpu_warm_keeps_the_cpu_record(account, hub, tmp_path):
+    """`gpu serverless warm` writes the record too; the two modes are recorded side by side."""
+    proj = project(tmp_path / "p", prewarm_config(enabled=False), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    enabled = json.loads((proj / "gpu.jsonc").read_text())
+    enabled["serverless"]["prewarm"]["enabled"] = True
+    (proj / "gpu.jsonc").write_text(json.dumps(enabled))
+    assert "never warmed" in account.gpu("serverless", "deploy", "--plan", cwd=proj).out
+
+    cpu = account.gpu("serverless", "warm", "echo", "--cpu", cwd=proj, env={"HF_ENDPOINT": hub.url}, timeout=60)
+    assert cpu.code == 0, cpu.err
+    assert "never warmed" not in account.gpu("serverless", "deploy", "--plan", cwd=proj).out
+    gpu = account.gpu("serverless", "warm", "echo", cwd=proj, timeout=90)
+    assert gpu.code == 0, gpu.err
+    (record,) = records(account)
+    assert {"GPUCTL_PREWARM_CPU", "GPUCTL_PREWARM_GPU"} <= set(record["env"])
+    assert "never warmed" not in account.gpu("serverless", "deploy", "--plan", cwd=proj).out
+
+
+def test_warm_without_a_flag_is_gpu_warming_even_with_a_volume(account, tmp_path):
+    """The seed: `warm NAME --cpu` is CPU warming and `warm NAME` is GPU warming. It used to
+    pick CPU when the endpoint had a volume."""
+    proj = deployed(account, tmp_path, volume="models", models=[REPO])
+    result = account.gpu("serverless", "warm", "echo", "--json", cwd=proj, timeout=90)
+    assert result.code == 0, result.err
+    doc = result.json()
+    assert doc["mode"] == "gpu" and doc["job"]["status"] == "COMPLETED" and "pods" not in doc
+    assert pods_created(account) == 0
+
+
+def test_a_deploy_that_recreates_an_endpoint_deletes_its_old_record(account, hub, tmp_path):
+    """A record names an endpoint id; when that endpoint is gone, the next applying deploy of
+    the project removes the record and warms (and records) the new endpoint."""
+    env = {"HF_ENDPOINT": hub.url}
+    proj = project(tmp_path / "p", prewarm_config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=env).code == 0
+    (old,) = records(account)
+    assert account.server.http.delete(f"/v2/serverless/{account.endpoints()[0]['id']}").status_code == 204
+    result = account.gpu("serverless", "deploy", "-y", cwd=proj, env=env)
+    assert result.code == 0, result.err
+    (new,) = records(account)
+    assert new["id"] != old["id"] and new["name"] == f"gpuctl-prewarm-{account.endpoints()[0]['id']}"
+    assert f"deleted the pre-warm record {old['name']}" in result.err
+
+
+def test_the_planner_never_imports_the_warm_or_provider_code():
+    """The nothing-to-download and never-warmed checks are pure (gpuctl.prewarm): planning
+    must not pull in what talks to an account."""
+    import subprocess
+
+    code = "import sys, gpuctl.plan; print(sorted(m for m in sys.modules if m.startswith(('gpuctl.warm', 'gpuctl.provider'))))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(("runpod", "prewarm", "expected"), [
+    ({}, {}, "there is nothing to download"),
+    ({"env": {"MODEL_NAME": "/runpod-volume/models/mine"}}, {}, "the endpoint's MODEL_NAME is not a Hugging Face repo id"),
+    ({"env": {"MODEL_NAME": "${MODEL}"}}, {}, "the endpoint's MODEL_NAME is not a Hugging Face repo id"),
+    ({"env": {"MODEL_NAME": "a/env"}}, {}, None),
+    ({"cached_model": "a/cached"}, {}, None),
+    ({}, {"models": ["a/config"]}, None),
+    ({}, {"mode": "gpu"}, None),
+], ids=["nothing", "path", "secret-path", "model-name", "cached-model", "models", "gpu-mode"])
+def test_what_a_cpu_prewarm_cannot_download_is_decided_from_gpu_jsonc(runpod, prewarm, expected):
+    """The planner's rule (gpuctl.prewarm), from the desired spec alone. A MODEL_NAME read from
+    ${VAR} may be a secret, so the reason never quotes it."""
+    from gpuctl.prewarm import cannot_download
+    from tests.support.strategies import desired_from
+
+    config = echo_config(volume="models")
+    config["serverless"]["runpod"] |= runpod
+    config["serverless"]["prewarm"] = {"enabled": True} | prewarm
+    (spec,) = desired_from(config, {"MODEL": "/secret/canary-path-4242"}).endpoints
+    reason = cannot_download(spec)
+    assert reason == expected if expected is None else expected in reason
+    assert "canary" not in (reason or "")

@@ -10,6 +10,7 @@ import select
 import subprocess
 import termios
 import time
+from collections.abc import Callable
 
 
 def _controlling_terminal() -> None:
@@ -19,8 +20,8 @@ def _controlling_terminal() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-def run_in_pty(argv: list[str], cwd, env: dict, script: list[tuple[str, str]], timeout: float = 60) -> tuple[int, str]:
-    """`script` is a list of (text to wait for, line to type)."""
+def run_in_pty(argv: list[str], cwd, env: dict, script: list[tuple[str, str | Callable[[], None]]], timeout: float = 60) -> tuple[int, str]:
+    """`script` is a list of (text to wait for, line to type or a function to call then)."""
     master, slave = pty.openpty()
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave, close_fds=True, preexec_fn=_controlling_terminal)
     os.close(slave)
@@ -37,8 +38,12 @@ def run_in_pty(argv: list[str], cwd, env: dict, script: list[tuple[str, str]], t
                     break
                 output += chunk
             if steps and steps[0][0] in output:
-                os.write(master, (steps.pop(0)[1] + "\n").encode())
-                output += "\n"
+                answer = steps.pop(0)[1]
+                if callable(answer):
+                    answer()
+                else:
+                    os.write(master, (answer + "\n").encode())
+                    output += "\n"
             if proc.poll() is not None and not ready:
                 break
         else:

@@ -56,14 +56,25 @@ def check_selections(type_name: str, fields: list[Field]) -> None:
 
 
 def substitute(value: Any, variables: dict[str, Any]) -> Any:
+    """Replace variables by their values. Enum literals stay `Enum`, so `coerce` can tell
+    `QUEUE_DELAY` (an enum value) from `"QUEUE_DELAY"` (a string); `plain` then unwraps them."""
     if isinstance(value, Var):
         return variables.get(value.name)
-    if isinstance(value, Enum):
-        return value.name
     if isinstance(value, list):
         return [substitute(v, variables) for v in value]
     if isinstance(value, dict):
         return {k: substitute(v, variables) for k, v in value.items()}
+    return value
+
+
+def plain(value: Any) -> Any:
+    """A checked value as resolvers take it: enum literals become their names."""
+    if isinstance(value, Enum):
+        return value.name
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
     return value
 
 
@@ -80,11 +91,14 @@ def coerce(type_ref: str, value: Any, where: str) -> None:
             coerce(base[1:-1], item, where)
         return
     simple = {"String": str, "Int": int, "Float": (int, float), "Boolean": bool}
+    if isinstance(value, Enum) and base not in ENUMS:
+        raise ValidationError(f'{where}: expected value of type "{base}", found the enum value {value.name}; '
+                              f'quote it ("{value.name}") to send a string.')
     if base in simple:
         if not isinstance(value, simple[base]) or (base in ("Int", "Float") and isinstance(value, bool)):
             raise ValidationError(f'{where}: expected value of type "{base}", found {value!r}.')
     elif base in ENUMS:
-        if value not in ENUMS[base]:
+        if plain(value) not in ENUMS[base]:
             raise ValidationError(f'{where}: value {value!r} does not exist in "{base}" enum.')
     else:
         check_input(base, value, where)
@@ -111,14 +125,14 @@ def arguments(type_name: str, f: Field, variables: dict[str, Any]) -> dict[str, 
             raise ValidationError(f'Field "{f.name}" argument "{name}" of type "{ref}" is required, but it was not provided.', f.line, f.column)
         if name in args:
             coerce(ref, args[name], f'argument "{name}" of "{type_name}.{f.name}"')
-    return args
+    return plain(args)
 
 
 def bind_variables(operation: Operation, given: Any) -> dict[str, Any]:
     given = given if isinstance(given, dict) else {}
     bound = {}
     for name, (type_ref, default) in operation.variables.items():
-        value = given.get(name, substitute(default, {}))
+        value = given.get(name, plain(default))
         if value is None and type_ref.endswith("!"):
             raise ValidationError(f'Variable "${name}" of required type "{type_ref}" was not provided.')
         bound[name] = value

@@ -105,7 +105,17 @@ def _template_for(local: Local, inp: dict, held_id: str | None) -> dict | None:
     return template
 
 
+def refuse_nulls(inp: dict) -> None:
+    """An explicit null for a setting that has a default (`workersMax: null`) is refused
+    before anything is read or written: leaving the field out is how to get the default."""
+    for key in (*RESET, "workersPFBTarget"):
+        if key in inp and inp[key] is None:
+            default = RESET.get(key, 0)
+            raise ResolverError(f"{key} is null; leave it out for its default ({default!r}) or give a value")
+
+
 def save_endpoint_mutation(local: Local, inp: dict, visible_at: float) -> dict[str, Any]:
+    refuse_nulls(inp)
     found = local.store.get_with_extra("endpoint", inp["id"]) if inp.get("id") else None
     if inp.get("id") and found is None:
         raise ResolverError(f"Endpoint {inp['id']} not found")

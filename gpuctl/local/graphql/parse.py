@@ -177,6 +177,16 @@ class Parser:
         selections = self.selection_set() if self.peek("{") else None
         return Field(name, alias, args, selections, first.line, first.column)
 
+    def string(self, tok: Token) -> str:
+        """A string literal's value. GraphQL's escapes are JSON's; a tab may appear raw. An
+        unknown escape or a lone surrogate (`\\ud800`, no Unicode character) is a syntax error."""
+        try:
+            value = json.loads(tok.text, strict=False)
+            value.encode("utf-8")
+        except (ValueError, UnicodeEncodeError):
+            raise GraphQLSyntaxError("Syntax Error: Invalid character escape sequence in a string.", tok.line, tok.column) from None
+        return value
+
     def arguments(self) -> dict[str, Any]:
         self.take("(")
         args = {}
@@ -197,7 +207,7 @@ class Parser:
             return float(tok.text) if any(c in tok.text for c in ".eE") else int(tok.text)
         if tok.kind == "string":
             self.i += 1
-            return json.loads(tok.text)
+            return self.string(tok)
         if tok.kind == "block":
             self.i += 1
             return tok.text[3:-3].replace('\\"""', '"""').strip("\n")
@@ -225,4 +235,7 @@ class Parser:
 
 
 def parse(source: str) -> list[Operation]:
-    return Parser(source).document()
+    try:
+        return Parser(source).document()
+    except RecursionError:
+        raise GraphQLSyntaxError("Syntax Error: the document nests selections or values too deeply.", 1, 1) from None

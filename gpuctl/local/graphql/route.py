@@ -15,12 +15,13 @@ from starlette.responses import Response
 
 from gpuctl.local.control import after, before, dropped_field, local_of, visible_from
 from gpuctl.local.faults import drop_path
+from gpuctl.local.gate import ANONYMOUS, unauthorized
 from gpuctl.local.graphql import mutations as m
 from gpuctl.local.graphql.execute import Resolver, ValidationError, execute
 from gpuctl.local.graphql.parse import GraphQLSyntaxError, Operation, Var, parse
 from gpuctl.local.graphql.views import USER_ID, data_center_view, endpoint_view, gpu_view, template_view, volume_view
 from gpuctl.local.runtime import Local
-from gpuctl.local.web import json_body, json_response
+from gpuctl.local.web import ApiError, error_response, json_body, json_response
 
 
 def _bad(message: str, line: int | None = None, column: int | None = None) -> Response:
@@ -108,8 +109,16 @@ def _operation(body: dict) -> Operation:
     return operations[0]
 
 
-async def graphql(request: Request) -> Response:
-    local = local_of(request)
+PUBLIC_QUERIES = frozenset({"gpuTypes", "dataCenters", "__typename"})
+
+
+def is_public(operation: Operation) -> bool:
+    """RunPod answers the catalog queries `gpuTypes` and `dataCenters` without a key."""
+    return operation.kind == "query" and all(f.name in PUBLIC_QUERIES for f in operation.selections)
+
+
+async def _read(request: Request) -> tuple[Operation, dict[str, Any]] | Response:
+    """The operation to run and its variables, or the 400 that says what is wrong."""
     body = await json_body(request)
     if not isinstance(body, dict) or not isinstance(body.get("query"), str):
         return _bad("Must provide query string.")
@@ -117,11 +126,30 @@ async def graphql(request: Request) -> Response:
     if not isinstance(variables, dict):
         return _bad("Variables must be provided as an object.")
     try:
-        operation = _operation(body)
+        return _operation(body), variables
     except GraphQLSyntaxError as exc:
         return _bad(str(exc), exc.line, exc.column)
     except ValidationError as exc:
         return json_response({"errors": [exc.error()]}, 400)
+
+
+async def graphql(request: Request) -> Response:
+    """Run one operation. A request without a key (`gate` lets it through, marked anonymous)
+    may run only the public queries; anything else it sends, even a malformed body, is a 401."""
+    local = local_of(request)
+    anonymous = bool(request.scope.get(ANONYMOUS))
+    denied = error_response(request.url.path, unauthorized(request.url.path, request))
+    try:
+        read = await _read(request)
+    except ApiError:
+        if anonymous:
+            return denied
+        raise
+    if anonymous and (isinstance(read, Response) or not is_public(read[0])):
+        return denied
+    if isinstance(read, Response):
+        return read
+    operation, variables = read
     if operation.kind == "mutation":
         request.scope["gpuctl.write"] = True
     fault = await before(request, classify(operation, variables), "graphql")

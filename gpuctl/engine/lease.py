@@ -1,0 +1,219 @@
+"""One writer per project across machines: a lease kept in the account itself.
+
+The `.gpu/` flock (lock.py) stops two deploys in one checkout; two CI runners have two
+checkouts. RunPod template names are unique per account (api-notes §4), so a template named
+for the project is a lock every runner sees: creating it takes the lease, a create that fails
+because the name exists means someone holds it. The holder renews it while it applies and
+deletes it at the end. A holder that was killed cannot renew, so its lease goes stale after
+`ttl` seconds (plus an allowance for clock skew between machines) and the next deploy takes it
+over, saying whose it was. A live lease is never broken silently: `--break-lock` takes it
+after the holder has been shown.
+
+The same mechanism claims one endpoint or volume name for the moment of its create, so two
+different projects racing on one name cannot both create it (`NameClaim`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from gpuctl.engine.lock import LockHeld
+from gpuctl.model import MARKER_ENV
+from gpuctl.provider.errors import AuthError, InvalidId, NotFound, ProviderError
+
+LEASE_PREFIX = "gpuctl-lock-"
+HOLDER, EXPIRES, TOKEN = "GPUCTL_LEASE_HOLDER", "GPUCTL_LEASE_EXPIRES", "GPUCTL_LEASE_TOKEN"
+HOST, PID = "GPUCTL_LEASE_HOST", "GPUCTL_LEASE_PID"
+TTL_S = 300.0  # a crashed holder blocks others for at most this long (plus SKEW_S)
+RENEW_S = 60.0
+SKEW_S = 60.0  # clocks of two CI runners may disagree by this much
+MAX_NAME = 191
+
+
+def lease_name(kind: str, key: str) -> str:
+    """`gpuctl-lock-<key>` for a project, `gpuctl-lock-endpoint-<name>` for a name claim;
+    hashed when it would pass RunPod's 191-character limit."""
+    name = f"{LEASE_PREFIX}{kind + '-' if kind != 'project' else ''}{key}"
+    if len(name) <= MAX_NAME:
+        return name
+    return f"{LEASE_PREFIX}{kind}-sha256-{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+def is_lease(template: dict) -> bool:
+    return str(template.get("name", "")).startswith(LEASE_PREFIX) and TOKEN in (template.get("env") or {})
+
+
+def describe_holder(template: dict, now: float) -> str:
+    env = template.get("env") or {}
+    try:
+        left = float(env.get(EXPIRES, "0")) - now
+    except ValueError:
+        left = -1.0
+    expiry = f"expires in {left:.0f}s unless renewed" if left > 0 else f"expired {-left:.0f}s ago"
+    return f"{env.get(HOLDER) or 'an unknown holder'} ({expiry})"
+
+
+@dataclass
+class Lease:
+    """A lease named `name`, held by `holder` (for people: `pid 12 on host (command)`)."""
+
+    provider: Any
+    name: str
+    project_id: str
+    holder: str
+    ttl: float = TTL_S
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    on_note: Callable[[str], None] = lambda message: None
+    token: str = field(default_factory=lambda: secrets.token_hex(8))
+    template_id: str | None = None
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _renewer: threading.Thread | None = field(default=None, repr=False)
+
+    def acquire(self, timeout: float, break_lock: bool = False) -> None:
+        """Take the lease, waiting up to `timeout` seconds for its holder to finish. Raises
+        LockHeld (exit 3) naming the holder when it is still held after that."""
+        deadline, told = self.clock() + timeout, False
+        while True:
+            current = self._try_create()
+            if current is None:
+                return
+            if self._stale(current) or break_lock:
+                why = "breaking, as --break-lock asks, the lease held by" if break_lock and not self._stale(current) else "taking over the stale lease of"
+                self.on_note(f"note: {why} {describe_holder(current, self.clock())}")
+                self._delete(current["id"])
+                break_lock = False
+                continue
+            if self.clock() >= deadline:
+                raise LockHeld(f"another deploy of project \"{self.project_id}\" holds the account lease: {describe_holder(current, self.clock())}",
+                               detail=f"the lease is the template {self.name} ({current.get('id')}) in the account",
+                               hint="wait for it to finish, pass --lock-timeout 5m to wait, or, if you are sure it is gone, --break-lock")
+            if not told:
+                self.on_note(f"waiting for the account lease held by {describe_holder(current, self.clock())}")
+                told = True
+            self.sleep(max(0.0, min(2.0, deadline - self.clock())))
+
+    def keep_alive(self, every: float = RENEW_S) -> None:
+        """Renew the lease in the background until `release`."""
+        def loop() -> None:
+            while not self._stop.wait(every):
+                self.renew()
+
+        self._renewer = threading.Thread(target=loop, name=f"renew {self.name}", daemon=True)
+        self._renewer.start()
+
+    def renew(self) -> None:
+        if self.template_id is None:
+            return
+        try:
+            self.provider.update_template(self.template_id, {"env": self._env()})
+        except ProviderError as exc:
+            self.on_note(f"warning: could not renew the account lease {self.name} ({exc.summary}); it expires in {self.ttl:.0f}s")
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join()
+        if self.template_id is None:
+            return
+        try:
+            self._delete(self.template_id)
+        except ProviderError as exc:
+            self.on_note(f"warning: could not release the account lease {self.name} ({exc.summary}); it goes stale after {self.ttl:.0f}s")
+        self.template_id = None
+
+    # -- the account side -----------------------------------------------------------------------
+
+    def _env(self) -> dict[str, str]:
+        return {MARKER_ENV: self.project_id, HOLDER: self.holder, EXPIRES: f"{self.clock() + self.ttl:.0f}", TOKEN: self.token,
+                HOST: socket.gethostname(), PID: str(os.getpid())}
+
+    def _created(self) -> bool:
+        body = {"name": self.name, "image": "gpuctl/lease:none", "env": self._env(), "category": "CPU",
+                "serverless": False, "startSsh": False, "startJupyter": False}
+        try:
+            self.template_id = self.provider.create_template(body)["id"]
+            return True
+        except (AuthError, InvalidId):
+            raise
+        except ProviderError:
+            return False  # the name is taken, the answer was lost, or the server is busy: the account says which
+
+    def _try_create(self) -> dict | None:
+        """None when the lease is now ours; else the template that holds it."""
+        if self._created():
+            return None
+        for _ in range(5):
+            current = self._current()
+            if current is not None and (current.get("env") or {}).get(TOKEN) == self.token:
+                self.template_id = current["id"]  # our create took effect; its answer was lost
+                return None
+            if current is not None:
+                return current
+            self.sleep(0.5)  # refused, yet no lease visible: just released, or not visible yet
+            if self._created():
+                return None
+        raise LockHeld(f"could not take the account lease {self.name}: the account refuses the template and shows none",
+                       hint="run deploy again; if it persists, look for a template of that name in the account")
+
+    def _current(self) -> dict | None:
+        return next((t for t in self.provider.list_templates() if t.get("name") == self.name), None)
+
+    def _stale(self, template: dict) -> bool:
+        """Expired (with the skew allowance), unreadable, or held by a process of this machine
+        that no longer exists (a deploy killed with -9 here frees its lease at once)."""
+        env = template.get("env") or {}
+        try:
+            expires = float(env.get(EXPIRES, "0"))
+        except ValueError:
+            return True  # not a lease we can read: nobody renews it
+        return self.clock() > expires + SKEW_S or (env.get(HOST) == socket.gethostname() and not _alive(env.get(PID)))
+
+    def _delete(self, template_id: str) -> None:
+        try:
+            self.provider.delete_template(template_id)
+        except NotFound:
+            pass
+
+
+def _alive(pid: str | None) -> bool:
+    try:
+        os.kill(int(pid or ""), 0)
+    except ProcessLookupError:
+        return False
+    except (ValueError, PermissionError, OverflowError):
+        return True  # not ours to judge: leave it to the expiry
+    return True
+
+
+def project_lease(provider: Any, project_id: str, command: str, on_note: Callable[[str], None], **options: Any) -> Lease:
+    holder = f"pid {os.getpid()} on {socket.gethostname()} (`{command}`, since {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())})"
+    return Lease(provider, lease_name("project", project_id), project_id, holder, on_note=on_note, **options)
+
+
+CLAIM_TTL_S = 60.0
+CLAIM_WAIT_S = 60.0
+
+
+@contextmanager
+def name_claim(provider: Any, project_id: str, change: Any, on_note: Callable[[str], None]) -> Iterator[None]:
+    """Hold `gpuctl-lock-endpoint-<name>` (or `-volume-<dc>-<name>`) while creating it, so two
+    projects racing on one name take turns; the second then finds the first one's object."""
+    kind, key = ("volume", f"{change.data_center}-{change.name}") if change.kind.value == "network_volume" else ("endpoint", change.name)
+    holder = f"project {project_id!r}, pid {os.getpid()} on {socket.gethostname()}"
+    claim = Lease(provider, lease_name(kind, key), project_id, holder, ttl=CLAIM_TTL_S, on_note=on_note)
+    claim.acquire(CLAIM_WAIT_S)
+    claim.keep_alive(CLAIM_TTL_S / 3)
+    try:
+        yield
+    finally:
+        claim.release()

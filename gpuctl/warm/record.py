@@ -1,0 +1,52 @@
+"""Writing the pre-warm record (ADR 0008): after a successful warm-up, a small RunPod template
+`gpuctl-prewarm-<endpoint id>` whose env holds the endpoint's project marker and, per mode, the
+digest of what was warmed. The planner reads it back (gpuctl.prewarm.recorded).
+
+Templates cost nothing and their names are unique per account, so the name is the identity:
+a create whose answer was lost, or that lost a race, is followed by a look-up and an update.
+It is a pod template (`serverless: false`), so the serverless template picker leaves it out.
+A record whose endpoint is gone is deleted by the next applying deploy of its project.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from gpuctl.model import MARKER_ENV
+from gpuctl.prewarm import RECORD_PREFIX, digest, find_record, is_record, record_key, record_name
+from gpuctl.provider.errors import AmbiguousWrite, Rejected
+
+
+def remember(provider: Any, endpoint: dict, doc: dict) -> dict | None:
+    """Record the warm-up `doc` (run_prewarm's result) of `endpoint`; returns the template, or
+    None for an endpoint no gpuctl project owns (nothing reads a record for it)."""
+    project = (endpoint.get("env") or {}).get(MARKER_ENV)
+    if not project:
+        return None
+    entry = {MARKER_ENV: project, record_key(doc["mode"]): digest(doc["mode"], doc.get("models") or (), endpoint.get("image"))}
+    existing = find_record(provider.list_templates(), endpoint["id"])
+    if existing:
+        return _update(provider, existing, entry, endpoint)
+    body = {"name": record_name(endpoint["id"]), "image": endpoint.get("image") or "none", "env": entry,
+            "category": "CPU", "serverless": False, "startSsh": False, "startJupyter": False}
+    try:
+        return provider.create_template(body)
+    except (AmbiguousWrite, Rejected):
+        found = find_record(provider.list_templates(), endpoint["id"])
+        if not found:
+            raise
+        return _update(provider, found, entry, endpoint)
+
+
+def _update(provider: Any, record: dict, entry: dict, endpoint: dict) -> dict:
+    """Keep the other mode's digest: a GPU warm-up does not undo a CPU one. The whole env is
+    sent, so the result is the same whether RunPod merges env on PATCH or replaces it."""
+    env = {**(record.get("env") or {}), **entry}
+    return provider.update_template(record["id"], {"env": env, "image": endpoint.get("image") or record.get("image")})
+
+
+def orphaned(templates: Iterable[dict], project_id: str, endpoint_ids: set[str]) -> list[dict]:
+    """This project's records whose endpoint is gone (deleted, replaced or pruned)."""
+    return [t for t in templates if is_record(t) and (t.get("env") or {}).get(MARKER_ENV) == project_id
+            and t["name"].removeprefix(RECORD_PREFIX) not in endpoint_ids]

@@ -1,0 +1,142 @@
+"""One writer per project across machines (issue 9, item 1): two checkouts of one project
+deploying at once, as two CI runners do, never duplicate anything. The lease is a template in
+the account; these tests drive the real CLI against the local provider."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+
+import pytest
+
+from gpuctl.engine.lease import EXPIRES, HOLDER, HOST, PID, TOKEN, lease_name
+from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
+
+pytestmark = pytest.mark.e2e
+
+RACES = 10
+
+
+def checkouts(tmp_path, project_id: str, name: str = "echo") -> tuple:
+    config = echo_config(name=name, project_id=project_id)
+    return tuple(project(tmp_path / f"{project_id}-runner-{i}", config, {"handler.py": ECHO_HANDLER}) for i in (1, 2))
+
+
+def templates(account) -> list[dict]:
+    return account.server.http.get("/v2/templates").json()["templates"]
+
+
+def plant_lease(account, project_id: str, *, expires_in: float, host: str = "ci-runner-7", pid: int = 4242) -> dict:
+    """A lease as another machine's deploy leaves it."""
+    env = {"GPUCTL_PROJECT": project_id, HOLDER: f"pid {pid} on {host} (`gpu serverless deploy`)", EXPIRES: f"{time.time() + expires_in:.0f}",
+           TOKEN: "0123456789abcdef", HOST: host, PID: str(pid)}
+    body = {"name": lease_name("project", project_id), "image": "gpuctl/lease:none", "env": env, "category": "CPU",
+            "serverless": False, "startSsh": False, "startJupyter": False}
+    answer = account.server.http.post("/v2/templates", json=body)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+@pytest.mark.parametrize("wait", ["0s", "60s"], ids=["no-wait", "lock-timeout"])
+def test_two_runners_deploying_at_once_never_duplicate(account, tmp_path, wait):
+    for race in range(RACES):
+        project_id = f"race{race}"
+        first, second = checkouts(tmp_path / wait, project_id, name=f"echo-{race}")
+        runs = [account.popen("serverless", "deploy", "-y", "--lock-timeout", wait, cwd=d) for d in (first, second)]
+        results = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in runs]
+        mine = [e for e in account.endpoints() if (e.get("env") or {}).get("GPUCTL_PROJECT") == project_id]
+        assert len(mine) == 1, (race, results)
+        for code, out, err in results:
+            assert code in (0, 3), (code, err)
+            if code == 3:
+                assert "holds the account lease" in err and "pid " in err and socket.gethostname() in err, err
+        if wait == "60s":
+            assert [c for c, _, _ in results] == [0, 0], results
+    assert not [t for t in templates(account) if t["name"].startswith("gpuctl-lock-")]  # every lease was released
+
+
+def test_a_live_lease_of_another_machine_is_shown_and_only_broken_when_asked(account, tmp_path):
+    proj, _ = checkouts(tmp_path, "held")
+    plant_lease(account, "held", expires_in=240)
+    refused = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert refused.code == 3 and "pid 4242 on ci-runner-7" in refused.err and "--break-lock" in refused.err, refused.err
+    assert account.endpoints() == []
+    broken = account.gpu("serverless", "deploy", "-y", "--break-lock", cwd=proj)
+    assert broken.code == 0, broken.err
+    assert "pid 4242 on ci-runner-7" in broken.err  # the holder is shown before it is broken
+    assert [e["name"] for e in account.endpoints()] == ["echo"]
+
+
+def test_a_stale_lease_is_taken_over_with_a_note(account, tmp_path):
+    proj, _ = checkouts(tmp_path, "stale")
+    plant_lease(account, "stale", expires_in=-3600)
+    result = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert result.code == 0, result.err
+    assert "stale lease" in result.err and "ci-runner-7" in result.err
+
+
+def test_a_lease_of_a_dead_process_on_this_machine_is_stale_at_once(account, tmp_path):
+    """kill -9 leaves the lease behind; on the same machine the next deploy sees its holder is gone."""
+    proj, _ = checkouts(tmp_path, "crashed")
+    dead = os.fork()
+    if dead == 0:
+        os._exit(0)
+    os.waitpid(dead, 0)
+    plant_lease(account, "crashed", expires_in=240, host=socket.gethostname(), pid=dead)
+    result = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert result.code == 0, result.err
+    assert "stale lease" in result.err
+
+
+def test_a_deploy_with_nothing_to_change_takes_no_lease(account, tmp_path):
+    proj, _ = checkouts(tmp_path, "quiet")
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    plant_lease(account, "quiet", expires_in=240)  # someone else is applying; we have nothing to do
+    writes = account.writes()
+    again = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert again.code == 0 and account.writes() == writes, again.err
+
+
+def test_a_plan_reviewed_at_the_prompt_is_not_applied_if_the_account_changed_meanwhile(account, tmp_path):
+    """Covered without a prompt: --from-plan is the reviewed plan, and it is refused after another
+    runner applied first (the saved plan's account digest no longer matches)."""
+    first, second = checkouts(tmp_path, "reviewed")
+    assert account.gpu("serverless", "deploy", "--plan", "--out", "plan.json", cwd=second).code == 0
+    assert account.gpu("serverless", "deploy", "-y", cwd=first).code == 0
+    stale = account.gpu("serverless", "deploy", "--from-plan", "plan.json", cwd=second)
+    assert stale.code == 1 and "the account changed since the plan was made" in stale.err
+    assert len([e for e in account.endpoints() if e["name"] == "echo"]) == 1
+    json.loads((second / "plan.json").read_text())  # the saved plan is left as it was
+
+
+def test_two_projects_racing_on_one_name_never_both_create_it(account, tmp_path):
+    """Different projects hold different leases; the name claim still lets only one create
+    `shared-N` (and the volume both declare), and the other says who has it."""
+    for race in range(RACES):
+        dirs = [project(tmp_path / f"{who}-{race}", echo_config(name=f"shared-{race}", project_id=f"{who}-{race}", volume=f"vol-{race}"),
+                        {"handler.py": ECHO_HANDLER}) for who in ("alpha", "beta")]
+        runs = [account.popen("serverless", "deploy", "-y", cwd=d) for d in dirs]
+        results = [(p.wait(timeout=120), p.stderr.read()) for p in runs]
+        named = [e for e in account.endpoints() if e["name"] == f"shared-{race}"]
+        assert len(named) == 1, (race, results)
+        assert len([v for v in account.volumes() if v["name"] == f"vol-{race}"]) == 1, (race, results)
+        codes = sorted(code for code, _ in results)
+        assert codes == [0, 1], results
+        loser = next(err for code, err in results if code == 1)
+        assert f'"shared-{race}"' in loser and "Traceback" not in loser and "internal error" not in loser, loser
+
+
+def test_duplicates_left_from_before_get_a_plan_that_says_which_to_keep(account, tmp_path):
+    proj, _ = checkouts(tmp_path, "dupes")
+    body = {"name": "echo", "type": "QUEUE", "image": "x/y:1", "gpu": {"pools": ["ADA_24"]}, "scaling": {"type": "QUEUE_DELAY", "queueDelay": 4},
+            "env": {"GPUCTL_PROJECT": "dupes"}}
+    made = [account.server.http.post("/v2/serverless", json=body).json() for _ in range(2)]
+    older, newer = (e["id"] for e in sorted(made, key=lambda e: (e["createdAt"], e["id"])))  # oldest first; same second: by id
+    plan = account.gpu("serverless", "deploy", "--plan", cwd=proj)
+    assert plan.code == 1
+    assert f"keep {older} (the oldest), delete {newer}" in plan.err and f"gpu serverless delete {newer} --force" in plan.err, plan.err
+    assert account.gpu("serverless", "delete", newer, "--force", cwd=proj).code == 0
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    assert [e["id"] for e in account.endpoints()] == [older]

@@ -1,0 +1,69 @@
+"""`gpu serverless invoke` shows a live status line on a terminal while it waits (issue 8,
+item 7): queued, then running, with the job id and the time waited, gone when the result is
+printed; with stderr not a terminal it writes nothing of it. The worker (workers/gated.py)
+starts serving, and finishes its job, only when the test creates a file, so each state lasts
+until the test has seen it."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from tests.e2e.conftest import Account, echo_config, project
+from tests.local.conftest import wait_for
+from tests.support.pty_run import run_in_pty
+
+GATED = (Path(__file__).parent / "workers" / "gated.py").read_text()
+ERASE_LINE = "\x1b[2K"
+
+
+def gated_project(account: Account, root: Path) -> Path:
+    block = echo_config(name="gated", max_workers=1, idle_timeout=120)["serverless"] | {"local": {"command": ["python", "gated.py"]}}
+    proj = project(root / "p", {"project_id": "e2e-line", "serverless": block}, {"gated.py": GATED})
+    deployed = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=proj)
+    assert deployed.code == 0, deployed.err
+    return proj
+
+
+def invoke_args(release: Path) -> list[str]:
+    return ["serverless", "invoke", "gated", "--input", json.dumps({"release": str(release)}), "--provider", "local"]
+
+
+def test_a_terminal_sees_queued_then_running_then_the_result(account, tmp_path):
+    proj = gated_project(account, tmp_path)
+    release = tmp_path / "release"
+    script = [("queued · job", (proj / "start").touch), ("running · job", release.touch)]
+    code, out = run_in_pty([sys.executable, "-m", "gpuctl", *invoke_args(release)], proj, account.env, script)
+    assert code == 0, out
+    queued, running, result = out.index("queued · job"), out.index("running · job"), out.index('"released"')
+    assert queued < running < result, out
+    job_id = re.search(r"queued · job (\S+)", out)[1]
+    assert f"running · job {job_id}" in out and re.search(r"\d:\d\d:\d\d", out[queued:result]), out
+    last_line = out.rindex("running · job")
+    assert ERASE_LINE in out[last_line:result], "the status line was not cleared before the result"
+    assert " · job " not in out[result:]
+
+
+def test_without_a_terminal_stderr_stays_empty(account, tmp_path):
+    proj = gated_project(account, tmp_path)
+    release = tmp_path / "release"
+    process = account.popen(*invoke_args(release), "--wait-ms", "1000", cwd=proj)
+    endpoint_id = next(e["id"] for e in account.endpoints() if e["name"] == "gated")
+
+    def job_in(state: str) -> str | None:
+        """The id of the job invoke polls, once the provider has it in `state`."""
+        polled = [r["path"].rsplit("/", 1)[1] for r in account.requests() if f"/{endpoint_id}/status/" in r["path"]]
+        if polled and account.server.job(endpoint_id, f"status/{polled[-1]}", method="GET").json().get("status") == state:
+            return polled[-1]
+        return None
+
+    wait_for(lambda: job_in("IN_QUEUE"))
+    (proj / "start").touch()
+    wait_for(lambda: job_in("IN_PROGRESS"))
+    release.touch()
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert json.loads(out) == {"released": str(release)}
+    assert err == ""

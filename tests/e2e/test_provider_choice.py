@@ -1,0 +1,139 @@
+"""Which provider a command talks to when none is named (issue 8, items 3 and 4): no silent
+fallback to the local provider where nobody is watching, snapshots plan for the provider they
+were taken from, and the key and URLs `gpu local env` exports mean the local provider."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import ECHO_HANDLER, ROOT, Run, echo_config, project
+from tests.support.pty_run import run_in_pty
+
+LOCAL_ENV = ("GPUCTL_LOCAL_COMMAND", "GPUCTL_LOCAL_CWD")
+
+
+def _unchosen(account, **extra: str) -> dict[str, str]:
+    """The account's environment with no provider chosen, plus `extra`."""
+    return {k: v for k, v in account.env.items() if k != "GPU_PROVIDER"} | extra
+
+
+def _gpu(*args: str, cwd: Path, env: dict[str, str]) -> Run:
+    """`gpu ARGS` with exactly `env`, no terminal anywhere."""
+    done = subprocess.run([sys.executable, "-m", "gpuctl", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL)
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+def _local_env_paths(plan: dict) -> list[str]:
+    return [f["path"] for rc in plan["resource_changes"] for f in rc.get("changes", []) if f["path"].startswith(tuple(f"env.{k}" for k in LOCAL_ENV))]
+
+
+@pytest.mark.parametrize(("ci", "reason"), [({"CI": "true"}, "CI is set"), ({}, "stdin is not a terminal")], ids=["ci", "no-tty"])
+def test_without_a_key_and_a_person_the_nightly_drift_check_fails_and_starts_nothing(account, tmp_path, ci, reason):
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    unused = tmp_path / "unused-local-dir"
+    drift = _gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj, env=_unchosen(account, GPUCTL_LOCAL_DIR=str(unused), **ci))
+    assert drift.code == 1, drift.out + drift.err
+    assert drift.out == "" and "Traceback" not in drift.err
+    assert "error: no RunPod API key is configured" in drift.err and reason in drift.err
+    assert "set RUNPOD_API_KEY" in drift.err and "--provider local" in drift.err
+    assert not unused.exists()  # no server.json, no lock, no state: nothing was started
+    chosen = _gpu("serverless", "deploy", "--plan", "--json", "--provider", "local", cwd=proj, env=_unchosen(account, **ci))
+    assert chosen.code == 0, chosen.err
+    assert chosen.json()["provider"] == "local" and chosen.json()["summary"]["create"] == 1
+
+
+def test_a_person_at_a_terminal_falls_back_to_local_with_one_notice(account, tmp_path):
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    code, out = run_in_pty([sys.executable, "-m", "gpuctl", "serverless", "deploy", "--plan"], proj, _unchosen(account), [])
+    assert code == 0, out
+    notice = "note: no RunPod API key is configured, so this uses the local provider"
+    assert out.count(notice) == 1 and "gpu auth login" in out
+    assert "endpoint.echo" in out
+
+
+def test_observed_plans_need_no_key_and_start_no_server(account, tmp_path):
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    (proj / "account.json").write_text('{"endpoints": [], "networkVolumes": [], "templates": []}')
+    unused = tmp_path / "unused-local-dir"
+    plan = _gpu("serverless", "deploy", "--plan", "--json", "--observed", "account.json", cwd=proj,
+                env=_unchosen(account, GPUCTL_LOCAL_DIR=str(unused), CI="true"))
+    assert plan.code == 0, plan.err
+    assert plan.json()["summary"]["create"] == 1
+    assert not unused.exists()
+
+
+def _deployed_snapshot(account, tmp_path) -> tuple[Path, dict]:
+    """A project deployed to the local provider (its endpoint carries GPUCTL_LOCAL_*) and the
+    snapshot `gpu serverless snapshot` takes of it."""
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    assert set(LOCAL_ENV) <= set(account.endpoints()[0]["env"])
+    taken = account.gpu("serverless", "snapshot", "--config", "gpu.jsonc", "--out", "account.json", cwd=proj)
+    assert taken.code == 0, taken.err
+    return proj, json.loads((proj / "account.json").read_text())
+
+
+def test_a_local_snapshot_plans_for_local_even_when_the_environment_says_runpod(account, tmp_path):
+    proj, snapshot = _deployed_snapshot(account, tmp_path)
+    assert snapshot["provider"] == "local"
+    env = _unchosen(account, GPU_PROVIDER="runpod", RUNPOD_API_KEY="rpa_SOMEREALLOOKINGKEY0000000000")
+    plan = _gpu("serverless", "deploy", "--plan", "--json", "--detailed-exitcode", "--observed", "account.json", cwd=proj, env=env)
+    assert plan.code == 0, plan.out + plan.err
+    assert plan.json()["provider"] == "local" and _local_env_paths(plan.json()) == []
+
+
+def test_a_runpod_snapshot_never_plans_local_env(account, tmp_path):
+    proj, snapshot = _deployed_snapshot(account, tmp_path)
+    for endpoint in snapshot["endpoints"]:  # as RunPod holds it: gpuctl never sends GPUCTL_LOCAL_* there
+        endpoint["env"] = {k: v for k, v in endpoint["env"].items() if k not in LOCAL_ENV}
+    (proj / "runpod.json").write_text(json.dumps(snapshot | {"provider": "runpod"}))
+    old = {k: v for k, v in snapshot.items() if k != "provider"}  # taken before snapshots recorded it
+    (proj / "old.json").write_text(json.dumps(old))
+    recorded = account.gpu("serverless", "deploy", "--plan", "--json", "--detailed-exitcode", "--observed", "runpod.json", cwd=proj)
+    assert recorded.code == 0, recorded.out + recorded.err  # GPU_PROVIDER=local is set, the snapshot wins
+    assert recorded.json()["provider"] == "runpod" and _local_env_paths(recorded.json()) == []
+    unrecorded = _gpu("serverless", "deploy", "--plan", "--json", "--detailed-exitcode", "--observed", "old.json", cwd=proj, env=_unchosen(account))
+    assert unrecorded.code == 0, unrecorded.out + unrecorded.err
+    assert unrecorded.json()["provider"] == "runpod" and _local_env_paths(unrecorded.json()) == []
+    contradicted = account.gpu("serverless", "deploy", "--plan", "--observed", "runpod.json", "--provider", "local", cwd=proj)
+    assert contradicted.code == 1 and "runpod.json was taken from the runpod provider, but --provider says local" in contradicted.err
+    assert "hint: drop --provider" in contradicted.err
+
+
+def _exports(account, cwd: Path) -> dict[str, str]:
+    """What `eval "$(gpu local env)"` would set."""
+    printed = account.gpu("local", "env", cwd=cwd)
+    assert printed.code == 0, printed.err
+    return dict(shlex.split(line.removeprefix("export "))[0].split("=", 1) for line in printed.out.splitlines())
+
+
+def test_after_eval_gpu_local_env_deploys_stay_local_and_invoke_answers(account, tmp_path):
+    example = tmp_path / "echo"
+    shutil.copytree(ROOT / "examples" / "echo", example)
+    assert account.gpu("serverless", "deploy", "-y", cwd=example).code == 0
+    exports = _exports(account, example)
+    assert exports["RUNPOD_API_KEY"] == account.server.token
+    # only the exports say where the provider is: no GPU_PROVIDER, no GPUCTL_LOCAL_DIR of our own
+    env = {k: v for k, v in _unchosen(account).items() if k != "GPUCTL_LOCAL_DIR"} | exports
+    again = _gpu("serverless", "deploy", "-y", cwd=example, env=env)
+    assert again.code == 0, again.out + again.err
+    assert "No changes were needed." in again.out and "GPUCTL_LOCAL" not in again.out
+    answer = _gpu("serverless", "invoke", "echo", "--input", '{"prompt": "after eval"}', cwd=example, env=env)
+    assert answer.code == 0, answer.err
+    assert '"echo": "after eval"' in answer.out
+
+
+def test_a_base_url_of_the_local_provider_means_local_whatever_the_key(account, tmp_path):
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    env = _unchosen(account, RUNPOD_API_BASE_URL=account.server.info["api_base_url"], RUNPOD_API_KEY="rpa_SOMEREALLOOKINGKEY0000000000")
+    plan = _gpu("serverless", "deploy", "--plan", "--json", cwd=proj, env=env)
+    assert plan.code == 0, plan.err
+    assert plan.json()["provider"] == "local"

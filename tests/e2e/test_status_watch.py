@@ -1,0 +1,99 @@
+"""`gpu serverless status NAME --watch` without a terminal (issue 8, item 7): each refresh is
+one line (one JSON document with --json), written as it happens, and Ctrl-C or SIGTERM ends
+the watch cleanly."""
+
+from __future__ import annotations
+
+import json
+import queue
+import re
+import signal
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import ECHO_HANDLER, Account, echo_config, project
+from tests.local.conftest import start_server, stop_server
+
+LINE = re.compile(r"^\d\d:\d\d:\d\d echo: workers (\d+) running, \d+ idle, \d+ initializing, \d+ throttled, \d+ unhealthy; "
+                  r"jobs \d+ in queue, \d+ in progress, (\d+) completed, \d+ failed; release v\d+$")
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Account, Path]]:
+    root = tmp_path_factory.mktemp("watch")
+    server = start_server(root / "provider")
+    (root / "home").mkdir()
+    account = Account(server, root / "home")
+    proj = project(root / "p", echo_config(idle_timeout=120), {"handler.py": ECHO_HANDLER})
+    try:
+        done = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=proj)
+        assert done.code == 0, done.err
+        yield account, proj
+    finally:
+        stop_server(server)
+
+
+def watch(account: Account, proj: Path, *extra: str) -> tuple[subprocess.Popen, queue.Queue]:
+    """The watch running, and its stdout lines as they come (None once stdout closes)."""
+    process = account.popen("serverless", "status", "echo", "--watch", "--interval", "0.1", "--provider", "local", *extra, cwd=proj)
+    lines: queue.Queue = queue.Queue()
+
+    def pump() -> None:
+        for line in process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return process, lines
+
+
+def next_line(lines: queue.Queue) -> str:
+    line = lines.get(timeout=30)
+    assert line is not None, "the watch stopped writing"
+    return line
+
+
+def stop(process: subprocess.Popen, lines: queue.Queue, signum: int) -> list[str]:
+    """Send `signum`; the exit code must be 0 and whatever was still written whole lines."""
+    process.send_signal(signum)
+    assert process.wait(timeout=20) == 0, process.stderr.read()
+    rest = []
+    while (line := lines.get(timeout=10)) is not None:
+        rest.append(line)
+    return rest
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_each_refresh_is_one_line_until_a_signal(deployed, signum):
+    account, proj = deployed
+    process, lines = watch(account, proj)
+    seen = [next_line(lines) for _ in range(3)]
+    seen += stop(process, lines, signum)
+    for line in seen:
+        assert line.endswith("\n") and LINE.match(line.rstrip("\n")), repr(line)
+    assert process.stderr.read() == ""
+
+
+def test_a_refresh_shows_what_changed(deployed):
+    account, proj = deployed
+    process, lines = watch(account, proj)
+    before = LINE.match(next_line(lines).rstrip("\n"))
+    assert before, "not a status line"
+    invoked = account.gpu("serverless", "invoke", "echo", "--input", '{"prompt": "hi"}', "--provider", "local", cwd=proj)
+    assert invoked.code == 0, invoked.err
+    while (match := LINE.match(next_line(lines).rstrip("\n"))) and int(match[2]) == int(before[2]):
+        pass
+    assert match and int(match[2]) == int(before[2]) + 1, "the completed job never showed up"
+    stop(process, lines, signal.SIGINT)
+
+
+def test_json_watch_writes_one_document_a_line(deployed):
+    account, proj = deployed
+    process, lines = watch(account, proj, "--json")
+    docs = [json.loads(next_line(lines)) for _ in range(2)]
+    assert all(doc["name"] == "echo" and "workers" in doc and "jobs" in doc for doc in docs)
+    assert all(json.loads(line)["name"] == "echo" for line in stop(process, lines, signal.SIGINT))

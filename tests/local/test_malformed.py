@@ -1,0 +1,167 @@
+"""The local provider never answers 500 to well-formed JSON (issue 9, item 7). Each input here
+once crashed a handler; each is now RunPod's 4xx (problem+json on REST v2, `{"error"}` on the
+job API, an `errors` entry on GraphQL) and writes nothing. Plus two GraphQL behaviours RunPod
+has: the catalog queries answer without a key, and an enum literal is no String."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.local.conftest import LocalServer
+
+ENDPOINT = {"name": "mal-ep", "type": "QUEUE", "image": "img", "gpu": {"pools": ["ADA_24"]}, "scaling": {"type": "QUEUE_DELAY", "queueDelay": 4}}
+SAVE = "mutation Save($input: EndpointInput!) { saveEndpoint(input: $input) { id workersMax } }"
+
+
+def state(server: LocalServer) -> dict[str, Any]:
+    """Everything a bad request could have written, as the API shows it (pods by id only: a
+    pod of another test may exit meanwhile)."""
+    found: dict[str, Any] = {kind: server.http.get(f"/v2/{kind}").json() for kind in ("serverless", "templates", "network-volumes")}
+    return found | {"pods": sorted(p["id"] for p in server.http.get("/v2/pods").json()["pods"])}
+
+
+def raw_post(server: LocalServer, path: str, text: str, method: str = "POST") -> httpx.Response:
+    """Send JSON text exactly as written (httpx's json= would refuse a lone surrogate)."""
+    return server.http.request(method, path, content=text.encode("utf-8"), headers={"Content-Type": "application/json"})
+
+
+@pytest.fixture
+def endpoint(server: LocalServer) -> Iterator[dict[str, Any]]:
+    response = server.http.post("/v2/serverless", json=ENDPOINT)
+    assert response.status_code == 201, response.text
+    yield response.json()
+    server.http.delete(f"/v2/serverless/{response.json()['id']}")
+
+
+@pytest.mark.parametrize("tag", [[], {}, 5, None, True])
+def test_a_scaling_type_that_is_not_a_string_is_a_422(server: LocalServer, endpoint: dict[str, Any], tag: Any) -> None:
+    before = state(server)
+    created = server.http.post("/v2/serverless", json=ENDPOINT | {"scaling": {"type": tag, "queueDelay": 4}})
+    patched = server.http.patch(f"/v2/serverless/{endpoint['id']}", json={"scaling": {"type": tag}})
+    for response in (created, patched):
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"] == ["$.scaling.type: value must be one of 'QUEUE_DELAY', 'REQUEST_COUNT'"]
+    assert state(server) == before
+
+
+LONE = '"\\ud800"'  # JSON text: a \u escape of half a surrogate pair, no character
+CREATES = [
+    ("/v2/serverless", '{"name": %s, "type": "QUEUE", "image": "i", "gpu": {"pools": ["ADA_24"]}, "scaling": {"type": "QUEUE_DELAY", "queueDelay": 4}}'),
+    ("/v2/serverless", '{"name": "x", "type": "QUEUE", "image": "i", "env": {"K": %s}, "gpu": {"pools": ["ADA_24"]}, "scaling": {"type": "QUEUE_DELAY", "queueDelay": 4}}'),
+    ("/v2/templates", '{"name": %s, "image": "img"}'),
+    ("/v2/network-volumes", '{"name": %s, "size": 10, "dataCenter": "EU-RO-1"}'),
+    ("/v2/pods", '{"name": %s, "image": "img", "cpu": {"id": "cpu3c", "vcpuCount": 2}}'),
+]
+
+
+@pytest.mark.parametrize("path, template", CREATES)
+def test_a_lone_surrogate_in_a_rest_create_is_a_400(server: LocalServer, path: str, template: str) -> None:
+    before = state(server)
+    response = raw_post(server, path, template % LONE)
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "lone UTF-16 surrogate" in response.json()["detail"]
+    assert state(server) == before
+
+
+def test_a_lone_surrogate_in_a_rest_update_is_a_400(server: LocalServer, endpoint: dict[str, Any]) -> None:
+    response = raw_post(server, f"/v2/serverless/{endpoint['id']}", '{"name": %s}' % LONE, method="PATCH")
+    assert response.status_code == 400, response.text
+    assert server.http.get(f"/v2/serverless/{endpoint['id']}").json() == endpoint
+
+
+def test_a_well_formed_surrogate_pair_is_a_character(server: LocalServer) -> None:
+    response = raw_post(server, "/v2/network-volumes", '{"name": "vol-\\ud83d\\ude00", "size": 10, "dataCenter": "EU-RO-1"}')
+    assert response.status_code == 201, response.text
+    assert response.json()["name"] == "vol-\U0001F600"
+    server.http.delete(f"/v2/network-volumes/{response.json()['id']}")
+
+
+@pytest.mark.parametrize("body, fragment", [
+    (b'{"name": "\xed\xa0\x80", "size": 10, "dataCenter": "EU-RO-1"}', "not UTF-8"),  # a surrogate encoded as UTF-8 bytes
+    (b"[" * 5000 + b"]" * 5000, "more than 100 deep"),  # beyond what the parser itself can nest
+    (b"[" * 150 + b"]" * 150, "more than 100 deep"),  # parses, but storing or echoing it could not
+])
+def test_bodies_no_later_step_could_handle_are_a_400(server: LocalServer, body: bytes, fragment: str) -> None:
+    response = server.http.post("/v2/network-volumes", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert fragment in response.json()["detail"]
+
+
+def test_a_lone_surrogate_in_a_job_input_is_a_400(server: LocalServer, endpoint: dict[str, Any]) -> None:
+    response = raw_post(server, f"/ai/v2/{endpoint['id']}/run", '{"input": {"prompt": %s}}' % LONE)
+    assert response.status_code == 400, response.text
+    assert "lone UTF-16 surrogate" in response.json()["error"]
+
+
+def gql_raw(server: LocalServer, text: str) -> httpx.Response:
+    return raw_post(server, "/graphql", text)
+
+
+def test_a_lone_surrogate_in_graphql_is_a_400(server: LocalServer) -> None:
+    before = state(server)
+    variable = gql_raw(server, json.dumps({"query": SAVE})[:-1] + ', "variables": {"input": {"name": %s, "templateId": "t", "gpuIds": "ADA_24"}}}' % LONE)
+    literal = server.http.post("/graphql", json={"query": 'mutation { saveEndpoint(input: {name: "\\ud800", templateId: "t"}) { id } }'})
+    bad_escape = server.http.post("/graphql", json={"query": 'query { gpuTypes(input: {id: "\\q"}) { id } }'})
+    for response in (variable, literal, bad_escape):
+        assert response.status_code == 400, response.text
+        assert response.json()["errors"][0]["message"]
+    assert state(server) == before
+
+
+@pytest.fixture(scope="module")
+def template_id(server: LocalServer) -> str:
+    saved = server.http.post("/graphql", json={"query": 'mutation { saveTemplate(input: {name: "mal-tpl", imageName: "img", containerDiskInGb: 10, '
+                                                        'volumeInGb: 0, dockerArgs: "", env: [], isServerless: true}) { id } }'})
+    return saved.json()["data"]["saveTemplate"]["id"]
+
+
+@pytest.mark.parametrize("field", ["workersMax", "workersMin", "idleTimeout", "scalerValue", "locations"])
+def test_graphql_save_endpoint_with_an_explicit_null_is_an_error(server: LocalServer, template_id: str, field: str) -> None:
+    given = {"name": "mal-gql", "templateId": template_id, "gpuIds": "ADA_24"}
+    created = server.http.post("/graphql", json={"query": SAVE, "variables": {"input": given}}).json()["data"]["saveEndpoint"]
+    before = state(server)
+    for attempt in (given, given | {"id": created["id"]}):  # a create and an update
+        answer = server.http.post("/graphql", json={"query": SAVE, "variables": {"input": attempt | {field: None}}})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["data"] == {"saveEndpoint": None}
+        assert f"{field} is null" in answer.json()["errors"][0]["message"]
+    assert state(server) == before
+
+
+@pytest.mark.parametrize("query", ["query { gpuTypes { id displayName } }", "query { dataCenters { id name } }",
+                                   "query { gpuTypes { id } dataCenters { id } }"])
+def test_the_public_catalog_queries_answer_without_a_key(server: LocalServer, query: str) -> None:
+    response = httpx.post(server.url + "/graphql", json={"query": query})
+    assert response.status_code == 200, response.text
+    assert all(response.json()["data"].values())
+
+
+@pytest.mark.parametrize("headers, query", [
+    ({}, "query { gpuTypes { id } myself { id } }"),  # a public query does not carry a private one
+    ({}, 'mutation { deleteEndpoint(id: "x") }'),
+    ({}, "not graphql"),
+    ({"Authorization": "Bearer wrong"}, "query { gpuTypes { id } }"),  # a wrong key is still refused
+])
+def test_everything_else_still_needs_the_key(server: LocalServer, headers: dict[str, str], query: str) -> None:
+    response = httpx.post(server.url + "/graphql", json={"query": query}, headers=headers)
+    assert response.status_code == 401, response.text
+    assert response.json() == {"errors": [{"message": "Unauthorized request, please check your API key."}]}
+
+
+def test_an_enum_literal_is_not_a_string(server: LocalServer, template_id: str) -> None:
+    before = state(server)
+    query = f'mutation {{ saveEndpoint(input: {{name: "mal-enum", templateId: "{template_id}", gpuIds: "ADA_24", scalerType: QUEUE_DELAY}}) {{ id }} }}'
+    response = server.http.post("/graphql", json={"query": query})
+    assert response.status_code == 400, response.text
+    assert 'expected value of type "String", found the enum value QUEUE_DELAY' in response.json()["errors"][0]["message"]
+    assert state(server) == before
+    quoted = server.http.post("/graphql", json={"query": query.replace("QUEUE_DELAY", '"QUEUE_DELAY"')}).json()
+    assert quoted["data"]["saveEndpoint"]["id"]
+    enum_typed = query.replace("scalerType: QUEUE_DELAY", "flashBootType: FLASHBOOT").replace("mal-enum", "mal-enum-2")
+    assert server.http.post("/graphql", json={"query": enum_typed}).json()["data"]["saveEndpoint"]["id"]  # an enum field takes it

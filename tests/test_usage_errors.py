@@ -1,0 +1,85 @@
+"""Usage errors exit 1, name the command and the fix, and never repeat what was typed: an API
+key pasted into the wrong place must not be printed back (docs/errors.md, "Usage errors")."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import click
+import pytest
+
+from gpuctl.cli import cli
+from tests.conftest import ROOT, run_cli
+
+CANARY = "sk_canary_1234567890"
+
+
+def _gpu(*args: str, cwd) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(cwd), "NO_COLOR": "1", "GPU_PROVIDER": "local", "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "gpuctl", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL)
+
+
+def test_an_extra_argument_shaped_like_a_key_is_not_printed_back(tmp_path):
+    done = _gpu("serverless", "list", CANARY, cwd=tmp_path)
+    assert done.returncode == 1
+    assert CANARY not in done.stdout and CANARY not in done.stderr
+    assert done.stderr.startswith("error: unexpected extra argument for `gpu serverless list` (1 given;")
+    assert "hint: it takes no arguments; see `gpu serverless list --help`" in done.stderr
+
+
+@pytest.mark.parametrize("args, says", [
+    (["serverless", "list", f"--{CANARY}"], "unknown option for `gpu serverless list`"),
+    (["serverless", "list", f"--api-key={CANARY}"], "unknown option for `gpu serverless list`"),
+    (["serverless", "deploy", "--format", CANARY], "invalid value for --format of `gpu serverless deploy`: must be one of text, markdown, json"),
+    (["serverless", "deploy", "--min-workers", CANARY], "invalid value for --min-workers of `gpu serverless deploy`: must be a whole number"),
+    (["serverless", "warm", "x", "--timeout", CANARY], "the value given is not a duration such as 30s, 5m or 1h"),
+    (["serverless", "logs", "x", "--since", CANARY], "invalid value for --since of `gpu serverless logs`: the value given is neither"),
+    (["serverless", "deploy", "--from-plan", CANARY], "invalid value for --from-plan of `gpu serverless deploy`: the file given does not exist"),
+    (["serverless", "list", f"--json={CANARY}"], "option '--json' does not take a value"),
+    (["serverless", CANARY], "unknown command for `gpu serverless`"),
+])
+def test_other_usage_errors_exit_1_and_never_echo_the_value(tmp_path, args, says):
+    done = _gpu(*args, cwd=tmp_path)
+    assert done.returncode == 1
+    assert CANARY not in done.stdout + done.stderr
+    assert says in done.stderr and "--help`" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_close_names_of_gpuctl_s_own_options_and_commands_are_suggested(tmp_path):
+    option = run_cli(["serverless", "list", "--jsno"], tmp_path)
+    assert option.code == 1 and "did you mean --json?" in option.err and "jsno" not in option.err
+    command = run_cli(["serverless", "delpoy"], tmp_path)
+    assert command.code == 1 and "did you mean deploy?" in command.err and "delpoy" not in command.err
+
+
+def _commands(command: click.Command, path: list[str]):
+    yield path, command
+    if isinstance(command, click.Group):
+        ctx = click.Context(command, info_name=(path or ["gpu"])[-1])
+        for name in command.list_commands(ctx):
+            yield from _commands(command.get_command(ctx, name), [*path, name])
+
+
+def _wrong_lines():
+    """For every command: one extra word, an unknown option, and a rejected value for each option
+    whose type rejects the canary; each line fails while parsing, so no command runs."""
+    for path, command in _commands(cli, []):
+        arguments = [p for p in command.params if isinstance(p, click.Argument)]
+        if isinstance(command, click.Group):
+            yield [*path, CANARY]
+        elif all(a.nargs == 1 for a in arguments):
+            yield [*path, *(["word"] * len(arguments)), CANARY]
+        yield [*path, f"--{CANARY}"]
+        for option in command.params:
+            if isinstance(option, click.Option) and isinstance(option.type, (click.Choice, click.types.IntParamType, click.types.FloatParamType)):
+                yield [*path, option.opts[-1], CANARY]
+
+
+@pytest.mark.parametrize("args", list(_wrong_lines()), ids=" ".join)
+def test_no_usage_error_of_any_command_repeats_what_was_typed(tmp_path, args):
+    result = run_cli(args, tmp_path)
+    assert result.code == 1, result
+    assert CANARY not in result.out + result.err
+    assert result.err.startswith("error: ") and "\nhint: " in result.err
