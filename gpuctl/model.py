@@ -90,6 +90,7 @@ class EndpointSpec:
     prewarm: PrewarmSpec = PrewarmSpec()
     local_command: tuple[str, ...] | None = None
     local_cwd: str | None = None
+    adopt: str | None = None  # id of an endpoint to adopt (gpu.jsonc `adopt`, ADR 11)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ def test_command_reference_is_not_stale():
 
 def test_reference_covers_every_documented_command():
     text = DOC.read_text()
-    for command in ("deploy", "snapshot", "list", "status", "warm", "delete", "template delete", "logs", "invoke", "job status", "job cancel"):
+    for command in ("deploy", "snapshot", "list", "status", "warm", "delete", "template delete", "logs", "invoke", "job status", "job cancel",
+                    "drift", "pull", "import", "history", "rollback"):
         assert f"## `gpu serverless {command}`" in text
     for command in ("auth login", "auth status", "auth logout", "local up", "local env", "config validate", "config schema"):
         assert f"## `gpu {command}`" in text

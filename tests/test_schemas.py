@@ -8,10 +8,14 @@ import jsonschema
 import pyjson5
 import pytest
 
+from gpuctl.catalog import load_catalog
 from gpuctl.config.jsonschema import config_schema
+from gpuctl.render.drift import build as drift_document
 from tests.conftest import FIXTURES, ROOT
+from tests.test_drift_document import PLANS as DRIFT_PLANS
 
 PLAN_SCHEMA = json.loads((ROOT / "schema" / "plan.schema.json").read_text())
+DRIFT_SCHEMA = json.loads((ROOT / "schema" / "drift.schema.json").read_text())
 CONFIG_SCHEMA = json.loads((ROOT / "schema" / "gpu.schema.json").read_text())
 OPENAPI = json.loads((FIXTURES / "runpod" / "openapi-v2.json").read_text())
 
@@ -23,6 +27,7 @@ def test_config_schema_is_not_stale():
 def test_schemas_are_valid_json_schema():
     jsonschema.Draft202012Validator.check_schema(PLAN_SCHEMA)
     jsonschema.Draft202012Validator.check_schema(CONFIG_SCHEMA)
+    jsonschema.Draft202012Validator.check_schema(DRIFT_SCHEMA)
 
 
 @pytest.mark.parametrize("path", sorted((FIXTURES / "plans").glob("*/expected.json")), ids=lambda p: p.parent.name)
@@ -47,3 +52,18 @@ def test_snapshots_are_runpod_v2_objects(path):
     for key, schema in (("endpoints", "ListEndpointsResponse"), ("networkVolumes", "ListNetworkVolumesResponse"), ("templates", "ListTemplatesResponse")):
         wrapper = {"$ref": f"#/components/schemas/{schema}", "components": OPENAPI["components"]}
         jsonschema.validate({key: doc[key]}, wrapper)
+
+
+@pytest.mark.parametrize("name", sorted(DRIFT_PLANS))
+def test_drift_documents_match_drift_schema(name):
+    """Every drift document the builder makes (one per label and origin) is what the schema says;
+    the e2e tests validate the real command's output too (tests/e2e/test_drift_cmd.py)."""
+    live = {"ep9": {"id": "ep9", "gpu": {"pools": ["ADA_24"]}, "workers": {"min": 1, "max": 2}}}
+    jsonschema.validate(drift_document(DRIFT_PLANS[name], load_catalog(), live), DRIFT_SCHEMA)
+
+
+def test_drift_schema_rejects_an_unknown_label():
+    doc = drift_document(DRIFT_PLANS["unmanaged"], load_catalog())
+    doc["drift"][0]["drift"] = "moved"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, DRIFT_SCHEMA)

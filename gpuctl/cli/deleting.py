@@ -89,8 +89,26 @@ def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: 
     gone_now = target.provider.delete_endpoint(chosen["id"])
     if not gone_now:
         app.note(f"endpoint {chosen['id']} was already gone")
+    _forget_records(app, target, chosen["id"])
     app.note(f"deleted endpoint {chosen['name']} ({chosen['id']}); kept {len(volumes)} network volume(s)")
     return _report(app, as_json, {"deleted": chosen["id"], "not_found": False, "already_gone": not gone_now, "volumes_kept": [v["id"] for v in volumes]})
+
+
+def _forget_records(app: AppContext, target: Target, endpoint_id: str) -> None:
+    """gpuctl's records of the endpoint (last applied, ADR 10; pre-warm, ADR 8) go with it, so
+    the next plan does not report an endpoint deleted on purpose as deleted in the account."""
+    from gpuctl.plan.drift import record_name as applied
+    from gpuctl.prewarm import record_name as warmed
+    from gpuctl.provider.errors import NotFound as Gone, ProviderError
+
+    names = {applied(endpoint_id), warmed(endpoint_id)}
+    for record in (t for t in target.provider.list_templates() if t.get("name") in names):
+        try:
+            target.provider.delete_template(record["id"])
+        except Gone:
+            continue
+        except ProviderError as exc:
+            app.note(f"warning: could not delete gpuctl's record {record['name']} ({exc.summary}); delete it with: gpu serverless template delete {record['id']} --force")
 
 
 def _volumes(target: Target, endpoint: dict) -> list[dict]:

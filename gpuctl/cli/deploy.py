@@ -70,7 +70,9 @@ class Session:
         return any(spec.cached_model for spec in self.desired.endpoints)
 
 
-def _session(app: AppContext, opts: DeployOptions) -> Session:
+def session(app: AppContext, opts: DeployOptions) -> Session:
+    """Load gpu.jsonc and choose the provider as deploy does; public because `drift` plans
+    with exactly this session."""
     catalog = load_catalog()
     path, display = planning.config_path(app, opts.config)
     loaded = load_config(path, planning.overrides(opts.overrides), catalog, display, flags_may_replace=opts.config is None)
@@ -90,7 +92,7 @@ def _session(app: AppContext, opts: DeployOptions) -> Session:
 
 
 def run(app: AppContext, opts: DeployOptions) -> int:
-    s = _session(app, opts)
+    s = session(app, opts)
     if opts.observed:
         if not (opts.plan_only or opts.out):
             raise UsageError("--observed plans against a snapshot and cannot apply", hint="add --plan, or drop --observed to deploy to the account")

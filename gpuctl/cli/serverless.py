@@ -17,6 +17,11 @@ DAY_TWO = {
     "logs": "gpuctl.cli.logs_cmd:logs",
     "invoke": "gpuctl.cli.invoke_cmd:invoke",
     "job": "gpuctl.cli.invoke_cmd:job_group",
+    "drift": "gpuctl.cli.drift_cmd:drift",
+    "pull": "gpuctl.cli.pull_cmd:pull",
+    "import": "gpuctl.cli.import_cmd:import_endpoint",
+    "history": "gpuctl.cli.history_cmd:history",
+    "rollback": "gpuctl.cli.history_cmd:rollback",
 }
 
 

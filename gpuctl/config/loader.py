@@ -12,7 +12,7 @@ from pathlib import Path
 from gpuctl.catalog import Catalog, load_catalog
 from gpuctl.config import checks
 from gpuctl.config.schema import ServerlessBlock
-from gpuctl.config.source import Source, flags_only, read_source
+from gpuctl.config.source import Source, flags_only, read_source, text_source
 from gpuctl.config.sourcemap import dotted
 from gpuctl.config.validate import validate_block, validate_document
 from gpuctl.errors import ConfigError, Diagnostic
@@ -100,13 +100,17 @@ def _relative(path: str, prefix: tuple) -> tuple:
 
 
 def load_config(path: Path, overrides: Sequence[Override] = (), catalog: Catalog | None = None, display: str | None = None,
-                *, flags_may_replace: bool = False) -> LoadedConfig:
+                *, flags_may_replace: bool = False, text: str | None = None) -> LoadedConfig:
     """Read and check gpu.jsonc; every problem is reported at once with its position. With
     `flags_may_replace` (no --config given), a missing file is fine when --template says
-    what to deploy: the configuration then comes from the flags alone."""
+    what to deploy: the configuration then comes from the flags alone. With `text`, that is
+    the file's content instead of what is on disk (an edit checked before it is written)."""
     catalog = catalog or load_catalog()
     from_flags = flags_may_replace and not path.exists() and any(o.path == "template" for o in overrides)
-    source = flags_only(path) if from_flags else read_source(path, display)
+    if text is not None:
+        source = text_source(path, text, display)
+    else:
+        source = flags_only(path) if from_flags else read_source(path, display)
     blocks = _with_overrides(source, validate_document(source), overrides)
     project_id = source.data.get("project_id") or path.resolve().parent.name
     notices = [] if source.data.get("project_id") else [
@@ -222,6 +226,7 @@ def _endpoint(loaded: LoadedConfig, b: Block, environ: Mapping[str, str], catalo
         prewarm=PrewarmSpec(m.prewarm.enabled, m.prewarm.mode, tuple(m.prewarm.models)),
         local_command=tuple(command) if command else None,
         local_cwd=str((loaded.project_dir / (m.local.cwd or ".")).resolve()) if m.local else None,
+        adopt=m.adopt,
     )
     return spec, notices
 

@@ -82,6 +82,7 @@ class ServerlessBlock(_Strict):
     prewarm: Prewarm = Prewarm()
     runpod: RunpodSettings = RunpodSettings()
     local: LocalSettings | None = None
+    adopt: Annotated[str | None, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="Id of an existing endpoint the next deploy adopts (writes this project's marker on it); `gpu serverless import` writes it. Inert once the endpoint is owned.")] = None
 
 
 class GpuConfigFile(BaseModel):

@@ -168,6 +168,14 @@ def flags_only(path: Path) -> Source:
     return Source(path, f"the command line (no {path.name} in {path.resolve().parent})", {"serverless": {}}, SourceMap({}, []))
 
 
+def text_source(path: Path, text: str, display: str | None = None) -> Source:
+    """The source `path` would be with `text` in it: pull and import check an edit this way
+    before they write it."""
+    shown = display or path.name
+    data, sourcemap, start = parse_text(text.removeprefix("\ufeff"), shown)
+    return Source(path, shown, data, sourcemap, start)
+
+
 def read_source(path: Path, display: str | None = None) -> Source:
     shown = display or path.name
     try:

@@ -1,9 +1,10 @@
-"""Positions of keys in a JSONC document, for `file:line:col` diagnostics.
+"""Positions of keys in a JSONC document, for `file:line:col` diagnostics and text edits.
 
 pyjson5 parses the document (fast, with good syntax errors) but keeps no positions and lets a
 repeated key silently win. This scanner walks the already-valid text once with one regular
-expression and records, for every key path, where its key starts, and every key that is
-repeated inside one object.
+expression and records, for every key path, where its key starts, every key that is repeated
+inside one object, and the character span of every value (what `gpuctl.config.edit` rewrites
+in place, so the comments and layout around it are kept).
 """
 
 from __future__ import annotations
@@ -31,18 +32,33 @@ _TOKEN = re.compile(
 class _Frame:
     path: Path
     is_object: bool
+    start: int = 0  # offset of the opening bracket
+    own_key: int | None = None  # offset of the key this object or list is the value of
     index: int = 0
     expecting_key: bool = True
     key: str | None = None
+    key_at: int | None = None  # offset of the member key being read
     seen: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where one value is in the text, as character offsets: `key` is where its member key
+    starts (None for list items and the top-level value), `start`/`end` delimit the value
+    itself (brackets included for objects and lists)."""
+
+    key: int | None
+    start: int
+    end: int
 
 
 @dataclass
 class SourceMap:
-    """Key path -> (line, col), both 1-based, plus repeated keys."""
+    """Key path -> (line, col), both 1-based, plus repeated keys and value spans."""
 
     positions: dict[Path, tuple[int, int]]
     duplicates: list[tuple[Path, int, int]]
+    spans: dict[Path, Span] = field(default_factory=dict)  # value path -> its span (the last of a repeated key)
 
     def locate(self, path: Path) -> tuple[int, int]:
         """Position of `path`, or of its nearest ancestor that exists in the file."""
@@ -73,6 +89,7 @@ def scan(text: str) -> SourceMap:
 
     positions: dict[Path, tuple[int, int]] = {}
     duplicates: list[tuple[Path, int, int]] = []
+    spans: dict[Path, Span] = {}
     stack: list[_Frame] = []
 
     def value_path() -> Path | None:
@@ -90,9 +107,11 @@ def scan(text: str) -> SourceMap:
             path = value_path()
             if top is not None and not top.is_object:
                 positions.setdefault(path, where(match.start()))
-            stack.append(_Frame(path=path, is_object=token == "{"))
+            own_key = top.key_at if top is not None and top.is_object else None
+            stack.append(_Frame(path=path, is_object=token == "{", start=match.start(), own_key=own_key))
         elif kind == "punct" and token in "}]":
-            stack.pop()
+            done = stack.pop()
+            spans[done.path] = Span(done.own_key, done.start, match.end())
         elif kind == "punct" and token == ":":
             top.expecting_key = False
         elif kind == "punct" and token == ",":
@@ -102,6 +121,7 @@ def scan(text: str) -> SourceMap:
                 top.index += 1
         elif top is not None and top.is_object and top.expecting_key:
             top.key = _decode_key(token)
+            top.key_at = match.start()
             line, col = where(match.start())
             if top.key in top.seen:
                 duplicates.append((top.path + (top.key,), line, col))
@@ -110,7 +130,12 @@ def scan(text: str) -> SourceMap:
                 top.seen.add(top.key)
         elif top is not None and not top.is_object:
             positions.setdefault(value_path(), where(match.start()))
-    return SourceMap(positions, duplicates)
+            spans[value_path()] = Span(None, match.start(), match.end())
+        elif top is not None:
+            spans[value_path()] = Span(top.key_at, match.start(), match.end())
+        else:
+            spans[()] = Span(None, match.start(), match.end())
+    return SourceMap(positions, duplicates, spans)
 
 
 def dotted(path: Path) -> str:

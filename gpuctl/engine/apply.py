@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
+from gpuctl.engine import applied
 from gpuctl.engine.events import Emit, Failed, Finished, Started, Waiting
 from gpuctl.engine.journal import Journal
 from gpuctl.errors import GpuctlError
@@ -68,6 +69,7 @@ class Engine:
     poll: float = 1.0
     create_attempts: int = 3
     clock: Callable[[], float] = time.monotonic
+    now: Callable[[], float] = time.time  # the wall clock, for the last-applied record's GPUCTL_APPLIED_AT
     sleep: Callable[[float], None] = time.sleep
     claim: Callable[[ResourceChange], AbstractContextManager] = lambda change: nullcontext()  # the account-wide claim on a name being created
 
@@ -90,6 +92,8 @@ class Engine:
                 outcome.ids[change.address] = resource_id
                 outcome.ids[f"{change.address}.id"] = resource_id
             self.emit(Finished(change.address, change.action.value, resource_id, self.clock() - start, note))
+        written = {c.name: outcome.ids[c.address] for c in pending if c.kind is Kind.ENDPOINT and c.action is not Action.DELETE and c.address in outcome.ids}
+        applied.forget_gone(self.provider, self.project_id, written, self.now())
         return outcome
 
     def _one(self, change: ResourceChange, ids: dict[str, str], unfinished: bool) -> tuple[str | None, str]:
@@ -100,14 +104,16 @@ class Engine:
                 self._write(change.address, "update", lambda: self.provider.update_volume(change.id, change.desired))
                 return self._verify_volume(change, self.provider.get_volume(change.id)), ""
             case (Kind.ENDPOINT, Action.CREATE):
-                return self._create_endpoint(change, ids, unfinished)
+                return self._remembered(change, ids, *self._create_endpoint(change, ids, unfinished))
             case (Kind.ENDPOINT, Action.UPDATE):
-                return self._update_endpoint(change, ids), ""
+                return self._remembered(change, ids, self._update_endpoint(change, ids), "")
             case (Kind.ENDPOINT, Action.REPLACE):
                 self._write(change.address, "delete", lambda: self.provider.delete_endpoint(change.id))
-                return self._create_endpoint(change, ids, unfinished)
+                self._forget(change.id)
+                return self._remembered(change, ids, *self._create_endpoint(change, ids, unfinished))
             case (Kind.ENDPOINT, Action.DELETE):
                 gone = self._write(change.address, "delete", lambda: self.provider.delete_endpoint(change.id))
+                self._forget(change.id)
                 return change.id, "" if gone else "it was already gone"
         raise AssertionError(f"no apply step for {change.kind} {change.action}")
 
@@ -239,6 +245,8 @@ class Engine:
         declared, observed = fields.flatten(body), fields.observed_fields(live)
         differ = {p.split(".")[0] for p, v in declared.items() if p not in fields.GRAPHQL_ONLY and not fields.same(p, v, observed.get(p))}
         differ |= {p.split(".")[0] for p in observed if p.startswith("env.") and p not in declared}
+        if body.get("name") and body["name"] != live.get("name"):  # an adopted endpoint the block renames (ADR 11)
+            differ.add("name")
         if differ:
             patch = {k: body[k] for k in sorted(differ) if k in body}
             self._write(change.address, "update", lambda: self.provider.update_endpoint(live["id"], patch))
@@ -258,3 +266,20 @@ class Engine:
         wrong += [p for p in live if p.startswith("env.") and p not in declared]
         if wrong:
             raise NotHonoured(f"{change.address}: RunPod did not honour {', '.join(sorted(wrong))}", detail="the write was accepted but the endpoint read back differs", hint="run deploy again; if it persists, the API ignores this field")
+
+    # -- the last-applied record (ADR 10) -------------------------------------------------------
+
+    def _remembered(self, change: ResourceChange, ids: dict[str, str], endpoint_id: str, note: str) -> tuple[str, str]:
+        """Write the record of an endpoint just written and read back. Its failure does not fail
+        the apply (the endpoint is as gpu.jsonc says); the step's note says so, because until
+        the endpoint's next applied change the plan may label its drift wrongly."""
+        try:
+            applied.remember(self.provider, self.project_id, endpoint_id, applied.declared(change, ids), self.now())
+        except ProviderError as exc:
+            missed = f"the last-applied record was not written ({exc.summary}); drift origins of this endpoint may be wrong until its next applied change"
+            return endpoint_id, f"{note}; {missed}" if note else missed
+        return endpoint_id, note
+
+    def _forget(self, endpoint_id: str | None) -> None:
+        applied.forget(self.provider, str(endpoint_id))
+

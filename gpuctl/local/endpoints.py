@@ -19,10 +19,16 @@ from gpuctl.local.store import Store
 from gpuctl.local.web import ApiError
 
 CONTAINER_KEYS = ("image", "args", "disk", "ports", "env", "registry")
-# How a release names a changed container setting (the OpenAPI ReleaseDiffEntry examples).
+# What makes a release, and how its diff names each field (OpenAPI `ReleaseDiffEntry.field`):
+# the container settings, template-scoped (`template.imageName`, `template.env`, ...), and the
+# two top-level fields the document names, `gpuCount` and `locations`: all of them change what
+# a worker is, so they take effect as workers are replaced. Scaling, workers and timeout are
+# "applied to the autoscaler promptly" (PATCH description) and make no release. Values are
+# the v2 values (env a map, ports and locations lists).
 RELEASE_FIELDS = {
     "image": "template.imageName", "args": "template.dockerArgs", "disk": "template.containerDiskInGb",
     "ports": "template.ports", "env": "template.env", "registry": "template.containerRegistryAuthId",
+    "gpu.count": "gpuCount", "dataCenterIds": "locations",
 }
 DEFAULT_WORKERS = {"min": 0, "max": 3, "idleTimeout": 10}
 FIELD_ORDER = ("id", "name", "type", "image", "args", "disk", "ports", "env", "registry", "gpu", "cpu", "workers",
@@ -201,14 +207,21 @@ def render(doc: dict, endpoint_base_url: str, base_url: str) -> dict:
 
 
 def release_diff(old: dict | None, new: dict) -> list[dict[str, Any]]:
-    """Container settings that changed; a non-empty diff makes a new release."""
+    """The release fields that changed, in RELEASE_FIELDS order; a non-empty diff makes a new
+    release. A field an endpoint does not have (gpuCount on a CPU endpoint) is null."""
     diff = []
     for key, name in RELEASE_FIELDS.items():
-        before = None if old is None else old.get(key)
-        after = new.get(key)
+        before = None if old is None else _at(old, key)
+        after = _at(new, key)
         if before != after:
             diff.append({"field": name, "old": before, "new": after})
     return diff
+
+
+def _at(doc: dict, dotted: str) -> Any:
+    for part in dotted.split("."):
+        doc = doc.get(part) if isinstance(doc, dict) else None
+    return doc
 
 
 def idle_timeout(doc: dict) -> int:

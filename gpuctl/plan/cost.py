@@ -26,18 +26,27 @@ def endpoint_cost(spec: EndpointSpec, catalog: Catalog) -> tuple[CostItem, bool]
     return CostItem(f"endpoint.{spec.name}", round(always, 4), round(worst, 4), basis), known
 
 
+def pool_hourly(pools: list, low: int | None, high: int | None, catalog: Catalog) -> tuple[float, float, bool]:
+    """(always-on, worst case, priced) per hour of `low`..`high` workers on RunPod v2 `pools`,
+    by the rule of `endpoint_cost`: min workers at the first pool's active rate, the rest up to
+    max at the dearest pool's flex rate. Not priced when a pool, a price or a count is unknown."""
+    found = [catalog.pools.get(p) if isinstance(p, str) else None for p in pools]
+    active = found[0].active_usd_per_hour if found and found[0] else None
+    flex = [p.flex_usd_per_hour for p in found if p]
+    priced = bool(found) and None not in found and active is not None and None not in flex and low is not None and high is not None
+    always = (low or 0) * (active or 0.0)
+    dearest = max((f for f in flex if f is not None), default=0.0)
+    return always, always + max(0, (high or 0) - (low or 0)) * dearest, priced
+
+
 def observed_cost_phrase(endpoint: dict, catalog: Catalog) -> str:
     """What a live endpoint costs per hour, from its v2 `gpu.pools` and `workers`, for people:
     "costs $0.00/h idle, up to $3.35/h busy"."""
-    pools = [catalog.pools.get(p) for p in ((endpoint.get("gpu") or {}).get("pools") or [])]
     workers = endpoint.get("workers") or {}
     low, high = int(workers.get("min") or 0), int(workers.get("max") or 0)
-    active = pools[0].active_usd_per_hour if pools and pools[0] else None
-    flex = [p.flex_usd_per_hour for p in pools if p]
-    if active is None or not flex or None in flex:
+    always, worst, priced = pool_hourly((endpoint.get("gpu") or {}).get("pools") or [], low, high, catalog)
+    if not priced:
         return f"with {low} to {high} workers (no published price for its GPU pools)"
-    always = low * active
-    worst = always + (high - low) * max(flex)
     return f"costs ${always:,.2f}/h idle, up to ${worst:,.2f}/h busy"
 
 

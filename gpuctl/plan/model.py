@@ -22,6 +22,24 @@ class Action(StrEnum):
 CHANGING = (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)
 
 
+class Origin(StrEnum):
+    """Who moved a field since gpuctl last applied it (ADR 10)."""
+
+    CONFIG = "config"  # gpu.jsonc changed; the account is as last applied
+    ACCOUNT = "account"  # the account changed; gpu.jsonc is as last applied
+    BOTH = "both"  # both changed: a conflict, which apply resolves in gpu.jsonc's favour
+    UNKNOWN = "unknown"  # no last-applied record, or no digest (a secret)
+
+
+class Drift(StrEnum):
+    """What happened to a resource outside gpuctl, when its actions alone do not say it."""
+
+    DELETED_IN_ACCOUNT = "deleted-in-account"  # applied by this project, then deleted in the account
+    ORPHAN = "orphan"  # owned, no longer in gpu.jsonc
+    UNMANAGED = "unmanaged"  # a same-named or look-alike endpoint without any marker; never touched
+    MARKER_LOST = "marker-lost"  # applied by this project (its record says so), then its marker was removed
+
+
 class Kind(StrEnum):
     NETWORK_VOLUME = "network_volume"
     ENDPOINT = "endpoint"
@@ -41,6 +59,7 @@ class FieldChange:
     after: Any
     sensitive: bool = False
     forces_replace: bool = False
+    origin: Origin = Origin.UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -55,6 +74,7 @@ class ResourceChange:
     desired: Any = None  # the RunPod v2 request body (Sensitive values inside), None for deletes
     template: TemplateChoice | None = None
     data_center: str | None = None
+    drift: Drift | None = None
 
 
 @dataclass(frozen=True)

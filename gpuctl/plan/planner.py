@@ -9,8 +9,9 @@ from gpuctl import prewarm
 from gpuctl.catalog import Catalog
 from gpuctl.errors import Diagnostic, PlanError
 from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, EndpointSpec, Notice, Observed
-from gpuctl.plan import cost, fields
-from gpuctl.plan.model import Action, FieldChange, Kind, Plan, ResourceChange
+from gpuctl.plan import cost, drift, fields
+from gpuctl.plan.adopt import adopted, with_rename
+from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Plan, ResourceChange
 from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume
 
 _ORDER = {Action.CREATE: 0, Action.UPDATE: 0, Action.REPLACE: 0, Action.NOOP: 0, Action.DELETE: 1, Action.ORPHAN: 1, Action.PRESERVE: 2}
@@ -75,20 +76,33 @@ def _duplicates(name: str, ours: list[dict], address: str) -> Diagnostic:
                       address, hint=f"run {commands}; then plan again (to keep another one instead, delete the others by id)")
 
 
-def _match(spec: EndpointSpec, project_id: str, observed: Observed) -> tuple[dict | None, list[Diagnostic], list[Notice]]:
+def _match(spec: EndpointSpec, project_id: str, observed: Observed, records: dict[str, drift.Record]) -> tuple[dict | None, list[Diagnostic], list[Notice]]:
     same_name = [e for e in observed.endpoints if e.get("name") == spec.name]
     ours = [e for e in same_name if owner(e) == project_id]
     theirs = [e for e in same_name if owner(e) != project_id]
     address = f"endpoint.{spec.name}"
     if len(ours) > 1:
         return None, [_duplicates(spec.name, ours, address)], []
-    if theirs and not ours:
-        e = theirs[0]
-        who = f'belongs to project "{owner(e)}"' if owner(e) else f"has no {MARKER_ENV} marker"
-        hint = f"to adopt it, set the env var {MARKER_ENV}={project_id} on endpoint {e.get('id')} in the RunPod console; otherwise give this block another name"
-        return None, [Diagnostic(f'an endpoint named "{spec.name}" already exists ({e.get("id")}) and {who}; gpuctl never modifies endpoints it does not own', address, hint=hint)], []
-    notices = [Notice("same-name-unowned", f'another endpoint named "{spec.name}" ({e.get("id")}) is not owned by this project and is left alone', address, level="note") for e in theirs]
+    lost = [e for e in theirs if not owner(e) and str(e.get("id")) in records]
+    if not ours and len(lost) == 1:  # ours by its record, though its marker was removed: restore it
+        ours, theirs = lost, [e for e in theirs if e is not lost[0]]
+    elif theirs and not ours:
+        return None, [_not_ours(spec, project_id, theirs[0], address)], []
+    notices = [Notice("same-name-unowned", f'another endpoint named "{spec.name}" ({e.get("id")}) is not owned by this project and is left alone', address, level="note")
+               for e in theirs if owner(e)]
     return (ours[0] if ours else None), [], notices
+
+
+def _not_ours(spec: EndpointSpec, project_id: str, e: dict, address: str) -> Diagnostic:
+    """A same-named endpoint of another project, or an unmanaged one (no marker, and no
+    last-applied record of this project): never modified, so the plan cannot be made."""
+    if owner(e):
+        who = f'belongs to project "{owner(e)}"'
+    else:
+        who = f"is unmanaged (no {MARKER_ENV} marker, and no last-applied record says this project applied it)"
+    hint = (f"to adopt it, run `gpu serverless import {e.get('id')} --write`, or set the env var {MARKER_ENV}={project_id} on endpoint "
+            f"{e.get('id')} in the RunPod console; otherwise give this block another name")
+    return Diagnostic(f'an endpoint named "{spec.name}" already exists ({e.get("id")}) and {who}; gpuctl never modifies endpoints it does not own', address, hint=hint)
 
 
 def _orphans(spec_names: set[str], project_id: str, observed: Observed, catalog: Catalog, prune: bool) -> list[ResourceChange]:
@@ -103,7 +117,7 @@ def _orphans(spec_names: set[str], project_id: str, observed: Observed, catalog:
             out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.DELETE, e.get("id"), f'owned by project "{project_id}" and no longer in gpu.jsonc (--prune)'))
         else:
             why = f'owned by project "{project_id}" and no longer in gpu.jsonc; still running, {cost.observed_cost_phrase(e, catalog)}; deploy --prune deletes it'
-            out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.ORPHAN, e.get("id"), why))
+            out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.ORPHAN, e.get("id"), why, drift=Drift.ORPHAN))
     return out
 
 
@@ -187,14 +201,20 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     costs, complete = [cost.volume_cost(v.change.address, v.size_gb) for v in volumes.values()], True
     kept_volume_ids = {v.ref for v in volumes.values() if isinstance(v.ref, str)}
     used_volume_ids: set[str] = set()
+    records = drift.records_of(observed.templates, desired.project_id)
+    live_ids = {str(e.get("id")) for e in observed.endpoints}
+    matched: set[str] = set()
     for spec in desired.endpoints:
-        live, errs, notes = _match(spec, desired.project_id, observed)
+        live, errs, notes = adopted(spec, desired.project_id, observed) or _match(spec, desired.project_id, observed, records)
         errors += errs
         notices += notes + _notices_for(spec, live, observed.templates)
         vol = volume_of.get(spec.name)
         declared = fields.declared_fields(spec, desired.project_id, catalog, target, vol.ref if vol else None)
         if not errs:
-            changes.append(_endpoint_change(spec, live, declared))
+            change, warnings = drift.classify(with_rename(_endpoint_change(spec, live, declared), live), live, desired.project_id, records, live_ids)
+            changes.append(change)
+            notices += warnings
+            matched.add(str((live or {}).get("id")))
             used_volume_ids.update((live or {}).get("networkVolumes") or [])
         item, known = cost.endpoint_cost(spec, catalog)
         costs.append(item)
@@ -202,6 +222,7 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     if errors:
         raise PlanError("the plan cannot be made", errors)
     leftovers = _orphans({s.name for s in desired.endpoints}, desired.project_id, observed, catalog, prune)
+    leftovers += drift.unmanaged(desired.endpoints, observed.endpoints, matched)
     for d in (c for c in leftovers if c.action is Action.DELETE):
         used_volume_ids.update(next(e for e in observed.endpoints if e.get("id") == d.id).get("networkVolumes") or [])
     keep = preserved(observed, used_volume_ids, kept_volume_ids, "network volumes are never deleted; nothing in gpu.jsonc attaches it any more")

@@ -43,6 +43,7 @@ def _field(change: FieldChange) -> dict:
         "after": _hidden(change.after, change.sensitive),
         "sensitive": change.sensitive,
         "forces_replace": change.forces_replace,
+        "origin": change.origin.value,
     }
 
 
@@ -63,6 +64,7 @@ def _resource(change: ResourceChange) -> dict:
         "name": change.name,
         "id": change.id,
         "action": change.action.value,
+        "drift": change.drift.value if change.drift else None,
         "reason": change.reason,
         "changes": [_field(c) for c in change.changes],
         "desired": _redact_env(change.desired, sensitive) if change.desired is not None else None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from gpuctl.render.words import for_people, path_width, SYMBOL, cost_line, field_line, heading, summary_line, template_note
+from gpuctl.render.words import cost_line, field_line, for_people, heading, path_width, shown, summary_line, symbol, template_note
 
 LIMIT = 60_000
 
@@ -24,10 +24,10 @@ def _section(resource: dict) -> str:
         lines.append(f"# {note}")
     width = path_width(resource)
     for change in resource["changes"]:
-        mark, body = field_line(change, width, creating=action == "create")
+        mark, body = field_line(change, width, creating=action == "create", labelled=resource["kind"] == "endpoint")
         lines.append(f"{mark} {body}")
     body = "\n".join(_escape(line) for line in lines) or "(no field changes)"
-    summary = f"<code>{SYMBOL[action]}</code> {html.escape(heading(resource))}"
+    summary = f"<code>{symbol(resource)}</code> {html.escape(heading(resource))}"
     return f"<details><summary>{summary}</summary>\n\n```diff\n{body}\n```\n</details>\n"
 
 
@@ -49,12 +49,12 @@ def render_markdown(doc: dict, limit: int = LIMIT) -> str:
     parts.append(_notices("Warnings", "⚠️ ", doc["warnings"]))
     parts.append(_notices("Notes", "", doc["notes"]))
     parts.append("\n")
-    shown = [r for r in doc["resource_changes"] if r["action"] != "no-op"]
+    listed = shown(doc)
     text = "".join(parts)
-    for i, resource in enumerate(shown):
+    for i, resource in enumerate(listed):
         section = _section(resource)
         if len(text) + len(section) > limit - 400:
-            rest = len(shown) - i
+            rest = len(listed) - i
             text += (f"\n> **Truncated:** {rest} more resource{'s' if rest != 1 else ''} not shown to stay under GitHub's comment limit. "
                      "Run `gpu serverless deploy --plan` or download the JSON plan (`--format json`) for the full plan.\n")
             break

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
-from gpuctl.render.words import for_people, path_width, STYLE, SYMBOL, cost_line, field_line, heading, summary_line, template_note
+from gpuctl.render.words import cost_line, field_line, for_people, heading, path_width, shown, style, summary_line, symbol, template_note
 
 _FIELD_STYLE = {"+": "green", "-": "red", "~": "yellow"}
 
@@ -18,14 +18,14 @@ def _resource_lines(resource: dict) -> list[Text]:
     note = template_note(resource)
     if note:
         lines.append(Text(f"  #   {note}", style="dim"))
-    symbol = SYMBOL[action]
-    if action in ("delete", "preserve", "orphan"):
-        lines.append(Text(f"  {symbol} {resource['kind']} \"{resource['name']}\"", style=STYLE[action]))
+    mark, colour = symbol(resource), style(resource)
+    if action in ("delete", "preserve", "orphan", "no-op"):
+        lines.append(Text(f"  {mark} {resource['kind']} \"{resource['name']}\"", style=colour))
         return lines
-    lines.append(Text.assemble((f"  {symbol} ", STYLE[action]), f"{resource['kind']} \"{resource['name']}\" {{"))
+    lines.append(Text.assemble((f"  {mark} ", colour), f"{resource['kind']} \"{resource['name']}\" {{"))
     width = path_width(resource)
     for change in resource["changes"]:
-        mark, body = field_line(change, width, creating=action == "create")
+        mark, body = field_line(change, width, creating=action == "create", labelled=resource["kind"] == "endpoint")
         lines.append(Text.assemble(("      " + mark + " ", _FIELD_STYLE[mark]), body))
     lines.append(Text("    }"))
     return lines
@@ -43,15 +43,15 @@ def _notices(console: Console, title: str, mark: str, style: str, items: list[di
 
 def render_text(doc: dict, console: Console) -> None:
     doc = for_people(doc)
-    shown = [r for r in doc["resource_changes"] if r["action"] != "no-op"]
+    listed = shown(doc)
     header = f'gpuctl plan for project "{doc["project_id"]}" (provider {doc["provider"]}, config {doc["config"]})'
     console.print(Text(header, style="bold"))
     for o in doc["overrides"]:
         console.print(Text(f"  override {o['flag']}: {o['path']} = {o['value']}", style="cyan"))
-    if shown:
+    if listed:
         console.print()
-        console.print("gpuctl will perform the following actions:")
-    for resource in shown:
+        console.print("gpuctl will perform the following actions:" if any(r["action"] != "no-op" for r in listed) else "gpuctl will change nothing, but found:")
+    for resource in listed:
         console.print()
         for line in _resource_lines(resource):
             console.print(line, soft_wrap=True)

@@ -18,6 +18,9 @@ PHRASE = {
     "orphan": "is an orphan (kept; not in gpu.jsonc)",
     "no-op": "is up to date",
 }
+ORIGIN = {"config": "changed in gpu.jsonc", "account": "changed in the account", "both": "changed in both", "unknown": "origin unknown"}
+DRIFT = {"deleted-in-account": "deleted in the account", "orphan": "orphan", "unmanaged": "unmanaged", "marker-lost": "marker lost"}
+UNMANAGED = ("?", "yellow", "is not managed by gpuctl and is left alone")  # symbol, style, phrase of an unmanaged look-alike
 
 
 def for_people(doc: Any) -> Any:
@@ -43,15 +46,31 @@ def show(raw: Any) -> str:
     return json.dumps(raw, ensure_ascii=False)
 
 
-def field_line(change: dict, width: int = 0, creating: bool = False) -> tuple[str, str]:
-    """(symbol, text) of one field change, e.g. ("~", 'workers.max = 3 → 5'), with the
-    path padded to `width` so the `=` signs of one resource line up."""
+def origin_note(change: dict) -> str:
+    """Who moved a field, for people; a conflict names both values and the one apply keeps.
+    A document from before origins existed has no `origin`: unknown."""
+    origin = change.get("origin") if change.get("origin") in ORIGIN else "unknown"
+    if origin != "both":
+        return ORIGIN[origin]
+    if change["sensitive"] or change["before"] is None or change["after"] is None:
+        return "changed in both gpu.jsonc and the account; apply keeps gpu.jsonc's"
+    return f"both: gpu.jsonc says {show(change['after'])}, the account says {show(change['before'])}; apply keeps {show(change['after'])}"
+
+
+def field_line(change: dict, width: int = 0, creating: bool = False, labelled: bool = True) -> tuple[str, str]:
+    """(symbol, text) of one field change, e.g. ("~", 'workers.max = 3 → 5   # changed in the
+    account'), with the path padded to `width` so the `=` signs of one resource line up. A
+    create lists gpu.jsonc's values alone (the resource says why it is missing); `labelled`
+    is False for a volume, which has no last-applied record, so no origin to show."""
     path, before, after = change["path"].ljust(width), change["before"], change["after"]
-    if before is None or creating:
+    if creating:
         return "+", f"{path} = {show(after)}"
+    notes = (["forces replacement"] if change["forces_replace"] else []) + ([origin_note(change)] if labelled else [])
+    suffix = "   # " + "; ".join(notes) if notes else ""
+    if before is None:
+        return "+", f"{path} = {show(after)}{suffix}"
     if after is None:
-        return "-", f"{path} = {show(before)}"
-    suffix = "  # forces replacement" if change["forces_replace"] else ""
+        return "-", f"{path} = {show(before)}{suffix}"
     return "~", f"{path} = {show(before)} → {show(after)}{suffix}"
 
 
@@ -68,9 +87,29 @@ def summary_line(doc: dict) -> str:
     orphans = s.get("orphan", 0)
     left = f"{orphans} orphaned endpoint{'s' if orphans != 1 else ''} still running (deploy --prune deletes {'them' if orphans != 1 else 'it'})"
     if not doc["has_changes"]:
-        return f"No changes to apply, but {left}." if orphans else "No changes. The account matches gpu.jsonc."
-    line = f"Plan: {s['create']} to create, {s['update']} to update, {s['replace']} to replace, {s['delete']} to delete."
-    return f"{line} Also {left}." if orphans else line
+        line = f"No changes to apply, but {left}." if orphans else "No changes. The account matches gpu.jsonc."
+    else:
+        line = f"Plan: {s['create']} to create, {s['update']} to update, {s['replace']} to replace, {s['delete']} to delete."
+        line = f"{line} Also {left}." if orphans else line
+    return line + unmanaged_note(doc)
+
+
+def unmanaged_note(doc: dict) -> str:
+    n = sum(1 for r in doc["resource_changes"] if r.get("drift") == "unmanaged")
+    return f" {n} unmanaged endpoint{'s' if n != 1 else ''} left alone." if n else ""
+
+
+def shown(doc: dict) -> list[dict]:
+    """The resources the text and Markdown views list: all but those in sync with nothing to say."""
+    return [r for r in doc["resource_changes"] if r["action"] != "no-op" or r.get("drift")]
+
+
+def symbol(resource: dict) -> str:
+    return UNMANAGED[0] if resource["action"] == "no-op" and resource.get("drift") else SYMBOL[resource["action"]]
+
+
+def style(resource: dict) -> str:
+    return UNMANAGED[1] if resource["action"] == "no-op" and resource.get("drift") else STYLE[resource["action"]]
 
 
 def cost_line(doc: dict) -> str:
@@ -80,9 +119,12 @@ def cost_line(doc: dict) -> str:
 
 
 def heading(resource: dict) -> str:
-    """`endpoint.demo (abc123) will be updated in place`."""
+    """`endpoint.demo (abc123) will be updated in place [drift: marker lost]`."""
     ident = f" ({resource['id']})" if resource["id"] else ""
-    return f"{resource['address']}{ident} {PHRASE[resource['action']]}"
+    label = resource.get("drift")
+    phrase = UNMANAGED[2] if resource["action"] == "no-op" and label else PHRASE[resource["action"]]
+    tag = f" [drift: {DRIFT[label]}]" if label in DRIFT else ""
+    return f"{resource['address']}{ident} {phrase}{tag}"
 
 
 def template_note(resource: dict) -> str | None:

@@ -73,3 +73,17 @@ def test_template_in_use_is_refused_and_a_free_one_deleted(account, tmp_path):
     assert "deleted template spare-tpl" in out
     assert sorted(t["name"] for t in http.get("/v2/templates").json()["templates"]) == ["worker-tpl"]
     assert f"1) spare-tpl ({free['id']}" in out
+
+
+def test_delete_takes_gpuctls_records_with_it_so_the_next_plan_is_not_drift(account, tmp_path):
+    """A deliberate `delete` is not "deleted in the account": the last-applied record goes too."""
+    proj = project(tmp_path / "rec", echo_config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    endpoint_id = account.endpoints()[0]["id"]
+    names = lambda: [t["name"] for t in account.server.http.get("/v2/templates").json()["templates"]]  # noqa: E731
+    assert f"gpuctl-applied-{endpoint_id}" in names()
+    assert account.gpu("serverless", "delete", "echo", "--force", cwd=proj).code == 0
+    assert not [n for n in names() if n.endswith(endpoint_id)]
+    plan = account.gpu("serverless", "deploy", "--plan", "--json", cwd=proj).json()
+    created = next(r for r in plan["resource_changes"] if r["kind"] == "endpoint")
+    assert created["action"] == "create" and created.get("drift") is None

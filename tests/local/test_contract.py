@@ -5,8 +5,10 @@ accepted, and errors come in RunPod's problem shape."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import httpx
+import jsonschema
 import pytest
 
 from tests.local.conftest import LocalServer
@@ -129,3 +131,71 @@ def test_openapi_helper_knows_the_documented_operations() -> None:
     with pytest.raises(AssertionError):
         operation("GET", "/v2/nowhere")
     assert "Endpoint" in SPEC["components"]["schemas"]
+
+
+# -- releases: exactly what the v2 document says (ListEndpointReleasesResponse, Release, ReleaseDiffEntry) --
+
+RELEASE_NAMES = {"template.imageName", "template.dockerArgs", "template.containerDiskInGb", "template.ports", "template.env",
+                 "template.containerRegistryAuthId", "gpuCount", "locations"}
+
+
+def _releases_checked(server: LocalServer, endpoint_id: str) -> dict:
+    """The releases response (the `http` client has validated it against the schema) checked for
+    what the document says beside the shapes: `createdAt` an RFC 3339 date-time in UTC, newest
+    first, one release per version up to endpointVersion, workerCount per version adding up to
+    the rollout's workers."""
+    doc = server.http.get(f"/v2/serverless/{endpoint_id}/releases").json()
+    schema = {"$ref": "#/components/schemas/ListEndpointReleasesResponse", "components": SPEC["components"]}
+    jsonschema.validate(doc, schema)  # also here, so this check stands without the client's hook
+    for release in doc["releases"]:  # jsonschema checks `format: date-time` only with an extra package
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", release["createdAt"]), release["createdAt"]
+        datetime.fromisoformat(release["createdAt"].replace("Z", "+00:00"))
+    versions = [r["version"] for r in doc["releases"]]
+    assert versions == list(range(doc["endpointVersion"], 0, -1))
+    assert [r["createdAt"] for r in doc["releases"]] == sorted((r["createdAt"] for r in doc["releases"]), reverse=True)
+    assert len({r["id"] for r in doc["releases"]}) == len(versions)
+    rollout, counts = doc["rollout"], {r["version"]: r["workerCount"] for r in doc["releases"]}
+    assert sum(counts.values()) == rollout["workersTotal"] and counts[doc["endpointVersion"]] == rollout["workersOnLatest"]
+    assert rollout["inProgress"] == (rollout["workersOnLatest"] < rollout["workersTotal"])
+    assert rollout["percentOnLatest"] == (100 * rollout["workersOnLatest"] // rollout["workersTotal"] if rollout["workersTotal"] else 0)
+    for release in doc["releases"]:
+        assert release["source"] == "MANUAL" and release["buildId"] is None  # no GitHub builds locally
+        assert {e["field"] for e in release["diff"]} <= RELEASE_NAMES
+        assert all(e["old"] != e["new"] for e in release["diff"])
+    return doc
+
+
+def test_releases_follow_the_v2_document(fresh_server: LocalServer) -> None:
+    s = fresh_server
+    endpoint = s.create_endpoint("c-rel", workers={"min": 0, "max": 1, "idleTimeout": 30})
+    eid = endpoint["id"]
+    first = _releases_checked(s, eid)["releases"]
+    assert len(first) == 1 and {e["field"] for e in first[0]["diff"]} >= {"template.imageName", "template.env", "gpuCount", "locations"}
+    assert all(e["old"] is None for e in first[0]["diff"])  # a create adds every field
+
+    not_releases = ({"workers": {"max": 2}}, {"scaling": {"type": "QUEUE_DELAY", "queueDelay": 2}}, {"timeout": 60000}, {"flashboot": "FLASHBOOT"})
+    for body in not_releases:  # "applied to the autoscaler promptly": no new version
+        assert s.http.patch(f"/v2/serverless/{eid}", json=body).status_code == 200
+    assert _releases_checked(s, eid)["endpointVersion"] == 1
+
+    assert s.job(eid, "runsync", {"input": {}}).json()["status"] == "COMPLETED"  # a worker runs version 1
+    on_one = _releases_checked(s, eid)
+    assert on_one["releases"][0]["workerCount"] == 1 and on_one["rollout"]["percentOnLatest"] == 100
+
+    changes = [({"image": "local/worker:v2"}, "template.imageName", "local/worker:dev", "local/worker:v2"),
+               ({"args": "--fast"}, "template.dockerArgs", "", "--fast"),
+               ({"disk": 20}, "template.containerDiskInGb", 50, 20),
+               ({"ports": ["8000/http"]}, "template.ports", [], ["8000/http"]),
+               ({"gpu": {"count": 2}}, "gpuCount", 1, 2),
+               ({"dataCenterIds": ["EU-RO-1"]}, "locations", [], ["EU-RO-1"])]
+    for body, field, old, new in changes:
+        assert s.http.patch(f"/v2/serverless/{eid}", json=body).status_code == 200
+        newest = _releases_checked(s, eid)["releases"][0]
+        assert newest["diff"] == [{"field": field, "old": old, "new": new}], body
+    env = {**endpoint["env"], "ADDED": "1"}
+    s.http.patch(f"/v2/serverless/{eid}", json={"env": env})
+    doc = _releases_checked(s, eid)
+    assert doc["endpointVersion"] == 1 + len(changes) + 1
+    assert doc["releases"][0]["diff"] == [{"field": "template.env", "old": endpoint["env"], "new": env}]
+    assert s.http.patch(f"/v2/serverless/{eid}", json={"env": env}).status_code == 200  # the same values: no release
+    assert _releases_checked(s, eid)["endpointVersion"] == doc["endpointVersion"]

@@ -1,0 +1,83 @@
+"""`gpu serverless drift`: a read-only drift report, built for cron and CI schedules.
+
+It plans exactly as `deploy --plan` does (the same session, the same planner) and reports
+only what differs, each difference labelled by where it came from. Exit codes: 0 in sync,
+2 drift, 1 error (a read that fails after its retries is an error, never "in sync"). It makes
+no write, never takes the account lease or the `.gpu/` lock, and never starts the local
+provider.
+"""
+
+from __future__ import annotations
+
+import click
+
+from gpuctl.cli.context import AppContext
+from gpuctl.cli.resolve import provider_options
+
+
+@click.command("drift")
+@click.option("--json", "as_json", is_flag=True, help="Print the drift document (schema/drift.schema.json) on stdout.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), help="text (default), json, or markdown (an issue body).")
+@click.option("--observed", type=click.Path(dir_okay=False), help="Report against this snapshot instead of the account (no network, no credentials).")
+@provider_options
+@click.pass_obj
+def drift(app: AppContext, as_json: bool, fmt: str | None, observed: str | None, provider: str | None, config: str | None) -> int:
+    """Report how the account differs from gpu.jsonc, and who moved; change nothing.
+
+    Every difference is labelled: changed in gpu.jsonc, changed in the account, changed in
+    both, origin unknown; a resource may be deleted in the account, an orphan, unmanaged, or
+    have lost its marker. The report says what each asks you to do and what the drift costs
+    per hour. Exits 0 in sync, 2 on drift, 1 on any error (a failed read is never 0)."""
+    from gpuctl.cli.planning import output_format
+
+    return report(app, output_format(fmt, as_json), observed, provider, config)
+
+
+def report(app: AppContext, fmt: str, observed: str | None, provider: str | None, config: str | None) -> int:
+    from gpuctl.errors import EXIT_CHANGES, EXIT_OK
+    from gpuctl.render.document import to_document
+    from gpuctl.render.drift import build
+
+    s = _session(app, observed, provider, config)
+    state = s.snapshot.observed if s.snapshot is not None else _observe(app, s)
+    doc = build(to_document(s.plan(state)), s.catalog, {e["id"]: e for e in state.endpoints if isinstance(e.get("id"), str)})
+    _write(app, doc, fmt)
+    return EXIT_OK if doc["in_sync"] else EXIT_CHANGES
+
+
+def _session(app: AppContext, observed: str | None, provider: str | None, config: str | None):
+    """The deploy session of `deploy --plan` with these flags: no overrides, no --prune (an
+    orphan is reported, never planned for deletion)."""
+    from gpuctl.cli.deploy import DeployOptions, session
+
+    opts = DeployOptions(plan_only=True, observed=observed, config=config, fmt="text", detailed_exitcode=True, prune=False,
+                         provider=provider, yes=False, out=None, from_plan=None, lock_timeout=0.0, break_lock=False,
+                         json_result=False, overrides={})
+    return session(app, opts)
+
+
+def _observe(app: AppContext, s):
+    """Read the account once. The local provider is never started: a report against an account
+    that is not there is an error, not a plan to create everything."""
+    from gpuctl.cli.connect import connect
+
+    account = connect(app, s.target, start_local=False)
+    try:
+        return account.observe(s.needs_model_references)
+    finally:
+        account.close()
+
+
+def _write(app: AppContext, doc: dict, fmt: str) -> None:
+    if fmt == "json":
+        from gpuctl.render.document import dumps
+
+        app.stdout.write(dumps(doc))
+    elif fmt == "markdown":
+        from gpuctl.render.drift_view import render_markdown
+
+        app.stdout.write(render_markdown(doc))
+    else:
+        from gpuctl.render.drift_view import render_text
+
+        app.stdout.write(render_text(doc))

@@ -1,0 +1,227 @@
+"""`gpu serverless history` and `gpu serverless rollback`: an endpoint's RunPod releases, and
+going back to the configuration of one of them.
+
+`history` only reads. `rollback` rebuilds version N's configuration from the release diffs
+(gpuctl/releases.py), shows what it changes, asks (as deploy does: -y, and no question without
+a terminal means no), writes it with one PATCH under the project's account lease, reads it
+back, and says that gpu.jsonc now differs: the next deploy would undo the rollback unless
+`pull --write` takes the account's values into gpu.jsonc. It never writes the last-applied
+record, so drift and pull see the rollback as a change made in the account.
+"""
+
+from __future__ import annotations
+
+import click
+
+from gpuctl.cli.context import AppContext
+from gpuctl.cli.resolve import provider_options
+from gpuctl.errors import GpuctlError
+
+
+class Refused(GpuctlError):
+    pass
+
+
+class ChangedMeanwhile(GpuctlError):
+    pass
+
+
+class NotKept(GpuctlError):
+    pass
+
+
+@click.command("history")
+@click.argument("ref", metavar="NAME|ID")
+@click.option("--json", "as_json", is_flag=True, help="Print the history document (schema/history.schema.json) on stdout.")
+@provider_options
+@click.pass_obj
+def history(app: AppContext, ref: str, as_json: bool, provider: str | None, config: str | None) -> int:
+    """An endpoint's releases, newest first: version, when, source, who, workers on it, what
+    changed (env values hidden) and whether gpuctl made it (gpuctl, account or unknown)."""
+    import json
+
+    from gpuctl.cli.resolve import endpoint, open_target
+    from gpuctl.render.history import history_document, history_footer, history_table
+
+    target = open_target(app, provider, config)
+    try:
+        found = endpoint(target, ref)
+        doc = history_document(found, target.provider.releases(found["id"]), target.provider.list_templates())
+    finally:
+        target.close()
+    if as_json:
+        app.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return 0
+    app.console().print(history_table(doc))
+    for line in history_footer(doc):
+        app.stdout.write(line + "\n")
+    return 0
+
+
+@click.command("rollback")
+@click.argument("ref", metavar="NAME|ID")
+@click.option("--to", "version", type=int, required=True, metavar="VERSION", help="The version whose configuration to restore (see `history`).")
+@click.option("--plan", "plan_only", is_flag=True, help="Show what the rollback changes and stop (any endpoint; nothing is written).")
+@click.option("-y", "--yes", is_flag=True, help="Apply without asking for confirmation.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (still asks, unless -y).")
+@click.option("--force", is_flag=True, help="Also roll back an endpoint that is not this project's (another project's marker, none, or no gpu.jsonc here).")
+@click.option("--lock-timeout", default="0s", show_default=True, help="How long to wait for a deploy of the project to finish (30s, 5m).")
+@click.option("--break-lock", is_flag=True, help="Take over the account lease of another deploy of the project (after showing its holder).")
+@provider_options
+@click.pass_obj
+def rollback(app: AppContext, ref: str, version: int, plan_only: bool, yes: bool, as_json: bool, force: bool, lock_timeout: str,
+             break_lock: bool, provider: str | None, config: str | None) -> int:
+    """Restore the configuration of an earlier version, rebuilt from the release diffs.
+
+    Shows the plan, asks, applies under the project's account lease and reads it back. Then
+    gpu.jsonc differs from the account: run `gpu serverless pull NAME --write` to make it match,
+    or the next deploy undoes the rollback."""
+    from gpuctl.cli.resolve import endpoint, open_target
+    from gpuctl.cli.serverless import _duration
+
+    wait = _duration(lock_timeout)
+    target = open_target(app, provider, config)
+    try:
+        chosen = endpoint(target, ref)
+        if not plan_only:
+            _check_owner(target, chosen, force)
+        return _rollback(app, target.provider, chosen["id"], version, plan_only=plan_only, yes=yes, as_json=as_json,
+                         wait=wait, break_lock=break_lock, project=_lease_project(target, chosen))
+    finally:
+        target.close()
+
+
+def _check_owner(target, chosen: dict, force: bool) -> None:
+    from gpuctl.cli.resolve import owner_of
+
+    owner = owner_of(chosen)
+    if force or (target.project_id is not None and owner == target.project_id):
+        return
+    label = f"endpoint {chosen.get('name')} ({chosen.get('id')})"
+    if target.project_id is None:
+        raise Refused(f"no gpu.jsonc here, so {label} cannot be checked as this project's",
+                      hint="run it in the project's directory, pass --config, or pass --force to roll it back anyway")
+    whose = f'project "{owner}"' if owner else "no project (it has no GPUCTL_PROJECT marker)"
+    raise Refused(f"{label} belongs to {whose}, not to project \"{target.project_id}\"", hint="pass --force to roll it back anyway")
+
+
+def _lease_project(target, chosen: dict) -> str | None:
+    """The project whose deploys must not run meanwhile: the endpoint's owner (this project's,
+    or another one's under --force); none for an endpoint no project owns."""
+    from gpuctl.cli.resolve import owner_of
+
+    return owner_of(chosen) or target.project_id
+
+
+def _plan(provider, endpoint_id: str, version: int) -> tuple[dict, dict, list[dict], dict]:
+    """(endpoint, releases document, changes, version N's configuration), read fresh."""
+    from gpuctl.releases import configuration_at, rollback_changes
+
+    current, doc = provider.get_endpoint(endpoint_id), provider.releases(endpoint_id)
+    config = configuration_at(doc, current, version)
+    return current, doc, rollback_changes(current, config), config
+
+
+def _protect(app: AppContext, *envs: dict) -> None:
+    """Every env value the rollback handles is registered as a secret: a last line of defence
+    in case one ever reaches an output (gpuctl's own GPUCTL_* values are not secrets)."""
+    for env in envs:
+        for key, value in (env or {}).items():
+            if not str(key).startswith("GPUCTL_") and isinstance(value, str):
+                app.protect(value)
+
+
+def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan_only: bool, yes: bool, as_json: bool,
+              wait: float, break_lock: bool, project: str | None) -> int:
+    from gpuctl.render.history import plan_lines
+
+    current, doc, changes, config = _plan(provider, endpoint_id, version)
+    _protect(app, current.get("env"), config.get("env"))
+    out = app.stderr if as_json else app.stdout
+    for line in plan_lines(current, doc.get("endpointVersion"), version, changes, config.get("env")):
+        out.write(line + "\n")
+    if not changes or plan_only:
+        return _report(app, as_json, current, version, doc.get("endpointVersion"), doc.get("endpointVersion"), changes, applied=False)
+    if not _confirm(app, yes, f"Roll back {current.get('name')} to version {version}?"):
+        app.note("cancelled: nothing was changed")
+        return 1
+    with _lease(app, provider, project, wait, break_lock):
+        _, doc_again, changes_again, _ = _plan(provider, endpoint_id, version)
+        if doc_again.get("endpointVersion") != doc.get("endpointVersion") or changes_again != changes:
+            raise ChangedMeanwhile(f"endpoint {current.get('name')} changed after the plan was shown (now version {doc_again.get('endpointVersion')})",
+                                   hint="run rollback again and review the new plan")
+        after = _apply(provider, endpoint_id, changes)
+    latest = provider.releases(endpoint_id).get("endpointVersion")
+    return _report(app, as_json, after, version, doc.get("endpointVersion"), latest, changes, applied=True)
+
+
+def _confirm(app: AppContext, yes: bool, question: str) -> bool:
+    if yes:
+        return True
+    if not (app.stdin_tty and app.stderr_tty):
+        from gpuctl.errors import UsageError
+
+        raise UsageError("rollback needs confirmation but there is no terminal to ask on", hint="review the plan (--plan), then pass -y to apply without asking")
+    return click.confirm(question, default=False, err=True)
+
+
+def _lease(app: AppContext, provider, project: str | None, wait: float, break_lock: bool):
+    """The project's account lease, as deploy takes it, so no deploy of the project applies
+    between this plan and its write. An endpoint no project owns has no lease to take."""
+    from contextlib import contextmanager, nullcontext
+
+    from gpuctl.engine.lease import project_lease
+
+    if project is None:
+        app.note("note: the endpoint belongs to no project, so there is no account lease to take")
+        return nullcontext()
+
+    @contextmanager
+    def held():
+        lease = project_lease(provider, project, "gpu serverless rollback", app.note)
+        lease.acquire(wait, break_lock)
+        try:
+            yield
+        finally:
+            lease.release()
+
+    return held()
+
+
+def _apply(provider, endpoint_id: str, changes: list[dict]) -> dict:
+    """One PATCH of the changed fields, then a read-back that must show every one of them."""
+    from gpuctl.releases import patch_body, value_at
+
+    provider.update_endpoint(endpoint_id, patch_body({c["path"]: c["after"] for c in changes}))
+    after = provider.get_endpoint(endpoint_id)
+    differ = [c["path"] for c in changes if value_at(after, c["path"]) != c["after"]]
+    if differ:
+        raise NotKept(f"RunPod did not keep the rollback of {', '.join(differ)} on endpoint {after.get('name')}",
+                      hint=f"compare with `gpu serverless history {after.get('name')}` and set the fields in the console")
+    return after
+
+
+def _report(app: AppContext, as_json: bool, endpoint: dict, version: int, before: object, latest: object, changes: list[dict], *, applied: bool) -> int:
+    import json
+
+    from gpuctl.redact import hide_env
+    from gpuctl.safetext import printable
+
+    from gpuctl.cli.resolve import owner_of
+
+    name = endpoint.get("name")
+    if applied:
+        lines = [f"Rolled back endpoint {name} to the configuration of version {version}; it is now version {latest}."]
+        if owner_of(endpoint):
+            lines += [f"gpu.jsonc now differs from the account (project {owner_of(endpoint)}): the next `gpu serverless deploy` would undo this rollback.",
+                      f"To make gpu.jsonc match the account, run: gpu serverless pull {name} --write"]
+        else:
+            lines.append("The endpoint has no GPUCTL_PROJECT marker, so no gpu.jsonc deploys it and nothing will undo this rollback.")
+        out = app.stderr if as_json else app.stdout
+        out.write("".join(printable(line, keep_newlines=False) + "\n" for line in lines))
+    if as_json:
+        doc = {"format_version": "1", "endpoint": {"id": endpoint.get("id"), "name": name}, "to_version": version, "from_version": before,
+               "new_version": latest, "applied": applied, "gpu_jsonc_differs": applied,
+               "changes": [{"field": c["path"], "old": c["before"], "new": c["after"]} for c in changes]}  # hide_env hides env's old/new
+        app.stdout.write(json.dumps(hide_env(doc), indent=2) + "\n")
+    return 0

@@ -1,0 +1,192 @@
+"""`gpu serverless import NAME|ID [--name BLOCK] [--write]`: adopt a live endpoint.
+
+The block comes from `gpuctl/config/from_account.py`; it carries `"adopt": "<id>"`, which
+makes the next deploy write this project's marker on that endpoint (ADR 11). Before anything
+is shown, the config with the block in it is loaded and planned against the account: what
+import prints as "deploy will" is that plan, so the marker write, and anything the block
+cannot reproduce, are visible before the block is written. Import itself never writes to
+the account, and never prints an env value.
+"""
+
+from __future__ import annotations
+
+import click
+
+from gpuctl.cli.context import AppContext
+from gpuctl.cli.resolve import provider_options
+from gpuctl.errors import GpuctlError
+
+
+class ForeignEndpoint(GpuctlError):
+    """The endpoint carries another project's marker and --force was not given."""
+
+
+class ImportFailed(GpuctlError):
+    """The endpoint cannot be written as a valid block."""
+
+
+@click.command("import")
+@click.argument("ref", metavar="NAME|ID")
+@click.option("--name", "block_name", metavar="BLOCK", help="The endpoint's name in gpu.jsonc (default: its name now); deploy renames it to this.")
+@click.option("--write", is_flag=True, help="Insert the block into gpu.jsonc (default: print it and change nothing).")
+@click.option("--force", is_flag=True, help="Take over an endpoint that carries another project's marker.")
+@click.option("--literal-env", "literal", multiple=True, metavar="KEY",
+              help="Write this env var's value from the account as plain text (it is no secret); needs --write. Repeatable.")
+@click.option("--json", "as_json", is_flag=True, help="Print the block, what it leaves to you and the plan as JSON on stdout.")
+@provider_options
+@click.pass_obj
+def import_endpoint(app: AppContext, ref: str, block_name: str | None, write: bool, force: bool, literal: tuple[str, ...],
+                    as_json: bool, provider: str | None, config: str | None) -> int:
+    """Generate the serverless block of a live endpoint, so deploy adopts it.
+
+    The block reproduces the endpoint: template (from the image), GPU types (from its pools
+    and exclusions), scaling, volume, env. Env values are written as {"secret": ...}: a RunPod
+    secret reference as it is, any other value as a placeholder to create, unless
+    --literal-env names it. The block carries "adopt": the next deploy writes this project's
+    marker on the endpoint, and nothing else when the block reproduces it. An endpoint of
+    another project is refused without --force."""
+    from gpuctl.cli.resolve import open_target
+    from gpuctl.errors import UsageError
+
+    if literal and not write:
+        raise UsageError("--literal-env writes an env value from the account into gpu.jsonc, so it needs --write",
+                         hint="add --write (import never prints env values)")
+    target = open_target(app, provider, config)
+    try:
+        return _run(app, target, ref, block_name, write, force, set(literal), as_json, config)
+    finally:
+        target.close()
+
+
+def _run(app: AppContext, target, ref: str, block_name: str | None, write: bool, force: bool, literal: set[str], as_json: bool, config: str | None) -> int:
+    from gpuctl.catalog import load_catalog
+    from gpuctl.cli.planning import config_path
+    from gpuctl.cli.resolve import endpoint as find
+    from gpuctl.config import edit, from_account
+
+    path, display = config_path(app, config)
+    project_id = target.project_id or path.resolve().parent.name
+    live = find(target, ref)
+    for value in from_account.account_env(live).values():  # every value but gpuctl's own markers
+        app.protect(value if isinstance(value, str) else None)
+    name = block_name or live.get("name") or ""
+    adopt = _adoption(target, live, project_id, name, force)
+    _check_literal(live, literal)
+    catalog = load_catalog()
+    observed = target.provider.observe(True)
+    made = from_account.block_of(live, catalog, list(observed.network_volumes), name=name, literal=literal,
+                                 project_dir=path.resolve().parent, adopt=adopt)
+    text = edit.add_block(path.read_text(encoding="utf-8-sig"), made.block) if target.loaded else edit.new_file(project_id, made.block)
+    plan = _plan(app, target, path, display, text, catalog, observed, f"endpoint.{name}", made.problems)
+    if write:
+        edit.save(path, text)
+    _report(app, live, made, plan, display, write, as_json)
+    return 0
+
+
+def _adoption(target, live: dict, project_id: str, name: str, force: bool) -> str | None:
+    """The `adopt` value of the block: the endpoint id, or None when it is this project's
+    already under that name (an orphan: only its block was missing). Refuses another
+    project's endpoint without --force, an endpoint gpu.jsonc declares, and a name it declares."""
+    from gpuctl.cli.resolve import owner_of
+    from gpuctl.errors import UsageError
+
+    owner = owner_of(live)
+    if target.loaded is not None:
+        from gpuctl.config.sourcemap import dotted
+
+        names = {b.model.name or project_id: b.prefix for b in target.loaded.blocks}
+        if owner == project_id and live.get("name") in names:
+            raise UsageError(f'endpoint "{live.get("name")}" ({live.get("id")}) is this project\'s and {target.loaded.source.display} declares it ({dotted(names[live["name"]])})',
+                             hint="there is nothing to import; `gpu serverless pull` brings its account values into gpu.jsonc")
+        if name in names:
+            raise UsageError(f'{target.loaded.source.display} already declares an endpoint named "{name}" ({dotted(names[name])})',
+                             hint="pass --name to give the imported endpoint another name in gpu.jsonc (deploy renames it)")
+    if owner == project_id and name == live.get("name"):
+        return None  # an orphan: the marker is there, only the block was missing
+    if owner and not force:
+        raise ForeignEndpoint(f'endpoint "{live.get("name")}" ({live.get("id")}) belongs to project "{owner}"',
+                              hint=f'pass --force to take it over: deploy then writes the marker of project "{project_id}", and project "{owner}" no longer manages it')
+    return live.get("id")
+
+
+def _check_literal(live: dict, literal: set[str]) -> None:
+    from gpuctl.config.from_account import account_env
+    from gpuctl.errors import UsageError
+    from gpuctl.spelling import did_you_mean
+
+    env = account_env(live)
+    unknown = sorted(k for k in literal if k not in env)
+    if unknown:
+        raise UsageError(f"--literal-env {unknown[0]}: the endpoint has no env var of that name",
+                         hint=did_you_mean(unknown[0], list(env)) or f"its env: {', '.join(sorted(env)) or 'none'}")
+
+
+def _plan(app: AppContext, target, path, display: str, text: str, catalog, observed, address: str, problems):
+    """The plan for the imported endpoint, with the block in gpu.jsonc (checked, not written).
+    A block gpu.jsonc refuses (a CPU endpoint, a value outside gpu.jsonc's bounds) stops here."""
+    from dataclasses import replace
+
+    from gpuctl.cli.views import _Unset
+    from gpuctl.config import build_desired, load_config
+    from gpuctl.errors import ConfigError
+    from gpuctl.plan import plan
+
+    try:
+        loaded = load_config(path, catalog=catalog, display=display, text=text)
+    except ConfigError as exc:
+        found = [f"{p.field}: {p.message}" for p in problems] + [f"{d.path}: {d.message}" for d in exc.diagnostics]
+        raise ImportFailed(f"gpu.jsonc cannot declare this endpoint ({'; '.join(found)}); nothing was written",
+                           hint="change the endpoint in the RunPod console so it fits, then import it again") from None
+    environ = _Unset(app.environ)
+    environ.missing = set()
+    full = plan(build_desired(loaded, environ, catalog), observed, catalog, target=target.name)
+    return replace(full, changes=tuple(c for c in full.changes if c.address == address),
+                   notices=tuple(n for n in full.notices if n.address == address))
+
+
+def _report(app: AppContext, live: dict, made, plan, display: str, write: bool, as_json: bool) -> None:
+    from gpuctl.config.edit import render
+    from gpuctl.render.document import to_document
+
+    doc = to_document(plan)
+    if as_json:
+        import json
+
+        from gpuctl.redact import hide_env
+
+        out = {"format_version": "1", "endpoint": {"id": live.get("id"), "name": live.get("name")}, "config": display, "written": write,
+               "block": _hidden(made.block), "placeholders": made.placeholders,
+               "cannot_reproduce": [{"field": p.field, "message": p.message} for p in made.problems], "plan": hide_env(doc)}
+        app.stdout.write(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+        return
+    app.stdout.write(render(_hidden(made.block), "", "  ") + "\n")
+    _notes(app, live, made, display, write)
+    from gpuctl.render.text import render_text
+
+    app.note("deploy will then make this change:" if plan.has_changes else "deploy will then change nothing:")
+    render_text(doc, app.console(stderr=True))
+
+
+def _hidden(block: dict) -> dict:
+    """The block as it may be shown: a literal env value (--literal-env) is never printed."""
+    env = (block.get("runpod") or {}).get("env") or {}
+    if not any(isinstance(v, str) for v in env.values()):
+        return block
+    shown = {k: (v if not isinstance(v, str) else "(written to gpu.jsonc, not shown)") for k, v in env.items()}
+    return {**block, "runpod": {**block["runpod"], "env": shown}}
+
+
+def _notes(app: AppContext, live: dict, made, display: str, write: bool) -> None:
+    name = made.block["name"]
+    if write:
+        app.note(f'added the block of endpoint "{name}" to {display}; `gpu serverless deploy` adopts it')
+    else:
+        app.note(f"nothing was written; `gpu serverless import {live.get('id')} --write` inserts this block into {display}")
+    if made.placeholders:
+        keys = ", ".join(made.placeholders)
+        app.note(f'env {keys}: the account\'s values are not copied; the block says {{"secret": "<KEY>"}}. Create those RunPod secrets '
+                 "with the values (console, Secrets) before deploying, or, for a value that is no secret, import again with "
+                 "--write --literal-env KEY")
+    for problem in made.problems:
+        app.note(f"cannot reproduce {problem.field}: {problem.message}")

@@ -1,0 +1,175 @@
+"""`gpu serverless pull [NAME] [--write]`: take the account's values back into gpu.jsonc.
+
+It plans as `deploy --plan` does, then rewrites the text of gpu.jsonc for every difference whose
+origin is not gpu.jsonc itself (gpuctl/config/pull.py). Before anything is shown the edited
+text is loaded and planned again: the file must still be valid, keep every comment, and
+declare what the account holds for each pulled field. Read-only towards the account; the
+local provider is never started.
+"""
+
+from __future__ import annotations
+
+import click
+
+from gpuctl.cli.context import AppContext
+from gpuctl.cli.resolve import provider_options
+from gpuctl.errors import GpuctlError
+
+
+class PullFailed(GpuctlError):
+    """The edit pull made does not mean what it should (a bug): nothing is written."""
+
+
+@click.command("pull")
+@click.argument("name", required=False)
+@click.option("--write", is_flag=True, help="Write the edit to gpu.jsonc (default: print it as a unified diff, change nothing).")
+@click.option("--json", "as_json", is_flag=True, help="Print what pull changes (or would change) as JSON on stdout.")
+@provider_options
+@click.pass_obj
+def pull(app: AppContext, name: str | None, write: bool, as_json: bool, provider: str | None, config: str | None) -> int:
+    """Rewrite gpu.jsonc to declare the values changed in the account.
+
+    Each field the account changed since the last apply (or whose origin is unknown) is written
+    into gpu.jsonc, keeping its comments, key order, indentation and trailing commas. Fields
+    changed in gpu.jsonc are kept: deploy applies them. Env values read from ${VAR} or a RunPod
+    secret, and env the account added, are listed for you, never written. NAME limits it to
+    one endpoint."""
+    from gpuctl.cli.resolve import open_target
+
+    target = open_target(app, provider, config)
+    try:
+        return _run(app, target, name, write, as_json)
+    finally:
+        target.close()
+
+
+def _run(app: AppContext, target, name: str | None, write: bool, as_json: bool) -> int:
+    from gpuctl.catalog import load_catalog
+    from gpuctl.config.pull import pull as pull_text
+    from gpuctl.errors import UsageError
+    from gpuctl.render.document import to_document
+
+    if target.loaded is None:
+        raise UsageError("no gpu.jsonc here, so there is nothing to pull into", hint="run it in the project directory or pass --config")
+    loaded, catalog = target.loaded, load_catalog()
+    _check_name(loaded, name)
+    observed, plan = _plan(app, target, loaded, catalog, None)
+    text = loaded.source.path.read_text(encoding="utf-8-sig")
+    endpoints = {e.get("id"): e for e in observed.endpoints}
+    result = pull_text(text, loaded, to_document(plan)["resource_changes"], endpoints, list(observed.network_volumes), catalog, name)
+    _protect(app, loaded, observed, result)
+    if result.pulled:
+        _verify(app, target, loaded, catalog, observed, text, result)
+    diff = _diff(text, result.text, loaded.source.display)
+    if write and result.pulled:
+        from gpuctl.config.edit import save
+
+        save(loaded.source.path, result.text)
+    _report(app, loaded.source.display, result, diff, write, as_json)
+    return 0
+
+
+def _check_name(loaded, name: str | None) -> None:
+    from gpuctl.errors import UsageError
+    from gpuctl.spelling import did_you_mean
+
+    names = [b.model.name or loaded.project_id for b in loaded.blocks]
+    if name and name not in names:
+        raise UsageError(f'no endpoint named "{name}" in {loaded.source.display}', hint=did_you_mean(name, names) or f"declared: {', '.join(names)}")
+
+
+def _plan(app: AppContext, target, loaded, catalog, observed):
+    """(observed, plan) as `deploy --plan` makes it; a `${VAR}` that is not set here is left
+    out of the comparison, as `list` does, so pull needs no secrets."""
+    from gpuctl.cli.views import _Unset
+    from gpuctl.config import build_desired
+    from gpuctl.plan import plan
+
+    environ = _Unset(app.environ)
+    environ.missing = set()
+    desired = build_desired(loaded, environ, catalog)
+    for spec in desired.endpoints:
+        for _, value in spec.env:
+            app.protect(getattr(value, "value", None))  # a `${VAR}` value read from here is never shown
+    if observed is None:
+        observed = target.provider.observe(any(s.cached_model for s in desired.endpoints))
+    return observed, plan(desired, observed, catalog, target=target.name)
+
+
+def _protect(app: AppContext, loaded, observed, result) -> None:
+    """Every env value of the account is kept out of the output, except literals: those gpu.jsonc
+    holds (they are in git, and the diff's context shows them) and those pull writes over one
+    (the plan shows them too)."""
+    literal = {v for b in loaded.blocks for v in b.model.runpod.env.values() if isinstance(v, str) and "${" not in v}
+    literal |= {p.after for p in result.pulled if isinstance(p.after, str)}
+    for endpoint in observed.endpoints:
+        for key, value in (endpoint.get("env") or {}).items():
+            if isinstance(value, str) and value not in literal and not key.startswith("GPUCTL_"):  # gpuctl's own are no secrets
+                app.protect(value)
+
+
+def _verify(app: AppContext, target, loaded, catalog, observed, before: str, result) -> None:
+    """The edited text is valid, keeps every comment, and leaves no pulled field differing."""
+    from gpuctl.config import load_config
+    from gpuctl.config.edit import comments_kept
+    from gpuctl.errors import ConfigError
+
+    if not comments_kept(before, result.text):
+        raise PullFailed("pull's edit of gpu.jsonc would remove a comment; nothing was written", hint="report this; edit gpu.jsonc by hand meanwhile")
+    try:
+        edited = load_config(loaded.source.path, catalog=catalog, display=loaded.source.display, text=result.text)
+    except ConfigError as exc:
+        problems = "; ".join(f"{d.path}: {d.message}" for d in exc.diagnostics)
+        raise PullFailed(f"the account's values do not fit gpu.jsonc ({problems}); nothing was written",
+                         hint="pull the other endpoints with `gpu serverless pull NAME`, and set these by hand") from None
+    _, again = _plan(app, target, edited, catalog, observed)
+    pulled = {(p.address, p.field) for p in result.pulled}
+    still = sorted(f"{c.address} {fc.path}" for c in again.changes for fc in c.changes if (c.address, fc.path) in pulled)
+    if still:
+        raise PullFailed(f"after the edit these still differ: {', '.join(still)}; nothing was written", hint="report this; edit gpu.jsonc by hand meanwhile")
+
+
+def _diff(before: str, after: str, display: str) -> str:
+    import difflib
+
+    return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True), f"a/{display}", f"b/{display}"))
+
+
+_ORIGIN = {
+    "account": "changed in the account",
+    "both": "changed in both gpu.jsonc and the account; the account's value is taken",
+    "unknown": "origin unknown: there is no last-applied record, so some may be gpu.jsonc's own changes not yet deployed (check the diff)",
+}
+
+
+def _shown(value) -> str:
+    import json
+
+    from gpuctl.safetext import printable
+
+    return "(removed)" if value is None else printable(json.dumps(value, ensure_ascii=False), keep_newlines=False)
+
+
+def _report(app: AppContext, display: str, result, diff: str, write: bool, as_json: bool) -> None:
+    if as_json:
+        import json
+
+        doc = {"format_version": "1", "config": display, "written": write and bool(result.pulled), "diff": diff,
+               "pulled": [vars(p) for p in result.pulled], "left": [vars(item) for item in result.left], "kept": [vars(item) for item in result.kept]}
+        app.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        return
+    app.stdout.write(diff)
+    for origin, label in _ORIGIN.items():
+        lines = [f"  {p.address} {p.field}: {p.key} = {_shown(p.after)}" for p in result.pulled if p.origin == origin]
+        if lines:
+            app.note("\n".join([f"pulled ({label}):", *lines]))
+    if result.kept:
+        app.note("\n".join(["kept (changed in gpu.jsonc since the last apply; deploy applies them):", *(f"  {k.address} {k.field}" for k in result.kept)]))
+    if result.left:
+        app.note("\n".join(["left for you:", *(f"  {' '.join(filter(None, (i.address, i.field)))}: {i.reason}" for i in result.left)]))
+    if not result.pulled:
+        app.note("nothing to pull: gpu.jsonc already declares every value the account changed")
+    elif write:
+        app.note(f"wrote {display}; check it with `gpu serverless deploy --plan`")
+    else:
+        app.note(f"nothing was written; `gpu serverless pull --write` applies this to {display}")

@@ -1,0 +1,88 @@
+"""Writing and deleting the last-applied record (ADR 10; the pure rules are gpuctl.plan.drift).
+
+The engine writes `gpuctl-applied-<endpoint id>` once an endpoint write has been read back,
+and deletes it with the endpoint. Template names are unique per account, so the name is the
+identity: a create that was refused or whose answer was lost is followed by a look-up and an
+update, as for the pre-warm record (gpuctl.warm.record).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from gpuctl.model import Sensitive
+from gpuctl.plan import drift, fields
+from gpuctl.provider.errors import AmbiguousWrite, ProviderError, Rejected
+
+SWEEP_AFTER_S = 600.0  # a record this young may belong to an endpoint RunPod does not list yet
+
+
+def _iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def _find(provider: Any, endpoint_id: str) -> dict | None:
+    name = drift.record_name(endpoint_id)
+    return next((t for t in provider.list_templates() if t.get("name") == name), None)
+
+
+def declared(change: Any, ids: Mapping[str, str]) -> dict[str, Any]:
+    """What an endpoint write declared, as the record digests it: the flattened desired body
+    and `name`, ids known only after apply filled in, secrets left `Sensitive` (stored as "set")."""
+    from gpuctl.engine.apply import reveal_body  # the engine imports this module
+
+    flat = fields.flatten(change.desired)
+    return {p: (v if isinstance(v, Sensitive) else reveal_body(v, dict(ids))) for p, v in flat.items()} | {"name": change.name}
+
+
+def remember(provider: Any, project_id: str, endpoint_id: str, declared: Mapping[str, Any], now: float) -> dict:
+    """Create or update the record of `endpoint_id`; `declared` comes from `declared()`."""
+    body = drift.record_body(project_id, endpoint_id, str(declared.get("name") or ""), declared, _iso(now))
+    existing = _find(provider, endpoint_id)
+    if existing is None:
+        try:
+            return provider.create_template(body)
+        except (AmbiguousWrite, Rejected):
+            existing = _find(provider, endpoint_id)
+            if existing is None:
+                raise
+    return provider.update_template(existing["id"], {"env": body["env"], "image": body["image"]})
+
+
+def forget(provider: Any, endpoint_id: str) -> None:
+    """Delete the record of an endpoint the engine deleted. Best effort: one left behind is
+    swept by a later apply (`forget_gone`) and classifies nothing meanwhile, since its id is gone."""
+    try:
+        record = _find(provider, endpoint_id)
+        if record is not None:
+            provider.delete_template(record["id"])
+    except ProviderError:
+        pass
+
+
+def _age(record: drift.Record, now: float) -> float:
+    try:
+        return now - datetime.fromisoformat(record.applied_at.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return float("inf")  # unreadable: nothing can use it
+
+
+def forget_gone(provider: Any, project_id: str, written: Mapping[str, str], now: float) -> None:
+    """After an apply, delete this project's records whose endpoint no longer exists: at once
+    when this apply wrote an endpoint of that name under another id (it was deleted in the
+    account and is now re-created), otherwise once older than SWEEP_AFTER_S, because RunPod
+    may not list a new endpoint yet. `written` is {name: id} of the endpoints this apply wrote.
+    Best effort: a failure here changes nothing that was applied."""
+    try:
+        live = {str(e.get("id")) for e in provider.list_endpoints()} | set(written.values())
+        for template in provider.list_templates():
+            record = drift.read_record(template)
+            if not record or record.project_id != project_id or record.endpoint_id in live:
+                continue
+            if record.endpoint_name in written or _age(record, now) > SWEEP_AFTER_S:
+                provider.delete_template(template["id"])
+    except ProviderError:
+        pass

@@ -1,0 +1,202 @@
+"""The last-applied record (ADR 10) and the classification of drift it allows. Pure: no I/O.
+
+After an endpoint write has been read back, the engine keeps a pod template named
+`gpuctl-applied-<endpoint id>` whose env says which project applied it, under which name,
+when, and a digest per declared field (`GPUCTL_APPLIED`, compact JSON `{path: digest}`). With
+desired (D), observed (A) and last applied (L) the planner can say who moved a field:
+A = L: gpu.jsonc (config); D = L: the account; neither: both. The record lives in the
+account, so a fresh CI runner with no `.gpu/` classifies the same way.
+
+A digest is the first 16 hex digits of SHA-256 over `[endpoint id, path, value]`, the value in
+the planner's comparable form (`fields.normalise`, integral floats as integers), so two values
+the planner calls equal digest equal. A sensitive value (a secret or a `${VAR}` in gpu.jsonc)
+is stored as "set", never digested: nothing a secret can be recovered from is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from gpuctl.model import MARKER_ENV, REDACTED, EndpointSpec, Notice, Sensitive
+from gpuctl.plan import fields
+from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Origin, ResourceChange, Unknown
+
+RECORD_PREFIX = "gpuctl-applied-"
+APPLIED_ENV = "GPUCTL_APPLIED"
+APPLIED_AT_ENV = "GPUCTL_APPLIED_AT"
+NAME_ENV = "GPUCTL_ENDPOINT_NAME"
+SET = "set"  # the digest of a sensitive field: it was declared, and nothing more is kept
+RECORD_IMAGE = "gpuctl/applied:none"  # a pod template that is never run
+
+
+@dataclass(frozen=True)
+class Record:
+    """One last-applied record, read back from its template."""
+
+    endpoint_id: str
+    project_id: str
+    endpoint_name: str
+    applied_at: str
+    digests: Mapping[str, str]
+
+
+def record_name(endpoint_id: str) -> str:
+    return f"{RECORD_PREFIX}{endpoint_id}"
+
+
+def _canonical(value: Any) -> Any:
+    """4.0 and 4 are one value to the planner, so they are one value here."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    return value
+
+
+def digest(endpoint_id: str, path: str, value: Any) -> str:
+    """The digest of one field's value as the planner compares it (None: absent)."""
+    doc = [endpoint_id, path, _canonical(fields.normalise(path, value))]
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _hidden(value: Any) -> bool:
+    return isinstance(value, Sensitive)
+
+
+def _unresolved(value: Any) -> bool:
+    return isinstance(value, Unknown) or (isinstance(value, list) and any(isinstance(v, Unknown) for v in value))
+
+
+def record_digests(endpoint_id: str, declared: Mapping[str, Any]) -> dict[str, str]:
+    """`{path: digest}` for a record, from the declared fields as written (`fields.flatten` of
+    the desired body plus `name`, ids known after apply filled in, secrets still `Sensitive`)."""
+    out = {}
+    for path, value in sorted(declared.items()):
+        if _unresolved(value):
+            raise ValueError(f"{path} is not known yet; the record is written after the endpoint")
+        out[path] = SET if _hidden(value) else digest(endpoint_id, path, value)
+    return out
+
+
+def record_env(project_id: str, endpoint_id: str, name: str, declared: Mapping[str, Any], applied_at: str) -> dict[str, str]:
+    """The record template's env: owner, name, when (UTC, ISO 8601) and the digests."""
+    digests = record_digests(endpoint_id, declared)
+    return {MARKER_ENV: project_id, NAME_ENV: name, APPLIED_AT_ENV: applied_at,
+            APPLIED_ENV: json.dumps(digests, sort_keys=True, separators=(",", ":"))}
+
+
+def record_body(project_id: str, endpoint_id: str, name: str, declared: Mapping[str, Any], applied_at: str) -> dict:
+    """The v2 create body of a record: a pod template (`serverless: false`), so it is never
+    offered for an endpoint, costs nothing and never runs."""
+    return {"name": record_name(endpoint_id), "image": RECORD_IMAGE, "env": record_env(project_id, endpoint_id, name, declared, applied_at),
+            "category": "CPU", "serverless": False, "startSsh": False, "startJupyter": False}
+
+
+def read_record(template: Mapping[str, Any]) -> Record | None:
+    """The record a template holds; None for any other template or one that cannot be read
+    (a record someone edited into nonsense classifies nothing, it does not fail the plan)."""
+    name = str(template.get("name") or "")
+    env = template.get("env") or {}
+    if not name.startswith(RECORD_PREFIX) or not isinstance(env, Mapping) or not env.get(MARKER_ENV):
+        return None
+    try:
+        digests = json.loads(env.get(APPLIED_ENV) or "{}")
+    except ValueError:
+        return None
+    if not isinstance(digests, dict) or not all(isinstance(v, str) for v in digests.values()):
+        return None
+    return Record(name.removeprefix(RECORD_PREFIX), str(env[MARKER_ENV]), str(env.get(NAME_ENV) or ""), str(env.get(APPLIED_AT_ENV) or ""), digests)
+
+
+def records_of(templates: Iterable[Mapping[str, Any]], project_id: str) -> dict[str, Record]:
+    """This project's records by endpoint id."""
+    found = (read_record(t) for t in templates)
+    return {r.endpoint_id: r for r in found if r is not None and r.project_id == project_id}
+
+
+def deleted_record(records: Mapping[str, Record], name: str, live_ids: set[str]) -> Record | None:
+    """The newest record of an endpoint of this name that is no longer in the account."""
+    gone = [r for r in records.values() if r.endpoint_name == name and r.endpoint_id not in live_ids]
+    return max(gone, key=lambda r: (r.applied_at, r.endpoint_id), default=None)
+
+
+def origin(record: Record | None, change: FieldChange) -> Origin:
+    """Who moved this field (`before` is the account's value, `after` gpu.jsonc's, None where a
+    side lacks it), per ADR 10. Unknown without a record, for a secret, and for a value a
+    snapshot redacted."""
+    if record is None:
+        return Origin.UNKNOWN
+    last = record.digests.get(change.path) or digest(record.endpoint_id, change.path, None)
+    if last == SET or _hidden(change.after) or REDACTED in (change.before, change.after):
+        return Origin.UNKNOWN
+    account = digest(record.endpoint_id, change.path, change.before)
+    if account == last:
+        return Origin.CONFIG
+    if not _unresolved(change.after) and digest(record.endpoint_id, change.path, change.after) == last:
+        return Origin.ACCOUNT
+    return Origin.BOTH
+
+
+# -- resources ------------------------------------------------------------------------------------
+
+def _owner(endpoint: Mapping[str, Any]) -> str | None:
+    return (endpoint.get("env") or {}).get(MARKER_ENV)
+
+
+def classify(change: ResourceChange, live: dict | None, project_id: str, records: Mapping[str, Record], live_ids: set[str]) -> tuple[ResourceChange, list[Notice]]:
+    """An endpoint change with the origin of each field and its drift label, and the warning a
+    re-create after a deletion in the account deserves (its callers' URL changes)."""
+    if live is None:
+        record = deleted_record(records, change.name, live_ids)
+    else:
+        record = records.get(str(live.get("id")))
+    classified = replace(change, changes=tuple(replace(c, origin=origin(record, c)) for c in change.changes))
+    if record is None:
+        return classified, []
+    if live is None:
+        why = f"applied by this project as endpoint {record.endpoint_id}, then DELETED IN THE ACCOUNT: re-creating it gives a NEW id and a NEW URL"
+        loud = (f"endpoint {record.endpoint_id} was deleted in the account; deploy re-creates it with a NEW id and URL, so every caller of "
+                f"endpoint {record.endpoint_id} must be updated (or remove the block from gpu.jsonc)")
+        return replace(classified, drift=Drift.DELETED_IN_ACCOUNT, reason=why), [Notice("deleted-in-account", loud, change.address)]
+    if not _owner(live):
+        if change.action is not Action.UPDATE:
+            return replace(classified, drift=Drift.MARKER_LOST), []
+        why = (f"the {MARKER_ENV} marker was removed in the account; the last-applied record {record_name(record.endpoint_id)} says "
+               f'project "{project_id}" applied it, so apply writes {MARKER_ENV}={project_id} back'
+               + (f" and {len(change.changes) - 1} more field{'s' if len(change.changes) != 2 else ''}" if len(change.changes) > 1 else "")
+               + " (or set it again in the console)")
+        return replace(classified, drift=Drift.MARKER_LOST, reason=why), []
+    return classified, []
+
+
+def _looks_like(endpoint: Mapping[str, Any], spec: EndpointSpec) -> bool:
+    """Same name, or the image of a block and a name that starts with the block's name (a copy
+    made in the console, `echo-2`, `echo -fb`)."""
+    name = str(endpoint.get("name") or "")
+    return name == spec.name or (endpoint.get("image") == spec.image and name.startswith(spec.name))
+
+
+def unmanaged(specs: Iterable[EndpointSpec], endpoints: Iterable[dict], matched: set[str]) -> list[ResourceChange]:
+    """Endpoints without any marker that share a block's name or look like one of its endpoints:
+    listed (as no-ops, so that someone knows), never touched."""
+    specs = list(specs)
+    out = []
+    for e in endpoints:
+        if _owner(e) or str(e.get("id")) in matched:
+            continue
+        like = next((s for s in specs if _looks_like(e, s)), None)
+        if like is None:
+            continue
+        if e.get("name") == like.name:
+            why = f"no {MARKER_ENV} marker, and the name of gpu.jsonc's endpoint.{like.name}, which this project owns; gpuctl leaves it alone"
+        else:
+            why = f"no {MARKER_ENV} marker, but its name starts with \"{like.name}\" and it runs the image of gpu.jsonc's endpoint.{like.name}; gpuctl leaves it alone"
+        out.append(ResourceChange(Kind.ENDPOINT, str(e.get("name") or ""), f"endpoint.{e.get('name')}", Action.NOOP, e.get("id"), why, drift=Drift.UNMANAGED))
+    return out

@@ -1,0 +1,211 @@
+"""RunPod releases read as an endpoint's history: who made each one, and the configuration of
+any version, rebuilt from the diffs. Pure: no provider, no output.
+
+A release (`GET /v2/serverless/{id}/releases`, newest first) is a version of the endpoint's
+configuration with a diff `[{field, old, new}]` of the fields that changed. Diffs name fields
+template-scoped (`template.imageName`, `template.env`, ...) or top-level (`gpuCount`,
+`locations`); `FIELD_PATHS` maps each to where the v2 endpoint body keeps it. The
+configuration of version N is the endpoint as it is now with, for every field a later release
+changed, the `old` value of the earliest such release (so only fields the releases name are
+restored, and every later version must be there).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from gpuctl.errors import GpuctlError
+from gpuctl.model import MARKER_ENV
+
+FORMAT_VERSION = "1"
+RECORD_PREFIX = "gpuctl-applied-"  # ADR 0010's last-applied record, one per endpoint
+APPLIED_AT = "GPUCTL_APPLIED_AT"
+
+# Release field -> v2 body path (a dotted path into the Endpoint object).
+FIELD_PATHS = {
+    "template.imageName": "image", "template.dockerArgs": "args", "template.containerDiskInGb": "disk",
+    "template.ports": "ports", "template.env": "env", "template.containerRegistryAuthId": "registry",
+    "gpuCount": "gpu.count", "locations": "dataCenterIds",
+}
+# v2 paths gpuctl can write back with a PATCH; a diff may also name one of these directly.
+WRITABLE = {*FIELD_PATHS.values(), "networkVolumes", "timeout", "flashboot", "workers.min", "workers.max", "workers.idleTimeout"}
+
+# A release is gpuctl's when the last-applied record was written within this long after it:
+# the engine writes the record once the endpoint write has been read back (ADR 0010). SKEW_S
+# allows the deploying machine's clock to run that far behind RunPod's.
+APPLY_WINDOW_S = 120.0
+SKEW_S = 5.0
+
+
+class VersionNotFound(GpuctlError):
+    pass
+
+
+class HistoryIncomplete(GpuctlError):
+    pass
+
+
+# -- values ---------------------------------------------------------------------------------------
+
+def v2_path(field: str) -> str | None:
+    """Where the v2 body keeps a release field, or None when gpuctl cannot write it."""
+    path = FIELD_PATHS.get(field, field)
+    return path if path in WRITABLE else None
+
+
+def normalized(path: str, value: Any) -> Any:
+    """A release or endpoint value in the v2 body's shape. Diffs carry "raw JSON", and RunPod's
+    older surfaces spell env as `[{key, value}]` and ports and locations as comma-separated
+    strings, so both are read."""
+    if path == "env":
+        if isinstance(value, list):
+            return {e.get("key"): e.get("value") for e in value if isinstance(e, dict)}
+        return dict(value) if isinstance(value, dict) else {}
+    if path in ("ports", "dataCenterIds", "networkVolumes"):
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return list(value) if isinstance(value, list) else []
+    if path == "args" and value is None:
+        return ""
+    return value
+
+
+def value_at(endpoint: dict, path: str) -> Any:
+    node: Any = endpoint
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return normalized(path, node)
+
+
+def patch_body(values: dict[str, Any]) -> dict[str, Any]:
+    """{"gpu.count": 2, "image": "x"} -> {"gpu": {"count": 2}, "image": "x"}, nested the way
+    the planner nests a desired body."""
+    from gpuctl.plan.fields import request_body
+
+    body = request_body(values, "")
+    del body["name"]
+    return body
+
+
+def env_keys(old: Any, new: Any) -> dict[str, list[str]]:
+    """Which env keys a change adds, removes or changes: the keys say what is configured; the
+    values are compared here and never returned."""
+    before, after = normalized("env", old), normalized("env", new)
+    return {"added": sorted(set(after) - set(before)), "removed": sorted(set(before) - set(after)),
+            "changed": sorted(k for k in set(before) & set(after) if before[k] != after[k])}
+
+
+# -- reconstruction ----------------------------------------------------------------------------
+
+def versions(doc: dict) -> list[int]:
+    return sorted((r["version"] for r in doc.get("releases") or [] if isinstance(r.get("version"), int)), reverse=True)
+
+
+def configuration_at(doc: dict, endpoint: dict, version: int) -> dict[str, Any]:
+    """{v2 path: value} of every field a release after `version` changed, as it was at
+    `version`. Raises VersionNotFound (listing the versions there are) or HistoryIncomplete
+    (a later version is missing, or a diff names a field gpuctl cannot write)."""
+    name = endpoint.get("name")
+    known = versions(doc)
+    if version not in known:
+        listed = ", ".join(map(str, known)) or "none"
+        raise VersionNotFound(f"endpoint {name} has no version {version}; its versions are {listed}",
+                              hint=f"pick one of them, as `gpu serverless history {name}` lists them")
+    latest = doc.get("endpointVersion") if isinstance(doc.get("endpointVersion"), int) else known[0]
+    missing = sorted(set(range(version + 1, latest + 1)) - set(known))
+    if missing:
+        raise HistoryIncomplete(f"endpoint {name}'s releases skip version(s) {', '.join(map(str, missing))}, so version {version} cannot be rebuilt",
+                                hint=f"roll back to a version after {missing[-1]}, or set the fields in the RunPod console")
+    later = sorted((r for r in doc["releases"] if isinstance(r.get("version"), int) and r["version"] > version),
+                   key=lambda r: r["version"], reverse=True)
+    config: dict[str, Any] = {}
+    for release in later:  # newest to oldest: the oldest later release's `old` is the value at `version`
+        for entry in release.get("diff") or []:
+            path = v2_path(str(entry.get("field")))
+            if path is None:
+                raise HistoryIncomplete(f"version {release['version']} of endpoint {name} changed {entry.get('field')!r}, which gpuctl cannot write back",
+                                        hint="roll back in the RunPod console, or to a version after it")
+            config[path] = normalized(path, entry.get("old"))
+    return config
+
+
+def rollback_changes(endpoint: dict, config: dict[str, Any]) -> list[dict[str, Any]]:
+    """[{path, before, after}] for the fields whose value at the version differs from now,
+    sorted by path. The env keeps the endpoint's current GPUCTL_PROJECT marker, so a rollback
+    never takes an endpoint away from its project."""
+    changes = []
+    for path in sorted(config):
+        before, after = value_at(endpoint, path), config[path]
+        if path == "env" and MARKER_ENV in before:
+            after = {**after, MARKER_ENV: before[MARKER_ENV]}
+        if before != after:
+            changes.append({"path": path, "before": before, "after": after})
+    return changes
+
+
+# -- attribution -------------------------------------------------------------------------------
+
+def _epoch(text: Any) -> float | None:
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def applied_at(templates: list[dict], endpoint: dict) -> float | None:
+    """When gpuctl last applied this endpoint, from its last-applied record (ADR 0010), if the
+    record is there and belongs to the endpoint's project."""
+    name = f"{RECORD_PREFIX}{endpoint.get('id')}"
+    record = next((t for t in templates if t.get("name") == name), None)
+    env = (record or {}).get("env") or {}
+    owner = (endpoint.get("env") or {}).get(MARKER_ENV)
+    if record is None or (owner and env.get(MARKER_ENV) != owner):
+        return None
+    return _epoch(env.get(APPLIED_AT))
+
+
+def attribute(releases: list[dict], last_applied: float | None) -> dict[int, tuple[str, str]]:
+    """{version: (made_by, why)}, made_by being "gpuctl", "account" or "unknown" (docs/history.md).
+
+    - a GitHub build is the account's: gpuctl never starts one;
+    - version 1 created with a GPUCTL_PROJECT marker is gpuctl's: it writes the marker at create
+      (a person adopting an endpoint adds the marker later, in a version after 1);
+    - with a last-applied record: a release made more than SKEW_S after it is the account's
+      (made after gpuctl's last deploy: the console, the API, another tool, or `rollback`);
+      the one release made in the window before it is gpuctl's; several there: unknown;
+    - anything else: unknown.
+    """
+    times = {r["version"]: _epoch(r.get("createdAt")) for r in releases if isinstance(r.get("version"), int)}
+    window = [] if last_applied is None else [
+        v for v, t in times.items() if t is not None and last_applied - APPLY_WINDOW_S <= t <= last_applied + SKEW_S]
+    out = {}
+    for release in releases:
+        version = release.get("version")
+        if not isinstance(version, int):
+            continue
+        out[version] = _made_by(release, times[version], last_applied, window)
+    return out
+
+
+def _made_by(release: dict, created: float | None, last_applied: float | None, window: list[int]) -> tuple[str, str]:
+    if release.get("source") == "GIT_BUILD":
+        return "account", f"a GitHub build ({release.get('buildId') or 'no build id'})"
+    if release["version"] == 1 and MARKER_ENV in _new_env(release):
+        return "gpuctl", "created with the GPUCTL_PROJECT marker gpuctl writes at create"
+    if last_applied is None or created is None:
+        return "unknown", "no last-applied record to compare with" if last_applied is None else "no readable createdAt"
+    if created > last_applied + SKEW_S:
+        return "account", "made after gpuctl's last deploy of this endpoint"
+    if release["version"] in window:
+        if len(window) == 1:
+            return "gpuctl", "the release of gpuctl's last deploy (last-applied record)"
+        return "unknown", f"{len(window)} releases around gpuctl's last deploy; which one was gpuctl's cannot be told"
+    return "unknown", "made before gpuctl's last deploy; nothing records who made it"
+
+
+def _new_env(release: dict) -> dict:
+    for entry in release.get("diff") or []:
+        if FIELD_PATHS.get(entry.get("field"), entry.get("field")) == "env":
+            return normalized("env", entry.get("new"))
+    return {}

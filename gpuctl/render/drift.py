@@ -1,0 +1,244 @@
+"""The drift report (`schema/drift.schema.json`), built from the plan document alone.
+
+`gpu serverless drift` plans exactly as `deploy --plan` does and turns that plan document into
+this one: only what differs, each resource with its drift label, each field with its origin
+label and what it asks the user to do, and what the drift costs per hour. The text and
+Markdown views (`render/drift_view.py`) are rendered from this document, never from the plan.
+
+A plan document made before origins and drift labels existed has no `origin` or `drift` keys:
+a field's origin is then "unknown", and a resource's label is null (an orphan is still called
+one, because that is its action, not a classification).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gpuctl.plan.cost import pool_hourly
+from gpuctl.render.words import show
+
+FORMAT_VERSION = "1"
+KIND = "gpuctl-drift"
+ORIGINS = ("config", "account", "both", "unknown")
+LABELS = ("deleted-in-account", "orphan", "unmanaged", "marker-lost")
+DRIFTING = ("create", "update", "replace", "delete", "orphan")
+MONEY = ("workers.min", "workers.max", "gpu.pools")
+
+ORIGIN_WORDS = {"config": "changed in gpu.jsonc", "account": "changed in the account", "both": "changed in both", "unknown": "origin unknown"}
+LABEL_WORDS = {"deleted-in-account": "deleted in the account", "orphan": "orphan", "unmanaged": "unmanaged", "marker-lost": "marker lost"}
+
+ORIGIN_ADVICE = {
+    "config": "gpu.jsonc moved and the account is as last applied: `gpu serverless deploy -y` applies it",
+    "account": "someone changed it in the account: keep it with `gpu serverless pull --write`, or revert it with `gpu serverless deploy -y`",
+    "both": "conflict: `gpu serverless deploy -y` keeps gpu.jsonc's value; `gpu serverless pull --write` takes the account's instead",
+    "unknown": "no last-applied record says who moved: `gpu serverless deploy -y` applies gpu.jsonc's value, `gpu serverless pull --write` keeps the account's",
+}
+
+
+def label_advice(label: str | None, resource: dict, project_id: str) -> str:
+    """What a resource's drift asks the user to do, with the commands to do it."""
+    name, ref = resource["name"], resource["id"] or resource["name"]
+    if resource["kind"] == "network_volume" and resource["action"] == "create":
+        return "missing from the account: `gpu serverless deploy -y` creates it, empty and with a new id (cached models download again)"
+    if label == "deleted-in-account":
+        return ("it was applied by this project and deleted in the account: `gpu serverless deploy -y` re-creates it with a new id "
+                "and so a new URL (tell whoever calls it), or remove its block from gpu.jsonc")
+    if label == "orphan":
+        return f"owned by this project, no longer in gpu.jsonc and still running: `gpu serverless deploy --prune -y` deletes it, or `gpu serverless import {ref} --write` puts its block back in gpu.jsonc"
+    if label == "unmanaged":
+        return f"an endpoint named \"{name}\" without this project's marker: rename the block in gpu.jsonc, or adopt it with `gpu serverless import {ref} --write`"
+    if label == "marker-lost":
+        return (f"an endpoint this project applied lost its GPUCTL_PROJECT marker: `gpu serverless deploy -y` writes GPUCTL_PROJECT={project_id} "
+                f"back, or set it on endpoint {ref} in the console")
+    if resource["action"] == "create":
+        return "missing from the account: `gpu serverless deploy -y` creates it (a new id and URL); no last-applied record says whether it was deleted there or is new in gpu.jsonc"
+    if resource["action"] == "replace":
+        return "must be replaced to match gpu.jsonc, which gives it a new id and URL: decide per field below, then `gpu serverless deploy -y`"
+    return "each field below says what to do"
+
+
+def origin_of(change: dict) -> str:
+    origin = change.get("origin")
+    return origin if origin in ORIGINS else "unknown"
+
+
+def label_of(resource: dict) -> str | None:
+    label = resource.get("drift")
+    if label in LABELS:
+        return label
+    return "orphan" if resource["action"] == "orphan" else None
+
+
+def is_drift(resource: dict) -> bool:
+    """A resource differs when applying would change it, when it is an orphan, or when it carries
+    a drift label at all (an unmanaged look-alike changes nothing, but someone should know)."""
+    return resource["action"] in DRIFTING or label_of(resource) is not None
+
+
+def _field(change: dict) -> dict:
+    origin = origin_of(change)
+    return {
+        "path": change["path"],
+        "config": change["after"],
+        "account": change["before"],
+        "origin": origin,
+        "sensitive": change["sensitive"],
+        "forces_replace": change["forces_replace"],
+        "what_to_do": ORIGIN_ADVICE[origin],
+    }
+
+
+def _entry(resource: dict, project_id: str) -> dict:
+    """One drifted resource. A resource missing from the account (or from gpu.jsonc) lists no
+    fields: the whole resource is the difference, and its fields are gpu.jsonc's, not drift."""
+    label = label_of(resource)
+    listed = resource["action"] in ("update", "replace")
+    if resource["action"] == "create" and label is None and resource["changes"] and all(origin_of(c) == "config" for c in resource["changes"]):
+        advice = "new in gpu.jsonc and not deployed yet: `gpu serverless deploy -y` creates it"
+    else:
+        advice = label_advice(label, resource, project_id)
+    return {
+        "address": resource["address"],
+        "kind": resource["kind"],
+        "name": resource["name"],
+        "id": resource["id"],
+        "action": resource["action"],
+        "drift": label,
+        "reason": resource["reason"],
+        "what_to_do": advice,
+        "changes": [_field(c) for c in resource["changes"]] if listed else [],
+    }
+
+
+def build(plan: dict, catalog, observed_endpoints: Mapping[str, dict] | None = None) -> dict:
+    """The drift document of a plan document. `catalog` prices GPU pools; `observed_endpoints`
+    ({id: RunPod v2 endpoint}) lets an orphan's cost be counted, which the plan has only in words."""
+    drifted = [r for r in plan["resource_changes"] if is_drift(r)]
+    entries = [_entry(r, plan["project_id"]) for r in drifted]
+    fields = [c for e in entries for c in e["changes"]]
+    labels = [e["drift"] for e in entries if e["drift"]]
+    return {
+        "format_version": FORMAT_VERSION,
+        "kind": KIND,
+        "tool": plan["tool"],
+        "project_id": plan["project_id"],
+        "config": plan["config"],
+        "provider": plan["provider"],
+        "in_sync": not entries,
+        "summary": {
+            "resources": len(entries),
+            "fields": len(fields),
+            "origins": {o: sum(1 for c in fields if c["origin"] == o) for o in ORIGINS},
+            "labels": {label: labels.count(label) for label in LABELS},
+        },
+        "drift": entries,
+        "cost_of_drift": cost_of_drift(drifted, catalog, observed_endpoints or {}),
+        "observed_digest": plan["observed_digest"],
+    }
+
+
+# -- the cost of the drift: what the account costs per hour against what gpu.jsonc declares ----
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def hourly(values: Mapping[str, Any], catalog) -> tuple[float, float, bool]:
+    """(always-on, worst case, priced) per hour for `workers.min`, `workers.max` and `gpu.pools`."""
+    pools = values.get("gpu.pools") if isinstance(values.get("gpu.pools"), list) else []
+    return pool_hourly(pools, _count(values.get("workers.min")), _count(values.get("workers.max")), catalog)
+
+
+def _money_fields(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields that move money, read off a RunPod v2 request body or endpoint (one shape)."""
+    workers, gpu = body.get("workers") or {}, body.get("gpu") or {}
+    return {"workers.min": workers.get("min"), "workers.max": workers.get("max"), "gpu.pools": gpu.get("pools")}
+
+
+def _declared(resource: dict) -> dict[str, Any]:
+    return _money_fields(resource.get("desired") or {})
+
+
+def signed_money(amount: float) -> str:
+    """`+$1.51/h`, `-$0.40/h`: a difference per hour, always with its sign."""
+    return f"{'-' if amount < 0 else '+'}${abs(amount):,.2f}/h"
+
+
+def _phrase(change: dict, always: float, worst: float) -> str:
+    """"the account raised workers.min 0 → 2: +$1.51/h always-on". The amounts are always the
+    account's cost minus gpu.jsonc's; the words say who moved."""
+    path, cfg, acct, origin = change["path"], change["after"], change["before"], origin_of(change)
+    amounts = [f"{signed_money(always)} always-on"] if path == "workers.min" or (path == "gpu.pools" and always) else []
+    if path != "workers.min":
+        amounts.append(f"{signed_money(worst)} worst case")
+    cost = ", ".join(amounts)
+    old, new = (acct, cfg) if origin == "config" else (cfg, acct)
+    numeric = _count(old) is not None and _count(new) is not None
+    verb = ("raised" if new > old else "lowered") if numeric else "changed"
+    if origin == "account":
+        return f"the account {verb} {path} {show(old)} → {show(new)}: {cost}"
+    if origin == "config":
+        return f"gpu.jsonc {verb} {path} {show(old)} → {show(new)}, not applied yet: {cost} until it is"
+    both = "changed in both, " if origin == "both" else ""
+    return f"{path} is {both}{show(acct)} in the account and {show(cfg)} in gpu.jsonc: {cost} in the account"
+
+
+def _update_cost(resource: dict, catalog) -> dict | None:
+    declared = _declared(resource)
+    moved = {c["path"]: c for c in resource["changes"] if c["path"] in MONEY and not c["sensitive"]}
+    if not moved:
+        return None
+    base = hourly(declared, catalog)
+    now = hourly(declared | {p: c["before"] for p, c in moved.items()}, catalog)
+    parts = []
+    for path, change in sorted(moved.items()):
+        one = hourly(declared | {path: change["before"]}, catalog)
+        always, worst = one[0] - base[0], one[1] - base[1]
+        if (always or worst) and one[2] and base[2]:
+            parts.append({"path": path, "always_on_per_hour": round(always, 4), "worst_case_per_hour": round(worst, 4), "phrase": _phrase(change, always, worst)})
+    priced = base[2] and now[2]
+    if not priced:
+        parts = [{"path": None, "always_on_per_hour": 0.0, "worst_case_per_hour": 0.0, "phrase": "no published price for its GPU pools: the cost of this drift is not known"}]
+    return _item(resource, now[0] - base[0], now[1] - base[1], priced, parts)
+
+
+def _whole_cost(resource: dict, values: Mapping[str, Any], sign: int, words: str, catalog) -> dict:
+    always, worst, priced = hourly(values, catalog)
+    if not priced:
+        return _item(resource, 0.0, 0.0, False, [{"path": None, "always_on_per_hour": 0.0, "worst_case_per_hour": 0.0,
+                                                   "phrase": f"{words}: no published price for its GPU pools, so its cost is not known"}])
+    phrase = f"{words}: {signed_money(sign * always)} always-on, {signed_money(sign * worst)} worst case"
+    return _item(resource, sign * always, sign * worst, True, [{"path": None, "always_on_per_hour": round(sign * always, 4), "worst_case_per_hour": round(sign * worst, 4), "phrase": phrase}])
+
+
+def _item(resource: dict, always: float, worst: float, priced: bool, parts: list[dict]) -> dict:
+    return {"address": resource["address"], "always_on_per_hour": round(always, 4) if priced else 0.0,
+            "worst_case_per_hour": round(worst, 4) if priced else 0.0, "complete": priced, "parts": parts}
+
+
+def _resource_cost(resource: dict, catalog, observed: Mapping[str, dict]) -> dict | None:
+    if resource["kind"] != "endpoint" or label_of(resource) == "unmanaged":
+        return None  # volumes cost little and the same either way; an unmanaged endpoint is not ours to count
+    if resource["action"] in ("update", "replace"):
+        return _update_cost(resource, catalog)
+    if resource["action"] == "create":
+        return _whole_cost(resource, _declared(resource), -1, "missing from the account, which saves what gpu.jsonc would cost", catalog)
+    if resource["action"] == "orphan":
+        live = observed.get(resource["id"] or "")
+        return _whole_cost(resource, _money_fields(live or {}), 1, "still running, not in gpu.jsonc", catalog)
+    return None
+
+
+def cost_of_drift(drifted: list[dict], catalog, observed: Mapping[str, dict]) -> dict:
+    """Per resource, what the account costs per hour minus what gpu.jsonc declares (positive:
+    the account spends more), with one part per field that moves money; and the totals."""
+    items = [i for i in (_resource_cost(r, catalog, observed) for r in drifted) if i is not None]
+    return {
+        "currency": "USD",
+        "always_on_per_hour": round(sum(i["always_on_per_hour"] for i in items), 4),
+        "worst_case_per_hour": round(sum(i["worst_case_per_hour"] for i in items), 4),
+        "complete": all(i["complete"] for i in items),
+        "items": items,
+    }

@@ -1,0 +1,149 @@
+"""The drift report for people: plain text for a terminal or a cron mail, and Markdown ready to
+be an issue body. Both are rendered from the drift document (`render/drift.py`), so they say
+what `--json` says; sensitive values are `(sensitive)` in all three."""
+
+from __future__ import annotations
+
+import html
+
+from gpuctl.render.drift import LABEL_WORDS, ORIGIN_ADVICE, ORIGIN_WORDS, ORIGINS, signed_money
+from gpuctl.render.words import for_people, show
+
+LIMIT = 60_000  # GitHub caps an issue body at 65,536 characters
+
+SHORT_ADVICE = {
+    "config": "apply it: `gpu serverless deploy -y`",
+    "account": "keep: `gpu serverless pull --write` · revert: `gpu serverless deploy -y`",
+    "both": "`deploy -y` keeps gpu.jsonc's value · `pull --write` takes the account's",
+    "unknown": "`deploy -y` applies gpu.jsonc's value · `pull --write` keeps the account's",
+}
+
+
+COUNTED_ORIGIN = ORIGIN_WORDS | {"unknown": "of unknown origin"}
+
+
+def cost_line(doc: dict) -> str:
+    c = doc["cost_of_drift"]
+    line = f"{signed_money(c['always_on_per_hour'])} always-on, {signed_money(c['worst_case_per_hour'])} worst case"
+    return line if c["complete"] else line + " (some of it has no published price)"
+
+
+def headline(doc: dict) -> str:
+    """`2 resources differ from gpu.jsonc: 1 field changed in the account, 1 deleted in the account`."""
+    s = doc["summary"]
+    n = s["resources"]
+    what = [f"{count} field{'s' if count != 1 else ''} {COUNTED_ORIGIN[o]}" for o in ORIGINS if (count := s["origins"][o])]
+    what += [f"{count} {LABEL_WORDS[label]}{'s' if count != 1 and label == 'orphan' else ''}" for label, count in s["labels"].items() if count]
+    head = f"{n} resource{'s' if n != 1 else ''} differ{'s' if n == 1 else ''} from gpu.jsonc"
+    return f"{head}: {', '.join(what)}" if what else head
+
+
+def _heading(entry: dict) -> str:
+    ident = f" ({entry['id']})" if entry["id"] else ""
+    label = LABEL_WORDS.get(entry["drift"] or "")
+    return f"{entry['address']}{ident}: {label or entry['reason'] or entry['action']}"
+
+
+def _says_more(entry: dict) -> bool:
+    """Whether the resource's own advice adds to its fields' (a plain update's does not)."""
+    return bool(entry["drift"]) or entry["action"] != "update"
+
+
+def _cost_parts(doc: dict, address: str) -> list[str]:
+    return [p["phrase"] for i in doc["cost_of_drift"]["items"] if i["address"] == address for p in i["parts"]]
+
+
+# -- text ------------------------------------------------------------------------------------
+
+
+def render_text(doc: dict) -> str:
+    doc = for_people(doc)
+    where = f'project "{doc["project_id"]}", provider {doc["provider"]}, config {doc["config"]}'
+    if doc["in_sync"]:
+        return f"In sync: the account matches gpu.jsonc ({where}).\n"
+    lines = [f"Drift ({where}): {headline(doc)}."]
+    for entry in doc["drift"]:
+        lines += ["", *_text_entry(doc, entry)]
+    lines += ["", f"Cost of the drift (the account against gpu.jsonc; indicative, USD): {cost_line(doc)}"]
+    for item in doc["cost_of_drift"]["items"]:
+        lines += _text_cost(item)
+    return "\n".join(lines) + "\n"
+
+
+def _text_cost(item: dict) -> list[str]:
+    """One resource's share, then what each field alone moves (the others at gpu.jsonc's values)."""
+    parts = item["parts"]
+    if len(parts) == 1 and parts[0]["path"] is None:
+        return [f"  {item['address']}: {parts[0]['phrase']}"]
+    total = f"{signed_money(item['always_on_per_hour'])} always-on, {signed_money(item['worst_case_per_hour'])} worst case"
+    return [f"  {item['address']}: {total}", *(f"    {p['phrase']}" for p in parts)]
+
+
+def _text_entry(doc: dict, entry: dict) -> list[str]:
+    lines = [_heading(entry)]
+    changes = entry["changes"]
+    width = max((len(c["path"]) for c in changes), default=0)
+    for c in changes:
+        lines.append(f"  {c['path'].ljust(width)}  gpu.jsonc {show(c['config'])}  account {show(c['account'])}  [{ORIGIN_WORDS[c['origin']]}]")
+    origins = list(dict.fromkeys(c["origin"] for c in changes))
+    if _says_more(entry):
+        lines.append(f"  what to do: {entry['what_to_do']}")
+    lines += [f"  {ORIGIN_WORDS[o]}: {ORIGIN_ADVICE[o]}" for o in origins]
+    return lines
+
+
+# -- Markdown --------------------------------------------------------------------------------
+
+
+def _code(value: str) -> str:
+    """Inline code that survives any value: HTML-escaped, with `|` kept out of table syntax."""
+    return f"<code>{html.escape(value).replace('|', '&#124;')}</code>"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _md_entry(doc: dict, entry: dict) -> str:
+    ident = f" ({_code(entry['id'])})" if entry["id"] else ""
+    label = LABEL_WORDS.get(entry["drift"] or "")
+    parts = [f"### {_code(entry['address'])}{ident}: {html.escape(label or entry['reason'] or entry['action'])}\n"]
+    if _says_more(entry):
+        parts.append(f"\n**What to do:** {entry['what_to_do']}\n")
+    if entry["changes"]:
+        parts.append("\n| path | gpu.jsonc | account | origin | what to do |\n|---|---|---|---|---|\n")
+        for c in entry["changes"]:
+            replace = " (forces replacement)" if c["forces_replace"] else ""
+            parts.append(f"| {_code(c['path'])} | {_code(show(c['config']))} | {_code(show(c['account']))} | {ORIGIN_WORDS[c['origin']]}{replace} | {_cell(SHORT_ADVICE[c['origin']])} |\n")
+    costs = _cost_parts(doc, entry["address"])
+    if costs:
+        parts.append("\n" + "".join(f"- 💸 {html.escape(p)}\n" for p in costs))
+    return "".join(parts) + "\n"
+
+
+def _md_labels(doc: dict) -> str:
+    """What each label in this report asks the user to do; only the labels that occur."""
+    origins = [o for o in ORIGINS if doc["summary"]["origins"][o]]
+    lines = [f"- **{ORIGIN_WORDS[o]}**: {ORIGIN_ADVICE[o]}\n" for o in origins]
+    seen = {e["drift"]: e for e in doc["drift"] if e["drift"]}
+    lines += [f"- **{LABEL_WORDS[label]}**: {entry['what_to_do']}\n" for label, entry in seen.items()]
+    return "### What the labels ask\n\n" + "".join(lines) + "\n" if lines else ""
+
+
+def render_markdown(doc: dict, limit: int = LIMIT) -> str:
+    doc = for_people(doc)
+    project, provider = _code(doc["project_id"]), _code(doc["provider"])
+    if doc["in_sync"]:
+        return f"## gpuctl drift: project {project} is in sync\n\nThe account ({provider}) matches gpu.jsonc.\n"
+    text = (f"## gpuctl drift: project {project}: {html.escape(headline(doc))}\n\n"
+            f"**Summary:** {html.escape(headline(doc))}. Cost of the drift (the account against gpu.jsonc; indicative, USD): "
+            f"**{cost_line(doc)}**.\n\nFound by `gpu serverless drift` against provider {provider}, config {_code(doc['config'])}.\n\n")
+    labels = _md_labels(doc)
+    for i, entry in enumerate(doc["drift"]):
+        section = _md_entry(doc, entry)
+        if len(text) + len(section) + len(labels) > limit - 400:
+            rest = len(doc["drift"]) - i
+            text += f"> **Truncated:** {rest} more resource{'s' if rest != 1 else ''} not shown; `gpu serverless drift --json` has all of them.\n\n"
+            break
+        text += section
+    return text + labels

@@ -1,0 +1,121 @@
+"""`history` and `rollback` for people and machines: the history document (`--json`), its
+table, and the rollback plan. Env values never appear: the document passes through
+`hide_env`, and an env change is shown as the keys it adds, removes or changes."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.table import Table
+
+from gpuctl.model import MARKER_ENV
+from gpuctl.redact import hide_env
+from gpuctl.releases import FIELD_PATHS, FORMAT_VERSION, applied_at, attribute, env_keys
+from gpuctl.safetext import printable
+
+
+def _is_env(field: Any) -> bool:
+    return FIELD_PATHS.get(field, field) == "env"
+
+
+def _iso(epoch: float | None) -> str | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def history_document(endpoint: dict, doc: dict, templates: list[dict]) -> dict:
+    """The `history --json` document (docs/history.md, schema/history.schema.json)."""
+    last_applied = applied_at(templates, endpoint)
+    made = attribute(doc.get("releases") or [], last_applied)
+    current = doc.get("endpointVersion")
+    releases = [_release(r, made.get(r.get("version"), ("unknown", "no version")), current) for r in doc.get("releases") or []]
+    return hide_env({
+        "format_version": FORMAT_VERSION,
+        "kind": "gpuctl-history",
+        "endpoint": {"id": endpoint.get("id"), "name": endpoint.get("name"), "project": (endpoint.get("env") or {}).get(MARKER_ENV)},
+        "endpoint_version": current,
+        "rollout": doc.get("rollout"),
+        "last_applied_at": _iso(last_applied),
+        "releases": releases,
+    })
+
+
+def _release(release: dict, made: tuple[str, str], current: Any) -> dict:
+    diff = []
+    for entry in release.get("diff") or []:
+        item = {"field": entry.get("field"), "path": FIELD_PATHS.get(entry.get("field"), entry.get("field")),
+                "old": entry.get("old"), "new": entry.get("new")}
+        if _is_env(entry.get("field")):
+            item["env_keys"] = env_keys(entry.get("old"), entry.get("new"))
+        diff.append(item)
+    return {
+        "version": release.get("version"), "id": release.get("id"), "created_at": release.get("createdAt"),
+        "source": release.get("source"), "build_id": release.get("buildId"), "created_by": release.get("createdByUserId"),
+        "made_by": made[0], "made_by_reason": made[1], "workers": release.get("workerCount"),
+        "current": release.get("version") == current, "diff": diff,
+    }
+
+
+# -- text ----------------------------------------------------------------------------------------
+
+def _value(raw: Any) -> str:
+    return json.dumps(raw, ensure_ascii=False)
+
+
+def change_summary(entry: dict) -> str:
+    """One diff entry in a few words: `image "a" → "b"`, or `env +NEW ~GREETING -OLD`."""
+    if "env_keys" in entry:
+        keys = entry["env_keys"]
+        marks = [f"+{k}" for k in keys["added"]] + [f"~{k}" for k in keys["changed"]] + [f"-{k}" for k in keys["removed"]]
+        return f"{entry['path']} " + (" ".join(marks) or "(reordered)")
+    if entry["old"] is None:
+        return f"{entry['path']} = {_value(entry['new'])}"
+    return f"{entry['path']} {_value(entry['old'])} → {_value(entry['new'])}"
+
+
+def history_table(doc: dict) -> Table:
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("version", "when", "source", "by", "made by", "workers", "what changed"):
+        table.add_column(column.upper(), overflow="fold")
+    for r in doc["releases"]:
+        version = f"{r['version']}{' (current)' if r['current'] else ''}"
+        source = r["source"] + (f" {r['build_id']}" if r.get("build_id") else "")
+        changed = "; ".join(change_summary(e) for e in r["diff"]) or "-"
+        cells = (version, r["created_at"] or "-", source, r["created_by"] or "-", r["made_by"], r["workers"], changed)
+        table.add_row(*(printable(str(c), keep_newlines=False) for c in cells))
+    return table
+
+
+def history_footer(doc: dict) -> list[str]:
+    rollout = doc.get("rollout") or {}
+    lines = []
+    if rollout:
+        lines.append(f"rollout: {rollout.get('workersOnLatest')}/{rollout.get('workersTotal')} workers on version {doc['endpoint_version']}"
+                     + (" (in progress)" if rollout.get("inProgress") else ""))
+    applied = doc.get("last_applied_at")
+    lines.append(f"gpuctl last applied this endpoint at {applied}" if applied else
+                 "no last-applied record: who made a release after version 1 is unknown (docs/history.md)")
+    return [printable(line, keep_newlines=False) for line in lines]
+
+
+def plan_lines(endpoint: dict, current: Any, version: int, changes: list[dict], version_env: dict | None) -> list[str]:
+    """The rollback plan: each field before → after; env as keys, values never shown."""
+    name = printable(f"{endpoint.get('name')} ({endpoint.get('id')})", keep_newlines=False)
+    if not changes:
+        return [f"Endpoint {name} already has the configuration of version {version}: nothing to roll back."]
+    lines = [f"Rollback of endpoint {name} from version {current} to the configuration of version {version}:"]
+    for change in changes:
+        if change["path"] == "env":
+            lines += _env_lines(change["before"], change["after"])
+        else:
+            lines.append(f"  ~ {change['path']} = {_value(change['before'])} → {_value(change['after'])}")
+    if version_env is not None and MARKER_ENV not in version_env and any(c["path"] == "env" for c in changes):
+        lines.append(f"  (version {version} had no {MARKER_ENV} marker; the current one is kept)")
+    return [printable(line, keep_newlines=False) for line in lines]
+
+
+def _env_lines(before: dict, after: dict) -> list[str]:
+    keys = env_keys(before, after)
+    return ([f"  + env.{k} = (sensitive)" for k in keys["added"]] + [f"  ~ env.{k} = (sensitive) → (sensitive)" for k in keys["changed"]]
+            + [f"  - env.{k} = (sensitive)" for k in keys["removed"]])

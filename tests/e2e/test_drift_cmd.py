@@ -1,0 +1,158 @@
+"""`gpu serverless drift` as cron runs it (issue 10, item 2): the real CLI against the local
+provider, with a console user's edits made through its REST v2 API. Exit 0 in sync, 2 drift,
+1 error; the report is read-only in every case."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import jsonschema
+import pytest
+
+from gpuctl.catalog import load_catalog
+from tests.e2e.conftest import ROOT, echo_config, project
+
+pytestmark = pytest.mark.e2e
+
+DRIFT_SCHEMA = json.loads((ROOT / "schema" / "drift.schema.json").read_text())
+SECRET = "s3cr3t-value-never-shown"
+
+
+def deployed(account, tmp_path, **scaling):
+    """An applied echo project whose env holds a secret (from the environment) beside a literal."""
+    config = echo_config(**scaling)
+    config["serverless"]["runpod"]["env"]["TOKEN"] = "${DRIFT_TOKEN}"
+    proj = project(tmp_path / "proj", config)
+    result = account.gpu("serverless", "deploy", "-y", cwd=proj, env={"DRIFT_TOKEN": SECRET})
+    assert result.code == 0, result.err
+    return proj
+
+
+def drift(account, proj, *args):
+    return account.gpu("serverless", "drift", *args, cwd=proj, env={"DRIFT_TOKEN": SECRET})
+
+
+def console_patch(account, body: dict) -> None:
+    """What a person does in the RunPod console: edit the endpoint in place."""
+    endpoint = account.endpoints()[0]
+    assert account.server.http.patch(f"/v2/serverless/{endpoint['id']}", json=body).status_code == 200
+
+
+def test_in_sync_exits_0_and_writes_nothing(account, tmp_path):
+    proj = deployed(account, tmp_path)
+    writes = account.writes()
+    result = drift(account, proj)
+    assert result.code == 0, result.err
+    assert "In sync" in result.out and "e2e" in result.out
+    doc = drift(account, proj, "--json").json()
+    jsonschema.validate(doc, DRIFT_SCHEMA)
+    assert doc["in_sync"] and doc["drift"] == [] and doc["kind"] == "gpuctl-drift"
+    assert "in sync" in drift(account, proj, "--format", "markdown").out
+    assert account.writes() == writes
+
+
+def test_a_console_edit_of_min_workers_is_drift_with_its_cost(account, tmp_path):
+    proj = deployed(account, tmp_path)
+    shutil.rmtree(proj / ".gpu", ignore_errors=True)  # as on a fresh CI runner
+    console_patch(account, {"workers": {"min": 2}})
+    writes = account.writes()
+    pool = load_catalog().pools["ADA_24"]
+    always = f"+${2 * pool.active_usd_per_hour:,.2f}/h always-on"
+
+    text = drift(account, proj)
+    assert text.code == 2, text.err
+    assert "workers.min" in text.out and "gpu.jsonc 0" in text.out and "account 2" in text.out
+    assert always in text.out
+
+    result = drift(account, proj, "--json")
+    assert result.code == 2, result.err
+    doc = result.json()
+    jsonschema.validate(doc, DRIFT_SCHEMA)
+    (entry,) = doc["drift"]
+    (change,) = entry["changes"]
+    assert entry["address"] == "endpoint.echo" and entry["id"] == account.endpoints()[0]["id"]
+    assert (change["path"], change["config"], change["account"]) == ("workers.min", 0, 2)
+    assert change["origin"] in ("account", "unknown") and "pull --write" in change["what_to_do"]
+    assert doc["cost_of_drift"]["always_on_per_hour"] == pytest.approx(2 * pool.active_usd_per_hour)
+    assert not doc["in_sync"] and doc["summary"]["fields"] == 1
+
+    markdown = drift(account, proj, "--format", "markdown")
+    assert markdown.code == 2, markdown.err
+    lines = markdown.out.splitlines()
+    assert lines[0].startswith("## gpuctl drift: project")
+    row = next(line for line in lines if line.startswith("| <code>workers.min</code>"))
+    assert "<code>0</code> | <code>2</code>" in row and "pull --write" in row
+    assert always in markdown.out and "What the labels ask" in markdown.out
+
+    for out in (text.out, result.out, markdown.out, text.err, result.err, markdown.err):
+        assert SECRET not in out
+    assert account.writes() == writes
+    assert not (proj / ".gpu").exists()  # no lock, no journal: drift takes neither
+
+
+def test_a_changed_secret_is_reported_but_never_shown(account, tmp_path):
+    proj = deployed(account, tmp_path)
+    endpoint = account.endpoints()[0]
+    console_patch(account, {"env": {**endpoint["env"], "TOKEN": "console-typed-secret"}})
+    result = drift(account, proj, "--json")
+    assert result.code == 2, result.err
+    (change,) = result.json()["drift"][0]["changes"]
+    assert change["path"] == "env.TOKEN" and change["sensitive"]
+    assert change["config"] == {"sensitive": True} and change["account"] == {"sensitive": True}
+    for fmt in ("text", "markdown"):
+        out = drift(account, proj, "--format", fmt).out
+        assert "env.TOKEN" in out and "(sensitive)" in out
+        assert SECRET not in out and "console-typed-secret" not in out
+
+
+def test_an_orphan_is_drift_with_what_it_costs(account, tmp_path):
+    proj = deployed(account, tmp_path, min_workers=1)
+    config = json.loads((proj / "gpu.jsonc").read_text())
+    config["serverless"]["name"] = "renamed"
+    (proj / "gpu.jsonc").write_text(json.dumps(config))
+    result = drift(account, proj, "--json")
+    assert result.code == 2, result.err
+    doc = result.json()
+    jsonschema.validate(doc, DRIFT_SCHEMA)
+    orphan = next(e for e in doc["drift"] if e["name"] == "echo")
+    assert orphan["drift"] == "orphan" and "--prune" in orphan["what_to_do"]
+    item = next(i for i in doc["cost_of_drift"]["items"] if i["address"] == "endpoint.echo")
+    assert item["always_on_per_hour"] == pytest.approx(load_catalog().pools["ADA_24"].active_usd_per_hour)
+
+
+def test_a_failed_read_exits_1_never_0(account, tmp_path):
+    proj = deployed(account, tmp_path)
+    writes = account.writes()
+    account.faults({"op": "list", "kind": "endpoint", "action": "status", "status": 503, "retry_after": 0})
+    for args in ((), ("--json",), ("--format", "markdown")):
+        result = drift(account, proj, *args)
+        assert result.code == 1, result.out + result.err
+        assert "503" in result.err and "Traceback" not in result.err and result.out == ""
+    account.clear_faults()
+    assert drift(account, proj).code == 0
+    assert account.writes() == writes
+
+
+def test_observed_snapshot_needs_no_server(account, tmp_path):
+    proj = deployed(account, tmp_path)
+    console_patch(account, {"workers": {"max": 5}})
+    snap = account.gpu("serverless", "snapshot", "--out", "account.json", cwd=proj)
+    assert snap.code == 0, snap.err
+    nowhere = {"GPUCTL_LOCAL_DIR": str(tmp_path / "no-provider-here"), "DRIFT_TOKEN": SECRET}
+    result = account.gpu("serverless", "drift", "--observed", "account.json", "--json", cwd=proj, env=nowhere)
+    assert result.code == 2, result.err
+    (change,) = result.json()["drift"][0]["changes"]
+    assert (change["path"], change["config"], change["account"]) == ("workers.max", 2, 5)
+    assert "worst case" in result.json()["cost_of_drift"]["items"][0]["parts"][0]["phrase"]
+    config = json.loads((proj / "gpu.jsonc").read_text())
+    config["serverless"]["scaling"]["max_workers"] = 5  # git takes the console's value
+    (proj / "gpu.jsonc").write_text(json.dumps(config))
+    assert account.gpu("serverless", "drift", "--observed", "account.json", cwd=proj, env=nowhere).code == 0
+
+
+def test_usage_errors_exit_1(account, tmp_path):
+    proj = deployed(account, tmp_path)
+    result = drift(account, proj, "--json", "--format", "markdown")
+    assert result.code == 1 and "--json conflicts with --format markdown" in result.err
+    assert drift(account, proj, "--format", "yaml").code == 1

@@ -1,0 +1,218 @@
+"""Drift labels in `deploy --plan` (issue 10, item 1): the real CLI against the local provider,
+with a console user's edits made through its REST v2 API. Each label is checked in the JSON
+document, the text and the Markdown, and by `--detailed-exitcode`, both in the checkout that
+deployed and in a fresh one with no `.gpu/` (a CI runner): the origin comes from the
+last-applied record in the account (ADR 10), not from local state."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import jsonschema
+import pytest
+
+from tests.e2e.conftest import ROOT, echo_config, project
+
+pytestmark = pytest.mark.e2e
+
+PLAN_SCHEMA = json.loads((ROOT / "schema" / "plan.schema.json").read_text())
+SECRET = "labels-s3cret-never-shown"
+ENV = {"LABEL_TOKEN": SECRET}
+CHECKOUTS = ["deployed-checkout", "fresh-checkout"]  # with the deploy's .gpu/, and without it
+
+
+def config(**scaling) -> dict:
+    c = echo_config(**scaling)
+    c["serverless"]["runpod"]["env"]["TOKEN"] = "${LABEL_TOKEN}"
+    return c
+
+
+def deployed(account, tmp_path, cfg: dict | None = None):
+    proj = project(tmp_path / "proj", cfg or config())
+    result = account.gpu("serverless", "deploy", "-y", cwd=proj, env=ENV)
+    assert result.code == 0, result.err
+    return proj
+
+
+def checkout(proj, where: str):
+    """The project as deployed, or with its `.gpu/` removed, as a fresh CI runner has it. (Not
+    a copy elsewhere: with the local provider the checkout's path is a declared field,
+    GPUCTL_LOCAL_CWD, so moving it is a real change in gpu.jsonc.)"""
+    assert (proj / ".gpu").is_dir()
+    if where == "fresh-checkout":
+        shutil.rmtree(proj / ".gpu")
+    return proj
+
+
+def plan(account, proj) -> tuple[int, dict, str, str]:
+    """(exit code of --detailed-exitcode, JSON document, text, Markdown), none showing a secret."""
+    runs = [account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", *fmt, cwd=proj, env=ENV)
+            for fmt in (["--json"], [], ["--format", "markdown"])]
+    codes = {r.code for r in runs}
+    assert len(codes) == 1, [(r.code, r.err) for r in runs]
+    assert all(SECRET not in r.out + r.err for r in runs)
+    doc = runs[0].json()
+    jsonschema.validate(doc, PLAN_SCHEMA)
+    return codes.pop(), doc, runs[1].out, runs[2].out
+
+
+def endpoint(account, name: str = "echo") -> dict:
+    return next(e for e in account.endpoints() if e["name"] == name)
+
+
+def console_patch(account, body: dict, name: str = "echo") -> None:
+    """An edit in the console: PATCH the endpoint in place."""
+    answer = account.server.http.patch(f"/v2/serverless/{endpoint(account, name)['id']}", json=body)
+    assert answer.status_code == 200, answer.text
+
+
+def records(account) -> dict[str, dict]:
+    templates = account.server.http.get("/v2/templates").json()["templates"]
+    return {t["name"].removeprefix("gpuctl-applied-"): t for t in templates if t["name"].startswith("gpuctl-applied-")}
+
+
+def fields(doc: dict, address: str = "endpoint.echo") -> dict[str, str]:
+    change = next(r for r in doc["resource_changes"] if r["address"] == address and r["action"] != "no-op")
+    return {c["path"]: c["origin"] for c in change["changes"]}
+
+
+def test_deploy_writes_the_record_and_then_plans_in_sync(account, tmp_path):
+    proj = deployed(account, tmp_path)
+    ep = endpoint(account)
+    record = records(account)[ep["id"]]
+    env = record["env"]
+    assert env["GPUCTL_PROJECT"] == "e2e" and env["GPUCTL_ENDPOINT_NAME"] == "echo" and env["GPUCTL_APPLIED_AT"].endswith("Z")
+    digests = json.loads(env["GPUCTL_APPLIED"])
+    assert digests["env.TOKEN"] == "set" and len(digests["workers.max"]) == 16
+    assert SECRET not in json.dumps(record) and record["serverless"] is False
+    code, doc, text, _ = plan(account, proj)
+    assert code == 0 and doc["in_sync"] and "No changes." in text
+    assert all(r["drift"] is None for r in doc["resource_changes"])
+
+
+@pytest.mark.parametrize("where", CHECKOUTS)
+def test_console_edits_are_changed_in_the_account(account, tmp_path, where):
+    proj = deployed(account, tmp_path)
+    ep = endpoint(account)
+    console_patch(account, {"workers": {**ep["workers"], "max": 5}})
+    console_patch(account, {"env": {**ep["env"], "ADDED_IN_CONSOLE": "1"}})
+    console_patch(account, {"gpu": {"pools": [*ep["gpu"]["pools"], "AMPERE_24"], "excludedTypes": ep["gpu"].get("excludedTypes") or []}})
+    code, doc, text, markdown = plan(account, checkout(proj, where))
+    assert code == 2
+    assert fields(doc) == {"workers.max": "account", "env.ADDED_IN_CONSOLE": "account", "gpu.pools": "account"}
+    for view in (text, markdown):
+        assert re.search(r"~ workers\.max +:?= 5 → 2   # changed in the account", view), view
+        assert "env.ADDED_IN_CONSOLE" in view and view.count("# changed in the account") == 3
+
+
+@pytest.mark.parametrize("where", CHECKOUTS)
+def test_git_and_the_console_moving_one_field_is_both(account, tmp_path, where):
+    proj = deployed(account, tmp_path)
+    (proj / "gpu.jsonc").write_text(json.dumps(config(max_workers=4, min_workers=1)))
+    console_patch(account, {"workers": {**endpoint(account)["workers"], "max": 7}})
+    code, doc, text, markdown = plan(account, checkout(proj, where))
+    assert code == 2 and fields(doc) == {"workers.max": "both", "workers.min": "config"}
+    for view in (text, markdown):
+        assert "both: gpu.jsonc says 4, the account says 7; apply keeps 4" in view
+        assert "# changed in gpu.jsonc" in view
+
+
+@pytest.mark.parametrize("where", CHECKOUTS)
+def test_an_endpoint_deleted_in_the_account_is_re_created_with_a_warning(account, tmp_path, where):
+    proj = deployed(account, tmp_path)
+    old = endpoint(account)["id"]
+    assert account.server.http.delete(f"/v2/serverless/{old}").status_code in (200, 204)
+    proj = checkout(proj, where)
+    code, doc, text, markdown = plan(account, proj)
+    create = next(r for r in doc["resource_changes"] if r["address"] == "endpoint.echo")
+    assert code == 2 and create["action"] == "create" and create["drift"] == "deleted-in-account" and old in create["reason"]
+    assert [w for w in doc["warnings"] if w["code"] == "deleted-in-account" and old in w["message"]]
+    for view in (text, markdown):
+        assert "[drift: deleted in the account]" in view and "DELETED IN THE ACCOUNT" in view and "NEW id and URL" in view
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=ENV).code == 0
+    new = endpoint(account)["id"]
+    assert new != old and set(records(account)) == {new}  # the old record went with the re-create
+    assert plan(account, proj)[0] == 0
+
+
+@pytest.mark.parametrize("where", CHECKOUTS)
+def test_a_dropped_marker_is_recognised_and_restored(account, tmp_path, where):
+    proj = deployed(account, tmp_path)
+    ep = endpoint(account)
+    console_patch(account, {"env": {k: v for k, v in ep["env"].items() if k != "GPUCTL_PROJECT"}})
+    proj = checkout(proj, where)
+    code, doc, text, markdown = plan(account, proj)
+    update = next(r for r in doc["resource_changes"] if r["address"] == "endpoint.echo")
+    assert code == 2 and update["action"] == "update" and update["drift"] == "marker-lost" and update["id"] == ep["id"]
+    assert fields(doc) == {"env.GPUCTL_PROJECT": "account"}
+    for view in (text, markdown):
+        assert "[drift: marker lost]" in view and "writes GPUCTL_PROJECT=e2e back" in view
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=ENV).code == 0
+    assert endpoint(account)["env"]["GPUCTL_PROJECT"] == "e2e" and endpoint(account)["id"] == ep["id"]
+    assert plan(account, proj)[0] == 0
+
+
+def test_a_same_named_unmanaged_endpoint_is_refused_as_unmanaged(account, tmp_path):
+    theirs = account.server.create_endpoint("echo", worker=None)
+    proj = project(tmp_path / "proj", config())
+    result = account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj, env=ENV)
+    assert result.code == 1 and "Traceback" not in result.err
+    assert f'"echo" already exists ({theirs["id"]}) and is unmanaged' in result.err
+    assert f"gpu serverless import {theirs['id']} --write" in result.err
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=ENV).code == 1
+    assert [e["id"] for e in account.endpoints()] == [theirs["id"]]
+
+
+@pytest.mark.parametrize("where", CHECKOUTS)
+def test_an_unmanaged_look_alike_is_listed_and_left_alone(account, tmp_path, where):
+    proj = deployed(account, tmp_path)
+    copy = account.server.create_endpoint("echo-copy", worker=None, image=endpoint(account)["image"])
+    proj = checkout(proj, where)
+    code, doc, text, markdown = plan(account, proj)
+    listed = next(r for r in doc["resource_changes"] if r["id"] == copy["id"])
+    assert code == 0 and listed["action"] == "no-op" and listed["drift"] == "unmanaged"
+    for view in (text, markdown):
+        assert "endpoint.echo-copy" in view and "[drift: unmanaged]" in view and "1 unmanaged endpoint left alone" in view
+    writes = account.writes()
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=ENV).code == 0 and account.writes() == writes
+
+
+@pytest.mark.parametrize("where", CHECKOUTS)
+def test_an_endpoint_left_out_of_gpu_jsonc_is_an_orphan(account, tmp_path, where):
+    two = config()
+    spare = json.loads(json.dumps(two["serverless"])) | {"name": "spare"}
+    two["serverless"] = [two["serverless"], spare]
+    proj = deployed(account, tmp_path, two)
+    (proj / "gpu.jsonc").write_text(json.dumps(config()))
+    code, doc, text, markdown = plan(account, checkout(proj, where))
+    orphan = next(r for r in doc["resource_changes"] if r["address"] == "endpoint.spare")
+    assert code == 2 and orphan["action"] == "orphan" and orphan["drift"] == "orphan"
+    assert "[drift: orphan]" in text and "[drift: orphan]" in markdown
+
+
+# The lease and the name claim are templates too: the record is the third template create.
+RECORD_CREATE = {"op": "create", "kind": "template", "after": 2, "times": 1}
+
+
+def test_a_record_create_whose_answer_is_lost_is_found_not_doubled(account, tmp_path):
+    account.faults(RECORD_CREATE | {"action": "commit_then_fail", "status": 500})
+    proj = deployed(account, tmp_path)
+    ep = endpoint(account)
+    assert list(records(account)) == [ep["id"]]
+    calls = [(r["method"], r["path"], r["status"]) for r in account.requests()]
+    assert ("POST", "/v2/templates", 500) in calls  # the record's create: committed, answer lost
+    assert ("PATCH", f"/v2/templates/{records(account)[ep['id']]['id']}", 200) in calls  # found by name, then updated
+    console_patch(account, {"workers": {**ep["workers"], "max": 5}})
+    assert fields(plan(account, proj)[1]) == {"workers.max": "account"}
+
+
+def test_a_refused_record_write_is_said_and_leaves_origins_unknown(account, tmp_path):
+    account.faults(RECORD_CREATE | {"action": "status", "status": 400})
+    proj = project(tmp_path / "proj", config())
+    result = account.gpu("serverless", "deploy", "-y", cwd=proj, env=ENV)
+    assert result.code == 0, result.err
+    assert "the last-applied record was not written" in result.err and records(account) == {}
+    console_patch(account, {"workers": {**endpoint(account)["workers"], "max": 5}})
+    assert fields(plan(account, proj)[1]) == {"workers.max": "unknown"}

@@ -1,0 +1,152 @@
+"""`gpu serverless history` and `rollback` (issue 10, item 5): the real CLI against the local
+provider. The endpoint moves twice, once through `deploy` (gpu.jsonc edited) and once as a
+console user would (a PATCH on the REST v2 API); history lists the three versions with their
+diffs and never an env value; `rollback --to 1` makes a new release whose configuration is
+version 1's, checked against the provider's own release diffs, not against gpuctl's."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from tests.e2e.conftest import ROOT, echo_config, project
+from tests.support.pty_run import run_in_pty
+
+pytestmark = pytest.mark.e2e
+
+SCHEMA = json.loads((ROOT / "schema" / "history.schema.json").read_text())
+CANARY = "canary-s3cr3t-4f9a1c"  # set in the console; must never appear in any output
+IMAGE_1, IMAGE_2 = "ghcr.io/example/echo-worker:0.1.0", "ghcr.io/example/echo-worker:0.2.0"
+IMAGE_3 = "ghcr.io/example/echo-worker:0.3.0\x1b[2J"  # console values with escape sequences in them
+ODD_KEY = "NOTE\x1b]0;pwned\x07"
+
+
+def releases(account, endpoint_id: str) -> dict:
+    return account.server.http.get(f"/v2/serverless/{endpoint_id}/releases").json()
+
+
+def three_versions(account, tmp_path):
+    """v1: deploy; v2: deploy after editing the image and an env value in gpu.jsonc;
+    v3: the console changes the image and adds a secret env value."""
+    config = echo_config()
+    proj = project(tmp_path / "proj", config)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    config["serverless"]["runpod"] |= {"image_name": IMAGE_2, "env": {"GREETING": "bonjour"}}
+    project(proj, config)
+    deployed = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert deployed.code == 0, deployed.err
+    endpoint = account.endpoints()[0]
+    console = {"image": IMAGE_3, "env": {**endpoint["env"], "CANARY": CANARY, ODD_KEY: "x"}}
+    assert account.server.http.patch(f"/v2/serverless/{endpoint['id']}", json=console).status_code == 200
+    return proj, endpoint["id"]
+
+
+def test_history_lists_versions_newest_first_with_diffs_and_no_env_values(account, tmp_path):
+    proj, endpoint_id = three_versions(account, tmp_path)
+    result = account.gpu("serverless", "history", "echo", "--json", cwd=proj)
+    assert result.code == 0, result.err
+    assert CANARY not in result.out and "bonjour" not in result.out and "hello" not in result.out
+    doc = result.json()
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["endpoint"] == {"id": endpoint_id, "name": "echo", "project": "e2e"} and doc["endpoint_version"] == 3
+    assert [r["version"] for r in doc["releases"]] == [3, 2, 1]
+    assert [r["current"] for r in doc["releases"]] == [True, False, False]
+    v3, v2, v1 = doc["releases"]
+    assert {e["path"]: e for e in v3["diff"]}["image"]["new"] == IMAGE_3
+    assert {e["path"]: e["env_keys"] for e in v3["diff"] if e["path"] == "env"} == {"env": {"added": ["CANARY", ODD_KEY], "removed": [], "changed": []}}
+    assert {e["path"]: (e["old"], e["new"]) for e in v2["diff"]}["image"] == (IMAGE_1, IMAGE_2)
+    env_v2 = next(e for e in v2["diff"] if e["path"] == "env")
+    assert env_v2["env_keys"]["changed"] == ["GREETING"] and env_v2["new"]["GREETING"] == {"sensitive": True}
+    assert v1["made_by"] == "gpuctl"  # created with the project's marker
+    assert v3["made_by"] in ("account", "unknown") and v2["made_by"] in ("gpuctl", "unknown")  # gpuctl only with a last-applied record
+    assert all(r["source"] == "MANUAL" and r["workers"] == 0 for r in doc["releases"])
+
+    text = account.gpu("serverless", "history", "echo", cwd=proj)
+    assert text.code == 0, text.err
+    assert "\x1b" not in text.out and "\x07" not in text.out  # escapes are shown, not obeyed:
+    assert "0.3.0\\u001b[2J" in text.out and "+NOTE\\x1b]0;pwned\\x07" in text.out  # values as JSON, keys as text
+    assert CANARY not in text.out and "env +CANARY" in text.out and "bonjour" not in text.out
+    assert text.out.index("3 (current)") < text.out.index(IMAGE_2) and "MADE BY" in text.out
+
+
+def test_rollback_makes_a_release_equal_to_version_1_and_says_gpu_jsonc_differs(account, tmp_path):
+    proj, endpoint_id = three_versions(account, tmp_path)
+    result = account.gpu("serverless", "rollback", "echo", "--to", "1", "-y", cwd=proj)
+    assert result.code == 0, result.err
+    assert CANARY not in result.out + result.err and "bonjour" not in result.out
+    assert "- env.CANARY = (sensitive)" in result.out and "~ env.GREETING = (sensitive) → (sensitive)" in result.out
+    assert "gpu.jsonc now differs from the account" in result.out and "gpu serverless pull echo --write" in result.out
+
+    after = releases(account, endpoint_id)
+    assert after["endpointVersion"] == 4 and [r["version"] for r in after["releases"]] == [4, 3, 2, 1]
+    version_1 = {e["field"]: e["new"] for e in after["releases"][-1]["diff"]}  # the create's diff holds every container field
+    endpoint = account.server.http.get(f"/v2/serverless/{endpoint_id}").json()
+    names = {"image": "template.imageName", "args": "template.dockerArgs", "disk": "template.containerDiskInGb",
+             "ports": "template.ports", "env": "template.env"}
+    assert {k: endpoint[k] for k in names} == {k: version_1[f] for k, f in names.items()}
+    assert {e["field"] for e in after["releases"][0]["diff"]} == {"template.imageName", "template.env"}
+
+    history = account.gpu("serverless", "history", "echo", "--json", cwd=proj)
+    newest = history.json()["releases"][0]
+    assert newest["version"] == 4 and newest["current"] and newest["made_by"] != "gpuctl"
+    assert {e["path"]: e["new"] for e in newest["diff"]}["image"] == IMAGE_1
+    assert account.gpu("serverless", "rollback", "echo", "--to", "1", "-y", cwd=proj).out.count("nothing to roll back") == 1
+
+
+def test_rollback_without_yes_and_without_a_terminal_refuses_and_writes_nothing(account, tmp_path):
+    proj, endpoint_id = three_versions(account, tmp_path)
+    writes = account.writes()
+    refused = account.gpu("serverless", "rollback", "echo", "--to", "2", cwd=proj)
+    assert refused.code == 1 and "no terminal to ask on" in refused.err and "-y" in refused.err
+    assert "Traceback" not in refused.err and "~ image" in refused.out  # the plan was shown first
+    assert account.writes() == writes and releases(account, endpoint_id)["endpointVersion"] == 3
+
+
+def test_rollback_asks_on_a_terminal_and_no_changes_nothing(account, tmp_path):
+    proj, endpoint_id = three_versions(account, tmp_path)
+    code, output = run_in_pty([*_gpu_argv(), "serverless", "rollback", "echo", "--to", "1"], proj, account.env,
+                              [("Roll back echo to version 1?", "n")])
+    assert code == 1 and "cancelled: nothing was changed" in output and CANARY not in output
+    assert releases(account, endpoint_id)["endpointVersion"] == 3
+
+
+def test_unknown_version_lists_the_versions_there_are(account, tmp_path):
+    proj, _ = three_versions(account, tmp_path)
+    result = account.gpu("serverless", "rollback", "echo", "--to", "9", "-y", cwd=proj)
+    assert result.code == 1 and "has no version 9; its versions are 3, 2, 1" in result.err and "Traceback" not in result.err
+
+
+def test_rollback_refuses_an_endpoint_of_no_project_unless_forced(account, tmp_path):
+    proj, _ = three_versions(account, tmp_path)
+    http = account.server.http
+    other = http.post("/v2/serverless", json={"name": "console-made", "type": "QUEUE", "image": "a/b:1", "gpu": {"pools": ["ADA_24"]},
+                                               "scaling": {"type": "QUEUE_DELAY", "queueDelay": 4}}).json()
+    assert http.patch(f"/v2/serverless/{other['id']}", json={"image": "a/b:2"}).status_code == 200
+    refused = account.gpu("serverless", "rollback", "console-made", "--to", "1", "-y", cwd=proj)
+    assert refused.code == 1 and "belongs to no project" in refused.err and "--force" in refused.err
+    assert releases(account, other["id"])["endpointVersion"] == 2
+    forced = account.gpu("serverless", "rollback", "console-made", "--to", "1", "-y", "--force", cwd=proj)
+    assert forced.code == 0, forced.err
+    assert "no GPUCTL_PROJECT marker" in forced.out and "pull" not in forced.out  # no gpu.jsonc to bring back in line
+    assert http.get(f"/v2/serverless/{other['id']}").json()["image"] == "a/b:1"
+
+
+def _gpu_argv() -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "gpuctl"]
+
+
+def test_rollback_waits_for_no_deploy_it_holds_the_projects_account_lease(account, tmp_path):
+    from tests.e2e.test_account_lease import plant_lease, templates
+
+    proj, endpoint_id = three_versions(account, tmp_path)
+    lease = plant_lease(account, "e2e", expires_in=300)
+    held = account.gpu("serverless", "rollback", "echo", "--to", "1", "-y", cwd=proj)
+    assert held.code == 3 and "holds the account lease" in held.err and "ci-runner-7" in held.err, held.err
+    assert releases(account, endpoint_id)["endpointVersion"] == 3  # nothing was written
+    account.server.http.delete(f"/v2/templates/{lease['id']}")
+    assert account.gpu("serverless", "rollback", "echo", "--to", "1", "-y", cwd=proj).code == 0
+    assert not [t for t in templates(account) if t["name"].startswith("gpuctl-lock-")]  # taken, then released

@@ -1,0 +1,148 @@
+"""`gpu serverless pull` end to end: a console user edits the account through the local
+provider's REST v2 API; pull prints a diff of gpu.jsonc and changes nothing, `pull --write`
+rewrites the file keeping every comment, and then `deploy --plan` has nothing to do. Values
+gpu.jsonc reads from `${VAR}` or a RunPod secret, and env the console added, are listed and
+never written or printed."""
+
+from __future__ import annotations
+
+from gpuctl.config.edit import comments
+from tests.e2e.conftest import ROOT
+
+HANDLER = (ROOT / "examples" / "echo" / "handler.py").read_text()
+
+COMMENTED = """\
+// The echo endpoint, as the team keeps it.
+/* Reviewed in every PR: gpuctl deploy --plan posts the diff. */
+{
+  "project_id": "e2e", // the ownership marker
+  "serverless": {
+    "name": "echo",
+    "template": "custom-image", /* our own worker */
+    // A 4090 first; the 3090 when 4090s are scarce.
+    "gpu_type": "NVIDIA GeForce RTX 4090",
+    "gpu_types": [
+      "NVIDIA GeForce RTX 3090", // same pool as the L4
+    ],
+    "scaling": {
+      "min_workers": 0, // scale to zero at night
+      "max_workers": 2,
+      /* seconds */ "idle_timeout": 5,
+    },
+    "runpod": {
+      "image_name": "ghcr.io/example/echo-worker:0.1.0",
+      "execution_timeout_ms": 600000, // ten minutes
+      "env": {
+        "GREETING": "hello", // what the worker says
+        "MODE": "fast",
+      },
+    },
+    "local": { "command": ["python", "handler.py"] }, // the local provider runs this
+  },
+}
+// end of file
+"""
+
+
+def _project(tmp_path, text: str):
+    proj = tmp_path / "p"
+    proj.mkdir()
+    (proj / "gpu.jsonc").write_text(text)
+    (proj / "handler.py").write_text(HANDLER)
+    return proj
+
+
+def _deployed(account, proj, env: dict | None = None) -> dict:
+    done = account.gpu("serverless", "deploy", "-y", cwd=proj, env=env)
+    assert done.code == 0, done.err
+    (endpoint,) = account.endpoints()
+    return endpoint
+
+
+def _console(account, endpoint_id: str, patch: dict) -> None:
+    response = account.server.http.patch(f"/v2/serverless/{endpoint_id}", json=patch)
+    assert response.status_code == 200, response.text
+
+
+def test_pull_shows_a_diff_then_write_makes_the_plan_empty_and_keeps_every_comment(account, tmp_path):
+    proj = _project(tmp_path, COMMENTED)
+    live = _deployed(account, proj)
+    _console(account, live["id"], {
+        "workers": {"min": 1, "max": 4, "idleTimeout": 30},
+        "timeout": 900_000,
+        "flashboot": "OFF",
+        "gpu": {"pools": ["ADA_24", "AMPERE_24", "AMPERE_48"], "excludedTypes": ["NVIDIA L4", "NVIDIA RTX A5000", "NVIDIA RTX A6000"]},
+        "env": {**live["env"], "GREETING": "bonjour", "API_KEY": "{{ RUNPOD_SECRET_echo.key }}"},
+    })
+    writes = account.writes()
+
+    shown = account.gpu("serverless", "pull", cwd=proj)
+    assert shown.code == 0, shown.err
+    assert (proj / "gpu.jsonc").read_text() == COMMENTED and account.writes() == writes
+    assert shown.out.startswith("--- a/gpu.jsonc\n+++ b/gpu.jsonc\n")
+    for line in ('-      "max_workers": 2,', '+      "max_workers": 4,', '+        "GREETING": "bonjour", // what the worker says',
+                 '+        "API_KEY": {"secret": "echo.key"},', '+      "NVIDIA A40",'):
+        assert line in shown.out.splitlines(), shown.out
+    assert "pull --write" in shown.err and "(redacted)" not in shown.out  # gpu.jsonc's own text is shown as it is
+
+    written = account.gpu("serverless", "pull", "--write", cwd=proj)
+    assert written.code == 0, written.err
+    text = (proj / "gpu.jsonc").read_text()
+    assert comments(text) == comments(COMMENTED)
+    assert '"min_workers": 1, // scale to zero at night' in text and '/* seconds */ "idle_timeout": 30,' in text
+    assert '"execution_timeout_ms": 900000, // ten minutes' in text and '"flashboot": false' in text
+    assert text.index('"gpu_type"') < text.index('"gpu_types"') < text.index('"scaling"')  # key order kept
+
+    plan = account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj)
+    assert plan.code == 0, plan.out
+    again = account.gpu("serverless", "pull", cwd=proj)
+    assert again.code == 0 and again.out == "" and "nothing to pull" in again.err
+
+
+def test_var_and_secret_values_are_listed_never_written_or_shown(account, tmp_path):
+    config = COMMENTED.replace('"MODE": "fast",', '"TOKEN": "${ECHO_TOKEN}",\n        "DB": {"secret": "echo.db"},')
+    proj = _project(tmp_path, config)
+    live = _deployed(account, proj, env={"ECHO_TOKEN": "token-from-ci-4411"})
+    _console(account, live["id"], {"env": {**live["env"], "TOKEN": "console-token-9137", "DB": "console-db-5521", "EXTRA": "console-extra-7703"}})
+
+    for env in ({"ECHO_TOKEN": "token-from-ci-4411"}, {}):
+        result = account.gpu("serverless", "pull", "--write", "--json", cwd=proj, env=env)
+        assert result.code == 0, result.err
+        for secret in ("console-token-9137", "console-db-5521", "console-extra-7703", "token-from-ci-4411"):
+            assert secret not in result.out + result.err + (proj / "gpu.jsonc").read_text()
+        doc = result.json()
+        assert doc["pulled"] == [] and doc["written"] is False and doc["diff"] == ""
+        assert (proj / "gpu.jsonc").read_text() == config
+    listed = {item["field"]: item["reason"] for item in doc["left"]}
+    assert set(listed) == {"env.DB", "env.EXTRA"}  # TOKEN: ECHO_TOKEN is not set here, so it is not compared
+    assert "RunPod secret" in listed["env.DB"] and "added in the account" in listed["env.EXTRA"]
+
+    text = account.gpu("serverless", "pull", cwd=proj, env={"ECHO_TOKEN": "token-from-ci-4411"})
+    assert "left for you:" in text.err and "env.TOKEN: gpu.jsonc reads it from ${ECHO_TOKEN}" in text.err
+
+
+def test_pull_takes_the_accounts_change_and_keeps_gpu_jsonc_s_own(account, tmp_path):
+    """A field changed in gpu.jsonc after the apply is git's own (origin "config", from the
+    last-applied record): pull keeps it, and takes the field the console changed."""
+    proj = _project(tmp_path, COMMENTED)
+    live = _deployed(account, proj)
+    moved = COMMENTED.replace('"max_workers": 2,', '"max_workers": 3,')
+    (proj / "gpu.jsonc").write_text(moved)
+    _console(account, live["id"], {"workers": {**live["workers"], "min": 1}})
+    plan = account.gpu("serverless", "deploy", "--plan", "--json", cwd=proj).json()
+    assert {c["path"]: c["origin"] for r in plan["resource_changes"] for c in r["changes"]} == {"workers.max": "config", "workers.min": "account"}
+
+    doc = account.gpu("serverless", "pull", "echo", "--write", "--json", cwd=proj).json()
+    assert [(p["field"], p["origin"]) for p in doc["pulled"]] == [("workers.min", "account")]
+    assert [k["field"] for k in doc["kept"]] == ["workers.max"]
+    assert (proj / "gpu.jsonc").read_text() == moved.replace('"min_workers": 0,', '"min_workers": 1,')
+
+    missing = account.gpu("serverless", "pull", "ecoh", cwd=proj)
+    assert missing.code == 1 and 'no endpoint named "ecoh" in gpu.jsonc' in missing.err and "echo" in missing.err
+    assert "Traceback" not in missing.err
+
+
+def test_pull_without_gpu_jsonc_says_what_to_do(account, tmp_path):
+    result = account.gpu("serverless", "pull", cwd=tmp_path)
+    assert result.code == 1 and "no gpu.jsonc here" in result.err and "hint:" in result.err
+    assert "Traceback" not in result.err

@@ -1,0 +1,164 @@
+"""The drift document and its views, built from hand-made plan documents that carry the
+`origin` and `drift` keys of the plan contract (and from ones made before those keys existed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gpuctl.catalog import load_catalog
+from gpuctl.render.drift import build
+from gpuctl.render.drift_view import render_markdown, render_text
+
+CATALOG = load_catalog()
+ADA = CATALOG.pools["ADA_24"]
+DIGEST = "sha256:" + "0" * 64
+
+
+def body(min_workers=0, max_workers=2, pools=("ADA_24",), env=None) -> dict:
+    return {"name": "echo", "image": "ghcr.io/example/echo:1", "gpu": {"pools": list(pools)}, "workers": {"min": min_workers, "max": max_workers},
+            "env": env or {"GPUCTL_PROJECT": "demo"}}
+
+
+def change(path, before, after, origin=None, sensitive=False) -> dict:
+    doc = {"path": path, "before": before, "after": after, "sensitive": sensitive, "forces_replace": False}
+    return doc | ({"origin": origin} if origin else {})
+
+
+def resource(action, changes=(), name="echo", id="ep1", drift=None, desired="body", reason="") -> dict:
+    doc = {"address": f"endpoint.{name}", "kind": "endpoint", "name": name, "id": id, "action": action, "reason": reason,
+           "changes": list(changes), "desired": body() if desired == "body" else desired}
+    return doc | ({"drift": drift} if drift else {})
+
+
+def plan(*resources) -> dict:
+    return {"format_version": "1", "tool": {"name": "gpuctl", "version": "0"}, "project_id": "demo", "config": "gpu.jsonc", "provider": "runpod",
+            "prune": False, "resource_changes": list(resources), "observed_digest": DIGEST}
+
+
+PLANS = {
+    "in-sync": plan(resource("no-op")),
+    "account": plan(resource("update", [change("workers.min", 2, 0, "account")], reason="1 field differs from gpu.jsonc")),
+    "config": plan(resource("update", [change("workers.max", 2, 5, "config")], desired=body(max_workers=5))),
+    "both": plan(resource("update", [change("workers.max", 4, 3, "both")], desired=body(max_workers=3))),
+    "deleted": plan(resource("create", [change("workers.min", None, 1, "config")], id=None, drift="deleted-in-account", desired=body(min_workers=1))),
+    "unmanaged": plan(resource("no-op", id="theirs", drift="unmanaged")),
+    "marker-lost": plan(resource("update", [change("env.GPUCTL_PROJECT", None, "demo", "account")], drift="marker-lost")),
+    "no-keys": plan(resource("update", [change("workers.min", 1, 0)])),
+    "orphan": plan(resource("orphan", name="old", id="ep9", desired=None)),
+    "secret": plan(resource("update", [change("env.TOKEN", {"sensitive": True}, {"sensitive": True}, "account", sensitive=True)])),
+    "unpriced": plan(resource("update", [change("gpu.pools", ["NO_SUCH_POOL"], ["ADA_24"], "account")])),
+}
+
+
+def test_in_sync_has_no_drift_and_no_cost():
+    doc = build(PLANS["in-sync"], CATALOG)
+    assert doc["in_sync"] and doc["drift"] == [] and doc["cost_of_drift"]["items"] == []
+    assert render_text(doc).startswith("In sync: the account matches gpu.jsonc")
+    assert "is in sync" in render_markdown(doc)
+
+
+def test_a_console_raise_of_min_workers_says_who_and_what_it_costs():
+    doc = build(PLANS["account"], CATALOG)
+    (entry,) = doc["drift"]
+    (field,) = entry["changes"]
+    assert (field["path"], field["config"], field["account"], field["origin"]) == ("workers.min", 0, 2, "account")
+    assert "pull --write" in field["what_to_do"] and "deploy -y" in field["what_to_do"]
+    (part,) = doc["cost_of_drift"]["items"][0]["parts"]
+    assert part["phrase"] == f"the account raised workers.min 0 → 2: +${2 * ADA.active_usd_per_hour:.2f}/h always-on"
+    assert doc["cost_of_drift"]["always_on_per_hour"] == pytest.approx(2 * ADA.active_usd_per_hour)
+    assert doc["summary"]["origins"] == {"config": 0, "account": 1, "both": 0, "unknown": 0}
+
+
+def test_a_git_change_not_yet_applied_is_priced_from_the_account_side():
+    doc = build(PLANS["config"], CATALOG)
+    (part,) = doc["cost_of_drift"]["items"][0]["parts"]
+    delta = -3 * ADA.flex_usd_per_hour  # the account runs at most 2 of the 5 gpu.jsonc allows
+    assert part["worst_case_per_hour"] == pytest.approx(delta)
+    assert part["phrase"] == f"gpu.jsonc raised workers.max 2 → 5, not applied yet: -${-delta:.2f}/h worst case until it is"
+
+
+def test_a_conflict_names_both_values_and_which_apply_keeps():
+    doc = build(PLANS["both"], CATALOG)
+    field = doc["drift"][0]["changes"][0]
+    assert field["origin"] == "both" and "keeps gpu.jsonc's value" in field["what_to_do"]
+    assert "4 in the account and 3 in gpu.jsonc" in doc["cost_of_drift"]["items"][0]["parts"][0]["phrase"]
+
+
+def test_deleted_in_the_account_warns_of_the_new_url_and_lists_no_fields():
+    doc = build(PLANS["deleted"], CATALOG)
+    (entry,) = doc["drift"]
+    assert entry["drift"] == "deleted-in-account" and entry["changes"] == []
+    assert "new id" in entry["what_to_do"] and "URL" in entry["what_to_do"]
+    assert doc["cost_of_drift"]["always_on_per_hour"] == pytest.approx(-ADA.active_usd_per_hour)
+    assert "deleted in the account" in render_text(doc) and "deleted in the account" in render_markdown(doc)
+
+
+def test_an_unmanaged_look_alike_is_drift_though_apply_changes_nothing():
+    doc = build(PLANS["unmanaged"], CATALOG)
+    assert not doc["in_sync"] and doc["summary"]["labels"]["unmanaged"] == 1
+    assert "gpu serverless import theirs --write" in doc["drift"][0]["what_to_do"]
+    assert doc["cost_of_drift"]["items"] == []  # not ours to count
+
+
+def test_marker_lost_says_how_to_restore_the_marker():
+    entry = build(PLANS["marker-lost"], CATALOG)["drift"][0]
+    assert entry["drift"] == "marker-lost" and "GPUCTL_PROJECT=demo" in entry["what_to_do"]
+
+
+def test_a_plan_without_origin_keys_is_unknown_origin():
+    doc = build(PLANS["no-keys"], CATALOG)
+    entry = doc["drift"][0]
+    assert entry["drift"] is None and entry["changes"][0]["origin"] == "unknown"
+    assert "workers.min is 1 in the account and 0 in gpu.jsonc" in render_text(doc)
+
+
+def test_an_orphan_is_priced_from_the_observed_endpoint():
+    live = {"id": "ep9", "name": "old", "gpu": {"pools": ["ADA_24"]}, "workers": {"min": 1, "max": 3}}
+    doc = build(PLANS["orphan"], CATALOG, {"ep9": live})
+    assert doc["drift"][0]["drift"] == "orphan" and "--prune" in doc["drift"][0]["what_to_do"]
+    item = doc["cost_of_drift"]["items"][0]
+    assert item["always_on_per_hour"] == pytest.approx(ADA.active_usd_per_hour)
+    assert item["worst_case_per_hour"] == pytest.approx(ADA.active_usd_per_hour + 2 * ADA.flex_usd_per_hour)
+    assert not build(PLANS["orphan"], CATALOG)["cost_of_drift"]["complete"]  # not observed: not known
+
+
+def test_sensitive_values_stay_hidden_in_every_view():
+    doc = build(PLANS["secret"], CATALOG)
+    field = doc["drift"][0]["changes"][0]
+    assert field["config"] == field["account"] == {"sensitive": True}
+    assert "(sensitive)" in render_text(doc) and "(sensitive)" in render_markdown(doc)
+    assert doc["cost_of_drift"]["items"] == []
+
+
+def test_an_unpriced_pool_makes_the_cost_incomplete():
+    cost = build(PLANS["unpriced"], CATALOG)["cost_of_drift"]
+    assert not cost["complete"] and cost["always_on_per_hour"] == 0.0
+
+
+def test_markdown_cells_survive_values_from_the_account():
+    hostile = plan(resource("update", [change("image", "evil|<script>`x`</script>", "ghcr.io/example/echo:1", "account")]))
+    markdown = render_markdown(build(hostile, CATALOG))
+    row = next(line for line in markdown.splitlines() if line.startswith("| <code>image</code>"))
+    assert "<script>" not in markdown and row.count(" | ") == 4  # five cells, the value did not add one
+
+
+def test_markdown_is_an_issue_body_with_a_title_summary_and_advice():
+    doc = build(plan(*PLANS["account"]["resource_changes"], *PLANS["orphan"]["resource_changes"]), CATALOG)
+    markdown = render_markdown(doc)
+    assert markdown.splitlines()[0] == "## gpuctl drift: project <code>demo</code>: 2 resources differ from gpu.jsonc: 1 field changed in the account, 1 orphan"
+    assert "**Summary:**" in markdown and "### What the labels ask" in markdown
+    assert "- **changed in the account**:" in markdown and "- **orphan**:" in markdown
+
+
+def test_markdown_stays_under_the_issue_body_limit():
+    many = plan(*(resource("update", [change("workers.max", 3, 2, "account")], name=f"ep{i}", id=f"id{i}") for i in range(400)))
+    markdown = render_markdown(build(many, CATALOG), limit=20_000)
+    assert len(markdown) < 20_000 and "Truncated" in markdown and "What the labels ask" in markdown
+
+
+def test_a_replace_warns_of_the_new_url_in_text_and_markdown():
+    forced = {"path": "type", "before": "LB", "after": "QUEUE", "sensitive": False, "forces_replace": True, "origin": "account"}
+    doc = build(plan(resource("replace", [forced], reason="type cannot change in place")), CATALOG)
+    assert "new id and URL" in render_text(doc)
+    markdown = render_markdown(doc)
+    assert "new id and URL" in markdown and "(forces replacement)" in markdown

@@ -1,0 +1,88 @@
+"""The pure rules behind `history` and `rollback` (gpuctl/releases.py): who made a release, and
+the configuration of a version rebuilt from RunPod's release diffs."""
+
+from __future__ import annotations
+
+import pytest
+
+from gpuctl.releases import (HistoryIncomplete, VersionNotFound, applied_at, attribute, configuration_at, patch_body,
+                             rollback_changes)
+
+MARKER = {"GPUCTL_PROJECT": "demo"}
+
+
+def release(version: int, at: str, *diff: tuple, source: str = "MANUAL") -> dict:
+    return {"id": f"rel_{version}", "version": version, "source": source, "buildId": "b1" if source == "GIT_BUILD" else None,
+            "createdAt": at, "workerCount": 0, "diff": [{"field": f, "old": o, "new": n} for f, o, n in diff]}
+
+
+def record(applied: str, project: str = "demo", endpoint_id: str = "ep1") -> dict:
+    return {"name": f"gpuctl-applied-{endpoint_id}", "env": {"GPUCTL_PROJECT": project, "GPUCTL_APPLIED_AT": applied}}
+
+
+ENDPOINT = {"id": "ep1", "name": "demo", "env": {**MARKER, "A": "3"}, "image": "img:3", "gpu": {"count": 1}, "dataCenterIds": []}
+HISTORY = {"endpointVersion": 3, "releases": [
+    release(3, "2026-12-01T10:30:00Z", ("template.imageName", "img:2", "img:3"), ("template.env", {**MARKER, "A": "2"}, {**MARKER, "A": "3"})),
+    release(2, "2026-12-01T10:00:00Z", ("template.imageName", "img:1", "img:2"), ("gpuCount", 2, 1)),
+    release(1, "2026-12-01T09:00:00Z", ("template.imageName", None, "img:1"), ("template.env", None, {**MARKER, "A": "2"})),
+]}
+
+
+def test_without_a_record_only_a_create_with_the_marker_is_known():
+    made = attribute(HISTORY["releases"], None)
+    assert {v: m[0] for v, m in made.items()} == {3: "unknown", 2: "unknown", 1: "gpuctl"}
+    unmarked = release(1, "2026-12-01T09:00:00Z", ("template.env", None, {"A": "1"}))
+    assert attribute([unmarked], None)[1][0] == "unknown"  # created in the console, or by another tool
+
+
+def test_the_record_names_the_release_of_the_last_deploy_and_what_came_after():
+    last_applied = applied_at([record("2026-12-01T10:00:03Z")], ENDPOINT)
+    made = attribute(HISTORY["releases"], last_applied)
+    assert made[2][0] == "gpuctl" and made[3][0] == "account" and made[1][0] == "gpuctl"
+    older = release(2, "2026-12-01T09:50:00Z")
+    assert attribute([older], last_applied)[2][0] == "unknown"  # before the last deploy's window: nothing says who
+
+
+def test_two_releases_around_the_last_deploy_are_unknown_and_a_git_build_is_the_accounts():
+    near = [release(3, "2026-12-01T10:00:04Z"), release(2, "2026-12-01T10:00:01Z"), release(1, "2026-12-01T09:00:00Z", source="GIT_BUILD")]
+    made = attribute(near, applied_at([record("2026-12-01T10:00:02Z")], ENDPOINT))
+    assert made[3][0] == made[2][0] == "unknown" and made[1] == ("account", "a GitHub build (b1)")
+
+
+def test_a_record_of_another_project_or_endpoint_is_ignored():
+    assert applied_at([record("2026-12-01T10:00:03Z", project="other")], ENDPOINT) is None
+    assert applied_at([record("2026-12-01T10:00:03Z", endpoint_id="ep2")], ENDPOINT) is None
+    assert applied_at([record("not a time")], ENDPOINT) is None
+
+
+def test_a_version_is_rebuilt_from_the_old_values_of_every_later_release():
+    assert configuration_at(HISTORY, ENDPOINT, 1) == {"image": "img:1", "env": {**MARKER, "A": "2"}, "gpu.count": 2}
+    assert configuration_at(HISTORY, ENDPOINT, 2) == {"image": "img:2", "env": {**MARKER, "A": "2"}}
+    assert configuration_at(HISTORY, ENDPOINT, 3) == {}
+    changes = rollback_changes(ENDPOINT, configuration_at(HISTORY, ENDPOINT, 1))
+    assert [c["path"] for c in changes] == ["env", "gpu.count", "image"]
+    assert patch_body({c["path"]: c["after"] for c in changes}) == {"env": {**MARKER, "A": "2"}, "gpu": {"count": 2}, "image": "img:1"}
+
+
+def test_older_spellings_of_values_are_read_and_the_marker_is_kept():
+    doc = {"endpointVersion": 2, "releases": [
+        release(2, "2026-12-01T10:00:00Z", ("template.env", [{"key": "A", "value": "1"}], [{"key": "A", "value": "2"}, {"key": "GPUCTL_PROJECT", "value": "demo"}]),
+                ("template.ports", "8000/http,22/tcp", "8000/http"), ("locations", "EU-RO-1,US-TX-3", "")),
+        release(1, "2026-12-01T09:00:00Z")]}
+    config = configuration_at(doc, ENDPOINT, 1)
+    assert config == {"env": {"A": "1"}, "ports": ["8000/http", "22/tcp"], "dataCenterIds": ["EU-RO-1", "US-TX-3"]}
+    env = next(c for c in rollback_changes(ENDPOINT, config) if c["path"] == "env")
+    assert env["after"] == {"A": "1", **MARKER}  # version 1 had no marker; the endpoint keeps its project
+
+
+def test_a_missing_version_a_gap_or_an_unwritable_field_is_an_error_that_says_what_to_do():
+    with pytest.raises(VersionNotFound) as missing:
+        configuration_at(HISTORY, ENDPOINT, 7)
+    assert "its versions are 3, 2, 1" in missing.value.summary and "history demo" in missing.value.hint
+    gap = {"endpointVersion": 3, "releases": [HISTORY["releases"][0], HISTORY["releases"][2]]}
+    with pytest.raises(HistoryIncomplete, match="skip version"):
+        configuration_at(gap, ENDPOINT, 1)
+    odd = {"endpointVersion": 2, "releases": [release(2, "2026-12-01T10:00:00Z", ("template.volumeMountPath", "/a", "/b")), release(1, "2026-12-01T09:00:00Z")]}
+    with pytest.raises(HistoryIncomplete, match="cannot write back") as unwritable:
+        configuration_at(odd, ENDPOINT, 1)
+    assert "console" in unwritable.value.hint

@@ -1,0 +1,134 @@
+"""The last-applied record (ADR 10) and the origins it gives, through the pure planner: records
+are written exactly as the engine writes them (gpuctl.engine.applied.declared), onto accounts
+built by the in-memory apply of tests/support/apply.py."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gpuctl.engine.applied import declared
+from gpuctl.model import MARKER_ENV, Observed, Sensitive
+from gpuctl.plan import Action, Kind, plan
+from gpuctl.plan import drift
+from gpuctl.plan.model import FieldChange, Origin
+from tests.support.apply import _id, apply_plan
+from tests.support.strategies import CATALOG, configs, desired_from
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _deployed(config: dict, environ: dict | None = None) -> Observed:
+    """The account after applying `config` to an empty one, with the records the engine writes."""
+    first = plan(desired_from(config, environ), Observed(), CATALOG)
+    after = apply_plan(first, Observed())
+    ids = {f"{c.address}.id": _id(c.address, 10) for c in first.changes if c.kind is Kind.NETWORK_VOLUME}
+    by_name = {e["name"]: e["id"] for e in after.endpoints}
+    records = [drift.record_body(config["project_id"], by_name[c.name], c.name, declared(c, ids), "2026-12-01T00:00:00Z")
+               for c in first.changes if c.kind is Kind.ENDPOINT]
+    return Observed(after.endpoints, after.network_volumes, tuple(records))
+
+
+def _edit(observed: Observed, name: str, edit) -> Observed:
+    endpoints = [copy.deepcopy(e) for e in observed.endpoints]
+    edit(next(e for e in endpoints if e["name"] == name))
+    return Observed(tuple(endpoints), observed.network_volumes, observed.templates)
+
+
+def _only_change(result) -> list[tuple[str, str]]:
+    changed = [c for c in result.changes if c.action is not Action.NOOP]
+    assert len(changed) == 1, changed
+    return [(f.path, f.origin.value) for f in changed[0].changes]
+
+
+def test_values_the_planner_calls_equal_digest_equal():
+    assert drift.digest("ep", "scaling.queueDelay", 4) == drift.digest("ep", "scaling.queueDelay", 4.0)
+    assert drift.digest("ep", "gpu.pools", ["ADA_24", "AMPERE_24"]) == drift.digest("ep", "gpu.pools", ["AMPERE_24", "ADA_24"])
+    assert drift.digest("ep", "env.X", "") == drift.digest("ep", "env.X", None)
+    assert drift.digest("ep", "workers.max", 3) != drift.digest("ep", "workers.max", 4)
+    assert drift.digest("ep", "workers.max", 3) != drift.digest("other", "workers.max", 3)  # per endpoint: no shared table
+
+
+def test_a_secret_is_recorded_as_set_and_nothing_derived_from_it():
+    secret = "hf_record_canary_7c41"
+    env = drift.record_env("p", "ep1", "demo", {"env.HF_TOKEN": Sensitive(secret), "workers.max": 3}, "2026-12-01T00:00:00Z")
+    digests = json.loads(env[drift.APPLIED_ENV])
+    assert digests["env.HF_TOKEN"] == "set"
+    assert secret not in json.dumps(env) and drift.digest("ep1", "env.HF_TOKEN", secret) not in json.dumps(env)
+    record = drift.read_record({"name": "gpuctl-applied-ep1", "env": env})
+    change = FieldChange("env.HF_TOKEN", "rotated", Sensitive("new"), sensitive=True)
+    assert drift.origin(record, change) is Origin.UNKNOWN
+
+
+def test_a_damaged_record_classifies_nothing_and_fails_nothing():
+    broken = {"name": "gpuctl-applied-ep1", "env": {MARKER_ENV: "p", drift.APPLIED_ENV: "{not json"}}
+    assert drift.read_record(broken) is None
+    assert drift.read_record({"name": "gpuctl-applied-ep1", "env": {drift.APPLIED_ENV: "{}"}}) is None  # no owner
+
+
+@SETTINGS
+@given(configs())
+def test_a_plan_right_after_apply_with_its_records_is_empty(config):
+    result = plan(desired_from(config), _deployed(config), CATALOG)
+    assert not result.has_changes and result.in_sync
+    assert not [c for c in result.changes if c.drift]
+
+
+@SETTINGS
+@given(configs(), st.data())
+def test_each_side_moving_workers_max_is_labelled_by_who_moved(config, data):
+    observed = _deployed(config)
+    block = data.draw(st.sampled_from(config["serverless"]))
+    was = block["scaling"]["max_workers"]
+
+    def console(e):
+        e["workers"]["max"] = was + 2
+
+    git = copy.deepcopy(config)
+    next(b for b in git["serverless"] if b["name"] == block["name"])["scaling"]["max_workers"] = was + 1
+    assert _only_change(plan(desired_from(config), _edit(observed, block["name"], console), CATALOG)) == [("workers.max", "account")]
+    assert _only_change(plan(desired_from(git), observed, CATALOG)) == [("workers.max", "config")]
+    assert _only_change(plan(desired_from(git), _edit(observed, block["name"], console), CATALOG)) == [("workers.max", "both")]
+
+
+@SETTINGS
+@given(configs(), st.data())
+def test_an_env_var_added_in_the_console_is_the_accounts(config, data):
+    block = data.draw(st.sampled_from(config["serverless"]))
+    observed = _edit(_deployed(config), block["name"], lambda e: e["env"].update(ADDED_IN_CONSOLE="1"))
+    assert _only_change(plan(desired_from(config), observed, CATALOG)) == [("env.ADDED_IN_CONSOLE", "account")]
+
+
+@SETTINGS
+@given(configs(), st.data())
+def test_a_dropped_marker_is_restored_not_refused(config, data):
+    block = data.draw(st.sampled_from(config["serverless"]))
+    observed = _edit(_deployed(config), block["name"], lambda e: e["env"].pop(MARKER_ENV))
+    result = plan(desired_from(config), observed, CATALOG)
+    changed = [c for c in result.changes if c.action is not Action.NOOP]
+    assert [(c.name, c.action, c.drift) for c in changed] == [(block["name"], Action.UPDATE, "marker-lost")]
+    assert [(f.path, f.after, f.origin) for f in changed[0].changes] == [(f"env.{MARKER_ENV}", config["project_id"], Origin.ACCOUNT)]
+
+
+@SETTINGS
+@given(configs(), st.data())
+def test_an_endpoint_deleted_in_the_account_is_re_created_loudly(config, data):
+    observed = _deployed(config)
+    block = data.draw(st.sampled_from(config["serverless"]))
+    gone = next(e for e in observed.endpoints if e["name"] == block["name"])
+    left = Observed(tuple(e for e in observed.endpoints if e is not gone), observed.network_volumes, observed.templates)
+    result = plan(desired_from(config), left, CATALOG)
+    created = [c for c in result.changes if c.action is Action.CREATE and c.kind is Kind.ENDPOINT]
+    assert [(c.name, c.drift) for c in created] == [(block["name"], "deleted-in-account")]
+    assert gone["id"] in created[0].reason and "NEW id" in created[0].reason
+    assert [n for n in result.notices if n.code == "deleted-in-account" and gone["id"] in n.message]
+
+
+def test_without_a_record_every_origin_is_unknown():
+    config = {"project_id": "norec", "serverless": [{"name": "norec", "template": "whisper", "gpu_type": "NVIDIA L4"}]}
+    bare = Observed(_deployed(config).endpoints, (), ())
+    drifted = _edit(bare, "norec", lambda e: e["workers"].update(max=9))
+    assert _only_change(plan(desired_from(config), drifted, CATALOG)) == [("workers.max", "unknown")]
