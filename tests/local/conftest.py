@@ -147,3 +147,16 @@ def wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.05) -> A
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[tuple[dict[str, str], Path]]:
+    """An environment whose local provider lives in a temporary data dir and HOME, for driving
+    `gpu local ...` in-process; whatever the test started is stopped, and no process is left."""
+    from tests.conftest import run_cli
+
+    data = tmp_path / "local"
+    environ = {"GPUCTL_LOCAL_DIR": str(data), "HOME": str(tmp_path)}
+    yield environ, data
+    run_cli(["local", "down"], tmp_path, environ)
+    assert not [p for p in reaper.marked_processes(data.resolve()) if reaper.alive(p)]

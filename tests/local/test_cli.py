@@ -9,20 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from gpuctl.local import ensure_running, read_server_info, reaper
 from gpuctl.local.lifecycle import default_data_dir
 from tests.conftest import run_cli
-
-
-@pytest.fixture
-def env(tmp_path: Path):
-    data = tmp_path / "local"
-    environ = {"GPUCTL_LOCAL_DIR": str(data), "HOME": str(tmp_path)}
-    yield environ, data
-    run_cli(["local", "down"], tmp_path, environ)
-    assert not [p for p in reaper.marked_processes(data.resolve()) if reaper.alive(p)]
 
 
 def test_up_status_env_reset_down(env, tmp_path: Path) -> None:

@@ -9,20 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from gpuctl.local import reaper
 from tests.conftest import run_cli
 from tests.local.conftest import wait_for
 
 GARBAGE = b"this is not a SQLite database, it was overwritten\n" * 10
-
-
-@pytest.fixture
-def env(tmp_path: Path):
-    data = tmp_path / "local"
-    environ = {"GPUCTL_LOCAL_DIR": str(data), "HOME": str(tmp_path)}
-    yield environ, data
-    run_cli(["local", "down"], tmp_path, environ)
-    assert not [p for p in reaper.marked_processes(data.resolve()) if reaper.alive(p)]
 
 
 def damage(data: Path) -> None:
