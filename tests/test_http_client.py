@@ -149,22 +149,17 @@ def test_retry_after_on_a_create_whose_outcome_is_unknown_holds_the_lookup_that_
     assert s.sent_at[1] - s.sent_at[0] >= 3.0
 
 
-def test_retry_after_on_a_read_that_gave_up_holds_the_next_request():
-    s = Script((503, {"Retry-After": "4"}, {}), (200, {}, {}))
+@pytest.mark.parametrize(("status", "wait", "error", "first"), [
+    (503, 4.0, Unavailable, lambda client: client.request("GET", "/v2/serverless")),  # a read that gave up
+    (429, 2.0, RateLimited, lambda client: list(client.events("/v2/pods/abc/logs"))),  # a log stream
+], ids=["read-gave-up", "log-stream"])
+def test_retry_after_on_a_failed_request_holds_the_next_request(status, wait, error, first):
+    s = Script((status, {"Retry-After": str(int(wait))}, {}), (200, {}, {}))
     client = s.client(retry=RetryPolicy(attempts=1))
-    with pytest.raises(Unavailable):
-        client.request("GET", "/v2/serverless")
+    with pytest.raises(error):
+        first(client)
     client.request("GET", "/v2/templates")
-    assert s.sent_at[1] - s.sent_at[0] >= 4.0
-
-
-def test_retry_after_on_a_log_stream_holds_the_next_request():
-    s = Script((429, {"Retry-After": "2"}, {}), (200, {}, {}))
-    client = s.client()
-    with pytest.raises(RateLimited):
-        list(client.events("/v2/pods/abc/logs"))
-    client.request("GET", "/v2/pods")
-    assert s.sent_at[1] - s.sent_at[0] >= 2.0
+    assert s.sent_at[1] - s.sent_at[0] >= wait
 
 
 def test_a_pause_longer_than_the_retry_budget_fails_instead_of_sleeping_or_sending_early():

@@ -29,6 +29,7 @@ from typing import Any
 from gpuctl.engine.lock import LockHeld
 from gpuctl.model import MARKER_ENV
 from gpuctl.provider.errors import AuthError, InvalidId, NotFound, ProviderError
+from gpuctl.records import template_body
 
 LEASE_PREFIX = "gpuctl-lock-"
 HOLDER, EXPIRES, TOKEN = "GPUCTL_LEASE_HOLDER", "GPUCTL_LEASE_EXPIRES", "GPUCTL_LEASE_TOKEN"
@@ -138,8 +139,7 @@ class Lease:
                 HOST: socket.gethostname(), PID: str(os.getpid())}
 
     def _created(self) -> bool:
-        body = {"name": self.name, "image": "gpuctl/lease:none", "env": self._env(), "category": "CPU",
-                "serverless": False, "startSsh": False, "startJupyter": False}
+        body = template_body(self.name, "gpuctl/lease:none", self._env())
         try:
             self.template_id = self.provider.create_template(body)["id"]
             return True

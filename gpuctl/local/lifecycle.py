@@ -192,16 +192,10 @@ def _offline_endpoints(data_dir: Path) -> int:
 def _set_aside_if_damaged(path: Path) -> Path | None:
     """Move a state.db that SQLite cannot read to `state.db.damaged-<UTC time>`; its -wal and
     -shm go with it. Returns where it went, or None when it was readable or absent."""
-    import sqlite3
+    from gpuctl.local.store import damage
 
-    if not path.exists():
+    if damage(path) is None:
         return None
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-            if db.execute("PRAGMA quick_check").fetchone()[0] == "ok":
-                return None
-    except sqlite3.DatabaseError:
-        pass
     target = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
     for suffix in ("", "-wal", "-shm"):
         with contextlib.suppress(FileNotFoundError):

@@ -15,7 +15,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,18 @@ class DamagedState(Exception):
     def __init__(self, path: Path, problem: str):
         super().__init__(f"{path} is damaged ({problem})")
         self.path = path
+
+
+def damage(path: Path) -> str | None:
+    """Why SQLite cannot use the file at `path`, or None when it can (or it does not exist)."""
+    if not path.exists():
+        return None
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            result = db.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    return None if result == "ok" else f"quick_check: {result}"
 
 
 class Store:

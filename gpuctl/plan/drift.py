@@ -24,6 +24,7 @@ from typing import Any
 from gpuctl.model import MARKER_ENV, REDACTED, EndpointSpec, Notice, Sensitive
 from gpuctl.plan import fields
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Origin, ResourceChange, Unknown
+from gpuctl.records import template_body
 
 RECORD_PREFIX = "gpuctl-applied-"
 APPLIED_ENV = "GPUCTL_APPLIED"
@@ -95,8 +96,7 @@ def record_env(project_id: str, endpoint_id: str, name: str, declared: Mapping[s
 def record_body(project_id: str, endpoint_id: str, name: str, declared: Mapping[str, Any], applied_at: str) -> dict:
     """The v2 create body of a record: a pod template (`serverless: false`), so it is never
     offered for an endpoint, costs nothing and never runs."""
-    return {"name": record_name(endpoint_id), "image": RECORD_IMAGE, "env": record_env(project_id, endpoint_id, name, declared, applied_at),
-            "category": "CPU", "serverless": False, "startSsh": False, "startJupyter": False}
+    return template_body(record_name(endpoint_id), RECORD_IMAGE, record_env(project_id, endpoint_id, name, declared, applied_at))
 
 
 def read_record(template: Mapping[str, Any]) -> Record | None:

@@ -16,6 +16,7 @@ from typing import Any
 from gpuctl.model import MARKER_ENV
 from gpuctl.prewarm import RECORD_PREFIX, digest, find_record, is_record, record_key, record_name
 from gpuctl.provider.errors import AmbiguousWrite, Rejected
+from gpuctl.records import template_body
 
 
 def remember(provider: Any, endpoint: dict, doc: dict) -> dict | None:
@@ -28,8 +29,7 @@ def remember(provider: Any, endpoint: dict, doc: dict) -> dict | None:
     existing = find_record(provider.list_templates(), endpoint["id"])
     if existing:
         return _update(provider, existing, entry, endpoint)
-    body = {"name": record_name(endpoint["id"]), "image": endpoint.get("image") or "none", "env": entry,
-            "category": "CPU", "serverless": False, "startSsh": False, "startJupyter": False}
+    body = template_body(record_name(endpoint["id"]), endpoint.get("image") or "none", entry)
     try:
         return provider.create_template(body)
     except (AmbiguousWrite, Rejected):
