@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 FINAL = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
 JSON_HELP = "Print the whole job document as JSON on stdout."
 ENDED = {"FAILED": "failed", "CANCELLED": "was cancelled", "TIMED_OUT": "timed out"}
-SHELL_HINT = "JSON needs double-quoted keys and strings; quote the whole value for the shell: --input '{\"prompt\": \"hi\"}'"
 RETENTION_HINT = "results are kept 30 min after /run and 1 min after /runsync; check the endpoint and the job id"
 STATE_WORDS = {"IN_QUEUE": "queued", "IN_PROGRESS": "running"}
 LIVE_WAIT_MS = 2000  # on a terminal /runsync holds no longer, so the status line soon shows the job's state
@@ -46,6 +45,7 @@ def invoke(app: AppContext, name: str, input_value: str | None, is_async: bool, 
     --json the chunk lines are followed by the job document. While it waits, a terminal shows
     one live line on stderr: the job's state (queued, running), its id and the time waited."""
     from gpuctl.cli.resolve import open_target
+    from gpuctl.cli.job_input import job_payload, parse_input, read_input
     from gpuctl.errors import UsageError
 
     if is_async and streaming:
@@ -103,63 +103,6 @@ def job_cancel(app: AppContext, name: str, job_id: str, as_json: bool, provider:
 
 
 # -- the input --------------------------------------------------------------------------------
-
-
-def read_input(app: AppContext, value: str | None) -> tuple[str, str]:
-    """(text, where it came from) for --input: a literal, @path (relative to the working
-    directory), or - for stdin."""
-    from gpuctl.errors import UsageError
-
-    if value is None:
-        return "{}", "--input"
-    if value == "-":
-        if app.stdin_tty:
-            app.note("reading the input from the terminal; end it with Ctrl-D")
-        return click.get_text_stream("stdin").read(), "<stdin>"
-    if value.startswith("@"):
-        path = app.cwd / value[1:]
-        try:
-            return path.read_text(encoding="utf-8"), value[1:]
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read the input file {value[1:]}: {getattr(exc, 'strerror', None) or exc}") from None
-    return value, "--input"
-
-
-def parse_input(text: str, where: str) -> Any:
-    """The input as JSON, or an error that points at the line and column that broke it."""
-    import json
-
-    from gpuctl.errors import Diagnostic, UsageError
-
-    def no_constants(name: str) -> Any:
-        raise UsageError(f"the job input contains {name}, which JSON does not allow", detail=f"in {where}",
-                         hint="RunPod accepts standard JSON only: write the number as a string, or null")
-
-    try:
-        return json.loads(text, parse_constant=no_constants)
-    except RecursionError:
-        raise UsageError("the job input is nested too deeply", detail=f"in {where}", hint="flatten the input; a job input is plain JSON a few levels deep (RunPod limits /run to 10 MB)") from None
-    except json.JSONDecodeError as exc:
-        located = Diagnostic(exc.msg, file=where, line=exc.lineno, col=exc.colno).format()
-        hint = SHELL_HINT if where == "--input" else None
-        raise UsageError("the job input is not valid JSON", detail=f"{located}\n{excerpt(text, exc.lineno, exc.colno)}", hint=hint) from None
-
-
-def excerpt(text: str, line: int, col: int, width: int = 72) -> str:
-    """The offending line (clipped around the column) with a caret under the column."""
-    lines = text.split("\n")
-    source = lines[min(line, len(lines)) - 1]
-    start = max(0, min(col - 1 - width // 2, len(source) - width))
-    return f"  {source[start:start + width]}\n  {' ' * (col - 1 - start)}^"
-
-
-def job_payload(value: Any) -> dict:
-    """What /run and /runsync take: {"input": ...}, kept as is when the value already has one
-    (so "webhook" and "policy" can ride along)."""
-    return value if isinstance(value, dict) and "input" in value else {"input": value}
-
-
-# -- running a job ----------------------------------------------------------------------------
 
 
 def queue_endpoint(target: Target, ref: str) -> dict:

@@ -1,0 +1,69 @@
+"""The job input of `gpu serverless invoke`: read from --input, @file or stdin, parsed as the
+plain JSON RunPod accepts, and wrapped as `{"input": ...}`; every problem points at the place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from gpuctl.cli.context import AppContext
+
+SHELL_HINT = "JSON needs double-quoted keys and strings; quote the whole value for the shell: --input '{\"prompt\": \"hi\"}'"
+
+
+def read_input(app: AppContext, value: str | None) -> tuple[str, str]:
+    """(text, where it came from) for --input: a literal, @path (relative to the working
+    directory), or - for stdin."""
+    from gpuctl.errors import UsageError
+
+    if value is None:
+        return "{}", "--input"
+    if value == "-":
+        if app.stdin_tty:
+            app.note("reading the input from the terminal; end it with Ctrl-D")
+        return click.get_text_stream("stdin").read(), "<stdin>"
+    if value.startswith("@"):
+        path = app.cwd / value[1:]
+        try:
+            return path.read_text(encoding="utf-8"), value[1:]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read the input file {value[1:]}: {getattr(exc, 'strerror', None) or exc}") from None
+    return value, "--input"
+
+
+def parse_input(text: str, where: str) -> Any:
+    """The input as JSON, or an error that points at the line and column that broke it."""
+    import json
+
+    from gpuctl.errors import Diagnostic, UsageError
+
+    def no_constants(name: str) -> Any:
+        raise UsageError(f"the job input contains {name}, which JSON does not allow", detail=f"in {where}",
+                         hint="RunPod accepts standard JSON only: write the number as a string, or null")
+
+    try:
+        return json.loads(text, parse_constant=no_constants)
+    except RecursionError:
+        raise UsageError("the job input is nested too deeply", detail=f"in {where}", hint="flatten the input; a job input is plain JSON a few levels deep (RunPod limits /run to 10 MB)") from None
+    except json.JSONDecodeError as exc:
+        located = Diagnostic(exc.msg, file=where, line=exc.lineno, col=exc.colno).format()
+        hint = SHELL_HINT if where == "--input" else None
+        raise UsageError("the job input is not valid JSON", detail=f"{located}\n{excerpt(text, exc.lineno, exc.colno)}", hint=hint) from None
+
+
+def excerpt(text: str, line: int, col: int, width: int = 72) -> str:
+    """The offending line (clipped around the column) with a caret under the column."""
+    lines = text.split("\n")
+    source = lines[min(line, len(lines)) - 1]
+    start = max(0, min(col - 1 - width // 2, len(source) - width))
+    return f"  {source[start:start + width]}\n  {' ' * (col - 1 - start)}^"
+
+
+def job_payload(value: Any) -> dict:
+    """What /run and /runsync take: {"input": ...}, kept as is when the value already has one
+    (so "webhook" and "policy" can ride along)."""
+    return value if isinstance(value, dict) and "input" in value else {"input": value}
+
+
+# -- running a job ----------------------------------------------------------------------------
