@@ -8,10 +8,17 @@ these; everything else raises them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_CHANGES = 2  # only under --detailed-exitcode
+
+class ExitCode(IntEnum):
+    """Every exit code gpuctl's CLI uses, published in docs/errors.md and fixed once published."""
+
+    OK = 0
+    ERROR = 1  # any error, usage errors included: 2 means "changes pending" and nothing else
+    CHANGES = 2  # only under --detailed-exitcode (and `drift`): the account differs from gpu.jsonc
+    LOCKED = 3  # another deploy holds the project lock or the account lease
+    INTERRUPTED = 130  # Ctrl-C or SIGTERM, as a shell reports a process ended by SIGINT
 
 
 @dataclass(frozen=True)
@@ -36,7 +43,7 @@ class Diagnostic:
 
 
 class GpuctlError(Exception):
-    exit_code = EXIT_ERROR
+    exit_code = ExitCode.ERROR
 
     def __init__(self, summary: str, *, detail: str | None = None, hint: str | None = None):
         super().__init__(summary)

@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from gpuctl.engine.lock import EXIT_LOCKED, LockHeld, ProjectLock
+from gpuctl.engine.lock import LockHeld, ProjectLock
+from gpuctl.errors import ExitCode
 
 HOLD = "import sys, time; from pathlib import Path; from gpuctl.engine.lock import ProjectLock; lock = ProjectLock(Path(sys.argv[1]), 'gpu serverless deploy'); lock.acquire(0); print('held', flush=True); time.sleep(60)"
 
@@ -21,7 +22,7 @@ def test_second_holder_is_refused_with_the_holder_named(tmp_path):
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(LockHeld) as info:
             ProjectLock(tmp_path / "deploy.lock", "x").acquire(0)
-        assert f"pid {holder.pid}" in info.value.summary and info.value.exit_code == EXIT_LOCKED
+        assert f"pid {holder.pid}" in info.value.summary and info.value.exit_code == ExitCode.LOCKED
     finally:
         holder.kill()
         holder.wait()

@@ -15,6 +15,7 @@ from gpuctl.cli.context import AppContext
 from gpuctl.cli.lazy import LazyGroup
 from gpuctl.cli.local_cmd import local_group
 from gpuctl.cli.serverless import serverless_group
+from gpuctl.errors import ExitCode
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None, context: AppContext | None = None) -> in
 
 
 def _run(args: list[str], app: AppContext) -> int:
-    from gpuctl.errors import EXIT_ERROR, GpuctlError
+    from gpuctl.errors import GpuctlError
 
     try:
         result = cli.main(args=args, prog_name="gpu", standalone_mode=False, obj=app)
@@ -61,12 +62,12 @@ def _run(args: list[str], app: AppContext) -> int:
         return exc.exit_code
     except click.exceptions.Abort:
         print("aborted", file=app.stderr)
-        return EXIT_ERROR
+        return ExitCode.ERROR
     except click.ClickException as exc:
         from gpuctl.cli.usage import show
 
         show(exc, cli, args, app.stderr)  # never the words typed: click's own messages repeat them
-        return EXIT_ERROR  # usage errors exit 1: exit 2 means "changes pending"
+        return ExitCode.ERROR  # usage errors exit 1: exit 2 means "changes pending"
     except GpuctlError as exc:
         from gpuctl.safetext import printable
 
@@ -74,9 +75,9 @@ def _run(args: list[str], app: AppContext) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=app.stderr)
-        return 130
+        return ExitCode.INTERRUPTED
     except BrokenPipeError:
-        return EXIT_ERROR
+        return ExitCode.ERROR
     except Exception as exc:  # the one place that catches everything
         if app.debug:
             import traceback
@@ -86,4 +87,4 @@ def _run(args: list[str], app: AppContext) -> int:
             from gpuctl.safetext import printable
 
             print(f"error: internal error: {type(exc).__name__}: {printable(str(exc))}\nhint: run again with --debug for a traceback, and report it", file=app.stderr)
-        return EXIT_ERROR
+        return ExitCode.ERROR

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import click
+from gpuctl.errors import ExitCode
 
 if TYPE_CHECKING:
     from gpuctl.cli.context import AppContext
@@ -51,7 +52,7 @@ def login(ctx: click.Context, no_verify: bool) -> int:
     app.stdout.write(f"API key {credentials.mask(key)} saved to {stored.path} ({how})\n")
     if app.environ.get(credentials.ENV_VAR):
         app.note(f"note: {credentials.ENV_VAR} is set in this environment and wins over the stored key")
-    return 0
+    return ExitCode.OK
 
 
 @auth_group.command("status")
@@ -70,7 +71,7 @@ def status(app: AppContext, check: bool, as_json: bool) -> int:
         app.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
         _print_status(app, doc)
-    return 0 if doc["configured"] and not doc["error"] else 1
+    return ExitCode.OK if doc["configured"] and not doc["error"] else 1
 
 
 @auth_group.command("logout")
@@ -86,7 +87,7 @@ def logout(app: AppContext) -> int:
     app.stdout.write(f"removed the stored API key from {path}\n" if removed else f"no API key stored at {path}; nothing to remove\n")
     if app.environ.get(credentials.ENV_VAR):
         app.note(f"note: {credentials.ENV_VAR} is still set in this environment, so commands still use that key; unset it to log out completely")
-    return 0
+    return ExitCode.OK
 
 
 def _read_key(app: AppContext) -> str:

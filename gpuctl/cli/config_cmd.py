@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from gpuctl.cli.context import AppContext
+from gpuctl.errors import ExitCode
 
 
 @click.group("config")
@@ -32,7 +33,7 @@ def validate(app: AppContext, config: str | None, as_json: bool) -> int:
             raise
         errors = [{"file": d.file, "line": d.line, "column": d.col, "path": d.path, "message": d.message, "hint": d.hint} for d in exc.diagnostics]
         app.stdout.write(json.dumps({"valid": False, "errors": errors}, indent=2) + "\n")
-        return 1
+        return ExitCode.ERROR
     endpoints = [
         {"name": b.model.name or loaded.project_id, "template": b.template.resolved, "gpu_type": b.model.gpu_type, "volume": b.model.volume.name if b.model.volume else None}
         for b in loaded.blocks
@@ -45,7 +46,7 @@ def validate(app: AppContext, config: str | None, as_json: bool) -> int:
                "notes": [{"code": n.code, "address": n.address, "message": n.message} for n in loaded.notices if n.level == "note"],
                "variables": [{"address": a, "env": k, "variable": v, "set": v in app.environ} for a, k, v in needed]}
         app.stdout.write(json.dumps(doc, indent=2) + "\n")
-        return 0
+        return ExitCode.OK
     described = ", ".join(f"{e['name']} ({e['template']} on {e['gpu_type']})" for e in endpoints)
     app.stdout.write(f"{display} is valid: {len(endpoints)} endpoint{'s' if len(endpoints) != 1 else ''}: {described}\n")
     for n in sorted(loaded.notices, key=lambda n: n.level != "warning"):
@@ -53,7 +54,7 @@ def validate(app: AppContext, config: str | None, as_json: bool) -> int:
         app.stdout.write(f"  {mark} {n.address + ': ' if n.address else ''}{n.message}\n")
     for address, key, var in missing:
         app.stdout.write(f"  ! {address}: env.{key} reads ${{{var}}}, which is not set here; deploy will need it\n")
-    return 0
+    return ExitCode.OK
 
 
 @config_group.command("schema")
@@ -65,4 +66,4 @@ def schema(app: AppContext) -> int:
     from gpuctl.config.jsonschema import config_schema
 
     app.stdout.write(json.dumps(config_schema(), indent=2, ensure_ascii=False) + "\n")
-    return 0
+    return ExitCode.OK

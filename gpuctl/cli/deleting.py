@@ -10,7 +10,7 @@ import json
 
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.resolve import Ambiguous, NotFound, Target, find_endpoint, owner_of
-from gpuctl.errors import GpuctlError, UsageError
+from gpuctl.errors import ExitCode, GpuctlError, UsageError
 
 
 class Refused(GpuctlError):
@@ -119,7 +119,7 @@ def _volumes(target: Target, endpoint: dict) -> list[dict]:
 def _report(app: AppContext, as_json: bool, doc: dict) -> int:
     if as_json:
         app.stdout.write(json.dumps(doc, indent=2) + "\n")
-    return 0
+    return ExitCode.OK
 
 
 class TemplateNotFound(NotFound):

@@ -17,7 +17,7 @@ from gpuctl.engine.journal import Journal
 from gpuctl.cli.prewarming import forget_orphans, prewarm, prewarm_failure, prewarm_targets
 from gpuctl.engine.lease import name_claim, project_lease
 from gpuctl.engine.lock import ProjectLock
-from gpuctl.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, GpuctlError, UsageError
+from gpuctl.errors import ExitCode, GpuctlError, UsageError
 from gpuctl.model import Sensitive
 from gpuctl.plan import plan as make_plan
 from gpuctl.render.document import dumps, read_saved, to_document
@@ -111,7 +111,7 @@ def _show_plan(s: Session, plan) -> int:
         Path(s.opts.out).write_text(dumps(to_document(plan)))
         s.app.note(f"saved the plan to {s.opts.out}; apply exactly it with: gpu serverless deploy --from-plan {s.opts.out}")
     planning.write_plan(s.app, plan, s.opts.fmt)
-    return EXIT_CHANGES if s.opts.detailed_exitcode and not plan.in_sync else EXIT_OK
+    return ExitCode.CHANGES if s.opts.detailed_exitcode and not plan.in_sync else ExitCode.OK
 
 
 def _check_saved(s: Session, saved: dict, plan) -> None:
@@ -152,12 +152,12 @@ def _apply(s: Session, provider) -> int:
         if not plan.has_changes:
             if prewarm_targets(s, plan, observed)[0] and not _confirm(s):
                 app.note("cancelled: nothing was changed or warmed")
-                return EXIT_ERROR
+                return ExitCode.ERROR
             return _result(s, provider, plan, None, observed, prewarm(s, provider, plan, observed))
         reviewed = not (opts.yes or opts.json_result or saved is not None)
         if not _confirm(s):
             app.note("cancelled: nothing was changed")
-            return EXIT_ERROR
+            return ExitCode.ERROR
         lease = project_lease(provider, s.desired.project_id, "gpu serverless deploy", app.note)
         lease.acquire(opts.lock_timeout, opts.break_lock)
         lease.keep_alive()
@@ -259,4 +259,4 @@ def _result(s: Session, provider, plan, outcome, observed, warmed: list | None =
     failure = prewarm_failure(doc["prewarm"])
     if failure:
         raise failure
-    return EXIT_CHANGES if s.opts.detailed_exitcode and outcome is not None else EXIT_OK
+    return ExitCode.CHANGES if s.opts.detailed_exitcode and outcome is not None else ExitCode.OK

@@ -13,6 +13,7 @@ import click
 
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.resolve import provider_options
+from gpuctl.errors import ExitCode
 
 
 @click.command("drift")
@@ -34,7 +35,6 @@ def drift(app: AppContext, as_json: bool, fmt: str | None, observed: str | None,
 
 
 def report(app: AppContext, fmt: str, observed: str | None, provider: str | None, config: str | None) -> int:
-    from gpuctl.errors import EXIT_CHANGES, EXIT_OK
     from gpuctl.render.document import to_document
     from gpuctl.render.drift import build
 
@@ -42,7 +42,7 @@ def report(app: AppContext, fmt: str, observed: str | None, provider: str | None
     state = s.snapshot.observed if s.snapshot is not None else _observe(app, s)
     doc = build(to_document(s.plan(state)), s.catalog, {e["id"]: e for e in state.endpoints if isinstance(e.get("id"), str)})
     _write(app, doc, fmt)
-    return EXIT_OK if doc["in_sync"] else EXIT_CHANGES
+    return ExitCode.OK if doc["in_sync"] else ExitCode.CHANGES
 
 
 def _session(app: AppContext, observed: str | None, provider: str | None, config: str | None):

@@ -15,7 +15,7 @@ import click
 
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.resolve import provider_options
-from gpuctl.errors import GpuctlError
+from gpuctl.errors import ExitCode, GpuctlError
 
 
 class Refused(GpuctlError):
@@ -51,11 +51,11 @@ def history(app: AppContext, ref: str, as_json: bool, provider: str | None, conf
         target.close()
     if as_json:
         app.stdout.write(json.dumps(doc, indent=2) + "\n")
-        return 0
+        return ExitCode.OK
     app.console().print(history_table(doc))
     for line in history_footer(doc):
         app.stdout.write(line + "\n")
-    return 0
+    return ExitCode.OK
 
 
 @click.command("rollback")
@@ -144,7 +144,7 @@ def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan
         return _report(app, as_json, current, version, doc.get("endpointVersion"), doc.get("endpointVersion"), changes, applied=False)
     if not _confirm(app, yes, f"Roll back {current.get('name')} to version {version}?"):
         app.note("cancelled: nothing was changed")
-        return 1
+        return ExitCode.ERROR
     with _lease(app, provider, project, wait, break_lock):
         _, doc_again, changes_again, _ = _plan(provider, endpoint_id, version)
         if doc_again.get("endpointVersion") != doc.get("endpointVersion") or changes_again != changes:
@@ -224,4 +224,4 @@ def _report(app: AppContext, as_json: bool, endpoint: dict, version: int, before
                "new_version": latest, "applied": applied, "gpu_jsonc_differs": applied,
                "changes": [{"field": c["path"], "old": c["before"], "new": c["after"]} for c in changes]}  # hide_env hides env's old/new
         app.stdout.write(json.dumps(hide_env(doc), indent=2) + "\n")
-    return 0
+    return ExitCode.OK

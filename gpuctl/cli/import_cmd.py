@@ -14,7 +14,7 @@ import click
 
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.resolve import provider_options
-from gpuctl.errors import GpuctlError
+from gpuctl.errors import ExitCode, GpuctlError
 
 
 class ForeignEndpoint(GpuctlError):
@@ -81,7 +81,7 @@ def _run(app: AppContext, target, ref: str, block_name: str | None, write: bool,
     if write:
         edit.save(path, text)
     _report(app, live, made, plan, display, write, as_json)
-    return 0
+    return ExitCode.OK
 
 
 def _adoption(target, live: dict, project_id: str, name: str, force: bool) -> str | None:

@@ -9,6 +9,7 @@ import click
 
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.resolve import provider_options
+from gpuctl.errors import ExitCode
 
 
 @click.command("list")
@@ -30,7 +31,7 @@ def list_endpoints(app: AppContext, show_all: bool, as_json: bool, provider: str
     finally:
         target.close()
     views.print_rows(app, rows, as_json, show_all)
-    return 0
+    return ExitCode.OK
 
 
 @click.command("status")
@@ -53,12 +54,12 @@ def status(app: AppContext, ref: str, as_json: bool, watch: bool, interval: floa
         endpoint_id = endpoint(target, ref)["id"]
         if not watch:
             _show(app, views.status_doc(target, endpoint_id), as_json)
-            return 0
+            return ExitCode.OK
         with sigterm_as_interrupt():
             try:
                 _watch(app, lambda: views.status_doc(target, endpoint_id), interval, as_json)
             except KeyboardInterrupt:
-                return 0
+                return ExitCode.OK
     finally:
         target.close()
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gpuctl.cli.resolve import provider_options
+from gpuctl.errors import ExitCode
 
 if TYPE_CHECKING:
     from gpuctl.cli.context import AppContext
@@ -82,7 +83,7 @@ def job_status(app: AppContext, name: str, job_id: str, as_json: bool, provider:
     State, worker, timings, then the error or the output. Exits 0 whatever the job's state."""
     job = job_call(app, provider, config, name, job_id, "status")
     app.stdout.write(to_json(job) + "\n" if as_json else describe(job))
-    return 0
+    return ExitCode.OK
 
 
 @job_group.command("cancel")
@@ -99,7 +100,7 @@ def job_cancel(app: AppContext, name: str, job_id: str, as_json: bool, provider:
     job = job_call(app, provider, config, name, job_id, "cancel")
     ended = job.get("status") in FINAL and job.get("status") != "CANCELLED"
     app.stdout.write(to_json(job) + "\n" if as_json else f"job {job_id}: {job.get('status')}" + (" (it had already ended)\n" if ended else "\n"))
-    return 0
+    return ExitCode.OK
 
 
 # -- the input --------------------------------------------------------------------------------
@@ -139,7 +140,7 @@ class JobCall:
         job = self.provider.run(self.endpoint_id, payload)
         self.app.stdout.write(to_json(job) + "\n" if self.as_json else f"{job['id']}\n")
         self.app.note(f"queued; check it with: gpu serverless job status {self.ref} {job['id']}")
-        return 0
+        return ExitCode.OK
 
     def run(self, payload: dict, wait_ms: int) -> dict:
         """/runsync, then /status polls (slowing down to one every 2 s) until a final state,
@@ -188,7 +189,7 @@ class JobCall:
             self.app.note(f"interrupted: job {self.job['id']} keeps running on {self.ref}\nhint: {self.hint(self.job['id'])}")
         else:
             self.app.note(f"interrupted before {self.ref} answered: the job may still run\nhint: `gpu serverless status {self.ref}` shows the queue")
-        return 130
+        return ExitCode.INTERRUPTED
 
     def finish(self, job: dict) -> int:
         """Print the output (the document with --json; nothing more after streamed chunks);
@@ -200,7 +201,7 @@ class JobCall:
         elif job.get("status") == "COMPLETED" and not self.chunks:
             self.app.stdout.write(to_json(job.get("output")) + "\n")
         if job.get("status") == "COMPLETED":
-            return 0
+            return ExitCode.OK
         message, trace = job_error(job)
         raise GpuctlError(f"job {job['id']} {ENDED.get(job.get('status'), 'ended')}" + (f": {message}" if message else ""),
                           detail=trace if self.app.debug else None,

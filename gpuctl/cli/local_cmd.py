@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import click
+from gpuctl.errors import ExitCode
 
 if TYPE_CHECKING:
     from gpuctl.cli.context import AppContext
@@ -37,11 +38,11 @@ def up(app: AppContext, port: int, data_dir: str | None) -> int:
     running = lifecycle.read_server_info(directory)
     if running is not None:
         app.stdout.write(f"local provider already running at {running['url']} (pid {running['pid']})\n")
-        return 0
+        return ExitCode.OK
     info = lifecycle.start(directory, port, app.environ)
     app.stdout.write(f"local provider running at {info['url']} (pid {info['pid']}, data in {directory})\n")
     app.note("point RunPod clients at it with: eval \"$(gpu local env)\"")
-    return 0
+    return ExitCode.OK
 
 
 @local_group.command("down")
@@ -53,7 +54,7 @@ def down(app: AppContext, data_dir: str | None) -> int:
 
     stopped = lifecycle.stop(_data_dir(app, data_dir))
     app.stdout.write("local provider stopped\n" if stopped else "local provider was not running\n")
-    return 0
+    return ExitCode.OK
 
 
 @local_group.command("status")
@@ -74,7 +75,7 @@ def status(app: AppContext, data_dir: str | None, as_json: bool) -> int:
                          f"data: {doc['data_dir']}\n")
     else:
         app.stdout.write(f"not running ({doc['endpoints']} endpoints stored in {doc['data_dir']})\n")
-    return 0
+    return ExitCode.OK
 
 
 @local_group.command("reset")
@@ -89,7 +90,7 @@ def reset(app: AppContext, data_dir: str | None) -> int:
     if kept is not None:
         app.note(f"the damaged state file was moved aside to {kept}")
     app.stdout.write(f"local provider state emptied ({directory})\n")
-    return 0
+    return ExitCode.OK
 
 
 @local_group.command("env")
@@ -110,4 +111,4 @@ def env(app: AppContext, data_dir: str | None) -> int:
         raise lifecycle.LocalProviderError("the local provider is not running", hint="start it with `gpu local up`")
     for name, value in lifecycle.env_exports(directory, info, lifecycle.read_token(directory)).items():
         app.stdout.write(f"export {name}={shlex.quote(value)}\n")
-    return 0
+    return ExitCode.OK

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from gpuctl.cli.resolve import provider_options
+from gpuctl.errors import ExitCode
 
 if TYPE_CHECKING:
     from gpuctl.cli.context import AppContext
@@ -162,14 +163,14 @@ def snapshot(app: AppContext, source: LogSource, printer: Printer, name: str, wo
     workers = [worker_id] if worker_id else source.live_workers()
     if not workers:
         app.note(no_workers(name))
-        return 0
+        return ExitCode.OK
     with ThreadPoolExecutor(max_workers=min(len(workers), 16)) as pool:
         found = dict(zip(workers, pool.map(source.read, workers)))
     for quiet in (w for w, records in found.items() if not records):
         app.note(f"worker {quiet} has no logs yet" + (" (or no worker has that id)" if worker_id else ""))
     records = sorted((r for records in found.values() for r in records), key=time_key)
     printer.write(records[-source.tail:] if source.tail else records)
-    return 0
+    return ExitCode.OK
 
 
 def no_workers(name: str) -> str:
@@ -201,7 +202,7 @@ class Follower:
             self.app.note(f"worker {self.only} is not running")
         except KeyboardInterrupt:
             pass
-        return 0
+        return ExitCode.OK
 
     def poll(self) -> None:
         """Refresh the live workers and start a reader for each new one."""

@@ -13,7 +13,7 @@ import click
 
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.resolve import provider_options
-from gpuctl.errors import GpuctlError
+from gpuctl.errors import ExitCode, GpuctlError
 
 
 class PullFailed(GpuctlError):
@@ -66,7 +66,7 @@ def _run(app: AppContext, target, name: str | None, write: bool, as_json: bool) 
 
         save(loaded.source.path, result.text)
     _report(app, loaded.source.display, result, diff, write, as_json)
-    return 0
+    return ExitCode.OK
 
 
 def _check_name(loaded, name: str | None) -> None:

@@ -6,6 +6,7 @@ import click
 
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.lazy import LazyGroup
+from gpuctl.errors import ExitCode
 
 
 DAY_TWO = {
@@ -118,4 +119,4 @@ def snapshot(app: AppContext, provider: str | None, config: str | None, out: str
         Path(out).write_text(text)
     else:
         app.stdout.write(text)
-    return 0
+    return ExitCode.OK

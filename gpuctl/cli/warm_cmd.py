@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from gpuctl.cli.resolve import provider_options
+from gpuctl.errors import ExitCode
 
 
 def declared(loaded, endpoint: dict) -> tuple[tuple[str, ...], str | None]:
@@ -51,4 +52,4 @@ def warm(app, name: str, cpu: bool | None, timeout: str, as_json: bool, provider
     finally:
         target.close()
     app.stdout.write(json.dumps(doc, indent=2) + "\n" if as_json else "\n".join(result_lines(doc)) + "\n")
-    return 0
+    return ExitCode.OK

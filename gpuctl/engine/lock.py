@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import IO
 
 from gpuctl.engine.statedir import prepare
-from gpuctl.errors import GpuctlError
+from gpuctl.errors import ExitCode, GpuctlError
 
-EXIT_LOCKED = 3
+
 
 
 class LockHeld(GpuctlError):
-    exit_code = EXIT_LOCKED
+    exit_code = ExitCode.LOCKED
 
 
 @dataclass

@@ -13,11 +13,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from gpuctl.errors import GpuctlError
+from gpuctl.errors import ExitCode, GpuctlError
 
 
 class Interrupted(GpuctlError):
-    exit_code = 130  # as a shell reports a process ended by SIGINT
+    exit_code = ExitCode.INTERRUPTED
 
 
 def _main_thread() -> bool:
