@@ -17,7 +17,7 @@ from tests.test_drift_document import PLANS as DRIFT_PLANS
 PLAN_SCHEMA = json.loads((ROOT / "schema" / "plan.schema.json").read_text())
 DRIFT_SCHEMA = json.loads((ROOT / "schema" / "drift.schema.json").read_text())
 CONFIG_SCHEMA = json.loads((ROOT / "schema" / "gpu.schema.json").read_text())
-OPENAPI = json.loads((FIXTURES / "runpod" / "openapi-v2.json").read_text())
+OPENAPI = json.loads((FIXTURES.parent / "state" / "runpod" / "openapi-v2.json").read_text())
 
 
 def test_config_schema_is_not_stale():

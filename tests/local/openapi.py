@@ -14,7 +14,7 @@ import jsonschema
 
 from tests.conftest import FIXTURES
 
-SPEC = json.loads((FIXTURES / "runpod" / "openapi-v2.json").read_text())
+SPEC = json.loads((FIXTURES.parent / "state" / "runpod" / "openapi-v2.json").read_text())
 METHODS = ("get", "post", "patch", "put", "delete")
 
 

@@ -35,7 +35,7 @@ def runpod_document() -> dict:
     `requestUrls` (`.../status/{job_id}`) are declared `format: uri`, yet its own examples, and
     what RunPod returns (api-notes §4.2), hold a literal `{job_id}`, which no RFC 3986 URI may
     contain: they are URI templates (RFC 6570), so they are checked as such."""
-    document = json.loads((FIXTURES / "runpod" / "openapi-v2.json").read_text())
+    document = json.loads((FIXTURES.parent / "state" / "runpod" / "openapi-v2.json").read_text())
     urls = document["components"]["schemas"]["QueueBasedRequestUrls"]["properties"]
     for name, prop in urls.items():
         if "{job_id}" in json.dumps(prop.get("examples", [])):

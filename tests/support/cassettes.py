@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-SPEC = json.loads((ROOT / "fixtures" / "runpod" / "openapi-v2.json").read_text())
+SPEC = json.loads((ROOT / "state" / "runpod" / "openapi-v2.json").read_text())
 OUT = ROOT / "fixtures" / "cassettes"
 API, JOBS = "https://api.runpod.io", "https://api.runpod.ai/v2"
 RATE = {"RateLimit": '"minute";r=58;t=41, "hour";r=2990;t=1841, "day";r=49980;t=45041', "RateLimit-Policy": '"minute";q=60;w=60, "hour";q=3000;w=3600, "day";q=50000;w=86400'}
