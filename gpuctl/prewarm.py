@@ -101,3 +101,9 @@ def recorded(templates: Iterable[dict], project_id: str, endpoint_id: str, mode:
     record = find_record(templates, endpoint_id)
     env = (record or {}).get("env") or {}
     return env.get(MARKER_ENV) == project_id and env.get(record_key(mode)) == expected
+
+
+def orphaned_records(templates: Iterable[dict], project_id: str, endpoint_ids: set[str]) -> list[dict]:
+    """This project's records whose endpoint is gone (deleted, replaced or pruned)."""
+    return [t for t in templates if is_record(t) and (t.get("env") or {}).get(MARKER_ENV) == project_id
+            and t["name"].removeprefix(RECORD_PREFIX) not in endpoint_ids]

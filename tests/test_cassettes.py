@@ -31,8 +31,14 @@ REPLAY.register_matcher("json_body", _json_body)
 
 
 def _provider() -> RunPodProvider:
-    control = ApiClient(cassettes.API, KEY, sleep=lambda s: None)
-    jobs = ApiClient(cassettes.JOBS, KEY, sleep=lambda s: None)
+    """A provider whose pauses pass at once: its clock moves forward by what it sleeps."""
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    control = ApiClient(cassettes.API, KEY, sleep=sleep, clock=lambda: now[0])
+    jobs = ApiClient(cassettes.JOBS, KEY, sleep=sleep, clock=lambda: now[0])
     return RunPodProvider("runpod", control, jobs, GraphQL(control))
 
 

@@ -1,5 +1,6 @@
-"""The deploy flow: plan, show, confirm, apply, verify. The click options live in
-`serverless.py`; this module is imported only when deploy runs."""
+"""`gpu serverless deploy`: resolve what to deploy and where, then drive the deploy flow
+(gpuctl.engine.flow) and render what it reports. The click options live in `serverless.py`;
+this module is imported only when deploy runs."""
 
 from __future__ import annotations
 
@@ -12,24 +13,11 @@ from gpuctl.cli import planning
 from gpuctl.cli.connect import connect
 from gpuctl.cli.context import AppContext
 from gpuctl.config import build_desired, load_config
-from gpuctl.engine.apply import Engine
-from gpuctl.engine.journal import Journal
-from gpuctl.cli.prewarming import forget_orphans, prewarm, prewarm_failure, prewarm_targets
-from gpuctl.engine.lease import name_claim, project_lease
-from gpuctl.engine.lock import ProjectLock
-from gpuctl.errors import ExitCode, GpuctlError, UsageError
+from gpuctl.errors import ExitCode, UsageError
 from gpuctl.model import Sensitive
 from gpuctl.plan import plan as make_plan
 from gpuctl.render.document import dumps, read_saved, to_document
 from gpuctl.snapshot import read_snapshot
-
-
-class StalePlan(GpuctlError):
-    pass
-
-
-class InconsistentResult(GpuctlError):
-    pass
 
 
 @dataclass
@@ -48,6 +36,7 @@ class DeployOptions:
     break_lock: bool
     json_result: bool
     overrides: dict
+    parallelism: int = 10
 
 
 @dataclass
@@ -99,11 +88,32 @@ def run(app: AppContext, opts: DeployOptions) -> int:
         return _show_plan(s, s.plan(s.snapshot.observed))
     provider = connect(app, s.target)
     try:
+        deployment = deployment_for(s, provider)
         if opts.plan_only or opts.out:
-            return _show_plan(s, s.plan(provider.observe(s.needs_model_references)))
-        return _apply(s, provider)
+            return _show_plan(s, deployment.plan())
+        return _apply(s, deployment)
     finally:
         provider.close()
+
+
+def deployment_for(s: Session, provider):
+    """The deploy flow for this session, with this command's views subscribed to it."""
+    from gpuctl.cli.deploy_view import DeployView
+    from gpuctl.cli.warm_cmd import warm_io
+    from gpuctl.engine.flow import DeployRequest, Deployment
+    from gpuctl.warm import run_prewarm
+
+    opts = s.opts
+    request = DeployRequest(
+        desired=s.desired, catalog=s.catalog, target=s.target, project_dir=s.project_dir, prune=opts.prune,
+        saved=read_saved(Path(opts.from_plan)) if opts.from_plan else None, reviewed=not (opts.yes or opts.json_result or opts.from_plan),
+        lock_timeout=opts.lock_timeout, break_lock=opts.break_lock, parallelism=opts.parallelism,
+        grace=float(s.app.environ.get("GPUCTL_VISIBILITY_GRACE", "20")))
+
+    def warm(spec, endpoint: dict) -> dict:
+        return run_prewarm(warm_io(s.app), provider, endpoint, spec.prewarm.mode, spec.prewarm.models, cached_model=spec.cached_model)
+
+    return Deployment(provider, request, DeployView(s.app, None if opts.json_result else opts.fmt), lambda plan: _confirm(s), warm)
 
 
 def _show_plan(s: Session, plan) -> int:
@@ -112,15 +122,6 @@ def _show_plan(s: Session, plan) -> int:
         s.app.note(f"saved the plan to {s.opts.out}; apply exactly it with: gpu serverless deploy --from-plan {s.opts.out}")
     planning.write_plan(s.app, plan, s.opts.fmt)
     return ExitCode.CHANGES if s.opts.detailed_exitcode and not plan.in_sync else ExitCode.OK
-
-
-def _check_saved(s: Session, saved: dict, plan) -> None:
-    fresh = to_document(plan)
-    if saved.get("observed_digest") != fresh["observed_digest"]:
-        raise StalePlan("the account changed since the plan was made; refusing to apply it", hint="make a new plan (deploy --plan --out FILE) and review it")
-    same = ("project_id", "provider", "prune", "resource_changes")
-    if any(saved.get(k) != fresh[k] for k in same):
-        raise StalePlan("gpu.jsonc or the environment changed since the plan was made; refusing to apply it", hint="make a new plan and review it")
 
 
 def _confirm(s: Session) -> bool:
@@ -133,130 +134,36 @@ def _confirm(s: Session) -> bool:
     return click.confirm("Apply these changes?", default=False, err=True)
 
 
-def _apply(s: Session, provider) -> int:
-    app, opts = s.app, s.opts
-    saved = read_saved(Path(opts.from_plan)) if opts.from_plan else None
-    lock = ProjectLock(s.project_dir / ".gpu" / "deploy.lock", "gpu serverless deploy")
-    lock.acquire(opts.lock_timeout, on_wait=lambda m: app.note(m))
-    if lock.interrupted:
-        from gpuctl.engine.lock import describe
-
-        app.note(f"note: the previous deploy, {describe(lock.interrupted)}, did not finish; its unfinished writes are checked before anything is created")
-    try:
-        observed = provider.observe(s.needs_model_references)
-        plan = s.plan(observed)
-        if saved is not None:
-            _check_saved(s, saved, plan)
-        if not opts.json_result:
-            planning.write_plan(app, plan, "text" if opts.fmt == "json" else opts.fmt)
-        if not plan.has_changes:
-            if prewarm_targets(s, plan, observed)[0] and not _confirm(s):
-                app.note("cancelled: nothing was changed or warmed")
-                return ExitCode.ERROR
-            return _result(s, provider, plan, None, observed, prewarm(s, provider, plan, observed))
-        reviewed = not (opts.yes or opts.json_result or saved is not None)
-        if not _confirm(s):
-            app.note("cancelled: nothing was changed")
-            return ExitCode.ERROR
-        lease = project_lease(provider, s.desired.project_id, "gpu serverless deploy", app.note)
-        lease.acquire(opts.lock_timeout, opts.break_lock)
-        lease.keep_alive()
-        try:
-            plan, observed = _replan(s, provider, plan, saved, reviewed)
-            if not plan.has_changes:
-                return _result(s, provider, plan, None, observed)
-            return _execute(s, provider, plan)
-        finally:
-            lease.release()
-    finally:
-        lock.release()
-
-
-def _replan(s: Session, provider, shown, saved: dict | None, reviewed: bool):
-    """Plan again under the account lease: another runner may have applied between the first
-    plan and the lease. A plan someone reviewed (at the prompt, or saved with --out) is
-    applied only if it is still the plan; under -y the new plan is applied, and shown."""
-    observed = provider.observe(s.needs_model_references)
-    plan = s.plan(observed)
-    if saved is not None:
-        _check_saved(s, saved, plan)
-    elif to_document(plan)["resource_changes"] != to_document(shown)["resource_changes"]:
-        if reviewed:
-            raise StalePlan("the account changed after the plan was shown; refusing to apply it", hint="run deploy again and review the new plan")
-        s.app.note("note: the account changed while this deploy waited for the lease; applying the plan as it is now")
-        if not s.opts.json_result:
-            planning.write_plan(s.app, plan, "text" if s.opts.fmt == "json" else s.opts.fmt)
-    return plan, observed
-
-
-def _execute(s: Session, provider, plan) -> int:
+def _apply(s: Session, deployment) -> int:
     from gpuctl.engine.apply import ApplyFailed
-    from gpuctl.render.progress import ProgressView, outcome_lines
+    from gpuctl.engine.flow import Cancelled
+    from gpuctl.render.progress import outcome_lines
+    from gpuctl.render.result import result_document
 
-    journal = Journal(s.project_dir / ".gpu" / "journal.jsonl")
-    grace = float(s.app.environ.get("GPUCTL_VISIBILITY_GRACE", "20"))
-    engine = Engine(provider, s.desired.project_id, journal, ProgressView(s.app.console(stderr=True)), grace=grace,
-                    claim=lambda change: name_claim(provider, s.desired.project_id, change, s.app.note))
     try:
-        outcome = engine.apply(plan)
+        result = deployment.apply()
+    except Cancelled as cancelled:
+        s.app.note(cancelled.summary)
+        return ExitCode.ERROR
     except ApplyFailed as failure:
         s.app.note("\n".join(["Apply stopped:", *outcome_lines(failure.outcome)]))
         if s.opts.json_result:
-            doc = _result_doc(s, provider, plan, failure.outcome, None, error=failure.cause.summary)
-            s.app.stdout.write(json.dumps(doc, indent=2) + "\n")
+            s.app.stdout.write(json.dumps(result_document(failure.result, s.target, error=failure.cause.summary), indent=2) + "\n")
         raise failure.cause from None
-    observed = provider.observe(s.needs_model_references)
-    after = s.plan(observed)
-    if after.has_changes:
-        left = ", ".join(c.address for c in after.changes if c.action.value != "no-op")
-        raise InconsistentResult(f"inconsistent result after apply: {left} still differ", hint="RunPod did not keep what was written; run deploy --plan to see the fields")
-    journal.clear()
-    forget_orphans(s, provider, observed)
-    warmed = prewarm(s, provider, plan, observed)
-    return _result(s, provider, plan, outcome, observed, warmed)
+    return _report(s, result)
 
 
-def _endpoints(s: Session, provider, outcome, observed) -> list[dict]:
-    """Name, id and request URL of each configured endpoint that exists."""
-    from gpuctl.plan.planner import owner
+def _report(s: Session, result) -> int:
+    from gpuctl.cli.prewarming import prewarm_failure, with_retry_commands
+    from gpuctl.render.progress import result_lines
+    from gpuctl.render.result import result_document
 
-    ids = {a.removeprefix("endpoint."): i for a, _, i in (outcome.done if outcome else []) if a.startswith("endpoint.") and i}
-    if observed is not None:
-        ids |= {e["name"]: e["id"] for e in observed.endpoints if owner(e) == s.desired.project_id}
-    return [{"name": spec.name, "endpoint_id": ids[spec.name], "url": provider.request_url(ids[spec.name])} for spec in s.desired.endpoints if spec.name in ids]
-
-
-def _result_doc(s: Session, provider, plan, outcome, observed, error: str | None = None, warmed: list | None = None) -> dict:
-    endpoints = _endpoints(s, provider, outcome, observed)
-    return {
-        "prewarm": warmed or [],
-        "format_version": "1",
-        "applied": error is None,
-        "provider": s.target,
-        "error": error,
-        "endpoint_id": endpoints[0]["endpoint_id"] if endpoints else None,
-        "endpoints": endpoints,
-        "outcome": {
-            "done": [{"address": a, "action": act, "id": i} for a, act, i in (outcome.done if outcome else [])],
-            "failed": [{"address": a, "action": act, "error": e} for a, act, e in (outcome.failed if outcome else [])],
-            "not_attempted": [{"address": a, "action": act} for a, act in (outcome.not_attempted if outcome else [])],
-        },
-        "plan": to_document(plan),
-    }
-
-
-def _result(s: Session, provider, plan, outcome, observed, warmed: list | None = None) -> int:
-    from gpuctl.render.progress import endpoint_lines
-
-    doc = _result_doc(s, provider, plan, outcome, observed, warmed=warmed)
+    result.warmed = with_retry_commands(result.warmed, s.opts)
     if s.opts.json_result:
-        s.app.stdout.write(json.dumps(doc, indent=2) + "\n")
+        s.app.stdout.write(json.dumps(result_document(result, s.target), indent=2) + "\n")
     else:
-        done = [d["action"] for d in doc["outcome"]["done"]]
-        counts = ", ".join(f"{done.count(a)} {past}" for a, past in (("create", "created"), ("update", "updated"), ("replace", "replaced"), ("delete", "deleted")))
-        head = "No changes were needed." if outcome is None else f"Apply complete: {counts}."
-        s.app.stdout.write("\n".join(["", head, *endpoint_lines(doc["endpoints"], s.target == "local")]) + "\n")
-    failure = prewarm_failure(doc["prewarm"])
+        s.app.stdout.write("\n".join(result_lines(result, s.target == "local")) + "\n")
+    failure = prewarm_failure(result.warmed)
     if failure:
         raise failure
-    return ExitCode.CHANGES if s.opts.detailed_exitcode and outcome is not None else ExitCode.OK
+    return ExitCode.CHANGES if s.opts.detailed_exitcode and result.outcome is not None else ExitCode.OK

@@ -66,11 +66,12 @@ def _duration(value: str) -> float:
 @click.option("--from-plan", type=click.Path(dir_okay=False, exists=True), help="Apply exactly this saved plan; refused if the account or gpu.jsonc changed since.")
 @click.option("--lock-timeout", default="0s", show_default=True, help="How long to wait for another deploy of this project to finish (30s, 5m).")
 @click.option("--break-lock", is_flag=True, help="Take over the account lease of another deploy of this project (after showing its holder); only when that deploy is surely gone.")
+@click.option("--parallelism", type=click.IntRange(1, 64), default=10, show_default=True, help="Apply up to N independent changes at once; 1 applies them one by one in the plan's order.")
 @_override_options
 @click.pass_obj
 def deploy(app: AppContext, plan_only: bool, observed: str | None, config: str | None, as_json: bool, fmt: str | None,
            detailed_exitcode: bool, prune: bool, provider: str | None, yes: bool, out: str | None, from_plan: str | None,
-           lock_timeout: str, break_lock: bool, **override_values) -> int:
+           lock_timeout: str, break_lock: bool, parallelism: int, **override_values) -> int:
     """Make the account match gpu.jsonc: plan, show, confirm, apply, verify."""
     from gpuctl.cli import deploy as flow
     from gpuctl.cli.planning import output_format
@@ -79,6 +80,7 @@ def deploy(app: AppContext, plan_only: bool, observed: str | None, config: str |
         plan_only=plan_only, observed=observed, config=config, fmt=output_format(fmt, as_json),
         detailed_exitcode=detailed_exitcode, prune=prune, provider=provider, yes=yes, out=out, from_plan=from_plan,
         lock_timeout=_duration(lock_timeout), break_lock=break_lock, json_result=as_json and not plan_only, overrides=override_values,
+        parallelism=parallelism,
     )
     return flow.run(app, options)
 

@@ -9,6 +9,15 @@ from gpuctl.cli.resolve import provider_options
 from gpuctl.errors import ExitCode
 
 
+def warm_io(app):
+    """What gpuctl.warm needs of this command's surroundings: env, a progress view on stderr,
+    notes, and the secrets no output may show."""
+    from gpuctl.warm import WarmIO
+    from gpuctl.warm.view import make_view
+
+    return WarmIO(app.environ, lambda: make_view(app.stderr, lambda: app.console(stderr=True)), app.note, app.protect)
+
+
 def declared(loaded, endpoint: dict) -> tuple[tuple[str, ...], str | None]:
     """(`prewarm.models`, `runpod.cached_model`) of the gpu.jsonc block that declares this
     endpoint; nothing when there is no gpu.jsonc or it does not declare it."""
@@ -48,7 +57,7 @@ def warm(app, name: str, cpu: bool | None, timeout: str, as_json: bool, provider
         found = endpoint(target, name)
         models, cached = declared(target.loaded, found)
         mode = None if cpu is None else ("cpu" if cpu else "gpu")
-        doc = run_prewarm(app, target.provider, found, mode, models, seconds, cached_model=cached)
+        doc = run_prewarm(warm_io(app), target.provider, found, mode, models, seconds, cached_model=cached)
     finally:
         target.close()
     app.stdout.write(json.dumps(doc, indent=2) + "\n" if as_json else "\n".join(result_lines(doc)) + "\n")

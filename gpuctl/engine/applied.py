@@ -38,10 +38,12 @@ def declared(change: Any, ids: Mapping[str, str]) -> dict[str, Any]:
     return {p: (v if isinstance(v, Sensitive) else reveal_body(v, dict(ids))) for p, v in flat.items()} | {"name": change.name}
 
 
-def remember(provider: Any, project_id: str, endpoint_id: str, declared: Mapping[str, Any], now: float) -> dict:
-    """Create or update the record of `endpoint_id`; `declared` comes from `declared()`."""
+def remember(provider: Any, project_id: str, endpoint_id: str, declared: Mapping[str, Any], now: float, new: bool = False) -> dict:
+    """Create or update the record of `endpoint_id`; `declared` comes from `declared()`. A
+    `new` endpoint (this apply just created it) can have no record yet, so none is looked for
+    unless the create of the record is refused."""
     body = drift.record_body(project_id, endpoint_id, str(declared.get("name") or ""), declared, _iso(now))
-    existing = _find(provider, endpoint_id)
+    existing = None if new else _find(provider, endpoint_id)
     if existing is None:
         try:
             return provider.create_template(body)

@@ -8,20 +8,22 @@ and what was not attempted.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from gpuctl.engine import applied
-from gpuctl.engine.events import Emit, Failed, Finished, Started, Waiting
+from gpuctl.engine import applied, schedule
+from gpuctl.events import Emit, Event, Failed, Finished, Started, Waiting
 from gpuctl.engine.journal import Journal
 from gpuctl.errors import GpuctlError
 from gpuctl.model import MARKER_ENV, Sensitive
 from gpuctl.plan import fields
 from gpuctl.plan.model import CHANGING, Action, Kind, Plan, ResourceChange, Unknown
 from gpuctl.provider.errors import NotFound, ProviderError
+from gpuctl.provider.protocol import Provider
 
 
 class NotHonoured(GpuctlError):
@@ -46,6 +48,10 @@ class ApplyFailed(GpuctlError):
         self.outcome, self.cause = outcome, cause
 
 
+def _summary(error: BaseException) -> str:
+    return error.summary if isinstance(error, GpuctlError) else f"{type(error).__name__}: {error}"
+
+
 def reveal_body(value: Any, ids: dict[str, str]) -> Any:
     """A desired body ready to send: secrets revealed, ids known only after apply filled in."""
     if isinstance(value, Sensitive):
@@ -61,7 +67,7 @@ def reveal_body(value: Any, ids: dict[str, str]) -> Any:
 
 @dataclass
 class Engine:
-    provider: Any  # gpuctl.provider.runpod.RunPodProvider or anything with the same methods
+    provider: Provider
     project_id: str
     journal: Journal
     emit: Emit = lambda event: None
@@ -72,29 +78,49 @@ class Engine:
     now: Callable[[], float] = time.time  # the wall clock, for the last-applied record's GPUCTL_APPLIED_AT
     sleep: Callable[[float], None] = time.sleep
     claim: Callable[[ResourceChange], AbstractContextManager] = lambda change: nullcontext()  # the account-wide claim on a name being created
+    parallelism: int = 10  # changes in flight at once; 1 applies in the plan's order, one by one
+    _emitting: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def apply(self, plan: Plan) -> Outcome:
+        """Carry out the plan's changes, up to `parallelism` at a time (gpuctl.engine.schedule
+        says in which order). Raises ApplyFailed, with the exact outcome, on a failure."""
         outcome = Outcome()
         pending = [c for c in plan.changes if c.action in CHANGING]
         unfinished = self.journal.unfinished()
-        for index, change in enumerate(pending):
-            self.emit(Started(change.address, change.action.value))
-            start = self.clock()
-            try:
-                resource_id, note = self._one(change, outcome.ids, change.address in unfinished)
-            except GpuctlError as exc:
-                self.emit(Failed(change.address, change.action.value, exc.summary))
-                outcome.failed.append((change.address, change.action.value, exc.summary))
-                outcome.not_attempted += [(c.address, c.action.value) for c in pending[index + 1:]]
-                raise ApplyFailed(outcome, exc) from exc
-            outcome.done.append((change.address, change.action.value, resource_id))
-            if resource_id:
-                outcome.ids[change.address] = resource_id
-                outcome.ids[f"{change.address}.id"] = resource_id
-            self.emit(Finished(change.address, change.action.value, resource_id, self.clock() - start, note))
+        results = schedule.run(pending, self.parallelism, lambda c: self._step(c, dict(outcome.ids), c.address in unfinished),
+                               lambda c, result: self._done(outcome, c, result))
+        if results.failed:
+            outcome.failed = [(c.address, c.action.value, _summary(e)) for c, e in results.failed]
+            outcome.not_attempted = [(c.address, c.action.value) for c in results.not_attempted]
+            cause = results.failed[0][1]
+            raise ApplyFailed(outcome, cause) if isinstance(cause, GpuctlError) else cause
         written = {c.name: outcome.ids[c.address] for c in pending if c.kind is Kind.ENDPOINT and c.action is not Action.DELETE and c.address in outcome.ids}
         applied.forget_gone(self.provider, self.project_id, written, self.now())
         return outcome
+
+    def _tell(self, event: Event) -> None:
+        """Emit from any worker thread; views see one event at a time."""
+        with self._emitting:
+            self.emit(event)
+
+    def _step(self, change: ResourceChange, ids: dict[str, str], unfinished: bool) -> tuple[str | None, str, float]:
+        """One change, on a worker thread: (id, note, seconds), or the error, reported as an event."""
+        self._tell(Started(change.address, change.action.value))
+        start = self.clock()
+        try:
+            resource_id, note = self._one(change, ids, unfinished)
+        except BaseException as exc:
+            self._tell(Failed(change.address, change.action.value, _summary(exc)))
+            raise
+        return resource_id, note, self.clock() - start
+
+    def _done(self, outcome: Outcome, change: ResourceChange, result: tuple[str | None, str, float]) -> None:
+        resource_id, note, seconds = result
+        outcome.done.append((change.address, change.action.value, resource_id))
+        if resource_id:
+            outcome.ids[change.address] = resource_id
+            outcome.ids[f"{change.address}.id"] = resource_id
+        self._tell(Finished(change.address, change.action.value, resource_id, seconds, note))
 
     def _one(self, change: ResourceChange, ids: dict[str, str], unfinished: bool) -> tuple[str | None, str]:
         match (change.kind, change.action):
@@ -119,20 +145,21 @@ class Engine:
 
     # -- identity lookups -----------------------------------------------------------------------
 
-    def _find(self, change: ResourceChange, lookup: Callable[[], list[dict]], wait: bool) -> dict | None:
+    def _find(self, change: ResourceChange, lookup: Callable[[], list[dict]], wait: bool, first: list[dict] | None = None) -> dict | None:
         """The existing object with this identity; when a create may have happened (an earlier
-        intent, a lost answer), keep looking for `grace` seconds before concluding it did not."""
+        intent, a lost answer), keep looking for `grace` seconds before concluding it did not.
+        `first`: what a lookup just found, so the first look costs no request."""
         deadline = self.clock() + (self.grace if wait else 0)
         told = False
         while True:
-            found = lookup()
+            found, first = (lookup() if first is None else first), None
             if len(found) > 1:
                 ids = ", ".join(str(f.get("id")) for f in found)
                 raise Ambiguous(f"{change.address}: {len(found)} objects match ({ids})", hint="remove the duplicates, then deploy again")
             if found or self.clock() >= deadline:
                 return found[0] if found else None
             if not told:
-                self.emit(Waiting(f"{change.address}: an earlier create may not be visible yet; checking for up to {self.grace:.0f}s"))
+                self._tell(Waiting(f"{change.address}: an earlier create may not be visible yet; checking for up to {self.grace:.0f}s"))
                 told = True
             self.sleep(self.poll)
 
@@ -151,17 +178,21 @@ class Engine:
     def _volumes_named(self, change: ResourceChange) -> list[dict]:
         return [v for v in self.provider.list_volumes() if v.get("name") == change.name and v.get("dataCenter") == change.data_center]
 
-    def _refuse_foreign(self, change: ResourceChange) -> None:
+    def _refuse_foreign(self, change: ResourceChange, named: list[dict]) -> None:
         """Another project created this name after the plan was made (the plan refuses names
-        it finds taken): stop rather than make a second endpoint of that name."""
-        theirs = [e for e in self.provider.list_endpoints() if e.get("name") == change.name and (e.get("env") or {}).get(MARKER_ENV) != self.project_id]
+        it finds taken): stop rather than make a second endpoint of that name. `named` is every
+        endpoint of that name in the account."""
+        theirs = [e for e in named if (e.get("env") or {}).get(MARKER_ENV) != self.project_id]
         if theirs:
             who = (theirs[0].get("env") or {}).get(MARKER_ENV)
             raise Ambiguous(f'{change.address}: an endpoint named "{change.name}" ({theirs[0].get("id")}) was created {f"by project {who!r} " if who else ""}while this deploy ran; nothing was created',
                             hint="give this block another name, or run deploy --plan to see what to do")
 
     def _endpoints_named(self, change: ResourceChange) -> list[dict]:
-        return [e for e in self.provider.list_endpoints() if e.get("name") == change.name and (e.get("env") or {}).get(MARKER_ENV) == self.project_id]
+        return [e for e in self.provider.list_endpoints() if e.get("name") == change.name]
+
+    def _ours(self, endpoints: list[dict]) -> list[dict]:
+        return [e for e in endpoints if (e.get("env") or {}).get(MARKER_ENV) == self.project_id]
 
     def _write(self, address: str, op: str, call: Callable[[], Any]) -> Any:
         self.journal.record(address, op, "intent")
@@ -183,9 +214,12 @@ class Engine:
 
     def _create_claimed(self, change: ResourceChange, lookup: Callable[[], list[dict]], create: Callable[[], dict], unfinished: bool) -> tuple[dict, str]:
         """`_create` while this project holds the claim on the name: nobody else creates it now."""
+        first = None
         if change.kind is Kind.ENDPOINT:
-            self._refuse_foreign(change)
-        existing = self._find(change, lookup, unfinished)
+            named = self._endpoints_named(change)
+            self._refuse_foreign(change, named)
+            first = self._ours(named)
+        existing = self._find(change, lookup, unfinished, first)
         if existing:
             return existing, "found from an earlier run"
         for attempt in range(1, self.create_attempts + 1):
@@ -199,7 +233,7 @@ class Engine:
                     return existing, "the answer was lost, but the create took effect"
                 if attempt == self.create_attempts:
                     raise
-                self.emit(Waiting(f"{change.address}: the create did not take effect; sending it again"))
+                self._tell(Waiting(f"{change.address}: the create did not take effect; sending it again"))
         raise AssertionError("unreachable")
 
     # -- volumes --------------------------------------------------------------------------------
@@ -224,7 +258,7 @@ class Engine:
     def _create_endpoint(self, change: ResourceChange, ids: dict[str, str], unfinished: bool) -> tuple[str, str]:
         body = reveal_body(change.desired, ids)
         v2 = {k: v for k, v in body.items() if k not in fields.GRAPHQL_ONLY}
-        created, note = self._create(change, lambda: self._endpoints_named(change), lambda: self.provider.create_endpoint(v2), unfinished)
+        created, note = self._create(change, lambda: self._ours(self._endpoints_named(change)), lambda: self.provider.create_endpoint(v2), unfinished)
         if note:  # it existed already: bring it to the desired state like an update
             self._patch(change, body, created)
         self._model_references(change, body, created["id"])
@@ -273,8 +307,9 @@ class Engine:
         """Write the record of an endpoint just written and read back. Its failure does not fail
         the apply (the endpoint is as gpu.jsonc says); the step's note says so, because until
         the endpoint's next applied change the plan may label its drift wrongly."""
+        new = change.action in (Action.CREATE, Action.REPLACE) and not note  # created just now, under a new id
         try:
-            applied.remember(self.provider, self.project_id, endpoint_id, applied.declared(change, ids), self.now())
+            applied.remember(self.provider, self.project_id, endpoint_id, applied.declared(change, ids), self.now(), new)
         except ProviderError as exc:
             missed = f"the last-applied record was not written ({exc.summary}); drift origins of this endpoint may be wrong until its next applied change"
             return endpoint_id, f"{note}; {missed}" if note else missed

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpuctl.engine.statedir import damaged, prepare
@@ -18,16 +19,18 @@ from gpuctl.engine.statedir import damaged, prepare
 @dataclass
 class Journal:
     path: Path | None  # None: no journal (nothing is written)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # the workers of a parallel apply share it
 
     def record(self, address: str, op: str, state: str, resource_id: str | None = None) -> None:
         if self.path is None:
             return
-        prepare(self.path)
         entry = {"at": time.time(), "address": address, "op": op, "state": state, "id": resource_id}
-        with open(self.path, "a") as f:
-            f.write(json.dumps(entry) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        with self._lock:
+            prepare(self.path)
+            with open(self.path, "a") as f:
+                f.write(json.dumps(entry) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
 
     def unfinished(self) -> dict[str, float]:
         """Addresses whose last entry is an intent (or an ambiguous outcome), with its time.

@@ -30,9 +30,9 @@ from gpuctl.provider.errors import (
     AmbiguousWrite, AuthError, InsecureURL, InvalidId, NotFound, ProviderError, RateLimited, Rejected, ServerError, TransportError,
     Unavailable,
 )
+from gpuctl.provider.pacing import Pacer
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
-_WINDOW = re.compile(r'"?(\w+)"?\s*;\s*r=(\d+)\s*;\s*t=(\d+)')
 
 
 @dataclass(frozen=True)
@@ -129,11 +129,13 @@ class ApiClient:
     rng: random.Random = field(default_factory=random.Random)
     on_call: Callable[[Call], None] | None = None
     transport: httpx.BaseTransport | None = None
-    _not_before: float = 0.0
+    pacer: Pacer | None = None  # shared by every thread that sends through this client
     _http: httpx.Client | None = None
 
     def __post_init__(self) -> None:
         self.base_url = check_base_url(self.base_url)
+        if self.pacer is None:
+            self.pacer = Pacer(self.clock, self.sleep, self.rng)
 
     @property
     def http(self) -> httpx.Client:
@@ -164,7 +166,7 @@ class ApiClient:
                 return self._attempt(method, path, json, params, write)
             except ProviderError as error:
                 attempt += 1
-                delay = self._held() if error.retry_after is not None else self._backoff(attempt)
+                delay = self.pacer.held() if error.retry_after is not None else self._backoff(attempt)
                 if not error.retryable or attempt >= self.retry.attempts or waited + delay > self.retry.budget:
                     raise
                 if error.retry_after is None:
@@ -234,31 +236,17 @@ class ApiClient:
 
     def _pace(self) -> None:
         """Wait until every pause an answer asked for (Retry-After, a spent RateLimit window) is
-        over; a pause longer than the whole retry budget fails now rather than sleep unseen."""
-        wait = self._held()
+        over, then count this request against the shared window; a pause longer than the whole
+        retry budget fails now rather than sleep unseen."""
+        wait = self.pacer.take(self.retry.budget)
         if wait > self.retry.budget:
             raise RateLimited(f"RunPod asked for a pause of {wait:.0f}s before the next request, longer than gpuctl waits ({self.retry.budget:.0f}s)",
                               retry_after=wait, hint="run the command again once the pause is over")
-        if wait > 0:
-            self.sleep(wait)
-
-    def _held(self) -> float:
-        return max(0.0, self._not_before - self.clock())
-
-    def _hold(self, seconds: float) -> None:
-        self._not_before = max(self._not_before, self.clock() + seconds)
 
     def _note_pacing(self, response: httpx.Response) -> None:
-        """Every answer that asks for a pause holds back the client's next request, of any kind:
-        Retry-After (with a little jitter, so clients told the same do not return together)
-        and a RateLimit window with nothing left."""
-        asked = None if response.is_success else _retry_after(response)
-        if asked is not None:
-            self._hold(asked + self.rng.uniform(0, min(1.0, asked * 0.1)))
-        header = response.headers.get("RateLimit")
-        spent = [int(t) for _, r, t in _WINDOW.findall(header or "") if int(r) == 0]
-        if spent:
-            self._hold(min(spent))
+        """Every answer that asks for a pause holds back the client's next request, of any kind
+        and from any thread: Retry-After, and a RateLimit window with nothing left."""
+        self.pacer.observe(None if response.is_success else _retry_after(response), response.headers.get("RateLimit"))
 
     def _error(self, method: str, path: str, response: httpx.Response, write: bool) -> ProviderError:
         status = response.status_code

@@ -2,33 +2,86 @@
 
 from __future__ import annotations
 
-from rich.console import Console
+import time
+from collections.abc import Callable
+
+from rich.console import Console, Group
+from rich.live import Live
 from rich.text import Text
 
-from gpuctl.engine.events import Event, Failed, Finished, Started, Waiting
+from gpuctl.events import Event, Failed, Finished, Started, Waiting
 from gpuctl.render.words import STYLE, SYMBOL
 
 _DOING = {"create": "creating", "update": "updating", "replace": "replacing", "delete": "deleting"}
 
 
+def _started(address: str, action: str, suffix: str = "") -> Text:
+    return Text.assemble((f"{SYMBOL[action]} ", STYLE[action]), f"{address}: {_DOING[action]}…{suffix}")
+
+
+def _line(event: Event) -> Text | None:
+    match event:
+        case Started(address, action):
+            return _started(address, action)
+        case Finished(address, action, resource_id, seconds, note):
+            ident = f" [id={resource_id}]" if resource_id else ""
+            extra = f" ({note})" if note else ""
+            return Text.assemble((f"{SYMBOL[action]} ", STYLE[action]), f"{address}: {action} complete after {seconds:.1f}s{ident}{extra}")
+        case Failed(address, action, error):
+            return Text(f"✗ {address}: {action} failed: {error}", style="bold red")
+        case Waiting(message):
+            return Text(f"… {message}", style="dim")
+    return None
+
+
 class ProgressView:
-    """Subscribes to engine events and prints one line per step."""
+    """Subscribes to engine events and prints one line per step (logs, pipes, CI)."""
 
     def __init__(self, console: Console):
         self.console = console
 
     def __call__(self, event: Event) -> None:
-        match event:
-            case Started(address, action):
-                self.console.print(Text.assemble((f"{SYMBOL[action]} ", STYLE[action]), f"{address}: {_DOING[action]}…"))
-            case Finished(address, action, resource_id, seconds, note):
-                ident = f" [id={resource_id}]" if resource_id else ""
-                extra = f" ({note})" if note else ""
-                self.console.print(Text.assemble((f"{SYMBOL[action]} ", STYLE[action]), f"{address}: {action} complete after {seconds:.1f}s{ident}{extra}"))
-            case Failed(address, action, error):
-                self.console.print(Text(f"✗ {address}: {action} failed: {error}", style="bold red"))
-            case Waiting(message):
-                self.console.print(Text(f"… {message}", style="dim"))
+        line = _line(event)
+        if line is not None:
+            self.console.print(line)
+
+
+class LiveProgressView(ProgressView):
+    """On a terminal: finished steps scroll by as lines, and below them the changes in flight,
+    each with how long it has been running, redrawn in place while any is running."""
+
+    def __init__(self, console: Console, clock: Callable[[], float] = time.monotonic):
+        super().__init__(console)
+        self.clock = clock
+        self.in_flight: dict[str, tuple[str, float]] = {}
+        self.live: Live | None = None
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Started):
+            self.in_flight[event.address] = (event.action, self.clock())
+            self._show()
+            return
+        if isinstance(event, (Finished, Failed)):
+            self.in_flight.pop(event.address, None)
+        super().__call__(event)
+        if not self.in_flight:
+            self._hide()
+
+    def render(self) -> Group:
+        """The in-flight area: one line per change being applied, oldest first."""
+        now = self.clock()
+        rows = [_started(address, action, f" {now - since:.0f}s") for address, (action, since) in self.in_flight.items()]
+        return Group(Text(f"{len(rows)} in flight", style="dim"), *rows)
+
+    def _show(self) -> None:
+        if self.live is None:
+            self.live = Live(console=self.console, get_renderable=self.render, refresh_per_second=4, transient=True)
+            self.live.start()
+
+    def _hide(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
 
 
 def outcome_lines(outcome) -> list[str]:
@@ -40,6 +93,18 @@ def outcome_lines(outcome) -> list[str]:
     for address, action in outcome.not_attempted:
         lines.append(f"  not attempted: {action} {address}")
     return lines
+
+
+def result_lines(result, local: bool) -> list[str]:
+    """The end of a deploy for people: what was done, then how to call each endpoint.
+    `result` is a gpuctl.engine.flow.DeployResult."""
+    if result.outcome is None:
+        head = "No changes were needed."
+    else:
+        done = [action for _, action, _ in result.outcome.done]
+        counts = ", ".join(f"{done.count(a)} {past}" for a, past in (("create", "created"), ("update", "updated"), ("replace", "replaced"), ("delete", "deleted")))
+        head = f"Apply complete: {counts}."
+    return ["", head, *endpoint_lines(result.endpoints, local)]
 
 
 def endpoint_lines(endpoints: list[dict], local: bool) -> list[str]:

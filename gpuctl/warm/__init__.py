@@ -7,15 +7,23 @@ runs one job through a real worker, so a worker is up (and FlashBoot has a snaps
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from gpuctl.warm.errors import NoVolume
 
-if TYPE_CHECKING:
-    from gpuctl.cli.context import AppContext
-
 DEFAULT_TIMEOUT_S = 900.0
+
+
+@dataclass(frozen=True)
+class WarmIO:
+    """What a warm-up needs from its surroundings, given by whoever runs it (the CLI)."""
+
+    environ: Mapping[str, str]  # HF_TOKEN for the CPU pod's downloads
+    view: Callable[[], Any]  # makes the progress view (gpuctl.warm.view.PlainView or RichView)
+    note: Callable[[str], None]  # a one-line message for people
+    protect: Callable[[str | None], None]  # a value no output may show
 
 
 def choose_mode(endpoint: dict, requested: str | None) -> str:
@@ -28,31 +36,30 @@ def choose_mode(endpoint: dict, requested: str | None) -> str:
     return mode
 
 
-def run_prewarm(app: AppContext, provider: Any, endpoint: dict, mode: str | None = None, models: Sequence[str] = (),
+def run_prewarm(io: WarmIO, provider: Any, endpoint: dict, mode: str | None = None, models: Sequence[str] = (),
                 timeout: float = DEFAULT_TIMEOUT_S, *, cached_model: str | None = None) -> dict[str, Any]:
     """Warm `endpoint` (a REST v2 Endpoint object) and return the result document; progress
-    goes to app.stderr. `models` are gpu.jsonc's `prewarm.models` (empty: the endpoint's
+    goes to `io.view()`. `models` are gpu.jsonc's `prewarm.models` (empty: the endpoint's
     MODEL_NAME, else `cached_model`, else its live cached model). Raises a GpuctlError when the
     warm-up fails, times out or is interrupted; no pod and no queued job is left behind. A
     warm-up that succeeded is recorded in the account (`record`: the template's name, or null)."""
     from gpuctl.warm.models import choose_models
     from gpuctl.warm.signals import Interrupted, sigterm_as_interrupt
-    from gpuctl.warm.view import make_view
 
     mode = choose_mode(endpoint, mode)
     chosen = choose_models(endpoint, models, cached_model, lambda: provider.graphql.model_references().get(endpoint["id"], [])) if mode == "cpu" else None
-    with make_view(app) as view:
+    with io.view() as view:
         try:
             with sigterm_as_interrupt():
-                detail = _warm(app, provider, endpoint, mode, chosen, timeout, view)
+                detail = _warm(io, provider, endpoint, mode, chosen, timeout, view)
         except KeyboardInterrupt:
             raise Interrupted("interrupted; the warm-up was stopped and nothing was left running") from None
     doc = {"format_version": "1", "provider": provider.name, "endpoint": {"id": endpoint["id"], "name": endpoint.get("name")},
            "mode": mode, "timeout": timeout, **detail}
-    return doc | {"record": _record(app, provider, endpoint, doc)}
+    return doc | {"record": _record(io, provider, endpoint, doc)}
 
 
-def _record(app: AppContext, provider: Any, endpoint: dict, doc: dict) -> str | None:
+def _record(io: WarmIO, provider: Any, endpoint: dict, doc: dict) -> str | None:
     """Write the pre-warm record. The warm-up itself succeeded, so a failure here is a warning:
     the next deploy sees no record and warms again."""
     from gpuctl.provider.errors import ProviderError
@@ -61,18 +68,18 @@ def _record(app: AppContext, provider: Any, endpoint: dict, doc: dict) -> str | 
     try:
         record = remember(provider, endpoint, doc)
     except ProviderError as exc:
-        app.note(f"warning: endpoint {endpoint.get('name')} is warm, but its pre-warm record could not be written ({exc.summary}); "
+        io.note(f"warning: endpoint {endpoint.get('name')} is warm, but its pre-warm record could not be written ({exc.summary}); "
                  "the next deploy will warm it again")
         return None
     return record["name"] if record else None
 
 
-def _warm(app: AppContext, provider: Any, endpoint: dict, mode: str, models: Any, timeout: float, view: Any) -> dict:
+def _warm(io: WarmIO, provider: Any, endpoint: dict, mode: str, models: Any, timeout: float, view: Any) -> dict:
     if mode == "cpu":
         from gpuctl.warm.cpu import warm_cpu
 
-        app.protect(app.environ.get("HF_TOKEN"))
-        return warm_cpu(provider, endpoint, models, timeout, view, dict(app.environ))
+        io.protect(io.environ.get("HF_TOKEN"))
+        return warm_cpu(provider, endpoint, models, timeout, view, dict(io.environ))
     from gpuctl.warm.gpu import warm_gpu
 
     return warm_gpu(provider, endpoint, timeout, view)

@@ -10,11 +10,10 @@ A record whose endpoint is gone is deleted by the next applying deploy of its pr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from gpuctl.model import MARKER_ENV
-from gpuctl.prewarm import RECORD_PREFIX, digest, find_record, is_record, record_key, record_name
+from gpuctl.prewarm import digest, find_record, record_key, record_name
 from gpuctl.provider.errors import AmbiguousWrite, Rejected
 from gpuctl.records import template_body
 
@@ -44,9 +43,3 @@ def _update(provider: Any, record: dict, entry: dict, endpoint: dict) -> dict:
     sent, so the result is the same whether RunPod merges env on PATCH or replaces it."""
     env = {**(record.get("env") or {}), **entry}
     return provider.update_template(record["id"], {"env": env, "image": endpoint.get("image") or record.get("image")})
-
-
-def orphaned(templates: Iterable[dict], project_id: str, endpoint_ids: set[str]) -> list[dict]:
-    """This project's records whose endpoint is gone (deleted, replaced or pruned)."""
-    return [t for t in templates if is_record(t) and (t.get("env") or {}).get(MARKER_ENV) == project_id
-            and t["name"].removeprefix(RECORD_PREFIX) not in endpoint_ids]

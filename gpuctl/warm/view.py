@@ -3,10 +3,8 @@ step otherwise (CI logs, pipes), so nothing redraws where no one can see it redr
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from gpuctl.cli.context import AppContext
+from collections.abc import Callable
+from typing import Any, TextIO
 
 
 def size(n: float) -> str:
@@ -36,8 +34,8 @@ def describe(event: dict) -> str | None:
 class PlainView:
     """One line per step on stderr; a status is printed only when it changes."""
 
-    def __init__(self, app: AppContext):
-        self.stream, self.last = app.stderr, ""
+    def __init__(self, stream: TextIO):
+        self.stream, self.last = stream, ""
 
     def __enter__(self) -> PlainView:
         return self
@@ -73,12 +71,12 @@ def _files_only(column: Any) -> Any:
 class RichView(PlainView):
     """A spinner line for the current step and a bar per file being downloaded."""
 
-    def __init__(self, app: AppContext):
+    def __init__(self, stream: TextIO, console: Callable[[], Any]):
         from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
-        super().__init__(app)
+        super().__init__(stream)
         files = [_files_only(c) for c in (BarColumn(), DownloadColumn(), TransferSpeedColumn())]
-        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), *files, TimeElapsedColumn(), console=app.console(stderr=True))
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), *files, TimeElapsedColumn(), console=console())
         self.step = self.progress.add_task("starting", total=None)
         self.files: dict[tuple[str, str], tuple[Any, int]] = {}  # (repo, file) -> (task, total bytes)
 
@@ -111,5 +109,6 @@ class RichView(PlainView):
                 self.note(describe(event) or "")
 
 
-def make_view(app: AppContext) -> PlainView:
-    return RichView(app) if app.stderr.isatty() else PlainView(app)
+def make_view(stream: TextIO, console: Callable[[], Any]) -> PlainView:
+    """Bars on a terminal, plain lines elsewhere. `console` makes the rich console for `stream`."""
+    return RichView(stream, console) if stream.isatty() else PlainView(stream)

@@ -1,5 +1,6 @@
-"""R1 with random configs: for configs drawn by Hypothesis, deploy to the local provider, then
-`deploy --plan --detailed-exitcode` exits 0 and a second deploy makes no write."""
+"""R1 with random configs: for configs drawn by Hypothesis, deploy to the local provider with
+ten changes in flight at once, then `deploy --plan --detailed-exitcode` exits 0 and a second
+deploy makes no write."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def test_random_configs_converge_in_one_apply(account, tmp_path, config):
     proj.mkdir(exist_ok=True)
     (proj / "gpu.jsonc").write_text(json.dumps(config))
     env = account.env | {"GPUCTL_VISIBILITY_GRACE": "2"}
-    first = run_cli(["serverless", "deploy", "-y", "--provider", "local"], proj, env)
+    first = run_cli(["serverless", "deploy", "-y", "--parallelism", "10", "--provider", "local"], proj, env)
     assert first.code == 0, first.err
     writes = account.writes()
     plan = run_cli(["serverless", "deploy", "--plan", "--detailed-exitcode", "--provider", "local"], proj, env)

@@ -41,12 +41,15 @@ def _wait_fired(account, timeout: float = 60) -> None:
     raise AssertionError("the fault never fired")
 
 
+@pytest.mark.parametrize("parallelism", ["1", "10"])
 @pytest.mark.parametrize("keep_gpu_dir", [True, False], ids=["with-.gpu", "without-.gpu"])
 @pytest.mark.parametrize("point", POINTS, ids=[f"{kind}-{k}" for kind, k in POINTS])
-def test_kill_9_at_a_write_boundary_then_deploy_converges(account, tmp_path, point, keep_gpu_dir):
+def test_kill_9_at_a_write_boundary_then_deploy_converges(account, tmp_path, point, keep_gpu_dir, parallelism):
+    """Under --parallelism 10 the endpoints are written concurrently, so write k is whichever
+    reaches the server k-th, and the others may be in flight when the CLI dies."""
     proj = project(tmp_path / "p", _config(), {"handler.py": ECHO_HANDLER})
     account.faults(_rule(*point))
-    victim = account.popen("serverless", "deploy", "-y", cwd=proj)
+    victim = account.popen("serverless", "deploy", "-y", "--parallelism", parallelism, cwd=proj)
     _wait_fired(account)
     time.sleep(0.2)
     victim.kill()
@@ -54,7 +57,7 @@ def test_kill_9_at_a_write_boundary_then_deploy_converges(account, tmp_path, poi
     account.clear_faults()
     if not keep_gpu_dir:
         shutil.rmtree(proj / ".gpu", ignore_errors=True)
-    again = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    again = account.gpu("serverless", "deploy", "-y", "--parallelism", parallelism, cwd=proj)
     assert again.code == 0, again.err
     assert sorted(e["name"] for e in account.endpoints()) == ["a", "b"]
     assert [v["name"] for v in account.volumes()] == ["models"]

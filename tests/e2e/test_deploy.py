@@ -128,13 +128,14 @@ def test_field_not_honoured_fails_by_name(account, tmp_path):
 
 
 def test_permanent_error_on_the_kth_resource_gives_an_exact_summary(account, tmp_path):
-    """R5: volume + two endpoints, the second endpoint create is rejected."""
+    """R5: volume + two endpoints, the second endpoint create is rejected (one change at a time,
+    so "second" is well defined; tests/e2e/test_parallel_apply.py has the parallel case)."""
     config = echo_config(volume="models")
     second = json.loads(json.dumps(config["serverless"])) | {"name": "echo-b"}
     config["serverless"] = [config["serverless"], second]
     proj = project(tmp_path / "p", config, {"handler.py": ECHO_HANDLER})
     account.faults({"op": "create", "kind": "endpoint", "action": "status", "status": 400, "after": 1})
-    result = account.gpu("serverless", "deploy", "-y", "--json", cwd=proj)
+    result = account.gpu("serverless", "deploy", "-y", "--json", "--parallelism", "1", cwd=proj)
     assert result.code == 1
     outcome = json.loads(result.out)["outcome"]
     assert [(d["address"], d["action"]) for d in outcome["done"]] == [("network_volume.models@EU-RO-1", "create"), ("endpoint.echo", "create")]

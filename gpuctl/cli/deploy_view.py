@@ -1,0 +1,38 @@
+"""What `deploy` shows while the flow runs: the plan when it is ready, notes on stderr, and the
+apply's progress (live on a terminal, a line per step elsewhere)."""
+
+from __future__ import annotations
+
+from gpuctl.cli import planning
+from gpuctl.cli.context import AppContext
+from gpuctl.events import Event, Note, PlanReady
+
+_PREFIX = {"note": "note: ", "warning": "warning: ", "plain": ""}
+
+
+class DeployView:
+    """Subscribes to the deploy flow. `fmt` is how to print the plan (None: not at all, as
+    under --json, whose one document is the result)."""
+
+    def __init__(self, app: AppContext, fmt: str | None):
+        self.app, self.fmt = app, fmt
+        self.progress = None
+
+    def __call__(self, event: Event) -> None:
+        match event:
+            case PlanReady(plan, _) if self.fmt is not None:
+                planning.write_plan(self.app, plan, "text" if self.fmt == "json" else self.fmt)
+            case PlanReady():
+                pass
+            case Note(message, level):
+                self.app.note(_PREFIX.get(level, "") + message)
+            case _:
+                self._progress()(event)
+
+    def _progress(self):
+        if self.progress is None:
+            from gpuctl.render.progress import LiveProgressView, ProgressView
+
+            console = self.app.console(stderr=True)
+            self.progress = LiveProgressView(console) if self.app.stderr_tty else ProgressView(console)
+        return self.progress

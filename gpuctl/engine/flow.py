@@ -1,0 +1,194 @@
+"""The deploy flow, in one object: lock, observe, plan, check a saved plan, confirm, take the
+account lease, plan again, apply, verify, pre-warm.
+
+The CLI drives it and renders what it reports; the GitHub integration and `--wait-healthy`
+reuse it without click. It never prints or prompts: it emits events (gpuctl.events) and asks
+what only its caller knows through callables it is given: whether to go ahead (a person at a
+prompt, or `-y`), and how to warm an endpoint (which needs a view of its own).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gpuctl.engine import prewarming
+from gpuctl.engine.apply import ApplyFailed, Engine, Outcome
+from gpuctl.engine.journal import Journal
+from gpuctl.engine.lease import name_claim, project_lease
+from gpuctl.engine.lock import ProjectLock, describe
+from gpuctl.errors import GpuctlError
+from gpuctl.events import Emit, Note, PlanReady
+from gpuctl.model import Desired, Observed
+from gpuctl.plan import plan as make_plan
+from gpuctl.plan.model import Plan
+from gpuctl.plan.planner import owner
+from gpuctl.provider.protocol import Provider
+
+
+class StalePlan(GpuctlError):
+    """The plan that was reviewed or saved is no longer the plan: nothing was written."""
+
+
+class InconsistentResult(GpuctlError):
+    """Apply finished, but planning again shows differences: RunPod did not keep a write."""
+
+
+class Cancelled(GpuctlError):
+    """Nobody confirmed the plan: nothing was changed."""
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """What one deploy is asked to do, resolved before it talks to the account."""
+
+    desired: Desired
+    catalog: Any  # gpuctl.catalog.Catalog
+    target: str  # the provider's name: "runpod" or "local"
+    project_dir: Path  # where .gpu/ (lock, journal) lives
+    prune: bool = False
+    saved: dict | None = None  # a saved plan document (--from-plan): applied only if it is still the plan
+    reviewed: bool = False  # a person confirms the plan shown, so a different plan under the lease is refused
+    lock_timeout: float = 0.0
+    break_lock: bool = False
+    parallelism: int = 10
+    grace: float = 20.0  # how long a create may take to become visible
+    command: str = "gpu serverless deploy"  # how the lease names its holder
+
+
+@dataclass
+class DeployResult:
+    plan: Plan  # the plan that was applied, or that needed nothing
+    observed: Observed  # the account after the deploy
+    outcome: Outcome | None  # None: nothing needed changing
+    endpoints: list[dict] = field(default_factory=list)  # {name, endpoint_id, url} of each configured endpoint that exists
+    warmed: list[dict] = field(default_factory=list)  # one entry per pre-warm: warmed, skipped or failed
+
+
+def check_saved(saved: dict, plan: Plan) -> None:
+    """Refuse a saved plan that is no longer the plan: the account, gpu.jsonc or the
+    environment changed since it was made."""
+    from gpuctl.render.document import to_document
+
+    fresh = to_document(plan)
+    if saved.get("observed_digest") != fresh["observed_digest"]:
+        raise StalePlan("the account changed since the plan was made; refusing to apply it", hint="make a new plan (deploy --plan --out FILE) and review it")
+    same = ("project_id", "provider", "prune", "resource_changes")
+    if any(saved.get(k) != fresh[k] for k in same):
+        raise StalePlan("gpu.jsonc or the environment changed since the plan was made; refusing to apply it", hint="make a new plan and review it")
+
+
+@dataclass
+class Deployment:
+    provider: Provider
+    request: DeployRequest
+    emit: Emit = lambda event: None
+    confirm: Callable[[Plan], bool] = lambda plan: True
+    warm: prewarming.Warm | None = None  # None: pre-warms are skipped (say so in a note)
+
+    # -- read-only -----------------------------------------------------------------------------
+
+    def plan_against(self, observed: Observed) -> Plan:
+        r = self.request
+        return make_plan(r.desired, observed, r.catalog, target=r.target, prune=r.prune)
+
+    def observe(self) -> Observed:
+        return self.provider.observe(any(spec.cached_model for spec in self.request.desired.endpoints))
+
+    def plan(self) -> Plan:
+        """The plan against the account as it is now: one read, no lock, no write."""
+        return self.plan_against(self.observe())
+
+    # -- apply ---------------------------------------------------------------------------------
+
+    def apply(self) -> DeployResult:
+        """Make the account match gpu.jsonc. Raises Cancelled, StalePlan, LockHeld, ApplyFailed
+        (with `.result`: what was done) or InconsistentResult; returns what happened."""
+        lock = ProjectLock(self.request.project_dir / ".gpu" / "deploy.lock", self.request.command)
+        lock.acquire(self.request.lock_timeout, on_wait=lambda m: self.emit(Note(m, "plain")))
+        if lock.interrupted:
+            self.emit(Note(f"the previous deploy, {describe(lock.interrupted)}, did not finish; its unfinished writes are checked before anything is created"))
+        try:
+            return self._locked()
+        finally:
+            lock.release()
+
+    def _locked(self) -> DeployResult:
+        observed = self.observe()
+        plan = self.plan_against(observed)
+        if self.request.saved is not None:
+            check_saved(self.request.saved, plan)
+        self.emit(PlanReady(plan))
+        if not plan.has_changes:
+            if self._targets(plan, observed)[0] and not self.confirm(plan):
+                raise Cancelled("cancelled: nothing was changed or warmed")
+            return self._result(plan, observed, None, self._prewarm(plan, observed))
+        if not self.confirm(plan):
+            raise Cancelled("cancelled: nothing was changed")
+        lease = project_lease(self.provider, self.request.desired.project_id, self.request.command, lambda m: self.emit(Note(m, "plain")))
+        lease.acquire(self.request.lock_timeout, self.request.break_lock)
+        lease.keep_alive()
+        try:
+            plan, observed = self._replan(plan)
+            if not plan.has_changes:
+                return self._result(plan, observed, None)
+            return self._execute(plan)
+        finally:
+            lease.release()
+
+    def _replan(self, shown: Plan) -> tuple[Plan, Observed]:
+        """Plan again under the account lease: another runner may have applied between the first
+        plan and the lease. A plan someone reviewed (at the prompt, or saved with --out) is
+        applied only if it is still the plan; otherwise the new plan is applied, and shown."""
+        from gpuctl.render.document import to_document
+
+        observed = self.observe()
+        plan = self.plan_against(observed)
+        if self.request.saved is not None:
+            check_saved(self.request.saved, plan)
+        elif to_document(plan)["resource_changes"] != to_document(shown)["resource_changes"]:
+            if self.request.reviewed:
+                raise StalePlan("the account changed after the plan was shown; refusing to apply it", hint="run deploy again and review the new plan")
+            self.emit(Note("the account changed while this deploy waited for the lease; applying the plan as it is now"))
+            self.emit(PlanReady(plan, "replanned"))
+        return plan, observed
+
+    def _execute(self, plan: Plan) -> DeployResult:
+        r = self.request
+        journal = Journal(r.project_dir / ".gpu" / "journal.jsonl")
+        engine = Engine(self.provider, r.desired.project_id, journal, self.emit, grace=r.grace, parallelism=r.parallelism,
+                        claim=lambda change: name_claim(self.provider, r.desired.project_id, change, lambda m: self.emit(Note(m, "plain"))))
+        try:
+            outcome = engine.apply(plan)
+        except ApplyFailed as failure:
+            failure.result = DeployResult(plan, Observed(), failure.outcome, self._endpoints(failure.outcome, None))
+            raise
+        observed = self.observe()
+        after = self.plan_against(observed)
+        if after.has_changes:
+            left = ", ".join(c.address for c in after.changes if c.action.value != "no-op")
+            raise InconsistentResult(f"inconsistent result after apply: {left} still differ", hint="RunPod did not keep what was written; run deploy --plan to see the fields")
+        journal.clear()
+        prewarming.forget_orphans(self.provider, r.desired.project_id, observed, self.emit)
+        return self._result(plan, observed, outcome, self._prewarm(plan, observed))
+
+    # -- pre-warm and the result ---------------------------------------------------------------
+
+    def _targets(self, plan: Plan, observed: Observed):
+        return prewarming.targets(self.request.desired, plan, observed)
+
+    def _prewarm(self, plan: Plan, observed: Observed) -> list[dict]:
+        return prewarming.run(self._targets(plan, observed), self.warm, self.emit)
+
+    def _result(self, plan: Plan, observed: Observed, outcome: Outcome | None, warmed: list[dict] | None = None) -> DeployResult:
+        return DeployResult(plan, observed, outcome, self._endpoints(outcome, observed), warmed or [])
+
+    def _endpoints(self, outcome: Outcome | None, observed: Observed | None) -> list[dict]:
+        """Name, id and request URL of each configured endpoint that exists."""
+        ids = {a.removeprefix("endpoint."): i for a, _, i in (outcome.done if outcome else []) if a.startswith("endpoint.") and i}
+        if observed is not None:
+            ids |= {e["name"]: e["id"] for e in observed.endpoints if owner(e) == self.request.desired.project_id}
+        specs = self.request.desired.endpoints
+        return [{"name": s.name, "endpoint_id": ids[s.name], "url": self.provider.request_url(ids[s.name])} for s in specs if s.name in ids]

@@ -1,0 +1,106 @@
+"""The order of an apply, and running it on up to N workers.
+
+A change may start once everything it needs is done: an endpoint needs the volume changes it
+attaches (the id of a volume still to be created is known only then), and deletions need every
+other change (they come last, so a failure never leaves the account with less than before).
+Among the changes that may start, the plan's order decides, so one worker (`--parallelism 1`)
+applies exactly in the plan's order.
+
+After the first failure nothing new starts; the steps already running finish, so what the
+summary reports as done, failed and not attempted is exactly what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from gpuctl.plan.model import Action, Kind, ResourceChange, Unknown
+
+
+def _references(value: Any) -> set[str]:
+    """The addresses whose ids `value` (a desired body) is waiting for."""
+    if isinstance(value, Unknown):
+        return {value.ref.removesuffix(".id")}
+    if isinstance(value, dict):
+        return set().union(*(_references(v) for v in value.values())) if value else set()
+    if isinstance(value, (list, tuple)):
+        return set().union(*(_references(v) for v in value)) if value else set()
+    return set()
+
+
+def _attached_ids(change: ResourceChange) -> set[str]:
+    body = change.desired if isinstance(change.desired, dict) else {}
+    return {i for i in body.get("networkVolumes") or [] if isinstance(i, str)}
+
+
+def prerequisites(pending: Sequence[ResourceChange]) -> dict[str, frozenset[str]]:
+    """{address: addresses that must be done before it starts} for the changes of one apply."""
+    volumes = {c.address: c for c in pending if c.kind is Kind.NETWORK_VOLUME}
+    by_id = {c.id: a for a, c in volumes.items() if c.id}
+    others = {c.address for c in pending if c.action is not Action.DELETE}
+    needs: dict[str, frozenset[str]] = {}
+    for change in pending:
+        if change.action is Action.DELETE:
+            needs[change.address] = frozenset(others)
+        elif change.kind is Kind.ENDPOINT:
+            attached = (_references(change.desired) & volumes.keys()) | {by_id[i] for i in _attached_ids(change) if i in by_id}
+            needs[change.address] = frozenset(attached)
+        else:
+            needs[change.address] = frozenset()
+    return needs
+
+
+@dataclass
+class Results:
+    """What became of each change: its step's value, its error, or nothing (not attempted)."""
+
+    done: list[tuple[ResourceChange, Any]] = field(default_factory=list)
+    failed: list[tuple[ResourceChange, BaseException]] = field(default_factory=list)
+    not_attempted: list[ResourceChange] = field(default_factory=list)
+
+
+def run(pending: Sequence[ResourceChange], parallelism: int, step: Callable[[ResourceChange], Any],
+        on_done: Callable[[ResourceChange, Any], None] = lambda change, value: None) -> Results:
+    """Run `step(change)` for every change in `pending` (in plan order), up to `parallelism` at a
+    time, each once its prerequisites are done. `on_done` runs on this thread as each step
+    succeeds, before anything that needs it starts. Stops starting new steps after the first
+    failure (or an interrupt, which is re-raised once the running steps have finished)."""
+    needs, results = prerequisites(pending), Results()
+    waiting, running, finished = list(pending), {}, set()
+    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="apply") as pool:
+        try:
+            while waiting or running:
+                if not results.failed:
+                    _start(waiting, running, finished, needs, parallelism, lambda c: pool.submit(step, c))
+                if not running:
+                    break
+                ended, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in sorted(ended, key=lambda f: pending.index(running[f])):
+                    _settle(running.pop(future), future, results, finished, on_done)
+        except BaseException:
+            waiting.clear()  # an interrupt: let the running steps finish, start nothing more
+            wait(running)
+            raise
+    results.not_attempted = waiting
+    return results
+
+
+def _start(waiting: list, running: dict, finished: set, needs: dict, parallelism: int, submit: Callable[[ResourceChange], Future]) -> None:
+    for change in [c for c in waiting if needs[c.address] <= finished]:
+        if len(running) >= max(1, parallelism):
+            return
+        waiting.remove(change)
+        running[submit(change)] = change
+
+
+def _settle(change: ResourceChange, future: Future, results: Results, finished: set, on_done: Callable) -> None:
+    error = future.exception()
+    if error is None:
+        results.done.append((change, future.result()))
+        finished.add(change.address)
+        on_done(change, future.result())
+    else:
+        results.failed.append((change, error))

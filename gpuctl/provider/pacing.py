@@ -1,0 +1,99 @@
+"""One pace for every request a client sends, from however many threads.
+
+RunPod limits requests per key, not per connection, so a parallel apply must behave as one
+polite client: a `Retry-After` that one answer asks for holds back every thread's next
+request, and the `RateLimit` header's remaining count (`"minute";r=3;t=12`) is a budget the
+threads share, so ten workers never spend more than the window has left and then meet a
+wall of 429s. When the budget is spent, everyone waits for the window to reset.
+
+The budget is kept conservatively: an answer can only lower what is left of the current
+window (requests still in flight were not counted by the server when it answered), and a
+new window starts from what the server says.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+_WINDOW = re.compile(r'"?(\w+)"?\s*;\s*r=(\d+)\s*;\s*t=(\d+)')
+
+
+@dataclass(frozen=True)
+class Window:
+    """One window of a `RateLimit` header: `remaining` requests for the next `reset` seconds."""
+
+    name: str
+    remaining: int
+    reset: int
+
+
+def windows(header: str | None) -> list[Window]:
+    return [Window(name, int(r), int(t)) for name, r, t in _WINDOW.findall(header or "")]
+
+
+@dataclass
+class Pacer:
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random)
+    _not_before: float = 0.0  # no request before this moment (Retry-After, a spent window)
+    _left: int | None = None  # requests left in the tightest known window, None: unknown
+    _window_end: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def held(self) -> float:
+        """Seconds until the next request may go out (0: now)."""
+        with self._lock:
+            return self._wait(self.clock())
+
+    def take(self, longest: float) -> float:
+        """Wait until a request may go out, then count it against the window. Returns how
+        long that was; a wait longer than `longest` is not slept: it returns it at once, for
+        the caller to refuse."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self.clock()
+                wait = self._wait(now)
+                if wait <= 0:
+                    if self._left is not None and now < self._window_end:
+                        self._left -= 1
+                    return waited
+            if waited + wait > longest:
+                return waited + wait
+            self.sleep(wait)
+            waited += wait
+
+    def hold(self, seconds: float, jitter: bool = False) -> None:
+        """Send nothing for `seconds`; with `jitter`, a little longer, so clients told the same
+        pause do not all come back at the same instant."""
+        extra = self.rng.uniform(0, min(1.0, seconds * 0.1)) if jitter else 0.0
+        with self._lock:
+            self._not_before = max(self._not_before, self.clock() + seconds + extra)
+
+    def observe(self, retry_after: float | None, ratelimit: str | None) -> None:
+        """What one answer says about the pace: its Retry-After, and its RateLimit windows."""
+        if retry_after is not None:
+            self.hold(retry_after, jitter=True)
+        found = windows(ratelimit)
+        if not found:
+            return
+        tightest = min(found, key=lambda w: (w.remaining, w.reset))
+        with self._lock:
+            now = self.clock()
+            if self._left is None or now >= self._window_end:
+                self._left, self._window_end = tightest.remaining, now + tightest.reset
+            else:
+                self._left = min(self._left, tightest.remaining)
+                self._window_end = max(self._window_end, now + tightest.reset) if tightest.remaining == 0 else self._window_end
+
+    def _wait(self, now: float) -> float:
+        wait = self._not_before - now
+        if self._left is not None and self._left <= 0 and now < self._window_end:
+            wait = max(wait, self._window_end - now)
+        return max(0.0, wait)

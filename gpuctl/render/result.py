@@ -1,0 +1,30 @@
+"""The result document of `deploy --json`: what was applied, each endpoint's URL, the exact
+outcome (done, failed, not attempted), the pre-warms and the plan that was applied."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gpuctl.render.document import to_document
+
+FORMAT_VERSION = "1"
+
+
+def result_document(result: Any, provider: str, error: str | None = None) -> dict:
+    """`result` is a gpuctl.engine.flow.DeployResult (after a failed apply: what it reached)."""
+    outcome, endpoints = result.outcome, result.endpoints
+    return {
+        "prewarm": result.warmed or [],
+        "format_version": FORMAT_VERSION,
+        "applied": error is None,
+        "provider": provider,
+        "error": error,
+        "endpoint_id": endpoints[0]["endpoint_id"] if endpoints else None,
+        "endpoints": endpoints,
+        "outcome": {
+            "done": [{"address": a, "action": act, "id": i} for a, act, i in (outcome.done if outcome else [])],
+            "failed": [{"address": a, "action": act, "error": e} for a, act, e in (outcome.failed if outcome else [])],
+            "not_attempted": [{"address": a, "action": act} for a, act in (outcome.not_attempted if outcome else [])],
+        },
+        "plan": to_document(result.plan),
+    }

@@ -1,0 +1,79 @@
+"""Parallel apply against the local provider, through the real CLI: a volume is created before
+the endpoint that attaches it is sent, independent endpoints do not wait for it, a 429 on one
+worker holds back every worker, and a failure stops new work while running work finishes."""
+
+from __future__ import annotations
+
+import json
+
+from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
+
+IN_FLIGHT_S = 0.25  # a request that reaches the server this soon after a 429 left it was sent before the client read the 429
+
+
+def _endpoints(*names: str, volume_for: str | None = None) -> dict:
+    blocks = []
+    for name in names:
+        block = echo_config(name=name, volume="models" if name == volume_for else None)["serverless"]
+        blocks.append(block)
+    return {"project_id": "e2e", "serverless": blocks}
+
+
+def _posts(log: list[dict], path: str) -> list[dict]:
+    return sorted((r for r in log if r["method"] == "POST" and r["path"] == path), key=lambda r: r["at"])
+
+
+def test_a_volume_is_created_before_the_endpoint_that_attaches_it_and_others_do_not_wait(account, tmp_path):
+    proj = project(tmp_path / "p", _endpoints("a", "b", volume_for="a"), {"handler.py": ECHO_HANDLER})
+    account.faults({"op": "create", "kind": "network_volume", "action": "hang", "seconds": 2, "times": 1})
+    result = account.gpu("serverless", "deploy", "-y", "--parallelism", "10", cwd=proj)
+    assert result.code == 0, result.err
+    log = account.requests()
+    [volume_create] = _posts(log, "/v2/network-volumes")
+    endpoint_creates = _posts(log, "/v2/serverless")
+    assert len(endpoint_creates) == 2
+    read_back = [r for r in log if r["method"] == "GET" and r["path"].startswith("/v2/network-volumes/") and r["at"] > volume_create["at"]]
+    assert read_back, "the volume was never read back"
+    # a waited for the volume (its create hung 2 s, then was read back); b did not wait
+    first, second = endpoint_creates
+    assert second["at"] >= read_back[0]["at"] >= volume_create["at"] + 2
+    assert first["at"] < volume_create["at"] + 2
+    attached = {e["name"]: e.get("networkVolumes") for e in account.endpoints()}
+    assert attached["a"] == [account.volumes()[0]["id"]] and not attached["b"]
+
+
+def test_a_429_on_one_worker_holds_back_every_worker(account, tmp_path):
+    proj = project(tmp_path / "p", _endpoints("a", "b", "c", "d"), {"handler.py": ECHO_HANDLER})
+    account.faults({"op": "create", "kind": "endpoint", "action": "status", "status": 429, "retry_after": 2, "times": 1})
+    result = account.gpu("serverless", "deploy", "-y", "--parallelism", "10", cwd=proj)
+    assert result.code == 0, result.err
+    log = sorted(account.requests(), key=lambda r: r["at"])
+    [refused] = [r for r in log if r["status"] == 429]
+    held = [r for r in log if refused["at"] + IN_FLIGHT_S < r["at"] < refused["at"] + 1.98]
+    resumed = [r for r in log if r["at"] >= refused["at"] + 1.98]
+    assert not held, held
+    assert len(_posts(resumed, "/v2/serverless")) >= 1  # the refused create, sent again after the pause
+    assert len(resumed) > 8, "the other workers had nothing left to do: the test proves nothing"
+    assert sorted(e["name"] for e in account.endpoints()) == ["a", "b", "c", "d"]
+
+
+def test_after_a_failure_nothing_new_starts_running_changes_finish_and_the_summary_is_exact(account, tmp_path):
+    proj = project(tmp_path / "p", _endpoints("a", "b", "c", "d"), {"handler.py": ECHO_HANDLER})
+    account.faults(
+        {"op": "create", "kind": "endpoint", "action": "hang", "seconds": 1, "times": 1},  # the first create is slow...
+        {"op": "create", "kind": "endpoint", "action": "status", "status": 400, "times": 1},  # ...the second is rejected meanwhile
+    )
+    result = account.gpu("serverless", "deploy", "-y", "--json", "--parallelism", "2", cwd=proj)
+    assert result.code == 1
+    outcome = json.loads(result.out)["outcome"]
+    done = [d["address"] for d in outcome["done"]]
+    failed = [f["address"] for f in outcome["failed"]]
+    skipped = [n["address"] for n in outcome["not_attempted"]]
+    assert len(done) == 1 and len(failed) == 1 and len(skipped) == 2, outcome
+    assert sorted(done + failed + skipped) == ["endpoint.a", "endpoint.b", "endpoint.c", "endpoint.d"]
+    assert [f"endpoint.{e['name']}" for e in account.endpoints()] == done  # the slow create finished; nothing else was created
+    assert "not attempted:" in result.err
+    account.clear_faults()
+    fixed = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert fixed.code == 0, fixed.err
+    assert sorted(e["name"] for e in account.endpoints()) == ["a", "b", "c", "d"]

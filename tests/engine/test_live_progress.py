@@ -1,0 +1,29 @@
+"""The live progress view of a terminal shows the changes in flight, and stops redrawing when
+none is left; finished steps are printed as lines."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+from rich.console import Console
+
+from gpuctl.events import Finished, Started
+from gpuctl.render.progress import LiveProgressView
+
+
+def test_the_changes_in_flight_are_shown_with_how_long_each_has_run():
+    now = [10.0]
+    view = LiveProgressView(Console(file=StringIO(), width=100, color_system=None, force_terminal=True), clock=lambda: now[0])
+    view(Started("endpoint.a", "create"))
+    now[0] = 13.0
+    view(Started("network_volume.models", "update"))
+    shown = Console(file=StringIO(), width=100, color_system=None)
+    shown.print(view.render())
+    lines = shown.file.getvalue().splitlines()
+    assert lines == ["2 in flight", "+ endpoint.a: creating… 3s", "~ network_volume.models: updating… 0s"]
+    view(Finished("endpoint.a", "create", "ep1", 4.0))
+    assert list(view.in_flight) == ["network_volume.models"] and view.live is not None
+    view(Finished("network_volume.models", "update", "vol1", 1.0))
+    assert view.live is None and view.in_flight == {}
+    printed = view.console.file.getvalue()
+    assert "endpoint.a: create complete after 4.0s [id=ep1]" in printed

@@ -1,0 +1,108 @@
+"""The order of a parallel apply (gpuctl.engine.schedule): prerequisites, concurrency, the plan's
+order under one worker, and stopping after the first failure. Steps synchronise on events and
+barriers, never on time: a barrier that cannot fill proves the steps did not overlap."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from gpuctl.engine import schedule
+from gpuctl.errors import GpuctlError
+from gpuctl.plan.model import Action, Kind, ResourceChange, Unknown
+
+WAIT_S = 30  # a safety net only: every wait below ends on an event
+
+
+def endpoint(name: str, action: Action = Action.CREATE, volumes: list | None = None) -> ResourceChange:
+    return ResourceChange(Kind.ENDPOINT, name, f"endpoint.{name}", action, id=None if action is Action.CREATE else f"id-{name}",
+                          desired={"name": name, "networkVolumes": volumes or []} if action is not Action.DELETE else None)
+
+
+def volume(name: str, action: Action = Action.CREATE, volume_id: str | None = None) -> ResourceChange:
+    return ResourceChange(Kind.NETWORK_VOLUME, name, f"network_volume.{name}", action, id=volume_id, desired={"name": name})
+
+
+def test_an_endpoint_needs_the_volumes_it_attaches_and_deletions_need_everything_else():
+    new, resized = volume("models"), volume("cache", Action.UPDATE, "vol123")
+    attaches_new = endpoint("a", volumes=[Unknown("network_volume.models.id")])
+    attaches_resized = endpoint("b", Action.UPDATE, volumes=["vol123"])
+    alone, gone = endpoint("c"), endpoint("d", Action.DELETE)
+    needs = schedule.prerequisites([new, resized, attaches_new, attaches_resized, alone, gone])
+    assert needs["endpoint.a"] == {"network_volume.models"}
+    assert needs["endpoint.b"] == {"network_volume.cache"}
+    assert needs["endpoint.c"] == set() and needs["network_volume.models"] == set()
+    assert needs["endpoint.d"] == {"network_volume.models", "network_volume.cache", "endpoint.a", "endpoint.b", "endpoint.c"}
+
+
+def test_one_worker_applies_in_the_plans_order():
+    changes = [volume("v"), endpoint("a", volumes=[Unknown("network_volume.v.id")]), endpoint("b"), endpoint("c", Action.DELETE)]
+    started = []
+    results = schedule.run(changes, 1, lambda c: started.append(c.address))
+    assert started == [c.address for c in changes]
+    assert [c.address for c, _ in results.done] == started and not results.failed and not results.not_attempted
+
+
+def test_independent_changes_run_at_the_same_time():
+    together = threading.Barrier(3, timeout=WAIT_S)  # breaks (and fails the step) unless three steps wait at once
+    results = schedule.run([endpoint("a"), endpoint("b"), endpoint("c")], 3, lambda c: together.wait())
+    assert len(results.done) == 3 and not results.failed
+
+
+def test_no_more_than_parallelism_run_at_once():
+    running, most, lock = set(), [0], threading.Lock()
+    release = threading.Event()
+
+    def step(change):
+        with lock:
+            running.add(change.address)
+            most[0] = max(most[0], len(running))
+            if len(running) == 2:
+                release.set()
+        assert release.wait(WAIT_S)
+        with lock:
+            running.discard(change.address)
+
+    results = schedule.run([endpoint(n) for n in "abcdef"], 2, step)
+    assert len(results.done) == 6 and most[0] == 2
+
+
+def test_an_endpoint_is_not_started_before_the_volume_it_attaches_is_done():
+    volume_done, order = threading.Event(), []
+
+    def step(change):
+        if change.kind is Kind.NETWORK_VOLUME:
+            order.append("volume running")
+            volume_done.set()
+        else:
+            order.append(f"{change.name} saw the volume {'done' if volume_done.is_set() else 'NOT done'}")
+
+    changes = [volume("v"), endpoint("a", volumes=[Unknown("network_volume.v.id")])]
+    schedule.run(changes, 10, step)
+    assert order == ["volume running", "a saw the volume done"]
+
+
+def test_after_the_first_failure_nothing_new_starts_and_running_steps_finish():
+    a_failing, started = threading.Event(), []
+
+    def step(change):
+        started.append(change.name)
+        if change.name == "a":
+            a_failing.set()
+            raise GpuctlError("rejected")
+        assert a_failing.wait(WAIT_S)  # b is running when a fails, and finishes after it
+
+    results = schedule.run([endpoint(n) for n in "abcd"], 2, step)
+    assert sorted(started) == ["a", "b"]
+    assert [c.name for c, _ in results.failed] == ["a"]
+    assert [c.name for c, _ in results.done] == ["b"]
+    assert [c.name for c in results.not_attempted] == ["c", "d"]
+
+
+def test_on_done_runs_before_anything_that_needs_the_change_starts():
+    """on_done runs before dependents are considered: a volume's id is known when the endpoint starts."""
+    seen = {}
+    changes = [volume("v"), endpoint("a", volumes=[Unknown("network_volume.v.id")])]
+    schedule.run(changes, 10, lambda c: c.address, on_done=lambda c, value: seen.setdefault("first", value))
+    assert seen["first"] == "network_volume.v"
