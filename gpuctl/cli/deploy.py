@@ -37,6 +37,7 @@ class DeployOptions:
     json_result: bool
     overrides: dict
     parallelism: int = 10
+    health: object | None = None  # gpuctl.engine.health.HealthCheck, under --wait-healthy
 
 
 @dataclass
@@ -80,6 +81,30 @@ def session(app: AppContext, opts: DeployOptions) -> Session:
     return Session(app, opts, catalog, desired, target, path.resolve().parent, snapshot)
 
 
+def health_options(app: AppContext, plan_only: bool, wait: bool, smoke: str | None, rollback: bool, timeout: float):
+    """The health gate --wait-healthy asks for, with its smoke input read and checked now,
+    before anything is applied; None without --wait-healthy."""
+    if not wait:
+        given = [flag for flag, on in (("--smoke", smoke), ("--rollback-on-failure", rollback)) if on]
+        if given:
+            raise UsageError(f"{' and '.join(given)} only work with --wait-healthy", hint="add --wait-healthy")
+        return None
+    if plan_only:
+        raise UsageError("--wait-healthy checks endpoints after an apply; --plan and --out apply nothing", hint="drop --wait-healthy, or drop --plan/--out")
+    if timeout <= 0:
+        raise UsageError("--timeout must be more than 0", hint="give a duration such as 90s or 10m")
+    from gpuctl.cli.job_input import parse_input, read_input
+    from gpuctl.engine.health import HealthCheck, Smoke
+
+    body = None
+    if smoke is not None:
+        value = parse_input(*read_input(app, f"@{smoke}"))
+        if not isinstance(value, dict):
+            raise UsageError(f"the smoke input in {smoke} is not a JSON object", hint='write {"input": {...}} (or, for vllm, an OpenAI request body)')
+        body = Smoke(value, smoke)
+    return HealthCheck(body, rollback, timeout)
+
+
 def run(app: AppContext, opts: DeployOptions) -> int:
     s = session(app, opts)
     if opts.observed:
@@ -108,7 +133,7 @@ def deployment_for(s: Session, provider):
         desired=s.desired, catalog=s.catalog, target=s.target, project_dir=s.project_dir, prune=opts.prune,
         saved=read_saved(Path(opts.from_plan)) if opts.from_plan else None, reviewed=not (opts.yes or opts.json_result or opts.from_plan),
         lock_timeout=opts.lock_timeout, break_lock=opts.break_lock, parallelism=opts.parallelism,
-        grace=float(s.app.environ.get("GPUCTL_VISIBILITY_GRACE", "20")))
+        grace=float(s.app.environ.get("GPUCTL_VISIBILITY_GRACE", "20")), health=opts.health)
 
     def warm(spec, endpoint: dict) -> dict:
         return run_prewarm(warm_io(s.app), provider, endpoint, spec.prewarm.mode, spec.prewarm.models, cached_model=spec.cached_model)
@@ -166,4 +191,25 @@ def _report(s: Session, result) -> int:
     failure = prewarm_failure(result.warmed)
     if failure:
         raise failure
+    if not result.healthy:
+        raise unhealthy(result.health)
     return ExitCode.CHANGES if s.opts.detailed_exitcode and result.outcome is not None else ExitCode.OK
+
+
+def unhealthy(health: dict):
+    """Exit 5: which endpoints failed which step, and what became of them."""
+    from gpuctl.engine.health import Unhealthy
+
+    failed = [e for e in health["endpoints"] if not e["healthy"]]
+    lines = []
+    for e in failed:
+        for step in e["steps"]:
+            if step["status"] == "failed":
+                lines.append(f"{e['name']}: {step['step']} failed: {step['error']}")
+            elif step["step"] == "rollback":
+                lines.append(f"{e['name']}: rolled back to the configuration of version {step['to_version']} (now version {step['new_version']})"
+                             if step["status"] == "passed" else f"{e['name']}: not rolled back: {step['reason']}")
+    rolled = any(s["step"] == "rollback" and s["status"] == "passed" for e in failed for s in e["steps"])
+    hint = ("gpu.jsonc now differs from the account; fix the cause, then deploy again" if rolled else
+            "the apply itself is done; fix the cause and deploy again, or pass --rollback-on-failure to go back automatically")
+    return Unhealthy(f"endpoint {', '.join(e['name'] for e in failed)} failed the health gate", detail="\n".join(lines), hint=hint)

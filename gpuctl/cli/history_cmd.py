@@ -26,10 +26,6 @@ class ChangedMeanwhile(GpuctlError):
     pass
 
 
-class NotKept(GpuctlError):
-    pass
-
-
 @click.command("history")
 @click.argument("ref", metavar="NAME|ID")
 @click.option("--json", "as_json", is_flag=True, help="Print the history document (schema/history.schema.json) on stdout.")
@@ -113,15 +109,6 @@ def _lease_project(target, chosen: dict) -> str | None:
     return owner_of(chosen) or target.project_id
 
 
-def _plan(provider, endpoint_id: str, version: int) -> tuple[dict, dict, list[dict], dict]:
-    """(endpoint, releases document, changes, version N's configuration), read fresh."""
-    from gpuctl.releases import configuration_at, rollback_changes
-
-    current, doc = provider.get_endpoint(endpoint_id), provider.releases(endpoint_id)
-    config = configuration_at(doc, current, version)
-    return current, doc, rollback_changes(current, config), config
-
-
 def _protect(app: AppContext, *envs: dict) -> None:
     """Every env value the rollback handles is registered as a secret: a last line of defence
     in case one ever reaches an output (gpuctl's own GPUCTL_* values are not secrets)."""
@@ -135,7 +122,10 @@ def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan
               wait: float, break_lock: bool, project: str | None) -> int:
     from gpuctl.render.history import plan_lines
 
-    current, doc, changes, config = _plan(provider, endpoint_id, version)
+    from gpuctl.engine.rollback import apply_rollback, plan_rollback
+
+    planned = plan_rollback(provider, endpoint_id, version)
+    current, doc, changes, config = planned.endpoint, planned.releases, planned.changes, planned.config
     _protect(app, current.get("env"), config.get("env"))
     out = app.stderr if as_json else app.stdout
     for line in plan_lines(current, doc.get("endpointVersion"), version, changes, config.get("env")):
@@ -146,11 +136,11 @@ def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan
         app.note("cancelled: nothing was changed")
         return ExitCode.ERROR
     with _lease(app, provider, project, wait, break_lock):
-        _, doc_again, changes_again, _ = _plan(provider, endpoint_id, version)
-        if doc_again.get("endpointVersion") != doc.get("endpointVersion") or changes_again != changes:
-            raise ChangedMeanwhile(f"endpoint {current.get('name')} changed after the plan was shown (now version {doc_again.get('endpointVersion')})",
+        again = plan_rollback(provider, endpoint_id, version)
+        if again.version != planned.version or again.changes != changes:
+            raise ChangedMeanwhile(f"endpoint {current.get('name')} changed after the plan was shown (now version {again.version})",
                                    hint="run rollback again and review the new plan")
-        after = _apply(provider, endpoint_id, changes)
+        after = apply_rollback(provider, endpoint_id, changes)
     latest = provider.releases(endpoint_id).get("endpointVersion")
     return _report(app, as_json, after, version, doc.get("endpointVersion"), latest, changes, applied=True)
 
@@ -186,19 +176,6 @@ def _lease(app: AppContext, provider, project: str | None, wait: float, break_lo
             lease.release()
 
     return held()
-
-
-def _apply(provider, endpoint_id: str, changes: list[dict]) -> dict:
-    """One PATCH of the changed fields, then a read-back that must show every one of them."""
-    from gpuctl.releases import patch_body, value_at
-
-    provider.update_endpoint(endpoint_id, patch_body({c["path"]: c["after"] for c in changes}))
-    after = provider.get_endpoint(endpoint_id)
-    differ = [c["path"] for c in changes if value_at(after, c["path"]) != c["after"]]
-    if differ:
-        raise NotKept(f"RunPod did not keep the rollback of {', '.join(differ)} on endpoint {after.get('name')}",
-                      hint=f"compare with `gpu serverless history {after.get('name')}` and set the fields in the console")
-    return after
 
 
 def _report(app: AppContext, as_json: bool, endpoint: dict, version: int, before: object, latest: object, changes: list[dict], *, applied: bool) -> int:

@@ -9,12 +9,12 @@ import click
 
 from gpuctl.cli.resolve import provider_options
 from gpuctl.errors import ExitCode
+from gpuctl.jobs import FINAL, job_error, wait_until_final
 
 if TYPE_CHECKING:
     from gpuctl.cli.context import AppContext
     from gpuctl.cli.resolve import Target
 
-FINAL = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
 JSON_HELP = "Print the whole job document as JSON on stdout."
 ENDED = {"FAILED": "failed", "CANCELLED": "was cancelled", "TIMED_OUT": "timed out"}
 RETENTION_HINT = "results are kept 30 min after /run and 1 min after /runsync; check the endpoint and the job id"
@@ -149,13 +149,10 @@ class JobCall:
         wait = int(max(1000, min(wait_ms, self.remaining() * 1000, LIVE_WAIT_MS if self.line.live else wait_ms)))
         with self.line:
             self.job = self.provider.runsync(self.endpoint_id, payload, wait_ms=wait)
-            delay = 0.25
-            while self.job.get("status") not in FINAL:
-                self.line.show(self.job)
+            self.job = wait_until_final(lambda: self.provider.status(self.endpoint_id, self.job["id"]), self.job,
+                                        remaining=self.remaining, sleep=self.sleep, on_status=self.line.show)
+            if self.job.get("status") not in FINAL:
                 self.check_deadline()
-                self.sleep(min(delay, max(0.0, self.remaining())))
-                delay = min(delay * 1.5, 2.0)
-                self.job = self.provider.status(self.endpoint_id, self.job["id"])
         return self.job
 
     def stream(self, payload: dict) -> dict:
@@ -262,22 +259,6 @@ def job_call(app: AppContext, provider: str | None, config: str | None, ref: str
         raise NotFound(f"no job {job_id} on {ref} (unknown, or its result has expired)", status=404, hint=RETENTION_HINT) from None
     finally:
         target.close()
-
-
-def job_error(job: dict) -> tuple[str | None, str | None]:
-    """("ValueError: bad input", traceback) from a job's error: the worker SDK sends JSON text
-    with error_type, error_message and error_traceback; other errors are shown as they are."""
-    import json
-
-    raw = job.get("error")
-    try:
-        error = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        return raw, None
-    if isinstance(error, dict) and "error_message" in error:
-        kind = str(error.get("error_type") or "").removeprefix("<class '").removesuffix("'>")
-        return (f"{kind}: " if kind else "") + str(error["error_message"]), error.get("error_traceback")
-    return (raw if isinstance(raw, str) else to_json(raw, indent=None)) if raw else None, None
 
 
 def describe(job: dict) -> str:

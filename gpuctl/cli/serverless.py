@@ -67,11 +67,16 @@ def _duration(value: str) -> float:
 @click.option("--lock-timeout", default="0s", show_default=True, help="How long to wait for another deploy of this project to finish (30s, 5m).")
 @click.option("--break-lock", is_flag=True, help="Take over the account lease of another deploy of this project (after showing its holder); only when that deploy is surely gone.")
 @click.option("--parallelism", type=click.IntRange(1, 64), default=10, show_default=True, help="Apply up to N independent changes at once; 1 applies them one by one in the plan's order.")
+@click.option("--wait-healthy", is_flag=True, help="After applying, wait until each endpoint's rollout is done (and its smoke input passes); exit 5 if one fails.")
+@click.option("--smoke", type=click.Path(dir_okay=False), help="With --wait-healthy: a JSON job input (or, for vllm, an OpenAI request body) each endpoint must answer.")
+@click.option("--rollback-on-failure", is_flag=True, help="With --wait-healthy: put an endpoint that fails back on the version it had before this deploy.")
+@click.option("--timeout", "health_timeout", default="10m", show_default=True, help="With --wait-healthy: how long the gate may take in all (90s, 10m).")
 @_override_options
 @click.pass_obj
 def deploy(app: AppContext, plan_only: bool, observed: str | None, config: str | None, as_json: bool, fmt: str | None,
            detailed_exitcode: bool, prune: bool, provider: str | None, yes: bool, out: str | None, from_plan: str | None,
-           lock_timeout: str, break_lock: bool, parallelism: int, **override_values) -> int:
+           lock_timeout: str, break_lock: bool, parallelism: int, wait_healthy: bool, smoke: str | None, rollback_on_failure: bool,
+           health_timeout: str, **override_values) -> int:
     """Make the account match gpu.jsonc: plan, show, confirm, apply, verify."""
     from gpuctl.cli import deploy as flow
     from gpuctl.cli.planning import output_format
@@ -81,6 +86,7 @@ def deploy(app: AppContext, plan_only: bool, observed: str | None, config: str |
         detailed_exitcode=detailed_exitcode, prune=prune, provider=provider, yes=yes, out=out, from_plan=from_plan,
         lock_timeout=_duration(lock_timeout), break_lock=break_lock, json_result=as_json and not plan_only, overrides=override_values,
         parallelism=parallelism,
+        health=flow.health_options(app, plan_only or bool(out), wait_healthy, smoke, rollback_on_failure, _duration(health_timeout)),
     )
     return flow.run(app, options)
 

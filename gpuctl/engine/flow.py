@@ -16,6 +16,7 @@ from typing import Any
 
 from gpuctl.engine import prewarming
 from gpuctl.engine.apply import ApplyFailed, Engine, Outcome
+from gpuctl.engine.health import HealthCheck, HealthGate, Target
 from gpuctl.engine.journal import Journal
 from gpuctl.engine.lease import name_claim, project_lease
 from gpuctl.engine.lock import ProjectLock, describe
@@ -56,6 +57,7 @@ class DeployRequest:
     parallelism: int = 10
     grace: float = 20.0  # how long a create may take to become visible
     command: str = "gpu serverless deploy"  # how the lease names its holder
+    health: HealthCheck | None = None  # --wait-healthy: the gate after apply
 
 
 @dataclass
@@ -65,6 +67,11 @@ class DeployResult:
     outcome: Outcome | None  # None: nothing needed changing
     endpoints: list[dict] = field(default_factory=list)  # {name, endpoint_id, url} of each configured endpoint that exists
     warmed: list[dict] = field(default_factory=list)  # one entry per pre-warm: warmed, skipped or failed
+    health: dict | None = None  # the health gate's report (--wait-healthy), None when not asked for
+
+    @property
+    def healthy(self) -> bool:
+        return self.health is None or bool(self.health["healthy"])
 
 
 def check_saved(saved: dict, plan: Plan) -> None:
@@ -124,7 +131,7 @@ class Deployment:
         if not plan.has_changes:
             if self._targets(plan, observed)[0] and not self.confirm(plan):
                 raise Cancelled("cancelled: nothing was changed or warmed")
-            return self._result(plan, observed, None, self._prewarm(plan, observed))
+            return self._checked(self._result(plan, observed, None, self._prewarm(plan, observed)), {})
         if not self.confirm(plan):
             raise Cancelled("cancelled: nothing was changed")
         lease = project_lease(self.provider, self.request.desired.project_id, self.request.command, lambda m: self.emit(Note(m, "plain")))
@@ -133,7 +140,7 @@ class Deployment:
         try:
             plan, observed = self._replan(plan)
             if not plan.has_changes:
-                return self._result(plan, observed, None)
+                return self._checked(self._result(plan, observed, None), {})
             return self._execute(plan)
         finally:
             lease.release()
@@ -160,6 +167,7 @@ class Deployment:
         journal = Journal(r.project_dir / ".gpu" / "journal.jsonl")
         engine = Engine(self.provider, r.desired.project_id, journal, self.emit, grace=r.grace, parallelism=r.parallelism,
                         claim=lambda change: name_claim(self.provider, r.desired.project_id, change, lambda m: self.emit(Note(m, "plain"))))
+        before = self._versions(plan)
         try:
             outcome = engine.apply(plan)
         except ApplyFailed as failure:
@@ -172,7 +180,25 @@ class Deployment:
             raise InconsistentResult(f"inconsistent result after apply: {left} still differ", hint="RunPod did not keep what was written; run deploy --plan to see the fields")
         journal.clear()
         prewarming.forget_orphans(self.provider, r.desired.project_id, observed, self.emit)
-        return self._result(plan, observed, outcome, self._prewarm(plan, observed))
+        return self._checked(self._result(plan, observed, outcome, self._prewarm(plan, observed)), before)
+
+    # -- the health gate (--wait-healthy) ------------------------------------------------------
+
+    def _versions(self, plan: Plan) -> dict[str, int]:
+        """{endpoint name: its version now} for each endpoint the plan updates in place: what
+        --rollback-on-failure goes back to. Read only when the health gate is asked for."""
+        if self.request.health is None or not self.request.health.rollback:
+            return {}
+        updates = [c for c in plan.changes if c.kind.value == "endpoint" and c.action.value == "update" and c.id]
+        return {c.name: int(self.provider.releases(c.id).get("endpointVersion") or 0) for c in updates}
+
+    def _checked(self, result: DeployResult, before: dict[str, int]) -> DeployResult:
+        if self.request.health is None:
+            return result
+        templates = {s.name: s.template.resolved for s in self.request.desired.endpoints}
+        targets = [Target(e["name"], e["endpoint_id"], templates.get(e["name"]), before.get(e["name"])) for e in result.endpoints]
+        result.health = HealthGate(self.provider, self.request.health, self.emit).run(targets)
+        return result
 
     # -- pre-warm and the result ---------------------------------------------------------------
 

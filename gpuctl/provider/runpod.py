@@ -152,6 +152,11 @@ class RunPodProvider:
     def retry(self, endpoint_id: str, job_id: str) -> dict:
         return self.jobs.request("POST", path("/{endpoint}/retry/{job}", endpoint=endpoint_id, job=job_id)).json()
 
+    def openai(self, endpoint_id: str, route: str, body: dict) -> dict:
+        """POST an OpenAI-shaped request to a vLLM endpoint's `/openai/v1/...` route (`route`
+        is "openai/v1/chat/completions" or "openai/v1/completions")."""
+        return self.jobs.request("POST", path("/{endpoint}/", endpoint=endpoint_id) + route, json=body, write=False).json()
+
     def template_users(self) -> dict[str, list[dict]]:
         """{template id: [endpoints bound to it]} from GraphQL: REST v2 endpoints keep an inline
         copy and do not say which template they came from."""

@@ -104,7 +104,18 @@ def result_lines(result, local: bool) -> list[str]:
         done = [action for _, action, _ in result.outcome.done]
         counts = ", ".join(f"{done.count(a)} {past}" for a, past in (("create", "created"), ("update", "updated"), ("replace", "replaced"), ("delete", "deleted")))
         head = f"Apply complete: {counts}."
-    return ["", head, *endpoint_lines(result.endpoints, local)]
+    return ["", head, *health_lines(result.health), *endpoint_lines(result.endpoints, local)]
+
+
+def health_lines(health: dict | None) -> list[str]:
+    """One line per endpoint the health gate checked: its verdict and the steps it took."""
+    if health is None:
+        return []
+    lines = []
+    for e in health["endpoints"]:
+        steps = ", ".join(f"{s['step']} {s['status']}" for s in e["steps"])
+        lines.append(f"health of {e['name']}: {'healthy' if e['healthy'] else 'UNHEALTHY'} ({steps})")
+    return lines
 
 
 def endpoint_lines(endpoints: list[dict], local: bool) -> list[str]:

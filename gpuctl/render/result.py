@@ -27,4 +27,5 @@ def result_document(result: Any, provider: str, error: str | None = None) -> dic
             "not_attempted": [{"address": a, "action": act} for a, act in (outcome.not_attempted if outcome else [])],
         },
         "plan": to_document(result.plan),
+        "health": result.health,
     }

@@ -9,17 +9,15 @@ a job that failed before any worker took it (no `workerId`).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
 
 from gpuctl.errors import GpuctlError
+from gpuctl.jobs import FINAL, error_parts, summary, wait_until_final
 from gpuctl.warm.errors import JobNotRun, WarmTimeout
 from gpuctl.warm.signals import held
 
-TERMINAL = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
-MAX_POLL_S = 1.0
 
 
 def warmup_input(endpoint: dict) -> dict:
@@ -36,13 +34,8 @@ def ttl_ms(timeout: float) -> int:
 
 
 def handler_error(job: dict) -> str:
-    """The handler's message: the SDK sends its error as JSON text with `error_message`."""
-    raw = job.get("error") or job.get("output") or ""
-    try:
-        parsed = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        return str(raw)
-    return str(parsed.get("error_message") or raw) if isinstance(parsed, dict) else str(raw)
+    """The handler's message (the SDK's `error_message`), without its exception type."""
+    return error_parts(job)[1] or str(job.get("output") or "")
 
 
 def workers_line(health: dict) -> str:
@@ -54,17 +47,17 @@ def wait(provider: Any, endpoint_id: str, job_id: str, deadline: float, timeout:
          clock: Callable[[], float], sleep: Callable[[float], None]) -> dict:
     """Poll `/status` (and `/health`, for the progress line) until the job is final. The line
     carries no clock, so without a terminal it is printed only when something changed."""
-    pause = 0.25
-    while True:
-        job = provider.status(endpoint_id, job_id)
-        if job.get("status") in TERMINAL:
-            return job
-        if clock() >= deadline:
-            raise WarmTimeout(f"no worker ran the warm-up job within {timeout:.0f} s (it was {job.get('status')}); it was cancelled",
-                              hint="raise --timeout (a cold start of a large image can take minutes), or check `gpu serverless status`")
+    def show(job: dict) -> None:
         view.status(f"job {job_id}: {job.get('status', '?')}; workers: {workers_line(provider.health(endpoint_id))}")
-        sleep(pause)
-        pause = min(pause * 2, MAX_POLL_S)
+
+    def status() -> dict:
+        return provider.status(endpoint_id, job_id)
+
+    job = wait_until_final(status, status(), remaining=lambda: deadline - clock(), sleep=sleep, on_status=show)
+    if job.get("status") not in FINAL:
+        raise WarmTimeout(f"no worker ran the warm-up job within {timeout:.0f} s (it was {job.get('status')}); it was cancelled",
+                          hint="raise --timeout (a cold start of a large image can take minutes), or check `gpu serverless status`")
+    return job
 
 
 def cancel(provider: Any, endpoint_id: str, job_id: str, view: Any) -> None:
@@ -100,5 +93,5 @@ def outcome(job: dict, sent: dict, seconds: float) -> dict:
         why = f": {handler_error(job)}" if job.get("error") else ""
         raise JobNotRun(f"the warm-up job ended {status} without a worker running it{why}",
                         hint="check the endpoint's workers and logs: gpu serverless status, gpu serverless logs")
-    return {"job": {k: job.get(k) for k in ("id", "status", "workerId", "delayTime", "executionTime")}, "input": sent,
+    return {"job": summary(job), "input": sent,
             "handler_error": handler_error(job) if status == "FAILED" else None, "seconds": round(seconds, 1)}

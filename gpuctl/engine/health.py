@@ -1,0 +1,151 @@
+"""`deploy --wait-healthy`: the gate a CI pipeline waits on after an apply.
+
+For each configured endpoint: wait until its rollout is done (every worker on the latest
+release, from the releases document's rollout summary), then send the smoke input, if one was
+given, and wait for its answer: `/runsync` and the job's final state, or, for a vLLM endpoint
+handed an OpenAI body, the OpenAI route. With `min_workers: 0` there is nothing to roll out,
+and the smoke job itself cold-starts a worker of the new release. An endpoint that fails is
+rolled back, when asked, to the version it had before this deploy (an endpoint this deploy
+created has none). Every step is reported, so the JSON result says what happened.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gpuctl.errors import ExitCode, GpuctlError
+from gpuctl.events import Emit, Note
+from gpuctl.jobs import FINAL, job_error, summary, wait_until_final
+from gpuctl.provider.protocol import Provider
+
+
+class Unhealthy(GpuctlError):
+    """The apply is done, but an endpoint failed the health gate."""
+
+    exit_code = ExitCode.UNHEALTHY
+
+
+@dataclass(frozen=True)
+class Smoke:
+    """The smoke input: a job payload (`{"input": ...}`), or an OpenAI request body for vLLM."""
+
+    body: dict
+    source: str = "--smoke"
+
+    @property
+    def payload(self) -> dict:
+        """What /runsync takes: the body as it is when it has an "input", else wrapped in one."""
+        return self.body if "input" in self.body else {"input": self.body}
+
+    def route(self, template: str | None) -> str:
+        if template != "vllm" or "input" in self.body:
+            return "runsync"
+        return "openai/v1/chat/completions" if "messages" in self.body else "openai/v1/completions"
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """What `--wait-healthy` asks for."""
+
+    smoke: Smoke | None = None
+    rollback: bool = False
+    timeout: float = 600.0
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    endpoint_id: str
+    template: str | None  # the resolved template: vllm gets the OpenAI route
+    previous_version: int | None  # the version before this deploy changed it; None: not changed by it
+
+
+@dataclass
+class HealthGate:
+    provider: Provider
+    check: HealthCheck
+    emit: Emit = lambda event: None
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+    def run(self, targets: list[Target]) -> dict:
+        """{"healthy", "endpoints": [{name, endpoint_id, healthy, steps: [...]}]}."""
+        deadline = self.clock() + self.check.timeout
+        reports = [self._endpoint(t, deadline) for t in targets]
+        return {"healthy": all(r["healthy"] for r in reports), "timeout": self.check.timeout, "endpoints": reports}
+
+    def _endpoint(self, target: Target, deadline: float) -> dict:
+        steps = [self._rollout(target, deadline)]
+        if steps[-1]["status"] == "passed" and self.check.smoke is not None:
+            steps.append(self._smoke(target, deadline))
+        healthy = all(s["status"] == "passed" for s in steps)
+        if not healthy and self.check.rollback:
+            steps.append(self._rollback(target))
+        return {"name": target.name, "endpoint_id": target.endpoint_id, "healthy": healthy, "steps": steps}
+
+    def _say(self, target: Target, text: str) -> None:
+        self.emit(Note(f"health of {target.name}: {text}", "plain"))
+
+    def _rollout(self, target: Target, deadline: float) -> dict:
+        start, pause = self.clock(), 0.5
+        while True:
+            doc = self.provider.releases(target.endpoint_id)
+            rollout = doc.get("rollout") or {}
+            step = {"step": "rollout", "version": doc.get("endpointVersion"), "workers_on_latest": rollout.get("workersOnLatest"),
+                    "workers_total": rollout.get("workersTotal")}
+            if not rollout.get("inProgress"):
+                self._say(target, f"rollout of version {step['version']} done ({step['workers_on_latest'] or 0} of {step['workers_total'] or 0} workers on it)")
+                return step | {"status": "passed", "seconds": round(self.clock() - start, 1)}
+            if self.clock() >= deadline:
+                return step | {"status": "failed", "seconds": round(self.clock() - start, 1),
+                               "error": f"the rollout was still in progress after {self.check.timeout:.0f}s ({step['workers_on_latest']} of {step['workers_total']} workers on the latest release)"}
+            self.sleep(min(pause, max(0.0, deadline - self.clock())))
+            pause = min(pause * 1.5, 5.0)
+
+    def _smoke(self, target: Target, deadline: float) -> dict:
+        smoke, start = self.check.smoke, self.clock()
+        route = smoke.route(target.template)
+        self._say(target, f"sending the smoke input ({smoke.source}) to {route}")
+        step: dict[str, Any] = {"step": "smoke", "route": route}
+        try:
+            outcome = self._openai(target, route) if route != "runsync" else self._job(target, deadline)
+        except GpuctlError as exc:
+            outcome = {"status": "failed", "error": exc.summary}
+        step |= outcome | {"seconds": round(self.clock() - start, 1)}
+        self._say(target, "the smoke input passed" if step["status"] == "passed" else f"the smoke input failed: {step['error']}")
+        return step
+
+    def _job(self, target: Target, deadline: float) -> dict:
+        remaining = lambda: deadline - self.clock()  # noqa: E731
+        job = self.provider.runsync(target.endpoint_id, self.check.smoke.payload, wait_ms=int(max(1000, min(remaining(), 90) * 1000)))
+        job = wait_until_final(lambda: self.provider.status(target.endpoint_id, job["id"]), job, remaining=remaining, sleep=self.sleep)
+        if job.get("status") == "COMPLETED":
+            return {"status": "passed", "job": summary(job)}
+        if job.get("status") not in FINAL:
+            return {"status": "failed", "job": summary(job), "error": f"job {job.get('id')} did not end within the timeout (it is {job.get('status')})"}
+        message = job_error(job)[0]
+        return {"status": "failed", "job": summary(job), "error": f"job {job.get('id')} ended {job.get('status')}" + (f": {message}" if message else "")}
+
+    def _openai(self, target: Target, route: str) -> dict:
+        answer = self.provider.openai(target.endpoint_id, route, self.check.smoke.body)
+        if isinstance(answer, dict) and answer.get("choices"):
+            return {"status": "passed"}
+        return {"status": "failed", "error": f"the answer of /{route} has no choices: {str(answer)[:200]}"}
+
+    def _rollback(self, target: Target) -> dict:
+        from gpuctl.engine.rollback import apply_rollback, plan_rollback
+
+        if target.previous_version is None:
+            return {"step": "rollback", "status": "skipped", "reason": "this deploy did not change the endpoint from an earlier version (it created it, or changed nothing)"}
+        try:
+            planned = plan_rollback(self.provider, target.endpoint_id, target.previous_version)
+            if planned.changes:
+                apply_rollback(self.provider, target.endpoint_id, planned.changes)
+            now = self.provider.releases(target.endpoint_id).get("endpointVersion")
+        except GpuctlError as exc:
+            return {"step": "rollback", "status": "failed", "to_version": target.previous_version, "error": exc.summary}
+        self._say(target, f"rolled back to the configuration of version {target.previous_version} (now version {now})")
+        return {"step": "rollback", "status": "passed", "from_version": planned.version, "to_version": target.previous_version, "new_version": now}

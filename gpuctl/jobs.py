@@ -1,0 +1,58 @@
+"""Jobs on RunPod's job API, as every command sees them: which states are final, what a
+failed job's error says, and waiting for a job to end. `invoke`, the GPU warm-up and the
+health gate after deploy all use these, so they agree on when a job is over and why it failed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+FINAL = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
+MAX_POLL_S = 2.0
+
+
+def error_parts(job: dict) -> tuple[str | None, str | None, str | None]:
+    """(error type, message, traceback) of a job's error. The worker SDK sends JSON text with
+    error_type, error_message and error_traceback; any other error is its own message."""
+    raw = job.get("error")
+    try:
+        error = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return None, raw, None
+    if isinstance(error, dict) and "error_message" in error:
+        kind = str(error.get("error_type") or "").removeprefix("<class '").removesuffix("'>")
+        return kind or None, str(error["error_message"]), error.get("error_traceback")
+    if not raw:
+        return None, None, None
+    return None, raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False), None
+
+
+def job_error(job: dict) -> tuple[str | None, str | None]:
+    """("ValueError: bad input", traceback), or (None, None) for a job without an error."""
+    kind, message, trace = error_parts(job)
+    if message is None:
+        return None, None
+    return (f"{kind}: " if kind else "") + message, trace
+
+
+def wait_until_final(get: Callable[[], dict], job: dict, *, remaining: Callable[[], float], sleep: Callable[[float], None],
+                     on_status: Callable[[dict], None] = lambda job: None, first_pause: float = 0.25) -> dict:
+    """Poll with `get()` (a /status call) from `job` until the job is final, slowing down to one
+    poll every MAX_POLL_S; `on_status` sees each answer that is not final. Returns the last
+    answer when `remaining()` runs out, final or not: the caller decides what a timeout means."""
+    pause = first_pause
+    while job.get("status") not in FINAL:
+        on_status(job)
+        if remaining() <= 0:
+            return job
+        sleep(min(pause, max(0.0, remaining())))
+        pause = min(pause * 1.5, MAX_POLL_S)
+        job = get()
+    return job
+
+
+def summary(job: dict) -> dict[str, Any]:
+    """The fields of a job worth keeping in a result document."""
+    return {k: job.get(k) for k in ("id", "status", "workerId", "delayTime", "executionTime")}

@@ -1,0 +1,86 @@
+"""`deploy --wait-healthy`: the CI gate after apply, against real workers of the local provider.
+A good release passes its smoke input; a release whose worker fails it exits 5 and, with
+--rollback-on-failure, the endpoint is back on the configuration of the version before."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.e2e.conftest import echo_config, project
+
+SMOKE_WORKER = '''import os
+
+import runpod
+
+
+def handler(job):
+    if os.environ.get("RELEASE") == "broken":
+        raise ValueError("this release cannot answer")
+    return {"ok": True, "release": os.environ.get("RELEASE")}
+
+
+runpod.serverless.start({"handler": handler})
+'''
+
+
+def _project(tmp_path, release: str):
+    config = echo_config(name="smoky")
+    config["serverless"]["runpod"]["env"]["RELEASE"] = release
+    return project(tmp_path / "p", config, {"handler.py": SMOKE_WORKER, "smoke.json": json.dumps({"input": {"prompt": "ping"}})})
+
+
+def _history(account, proj) -> dict:
+    result = account.gpu("serverless", "history", "smoky", "--json", cwd=proj)
+    assert result.code == 0, result.err
+    return result.json()
+
+
+def test_a_good_release_passes_the_smoke_input_on_a_real_worker(account, tmp_path):
+    proj = _project(tmp_path, "good")
+    result = account.gpu("serverless", "deploy", "-y", "--json", "--wait-healthy", "--smoke", "smoke.json", cwd=proj, timeout=300)
+    assert result.code == 0, result.err
+    health = result.json()["health"]
+    [endpoint] = health["endpoints"]
+    assert health["healthy"] and endpoint["healthy"]
+    rollout, smoke = endpoint["steps"]
+    assert rollout["step"] == "rollout" and rollout["status"] == "passed"
+    assert smoke["step"] == "smoke" and smoke["route"] == "runsync" and smoke["status"] == "passed"
+    assert smoke["job"]["status"] == "COMPLETED" and smoke["job"]["workerId"]  # a worker cold-started for it
+
+
+@pytest.mark.parametrize("rollback", [True, False], ids=["rollback", "no-rollback"])
+def test_a_release_that_fails_its_smoke_input_exits_5_and_is_rolled_back_when_asked(account, tmp_path, rollback):
+    proj = _project(tmp_path, "good")
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    before = _history(account, proj)["endpoint_version"]
+    _project(tmp_path, "broken")
+    flags = ["--rollback-on-failure"] if rollback else []
+    result = account.gpu("serverless", "deploy", "-y", "--json", "--wait-healthy", "--smoke", "smoke.json", *flags, cwd=proj, timeout=300)
+    assert result.code == 5, result.err
+    assert "failed the health gate" in result.err and "this release cannot answer" in result.err
+    [endpoint] = result.json()["health"]["endpoints"]
+    smoke = endpoint["steps"][1]
+    assert smoke["status"] == "failed" and smoke["job"]["status"] == "FAILED" and smoke["job"]["workerId"]
+    [live] = account.endpoints()
+    if rollback:
+        step = endpoint["steps"][2]
+        assert step == {"step": "rollback", "status": "passed", "from_version": before + 1, "to_version": before, "new_version": before + 2}
+        assert live["env"]["RELEASE"] == "good"
+        assert _history(account, proj)["endpoint_version"] == before + 2
+        assert "gpu.jsonc now differs from the account" in result.err
+    else:
+        assert len(endpoint["steps"]) == 2 and live["env"]["RELEASE"] == "broken"
+
+
+def test_health_flags_need_wait_healthy_and_an_apply(account, tmp_path):
+    proj = _project(tmp_path, "good")
+    alone = account.gpu("serverless", "deploy", "-y", "--smoke", "smoke.json", cwd=proj)
+    assert alone.code == 1 and "only work with --wait-healthy" in alone.err
+    planned = account.gpu("serverless", "deploy", "--plan", "--wait-healthy", cwd=proj)
+    assert planned.code == 1 and "--plan and --out apply nothing" in planned.err
+    (proj / "bad.json").write_text("[1, 2]")
+    bad = account.gpu("serverless", "deploy", "-y", "--wait-healthy", "--smoke", "bad.json", cwd=proj)
+    assert bad.code == 1 and "not a JSON object" in bad.err
+    assert account.writes() == 0
