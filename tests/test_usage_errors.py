@@ -83,3 +83,17 @@ def test_no_usage_error_of_any_command_repeats_what_was_typed(tmp_path, args):
     assert result.code == 1, result
     assert CANARY not in result.out + result.err
     assert result.err.startswith("error: ") and "\nhint: " in result.err
+
+
+@pytest.mark.parametrize("typed, seconds", [("30", 30.0), ("30s", 30.0), ("1.5m", 90.0), ("2h", 7200.0), ("1d", 86400.0)])
+def test_every_duration_flag_reads_durations_the_same_way(typed, seconds):
+    from gpuctl.cli.durations import seconds_of
+
+    assert seconds_of(typed) == seconds
+
+
+@pytest.mark.parametrize("typed", ["", "s", "-5", "5x", "1e3", "five", "5 m"])
+def test_what_is_not_a_duration_is_refused(typed):
+    from gpuctl.cli.durations import seconds_of
+
+    assert seconds_of(typed) is None

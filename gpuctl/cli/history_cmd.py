@@ -73,9 +73,9 @@ def rollback(app: AppContext, ref: str, version: int, plan_only: bool, yes: bool
     gpu.jsonc differs from the account: run `gpu serverless pull NAME --write` to make it match,
     or the next deploy undoes the rollback."""
     from gpuctl.cli.resolve import endpoint, open_target
-    from gpuctl.cli.serverless import _duration
+    from gpuctl.cli.durations import duration
 
-    wait = _duration(lock_timeout)
+    wait = duration(lock_timeout)
     target = open_target(app, provider, config)
     try:
         chosen = endpoint(target, ref)

@@ -54,10 +54,12 @@ def since_timestamp(value: str) -> str:
     """--since as the RFC 3339 UTC timestamp the log stream takes: an age counts back from now."""
     from datetime import UTC, datetime, timedelta
 
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    from gpuctl.cli.durations import UNITS, seconds_of
+
+    age = seconds_of(value) if value[-1:] in UNITS else None
     try:
-        if value[-1:] in units and value[:-1].replace(".", "", 1).isdigit():
-            moment = datetime.now(UTC) - timedelta(seconds=float(value[:-1]) * units[value[-1]])
+        if age is not None:
+            moment = datetime.now(UTC) - timedelta(seconds=age)
         else:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
     except ValueError:

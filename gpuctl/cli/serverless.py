@@ -6,6 +6,7 @@ import click
 
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.lazy import LazyGroup
+from gpuctl.cli.durations import duration
 from gpuctl.errors import ExitCode
 
 
@@ -43,15 +44,6 @@ def _override_options(func):
     return func
 
 
-def _duration(value: str) -> float:
-    """`30`, `30s`, `5m`, `1h` -> seconds."""
-    units = {"s": 1, "m": 60, "h": 3600}
-    try:
-        return float(value[:-1]) * units[value[-1]] if value and value[-1] in units else float(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a duration such as 30s, 5m or 1h") from None
-
-
 @serverless_group.command("deploy")
 @click.option("--plan", "plan_only", is_flag=True, help="Show the plan and stop; change nothing.")
 @click.option("--observed", type=click.Path(dir_okay=False), help="Plan against this snapshot instead of the account (no network, no credentials).")
@@ -84,9 +76,9 @@ def deploy(app: AppContext, plan_only: bool, observed: str | None, config: str |
     options = flow.DeployOptions(
         plan_only=plan_only, observed=observed, config=config, fmt=output_format(fmt, as_json),
         detailed_exitcode=detailed_exitcode, prune=prune, provider=provider, yes=yes, out=out, from_plan=from_plan,
-        lock_timeout=_duration(lock_timeout), break_lock=break_lock, json_result=as_json and not plan_only, overrides=override_values,
+        lock_timeout=duration(lock_timeout), break_lock=break_lock, json_result=as_json and not plan_only, overrides=override_values,
         parallelism=parallelism,
-        health=flow.health_options(app, plan_only or bool(out), wait_healthy, smoke, rollback_on_failure, _duration(health_timeout)),
+        health=flow.health_options(app, plan_only or bool(out), wait_healthy, smoke, rollback_on_failure, duration(health_timeout)),
     )
     return flow.run(app, options)
 

@@ -45,11 +45,11 @@ def warm(app, name: str, cpu: bool | None, timeout: str, as_json: bool, provider
     import json
 
     from gpuctl.cli.resolve import endpoint, open_target
-    from gpuctl.cli.serverless import _duration
+    from gpuctl.cli.durations import duration
     from gpuctl.warm import run_prewarm
     from gpuctl.warm.report import result_lines
 
-    seconds = _duration(timeout)
+    seconds = duration(timeout)
     if seconds <= 0:
         raise click.BadParameter("must be more than 0", param_hint="--timeout")
     target = open_target(app, provider, config, start_local=True)
