@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from gpuctl.local import lifecycle, reaper
+from gpuctl.local.client import lifecycle
+from gpuctl.local.datadir import reaper
 from tests.local.openapi import validate_response
 
 WORKERS = Path(__file__).parent / "workers"
