@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from starlette.requests import Request
@@ -44,18 +45,17 @@ class RequestHistory(Protocol):
     def reset(self) -> None: ...
 
 
+@dataclass
 class AdminRoutes:
-    def __init__(self, store: Store, scheduler: Scheduler, endpoints: Endpoints, volumes: Volumes, keys: WorkerKeys,
-                 faults: FaultRules, requests: RequestHistory, data_dir: DataDir, base_url: str):
-        self.store = store
-        self.scheduler = scheduler
-        self.endpoints = endpoints
-        self.volumes = volumes
-        self.keys = keys
-        self.faults = faults
-        self.requests = requests
-        self.data_dir = data_dir
-        self.base_url = base_url
+    store: Store
+    scheduler: Scheduler
+    endpoints: Endpoints
+    volumes: Volumes
+    keys: WorkerKeys
+    faults: FaultRules
+    requests: RequestHistory
+    data_dir: DataDir
+    base_url: str
 
     def routes(self) -> list[Route]:
         return [

@@ -3,6 +3,8 @@ them as kind `catalog`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -17,10 +19,10 @@ def _csv(request: Request, name: str) -> list[str]:
     return [v for raw in request.query_params.getlist(name) for v in raw.split(",") if v]
 
 
+@dataclass
 class CatalogRoutes:
-    def __init__(self, catalog: Catalog, faults: FaultPoint):
-        self.catalog = catalog
-        self.faults = faults
+    catalog: Catalog
+    faults: FaultPoint
 
     def routes(self) -> list[Route]:
         return [

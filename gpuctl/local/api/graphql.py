@@ -8,6 +8,7 @@ not fit the schema is a 400 with an `errors` array; business errors come inside 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -25,10 +26,10 @@ def invalid(exc: ValidationError) -> Response:
     return json_response({"errors": [exc.error()]}, 400)
 
 
+@dataclass
 class GraphQLRoute:
-    def __init__(self, graphql: GraphQL, faults: FaultPoint):
-        self.graphql = graphql
-        self.faults = faults
+    graphql: GraphQL
+    faults: FaultPoint
 
     def routes(self) -> list[Route]:
         return [route("/graphql", post=self.handle)]

@@ -3,6 +3,8 @@ runsync, status, stream, cancel, retry, purge-queue and health (api-notes §5)."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -30,10 +32,10 @@ def accepted(job: Job) -> Response:
     return json_response({"id": job.id, "status": job.status})
 
 
+@dataclass
 class JobRoutes:
-    def __init__(self, queue: JobQueue, settings: Settings):
-        self.queue = queue
-        self.settings = settings
+    queue: JobQueue
+    settings: Settings
 
     def routes(self) -> list[Route]:
         return [

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -35,10 +36,10 @@ def _unwrap(output: Any) -> Any:
     return output[0] if isinstance(output, list) and len(output) == 1 else output
 
 
+@dataclass
 class OpenAIRoutes:
-    def __init__(self, queue: JobQueue, settings: Settings):
-        self.queue = queue
-        self.settings = settings
+    queue: JobQueue
+    settings: Settings
 
     def routes(self) -> list[Route]:
         return [route("/ai/v2/{endpoint_id}/openai/v1/{path:path}", get=self.openai, post=self.openai)]

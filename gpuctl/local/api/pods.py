@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,12 +17,12 @@ from gpuctl.local.runtime.signals import Signals
 from gpuctl.local.runtime.supervisor import Supervisor
 
 
+@dataclass
 class PodRoutes:
-    def __init__(self, pods: Pods, supervisor: Supervisor, signals: Signals, faults: FaultPoint):
-        self.pods = pods
-        self.supervisor = supervisor
-        self.signals = signals
-        self.faults = faults
+    pods: Pods
+    supervisor: Supervisor
+    signals: Signals
+    faults: FaultPoint
 
     def routes(self) -> list[Route]:
         return [

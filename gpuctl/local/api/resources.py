@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,11 +15,11 @@ from gpuctl.local.controlplane.templates import Templates
 from gpuctl.local.controlplane.volumes import Volumes
 
 
+@dataclass
 class ResourceRoutes:
-    def __init__(self, templates: Templates, volumes: Volumes, faults: FaultPoint):
-        self.templates = templates
-        self.volumes = volumes
-        self.faults = faults
+    templates: Templates
+    volumes: Volumes
+    faults: FaultPoint
 
     def routes(self) -> list[Route]:
         return [

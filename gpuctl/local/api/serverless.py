@@ -4,6 +4,7 @@ the worker log stream (api-notes §4.2)."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,7 +16,7 @@ from gpuctl.local.api.logstream import log_stream
 from gpuctl.local.controlplane.endpoints import Endpoints, version
 from gpuctl.local.runtime import logs
 from gpuctl.local.runtime.scheduler import Scheduler
-from gpuctl.local.runtime.supervisor import Worker
+from gpuctl.local.runtime.supervisor import Supervisor, Worker
 from gpuctl.local.store import ids
 
 WORKER_STATES = ("RUNNING", "IDLE", "INITIALIZING", "THROTTLED", "UNHEALTHY")
@@ -29,12 +30,15 @@ def worker_view(worker: Worker, version: int, image: str | None) -> dict:
     }
 
 
+@dataclass
 class ServerlessRoutes:
-    def __init__(self, endpoints: Endpoints, scheduler: Scheduler, faults: FaultPoint):
-        self.endpoints = endpoints
-        self.scheduler = scheduler
-        self.workers = scheduler.workers
-        self.faults = faults
+    endpoints: Endpoints
+    scheduler: Scheduler
+    faults: FaultPoint
+
+    @property
+    def workers(self) -> Supervisor:
+        return self.scheduler.workers
 
     def routes(self) -> list[Route]:
         return [

@@ -14,6 +14,7 @@ SDK's `serverless.start` speaks.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -24,9 +25,10 @@ from gpuctl.local.api.http import ApiError, json_body, json_response, no_content
 from gpuctl.local.controlplane.endpoints import version
 from gpuctl.local.runtime.scheduler import Scheduler
 from gpuctl.local.runtime.settings import Settings
-from gpuctl.local.runtime.supervisor import Worker
+from gpuctl.local.runtime.signals import Signals
+from gpuctl.local.runtime.supervisor import Supervisor, Worker
 from gpuctl.local.store.db import Store
-from gpuctl.local.store.jobs import Job
+from gpuctl.local.store.jobs import Job, Jobs
 
 AI = "/ai/v2/{endpoint_id}"
 
@@ -38,14 +40,23 @@ async def _posted(request: Request) -> Any:
     return {} if body is None else body
 
 
+@dataclass
 class WorkerRoutes:
-    def __init__(self, store: Store, scheduler: Scheduler, settings: Settings):
-        self.store = store
-        self.scheduler = scheduler
-        self.jobs = scheduler.jobs
-        self.workers = scheduler.workers
-        self.signals = scheduler.signals
-        self.settings = settings
+    store: Store
+    scheduler: Scheduler
+    settings: Settings
+
+    @property
+    def jobs(self) -> Jobs:
+        return self.scheduler.jobs
+
+    @property
+    def workers(self) -> Supervisor:
+        return self.scheduler.workers
+
+    @property
+    def signals(self) -> Signals:
+        return self.scheduler.signals
 
     def routes(self) -> list[Route]:
         return [

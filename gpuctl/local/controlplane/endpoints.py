@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gpuctl.local.controlplane import endpoint_doc as docs
@@ -39,16 +40,15 @@ def version(extra: dict) -> int:
     return int(extra.get("version", 1))
 
 
+@dataclass
 class Endpoints:
-    def __init__(self, store: Store, catalog: Catalog, rules: RequestRules, templates: Templates, scaler: Scaler,
-                 base_url: str, endpoint_base_url: str):
-        self.store = store
-        self.catalog = catalog
-        self.rules = rules
-        self.templates = templates
-        self.scaler = scaler
-        self.base_url = base_url
-        self.endpoint_base_url = endpoint_base_url
+    store: Store
+    catalog: Catalog
+    rules: RequestRules
+    templates: Templates
+    scaler: Scaler
+    base_url: str
+    endpoint_base_url: str
 
     def get(self, endpoint_id: str) -> tuple[dict, dict]:
         """(document, extra) of a visible endpoint, or NotFound."""

@@ -12,12 +12,13 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gpuctl.local.controlplane.endpoint_doc import template_container
 from gpuctl.local.controlplane.requests import RequestRules
 from gpuctl.local.controlplane.templates import Templates
-from gpuctl.local.errors import NotFound, Rejected
+from gpuctl.local.errors import Rejected
 from gpuctl.local.store import ids
 from gpuctl.local.store.db import Store
 from gpuctl.local.store.reference import CPU_FLAVORS, Catalog
@@ -42,19 +43,16 @@ def view(doc: dict) -> dict[str, Any]:
     return {k: v for k, v in out.items() if not k.startswith("_")}
 
 
+@dataclass
 class Pods:
-    def __init__(self, store: Store, catalog: Catalog, rules: RequestRules, templates: Templates, runner: PodRunner):
-        self.store = store
-        self.catalog = catalog
-        self.rules = rules
-        self.templates = templates
-        self.runner = runner
+    store: Store
+    catalog: Catalog
+    rules: RequestRules
+    templates: Templates
+    runner: PodRunner
 
     def get(self, pod_id: str) -> dict:
-        doc = self.store.get("pod", pod_id)
-        if doc is None:
-            raise NotFound(f"pod {pod_id} not found")
-        return doc
+        return self.store.found("pod", pod_id, "pod")
 
     def listed(self) -> list[dict]:
         return [view(p) for p in self.store.list("pod")]

@@ -8,10 +8,11 @@ use cannot be deleted.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 from gpuctl.local.controlplane.requests import RequestRules
-from gpuctl.local.errors import Invalid, NotFound, Rejected
+from gpuctl.local.errors import Invalid, Rejected
 from gpuctl.local.store import ids
 from gpuctl.local.store.db import Store
 
@@ -23,16 +24,13 @@ ORDER = ("id", "name", "image", "args", "disk", "mounts", "ports", "env", "regis
          "public", "category", "startSsh", "startJupyter", "allowedCudaVersions")
 
 
+@dataclass
 class Templates:
-    def __init__(self, store: Store, rules: RequestRules):
-        self.store = store
-        self.rules = rules
+    store: Store
+    rules: RequestRules
 
     def get(self, template_id: str) -> dict:
-        doc = self.store.get("template", template_id)
-        if doc is None:
-            raise NotFound(f"template {template_id} not found")
-        return doc
+        return self.store.found("template", template_id, "template")
 
     def listed(self) -> list[dict]:
         """The account's own templates: bound ones are not listed."""

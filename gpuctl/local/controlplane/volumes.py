@@ -7,11 +7,12 @@ the storage tier never change.
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gpuctl.local.controlplane.requests import RequestRules
-from gpuctl.local.errors import NotFound, Rejected
+from gpuctl.local.errors import Rejected
 from gpuctl.local.store import ids
 from gpuctl.local.store.db import Store
 from gpuctl.local.store.reference import Catalog
@@ -19,18 +20,15 @@ from gpuctl.local.store.reference import Catalog
 SIZED = "CreateNetworkVolumeRequest"  # the component whose `size` bounds every volume
 
 
+@dataclass
 class Volumes:
-    def __init__(self, store: Store, catalog: Catalog, rules: RequestRules, directory: Path):
-        self.store = store
-        self.catalog = catalog
-        self.rules = rules
-        self.directory = directory
+    store: Store
+    catalog: Catalog
+    rules: RequestRules
+    directory: Path
 
     def get(self, volume_id: str) -> dict:
-        doc = self.store.get("network_volume", volume_id)
-        if doc is None:
-            raise NotFound(f"network volume {volume_id} not found")
-        return doc
+        return self.store.found("network_volume", volume_id, "network volume")
 
     def listed(self) -> list[dict]:
         return self.store.list("network_volume")
@@ -78,8 +76,7 @@ class Volumes:
         return new
 
     def delete(self, volume_id: str) -> None:
-        if not self.store.delete("network_volume", self.get(volume_id)["id"]):
-            raise NotFound(f"network volume {volume_id} not found")
+        self.store.delete("network_volume", self.get(volume_id)["id"])
         shutil.rmtree(self.directory / volume_id, ignore_errors=True)
 
     def seed(self, volume: dict) -> None:

@@ -10,6 +10,7 @@ the template rolls its endpoints to a new release.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 from gpuctl.local.controlplane.endpoint_doc import CONTAINER_KEYS, check_doc, ordered, template_container
@@ -72,13 +73,13 @@ def cpu_of(instance_ids: list[str]) -> dict[str, Any]:
     return {"cpu": cpu}
 
 
+@dataclass
 class EndpointMutations:
-    def __init__(self, store: Store, catalog: Catalog, views: Views, endpoints: Endpoints, templates: Templates):
-        self.store = store
-        self.catalog = catalog
-        self.views = views
-        self.endpoints = endpoints
-        self.templates = templates
+    store: Store
+    catalog: Catalog
+    views: Views
+    endpoints: Endpoints
+    templates: Templates
 
     def parse_gpu_ids(self, text: str) -> tuple[list[str], list[str]]:
         pools, excluded = [], []

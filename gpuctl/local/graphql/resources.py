@@ -3,6 +3,7 @@ control-plane services REST v2 uses: one set of name, use and size rules for bot
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from gpuctl.local.controlplane.endpoints import Endpoints
@@ -39,13 +40,13 @@ def template_doc(inp: dict, existing: dict | None = None) -> tuple[dict[str, Any
     return doc, extra
 
 
+@dataclass
 class ResourceMutations:
-    def __init__(self, store: Store, views: Views, endpoints: Endpoints, templates: Templates, volumes: Volumes):
-        self.store = store
-        self.views = views
-        self.endpoints = endpoints
-        self.templates = templates
-        self.volumes = volumes
+    store: Store
+    views: Views
+    endpoints: Endpoints
+    templates: Templates
+    volumes: Volumes
 
     def save_template(self, inp: dict, visible_at: float) -> dict[str, Any] | None:
         found = self.store.get_with_extra("template", inp["id"]) if inp.get("id") else None

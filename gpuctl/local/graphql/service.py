@@ -9,6 +9,7 @@ Fault rules see GraphQL as kind `graphql`: a query is a `list`, a mutation a `cr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from gpuctl.local.graphql.execute import Resolver, ValidationError, execute
@@ -78,13 +79,13 @@ def drop_input_field(operation: Operation, variables: dict[str, Any], drop: Any)
             drop(target)
 
 
+@dataclass
 class GraphQL:
-    def __init__(self, store: Store, catalog: Catalog, views: Views, endpoints: EndpointMutations, resources: ResourceMutations):
-        self.store = store
-        self.catalog = catalog
-        self.views = views
-        self.endpoints = endpoints
-        self.resources = resources
+    store: Store
+    catalog: Catalog
+    views: Views
+    endpoints: EndpointMutations
+    resources: ResourceMutations
 
     def run(self, operation: Operation, variables: dict[str, Any], visible_at: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """(data, errors) of one operation; ValidationError before anything runs."""

@@ -4,6 +4,7 @@ through RunPod's older field names: `gpuIds` as a pool string with `-type` exclu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from gpuctl.local.runtime.supervisor import Supervisor
@@ -23,13 +24,13 @@ def gpu_ids(gpu: dict | None) -> str:
     return ",".join(list(gpu["pools"]) + [f"-{t}" for t in gpu.get("excludedTypes", [])])
 
 
+@dataclass
 class Views:
     """Reads the stored documents, the catalog, and which workers are live (an endpoint's `pods`)."""
 
-    def __init__(self, store: Store, catalog: Catalog, workers: Supervisor):
-        self.store = store
-        self.catalog = catalog
-        self.workers = workers
+    store: Store
+    catalog: Catalog
+    workers: Supervisor
 
     def endpoint(self, doc: dict, extra: dict) -> dict[str, Any]:
         return endpoint_view(doc, extra, self.volume_refs(doc), [w.id for w in self.workers.live(doc["id"])], self.template)

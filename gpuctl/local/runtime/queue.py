@@ -6,6 +6,7 @@ purge. A job for an endpoint with no local command fails at once, with the fix i
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from gpuctl.local.errors import NotFound, Rejected
@@ -13,7 +14,7 @@ from gpuctl.local.runtime.scheduler import Scheduler
 from gpuctl.local.runtime.signals import Signals
 from gpuctl.local.runtime.workerenv import has_command, no_command_message
 from gpuctl.local.store.db import Store
-from gpuctl.local.store.jobs import Job
+from gpuctl.local.store.jobs import Job, Jobs
 
 DAY_MS = 86_400_000
 WEEK_MS = 7 * DAY_MS
@@ -34,12 +35,15 @@ def policy_of(body: dict) -> dict:
     return policy
 
 
+@dataclass
 class JobQueue:
-    def __init__(self, store: Store, scheduler: Scheduler, signals: Signals):
-        self.store = store
-        self.scheduler = scheduler
-        self.jobs = scheduler.jobs
-        self.signals = signals
+    store: Store
+    scheduler: Scheduler
+    signals: Signals
+
+    @property
+    def jobs(self) -> Jobs:
+        return self.scheduler.jobs
 
     def endpoint(self, endpoint_id: str) -> dict:
         """An endpoint that has a job queue: it exists and is not load-balancing."""

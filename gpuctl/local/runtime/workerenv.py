@@ -18,6 +18,7 @@ import json
 import os
 import site
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
@@ -104,14 +105,14 @@ def machine_env(home: Path) -> dict[str, str]:
     return env
 
 
+@dataclass
 class WorkerEnv:
     """The environments of the processes a server starts, from what it knows of itself."""
 
-    def __init__(self, data_dir: DataDir, endpoint_base_url: str, ping_interval_ms: int, keys: WorkerKeys):
-        self.data_dir = data_dir
-        self.endpoint_base_url = endpoint_base_url
-        self.ping_interval_ms = ping_interval_ms
-        self.keys = keys
+    data_dir: DataDir
+    endpoint_base_url: str
+    ping_interval_ms: int
+    keys: WorkerKeys
 
     def markers(self, process_id: str) -> dict[str, str]:
         """How `reaper` finds the process through /proc, and the server its own output."""

@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from gpuctl.local.errors import NotFound
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
   kind TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, extra TEXT NOT NULL DEFAULT '{}',
@@ -102,6 +104,13 @@ class Store:
         """The document, or None when absent (or not yet visible, unless `hidden`)."""
         found = self.get_with_extra(kind, object_id, hidden=hidden)
         return found[0] if found else None
+
+    def found(self, kind: str, object_id: str, label: str) -> dict:
+        """The visible document, or NotFound saying `<label> <id> not found`."""
+        doc = self.get(kind, object_id)
+        if doc is None:
+            raise NotFound(f"{label} {object_id} not found")
+        return doc
 
     def get_with_extra(self, kind: str, object_id: str, *, hidden: bool = False) -> tuple[dict, dict] | None:
         row = self.db.execute("SELECT doc, extra, visible_at FROM objects WHERE kind=? AND id=?", (kind, object_id)).fetchone()
