@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKERS = ROOT / "tests" / "local" / "workers"
 sys.path.insert(0, str(ROOT))
 
-from gpuctl.local import lifecycle  # noqa: E402
+from gpuctl.local.client import lifecycle  # noqa: E402
 
 TRIVIAL_APP = textwrap.dedent("""
     import socket, sys

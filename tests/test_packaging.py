@@ -125,6 +125,20 @@ def test_installed_gpuctl_is_the_wheel_not_the_source_tree(install):
     assert state.is_relative_to(install.venv) and (state / "catalog" / "gpus.json").is_file()
 
 
+def test_the_installed_local_provider_reads_its_reference_data_from_the_wheel(install):
+    """The local provider finds the catalog and RunPod's OpenAPI document by itself (it shares
+    no code with gpuctl.catalog), inside the installed package, and checks a body with them."""
+    code = ("from gpuctl.local.store.reference import Catalog, openapi_path, state_dir; "
+            "from gpuctl.local.controlplane.requests import RequestRules; "
+            "print(openapi_path()); print(len(Catalog(state_dir()).gpus)); "
+            "print(RequestRules(openapi_path()).errors('CreateNetworkVolumeRequest', {'name': 'v', 'size': 5, 'dataCenter': 'X'}))")
+    done = install.run("python", "-c", code)
+    assert done.returncode == 0, done.stderr
+    document, gpus, errors = done.stdout.splitlines()
+    assert Path(document).is_relative_to(install.venv) and int(gpus) > 0
+    assert errors == "['$.size: minimum: got 5, want 10']"
+
+
 def test_version_and_help(source, install):
     version = install.gpu("--version")
     assert version.returncode == 0, version.stderr

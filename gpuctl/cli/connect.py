@@ -23,7 +23,7 @@ def connect(app: AppContext, provider: str, start_local: bool = True):
     from gpuctl.provider.runpod import RunPodProvider
 
     if provider == "local":
-        from gpuctl.local import lifecycle
+        from gpuctl.local.client import lifecycle
 
         data_dir = lifecycle.default_data_dir(app.environ)
         info = lifecycle.ensure_running(data_dir, environ=app.environ) if start_local else lifecycle.read_server_info(data_dir)

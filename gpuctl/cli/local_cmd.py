@@ -16,7 +16,7 @@ DATA_DIR_HELP = "State directory (default: $GPUCTL_LOCAL_DIR, else $XDG_DATA_HOM
 def _data_dir(app: AppContext, given: str | None):
     from pathlib import Path
 
-    from gpuctl.local.lifecycle import default_data_dir
+    from gpuctl.local.client.lifecycle import default_data_dir
 
     return Path(given).expanduser() if given else default_data_dir(app.environ)
 
@@ -32,7 +32,7 @@ def local_group() -> None:
 @click.pass_obj
 def up(app: AppContext, port: int, data_dir: str | None) -> int:
     """Start the provider in the background and wait until it answers. Harmless when it runs."""
-    from gpuctl.local import lifecycle
+    from gpuctl.local.client import lifecycle
 
     directory = _data_dir(app, data_dir)
     running = lifecycle.read_server_info(directory)
@@ -50,7 +50,7 @@ def up(app: AppContext, port: int, data_dir: str | None) -> int:
 @click.pass_obj
 def down(app: AppContext, data_dir: str | None) -> int:
     """Stop the provider and every worker process it started."""
-    from gpuctl.local import lifecycle
+    from gpuctl.local.client import lifecycle
 
     stopped = lifecycle.stop(_data_dir(app, data_dir))
     app.stdout.write("local provider stopped\n" if stopped else "local provider was not running\n")
@@ -65,7 +65,7 @@ def status(app: AppContext, data_dir: str | None, as_json: bool) -> int:
     """Whether the provider runs, where, and how many endpoints and workers it has."""
     import json
 
-    from gpuctl.local import lifecycle
+    from gpuctl.local.client import lifecycle
 
     doc = lifecycle.status(_data_dir(app, data_dir))
     if as_json:
@@ -83,7 +83,7 @@ def status(app: AppContext, data_dir: str | None, as_json: bool) -> int:
 @click.pass_obj
 def reset(app: AppContext, data_dir: str | None) -> int:
     """Delete every endpoint, template, volume, job and log of the provider (the token stays)."""
-    from gpuctl.local import lifecycle
+    from gpuctl.local.client import lifecycle
 
     directory = _data_dir(app, data_dir)
     kept = lifecycle.reset(directory)
@@ -103,7 +103,7 @@ def env(app: AppContext, data_dir: str | None) -> int:
     that shell keep deploying here rather than switching to provider runpod."""
     import shlex
 
-    from gpuctl.local import lifecycle
+    from gpuctl.local.client import lifecycle
 
     directory = _data_dir(app, data_dir)
     info = lifecycle.read_server_info(directory)

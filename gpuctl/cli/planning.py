@@ -112,7 +112,7 @@ def _explicit_provider(app: AppContext, flag: str | None, configured: str | None
 def _local_credentials(app: AppContext, key: str | None) -> str | None:
     """Why the configured key or base URLs belong to the local provider of this environment's
     data dir (the one `connect` would use), or None. Read-only: nothing is started."""
-    from gpuctl.local import lifecycle
+    from gpuctl.local.client import lifecycle
 
     data_dir = lifecycle.default_data_dir(app.environ)
     if key and lifecycle.owns_key(data_dir, key):

@@ -1,29 +1,16 @@
 """The embedded local provider: a RunPod-compatible server on 127.0.0.1 that keeps its state
 in SQLite and runs real, unmodified RunPod workers as local processes that scale to zero.
 
+The client side imports `client` (start, find, stop, reset a server) and nothing else; the
+server process (`python -m gpuctl.local`) is built in layers, each importing only those below:
+
+    server        the process, the app, the auth gate, fault rules
+    api           thin route handlers of every surface
+    graphql       RunPod's GraphQL subset, over the control plane
+    controlplane  endpoints, templates, volumes, pods, catalog, request rules   | runtime: scheduler, workers, job rules
+    store         every SQL statement, ids, reference data
+    datadir, errors
+
 This package shares no code with the client side (config, plan, provider), so a misreading
-of RunPod's API cannot hide in both. Importing it is cheap; the server's dependencies load
-only in the server process.
+of RunPod's API cannot hide in both. `.importlinter` at the repository root holds these rules.
 """
-
-from __future__ import annotations
-
-from pathlib import Path
-from typing import Any
-
-
-def ensure_running(data_dir: Path, port: int = 8787) -> dict[str, Any]:
-    """The running server's server.json, starting the server first when none runs."""
-    from gpuctl.local.lifecycle import ensure_running as start
-
-    return start(Path(data_dir), port)
-
-
-def read_server_info(data_dir: Path) -> dict[str, Any] | None:
-    """server.json of the server running for `data_dir`, or None when none runs."""
-    from gpuctl.local.lifecycle import read_server_info as read
-
-    return read(Path(data_dir))
-
-
-__all__ = ["ensure_running", "read_server_info"]

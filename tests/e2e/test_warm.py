@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from gpuctl.local import reaper
+from gpuctl.local.datadir import reaper
 from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
 from tests.local.conftest import wait_for
 

@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from gpuctl.local import lifecycle, reaper
+from gpuctl.local.client import lifecycle
+from gpuctl.local.datadir import reaper
 from tests.local.openapi import validate_response
 
 WORKERS = Path(__file__).parent / "workers"
@@ -69,6 +70,11 @@ class LocalServer:
         response = self.http.post("/v2/serverless", json=body)
         assert response.status_code == 201, response.text
         return response.json()
+
+    def unchecked(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A request whose answer is not held to RunPod's document: a fault rule may make it
+        break the document on purpose."""
+        return httpx.request(method, self.url + path, headers={"Authorization": f"Bearer {self.token}"}, timeout=60, **kwargs)
 
     def job(self, endpoint_id: str, verb: str, body: Any = None, method: str = "POST") -> httpx.Response:
         return self.http.request(method, f"/ai/v2/{endpoint_id}/{verb}", json=body)

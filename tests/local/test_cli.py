@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 
-from gpuctl.local import ensure_running, read_server_info, reaper
-from gpuctl.local.lifecycle import default_data_dir
+from gpuctl.local.client.lifecycle import default_data_dir, ensure_running, read_server_info
+from gpuctl.local.datadir import reaper
 from tests.conftest import run_cli
 
 

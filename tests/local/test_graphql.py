@@ -117,6 +117,22 @@ def test_network_volumes_and_queries(server: LocalServer) -> None:
     assert gql(server, f'mutation {{ deleteNetworkVolume(input: {{id: "{volume["id"]}"}}) }}') == {"data": {"deleteNetworkVolume": None}}
 
 
+def test_rest_and_graphql_share_one_set_of_volume_size_rules(server: LocalServer) -> None:
+    """A volume too big, or made smaller, is refused in the same words by REST v2 and GraphQL:
+    one rule, with its bounds from RunPod's OpenAPI document."""
+    rest = server.http.post("/v2/network-volumes", json={"name": "size-rules", "size": 20, "dataCenter": "EU-RO-1"}).json()
+    shrink_rest = server.http.patch(f"/v2/network-volumes/{rest['id']}", json={"size": 15})
+    shrink_gql = gql(server, f'mutation {{ updateNetworkVolume(input: {{id: "{rest["id"]}", size: 15}}) {{ size }} }}')
+    assert shrink_rest.status_code == 400 and shrink_gql["errors"][0]["message"] == shrink_rest.json()["detail"]
+    assert shrink_rest.json()["detail"] == "network volume size may only grow: 15 GB is less than the current 20 GB"
+    too_big = gql(server, 'mutation { createNetworkVolume(input: {name: "g", size: 4097, dataCenterId: "EU-RO-1"}) { id } }')
+    grow_too_far = gql(server, f'mutation {{ updateNetworkVolume(input: {{id: "{rest["id"]}", size: 5000}}) {{ size }} }}')
+    for answer, size in ((too_big, 4097), (grow_too_far, 5000)):
+        assert answer["errors"][0]["message"] == f"network volume size must be from 10 to 4096 GB, not {size} GB"
+    assert server.http.post("/v2/network-volumes", json={"name": "g", "size": 4097, "dataCenter": "EU-RO-1"}).status_code == 422
+    assert server.http.get(f"/v2/network-volumes/{rest['id']}").json()["size"] == 20
+
+
 @pytest.mark.parametrize("query, fragment", [
     ("query { myself { endpoints { id nosuchfield } } }", 'Cannot query field "nosuchfield"'),
     ('mutation { saveEndpoint(input: {name: "x", bogus: 1}) { id } }', 'Field "bogus" is not defined by type "EndpointInput"'),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -152,9 +151,13 @@ def test_openai_route_becomes_a_job(server: LocalServer, worker_ep: dict) -> Non
 
 
 def test_low_priority_jobs_do_not_scale_up(server: LocalServer) -> None:
+    """The scaler's verdict is observed, not waited for: a job on another endpoint, sent after
+    the low-priority one, gets a worker, and the tick that started it also weighed the
+    low-priority queue, which it left without one."""
     ep = server.create_endpoint("jobs-lowprio")
+    witness = server.create_endpoint("jobs-lowprio-witness")
     low = server.job(ep["id"], "run", {"input": {"low": True}, "policy": {"lowPriority": True}}).json()["id"]
-    time.sleep(1.0)
+    assert server.job(witness["id"], "runsync", {"input": {}}).json()["status"] == "COMPLETED"
     assert status(server, ep["id"], low)["status"] == "IN_QUEUE" and not server.worker_pids(ep["id"])
     assert server.job(ep["id"], "runsync", {"input": {"normal": True}}).json()["status"] == "COMPLETED"
     wait_for(lambda: status(server, ep["id"], low)["status"] == "COMPLETED")  # the started worker takes it too

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from gpuctl.local import lifecycle
-from gpuctl.local.workerenv import MACHINE_VARS
+from gpuctl.local.client import lifecycle
+from gpuctl.local.runtime.workerenv import MACHINE_VARS
 from tests.local.conftest import FAST, WORKERS, LocalServer, stop_server, wait_for
 
 CANARY = "canary-7d41c2"

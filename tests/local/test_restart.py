@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 import signal
 
-from gpuctl.local import lifecycle, reaper
+from gpuctl.local.client import lifecycle
+from gpuctl.local.datadir import reaper
 from tests.local.conftest import LocalServer, start_server, wait_for
 
 

@@ -1,16 +1,19 @@
-"""Pure pieces: the autoscaler's arithmetic, the hand-written request validator against the
-request schemas of RunPod's OpenAPI document, and the GraphQL parser."""
+"""Pure pieces: the autoscaler's arithmetic, the request rules read from RunPod's OpenAPI
+document (their verdicts and their `$.path: message` lines), and the GraphQL parser."""
 
 from __future__ import annotations
 
 import jsonschema
 import pytest
 
-from gpuctl.local import requests_v2
+from gpuctl.local.controlplane.requests import RequestRules
+from gpuctl.local.errors import Invalid
 from gpuctl.local.graphql.parse import Enum, GraphQLSyntaxError, Var, parse
-from gpuctl.local.scaler import Load, desired_workers
-from gpuctl.local.schema import validate
+from gpuctl.local.runtime.scaler import Load, desired_workers
+from gpuctl.local.store.reference import openapi_path
 from tests.local.openapi import SPEC
+
+RULES = RequestRules(openapi_path())
 
 QD = {"type": "QUEUE_DELAY", "queueDelay": 4}
 RC = {"type": "REQUEST_COUNT", "requestCount": 2}
@@ -39,7 +42,7 @@ def _spec_valid(component: str, body: object) -> bool:
 GPU = {"pools": ["ADA_24"]}
 SCALE = {"type": "QUEUE_DELAY", "queueDelay": 4}
 CASES = [
-    ("CreateEndpointRequest", requests_v2.CREATE_ENDPOINT, body) for body in (
+    ("CreateEndpointRequest", "CreateEndpointRequest", body) for body in (
         {"name": "a", "type": "QUEUE", "image": "i", "gpu": GPU, "scaling": SCALE},
         {"name": "a", "type": "QUEUE", "templateId": "t", "gpu": GPU, "scaling": SCALE},
         {"name": "a", "type": "QUEUE", "gpu": GPU, "scaling": SCALE},
@@ -56,23 +59,23 @@ CASES = [
         {"name": "a", "type": "SOMETHING", "image": "i", "gpu": GPU, "scaling": SCALE},
     )
 ] + [
-    ("UpdateEndpointRequest", requests_v2.UPDATE_ENDPOINT, body) for body in (
+    ("UpdateEndpointRequest", "UpdateEndpointRequest", body) for body in (
         {}, {"gpu": {"minCudaVersion": ""}}, {"gpu": {"excludedTypes": ["x"]}}, {"gpu": {"pools": ["A"], "excludedTypes": ["x"]}},
         {"workers": {"max": -1}}, {"templateId": ""}, {"type": "QUEUE"},
     )
 ] + [
-    ("CreateTemplateRequest", requests_v2.CREATE_TEMPLATE, body) for body in (
+    ("CreateTemplateRequest", "CreateTemplateRequest", body) for body in (
         {"name": "t", "image": "i"}, {"name": "t"}, {"name": "t", "image": "i", "mounts": {"persistent": {"size": 5, "path": "/w"}}},
         {"name": "t", "image": "i", "category": "TPU"}, {"name": "t", "image": "i", "startSsh": False, "allowedCudaVersions": ["12.8"]},
     )
 ] + [
-    ("CreateNetworkVolumeRequest", requests_v2.CREATE_VOLUME, body) for body in (
+    ("CreateNetworkVolumeRequest", "CreateNetworkVolumeRequest", body) for body in (
         {"name": "v", "size": 10, "dataCenter": "X"}, {"name": "v", "size": 4097, "dataCenter": "X"}, {"name": "v", "size": 10, "dataCenter": "X", "type": "FAST"},
     )
 ] + [
-    ("UpdateNetworkVolumeRequest", requests_v2.UPDATE_VOLUME, body) for body in ({}, {"size": 20}, {"dataCenter": "Y"})
+    ("UpdateNetworkVolumeRequest", "UpdateNetworkVolumeRequest", body) for body in ({}, {"size": 20}, {"dataCenter": "Y"})
 ] + [
-    ("CreatePodRequest", requests_v2.CREATE_POD, body) for body in (
+    ("CreatePodRequest", "CreatePodRequest", body) for body in (
         {"name": "p", "image": "i", "cpu": {"id": "cpu3c", "vcpuCount": 2}}, {"name": "p", "cpu": {"id": "cpu3c", "vcpuCount": 2}},
         {"name": "p", "image": "i", "mounts": {"network": [{"volumeId": "v", "path": "/w"}, {"volumeId": "w", "path": "/x"}]}},
         {"name": "p", "image": "i", "gpu": {"id": "x", "count": 0}},
@@ -81,8 +84,45 @@ CASES = [
 
 
 @pytest.mark.parametrize("component, rule, body", CASES, ids=[f"{c}-{i}" for i, (c, _, _) in enumerate(CASES)])
-def test_validator_agrees_with_runpods_request_schemas(component: str, rule, body: dict) -> None:
-    assert (not validate(rule, body)) == _spec_valid(component, body)
+def test_request_rules_agree_with_runpods_request_schemas(component: str, rule: str, body: dict) -> None:
+    """The rules' own touches (the discriminated union, unknown fields named once, finite
+    numbers) never change a verdict of RunPod's schema on a JSON body."""
+    assert (not RULES.errors(rule, body)) == _spec_valid(component, body)
+
+
+E = {"name": "x", "type": "QUEUE", "image": "i", "gpu": GPU, "scaling": SCALE}
+
+
+@pytest.mark.parametrize("component, body, errors", [
+    ("CreateEndpointRequest", E | {"bogus": 1}, ["$: additional properties 'bogus' not allowed"]),
+    ("CreateEndpointRequest", E | {"workers": {"min": 0, "maxx": 2}}, ["$.workers: additional properties 'maxx' not allowed"]),
+    ("CreateEndpointRequest", E | {"scaling": {"type": [], "queueDelay": 4}}, ["$.scaling.type: value must be one of 'QUEUE_DELAY', 'REQUEST_COUNT'"]),
+    ("CreateEndpointRequest", E | {"scaling": {"type": "QUEUE_DELAY", "requestCount": 2}},
+     ["$.scaling: additional properties 'requestCount' not allowed", "$.scaling: missing properties 'queueDelay'"]),
+    ("CreateEndpointRequest", {k: v for k, v in E.items() if k != "image"}, ["$: missing properties 'image'"]),
+    ("CreateEndpointRequest", E | {"scaling": {"type": "QUEUE_DELAY", "queueDelay": float("nan")}},
+     ["$.scaling.queueDelay: got non-finite number, want number"]),
+    ("CreateEndpointRequest", E | {"env": {"A": 1}, "registry": 5},
+     ["$.env.A: got number, want string", "$.registry: got number, want string or null"]),
+    ("UpdateEndpointRequest", {"gpu": {"excludedTypes": ["x"]}}, ["$.gpu: 'excludedTypes' needs 'pools'"]),
+    ("UpdateEndpointRequest", {"workers": {"max": -1}}, ["$.workers.max: minimum: got -1, want 0"]),
+    ("CreateNetworkVolumeRequest", {"name": "v", "size": 4097, "dataCenter": "X"}, ["$.size: maximum: got 4097, want 4096"]),
+    ("UpdateNetworkVolumeRequest", {}, ["$: minProperties: got 0, want 1"]),
+    ("CreatePodRequest", {"name": "p", "image": "i", "mounts": {"network": [{"volumeId": "v", "path": "/w"}] * 2}},
+     ["$.mounts.network: maxItems: got 2, want 1"]),
+    ("CreateEndpointRequest", E | {"gpu": {"pools": ["A"], "excludedTypes": [" -x"]}},
+     ["$.gpu.excludedTypes[0]: ' -x' does not match pattern '^\\s*[^-\\s]'"]),
+])
+def test_request_rules_say_where_and_what(component: str, body: dict, errors: list[str]) -> None:
+    assert RULES.errors(component, body) == errors
+    with pytest.raises(Invalid) as raised:
+        RULES.check(component, body)
+    assert raised.value.errors == errors
+
+
+def test_volume_size_bounds_come_from_the_document() -> None:
+    schema = SPEC["components"]["schemas"]["CreateNetworkVolumeRequest"]["properties"]["size"]
+    assert RULES.bounds("CreateNetworkVolumeRequest", "size") == (schema["minimum"], schema["maximum"]) == (10, 4096)
 
 
 def test_graphql_parser_reads_literals_variables_and_enums() -> None:

@@ -3,7 +3,8 @@ results onto the selections.
 
 Two kinds of failure, as RunPod separates them (api-notes §2.1): a document that does not fit
 the schema is a `ValidationError` (HTTP 400, nothing runs); a resolver's business error is a
-`ResolverError`, reported in `errors` of an HTTP 200 with that field's data null.
+`ResolverError` or a control-plane refusal (`gpuctl.local.errors`), reported in `errors` of an
+HTTP 200 with that field's data null.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from gpuctl.local.errors import Refusal
 from gpuctl.local.graphql.parse import Enum, Field, Operation, Var
 from gpuctl.local.graphql.schema import ARGS, ENUMS, INPUTS, TYPES
 
@@ -168,7 +170,7 @@ def execute(operation: Operation, given_variables: Any, roots: dict[str, Resolve
         try:
             value = roots[f.name](args) if f.name != "__typename" else root_type
             data[f.alias] = value if f.name == "__typename" else project(value, f.selections, TYPES[root_type][f.name], variables)
-        except ResolverError as exc:
+        except (ResolverError, Refusal) as exc:
             data[f.alias] = None
             errors.append({"message": str(exc), "locations": [{"line": f.line, "column": f.column}], "path": [f.alias]})
     return data, errors

@@ -4,10 +4,12 @@ through RunPod's older field names: `gpuIds` as a pool string with `-type` exclu
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
-if TYPE_CHECKING:
-    from gpuctl.local.runtime import Local
+from gpuctl.local.runtime.supervisor import Supervisor
+from gpuctl.local.store.db import Store
+from gpuctl.local.store.reference import Catalog
 
 USER_ID = "user_local"
 
@@ -22,13 +24,40 @@ def gpu_ids(gpu: dict | None) -> str:
     return ",".join(list(gpu["pools"]) + [f"-{t}" for t in gpu.get("excludedTypes", [])])
 
 
-def endpoint_view(local: Local, doc: dict, extra: dict) -> dict[str, Any]:
+@dataclass
+class Views:
+    """Reads the stored documents, the catalog, and which workers are live (an endpoint's `pods`)."""
+
+    store: Store
+    catalog: Catalog
+    workers: Supervisor
+
+    def endpoint(self, doc: dict, extra: dict) -> dict[str, Any]:
+        return endpoint_view(doc, extra, self.volume_refs(doc), [w.id for w in self.workers.live(doc["id"])], self.template)
+
+    def volume_refs(self, doc: dict) -> list[dict[str, Any]]:
+        volumes = [(v, self.store.get("network_volume", v, hidden=True)) for v in doc.get("networkVolumes", [])]
+        return [{"networkVolumeId": v, "dataCenterId": d["dataCenter"] if d else None} for v, d in volumes]
+
+    def template(self, template_id: str) -> dict[str, Any] | None:
+        found = self.store.get_with_extra("template", template_id)
+        return None if found is None else template_view(*found)
+
+    def volume(self, doc: dict) -> dict[str, Any]:
+        dc = self.catalog.data_center(doc["dataCenter"]) or {"id": doc["dataCenter"], "name": doc["dataCenter"]}
+        return {"id": doc["id"], "name": doc["name"], "size": doc["size"], "dataCenterId": doc["dataCenter"],
+                "dataCenter": self.data_center(dc)}
+
+    def data_center(self, dc: dict) -> dict[str, Any]:
+        return {"id": dc["id"], "name": dc["name"], "location": dc.get("region", ""), "storageSupport": bool(dc.get("networkVolumeTypes")),
+                "gpuAvailability": [{"gpuTypeId": g["id"], "displayName": g["displayName"], "stockStatus": "High"} for g in self.catalog.gpus]}
+
+
+def endpoint_view(doc: dict, extra: dict, refs: list[dict[str, Any]], pods: list[str], template: Any) -> dict[str, Any]:
+    """An endpoint in GraphQL's names; `template(id)` reads its template when it is selected."""
     gpu, cpu = doc.get("gpu"), doc.get("cpu") or []
-    volumes = [(v, local.store.get("network_volume", v, hidden=True)) for v in doc.get("networkVolumes", [])]
-    refs = [{"networkVolumeId": v, "dataCenterId": d["dataCenter"] if d else None} for v, d in volumes]
     scaling = doc["scaling"]
     template_id = extra.get("templateId")
-    live = local.workers.live(doc["id"])
     return {
         "id": doc["id"], "name": doc["name"], "gpuIds": gpu_ids(gpu), "gpuCount": gpu["count"] if gpu else 0,
         "idleTimeout": doc["workers"].get("idleTimeout", 5), "locations": ",".join(doc.get("dataCenterIds", [])),
@@ -43,16 +72,12 @@ def endpoint_view(local: Local, doc: dict, extra: dict) -> dict[str, Any]:
         "computeType": "CPU" if cpu else "GPU", "modelReferences": extra.get("modelReferences", []),
         "compliance": extra.get("compliance", []), "aiKey": None, "createdAt": doc.get("createdAt"),
         "env": env_list(doc.get("env", {})), "activeBuildid": None, "idePodId": None, "flashEnvironmentId": None,
-        "hubRelease": None, "repo": None, "pods": [{"id": w.id, "desiredStatus": "RUNNING"} for w in live],
-        "template": lambda _args: template_view(local, template_id) if template_id else None,
+        "hubRelease": None, "repo": None, "pods": [{"id": p, "desiredStatus": "RUNNING"} for p in pods],
+        "template": lambda _args: template(template_id) if template_id else None,
     }
 
 
-def template_view(local: Local, template_id: str) -> dict[str, Any] | None:
-    found = local.store.get_with_extra("template", template_id)
-    if found is None:
-        return None
-    doc, extra = found
+def template_view(doc: dict, extra: dict) -> dict[str, Any]:
     persistent = (doc.get("mounts") or {}).get("persistent") or {}
     return {
         "id": doc["id"], "name": doc["name"], "imageName": doc["image"], "dockerArgs": doc.get("args", ""),
@@ -65,17 +90,6 @@ def template_view(local: Local, template_id: str) -> dict[str, Any] | None:
         "boundEndpointId": extra.get("boundEndpoint"), "env": env_list(doc.get("env", {})),
         "portsConfig": [{"port": p.split("/")[0], "name": p} for p in doc.get("ports", [])],
     }
-
-
-def volume_view(local: Local, doc: dict) -> dict[str, Any]:
-    dc = local.catalog.data_center(doc["dataCenter"]) or {"id": doc["dataCenter"], "name": doc["dataCenter"]}
-    return {"id": doc["id"], "name": doc["name"], "size": doc["size"], "dataCenterId": doc["dataCenter"],
-            "dataCenter": data_center_view(local, dc)}
-
-
-def data_center_view(local: Local, dc: dict) -> dict[str, Any]:
-    return {"id": dc["id"], "name": dc["name"], "location": dc.get("region", ""), "storageSupport": bool(dc.get("networkVolumeTypes")),
-            "gpuAvailability": [{"gpuTypeId": g["id"], "displayName": g["displayName"], "stockStatus": "High"} for g in local.catalog.gpus]}
 
 
 def gpu_view(gpu: dict) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """A plain RunPod worker: echoes its input. Options in the input exercise the protocol:
-`sleep` (seconds), `fail` (raise with that message), `progress` (send progress updates),
+`sleep` (seconds), `hold` (run until the file at that path exists, so a test decides when
+the job ends), `fail` (raise with that message), `progress` (send progress updates),
 `volume` (write then read a file in RUNPOD_VOLUME_PATH), `exit` (kill the process)."""
 
 import asyncio
@@ -16,6 +17,8 @@ async def handler(job):
         await asyncio.sleep(0.4)
     if job_input.get("sleep"):
         await asyncio.sleep(float(job_input["sleep"]))
+    while job_input.get("hold") and not os.path.exists(job_input["hold"]):
+        await asyncio.sleep(0.05)
     if job_input.get("fail"):
         raise ValueError(job_input["fail"])
     if job_input.get("exit"):

@@ -1,0 +1,89 @@
+"""The job API (RunPod's api.runpod.ai role, served under `/ai/v2/{endpoint_id}`): run,
+runsync, status, stream, cancel, retry, purge-queue and health (api-notes §5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gpuctl.local.api.http import ApiError, json_body, json_response, route
+from gpuctl.local.runtime.queue import JobQueue
+from gpuctl.local.runtime.settings import Settings
+from gpuctl.local.store.jobs import Job
+
+AI = "/ai/v2/{endpoint_id}"
+MB = 1024 * 1024
+
+
+def wait_ms(request: Request, default_ms: float) -> float:
+    raw = request.query_params.get("wait")
+    if raw is None:
+        return default_ms
+    try:
+        return min(max(int(raw), 1000), 300_000)
+    except ValueError:
+        raise ApiError(400, "wait must be a number of milliseconds from 1000 to 300000") from None
+
+
+def accepted(job: Job) -> Response:
+    return json_response({"id": job.id, "status": job.status})
+
+
+@dataclass
+class JobRoutes:
+    queue: JobQueue
+    settings: Settings
+
+    def routes(self) -> list[Route]:
+        return [
+            route(f"{AI}/run", post=self.run), route(f"{AI}/runsync", post=self.runsync),
+            route(f"{AI}/status/{{job_id}}", get=self.status, post=self.status),
+            route(f"{AI}/stream/{{job_id}}", get=self.stream, post=self.stream),
+            route(f"{AI}/cancel/{{job_id}}", post=self.cancel), route(f"{AI}/retry/{{job_id}}", post=self.retry),
+            route(f"{AI}/purge-queue", post=self.purge_queue), route(f"{AI}/health", get=self.health),
+        ]
+
+    def _job(self, request: Request) -> Job:
+        return self.queue.job(request.path_params["endpoint_id"], request.path_params["job_id"])
+
+    async def run(self, request: Request) -> Response:
+        doc = self.queue.endpoint(request.path_params["endpoint_id"])
+        body = await json_body(request, limit=10 * MB)
+        return accepted(self.queue.submit(doc, body, sync=False, retention=self.settings.retention_run_s))
+
+    async def runsync(self, request: Request) -> Response:
+        doc = self.queue.endpoint(request.path_params["endpoint_id"])
+        wait = wait_ms(request, self.settings.runsync_wait_ms)
+        body = await json_body(request, limit=20 * MB)
+        retention = 300.0 if "wait" in request.query_params else self.settings.retention_sync_s
+        job = self.queue.submit(doc, body, sync=True, retention=retention)
+        final = await self.queue.until_terminal(job, wait / 1000)
+        if final is None:
+            raise ApiError(404, f"job {job.id} no longer exists")
+        return json_response(final.render()) if final.terminal else accepted(final)
+
+    async def status(self, request: Request) -> Response:
+        return json_response(self._job(request).render())
+
+    async def stream(self, request: Request) -> Response:
+        """Chunks produced since the previous call (the stream drains); holds an empty poll."""
+        job = self._job(request)
+        state, chunks = await self.queue.drain(job, wait_ms(request, self.settings.stream_wait_s * 1000) / 1000)
+        return json_response({"status": state, "stream": [{"output": c} for c in chunks]})
+
+    async def cancel(self, request: Request) -> Response:
+        return accepted(self.queue.jobs.cancel(self._job(request)))
+
+    async def retry(self, request: Request) -> Response:
+        return accepted(self.queue.retry(self._job(request)))
+
+    async def purge_queue(self, request: Request) -> Response:
+        doc = self.queue.endpoint(request.path_params["endpoint_id"])
+        return json_response({"removed": self.queue.purge(doc["id"]), "status": "completed"})
+
+    async def health(self, request: Request) -> Response:
+        doc = self.queue.endpoint(request.path_params["endpoint_id"])
+        return json_response(self.queue.scheduler.health(doc["id"]))

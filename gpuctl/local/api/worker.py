@@ -1,0 +1,158 @@
+"""The platform side of RunPod's worker protocol (api-notes §6.3), which the real `runpod`
+SDK's `serverless.start` speaks.
+
+- `GET job-take/{worker}` (and `job-take-batch/...&batch_size=N`): long-poll for jobs; 204
+  when there is none. A worker of an old release, or one being stopped, gets 204 at once.
+- `POST job-done/{worker}/{job}`: JSON text labelled `application/x-www-form-urlencoded`.
+  `{"status": "IN_PROGRESS", "output": p}` is a progress update; anything else is the result,
+  FAILED when it carries `error`. `stopPod` recycles the worker after the job.
+- `POST job-stream/{worker}/{job}`: one `{"output": chunk}` of a generator handler.
+- `GET job-stop/{worker}`: long-poll for `{"jobsToStop": [...]}` (cancel, execution timeout).
+- `GET ping/{worker}`: the heartbeat.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gpuctl.local.api.http import ApiError, json_body, json_response, no_content, route
+from gpuctl.local.controlplane.endpoints import version
+from gpuctl.local.runtime.scheduler import Scheduler
+from gpuctl.local.runtime.settings import Settings
+from gpuctl.local.runtime.signals import Signals
+from gpuctl.local.runtime.supervisor import Supervisor, Worker
+from gpuctl.local.store.db import Store
+from gpuctl.local.store.jobs import Job, Jobs
+
+AI = "/ai/v2/{endpoint_id}"
+
+
+async def _posted(request: Request) -> Any:
+    """The SDK posts JSON text under a form-urlencoded label; read it as JSON regardless,
+    with the one reader every route uses (an empty body is an empty result)."""
+    body = await json_body(request, required=False)
+    return {} if body is None else body
+
+
+@dataclass
+class WorkerRoutes:
+    store: Store
+    scheduler: Scheduler
+    settings: Settings
+
+    @property
+    def jobs(self) -> Jobs:
+        return self.scheduler.jobs
+
+    @property
+    def workers(self) -> Supervisor:
+        return self.scheduler.workers
+
+    @property
+    def signals(self) -> Signals:
+        return self.scheduler.signals
+
+    def routes(self) -> list[Route]:
+        return [
+            route(f"{AI}/job-take/{{worker_id}}", get=self.job_take), route(f"{AI}/job-take-batch/{{worker_id}}", get=self.job_take),
+            route(f"{AI}/job-done/{{worker_id}}/{{job_id}}", post=self.job_done),
+            route(f"{AI}/job-stream/{{worker_id}}/{{job_id}}", post=self.job_stream),
+            route(f"{AI}/job-stop/{{worker_id}}", get=self.job_stop), route(f"{AI}/ping/{{worker_id}}", get=self.ping),
+        ]
+
+    def _worker(self, request: Request) -> Worker | None:
+        """The supervised worker calling, marked ready; None for a worker we did not start (an
+        outside process pointed at this server is served, just not supervised)."""
+        worker = self.workers.workers.get(request.path_params["worker_id"])
+        if worker is not None:
+            self.scheduler.worker_ready(worker)
+        return worker
+
+    def _current(self, worker: Worker | None) -> bool:
+        if worker is None:
+            return True
+        if worker.stopping:
+            return False
+        extra = (self.store.get_with_extra("endpoint", worker.endpoint_id, hidden=True) or ({}, {}))[1]
+        if version(extra) != worker.version and not worker.jobs:
+            self.workers.stop(worker, f"replaced by release {extra.get('version')}")
+            return False
+        return True
+
+    async def job_take(self, request: Request) -> Response:
+        endpoint_id = request.path_params["endpoint_id"]
+        worker = self._worker(request)
+        batch = request.url.path.split("/")[4] == "job-take-batch"
+        try:
+            size = int(request.query_params.get("batch_size", "1")) if batch else 1
+        except ValueError:
+            raise ApiError(400, "batch_size must be an integer") from None
+        deadline = time.monotonic() + self.settings.take_poll_s
+        while self._current(worker) and not self.signals.shutdown.is_set():
+            if self.store.get("endpoint", endpoint_id, hidden=True) is None:
+                return no_content()
+            jobs = self.jobs.claim(endpoint_id, request.path_params["worker_id"], max(size, 1))
+            if jobs:
+                payloads = [j.payload() for j in jobs]
+                return json_response(payloads if batch else payloads[0])
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            keys = [("queue", endpoint_id)] + ([("take", worker.id)] if worker is not None else [])
+            await self.signals.wait(*keys, timeout=remaining)
+        return no_content()
+
+    def _job(self, request: Request) -> Job:
+        job = self.jobs.get(request.path_params["job_id"], request.path_params["endpoint_id"])
+        if job is None:
+            raise ApiError(404, f"job {request.path_params['job_id']} not found (expired, purged or deleted)")
+        return job
+
+    async def job_done(self, request: Request) -> Response:
+        worker = self._worker(request)
+        job = self._job(request)
+        body = await _posted(request)
+        if not isinstance(body, dict):
+            raise ApiError(400, "job result must be a JSON object")
+        if body.get("status") == "IN_PROGRESS":
+            self.jobs.progress(job, body.get("output"))
+            return json_response({})
+        self.jobs.finish(job, body)
+        if worker is not None:
+            self.scheduler.release(worker, job.id)  # also when the job was cancelled meanwhile
+            if body.get("stopPod"):
+                self.workers.stop(worker, "refresh_worker requested after the job")
+        return json_response({})
+
+    async def job_stream(self, request: Request) -> Response:
+        self._worker(request)
+        job = self._job(request)
+        body = await _posted(request)
+        if isinstance(body, dict) and "output" in body and job.status == "IN_PROGRESS":
+            self.jobs.add_chunk(job, body["output"])
+        return json_response({})
+
+    async def job_stop(self, request: Request) -> Response:
+        worker = self.workers.workers.get(request.path_params["worker_id"])
+        if worker is None:
+            return no_content()
+        if not worker.stop_jobs and not worker.stopping:
+            await self.signals.wait(("stop", worker.id), timeout=self.settings.take_poll_s)
+        if worker.stop_jobs:
+            stop, worker.stop_jobs = worker.stop_jobs, []
+            return json_response({"jobsToStop": stop})
+        return no_content()
+
+    async def ping(self, request: Request) -> Response:
+        """The heartbeat carries `job_id=<comma-joined ids>` of the jobs the worker still runs."""
+        worker = self._worker(request)
+        if worker is not None:
+            held = {j for j in request.query_params.get("job_id", "").split(",") if j}
+            self.scheduler.worker_holds(worker, held)
+        return json_response({})

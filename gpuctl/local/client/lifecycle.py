@@ -1,0 +1,225 @@
+"""Start, find, stop and reset the local provider from the client side (`gpu local ...` and
+`deploy`'s on-demand start). Standard library only, so the CLI stays fast: it loads nothing of
+the server but the data dir's layout and, to inspect a `state.db` no server has open,
+`store.offline`.
+
+A server is running for a data dir exactly when some process holds `server.lock`; a
+server.json whose pid is gone or whose lock is free is stale and gets replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from gpuctl.errors import GpuctlError
+from gpuctl.local.datadir import private, reaper
+from gpuctl.local.datadir.layout import DataDir, ServerExit
+from gpuctl.local.store import offline
+
+START_TIMEOUT_S = 15.0
+STOP_TIMEOUT_S = 15.0
+
+
+class LocalProviderError(GpuctlError):
+    """The local provider could not be started, reached or stopped."""
+
+
+class PortInUse(LocalProviderError):
+    """The requested port is taken by another process."""
+
+
+def default_data_dir(environ: Mapping[str, str]) -> Path:
+    """$GPUCTL_LOCAL_DIR, else $XDG_DATA_HOME/gpuctl/local, else ~/.local/share/gpuctl/local."""
+    if environ.get("GPUCTL_LOCAL_DIR"):
+        return Path(environ["GPUCTL_LOCAL_DIR"]).expanduser()
+    if environ.get("XDG_DATA_HOME"):
+        return Path(environ["XDG_DATA_HOME"]).expanduser() / "gpuctl" / "local"
+    home = environ.get("HOME") or str(Path.home())
+    return Path(home) / ".local" / "share" / "gpuctl" / "local"
+
+
+def lock_held(data_dir: Path) -> bool:
+    path = DataDir(data_dir).lock
+    if not path.exists():
+        return False
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
+def read_server_info(data_dir: Path) -> dict[str, Any] | None:
+    try:
+        info = json.loads(DataDir(data_dir).server_json.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(info, dict) or not isinstance(info.get("pid"), int) or not reaper.alive(info["pid"]) or not lock_held(data_dir):
+        return None
+    return info
+
+
+def read_token(data_dir: Path) -> str:
+    token = DataDir(data_dir).saved_token()
+    if token is None:
+        raise LocalProviderError(f"no access token in {data_dir}", hint="start the provider with `gpu local up`")
+    return token
+
+
+def request(info: dict[str, Any], token: str, method: str, path: str, timeout: float = 10.0) -> dict[str, Any]:
+    """One call to the server's admin API, with the token in the Authorization header only."""
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(info["url"] + path, method=method, headers={"Authorization": f"Bearer {token}"},
+                                 data=b"" if method == "POST" else None)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as response:  # noqa: S310 - loopback URL we wrote
+            return json.loads(response.read() or b"{}")
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise LocalProviderError(f"the local provider at {info['url']} did not answer: {exc}") from None
+
+
+def _log_tail(data_dir: Path, lines: int = 5) -> str:
+    with contextlib.suppress(OSError):
+        return "\n".join(DataDir(data_dir).log.read_text().strip().splitlines()[-lines:])
+    return ""
+
+
+def start(data_dir: Path, port: int, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Spawn the server detached and return its server.json once it answers. When another
+    start wins the race for the data dir's lock, return that server instead."""
+    data_dir = private.make_dir(data_dir.expanduser().resolve())
+    if not lock_held(data_dir):  # whatever is left belongs to a dead server
+        with contextlib.suppress(FileNotFoundError):
+            DataDir(data_dir).server_json.unlink()
+        reaper.reap(data_dir)
+    log = private.open_append(DataDir(data_dir).log)  # handed to the child
+    with log:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "gpuctl.local", "--data-dir", str(data_dir), "--port", str(port)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True,
+            env=dict(environ if environ is not None else os.environ), cwd=str(data_dir))
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        code = child.poll()
+        info = read_server_info(data_dir)
+        if info is not None and (info["pid"] == child.pid or code == ServerExit.ALREADY_RUNNING):
+            request(info, read_token(data_dir), "GET", "/_admin/status")
+            return info
+        if code is not None and code != ServerExit.ALREADY_RUNNING:
+            _start_failed(port, code, data_dir)
+        time.sleep(0.01)
+    if child.poll() is None:
+        child.kill()
+    raise LocalProviderError(f"the local provider did not start within {START_TIMEOUT_S:.0f} s", detail=_log_tail(data_dir) or None)
+
+
+def _start_failed(port: int, code: int, data_dir: Path) -> None:
+    if code == ServerExit.PORT_IN_USE:
+        raise PortInUse(f"port {port} on 127.0.0.1 is in use", hint="choose another with --port, or --port 0 for any free port")
+    if code == ServerExit.DAMAGED_STATE:
+        raise LocalProviderError(f"the local provider's state file {DataDir(data_dir).state_db} is damaged, so it cannot start",
+                                 hint="run `gpu local reset`: it moves the damaged file aside (nothing is deleted) and starts with an empty account")
+    raise LocalProviderError(f"the local provider exited with code {code} while starting", detail=_log_tail(data_dir) or None)
+
+
+def ensure_running(data_dir: Path, port: int = 8787, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The running server's info, starting one when none runs. An on-demand start whose port
+    is taken (another data dir's server, say) takes any free port instead: clients read the
+    URL from server.json, never assume the port."""
+    running = read_server_info(data_dir)
+    if running is not None:
+        return running
+    try:
+        return start(data_dir, port, environ)
+    except PortInUse:
+        return start(data_dir, 0, environ)
+
+
+def stop(data_dir: Path) -> bool:
+    """Stop the server (SIGTERM, SIGKILL after STOP_TIMEOUT_S) and every process it started.
+    Returns whether a server was running."""
+    info = read_server_info(data_dir)
+    if info is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(info["pid"], signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while reaper.alive(info["pid"]) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if reaper.alive(info["pid"]):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(info["pid"], signal.SIGKILL)
+    reaper.reap(data_dir.resolve())
+    with contextlib.suppress(FileNotFoundError):
+        DataDir(data_dir).server_json.unlink()
+    return info is not None
+
+
+def status(data_dir: Path) -> dict[str, Any]:
+    info = read_server_info(data_dir)
+    if info is None:
+        return {"running": False, "url": None, "pid": None, "endpoints": offline.endpoint_count(DataDir(data_dir).state_db), "workers": 0,
+                "data_dir": str(data_dir)}
+    live = request(info, read_token(data_dir), "GET", "/_admin/status")
+    return {"running": True, "url": info["url"], "pid": info["pid"], "endpoints": live["endpoints"], "workers": live["workers"], "data_dir": str(data_dir)}
+
+
+def reset(data_dir: Path) -> Path | None:
+    """Empty the state; through the server when it runs, else by removing the files. A damaged
+    state.db is moved aside first (`state.db.damaged-<time>`, returned), so nothing is lost."""
+    info = read_server_info(data_dir)
+    if info is not None:
+        request(info, read_token(data_dir), "POST", "/_admin/reset", timeout=30)
+        return None
+    files = DataDir(data_dir)
+    kept = offline.set_aside_if_damaged(files.state_db)
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            files.state_db.with_name(files.state_db.name + suffix).unlink()
+    for directory in (files.volumes, files.logs, files.homes):
+        shutil.rmtree(directory, ignore_errors=True)
+    return kept
+
+
+def env_exports(data_dir: Path, info: dict[str, Any], token: str) -> dict[str, str]:
+    """What points RunPod's own clients here: the SDK builds `{RUNPOD_API_BASE_URL}/graphql`
+    and `{RUNPOD_ENDPOINT_BASE_URL}/{endpoint_id}/run`. GPUCTL_LOCAL_DIR names the data dir, so
+    `gpu` itself finds this same server and recognises the key and URLs as its own."""
+    return {"RUNPOD_API_KEY": token, "RUNPOD_API_BASE_URL": info["api_base_url"], "RUNPOD_ENDPOINT_BASE_URL": info["endpoint_base_url"],
+            "GPUCTL_LOCAL_DIR": str(data_dir.expanduser().resolve())}
+
+
+def owns_key(data_dir: Path, key: str) -> bool:
+    """Whether `key` is this data dir's token. Read-only: no server is started or asked; the
+    token outlives the server, so a key exported before `gpu local down` still counts."""
+    import hmac
+
+    token = DataDir(data_dir).saved_token()
+    return token is not None and hmac.compare_digest(key.encode(), token.encode())
+
+
+def owns_url(data_dir: Path, url: str) -> bool:
+    """Whether `url` is one of the base URLs this data dir's server.json records, running or
+    not (a stale server.json still says where the exported URLs pointed). Read-only."""
+    try:
+        info = json.loads(DataDir(data_dir).server_json.read_text())
+    except (OSError, ValueError):
+        return False
+    if not isinstance(info, dict):
+        return False
+    recorded = {str(info.get(k, "")).rstrip("/") for k in ("url", "api_base_url", "endpoint_base_url")} - {""}
+    return url.rstrip("/") in recorded

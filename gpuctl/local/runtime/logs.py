@@ -1,0 +1,102 @@
+"""Worker logs: every line a worker prints, plus the supervisor's own lifecycle lines, kept
+as JSON lines in `logs/<endpoint>/<worker>.jsonl` and served as RunPod's v2 Server-Sent
+Events stream (`id: <ts>/<seq>` and `data: {"ts","source","line"}`).
+
+Files outlive their workers, so the logs of a worker that scaled down can still be read;
+only the newest KEEP files per endpoint are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from gpuctl.local.store import ids
+
+KEEP = 20
+MAX_TAIL = 5000
+
+
+class LogFile:
+    """Appends lines for one worker. `on_line` wakes readers that follow the stream."""
+
+    def __init__(self, path: Path, on_line: Callable[[], None]):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.handle = path.open("a", encoding="utf-8", buffering=1)
+        self.seq = 0
+        self.on_line = on_line
+
+    def write(self, source: str, line: str) -> None:
+        if self.handle.closed:
+            return
+        self.seq += 1
+        now = time.time()
+        record = {"ts": ids.precise_timestamp(now), "source": source, "line": line.rstrip("\r\n"), "n": self.seq}
+        self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.on_line()
+
+    def close(self) -> None:
+        if not self.handle.closed:
+            self.handle.close()
+
+
+def worker_log_path(logs_dir: Path, endpoint_id: str, worker_id: str) -> Path:
+    return logs_dir / endpoint_id / f"{worker_id}.jsonl"
+
+
+def prune(directory: Path, keep: int = KEEP) -> None:
+    if not directory.is_dir():
+        return
+    files = sorted(directory.glob("*.jsonl"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in files[keep:]:
+        old.unlink(missing_ok=True)
+
+
+def event_id(record: dict[str, Any]) -> str:
+    return f"{record['ts']}/{record['n']:012d}"
+
+
+def read_records(path: Path, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """Complete lines from `offset` on, and the offset after the last complete line."""
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        data = handle.read()
+    end = data.rfind(b"\n") + 1
+    records = [json.loads(line) for line in data[:end].splitlines() if line.strip()]
+    return records, offset + end
+
+
+def select(records: list[dict[str, Any]], *, source: str | None, tail: int, after: str | None, since: str | None) -> list[dict[str, Any]]:
+    """Backfill per the v2 query: Last-Event-ID beats since, which beats tail."""
+    chosen = [r for r in records if source is None or r["source"] == source]
+    if after:
+        return [r for r in chosen if event_id(r) > after]
+    if since:
+        return [r for r in chosen if r["ts"] >= since]
+    return chosen[-tail:] if tail else []
+
+
+def sse(record: dict[str, Any]) -> bytes:
+    data = json.dumps({"ts": record["ts"], "source": record["source"], "line": record["line"]}, ensure_ascii=False)
+    return f"id: {event_id(record)}\ndata: {data}\n\n".encode()
+
+
+async def stream(path: Path, backfill: list[dict[str, Any]], offset: int, source: str | None,
+                 alive: Callable[[], bool], wait: Callable[[float], Any]) -> AsyncIterator[bytes]:
+    """Send the backfill, then follow the file while its worker lives."""
+    for record in backfill:
+        yield sse(record)
+    while alive():
+        await wait(1.0)
+        records, offset = read_records(path, offset)
+        for record in records:
+            if source is None or record["source"] == source:
+                yield sse(record)
+    records, offset = read_records(path, offset)
+    for record in records:
+        if source is None or record["source"] == source:
+            yield sse(record)

@@ -1,0 +1,253 @@
+"""Worker processes: start them from an endpoint's `GPUCTL_LOCAL_COMMAND`, capture what they
+print, stop them, and notice when they die.
+
+Each worker runs in its own session (so one signal reaches the SDK's heartbeat child too),
+asks the kernel to kill it if the server dies (PR_SET_PDEATHSIG on Linux), and carries
+`GPUCTL_LOCAL_SERVER`/`GPUCTL_LOCAL_WORKER_ID` in its environment, which is how `reaper`
+finds leftovers after a kill -9 without trusting any bookkeeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import functools
+import logging
+import os
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gpuctl.local.datadir import private
+from gpuctl.local.datadir.layout import DataDir
+from gpuctl.local.runtime import logs
+from gpuctl.local.runtime.signals import Signals
+from gpuctl.local.runtime.workerenv import SpawnError, WorkerEnv, command_of, has_command
+from gpuctl.local.store import ids
+
+
+def _parent_death_hook() -> Any:
+    """A preexec function that makes the kernel SIGKILL the worker when the server dies
+    (PR_SET_PDEATHSIG), resolved in the parent so the child only makes the call."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    return functools.partial(prctl, 1, signal.SIGKILL)
+
+
+@dataclass
+class Worker:
+    id: str
+    endpoint_id: str
+    version: int
+    pid: int
+    started_at: float
+    log: logs.LogFile
+    placement: dict[str, Any]
+    env: dict[str, str]
+    ready: bool = False
+    jobs: set[str] = field(default_factory=set)
+    idle_since: float = field(default_factory=time.time)
+    stopping: str | None = None
+    stop_jobs: list[str] = field(default_factory=list)
+    exit_code: int | None = None
+
+    @property
+    def status(self) -> str:
+        if not self.ready:
+            return "INITIALIZING"
+        return "RUNNING" if self.jobs else "IDLE"
+
+
+class Supervisor:
+    """The live workers of every endpoint, and the pods' processes. `on_exit(worker)` lets the
+    scheduler settle the jobs a dead worker held and count crashes."""
+
+    def __init__(self, data_dir: DataDir, signals: Signals, env: WorkerEnv, stop_grace_s: float, on_exit: Callable[[Worker], None]):
+        self.data_dir = data_dir
+        self.signals = signals
+        self.env = env
+        self.stop_grace_s = stop_grace_s
+        self.on_exit = on_exit
+        self.workers: dict[str, Worker] = {}
+        self.procs: dict[str, asyncio.subprocess.Process] = {}
+        self.pods: dict[str, asyncio.subprocess.Process] = {}
+        self.tasks: set[asyncio.Task] = set()
+        self.preexec = _parent_death_hook()
+
+    def of(self, endpoint_id: str) -> list[Worker]:
+        return [w for w in self.workers.values() if w.endpoint_id == endpoint_id]
+
+    def live(self, endpoint_id: str) -> list[Worker]:
+        return [w for w in self.of(endpoint_id) if not w.stopping]
+
+    async def spawn(self, doc: dict, version: int, placement: dict[str, Any]) -> Worker:
+        """Start one worker for the endpoint `doc`; SpawnError when its command cannot run."""
+        argv, cwd = command_of(doc.get("env", {}))
+        wid = ids.worker_id()
+        env = self.env.worker(doc, wid, placement)
+        path = logs.worker_log_path(self.data_dir.logs, doc["id"], wid)
+        logs.prune(path.parent, logs.KEEP - 1)
+        log = logs.LogFile(path, lambda: self.signals.notify(("logs", wid)))
+        log.write("system", f"starting worker {wid} (release {version}): {' '.join(argv)} in {cwd or 'its home'}")
+        proc = await self.launch(argv, cwd, env, log)
+        worker = Worker(wid, doc["id"], version, proc.pid, time.time(), log, placement, env)
+        self.workers[wid] = worker
+        self.procs[wid] = proc
+        self._task(self._watch(worker, proc))
+        return worker
+
+    async def launch(self, argv: list[str], cwd: Path | None, env: dict[str, str], log: logs.LogFile) -> asyncio.subprocess.Process:
+        """Start a process in its own session, dying with the server, output piped to us. Its
+        private HOME (`env["HOME"]`, under `homes/`) is made here and removed by `_forget_home`
+        when it exits; it is also the directory the process runs in unless `cwd` says otherwise."""
+        home = private.make_dir(Path(env["HOME"]))
+        try:
+            return await asyncio.create_subprocess_exec(
+                *argv, cwd=cwd or home, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE, start_new_session=True, preexec_fn=self.preexec, limit=1 << 20)
+        except OSError as exc:
+            _forget_home(env)
+            log.write("system", f"could not start: {exc}")
+            log.close()
+            raise SpawnError(f"GPUCTL_LOCAL_COMMAND {argv!r} could not start in {cwd or 'its home'}: {exc.strerror or exc}") from None
+
+    async def start_pod(self, doc: dict, volume_id: str | None, mount: str, on_exit: Callable[[int], None]) -> bool:
+        """Run the pod's `GPUCTL_LOCAL_COMMAND` with the pod's environment, if it has one;
+        `on_exit(code)` when it ends. SpawnError when the command cannot start."""
+        if not has_command(doc["env"]):
+            return False
+        argv, cwd = command_of(doc["env"])
+        await self.run_pod(doc["id"], argv, cwd, self.env.pod(doc, volume_id, mount), on_exit)
+        return True
+
+    def pod_log(self, pod_id: str) -> Path:
+        return self.data_dir.logs / "pods" / f"{pod_id}.jsonl"
+
+    async def run_pod(self, pod_id: str, argv: list[str], cwd: Path | None, env: dict[str, str], on_exit: Callable[[int], None]) -> int:
+        """Run a pod's command; `on_exit(code)` when it ends. Returns the pid."""
+        log = logs.LogFile(self.pod_log(pod_id), lambda: self.signals.notify(("logs", pod_id)))
+        log.write("system", f"starting pod {pod_id}: {' '.join(argv)} in {cwd or 'its home'}")
+        proc = await self.launch(argv, cwd, env, log)
+        self.pods[pod_id] = proc
+
+        async def watch() -> None:
+            pumps = [asyncio.ensure_future(self._pump(log, s)) for s in (proc.stdout, proc.stderr)]
+            code = await proc.wait()
+            _signal_group(proc.pid, signal.SIGKILL)
+            await asyncio.wait(pumps, timeout=2.0)
+            log.write("system", f"pod {pod_id} exited with code {code}")
+            log.close()
+            _forget_home(env)
+            self.pods.pop(pod_id, None)
+            on_exit(code)
+
+        self._task(watch())
+        return proc.pid
+
+    def stop_pod(self, pod_id: str) -> None:
+        proc = self.pods.get(pod_id)
+        if proc is not None:
+            _signal_group(proc.pid, signal.SIGTERM)
+            self._task(self._kill_after(proc))
+
+    async def _kill_after(self, proc: asyncio.subprocess.Process) -> None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(proc.wait()), self.stop_grace_s)
+            return
+        _signal_group(proc.pid, signal.SIGKILL)
+
+    def _task(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _pump(self, log: logs.LogFile, stream: asyncio.StreamReader | None) -> None:
+        if stream is None:
+            return
+        while True:
+            try:
+                line = await stream.readline()
+            except (ValueError, asyncio.LimitOverrunError):
+                line = await stream.read(1 << 16)
+            if not line:
+                return
+            log.write("container", line.decode("utf-8", "replace"))
+
+    async def _watch(self, worker: Worker, proc: asyncio.subprocess.Process) -> None:
+        pumps = [asyncio.ensure_future(self._pump(worker.log, s)) for s in (proc.stdout, proc.stderr)]
+        code = await proc.wait()
+        worker.exit_code = code
+        _signal_group(proc.pid, signal.SIGKILL)  # the SDK's heartbeat child, if it outlived its parent
+        await asyncio.wait(pumps, timeout=2.0)
+        for pump in pumps:
+            pump.cancel()
+        reason = worker.stopping or "exited on its own"
+        worker.log.write("system", f"worker {worker.id} stopped ({reason}), exit code {code}")
+        worker.log.close()
+        _forget_home(worker.env)
+        self.workers.pop(worker.id, None)
+        self.procs.pop(worker.id, None)
+        self.signals.notify(("logs", worker.id))
+        try:
+            self.on_exit(worker)
+        except Exception:
+            logging.getLogger("gpuctl.local").exception("settling the jobs of worker %s failed", worker.id)
+
+    def stop(self, worker: Worker, reason: str) -> None:
+        """SIGTERM the worker's session (the SDK drains and exits), SIGKILL after the grace."""
+        if worker.stopping:
+            return
+        worker.stopping = reason
+        worker.log.write("system", f"stopping worker {worker.id}: {reason}")
+        for key in (("take", worker.id), ("stop", worker.id)):
+            self.signals.notify(key)
+        _signal_group(worker.pid, signal.SIGTERM)
+        self._task(self._kill_later(worker))
+
+    async def _kill_later(self, worker: Worker) -> None:
+        proc = self.procs.get(worker.id)
+        if proc is not None:
+            await self._kill_after(proc)
+
+    def stop_job(self, worker_id: str | None, job_id: str) -> None:
+        """Tell the worker holding `job_id` to stop it (the SDK's job-stop channel)."""
+        worker = self.workers.get(worker_id or "")
+        if worker is not None and job_id not in worker.stop_jobs:
+            worker.stop_jobs.append(job_id)
+            self.signals.notify(("stop", worker.id))
+
+    def stop_endpoint(self, endpoint_id: str, reason: str) -> None:
+        for worker in self.of(endpoint_id):
+            self.stop(worker, reason)
+
+    async def stop_all(self, reason: str) -> None:
+        """Stop every worker and wait until the OS has reaped them all."""
+        for worker in list(self.workers.values()):
+            self.stop(worker, reason)
+        for pod_id in list(self.pods):
+            self.stop_pod(pod_id)
+        deadline = time.time() + self.stop_grace_s + 2
+        while (self.workers or self.pods) and time.time() < deadline:
+            await asyncio.sleep(0.05)
+        for pid in [w.pid for w in self.workers.values()] + [p.pid for p in self.pods.values()]:
+            _signal_group(pid, signal.SIGKILL)
+        while (self.workers or self.pods) and time.time() < deadline + 2:
+            await asyncio.sleep(0.05)
+
+
+def _forget_home(env: dict[str, str]) -> None:
+    """Remove a process's scratch home once it has exited (its logs stay, its home does not,
+    as a RunPod worker's container disk goes with it)."""
+    shutil.rmtree(env["HOME"], ignore_errors=True)
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)

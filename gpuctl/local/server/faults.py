@@ -1,0 +1,192 @@
+"""Fault injection: the failures reliability.md says RunPod's side can produce, on demand.
+
+A rule names an operation (`list|get|create|update|delete|*`) on a resource kind
+(`endpoint|template|network_volume|pod|graphql|catalog|*`) and an action:
+
+- `status`: answer `status` without doing anything (429s carry `Retry-After`, and with
+  `ratelimit` a RateLimit header whose minute window is spent);
+- `commit_then_fail`: do the write, then answer `status` (default 500) instead of the object;
+- `delay_visibility`: a created object stays invisible to list and get for `seconds`;
+- `drop_field`: accept the write but do not store `field` (a dotted request path such as
+  `workers.max`, or a GraphQL input name such as `workersMax`);
+- `hang`: wait `seconds` before handling the request normally (so the write lands after a
+  client that timed out has given up);
+- `commit_then_hang`: do the write, then wait `seconds` before answering (a client killed
+  meanwhile never learns that its create happened);
+- `omit_field`: take the dotted `field` out of each object a `get` or `list` answers (for a
+  list, out of every item), as if RunPod had stopped sending it;
+- `extra_field`: add the dotted `field` with `value` (any JSON) to each object a `get` or
+  `list` answers, as if RunPod had started sending a new one.
+
+Sub-resources (`/workers`, `/releases`, logs) are `get`s of their endpoint. A GraphQL query is
+a `list` of kind `graphql`: `omit_field` and `extra_field` edit the value of each of its root
+fields (each item, when it is a list). Log streams are never edited.
+
+`op` may also be `write` (create, update or delete). `after` skips the first N matching
+requests, so a test can aim at the k-th write.
+
+Rules are tried in order; each matching rule rolls its `probability` on one random generator
+seeded by `seed`, so a run with the same seed and the same requests fails the same way.
+`times` caps how often a rule fires. The api layer applies what a fired rule does
+(`gpuctl.local.api.control`); this module holds the rules and decides which one fires.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from gpuctl.local.api.http import ApiError
+from gpuctl.local.errors import Invalid
+from gpuctl.local.server.ratelimit import RateWindows
+
+OPS = ("list", "get", "create", "update", "delete", "write", "*")
+WRITES = ("create", "update", "delete")
+KINDS = ("endpoint", "template", "network_volume", "pod", "graphql", "catalog", "*")
+ACTIONS = ("status", "commit_then_fail", "delay_visibility", "drop_field", "hang", "commit_then_hang", "omit_field", "extra_field")
+FIELD_ACTIONS = {"drop_field": '"workers.max"', "omit_field": '"workers.max"', "extra_field": '"workers.surge"'}
+READS = ("get", "list")  # what omit_field and extra_field edit
+RULE_KEYS = {"op", "kind", "action", "status", "retry_after", "ratelimit", "probability", "times", "field", "seconds", "after", "value"}
+
+
+@dataclass
+class FaultRule:
+    action: str
+    op: str = "*"
+    kind: str = "*"
+    status: int = 500
+    retry_after: float | None = None
+    ratelimit: bool = False
+    probability: float = 1.0
+    times: int | None = None
+    field: str | None = None
+    seconds: float = 1.0
+    after: int = 0
+    value: Any = None
+    fired: int = 0
+    seen: int = 0
+
+    def matches(self, op: str, kind: str) -> bool:
+        if self.times is not None and self.fired >= self.times:
+            return False
+        if not (self.op in ("*", op) or (self.op == "write" and op in WRITES)) or self.kind not in ("*", kind):
+            return False
+        self.seen += 1
+        return self.seen > self.after
+
+    def describe(self) -> dict[str, Any]:
+        doc = {k: getattr(self, k) for k in sorted(RULE_KEYS)}
+        shown = {k: v for k, v in doc.items() if v is not None or (k == "value" and self.action == "extra_field")}
+        return shown | {"fired": self.fired, "seen": self.seen}
+
+    def response_headers(self, rate_headers: dict[str, str]) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        retry = self.retry_after if self.retry_after is not None else (1 if self.status == 429 else None)
+        if retry is not None:
+            headers["Retry-After"] = str(math.ceil(retry))  # HTTP and the OpenAPI doc: whole seconds
+        if self.ratelimit:
+            rest = rate_headers["RateLimit"].split(", ", 1)[1]
+            headers["RateLimit"] = f'"minute";r=0;t={math.ceil(retry or 1)}, {rest}'
+            headers["RateLimit-Policy"] = rate_headers["RateLimit-Policy"]
+        return headers
+
+    def error(self, rate_headers: dict[str, str]) -> ApiError:
+        detail = "rate limit exceeded for the minute window" if self.status == 429 else f"injected fault: {self.action} {self.op} {self.kind}"
+        return ApiError(self.status, detail, headers=self.response_headers(rate_headers))
+
+
+def _number(doc: dict, key: str, default: float | None, low: float, high: float | None = None) -> float | None:
+    value = doc.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low or (high is not None and value > high):
+        raise Invalid(f"fault rule: {key} must be a number in [{low}, {high if high is not None else 'inf'}]")
+    return value
+
+
+def _choice(doc: dict, key: str, allowed: tuple[str, ...], default: str | None) -> str:
+    value = doc.get(key, default)
+    if value not in allowed:
+        raise Invalid(f"fault rule: {key} must be one of {', '.join(allowed)}")
+    return value
+
+
+def _check_action(doc: dict, action: str) -> None:
+    """What an action needs besides the common keys."""
+    if action in FIELD_ACTIONS and not (isinstance(doc.get("field"), str) and doc["field"]):
+        raise Invalid(f"fault rule: {action} needs field, e.g. {FIELD_ACTIONS[action]}")
+    if action == "extra_field" and "value" not in doc:
+        raise Invalid("fault rule: extra_field needs value, any JSON value")
+    if action in ("omit_field", "extra_field") and doc.get("op") not in READS:
+        raise Invalid(f"fault rule: {action} edits answers, so op must be get or list")
+
+
+def parse_rule(doc: Any) -> FaultRule:
+    if not isinstance(doc, dict):
+        raise Invalid("fault rule must be an object")
+    unknown = sorted(set(doc) - RULE_KEYS)
+    if unknown:
+        raise Invalid(f"fault rule: unknown keys {', '.join(unknown)}")
+    action = _choice(doc, "action", ACTIONS, None)
+    _check_action(doc, action)
+    times, skip = doc.get("times"), doc.get("after", 0)
+    if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
+        raise Invalid("fault rule: times must be a positive integer")
+    if isinstance(skip, bool) or not isinstance(skip, int) or skip < 0:
+        raise Invalid("fault rule: after must be a non-negative integer")
+    return FaultRule(
+        action=action, op=_choice(doc, "op", OPS, "*"), kind=_choice(doc, "kind", KINDS, "*"),
+        status=int(_number(doc, "status", 500, 100, 599) or 500), retry_after=_number(doc, "retry_after", None, 0),
+        ratelimit=bool(doc.get("ratelimit", False)), probability=float(_number(doc, "probability", 1.0, 0, 1) or 0.0),
+        times=times, field=doc.get("field"), seconds=float(_number(doc, "seconds", 1.0, 0) or 0.0), after=skip,
+        value=doc.get("value"),
+    )
+
+
+class FaultBook:
+    """The active rules and the seeded generator that decides when they fire; the api layer's
+    `FaultPoint`. A fired `status` rule answers with the RateLimit headers of `rates`."""
+
+    def __init__(self, rates: RateWindows):
+        self.rates = rates
+        self.rules: list[FaultRule] = []
+        self.seed: int | None = None
+        self.rng = random.Random()
+
+    def load(self, doc: Any) -> None:
+        """Add the rules of `{"seed": n, "rules": [...]}` (or a single rule object)."""
+        if isinstance(doc, dict) and "rules" in doc:
+            if set(doc) - {"seed", "rules"} or not isinstance(doc["rules"], list):
+                raise Invalid('send {"seed": n, "rules": [rule, ...]}')
+            rules = [parse_rule(r) for r in doc["rules"]]
+            if "seed" in doc:
+                self.reseed(doc["seed"])
+        else:
+            rules = [parse_rule(doc)]
+        self.rules.extend(rules)
+
+    def reseed(self, seed: Any) -> None:
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise Invalid("seed must be an integer")
+        self.seed = seed
+        self.rng = random.Random(seed)
+
+    def clear(self) -> None:
+        """Remove every rule and forget the seed."""
+        self.rules.clear()
+        self.reseed(None)
+
+    def decide(self, op: str, kind: str) -> FaultRule | None:
+        for rule in self.rules:
+            if rule.matches(op, kind) and self.rng.random() < rule.probability:
+                rule.fired += 1
+                return rule
+        return None
+
+    def error(self, rule: FaultRule) -> ApiError:
+        return rule.error(self.rates.headers())
+
+    def describe(self) -> dict[str, Any]:
+        return {"seed": self.seed, "rules": [r.describe() for r in self.rules]}
