@@ -115,7 +115,8 @@ class GitHub:
 
     def _remember_limit(self, response: httpx.Response) -> None:
         if response.headers.get("x-ratelimit-remaining") == "0":
-            self._hold_until = max(self._hold_until, _number(response.headers.get("x-ratelimit-reset")) or 0.0)
+            reset = _number(response.headers.get("x-ratelimit-reset"))
+            self._hold_until = max(self._hold_until, reset if reset is not None else self.clock() + 60.0)
 
     def _wait(self, method: str, response: httpx.Response, attempt: int) -> float | None:
         """Seconds to wait before sending again, or None when the answer is final."""
@@ -127,7 +128,7 @@ class GitHub:
             if retry_after is not None:
                 return retry_after
             if headers.get("x-ratelimit-remaining") == "0":
-                return max(0.0, (_number(headers.get("x-ratelimit-reset")) or 0.0) - self.clock())
+                return 0.0  # send again at once: the hold from x-ratelimit-reset delays it
             return 60.0 * attempt  # a secondary limit without a hint: at least a minute, growing
         if status >= 500 and method in IDEMPOTENT:
             return 2.0 ** attempt
