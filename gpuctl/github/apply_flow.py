@@ -44,14 +44,14 @@ def run(job: Job, opts: ApplyOptions) -> int:
     with tempfile.TemporaryDirectory(prefix="gpuctl-apply-") as scratch:
         for config in opts.configs:
             results.append(_apply_one(job, config, opts, Path(scratch)))
+    code = combined([r.code for r in results])
+    job.outputs({"has_changes": "true" if any(r.code == 2 for r in results) else "false", "exit_code": str(code),
+                 "plan_json": "", "summary": "\n".join(f"{r.key}: {r.summary}" for r in results)})
     for result in results:
         job.summary(result.markdown)
         if opts.pr is not None and opts.comment:
             comments.upsert(job.github, opts.pr, result.key, job.clean(result.markdown), kind="apply")
         job.app.stdout.write(f"{result.key}: {result.summary}\n")
-    code = combined([r.code for r in results])
-    job.outputs({"has_changes": "true" if any(r.code == 2 for r in results) else "false", "exit_code": str(code),
-                 "plan_json": "", "summary": "\n".join(f"{r.key}: {r.summary}" for r in results)})
     return 1 if code == 1 else 0
 
 

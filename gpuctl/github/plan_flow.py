@@ -37,15 +37,8 @@ def run(job: Job, opts: PlanOptions) -> int:
     if pull is None and opts.comment:
         job.app.note("note: this run is not for a pull request, so the plan goes to the job summary only")
     results = [_plan_one(job, config, opts) for config in opts.configs]
-    for result in results:
-        job.summary(result.markdown)
-        if pull is not None and opts.comment:
-            posted = comments.upsert(job.github, pull[0], result.key, job.clean(result.markdown))
-            job.app.note(f"{result.key}: pull request #{pull[0]} comment {'updated' if posted.updated or posted.unchanged else 'posted'}"
-                         f" ({len(posted.ids)} part{'s' if len(posted.ids) != 1 else ''}{f', {posted.deleted} stale removed' if posted.deleted else ''})")
-        job.app.stdout.write(f"{result.key}: {result.summary}\n")
     code = combined([r.code for r in results])
-    job.outputs({
+    job.outputs({  # first, so a comment GitHub refuses still leaves the plan's outputs
         "has_changes": "true" if any(r.code == 2 for r in results) else "false",
         "exit_code": str(code),
         "plan_json": "\n".join(str(r.path) for r in results if r.path),
@@ -53,6 +46,13 @@ def run(job: Job, opts: PlanOptions) -> int:
         "artifact": artifact_name(opts.artifact_prefix, pull[1]) if pull else "",
         "pr": str(pull[0]) if pull else "",
     })
+    for result in results:
+        job.summary(result.markdown)
+        if pull is not None and opts.comment:
+            posted = comments.upsert(job.github, pull[0], result.key, job.clean(result.markdown))
+            job.app.note(f"{result.key}: pull request #{pull[0]} comment {'updated' if posted.updated or posted.unchanged else 'posted'}"
+                         f" ({len(posted.ids)} part{'s' if len(posted.ids) != 1 else ''}{f', {posted.deleted} stale removed' if posted.deleted else ''})")
+        job.app.stdout.write(f"{result.key}: {result.summary}\n")
     return 1 if code == 1 else 0
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from gpuctl.github.parts import COMMENT_LIMIT, read_marker
 from tests.github.conftest import WORKFLOWS, config, no_secrets, pull_request, tree
+from tests.github.fake_github import Canned
 
 pytestmark = pytest.mark.e2e
 
@@ -91,3 +92,15 @@ def test_a_fork_pull_request_is_left_to_the_fork_flow(gha, fake, tmp_path):
     run = gha.run(PLAN, pull_request(11, "4" * 40, tree(tmp_path / "pr", config("api")), fork=True))
     assert run.job("plan").status == "skipped"
     assert fake.requests == []
+
+
+def test_a_token_without_comment_permission_fails_with_the_permission_and_keeps_the_outputs(gha, fake, tmp_path):
+    fake.add_pull(12, "5" * 40)
+    fake.canned.append(Canned(403, {}, {"message": "Resource not accessible by integration"}))
+    run = gha.run(PLAN, pull_request(12, "5" * 40, tree(tmp_path / "pr", config("api"))))
+    job = run.job("plan")
+    assert job.status == "failure" and fake.comments_on(12) == []
+    assert "pull-requests: write" in job.step("run").err and "Traceback" not in job.step("run").err
+    assert job.step("run").outputs["has_changes"] == "true" and job.step("run").outputs["exit_code"] == "2"
+    assert "endpoint.api" in job.summary
+    no_secrets(run, fake)
