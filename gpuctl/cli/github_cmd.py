@@ -1,0 +1,124 @@
+"""`gpu github ...`: what the GitHub Action (action.yml) runs in a job. Each command reads
+GitHub's variables (GITHUB_API_URL, GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH) and
+writes the job summary and step outputs; loaded only when used."""
+
+from __future__ import annotations
+
+import click
+
+from gpuctl.cli.context import AppContext
+
+DEFAULT_PLAN_DIR = ".gpuctl-plans"
+DEFAULT_PREFIX = "gpuctl-plan"
+
+
+def _configs(func):
+    func = click.option("--provider", type=click.Choice(["runpod", "local"]), help="Which account (default as for deploy; the fork flow passes runpod).")(func)
+    return click.option("--config", "configs", multiple=True, type=click.Path(), help="A gpu.jsonc to work on; repeat for several (default: ./gpu.jsonc).")(func)
+
+
+def _job(app: AppContext, body):
+    """Run `body(job)` with the job's REST client closed afterwards."""
+    from gpuctl.github.job import Job
+
+    job = Job.start(app)
+    try:
+        return body(job)
+    finally:
+        job.close()
+
+
+@click.group("github")
+def github_group() -> None:
+    """Run gpuctl inside GitHub Actions: plan comments, apply on merge, drift issues.
+
+    The GitHub Action in this repository (action.yml) calls these; see docs/github.md."""
+
+
+@github_group.command("plan")
+@_configs
+@click.option("--plan-dir", type=click.Path(file_okay=False), default=DEFAULT_PLAN_DIR, show_default=True, help="Where to write one plan file per config (the plan artifact).")
+@click.option("--comment/--no-comment", default=True, show_default=True, help="Post or update the sticky comment on the pull request.")
+@click.option("--pr-file", type=click.Path(dir_okay=False), help="workflow_run runs (fork flow): a file holding the pull request's number, checked against the run's head commit.")
+@click.option("--artifact-prefix", default=DEFAULT_PREFIX, show_default=True, help="The plan artifact is named PREFIX-<head SHA> (the `artifact` output).")
+@click.pass_obj
+def plan(app: AppContext, configs: tuple[str, ...], provider: str | None, plan_dir: str, comment: bool, pr_file: str | None, artifact_prefix: str) -> int:
+    """Plan each config; show the plans on the pull request and in the job summary.
+
+    One sticky comment per config, found again by a hidden marker and edited in place on every
+    push; a plan longer than one GitHub comment is split over several. Outputs: has_changes,
+    exit_code (0 no changes, 2 changes, 1 error), plan_json, summary, artifact, pr. Exits 1
+    only on an error."""
+    from gpuctl.github import plan_flow
+
+    opts = plan_flow.PlanOptions(configs or ("gpu.jsonc",), provider, app.cwd / plan_dir, comment, app.cwd / pr_file if pr_file else None, artifact_prefix)
+    return _job(app, lambda job: plan_flow.run(job, opts))
+
+
+@github_group.command("apply")
+@_configs
+@click.option("--plan-dir", type=click.Path(file_okay=False), help="The reviewed plans (the downloaded plan artifact).")
+@click.option("--replan", is_flag=True, help="Apply the plan as it is now even when it is not the reviewed one (a person's decision).")
+@click.option("--pr", type=click.IntRange(min=1), help="The merged pull request, for the result comment.")
+@click.option("--comment/--no-comment", default=True, show_default=True, help="Post or update the result comment on --pr.")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=600.0, show_default=True, help="Seconds to wait for another deploy of the project.")
+@click.pass_obj
+def apply(app: AppContext, configs: tuple[str, ...], provider: str | None, plan_dir: str | None, replan: bool, pr: int | None, comment: bool, lock_timeout: float) -> int:
+    """Apply the reviewed plan of each config, if it is still the plan.
+
+    The reviewed plan is still the plan when a plan made now writes exactly the same (ADR 16);
+    then it is applied with --from-plan. Otherwise nothing is written, the new plan is shown,
+    and the command exits 1, unless --replan. Outputs: has_changes, exit_code, summary."""
+    from gpuctl.github import apply_flow
+
+    opts = apply_flow.ApplyOptions(configs or ("gpu.jsonc",), provider, app.cwd / plan_dir if plan_dir else None, replan, pr, comment, lock_timeout)
+    return _job(app, lambda job: apply_flow.run(job, opts))
+
+
+@github_group.command("drift")
+@_configs
+@click.option("--label", default="gpuctl-drift", show_default=True, help="The drift issue's label (created if missing).")
+@click.option("--issue/--no-issue", default=True, show_default=True, help="Open, update or close the drift issue.")
+@click.pass_obj
+def drift(app: AppContext, configs: tuple[str, ...], provider: str | None, label: str, issue: bool) -> int:
+    """Report drift per config: open or update one issue while there is drift, close it when
+    there is none. Outputs: has_changes (drift), exit_code (0 in sync, 2 drift, 1 error),
+    summary. Exits 1 only on an error."""
+    from gpuctl.github import drift_flow
+
+    opts = drift_flow.DriftOptions(configs or ("gpu.jsonc",), provider, label, issue)
+    return _job(app, lambda job: drift_flow.run(job, opts))
+
+
+@github_group.command("reviewed-plan")
+@click.option("--sha", help="The merged commit (default: GITHUB_SHA).")
+@click.option("--artifact-prefix", default=DEFAULT_PREFIX, show_default=True, help="As given to `gpu github plan`.")
+@click.pass_obj
+def reviewed_plan(app: AppContext, sha: str | None, artifact_prefix: str) -> int:
+    """Find the plan artifact reviewed in the pull request merged as this commit.
+
+    Outputs: found (true/false), pr, head_sha, run_id and artifact, for
+    actions/download-artifact's run-id and name. Finding none is not an error: `gpu github
+    apply` then refuses unless there is nothing to apply."""
+    return _job(app, lambda job: _find(job, sha or job.actions.sha, artifact_prefix))
+
+
+def _find(job, sha: str | None, prefix: str) -> int:
+    from gpuctl.errors import UsageError
+    from gpuctl.github.reviewed import merged_pull, plan_artifact
+
+    if not sha:
+        raise UsageError("no commit to look up: GITHUB_SHA is not set", hint="pass --sha")
+    pull = merged_pull(job.github, sha)
+    artifact = plan_artifact(job.github, prefix, pull["head"]["sha"]) if pull else None
+    found = {"found": "true" if artifact else "false", "pr": str(pull["number"]) if pull else "",
+             "head_sha": pull["head"]["sha"] if pull else "", "run_id": str(artifact["workflow_run"]["id"]) if artifact else "",
+             "artifact": artifact["name"] if artifact else ""}
+    if pull is None:
+        job.app.note(f"no merged pull request produced {sha[:12]}, so no plan was reviewed for it")
+    elif artifact is None:
+        job.app.note(f"pull request #{pull['number']} has no plan artifact for its head {pull['head']['sha'][:12]}")
+    else:
+        job.app.note(f"pull request #{pull['number']}: reviewed plan {artifact['name']} from run {artifact['workflow_run']['id']}")
+    job.outputs(found)
+    return 0

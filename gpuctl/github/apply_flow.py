@@ -1,0 +1,103 @@
+"""`gpu github apply`: on merge, apply the plan that was reviewed, and only that
+([ADR 16](../../docs/adr/0016-apply-the-reviewed-plan.md)).
+
+For each config: plan now; with nothing to write, done. Otherwise compare with the reviewed
+plan from the pull request's plan artifact. The same writes: save the fresh plan and apply it
+with `--from-plan`, which refuses it if the account moves in the seconds between. Different
+writes, or no reviewed plan: refuse, show the new plan in the job summary and on the pull
+request, and fail, unless `--replan` (a person's decision, from workflow_dispatch) says to
+apply the plan as it is now."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from gpuctl.errors import GpuctlError
+from gpuctl.github import comments, runner
+from gpuctl.github.job import Job, combined, error_markdown, plan_file
+from gpuctl.github.reviewed import differences
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    configs: tuple[str, ...]
+    provider: str | None
+    plan_dir: Path | None
+    replan: bool
+    pr: int | None
+    comment: bool
+    lock_timeout: float
+
+
+@dataclass
+class Applied:
+    key: str
+    code: int  # 0 applied or nothing to do, 2 changes applied, 1 refused or failed
+    summary: str
+    markdown: str
+
+
+def run(job: Job, opts: ApplyOptions) -> int:
+    results = []
+    with tempfile.TemporaryDirectory(prefix="gpuctl-apply-") as scratch:
+        for config in opts.configs:
+            results.append(_apply_one(job, config, opts, Path(scratch)))
+    code = combined([r.code for r in results])
+    job.outputs({"has_changes": "true" if any(r.code == 2 for r in results) else "false", "exit_code": str(code),
+                 "plan_json": "", "summary": "\n".join(f"{r.key}: {r.summary}" for r in results)})
+    for result in results:
+        job.summary(result.markdown)
+        if opts.pr is not None and opts.comment:
+            comments.upsert(job.github, opts.pr, result.key, job.clean(result.markdown), kind="apply")
+        job.app.stdout.write(f"{result.key}: {result.summary}\n")
+    return 1 if code == 1 else 0
+
+
+def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Applied:
+    key = job.key(config)
+    try:
+        fresh = runner.plan_document(job.app, config, opts.provider)
+        if not fresh["has_changes"]:
+            return Applied(key, 0, "nothing to apply: " + runner.plan_summary(fresh), f"### gpuctl: nothing to apply for `{key}`\n\n{runner.plan_summary(fresh)}\n" + job.footer("Checked", key))
+        refusal = None if opts.replan else _refusal(opts.plan_dir, key, fresh)
+        if refusal:
+            return _refused(job, key, fresh, refusal)
+        saved = plan_file(scratch, key)
+        runner.save_plan(fresh, saved)
+        result = runner.apply_saved(job.app, config, opts.provider, saved, opts.lock_timeout)
+    except runner.Stale as exc:
+        return _refused(job, key, None, [f"{exc.summary} between the fresh plan and the apply"])
+    except GpuctlError as exc:
+        job.app.note(f"{key}: {exc.format()}")
+        return Applied(key, 1, f"error: {exc.summary}", error_markdown(f"gpuctl could not apply `{key}`", exc.format()) + job.footer("Tried", key))
+    return _applied(job, key, result, reviewed=not opts.replan)
+
+
+def _refusal(plan_dir: Path | None, key: str, fresh: dict) -> list[str]:
+    path = plan_file(plan_dir, key) if plan_dir else None
+    if path is None or not path.exists():
+        return ["no reviewed plan was found for this config (no plan artifact for the merged pull request, or none for this config in it)"]
+    return differences(runner.read_plan(path), fresh)
+
+
+def _refused(job: Job, key: str, fresh: dict | None, why: list[str]) -> Applied:
+    job.app.note(f"{key}: refusing to apply: " + "; ".join(why))
+    lines = "".join(f"- {line}\n" for line in why)
+    body = (f"### gpuctl did not apply `{key}`: the plan is not the one reviewed\n\n{lines}\n"
+            "Nothing was written. Review the plan below; to apply it as it is now, run the apply workflow by hand "
+            "(workflow_dispatch) with `replan` set, or open a pull request that brings gpu.jsonc and the account back in line.\n\n")
+    if fresh is not None:
+        body += runner.plan_markdown(fresh)
+    return Applied(key, 1, "refused: the plan is not the one reviewed", body + job.footer("Checked", key))
+
+
+def _applied(job: Job, key: str, result: dict, reviewed: bool) -> Applied:
+    done = result["outcome"]["done"]
+    counts = ", ".join(f"{sum(d['action'] == a for d in done)} {past}" for a, past in
+                       (("create", "created"), ("update", "updated"), ("replace", "replaced"), ("delete", "deleted")))
+    what = "the reviewed plan" if reviewed else "the plan as it was at this run (replan)"
+    endpoints = "".join(f"- `{e['name']}` ({e['endpoint_id']}): {e['url']}\n" for e in result.get("endpoints", []))
+    body = f"### gpuctl applied `{key}`\n\nApplied {what}: {counts}.\n\n{endpoints}\n" + runner.plan_markdown(result["plan"])
+    return Applied(key, 2, f"applied: {counts}", body + job.footer("Applied", key))

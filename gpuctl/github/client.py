@@ -1,0 +1,190 @@
+"""A small GitHub REST client on httpx: the repository's issues, comments, labels, pull requests
+and artifacts, and nothing else.
+
+It honours `GITHUB_API_URL` (GitHub Enterprise, or a test's fake on loopback), pages through
+`Link: rel="next"`, and waits as GitHub asks: `Retry-After`, an `x-ratelimit-remaining` of 0
+until `x-ratelimit-reset`, a minute for a secondary limit without either; a wait longer than
+`max_wait` fails with the time instead. The token goes only in the Authorization header, only
+to `GITHUB_API_URL`'s origin, and never into a message."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from gpuctl import __version__
+from gpuctl.errors import GpuctlError
+from gpuctl.github.env import Actions
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+IDEMPOTENT = ("GET", "PATCH", "PUT", "DELETE")
+PERMISSIONS = (
+    ("/actions/", "actions: read"),
+    ("/labels", "issues: write"),
+    ("/pulls", "pull-requests: read"),
+    ("/issues", "issues: write (drift issue) or pull-requests: write (plan comment)"),
+)
+
+
+class GitHubError(GpuctlError):
+    def __init__(self, summary: str, *, status: int | None = None, **kwargs):
+        super().__init__(summary, **kwargs)
+        self.status = status
+
+
+def check_api_url(url: str) -> str:
+    """https://, or plain http:// to loopback only: the token must never cross a network in clear."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK):
+        return url.rstrip("/")
+    raise GitHubError(f"refusing to send the GitHub token to {parts.scheme}://{parts.hostname}",
+                      hint="GITHUB_API_URL must be https:// (or http:// to 127.0.0.1/localhost for a test server)")
+
+
+@dataclass
+class GitHub:
+    api_url: str
+    token: str = field(repr=False)
+    repository: str
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+    note: Callable[[str], None] = lambda message: None
+    attempts: int = 4
+    max_wait: float = 300.0
+    _hold_until: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.api_url = check_api_url(self.api_url)
+        self._http = httpx.Client(base_url=self.api_url, timeout=30.0, follow_redirects=False, headers={
+            "Authorization": f"Bearer {self.token}", "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28", "User-Agent": f"gpuctl/{__version__}"})
+
+    @classmethod
+    def from_actions(cls, actions: Actions, note: Callable[[str], None] = lambda message: None) -> GitHub:
+        if not actions.token:
+            raise GitHubError("no GitHub token: GITHUB_TOKEN is not set", hint="the action passes its github-token input (default ${{ github.token }}); elsewhere set GITHUB_TOKEN")
+        if not actions.repository:
+            raise GitHubError("GITHUB_REPOSITORY is not set", hint="set it to owner/name (GitHub Actions sets it for every run)")
+        return cls(actions.api_url, actions.token, actions.repository, note=note)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def repo(self, suffix: str) -> str:
+        return f"/repos/{self.repository}{suffix}"
+
+    def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None) -> Any:
+        response = self._call(method, path, json=json, params=params)
+        return response.json() if response.content else None
+
+    def paginate(self, path: str, params: dict | None = None, key: str | None = None) -> Iterator[dict]:
+        """Every item of a listing, following `Link: rel="next"` (100 a page)."""
+        url: str | None = path
+        query: dict | None = {"per_page": 100, **(params or {})}
+        while url:
+            response = self._call("GET", url, params=query)
+            body = response.json()
+            yield from (body[key] if key else body)
+            url, query = response.links.get("next", {}).get("url"), None
+            if url and not url.startswith(self.api_url + "/"):
+                raise GitHubError(f"GitHub's next page is on another host ({urlsplit(url).hostname})", hint="GITHUB_API_URL must be the API the pages come from")
+
+    def _call(self, method: str, path: str, json: Any = None, params: dict | None = None) -> httpx.Response:
+        for attempt in range(1, self.attempts + 1):
+            self._pause(max(0.0, self._hold_until - self.clock()), "GitHub's rate limit is spent")
+            try:
+                response = self._http.request(method, path, json=json, params=params)
+            except httpx.HTTPError as exc:
+                if method not in IDEMPOTENT or attempt == self.attempts:
+                    raise GitHubError(f"cannot reach GitHub at {self.api_url}: {type(exc).__name__}", hint="check GITHUB_API_URL and the runner's network; run again") from None
+                self._pause(2.0 ** attempt, "GitHub did not answer")
+                continue
+            self._remember_limit(response)
+            wait = self._wait(method, response, attempt)
+            if wait is None:
+                break
+            self._pause(wait, f"GitHub answered {response.status_code}")
+        if response.is_success:
+            return response
+        raise self._error(method, path, response)
+
+    def _remember_limit(self, response: httpx.Response) -> None:
+        if response.headers.get("x-ratelimit-remaining") == "0":
+            reset = _number(response.headers.get("x-ratelimit-reset"))
+            self._hold_until = max(self._hold_until, reset if reset is not None else self.clock() + 60.0)
+
+    def _wait(self, method: str, response: httpx.Response, attempt: int) -> float | None:
+        """Seconds to wait before sending again, or None when the answer is final."""
+        if attempt == self.attempts:
+            return None
+        status, headers = response.status_code, response.headers
+        if status in (403, 429) and _rate_limited(response):
+            retry_after = _number(headers.get("retry-after"))
+            if retry_after is not None:
+                return retry_after
+            if headers.get("x-ratelimit-remaining") == "0":
+                return 0.0  # send again at once: the hold from x-ratelimit-reset delays it
+            return 60.0 * attempt  # a secondary limit without a hint: at least a minute, growing
+        if status >= 500 and method in IDEMPOTENT:
+            return 2.0 ** attempt
+        return None
+
+    def _pause(self, seconds: float, why: str) -> None:
+        if seconds <= 0:
+            return
+        if seconds > self.max_wait:
+            raise GitHubError(f"{why}; it asks to wait {seconds:.0f} s, longer than gpuctl waits ({self.max_wait:.0f} s)",
+                              hint="run the job again later, or lower how often it runs")
+        self.note(f"note: {why}; waiting {seconds:.0f} s as it asks")
+        self.sleep(seconds)
+
+    def _error(self, method: str, path: str, response: httpx.Response) -> GitHubError:
+        status, message = response.status_code, _message(response)
+        where = f"{method} {urlsplit(path).path}"
+        if status == 401:
+            return GitHubError(f"GitHub refused the token ({where}: 401 {message})", status=status,
+                               hint="pass the action's github-token input (default ${{ github.token }}), or set GITHUB_TOKEN to a valid token")
+        if status == 403:
+            return GitHubError(f"GitHub denied {where} (403): {message}", status=status, hint=_permission_hint(path))
+        if status == 404:
+            return GitHubError(f"GitHub has no {urlsplit(path).path} (404)", status=status,
+                               hint=f"check GITHUB_REPOSITORY ({self.repository}) and that the token may read it; {_permission_hint(path)}")
+        return GitHubError(f"GitHub rejected {where} ({status}): {message}", status=status,
+                           hint="see the message; run with --debug for a traceback if it persists")
+
+
+def _rate_limited(response: httpx.Response) -> bool:
+    headers = response.headers
+    if response.status_code == 429 or "retry-after" in headers or headers.get("x-ratelimit-remaining") == "0":
+        return True
+    return "rate limit" in _message(response).lower()
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    if not isinstance(body, dict):
+        return ""
+    details = "; ".join(str(e.get("message") or e.get("code") or e) for e in body.get("errors") or [] if isinstance(e, dict))
+    return f"{body.get('message', '')}{' (' + details + ')' if details else ''}"
+
+
+def _permission_hint(path: str) -> str:
+    for part, permission in PERMISSIONS:
+        if part in path:
+            return f"the job's token needs `permissions: {permission}`; a fork's pull_request run only ever has a read-only token"
+    return "check the job's `permissions:`"

@@ -1,0 +1,53 @@
+"""`gpu github drift`: the nightly drift report as a GitHub issue. Drift opens the config's
+issue (or edits the one open), no drift closes it with a comment; a failed report touches no
+issue, since "could not look" is neither."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gpuctl.errors import GpuctlError
+from gpuctl.github import issues, runner
+from gpuctl.github.job import Job, combined, error_markdown
+
+
+@dataclass(frozen=True)
+class DriftOptions:
+    configs: tuple[str, ...]
+    provider: str | None
+    label: str
+    issue: bool
+
+
+def run(job: Job, opts: DriftOptions) -> int:
+    codes, lines = [], []
+    for config in opts.configs:
+        code, line = _drift_one(job, config, opts)
+        codes.append(code)
+        lines.append(line)
+        job.app.stdout.write(line + "\n")
+    code = combined(codes)
+    job.outputs({"has_changes": "true" if 2 in codes else "false", "exit_code": str(code), "plan_json": "", "summary": "\n".join(lines)})
+    return 1 if code == 1 else 0
+
+
+def _drift_one(job: Job, config: str, opts: DriftOptions) -> tuple[int, str]:
+    key = job.key(config)
+    try:
+        doc = runner.drift_document(job.app, config, opts.provider)
+    except GpuctlError as exc:
+        job.app.note(f"{key}: {exc.format()}")
+        job.summary(error_markdown(f"gpuctl could not report drift for `{key}`", exc.format()) + job.footer("Checked", key))
+        return 1, f"{key}: error: {exc.summary}"
+    markdown = runner.drift_markdown(doc) + job.footer("Checked", key)
+    job.summary(markdown)
+    if not opts.issue:
+        return (0, f"{key}: in sync") if doc["in_sync"] else (2, f"{key}: drift")
+    if doc["in_sync"]:
+        run = job.actions.run_url()
+        note = f"The account matches `{key}` again{f' ([run {job.actions.run_id}]({run}))' if run else ''}; closing."
+        closed = issues.resolve(job.github, key, opts.label, note)
+        return 0, f"{key}: in sync" + (f"; closed issue #{closed}" if closed else "")
+    title = f"gpuctl drift: project {doc['project_id']} ({key}) no longer matches the account"
+    number, what = issues.report(job.github, key, opts.label, title, job.clean(markdown))
+    return 2, f"{key}: drift; {what} issue #{number}"

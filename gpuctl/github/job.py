@@ -1,0 +1,79 @@
+"""What every `gpu github` command shares within one job: the run's variables, the REST client
+(made on first use, so a plan without a pull request needs no token), the name each config is
+known by on GitHub, and the rule that nothing leaves with a secret in it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gpuctl import __version__
+from gpuctl.cli.context import AppContext
+from gpuctl.github.client import GitHub
+from gpuctl.github.env import Actions, append_summary, write_outputs
+
+@dataclass
+class Job:
+    app: AppContext
+    actions: Actions
+    _github: GitHub | None = field(default=None, repr=False)
+
+    @classmethod
+    def start(cls, app: AppContext) -> Job:
+        actions = Actions.from_environ(app.environ)
+        app.protect(actions.token)
+        return cls(app, actions)
+
+    @property
+    def github(self) -> GitHub:
+        if self._github is None:
+            self._github = GitHub.from_actions(self.actions, note=self.app.note)
+        return self._github
+
+    def close(self) -> None:
+        if self._github is not None:
+            self._github.close()
+
+    def key(self, config: str) -> str:
+        """The config's name on GitHub, in markers and plan file names: its path from the
+        repository root (GITHUB_WORKSPACE) when it is inside the checkout, else from the working
+        directory, as in the fork flow, whose configs are laid out as in the repository."""
+        path = (self.app.cwd / config).resolve()
+        workspace = self.app.environ.get("GITHUB_WORKSPACE")
+        for root in ([Path(workspace).resolve()] if workspace else []) + [self.app.cwd.resolve()]:
+            if path.is_relative_to(root):
+                return path.relative_to(root).as_posix()
+        return Path(config).as_posix()
+
+    def clean(self, text: str) -> str:
+        """`text` with every registered secret (the GitHub token, the RunPod key, `${VAR}`
+        values) replaced: the same rule as the terminal's, for what goes to GitHub or a file."""
+        for secret in self.app.secrets:
+            text = text.replace(secret, "(redacted)")
+        return text
+
+    def footer(self, what: str, key: str) -> str:
+        run = self.actions.run_url()
+        where = f" in [run {self.actions.run_id}]({run})" if run else ""
+        return f"\n<sub>{what} `{key}` with gpuctl {__version__}{where}.</sub>\n"
+
+    def summary(self, markdown: str) -> None:
+        append_summary(self.actions.summary_path, self.clean(markdown))
+
+    def outputs(self, values: dict[str, str]) -> None:
+        write_outputs(self.actions.output_path, {k: self.clean(v) for k, v in values.items()})
+
+
+def plan_file(plan_dir: Path, key: str) -> Path:
+    """Where a config's plan is kept in the plan artifact: its key, flattened to one name."""
+    return plan_dir / (re.sub(r"[^A-Za-z0-9._-]", "_", key.replace("/", "__")) + ".plan.json")
+
+
+def error_markdown(title: str, text: str) -> str:
+    return f"### {title}\n\n```text\n{text.replace('```', 'ˋˋˋ')}\n```\n"
+
+
+def combined(codes: list[int]) -> int:
+    """One detailed exit code for several configs: 1 if any failed, else 2 if any has changes."""
+    return 1 if 1 in codes else (2 if 2 in codes else 0)

@@ -1,0 +1,119 @@
+"""Markdown for GitHub comments and issues: the hidden markers that let gpuctl find its own
+comment again, and the split of a long plan into comments that each fit GitHub's limit.
+
+GitHub refuses a comment or issue body over 65,536 characters. Parts are measured in UTF-8
+bytes, which is never fewer than characters, and packed to `BUDGET` so that the marker and the
+"part i of n" note always fit."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import quote, unquote
+
+COMMENT_LIMIT = 65_536
+BUDGET = 60_000
+_MARKER = re.compile(r'\A<!-- gpuctl:(?P<kind>[a-z]+) key="(?P<key>[^"]*)"(?: part=(?P<part>\d+)/(?P<of>\d+))? -->')
+
+
+def marker(kind: str, key: str, part: int | None = None, of: int | None = None) -> str:
+    """A hidden HTML comment naming what a comment or issue is for. The key is percent-encoded,
+    so no config path can end the comment (`-->`) or the attribute."""
+    where = f" part={part}/{of}" if part is not None else ""
+    return f'<!-- gpuctl:{kind} key="{quote(key, safe="/:@ ")}"{where} -->'
+
+
+@dataclass(frozen=True)
+class Marked:
+    kind: str
+    key: str
+    part: int | None
+
+
+def read_marker(body: str | None) -> Marked | None:
+    """The marker a body starts with, or None for anybody else's text."""
+    found = _MARKER.match(body or "")
+    if not found:
+        return None
+    part = int(found["part"]) if found["part"] else None
+    return Marked(found["kind"], unquote(found["key"]), part)
+
+
+def with_markers(kind: str, key: str, parts: list[str]) -> list[str]:
+    """Each part behind its marker, with a note saying which part it is when there are several."""
+    n = len(parts)
+    if n == 1:
+        return [f"{marker(kind, key, 1, 1)}\n{parts[0]}"]
+    return [f"{marker(kind, key, i, n)}\n_Part {i} of {n}: this plan is longer than one GitHub comment; "
+            f"{'it continues in the next comment' if i < n else 'this is the last part'}._\n\n{part}"
+            for i, part in enumerate(parts, 1)]
+
+
+@dataclass
+class _Open:
+    """What is open at a line: a <details> block and a code fence (their opening lines)."""
+
+    details: str | None = None
+    fence: str | None = None
+
+    def after(self, line: str) -> _Open:
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            return _Open(self.details, None if self.fence else line)
+        if self.fence is None and stripped.startswith("<details"):
+            return _Open(line, None)
+        if self.fence is None and stripped == "</details>":
+            return _Open(None, None)
+        return self
+
+    def closers(self) -> str:
+        return ("```\n" if self.fence else "") + ("</details>\n" if self.details else "")
+
+    def openers(self) -> str:
+        return (self.details or "") + ("\n" if self.details else "") + (self.fence or "")
+
+    @property
+    def clean(self) -> bool:
+        return self.details is None and self.fence is None
+
+
+def split(markdown: str, budget: int = BUDGET) -> list[str]:
+    """Markdown cut into parts of at most `budget` UTF-8 bytes. A cut falls between blocks
+    where it can; inside a block (one resource larger than a part) the open code fence and
+    <details> are closed before the cut and opened again after it, so each part renders."""
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
+    clean_at = 0  # how many lines of `current` end at a point where nothing is open
+    state = _Open()
+    for line in _short_lines(markdown, budget // 4):
+        need = len(line.encode()) + len(state.closers().encode())
+        if current and size + need > budget and 0 < clean_at < len(current):
+            parts.append("".join(current[:clean_at]))
+            current = current[clean_at:]
+            size, clean_at = sum(len(x.encode()) for x in current), 0
+        if current and size + need > budget:
+            parts.append("".join(current) + state.closers())
+            current, clean_at = [state.openers()], 0
+            size = len(current[0].encode())
+        current.append(line)
+        size += len(line.encode())
+        state = state.after(line)
+        if state.clean:
+            clean_at = len(current)
+    if current:
+        parts.append("".join(current))
+    return parts or [""]
+
+
+def _short_lines(markdown: str, longest: int) -> list[str]:
+    """The lines of `markdown`, a line longer than `longest` bytes cut into pieces (a value
+    that long is cut anyway; this keeps every piece under a part's budget)."""
+    lines = []
+    for line in markdown.splitlines(keepends=True):
+        while len(line.encode()) > longest:
+            head = line.encode()[:longest].decode(errors="ignore")
+            lines.append(head + "\n")
+            line = line[len(head):]
+        lines.append(line)
+    return lines

@@ -1,0 +1,97 @@
+"""`gpu github plan`: plan each config, keep the plan files for the artifact, and show the
+plans where a reviewer looks: the sticky pull-request comment and the job summary."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from gpuctl.errors import GpuctlError
+from gpuctl.github import comments, runner
+from gpuctl.github.job import Job, combined, error_markdown, plan_file
+from gpuctl.github.reviewed import artifact_name
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    configs: tuple[str, ...]
+    provider: str | None
+    plan_dir: Path
+    comment: bool
+    pr_file: Path | None
+    artifact_prefix: str
+
+
+@dataclass
+class Planned:
+    key: str
+    code: int  # 0 no changes, 2 changes, 1 error
+    summary: str
+    path: Path | None
+    markdown: str
+
+
+def run(job: Job, opts: PlanOptions) -> int:
+    pull = pull_request(job, opts.pr_file)
+    if pull is None and opts.comment:
+        job.app.note("note: this run is not for a pull request, so the plan goes to the job summary only")
+    results = [_plan_one(job, config, opts) for config in opts.configs]
+    code = combined([r.code for r in results])
+    job.outputs({  # first, so a comment GitHub refuses still leaves the plan's outputs
+        "has_changes": "true" if any(r.code == 2 for r in results) else "false",
+        "exit_code": str(code),
+        "plan_json": "\n".join(str(r.path) for r in results if r.path),
+        "summary": "\n".join(f"{r.key}: {r.summary}" for r in results),
+        "artifact": artifact_name(opts.artifact_prefix, pull[1]) if pull else "",
+        "pr": str(pull[0]) if pull else "",
+    })
+    for result in results:
+        job.summary(result.markdown)
+        if pull is not None and opts.comment:
+            posted = comments.upsert(job.github, pull[0], result.key, job.clean(result.markdown))
+            job.app.note(f"{result.key}: pull request #{pull[0]} comment {'updated' if posted.updated or posted.unchanged else 'posted'}"
+                         f" ({len(posted.ids)} part{'s' if len(posted.ids) != 1 else ''}{f', {posted.deleted} stale removed' if posted.deleted else ''})")
+        job.app.stdout.write(f"{result.key}: {result.summary}\n")
+    return 1 if code == 1 else 0
+
+
+def _plan_one(job: Job, config: str, opts: PlanOptions) -> Planned:
+    key = job.key(config)
+    try:
+        doc = runner.plan_document(job.app, config, opts.provider)
+    except GpuctlError as exc:
+        job.app.note(f"{key}: {exc.format()}")
+        return Planned(key, 1, f"error: {exc.summary}", None, error_markdown(f"gpuctl could not plan `{key}`", exc.format()) + job.footer("Planned", key))
+    path = plan_file(opts.plan_dir, key)
+    runner.save_plan(doc, path)
+    code = 2 if not doc["in_sync"] else 0
+    return Planned(key, code, runner.plan_summary(doc), path.resolve(), runner.plan_markdown(doc) + job.footer("Planned", key))
+
+
+def pull_request(job: Job, pr_file: Path | None) -> tuple[int, str] | None:
+    """(number, head SHA) of the pull request to comment on: the event's own, or, in a
+    `workflow_run` run of the fork flow, the number in `pr_file`, which came from an untrusted
+    run and is believed only if that pull request's head is the commit the run was for."""
+    if pr_file is None:
+        return job.actions.pull_request()
+    run = job.actions.event.get("workflow_run")
+    if job.actions.event_name != "workflow_run" or not isinstance(run, dict):
+        raise GpuctlError("--pr-file is for runs started by workflow_run (the fork flow)", hint="drop --pr-file: a pull_request run knows its pull request")
+    number = _number_in(pr_file)
+    pull = job.github.request("GET", job.github.repo(f"/pulls/{number}"))
+    head = pull.get("head") or {}
+    if head.get("sha") != run.get("head_sha"):
+        raise GpuctlError(f"pull request #{number} is at {str(head.get('sha'))[:12]}, but the configs came from a run for {str(run.get('head_sha'))[:12]}",
+                          hint="the number in the artifact does not belong to that run; nothing was commented (a newer push re-runs the flow)")
+    return number, str(run["head_sha"])
+
+
+def _number_in(path: Path) -> int:
+    try:
+        text = path.read_text().strip()
+    except OSError as exc:
+        raise GpuctlError(f"cannot read the pull request number from {path}: {exc.strerror or exc}", hint="the fork flow's first job uploads it with the configs") from None
+    if not re.fullmatch(r"[0-9]{1,9}", text):
+        raise GpuctlError(f"{path} does not hold a pull request number", hint="it must hold digits only, as the fork flow's first job writes it")
+    return int(text)

@@ -1,0 +1,114 @@
+"""The one place the GitHub commands reach into the deploy flow (gpuctl.engine.flow): a plan
+document, a drift document, their Markdown, and applying a saved plan. Everything else in
+gpuctl/github works on the documents these return."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+from gpuctl.cli.context import AppContext
+from gpuctl.errors import GpuctlError
+
+
+def _session(app: AppContext, config: str, provider: str | None, from_plan: str | None = None, lock_timeout: float = 0.0):
+    """gpu.jsonc and the provider resolved as `deploy` resolves them; the flow prints no plan
+    (the job posts it), only notes and progress on stderr."""
+    from gpuctl.cli.deploy import DeployOptions, session
+
+    return session(app, DeployOptions(plan_only=from_plan is None, observed=None, config=config, fmt="json", detailed_exitcode=False,
+                                      prune=False, provider=provider, yes=False, out=None, from_plan=from_plan, lock_timeout=lock_timeout,
+                                      break_lock=False, json_result=True, overrides={}))
+
+
+def _captured(app: AppContext) -> tuple[AppContext, io.StringIO]:
+    """A context like `app` whose stdout is kept; secrets registered by either are shared."""
+    out = io.StringIO()
+    return AppContext(environ=app.environ, cwd=app.cwd, stdout=out, stderr=app.stderr, debug=app.debug, secrets=app.secrets), out
+
+
+def plan_document(app: AppContext, config: str, provider: str | None) -> dict:
+    """The plan document of `deploy --plan --config CONFIG` against the account. Never starts
+    the local provider: a plan against an account that is not there is an error."""
+    from gpuctl.cli.connect import connect
+    from gpuctl.cli.deploy import deployment_for
+    from gpuctl.render.document import to_document
+
+    s = _session(app, config, provider)
+    account = connect(app, s.target, start_local=False)
+    try:
+        return to_document(deployment_for(s, account).plan())
+    finally:
+        account.close()
+
+
+def plan_markdown(doc: dict) -> str:
+    """The whole plan as Markdown, never cut: the comment code splits it over comments."""
+    from gpuctl.render.markdown import render_markdown
+
+    return render_markdown(doc, limit=sys.maxsize)
+
+
+def plan_summary(doc: dict) -> str:
+    """The plan's one-line summary, as the terminal shows it."""
+    from gpuctl.render.words import summary_line
+
+    return summary_line(doc)
+
+
+def drift_document(app: AppContext, config: str, provider: str | None) -> dict:
+    """The drift document of `gpu serverless drift --json --config CONFIG`."""
+    from gpuctl.cli.drift_cmd import report
+
+    captured, out = _captured(app)
+    report(captured, "json", None, provider, config)
+    return json.loads(out.getvalue())
+
+
+def drift_markdown(doc: dict) -> str:
+    from gpuctl.render.drift_view import render_markdown
+
+    return render_markdown(doc)
+
+
+class Stale(GpuctlError):
+    """The account changed between the fresh plan and the apply: nothing was written."""
+
+
+def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: Path, lock_timeout: float) -> dict:
+    """`deploy --from-plan PLAN_FILE --json`: apply exactly that plan, refused (`Stale`) if the
+    account or the config moved since it was made. Returns the deploy result document; an apply
+    that fails part-way raises its error (the progress on stderr lists what was done)."""
+    from gpuctl.cli.connect import connect
+    from gpuctl.cli.deploy import deployment_for
+    from gpuctl.engine.apply import ApplyFailed
+    from gpuctl.engine.flow import StalePlan
+    from gpuctl.render.result import result_document
+
+    s = _session(app, config, provider, str(plan_file), lock_timeout)
+    account = connect(app, s.target)
+    try:
+        result = deployment_for(s, account).apply()
+    except StalePlan as exc:
+        raise Stale(exc.summary, hint=exc.hint) from None
+    except ApplyFailed as failure:
+        raise failure.cause from None
+    finally:
+        account.close()
+    return result_document(result, s.target)
+
+
+def save_plan(doc: dict, path: Path) -> None:
+    """Write a plan document as `deploy --out` does, so `--from-plan` reads it back."""
+    from gpuctl.render.document import dumps
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dumps(doc))
+
+
+def read_plan(path: Path) -> dict:
+    from gpuctl.render.document import read_saved
+
+    return read_saved(path)

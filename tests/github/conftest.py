@@ -1,0 +1,96 @@
+"""Fixtures for the GitHub integration: a fake GitHub REST API on loopback, an isolated local
+provider as the RunPod account (tests/e2e's), and a runner that plays a workflow from
+examples/github/ against both, with the gpuctl action forced to `provider: local`."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import account  # noqa: F401  (the local provider fixture)
+from tests.github.actions import ROOT, Event, Runner
+from tests.github.fake_github import FakeGitHub, serve
+
+TOKEN = "ghs_canaryTOKEN0123456789abcdefGHIJ"
+RUNPOD_KEY = "rpa_CANARYKEY0123456789abcdefghijklmnop"
+WORKFLOWS = ROOT / "examples" / "github"
+REPO = "acme/ml-api"
+FORK = "mallory/ml-api"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGitHub]:
+    github = FakeGitHub(token=TOKEN, repository=REPO)
+    server = serve(github)
+    yield github
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def gha(fake, account, tmp_path) -> Runner:  # noqa: F811
+    """Runs workflows as GitHub would, with the RunPod key and GitHub token as secrets; the
+    provider comes from the action's input, so the environment does not choose it."""
+    env = {k: v for k, v in account.env.items() if k != "GPU_PROVIDER"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return Runner(fake, tmp_path / "actions", env, {"GITHUB_TOKEN": TOKEN, "RUNPOD_API_KEY": RUNPOD_KEY}, {"provider": "local"})
+
+
+def config(*names: str, project_id: str = "ml-api", max_workers: int = 2, min_workers: int = 0) -> dict:
+    """A gpu.jsonc with one custom-image endpoint per name; no `${VAR}` and no local.command,
+    so its plan is the same in every checkout."""
+    blocks = [{"name": name, "template": "custom-image", "gpu_type": "NVIDIA GeForce RTX 4090",
+               "scaling": {"min_workers": min_workers, "max_workers": max_workers, "idle_timeout": 5},
+               "runpod": {"image_name": "ghcr.io/acme/worker:1.0.0", "env": {"GREETING": "hello"}}} for name in names]
+    return {"project_id": project_id, "serverless": blocks[0] if len(blocks) == 1 else blocks}
+
+
+def tree(directory: Path, gpu: dict, files: dict[str, str] | None = None) -> Path:
+    """A checkout: gpu.jsonc at the repository root, plus `files`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "gpu.jsonc").write_text(json.dumps(gpu, indent=2))
+    for name, content in (files or {}).items():
+        (directory / name).parent.mkdir(parents=True, exist_ok=True)
+        (directory / name).write_text(content)
+    return directory
+
+
+def pull_request(number: int, head_sha: str, checkout: Path, fork: bool = False) -> Event:
+    head_repo = FORK if fork else REPO
+    payload = {"action": "synchronize", "number": number, "repository": {"full_name": REPO},
+               "pull_request": {"number": number, "head": {"sha": head_sha, "ref": "feature", "repo": {"full_name": head_repo}},
+                                "base": {"ref": "main", "repo": {"full_name": REPO}}}}
+    return Event("pull_request", payload, sha="f" * 40, tree=checkout, ref=f"refs/pull/{number}/merge", head_repository_id=99 if fork else 1)
+
+
+def push(sha: str, checkout: Path) -> Event:
+    return Event("push", {"ref": "refs/heads/main", "after": sha, "repository": {"full_name": REPO}}, sha=sha, tree=checkout)
+
+
+def dispatch(sha: str, checkout: Path, **inputs) -> Event:
+    return Event("workflow_dispatch", {"inputs": inputs, "ref": "refs/heads/main", "repository": {"full_name": REPO}}, sha=sha, tree=checkout)
+
+
+def schedule(checkout: Path) -> Event:
+    return Event("schedule", {"schedule": "17 6 * * *", "repository": {"full_name": REPO}}, sha="e" * 40, tree=checkout)
+
+
+def workflow_run(run_id: int, head_sha: str, checkout: Path) -> Event:
+    payload = {"action": "completed", "repository": {"full_name": REPO},
+               "workflow_run": {"id": run_id, "event": "pull_request", "conclusion": "success", "head_sha": head_sha, "head_branch": "feature",
+                                "head_repository": {"full_name": FORK}, "pull_requests": []}}
+    return Event("workflow_run", payload, sha="d" * 40, tree=checkout)
+
+
+def no_secrets(run, fake: FakeGitHub) -> None:
+    """Neither the GitHub token nor the RunPod key is in any log, output, summary or file of the
+    run, nor in anything sent to GitHub."""
+    sent = json.dumps([r["body"] for r in fake.requests])
+    for secret in (TOKEN, RUNPOD_KEY):
+        assert secret not in run.texts()
+        assert secret not in sent

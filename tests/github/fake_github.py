@@ -1,0 +1,224 @@
+"""A fake GitHub REST API on loopback: the issues, comments, labels, pull requests and
+artifacts gpuctl's GitHub commands use, kept in memory. It rejects any call without the token
+(401, as GitHub does), refuses bodies over GitHub's 65,536-character limit (422), pages every
+listing with Link headers (`page_cap` makes pages small so paging is exercised), records every
+request, and can answer with canned rate-limit responses first."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+BODY_LIMIT = 65_536
+BOT = {"login": "github-actions[bot]", "type": "Bot"}
+
+
+@dataclass
+class Canned:
+    status: int
+    headers: dict[str, str]
+    body: dict
+
+
+@dataclass
+class FakeGitHub:
+    token: str
+    repository: str = "acme/ml-api"
+    repository_id: int = 1
+    page_cap: int = 100
+    issues: dict[int, dict] = field(default_factory=dict)
+    pulls: dict[int, dict] = field(default_factory=dict)
+    comments: dict[int, dict] = field(default_factory=dict)
+    labels: dict[str, dict] = field(default_factory=dict)
+    commit_pulls: dict[str, list[int]] = field(default_factory=dict)
+    artifacts: list[dict] = field(default_factory=list)
+    requests: list[dict] = field(default_factory=list)
+    canned: list[Canned] = field(default_factory=list)
+    url: str = ""
+    _current: str = ""  # the path being answered, for the Link header
+    _next_id: int = 1000
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -- what a test sets up or reads ---------------------------------------------------------
+
+    def add_pull(self, number: int, head_sha: str, head_repo: str | None = None, head_repo_id: int | None = None) -> dict:
+        pull = {"number": number, "state": "open", "merged_at": None, "merge_commit_sha": None,
+                "head": {"sha": head_sha, "repo": {"full_name": head_repo or self.repository, "id": head_repo_id or self.repository_id}},
+                "base": {"ref": "main", "repo": {"full_name": self.repository, "id": self.repository_id}}}
+        self.pulls[number] = pull
+        self.issues[number] = {"number": number, "title": f"PR {number}", "body": "", "state": "open", "labels": [], "pull_request": {"url": ""}}
+        return pull
+
+    def merge(self, number: int, merge_sha: str, when: str = "2026-01-02T03:04:05Z") -> None:
+        self.pulls[number] |= {"state": "closed", "merged_at": when, "merge_commit_sha": merge_sha}
+        self.commit_pulls.setdefault(merge_sha, []).append(number)
+
+    def add_artifact(self, name: str, run: dict, files: dict[str, bytes]) -> dict:
+        """An artifact as upload-artifact leaves it; `run` is the uploading run's workflow_run
+        summary (id, head_sha, head_repository_id)."""
+        with self._lock:
+            self._next_id += 1
+            artifact = {"id": self._next_id, "name": name, "expired": False, "created_at": f"2026-01-01T00:00:{len(self.artifacts):02d}Z",
+                        "workflow_run": {"repository_id": self.repository_id, **run}, "files": dict(files)}
+            self.artifacts = [a for a in self.artifacts if not (a["name"] == name and a["workflow_run"]["id"] == run["id"])] + [artifact]
+        return artifact
+
+    def artifact(self, run_id: int, name: str) -> dict | None:
+        return next((a for a in self.artifacts if a["workflow_run"]["id"] == run_id and a["name"] == name), None)
+
+    def comments_on(self, number: int) -> list[dict]:
+        return [c for c in self.comments.values() if c["issue_number"] == number]
+
+    def real_issues(self) -> list[dict]:
+        return [i for i in self.issues.values() if "pull_request" not in i]
+
+    def writes(self) -> list[dict]:
+        return [r for r in self.requests if r["method"] != "GET"]
+
+    # -- the server -----------------------------------------------------------------------------
+
+    def handle(self, method: str, target: str, headers: dict[str, str], body: Any) -> tuple[int, dict[str, str], Any]:
+        parts = urlsplit(target)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        authorized = headers.get("authorization") in (f"Bearer {self.token}", f"token {self.token}")
+        self.requests.append({"method": method, "path": parts.path, "query": query, "body": body, "authorized": authorized})
+        if not authorized:
+            return 401, {}, {"message": "Bad credentials"}
+        if self.canned:
+            canned = self.canned.pop(0)
+            return canned.status, canned.headers, canned.body
+        prefix = f"/repos/{self.repository}"
+        if not parts.path.startswith(prefix + "/"):
+            return 404, {}, {"message": "Not Found"}
+        with self._lock:
+            self._current = parts.path
+            return self._route(method, parts.path[len(prefix):], query, body)
+
+    def _route(self, method: str, path: str, query: dict, body: Any) -> tuple[int, dict[str, str], Any]:
+        for pattern, verb, handler in self._routes():
+            found = re.fullmatch(pattern, path)
+            if found and verb == method:
+                return handler(query, body, *found.groups())
+        return 404, {}, {"message": "Not Found"}
+
+    def _routes(self):
+        return [
+            (r"/issues/(\d+)/comments", "GET", lambda q, b, n: self._page(q, [c for c in self.comments.values() if c["issue_number"] == int(n)])),
+            (r"/issues/(\d+)/comments", "POST", lambda q, b, n: self._create_comment(int(n), b)),
+            (r"/issues/comments/(\d+)", "PATCH", lambda q, b, i: self._edit_comment(int(i), b)),
+            (r"/issues/comments/(\d+)", "DELETE", lambda q, b, i: self._delete_comment(int(i))),
+            (r"/issues", "GET", lambda q, b: self._page(q, self._filtered_issues(q))),
+            (r"/issues", "POST", lambda q, b: self._create_issue(b)),
+            (r"/issues/(\d+)", "PATCH", lambda q, b, n: self._edit_issue(int(n), b)),
+            (r"/labels/([^/]+)", "GET", lambda q, b, name: (200, {}, self.labels[name]) if name in self.labels else (404, {}, {"message": "Not Found"})),
+            (r"/labels", "POST", lambda q, b: self._create_label(b)),
+            (r"/pulls/(\d+)", "GET", lambda q, b, n: (200, {}, self.pulls[int(n)]) if int(n) in self.pulls else (404, {}, {"message": "Not Found"})),
+            (r"/commits/([0-9a-f]+)/pulls", "GET", lambda q, b, sha: self._page(q, [self.pulls[n] for n in self.commit_pulls.get(sha, [])])),
+            (r"/actions/artifacts", "GET", lambda q, b: self._page(q, [self._artifact_view(a) for a in self.artifacts if a["name"] == q.get("name", a["name"])], key="artifacts")),
+        ]
+
+    def _page(self, query: dict, items: list, key: str | None = None) -> tuple[int, dict[str, str], Any]:
+        size = min(int(query.get("per_page", 30)), self.page_cap)
+        page = int(query.get("page", 1))
+        chunk = items[(page - 1) * size: page * size]
+        headers = {}
+        if page * size < len(items):
+            headers["Link"] = f'<{self.url}{self._current}?{urlencode(query | {"page": page + 1})}>; rel="next"'
+        return 200, headers, ({"total_count": len(items), key: chunk} if key else chunk)
+
+    def _too_long(self, body: Any) -> tuple[int, dict, dict] | None:
+        if isinstance(body, dict) and len(body.get("body") or "") > BODY_LIMIT:
+            return 422, {}, {"message": "Validation Failed", "errors": [{"field": "body", "code": "custom", "message": "body is too long (maximum is 65536 characters)"}]}
+        return None
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def _create_comment(self, number: int, body: dict):
+        if number not in self.issues:
+            return 404, {}, {"message": "Not Found"}
+        if self._too_long(body):
+            return self._too_long(body)
+        comment = {"id": self._new_id(), "issue_number": number, "body": body["body"], "user": BOT}
+        self.comments[comment["id"]] = comment
+        return 201, {}, comment
+
+    def _edit_comment(self, comment_id: int, body: dict):
+        if comment_id not in self.comments:
+            return 404, {}, {"message": "Not Found"}
+        if self._too_long(body):
+            return self._too_long(body)
+        self.comments[comment_id]["body"] = body["body"]
+        return 200, {}, self.comments[comment_id]
+
+    def _delete_comment(self, comment_id: int):
+        return (204, {}, None) if self.comments.pop(comment_id, None) else (404, {}, {"message": "Not Found"})
+
+    def _filtered_issues(self, query: dict) -> list[dict]:
+        state, label = query.get("state", "open"), query.get("labels")
+        return [i for i in self.issues.values() if state in ("all", i["state"]) and (label is None or label in [x["name"] for x in i["labels"]])]
+
+    def _create_issue(self, body: dict):
+        if self._too_long(body):
+            return self._too_long(body)
+        unknown = [name for name in body.get("labels", []) if name not in self.labels]
+        if unknown:
+            return 422, {}, {"message": "Validation Failed", "errors": [{"field": "labels", "code": "invalid"}]}
+        number = max([0, *self.issues]) + 1
+        issue = {"number": number, "title": body["title"], "body": body.get("body", ""), "state": "open", "state_reason": None,
+                 "labels": [self.labels[n] for n in body.get("labels", [])], "user": BOT}
+        self.issues[number] = issue
+        return 201, {}, issue
+
+    def _edit_issue(self, number: int, body: dict):
+        if number not in self.issues:
+            return 404, {}, {"message": "Not Found"}
+        if self._too_long(body):
+            return self._too_long(body)
+        self.issues[number] |= {k: v for k, v in body.items() if k in ("title", "body", "state", "state_reason")}
+        return 200, {}, self.issues[number]
+
+    def _create_label(self, body: dict):
+        if body["name"] in self.labels:
+            return 422, {}, {"message": "Validation Failed", "errors": [{"resource": "Label", "code": "already_exists", "field": "name"}]}
+        self.labels[body["name"]] = {"name": body["name"], "color": body.get("color"), "description": body.get("description")}
+        return 201, {}, self.labels[body["name"]]
+
+    @staticmethod
+    def _artifact_view(artifact: dict) -> dict:
+        return {k: v for k, v in artifact.items() if k != "files"}
+
+
+def serve(fake: FakeGitHub) -> ThreadingHTTPServer:
+    """Start `fake` on 127.0.0.1 (a free port) in a daemon thread; `fake.url` is its base URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            body = json.loads(raw) if raw else None
+            status, headers, payload = fake.handle(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            data = b"" if payload is None else json.dumps(payload).encode()
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _answer
+
+        def log_message(self, *args) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server

@@ -1,0 +1,107 @@
+"""examples/github/apply.yml after plan.yml, run as GitHub runs them: the merge run applies the
+plan reviewed on the pull request while it is still the plan, and refuses, writing nothing, when
+it is not (docs/adr/0016-apply-the-reviewed-plan.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gpuctl.github.parts import read_marker
+from tests.e2e.conftest import project
+from tests.github.conftest import WORKFLOWS, config, dispatch, no_secrets, pull_request, push, tree
+
+pytestmark = pytest.mark.e2e
+
+HEAD, MERGE = "a1" * 20, "b2" * 20
+
+
+def reviewed(gha, fake, checkout, number: int = 31):
+    """A pull request whose plan job ran on `checkout`, then merged as MERGE."""
+    fake.add_pull(number, HEAD)
+    run = gha.run(WORKFLOWS / "plan.yml", pull_request(number, HEAD, checkout))
+    assert run.job("plan").status == "success", run.job("plan").steps
+    fake.merge(number, MERGE)
+    return run
+
+
+def deployed(account, tmp_path, gpu: dict) -> None:
+    result = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", gpu))
+    assert result.code == 0, result.err
+
+
+def apply_comment(fake, number: int = 31) -> str:
+    (comment,) = [c for c in fake.comments_on(number) if read_marker(c["body"]).kind == "apply"]
+    return comment["body"]
+
+
+def test_the_reviewed_plan_is_applied_on_merge(gha, fake, account, tmp_path):
+    checkout = tree(tmp_path / "main", config("api"))
+    plan_run = reviewed(gha, fake, checkout)
+    run = gha.run(WORKFLOWS / "apply.yml", push(MERGE, checkout))
+    job = run.job("apply")
+    assert job.status == "success", job.steps
+    assert job.step("find").outputs == {"found": "true", "pr": "31", "head_sha": HEAD, "run_id": str(plan_run.run_id), "artifact": f"gpuctl-plan-{HEAD}"}
+    assert [e["name"] for e in account.endpoints()] == ["api"]
+    outputs = job.step("gpuctl").outputs
+    assert outputs["has_changes"] == "true" and outputs["summary"] == "gpu.jsonc: applied: 1 created, 0 updated, 0 replaced, 0 deleted"
+    assert "Applied the reviewed plan: 1 created" in apply_comment(fake)
+    assert "gpuctl applied `gpu.jsonc`" in job.summary
+    no_secrets(run, fake)
+
+
+def test_a_plan_that_changed_since_review_is_refused_then_applied_by_a_person(gha, fake, account, tmp_path):
+    deployed(account, tmp_path, config("api"))
+    checkout = tree(tmp_path / "main", config("api", max_workers=4))
+    reviewed(gha, fake, checkout)
+    (endpoint,) = account.endpoints()
+    assert account.server.http.patch(f"/v2/serverless/{endpoint['id']}", json={"workers": {"min": 1}}).status_code == 200
+    writes = account.writes()
+
+    refused = gha.run(WORKFLOWS / "apply.yml", push(MERGE, checkout))
+    assert refused.job("apply").status == "failure"
+    assert account.writes() == writes
+    body = apply_comment(fake)
+    assert "did not apply `gpu.jsonc`" in body and "endpoint.api: the update now differs from the reviewed update" in body
+    assert "workers.min" in body  # the new plan, for the person who decides
+    assert refused.job("apply").step("gpuctl").outputs["exit_code"] == "1"
+
+    replanned = gha.run(WORKFLOWS / "apply.yml", dispatch(MERGE, checkout, replan=True))
+    assert replanned.job("apply").status == "success", replanned.job("apply").steps
+    (endpoint,) = account.endpoints()
+    assert (endpoint["workers"]["min"], endpoint["workers"]["max"]) == (0, 4)
+    no_secrets(refused, fake)
+    no_secrets(replanned, fake)
+
+
+def test_a_change_elsewhere_in_the_account_does_not_make_the_reviewed_plan_stale(gha, fake, account, tmp_path):
+    deployed(account, tmp_path, config("api"))
+    checkout = tree(tmp_path / "main", config("api", max_workers=3))
+    reviewed(gha, fake, checkout)
+    account.server.create_endpoint("someone-elses", worker=None)
+    run = gha.run(WORKFLOWS / "apply.yml", push(MERGE, checkout))
+    assert run.job("apply").status == "success", run.job("apply").steps
+    assert {e["name"]: e["workers"]["max"] for e in account.endpoints()} == {"api": 3, "someone-elses": 1}
+
+
+def test_a_push_no_pull_request_reviewed_is_refused_unless_there_is_nothing_to_apply(gha, fake, account, tmp_path):
+    checkout = tree(tmp_path / "main", config("api"))
+    run = gha.run(WORKFLOWS / "apply.yml", push("c3" * 20, checkout))
+    job = run.job("apply")
+    assert job.status == "failure" and job.step("find").outputs["found"] == "false"
+    assert account.endpoints() == [] and fake.comments == {}
+    assert "no reviewed plan was found" in job.summary
+
+    deployed(account, tmp_path, config("api"))
+    again = gha.run(WORKFLOWS / "apply.yml", push("c3" * 20, checkout))
+    assert again.job("apply").status == "success"
+    assert again.job("apply").step("gpuctl").outputs["summary"].startswith("gpu.jsonc: nothing to apply")
+
+
+def test_a_plan_artifact_uploaded_by_a_fork_s_own_run_is_never_the_reviewed_plan(gha, fake, account, tmp_path):
+    checkout = tree(tmp_path / "main", config("api"))
+    fake.add_pull(32, HEAD, head_repo="mallory/ml-api", head_repo_id=99)
+    fake.add_artifact(f"gpuctl-plan-{HEAD}", {"id": 4242, "head_sha": HEAD, "head_repository_id": 99}, {"gpu.jsonc.plan.json": b"{}"})
+    fake.merge(32, MERGE)
+    run = gha.run(WORKFLOWS / "apply.yml", push(MERGE, checkout))
+    assert run.job("apply").step("find").outputs["found"] == "false"
+    assert run.job("apply").status == "failure" and account.endpoints() == []

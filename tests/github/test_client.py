@@ -1,0 +1,119 @@
+"""The GitHub REST client against the fake API in-process (its pauses recorded, never slept),
+the comment split, and the step-output format."""
+
+from __future__ import annotations
+
+import pytest
+
+from gpuctl.github import comments
+from gpuctl.github.client import GitHub, GitHubError
+from gpuctl.github.env import write_outputs
+from gpuctl.github.parts import BUDGET, read_marker, split
+from tests.github.actions import read_outputs
+from tests.github.conftest import TOKEN
+from tests.github.fake_github import Canned
+
+
+@pytest.fixture
+def client(fake):
+    slept: list[float] = []
+    gh = GitHub(fake.url, TOKEN, fake.repository, sleep=slept.append, clock=lambda: 1_000_000.0)
+    gh.slept = slept
+    yield gh
+    gh.close()
+
+
+def test_listings_are_followed_page_by_page(fake, client):
+    fake.page_cap = 2
+    fake.add_pull(5, "a" * 40)
+    for i in range(5):
+        fake.comments[i] = {"id": i, "issue_number": 5, "body": f"comment {i}", "user": {}}
+    found = list(client.paginate(client.repo("/issues/5/comments")))
+    assert [c["id"] for c in found] == [0, 1, 2, 3, 4]
+    assert [r["query"].get("page", "1") for r in fake.requests] == ["1", "2", "3"]
+
+
+def test_the_sticky_comment_is_found_on_a_later_page(fake, client):
+    fake.page_cap = 2
+    fake.add_pull(5, "a" * 40)
+    comments.upsert(client, 5, "gpu.jsonc", "first plan")
+    for i in range(5):
+        fake.comments[i] = {"id": i, "issue_number": 5, "body": f"a reviewer's comment {i}", "user": {}}
+    posted = comments.upsert(client, 5, "gpu.jsonc", "second plan")
+    assert (posted.created, posted.updated) == (0, 1)
+    assert [read_marker(c["body"]) is not None for c in fake.comments_on(5)].count(True) == 1
+
+
+def test_a_call_without_the_right_token_gets_a_hint_and_never_shows_the_token(fake):
+    wrong = "ghs_wrongTOKEN_987654321"
+    gh = GitHub(fake.url, wrong, fake.repository)
+    with pytest.raises(GitHubError) as caught:
+        gh.request("GET", gh.repo("/issues"))
+    assert caught.value.status == 401 and "github-token" in caught.value.hint
+    assert wrong not in caught.value.format() and TOKEN not in caught.value.format()
+    assert fake.requests[-1]["authorized"] is False
+
+
+@pytest.mark.parametrize("canned, wait", [
+    (Canned(429, {"Retry-After": "7"}, {"message": "slow down"}), 7.0),
+    (Canned(403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1000030"}, {"message": "API rate limit exceeded"}), 30.0),
+    (Canned(403, {}, {"message": "You have exceeded a secondary rate limit"}), 60.0),
+])
+def test_a_rate_limit_is_waited_out_as_github_asks(fake, client, canned, wait):
+    fake.canned.append(canned)
+    assert client.request("GET", client.repo("/issues")) == []
+    assert client.slept == [wait]
+    assert len(fake.requests) == 2
+
+
+def test_a_spent_limit_holds_back_the_next_request_until_its_reset(fake, client):
+    fake.canned.append(Canned(200, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1000012"}, []))
+    client.request("GET", client.repo("/issues"))
+    client.request("GET", client.repo("/issues"))
+    assert client.slept == [12.0]
+
+
+def test_a_wait_longer_than_gpuctl_waits_fails_with_the_time(fake, client):
+    fake.canned.append(Canned(429, {"Retry-After": "3600"}, {"message": "slow down"}))
+    with pytest.raises(GitHubError, match="3600 s"):
+        client.request("GET", client.repo("/issues"))
+    assert client.slept == []
+
+
+def test_a_permission_error_names_the_permission(fake, client):
+    fake.canned.append(Canned(403, {}, {"message": "Resource not accessible by integration"}))
+    with pytest.raises(GitHubError) as caught:
+        client.request("POST", client.repo("/issues"), json={"title": "x"})
+    assert "issues: write" in caught.value.hint and "Resource not accessible" in caught.value.summary
+
+
+def test_the_token_is_never_sent_in_clear_text_off_this_machine():
+    with pytest.raises(GitHubError, match="refusing to send the GitHub token"):
+        GitHub("http://api.example.com", TOKEN, "acme/x")
+
+
+def test_every_part_fits_and_renders_even_when_one_block_is_larger_than_a_part():
+    block = "<details><summary>huge</summary>\n\n```diff\n" + "".join(f"+ line {i} {'é' * 40}\n" for i in range(3000)) + "```\n</details>\n"
+    markdown = "### heading\n\n" + block + "<details><summary>small</summary>\n\n```diff\n+ x\n```\n</details>\n"
+    parts = split(markdown, 20_000)
+    assert len(parts) > 5 and all(len(p.encode()) <= 20_000 for p in parts)
+    assert all(p.count("```") % 2 == 0 and p.count("<details") == p.count("</details>") for p in parts)
+    assert sum(p.count("+ line ") for p in parts) == 3000
+    assert split("short", BUDGET) == ["short"]
+
+
+def test_outputs_use_a_random_delimiter_so_a_value_cannot_set_another_output(tmp_path):
+    path = tmp_path / "output"
+    write_outputs(path, {"summary": "line one\nexit_code=0\nEOF", "exit_code": "2"})
+    write_outputs(path, {"plain": "x"})
+    text = path.read_text()
+    assert read_outputs(text) == {"summary": "line one\nexit_code=0\nEOF", "exit_code": "2", "plain": "x"}
+    delimiters = [line.split("<<", 1)[1] for line in text.splitlines() if "<<" in line]
+    assert len(set(delimiters)) == 3 and all(d.startswith("ghadelimiter_") and len(d) > 40 for d in delimiters)
+
+
+def test_a_missing_resource_says_which_and_what_to_check(fake, client):
+    with pytest.raises(GitHubError) as caught:
+        client.request("GET", client.repo("/pulls/404"))
+    assert caught.value.status == 404 and "/repos/acme/ml-api/pulls/404" in caught.value.summary
+    assert "GITHUB_REPOSITORY (acme/ml-api)" in caught.value.hint

@@ -1,0 +1,66 @@
+"""The fork flow: fork-configs.yml (a fork's pull_request run: no secrets, uploads the configs)
+then fork-plan.yml (workflow_run on the base branch: plans those configs as data and comments),
+run as GitHub runs them."""
+
+from __future__ import annotations
+
+import pytest
+
+from gpuctl.github.parts import read_marker
+from tests.github.conftest import WORKFLOWS, config, no_secrets, pull_request, tree, workflow_run
+
+pytestmark = pytest.mark.e2e
+
+HEAD = "9" * 40
+
+
+def fork_configs(gha, fake, tmp_path, number: int = 21):
+    """The unprivileged half for a fork's pull request whose gpu.jsonc adds endpoint `forked`."""
+    fake.add_pull(number, HEAD, head_repo="mallory/ml-api", head_repo_id=99)
+    files = {"handler.py": "import runpod\nrunpod.serverless.start({'handler': lambda job: job})\n", "notes/secret-plan.txt": "not a config"}
+    checkout = tree(tmp_path / "fork", config("api", "forked"), files)
+    run = gha.run(WORKFLOWS / "fork-configs.yml", pull_request(number, HEAD, checkout, fork=True))
+    assert run.job("configs").status == "success", run.job("configs").steps
+    return run
+
+
+def test_the_fork_s_configs_are_planned_from_the_base_branch_and_commented(gha, fake, tmp_path):
+    unprivileged = fork_configs(gha, fake, tmp_path)
+    (uploaded,) = fake.artifacts
+    assert set(uploaded["files"]) == {"gpu.jsonc", "handler.py", "pr-number"}  # data only: no other file of the fork
+    assert uploaded["workflow_run"]["head_repository_id"] == 99
+    assert [r for r in fake.requests] == []  # the fork's run never talks to the API
+
+    base = tree(tmp_path / "base", config("api"))
+    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base))
+    job = privileged.job("plan")
+    assert job.status == "success", job.steps
+    (comment,) = fake.comments_on(21)
+    assert read_marker(comment["body"]).key == "gpu.jsonc"
+    assert "endpoint.forked will be created" in comment["body"]  # the fork's config, not the base's
+    assert job.step("gpuctl").outputs["artifact"] == f"gpuctl-plan-{HEAD}"
+    plan = fake.artifact(privileged.run_id, f"gpuctl-plan-{HEAD}")
+    assert plan is not None and plan["workflow_run"]["head_repository_id"] == fake.repository_id  # a trusted run made it
+    no_secrets(unprivileged, fake)
+    no_secrets(privileged, fake)
+
+
+def test_a_pull_request_number_that_does_not_match_the_run_gets_no_comment(gha, fake, tmp_path):
+    unprivileged = fork_configs(gha, fake, tmp_path, number=22)
+    fake.add_pull(23, "8" * 40)  # someone else's pull request
+    fake.artifacts[0]["files"]["pr-number"] = b"23\n"  # what a fork's own workflow could upload
+    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, tree(tmp_path / "base", config("api"))))
+    job = privileged.job("plan")
+    assert job.status == "failure"
+    assert fake.comments_on(23) == [] and fake.comments_on(22) == []
+    assert "pull request #23 is at 888888888888, but the configs came from a run for 999999999999" in job.step("run").err
+    assert "Traceback" not in privileged.texts()
+
+
+def test_the_fork_plan_runs_only_for_a_fork_s_successful_pull_request_run(gha, fake, tmp_path):
+    event = workflow_run(5000, HEAD, tree(tmp_path / "base", config("api")))
+    event.payload["workflow_run"]["conclusion"] = "failure"
+    assert gha.run(WORKFLOWS / "fork-plan.yml", event).job("plan").status == "skipped"
+    event.payload["workflow_run"] |= {"conclusion": "success", "head_repository": {"full_name": fake.repository}}
+    assert gha.run(WORKFLOWS / "fork-plan.yml", event).job("plan").status == "skipped"
+    assert fake.requests == []
