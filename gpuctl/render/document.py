@@ -122,7 +122,7 @@ def dumps(document: dict) -> str:
     and anything else (a field change, a desired body, a cost item, a list of plain values) on
     one line. Deterministic; keys keep the document's order. `json.dumps(indent=2)` runs json's
     pure-Python encoder (about 170 ms for a plan of 1,000 new endpoints); here the C encoder
-    writes each line, or a whole list of field changes at once (`_one_per_line`)."""
+    writes each line."""
     return _layout(document, 0, "") + "\n"
 
 
@@ -135,17 +135,7 @@ def _layout(value: Any, depth: int, pad: str) -> str:
         return "{\n" + ",\n".join(members) + "\n" + pad + "}"
     if not isinstance(value[0], dict):
         return _ENCODE(value)
-    if depth >= _SPREAD_DEPTH:
-        return "[\n" + inner + _one_per_line(value, inner) + "\n" + pad + "]"
     return "[\n" + ",\n".join(inner + _layout(v, depth + 1, inner) for v in value) + "\n" + pad + "]"
-
-
-def _one_per_line(items: list, inner: str) -> str:
-    """A list of objects in one C-encoder call, a line break put between its objects. `}, {"`
-    occurs in compact JSON only between two objects of a list: inside a string every `"` is
-    escaped. A list of objects nested in a field's value is broken the same way; only
-    whitespace between tokens changes, so the JSON means the same."""
-    return _ENCODE(items)[1:-1].replace('}, {"', '},\n' + inner + '{"')
 
 
 def read_saved(path: Path) -> dict:
