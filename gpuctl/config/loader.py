@@ -11,7 +11,7 @@ from pathlib import Path
 
 from gpuctl.catalog import Catalog, load_catalog
 from gpuctl.config import checks
-from gpuctl.config.schema import ServerlessBlock
+from gpuctl.config.shape import ServerlessBlock
 from gpuctl.config.source import Source, flags_only, read_source, text_source
 from gpuctl.config.sourcemap import dotted
 from gpuctl.config.validate import validate_block, validate_document
@@ -112,7 +112,8 @@ def load_config(path: Path, overrides: Sequence[Override] = (), catalog: Catalog
     else:
         source = flags_only(path) if from_flags else read_source(path, display)
     blocks = _with_overrides(source, validate_document(source), overrides)
-    project_id = source.data.get("project_id") or path.resolve().parent.name
+    project_dir = path.resolve().parent
+    project_id = source.data.get("project_id") or project_dir.name
     notices = [] if source.data.get("project_id") else [
         Notice("project-id-default", f'project_id is not set; the ownership marker uses the directory name "{project_id}". Set project_id to keep it stable.')
     ]
@@ -120,7 +121,7 @@ def load_config(path: Path, overrides: Sequence[Override] = (), catalog: Catalog
     checked = []
     for prefix, block in blocks:
         at = _Locator(source, prefix, overrides)
-        template, problems = checks.resolve_template(block, path.resolve().parent, at)
+        template, problems = checks.resolve_template(block, project_dir, at)
         errors += problems + checks.check_gpus(block, catalog, at)
         found = [checks.check_scaling(block, at), checks.check_volume(block, at)]
         if template:
