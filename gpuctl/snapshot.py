@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gpuctl.errors import SnapshotError
-from gpuctl.model import REDACTED, Observed
+from gpuctl.model import REDACTED, Observed, acyclic
 from gpuctl.spelling import did_you_mean
 
 KEYS = ("endpoints", "networkVolumes", "templates")
@@ -121,6 +121,7 @@ def _check_item(key: str, item: Any, where: str) -> None:
         raise SnapshotError(f"{where}{path} {problem}", hint=HINT) from None
 
 
+@acyclic
 def read_snapshot(path: Path) -> Snapshot:
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))

@@ -8,6 +8,7 @@ cost ten times 100, not a hundred times.
 
 from __future__ import annotations
 
+import gc
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from gpuctl.config import build_desired, load_config
-from gpuctl.model import Desired, Observed
+from gpuctl.model import Desired, Observed, acyclic
 from gpuctl.plan import Action, plan
 from gpuctl.plan.drift import record_body
 from tests.support.apply import apply_plan
@@ -119,3 +120,28 @@ def test_a_per_endpoint_scan_would_fail_the_bound(tmp_path):
     for spec in desired.endpoints:
         [e for e in endpoints if e.get("name") == spec.name]
     assert endpoints.handed_out / len(endpoints) > PASSES
+
+
+def test_building_pauses_the_cycle_collector_and_always_restores_it():
+    """`acyclic` (config loading, snapshot reading, planning, the plan document) runs with the
+    cyclic collector paused, which full collections of a large heap made superlinear, and
+    leaves it as it found it, after an error too."""
+    inside = []
+
+    @acyclic
+    def build(fail: bool) -> None:
+        inside.append(gc.isenabled())
+        if fail:
+            raise ValueError("boom")
+
+    assert gc.isenabled()
+    build(False)
+    with pytest.raises(ValueError):
+        build(True)
+    assert inside == [False, False] and gc.isenabled()
+    gc.disable()
+    try:
+        build(False)
+        assert not gc.isenabled()  # a caller that paused it keeps it paused
+    finally:
+        gc.enable()

@@ -17,7 +17,7 @@ from gpuctl.config.sourcemap import dotted
 from gpuctl.config.validate import validate_block, validate_document
 from gpuctl.errors import ConfigError, Diagnostic
 from gpuctl.model import (
-    Desired, EndpointSpec, Notice, Override, PrewarmSpec, Sensitive, TemplateChoice, VolumeSpec,
+    Desired, EndpointSpec, Notice, Override, PrewarmSpec, Sensitive, TemplateChoice, VolumeSpec, acyclic,
 )
 
 _VAR = re.compile(r"\$\{([^}]*)\}")
@@ -99,6 +99,7 @@ def _relative(path: str, prefix: tuple) -> tuple:
     return tuple(p for p in parts if p)
 
 
+@acyclic
 def load_config(path: Path, overrides: Sequence[Override] = (), catalog: Catalog | None = None, display: str | None = None,
                 *, flags_may_replace: bool = False, text: str | None = None) -> LoadedConfig:
     """Read and check gpu.jsonc; every problem is reported at once with its position. With
@@ -232,6 +233,7 @@ def _endpoint(loaded: LoadedConfig, b: Block, environ: Mapping[str, str], catalo
     return spec, notices
 
 
+@acyclic
 def build_desired(loaded: LoadedConfig, environ: Mapping[str, str], catalog: Catalog | None = None) -> Desired:
     """The desired state, with `${VAR}` read from `environ` (a missing one is an error)."""
     catalog = catalog or load_catalog()

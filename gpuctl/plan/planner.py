@@ -8,7 +8,7 @@ import json
 from gpuctl import prewarm
 from gpuctl.catalog import Catalog
 from gpuctl.errors import Diagnostic, PlanError
-from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, EndpointSpec, Notice, Observed
+from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, EndpointSpec, Notice, Observed, acyclic
 from gpuctl.plan import cost, drift, fields
 from gpuctl.plan.account import Account, index, owner
 from gpuctl.plan.adopt import adopted, with_rename
@@ -190,6 +190,7 @@ def _volumes(desired: Desired, account: Account, catalog: Catalog):
     return resolved, by_spec, errors, notices
 
 
+@acyclic
 def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str = "runpod", prune: bool = False) -> Plan:
     """The typed difference between gpu.jsonc and the account. Raises PlanError when the two
     cannot be reconciled safely (an endpoint owned by someone else, ambiguous volumes)."""
