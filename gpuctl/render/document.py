@@ -31,9 +31,9 @@ def _value(value: Any) -> Any:
     if isinstance(value, Unknown):
         return {"unknown": value.ref}
     if isinstance(value, dict):
-        return {k: _value(v) for k, v in value.items()}
+        return {k: v if type(v) in _SCALARS else _value(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_value(v) for v in value]
+        return [v if type(v) in _SCALARS else _value(v) for v in value]
     return value
 
 
@@ -149,7 +149,11 @@ def _layout(value: Any, depth: int, pad: str, encode: Callable[[Any], str]) -> s
         return "{\n" + ",\n".join(members) + "\n" + pad + "}"
     if not isinstance(value[0], dict):
         return encode(value)
-    return "[\n" + ",\n".join(inner + _layout(v, depth + 1, inner, encode) for v in value) + "\n" + pad + "]"
+    if depth + 1 >= _SPREAD_DEPTH:  # objects on one line each (field changes): no need to look inside
+        items = [inner + (encode(v) if isinstance(v, dict) else _layout(v, depth + 1, inner, encode)) for v in value]
+    else:
+        items = [inner + _layout(v, depth + 1, inner, encode) for v in value]
+    return "[\n" + ",\n".join(items) + "\n" + pad + "]"
 
 
 def read_saved(path: Path) -> dict:
