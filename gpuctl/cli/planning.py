@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gpuctl.cli.context import AppContext
 from gpuctl.errors import GpuctlError, UsageError
-from gpuctl.model import Override
+from gpuctl.model import Override, acyclic
 
 OVERRIDE_FLAGS = {
     "template": ("--template", "template"),
@@ -140,6 +140,7 @@ def output_format(fmt: str | None, as_json: bool) -> str:
     return "json" if as_json else (fmt or "text")
 
 
+@acyclic  # one pause for the document and its rendering: a collection between them walks all of it
 def write_plan(app: AppContext, plan, fmt: str) -> None:
     from gpuctl.render.document import dumps, to_document
 
