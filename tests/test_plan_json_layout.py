@@ -41,3 +41,28 @@ def test_golden_plans_are_laid_out_this_way():
     for path in sorted(FIXTURES.glob("plans/*/expected.json")):
         text = path.read_text()
         assert dumps(json.loads(text)) == text, path
+
+
+def test_writing_a_plan_a_resource_at_a_time_gives_the_same_text():
+    """`write_document` (what `--json` uses) streams what `dumps(to_document(plan))` returns,
+    for plans with and without resources and with every kind of change and notice."""
+    from gpuctl.model import Desired, Observed
+    from gpuctl.plan import plan
+    from gpuctl.render.document import to_document, write_document
+    from gpuctl.snapshot import read_snapshot
+    from tests.support.strategies import CATALOG, desired_from
+
+    plans = []
+    for case in sorted(FIXTURES.glob("plans/*/gpu.jsonc")):
+        spec = json.loads((case.parent / "case.json").read_text())
+        if spec["exit"] == 1 or spec["env"] or spec["args"]:
+            continue
+        desired = desired_from(json.loads("\n".join(l for l in case.read_text().splitlines() if not l.lstrip().startswith("//"))))
+        plans.append(plan(desired, read_snapshot(case.parent / "observed.json").observed, CATALOG))
+    plans.append(plan(Desired("p", "gpu.jsonc", ()), Observed(), CATALOG))  # no resources at all
+    assert len(plans) > 10
+    for p in plans:
+        chunks: list[str] = []
+        write_document(p, chunks.append)
+        assert "".join(chunks) == dumps(to_document(p))
+        assert len(chunks) >= len(p.changes)  # written as it goes, not in one piece

