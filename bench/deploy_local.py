@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
-    rows = [("`python -c \"import click, rich, pydantic, httpx, deepdiff, pyjson5\"`", timed([sys.executable, "-c", "import click, rich, pydantic, httpx, deepdiff, pyjson5"], args.runs), "")]
+    rows = [("`python -c \"import click, rich, pydantic, httpx, pyjson5\"`", timed([sys.executable, "-c", "import click, rich, pydantic, httpx, pyjson5"], args.runs), "")]
     with tempfile.TemporaryDirectory() as tmp:
         server = start_server(Path(tmp) / "provider")
         try:

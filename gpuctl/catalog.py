@@ -8,7 +8,7 @@ data centers with it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -53,9 +53,17 @@ class Catalog:
     data_centers: dict[str, DataCenter]
     default_volume_data_center: str
     templates: dict[str, TemplateImage]
+    _members: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Each pool's members, sorted once: the planner asks for them per endpoint."""
+        members: dict[str, list[str]] = {}
+        for g in sorted(self.gpus.values(), key=lambda g: g.id):
+            members.setdefault(g.pool, []).append(g.id)
+        object.__setattr__(self, "_members", {pool: tuple(ids) for pool, ids in members.items()})
 
     def pool_members(self, pool: str) -> list[str]:
-        return sorted(g.id for g in self.gpus.values() if g.pool == pool)
+        return list(self._members.get(pool, ()))
 
 
 def state_dir() -> Path:

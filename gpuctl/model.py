@@ -6,8 +6,14 @@ calls return it. Nothing here does I/O.
 
 from __future__ import annotations
 
+import functools
+import gc
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 MARKER_ENV = "GPUCTL_PROJECT"
 LOCAL_COMMAND_ENV = "GPUCTL_LOCAL_COMMAND"
@@ -32,6 +38,25 @@ class Sensitive:
 
 def reveal(value: Any) -> Any:
     return value.value if isinstance(value, Sensitive) else value
+
+
+def acyclic(build: Callable[_P, _R]) -> Callable[_P, _R]:
+    """`build` run with Python's cyclic garbage collector paused. Reading gpu.jsonc and a
+    snapshot, planning and writing the plan document allocate a few hundred objects per
+    endpoint (dicts, lists, frozen values) and no reference cycles: reference counting frees
+    them all, while every full collection walks all of them again, which at 10,000 endpoints
+    was a quarter of a plan's time and grew faster than the account. The collector runs again
+    afterwards, whatever `build` raised; anything cyclic made meanwhile is collected then."""
+    @functools.wraps(build)
+    def paused(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if not gc.isenabled():
+            return build(*args, **kwargs)
+        gc.disable()
+        try:
+            return build(*args, **kwargs)
+        finally:
+            gc.enable()
+    return paused
 
 
 @dataclass(frozen=True)

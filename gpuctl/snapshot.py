@@ -7,17 +7,18 @@ plans for that provider; it is optional, since hand-written and older snapshots 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gpuctl.errors import SnapshotError
-from gpuctl.model import REDACTED, Observed
-from gpuctl.snapshot_items import ITEM_MODELS
+from gpuctl.model import REDACTED, Observed, acyclic
 from gpuctl.spelling import did_you_mean
 
 KEYS = ("endpoints", "networkVolumes", "templates")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # a str pydantic-core cannot hold
 HINT = "items are RunPod REST v2 objects as the list calls return them; capture a snapshot with `gpu serverless snapshot --out FILE`"
 PROVIDERS = ("runpod", "local")
 
@@ -38,28 +39,81 @@ def parse_snapshot(data: Any, display: str) -> Snapshot:
     if provider is not None and provider not in PROVIDERS:
         raise SnapshotError(f"{display}: provider must be runpod or local, not {json.dumps(provider)}", hint="it names the provider the snapshot was taken from")
     lists = {}
-    for key, model in ITEM_MODELS.items():
+    for key, fits in ITEM_CHECKS.items():
         items = data.get(key, [])
         if not isinstance(items, list):
             raise SnapshotError(f"{display}: {key} must be a list of RunPod v2 objects, not {_kind(items)}", hint=HINT)
         for i, item in enumerate(items):
-            _check_item(model, item, f"{display}: {key}[{i}]")
+            if not fits(item):
+                _check_item(key, item, f"{display}: {key}[{i}]")
         lists[key] = tuple(items)
     return Snapshot(Observed(lists["endpoints"], lists["networkVolumes"], lists["templates"]), provider)
+
+
+def _text(value: Any) -> bool:
+    return type(value) is str and (value.isascii() or not _SURROGATE.search(value))
+
+
+def _optional(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda value: value is None or check(value)
+
+
+def _texts(value: Any) -> bool:
+    return type(value) is list and all(_text(v) for v in value)
+
+
+def _object(required: dict[str, Callable[[Any], bool]], optional: dict[str, Callable[[Any], bool]]) -> Callable[[Any], bool]:
+    """A dict with the required keys and string keys only; every field listed has its type,
+    the others any value."""
+    rules = {**required, **{k: _optional(check) for k, check in optional.items()}}
+
+    def fits(item: Any) -> bool:
+        if type(item) is not dict or not required.keys() <= item.keys() or not all(type(k) is str for k in item):
+            return False
+        return all(check(item[k]) for k, check in rules.items() if k in item)
+    return fits
+
+
+def _env(value: Any) -> bool:
+    return type(value) is dict and all(_text(k) and _text(v) for k, v in value.items())
+
+
+def _integer(value: Any) -> bool:
+    return type(value) is int  # strict, as the models are: a bool is not an int
+
+
+def _number(value: Any) -> bool:
+    return type(value) in (int, float)
+
+
+# The types of gpuctl.snapshot_items' models, checked without pydantic: False means "ask the models".
+ITEM_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "endpoints": _object({"id": _text, "name": _text}, {
+        "type": _text, "image": _text, "disk": _integer, "env": _env, "timeout": _integer, "flashboot": _text,
+        "gpu": _object({}, {"pools": _texts, "excludedTypes": _texts}),
+        "workers": _object({}, {"min": _integer, "max": _integer, "idleTimeout": _integer}),
+        "scaling": _object({}, {"type": _text, "queueDelay": _number, "requestCount": _number}),
+        "dataCenterIds": _texts, "networkVolumes": _texts, "ports": _texts, "modelReferences": _texts}),
+    "networkVolumes": _object({"id": _text, "name": _text, "size": _integer, "dataCenter": _text}, {}),
+    "templates": _object({"id": _text, "name": _text}, {"env": _env}),
+}
 
 
 def _kind(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "true/false", int: "a number", float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
 
 
-def _check_item(model: Any, item: Any, where: str) -> None:
-    """The fields gpuctl reads must have RunPod's types; others are kept as they are."""
+def _check_item(key: str, item: Any, where: str) -> None:
+    """An item the quick checks did not accept, judged by the models of `gpuctl.snapshot_items`:
+    the fields gpuctl reads must have RunPod's types; others are kept as they are."""
     from pydantic import ValidationError
+
+    from gpuctl.snapshot_items import ITEM_MODELS
 
     if not isinstance(item, dict):
         raise SnapshotError(f"{where} is {_kind(item)}, not a RunPod v2 object", hint=HINT)
     try:
-        model.model_validate(item)
+        ITEM_MODELS[key].model_validate(item)
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
@@ -67,6 +121,7 @@ def _check_item(model: Any, item: Any, where: str) -> None:
         raise SnapshotError(f"{where}{path} {problem}", hint=HINT) from None
 
 
+@acyclic
 def read_snapshot(path: Path) -> Snapshot:
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))

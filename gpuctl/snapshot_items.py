@@ -1,7 +1,11 @@
 """The shape of a snapshot's items: the RunPod REST v2 fields gpuctl reads, with RunPod's types
 (openapi-v2 `Endpoint`, `NetworkVolume`, `Template`). Other fields are allowed and kept, so a
 snapshot stays exactly what the list calls returned; a field gpuctl reads with the wrong type
-is an error naming it, never a crash in the planner."""
+is an error naming it, never a crash in the planner.
+
+These models are the rule and explain a wrong item. `gpuctl.snapshot` reads a valid snapshot
+without them, by plain checks of the same types (`ITEM_CHECKS` there) that accept only what the
+models accept: pydantic costs more to start than a whole plan of a large account (ADR 12)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gpuctl.cli.context import AppContext
 from gpuctl.errors import GpuctlError, UsageError
-from gpuctl.model import Override
+from gpuctl.model import Override, acyclic
 
 OVERRIDE_FLAGS = {
     "template": ("--template", "template"),
@@ -140,17 +140,17 @@ def output_format(fmt: str | None, as_json: bool) -> str:
     return "json" if as_json else (fmt or "text")
 
 
+@acyclic  # one pause for the document and its rendering: a collection between them walks all of it
 def write_plan(app: AppContext, plan, fmt: str) -> None:
-    from gpuctl.render.document import dumps, to_document
+    from gpuctl.render.document import to_document, write_document
 
-    doc = to_document(plan)
     if fmt == "json":
-        app.stdout.write(dumps(doc))
+        write_document(plan, app.stdout.write)
     elif fmt == "markdown":
         from gpuctl.render.markdown import render_markdown
 
-        app.stdout.write(render_markdown(doc))
+        app.stdout.write(render_markdown(to_document(plan)))
     else:
         from gpuctl.render.text import render_text
 
-        render_text(doc, app.console())
+        render_text(to_document(plan), app.console())

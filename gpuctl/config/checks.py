@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gpuctl.catalog import Catalog
-from gpuctl.config.schema import ServerlessBlock
+from gpuctl.config.shape import ServerlessBlock
 from gpuctl.config.templates import CHOICES, detect
 from gpuctl.errors import Diagnostic
 from gpuctl.model import RESERVED_ENV, VLLM_DEFAULT_MODEL, Notice, TemplateChoice
@@ -68,12 +68,12 @@ def _gpu_hint(gpu: str, catalog: Catalog) -> str:
 def check_scaling(block: ServerlessBlock, at: Locate) -> tuple[list[Diagnostic], list[Notice]]:
     s = block.scaling
     errors = []
-    if s.max_workers < s.min_workers and "max_workers" not in s.model_fields_set:
+    if s.max_workers < s.min_workers and "max_workers" not in s.declared:
         errors.append(at(("scaling", "min_workers"), f"must be ≤ max_workers, which defaults to {s.max_workers}, got {s.min_workers}", f"set scaling.max_workers to {s.min_workers} or more"))
     elif s.max_workers < s.min_workers:
         errors.append(at(("scaling", "max_workers"), f"must be ≥ min_workers ({s.min_workers}), got {s.max_workers}", f"raise max_workers to {s.min_workers} or more, or lower min_workers"))
     notices = []
-    if block.runpod.scaler_type == "request_count" and "idle_timeout" in s.model_fields_set:
+    if block.runpod.scaler_type == "request_count" and "idle_timeout" in s.declared:
         notices.append(Notice("idle-timeout-ignored", "RunPod ignores idle_timeout for queue endpoints scaling on request_count; it is not sent"))
     return errors, notices
 

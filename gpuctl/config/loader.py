@@ -11,13 +11,13 @@ from pathlib import Path
 
 from gpuctl.catalog import Catalog, load_catalog
 from gpuctl.config import checks
-from gpuctl.config.schema import ServerlessBlock
+from gpuctl.config.shape import ServerlessBlock
 from gpuctl.config.source import Source, flags_only, read_source, text_source
 from gpuctl.config.sourcemap import dotted
 from gpuctl.config.validate import validate_block, validate_document
 from gpuctl.errors import ConfigError, Diagnostic
 from gpuctl.model import (
-    Desired, EndpointSpec, Notice, Override, PrewarmSpec, Sensitive, TemplateChoice, VolumeSpec,
+    Desired, EndpointSpec, Notice, Override, PrewarmSpec, Sensitive, TemplateChoice, VolumeSpec, acyclic,
 )
 
 _VAR = re.compile(r"\$\{([^}]*)\}")
@@ -99,6 +99,7 @@ def _relative(path: str, prefix: tuple) -> tuple:
     return tuple(p for p in parts if p)
 
 
+@acyclic
 def load_config(path: Path, overrides: Sequence[Override] = (), catalog: Catalog | None = None, display: str | None = None,
                 *, flags_may_replace: bool = False, text: str | None = None) -> LoadedConfig:
     """Read and check gpu.jsonc; every problem is reported at once with its position. With
@@ -112,7 +113,8 @@ def load_config(path: Path, overrides: Sequence[Override] = (), catalog: Catalog
     else:
         source = flags_only(path) if from_flags else read_source(path, display)
     blocks = _with_overrides(source, validate_document(source), overrides)
-    project_id = source.data.get("project_id") or path.resolve().parent.name
+    project_dir = path.resolve().parent
+    project_id = source.data.get("project_id") or project_dir.name
     notices = [] if source.data.get("project_id") else [
         Notice("project-id-default", f'project_id is not set; the ownership marker uses the directory name "{project_id}". Set project_id to keep it stable.')
     ]
@@ -120,7 +122,7 @@ def load_config(path: Path, overrides: Sequence[Override] = (), catalog: Catalog
     checked = []
     for prefix, block in blocks:
         at = _Locator(source, prefix, overrides)
-        template, problems = checks.resolve_template(block, path.resolve().parent, at)
+        template, problems = checks.resolve_template(block, project_dir, at)
         errors += problems + checks.check_gpus(block, catalog, at)
         found = [checks.check_scaling(block, at), checks.check_volume(block, at)]
         if template:
@@ -231,6 +233,7 @@ def _endpoint(loaded: LoadedConfig, b: Block, environ: Mapping[str, str], catalo
     return spec, notices
 
 
+@acyclic
 def build_desired(loaded: LoadedConfig, environ: Mapping[str, str], catalog: Catalog | None = None) -> Desired:
     """The desired state, with `${VAR}` read from `environ` (a missing one is an error)."""
     catalog = catalog or load_catalog()

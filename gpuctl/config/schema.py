@@ -1,8 +1,10 @@
 """The `gpu.jsonc` models: the `serverless` block, validated strictly.
 
 Structure, types and single-field bounds live here, so `schema/gpu.schema.json` is generated
-from exactly what is enforced. Rules that need two fields or the catalog live in
-`gpuctl.config.checks`, where they can point at the right key.
+from exactly what is enforced, and every invalid block is explained from these models
+(`gpuctl.config.explain`). A valid block is read without them by `gpuctl.config.shape`, whose
+quick checks tests/test_config_shape.py holds to these bounds. Rules that need two fields or
+the catalog live in `gpuctl.config.checks`, where they can point at the right key.
 """
 
 from __future__ import annotations
@@ -11,11 +13,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gpuctl.config.shape import ENDPOINT_ID, ENV_NAME, MOUNT_PATH, PORT, PRINTABLE, PRINTABLE_NAME, REPO_ID, SECRET_NAME
+
 TemplateName = Literal["auto", "comfyui", "vllm", "whisper", "custom-image"]
-ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
-# A name people read: no control characters (ESC, NUL, newlines) anywhere, no whitespace at either end.
-PRINTABLE_NAME = r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$"
-PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"
 
 
 class _Strict(BaseModel):
@@ -31,7 +31,7 @@ class Scaling(_Strict):
 class Volume(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=191, pattern=PRINTABLE_NAME, description="Network volume name; reused by name and data center.")]
     size_gb: Annotated[int | None, Field(ge=10, le=4096, description="Size in GB (RunPod: 10..4096, can only grow). Omit to accept an existing volume's size; new volumes get 50.")] = None
-    mount_path: Annotated[str, Field(pattern=r"^/[^\x00-\x1f\x7f-\x9f]*$", description="Where workers see the volume. RunPod Serverless always uses /runpod-volume.")] = "/runpod-volume"
+    mount_path: Annotated[str, Field(pattern=MOUNT_PATH, description="Where workers see the volume. RunPod Serverless always uses /runpod-volume.")] = "/runpod-volume"
 
 
 class Prewarm(_Strict):
@@ -41,7 +41,7 @@ class Prewarm(_Strict):
 
 
 class SecretRef(_Strict):
-    secret: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Name of a RunPod secret.")]
+    secret: Annotated[str, Field(pattern=SECRET_NAME, description="Name of a RunPod secret.")]
 
 
 EnvValue = Annotated[
@@ -59,9 +59,9 @@ class RunpodSettings(_Strict):
     data_center_ids: Annotated[list[Annotated[str, Field(min_length=1)]], Field(description="Allowed data centers; empty means any.")] = []
     data_centers_required: Annotated[bool | None, Field(description="RunPod always restricts placement to data_center_ids; false cannot be expressed.")] = None
     env: Annotated[dict[Annotated[str, Field(pattern=ENV_NAME)], EnvValue], Field(description="Environment variables of the worker.")] = {}
-    cached_model: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(:[A-Za-z0-9_./-]+)?$", description="Hugging Face repo id, optionally :revision.")] = None
+    cached_model: Annotated[str | None, Field(pattern=REPO_ID, description="Hugging Face repo id, optionally :revision.")] = None
     image_name: Annotated[str | None, Field(min_length=1, pattern=PRINTABLE, description="Worker image; required for custom-image.")] = None
-    ports: Annotated[list[Annotated[str, Field(pattern=r"^[0-9]{1,5}/(http|tcp)$")]] | None, Field(description='Exposed ports, e.g. ["8000/http"].')] = None
+    ports: Annotated[list[Annotated[str, Field(pattern=PORT)]] | None, Field(description='Exposed ports, e.g. ["8000/http"].')] = None
 
 
 class LocalSettings(_Strict):
@@ -82,7 +82,7 @@ class ServerlessBlock(_Strict):
     prewarm: Prewarm = Prewarm()
     runpod: RunpodSettings = RunpodSettings()
     local: LocalSettings | None = None
-    adopt: Annotated[str | None, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="Id of an existing endpoint the next deploy adopts (writes this project's marker on it); `gpu serverless import` writes it. Inert once the endpoint is owned.")] = None
+    adopt: Annotated[str | None, Field(min_length=1, max_length=64, pattern=ENDPOINT_ID, description="Id of an existing endpoint the next deploy adopts (writes this project's marker on it); `gpu serverless import` writes it. Inert once the endpoint is owned.")] = None
 
 
 class GpuConfigFile(BaseModel):
@@ -96,5 +96,3 @@ class GpuConfigFile(BaseModel):
     provider: Literal["runpod", "local"] | None = None
     serverless: ServerlessBlock | Annotated[list[ServerlessBlock], Field(min_length=1)]
 
-
-TOP_LEVEL_KEYS = ("$schema", "project_id", "provider", "serverless")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,28 @@ _NEAR = re.compile(r"near (\d+)")
 
 @dataclass(frozen=True)
 class Source:
-    """A parsed config file: the data, where each key is, and the name to print."""
+    """A parsed config file: the data, its text, and the name to print. Where each key is
+    (`sourcemap`) is worked out the first time a diagnostic or an edit asks: a valid file
+    never needs it, and scanning a large one costs more than parsing it."""
 
     path: Path
     display: str
     data: Any
-    sourcemap: SourceMap
+    text: str = ""  # "" when the configuration comes from the command line alone
     start: tuple[int, int] = (1, 1)  # where the top-level value begins, after comments
+
+    @cached_property
+    def sourcemap(self) -> SourceMap:
+        return scan(self.text) if self.text else SourceMap({}, [])
+
+    @property
+    def repeated_keys(self) -> list[tuple[tuple, int, int]]:
+        """Keys written twice in one object (path, line, col), which pyjson5 lets the last of
+        win silently. Plain JSON, as generated configs are, is checked by the json module's C
+        parser; comments, trailing commas or a repeat send the text through the scanner."""
+        if not self.text or _plain_json_without_repeats(self.text):
+            return []
+        return self.sourcemap.duplicates
 
     def diagnostic(self, path: tuple, message: str, hint: str | None = None) -> Diagnostic:
         """At `path`, else at its nearest ancestor in the file, else at the top-level value."""
@@ -33,6 +49,24 @@ class Source:
         positions = self.sourcemap.positions
         found = next((positions[p] for p in (tuple(path[:end]) for end in range(len(path), 0, -1)) if p in positions), self.start)
         return Diagnostic(message, _dotted(path), self.display, found[0], found[1], hint)
+
+
+class _Repeated(Exception):
+    pass
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> None:
+    if len(pairs) > 1 and len({key for key, _ in pairs}) != len(pairs):
+        raise _Repeated
+
+
+def _plain_json_without_repeats(text: str) -> bool:
+    """True when `text` is JSON (no JSONC extras) in which no object repeats a key."""
+    try:
+        json.loads(text, object_pairs_hook=_unique_pairs)
+    except (ValueError, RecursionError, _Repeated):
+        return False
+    return True
 
 
 def _dotted(path: tuple) -> str:
@@ -141,8 +175,8 @@ def _syntax_error(exc: Exception, text: str) -> tuple[int, str, str]:
     return offset, message, "gpu.jsonc is JSON with // comments and trailing commas"
 
 
-def parse_text(text: str, display: str) -> tuple[Any, SourceMap, tuple[int, int]]:
-    """The data, the key positions and where the top-level value starts."""
+def parse_text(text: str, display: str) -> tuple[Any, tuple[int, int]]:
+    """The data and where the top-level value starts."""
     import pyjson5
 
     if not text.strip():
@@ -157,7 +191,7 @@ def parse_text(text: str, display: str) -> tuple[Any, SourceMap, tuple[int, int]
         offset, message, hint = _syntax_error(exc, text)
         line, col = _position(text, offset)
         _fail(display, f"invalid JSONC: {message}", hint, line, col)
-    return data, scan(text), _position(text, _BLANK.match(text).end())
+    return data, _position(text, _BLANK.match(text).end())
 
 
 def flags_only(path: Path) -> Source:
@@ -165,15 +199,16 @@ def flags_only(path: Path) -> Source:
     seed: "specify a template in your config or via the --template flag"): an empty
     `serverless` block that the per-run overrides fill in; the endpoint is named after the
     directory, as a gpu.jsonc without project_id or name would be."""
-    return Source(path, f"the command line (no {path.name} in {path.resolve().parent})", {"serverless": {}}, SourceMap({}, []))
+    return Source(path, f"the command line (no {path.name} in {path.resolve().parent})", {"serverless": {}})
 
 
 def text_source(path: Path, text: str, display: str | None = None) -> Source:
     """The source `path` would be with `text` in it: pull and import check an edit this way
     before they write it."""
     shown = display or path.name
-    data, sourcemap, start = parse_text(text.removeprefix("\ufeff"), shown)
-    return Source(path, shown, data, sourcemap, start)
+    text = text.removeprefix("\ufeff")
+    data, start = parse_text(text, shown)
+    return Source(path, shown, data, text, start)
 
 
 def read_source(path: Path, display: str | None = None) -> Source:
@@ -190,5 +225,5 @@ def read_source(path: Path, display: str | None = None) -> Source:
     except PermissionError:
         _fail(shown, f"permission denied reading {path}", "check the file's permissions")
     text = _decode(raw, shown)
-    data, sourcemap, start = parse_text(text, shown)
-    return Source(path, shown, data, sourcemap, start)
+    data, start = parse_text(text, shown)
+    return Source(path, shown, data, text, start)

@@ -28,7 +28,17 @@ _TOKEN = re.compile(
 )
 
 
-@dataclass
+# What `scan` reads: one significant token, after any whitespace and comments (folded into the
+# same match, so each match is one token the scanner acts on); the empty token is the end of the
+# text, so matches follow each other and a search never restarts inside a comment.
+_NEXT = re.compile(
+    r"""(?:[\s\ufeff]+|//[^\n]*|/\*.*?\*/)*+  # possessive: a comment is never given back as a "/"
+    ("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[{}\[\]:,]|[^\s{}\[\]:,"'/]+|/|\Z)""",
+    re.S | re.X,
+)
+
+
+@dataclass(slots=True)
 class _Frame:
     path: Path
     is_object: bool
@@ -71,6 +81,8 @@ class SourceMap:
 
 def _decode_key(token: str) -> str:
     if token[0] == '"':
+        if "\\" not in token:
+            return token[1:-1]
         try:
             return json.loads(token)
         except ValueError:
@@ -80,62 +92,82 @@ def _decode_key(token: str) -> str:
     return token
 
 
+class _Scanner:
+    """One pass over the tokens of valid JSONC, keeping a stack of the open objects and lists."""
+
+    def __init__(self, text: str):
+        self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self.positions: dict[Path, tuple[int, int]] = {}
+        self.duplicates: list[tuple[Path, int, int]] = []
+        self.spans: dict[Path, Span] = {}
+        self.stack: list[_Frame] = []
+
+    def where(self, offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self.line_starts, offset)
+        return line, offset - self.line_starts[line - 1] + 1
+
+    def open(self, top: _Frame | None, is_object: bool, at: int) -> None:
+        if top is None:
+            path: Path = ()
+        elif top.is_object:
+            path = (*top.path, top.key)
+        else:
+            path = (*top.path, top.index)
+            self.positions.setdefault(path, self.where(at))
+        own_key = top.key_at if top is not None and top.is_object else None
+        self.stack.append(_Frame(path, is_object, at, own_key))
+
+    def close(self, end: int) -> None:
+        done = self.stack.pop()
+        self.spans[done.path] = Span(done.own_key, done.start, end)
+
+    def key(self, top: _Frame, token: str, at: int) -> None:
+        key = top.key = _decode_key(token)
+        top.key_at = at
+        path = (*top.path, key)
+        if key in top.seen:
+            self.duplicates.append((path, *self.where(at)))
+        else:
+            self.positions[path] = self.where(at)
+            top.seen.add(key)
+
+    def value(self, top: _Frame | None, at: int, end: int) -> None:
+        if top is None:
+            self.spans[()] = Span(None, at, end)
+        elif top.is_object:
+            self.spans[(*top.path, top.key)] = Span(top.key_at, at, end)
+        else:
+            path = (*top.path, top.index)
+            self.positions.setdefault(path, self.where(at))
+            self.spans[path] = Span(None, at, end)
+
+
 def scan(text: str) -> SourceMap:
-    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-
-    def where(offset: int) -> tuple[int, int]:
-        line = bisect.bisect_right(line_starts, offset)
-        return line, offset - line_starts[line - 1] + 1
-
-    positions: dict[Path, tuple[int, int]] = {}
-    duplicates: list[tuple[Path, int, int]] = []
-    spans: dict[Path, Span] = {}
-    stack: list[_Frame] = []
-
-    def value_path() -> Path | None:
-        if not stack:
-            return ()
-        top = stack[-1]
-        return top.path + (top.key,) if top.is_object else top.path + (top.index,)
-
-    for match in _TOKEN.finditer(text):
-        kind, token = match.lastgroup, match.group()
-        if kind in ("ws", "comment"):
-            continue
+    """The source map of `text`, which pyjson5 has already accepted."""
+    s = _Scanner(text)
+    stack = s.stack
+    for match in _NEXT.finditer(text):
+        token = match.group(1)
+        if not token:
+            break
+        at, c = match.start(1), token[0]
         top = stack[-1] if stack else None
-        if kind == "punct" and token in "{[":
-            path = value_path()
-            if top is not None and not top.is_object:
-                positions.setdefault(path, where(match.start()))
-            own_key = top.key_at if top is not None and top.is_object else None
-            stack.append(_Frame(path=path, is_object=token == "{", start=match.start(), own_key=own_key))
-        elif kind == "punct" and token in "}]":
-            done = stack.pop()
-            spans[done.path] = Span(done.own_key, done.start, match.end())
-        elif kind == "punct" and token == ":":
+        if c == "{" or c == "[":
+            s.open(top, c == "{", at)
+        elif c == "}" or c == "]":
+            s.close(match.end())
+        elif c == ":":
             top.expecting_key = False
-        elif kind == "punct" and token == ",":
+        elif c == ",":
             if top.is_object:
                 top.expecting_key = True
             else:
                 top.index += 1
         elif top is not None and top.is_object and top.expecting_key:
-            top.key = _decode_key(token)
-            top.key_at = match.start()
-            line, col = where(match.start())
-            if top.key in top.seen:
-                duplicates.append((top.path + (top.key,), line, col))
-            else:
-                positions[top.path + (top.key,)] = (line, col)
-                top.seen.add(top.key)
-        elif top is not None and not top.is_object:
-            positions.setdefault(value_path(), where(match.start()))
-            spans[value_path()] = Span(None, match.start(), match.end())
-        elif top is not None:
-            spans[value_path()] = Span(top.key_at, match.start(), match.end())
+            s.key(top, token, at)
         else:
-            spans[()] = Span(None, match.start(), match.end())
-    return SourceMap(positions, duplicates, spans)
+            s.value(top, at, match.end())
+    return SourceMap(s.positions, s.duplicates, s.spans)
 
 
 def dotted(path: Path) -> str:

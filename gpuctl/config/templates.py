@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from gpuctl.config.schema import ServerlessBlock
+from gpuctl.config.shape import ServerlessBlock
 
 CHOICES = ("comfyui", "vllm", "whisper", "custom-image")
 _HANDLER_FILES = ("handler.py", "rp_handler.py", "src/handler.py", "src/rp_handler.py", "main.py")

@@ -13,31 +13,29 @@ from __future__ import annotations
 from dataclasses import replace
 
 from gpuctl.errors import Diagnostic
-from gpuctl.model import MARKER_ENV, EndpointSpec, Notice, Observed
+from gpuctl.model import MARKER_ENV, EndpointSpec, Notice
+from gpuctl.plan.account import Account, owner
 from gpuctl.plan.model import Action, FieldChange, ResourceChange
 
 
-def _owner(endpoint: dict) -> str | None:
-    return (endpoint.get("env") or {}).get(MARKER_ENV)
-
-
-def adopted(spec: EndpointSpec, project_id: str, observed: Observed) -> tuple[dict | None, list[Diagnostic], list[Notice]] | None:
+def adopted(spec: EndpointSpec, project_id: str, account: Account) -> tuple[dict | None, list[Diagnostic], list[Notice]] | None:
     """(the endpoint to adopt, errors, notices) when `spec.adopt` applies now, else None (the
     ordinary name-and-marker match decides: the endpoint is owned already, or it is gone)."""
     if not spec.adopt:
         return None
     address = f"endpoint.{spec.name}"
-    if any(e.get("name") == spec.name and _owner(e) == project_id for e in observed.endpoints):
+    same_name = account.endpoints_named(spec.name)
+    if any(owner(e) == project_id for e in same_name):
         return None
-    target = next((e for e in observed.endpoints if e.get("id") == spec.adopt), None)
+    target = account.endpoint(spec.adopt)
     if target is None:
         return None
-    previous = _owner(target)
+    previous = owner(target)
     taken = f' from project "{previous}"' if previous else ""
     renamed = f' and renames it from "{target.get("name")}"' if target.get("name") != spec.name else ""
     notices = [Notice("adopt", f"adopts endpoint {spec.adopt}{taken}: deploy writes the {MARKER_ENV}={project_id} marker on it{renamed}; "
                                '"adopt" is inert afterwards and may stay or be removed', address)]
-    others = [e for e in observed.endpoints if e.get("name") == spec.name and e is not target]
+    others = [e for e in same_name if e is not target]
     notices += [Notice("same-name-unowned", f'another endpoint named "{spec.name}" ({e.get("id")}) is not owned by this project and is left alone', address, level="note")
                 for e in others]
     return target, [], notices

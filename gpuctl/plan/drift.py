@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gpuctl.model import MARKER_ENV, REDACTED, EndpointSpec, Notice, Sensitive
+from gpuctl.plan.account import owner
 from gpuctl.plan import fields
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Origin, ResourceChange, Unknown
 from gpuctl.records import template_body
@@ -121,10 +122,17 @@ def records_of(templates: Iterable[Mapping[str, Any]], project_id: str) -> dict[
     return {r.endpoint_id: r for r in found if r is not None and r.project_id == project_id}
 
 
-def deleted_record(records: Mapping[str, Record], name: str, live_ids: set[str]) -> Record | None:
-    """The newest record of an endpoint of this name that is no longer in the account."""
-    gone = [r for r in records.values() if r.endpoint_name == name and r.endpoint_id not in live_ids]
-    return max(gone, key=lambda r: (r.applied_at, r.endpoint_id), default=None)
+def deleted_records(records: Mapping[str, Record], live_ids: set[str]) -> dict[str, Record]:
+    """By endpoint name, the newest record of an endpoint of that name that is no longer in the
+    account (one pass, so a plan looks each name up instead of scanning every record)."""
+    newest: dict[str, Record] = {}
+    for r in records.values():
+        if r.endpoint_id in live_ids:
+            continue
+        kept = newest.get(r.endpoint_name)
+        if kept is None or (r.applied_at, r.endpoint_id) > (kept.applied_at, kept.endpoint_id):
+            newest[r.endpoint_name] = r
+    return newest
 
 
 def origin(record: Record | None, change: FieldChange) -> Origin:
@@ -146,18 +154,19 @@ def origin(record: Record | None, change: FieldChange) -> Origin:
 
 # -- resources ------------------------------------------------------------------------------------
 
-def _owner(endpoint: Mapping[str, Any]) -> str | None:
-    return (endpoint.get("env") or {}).get(MARKER_ENV)
+def _with_origins(change: ResourceChange, record: Record | None) -> ResourceChange:
+    origins = [origin(record, c) for c in change.changes]
+    if all(c.origin is o for c, o in zip(change.changes, origins)):
+        return change  # without a record every origin is unknown, as the planner made them
+    return replace(change, changes=tuple(replace(c, origin=o) for c, o in zip(change.changes, origins)))
 
 
-def classify(change: ResourceChange, live: dict | None, project_id: str, records: Mapping[str, Record], live_ids: set[str]) -> tuple[ResourceChange, list[Notice]]:
+def classify(change: ResourceChange, live: dict | None, project_id: str, records: Mapping[str, Record], deleted: Mapping[str, Record]) -> tuple[ResourceChange, list[Notice]]:
     """An endpoint change with the origin of each field and its drift label, and the warning a
-    re-create after a deletion in the account deserves (its callers' URL changes)."""
-    if live is None:
-        record = deleted_record(records, change.name, live_ids)
-    else:
-        record = records.get(str(live.get("id")))
-    classified = replace(change, changes=tuple(replace(c, origin=origin(record, c)) for c in change.changes))
+    re-create after a deletion in the account deserves (its callers' URL changes). `deleted` is
+    `deleted_records(records, ...)`."""
+    record = deleted.get(change.name) if live is None else records.get(str(live.get("id")))
+    classified = _with_origins(change, record)
     if record is None:
         return classified, []
     if live is None:
@@ -165,7 +174,7 @@ def classify(change: ResourceChange, live: dict | None, project_id: str, records
         loud = (f"endpoint {record.endpoint_id} was deleted in the account; deploy re-creates it with a NEW id and URL, so every caller of "
                 f"endpoint {record.endpoint_id} must be updated (or remove the block from gpu.jsonc)")
         return replace(classified, drift=Drift.DELETED_IN_ACCOUNT, reason=why), [Notice("deleted-in-account", loud, change.address)]
-    if not _owner(live):
+    if not owner(live):
         if change.action is not Action.UPDATE:
             return replace(classified, drift=Drift.MARKER_LOST), []
         why = (f"the {MARKER_ENV} marker was removed in the account; the last-applied record {record_name(record.endpoint_id)} says "
@@ -183,15 +192,27 @@ def _looks_like(endpoint: Mapping[str, Any], spec: EndpointSpec) -> bool:
     return name == spec.name or (endpoint.get("image") == spec.image and name.startswith(spec.name))
 
 
+def _first_look_alike(endpoint: Mapping[str, Any], specs: Mapping[str, tuple[int, EndpointSpec]], lengths: list[int]) -> EndpointSpec | None:
+    """The first block (in gpu.jsonc's order) that `endpoint` looks like. Only a block whose name
+    is a prefix of the endpoint's name can match, so those prefixes are looked up by name."""
+    name = str(endpoint.get("name") or "")
+    candidates = [specs[name[:n]] for n in lengths if n <= len(name) and name[:n] in specs]
+    alike = [(i, s) for i, s in candidates if _looks_like(endpoint, s)]
+    return min(alike, key=lambda c: c[0])[1] if alike else None
+
+
 def unmanaged(specs: Iterable[EndpointSpec], endpoints: Iterable[dict], matched: set[str]) -> list[ResourceChange]:
     """Endpoints without any marker that share a block's name or look like one of its endpoints:
     listed (as no-ops, so that someone knows), never touched."""
-    specs = list(specs)
+    by_name: dict[str, tuple[int, EndpointSpec]] = {}
+    for i, s in enumerate(specs):
+        by_name.setdefault(s.name, (i, s))
+    lengths = sorted({len(name) for name in by_name})
     out = []
     for e in endpoints:
-        if _owner(e) or str(e.get("id")) in matched:
+        if owner(e) or str(e.get("id")) in matched:
             continue
-        like = next((s for s in specs if _looks_like(e, s)), None)
+        like = _first_look_alike(e, by_name, lengths)
         if like is None:
             continue
         if e.get("name") == like.name:

@@ -8,18 +8,15 @@ import json
 from gpuctl import prewarm
 from gpuctl.catalog import Catalog
 from gpuctl.errors import Diagnostic, PlanError
-from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, EndpointSpec, Notice, Observed
+from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, EndpointSpec, Notice, Observed, acyclic
 from gpuctl.plan import cost, drift, fields
+from gpuctl.plan.account import Account, index, owner
 from gpuctl.plan.adopt import adopted, with_rename
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Plan, ResourceChange
 from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume
 
 _ORDER = {Action.CREATE: 0, Action.UPDATE: 0, Action.REPLACE: 0, Action.NOOP: 0, Action.DELETE: 1, Action.ORPHAN: 1, Action.PRESERVE: 2}
 _KIND_ORDER = {Kind.NETWORK_VOLUME: 0, Kind.ENDPOINT: 1}
-
-
-def owner(endpoint: dict) -> str | None:
-    return (endpoint.get("env") or {}).get(MARKER_ENV)
 
 
 def observed_digest(observed: Observed) -> str:
@@ -76,8 +73,8 @@ def _duplicates(name: str, ours: list[dict], address: str) -> Diagnostic:
                       address, hint=f"run {commands}; then plan again (to keep another one instead, delete the others by id)")
 
 
-def _match(spec: EndpointSpec, project_id: str, observed: Observed, records: dict[str, drift.Record]) -> tuple[dict | None, list[Diagnostic], list[Notice]]:
-    same_name = [e for e in observed.endpoints if e.get("name") == spec.name]
+def _match(spec: EndpointSpec, project_id: str, account: Account, records: dict[str, drift.Record]) -> tuple[dict | None, list[Diagnostic], list[Notice]]:
+    same_name = account.endpoints_named(spec.name)
     ours = [e for e in same_name if owner(e) == project_id]
     theirs = [e for e in same_name if owner(e) != project_id]
     address = f"endpoint.{spec.name}"
@@ -105,23 +102,25 @@ def _not_ours(spec: EndpointSpec, project_id: str, e: dict, address: str) -> Dia
     return Diagnostic(f'an endpoint named "{spec.name}" already exists ({e.get("id")}) and {who}; gpuctl never modifies endpoints it does not own', address, hint=hint)
 
 
-def _orphans(spec_names: set[str], project_id: str, observed: Observed, catalog: Catalog, prune: bool) -> list[ResourceChange]:
+def _orphans(spec_names: set[str], project_id: str, observed: Observed, catalog: Catalog, prune: bool) -> tuple[list[ResourceChange], set[str]]:
     """Owned endpoints that left gpu.jsonc: deleted under --prune, otherwise shown as orphans,
-    with what they still cost, because they keep running (and billing) until someone acts."""
-    out = []
+    with what they still cost, because they keep running (and billing) until someone acts.
+    Also the volumes the deleted ones attach, which the plan then preserves."""
+    out, freed = [], set()
     for e in sorted(observed.endpoints, key=lambda e: (str(e.get("name")), str(e.get("id")))):
         if owner(e) != project_id or e.get("name") in spec_names:
             continue
         address = f"endpoint.{e.get('name')}"
         if prune:
             out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.DELETE, e.get("id"), f'owned by project "{project_id}" and no longer in gpu.jsonc (--prune)'))
+            freed.update(e.get("networkVolumes") or [])
         else:
             why = f'owned by project "{project_id}" and no longer in gpu.jsonc; still running, {cost.observed_cost_phrase(e, catalog)}; deploy --prune deletes it'
             out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.ORPHAN, e.get("id"), why, drift=Drift.ORPHAN))
-    return out
+    return out, freed
 
 
-def _notices_for(spec: EndpointSpec, live: dict | None, templates: tuple[dict, ...] = ()) -> list[Notice]:
+def _notices_for(spec: EndpointSpec, live: dict | None, account: Account) -> list[Notice]:
     address = f"endpoint.{spec.name}"
     out = []
     redacted = sorted(k for k, v in ((live or {}).get("env") or {}).items() if v == REDACTED)
@@ -130,7 +129,7 @@ def _notices_for(spec: EndpointSpec, live: dict | None, templates: tuple[dict, .
     if spec.cached_model:
         out.append(Notice("cached-model-graphql", "runpod.cached_model is set through RunPod's GraphQL API (modelReferences), which REST v2 lacks and RunPod retires in early 2027", address, level="note"))
     if spec.prewarm.enabled:
-        out.append(_prewarm_notice(spec, live, templates, address))
+        out.append(_prewarm_notice(spec, live, account, address))
     return out
 
 
@@ -148,7 +147,7 @@ def _priority_note(desired: Desired) -> list[Notice]:
                                    f"is kept but cannot be enforced ({_few(with_fallbacks)})", level="note")]
 
 
-def _prewarm_notice(spec: EndpointSpec, live: dict | None, templates: tuple[dict, ...], address: str) -> Notice:
+def _prewarm_notice(spec: EndpointSpec, live: dict | None, account: Account, address: str) -> Notice:
     """What deploy's pre-warm of this endpoint will do: skip it (nothing a CPU pod can
     download), catch up on it (no pre-warm record matches, ADR 0008), or run it on change."""
     mode = spec.prewarm.mode
@@ -156,7 +155,8 @@ def _prewarm_notice(spec: EndpointSpec, live: dict | None, templates: tuple[dict
     if skipped:
         fix = 'add "prewarm": {"models": ["org/name"]}, set MODEL_NAME in runpod.env or runpod.cached_model, or set prewarm.mode to "gpu"'
         return Notice("prewarm-nothing-to-download", f"prewarm.enabled with mode cpu, but {skipped}; deploy skips the pre-warm. To warm it, {fix}", address)
-    if live is not None and not prewarm.recorded(templates, owner(live) or "", str(live.get("id")), mode, prewarm.spec_digest(spec)):
+    records = account.templates_named(prewarm.record_name(str(live.get("id")))) if live is not None else ()
+    if live is not None and not prewarm.recorded(records, owner(live) or "", str(live.get("id")), mode, prewarm.spec_digest(spec)):
         return Notice("prewarm-never-warmed", f"endpoint {spec.name} was never warmed for this configuration (no {mode} pre-warm record matches); deploy warms it", address)
     return Notice("prewarm", f"prewarm.enabled: a {mode} pre-warm runs after apply when this endpoint is created or changed (gpu serverless warm)", address, level="note")
 
@@ -172,7 +172,7 @@ def _volume_note(desired: Desired) -> list[Notice]:
                                 'cache models, or set "volume": false to say none is wanted', level="note")]
 
 
-def _volumes(desired: Desired, observed: Observed, catalog: Catalog):
+def _volumes(desired: Desired, account: Account, catalog: Catalog):
     """Resolve every desired volume once, deduplicated by (name, data center)."""
     resolved: dict[str, ResolvedVolume] = {}
     by_spec: dict[str, ResolvedVolume] = {}
@@ -181,7 +181,7 @@ def _volumes(desired: Desired, observed: Observed, catalog: Catalog):
     for spec in desired.endpoints:
         if spec.volume is None:
             continue
-        found, errs, notes = resolve_volume(spec.volume, observed, catalog)
+        found, errs, notes = resolve_volume(spec.volume, account.volumes_named(spec.volume.name), catalog)
         errors += errs
         notices += notes
         if found:
@@ -190,28 +190,30 @@ def _volumes(desired: Desired, observed: Observed, catalog: Catalog):
     return resolved, by_spec, errors, notices
 
 
+@acyclic
 def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str = "runpod", prune: bool = False) -> Plan:
     """The typed difference between gpu.jsonc and the account. Raises PlanError when the two
     cannot be reconciled safely (an endpoint owned by someone else, ambiguous volumes)."""
     if prune and not desired.endpoints:
         raise PlanError("refusing to prune with an empty configuration", [Diagnostic("no endpoints are declared", hint="an empty gpu.jsonc never deletes everything")])
-    volumes, volume_of, errors, notices = _volumes(desired, observed, catalog)
+    account = index(observed)
+    volumes, volume_of, errors, notices = _volumes(desired, account, catalog)
     notices += _priority_note(desired) + _volume_note(desired)
     changes = [v.change for v in volumes.values()]
     costs, complete = [cost.volume_cost(v.change.address, v.size_gb) for v in volumes.values()], True
     kept_volume_ids = {v.ref for v in volumes.values() if isinstance(v.ref, str)}
     used_volume_ids: set[str] = set()
     records = drift.records_of(observed.templates, desired.project_id)
-    live_ids = {str(e.get("id")) for e in observed.endpoints}
+    deleted = drift.deleted_records(records, {str(e.get("id")) for e in observed.endpoints})
     matched: set[str] = set()
     for spec in desired.endpoints:
-        live, errs, notes = adopted(spec, desired.project_id, observed) or _match(spec, desired.project_id, observed, records)
+        live, errs, notes = adopted(spec, desired.project_id, account) or _match(spec, desired.project_id, account, records)
         errors += errs
-        notices += notes + _notices_for(spec, live, observed.templates)
+        notices += notes + _notices_for(spec, live, account)
         vol = volume_of.get(spec.name)
         declared = fields.declared_fields(spec, desired.project_id, catalog, target, vol.ref if vol else None)
         if not errs:
-            change, warnings = drift.classify(with_rename(_endpoint_change(spec, live, declared), live), live, desired.project_id, records, live_ids)
+            change, warnings = drift.classify(with_rename(_endpoint_change(spec, live, declared), live), live, desired.project_id, records, deleted)
             changes.append(change)
             notices += warnings
             matched.add(str((live or {}).get("id")))
@@ -221,10 +223,9 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
         complete &= known
     if errors:
         raise PlanError("the plan cannot be made", errors)
-    leftovers = _orphans({s.name for s in desired.endpoints}, desired.project_id, observed, catalog, prune)
+    leftovers, freed = _orphans({s.name for s in desired.endpoints}, desired.project_id, observed, catalog, prune)
     leftovers += drift.unmanaged(desired.endpoints, observed.endpoints, matched)
-    for d in (c for c in leftovers if c.action is Action.DELETE):
-        used_volume_ids.update(next(e for e in observed.endpoints if e.get("id") == d.id).get("networkVolumes") or [])
+    used_volume_ids |= freed
     keep = preserved(observed, used_volume_ids, kept_volume_ids, "network volumes are never deleted; nothing in gpu.jsonc attaches it any more")
     return Plan(
         project_id=desired.project_id,

@@ -28,12 +28,13 @@ def _choose_dc(spec: VolumeSpec, catalog: Catalog) -> str:
     return (storage or list(spec.data_centers) or [catalog.default_volume_data_center])[0]
 
 
-def resolve_volume(spec: VolumeSpec, observed: Observed, catalog: Catalog) -> tuple[ResolvedVolume | None, list[Diagnostic], list[Notice]]:
-    same_name = [v for v in observed.network_volumes if v.get("name") == spec.name]
-    inside = [v for v in same_name if not spec.data_centers or v.get("dataCenter") in spec.data_centers]
+def resolve_volume(spec: VolumeSpec, same_name: tuple[dict, ...], catalog: Catalog) -> tuple[ResolvedVolume | None, list[Diagnostic], list[Notice]]:
+    """The volume `spec` names, from the account's volumes of that name (in the account's order)."""
+    allowed = [not spec.data_centers or v.get("dataCenter") in spec.data_centers for v in same_name]
+    inside = [v for v, ok in zip(same_name, allowed) if ok]
     notices = [
         Notice("volume-outside-data-centers", f'a volume named "{spec.name}" exists in {v.get("dataCenter")} ({v.get("id")}), outside data_center_ids; it is not used', _address(spec.name, v.get("dataCenter", "?")))
-        for v in same_name if v not in inside
+        for v, ok in zip(same_name, allowed) if not ok
     ]
     if len(inside) > 1:
         listed = ", ".join(f'{v.get("id")} in {v.get("dataCenter")}' for v in inside)

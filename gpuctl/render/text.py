@@ -51,10 +51,9 @@ def render_text(doc: dict, console: Console) -> None:
     if listed:
         console.print()
         console.print("gpuctl will perform the following actions:" if any(r["action"] != "no-op" for r in listed) else "gpuctl will change nothing, but found:")
-    for resource in listed:
-        console.print()
-        for line in _resource_lines(resource):
-            console.print(line, soft_wrap=True)
+    if listed:  # one print: rich's cost is per call, and a plan may list thousands of lines
+        lines = [line for resource in listed for line in (Text(""), *_resource_lines(resource))]
+        console.print(Text("\n").join(lines), soft_wrap=True)
     _notices(console, "Warnings:", "!", "yellow", doc["warnings"])
     _notices(console, "Notes:", "-", "dim", doc["notes"])
     console.print()

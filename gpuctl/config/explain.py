@@ -1,0 +1,177 @@
+"""pydantic's verdict on an invalid `serverless` block, in gpuctl's words.
+
+Only a block the quick checks of `gpuctl.config.shape` could not vouch for comes here, so
+pydantic is imported when something is wrong (or unusual), not on every start. Every pydantic
+error becomes a located `Diagnostic` with our own wording: the key path, what was expected and,
+for unknown keys, the closest valid key. Env values are never echoed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from gpuctl.config import shape
+from gpuctl.config.schema import ServerlessBlock
+from gpuctl.config.source import Source
+from gpuctl.config.validate import kind, show, type_hint
+from gpuctl.errors import Diagnostic
+from gpuctl.spelling import did_you_mean
+
+_EXPECTED = {
+    "int_type": "an integer", "int_from_float": "an integer", "bool_type": "true or false",
+    "string_type": "a string", "list_type": "a list", "dict_type": "an object",
+    "model_type": "an object", "model_attributes_type": "an object", "false_type": "false",
+}
+
+
+def _model_at(model: type[BaseModel], loc: tuple) -> Any:
+    """The model of the object at `loc` inside `model`, or None."""
+    current: Any = model
+    skip = False
+    for part in loc:
+        if skip or isinstance(part, int):
+            skip = False
+            continue
+        field = current.model_fields.get(part) if _is_model(current) else None
+        if field is None:
+            return None
+        skip = "dict[" in str(field.annotation)  # the next part is a user-chosen key, e.g. an env name
+        current = _model_in(field.annotation)
+    return current if _is_model(current) else None
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The valid keys of the object at `loc` inside `model`, for did-you-mean."""
+    found = _model_at(model, loc)
+    return list(found.model_fields) if found else []
+
+
+def _nested_home(loc: tuple) -> str | None:
+    """For a key in the wrong section (`serverless.min_workers`, `scaling.container_disk_gb`),
+    a hint naming the section it belongs in."""
+    if len(loc) > 2:  # deeper than a section, e.g. inside an env secret reference
+        return None
+    key, section = loc[-1], (loc[0] if len(loc) == 2 else None)
+    if section is not None and key in ServerlessBlock.model_fields:
+        return f'"{key}" belongs directly in the serverless block, not inside "{section}"'
+    for name, field in ServerlessBlock.model_fields.items():
+        child = _model_in(field.annotation)
+        if child is not None and name != section and key in child.model_fields:
+            return f'did you mean "{name}.{key}"? it belongs inside "{name}"'
+    return None
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+_UNION_LABELS = {"str", "SecretRef", "constrained-str", "list[constrained-str]", "Volume", "literal[False]"}
+
+
+def _clean_loc(loc: tuple) -> tuple:
+    """Drop pydantic's union-branch labels (`str`, `SecretRef`, ...) after the union fields."""
+    kept = []
+    for i, part in enumerate(loc):
+        after_union = i >= 1 and (loc[i - 1] in ("command", "volume") or (i >= 2 and loc[i - 2] == "env"))
+        if part == "[key]" or (after_union and part in _UNION_LABELS):
+            continue
+        kept.append(part)
+    return tuple(kept)
+
+
+def _describe(err: dict, secret: bool, valid_keys: list[str]) -> tuple[str, str | None]:
+    kind, ctx, value = err["type"], err.get("ctx", {}), err.get("input")
+    if err.get("is_key"):
+        return f"{show(value, False)} is not a valid environment variable name", "use letters, digits and '_', not starting with a digit"
+    if kind == "extra_forbidden":
+        hint = did_you_mean(str(err["loc"][-1]), valid_keys) or _nested_home(err["loc"])
+        return "unknown key", hint or f"valid keys: {', '.join(valid_keys)}"
+    if kind == "missing":
+        return "required key is missing", None
+    if kind in _EXPECTED:
+        expected = " or ".join(dict.fromkeys(_EXPECTED[k] for k in (kind, *err.get("also", ())) if k in _EXPECTED))
+        return f"expected {expected}, got {show(value, secret)}", type_hint(kind, value)
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"must be ≥ {ctx.get('ge', ctx.get('gt'))}, got {show(value, secret)}", None
+    if kind in ("less_than_equal", "less_than"):
+        return f"must be ≤ {ctx.get('le', ctx.get('lt'))}, got {show(value, secret)}", None
+    if kind == "literal_error":
+        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        hint = did_you_mean(value, choices) if isinstance(value, str) and not secret else None
+        return f"must be one of {ctx.get('expected')}, got {show(value, secret)}", hint
+    if kind == "string_pattern_mismatch":
+        names = [p for p in err["loc"] if isinstance(p, str)]
+        return f"{show(value, secret)} is not in the expected form", _PATTERN_HINTS.get(names[-1] if names else "")
+    if kind in ("string_too_short", "too_short"):
+        return "must not be empty", None
+    if kind in ("string_too_long", "too_long"):
+        return f"is too long (at most {ctx.get('max_length')})", None
+    return err["msg"], None
+
+
+_PATTERN_HINTS = {
+    "cached_model": 'use a Hugging Face repo id such as "meta-llama/Llama-3.1-8B-Instruct" or "org/model:revision"',
+    "name": "names must be printable: no control characters (such as ESC or NUL), and no whitespace at either end",
+    "image_name": "an image reference has no control characters, e.g. \"ghcr.io/me/worker:1.0\"",
+    "mount_path": "use an absolute path with no control characters, such as /runpod-volume",
+    "secret": "secret names use letters, digits, '_', '.' and '-'",
+    "ports": 'use PORT/http or PORT/tcp, e.g. "8000/http"',
+}
+
+
+def _union_noise(errors: list[dict]) -> list[dict]:
+    """For `str | SecretRef` and `list | str` unions pydantic reports every branch; keep one,
+    remembering the other branches' expected types (`expected a list or a string`)."""
+    kept: dict[tuple, dict] = {}
+    for err in errors:
+        loc = _clean_loc(err["loc"])
+        is_env_object = len(loc) >= 3 and loc[-3:-1] == ("runpod", "env") and isinstance(err.get("input"), dict)
+        if is_env_object and err["type"] == "string_type":
+            continue
+        if loc == ("volume",) and err["type"] == "literal_error":
+            err = {**err, "type": "false_type"}  # the `false` branch of `Volume | false`
+        if loc in kept:
+            kept[loc]["also"] = (*kept[loc].get("also", ()), err["type"])
+            continue
+        kept[loc] = {**err, "loc": loc, "is_key": "[key]" in err["loc"]}
+    # a branch that got as far as the items (`command[1]`) explains the problem better than the
+    # other branch's "expected a string, got a list" at the parent
+    deeper = {loc[:i] for loc in kept for i in range(1, len(loc))}
+    return [e for loc, e in kept.items() if not (loc in deeper and e["type"] in _EXPECTED)]
+
+
+def _env_value_error(err: dict) -> tuple[str, str | None] | None:
+    loc = err["loc"]
+    if len(loc) >= 3 and loc[-3:-1] == ("runpod", "env") and err["type"] in ("string_type", "model_type", "dict_type"):
+        value = err.get("input")
+        scalar = isinstance(value, (int, float, bool)) and value == value and abs(value) != float("inf")
+        hint = f'quote it: "{show(value, False)}"' if scalar else 'use a string, "${VAR}" or {"secret": "name"}'
+        return f"expected a string or a secret reference, got {kind(value)}", hint
+    return None
+
+
+def validate_block(source: Source, raw: Any, prefix: tuple) -> tuple[shape.ServerlessBlock | None, list[Diagnostic]]:
+    """pydantic's validation of `raw`: the block, or the diagnostics that say what is wrong."""
+    try:
+        return shape.from_model(ServerlessBlock.model_validate(raw)), []
+    except ValidationError as exc:
+        diagnostics = []
+        for err in _union_noise(exc.errors(include_url=False)):
+            loc = err["loc"]
+            secret = "env" in loc and loc[loc.index("env") + 2:] != ("secret",)  # a secret's name is not secret
+            message, hint = _env_value_error(err) or _describe(err, secret, _fields_at(ServerlessBlock, loc[:-1]))
+            diagnostics.append(source.diagnostic(prefix + loc, message, hint))
+        return None, diagnostics

@@ -1,0 +1,147 @@
+"""Planning is linear in the size of the account (issue 11), checked without a clock.
+
+The observed lists (and the desired endpoints) are tuples that count every item an iteration
+over them hands out. A planner that scans the account once per desired endpoint hands out
+n² items, so 100 endpoints already give 10,000 against a bound of a few hundred; 1,000 must
+cost ten times 100, not a hundred times.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from gpuctl.config import build_desired, load_config
+from gpuctl.model import Desired, Observed, acyclic
+from gpuctl.plan import Action, plan
+from gpuctl.plan.drift import record_body
+from tests.support.apply import apply_plan
+from tests.support.strategies import CATALOG
+
+PASSES = 8  # iterations over each list the planner may make, whatever its length
+
+
+class Counted(tuple):
+    """A tuple that counts the items every iteration over it hands out."""
+
+    handed_out: int
+
+    def __new__(cls, items):
+        made = super().__new__(cls, items)
+        made.handed_out = 0
+        return made
+
+    def __iter__(self):
+        for item in super().__iter__():
+            self.handed_out += 1
+            yield item
+
+
+def _config(n: int, tmp: Path, project: str = "linear") -> Desired:
+    """n endpoints; every fifth attaches a volume it shares with one other, every seventh
+    pre-warms (which looks for its pre-warm record), every eleventh would adopt an endpoint
+    that is not there (which looks it up by id)."""
+    blocks = []
+    for i in range(n):
+        block = {"name": f"ep-{i:04d}", "template": "whisper", "gpu_type": "NVIDIA L4", "gpu_types": ["NVIDIA RTX A4000"],
+                 "runpod": {"env": {"MODEL": f"m{i}"}, "data_center_ids": ["EU-RO-1"]}}
+        if i % 5 == 0:
+            block["volume"] = {"name": f"models-{i // 10}", "size_gb": 50}
+        if i % 7 == 0:
+            block["prewarm"] = {"enabled": True, "mode": "gpu"}
+        if i % 11 == 0:
+            block["adopt"] = f"gone-{i}"
+        blocks.append(block)
+    path = tmp / f"{project}-{n}.jsonc"
+    path.write_text(json.dumps({"project_id": project, "serverless": blocks}))
+    return build_desired(load_config(path, catalog=CATALOG), {}, CATALOG)
+
+
+def _in_sync(desired: Desired) -> Observed:
+    """The account after applying `desired`, with a last-applied record per endpoint and an
+    unmarked look-alike copy of every fifth endpoint (listed as unmanaged, never touched)."""
+    account = apply_plan(plan(desired, Observed(), CATALOG), Observed())
+    records = tuple({**record_body(desired.project_id, e["id"], e["name"], {}, "2026-12-01T00:00:00Z"), "id": f"t-{e['id']}"} for e in account.endpoints)
+    copies = tuple({**e, "id": f"copy-{e['id']}", "name": f"{e['name']}-copy", "env": {}} for e in account.endpoints[::5])
+    return Observed(account.endpoints + copies, account.network_volumes, records)
+
+
+def _counted_plan(desired: Desired, observed: Observed, **kw) -> tuple[int, int, object]:
+    """(items handed out per observed item, per desired endpoint, the plan)."""
+    lists = [Counted(observed.endpoints), Counted(observed.network_volumes), Counted(observed.templates)]
+    specs = Counted(desired.endpoints)
+    result = plan(replace(desired, endpoints=specs), Observed(*lists), CATALOG, **kw)
+    size = max(1, sum(len(items) for items in lists))
+    return sum(items.handed_out for items in lists) / size, specs.handed_out / len(specs), result
+
+
+def _scenarios(n: int, tmp: Path) -> dict[str, tuple[Desired, Observed, dict]]:
+    desired = _config(n, tmp)
+    account = _in_sync(desired)
+    smaller = _config(n // 2, tmp)  # the other half of the account is owned but left gpu.jsonc
+    return {
+        "empty account": (desired, Observed(), {}),
+        "in sync": (desired, account, {}),
+        "orphans": (smaller, account, {}),
+        "prune": (smaller, account, {"prune": True}),
+    }
+
+
+@pytest.mark.parametrize("scenario", ["empty account", "in sync", "orphans", "prune"])
+def test_the_planner_passes_over_the_account_a_bounded_number_of_times(scenario, tmp_path):
+    per_item = {}
+    for n in (100, 1000):
+        desired, observed, kw = _scenarios(n, tmp_path)[scenario]
+        per_observed, per_desired, result = _counted_plan(desired, observed, **kw)
+        assert per_observed <= PASSES and per_desired <= PASSES, f"{n} endpoints: {per_observed:.1f} passes over the account, {per_desired:.1f} over gpu.jsonc"
+        per_item[n] = (per_observed, per_desired, result)
+    assert per_item[1000][:2] == pytest.approx(per_item[100][:2], rel=0.2)  # the same passes at ten times the size
+
+
+def test_the_scenarios_exercise_what_they_claim(tmp_path):
+    """Guards the test above: the counted plans really match, prune, pre-warm and look alike."""
+    scenarios = _scenarios(100, tmp_path)
+    in_sync = _counted_plan(*scenarios["in sync"][:2])[2]
+    assert not in_sync.has_changes and in_sync.count(Action.NOOP) == 100 + 10 + 20  # endpoints, volumes, look-alikes
+    assert {n.code for n in in_sync.notices} >= {"prewarm-never-warmed"}
+    assert _counted_plan(*scenarios["orphans"][:2])[2].count(Action.ORPHAN) == 50
+    pruned = _counted_plan(*scenarios["prune"][:2], prune=True)[2]
+    assert pruned.count(Action.DELETE) == 50 and pruned.count(Action.PRESERVE) == 5
+
+
+def test_a_per_endpoint_scan_would_fail_the_bound(tmp_path):
+    """The bound catches what it is for: scanning the account once per desired endpoint."""
+    desired, observed, _ = _scenarios(100, tmp_path)["in sync"]
+    endpoints = Counted(observed.endpoints)
+    for spec in desired.endpoints:
+        [e for e in endpoints if e.get("name") == spec.name]
+    assert endpoints.handed_out / len(endpoints) > PASSES
+
+
+def test_building_pauses_the_cycle_collector_and_always_restores_it():
+    """`acyclic` (config loading, snapshot reading, planning, the plan document) runs with the
+    cyclic collector paused, which full collections of a large heap made superlinear, and
+    leaves it as it found it, after an error too."""
+    inside = []
+
+    @acyclic
+    def build(fail: bool) -> None:
+        inside.append(gc.isenabled())
+        if fail:
+            raise ValueError("boom")
+
+    assert gc.isenabled()
+    build(False)
+    with pytest.raises(ValueError):
+        build(True)
+    assert inside == [False, False] and gc.isenabled()
+    gc.disable()
+    try:
+        build(False)
+        assert not gc.isenabled()  # a caller that paused it keeps it paused
+    finally:
+        gc.enable()
