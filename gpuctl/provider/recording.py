@@ -62,6 +62,7 @@ class Redactor:
     secrets: set[str]
     people: dict[str, str] = field(default_factory=dict)
     hosts: dict[str, str] = field(default_factory=dict)  # base URL used -> RunPod's public one
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # answers are redacted on several threads
 
     def value(self, value: Any, key: str = "") -> Any:
         if CREDENTIAL_KEY.search(key) and value not in (None, "", [], {}):
@@ -100,7 +101,10 @@ class Redactor:
         return text
 
     def person(self, text: str) -> str:
-        return self.people.setdefault(text, f"person-{len(self.people) + 1}") if text else text
+        if not text:
+            return text
+        with self._lock:
+            return self.people.setdefault(text, f"person-{len(self.people) + 1}")
 
     def body(self, raw: bytes, content_type: str) -> str | None:
         if not raw:
