@@ -145,3 +145,11 @@ def test_a_redirect_is_refused_and_the_key_goes_nowhere_else(account: Account, t
     assert control["verdict"] == "fail" and "redirect (301)" in control["summary"] and "never follows" in control["summary"]
     assert seen == ["/v2/serverless"]  # one request, and none to the place the redirect names
     assert "rpa_DOCTORREDIRECTKEY000001" not in run.out + run.err
+
+
+def test_a_key_that_may_not_read_pods_is_a_warning_not_a_failure(account: Account, tmp_path: Path):
+    account.faults({"action": "status", "op": "list", "kind": "pod", "status": 403})
+    run = account.gpu("doctor", "--json", cwd=tmp_path)
+    assert run.code == 0, run.out + run.err
+    shapes = _check(run.json(), "shapes")
+    assert shapes["verdict"] == "warn" and "GET /v2/pods" in shapes["summary"] and "warm --cpu" in shapes["fix"]
