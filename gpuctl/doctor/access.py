@@ -89,7 +89,7 @@ def check_job_api(probe: Probe) -> Finding:
     if refused:
         return refused
     if endpoint_id is None and isinstance(found.error, NotFound):
-        return _timed("job-api", "Job API", found, "GET /{id}/health of an endpoint no account has answered 404, as it should")
+        return _timed("job-api", "Job API", found, "GET /{id}/health of an endpoint no account has answered 404 (as it should)")
     if not found.ok:
         return Finding("job-api", "Job API", Verdict.FAIL, f"{found.where} at {found.base_url}: {found.error.summary}", found.error.hint or "run again with --debug")
     missing = [k for k in ("jobs", "workers") if not isinstance((found.body or {}).get(k), dict)]
@@ -102,7 +102,8 @@ def check_job_api(probe: Probe) -> Finding:
 
 def check_rate_limit(probe: Probe) -> Finding:
     """RunPod sends `RateLimit` and `RateLimit-Policy` on every authenticated v2 answer (not
-    to rate-limit-exempt callers); gpuctl paces every thread by `RateLimit`."""
+    to rate-limit-exempt callers). gpuctl paces every thread by `RateLimit`, so one it cannot
+    read fails; `RateLimit-Policy` only names the quotas, so a missing or odd one warns."""
     found = probe.get("/v2/serverless")
     title = "Rate-limit headers"
     if not found.ok:
@@ -113,10 +114,21 @@ def check_rate_limit(probe: Probe) -> Finding:
         return Finding("rate-limit", title, Verdict.WARN, f"{found.where} carried no RateLimit headers (RunPod omits them for rate-limit-exempt callers)",
                        "nothing to do if your key is exempt; else gpuctl paces by 429 and Retry-After alone: file a gpuctl issue with a recording")
     spent, quota = windows(live), {name: (int(q), int(w)) for name, q, w in _POLICY.findall(policy or "")}
-    problems = [Problem(f"{found.where}: {name}", "invalid", f"cannot parse {text!r}") for name, text, parsed in
-                (("RateLimit", live, spent), ("RateLimit-Policy", policy, quota)) if not parsed]
-    if problems:
-        return Finding("rate-limit", title, Verdict.FAIL, "gpuctl cannot read the rate-limit headers, so it cannot slow down before a 429",
-                       "file a gpuctl issue with a recording (--record DIR): the header format changed", problems=tuple(problems))
+    live_problem, policy_problem = _header_problem(found, "RateLimit", live, spent), _header_problem(found, "RateLimit-Policy", policy, quota)
+    if live_problem:
+        return Finding("rate-limit", title, Verdict.FAIL, "gpuctl cannot read the RateLimit header, so it cannot slow down before a 429",
+                       HEADER_FIX, problems=tuple(p for p in (live_problem, policy_problem) if p))
     details = tuple(f"{w.name}: {w.remaining} of {quota.get(w.name, ('?',))[0]} left, resets in {w.reset} s" for w in spent)
+    if policy_problem:
+        return Finding("rate-limit", title, Verdict.WARN, f"RateLimit parsed ({len(spent)} windows), RateLimit-Policy not: gpuctl paces by RateLimit alone",
+                       HEADER_FIX, details, (policy_problem,))
     return Finding("rate-limit", title, Verdict.PASS, f"RateLimit and RateLimit-Policy present and parsed ({len(spent)} windows)", details=details)
+
+
+HEADER_FIX = "file a gpuctl issue with a recording (--record DIR): the header format is not the one RunPod documents"
+
+
+def _header_problem(found: Exchange, name: str, text: str | None, parsed: object) -> Problem | None:
+    if text is None:
+        return Problem(f"{found.where}: {name}", "missing", "the other rate-limit header came without it")
+    return None if parsed else Problem(f"{found.where}: {name}", "invalid", f"cannot parse {text[:80]!r}")

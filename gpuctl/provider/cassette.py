@@ -78,7 +78,9 @@ def readme(directory: Path, kept_env: Iterable[str]) -> str:
     rows = []
     for path in sorted(directory.glob("*.yaml")):
         first = path.read_text(encoding="utf-8").partition("\n")[0].removeprefix("# ").split(" | ")
-        rows.append(f"| `{path.name}` | " + " | ".join(f"`{first[0]}`" if i == 0 else part for i, part in enumerate(first[:5])) + " |")
+        command, *rest = [*first[:5], "", "", "", ""][:5]
+        values = [part.removeprefix("provider ").removesuffix(" exchanges").removeprefix("gpuctl ") for part in rest]
+        rows.append(f"| `{path.name}` | `{command}` | " + " | ".join(values) + " |")
     return README.format(version=__version__, rows="\n".join(rows), kept=", ".join(sorted(kept_env)))
 
 
