@@ -163,3 +163,17 @@ def test_contributed_recordings_are_there():
     """The folder is read by name: the first contribution (gpuctl against its local provider)
     keeps the tests above from passing on an empty list."""
     assert {"local-deploy-plan.yaml", "local-doctor.yaml", "local-status.yaml"} <= {p.name for p in cassettes.contributed()}
+
+
+def test_a_recording_dropped_anywhere_in_the_cassettes_folder_is_picked_up(tmp_path, monkeypatch):
+    """Not only contributed/: any `.yaml` in fixtures/cassettes/ that is not built from the
+    document is replayed, so a recording put in the wrong folder is not silently ignored."""
+    monkeypatch.setattr(cassettes, "OUT", tmp_path)
+    for name in cassettes.scenarios():
+        (tmp_path / f"{name}.yaml").write_text("")
+    (tmp_path / "contributed").mkdir()
+    dropped = [tmp_path / "runpod-doctor.yaml", tmp_path / "contributed" / "runpod-status.yaml", tmp_path / "eu" / "runpod-list.yaml"]
+    dropped[2].parent.mkdir()
+    for path in dropped:
+        path.write_text("")
+    assert cassettes.contributed() == sorted(dropped)
