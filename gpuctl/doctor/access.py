@@ -81,10 +81,15 @@ def _timed(cid: str, title: str, found: Exchange, said: str) -> Finding:
 
 def check_job_api(probe: Probe) -> Finding:
     """`/health` of the first endpoint, or of an id no account holds (a 404 proves the job API
-    answered and accepted the key)."""
+    answered and accepted the key). A refusal of that id only warns: RunPod may answer 401 for
+    an endpoint that is not the key's, which says nothing of the key (unverified)."""
     endpoints = probe.items("/v2/serverless", "endpoints")
     endpoint_id = next((e["id"] for e in endpoints if isinstance(e.get("id"), str)), None)
     found = probe.get(path("/{endpoint}/health", endpoint=endpoint_id or PROBE_ENDPOINT_ID), jobs=True)
+    if endpoint_id is None and isinstance(found.error, AuthError):
+        return Finding("job-api", "Job API", Verdict.WARN, f"GET /{{id}}/health of an endpoint no account has answered {found.error.status}, not 404: "
+                       "the job API answers, but whether it takes this key shows only with an endpoint of the account",
+                       "run `gpu doctor` again once the account has an endpoint; if it fails then, the key lacks job API access")
     refused = _refusal(found, "job API")
     if refused:
         return refused

@@ -160,3 +160,15 @@ def test_a_data_center_is_filled_in_from_the_volume_only_when_it_is_the_volumes(
     assert filled_from_volume("dataCenterIds", ["EU-RO-1"], [], ["v1"], {"v1": "EU-RO-1"})
     assert filled_from_volume("dataCenterIds", ["US-TX-3"], [], ["v1"], {"v1": "EU-RO-1"}) is None
     assert filled_from_volume("dataCenterIds", ["EU-RO-1"], ["EU-RO-1", "US-TX-3"], ["v1"], {"v1": "EU-RO-1"}) is None
+
+
+@pytest.mark.parametrize("endpoints, verdict", [([], "warn"), ([{"id": "ep1"}], "fail")], ids=["no-endpoint", "own-endpoint"])
+def test_a_refused_key_fails_the_job_api_check_only_on_an_endpoint_of_the_account(endpoints, verdict):
+    """An id no account holds may be refused rather than unknown: that says nothing of the key."""
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/serverless":
+            return httpx.Response(200, json={"endpoints": endpoints})
+        return httpx.Response(401, json={"message": "Unauthorized"})
+
+    finding = check_job_api(_probe(answer))
+    assert finding.verdict == verdict and finding.fix
