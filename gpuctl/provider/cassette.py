@@ -103,7 +103,8 @@ vcrpy, without a network.
   diff on env. They read `(redacted by gpuctl)`; only gpuctl's own bookkeeping keys are kept
   ({kept}, GPUCTL_PREWARM_*).
 - The value of any key that looks like a credential (key, token, secret, password, auth, cookie,
-  session, signature, webhook, private), and query parameters with such names.
+  session, signature, webhook, private): its strings, and numbers (as 0, so the types stay), and
+  query parameters with such names.
 - Any string holding the API key or a `${{VAR}}` value of the run, shaped like a RunPod, Hugging
   Face, GitHub, OpenAI, Slack or AWS key, or a URL with a user, password or credential in it.
 - Bodies that are not JSON (event streams, logs): only their size is noted.

@@ -8,7 +8,7 @@ Allow). A body that is not JSON is replaced by a note of its size. In JSON bodie
 value (endpoint and template env, GraphQL `[{key, value}]` env, the old and new of a release
 diff entry on an env field) becomes `REDACTED` but for gpuctl's own bookkeeping keys; the value
 of any key that looks like a credential (key, token, secret, password, auth, webhook, ...) is
-replaced; user ids and e-mail addresses become stable placeholders; any string holding a
+replaced, its JSON type kept; user ids and e-mail addresses become stable placeholders; any string holding a
 registered secret (the API key, a `${VAR}` value) or shaped like a well-known key is replaced.
 Query parameters that look like credentials are dropped. Ids are kept, so the exchanges fit
 together, and the base URLs become RunPod's public hosts, so a recording from the local
@@ -65,8 +65,8 @@ class Redactor:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # answers are redacted on several threads
 
     def value(self, value: Any, key: str = "") -> Any:
-        if CREDENTIAL_KEY.search(key) and value not in (None, "", [], {}):
-            return REDACTED
+        if CREDENTIAL_KEY.search(key):
+            return self.hidden(value)
         if key == "env":
             return self.env(value)
         if isinstance(value, dict):
@@ -77,6 +77,21 @@ class Redactor:
         if isinstance(value, str):
             return self.person(value) if PERSON_KEY.search(key) else self.text(value)
         return value
+
+    @classmethod
+    def hidden(cls, value: Any) -> Any:
+        """A value under a credential-looking key, its JSON type kept so the recording still
+        validates (a pod port's `private: 22` is no secret, but must stay a number): every
+        string becomes REDACTED, every number 0; booleans, null and empty values stay."""
+        if isinstance(value, str):
+            return REDACTED if value else value
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, (int, float)):
+            return type(value)(0)
+        if isinstance(value, list):
+            return [cls.hidden(v) for v in value]
+        return {k: cls.hidden(v) for k, v in value.items()} if isinstance(value, dict) else REDACTED
 
     def env(self, env: Any) -> Any:
         if isinstance(env, dict):

@@ -158,3 +158,17 @@ def test_the_bookkeeping_env_kept_is_gpuctls_own():
 
     assert recording.KEEP_ENV == {drift.MARKER_ENV, drift.NAME_ENV, drift.APPLIED_ENV, drift.APPLIED_AT_ENV}
     assert record_key("cpu").startswith(recording.KEEP_ENV_PREFIXES)
+
+
+def test_a_value_under_a_credential_looking_key_keeps_its_json_type():
+    """Regression: a recorded pod's `runtime.ports[].private: 22` became a string, so a
+    recording of `GET /v2/pods/{id}` no longer validated against RunPod's document."""
+    from gpuctl.doctor.openapi import problems
+    from tests.support import cassettes
+
+    pod = next(json.loads(i["response"]["body"]["string"]) for i in cassettes.scenarios()["day2"]
+               if i["request"]["method"] == "GET" and "/v2/pods/" in i["request"]["uri"])
+    redacted = recording.Redactor(set()).value(pod)
+    assert redacted["runtime"]["ports"][0]["private"] == 0 and problems("GET", "/v2/pods/p1", 200, redacted) == []
+    hidden = recording.Redactor(set()).value({"password": 1234, "auth": {"on": True, "token": "t0ken", "ttl": 2.5, "scopes": ["a"], "none": None}})
+    assert hidden == {"password": 0, "auth": {"on": True, "token": REDACTED, "ttl": 0.0, "scopes": [REDACTED], "none": None}}
