@@ -1,5 +1,6 @@
 """The RunPod client against RunPod's documented shapes: vcrpy cassettes built from RunPod's
-OpenAPI examples, replayed with recording disabled."""
+OpenAPI examples, and every recording contributed to fixtures/cassettes/contributed/ (made with
+`--record DIR`), replayed with recording disabled."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import json
 import pytest
 import vcr
 
-from gpuctl.provider.errors import AuthError, Rejected
+from gpuctl.doctor.openapi import problems as shape_problems
+from gpuctl.provider.errors import AuthError, ProviderError, Rejected
 from gpuctl.provider.graphql import GraphQL
 from gpuctl.provider.http import ApiClient
 from gpuctl.provider.runpod import RunPodProvider
@@ -48,9 +50,10 @@ def test_cassettes_are_built_from_the_openapi_examples():
 
 
 def test_no_credentials_in_cassettes():
-    for path in cassettes.OUT.glob("*.yaml"):
+    for path in cassettes.OUT.rglob("*.yaml"):
         text = path.read_text()
         assert "authorization" not in text.lower() and KEY not in text
+        assert not any(secret in text for secret in ("rpa_", "Bearer ")), path
 
 
 def test_observe_reads_the_documented_list_shapes():
@@ -117,3 +120,60 @@ def test_day_two_calls_read_the_documented_shapes():
         assert provider.template_users() == {"30zmvf89kd": [{"id": "4m7x2k9q", "name": "image-generator"}]}
         assert provider.cancel("4m7x2k9q", cassettes.JOB_ID)["status"] == "CANCELLED"
         assert cassette.all_played
+
+
+def _documented(request: dict) -> str | None:
+    """The REST v2 path of a control-plane request (None for the job API and GraphQL)."""
+    uri = request["uri"]
+    return uri.removeprefix(cassettes.API).split("?")[0] if uri.startswith(f"{cassettes.API}/v2/") else None
+
+
+@pytest.mark.parametrize("path", cassettes.contributed(), ids=lambda p: p.name)
+def test_a_contributed_recording_replays_through_the_client(path):
+    """Every exchange goes through the provider method that makes it and gives what the client
+    expects: an answer for a success, the typed error of its status otherwise; every REST v2
+    answer has what RunPod's OpenAPI document requires, in the types it names (fields the
+    document does not know are the local parity test's business)."""
+    provider = _provider()
+    items = cassettes.interactions(path)
+    with CONTRIBUTED.use_cassette(str(path)) as cassette:
+        for index, item in enumerate(items):
+            if cassette.play_counts[index]:  # already played by the client's own retry of an earlier one
+                continue
+            request, status = item["request"], item["response"]["status"]["code"]
+            call = cassettes.client_call(request)
+            if status < 300 or status in (429, 500, 502, 503, 504):  # the client retries what is transient
+                assert call(provider) is not None
+            else:
+                with pytest.raises(ProviderError) as raised:
+                    call(provider)
+                assert raised.value.status == status
+            documented = _documented(request)
+            if documented and status < 300:
+                broken = [p for p in shape_problems("GET", documented, status, json.loads(item["response"]["body"]["string"])) if p.kind != "unknown"]
+                assert not broken, (request["uri"], broken)
+        assert cassette.all_played
+
+
+CONTRIBUTED = vcr.VCR(cassette_library_dir=str(cassettes.CONTRIBUTED), record_mode="none", match_on=["method", "scheme", "host", "port", "path", "query", "json_body"])
+CONTRIBUTED.register_matcher("json_body", _json_body)
+
+
+def test_contributed_recordings_are_there():
+    """The folder is read by name: the first contribution (gpuctl against its local provider)
+    keeps the tests above from passing on an empty list."""
+    assert {"local-deploy-plan.yaml", "local-doctor.yaml", "local-status.yaml"} <= {p.name for p in cassettes.contributed()}
+
+
+def test_a_recording_dropped_anywhere_in_the_cassettes_folder_is_picked_up(tmp_path, monkeypatch):
+    """Not only contributed/: any `.yaml` in fixtures/cassettes/ that is not built from the
+    document is replayed, so a recording put in the wrong folder is not silently ignored."""
+    monkeypatch.setattr(cassettes, "OUT", tmp_path)
+    for name in cassettes.scenarios():
+        (tmp_path / f"{name}.yaml").write_text("")
+    (tmp_path / "contributed").mkdir()
+    dropped = [tmp_path / "runpod-doctor.yaml", tmp_path / "contributed" / "runpod-status.yaml", tmp_path / "eu" / "runpod-list.yaml"]
+    dropped[2].parent.mkdir()
+    for path in dropped:
+        path.write_text("")
+    assert cassettes.contributed() == sorted(dropped)

@@ -20,7 +20,7 @@ from gpuctl.errors import ExitCode
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(cls=LazyGroup, lazy={"auth": "gpuctl.cli.auth_cmd:auth_group", "github": "gpuctl.cli.github_cmd:github_group"}, context_settings=CONTEXT_SETTINGS)
+@click.group(cls=LazyGroup, lazy={"auth": "gpuctl.cli.auth_cmd:auth_group", "github": "gpuctl.cli.github_cmd:github_group", "doctor": "gpuctl.cli.doctor_cmd:doctor"}, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="gpuctl")
 @click.pass_context
 def cli(ctx: click.Context) -> None:

@@ -1,5 +1,7 @@
 """Build the provider a command talks to: RunPod, or the embedded local provider (started on
-demand). The API key and the local token are registered as secrets so no output shows them."""
+demand). The API key and the local token are registered as secrets so no output shows them.
+Under `--record DIR` every client sends through the recorder's transport, which writes the
+exchanges with RunPod's public hosts in place of the base URLs actually used."""
 
 from __future__ import annotations
 
@@ -14,7 +16,13 @@ def _clients(app: AppContext, api_base: str, jobs_base: str, key: str):
     from gpuctl.provider.http import ApiClient
 
     on_call = (lambda call: app.note(f"debug: {call.method} {call.url} -> {call.status} ({call.seconds * 1000:.0f} ms)")) if app.debug else None
-    return ApiClient(api_base, key, on_call=on_call), ApiClient(jobs_base, key, on_call=on_call)
+    recorder = app.recorder
+
+    def transport(base: str, public: str):
+        return recorder.transport(base, public) if recorder is not None else None
+
+    return (ApiClient(api_base, key, on_call=on_call, transport=transport(api_base, RUNPOD_API)),
+            ApiClient(jobs_base, key, on_call=on_call, transport=transport(jobs_base, RUNPOD_JOBS)))
 
 
 def connect(app: AppContext, provider: str, start_local: bool = True):
@@ -40,5 +48,7 @@ def connect(app: AppContext, provider: str, start_local: bool = True):
         api_base = app.environ.get("RUNPOD_API_BASE_URL") or RUNPOD_API
         jobs_base = app.environ.get("RUNPOD_ENDPOINT_BASE_URL") or RUNPOD_JOBS
     app.protect(key)
+    if app.recorder is not None:
+        app.recorder.provider = provider
     control, jobs = _clients(app, api_base, jobs_base, key)
     return RunPodProvider(provider, control, jobs, GraphQL(control))

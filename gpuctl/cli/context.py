@@ -42,6 +42,7 @@ class AppContext:
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     debug: bool = False
     secrets: set[str] = field(default_factory=set)
+    recorder: object | None = None  # gpuctl.provider.recording.Recorder under --record: connect() records through it
 
     def __post_init__(self) -> None:
         self.stdout = Redacting(self.stdout, self.secrets)

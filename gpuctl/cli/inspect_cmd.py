@@ -8,7 +8,7 @@ from typing import NoReturn
 import click
 
 from gpuctl.cli.context import AppContext
-from gpuctl.cli.resolve import provider_options
+from gpuctl.cli.resolve import provider_options, record_option
 from gpuctl.errors import ExitCode
 
 
@@ -16,13 +16,15 @@ from gpuctl.errors import ExitCode
 @click.option("--all", "show_all", is_flag=True, help="Every endpoint in the account, with its owning project.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 @provider_options
+@record_option
 @click.pass_obj
-def list_endpoints(app: AppContext, show_all: bool, as_json: bool, provider: str | None, config: str | None) -> int:
+def list_endpoints(app: AppContext, show_all: bool, as_json: bool, provider: str | None, config: str | None, record: str | None) -> int:
     """Endpoints of this project (from gpu.jsonc) and whether they match it; --all for the account."""
     from gpuctl.cli import views
-    from gpuctl.cli.resolve import open_target
+    from gpuctl.cli.resolve import open_target, start_recording
     from gpuctl.errors import UsageError
 
+    start_recording(app, record, "gpu serverless list")
     target = open_target(app, provider, config)
     try:
         if not show_all and target.loaded is None:
@@ -40,15 +42,17 @@ def list_endpoints(app: AppContext, show_all: bool, as_json: bool, provider: str
 @click.option("--watch", is_flag=True, help="Refresh until interrupted: in place on a terminal, else one line per refresh.")
 @click.option("--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True, help="Seconds between refreshes with --watch.")
 @provider_options
+@record_option
 @click.pass_obj
-def status(app: AppContext, ref: str, as_json: bool, watch: bool, interval: float, provider: str | None, config: str | None) -> int:
+def status(app: AppContext, ref: str, as_json: bool, watch: bool, interval: float, provider: str | None, config: str | None, record: str | None) -> int:
     """Workers by state, queue and job counters, scaling, release and rollout, URL and cost.
 
     --watch stops on Ctrl-C or SIGTERM, exiting 0."""
     from gpuctl.cli import views
-    from gpuctl.cli.resolve import endpoint, open_target
+    from gpuctl.cli.resolve import endpoint, open_target, start_recording
     from gpuctl.warm.signals import sigterm_as_interrupt
 
+    start_recording(app, record, "gpu serverless status")
     target = open_target(app, provider, config)
     try:
         endpoint_id = endpoint(target, ref)["id"]

@@ -47,6 +47,25 @@ def provider_options(func):
     return click.option("--provider", type=click.Choice(["runpod", "local"]), help="Which account (default as for deploy).")(func)
 
 
+def record_option(func):
+    """--record DIR, shared by the read-only commands that can record what they exchange."""
+    return click.option("--record", "record", metavar="DIR", type=click.Path(file_okay=False),
+                        help="Also write the HTTP exchanges, secrets removed, as vcrpy cassettes in DIR (docs/conformance.md).")(func)
+
+
+def start_recording(app: AppContext, directory: str | None, command: str) -> None:
+    """Record this command's exchanges into `directory` (relative to the working directory);
+    nothing when it is None."""
+    if directory is None:
+        return
+    from pathlib import Path
+
+    from gpuctl.provider.recording import Recorder
+
+    path = Path(directory)
+    app.recorder = Recorder(path if path.is_absolute() else app.cwd / path, command, app.secrets)
+
+
 def open_target(app: AppContext, provider: str | None, config: str | None, start_local: bool = False) -> Target:
     """Connect as `deploy` would choose. A missing gpu.jsonc is fine unless --config named one.
     The local provider is only started on demand when `start_local` (commands that read an

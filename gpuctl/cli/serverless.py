@@ -7,6 +7,7 @@ import click
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.lazy import LazyGroup
 from gpuctl.cli.durations import duration
+from gpuctl.cli.resolve import record_option
 from gpuctl.errors import ExitCode
 
 
@@ -64,14 +65,18 @@ def _override_options(func):
 @click.option("--rollback-on-failure", is_flag=True, help="With --wait-healthy: put an endpoint that fails back on the version it had before this deploy.")
 @click.option("--timeout", "health_timeout", default="10m", show_default=True, help="With --wait-healthy: how long the gate may take in all (90s, 10m).")
 @_override_options
+@record_option
 @click.pass_obj
 def deploy(app: AppContext, plan_only: bool, observed: str | None, config: str | None, as_json: bool, fmt: str | None,
            detailed_exitcode: bool, prune: bool, provider: str | None, yes: bool, out: str | None, from_plan: str | None,
            lock_timeout: str, break_lock: bool, parallelism: int, wait_healthy: bool, smoke: str | None, rollback_on_failure: bool,
-           health_timeout: str, **override_values) -> int:
+           health_timeout: str, record: str | None, **override_values) -> int:
     """Make the account match gpu.jsonc: plan, show, confirm, apply, verify."""
     from gpuctl.cli import deploy as flow
     from gpuctl.cli.planning import output_format
+
+    if record is not None:
+        _record_plan(app, record, plan_only or bool(out), observed)
 
     options = flow.DeployOptions(
         plan_only=plan_only, observed=observed, config=config, fmt=output_format(fmt, as_json),
@@ -83,12 +88,25 @@ def deploy(app: AppContext, plan_only: bool, observed: str | None, config: str |
     return flow.run(app, options)
 
 
+def _record_plan(app: AppContext, record: str, plan_only: bool, observed: str | None) -> None:
+    """--record on deploy: only for a plan against the account (it records reads only)."""
+    from gpuctl.cli.resolve import start_recording
+    from gpuctl.errors import UsageError
+
+    if not plan_only:
+        raise UsageError("--record records read-only runs, and deploy without --plan applies", hint="add --plan (or --out FILE)")
+    if observed:
+        raise UsageError("--record records the exchanges with the account, and --observed plans against a snapshot without any", hint="drop --observed")
+    start_recording(app, record, "gpu serverless deploy --plan")
+
+
 @serverless_group.command("snapshot")
 @click.option("--provider", type=click.Choice(["runpod", "local"]), help="Which account to read (default as for deploy); the snapshot records it.")
 @click.option("--config", "config", type=click.Path(), help="gpu.jsonc: env values it holds as plain literals are kept, all others redacted.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@record_option
 @click.pass_obj
-def snapshot(app: AppContext, provider: str | None, config: str | None, out: str | None) -> int:
+def snapshot(app: AppContext, provider: str | None, config: str | None, out: str | None, record: str | None) -> int:
     """Write the observed account in the snapshot format that `deploy --observed` reads.
 
     Env values are secrets until shown otherwise: only gpuctl's own markers and the values
@@ -100,8 +118,10 @@ def snapshot(app: AppContext, provider: str | None, config: str | None, out: str
 
     from gpuctl.cli.connect import connect
     from gpuctl.cli.planning import choose_provider, literal_env
+    from gpuctl.cli.resolve import start_recording
     from gpuctl.snapshot import snapshot_document
 
+    start_recording(app, record, "gpu serverless snapshot")
     literals, configured = literal_env(app, config)
     target, _ = choose_provider(app, provider, configured)
     account = connect(app, target)

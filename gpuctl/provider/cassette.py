@@ -1,0 +1,123 @@
+"""The text of a recording (`--record DIR`): the cassette as YAML that vcrpy reads, and the
+README.md of its directory. What goes into them is decided in gpuctl.provider.recording."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from gpuctl import __version__
+
+YAML_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"})  # YAML 1.1 reads these as booleans or null
+
+
+def yaml_lines(value: Any, indent: int = 0) -> list[str]:
+    """Block-style YAML of a cassette (mappings, lists, strings, numbers, null), as PyYAML and
+    so vcrpy read it; every string double-quoted with everything outside printable ASCII
+    escaped, so no value can be read back as anything else. gpuctl has no YAML library at
+    run time: this is all a cassette needs."""
+    pad = " " * indent
+    if isinstance(value, dict):
+        if not value:
+            return [pad + "{}"]
+        lines = []
+        for key in sorted(value):
+            item = value[key]
+            if isinstance(item, (dict, list)) and item:
+                lines += [f"{pad}{_key(key)}:", *yaml_lines(item, indent + 2 if isinstance(item, dict) else indent)]
+            else:
+                lines.append(f"{pad}{_key(key)}: {_scalar(item)}")
+        return lines
+    if isinstance(value, list):
+        if not value:
+            return [pad + "[]"]
+        lines = []
+        for item in value:
+            nested = yaml_lines(item, indent + 2)
+            lines += [f"{pad}- {nested[0].lstrip()}", *nested[1:]]
+        return lines
+    return [pad + _scalar(value)]
+
+
+def _key(key: str) -> str:
+    plain = re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", key) and key.lower() not in YAML_WORDS
+    return key if plain else _quoted(key)
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dict):
+        return "{}"
+    if isinstance(value, list):
+        return "[]"
+    return _quoted(str(value))
+
+
+def _quoted(text: str) -> str:
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif 0x20 <= code < 0x7F:
+            out.append(ch)
+        else:
+            out.append(f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+    return '"' + "".join(out) + '"'
+
+
+def readme(directory: Path, kept_env: Iterable[str]) -> str:
+    """What DIR holds and how to share it: one row per cassette, from its first line."""
+    rows = []
+    for path in sorted(directory.glob("*.yaml")):
+        first = path.read_text(encoding="utf-8").partition("\n")[0].removeprefix("# ").split(" | ")
+        command, *rest = [*first[:5], "", "", "", ""][:5]
+        values = [part.removeprefix("provider ").removesuffix(" exchanges").removeprefix("gpuctl ") for part in rest]
+        rows.append(f"| `{path.name}` | `{command}` | " + " | ".join(values) + " |")
+    return README.format(version=__version__, rows="\n".join(rows), kept=", ".join(sorted(kept_env)))
+
+
+README = """# gpuctl recordings
+
+Written by gpuctl {version} with `--record`. Each `.yaml` file is a [vcrpy](https://vcrpy.readthedocs.io)
+cassette of the HTTP exchanges one read-only command had with the account; tests replay it with
+vcrpy, without a network.
+
+| file | command | provider | exchanges | gpuctl | recorded |
+|---|---|---|---|---|---|
+{rows}
+
+## What was left out
+
+- Request headers, but for Content-Type and Accept: the Authorization header with the API key
+  is never written. Response headers, but for Content-Type, RateLimit, RateLimit-Policy,
+  Retry-After and Allow.
+- Every env value: endpoint and template env, GraphQL env, the old and new values of a release
+  diff on env. They read `(redacted by gpuctl)`; only gpuctl's own bookkeeping keys are kept
+  ({kept}, GPUCTL_PREWARM_*).
+- The value of any key that looks like a credential (key, token, secret, password, auth, cookie,
+  session, signature, webhook, private): its strings, and numbers (as 0, so the types stay), and
+  query parameters with such names.
+- Any string holding the API key or a `${{VAR}}` value of the run, shaped like a RunPod, Hugging
+  Face, GitHub, OpenAI, Slack or AWS key, or a URL with a user, password or credential in it.
+- Bodies that are not JSON (event streams, logs): only their size is noted.
+- User ids and e-mail addresses: replaced by stable placeholders (`person-1`).
+
+Kept: ids of endpoints, volumes, templates and workers (so the exchanges fit together), names,
+images, GPU pools, data centers, sizes and settings. Hosts are written as RunPod's public API
+hosts, whatever base URL was used.
+
+## Before you share
+
+Read the files: endpoint and template names, images and settings are in them. Then attach them
+to an issue, or add them to `fixtures/cassettes/contributed/` in a pull request: the parity tests
+replay every cassette there against gpuctl's client and its local provider, so a difference
+between RunPod and the local provider becomes a failing test. See docs/conformance.md.
+"""
