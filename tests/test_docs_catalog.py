@@ -11,7 +11,8 @@ import typing
 import pytest
 from pydantic import BaseModel
 
-from gpuctl.config.schema import TOP_LEVEL_KEYS, ServerlessBlock
+from gpuctl.config.schema import ServerlessBlock
+from gpuctl.config.shape import TOP_LEVEL_KEYS
 from tests.conftest import ROOT
 
 CATALOG_MD = (ROOT / "docs" / "catalog.md").read_text()

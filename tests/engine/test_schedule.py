@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 
 from gpuctl.engine import schedule
 from gpuctl.errors import GpuctlError
