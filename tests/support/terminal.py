@@ -42,12 +42,19 @@ class Output:
     def wait_for(self, text: str) -> str:
         """Return once `text` has been written, with what came between the text last waited for
         and this one; fail with the transcript if it never comes."""
+        return self._expect(self.child.expect_exact, text, repr(text))
+
+    def wait_for_match(self, pattern: str) -> str:
+        """`wait_for`, for the first text that matches the regular expression `pattern`."""
+        return self._expect(self.child.expect, pattern, f"/{pattern}/")
+
+    def _expect(self, expect, wanted: str, shown: str) -> str:
         try:
-            self.child.expect_exact(text)
+            expect(wanted)
         except (pexpect.TIMEOUT, pexpect.EOF) as stop:
             self.stop()
             what = "ended" if isinstance(stop, pexpect.EOF) else f"wrote nothing more for {DEADLINE_S:.0f} s"
-            raise AssertionError(f"waiting for {text!r}, the output {what}; it was:\n{self.transcript}") from None
+            raise AssertionError(f"waiting for {shown}, the output {what}; it was:\n{self.transcript}") from None
         return self.child.before
 
     def rest(self) -> str:
