@@ -12,7 +12,7 @@ from gpuctl.cli.context import AppContext
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
-UPDATE_GOLDEN = bool(os.environ.get("GPUCTL_UPDATE_GOLDEN"))
+UPDATE_GOLDEN_VARIABLES = ("GPUCTL_UPDATE_GOLDEN", "UPDATE_GOLDEN")
 
 
 @dataclass
@@ -41,9 +41,11 @@ def cli():
 
 
 def golden(path: Path, actual: str) -> None:
-    """Compare with a checked-in golden file; GPUCTL_UPDATE_GOLDEN=1 (re)writes it. A missing
-    golden file fails: a test must never accept its own first output unseen."""
-    if UPDATE_GOLDEN:
+    """Compare `actual` with the checked-in golden file `path`. A missing golden file fails: a
+    test must never accept its own first output unseen. Only when regeneration is asked for,
+    with GPUCTL_UPDATE_GOLDEN=1 or UPDATE_GOLDEN=1 (read at each call, "0" means no), is the
+    file (re)written, to be reviewed in the diff before it is committed."""
+    if any(os.environ.get(name, "0") not in ("", "0") for name in UPDATE_GOLDEN_VARIABLES):
         path.write_text(actual)
     assert path.exists(), f"{path} is missing (run with GPUCTL_UPDATE_GOLDEN=1, then review and commit it)"
     assert actual == path.read_text(), f"{path} differs (rerun with GPUCTL_UPDATE_GOLDEN=1 to accept)"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
-from tests.support.pty_run import run_in_pty
+from tests.support.terminal import run_on_terminal
 
 WRONG = "rpa_WRONGCANARY0KEY1NOT2REAL3Q7Z1"
 
@@ -102,7 +102,7 @@ def test_the_variable_wins_over_the_stored_key(account):
 
 def test_login_on_a_terminal_prompts_with_echo_off(account):
     key = account.server.token
-    code, transcript = run_in_pty([sys.executable, "-m", "gpuctl", "auth", "login"], account.home, _env(account), [("API key:", key)])
+    code, transcript = run_on_terminal(["auth", "login"], account.home, _env(account), [("API key:", key)])
     assert code == 0, transcript
     assert "input is hidden" in transcript and "saved to" in transcript
     assert key not in transcript  # the terminal did not echo what was typed, and nothing printed it

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 
 import pytest
 
 from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
+from tests.support.wait import until
 
 WRITES = 3  # volume, endpoint a, endpoint b
 POINTS = [("between", k) for k in range(1, WRITES + 1)] + [("committed", k) for k in range(1, WRITES + 1)]
@@ -32,13 +32,45 @@ def _rule(kind: str, k: int) -> dict:
     return {"op": "write", "action": "commit_then_hang", "seconds": 60, "after": k - 1, "times": 1}
 
 
-def _wait_fired(account, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if account.server.admin("GET", "faults")["rules"][0]["fired"]:
-            return
-        time.sleep(0.05)
-    raise AssertionError("the fault never fired")
+# Rules that never fire, tried before the one under test: each one's `seen` counts the writes
+# of its operation that reached the server, the one under test included.
+OPS = {"POST": "create", "PATCH": "update", "DELETE": "delete"}
+COUNTERS = [{"op": op, "action": "hang", "seconds": 0, "after": 10**9} for op in OPS.values()]
+EFFECT = {"create": 1, "update": 0, "delete": -1}  # on the number of objects, when it succeeds
+LISTS = {"templates": "templates", "network-volumes": "networkVolumes", "serverless": "endpoints", "pods": "pods"}
+
+
+def _writes(account) -> tuple[dict[str, int], dict[str, int], int]:
+    """Writes by operation that reached the server and that it has answered (the request log
+    records a request once answered), and the objects the successful ones leave."""
+    arrived = {rule["op"]: rule["seen"] for rule in account.server.admin("GET", "faults")["rules"][:len(COUNTERS)]}
+    answered, objects = dict.fromkeys(OPS.values(), 0), 0
+    for entry in account.requests():
+        op = OPS.get(entry["method"]) if entry["path"].startswith("/v2/") else None
+        if op:
+            answered[op] += 1
+            objects += EFFECT[op] if entry["status"] < 300 else 0
+    return arrived, answered, objects
+
+
+def _settled(account, hung_write: bool) -> bool:
+    """Every write that reached the server is answered, but for the one the rule under test
+    holds (a `commit_then_hang` write), whose commit shows as one object more or fewer than the
+    answered writes leave. Read between two looks at the counts that agree, so no write came
+    or went while the account was listed."""
+    before = _writes(account)
+    listed = sum(len(account.server.http.get(f"/v2/{path}").json()[key]) for path, key in LISTS.items())
+    if _writes(account) != before:
+        return False
+    arrived, answered, objects = before
+    pending = {op: arrived[op] - answered[op] for op in arrived if arrived[op] != answered[op]}
+    if not hung_write:
+        return not pending
+    if list(pending.values()) != [1]:
+        return False
+    (op,) = pending
+    assert op != "update", "the held write is an update, whose commit no object count shows"
+    return listed == objects + EFFECT[op]
 
 
 @pytest.mark.parametrize("parallelism", ["1", "10"])
@@ -48,12 +80,14 @@ def test_kill_9_at_a_write_boundary_then_deploy_converges(account, tmp_path, poi
     """Under --parallelism 10 the endpoints are written concurrently, so write k is whichever
     reaches the server k-th, and the others may be in flight when the CLI dies."""
     proj = project(tmp_path / "p", _config(), {"handler.py": ECHO_HANDLER})
-    account.faults(_rule(*point))
+    account.faults(*COUNTERS, _rule(*point))
     victim = account.popen("serverless", "deploy", "-y", "--parallelism", parallelism, cwd=proj)
-    _wait_fired(account)
-    time.sleep(0.2)
+    until(lambda: account.server.admin("GET", "faults")["rules"][-1]["fired"], "the fault to fire")
+    held = point[0] == "committed"
+    until(lambda: _settled(account, held), "the held write to commit and every other write to be answered")
     victim.kill()
     victim.wait(timeout=30)
+    until(lambda: _settled(account, held), "a write sent as the CLI was killed to be answered")
     account.clear_faults()
     if not keep_gpu_dir:
         shutil.rmtree(proj / ".gpu", ignore_errors=True)

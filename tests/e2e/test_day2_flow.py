@@ -1,19 +1,20 @@
 """The day-2 loop as a user runs it, one command after another against the local provider:
-deploy → list in sync → status 0 workers → invoke starts a worker (status shows it) → logs
-show the handler's output → after idle_timeout status shows 0 workers → delete (the volume is
-still listed) → template delete refuses a template in use. Plus status --watch on a terminal."""
+deploy → list in sync → status 0 workers → invoke starts a worker (status shows it) → after
+idle_timeout status shows 0 workers → logs of that stopped worker (the job's workerId) show the
+handler's output → delete (the volume is still listed) → template delete refuses a template in
+use. Plus status --watch on a terminal."""
 
 from __future__ import annotations
 
 import json
-import signal
-import sys
-import time
+from pathlib import Path
 
 from tests.e2e.conftest import ROOT, echo_config, project
-from tests.support.pty_run import run_in_pty
+from tests.support.terminal import Terminal, run_on_terminal
+from tests.support.wait import until
 
 TALKER = (ROOT / "tests" / "e2e" / "workers" / "talker.py").read_text()
+CURSOR_UP = "\x1b[1A"  # how a terminal redraw in place moves back over the last frame
 
 
 def _workers(account, proj) -> dict:
@@ -22,8 +23,23 @@ def _workers(account, proj) -> dict:
     return json.loads(result.out)["workers"]
 
 
+def _job(account, endpoint_id: str, job_id: str) -> dict:
+    return account.server.job(endpoint_id, f"status/{job_id}", method="GET").json()
+
+
+def _hold(account, endpoint_id: str, worker_id: str, release: Path) -> str:
+    """A job on the worker `invoke` started that runs until `release` exists, so the worker's
+    idle timeout cannot run out before status has looked at it (on a loaded machine that may
+    take longer than idle_timeout); the id of that job, running on that worker."""
+    job_id = account.server.job(endpoint_id, "run", {"input": {"prompt": "hold", "release": str(release)}}).json()["id"]
+    running = until(lambda: (doc := _job(account, endpoint_id, job_id))["status"] == "IN_PROGRESS" and doc,
+                    f"the holding job {job_id} to run")
+    assert running["workerId"] == worker_id, "the holding job ran on a worker invoke did not start"
+    return job_id
+
+
 def test_day_two_loop(account, tmp_path):
-    config = echo_config(volume="models", idle_timeout=6)
+    config = echo_config(volume="models", idle_timeout=3)
     config["serverless"]["local"]["command"] = ["python", "talker.py"]
     proj = project(tmp_path / "p", config, {"talker.py": TALKER})
     assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
@@ -32,17 +48,20 @@ def test_day_two_loop(account, tmp_path):
     assert [(e["name"], e["state"]) for e in listed] == [("echo", "in sync")]
     assert _workers(account, proj)["total"] == 0
 
-    answer = account.gpu("serverless", "invoke", "echo", "--input", '{"prompt": "day two"}', cwd=proj)
-    assert answer.code == 0 and json.loads(answer.out) == {"echo": {"prompt": "day two"}}
+    answer = account.gpu("serverless", "invoke", "echo", "--json", "--input", '{"prompt": "day two"}', cwd=proj)
+    assert answer.code == 0 and answer.json()["output"] == {"echo": {"prompt": "day two"}}, answer.err
+    endpoint_id, worker_id = account.endpoints()[0]["id"], answer.json()["workerId"]
+    release = tmp_path / "release"
+    held = _hold(account, endpoint_id, worker_id, release)
     assert _workers(account, proj)["total"] == 1
 
-    logs = account.gpu("serverless", "logs", "echo", cwd=proj)
-    assert logs.code == 0 and "talker got 'day two'" in logs.out
-
-    deadline = time.monotonic() + 60
-    while _workers(account, proj)["total"] and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert _workers(account, proj)["total"] == 0, "the worker did not scale to zero after idle_timeout"
+    release.touch()
+    until(lambda: _job(account, endpoint_id, held)["status"] == "COMPLETED", f"the holding job {held} to complete")
+    until(lambda: account.server.http.get(f"/v2/serverless/{endpoint_id}/workers").json()["workers"] == [],
+          "the worker to stop after idle_timeout once its last job ended")
+    assert _workers(account, proj)["total"] == 0, "the provider has no worker, but status shows one"
+    logs = account.gpu("serverless", "logs", "echo", "--worker", worker_id, cwd=proj)
+    assert logs.code == 0 and "talker got 'day two'" in logs.out.splitlines(), logs.out + logs.err
 
     deleted = account.gpu("serverless", "delete", "echo", "--force", cwd=proj)
     assert deleted.code == 0 and "is kept" in deleted.err
@@ -56,28 +75,17 @@ def test_day_two_loop(account, tmp_path):
     assert refused.code == 1 and "is used by endpoint user" in refused.err
 
 
-def test_status_watch_refreshes_until_interrupted(account, tmp_path):
+def test_status_watch_redraws_in_place_until_ctrl_c(account, tmp_path):
+    """Two frames of the panel, the second drawn over the first, then Ctrl-C typed on the
+    terminal (the line discipline's interrupt, as a person sends it) ends it with exit 0."""
     proj = project(tmp_path / "p", echo_config(), {"talker.py": TALKER})
     assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
-    import os
-    import pty
-    import subprocess
-
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "gpuctl", "serverless", "status", "echo", "--watch", "--interval", "0.3"], cwd=proj,
-                            env=account.env, stdin=slave, stdout=slave, stderr=slave, close_fds=True)
-    os.close(slave)
-    seen = b""
-    deadline = time.monotonic() + 30
-    while seen.count(b"in queue") < 2 and time.monotonic() < deadline:
-        try:
-            seen += os.read(master, 65536)
-        except OSError:
-            break
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=20) == 0
-    os.close(master)
-    assert seen.count(b"in queue") >= 2
+    watching = Terminal(["serverless", "status", "echo", "--watch", "--interval", "0.3"], proj, account.env)
+    watching.wait_for("in queue")
+    between = watching.wait_for("in queue")
+    assert CURSOR_UP in between, f"the second frame was not drawn over the first: {between!r}"
+    watching.child.sendintr()
+    assert watching.exit_code() == 0, watching.transcript
 
 
 def test_list_all_shows_owners_and_unmanaged(account, tmp_path):
@@ -86,5 +94,5 @@ def test_list_all_shows_owners_and_unmanaged(account, tmp_path):
     account.server.http.post("/v2/serverless", json={"name": "by-hand", "type": "QUEUE", "image": "x/y:1", "gpu": {"pools": ["ADA_24"]}, "scaling": {"type": "QUEUE_DELAY", "queueDelay": 4}})
     rows = json.loads(account.gpu("serverless", "list", "--all", "--json", cwd=tmp_path).out)["endpoints"]
     assert sorted((r["name"], r["project"]) for r in rows) == [("by-hand", "unmanaged"), ("echo", "e2e")]
-    code, out = run_in_pty([sys.executable, "-m", "gpuctl", "serverless", "list", "--all"], tmp_path, account.env, [])
+    code, out = run_on_terminal(["serverless", "list", "--all"], tmp_path, account.env)
     assert code == 0 and "unmanaged" in out and "PROJECT" in out

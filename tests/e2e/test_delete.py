@@ -4,10 +4,9 @@ no-TTY paths, ownership, volumes kept, templates in use refused."""
 from __future__ import annotations
 
 import json
-import sys
 
 from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
-from tests.support.pty_run import run_in_pty
+from tests.support.terminal import run_on_terminal
 
 
 def _deployed(account, tmp_path, **kw):
@@ -18,8 +17,7 @@ def _deployed(account, tmp_path, **kw):
 
 def test_picker_and_confirmation_on_a_terminal(account, tmp_path):
     proj = _deployed(account, tmp_path, volume="models")
-    code, out = run_in_pty([sys.executable, "-m", "gpuctl", "serverless", "delete"], proj, account.env,
-                           [("Which endpoint?", "1"), ("Delete endpoint echo?", "y")])
+    code, out = run_on_terminal(["serverless", "delete"], proj, account.env, [("Which endpoint?", "1"), ("Delete endpoint echo?", "y")])
     assert code == 0, out
     assert "1) echo (" in out and "Network volume models" in out and "is kept" in out
     assert account.endpoints() == [] and [v["name"] for v in account.volumes()] == ["models"]
@@ -27,7 +25,7 @@ def test_picker_and_confirmation_on_a_terminal(account, tmp_path):
 
 def test_answering_no_deletes_nothing(account, tmp_path):
     proj = _deployed(account, tmp_path)
-    code, out = run_in_pty([sys.executable, "-m", "gpuctl", "serverless", "delete", "echo"], proj, account.env, [("Delete endpoint echo?", "n")])
+    code, out = run_on_terminal(["serverless", "delete", "echo"], proj, account.env, [("Delete endpoint echo?", "n")])
     assert code == 1 and "aborted" in out.lower()
     assert len(account.endpoints()) == 1
 
@@ -67,8 +65,8 @@ def test_template_in_use_is_refused_and_a_free_one_deleted(account, tmp_path):
     assert answer["data"]["saveEndpoint"]["templateId"] == used["id"], answer
     refused = account.gpu("serverless", "template", "delete", used["id"], "--force", cwd=tmp_path)
     assert refused.code == 1 and "is used by endpoint bound" in refused.err
-    code, out = run_in_pty([sys.executable, "-m", "gpuctl", "serverless", "template", "delete"], tmp_path, account.env,
-                           [("Which template?", "1"), ("Delete template spare-tpl?", "y")])
+    code, out = run_on_terminal(["serverless", "template", "delete"], tmp_path, account.env,
+                                [("Which template?", "1"), ("Delete template spare-tpl?", "y")])
     assert code == 0, out
     assert "deleted template spare-tpl" in out
     assert sorted(t["name"] for t in http.get("/v2/templates").json()["templates"]) == ["worker-tpl"]

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from tests.e2e.conftest import ROOT, echo_config, project
-from tests.support.pty_run import run_in_pty
+from tests.support.terminal import run_on_terminal
 
 pytestmark = pytest.mark.e2e
 
@@ -106,8 +106,7 @@ def test_rollback_without_yes_and_without_a_terminal_refuses_and_writes_nothing(
 
 def test_rollback_asks_on_a_terminal_and_no_changes_nothing(account, tmp_path):
     proj, endpoint_id = three_versions(account, tmp_path)
-    code, output = run_in_pty([*_gpu_argv(), "serverless", "rollback", "echo", "--to", "1"], proj, account.env,
-                              [("Roll back echo to version 1?", "n")])
+    code, output = run_on_terminal(["serverless", "rollback", "echo", "--to", "1"], proj, account.env, [("Roll back echo to version 1?", "n")])
     assert code == 1 and "cancelled: nothing was changed" in output and CANARY not in output
     assert releases(account, endpoint_id)["endpointVersion"] == 3
 
@@ -131,12 +130,6 @@ def test_rollback_refuses_an_endpoint_of_no_project_unless_forced(account, tmp_p
     assert forced.code == 0, forced.err
     assert "no GPUCTL_PROJECT marker" in forced.out and "pull" not in forced.out  # no gpu.jsonc to bring back in line
     assert http.get(f"/v2/serverless/{other['id']}").json()["image"] == "a/b:1"
-
-
-def _gpu_argv() -> list[str]:
-    import sys
-
-    return [sys.executable, "-m", "gpuctl"]
 
 
 def test_rollback_waits_for_no_deploy_it_holds_the_projects_account_lease(account, tmp_path):

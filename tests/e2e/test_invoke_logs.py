@@ -5,20 +5,19 @@ workers start on the first job, so each endpoint pays its cold start once."""
 from __future__ import annotations
 
 import json
-import queue
 import re
 import signal
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import Account, echo_config, project
-from tests.local.conftest import start_server, stop_server, wait_for
+from tests.local.conftest import start_server, stop_server
+from tests.support.terminal import Output
+from tests.support.wait import DEADLINE_S, until
 
 WORKERS = Path(__file__).parent / "workers"
 
@@ -52,13 +51,6 @@ def gpu_with_stdin(account: Account, proj: Path, text: str, *args: str) -> subpr
                           capture_output=True, text=True, timeout=60)
 
 
-def lines_of(stream) -> queue.Queue:
-    """A process's output lines as they come, without blocking the test."""
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in stream], daemon=True).start()
-    return lines
-
-
 def account_id(account: Account, name: str) -> str:
     return next(e["id"] for e in account.endpoints() if e["name"] == name)
 
@@ -67,17 +59,10 @@ def status_polls(account: Account) -> list[dict]:
     return [r for r in account.requests() if "/status/" in r["path"]]
 
 
-def wait_for_line(lines: queue.Queue, text: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while (line := lines.get(timeout=max(0.01, deadline - time.monotonic()))) is not None:
-        if text in line:
-            return
-
-
 def interrupt(process: subprocess.Popen) -> int:
     """SIGINT, as Ctrl-C sends; the exit code."""
     process.send_signal(signal.SIGINT)
-    return process.wait(timeout=10)
+    return process.wait(timeout=DEADLINE_S)
 
 
 def test_invoke_prints_the_workers_output(deployed):
@@ -101,7 +86,7 @@ def test_async_returns_the_id_and_job_status_reaches_completed(deployed):
         doc = account.gpu("serverless", "job", "status", "talk", job_id, "--json", cwd=proj).json()
         return doc if doc["status"] == "COMPLETED" else None
 
-    assert wait_for(completed, timeout=30, interval=0.3)["output"] == {"echo": {"prompt": "later"}}
+    assert until(completed, f"job {job_id} to complete", every=0.3)["output"] == {"echo": {"prompt": "later"}}
     shown = account.gpu("serverless", "job", "status", "talk", job_id, cwd=proj)
     assert shown.code == 0 and re.search(r"status:\s+COMPLETED", shown.out) and '"prompt": "later"' in shown.out
 
@@ -158,7 +143,7 @@ def test_ctrl_c_while_waiting_says_the_job_keeps_running(deployed):
     account, proj = deployed
     polls = len(status_polls(account))
     waiting = account.popen("serverless", "invoke", "talk", "--input", '{"sleep": 60}', "--wait-ms", "1000", cwd=proj)
-    wait_for(lambda: len(status_polls(account)) > polls)  # past the 1 s sync wait: the job id is known
+    until(lambda: len(status_polls(account)) > polls, "invoke to poll its job's status")  # past the 1 s sync wait: the job id is known
     code, err = interrupt(waiting), waiting.stderr.read()
     assert code == 130 and "keeps running" in err and "gpu serverless job cancel talk" in err
     job_id = re.search(r"job (\S+) keeps running", err).group(1)
@@ -182,20 +167,26 @@ def test_logs_show_what_the_handler_printed_with_the_worker_prefix(deployed):
 
 
 def test_logs_of_an_endpoint_without_workers_say_so_at_once(deployed):
+    """Without -f, no worker means nothing to wait for: the request log shows one look at the
+    workers list and no log stream opened."""
     account, proj = deployed
-    started = time.monotonic()
+    endpoint_id = account_id(account, "quiet")
+    asked = lambda: [(r["method"], r["path"]) for r in account.requests() if endpoint_id in r["path"]]  # noqa: E731
+    before = len(asked())
     result = account.gpu("serverless", "logs", "quiet", cwd=proj)
     assert result.code == 0 and result.out == "" and "has no workers now" in result.err
-    assert time.monotonic() - started < 10
+    assert asked()[before:] == [("GET", f"/v2/serverless/{endpoint_id}/workers")]
 
 
 def test_logs_follow_picks_up_a_worker_that_starts_later_and_stops_on_ctrl_c(deployed):
     account, proj = deployed
     following = account.popen("serverless", "logs", "late", "-f", cwd=proj)
-    out, err = lines_of(following.stdout), lines_of(following.stderr)
-    wait_for_line(err, "has no workers yet; waiting for one to start")
-    assert account.gpu("serverless", "invoke", "late", "--input", '{"prompt": "late-needle"}', cwd=proj).code == 0
-    wait_for_line(out, "talker got 'late-needle'")
-    started = time.monotonic()
-    assert interrupt(following) == 0
-    assert time.monotonic() - started < 5
+    try:
+        out, err = Output.of_pipe(following.stdout), Output.of_pipe(following.stderr)
+        err.wait_for("has no workers yet; waiting for one to start")
+        assert account.gpu("serverless", "invoke", "late", "--input", '{"prompt": "late-needle"}', cwd=proj).code == 0
+        out.wait_for("talker got 'late-needle'")
+        assert interrupt(following) == 0
+        assert "Traceback" not in err.rest() and "talker got 'late-needle'" in out.rest()
+    finally:
+        following.kill()

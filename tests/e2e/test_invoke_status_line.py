@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 from tests.e2e.conftest import Account, echo_config, project
-from tests.local.conftest import wait_for
-from tests.support.pty_run import run_in_pty
+from tests.support.terminal import Terminal
+from tests.support.wait import DEADLINE_S, until
 
 GATED = (Path(__file__).parent / "workers" / "gated.py").read_text()
 ERASE_LINE = "\x1b[2K"
@@ -34,8 +33,12 @@ def invoke_args(release: Path) -> list[str]:
 def test_a_terminal_sees_queued_then_running_then_the_result(account, tmp_path):
     proj = gated_project(account, tmp_path)
     release = tmp_path / "release"
-    script = [("queued · job", (proj / "start").touch), ("running · job", release.touch)]
-    code, out = run_in_pty([sys.executable, "-m", "gpuctl", *invoke_args(release)], proj, account.env, script)
+    terminal = Terminal(invoke_args(release), proj, account.env)
+    terminal.wait_for("queued · job")
+    (proj / "start").touch()
+    terminal.wait_for("running · job")
+    release.touch()
+    code, out = terminal.exit_code(), terminal.transcript
     assert code == 0, out
     queued, running, result = out.index("queued · job"), out.index("running · job"), out.index('"released"')
     assert queued < running < result, out
@@ -47,23 +50,26 @@ def test_a_terminal_sees_queued_then_running_then_the_result(account, tmp_path):
 
 
 def test_without_a_terminal_stderr_stays_empty(account, tmp_path):
+    """invoke polls the job while it is queued (the worker has not started: no `start` file)
+    and again after the provider has it running (it cannot end before `release` exists), and
+    writes no status line for either."""
     proj = gated_project(account, tmp_path)
     release = tmp_path / "release"
-    process = account.popen(*invoke_args(release), "--wait-ms", "1000", cwd=proj)
     endpoint_id = next(e["id"] for e in account.endpoints() if e["name"] == "gated")
-
-    def job_in(state: str) -> str | None:
-        """The id of the job invoke polls, once the provider has it in `state`."""
-        polled = [r["path"].rsplit("/", 1)[1] for r in account.requests() if f"/{endpoint_id}/status/" in r["path"]]
-        if polled and account.server.job(endpoint_id, f"status/{polled[-1]}", method="GET").json().get("status") == state:
-            return polled[-1]
-        return None
-
-    wait_for(lambda: job_in("IN_QUEUE"))
-    (proj / "start").touch()
-    wait_for(lambda: job_in("IN_PROGRESS"))
-    release.touch()
-    out, err = process.communicate(timeout=60)
+    polled = lambda: [r["path"].rsplit("/", 1)[1] for r in account.requests() if f"/{endpoint_id}/status/" in r["path"]]  # noqa: E731
+    state = lambda job_id: account.server.job(endpoint_id, f"status/{job_id}", method="GET").json()["status"]  # noqa: E731
+    process = account.popen(*invoke_args(release), "--wait-ms", "1000", cwd=proj)
+    try:
+        job_id = until(lambda: polled() and polled()[-1], "invoke to poll its job")
+        assert state(job_id) == "IN_QUEUE"
+        (proj / "start").touch()
+        until(lambda: state(job_id) == "IN_PROGRESS", f"job {job_id} to run")
+        polls = len(polled())
+        until(lambda: len(polled()) > polls, "invoke to poll its job while it runs")
+        release.touch()
+        out, err = process.communicate(timeout=DEADLINE_S)
+    finally:
+        process.kill()
     assert process.returncode == 0, err
     assert json.loads(out) == {"released": str(release)}
     assert err == ""

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import ECHO_HANDLER, ROOT, Run, echo_config, project
-from tests.support.pty_run import run_in_pty
+from tests.support.terminal import run_on_terminal
 
 LOCAL_ENV = ("GPUCTL_LOCAL_COMMAND", "GPUCTL_LOCAL_CWD")
 
@@ -52,7 +52,7 @@ def test_without_a_key_and_a_person_the_nightly_drift_check_fails_and_starts_not
 
 def test_a_person_at_a_terminal_falls_back_to_local_with_one_notice(account, tmp_path):
     proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
-    code, out = run_in_pty([sys.executable, "-m", "gpuctl", "serverless", "deploy", "--plan"], proj, _unchosen(account), [])
+    code, out = run_on_terminal(["serverless", "deploy", "--plan"], proj, _unchosen(account))
     assert code == 0, out
     notice = "note: no RunPod API key is configured, so this uses the local provider"
     assert out.count(notice) == 1 and "gpu auth login" in out

@@ -21,7 +21,7 @@ import pytest
 
 from gpuctl.local.datadir import reaper
 from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
-from tests.local.conftest import wait_for
+from tests.support.wait import DEADLINE_S, until
 
 REPO = "tiny-org/tiny-model"
 FILES = {"config.json": b'{"model_type": "tiny"}\n', "tokenizer.json": b'{"version": "1.0"}\n', "weights/model.bin": bytes(range(256)) * 64}
@@ -31,13 +31,15 @@ SHA = hashlib.sha1(b"tiny-model@main").hexdigest()
 @dataclass
 class FakeHub:
     """`GET /api/models/{repo}/revision/{rev}` and `GET /{repo}/resolve/{rev}/{file}`. A file in
-    `slow` trickles out for up to a minute, until the client goes away or the test ends. While
-    `missing` is set the hub answers 404 for every model, as for a repo it lacks."""
+    `slow` trickles out for up to a minute, until the client goes away (`slow_cut` is set then:
+    the download was cut off mid-file) or the test ends. While `missing` is set the hub answers
+    404 for every model, as for a repo it lacks."""
 
     url: str = ""
     missing: bool = False
     slow: set[str] = field(default_factory=set)
     slow_started: threading.Event = field(default_factory=threading.Event)
+    slow_cut: threading.Event = field(default_factory=threading.Event)
     closing: threading.Event = field(default_factory=threading.Event)
     requests: list[str] = field(default_factory=list)
 
@@ -69,9 +71,13 @@ class FakeHub:
                 for i in range(600):
                     if hub.closing.is_set():
                         return
-                    self.wfile.write(body[i:i + 1])
-                    self.wfile.flush()
-                    time.sleep(0.1)
+                    try:
+                        self.wfile.write(body[i:i + 1])
+                        self.wfile.flush()
+                    except OSError:  # the pod went away mid-file
+                        hub.slow_cut.set()
+                        return
+                    time.sleep(0.1)  # the hub's pace, not a wait of the test's
 
         return Handler
 
@@ -90,8 +96,8 @@ def hub() -> Iterator[FakeHub]:
     server.server_close()
 
 
-def deployed(account, tmp_path: Path, volume: str | None = "models", models: list[str] | None = None) -> Path:
-    config = echo_config(volume=volume)
+def deployed(account, tmp_path: Path, volume: str | None = "models", models: list[str] | None = None, **scaling) -> Path:
+    config = echo_config(volume=volume, **scaling)
     if models is not None:
         config["serverless"]["prewarm"] = {"models": models}
     proj = project(tmp_path / "p", config, {"handler.py": ECHO_HANDLER})
@@ -121,7 +127,8 @@ def snapshot_dir(account) -> Path:
 def nothing_left(account) -> None:
     """No pod in the account, and (by the OS, not the server's word) no process of one."""
     assert account.server.http.get("/v2/pods").json()["pods"] == []
-    wait_for(lambda: not [p for p in reaper.marked_processes(account.server.data_dir.resolve()) if reaper.alive(p)], timeout=10)
+    until(lambda: not [p for p in reaper.marked_processes(account.server.data_dir.resolve()) if reaper.alive(p)],
+          "every process the pods and workers started to exit")
 
 
 def test_cpu_warm_fills_the_volume_in_the_hf_cache_layout_and_leaves_no_pod(account, hub, tmp_path):
@@ -161,29 +168,34 @@ def test_interrupted_cpu_warm_deletes_the_pod(account, hub, tmp_path, signum):
     hub.slow.add("weights/model.bin")
     process = account.popen("serverless", "warm", "echo", "--cpu", cwd=cwd, env={"HF_ENDPOINT": hub.url})
     try:
-        assert hub.slow_started.wait(30), "the pod never reached the slow file"
+        assert hub.slow_started.wait(DEADLINE_S), "the pod never reached the slow file"
         assert len(account.server.http.get("/v2/pods").json()["pods"]) == 1
         process.send_signal(signum)
-        _, err = process.communicate(timeout=30)
+        _, err = process.communicate(timeout=DEADLINE_S)
     finally:
         process.kill()
     assert process.returncode == 130 and "interrupted" in err and "deleted pod" in err, err
+    assert hub.slow_cut.wait(DEADLINE_S), "the download was not cut off: the pod outlived the interrupt"
     assert not (snapshot_dir(account) / "snapshots" / SHA / "weights" / "model.bin").exists()
     nothing_left(account)
 
 
 def test_timed_out_cpu_warm_deletes_the_pod(account, hub, tmp_path):
+    """The slow file would take a minute: the 2 s timeout ends the warm-up first, and the hub
+    sees its download cut off mid-file when the pod is deleted."""
     cwd = seeded(account, tmp_path, volume=True, model=REPO)
     hub.slow.add("weights/model.bin")
-    started = time.monotonic()
     result = account.gpu("serverless", "warm", "echo", "--cpu", "--timeout", "2", cwd=cwd, env={"HF_ENDPOINT": hub.url}, timeout=60)
     assert result.code == 1 and "did not finish within 2 s" in result.err and "--timeout" in result.err, result.err
-    assert "deleted pod" in result.err and time.monotonic() - started < 20
+    assert "deleted pod" in result.err and hub.slow_started.is_set()
+    assert hub.slow_cut.wait(DEADLINE_S), "the download was not cut off: the pod outlived the timeout"
     nothing_left(account)
 
 
 def test_gpu_warm_returns_after_a_worker_ran_the_job(account, tmp_path):
-    proj = deployed(account, tmp_path, volume=None)
+    """A worker is left running (warm): the idle timeout is long enough that it cannot have
+    scaled away before the test looks, however slow the machine."""
+    proj = deployed(account, tmp_path, volume=None, idle_timeout=300)
     result = account.gpu("serverless", "warm", "echo", "--json", cwd=proj, timeout=90)
     assert result.code == 0, result.err
     doc = result.json()
