@@ -66,17 +66,23 @@ class LiveProgressView(ProgressView):
         super().__call__(event)
         if not self.in_flight:
             self._hide()
+        elif self.live is not None:
+            self.live.refresh()  # the count and rows change now, not at the next tick
 
     def render(self) -> Group:
         """The in-flight area: one line per change being applied, oldest first."""
         now = self.clock()
-        rows = [_started(address, action, f" {now - since:.0f}s") for address, (action, since) in self.in_flight.items()]
+        # Live's refresh thread renders while apply workers add and remove changes: read a copy.
+        in_flight = list(self.in_flight.items())
+        rows = [_started(address, action, f" {now - since:.0f}s") for address, (action, since) in in_flight]
         return Group(Text(f"{len(rows)} in flight", style="dim"), *rows)
 
     def _show(self) -> None:
         if self.live is None:
             self.live = Live(console=self.console, get_renderable=self.render, refresh_per_second=4, transient=True)
             self.live.start()
+        else:
+            self.live.refresh()
 
     def _hide(self) -> None:
         if self.live is not None:

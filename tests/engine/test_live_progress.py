@@ -27,3 +27,16 @@ def test_the_changes_in_flight_are_shown_with_how_long_each_has_run():
     assert view.live is None and view.in_flight == {}
     printed = view.console.file.getvalue()
     assert "endpoint.a: create complete after 4.0s [id=ep1]" in printed
+
+
+def test_the_in_flight_area_is_redrawn_when_a_change_finishes_not_at_the_next_tick():
+    view = LiveProgressView(Console(file=StringIO(), width=100, color_system=None, force_terminal=True))
+    for name in "abc":
+        view(Started(f"endpoint.{name}", "create"))
+    view(Finished("endpoint.a", "create", "ep1", 1.0))
+    try:
+        frames = view.console.file.getvalue()
+        assert "3 in flight" in frames and "2 in flight" in frames
+    finally:
+        for name in "bc":
+            view(Finished(f"endpoint.{name}", "create", name, 1.0))
