@@ -1,9 +1,14 @@
 """R3: kill -9 of the CLI at every write boundary of a volume + two-endpoint plan, then deploy
 again: the account matches the config with 0 duplicates, with and without `.gpu/`.
 
-Two kinds of boundary, each aimed at the k-th write by a fault rule on the local provider:
-- between writes: the read-back after write k hangs, and the CLI is killed while waiting;
-- committed, answer lost: write k is carried out, its answer withheld, and the CLI killed.
+Two kinds of boundary, each aimed at the k-th write of one resource kind by a fault rule on
+the local provider:
+- between writes: the k-th read of that kind hangs, and the CLI is killed while waiting;
+- committed, answer lost: the k-th write of that kind is carried out, its answer withheld, and
+  the CLI killed.
+The targets are the first two writes of any kind (the account lease and the deploy's claim,
+both templates), the volume, and each endpoint: aiming by kind keeps the endpoint creates
+covered however many bookkeeping writes come before them.
 """
 
 from __future__ import annotations
@@ -16,8 +21,8 @@ import pytest
 from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
 from tests.support.wait import until
 
-WRITES = 3  # volume, endpoint a, endpoint b
-POINTS = [("between", k) for k in range(1, WRITES + 1)] + [("committed", k) for k in range(1, WRITES + 1)]
+TARGETS = [("*", 1), ("*", 2), ("network_volume", 1), ("endpoint", 1), ("endpoint", 2)]
+POINTS = [(boundary, kind, k) for boundary in ("between", "committed") for kind, k in TARGETS]
 
 
 def _config() -> dict:
@@ -26,10 +31,10 @@ def _config() -> dict:
     return config
 
 
-def _rule(kind: str, k: int) -> dict:
-    if kind == "between":
-        return {"op": "get", "action": "hang", "seconds": 60, "after": k - 1, "times": 1}
-    return {"op": "write", "action": "commit_then_hang", "seconds": 60, "after": k - 1, "times": 1}
+def _rule(boundary: str, kind: str, k: int) -> dict:
+    if boundary == "between":
+        return {"op": "get", "kind": kind, "action": "hang", "seconds": 60, "after": k - 1, "times": 1}
+    return {"op": "write", "kind": kind, "action": "commit_then_hang", "seconds": 60, "after": k - 1, "times": 1}
 
 
 # Rules that never fire, tried before the one under test: each one's `seen` counts the writes
@@ -75,7 +80,7 @@ def _settled(account, hung_write: bool) -> bool:
 
 @pytest.mark.parametrize("parallelism", ["1", "10"])
 @pytest.mark.parametrize("keep_gpu_dir", [True, False], ids=["with-.gpu", "without-.gpu"])
-@pytest.mark.parametrize("point", POINTS, ids=[f"{kind}-{k}" for kind, k in POINTS])
+@pytest.mark.parametrize("point", POINTS, ids=[f"{boundary}-{kind.replace('*', 'write')}-{k}" for boundary, kind, k in POINTS])
 def test_kill_9_at_a_write_boundary_then_deploy_converges(account, tmp_path, point, keep_gpu_dir, parallelism):
     """Under --parallelism 10 the endpoints are written concurrently, so write k is whichever
     reaches the server k-th, and the others may be in flight when the CLI dies."""
