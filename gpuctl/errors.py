@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     ERROR = 1  # any error, usage errors included: 2 means "changes pending" and nothing else
     CHANGES = 2  # only under --detailed-exitcode (and `drift`): the account differs from gpu.jsonc
     LOCKED = 3  # another deploy holds the project lock or the account lease
+    POLICY = 4  # the plan breaks a policy rule (docs/policy.md): deploy wrote nothing, deploy --plan showed why
     UNHEALTHY = 5  # deploy --wait-healthy: applied, but an endpoint failed its rollout or smoke input
     CHECK_FAILED = 6  # gpu doctor: it ran, and at least one check failed
     INTERRUPTED = 130  # Ctrl-C or SIGTERM, as a shell reports a process ended by SIGINT

@@ -38,6 +38,7 @@ class DeployOptions:
     overrides: dict
     parallelism: int = 10
     health: object | None = None  # gpuctl.engine.health.HealthCheck, under --wait-healthy
+    policy: str | None = None  # --policy FILE: the platform team's rules, merged with gpu.jsonc's `policy` block
 
 
 @dataclass
@@ -51,9 +52,11 @@ class Session:
     target: str
     project_dir: Path
     snapshot: object | None = None  # gpuctl.snapshot.Snapshot, under --observed
+    policy: object | None = None  # gpuctl.policy.guard.Guard, when gpu.jsonc or --policy gives a policy
 
     def plan(self, observed):
-        return make_plan(self.desired, observed, self.catalog, target=self.target, prune=self.opts.prune)
+        plan = make_plan(self.desired, observed, self.catalog, target=self.target, prune=self.opts.prune)
+        return self.policy.check(plan) if self.policy is not None else plan
 
     @property
     def needs_model_references(self) -> bool:
@@ -78,7 +81,22 @@ def session(app: AppContext, opts: DeployOptions) -> Session:
         target, _ = planning.snapshot_provider(app, opts.provider, loaded.provider, snapshot.provider, shown)
     else:
         target, _ = planning.choose_provider(app, opts.provider, loaded.provider)
-    return Session(app, opts, catalog, desired, target, path.resolve().parent, snapshot)
+    return Session(app, opts, catalog, desired, target, path.resolve().parent, snapshot, _guard(app, opts, loaded, catalog))
+
+
+def _guard(app: AppContext, opts: DeployOptions, loaded, catalog):
+    """The policy in force: --policy FILE and gpu.jsonc's block, each rule the stricter of the
+    two (docs/adr/0022-policy.md); None when neither gives one."""
+    if opts.policy is None and loaded.policy is None:
+        return None
+    from gpuctl.config.policy import load_policy_file, merge
+    from gpuctl.policy.guard import Guard
+
+    given = None
+    if opts.policy is not None:
+        path, display = planning.config_path(app, opts.policy)
+        given = load_policy_file(path, display, catalog)
+    return Guard.of(merge(given, loaded.policy), loaded)
 
 
 def health_options(app: AppContext, plan_only: bool, wait: bool, smoke: str | None, rollback: bool, timeout: float):
@@ -133,7 +151,7 @@ def deployment_for(s: Session, provider):
         desired=s.desired, catalog=s.catalog, target=s.target, project_dir=s.project_dir, prune=opts.prune,
         saved=read_saved(Path(opts.from_plan)) if opts.from_plan else None, reviewed=not (opts.yes or opts.json_result or opts.from_plan),
         lock_timeout=opts.lock_timeout, break_lock=opts.break_lock, parallelism=opts.parallelism,
-        grace=float(s.app.environ.get("GPUCTL_VISIBILITY_GRACE", "20")), health=opts.health)
+        grace=float(s.app.environ.get("GPUCTL_VISIBILITY_GRACE", "20")), health=opts.health, policy=s.policy)
 
     def warm(spec, endpoint: dict) -> dict:
         return run_prewarm(warm_io(s.app), provider, endpoint, spec.prewarm.mode, spec.prewarm.models, cached_model=spec.cached_model)
@@ -146,6 +164,11 @@ def _show_plan(s: Session, plan) -> int:
         Path(s.opts.out).write_text(dumps(to_document(plan)))
         s.app.note(f"saved the plan to {s.opts.out}; apply exactly it with: gpu serverless deploy --from-plan {s.opts.out}")
     planning.write_plan(s.app, plan, s.opts.fmt)
+    if plan.policy is not None:
+        from gpuctl.policy.guard import refuse
+        from gpuctl.render.document import policy_section
+
+        refuse({"policy": policy_section(plan)}, shown=True)
     return ExitCode.CHANGES if s.opts.detailed_exitcode and not plan.in_sync else ExitCode.OK
 
 

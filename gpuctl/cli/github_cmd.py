@@ -17,6 +17,10 @@ def _configs(func):
     return click.option("--config", "configs", multiple=True, type=click.Path(), help="A gpu.jsonc to work on; repeat for several (default: ./gpu.jsonc).")(func)
 
 
+def _policy(func):
+    return click.option("--policy", type=click.Path(dir_okay=False), help="A policy file every plan must keep, as `deploy --policy` (docs/policy.md).")(func)
+
+
 def _job(app: AppContext, body):
     """Run `body(job)` with the job's REST client closed afterwards."""
     from gpuctl.github.job import Job
@@ -37,33 +41,35 @@ def github_group() -> None:
 
 @github_group.command("plan")
 @_configs
+@_policy
 @click.option("--plan-dir", type=click.Path(file_okay=False), default=DEFAULT_PLAN_DIR, show_default=True, help="Where to write one plan file per config (the plan artifact).")
 @click.option("--comment/--no-comment", default=True, show_default=True, help="Post or update the sticky comment on the pull request.")
 @click.option("--pr-file", type=click.Path(dir_okay=False), help="workflow_run runs (fork flow): a file holding the pull request's number, checked against the run's head commit.")
 @click.option("--artifact-prefix", default=DEFAULT_PREFIX, show_default=True, help="The plan artifact is named PREFIX-<head SHA> (the `artifact` output).")
 @click.pass_obj
-def plan(app: AppContext, configs: tuple[str, ...], provider: str | None, plan_dir: str, comment: bool, pr_file: str | None, artifact_prefix: str) -> int:
+def plan(app: AppContext, configs: tuple[str, ...], provider: str | None, policy: str | None, plan_dir: str, comment: bool, pr_file: str | None, artifact_prefix: str) -> int:
     """Plan each config; show the plans on the pull request and in the job summary.
 
     One sticky comment per config, found again by a hidden marker and edited in place on every
     push; a plan longer than one GitHub comment is split over several. Outputs: has_changes,
-    exit_code (0 no changes, 2 changes, 1 error), plan_json, summary, artifact, pr. Exits 1
-    only on an error."""
+    exit_code (0 no changes, 2 changes, 4 policy violations, 1 error), plan_json, summary,
+    artifact, pr. Exits 1 on an error, 4 when a plan breaks the policy."""
     from gpuctl.github import plan_flow
 
-    opts = plan_flow.PlanOptions(configs or ("gpu.jsonc",), provider, app.cwd / plan_dir, comment, app.cwd / pr_file if pr_file else None, artifact_prefix)
+    opts = plan_flow.PlanOptions(configs or ("gpu.jsonc",), provider, app.cwd / plan_dir, comment, app.cwd / pr_file if pr_file else None, artifact_prefix, policy)
     return _job(app, lambda job: plan_flow.run(job, opts))
 
 
 @github_group.command("apply")
 @_configs
+@_policy
 @click.option("--plan-dir", type=click.Path(file_okay=False), help="The reviewed plans (the downloaded plan artifact).")
 @click.option("--replan", is_flag=True, help="Apply the plan as it is now even when it is not the reviewed one (a person's decision).")
 @click.option("--pr", type=click.IntRange(min=1), help="The merged pull request, for the result comment.")
 @click.option("--comment/--no-comment", default=True, show_default=True, help="Post or update the result comment on --pr.")
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=600.0, show_default=True, help="Seconds to wait for another deploy of the project.")
 @click.pass_obj
-def apply(app: AppContext, configs: tuple[str, ...], provider: str | None, plan_dir: str | None, replan: bool, pr: int | None, comment: bool, lock_timeout: float) -> int:
+def apply(app: AppContext, configs: tuple[str, ...], provider: str | None, policy: str | None, plan_dir: str | None, replan: bool, pr: int | None, comment: bool, lock_timeout: float) -> int:
     """Apply the reviewed plan of each config, if it is still the plan.
 
     The reviewed plan is still the plan when a plan made now writes exactly the same (ADR 16);
@@ -71,7 +77,7 @@ def apply(app: AppContext, configs: tuple[str, ...], provider: str | None, plan_
     and the command exits 1, unless --replan. Outputs: has_changes, exit_code, summary."""
     from gpuctl.github import apply_flow
 
-    opts = apply_flow.ApplyOptions(configs or ("gpu.jsonc",), provider, app.cwd / plan_dir if plan_dir else None, replan, pr, comment, lock_timeout)
+    opts = apply_flow.ApplyOptions(configs or ("gpu.jsonc",), provider, app.cwd / plan_dir if plan_dir else None, replan, pr, comment, lock_timeout, policy)
     return _job(app, lambda job: apply_flow.run(job, opts))
 
 

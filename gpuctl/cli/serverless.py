@@ -60,6 +60,7 @@ def _override_options(func):
 @click.option("--lock-timeout", default="0s", show_default=True, help="How long to wait for another deploy of this project to finish (30s, 5m).")
 @click.option("--break-lock", is_flag=True, help="Take over the account lease of another deploy of this project (after showing its holder); only when that deploy is surely gone.")
 @click.option("--parallelism", type=click.IntRange(1, 64), default=10, show_default=True, help="Apply up to N independent changes at once; 1 applies them one by one in the plan's order.")
+@click.option("--policy", "policy", type=click.Path(dir_okay=False), help="A policy file (JSONC) every plan must keep; with gpu.jsonc's policy block, each rule takes the stricter. A plan that breaks one exits 4 and applies nothing.")
 @click.option("--wait-healthy", is_flag=True, help="After applying, wait until each endpoint's rollout is done (and its smoke input passes); exit 5 if one fails.")
 @click.option("--smoke", type=click.Path(dir_okay=False), help="With --wait-healthy: a JSON job input (or, for vllm, an OpenAI request body) each endpoint must answer.")
 @click.option("--rollback-on-failure", is_flag=True, help="With --wait-healthy: put an endpoint that fails back on the version it had before this deploy.")
@@ -69,7 +70,7 @@ def _override_options(func):
 @click.pass_obj
 def deploy(app: AppContext, plan_only: bool, observed: str | None, config: str | None, as_json: bool, fmt: str | None,
            detailed_exitcode: bool, prune: bool, provider: str | None, yes: bool, out: str | None, from_plan: str | None,
-           lock_timeout: str, break_lock: bool, parallelism: int, wait_healthy: bool, smoke: str | None, rollback_on_failure: bool,
+           lock_timeout: str, break_lock: bool, parallelism: int, policy: str | None, wait_healthy: bool, smoke: str | None, rollback_on_failure: bool,
            health_timeout: str, record: str | None, **override_values) -> int:
     """Make the account match gpu.jsonc: plan, show, confirm, apply, verify."""
     from gpuctl.cli import deploy as flow
@@ -82,7 +83,7 @@ def deploy(app: AppContext, plan_only: bool, observed: str | None, config: str |
         plan_only=plan_only, observed=observed, config=config, fmt=output_format(fmt, as_json),
         detailed_exitcode=detailed_exitcode, prune=prune, provider=provider, yes=yes, out=out, from_plan=from_plan,
         lock_timeout=duration(lock_timeout), break_lock=break_lock, json_result=as_json and not plan_only, overrides=override_values,
-        parallelism=parallelism,
+        parallelism=parallelism, policy=policy,
         health=flow.health_options(app, plan_only or bool(out), wait_healthy, smoke, rollback_on_failure, duration(health_timeout)),
     )
     return flow.run(app, options)

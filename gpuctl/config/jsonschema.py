@@ -11,7 +11,7 @@ def config_schema() -> dict:
     schema = GpuConfigFile.model_json_schema(by_alias=True)
     schema["title"] = "gpu.jsonc"
     schema["description"] = (
-        "gpuctl / GPU CLI project configuration. Keys other than $schema, project_id, provider "
-        "and serverless belong to pod workflows and are ignored by gpuctl."
+        "gpuctl / GPU CLI project configuration. Keys other than $schema, project_id, provider, "
+        "serverless and policy belong to pod workflows and are ignored by gpuctl."
     )
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from gpuctl.catalog import Catalog, load_catalog
 from gpuctl.config import checks
+from gpuctl.config.policy import Policy, read_policy
 from gpuctl.config.shape import ServerlessBlock
 from gpuctl.config.source import Source, flags_only, read_source, text_source
 from gpuctl.config.sourcemap import dotted
@@ -40,6 +41,7 @@ class LoadedConfig:
     blocks: tuple[Block, ...]
     notices: tuple[Notice, ...]
     overrides: tuple[Override, ...]
+    policy: Policy | None = None  # the `policy` block (docs/policy.md), None when there is none
 
     @property
     def project_dir(self) -> Path:
@@ -133,9 +135,11 @@ def load_config(path: Path, overrides: Sequence[Override] = (), catalog: Catalog
             errors += errs
             notices += [replace(n, address=address) for n in notes]
     errors += _cross_block(source, checked, project_id, overrides)
+    policy, problems = read_policy(source, ("policy",), catalog) if "policy" in source.data else (None, [])
+    errors += problems
     if errors:
         raise ConfigError(f"{source.display} is not valid", sorted(errors, key=lambda d: (d.file or "", d.line or 0, d.col or 0)))
-    return LoadedConfig(source, project_id, source.data.get("provider"), tuple(checked), tuple(notices), tuple(overrides))
+    return LoadedConfig(source, project_id, source.data.get("provider"), tuple(checked), tuple(notices), tuple(overrides), policy)
 
 
 def _cross_block(source: Source, blocks: list[Block], project_id: str, overrides) -> list[Diagnostic]:

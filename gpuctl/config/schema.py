@@ -85,8 +85,25 @@ class ServerlessBlock(_Strict):
     adopt: Annotated[str | None, Field(min_length=1, max_length=64, pattern=ENDPOINT_ID, description="Id of an existing endpoint the next deploy adopts (writes this project's marker on it); `gpu serverless import` writes it. Inert once the endpoint is owned.")] = None
 
 
+class PolicyBlock(_Strict):
+    """Rules every plan of this project must keep (docs/policy.md); a rule applies only when its
+    key is given. The same object, at the top level of its own file, is what `deploy --policy
+    FILE` reads; when both are given each rule takes the stricter of the two."""
+
+    schema_: Annotated[str | None, Field(alias="$schema", description="Editor schema hint; ignored.")] = None
+    allowed_gpu_types: Annotated[list[Annotated[str, Field(min_length=1)]] | None, Field(description="The only GPU type ids gpu_type and gpu_types may name.")] = None
+    max_min_workers: Annotated[int | None, Field(ge=0, le=1000, description="Most always-on workers (scaling.min_workers) an endpoint may have.")] = None
+    max_max_workers: Annotated[int | None, Field(ge=0, le=1000, description="Most workers (scaling.max_workers) an endpoint may scale to.")] = None
+    max_always_on_per_hour: Annotated[float | None, Field(ge=0, description="Most USD per hour the plan's always-on cost estimate may reach.")] = None
+    max_worst_case_per_hour: Annotated[float | None, Field(ge=0, description="Most USD per hour the plan's worst-case cost estimate may reach.")] = None
+    forbid_delete: Annotated[bool, Field(description="No plan may delete an endpoint.")] = False
+    forbid_replace: Annotated[bool, Field(description="No plan may replace (delete and re-create) an endpoint.")] = False
+    require_secret_env: Annotated[bool, Field(description='Env keys that look like credentials (*_TOKEN, *_KEY, *SECRET*) must be {"secret": ...} or "${VAR}".')] = False
+    warn_high_entropy_env: Annotated[bool, Field(description="Warn (never fail) on literal env values that look like generated secrets.")] = False
+
+
 class GpuConfigFile(BaseModel):
-    """The whole file. Only used to generate the JSON Schema: keys other than these four belong
+    """The whole file. Only used to generate the JSON Schema: keys other than these five belong
     to GPU CLI pod workflows and are accepted and ignored."""
 
     model_config = ConfigDict(extra="allow", title="gpu.jsonc", populate_by_name=True)
@@ -95,4 +112,5 @@ class GpuConfigFile(BaseModel):
     project_id: Annotated[str | None, Field(min_length=1, max_length=191, pattern=PRINTABLE_NAME)] = None
     provider: Literal["runpod", "local"] | None = None
     serverless: ServerlessBlock | Annotated[list[ServerlessBlock], Field(min_length=1)]
+    policy: PolicyBlock | None = None
 

@@ -30,7 +30,7 @@ SECRET_NAME = r"^[A-Za-z0-9_.-]+$"
 PORT = r"^[0-9]{1,5}/(http|tcp)$"
 ENDPOINT_ID = r"^[A-Za-z0-9_-]+$"
 TEMPLATES = ("auto", "comfyui", "vllm", "whisper", "custom-image")
-TOP_LEVEL_KEYS = ("$schema", "project_id", "provider", "serverless")
+TOP_LEVEL_KEYS = ("$schema", "project_id", "provider", "serverless", "policy")
 
 _SURROGATE = re.compile("[\ud800-\udfff]")  # rare, and pydantic-core's regex engine reads such a str its own way
 

@@ -58,6 +58,7 @@ class DeployRequest:
     grace: float = 20.0  # how long a create may take to become visible
     command: str = "gpu serverless deploy"  # how the lease names its holder
     health: HealthCheck | None = None  # --wait-healthy: the gate after apply
+    policy: Any = None  # gpuctl.policy.guard.Guard: every plan is checked; one that breaks a rule is never applied
 
 
 @dataclass
@@ -99,7 +100,18 @@ class Deployment:
 
     def plan_against(self, observed: Observed) -> Plan:
         r = self.request
-        return make_plan(r.desired, observed, r.catalog, target=r.target, prune=r.prune)
+        plan = make_plan(r.desired, observed, r.catalog, target=r.target, prune=r.prune)
+        return r.policy.check(plan) if r.policy is not None else plan
+
+    def _refuse(self, plan: Plan) -> None:
+        """Raise PolicyViolation (exit 4) before anything is written when this plan, or the saved
+        plan being applied, breaks a policy rule."""
+        if plan.policy is None and self.request.saved is None:
+            return
+        from gpuctl.policy.guard import refuse
+        from gpuctl.render.document import policy_section
+
+        refuse({"policy": policy_section(plan)}, self.request.saved)
 
     def observe(self) -> Observed:
         return self.provider.observe(any(spec.cached_model for spec in self.request.desired.endpoints))
@@ -128,6 +140,7 @@ class Deployment:
         if self.request.saved is not None:
             check_saved(self.request.saved, plan)
         self.emit(PlanReady(plan))
+        self._refuse(plan)
         if not plan.has_changes:
             if self._targets(plan, observed)[0] and not self.confirm(plan):
                 raise Cancelled("cancelled: nothing was changed or warmed")
@@ -160,6 +173,7 @@ class Deployment:
                 raise StalePlan("the account changed after the plan was shown; refusing to apply it", hint="run deploy again and review the new plan")
             self.emit(Note("the account changed while this deploy waited for the lease; applying the plan as it is now"))
             self.emit(PlanReady(plan, "replanned"))
+        self._refuse(plan)
         return plan, observed
 
     def _execute(self, plan: Plan) -> DeployResult:

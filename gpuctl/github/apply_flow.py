@@ -29,6 +29,7 @@ class ApplyOptions:
     pr: int | None
     comment: bool
     lock_timeout: float
+    policy: str | None = None  # --policy FILE: a plan that breaks it is refused like a stale one
 
 
 @dataclass
@@ -58,7 +59,7 @@ def run(job: Job, opts: ApplyOptions) -> int:
 def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Applied:
     key = job.key(config)
     try:
-        fresh = runner.plan_document(job.app, config, opts.provider)
+        fresh = runner.plan_document(job.app, config, opts.provider, opts.policy)
         if not fresh["has_changes"]:
             return Applied(key, 0, "nothing to apply: " + runner.plan_summary(fresh), f"### gpuctl: nothing to apply for `{key}`\n\n{runner.plan_summary(fresh)}\n" + job.footer("Checked", key))
         refusal = None if opts.replan else _refusal(opts.plan_dir, key, fresh)
@@ -66,7 +67,7 @@ def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Appl
             return _refused(job, key, fresh, refusal)
         saved = plan_file(scratch, key)
         runner.save_plan(fresh, saved)
-        result = runner.apply_saved(job.app, config, opts.provider, saved, opts.lock_timeout)
+        result = runner.apply_saved(job.app, config, opts.provider, saved, opts.lock_timeout, opts.policy)
     except runner.Stale as exc:
         return _refused(job, key, None, [f"{exc.summary} between the fresh plan and the apply"])
     except GpuctlError as exc:

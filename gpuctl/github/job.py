@@ -75,5 +75,6 @@ def error_markdown(title: str, text: str) -> str:
 
 
 def combined(codes: list[int]) -> int:
-    """One detailed exit code for several configs: 1 if any failed, else 2 if any has changes."""
-    return 1 if 1 in codes else (2 if 2 in codes else 0)
+    """One detailed exit code for several configs: 1 if any failed, else 4 if any breaks the
+    policy, else 2 if any has changes."""
+    return next((code for code in (1, 4, 2) if code in codes), 0)

@@ -21,15 +21,17 @@ class PlanOptions:
     comment: bool
     pr_file: Path | None
     artifact_prefix: str
+    policy: str | None = None  # --policy FILE
 
 
 @dataclass
 class Planned:
     key: str
-    code: int  # 0 no changes, 2 changes, 1 error
+    code: int  # 0 no changes, 2 changes, 4 policy violations, 1 error
     summary: str
     path: Path | None
     markdown: str
+    changes: bool = False
 
 
 def run(job: Job, opts: PlanOptions) -> int:
@@ -39,7 +41,7 @@ def run(job: Job, opts: PlanOptions) -> int:
     results = [_plan_one(job, config, opts) for config in opts.configs]
     code = combined([r.code for r in results])
     job.outputs({  # first, so a comment GitHub refuses still leaves the plan's outputs
-        "has_changes": "true" if any(r.code == 2 for r in results) else "false",
+        "has_changes": "true" if any(r.changes for r in results) else "false",
         "exit_code": str(code),
         "plan_json": "\n".join(str(r.path) for r in results if r.path),
         "summary": "\n".join(f"{r.key}: {r.summary}" for r in results),
@@ -53,20 +55,22 @@ def run(job: Job, opts: PlanOptions) -> int:
             job.app.note(f"{result.key}: pull request #{pull[0]} comment {'updated' if posted.updated or posted.unchanged else 'posted'}"
                          f" ({len(posted.ids)} part{'s' if len(posted.ids) != 1 else ''}{f', {posted.deleted} stale removed' if posted.deleted else ''})")
         job.app.stdout.write(f"{result.key}: {result.summary}\n")
-    return 1 if code == 1 else 0
+    return code if code in (1, 4) else 0
 
 
 def _plan_one(job: Job, config: str, opts: PlanOptions) -> Planned:
     key = job.key(config)
     try:
-        doc = runner.plan_document(job.app, config, opts.provider)
+        doc = runner.plan_document(job.app, config, opts.provider, opts.policy)
     except GpuctlError as exc:
         job.app.note(f"{key}: {exc.format()}")
         return Planned(key, 1, f"error: {exc.summary}", None, error_markdown(f"gpuctl could not plan `{key}`", exc.format()) + job.footer("Planned", key))
     path = plan_file(opts.plan_dir, key)
     runner.save_plan(doc, path)
-    code = 2 if not doc["in_sync"] else 0
-    return Planned(key, code, runner.plan_summary(doc), path.resolve(), runner.plan_markdown(doc) + job.footer("Planned", key))
+    violations = len((doc.get("policy") or {}).get("violations") or [])
+    code = 4 if violations else 2 if not doc["in_sync"] else 0
+    summary = runner.plan_summary(doc) + (f" Breaks {violations} policy rule{'s' if violations != 1 else ''}." if violations else "")
+    return Planned(key, code, summary, path.resolve(), runner.plan_markdown(doc) + job.footer("Planned", key), not doc["in_sync"])
 
 
 def pull_request(job: Job, pr_file: Path | None) -> tuple[int, str] | None:

@@ -13,14 +13,14 @@ from gpuctl.cli.context import AppContext
 from gpuctl.errors import GpuctlError
 
 
-def _session(app: AppContext, config: str, provider: str | None, from_plan: str | None = None, lock_timeout: float = 0.0):
+def _session(app: AppContext, config: str, provider: str | None, from_plan: str | None = None, lock_timeout: float = 0.0, policy: str | None = None):
     """gpu.jsonc and the provider resolved as `deploy` resolves them; the flow prints no plan
     (the job posts it), only notes and progress on stderr."""
     from gpuctl.cli.deploy import DeployOptions, session
 
     return session(app, DeployOptions(plan_only=from_plan is None, observed=None, config=config, fmt="json", detailed_exitcode=False,
                                       prune=False, provider=provider, yes=False, out=None, from_plan=from_plan, lock_timeout=lock_timeout,
-                                      break_lock=False, json_result=True, overrides={}))
+                                      break_lock=False, json_result=True, overrides={}, policy=policy))
 
 
 def _captured(app: AppContext) -> tuple[AppContext, io.StringIO]:
@@ -29,14 +29,14 @@ def _captured(app: AppContext) -> tuple[AppContext, io.StringIO]:
     return AppContext(environ=app.environ, cwd=app.cwd, stdout=out, stderr=app.stderr, debug=app.debug, secrets=app.secrets), out
 
 
-def plan_document(app: AppContext, config: str, provider: str | None) -> dict:
+def plan_document(app: AppContext, config: str, provider: str | None, policy: str | None = None) -> dict:
     """The plan document of `deploy --plan --config CONFIG` against the account. Never starts
     the local provider: a plan against an account that is not there is an error."""
     from gpuctl.cli.connect import connect
     from gpuctl.cli.deploy import deployment_for
     from gpuctl.render.document import to_document
 
-    s = _session(app, config, provider)
+    s = _session(app, config, provider, policy=policy)
     account = connect(app, s.target, start_local=False)
     try:
         return to_document(deployment_for(s, account).plan())
@@ -77,7 +77,7 @@ class Stale(GpuctlError):
     """The account changed between the fresh plan and the apply: nothing was written."""
 
 
-def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: Path, lock_timeout: float) -> dict:
+def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: Path, lock_timeout: float, policy: str | None = None) -> dict:
     """`deploy --from-plan PLAN_FILE --json`: apply exactly that plan, refused (`Stale`) if the
     account or the config moved since it was made. Returns the deploy result document; an apply
     that fails part-way raises its error (the progress on stderr lists what was done)."""
@@ -87,7 +87,7 @@ def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: P
     from gpuctl.engine.flow import StalePlan
     from gpuctl.render.result import result_document
 
-    s = _session(app, config, provider, str(plan_file), lock_timeout)
+    s = _session(app, config, provider, str(plan_file), lock_timeout, policy)
     account = connect(app, s.target)
     try:
         result = deployment_for(s, account).apply()

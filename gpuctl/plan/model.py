@@ -94,6 +94,28 @@ class CostEstimate:
 
 
 @dataclass(frozen=True)
+class Violation:
+    """One broken policy rule (docs/policy.md). `endpoint` is the resource address, None for a
+    rule about the whole plan (its cost); `path` the gpu.jsonc key that breaks it, when one does;
+    `source` the policy file whose rule it is."""
+
+    rule: str
+    endpoint: str | None
+    path: str | None
+    message: str
+    source: str
+
+
+@dataclass(frozen=True)
+class PolicyReport:
+    """The policy a plan was checked against (its files) and what it found. A plan with any
+    violation is never applied (docs/adr/0022-policy.md)."""
+
+    sources: tuple[str, ...]
+    violations: tuple[Violation, ...] = ()
+
+
+@dataclass(frozen=True)
 class Plan:
     project_id: str
     config_path: str
@@ -104,6 +126,7 @@ class Plan:
     cost: CostEstimate
     overrides: tuple[Override, ...]
     observed_digest: str
+    policy: PolicyReport | None = None  # None: no policy was in force
 
     @property
     def has_changes(self) -> bool:

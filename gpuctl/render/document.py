@@ -90,6 +90,15 @@ def _notice(notice: Notice) -> dict:
     return {"code": notice.code, "address": notice.address, "message": notice.message}
 
 
+def policy_section(plan: Plan) -> dict | None:
+    """The policy the plan was checked against and its violations (docs/policy.md); None
+    when no policy was in force, and then the document has no `policy` key."""
+    if plan.policy is None:
+        return None
+    return {"sources": list(plan.policy.sources),
+            "violations": [{"rule": v.rule, "endpoint": v.endpoint, "path": v.path, "message": v.message, "source": v.source} for v in plan.policy.violations]}
+
+
 @acyclic
 def to_document(plan: Plan) -> dict:
     return _document(plan, [_resource(c) for c in plan.changes])
@@ -120,7 +129,7 @@ def _document(plan: Plan, resources: Iterable[dict]) -> dict:
                       for i in plan.cost.items],
         },
         "observed_digest": plan.observed_digest,
-    }
+    } | ({"policy": policy_section(plan)} if plan.policy is not None else {})
 
 
 @acyclic

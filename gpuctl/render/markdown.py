@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 
+from gpuctl.render.policy import policy_markdown
 from gpuctl.render.words import cost_line, field_line, for_people, heading, path_width, shown, summary_line, symbol, template_note
 
 LIMIT = 60_000
@@ -46,6 +47,7 @@ def render_markdown(doc: dict, limit: int = LIMIT) -> str:
     parts = [f"### gpuctl plan: {summary_line(doc).removeprefix('Plan: ')}\n", f"Project `{doc['project_id']}` · provider `{doc['provider']}` · {cost_line(doc)}\n"]
     for o in doc["overrides"]:
         parts.append(f"- override `{o['flag']}`: `{o['path']}` = `{o['value']}`\n")
+    parts.append(policy_markdown(doc))
     parts.append(_notices("Warnings", "⚠️ ", doc["warnings"]))
     parts.append(_notices("Notes", "", doc["notes"]))
     parts.append("\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
+from gpuctl.render.policy import policy_text
 from gpuctl.render.words import cost_line, field_line, for_people, heading, path_width, shown, style, summary_line, symbol, template_note
 
 _FIELD_STYLE = {"+": "green", "-": "red", "~": "yellow"}
@@ -54,6 +55,8 @@ def render_text(doc: dict, console: Console) -> None:
     if listed:  # one print: rich's cost is per call, and a plan may list thousands of lines
         lines = [line for resource in listed for line in (Text(""), *_resource_lines(resource))]
         console.print(Text("\n").join(lines), soft_wrap=True)
+    for line in policy_text(doc):
+        console.print(line, soft_wrap=True)
     _notices(console, "Warnings:", "!", "yellow", doc["warnings"])
     _notices(console, "Notes:", "-", "dim", doc["notes"])
     console.print()

@@ -1,0 +1,109 @@
+"""Each policy rule, as a check. The rules about an endpoint's own settings read gpu.jsonc's blocks
+(after per-run flags), so a violation names the key that breaks it; the rules about what a plan
+does (its cost, its deletes and replaces) read the plan, with the cost from `plan.cost`, the
+numbers every rendering shows (gpuctl.plan.cost), never a second formula."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from gpuctl.config.loader import Block, LoadedConfig
+from gpuctl.config.policy import Policy
+from gpuctl.config.sourcemap import dotted
+from gpuctl.model import Notice
+from gpuctl.plan.model import Action, Plan, Violation
+from gpuctl.policy.secrets import credential_key, looks_generated
+
+ENTROPY_CODE = "policy-high-entropy-env"
+UNPRICED_CODE = "policy-cost-unpriced"
+
+
+class _Endpoint:
+    """One block, as the rules name it: its address, key paths and the flags that set a key."""
+
+    def __init__(self, loaded: LoadedConfig, block: Block, policy: Policy):
+        self.block, self.policy = block, policy
+        self.address = f"endpoint.{block.model.name or loaded.project_id}"
+        self.prefix = dotted(block.prefix)
+        self.flags = {o.path: o.flag for o in loaded.overrides}
+
+    def violation(self, rule: str, key: str, message: str) -> Violation:
+        flag = self.flags.get(key.split("[")[0])
+        said = f" (set by {flag})" if flag else ""
+        return Violation(rule, self.address, f"{self.prefix}.{key}", message + said, self.policy.origin.get(rule, ""))
+
+
+def config_findings(policy: Policy, loaded: LoadedConfig) -> tuple[list[Violation], list[Notice]]:
+    """What gpu.jsonc alone breaks (GPU types, worker counts, credentials in env) and the
+    high-entropy warnings; the same for every plan of this configuration."""
+    violations, warnings = [], []
+    for block in loaded.blocks:
+        endpoint = _Endpoint(loaded, block, policy)
+        violations += [*_gpus(endpoint), *_workers(endpoint), *_credentials(endpoint)]
+        warnings += list(_generated(endpoint))
+    return violations, warnings
+
+
+def _gpus(e: _Endpoint) -> Iterator[Violation]:
+    allowed = e.policy.allowed_gpu_types
+    if allowed is None:
+        return
+    m = e.block.model
+    named = [("gpu_type", m.gpu_type)] + [(f"gpu_types[{i}]", g) for i, g in enumerate(m.gpu_types)]
+    choices = ", ".join(f'"{g}"' for g in allowed) or "none (the allow-lists of the policy files have nothing in common)"
+    for key, gpu in named:
+        if gpu is not None and gpu not in allowed:
+            yield e.violation("allowed_gpu_types", key, f'GPU type "{gpu}" is not allowed; allowed: {choices}')
+
+
+def _workers(e: _Endpoint) -> Iterator[Violation]:
+    scaling = e.block.model.scaling
+    for rule, key, value in (("max_min_workers", "min_workers", scaling.min_workers), ("max_max_workers", "max_workers", scaling.max_workers)):
+        limit = getattr(e.policy, rule)
+        if limit is not None and value > limit:
+            yield e.violation(rule, f"scaling.{key}", f"{key} is {value}; the policy allows at most {limit}")
+
+
+def _literals(e: _Endpoint) -> Iterator[tuple[str, str]]:
+    """(key, value) of each env value written in gpu.jsonc itself: not `${VAR}`, not a secret."""
+    for key, value in e.block.model.runpod.env.items():
+        if isinstance(value, str) and "${" not in value and value:
+            yield key, value
+
+
+def _credentials(e: _Endpoint) -> Iterator[Violation]:
+    if not e.policy.require_secret_env:
+        return
+    for key, _ in _literals(e):
+        if credential_key(key):
+            yield e.violation("require_secret_env", f"runpod.env.{key}",
+                              f'{key} looks like a credential but its value is written in the file; use {{"secret": "name"}} (a RunPod secret) or "${{VAR}}" (from the deploying environment)')
+
+
+def _generated(e: _Endpoint) -> Iterator[Notice]:
+    if not e.policy.warn_high_entropy_env:
+        return
+    for key, value in _literals(e):
+        if not (e.policy.require_secret_env and credential_key(key)) and looks_generated(value):
+            yield Notice(ENTROPY_CODE, f"{e.prefix}.runpod.env.{key} holds a literal value that looks like a generated secret; "
+                                       'if it is one, use {"secret": "name"} or "${VAR}" (policy warn_high_entropy_env)', e.address)
+
+
+def plan_findings(policy: Policy, plan: Plan) -> tuple[list[Violation], list[Notice]]:
+    """What the plan itself breaks: its hourly cost estimate, its deletes and replaces."""
+    violations, warnings = [], []
+    for rule, label, value in (("max_always_on_per_hour", "always-on", plan.cost.always_on_per_hour),
+                               ("max_worst_case_per_hour", "worst-case", plan.cost.worst_case_per_hour)):
+        limit = getattr(policy, rule)
+        if limit is None:
+            continue
+        if value > limit:
+            floor = " at least (some GPU pools have no published price)" if not plan.cost.complete else ""
+            violations.append(Violation(rule, None, None, f"the plan's {label} cost estimate is ${value:,.2f}/h{floor}; the policy allows at most ${limit:,.2f}/h", policy.origin.get(rule, "")))
+        elif not plan.cost.complete:
+            warnings.append(Notice(UNPRICED_CODE, f"some GPU pools have no published price, so {rule} (${limit:,.2f}/h) was checked against a lower bound (${value:,.2f}/h)"))
+    for rule, action, verb in (("forbid_delete", Action.DELETE, "deletes"), ("forbid_replace", Action.REPLACE, "replaces")):
+        if getattr(policy, rule):
+            violations += [Violation(rule, c.address, None, f"the plan {verb} {c.address}{f' ({c.id})' if c.id else ''}: {c.reason}; the policy forbids it",
+                                     policy.origin.get(rule, "")) for c in plan.changes if c.action == action]
+    return violations, warnings

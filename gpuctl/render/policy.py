@@ -1,0 +1,48 @@
+"""The policy section of a plan (docs/policy.md), for the text and Markdown views: kept apart
+from their layout so it reads the same wherever the plan is shown. Nothing is drawn when no
+policy was in force; a passed policy is one line, each violation one line."""
+
+from __future__ import annotations
+
+
+def violation_line(v: dict) -> str:
+    """One violation of a plan document for people: `endpoint.api: serverless.gpu_type: ... [rule, file]`."""
+    where = ": ".join(p for p in (v["endpoint"], v["path"]) if p)
+    source = f", {v['source']}" if v["source"] else ""
+    return f"{where + ': ' if where else ''}{v['message']} [{v['rule']}{source}]"
+
+
+def _heading(policy: dict) -> str:
+    n = len(policy["violations"])
+    files = ", ".join(policy["sources"])
+    if not n:
+        return f"Policy ({files}): passed"
+    return f"Policy ({files}): {n} violation{'s' if n != 1 else ''}; deploy refuses this plan (exit 4)"
+
+
+def policy_text(doc: dict) -> list:
+    """rich Text lines for `render_text`: none without a policy."""
+    from rich.text import Text
+
+    policy = doc.get("policy")
+    if policy is None:
+        return []
+    style = "bold red" if policy["violations"] else "bold green"
+    return [Text(""), Text(_heading(policy), style=style), *(Text(f"  x {violation_line(v)}", style="red") for v in policy["violations"])]
+
+
+def policy_markdown(doc: dict) -> str:
+    """A block for `render_markdown`, near the top where a reviewer looks first: "" without a policy."""
+    policy = doc.get("policy")
+    if policy is None:
+        return ""
+    mark = "⛔" if policy["violations"] else "✅"
+    lines = "".join(f"- `{v['rule']}`: {_md(violation_line(v))}\n" for v in policy["violations"])
+    return f"\n**{mark} {_md(_heading(policy))}**\n\n{lines}"
+
+
+def _md(text: str) -> str:
+    """Text safe inside a Markdown list item: no HTML, no stray code spans or emphasis."""
+    import html
+
+    return html.escape(text, quote=False).replace("`", "ˋ").replace("*", "\\*")

@@ -1,0 +1,91 @@
+"""Policy through the real CLI against the local provider: a plan that breaks a rule exits 4
+(ExitCode.POLICY) and the provider's request log shows no write, whether the rule is in
+gpu.jsonc's policy block, in a `--policy FILE`, or broken by a saved plan given to --from-plan."""
+
+from __future__ import annotations
+
+import json
+
+from gpuctl.errors import ExitCode
+from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
+
+
+def _writes(account) -> list[dict]:
+    return [r for r in account.requests() if r["method"] not in ("GET", "HEAD", "OPTIONS")]
+
+
+def _with_policy(policy: dict, **scaling) -> dict:
+    return echo_config(**scaling) | {"policy": policy}
+
+
+def test_a_violation_in_the_config_block_fails_deploy_with_exit_4_before_any_write(account, tmp_path):
+    proj = project(tmp_path / "p", _with_policy({"max_max_workers": 1}, max_workers=2), {"handler.py": ECHO_HANDLER})
+    result = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert result.code == ExitCode.POLICY == 4, result.err
+    assert "breaks 1 policy rule; nothing was written" in result.err
+    assert "serverless.scaling.max_workers: max_workers is 2; the policy allows at most 1 [max_max_workers, gpu.jsonc]" in result.err
+    assert "Policy (gpu.jsonc): 1 violation" in result.out  # the plan shown before the refusal says why
+    assert _writes(account) == [] and account.writes() == 0
+    assert account.endpoints() == []
+
+
+def test_plan_exits_4_and_the_json_plan_carries_each_violation(account, tmp_path):
+    proj = project(tmp_path / "p", _with_policy({"require_secret_env": True}), {"handler.py": ECHO_HANDLER})
+    config = json.loads((proj / "gpu.jsonc").read_text())
+    config["serverless"]["runpod"]["env"]["HF_TOKEN"] = "hf_kQzPwLmXyRtBvNcDfGhJsAeUiOp1234567"
+    (proj / "gpu.jsonc").write_text(json.dumps(config))
+    result = account.gpu("serverless", "deploy", "--plan", "--json", "--detailed-exitcode", cwd=proj)
+    assert result.code == 4, result.err  # a policy failure outranks "changes pending" (2)
+    policy = result.json()["policy"]
+    assert policy["sources"] == ["gpu.jsonc"]
+    assert policy["violations"] == [{"rule": "require_secret_env", "endpoint": "endpoint.echo", "path": "serverless.runpod.env.HF_TOKEN",
+                                     "message": policy["violations"][0]["message"], "source": "gpu.jsonc"}]
+    assert "hf_kQz" not in policy["violations"][0]["message"]
+    assert _writes(account) == []
+
+
+def test_a_policy_file_is_enforced_and_a_plan_that_keeps_it_deploys(account, tmp_path):
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    (proj / "platform.jsonc").write_text('{\n  // the platform team\'s rules\n  "allowed_gpu_types": ["NVIDIA L4"]\n}\n')
+    refused = account.gpu("serverless", "deploy", "-y", "--policy", "platform.jsonc", cwd=proj)
+    assert refused.code == 4, refused.err
+    assert 'GPU type "NVIDIA GeForce RTX 4090" is not allowed; allowed: "NVIDIA L4" [allowed_gpu_types, platform.jsonc]' in refused.err
+    assert _writes(account) == []
+    (proj / "platform.jsonc").write_text('{"allowed_gpu_types": ["NVIDIA L4", "NVIDIA GeForce RTX 4090"], "max_max_workers": 4}')
+    kept = account.gpu("serverless", "deploy", "-y", "--policy", "platform.jsonc", cwd=proj)
+    assert kept.code == 0, kept.err
+    assert [e["name"] for e in account.endpoints()] == ["echo"]
+
+
+def test_an_unknown_key_in_the_policy_file_is_located_with_a_fix(account, tmp_path):
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    (proj / "platform.jsonc").write_text('{\n  "max_max_worker": 4\n}\n')
+    result = account.gpu("serverless", "deploy", "--plan", "--policy", "platform.jsonc", cwd=proj)
+    assert result.code == 1
+    assert 'platform.jsonc:2:3: max_max_worker: unknown key\n  hint: did you mean "max_max_workers"?' in result.err
+    assert "Traceback" not in result.err
+
+
+def test_forbid_delete_stops_a_prune_and_the_endpoint_stays(account, tmp_path):
+    proj = project(tmp_path / "p", {"project_id": "e2e", "serverless": [echo_config("a")["serverless"], echo_config("b")["serverless"]]},
+                   {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    before = len(_writes(account))
+    (proj / "gpu.jsonc").write_text(json.dumps(_with_policy({"forbid_delete": True}, name="a")))
+    result = account.gpu("serverless", "deploy", "-y", "--prune", cwd=proj)
+    assert result.code == 4, result.err
+    assert "endpoint.b: the plan deletes endpoint.b" in result.err and "[forbid_delete, gpu.jsonc]" in result.err
+    assert len(_writes(account)) == before
+    assert sorted(e["name"] for e in account.endpoints()) == ["a", "b"]
+
+
+def test_a_saved_plan_with_violations_is_never_applied_even_without_the_policy(account, tmp_path):
+    proj = project(tmp_path / "p", echo_config(max_workers=3), {"handler.py": ECHO_HANDLER})
+    (proj / "platform.jsonc").write_text('{"max_max_workers": 2}')
+    saved = account.gpu("serverless", "deploy", "--plan", "--out", "plan.json", "--policy", "platform.jsonc", cwd=proj)
+    assert saved.code == 4, saved.err
+    assert json.loads((proj / "plan.json").read_text())["policy"]["violations"][0]["rule"] == "max_max_workers"
+    applied = account.gpu("serverless", "deploy", "--from-plan", "plan.json", cwd=proj)  # no --policy this time
+    assert applied.code == 4, applied.err
+    assert "the saved plan breaks 1 policy rule; nothing was written" in applied.err
+    assert _writes(account) == [] and account.endpoints() == []

@@ -1,0 +1,120 @@
+"""Each policy rule with a plan that keeps it and one that breaks it: the violation names the rule,
+the endpoint and the gpu.jsonc key, and a plan with no policy has no verdict at all."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from gpuctl.config import build_desired, load_config
+from gpuctl.config.policy import Policy
+from gpuctl.model import Observed, Override
+from gpuctl.plan import plan as make_plan
+from gpuctl.policy.guard import Guard
+from tests.policy.support import CATALOG, GPU, block, checked, config, deployed, rules
+
+
+def test_no_policy_means_no_verdict(tmp_path):
+    assert checked(tmp_path, config(block())).policy is None
+
+
+@pytest.mark.parametrize("policy,keeps", [
+    ({"allowed_gpu_types": [GPU, "NVIDIA L4"]}, True),
+    ({"allowed_gpu_types": ["NVIDIA L4"]}, False),
+    ({"max_min_workers": 1}, True),
+    ({"max_min_workers": 0}, False),  # 0 is a limit, not "off"
+    ({"max_max_workers": 3}, True),
+    ({"max_max_workers": 2}, False),
+])
+def test_endpoint_rules(tmp_path, policy, keeps):
+    plan = checked(tmp_path, config(block(min_workers=1, max_workers=3), policy=policy))
+    [rule] = policy
+    assert plan.policy.sources == ("gpu.jsonc",)
+    assert rules(plan) == ([] if keeps else [(rule, "endpoint.api", {"allowed_gpu_types": "serverless.gpu_type", "max_min_workers": "serverless.scaling.min_workers",
+                                                                       "max_max_workers": "serverless.scaling.max_workers"}[rule])])
+
+
+def test_a_fallback_gpu_is_named_by_its_list_index_in_its_block(tmp_path):
+    fallback = block("b") | {"gpu_types": ["NVIDIA L4", "NVIDIA RTX A6000"]}
+    plan = checked(tmp_path, config(block("a"), fallback, policy={"allowed_gpu_types": [GPU, "NVIDIA L4"]}))
+    assert rules(plan) == [("allowed_gpu_types", "endpoint.b", "serverless[1].gpu_types[1]")]
+    assert '"NVIDIA RTX A6000" is not allowed' in plan.policy.violations[0].message
+
+
+@pytest.mark.parametrize("rule,attr", [("max_always_on_per_hour", "always_on_per_hour"), ("max_worst_case_per_hour", "worst_case_per_hour")])
+def test_cost_limits_use_the_plans_own_estimate(tmp_path, rule, attr):
+    doc = config(block(min_workers=1, max_workers=3))
+    estimate = getattr(checked(tmp_path, doc).cost, attr)
+    assert estimate > 0
+    at_limit = checked(tmp_path, doc | {"policy": {rule: estimate}})
+    over = checked(tmp_path, doc | {"policy": {rule: round(estimate - 0.01, 2)}})
+    assert rules(at_limit) == []
+    assert rules(over) == [(rule, None, None)]
+    assert f"${estimate:,.2f}/h" in over.policy.violations[0].message
+
+
+def test_forbid_delete(tmp_path):
+    account = deployed(tmp_path, config(block("a"), block("b")))
+    kept = checked(tmp_path, config(block("a"), block("b"), policy={"forbid_delete": True}), account, prune=True)
+    pruned = checked(tmp_path, config(block("a"), policy={"forbid_delete": True}), account, prune=True)
+    assert rules(kept) == []
+    assert rules(pruned) == [("forbid_delete", "endpoint.b", None)]
+    assert "the plan deletes endpoint.b (ep-b)" in pruned.policy.violations[0].message
+
+
+def test_forbid_replace(tmp_path):
+    account = deployed(tmp_path, config(block()))
+    same = checked(tmp_path, config(block(), policy={"forbid_replace": True}), account)
+    moved = replace(account, endpoints=({**account.endpoints[0], "type": "LOAD_BALANCER"},))
+    replaced = checked(tmp_path, config(block(), policy={"forbid_replace": True}), moved)
+    assert rules(same) == []
+    assert [c.action.value for c in replaced.changes] == ["replace"]
+    assert rules(replaced) == [("forbid_replace", "endpoint.api", None)]
+
+
+@pytest.mark.parametrize("key", ["HF_TOKEN", "OPENAI_API_KEY", "MY_SECRET_THING", "client_secret"])
+def test_credentials_must_come_from_a_secret_or_the_environment(tmp_path, key):
+    policy = {"require_secret_env": True}
+    literal = checked(tmp_path, config(block(env={key: "abc"}), policy=policy))
+    assert rules(literal) == [("require_secret_env", "endpoint.api", f"serverless.runpod.env.{key}")]
+    assert "abc" not in literal.policy.violations[0].message
+    for value in ({"secret": "hf"}, "${TOKEN}", "Bearer ${TOKEN}"):
+        assert rules(checked(tmp_path, config(block(env={key: value}), policy=policy))) == []
+
+
+def test_keys_that_do_not_look_like_credentials_may_be_literal(tmp_path):
+    plan = checked(tmp_path, config(block(env={"MODEL_NAME": "org/model", "KEYBOARD": "x", "TOKENIZER": "y"}), policy={"require_secret_env": True}))
+    assert rules(plan) == []
+
+
+def test_high_entropy_literals_warn_and_never_fail(tmp_path):
+    env = {"CALLBACK": "hf_kQzPwLmXyRtBvNcDfGhJsAeUiOp1234567", "MODEL": "meta-llama/Llama-3.1-8B-Instruct"}
+    plan = checked(tmp_path, config(block(env=env), policy={"warn_high_entropy_env": True}))
+    assert rules(plan) == []
+    warned = [n for n in plan.notices if n.code == "policy-high-entropy-env"]
+    assert [(n.address, n.level) for n in warned] == [("endpoint.api", "warning")]
+    assert "serverless.runpod.env.CALLBACK" in warned[0].message and "hf_kQz" not in warned[0].message
+    off = checked(tmp_path, config(block(env=env), policy={"max_max_workers": 9}))
+    assert not [n for n in off.notices if n.code == "policy-high-entropy-env"]
+
+
+def test_a_violation_from_a_flag_says_so(tmp_path):
+    (tmp_path / "gpu.jsonc").write_text(json.dumps(config(block(), policy={"max_max_workers": 4})))
+    loaded = load_config(tmp_path / "gpu.jsonc", [Override("--max-workers", "scaling.max_workers", 9)], CATALOG)
+    plan = Guard.of(loaded.policy, loaded).check(make_plan(build_desired(loaded, {}, CATALOG), Observed(), CATALOG))
+    assert plan.policy.violations[0].message == "max_workers is 9; the policy allows at most 4 (set by --max-workers)"
+
+
+def test_a_policy_file_and_the_block_merge_into_the_stricter(tmp_path):
+    platform = Policy(("platform.jsonc",), allowed_gpu_types=(GPU, "NVIDIA L4"), max_max_workers=5,
+                      origin={"allowed_gpu_types": "platform.jsonc", "max_max_workers": "platform.jsonc"})
+    plan = checked(tmp_path, config(block(max_workers=4), policy={"max_max_workers": 3, "allowed_gpu_types": ["NVIDIA L4"]}), extra=platform)
+    assert plan.policy.sources == ("platform.jsonc", "gpu.jsonc")
+    found = {v.rule: v.source for v in plan.policy.violations}
+    assert found == {"max_max_workers": "gpu.jsonc", "allowed_gpu_types": "platform.jsonc and gpu.jsonc"}
+    loose = checked(tmp_path, config(block(max_workers=4), policy={"max_max_workers": 50}), extra=platform)
+    assert rules(loose) == []  # the block may not widen the file's limit: 4 ≤ min(5, 50)
+    wide = checked(tmp_path, config(block(max_workers=6), policy={"max_max_workers": 50}), extra=platform)
+    assert [(v.rule, v.source) for v in wide.policy.violations] == [("max_max_workers", "platform.jsonc")]
