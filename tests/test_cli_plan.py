@@ -99,7 +99,8 @@ def test_markdown_is_capped_under_githubs_limit(cli, tmp_path):
     assert md.startswith("### gpuctl plan: 300 to create")
     assert "**Truncated:**" in md and "more resources not shown" in md
     small = cli([*PLAN, "--format", "markdown"], FIXTURES / "plans" / "recipe-whisper-create").out
-    assert "Truncated" not in small and small.count("<details>") == 1
+    assert "Truncated" not in small and small.count("<details open>") == 1 and "<details>" not in small
+    assert md.count("<details>") > 10 and "<details open>" not in md, "a large plan folds every resource"
 
 
 def test_help_imports_no_heavy_module():

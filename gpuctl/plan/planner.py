@@ -200,7 +200,7 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     volumes, volume_of, errors, notices = _volumes(desired, account, catalog)
     notices += _priority_note(desired) + _volume_note(desired)
     changes = [v.change for v in volumes.values()]
-    costs, complete = [cost.volume_cost(v.change.address, v.size_gb) for v in volumes.values()], True
+    costs = [cost.volume_cost(v) for v in volumes.values()]
     kept_volume_ids = {v.ref for v in volumes.values() if isinstance(v.ref, str)}
     used_volume_ids: set[str] = set()
     records = drift.records_of(observed.templates, desired.project_id)
@@ -218,12 +218,11 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
             notices += warnings
             matched.add(str((live or {}).get("id")))
             used_volume_ids.update((live or {}).get("networkVolumes") or [])
-        item, known = cost.endpoint_cost(spec, catalog)
-        costs.append(item)
-        complete &= known
+        costs.append(cost.endpoint_cost(spec, live, catalog))
     if errors:
         raise PlanError("the plan cannot be made", errors)
     leftovers, freed = _orphans({s.name for s in desired.endpoints}, desired.project_id, observed, catalog, prune)
+    costs += [cost.leaving_cost(c, account.endpoint(str(c.id)), catalog) for c in leftovers]
     leftovers += drift.unmanaged(desired.endpoints, observed.endpoints, matched)
     used_volume_ids |= freed
     keep = preserved(observed, used_volume_ids, kept_volume_ids, "network volumes are never deleted; nothing in gpu.jsonc attaches it any more")
@@ -234,7 +233,7 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
         prune=prune,
         changes=tuple(sorted(changes + leftovers + keep, key=_sort_key)),
         notices=tuple(sorted(set(desired.notices) | set(notices), key=lambda n: (n.address, n.code, n.message))),
-        cost=cost.total(costs, complete),
+        cost=cost.total(costs),
         overrides=desired.overrides,
         observed_digest=observed_digest(observed),
     )

@@ -12,7 +12,7 @@ from typing import Any
 from gpuctl import __version__
 from gpuctl.errors import GpuctlError
 from gpuctl.model import Notice, Sensitive, acyclic
-from gpuctl.plan.model import Action, FieldChange, Plan, ResourceChange, Unknown
+from gpuctl.plan.model import Action, CostEstimate, CostItem, FieldChange, Plan, ResourceChange, Unknown
 
 FORMAT_VERSION = "1"
 HIDDEN = {"sensitive": True}
@@ -111,16 +111,25 @@ def _document(plan: Plan, resources: Iterable[dict]) -> dict:
         "resource_changes": resources,
         "warnings": [_notice(n) for n in plan.notices if n.level == "warning"],
         "notes": [_notice(n) for n in plan.notices if n.level == "note"],
-        "cost": {
-            "currency": "USD",
-            "always_on_per_hour": plan.cost.always_on_per_hour,
-            "worst_case_per_hour": plan.cost.worst_case_per_hour,
-            "complete": plan.cost.complete,
-            "items": [{"address": i.address, "always_on_per_hour": i.always_on_per_hour, "worst_case_per_hour": i.worst_case_per_hour, "basis": i.basis}
-                      for i in plan.cost.items],
-        },
+        "cost": _cost(plan.cost),
         "observed_digest": plan.observed_digest,
     }
+
+
+def _hourly(after: CostItem | CostEstimate) -> dict:
+    """`before` and `delta` (after minus before) of one item or of the totals."""
+    always, worst = after.before_always_on_per_hour, after.before_worst_case_per_hour
+    return {"before": {"always_on_per_hour": always, "worst_case_per_hour": worst},
+            "delta": {"always_on_per_hour": round(after.always_on_per_hour - always, 4), "worst_case_per_hour": round(after.worst_case_per_hour - worst, 4)}}
+
+
+def _cost(cost: CostEstimate) -> dict:
+    """After apply (`always_on_per_hour`, `worst_case_per_hour`, as before they had a `before`),
+    what the account pays now, and the difference: for the plan and for each resource."""
+    items = [{"address": i.address, "always_on_per_hour": i.always_on_per_hour, "worst_case_per_hour": i.worst_case_per_hour, "basis": i.basis, **_hourly(i)}
+             for i in cost.items]
+    return {"currency": "USD", "always_on_per_hour": cost.always_on_per_hour, "worst_case_per_hour": cost.worst_case_per_hour,
+            "complete": cost.complete, **_hourly(cost), "items": items}
 
 
 @acyclic
