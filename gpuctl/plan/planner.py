@@ -8,7 +8,7 @@ import json
 from gpuctl import prewarm
 from gpuctl.catalog import Catalog
 from gpuctl.errors import Diagnostic, PlanError
-from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, EndpointSpec, Notice, Observed, acyclic
+from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, EndpointSpec, Notice, Observed, Unresolved, acyclic
 from gpuctl.plan import cost, drift, fields
 from gpuctl.plan.account import Account, index, owner
 from gpuctl.plan.adopt import adopted, with_rename
@@ -60,8 +60,17 @@ def _endpoint_change(spec: EndpointSpec, live: dict | None, declared: dict) -> R
     if any(c.forces_replace for c in changes):
         forced = ", ".join(c.path for c in changes if c.forces_replace)
         return ResourceChange(action=Action.REPLACE, id=live.get("id"), reason=f"{forced} cannot change in place", changes=changes, **common)
-    word = "field differs" if len(changes) == 1 else "fields differ"
-    return ResourceChange(action=Action.UPDATE, id=live.get("id"), reason=f"{len(changes)} {word} from gpu.jsonc", changes=changes, **common)
+    return ResourceChange(action=Action.UPDATE, id=live.get("id"), reason=_update_reason(changes), changes=changes, **common)
+
+
+def _update_reason(changes: tuple[FieldChange, ...]) -> str:
+    """"2 fields differ from gpu.jsonc", and how many of them only may: unknown in this run."""
+    unknown = sum(1 for c in changes if isinstance(c.after, Unresolved))
+    known = len(changes) - unknown
+    parts = [f"{known} {'field differs' if known == 1 else 'fields differ'} from gpu.jsonc"] if known else []
+    if unknown:
+        parts.append(f"{unknown} env value{' is' if unknown == 1 else 's are'} unknown in this run and may differ")
+    return "; ".join(parts)
 
 
 def _duplicates(name: str, ours: list[dict], address: str) -> Diagnostic:

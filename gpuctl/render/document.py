@@ -11,7 +11,7 @@ from typing import Any
 
 from gpuctl import __version__
 from gpuctl.errors import GpuctlError
-from gpuctl.model import Notice, Sensitive, acyclic
+from gpuctl.model import Notice, Sensitive, Unresolved, acyclic
 from gpuctl.plan.model import Action, CostEstimate, CostItem, FieldChange, Plan, ResourceChange, Unknown
 
 FORMAT_VERSION = "1"
@@ -25,11 +25,14 @@ _END = object()
 
 def _value(value: Any) -> Any:
     """JSON form of a plan value: a sensitive value becomes {"sensitive": true} (never the
-    value), one known only after apply becomes {"unknown": "<reference>"}."""
+    value), one known only after apply becomes {"unknown": "<reference>"}, an env value whose
+    `${VAR}`s this run does not have {"unknown_from": ["VAR"]} (ADR 24)."""
     if type(value) in _SCALARS:
         return value
     if isinstance(value, Sensitive):
         return HIDDEN
+    if isinstance(value, Unresolved):
+        return {"unknown_from": list(value.variables)}
     if isinstance(value, Unknown):
         return {"unknown": value.ref}
     if isinstance(value, dict):
@@ -40,6 +43,8 @@ def _value(value: Any) -> Any:
 
 
 def _hidden(value: Any, sensitive: bool) -> Any:
+    if isinstance(value, Unresolved):
+        return _value(value)
     if sensitive:
         return None if value is None else HIDDEN
     return value if type(value) in _SCALARS else _value(value)
@@ -59,7 +64,7 @@ def _field(change: FieldChange) -> dict:
 def _redact_env(body: Any, sensitive_paths: set[str]) -> Any:
     if not isinstance(body, dict) or "env" not in body:
         return _value(body)
-    env = {k: (HIDDEN if f"env.{k}" in sensitive_paths else v) for k, v in body["env"].items()}
+    env = {k: (HIDDEN if f"env.{k}" in sensitive_paths and not isinstance(v, Unresolved) else v) for k, v in body["env"].items()}
     return _value({**body, "env": env})
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from gpuctl.model import unknown_phrase
 from gpuctl.safetext import printable
 
 SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "preserve": "=", "orphan": "!", "no-op": " "}
@@ -41,6 +42,8 @@ def show(raw: Any) -> str:
         return "(known after apply)"
     if isinstance(raw, dict) and raw.keys() == {"sensitive"}:
         return "(sensitive)"
+    if isinstance(raw, dict) and raw.keys() == {"unknown_from"}:
+        return unknown_phrase(raw["unknown_from"])
     if isinstance(raw, list):
         return "[" + ", ".join(show(v) for v in raw) + "]"
     return json.dumps(raw, ensure_ascii=False)
