@@ -4,8 +4,12 @@ they agreed, `status` priced the cheapest pool instead, so a fallback GPU type m
 
 from __future__ import annotations
 
+import pytest
+
 from gpuctl.catalog import load_catalog
 from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
+
+pytestmark = pytest.mark.e2e
 
 
 def test_status_and_the_plan_agree_on_the_always_on_cost(account, tmp_path):

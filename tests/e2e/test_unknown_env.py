@@ -4,7 +4,11 @@ applied secret nor the variable's value ever shows (ADR 24)."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
+
+pytestmark = pytest.mark.e2e
 
 SECRET = "hf_unknown_e2e_canary_41c9"
 MARKER = "(from $HF_TOKEN, unknown in this run)"
