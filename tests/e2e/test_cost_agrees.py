@@ -1,6 +1,6 @@
 """One always-on cost: `status --json` and `deploy --plan --json` give the same number for the
-same endpoint, by the plan's formula (min workers at the first GPU pool's active rate). Before
-they agreed, `status` priced the cheapest pool instead, so a fallback GPU type made them differ."""
+same endpoint, by the plan's formula (min workers at the first GPU pool's active rate).
+`status` used to price the cheapest pool instead, so a fallback GPU type made them differ."""
 
 from __future__ import annotations
 
