@@ -36,6 +36,25 @@ class Sensitive:
     __str__ = __repr__
 
 
+@dataclass(frozen=True)
+class Unresolved:
+    """An env value read from `${VAR}`s that this plan-only run does not have (`deploy --plan`,
+    `--observed`, `gpu github plan`): unknown, so the plan shows it as a possible change and
+    never as in sync, and nothing applies it (docs/adr/0024-unknown-values-in-plans.md)."""
+
+    variables: tuple[str, ...]  # the unset ones, in the order the value reads them
+
+    def __repr__(self) -> str:
+        return unknown_phrase(self.variables)
+
+    __str__ = __repr__
+
+
+def unknown_phrase(variables: Any) -> str:
+    """"(from $API_TOKEN, unknown in this run)": how every rendering shows an unresolved value."""
+    return f"(from {' and '.join('$' + str(v) for v in variables)}, unknown in this run)"
+
+
 def reveal(value: Any) -> Any:
     return value.value if isinstance(value, Sensitive) else value
 

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from gpuctl.model import MARKER_ENV, EndpointSpec, reveal
+from gpuctl.model import MARKER_ENV, EndpointSpec, Unresolved, reveal
 
 REPO_REF = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(:[A-Za-z0-9_./-]+)?$")
 RECORD_PREFIX = "gpuctl-prewarm-"
@@ -50,7 +50,7 @@ def not_repo_ids(models: ModelList) -> list[str]:
 
 def spec_models(spec: EndpointSpec) -> ModelList | None:
     """What a CPU pre-warm of this endpoint downloads, decided from gpu.jsonc alone."""
-    return declared_models(spec.prewarm.models, {k: reveal(v) for k, v in spec.env}, spec.cached_model)
+    return declared_models(spec.prewarm.models, {k: reveal(v) for k, v in spec.env if not isinstance(v, Unresolved)}, spec.cached_model)
 
 
 def cannot_download(spec: EndpointSpec) -> str | None:

@@ -67,7 +67,7 @@ def test_overrides_are_shown_in_the_plan(cli, project):
 
 def test_missing_variable_is_named_with_its_position(cli, project):
     (project / "gpu.jsonc").write_text('{"project_id": "transcribe",\n "serverless": {"template": "whisper", "gpu_type": "NVIDIA L4",\n  "runpod": {"env": {"TOKEN": "${MY_TOKEN}"}}}}')
-    result = cli(PLAN, project)
+    result = cli(["serverless", "deploy", "--provider", "runpod"], project)  # an apply needs it; a plan shows it as unknown
     assert result.code == 1
     assert "gpu.jsonc:3:22: serverless.runpod.env.TOKEN: environment variable MY_TOKEN is not set" in result.err
 
@@ -99,7 +99,8 @@ def test_markdown_is_capped_under_githubs_limit(cli, tmp_path):
     assert md.startswith("### gpuctl plan: 300 to create")
     assert "**Truncated:**" in md and "more resources not shown" in md
     small = cli([*PLAN, "--format", "markdown"], FIXTURES / "plans" / "recipe-whisper-create").out
-    assert "Truncated" not in small and small.count("<details>") == 1
+    assert "Truncated" not in small and small.count("<details open>") == 1 and "<details>" not in small
+    assert md.count("<details>") > 10 and "<details open>" not in md, "a large plan folds every resource"
 
 
 def test_help_imports_no_heavy_module():

@@ -176,7 +176,7 @@ def test_plan_against_an_observed_empty_account(install):
     assert done.returncode == 0, done.stderr
     assert "Plan: 1 to create, 0 to update, 0 to replace, 0 to delete." in done.stdout
     assert re.search(r'\+ gpu\.pools += \["ADA_24"\]', done.stdout), "the catalog maps the RTX 4090 to its pool"
-    worst = re.search(r"Cost estimate .* worst case \$(\d+\.\d+)/h", done.stdout)
+    worst = re.search(r"Cost estimate .*\n.*\n  worst case \$0\.00/h → \$(\d+\.\d+)/h", done.stdout)
     assert worst and float(worst[1]) > 0, "the catalog prices the pool"
     assert not (install.local_dir / "server.json").exists(), "planning against a snapshot started the local provider"
 

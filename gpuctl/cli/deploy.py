@@ -39,6 +39,7 @@ class DeployOptions:
     parallelism: int = 10
     health: object | None = None  # gpuctl.engine.health.HealthCheck, under --wait-healthy
     policy: str | None = None  # --policy FILE: the platform team's rules, merged with gpu.jsonc's `policy` block
+    unknown_env: bool = False  # a plan-only run: an unset ${VAR} is an unknown value, not an error (ADR 24)
 
 
 @dataclass
@@ -69,7 +70,7 @@ def session(app: AppContext, opts: DeployOptions) -> Session:
     catalog = load_catalog()
     path, display = planning.config_path(app, opts.config)
     loaded = load_config(path, planning.overrides(opts.overrides), catalog, display, flags_may_replace=opts.config is None)
-    desired = build_desired(loaded, app.environ, catalog)
+    desired = build_desired(loaded, app.environ, catalog, unknown_ok=opts.unknown_env)
     for spec in desired.endpoints:
         for _, value in spec.env:
             if isinstance(value, Sensitive):

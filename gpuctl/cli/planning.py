@@ -33,7 +33,7 @@ def config_path(app: AppContext, given: str | None) -> tuple[Path, str]:
 def literal_env(app: AppContext, given: str | None) -> tuple[dict[tuple[str, str], str], str | None]:
     """{(endpoint name, env key): value} for env values gpu.jsonc holds as plain literals (not
     `${VAR}`, not secrets), and the config's provider; empty when there is no config."""
-    from gpuctl.config import load_config
+    from gpuctl.config import load_config, references
 
     path, display = config_path(app, given)
     if given is None and not path.exists():
@@ -42,7 +42,7 @@ def literal_env(app: AppContext, given: str | None) -> tuple[dict[tuple[str, str
     literals = {
         (b.model.name or loaded.project_id, key): value
         for b in loaded.blocks for key, value in b.model.runpod.env.items()
-        if isinstance(value, str) and "${" not in value
+        if isinstance(value, str) and not references.names(value)
     }
     return literals, loaded.provider
 

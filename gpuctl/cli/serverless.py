@@ -46,7 +46,7 @@ def _override_options(func):
 
 
 @serverless_group.command("deploy")
-@click.option("--plan", "plan_only", is_flag=True, help="Show the plan and stop; change nothing.")
+@click.option("--plan", "plan_only", is_flag=True, help="Show the plan and stop; change nothing. A ${VAR} that is not set shows as unknown instead of failing.")
 @click.option("--observed", type=click.Path(dir_okay=False), help="Plan against this snapshot instead of the account (no network, no credentials).")
 @click.option("--config", "config", type=click.Path(), help="Path to gpu.jsonc (default: ./gpu.jsonc).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout (the plan with --plan, else the result); never prompts.")
@@ -83,7 +83,7 @@ def deploy(app: AppContext, plan_only: bool, observed: str | None, config: str |
         plan_only=plan_only, observed=observed, config=config, fmt=output_format(fmt, as_json),
         detailed_exitcode=detailed_exitcode, prune=prune, provider=provider, yes=yes, out=out, from_plan=from_plan,
         lock_timeout=duration(lock_timeout), break_lock=break_lock, json_result=as_json and not plan_only, overrides=override_values,
-        parallelism=parallelism, policy=policy,
+        parallelism=parallelism, policy=policy, unknown_env=(plan_only or bool(out)) and not from_plan,
         health=flow.health_options(app, plan_only or bool(out), wait_healthy, smoke, rollback_on_failure, duration(health_timeout)),
     )
     return flow.run(app, options)

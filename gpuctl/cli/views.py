@@ -132,13 +132,11 @@ def print_rows(app: AppContext, rows: list[dict], as_json: bool, show_all: bool)
 
 
 def _cost(endpoint: dict) -> float | None:
+    """The always-on cost per hour, by the plan's own formula (gpuctl.plan.cost)."""
     from gpuctl.catalog import load_catalog
+    from gpuctl.plan.cost import live_always_on
 
-    catalog = load_catalog()
-    pools = [catalog.pools.get(p) for p in (endpoint.get("gpu") or {}).get("pools") or []]
-    prices = [p.active_usd_per_hour for p in pools if p and p.active_usd_per_hour is not None]
-    minimum = (endpoint.get("workers") or {}).get("min") or 0
-    return round(minimum * min(prices), 4) if prices else (0.0 if minimum == 0 else None)
+    return live_always_on(endpoint, load_catalog())
 
 
 def status_doc(target: Target, endpoint_id: str) -> dict:
@@ -183,7 +181,7 @@ def status_panel(doc: dict) -> Panel:
         ("scaling", f"{workers.get('min')}..{workers.get('max')} workers, idle {workers.get('idleTimeout', '-')} s, {scaler.get('type')} {value}, flashboot {sc['flashboot']}"),
         ("gpu", sc["gpu"]),
         ("release", f"v{doc['release']['version']}" + (f", rollout {rollout.get('percentOnLatest')}% on latest ({rollout.get('workersOnLatest')}/{rollout.get('workersTotal')})" if rollout else "")),
-        ("cost", f"always-on {'unknown' if cost is None else f'${cost:,.2f}/h'} (min workers at the active rate)"),
+        ("cost", f"always-on {'unknown' if cost is None else f'${cost:,.2f}/h'} (min workers at the first GPU pool's active rate)"),
     ):
         grid.add_row(label, _cell(text))
     table = Table(box=None, pad_edge=False, header_style="bold")

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import copy
-import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gpuctl.catalog import Catalog, load_catalog
-from gpuctl.config import checks
+from gpuctl.config import checks, references
 from gpuctl.config.policy import Policy, read_policy
 from gpuctl.config.shape import ServerlessBlock
 from gpuctl.config.source import Source, flags_only, read_source, text_source
@@ -18,11 +17,9 @@ from gpuctl.config.sourcemap import dotted
 from gpuctl.config.validate import validate_block, validate_document
 from gpuctl.errors import ConfigError, Diagnostic
 from gpuctl.model import (
-    Desired, EndpointSpec, Notice, Override, PrewarmSpec, Sensitive, TemplateChoice, VolumeSpec, acyclic,
+    Desired, EndpointSpec, Notice, Override, PrewarmSpec, Sensitive, TemplateChoice, Unresolved, VolumeSpec, acyclic,
 )
 
-_VAR = re.compile(r"\$\{([^}]*)\}")
-_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SCALER = {"queue_delay": "QUEUE_DELAY", "request_count": "REQUEST_COUNT"}
 
 
@@ -164,7 +161,7 @@ def variables(loaded: LoadedConfig) -> list[tuple[Block, str, str]]:
     for b in loaded.blocks:
         for key, value in b.model.runpod.env.items():
             if isinstance(value, str):
-                found += [(b, key, name) for name in _VAR.findall(value)]
+                found += [(b, key, name) for name in references.names(value)]
     return found
 
 
@@ -174,24 +171,30 @@ class _EnvProblem(Exception):
         self.message, self.hint = message, hint
 
 
-def _env_value(value, environ: Mapping[str, str]) -> str | Sensitive:
+def _env_value(value, environ: Mapping[str, str], unknown_ok: bool) -> str | Sensitive | Unresolved:
+    """A literal as it is, a RunPod secret as its reference, a `${VAR}` value read from
+    `environ`: a variable that is not set is an error, or, when `unknown_ok` (a plan-only
+    run), makes the value Unresolved."""
     if not isinstance(value, str):
         return Sensitive(f"{{{{ RUNPOD_SECRET_{value.secret} }}}}")
-    names = _VAR.findall(value)
+    names = references.names(value)
     for name in names:
-        if not _VAR_NAME.match(name):
+        if not references.NAME.fullmatch(name):
             raise _EnvProblem(f'malformed reference "${{{name}}}"', "write ${NAME} with letters, digits and '_'")
-        if name not in environ:
-            raise _EnvProblem(f"environment variable {name} is not set", f"export {name}=... before running gpu, or remove the reference")
-    return Sensitive(_VAR.sub(lambda m: environ[m.group(1)], value)) if names else value
+    unset = tuple(dict.fromkeys(n for n in names if n not in environ))
+    if unset and unknown_ok:
+        return Unresolved(unset)
+    if unset:
+        raise _EnvProblem(f"environment variable {unset[0]} is not set", f"export {unset[0]}=... before running gpu, or remove the reference")
+    return Sensitive(references.substitute(value, environ)) if names else value
 
 
-def _resolved_env(loaded: LoadedConfig, b: Block, environ: Mapping[str, str]) -> dict[str, str | Sensitive]:
+def _resolved_env(loaded: LoadedConfig, b: Block, environ: Mapping[str, str], unknown_ok: bool) -> dict[str, str | Sensitive | Unresolved]:
     at = _Locator(loaded.source, b.prefix, loaded.overrides)
     env, problems = {}, []
     for key, value in b.model.runpod.env.items():
         try:
-            env[key] = _env_value(value, environ)
+            env[key] = _env_value(value, environ, unknown_ok)
         except _EnvProblem as problem:
             problems.append(at(("runpod", "env", key), problem.message, problem.hint))
     if problems:
@@ -199,9 +202,9 @@ def _resolved_env(loaded: LoadedConfig, b: Block, environ: Mapping[str, str]) ->
     return env
 
 
-def _endpoint(loaded: LoadedConfig, b: Block, environ: Mapping[str, str], catalog: Catalog) -> tuple[EndpointSpec, list[Notice]]:
+def _endpoint(loaded: LoadedConfig, b: Block, environ: Mapping[str, str], catalog: Catalog, unknown_ok: bool) -> tuple[EndpointSpec, list[Notice]]:
     m, notices = b.model, []
-    env = _resolved_env(loaded, b, environ)
+    env = _resolved_env(loaded, b, environ, unknown_ok)
     name = m.name or loaded.project_id
     if b.template.resolved == "vllm" and "MODEL_NAME" not in env and m.runpod.cached_model:
         env["MODEL_NAME"] = m.runpod.cached_model.split(":")[0]
@@ -237,11 +240,23 @@ def _endpoint(loaded: LoadedConfig, b: Block, environ: Mapping[str, str], catalo
     return spec, notices
 
 
+def _unset_notice(specs: Sequence[EndpointSpec]) -> list[Notice]:
+    """One warning for the whole plan, however many endpoints read the unset variables."""
+    unset = sorted({v for s in specs for _, value in s.env if isinstance(value, Unresolved) for v in value.variables})
+    if not unset:
+        return []
+    named = ", ".join(unset)
+    return [Notice("unset-variables", f"{named} {'is' if len(unset) == 1 else 'are'} not set in this run, so the env values read from "
+                                      f"{'it' if len(unset) == 1 else 'them'} are unknown: the plan shows them as possible changes. "
+                                      "deploy (without --plan) needs them set")]
+
+
 @acyclic
-def build_desired(loaded: LoadedConfig, environ: Mapping[str, str], catalog: Catalog | None = None) -> Desired:
-    """The desired state, with `${VAR}` read from `environ` (a missing one is an error)."""
+def build_desired(loaded: LoadedConfig, environ: Mapping[str, str], catalog: Catalog | None = None, *, unknown_ok: bool = False) -> Desired:
+    """The desired state, with `${VAR}` read from `environ`. A missing variable is an error,
+    or, with `unknown_ok` (plan-only runs), an Unresolved value and one warning (ADR 24)."""
     catalog = catalog or load_catalog()
-    built = [_endpoint(loaded, b, environ, catalog) for b in loaded.blocks]
-    notices = list(loaded.notices) + [n for _, found in built for n in found]
+    built = [_endpoint(loaded, b, environ, catalog, unknown_ok) for b in loaded.blocks]
+    notices = list(loaded.notices) + [n for _, found in built for n in found] + _unset_notice([spec for spec, _ in built])
     endpoints = tuple(spec for spec, _ in built)
     return Desired(loaded.project_id, loaded.source.display, endpoints, loaded.provider, tuple(notices), loaded.overrides)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gpuctl.catalog import Catalog
-from gpuctl.config import edit, from_account
+from gpuctl.config import edit, from_account, references
 from gpuctl.config.from_account import GPU_KEYS, Key, secret_name
 from gpuctl.config.loader import Block, LoadedConfig
 from gpuctl.config.sourcemap import dotted
@@ -87,7 +87,7 @@ def _indirect(value: Any) -> str | None:
     """How gpu.jsonc hides an env value: "${VAR}" or a RunPod secret; None for a literal."""
     if hasattr(value, "secret"):
         return f'the RunPod secret "{value.secret}"'
-    if isinstance(value, str) and "${" in value:
+    if references.names(value):
         return f"{value} (read from the deploying environment)"
     return None
 

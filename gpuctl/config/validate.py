@@ -9,6 +9,7 @@ import json
 import re
 from typing import Any
 
+from gpuctl.config import references
 from gpuctl.config.shape import PRINTABLE_NAME, TOP_LEVEL_KEYS, ServerlessBlock, read_block
 from gpuctl.config.source import Source
 from gpuctl.errors import ConfigError, Diagnostic
@@ -49,20 +50,15 @@ def type_hint(kind: str, value: Any) -> str | None:
     return None
 
 
-_REFERENCE = re.compile(r"\$\{([^}]*)(\})?")
-_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
 def _references(source: Source, block: ServerlessBlock, prefix: tuple) -> list[Diagnostic]:
     """`${VAR}` references that could never be read: a bad name, or no closing brace. Caught here
     so `config validate` reports them, not only deploy."""
     out = []
     for key, value in block.runpod.env.items():
-        for ref in _REFERENCE.finditer(value if isinstance(value, str) else ""):
-            name, closed = ref.group(1), ref.group(2)
+        for name, closed in references.scan(value):
             if not closed:
                 out.append(source.diagnostic(prefix + ("runpod", "env", key), 'malformed reference: "${" without a closing "}"', "write ${NAME}; the value is read from the deploying environment"))
-            elif not _VAR_NAME.fullmatch(name):
+            elif not references.NAME.fullmatch(name):
                 shown = name if len(name) <= 40 else name[:37] + "..."
                 out.append(source.diagnostic(prefix + ("runpod", "env", key), f'malformed reference "${{{shown}}}"', "write ${NAME} with letters, digits and '_'"))
     return out

@@ -22,7 +22,7 @@ from gpuctl.engine.lease import name_claim, project_lease
 from gpuctl.engine.lock import ProjectLock, describe
 from gpuctl.errors import GpuctlError
 from gpuctl.events import Emit, Note, PlanReady
-from gpuctl.model import Desired, Observed
+from gpuctl.model import Desired, Observed, Unresolved
 from gpuctl.plan import plan as make_plan
 from gpuctl.plan.model import Plan
 from gpuctl.plan.planner import owner
@@ -88,6 +88,14 @@ def check_saved(saved: dict, plan: Plan) -> None:
         raise StalePlan("gpu.jsonc or the environment changed since the plan was made; refusing to apply it", hint="make a new plan and review it")
 
 
+def _refuse_unknowns(desired: Desired) -> None:
+    """Nothing is applied with a value unknown in this run (ADR 24): only plan-only runs make
+    them, so this is the last guard, not the usual error (the config names the variable)."""
+    unset = sorted({v for s in desired.endpoints for _, value in s.env if isinstance(value, Unresolved) for v in value.variables})
+    if unset:
+        raise GpuctlError(f"cannot apply: {', '.join(unset)} not set, so some env values are unknown in this run", hint=f"export {unset[0]}=... and deploy again")
+
+
 @dataclass
 class Deployment:
     provider: Provider
@@ -125,6 +133,7 @@ class Deployment:
     def apply(self) -> DeployResult:
         """Make the account match gpu.jsonc. Raises Cancelled, StalePlan, LockHeld, ApplyFailed
         (with `.result`: what was done) or InconsistentResult; returns what happened."""
+        _refuse_unknowns(self.request.desired)
         lock = ProjectLock(self.request.project_dir / ".gpu" / "deploy.lock", self.request.command)
         lock.acquire(self.request.lock_timeout, on_wait=lambda m: self.emit(Note(m, "plain")))
         if lock.interrupted:

@@ -15,12 +15,15 @@ from gpuctl.errors import GpuctlError
 
 def _session(app: AppContext, config: str, provider: str | None, from_plan: str | None = None, lock_timeout: float = 0.0, policy: str | None = None):
     """gpu.jsonc and the provider resolved as `deploy` resolves them; the flow prints no plan
-    (the job posts it), only notes and progress on stderr."""
+    (the job posts it), only notes and progress on stderr. A plan (no `from_plan`) shows a
+    `${VAR}` the run does not have as unknown, as `deploy --plan` does: a fork's pull request
+    gets no secrets (ADR 17, ADR 24)."""
     from gpuctl.cli.deploy import DeployOptions, session
 
     return session(app, DeployOptions(plan_only=from_plan is None, observed=None, config=config, fmt="json", detailed_exitcode=False,
                                       prune=False, provider=provider, yes=False, out=None, from_plan=from_plan, lock_timeout=lock_timeout,
-                                      break_lock=False, json_result=True, overrides={}, policy=policy))
+                                      break_lock=False, json_result=True, overrides={}, policy=policy,
+                                      unknown_env=from_plan is None))
 
 
 def _captured(app: AppContext) -> tuple[AppContext, io.StringIO]:

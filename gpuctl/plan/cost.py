@@ -1,65 +1,107 @@
-"""Indicative hourly cost: always-on (`min_workers` at the active rate) and worst case
-(`max_workers` busy at the dearest allowed pool's flex rate), plus network-volume storage."""
+"""Indicative hourly cost, before and after a plan: always-on (`min_workers` at the active
+rate) and worst case (`max_workers` busy at the dearest allowed pool's flex rate), plus
+network-volume storage.
+
+`pool_hourly` is the one formula: the plan prices gpu.jsonc's endpoints and the account's
+live ones with it, and `list`/`status` (`live_always_on`) and the drift report use it too,
+so a number printed for the same endpoint is the same number everywhere."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from gpuctl.catalog import Catalog
 from gpuctl.model import EndpointSpec
-from gpuctl.plan.model import CostEstimate, CostItem
+from gpuctl.plan.model import Action, CostEstimate, CostItem, ResourceChange
+from gpuctl.plan.volumes import ResolvedVolume
 
 VOLUME_USD_PER_GB_MONTH = 0.07  # docs.runpod.io/serverless/pricing, first TB
 HOURS_PER_MONTH = 730
 
 
-def endpoint_cost(spec: EndpointSpec, catalog: Catalog) -> tuple[CostItem, bool]:
-    pools = [catalog.pools[catalog.gpus[g].pool] for g in spec.gpu_types]
-    primary = pools[0]
-    flex = [p.flex_usd_per_hour for p in pools]
-    known = primary.active_usd_per_hour is not None and all(f is not None for f in flex)
-    active = primary.active_usd_per_hour or 0.0
-    dearest = max((f for f in flex if f is not None), default=0.0)
-    always = spec.workers_min * active
-    worst = always + (spec.workers_max - spec.workers_min) * dearest
-    basis = f"{spec.workers_min} active × ${active:.3f}/h ({primary.id}), up to {spec.workers_max} × ${dearest:.3f}/h flex"
-    if not known:
-        basis += "; no published price for some pools"
-    return CostItem(f"endpoint.{spec.name}", round(always, 4), round(worst, 4), basis), known
-
-
-def pool_hourly(pools: list, low: int | None, high: int | None, catalog: Catalog) -> tuple[float, float, bool]:
-    """(always-on, worst case, priced) per hour of `low`..`high` workers on RunPod v2 `pools`,
-    by the rule of `endpoint_cost`: min workers at the first pool's active rate, the rest up to
-    max at the dearest pool's flex rate. Not priced when a pool, a price or a count is unknown."""
+def _rates(pools: Sequence[object], catalog: Catalog) -> tuple[list, float | None, list[float | None]]:
+    """(the catalog's pools, the first pool's active rate, every pool's flex rate)."""
     found = [catalog.pools.get(p) if isinstance(p, str) else None for p in pools]
     active = found[0].active_usd_per_hour if found and found[0] else None
-    flex = [p.flex_usd_per_hour for p in found if p]
+    return found, active, [p.flex_usd_per_hour for p in found if p]
+
+
+def pool_hourly(pools: Sequence[object], low: int | None, high: int | None, catalog: Catalog) -> tuple[float, float, bool]:
+    """(always-on, worst case, priced) per hour of `low`..`high` workers on RunPod v2 `pools`:
+    min workers at the first pool's active rate, the rest up to max at the dearest pool's flex
+    rate. Not priced when a pool, a price or a count is unknown (an unknown rate counts as 0)."""
+    found, active, flex = _rates(pools, catalog)
     priced = bool(found) and None not in found and active is not None and None not in flex and low is not None and high is not None
     always = (low or 0) * (active or 0.0)
     dearest = max((f for f in flex if f is not None), default=0.0)
     return always, always + max(0, (high or 0) - (low or 0)) * dearest, priced
 
 
-def observed_cost_phrase(endpoint: dict, catalog: Catalog) -> str:
-    """What a live endpoint costs per hour, from its v2 `gpu.pools` and `workers`, for people:
-    "costs $0.00/h idle, up to $3.35/h busy"."""
+def _live(endpoint: dict, catalog: Catalog) -> tuple[float, float, bool]:
+    """`pool_hourly` of a live RunPod v2 endpoint, from its `gpu.pools` and `workers`."""
     workers = endpoint.get("workers") or {}
-    low, high = int(workers.get("min") or 0), int(workers.get("max") or 0)
-    always, worst, priced = pool_hourly((endpoint.get("gpu") or {}).get("pools") or [], low, high, catalog)
+    low, high = workers.get("min"), workers.get("max")
+    counts = [n if isinstance(n, int) and not isinstance(n, bool) else None for n in (low, high)]
+    return pool_hourly((endpoint.get("gpu") or {}).get("pools") or [], counts[0], counts[1], catalog)
+
+
+def live_always_on(endpoint: dict, catalog: Catalog) -> float | None:
+    """What a live endpoint's always-on workers cost per hour, as the plan counts it (`status`
+    and `list` show this); None when a price is missing, except with no always-on worker."""
+    always, _, priced = _live(endpoint, catalog)
+    minimum = (endpoint.get("workers") or {}).get("min") or 0
+    return round(always, 4) if priced or minimum == 0 else None
+
+
+def observed_cost_phrase(endpoint: dict, catalog: Catalog) -> str:
+    """What a live endpoint costs per hour, for people: "costs $0.00/h idle, up to $3.35/h busy"."""
+    always, worst, priced = _live(endpoint, catalog)
     if not priced:
-        return f"with {low} to {high} workers (no published price for its GPU pools)"
+        workers = endpoint.get("workers") or {}
+        return f"with {int(workers.get('min') or 0)} to {int(workers.get('max') or 0)} workers (no published price for its GPU pools)"
     return f"costs ${always:,.2f}/h idle, up to ${worst:,.2f}/h busy"
 
 
-def volume_cost(address: str, size_gb: int) -> CostItem:
-    hourly = round(size_gb * VOLUME_USD_PER_GB_MONTH / HOURS_PER_MONTH, 4)
-    return CostItem(address, hourly, hourly, f"{size_gb} GB × ${VOLUME_USD_PER_GB_MONTH}/GB-month")
+def endpoint_cost(spec: EndpointSpec, live: dict | None, catalog: Catalog) -> CostItem:
+    """gpu.jsonc's endpoint after apply, against the live one it is matched with (0 before a create)."""
+    pools = [catalog.gpus[g].pool for g in spec.gpu_types]
+    always, worst, priced = pool_hourly(pools, spec.workers_min, spec.workers_max, catalog)
+    _, active, flex = _rates(pools, catalog)
+    dearest = max((f for f in flex if f is not None), default=0.0)
+    basis = f"{spec.workers_min} active × ${active or 0.0:.3f}/h ({pools[0]}), up to {spec.workers_max} × ${dearest:.3f}/h flex"
+    before = _live(live, catalog) if live is not None else (0.0, 0.0, True)
+    if not (priced and before[2]):
+        basis += "; no published price for some pools"
+    return CostItem(f"endpoint.{spec.name}", round(always, 4), round(worst, 4), basis, round(before[0], 4), round(before[1], 4), priced and before[2])
 
 
-def total(items: list[CostItem], complete: bool) -> CostEstimate:
+def leaving_cost(change: ResourceChange, endpoint: dict | None, catalog: Catalog) -> CostItem:
+    """An owned endpoint that left gpu.jsonc: a delete (--prune) costs nothing after; an
+    orphan keeps running, and billing, as it is."""
+    always, worst, priced = _live(endpoint or {}, catalog)
+    kept = change.action is Action.ORPHAN
+    basis = "still running (orphan)" if kept else "deleted"
+    if not priced:
+        basis += "; no published price for its GPU pools"
+    after = (round(always, 4), round(worst, 4)) if kept else (0.0, 0.0)
+    return CostItem(change.address, *after, basis, round(always, 4), round(worst, 4), priced)
+
+
+def volume_cost(volume: ResolvedVolume) -> CostItem:
+    """Storage of a volume gpu.jsonc declares: its size after apply, and before (0 for a create)."""
+    change = volume.change
+    before_gb = 0 if change.action is Action.CREATE else next((c.before for c in change.changes if c.path == "size"), volume.size_gb) or 0
+    after, before = (round(gb * VOLUME_USD_PER_GB_MONTH / HOURS_PER_MONTH, 4) for gb in (volume.size_gb, before_gb))
+    return CostItem(change.address, after, after, f"{volume.size_gb} GB × ${VOLUME_USD_PER_GB_MONTH}/GB-month", before, before)
+
+
+def total(items: list[CostItem]) -> CostEstimate:
     ordered = tuple(sorted(items, key=lambda i: i.address))
     return CostEstimate(
         round(sum(i.always_on_per_hour for i in ordered), 4),
         round(sum(i.worst_case_per_hour for i in ordered), 4),
-        complete,
+        all(i.priced for i in ordered),
         ordered,
+        round(sum(i.before_always_on_per_hour for i in ordered), 4),
+        round(sum(i.before_worst_case_per_hour for i in ordered), 4),
     )

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from gpuctl.model import MARKER_ENV, REDACTED, EndpointSpec, Notice, Sensitive
+from gpuctl.model import MARKER_ENV, REDACTED, EndpointSpec, Notice, Sensitive, Unresolved
 from gpuctl.plan.account import owner
 from gpuctl.plan import fields
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Origin, ResourceChange, Unknown
@@ -73,7 +73,7 @@ def _hidden(value: Any) -> bool:
 
 
 def _unresolved(value: Any) -> bool:
-    return isinstance(value, Unknown) or (isinstance(value, list) and any(isinstance(v, Unknown) for v in value))
+    return isinstance(value, (Unknown, Unresolved)) or (isinstance(value, list) and any(isinstance(v, Unknown) for v in value))
 
 
 def record_digests(endpoint_id: str, declared: Mapping[str, Any]) -> dict[str, str]:
@@ -142,7 +142,7 @@ def origin(record: Record | None, change: FieldChange) -> Origin:
     if record is None:
         return Origin.UNKNOWN
     last = record.digests.get(change.path) or digest(record.endpoint_id, change.path, None)
-    if last == SET or _hidden(change.after) or REDACTED in (change.before, change.after):
+    if last == SET or _hidden(change.after) or isinstance(change.after, Unresolved) or REDACTED in (change.before, change.after):
         return Origin.UNKNOWN
     account = digest(record.endpoint_id, change.path, change.before)
     if account == last:

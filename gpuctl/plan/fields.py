@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from gpuctl.catalog import Catalog
-from gpuctl.model import LOCAL_COMMAND_ENV, LOCAL_CWD_ENV, MARKER_ENV, REDACTED, EndpointSpec, Sensitive, reveal
+from gpuctl.model import LOCAL_COMMAND_ENV, LOCAL_CWD_ENV, MARKER_ENV, REDACTED, EndpointSpec, Sensitive, Unresolved, reveal
 from gpuctl.plan.model import Unknown
 
 SET_LIKE = frozenset({"ports", "gpu.pools", "gpu.excludedTypes", "dataCenterIds", "networkVolumes", "modelReferences"})
@@ -126,7 +126,10 @@ def normalise(path: str, value: Any) -> Any:
 def same(path: str, desired: Any, observed: Any) -> bool:
     """Equal after normalising. An env value that is REDACTED on either side (left out of a
     snapshot, or read from a variable that is not set for a read-only command) cannot be
-    compared, so it counts as equal; the caller says so."""
+    compared, so it counts as equal; the caller says so. A value unknown in this run
+    (Unresolved) never counts as equal: it may differ (ADR 24)."""
+    if isinstance(desired, Unresolved):
+        return False
     if type(desired) is type(observed) and desired == observed and (path not in SET_LIKE or type(desired) is list and all(type(v) is str for v in desired)):
         return True  # what most fields of an account in sync are; normalising them changes nothing
     if path.startswith("env.") and desired is not None and REDACTED in (observed, reveal(desired)):
@@ -136,7 +139,7 @@ def same(path: str, desired: Any, observed: Any) -> bool:
 
 def is_sensitive(path: str, desired: Any) -> bool:
     """Env values are shown only when gpu.jsonc holds them as plain literals."""
-    return path.startswith("env.") and (desired is None or isinstance(desired, Sensitive))
+    return path.startswith("env.") and (desired is None or isinstance(desired, (Sensitive, Unresolved)))
 
 
 def flatten(body: dict[str, Any]) -> dict[str, Any]:

@@ -79,10 +79,15 @@ class ResourceChange:
 
 @dataclass(frozen=True)
 class CostItem:
+    """One resource's hourly cost after apply, and before (what the account pays for it now)."""
+
     address: str
     always_on_per_hour: float
     worst_case_per_hour: float
     basis: str
+    before_always_on_per_hour: float = 0.0
+    before_worst_case_per_hour: float = 0.0
+    priced: bool = True  # False when a GPU pool it uses, before or after, has no published price
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,8 @@ class CostEstimate:
     worst_case_per_hour: float
     complete: bool
     items: tuple[CostItem, ...] = ()
+    before_always_on_per_hour: float = 0.0
+    before_worst_case_per_hour: float = 0.0
 
 
 @dataclass(frozen=True)

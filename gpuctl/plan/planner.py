@@ -8,7 +8,7 @@ import json
 from gpuctl import prewarm
 from gpuctl.catalog import Catalog
 from gpuctl.errors import Diagnostic, PlanError
-from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, EndpointSpec, Notice, Observed, acyclic
+from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, EndpointSpec, Notice, Observed, Unresolved, acyclic
 from gpuctl.plan import cost, drift, fields
 from gpuctl.plan.account import Account, index, owner
 from gpuctl.plan.adopt import adopted, with_rename
@@ -60,8 +60,17 @@ def _endpoint_change(spec: EndpointSpec, live: dict | None, declared: dict) -> R
     if any(c.forces_replace for c in changes):
         forced = ", ".join(c.path for c in changes if c.forces_replace)
         return ResourceChange(action=Action.REPLACE, id=live.get("id"), reason=f"{forced} cannot change in place", changes=changes, **common)
-    word = "field differs" if len(changes) == 1 else "fields differ"
-    return ResourceChange(action=Action.UPDATE, id=live.get("id"), reason=f"{len(changes)} {word} from gpu.jsonc", changes=changes, **common)
+    return ResourceChange(action=Action.UPDATE, id=live.get("id"), reason=_update_reason(changes), changes=changes, **common)
+
+
+def _update_reason(changes: tuple[FieldChange, ...]) -> str:
+    """"2 fields differ from gpu.jsonc", and how many of them only may: unknown in this run."""
+    unknown = sum(1 for c in changes if isinstance(c.after, Unresolved))
+    known = len(changes) - unknown
+    parts = [f"{known} {'field differs' if known == 1 else 'fields differ'} from gpu.jsonc"] if known else []
+    if unknown:
+        parts.append(f"{unknown} env value{' is' if unknown == 1 else 's are'} unknown in this run and may differ")
+    return "; ".join(parts)
 
 
 def _duplicates(name: str, ours: list[dict], address: str) -> Diagnostic:
@@ -200,7 +209,7 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     volumes, volume_of, errors, notices = _volumes(desired, account, catalog)
     notices += _priority_note(desired) + _volume_note(desired)
     changes = [v.change for v in volumes.values()]
-    costs, complete = [cost.volume_cost(v.change.address, v.size_gb) for v in volumes.values()], True
+    costs = [cost.volume_cost(v) for v in volumes.values()]
     kept_volume_ids = {v.ref for v in volumes.values() if isinstance(v.ref, str)}
     used_volume_ids: set[str] = set()
     records = drift.records_of(observed.templates, desired.project_id)
@@ -218,12 +227,11 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
             notices += warnings
             matched.add(str((live or {}).get("id")))
             used_volume_ids.update((live or {}).get("networkVolumes") or [])
-        item, known = cost.endpoint_cost(spec, catalog)
-        costs.append(item)
-        complete &= known
+        costs.append(cost.endpoint_cost(spec, live, catalog))
     if errors:
         raise PlanError("the plan cannot be made", errors)
     leftovers, freed = _orphans({s.name for s in desired.endpoints}, desired.project_id, observed, catalog, prune)
+    costs += [cost.leaving_cost(c, account.endpoint(str(c.id)), catalog) for c in leftovers]
     leftovers += drift.unmanaged(desired.endpoints, observed.endpoints, matched)
     used_volume_ids |= freed
     keep = preserved(observed, used_volume_ids, kept_volume_ids, "network volumes are never deleted; nothing in gpu.jsonc attaches it any more")
@@ -234,7 +242,7 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
         prune=prune,
         changes=tuple(sorted(changes + leftovers + keep, key=_sort_key)),
         notices=tuple(sorted(set(desired.notices) | set(notices), key=lambda n: (n.address, n.code, n.message))),
-        cost=cost.total(costs, complete),
+        cost=cost.total(costs),
         overrides=desired.overrides,
         observed_digest=observed_digest(observed),
     )

@@ -11,8 +11,8 @@ from typing import Any
 
 from gpuctl import __version__
 from gpuctl.errors import GpuctlError
-from gpuctl.model import Notice, Sensitive, acyclic
-from gpuctl.plan.model import Action, FieldChange, Plan, ResourceChange, Unknown
+from gpuctl.model import Notice, Sensitive, Unresolved, acyclic
+from gpuctl.plan.model import Action, CostEstimate, CostItem, FieldChange, Plan, ResourceChange, Unknown
 
 FORMAT_VERSION = "1"
 HIDDEN = {"sensitive": True}
@@ -25,11 +25,14 @@ _END = object()
 
 def _value(value: Any) -> Any:
     """JSON form of a plan value: a sensitive value becomes {"sensitive": true} (never the
-    value), one known only after apply becomes {"unknown": "<reference>"}."""
+    value), one known only after apply becomes {"unknown": "<reference>"}, an env value whose
+    `${VAR}`s this run does not have {"unknown_from": ["VAR"]} (ADR 24)."""
     if type(value) in _SCALARS:
         return value
     if isinstance(value, Sensitive):
         return HIDDEN
+    if isinstance(value, Unresolved):
+        return {"unknown_from": list(value.variables)}
     if isinstance(value, Unknown):
         return {"unknown": value.ref}
     if isinstance(value, dict):
@@ -40,6 +43,8 @@ def _value(value: Any) -> Any:
 
 
 def _hidden(value: Any, sensitive: bool) -> Any:
+    if isinstance(value, Unresolved):
+        return _value(value)
     if sensitive:
         return None if value is None else HIDDEN
     return value if type(value) in _SCALARS else _value(value)
@@ -59,7 +64,7 @@ def _field(change: FieldChange) -> dict:
 def _redact_env(body: Any, sensitive_paths: set[str]) -> Any:
     if not isinstance(body, dict) or "env" not in body:
         return _value(body)
-    env = {k: (HIDDEN if f"env.{k}" in sensitive_paths else v) for k, v in body["env"].items()}
+    env = {k: (HIDDEN if f"env.{k}" in sensitive_paths and not isinstance(v, Unresolved) else v) for k, v in body["env"].items()}
     return _value({**body, "env": env})
 
 
@@ -120,16 +125,25 @@ def _document(plan: Plan, resources: Iterable[dict]) -> dict:
         "resource_changes": resources,
         "warnings": [_notice(n) for n in plan.notices if n.level == "warning"],
         "notes": [_notice(n) for n in plan.notices if n.level == "note"],
-        "cost": {
-            "currency": "USD",
-            "always_on_per_hour": plan.cost.always_on_per_hour,
-            "worst_case_per_hour": plan.cost.worst_case_per_hour,
-            "complete": plan.cost.complete,
-            "items": [{"address": i.address, "always_on_per_hour": i.always_on_per_hour, "worst_case_per_hour": i.worst_case_per_hour, "basis": i.basis}
-                      for i in plan.cost.items],
-        },
+        "cost": _cost(plan.cost),
         "observed_digest": plan.observed_digest,
     } | ({"policy": policy_section(plan)} if plan.policy is not None else {})
+
+
+def _hourly(after: CostItem | CostEstimate) -> dict:
+    """`before` and `delta` (after minus before) of one item or of the totals."""
+    always, worst = after.before_always_on_per_hour, after.before_worst_case_per_hour
+    return {"before": {"always_on_per_hour": always, "worst_case_per_hour": worst},
+            "delta": {"always_on_per_hour": round(after.always_on_per_hour - always, 4), "worst_case_per_hour": round(after.worst_case_per_hour - worst, 4)}}
+
+
+def _cost(cost: CostEstimate) -> dict:
+    """After apply (`always_on_per_hour`, `worst_case_per_hour`, as before they had a `before`),
+    what the account pays now, and the difference: for the plan and for each resource."""
+    items = [{"address": i.address, "always_on_per_hour": i.always_on_per_hour, "worst_case_per_hour": i.worst_case_per_hour, "basis": i.basis, **_hourly(i)}
+             for i in cost.items]
+    return {"currency": "USD", "always_on_per_hour": cost.always_on_per_hour, "worst_case_per_hour": cost.worst_case_per_hour,
+            "complete": cost.complete, **_hourly(cost), "items": items}
 
 
 @acyclic

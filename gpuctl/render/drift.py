@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gpuctl.plan.cost import pool_hourly
-from gpuctl.render.words import show
+from gpuctl.render.words import show, signed_money
 
 FORMAT_VERSION = "1"
 KIND = "gpuctl-drift"
@@ -159,11 +159,6 @@ def _money_fields(body: Mapping[str, Any]) -> dict[str, Any]:
 
 def _declared(resource: dict) -> dict[str, Any]:
     return _money_fields(resource.get("desired") or {})
-
-
-def signed_money(amount: float) -> str:
-    """`+$1.51/h`, `-$0.40/h`: a difference per hour, always with its sign."""
-    return f"{'-' if amount < 0 else '+'}${abs(amount):,.2f}/h"
 
 
 def _phrase(change: dict, always: float, worst: float) -> str:

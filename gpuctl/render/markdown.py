@@ -1,25 +1,33 @@
-"""The plan as a pull-request comment: summary first, one collapsible section per resource,
-capped well under GitHub's 65,536-character comment limit."""
+"""The plan as a pull-request comment and job summary: the summary and the cost before → after
+first, warnings once, then one section per resource, capped well under GitHub's
+65,536-character comment limit.
+
+A small plan (at most `OPEN_RESOURCES` resources and `OPEN_LINES` field lines) shows every
+section open: a reviewer reads it without a click. A larger one folds each resource into its
+own closed section, so the summary, the cost and the warnings stay on the first screen."""
 
 from __future__ import annotations
 
 import html
 
 from gpuctl.render.policy import policy_markdown
-from gpuctl.render.words import cost_line, field_line, for_people, heading, path_width, shown, summary_line, symbol, template_note
+from gpuctl.render.words import (
+    cost_figures, costs_by_address, field_line, for_people, heading, money_change, path_width, shown, summary_line, symbol, template_note,
+)
 
 LIMIT = 60_000
+OPEN_RESOURCES = 5  # at most this many resources listed ...
+OPEN_LINES = 50  # ... and this many field lines in all: every section is open
+COST_ROWS = 25  # resources in the cost table; the rest are in the JSON plan
 
 
 def _escape(text: str) -> str:
     return text.replace("```", "ˋˋˋ")
 
 
-def _section(resource: dict) -> str:
+def _lines(resource: dict) -> list[str]:
     action = resource["action"]
-    lines = []
-    if resource["reason"]:
-        lines.append(f"# {resource['reason']}")
+    lines = [f"# {resource['reason']}"] if resource["reason"] else []
     note = template_note(resource)
     if note:
         lines.append(f"# {note}")
@@ -27,34 +35,69 @@ def _section(resource: dict) -> str:
     for change in resource["changes"]:
         mark, body = field_line(change, width, creating=action == "create", labelled=resource["kind"] == "endpoint")
         lines.append(f"{mark} {body}")
-    body = "\n".join(_escape(line) for line in lines) or "(no field changes)"
+    return lines
+
+
+def _section(resource: dict, fold: bool) -> str:
+    body = "\n".join(_escape(line) for line in _lines(resource)) or "(no field changes)"
     summary = f"<code>{symbol(resource)}</code> {html.escape(heading(resource))}"
-    return f"<details><summary>{summary}</summary>\n\n```diff\n{body}\n```\n</details>\n"
+    return f"<details{'' if fold else ' open'}><summary>{summary}</summary>\n\n```diff\n{body}\n```\n</details>\n"
+
+
+def folds(listed: list[dict]) -> bool:
+    """Whether each resource gets a closed section: more than a reviewer reads at a glance."""
+    return len(listed) > OPEN_RESOURCES or sum(len(r["changes"]) for r in listed) > OPEN_LINES
+
+
+def _cost_table(doc: dict) -> str:
+    """Before → after (delta) per resource whose cost moves, and in total."""
+    cost = doc["cost"]
+    moved = [i for i in costs_by_address(doc).values() if "delta" in i and any(round(v, 2) for v in i["delta"].values())]
+    rows = [f"| `{i['address']}` | {money_change(i, 'always_on_per_hour')} | {money_change(i, 'worst_case_per_hour')} |\n" for i in moved[:COST_ROWS]]
+    if len(moved) > COST_ROWS:
+        rows.append(f"| … {len(moved) - COST_ROWS} more in the JSON plan | | |\n")
+    rows.append(f"| **total** | {money_change(cost, 'always_on_per_hour')} | {money_change(cost, 'worst_case_per_hour')} |\n")
+    incomplete = "" if cost["complete"] else " Some GPU pools have no published price; they count as $0."
+    return f"\n**Cost** (indicative, USD per hour, before → after apply).{incomplete}\n\n| | always-on | worst case |\n|---|---|---|\n" + "".join(rows)
+
+
+def _grouped(items: list[dict]) -> list[tuple[list[str], str]]:
+    """Notices with the same message said once, with every address they concern."""
+    groups: dict[str, list[str]] = {}
+    for n in items:
+        groups.setdefault(n["message"], [])
+        if n["address"]:
+            groups[n["message"]].append(n["address"])
+    return [(addresses, message) for message, addresses in groups.items()]
 
 
 def _notices(title: str, mark: str, items: list[dict], shown: int = 20) -> str:
-    """A list of warnings or notes, at most `shown` of them: the resources matter more."""
-    if not items:
+    """A list of warnings or notes, each said once, at most `shown` of them: the resources matter more."""
+    groups = _grouped(items)
+    if not groups:
         return ""
-    lines = [f"- {mark}{'`' + n['address'] + '`: ' if n['address'] else ''}{n['message']}\n" for n in items[:shown]]
-    if len(items) > shown:
-        lines.append(f"- … and {len(items) - shown} more in the JSON plan (`--format json`)\n")
+    lines = [f"- {mark}{', '.join(f'`{a}`' for a in addresses) + ': ' if addresses else ''}{message}\n" for addresses, message in groups[:shown]]
+    if len(groups) > shown:
+        lines.append(f"- … and {len(groups) - shown} more in the JSON plan (`--format json`)\n")
     return f"\n**{title}**\n\n" + "".join(lines)
 
 
 def render_markdown(doc: dict, limit: int = LIMIT) -> str:
     doc = for_people(doc)
-    parts = [f"### gpuctl plan: {summary_line(doc).removeprefix('Plan: ')}\n", f"Project `{doc['project_id']}` · provider `{doc['provider']}` · {cost_line(doc)}\n"]
+    parts = [f"### gpuctl plan: {summary_line(doc).removeprefix('Plan: ')}\n",
+             f"Project `{doc['project_id']}` · provider `{doc['provider']}` · cost {cost_figures(doc['cost'])}\n"]
     for o in doc["overrides"]:
         parts.append(f"- override `{o['flag']}`: `{o['path']}` = `{o['value']}`\n")
     parts.append(policy_markdown(doc))
+    parts.append(_cost_table(doc))
     parts.append(_notices("Warnings", "⚠️ ", doc["warnings"]))
     parts.append(_notices("Notes", "", doc["notes"]))
     parts.append("\n")
     listed = shown(doc)
+    fold = folds(listed)
     text = "".join(parts)
     for i, resource in enumerate(listed):
-        section = _section(resource)
+        section = _section(resource, fold)
         if len(text) + len(section) > limit - 400:
             rest = len(listed) - i
             text += (f"\n> **Truncated:** {rest} more resource{'s' if rest != 1 else ''} not shown to stay under GitHub's comment limit. "

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.text import Text
 
 from gpuctl.render.policy import policy_text
-from gpuctl.render.words import cost_line, field_line, for_people, heading, path_width, shown, style, summary_line, symbol, template_note
+from gpuctl.render.words import cost_lines, field_line, for_people, heading, path_width, shown, style, summary_line, symbol, template_note
 
 _FIELD_STYLE = {"+": "green", "-": "red", "~": "yellow"}
 
@@ -60,5 +60,5 @@ def render_text(doc: dict, console: Console) -> None:
     _notices(console, "Warnings:", "!", "yellow", doc["warnings"])
     _notices(console, "Notes:", "-", "dim", doc["notes"])
     console.print()
-    console.print(cost_line(doc))
+    console.print(Text(cost_lines(doc)), soft_wrap=True)
     console.print(Text(summary_line(doc), style="bold"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from gpuctl.model import unknown_phrase
 from gpuctl.safetext import printable
 
 SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "preserve": "=", "orphan": "!", "no-op": " "}
@@ -41,6 +42,8 @@ def show(raw: Any) -> str:
         return "(known after apply)"
     if isinstance(raw, dict) and raw.keys() == {"sensitive"}:
         return "(sensitive)"
+    if isinstance(raw, dict) and raw.keys() == {"unknown_from"}:
+        return unknown_phrase(raw["unknown_from"])
     if isinstance(raw, list):
         return "[" + ", ".join(show(v) for v in raw) + "]"
     return json.dumps(raw, ensure_ascii=False)
@@ -112,10 +115,41 @@ def style(resource: dict) -> str:
     return UNMANAGED[1] if resource["action"] == "no-op" and resource.get("drift") else STYLE[resource["action"]]
 
 
-def cost_line(doc: dict) -> str:
+def signed_money(amount: float) -> str:
+    """`+$1.51/h`, `-$0.40/h`: a difference per hour, always with its sign."""
+    return f"{'-' if amount < 0 else '+'}${abs(amount):,.2f}/h"
+
+
+def money_change(cost: dict, key: str) -> str:
+    """One figure of a cost item or total, before → after (delta): "$0.00/h → $0.76/h
+    (+$0.76/h)", or "$3.35/h (unchanged)". A document without `before` (made before it was
+    recorded) shows the figure after apply alone."""
+    after = cost[key]
+    if "before" not in cost:
+        return money(after)
+    before = cost["before"][key]
+    if round(before, 2) == round(after, 2):
+        return f"{money(after)} (unchanged)"
+    return f"{money(before)} → {money(after)} ({signed_money(after - before)})"
+
+
+def cost_figures(cost: dict) -> str:
+    """"always-on $0.00/h → $0.76/h (+$0.76/h), worst case $3.35/h (unchanged)"."""
+    return f"always-on {money_change(cost, 'always_on_per_hour')}, worst case {money_change(cost, 'worst_case_per_hour')}"
+
+
+def cost_lines(doc: dict) -> str:
+    """The text plan's cost, one figure a line: "Cost estimate (indicative, USD, before → after
+    apply):", "  always-on  $0.00/h → $0.76/h (+$0.76/h)", "  worst case $3.35/h (unchanged)"."""
     c = doc["cost"]
-    line = f"Cost estimate (indicative, USD): always-on {money(c['always_on_per_hour'])}, worst case {money(c['worst_case_per_hour'])}"
-    return line if c["complete"] else line + " (some GPU pools have no published price)"
+    head = "Cost estimate (indicative, USD" + (", before → after apply):" if "before" in c else "):")
+    tail = "" if c["complete"] else "\n  (some GPU pools have no published price; they count as $0)"
+    return f"{head}\n  always-on  {money_change(c, 'always_on_per_hour')}\n  worst case {money_change(c, 'worst_case_per_hour')}{tail}"
+
+
+def costs_by_address(doc: dict) -> dict[str, dict]:
+    """The plan's cost items by resource address."""
+    return {i["address"]: i for i in doc["cost"]["items"]}
 
 
 def heading(resource: dict) -> str:

@@ -14,11 +14,11 @@ pytestmark = pytest.mark.e2e
 HEAD = "9" * 40
 
 
-def fork_configs(gha, fake, tmp_path, number: int = 21):
+def fork_configs(gha, fake, tmp_path, number: int = 21, gpu: dict | None = None):
     """The unprivileged half for a fork's pull request whose gpu.jsonc adds endpoint `forked`."""
     fake.add_pull(number, HEAD, head_repo="mallory/ml-api", head_repo_id=99)
     files = {"handler.py": "import runpod\nrunpod.serverless.start({'handler': lambda job: job})\n", "notes/secret-plan.txt": "not a config"}
-    checkout = tree(tmp_path / "fork", config("api", "forked"), files)
+    checkout = tree(tmp_path / "fork", gpu or config("api", "forked"), files)
     run = gha.run(WORKFLOWS / "fork-configs.yml", pull_request(number, HEAD, checkout, fork=True))
     assert run.job("configs").status == "success", run.job("configs").steps
     return run
@@ -64,3 +64,20 @@ def test_the_fork_plan_runs_only_for_a_fork_s_successful_pull_request_run(gha, f
     event.payload["workflow_run"] |= {"conclusion": "success", "head_repository": {"full_name": fake.repository}}
     assert gha.run(WORKFLOWS / "fork-plan.yml", event).job("plan").status == "skipped"
     assert fake.requests == []
+
+
+def test_a_fork_s_config_that_reads_a_secret_it_does_not_get_still_plans(gha, fake, tmp_path):
+    """The privileged run has no API_TOKEN (it is the fork's `${VAR}`, not a secret of this
+    repository): the plan shows the value as unknown instead of failing, and comments (ADR 24)."""
+    gpu = config("api", "forked")
+    gpu["serverless"][1]["runpod"]["env"]["API_TOKEN"] = "${API_TOKEN}"
+    unprivileged = fork_configs(gha, fake, tmp_path, gpu=gpu)
+    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, tree(tmp_path / "base", config("api"))))
+    job = privileged.job("plan")
+    assert job.status == "success", job.steps
+    (comment,) = fake.comments_on(21)
+    assert "endpoint.forked will be created" in comment["body"]
+    assert "+ env.API_TOKEN" in comment["body"] and "= (from $API_TOKEN, unknown in this run)" in comment["body"]
+    assert comment["body"].count("API_TOKEN is not set in this run") == 1
+    assert "environment variable API_TOKEN is not set" not in privileged.texts()
+    no_secrets(privileged, fake)
