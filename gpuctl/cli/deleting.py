@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 
 from gpuctl.cli.context import AppContext
-from gpuctl.cli.resolve import Ambiguous, NotFound, Target, find_endpoint, owner_of
+from gpuctl.cli.resolve import Ambiguous, NotFound, Target, find_endpoint
+from gpuctl.observed import owner
 from gpuctl.errors import ExitCode, GpuctlError, UsageError
 
 
@@ -49,13 +50,13 @@ def confirm(app: AppContext, question: str, force: bool) -> None:
 
 
 def _endpoint_label(e: dict) -> str:
-    return f"{e.get('name')} ({e.get('id')}, project {owner_of(e) or 'unmanaged'})"
+    return f"{e.get('name')} ({e.get('id')}, project {owner(e) or 'unmanaged'})"
 
 
 def _choose_endpoint(app: AppContext, target: Target, ref: str | None, pick_all: bool) -> dict:
     endpoints = target.provider.list_endpoints()
     if ref is None:
-        mine = endpoints if pick_all else [e for e in endpoints if target.project_id and owner_of(e) == target.project_id]
+        mine = endpoints if pick_all else [e for e in endpoints if target.project_id and owner(e) == target.project_id]
         return pick(app, sorted(mine, key=lambda e: str(e.get("name"))), _endpoint_label, "endpoint")
     return find_endpoint(endpoints, ref, target.project_id)
 
@@ -76,10 +77,10 @@ def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: 
         chosen = _choose_endpoint(app, target, ref, pick_all)
     except NotFound as missing:
         return _absent(app, missing, ignore_not_found, as_json, {"volumes_kept": []})
-    owned = target.project_id is not None and owner_of(chosen) == target.project_id
+    owned = target.project_id is not None and owner(chosen) == target.project_id
     by_id_forced = force and ref == chosen["id"]
     if not owned and not by_id_forced:
-        whose = f'project "{owner_of(chosen)}"' if owner_of(chosen) else "no project (it has no GPUCTL_PROJECT marker)"
+        whose = f'project "{owner(chosen)}"' if owner(chosen) else "no project (it has no GPUCTL_PROJECT marker)"
         raise Refused(f"endpoint {chosen['name']} ({chosen['id']}) belongs to {whose}, not to this project", hint=f"to delete it anyway, name it by id with --force: gpu serverless delete {chosen['id']} --force")
     volumes = _volumes(target, chosen)
     app.stderr.write(f"This deletes endpoint {_endpoint_label(chosen)}, its workers and its queued jobs.\n")

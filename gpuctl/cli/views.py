@@ -10,7 +10,8 @@ from rich.table import Table
 
 from gpuctl.catalog import Catalog
 from gpuctl.cli.context import AppContext
-from gpuctl.cli.resolve import Target, owner_of
+from gpuctl.cli.resolve import Target
+from gpuctl.observed import owner
 from gpuctl.model import REDACTED
 from gpuctl.redact import hide_env
 from gpuctl.safetext import printable
@@ -61,8 +62,8 @@ def account_rows(target: Target) -> list[dict]:
 
     catalog, declared = load_catalog(), _declared_gpus(target)
     endpoints = sorted(target.provider.list_endpoints(), key=lambda e: (str(e.get("name")), str(e.get("id"))))
-    mine = {e.get("id") for e in endpoints if target.project_id and owner_of(e) == target.project_id}
-    return [_row(target, e, declared.get(e.get("name")) if e.get("id") in mine else None, catalog, project=owner_of(e) or "unmanaged")
+    mine = {e.get("id") for e in endpoints if target.project_id and owner(e) == target.project_id}
+    return [_row(target, e, declared.get(e.get("name")) if e.get("id") in mine else None, catalog, project=owner(e) or "unmanaged")
             for e in endpoints]
 
 
@@ -147,7 +148,7 @@ def status_doc(target: Target, endpoint_id: str) -> dict:
     summary = workers.get("summary") or {}
     latest = (releases.get("releases") or [None])[0]
     return hide_env({
-        "name": endpoint.get("name"), "id": endpoint_id, "url": p.request_url(endpoint_id), "project": owner_of(endpoint),
+        "name": endpoint.get("name"), "id": endpoint_id, "url": p.request_url(endpoint_id), "project": owner(endpoint),
         "workers": {k: summary.get(k, 0) for k in (*WORKER_STATES, "total")},
         "worker_list": [{k: w.get(k) for k in ("id", "status", "gpuTypeId", "dataCenterId", "uptimeSeconds", "isStale")} for w in workers.get("workers") or []],
         "jobs": health.get("jobs") or {},

@@ -19,7 +19,8 @@ from gpuctl.engine import applied, schedule
 from gpuctl.events import Emit, Event, Failed, Finished, Started, Waiting
 from gpuctl.engine.journal import Journal
 from gpuctl.errors import GpuctlError
-from gpuctl.model import MARKER_ENV, Sensitive
+from gpuctl.model import Sensitive
+from gpuctl.observed import owner
 from gpuctl.plan import fields
 from gpuctl.plan.model import CHANGING, Action, Kind, Plan, ResourceChange, Unknown
 from gpuctl.provider.errors import NotFound, ProviderError
@@ -182,9 +183,9 @@ class Engine:
         """Another project created this name after the plan was made (the plan refuses names
         it finds taken): stop rather than make a second endpoint of that name. `named` is every
         endpoint of that name in the account."""
-        theirs = [e for e in named if (e.get("env") or {}).get(MARKER_ENV) != self.project_id]
+        theirs = [e for e in named if owner(e) != self.project_id]
         if theirs:
-            who = (theirs[0].get("env") or {}).get(MARKER_ENV)
+            who = owner(theirs[0])
             raise Ambiguous(f'{change.address}: an endpoint named "{change.name}" ({theirs[0].get("id")}) was created {f"by project {who!r} " if who else ""}while this deploy ran; nothing was created',
                             hint="give this block another name, or run deploy --plan to see what to do")
 
@@ -192,7 +193,7 @@ class Engine:
         return [e for e in self.provider.list_endpoints() if e.get("name") == change.name]
 
     def _ours(self, endpoints: list[dict]) -> list[dict]:
-        return [e for e in endpoints if (e.get("env") or {}).get(MARKER_ENV) == self.project_id]
+        return [e for e in endpoints if owner(e) == self.project_id]
 
     def _write(self, address: str, op: str, call: Callable[[], Any]) -> Any:
         self.journal.record(address, op, "intent")

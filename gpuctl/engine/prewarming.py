@@ -12,7 +12,7 @@ from gpuctl.errors import ExitCode, GpuctlError
 from gpuctl.events import Emit, Note
 from gpuctl.model import Desired, EndpointSpec, Observed
 from gpuctl.plan.model import Plan
-from gpuctl.plan.planner import owner
+from gpuctl.observed import owner
 
 Warm = Callable[[EndpointSpec, dict], dict]  # (spec, live endpoint) -> the warm-up's result document; raises GpuctlError
 Targets = tuple[list[tuple[EndpointSpec, dict]], list[tuple[EndpointSpec, dict, str]]]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from gpuctl.model import MARKER_ENV
+from gpuctl.observed import owner
 from gpuctl.prewarm import digest, find_record, record_key, record_name
 from gpuctl.provider.errors import AmbiguousWrite, Rejected
 from gpuctl.records import template_body
@@ -21,7 +22,7 @@ from gpuctl.records import template_body
 def remember(provider: Any, endpoint: dict, doc: dict) -> dict | None:
     """Record the warm-up `doc` (run_prewarm's result) of `endpoint`; returns the template, or
     None for an endpoint no gpuctl project owns (nothing reads a record for it)."""
-    project = (endpoint.get("env") or {}).get(MARKER_ENV)
+    project = owner(endpoint)
     if not project:
         return None
     entry = {MARKER_ENV: project, record_key(doc["mode"]): digest(doc["mode"], doc.get("models") or (), endpoint.get("image"))}
