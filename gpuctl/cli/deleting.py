@@ -10,7 +10,7 @@ import json
 
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.resolve import Ambiguous, NotFound, Target, find_endpoint
-from gpuctl.observed import owner
+from gpuctl.v2 import data_center, image, owner, volume_ids
 from gpuctl.errors import ExitCode, GpuctlError, UsageError
 
 
@@ -85,7 +85,7 @@ def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: 
     volumes = _volumes(target, chosen)
     app.stderr.write(f"This deletes endpoint {_endpoint_label(chosen)}, its workers and its queued jobs.\n")
     for v in volumes:
-        app.stderr.write(f"Network volume {v['name']} ({v['id']}, {v.get('dataCenter')}) is kept.\n")
+        app.stderr.write(f"Network volume {v['name']} ({v['id']}, {data_center(v)}) is kept.\n")
     confirm(app, f"Delete endpoint {chosen['name']}?", force)
     gone_now = target.provider.delete_endpoint(chosen["id"])
     if not gone_now:
@@ -113,7 +113,7 @@ def _forget_records(app: AppContext, target: Target, endpoint_id: str) -> None:
 
 
 def _volumes(target: Target, endpoint: dict) -> list[dict]:
-    ids = set(endpoint.get("networkVolumes") or [])
+    ids = set(volume_ids(endpoint))
     return [v for v in target.provider.list_volumes() if v.get("id") in ids] if ids else []
 
 
@@ -145,7 +145,7 @@ def find_template(templates: list[dict], ref: str) -> dict:
 
 
 def _template_label(t: dict) -> str:
-    return f"{t.get('name')} ({t.get('id')}, {t.get('image')})"
+    return f"{t.get('name')} ({t.get('id')}, {image(t)})"
 
 
 def delete_template(app: AppContext, target: Target, ref: str | None, *, force: bool, as_json: bool, ignore_not_found: bool) -> int:

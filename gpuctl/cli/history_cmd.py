@@ -88,7 +88,7 @@ def rollback(app: AppContext, ref: str, version: int, plan_only: bool, yes: bool
 
 
 def _check_owner(target, chosen: dict, force: bool) -> None:
-    from gpuctl.observed import owner
+    from gpuctl.v2 import owner
 
     project = owner(chosen)
     if force or (target.project_id is not None and project == target.project_id):
@@ -104,7 +104,7 @@ def _check_owner(target, chosen: dict, force: bool) -> None:
 def _lease_project(target, chosen: dict) -> str | None:
     """The project whose deploys must not run meanwhile: the endpoint's owner (this project's,
     or another one's under --force); none for an endpoint no project owns."""
-    from gpuctl.observed import owner
+    from gpuctl.v2 import owner
 
     return owner(chosen) or target.project_id
 
@@ -121,12 +121,13 @@ def _protect(app: AppContext, *envs: dict) -> None:
 def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan_only: bool, yes: bool, as_json: bool,
               wait: float, break_lock: bool, project: str | None) -> int:
     from gpuctl.render.history import plan_lines
+    from gpuctl.v2 import env_of
 
     from gpuctl.engine.rollback import apply_rollback, plan_rollback
 
     planned = plan_rollback(provider, endpoint_id, version)
     current, doc, changes, config = planned.endpoint, planned.releases, planned.changes, planned.config
-    _protect(app, current.get("env"), config.get("env"))
+    _protect(app, env_of(current), config.get("env"))
     out = app.stderr if as_json else app.stdout
     for line in plan_lines(current, doc.get("endpointVersion"), version, changes, config.get("env")):
         out.write(line + "\n")
@@ -184,7 +185,7 @@ def _report(app: AppContext, as_json: bool, endpoint: dict, version: int, before
     from gpuctl.redact import hide_env
     from gpuctl.safetext import printable
 
-    from gpuctl.observed import owner
+    from gpuctl.v2 import owner
 
     name = endpoint.get("name")
     if applied:

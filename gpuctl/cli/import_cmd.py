@@ -88,7 +88,7 @@ def _adoption(target, live: dict, project_id: str, name: str, force: bool) -> st
     """The `adopt` value of the block: the endpoint id, or None when it is this project's
     already under that name (an orphan: only its block was missing). Refuses another
     project's endpoint without --force, an endpoint gpu.jsonc declares, and a name it declares."""
-    from gpuctl.observed import owner
+    from gpuctl.v2 import owner
     from gpuctl.errors import UsageError
 
     project = owner(live)

@@ -4,12 +4,14 @@ NAME or ID given on the command line into one endpoint of the account."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import click
 
 from gpuctl.cli.context import AppContext
 from gpuctl.errors import GpuctlError
-from gpuctl.observed import owner
+if TYPE_CHECKING:
+    from gpuctl.provider.protocol import Provider
 
 
 class NotFound(GpuctlError):
@@ -30,7 +32,7 @@ class Ambiguous(GpuctlError):
 class Target:
     """The provider to talk to and, when gpu.jsonc is there, the project it belongs to."""
 
-    provider: object  # RunPodProvider
+    provider: Provider
     loaded: object | None  # gpuctl.config.LoadedConfig
     name: str  # "runpod" | "local"
 
@@ -84,6 +86,7 @@ def open_target(app: AppContext, provider: str | None, config: str | None, start
 def find_endpoint(endpoints: list[dict], ref: str, project_id: str | None) -> dict:
     """The endpoint with id `ref`, else the one named `ref` (this project's first)."""
     from gpuctl.spelling import did_you_mean
+    from gpuctl.v2 import owner
 
     by_id = [e for e in endpoints if e.get("id") == ref]
     if by_id:

@@ -20,7 +20,7 @@ from gpuctl.events import Emit, Event, Failed, Finished, Started, Waiting
 from gpuctl.engine.journal import Journal
 from gpuctl.errors import GpuctlError
 from gpuctl.model import Sensitive
-from gpuctl.observed import owner
+from gpuctl.v2 import data_center, model_references, owner, size_gb
 from gpuctl.plan import fields
 from gpuctl.plan.model import CHANGING, Action, Kind, Plan, ResourceChange, Unknown
 from gpuctl.provider.errors import NotFound, ProviderError
@@ -177,7 +177,7 @@ class Engine:
                 self.sleep(self.poll)
 
     def _volumes_named(self, change: ResourceChange) -> list[dict]:
-        return [v for v in self.provider.list_volumes() if v.get("name") == change.name and v.get("dataCenter") == change.data_center]
+        return [v for v in self.provider.list_volumes() if v.get("name") == change.name and data_center(v) == change.data_center]
 
     def _refuse_foreign(self, change: ResourceChange, named: list[dict]) -> None:
         """Another project created this name after the plan was made (the plan refuses names
@@ -242,13 +242,13 @@ class Engine:
     def _create_volume(self, change: ResourceChange, unfinished: bool) -> tuple[str, str]:
         created, note = self._create(change, lambda: self._volumes_named(change), lambda: self.provider.create_volume(change.desired), unfinished)
         live = self._read(change.address, lambda: self.provider.get_volume(created["id"]))
-        if (live.get("size") or 0) < change.desired["size"]:
-            live = self.provider.update_volume(live["id"], {"size": change.desired["size"]})
+        if size_gb(live) < size_gb(change.desired):
+            live = self.provider.update_volume(live["id"], {"size": size_gb(change.desired)})
         return self._verify_volume(change, live), note
 
     def _verify_volume(self, change: ResourceChange, live: dict) -> str:
         wrong = [k for k, v in change.desired.items() if k != "size" and live.get(k) != v]
-        if "size" in change.desired and (live.get("size") or 0) < change.desired["size"]:
+        if "size" in change.desired and size_gb(live) < size_gb(change.desired):
             wrong.append("size")
         if wrong:
             raise NotHonoured(f"{change.address}: the volume read back differs in {', '.join(wrong)}", hint="RunPod did not apply the change; run deploy again or check the console")
@@ -287,7 +287,7 @@ class Engine:
             self._write(change.address, "update", lambda: self.provider.update_endpoint(live["id"], patch))
 
     def _model_references(self, change: ResourceChange, body: dict, endpoint_id: str) -> None:
-        wanted = body.get("modelReferences")
+        wanted = model_references(body)
         if wanted is None:
             return
         got = self._write(change.address, "model-references", lambda: {"refs": self.provider.set_model_references(endpoint_id, wanted)})["refs"]
