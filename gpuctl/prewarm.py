@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from gpuctl.model import EndpointSpec, reveal
-from gpuctl.observed import env_of, owner
+from gpuctl.v2 import env_of, owner
 
 REPO_REF = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(:[A-Za-z0-9_./-]+)?$")
 RECORD_PREFIX = "gpuctl-prewarm-"

@@ -17,7 +17,7 @@ from typing import Any
 
 from gpuctl.errors import GpuctlError
 from gpuctl.model import MARKER_ENV
-from gpuctl.observed import env_of, owner
+from gpuctl.v2 import env_of, owner
 
 FORMAT_VERSION = "1"
 RECORD_PREFIX = "gpuctl-applied-"  # ADR 0010's last-applied record, one per endpoint

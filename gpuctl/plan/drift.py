@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gpuctl.model import MARKER_ENV, REDACTED, EndpointSpec, Notice, Sensitive
-from gpuctl.observed import owner
+from gpuctl.v2 import owner
 from gpuctl.plan import fields
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Origin, ResourceChange, Unknown
 from gpuctl.records import template_body

@@ -10,7 +10,7 @@ from gpuctl.catalog import Catalog
 from gpuctl.errors import Diagnostic, PlanError
 from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, EndpointSpec, Notice, Observed, acyclic
 from gpuctl.plan import cost, drift, fields
-from gpuctl.observed import owner
+from gpuctl.v2 import owner
 from gpuctl.plan.account import Account, index
 from gpuctl.plan.adopt import adopted, with_rename
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Plan, ResourceChange

@@ -11,7 +11,7 @@ from typing import Any
 from rich.table import Table
 
 from gpuctl.model import MARKER_ENV
-from gpuctl.observed import owner
+from gpuctl.v2 import owner
 from gpuctl.redact import hide_env
 from gpuctl.releases import FIELD_PATHS, FORMAT_VERSION, applied_at, attribute, env_keys
 from gpuctl.safetext import printable
