@@ -18,7 +18,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from gpuctl.model import MARKER_ENV, EndpointSpec, Unresolved, reveal
+from gpuctl.model import EndpointSpec, Unresolved, reveal
+from gpuctl.v2 import env_of, owner
 
 REPO_REF = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(:[A-Za-z0-9_./-]+)?$")
 RECORD_PREFIX = "gpuctl-prewarm-"
@@ -93,17 +94,16 @@ def find_record(templates: Iterable[dict], endpoint_id: str) -> dict | None:
 
 def is_record(template: dict) -> bool:
     """A pre-warm record gpuctl wrote: its name and its project marker say so."""
-    return str(template.get("name", "")).startswith(RECORD_PREFIX) and bool((template.get("env") or {}).get(MARKER_ENV))
+    return str(template.get("name", "")).startswith(RECORD_PREFIX) and bool(owner(template))
 
 
 def recorded(templates: Iterable[dict], project_id: str, endpoint_id: str, mode: str, expected: str) -> bool:
     """True when this project's record for the endpoint says `mode` warmed exactly `expected`."""
     record = find_record(templates, endpoint_id)
-    env = (record or {}).get("env") or {}
-    return env.get(MARKER_ENV) == project_id and env.get(record_key(mode)) == expected
+    return record is not None and owner(record) == project_id and env_of(record).get(record_key(mode)) == expected
 
 
 def orphaned_records(templates: Iterable[dict], project_id: str, endpoint_ids: set[str]) -> list[dict]:
     """This project's records whose endpoint is gone (deleted, replaced or pruned)."""
-    return [t for t in templates if is_record(t) and (t.get("env") or {}).get(MARKER_ENV) == project_id
+    return [t for t in templates if is_record(t) and owner(t) == project_id
             and t["name"].removeprefix(RECORD_PREFIX) not in endpoint_ids]

@@ -17,6 +17,7 @@ from typing import Any
 
 from gpuctl.errors import GpuctlError
 from gpuctl.model import MARKER_ENV
+from gpuctl.v2 import env_of, owner
 
 FORMAT_VERSION = "1"
 RECORD_PREFIX = "gpuctl-applied-"  # ADR 0010's last-applied record, one per endpoint
@@ -158,11 +159,9 @@ def applied_at(templates: list[dict], endpoint: dict) -> float | None:
     record is there and belongs to the endpoint's project."""
     name = f"{RECORD_PREFIX}{endpoint.get('id')}"
     record = next((t for t in templates if t.get("name") == name), None)
-    env = (record or {}).get("env") or {}
-    owner = (endpoint.get("env") or {}).get(MARKER_ENV)
-    if record is None or (owner and env.get(MARKER_ENV) != owner):
+    if record is None or (owner(endpoint) and owner(record) != owner(endpoint)):
         return None
-    return _epoch(env.get(APPLIED_AT))
+    return _epoch(env_of(record).get(APPLIED_AT))
 
 
 def attribute(releases: list[dict], last_applied: float | None) -> dict[int, tuple[str, str]]:

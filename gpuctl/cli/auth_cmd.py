@@ -107,19 +107,18 @@ def _read_key(app: AppContext) -> str:
 
 def _check(app: AppContext, key: str) -> tuple[str, ProviderError | None]:
     """(API base URL, None when the key works, else the error): one cheap authenticated read."""
-    from gpuctl.cli.connect import RUNPOD_API
+    from gpuctl.cli.connect import api_base, client
     from gpuctl.provider.errors import ProviderError
-    from gpuctl.provider.http import ApiClient, RetryPolicy
+    from gpuctl.provider.http import RetryPolicy
 
-    on_call = (lambda call: app.note(f"debug: {call.method} {call.url} -> {call.status} ({call.seconds * 1000:.0f} ms)")) if app.debug else None
-    client = ApiClient(app.environ.get("RUNPOD_API_BASE_URL") or RUNPOD_API, key, retry=RetryPolicy(attempts=3, budget=15.0), on_call=on_call)
+    checker = client(app, api_base(app.environ), key, retry=RetryPolicy(attempts=3, budget=15.0))
     try:
-        client.request("GET", "/v2/serverless")
+        checker.request("GET", "/v2/serverless")
     except ProviderError as exc:
-        return client.base_url, exc
+        return checker.base_url, exc
     finally:
-        client.close()
-    return client.base_url, None
+        checker.close()
+    return checker.base_url, None
 
 
 def _verified_or_refused(app: AppContext, key: str) -> str:
@@ -143,7 +142,7 @@ def _refusal(error: ProviderError) -> str:
 def _status(app: AppContext, check: bool) -> dict:
     """The status document `--json` prints and the text view renders."""
     from gpuctl import credentials
-    from gpuctl.cli.connect import RUNPOD_API
+    from gpuctl.cli.connect import api_base
     from gpuctl.provider.errors import AuthError
 
     env_key, file_key = app.environ.get(credentials.ENV_VAR) or None, credentials.stored_key(app.environ)
@@ -155,7 +154,7 @@ def _status(app: AppContext, check: bool) -> dict:
         "env_var": credentials.ENV_VAR, "env_var_set": env_key is not None, "masked": credentials.mask(active) if active else None,
         "key_file": str(path), "key_file_exists": path.exists(), "key_file_masked": credentials.mask(file_key) if file_key else None,
         "loose_permissions": [{"path": str(p), "mode": f"{m:04o}"} for p, m in credentials.loose_permissions(app.environ)],
-        "api_base_url": app.environ.get("RUNPOD_API_BASE_URL") or RUNPOD_API, "checked": False, "works": None, "error": None,
+        "api_base_url": api_base(app.environ), "checked": False, "works": None, "error": None,
     }
     if check and active:
         doc["api_base_url"], error = _check(app, active)

@@ -12,17 +12,20 @@ RUNPOD_API = "https://api.runpod.io"
 RUNPOD_JOBS = "https://api.runpod.ai/v2"
 
 
-def _clients(app: AppContext, api_base: str, jobs_base: str, key: str):
-    from gpuctl.provider.http import ApiClient
+def api_base(environ) -> str:
+    """RunPod's control-plane base URL: RUNPOD_API_BASE_URL (a proxy, a test server), else RunPod's."""
+    return environ.get("RUNPOD_API_BASE_URL") or RUNPOD_API
+
+
+def client(app: AppContext, base: str, key: str, public: str = RUNPOD_API, retry=None):
+    """The one HTTP client stack of the client side: an ApiClient for `base` that reports each
+    call under --debug and sends through the recorder under --record (`public` is the RunPod
+    host the recording names). `retry` narrows the default RetryPolicy for a quick check."""
+    from gpuctl.provider.http import ApiClient, RetryPolicy
 
     on_call = (lambda call: app.note(f"debug: {call.method} {call.url} -> {call.status} ({call.seconds * 1000:.0f} ms)")) if app.debug else None
-    recorder = app.recorder
-
-    def transport(base: str, public: str):
-        return recorder.transport(base, public) if recorder is not None else None
-
-    return (ApiClient(api_base, key, on_call=on_call, transport=transport(api_base, RUNPOD_API)),
-            ApiClient(jobs_base, key, on_call=on_call, transport=transport(jobs_base, RUNPOD_JOBS)))
+    transport = app.recorder.transport(base, public) if app.recorder is not None else None
+    return ApiClient(base, key, retry=retry or RetryPolicy(), on_call=on_call, transport=transport)
 
 
 def connect(app: AppContext, provider: str, start_local: bool = True):
@@ -38,17 +41,17 @@ def connect(app: AppContext, provider: str, start_local: bool = True):
         if info is None:
             raise GpuctlError("the local provider is not running", hint="start it with `gpu local up`")
         key = lifecycle.read_token(data_dir)
-        api_base, jobs_base = info["api_base_url"], info["endpoint_base_url"]
+        control_base, jobs_base = info["api_base_url"], info["endpoint_base_url"]
     else:
         from gpuctl.credentials import api_key
 
         key, _ = api_key(app.environ)
         if not key:
             raise GpuctlError("no RunPod API key is configured", hint="run `gpu auth login`, set RUNPOD_API_KEY, or use --provider local")
-        api_base = app.environ.get("RUNPOD_API_BASE_URL") or RUNPOD_API
+        control_base = api_base(app.environ)
         jobs_base = app.environ.get("RUNPOD_ENDPOINT_BASE_URL") or RUNPOD_JOBS
     app.protect(key)
     if app.recorder is not None:
         app.recorder.provider = provider
-    control, jobs = _clients(app, api_base, jobs_base, key)
+    control, jobs = client(app, control_base, key, RUNPOD_API), client(app, jobs_base, key, RUNPOD_JOBS)
     return RunPodProvider(provider, control, jobs, GraphQL(control))

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 
 from gpuctl.cli.context import AppContext
-from gpuctl.cli.resolve import Ambiguous, NotFound, Target, find_endpoint, owner_of
+from gpuctl.cli.resolve import Ambiguous, NotFound, Target, find_endpoint
+from gpuctl.v2 import data_center, image, owner, volume_ids
 from gpuctl.errors import ExitCode, GpuctlError, UsageError
 
 
@@ -49,13 +50,13 @@ def confirm(app: AppContext, question: str, force: bool) -> None:
 
 
 def _endpoint_label(e: dict) -> str:
-    return f"{e.get('name')} ({e.get('id')}, project {owner_of(e) or 'unmanaged'})"
+    return f"{e.get('name')} ({e.get('id')}, project {owner(e) or 'unmanaged'})"
 
 
 def _choose_endpoint(app: AppContext, target: Target, ref: str | None, pick_all: bool) -> dict:
     endpoints = target.provider.list_endpoints()
     if ref is None:
-        mine = endpoints if pick_all else [e for e in endpoints if target.project_id and owner_of(e) == target.project_id]
+        mine = endpoints if pick_all else [e for e in endpoints if target.project_id and owner(e) == target.project_id]
         return pick(app, sorted(mine, key=lambda e: str(e.get("name"))), _endpoint_label, "endpoint")
     return find_endpoint(endpoints, ref, target.project_id)
 
@@ -76,15 +77,15 @@ def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: 
         chosen = _choose_endpoint(app, target, ref, pick_all)
     except NotFound as missing:
         return _absent(app, missing, ignore_not_found, as_json, {"volumes_kept": []})
-    owned = target.project_id is not None and owner_of(chosen) == target.project_id
+    owned = target.project_id is not None and owner(chosen) == target.project_id
     by_id_forced = force and ref == chosen["id"]
     if not owned and not by_id_forced:
-        whose = f'project "{owner_of(chosen)}"' if owner_of(chosen) else "no project (it has no GPUCTL_PROJECT marker)"
+        whose = f'project "{owner(chosen)}"' if owner(chosen) else "no project (it has no GPUCTL_PROJECT marker)"
         raise Refused(f"endpoint {chosen['name']} ({chosen['id']}) belongs to {whose}, not to this project", hint=f"to delete it anyway, name it by id with --force: gpu serverless delete {chosen['id']} --force")
     volumes = _volumes(target, chosen)
     app.stderr.write(f"This deletes endpoint {_endpoint_label(chosen)}, its workers and its queued jobs.\n")
     for v in volumes:
-        app.stderr.write(f"Network volume {v['name']} ({v['id']}, {v.get('dataCenter')}) is kept.\n")
+        app.stderr.write(f"Network volume {v['name']} ({v['id']}, {data_center(v)}) is kept.\n")
     confirm(app, f"Delete endpoint {chosen['name']}?", force)
     gone_now = target.provider.delete_endpoint(chosen["id"])
     if not gone_now:
@@ -112,7 +113,7 @@ def _forget_records(app: AppContext, target: Target, endpoint_id: str) -> None:
 
 
 def _volumes(target: Target, endpoint: dict) -> list[dict]:
-    ids = set(endpoint.get("networkVolumes") or [])
+    ids = set(volume_ids(endpoint))
     return [v for v in target.provider.list_volumes() if v.get("id") in ids] if ids else []
 
 
@@ -144,7 +145,7 @@ def find_template(templates: list[dict], ref: str) -> dict:
 
 
 def _template_label(t: dict) -> str:
-    return f"{t.get('name')} ({t.get('id')}, {t.get('image')})"
+    return f"{t.get('name')} ({t.get('id')}, {image(t)})"
 
 
 def delete_template(app: AppContext, target: Target, ref: str | None, *, force: bool, as_json: bool, ignore_not_found: bool) -> int:

@@ -88,25 +88,25 @@ def rollback(app: AppContext, ref: str, version: int, plan_only: bool, yes: bool
 
 
 def _check_owner(target, chosen: dict, force: bool) -> None:
-    from gpuctl.cli.resolve import owner_of
+    from gpuctl.v2 import owner
 
-    owner = owner_of(chosen)
-    if force or (target.project_id is not None and owner == target.project_id):
+    project = owner(chosen)
+    if force or (target.project_id is not None and project == target.project_id):
         return
     label = f"endpoint {chosen.get('name')} ({chosen.get('id')})"
     if target.project_id is None:
         raise Refused(f"no gpu.jsonc here, so {label} cannot be checked as this project's",
                       hint="run it in the project's directory, pass --config, or pass --force to roll it back anyway")
-    whose = f'project "{owner}"' if owner else "no project (it has no GPUCTL_PROJECT marker)"
+    whose = f'project "{project}"' if project else "no project (it has no GPUCTL_PROJECT marker)"
     raise Refused(f"{label} belongs to {whose}, not to project \"{target.project_id}\"", hint="pass --force to roll it back anyway")
 
 
 def _lease_project(target, chosen: dict) -> str | None:
     """The project whose deploys must not run meanwhile: the endpoint's owner (this project's,
     or another one's under --force); none for an endpoint no project owns."""
-    from gpuctl.cli.resolve import owner_of
+    from gpuctl.v2 import owner
 
-    return owner_of(chosen) or target.project_id
+    return owner(chosen) or target.project_id
 
 
 def _protect(app: AppContext, *envs: dict) -> None:
@@ -121,12 +121,13 @@ def _protect(app: AppContext, *envs: dict) -> None:
 def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan_only: bool, yes: bool, as_json: bool,
               wait: float, break_lock: bool, project: str | None) -> int:
     from gpuctl.render.history import plan_lines
+    from gpuctl.v2 import env_of
 
     from gpuctl.engine.rollback import apply_rollback, plan_rollback
 
     planned = plan_rollback(provider, endpoint_id, version)
     current, doc, changes, config = planned.endpoint, planned.releases, planned.changes, planned.config
-    _protect(app, current.get("env"), config.get("env"))
+    _protect(app, env_of(current), config.get("env"))
     out = app.stderr if as_json else app.stdout
     for line in plan_lines(current, doc.get("endpointVersion"), version, changes, config.get("env")):
         out.write(line + "\n")
@@ -184,13 +185,13 @@ def _report(app: AppContext, as_json: bool, endpoint: dict, version: int, before
     from gpuctl.redact import hide_env
     from gpuctl.safetext import printable
 
-    from gpuctl.cli.resolve import owner_of
+    from gpuctl.v2 import owner
 
     name = endpoint.get("name")
     if applied:
         lines = [f"Rolled back endpoint {name} to the configuration of version {version}; it is now version {latest}."]
-        if owner_of(endpoint):
-            lines += [f"gpu.jsonc now differs from the account (project {owner_of(endpoint)}): the next `gpu serverless deploy` would undo this rollback.",
+        if owner(endpoint):
+            lines += [f"gpu.jsonc now differs from the account (project {owner(endpoint)}): the next `gpu serverless deploy` would undo this rollback.",
                       f"To make gpu.jsonc match the account, run: gpu serverless pull {name} --write"]
         else:
             lines.append("The endpoint has no GPUCTL_PROJECT marker, so no gpu.jsonc deploys it and nothing will undo this rollback.")

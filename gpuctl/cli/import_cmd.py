@@ -88,25 +88,25 @@ def _adoption(target, live: dict, project_id: str, name: str, force: bool) -> st
     """The `adopt` value of the block: the endpoint id, or None when it is this project's
     already under that name (an orphan: only its block was missing). Refuses another
     project's endpoint without --force, an endpoint gpu.jsonc declares, and a name it declares."""
-    from gpuctl.cli.resolve import owner_of
+    from gpuctl.v2 import owner
     from gpuctl.errors import UsageError
 
-    owner = owner_of(live)
+    project = owner(live)
     if target.loaded is not None:
         from gpuctl.config.sourcemap import dotted
 
         names = {b.model.name or project_id: b.prefix for b in target.loaded.blocks}
-        if owner == project_id and live.get("name") in names:
+        if project == project_id and live.get("name") in names:
             raise UsageError(f'endpoint "{live.get("name")}" ({live.get("id")}) is this project\'s and {target.loaded.source.display} declares it ({dotted(names[live["name"]])})',
                              hint="there is nothing to import; `gpu serverless pull` brings its account values into gpu.jsonc")
         if name in names:
             raise UsageError(f'{target.loaded.source.display} already declares an endpoint named "{name}" ({dotted(names[name])})',
                              hint="pass --name to give the imported endpoint another name in gpu.jsonc (deploy renames it)")
-    if owner == project_id and name == live.get("name"):
+    if project == project_id and name == live.get("name"):
         return None  # an orphan: the marker is there, only the block was missing
-    if owner and not force:
-        raise ForeignEndpoint(f'endpoint "{live.get("name")}" ({live.get("id")}) belongs to project "{owner}"',
-                              hint=f'pass --force to take it over: deploy then writes the marker of project "{project_id}", and project "{owner}" no longer manages it')
+    if project and not force:
+        raise ForeignEndpoint(f'endpoint "{live.get("name")}" ({live.get("id")}) belongs to project "{project}"',
+                              hint=f'pass --force to take it over: deploy then writes the marker of project "{project_id}", and project "{project}" no longer manages it')
     return live.get("id")
 
 

@@ -86,7 +86,9 @@ class LogSource:
         self.provider, self.endpoint_id, self.since, self.tail = provider, endpoint_id, since, tail
 
     def live_workers(self) -> list[str]:
-        workers = self.provider.workers(self.endpoint_id).get("workers") or []
+        from gpuctl.v2 import worker_list
+
+        workers = worker_list(self.provider.workers(self.endpoint_id))
         return [w["id"] for w in sorted(workers, key=lambda w: w.get("startedAt") or "")]
 
     def read(self, worker_id: str) -> list[dict]:

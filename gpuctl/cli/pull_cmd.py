@@ -100,10 +100,12 @@ def _protect(app: AppContext, loaded, observed, result) -> None:
     """Every env value of the account is kept out of the output, except literals: those gpu.jsonc
     holds (they are in git, and the diff's context shows them) and those pull writes over one
     (the plan shows them too)."""
+    from gpuctl.v2 import env_of
+
     literal = {v for b in loaded.blocks for v in b.model.runpod.env.values() if isinstance(v, str) and "${" not in v}
     literal |= {p.after for p in result.pulled if isinstance(p.after, str)}
     for endpoint in observed.endpoints:
-        for key, value in (endpoint.get("env") or {}).items():
+        for key, value in env_of(endpoint).items():
             if isinstance(value, str) and value not in literal and not key.startswith("GPUCTL_"):  # gpuctl's own are no secrets
                 app.protect(value)
 

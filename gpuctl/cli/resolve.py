@@ -4,11 +4,14 @@ NAME or ID given on the command line into one endpoint of the account."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import click
 
 from gpuctl.cli.context import AppContext
 from gpuctl.errors import GpuctlError
+if TYPE_CHECKING:
+    from gpuctl.provider.protocol import Provider
 
 
 class NotFound(GpuctlError):
@@ -29,7 +32,7 @@ class Ambiguous(GpuctlError):
 class Target:
     """The provider to talk to and, when gpu.jsonc is there, the project it belongs to."""
 
-    provider: object  # RunPodProvider
+    provider: Provider
     loaded: object | None  # gpuctl.config.LoadedConfig
     name: str  # "runpod" | "local"
 
@@ -80,25 +83,20 @@ def open_target(app: AppContext, provider: str | None, config: str | None, start
     return Target(connect(app, name, start_local=start_local), loaded, name)
 
 
-def owner_of(endpoint: dict) -> str | None:
-    from gpuctl.model import MARKER_ENV
-
-    return (endpoint.get("env") or {}).get(MARKER_ENV)
-
-
 def find_endpoint(endpoints: list[dict], ref: str, project_id: str | None) -> dict:
     """The endpoint with id `ref`, else the one named `ref` (this project's first)."""
     from gpuctl.spelling import did_you_mean
+    from gpuctl.v2 import owner
 
     by_id = [e for e in endpoints if e.get("id") == ref]
     if by_id:
         return by_id[0]
     named = [e for e in endpoints if e.get("name") == ref]
-    ours = [e for e in named if project_id and owner_of(e) == project_id]
+    ours = [e for e in named if project_id and owner(e) == project_id]
     if len(ours) == 1 or len(named) == 1:
         return (ours or named)[0]
     if len(named) > 1:
-        listed = ", ".join(f"{e['id']} (project {owner_of(e) or 'none'})" for e in named)
+        listed = ", ".join(f"{e['id']} (project {owner(e) or 'none'})" for e in named)
         raise Ambiguous(f'{len(named)} endpoints are named "{ref}": {listed}', hint="name the one you mean by its id")
     hint = did_you_mean(ref, [e.get("name", "") for e in endpoints]) or "list them with `gpu serverless list --all`"
     raise EndpointNotFound(f'no endpoint named or with id "{ref}"', hint=hint)

@@ -131,8 +131,10 @@ def snapshot(app: AppContext, provider: str | None, config: str | None, out: str
     finally:
         account.close()
 
+    from gpuctl.v2 import env_of
+
     def shown(endpoint: dict, key: str) -> bool:
-        value = (endpoint.get("env") or {}).get(key)
+        value = env_of(endpoint).get(key)
         return key.startswith("GPUCTL_") or literals.get((endpoint.get("name"), key)) == value
 
     text = json.dumps(snapshot_document(observed, shown, provider=target), indent=2) + "\n"

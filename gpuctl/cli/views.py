@@ -8,9 +8,11 @@ from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 
+from gpuctl import v2
 from gpuctl.catalog import Catalog
 from gpuctl.cli.context import AppContext
-from gpuctl.cli.resolve import Target, owner_of
+from gpuctl.cli.resolve import Target
+from gpuctl.v2 import owner
 from gpuctl.model import REDACTED
 from gpuctl.redact import hide_env
 from gpuctl.safetext import printable
@@ -19,20 +21,18 @@ WORKER_STATES = ("running", "idle", "initializing", "throttled", "unhealthy")
 
 
 def _gpu(endpoint: dict) -> str:
-    gpu = endpoint.get("gpu") or {}
-    if not gpu:
-        return ", ".join(f"{c.get('id')}×{c.get('vcpuCount')}" for c in endpoint.get("cpu") or []) or "-"
-    excluded = f" minus {len(gpu['excludedTypes'])} type(s)" if gpu.get("excludedTypes") else ""
-    return ", ".join(gpu.get("pools") or []) + excluded
+    if not v2.is_gpu(endpoint):
+        return ", ".join(f"{flavor}×{vcpus}" for flavor, vcpus in v2.cpu_flavors(endpoint)) or "-"
+    excluded = v2.excluded_gpu_types(endpoint)
+    return ", ".join(v2.gpu_pools(endpoint)) + (f" minus {len(excluded)} type(s)" if excluded else "")
 
 
 def _read_back(endpoint: dict, catalog: Catalog) -> list[str] | None:
     """The GPU type ids an endpoint's pools stand for, when that is unambiguous: every pool
     is in the catalog and lets exactly one type through (its members not excluded). Else
     None: a pool of several types reads best as the pool."""
-    gpu = endpoint.get("gpu") or {}
-    excluded = set(gpu.get("excludedTypes") or [])
-    pools = gpu.get("pools") or []
+    excluded = set(v2.excluded_gpu_types(endpoint))
+    pools = v2.gpu_pools(endpoint)
     accepted = [[m for m in catalog.pool_members(p) if m not in excluded] for p in pools]
     return [ids[0] for ids in accepted] if pools and all(len(ids) == 1 for ids in accepted) else None
 
@@ -41,10 +41,9 @@ def _row(target: Target, e: dict, written: list[str] | None, catalog: Catalog, *
     """One endpoint for `list`: `gpus` are the GPU types as gpu.jsonc writes them (or as the
     catalog reads the pools back), `pools` and `gpu` what RunPod holds (`gpu` kept as it was
     for scripts)."""
-    workers = e.get("workers") or {}
     return {"name": e.get("name"), "id": e.get("id"), "url": target.provider.request_url(e["id"]), "gpu": _gpu(e),
-            "gpus": written or _read_back(e, catalog), "pools": list((e.get("gpu") or {}).get("pools") or []),
-            "workers_min": workers.get("min"), "workers_max": workers.get("max"), **extra}
+            "gpus": written or _read_back(e, catalog), "pools": v2.gpu_pools(e),
+            "workers_min": v2.workers_min(e), "workers_max": v2.workers_max(e), **extra}
 
 
 def _declared_gpus(target: Target) -> dict[str, list[str]]:
@@ -61,8 +60,8 @@ def account_rows(target: Target) -> list[dict]:
 
     catalog, declared = load_catalog(), _declared_gpus(target)
     endpoints = sorted(target.provider.list_endpoints(), key=lambda e: (str(e.get("name")), str(e.get("id"))))
-    mine = {e.get("id") for e in endpoints if target.project_id and owner_of(e) == target.project_id}
-    return [_row(target, e, declared.get(e.get("name")) if e.get("id") in mine else None, catalog, project=owner_of(e) or "unmanaged")
+    mine = {e.get("id") for e in endpoints if target.project_id and owner(e) == target.project_id}
+    return [_row(target, e, declared.get(e.get("name")) if e.get("id") in mine else None, catalog, project=owner(e) or "unmanaged")
             for e in endpoints]
 
 
@@ -145,11 +144,11 @@ def status_doc(target: Target, endpoint_id: str) -> dict:
     summary = workers.get("summary") or {}
     latest = (releases.get("releases") or [None])[0]
     return hide_env({
-        "name": endpoint.get("name"), "id": endpoint_id, "url": p.request_url(endpoint_id), "project": owner_of(endpoint),
+        "name": endpoint.get("name"), "id": endpoint_id, "url": p.request_url(endpoint_id), "project": owner(endpoint),
         "workers": {k: summary.get(k, 0) for k in (*WORKER_STATES, "total")},
-        "worker_list": [{k: w.get(k) for k in ("id", "status", "gpuTypeId", "dataCenterId", "uptimeSeconds", "isStale")} for w in workers.get("workers") or []],
+        "worker_list": [{k: w.get(k) for k in ("id", "status", "gpuTypeId", "dataCenterId", "uptimeSeconds", "isStale")} for w in v2.worker_list(workers)],
         "jobs": health.get("jobs") or {},
-        "scaling": {"workers": endpoint.get("workers"), "scaler": endpoint.get("scaling"), "gpu": _gpu(endpoint), "flashboot": endpoint.get("flashboot")},
+        "scaling": {"workers": v2.workers(endpoint), "scaler": v2.scaling(endpoint), "gpu": _gpu(endpoint), "flashboot": v2.flashboot(endpoint)},
         "release": {"version": releases.get("endpointVersion"), "rollout": releases.get("rollout"), "latest": latest},
         "always_on_usd_per_hour": _cost(endpoint),
     })

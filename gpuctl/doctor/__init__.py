@@ -25,6 +25,7 @@ from gpuctl.doctor.plan_check import PlanInput, check_plan
 from gpuctl.doctor.probe import Probe
 from gpuctl.doctor.report import Finding, Report, Verdict, skipped
 from gpuctl.doctor.shapes import check_graphql, check_shapes
+from gpuctl.provider.protocol import Provider
 
 __all__ = ["KeyInfo", "PlanInput", "Report", "Verdict", "run"]
 
@@ -32,7 +33,7 @@ NETWORK_CHECKS = (("job-api", "Job API"), ("rate-limit", "Rate-limit headers"), 
                   ("graphql", "GraphQL queries gpuctl sends"), ("catalog", "Catalog matches state/catalog"), ("plan", "Plan has no differences of form alone"))
 
 
-def run(provider_name: str, key: KeyInfo, provider: Any | None, catalog: Any, plan_input: PlanInput | None, used: Iterable[str] = ()) -> Report:
+def run(provider_name: str, key: KeyInfo, provider: Provider | None, catalog: Any, plan_input: PlanInput | None, used: Iterable[str] = ()) -> Report:
     """Every check against `provider` (a RunPodProvider; None when there is no key).
     `used`: the GPU type and data center ids gpu.jsonc names."""
     findings = [check_key(key)]
@@ -47,6 +48,6 @@ def run(provider_name: str, key: KeyInfo, provider: Any | None, catalog: Any, pl
     return Report(provider_name, tuple(findings))
 
 
-def _network_checks(probe: Probe, provider: Any, catalog: Any, plan_input: PlanInput | None, used: Iterable[str]) -> list[Finding]:
+def _network_checks(probe: Probe, provider: Provider, catalog: Any, plan_input: PlanInput | None, used: Iterable[str]) -> list[Finding]:
     return [check_job_api(probe), check_rate_limit(probe), check_shapes(probe), check_graphql(probe, provider.graphql),
             check_catalog(probe, catalog, used), check_plan(provider, plan_input)]

@@ -15,6 +15,8 @@ from gpuctl.doctor.report import Finding, Problem, Verdict
 from gpuctl.errors import GpuctlError
 from gpuctl.plan import plan as make_plan
 from gpuctl.plan.model import Action, Kind
+from gpuctl.v2 import data_center, volume_ids
+from gpuctl.provider.protocol import Provider
 
 TITLE = "Plan has no differences of form alone"
 FIX = ("file a gpuctl issue with this output and a recording (`gpu doctor --record DIR`): "
@@ -39,7 +41,7 @@ def _shown(path: str, value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def check_plan(provider: Any, given: PlanInput | None) -> Finding:
+def check_plan(provider: Provider, given: PlanInput | None) -> Finding:
     if given is None:
         return Finding("plan", TITLE, Verdict.SKIP, "no gpu.jsonc here: nothing to plan", "run doctor in a project directory, or pass --config, to check the plan too")
     if given.error is not None:
@@ -47,7 +49,7 @@ def check_plan(provider: Any, given: PlanInput | None) -> Finding:
     needs_models = any(spec.cached_model for spec in given.desired.endpoints)
     observed = provider.observe(model_references=needs_models)
     plan = make_plan(given.desired, observed, given.catalog, target=given.target)
-    centers = {v["id"]: v.get("dataCenter") for v in observed.network_volumes if isinstance(v.get("id"), str)}
+    centers = {v["id"]: data_center(v) for v in observed.network_volumes if isinstance(v.get("id"), str)}
     odd, real = [], 0
     for change in plan.changes:
         if change.kind != Kind.ENDPOINT or change.action not in (Action.UPDATE, Action.REPLACE):
@@ -55,7 +57,7 @@ def check_plan(provider: Any, given: PlanInput | None) -> Finding:
         live = next((e for e in observed.endpoints if e.get("id") == change.id), {})
         for field in change.changes:
             reason = None if field.sensitive else (form_only(field.path, field.before, field.after)
-                                                     or filled_from_volume(field.path, field.before, field.after, live.get("networkVolumes") or [], centers))
+                                                     or filled_from_volume(field.path, field.before, field.after, volume_ids(live), centers))
             if reason:
                 odd.append(Problem(f"{change.address}: {field.path}", "normalisation", f"account {_shown(field.path, field.before)}, gpu.jsonc {_shown(field.path, field.after)}: {reason}"))
             else:

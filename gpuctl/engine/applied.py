@@ -16,6 +16,8 @@ from typing import Any
 from gpuctl.model import Sensitive
 from gpuctl.plan import drift, fields
 from gpuctl.provider.errors import AmbiguousWrite, ProviderError, Rejected
+from gpuctl.v2 import env_of, image
+from gpuctl.provider.protocol import Provider
 
 SWEEP_AFTER_S = 600.0  # a record this young may belong to an endpoint RunPod does not list yet
 
@@ -24,7 +26,7 @@ def _iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
-def _find(provider: Any, endpoint_id: str) -> dict | None:
+def _find(provider: Provider, endpoint_id: str) -> dict | None:
     name = drift.record_name(endpoint_id)
     return next((t for t in provider.list_templates() if t.get("name") == name), None)
 
@@ -38,7 +40,7 @@ def declared(change: Any, ids: Mapping[str, str]) -> dict[str, Any]:
     return {p: (v if isinstance(v, Sensitive) else reveal_body(v, dict(ids))) for p, v in flat.items()} | {"name": change.name}
 
 
-def remember(provider: Any, project_id: str, endpoint_id: str, declared: Mapping[str, Any], now: float, new: bool = False) -> dict:
+def remember(provider: Provider, project_id: str, endpoint_id: str, declared: Mapping[str, Any], now: float, new: bool = False) -> dict:
     """Create or update the record of `endpoint_id`; `declared` comes from `declared()`. A
     `new` endpoint (this apply just created it) can have no record yet, so none is looked for
     unless the create of the record is refused."""
@@ -51,10 +53,10 @@ def remember(provider: Any, project_id: str, endpoint_id: str, declared: Mapping
             existing = _find(provider, endpoint_id)
             if existing is None:
                 raise
-    return provider.update_template(existing["id"], {"env": body["env"], "image": body["image"]})
+    return provider.update_template(existing["id"], {"env": env_of(body), "image": image(body)})
 
 
-def forget(provider: Any, endpoint_id: str) -> None:
+def forget(provider: Provider, endpoint_id: str) -> None:
     """Delete the record of an endpoint the engine deleted. Best effort: one left behind is
     swept by a later apply (`forget_gone`) and classifies nothing meanwhile, since its id is gone."""
     try:
@@ -72,7 +74,7 @@ def _age(record: drift.Record, now: float) -> float:
         return float("inf")  # unreadable: nothing can use it
 
 
-def forget_gone(provider: Any, project_id: str, written: Mapping[str, str], now: float) -> None:
+def forget_gone(provider: Provider, project_id: str, written: Mapping[str, str], now: float) -> None:
     """After an apply, delete this project's records whose endpoint no longer exists: at once
     when this apply wrote an endpoint of that name under another id (it was deleted in the
     account and is now re-created), otherwise once older than SWEEP_AFTER_S, because RunPod

@@ -19,7 +19,8 @@ from gpuctl.engine import applied, schedule
 from gpuctl.events import Emit, Event, Failed, Finished, Started, Waiting
 from gpuctl.engine.journal import Journal
 from gpuctl.errors import GpuctlError
-from gpuctl.model import MARKER_ENV, Sensitive
+from gpuctl.model import Sensitive
+from gpuctl.v2 import data_center, model_references, owner, size_gb
 from gpuctl.plan import fields
 from gpuctl.plan.model import CHANGING, Action, Kind, Plan, ResourceChange, Unknown
 from gpuctl.provider.errors import NotFound, ProviderError
@@ -176,15 +177,15 @@ class Engine:
                 self.sleep(self.poll)
 
     def _volumes_named(self, change: ResourceChange) -> list[dict]:
-        return [v for v in self.provider.list_volumes() if v.get("name") == change.name and v.get("dataCenter") == change.data_center]
+        return [v for v in self.provider.list_volumes() if v.get("name") == change.name and data_center(v) == change.data_center]
 
     def _refuse_foreign(self, change: ResourceChange, named: list[dict]) -> None:
         """Another project created this name after the plan was made (the plan refuses names
         it finds taken): stop rather than make a second endpoint of that name. `named` is every
         endpoint of that name in the account."""
-        theirs = [e for e in named if (e.get("env") or {}).get(MARKER_ENV) != self.project_id]
+        theirs = [e for e in named if owner(e) != self.project_id]
         if theirs:
-            who = (theirs[0].get("env") or {}).get(MARKER_ENV)
+            who = owner(theirs[0])
             raise Ambiguous(f'{change.address}: an endpoint named "{change.name}" ({theirs[0].get("id")}) was created {f"by project {who!r} " if who else ""}while this deploy ran; nothing was created',
                             hint="give this block another name, or run deploy --plan to see what to do")
 
@@ -192,7 +193,7 @@ class Engine:
         return [e for e in self.provider.list_endpoints() if e.get("name") == change.name]
 
     def _ours(self, endpoints: list[dict]) -> list[dict]:
-        return [e for e in endpoints if (e.get("env") or {}).get(MARKER_ENV) == self.project_id]
+        return [e for e in endpoints if owner(e) == self.project_id]
 
     def _write(self, address: str, op: str, call: Callable[[], Any]) -> Any:
         self.journal.record(address, op, "intent")
@@ -241,13 +242,13 @@ class Engine:
     def _create_volume(self, change: ResourceChange, unfinished: bool) -> tuple[str, str]:
         created, note = self._create(change, lambda: self._volumes_named(change), lambda: self.provider.create_volume(change.desired), unfinished)
         live = self._read(change.address, lambda: self.provider.get_volume(created["id"]))
-        if (live.get("size") or 0) < change.desired["size"]:
-            live = self.provider.update_volume(live["id"], {"size": change.desired["size"]})
+        if size_gb(live) < size_gb(change.desired):
+            live = self.provider.update_volume(live["id"], {"size": size_gb(change.desired)})
         return self._verify_volume(change, live), note
 
     def _verify_volume(self, change: ResourceChange, live: dict) -> str:
         wrong = [k for k, v in change.desired.items() if k != "size" and live.get(k) != v]
-        if "size" in change.desired and (live.get("size") or 0) < change.desired["size"]:
+        if "size" in change.desired and size_gb(live) < size_gb(change.desired):
             wrong.append("size")
         if wrong:
             raise NotHonoured(f"{change.address}: the volume read back differs in {', '.join(wrong)}", hint="RunPod did not apply the change; run deploy again or check the console")
@@ -286,7 +287,7 @@ class Engine:
             self._write(change.address, "update", lambda: self.provider.update_endpoint(live["id"], patch))
 
     def _model_references(self, change: ResourceChange, body: dict, endpoint_id: str) -> None:
-        wanted = body.get("modelReferences")
+        wanted = model_references(body)
         if wanted is None:
             return
         got = self._write(change.address, "model-references", lambda: {"refs": self.provider.set_model_references(endpoint_id, wanted)})["refs"]

@@ -25,7 +25,7 @@ from gpuctl.events import Emit, Note, PlanReady
 from gpuctl.model import Desired, Observed, Unresolved
 from gpuctl.plan import plan as make_plan
 from gpuctl.plan.model import Plan
-from gpuctl.plan.planner import owner
+from gpuctl.v2 import owner
 from gpuctl.provider.protocol import Provider
 
 

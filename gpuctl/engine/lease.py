@@ -30,6 +30,8 @@ from gpuctl.engine.lock import LockHeld
 from gpuctl.model import MARKER_ENV
 from gpuctl.provider.errors import AuthError, InvalidId, NotFound, ProviderError
 from gpuctl.records import template_body
+from gpuctl.v2 import env_of
+from gpuctl.provider.protocol import Provider
 
 LEASE_PREFIX = "gpuctl-lock-"
 HOLDER, EXPIRES, TOKEN = "GPUCTL_LEASE_HOLDER", "GPUCTL_LEASE_EXPIRES", "GPUCTL_LEASE_TOKEN"
@@ -50,11 +52,11 @@ def lease_name(kind: str, key: str) -> str:
 
 
 def is_lease(template: dict) -> bool:
-    return str(template.get("name", "")).startswith(LEASE_PREFIX) and TOKEN in (template.get("env") or {})
+    return str(template.get("name", "")).startswith(LEASE_PREFIX) and TOKEN in env_of(template)
 
 
 def describe_holder(template: dict, now: float) -> str:
-    env = template.get("env") or {}
+    env = env_of(template)
     try:
         left = float(env.get(EXPIRES, "0")) - now
     except ValueError:
@@ -67,7 +69,7 @@ def describe_holder(template: dict, now: float) -> str:
 class Lease:
     """A lease named `name`, held by `holder` (for people: `pid 12 on host (command)`)."""
 
-    provider: Any
+    provider: Provider
     name: str
     project_id: str
     holder: str
@@ -154,7 +156,7 @@ class Lease:
             return None
         for _ in range(5):
             current = self._current()
-            if current is not None and (current.get("env") or {}).get(TOKEN) == self.token:
+            if current is not None and env_of(current).get(TOKEN) == self.token:
                 self.template_id = current["id"]  # our create took effect; its answer was lost
                 return None
             if current is not None:
@@ -171,7 +173,7 @@ class Lease:
     def _stale(self, template: dict) -> bool:
         """Expired (with the skew allowance), unreadable, or held by a process of this machine
         that no longer exists (a deploy killed with -9 here frees its lease at once)."""
-        env = template.get("env") or {}
+        env = env_of(template)
         try:
             expires = float(env.get(EXPIRES, "0"))
         except ValueError:
@@ -195,7 +197,7 @@ def _alive(pid: str | None) -> bool:
     return True
 
 
-def project_lease(provider: Any, project_id: str, command: str, on_note: Callable[[str], None], **options: Any) -> Lease:
+def project_lease(provider: Provider, project_id: str, command: str, on_note: Callable[[str], None], **options: Any) -> Lease:
     holder = f"pid {os.getpid()} on {socket.gethostname()} (`{command}`, since {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())})"
     return Lease(provider, lease_name("project", project_id), project_id, holder, on_note=on_note, **options)
 
@@ -205,7 +207,7 @@ CLAIM_WAIT_S = 60.0
 
 
 @contextmanager
-def name_claim(provider: Any, project_id: str, change: Any, on_note: Callable[[str], None]) -> Iterator[None]:
+def name_claim(provider: Provider, project_id: str, change: Any, on_note: Callable[[str], None]) -> Iterator[None]:
     """Hold `gpuctl-lock-endpoint-<name>` (or `-volume-<dc>-<name>`) while creating it, so two
     projects racing on one name take turns; the second then finds the first one's object."""
     kind, key = ("volume", f"{change.data_center}-{change.name}") if change.kind.value == "network_volume" else ("endpoint", change.name)

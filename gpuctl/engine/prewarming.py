@@ -5,14 +5,14 @@ progress view) is the caller's `Warm`; this module decides what and records how 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from gpuctl import prewarm
 from gpuctl.errors import ExitCode, GpuctlError
 from gpuctl.events import Emit, Note
 from gpuctl.model import Desired, EndpointSpec, Observed
 from gpuctl.plan.model import Plan
-from gpuctl.plan.planner import owner
+from gpuctl.v2 import owner
+from gpuctl.provider.protocol import Provider
 
 Warm = Callable[[EndpointSpec, dict], dict]  # (spec, live endpoint) -> the warm-up's result document; raises GpuctlError
 Targets = tuple[list[tuple[EndpointSpec, dict]], list[tuple[EndpointSpec, dict, str]]]
@@ -67,7 +67,7 @@ def run(chosen: Targets, warm: Warm | None, emit: Emit) -> list[dict]:
     return results
 
 
-def forget_orphans(provider: Any, project_id: str, observed: Observed, emit: Emit) -> None:
+def forget_orphans(provider: Provider, project_id: str, observed: Observed, emit: Emit) -> None:
     """After a confirmed apply, delete this project's pre-warm records whose endpoint is gone:
     a replace or a prune leaves one behind. Housekeeping: a failure is a warning only."""
     from gpuctl.provider.errors import ProviderError

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gpuctl.plan.model import Action, Kind, ResourceChange, Unknown
+from gpuctl.v2 import volume_ids
 
 
 def _references(value: Any) -> set[str]:
@@ -33,7 +34,7 @@ def _references(value: Any) -> set[str]:
 
 def _attached_ids(change: ResourceChange) -> set[str]:
     body = change.desired if isinstance(change.desired, dict) else {}
-    return {i for i in body.get("networkVolumes") or [] if isinstance(i, str)}
+    return set(volume_ids(body))
 
 
 def prerequisites(pending: Sequence[ResourceChange]) -> dict[str, frozenset[str]]:

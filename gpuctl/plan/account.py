@@ -11,14 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from gpuctl.model import MARKER_ENV, Observed
-
-
-def owner(endpoint: Mapping[str, Any]) -> str | None:
-    """The project whose marker the endpoint carries (ADR 3), or None for an unmanaged one."""
-    return (endpoint.get("env") or {}).get(MARKER_ENV)
+from gpuctl.model import Observed
 
 
 def _grouped(items: Iterable[dict], key: str) -> dict[str, tuple[dict, ...]]:

@@ -14,7 +14,8 @@ from dataclasses import replace
 
 from gpuctl.errors import Diagnostic
 from gpuctl.model import MARKER_ENV, EndpointSpec, Notice
-from gpuctl.plan.account import Account, owner
+from gpuctl.v2 import owner
+from gpuctl.plan.account import Account
 from gpuctl.plan.model import Action, FieldChange, ResourceChange
 
 

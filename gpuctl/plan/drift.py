@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gpuctl.model import MARKER_ENV, REDACTED, EndpointSpec, Notice, Sensitive, Unresolved
-from gpuctl.plan.account import owner
+from gpuctl.v2 import owner
 from gpuctl.plan import fields
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Origin, ResourceChange, Unknown
 from gpuctl.records import template_body
@@ -104,16 +104,17 @@ def read_record(template: Mapping[str, Any]) -> Record | None:
     """The record a template holds; None for any other template or one that cannot be read
     (a record someone edited into nonsense classifies nothing, it does not fail the plan)."""
     name = str(template.get("name") or "")
-    env = template.get("env") or {}
-    if not name.startswith(RECORD_PREFIX) or not isinstance(env, Mapping) or not env.get(MARKER_ENV):
+    project = owner(template)
+    if not name.startswith(RECORD_PREFIX) or not project:
         return None
+    env = template["env"]
     try:
         digests = json.loads(env.get(APPLIED_ENV) or "{}")
     except ValueError:
         return None
     if not isinstance(digests, dict) or not all(isinstance(v, str) for v in digests.values()):
         return None
-    return Record(name.removeprefix(RECORD_PREFIX), str(env[MARKER_ENV]), str(env.get(NAME_ENV) or ""), str(env.get(APPLIED_AT_ENV) or ""), digests)
+    return Record(name.removeprefix(RECORD_PREFIX), str(project), str(env.get(NAME_ENV) or ""), str(env.get(APPLIED_AT_ENV) or ""), digests)
 
 
 def records_of(templates: Iterable[Mapping[str, Any]], project_id: str) -> dict[str, Record]:

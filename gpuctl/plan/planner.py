@@ -10,7 +10,8 @@ from gpuctl.catalog import Catalog
 from gpuctl.errors import Diagnostic, PlanError
 from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, EndpointSpec, Notice, Observed, Unresolved, acyclic
 from gpuctl.plan import cost, drift, fields
-from gpuctl.plan.account import Account, index, owner
+from gpuctl.v2 import owner
+from gpuctl.plan.account import Account, index
 from gpuctl.plan.adopt import adopted, with_rename
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Plan, ResourceChange
 from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume

@@ -3,7 +3,8 @@ RunPod and for the embedded local provider (they differ only in base URLs and ke
 hand the engine anything else that does.
 
 Objects come back as RunPod v2 documents (dicts); which of their fields gpuctl reads, and
-how a gpu.jsonc key maps onto them, is decided in one place (gpuctl.plan.fields)."""
+how a gpu.jsonc key maps onto them, is decided in gpuctl.plan.fields (the table) and
+gpuctl.v2 (the read accessors), ADR 26."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from typing import Any
 from rich.table import Table
 
 from gpuctl.model import MARKER_ENV
+from gpuctl.v2 import owner
 from gpuctl.redact import hide_env
 from gpuctl.releases import FIELD_PATHS, FORMAT_VERSION, applied_at, attribute, env_keys
 from gpuctl.safetext import printable
@@ -33,7 +34,7 @@ def history_document(endpoint: dict, doc: dict, templates: list[dict]) -> dict:
     return hide_env({
         "format_version": FORMAT_VERSION,
         "kind": "gpuctl-history",
-        "endpoint": {"id": endpoint.get("id"), "name": endpoint.get("name"), "project": (endpoint.get("env") or {}).get(MARKER_ENV)},
+        "endpoint": {"id": endpoint.get("id"), "name": endpoint.get("name"), "project": owner(endpoint)},
         "endpoint_version": current,
         "rollout": doc.get("rollout"),
         "last_applied_at": _iso(last_applied),

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from gpuctl.warm.errors import NoVolume
+from gpuctl.v2 import volume_ids
+from gpuctl.provider.protocol import Provider
 
 DEFAULT_TIMEOUT_S = 900.0
 
@@ -30,13 +32,13 @@ def choose_mode(endpoint: dict, requested: str | None) -> str:
     """`gpu` unless `cpu` is asked for, as the seed's `warm NAME` and `warm NAME --cpu` are;
     `cpu` needs a network volume to download into. (deploy asks for gpu.jsonc's prewarm.mode.)"""
     mode = requested or "gpu"
-    if mode == "cpu" and not endpoint.get("networkVolumes"):
+    if mode == "cpu" and not volume_ids(endpoint):
         raise NoVolume(f"endpoint {endpoint.get('name')} has no network volume, so a CPU pod has nowhere to download the models to",
                        hint='use --gpu to start a worker instead, or add a "volume" block to gpu.jsonc and deploy')
     return mode
 
 
-def run_prewarm(io: WarmIO, provider: Any, endpoint: dict, mode: str | None = None, models: Sequence[str] = (),
+def run_prewarm(io: WarmIO, provider: Provider, endpoint: dict, mode: str | None = None, models: Sequence[str] = (),
                 timeout: float = DEFAULT_TIMEOUT_S, *, cached_model: str | None = None) -> dict[str, Any]:
     """Warm `endpoint` (a REST v2 Endpoint object) and return the result document; progress
     goes to `io.view()`. `models` are gpu.jsonc's `prewarm.models` (empty: the endpoint's
@@ -59,7 +61,7 @@ def run_prewarm(io: WarmIO, provider: Any, endpoint: dict, mode: str | None = No
     return doc | {"record": _record(io, provider, endpoint, doc)}
 
 
-def _record(io: WarmIO, provider: Any, endpoint: dict, doc: dict) -> str | None:
+def _record(io: WarmIO, provider: Provider, endpoint: dict, doc: dict) -> str | None:
     """Write the pre-warm record. The warm-up itself succeeded, so a failure here is a warning:
     the next deploy sees no record and warms again."""
     from gpuctl.provider.errors import ProviderError
@@ -74,7 +76,7 @@ def _record(io: WarmIO, provider: Any, endpoint: dict, doc: dict) -> str | None:
     return record["name"] if record else None
 
 
-def _warm(io: WarmIO, provider: Any, endpoint: dict, mode: str, models: Any, timeout: float, view: Any) -> dict:
+def _warm(io: WarmIO, provider: Provider, endpoint: dict, mode: str, models: Any, timeout: float, view: Any) -> dict:
     if mode == "cpu":
         from gpuctl.warm.cpu import warm_cpu
 

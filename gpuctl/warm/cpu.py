@@ -23,6 +23,8 @@ from gpuctl.warm.download import PREFIX
 from gpuctl.warm.errors import DownloadFailed, PodLeft, WarmTimeout
 from gpuctl.warm.podlog import PodLog
 from gpuctl.warm.signals import held
+from gpuctl.v2 import data_center, env_of, volume_ids
+from gpuctl.provider.protocol import Provider
 
 IMAGE = "python:3.12-slim"  # any image with Python 3.8+ runs the downloader
 CPU = {"id": "cpu3c", "vcpuCount": 2}  # the smallest CPU pod: downloading needs no more
@@ -40,7 +42,7 @@ def downloader_argv() -> list[str]:
 def hub_env(endpoint: dict, environ: dict) -> dict[str, str]:
     """HF_TOKEN and HF_ENDPOINT for the pod: from gpu's own environment, else the endpoint's
     env (where a RunPod secret reference such as `{{ RUNPOD_SECRET_hf }}` resolves as usual)."""
-    mine, theirs = environ, endpoint.get("env") or {}
+    mine, theirs = environ, env_of(endpoint)
     return {k: mine.get(k) or theirs[k] for k in ("HF_TOKEN", "HF_ENDPOINT") if mine.get(k) or theirs.get(k)}
 
 
@@ -53,12 +55,12 @@ def pod_body(provider_name: str, endpoint: dict, volume: dict, models: ModelList
         env[LOCAL_COMMAND_ENV] = json.dumps(argv)
     return {
         "name": f"gpuctl-warm-{endpoint['id']}-{secrets.token_hex(3)}", "image": IMAGE, "args": shlex.join(argv),
-        "cpu": CPU, "disk": DISK_GB, "env": env, "dataCenterIds": [volume["dataCenter"]],
+        "cpu": CPU, "disk": DISK_GB, "env": env, "dataCenterIds": [data_center(volume)],
         "mounts": {"network": [{"volumeId": volume["id"], "path": MOUNT}]},
     }
 
 
-def create_pod(provider: Any, body: dict) -> dict:
+def create_pod(provider: Provider, body: dict) -> dict:
     """Create, and when the answer was lost, find the pod by its unique name rather than
     create a second one or leave the first running unseen."""
     try:
@@ -70,7 +72,7 @@ def create_pod(provider: Any, body: dict) -> dict:
         return found[0]
 
 
-def delete_pod(provider: Any, pod_id: str) -> None:
+def delete_pod(provider: Provider, pod_id: str) -> None:
     try:
         provider.delete_pod(pod_id)
     except ProviderError as exc:
@@ -93,7 +95,7 @@ class PodWatch:
     """Reads the downloader's events from the pod's output until `done`, and polls the pod for
     its status and its cost per hour (the v2 Pod `cost` field, USD/h, 0 once it has exited)."""
 
-    def __init__(self, provider: Any, pod: dict, view: Any, clock: Callable[[], float]):
+    def __init__(self, provider: Provider, pod: dict, view: Any, clock: Callable[[], float]):
         self.provider, self.pod_id, self.view, self.clock = provider, pod["id"], view, clock
         self.rate = float(pod.get("cost") or 0.0)
         self.exited_at: float | None = None
@@ -141,13 +143,13 @@ class PodWatch:
         self.next_poll = now + POLL_S
 
 
-def warm_volume(provider: Any, endpoint: dict, volume_id: str, models: ModelList, deadline: float, timeout: float,
+def warm_volume(provider: Provider, endpoint: dict, volume_id: str, models: ModelList, deadline: float, timeout: float,
                 view: Any, environ: dict, clock: Callable[[], float] = time.monotonic) -> dict:
     """One pod for one volume, always deleted; returns what it did and cost. A signal held
     during the create is raised inside the `try`, once `pod` is known, so it is deleted too."""
     volume = provider.get_volume(volume_id)
     body = pod_body(provider.name, endpoint, volume, models, environ)
-    view.status(f"creating a CPU pod in {volume['dataCenter']} with volume {volume.get('name', volume_id)} mounted")
+    view.status(f"creating a CPU pod in {data_center(volume)} with volume {volume.get('name', volume_id)} mounted")
     pod, started, watch = None, clock(), None
     try:
         with held():
@@ -159,12 +161,12 @@ def warm_volume(provider: Any, endpoint: dict, volume_id: str, models: ModelList
         seconds = clock() - started
         if pod is not None:
             remove(provider, pod["id"], view, seconds, watch.rate if watch else 0.0)
-    return {"volume": {"id": volume["id"], "name": volume.get("name"), "dataCenter": volume["dataCenter"]}, "pod_id": pod["id"],
+    return {"volume": {"id": volume["id"], "name": volume.get("name"), "dataCenter": data_center(volume)}, "pod_id": pod["id"],
             "seconds": round(seconds, 1), "cost_per_hour": watch.rate, "cost": round(watch.rate * seconds / 3600, 6),
             "files": done.get("files", 0), "bytes": done.get("bytes", 0)}
 
 
-def remove(provider: Any, pod_id: str, view: Any, seconds: float, rate: float) -> None:
+def remove(provider: Provider, pod_id: str, view: Any, seconds: float, rate: float) -> None:
     """Delete the pod and say what it cost: on every path out, so also after a failure."""
     view.status(f"deleting pod {pod_id}")
     with held():
@@ -172,12 +174,12 @@ def remove(provider: Any, pod_id: str, view: Any, seconds: float, rate: float) -
         view.note(cost_line(pod_id, seconds, rate, provider.name))
 
 
-def warm_cpu(provider: Any, endpoint: dict, models: ModelList, timeout: float, view: Any, environ: dict,
+def warm_cpu(provider: Provider, endpoint: dict, models: ModelList, timeout: float, view: Any, environ: dict,
              clock: Callable[[], float] = time.monotonic) -> dict:
     """One pod per attached volume, in turn: RunPod gives each worker the volume of its data
     center and never syncs them (api-notes §8.2), so each needs its own copy."""
     deadline = clock() + timeout
-    pods = [warm_volume(provider, endpoint, v, models, deadline, timeout, view, environ, clock) for v in endpoint["networkVolumes"]]
+    pods = [warm_volume(provider, endpoint, v, models, deadline, timeout, view, environ, clock) for v in volume_ids(endpoint)]
     return {"models": list(models.refs), "models_from": models.source, "pods": pods,
             "seconds": round(sum(p["seconds"] for p in pods), 1), "cost": round(sum(p["cost"] for p in pods), 6)}
 

@@ -17,13 +17,15 @@ from gpuctl.errors import GpuctlError
 from gpuctl.jobs import FINAL, error_parts, summary, wait_until_final
 from gpuctl.warm.errors import JobNotRun, WarmTimeout
 from gpuctl.warm.signals import held
+from gpuctl.v2 import image, worker_counts
+from gpuctl.provider.protocol import Provider
 
 
 
 def warmup_input(endpoint: dict) -> dict:
     """The cheapest valid request: worker-vllm answers `/v1/models` without generating
     (api-notes §5.6); any other handler gets a marker it may ignore or reject."""
-    if "vllm" in (endpoint.get("image") or "").lower():
+    if "vllm" in (image(endpoint) or "").lower():
         return {"openai_route": "/v1/models"}
     return {"gpuctl_warmup": True}
 
@@ -39,11 +41,11 @@ def handler_error(job: dict) -> str:
 
 
 def workers_line(health: dict) -> str:
-    counts = [f"{n} {state}" for state, n in (health.get("workers") or {}).items() if n and state != "ready"]
+    counts = [f"{n} {state}" for state, n in worker_counts(health).items() if n and state != "ready"]
     return ", ".join(counts) or "none yet"
 
 
-def wait(provider: Any, endpoint_id: str, job_id: str, deadline: float, timeout: float, view: Any,
+def wait(provider: Provider, endpoint_id: str, job_id: str, deadline: float, timeout: float, view: Any,
          clock: Callable[[], float], sleep: Callable[[float], None]) -> dict:
     """Poll `/status` (and `/health`, for the progress line) until the job is final. The line
     carries no clock, so without a terminal it is printed only when something changed."""
@@ -60,7 +62,7 @@ def wait(provider: Any, endpoint_id: str, job_id: str, deadline: float, timeout:
     return job
 
 
-def cancel(provider: Any, endpoint_id: str, job_id: str, view: Any) -> None:
+def cancel(provider: Provider, endpoint_id: str, job_id: str, view: Any) -> None:
     """Best effort: the job's TTL removes it anyway if the cancel cannot be sent."""
     try:
         provider.cancel(endpoint_id, job_id)
@@ -69,7 +71,7 @@ def cancel(provider: Any, endpoint_id: str, job_id: str, view: Any) -> None:
         view.note(f"could not cancel the warm-up job {job_id} ({exc.summary}); it expires on its own")
 
 
-def warm_gpu(provider: Any, endpoint: dict, timeout: float, view: Any,
+def warm_gpu(provider: Provider, endpoint: dict, timeout: float, view: Any,
              clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> dict:
     """A signal held while `/run` is sent is raised inside the `try`, so that job is cancelled too."""
     payload = {"input": warmup_input(endpoint), "policy": {"ttl": ttl_ms(timeout)}}

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from gpuctl.prewarm import ModelList, declared_models, not_repo_ids
 from gpuctl.warm.errors import NoModels
+from gpuctl.v2 import env_of, model_references
 
 HUB_PREFIX = re.compile(r"^https?://[^/]+/")
 
@@ -33,10 +34,10 @@ def choose_models(endpoint: dict, configured: Sequence[str] = (), cached_model: 
                   references: Callable[[], list[str]] | None = None) -> ModelList:
     """The first non-empty source wins. `references` is called only when nothing else gave a
     model, so GraphQL is asked only when it can matter."""
-    declared = declared_models(configured, endpoint.get("env") or {}, cached_model)
+    declared = declared_models(configured, env_of(endpoint), cached_model)
     if declared:
         return checked(declared)
-    live = list(endpoint.get("modelReferences") or []) or (references() if references else [])
+    live = model_references(endpoint) or [] or (references() if references else [])
     if live:
         return checked(ModelList(tuple(dict.fromkeys(from_reference(r) for r in live)), "the endpoint's cached model"))
     raise NoModels(

@@ -12,11 +12,13 @@ import queue
 import threading
 from typing import Any
 
+from gpuctl.provider.protocol import Provider
+
 RECONNECT_S = 0.5
 
 
 class PodLog:
-    def __init__(self, provider: Any, pod_id: str):
+    def __init__(self, provider: Provider, pod_id: str):
         self.provider, self.pod_id = provider, pod_id
         self.lines: queue.Queue[str] = queue.Queue()
         self.stopped = threading.Event()

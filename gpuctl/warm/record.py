@@ -10,25 +10,26 @@ A record whose endpoint is gone is deleted by the next applying deploy of its pr
 
 from __future__ import annotations
 
-from typing import Any
 
 from gpuctl.model import MARKER_ENV
+from gpuctl.v2 import env_of, image, owner
 from gpuctl.prewarm import digest, find_record, record_key, record_name
 from gpuctl.provider.errors import AmbiguousWrite, Rejected
 from gpuctl.records import template_body
+from gpuctl.provider.protocol import Provider
 
 
-def remember(provider: Any, endpoint: dict, doc: dict) -> dict | None:
+def remember(provider: Provider, endpoint: dict, doc: dict) -> dict | None:
     """Record the warm-up `doc` (run_prewarm's result) of `endpoint`; returns the template, or
     None for an endpoint no gpuctl project owns (nothing reads a record for it)."""
-    project = (endpoint.get("env") or {}).get(MARKER_ENV)
+    project = owner(endpoint)
     if not project:
         return None
-    entry = {MARKER_ENV: project, record_key(doc["mode"]): digest(doc["mode"], doc.get("models") or (), endpoint.get("image"))}
+    entry = {MARKER_ENV: project, record_key(doc["mode"]): digest(doc["mode"], doc.get("models") or (), image(endpoint))}
     existing = find_record(provider.list_templates(), endpoint["id"])
     if existing:
         return _update(provider, existing, entry, endpoint)
-    body = template_body(record_name(endpoint["id"]), endpoint.get("image") or "none", entry)
+    body = template_body(record_name(endpoint["id"]), image(endpoint) or "none", entry)
     try:
         return provider.create_template(body)
     except (AmbiguousWrite, Rejected):
@@ -38,8 +39,8 @@ def remember(provider: Any, endpoint: dict, doc: dict) -> dict | None:
         return _update(provider, found, entry, endpoint)
 
 
-def _update(provider: Any, record: dict, entry: dict, endpoint: dict) -> dict:
+def _update(provider: Provider, record: dict, entry: dict, endpoint: dict) -> dict:
     """Keep the other mode's digest: a GPU warm-up does not undo a CPU one. The whole env is
     sent, so the result is the same whether RunPod merges env on PATCH or replaces it."""
-    env = {**(record.get("env") or {}), **entry}
-    return provider.update_template(record["id"], {"env": env, "image": endpoint.get("image") or record.get("image")})
+    env = {**env_of(record), **entry}
+    return provider.update_template(record["id"], {"env": env, "image": image(endpoint) or image(record)})

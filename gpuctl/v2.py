@@ -1,0 +1,119 @@
+"""Read accessors over the objects the account holds: endpoints, network volumes and templates
+as RunPod's REST v2 returns them (and snapshots store them).
+
+This module and `gpuctl.plan.fields` (the table between gpu.jsonc keys and v2 fields) are the
+only places outside `gpuctl.provider` that know a v2 field name; everything else asks here
+(ADR 0026), so a renamed field is one edit. tests/test_wire_seam.py fails on a raw v2 key
+read anywhere else in the client side.
+
+Each accessor takes the object as it came (a dict) and never raises on a missing or null
+field: an account may hold endpoints gpuctl did not write, and RunPod leaves empty fields out.
+Nothing here does I/O; it imports only `gpuctl.model`, so every layer may use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gpuctl.model import MARKER_ENV
+
+Obj = Mapping[str, Any]
+
+
+def env_of(obj: Obj) -> dict[str, Any]:
+    """The env of an endpoint or template: `{}` when it has none."""
+    return dict(obj.get("env") or {})
+
+
+def owner(obj: Obj) -> str | None:
+    """The project whose marker (GPUCTL_PROJECT, ADR 3) an endpoint or a gpuctl template
+    carries, or None for an unmanaged one (or one whose env is not an object: someone may
+    have edited a record into nonsense). The one owner-marker lookup of gpuctl."""
+    found = obj.get("env")
+    return found.get(MARKER_ENV) if isinstance(found, Mapping) else None
+
+
+def owned_by(obj: Obj, project_id: str | None) -> bool:
+    """True when `project_id` is set and the object carries its marker."""
+    return project_id is not None and owner(obj) == project_id
+
+
+def image(obj: Obj) -> str | None:
+    return obj.get("image")
+
+
+def volume_ids(endpoint: Obj) -> list[str]:
+    """The network volumes attached to an endpoint, in the account's order."""
+    return [v for v in endpoint.get("networkVolumes") or [] if isinstance(v, str)]
+
+
+def gpu_pools(endpoint: Obj) -> list[str]:
+    """The GPU pools an endpoint may run on, in priority order; `[]` for a CPU endpoint."""
+    return list((endpoint.get("gpu") or {}).get("pools") or [])
+
+
+def excluded_gpu_types(endpoint: Obj) -> list[str]:
+    return list((endpoint.get("gpu") or {}).get("excludedTypes") or [])
+
+
+def is_gpu(endpoint: Obj) -> bool:
+    return bool(endpoint.get("gpu"))
+
+
+def cpu_flavors(endpoint: Obj) -> list[tuple[Any, Any]]:
+    """`(flavor id, vCPU count)` of a CPU endpoint's compute."""
+    return [(c.get("id"), c.get("vcpuCount")) for c in endpoint.get("cpu") or []]
+
+
+def workers(endpoint: Obj) -> dict[str, Any] | None:
+    """The worker bounds as RunPod holds them (min, max, idleTimeout in seconds); None when
+    the endpoint leaves them out."""
+    return _copy(endpoint.get("workers"))
+
+
+def workers_min(endpoint: Obj) -> int | None:
+    return (endpoint.get("workers") or {}).get("min")
+
+
+def workers_max(endpoint: Obj) -> int | None:
+    return (endpoint.get("workers") or {}).get("max")
+
+
+def scaling(endpoint: Obj) -> dict[str, Any] | None:
+    """The scaler (type and its queueDelay or requestCount); None when left out."""
+    return _copy(endpoint.get("scaling"))
+
+
+def _copy(found: Any) -> Any:
+    return dict(found) if isinstance(found, Mapping) else found
+
+
+def flashboot(endpoint: Obj) -> Any:
+    return endpoint.get("flashboot")
+
+
+def model_references(obj: Obj) -> list[str] | None:
+    """The cached models of an endpoint or a desired body (Hugging Face URLs); None when it
+    says nothing about them (a body without the field leaves them as they are)."""
+    found = obj.get("modelReferences")
+    return None if found is None else list(found)
+
+
+def worker_list(listing: Obj) -> list[dict]:
+    """The workers of a `provider.workers()` answer."""
+    return list(listing.get("workers") or [])
+
+
+def worker_counts(health: Obj) -> dict[str, int]:
+    """`{state: count}` of a `provider.health()` answer."""
+    return dict(health.get("workers") or {})
+
+
+def size_gb(volume: Obj) -> int:
+    """A network volume's size in GB; 0 when the account does not say."""
+    return volume.get("size") or 0
+
+
+def data_center(volume: Obj) -> str | None:
+    return volume.get("dataCenter")

@@ -1,0 +1,105 @@
+"""RunPod's wire format stays behind the provider seam (ADR 0026), and each concept has one home.
+
+The commands, the engine, warm-ups, the GitHub runner and doctor read endpoints, volumes and
+templates through `gpuctl.v2`; only it, `gpuctl.plan.fields` (the gpu.jsonc <-> v2 table) and
+`gpuctl.provider` spell a v2 field name. These tests read the source (ast, no imports) and fail
+listing every offending line, so a new raw read cannot slip in unnoticed.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "gpuctl"
+SEAM_DIRS = ("cli", "engine", "warm", "github", "doctor")
+
+# The fields of RunPod v2 Endpoint, NetworkVolume and Template objects (and of the answers to
+# the workers and health calls) that gpuctl reads, plus the flat v1 names a caller might reach for.
+V2_KEYS = frozenset({
+    "env", "image", "networkVolumes", "gpu", "workers", "scaling", "flashboot", "modelReferences", "cpu",
+    "dataCenter", "dataCenterIds", "size", "pools", "excludedTypes", "idleTimeout", "vcpuCount", "queueDelay",
+    "requestCount", "templateId", "gpuTypeIds", "workersMin", "workersMax", "networkVolumeId", "idleTimeout",
+})
+
+# (file, the expression read from) -> why it is not a v2 object. Each one is a document gpuctl
+# itself writes whose keys happen to match a v2 field.
+NOT_V2 = {
+    ("cli/views.py", "doc"): "the status document gpuctl prints (--json)",
+    ("cli/views.py", "sc"): "the status document's scaling part",
+    ("cli/views.py", "r"): "a row of the list document gpuctl prints",
+    ("cli/history_cmd.py", "config"): "{v2 path: value} from releases.configuration_at: plan paths, the user-facing vocabulary",
+    ("cli/views.py", "scaler"): "the v2 scaling object the status document carries verbatim (its --json shape)",
+    ("cli/views.py", "workers"): "the v2 workers object the status document carries verbatim (its --json shape)",
+    ("cli/local_cmd.py", "doc"): "`gpu local status`'s document",
+    ("cli/import_cmd.py", "block.get('runpod') or {}"): "a gpu.jsonc block (config keys, not v2)",
+    ("warm/report.py", "volume"): "the warm-up result document's volume",
+    # Known break, the cost change's to remove: status's `_cost` gives way to plan/cost's
+    # always-on formula (issue 13, item 3), and this entry with it.
+}
+
+
+def _reads(tree: ast.AST, within: str = ""):
+    """(line, receiver source, key, enclosing function as "def NAME") for every
+    `X.get("key", ...)` and `X["key"]` under `tree`."""
+    for node in ast.iter_child_nodes(tree):
+        yield from _reads(node, f"def {node.name}" if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else within)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" and node.args:
+            key, receiver = node.args[0], node.func.value
+        elif isinstance(node, ast.Subscript):
+            key, receiver = node.slice, node.value
+        else:
+            continue
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            yield node.lineno, ast.unparse(receiver), key.value, within
+
+
+def _sources(*dirs: str):
+    for d in dirs:
+        for path in sorted((PACKAGE / d).rglob("*.py")):
+            yield path.relative_to(PACKAGE).as_posix(), ast.parse(path.read_text())
+
+
+def raw_v2_reads(dirs=SEAM_DIRS) -> list[str]:
+    return [f"gpuctl/{name}:{line}: {receiver}[{key!r}]"
+            for name, tree in _sources(*dirs) for line, receiver, key, within in _reads(tree)
+            if key in V2_KEYS and not {(name, receiver), (name, within)} & NOT_V2.keys()]
+
+
+def test_commands_engine_warm_github_doctor_read_v2_objects_only_through_accessors():
+    offenders = raw_v2_reads()
+    assert not offenders, "read these through gpuctl.v2 (or add the accessor there):\n" + "\n".join(offenders)
+
+
+def test_the_rule_can_fail():
+    """The checker sees a raw read in the shapes it takes: `.get` with a default, and `[...]`."""
+    tree = ast.parse('a = e.get("networkVolumes") or []\nb = e["workers"]["min"]\nc = doc.get("name")\n')
+    found = sorted((line, key) for line, _, key, _ in _reads(tree) if key in V2_KEYS)
+    assert found == [(1, "networkVolumes"), (2, "workers")]
+
+
+def test_the_exceptions_are_still_needed():
+    """An exception nobody needs any more goes, so the list cannot grow stale."""
+    used = {(name, where) for name, tree in _sources(*SEAM_DIRS) for _, receiver, key, within in _reads(tree) if key in V2_KEYS
+            for where in (receiver, within)}
+    assert not set(NOT_V2) - used, f"remove these from NOT_V2: {sorted(set(NOT_V2) - used)}"
+
+
+def _calls(tree: ast.AST, name: str) -> list[int]:
+    return [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func).split(".")[-1] == name]
+
+
+def test_one_owner_marker_lookup():
+    """Only gpuctl.v2.owner reads GPUCTL_PROJECT off an object (writing the marker is elsewhere)."""
+    offenders = [f"gpuctl/{name}:{n.lineno}" for name, tree in _sources(".") if not name.startswith("local/") and name != "v2.py"
+                 for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "get"
+                 and n.args and ast.unparse(n.args[0]) == "MARKER_ENV"]
+    assert not offenders, "use gpuctl.v2.owner:\n" + "\n".join(offenders)
+
+
+def test_one_http_client_stack():
+    """Outside the provider package, only cli/connect.client builds an ApiClient, so --debug
+    and --record see every request the client side sends."""
+    offenders = [f"gpuctl/{name}:{line}" for name, tree in _sources(".") if not name.startswith(("local/", "provider/"))
+                 and name != "cli/connect.py" for line in _calls(tree, "ApiClient")]
+    assert not offenders, "build clients with gpuctl.cli.connect.client:\n" + "\n".join(offenders)
