@@ -10,6 +10,7 @@ from typing import Any
 
 from gpuctl import __version__
 
+SIMPLE_KEY_LIMIT = 1000  # a plain `key: value` key must be under 1024 characters (PyYAML, the YAML spec)
 YAML_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"})  # YAML 1.1 reads these as booleans or null
 
 
@@ -24,11 +25,14 @@ def yaml_lines(value: Any, indent: int = 0) -> list[str]:
             return [pad + "{}"]
         lines = []
         for key in sorted(value):
-            item = value[key]
-            if isinstance(item, (dict, list)) and item:
-                lines += [f"{pad}{_key(key)}:", *yaml_lines(item, indent + 2 if isinstance(item, dict) else indent)]
+            item, written = value[key], _key(key)
+            if len(written) > SIMPLE_KEY_LIMIT:  # YAML's explicit key: `? key` then `: value`
+                block = isinstance(item, (dict, list)) and item
+                lines += [f"{pad}? {written}", *([f"{pad}:", *yaml_lines(item, indent + 2)] if block else [f"{pad}: {_scalar(item)}"])]
+            elif isinstance(item, (dict, list)) and item:
+                lines += [f"{pad}{written}:", *yaml_lines(item, indent + 2 if isinstance(item, dict) else indent)]
             else:
-                lines.append(f"{pad}{_key(key)}: {_scalar(item)}")
+                lines.append(f"{pad}{written}: {_scalar(item)}")
         return lines
     if isinstance(value, list):
         if not value:

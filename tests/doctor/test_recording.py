@@ -152,6 +152,13 @@ def test_the_yaml_reads_back_as_written(value):
     assert yaml.safe_load("\n".join(yaml_lines({"value": value}))) == {"value": value}
 
 
+@pytest.mark.parametrize("value", [{"k" * 1100: 1}, {"\U0001F600" * 120: {"a": [1, {"b": 2}]}}, [{"k" * 1100: [1, [2]], "y": None}], {"k" * 1100: {}}])
+def test_a_key_too_long_for_a_plain_yaml_key_reads_back(value):
+    """Regression (found by the property above): a key over 1,024 characters once escaped was
+    written as `key: value`, which YAML refuses; such a key is now written `? key` / `: value`."""
+    assert yaml.safe_load("\n".join(yaml_lines({"value": value}))) == {"value": value}
+
+
 def test_the_bookkeeping_env_kept_is_gpuctls_own():
     from gpuctl.plan import drift
     from gpuctl.prewarm import record_key
