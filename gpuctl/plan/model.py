@@ -104,13 +104,14 @@ class CostEstimate:
 class Violation:
     """One broken policy rule (docs/policy.md). `endpoint` is the resource address, None for a
     rule about the whole plan (its cost); `path` the gpu.jsonc key that breaks it, when one does;
-    `source` the policy file whose rule it is."""
+    `source` the policy file whose rule it is; `where` the file:line:col of `path` (or the flag that set it)."""
 
     rule: str
     endpoint: str | None
     path: str | None
     message: str
     source: str
+    where: str | None = None  # `gpu.jsonc:12:7` where `path` is written, or the flag that set it
 
 
 @dataclass(frozen=True)

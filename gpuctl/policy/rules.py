@@ -22,15 +22,17 @@ class _Endpoint:
     """One block, as the rules name it: its address, key paths and the flags that set a key."""
 
     def __init__(self, loaded: LoadedConfig, block: Block, policy: Policy):
-        self.block, self.policy = block, policy
+        self.block, self.policy, self.source = block, policy, loaded.source
         self.address = f"endpoint.{block.model.name or loaded.project_id}"
         self.prefix = dotted(block.prefix)
         self.flags = {o.path: o.flag for o in loaded.overrides}
 
-    def violation(self, rule: str, key: str, message: str) -> Violation:
-        flag = self.flags.get(key.split("[")[0])
+    def violation(self, rule: str, key: tuple, message: str) -> Violation:
+        """`key`: the path within the block, as the source map spells it (`("gpu_types", 0)`)."""
+        flag = self.flags.get(".".join(k for k in key if isinstance(k, str)))
         said = f" (set by {flag})" if flag else ""
-        return Violation(rule, self.address, f"{self.prefix}.{key}", message + said, self.policy.origin.get(rule, ""))
+        where = flag or self.source.diagnostic(self.block.prefix + key, message).location() or None
+        return Violation(rule, self.address, dotted(self.block.prefix + key), message + said, self.policy.origin.get(rule, ""), where)
 
 
 def config_findings(policy: Policy, loaded: LoadedConfig) -> tuple[list[Violation], list[Notice]]:
@@ -49,7 +51,7 @@ def _gpus(e: _Endpoint) -> Iterator[Violation]:
     if allowed is None:
         return
     m = e.block.model
-    named = [("gpu_type", m.gpu_type)] + [(f"gpu_types[{i}]", g) for i, g in enumerate(m.gpu_types)]
+    named = [(("gpu_type",), m.gpu_type)] + [(("gpu_types", i), g) for i, g in enumerate(m.gpu_types)]
     choices = ", ".join(f'"{g}"' for g in allowed) or "none (the allow-lists of the policy files have nothing in common)"
     for key, gpu in named:
         if gpu is not None and gpu not in allowed:
@@ -61,7 +63,7 @@ def _workers(e: _Endpoint) -> Iterator[Violation]:
     for rule, key, value in (("max_min_workers", "min_workers", scaling.min_workers), ("max_max_workers", "max_workers", scaling.max_workers)):
         limit = getattr(e.policy, rule)
         if limit is not None and value > limit:
-            yield e.violation(rule, f"scaling.{key}", f"{key} is {value}; the policy allows at most {limit}")
+            yield e.violation(rule, ("scaling", key), f"{key} is {value}; the policy allows at most {limit}")
 
 
 def _literals(e: _Endpoint) -> Iterator[tuple[str, str]]:
@@ -76,7 +78,7 @@ def _credentials(e: _Endpoint) -> Iterator[Violation]:
         return
     for key, _ in _literals(e):
         if credential_key(key):
-            yield e.violation("require_secret_env", f"runpod.env.{key}",
+            yield e.violation("require_secret_env", ("runpod", "env", key),
                               f'{key} looks like a credential but its value is written in the file; use {{"secret": "name"}} (a RunPod secret) or "${{VAR}}" (from the deploying environment)')
 
 

@@ -101,7 +101,8 @@ def policy_section(plan: Plan) -> dict | None:
     if plan.policy is None:
         return None
     return {"sources": list(plan.policy.sources),
-            "violations": [{"rule": v.rule, "endpoint": v.endpoint, "path": v.path, "message": v.message, "source": v.source} for v in plan.policy.violations]}
+            "violations": [{"rule": v.rule, "endpoint": v.endpoint, "path": v.path, "message": v.message, "source": v.source, "where": v.where}
+                           for v in plan.policy.violations]}
 
 
 @acyclic

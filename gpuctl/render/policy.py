@@ -6,8 +6,8 @@ from __future__ import annotations
 
 
 def violation_line(v: dict) -> str:
-    """One violation of a plan document for people: `endpoint.api: serverless.gpu_type: ... [rule, file]`."""
-    where = ": ".join(p for p in (v["endpoint"], v["path"]) if p)
+    """One violation of a plan document for people: `gpu.jsonc:9:7: endpoint.api: serverless.gpu_type: ... [rule, file]`."""
+    where = ": ".join(p for p in (v.get("where"), v["endpoint"], v["path"]) if p)  # a plan saved before `where` has none
     source = f", {v['source']}" if v["source"] else ""
     return f"{where + ': ' if where else ''}{v['message']} [{v['rule']}{source}]"
 

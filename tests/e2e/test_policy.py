@@ -8,6 +8,7 @@ import json
 
 from gpuctl.errors import ExitCode
 from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
+from tests.policy.support import where
 
 
 def _writes(account) -> list[dict]:
@@ -23,7 +24,9 @@ def test_a_violation_in_the_config_block_fails_deploy_with_exit_4_before_any_wri
     result = account.gpu("serverless", "deploy", "-y", cwd=proj)
     assert result.code == ExitCode.POLICY == 4, result.err
     assert "breaks 1 policy rule; nothing was written" in result.err
-    assert "serverless.scaling.max_workers: max_workers is 2; the policy allows at most 1 [max_max_workers, gpu.jsonc]" in result.err
+    located = where(proj / "gpu.jsonc", '"max_workers": 2')  # the error points at the value's line in gpu.jsonc
+    assert (f"{located}: endpoint.echo: serverless.scaling.max_workers: "
+            "max_workers is 2; the policy allows at most 1 [max_max_workers, gpu.jsonc]") in result.err
     assert "Policy (gpu.jsonc): 1 violation" in result.out  # the plan shown before the refusal says why
     assert _writes(account) == [] and account.writes() == 0
     assert account.endpoints() == []
@@ -33,13 +36,14 @@ def test_plan_exits_4_and_the_json_plan_carries_each_violation(account, tmp_path
     proj = project(tmp_path / "p", _with_policy({"require_secret_env": True}), {"handler.py": ECHO_HANDLER})
     config = json.loads((proj / "gpu.jsonc").read_text())
     config["serverless"]["runpod"]["env"]["HF_TOKEN"] = "hf_kQzPwLmXyRtBvNcDfGhJsAeUiOp1234567"
-    (proj / "gpu.jsonc").write_text(json.dumps(config))
+    (proj / "gpu.jsonc").write_text(json.dumps(config, indent=2))
     result = account.gpu("serverless", "deploy", "--plan", "--json", "--detailed-exitcode", cwd=proj)
     assert result.code == 4, result.err  # a policy failure outranks "changes pending" (2)
     policy = result.json()["policy"]
     assert policy["sources"] == ["gpu.jsonc"]
     assert policy["violations"] == [{"rule": "require_secret_env", "endpoint": "endpoint.echo", "path": "serverless.runpod.env.HF_TOKEN",
-                                     "message": policy["violations"][0]["message"], "source": "gpu.jsonc"}]
+                                     "message": policy["violations"][0]["message"], "source": "gpu.jsonc",
+                                     "where": where(proj / "gpu.jsonc", '"HF_TOKEN"')}]
     assert "hf_kQz" not in policy["violations"][0]["message"]
     assert _writes(account) == []
 

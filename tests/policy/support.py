@@ -50,3 +50,10 @@ def deployed(tmp_path: Path, doc: dict) -> Observed:
 
 def rules(plan: Plan) -> list[tuple[str, str | None, str | None]]:
     return [(v.rule, v.endpoint, v.path) for v in plan.policy.violations]
+
+
+def where(path: Path, needle: str) -> str:
+    """`name:line:col` of the first `needle` in the file at `path`, found in its text."""
+    text = path.read_text()
+    offset = text.index(needle)
+    return f"{path.name}:{text.count(chr(10), 0, offset) + 1}:{offset - text.rfind(chr(10), 0, offset)}"

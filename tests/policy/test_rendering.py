@@ -11,25 +11,30 @@ import pytest
 
 from gpuctl.render.markdown import render_markdown
 from tests.conftest import ROOT
-from tests.policy.support import block, config
+from tests.policy.support import block, config, where
 
 PLAN = ["serverless", "deploy", "--plan", "--observed", "observed.json", "--provider", "runpod"]
 VIOLATION = "endpoint.api: serverless.scaling.max_workers: max_workers is 3; the policy allows at most 2"
+MAX = '"max_workers": 3'  # where the violating value is written
 SCHEMA = json.loads((ROOT / "schema" / "plan.schema.json").read_text())
 
 
 @pytest.fixture
 def project(tmp_path):
     (tmp_path / "observed.json").write_text('{"endpoints": [], "networkVolumes": [], "templates": []}')
-    (tmp_path / "gpu.jsonc").write_text(json.dumps(config(block(max_workers=3), policy={"max_max_workers": 2})))
+    (tmp_path / "gpu.jsonc").write_text(json.dumps(config(block(max_workers=3), policy={"max_max_workers": 2}), indent=2))
     return tmp_path
+
+
+def at(project, needle: str) -> str:
+    return where(project / "gpu.jsonc", needle)
 
 
 def test_text(cli, project):
     result = cli([*PLAN], project)
     assert result.code == 4
     assert "Policy (gpu.jsonc): 1 violation; deploy refuses this plan (exit 4)" in result.out
-    assert f"  x {VIOLATION} [max_max_workers, gpu.jsonc]" in result.out
+    assert f"  x {at(project, MAX)}: {VIOLATION} [max_max_workers, gpu.jsonc]" in result.out
     assert "error: the plan breaks 1 policy rule; deploy refuses to apply it" in result.err
 
 
@@ -37,7 +42,7 @@ def test_markdown(cli, project):
     result = cli([*PLAN, "--format", "markdown"], project)
     assert result.code == 4
     assert "**⛔ Policy (gpu.jsonc): 1 violation; deploy refuses this plan (exit 4)**" in result.out
-    assert f"- `max_max_workers`: {VIOLATION} [max_max_workers, gpu.jsonc]" in result.out
+    assert f"- `max_max_workers`: {at(project, MAX)}: {VIOLATION} [max_max_workers, gpu.jsonc]" in result.out
     assert result.out.index("Policy (gpu.jsonc)") < result.out.index("<details")  # above the resources (open or folded), where a reviewer starts
 
 
@@ -47,7 +52,8 @@ def test_json(cli, project):
     doc = json.loads(result.out)
     jsonschema.validate(doc, SCHEMA)
     assert doc["policy"] == {"sources": ["gpu.jsonc"], "violations": [{"rule": "max_max_workers", "endpoint": "endpoint.api",
-                             "path": "serverless.scaling.max_workers", "message": "max_workers is 3; the policy allows at most 2", "source": "gpu.jsonc"}]}
+                             "path": "serverless.scaling.max_workers", "message": "max_workers is 3; the policy allows at most 2", "source": "gpu.jsonc",
+                             "where": at(project, MAX)}]}
 
 
 def test_a_kept_policy_is_one_line_and_exits_as_plans_do(cli, project):

@@ -13,7 +13,7 @@ from gpuctl.config.policy import Policy
 from gpuctl.model import Observed, Override
 from gpuctl.plan import plan as make_plan
 from gpuctl.policy.guard import Guard
-from tests.policy.support import CATALOG, GPU, block, checked, config, deployed, rules
+from tests.policy.support import CATALOG, GPU, block, checked, config, deployed, rules, where
 
 
 def test_no_policy_means_no_verdict(tmp_path):
@@ -41,6 +41,7 @@ def test_a_fallback_gpu_is_named_by_its_list_index_in_its_block(tmp_path):
     plan = checked(tmp_path, config(block("a"), fallback, policy={"allowed_gpu_types": [GPU, "NVIDIA L4"]}))
     assert rules(plan) == [("allowed_gpu_types", "endpoint.b", "serverless[1].gpu_types[1]")]
     assert '"NVIDIA RTX A6000" is not allowed' in plan.policy.violations[0].message
+    assert plan.policy.violations[0].where == where(tmp_path / "gpu.jsonc", '"NVIDIA RTX A6000"')  # the list item itself
 
 
 @pytest.mark.parametrize("rule,attr", [("max_always_on_per_hour", "always_on_per_hour"), ("max_worst_case_per_hour", "worst_case_per_hour")])
@@ -51,7 +52,7 @@ def test_cost_limits_use_the_plans_own_estimate(tmp_path, rule, attr):
     at_limit = checked(tmp_path, doc | {"policy": {rule: estimate}})
     over = checked(tmp_path, doc | {"policy": {rule: round(estimate - 0.01, 2)}})
     assert rules(at_limit) == []
-    assert rules(over) == [(rule, None, None)]
+    assert rules(over) == [(rule, None, None)] and over.policy.violations[0].where is None  # the plan's total is written nowhere
     assert f"${estimate:,.2f}/h" in over.policy.violations[0].message
 
 
@@ -105,6 +106,7 @@ def test_a_violation_from_a_flag_says_so(tmp_path):
     loaded = load_config(tmp_path / "gpu.jsonc", [Override("--max-workers", "scaling.max_workers", 9)], CATALOG)
     plan = Guard.of(loaded.policy, loaded).check(make_plan(build_desired(loaded, {}, CATALOG), Observed(), CATALOG))
     assert plan.policy.violations[0].message == "max_workers is 9; the policy allows at most 4 (set by --max-workers)"
+    assert plan.policy.violations[0].where == "--max-workers"  # not the file's max_workers, which keeps the rule
 
 
 def test_a_policy_file_and_the_block_merge_into_the_stricter(tmp_path):
