@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from gpuctl.v2 import template_request
+
 
 def template_body(name: str, image: str, env: Mapping[str, str]) -> dict:
     """The REST v2 create body (POST /v2/templates) of one of gpuctl's record templates."""
-    return {"name": name, "image": image, "env": dict(env), "category": "CPU", "serverless": False, "startSsh": False, "startJupyter": False}
+    return template_request(name, image, env)

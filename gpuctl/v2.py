@@ -1,10 +1,12 @@
-"""Read accessors over the objects the account holds: endpoints, network volumes and templates
-as RunPod's REST v2 returns them (and snapshots store them).
+"""Read accessors over the objects the account holds (endpoints, network volumes and templates
+as RunPod's REST v2 returns them, and snapshots store them), and builders of the request bodies
+gpuctl writes outside the plan's own table: templates and their patches, a volume resize, the
+pre-warm pod.
 
 This module and `gpuctl.plan.fields` (the table between gpu.jsonc keys and v2 fields) are the
 only places outside `gpuctl.provider` that know a v2 field name; everything else asks here
 (ADR 0026), so a renamed field is one edit. tests/test_wire_seam.py fails on a raw v2 key
-read anywhere else in the client side.
+read, or a request body spelling one, anywhere else in the client side.
 
 Each accessor takes the object as it came (a dict) and never raises on a missing or null
 field: an account may hold endpoints gpuctl did not write, and RunPod leaves empty fields out.
@@ -117,3 +119,34 @@ def size_gb(volume: Obj) -> int:
 
 def data_center(volume: Obj) -> str | None:
     return volume.get("dataCenter")
+
+
+# -- request bodies ------------------------------------------------------------------------------
+
+_KEEP = object()
+
+
+def template_request(name: str, image: str, env: Mapping[str, Any]) -> dict:
+    """POST /v2/templates for one of gpuctl's record templates (records.py): a pod template
+    (`serverless: false`), never offered for an endpoint, that costs nothing and never runs."""
+    return {"name": name, "image": image, "env": dict(env), "category": "CPU", "serverless": False, "startSsh": False, "startJupyter": False}
+
+
+def template_patch(env: Mapping[str, Any], image: Any = _KEEP) -> dict:
+    """PATCH /v2/templates/{id}: the whole env (the same result whether RunPod merges env or
+    replaces it), and the image when one is given."""
+    return {"env": dict(env)} | ({} if image is _KEEP else {"image": image})
+
+
+def volume_patch(size_gb: int) -> dict:
+    """PATCH /v2/network-volumes/{id}: a larger size (a volume only grows)."""
+    return {"size": size_gb}
+
+
+def pod_request(name: str, image: str, args: str, cpu_flavor: str, vcpus: int, disk_gb: int, env: Mapping[str, str],
+                data_center_id: str | None, volume_id: str, mount_path: str) -> dict:
+    """POST /v2/pods: a CPU pod in the volume's data center with the network volume mounted."""
+    return {
+        "name": name, "image": image, "args": args, "cpu": {"id": cpu_flavor, "vcpuCount": vcpus}, "disk": disk_gb, "env": dict(env),
+        "dataCenterIds": [data_center_id], "mounts": {"network": [{"volumeId": volume_id, "path": mount_path}]},
+    }

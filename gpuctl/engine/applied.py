@@ -16,7 +16,7 @@ from typing import Any
 from gpuctl.model import Sensitive
 from gpuctl.plan import drift, fields
 from gpuctl.provider.errors import AmbiguousWrite, ProviderError, Rejected
-from gpuctl.v2 import env_of, image
+from gpuctl.v2 import env_of, image, template_patch
 from gpuctl.provider.protocol import Provider
 
 SWEEP_AFTER_S = 600.0  # a record this young may belong to an endpoint RunPod does not list yet
@@ -53,7 +53,7 @@ def remember(provider: Provider, project_id: str, endpoint_id: str, declared: Ma
             existing = _find(provider, endpoint_id)
             if existing is None:
                 raise
-    return provider.update_template(existing["id"], {"env": env_of(body), "image": image(body)})
+    return provider.update_template(existing["id"], template_patch(env_of(body), image(body)))
 
 
 def forget(provider: Provider, endpoint_id: str) -> None:

@@ -20,7 +20,7 @@ from gpuctl.events import Emit, Event, Failed, Finished, Started, Waiting
 from gpuctl.engine.journal import Journal
 from gpuctl.errors import GpuctlError
 from gpuctl.model import Sensitive
-from gpuctl.v2 import data_center, model_references, owner, size_gb
+from gpuctl.v2 import data_center, model_references, owner, size_gb, volume_patch
 from gpuctl.plan import fields
 from gpuctl.plan.model import CHANGING, Action, Kind, Plan, ResourceChange, Unknown
 from gpuctl.provider.errors import NotFound, ProviderError
@@ -243,7 +243,7 @@ class Engine:
         created, note = self._create(change, lambda: self._volumes_named(change), lambda: self.provider.create_volume(change.desired), unfinished)
         live = self._read(change.address, lambda: self.provider.get_volume(created["id"]))
         if size_gb(live) < size_gb(change.desired):
-            live = self.provider.update_volume(live["id"], {"size": size_gb(change.desired)})
+            live = self.provider.update_volume(live["id"], volume_patch(size_gb(change.desired)))
         return self._verify_volume(change, live), note
 
     def _verify_volume(self, change: ResourceChange, live: dict) -> str:

@@ -30,7 +30,7 @@ from gpuctl.engine.lock import LockHeld
 from gpuctl.model import MARKER_ENV
 from gpuctl.provider.errors import AuthError, InvalidId, NotFound, ProviderError
 from gpuctl.records import template_body
-from gpuctl.v2 import env_of
+from gpuctl.v2 import env_of, template_patch
 from gpuctl.provider.protocol import Provider
 
 LEASE_PREFIX = "gpuctl-lock-"
@@ -118,7 +118,7 @@ class Lease:
         if self.template_id is None:
             return
         try:
-            self.provider.update_template(self.template_id, {"env": self._env()})
+            self.provider.update_template(self.template_id, template_patch(self._env()))
         except ProviderError as exc:
             self.on_note(f"warning: could not renew the account lease {self.name} ({exc.summary}); it expires in {self.ttl:.0f}s")
 

@@ -23,11 +23,11 @@ from gpuctl.warm.download import PREFIX
 from gpuctl.warm.errors import DownloadFailed, PodLeft, WarmTimeout
 from gpuctl.warm.podlog import PodLog
 from gpuctl.warm.signals import held
-from gpuctl.v2 import data_center, env_of, volume_ids
+from gpuctl.v2 import data_center, env_of, pod_request, volume_ids
 from gpuctl.provider.protocol import Provider
 
 IMAGE = "python:3.12-slim"  # any image with Python 3.8+ runs the downloader
-CPU = {"id": "cpu3c", "vcpuCount": 2}  # the smallest CPU pod: downloading needs no more
+CPU_FLAVOR, VCPUS = "cpu3c", 2  # the smallest CPU pod: downloading needs no more
 DISK_GB = 10  # the models go to the volume; the container disk only holds the image
 MOUNT = "/runpod-volume"
 POLL_S = 2.0
@@ -53,11 +53,8 @@ def pod_body(provider_name: str, endpoint: dict, volume: dict, models: ModelList
     env = {"GPUCTL_WARM_MODELS": json.dumps(list(models.refs)), "PYTHONUNBUFFERED": "1"} | hub_env(endpoint, environ)
     if provider_name == "local":
         env[LOCAL_COMMAND_ENV] = json.dumps(argv)
-    return {
-        "name": f"gpuctl-warm-{endpoint['id']}-{secrets.token_hex(3)}", "image": IMAGE, "args": shlex.join(argv),
-        "cpu": CPU, "disk": DISK_GB, "env": env, "dataCenterIds": [data_center(volume)],
-        "mounts": {"network": [{"volumeId": volume["id"], "path": MOUNT}]},
-    }
+    return pod_request(f"gpuctl-warm-{endpoint['id']}-{secrets.token_hex(3)}", IMAGE, shlex.join(argv), CPU_FLAVOR, VCPUS, DISK_GB, env,
+                       data_center(volume), volume["id"], MOUNT)
 
 
 def create_pod(provider: Provider, body: dict) -> dict:

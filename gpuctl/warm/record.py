@@ -12,7 +12,7 @@ from __future__ import annotations
 
 
 from gpuctl.model import MARKER_ENV
-from gpuctl.v2 import env_of, image, owner
+from gpuctl.v2 import env_of, image, owner, template_patch
 from gpuctl.prewarm import digest, find_record, record_key, record_name
 from gpuctl.provider.errors import AmbiguousWrite, Rejected
 from gpuctl.records import template_body
@@ -43,4 +43,4 @@ def _update(provider: Provider, record: dict, entry: dict, endpoint: dict) -> di
     """Keep the other mode's digest: a GPU warm-up does not undo a CPU one. The whole env is
     sent, so the result is the same whether RunPod merges env on PATCH or replaces it."""
     env = {**env_of(record), **entry}
-    return provider.update_template(record["id"], {"env": env, "image": image(endpoint) or image(record)})
+    return provider.update_template(record["id"], template_patch(env, image(endpoint) or image(record)))
