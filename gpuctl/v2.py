@@ -28,6 +28,11 @@ def env_of(obj: Obj) -> dict[str, Any]:
     return dict(obj.get("env") or {})
 
 
+def with_env(obj: Obj, env: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of an endpoint, template or request body with `env` in place of its env."""
+    return {**obj, "env": dict(env)}
+
+
 def owner(obj: Obj) -> str | None:
     """The project whose marker (GPUCTL_PROJECT, ADR 3) an endpoint or a gpuctl template
     carries, or None for an unmanaged one (or one whose env is not an object: someone may

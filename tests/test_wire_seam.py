@@ -1,8 +1,9 @@
 """RunPod's wire format stays behind the provider seam (ADR 0026), and each concept has one home.
 
-The commands, the engine, warm-ups, the GitHub runner and doctor read endpoints, volumes and
-templates through `gpuctl.v2`; only it, `gpuctl.plan.fields` (the gpu.jsonc <-> v2 table) and
-`gpuctl.provider` spell a v2 field name. These tests read the source (ast, no imports) and fail
+The commands, the engine, warm-ups, the GitHub runner, doctor, the renderings, the policy and
+the top-level rule modules read endpoints, volumes and templates through `gpuctl.v2`; only it,
+`gpuctl.plan.fields` (the gpu.jsonc <-> v2 table), `gpuctl.provider` and the snapshot format
+spell a v2 field name. These tests read the source (ast, no imports) and fail
 listing every offending line, so a new raw read cannot slip in unnoticed.
 """
 
@@ -12,7 +13,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "gpuctl"
-SEAM_DIRS = ("cli", "engine", "warm", "github", "doctor")
+SEAM_DIRS = ("cli", "engine", "warm", "github", "doctor", "render", "policy", "prewarm.py", "releases.py", "jobs.py")
 
 # The fields of RunPod v2 Endpoint, NetworkVolume and Template objects (and of the answers to
 # the workers and health calls) that gpuctl reads, plus the flat v1 names a caller might reach for.
@@ -34,6 +35,7 @@ NOT_V2 = {
     ("cli/local_cmd.py", "doc"): "`gpu local status`'s document",
     ("cli/import_cmd.py", "block.get('runpod') or {}"): "a gpu.jsonc block (config keys, not v2)",
     ("warm/report.py", "volume"): "the warm-up result document's volume",
+    ("render/history.py", "r"): "a release of the history document gpuctl prints (`workers` is the release's worker count)",
 }
 
 # (file, enclosing function) -> why a dict it builds with a v2 field name as a key is gpuctl's own
@@ -45,6 +47,8 @@ OWN_DOCUMENTS = {
     ("cli/views.py", "def project_rows"): "a row of `list --json` for an endpoint not created yet",
     ("cli/views.py", "def status_doc"): "`status --json`, which carries v2's workers and scaling verbatim",
     ("warm/cpu.py", "def warm_volume"): "the warm-up result document",
+    ("render/history.py", "def _release"): "a release of the history document (its worker count)",
+    ("prewarm.py", "def digest"): "what the pre-warm digest hashes: the mode, the models and the image",
 }
 
 
@@ -80,7 +84,7 @@ def _bodies(tree: ast.AST, within: str = ""):
 
 def _sources(*dirs: str):
     for d in dirs:
-        for path in sorted((PACKAGE / d).rglob("*.py")):
+        for path in sorted((PACKAGE / d).rglob("*.py")) if (PACKAGE / d).is_dir() else [PACKAGE / d]:
             yield path.relative_to(PACKAGE).as_posix(), ast.parse(path.read_text())
 
 

@@ -13,6 +13,7 @@ from gpuctl import __version__
 from gpuctl.errors import GpuctlError
 from gpuctl.model import Notice, Sensitive, Unresolved, acyclic
 from gpuctl.plan.model import Action, CostEstimate, CostItem, FieldChange, Plan, ResourceChange, Unknown
+from gpuctl.v2 import env_of, with_env
 
 FORMAT_VERSION = "1"
 HIDDEN = {"sensitive": True}
@@ -62,16 +63,16 @@ def _field(change: FieldChange) -> dict:
 
 
 def _redact_env(body: Any, sensitive_paths: set[str]) -> Any:
-    if not isinstance(body, dict) or "env" not in body:
+    if not isinstance(body, dict) or not env_of(body):
         return _value(body)
-    env = {k: (HIDDEN if f"env.{k}" in sensitive_paths and not isinstance(v, Unresolved) else v) for k, v in body["env"].items()}
-    return _value({**body, "env": env})
+    env = {k: (HIDDEN if f"env.{k}" in sensitive_paths and not isinstance(v, Unresolved) else v) for k, v in env_of(body).items()}
+    return _value(with_env(body, env))
 
 
 def _resource(change: ResourceChange) -> dict:
     sensitive = {c.path for c in change.changes if c.sensitive}
     if isinstance(change.desired, dict):
-        sensitive |= {f"env.{k}" for k, v in (change.desired.get("env") or {}).items() if isinstance(v, Sensitive)}
+        sensitive |= {f"env.{k}" for k, v in env_of(change.desired).items() if isinstance(v, Sensitive)}
     doc = {
         "address": change.address,
         "kind": change.kind.value,

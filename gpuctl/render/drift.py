@@ -17,6 +17,7 @@ from typing import Any
 
 from gpuctl.plan.cost import pool_hourly
 from gpuctl.render.words import show, signed_money
+from gpuctl.v2 import gpu_pools, workers_max, workers_min
 
 FORMAT_VERSION = "1"
 KIND = "gpuctl-drift"
@@ -153,8 +154,7 @@ def hourly(values: Mapping[str, Any], catalog) -> tuple[float, float, bool]:
 
 def _money_fields(body: Mapping[str, Any]) -> dict[str, Any]:
     """The fields that move money, read off a RunPod v2 request body or endpoint (one shape)."""
-    workers, gpu = body.get("workers") or {}, body.get("gpu") or {}
-    return {"workers.min": workers.get("min"), "workers.max": workers.get("max"), "gpu.pools": gpu.get("pools")}
+    return {"workers.min": workers_min(body), "workers.max": workers_max(body), "gpu.pools": gpu_pools(body)}
 
 
 def _declared(resource: dict) -> dict[str, Any]:
