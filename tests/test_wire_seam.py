@@ -20,7 +20,7 @@ SEAM_DIRS = ("cli", "engine", "warm", "github", "doctor", "render", "policy", "p
 V2_KEYS = frozenset({
     "env", "image", "networkVolumes", "gpu", "workers", "scaling", "flashboot", "modelReferences", "cpu",
     "dataCenter", "dataCenterIds", "size", "pools", "excludedTypes", "idleTimeout", "vcpuCount", "queueDelay",
-    "requestCount", "templateId", "gpuTypeIds", "workersMin", "workersMax", "networkVolumeId", "idleTimeout",
+    "requestCount", "templateId", "gpuTypeIds", "workersMin", "workersMax", "networkVolumeId",
 })
 
 # (file, the expression read from) -> why it is not a v2 object. Each one is a document gpuctl

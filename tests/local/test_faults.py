@@ -3,10 +3,12 @@ with its write counter, and seeding an account."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 import pytest
 
-from tests.local.conftest import LocalServer, wait_for
+from tests.local.conftest import LocalServer, start_server, stop_server, wait_for
 
 ENDPOINT = {"name": "fault-target", "type": "QUEUE", "image": "img", "gpu": {"pools": ["ADA_24"]},
             "scaling": {"type": "QUEUE_DELAY", "queueDelay": 4}, "workers": {"min": 0, "max": 3, "idleTimeout": 5}}
@@ -66,6 +68,25 @@ def test_hang_delays_the_answer_then_handles_the_request(faults: LocalServer) ->
     assert faults.admin("GET", "faults")["rules"][0]["fired"] == 1 and "slow" not in names()
     wait_for(lambda: "slow" in names(), timeout=20)
     assert ("POST", "/v2/network-volumes", 201) in [(r["method"], r["path"], r["status"]) for r in faults.admin("GET", "requests")["requests"]]
+
+
+def test_stopping_the_server_answers_a_held_request_at_once_and_drops_its_write(fresh_server: LocalServer) -> None:
+    """A server stopping with a `hang` in progress answers 503 at once instead of holding its
+    shutdown for the hang (which once cost every crash test 3 s of teardown), and the write
+    the hang was holding back never lands."""
+    fresh_server.admin("POST", "faults", {"op": "create", "kind": "network_volume", "action": "hang", "seconds": 600, "times": 1})
+    client = httpx.Client(base_url=fresh_server.url, headers={"Authorization": f"Bearer {fresh_server.token}"}, timeout=120)
+    with client, ThreadPoolExecutor(1) as pool:
+        held = pool.submit(client.post, "/v2/network-volumes", json={"name": "held", "size": 10, "dataCenter": "EU-RO-1"})
+        wait_for(lambda: fresh_server.admin("GET", "faults")["rules"][0]["fired"] == 1)
+        stop_server(fresh_server)
+        answer = held.result()
+    assert answer.status_code == 503 and "stopping" in answer.json()["detail"]
+    again = start_server(fresh_server.data_dir)
+    try:
+        assert [v["name"] for v in again.http.get("/v2/network-volumes").json()["networkVolumes"]] == []
+    finally:
+        stop_server(again)
 
 
 def test_omit_field_takes_a_field_out_of_a_get_and_of_every_listed_item(faults: LocalServer) -> None:

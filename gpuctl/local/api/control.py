@@ -11,7 +11,6 @@ Authentication and the RateLimit headers happen earlier, in the server's gate.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 from collections.abc import Awaitable, Callable
@@ -42,6 +41,10 @@ class FaultPoint(Protocol):
         """The answer a `status` or `commit_then_fail` rule gives instead of the real one."""
         ...
 
+    async def hold(self, seconds: float) -> bool:
+        """Wait out a hang; False when the server began stopping first."""
+        ...
+
 
 async def before(faults: FaultPoint, request: Request, op: str, kind: str) -> Fault | None:
     """Pick the fault for this request (if any), hang or fail now when that is the fault."""
@@ -51,7 +54,8 @@ async def before(faults: FaultPoint, request: Request, op: str, kind: str) -> Fa
         return None
     if fault.action == "hang":
         await request.body()  # read first: the write must still land if the client gives up
-        await asyncio.sleep(fault.seconds)
+        if not await faults.hold(fault.seconds):
+            raise ApiError(503, "the local provider is stopping")  # a server going down does not carry out what it was holding back
     elif fault.action == "status":
         raise faults.error(fault)
     return fault
@@ -72,8 +76,8 @@ def control(op: str, kind: str) -> Callable[[Callable[..., Awaitable[Response]]]
         async def run(self: Any, request: Request) -> Response:
             fault = await before(self.faults, request, op, kind)
             response = await handler(self, request)
-            if fault is not None and fault.action == "commit_then_hang":
-                await asyncio.sleep(fault.seconds)
+            if fault is not None and fault.action == "commit_then_hang" and not await self.faults.hold(fault.seconds):
+                raise ApiError(503, "the local provider is stopping")
             if fault is not None and fault.action in RESHAPING:
                 response = reshaped(fault, op, response)
             return after(self.faults, fault, response)

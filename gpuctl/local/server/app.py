@@ -65,7 +65,7 @@ class LocalProvider:
         self.data_dir, self.store, self.token, self.base_url, self.settings = data_dir, store, token, base_url, settings
         self.endpoint_base_url = endpoint_base_url
         self.signals, self.keys, self.rates, self.requests = Signals(), WorkerKeys(secrets.token_bytes(32)), RateWindows(), RequestLog()
-        self.faults = FaultBook(self.rates)
+        self.faults = FaultBook(self.rates, self.signals)
         catalog, rules = Catalog(state_dir()), RequestRules(openapi_path())
         env = WorkerEnv(data_dir, endpoint_base_url, settings.ping_interval_ms, self.keys)
         self.scheduler = Scheduler(store, catalog, self.signals, settings, env, data_dir)

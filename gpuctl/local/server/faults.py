@@ -40,6 +40,7 @@ from typing import Any
 
 from gpuctl.local.api.http import ApiError
 from gpuctl.local.errors import Invalid
+from gpuctl.local.runtime.signals import Signals
 from gpuctl.local.server.ratelimit import RateWindows
 
 OPS = ("list", "get", "create", "update", "delete", "write", "*")
@@ -147,10 +148,11 @@ def parse_rule(doc: Any) -> FaultRule:
 
 class FaultBook:
     """The active rules and the seeded generator that decides when they fire; the api layer's
-    `FaultPoint`. A fired `status` rule answers with the RateLimit headers of `rates`."""
+    `FaultPoint`. A fired `status` rule answers with the RateLimit headers of `rates`; a hang
+    ends early when `signals` says the server is stopping."""
 
-    def __init__(self, rates: RateWindows):
-        self.rates = rates
+    def __init__(self, rates: RateWindows, signals: Signals):
+        self.rates, self.signals = rates, signals
         self.rules: list[FaultRule] = []
         self.seed: int | None = None
         self.rng = random.Random()
@@ -187,6 +189,12 @@ class FaultBook:
 
     def error(self, rule: FaultRule) -> ApiError:
         return rule.error(self.rates.headers())
+
+    async def hold(self, seconds: float) -> bool:
+        """Wait `seconds`; False when the server began stopping first. A held request must not
+        keep the shutdown waiting for the rest of its hang."""
+        await self.signals.wait(timeout=seconds)
+        return not self.signals.shutdown.is_set()
 
     def describe(self) -> dict[str, Any]:
         return {"seed": self.seed, "rules": [r.describe() for r in self.rules]}
