@@ -18,6 +18,8 @@ A rule names an operation (`list|get|create|update|delete|*`) on a resource kind
 - `extra_field`: add the dotted `field` with `value` (any JSON) to each object a `get` or
   `list` answers, as if RunPod had started sending a new one.
 
+A hang still waiting when the server stops ends with a 503 instead (`FaultBook.hold`).
+
 Sub-resources (`/workers`, `/releases`, logs) are `get`s of their endpoint. A GraphQL query is
 a `list` of kind `graphql`: `omit_field` and `extra_field` edit the value of each of its root
 fields (each item, when it is a list). Log streams are never edited.
