@@ -80,7 +80,15 @@ def _refusal(plan_dir: Path | None, key: str, fresh: dict) -> list[str]:
     path = plan_file(plan_dir, key) if plan_dir else None
     if path is None or not path.exists():
         return ["no reviewed plan was found for this config (no plan artifact for the merged pull request, or none for this config in it)"]
-    return differences(runner.read_plan(path), fresh)
+    reviewed = runner.read_plan(path)
+    return broken_policy(reviewed) + differences(reviewed, fresh)
+
+
+def broken_policy(reviewed: dict) -> list[str]:
+    """A reviewed plan that broke its policy is never applied, whatever policy this run has:
+    the pull request's check failed on it (docs/policy.md)."""
+    policy = reviewed.get("policy") or {}
+    return [f"the reviewed plan broke the policy ({', '.join(policy.get('sources') or [])}): {v['message']}" for v in policy.get("violations") or []]
 
 
 def _refused(job: Job, key: str, fresh: dict | None, why: list[str]) -> Applied:

@@ -38,3 +38,17 @@ def test_a_plan_that_keeps_the_policy_input_passes(gha, fake, tmp_path):
     assert job.step("gpuctl").outputs["exit_code"] == "2"
     (comment,) = fake.comments_on(22)
     assert "Policy (platform.jsonc): passed" in comment["body"]
+
+
+def test_a_reviewed_plan_that_broke_the_policy_is_never_applied_even_without_the_policy_at_merge(account, tmp_path):
+    """The plan job's policy failed the check; a merge run that lacks the policy file (it was
+    only given to plan.yml) must still refuse the plan that broke it, and write nothing."""
+    checkout = tree(tmp_path / "repo", config("api", max_workers=3), {"platform.jsonc": '{"max_max_workers": 2}'})
+    github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    planned = account.gpu("github", "plan", "--no-comment", "--policy", "platform.jsonc", "--plan-dir", "plans", cwd=checkout, env=github)
+    assert planned.code == 4, planned.err
+    writes = account.writes()
+    applied = account.gpu("github", "apply", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github)
+    assert applied.code == 1, applied.out + applied.err
+    assert "the reviewed plan broke the policy (platform.jsonc): max_workers is 3; the policy allows at most 2" in applied.err
+    assert account.writes() == writes and account.endpoints() == []
