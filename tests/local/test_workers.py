@@ -52,6 +52,15 @@ def test_run_sync_run_status_output_and_health(server: LocalServer, echo: dict) 
     assert after["workers"]["idle"] == 1 and after["workers"]["running"] == 0
 
 
+def test_a_job_longer_than_uvicorns_default_keep_alive_returns_its_result(server: LocalServer, echo: dict) -> None:
+    """The worker SDK sends a job's result on the pooled connection it took the job on. With
+    uvicorn's 5 s default keep-alive the server had closed it, the result was lost ("Server
+    disconnected") and the job stayed IN_PROGRESS for ever; a model-loading handler hits that."""
+    job = runpod.Endpoint(echo["id"]).run({"block": 6})
+    assert job.output(timeout=30)["echo"] == {"block": 6}
+    assert job.status() == "COMPLETED"
+
+
 def test_job_status_carries_runpods_timings(server: LocalServer, echo: dict) -> None:
     done = server.job(echo["id"], "runsync", {"input": {"n": 1}}).json()
     assert done["status"] == "COMPLETED" and done["id"].startswith("sync-")

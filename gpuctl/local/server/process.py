@@ -73,6 +73,12 @@ def recover(local: LocalProvider) -> None:
             local.store.put("pod", {**pod, "status": "EXITED"})
 
 
+# The worker SDK sends a job's result on the pooled connection it took the job on, after the
+# handler ran; a server that closed the idle connection meanwhile (uvicorn's default: 5 s) loses
+# the result ("Server disconnected") and the job never ends. Keep idle connections a day.
+KEEP_ALIVE_S = 24 * 3600
+
+
 class LocalServer(uvicorn.Server):
     """uvicorn waits for open requests before shutting the app down; long polls would hold
     it for their whole timeout, so release them and stop the workers first."""
@@ -144,6 +150,6 @@ def serve(root: Path, port: int) -> int:
     local = LocalProvider(DataDir(root.resolve()), store, read_token(data_dir), f"http://127.0.0.1:{port}", Settings.from_env(os.environ))
     # No websockets and no logging dictConfig: neither is used, and importing them costs start-up time.
     config = uvicorn.Config(local.app(make_lifespan(local, port)), log_config=None, log_level="warning", access_log=False, lifespan="on",
-                            ws="none", timeout_graceful_shutdown=3, server_header=False, date_header=False)
+                            ws="none", timeout_graceful_shutdown=3, timeout_keep_alive=KEEP_ALIVE_S, server_header=False, date_header=False)
     LocalServer(config, local).run(sockets=[sock])
     return ServerExit.OK

@@ -1,10 +1,11 @@
 """A plain RunPod worker: echoes its input. Options in the input exercise the protocol:
-`sleep` (seconds), `hold` (run until the file at that path exists, so a test decides when
+`sleep` (seconds), `block` (seconds of a blocking call, as a model load makes), `hold` (run until the file at that path exists, so a test decides when
 the job ends), `fail` (raise with that message), `progress` (send progress updates),
 `volume` (write then read a file in RUNPOD_VOLUME_PATH), `exit` (kill the process)."""
 
 import asyncio
 import os
+import time
 
 import runpod
 
@@ -17,6 +18,8 @@ async def handler(job):
         await asyncio.sleep(0.4)
     if job_input.get("sleep"):
         await asyncio.sleep(float(job_input["sleep"]))
+    if job_input.get("block"):
+        time.sleep(float(job_input["block"]))
     while job_input.get("hold") and not os.path.exists(job_input["hold"]):
         await asyncio.sleep(0.05)
     if job_input.get("fail"):
