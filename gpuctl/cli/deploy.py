@@ -162,8 +162,12 @@ def deployment_for(s: Session, provider):
 
 def _show_plan(s: Session, plan) -> int:
     if s.opts.out:
-        Path(s.opts.out).write_text(dumps(to_document(plan)))
-        s.app.note(f"saved the plan to {s.opts.out}; apply exactly it with: gpu serverless deploy --from-plan {s.opts.out}")
+        from gpuctl.cli.output import write_output
+
+        opts = s.opts
+        config = opts.config or "gpu.jsonc"
+        write_output(s.app, opts.out, dumps(to_document(plan)), flag="--out", inputs=(config, opts.policy, opts.observed))
+        s.app.note(f"saved the plan to {opts.out}; apply exactly it with: {apply_command(s)}")
     planning.write_plan(s.app, plan, s.opts.fmt)
     if plan.policy is not None:
         from gpuctl.policy.guard import refuse
@@ -171,6 +175,22 @@ def _show_plan(s: Session, plan) -> int:
 
         refuse({"policy": policy_section(plan)}, shown=True)
     return ExitCode.CHANGES if s.opts.detailed_exitcode and not plan.in_sync else ExitCode.OK
+
+
+def apply_command(s: Session) -> str:
+    """The command that applies the plan this run saved: the same config, provider, policy and
+    per-run overrides, or the plan is refused as made for something else."""
+    import shlex
+
+    opts = s.opts
+    words = ["gpu", "serverless", "deploy", "--from-plan", opts.out]
+    words += ["--config", opts.config] if opts.config else []
+    words += ["--provider", s.target] if opts.provider or opts.observed else []
+    words += ["--policy", opts.policy] if opts.policy else []
+    words += ["--prune"] if opts.prune else []
+    for override in planning.overrides(opts.overrides):
+        words += [override.flag, str(override.value)]
+    return shlex.join(words)
 
 
 def _confirm(s: Session) -> bool:

@@ -16,9 +16,22 @@ def seconds_of(value: str) -> float | None:
     return float(number) * unit
 
 
-def duration(value: str) -> float:
-    """`seconds_of` for a click option: a value that is no duration is a usage error."""
-    found = seconds_of(value)
-    if found is None:
-        raise click.BadParameter(f"{value!r} is not a duration such as 30s, 5m or 1h") from None
-    return found
+ACCEPTS = "must be a duration such as 30s, 5m or 1h (a plain number is seconds)"
+
+
+class Duration(click.ParamType):
+    """An option that takes a duration; click converts it, so a bad value is reported with the
+    option's name (usage.py asks `ACCEPTS` of this type)."""
+
+    name = "duration"
+
+    def convert(self, value, param, ctx) -> float:
+        if isinstance(value, (int, float)):
+            return float(value)
+        found = seconds_of(str(value))
+        if found is None:
+            self.fail(ACCEPTS, param, ctx)
+        return found
+
+
+DURATION = Duration()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import click
 
 from gpuctl.cli.context import AppContext
+from gpuctl.cli.durations import DURATION
 from gpuctl.cli.resolve import provider_options
 from gpuctl.errors import ExitCode, GpuctlError
 
@@ -61,11 +62,11 @@ def history(app: AppContext, ref: str, as_json: bool, provider: str | None, conf
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking for confirmation.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (still asks, unless -y).")
 @click.option("--force", is_flag=True, help="Also roll back an endpoint that is not this project's (another project's marker, none, or no gpu.jsonc here).")
-@click.option("--lock-timeout", default="0s", show_default=True, help="How long to wait for a deploy of the project to finish (30s, 5m).")
+@click.option("--lock-timeout", type=DURATION, default="0s", show_default=True, help="How long to wait for a deploy of the project to finish (30s, 5m).")
 @click.option("--break-lock", is_flag=True, help="Take over the account lease of another deploy of the project (after showing its holder).")
 @provider_options
 @click.pass_obj
-def rollback(app: AppContext, ref: str, version: int, plan_only: bool, yes: bool, as_json: bool, force: bool, lock_timeout: str,
+def rollback(app: AppContext, ref: str, version: int, plan_only: bool, yes: bool, as_json: bool, force: bool, lock_timeout: float,
              break_lock: bool, provider: str | None, config: str | None) -> int:
     """Restore the configuration of an earlier version, rebuilt from the release diffs.
 
@@ -73,9 +74,8 @@ def rollback(app: AppContext, ref: str, version: int, plan_only: bool, yes: bool
     gpu.jsonc differs from the account: run `gpu serverless pull NAME --write` to make it match,
     or the next deploy undoes the rollback."""
     from gpuctl.cli.resolve import endpoint, open_target
-    from gpuctl.cli.durations import duration
 
-    wait = duration(lock_timeout)
+    wait = lock_timeout
     target = open_target(app, provider, config)
     try:
         chosen = endpoint(target, ref)

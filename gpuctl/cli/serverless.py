@@ -6,9 +6,9 @@ import click
 
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.lazy import LazyGroup
-from gpuctl.cli.durations import duration
+from gpuctl.cli.durations import DURATION
 from gpuctl.cli.resolve import record_option
-from gpuctl.errors import ExitCode
+from gpuctl.errors import ExitCode, UsageError
 
 
 DAY_TWO = {
@@ -57,34 +57,38 @@ def _override_options(func):
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking for confirmation.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Save the plan as JSON to this file and stop (implies --plan).")
 @click.option("--from-plan", type=click.Path(dir_okay=False, exists=True), help="Apply exactly this saved plan; refused if the account or gpu.jsonc changed since.")
-@click.option("--lock-timeout", default="0s", show_default=True, help="How long to wait for another deploy of this project to finish (30s, 5m).")
+@click.option("--lock-timeout", type=DURATION, default="0s", show_default=True, help="How long to wait for another deploy of this project to finish (30s, 5m).")
 @click.option("--break-lock", is_flag=True, help="Take over the account lease of another deploy of this project (after showing its holder); only when that deploy is surely gone.")
 @click.option("--parallelism", type=click.IntRange(1, 64), default=10, show_default=True, help="Apply up to N independent changes at once; 1 applies them one by one in the plan's order.")
 @click.option("--policy", "policy", type=click.Path(dir_okay=False), help="A policy file (JSONC) every plan must keep; with gpu.jsonc's policy block, each rule takes the stricter. A plan that breaks one exits 4 and applies nothing.")
 @click.option("--wait-healthy", is_flag=True, help="After applying, wait until each endpoint's rollout is done (and its smoke input passes); exit 5 if one fails.")
 @click.option("--smoke", type=click.Path(dir_okay=False), help="With --wait-healthy: a JSON job input (or, for vllm, an OpenAI request body) each endpoint must answer.")
 @click.option("--rollback-on-failure", is_flag=True, help="With --wait-healthy: put an endpoint that fails back on the version it had before this deploy.")
-@click.option("--timeout", "health_timeout", default="10m", show_default=True, help="With --wait-healthy: how long the gate may take in all (90s, 10m).")
+@click.option("--timeout", "health_timeout", type=DURATION, default="10m", show_default=True, help="With --wait-healthy: how long the gate may take in all (90s, 10m).")
 @_override_options
 @record_option
 @click.pass_obj
 def deploy(app: AppContext, plan_only: bool, observed: str | None, config: str | None, as_json: bool, fmt: str | None,
            detailed_exitcode: bool, prune: bool, provider: str | None, yes: bool, out: str | None, from_plan: str | None,
-           lock_timeout: str, break_lock: bool, parallelism: int, policy: str | None, wait_healthy: bool, smoke: str | None, rollback_on_failure: bool,
-           health_timeout: str, record: str | None, **override_values) -> int:
+           lock_timeout: float, break_lock: bool, parallelism: int, policy: str | None, wait_healthy: bool, smoke: str | None, rollback_on_failure: bool,
+           health_timeout: float, record: str | None, **override_values) -> int:
     """Make the account match gpu.jsonc: plan, show, confirm, apply, verify."""
     from gpuctl.cli import deploy as flow
     from gpuctl.cli.planning import output_format
 
+    if from_plan:
+        clash = [flag for flag, given in (("--plan", plan_only), ("--out", out), ("--observed", observed)) if given]
+        if clash:
+            raise UsageError(f"--from-plan applies a saved plan, and {' and '.join(clash)} only plan", hint=f"drop {' and '.join(clash)} to apply {from_plan}, or drop --from-plan to plan")
     if record is not None:
         _record_plan(app, record, plan_only or bool(out), observed)
 
     options = flow.DeployOptions(
         plan_only=plan_only, observed=observed, config=config, fmt=output_format(fmt, as_json),
         detailed_exitcode=detailed_exitcode, prune=prune, provider=provider, yes=yes, out=out, from_plan=from_plan,
-        lock_timeout=duration(lock_timeout), break_lock=break_lock, json_result=as_json and not plan_only, overrides=override_values,
+        lock_timeout=lock_timeout, break_lock=break_lock, json_result=as_json and not plan_only, overrides=override_values,
         parallelism=parallelism, policy=policy, unknown_env=(plan_only or bool(out)) and not from_plan,
-        health=flow.health_options(app, plan_only or bool(out), wait_healthy, smoke, rollback_on_failure, duration(health_timeout)),
+        health=flow.health_options(app, plan_only or bool(out), wait_healthy, smoke, rollback_on_failure, health_timeout),
     )
     return flow.run(app, options)
 
@@ -115,7 +119,6 @@ def snapshot(app: AppContext, provider: str | None, config: str | None, out: str
     against the snapshot do not compare it. The snapshot records the provider it was read from,
     so `deploy --observed` plans for that provider."""
     import json
-    from pathlib import Path
 
     from gpuctl.cli.connect import connect
     from gpuctl.cli.planning import choose_provider, literal_env
@@ -139,7 +142,9 @@ def snapshot(app: AppContext, provider: str | None, config: str | None, out: str
 
     text = json.dumps(snapshot_document(observed, shown, provider=target), indent=2) + "\n"
     if out:
-        Path(out).write_text(text)
+        from gpuctl.cli.output import write_output
+
+        write_output(app, out, text, flag="--out", inputs=(config,))
     else:
         app.stdout.write(text)
     return ExitCode.OK

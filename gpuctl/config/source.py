@@ -211,17 +211,20 @@ def text_source(path: Path, text: str, display: str | None = None) -> Source:
     return Source(path, shown, data, text, start)
 
 
-def read_source(path: Path, display: str | None = None) -> Source:
+def read_source(path: Path, display: str | None = None, flag: str = "--config") -> Source:
+    """The file `flag` names (gpu.jsonc by default), read and parsed; any problem is a located
+    ConfigError whose fix speaks of that flag."""
     shown = display or path.name
+    missing = "create gpu.jsonc in the project directory, or pass --config PATH" if flag == "--config" else f"check the path given to {flag}"
     try:
         if path.is_dir():
-            _fail(shown, f"{path} is a directory", "pass the gpu.jsonc file itself with --config")
+            _fail(shown, f"{path} is a directory", f"pass the file itself with {flag}")
         size = path.stat().st_size
         if size > MAX_BYTES:
             _fail(shown, f"the file is {size:,} bytes; gpu.jsonc is limited to {MAX_BYTES:,} bytes ({MAX_BYTES // 1024 // 1024} MiB)", "keep large data out of gpu.jsonc")
         raw = path.read_bytes()
     except FileNotFoundError:
-        _fail(shown, f"{path} does not exist", "create gpu.jsonc in the project directory, or pass --config PATH")
+        _fail(shown, f"{path} does not exist", missing)
     except PermissionError:
         _fail(shown, f"permission denied reading {path}", "check the file's permissions")
     text = _decode(raw, shown)

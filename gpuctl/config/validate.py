@@ -99,6 +99,7 @@ def _top_level(source: Source) -> list[Diagnostic]:
             out.append(source.diagnostic((typo,), "no serverless block", 'did you mean "serverless"?'))
         else:
             out.append(source.diagnostic(("serverless",), "no serverless block", 'add "serverless": {"template": ..., "gpu_type": ...}'))
+    out += _misspelled_top_level(source)
     for key in ("project_id", "$schema"):
         if key in data and not (isinstance(data[key], str) and data[key].strip()):
             out.append(source.diagnostic((key,), f"expected a non-empty string, got {show(data[key], False)}", type_hint("string_type", data[key])))
@@ -108,6 +109,27 @@ def _top_level(source: Source) -> list[Diagnostic]:
     if "provider" in data and data["provider"] not in ("runpod", "local"):
         hint = did_you_mean(data["provider"], ["runpod", "local"]) if isinstance(data["provider"], str) else None
         out.append(source.diagnostic(("provider",), f"must be one of 'runpod', 'local', got {show(data['provider'], False)}", hint))
+    return out
+
+
+# Top-level keys of GPU CLI's pod workflows: gpuctl ignores them (docs/configuration.md).
+GPU_CLI_KEYS = ("gpu_types", "environment", "hooks", "outputs", "template", "name")
+
+
+def _misspelled_top_level(source: Source) -> list[Diagnostic]:
+    """Other top-level keys are GPU CLI's and ignored, but one that is a near-miss of a key
+    gpuctl reads and does not find (`projectid`, `polices`) is a typo whose silence would cost:
+    another project's marker, or a policy that is off."""
+    data = source.data
+    missing = [k for k in ("project_id", "provider", "policy") if k not in data]
+    out = []
+    for key in data:
+        if key in TOP_LEVEL_KEYS or key in GPU_CLI_KEYS:
+            continue
+        meant = closest(key, missing, cutoff=0.75)
+        if meant:
+            out.append(source.diagnostic((key,), f'unknown top-level key, and gpu.jsonc has no "{meant}"',
+                                         f'did you mean "{meant}"? (other top-level keys belong to GPU CLI and are ignored)'))
     return out
 
 

@@ -9,6 +9,8 @@ prompt, or `-y`), and how to warm an endpoint (which needs a view of its own).
 
 from __future__ import annotations
 
+import json
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,9 +85,20 @@ def check_saved(saved: dict, plan: Plan) -> None:
     fresh = to_document(plan)
     if saved.get("observed_digest") != fresh["observed_digest"]:
         raise StalePlan("the account changed since the plan was made; refusing to apply it", hint="make a new plan (deploy --plan --out FILE) and review it")
-    same = ("project_id", "provider", "prune", "resource_changes")
-    if any(saved.get(k) != fresh[k] for k in same):
+    if (saved.get("overrides") or []) != fresh["overrides"]:
+        raise StalePlan(f"the plan was made with {_flags(saved.get('overrides'))}, and this run has {_flags(fresh['overrides'])}; refusing to apply it",
+                        hint="apply it with the flags it was made with (`deploy --out` prints the whole command), or make a new plan")
+    for key in ("project_id", "provider", "prune"):
+        if saved.get(key) != fresh[key]:
+            raise StalePlan(f"the plan was made for {key} {json.dumps(saved.get(key))}, and this run has {json.dumps(fresh[key])}; refusing to apply it",
+                            hint="apply it with the --config, --provider and --prune it was made with, or make a new plan")
+    if saved.get("resource_changes") != fresh["resource_changes"]:
         raise StalePlan("gpu.jsonc or the environment changed since the plan was made; refusing to apply it", hint="make a new plan and review it")
+
+
+def _flags(overrides: list[dict] | None) -> str:
+    """Per-run override flags as typed: `--max-workers 3`, or `no per-run flags`."""
+    return " ".join(f"{o['flag']} {o['value']}" for o in overrides or []) or "no per-run flags"
 
 
 def _refuse_unknowns(desired: Desired) -> None:

@@ -225,6 +225,9 @@ def _emit_items(items: Iterator, depth: int, pad: str, encode: Callable[[Any], s
     out.append("\n" + pad + "]")
 
 
+JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
+
+
 def read_saved(path: Path) -> dict:
     """A plan document written by `deploy --out`, checked before anything is compared or
     applied: a file that is not one, or of another format version, is refused with the fix."""
@@ -239,7 +242,7 @@ def read_saved(path: Path) -> dict:
         resource_changes: list[dict]
         observed_digest: str
 
-    remake = f"make it again with: gpu serverless deploy --plan --out {path}"
+    remake = "save a plan with `gpu serverless deploy --plan --out plan.json`, then apply it with `--from-plan plan.json`"
     try:
         text = path.read_bytes().decode("utf-8")
         doc = json.loads(text)
@@ -250,6 +253,8 @@ def read_saved(path: Path) -> dict:
     if isinstance(doc, dict) and doc.get("format_version") not in (None, FORMAT_VERSION):
         shown = json.dumps(doc["format_version"])[:20]
         raise GpuctlError(f"{path} is plan format {shown}; this gpuctl reads format {FORMAT_VERSION} only", hint=remake + " (with this gpuctl)")
+    if not isinstance(doc, dict):
+        raise GpuctlError(f"{path} is not a saved plan: it holds a JSON {JSON_TYPES.get(type(doc), 'value')}, and a plan is an object", hint=remake)
     try:
         Saved.model_validate(doc)
     except ValidationError as exc:

@@ -42,6 +42,13 @@ def test_a_policy_file_holds_one_object(tmp_path):
     assert error.startswith("platform.jsonc:1:1: a policy file holds one object")
 
 
+def test_a_missing_or_directory_policy_file_gets_a_fix_about_policy_not_gpu_jsonc(tmp_path):
+    [missing] = _errors(lambda: load_policy_file(tmp_path / "nope.jsonc", "nope.jsonc", CATALOG))
+    assert "does not exist" in missing and "hint: check the path given to --policy" in missing and "gpu.jsonc" not in missing
+    [directory] = _errors(lambda: load_policy_file(tmp_path, "policies", CATALOG))
+    assert "is a directory" in directory and "hint: pass the file itself with --policy" in directory
+
+
 def test_only_given_rules_are_on(tmp_path):
     path = tmp_path / "platform.jsonc"
     path.write_text('{"$schema": "x", "max_min_workers": 0, "forbid_delete": false, "allowed_gpu_types": []}')
