@@ -7,6 +7,7 @@ from __future__ import annotations
 import click
 
 from gpuctl.cli.context import AppContext
+from gpuctl.cli.durations import DURATION
 
 DEFAULT_PLAN_DIR = ".gpuctl-plans"
 DEFAULT_PREFIX = "gpuctl-plan"
@@ -67,17 +68,27 @@ def plan(app: AppContext, configs: tuple[str, ...], provider: str | None, policy
 @click.option("--replan", is_flag=True, help="Apply the plan as it is now even when it is not the reviewed one (a person's decision).")
 @click.option("--pr", type=click.IntRange(min=1), help="The merged pull request, for the result comment.")
 @click.option("--comment/--no-comment", default=True, show_default=True, help="Post or update the result comment on --pr.")
-@click.option("--lock-timeout", type=click.FloatRange(min=0), default=600.0, show_default=True, help="Seconds to wait for another deploy of the project.")
+@click.option("--lock-timeout", type=DURATION, default="10m", show_default=True, help="How long to wait for another deploy of the project (600, 30s, 10m).")
+@click.option("--parallelism", type=click.IntRange(1, 64), default=10, show_default=True, help="As deploy --parallelism: apply up to N independent changes at once.")
+@click.option("--wait-healthy", is_flag=True, help="As deploy --wait-healthy: after applying, wait for each rollout (and smoke input); exit 5 if one fails.")
+@click.option("--smoke", type=click.Path(dir_okay=False), help="With --wait-healthy: the JSON job input each endpoint must answer.")
+@click.option("--rollback-on-failure", is_flag=True, help="With --wait-healthy: put an endpoint that fails back on its previous version.")
+@click.option("--timeout", "health_timeout", type=DURATION, default="10m", show_default=True, help="With --wait-healthy: how long the gate may take in all.")
 @click.pass_obj
-def apply(app: AppContext, configs: tuple[str, ...], provider: str | None, policy: str | None, plan_dir: str | None, replan: bool, pr: int | None, comment: bool, lock_timeout: float) -> int:
+def apply(app: AppContext, configs: tuple[str, ...], provider: str | None, policy: str | None, plan_dir: str | None, replan: bool, pr: int | None, comment: bool,
+          lock_timeout: float, parallelism: int, wait_healthy: bool, smoke: str | None, rollback_on_failure: bool, health_timeout: float) -> int:
     """Apply the reviewed plan of each config, if it is still the plan.
 
     The reviewed plan is still the plan when a plan made now writes exactly the same (ADR 16);
     then it is applied with --from-plan. Otherwise nothing is written, the new plan is shown,
-    and the command exits 1, unless --replan. Outputs: has_changes, exit_code, summary."""
+    and the command exits 1, unless --replan. With --wait-healthy an applied endpoint that
+    fails its health gate exits 5. Outputs: has_changes, exit_code, summary."""
+    from gpuctl.cli.deploy import health_options
     from gpuctl.github import apply_flow
 
-    opts = apply_flow.ApplyOptions(configs or ("gpu.jsonc",), provider, app.cwd / plan_dir if plan_dir else None, replan, pr, comment, lock_timeout, policy)
+    health = health_options(app, False, wait_healthy, smoke, rollback_on_failure, health_timeout)
+    opts = apply_flow.ApplyOptions(configs or ("gpu.jsonc",), provider, app.cwd / plan_dir if plan_dir else None, replan, pr, comment, lock_timeout, policy,
+                                   parallelism, health)
     return _job(app, lambda job: apply_flow.run(job, opts))
 
 

@@ -30,12 +30,14 @@ class ApplyOptions:
     comment: bool
     lock_timeout: float
     policy: str | None = None  # --policy FILE: a plan that breaks it is refused like a stale one
+    parallelism: int = 10  # deploy --parallelism
+    health: object | None = None  # deploy --wait-healthy [--smoke] [--rollback-on-failure] [--timeout]
 
 
 @dataclass
 class Applied:
     key: str
-    code: int  # 0 applied or nothing to do, 2 changes applied, 1 refused or failed
+    code: int  # 0 applied or nothing to do, 2 changes applied, 1 refused or failed, 5 applied but unhealthy
     summary: str
     markdown: str
 
@@ -53,7 +55,7 @@ def run(job: Job, opts: ApplyOptions) -> int:
         if opts.pr is not None and opts.comment:
             comments.upsert(job.github, opts.pr, result.key, job.clean(result.markdown), kind="apply")
         job.app.stdout.write(f"{result.key}: {result.summary}\n")
-    return 1 if code == 1 else 0
+    return code if code in (1, 5) else 0
 
 
 def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Applied:
@@ -67,7 +69,7 @@ def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Appl
             return _refused(job, key, fresh, refusal)
         saved = plan_file(scratch, key)
         runner.save_plan(fresh, saved)
-        result = runner.apply_saved(job.app, config, opts.provider, saved, opts.lock_timeout, opts.policy)
+        result = runner.apply_saved(job.app, config, opts.provider, saved, opts.lock_timeout, opts.policy, opts.parallelism, opts.health)
     except runner.Stale as exc:
         return _refused(job, key, None, [f"{exc.summary} between the fresh plan and the apply"])
     except GpuctlError as exc:
@@ -109,4 +111,10 @@ def _applied(job: Job, key: str, result: dict, reviewed: bool) -> Applied:
     what = "the reviewed plan" if reviewed else "the plan as it was at this run (replan)"
     endpoints = "".join(f"- `{e['name']}` ({e['endpoint_id']}): {e['url']}\n" for e in result.get("endpoints", []))
     body = f"### gpuctl applied `{key}`\n\nApplied {what}: {counts}.\n\n{endpoints}\n" + runner.plan_markdown(result["plan"])
+    health = result.get("health")
+    if health is not None and not health["healthy"]:
+        failed = runner.unhealthy_lines(health)
+        job.app.note(f"{key}: {failed}")
+        body = f"### gpuctl applied `{key}`, and it failed the health gate\n\n```\n{failed}\n```\n\n" + body.split("\n", 1)[1]
+        return Applied(key, 5, f"applied: {counts}; failed the health gate", body + job.footer("Applied", key))
     return Applied(key, 2, f"applied: {counts}", body + job.footer("Applied", key))

@@ -13,7 +13,8 @@ from gpuctl.cli.context import AppContext
 from gpuctl.errors import GpuctlError
 
 
-def _session(app: AppContext, config: str, provider: str | None, from_plan: str | None = None, lock_timeout: float = 0.0, policy: str | None = None):
+def _session(app: AppContext, config: str, provider: str | None, from_plan: str | None = None, lock_timeout: float = 0.0, policy: str | None = None,
+             parallelism: int = 10, health: object | None = None):
     """gpu.jsonc and the provider resolved as `deploy` resolves them; the flow prints no plan
     (the job posts it), only notes and progress on stderr. A plan (no `from_plan`) shows a
     `${VAR}` the run does not have as unknown, as `deploy --plan` does: a fork's pull request
@@ -23,7 +24,7 @@ def _session(app: AppContext, config: str, provider: str | None, from_plan: str 
     return session(app, DeployOptions(plan_only=from_plan is None, observed=None, config=config, fmt="json", detailed_exitcode=False,
                                       prune=False, provider=provider, yes=False, out=None, from_plan=from_plan, lock_timeout=lock_timeout,
                                       break_lock=False, json_result=True, overrides={}, policy=policy,
-                                      unknown_env=from_plan is None))
+                                      unknown_env=from_plan is None, parallelism=parallelism, health=health))
 
 
 def _captured(app: AppContext) -> tuple[AppContext, io.StringIO]:
@@ -80,17 +81,19 @@ class Stale(GpuctlError):
     """The account changed between the fresh plan and the apply: nothing was written."""
 
 
-def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: Path, lock_timeout: float, policy: str | None = None) -> dict:
-    """`deploy --from-plan PLAN_FILE --json`: apply exactly that plan, refused (`Stale`) if the
-    account or the config moved since it was made. Returns the deploy result document; an apply
-    that fails part-way raises its error (the progress on stderr lists what was done)."""
+def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: Path, lock_timeout: float, policy: str | None = None,
+                parallelism: int = 10, health: object | None = None) -> dict:
+    """`deploy --from-plan PLAN_FILE --json [--parallelism N] [--wait-healthy ...]`: apply
+    exactly that plan, refused (`Stale`) if the account or the config moved since it was made.
+    Returns the deploy result document (its `health` says how the gate went); an apply that
+    fails part-way raises its error (the progress on stderr lists what was done)."""
     from gpuctl.cli.connect import connect
     from gpuctl.cli.deploy import deployment_for
     from gpuctl.engine.apply import ApplyFailed
     from gpuctl.engine.flow import StalePlan
     from gpuctl.render.result import result_document
 
-    s = _session(app, config, provider, str(plan_file), lock_timeout, policy)
+    s = _session(app, config, provider, str(plan_file), lock_timeout, policy, parallelism, health)
     account = connect(app, s.target)
     try:
         result = deployment_for(s, account).apply()
@@ -101,6 +104,13 @@ def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: P
     finally:
         account.close()
     return result_document(result, s.target)
+
+
+def unhealthy_lines(health: dict) -> str:
+    """What failed the health gate, as `deploy --wait-healthy` says it."""
+    from gpuctl.cli.deploy import unhealthy
+
+    return unhealthy(health).format()
 
 
 def save_plan(doc: dict, path: Path) -> None:

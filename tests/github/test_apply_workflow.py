@@ -105,3 +105,47 @@ def test_a_plan_artifact_uploaded_by_a_fork_s_own_run_is_never_the_reviewed_plan
     run = gha.run(WORKFLOWS / "apply.yml", push(MERGE, checkout))
     assert run.job("apply").step("find").outputs["found"] == "false"
     assert run.job("apply").status == "failure" and account.endpoints() == []
+
+
+SMOKE_WORKER = '''import os
+
+import runpod
+
+
+def handler(job):
+    if os.environ.get("RELEASE") == "broken":
+        raise ValueError("this release cannot answer")
+    return {"ok": True}
+
+
+runpod.serverless.start({"handler": handler})
+'''
+
+
+def _smoky(directory, release: str):
+    gpu = config("api")
+    gpu["serverless"]["runpod"]["env"]["RELEASE"] = release
+    gpu["serverless"]["local"] = {"command": ["python", "handler.py"]}
+    return tree(directory, gpu, {"handler.py": SMOKE_WORKER, "smoke.json": '{"input": {"prompt": "ping"}}'})
+
+
+def test_the_action_s_health_gate_fails_the_merge_with_exit_5_and_rolls_back(gha, fake, account, tmp_path):
+    """action.yml's wait-healthy, smoke and rollback-on-failure inputs reach `gpu github apply`:
+    the applied release fails its smoke input on a real worker, the step fails with exit_code
+    5, and the endpoint is back on the configuration of the version before."""
+    checkout = _smoky(tmp_path / "main", "good")
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=checkout).code == 0
+    (before,) = account.endpoints()
+    _smoky(tmp_path / "main", "broken")
+    gha.action_inputs |= {"wait-healthy": "true", "smoke": "smoke.json", "rollback-on-failure": "true", "parallelism": "1"}
+    # Dispatched with replan: local.command's working directory differs between the runner's
+    # checkouts, so a reviewed plan of a config with local.command never matches on merge.
+    run = gha.run(WORKFLOWS / "apply.yml", dispatch(MERGE, checkout, replan=True))
+    job = run.job("apply")
+    assert job.status == "failure"
+    outputs = job.step("gpuctl").outputs
+    assert outputs["exit_code"] == "5" and outputs["summary"].endswith("failed the health gate"), (outputs, job.steps)
+    assert "failed the health gate" in job.summary and "smoke failed" in job.summary and "rolled back to the configuration of version" in job.summary
+    (after,) = account.endpoints()
+    assert before["env"]["RELEASE"] == after["env"]["RELEASE"] == "good"
+    no_secrets(run, fake)
