@@ -17,7 +17,7 @@ from pathlib import Path
 from gpuctl.errors import GpuctlError
 from gpuctl.github import comments, runner
 from gpuctl.github.job import Job, combined, error_markdown, plan_file
-from gpuctl.github.reviewed import differences
+from gpuctl.github.reviewed import differences, unknown_variables
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,13 @@ def _refusal(plan_dir: Path | None, key: str, fresh: dict) -> list[str]:
     if path is None or not path.exists():
         return ["no reviewed plan was found for this config (no plan artifact for the merged pull request, or none for this config in it)"]
     reviewed = runner.read_plan(path)
-    return broken_policy(reviewed) + differences(reviewed, fresh)
+    found = differences(reviewed, fresh)
+    unset = unknown_variables(reviewed)
+    if found and unset:
+        names = ", ".join(f"${name}" for name in unset)
+        found.append(f"the reviewed plan was made without {names} (shown as unknown): give the plan job the same variables as this one "
+                     "(a step-level env: from secrets), so the plan it shows is the plan applied")
+    return broken_policy(reviewed) + found
 
 
 def broken_policy(reviewed: dict) -> list[str]:

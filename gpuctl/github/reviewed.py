@@ -69,3 +69,22 @@ def differences(reviewed: dict, fresh: dict) -> list[str]:
         else:
             lines.append(f"{address}: the {new['action']} now differs from the reviewed {old['action']}")
     return lines
+
+
+def unknown_variables(doc: dict) -> list[str]:
+    """The `${VAR}`s the plan run did not have (values `{"unknown_from": [...]}`, ADR 24), in
+    what the plan would write."""
+    found: set[str] = set()
+
+    def walk(value) -> None:
+        if isinstance(value, dict):
+            if isinstance(value.get("unknown_from"), list):
+                found.update(str(v) for v in value["unknown_from"])
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(writes(doc))
+    return sorted(found)

@@ -149,3 +149,19 @@ def test_the_action_s_health_gate_fails_the_merge_with_exit_5_and_rolls_back(gha
     (after,) = account.endpoints()
     assert before["env"]["RELEASE"] == after["env"]["RELEASE"] == "good"
     no_secrets(run, fake)
+
+
+def test_a_reviewed_plan_made_without_a_variable_is_refused_naming_it(account, tmp_path):
+    """The plan job did not get ${HF_TOKEN}, so the reviewed plan shows the value as unknown;
+    the merge run has it, so its plan differs, and the refusal says which variable to give the
+    plan job instead of only 'differs'."""
+    gpu = config("api")
+    gpu["serverless"]["runpod"]["env"]["HF_TOKEN"] = "${HF_TOKEN}"
+    checkout = tree(tmp_path / "repo", gpu)
+    github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    assert account.gpu("github", "plan", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github).code == 0
+    applied = account.gpu("github", "apply", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github | {"HF_TOKEN": "hf_canary0123456789"})
+    assert applied.code == 1
+    assert "the reviewed plan was made without $HF_TOKEN (shown as unknown): give the plan job the same variables" in applied.err
+    assert "hf_canary0123456789" not in applied.out + applied.err + (tmp_path / "summary").read_text()
+    assert account.endpoints() == []
