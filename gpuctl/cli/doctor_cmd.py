@@ -55,7 +55,8 @@ def doctor(app: AppContext, as_json: bool, provider: str | None, config: str | N
 
 def _project(app: AppContext, config: str | None, catalog):
     """(the loaded gpu.jsonc, what to plan with) when there is one; a gpu.jsonc that cannot
-    be read or planned is reported by the plan check, not raised."""
+    be read or planned is reported by the plan check, not raised. As for `deploy --plan`, a
+    `${VAR}` that is not set is an unknown value, which the plan check names, not an error."""
     from gpuctl.cli.planning import config_path
     from gpuctl.config import build_desired, load_config
     from gpuctl.doctor import PlanInput
@@ -67,7 +68,7 @@ def _project(app: AppContext, config: str | None, catalog):
         return None, None
     try:
         loaded = load_config(path, (), catalog, display)
-        desired = build_desired(loaded, app.environ, catalog)
+        desired = build_desired(loaded, app.environ, catalog, unknown_ok=True)  # read-only: an unset ${VAR} is unknown (ADR 24)
     except GpuctlError as error:
         return None, PlanInput(error=error)
     for spec in desired.endpoints:

@@ -6,6 +6,11 @@ is shown, the config with the block in it is loaded and planned against the acco
 import prints as "deploy will" is that plan, so the marker write, and anything the block
 cannot reproduce, are visible before the block is written. Import itself never writes to
 the account, and never prints an env value.
+
+The preview is the whole plan deploy will then make, not only the imported endpoint's part:
+its cost and its headline are that plan's, and the note before it says which part is the
+imported endpoint's and how many other changes gpu.jsonc already has pending. A command the
+notes suggest (`... --write`) repeats the options given (`_again`), so it does what it says.
 """
 
 from __future__ import annotations
@@ -53,12 +58,13 @@ def import_endpoint(app: AppContext, ref: str, block_name: str | None, write: bo
                          hint="add --write (import never prints env values)")
     target = open_target(app, provider, config)
     try:
-        return _run(app, target, ref, block_name, write, force, set(literal), as_json, config)
+        return _run(app, target, ref, block_name, write, force, set(literal), as_json, config, provider)
     finally:
         target.close()
 
 
-def _run(app: AppContext, target, ref: str, block_name: str | None, write: bool, force: bool, literal: set[str], as_json: bool, config: str | None) -> int:
+def _run(app: AppContext, target, ref: str, block_name: str | None, write: bool, force: bool, literal: set[str], as_json: bool,
+         config: str | None, provider: str | None) -> int:
     from gpuctl.catalog import load_catalog
     from gpuctl.cli.planning import config_path
     from gpuctl.cli.resolve import endpoint as find
@@ -77,11 +83,26 @@ def _run(app: AppContext, target, ref: str, block_name: str | None, write: bool,
     made = from_account.block_of(live, catalog, list(observed.network_volumes), name=name, literal=literal,
                                  project_dir=path.resolve().parent, adopt=adopt)
     text = edit.add_block(path.read_text(encoding="utf-8-sig"), made.block) if target.loaded else edit.new_file(project_id, made.block)
-    plan = _plan(app, target, path, display, text, catalog, observed, f"endpoint.{name}", made.problems)
+    address = f"endpoint.{name}"
+    plan = _plan(app, target, path, display, text, catalog, observed, made.problems)
     if write:
         edit.save(path, text)
-    _report(app, live, made, plan, display, write, as_json)
+    _report(app, live, made, plan, address, display, write, as_json, _again(live.get("id") or ref, block_name, force, config, provider))
     return ExitCode.OK
+
+
+def _again(ref: str, block_name: str | None, force: bool, config: str | None, provider: str | None) -> str:
+    """`gpu serverless import ID` with every option given that the block or the account
+    depends on (--name, --force, --config, --provider), quoted for a shell: the start of each
+    command the notes suggest, which the caller ends with --write and what it adds."""
+    import shlex
+
+    words = ["gpu", "serverless", "import", ref]
+    words += ["--name", block_name] if block_name else []
+    words += ["--force"] if force else []
+    words += ["--config", config] if config else []
+    words += ["--provider", provider] if provider else []
+    return shlex.join(words)
 
 
 def _adoption(target, live: dict, project_id: str, name: str, force: bool) -> str | None:
@@ -122,11 +143,10 @@ def _check_literal(live: dict, literal: set[str]) -> None:
                          hint=did_you_mean(unknown[0], list(env)) or f"its env: {', '.join(sorted(env)) or 'none'}")
 
 
-def _plan(app: AppContext, target, path, display: str, text: str, catalog, observed, address: str, problems):
-    """The plan for the imported endpoint, with the block in gpu.jsonc (checked, not written).
-    A block gpu.jsonc refuses (a CPU endpoint, a value outside gpu.jsonc's bounds) stops here."""
-    from dataclasses import replace
-
+def _plan(app: AppContext, target, path, display: str, text: str, catalog, observed, problems):
+    """The plan deploy will make with the block in gpu.jsonc (checked, not written): the
+    whole of it, since its cost and headline are the whole plan's. A block gpu.jsonc refuses
+    (a CPU endpoint, a value outside gpu.jsonc's bounds) stops here."""
     from gpuctl.cli.views import _Unset
     from gpuctl.config import build_desired, load_config
     from gpuctl.errors import ConfigError
@@ -140,12 +160,10 @@ def _plan(app: AppContext, target, path, display: str, text: str, catalog, obser
                            hint="change the endpoint in the RunPod console so it fits, then import it again") from None
     environ = _Unset(app.environ)
     environ.missing = set()
-    full = plan(build_desired(loaded, environ, catalog), observed, catalog, target=target.name)
-    return replace(full, changes=tuple(c for c in full.changes if c.address == address),
-                   notices=tuple(n for n in full.notices if n.address == address))
+    return plan(build_desired(loaded, environ, catalog), observed, catalog, target=target.name)
 
 
-def _report(app: AppContext, live: dict, made, plan, display: str, write: bool, as_json: bool) -> None:
+def _report(app: AppContext, live: dict, made, plan, address: str, display: str, write: bool, as_json: bool, again: str) -> None:
     from gpuctl.config.edit import render
     from gpuctl.render.document import to_document
 
@@ -155,17 +173,35 @@ def _report(app: AppContext, live: dict, made, plan, display: str, write: bool, 
 
         from gpuctl.redact import hide_env
 
-        out = {"format_version": "1", "endpoint": {"id": live.get("id"), "name": live.get("name")}, "config": display, "written": write,
+        out = {"format_version": "1", "endpoint": {"id": live.get("id"), "name": live.get("name"), "address": address}, "config": display, "written": write,
                "block": _hidden(made.block), "placeholders": made.placeholders,
                "cannot_reproduce": [{"field": p.field, "message": p.message} for p in made.problems], "plan": hide_env(doc)}
         app.stdout.write(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
         return
     app.stdout.write(render(_hidden(made.block), "", "  ") + "\n")
-    _notes(app, live, made, display, write)
+    _notes(app, made, display, write, again)
     from gpuctl.render.text import render_text
 
-    app.note("deploy will then make this change:" if plan.has_changes else "deploy will then change nothing:")
+    app.note(_headline(plan, address))
     render_text(doc, app.console(stderr=True))
+
+
+def _headline(plan, address: str) -> str:
+    """What the plan below is: deploy's whole plan, the imported endpoint's part named, and
+    the changes gpu.jsonc has pending elsewhere counted, so a change or a cost that is not the
+    import's is not mistaken for it."""
+    from gpuctl.plan.model import CHANGING
+    from gpuctl.render.words import PHRASE
+
+    own = next((c for c in plan.changes if c.address == address), None)
+    others = sum(1 for c in plan.changes if c.address != address and c.action in CHANGING)
+    if not plan.has_changes:
+        return f"deploy will then change nothing: {address} matches the account, and so does the rest of gpu.jsonc:"
+    part = f"{address} {PHRASE[own.action.value]}" if own is not None and own.action in CHANGING else f"{address}: no change"
+    if not others:
+        return f"deploy will then make this plan ({part}; nothing else in gpu.jsonc changes):"
+    return (f"deploy will then make this plan, the whole of it ({part}; {others} other change{'s' if others != 1 else ''} "
+            "pending elsewhere in gpu.jsonc, counted in the cost and the totals too):")
 
 
 def _hidden(block: dict) -> dict:
@@ -177,16 +213,16 @@ def _hidden(block: dict) -> dict:
     return {**block, "runpod": {**block["runpod"], "env": shown}}
 
 
-def _notes(app: AppContext, live: dict, made, display: str, write: bool) -> None:
+def _notes(app: AppContext, made, display: str, write: bool, again: str) -> None:
     name = made.block["name"]
     if write:
         app.note(f'added the block of endpoint "{name}" to {display}; `gpu serverless deploy` adopts it')
     else:
-        app.note(f"nothing was written; `gpu serverless import {live.get('id')} --write` inserts this block into {display}")
+        app.note(f"nothing was written; `{again} --write` inserts this block into {display}")
     if made.placeholders:
         keys = ", ".join(made.placeholders)
         app.note(f'env {keys}: the account\'s values are not copied; the block says {{"secret": "<KEY>"}}. Create those RunPod secrets '
-                 "with the values (console, Secrets) before deploying, or, for a value that is no secret, import again with "
-                 "--write --literal-env KEY")
+                 "with the values (console, Secrets) before deploying, or, for a value that is no secret, "
+                 + (f'write the value in place of {{"secret": "<KEY>"}} in {display}' if write else f"import again: {again} --write --literal-env KEY"))
     for problem in made.problems:
         app.note(f"cannot reproduce {problem.field}: {problem.message}")

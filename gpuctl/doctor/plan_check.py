@@ -2,7 +2,13 @@
 every field the plan would change. A difference of form only (empty versus empty, order,
 `4` versus `"4"`, a server default, a data center RunPod filled in from a volume) is a
 gpuctl bug: it would show as drift on every plan. Real differences are only counted: they
-are `deploy --plan`'s business."""
+are `deploy --plan`'s business.
+
+A gpu.jsonc that cannot be planned fails the check with the error as `deploy` reports it: each
+located problem (`gpu.jsonc:9:56: serverless.runpod.env.X: ...`) and its hint. A `${VAR}` that
+is not set is no error here: doctor writes nothing, so, as for `deploy --plan` (ADR 24), the
+value is unknown, its field is not compared, and the check warns, naming each such field and
+the variables to export to compare it too. No env value is ever shown."""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from typing import Any
 from gpuctl.doctor.normalise import filled_from_volume, form_only
 from gpuctl.doctor.report import Finding, Problem, Verdict
 from gpuctl.errors import GpuctlError
+from gpuctl.model import Unresolved
 from gpuctl.plan import plan as make_plan
 from gpuctl.plan.model import Action, Kind
 from gpuctl.v2 import data_center, volume_ids
@@ -45,7 +52,7 @@ def check_plan(provider: Provider, given: PlanInput | None) -> Finding:
     if given is None:
         return Finding("plan", TITLE, Verdict.SKIP, "no gpu.jsonc here: nothing to plan", "run doctor in a project directory, or pass --config, to check the plan too")
     if given.error is not None:
-        return Finding("plan", TITLE, Verdict.FAIL, f"cannot plan: {given.error.summary}", given.error.hint or "fix gpu.jsonc (`gpu config validate`)")
+        return _cannot_plan(given.error)
     needs_models = any(spec.cached_model for spec in given.desired.endpoints)
     observed = provider.observe(model_references=needs_models)
     plan = make_plan(given.desired, observed, given.catalog, target=given.target)
@@ -56,13 +63,40 @@ def check_plan(provider: Provider, given: PlanInput | None) -> Finding:
             continue
         live = next((e for e in observed.endpoints if e.get("id") == change.id), {})
         for field in change.changes:
+            if isinstance(field.after, Unresolved):
+                continue  # not compared: named below, as unknown
             reason = None if field.sensitive else (form_only(field.path, field.before, field.after)
                                                      or filled_from_volume(field.path, field.before, field.after, volume_ids(live), centers))
             if reason:
                 odd.append(Problem(f"{change.address}: {field.path}", "normalisation", f"account {_shown(field.path, field.before)}, gpu.jsonc {_shown(field.path, field.after)}: {reason}"))
             else:
                 real += 1
+    unknown, names = _unknown(given.desired)
     details = (f"{len(plan.changes)} resource(s) planned; {real} field difference(s) for real (see `gpu serverless deploy --plan`)",)
+    if unknown:
+        details += (f"{len(unknown)} env value(s) not compared: they read variables that are not set in this run",)
     if odd:
-        return Finding("plan", TITLE, Verdict.FAIL, f"{len(odd)} field(s) differ only in form: " + "; ".join(p.path for p in odd[:3]), FIX, details, tuple(odd))
+        return Finding("plan", TITLE, Verdict.FAIL, f"{len(odd)} field(s) differ only in form: " + "; ".join(p.path for p in odd[:3]), FIX, details, tuple(odd + unknown))
+    if unknown:
+        return Finding("plan", TITLE, Verdict.WARN,
+                       f"planned {len(plan.changes)} resource(s) against a fresh read; no difference of form alone among the fields compared; "
+                       f"not compared: {len(unknown)} env value(s) reading {', '.join('$' + n for n in names)}, not set in this run",
+                       f"export {'=... '.join(names)}=... and run `gpu doctor` again to compare them too (deploy needs them set)", details, tuple(unknown))
     return Finding("plan", TITLE, Verdict.PASS, f"planned {len(plan.changes)} resource(s) against a fresh read; no difference of form alone", details=details)
+
+
+def _unknown(desired: Any) -> tuple[list[Problem], list[str]]:
+    """One problem per env value that reads a variable not set in this run (ADR 24), and
+    those variables, sorted."""
+    found = [(f"endpoint.{spec.name}: env.{key}", value) for spec in desired.endpoints for key, value in spec.env if isinstance(value, Unresolved)]
+    return [Problem(path, "unknown", str(value)) for path, value in found], sorted({v for _, value in found for v in value.variables})
+
+
+def _cannot_plan(error: GpuctlError) -> Finding:
+    """The check's failure when gpu.jsonc cannot be planned: the error as `deploy` reports it,
+    every located problem (file:line:col, key, message) and every hint."""
+    diagnostics = getattr(error, "diagnostics", ())
+    problems = tuple(Problem(": ".join(part for part in (d.location(), d.path) if part) or "gpu.jsonc", "error", d.message) for d in diagnostics)
+    hints = dict.fromkeys(h for h in (*(d.hint for d in diagnostics), error.hint) if h)
+    fix = "; ".join(hints) or "fix gpu.jsonc where the problem is named; `gpu serverless deploy --plan` reports the same error"
+    return Finding("plan", TITLE, Verdict.FAIL, f"cannot plan: {error.summary}", fix, (error.detail,) if error.detail else (), problems)

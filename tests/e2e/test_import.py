@@ -130,3 +130,71 @@ def test_import_refuses_what_would_clash(account, tmp_path):
     assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
     assert sorted(e["name"] for e in account.endpoints() if e["env"].get("GPUCTL_PROJECT") == "e2e") == ["copy", "echo", "extra"]
     assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj).code == 0
+
+
+def _suggested(err: str) -> list[str]:
+    """The command import's "nothing was written" note suggests, as arguments after `gpu`."""
+    import shlex
+
+    line = next(line for line in err.splitlines() if line.startswith("nothing was written"))
+    command = shlex.split(line.split("`")[1])
+    assert command[0] == "gpu"
+    return command[1:]
+
+
+def test_the_suggested_write_command_repeats_the_options_given_and_works(account, tmp_path):
+    theirs = echo_config(name="shared", project_id="other-team")
+    assert account.gpu("serverless", "deploy", "-y", cwd=project(tmp_path / "theirs", theirs)).code == 0
+    (endpoint,) = account.endpoints()
+    mine = project(tmp_path / "my project", echo_config(project_id="mine"))
+    config = str(mine / "gpu.jsonc")
+    before = (mine / "gpu.jsonc").read_text()
+
+    shown = account.gpu("serverless", "import", "shared", "--force", "--name", "ours", "--config", config, "--provider", "local", cwd=tmp_path)
+    assert shown.code == 0, shown.err
+    suggested = _suggested(shown.err)
+    assert suggested == ["serverless", "import", endpoint["id"], "--name", "ours", "--force", "--config", config, "--provider", "local", "--write"]
+    literal = next(line for line in shown.err.splitlines() if "--literal-env KEY" in line)
+    assert "--name ours --force --config" in literal and literal.rstrip().endswith("--write --literal-env KEY")
+    assert (mine / "gpu.jsonc").read_text() == before
+
+    written = account.gpu(*suggested, cwd=tmp_path)  # exactly what it said
+    assert written.code == 0, written.err
+    assert '"name": "ours"' in (mine / "gpu.jsonc").read_text() and '"adopt": "%s"' % endpoint["id"] in (mine / "gpu.jsonc").read_text()
+    assert "import again" not in written.err and 'in place of {"secret": "<KEY>"}' in written.err  # the block is there now: no rerun
+
+    orphan_dir = project(tmp_path / "lone", echo_config(name="lonely", project_id="lone"))  # without gpu.jsonc, the project is the directory's name
+    assert account.gpu("serverless", "deploy", "-y", cwd=orphan_dir).code == 0
+    (orphan_dir / "gpu.jsonc").unlink()
+    again = account.gpu("serverless", "import", "lonely", cwd=orphan_dir)
+    assert again.code == 0, again.err
+    assert _suggested(again.err)[3:] == ["--write"]  # nothing given, nothing repeated
+
+
+def test_the_preview_is_the_whole_plan_deploy_will_make(account, tmp_path):
+    """Another endpoint of the project was deleted in the account: deploy after the import
+    creates it again, so the preview says so, and its cost and headline are that plan's."""
+    blocks = [echo_config(name="a", min_workers=1)["serverless"], echo_config(name="b")["serverless"]]
+    del blocks[1]["runpod"]["env"]  # nothing for import to leave as a placeholder: b's own plan is empty
+    proj = project(tmp_path / "p", {"project_id": "two", "serverless": blocks})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    ids = {e["name"]: e["id"] for e in account.endpoints()}
+    project(proj, {"project_id": "two", "serverless": [blocks[0]]})  # b is an orphan now
+    account.server.http.delete(f"/v2/serverless/{ids['a']}").raise_for_status()  # a is gone from the account
+
+    shown = account.gpu("serverless", "import", "b", cwd=proj)
+    assert shown.code == 0, shown.err
+    assert "No changes" not in shown.err and "change nothing" not in shown.err
+    assert "endpoint.a will be created" in shown.err and "Plan: 1 to create, 0 to update, 0 to replace, 0 to delete." in shown.err
+    assert "endpoint.b: no change" in shown.err and "1 other change" in shown.err
+    as_json = account.gpu("serverless", "import", "b", "--json", cwd=proj)
+    assert as_json.code == 0, as_json.err
+    preview = as_json.json()["plan"]
+
+    assert account.gpu("serverless", "import", "b", "--write", cwd=proj).code == 0
+    planned = account.gpu("serverless", "deploy", "--plan", "--json", cwd=proj)
+    assert planned.code == 0, planned.err
+    after = planned.json()
+    for key in ("has_changes", "summary", "cost"):
+        assert preview[key] == after[key], key
+    assert [(r["address"], r["action"]) for r in preview["resource_changes"]] == [(r["address"], r["action"]) for r in after["resource_changes"]]
