@@ -52,8 +52,19 @@ def provider_options(func):
 
 def record_option(func):
     """--record DIR, shared by the read-only commands that can record what they exchange."""
-    return click.option("--record", "record", metavar="DIR", type=click.Path(file_okay=False),
+    return click.option("--record", "record", metavar="DIR", type=click.Path(), callback=_record_directory,
                         help="Also write the HTTP exchanges, secrets removed, as vcrpy cassettes in DIR (docs/conformance.md).")(func)
+
+
+def _record_directory(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An empty --record (an unset shell variable) would record into the working directory.
+    A file given as DIR is refused by gpuctl.provider.recording.Recorder, which names it."""
+    from gpuctl.errors import UsageError
+
+    if value is not None and not value.strip():
+        raise UsageError("--record was given an empty directory name (an unset shell variable?), and would record into the working directory",
+                         hint="name a directory to record into, such as --record rec/ (it is created when missing), or --record . for this one")
+    return value
 
 
 def start_recording(app: AppContext, directory: str | None, command: str) -> None:

@@ -77,22 +77,74 @@ def _quoted(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+HEADER = re.compile(r"# (gpu [a-z0-9 -]+) \| provider ([a-z0-9-]+) \| ([0-9]+) exchanges \| gpuctl ([0-9A-Za-z.+-]+) \| ([0-9]{4}-[0-9]{2}-[0-9]{2})")
+HEADER_LIMIT = 4096  # bytes read of a file's first line: a cassette's header is far shorter
+README_MARK = "<!-- gpuctl --record README"  # how gpuctl knows a README.md it wrote (its first line)
+README_MARKER = (README_MARK + ": gpuctl rewrites this file after each recording into this directory,"
+                 " and never touches a README.md without this first line -->")
+
+
+def header(command: str, provider: str, exchanges: int, version: str, day: str) -> str:
+    """The first line of a cassette, a YAML comment by which gpuctl knows its own recordings."""
+    return f"# {command} | provider {provider} | {exchanges} exchanges | gpuctl {version} | {day}"
+
+
+def _first_line(path: Path) -> str | None:
+    """The first line of a regular file, if it is ASCII (as everything gpuctl writes first);
+    None for anything else, unreadable, a directory or a pipe included: never an error."""
+    try:
+        if not path.is_file():
+            return None
+        with path.open("rb") as file:
+            return file.readline(HEADER_LIMIT).decode("ascii").removesuffix("\n")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def read_header(path: Path) -> tuple[str, ...] | None:
+    """(command, provider, exchanges, gpuctl version, day) of a cassette gpuctl wrote, from its
+    first line; None for any other file (another tool's YAML, a file that is not UTF-8)."""
+    match = HEADER.fullmatch(_first_line(path) or "")
+    return match.groups() if match else None
+
+
+def is_own_readme(path: Path) -> bool:
+    """Whether `path` is a README.md that gpuctl wrote, and so may rewrite: a regular file whose
+    first line is README_MARKER, or (before the marker) gpuctl's title and its "Written by
+    gpuctl ... with `--record`" line."""
+    first = _first_line(path)
+    if first is None or path.is_symlink():
+        return False
+    if first.startswith(README_MARK):
+        return True
+    if first != "# gpuctl recordings":
+        return False
+    try:
+        with path.open("rb") as file:
+            lines = file.read(HEADER_LIMIT).decode("utf-8", "replace").splitlines()
+    except OSError:
+        return False
+    return len(lines) > 2 and lines[2].startswith("Written by gpuctl ") and "with `--record`" in lines[2]
+
+
 def readme(directory: Path, kept_env: Iterable[str]) -> str:
-    """What DIR holds and how to share it: one row per cassette, from its first line."""
+    """What DIR holds and how to share it: one row per cassette gpuctl wrote, from its first
+    line. Any other file (`docker-compose.yaml`, a file that is not UTF-8) is left out."""
     rows = []
     for path in sorted(directory.glob("*.yaml")):
-        first = path.read_text(encoding="utf-8").partition("\n")[0].removeprefix("# ").split(" | ")
-        command, *rest = [*first[:5], "", "", "", ""][:5]
-        values = [part.removeprefix("provider ").removesuffix(" exchanges").removeprefix("gpuctl ") for part in rest]
-        rows.append(f"| `{path.name}` | `{command}` | " + " | ".join(values) + " |")
-    return README.format(version=__version__, rows="\n".join(rows), kept=", ".join(sorted(kept_env)))
+        fields = read_header(path)
+        if fields is not None:
+            command, *values = fields
+            rows.append(f"| `{path.name}` | `{command}` | " + " | ".join(values) + " |")
+    return README.format(marker=README_MARKER, version=__version__, rows="\n".join(rows), kept=", ".join(sorted(kept_env)))
 
 
-README = """# gpuctl recordings
+README = """{marker}
+# gpuctl recordings
 
-Written by gpuctl {version} with `--record`. Each `.yaml` file is a [vcrpy](https://vcrpy.readthedocs.io)
+Written by gpuctl {version} with `--record`. Each `.yaml` file listed below is a [vcrpy](https://vcrpy.readthedocs.io)
 cassette of the HTTP exchanges one read-only command had with the account; tests replay it with
-vcrpy, without a network.
+vcrpy, without a network. Other files in this directory are not gpuctl's and are not listed.
 
 | file | command | provider | exchanges | gpuctl | recorded |
 |---|---|---|---|---|---|

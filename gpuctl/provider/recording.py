@@ -22,6 +22,7 @@ that reached it would be a bug to stop before it changes an account.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from collections.abc import Iterable
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
+from secrets import token_hex
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -185,9 +187,16 @@ class Recorder:
     _path: Path | None = None
 
     def __post_init__(self) -> None:
+        from gpuctl.provider.cassette import is_own_readme
+
         self.redactor = Redactor(self.secrets)
         if self.directory.exists() and not self.directory.is_dir():
-            raise UsageError(f"--record {self.directory}: not a directory", hint="name a directory (it is created when missing)")
+            raise UsageError(f"--record {self.directory}: it is a file, not a directory",
+                             hint="name a directory to record into, such as --record rec/ (it is created when missing)")
+        readme = self.directory / "README.md"
+        if _exists(readme) and not is_own_readme(readme):
+            raise UsageError(f"--record {self.directory}: {readme} was not written by gpuctl, and recording there would replace it",
+                             hint="record into an empty or new directory, such as --record rec/ (nothing was sent, and README.md is untouched)")
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -224,15 +233,20 @@ class Recorder:
             self.save()
 
     def header(self) -> str:
-        day = datetime.now(UTC).strftime("%Y-%m-%d")
-        return f"# {self.command} | provider {self.provider} | {len(self.interactions)} exchanges | gpuctl {__version__} | {day}"
+        from gpuctl.provider.cassette import header
+
+        return header(self.command, self.provider, len(self.interactions), __version__, datetime.now(UTC).strftime("%Y-%m-%d"))
 
     def save(self) -> None:
-        from gpuctl.provider.cassette import readme, yaml_lines
+        """The cassette, then DIR/README.md: only while that is absent or gpuctl's own (one made
+        while the command runs, say during `status --watch`, is left alone, and so is the index)."""
+        from gpuctl.provider.cassette import is_own_readme, readme, yaml_lines
 
         text = self.header() + "\n" + "\n".join(yaml_lines({"interactions": self.interactions, "version": 1})) + "\n"
         _replace(self.path, self.redactor.scrub(text))
-        _replace(self.directory / "README.md", self.redactor.scrub(readme(self.directory, KEEP_ENV)))
+        index = self.directory / "README.md"
+        if not _exists(index) or is_own_readme(index):
+            _replace(index, self.redactor.scrub(readme(self.directory, KEEP_ENV)))
 
 
 class RecordingTransport(httpx.BaseTransport):
@@ -279,8 +293,21 @@ def _phrase(status: int) -> str:
         return ""
 
 
+def _exists(path: Path) -> bool:
+    """Anything at `path`, a dangling symbolic link included."""
+    return path.exists() or path.is_symlink()
+
+
 def _replace(path: Path, text: str) -> None:
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_text(text, encoding="utf-8")
-    temp.replace(path)
+    """Write `path` whole or not at all, through a new temporary file (O_EXCL: never one that
+    was there), created as any file is, under the umask."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{token_hex(4)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
 
