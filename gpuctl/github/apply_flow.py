@@ -93,10 +93,12 @@ def _refusal(plan_dir: Path | None, key: str, fresh: dict) -> list[str]:
 
 
 def broken_policy(reviewed: dict) -> list[str]:
-    """A reviewed plan that broke its policy is never applied, whatever policy this run has:
-    the pull request's check failed on it (docs/policy.md)."""
-    policy = reviewed.get("policy") or {}
-    return [f"the reviewed plan broke the policy ({', '.join(policy.get('sources') or [])}): {v['message']}" for v in policy.get("violations") or []]
+    """A reviewed plan that broke its policy is never applied, whatever policy this run has,
+    as `deploy --from-plan` refuses one (policy.guard.refuse); the pull request's check failed on it."""
+    from gpuctl.policy.guard import violations_of
+    from gpuctl.render.policy import violation_line
+
+    return [f"the reviewed plan breaks the policy: {violation_line(v)}" for v in violations_of(reviewed)]
 
 
 def _refused(job: Job, key: str, fresh: dict | None, why: list[str]) -> Applied:

@@ -42,12 +42,17 @@ class Guard:
         return replace(plan, notices=tuple(notices), policy=PolicyReport(self.policy.sources, self.found + tuple(violations)))
 
 
+def violations_of(document: dict) -> list[dict]:
+    """The policy violations a plan document records (none without a policy)."""
+    return (document.get("policy") or {}).get("violations") or []
+
+
 def refuse(document: dict, saved: dict | None = None, *, shown: bool = False) -> None:
     """Raise PolicyViolation when the plan document, or the saved plan being applied, has
     violations: a saved plan that broke its policy is never applied, whatever policy is given now.
     `shown`: the plan was just printed (deploy --plan), so the error does not list them again."""
     for doc, whose in ((document, "the plan"), (saved or {}, "the saved plan")):
-        found = (doc.get("policy") or {}).get("violations") or []
+        found = violations_of(doc)
         if found:
             n = len(found)
             summary = f"{whose} breaks {n} policy rule{'s' if n != 1 else ''}; " + ("deploy refuses to apply it" if shown else "nothing was written")

@@ -36,8 +36,7 @@ def test_a_config_that_does_not_exist_fails_with_the_reason_and_its_hint(account
 
 
 def test_a_located_config_error_keeps_file_line_col_key_and_hint(account: Account, tmp_path: Path):
-    config = echo_config()
-    config["serverless"]["runpod"]["env"]["TOKEN"] = "${not-a-name}"
+    config = echo_config(env={"TOKEN": "${not-a-name}"})
     proj = project(tmp_path / "p", config)
     deploy = account.gpu("serverless", "deploy", "--plan", cwd=proj)
     assert deploy.code == 1
@@ -52,8 +51,7 @@ def test_a_located_config_error_keeps_file_line_col_key_and_hint(account: Accoun
 
 
 def test_an_unset_variable_is_unknown_and_the_check_names_what_it_could_not_compare(account: Account, tmp_path: Path):
-    config = echo_config()
-    config["serverless"]["runpod"]["env"]["TOKEN"] = "${CANARY_VAR}"
+    config = echo_config(env={"TOKEN": "${CANARY_VAR}"})
     proj = project(tmp_path / "p", config)
     assert account.gpu("serverless", "deploy", "-y", cwd=proj, env={"CANARY_VAR": SECRET}).code == 0
     writes = account.writes()

@@ -90,11 +90,13 @@ def project(directory: Path, config: dict, files: dict[str, str] | None = None) 
 ECHO_HANDLER = (ROOT / "examples" / "echo" / "handler.py").read_text()
 
 
-def echo_config(name: str = "echo", project_id: str = "e2e", volume: str | None = None, **scaling) -> dict:
+def echo_config(name: str = "echo", project_id: str = "e2e", volume: str | None = None, env: dict[str, str] | None = None, **scaling) -> dict:
+    """The example echo worker as one serverless block; `env` adds to its runpod env (a
+    `${VAR}` reference included)."""
     block = {
         "name": name, "template": "custom-image", "gpu_type": "NVIDIA GeForce RTX 4090",
         "scaling": {"min_workers": 0, "max_workers": 2, "idle_timeout": 5} | scaling,
-        "runpod": {"image_name": "ghcr.io/example/echo-worker:0.1.0", "env": {"GREETING": "hello"}},
+        "runpod": {"image_name": "ghcr.io/example/echo-worker:0.1.0", "env": {"GREETING": "hello"} | (env or {})},
         "local": {"command": ["python", "handler.py"]},
     }
     if volume:

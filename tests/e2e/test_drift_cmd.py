@@ -21,8 +21,7 @@ SECRET = "s3cr3t-value-never-shown"
 
 def deployed(account, tmp_path, **scaling):
     """An applied echo project whose env holds a secret (from the environment) beside a literal."""
-    config = echo_config(**scaling)
-    config["serverless"]["runpod"]["env"]["TOKEN"] = "${DRIFT_TOKEN}"
+    config = echo_config(env={"TOKEN": "${DRIFT_TOKEN}"}, **scaling)
     proj = project(tmp_path / "proj", config)
     result = account.gpu("serverless", "deploy", "-y", cwd=proj, env={"DRIFT_TOKEN": SECRET})
     assert result.code == 0, result.err

@@ -24,8 +24,7 @@ CHECKOUTS = ["deployed-checkout", "fresh-checkout"]  # with the deploy's .gpu/, 
 
 
 def config(**scaling) -> dict:
-    c = echo_config(**scaling)
-    c["serverless"]["runpod"]["env"]["TOKEN"] = "${LABEL_TOKEN}"
+    c = echo_config(env={"TOKEN": "${LABEL_TOKEN}"}, **scaling)
     return c
 
 

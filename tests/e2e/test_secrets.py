@@ -24,8 +24,7 @@ def _files(directory: Path) -> str:
 
 
 def test_canaries_never_leave(account, tmp_path):
-    config = echo_config()
-    config["serverless"]["runpod"]["env"]["HF_TOKEN"] = "${HF_TOKEN}"
+    config = echo_config(env={"HF_TOKEN": "${HF_TOKEN}"})
     proj = project(tmp_path / "p", config, {"handler.py": ECHO_HANDLER})
     env = _runpod_env(account)
     canaries = [account.server.token, SECRET_VALUE]
@@ -56,8 +55,7 @@ def test_canaries_never_leave(account, tmp_path):
 
 
 def test_plan_against_a_redacted_snapshot_is_clean_and_says_why(account, tmp_path):
-    config = echo_config()
-    config["serverless"]["runpod"]["env"]["HF_TOKEN"] = "${HF_TOKEN}"
+    config = echo_config(env={"HF_TOKEN": "${HF_TOKEN}"})
     proj = project(tmp_path / "p", config, {"handler.py": ECHO_HANDLER})
     env = _runpod_env(account)
     assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=env).code == 0

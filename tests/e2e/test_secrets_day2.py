@@ -16,9 +16,7 @@ DEPLOY_SECRET = "hf_deploy_canary_0d4e5b6a"
 
 
 def test_env_values_never_leave_through_day2_commands(account, tmp_path):
-    config = echo_config()
-    config["serverless"]["runpod"]["env"]["HF_TOKEN"] = "${CANARY}"
-    proj = project(tmp_path / "p", config, {"handler.py": ECHO_HANDLER})
+    proj = project(tmp_path / "p", echo_config(env={"HF_TOKEN": "${CANARY}"}), {"handler.py": ECHO_HANDLER})
     env = {"CANARY": DEPLOY_SECRET}
     assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=env).code == 0
     live = next(e for e in account.endpoints() if e["name"] == "echo")

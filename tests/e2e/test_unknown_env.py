@@ -15,9 +15,7 @@ MARKER = "(from $HF_TOKEN, unknown in this run)"
 
 
 def test_plan_shows_unknown_and_deploy_refuses(account, tmp_path):
-    config = echo_config()
-    config["serverless"]["runpod"]["env"]["HF_TOKEN"] = "${HF_TOKEN}"
-    proj = project(tmp_path / "p", config, {"handler.py": ECHO_HANDLER})
+    proj = project(tmp_path / "p", echo_config(env={"HF_TOKEN": "${HF_TOKEN}"}), {"handler.py": ECHO_HANDLER})
     done = account.gpu("serverless", "deploy", "-y", cwd=proj, env={"HF_TOKEN": SECRET})
     assert done.code == 0, done.err
     assert account.endpoints()[0]["env"]["HF_TOKEN"] == SECRET

@@ -26,8 +26,7 @@ runpod.serverless.start({"handler": handler})
 
 
 def _project(tmp_path, release: str):
-    config = echo_config(name="smoky")
-    config["serverless"]["runpod"]["env"]["RELEASE"] = release
+    config = echo_config(name="smoky", env={"RELEASE": release})
     return project(tmp_path / "p", config, {"handler.py": SMOKE_WORKER, "smoke.json": json.dumps({"input": {"prompt": "ping"}})})
 
 

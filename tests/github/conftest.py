@@ -41,12 +41,12 @@ def gha(fake, account, tmp_path) -> Runner:  # noqa: F811
     return Runner(fake, tmp_path / "actions", env, {"GITHUB_TOKEN": TOKEN, "RUNPOD_API_KEY": RUNPOD_KEY}, {"provider": "local"})
 
 
-def config(*names: str, project_id: str = "ml-api", max_workers: int = 2, min_workers: int = 0) -> dict:
-    """A gpu.jsonc with one custom-image endpoint per name; no `${VAR}` and no local.command,
-    so its plan is the same in every checkout."""
+def config(*names: str, project_id: str = "ml-api", max_workers: int = 2, min_workers: int = 0, env: dict[str, str] | None = None) -> dict:
+    """A gpu.jsonc with one custom-image endpoint per name; no local.command, so its plan is
+    the same in every checkout. `env` adds to each endpoint's env."""
     blocks = [{"name": name, "template": "custom-image", "gpu_type": "NVIDIA GeForce RTX 4090",
                "scaling": {"min_workers": min_workers, "max_workers": max_workers, "idle_timeout": 5},
-               "runpod": {"image_name": "ghcr.io/acme/worker:1.0.0", "env": {"GREETING": "hello"}}} for name in names]
+               "runpod": {"image_name": "ghcr.io/acme/worker:1.0.0", "env": {"GREETING": "hello"} | (env or {})}} for name in names]
     return {"project_id": project_id, "serverless": blocks[0] if len(blocks) == 1 else blocks}
 
 

@@ -123,8 +123,7 @@ runpod.serverless.start({"handler": handler})
 
 
 def _smoky(directory, release: str):
-    gpu = config("api")
-    gpu["serverless"]["runpod"]["env"]["RELEASE"] = release
+    gpu = config("api", env={"RELEASE": release})
     gpu["serverless"]["local"] = {"command": ["python", "handler.py"]}
     return tree(directory, gpu, {"handler.py": SMOKE_WORKER, "smoke.json": '{"input": {"prompt": "ping"}}'})
 
@@ -155,9 +154,7 @@ def test_a_reviewed_plan_made_without_a_variable_is_refused_naming_it(account, t
     """The plan job did not get ${HF_TOKEN}, so the reviewed plan shows the value as unknown;
     the merge run has it, so its plan differs, and the refusal says which variable to give the
     plan job instead of only 'differs'."""
-    gpu = config("api")
-    gpu["serverless"]["runpod"]["env"]["HF_TOKEN"] = "${HF_TOKEN}"
-    checkout = tree(tmp_path / "repo", gpu)
+    checkout = tree(tmp_path / "repo", config("api", env={"HF_TOKEN": "${HF_TOKEN}"}))
     github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
     assert account.gpu("github", "plan", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github).code == 0
     applied = account.gpu("github", "apply", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github | {"HF_TOKEN": "hf_canary0123456789"})

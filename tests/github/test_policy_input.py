@@ -50,5 +50,6 @@ def test_a_reviewed_plan_that_broke_the_policy_is_never_applied_even_without_the
     writes = account.writes()
     applied = account.gpu("github", "apply", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github)
     assert applied.code == 1, applied.out + applied.err
-    assert "the reviewed plan broke the policy (platform.jsonc): max_workers is 3; the policy allows at most 2" in applied.err
+    assert "the reviewed plan breaks the policy: gpu.jsonc:" in applied.err
+    assert "max_workers is 3; the policy allows at most 2 [max_max_workers, platform.jsonc]" in applied.err
     assert account.writes() == writes and account.endpoints() == []
