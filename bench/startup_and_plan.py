@@ -39,7 +39,9 @@ leaves. A valid plan imports click and pyjson5 only, neither pydantic, rich nor 
 ([ADR 12](adr/0012-config-quick-path.md)), so small plans cost less than the floor. The last table
 compares 10,000 endpoints with 1,000 beyond the floor, as issue 11 asks, and beyond gpuctl's own
 1-endpoint plan: with a fixed cost below the floor the first ratio exceeds 10 even for a plan that
-is exactly linear ([ADR 13](adr/0013-planning-at-scale.md)); the second is the growth itself. A
+is exactly linear ([ADR 13](adr/0013-planning-at-scale.md)); the second is the growth itself, 10.0×
+for an exactly linear plan (9,999 / 999). The last two columns say the same per endpoint: a plan
+linear in the account spends the same on each endpoint from 1,000 to 10,000 as up to 1,000. A
 peak marked ≤ is the benchmark process's own, which Linux carries into a child's `ru_maxrss`: the
 child used no more than that."""
 
@@ -119,10 +121,12 @@ def _linearity(results: dict[str, tuple[float, int]], floor: float, sizes: list[
     """How 10,000 endpoints compare with 1,000, beyond the floor and beyond gpuctl's own 1-endpoint cost."""
     if not {1, 1000, 10_000} <= set(sizes):
         return []
-    lines = ["", "| account | (10,000 − floor) / (1,000 − floor) | (10,000 − 1) / (1,000 − 1) |", "|---|---:|---:|"]
+    lines = ["", "| account | (10,000 − floor) / (1,000 − floor) | (10,000 − 1) / (1,000 − 1) | ms per endpoint, 1 → 1,000 | ms per endpoint, 1,000 → 10,000 |",
+             "|---|---:|---:|---:|---:|"]
     for account in ("empty account", "account in sync"):
         ms = {n: results[f"`deploy --plan --json`, {n:,} endpoint(s), {account}"][0] for n in (1, 1000, 10_000)}
-        lines.append(f"| {account} | {(ms[10_000] - floor) / (ms[1000] - floor):.1f}× | {(ms[10_000] - ms[1]) / (ms[1000] - ms[1]):.1f}× |")
+        lines.append(f"| {account} | {(ms[10_000] - floor) / (ms[1000] - floor):.1f}× | {(ms[10_000] - ms[1]) / (ms[1000] - ms[1]):.1f}× "
+                     f"| {(ms[1000] - ms[1]) / 999:.3f} | {(ms[10_000] - ms[1000]) / 9000:.3f} |")
     return lines
 
 
