@@ -162,3 +162,69 @@ def test_a_reviewed_plan_made_without_a_variable_is_refused_naming_it(account, t
     assert "the reviewed plan was made without $HF_TOKEN (shown as unknown): give the plan job the same variables" in applied.err
     assert "hf_canary0123456789" not in applied.out + applied.err + (tmp_path / "summary").read_text()
     assert account.endpoints() == []
+
+
+SECOND_CREATE_FAILS = {"op": "create", "kind": "endpoint", "action": "status", "status": 400, "after": 1, "times": 1}
+
+
+def test_a_merge_apply_that_stops_part_way_says_what_it_did_and_a_rerun_applies_the_rest(gha, fake, account, tmp_path):
+    """The second of two reviewed creates fails: the step fails (exit_code 1) but has_changes
+    is true and the summary and comment name the endpoint that was created. Running the job
+    again applies the rest of the reviewed plan (the create already in place is not a reason
+    to refuse, and is not repeated): two endpoints, no duplicate, no person needed."""
+    checkout = tree(tmp_path / "main", config("api", "asr"))
+    reviewed(gha, fake, checkout)
+    gha.action_inputs |= {"parallelism": "1"}
+    account.faults(SECOND_CREATE_FAILS)
+
+    stopped = gha.run(WORKFLOWS / "apply.yml", push(MERGE, checkout))
+    job = stopped.job("apply")
+    assert job.status == "failure"
+    outputs = job.step("gpuctl").outputs
+    assert (outputs["exit_code"], outputs["has_changes"]) == ("1", "true"), outputs
+    assert "applied part of the plan first: 1 created" in outputs["summary"]
+    (first,) = account.endpoints()
+    for text in (job.summary, apply_comment(fake)):
+        assert "applied part of `gpu.jsonc`, then stopped" in text and f"done: create `endpoint.{first['name']}` ({first['id']})" in text
+        assert "rejected (400)" in text and "Run the job again" in text
+
+    rerun = gha.run(WORKFLOWS / "apply.yml", push(MERGE, checkout))
+    job = rerun.job("apply")
+    assert job.status == "success", job.steps
+    assert job.step("gpuctl").outputs["summary"] == "gpu.jsonc: applied: 1 created, 0 updated, 0 replaced, 0 deleted"
+    assert sorted(e["name"] for e in account.endpoints()) == ["api", "asr"]
+    assert first["id"] in [e["id"] for e in account.endpoints()]
+    assert f"Already in place, so not applied again: endpoint.{first['name']} (create)" in apply_comment(fake)
+    no_secrets(stopped, fake)
+    no_secrets(rerun, fake)
+
+
+def test_two_applies_of_one_merge_at_once_apply_it_once_and_both_succeed(account, tmp_path):
+    """Two runners apply the same merge (a re-run while the first still runs): the second made
+    its fresh plan before the first applied, so its --from-plan is stale. It plans again, finds
+    nothing to apply, and succeeds, instead of failing with a refusal that asks a person to
+    replan a plan that is already applied."""
+    from gpuctl.engine.lock import ProjectLock
+
+    gpu = config("api", "asr")
+    first, second = tree(tmp_path / "runner-1", gpu), tree(tmp_path / "runner-2", gpu)
+    plans = str(tmp_path / "reviewed")
+    github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    assert account.gpu("github", "plan", "--no-comment", "--plan-dir", plans, cwd=first, env=github).code == 0
+
+    held = ProjectLock(second / ".gpu" / "deploy.lock", "the test")
+    held.acquire(0)  # the second runner plans, then waits here, as if the first held the account
+    try:
+        waiting = account.popen("github", "apply", "--no-comment", "--plan-dir", plans, cwd=second, env=github)
+        for line in waiting.stderr:
+            if "waiting for the lock" in line:
+                break
+        assert account.gpu("github", "apply", "--no-comment", "--plan-dir", plans, cwd=first, env=github).code == 0
+        writes = account.writes()
+    finally:
+        held.release()
+    out, err = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0, err
+    assert out == "gpu.jsonc: nothing to apply: No changes. The account matches gpu.jsonc.\n"
+    assert "planning again" in err
+    assert sorted(e["name"] for e in account.endpoints()) == ["api", "asr"] and account.writes() == writes
