@@ -42,7 +42,7 @@ ATTEMPTS = 3  # fresh plan and apply, while the account keeps moving between the
 @dataclass
 class Applied:
     key: str
-    code: int  # 0 applied or nothing to do, 2 changes applied, 1 refused or failed, 5 applied but unhealthy
+    code: int  # 0 nothing to do (no comment: it would replace the one saying what was applied), 2 changes applied, 1 refused or failed, 5 applied but unhealthy
     summary: str
     markdown: str
     changed: bool = False  # something was written to the account (the has_changes output)
@@ -60,7 +60,7 @@ def run(job: Job, opts: ApplyOptions) -> int:
         job.summary(result.markdown)
         job.app.stdout.write(f"{result.key}: {result.summary}\n")
     for result in results:
-        if opts.pr is not None and opts.comment:
+        if opts.pr is not None and opts.comment and (result.changed or result.code != 0):
             comments.upsert(job.github, opts.pr, result.key, job.clean(result.markdown), kind="apply")
     return code if code in (1, 5) else 0
 

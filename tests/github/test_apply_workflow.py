@@ -228,3 +228,18 @@ def test_two_applies_of_one_merge_at_once_apply_it_once_and_both_succeed(account
     assert out == "gpu.jsonc: nothing to apply: No changes. The account matches gpu.jsonc.\n"
     assert "planning again" in err
     assert sorted(e["name"] for e in account.endpoints()) == ["api", "asr"] and account.writes() == writes
+
+
+def test_a_rerun_of_an_applied_merge_keeps_the_comment_that_says_what_was_applied(gha, fake, account, tmp_path):
+    """GitHub's "Re-run jobs" of a merge that applied finds nothing to apply: it succeeds and
+    leaves the pull request's comment saying what was applied (with the endpoints' URLs)
+    instead of replacing it with "nothing to apply"."""
+    checkout = tree(tmp_path / "main", config("api"))
+    reviewed(gha, fake, checkout)
+    assert gha.run(WORKFLOWS / "apply.yml", push(MERGE, checkout)).job("apply").status == "success"
+    applied = apply_comment(fake)
+    rerun = gha.run(WORKFLOWS / "apply.yml", push(MERGE, checkout))
+    assert rerun.job("apply").status == "success"
+    assert rerun.job("apply").step("gpuctl").outputs["summary"].startswith("gpu.jsonc: nothing to apply")
+    assert "nothing to apply for `gpu.jsonc`" in rerun.job("apply").summary
+    assert apply_comment(fake) == applied and "Applied the reviewed plan: 1 created" in applied
