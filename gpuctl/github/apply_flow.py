@@ -104,7 +104,11 @@ def _refusal(plan_dir: Path | None, key: str, fresh: dict) -> list[str]:
     path = plan_file(plan_dir, key) if plan_dir else None
     if path is None or not path.exists():
         return ["no reviewed plan was found for this config (no plan artifact for the merged pull request, or none for this config in it)"]
-    reviewed = runner.read_plan(path)
+    try:
+        reviewed = runner.read_plan(path)
+    except GpuctlError as exc:  # not `deploy --out`'s hint: nobody here made the file by hand
+        return [f"the reviewed plan in the plan artifact cannot be used ({exc.summary}): run the pull request's plan job again, "
+                "or apply the plan below by hand with `replan`"]
     found = differences(reviewed, fresh)
     unset = unknown_variables(reviewed)
     if found and unset:

@@ -243,3 +243,21 @@ def test_a_rerun_of_an_applied_merge_keeps_the_comment_that_says_what_was_applie
     assert rerun.job("apply").step("gpuctl").outputs["summary"].startswith("gpu.jsonc: nothing to apply")
     assert "nothing to apply for `gpu.jsonc`" in rerun.job("apply").summary
     assert apply_comment(fake) == applied and "Applied the reviewed plan: 1 created" in applied
+
+
+@pytest.mark.parametrize("content", [b"", b"{ not json", b"[]", b'{"format_version": "0"}'])
+def test_a_damaged_reviewed_plan_is_refused_with_the_plan_and_what_to_do(account, tmp_path, content):
+    """The downloaded artifact's plan file is damaged (or of another gpuctl's format): nothing
+    is written, the refusal shows the plan as it is now and says to re-run the plan job; not
+    `deploy --out`'s hint about a file the user never made."""
+    checkout = tree(tmp_path / "repo", config("api"))
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "plans" / "gpu.jsonc.plan.json").write_bytes(content)
+    summary = tmp_path / "summary"
+    applied = account.gpu("github", "apply", "--no-comment", "--plan-dir", str(tmp_path / "plans"), cwd=checkout,
+                          env={"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(summary)})
+    assert applied.code == 1 and applied.out == "gpu.jsonc: refused: the plan is not the one reviewed\n"
+    assert "the reviewed plan in the plan artifact cannot be used" in applied.err and "run the pull request's plan job again" in applied.err
+    assert "deploy --plan --out" not in applied.err + summary.read_text()
+    assert "endpoint.api will be created" in summary.read_text()
+    assert account.endpoints() == []
