@@ -117,7 +117,22 @@ def reviewed_plan(app: AppContext, sha: str | None, artifact_prefix: str) -> int
     Outputs: found (true/false), pr, head_sha, run_id and artifact, for
     actions/download-artifact's run-id and name. Finding none is not an error: `gpu github
     apply` then refuses unless there is nothing to apply."""
-    return _job(app, lambda job: _find(job, sha or job.actions.sha, artifact_prefix))
+    return _job(app, lambda job: _found_or_said(job, sha or job.actions.sha, artifact_prefix))
+
+
+def _found_or_said(job, sha: str | None, prefix: str) -> int:
+    """`_find`, and when GitHub fails it (a token without `actions: read`, a rate limit), the
+    error in the job summary and the action's outputs (exit_code 1) before it fails the step:
+    the apply step after it does not run."""
+    from gpuctl.errors import GpuctlError
+    from gpuctl.github.job import error_markdown
+
+    try:
+        return _find(job, sha, prefix)
+    except GpuctlError as exc:
+        job.summary(error_markdown("gpuctl could not find the reviewed plan of this merge", exc.format()) + "\nNothing was applied.\n")
+        job.outputs({"found": "false", "has_changes": "false", "exit_code": "1", "summary": f"error: {exc.summary}"})
+        raise
 
 
 def _find(job, sha: str | None, prefix: str) -> int:

@@ -9,6 +9,7 @@ import pytest
 from gpuctl.github.parts import read_marker
 from tests.e2e.conftest import project
 from tests.github.conftest import WORKFLOWS, config, dispatch, no_secrets, pull_request, push, tree
+from tests.github.fake_github import Canned
 
 pytestmark = pytest.mark.e2e
 
@@ -261,3 +262,21 @@ def test_a_damaged_reviewed_plan_is_refused_with_the_plan_and_what_to_do(account
     assert "deploy --plan --out" not in applied.err + summary.read_text()
     assert "endpoint.api will be created" in summary.read_text()
     assert account.endpoints() == []
+
+
+def test_github_failing_the_search_for_the_reviewed_plan_fails_the_job_saying_why(gha, fake, account, tmp_path):
+    """GitHub refuses the look-up of the merged pull request (a token without the permission,
+    a rate limit): the apply step never runs, and the job summary and the action's outputs
+    (exit_code 1) say what went wrong, not only the step log."""
+    checkout = tree(tmp_path / "main", config("api"))
+    reviewed(gha, fake, checkout)
+    fake.canned.append(Canned(403, {}, {"message": "Resource not accessible by integration"}))
+    run = gha.run(WORKFLOWS / "apply.yml", push(MERGE, checkout))
+    job = run.job("apply")
+    assert job.status == "failure" and job.step("run").code is None
+    outputs = job.step("gpuctl").outputs
+    assert (outputs["exit_code"], outputs["has_changes"]) == ("1", "false"), outputs
+    assert outputs["summary"].startswith("error: GitHub denied GET") and "(403)" in outputs["summary"]
+    assert "could not find the reviewed plan of this merge" in job.summary and "Nothing was applied." in job.summary
+    assert account.endpoints() == []
+    no_secrets(run, fake)
