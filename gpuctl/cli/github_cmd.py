@@ -79,9 +79,10 @@ def apply(app: AppContext, configs: tuple[str, ...], provider: str | None, polic
           lock_timeout: float, parallelism: int, wait_healthy: bool, smoke: str | None, rollback_on_failure: bool, health_timeout: float) -> int:
     """Apply the reviewed plan of each config, if it is still the plan.
 
-    The reviewed plan is still the plan when a plan made now writes exactly the same (ADR 16);
-    then it is applied with --from-plan. Otherwise nothing is written, the new plan is shown,
-    and the command exits 1, unless --replan. With --wait-healthy an applied endpoint that
+    The reviewed plan is still the plan when every write of a plan made now is exactly a write
+    of the reviewed plan (ADR 16; reviewed writes already in place are left out, so a rerun
+    after a failure applies the rest); then it is applied with --from-plan. Otherwise nothing
+    is written, the new plan is shown, and the command exits 1, unless --replan. With --wait-healthy an applied endpoint that
     fails its health gate exits 5. Outputs: has_changes, exit_code, summary."""
     from gpuctl.cli.deploy import health_options
     from gpuctl.github import apply_flow
