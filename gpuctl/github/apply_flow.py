@@ -70,9 +70,11 @@ def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Appl
     try:
         for attempt in range(1, ATTEMPTS + 1):
             fresh = runner.plan_document(job.app, config, opts.provider, opts.policy)
-            if not fresh["has_changes"]:
+            if not fresh["has_changes"] and opts.health is None:
                 return Applied(key, 0, "nothing to apply: " + runner.plan_summary(fresh), f"### gpuctl: nothing to apply for `{key}`\n\n{runner.plan_summary(fresh)}\n" + job.footer("Checked", key))
-            refusal = None if opts.replan else _refusal(opts.plan_dir, key, fresh)
+            # With nothing to write and --wait-healthy, the apply below is the gate alone, as for
+            # `deploy --wait-healthy`: a rerun after a failed gate checks again, never passes unchecked.
+            refusal = None if opts.replan or not fresh["has_changes"] else _refusal(opts.plan_dir, key, fresh)
             if refusal:
                 return _refused(job, key, fresh, refusal)
             saved = plan_file(scratch, key)
@@ -86,6 +88,8 @@ def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Appl
                     return _refused(job, key, None, [f"the account changed between the fresh plan and the apply {ATTEMPTS} times in a row (the last: {exc.summary})"])
                 job.app.note(f"{key}: the account changed between the fresh plan and the apply, so nothing was written; planning again")
                 continue
+            if not fresh["has_changes"]:
+                return _checked(job, key, fresh, result)
             return _applied(job, key, result, reviewed=not opts.replan, done=[] if opts.replan else _in_place(opts.plan_dir, key, fresh))
     except runner.Stopped as exc:
         return _stopped(job, key, exc)
@@ -162,6 +166,18 @@ def _applied(job: Job, key: str, result: dict, reviewed: bool, done: list[str]) 
         body = f"### gpuctl applied `{key}`, and it failed the health gate\n\n```\n{failed}\n```\n\n" + body.split("\n", 1)[1]
         return Applied(key, 5, f"applied: {counts}; failed the health gate", body + job.footer("Applied", key), changed=True)
     return Applied(key, 2, f"applied: {counts}", body + job.footer("Applied", key), changed=True)
+
+
+def _checked(job: Job, key: str, fresh: dict, result: dict) -> Applied:
+    """Nothing to apply, and the health gate (--wait-healthy) ran on the endpoints as they are."""
+    head = f"### gpuctl: nothing to apply for `{key}`\n\n{runner.plan_summary(fresh)}\n"
+    health = result.get("health")
+    if health is not None and not health["healthy"]:
+        failed = runner.unhealthy_lines(health)
+        job.app.note(f"{key}: {failed}")
+        body = f"### gpuctl: nothing to apply for `{key}`, and it fails the health gate\n\n```\n{failed}\n```\n\n{_endpoint_lines(result)}"
+        return Applied(key, 5, "nothing to apply; failed the health gate", body + job.footer("Checked", key))
+    return Applied(key, 0, "nothing to apply: " + runner.plan_summary(fresh) + " Healthy.", head + "\nEvery endpoint passed the health gate.\n" + job.footer("Checked", key))
 
 
 def _stopped(job: Job, key: str, exc: runner.Stopped) -> Applied:

@@ -280,3 +280,26 @@ def test_github_failing_the_search_for_the_reviewed_plan_fails_the_job_saying_wh
     assert "could not find the reviewed plan of this merge" in job.summary and "Nothing was applied." in job.summary
     assert account.endpoints() == []
     no_secrets(run, fake)
+
+
+def test_a_rerun_after_a_failed_health_gate_checks_again_rather_than_passing(account, tmp_path):
+    """The merge applied a release that fails its smoke input (exit 5, no rollback). Running
+    the job again finds nothing to apply: with --wait-healthy it still runs the gate, as
+    `deploy --wait-healthy` does with nothing to change, and fails again with exit 5, instead
+    of turning the job green with the endpoint still broken. (The CLI in one checkout: the
+    runner's checkouts differ in local.command's directory, which is a change.)"""
+    checkout = _smoky(tmp_path / "main", "broken")
+    github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    args = ("github", "apply", "--no-comment", "--replan", "--wait-healthy", "--smoke", "smoke.json", "--parallelism", "1")
+    first = account.gpu(*args, cwd=checkout, env=github)
+    assert first.code == 5, first.err
+    (endpoint,) = account.endpoints()
+    writes = account.writes()
+
+    (tmp_path / "summary").write_text("")
+    rerun = account.gpu(*args, cwd=checkout, env=github)
+    assert rerun.code == 5, rerun.err
+    assert rerun.out == "gpu.jsonc: nothing to apply; failed the health gate\n"
+    summary = (tmp_path / "summary").read_text()
+    assert "failed the health gate" in summary and "smoke failed" in summary
+    assert [e["id"] for e in account.endpoints()] == [endpoint["id"]] and account.writes() == writes
