@@ -233,7 +233,6 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
             theirs = errs[0].endpoint
             changes.append(ResourceChange(Kind.ENDPOINT, spec.name, f"endpoint.{spec.name}", Action.NOOP, theirs.get("id"), errs[0].message, drift=Drift.UNMANAGED))
             matched.add(str(theirs.get("id")))
-            errs = []
             notices += notes
             continue
         errors += errs
