@@ -55,8 +55,9 @@ class Session:
     snapshot: object | None = None  # gpuctl.snapshot.Snapshot, under --observed
     policy: object | None = None  # gpuctl.policy.guard.Guard, when gpu.jsonc or --policy gives a policy
 
-    def plan(self, observed):
-        plan = make_plan(self.desired, observed, self.catalog, target=self.target, prune=self.opts.prune)
+    def plan(self, observed, report: bool = False):
+        """The plan against `observed`; `report` for drift, whose plan is never applied."""
+        plan = make_plan(self.desired, observed, self.catalog, target=self.target, prune=self.opts.prune, report=report)
         return self.policy.check(plan) if self.policy is not None else plan
 
     @property

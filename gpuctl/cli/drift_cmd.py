@@ -40,7 +40,7 @@ def report(app: AppContext, fmt: str, observed: str | None, provider: str | None
 
     s = _session(app, observed, provider, config)
     state = s.snapshot.observed if s.snapshot is not None else _observe(app, s)
-    doc = build(to_document(s.plan(state)), s.catalog, {e["id"]: e for e in state.endpoints if isinstance(e.get("id"), str)})
+    doc = build(to_document(s.plan(state, report=True)), s.catalog, {e["id"]: e for e in state.endpoints if isinstance(e.get("id"), str)})
     _write(app, doc, fmt)
     return ExitCode.OK if doc["in_sync"] else ExitCode.CHANGES
 

@@ -79,9 +79,10 @@ def apply(app: AppContext, configs: tuple[str, ...], provider: str | None, polic
           lock_timeout: float, parallelism: int, wait_healthy: bool, smoke: str | None, rollback_on_failure: bool, health_timeout: float) -> int:
     """Apply the reviewed plan of each config, if it is still the plan.
 
-    The reviewed plan is still the plan when a plan made now writes exactly the same (ADR 16);
-    then it is applied with --from-plan. Otherwise nothing is written, the new plan is shown,
-    and the command exits 1, unless --replan. With --wait-healthy an applied endpoint that
+    The reviewed plan is still the plan when every write of a plan made now is exactly a write
+    of the reviewed plan (ADR 16; reviewed writes already in place are left out, so a rerun
+    after a failure applies the rest); then it is applied with --from-plan. Otherwise nothing
+    is written, the new plan is shown, and the command exits 1, unless --replan. With --wait-healthy an applied endpoint that
     fails its health gate exits 5. Outputs: has_changes, exit_code, summary."""
     from gpuctl.cli.deploy import health_options
     from gpuctl.github import apply_flow
@@ -117,7 +118,22 @@ def reviewed_plan(app: AppContext, sha: str | None, artifact_prefix: str) -> int
     Outputs: found (true/false), pr, head_sha, run_id and artifact, for
     actions/download-artifact's run-id and name. Finding none is not an error: `gpu github
     apply` then refuses unless there is nothing to apply."""
-    return _job(app, lambda job: _find(job, sha or job.actions.sha, artifact_prefix))
+    return _job(app, lambda job: _found_or_said(job, sha or job.actions.sha, artifact_prefix))
+
+
+def _found_or_said(job, sha: str | None, prefix: str) -> int:
+    """`_find`, and when GitHub fails it (a token without `actions: read`, a rate limit), the
+    error in the job summary and the action's outputs (exit_code 1) before it fails the step:
+    the apply step after it does not run."""
+    from gpuctl.errors import GpuctlError
+    from gpuctl.github.job import error_markdown
+
+    try:
+        return _find(job, sha, prefix)
+    except GpuctlError as exc:
+        job.summary(error_markdown("gpuctl could not find the reviewed plan of this merge", exc.format()) + "\nNothing was applied.\n")
+        job.outputs({"found": "false", "has_changes": "false", "exit_code": "1", "summary": f"error: {exc.summary}"})
+        raise
 
 
 def _find(job, sha: str | None, prefix: str) -> int:

@@ -2,11 +2,13 @@
 ([ADR 16](../../docs/adr/0016-apply-the-reviewed-plan.md)).
 
 For each config: plan now; with nothing to write, done. Otherwise compare with the reviewed
-plan from the pull request's plan artifact. The same writes: save the fresh plan and apply it
-with `--from-plan`, which refuses it if the account moves in the seconds between. Different
-writes, or no reviewed plan: refuse, show the new plan in the job summary and on the pull
-request, and fail, unless `--replan` (a person's decision, from workflow_dispatch) says to
-apply the plan as it is now."""
+plan from the pull request's plan artifact. Only reviewed writes (those already in place
+left out: a rerun after a failure part-way applies the rest): save the fresh plan and apply it
+with `--from-plan`, which refuses it if the account moves in the seconds between; then plan
+and decide again (another run of this merge may have applied it meanwhile). Other writes, or
+no reviewed plan: refuse, show the new plan in the job summary and on the pull request, and
+fail, unless `--replan` (a person's decision, from workflow_dispatch) says to apply the plan as
+it is now."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from pathlib import Path
 from gpuctl.errors import GpuctlError
 from gpuctl.github import comments, runner
 from gpuctl.github.job import Job, combined, error_markdown, plan_file
-from gpuctl.github.reviewed import differences, unknown_variables
+from gpuctl.github.reviewed import differences, in_place, unknown_variables
 
 
 @dataclass(frozen=True)
@@ -34,12 +36,16 @@ class ApplyOptions:
     health: object | None = None  # deploy --wait-healthy [--smoke] [--rollback-on-failure] [--timeout]
 
 
+ATTEMPTS = 3  # fresh plan and apply, while the account keeps moving between the two
+
+
 @dataclass
 class Applied:
     key: str
-    code: int  # 0 applied or nothing to do, 2 changes applied, 1 refused or failed, 5 applied but unhealthy
+    code: int  # 0 nothing to do (no comment: it would replace the one saying what was applied), 2 changes applied, 1 refused or failed, 5 applied but unhealthy
     summary: str
     markdown: str
+    changed: bool = False  # something was written to the account (the has_changes output)
 
 
 def run(job: Job, opts: ApplyOptions) -> int:
@@ -48,41 +54,65 @@ def run(job: Job, opts: ApplyOptions) -> int:
         for config in opts.configs:
             results.append(_apply_one(job, config, opts, Path(scratch)))
     code = combined([r.code for r in results])
-    job.outputs({"has_changes": "true" if any(r.code == 2 for r in results) else "false", "exit_code": str(code),
+    job.outputs({"has_changes": "true" if any(r.changed for r in results) else "false", "exit_code": str(code),
                  "plan_json": "", "summary": "\n".join(f"{r.key}: {r.summary}" for r in results)})
-    for result in results:
+    for result in results:  # all of them before GitHub is asked for anything, which may fail
         job.summary(result.markdown)
-        if opts.pr is not None and opts.comment:
-            comments.upsert(job.github, opts.pr, result.key, job.clean(result.markdown), kind="apply")
         job.app.stdout.write(f"{result.key}: {result.summary}\n")
+    for result in results:
+        if opts.pr is not None and opts.comment and (result.changed or result.code != 0):
+            comments.upsert(job.github, opts.pr, result.key, job.clean(result.markdown), kind="apply")
     return code if code in (1, 5) else 0
 
 
 def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Applied:
     key = job.key(config)
     try:
-        fresh = runner.plan_document(job.app, config, opts.provider, opts.policy)
-        if not fresh["has_changes"]:
-            return Applied(key, 0, "nothing to apply: " + runner.plan_summary(fresh), f"### gpuctl: nothing to apply for `{key}`\n\n{runner.plan_summary(fresh)}\n" + job.footer("Checked", key))
-        refusal = None if opts.replan else _refusal(opts.plan_dir, key, fresh)
-        if refusal:
-            return _refused(job, key, fresh, refusal)
-        saved = plan_file(scratch, key)
-        runner.save_plan(fresh, saved)
-        result = runner.apply_saved(job.app, config, opts.provider, saved, opts.lock_timeout, opts.policy, opts.parallelism, opts.health)
-    except runner.Stale as exc:
-        return _refused(job, key, None, [f"{exc.summary} between the fresh plan and the apply"])
+        for attempt in range(1, ATTEMPTS + 1):
+            fresh = runner.plan_document(job.app, config, opts.provider, opts.policy)
+            if not fresh["has_changes"] and opts.health is None:
+                return Applied(key, 0, "nothing to apply: " + runner.plan_summary(fresh), f"### gpuctl: nothing to apply for `{key}`\n\n{runner.plan_summary(fresh)}\n" + job.footer("Checked", key))
+            # With nothing to write and --wait-healthy, the apply below is the gate alone, as for
+            # `deploy --wait-healthy`: a rerun after a failed gate checks again, never passes unchecked.
+            refusal = None if opts.replan or not fresh["has_changes"] else _refusal(opts.plan_dir, key, fresh)
+            if refusal:
+                return _refused(job, key, fresh, refusal)
+            saved = plan_file(scratch, key)
+            runner.save_plan(fresh, saved)
+            try:
+                result = runner.apply_saved(job.app, config, opts.provider, saved, opts.lock_timeout, opts.policy, opts.parallelism, opts.health)
+            except runner.Stale as exc:
+                # Nothing was written. Another run of this merge may have applied it while this
+                # one waited for the lock, or the account moved elsewhere: plan and decide again.
+                if attempt == ATTEMPTS:
+                    return _refused(job, key, None, [f"the account changed between the fresh plan and the apply {ATTEMPTS} times in a row (the last: {exc.summary})"])
+                job.app.note(f"{key}: the account changed between the fresh plan and the apply, so nothing was written; planning again")
+                continue
+            if not fresh["has_changes"]:
+                return _checked(job, key, fresh, result)
+            return _applied(job, key, result, reviewed=not opts.replan, done=[] if opts.replan else _in_place(opts.plan_dir, key, fresh))
+    except runner.Stopped as exc:
+        return _stopped(job, key, exc)
     except GpuctlError as exc:
         job.app.note(f"{key}: {exc.format()}")
         return Applied(key, 1, f"error: {exc.summary}", error_markdown(f"gpuctl could not apply `{key}`", exc.format()) + job.footer("Tried", key))
-    return _applied(job, key, result, reviewed=not opts.replan)
+    raise AssertionError("unreachable")
+
+
+def _in_place(plan_dir: Path | None, key: str, fresh: dict) -> list[str]:
+    path = plan_file(plan_dir, key) if plan_dir else None
+    return in_place(runner.read_plan(path), fresh) if path is not None and path.exists() else []
 
 
 def _refusal(plan_dir: Path | None, key: str, fresh: dict) -> list[str]:
     path = plan_file(plan_dir, key) if plan_dir else None
     if path is None or not path.exists():
         return ["no reviewed plan was found for this config (no plan artifact for the merged pull request, or none for this config in it)"]
-    reviewed = runner.read_plan(path)
+    try:
+        reviewed = runner.read_plan(path)
+    except GpuctlError as exc:  # not `deploy --out`'s hint: nobody here made the file by hand
+        return [f"the reviewed plan in the plan artifact cannot be used ({exc.summary}): run the pull request's plan job again, "
+                "or apply the plan below by hand with `replan`"]
     found = differences(reviewed, fresh)
     unset = unknown_variables(reviewed)
     if found and unset:
@@ -104,25 +134,62 @@ def broken_policy(reviewed: dict) -> list[str]:
 def _refused(job: Job, key: str, fresh: dict | None, why: list[str]) -> Applied:
     job.app.note(f"{key}: refusing to apply: " + "; ".join(why))
     lines = "".join(f"- {line}\n" for line in why)
+    if fresh is None:  # the account would not hold still: nothing says the plan is wrong
+        body = (f"### gpuctl did not apply `{key}`\n\n{lines}\n"
+                "Nothing was written. Run the job again when the account is quieter.\n\n")
+        return Applied(key, 1, "refused: the account kept changing", body + job.footer("Checked", key))
     body = (f"### gpuctl did not apply `{key}`: the plan is not the one reviewed\n\n{lines}\n"
             "Nothing was written. Review the plan below; to apply it as it is now, run the apply workflow by hand "
             "(workflow_dispatch) with `replan` set, or open a pull request that brings gpu.jsonc and the account back in line.\n\n")
-    if fresh is not None:
-        body += runner.plan_markdown(fresh)
+    body += runner.plan_markdown(fresh)
     return Applied(key, 1, "refused: the plan is not the one reviewed", body + job.footer("Checked", key))
 
 
-def _applied(job: Job, key: str, result: dict, reviewed: bool) -> Applied:
-    done = result["outcome"]["done"]
-    counts = ", ".join(f"{sum(d['action'] == a for d in done)} {past}" for a, past in
-                       (("create", "created"), ("update", "updated"), ("replace", "replaced"), ("delete", "deleted")))
+def _counts(done: list[dict]) -> str:
+    return ", ".join(f"{sum(d['action'] == a for d in done)} {past}" for a, past in
+                     (("create", "created"), ("update", "updated"), ("replace", "replaced"), ("delete", "deleted")))
+
+
+def _endpoint_lines(result: dict) -> str:
+    return "".join(f"- `{e['name']}` ({e['endpoint_id']}): {e['url']}\n" for e in result.get("endpoints", []))
+
+
+def _applied(job: Job, key: str, result: dict, reviewed: bool, done: list[str]) -> Applied:
+    counts = _counts(result["outcome"]["done"])
     what = "the reviewed plan" if reviewed else "the plan as it was at this run (replan)"
-    endpoints = "".join(f"- `{e['name']}` ({e['endpoint_id']}): {e['url']}\n" for e in result.get("endpoints", []))
-    body = f"### gpuctl applied `{key}`\n\nApplied {what}: {counts}.\n\n{endpoints}\n" + runner.plan_markdown(result["plan"])
+    earlier = (f"Already in place, so not applied again: {', '.join(done)}.\n\n" if done else "")
+    body = f"### gpuctl applied `{key}`\n\nApplied {what}: {counts}.\n\n{earlier}{_endpoint_lines(result)}\n" + runner.plan_markdown(result["plan"])
     health = result.get("health")
     if health is not None and not health["healthy"]:
         failed = runner.unhealthy_lines(health)
         job.app.note(f"{key}: {failed}")
         body = f"### gpuctl applied `{key}`, and it failed the health gate\n\n```\n{failed}\n```\n\n" + body.split("\n", 1)[1]
-        return Applied(key, 5, f"applied: {counts}; failed the health gate", body + job.footer("Applied", key))
-    return Applied(key, 2, f"applied: {counts}", body + job.footer("Applied", key))
+        return Applied(key, 5, f"applied: {counts}; failed the health gate", body + job.footer("Applied", key), changed=True)
+    return Applied(key, 2, f"applied: {counts}", body + job.footer("Applied", key), changed=True)
+
+
+def _checked(job: Job, key: str, fresh: dict, result: dict) -> Applied:
+    """Nothing to apply, and the health gate (--wait-healthy) ran on the endpoints as they are."""
+    head = f"### gpuctl: nothing to apply for `{key}`\n\n{runner.plan_summary(fresh)}\n"
+    health = result.get("health")
+    if health is not None and not health["healthy"]:
+        failed = runner.unhealthy_lines(health)
+        job.app.note(f"{key}: {failed}")
+        body = f"### gpuctl: nothing to apply for `{key}`, and it fails the health gate\n\n```\n{failed}\n```\n\n{_endpoint_lines(result)}"
+        return Applied(key, 5, "nothing to apply; failed the health gate", body + job.footer("Checked", key))
+    return Applied(key, 0, "nothing to apply: " + runner.plan_summary(fresh) + " Healthy.", head + "\nEvery endpoint passed the health gate.\n" + job.footer("Checked", key))
+
+
+def _stopped(job: Job, key: str, exc: runner.Stopped) -> Applied:
+    """The apply failed part-way: say what is now in the account, what failed, what was not
+    tried, and that running the job again applies the rest while it is still the plan."""
+    job.app.note(f"{key}: {exc.format()}")
+    outcome = exc.result["outcome"]
+    lines = ([f"- done: {d['action']} `{d['address']}`" + (f" ({d['id']})" if d.get("id") else "") for d in outcome["done"]]
+             + [f"- failed: {f['action']} `{f['address']}`: {f['error']}" for f in outcome["failed"]]
+             + [f"- not attempted: {n['action']} `{n['address']}`" for n in outcome["not_attempted"]])
+    counts = _counts(outcome["done"])
+    body = (f"### gpuctl applied part of `{key}`, then stopped\n\n" + "\n".join(lines) + "\n\n" + _endpoint_lines(exc.result)
+            + "\nRun the job again once the cause is fixed: it applies the rest of the reviewed plan while it is still the plan.\n\n"
+            + "```text\n" + exc.format().replace("```", "ˋˋˋ") + "\n```\n")
+    return Applied(key, 1, f"error: {exc.summary}; applied part of the plan first: {counts}", body + job.footer("Tried", key), changed=True)

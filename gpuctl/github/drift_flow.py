@@ -1,6 +1,8 @@
 """`gpu github drift`: the nightly drift report as a GitHub issue. Drift opens the config's
 issue (or edits the one open), no drift closes it with a comment; a failed report touches no
-issue, since "could not look" is neither."""
+issue, since "could not look" is neither. GitHub failing to take the issue is an error of that
+config (exit_code 1), after the report is in the job summary and the outputs, and the other
+configs are still reported."""
 
 from __future__ import annotations
 
@@ -20,34 +22,43 @@ class DriftOptions:
 
 
 def run(job: Job, opts: DriftOptions) -> int:
-    codes, lines = [], []
+    codes, lines, drifted = [], [], False
     for config in opts.configs:
-        code, line = _drift_one(job, config, opts)
+        code, line, drift = _drift_one(job, config, opts)
         codes.append(code)
         lines.append(line)
+        drifted = drifted or drift
         job.app.stdout.write(line + "\n")
     code = combined(codes)
-    job.outputs({"has_changes": "true" if 2 in codes else "false", "exit_code": str(code), "plan_json": "", "summary": "\n".join(lines)})
+    job.outputs({"has_changes": "true" if drifted else "false", "exit_code": str(code), "plan_json": "", "summary": "\n".join(lines)})
     return 1 if code == 1 else 0
 
 
-def _drift_one(job: Job, config: str, opts: DriftOptions) -> tuple[int, str]:
+def _drift_one(job: Job, config: str, opts: DriftOptions) -> tuple[int, str, bool]:
+    """(exit code, summary line, whether the account drifted) for one config."""
     key = job.key(config)
     try:
         doc = runner.drift_document(job.app, config, opts.provider)
     except GpuctlError as exc:
         job.app.note(f"{key}: {exc.format()}")
         job.summary(error_markdown(f"gpuctl could not report drift for `{key}`", exc.format()) + job.footer("Checked", key))
-        return 1, f"{key}: error: {exc.summary}"
+        return 1, f"{key}: error: {exc.summary}", False
     markdown = runner.drift_markdown(doc) + job.footer("Checked", key)
     job.summary(markdown)
+    found = "in sync" if doc["in_sync"] else "drift"
     if not opts.issue:
-        return (0, f"{key}: in sync") if doc["in_sync"] else (2, f"{key}: drift")
-    if doc["in_sync"]:
-        run = job.actions.run_url()
-        note = f"The account matches `{key}` again{f' ([run {job.actions.run_id}]({run}))' if run else ''}; closing."
-        closed = issues.resolve(job.github, key, opts.label, note)
-        return 0, f"{key}: in sync" + (f"; closed issue #{closed}" if closed else "")
-    title = f"gpuctl drift: project {doc['project_id']} ({key}) no longer matches the account"
-    number, what = issues.report(job.github, key, opts.label, title, job.clean(markdown))
-    return 2, f"{key}: drift; {what} issue #{number}"
+        return (0 if doc["in_sync"] else 2), f"{key}: {found}", not doc["in_sync"]
+    try:
+        if doc["in_sync"]:
+            run = job.actions.run_url()
+            note = f"The account matches `{key}` again{f' ([run {job.actions.run_id}]({run}))' if run else ''}; closing."
+            closed = issues.resolve(job.github, key, opts.label, note)
+            return 0, f"{key}: in sync" + (f"; closed issue #{closed}" if closed else ""), False
+        title = f"gpuctl drift: project {doc['project_id']} ({key}) no longer matches the account"
+        number, what = issues.report(job.github, key, opts.label, title, job.clean(markdown))
+        return 2, f"{key}: drift; {what} issue #{number}", True
+    except GpuctlError as exc:  # the report stands; the issue that carries it does not
+        what = "close" if doc["in_sync"] else "open or update"
+        job.app.note(f"{key}: {found}, but the drift issue could not be {'closed' if doc['in_sync'] else 'opened or updated'}: {exc.format()}")
+        job.summary(error_markdown(f"gpuctl could not {what} the drift issue for `{key}`", exc.format()))
+        return 1, f"{key}: {found}; error: the drift issue: {exc.summary}", not doc["in_sync"]

@@ -4,10 +4,12 @@
 The plan job uploads its plans as the artifact `<prefix>-<head SHA>`. The merge run finds the
 pull request merged as its commit, then that name's newest artifact made by a trusted run (one
 whose head repository is this repository: a fork's own `pull_request` run can upload anything
-under any name). The reviewed plan is still fresh when a plan made now would make exactly the
-same writes: the same resources, actions, ids, field values before and after, and desired
-bodies. Changes elsewhere in the account do not make it stale; anything that changes what this
-apply writes does."""
+under any name). The reviewed plan is still fresh when every write a plan made now would make
+is a write of the reviewed plan, exactly: the same resource, action, id, field values before and
+after, and desired body. A reviewed write the fresh plan no longer needs is already in place (a
+run that stopped part-way, or another run of this merge, did it); it does not make the plan
+stale. Changes elsewhere in the account do not either; anything that changes what this apply
+writes does."""
 
 from __future__ import annotations
 
@@ -52,23 +54,29 @@ def writes(doc: dict) -> list[dict]:
 
 
 def differences(reviewed: dict, fresh: dict) -> list[str]:
-    """Why the reviewed plan is no longer the plan: one line per thing that differs; empty
-    when applying the fresh plan writes exactly what was reviewed."""
+    """Why the reviewed plan is no longer the plan: one line per write of the fresh plan that is
+    not exactly a write of the reviewed plan; empty when applying the fresh plan writes only what
+    was reviewed. A reviewed write the fresh plan no longer needs is not a difference: it is in
+    place already (`in_place`), so applying the rest brings the account where the review said."""
     lines = [f"{key}: reviewed {json.dumps(reviewed.get(key))}, now {json.dumps(fresh.get(key))}"
              for key in ("project_id", "provider", "prune") if reviewed.get(key) != fresh.get(key)]
     before = {w["address"]: w for w in writes(reviewed)}
-    after = {w["address"]: w for w in writes(fresh)}
-    for address in sorted(before.keys() | after.keys()):
-        old, new = before.get(address), after.get(address)
+    for new in sorted(writes(fresh), key=lambda w: w["address"]):
+        old = before.get(new["address"])
         if old == new:
             continue
         if old is None:
-            lines.append(f"{address}: {new['action']} was not in the reviewed plan")
-        elif new is None:
-            lines.append(f"{address}: the reviewed {old['action']} is no longer needed")
+            lines.append(f"{new['address']}: {new['action']} was not in the reviewed plan")
         else:
-            lines.append(f"{address}: the {new['action']} now differs from the reviewed {old['action']}")
+            lines.append(f"{new['address']}: the {new['action']} now differs from the reviewed {old['action']}")
     return lines
+
+
+def in_place(reviewed: dict, fresh: dict) -> list[str]:
+    """The reviewed writes a plan made now no longer needs ("endpoint.api (create)"): the
+    account already has them, from an earlier try of this apply or another run."""
+    after = {w["address"] for w in writes(fresh)}
+    return [f"{w['address']} ({w['action']})" for w in writes(reviewed) if w["address"] not in after]
 
 
 def unknown_variables(doc: dict) -> list[str]:

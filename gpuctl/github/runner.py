@@ -81,12 +81,21 @@ class Stale(GpuctlError):
     """The account changed between the fresh plan and the apply: nothing was written."""
 
 
+class Stopped(GpuctlError):
+    """The apply failed part-way: `result` is the deploy result document of what it reached
+    (`outcome.done`, `outcome.failed`, `outcome.not_attempted`, `endpoints`)."""
+
+    def __init__(self, cause: GpuctlError, result: dict):
+        super().__init__(cause.summary, detail=cause.detail, hint=cause.hint)
+        self.result = result
+
+
 def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: Path, lock_timeout: float, policy: str | None = None,
                 parallelism: int = 10, health: object | None = None) -> dict:
     """`deploy --from-plan PLAN_FILE --json [--parallelism N] [--wait-healthy ...]`: apply
     exactly that plan, refused (`Stale`) if the account or the config moved since it was made.
     Returns the deploy result document (its `health` says how the gate went); an apply that
-    fails part-way raises its error (the progress on stderr lists what was done)."""
+    fails part-way raises `Stopped`, with what it did, when it wrote anything, else its error."""
     from gpuctl.cli.connect import connect
     from gpuctl.cli.deploy import deployment_for
     from gpuctl.engine.apply import ApplyFailed
@@ -100,6 +109,9 @@ def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: P
     except StalePlan as exc:
         raise Stale(exc.summary, hint=exc.hint) from None
     except ApplyFailed as failure:
+        reached = getattr(failure, "result", None)
+        if failure.outcome.done and reached is not None:
+            raise Stopped(failure.cause, result_document(reached, s.target, error=failure.cause.summary)) from None
         raise failure.cause from None
     finally:
         account.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, field
 
 from gpuctl import prewarm
 from gpuctl.catalog import Catalog
@@ -100,16 +101,24 @@ def _match(spec: EndpointSpec, project_id: str, account: Account, records: dict[
     return (ours[0] if ours else None), [], notices
 
 
+@dataclass(frozen=True)
+class Taken(Diagnostic):
+    """The block's name is taken by an endpoint this project does not own (`endpoint`)."""
+
+    endpoint: dict | None = field(default=None, compare=False, hash=False)
+
+
 def _not_ours(spec: EndpointSpec, project_id: str, e: dict, address: str) -> Diagnostic:
     """A same-named endpoint of another project, or an unmanaged one (no marker, and no
-    last-applied record of this project): never modified, so the plan cannot be made."""
+    last-applied record of this project): never modified, so the plan cannot be made. A report
+    (`drift`) lists it instead, labelled unmanaged: that is what the account shows."""
     if owner(e):
         who = f'belongs to project "{owner(e)}"'
     else:
         who = f"is unmanaged (no {MARKER_ENV} marker, and no last-applied record says this project applied it)"
     hint = (f"to adopt it, run `gpu serverless import {e.get('id')} --write`, or set the env var {MARKER_ENV}={project_id} on endpoint "
             f"{e.get('id')} in the RunPod console; otherwise give this block another name")
-    return Diagnostic(f'an endpoint named "{spec.name}" already exists ({e.get("id")}) and {who}; gpuctl never modifies endpoints it does not own', address, hint=hint)
+    return Taken(f'an endpoint named "{spec.name}" already exists ({e.get("id")}) and {who}; gpuctl never modifies endpoints it does not own', address, hint=hint, endpoint=e)
 
 
 def _orphans(spec_names: set[str], project_id: str, observed: Observed, catalog: Catalog, prune: bool) -> tuple[list[ResourceChange], set[str]]:
@@ -201,9 +210,11 @@ def _volumes(desired: Desired, account: Account, catalog: Catalog):
 
 
 @acyclic
-def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str = "runpod", prune: bool = False) -> Plan:
+def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str = "runpod", prune: bool = False, report: bool = False) -> Plan:
     """The typed difference between gpu.jsonc and the account. Raises PlanError when the two
-    cannot be reconciled safely (an endpoint owned by someone else, ambiguous volumes)."""
+    cannot be reconciled safely (an endpoint owned by someone else, ambiguous volumes). With
+    `report` (a drift report, never applied), a block whose name an endpoint this project does
+    not own has taken is listed as that endpoint, labelled unmanaged, instead."""
     if prune and not desired.endpoints:
         raise PlanError("refusing to prune with an empty configuration", [Diagnostic("no endpoints are declared", hint="an empty gpu.jsonc never deletes everything")])
     account = index(observed)
@@ -218,6 +229,12 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     matched: set[str] = set()
     for spec in desired.endpoints:
         live, errs, notes = adopted(spec, desired.project_id, account) or _match(spec, desired.project_id, account, records)
+        if report and errs and all(isinstance(e, Taken) for e in errs):
+            theirs = errs[0].endpoint
+            changes.append(ResourceChange(Kind.ENDPOINT, spec.name, f"endpoint.{spec.name}", Action.NOOP, theirs.get("id"), errs[0].message, drift=Drift.UNMANAGED))
+            matched.add(str(theirs.get("id")))
+            notices += notes
+            continue
         errors += errs
         notices += notes + _notices_for(spec, live, account)
         vol = volume_of.get(spec.name)

@@ -155,3 +155,29 @@ def test_usage_errors_exit_1(account, tmp_path):
     result = drift(account, proj, "--json", "--format", "markdown")
     assert result.code == 1 and "--json conflicts with --format markdown" in result.err
     assert drift(account, proj, "--format", "yaml").code == 1
+
+
+def test_an_endpoint_recreated_by_hand_under_its_name_is_drift_not_an_error(account, tmp_path):
+    """Someone deleted the project's endpoint in the console and made a new one with the same
+    name (no GPUCTL_PROJECT marker). deploy refuses to touch it, but for drift it is the
+    documented label "unmanaged": exit 2 with what to do, never exit 1, which a scheduler
+    reads as "could not look"."""
+    proj = deployed(account, tmp_path)
+    ours = account.endpoints()[0]
+    assert account.server.http.delete(f"/v2/serverless/{ours['id']}").status_code == 204
+    theirs = account.server.create_endpoint("echo", worker=None)
+    writes = account.writes()
+
+    result = drift(account, proj, "--json")
+    assert result.code == 2, result.err
+    doc = result.json()
+    jsonschema.validate(doc, DRIFT_SCHEMA)
+    (entry,) = doc["drift"]
+    assert (entry["address"], entry["id"], entry["drift"]) == ("endpoint.echo", theirs["id"], "unmanaged")
+    assert f"gpu serverless import {theirs['id']} --write" in entry["what_to_do"]
+    text = drift(account, proj)
+    assert text.code == 2 and "unmanaged" in text.out and theirs["id"] in text.out
+    assert SECRET not in text.out + text.err + result.out
+    assert account.writes() == writes
+    deploy = account.gpu("serverless", "deploy", "-y", cwd=proj, env={"DRIFT_TOKEN": SECRET})
+    assert deploy.code == 1 and "is unmanaged" in deploy.err  # deploy still never touches it

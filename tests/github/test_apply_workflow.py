@@ -9,6 +9,7 @@ import pytest
 from gpuctl.github.parts import read_marker
 from tests.e2e.conftest import project
 from tests.github.conftest import WORKFLOWS, config, dispatch, no_secrets, pull_request, push, tree
+from tests.github.fake_github import Canned
 
 pytestmark = pytest.mark.e2e
 
@@ -162,3 +163,143 @@ def test_a_reviewed_plan_made_without_a_variable_is_refused_naming_it(account, t
     assert "the reviewed plan was made without $HF_TOKEN (shown as unknown): give the plan job the same variables" in applied.err
     assert "hf_canary0123456789" not in applied.out + applied.err + (tmp_path / "summary").read_text()
     assert account.endpoints() == []
+
+
+SECOND_CREATE_FAILS = {"op": "create", "kind": "endpoint", "action": "status", "status": 400, "after": 1, "times": 1}
+
+
+def test_a_merge_apply_that_stops_part_way_says_what_it_did_and_a_rerun_applies_the_rest(gha, fake, account, tmp_path):
+    """The second of two reviewed creates fails: the step fails (exit_code 1) but has_changes
+    is true and the summary and comment name the endpoint that was created. Running the job
+    again applies the rest of the reviewed plan (the create already in place is not a reason
+    to refuse, and is not repeated): two endpoints, no duplicate, no person needed."""
+    checkout = tree(tmp_path / "main", config("api", "asr"))
+    reviewed(gha, fake, checkout)
+    gha.action_inputs |= {"parallelism": "1"}
+    account.faults(SECOND_CREATE_FAILS)
+
+    stopped = gha.run(WORKFLOWS / "apply.yml", push(MERGE, checkout))
+    job = stopped.job("apply")
+    assert job.status == "failure"
+    outputs = job.step("gpuctl").outputs
+    assert (outputs["exit_code"], outputs["has_changes"]) == ("1", "true"), outputs
+    assert "applied part of the plan first: 1 created" in outputs["summary"]
+    (first,) = account.endpoints()
+    for text in (job.summary, apply_comment(fake)):
+        assert "applied part of `gpu.jsonc`, then stopped" in text and f"done: create `endpoint.{first['name']}` ({first['id']})" in text
+        assert "rejected (400)" in text and "Run the job again" in text
+
+    rerun = gha.run(WORKFLOWS / "apply.yml", push(MERGE, checkout))
+    job = rerun.job("apply")
+    assert job.status == "success", job.steps
+    assert job.step("gpuctl").outputs["summary"] == "gpu.jsonc: applied: 1 created, 0 updated, 0 replaced, 0 deleted"
+    assert sorted(e["name"] for e in account.endpoints()) == ["api", "asr"]
+    assert first["id"] in [e["id"] for e in account.endpoints()]
+    assert f"Already in place, so not applied again: endpoint.{first['name']} (create)" in apply_comment(fake)
+    no_secrets(stopped, fake)
+    no_secrets(rerun, fake)
+
+
+def test_two_applies_of_one_merge_at_once_apply_it_once_and_both_succeed(account, tmp_path):
+    """Two runners apply the same merge (a re-run while the first still runs): the second made
+    its fresh plan before the first applied, so its --from-plan is stale. It plans again, finds
+    nothing to apply, and succeeds, instead of failing with a refusal that asks a person to
+    replan a plan that is already applied."""
+    from gpuctl.engine.lock import ProjectLock
+
+    gpu = config("api", "asr")
+    first, second = tree(tmp_path / "runner-1", gpu), tree(tmp_path / "runner-2", gpu)
+    plans = str(tmp_path / "reviewed")
+    github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    assert account.gpu("github", "plan", "--no-comment", "--plan-dir", plans, cwd=first, env=github).code == 0
+
+    held = ProjectLock(second / ".gpu" / "deploy.lock", "the test")
+    held.acquire(0)  # the second runner plans, then waits here, as if the first held the account
+    try:
+        waiting = account.popen("github", "apply", "--no-comment", "--plan-dir", plans, cwd=second, env=github)
+        for line in waiting.stderr:
+            if "waiting for the lock" in line:
+                break
+        assert account.gpu("github", "apply", "--no-comment", "--plan-dir", plans, cwd=first, env=github).code == 0
+        writes = account.writes()
+    finally:
+        held.release()
+    out, err = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0, err
+    assert out == "gpu.jsonc: nothing to apply: No changes. The account matches gpu.jsonc.\n"
+    assert "planning again" in err
+    assert sorted(e["name"] for e in account.endpoints()) == ["api", "asr"] and account.writes() == writes
+
+
+def test_a_rerun_of_an_applied_merge_keeps_the_comment_that_says_what_was_applied(gha, fake, account, tmp_path):
+    """GitHub's "Re-run jobs" of a merge that applied finds nothing to apply: it succeeds and
+    leaves the pull request's comment saying what was applied (with the endpoints' URLs)
+    instead of replacing it with "nothing to apply"."""
+    checkout = tree(tmp_path / "main", config("api"))
+    reviewed(gha, fake, checkout)
+    assert gha.run(WORKFLOWS / "apply.yml", push(MERGE, checkout)).job("apply").status == "success"
+    applied = apply_comment(fake)
+    rerun = gha.run(WORKFLOWS / "apply.yml", push(MERGE, checkout))
+    assert rerun.job("apply").status == "success"
+    assert rerun.job("apply").step("gpuctl").outputs["summary"].startswith("gpu.jsonc: nothing to apply")
+    assert "nothing to apply for `gpu.jsonc`" in rerun.job("apply").summary
+    assert apply_comment(fake) == applied and "Applied the reviewed plan: 1 created" in applied
+
+
+@pytest.mark.parametrize("content", [b"", b"{ not json", b"[]", b'{"format_version": "0"}'])
+def test_a_damaged_reviewed_plan_is_refused_with_the_plan_and_what_to_do(account, tmp_path, content):
+    """The downloaded artifact's plan file is damaged (or of another gpuctl's format): nothing
+    is written, the refusal shows the plan as it is now and says to re-run the plan job; not
+    `deploy --out`'s hint about a file the user never made."""
+    checkout = tree(tmp_path / "repo", config("api"))
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "plans" / "gpu.jsonc.plan.json").write_bytes(content)
+    summary = tmp_path / "summary"
+    applied = account.gpu("github", "apply", "--no-comment", "--plan-dir", str(tmp_path / "plans"), cwd=checkout,
+                          env={"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(summary)})
+    assert applied.code == 1 and applied.out == "gpu.jsonc: refused: the plan is not the one reviewed\n"
+    assert "the reviewed plan in the plan artifact cannot be used" in applied.err and "run the pull request's plan job again" in applied.err
+    assert "deploy --plan --out" not in applied.err + summary.read_text()
+    assert "endpoint.api will be created" in summary.read_text()
+    assert account.endpoints() == []
+
+
+def test_github_failing_the_search_for_the_reviewed_plan_fails_the_job_saying_why(gha, fake, account, tmp_path):
+    """GitHub refuses the look-up of the merged pull request (a token without the permission,
+    a rate limit): the apply step never runs, and the job summary and the action's outputs
+    (exit_code 1) say what went wrong, not only the step log."""
+    checkout = tree(tmp_path / "main", config("api"))
+    reviewed(gha, fake, checkout)
+    fake.canned.append(Canned(403, {}, {"message": "Resource not accessible by integration"}))
+    run = gha.run(WORKFLOWS / "apply.yml", push(MERGE, checkout))
+    job = run.job("apply")
+    assert job.status == "failure" and job.step("run").code is None
+    outputs = job.step("gpuctl").outputs
+    assert (outputs["exit_code"], outputs["has_changes"]) == ("1", "false"), outputs
+    assert outputs["summary"].startswith("error: GitHub denied GET") and "(403)" in outputs["summary"]
+    assert "could not find the reviewed plan of this merge" in job.summary and "Nothing was applied." in job.summary
+    assert account.endpoints() == []
+    no_secrets(run, fake)
+
+
+def test_a_rerun_after_a_failed_health_gate_checks_again_rather_than_passing(account, tmp_path):
+    """The merge applied a release that fails its smoke input (exit 5, no rollback). Running
+    the job again finds nothing to apply: with --wait-healthy it still runs the gate, as
+    `deploy --wait-healthy` does with nothing to change, and fails again with exit 5, instead
+    of turning the job green with the endpoint still broken. (The CLI in one checkout: the
+    runner's checkouts differ in local.command's directory, which is a change.)"""
+    checkout = _smoky(tmp_path / "main", "broken")
+    github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    args = ("github", "apply", "--no-comment", "--replan", "--wait-healthy", "--smoke", "smoke.json", "--parallelism", "1")
+    first = account.gpu(*args, cwd=checkout, env=github)
+    assert first.code == 5, first.err
+    (endpoint,) = account.endpoints()
+    writes = account.writes()
+
+    (tmp_path / "summary").write_text("")
+    rerun = account.gpu(*args, cwd=checkout, env=github)
+    assert rerun.code == 5, rerun.err
+    assert rerun.out == "gpu.jsonc: nothing to apply; failed the health gate\n"
+    summary = (tmp_path / "summary").read_text()
+    assert "failed the health gate" in summary and "smoke failed" in summary
+    assert [e["id"] for e in account.endpoints()] == [endpoint["id"]] and account.writes() == writes

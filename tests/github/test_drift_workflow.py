@@ -9,6 +9,7 @@ import pytest
 from gpuctl.github.parts import read_marker
 from tests.e2e.conftest import project
 from tests.github.conftest import WORKFLOWS, config, no_secrets, schedule, tree
+from tests.github.fake_github import Canned
 
 pytestmark = pytest.mark.e2e
 
@@ -73,3 +74,31 @@ def test_a_failed_report_touches_no_issue(gha, fake, account, tmp_path):
     assert failed.job("drift").step("gpuctl").outputs["exit_code"] == "1"
     assert len(fake.writes()) == writes and fake.real_issues()[0]["state"] == "open"
     assert "Traceback" not in failed.texts()
+
+
+def test_github_refusing_the_issue_fails_the_step_with_its_outputs_and_the_other_configs_reported(gha, fake, account, tmp_path):
+    """The drift was found, but GitHub would not take the issue (a token without issues:
+    write, a rate limit longer than gpuctl waits): the step fails with exit_code 1 and
+    has_changes true in its outputs, the report is in the job summary, and the next config is
+    still reported and gets its issue."""
+    gpu = config("api", max_workers=4)
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", gpu)).code == 0
+    console_min_workers(account, 2)
+    checkout = tree(tmp_path / "main", gpu)
+    tree(checkout / "services" / "asr", gpu)
+    gha.action_inputs |= {"config": "gpu.jsonc\nservices/asr/gpu.jsonc"}
+    fake.canned.append(Canned(403, {}, {"message": "Resource not accessible by integration"}))
+
+    run = gha.run(DRIFT, schedule(checkout))
+    job = run.job("drift")
+    assert job.status == "failure"
+    outputs = job.step("gpuctl").outputs
+    assert outputs["exit_code"] == "1" and outputs["has_changes"] == "true", (outputs, job.steps)
+    first, second = outputs["summary"].splitlines()
+    assert first.startswith("gpu.jsonc: drift; error: the drift issue: GitHub denied GET") and "(403)" in first
+    assert second.startswith("services/asr/gpu.jsonc: drift; opened issue #")
+    (issue,) = fake.real_issues()
+    assert read_marker(issue["body"]).key == "services/asr/gpu.jsonc"
+    assert "could not open or update the drift issue for `gpu.jsonc`" in job.summary and "workers.min" in job.summary
+    assert "Traceback" not in run.texts()
+    no_secrets(run, fake)
