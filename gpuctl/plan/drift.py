@@ -156,10 +156,21 @@ def origin(record: Record | None, change: FieldChange) -> Origin:
 # -- resources ------------------------------------------------------------------------------------
 
 def _with_origins(change: ResourceChange, record: Record | None) -> ResourceChange:
-    origins = [origin(record, c) for c in change.changes]
-    if all(c.origin is o for c, o in zip(change.changes, origins)):
+    changes = tuple(_account_value_shown(c if c.origin is o else replace(c, origin=o)) for c, o in ((c, origin(record, c)) for c in change.changes))
+    if all(new is old for new, old in zip(changes, change.changes)):
         return change  # without a record every origin is unknown, as the planner made them
-    return replace(change, changes=tuple(replace(c, origin=o) for c, o in zip(change.changes, origins)))
+    return replace(change, changes=changes)
+
+
+def _account_value_shown(change: FieldChange) -> FieldChange:
+    """An env value read from the account is shown only when it is the literal gpu.jsonc held
+    at the last apply (origin config: the account is as the record's digest says, and the
+    record kept a digest, not "set"). Any other account value may be a secret: one a `${VAR}`
+    or someone in the console set. Shown next to a literal that replaces it, it would reach a
+    pull-request comment, which a fork can trigger by writing any literal (ADR 2)."""
+    if not change.path.startswith("env.") or change.sensitive or change.before is None or change.origin is Origin.CONFIG:
+        return change
+    return replace(change, before=Sensitive(str(change.before)))
 
 
 def classify(change: ResourceChange, live: dict | None, project_id: str, records: Mapping[str, Record], deleted: Mapping[str, Record]) -> tuple[ResourceChange, list[Notice]]:

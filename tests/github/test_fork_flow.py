@@ -81,3 +81,22 @@ def test_a_fork_s_config_that_reads_a_secret_it_does_not_get_still_plans(gha, fa
     assert comment["body"].count("API_TOKEN is not set in this run") == 1
     assert "environment variable API_TOKEN is not set" not in privileged.texts()
     no_secrets(privileged, fake)
+
+
+def test_a_fork_that_writes_a_literal_over_a_secret_never_sees_the_account_s_value(gha, fake, account, tmp_path):
+    """The deployed endpoint holds HF_TOKEN from a `${VAR}`; a fork's pull request replaces it
+    with a literal. The privileged plan reads the live account, and the comment it posts on the
+    fork's pull request shows the literal replacing a hidden value, never the secret."""
+    secret = "hf_deployed_canary_5e1d0c"
+    base = config("api", env={"HF_TOKEN": "${HF_TOKEN}"})
+    deployed = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=tree(tmp_path / "deployed", base), env={"HF_TOKEN": secret})
+    assert deployed.code == 0, deployed.err
+    unprivileged = fork_configs(gha, fake, tmp_path, gpu=config("api", env={"HF_TOKEN": "tell-me"}))
+    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, tree(tmp_path / "base", base)))
+    job = privileged.job("plan")
+    assert job.status == "success", job.steps
+    (comment,) = fake.comments_on(21)
+    assert '~ env.HF_TOKEN = (sensitive) → "tell-me"' in comment["body"]
+    plan = fake.artifact(privileged.run_id, f"gpuctl-plan-{HEAD}")
+    assert secret not in comment["body"] + job.summary + privileged.texts() + str(plan)
+    no_secrets(privileged, fake)
