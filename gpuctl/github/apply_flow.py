@@ -61,7 +61,7 @@ def run(job: Job, opts: ApplyOptions) -> int:
         job.app.stdout.write(f"{result.key}: {result.summary}\n")
     for result in results:
         if opts.pr is not None and opts.comment and (result.changed or result.code != 0):
-            comments.upsert(job.github, opts.pr, result.key, job.clean(result.markdown), kind="apply")
+            comments.note_impostors(job.app.note, result.key, comments.upsert(job.github, opts.pr, result.key, job.clean(result.markdown), kind="apply"))
     return code if code in (1, 5) else 0
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gpuctl.github.client import GitHub
+from gpuctl.github.client import GitHub, GitHubError
 from gpuctl.github.parts import read_marker, split, with_markers
 
 KIND = "plan"
@@ -22,25 +22,59 @@ class Posted:
     updated: int = 0
     unchanged: int = 0
     deleted: int = 0
+    impostors: list[dict] = field(default_factory=list)  # others' comments that carry the marker
 
 
-def ours(gh: GitHub, number: int, key: str, kind: str = KIND) -> dict[int, list[dict]]:
-    """This key's comments of this kind on the pull request, by part number, oldest first."""
+def ours(gh: GitHub, number: int, key: str, kind: str = KIND, impostors: list[dict] | None = None) -> dict[int, list[dict]]:
+    """This key's comments of this kind on the pull request, by part number, oldest first.
+    Only comments gpuctl's token wrote count: anyone may comment on a pull request (on a
+    public repository, anyone at all), and a comment that merely starts with the marker is
+    someone else's text. Those go to `impostors` and are never edited or deleted: editing one
+    would put the real plan under its author's name, for them to edit back."""
     found: dict[int, list[dict]] = {}
+    author = _Author(gh)
     for comment in gh.paginate(gh.repo(f"/issues/{number}/comments")):
         mark = read_marker(comment.get("body"))
-        if mark and mark.kind == kind and mark.key == key:
+        if not (mark and mark.kind == kind and mark.key == key):
+            continue
+        if author.wrote(comment):
             found.setdefault(mark.part or 1, []).append(comment)
+        elif impostors is not None:
+            impostors.append(comment)
     return found
+
+
+class _Author:
+    """Whether the job's token wrote a comment. The Actions token and GitHub Apps write as a
+    bot, which no person can post as; a personal token writes as its user, asked for (`GET
+    /user`) only when a person's comment carries the marker. A token that cannot say who it
+    is (an installation token: 403) is a bot, so a person's comment is not its own."""
+
+    def __init__(self, gh: GitHub):
+        self._gh = gh
+        self._me: int | None | bool = False  # False: not asked yet
+
+    def wrote(self, comment: dict) -> bool:
+        user = comment.get("user") or {}
+        if user.get("type") == "Bot":
+            return True
+        if self._me is False:
+            try:
+                self._me = (self._gh.request("GET", "/user") or {}).get("id")
+            except GitHubError as exc:
+                if exc.status not in (401, 403, 404):
+                    raise
+                self._me = None
+        return self._me is not None and user.get("id") == self._me
 
 
 def upsert(gh: GitHub, number: int, key: str, markdown: str, kind: str = KIND) -> Posted:
     """Make the pull request show `markdown` for `key`: edit the parts that are there, add the
     ones missing, delete the ones left over. `kind` keeps the plan and the apply result of one
     config apart ("plan", "apply")."""
-    bodies = with_markers(kind, key, split(markdown))
-    existing = ours(gh, number, key, kind)
     posted = Posted()
+    existing = ours(gh, number, key, kind, posted.impostors)
+    bodies = with_markers(kind, key, split(_warned(markdown, posted.impostors)))
     for part, body in enumerate(bodies, 1):
         copies = existing.pop(part, [])
         if not copies:
@@ -60,3 +94,23 @@ def upsert(gh: GitHub, number: int, key: str, markdown: str, kind: str = KIND) -
         gh.request("DELETE", gh.repo(f"/issues/comments/{comment['id']}"))
         posted.deleted += 1
     return posted
+
+
+def _warned(markdown: str, impostors: list[dict]) -> str:
+    """`markdown` with a warning first when someone else's comment imitates it, so a reviewer
+    knows which one to believe."""
+    if not impostors:
+        return markdown
+    n = len(impostors)
+    who = ", ".join(sorted({f"@{(c.get('user') or {}).get('login', '?')}" for c in impostors}))
+    links = ", ".join(f"[{c['id']}]({c['html_url']})" if c.get("html_url") else str(c["id"]) for c in impostors)
+    return (f"> [!WARNING]\n> {n} other comment{'s' if n != 1 else ''} here ({links}, by {who}) start{'' if n != 1 else 's'} with gpuctl's "
+            f"hidden marker, but gpuctl did not write {'them' if n != 1 else 'it'}: do not trust {'them' if n != 1 else 'it'}. This comment is gpuctl's.\n\n"
+            + markdown)
+
+
+def note_impostors(note, key: str, posted: Posted) -> None:
+    """Say in the job's log which comments imitate gpuctl's and were left alone."""
+    for c in posted.impostors:
+        note(f"warning: {key}: comment {c['id']} by @{(c.get('user') or {}).get('login', '?')} starts with gpuctl's marker but gpuctl did not write it; "
+             "it was left alone, and gpuctl's own comment warns reviewers about it")

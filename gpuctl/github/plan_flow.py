@@ -54,6 +54,7 @@ def run(job: Job, opts: PlanOptions) -> int:
             posted = comments.upsert(job.github, pull[0], result.key, job.clean(result.markdown))
             job.app.note(f"{result.key}: pull request #{pull[0]} comment {'updated' if posted.updated or posted.unchanged else 'posted'}"
                          f" ({len(posted.ids)} part{'s' if len(posted.ids) != 1 else ''}{f', {posted.deleted} stale removed' if posted.deleted else ''})")
+            comments.note_impostors(job.app.note, result.key, posted)
         job.app.stdout.write(f"{result.key}: {result.summary}\n")
     return code if code in (1, 4) else 0
 

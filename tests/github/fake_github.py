@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 BODY_LIMIT = 65_536
-BOT = {"login": "github-actions[bot]", "type": "Bot"}
+BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
 
 
 @dataclass
@@ -39,6 +39,7 @@ class FakeGitHub:
     artifacts: list[dict] = field(default_factory=list)
     requests: list[dict] = field(default_factory=list)
     canned: list[Canned] = field(default_factory=list)
+    token_user: dict | None = None  # whom GET /user names; None: the Actions token, which gets a 403
     url: str = ""
     _current: str = ""  # the path being answered, for the Link header
     _next_id: int = 1000
@@ -71,6 +72,12 @@ class FakeGitHub:
     def artifact(self, run_id: int, name: str) -> dict | None:
         return next((a for a in self.artifacts if a["workflow_run"]["id"] == run_id and a["name"] == name), None)
 
+    def add_comment(self, number: int, body: str, user: dict) -> dict:
+        """A comment someone posted on the pull request or issue, as `user`."""
+        comment = {"id": self._new_id(), "issue_number": number, "body": body, "user": user}
+        self.comments[comment["id"]] = comment
+        return comment
+
     def comments_on(self, number: int) -> list[dict]:
         return [c for c in self.comments.values() if c["issue_number"] == number]
 
@@ -92,6 +99,8 @@ class FakeGitHub:
         if self.canned:
             canned = self.canned.pop(0)
             return canned.status, canned.headers, canned.body
+        if parts.path == "/user" and method == "GET":
+            return (200, {}, self.token_user) if self.token_user else (403, {}, {"message": "Resource not accessible by integration"})
         prefix = f"/repos/{self.repository}"
         if not parts.path.startswith(prefix + "/"):
             return 404, {}, {"message": "Not Found"}
@@ -145,7 +154,7 @@ class FakeGitHub:
             return 404, {}, {"message": "Not Found"}
         if self._too_long(body):
             return self._too_long(body)
-        comment = {"id": self._new_id(), "issue_number": number, "body": body["body"], "user": BOT}
+        comment = {"id": self._new_id(), "issue_number": number, "body": body["body"], "user": self.token_user or BOT}
         self.comments[comment["id"]] = comment
         return 201, {}, comment
 

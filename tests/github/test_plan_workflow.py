@@ -104,3 +104,44 @@ def test_a_token_without_comment_permission_fails_with_the_permission_and_keeps_
     assert job.step("run").outputs["has_changes"] == "true" and job.step("run").outputs["exit_code"] == "2"
     assert "endpoint.api" in job.summary
     no_secrets(run, fake)
+
+
+MALLORY = {"login": "mallory", "id": 666, "type": "User"}
+FAKE_PLAN = '<!-- gpuctl:plan key="gpu.jsonc" part=1/1 -->\n### gpuctl plan: No changes. The account matches gpu.jsonc.\n'
+
+
+def test_a_comment_that_imitates_the_plan_is_never_taken_for_gpuctl_s(gha, fake, tmp_path):
+    """Anyone may comment on a pull request. A comment that starts with gpuctl's marker is not
+    edited into the plan (its author could edit it back to a fake one) nor deleted: gpuctl posts
+    its own, which names the impostor, and a push later edits only its own."""
+    fake.add_pull(13, "6" * 40)
+    impostor = fake.add_comment(13, FAKE_PLAN, MALLORY)
+    stale = fake.add_comment(13, FAKE_PLAN.replace("part=1/1", "part=2/2"), MALLORY)
+    run = gha.run(PLAN, pull_request(13, "6" * 40, tree(tmp_path / "pr", config("api"))))
+    assert run.job("plan").status == "success", run.job("plan").steps
+    assert fake.comments[impostor["id"]]["body"] == FAKE_PLAN and stale["id"] in fake.comments  # untouched
+    (ours,) = [c for c in fake.comments_on(13) if c["user"]["type"] == "Bot"]
+    assert "will be created" in ours["body"] and "by @mallory" in ours["body"] and "gpuctl did not write them" in ours["body"]
+    assert "comment %d by @mallory starts with gpuctl's marker" % impostor["id"] in run.job("plan").step("run").err
+    fake.add_pull(13, "7" * 40)
+    again = gha.run(PLAN, pull_request(13, "7" * 40, tree(tmp_path / "push2", config("api", max_workers=4))))
+    assert again.job("plan").status == "success"
+    assert len(fake.comments_on(13)) == 3 and fake.comments[impostor["id"]]["body"] == FAKE_PLAN
+    assert [(r["method"], r["path"].rsplit("/", 1)[-1]) for r in fake.writes()] == [("POST", "comments"), ("PATCH", str(ours["id"]))]
+
+
+def test_a_personal_token_finds_its_own_comment_by_its_user(gha, fake, tmp_path):
+    """With a person's token the comments are that person's, not a bot's: gpuctl asks GitHub who
+    the token is and edits that user's comment in place; another person's imitation stays."""
+    fake.token_user = {"login": "release-bot-pat", "id": 4242, "type": "User"}
+    fake.add_pull(14, "8" * 40)
+    first = gha.run(PLAN, pull_request(14, "8" * 40, tree(tmp_path / "push1", config("api"))))
+    assert first.job("plan").status == "success", first.job("plan").steps
+    (mine,) = fake.comments_on(14)
+    impostor = fake.add_comment(14, FAKE_PLAN, MALLORY)
+    fake.add_pull(14, "9" * 40)
+    second = gha.run(PLAN, pull_request(14, "9" * 40, tree(tmp_path / "push2", config("api", max_workers=4))))
+    assert second.job("plan").status == "success"
+    assert fake.comments[impostor["id"]]["body"] == FAKE_PLAN
+    assert "workers.max" in fake.comments[mine["id"]]["body"] and len(fake.comments_on(14)) == 2
+    no_secrets(second, fake)
