@@ -20,6 +20,7 @@ from gpuctl.errors import GpuctlError
 from gpuctl.github import comments, runner
 from gpuctl.github.job import Job, combined, error_markdown, plan_file
 from gpuctl.github.reviewed import differences, in_place, unknown_variables
+from gpuctl.render.md import code as md_code, text as md_text
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ def broken_policy(reviewed: dict) -> list[str]:
 
 def _refused(job: Job, key: str, fresh: dict | None, why: list[str]) -> Applied:
     job.app.note(f"{key}: refusing to apply: " + "; ".join(why))
-    lines = "".join(f"- {line}\n" for line in why)
+    lines = "".join(f"- {md_text(line)}\n" for line in why)
     if fresh is None:  # the account would not hold still: nothing says the plan is wrong
         body = (f"### gpuctl did not apply `{key}`\n\n{lines}\n"
                 "Nothing was written. Run the job again when the account is quieter.\n\n")
@@ -151,7 +152,7 @@ def _counts(done: list[dict]) -> str:
 
 
 def _endpoint_lines(result: dict) -> str:
-    return "".join(f"- `{e['name']}` ({e['endpoint_id']}): {e['url']}\n" for e in result.get("endpoints", []))
+    return "".join(f"- {md_code(e['name'])} ({md_code(e['endpoint_id'])}): {md_text(e['url'])}\n" for e in result.get("endpoints", []))
 
 
 def _applied(job: Job, key: str, result: dict, reviewed: bool, done: list[str]) -> Applied:

@@ -12,6 +12,7 @@ from gpuctl import __version__
 from gpuctl.cli.context import AppContext
 from gpuctl.github.client import GitHub
 from gpuctl.github.env import Actions, append_summary, write_outputs
+from gpuctl.render.md import code as md_code
 
 @dataclass
 class Job:
@@ -56,7 +57,7 @@ class Job:
     def footer(self, what: str, key: str) -> str:
         run = self.actions.run_url()
         where = f" in [run {self.actions.run_id}]({run})" if run else ""
-        return f"\n<sub>{what} `{key}` with gpuctl {__version__}{where}.</sub>\n"
+        return f"\n<sub>{what} {md_code(key)} with gpuctl {__version__}{where}.</sub>\n"
 
     def summary(self, markdown: str) -> None:
         append_summary(self.actions.summary_path, self.clean(markdown))

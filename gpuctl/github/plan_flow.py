@@ -11,6 +11,7 @@ from gpuctl.errors import GpuctlError
 from gpuctl.github import comments, runner
 from gpuctl.github.job import Job, combined, error_markdown, plan_file
 from gpuctl.github.reviewed import artifact_name
+from gpuctl.render.md import code as md_code
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def _plan_one(job: Job, config: str, opts: PlanOptions) -> Planned:
         doc = runner.plan_document(job.app, config, opts.provider, opts.policy)
     except GpuctlError as exc:
         job.app.note(f"{key}: {exc.format()}")
-        return Planned(key, 1, f"error: {exc.summary}", None, error_markdown(f"gpuctl could not plan `{key}`", exc.format()) + job.footer("Planned", key))
+        return Planned(key, 1, f"error: {exc.summary}", None, error_markdown(f"gpuctl could not plan {md_code(key)}", exc.format()) + job.footer("Planned", key))
     path = plan_file(opts.plan_dir, key)
     runner.save_plan(doc, path)
     violations = len((doc.get("policy") or {}).get("violations") or [])

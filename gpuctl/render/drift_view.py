@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 
+from gpuctl.render import md
 from gpuctl.render.drift import LABEL_WORDS, ORIGIN_ADVICE, ORIGIN_WORDS, ORIGINS, signed_money
 from gpuctl.render.words import for_people, show
 
@@ -96,8 +97,8 @@ def _text_entry(doc: dict, entry: dict) -> list[str]:
 
 
 def _code(value: str) -> str:
-    """Inline code that survives any value: HTML-escaped, with `|` kept out of table syntax."""
-    return f"<code>{html.escape(value).replace('|', '&#124;')}</code>"
+    """Inline code that survives any value (gpuctl.render.md)."""
+    return md.code_html(value)
 
 
 def _cell(text: str) -> str:
@@ -107,9 +108,9 @@ def _cell(text: str) -> str:
 def _md_entry(doc: dict, entry: dict) -> str:
     ident = f" ({_code(entry['id'])})" if entry["id"] else ""
     label = LABEL_WORDS.get(entry["drift"] or "")
-    parts = [f"### {_code(entry['address'])}{ident}: {html.escape(label or entry['reason'] or entry['action'])}\n"]
+    parts = [f"### {_code(entry['address'])}{ident}: {md.text(label or entry['reason'] or entry['action'])}\n"]
     if _says_more(entry):
-        parts.append(f"\n**What to do:** {entry['what_to_do']}\n")
+        parts.append(f"\n**What to do:** {md.text(entry['what_to_do'])}\n")
     if entry["changes"]:
         parts.append("\n| path | gpu.jsonc | account | origin | what to do |\n|---|---|---|---|---|\n")
         for c in entry["changes"]:
@@ -126,7 +127,7 @@ def _md_labels(doc: dict) -> str:
     origins = [o for o in ORIGINS if doc["summary"]["origins"][o]]
     lines = [f"- **{ORIGIN_WORDS[o]}**: {ORIGIN_ADVICE[o]}\n" for o in origins]
     seen = {e["drift"]: e for e in doc["drift"] if e["drift"]}
-    lines += [f"- **{LABEL_WORDS[label]}**: {entry['what_to_do']}\n" for label, entry in seen.items()]
+    lines += [f"- **{LABEL_WORDS[label]}**: {md.text(entry['what_to_do'])}\n" for label, entry in seen.items()]
     return "### What the labels ask\n\n" + "".join(lines) + "\n" if lines else ""
 
 

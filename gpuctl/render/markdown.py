@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 
+from gpuctl.render import md
 from gpuctl.render.policy import policy_markdown
 from gpuctl.render.words import (
     cost_figures, costs_by_address, field_line, for_people, heading, money_change, path_width, shown, summary_line, symbol, template_note,
@@ -53,7 +54,7 @@ def _cost_table(doc: dict) -> str:
     """Before → after (delta) per resource whose cost moves, and in total."""
     cost = doc["cost"]
     moved = [i for i in costs_by_address(doc).values() if "delta" in i and any(round(v, 2) for v in i["delta"].values())]
-    rows = [f"| `{i['address']}` | {money_change(i, 'always_on_per_hour')} | {money_change(i, 'worst_case_per_hour')} |\n" for i in moved[:COST_ROWS]]
+    rows = [f"| {md.code(i['address'])} | {money_change(i, 'always_on_per_hour')} | {money_change(i, 'worst_case_per_hour')} |\n" for i in moved[:COST_ROWS]]
     if len(moved) > COST_ROWS:
         rows.append(f"| … {len(moved) - COST_ROWS} more in the JSON plan | | |\n")
     rows.append(f"| **total** | {money_change(cost, 'always_on_per_hour')} | {money_change(cost, 'worst_case_per_hour')} |\n")
@@ -76,7 +77,7 @@ def _notices(title: str, mark: str, items: list[dict], shown: int = 20) -> str:
     groups = _grouped(items)
     if not groups:
         return ""
-    lines = [f"- {mark}{', '.join(f'`{a}`' for a in addresses) + ': ' if addresses else ''}{message}\n" for addresses, message in groups[:shown]]
+    lines = [f"- {mark}{', '.join(md.code(a) for a in addresses) + ': ' if addresses else ''}{md.text(message)}\n" for addresses, message in groups[:shown]]
     if len(groups) > shown:
         lines.append(f"- … and {len(groups) - shown} more in the JSON plan (`--format json`)\n")
     return f"\n**{title}**\n\n" + "".join(lines)
@@ -85,9 +86,9 @@ def _notices(title: str, mark: str, items: list[dict], shown: int = 20) -> str:
 def render_markdown(doc: dict, limit: int = LIMIT) -> str:
     doc = for_people(doc)
     parts = [f"### gpuctl plan: {summary_line(doc).removeprefix('Plan: ')}\n",
-             f"Project `{doc['project_id']}` · provider `{doc['provider']}` · cost {cost_figures(doc['cost'])}\n"]
+             f"Project {md.code(doc['project_id'])} · provider {md.code(doc['provider'])} · cost {cost_figures(doc['cost'])}\n"]
     for o in doc["overrides"]:
-        parts.append(f"- override `{o['flag']}`: `{o['path']}` = `{o['value']}`\n")
+        parts.append(f"- override {md.code(o['flag'])}: {md.code(o['path'])} = {md.code(str(o['value']))}\n")
     parts.append(policy_markdown(doc))
     parts.append(_cost_table(doc))
     parts.append(_notices("Warnings", "⚠️ ", doc["warnings"]))

@@ -37,12 +37,18 @@ def policy_markdown(doc: dict) -> str:
     if policy is None:
         return ""
     mark = "⛔" if policy["violations"] else "✅"
-    lines = "".join(f"- `{v['rule']}`: {_md(violation_line(v))}\n" for v in policy["violations"])
+    lines = "".join(f"- {_code(v['rule'])}: {_md(violation_line(v))}\n" for v in policy["violations"])
     return f"\n**{mark} {_md(_heading(policy))}**\n\n{lines}"
 
 
-def _md(text: str) -> str:
-    """Text safe inside a Markdown list item: no HTML, no stray code spans or emphasis."""
-    import html
+def _code(value: str) -> str:
+    from gpuctl.render.md import code
 
-    return html.escape(text, quote=False).replace("`", "ˋ").replace("*", "\\*")
+    return code(value)
+
+
+def _md(value: str) -> str:
+    """Text safe inside a Markdown list item: no HTML, no stray code spans or emphasis."""
+    from gpuctl.render.md import text
+
+    return text(value)
