@@ -39,7 +39,7 @@ def run(job: Job, opts: PlanOptions) -> int:
     pull = pull_request(job, opts.pr_file)
     if pull is None and opts.comment:
         job.app.note("note: this run is not for a pull request, so the plan goes to the job summary only")
-    results = [_plan_one(job, config, opts) for config in opts.configs]
+    results = _plan_all(job, opts)
     code = combined([r.code for r in results])
     job.outputs({  # first, so a comment GitHub refuses still leaves the plan's outputs
         "has_changes": "true" if any(r.changes for r in results) else "false",
@@ -60,14 +60,36 @@ def run(job: Job, opts: PlanOptions) -> int:
     return code if code in (1, 4) else 0
 
 
-def _plan_one(job: Job, config: str, opts: PlanOptions) -> Planned:
-    key = job.key(config)
+def _plan_all(job: Job, opts: PlanOptions) -> list[Planned]:
+    """Each config planned once. A config listed twice (`gpu.jsonc`, `./gpu.jsonc`) is one key:
+    planned and commented once. Two keys whose plan files would have one name (`a b/gpu.jsonc`,
+    `a_b/gpu.jsonc`) would leave one plan in the artifact for both, so the second is an error."""
+    results: list[Planned] = []
+    files: dict[Path, str] = {}
+    for config in opts.configs:
+        key = job.key(config)
+        path = plan_file(opts.plan_dir, key)
+        if any(r.key == key for r in results):
+            job.app.note(f"note: {key} is listed more than once; it is planned once")
+        elif path in files:
+            results.append(_failed(job, key, GpuctlError(f"{key} and {files[path]} would share the plan file {path.name} in the plan artifact",
+                                                         hint="rename one of the two directories (or files) so that their names differ in more than spaces and punctuation")))
+        else:
+            files[path] = key
+            results.append(_plan_one(job, config, key, path, opts))
+    return results
+
+
+def _failed(job: Job, key: str, exc: GpuctlError) -> Planned:
+    job.app.note(f"{key}: {exc.format()}")
+    return Planned(key, 1, f"error: {exc.summary}", None, error_markdown(f"gpuctl could not plan {md_code(key)}", exc.format()) + job.footer("Planned", key))
+
+
+def _plan_one(job: Job, config: str, key: str, path: Path, opts: PlanOptions) -> Planned:
     try:
         doc = runner.plan_document(job.app, config, opts.provider, opts.policy)
     except GpuctlError as exc:
-        job.app.note(f"{key}: {exc.format()}")
-        return Planned(key, 1, f"error: {exc.summary}", None, error_markdown(f"gpuctl could not plan {md_code(key)}", exc.format()) + job.footer("Planned", key))
-    path = plan_file(opts.plan_dir, key)
+        return _failed(job, key, exc)
     runner.save_plan(doc, path)
     violations = len((doc.get("policy") or {}).get("violations") or [])
     code = 4 if violations else 2 if not doc["in_sync"] else 0

@@ -145,3 +145,25 @@ def test_a_personal_token_finds_its_own_comment_by_its_user(gha, fake, tmp_path)
     assert fake.comments[impostor["id"]]["body"] == FAKE_PLAN
     assert "workers.max" in fake.comments[mine["id"]]["body"] and len(fake.comments_on(14)) == 2
     no_secrets(second, fake)
+
+
+def test_configs_that_would_share_a_plan_file_are_refused_and_a_repeated_one_is_planned_once(gha, fake, tmp_path):
+    """`a b/gpu.jsonc` and `a_b/gpu.jsonc` flatten to one plan file name: the artifact would
+    hold one plan for both, and apply would compare the other config's plan. The second is an
+    error of its own; `./gpu.jsonc` after `gpu.jsonc` is the same config, with one comment."""
+    fake.add_pull(15, "e" * 40)
+    gha.action_inputs["config"] = "gpu.jsonc\na b/gpu.jsonc\na_b/gpu.jsonc\n./gpu.jsonc\n"
+    files = {"a b/gpu.jsonc": json.dumps(config("spaced", project_id="spaced")), "a_b/gpu.jsonc": json.dumps(config("under", project_id="under"))}
+    run = gha.run(PLAN, pull_request(15, "e" * 40, tree(tmp_path / "pr", config("api"), files)))
+    job = run.job("plan")
+    assert job.status == "failure"
+    outputs = job.step("gpuctl").outputs
+    assert outputs["exit_code"] == "1"
+    assert outputs["summary"].splitlines() == [
+        "gpu.jsonc: Plan: 1 to create, 0 to update, 0 to replace, 0 to delete.",
+        "a b/gpu.jsonc: Plan: 1 to create, 0 to update, 0 to replace, 0 to delete.",
+        "a_b/gpu.jsonc: error: a_b/gpu.jsonc and a b/gpu.jsonc would share the plan file a_b__gpu.jsonc.plan.json in the plan artifact"]
+    assert len(outputs["plan_json"].splitlines()) == 2
+    bodies = {read_marker(c["body"]).key: c["body"] for c in fake.comments_on(15)}
+    assert sorted(bodies) == ["a b/gpu.jsonc", "a_b/gpu.jsonc", "gpu.jsonc"] and len(fake.comments_on(15)) == 3
+    assert "endpoint.spaced" in bodies["a b/gpu.jsonc"] and "would share the plan file" in bodies["a_b/gpu.jsonc"]
