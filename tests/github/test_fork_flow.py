@@ -100,3 +100,21 @@ def test_a_fork_that_writes_a_literal_over_a_secret_never_sees_the_account_s_val
     plan = fake.artifact(privileged.run_id, f"gpuctl-plan-{HEAD}")
     assert secret not in comment["body"] + job.summary + privileged.texts() + str(plan)
     no_secrets(privileged, fake)
+
+
+def test_fork_configs_takes_one_config_per_line_so_a_path_may_hold_spaces(gha, fake, tmp_path):
+    """CONFIGS in fork-configs.yml is one path per line, as the action's `config` input is: a
+    path with a space is one config, not two words."""
+    import yaml
+
+    workflow = yaml.safe_load((WORKFLOWS / "fork-configs.yml").read_text())
+    (step,) = [s for s in workflow["jobs"]["configs"]["steps"] if "CONFIGS" in (s.get("env") or {})]
+    step["env"]["CONFIGS"] = "gpu.jsonc\n  services/my api/gpu.jsonc  \n\n"
+    patched = tmp_path / "fork-configs.yml"
+    patched.write_text(yaml.safe_dump(workflow, sort_keys=False))
+    fake.add_pull(24, HEAD, head_repo="mallory/ml-api", head_repo_id=99)
+    files = {"services/my api/gpu.jsonc": "{}", "services/my api/handler.py": "print()\n", "services/my/gpu.jsonc": "{}"}
+    run = gha.run(patched, pull_request(24, HEAD, tree(tmp_path / "fork", config("api"), files), fork=True))
+    assert run.job("configs").status == "success", run.job("configs").steps
+    (uploaded,) = fake.artifacts
+    assert set(uploaded["files"]) == {"gpu.jsonc", "services/my api/gpu.jsonc", "services/my api/handler.py", "pr-number"}
