@@ -38,3 +38,24 @@ def test_code_and_text_render_what_they_are_given():
         rendered = _html(f"| h |\n|---|\n| {code(value)} {text(value)} |\n")
         cell = re.search(r"<td>(.*?)</td>", rendered, re.S).group(1)
         assert cell.count(value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")) == 2, (value, cell)
+
+
+def test_a_thousand_endpoints_sharing_a_warning_and_breaking_a_policy_stay_under_the_comment_limit(cli, tmp_path):
+    """`deploy --format markdown` is what a workflow without the action posts: it must fit one
+    GitHub comment (65,536 characters) and say what it left out, even when one warning concerns
+    every endpoint and every endpoint breaks a policy rule."""
+    names = [f"transcription-service-for-customer-region-{i:04d}-production" for i in range(1000)]
+    blocks = [{"name": n, "template": "vllm", "gpu_type": "NVIDIA L4", "gpu_types": ["NVIDIA A40"]} for n in names]
+    (tmp_path / "gpu.jsonc").write_text(json.dumps({"project_id": "big", "serverless": blocks, "policy": {"max_max_workers": 1}}))
+    (tmp_path / "observed.json").write_text('{"provider": "runpod"}')
+    result = cli(PLAN, tmp_path)
+    assert result.code == 4, result.err
+    assert len(result.out) <= 65_536
+    assert "and 990 more: no model is set" in result.out  # the warning names ten endpoints and counts the rest
+    assert "… and 950 more in the JSON plan" in result.out  # violations past the first 50
+    assert "> **Truncated:**" in result.out and "more resources not shown" in result.out
+    from gpuctl.render.markdown import render_markdown
+
+    doc = json.loads(cli([*PLAN[:-2], "--format", "json"], tmp_path).out)
+    small = render_markdown(doc, limit=6_000)  # the summary alone is over: cut, and said
+    assert len(small) <= 6_000 and "the summary above is cut" in small and small.count("```") % 2 == 0

@@ -20,6 +20,7 @@ LIMIT = 60_000
 OPEN_RESOURCES = 5  # at most this many resources listed ...
 OPEN_LINES = 50  # ... and this many field lines in all: every section is open
 COST_ROWS = 25  # resources in the cost table; the rest are in the JSON plan
+ADDRESSES = 10  # resources named by one warning or note; the rest are counted
 
 
 def _escape(text: str) -> str:
@@ -72,12 +73,20 @@ def _grouped(items: list[dict]) -> list[tuple[list[str], str]]:
     return [(addresses, message) for message, addresses in groups.items()]
 
 
+def _addresses(addresses: list[str]) -> str:
+    """The resources a notice concerns, at most `ADDRESSES` named: a warning shared by a
+    thousand endpoints must not fill the comment."""
+    named = ", ".join(md.code(a) for a in addresses[:ADDRESSES])
+    more = len(addresses) - ADDRESSES
+    return f"{named} and {more} more" if more > 0 else named
+
+
 def _notices(title: str, mark: str, items: list[dict], shown: int = 20) -> str:
     """A list of warnings or notes, each said once, at most `shown` of them: the resources matter more."""
     groups = _grouped(items)
     if not groups:
         return ""
-    lines = [f"- {mark}{', '.join(md.code(a) for a in addresses) + ': ' if addresses else ''}{md.text(message)}\n" for addresses, message in groups[:shown]]
+    lines = [f"- {mark}{_addresses(addresses) + ': ' if addresses else ''}{md.text(message)}\n" for addresses, message in groups[:shown]]
     if len(groups) > shown:
         lines.append(f"- … and {len(groups) - shown} more in the JSON plan (`--format json`)\n")
     return f"\n**{title}**\n\n" + "".join(lines)
@@ -97,6 +106,10 @@ def render_markdown(doc: dict, limit: int = LIMIT) -> str:
     listed = shown(doc)
     fold = folds(listed)
     text = "".join(parts)
+    if len(text) > limit - 400:  # never, short of thousands of overrides or policy violations; the limit still holds
+        text = text[:text.rfind("\n", 0, limit - 800) + 1] + ("\n> **Truncated:** the summary above is cut to stay under GitHub's comment limit, and no "
+                                                             "resource is shown. Run `gpu serverless deploy --plan` or download the JSON plan (`--format json`).\n")
+        return text
     for i, resource in enumerate(listed):
         section = _section(resource, fold)
         if len(text) + len(section) > limit - 400:

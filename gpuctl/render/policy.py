@@ -4,6 +4,8 @@ policy was in force; a passed policy is one line, each violation one line."""
 
 from __future__ import annotations
 
+VIOLATIONS = 50  # listed in Markdown, which has a size limit; text and JSON list every one
+
 
 def violation_line(v: dict) -> str:
     """One violation of a plan document for people: `gpu.jsonc:9:7: endpoint.api: serverless.gpu_type: ... [rule, file]`."""
@@ -37,7 +39,10 @@ def policy_markdown(doc: dict) -> str:
     if policy is None:
         return ""
     mark = "⛔" if policy["violations"] else "✅"
-    lines = "".join(f"- {_code(v['rule'])}: {_md(violation_line(v))}\n" for v in policy["violations"])
+    shown = policy["violations"][:VIOLATIONS]
+    lines = "".join(f"- {_code(v['rule'])}: {_md(violation_line(v))}\n" for v in shown)
+    if len(policy["violations"]) > VIOLATIONS:
+        lines += f"- … and {len(policy['violations']) - VIOLATIONS} more in the JSON plan (`--format json`) and the text plan\n"
     return f"\n**{mark} {_md(_heading(policy))}**\n\n{lines}"
 
 
