@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gpuctl.errors import GpuctlError
-from gpuctl.github import comments, runner
+from gpuctl.github import comments, fork, runner
 from gpuctl.github.job import Job, combined, error_markdown, plan_file
 from gpuctl.github.reviewed import artifact_name
 from gpuctl.render.md import code as md_code
@@ -39,7 +39,7 @@ def run(job: Job, opts: PlanOptions) -> int:
     pull = pull_request(job, opts.pr_file)
     if pull is None and opts.comment:
         job.app.note("note: this run is not for a pull request, so the plan goes to the job summary only")
-    results = _plan_all(job, opts)
+    results = _plan_all(job, opts, pull[1] if pull is not None and opts.pr_file is not None else None)
     code = combined([r.code for r in results])
     job.outputs({  # first, so a comment GitHub refuses still leaves the plan's outputs
         "has_changes": "true" if any(r.changes for r in results) else "false",
@@ -60,10 +60,11 @@ def run(job: Job, opts: PlanOptions) -> int:
     return code if code in (1, 4) else 0
 
 
-def _plan_all(job: Job, opts: PlanOptions) -> list[Planned]:
+def _plan_all(job: Job, opts: PlanOptions, fork_head: str | None) -> list[Planned]:
     """Each config planned once. A config listed twice (`gpu.jsonc`, `./gpu.jsonc`) is one key:
     planned and commented once. Two keys whose plan files would have one name (`a b/gpu.jsonc`,
-    `a_b/gpu.jsonc`) would leave one plan in the artifact for both, so the second is an error."""
+    `a_b/gpu.jsonc`) would leave one plan in the artifact for both, so the second is an error.
+    In the fork flow (`fork_head`), a config's files must be the pull request's at that commit."""
     results: list[Planned] = []
     files: dict[Path, str] = {}
     for config in opts.configs:
@@ -76,6 +77,12 @@ def _plan_all(job: Job, opts: PlanOptions) -> list[Planned]:
                                                          hint="rename one of the two directories (or files) so that their names differ in more than spaces and punctuation")))
         else:
             files[path] = key
+            try:
+                if fork_head is not None:
+                    fork.verify(job.github, job.app.cwd, config, fork_head)
+            except GpuctlError as exc:
+                results.append(_failed(job, key, exc))
+                continue
             results.append(_plan_one(job, config, key, path, opts))
     return results
 

@@ -6,6 +6,7 @@ request, and can answer with canned rate-limit responses first."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -37,6 +38,7 @@ class FakeGitHub:
     labels: dict[str, dict] = field(default_factory=dict)
     commit_pulls: dict[str, list[int]] = field(default_factory=dict)
     artifacts: list[dict] = field(default_factory=list)
+    trees: dict[str, dict[str, bytes]] = field(default_factory=dict)  # commit SHA -> {path: content}, for /contents
     requests: list[dict] = field(default_factory=list)
     canned: list[Canned] = field(default_factory=list)
     token_user: dict | None = None  # whom GET /user names; None: the Actions token, which gets a 403
@@ -68,6 +70,24 @@ class FakeGitHub:
                         "workflow_run": {"repository_id": self.repository_id, **run}, "files": dict(files)}
             self.artifacts = [a for a in self.artifacts if not (a["name"] == name and a["workflow_run"]["id"] == run["id"])] + [artifact]
         return artifact
+
+    def add_tree(self, sha: str, directory) -> None:
+        """The files of commit `sha`, read from a checkout `directory` (a Path), for GET /contents."""
+        self.trees[sha] = {p.relative_to(directory).as_posix(): p.read_bytes() for p in directory.rglob("*") if p.is_file()}
+
+    def _contents(self, query: dict, path: str):
+        from urllib.parse import unquote
+
+        files, path = self.trees.get(query.get("ref", "")), unquote(path)
+        if files is None:
+            return 404, {}, {"message": "No commit found for the ref"}
+        if path in files:
+            data = files[path]
+            return 200, {}, {"type": "file", "path": path, "sha": hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()}
+        inside = sorted(p for p in files if p.startswith(path + "/"))
+        if inside:
+            return 200, {}, [{"type": "file", "path": p} for p in inside]
+        return 404, {}, {"message": "Not Found"}
 
     def artifact(self, run_id: int, name: str) -> dict | None:
         return next((a for a in self.artifacts if a["workflow_run"]["id"] == run_id and a["name"] == name), None)
@@ -128,6 +148,7 @@ class FakeGitHub:
             (r"/labels", "POST", lambda q, b: self._create_label(b)),
             (r"/pulls/(\d+)", "GET", lambda q, b, n: (200, {}, self.pulls[int(n)]) if int(n) in self.pulls else (404, {}, {"message": "Not Found"})),
             (r"/commits/([0-9a-f]+)/pulls", "GET", lambda q, b, sha: self._page(q, [self.pulls[n] for n in self.commit_pulls.get(sha, [])])),
+            (r"/contents/(.+)", "GET", lambda q, b, path: self._contents(q, path)),
             (r"/actions/artifacts", "GET", lambda q, b: self._page(q, [self._artifact_view(a) for a in self.artifacts if a["name"] == q.get("name", a["name"])], key="artifacts")),
         ]
 

@@ -19,6 +19,7 @@ def fork_configs(gha, fake, tmp_path, number: int = 21, gpu: dict | None = None)
     fake.add_pull(number, HEAD, head_repo="mallory/ml-api", head_repo_id=99)
     files = {"handler.py": "import runpod\nrunpod.serverless.start({'handler': lambda job: job})\n", "notes/secret-plan.txt": "not a config"}
     checkout = tree(tmp_path / "fork", gpu or config("api", "forked"), files)
+    fake.add_tree(HEAD, checkout)  # the pull request's head commit, as GitHub serves it
     run = gha.run(WORKFLOWS / "fork-configs.yml", pull_request(number, HEAD, checkout, fork=True))
     assert run.job("configs").status == "success", run.job("configs").steps
     return run
@@ -118,3 +119,28 @@ def test_fork_configs_takes_one_config_per_line_so_a_path_may_hold_spaces(gha, f
     assert run.job("configs").status == "success", run.job("configs").steps
     (uploaded,) = fake.artifacts
     assert set(uploaded["files"]) == {"gpu.jsonc", "services/my api/gpu.jsonc", "services/my api/handler.py", "pr-number"}
+
+
+def test_configs_the_fork_s_run_uploaded_that_are_not_the_pull_request_s_get_no_plan(gha, fake, tmp_path):
+    """The fork controls its run of fork-configs.yml, so it can upload a harmless gpu.jsonc
+    while the pull request changes another. The privileged run compares each uploaded file with
+    the pull request's head commit and plans nothing that differs: the comment says why."""
+    import json
+
+    unprivileged = fork_configs(gha, fake, tmp_path)
+    (uploaded,) = fake.artifacts
+    uploaded["files"]["gpu.jsonc"] = json.dumps(config("api")).encode()  # not what the pull request holds
+    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, tree(tmp_path / "base", config("api"))))
+    job = privileged.job("plan")
+    assert job.status == "failure"
+    (comment,) = fake.comments_on(21)
+    assert "gpuctl could not plan `gpu.jsonc`" in comment["body"] and "is not the pull request's at 999999999999" in comment["body"]
+    assert "will be created" not in comment["body"] and "No changes" not in comment["body"]
+    assert fake.artifact(privileged.run_id, f"gpuctl-plan-{HEAD}") is None  # no plan to apply on merge
+    assert "Traceback" not in privileged.texts()
+
+    uploaded["files"]["gpu.jsonc"] = (tmp_path / "fork" / "gpu.jsonc").read_bytes()  # the real one, and a handler file the fork invented
+    uploaded["files"]["extra.py"] = b"print('not in the pull request')\n"
+    again = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, tree(tmp_path / "base2", config("api"))))
+    assert again.job("plan").status == "failure"
+    assert "extra.py is not the pull request's" in fake.comments_on(21)[0]["body"]
