@@ -54,10 +54,13 @@ class Job:
             text = text.replace(secret, "(redacted)")
         return text
 
-    def footer(self, what: str, key: str) -> str:
+    def footer(self, what: str, key: str, commit: str | None = None) -> str:
+        """The last line of a comment: what was done, for which commit of the pull request (so a
+        plan left from an earlier push says so), by which gpuctl, in which run."""
         run = self.actions.run_url()
         where = f" in [run {self.actions.run_id}]({run})" if run else ""
-        return f"\n<sub>{what} {md_code(key)} with gpuctl {__version__}{where}.</sub>\n"
+        at = f" at commit {commit[:12]}" if commit else ""
+        return f"\n<sub>{what} {md_code(key)}{at} with gpuctl {__version__}{where}.</sub>\n"
 
     def summary(self, markdown: str) -> None:
         append_summary(self.actions.summary_path, self.clean(markdown))

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gpuctl.errors import GpuctlError
-from gpuctl.github import comments, fork, runner
+from gpuctl.github import comments, runner
+from gpuctl.github import fork as forks
 from gpuctl.github.job import Job, combined, error_markdown, plan_file
 from gpuctl.github.reviewed import artifact_name
 from gpuctl.render.md import code as md_code
@@ -39,7 +40,7 @@ def run(job: Job, opts: PlanOptions) -> int:
     pull = pull_request(job, opts.pr_file)
     if pull is None and opts.comment:
         job.app.note("note: this run is not for a pull request, so the plan goes to the job summary only")
-    results = _plan_all(job, opts, pull[1] if pull is not None and opts.pr_file is not None else None)
+    results = _plan_all(job, opts, pull[1] if pull is not None else None, opts.pr_file is not None)
     code = combined([r.code for r in results])
     job.outputs({  # first, so a comment GitHub refuses still leaves the plan's outputs
         "has_changes": "true" if any(r.changes for r in results) else "false",
@@ -60,11 +61,11 @@ def run(job: Job, opts: PlanOptions) -> int:
     return code if code in (1, 4) else 0
 
 
-def _plan_all(job: Job, opts: PlanOptions, fork_head: str | None) -> list[Planned]:
+def _plan_all(job: Job, opts: PlanOptions, head: str | None, fork: bool) -> list[Planned]:
     """Each config planned once. A config listed twice (`gpu.jsonc`, `./gpu.jsonc`) is one key:
     planned and commented once. Two keys whose plan files would have one name (`a b/gpu.jsonc`,
     `a_b/gpu.jsonc`) would leave one plan in the artifact for both, so the second is an error.
-    In the fork flow (`fork_head`), a config's files must be the pull request's at that commit."""
+    In the fork flow (`fork`), a config's files must be the pull request's at `head`."""
     results: list[Planned] = []
     files: dict[Path, str] = {}
     for config in opts.configs:
@@ -73,35 +74,35 @@ def _plan_all(job: Job, opts: PlanOptions, fork_head: str | None) -> list[Planne
         if any(r.key == key for r in results):
             job.app.note(f"note: {key} is listed more than once; it is planned once")
         elif path in files:
-            results.append(_failed(job, key, GpuctlError(f"{key} and {files[path]} would share the plan file {path.name} in the plan artifact",
+            results.append(_failed(job, key, head, GpuctlError(f"{key} and {files[path]} would share the plan file {path.name} in the plan artifact",
                                                          hint="rename one of the two directories (or files) so that their names differ in more than spaces and punctuation")))
         else:
             files[path] = key
             try:
-                if fork_head is not None:
-                    fork.verify(job.github, job.app.cwd, config, fork_head)
+                if fork and head is not None:
+                    forks.verify(job.github, job.app.cwd, config, head)
             except GpuctlError as exc:
-                results.append(_failed(job, key, exc))
+                results.append(_failed(job, key, head, exc))
                 continue
-            results.append(_plan_one(job, config, key, path, opts))
+            results.append(_plan_one(job, config, key, path, opts, head))
     return results
 
 
-def _failed(job: Job, key: str, exc: GpuctlError) -> Planned:
+def _failed(job: Job, key: str, head: str | None, exc: GpuctlError) -> Planned:
     job.app.note(f"{key}: {exc.format()}")
-    return Planned(key, 1, f"error: {exc.summary}", None, error_markdown(f"gpuctl could not plan {md_code(key)}", exc.format()) + job.footer("Planned", key))
+    return Planned(key, 1, f"error: {exc.summary}", None, error_markdown(f"gpuctl could not plan {md_code(key)}", exc.format()) + job.footer("Planned", key, head))
 
 
-def _plan_one(job: Job, config: str, key: str, path: Path, opts: PlanOptions) -> Planned:
+def _plan_one(job: Job, config: str, key: str, path: Path, opts: PlanOptions, head: str | None) -> Planned:
     try:
         doc = runner.plan_document(job.app, config, opts.provider, opts.policy)
     except GpuctlError as exc:
-        return _failed(job, key, exc)
+        return _failed(job, key, head, exc)
     runner.save_plan(doc, path)
     violations = len((doc.get("policy") or {}).get("violations") or [])
     code = 4 if violations else 2 if not doc["in_sync"] else 0
     summary = runner.plan_summary(doc) + (f" Breaks {violations} policy rule{'s' if violations != 1 else ''}." if violations else "")
-    return Planned(key, code, summary, path.resolve(), runner.plan_markdown(doc) + job.footer("Planned", key), not doc["in_sync"])
+    return Planned(key, code, summary, path.resolve(), runner.plan_markdown(doc) + job.footer("Planned", key, head), not doc["in_sync"])
 
 
 def pull_request(job: Job, pr_file: Path | None) -> tuple[int, str] | None:

@@ -29,6 +29,9 @@ def test_a_second_push_edits_the_one_comment(gha, fake, tmp_path):
     assert second.job("plan").status == "success"
     (edited,) = fake.comments_on(7)
     assert edited["id"] == comment["id"] and edited["body"] != comment["body"]
+    # each plan names the commit it is for, so one left from an earlier push (a cancelled run) says so
+    assert "Planned `gpu.jsonc` at commit aaaaaaaaaaaa with gpuctl" in comment["body"]
+    assert "Planned `gpu.jsonc` at commit bbbbbbbbbbbb with gpuctl" in edited["body"]
     assert [r["method"] for r in fake.writes()] == ["POST", "PATCH"]
     no_secrets(first, fake)
     no_secrets(second, fake)
