@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from gpuctl.cli.durations import DURATION
+from gpuctl.cli.durations import POSITIVE_DURATION
 from gpuctl.cli.resolve import provider_options
 from gpuctl.errors import ExitCode
 
@@ -33,7 +33,7 @@ def declared(loaded, endpoint: dict) -> tuple[tuple[str, ...], str | None]:
 @click.option("--cpu/--gpu", "cpu", default=None,
               help="cpu: a CPU pod downloads the models into the network volume, then is deleted. "
                    "gpu: a warm-up job runs on a real worker. Default: gpu.")
-@click.option("--timeout", type=DURATION, default="900", show_default=True, metavar="S", help="Give up after this long (seconds, or 30s, 15m, 1h); what was started is removed.")
+@click.option("--timeout", type=POSITIVE_DURATION, default="900", show_default=True, metavar="S", help="Give up after this long (seconds, or 30s, 15m, 1h); what was started is removed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON result document on stdout.")
 @provider_options
 @click.pass_obj
@@ -50,8 +50,6 @@ def warm(app, name: str, cpu: bool | None, timeout: float, as_json: bool, provid
     from gpuctl.warm.report import result_lines
 
     seconds = timeout
-    if seconds <= 0:
-        raise click.BadParameter("must be more than 0", param_hint="--timeout")
     target = open_target(app, provider, config, start_local=True)
     try:
         found = endpoint(target, name)
