@@ -10,7 +10,7 @@ import click
 from gpuctl.cli.durations import Number
 from gpuctl.cli.resolve import provider_options
 from gpuctl.errors import ExitCode
-from gpuctl.jobs import FINAL, job_error, wait_until_final
+from gpuctl.jobs import FINAL, check_body_size, job_error, wait_until_final
 
 if TYPE_CHECKING:
     from gpuctl.cli.context import AppContext
@@ -52,7 +52,9 @@ def invoke(app: AppContext, name: str, input_value: str | None, is_async: bool, 
 
     if is_async and streaming:
         raise UsageError("--async and --stream cannot be combined", hint="--stream queues the job itself and prints its chunks")
-    payload = job_payload(parse_input(*read_input(app, input_value)))
+    text, where = read_input(app, input_value)
+    payload = job_payload(parse_input(text, where))
+    check_body_size("run" if is_async or streaming else "runsync", payload, where)
     target = open_target(app, provider, config, start_local=True)
     try:
         call = JobCall(app, target.provider, queue_endpoint(target, name)["id"], name, timeout, as_json)

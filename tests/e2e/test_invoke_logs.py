@@ -127,6 +127,23 @@ def test_bad_json_is_located_and_sends_nothing(deployed):
     assert sum("runsync" in r["path"] for r in account.requests()) == sent
 
 
+def test_an_input_over_runpods_size_limit_is_refused_before_it_is_sent(deployed):
+    """RunPod takes 20 MB on /runsync and 10 MB on /run: gpu said nothing until the whole body
+    was uploaded and the endpoint answered 400 with no hint; now it names the file, the limit
+    of the route the flags choose, and what to do instead, and sends nothing."""
+    account, proj = deployed
+    sent = sum(r["path"].endswith(("/run", "/runsync")) for r in account.requests())
+    (proj / "huge.json").write_text(json.dumps({"prompt": "a" * (20 * 1024 * 1024)}))
+    (proj / "mid.json").write_text(json.dumps({"prompt": "a" * (12 * 1024 * 1024)}))
+    huge = account.gpu("serverless", "invoke", "talk", "--input", "@huge.json", cwd=proj)
+    assert huge.code == 1 and "RunPod's /runsync accepts at most 20 MB" in huge.err and "in huge.json" in huge.err, huge.err
+    assert "by reference" in huge.err and "Traceback" not in huge.err
+    for flag in ("--async", "--stream"):
+        mid = account.gpu("serverless", "invoke", "talk", "--input", "@mid.json", flag, cwd=proj)
+        assert mid.code == 1 and "RunPod's /run accepts at most 10 MB" in mid.err and "/runsync takes up to 20 MB" in mid.err, mid.err
+    assert sum(r["path"].endswith(("/run", "/runsync")) for r in account.requests()) == sent
+
+
 def test_timeout_leaves_the_job_running_and_job_cancel_stops_it(deployed):
     account, proj = deployed
     waited = account.gpu("serverless", "invoke", "talk", "--input", '{"sleep": 60}', "--timeout", "1.5", cwd=proj)
