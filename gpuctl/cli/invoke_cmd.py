@@ -114,6 +114,7 @@ def queue_endpoint(target: Target, ref: str) -> dict:
     from gpuctl.errors import UsageError
 
     found = endpoint(target, ref)
+    target.protect_env(found)  # a job's output and error are the worker's words
     if found.get("type") == "LOAD_BALANCER":
         raise UsageError(f"endpoint {ref} is a load-balancing endpoint: it has no job queue", hint="send HTTP requests to its URL directly")
     return found
@@ -256,8 +257,9 @@ def job_call(app: AppContext, provider: str | None, config: str | None, ref: str
 
     target = open_target(app, provider, config)
     try:
-        endpoint_id = endpoint(target, ref)["id"]
-        return getattr(target.provider, verb)(endpoint_id, job_id)
+        found = endpoint(target, ref)
+        target.protect_env(found)
+        return getattr(target.provider, verb)(found["id"], job_id)
     except NotFound:
         raise NotFound(f"no job {job_id} on {ref} (unknown, or its result has expired)", status=404, hint=RETENTION_HINT) from None
     finally:

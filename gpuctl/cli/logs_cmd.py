@@ -41,6 +41,7 @@ def logs(app: AppContext, name: str, follow: bool, worker_id: str | None, since:
     target = open_target(app, provider, config)
     try:
         found = endpoint(target, name)
+        target.protect_env(found)  # what workers print may hold them
         source = LogSource(target.provider, found["id"], start, tail)
         printer = Printer(app, as_json, prefix=worker_id is None)
         if follow:

@@ -3,6 +3,7 @@ NAME or ID given on the command line into one endpoint of the account."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -35,10 +36,25 @@ class Target:
     provider: Provider
     loaded: object | None  # gpuctl.config.LoadedConfig
     name: str  # "runpod" | "local"
+    protect: Callable[[str | None], None] = lambda secret: None  # AppContext.protect
 
     @property
     def project_id(self) -> str | None:
         return self.loaded.project_id if self.loaded else None
+
+    def protect_env(self, endpoint: dict) -> None:
+        """Register the endpoint's env values as secrets, for the commands that print what its
+        workers wrote (logs, a job's output or error): a handler or a library that prints or
+        returns a token must not put it in a CI log through gpu. A value is a secret until shown
+        otherwise (as in snapshots): only gpuctl's own GPUCTL_* markers and values gpu.jsonc
+        holds as plain literals are not."""
+        from gpuctl.config import references
+
+        literals = {value for block in (self.loaded.blocks if self.loaded else ()) for value in block.model.runpod.env.values()
+                    if isinstance(value, str) and not references.names(value)}
+        for key, value in (endpoint.get("env") or {}).items():
+            if not str(key).startswith("GPUCTL_") and isinstance(value, str) and value not in literals:
+                self.protect(value)
 
     def close(self) -> None:
         self.provider.close()
@@ -91,7 +107,7 @@ def open_target(app: AppContext, provider: str | None, config: str | None, start
     path, display = config_path(app, config)
     loaded = load_config(path, display=display) if config or path.exists() else None
     name, _ = choose_provider(app, provider, loaded.provider if loaded else None)
-    return Target(connect(app, name, start_local=start_local), loaded, name)
+    return Target(connect(app, name, start_local=start_local), loaded, name, app.protect)
 
 
 def find_endpoint(endpoints: list[dict], ref: str, project_id: str | None) -> dict:
