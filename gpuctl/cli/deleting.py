@@ -84,6 +84,9 @@ def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: 
         raise Refused(f"endpoint {chosen['name']} ({chosen['id']}) belongs to {whose}, not to this project", hint=f"to delete it anyway, name it by id with --force: gpu serverless delete {chosen['id']} --force")
     volumes = _volumes(target, chosen)
     app.stderr.write(f"This deletes endpoint {_endpoint_label(chosen)}, its workers and its queued jobs.\n")
+    unfinished = _unfinished_jobs(target, chosen["id"])
+    if unfinished:
+        app.stderr.write(f"It has {unfinished}: they are lost with it (a running job is stopped, and no result can be read afterwards).\n")
     for v in volumes:
         app.stderr.write(f"Network volume {v['name']} ({v['id']}, {data_center(v)}) is kept.\n")
     confirm(app, f"Delete endpoint {chosen['name']}?", force)
@@ -93,6 +96,20 @@ def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: 
     _forget_records(app, target, chosen["id"])
     app.note(f"deleted endpoint {chosen['name']} ({chosen['id']}); kept {len(volumes)} network volume(s)")
     return _report(app, as_json, {"deleted": chosen["id"], "not_found": False, "already_gone": not gone_now, "volumes_kept": [v["id"] for v in volumes]})
+
+
+def _unfinished_jobs(target: Target, endpoint_id: str) -> str | None:
+    """"2 running jobs and 1 queued job" from the endpoint's /health, or None when there are
+    none or it cannot be read (the question is asked anyway; this only says what is at stake)."""
+    from gpuctl.provider.errors import ProviderError
+
+    try:
+        jobs = target.provider.health(endpoint_id).get("jobs") or {}
+    except ProviderError:
+        return None
+    counts = [(int(jobs.get(key) or 0), word) for key, word in (("inProgress", "running"), ("inQueue", "queued"))]
+    parts = [f"{n} {word} job{'s' if n != 1 else ''}" for n, word in counts if n > 0]
+    return " and ".join(parts) or None
 
 
 def _forget_records(app: AppContext, target: Target, endpoint_id: str) -> None:

@@ -85,3 +85,29 @@ def test_delete_takes_gpuctls_records_with_it_so_the_next_plan_is_not_drift(acco
     plan = account.gpu("serverless", "deploy", "--plan", "--json", cwd=proj).json()
     created = next(r for r in plan["resource_changes"] if r["kind"] == "endpoint")
     assert created["action"] == "create" and created.get("drift") is None
+
+
+def test_the_question_says_which_jobs_would_be_lost(account, tmp_path):
+    """Deleting an endpoint stops its running jobs and drops its queue; the question used to
+    speak of queued jobs only, whatever was running. Now it counts both, from /health."""
+    from pathlib import Path
+
+    from tests.support.wait import until
+
+    talker = (Path(__file__).parent / "workers" / "talker.py").read_text()
+    config = echo_config(max_workers=1)
+    config["serverless"]["local"]["command"] = ["python", "talker.py"]
+    proj = project(tmp_path / "p", config, {"talker.py": talker})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    release = tmp_path / "release"
+    for _ in range(2):
+        queued = account.gpu("serverless", "invoke", "echo", "--async", "--input", json.dumps({"release": str(release)}), cwd=proj)
+        assert queued.code == 0, queued.err
+    endpoint_id = account.endpoints()[0]["id"]
+    until(lambda: account.server.http.get(f"/ai/v2/{endpoint_id}/health").json()["jobs"]["inProgress"] == 1, "one job running")
+    code, out = run_on_terminal(["serverless", "delete", "echo"], proj, account.env, [("Delete endpoint echo?", "n")])
+    assert code == 1 and "It has 1 running job and 1 queued job: they are lost with it" in out, out
+    assert len(account.endpoints()) == 1
+    forced = account.gpu("serverless", "delete", "echo", "--force", cwd=proj)
+    assert forced.code == 0 and "It has 1 running job and 1 queued job" in forced.err, forced.err
+    release.touch()
