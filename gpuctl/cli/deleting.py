@@ -86,7 +86,7 @@ def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: 
     app.stderr.write(f"This deletes endpoint {_endpoint_label(chosen)}, its workers and its queued jobs.\n")
     unfinished = _unfinished_jobs(target, chosen["id"])
     if unfinished:
-        app.stderr.write(f"It has {unfinished}: they are lost with it (a running job is stopped, and no result can be read afterwards).\n")
+        app.stderr.write(f"It has {unfinished}, lost with it: a running job is stopped, and no job's result can be read afterwards.\n")
     for v in volumes:
         app.stderr.write(f"Network volume {v['name']} ({v['id']}, {data_center(v)}) is kept.\n")
     confirm(app, f"Delete endpoint {chosen['name']}?", force)

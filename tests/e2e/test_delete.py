@@ -106,7 +106,7 @@ def test_the_question_says_which_jobs_would_be_lost(account, tmp_path):
     endpoint_id = account.endpoints()[0]["id"]
     until(lambda: account.server.http.get(f"/ai/v2/{endpoint_id}/health").json()["jobs"]["inProgress"] == 1, "one job running")
     code, out = run_on_terminal(["serverless", "delete", "echo"], proj, account.env, [("Delete endpoint echo?", "n")])
-    assert code == 1 and "It has 1 running job and 1 queued job: they are lost with it" in out, out
+    assert code == 1 and "It has 1 running job and 1 queued job, lost with it" in out, out
     assert len(account.endpoints()) == 1
     forced = account.gpu("serverless", "delete", "echo", "--force", cwd=proj)
     assert forced.code == 0 and "It has 1 running job and 1 queued job" in forced.err, forced.err
