@@ -50,21 +50,22 @@ def status(app: AppContext, ref: str, as_json: bool, watch: bool, interval: floa
 
     --watch stops on Ctrl-C or SIGTERM, exiting 0."""
     from gpuctl.cli import views
-    from gpuctl.cli.resolve import endpoint, open_target, start_recording
+    from gpuctl.cli.resolve import endpoint, open_target, start_recording, while_it_exists
     from gpuctl.warm.signals import sigterm_as_interrupt
 
     start_recording(app, record, "gpu serverless status")
     target = open_target(app, provider, config)
     try:
         endpoint_id = endpoint(target, ref)["id"]
-        if not watch:
-            _show(app, views.status_doc(target, endpoint_id), as_json)
-            return ExitCode.OK
-        with sigterm_as_interrupt():
-            try:
-                _watch(app, lambda: views.status_doc(target, endpoint_id), interval, as_json)
-            except KeyboardInterrupt:
+        with while_it_exists(target, ref, endpoint_id, "status --watch followed it" if watch else "its status was read"):
+            if not watch:
+                _show(app, views.status_doc(target, endpoint_id), as_json)
                 return ExitCode.OK
+            with sigterm_as_interrupt():
+                try:
+                    _watch(app, lambda: views.status_doc(target, endpoint_id), interval, as_json)
+                except KeyboardInterrupt:
+                    return ExitCode.OK
     finally:
         target.close()
 

@@ -46,7 +46,7 @@ def invoke(app: AppContext, name: str, input_value: str | None, is_async: bool, 
     end within --timeout. Ctrl-C stops the waiting, not the job (exit 130). With --stream and
     --json the chunk lines are followed by the job document. While it waits, a terminal shows
     one live line on stderr: the job's state (queued, running), its id and the time waited."""
-    from gpuctl.cli.resolve import open_target
+    from gpuctl.cli.resolve import open_target, while_it_exists
     from gpuctl.cli.job_input import job_payload, parse_input, read_input
     from gpuctl.errors import UsageError
 
@@ -58,12 +58,13 @@ def invoke(app: AppContext, name: str, input_value: str | None, is_async: bool, 
     target = open_target(app, provider, config, start_local=True)
     try:
         call = JobCall(app, target.provider, queue_endpoint(target, name)["id"], name, timeout, as_json)
-        if is_async:
-            return call.submit(payload)
-        try:
-            job = call.stream(payload) if streaming else call.run(payload, wait_ms)
-        except KeyboardInterrupt:
-            return call.interrupted()
+        with while_it_exists(target, name, call.endpoint_id, "the job was sent" if is_async else "the job ran (the job went with it)"):
+            if is_async:
+                return call.submit(payload)
+            try:
+                job = call.stream(payload) if streaming else call.run(payload, wait_ms)
+            except KeyboardInterrupt:
+                return call.interrupted()
         return call.finish(job)
     finally:
         target.close()

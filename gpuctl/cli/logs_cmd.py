@@ -35,7 +35,7 @@ def logs(app: AppContext, name: str, follow: bool, worker_id: str | None, since:
 
     Lines of all live workers are interleaved in time order and prefixed with [worker-id].
     With no worker (endpoints scale to zero), says so on stderr and exits 0."""
-    from gpuctl.cli.resolve import endpoint, open_target
+    from gpuctl.cli.resolve import endpoint, open_target, while_it_exists
 
     start = since_timestamp(since) if since else None
     target = open_target(app, provider, config)
@@ -44,9 +44,10 @@ def logs(app: AppContext, name: str, follow: bool, worker_id: str | None, since:
         target.protect_env(found)  # what workers print may hold them
         source = LogSource(target.provider, found["id"], start, tail)
         printer = Printer(app, as_json, prefix=worker_id is None)
-        if follow:
-            return Follower(app, source, printer, name, worker_id).run()
-        return snapshot(app, source, printer, name, worker_id)
+        with while_it_exists(target, name, found["id"], "logs --follow followed it" if follow else "its logs were read"):
+            if follow:
+                return Follower(app, source, printer, name, worker_id).run()
+            return snapshot(app, source, printer, name, worker_id)
     finally:
         target.close()
 

@@ -3,7 +3,8 @@ NAME or ID given on the command line into one endpoint of the account."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -131,3 +132,24 @@ def find_endpoint(endpoints: list[dict], ref: str, project_id: str | None) -> di
 
 def endpoint(target: Target, ref: str) -> dict:
     return find_endpoint(target.provider.list_endpoints(), ref, target.project_id)
+
+
+class EndpointGone(GpuctlError):
+    """The endpoint a command was working with was deleted under it."""
+
+
+@contextmanager
+def while_it_exists(target: Target, ref: str, endpoint_id: str, doing: str) -> Iterator[None]:
+    """Run a block that keeps calling the API about one endpoint (a watch, a follow, a job's
+    wait). A not-found answer because the endpoint was deleted meanwhile becomes one error that
+    says so, instead of the raw 404 of whichever call noticed; any other not-found (a job that
+    expired) stays what it is."""
+    from gpuctl.provider.errors import NotFound as Gone
+
+    try:
+        yield
+    except Gone:
+        if any(e.get("id") == endpoint_id for e in target.provider.list_endpoints()):
+            raise
+        raise EndpointGone(f"endpoint {ref} ({endpoint_id}) was deleted while {doing}",
+                           hint="`gpu serverless list --all` shows the endpoints there are; `gpu serverless deploy` creates it again") from None
