@@ -111,3 +111,32 @@ def test_the_question_says_which_jobs_would_be_lost(account, tmp_path):
     forced = account.gpu("serverless", "delete", "echo", "--force", cwd=proj)
     assert forced.code == 0 and "It has 1 running job and 1 queued job" in forced.err, forced.err
     release.touch()
+
+
+def test_the_all_picker_deletes_what_it_offers_after_a_question_that_names_the_owner(account, tmp_path):
+    """`delete --all` listed every endpoint with its project, then refused any other project's
+    one it was given; and outside a project, `delete` (the contract's "interactive selection
+    from all endpoints") said there was no endpoint to choose from."""
+    other = project(tmp_path / "other", echo_config(name="theirs", project_id="someone-else"), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=other).code == 0
+    mine = project(tmp_path / "mine", echo_config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=mine).code == 0
+    code, out = run_on_terminal(["serverless", "delete"], mine, account.env, [("Which endpoint?", "0")])
+    assert code == 1 and "1) echo (" in out and "theirs" not in out  # this project's only
+    code, out = run_on_terminal(["serverless", "delete", "--all"], mine, account.env,
+                                [("Which endpoint?", "2"), ('Delete endpoint theirs, which belongs to project "someone-else"?', "y")])
+    assert code == 0, out
+    assert [e["name"] for e in account.endpoints()] == ["echo"]
+    nowhere = tmp_path / "no-project"
+    nowhere.mkdir()
+    code, out = run_on_terminal(["serverless", "delete"], nowhere, account.env, [("Which endpoint?", "1"), ('which belongs to project "e2e"?', "y")])
+    assert code == 0 and "1) echo (" in out, out
+    assert account.endpoints() == []
+
+
+def test_a_project_without_endpoints_points_to_all(account, tmp_path):
+    other = project(tmp_path / "other", echo_config(name="theirs", project_id="someone-else"), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=other).code == 0
+    mine = project(tmp_path / "mine", echo_config())
+    code, out = run_on_terminal(["serverless", "delete"], mine, account.env)
+    assert code == 1 and 'project "e2e" has no endpoint in the account to choose from' in out and "--all" in out, out
