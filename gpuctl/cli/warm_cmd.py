@@ -45,7 +45,7 @@ def warm(app, name: str, cpu: bool | None, timeout: float, as_json: bool, provid
     that succeeds is recorded in the account, where deploy looks before warming it again."""
     import json
 
-    from gpuctl.cli.resolve import endpoint, open_target
+    from gpuctl.cli.resolve import endpoint, open_target, while_it_exists
     from gpuctl.warm import run_prewarm
     from gpuctl.warm.report import result_lines
 
@@ -55,7 +55,8 @@ def warm(app, name: str, cpu: bool | None, timeout: float, as_json: bool, provid
         found = endpoint(target, name)
         models, cached = declared(target.loaded, found)
         mode = None if cpu is None else ("cpu" if cpu else "gpu")
-        doc = run_prewarm(warm_io(app), target.provider, found, mode, models, seconds, cached_model=cached)
+        with while_it_exists(target, name, found["id"], "it was warmed"):
+            doc = run_prewarm(warm_io(app), target.provider, found, mode, models, seconds, cached_model=cached)
     finally:
         target.close()
     app.stdout.write(json.dumps(doc, indent=2) + "\n" if as_json else "\n".join(result_lines(doc)) + "\n")
