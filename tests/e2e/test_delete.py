@@ -140,3 +140,19 @@ def test_a_project_without_endpoints_points_to_all(account, tmp_path):
     mine = project(tmp_path / "mine", echo_config())
     code, out = run_on_terminal(["serverless", "delete"], mine, account.env)
     assert code == 1 and 'project "e2e" has no endpoint in the account to choose from' in out and "--all" in out, out
+
+
+def test_ctrl_c_at_a_question_is_an_interrupt_not_a_no(account, tmp_path):
+    """click turns Ctrl-C at a prompt into the same Abort as answering no: it exited 1,
+    "aborted", where every other Ctrl-C exits 130 (docs/errors.md)."""
+    from tests.support.terminal import Terminal
+
+    proj = _deployed(account, tmp_path)
+    for args, prompt in ((["serverless", "delete", "echo"], "Delete endpoint echo?"), (["serverless", "delete"], "Which endpoint?"),
+                         (["serverless", "deploy", "--max-workers", "3"], "Apply")):
+        terminal = Terminal(args, proj, account.env)
+        terminal.wait_for(prompt)
+        terminal.child.sendintr()
+        assert terminal.exit_code() == 130, terminal.transcript
+        assert "interrupted" in terminal.transcript and "aborted" not in terminal.transcript
+    assert len(account.endpoints()) == 1 and account.endpoints()[0]["workers"]["max"] == 2
