@@ -144,6 +144,16 @@ def test_an_input_over_runpods_size_limit_is_refused_before_it_is_sent(deployed)
     assert sum(r["path"].endswith(("/run", "/runsync")) for r in account.requests()) == sent
 
 
+def test_an_input_file_that_cannot_be_read_says_how_to_fix_it(deployed):
+    account, proj = deployed
+    missing = account.gpu("serverless", "invoke", "talk", "--input", "@nope.json", cwd=proj)
+    assert missing.code == 1 and "cannot read the input file nope.json: No such file or directory" in missing.err
+    assert f"hint: @PATH names a JSON file, relative to {proj}" in missing.err and "- reads stdin" in missing.err
+    (proj / "latin1.json").write_bytes(b'{"prompt": "caf\xe9"}')
+    latin1 = account.gpu("serverless", "invoke", "talk", "--input", "@latin1.json", cwd=proj)
+    assert latin1.code == 1 and "it is not UTF-8 text" in latin1.err and "save the file as UTF-8" in latin1.err
+
+
 def test_timeout_leaves_the_job_running_and_job_cancel_stops_it(deployed):
     account, proj = deployed
     waited = account.gpu("serverless", "invoke", "talk", "--input", '{"sleep": 60}', "--timeout", "1.5", cwd=proj)
