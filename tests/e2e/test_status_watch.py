@@ -124,3 +124,19 @@ def test_an_endpoint_deleted_under_watch_follow_and_invoke_is_said_so(account, t
         err = process.stderr.read()
         assert f"error: endpoint echo ({endpoint_id}) was deleted while {doing}" in err, err
         assert "gpu serverless list --all" in err and "not found" not in err and "Traceback" not in err
+
+
+def test_a_local_provider_stopped_under_a_watch_says_to_start_it(account, tmp_path):
+    """The hint of an unreachable API named RUNPOD_API_BASE_URL, which plays no part for the
+    local provider: the fix there is `gpu local up`."""
+    from tests.support.terminal import Output
+
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    watching = account.popen("serverless", "status", "echo", "--watch", "--interval", "0.1", cwd=proj)
+    Output.of_pipe(watching.stdout).wait_for("echo: workers")
+    assert account.gpu("local", "down", cwd=proj).code == 0
+    assert watching.wait(timeout=120) == 1
+    err = watching.stderr.read()
+    assert "error: cannot connect to" in err and "start it again with `gpu local up`" in err, err
+    assert "RUNPOD_API_BASE_URL" not in err
