@@ -269,10 +269,13 @@ def job_call(app: AppContext, provider: str | None, config: str | None, ref: str
 
 def describe(job: dict) -> str:
     """The job document for people: one field a line, then the error or the output."""
+    from gpuctl.safetext import printable
+
     rows = [("job", job.get("id")), ("status", job.get("status")), ("worker", job.get("workerId"))]
     rows += [(label, f"{job[key] / 1000:.2f} s") for key, label in (("delayTime", "queued"), ("executionTime", "ran"))
              if isinstance(job.get(key), (int, float))]
-    rows.append(("error", job_error(job)[0]))
+    message = job_error(job)[0]
+    rows.append(("error", None if message is None else printable(message, keep_newlines=False)))  # the worker's words, shown, not obeyed
     lines = [f"{label + ':':<8} {value}" for label, value in rows if value is not None]
     if "output" in job:
         lines += ["output:", *("  " + line for line in to_json(job["output"]).splitlines())]

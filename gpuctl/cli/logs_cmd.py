@@ -151,13 +151,19 @@ class Printer:
         self.app, self.as_json, self.prefix = app, as_json, prefix
 
     def write(self, records: list[dict]) -> None:
+        """One line per record. What a worker wrote is shown, never obeyed: its control
+        characters (a terminal's escape sequences, a line break that would forge another
+        worker's prefix) are written as escapes; --json carries the line as it is."""
         import json
+
+        from gpuctl.safetext import printable
 
         for r in records:
             if self.as_json:
                 line = json.dumps({"worker": r["worker"], "ts": r.get("ts"), "source": r.get("source"), "line": r.get("line", "")}, ensure_ascii=False)
             else:
-                line = f"[{r['worker']}] {r.get('line', '')}" if self.prefix else str(r.get("line", ""))
+                text = printable(str(r.get("line", ""))).replace("\n", "\\n")
+                line = f"[{printable(str(r['worker']), keep_newlines=False)}] {text}" if self.prefix else text
             self.app.stdout.write(line + "\n")
         self.app.stdout.flush()
 

@@ -217,3 +217,26 @@ def test_logs_follow_picks_up_a_worker_that_starts_later_and_stops_on_ctrl_c(dep
         assert "Traceback" not in err.rest() and "talker got 'late-needle'" in out.rest()
     finally:
         following.kill()
+
+
+def test_what_a_worker_writes_is_shown_not_obeyed_by_the_terminal(account, tmp_path):
+    """Log lines, a failed job's error in `job status` and a warm-up's handler error were
+    printed as the worker wrote them, so a worker could set the terminal's title, clear it or
+    write to its clipboard (OSC 52). They are shown with escapes, as every other outside text
+    is (gpuctl/safetext.py); --json keeps the exact text, JSON-escaped."""
+    config = echo_config(name="rude", idle_timeout=120)
+    config["serverless"]["local"]["command"] = ["python", "rude.py"]
+    proj = project(tmp_path / "p", config, {"rude.py": (WORKERS / "rude.py").read_text()})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    queued = account.gpu("serverless", "invoke", "rude", "--async", cwd=proj)
+    job_id = queued.out.strip()
+    status = until(lambda: (r := account.gpu("serverless", "job", "status", "rude", job_id, cwd=proj)) and "FAILED" in r.out and r, "the job failed")
+    warm = account.gpu("serverless", "warm", "rude", cwd=proj)
+    logs = account.gpu("serverless", "logs", "rude", cwd=proj)
+    assert "rude says \\x1b]0;pwned\\x07\\x1b[2Jhi" in logs.out, logs.out
+    assert "error:   ValueError: no \\x1b]52;c;cHduZWQ=\\x07 thanks" in status.out
+    assert warm.code == 0 and "handler error: no \\x1b]52;c;cHduZWQ=\\x07 thanks" in warm.out, warm.out + warm.err
+    for run in (status, warm, logs):
+        assert "\x1b" not in run.out + run.err and "\x07" not in run.out + run.err
+    as_json = account.gpu("serverless", "logs", "rude", "--json", cwd=proj)
+    assert any(json.loads(line)["line"] == "rude says \x1b]0;pwned\x07\x1b[2Jhi" for line in as_json.out.splitlines())
