@@ -167,6 +167,8 @@ def test_a_damaged_key_file_is_named_and_never_read_as_no_key(account, tmp_path,
         run = _gpu(*args, cwd=proj, env=env)
         assert run.code == 1 and run.out == "", run.err
         assert str(config / "credentials.json") in run.err and "internal error" not in run.err and "CANARY" not in run.err
+    exported = env | {"RUNPOD_API_BASE_URL": account.server.info["api_base_url"]}  # the URL `gpu local env` exports
+    assert _gpu("serverless", "list", cwd=proj, env=exported).code == 0  # still means local, whatever the key file
     status = _gpu("auth", "status", "--json", cwd=proj, env=env)
     assert status.code == 1 and str(config / "credentials.json") in status.json()["problem"]["summary"]
     assert "CANARY" not in status.out + status.err
