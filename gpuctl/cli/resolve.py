@@ -50,10 +50,11 @@ class Target:
         otherwise (as in snapshots): only gpuctl's own GPUCTL_* markers and values gpu.jsonc
         holds as plain literals are not."""
         from gpuctl.config import references
+        from gpuctl.v2 import env_of
 
         literals = {value for block in (self.loaded.blocks if self.loaded else ()) for value in block.model.runpod.env.values()
                     if isinstance(value, str) and not references.names(value)}
-        for key, value in (endpoint.get("env") or {}).items():
+        for key, value in env_of(endpoint).items():
             if not str(key).startswith("GPUCTL_") and isinstance(value, str) and value not in literals:
                 self.protect(value)
 
