@@ -33,21 +33,65 @@ def key_file(environ: Mapping[str, str]) -> Path:
     return config_dir(environ) / "credentials.json"
 
 
+class KeyProblem(GpuctlError):
+    """A key is configured but cannot be used: a key file that is damaged or unreadable, or a
+    key with characters no API key has. Named by where it comes from, never quoted. It is an
+    error, not "no key": with no key a person at a terminal would silently get the local
+    provider, and CI would be told to log in when it already has."""
+
+    def __init__(self, summary: str, *, source: str, hint: str):
+        super().__init__(summary, hint=hint)
+        self.source = source
+
+
 def api_key(environ: Mapping[str, str]) -> tuple[str | None, str]:
-    """(key, where it came from)."""
+    """(key, where it came from); (None, "nowhere") when no key is configured. A key that is
+    configured but unusable raises KeyProblem."""
     if environ.get(ENV_VAR):
-        return environ[ENV_VAR], f"the {ENV_VAR} environment variable"
-    key = stored_key(environ)
+        where = f"the {ENV_VAR} environment variable"
+        _usable(environ[ENV_VAR], where, hint=f"set {ENV_VAR} to the key exactly as RunPod shows it (no spaces or line breaks), or unset it to use the stored key")
+        return environ[ENV_VAR], where
+    key = read_key_file(environ)
     return (key, str(key_file(environ))) if key else (None, "nowhere")
 
 
-def stored_key(environ: Mapping[str, str]) -> str | None:
-    """The key in the key file; None when there is no file or it holds no usable key."""
+def read_key_file(environ: Mapping[str, str]) -> str | None:
+    """The key in the key file; None when there is no key file. A key file that is there but
+    cannot be read, is not `{"api_key": "..."}` or holds no usable key raises KeyProblem."""
+    path = key_file(environ)
+    fix = f"run `gpu auth login` to store the key again (it replaces {path.name}), or `gpu auth logout` to remove it; or set {ENV_VAR}"
     try:
-        key = json.loads(key_file(environ).read_text()).get("api_key")
-    except (OSError, ValueError, AttributeError):
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
         return None
-    return key if isinstance(key, str) and key else None
+    except (OSError, UnicodeDecodeError) as exc:
+        problem = getattr(exc, "strerror", None) or "it is not UTF-8 text"
+        raise KeyProblem(f"the API key file {path} cannot be read: {problem}", source=str(path), hint=fix) from None
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        document = None
+    key = document.get("api_key") if isinstance(document, dict) else None
+    if not isinstance(key, str) or not key:
+        raise KeyProblem(f'the API key file {path} is damaged: it does not hold {{"api_key": "..."}}', source=str(path), hint=fix)
+    _usable(key, str(path), hint=fix)
+    return key
+
+
+def stored_key(environ: Mapping[str, str]) -> str | None:
+    """The key in the key file; None when there is no file or it holds no usable key (for
+    reports that show a damaged file as a problem of their own)."""
+    try:
+        return read_key_file(environ)
+    except KeyProblem:
+        return None
+
+
+def _usable(key: str, where: str, hint: str) -> None:
+    try:
+        check_shape(key)
+    except UsageError as error:
+        raise KeyProblem(f"the API key in {where} {error.summary.removeprefix('the API key ')}", source=where, hint=hint) from None
 
 
 def check_shape(key: str) -> str:

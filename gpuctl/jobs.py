@@ -11,6 +11,22 @@ from typing import Any
 
 FINAL = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
 MAX_POLL_S = 2.0
+MB = 1024 * 1024
+BODY_LIMITS = {"run": 10 * MB, "runsync": 20 * MB}  # RunPod's payload limits (api-notes §5)
+BY_REFERENCE = "pass large data by reference (a URL, or a file on the endpoint's network volume) and let the handler fetch it"
+
+
+def check_body_size(route: str, payload: Any, where: str | None = None) -> None:
+    """Refuse a job request RunPod would refuse for its size, before uploading any of it; the
+    size is counted as the HTTP client will send it (compact UTF-8 JSON)."""
+    from gpuctl.errors import UsageError
+
+    size, limit = len(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")), BODY_LIMITS[route]
+    if size <= limit:
+        return
+    hint = BY_REFERENCE + ("; without --async or --stream, /runsync takes up to 20 MB" if route == "run" and size <= BODY_LIMITS["runsync"] else "")
+    raise UsageError(f"the job request is {size:,} bytes, and RunPod's /{route} accepts at most {limit // MB} MB ({limit:,} bytes)",
+                     detail=f"in {where}" if where else None, hint=hint)
 
 
 def error_parts(job: dict) -> tuple[str | None, str | None, str | None]:

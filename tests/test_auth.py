@@ -157,7 +157,10 @@ def test_status_of_a_file_without_a_key(gpu, env):
     Path(env["GPUCTL_CONFIG_DIR"]).mkdir(parents=True)
     (Path(env["GPUCTL_CONFIG_DIR"]) / "credentials.json").write_text("not json")
     status = gpu("auth", "status")
-    assert status.code == 1 and "exists but holds no API key" in status.out
+    assert status.code == 1 and f"the API key file {Path(env['GPUCTL_CONFIG_DIR']) / 'credentials.json'} is damaged" in status.out
+    assert "gpu auth login" in status.err and "gpu auth logout" in status.err
+    with_env = gpu("auth", "status", "--json", extra={"RUNPOD_API_KEY": ENV_KEY})  # the variable wins: a warning only
+    assert with_env.code == 0 and json.loads(with_env.out)["problem"] is None and "is damaged" in json.loads(with_env.out)["key_file_problem"]["summary"]
 
 
 def test_logout_removes_the_key_and_stale_temp_files_and_is_idempotent(gpu, env):

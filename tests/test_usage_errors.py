@@ -34,7 +34,7 @@ def test_an_extra_argument_shaped_like_a_key_is_not_printed_back(tmp_path):
     (["serverless", "list", f"--api-key={CANARY}"], "unknown option for `gpu serverless list`"),
     (["serverless", "deploy", "--format", CANARY], "invalid value for --format of `gpu serverless deploy`: must be one of text, markdown, json"),
     (["serverless", "deploy", "--min-workers", CANARY], "invalid value for --min-workers of `gpu serverless deploy`: must be a whole number"),
-    (["serverless", "warm", "x", "--timeout", CANARY], "invalid value for --timeout of `gpu serverless warm`: must be a duration such as 30s, 5m or 1h"),
+    (["serverless", "warm", "x", "--timeout", CANARY], "invalid value for --timeout of `gpu serverless warm`: must be a duration of more than 0, such as 30s, 5m or 1h"),
     (["serverless", "deploy", "--lock-timeout", CANARY], "invalid value for --lock-timeout of `gpu serverless deploy`: must be a duration"),
     (["serverless", "deploy", "--wait-healthy", "--timeout", CANARY], "invalid value for --timeout of `gpu serverless deploy`: must be a duration"),
     (["serverless", "rollback", "x", "--to", "1", "--lock-timeout", CANARY], "invalid value for --lock-timeout of `gpu serverless rollback`: must be a duration"),
@@ -101,3 +101,31 @@ def test_what_is_not_a_duration_is_refused(typed):
     from gpuctl.cli.durations import seconds_of
 
     assert seconds_of(typed) is None
+
+
+def _number_options():
+    """Every option of every command whose value is a number of seconds or a float."""
+    from gpuctl.cli.durations import Duration
+
+    for path, command in _commands(cli, []):
+        arguments = ["word"] * sum(1 for p in command.params if isinstance(p, click.Argument) and p.required)
+        for option in command.params:
+            if isinstance(option, click.Option) and isinstance(option.type, (click.types.FloatParamType, Duration)):
+                yield [*path, *arguments, option.opts[-1]]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "Infinity"])
+@pytest.mark.parametrize("args", list(_number_options()), ids=" ".join)
+def test_no_number_option_takes_nan_or_infinity(tmp_path, args, value):
+    """float() reads "nan" and "inf", which pass every range check (NaN compares false both
+    ways): `status --watch --interval nan` was an internal error after the first refresh, and
+    `invoke --timeout nan` waited with no limit. They are refused while parsing."""
+    result = run_cli([*args, value], tmp_path)
+    assert result.code == 1 and result.err.startswith(f"error: invalid value for {args[-1]} of `gpu "), result
+    assert "internal error" not in result.err
+
+
+def test_a_duration_that_must_be_positive_says_so(tmp_path):
+    for typed in ("0", "0s"):
+        result = run_cli(["serverless", "warm", "x", "--timeout", typed], tmp_path)
+        assert result.code == 1 and "must be a duration of more than 0" in result.err, result

@@ -60,7 +60,10 @@ def _run(args: list[str], app: AppContext) -> int:
         return result if isinstance(result, int) else 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):  # Ctrl-C at a prompt: click turns it into Abort
+            print("interrupted", file=app.stderr)
+            return ExitCode.INTERRUPTED
         print("aborted", file=app.stderr)
         return ExitCode.ERROR
     except click.ClickException as exc:

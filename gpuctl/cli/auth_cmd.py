@@ -71,7 +71,7 @@ def status(app: AppContext, check: bool, as_json: bool) -> int:
         app.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
         _print_status(app, doc)
-    return ExitCode.OK if doc["configured"] and not doc["error"] else 1
+    return ExitCode.OK if doc["configured"] and not doc["error"] and not doc["problem"] else 1
 
 
 @auth_group.command("logout")
@@ -149,19 +149,32 @@ def _status(app: AppContext, check: bool) -> dict:
     for key in (env_key, file_key):
         app.protect(key)
     active, path = env_key or file_key, credentials.key_file(app.environ)
+    problem, file_problem = (_problem(read, app.environ) for read in (credentials.api_key, credentials.read_key_file))
     doc = {
         "configured": active is not None, "source": "environment" if env_key else "file" if file_key else None,
         "env_var": credentials.ENV_VAR, "env_var_set": env_key is not None, "masked": credentials.mask(active) if active else None,
         "key_file": str(path), "key_file_exists": path.exists(), "key_file_masked": credentials.mask(file_key) if file_key else None,
         "loose_permissions": [{"path": str(p), "mode": f"{m:04o}"} for p, m in credentials.loose_permissions(app.environ)],
         "api_base_url": api_base(app.environ), "checked": False, "works": None, "error": None,
+        "problem": problem, "key_file_problem": file_problem,
     }
-    if check and active:
+    if check and active and not (env_key and problem):
         doc["api_base_url"], error = _check(app, active)
         refused = isinstance(error, AuthError)
         doc |= {"checked": True, "works": True if error is None else False if refused else None,
                 "error": error and (f"refused ({_refusal(error)})" if refused else error.summary)}
     return doc
+
+
+def _problem(read, environ) -> dict | None:
+    """{"summary", "hint"} of the KeyProblem `read(environ)` raises, else None."""
+    from gpuctl.credentials import KeyProblem
+
+    try:
+        read(environ)
+    except KeyProblem as exc:
+        return {"summary": exc.summary, "hint": exc.hint}
+    return None
 
 
 def _print_status(app: AppContext, doc: dict) -> None:
@@ -172,11 +185,14 @@ def _print_status(app: AppContext, doc: dict) -> None:
             out.write(f"a key is also stored in {doc['key_file']} ({doc['key_file_masked']}); {var} wins over it\n")
     elif doc["source"] == "file":
         out.write(f"using the key stored in {doc['key_file']} ({doc['masked']})\n")
-    else:
+    elif not doc["problem"]:
         out.write("no RunPod API key is configured\n")
-        if doc["key_file_exists"]:
-            out.write(f"{doc['key_file']} exists but holds no API key\n")
         app.note(f"hint: run `gpu auth login`, or set {var}")
+    if doc["problem"]:
+        out.write(f"{doc['problem']['summary']}\n")
+        app.note(f"hint: {doc['problem']['hint']}")
+    elif doc["key_file_problem"]:
+        app.note(f"warning: {doc['key_file_problem']['summary']} ({var} wins over it)")
     for loose in doc["loose_permissions"]:
         app.note(f"warning: {loose['path']} has mode {loose['mode']}; others may read it (`gpu auth login` again makes it private)")
     if doc["checked"]:

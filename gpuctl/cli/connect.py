@@ -54,4 +54,7 @@ def connect(app: AppContext, provider: str, start_local: bool = True):
     if app.recorder is not None:
         app.recorder.provider = provider
     control, jobs = client(app, control_base, key, RUNPOD_API), client(app, jobs_base, key, RUNPOD_JOBS)
+    if provider == "local":
+        for each in (control, jobs):
+            each.unreachable_hint = "the local provider stopped answering (`gpu local down`?); start it again with `gpu local up`"
     return RunPodProvider(provider, control, jobs, GraphQL(control))

@@ -54,11 +54,17 @@ def _endpoint_label(e: dict) -> str:
 
 
 def _choose_endpoint(app: AppContext, target: Target, ref: str | None, pick_all: bool) -> dict:
+    """The endpoint `ref` names, else the one picked on the terminal: from this project's, or
+    from every endpoint with --all or where there is no gpu.jsonc (no project to narrow to)."""
     endpoints = target.provider.list_endpoints()
-    if ref is None:
-        mine = endpoints if pick_all else [e for e in endpoints if target.project_id and owner(e) == target.project_id]
-        return pick(app, sorted(mine, key=lambda e: str(e.get("name"))), _endpoint_label, "endpoint")
-    return find_endpoint(endpoints, ref, target.project_id)
+    if ref is not None:
+        return find_endpoint(endpoints, ref, target.project_id)
+    every = pick_all or target.project_id is None
+    offered = endpoints if every else [e for e in endpoints if owner(e) == target.project_id]
+    if not offered and endpoints and not every:
+        raise UsageError(f'project "{target.project_id}" has no endpoint in the account to choose from',
+                         hint=f"pass --all to pick from every endpoint ({len(endpoints)} in the account)")
+    return pick(app, sorted(offered, key=lambda e: str(e.get("name"))), _endpoint_label, "endpoint")
 
 
 def _absent(app: AppContext, missing: NotFound, ignore_not_found: bool, as_json: bool, doc: dict) -> int:
@@ -79,20 +85,38 @@ def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: 
         return _absent(app, missing, ignore_not_found, as_json, {"volumes_kept": []})
     owned = target.project_id is not None and owner(chosen) == target.project_id
     by_id_forced = force and ref == chosen["id"]
-    if not owned and not by_id_forced:
-        whose = f'project "{owner(chosen)}"' if owner(chosen) else "no project (it has no GPUCTL_PROJECT marker)"
+    whose = f'project "{owner(chosen)}"' if owner(chosen) else "no project (it has no GPUCTL_PROJECT marker)"
+    picked = ref is None  # chosen on the terminal from a list that shows each endpoint's project
+    if not owned and not by_id_forced and not picked:
         raise Refused(f"endpoint {chosen['name']} ({chosen['id']}) belongs to {whose}, not to this project", hint=f"to delete it anyway, name it by id with --force: gpu serverless delete {chosen['id']} --force")
     volumes = _volumes(target, chosen)
     app.stderr.write(f"This deletes endpoint {_endpoint_label(chosen)}, its workers and its queued jobs.\n")
+    unfinished = _unfinished_jobs(target, chosen["id"])
+    if unfinished:
+        app.stderr.write(f"It has {unfinished}, lost with it: a running job is stopped, and no job's result can be read afterwards.\n")
     for v in volumes:
         app.stderr.write(f"Network volume {v['name']} ({v['id']}, {data_center(v)}) is kept.\n")
-    confirm(app, f"Delete endpoint {chosen['name']}?", force)
+    confirm(app, f"Delete endpoint {chosen['name']}?" if owned else f"Delete endpoint {chosen['name']}, which belongs to {whose}?", force)
     gone_now = target.provider.delete_endpoint(chosen["id"])
     if not gone_now:
         app.note(f"endpoint {chosen['id']} was already gone")
     _forget_records(app, target, chosen["id"])
     app.note(f"deleted endpoint {chosen['name']} ({chosen['id']}); kept {len(volumes)} network volume(s)")
     return _report(app, as_json, {"deleted": chosen["id"], "not_found": False, "already_gone": not gone_now, "volumes_kept": [v["id"] for v in volumes]})
+
+
+def _unfinished_jobs(target: Target, endpoint_id: str) -> str | None:
+    """"2 running jobs and 1 queued job" from the endpoint's /health, or None when there are
+    none or it cannot be read (the question is asked anyway; this only says what is at stake)."""
+    from gpuctl.provider.errors import ProviderError
+
+    try:
+        jobs = target.provider.health(endpoint_id).get("jobs") or {}
+    except ProviderError:
+        return None
+    counts = [(int(jobs.get(key) or 0), word) for key, word in (("inProgress", "running"), ("inQueue", "queued"))]
+    parts = [f"{n} {word} job{'s' if n != 1 else ''}" for n, word in counts if n > 0]
+    return " and ".join(parts) or None
 
 
 def _forget_records(app: AppContext, target: Target, endpoint_id: str) -> None:

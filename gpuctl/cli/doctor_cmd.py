@@ -85,10 +85,14 @@ def _account(app: AppContext, flag: str | None, configured: str | None):
     from gpuctl.cli.planning import NoApiKey, choose_provider
     from gpuctl.doctor import KeyInfo
 
+    from gpuctl.credentials import KeyProblem
+
     try:
         name, _ = choose_provider(app, flag, configured)
     except NoApiKey as error:
         return "runpod", KeyInfo(None, error.summary, fix=error.hint), None
+    except KeyProblem as error:
+        return "runpod", KeyInfo(error.source, error.summary, fix=error.hint), None
     key = _local_key(app) if name == "local" else _runpod_key(app)
     if key.source is None or key.problem:
         return name, key, None
@@ -101,17 +105,15 @@ def _account(app: AppContext, flag: str | None, configured: str | None):
 
 
 def _runpod_key(app: AppContext):
-    from gpuctl.credentials import ENV_VAR, api_key, check_shape, loose_permissions
+    from gpuctl.credentials import ENV_VAR, KeyProblem, api_key, loose_permissions
     from gpuctl.doctor import KeyInfo
-    from gpuctl.errors import UsageError
 
-    key, where = api_key(app.environ)
+    try:
+        key, where = api_key(app.environ)
+    except KeyProblem as error:
+        return KeyInfo(error.source, error.summary, fix=error.hint)
     if not key:
         return KeyInfo(None)
-    try:
-        check_shape(key)
-    except UsageError as error:
-        return KeyInfo(where, f"the key from {where} cannot be right: {error.summary.removeprefix('the API key ')}", fix=error.hint)
     loose = () if app.environ.get(ENV_VAR) else tuple(f"{p} (mode {mode:o})" for p, mode in loose_permissions(app.environ))
     return KeyInfo(where, loose=loose)
 

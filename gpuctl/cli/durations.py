@@ -3,6 +3,8 @@ flag that takes one (--lock-timeout, --timeout, --since)."""
 
 from __future__ import annotations
 
+import math
+
 import click
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -17,21 +19,40 @@ def seconds_of(value: str) -> float | None:
 
 
 ACCEPTS = "must be a duration such as 30s, 5m or 1h (a plain number is seconds)"
+ACCEPTS_POSITIVE = "must be a duration of more than 0, such as 30s, 5m or 1h (a plain number is seconds)"
 
 
 class Duration(click.ParamType):
     """An option that takes a duration; click converts it, so a bad value is reported with the
-    option's name (usage.py asks `ACCEPTS` of this type)."""
+    option's name (usage.py shows `accepts`, never the value typed). `positive`: 0 is refused
+    too, with words that say so."""
 
     name = "duration"
 
+    def __init__(self, positive: bool = False):
+        self.positive = positive
+
+    @property
+    def accepts(self) -> str:
+        return ACCEPTS_POSITIVE if self.positive else ACCEPTS
+
     def convert(self, value, param, ctx) -> float:
-        if isinstance(value, (int, float)):
-            return float(value)
-        found = seconds_of(str(value))
-        if found is None:
-            self.fail(ACCEPTS, param, ctx)
+        found = float(value) if isinstance(value, (int, float)) else seconds_of(str(value))
+        if found is None or not math.isfinite(found) or (self.positive and found <= 0):
+            self.fail(self.accepts, param, ctx)
         return found
 
 
+class Number(click.FloatRange):
+    """A FloatRange of finite numbers: Python's float() also reads "nan" and "inf", which pass
+    every range check (a NaN compares false both ways) and then break the command."""
+
+    def convert(self, value, param, ctx) -> float:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail("must be a finite number", param, ctx)
+        return number
+
+
 DURATION = Duration()
+POSITIVE_DURATION = Duration(positive=True)

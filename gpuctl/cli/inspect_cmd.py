@@ -8,6 +8,7 @@ from typing import NoReturn
 import click
 
 from gpuctl.cli.context import AppContext
+from gpuctl.cli.durations import Number
 from gpuctl.cli.resolve import provider_options, record_option
 from gpuctl.errors import ExitCode
 
@@ -40,7 +41,7 @@ def list_endpoints(app: AppContext, show_all: bool, as_json: bool, provider: str
 @click.argument("ref", metavar="NAME|ID")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout (with --watch, one document a line per refresh).")
 @click.option("--watch", is_flag=True, help="Refresh until interrupted: in place on a terminal, else one line per refresh.")
-@click.option("--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True, help="Seconds between refreshes with --watch.")
+@click.option("--interval", type=Number(min=0.1), default=2.0, show_default=True, help="Seconds between refreshes with --watch.")
 @provider_options
 @record_option
 @click.pass_obj
@@ -49,21 +50,22 @@ def status(app: AppContext, ref: str, as_json: bool, watch: bool, interval: floa
 
     --watch stops on Ctrl-C or SIGTERM, exiting 0."""
     from gpuctl.cli import views
-    from gpuctl.cli.resolve import endpoint, open_target, start_recording
+    from gpuctl.cli.resolve import endpoint, open_target, start_recording, while_it_exists
     from gpuctl.warm.signals import sigterm_as_interrupt
 
     start_recording(app, record, "gpu serverless status")
     target = open_target(app, provider, config)
     try:
         endpoint_id = endpoint(target, ref)["id"]
-        if not watch:
-            _show(app, views.status_doc(target, endpoint_id), as_json)
-            return ExitCode.OK
-        with sigterm_as_interrupt():
-            try:
-                _watch(app, lambda: views.status_doc(target, endpoint_id), interval, as_json)
-            except KeyboardInterrupt:
+        with while_it_exists(target, ref, endpoint_id, "status --watch followed it" if watch else "its status was read"):
+            if not watch:
+                _show(app, views.status_doc(target, endpoint_id), as_json)
                 return ExitCode.OK
+            with sigterm_as_interrupt():
+                try:
+                    _watch(app, lambda: views.status_doc(target, endpoint_id), interval, as_json)
+                except KeyboardInterrupt:
+                    return ExitCode.OK
     finally:
         target.close()
 

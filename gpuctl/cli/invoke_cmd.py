@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from gpuctl.cli.durations import Number
 from gpuctl.cli.resolve import provider_options
 from gpuctl.errors import ExitCode
-from gpuctl.jobs import FINAL, job_error, wait_until_final
+from gpuctl.jobs import FINAL, check_body_size, job_error, wait_until_final
 
 if TYPE_CHECKING:
     from gpuctl.cli.context import AppContext
@@ -28,7 +29,7 @@ LIVE_WAIT_MS = 2000  # on a terminal /runsync holds no longer, so the status lin
               help='The job input: a JSON literal, @path to a JSON file, or - for stdin (default {}). Wrapped as {"input": ...} unless it has a top-level "input".')
 @click.option("--async", "is_async", is_flag=True, help="Queue the job (/run), print its id and return.")
 @click.option("--stream", "streaming", is_flag=True, help="Print each output chunk of a generator handler as a JSON line as it arrives.")
-@click.option("--timeout", type=click.FloatRange(min=0), default=600, show_default=True,
+@click.option("--timeout", type=Number(min=0), default=600, show_default=True,
               help="Seconds to wait for the job to end (0: no limit). The job keeps running past it.")
 @click.option("--wait-ms", type=click.IntRange(1000, 25000), default=20000, show_default=True,
               help="How long one /runsync call holds for the result before gpu polls /status (kept under the 30 s HTTP "
@@ -45,22 +46,25 @@ def invoke(app: AppContext, name: str, input_value: str | None, is_async: bool, 
     end within --timeout. Ctrl-C stops the waiting, not the job (exit 130). With --stream and
     --json the chunk lines are followed by the job document. While it waits, a terminal shows
     one live line on stderr: the job's state (queued, running), its id and the time waited."""
-    from gpuctl.cli.resolve import open_target
+    from gpuctl.cli.resolve import open_target, while_it_exists
     from gpuctl.cli.job_input import job_payload, parse_input, read_input
     from gpuctl.errors import UsageError
 
     if is_async and streaming:
         raise UsageError("--async and --stream cannot be combined", hint="--stream queues the job itself and prints its chunks")
-    payload = job_payload(parse_input(*read_input(app, input_value)))
+    text, where = read_input(app, input_value)
+    payload = job_payload(parse_input(text, where))
+    check_body_size("run" if is_async or streaming else "runsync", payload, where)
     target = open_target(app, provider, config, start_local=True)
     try:
         call = JobCall(app, target.provider, queue_endpoint(target, name)["id"], name, timeout, as_json)
-        if is_async:
-            return call.submit(payload)
-        try:
-            job = call.stream(payload) if streaming else call.run(payload, wait_ms)
-        except KeyboardInterrupt:
-            return call.interrupted()
+        with while_it_exists(target, name, call.endpoint_id, "the job was sent" if is_async else "the job ran (the job went with it)"):
+            if is_async:
+                return call.submit(payload)
+            try:
+                job = call.stream(payload) if streaming else call.run(payload, wait_ms)
+            except KeyboardInterrupt:
+                return call.interrupted()
         return call.finish(job)
     finally:
         target.close()
@@ -111,6 +115,7 @@ def queue_endpoint(target: Target, ref: str) -> dict:
     from gpuctl.errors import UsageError
 
     found = endpoint(target, ref)
+    target.protect_env(found)  # a job's output and error are the worker's words
     if found.get("type") == "LOAD_BALANCER":
         raise UsageError(f"endpoint {ref} is a load-balancing endpoint: it has no job queue", hint="send HTTP requests to its URL directly")
     return found
@@ -253,8 +258,9 @@ def job_call(app: AppContext, provider: str | None, config: str | None, ref: str
 
     target = open_target(app, provider, config)
     try:
-        endpoint_id = endpoint(target, ref)["id"]
-        return getattr(target.provider, verb)(endpoint_id, job_id)
+        found = endpoint(target, ref)
+        target.protect_env(found)
+        return getattr(target.provider, verb)(found["id"], job_id)
     except NotFound:
         raise NotFound(f"no job {job_id} on {ref} (unknown, or its result has expired)", status=404, hint=RETENTION_HINT) from None
     finally:
@@ -263,10 +269,13 @@ def job_call(app: AppContext, provider: str | None, config: str | None, ref: str
 
 def describe(job: dict) -> str:
     """The job document for people: one field a line, then the error or the output."""
+    from gpuctl.safetext import printable
+
     rows = [("job", job.get("id")), ("status", job.get("status")), ("worker", job.get("workerId"))]
     rows += [(label, f"{job[key] / 1000:.2f} s") for key, label in (("delayTime", "queued"), ("executionTime", "ran"))
              if isinstance(job.get(key), (int, float))]
-    rows.append(("error", job_error(job)[0]))
+    message = job_error(job)[0]
+    rows.append(("error", None if message is None else printable(message, keep_newlines=False)))  # the worker's words, shown, not obeyed
     lines = [f"{label + ':':<8} {value}" for label, value in rows if value is not None]
     if "output" in job:
         lines += ["output:", *("  " + line for line in to_json(job["output"]).splitlines())]

@@ -27,8 +27,11 @@ def read_input(app: AppContext, value: str | None) -> tuple[str, str]:
         path = app.cwd / value[1:]
         try:
             return path.read_text(encoding="utf-8"), value[1:]
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read the input file {value[1:]}: {getattr(exc, 'strerror', None) or exc}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"cannot read the input file {value[1:]}: it is not UTF-8 text", hint="a job input is JSON text: save the file as UTF-8") from None
+        except OSError as exc:
+            raise UsageError(f"cannot read the input file {value[1:]}: {exc.strerror or exc}",
+                             hint=f"@PATH names a JSON file, relative to {app.cwd}; a literal needs no @, and - reads stdin") from None
     return value, "--input"
 
 

@@ -35,17 +35,19 @@ def logs(app: AppContext, name: str, follow: bool, worker_id: str | None, since:
 
     Lines of all live workers are interleaved in time order and prefixed with [worker-id].
     With no worker (endpoints scale to zero), says so on stderr and exits 0."""
-    from gpuctl.cli.resolve import endpoint, open_target
+    from gpuctl.cli.resolve import endpoint, open_target, while_it_exists
 
     start = since_timestamp(since) if since else None
     target = open_target(app, provider, config)
     try:
         found = endpoint(target, name)
+        target.protect_env(found)  # what workers print may hold them
         source = LogSource(target.provider, found["id"], start, tail)
         printer = Printer(app, as_json, prefix=worker_id is None)
-        if follow:
-            return Follower(app, source, printer, name, worker_id).run()
-        return snapshot(app, source, printer, name, worker_id)
+        with while_it_exists(target, name, found["id"], "logs --follow followed it" if follow else "its logs were read"):
+            if follow:
+                return Follower(app, source, printer, name, worker_id).run()
+            return snapshot(app, source, printer, name, worker_id)
     finally:
         target.close()
 
@@ -149,13 +151,19 @@ class Printer:
         self.app, self.as_json, self.prefix = app, as_json, prefix
 
     def write(self, records: list[dict]) -> None:
+        """One line per record. What a worker wrote is shown, never obeyed: its control
+        characters (a terminal's escape sequences, a line break that would forge another
+        worker's prefix) are written as escapes; --json carries the line as it is."""
         import json
+
+        from gpuctl.safetext import printable
 
         for r in records:
             if self.as_json:
                 line = json.dumps({"worker": r["worker"], "ts": r.get("ts"), "source": r.get("source"), "line": r.get("line", "")}, ensure_ascii=False)
             else:
-                line = f"[{r['worker']}] {r.get('line', '')}" if self.prefix else str(r.get("line", ""))
+                text = printable(str(r.get("line", ""))).replace("\n", "\\n")
+                line = f"[{printable(str(r['worker']), keep_newlines=False)}] {text}" if self.prefix else text
             self.app.stdout.write(line + "\n")
         self.app.stdout.flush()
 

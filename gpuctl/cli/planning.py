@@ -68,9 +68,15 @@ def choose_provider(app: AppContext, flag: str | None, configured: str | None) -
     explicit = _explicit_provider(app, flag, configured)
     if explicit:
         return explicit
-    from gpuctl.credentials import ENV_VAR, api_key
+    from gpuctl.credentials import ENV_VAR, KeyProblem, api_key
 
-    key, where = api_key(app.environ)
+    try:
+        key, where = api_key(app.environ)
+    except KeyProblem:
+        local = _local_credentials(app, None)  # the URLs `gpu local env` exports choose local whatever the key
+        if local:
+            return "local", local
+        raise
     local = _local_credentials(app, key)
     if local:
         return "local", local

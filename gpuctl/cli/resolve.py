@@ -3,6 +3,8 @@ NAME or ID given on the command line into one endpoint of the account."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -35,10 +37,26 @@ class Target:
     provider: Provider
     loaded: object | None  # gpuctl.config.LoadedConfig
     name: str  # "runpod" | "local"
+    protect: Callable[[str | None], None] = lambda secret: None  # AppContext.protect
 
     @property
     def project_id(self) -> str | None:
         return self.loaded.project_id if self.loaded else None
+
+    def protect_env(self, endpoint: dict) -> None:
+        """Register the endpoint's env values as secrets, for the commands that print what its
+        workers wrote (logs, a job's output or error): a handler or a library that prints or
+        returns a token must not put it in a CI log through gpu. A value is a secret until shown
+        otherwise (as in snapshots): only gpuctl's own GPUCTL_* markers and values gpu.jsonc
+        holds as plain literals are not."""
+        from gpuctl.config import references
+        from gpuctl.v2 import env_of
+
+        literals = {value for block in (self.loaded.blocks if self.loaded else ()) for value in block.model.runpod.env.values()
+                    if isinstance(value, str) and not references.names(value)}
+        for key, value in env_of(endpoint).items():
+            if not str(key).startswith("GPUCTL_") and isinstance(value, str) and value not in literals:
+                self.protect(value)
 
     def close(self) -> None:
         self.provider.close()
@@ -91,7 +109,7 @@ def open_target(app: AppContext, provider: str | None, config: str | None, start
     path, display = config_path(app, config)
     loaded = load_config(path, display=display) if config or path.exists() else None
     name, _ = choose_provider(app, provider, loaded.provider if loaded else None)
-    return Target(connect(app, name, start_local=start_local), loaded, name)
+    return Target(connect(app, name, start_local=start_local), loaded, name, app.protect)
 
 
 def find_endpoint(endpoints: list[dict], ref: str, project_id: str | None) -> dict:
@@ -115,3 +133,24 @@ def find_endpoint(endpoints: list[dict], ref: str, project_id: str | None) -> di
 
 def endpoint(target: Target, ref: str) -> dict:
     return find_endpoint(target.provider.list_endpoints(), ref, target.project_id)
+
+
+class EndpointGone(GpuctlError):
+    """The endpoint a command was working with was deleted under it."""
+
+
+@contextmanager
+def while_it_exists(target: Target, ref: str, endpoint_id: str, doing: str) -> Iterator[None]:
+    """Run a block that keeps calling the API about one endpoint (a watch, a follow, a job's
+    wait). A not-found answer because the endpoint was deleted meanwhile becomes one error that
+    says so, instead of the raw 404 of whichever call noticed; any other not-found (a job that
+    expired) stays what it is."""
+    from gpuctl.provider.errors import NotFound as Gone
+
+    try:
+        yield
+    except Gone:
+        if any(e.get("id") == endpoint_id for e in target.provider.list_endpoints()):
+            raise
+        raise EndpointGone(f"endpoint {ref} ({endpoint_id}) was deleted while {doing}",
+                           hint="`gpu serverless list --all` shows the endpoints there are; `gpu serverless deploy` creates it again") from None

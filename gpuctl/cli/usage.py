@@ -109,12 +109,12 @@ def _param_named(ctx: click.Context, hint) -> click.Parameter | None:
 def _accepted(kind: click.ParamType) -> str | None:
     """What a parameter of this type accepts, in gpuctl's words; None for a type whose own
     message has to do."""
-    from gpuctl.cli.durations import ACCEPTS, Duration
+    from gpuctl.cli.durations import Duration
 
     if isinstance(kind, click.Choice):
         return "must be one of " + ", ".join(str(c) for c in kind.choices)
     if isinstance(kind, Duration):
-        return ACCEPTS
+        return kind.accepts
     whole = isinstance(kind, click.types.IntParamType)
     if isinstance(kind, (click.IntRange, click.FloatRange)):
         return f"must be {'a whole number' if whole else 'a number'}{_bounds(kind)}"

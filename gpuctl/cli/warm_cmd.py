@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from gpuctl.cli.durations import DURATION
+from gpuctl.cli.durations import POSITIVE_DURATION
 from gpuctl.cli.resolve import provider_options
 from gpuctl.errors import ExitCode
 
@@ -33,7 +33,7 @@ def declared(loaded, endpoint: dict) -> tuple[tuple[str, ...], str | None]:
 @click.option("--cpu/--gpu", "cpu", default=None,
               help="cpu: a CPU pod downloads the models into the network volume, then is deleted. "
                    "gpu: a warm-up job runs on a real worker. Default: gpu.")
-@click.option("--timeout", type=DURATION, default="900", show_default=True, metavar="S", help="Give up after this long (seconds, or 30s, 15m, 1h); what was started is removed.")
+@click.option("--timeout", type=POSITIVE_DURATION, default="900", show_default=True, metavar="S", help="Give up after this long (seconds, or 30s, 15m, 1h); what was started is removed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON result document on stdout.")
 @provider_options
 @click.pass_obj
@@ -45,19 +45,18 @@ def warm(app, name: str, cpu: bool | None, timeout: float, as_json: bool, provid
     that succeeds is recorded in the account, where deploy looks before warming it again."""
     import json
 
-    from gpuctl.cli.resolve import endpoint, open_target
+    from gpuctl.cli.resolve import endpoint, open_target, while_it_exists
     from gpuctl.warm import run_prewarm
     from gpuctl.warm.report import result_lines
 
     seconds = timeout
-    if seconds <= 0:
-        raise click.BadParameter("must be more than 0", param_hint="--timeout")
     target = open_target(app, provider, config, start_local=True)
     try:
         found = endpoint(target, name)
         models, cached = declared(target.loaded, found)
         mode = None if cpu is None else ("cpu" if cpu else "gpu")
-        doc = run_prewarm(warm_io(app), target.provider, found, mode, models, seconds, cached_model=cached)
+        with while_it_exists(target, name, found["id"], "it was warmed"):
+            doc = run_prewarm(warm_io(app), target.provider, found, mode, models, seconds, cached_model=cached)
     finally:
         target.close()
     app.stdout.write(json.dumps(doc, indent=2) + "\n" if as_json else "\n".join(result_lines(doc)) + "\n")

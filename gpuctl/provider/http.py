@@ -130,6 +130,7 @@ class ApiClient:
     on_call: Callable[[Call], None] | None = None
     transport: httpx.BaseTransport | None = None
     pacer: Pacer | None = None  # shared by every thread that sends through this client
+    unreachable_hint: str = "check the network, or the base URL (RUNPOD_API_BASE_URL)"
     _http: httpx.Client | None = None
 
     def __post_init__(self) -> None:
@@ -219,7 +220,7 @@ class ApiClient:
             response = self.http.request(method, path, json=json, params=params)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             self._report(method, path, None, start)
-            raise TransportError(f"cannot connect to {self.base_url}: {exc}", hint="check the network, or the base URL (RUNPOD_API_BASE_URL)") from None
+            raise TransportError(f"cannot connect to {self.base_url}: {exc}", hint=self.unreachable_hint) from None
         except httpx.HTTPError:
             self._report(method, path, None, start)
             raise

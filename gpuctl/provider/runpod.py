@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from gpuctl.jobs import check_body_size
 from gpuctl.model import Observed
 from gpuctl.provider.errors import NotFound
 from gpuctl.provider.graphql import GraphQL
@@ -134,9 +135,11 @@ class RunPodProvider:
         return self.jobs.request("GET", path("/{endpoint}/health", endpoint=endpoint_id)).json()
 
     def run(self, endpoint_id: str, payload: dict) -> dict:
+        check_body_size("run", payload)
         return self.jobs.request("POST", path("/{endpoint}/run", endpoint=endpoint_id), json=payload).json()
 
     def runsync(self, endpoint_id: str, payload: dict, wait_ms: int | None = None) -> dict:
+        check_body_size("runsync", payload)
         params = {"wait": wait_ms} if wait_ms else None
         return self.jobs.request("POST", path("/{endpoint}/runsync", endpoint=endpoint_id), json=payload, params=params).json()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gpuctl.safetext import printable
 from gpuctl.warm.view import size
 
 
@@ -27,5 +28,5 @@ def _gpu_lines(doc: dict, name: str) -> list[str]:
     if doc["handler_error"] is None:
         return [f"endpoint {name} is warm: worker {job['workerId']} ran the warm-up job end to end", timing]
     return [f"endpoint {name} is warm: worker {job['workerId']} ran the warm-up job, but the handler rejected its input", timing,
-            f"  handler error: {doc['handler_error']}",
+            f"  handler error: {printable(doc['handler_error'], keep_newlines=False)}",  # the worker's words, shown, not obeyed
             "  (a handler that validates its input rejects the warm-up marker; the worker still started and ran it)"]

@@ -85,3 +85,74 @@ def test_delete_takes_gpuctls_records_with_it_so_the_next_plan_is_not_drift(acco
     plan = account.gpu("serverless", "deploy", "--plan", "--json", cwd=proj).json()
     created = next(r for r in plan["resource_changes"] if r["kind"] == "endpoint")
     assert created["action"] == "create" and created.get("drift") is None
+
+
+def test_the_question_says_which_jobs_would_be_lost(account, tmp_path):
+    """Deleting an endpoint stops its running jobs and drops its queue; the question used to
+    speak of queued jobs only, whatever was running. Now it counts both, from /health."""
+    from pathlib import Path
+
+    from tests.support.wait import until
+
+    talker = (Path(__file__).parent / "workers" / "talker.py").read_text()
+    config = echo_config(max_workers=1)
+    config["serverless"]["local"]["command"] = ["python", "talker.py"]
+    proj = project(tmp_path / "p", config, {"talker.py": talker})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    release = tmp_path / "release"
+    for _ in range(2):
+        queued = account.gpu("serverless", "invoke", "echo", "--async", "--input", json.dumps({"release": str(release)}), cwd=proj)
+        assert queued.code == 0, queued.err
+    endpoint_id = account.endpoints()[0]["id"]
+    until(lambda: account.server.http.get(f"/ai/v2/{endpoint_id}/health").json()["jobs"]["inProgress"] == 1, "one job running")
+    code, out = run_on_terminal(["serverless", "delete", "echo"], proj, account.env, [("Delete endpoint echo?", "n")])
+    assert code == 1 and "It has 1 running job and 1 queued job, lost with it" in out, out
+    assert len(account.endpoints()) == 1
+    forced = account.gpu("serverless", "delete", "echo", "--force", cwd=proj)
+    assert forced.code == 0 and "It has 1 running job and 1 queued job" in forced.err, forced.err
+    release.touch()
+
+
+def test_the_all_picker_deletes_what_it_offers_after_a_question_that_names_the_owner(account, tmp_path):
+    """`delete --all` listed every endpoint with its project, then refused any other project's
+    one it was given; and outside a project, `delete` (the contract's "interactive selection
+    from all endpoints") said there was no endpoint to choose from."""
+    other = project(tmp_path / "other", echo_config(name="theirs", project_id="someone-else"), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=other).code == 0
+    mine = project(tmp_path / "mine", echo_config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=mine).code == 0
+    code, out = run_on_terminal(["serverless", "delete"], mine, account.env, [("Which endpoint?", "0")])
+    assert code == 1 and "1) echo (" in out and "theirs" not in out  # this project's only
+    code, out = run_on_terminal(["serverless", "delete", "--all"], mine, account.env,
+                                [("Which endpoint?", "2"), ('Delete endpoint theirs, which belongs to project "someone-else"?', "y")])
+    assert code == 0, out
+    assert [e["name"] for e in account.endpoints()] == ["echo"]
+    nowhere = tmp_path / "no-project"
+    nowhere.mkdir()
+    code, out = run_on_terminal(["serverless", "delete"], nowhere, account.env, [("Which endpoint?", "1"), ('which belongs to project "e2e"?', "y")])
+    assert code == 0 and "1) echo (" in out, out
+    assert account.endpoints() == []
+
+
+def test_a_project_without_endpoints_points_to_all(account, tmp_path):
+    other = project(tmp_path / "other", echo_config(name="theirs", project_id="someone-else"), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=other).code == 0
+    mine = project(tmp_path / "mine", echo_config())
+    code, out = run_on_terminal(["serverless", "delete"], mine, account.env)
+    assert code == 1 and 'project "e2e" has no endpoint in the account to choose from' in out and "--all" in out, out
+
+
+def test_ctrl_c_at_a_question_is_an_interrupt_not_a_no(account, tmp_path):
+    """click turns Ctrl-C at a prompt into the same Abort as answering no: it exited 1,
+    "aborted", where every other Ctrl-C exits 130 (docs/errors.md)."""
+    from tests.support.terminal import Terminal
+
+    proj = _deployed(account, tmp_path)
+    for args, prompt in ((["serverless", "delete", "echo"], "Delete endpoint echo?"), (["serverless", "delete"], "Which endpoint?"),
+                         (["serverless", "deploy", "--max-workers", "3"], "Apply")):
+        terminal = Terminal(args, proj, account.env)
+        terminal.wait_for(prompt)
+        terminal.child.sendintr()
+        assert terminal.exit_code() == 130, terminal.transcript
+        assert "interrupted" in terminal.transcript and "aborted" not in terminal.transcript
+    assert len(account.endpoints()) == 1 and account.endpoints()[0]["workers"]["max"] == 2

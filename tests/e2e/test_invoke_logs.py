@@ -127,6 +127,33 @@ def test_bad_json_is_located_and_sends_nothing(deployed):
     assert sum("runsync" in r["path"] for r in account.requests()) == sent
 
 
+def test_an_input_over_runpods_size_limit_is_refused_before_it_is_sent(deployed):
+    """RunPod takes 20 MB on /runsync and 10 MB on /run: gpu said nothing until the whole body
+    was uploaded and the endpoint answered 400 with no hint; now it names the file, the limit
+    of the route the flags choose, and what to do instead, and sends nothing."""
+    account, proj = deployed
+    sent = sum(r["path"].endswith(("/run", "/runsync")) for r in account.requests())
+    (proj / "huge.json").write_text(json.dumps({"prompt": "a" * (20 * 1024 * 1024)}))
+    (proj / "mid.json").write_text(json.dumps({"prompt": "a" * (12 * 1024 * 1024)}))
+    huge = account.gpu("serverless", "invoke", "talk", "--input", "@huge.json", cwd=proj)
+    assert huge.code == 1 and "RunPod's /runsync accepts at most 20 MB" in huge.err and "in huge.json" in huge.err, huge.err
+    assert "by reference" in huge.err and "Traceback" not in huge.err
+    for flag in ("--async", "--stream"):
+        mid = account.gpu("serverless", "invoke", "talk", "--input", "@mid.json", flag, cwd=proj)
+        assert mid.code == 1 and "RunPod's /run accepts at most 10 MB" in mid.err and "/runsync takes up to 20 MB" in mid.err, mid.err
+    assert sum(r["path"].endswith(("/run", "/runsync")) for r in account.requests()) == sent
+
+
+def test_an_input_file_that_cannot_be_read_says_how_to_fix_it(deployed):
+    account, proj = deployed
+    missing = account.gpu("serverless", "invoke", "talk", "--input", "@nope.json", cwd=proj)
+    assert missing.code == 1 and "cannot read the input file nope.json: No such file or directory" in missing.err
+    assert f"hint: @PATH names a JSON file, relative to {proj}" in missing.err and "- reads stdin" in missing.err
+    (proj / "latin1.json").write_bytes(b'{"prompt": "caf\xe9"}')
+    latin1 = account.gpu("serverless", "invoke", "talk", "--input", "@latin1.json", cwd=proj)
+    assert latin1.code == 1 and "it is not UTF-8 text" in latin1.err and "save the file as UTF-8" in latin1.err
+
+
 def test_timeout_leaves_the_job_running_and_job_cancel_stops_it(deployed):
     account, proj = deployed
     waited = account.gpu("serverless", "invoke", "talk", "--input", '{"sleep": 60}', "--timeout", "1.5", cwd=proj)
@@ -190,3 +217,26 @@ def test_logs_follow_picks_up_a_worker_that_starts_later_and_stops_on_ctrl_c(dep
         assert "Traceback" not in err.rest() and "talker got 'late-needle'" in out.rest()
     finally:
         following.kill()
+
+
+def test_what_a_worker_writes_is_shown_not_obeyed_by_the_terminal(account, tmp_path):
+    """Log lines, a failed job's error in `job status` and a warm-up's handler error were
+    printed as the worker wrote them, so a worker could set the terminal's title, clear it or
+    write to its clipboard (OSC 52). They are shown with escapes, as every other outside text
+    is (gpuctl/safetext.py); --json keeps the exact text, JSON-escaped."""
+    config = echo_config(name="rude", idle_timeout=120)
+    config["serverless"]["local"]["command"] = ["python", "rude.py"]
+    proj = project(tmp_path / "p", config, {"rude.py": (WORKERS / "rude.py").read_text()})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    queued = account.gpu("serverless", "invoke", "rude", "--async", cwd=proj)
+    job_id = queued.out.strip()
+    status = until(lambda: (r := account.gpu("serverless", "job", "status", "rude", job_id, cwd=proj)) and "FAILED" in r.out and r, "the job failed")
+    warm = account.gpu("serverless", "warm", "rude", cwd=proj)
+    logs = account.gpu("serverless", "logs", "rude", cwd=proj)
+    assert "rude says \\x1b]0;pwned\\x07\\x1b[2Jhi" in logs.out, logs.out
+    assert "error:   ValueError: no \\x1b]52;c;cHduZWQ=\\x07 thanks" in status.out
+    assert warm.code == 0 and "handler error: no \\x1b]52;c;cHduZWQ=\\x07 thanks" in warm.out, warm.out + warm.err
+    for run in (status, warm, logs):
+        assert "\x1b" not in run.out + run.err and "\x07" not in run.out + run.err
+    as_json = account.gpu("serverless", "logs", "rude", "--json", cwd=proj)
+    assert any(json.loads(line)["line"] == "rude says \x1b]0;pwned\x07\x1b[2Jhi" for line in as_json.out.splitlines())

@@ -137,3 +137,49 @@ def test_a_base_url_of_the_local_provider_means_local_whatever_the_key(account, 
     plan = _gpu("serverless", "deploy", "--plan", "--json", cwd=proj, env=env)
     assert plan.code == 0, plan.err
     assert plan.json()["provider"] == "local"
+
+
+DAMAGED_KEY_FILES = {
+    "not-json": b"rpa_PASTED0BY0HAND0KEY",
+    "a-list": b"[]",
+    "no-key": b'{"api_key": 5}',
+    "not-utf8": b'{"api_key": "rpa_\xff\xfe"}',
+    "key-with-a-space": b'{"api_key": "rpa_CANARY0KEY1 NOT2REAL3XYZ9"}',
+    "key-not-ascii": '{"api_key": "rpa_CANARY0KEY1\u00e9NOT2REAL3XYZ9"}'.encode(),
+}
+
+
+@pytest.mark.parametrize("content", DAMAGED_KEY_FILES.values(), ids=DAMAGED_KEY_FILES.keys())
+def test_a_damaged_key_file_is_named_and_never_read_as_no_key(account, tmp_path, content):
+    """`gpu auth login` stored a key, then the file got damaged: that is not "no key". A person
+    at a terminal would otherwise be moved to the local provider with a notice to log in, and a
+    script told no key is configured; a key httpx cannot send was an internal error."""
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    config = tmp_path / "cfg"
+    config.mkdir()
+    (config / "credentials.json").write_bytes(content)
+    env = _unchosen(account, GPUCTL_CONFIG_DIR=str(config), RUNPOD_API_BASE_URL="http://127.0.0.1:9")
+    code, out = run_on_terminal(["serverless", "deploy", "--plan"], proj, env)
+    assert code == 1, out
+    assert "uses the local provider" not in out and "endpoint.echo" not in out
+    assert str(config / "credentials.json") in out and "gpu auth login" in out and "gpu auth logout" in out
+    for args in (("serverless", "list"), ("serverless", "status", "echo"), ("serverless", "list", "--provider", "runpod")):
+        run = _gpu(*args, cwd=proj, env=env)
+        assert run.code == 1 and run.out == "", run.err
+        assert str(config / "credentials.json") in run.err and "internal error" not in run.err and "CANARY" not in run.err
+    exported = env | {"RUNPOD_API_BASE_URL": account.server.info["api_base_url"]}  # the URL `gpu local env` exports
+    assert _gpu("serverless", "list", cwd=proj, env=exported).code == 0  # still means local, whatever the key file
+    status = _gpu("auth", "status", "--json", cwd=proj, env=env)
+    assert status.code == 1 and str(config / "credentials.json") in status.json()["problem"]["summary"]
+    assert "CANARY" not in status.out + status.err
+    assert _gpu("auth", "logout", cwd=proj, env=env).code == 0 and not (config / "credentials.json").exists()
+    # once the file is gone there is simply no key
+    assert "no RunPod API key is configured" in _gpu("serverless", "list", cwd=proj, env=env).err
+
+
+def test_a_key_in_the_variable_that_cannot_be_sent_is_named(account, tmp_path):
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    env = _unchosen(account, RUNPOD_API_KEY="rpa_CANARY0KEY1\u00e9NOT2REAL3XYZ9", RUNPOD_API_BASE_URL="http://127.0.0.1:9")
+    run = _gpu("serverless", "list", "--provider", "runpod", cwd=proj, env=env)
+    assert run.code == 1 and "the API key in the RUNPOD_API_KEY environment variable contains" in run.err, run.err
+    assert "internal error" not in run.err and "CANARY" not in run.err

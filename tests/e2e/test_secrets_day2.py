@@ -39,3 +39,35 @@ def test_env_values_never_leave_through_day2_commands(account, tmp_path):
                 assert canary not in result.out and canary not in result.err, (debug, command, result.out[-400:], result.err[-400:])
     status = account.gpu("serverless", "status", "echo", "--json", cwd=proj, env=env).json()
     assert "SECRET_TOKEN" in str(status["release"]["latest"])  # the key is still shown: only its value is hidden
+
+
+def test_a_worker_that_prints_or_returns_its_secrets_does_not_leak_them_through_gpu(account, tmp_path):
+    """The handler is careless, not gpuctl; but `logs` and `invoke` outputs land in CI logs,
+    so every env value the account holds is masked there, as GitHub masks its secrets, except
+    the values gpu.jsonc holds as plain literals (they are in the repository anyway)."""
+    from pathlib import Path
+
+    leaky = (Path(__file__).parent / "workers" / "leaky.py").read_text()
+    config = echo_config(env={"HF_TOKEN": "${CANARY}", "MODEL_NAME": "org/plain-literal-model"})
+    config["serverless"]["local"]["command"] = ["python", "leaky.py"]
+    proj = project(tmp_path / "p", config, {"leaky.py": leaky})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env={"CANARY": DEPLOY_SECRET}).code == 0
+    live = next(e for e in account.endpoints() if e["name"] == "echo")
+    patched = account.server.http.patch(f"/v2/serverless/{live['id']}", json={"env": {**live["env"], "SECRET_TOKEN": CONSOLE_SECRET}})
+    assert patched.status_code == 200, patched.text
+    show = '{"show": ["HF_TOKEN", "SECRET_TOKEN", "MODEL_NAME"]}'
+    elsewhere = tmp_path / "elsewhere"  # no gpu.jsonc: nothing is known to be plain
+    elsewhere.mkdir()
+    invoked = account.gpu("serverless", "invoke", "echo", "--input", show, "--json", cwd=proj)
+    assert invoked.code == 0, invoked.err
+    assert invoked.json()["output"]["MODEL_NAME"] == "org/plain-literal-model"  # a literal of gpu.jsonc is no secret
+    runs = [invoked, account.gpu("serverless", "invoke", "echo", "--input", show, cwd=elsewhere),
+            account.gpu("serverless", "job", "status", "echo", invoked.json()["id"], cwd=proj)]
+    for cwd in (proj, elsewhere):
+        runs += [account.gpu("serverless", "logs", "echo", cwd=cwd), account.gpu("serverless", "logs", "echo", "--json", cwd=cwd)]
+    for run in runs:
+        assert run.code == 0, run.err
+        for canary in (CONSOLE_SECRET, DEPLOY_SECRET):
+            assert canary not in run.out and canary not in run.err, run.out[-600:]
+    assert "HF_TOKEN=(redacted)" in runs[3].out and "SECRET_TOKEN=(redacted)" in runs[3].out
+    assert "MODEL_NAME=org/plain-literal-model" in runs[3].out

@@ -97,3 +97,46 @@ def test_json_watch_writes_one_document_a_line(deployed):
     docs = [json.loads(next_line(lines)) for _ in range(2)]
     assert all(doc["name"] == "echo" and "workers" in doc and "jobs" in doc for doc in docs)
     assert all(json.loads(line)["name"] == "echo" for line in stop(process, lines, signal.SIGINT))
+
+
+def test_an_endpoint_deleted_under_watch_follow_and_invoke_is_said_so(account, tmp_path):
+    """Deleted while watched, followed, or while a job of it ran: each command ends with exit
+    1 and one line saying the endpoint was deleted, not the raw 404 of whichever call noticed
+    (`GET /v2/serverless/ID: not found`, `job ... no longer exists`)."""
+    from tests.support.terminal import Output
+    from tests.support.wait import until
+
+    talker = (Path(__file__).parent / "workers" / "talker.py").read_text()
+    config = echo_config(idle_timeout=120)
+    config["serverless"]["local"]["command"] = ["python", "talker.py"]
+    proj = project(tmp_path / "p", config, {"talker.py": talker})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    endpoint_id = account.endpoints()[0]["id"]
+    invoke = account.popen("serverless", "invoke", "echo", "--input", json.dumps({"release": str(tmp_path / "never")}), cwd=proj)
+    until(lambda: account.server.http.get(f"/ai/v2/{endpoint_id}/health").json()["jobs"]["inProgress"] == 1, "the job running")
+    watching = account.popen("serverless", "status", "echo", "--watch", "--interval", "0.1", cwd=proj)
+    Output.of_pipe(watching.stdout).wait_for("echo: workers")
+    following = account.popen("serverless", "logs", "echo", "--follow", cwd=proj)
+    Output.of_pipe(following.stdout).wait_for("talker got")
+    assert account.gpu("serverless", "delete", "echo", "--force", cwd=proj).code == 0
+    for process, doing in ((invoke, "the job ran"), (watching, "status --watch followed it"), (following, "logs --follow followed it")):
+        assert process.wait(timeout=60) == 1
+        err = process.stderr.read()
+        assert f"error: endpoint echo ({endpoint_id}) was deleted while {doing}" in err, err
+        assert "gpu serverless list --all" in err and "not found" not in err and "Traceback" not in err
+
+
+def test_a_local_provider_stopped_under_a_watch_says_to_start_it(account, tmp_path):
+    """The hint of an unreachable API named RUNPOD_API_BASE_URL, which plays no part for the
+    local provider: the fix there is `gpu local up`."""
+    from tests.support.terminal import Output
+
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    watching = account.popen("serverless", "status", "echo", "--watch", "--interval", "0.1", cwd=proj)
+    Output.of_pipe(watching.stdout).wait_for("echo: workers")
+    assert account.gpu("local", "down", cwd=proj).code == 0
+    assert watching.wait(timeout=120) == 1
+    err = watching.stderr.read()
+    assert "error: cannot connect to" in err and "start it again with `gpu local up`" in err, err
+    assert "RUNPOD_API_BASE_URL" not in err

@@ -484,3 +484,22 @@ def test_what_a_cpu_prewarm_cannot_download_is_decided_from_gpu_jsonc(runpod, pr
     reason = cannot_download(spec)
     assert reason == expected if expected is None else expected in reason
     assert "canary" not in (reason or "")
+
+
+def test_an_endpoint_deleted_while_it_is_warmed_is_said_so(account, tmp_path):
+    """The warm-up's next /status call answered 404: the error was that raw answer, naming
+    neither the endpoint nor that it was deleted."""
+    from tests.support.terminal import Output
+
+    stuck = json.dumps([sys.executable, "-c", "import time; time.sleep(120)"])
+    endpoint = account.server.create_endpoint("echo", worker=None, env={"GPUCTL_LOCAL_COMMAND": stuck})
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    warming = account.popen("serverless", "warm", "echo", cwd=cwd)
+    err = Output.of_pipe(warming.stderr)
+    err.wait_for("sending a warm-up job to echo")
+    assert account.gpu("serverless", "delete", endpoint["id"], "--force", cwd=cwd).code == 0
+    assert warming.wait(timeout=60) == 1
+    said = err.rest()
+    assert f"error: endpoint echo ({endpoint['id']}) was deleted while it was warmed" in said, said
+    assert "Traceback" not in said
