@@ -6,6 +6,7 @@ request, and can answer with canned rate-limit responses first."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -16,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 BODY_LIMIT = 65_536
+BASE_SHA = "ba5e" * 10  # a pull request's base commit, unless a test names another
 BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
 
 
@@ -49,10 +51,10 @@ class FakeGitHub:
 
     # -- what a test sets up or reads ---------------------------------------------------------
 
-    def add_pull(self, number: int, head_sha: str, head_repo: str | None = None, head_repo_id: int | None = None) -> dict:
+    def add_pull(self, number: int, head_sha: str, head_repo: str | None = None, head_repo_id: int | None = None, base_sha: str = BASE_SHA) -> dict:
         pull = {"number": number, "state": "open", "merged_at": None, "merge_commit_sha": None,
                 "head": {"sha": head_sha, "repo": {"full_name": head_repo or self.repository, "id": head_repo_id or self.repository_id}},
-                "base": {"ref": "main", "repo": {"full_name": self.repository, "id": self.repository_id}}}
+                "base": {"ref": "main", "sha": base_sha, "repo": {"full_name": self.repository, "id": self.repository_id}}}
         self.pulls[number] = pull
         self.issues[number] = {"number": number, "title": f"PR {number}", "body": "", "state": "open", "labels": [], "pull_request": {"url": ""}}
         return pull
@@ -83,7 +85,8 @@ class FakeGitHub:
             return 404, {}, {"message": "No commit found for the ref"}
         if path in files:
             data = files[path]
-            return 200, {}, {"type": "file", "path": path, "sha": hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()}
+            return 200, {}, {"type": "file", "path": path, "sha": hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest(),
+                             "encoding": "base64", "content": base64.encodebytes(data).decode()}
         inside = sorted(p for p in files if p.startswith(path + "/"))
         if inside:
             return 200, {}, [{"type": "file", "path": p} for p in inside]
