@@ -42,8 +42,13 @@ def run(job: Job, opts: PlanOptions) -> int:
     if pull is None and opts.comment:
         job.app.note("note: this run is not for a pull request, so the plan goes to the job summary only")
     results = _plan_all(job, opts, pull[1] if pull is not None else None, opts.pr_file is not None, pull[2] if pull is not None else None)
+    for result in results:
+        job.summary(result.markdown)
+        if pull is not None and opts.comment:
+            comments.post(job, pull[0], result)  # a refusal makes this result a failure; the next comment is still tried
+        job.app.stdout.write(f"{result.key}: {result.summary}\n")
     code = combined([r.code for r in results])
-    job.outputs({  # first, so a comment GitHub refuses still leaves the plan's outputs
+    job.outputs({  # after the comments, so exit_code is the step's result
         "has_changes": "true" if any(r.changes for r in results) else "false",
         "exit_code": str(code),
         "plan_json": "\n".join(str(r.path) for r in results if r.path),
@@ -51,14 +56,6 @@ def run(job: Job, opts: PlanOptions) -> int:
         "artifact": artifact_name(opts.artifact_prefix, pull[1]) if pull else "",
         "pr": str(pull[0]) if pull else "",
     })
-    for result in results:
-        job.summary(result.markdown)
-        if pull is not None and opts.comment:
-            posted = comments.upsert(job.github, pull[0], result.key, job.clean(result.markdown))
-            job.app.note(f"{result.key}: pull request #{pull[0]} comment {'updated' if posted.updated or posted.unchanged else 'posted'}"
-                         f" ({len(posted.ids)} part{'s' if len(posted.ids) != 1 else ''}{f', {posted.deleted} stale removed' if posted.deleted else ''})")
-            comments.note_impostors(job.app.note, result.key, posted)
-        job.app.stdout.write(f"{result.key}: {result.summary}\n")
     return code if code in (1, 4) else 0
 
 

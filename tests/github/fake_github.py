@@ -2,7 +2,7 @@
 artifacts gpuctl's GitHub commands use, kept in memory. It rejects any call without the token
 (401, as GitHub does), refuses bodies over GitHub's 65,536-character limit (422), pages every
 listing with Link headers (`page_cap` makes pages small so paging is exercised), records every
-request, and can answer with canned rate-limit responses first."""
+request, and can answer with canned responses first (to any request, or to comment writes)."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ class FakeGitHub:
     trees: dict[str, dict[str, bytes]] = field(default_factory=dict)  # commit SHA -> {path: content}, for /contents
     requests: list[dict] = field(default_factory=list)
     canned: list[Canned] = field(default_factory=list)
+    comment_refusals: list[Canned] = field(default_factory=list)  # answers to the next comment writes (POST, PATCH, DELETE), in turn
     token_user: dict | None = None  # whom GET /user names; None: the Actions token, which gets a 403
     url: str = ""
     _current: str = ""  # the path being answered, for the Link header
@@ -122,6 +123,9 @@ class FakeGitHub:
         if self.canned:
             canned = self.canned.pop(0)
             return canned.status, canned.headers, canned.body
+        if self.comment_refusals and method != "GET" and re.search(r"/issues/(\d+/)?comments", parts.path):
+            refusal = self.comment_refusals.pop(0)
+            return refusal.status, refusal.headers, refusal.body
         if parts.path == "/user" and method == "GET":
             return (200, {}, self.token_user) if self.token_user else (403, {}, {"message": "Resource not accessible by integration"})
         prefix = f"/repos/{self.repository}"
