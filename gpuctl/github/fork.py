@@ -9,9 +9,9 @@ which `contents: read` allows).
 
 A config that is the pull request's may still name any project: the plan is made with the
 account's key and posted publicly, so a fork could set `project_id` to another team's project
-and read its endpoints in the comment. So a config plans only the project that the same path
-declares at the pull request's base commit (`base_project`), checked before the account is
-read."""
+(or `adopt` another team's endpoint) and read its endpoints in the comment. So a config plans
+only the project that the same path declares at the pull request's base commit, adopting only
+what that config adopts (`check_scope`), checked before the account is read."""
 
 from __future__ import annotations
 
@@ -70,9 +70,10 @@ NOT_PLANNED_HINT = ("a fork's pull request is planned only against the project i
                     "repository, where the pull request workflow (plan.yml) plans it, or land the config's project_id on the base branch first")
 
 
-def base_project(gh: GitHub, path: str, key: str, base_sha: str | None) -> str:
-    """The `project_id` that `path` (the config's path in the repository) declares at the pull
-    request's base commit. Raise, naming why, when there is no such commit, file or string."""
+def base_config(gh: GitHub, path: str, key: str, base_sha: str | None) -> dict:
+    """The config that `path` (its path in the repository) is at the pull request's base
+    commit, parsed. Raise, naming why, when there is no such commit or file, or it cannot be
+    read or sets no `project_id`."""
     where = f"{path} on the pull request's base" + (f" ({base_sha[:12]})" if base_sha else "")
 
     def refused(why: str) -> GpuctlError:
@@ -96,16 +97,26 @@ def base_project(gh: GitHub, path: str, key: str, base_sha: str | None) -> str:
     declared = data.get("project_id") if isinstance(data, dict) else None
     if not isinstance(declared, str) or not declared:
         raise refused("sets no project_id")
-    return declared
+    return data
 
 
-def check_project(gh: GitHub, path: str, key: str, base_sha: str | None, planned: str) -> None:
-    """Raise unless `planned`, the project the pull request's config would plan, is the one the
-    same path declares at the base commit."""
-    declared = base_project(gh, path, key, base_sha)
-    if planned != declared:
-        raise GpuctlError(f'{key} was not planned: it plans project "{planned}", but {path} on the pull request\'s base ({base_sha[:12]}) '
-                          f'declares project_id "{declared}"', hint=NOT_PLANNED_HINT)
+def check_scope(gh: GitHub, path: str, key: str, base_sha: str | None, desired) -> None:
+    """Raise unless the pull request's config (`desired`, loaded but not yet planned) reads only
+    what the same path on the base commit does: the project it declares, and no endpoint
+    adopted (`adopt`, which takes an endpoint of any project over by id, and whose plan shows
+    that endpoint's configuration) that the base does not adopt."""
+    base = base_config(gh, path, key, base_sha)
+    declared, at = base["project_id"], f"{path} on the pull request's base ({str(base_sha)[:12]})"
+    if desired.project_id != declared:
+        raise GpuctlError(f'{key} was not planned: it plans project "{desired.project_id}", but {at} declares project_id "{declared}"',
+                          hint=NOT_PLANNED_HINT)
+    blocks = base.get("serverless")
+    blocks = blocks if isinstance(blocks, list) else [blocks]
+    adopted = {b.get("adopt") for b in blocks if isinstance(b, dict) and isinstance(b.get("adopt"), str)}
+    for spec in desired.endpoints:
+        if spec.adopt and spec.adopt not in adopted:
+            raise GpuctlError(f"{key} was not planned: endpoint.{spec.name} adopts endpoint {spec.adopt}, and {at} does not adopt it",
+                              hint=NOT_PLANNED_HINT)
 
 
 def _contents(gh: GitHub, path: str, ref: str):

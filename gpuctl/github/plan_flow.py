@@ -82,7 +82,7 @@ def _plan_all(job: Job, opts: PlanOptions, head: str | None, fork: bool, base: s
                 if fork and head is not None:
                     forks.verify(job.github, job.app.cwd, config, head)
                     where = forks.repository_path(job.app.cwd, config)
-                    allow = partial(forks.check_project, job.github, where, key, base)  # before the account is read
+                    allow = partial(forks.check_scope, job.github, where, key, base)  # before the account is read
             except GpuctlError as exc:
                 results.append(_failed(job, key, head, exc))
                 continue

@@ -36,15 +36,15 @@ def _captured(app: AppContext) -> tuple[AppContext, io.StringIO]:
 def plan_document(app: AppContext, config: str, provider: str | None, policy: str | None = None, allow=None) -> dict:
     """The plan document of `deploy --plan --config CONFIG` against the account. Never starts
     the local provider: a plan against an account that is not there is an error. `allow`, if
-    given, is called with the project the config plans (its project_id, or the directory name
-    the plan uses without one) before the account is read, and raises to refuse it."""
+    given, is called with the loaded config (gpuctl.model.Desired: the project it plans, its
+    endpoints) before the account is read, and raises to refuse it."""
     from gpuctl.cli.connect import connect
     from gpuctl.cli.deploy import deployment_for
     from gpuctl.render.document import to_document
 
     s = _session(app, config, provider, policy=policy)
     if allow is not None:
-        allow(s.desired.project_id)
+        allow(s.desired)
     account = connect(app, s.target, start_local=False)
     try:
         return to_document(deployment_for(s, account).plan())

@@ -206,3 +206,29 @@ def test_a_fork_s_config_of_the_base_s_project_still_plans_beside_another_projec
     (comment,) = fake.comments_on(21)
     assert "endpoint.forked will be created" in comment["body"] and "endpoint.api will be created" in comment["body"]
     assert ledger["id"] not in comment["body"] and "billing-ledger" not in privileged.texts()
+
+
+def test_a_fork_s_config_that_adopts_another_project_s_endpoint_is_not_planned(gha, fake, account, tmp_path):
+    """`adopt` takes an endpoint over by id from any project, and its plan shows that endpoint's
+    configuration as the old values: a fork that learnt an id could read another team's endpoint
+    through its own project. In the fork flow a block may adopt only what the same config on
+    the base commit adopts; otherwise nothing of the account is read for it."""
+    ledger = _another_team(account, tmp_path)
+    gpu = config("api")
+    gpu["serverless"]["adopt"] = ledger["id"]
+    unprivileged = fork_configs(gha, fake, tmp_path, gpu=gpu)
+    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base_branch(fake, tmp_path / "base", config("api"))))
+    job = privileged.job("plan")
+    assert job.status == "failure"
+    (comment,) = fake.comments_on(21)
+    assert "gpu.jsonc was not planned" in comment["body"] and f"endpoint.api adopts endpoint {ledger['id']}" in comment["body"]
+    assert "does not adopt it" in comment["body"] and "a maintainer can push the branch to this repository" in comment["body"]
+    assert fake.artifact(privileged.run_id, f"gpuctl-plan-{HEAD}") is None
+    seen = privileged.texts() + json.dumps([c["body"] for c in fake.comments.values()])
+    for secret in ("ledger", "billing", "billing-ledger:7.3.1", "ledger-db.internal"):
+        assert secret not in seen
+
+    adopting = base_branch(fake, tmp_path / "adopting", gpu)  # the maintainers adopt it on the base: then it plans
+    again = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, adopting))
+    assert again.job("plan").status == "success", again.job("plan").steps
+    assert f"adopts endpoint {ledger['id']} from project \"billing\"" in fake.comments_on(21)[0]["body"]
