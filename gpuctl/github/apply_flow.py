@@ -54,15 +54,14 @@ def run(job: Job, opts: ApplyOptions) -> int:
     with tempfile.TemporaryDirectory(prefix="gpuctl-apply-") as scratch:
         for config in opts.configs:
             results.append(_apply_one(job, config, opts, Path(scratch)))
-    code = combined([r.code for r in results])
-    job.outputs({"has_changes": "true" if any(r.changed for r in results) else "false", "exit_code": str(code),
-                 "plan_json": "", "summary": "\n".join(f"{r.key}: {r.summary}" for r in results)})
-    for result in results:  # all of them before GitHub is asked for anything, which may fail
-        job.summary(result.markdown)
-        job.app.stdout.write(f"{result.key}: {result.summary}\n")
     for result in results:
+        job.summary(result.markdown)
         if opts.pr is not None and opts.comment and (result.changed or result.code != 0):
-            comments.note_impostors(job.app.note, result.key, comments.upsert(job.github, opts.pr, result.key, job.clean(result.markdown), kind="apply"))
+            comments.post(job, opts.pr, result, kind="apply")  # a refusal makes this result a failure; the next comment is still tried
+        job.app.stdout.write(f"{result.key}: {result.summary}\n")
+    code = combined([r.code for r in results])
+    job.outputs({"has_changes": "true" if any(r.changed for r in results) else "false", "exit_code": str(code),  # after the comments: the step's result
+                 "plan_json": "", "summary": "\n".join(f"{r.key}: {r.summary}" for r in results)})
     return code if code in (1, 5) else 0
 
 

@@ -6,8 +6,14 @@ no longer needs are deleted, and so is any second copy of a part (a retried crea
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
+from gpuctl.errors import GpuctlError
 from gpuctl.github.client import GitHub, GitHubError
+from gpuctl.github.job import error_markdown
+
+if TYPE_CHECKING:
+    from gpuctl.github.job import Job
 from gpuctl.github.parts import read_marker, split, with_markers
 
 KIND = "plan"
@@ -114,3 +120,31 @@ def note_impostors(note, key: str, posted: Posted) -> None:
     for c in posted.impostors:
         note(f"warning: {key}: comment {c['id']} by @{(c.get('user') or {}).get('login', '?')} starts with gpuctl's marker but gpuctl did not write it; "
              "it was left alone, and gpuctl's own comment warns reviewers about it")
+
+
+class Result(Protocol):
+    """What a flow knows of one config: its key, exit code, summary line and Markdown."""
+
+    key: str
+    code: int
+    summary: str
+    markdown: str
+
+
+def post(job: Job, number: int, result: Result, kind: str = KIND) -> bool:
+    """Show `result` on pull request `number` as its config's sticky comment. GitHub refusing
+    it (a token without `pull-requests: write`, a rate limit longer than gpuctl waits, a 5xx) is
+    an error of that config, not the end of the run: it is noted in the log and the job summary,
+    `result` becomes a failure (code 1, its summary line saying so), and the caller goes on to
+    the next config's comment, then writes the outputs from the results. False when refused."""
+    try:
+        posted = upsert(job.github, number, result.key, job.clean(result.markdown), kind)
+    except GpuctlError as exc:
+        job.app.note(f"{result.key}: the {kind} comment on pull request #{number} could not be written: {exc.format()}")
+        job.summary(error_markdown(f"gpuctl could not write the {kind} comment for `{result.key}` on pull request #{number}", exc.format()))
+        result.code, result.summary = 1, f"{result.summary}; error: the pull request comment: {exc.summary}"
+        return False
+    job.app.note(f"{result.key}: pull request #{number} {kind} comment {'updated' if posted.updated or posted.unchanged else 'posted'}"
+                 f" ({len(posted.ids)} part{'s' if len(posted.ids) != 1 else ''}{f', {posted.deleted} stale removed' if posted.deleted else ''})")
+    note_impostors(job.app.note, result.key, posted)
+    return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from gpuctl.errors import GpuctlError
@@ -40,9 +41,14 @@ def run(job: Job, opts: PlanOptions) -> int:
     pull = pull_request(job, opts.pr_file)
     if pull is None and opts.comment:
         job.app.note("note: this run is not for a pull request, so the plan goes to the job summary only")
-    results = _plan_all(job, opts, pull[1] if pull is not None else None, opts.pr_file is not None)
+    results = _plan_all(job, opts, pull[1] if pull is not None else None, opts.pr_file is not None, pull[2] if pull is not None else None)
+    for result in results:
+        job.summary(result.markdown)
+        if pull is not None and opts.comment:
+            comments.post(job, pull[0], result)  # a refusal makes this result a failure; the next comment is still tried
+        job.app.stdout.write(f"{result.key}: {result.summary}\n")
     code = combined([r.code for r in results])
-    job.outputs({  # first, so a comment GitHub refuses still leaves the plan's outputs
+    job.outputs({  # after the comments, so exit_code is the step's result
         "has_changes": "true" if any(r.changes for r in results) else "false",
         "exit_code": str(code),
         "plan_json": "\n".join(str(r.path) for r in results if r.path),
@@ -50,22 +56,15 @@ def run(job: Job, opts: PlanOptions) -> int:
         "artifact": artifact_name(opts.artifact_prefix, pull[1]) if pull else "",
         "pr": str(pull[0]) if pull else "",
     })
-    for result in results:
-        job.summary(result.markdown)
-        if pull is not None and opts.comment:
-            posted = comments.upsert(job.github, pull[0], result.key, job.clean(result.markdown))
-            job.app.note(f"{result.key}: pull request #{pull[0]} comment {'updated' if posted.updated or posted.unchanged else 'posted'}"
-                         f" ({len(posted.ids)} part{'s' if len(posted.ids) != 1 else ''}{f', {posted.deleted} stale removed' if posted.deleted else ''})")
-            comments.note_impostors(job.app.note, result.key, posted)
-        job.app.stdout.write(f"{result.key}: {result.summary}\n")
     return code if code in (1, 4) else 0
 
 
-def _plan_all(job: Job, opts: PlanOptions, head: str | None, fork: bool) -> list[Planned]:
+def _plan_all(job: Job, opts: PlanOptions, head: str | None, fork: bool, base: str | None = None) -> list[Planned]:
     """Each config planned once. A config listed twice (`gpu.jsonc`, `./gpu.jsonc`) is one key:
     planned and commented once. Two keys whose plan files would have one name (`a b/gpu.jsonc`,
     `a_b/gpu.jsonc`) would leave one plan in the artifact for both, so the second is an error.
-    In the fork flow (`fork`), a config's files must be the pull request's at `head`."""
+    In the fork flow (`fork`), a config's files must be the pull request's at `head`, and it
+    may plan only the project the same path declares at the pull request's `base` commit."""
     results: list[Planned] = []
     files: dict[Path, str] = {}
     for config in opts.configs:
@@ -78,13 +77,16 @@ def _plan_all(job: Job, opts: PlanOptions, head: str | None, fork: bool) -> list
                                                          hint="rename one of the two directories (or files) so that their names differ in more than spaces and punctuation")))
         else:
             files[path] = key
+            allow = None
             try:
                 if fork and head is not None:
                     forks.verify(job.github, job.app.cwd, config, head)
+                    where = forks.repository_path(job.app.cwd, config)
+                    allow = partial(forks.check_scope, job.github, where, key, base)  # before the account is read
             except GpuctlError as exc:
                 results.append(_failed(job, key, head, exc))
                 continue
-            results.append(_plan_one(job, config, key, path, opts, head))
+            results.append(_plan_one(job, config, key, path, opts, head, allow))
     return results
 
 
@@ -93,9 +95,9 @@ def _failed(job: Job, key: str, head: str | None, exc: GpuctlError) -> Planned:
     return Planned(key, 1, f"error: {exc.summary}", None, error_markdown(f"gpuctl could not plan {md_code(key)}", exc.format()) + job.footer("Planned", key, head))
 
 
-def _plan_one(job: Job, config: str, key: str, path: Path, opts: PlanOptions, head: str | None) -> Planned:
+def _plan_one(job: Job, config: str, key: str, path: Path, opts: PlanOptions, head: str | None, allow=None) -> Planned:
     try:
-        doc = runner.plan_document(job.app, config, opts.provider, opts.policy)
+        doc = runner.plan_document(job.app, config, opts.provider, opts.policy, allow)
     except GpuctlError as exc:
         return _failed(job, key, head, exc)
     runner.save_plan(doc, path)
@@ -105,12 +107,14 @@ def _plan_one(job: Job, config: str, key: str, path: Path, opts: PlanOptions, he
     return Planned(key, code, summary, path.resolve(), runner.plan_markdown(doc) + job.footer("Planned", key, head), not doc["in_sync"])
 
 
-def pull_request(job: Job, pr_file: Path | None) -> tuple[int, str] | None:
-    """(number, head SHA) of the pull request to comment on: the event's own, or, in a
-    `workflow_run` run of the fork flow, the number in `pr_file`, which came from an untrusted
-    run and is believed only if that pull request's head is the commit the run was for."""
+def pull_request(job: Job, pr_file: Path | None) -> tuple[int, str, str | None] | None:
+    """(number, head SHA, base SHA) of the pull request to comment on: the event's own (no
+    base SHA: only the fork flow needs it), or, in a `workflow_run` run of the fork flow, the
+    number in `pr_file`, which came from an untrusted run and is believed only if that pull
+    request's head is the commit the run was for."""
     if pr_file is None:
-        return job.actions.pull_request()
+        pull = job.actions.pull_request()
+        return (*pull, None) if pull is not None else None
     run = job.actions.event.get("workflow_run")
     if job.actions.event_name != "workflow_run" or not isinstance(run, dict):
         raise GpuctlError("--pr-file is for runs started by workflow_run (the fork flow)", hint="drop --pr-file: a pull_request run knows its pull request")
@@ -120,7 +124,8 @@ def pull_request(job: Job, pr_file: Path | None) -> tuple[int, str] | None:
     if head.get("sha") != run.get("head_sha"):
         raise GpuctlError(f"pull request #{number} is at {str(head.get('sha'))[:12]}, but the configs came from a run for {str(run.get('head_sha'))[:12]}",
                           hint="the number in the artifact does not belong to that run; nothing was commented (a newer push re-runs the flow)")
-    return number, str(run["head_sha"])
+    base = (pull.get("base") or {}).get("sha")
+    return number, str(run["head_sha"]), base if isinstance(base, str) and base else None
 
 
 def _number_in(path: Path) -> int:

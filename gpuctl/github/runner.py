@@ -33,14 +33,18 @@ def _captured(app: AppContext) -> tuple[AppContext, io.StringIO]:
     return AppContext(environ=app.environ, cwd=app.cwd, stdout=out, stderr=app.stderr, debug=app.debug, secrets=app.secrets), out
 
 
-def plan_document(app: AppContext, config: str, provider: str | None, policy: str | None = None) -> dict:
+def plan_document(app: AppContext, config: str, provider: str | None, policy: str | None = None, allow=None) -> dict:
     """The plan document of `deploy --plan --config CONFIG` against the account. Never starts
-    the local provider: a plan against an account that is not there is an error."""
+    the local provider: a plan against an account that is not there is an error. `allow`, if
+    given, is called with the loaded config (gpuctl.model.Desired: the project it plans, its
+    endpoints) before the account is read, and raises to refuse it."""
     from gpuctl.cli.connect import connect
     from gpuctl.cli.deploy import deployment_for
     from gpuctl.render.document import to_document
 
     s = _session(app, config, provider, policy=policy)
+    if allow is not None:
+        allow(s.desired)
     account = connect(app, s.target, start_local=False)
     try:
         return to_document(deployment_for(s, account).plan())

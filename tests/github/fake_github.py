@@ -2,10 +2,11 @@
 artifacts gpuctl's GitHub commands use, kept in memory. It rejects any call without the token
 (401, as GitHub does), refuses bodies over GitHub's 65,536-character limit (422), pages every
 listing with Link headers (`page_cap` makes pages small so paging is exercised), records every
-request, and can answer with canned rate-limit responses first."""
+request, and can answer with canned responses first (to any request, or to comment writes)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -16,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 BODY_LIMIT = 65_536
+BASE_SHA = "ba5e" * 10  # a pull request's base commit, unless a test names another
 BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
 
 
@@ -41,6 +43,7 @@ class FakeGitHub:
     trees: dict[str, dict[str, bytes]] = field(default_factory=dict)  # commit SHA -> {path: content}, for /contents
     requests: list[dict] = field(default_factory=list)
     canned: list[Canned] = field(default_factory=list)
+    comment_refusals: list[Canned] = field(default_factory=list)  # answers to the next comment writes (POST, PATCH, DELETE), in turn
     token_user: dict | None = None  # whom GET /user names; None: the Actions token, which gets a 403
     url: str = ""
     _current: str = ""  # the path being answered, for the Link header
@@ -49,10 +52,10 @@ class FakeGitHub:
 
     # -- what a test sets up or reads ---------------------------------------------------------
 
-    def add_pull(self, number: int, head_sha: str, head_repo: str | None = None, head_repo_id: int | None = None) -> dict:
+    def add_pull(self, number: int, head_sha: str, head_repo: str | None = None, head_repo_id: int | None = None, base_sha: str = BASE_SHA) -> dict:
         pull = {"number": number, "state": "open", "merged_at": None, "merge_commit_sha": None,
                 "head": {"sha": head_sha, "repo": {"full_name": head_repo or self.repository, "id": head_repo_id or self.repository_id}},
-                "base": {"ref": "main", "repo": {"full_name": self.repository, "id": self.repository_id}}}
+                "base": {"ref": "main", "sha": base_sha, "repo": {"full_name": self.repository, "id": self.repository_id}}}
         self.pulls[number] = pull
         self.issues[number] = {"number": number, "title": f"PR {number}", "body": "", "state": "open", "labels": [], "pull_request": {"url": ""}}
         return pull
@@ -83,7 +86,8 @@ class FakeGitHub:
             return 404, {}, {"message": "No commit found for the ref"}
         if path in files:
             data = files[path]
-            return 200, {}, {"type": "file", "path": path, "sha": hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()}
+            return 200, {}, {"type": "file", "path": path, "sha": hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest(),
+                             "encoding": "base64", "content": base64.encodebytes(data).decode()}
         inside = sorted(p for p in files if p.startswith(path + "/"))
         if inside:
             return 200, {}, [{"type": "file", "path": p} for p in inside]
@@ -119,6 +123,9 @@ class FakeGitHub:
         if self.canned:
             canned = self.canned.pop(0)
             return canned.status, canned.headers, canned.body
+        if self.comment_refusals and method != "GET" and re.search(r"/issues/(\d+/)?comments", parts.path):
+            refusal = self.comment_refusals.pop(0)
+            return refusal.status, refusal.headers, refusal.body
         if parts.path == "/user" and method == "GET":
             return (200, {}, self.token_user) if self.token_user else (403, {}, {"message": "Resource not accessible by integration"})
         prefix = f"/repos/{self.repository}"

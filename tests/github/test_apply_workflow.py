@@ -4,6 +4,8 @@ it is not (docs/adr/0016-apply-the-reviewed-plan.md)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from gpuctl.github.parts import read_marker
@@ -303,3 +305,29 @@ def test_a_rerun_after_a_failed_health_gate_checks_again_rather_than_passing(acc
     summary = (tmp_path / "summary").read_text()
     assert "failed the health gate" in summary and "smoke failed" in summary
     assert [e["id"] for e in account.endpoints()] == [endpoint["id"]] and account.writes() == writes
+
+
+def test_an_apply_comment_github_refuses_fails_the_step_and_the_other_configs_are_still_commented(gha, fake, account, tmp_path):
+    """Both configs are applied; GitHub refuses the first one's apply comment (a 502 on the
+    write, which is not retried): the second config's comment is still written, the job summary
+    names the comment that failed and why, and exit_code is the step's result (1), with
+    has_changes true: the changes are in the account."""
+    gha.action_inputs["config"] = "gpu.jsonc\nservices/asr/gpu.jsonc"
+    checkout = tree(tmp_path / "main", config("api"), {"services/asr/gpu.jsonc": json.dumps(config("asr", project_id="asr"))})
+    reviewed(gha, fake, checkout)
+    fake.comment_refusals.append(Canned(502, {}, {"message": "Server Error"}))
+    run = gha.run(WORKFLOWS / "apply.yml", push(MERGE, checkout))
+    job = run.job("apply")
+    assert job.status == "failure"
+    outputs = job.step("gpuctl").outputs
+    assert (outputs["exit_code"], outputs["has_changes"]) == ("1", "true"), outputs
+    first, second = outputs["summary"].splitlines()
+    assert first.startswith("gpu.jsonc: applied: 1 created") and "error: the pull request comment: GitHub rejected POST" in first and "(502)" in first
+    assert second == "services/asr/gpu.jsonc: applied: 1 created, 0 updated, 0 replaced, 0 deleted"
+    assert sorted(e["name"] for e in account.endpoints()) == ["api", "asr"]
+    (comment,) = [c for c in fake.comments_on(31) if read_marker(c["body"]).kind == "apply"]
+    assert read_marker(comment["body"]).key == "services/asr/gpu.jsonc"
+    assert "gpuctl could not write the apply comment for `gpu.jsonc` on pull request #31" in job.summary
+    assert "gpuctl applied `gpu.jsonc`" in job.summary  # what was applied is still said
+    assert "Traceback" not in run.texts()
+    no_secrets(run, fake)

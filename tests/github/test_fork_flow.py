@@ -4,14 +4,25 @@ run as GitHub runs them."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from gpuctl.github.parts import read_marker
 from tests.github.conftest import WORKFLOWS, config, no_secrets, pull_request, tree, workflow_run
+from tests.github.fake_github import BASE_SHA
 
 pytestmark = pytest.mark.e2e
 
 HEAD = "9" * 40
+
+
+def base_branch(fake, directory, gpu: dict, files: dict[str, str] | None = None):
+    """The base branch's checkout, which fork-plan.yml runs from; GitHub serves the same files
+    as the pull request's base commit."""
+    checkout = tree(directory, gpu, files)
+    fake.add_tree(BASE_SHA, checkout)
+    return checkout
 
 
 def fork_configs(gha, fake, tmp_path, number: int = 21, gpu: dict | None = None):
@@ -32,7 +43,7 @@ def test_the_fork_s_configs_are_planned_from_the_base_branch_and_commented(gha, 
     assert uploaded["workflow_run"]["head_repository_id"] == 99
     assert [r for r in fake.requests] == []  # the fork's run never talks to the API
 
-    base = tree(tmp_path / "base", config("api"))
+    base = base_branch(fake, tmp_path / "base", config("api"))
     privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base))
     job = privileged.job("plan")
     assert job.status == "success", job.steps
@@ -50,7 +61,7 @@ def test_a_pull_request_number_that_does_not_match_the_run_gets_no_comment(gha, 
     unprivileged = fork_configs(gha, fake, tmp_path, number=22)
     fake.add_pull(23, "8" * 40)  # someone else's pull request
     fake.artifacts[0]["files"]["pr-number"] = b"23\n"  # what a fork's own workflow could upload
-    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, tree(tmp_path / "base", config("api"))))
+    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base_branch(fake, tmp_path / "base", config("api"))))
     job = privileged.job("plan")
     assert job.status == "failure"
     assert fake.comments_on(23) == [] and fake.comments_on(22) == []
@@ -59,7 +70,7 @@ def test_a_pull_request_number_that_does_not_match_the_run_gets_no_comment(gha, 
 
 
 def test_the_fork_plan_runs_only_for_a_fork_s_successful_pull_request_run(gha, fake, tmp_path):
-    event = workflow_run(5000, HEAD, tree(tmp_path / "base", config("api")))
+    event = workflow_run(5000, HEAD, base_branch(fake, tmp_path / "base", config("api")))
     event.payload["workflow_run"]["conclusion"] = "failure"
     assert gha.run(WORKFLOWS / "fork-plan.yml", event).job("plan").status == "skipped"
     event.payload["workflow_run"] |= {"conclusion": "success", "head_repository": {"full_name": fake.repository}}
@@ -73,7 +84,7 @@ def test_a_fork_s_config_that_reads_a_secret_it_does_not_get_still_plans(gha, fa
     gpu = config("api", "forked")
     gpu["serverless"][1]["runpod"]["env"]["API_TOKEN"] = "${API_TOKEN}"
     unprivileged = fork_configs(gha, fake, tmp_path, gpu=gpu)
-    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, tree(tmp_path / "base", config("api"))))
+    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base_branch(fake, tmp_path / "base", config("api"))))
     job = privileged.job("plan")
     assert job.status == "success", job.steps
     (comment,) = fake.comments_on(21)
@@ -93,7 +104,7 @@ def test_a_fork_that_writes_a_literal_over_a_secret_never_sees_the_account_s_val
     deployed = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=tree(tmp_path / "deployed", base), env={"HF_TOKEN": secret})
     assert deployed.code == 0, deployed.err
     unprivileged = fork_configs(gha, fake, tmp_path, gpu=config("api", env={"HF_TOKEN": "tell-me"}))
-    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, tree(tmp_path / "base", base)))
+    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base_branch(fake, tmp_path / "base", base)))
     job = privileged.job("plan")
     assert job.status == "success", job.steps
     (comment,) = fake.comments_on(21)
@@ -130,7 +141,7 @@ def test_configs_the_fork_s_run_uploaded_that_are_not_the_pull_request_s_get_no_
     unprivileged = fork_configs(gha, fake, tmp_path)
     (uploaded,) = fake.artifacts
     uploaded["files"]["gpu.jsonc"] = json.dumps(config("api")).encode()  # not what the pull request holds
-    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, tree(tmp_path / "base", config("api"))))
+    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base_branch(fake, tmp_path / "base", config("api"))))
     job = privileged.job("plan")
     assert job.status == "failure"
     (comment,) = fake.comments_on(21)
@@ -141,6 +152,83 @@ def test_configs_the_fork_s_run_uploaded_that_are_not_the_pull_request_s_get_no_
 
     uploaded["files"]["gpu.jsonc"] = (tmp_path / "fork" / "gpu.jsonc").read_bytes()  # the real one, and a handler file the fork invented
     uploaded["files"]["extra.py"] = b"print('not in the pull request')\n"
-    again = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, tree(tmp_path / "base2", config("api"))))
+    again = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base_branch(fake, tmp_path / "base2", config("api"))))
     assert again.job("plan").status == "failure"
     assert "extra.py is not the pull request's" in fake.comments_on(21)[0]["body"]
+
+
+def _another_team(account, tmp_path) -> dict:
+    """Another team's project in the same account: endpoint `ledger` of project `billing`."""
+    gpu = config("ledger", project_id="billing")
+    gpu["serverless"]["runpod"] |= {"image_name": "ghcr.io/acme/billing-ledger:7.3.1", "env": {"LEDGER_DSN": "postgres://ledger-db.internal/books"}}
+    deployed = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=tree(tmp_path / "billing", gpu))
+    assert deployed.code == 0, deployed.err
+    (endpoint,) = account.endpoints()
+    return endpoint
+
+
+@pytest.mark.parametrize("base_has_it", [True, False], ids=["base-declares-another-project", "no-config-on-the-base"])
+def test_a_fork_s_config_naming_another_project_is_not_planned(gha, fake, account, tmp_path, base_has_it):
+    """The plan reads the account with its key and is posted publicly: a fork that sets
+    project_id to another team's project would read that project's endpoints (names, ids,
+    images, env literals) in the comment. A config plans only the project the same path
+    declares on the pull request's base commit; here it gets an error saying why, and nothing
+    of the other project is read into any comment, output, log or file."""
+    ledger = _another_team(account, tmp_path)
+    unprivileged = fork_configs(gha, fake, tmp_path, gpu=config("probe", project_id="billing"))
+    base = base_branch(fake, tmp_path / "base", config("api"))
+    if not base_has_it:
+        del fake.trees[BASE_SHA]["gpu.jsonc"]
+    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base))
+    job = privileged.job("plan")
+    assert job.status == "failure"
+    (comment,) = fake.comments_on(21)
+    why = ('it plans project "billing", but gpu.jsonc on the pull request\'s base (ba5eba5eba5e) declares project_id "ml-api"' if base_has_it
+           else "gpu.jsonc on the pull request's base (ba5eba5eba5e) does not exist")
+    for text in (comment["body"], job.summary, job.step("run").err):
+        assert "gpu.jsonc was not planned" in text and why in text, text
+        assert "a maintainer can push the branch to this repository" in text
+    assert job.step("gpuctl").outputs["exit_code"] == "1"
+    assert fake.artifact(privileged.run_id, f"gpuctl-plan-{HEAD}") is None
+    seen = privileged.texts() + json.dumps([c["body"] for c in fake.comments.values()])
+    for secret in ("ledger", ledger["id"], "billing-ledger:7.3.1", "ledger-db.internal"):
+        assert secret not in seen
+    assert "Traceback" not in seen
+    no_secrets(privileged, fake)
+
+
+def test_a_fork_s_config_of_the_base_s_project_still_plans_beside_another_project(gha, fake, account, tmp_path):
+    ledger = _another_team(account, tmp_path)
+    unprivileged = fork_configs(gha, fake, tmp_path)
+    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base_branch(fake, tmp_path / "base", config("api"))))
+    job = privileged.job("plan")
+    assert job.status == "success", job.steps
+    (comment,) = fake.comments_on(21)
+    assert "endpoint.forked will be created" in comment["body"] and "endpoint.api will be created" in comment["body"]
+    assert ledger["id"] not in comment["body"] and "billing-ledger" not in privileged.texts()
+
+
+def test_a_fork_s_config_that_adopts_another_project_s_endpoint_is_not_planned(gha, fake, account, tmp_path):
+    """`adopt` takes an endpoint over by id from any project, and its plan shows that endpoint's
+    configuration as the old values: a fork that learnt an id could read another team's endpoint
+    through its own project. In the fork flow a block may adopt only what the same config on
+    the base commit adopts; otherwise nothing of the account is read for it."""
+    ledger = _another_team(account, tmp_path)
+    gpu = config("api")
+    gpu["serverless"]["adopt"] = ledger["id"]
+    unprivileged = fork_configs(gha, fake, tmp_path, gpu=gpu)
+    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base_branch(fake, tmp_path / "base", config("api"))))
+    job = privileged.job("plan")
+    assert job.status == "failure"
+    (comment,) = fake.comments_on(21)
+    assert "gpu.jsonc was not planned" in comment["body"] and f"endpoint.api adopts endpoint {ledger['id']}" in comment["body"]
+    assert "does not adopt it" in comment["body"] and "a maintainer can push the branch to this repository" in comment["body"]
+    assert fake.artifact(privileged.run_id, f"gpuctl-plan-{HEAD}") is None
+    seen = privileged.texts() + json.dumps([c["body"] for c in fake.comments.values()])
+    for secret in ("ledger", "billing", "billing-ledger:7.3.1", "ledger-db.internal"):
+        assert secret not in seen
+
+    adopting = base_branch(fake, tmp_path / "adopting", gpu)  # the maintainers adopt it on the base: then it plans
+    again = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, adopting))
+    assert again.job("plan").status == "success", again.job("plan").steps
+    assert f"adopts endpoint {ledger['id']} from project \"billing\"" in fake.comments_on(21)[0]["body"]

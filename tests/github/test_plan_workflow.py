@@ -104,8 +104,32 @@ def test_a_token_without_comment_permission_fails_with_the_permission_and_keeps_
     job = run.job("plan")
     assert job.status == "failure" and fake.comments_on(12) == []
     assert "pull-requests: write" in job.step("run").err and "Traceback" not in job.step("run").err
-    assert job.step("run").outputs["has_changes"] == "true" and job.step("run").outputs["exit_code"] == "2"
+    assert job.step("run").outputs["has_changes"] == "true" and job.step("run").outputs["exit_code"] == "1"  # the step's result
     assert "endpoint.api" in job.summary
+    no_secrets(run, fake)
+
+
+def test_a_comment_github_refuses_fails_that_config_and_the_others_are_still_commented(gha, fake, tmp_path):
+    """GitHub refuses the first config's comment (403): the other config's comment is still
+    written, the job summary names the comment that failed and why, and the exit_code output is
+    the step's result (1), not the plan's 2."""
+    fake.add_pull(16, "d" * 40)
+    fake.comment_refusals.append(Canned(403, {}, {"message": "Resource not accessible by integration"}))
+    gha.action_inputs["config"] = "gpu.jsonc\nservices/asr/gpu.jsonc\n"
+    checkout = tree(tmp_path / "pr", config("api"), {"services/asr/gpu.jsonc": json.dumps(config("asr", project_id="asr"))})
+    run = gha.run(PLAN, pull_request(16, "d" * 40, checkout))
+    job = run.job("plan")
+    assert job.status == "failure"
+    outputs = job.step("gpuctl").outputs
+    assert (outputs["exit_code"], outputs["has_changes"]) == ("1", "true"), outputs
+    first, second = outputs["summary"].splitlines()
+    assert first.startswith("gpu.jsonc: Plan: 1 to create") and "error: the pull request comment: GitHub denied POST" in first and "(403)" in first
+    assert second == "services/asr/gpu.jsonc: Plan: 1 to create, 0 to update, 0 to replace, 0 to delete."
+    (comment,) = fake.comments_on(16)
+    assert read_marker(comment["body"]).key == "services/asr/gpu.jsonc"
+    assert "gpuctl could not write the plan comment for `gpu.jsonc` on pull request #16" in job.summary and "pull-requests: write" in job.summary
+    assert "endpoint.api will be created" in job.summary  # the plan itself is still there
+    assert "Traceback" not in run.texts()
     no_secrets(run, fake)
 
 
