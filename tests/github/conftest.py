@@ -60,6 +60,15 @@ def tree(directory: Path, gpu: dict, files: dict[str, str] | None = None) -> Pat
     return directory
 
 
+TWO_CONFIGS = "gpu.jsonc\nservices/asr/gpu.jsonc"  # the action's `config` input for `two_projects`
+
+
+def two_projects(directory: Path) -> Path:
+    """A checkout of two configs of two projects: endpoint api in gpu.jsonc, endpoint asr in
+    services/asr/gpu.jsonc."""
+    return tree(directory, config("api"), {"services/asr/gpu.jsonc": json.dumps(config("asr", project_id="asr"))})
+
+
 def pull_request(number: int, head_sha: str, checkout: Path, fork: bool = False) -> Event:
     head_repo = FORK if fork else REPO
     payload = {"action": "synchronize", "number": number, "repository": {"full_name": REPO},

@@ -10,7 +10,7 @@ import pytest
 
 from gpuctl.github.parts import read_marker
 from tests.e2e.conftest import project
-from tests.github.conftest import WORKFLOWS, config, dispatch, no_secrets, pull_request, push, tree
+from tests.github.conftest import WORKFLOWS, config, dispatch, no_secrets, pull_request, push, tree, TWO_CONFIGS, two_projects
 from tests.github.fake_github import Canned
 
 pytestmark = pytest.mark.e2e
@@ -312,8 +312,8 @@ def test_an_apply_comment_github_refuses_fails_the_step_and_the_other_configs_ar
     write, which is not retried): the second config's comment is still written, the job summary
     names the comment that failed and why, and exit_code is the step's result (1), with
     has_changes true: the changes are in the account."""
-    gha.action_inputs["config"] = "gpu.jsonc\nservices/asr/gpu.jsonc"
-    checkout = tree(tmp_path / "main", config("api"), {"services/asr/gpu.jsonc": json.dumps(config("asr", project_id="asr"))})
+    gha.action_inputs["config"] = TWO_CONFIGS
+    checkout = two_projects(tmp_path / "main")
     reviewed(gha, fake, checkout)
     fake.comment_refusals.append(Canned(502, {}, {"message": "Server Error"}))
     run = gha.run(WORKFLOWS / "apply.yml", push(MERGE, checkout))

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from gpuctl.github.parts import COMMENT_LIMIT, read_marker
-from tests.github.conftest import WORKFLOWS, config, no_secrets, pull_request, tree
+from tests.github.conftest import WORKFLOWS, config, no_secrets, pull_request, tree, TWO_CONFIGS, two_projects
 from tests.github.fake_github import Canned
 
 pytestmark = pytest.mark.e2e
@@ -115,8 +115,8 @@ def test_a_comment_github_refuses_fails_that_config_and_the_others_are_still_com
     the step's result (1), not the plan's 2."""
     fake.add_pull(16, "d" * 40)
     fake.comment_refusals.append(Canned(403, {}, {"message": "Resource not accessible by integration"}))
-    gha.action_inputs["config"] = "gpu.jsonc\nservices/asr/gpu.jsonc\n"
-    checkout = tree(tmp_path / "pr", config("api"), {"services/asr/gpu.jsonc": json.dumps(config("asr", project_id="asr"))})
+    gha.action_inputs["config"] = TWO_CONFIGS
+    checkout = two_projects(tmp_path / "pr")
     run = gha.run(PLAN, pull_request(16, "d" * 40, checkout))
     job = run.job("plan")
     assert job.status == "failure"
