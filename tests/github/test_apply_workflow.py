@@ -4,7 +4,6 @@ it is not (docs/adr/0016-apply-the-reviewed-plan.md)."""
 
 from __future__ import annotations
 
-import json
 
 import pytest
 
