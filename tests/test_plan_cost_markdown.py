@@ -105,3 +105,22 @@ def test_origin_labels_stay_in_the_markdown(cli):
     case = FIXTURES / "plans" / "drift-origins"
     md = cli([*PLAN, "--format", "markdown"], case, env=json.loads((case / "case.json").read_text())["env"]).out
     assert "# changed in the account" in md and "# changed in gpu.jsonc" in md
+
+
+def test_a_preserved_volume_keeps_costing_its_storage_before_and_after(cli, tmp_path):
+    """A volume nothing attaches any more is never deleted: it stays billed, so the totals
+    count it on both sides (as an orphan endpoint), not as if it had gone."""
+    case = FIXTURES / "plans" / "recipe-comfyui-flux-nochange"  # 200 GB volume attached to the endpoint
+    shutil.copy(case / "observed.json", tmp_path / "observed.json")
+    config = (case / "gpu.jsonc").read_text()
+    (tmp_path / "gpu.jsonc").write_text(config.replace('"volume": {\n      "name": "comfyui-models",\n      "size_gb": 200\n    },', "").replace('"mode": "cpu"', '"mode": "gpu"'))
+    result = cli([*PLAN, "--json"], tmp_path)
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    assert [c["action"] for c in doc["resource_changes"] if c["kind"] == "network_volume"] == ["preserve"]
+    storage = round(200 * 0.07 / 730, 4)
+    (item,) = [i for i in doc["cost"]["items"] if i["address"].startswith("network_volume.")]
+    assert item["always_on_per_hour"] == item["before"]["always_on_per_hour"] == storage
+    assert item["delta"]["always_on_per_hour"] == 0.0 and "kept" in item["basis"]
+    endpoints = sum(i["always_on_per_hour"] for i in doc["cost"]["items"] if i["address"].startswith("endpoint."))
+    assert doc["cost"]["always_on_per_hour"] == round(endpoints + storage, 4)

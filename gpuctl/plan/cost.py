@@ -91,8 +91,23 @@ def volume_cost(volume: ResolvedVolume) -> CostItem:
     """Storage of a volume gpu.jsonc declares: its size after apply, and before (0 for a create)."""
     change = volume.change
     before_gb = 0 if change.action is Action.CREATE else next((c.before for c in change.changes if c.path == "size"), volume.size_gb) or 0
-    after, before = (round(gb * VOLUME_USD_PER_GB_MONTH / HOURS_PER_MONTH, 4) for gb in (volume.size_gb, before_gb))
+    after, before = (storage_per_hour(gb) for gb in (volume.size_gb, before_gb))
     return CostItem(change.address, after, after, f"{volume.size_gb} GB × ${VOLUME_USD_PER_GB_MONTH}/GB-month", before, before)
+
+
+def storage_per_hour(size_gb: int | float) -> float:
+    """What `size_gb` of network-volume storage costs per hour at the list price."""
+    return round(size_gb * VOLUME_USD_PER_GB_MONTH / HOURS_PER_MONTH, 4)
+
+
+def preserved_cost(change: ResourceChange, volume: dict | None) -> CostItem:
+    """A volume nothing in gpu.jsonc attaches any more: it is kept, and billed, as it is (like an
+    orphan endpoint), so it counts the same before and after apply."""
+    size = (volume or {}).get("size")
+    gb = size if isinstance(size, (int, float)) and not isinstance(size, bool) else 0
+    hourly = storage_per_hour(gb)
+    basis = f"{gb} GB × ${VOLUME_USD_PER_GB_MONTH}/GB-month, kept (volumes are never deleted)" if gb else "kept; size unknown"
+    return CostItem(change.address, hourly, hourly, basis, hourly, hourly, bool(gb))
 
 
 def total(items: list[CostItem]) -> CostEstimate:

@@ -253,6 +253,8 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     leftovers += drift.unmanaged(desired.endpoints, observed.endpoints, matched)
     used_volume_ids |= freed
     keep = preserved(observed, used_volume_ids, kept_volume_ids, "network volumes are never deleted; nothing in gpu.jsonc attaches it any more")
+    by_id = {v.get("id"): v for v in observed.network_volumes}
+    costs += [cost.preserved_cost(c, by_id.get(c.id)) for c in keep]
     return Plan(
         project_id=desired.project_id,
         config_path=desired.config_path,
