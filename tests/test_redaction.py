@@ -55,3 +55,11 @@ def test_short_values_are_not_secrets_in_any_form():
     app, _ = _app()
     app.protect('a"b')  # escaped it is 4 characters long; it is still too likely to occur by chance
     assert app.secrets == set()
+
+
+def test_a_line_of_punctuation_in_a_multi_line_secret_does_not_break_gpus_own_json():
+    app, out = _app()
+    app.protect('{\n  "type": "service_account",\n  "nested": {\n    "key": "canary-value"\n    },\n  "x": 1\n}')
+    document = json.dumps({"a": {"b": {"c": 1}, "d": 2}, "text": '"key": "canary-value"'}, indent=4)
+    app.stdout.write(document)
+    assert json.loads(out.getvalue()) == {"a": {"b": {"c": 1}, "d": 2}, "text": "(redacted)"}

@@ -32,7 +32,9 @@ def output_forms(secret: str) -> set[str]:
     ensure_ascii; `safetext.printable`'s \\xNN and \\n; Markdown and HTML for comments and
     summaries). Each escaping is character by character, so the escaped value is a substring of
     the escaped text around it, and masking that form masks it. Each line of a multi-line
-    secret (a PEM key) is a form too: what a worker prints reaches gpu one line at a time."""
+    secret (a PEM key) is a form too, without its indentation: what a worker prints reaches gpu
+    one line at a time. A line of punctuation alone (the "    }," of a JSON secret) is not,
+    or masking it would break gpu's own JSON."""
     import html
     import json
 
@@ -61,7 +63,8 @@ def output_forms(secret: str) -> set[str]:
         html.escape,
         lambda s: html.escape(s, quote=False),
     )
-    bases = {base for base in (secret, *secret.splitlines(), *secret.split("\n")) if len(base) >= MIN_SECRET}
+    lines = {line.strip() for line in (*secret.splitlines(), *secret.split("\n"))}
+    bases = {secret} | {line for line in lines if len(line) >= MIN_SECRET and any(c.isalnum() for c in line)}  # not "    }," of a JSON secret
     encoded = {inner(outer(base)) for base in bases for outer in encodings for inner in encodings}
     return {display(form) for form in encoded for display in displays}
 
