@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpuctl import __version__
-from gpuctl.cli.context import AppContext
+from gpuctl.cli.context import AppContext, redact
 from gpuctl.github.client import GitHub
 from gpuctl.github.env import Actions, append_summary, write_outputs
 from gpuctl.render.md import code as md_code
@@ -50,9 +50,7 @@ class Job:
     def clean(self, text: str) -> str:
         """`text` with every registered secret (the GitHub token, the RunPod key, `${VAR}`
         values) replaced: the same rule as the terminal's, for what goes to GitHub or a file."""
-        for secret in self.app.secrets:
-            text = text.replace(secret, "(redacted)")
-        return text
+        return redact(text, self.app.secrets)
 
     def footer(self, what: str, key: str, commit: str | None = None) -> str:
         """The last line of a comment: what was done, for which commit of the pull request (so a

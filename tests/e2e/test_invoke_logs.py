@@ -240,3 +240,26 @@ def test_what_a_worker_writes_is_shown_not_obeyed_by_the_terminal(account, tmp_p
         assert "\x1b" not in run.out + run.err and "\x07" not in run.out + run.err
     as_json = account.gpu("serverless", "logs", "rude", "--json", cwd=proj)
     assert any(json.loads(line)["line"] == "rude says \x1b]0;pwned\x07\x1b[2Jhi" for line in as_json.out.splitlines())
+
+
+def test_logs_on_a_terminal_keep_a_workers_colours_and_nothing_else(account, tmp_path):
+    """Colour codes (SGR: ESC [ digits m) are what `kubectl logs` users see on a terminal, and
+    they can only colour text: they are kept there, with a reset at the end of the line so a
+    colour never reaches the next one. A cursor move, an erase, an OSC 8 link or a title stay
+    escaped; with NO_COLOR, or not on a terminal, colours are escaped too."""
+    from tests.support.terminal import Terminal
+
+    config = echo_config(name="colourful", idle_timeout=120)
+    config["serverless"]["local"]["command"] = ["python", "colourful.py"]
+    proj = project(tmp_path / "p", config, {"colourful.py": (WORKERS / "colourful.py").read_text()})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    assert account.gpu("serverless", "invoke", "colourful", cwd=proj).code == 0
+    coloured = Terminal(["serverless", "logs", "colourful"], proj, {k: v for k, v in account.env.items() if k != "NO_COLOR"} | {"TERM": "xterm"})
+    assert coloured.exit_code() == 0, coloured.transcript
+    assert "\x1b[31mred alert\x1b[0m plain \x1b[1;32mbold green\x1b[0m" in coloured.transcript, coloured.transcript
+    assert "moved \\x1b[1;1Hhome \\x1b]8;;https://example.com\\x07link\\x1b]8;;\\x07 \\x1b]0;title\\x07 \\x1b[31;2Jwiped" in coloured.transcript
+    plain = Terminal(["serverless", "logs", "colourful"], proj, account.env | {"TERM": "xterm"})  # NO_COLOR=1
+    piped = account.gpu("serverless", "logs", "colourful", cwd=proj)
+    assert plain.exit_code() == 0 and piped.code == 0
+    for out in (plain.transcript, piped.out):
+        assert "\\x1b[31mred alert\\x1b[0m plain \\x1b[1;32mbold green" in out and "\x1b" not in out, out

@@ -71,3 +71,49 @@ def test_a_worker_that_prints_or_returns_its_secrets_does_not_leak_them_through_
             assert canary not in run.out and canary not in run.err, run.out[-600:]
     assert "HF_TOKEN=(redacted)" in runs[3].out and "SECRET_TOKEN=(redacted)" in runs[3].out
     assert "MODEL_NAME=org/plain-literal-model" in runs[3].out
+
+
+def test_a_secret_with_quotes_escapes_or_non_ascii_is_masked_in_every_form_gpu_writes_it(account, tmp_path):
+    """`--json` writes a `"`, a backslash, a tab or a non-ASCII letter escaped, and the text
+    outputs write control characters as `\\xNN`: a secret holding one is written in a form that
+    differs from its value, and must be masked in that form too."""
+    from pathlib import Path
+
+    quoted = 'tok"en\\with-quote-canary-123'  # a ${VAR} gpuctl applied
+    odd = "sk_\u00fcnicode\ttab\x01ctl_canary_7f3a"  # set in the console
+    leaky = (Path(__file__).parent / "workers" / "leaky.py").read_text()
+    config = echo_config(env={"HF_TOKEN": "${CANARY}"})
+    config["serverless"]["local"]["command"] = ["python", "leaky.py"]
+    proj = project(tmp_path / "p", config, {"leaky.py": leaky})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env={"CANARY": quoted}).code == 0
+    live = next(e for e in account.endpoints() if e["name"] == "echo")
+    patched = account.server.http.patch(f"/v2/serverless/{live['id']}", json={"env": {**live["env"], "SECRET_TOKEN": odd}})
+    assert patched.status_code == 200, patched.text
+    show = '{"show": ["HF_TOKEN", "SECRET_TOKEN"]}'
+    invoked = account.gpu("serverless", "invoke", "echo", "--input", show, "--json", cwd=proj)
+    assert invoked.code == 0, invoked.err
+    runs = [invoked, account.gpu("serverless", "invoke", "echo", "--input", show, cwd=proj),
+            account.gpu("serverless", "logs", "echo", cwd=proj), account.gpu("serverless", "logs", "echo", "--json", cwd=proj)]
+    for run in runs:
+        assert run.code == 0, run.err
+        assert "canary" not in run.out + run.err, run.out[-600:]
+    assert invoked.json()["output"] == {"HF_TOKEN": "(redacted)", "SECRET_TOKEN": "(redacted)"}
+    assert "HF_TOKEN=(redacted)" in runs[2].out and "SECRET_TOKEN=(redacted)" in runs[2].out
+
+
+def test_a_multi_line_secret_a_worker_prints_is_masked_line_by_line(account, tmp_path):
+    """A PEM key or a service-account JSON in an env value: a worker that prints it makes one
+    log line per line of it, so each line of it is masked where it appears alone."""
+    from pathlib import Path
+
+    pem = "-----BEGIN KEY-----\nMIIBcanaryAAAline1xyz\nMIIBcanaryBBBline2xyz\n-----END KEY-----"
+    leaky = (Path(__file__).parent / "workers" / "leaky.py").read_text()
+    config = echo_config(env={"SIGNING_KEY": "${PEM}"})
+    config["serverless"]["local"]["command"] = ["python", "leaky.py"]
+    proj = project(tmp_path / "p", config, {"leaky.py": leaky})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env={"PEM": pem}).code == 0
+    invoked = account.gpu("serverless", "invoke", "echo", "--input", '{"show": ["SIGNING_KEY"]}', "--json", cwd=proj)
+    assert invoked.code == 0, invoked.err
+    for run in (invoked, account.gpu("serverless", "logs", "echo", cwd=proj), account.gpu("serverless", "logs", "echo", "--json", cwd=proj)):
+        assert run.code == 0, run.err
+        assert "canary" not in run.out + run.err, run.out[-600:]

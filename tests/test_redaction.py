@@ -1,0 +1,76 @@
+"""The last line of defence, `AppContext.protect` and the streams it guards: a registered
+secret is masked in every form gpuctl or a worker writes it in, not only as it is."""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+
+from gpuctl.cli.context import AppContext
+from gpuctl.render import md
+from gpuctl.safetext import printable
+
+ODD = 'tok"en\\with\'quote\t\x01\u00fc|`<&>-canary'
+
+
+def _app() -> tuple[AppContext, io.StringIO]:
+    out = io.StringIO()
+    return AppContext(environ={}, stdout=out, stderr=io.StringIO()), out
+
+
+def test_a_secret_is_masked_in_each_escaped_form_output_writes_it_in():
+    app, out = _app()
+    app.protect(ODD)
+    shown = [
+        ODD, json.dumps({"v": ODD}), json.dumps({"v": ODD}, ensure_ascii=False), printable(ODD), printable(ODD, keep_newlines=False),
+        f"error: {ODD!r} is not valid", f"{[ODD, 'x']!r}", json.dumps({"message": f"run_job return: {({'k': ODD})!r}"}),
+        md.text(ODD), md.code(ODD), html.escape(ODD),
+    ]
+    for text in shown:
+        app.stdout.write(f"[w] {text} end\n")
+    assert "canary" not in out.getvalue(), out.getvalue()
+    assert out.getvalue().count("(redacted)") == len(shown)
+
+
+def test_each_line_of_a_multi_line_secret_is_masked_where_it_appears_alone():
+    app, out = _app()
+    app.protect("-----BEGIN KEY-----\nMIIBcanaryAAA\nMIIBcanaryBBB\n-----END KEY-----")
+    app.stdout.write("[w] MIIBcanaryAAA\n[w] MIIBcanaryBBB\n")
+    assert "canary" not in out.getvalue()
+
+
+def test_a_secret_that_contains_another_is_masked_whole():
+    """Replaced shortest first, `abcdef` would leave `(redacted)123...` of `abcdef123...`;
+    several pairs, so that no order of the set passes by chance."""
+    app, out = _app()
+    for i in range(8):
+        app.protect(f"short{i}x")
+        app.protect(f"short{i}x-tail-canary")
+    app.stdout.write(" ".join(f"short{i}x-tail-canary short{i}x" for i in range(8)))
+    assert out.getvalue() == " ".join(["(redacted)"] * 16)
+
+
+def test_short_values_are_not_secrets_in_any_form():
+    app, _ = _app()
+    app.protect('a"b')  # escaped it is 4 characters long; it is still too likely to occur by chance
+    assert app.secrets == set()
+
+
+def test_a_line_of_punctuation_in_a_multi_line_secret_does_not_break_gpus_own_json():
+    app, out = _app()
+    app.protect('{\n  "type": "service_account",\n  "nested": {\n    "key": "canary-value"\n    },\n  "x": 1\n}')
+    document = json.dumps({"a": {"b": {"c": 1}, "d": 2}, "text": '"key": "canary-value"'}, indent=4)
+    app.stdout.write(document)
+    assert json.loads(out.getvalue()) == {"a": {"b": {"c": 1}, "d": 2}, "text": "(redacted)"}
+
+
+def test_what_goes_to_github_is_masked_in_its_markdown_and_html_forms():
+    """Comments, job summaries and step outputs go through `Job.clean`, which shares the
+    registered forms: a secret that a Markdown or HTML escaping rewrote is masked there too."""
+    from gpuctl.github.job import Job
+
+    app, _ = _app()
+    app.protect(ODD)
+    body = f"| {md.code(ODD)} | {md.text(ODD)} |\n\n```json\n{json.dumps({'v': ODD})}\n```\n"
+    assert "canary" not in Job(app, actions=None).clean(body)

@@ -1,0 +1,25 @@
+"""`safetext.printable(keep_colours=True)`: the allow-list keeps SGR colour codes and nothing
+that moves the cursor, erases, sets a title, links or reaches the clipboard."""
+
+from __future__ import annotations
+
+import pytest
+
+from gpuctl.safetext import printable
+
+
+@pytest.mark.parametrize("sequence", [
+    "\x1b[1;1H", "\x1b[2J", "\x1b[31;2J", "\x1b[K", "\x1b[?25l", "\x1b[6n", "\x1b[38:2:1:2:3m",  # CSI that is no SGR (the last: colon sub-parameters)
+    "\x1b]0;title\x07", "\x1b]8;;https://example.com\x1b\\", "\x1b]52;c;cHduZWQ=\x07",  # OSC: title, link, clipboard
+    "\x9b2J", "\x1bc", "\x1b7", "\x1bP1$r\x1b\\",  # 8-bit CSI, reset, save cursor, DCS
+])
+def test_only_colour_codes_are_kept(sequence):
+    shown = printable(f"\x1b[31mred{sequence}after", keep_colours=True)
+    assert shown.startswith("\x1b[31mred") and shown.endswith("after\x1b[0m")
+    assert "\x1b" not in shown.removeprefix("\x1b[31m").removesuffix("\x1b[0m")
+    assert "\x9b" not in shown and "\x07" not in shown
+
+
+def test_a_text_without_colours_is_as_before():
+    assert printable("plain \x1b[2J", keep_colours=True) == printable("plain \x1b[2J") == "plain \\x1b[2J"
+    assert printable("\x1b[31mred") == "\\x1b[31mred"
