@@ -130,7 +130,9 @@ def _unfinished_jobs(target: Target, endpoint_id: str) -> str | None:
 
 def _forget_records(app: AppContext, target: Target, endpoint_id: str) -> None:
     """gpuctl's records of the endpoint (last applied, ADR 10; pre-warm, ADR 8) go with it, so
-    the next plan does not report an endpoint deleted on purpose as deleted in the account."""
+    the next plan does not report an endpoint deleted on purpose as deleted in the account. One
+    that cannot be deleted is left to the sweep of a later applying deploy of the project (records
+    are pod templates, which `template delete` never offers, so it is no way out)."""
     from gpuctl.plan.drift import record_name as applied
     from gpuctl.prewarm import record_name as warmed
     from gpuctl.provider.errors import NotFound as Gone, ProviderError
@@ -142,7 +144,8 @@ def _forget_records(app: AppContext, target: Target, endpoint_id: str) -> None:
         except Gone:
             continue
         except ProviderError as exc:
-            app.note(f"warning: could not delete gpuctl's record {record['name']} ({exc.summary}); delete it with: gpu serverless template delete {record['id']} --force")
+            app.note(f"warning: could not delete gpuctl's record {record['name']} ({exc.summary}); "
+                     f"a later deploy of project {owner(record) or target.project_id} that applies a change deletes it")
 
 
 def _volumes(target: Target, endpoint: dict) -> list[dict]:

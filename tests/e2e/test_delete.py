@@ -216,3 +216,16 @@ def test_an_endpoint_of_no_project_is_deleted_with_a_note_that_there_is_no_lease
     gone = account.gpu("serverless", "delete", made["id"], "--force", cwd=nowhere)
     assert gone.code == 0 and "belongs to no project, so there is no account lease to take" in gone.err, gone.err
     assert account.endpoints() == []
+
+
+def test_a_record_that_cannot_be_deleted_is_left_to_the_next_deploy_not_to_template_delete(account, tmp_path):
+    """The warning used to say `gpu serverless template delete ID --force`, which refuses a
+    record: records are pod templates, and that command offers serverless ones only."""
+    proj = _deployed(account, tmp_path)
+    account.faults({"op": "delete", "kind": "template", "action": "status", "status": 400, "times": 1})
+    deleted = account.gpu("serverless", "delete", "echo", "--force", cwd=proj)
+    assert deleted.code == 0 and "could not delete gpuctl's record gpuctl-applied-" in deleted.err, deleted.err
+    assert "a later deploy of project e2e that applies a change deletes it" in deleted.err and "template delete" not in deleted.err
+    account.clear_faults()
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0  # re-creates echo, and the sweep takes the stale record
+    assert [t["name"] for t in account.server.http.get("/v2/templates").json()["templates"]] == [f"gpuctl-applied-{account.endpoints()[0]['id']}"]
