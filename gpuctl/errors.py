@@ -22,6 +22,7 @@ class ExitCode(IntEnum):
     UNHEALTHY = 5  # deploy --wait-healthy: applied, but an endpoint failed its rollout or smoke input
     CHECK_FAILED = 6  # gpu doctor: it ran, and at least one check failed
     INTERRUPTED = 130  # Ctrl-C or SIGTERM, as a shell reports a process ended by SIGINT
+    CLOSED_PIPE = 141  # the reader of stdout went away (`gpu ... | head -1`): the process ends by SIGPIPE, as git's does
 
 
 @dataclass(frozen=True)

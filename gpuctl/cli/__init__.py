@@ -6,6 +6,8 @@ Only click is imported here, so `gpu --help` stays fast; each command imports wh
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -20,7 +22,34 @@ from gpuctl.errors import ExitCode
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(cls=LazyGroup, lazy={"auth": "gpuctl.cli.auth_cmd:auth_group", "github": "gpuctl.cli.github_cmd:github_group", "doctor": "gpuctl.cli.doctor_cmd:doctor"}, context_settings=CONTEXT_SETTINGS)
+class ClosedPipe(Exception):
+    """The reader of gpu's stdout or stderr went away. Deliberately not an OSError: click
+    turns an EPIPE it sees into a silent exit 1, the same code as any error, and a pipeline
+    under `set -o pipefail` could not tell `gpu ... | head -1` from a failure."""
+
+
+@contextmanager
+def _pipe_closes() -> Iterator[None]:
+    try:
+        yield
+    except BrokenPipeError:
+        raise ClosedPipe() from None
+
+
+class Root(LazyGroup):
+    """The `gpu` group: every write of every command (and of `--help`) happens inside its
+    make_context or invoke, so a closed pipe is caught here, before click's own handling."""
+
+    def make_context(self, *args, **kwargs) -> click.Context:
+        with _pipe_closes():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context):
+        with _pipe_closes():
+            return super().invoke(ctx)
+
+
+@click.group(cls=Root, lazy={"auth": "gpuctl.cli.auth_cmd:auth_group", "github": "gpuctl.cli.github_cmd:github_group", "doctor": "gpuctl.cli.doctor_cmd:doctor"}, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="gpuctl")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -46,10 +75,38 @@ def main(argv: list[str] | None = None, context: AppContext | None = None) -> in
     args = [a for a in args if a != "--debug"]
     app = context or AppContext()
     app.debug = debug or bool(app.environ.get("GPUCTL_DEBUG"))
-    code = _run(args, app)
+    try:
+        code = _run(args, app)
+    except BrokenPipeError:  # stderr's reader went away while an error was being reported
+        code = ExitCode.CLOSED_PIPE
     if context is not None:
         return code
+    if code == ExitCode.CLOSED_PIPE:
+        _end_on_closed_pipe()
     sys.exit(code)
+
+
+def _end_on_closed_pipe() -> None:
+    """The reader of gpu's output went away (`gpu serverless status --watch | head -1`): end
+    quietly, the way git and kubectl do, killed by SIGPIPE (a shell reports exit 141). Output
+    still buffered for a stream whose reader is gone is dropped first (that stream now points
+    at /dev/null), so the interpreter's last flush cannot print "Exception ignored"; output for
+    a stream that still has a reader is flushed."""
+    import os
+    import signal
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+            except (OSError, ValueError):
+                pass
+    if hasattr(signal, "SIGPIPE"):  # not on Windows, which has no such signal: exit 141 there
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGPIPE)
+    sys.exit(ExitCode.CLOSED_PIPE)
 
 
 def _run(args: list[str], app: AppContext) -> int:
@@ -79,8 +136,8 @@ def _run(args: list[str], app: AppContext) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=app.stderr)
         return ExitCode.INTERRUPTED
-    except BrokenPipeError:
-        return ExitCode.ERROR
+    except (ClosedPipe, BrokenPipeError):  # `gpu ... | head -1`: not an error of gpu's (see _end_on_closed_pipe)
+        return ExitCode.CLOSED_PIPE
     except Exception as exc:  # the one place that catches everything
         if app.debug:
             import traceback

@@ -3,6 +3,8 @@ environment, home directory or terminal."""
 
 from __future__ import annotations
 
+import errno
+import functools
 import io
 import os
 import sys
@@ -127,7 +129,7 @@ class AppContext:
 
     def console(self, stderr: bool = False):
         """A rich console for people; plain when not a TTY or when NO_COLOR is set."""
-        from rich.console import Console
+        Console = _console_class()
 
         stream = self.stderr if stderr else self.stdout
         color = stream.isatty() and "NO_COLOR" not in self.environ
@@ -140,3 +142,18 @@ class AppContext:
         from gpuctl.safetext import printable
 
         print(printable(message), file=self.stderr)
+
+
+@functools.cache
+def _console_class():
+    """rich's Console, but a closed pipe (`gpu serverless list | head -1`) reaches the entry
+    point as the BrokenPipeError it is: rich's own default exits 1, which gpuctl.cli.main could
+    not tell from an error (it ends gpu as git does, by SIGPIPE)."""
+    from rich.console import Console
+
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True  # nothing more to write: its reader is gone
+            raise BrokenPipeError(errno.EPIPE, "the reader of gpu's output went away")
+
+    return PipeConsole

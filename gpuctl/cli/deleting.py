@@ -78,7 +78,15 @@ def _absent(app: AppContext, missing: NotFound, ignore_not_found: bool, as_json:
     return _report(app, as_json, {"deleted": None, "not_found": True, "already_gone": False} | doc)
 
 
-def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: bool, pick_all: bool, as_json: bool, ignore_not_found: bool) -> int:
+def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: bool, pick_all: bool, as_json: bool, ignore_not_found: bool,
+                    lock_timeout: float = 0.0, break_lock: bool = False) -> int:
+    """Resolve, show and confirm without the lease (as deploy plans and asks), then delete the
+    endpoint and gpuctl's records of it under the account lease of its project (ADR 9), so a
+    deploy or rollback of that project never finds its endpoint gone between its plan and its
+    write. An endpoint a deploy replaced or deleted while this one waited is reported as
+    already gone."""
+    from gpuctl.engine.lease import account_lease, lease_project
+
     try:
         chosen = _choose_endpoint(app, target, ref, pick_all)
     except NotFound as missing:
@@ -97,10 +105,11 @@ def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: 
     for v in volumes:
         app.stderr.write(f"Network volume {v['name']} ({v['id']}, {data_center(v)}) is kept.\n")
     confirm(app, f"Delete endpoint {chosen['name']}?" if owned else f"Delete endpoint {chosen['name']}, which belongs to {whose}?", force)
-    gone_now = target.provider.delete_endpoint(chosen["id"])
-    if not gone_now:
-        app.note(f"endpoint {chosen['id']} was already gone")
-    _forget_records(app, target, chosen["id"])
+    with account_lease(target.provider, lease_project(chosen, target.project_id), "gpu serverless delete", app.note, wait=lock_timeout, break_lock=break_lock):
+        gone_now = target.provider.delete_endpoint(chosen["id"])
+        if not gone_now:
+            app.note(f"endpoint {chosen['id']} was already gone")
+        _forget_records(app, target, chosen["id"])
     app.note(f"deleted endpoint {chosen['name']} ({chosen['id']}); kept {len(volumes)} network volume(s)")
     return _report(app, as_json, {"deleted": chosen["id"], "not_found": False, "already_gone": not gone_now, "volumes_kept": [v["id"] for v in volumes]})
 
@@ -121,7 +130,9 @@ def _unfinished_jobs(target: Target, endpoint_id: str) -> str | None:
 
 def _forget_records(app: AppContext, target: Target, endpoint_id: str) -> None:
     """gpuctl's records of the endpoint (last applied, ADR 10; pre-warm, ADR 8) go with it, so
-    the next plan does not report an endpoint deleted on purpose as deleted in the account."""
+    the next plan does not report an endpoint deleted on purpose as deleted in the account. One
+    that cannot be deleted is left to the sweep of a later applying deploy of the project (records
+    are pod templates, which `template delete` never offers, so it is no way out)."""
     from gpuctl.plan.drift import record_name as applied
     from gpuctl.prewarm import record_name as warmed
     from gpuctl.provider.errors import NotFound as Gone, ProviderError
@@ -133,7 +144,8 @@ def _forget_records(app: AppContext, target: Target, endpoint_id: str) -> None:
         except Gone:
             continue
         except ProviderError as exc:
-            app.note(f"warning: could not delete gpuctl's record {record['name']} ({exc.summary}); delete it with: gpu serverless template delete {record['id']} --force")
+            app.note(f"warning: could not delete gpuctl's record {record['name']} ({exc.summary}); "
+                     f"a later deploy of project {owner(record) or target.project_id} that applies a change deletes it")
 
 
 def _volumes(target: Target, endpoint: dict) -> list[dict]:

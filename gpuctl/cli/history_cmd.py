@@ -74,6 +74,7 @@ def rollback(app: AppContext, ref: str, version: int, plan_only: bool, yes: bool
     gpu.jsonc differs from the account: run `gpu serverless pull NAME --write` to make it match,
     or the next deploy undoes the rollback."""
     from gpuctl.cli.resolve import endpoint, open_target
+    from gpuctl.engine.lease import lease_project
 
     wait = lock_timeout
     target = open_target(app, provider, config)
@@ -82,7 +83,7 @@ def rollback(app: AppContext, ref: str, version: int, plan_only: bool, yes: bool
         if not plan_only:
             _check_owner(target, chosen, force)
         return _rollback(app, target.provider, chosen["id"], version, plan_only=plan_only, yes=yes, as_json=as_json,
-                         wait=wait, break_lock=break_lock, project=_lease_project(target, chosen))
+                         wait=wait, break_lock=break_lock, project=lease_project(chosen, target.project_id))
     finally:
         target.close()
 
@@ -99,14 +100,6 @@ def _check_owner(target, chosen: dict, force: bool) -> None:
                       hint="run it in the project's directory, pass --config, or pass --force to roll it back anyway")
     whose = f'project "{project}"' if project else "no project (it has no GPUCTL_PROJECT marker)"
     raise Refused(f"{label} belongs to {whose}, not to project \"{target.project_id}\"", hint="pass --force to roll it back anyway")
-
-
-def _lease_project(target, chosen: dict) -> str | None:
-    """The project whose deploys must not run meanwhile: the endpoint's owner (this project's,
-    or another one's under --force); none for an endpoint no project owns."""
-    from gpuctl.v2 import owner
-
-    return owner(chosen) or target.project_id
 
 
 def _protect(app: AppContext, *envs: dict) -> None:
@@ -136,7 +129,9 @@ def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan
     if not _confirm(app, yes, f"Roll back {current.get('name')} to version {version}?"):
         app.note("cancelled: nothing was changed")
         return ExitCode.ERROR
-    with _lease(app, provider, project, wait, break_lock):
+    from gpuctl.engine.lease import account_lease
+
+    with account_lease(provider, project, "gpu serverless rollback", app.note, wait=wait, break_lock=break_lock):
         again = plan_rollback(provider, endpoint_id, version)
         if again.version != planned.version or again.changes != changes:
             raise ChangedMeanwhile(f"endpoint {current.get('name')} changed after the plan was shown (now version {again.version})",
@@ -154,29 +149,6 @@ def _confirm(app: AppContext, yes: bool, question: str) -> bool:
 
         raise UsageError("rollback needs confirmation but there is no terminal to ask on", hint="review the plan (--plan), then pass -y to apply without asking")
     return click.confirm(question, default=False, err=True)
-
-
-def _lease(app: AppContext, provider, project: str | None, wait: float, break_lock: bool):
-    """The project's account lease, as deploy takes it, so no deploy of the project applies
-    between this plan and its write. An endpoint no project owns has no lease to take."""
-    from contextlib import contextmanager, nullcontext
-
-    from gpuctl.engine.lease import project_lease
-
-    if project is None:
-        app.note("note: the endpoint belongs to no project, so there is no account lease to take")
-        return nullcontext()
-
-    @contextmanager
-    def held():
-        lease = project_lease(provider, project, "gpu serverless rollback", app.note)
-        lease.acquire(wait, break_lock)
-        try:
-            yield
-        finally:
-            lease.release()
-
-    return held()
 
 
 def _report(app: AppContext, as_json: bool, endpoint: dict, version: int, before: object, latest: object, changes: list[dict], *, applied: bool) -> int:

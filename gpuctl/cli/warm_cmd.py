@@ -21,8 +21,14 @@ def warm_io(app):
 
 def declared(loaded, endpoint: dict) -> tuple[tuple[str, ...], str | None]:
     """(`prewarm.models`, `runpod.cached_model`) of the gpu.jsonc block that declares this
-    endpoint; nothing when there is no gpu.jsonc or it does not declare it."""
-    for block in loaded.blocks if loaded else ():
+    endpoint; nothing when there is no gpu.jsonc or it does not declare it. An endpoint of
+    another project is never this gpu.jsonc's, whatever its name: warming it with this
+    project's models would download them into that project's volume."""
+    from gpuctl.v2 import owner
+
+    if loaded is None or owner(endpoint) not in (None, loaded.project_id):
+        return (), None
+    for block in loaded.blocks:
         if (block.model.name or loaded.project_id) == endpoint.get("name"):
             return tuple(block.model.prewarm.models), block.model.runpod.cached_model
     return (), None

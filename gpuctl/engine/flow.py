@@ -20,7 +20,7 @@ from gpuctl.engine import prewarming
 from gpuctl.engine.apply import ApplyFailed, Engine, Outcome
 from gpuctl.engine.health import HealthCheck, HealthGate, Target
 from gpuctl.engine.journal import Journal
-from gpuctl.engine.lease import name_claim, project_lease
+from gpuctl.engine.lease import account_lease, name_claim
 from gpuctl.engine.lock import ProjectLock, describe
 from gpuctl.errors import GpuctlError
 from gpuctl.events import Emit, Note, PlanReady
@@ -169,16 +169,12 @@ class Deployment:
             return self._checked(self._result(plan, observed, None, self._prewarm(plan, observed)), {})
         if not self.confirm(plan):
             raise Cancelled("cancelled: nothing was changed")
-        lease = project_lease(self.provider, self.request.desired.project_id, self.request.command, lambda m: self.emit(Note(m, "plain")))
-        lease.acquire(self.request.lock_timeout, self.request.break_lock)
-        lease.keep_alive()
-        try:
+        with account_lease(self.provider, self.request.desired.project_id, self.request.command, lambda m: self.emit(Note(m, "plain")),
+                           wait=self.request.lock_timeout, break_lock=self.request.break_lock):
             plan, observed = self._replan(plan)
             if not plan.has_changes:
                 return self._checked(self._result(plan, observed, None), {})
             return self._execute(plan)
-        finally:
-            lease.release()
 
     def _replan(self, shown: Plan) -> tuple[Plan, Observed]:
         """Plan again under the account lease: another runner may have applied between the first

@@ -9,6 +9,10 @@ deletes it at the end. A holder that was killed cannot renew, so its lease goes 
 over, saying whose it was. A live lease is never broken silently: `--break-lock` takes it
 after the holder has been shown.
 
+Every command that writes an endpoint's configuration or deletes it (deploy, rollback, delete)
+holds the lease of the project it writes for through `account_lease`, so none of them lands in
+the middle of another's plan and apply.
+
 The same mechanism claims one endpoint or volume name for the moment of its create, so two
 different projects racing on one name cannot both create it (`NameClaim`).
 """
@@ -97,7 +101,7 @@ class Lease:
                 break_lock = False
                 continue
             if self.clock() >= deadline:
-                raise LockHeld(f"another deploy of project \"{self.project_id}\" holds the account lease: {describe_holder(current, self.clock())}",
+                raise LockHeld(f"another gpuctl command of project \"{self.project_id}\" holds the account lease: {describe_holder(current, self.clock())}",
                                detail=f"the lease is the template {self.name} ({current.get('id')}) in the account",
                                hint="wait for it to finish, pass --lock-timeout 5m to wait, or, if you are sure it is gone, --break-lock")
             if not told:
@@ -200,6 +204,35 @@ def _alive(pid: str | None) -> bool:
 def project_lease(provider: Provider, project_id: str, command: str, on_note: Callable[[str], None], **options: Any) -> Lease:
     holder = f"pid {os.getpid()} on {socket.gethostname()} (`{command}`, since {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())})"
     return Lease(provider, lease_name("project", project_id), project_id, holder, on_note=on_note, **options)
+
+
+def lease_project(endpoint: dict, project_id: str | None) -> str | None:
+    """The project whose writers must not run while `endpoint` is written or deleted: its
+    owner (this project's, or another one's under --force), else this project's, whose deploy
+    may be adopting it (ADR 11); None for an unmarked endpoint outside any project."""
+    from gpuctl.v2 import owner
+
+    return owner(endpoint) or project_id
+
+
+@contextmanager
+def account_lease(provider: Provider, project_id: str | None, command: str, on_note: Callable[[str], None], *, wait: float,
+                  break_lock: bool = False) -> Iterator[Lease | None]:
+    """Hold the project's account lease for the body of a `with`: taken as deploy takes it
+    (waiting up to `wait` seconds, `break_lock` after showing the holder; LockHeld, exit 3,
+    when it stays held), renewed while the body runs, released however it ends. A project of
+    None has no lease to take: a note says so and the body runs without one."""
+    if project_id is None:
+        on_note("note: the endpoint belongs to no project, so there is no account lease to take")
+        yield None
+        return
+    lease = project_lease(provider, project_id, command, on_note)
+    lease.acquire(wait, break_lock)
+    lease.keep_alive()
+    try:
+        yield lease
+    finally:
+        lease.release()
 
 
 CLAIM_TTL_S = 60.0

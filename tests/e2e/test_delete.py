@@ -156,3 +156,76 @@ def test_ctrl_c_at_a_question_is_an_interrupt_not_a_no(account, tmp_path):
         assert terminal.exit_code() == 130, terminal.transcript
         assert "interrupted" in terminal.transcript and "aborted" not in terminal.transcript
     assert len(account.endpoints()) == 1 and account.endpoints()[0]["workers"]["max"] == 2
+
+
+def test_a_delete_racing_a_deploy_of_the_project_waits_for_its_account_lease(account, tmp_path):
+    """Two CLI processes: a deploy that holds the project's account lease while it updates
+    `echo` (its PATCH held by the provider), and a delete of `echo` from another checkout. The
+    delete used to remove the endpoint the deploy was writing; now it exits 3 naming the deploy,
+    and runs once that deploy is gone (killed here, so its lease is stale at once)."""
+    from tests.support.wait import until
+
+    proj = _deployed(account, tmp_path)
+    (proj / "gpu.jsonc").write_text(json.dumps(echo_config(env={"ADDED": "1"})))
+    account.faults({"op": "update", "kind": "endpoint", "action": "hang", "seconds": 60, "times": 1})
+    deploy = account.popen("serverless", "deploy", "-y", cwd=proj)
+    try:
+        until(lambda: account.server.admin("GET", "faults")["rules"][-1]["fired"], "the deploy's endpoint update to be held")
+        other = project(tmp_path / "second-checkout", echo_config(), {"handler.py": ECHO_HANDLER})
+        held = account.gpu("serverless", "delete", "echo", "--force", cwd=other)
+        assert held.code == 3, held.err
+        assert "holds the account lease" in held.err and "`gpu serverless deploy`" in held.err and "--lock-timeout" in held.err, held.err
+        assert [e["name"] for e in account.endpoints()] == ["echo"]
+    finally:
+        deploy.kill()
+        deploy.wait(timeout=30)
+    after = account.gpu("serverless", "delete", "echo", "--force", cwd=other)
+    assert after.code == 0 and "stale lease" in after.err, after.err
+    assert account.endpoints() == []
+    assert not [t for t in account.server.http.get("/v2/templates").json()["templates"] if t["name"].startswith("gpuctl-lock-")]
+
+
+def test_delete_waits_with_lock_timeout_and_breaks_a_lease_only_with_break_lock(account, tmp_path):
+    from tests.e2e.test_account_lease import plant_lease
+
+    proj = _deployed(account, tmp_path)
+    lease = plant_lease(account, "e2e", expires_in=300)
+    waiting = account.popen("serverless", "delete", "echo", "--force", "--lock-timeout", "5m", cwd=proj)
+    seen = ""
+    while "waiting for the account lease" not in seen:  # the event: the delete says whom it waits for
+        line = waiting.stderr.readline()
+        assert line, (seen, waiting.wait(timeout=30))
+        seen += line
+    assert "ci-runner-7" in seen and len(account.endpoints()) == 1
+    account.server.http.delete(f"/v2/templates/{lease['id']}")  # the deploy holding it finished
+    assert waiting.wait(timeout=120) == 0, waiting.stderr.read()
+    assert account.endpoints() == []
+
+    proj = _deployed(account, tmp_path / "again")
+    plant_lease(account, "e2e", expires_in=300)
+    broken = account.gpu("serverless", "delete", "echo", "--force", "--break-lock", cwd=proj)
+    assert broken.code == 0 and "breaking, as --break-lock asks, the lease held by pid 4242 on ci-runner-7" in broken.err, broken.err
+    assert account.endpoints() == []
+
+
+def test_an_endpoint_of_no_project_is_deleted_with_a_note_that_there_is_no_lease(account, tmp_path):
+    body = {"name": "loose", "type": "QUEUE", "image": "x/y:1", "gpu": {"pools": ["ADA_24"]}, "scaling": {"type": "QUEUE_DELAY", "queueDelay": 4}}
+    made = account.server.http.post("/v2/serverless", json=body).json()
+    nowhere = tmp_path / "no-project"
+    nowhere.mkdir()
+    gone = account.gpu("serverless", "delete", made["id"], "--force", cwd=nowhere)
+    assert gone.code == 0 and "belongs to no project, so there is no account lease to take" in gone.err, gone.err
+    assert account.endpoints() == []
+
+
+def test_a_record_that_cannot_be_deleted_is_left_to_the_next_deploy_not_to_template_delete(account, tmp_path):
+    """The warning used to say `gpu serverless template delete ID --force`, which refuses a
+    record: records are pod templates, and that command offers serverless ones only."""
+    proj = _deployed(account, tmp_path)
+    account.faults({"op": "delete", "kind": "template", "action": "status", "status": 400, "times": 1})
+    deleted = account.gpu("serverless", "delete", "echo", "--force", cwd=proj)
+    assert deleted.code == 0 and "could not delete gpuctl's record gpuctl-applied-" in deleted.err, deleted.err
+    assert "a later deploy of project e2e that applies a change deletes it" in deleted.err and "template delete" not in deleted.err
+    account.clear_faults()
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0  # re-creates echo, and the sweep takes the stale record
+    assert [t["name"] for t in account.server.http.get("/v2/templates").json()["templates"]] == [f"gpuctl-applied-{account.endpoints()[0]['id']}"]

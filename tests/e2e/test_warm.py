@@ -503,3 +503,19 @@ def test_an_endpoint_deleted_while_it_is_warmed_is_said_so(account, tmp_path):
     said = err.rest()
     assert f"error: endpoint echo ({endpoint['id']}) was deleted while it was warmed" in said, said
     assert "Traceback" not in said
+
+
+def test_warming_another_projects_endpoint_never_uses_this_gpu_jsonc_models(account, hub, tmp_path):
+    """`warm echo` in a project whose echo is not deployed resolves another project's echo
+    (by name, as every day-2 command does). It used to warm it with this gpu.jsonc's
+    `prewarm.models`, downloading them into the other project's volume; that endpoint's own
+    models decide now (here it has none)."""
+    theirs = project(tmp_path / "theirs", echo_config(volume="models", project_id="theirs"), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=theirs).code == 0
+    config = echo_config(volume="models", project_id="mine")
+    config["serverless"]["prewarm"] = {"models": [REPO]}
+    mine = project(tmp_path / "mine", config, {"handler.py": ECHO_HANDLER})
+    writes = account.writes()
+    result = account.gpu("serverless", "warm", "echo", "--cpu", cwd=mine, env={"HF_ENDPOINT": hub.url}, timeout=60)
+    assert result.code == 1 and "no models to download for endpoint echo" in result.err, result.err
+    assert account.writes() == writes and not hub.requests
