@@ -232,3 +232,79 @@ def test_a_fork_s_config_that_adopts_another_project_s_endpoint_is_not_planned(g
     again = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, adopting))
     assert again.job("plan").status == "success", again.job("plan").steps
     assert f"adopts endpoint {ledger['id']} from project \"billing\"" in fake.comments_on(21)[0]["body"]
+
+
+def _guessable_account(account, tmp_path) -> dict[str, str]:
+    """What a fork could guess the names of, beside the base's project: another team's endpoint
+    `ledger` with its volume `ledger-cache`, and an endpoint `legacy` that no project owns (its
+    marker removed in the console). Their ids, by name."""
+    billing = config("ledger", project_id="billing")
+    billing["serverless"]["runpod"] |= {"image_name": "ghcr.io/acme/billing-ledger:7.3.1"}
+    billing["serverless"]["volume"] = {"name": "ledger-cache", "size_gb": 20}
+    billing["serverless"]["runpod"]["data_center_ids"] = ["EU-RO-1"]
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=tree(tmp_path / "billing", billing)).code == 0
+    legacy = config("legacy", project_id="old")
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=tree(tmp_path / "old", legacy)).code == 0
+    ids = {e["name"]: e["id"] for e in account.endpoints()}
+    (endpoint,) = [e for e in account.endpoints() if e["name"] == "legacy"]
+    env = {k: v for k, v in endpoint["env"].items() if k != "GPUCTL_PROJECT"}
+    account.server.http.patch(f"/v2/serverless/{endpoint['id']}", json={"env": env}).raise_for_status()
+    (volume,) = account.volumes()
+    return ids | {"ledger-cache": volume["id"]}
+
+
+@pytest.mark.parametrize("probe", ["endpoint-name", "unowned-endpoint-name", "look-alike", "volume-name", "volume-outside-data-centers", "smaller-volume"])
+def test_a_fork_s_config_cannot_learn_what_the_account_holds_outside_its_project(gha, fake, account, tmp_path, probe):
+    """Within the base's project, a fork can still name anything in its config: a block named
+    like another team's endpoint, like an endpoint no project owns, or a volume named like an
+    account's volume (volumes belong to no project). The plan comment must not tell it that
+    such a thing exists, nor its id, owner, data center or size: in the fork flow the plan sees
+    only this project's endpoints and volumes, and what the base config names; the rest of the
+    account reads as absent."""
+    ids = _guessable_account(account, tmp_path)
+    gpu = config("api", "forked")
+    forked = gpu["serverless"][1]
+    if probe == "endpoint-name":
+        forked["name"] = "ledger"
+    elif probe == "unowned-endpoint-name":
+        forked["name"] = "legacy"
+    elif probe == "look-alike":
+        forked["name"] = "leg"
+    elif probe == "volume-name":
+        forked["volume"] = {"name": "ledger-cache"}
+    elif probe == "volume-outside-data-centers":
+        forked["volume"] = {"name": "ledger-cache"}
+        forked["runpod"]["data_center_ids"] = ["US-TX-3"]
+    else:
+        forked["volume"] = {"name": "ledger-cache", "size_gb": 10}
+        forked["runpod"]["data_center_ids"] = ["EU-RO-1"]
+    unprivileged = fork_configs(gha, fake, tmp_path, gpu=gpu)
+    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base_branch(fake, tmp_path / "base", config("api"))))
+    job = privileged.job("plan")
+    assert job.status == "success", job.steps
+    (comment,) = fake.comments_on(21)
+    assert " will be created" in comment["body"]
+    seen = privileged.texts() + json.dumps([c["body"] for c in fake.comments.values()]) + str(fake.artifact(privileged.run_id, f"gpuctl-plan-{HEAD}"))
+    for secret in (*ids.values(), "billing", "billing-ledger", "already exists", "unmanaged", "EU-RO-1 (", "20 GB", "left alone"):
+        assert secret not in seen, secret
+    no_secrets(privileged, fake)
+
+
+def test_a_fork_s_plan_still_sees_its_project_s_endpoints_and_volumes(gha, fake, account, tmp_path):
+    """The narrowed view hides only what is not the project's: the base's deployed endpoint and
+    the volume it attaches are planned as they are (no change), beside another team's."""
+    _guessable_account(account, tmp_path)
+    base = config("api")
+    base["serverless"] |= {"volume": {"name": "api-cache", "size_gb": 20}}
+    base["serverless"]["runpod"]["data_center_ids"] = ["EU-RO-1"]
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=tree(tmp_path / "deployed", base)).code == 0
+    gpu = config("api", "forked")
+    gpu["serverless"][0] |= {"volume": {"name": "api-cache", "size_gb": 20}}
+    gpu["serverless"][0]["runpod"]["data_center_ids"] = ["EU-RO-1"]
+    unprivileged = fork_configs(gha, fake, tmp_path, gpu=gpu)
+    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base_branch(fake, tmp_path / "base", base)))
+    assert privileged.job("plan").status == "success", privileged.job("plan").steps
+    (comment,) = fake.comments_on(21)
+    assert "endpoint.forked will be created" in comment["body"]
+    assert "endpoint.api will be" not in comment["body"]
+    assert "1 to create, 0 to update" in privileged.job("plan").step("gpuctl").outputs["summary"]
