@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from gpuctl.config.source import parse_text
+from gpuctl.config.source import CONFIG, parse_text
 from gpuctl.errors import GpuctlError
 from gpuctl.github.client import GitHub, GitHubError
 from gpuctl.model import Observed
@@ -98,7 +98,7 @@ def base_config(gh: GitHub, path: str, key: str, base_sha: str | None) -> dict:
         if found.get("encoding") != "base64":
             raise ValueError("GitHub did not return its content (a file over 1 MB)")
         text = base64.b64decode(found.get("content") or "", validate=False).decode("utf-8-sig")
-        data, _ = parse_text(text, where)
+        data, _ = parse_text(text, where, CONFIG)
     except (ValueError, GpuctlError) as exc:
         raise refused(f"could not be read ({exc.summary if isinstance(exc, GpuctlError) else exc})") from None
     declared = data.get("project_id") if isinstance(data, dict) else None
