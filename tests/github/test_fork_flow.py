@@ -308,3 +308,20 @@ def test_a_fork_s_plan_still_sees_its_project_s_endpoints_and_volumes(gha, fake,
     assert "endpoint.forked will be created" in comment["body"]
     assert "endpoint.api will be" not in comment["body"]
     assert "1 to create, 0 to update" in privileged.job("plan").step("gpuctl").outputs["summary"]
+
+
+def test_a_fork_s_text_in_the_privileged_run_s_log_is_never_a_workflow_command(gha, fake, tmp_path):
+    """The privileged run's log quotes the fork's config (an error shows the value it is
+    about), and GitHub's runner obeys a log line that starts with `::` (`::error::`,
+    `::add-mask::`, `::stop-commands::`, `::set-output`) or holds `##[`. Every such line gpuctl
+    writes is shown escaped, never obeyed."""
+    gpu = config("api", "forked")
+    gpu["serverless"][1]["runpod"]["env"]["OTHER"] = "${E\n ::error::key leaked ##[x]}"
+    unprivileged = fork_configs(gha, fake, tmp_path, gpu=gpu)
+    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base_branch(fake, tmp_path / "base", config("api"))))
+    job = privileged.job("plan")
+    assert job.status == "failure"
+    log = "\n".join(s.out + s.err for s in job.steps)
+    assert " \\::error::key leaked #\\#[x]" in log
+    for line in log.splitlines():
+        assert not line.lstrip().startswith("::") and "##[" not in line, line
