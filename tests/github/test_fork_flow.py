@@ -325,3 +325,41 @@ def test_a_fork_s_text_in_the_privileged_run_s_log_is_never_a_workflow_command(g
     assert " \\::error::key leaked #\\#[x]" in log
     for line in log.splitlines():
         assert not line.lstrip().startswith("::") and "##[" not in line, line
+
+
+def _fork_plan_with_policy(tmp_path, policy: str):
+    """fork-plan.yml with the action's `policy` input set to `policy`."""
+    import yaml
+
+    workflow = yaml.safe_load((WORKFLOWS / "fork-plan.yml").read_text())
+    (step,) = [s for s in workflow["jobs"]["plan"]["steps"] if s.get("id") == "gpuctl"]
+    step["with"]["policy"] = policy
+    patched = tmp_path / "fork-plan.yml"
+    patched.write_text(yaml.safe_dump(workflow, sort_keys=False))
+    return patched
+
+
+def test_a_fork_cannot_choose_the_policy_its_plan_is_checked_against(gha, fake, tmp_path):
+    """The working directory of fork-plan.yml holds what the fork's own run uploaded: a policy
+    file given relative to it is the fork's (here the pull request loosens platform.jsonc, and
+    the plan passed). It is refused; the base checkout's file, given by its path there, is the
+    one the plan is checked against."""
+    loose = '{"max_max_workers": 10}'
+    fake.add_pull(21, HEAD, head_repo="mallory/ml-api", head_repo_id=99)
+    checkout = tree(tmp_path / "fork", config("api", max_workers=3), {"platform.jsonc": loose})
+    fake.add_tree(HEAD, checkout)
+    unprivileged = gha.run(WORKFLOWS / "fork-configs.yml", pull_request(21, HEAD, checkout, fork=True))
+    fake.artifacts[0]["files"]["platform.jsonc"] = loose.encode()  # what a fork's own fork-configs.yml can add
+    base = base_branch(fake, tmp_path / "base", config("api", max_workers=2), {"platform.jsonc": '{"max_max_workers": 2}'})
+
+    refused = gha.run(_fork_plan_with_policy(tmp_path, "platform.jsonc"), workflow_run(unprivileged.run_id, HEAD, base))
+    job = refused.job("plan")
+    assert job.status == "failure"
+    (comment,) = fake.comments_on(21)
+    assert "the policy file platform.jsonc is among the downloaded configs" in comment["body"] and "github.workspace" in comment["body"]
+    assert "passed" not in comment["body"] and fake.artifact(refused.run_id, f"gpuctl-plan-{HEAD}") is None
+
+    checked = gha.run(_fork_plan_with_policy(tmp_path, "${{ github.workspace }}/platform.jsonc"), workflow_run(unprivileged.run_id, HEAD, base))
+    job = checked.job("plan")
+    assert job.status == "failure" and job.step("gpuctl").outputs["exit_code"] == "4"
+    assert "max_workers is 3; the policy allows at most 2" in fake.comments_on(21)[0]["body"]
