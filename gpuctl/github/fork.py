@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from gpuctl.config.source import CONFIG, parse_text
-from gpuctl.errors import GpuctlError
+from gpuctl.errors import DiagnosticsError, GpuctlError
 from gpuctl.github.client import GitHub, GitHubError
 from gpuctl.model import Observed
 from gpuctl.plan.drift import read_record
@@ -83,8 +83,8 @@ def base_config(gh: GitHub, path: str, key: str, base_sha: str | None) -> dict:
     read or sets no `project_id`."""
     where = f"{path} on the pull request's base" + (f" ({base_sha[:12]})" if base_sha else "")
 
-    def refused(why: str) -> GpuctlError:
-        return GpuctlError(f"{key} was not planned: {where} {why}, so the project it may plan is not known", hint=NOT_PLANNED_HINT)
+    def refused(why: str, hint: str = NOT_PLANNED_HINT) -> GpuctlError:
+        return GpuctlError(f"{key} was not planned: {where} {why}, so the project it may plan is not known", hint=hint)
 
     if not base_sha:
         raise refused("cannot be found: GitHub named no base commit for the pull request")
@@ -98,7 +98,11 @@ def base_config(gh: GitHub, path: str, key: str, base_sha: str | None) -> dict:
         if found.get("encoding") != "base64":
             raise ValueError("GitHub did not return its content (a file over 1 MB)")
         text = base64.b64decode(found.get("content") or "", validate=False).decode("utf-8-sig")
-        data, _ = parse_text(text, where, CONFIG)
+        data, _ = parse_text(text, f"{path}@{base_sha[:12]}", CONFIG)
+    except DiagnosticsError as exc:  # name the place and the problem, not the error's summary again
+        problem = exc.diagnostics[0]
+        fix = f"fix {path} on the base branch" + (f" ({problem.hint})" if problem.hint else "")
+        raise refused(f"could not be read: {problem.location()}: {problem.message}", f"{fix}; until then {NOT_PLANNED_HINT}") from None
     except (ValueError, GpuctlError) as exc:
         raise refused(f"could not be read ({exc.summary if isinstance(exc, GpuctlError) else exc})") from None
     declared = data.get("project_id") if isinstance(data, dict) else None

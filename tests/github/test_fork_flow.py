@@ -363,3 +363,17 @@ def test_a_fork_cannot_choose_the_policy_its_plan_is_checked_against(gha, fake, 
     job = checked.job("plan")
     assert job.status == "failure" and job.step("gpuctl").outputs["exit_code"] == "4"
     assert "max_workers is 3; the policy allows at most 2" in fake.comments_on(21)[0]["body"]
+
+
+def test_a_damaged_config_on_the_base_is_named_with_its_place_and_problem(gha, fake, tmp_path):
+    """The base's gpu.jsonc decides what a fork's config may plan; when it cannot be parsed, the
+    comment names that file at the base commit, where in it, what is wrong and what to do."""
+    unprivileged = fork_configs(gha, fake, tmp_path)
+    base = base_branch(fake, tmp_path / "base", config("api"))
+    fake.trees[BASE_SHA]["gpu.jsonc"] = b'{\n  "project_id": "ml-api",\n  "serverless": [ }\n'
+    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base))
+    assert privileged.job("plan").status == "failure"
+    (comment,) = fake.comments_on(21)
+    assert "gpu.jsonc on the pull request's base (ba5eba5eba5e) could not be read: gpu.jsonc@ba5eba5eba5e:3:19: invalid JSONC" in comment["body"], comment["body"]
+    assert "fix gpu.jsonc on the base branch" in comment["body"]
+    assert comment["body"].count("could not be read") == 1
