@@ -32,6 +32,7 @@ from gpuctl.plan.drift import read_record
 from gpuctl.v2 import owner
 
 MARKER = ".present"  # fork-configs.yml's stand-in for a custom_nodes/ directory
+MAX_FILES = 200  # files of one config's directory checked against the pull request, one API call each
 
 
 def blob_id(data: bytes) -> str:
@@ -55,7 +56,12 @@ def verify(gh: GitHub, root: Path, config: str, head_sha: str) -> None:
     of the pull request at `head_sha`."""
     root = root.resolve()
     target = root / repository_path(root, config)
-    files = {p for p in target.parent.rglob("*") if p.is_file()}  # a config missing here fails to plan, as it should
+    files = {p for p in target.parent.rglob("*") if p.is_file() and p.relative_to(root).as_posix() != "pr-number"}  # a config missing here fails to plan
+    if len(files) > MAX_FILES:  # one call each, on the token's hourly limit, which is the whole repository's
+        raise GpuctlError(f"the uploaded configs hold {len(files)} files in the directory of {config}, more than the {MAX_FILES} gpuctl checks against the "
+                          f"pull request; {config} was not planned",
+                          hint="fork-configs.yml copies a config, its Dockerfile, handler and requirements files and workflow JSON; keep the directory "
+                               "of each config to those, or plan the pull request from a branch of this repository (plan.yml)")
     for path in sorted(files):
         relative = path.relative_to(root).as_posix()
         if relative == "pr-number":

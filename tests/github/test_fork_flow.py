@@ -377,3 +377,22 @@ def test_a_damaged_config_on_the_base_is_named_with_its_place_and_problem(gha, f
     assert "gpu.jsonc on the pull request's base (ba5eba5eba5e) could not be read: gpu.jsonc@ba5eba5eba5e:3:19: invalid JSONC" in comment["body"], comment["body"]
     assert "fix gpu.jsonc on the base branch" in comment["body"]
     assert comment["body"].count("could not be read") == 1
+
+
+def test_an_artifact_with_more_files_than_a_config_needs_is_not_checked_one_by_one(gha, fake, tmp_path):
+    """Each file beside a config costs one call to GitHub to check, and the token's hourly
+    limit is the repository's: a fork whose pull request holds thousands of files there must not
+    spend it. Past a bound the config is refused at once, saying why."""
+    from gpuctl.github.fork import MAX_FILES
+
+    files = {f"workflows/w{i}.json": "{}" for i in range(MAX_FILES + 1)}
+    fake.add_pull(21, HEAD, head_repo="mallory/ml-api", head_repo_id=99)
+    checkout = tree(tmp_path / "fork", config("api"), files)
+    fake.add_tree(HEAD, checkout)
+    unprivileged = gha.run(WORKFLOWS / "fork-configs.yml", pull_request(21, HEAD, checkout, fork=True))
+    assert len(fake.artifacts[0]["files"]) > MAX_FILES
+    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base_branch(fake, tmp_path / "base", config("api"))))
+    assert privileged.job("plan").status == "failure"
+    (comment,) = fake.comments_on(21)
+    assert f"the uploaded configs hold {MAX_FILES + 2} files in the directory of gpu.jsonc, more than the {MAX_FILES} gpuctl checks" in comment["body"]
+    assert sum("/contents/" in r["path"] for r in fake.requests) == 0
