@@ -8,7 +8,9 @@ escapes (`\\x1b`), the way the JSON output already does.
 
 from __future__ import annotations
 
+import io
 import re
+from typing import TextIO
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Select Graphic Rendition and nothing else: ESC [ digits and semicolons m sets colours and
@@ -32,3 +34,46 @@ def printable(text: str, keep_newlines: bool = True, keep_colours: bool = False)
             return "".join(pieces) + RESET
     out = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
     return out if keep_newlines else out.replace("\n", "\\n").replace("\t", "\\t")
+
+
+class WorkflowCommandGuard(io.TextIOBase):
+    """A text stream for GitHub Actions' log, where a line that starts with `::` (after leading
+    whitespace) is a workflow command the runner obeys (`::error::`, `::add-mask::`,
+    `::stop-commands::`, `::set-output`), and `##[` is the older form. gpuctl never writes a
+    command, but its output quotes text from outside: a fork's config in the privileged fork
+    plan, names and messages from the account. Such a line is written with a backslash first
+    (`\\::error::`), and `##[` as `#\\#[`, so the log shows it and the runner ignores it. The start
+    of a line is held back while it is only whitespace or one `:`, until it is known."""
+
+    def __init__(self, inner: TextIO):
+        self.inner = inner
+        self._held = ""  # the start of the current line, not yet known to be harmless
+        self._start = True  # the next character begins a line (or continues `_held`)
+
+    def write(self, text: str) -> int:
+        out = []
+        for piece in re.split(r"(\n)", text.replace("##[", "#\\#[")):
+            if piece == "\n":
+                out.append(self._held + "\n")
+                self._held, self._start = "", True
+            elif piece and self._start:
+                line = self._held + piece
+                body = line.lstrip()
+                if body in ("", ":"):
+                    self._held = line
+                    continue
+                out.append(line[: len(line) - len(body)] + ("\\" if body.startswith("::") else "") + body)
+                self._held, self._start = "", False
+            elif piece:
+                out.append(piece)
+        self.inner.write("".join(out))
+        return len(text)
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def isatty(self) -> bool:
+        return self.inner.isatty()
+
+    def fileno(self) -> int:
+        return self.inner.fileno()

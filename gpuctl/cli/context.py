@@ -105,6 +105,13 @@ class AppContext:
     recorder: object | None = None  # gpuctl.provider.recording.Recorder under --record: connect() records through it
 
     def __post_init__(self) -> None:
+        if self.environ.get("GITHUB_ACTIONS") == "true":  # the runner obeys `::` lines of the step's log: quoted text must not be one
+            from gpuctl.safetext import WorkflowCommandGuard
+
+            if self.stdout is sys.stdout:  # the log itself, not a stream a caller reads back (runner._captured)
+                self.stdout = WorkflowCommandGuard(self.stdout)
+            if self.stderr is sys.stderr:
+                self.stderr = WorkflowCommandGuard(self.stderr)
         self.stdout = Redacting(self.stdout, self.secrets)
         self.stderr = Redacting(self.stderr, self.secrets)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from gpuctl.config.source import Source, read_source
+from gpuctl.config.source import POLICY, Source, read_source
 from gpuctl.errors import ConfigError, Diagnostic
 from gpuctl.spelling import did_you_mean
 
@@ -75,7 +75,7 @@ def _unknown_gpus(source: Source, prefix: tuple, gpus: list[str], catalog: Any) 
 
 def load_policy_file(path: Path, display: str, catalog: Any) -> Policy:
     """`deploy --policy FILE`: a JSONC file holding the policy object itself at its top level."""
-    source = read_source(path, display, flag="--policy")
+    source = read_source(path, display, POLICY)
     if not isinstance(source.data, dict):
         raise ConfigError(f"{display} is not valid", [source.diagnostic((), "a policy file holds one object", 'write {"allowed_gpu_types": [...], "max_max_workers": 10}')])
     found, problems = read_policy(source, (), catalog)

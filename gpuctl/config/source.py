@@ -1,4 +1,6 @@
-"""Read `gpu.jsonc` from disk: size and encoding checks, JSONC parsing, key positions."""
+"""Read `gpu.jsonc` (or another JSONC file gpuctl reads, such as a policy file) from disk: size
+and encoding checks, JSONC parsing, key positions. Every message names the file being read and
+speaks of what it is (its `FileKind`), never of gpu.jsonc when it is another file."""
 
 from __future__ import annotations
 
@@ -15,6 +17,22 @@ from gpuctl.errors import ConfigError, Diagnostic
 MAX_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 32
 _NEAR = re.compile(r"near (\d+)")
+
+
+@dataclass(frozen=True)
+class FileKind:
+    """What a JSONC file is, for the hints of its errors: how to call it, what an empty one may
+    start from, and the flag that names it."""
+
+    name: str
+    starter: str
+    flag: str
+    missing: str
+
+
+CONFIG = FileKind("gpu.jsonc", '{"serverless": {"template": "vllm", "gpu_type": "NVIDIA L4"}}', "--config",
+                  "create gpu.jsonc in the project directory, or pass --config PATH")
+POLICY = FileKind("a policy file", '{"allowed_gpu_types": ["NVIDIA L4"], "max_max_workers": 10}', "--policy", "check the path given to --policy")
 
 
 @dataclass(frozen=True)
@@ -119,7 +137,7 @@ def _quoted(char: str) -> str:
     return f"'{char}'" if char.isprintable() and not char.isspace() else f"U+{ord(char):04X}"
 
 
-def _syntax_error(exc: Exception, text: str) -> tuple[int, str, str]:
+def _syntax_error(exc: Exception, text: str, kind: FileKind) -> tuple[int, str, str]:
     """(offset, message, hint) for a pyjson5 error. pyjson5 reports `near N` one past the
     offending character, and for extra data the end of the value before it."""
     import pyjson5
@@ -134,7 +152,7 @@ def _syntax_error(exc: Exception, text: str) -> tuple[int, str, str]:
         extra = _quoted(text[offset]) if offset < len(text) else "text"
         return offset, f"unexpected {extra} after the end of the document", "the file holds one object; remove what follows its closing brace"
     if raw.startswith("No JSON data"):
-        return 0, "the file has only comments, no settings", 'start from: {"serverless": {"template": "vllm", "gpu_type": "NVIDIA L4"}}'
+        return 0, "the file has only comments, no settings", f"start from: {kind.starter}"
     offset = max(near - 1, 0)
     unclosed = re.match(r"Unclosed (\w+)", words)
     if unclosed and unclosed.group(1) == "literal":  # the file ends inside `tru`, `nul`, ...
@@ -172,23 +190,23 @@ def _syntax_error(exc: Exception, text: str) -> tuple[int, str, str]:
         return offset, "unexpected comma", "remove the extra comma"
     if message.startswith("stray"):
         return offset, message.replace("stray", "unexpected", 1), "comments start with // or /* */"
-    return offset, message, "gpu.jsonc is JSON with // comments and trailing commas"
+    return offset, message, f"{kind.name} is JSON with // comments and trailing commas"
 
 
-def parse_text(text: str, display: str) -> tuple[Any, tuple[int, int]]:
-    """The data and where the top-level value starts."""
+def parse_text(text: str, display: str, kind: FileKind) -> tuple[Any, tuple[int, int]]:
+    """The data and where the top-level value starts; errors name `display` and speak of `kind`."""
     import pyjson5
 
     if not text.strip():
-        _fail(display, "the file is empty", 'start from: {"serverless": {"template": "vllm", "gpu_type": "NVIDIA L4"}}', 1, 1)
+        _fail(display, "the file is empty", f"start from: {kind.starter}", 1, 1)
     try:
         data = pyjson5.decode(text, maxdepth=MAX_DEPTH)
     except pyjson5.Json5NestingTooDeep as exc:
-        offset, _, _ = _syntax_error(exc, text)
+        offset, _, _ = _syntax_error(exc, text, kind)
         line, col = _position(text, offset)
-        _fail(display, f"nesting deeper than {MAX_DEPTH} levels", "gpu.jsonc never needs that depth; check for a runaway bracket", line, col)
+        _fail(display, f"nesting deeper than {MAX_DEPTH} levels", f"{kind.name} never needs that depth; check for a runaway bracket", line, col)
     except pyjson5.Json5Exception as exc:
-        offset, message, hint = _syntax_error(exc, text)
+        offset, message, hint = _syntax_error(exc, text, kind)
         line, col = _position(text, offset)
         _fail(display, f"invalid JSONC: {message}", hint, line, col)
     return data, _position(text, _BLANK.match(text).end())
@@ -207,26 +225,25 @@ def text_source(path: Path, text: str, display: str | None = None) -> Source:
     before they write it."""
     shown = display or path.name
     text = text.removeprefix("\ufeff")
-    data, start = parse_text(text, shown)
+    data, start = parse_text(text, shown, CONFIG)
     return Source(path, shown, data, text, start)
 
 
-def read_source(path: Path, display: str | None = None, flag: str = "--config") -> Source:
-    """The file `flag` names (gpu.jsonc by default), read and parsed; any problem is a located
-    ConfigError whose fix speaks of that flag."""
+def read_source(path: Path, display: str | None = None, kind: FileKind = CONFIG) -> Source:
+    """The file of `kind` at `path` (gpu.jsonc by default), read and parsed; any problem is a
+    located ConfigError whose fix speaks of that kind of file and of the flag that names it."""
     shown = display or path.name
-    missing = "create gpu.jsonc in the project directory, or pass --config PATH" if flag == "--config" else f"check the path given to {flag}"
     try:
         if path.is_dir():
-            _fail(shown, f"{path} is a directory", f"pass the file itself with {flag}")
+            _fail(shown, f"{path} is a directory", f"pass the file itself with {kind.flag}")
         size = path.stat().st_size
         if size > MAX_BYTES:
-            _fail(shown, f"the file is {size:,} bytes; gpu.jsonc is limited to {MAX_BYTES:,} bytes ({MAX_BYTES // 1024 // 1024} MiB)", "keep large data out of gpu.jsonc")
+            _fail(shown, f"the file is {size:,} bytes; {kind.name} is limited to {MAX_BYTES:,} bytes ({MAX_BYTES // 1024 // 1024} MiB)", f"keep large data out of {kind.name}")
         raw = path.read_bytes()
     except FileNotFoundError:
-        _fail(shown, f"{path} does not exist", missing)
+        _fail(shown, f"{path} does not exist", kind.missing)
     except PermissionError:
         _fail(shown, f"permission denied reading {path}", "check the file's permissions")
     text = _decode(raw, shown)
-    data, start = parse_text(text, shown)
+    data, start = parse_text(text, shown, kind)
     return Source(path, shown, data, text, start)

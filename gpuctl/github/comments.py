@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from gpuctl.errors import GpuctlError
-from gpuctl.github.client import GitHub, GitHubError
+from gpuctl.github.authors import Author
+from gpuctl.github.client import GitHub
 from gpuctl.github.job import error_markdown
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def ours(gh: GitHub, number: int, key: str, kind: str = KIND, impostors: list[di
     someone else's text. Those go to `impostors` and are never edited or deleted: editing one
     would put the real plan under its author's name, for them to edit back."""
     found: dict[int, list[dict]] = {}
-    author = _Author(gh)
+    author = Author(gh)
     for comment in gh.paginate(gh.repo(f"/issues/{number}/comments")):
         mark = read_marker(comment.get("body"))
         if not (mark and mark.kind == kind and mark.key == key):
@@ -48,30 +49,6 @@ def ours(gh: GitHub, number: int, key: str, kind: str = KIND, impostors: list[di
         elif impostors is not None:
             impostors.append(comment)
     return found
-
-
-class _Author:
-    """Whether the job's token wrote a comment. The Actions token and GitHub Apps write as a
-    bot, which no person can post as; a personal token writes as its user, asked for (`GET
-    /user`) only when a person's comment carries the marker. A token that cannot say who it
-    is (an installation token: 403) is a bot, so a person's comment is not its own."""
-
-    def __init__(self, gh: GitHub):
-        self._gh = gh
-        self._me: int | None | bool = False  # False: not asked yet
-
-    def wrote(self, comment: dict) -> bool:
-        user = comment.get("user") or {}
-        if user.get("type") == "Bot":
-            return True
-        if self._me is False:
-            try:
-                self._me = (self._gh.request("GET", "/user") or {}).get("id")
-            except GitHubError as exc:
-                if exc.status not in (401, 403, 404):
-                    raise
-                self._me = None
-        return self._me is not None and user.get("id") == self._me
 
 
 def upsert(gh: GitHub, number: int, key: str, markdown: str, kind: str = KIND) -> Posted:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from gpuctl.errors import GpuctlError
 from gpuctl.github import issues, runner
+from gpuctl.github.authors import login
 from gpuctl.github.job import Job, combined, error_markdown
 
 
@@ -48,17 +49,22 @@ def _drift_one(job: Job, config: str, opts: DriftOptions) -> tuple[int, str, boo
     found = "in sync" if doc["in_sync"] else "drift"
     if not opts.issue:
         return (0 if doc["in_sync"] else 2), f"{key}: {found}", not doc["in_sync"]
+    impostors: list[dict] = []
     try:
         if doc["in_sync"]:
             run = job.actions.run_url()
             note = f"The account matches `{key}` again{f' ([run {job.actions.run_id}]({run}))' if run else ''}; closing."
-            closed = issues.resolve(job.github, key, opts.label, note)
+            closed = issues.resolve(job.github, key, opts.label, note, impostors)
             return 0, f"{key}: in sync" + (f"; closed issue #{closed}" if closed else ""), False
         title = f"gpuctl drift: project {doc['project_id']} ({key}) no longer matches the account"
-        number, what = issues.report(job.github, key, opts.label, title, job.clean(markdown))
+        number, what = issues.report(job.github, key, opts.label, title, job.clean(markdown), impostors)
         return 2, f"{key}: drift; {what} issue #{number}", True
     except GpuctlError as exc:  # the report stands; the issue that carries it does not
         what = "close" if doc["in_sync"] else "open or update"
         job.app.note(f"{key}: {found}, but the drift issue could not be {'closed' if doc['in_sync'] else 'opened or updated'}: {exc.format()}")
         job.summary(error_markdown(f"gpuctl could not {what} the drift issue for `{key}`", exc.format()))
         return 1, f"{key}: {found}; error: the drift issue: {exc.summary}", not doc["in_sync"]
+    finally:
+        for issue in impostors:
+            job.app.note(f"warning: {key}: issue #{issue['number']} by {login(issue)} starts with gpuctl's marker but gpuctl did not open it; "
+                         "it was left alone")

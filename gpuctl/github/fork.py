@@ -11,20 +11,28 @@ A config that is the pull request's may still name any project: the plan is made
 account's key and posted publicly, so a fork could set `project_id` to another team's project
 (or `adopt` another team's endpoint) and read its endpoints in the comment. So a config plans
 only the project that the same path declares at the pull request's base commit, adopting only
-what that config adopts (`check_scope`), checked before the account is read."""
+what that config adopts (`check_scope`), checked before the account is read. Within that
+project a fork could still name another team's endpoint, or any volume of the account, in
+its config and learn from the plan that it exists (and its id, owner, size): so the plan sees
+the account only through `Scope.view`."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from gpuctl.config.source import parse_text
-from gpuctl.errors import GpuctlError
+from gpuctl.config.source import CONFIG, parse_text
+from gpuctl.errors import DiagnosticsError, GpuctlError
 from gpuctl.github.client import GitHub, GitHubError
+from gpuctl.model import Observed
+from gpuctl.plan.drift import read_record
+from gpuctl.v2 import owner
 
 MARKER = ".present"  # fork-configs.yml's stand-in for a custom_nodes/ directory
+MAX_FILES = 200  # files of one config's directory checked against the pull request, one API call each
 
 
 def blob_id(data: bytes) -> str:
@@ -48,7 +56,12 @@ def verify(gh: GitHub, root: Path, config: str, head_sha: str) -> None:
     of the pull request at `head_sha`."""
     root = root.resolve()
     target = root / repository_path(root, config)
-    files = {p for p in target.parent.rglob("*") if p.is_file()}  # a config missing here fails to plan, as it should
+    files = {p for p in target.parent.rglob("*") if p.is_file() and p.relative_to(root).as_posix() != "pr-number"}  # a config missing here fails to plan
+    if len(files) > MAX_FILES:  # one call each, on the token's hourly limit, which is the whole repository's
+        raise GpuctlError(f"the uploaded configs hold {len(files)} files in the directory of {config}, more than the {MAX_FILES} gpuctl checks against the "
+                          f"pull request; {config} was not planned",
+                          hint="fork-configs.yml copies a config, its Dockerfile, handler and requirements files and workflow JSON; keep the directory "
+                               "of each config to those, or plan the pull request from a branch of this repository (plan.yml)")
     for path in sorted(files):
         relative = path.relative_to(root).as_posix()
         if relative == "pr-number":
@@ -76,8 +89,8 @@ def base_config(gh: GitHub, path: str, key: str, base_sha: str | None) -> dict:
     read or sets no `project_id`."""
     where = f"{path} on the pull request's base" + (f" ({base_sha[:12]})" if base_sha else "")
 
-    def refused(why: str) -> GpuctlError:
-        return GpuctlError(f"{key} was not planned: {where} {why}, so the project it may plan is not known", hint=NOT_PLANNED_HINT)
+    def refused(why: str, hint: str = NOT_PLANNED_HINT) -> GpuctlError:
+        return GpuctlError(f"{key} was not planned: {where} {why}, so the project it may plan is not known", hint=hint)
 
     if not base_sha:
         raise refused("cannot be found: GitHub named no base commit for the pull request")
@@ -91,7 +104,11 @@ def base_config(gh: GitHub, path: str, key: str, base_sha: str | None) -> dict:
         if found.get("encoding") != "base64":
             raise ValueError("GitHub did not return its content (a file over 1 MB)")
         text = base64.b64decode(found.get("content") or "", validate=False).decode("utf-8-sig")
-        data, _ = parse_text(text, where)
+        data, _ = parse_text(text, f"{path}@{base_sha[:12]}", CONFIG)
+    except DiagnosticsError as exc:  # name the place and the problem, not the error's summary again
+        problem = exc.diagnostics[0]
+        fix = f"fix {path} on the base branch" + (f" ({problem.hint})" if problem.hint else "")
+        raise refused(f"could not be read: {problem.location()}: {problem.message}", f"{fix}; until then {NOT_PLANNED_HINT}") from None
     except (ValueError, GpuctlError) as exc:
         raise refused(f"could not be read ({exc.summary if isinstance(exc, GpuctlError) else exc})") from None
     declared = data.get("project_id") if isinstance(data, dict) else None
@@ -100,23 +117,60 @@ def base_config(gh: GitHub, path: str, key: str, base_sha: str | None) -> dict:
     return data
 
 
-def check_scope(gh: GitHub, path: str, key: str, base_sha: str | None, desired) -> None:
+@dataclass(frozen=True)
+class Scope:
+    """What a fork's config may see of the account: its base config's project, and the names and
+    ids that base config already shows in its own plans."""
+
+    project_id: str
+    names: frozenset[str]  # the base config's endpoint block names
+    adopted: frozenset[str]  # the endpoint ids it adopts
+    volumes: frozenset[str]  # the volume names it declares
+
+    def view(self, observed: Observed) -> Observed:
+        """The account as the fork's plan sees it: this project's endpoints (by marker, or by
+        its last-applied record when the marker was removed), the endpoints the base adopts,
+        any endpoint named like a block of the base config (whose plan already names it), the
+        volumes those endpoints of the project attach or the base config names, and this
+        project's records. Everything else reads as absent: a fork that names another team's
+        endpoint or an account's volume in its config gets a plan to create it, not that it
+        exists, its id, owner, data center or size. Such a plan is never applied: on merge
+        the plan against the whole account differs from it, and is refused as not reviewed."""
+        project = self.project_id
+        records = {r.endpoint_id for r in (read_record(t) for t in observed.templates) if r is not None and r.project_id == project}
+
+        def mine(e: dict) -> bool:
+            eid = str(e.get("id"))
+            return owner(e) == project or (not owner(e) and eid in records) or eid in self.adopted
+
+        endpoints = tuple(e for e in observed.endpoints if mine(e) or e.get("name") in self.names)
+        attached = {str(v) for e in observed.endpoints if mine(e) for v in (e.get("networkVolumes") or [])}
+        volumes = tuple(v for v in observed.network_volumes if str(v.get("id")) in attached or v.get("name") in self.volumes)
+        templates = tuple(t for t in observed.templates if owner(t) == project)
+        return Observed(endpoints, volumes, templates)
+
+
+def check_scope(gh: GitHub, path: str, key: str, base_sha: str | None, desired) -> Scope:
     """Raise unless the pull request's config (`desired`, loaded but not yet planned) reads only
     what the same path on the base commit does: the project it declares, and no endpoint
     adopted (`adopt`, which takes an endpoint of any project over by id, and whose plan shows
-    that endpoint's configuration) that the base does not adopt."""
+    that endpoint's configuration) that the base does not adopt. Returns the scope whose
+    `view` narrows the account the plan is made against."""
     base = base_config(gh, path, key, base_sha)
     declared, at = base["project_id"], f"{path} on the pull request's base ({str(base_sha)[:12]})"
     if desired.project_id != declared:
         raise GpuctlError(f'{key} was not planned: it plans project "{desired.project_id}", but {at} declares project_id "{declared}"',
                           hint=NOT_PLANNED_HINT)
     blocks = base.get("serverless")
-    blocks = blocks if isinstance(blocks, list) else [blocks]
-    adopted = {b.get("adopt") for b in blocks if isinstance(b, dict) and isinstance(b.get("adopt"), str)}
+    blocks = [b for b in (blocks if isinstance(blocks, list) else [blocks]) if isinstance(b, dict)]
+    adopted = {b.get("adopt") for b in blocks if isinstance(b.get("adopt"), str)}
     for spec in desired.endpoints:
         if spec.adopt and spec.adopt not in adopted:
             raise GpuctlError(f"{key} was not planned: endpoint.{spec.name} adopts endpoint {spec.adopt}, and {at} does not adopt it",
                               hint=NOT_PLANNED_HINT)
+    names = {b.get("name") for b in blocks if isinstance(b.get("name"), str)}
+    volumes = {b["volume"].get("name") for b in blocks if isinstance(b.get("volume"), dict) and isinstance(b["volume"].get("name"), str)}
+    return Scope(declared, frozenset(names), frozenset(adopted), frozenset(volumes))
 
 
 def _contents(gh: GitHub, path: str, ref: str):

@@ -67,6 +67,7 @@ def _plan_all(job: Job, opts: PlanOptions, head: str | None, fork: bool, base: s
     may plan only the project the same path declares at the pull request's `base` commit."""
     results: list[Planned] = []
     files: dict[Path, str] = {}
+    untrusted = _policy_among_the_configs(job, opts) if fork else None
     for config in opts.configs:
         key = job.key(config)
         path = plan_file(opts.plan_dir, key)
@@ -79,6 +80,8 @@ def _plan_all(job: Job, opts: PlanOptions, head: str | None, fork: bool, base: s
             files[path] = key
             allow = None
             try:
+                if untrusted is not None:
+                    raise untrusted
                 if fork and head is not None:
                     forks.verify(job.github, job.app.cwd, config, head)
                     where = forks.repository_path(job.app.cwd, config)
@@ -88,6 +91,21 @@ def _plan_all(job: Job, opts: PlanOptions, head: str | None, fork: bool, base: s
                 continue
             results.append(_plan_one(job, config, key, path, opts, head, allow))
     return results
+
+
+def _policy_among_the_configs(job: Job, opts: PlanOptions) -> GpuctlError | None:
+    """In the fork flow the working directory holds the configs the fork's own run of
+    fork-configs.yml uploaded: a policy file there is the fork's to choose, and a plan checked
+    against it would pass whatever the base branch's policy says (and a reviewed plan without
+    violations is applied on merge). So the policy must come from outside it: the base
+    branch's checkout."""
+    if opts.policy is None:
+        return None
+    root = job.app.cwd.resolve()
+    if not (job.app.cwd / opts.policy).resolve().is_relative_to(root):
+        return None
+    return GpuctlError(f"the policy file {opts.policy} is among the downloaded configs, which the fork's own run chose, so no config was planned against it",
+                       hint="give the base branch's policy file by its path in the checkout, e.g. `policy: ${{ github.workspace }}/platform.jsonc` in fork-plan.yml")
 
 
 def _failed(job: Job, key: str, head: str | None, exc: GpuctlError) -> Planned:

@@ -37,19 +37,31 @@ def plan_document(app: AppContext, config: str, provider: str | None, policy: st
     """The plan document of `deploy --plan --config CONFIG` against the account. Never starts
     the local provider: a plan against an account that is not there is an error. `allow`, if
     given, is called with the loaded config (gpuctl.model.Desired: the project it plans, its
-    endpoints) before the account is read, and raises to refuse it."""
+    endpoints) before the account is read, and raises to refuse it, or returns what the plan
+    may see of the account: an object whose `view(observed)` narrows it (the fork flow's
+    `Scope`), or None for all of it."""
     from gpuctl.cli.connect import connect
     from gpuctl.cli.deploy import deployment_for
     from gpuctl.render.document import to_document
 
     s = _session(app, config, provider, policy=policy)
-    if allow is not None:
-        allow(s.desired)
+    scope = allow(s.desired) if allow is not None else None
     account = connect(app, s.target, start_local=False)
     try:
-        return to_document(deployment_for(s, account).plan())
+        return to_document(deployment_for(s, account if scope is None else _Narrowed(account, scope.view)).plan())
     finally:
         account.close()
+
+
+class _Narrowed:
+    """A provider for a plan only: `observe` gives the account through `view`. It has nothing
+    else, so no other read can go around the view."""
+
+    def __init__(self, provider, view):
+        self._provider, self._view = provider, view
+
+    def observe(self, model_references: bool = False):
+        return self._view(self._provider.observe(model_references))
 
 
 def plan_markdown(doc: dict) -> str:

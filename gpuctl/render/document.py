@@ -248,8 +248,10 @@ def read_saved(path: Path) -> dict:
         doc = json.loads(text)
     except OSError as exc:
         raise GpuctlError(f"cannot read the saved plan {path}: {exc.strerror or exc}", hint=remake) from None
-    except ValueError:  # not UTF-8, or not JSON (empty included)
-        raise GpuctlError(f"{path} is not a saved plan: it is not a JSON document", hint=remake) from None
+    except json.JSONDecodeError as exc:  # empty included
+        raise GpuctlError(f"{path}:{exc.lineno}:{exc.colno}: it is not a saved plan: it is not JSON ({exc.msg})", hint=remake) from None
+    except ValueError:  # not UTF-8
+        raise GpuctlError(f"{path} is not a saved plan: it is not a JSON document (not UTF-8 text)", hint=remake) from None
     if isinstance(doc, dict) and doc.get("format_version") not in (None, FORMAT_VERSION):
         shown = json.dumps(doc["format_version"])[:20]
         raise GpuctlError(f"{path} is plan format {shown}; this gpuctl reads format {FORMAT_VERSION} only", hint=remake + " (with this gpuctl)")

@@ -330,3 +330,15 @@ def test_an_apply_comment_github_refuses_fails_the_step_and_the_other_configs_ar
     assert "gpuctl applied `gpu.jsonc`" in job.summary  # what was applied is still said
     assert "Traceback" not in run.texts()
     no_secrets(run, fake)
+
+
+def test_a_reviewed_plan_that_is_not_json_is_named_with_its_place(account, tmp_path):
+    """The refusal names the damaged file itself, and where in it the JSON breaks."""
+    checkout = tree(tmp_path / "repo", config("api"))
+    (tmp_path / "plans").mkdir()
+    damaged = tmp_path / "plans" / "gpu.jsonc.plan.json"
+    damaged.write_bytes(b'{"format_version": "1",\n  "project_id": ml-api}')
+    applied = account.gpu("github", "apply", "--no-comment", "--plan-dir", str(tmp_path / "plans"), cwd=checkout,
+                          env={"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")})
+    assert applied.code == 1
+    assert f"{damaged}:2:17: it is not a saved plan: it is not JSON (Expecting value)" in applied.err, applied.err

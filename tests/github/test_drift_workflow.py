@@ -102,3 +102,80 @@ def test_github_refusing_the_issue_fails_the_step_with_its_outputs_and_the_other
     assert "could not open or update the drift issue for `gpu.jsonc`" in job.summary and "workers.min" in job.summary
     assert "Traceback" not in run.texts()
     no_secrets(run, fake)
+
+
+MALLORY = {"login": "mallory", "id": 666, "type": "User"}
+
+
+def _drifted(gha, fake, account, tmp_path):
+    """A deployed config whose account then drifted, and the drift issue a first run opened."""
+    gpu = config("api", max_workers=4)
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", gpu)).code == 0
+    console_min_workers(account, 2)
+    checkout = tree(tmp_path / "main", gpu)
+    assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"
+    (issue,) = fake.real_issues()
+    return checkout, issue
+
+
+def test_removing_the_label_does_not_make_a_second_issue(gha, fake, account, tmp_path):
+    """The issue is gpuctl's by its hidden marker and its author, not by its label: a person
+    who takes the label off (or renames it) leaves gpuctl one issue to update and to close,
+    and gpuctl leaves the labels as that person set them."""
+    checkout, issue = _drifted(gha, fake, account, tmp_path)
+    fake.issues[issue["number"]]["labels"] = []
+
+    console_min_workers(account, 3)
+    updated = gha.run(DRIFT, schedule(checkout))
+    assert updated.job("drift").status == "success"
+    (same,) = fake.real_issues()
+    assert same["number"] == issue["number"] and "<code>3</code>" in same["body"] and same["labels"] == []
+    assert f"updated issue #{issue['number']}" in updated.job("drift").step("gpuctl").outputs["summary"]
+
+    console_min_workers(account, 0)
+    assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"
+    (done,) = fake.real_issues()
+    assert done["state"] == "closed"
+
+
+def test_an_issue_someone_else_opened_with_the_marker_is_never_taken_for_gpuctl_s(gha, fake, account, tmp_path):
+    """Anyone may open an issue on a public repository, and start its body with gpuctl's
+    marker: gpuctl neither edits nor closes it (with the label too, which a triager may add),
+    opens its own, and names the imitation in the job log."""
+    gpu = config("api", max_workers=4)
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", gpu)).code == 0
+    console_min_workers(account, 2)
+    checkout = tree(tmp_path / "main", gpu)
+    fake.labels["gpuctl-drift"] = {"name": "gpuctl-drift"}
+    fake.issues[7] = {"number": 7, "title": "gpuctl drift: all fine", "state": "open", "user": MALLORY, "labels": [fake.labels["gpuctl-drift"]],
+                      "body": '<!-- gpuctl:drift key="gpu.jsonc" -->\nNothing drifted; see https://evil.example'}
+    fake.issues[8] = dict(fake.issues[7], number=8, labels=[])
+    forged = {n: dict(fake.issues[n]) for n in (7, 8)}
+
+    opened = gha.run(DRIFT, schedule(checkout))
+    assert opened.job("drift").status == "success"
+    ours = [i for i in fake.real_issues() if i["number"] not in forged]
+    assert len(ours) == 1 and ours[0]["user"]["type"] == "Bot"
+    assert all(fake.issues[n] == forged[n] for n in forged)
+    assert "issue #7 by @mallory starts with gpuctl's marker" in opened.job("drift").step("run").err
+
+    console_min_workers(account, 0)
+    assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"
+    assert all(fake.issues[n] == forged[n] for n in forged) and fake.issues[ours[0]["number"]]["state"] == "closed"
+    assert not [c for c in fake.comments.values() if c["issue_number"] in forged]
+
+
+def test_an_issue_closed_while_the_drift_persists_is_followed_by_a_new_one(gha, fake, account, tmp_path):
+    """A person closing the drift issue while the account still differs does not silence the
+    report: gpuctl never reopens what a person closed; the next run opens a new issue (once:
+    the runs after it update that one)."""
+    checkout, issue = _drifted(gha, fake, account, tmp_path)
+    fake.issues[issue["number"]] |= {"state": "closed", "state_reason": "not_planned"}
+
+    again = gha.run(DRIFT, schedule(checkout))
+    assert again.job("drift").status == "success"
+    assert fake.issues[issue["number"]]["state"] == "closed"
+    (new,) = [i for i in fake.real_issues() if i["state"] == "open"]
+    assert new["number"] != issue["number"] and "workers.min" in new["body"]
+    assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"
+    assert len(fake.real_issues()) == 2

@@ -232,3 +232,167 @@ def test_a_fork_s_config_that_adopts_another_project_s_endpoint_is_not_planned(g
     again = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, adopting))
     assert again.job("plan").status == "success", again.job("plan").steps
     assert f"adopts endpoint {ledger['id']} from project \"billing\"" in fake.comments_on(21)[0]["body"]
+
+
+def _guessable_account(account, tmp_path) -> dict[str, str]:
+    """What a fork could guess the names of, beside the base's project: another team's endpoint
+    `ledger` with its volume `ledger-cache`, and an endpoint `legacy` that no project owns (its
+    marker removed in the console). Their ids, by name."""
+    billing = config("ledger", project_id="billing")
+    billing["serverless"]["runpod"] |= {"image_name": "ghcr.io/acme/billing-ledger:7.3.1"}
+    billing["serverless"]["volume"] = {"name": "ledger-cache", "size_gb": 20}
+    billing["serverless"]["runpod"]["data_center_ids"] = ["EU-RO-1"]
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=tree(tmp_path / "billing", billing)).code == 0
+    legacy = config("legacy", project_id="old")
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=tree(tmp_path / "old", legacy)).code == 0
+    ids = {e["name"]: e["id"] for e in account.endpoints()}
+    (endpoint,) = [e for e in account.endpoints() if e["name"] == "legacy"]
+    env = {k: v for k, v in endpoint["env"].items() if k != "GPUCTL_PROJECT"}
+    account.server.http.patch(f"/v2/serverless/{endpoint['id']}", json={"env": env}).raise_for_status()
+    (volume,) = account.volumes()
+    return ids | {"ledger-cache": volume["id"]}
+
+
+@pytest.mark.parametrize("probe", ["endpoint-name", "unowned-endpoint-name", "look-alike", "volume-name", "volume-outside-data-centers", "smaller-volume"])
+def test_a_fork_s_config_cannot_learn_what_the_account_holds_outside_its_project(gha, fake, account, tmp_path, probe):
+    """Within the base's project, a fork can still name anything in its config: a block named
+    like another team's endpoint, like an endpoint no project owns, or a volume named like an
+    account's volume (volumes belong to no project). The plan comment must not tell it that
+    such a thing exists, nor its id, owner, data center or size: in the fork flow the plan sees
+    only this project's endpoints and volumes, and what the base config names; the rest of the
+    account reads as absent."""
+    ids = _guessable_account(account, tmp_path)
+    gpu = config("api", "forked")
+    forked = gpu["serverless"][1]
+    if probe == "endpoint-name":
+        forked["name"] = "ledger"
+    elif probe == "unowned-endpoint-name":
+        forked["name"] = "legacy"
+    elif probe == "look-alike":
+        forked["name"] = "leg"
+    elif probe == "volume-name":
+        forked["volume"] = {"name": "ledger-cache"}
+    elif probe == "volume-outside-data-centers":
+        forked["volume"] = {"name": "ledger-cache"}
+        forked["runpod"]["data_center_ids"] = ["US-TX-3"]
+    else:
+        forked["volume"] = {"name": "ledger-cache", "size_gb": 10}
+        forked["runpod"]["data_center_ids"] = ["EU-RO-1"]
+    unprivileged = fork_configs(gha, fake, tmp_path, gpu=gpu)
+    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base_branch(fake, tmp_path / "base", config("api"))))
+    job = privileged.job("plan")
+    assert job.status == "success", job.steps
+    (comment,) = fake.comments_on(21)
+    assert " will be created" in comment["body"]
+    seen = privileged.texts() + json.dumps([c["body"] for c in fake.comments.values()]) + str(fake.artifact(privileged.run_id, f"gpuctl-plan-{HEAD}"))
+    for secret in (*ids.values(), "billing", "billing-ledger", "already exists", "unmanaged", "EU-RO-1 (", "20 GB", "left alone"):
+        assert secret not in seen, secret
+    no_secrets(privileged, fake)
+
+
+def test_a_fork_s_plan_still_sees_its_project_s_endpoints_and_volumes(gha, fake, account, tmp_path):
+    """The narrowed view hides only what is not the project's: the base's deployed endpoint and
+    the volume it attaches are planned as they are (no change), beside another team's."""
+    _guessable_account(account, tmp_path)
+    base = config("api")
+    base["serverless"] |= {"volume": {"name": "api-cache", "size_gb": 20}}
+    base["serverless"]["runpod"]["data_center_ids"] = ["EU-RO-1"]
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=tree(tmp_path / "deployed", base)).code == 0
+    gpu = config("api", "forked")
+    gpu["serverless"][0] |= {"volume": {"name": "api-cache", "size_gb": 20}}
+    gpu["serverless"][0]["runpod"]["data_center_ids"] = ["EU-RO-1"]
+    unprivileged = fork_configs(gha, fake, tmp_path, gpu=gpu)
+    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base_branch(fake, tmp_path / "base", base)))
+    assert privileged.job("plan").status == "success", privileged.job("plan").steps
+    (comment,) = fake.comments_on(21)
+    assert "endpoint.forked will be created" in comment["body"]
+    assert "endpoint.api will be" not in comment["body"]
+    assert "1 to create, 0 to update" in privileged.job("plan").step("gpuctl").outputs["summary"]
+
+
+def test_a_fork_s_text_in_the_privileged_run_s_log_is_never_a_workflow_command(gha, fake, tmp_path):
+    """The privileged run's log quotes the fork's config (an error shows the value it is
+    about), and GitHub's runner obeys a log line that starts with `::` (`::error::`,
+    `::add-mask::`, `::stop-commands::`, `::set-output`) or holds `##[`. Every such line gpuctl
+    writes is shown escaped, never obeyed."""
+    gpu = config("api", "forked")
+    gpu["serverless"][1]["runpod"]["env"]["OTHER"] = "${E\n ::error::key leaked ##[x]}"
+    unprivileged = fork_configs(gha, fake, tmp_path, gpu=gpu)
+    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base_branch(fake, tmp_path / "base", config("api"))))
+    job = privileged.job("plan")
+    assert job.status == "failure"
+    log = "\n".join(s.out + s.err for s in job.steps)
+    assert " \\::error::key leaked #\\#[x]" in log
+    for line in log.splitlines():
+        assert not line.lstrip().startswith("::") and "##[" not in line, line
+
+
+def _fork_plan_with_policy(tmp_path, policy: str):
+    """fork-plan.yml with the action's `policy` input set to `policy`."""
+    import yaml
+
+    workflow = yaml.safe_load((WORKFLOWS / "fork-plan.yml").read_text())
+    (step,) = [s for s in workflow["jobs"]["plan"]["steps"] if s.get("id") == "gpuctl"]
+    step["with"]["policy"] = policy
+    patched = tmp_path / "fork-plan.yml"
+    patched.write_text(yaml.safe_dump(workflow, sort_keys=False))
+    return patched
+
+
+def test_a_fork_cannot_choose_the_policy_its_plan_is_checked_against(gha, fake, tmp_path):
+    """The working directory of fork-plan.yml holds what the fork's own run uploaded: a policy
+    file given relative to it is the fork's (here the pull request loosens platform.jsonc, and
+    the plan passed). It is refused; the base checkout's file, given by its path there, is the
+    one the plan is checked against."""
+    loose = '{"max_max_workers": 10}'
+    fake.add_pull(21, HEAD, head_repo="mallory/ml-api", head_repo_id=99)
+    checkout = tree(tmp_path / "fork", config("api", max_workers=3), {"platform.jsonc": loose})
+    fake.add_tree(HEAD, checkout)
+    unprivileged = gha.run(WORKFLOWS / "fork-configs.yml", pull_request(21, HEAD, checkout, fork=True))
+    fake.artifacts[0]["files"]["platform.jsonc"] = loose.encode()  # what a fork's own fork-configs.yml can add
+    base = base_branch(fake, tmp_path / "base", config("api", max_workers=2), {"platform.jsonc": '{"max_max_workers": 2}'})
+
+    refused = gha.run(_fork_plan_with_policy(tmp_path, "platform.jsonc"), workflow_run(unprivileged.run_id, HEAD, base))
+    job = refused.job("plan")
+    assert job.status == "failure"
+    (comment,) = fake.comments_on(21)
+    assert "the policy file platform.jsonc is among the downloaded configs" in comment["body"] and "github.workspace" in comment["body"]
+    assert "passed" not in comment["body"] and fake.artifact(refused.run_id, f"gpuctl-plan-{HEAD}") is None
+
+    checked = gha.run(_fork_plan_with_policy(tmp_path, "${{ github.workspace }}/platform.jsonc"), workflow_run(unprivileged.run_id, HEAD, base))
+    job = checked.job("plan")
+    assert job.status == "failure" and job.step("gpuctl").outputs["exit_code"] == "4"
+    assert "max_workers is 3; the policy allows at most 2" in fake.comments_on(21)[0]["body"]
+
+
+def test_a_damaged_config_on_the_base_is_named_with_its_place_and_problem(gha, fake, tmp_path):
+    """The base's gpu.jsonc decides what a fork's config may plan; when it cannot be parsed, the
+    comment names that file at the base commit, where in it, what is wrong and what to do."""
+    unprivileged = fork_configs(gha, fake, tmp_path)
+    base = base_branch(fake, tmp_path / "base", config("api"))
+    fake.trees[BASE_SHA]["gpu.jsonc"] = b'{\n  "project_id": "ml-api",\n  "serverless": [ }\n'
+    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base))
+    assert privileged.job("plan").status == "failure"
+    (comment,) = fake.comments_on(21)
+    assert "gpu.jsonc on the pull request's base (ba5eba5eba5e) could not be read: gpu.jsonc@ba5eba5eba5e:3:19: invalid JSONC" in comment["body"], comment["body"]
+    assert "fix gpu.jsonc on the base branch" in comment["body"]
+    assert comment["body"].count("could not be read") == 1
+
+
+def test_an_artifact_with_more_files_than_a_config_needs_is_not_checked_one_by_one(gha, fake, tmp_path):
+    """Each file beside a config costs one call to GitHub to check, and the token's hourly
+    limit is the repository's: a fork whose pull request holds thousands of files there must not
+    spend it. Past a bound the config is refused at once, saying why."""
+    from gpuctl.github.fork import MAX_FILES
+
+    files = {f"workflows/w{i}.json": "{}" for i in range(MAX_FILES + 1)}
+    fake.add_pull(21, HEAD, head_repo="mallory/ml-api", head_repo_id=99)
+    checkout = tree(tmp_path / "fork", config("api"), files)
+    fake.add_tree(HEAD, checkout)
+    unprivileged = gha.run(WORKFLOWS / "fork-configs.yml", pull_request(21, HEAD, checkout, fork=True))
+    assert len(fake.artifacts[0]["files"]) > MAX_FILES
+    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base_branch(fake, tmp_path / "base", config("api"))))
+    assert privileged.job("plan").status == "failure"
+    (comment,) = fake.comments_on(21)
+    assert f"the uploaded configs hold {MAX_FILES + 2} files in the directory of gpu.jsonc, more than the {MAX_FILES} gpuctl checks" in comment["body"]
+    assert sum("/contents/" in r["path"] for r in fake.requests) == 0

@@ -53,3 +53,24 @@ def test_a_reviewed_plan_that_broke_the_policy_is_never_applied_even_without_the
     assert "the reviewed plan breaks the policy: gpu.jsonc:" in applied.err
     assert "max_workers is 3; the policy allows at most 2 [max_max_workers, platform.jsonc]" in applied.err
     assert account.writes() == writes and account.endpoints() == []
+
+
+@pytest.mark.parametrize("text, where, problem, fix", [
+    ('{\n  "max_max_workers": @\n}\n', "platform.jsonc:2:22", "expected a value, found '@'", "a policy file is JSON with // comments"),
+    ("", "platform.jsonc:1:1", "the file is empty", 'start from: {"allowed_gpu_types": ["NVIDIA L4"], "max_max_workers": 10}'),
+    ("// the platform team's rules, to come\n", "platform.jsonc:1:1", "the file has only comments", '"max_max_workers": 10}'),
+    ("[" * 40 + "]" * 40, "platform.jsonc:1:33", "nesting deeper than 32 levels", "a policy file never needs that depth"),
+], ids=["syntax", "empty", "only-comments", "nesting"])
+def test_a_damaged_policy_file_is_named_with_its_place_and_a_fix_for_a_policy_file(gha, fake, tmp_path, text, where, problem, fix):
+    """The policy file is not gpu.jsonc: its error names it, where, and a fix for a policy
+    file, never gpu.jsonc's (a `serverless` block to start from)."""
+    gha.action_inputs["policy"] = "platform.jsonc"
+    fake.add_pull(23, "c" * 40)
+    run = gha.run(PLAN, pull_request(23, "c" * 40, tree(tmp_path / "pr", config("api"), {"platform.jsonc": text})))
+    job = run.job("plan")
+    assert job.status == "failure"
+    (comment,) = fake.comments_on(23)
+    for shown in (comment["body"], job.step("run").err):
+        assert f"{where}: invalid JSONC: {problem}" in shown or f"{where}: {problem}" in shown, shown
+        assert fix in shown and "gpu.jsonc is" not in shown and "gpu.jsonc never" not in shown and '"serverless"' not in shown
+    assert "Traceback" not in run.texts()
