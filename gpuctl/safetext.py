@@ -36,7 +36,24 @@ def printable(text: str, keep_newlines: bool = True, keep_colours: bool = False)
     return out if keep_newlines else out.replace("\n", "\\n").replace("\t", "\\t")
 
 
-class WorkflowCommandGuard(io.TextIOBase):
+class Wrapping(io.TextIOBase):
+    """A text stream that rewrites what is written and hands it to `inner`, which stays the
+    terminal (or file) for everything else."""
+
+    def __init__(self, inner: TextIO):
+        self.inner = inner
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def isatty(self) -> bool:
+        return self.inner.isatty()
+
+    def fileno(self) -> int:
+        return self.inner.fileno()
+
+
+class WorkflowCommandGuard(Wrapping):
     """A text stream for GitHub Actions' log, where a line that starts with `::` (after leading
     whitespace) is a workflow command the runner obeys (`::error::`, `::add-mask::`,
     `::stop-commands::`, `::set-output`), and `##[` is the older form. gpuctl never writes a
@@ -46,7 +63,7 @@ class WorkflowCommandGuard(io.TextIOBase):
     of a line is held back while it is only whitespace or one `:`, until it is known."""
 
     def __init__(self, inner: TextIO):
-        self.inner = inner
+        super().__init__(inner)
         self._held = ""  # the start of the current line, not yet known to be harmless
         self._start = True  # the next character begins a line (or continues `_held`)
 
@@ -68,12 +85,3 @@ class WorkflowCommandGuard(io.TextIOBase):
                 out.append(piece)
         self.inner.write("".join(out))
         return len(text)
-
-    def flush(self) -> None:
-        self.inner.flush()
-
-    def isatty(self) -> bool:
-        return self.inner.isatty()
-
-    def fileno(self) -> int:
-        return self.inner.fileno()

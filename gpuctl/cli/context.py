@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import io
 import os
 import sys
 from collections.abc import Mapping
@@ -13,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from gpuctl.safetext import Wrapping
 
 MIN_SECRET = 6  # shorter values are too likely to occur by chance to be replaced
 
@@ -71,27 +71,19 @@ def output_forms(secret: str) -> set[str]:
     return {display(form) for form in encoded for display in displays}
 
 
-class Redacting(io.TextIOBase):
+class Redacting(Wrapping):
     """A text stream that replaces registered secrets with "(redacted)" before writing: the
     last line of defence if a value ever reaches an output by mistake."""
 
     def __init__(self, inner: TextIO, secrets: set[str]):
-        self.inner, self.secrets = inner, secrets
+        super().__init__(inner)
+        self.secrets = secrets
         self._order: list[str] = []
 
     def write(self, text: str) -> int:
         if len(self._order) != len(self.secrets):  # the set only grows (AppContext.protect)
             self._order = sorted(self.secrets, key=len, reverse=True)
         return self.inner.write(redact(text, self.secrets, self._order))
-
-    def flush(self) -> None:
-        self.inner.flush()
-
-    def isatty(self) -> bool:
-        return self.inner.isatty()
-
-    def fileno(self) -> int:
-        return self.inner.fileno()
 
 
 @dataclass

@@ -60,12 +60,7 @@ def test_drift_opens_one_issue_updates_it_and_closes_it(gha, fake, account, tmp_
 
 
 def test_a_failed_report_touches_no_issue(gha, fake, account, tmp_path):
-    gpu = config("api", max_workers=4)
-    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", gpu)).code == 0
-    console_min_workers(account, 2)
-    checkout = tree(tmp_path / "main", gpu)
-    assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"
-    (issue,) = fake.real_issues()
+    checkout, _ = _drifted(gha, fake, account, tmp_path)
     writes = len(fake.writes())
 
     (checkout / "gpu.jsonc").write_text("{ not json")
