@@ -7,7 +7,9 @@ Among the changes that may start, the plan's order decides, so one worker (`--pa
 applies exactly in the plan's order.
 
 After the first failure nothing new starts; the steps already running finish, so what the
-summary reports as done, failed and not attempted is exactly what happened.
+summary reports as done, failed and not attempted is exactly what happened. An interrupt
+(Ctrl-C) does the same: the steps running finish and are settled like any other, and the
+results say it was interrupted, so the caller can report exactly what happened.
 """
 
 from __future__ import annotations
@@ -61,15 +63,20 @@ class Results:
     done: list[tuple[ResourceChange, Any]] = field(default_factory=list)
     failed: list[tuple[ResourceChange, BaseException]] = field(default_factory=list)
     not_attempted: list[ResourceChange] = field(default_factory=list)
+    interrupted: BaseException | None = None  # the KeyboardInterrupt that stopped the run, once the running steps finished
 
 
 def run(pending: Sequence[ResourceChange], parallelism: int, step: Callable[[ResourceChange], Any],
-        on_done: Callable[[ResourceChange, Any], None] = lambda change, value: None) -> Results:
+        on_done: Callable[[ResourceChange, Any], None] = lambda change, value: None,
+        on_interrupt: Callable[[int], None] = lambda running: None) -> Results:
     """Run `step(change)` for every change in `pending` (in plan order), up to `parallelism` at a
     time, each once its prerequisites are done. `on_done` runs on this thread as each step
     succeeds, before anything that needs it starts. Stops starting new steps after the first
-    failure (or an interrupt, which is re-raised once the running steps have finished)."""
+    failure. An interrupt (KeyboardInterrupt on this thread) stops starting new steps too:
+    `on_interrupt(n)` is told how many are still running, they finish and are settled, and the
+    results carry the interrupt for the caller to raise."""
     needs, results = prerequisites(pending), Results()
+    order = {c.address: i for i, c in enumerate(pending)}
     waiting, running, finished = list(pending), {}, set()
     with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="apply") as pool:
         try:
@@ -79,12 +86,17 @@ def run(pending: Sequence[ResourceChange], parallelism: int, step: Callable[[Res
                 if not running:
                     break
                 ended, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in sorted(ended, key=lambda f: pending.index(running[f])):
-                    _settle(running.pop(future), future, results, finished, on_done)
-        except BaseException:
-            waiting.clear()  # an interrupt: let the running steps finish, start nothing more
-            wait(running)
-            raise
+                for future in sorted(ended, key=lambda f: order[running[f].address]):
+                    _settle(running[future], future, results, finished, on_done)
+                    del running[future]
+        except KeyboardInterrupt as interrupt:  # start nothing more; what runs finishes and is reported
+            results.interrupted = interrupt
+            settled = {c.address for c, _ in results.done} | {c.address for c, _ in results.failed}
+            in_flight = {f: c for f, c in running.items() if c.address not in settled}
+            on_interrupt(len(in_flight))
+            wait(in_flight)
+            for future, change in sorted(in_flight.items(), key=lambda item: order[item[1].address]):
+                _settle(change, future, results, finished, on_done)
     results.not_attempted = waiting
     return results
 
@@ -93,8 +105,8 @@ def _start(waiting: list, running: dict, finished: set, needs: dict, parallelism
     for change in [c for c in waiting if needs[c.address] <= finished]:
         if len(running) >= max(1, parallelism):
             return
-        waiting.remove(change)
         running[submit(change)] = change
+        waiting.remove(change)
 
 
 def _settle(change: ResourceChange, future: Future, results: Results, finished: set, on_done: Callable) -> None:

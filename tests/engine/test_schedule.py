@@ -105,3 +105,31 @@ def test_on_done_runs_before_anything_that_needs_the_change_starts():
     changes = [volume("v"), endpoint("a", volumes=[Unknown("network_volume.v.id")])]
     schedule.run(changes, 10, lambda c: c.address, on_done=lambda c, value: seen.setdefault("first", value))
     assert seen["first"] == "network_volume.v"
+
+
+def test_an_interrupt_starts_nothing_new_and_reports_the_running_steps_once_they_finish():
+    """Ctrl-C lands on the scheduling thread (here: while it settles a); b, still running then,
+    finishes and is reported done with its value, and c and d are not attempted."""
+    b_running, interrupted, told = threading.Event(), threading.Event(), []
+
+    def step(change):
+        if change.name == "a":
+            assert b_running.wait(WAIT_S)  # a finishes only once b is running...
+        if change.name == "b":
+            b_running.set()
+            assert interrupted.wait(WAIT_S)  # ...and b only after the interrupt
+        return change.name.upper()
+
+    def on_done(change, value):
+        if change.name == "a":
+            raise KeyboardInterrupt
+
+    def on_interrupt(running):
+        told.append(running)
+        interrupted.set()
+
+    results = schedule.run([endpoint(n) for n in "abcd"], 2, step, on_done, on_interrupt)
+    assert isinstance(results.interrupted, KeyboardInterrupt)
+    assert told == [1]
+    assert [(c.name, value) for c, value in results.done] == [("a", "A"), ("b", "B")]
+    assert [c.name for c in results.not_attempted] == ["c", "d"] and results.failed == []
