@@ -95,8 +95,12 @@ class Engine:
         outcome = Outcome()
         pending = [c for c in plan.changes if c.action in CHANGING]
         unfinished = self.journal.unfinished()
-        results = schedule.run(pending, self.parallelism, lambda c: self._step(c, dict(outcome.ids), c.address in unfinished),
-                               lambda c, result: self._done(outcome, c, result), self._interrupted)
+        self.provider.on_pause(self._paused)
+        try:
+            results = schedule.run(pending, self.parallelism, lambda c: self._step(c, dict(outcome.ids), c.address in unfinished),
+                                   lambda c, result: self._done(outcome, c, result), self._interrupted)
+        finally:
+            self.provider.on_pause(None)
         outcome.done = [(c.address, c.action.value, result[0]) for c, result in results.done]
         if results.failed or results.interrupted:
             outcome.failed = [(c.address, c.action.value, _summary(e)) for c, e in results.failed]
@@ -107,6 +111,10 @@ class Engine:
         written = {c.name: outcome.ids[c.address] for c in pending if c.kind is Kind.ENDPOINT and c.action is not Action.DELETE and c.address in outcome.ids}
         applied.forget_gone(self.provider, self.project_id, written, self.now())
         return outcome
+
+    def _paused(self, seconds: float, why: str) -> None:
+        """A rate-limit pause holds every worker: say so, or a long apply looks hung."""
+        self._tell(Waiting(f"rate limited: {why}; every request waits {seconds:.0f}s"))
 
     def _interrupted(self, running: int) -> None:
         """Said at once on Ctrl-C, so waiting for the changes in flight does not look like a hang."""

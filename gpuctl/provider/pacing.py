@@ -11,6 +11,9 @@ with the hour window's reset). A window's count is kept conservatively: an answe
 lower what is left of the current window (requests still in flight were not counted by the
 server when it answered), and a new window starts from what the server says. When an answer
 says a window is spent, its reset is the server's latest word on when the window starts again.
+
+Whoever shows progress can be told when a pause begins (`on_pause`), so a wait of many seconds
+reads as "rate limited", not as a hang.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 _WINDOW = re.compile(r'"?(\w+)"?\s*;\s*r=(\d+)\s*;\s*t=(\d+)')
+_ANNOUNCE_S = 1.0  # shorter pauses go unmentioned
 
 
 @dataclass(frozen=True)
@@ -43,8 +47,10 @@ class Pacer:
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
+    on_pause: Callable[[float, str], None] | None = None  # (seconds, why): a pause of every request begins
     _not_before: float = 0.0  # no request before this moment (Retry-After)
     _windows: dict[str, list] = field(default_factory=dict)  # name -> [requests left, when the window ends]
+    _announced: float = 0.0  # the end of the last pause reported to on_pause
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def held(self) -> float:
@@ -60,14 +66,19 @@ class Pacer:
         while True:
             with self._lock:
                 now = self.clock()
-                wait, _ = self._wait(now)
+                wait, why = self._wait(now)
                 if wait <= 0:
                     for window in self._windows.values():
                         if now < window[1]:
                             window[0] -= 1
                     return waited
+                announce = wait >= _ANNOUNCE_S and now + wait > self._announced + _ANNOUNCE_S
+                if announce:
+                    self._announced = now + wait
             if waited + wait > longest:
                 return waited + wait
+            if announce and self.on_pause is not None:
+                self.on_pause(wait, why)
             self.sleep(wait)
             waited += wait
 

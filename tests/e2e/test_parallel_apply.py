@@ -103,3 +103,13 @@ def test_ctrl_c_lets_the_changes_in_flight_finish_reports_exactly_what_happened_
     again = account.gpu("serverless", "deploy", "-y", cwd=proj)
     assert again.code == 0, again.err
     assert Counter(e["name"] for e in account.endpoints()) == Counter("abcd")
+
+
+def test_a_rate_limit_pause_is_shown_as_one_not_as_a_silent_stall(account, tmp_path):
+    proj = project(tmp_path / "p", _endpoints("a", "b", "c"), {"handler.py": ECHO_HANDLER})
+    account.faults({"op": "create", "kind": "endpoint", "action": "status", "status": 429, "retry_after": 2, "ratelimit": True, "times": 1})
+    result = account.gpu("serverless", "deploy", "-y", "--parallelism", "10", cwd=proj)
+    assert result.code == 0, result.err
+    [pause] = [line for line in result.err.splitlines() if "rate limited" in line]
+    assert pause.startswith("… rate limited: ") and pause.endswith("every request waits 2s"), pause
+    assert sorted(e["name"] for e in account.endpoints()) == ["a", "b", "c"]

@@ -82,3 +82,15 @@ def test_a_spent_window_ends_when_the_latest_answer_says():
     p.observe(None, '"minute";r=39;t=54')  # the server's new window
     assert p.take(120) == 0
 
+
+def test_each_pause_is_announced_once_with_its_reason_and_short_ones_not_at_all():
+    p, t = pacer()
+    told = []
+    p.on_pause = lambda seconds, why: told.append((round(seconds), why))
+    p.observe(None, '"minute";r=0;t=12')
+    assert p.take(60) == 12
+    p.observe(0.5, None)  # too short to mention
+    p.take(60)
+    p.observe(5, None)
+    p.take(60)
+    assert told == [(12, "the minute rate-limit window is spent"), (5, "RunPod asked for a pause (Retry-After)")]
