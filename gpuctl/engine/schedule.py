@@ -82,7 +82,7 @@ def run(pending: Sequence[ResourceChange], parallelism: int, step: Callable[[Res
         try:
             while waiting or running:
                 if not results.failed:
-                    _start(waiting, running, finished, needs, parallelism, lambda c: pool.submit(step, c))
+                    _start(waiting, running, finished, needs, parallelism, lambda f, c: pool.submit(_run_into, f, step, c))
                 if not running:
                     break
                 ended, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -93,20 +93,38 @@ def run(pending: Sequence[ResourceChange], parallelism: int, step: Callable[[Res
             results.interrupted = interrupt
             settled = {c.address for c, _ in results.done} | {c.address for c, _ in results.failed}
             in_flight = {f: c for f, c in running.items() if c.address not in settled}
+            for future, change in list(in_flight.items()):
+                if future.cancel():  # submitted, but its step had not begun: it never will
+                    del in_flight[future]
+                    waiting += [change] if change not in waiting else []
             on_interrupt(len(in_flight))
             wait(in_flight)
             for future, change in sorted(in_flight.items(), key=lambda item: order[item[1].address]):
                 _settle(change, future, results, finished, on_done)
-    results.not_attempted = waiting
+    results.not_attempted = sorted(waiting, key=lambda c: order[c.address])
     return results
 
 
-def _start(waiting: list, running: dict, finished: set, needs: dict, parallelism: int, submit: Callable[[ResourceChange], Future]) -> None:
+def _run_into(future: Future, step: Callable[[ResourceChange], Any], change: ResourceChange) -> None:
+    """A worker's part: run the step into a future the scheduler made (and recorded as running)
+    before submitting it, so an interrupt that lands inside `submit` loses no step. A future
+    cancelled before its step began is skipped."""
+    if not future.set_running_or_notify_cancel():
+        return
+    try:
+        future.set_result(step(change))
+    except BaseException as exc:  # the scheduler reports it; a worker thread has nowhere to raise it
+        future.set_exception(exc)
+
+
+def _start(waiting: list, running: dict, finished: set, needs: dict, parallelism: int, submit: Callable[[Future, ResourceChange], Any]) -> None:
     for change in [c for c in waiting if needs[c.address] <= finished]:
         if len(running) >= max(1, parallelism):
             return
-        running[submit(change)] = change
+        future: Future = Future()
+        running[future] = change
         waiting.remove(change)
+        submit(future, change)
 
 
 def _settle(change: ResourceChange, future: Future, results: Results, finished: set, on_done: Callable) -> None:
