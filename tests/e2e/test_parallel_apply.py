@@ -113,3 +113,15 @@ def test_a_rate_limit_pause_is_shown_as_one_not_as_a_silent_stall(account, tmp_p
     [pause] = [line for line in result.err.splitlines() if "rate limited" in line]
     assert pause.startswith("… rate limited: ") and pause.endswith("every request waits 2s"), pause
     assert sorted(e["name"] for e in account.endpoints()) == ["a", "b", "c"]
+
+
+def test_in_a_log_each_step_is_one_line_however_long(account, tmp_path):
+    """Not at a terminal, progress lines are log records: never wrapped at the console width
+    (COLUMNS=120 here), or grep and CI annotations see half a record."""
+    long = "n" * 110
+    proj = project(tmp_path / "p", _endpoints(long, "b"), {"handler.py": ECHO_HANDLER})
+    result = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert result.code == 0, result.err
+    [started, finished] = [line for line in result.err.splitlines() if long in line]
+    assert started == f"+ endpoint.{long}: creating…"
+    assert finished.startswith(f"+ endpoint.{long}: create complete after ") and finished.endswith("]"), result.err
