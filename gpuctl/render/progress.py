@@ -49,6 +49,13 @@ class ProgressView:
         if line is not None:
             self.console.print(line, soft_wrap=not self.wrap)
 
+    def note(self, message: str) -> None:
+        """A note while progress is shown, printed as progress lines are (control characters
+        escaped, as AppContext.note does)."""
+        from gpuctl.safetext import printable
+
+        self.console.print(Text(printable(message)), soft_wrap=not self.wrap)
+
 
 class LiveProgressView(ProgressView):
     """On a terminal: finished steps scroll by as lines, and below them the changes in flight,
