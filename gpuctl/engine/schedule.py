@@ -14,7 +14,10 @@ results say it was interrupted, so the caller can report exactly what happened.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,8 +76,9 @@ def run(pending: Sequence[ResourceChange], parallelism: int, step: Callable[[Res
     time, each once its prerequisites are done. `on_done` runs on this thread as each step
     succeeds, before anything that needs it starts. Stops starting new steps after the first
     failure. An interrupt (KeyboardInterrupt on this thread) stops starting new steps too:
-    `on_interrupt(n)` is told how many are still running, they finish and are settled, and the
-    results carry the interrupt for the caller to raise."""
+    `on_interrupt(n)` is told how many are still running (again at each further interrupt,
+    which cannot stop them), they finish and are settled, and the results carry the interrupt
+    for the caller to raise."""
     needs, results = prerequisites(pending), Results()
     order = {c.address: i for i, c in enumerate(pending)}
     waiting, running, finished = list(pending), {}, set()
@@ -90,19 +94,43 @@ def run(pending: Sequence[ResourceChange], parallelism: int, step: Callable[[Res
                     _settle(running[future], future, results, finished, on_done)
                     del running[future]
         except KeyboardInterrupt as interrupt:  # start nothing more; what runs finishes and is reported
-            results.interrupted = interrupt
-            settled = {c.address for c, _ in results.done} | {c.address for c, _ in results.failed}
-            in_flight = {f: c for f, c in running.items() if c.address not in settled}
-            for future, change in list(in_flight.items()):
-                if future.cancel():  # submitted, but its step had not begun: it never will
-                    del in_flight[future]
-                    waiting += [change] if change not in waiting else []
-            on_interrupt(len(in_flight))
-            wait(in_flight)
-            for future, change in sorted(in_flight.items(), key=lambda item: order[item[1].address]):
-                _settle(change, future, results, finished, on_done)
+            with _further_interrupts_counted() as further:
+                results.interrupted = interrupt
+                settled = {c.address for c, _ in results.done} | {c.address for c, _ in results.failed}
+                in_flight = {f: c for f, c in running.items() if c.address not in settled}
+                for future, change in list(in_flight.items()):
+                    if future.cancel():  # submitted, but its step had not begun: it never will
+                        del in_flight[future]
+                        waiting += [change] if change not in waiting else []
+                on_interrupt(len(in_flight))
+                told = len(further)
+                while wait(in_flight, timeout=_TICK_S).not_done:
+                    if len(further) > told:  # a step cannot be stopped half-way: say so again
+                        told = len(further)
+                        on_interrupt(sum(not f.done() for f in in_flight))
+                for future, change in sorted(in_flight.items(), key=lambda item: order[item[1].address]):
+                    _settle(change, future, results, finished, on_done)
     results.not_attempted = sorted(waiting, key=lambda c: order[c.address])
     return results
+
+
+_TICK_S = 0.2  # how soon a further Ctrl-C is answered while the steps in flight finish
+
+
+@contextmanager
+def _further_interrupts_counted() -> Iterator[list]:
+    """While the steps in flight finish after a Ctrl-C, another Ctrl-C is counted, not raised:
+    it cannot stop a step half-way, and raised it would only lose the report of what they did.
+    Handlers exist only on the main thread; elsewhere this does nothing."""
+    further: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield further
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: further.append(signum))
+    try:
+        yield further
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _run_into(future: Future, step: Callable[[ResourceChange], Any], change: ResourceChange) -> None:

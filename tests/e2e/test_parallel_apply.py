@@ -84,6 +84,8 @@ def test_after_a_failure_nothing_new_starts_running_changes_finish_and_the_summa
 
 
 def test_ctrl_c_lets_the_changes_in_flight_finish_reports_exactly_what_happened_and_a_rerun_converges(account, tmp_path):
+    """Twice, as people do when the first seems to do nothing: the second cannot stop a change
+    half-way either, and must not cost the summary."""
     proj = project(tmp_path / "p", _endpoints("a", "b", "c", "d"), {"handler.py": ECHO_HANDLER})
     account.faults({"op": "create", "kind": "endpoint", "action": "hang", "seconds": 2})  # a and b are in flight when Ctrl-C comes
     process = account.popen("serverless", "deploy", "-y", "--parallelism", "2", cwd=proj)
@@ -91,6 +93,8 @@ def test_ctrl_c_lets_the_changes_in_flight_finish_reports_exactly_what_happened_
     err.wait_for("endpoint.a: creating…")
     err.wait_for("endpoint.b: creating…")
     process.send_signal(signal.SIGINT)
+    err.wait_for("in flight to finish")
+    process.send_signal(signal.SIGINT)  # impatient: a second Ctrl-C while a and b finish
     said = err.rest()
     assert process.wait() == 130, said
     assert "interrupted: waiting for the 2 changes in flight to finish; nothing new starts" in said
