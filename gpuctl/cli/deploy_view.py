@@ -3,6 +3,8 @@ apply's progress (live on a terminal, a line per step elsewhere)."""
 
 from __future__ import annotations
 
+import threading
+
 from gpuctl.cli import planning
 from gpuctl.cli.context import AppContext
 from gpuctl.events import Event, Note, PlanReady
@@ -12,22 +14,30 @@ _PREFIX = {"note": "note: ", "warning": "warning: ", "plain": ""}
 
 class DeployView:
     """Subscribes to the deploy flow. `fmt` is how to print the plan (None: not at all, as
-    under --json, whose one document is the result)."""
+    under --json, whose one document is the result).
+
+    Events come from several threads at once (apply's workers, name claims, lease renewals):
+    one is shown at a time, and once apply's progress is on screen a note goes through it, so
+    a note neither splits a progress line nor lands inside the live in-flight area."""
 
     def __init__(self, app: AppContext, fmt: str | None):
         self.app, self.fmt = app, fmt
         self.progress = None
+        self._showing = threading.RLock()
 
     def __call__(self, event: Event) -> None:
-        match event:
-            case PlanReady(plan, _) if self.fmt is not None:
-                planning.write_plan(self.app, plan, "text" if self.fmt == "json" else self.fmt)
-            case PlanReady():
-                pass
-            case Note(message, level):
-                self.app.note(_PREFIX.get(level, "") + message)
-            case _:
-                self._progress()(event)
+        with self._showing:
+            match event:
+                case PlanReady(plan, _) if self.fmt is not None:
+                    planning.write_plan(self.app, plan, "text" if self.fmt == "json" else self.fmt)
+                case PlanReady():
+                    pass
+                case Note(message, level) if self.progress is not None:
+                    self.progress.note(_PREFIX.get(level, "") + message)
+                case Note(message, level):
+                    self.app.note(_PREFIX.get(level, "") + message)
+                case _:
+                    self._progress()(event)
 
     def _progress(self):
         if self.progress is None:

@@ -18,7 +18,7 @@ from typing import Any
 from gpuctl.engine import applied, schedule
 from gpuctl.events import Emit, Event, Failed, Finished, Started, Waiting
 from gpuctl.engine.journal import Journal
-from gpuctl.errors import GpuctlError
+from gpuctl.errors import ExitCode, GpuctlError
 from gpuctl.model import Sensitive
 from gpuctl.v2 import data_center, model_references, owner, size_gb, volume_patch
 from gpuctl.plan import fields
@@ -41,6 +41,12 @@ class Outcome:
     failed: list[tuple[str, str, str]] = field(default_factory=list)
     not_attempted: list[tuple[str, str]] = field(default_factory=list)
     ids: dict[str, str] = field(default_factory=dict)  # address -> id of what now exists
+
+
+class Interrupted(GpuctlError):
+    """Ctrl-C (or SIGTERM) during apply: the changes in flight finished, nothing new started."""
+
+    exit_code = ExitCode.INTERRUPTED
 
 
 class ApplyFailed(GpuctlError):
@@ -84,20 +90,36 @@ class Engine:
 
     def apply(self, plan: Plan) -> Outcome:
         """Carry out the plan's changes, up to `parallelism` at a time (gpuctl.engine.schedule
-        says in which order). Raises ApplyFailed, with the exact outcome, on a failure."""
+        says in which order). Raises ApplyFailed, with the exact outcome, on a failure or an
+        interrupt (its cause is then Interrupted: exit 130)."""
         outcome = Outcome()
         pending = [c for c in plan.changes if c.action in CHANGING]
         unfinished = self.journal.unfinished()
-        results = schedule.run(pending, self.parallelism, lambda c: self._step(c, dict(outcome.ids), c.address in unfinished),
-                               lambda c, result: self._done(outcome, c, result))
-        if results.failed:
+        self.provider.on_pause(self._paused)
+        try:
+            results = schedule.run(pending, self.parallelism, lambda c: self._step(c, dict(outcome.ids), c.address in unfinished),
+                                   lambda c, result: self._done(outcome, c, result), self._interrupted)
+        finally:
+            self.provider.on_pause(None)
+        outcome.done = [(c.address, c.action.value, result[0]) for c, result in results.done]
+        if results.failed or results.interrupted:
             outcome.failed = [(c.address, c.action.value, _summary(e)) for c, e in results.failed]
             outcome.not_attempted = [(c.address, c.action.value) for c in results.not_attempted]
-            cause = results.failed[0][1]
+            cause = results.failed[0][1] if results.failed else Interrupted(
+                "interrupted: the changes in flight finished; nothing else was started", hint="run deploy again to apply the rest")
             raise ApplyFailed(outcome, cause) if isinstance(cause, GpuctlError) else cause
         written = {c.name: outcome.ids[c.address] for c in pending if c.kind is Kind.ENDPOINT and c.action is not Action.DELETE and c.address in outcome.ids}
         applied.forget_gone(self.provider, self.project_id, written, self.now())
         return outcome
+
+    def _paused(self, seconds: float, why: str) -> None:
+        """A rate-limit pause holds every worker: say so, or a long apply looks hung."""
+        self._tell(Waiting(f"rate limited: {why}; every request waits {seconds:.0f}s"))
+
+    def _interrupted(self, running: int) -> None:
+        """Said at once on Ctrl-C, so waiting for the changes in flight does not look like a hang."""
+        self._tell(Waiting(f"interrupted: waiting for the {running} change{'s' if running != 1 else ''} in flight to finish; nothing new starts"
+                           if running else "interrupted: nothing new starts"))
 
     def _tell(self, event: Event) -> None:
         """Emit from any worker thread; views see one event at a time."""
@@ -117,7 +139,6 @@ class Engine:
 
     def _done(self, outcome: Outcome, change: ResourceChange, result: tuple[str | None, str, float]) -> None:
         resource_id, note, seconds = result
-        outcome.done.append((change.address, change.action.value, resource_id))
         if resource_id:
             outcome.ids[change.address] = resource_id
             outcome.ids[f"{change.address}.id"] = resource_id

@@ -40,6 +40,7 @@ from gpuctl.provider.protocol import Provider
 LEASE_PREFIX = "gpuctl-lock-"
 HOLDER, EXPIRES, TOKEN = "GPUCTL_LEASE_HOLDER", "GPUCTL_LEASE_EXPIRES", "GPUCTL_LEASE_TOKEN"
 HOST, PID = "GPUCTL_LEASE_HOST", "GPUCTL_LEASE_PID"
+ACCOUNT_LEASE = "the account lease"
 TTL_S = 300.0  # a crashed holder blocks others for at most this long (plus SKEW_S)
 RENEW_S = 60.0
 SKEW_S = 60.0  # clocks of two CI runners may disagree by this much
@@ -81,6 +82,7 @@ class Lease:
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     on_note: Callable[[str], None] = lambda message: None
+    what: str = ACCOUNT_LEASE  # how messages name it: the account lease, or the claim on one name
     token: str = field(default_factory=lambda: secrets.token_hex(8))
     template_id: str | None = None
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -101,11 +103,15 @@ class Lease:
                 break_lock = False
                 continue
             if self.clock() >= deadline:
+                if self.what != ACCOUNT_LEASE:  # a name claim: held by whichever deploy creates that name, of any project
+                    raise LockHeld(f"{self.what} is held by {describe_holder(current, self.clock())}",
+                                   detail=f"the claim is the template {self.name} ({current.get('id')}) in the account",
+                                   hint="another deploy is creating an object of this name; deploy again once it has finished")
                 raise LockHeld(f"another gpuctl command of project \"{self.project_id}\" holds the account lease: {describe_holder(current, self.clock())}",
                                detail=f"the lease is the template {self.name} ({current.get('id')}) in the account",
                                hint="wait for it to finish, pass --lock-timeout 5m to wait, or, if you are sure it is gone, --break-lock")
             if not told:
-                self.on_note(f"waiting for the account lease held by {describe_holder(current, self.clock())}")
+                self.on_note(f"waiting for {self.what} held by {describe_holder(current, self.clock())}")
                 told = True
             self.sleep(max(0.0, min(2.0, deadline - self.clock())))
 
@@ -124,7 +130,7 @@ class Lease:
         try:
             self.provider.update_template(self.template_id, template_patch(self._env()))
         except ProviderError as exc:
-            self.on_note(f"warning: could not renew the account lease {self.name} ({exc.summary}); it expires in {self.ttl:.0f}s")
+            self.on_note(f"warning: could not renew {self.what} {self.name} ({exc.summary}); it expires in {self.ttl:.0f}s")
 
     def release(self) -> None:
         self._stop.set()
@@ -135,7 +141,7 @@ class Lease:
         try:
             self._delete(self.template_id)
         except ProviderError as exc:
-            self.on_note(f"warning: could not release the account lease {self.name} ({exc.summary}); it goes stale after {self.ttl:.0f}s")
+            self.on_note(f"warning: could not release {self.what} {self.name} ({exc.summary}); it goes stale after {self.ttl:.0f}s")
         self.template_id = None
 
     # -- the account side -----------------------------------------------------------------------
@@ -245,7 +251,7 @@ def name_claim(provider: Provider, project_id: str, change: Any, on_note: Callab
     projects racing on one name take turns; the second then finds the first one's object."""
     kind, key = ("volume", f"{change.data_center}-{change.name}") if change.kind.value == "network_volume" else ("endpoint", change.name)
     holder = f"project {project_id!r}, pid {os.getpid()} on {socket.gethostname()}"
-    claim = Lease(provider, lease_name(kind, key), project_id, holder, ttl=CLAIM_TTL_S, on_note=on_note)
+    claim = Lease(provider, lease_name(kind, key), project_id, holder, ttl=CLAIM_TTL_S, on_note=on_note, what=f"the claim on the {kind} name {key!r}")
     claim.acquire(CLAIM_WAIT_S)
     claim.keep_alive(CLAIM_TTL_S / 3)
     try:

@@ -7,12 +7,17 @@ Among the changes that may start, the plan's order decides, so one worker (`--pa
 applies exactly in the plan's order.
 
 After the first failure nothing new starts; the steps already running finish, so what the
-summary reports as done, failed and not attempted is exactly what happened.
+summary reports as done, failed and not attempted is exactly what happened. An interrupt
+(Ctrl-C) does the same: the steps running finish and are settled like any other, and the
+results say it was interrupted, so the caller can report exactly what happened.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,40 +66,93 @@ class Results:
     done: list[tuple[ResourceChange, Any]] = field(default_factory=list)
     failed: list[tuple[ResourceChange, BaseException]] = field(default_factory=list)
     not_attempted: list[ResourceChange] = field(default_factory=list)
+    interrupted: BaseException | None = None  # the KeyboardInterrupt that stopped the run, once the running steps finished
 
 
 def run(pending: Sequence[ResourceChange], parallelism: int, step: Callable[[ResourceChange], Any],
-        on_done: Callable[[ResourceChange, Any], None] = lambda change, value: None) -> Results:
+        on_done: Callable[[ResourceChange, Any], None] = lambda change, value: None,
+        on_interrupt: Callable[[int], None] = lambda running: None) -> Results:
     """Run `step(change)` for every change in `pending` (in plan order), up to `parallelism` at a
     time, each once its prerequisites are done. `on_done` runs on this thread as each step
     succeeds, before anything that needs it starts. Stops starting new steps after the first
-    failure (or an interrupt, which is re-raised once the running steps have finished)."""
+    failure. An interrupt (KeyboardInterrupt on this thread) stops starting new steps too:
+    `on_interrupt(n)` is told how many are still running (again at each further interrupt,
+    which cannot stop them), they finish and are settled, and the results carry the interrupt
+    for the caller to raise."""
     needs, results = prerequisites(pending), Results()
+    order = {c.address: i for i, c in enumerate(pending)}
     waiting, running, finished = list(pending), {}, set()
     with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="apply") as pool:
         try:
             while waiting or running:
                 if not results.failed:
-                    _start(waiting, running, finished, needs, parallelism, lambda c: pool.submit(step, c))
+                    _start(waiting, running, finished, needs, parallelism, lambda f, c: pool.submit(_run_into, f, step, c))
                 if not running:
                     break
                 ended, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in sorted(ended, key=lambda f: pending.index(running[f])):
-                    _settle(running.pop(future), future, results, finished, on_done)
-        except BaseException:
-            waiting.clear()  # an interrupt: let the running steps finish, start nothing more
-            wait(running)
-            raise
-    results.not_attempted = waiting
+                for future in sorted(ended, key=lambda f: order[running[f].address]):
+                    _settle(running[future], future, results, finished, on_done)
+                    del running[future]
+        except KeyboardInterrupt as interrupt:  # start nothing more; what runs finishes and is reported
+            with _further_interrupts_counted() as further:
+                results.interrupted = interrupt
+                settled = {c.address for c, _ in results.done} | {c.address for c, _ in results.failed}
+                in_flight = {f: c for f, c in running.items() if c.address not in settled}
+                for future, change in list(in_flight.items()):
+                    if future.cancel():  # submitted, but its step had not begun: it never will
+                        del in_flight[future]
+                        waiting += [change] if change not in waiting else []
+                on_interrupt(len(in_flight))
+                told = len(further)
+                while wait(in_flight, timeout=_TICK_S).not_done:
+                    if len(further) > told:  # a step cannot be stopped half-way: say so again
+                        told = len(further)
+                        on_interrupt(sum(not f.done() for f in in_flight))
+                for future, change in sorted(in_flight.items(), key=lambda item: order[item[1].address]):
+                    _settle(change, future, results, finished, on_done)
+    results.not_attempted = sorted(waiting, key=lambda c: order[c.address])
     return results
 
 
-def _start(waiting: list, running: dict, finished: set, needs: dict, parallelism: int, submit: Callable[[ResourceChange], Future]) -> None:
+_TICK_S = 0.2  # how soon a further Ctrl-C is answered while the steps in flight finish
+
+
+@contextmanager
+def _further_interrupts_counted() -> Iterator[list]:
+    """While the steps in flight finish after a Ctrl-C, another Ctrl-C is counted, not raised:
+    it cannot stop a step half-way, and raised it would only lose the report of what they did.
+    Handlers exist only on the main thread; elsewhere this does nothing."""
+    further: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield further
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: further.append(signum))
+    try:
+        yield further
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _run_into(future: Future, step: Callable[[ResourceChange], Any], change: ResourceChange) -> None:
+    """A worker's part: run the step into a future the scheduler made (and recorded as running)
+    before submitting it, so an interrupt that lands inside `submit` loses no step. A future
+    cancelled before its step began is skipped."""
+    if not future.set_running_or_notify_cancel():
+        return
+    try:
+        future.set_result(step(change))
+    except BaseException as exc:  # the scheduler reports it; a worker thread has nowhere to raise it
+        future.set_exception(exc)
+
+
+def _start(waiting: list, running: dict, finished: set, needs: dict, parallelism: int, submit: Callable[[Future, ResourceChange], Any]) -> None:
     for change in [c for c in waiting if needs[c.address] <= finished]:
         if len(running) >= max(1, parallelism):
             return
+        future: Future = Future()
+        running[future] = change
         waiting.remove(change)
-        running[submit(change)] = change
+        submit(future, change)
 
 
 def _settle(change: ResourceChange, future: Future, results: Results, finished: set, on_done: Callable) -> None:

@@ -6,9 +6,14 @@ request, and the `RateLimit` header's remaining count (`"minute";r=3;t=12`) is a
 threads share, so ten workers never spend more than the window has left and then meet a
 wall of 429s. When the budget is spent, everyone waits for the window to reset.
 
-The budget is kept conservatively: an answer can only lower what is left of the current
-window (requests still in flight were not counted by the server when it answered), and a
-new window starts from what the server says.
+Each window the header names is kept on its own (the minute window's count is never combined
+with the hour window's reset). A window's count is kept conservatively: an answer can only
+lower what is left of the current window (requests still in flight were not counted by the
+server when it answered), and a new window starts from what the server says. When an answer
+says a window is spent, its reset is the server's latest word on when the window starts again.
+
+Whoever shows progress can be told when a pause begins (`on_pause`), so a wait of many seconds
+reads as "rate limited", not as a hang.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 _WINDOW = re.compile(r'"?(\w+)"?\s*;\s*r=(\d+)\s*;\s*t=(\d+)')
+_ANNOUNCE_S = 1.0  # shorter pauses go unmentioned
 
 
 @dataclass(frozen=True)
@@ -41,31 +47,38 @@ class Pacer:
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
-    _not_before: float = 0.0  # no request before this moment (Retry-After, a spent window)
-    _left: int | None = None  # requests left in the tightest known window, None: unknown
-    _window_end: float = 0.0
+    on_pause: Callable[[float, str], None] | None = None  # (seconds, why): a pause of every request begins
+    _not_before: float = 0.0  # no request before this moment (Retry-After)
+    _windows: dict[str, list] = field(default_factory=dict)  # name -> [requests left, when the window ends]
+    _announced: float = 0.0  # the end of the last pause reported to on_pause
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def held(self) -> float:
         """Seconds until the next request may go out (0: now)."""
         with self._lock:
-            return self._wait(self.clock())
+            return self._wait(self.clock())[0]
 
     def take(self, longest: float) -> float:
-        """Wait until a request may go out, then count it against the window. Returns how
+        """Wait until a request may go out, then count it against every window. Returns how
         long that was; a wait longer than `longest` is not slept: it returns it at once, for
         the caller to refuse."""
         waited = 0.0
         while True:
             with self._lock:
                 now = self.clock()
-                wait = self._wait(now)
+                wait, why = self._wait(now)
                 if wait <= 0:
-                    if self._left is not None and now < self._window_end:
-                        self._left -= 1
+                    for window in self._windows.values():
+                        if now < window[1]:
+                            window[0] -= 1
                     return waited
+                announce = wait >= _ANNOUNCE_S and now + wait > self._announced + _ANNOUNCE_S
+                if announce:
+                    self._announced = now + wait
             if waited + wait > longest:
                 return waited + wait
+            if announce and self.on_pause is not None:
+                self.on_pause(wait, why)
             self.sleep(wait)
             waited += wait
 
@@ -83,17 +96,21 @@ class Pacer:
         found = windows(ratelimit)
         if not found:
             return
-        tightest = min(found, key=lambda w: (w.remaining, w.reset))
         with self._lock:
             now = self.clock()
-            if self._left is None or now >= self._window_end:
-                self._left, self._window_end = tightest.remaining, now + tightest.reset
-            else:
-                self._left = min(self._left, tightest.remaining)
-                self._window_end = max(self._window_end, now + tightest.reset) if tightest.remaining == 0 else self._window_end
+            for w in found:
+                known = self._windows.get(w.name)
+                if known is None or now >= known[1]:
+                    self._windows[w.name] = [w.remaining, now + w.reset]
+                else:
+                    known[0] = min(known[0], w.remaining)
+                    if w.remaining == 0:
+                        known[1] = now + w.reset
 
-    def _wait(self, now: float) -> float:
-        wait = self._not_before - now
-        if self._left is not None and self._left <= 0 and now < self._window_end:
-            wait = max(wait, self._window_end - now)
-        return max(0.0, wait)
+    def _wait(self, now: float) -> tuple[float, str]:
+        """How long until the next request may go out, and why."""
+        wait, why = self._not_before - now, "RunPod asked for a pause (Retry-After)"
+        for name, (left, end) in self._windows.items():
+            if left <= 0 and end - now > wait:
+                wait, why = end - now, f"the {name} rate-limit window is spent"
+        return max(0.0, wait), why

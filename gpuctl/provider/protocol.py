@@ -8,7 +8,7 @@ gpuctl.v2 (the read accessors), ADR 26."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from gpuctl.model import Observed
@@ -19,6 +19,7 @@ class Provider(Protocol):
     graphql: Any  # the GraphQL adapter, for what REST v2 lacks (cached models, template users)
 
     def close(self) -> None: ...
+    def on_pause(self, callback: Callable[[float, str], None] | None) -> None: ...
     def observe(self, model_references: bool = False) -> Observed: ...
 
     def list_endpoints(self) -> list[dict]: ...

@@ -6,7 +6,7 @@ URLs and the key differ.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -27,6 +27,11 @@ class RunPodProvider:
     def close(self) -> None:
         self.control.close()
         self.jobs.close()
+
+    def on_pause(self, callback: Callable[[float, str], None] | None) -> None:
+        """Tell `callback(seconds, why)` whenever a rate-limit pause of every request begins
+        (None: nobody), so a long wait is shown as one (gpuctl.provider.pacing)."""
+        self.control.pacer.on_pause = self.jobs.pacer.on_pause = callback
 
     # -- observed state: one list call per kind, concurrently ---------------------------------
 

@@ -35,7 +35,11 @@ def _line(event: Event) -> Text | None:
 
 
 class ProgressView:
-    """Subscribes to engine events and prints one line per step (logs, pipes, CI)."""
+    """Subscribes to engine events and prints one line per step (logs, pipes, CI): a line is
+    never wrapped at the console's width, so each stays one record of a log that grep, CI
+    annotations and people read line by line."""
+
+    wrap = False
 
     def __init__(self, console: Console):
         self.console = console
@@ -43,12 +47,22 @@ class ProgressView:
     def __call__(self, event: Event) -> None:
         line = _line(event)
         if line is not None:
-            self.console.print(line)
+            self.console.print(line, soft_wrap=not self.wrap)
+
+    def note(self, message: str) -> None:
+        """A note while progress is shown, printed as progress lines are (control characters
+        escaped, as AppContext.note does)."""
+        from gpuctl.safetext import printable
+
+        self.console.print(Text(printable(message)), soft_wrap=not self.wrap)
 
 
 class LiveProgressView(ProgressView):
     """On a terminal: finished steps scroll by as lines, and below them the changes in flight,
-    each with how long it has been running, redrawn in place while any is running."""
+    each with how long it has been running, redrawn in place while any is running. Lines wrap
+    at the terminal's width, as the in-flight area does."""
+
+    wrap = True
 
     def __init__(self, console: Console, clock: Callable[[], float] = time.monotonic):
         super().__init__(console)

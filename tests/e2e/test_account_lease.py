@@ -140,3 +140,31 @@ def test_duplicates_left_from_before_get_a_plan_that_says_which_to_keep(account,
     assert account.gpu("serverless", "delete", newer, "--force", cwd=proj).code == 0
     assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
     assert [e["id"] for e in account.endpoints()] == [older]
+
+
+def test_a_name_claim_held_by_another_project_is_named_as_that_not_as_this_projects_account_lease(account, monkeypatch):
+    """Parallel apply holds one claim per name it creates; when another project's deploy holds
+    the claim, the error named *this* project's deploy and the account lease (and hinted
+    --break-lock, which claims ignore)."""
+    from gpuctl.engine import lease
+    from gpuctl.errors import GpuctlError
+    from gpuctl.plan.model import Action, Kind, ResourceChange
+    from gpuctl.provider.graphql import GraphQL
+    from gpuctl.provider.http import ApiClient
+    from gpuctl.provider.runpod import RunPodProvider
+
+    control = ApiClient(account.server.url, account.server.token)
+    provider = RunPodProvider("local", control, ApiClient(account.server.url, account.server.token), GraphQL(control))
+    change = ResourceChange(Kind.ENDPOINT, "shared", "endpoint.shared", Action.CREATE)
+    notes = []
+    monkeypatch.setattr(lease, "CLAIM_WAIT_S", 0.0)
+    try:
+        with lease.name_claim(provider, "other-team", change, notes.append):
+            with pytest.raises(GpuctlError) as held:
+                with lease.name_claim(provider, "platform", change, notes.append):
+                    pass
+    finally:
+        provider.close()
+    message = held.value.format()
+    assert message.startswith("error: the claim on the endpoint name 'shared' is held by project 'other-team', pid "), message
+    assert "platform" not in message and "account lease" not in message and "--break-lock" not in message, message

@@ -1,12 +1,16 @@
 """Parallel apply against the local provider, through the real CLI: a volume is created before
 the endpoint that attaches it is sent, independent endpoints do not wait for it, a 429 on one
-worker holds back every worker, and a failure stops new work while running work finishes."""
+worker holds back every worker, and a failure or a Ctrl-C stops new work while running work
+finishes and is reported."""
 
 from __future__ import annotations
 
 import json
+import signal
+from collections import Counter
 
 from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
+from tests.support.terminal import Output
 
 IN_FLIGHT_S = 0.25  # a request that reaches the server this soon after a 429 left it was sent before the client read the 429
 
@@ -77,3 +81,51 @@ def test_after_a_failure_nothing_new_starts_running_changes_finish_and_the_summa
     fixed = account.gpu("serverless", "deploy", "-y", cwd=proj)
     assert fixed.code == 0, fixed.err
     assert sorted(e["name"] for e in account.endpoints()) == ["a", "b", "c", "d"]
+
+
+def test_ctrl_c_lets_the_changes_in_flight_finish_reports_exactly_what_happened_and_a_rerun_converges(account, tmp_path):
+    """Twice, as people do when the first seems to do nothing: the second cannot stop a change
+    half-way either, and must not cost the summary."""
+    proj = project(tmp_path / "p", _endpoints("a", "b", "c", "d"), {"handler.py": ECHO_HANDLER})
+    account.faults({"op": "create", "kind": "endpoint", "action": "hang", "seconds": 2})  # a and b are in flight when Ctrl-C comes
+    process = account.popen("serverless", "deploy", "-y", "--parallelism", "2", cwd=proj)
+    err = Output.of_pipe(process.stderr)
+    err.wait_for("endpoint.a: creating…")
+    err.wait_for("endpoint.b: creating…")
+    process.send_signal(signal.SIGINT)
+    err.wait_for("in flight to finish")
+    process.send_signal(signal.SIGINT)  # impatient: a second Ctrl-C while a and b finish
+    said = err.rest()
+    assert process.wait() == 130, said
+    assert "interrupted: waiting for the 2 changes in flight to finish; nothing new starts" in said
+    for line in ("done:          create endpoint.a", "done:          create endpoint.b",
+                 "not attempted: create endpoint.c", "not attempted: create endpoint.d"):
+        assert line in said, said
+    assert "error: interrupted: the changes in flight finished; nothing else was started" in said
+    assert sorted(e["name"] for e in account.endpoints()) == ["a", "b"]
+    account.clear_faults()
+    again = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert again.code == 0, again.err
+    assert Counter(e["name"] for e in account.endpoints()) == Counter("abcd")
+
+
+def test_a_rate_limit_pause_is_shown_as_one_not_as_a_silent_stall(account, tmp_path):
+    proj = project(tmp_path / "p", _endpoints("a", "b", "c"), {"handler.py": ECHO_HANDLER})
+    account.faults({"op": "create", "kind": "endpoint", "action": "status", "status": 429, "retry_after": 2, "ratelimit": True, "times": 1})
+    result = account.gpu("serverless", "deploy", "-y", "--parallelism", "10", cwd=proj)
+    assert result.code == 0, result.err
+    [pause] = [line for line in result.err.splitlines() if "rate limited" in line]
+    assert pause.startswith("… rate limited: ") and pause.endswith("every request waits 2s"), pause
+    assert sorted(e["name"] for e in account.endpoints()) == ["a", "b", "c"]
+
+
+def test_in_a_log_each_step_is_one_line_however_long(account, tmp_path):
+    """Not at a terminal, progress lines are log records: never wrapped at the console width
+    (COLUMNS=120 here), or grep and CI annotations see half a record."""
+    long = "n" * 110
+    proj = project(tmp_path / "p", _endpoints(long, "b"), {"handler.py": ECHO_HANDLER})
+    result = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert result.code == 0, result.err
+    [started, finished] = [line for line in result.err.splitlines() if long in line]
+    assert started == f"+ endpoint.{long}: creating…"
+    assert finished.startswith(f"+ endpoint.{long}: create complete after ") and finished.endswith("]"), result.err

@@ -40,3 +40,28 @@ def test_the_in_flight_area_is_redrawn_when_a_change_finishes_not_at_the_next_ti
     finally:
         for name in "bc":
             view(Finished(f"endpoint.{name}", "create", name, 1.0))
+
+
+class _Terminal(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_note_while_changes_are_in_flight_is_printed_above_the_live_area_not_into_it():
+    """A name claim's or a lease's note comes from a worker thread while the in-flight area is
+    on screen: written straight to stderr it was glued to the area's last line and then erased
+    by the next redraw."""
+    from gpuctl.cli.context import AppContext
+    from gpuctl.cli.deploy_view import DeployView
+    from gpuctl.events import Note
+
+    err = _Terminal()
+    view = DeployView(AppContext(environ={"COLUMNS": "100", "NO_COLOR": "1"}, stderr=err), None)
+    view(Started("endpoint.a", "create"))
+    view(Started("endpoint.b", "create"))  # the area is drawn now
+    view(Note("waiting for the name claim held by project 'other'", "plain"))
+    view(Finished("endpoint.a", "create", "ep1", 1.0))
+    view(Finished("endpoint.b", "create", "ep2", 1.0))
+    shown = err.getvalue()
+    assert "0swaiting" not in shown
+    assert "\x1b[2Kwaiting for the name claim held by project 'other'\n" in shown  # the area was cleared first

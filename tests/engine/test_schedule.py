@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 
 from gpuctl.engine import schedule
 from gpuctl.errors import GpuctlError
@@ -105,3 +107,58 @@ def test_on_done_runs_before_anything_that_needs_the_change_starts():
     changes = [volume("v"), endpoint("a", volumes=[Unknown("network_volume.v.id")])]
     schedule.run(changes, 10, lambda c: c.address, on_done=lambda c, value: seen.setdefault("first", value))
     assert seen["first"] == "network_volume.v"
+
+
+def test_an_interrupt_starts_nothing_new_and_reports_the_running_steps_once_they_finish():
+    """Ctrl-C lands on the scheduling thread (here: while it settles a); b, still running then,
+    finishes and is reported done with its value, and c and d are not attempted."""
+    b_running, interrupted, told = threading.Event(), threading.Event(), []
+
+    def step(change):
+        if change.name == "a":
+            assert b_running.wait(WAIT_S)  # a finishes only once b is running...
+        if change.name == "b":
+            b_running.set()
+            assert interrupted.wait(WAIT_S)  # ...and b only after the interrupt
+        return change.name.upper()
+
+    def on_done(change, value):
+        if change.name == "a":
+            raise KeyboardInterrupt
+
+    def on_interrupt(running):
+        told.append(running)
+        interrupted.set()
+
+    results = schedule.run([endpoint(n) for n in "abcd"], 2, step, on_done, on_interrupt)
+    assert isinstance(results.interrupted, KeyboardInterrupt)
+    assert told == [1]
+    assert [(c.name, value) for c, value in results.done] == [("a", "A"), ("b", "B")]
+    assert [c.name for c in results.not_attempted] == ["c", "d"] and results.failed == []
+
+
+@pytest.mark.parametrize("queued", [True, False], ids=["after-queueing", "before-queueing"])
+def test_an_interrupt_inside_submit_loses_no_step(monkeypatch, queued):
+    """Ctrl-C can land while the scheduler submits a step (ThreadPoolExecutor.submit starts a
+    worker thread and waits for it): a queued step either begins, and is waited for and
+    reported done, or is cancelled and not attempted; nothing runs unreported and nothing
+    that never runs is waited for."""
+    ran = []
+
+    class Interrupted(schedule.ThreadPoolExecutor):
+        calls = 0
+
+        def submit(self, fn, *args):
+            Interrupted.calls += 1
+            if Interrupted.calls < 2:
+                return super().submit(fn, *args)
+            if queued:
+                super().submit(fn, *args)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(schedule, "ThreadPoolExecutor", Interrupted)
+    results = schedule.run([endpoint(n) for n in "abc"], 3, lambda c: ran.append(c.name) or c.name)
+    assert isinstance(results.interrupted, KeyboardInterrupt)
+    assert "a" in ran and "c" not in ran and (queued or ran == ["a"])
+    assert sorted(c.name for c, _ in results.done) == sorted(ran)  # b, if it ran, is reported
+    assert [c.name for c in results.not_attempted] == [n for n in "abc" if n not in ran]
