@@ -142,3 +142,14 @@ def test_unreadable_paths_get_a_clear_error(tmp_path, args, contains):
     result = run_cli(args, tmp_path)
     assert result.code == 1 and result.out == ""
     assert result.err.startswith("error:") and contains in result.err and "Traceback" not in result.err
+
+
+@pytest.mark.parametrize(("args", "hint"), [
+    (["config", "validate"], "hint: create gpu.jsonc in the project directory, or pass --config PATH"),
+    (["config", "validate", "--config", "examples/echo/gpu.jsonc"], "hint: check the path given to --config"),
+    (["serverless", "deploy", "--plan", "--provider", "local", "--config", "nope.jsonc"], "hint: check the path given to --config"),
+])
+def test_a_missing_config_hint_fits_whether_a_path_was_given(tmp_path, args, hint):
+    """`--config nope.jsonc` used to be told to "pass --config PATH", the flag it had just used."""
+    result = run_cli(args, tmp_path)
+    assert result.code == 1 and "does not exist" in result.err and hint in result.err, result.err

@@ -64,7 +64,12 @@ def test_a_console_raise_of_min_workers_says_who_and_what_it_costs():
     assert (field["path"], field["config"], field["account"], field["origin"]) == ("workers.min", 0, 2, "account")
     assert "pull --write" in field["what_to_do"] and "deploy -y" in field["what_to_do"]
     (part,) = doc["cost_of_drift"]["items"][0]["parts"]
-    assert part["phrase"] == f"the account raised workers.min 0 → 2: +${2 * ADA.active_usd_per_hour:.2f}/h always-on"
+    # The two always-on workers bill at the active rate, not the flex one, so the worst case drops
+    # too: the phrase says so, or the resource's total would show an amount no field explains.
+    cheaper = 2 * (ADA.flex_usd_per_hour - ADA.active_usd_per_hour)
+    assert part["worst_case_per_hour"] == pytest.approx(-cheaper)
+    assert part["phrase"] == (f"the account raised workers.min 0 → 2: +${2 * ADA.active_usd_per_hour:.2f}/h always-on, "
+                              f"-${cheaper:.2f}/h worst case")
     assert doc["cost_of_drift"]["always_on_per_hour"] == pytest.approx(2 * ADA.active_usd_per_hour)
     assert doc["summary"]["origins"] == {"config": 0, "account": 1, "both": 0, "unknown": 0}
 

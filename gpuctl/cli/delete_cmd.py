@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from gpuctl.cli.context import AppContext
-from gpuctl.cli.durations import DURATION
+from gpuctl.cli.lease_options import lease_options
 from gpuctl.cli.resolve import provider_options
 
 IGNORE_NOT_FOUND = "Exit 0 with a one-line note when NAME|ID is not in the account (for scripts that may repeat a delete)."
@@ -21,8 +21,7 @@ IGNORE_NOT_FOUND = "Exit 0 with a one-line note when NAME|ID is not in the accou
 @click.option("--all", "pick_all", is_flag=True, help="Pick from every endpoint in the account, not only this project's.")
 @click.option("--ignore-not-found", is_flag=True, help=IGNORE_NOT_FOUND)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
-@click.option("--lock-timeout", type=DURATION, default="0s", show_default=True, help="How long to wait for a deploy (or rollback) of the endpoint's project to finish (30s, 5m).")
-@click.option("--break-lock", is_flag=True, help="Take over the account lease of another deploy of the endpoint's project (after showing its holder); only when that deploy is surely gone.")
+@lease_options("the endpoint's project")
 @provider_options
 @click.pass_obj
 def delete(app: AppContext, ref: str | None, force: bool, pick_all: bool, ignore_not_found: bool, as_json: bool, lock_timeout: float, break_lock: bool,

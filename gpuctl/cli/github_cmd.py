@@ -8,6 +8,7 @@ import click
 
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.durations import DURATION
+from gpuctl.cli.lease_options import lease_options
 
 DEFAULT_PLAN_DIR = ".gpuctl-plans"
 DEFAULT_PREFIX = "gpuctl-plan"
@@ -68,7 +69,7 @@ def plan(app: AppContext, configs: tuple[str, ...], provider: str | None, policy
 @click.option("--replan", is_flag=True, help="Apply the plan as it is now even when it is not the reviewed one (a person's decision).")
 @click.option("--pr", type=click.IntRange(min=1), help="The merged pull request, for the result comment.")
 @click.option("--comment/--no-comment", default=True, show_default=True, help="Post or update the result comment on --pr.")
-@click.option("--lock-timeout", type=DURATION, default="10m", show_default=True, help="How long to wait for another deploy of the project (600, 30s, 10m).")
+@lease_options("the project", default="10m", examples="600, 30s, 10m", break_lock=False)
 @click.option("--parallelism", type=click.IntRange(1, 64), default=10, show_default=True, help="As deploy --parallelism: apply up to N independent changes at once.")
 @click.option("--wait-healthy", is_flag=True, help="As deploy --wait-healthy: after applying, wait for each rollout (and smoke input); exit 5 if one fails.")
 @click.option("--smoke", type=click.Path(dir_okay=False), help="With --wait-healthy: the JSON job input each endpoint must answer.")

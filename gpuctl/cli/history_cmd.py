@@ -14,7 +14,7 @@ from __future__ import annotations
 import click
 
 from gpuctl.cli.context import AppContext
-from gpuctl.cli.durations import DURATION
+from gpuctl.cli.lease_options import lease_options
 from gpuctl.cli.resolve import provider_options
 from gpuctl.errors import ExitCode, GpuctlError
 
@@ -62,8 +62,7 @@ def history(app: AppContext, ref: str, as_json: bool, provider: str | None, conf
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking for confirmation.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (still asks, unless -y).")
 @click.option("--force", is_flag=True, help="Also roll back an endpoint that is not this project's (another project's marker, none, or no gpu.jsonc here).")
-@click.option("--lock-timeout", type=DURATION, default="0s", show_default=True, help="How long to wait for a deploy of the project to finish (30s, 5m).")
-@click.option("--break-lock", is_flag=True, help="Take over the account lease of another deploy of the project (after showing its holder).")
+@lease_options("the endpoint's project")
 @provider_options
 @click.pass_obj
 def rollback(app: AppContext, ref: str, version: int, plan_only: bool, yes: bool, as_json: bool, force: bool, lock_timeout: float,

@@ -7,6 +7,7 @@ import click
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.lazy import LazyGroup
 from gpuctl.cli.durations import DURATION
+from gpuctl.cli.lease_options import lease_options
 from gpuctl.cli.resolve import record_option
 from gpuctl.errors import ExitCode, UsageError
 
@@ -57,8 +58,7 @@ def _override_options(func):
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking for confirmation.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Save the plan as JSON to this file and stop (implies --plan).")
 @click.option("--from-plan", type=click.Path(dir_okay=False, exists=True), help="Apply exactly this saved plan; refused if the account or gpu.jsonc changed since.")
-@click.option("--lock-timeout", type=DURATION, default="0s", show_default=True, help="How long to wait for another deploy of this project to finish (30s, 5m).")
-@click.option("--break-lock", is_flag=True, help="Take over the account lease of another deploy of this project (after showing its holder); only when that deploy is surely gone.")
+@lease_options("this project")
 @click.option("--parallelism", type=click.IntRange(1, 64), default=10, show_default=True, help="Apply up to N independent changes at once; 1 applies them one by one in the plan's order.")
 @click.option("--policy", "policy", type=click.Path(dir_okay=False), help="A policy file (JSONC) every plan must keep; with gpu.jsonc's policy block, each rule takes the stricter. A plan that breaks one exits 4 and applies nothing.")
 @click.option("--wait-healthy", is_flag=True, help="After applying, wait until each endpoint's rollout is done (and its smoke input passes); exit 5 if one fails.")

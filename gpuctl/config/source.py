@@ -27,11 +27,16 @@ class FileKind:
     name: str
     starter: str
     flag: str
-    missing: str
+    missing: str  # the fix when the file is not there
+    default: str | None = None  # the name read when the flag is not given, whose absence `missing` is about
+
+    def missing_fix(self, shown: str) -> str:
+        """A file named otherwise than the default was named with the flag: check that path."""
+        return self.missing if shown == self.default else f"check the path given to {self.flag}"
 
 
 CONFIG = FileKind("gpu.jsonc", '{"serverless": {"template": "vllm", "gpu_type": "NVIDIA L4"}}', "--config",
-                  "create gpu.jsonc in the project directory, or pass --config PATH")
+                  "create gpu.jsonc in the project directory, or pass --config PATH", default="gpu.jsonc")
 POLICY = FileKind("a policy file", '{"allowed_gpu_types": ["NVIDIA L4"], "max_max_workers": 10}', "--policy", "check the path given to --policy")
 
 
@@ -241,7 +246,7 @@ def read_source(path: Path, display: str | None = None, kind: FileKind = CONFIG)
             _fail(shown, f"the file is {size:,} bytes; {kind.name} is limited to {MAX_BYTES:,} bytes ({MAX_BYTES // 1024 // 1024} MiB)", f"keep large data out of {kind.name}")
         raw = path.read_bytes()
     except FileNotFoundError:
-        _fail(shown, f"{path} does not exist", kind.missing)
+        _fail(shown, f"{path} does not exist", kind.missing_fix(shown))
     except PermissionError:
         _fail(shown, f"permission denied reading {path}", "check the file's permissions")
     text = _decode(raw, shown)

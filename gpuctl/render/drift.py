@@ -162,11 +162,11 @@ def _declared(resource: dict) -> dict[str, Any]:
 
 
 def _phrase(change: dict, always: float, worst: float) -> str:
-    """"the account raised workers.min 0 → 2: +$1.51/h always-on". The amounts are always the
+    """"the account raised workers.min 0 → 2: +$1.51/h always-on, -$0.72/h worst case". The amounts are the
     account's cost minus gpu.jsonc's; the words say who moved."""
     path, cfg, acct, origin = change["path"], change["after"], change["before"], origin_of(change)
     amounts = [f"{signed_money(always)} always-on"] if path == "workers.min" or (path == "gpu.pools" and always) else []
-    if path != "workers.min":
+    if path != "workers.min" or round(worst, 2):  # always-on workers bill at the active rate, so min moves the worst case too
         amounts.append(f"{signed_money(worst)} worst case")
     cost = ", ".join(amounts)
     old, new = (acct, cfg) if origin == "config" else (cfg, acct)

@@ -76,7 +76,9 @@ def test_a_release_that_fails_its_smoke_input_exits_5_and_is_rolled_back_when_as
 def test_health_flags_need_wait_healthy_and_an_apply(account, tmp_path):
     proj = _project(tmp_path, "good")
     alone = account.gpu("serverless", "deploy", "-y", "--smoke", "smoke.json", cwd=proj)
-    assert alone.code == 1 and "only work with --wait-healthy" in alone.err
+    assert alone.code == 1 and "--smoke only works with --wait-healthy" in alone.err, alone.err
+    both = account.gpu("serverless", "deploy", "-y", "--smoke", "smoke.json", "--rollback-on-failure", cwd=proj)
+    assert both.code == 1 and "--smoke and --rollback-on-failure only work with --wait-healthy" in both.err, both.err
     planned = account.gpu("serverless", "deploy", "--plan", "--wait-healthy", cwd=proj)
     assert planned.code == 1 and "--plan and --out apply nothing" in planned.err
     (proj / "bad.json").write_text("[1, 2]")
