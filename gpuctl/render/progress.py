@@ -138,18 +138,28 @@ def health_lines(health: dict | None) -> list[str]:
     return lines
 
 
+BLOCKS_UP_TO = 3  # endpoints printed as a block each (id, URL, curl); more get a line each
+
+
 def endpoint_lines(endpoints: list[dict], local: bool) -> list[str]:
+    """What to call after an apply: a few endpoints each as a block with a curl to paste; more
+    (a platform team's hundreds) one line each, name, id and URL, and one curl, for the first,
+    so a CI log is not seven lines an endpoint."""
     lines = []
-    for e in endpoints:
-        lines += [
-            "",
-            f"endpoint {e['name']}",
-            f"  id:   {e['endpoint_id']}",
-            f"  url:  {e['url']}",
-            f"  curl -X POST {e['url']} \\",
-            '    -H "Authorization: Bearer $RUNPOD_API_KEY" -H "Content-Type: application/json" \\',
-            "    -d '{\"input\": {}}'",
-        ]
+    if len(endpoints) <= BLOCKS_UP_TO:
+        for e in endpoints:
+            lines += ["", f"endpoint {e['name']}", f"  id:   {e['endpoint_id']}", f"  url:  {e['url']}", *_curl(e["url"])]
+    else:
+        name_w, id_w = (max(len(str(e[k])) for e in endpoints) for k in ("name", "endpoint_id"))
+        lines += ["", f"{len(endpoints)} endpoints (name, id, URL):"]
+        lines += [f"  {e['name']:<{name_w}}  {e['endpoint_id']:<{id_w}}  {e['url']}" for e in endpoints]
+        lines += ["", f"Call one, {endpoints[0]['name']} here:", *_curl(endpoints[0]["url"])]
     if local and endpoints:
         lines += ["", "The local provider's key and URLs: eval \"$(gpu local env)\""]
     return lines
+
+
+def _curl(url: str) -> list[str]:
+    return [f"  curl -X POST {url} \\",
+            '    -H "Authorization: Bearer $RUNPOD_API_KEY" -H "Content-Type: application/json" \\',
+            "    -d '{\"input\": {}}'"]

@@ -155,3 +155,19 @@ def test_snapshot_round_trips_into_a_clean_plan(account, tmp_path):
     assert snap.code == 0, snap.err
     plan = account.gpu("serverless", "deploy", "--plan", "--observed", "account.json", "--provider", "local", "--detailed-exitcode", cwd=proj)
     assert plan.code == 0, plan.out + plan.err
+
+
+def test_many_endpoints_are_listed_a_line_each_with_one_curl(account, tmp_path):
+    """After an apply, a handful of endpoints get a block each (id, URL, curl); a platform
+    team's many got seven lines each, 1,400 lines of CI log for 200. Past three, each is one
+    line (name, id, URL) and the curl is shown once, and every URL still answers."""
+    names = ["a", "b", "c", "d"]
+    blocks = [echo_config(name=n)["serverless"] for n in names]
+    proj = project(tmp_path / "p", {"project_id": "e2e", "serverless": blocks}, {"handler.py": ECHO_HANDLER})
+    result = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert result.code == 0, result.err
+    assert result.out.count("curl -X POST") == 1 and "4 endpoints (name, id, URL):" in result.out
+    live = {e["name"]: e["id"] for e in account.endpoints()}
+    listed = [line.split() for line in result.out.splitlines() if line.startswith("  ") and "/runsync" in line and "curl" not in line]
+    assert sorted(name for name, _, _ in listed) == names
+    assert all(live[name] == endpoint_id and f"/{endpoint_id}/runsync" in url for name, endpoint_id, url in listed)
