@@ -61,7 +61,9 @@ def prerequisites(pending: Sequence[ResourceChange]) -> dict[str, frozenset[str]
 
 @dataclass
 class Results:
-    """What became of each change: its step's value, its error, or nothing (not attempted)."""
+    """What became of each change: its step's value, its error, or nothing (not attempted).
+    `done` and `not_attempted` follow the plan's order; `failed` the order of the failures, so
+    the first is what stopped the run."""
 
     done: list[tuple[ResourceChange, Any]] = field(default_factory=list)
     failed: list[tuple[ResourceChange, BaseException]] = field(default_factory=list)
@@ -111,6 +113,7 @@ def run(pending: Sequence[ResourceChange], parallelism: int, step: Callable[[Res
                 for future, change in sorted(in_flight.items(), key=lambda item: order[item[1].address]):
                     _settle(change, future, results, finished, on_done)
     results.not_attempted = sorted(waiting, key=lambda c: order[c.address])
+    results.done.sort(key=lambda item: order[item[0].address])  # as the plan lists them, whatever finished first
     return results
 
 

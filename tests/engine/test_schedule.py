@@ -162,3 +162,21 @@ def test_an_interrupt_inside_submit_loses_no_step(monkeypatch, queued):
     assert "a" in ran and "c" not in ran and (queued or ran == ["a"])
     assert sorted(c.name for c, _ in results.done) == sorted(ran)  # b, if it ran, is reported
     assert [c.name for c in results.not_attempted] == [n for n in "abc" if n not in ran]
+
+
+def test_what_was_done_is_reported_in_the_plans_order_whatever_finished_first():
+    """The summary and `--json`'s outcome.done listed changes as they happened to finish, so two
+    applies of one plan reported them in different orders; they now follow the plan."""
+    b_done = threading.Event()
+
+    def step(change):
+        if change.name == "a":  # a finishes only after b has
+            assert b_done.wait(WAIT_S)
+        return change.name
+
+    def done(change, value):
+        if change.name == "b":
+            b_done.set()
+
+    results = schedule.run([endpoint("a"), endpoint("b"), endpoint("c")], 3, step, done)
+    assert [c.name for c, _ in results.done] == ["a", "b", "c"]
