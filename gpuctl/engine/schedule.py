@@ -129,11 +129,12 @@ def _further_interrupts_counted() -> Iterator[list]:
     if threading.current_thread() is not threading.main_thread():
         yield further
         return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: further.append(signum))
+    previous = {s: signal.signal(s, lambda signum, frame: further.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield further
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _run_into(future: Future, step: Callable[[ResourceChange], Any], change: ResourceChange) -> None:

@@ -129,3 +129,23 @@ def test_in_a_log_each_step_is_one_line_however_long(account, tmp_path):
     [started, finished] = [line for line in result.err.splitlines() if long in line]
     assert started == f"+ endpoint.{long}: creating…"
     assert finished.startswith(f"+ endpoint.{long}: create complete after ") and finished.endswith("]"), result.err
+
+
+def test_sigterm_from_a_cancelled_ci_job_is_a_ctrl_c_the_summary_is_printed_and_the_lease_released(account, tmp_path):
+    """GitLab, Jenkins and Kubernetes cancel a job with SIGTERM (GitHub Actions sends it after
+    SIGINT). It killed deploy on the spot: no summary, and the project's account lease and name
+    claims left in the account until they went stale, so the next CI run waited or exited 3.
+    It now ends as Ctrl-C does, a second SIGTERM included."""
+    proj = project(tmp_path / "p", _endpoints("a", "b", "c"), {"handler.py": ECHO_HANDLER})
+    account.faults({"op": "create", "kind": "endpoint", "action": "hang", "seconds": 2})
+    process = account.popen("serverless", "deploy", "-y", "--parallelism", "2", cwd=proj)
+    err = Output.of_pipe(process.stderr)
+    err.wait_for("endpoint.b: creating…")
+    process.send_signal(signal.SIGTERM)
+    err.wait_for("in flight to finish")
+    process.send_signal(signal.SIGTERM)
+    said = err.rest()
+    assert process.wait() == 130, said
+    assert "done:          create endpoint.a" in said and "not attempted: create endpoint.c" in said, said
+    locks = [t["name"] for t in account.server.http.get("/v2/templates").json()["templates"] if t["name"].startswith("gpuctl-lock-")]
+    assert not locks, locks  # the project's lease and every name claim released
