@@ -29,7 +29,7 @@ from gpuctl.errors import DiagnosticsError, GpuctlError
 from gpuctl.github.client import GitHub, GitHubError
 from gpuctl.model import Observed
 from gpuctl.plan.drift import read_record
-from gpuctl.v2 import owner
+from gpuctl.v2 import owner, volume_ids
 
 MARKER = ".present"  # fork-configs.yml's stand-in for a custom_nodes/ directory
 MAX_FILES = 200  # files of one config's directory checked against the pull request, one API call each
@@ -144,7 +144,7 @@ class Scope:
             return owner(e) == project or (not owner(e) and eid in records) or eid in self.adopted
 
         endpoints = tuple(e for e in observed.endpoints if mine(e) or e.get("name") in self.names)
-        attached = {str(v) for e in observed.endpoints if mine(e) for v in (e.get("networkVolumes") or [])}
+        attached = {v for e in observed.endpoints if mine(e) for v in volume_ids(e)}
         volumes = tuple(v for v in observed.network_volumes if str(v.get("id")) in attached or v.get("name") in self.volumes)
         templates = tuple(t for t in observed.templates if owner(t) == project)
         return Observed(endpoints, volumes, templates)
