@@ -55,10 +55,6 @@ def lease_name(kind: str, key: str) -> str:
     return f"{LEASE_PREFIX}{kind}-sha256-{hashlib.sha256(key.encode()).hexdigest()}"
 
 
-def is_lease(template: dict) -> bool:
-    return str(template.get("name", "")).startswith(LEASE_PREFIX) and TOKEN in env_of(template)
-
-
 def describe_holder(template: dict, now: float) -> str:
     env = env_of(template)
     try:
