@@ -89,11 +89,11 @@ def rollback(app: AppContext, ref: str, version: int, plan_only: bool, yes: bool
 
 
 def _check_owner(target, chosen: dict, force: bool) -> None:
-    from gpuctl.v2 import owner
+    from gpuctl.v2 import owned_by, owner
 
-    project = owner(chosen)
-    if force or (target.project_id is not None and project == target.project_id):
+    if force or owned_by(chosen, target.project_id):
         return
+    project = owner(chosen)
     label = f"endpoint {chosen.get('name')} ({chosen.get('id')})"
     if target.project_id is None:
         raise Refused(f"no gpu.jsonc here, so {label} cannot be checked as this project's",
