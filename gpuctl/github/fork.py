@@ -28,7 +28,7 @@ from gpuctl.config.source import CONFIG, parse_text
 from gpuctl.errors import DiagnosticsError, GpuctlError
 from gpuctl.github.client import GitHub, GitHubError
 from gpuctl.model import Observed
-from gpuctl.plan.drift import read_record
+from gpuctl.plan.drift import records_of
 from gpuctl.v2 import owner, volume_ids
 
 MARKER = ".present"  # fork-configs.yml's stand-in for a custom_nodes/ directory
@@ -137,7 +137,7 @@ class Scope:
         exists, its id, owner, data center or size. Such a plan is never applied: on merge
         the plan against the whole account differs from it, and is refused as not reviewed."""
         project = self.project_id
-        records = {r.endpoint_id for r in (read_record(t) for t in observed.templates) if r is not None and r.project_id == project}
+        records = records_of(observed.templates, project)
 
         def mine(e: dict) -> bool:
             eid = str(e.get("id"))
