@@ -14,6 +14,7 @@ from typing import TextIO
 
 from gpuctl.redact import MIN_SECRET, Redacting, output_forms
 
+
 @dataclass
 class AppContext:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
