@@ -1,14 +1,21 @@
-"""Env values from the account never reach an output.
+"""Secrets never reach an output.
 
-RunPod returns endpoint env in clear, and release diffs repeat it (`diff[{field: "template.env",
-old, new}]`). Any of those values may be a secret someone set in the console, so every command
-that prints what the account says passes it through `hide_env` first: the keys stay (they
-say what is configured), every value becomes `{"sensitive": true}`, as in the plan document.
+Env values from the account: RunPod returns endpoint env in clear, and release diffs repeat it
+(`diff[{field: "template.env", old, new}]`). Any of those values may be a secret someone set in
+the console, so every command that prints what the account says passes it through `hide_env`
+first: the keys stay (they say what is configured), every value becomes `{"sensitive": true}`,
+as in the plan document.
+
+Secrets gpuctl knows (the RunPod key, the GitHub token, `${VAR}` values): `AppContext.protect`
+registers every form of one (`output_forms`), and `Redacting` (on stdout and stderr) and
+`redact` (for files and GitHub comments) replace them with "(redacted)".
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TextIO
+
+from gpuctl.safetext import Wrapping
 
 HIDDEN = {"sensitive": True}
 
@@ -44,3 +51,75 @@ def _hidden(env: Any) -> Any:
     if isinstance(env, list):  # [{"key": ..., "value": ...}] as some APIs spell env
         return [{**e, "value": HIDDEN} if isinstance(e, dict) and "value" in e else HIDDEN for e in env]
     return None if env is None else HIDDEN
+
+
+MIN_SECRET = 6  # shorter values are too likely to occur by chance to be replaced
+
+
+def redact(text: str, secrets: set[str], order: list[str] | None = None) -> str:
+    """`text` with every registered secret replaced by "(redacted)", the longest first (a
+    secret that contains another is masked whole, not left with its tail showing). `order` is
+    `secrets` so sorted, when the caller keeps it."""
+    for secret in order if order is not None else sorted(secrets, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, "(redacted)")
+    return text
+
+
+def output_forms(secret: str) -> set[str]:
+    """Every form in which `secret` may reach an output of gpu. A value is written escaped as
+    often as not: by a worker or its SDK (Python's repr in the RunPod SDK's "run_job return:
+    {...}", a JSON log line, or both nested), then by gpuctl (`--json`, with or without
+    ensure_ascii; `safetext.printable`'s \\xNN and \\n; Markdown and HTML for comments and
+    summaries). Each escaping is character by character, so the escaped value is a substring of
+    the escaped text around it, and masking that form masks it. Each line of a multi-line
+    secret (a PEM key) is a form too, without its indentation: what a worker prints reaches gpu
+    one line at a time. A line of punctuation alone (the "    }," of a JSON secret) is not,
+    or masking it would break gpu's own JSON."""
+    import html
+    import json
+
+    from gpuctl.render import md
+    from gpuctl.safetext import printable
+
+    def same(s: str) -> str:
+        return s
+
+    encodings = (  # what code, gpuctl's or a worker's, writes a string value as inside other text
+        same,
+        lambda s: json.dumps(s, ensure_ascii=False)[1:-1],
+        lambda s: json.dumps(s, ensure_ascii=True)[1:-1],
+        lambda s: repr('"' + s)[2:-1],  # repr in single quotes: ' escaped
+        lambda s: repr("'" + s)[2:-1] if '"' not in s else s,  # repr in double quotes (text with a ' and no ")
+    )
+    displays = (  # and how gpuctl shows that text
+        same,
+        lambda s: json.dumps(s, ensure_ascii=False)[1:-1],
+        lambda s: json.dumps(s, ensure_ascii=True)[1:-1],
+        printable,
+        lambda s: printable(s, keep_newlines=False),
+        lambda s: printable(s).replace("\n", "\\n"),  # `logs`: tabs kept, line breaks escaped
+        md.text,
+        lambda s: md.code_html(s)[len("<code>"):-len("</code>")],
+        html.escape,
+        lambda s: html.escape(s, quote=False),
+    )
+    lines = {line.strip() for line in (*secret.splitlines(), *secret.split("\n"))}
+    bases = {secret} | {line for line in lines if len(line) >= MIN_SECRET and any(c.isalnum() for c in line)}  # not "    }," of a JSON secret
+    encoded = {inner(outer(base)) for base in bases for outer in encodings for inner in encodings}
+    return {display(form) for form in encoded for display in displays}
+
+
+class Redacting(Wrapping):
+    """A text stream that replaces registered secrets with "(redacted)" before writing: the
+    last line of defence if a value ever reaches an output by mistake."""
+
+    def __init__(self, inner: TextIO, secrets: set[str]):
+        super().__init__(inner)
+        self.secrets = secrets
+        self._order: list[str] = []
+
+    def write(self, text: str) -> int:
+        if len(self._order) != len(self.secrets):  # the set only grows (AppContext.protect)
+            self._order = sorted(self.secrets, key=len, reverse=True)
+        return self.inner.write(redact(text, self.secrets, self._order))

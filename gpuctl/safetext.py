@@ -1,9 +1,14 @@
-"""Strings from outside (the account, a file, an argument) made safe to show on a terminal.
+"""Strings from outside (the account, a file, an argument) made safe to show on a terminal
+(or in a GitHub Actions log).
 
 An endpoint created in the console or by another tool can be named with ESC or NUL in it;
 printed as it is, such a name can recolour, rewrite or hide the lines around it. Everything
 gpuctl prints for people goes through `printable`, which writes control characters as
 escapes (`\\x1b`), the way the JSON output already does.
+
+Under GitHub Actions the log is read by the runner too: `WorkflowCommandGuard` keeps a quoted
+line from being a workflow command. It and `redact.Redacting` are `Wrapping` streams, which
+rewrite what is written and leave everything else to the stream they wrap.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import json
 
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.resolve import Ambiguous, NotFound, Target, find_endpoint
-from gpuctl.v2 import data_center, image, owner, volume_ids
+from gpuctl.v2 import data_center, image, owned_by, owner, volume_ids
 from gpuctl.errors import ExitCode, GpuctlError, UsageError
 
 
@@ -91,7 +91,7 @@ def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: 
         chosen = _choose_endpoint(app, target, ref, pick_all)
     except NotFound as missing:
         return _absent(app, missing, ignore_not_found, as_json, {"volumes_kept": []})
-    owned = target.project_id is not None and owner(chosen) == target.project_id
+    owned = owned_by(chosen, target.project_id)
     by_id_forced = force and ref == chosen["id"]
     whose = f'project "{owner(chosen)}"' if owner(chosen) else "no project (it has no GPUCTL_PROJECT marker)"
     picked = ref is None  # chosen on the terminal from a list that shows each endpoint's project

@@ -75,24 +75,23 @@ def rollback(app: AppContext, ref: str, version: int, plan_only: bool, yes: bool
     from gpuctl.cli.resolve import endpoint, open_target
     from gpuctl.engine.lease import lease_project
 
-    wait = lock_timeout
     target = open_target(app, provider, config)
     try:
         chosen = endpoint(target, ref)
         if not plan_only:
             _check_owner(target, chosen, force)
         return _rollback(app, target.provider, chosen["id"], version, plan_only=plan_only, yes=yes, as_json=as_json,
-                         wait=wait, break_lock=break_lock, project=lease_project(chosen, target.project_id))
+                         wait=lock_timeout, break_lock=break_lock, project=lease_project(chosen, target.project_id))
     finally:
         target.close()
 
 
 def _check_owner(target, chosen: dict, force: bool) -> None:
-    from gpuctl.v2 import owner
+    from gpuctl.v2 import owned_by, owner
 
-    project = owner(chosen)
-    if force or (target.project_id is not None and project == target.project_id):
+    if force or owned_by(chosen, target.project_id):
         return
+    project = owner(chosen)
     label = f"endpoint {chosen.get('name')} ({chosen.get('id')})"
     if target.project_id is None:
         raise Refused(f"no gpu.jsonc here, so {label} cannot be checked as this project's",
@@ -112,10 +111,9 @@ def _protect(app: AppContext, *envs: dict) -> None:
 
 def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan_only: bool, yes: bool, as_json: bool,
               wait: float, break_lock: bool, project: str | None) -> int:
+    from gpuctl.engine.rollback import apply_rollback, plan_rollback
     from gpuctl.render.history import plan_lines
     from gpuctl.v2 import env_of
-
-    from gpuctl.engine.rollback import apply_rollback, plan_rollback
 
     planned = plan_rollback(provider, endpoint_id, version)
     current, doc, changes, config = planned.endpoint, planned.releases, planned.changes, planned.config
@@ -155,7 +153,6 @@ def _report(app: AppContext, as_json: bool, endpoint: dict, version: int, before
 
     from gpuctl.redact import hide_env
     from gpuctl.safetext import printable
-
     from gpuctl.v2 import owner
 
     name = endpoint.get("name")

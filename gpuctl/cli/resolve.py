@@ -115,13 +115,13 @@ def open_target(app: AppContext, provider: str | None, config: str | None, start
 def find_endpoint(endpoints: list[dict], ref: str, project_id: str | None) -> dict:
     """The endpoint with id `ref`, else the one named `ref` (this project's first)."""
     from gpuctl.spelling import did_you_mean
-    from gpuctl.v2 import owner
+    from gpuctl.v2 import owned_by, owner
 
     by_id = [e for e in endpoints if e.get("id") == ref]
     if by_id:
         return by_id[0]
     named = [e for e in endpoints if e.get("name") == ref]
-    ours = [e for e in named if project_id and owner(e) == project_id]
+    ours = [e for e in named if owned_by(e, project_id)]
     if len(ours) == 1 or len(named) == 1:
         return (ours or named)[0]
     if len(named) > 1:

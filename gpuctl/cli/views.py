@@ -12,7 +12,7 @@ from gpuctl import v2
 from gpuctl.catalog import Catalog
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.resolve import Target
-from gpuctl.v2 import owner
+from gpuctl.v2 import owned_by, owner
 from gpuctl.model import REDACTED
 from gpuctl.redact import hide_env
 from gpuctl.safetext import printable
@@ -60,7 +60,7 @@ def account_rows(target: Target) -> list[dict]:
 
     catalog, declared = load_catalog(), _declared_gpus(target)
     endpoints = sorted(target.provider.list_endpoints(), key=lambda e: (str(e.get("name")), str(e.get("id"))))
-    mine = {e.get("id") for e in endpoints if target.project_id and owner(e) == target.project_id}
+    mine = {e.get("id") for e in endpoints if owned_by(e, target.project_id)}
     return [_row(target, e, declared.get(e.get("name")) if e.get("id") in mine else None, catalog, project=owner(e) or "unmanaged")
             for e in endpoints]
 

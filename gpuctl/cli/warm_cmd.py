@@ -55,14 +55,13 @@ def warm(app, name: str, cpu: bool | None, timeout: float, as_json: bool, provid
     from gpuctl.warm import run_prewarm
     from gpuctl.warm.report import result_lines
 
-    seconds = timeout
     target = open_target(app, provider, config, start_local=True)
     try:
         found = endpoint(target, name)
         models, cached = declared(target.loaded, found)
         mode = None if cpu is None else ("cpu" if cpu else "gpu")
         with while_it_exists(target, name, found["id"], "it was warmed"):
-            doc = run_prewarm(warm_io(app), target.provider, found, mode, models, seconds, cached_model=cached)
+            doc = run_prewarm(warm_io(app), target.provider, found, mode, models, timeout, cached_model=cached)
     finally:
         target.close()
     app.stdout.write(json.dumps(doc, indent=2) + "\n" if as_json else "\n".join(result_lines(doc)) + "\n")

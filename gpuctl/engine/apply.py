@@ -185,7 +185,7 @@ class Engine:
                 told = True
             self.sleep(self.poll)
 
-    def _read(self, address: str, get: Callable[[], dict]) -> dict:
+    def _read(self, get: Callable[[], dict]) -> dict:
         """Read an object back; right after a create RunPod may not show it yet, so a
         not-found is retried for `grace` seconds before it counts."""
         deadline = self.clock() + self.grace
@@ -262,7 +262,7 @@ class Engine:
 
     def _create_volume(self, change: ResourceChange, unfinished: bool) -> tuple[str, str]:
         created, note = self._create(change, lambda: self._volumes_named(change), lambda: self.provider.create_volume(change.desired), unfinished)
-        live = self._read(change.address, lambda: self.provider.get_volume(created["id"]))
+        live = self._read(lambda: self.provider.get_volume(created["id"]))
         if size_gb(live) < size_gb(change.desired):
             live = self.provider.update_volume(live["id"], volume_patch(size_gb(change.desired)))
         return self._verify_volume(change, live), note
@@ -289,7 +289,7 @@ class Engine:
 
     def _update_endpoint(self, change: ResourceChange, ids: dict[str, str]) -> str:
         body = reveal_body(change.desired, ids)
-        live = self._read(change.address, lambda: self.provider.get_endpoint(change.id))
+        live = self._read(lambda: self.provider.get_endpoint(change.id))
         self._patch(change, body, live)
         self._model_references(change, body, change.id)
         self._verify_endpoint(change, body, change.id)
@@ -316,7 +316,7 @@ class Engine:
             raise NotHonoured(f"{change.address}: RunPod did not honour modelReferences", hint="check the cached model id; gated models need access on Hugging Face")
 
     def _verify_endpoint(self, change: ResourceChange, body: dict, endpoint_id: str) -> None:
-        live = fields.observed_fields(self._read(change.address, lambda: self.provider.get_endpoint(endpoint_id)))
+        live = fields.observed_fields(self._read(lambda: self.provider.get_endpoint(endpoint_id)))
         declared = fields.flatten(body)
         wrong = [p for p, v in declared.items() if p not in fields.GRAPHQL_ONLY and not fields.same(p, v, live.get(p))]
         wrong += [p for p in live if p.startswith("env.") and p not in declared]

@@ -33,9 +33,9 @@ from typing import Any
 from gpuctl.engine.lock import LockHeld
 from gpuctl.model import MARKER_ENV
 from gpuctl.provider.errors import AuthError, InvalidId, NotFound, ProviderError
-from gpuctl.records import template_body
-from gpuctl.v2 import env_of, template_patch
 from gpuctl.provider.protocol import Provider
+from gpuctl.records import template_body
+from gpuctl.v2 import env_of, owner, template_patch
 
 LEASE_PREFIX = "gpuctl-lock-"
 HOLDER, EXPIRES, TOKEN = "GPUCTL_LEASE_HOLDER", "GPUCTL_LEASE_EXPIRES", "GPUCTL_LEASE_TOKEN"
@@ -54,10 +54,6 @@ def lease_name(kind: str, key: str) -> str:
     if len(name) <= MAX_NAME:
         return name
     return f"{LEASE_PREFIX}{kind}-sha256-{hashlib.sha256(key.encode()).hexdigest()}"
-
-
-def is_lease(template: dict) -> bool:
-    return str(template.get("name", "")).startswith(LEASE_PREFIX) and TOKEN in env_of(template)
 
 
 def describe_holder(template: dict, now: float) -> str:
@@ -216,18 +212,16 @@ def lease_project(endpoint: dict, project_id: str | None) -> str | None:
     """The project whose writers must not run while `endpoint` is written or deleted: its
     owner (this project's, or another one's under --force), else this project's, whose deploy
     may be adopting it (ADR 11); None for an unmarked endpoint outside any project."""
-    from gpuctl.v2 import owner
-
     return owner(endpoint) or project_id
 
 
 @contextmanager
 def account_lease(provider: Provider, project_id: str | None, command: str, on_note: Callable[[str], None], *, wait: float,
                   break_lock: bool = False) -> Iterator[Lease | None]:
-    """Hold the project's account lease for the body of a `with`: taken as deploy takes it
-    (waiting up to `wait` seconds, `break_lock` after showing the holder; LockHeld, exit 3,
-    when it stays held), renewed while the body runs, released however it ends. A project of
-    None has no lease to take: a note says so and the body runs without one."""
+    """Hold the project's account lease for the body of a `with` (deploy, rollback and delete
+    all take it here): waiting up to `wait` seconds, `break_lock` after showing the holder
+    (LockHeld, exit 3, when it stays held), renewed while the body runs, released however it
+    ends. A project of None has no lease to take: a note says so and the body runs without one."""
     if project_id is None:
         on_note("note: the endpoint belongs to no project, so there is no account lease to take")
         yield None

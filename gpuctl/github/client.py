@@ -1,5 +1,5 @@
-"""A small GitHub REST client on httpx: the repository's issues, comments, labels, pull requests
-and artifacts, and nothing else.
+"""A small GitHub REST client on httpx: the repository's issues, comments, labels, pull requests,
+artifacts and file contents (the fork flow), and the token's own user, and nothing else.
 
 It honours `GITHUB_API_URL` (GitHub Enterprise, or a test's fake on loopback), pages through
 `Link: rel="next"`, and waits as GitHub asks: `Retry-After`, an `x-ratelimit-remaining` of 0
@@ -25,6 +25,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 IDEMPOTENT = ("GET", "PATCH", "PUT", "DELETE")
 PERMISSIONS = (
     ("/actions/", "actions: read"),
+    ("/contents/", "contents: read"),
     ("/labels", "issues: write"),
     ("/pulls", "pull-requests: read"),
     ("/issues", "issues: write (drift issue) or pull-requests: write (plan comment)"),

@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from gpuctl.errors import GpuctlError
-from gpuctl.github.authors import Author
+from gpuctl.github.authors import Author, login
 from gpuctl.github.client import GitHub
 from gpuctl.github.job import error_markdown
+from gpuctl.github.parts import read_marker, split, with_markers
 
 if TYPE_CHECKING:
     from gpuctl.github.job import Job
-from gpuctl.github.parts import read_marker, split, with_markers
 
 KIND = "plan"
 
@@ -85,7 +85,7 @@ def _warned(markdown: str, impostors: list[dict]) -> str:
     if not impostors:
         return markdown
     n = len(impostors)
-    who = ", ".join(sorted({f"@{(c.get('user') or {}).get('login', '?')}" for c in impostors}))
+    who = ", ".join(sorted({login(c) for c in impostors}))
     links = ", ".join(f"[{c['id']}]({c['html_url']})" if c.get("html_url") else str(c["id"]) for c in impostors)
     return (f"> [!WARNING]\n> {n} other comment{'s' if n != 1 else ''} here ({links}, by {who}) start{'' if n != 1 else 's'} with gpuctl's "
             f"hidden marker, but gpuctl did not write {'them' if n != 1 else 'it'}: do not trust {'them' if n != 1 else 'it'}. This comment is gpuctl's.\n\n"
@@ -95,7 +95,7 @@ def _warned(markdown: str, impostors: list[dict]) -> str:
 def note_impostors(note, key: str, posted: Posted) -> None:
     """Say in the job's log which comments imitate gpuctl's and were left alone."""
     for c in posted.impostors:
-        note(f"warning: {key}: comment {c['id']} by @{(c.get('user') or {}).get('login', '?')} starts with gpuctl's marker but gpuctl did not write it; "
+        note(f"warning: {key}: comment {c['id']} by {login(c)} starts with gpuctl's marker but gpuctl did not write it; "
              "it was left alone, and gpuctl's own comment warns reviewers about it")
 
 

@@ -52,8 +52,8 @@ def _drift_one(job: Job, config: str, opts: DriftOptions) -> tuple[int, str, boo
     impostors: list[dict] = []
     try:
         if doc["in_sync"]:
-            run = job.actions.run_url()
-            note = f"The account matches `{key}` again{f' ([run {job.actions.run_id}]({run}))' if run else ''}; closing."
+            url = job.actions.run_url()
+            note = f"The account matches `{key}` again{f' ([run {job.actions.run_id}]({url}))' if url else ''}; closing."
             closed = issues.resolve(job.github, key, opts.label, note, impostors)
             return 0, f"{key}: in sync" + (f"; closed issue #{closed}" if closed else ""), False
         title = f"gpuctl drift: project {doc['project_id']} ({key}) no longer matches the account"

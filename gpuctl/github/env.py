@@ -26,7 +26,6 @@ class Actions:
     event_name: str | None = None
     event: Mapping = field(default_factory=dict)
     sha: str | None = None
-    ref_name: str | None = None
     run_id: str | None = None
     output_path: Path | None = None
     summary_path: Path | None = None
@@ -44,7 +43,6 @@ class Actions:
             event_name=environ.get("GITHUB_EVENT_NAME") or None,
             event=read_event(path("GITHUB_EVENT_PATH")),
             sha=environ.get("GITHUB_SHA") or None,
-            ref_name=environ.get("GITHUB_REF_NAME") or None,
             run_id=environ.get("GITHUB_RUN_ID") or None,
             output_path=path("GITHUB_OUTPUT"),
             summary_path=path("GITHUB_STEP_SUMMARY"),

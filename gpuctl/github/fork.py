@@ -28,8 +28,8 @@ from gpuctl.config.source import CONFIG, parse_text
 from gpuctl.errors import DiagnosticsError, GpuctlError
 from gpuctl.github.client import GitHub, GitHubError
 from gpuctl.model import Observed
-from gpuctl.plan.drift import read_record
-from gpuctl.v2 import owner
+from gpuctl.plan.drift import records_of
+from gpuctl.v2 import owner, volume_ids
 
 MARKER = ".present"  # fork-configs.yml's stand-in for a custom_nodes/ directory
 MAX_FILES = 200  # files of one config's directory checked against the pull request, one API call each
@@ -137,14 +137,14 @@ class Scope:
         exists, its id, owner, data center or size. Such a plan is never applied: on merge
         the plan against the whole account differs from it, and is refused as not reviewed."""
         project = self.project_id
-        records = {r.endpoint_id for r in (read_record(t) for t in observed.templates) if r is not None and r.project_id == project}
+        records = records_of(observed.templates, project)
 
         def mine(e: dict) -> bool:
             eid = str(e.get("id"))
             return owner(e) == project or (not owner(e) and eid in records) or eid in self.adopted
 
         endpoints = tuple(e for e in observed.endpoints if mine(e) or e.get("name") in self.names)
-        attached = {str(v) for e in observed.endpoints if mine(e) for v in (e.get("networkVolumes") or [])}
+        attached = {v for e in observed.endpoints if mine(e) for v in volume_ids(e)}
         volumes = tuple(v for v in observed.network_volumes if str(v.get("id")) in attached or v.get("name") in self.volumes)
         templates = tuple(t for t in observed.templates if owner(t) == project)
         return Observed(endpoints, volumes, templates)

@@ -31,7 +31,7 @@ def ensure_label(gh: GitHub, label: str) -> None:
 
 
 def find_open(gh: GitHub, key: str, label: str, impostors: list[dict] | None = None) -> dict | None:
-    """The open drift issue for `key`: one gpuctl's token opened (`authors`) whose body starts
+    """The open drift issue for `key`: one gpuctl's token opened (`authors.Author`) whose body starts
     with the key's marker. The label is a convenience for people, not what makes the issue
     gpuctl's: the labelled issues are looked at first, then, when a person took the label off
     (or renamed it), every open issue. Pull requests, which the issues listing includes, are

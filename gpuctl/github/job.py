@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpuctl import __version__
-from gpuctl.cli.context import AppContext, redact
+from gpuctl.cli.context import AppContext
+from gpuctl.redact import redact
 from gpuctl.github.client import GitHub
 from gpuctl.github.env import Actions, append_summary, write_outputs
 from gpuctl.render.md import code as md_code

@@ -68,11 +68,7 @@ class RunPodProvider:
 
     def delete_endpoint(self, endpoint_id: str) -> bool:
         """True when deleted now, False when it was already gone."""
-        try:
-            self.control.request("DELETE", path("/v2/serverless/{endpoint}", endpoint=endpoint_id))
-        except NotFound:
-            return False
-        return True
+        return self._delete(path("/v2/serverless/{endpoint}", endpoint=endpoint_id))
 
     def set_model_references(self, endpoint_id: str, references: list[str]) -> list[str]:
         return self.graphql.set_model_references(endpoint_id, references)
@@ -101,11 +97,7 @@ class RunPodProvider:
         return self.control.request("GET", path("/v2/pods/{pod}", pod=pod_id)).json()
 
     def delete_pod(self, pod_id: str) -> bool:
-        try:
-            self.control.request("DELETE", path("/v2/pods/{pod}", pod=pod_id))
-        except NotFound:
-            return False
-        return True
+        return self._delete(path("/v2/pods/{pod}", pod=pod_id))
 
     def pod_logs(self, pod_id: str, *, follow: bool = False) -> Iterator[dict]:
         return self.control.events(path("/v2/pods/{pod}/logs", pod=pod_id), None, read_timeout=None if follow else 1.0)
@@ -128,8 +120,12 @@ class RunPodProvider:
         return self.control.request("PATCH", path("/v2/templates/{template}", template=template_id), json=patch).json()
 
     def delete_template(self, template_id: str) -> bool:
+        return self._delete(path("/v2/templates/{template}", template=template_id))
+
+    def _delete(self, url: str) -> bool:
+        """DELETE `url`: True when it was deleted now, False when it was already gone (404)."""
         try:
-            self.control.request("DELETE", path("/v2/templates/{template}", template=template_id))
+            self.control.request("DELETE", url)
         except NotFound:
             return False
         return True

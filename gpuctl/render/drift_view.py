@@ -64,7 +64,7 @@ def render_text(doc: dict) -> str:
         return f"In sync: the account matches gpu.jsonc ({where}).\n"
     lines = [f"Drift ({where}): {headline(doc)}."]
     for entry in doc["drift"]:
-        lines += ["", *_text_entry(doc, entry)]
+        lines += ["", *_text_entry(entry)]
     lines += ["", f"Cost of the drift (the account against gpu.jsonc; indicative, USD): {cost_line(doc)}"]
     for item in doc["cost_of_drift"]["items"]:
         lines += _text_cost(item)
@@ -80,7 +80,7 @@ def _text_cost(item: dict) -> list[str]:
     return [f"  {item['address']}: {total}", *(f"    {p['phrase']}" for p in parts)]
 
 
-def _text_entry(doc: dict, entry: dict) -> list[str]:
+def _text_entry(entry: dict) -> list[str]:
     lines = [_heading(entry)]
     changes = entry["changes"]
     width = max((len(c["path"]) for c in changes), default=0)

@@ -87,6 +87,14 @@ def test_a_permission_error_names_the_permission(fake, client):
     assert "issues: write" in caught.value.hint and "Resource not accessible" in caught.value.summary
 
 
+def test_a_denied_contents_read_names_contents_read(fake, client):
+    """The fork flow reads the pull request's files through the contents API (`contents: read`)."""
+    fake.canned.append(Canned(403, {}, {"message": "Resource not accessible by integration"}))
+    with pytest.raises(GitHubError) as caught:
+        client.request("GET", client.repo("/contents/gpu.jsonc"), params={"ref": "a" * 40})
+    assert "`permissions: contents: read`" in caught.value.hint
+
+
 def test_the_token_is_never_sent_in_clear_text_off_this_machine():
     with pytest.raises(GitHubError, match="refusing to send the GitHub token"):
         GitHub("http://api.example.com", TOKEN, "acme/x")
