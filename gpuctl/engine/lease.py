@@ -171,7 +171,7 @@ class Lease:
             if self._created():
                 return None
         raise LockHeld(f"could not take the account lease {self.name}: the account refuses the template and shows none",
-                       hint="run deploy again; if it persists, look for a template of that name in the account")
+                       hint="run the command again; if it persists, look for a template of that name in the account")
 
     def _current(self) -> dict | None:
         return next((t for t in self.provider.list_templates() if t.get("name") == self.name), None)
