@@ -100,7 +100,9 @@ def project_rows(app: AppContext, target: Target) -> list[dict]:
         state = "in sync" if change.action is Action.NOOP else "drifted"
         rows.append(_row(target, live[change.id], list(spec.gpu_types), catalog, state=state, differs=[c.path for c in change.changes]))
     if environ.missing:
-        app.note(f"note: {', '.join(sorted(environ.missing))} not set here; env values read from them are not compared")
+        missing = sorted(environ.missing)
+        them = "it" if len(missing) == 1 else "them"
+        app.note(f"note: {', '.join(missing)} not set here; env values read from {them} are not compared")
     return rows
 
 

@@ -5,6 +5,8 @@ type a pool stands for when the catalog says so unambiguously, else the pool. `-
 
 from __future__ import annotations
 
+import json
+
 from tests.e2e.conftest import echo_config, project
 
 RTX_4090 = "NVIDIA GeForce RTX 4090"
@@ -67,3 +69,15 @@ def test_list_all_reads_pools_back_when_unambiguous(account, tmp_path):
     table = account.gpu("serverless", "list", "--all", "--provider", "local", cwd=outside, env={"COLUMNS": "400"})
     lines = {line.split()[0]: line for line in table.out.splitlines()[1:]}
     assert "NVIDIA RTX A4000" in lines["by-hand"] and "AMPERE_16" in lines["wide"] and "ADA_24, AMPERE_24" in lines["mixed"]
+
+
+def test_list_names_the_variables_it_could_not_read_in_a_sentence_that_fits_their_number(account, tmp_path):
+    block = echo_config(name="solo", env={"TOKEN": "${API_TOKEN}"})["serverless"]
+    proj = project(tmp_path / "p", {"project_id": "e2e-list", "serverless": [block]})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env={"API_TOKEN": "s3cret-value-1"}).code == 0
+    one = account.gpu("serverless", "list", cwd=proj)
+    assert one.code == 0 and "note: API_TOKEN not set here; env values read from it are not compared" in one.err, one.err
+    block["runpod"]["env"]["OTHER"] = "${OTHER_TOKEN}"
+    (proj / "gpu.jsonc").write_text(json.dumps({"project_id": "e2e-list", "serverless": [block]}))
+    two = account.gpu("serverless", "list", cwd=proj)
+    assert "note: API_TOKEN, OTHER_TOKEN not set here; env values read from them are not compared" in two.err, two.err
