@@ -63,6 +63,22 @@ def test_a_secret_is_recorded_as_set_and_nothing_derived_from_it():
     assert drift.origin(record, change) is Origin.UNKNOWN
 
 
+def test_a_secret_added_or_put_in_place_of_a_literal_in_gpu_jsonc_is_changed_in_gpu_jsonc():
+    """The account as the record says it was (absent, or the literal last applied) means only
+    gpu.jsonc moved, whatever gpu.jsonc now holds: a secret added in a pull request read
+    "origin unknown", whose advice is to resolve a conflict. Nothing is derived from the secret."""
+    env = drift.record_env("p", "ep1", "demo", {"env.MODE": "fast", "workers.max": 3}, "2026-12-01T00:00:00Z")
+    record = drift.read_record({"name": "gpuctl-applied-ep1", "env": env})
+    added = FieldChange("env.HF_TOKEN", None, Sensitive("hf_new_secret_1"), sensitive=True)
+    assert drift.origin(record, added) is Origin.CONFIG
+    replaced = FieldChange("env.MODE", "fast", Sensitive("from-a-secret"), sensitive=True)
+    assert drift.origin(record, replaced) is Origin.CONFIG
+    moved_too = FieldChange("env.MODE", "slow", Sensitive("from-a-secret"), sensitive=True)  # the console changed it as well
+    assert drift.origin(record, moved_too) is Origin.UNKNOWN
+    snapshot = FieldChange("env.MODE", drift.REDACTED, Sensitive("from-a-secret"), sensitive=True)
+    assert drift.origin(record, snapshot) is Origin.UNKNOWN
+
+
 def test_a_damaged_record_classifies_nothing_and_fails_nothing():
     broken = {"name": "gpuctl-applied-ep1", "env": {MARKER_ENV: "p", drift.APPLIED_ENV: "{not json"}}
     assert drift.read_record(broken) is None

@@ -138,16 +138,19 @@ def deleted_records(records: Mapping[str, Record], live_ids: set[str]) -> dict[s
 
 def origin(record: Record | None, change: FieldChange) -> Origin:
     """Who moved this field (`before` is the account's value, `after` gpu.jsonc's, None where a
-    side lacks it), per ADR 10. Unknown without a record, for a secret, and for a value a
-    snapshot redacted."""
+    side lacks it), per ADR 10. The account as the record says it was means gpu.jsonc moved,
+    whatever gpu.jsonc now holds (a secret or a `${VAR}` added or put in a literal's place);
+    beyond that, unknown without a record, when the record or gpu.jsonc holds a secret, and for
+    a value a snapshot redacted."""
     if record is None:
         return Origin.UNKNOWN
     last = record.digests.get(change.path) or digest(record.endpoint_id, change.path, None)
-    if last == SET or _hidden(change.after) or isinstance(change.after, Unresolved) or REDACTED in (change.before, change.after):
+    if last == SET or REDACTED in (change.before, change.after):
         return Origin.UNKNOWN
-    account = digest(record.endpoint_id, change.path, change.before)
-    if account == last:
+    if digest(record.endpoint_id, change.path, change.before) == last:
         return Origin.CONFIG
+    if _hidden(change.after) or isinstance(change.after, Unresolved):
+        return Origin.UNKNOWN
     if not _unresolved(change.after) and digest(record.endpoint_id, change.path, change.after) == last:
         return Origin.ACCOUNT
     return Origin.BOTH
