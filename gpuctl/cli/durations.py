@@ -13,7 +13,8 @@ UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 def seconds_of(value: str) -> float | None:
     """The seconds `value` spells (a plain number is seconds), or None when it is no duration."""
     number, unit = (value[:-1], UNITS[value[-1]]) if value[-1:] in UNITS else (value, 1)
-    if not number.replace(".", "", 1).isdigit():
+    # ASCII digits only: str.isdigit() is also true of "²" and "١", which float() refuses or reads
+    if not (number.isascii() and number.replace(".", "", 1).isdigit()):
         return None
     return float(number) * unit
 
