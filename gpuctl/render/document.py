@@ -233,14 +233,45 @@ def read_saved(path: Path) -> dict:
     applied: a file that is not one, or of another format version, is refused with the fix."""
     from pydantic import BaseModel, ConfigDict, ValidationError
 
-    class Saved(BaseModel):
+    # Every field gpuctl reads from a saved plan (deploy --from-plan, the GitHub apply's
+    # reviewed plan) has its type here, so a damaged one is this error and not a crash later.
+    class Open(BaseModel):
         model_config = ConfigDict(extra="allow", strict=True)
+
+    class Change(Open):
+        path: str
+        before: Any
+        after: Any
+
+    class Resource(Open):
+        address: str
+        action: str
+        changes: list[Change] = []
+
+    class Override(Open):
+        flag: str
+        value: Any
+
+    class Violation(Open):
+        rule: str
+        endpoint: str | None
+        path: str | None
+        message: str
+        source: str | None
+        where: str | None = None  # a plan saved before `where` has none
+
+    class Policy(Open):
+        violations: list[Violation] = []
+
+    class Saved(Open):
         format_version: str
         project_id: str
         provider: str
         prune: bool
-        resource_changes: list[dict]
+        resource_changes: list[Resource]
         observed_digest: str
+        overrides: list[Override] | None = None
+        policy: Policy | None = None
 
     remake = "save a plan with `gpu serverless deploy --plan --out plan.json`, then apply it with `--from-plan plan.json`"
     try:
