@@ -281,8 +281,10 @@ def read_saved(path: Path) -> dict:
         raise GpuctlError(f"cannot read the saved plan {path}: {exc.strerror or exc}", hint=remake) from None
     except json.JSONDecodeError as exc:  # empty included
         raise GpuctlError(f"{path}:{exc.lineno}:{exc.colno}: it is not a saved plan: it is not JSON ({exc.msg})", hint=remake) from None
-    except ValueError:  # not UTF-8
+    except UnicodeDecodeError:
         raise GpuctlError(f"{path} is not a saved plan: it is not a JSON document (not UTF-8 text)", hint=remake) from None
+    except ValueError:  # json's own limit: a number of more than 4300 digits (sys.get_int_max_str_digits)
+        raise GpuctlError(f"{path} is not a saved plan: it holds a number of more than 4300 digits", hint=remake) from None
     if isinstance(doc, dict) and doc.get("format_version") not in (None, FORMAT_VERSION):
         shown = json.dumps(doc["format_version"])[:20]
         raise GpuctlError(f"{path} is plan format {shown}; this gpuctl reads format {FORMAT_VERSION} only", hint=remake + " (with this gpuctl)")
