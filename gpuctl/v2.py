@@ -28,6 +28,18 @@ def env_of(obj: Obj) -> dict[str, Any]:
     return dict(obj.get("env") or {})
 
 
+def json_in(text: str) -> tuple[bool, Any]:
+    """(True, value) for the JSON document a string from the account holds (an env value gpuctl
+    wrote, a job's error); (False, None) when it holds none: not JSON, or nested deeper than
+    Python reads (a RecursionError, which is no ValueError). Anyone can edit these strings."""
+    import json
+
+    try:
+        return True, json.loads(text)
+    except (ValueError, RecursionError):
+        return False, None
+
+
 def with_env(obj: Obj, env: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of an endpoint, template or request body with `env` in place of its env."""
     return {**obj, "env": dict(env)}
