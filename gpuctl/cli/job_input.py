@@ -6,8 +6,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import click
-
 from gpuctl.cli.context import AppContext
 
 JSON_RULES = "a job input is standard JSON (double-quoted keys and strings, no comments, no trailing commas)"
@@ -24,7 +22,7 @@ def read_input(app: AppContext, value: str | None) -> tuple[str, str]:
     if value == "-":
         if app.stdin_tty:
             app.note("reading the input from the terminal; end it with Ctrl-D")
-        return click.get_text_stream("stdin").read(), "<stdin>"
+        return "".join(app.stdin_lines("the job input", "a job input is JSON text: send it as UTF-8")), "<stdin>"
     if value.startswith("@"):
         path = app.cwd / value[1:]
         try:
