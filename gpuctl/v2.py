@@ -29,9 +29,10 @@ def env_of(obj: Obj) -> dict[str, Any]:
 
 
 def json_in(text: str) -> tuple[bool, Any]:
-    """(True, value) for the JSON document a string from the account holds (an env value gpuctl
-    wrote, a job's error); (False, None) when it holds none: not JSON, or nested deeper than
-    Python reads (a RecursionError, which is no ValueError). Anyone can edit these strings."""
+    """(True, value) for the JSON document a string holds that anyone can edit: one from the
+    account (an env value gpuctl wrote, a job's error), a worker's output line, a file of ours
+    in `.gpu/`; (False, None) when it holds none: not JSON, or nested deeper than Python reads
+    (a RecursionError, which is no ValueError)."""
     import json
 
     try:

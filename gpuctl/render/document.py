@@ -279,6 +279,8 @@ def read_saved(path: Path) -> dict:
         doc = json.loads(text)
     except OSError as exc:
         raise GpuctlError(f"cannot read the saved plan {path}: {exc.strerror or exc}", hint=remake) from None
+    except RecursionError:
+        raise GpuctlError(f"{path} is not a saved plan: it is nested deeper than any plan", hint=remake) from None
     except json.JSONDecodeError as exc:  # empty included
         raise GpuctlError(f"{path}:{exc.lineno}:{exc.colno}: it is not a saved plan: it is not JSON ({exc.msg})", hint=remake) from None
     except UnicodeDecodeError:

@@ -52,3 +52,68 @@ def test_json_in(text, expected):
     from gpuctl.v2 import json_in
 
     assert json_in(text) == expected
+
+
+# --- files of ours and lines others write: the same reader, or RecursionError caught ---------
+
+def test_a_deploy_lock_nested_too_deeply_names_nobody(tmp_path):
+    """The lock file only names the holder: a damaged one is taken over (it was a crash of
+    every deploy)."""
+    from gpuctl.engine.lock import ProjectLock
+
+    (tmp_path / ".gpu").mkdir()
+    (tmp_path / ".gpu" / "deploy.lock").write_text(DEEP)
+    lock = ProjectLock(tmp_path / ".gpu" / "deploy.lock", "gpu serverless deploy")
+    lock.acquire(0)
+    assert lock.interrupted is None
+    lock.release()
+
+
+def test_a_journal_line_nested_too_deeply_is_damage_with_the_way_out(tmp_path):
+    from gpuctl.engine.journal import Journal
+    from gpuctl.engine.statedir import StateDirError
+
+    (tmp_path / "journal.jsonl").write_text(DEEP + "\n")
+    with pytest.raises(StateDirError) as caught:
+        Journal(tmp_path / "journal.jsonl").unfinished()
+    assert "line 1 is not a journal entry" in caught.value.format() and "deleting .gpu/ is always safe" in caught.value.format()
+
+
+def test_a_saved_plan_nested_too_deeply_is_not_a_saved_plan(tmp_path):
+    from gpuctl.errors import GpuctlError
+    from gpuctl.render.document import read_saved
+
+    (tmp_path / "plan.json").write_text(DEEP)
+    with pytest.raises(GpuctlError) as caught:
+        read_saved(tmp_path / "plan.json")
+    assert "is not a saved plan" in caught.value.format() and "--plan --out" in (caught.value.hint or "")
+
+
+def test_a_github_event_file_nested_too_deeply(tmp_path):
+    from gpuctl.errors import GpuctlError
+    from gpuctl.github.env import read_event
+
+    (tmp_path / "event.json").write_text(DEEP)
+    with pytest.raises(GpuctlError) as caught:
+        read_event(tmp_path / "event.json")
+    assert "cannot read the GitHub event payload" in caught.value.format() and caught.value.hint
+
+
+def test_a_downloader_line_nested_too_deeply_is_other_output():
+    from gpuctl.warm.cpu import _event
+    from gpuctl.warm.download import PREFIX
+
+    assert _event(PREFIX + DEEP) is None
+
+
+def test_a_server_sent_event_whose_data_is_no_object_is_kept_as_its_line():
+    """`event.update(json.loads(data))` crashed on `data: 5` (TypeError) and on deep nesting."""
+    import httpx
+
+    from gpuctl.provider.http import ApiClient
+
+    body = "".join(f"id: {i}\ndata: {data}\n\n" for i, data in enumerate(["5", DEEP, '{"line": "ok"}', "plain text"]))
+    answer = lambda request: httpx.Response(200, headers={"content-type": "text/event-stream"}, text=body)  # noqa: E731
+    client = ApiClient("https://api.runpod.io", "k" * 20, transport=httpx.MockTransport(answer))
+    events = list(client.events("/v2/pods/abc/logs"))
+    assert [e["line"] for e in events] == ["5", DEEP, "ok", "plain text"]
