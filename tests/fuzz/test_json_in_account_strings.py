@@ -117,3 +117,16 @@ def test_a_server_sent_event_whose_data_is_no_object_is_kept_as_its_line():
     client = ApiClient("https://api.runpod.io", "k" * 20, transport=httpx.MockTransport(answer))
     events = list(client.events("/v2/pods/abc/logs"))
     assert [e["line"] for e in events] == ["5", DEEP, "ok", "plain text"]
+
+
+@pytest.mark.parametrize("raw", [b"\xff\xfe12", "١٢".encode(), b"12\x00", b""])
+def test_a_fork_artifact_pull_request_number_that_is_not_digits(tmp_path, raw):
+    """The fork flow's artifact is the fork's to write: bytes that are not UTF-8 were an
+    internal UnicodeDecodeError."""
+    from gpuctl.errors import GpuctlError
+    from gpuctl.github.plan_flow import _number_in
+
+    (tmp_path / "pr").write_bytes(raw)
+    with pytest.raises(GpuctlError) as caught:
+        _number_in(tmp_path / "pr")
+    assert "does not hold a pull request number" in caught.value.format() and caught.value.hint
