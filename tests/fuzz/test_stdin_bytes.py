@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.e2e
+
 
 def gpu(tmp_path: Path, stdin: bytes, *args: str) -> subprocess.CompletedProcess:
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("RUNPOD_", "GPUCTL_", "GPU_")) and k != "CI"}
