@@ -84,3 +84,17 @@ def test_logs_since_takes_or_refuses_any_value(tmp_path_factory, typed):
     result = run_cli(["serverless", "logs", "echo", "--since", typed, "--provider", "local"], directory, {"GPUCTL_LOCAL_DIR": str(directory / "no-provider")})
     assert_handled(result)
     assert result.code == 1  # refused, or taken and then: the local provider is not running
+
+
+@pytest.mark.parametrize("args, option", [
+    (["serverless", "status", "echo", "--watch", "--interval", "1e300"], "--interval"),
+    (["serverless", "invoke", "echo", "--timeout", "1e300"], "--timeout"),
+    (["serverless", "deploy", "--lock-timeout", "99999999999d"], "--lock-timeout"),
+    (["serverless", "warm", "echo", "--timeout", "1e300"], "--timeout"),
+])
+def test_a_wait_longer_than_time_t_is_a_usage_error(tmp_path, args, option):
+    """1e300 seconds is finite, and time.sleep()/Event.wait() raise OverflowError past the
+    platform's time_t: `status --watch --interval 1e300` crashed after its first screen."""
+    result = run_cli([*args, "--provider", "local"], tmp_path, {"GPUCTL_LOCAL_DIR": str(tmp_path / "none")})
+    assert result.code == 1 and f"invalid value for {option}" in result.err and ("315360000" in result.err or "3650d" in result.err), result.err
+    assert "at most" in result.err and "\nhint: " in result.err, result.err
