@@ -139,7 +139,8 @@ def remove_key(environ: Mapping[str, str]) -> bool:
     except FileNotFoundError:
         return False
     except OSError as exc:
-        raise GpuctlError(f"cannot remove {path}: {exc.strerror or exc}") from None
+        raise GpuctlError(f"cannot remove {path}: {exc.strerror or exc}",
+                          hint=f"check that {path.parent} is a directory you can write to, or remove {path} by hand") from None
     _fsync_dir(path.parent)
     return True
 

@@ -9,6 +9,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from gpuctl.v2 import json_in
+
 FINAL = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
 MAX_POLL_S = 2.0
 MB = 1024 * 1024
@@ -33,9 +35,8 @@ def error_parts(job: dict) -> tuple[str | None, str | None, str | None]:
     """(error type, message, traceback) of a job's error. The worker SDK sends JSON text with
     error_type, error_message and error_traceback; any other error is its own message."""
     raw = job.get("error")
-    try:
-        error = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
+    read, error = json_in(raw) if isinstance(raw, str) else (True, raw)
+    if not read:
         return None, raw, None
     if isinstance(error, dict) and "error_message" in error:
         kind = str(error.get("error_type") or "").removeprefix("<class '").removesuffix("'>")

@@ -7,7 +7,7 @@ import errno
 import functools
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -50,6 +50,20 @@ class AppContext:
     @property
     def stdin_tty(self) -> bool:
         return sys.stdin.isatty()
+
+    def stdin_lines(self, what: str, hint: str) -> Iterator[str]:
+        """Lines of stdin as UTF-8 text, read as they come (stdin may never end); bytes that are
+        not UTF-8 are a usage error naming `what` was read, not the locale's UnicodeDecodeError."""
+        from gpuctl.errors import UsageError
+
+        if sys.stdin is not None and not hasattr(sys.stdin, "buffer"):  # already text (a StringIO)
+            yield from sys.stdin
+            return
+        for number, raw in enumerate(sys.stdin.buffer if sys.stdin is not None else (), 1):
+            try:
+                yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError:
+                raise UsageError(f"{what} on stdin is not UTF-8 text (line {number})", hint=hint) from None
 
     @property
     def stderr_tty(self) -> bool:

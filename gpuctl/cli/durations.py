@@ -8,18 +8,22 @@ import math
 import click
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# The longest wait any flag takes: time.sleep() and Event.wait() raise OverflowError past the
+# platform's time_t (1e300 seconds is a finite float), and no wait of gpu's is meant to be longer.
+MAX_SECONDS = 3650 * 86400
 
 
 def seconds_of(value: str) -> float | None:
     """The seconds `value` spells (a plain number is seconds), or None when it is no duration."""
     number, unit = (value[:-1], UNITS[value[-1]]) if value[-1:] in UNITS else (value, 1)
-    if not number.replace(".", "", 1).isdigit():
+    # ASCII digits only: str.isdigit() is also true of "²" and "١", which float() refuses or reads
+    if not (number.isascii() and number.replace(".", "", 1).isdigit()):
         return None
     return float(number) * unit
 
 
-ACCEPTS = "must be a duration such as 30s, 5m or 1h (a plain number is seconds)"
-ACCEPTS_POSITIVE = "must be a duration of more than 0, such as 30s, 5m or 1h (a plain number is seconds)"
+ACCEPTS = "must be a duration such as 30s, 5m or 1h (a plain number is seconds), of at most 3650d"
+ACCEPTS_POSITIVE = "must be a duration of more than 0, such as 30s, 5m or 1h (a plain number is seconds), of at most 3650d"
 
 
 class Duration(click.ParamType):
@@ -38,14 +42,18 @@ class Duration(click.ParamType):
 
     def convert(self, value, param, ctx) -> float:
         found = float(value) if isinstance(value, (int, float)) else seconds_of(str(value))
-        if found is None or not math.isfinite(found) or (self.positive and found <= 0):
+        if found is None or not math.isfinite(found) or found > MAX_SECONDS or (self.positive and found <= 0):
             self.fail(self.accepts, param, ctx)
         return found
 
 
 class Number(click.FloatRange):
-    """A FloatRange of finite numbers: Python's float() also reads "nan" and "inf", which pass
-    every range check (a NaN compares false both ways) and then break the command."""
+    """A FloatRange of finite numbers of seconds: Python's float() also reads "nan" and "inf",
+    which pass every range check (a NaN compares false both ways) and then break the command.
+    At most MAX_SECONDS unless a lower max is given."""
+
+    def __init__(self, min: float | None = None, max: float | None = MAX_SECONDS, **kwargs):
+        super().__init__(min=min, max=max, **kwargs)
 
     def convert(self, value, param, ctx) -> float:
         number = super().convert(value, param, ctx)

@@ -3,12 +3,12 @@ plain JSON RunPod accepts, and wrapped as `{"input": ...}`; every problem points
 
 from __future__ import annotations
 
+import math
 from typing import Any
-
-import click
 
 from gpuctl.cli.context import AppContext
 
+JSON_RULES = "a job input is standard JSON (double-quoted keys and strings, no comments, no trailing commas)"
 SHELL_HINT = "JSON needs double-quoted keys and strings; quote the whole value for the shell: --input '{\"prompt\": \"hi\"}'"
 
 
@@ -22,7 +22,7 @@ def read_input(app: AppContext, value: str | None) -> tuple[str, str]:
     if value == "-":
         if app.stdin_tty:
             app.note("reading the input from the terminal; end it with Ctrl-D")
-        return click.get_text_stream("stdin").read(), "<stdin>"
+        return "".join(app.stdin_lines("the job input", "a job input is JSON text: send it as UTF-8")), "<stdin>"
     if value.startswith("@"):
         path = app.cwd / value[1:]
         try:
@@ -45,14 +45,34 @@ def parse_input(text: str, where: str) -> Any:
         raise UsageError(f"the job input contains {name}, which JSON does not allow", detail=f"in {where}",
                          hint="RunPod accepts standard JSON only: write the number as a string, or null")
 
+    def finite(number: str) -> float:
+        value = float(number)
+        if not math.isfinite(value):  # 1e400: Python reads it as inf, which no JSON encoder (httpx's included) writes
+            raise UsageError(f"the job input contains the number {number[:40]}, too large for a JSON number (a 64-bit float)", detail=f"in {where}",
+                             hint="write the number as a string, or scale it down")
+        return value
+
+    def integer(number: str) -> int:
+        if len(number.lstrip("-")) > 4300:  # Python's int() refuses more digits (sys.get_int_max_str_digits)
+            raise UsageError(f"the job input contains a number of {len(number.lstrip('-'))} digits, more than gpuctl reads (4300)", detail=f"in {where}",
+                             hint="write the number as a string")
+        return int(number)
+
     try:
-        return json.loads(text, parse_constant=no_constants)
+        value = json.loads(text, parse_constant=no_constants, parse_float=finite, parse_int=integer)
     except RecursionError:
         raise UsageError("the job input is nested too deeply", detail=f"in {where}", hint="flatten the input; a job input is plain JSON a few levels deep (RunPod limits /run to 10 MB)") from None
     except json.JSONDecodeError as exc:
         located = Diagnostic(exc.msg, file=where, line=exc.lineno, col=exc.colno).format()
-        hint = SHELL_HINT if where == "--input" else None
+        hint = SHELL_HINT if where == "--input" else f"fix the JSON at {where}:{exc.lineno}:{exc.colno}; {JSON_RULES}"
         raise UsageError("the job input is not valid JSON", detail=f"{located}\n{excerpt(text, exc.lineno, exc.colno)}", hint=hint) from None
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")  # as httpx sends it
+    except UnicodeEncodeError as exc:
+        # "\\ud800" is valid JSON syntax, but half of a UTF-16 pair is not text and cannot be sent
+        raise UsageError(f"the job input contains \\u{ord(exc.object[exc.start]):04x}, half of a UTF-16 surrogate pair, which is not text",
+                         detail=f"in {where}", hint="write the character itself, or both halves of the pair (such as \\ud83d\\ude80)") from None
+    return value
 
 
 def excerpt(text: str, line: int, col: int, width: int = 72) -> str:

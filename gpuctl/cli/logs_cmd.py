@@ -61,10 +61,12 @@ def since_timestamp(value: str) -> str:
     age = seconds_of(value) if value[-1:] in UNITS else None
     try:
         if age is not None:
-            moment = datetime.now(UTC) - timedelta(seconds=age)
+            now = datetime.now(UTC)
+            # an age from before 1970 asks for every line; timedelta and datetime stop at year 1 and 9999
+            moment = now - timedelta(seconds=age) if age < now.timestamp() else datetime.fromtimestamp(0, UTC)
         else:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a time whose UTC falls outside years 1-9999
         raise click.BadParameter(f"{value!r} is neither an RFC 3339 time nor an age such as 90s, 5m or 2h", param_hint="--since") from None
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 

@@ -12,13 +12,13 @@ own `GPUCTL_*` env is never returned.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gpuctl.catalog import Catalog
+from gpuctl.v2 import json_in
 
 Key = tuple[str, ...]  # a key path inside one serverless block, e.g. ("scaling", "max_workers")
 
@@ -184,10 +184,7 @@ def local_command(endpoint: dict, project_dir: Path) -> dict | None:
     """The `local` block of an endpoint the local provider runs from GPUCTL_LOCAL_COMMAND (argv
     as JSON) in GPUCTL_LOCAL_CWD: the cwd relative to the project when it is inside it."""
     env = endpoint.get("env") or {}
-    try:
-        argv = json.loads(env.get("GPUCTL_LOCAL_COMMAND") or "null")
-    except ValueError:
-        return None
+    _, argv = json_in(env.get("GPUCTL_LOCAL_COMMAND") or "null")
     if not (isinstance(argv, list) and argv and all(isinstance(a, str) and a for a in argv)):
         return None
     local: dict[str, Any] = {"command": argv}

@@ -142,6 +142,9 @@ def _quoted(char: str) -> str:
     return f"'{char}'" if char.isprintable() and not char.isspace() else f"U+{ord(char):04X}"
 
 
+_NUMBER = re.compile(r"[-+]?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?")
+
+
 def _syntax_error(exc: Exception, text: str, kind: FileKind) -> tuple[int, str, str]:
     """(offset, message, hint) for a pyjson5 error. pyjson5 reports `near N` one past the
     offending character, and for extra data the end of the value before it."""
@@ -167,6 +170,10 @@ def _syntax_error(exc: Exception, text: str, kind: FileKind) -> tuple[int, str, 
         if kind == "comment":
             offset = max(text.rfind("/*", 0, near), 0)
         if kind == "number":
+            whole = _NUMBER.match(text, offset)
+            if whole and whole.end() - offset > 1 and not re.match(r"[0-9A-Za-z.+\-]", text[whole.end():whole.end() + 1]):
+                # a complete number pyjson5 will not hold: beyond a 64-bit float (1e400) or of more than 4300 digits
+                return offset, "number out of range", "write a number of at most 4300 digits, within ±1.7e308"
             return offset, "incomplete number", "write digits after the sign or exponent"
         opener, closer = {"object": ("{", "}"), "list": ("[", "]"), "string": ('"', '"'), "comment": ("/*", "*/")}.get(kind, ("", ""))
         return offset, f"unclosed {kind}: the {opener} here is never closed", f"add the matching {closer}"

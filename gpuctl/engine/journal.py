@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpuctl.engine.statedir import damaged, prepare
+from gpuctl.v2 import json_in
 
 
 @dataclass
@@ -60,10 +61,7 @@ class Journal:
 
 def _entry(line: str) -> dict | None:
     """One journal line as written by `record`, or None when it is not one."""
-    try:
-        entry = json.loads(line)
-    except ValueError:
-        return None
+    _, entry = json_in(line)
     valid = (isinstance(entry, dict) and isinstance(entry.get("address"), str) and isinstance(entry.get("state"), str)
              and isinstance(entry.get("at"), (int, float)) and not isinstance(entry.get("at"), bool))
     return entry if valid else None

@@ -20,6 +20,7 @@ from typing import IO
 
 from gpuctl.engine.statedir import prepare
 from gpuctl.errors import ExitCode, GpuctlError
+from gpuctl.v2 import json_in
 
 
 
@@ -74,8 +75,8 @@ class ProjectLock:
 def _read(handle: IO[str]) -> dict:
     handle.seek(0)
     try:
-        holder = json.loads(handle.read() or "{}")
-    except ValueError:  # also bytes that are not UTF-8: a damaged holder record names nobody
+        _, holder = json_in(handle.read() or "{}")
+    except ValueError:  # bytes that are not UTF-8: a damaged holder record names nobody
         return {}
     return holder if isinstance(holder, dict) else {}
 

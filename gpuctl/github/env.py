@@ -68,7 +68,7 @@ def read_event(path: Path | None) -> dict:
         return {}
     try:
         doc = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise GpuctlError(f"cannot read the GitHub event payload {path}: {exc}", hint="GITHUB_EVENT_PATH must name the JSON file GitHub Actions wrote; unset it outside Actions") from None
     if not isinstance(doc, dict):
         raise GpuctlError(f"the GitHub event payload {path} is not a JSON object", hint="GITHUB_EVENT_PATH must name the JSON file GitHub Actions wrote")

@@ -148,7 +148,7 @@ def pull_request(job: Job, pr_file: Path | None) -> tuple[int, str, str | None] 
 
 def _number_in(path: Path) -> int:
     try:
-        text = path.read_text().strip()
+        text = path.read_bytes().decode("ascii", "replace").strip()  # a fork's artifact: any bytes at all
     except OSError as exc:
         raise GpuctlError(f"cannot read the pull request number from {path}: {exc.strerror or exc}", hint="the fork flow's first job uploads it with the configs") from None
     if not re.fullmatch(r"[0-9]{1,9}", text):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gpuctl.model import MARKER_ENV, REDACTED, EndpointSpec, Notice, Sensitive, Unresolved
-from gpuctl.v2 import owner
+from gpuctl.v2 import json_in, owner
 from gpuctl.plan import fields
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Origin, ResourceChange, Unknown
 from gpuctl.records import template_body
@@ -108,11 +108,8 @@ def read_record(template: Mapping[str, Any]) -> Record | None:
     if not name.startswith(RECORD_PREFIX) or not project:
         return None
     env = template["env"]
-    try:
-        digests = json.loads(env.get(APPLIED_ENV) or "{}")
-    except ValueError:
-        return None
-    if not isinstance(digests, dict) or not all(isinstance(v, str) for v in digests.values()):
+    read, digests = json_in(env.get(APPLIED_ENV) or "{}")
+    if not read or not isinstance(digests, dict) or not all(isinstance(v, str) for v in digests.values()):
         return None
     return Record(name.removeprefix(RECORD_PREFIX), str(project), str(env.get(NAME_ENV) or ""), str(env.get(APPLIED_AT_ENV) or ""), digests)
 

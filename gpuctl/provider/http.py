@@ -14,7 +14,6 @@ and percent-encoded, so nothing a user types (`../../x/purge-queue`) becomes pat
 
 from __future__ import annotations
 
-import json as _json
 import random
 import re
 import time
@@ -31,6 +30,7 @@ from gpuctl.provider.errors import (
     Unavailable,
 )
 from gpuctl.provider.pacing import Pacer
+from gpuctl.v2 import json_in
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
@@ -202,9 +202,10 @@ class ApiClient:
                     if line.startswith("id:"):
                         event["_id"] = line[3:].strip()
                     elif line.startswith("data:"):
-                        try:
-                            event.update(_json.loads(line[5:].strip()))
-                        except ValueError:
+                        read, data = json_in(line[5:].strip())
+                        if read and isinstance(data, dict):
+                            event.update(data)
+                        else:  # not JSON, or JSON that is no object: the line as it came
                             event["line"] = line[5:].strip()
                     elif not line and event:
                         yield event

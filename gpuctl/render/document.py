@@ -233,14 +233,45 @@ def read_saved(path: Path) -> dict:
     applied: a file that is not one, or of another format version, is refused with the fix."""
     from pydantic import BaseModel, ConfigDict, ValidationError
 
-    class Saved(BaseModel):
+    # Every field gpuctl reads from a saved plan (deploy --from-plan, the GitHub apply's
+    # reviewed plan) has its type here, so a damaged one is this error and not a crash later.
+    class Open(BaseModel):
         model_config = ConfigDict(extra="allow", strict=True)
+
+    class Change(Open):
+        path: str
+        before: Any
+        after: Any
+
+    class Resource(Open):
+        address: str
+        action: str
+        changes: list[Change] = []
+
+    class Override(Open):
+        flag: str
+        value: Any
+
+    class Violation(Open):
+        rule: str
+        endpoint: str | None
+        path: str | None
+        message: str
+        source: str | None
+        where: str | None = None  # a plan saved before `where` has none
+
+    class Policy(Open):
+        violations: list[Violation] = []
+
+    class Saved(Open):
         format_version: str
         project_id: str
         provider: str
         prune: bool
-        resource_changes: list[dict]
+        resource_changes: list[Resource]
         observed_digest: str
+        overrides: list[Override] | None = None
+        policy: Policy | None = None
 
     remake = "save a plan with `gpu serverless deploy --plan --out plan.json`, then apply it with `--from-plan plan.json`"
     try:
@@ -248,10 +279,14 @@ def read_saved(path: Path) -> dict:
         doc = json.loads(text)
     except OSError as exc:
         raise GpuctlError(f"cannot read the saved plan {path}: {exc.strerror or exc}", hint=remake) from None
+    except RecursionError:
+        raise GpuctlError(f"{path} is not a saved plan: it is nested deeper than any plan", hint=remake) from None
     except json.JSONDecodeError as exc:  # empty included
         raise GpuctlError(f"{path}:{exc.lineno}:{exc.colno}: it is not a saved plan: it is not JSON ({exc.msg})", hint=remake) from None
-    except ValueError:  # not UTF-8
+    except UnicodeDecodeError:
         raise GpuctlError(f"{path} is not a saved plan: it is not a JSON document (not UTF-8 text)", hint=remake) from None
+    except ValueError:  # json's own limit: a number of more than 4300 digits (sys.get_int_max_str_digits)
+        raise GpuctlError(f"{path} is not a saved plan: it holds a number of more than 4300 digits", hint=remake) from None
     if isinstance(doc, dict) and doc.get("format_version") not in (None, FORMAT_VERSION):
         shown = json.dumps(doc["format_version"])[:20]
         raise GpuctlError(f"{path} is plan format {shown}; this gpuctl reads format {FORMAT_VERSION} only", hint=remake + " (with this gpuctl)")

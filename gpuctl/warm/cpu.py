@@ -23,6 +23,7 @@ from gpuctl.warm.download import PREFIX
 from gpuctl.warm.errors import DownloadFailed, PodLeft, WarmTimeout
 from gpuctl.warm.podlog import PodLog
 from gpuctl.warm.signals import held
+from gpuctl.v2 import json_in
 from gpuctl.v2 import data_center, env_of, pod_request, volume_ids
 from gpuctl.provider.protocol import Provider
 
@@ -81,10 +82,7 @@ def _event(line: str) -> dict | None:
     """The downloader's event on this output line, or None for any other output."""
     if not line.startswith(PREFIX):
         return None
-    try:
-        event = json.loads(line[len(PREFIX):])
-    except ValueError:
-        return None
+    _, event = json_in(line[len(PREFIX):])
     return event if isinstance(event, dict) and "event" in event else None
 
 
