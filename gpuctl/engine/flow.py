@@ -10,6 +10,7 @@ prompt, or `-y`), and how to warm an endpoint (which needs a view of its own).
 from __future__ import annotations
 
 import json
+import time
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -116,6 +117,7 @@ class Deployment:
     emit: Emit = lambda event: None
     confirm: Callable[[Plan], bool] = lambda plan: True
     warm: prewarming.Warm | None = None  # None: pre-warms are skipped (say so in a note)
+    sleep: Callable[[float], None] = time.sleep
 
     # -- read-only -----------------------------------------------------------------------------
 
@@ -170,8 +172,10 @@ class Deployment:
         if not self.confirm(plan):
             raise Cancelled("cancelled: nothing was changed")
         with account_lease(self.provider, self.request.desired.project_id, self.request.command, lambda m: self.emit(Note(m, "plain")),
-                           wait=self.request.lock_timeout, break_lock=self.request.break_lock):
+                           wait=self.request.lock_timeout, break_lock=self.request.break_lock) as lease:
             plan, observed = self._replan(plan)
+            if lease is not None and lease.cut_short and any(c.action.value in ("create", "replace") for c in plan.changes):
+                plan, observed = self._settle(plan)
             if not plan.has_changes:
                 return self._checked(self._result(plan, observed, None), {})
             return self._execute(plan)
@@ -193,6 +197,16 @@ class Deployment:
             self.emit(PlanReady(plan, "replanned"))
         self._refuse(plan)
         return plan, observed
+
+    def _settle(self, plan: Plan) -> tuple[Plan, Observed]:
+        """The lease was taken from a holder that stopped before it expired (killed on this
+        machine, or broken with --break-lock), maybe from another checkout whose journal this
+        one cannot read. RunPod may not show what it created last yet, and a create planned
+        now could make a second one: wait out the visibility grace once, then plan again."""
+        self.emit(Note(f"its holder stopped before the lease expired; waiting {self.request.grace:.0f}s for what it may have just created "
+                       "to show, then planning again"))
+        self.sleep(self.request.grace)
+        return self._replan(plan)
 
     def _execute(self, plan: Plan) -> DeployResult:
         r = self.request

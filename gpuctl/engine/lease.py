@@ -81,6 +81,7 @@ class Lease:
     what: str = ACCOUNT_LEASE  # how messages name it: the account lease, or the claim on one name
     token: str = field(default_factory=lambda: secrets.token_hex(8))
     template_id: str | None = None
+    cut_short: str | None = None  # the holder of a lease taken before it expired (dead process, --break-lock): it may have just created something
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _renewer: threading.Thread | None = field(default=None, repr=False)
 
@@ -94,7 +95,10 @@ class Lease:
                 return
             if self._stale(current) or break_lock:
                 why = "breaking, as --break-lock asks, the lease held by" if break_lock and not self._stale(current) else "taking over the stale lease of"
-                self.on_note(f"note: {why} {describe_holder(current, self.clock())}")
+                holder = describe_holder(current, self.clock())
+                self.on_note(f"note: {why} {holder}")
+                if not self._expired(current):
+                    self.cut_short = holder
                 self._delete(current["id"])
                 break_lock = False
                 continue
@@ -180,11 +184,16 @@ class Lease:
         """Expired (with the skew allowance), unreadable, or held by a process of this machine
         that no longer exists (a deploy killed with -9 here frees its lease at once)."""
         env = env_of(template)
+        return self._expired(template) or (env.get(HOST) == socket.gethostname() and not _alive(env.get(PID)))
+
+    def _expired(self, template: dict) -> bool:
+        """Past its expiry and the skew allowance, or unreadable: its holder stopped writing
+        more than a minute ago, so RunPod shows whatever it created."""
         try:
-            expires = float(env.get(EXPIRES, "0"))
+            expires = float(env_of(template).get(EXPIRES, "0"))
         except ValueError:
             return True  # not a lease we can read: nobody renews it
-        return self.clock() > expires + SKEW_S or (env.get(HOST) == socket.gethostname() and not _alive(env.get(PID)))
+        return self.clock() > expires + SKEW_S
 
     def _delete(self, template_id: str) -> None:
         try:
