@@ -178,7 +178,7 @@ class Deployment:
                 plan, observed = self._settle(plan)
             if not plan.has_changes:
                 return self._checked(self._result(plan, observed, None), {})
-            return self._execute(plan)
+            return self._execute(plan, lease.replaced if lease is not None else None)
 
     def _replan(self, shown: Plan) -> tuple[Plan, Observed]:
         """Plan again under the account lease: another runner may have applied between the first
@@ -208,11 +208,13 @@ class Deployment:
         self.sleep(self.request.grace)
         return self._replan(plan)
 
-    def _execute(self, plan: Plan) -> DeployResult:
+    def _execute(self, plan: Plan, left_by: tuple[str, str] | None = None) -> DeployResult:
+        """Apply `plan` under the account lease; `left_by` is the holder this deploy took the
+        lease from, whose name claims go with it."""
         r = self.request
         journal = Journal(r.project_dir / ".gpu" / "journal.jsonl")
         engine = Engine(self.provider, r.desired.project_id, journal, self.emit, grace=r.grace, parallelism=r.parallelism,
-                        claim=lambda change: name_claim(self.provider, r.desired.project_id, change, lambda m: self.emit(Note(m, "plain"))))
+                        claim=lambda change: name_claim(self.provider, r.desired.project_id, change, lambda m: self.emit(Note(m, "plain")), left_by))
         before = self._versions(plan)
         try:
             outcome = engine.apply(plan)

@@ -82,6 +82,8 @@ class Lease:
     token: str = field(default_factory=lambda: secrets.token_hex(8))
     template_id: str | None = None
     cut_short: str | None = None  # the holder of a lease taken before it expired (dead process, --break-lock): it may have just created something
+    replaced: tuple[str, str] | None = None  # (host, pid) of the holder whose lease this one took over
+    left_by: tuple[str, str] | None = None  # a claim: (host, pid) of a holder gone with the project lease this deploy took; its claims are stale too
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _renewer: threading.Thread | None = field(default=None, repr=False)
 
@@ -94,11 +96,15 @@ class Lease:
             if current is None:
                 return
             if self._stale(current) or break_lock:
-                why = "breaking, as --break-lock asks, the lease held by" if break_lock and not self._stale(current) else "taking over the stale lease of"
                 holder = describe_holder(current, self.clock())
+                if break_lock and not self._stale(current):
+                    why = "breaking, as --break-lock asks, the lease held by"
+                else:
+                    why = "taking over the stale lease of" if self.what == ACCOUNT_LEASE else f"taking over {self.what}, left by"
                 self.on_note(f"note: {why} {holder}")
                 if not self._expired(current):
                     self.cut_short = holder
+                self.replaced = _holder(current)
                 self._delete(current["id"])
                 break_lock = False
                 continue
@@ -184,7 +190,8 @@ class Lease:
         """Expired (with the skew allowance), unreadable, or held by a process of this machine
         that no longer exists (a deploy killed with -9 here frees its lease at once)."""
         env = env_of(template)
-        return self._expired(template) or (env.get(HOST) == socket.gethostname() and not _alive(env.get(PID)))
+        return (self._expired(template) or (env.get(HOST) == socket.gethostname() and not _alive(env.get(PID)))
+                or (self.left_by is not None and _holder(template) == self.left_by))
 
     def _expired(self, template: dict) -> bool:
         """Past its expiry and the skew allowance, or unreadable: its holder stopped writing
@@ -200,6 +207,11 @@ class Lease:
             self.provider.delete_template(template_id)
         except NotFound:
             pass
+
+
+def _holder(template: dict) -> tuple[str, str]:
+    env = env_of(template)
+    return str(env.get(HOST) or ""), str(env.get(PID) or "")
 
 
 def _alive(pid: str | None) -> bool:
@@ -249,12 +261,15 @@ CLAIM_WAIT_S = 60.0
 
 
 @contextmanager
-def name_claim(provider: Provider, project_id: str, change: Any, on_note: Callable[[str], None]) -> Iterator[None]:
+def name_claim(provider: Provider, project_id: str, change: Any, on_note: Callable[[str], None], left_by: tuple[str, str] | None = None) -> Iterator[None]:
     """Hold `gpuctl-lock-endpoint-<name>` (or `-volume-<dc>-<name>`) while creating it, so two
-    projects racing on one name take turns; the second then finds the first one's object."""
+    projects racing on one name take turns; the second then finds the first one's object.
+    `left_by`: the (host, pid) whose project lease this deploy took over (`Lease.replaced`);
+    a claim it left is taken at once, with a note, as its lease was."""
     kind, key = ("volume", f"{change.data_center}-{change.name}") if change.kind.value == "network_volume" else ("endpoint", change.name)
     holder = f"project {project_id!r}, pid {os.getpid()} on {socket.gethostname()}"
-    claim = Lease(provider, lease_name(kind, key), project_id, holder, ttl=CLAIM_TTL_S, on_note=on_note, what=f"the claim on the {kind} name {key!r}")
+    claim = Lease(provider, lease_name(kind, key), project_id, holder, ttl=CLAIM_TTL_S, on_note=on_note, what=f"the claim on the {kind} name {key!r}",
+                  left_by=left_by)
     claim.acquire(CLAIM_WAIT_S)
     claim.keep_alive(CLAIM_TTL_S / 3)
     try:
