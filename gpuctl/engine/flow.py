@@ -21,7 +21,7 @@ from gpuctl.engine import prewarming
 from gpuctl.engine.apply import ApplyFailed, Engine, Outcome
 from gpuctl.engine.health import HealthCheck, HealthGate, Target
 from gpuctl.engine.journal import Journal
-from gpuctl.engine.lease import account_lease, name_claim
+from gpuctl.engine.lease import Lease, account_lease, forget_claims, name_claim
 from gpuctl.engine.lock import ProjectLock, describe
 from gpuctl.errors import GpuctlError
 from gpuctl.events import Emit, Note, PlanReady
@@ -178,7 +178,7 @@ class Deployment:
                 plan, observed = self._settle(plan)
             if not plan.has_changes:
                 return self._checked(self._result(plan, observed, None), {})
-            return self._execute(plan, lease.replaced if lease is not None else None)
+            return self._execute(plan, lease)
 
     def _replan(self, shown: Plan) -> tuple[Plan, Observed]:
         """Plan again under the account lease: another runner may have applied between the first
@@ -208,10 +208,11 @@ class Deployment:
         self.sleep(self.request.grace)
         return self._replan(plan)
 
-    def _execute(self, plan: Plan, left_by: tuple[str, str] | None = None) -> DeployResult:
-        """Apply `plan` under the account lease; `left_by` is the holder this deploy took the
-        lease from, whose name claims go with it."""
+    def _execute(self, plan: Plan, lease: Lease | None = None) -> DeployResult:
+        """Apply `plan` under the account `lease`; the name claims of the holder it was taken
+        from go with it, and claims left in the account are deleted once the apply is done."""
         r = self.request
+        left_by = lease.replaced if lease is not None else None
         journal = Journal(r.project_dir / ".gpu" / "journal.jsonl")
         engine = Engine(self.provider, r.desired.project_id, journal, self.emit, grace=r.grace, parallelism=r.parallelism,
                         claim=lambda change: name_claim(self.provider, r.desired.project_id, change, lambda m: self.emit(Note(m, "plain")), left_by))
@@ -228,6 +229,8 @@ class Deployment:
             raise InconsistentResult(f"inconsistent result after apply: {left} still differ", hint="RunPod did not keep what was written; run deploy --plan to see the fields")
         journal.clear()
         prewarming.forget_orphans(self.provider, r.desired.project_id, observed, self.emit)
+        if lease is not None:
+            forget_claims(self.provider, r.desired.project_id, observed.templates, lease, lambda m: self.emit(Note(m, "plain")))
         return self._checked(self._result(plan, observed, outcome, self._prewarm(plan, observed)), before)
 
     # -- the health gate (--wait-healthy) ------------------------------------------------------

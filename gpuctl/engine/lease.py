@@ -25,7 +25,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -276,3 +276,27 @@ def name_claim(provider: Provider, project_id: str, change: Any, on_note: Callab
         yield
     finally:
         claim.release()
+
+
+def forget_claims(provider: Provider, project_id: str, templates: Iterable[dict], held: Lease, on_note: Callable[[str], None]) -> None:
+    """After an apply under this project's account lease (`held`), delete the name claims of
+    this project that are left in the account: a deploy killed while it created a name leaves
+    its claim behind, and when the next deploy does not create that name nothing else would
+    remove it. Only the project lease's holder takes claims of the project, and this one has
+    released its own, so any other is left over. Housekeeping: a failure is a warning only."""
+    for template in templates:
+        env = env_of(template)
+        name = str(template.get("name") or "")
+        if not name.startswith(LEASE_PREFIX) or env.get(MARKER_ENV) != project_id or TOKEN not in env:
+            continue
+        if name == held.name or template.get("id") == held.template_id:
+            continue
+        try:
+            provider.delete_template(template["id"])
+        except NotFound:
+            continue
+        except ProviderError as exc:
+            on_note(f"warning: could not delete the name claim {name} ({exc.summary}); the next deploy that applies a change deletes it")
+            continue
+        on_note(f"note: deleted the name claim {name}, left by {env.get(HOLDER) or 'an unknown holder'}")
+

@@ -127,3 +127,28 @@ def test_a_create_not_yet_visible_when_the_cli_was_killed_is_not_sent_again(acco
     made = len(creates())
     names = until(lambda: sorted(e["name"] for e in account.endpoints()) if len(account.endpoints()) >= made else None, "every endpoint created to show")
     assert names == ["a", "b"], again.err
+
+
+def test_a_name_claim_left_by_a_killed_deploy_is_deleted_by_the_next_deploy_from_another_checkout(account, tmp_path):
+    """A deploy killed while its create of `a` was committed but unanswered leaves the claim
+    `gpuctl-lock-endpoint-a`. The next deploy (another checkout, a newer commit) finds `a` and
+    creates nothing, so it never took that claim over: the template stayed in the account for good."""
+    proj = project(tmp_path / "p", _config(), {"handler.py": ECHO_HANDLER})
+    account.faults(*COUNTERS, _rule("committed", "endpoint", 1))
+    victim = account.popen("serverless", "deploy", "-y", "--parallelism", "10", cwd=proj)
+    until(lambda: account.server.admin("GET", "faults")["rules"][-1]["fired"], "the endpoint create to be held")
+    until(lambda: _settled(account, True), "the held create to commit and every other write to be answered")
+    victim.kill()
+    victim.wait(timeout=30)
+    account.clear_faults()
+    templates = lambda: [t["name"] for t in account.server.http.get("/v2/templates").json()["templates"]]
+    assert [n for n in templates() if n.startswith("gpuctl-lock-endpoint-")], templates()  # what the kill left
+    newer = _config()
+    for block in newer["serverless"]:
+        block["runpod"]["env"]["RELEASE"] = "2"
+    other = project(tmp_path / "q", newer, {"handler.py": ECHO_HANDLER})
+    again = account.gpu("serverless", "deploy", "-y", "--parallelism", "10", cwd=other, env={"GPUCTL_VISIBILITY_GRACE": "2"})
+    assert again.code == 0, again.err
+    assert sorted(e["name"] for e in account.endpoints()) == ["a", "b"]
+    assert not [n for n in templates() if n.startswith("gpuctl-lock-")], (templates(), again.err)
+    assert "deleted the name claim gpuctl-lock-endpoint-" in again.err, again.err
