@@ -10,6 +10,7 @@ prompt, or `-y`), and how to warm an endpoint (which needs a view of its own).
 from __future__ import annotations
 
 import json
+import time
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from gpuctl.engine import prewarming
 from gpuctl.engine.apply import ApplyFailed, Engine, Outcome
 from gpuctl.engine.health import HealthCheck, HealthGate, Target
 from gpuctl.engine.journal import Journal
-from gpuctl.engine.lease import account_lease, name_claim
+from gpuctl.engine.lease import Lease, account_lease, forget_claims, name_claim
 from gpuctl.engine.lock import ProjectLock, describe
 from gpuctl.errors import GpuctlError
 from gpuctl.events import Emit, Note, PlanReady
@@ -116,6 +117,7 @@ class Deployment:
     emit: Emit = lambda event: None
     confirm: Callable[[Plan], bool] = lambda plan: True
     warm: prewarming.Warm | None = None  # None: pre-warms are skipped (say so in a note)
+    sleep: Callable[[float], None] = time.sleep
 
     # -- read-only -----------------------------------------------------------------------------
 
@@ -170,11 +172,13 @@ class Deployment:
         if not self.confirm(plan):
             raise Cancelled("cancelled: nothing was changed")
         with account_lease(self.provider, self.request.desired.project_id, self.request.command, lambda m: self.emit(Note(m, "plain")),
-                           wait=self.request.lock_timeout, break_lock=self.request.break_lock):
+                           wait=self.request.lock_timeout, break_lock=self.request.break_lock) as lease:
             plan, observed = self._replan(plan)
+            if lease is not None and lease.cut_short and any(c.action.value in ("create", "replace") for c in plan.changes):
+                plan, observed = self._settle(plan)
             if not plan.has_changes:
                 return self._checked(self._result(plan, observed, None), {})
-            return self._execute(plan)
+            return self._execute(plan, lease)
 
     def _replan(self, shown: Plan) -> tuple[Plan, Observed]:
         """Plan again under the account lease: another runner may have applied between the first
@@ -194,11 +198,24 @@ class Deployment:
         self._refuse(plan)
         return plan, observed
 
-    def _execute(self, plan: Plan) -> DeployResult:
+    def _settle(self, plan: Plan) -> tuple[Plan, Observed]:
+        """The lease was taken from a holder that stopped before it expired (killed on this
+        machine, or broken with --break-lock), maybe from another checkout whose journal this
+        one cannot read. RunPod may not show what it created last yet, and a create planned
+        now could make a second one: wait out the visibility grace once, then plan again."""
+        self.emit(Note(f"its holder stopped before the lease expired; waiting {self.request.grace:.0f}s for what it may have just created "
+                       "to show, then planning again"))
+        self.sleep(self.request.grace)
+        return self._replan(plan)
+
+    def _execute(self, plan: Plan, lease: Lease | None = None) -> DeployResult:
+        """Apply `plan` under the account `lease`; the name claims of the holder it was taken
+        from go with it, and claims left in the account are deleted once the apply is done."""
         r = self.request
+        left_by = lease.replaced if lease is not None else None
         journal = Journal(r.project_dir / ".gpu" / "journal.jsonl")
         engine = Engine(self.provider, r.desired.project_id, journal, self.emit, grace=r.grace, parallelism=r.parallelism,
-                        claim=lambda change: name_claim(self.provider, r.desired.project_id, change, lambda m: self.emit(Note(m, "plain"))))
+                        claim=lambda change: name_claim(self.provider, r.desired.project_id, change, lambda m: self.emit(Note(m, "plain")), left_by))
         before = self._versions(plan)
         try:
             outcome = engine.apply(plan)
@@ -212,6 +229,8 @@ class Deployment:
             raise InconsistentResult(f"inconsistent result after apply: {left} still differ", hint="RunPod did not keep what was written; run deploy --plan to see the fields")
         journal.clear()
         prewarming.forget_orphans(self.provider, r.desired.project_id, observed, self.emit)
+        if lease is not None:
+            forget_claims(self.provider, r.desired.project_id, observed.templates, lease, lambda m: self.emit(Note(m, "plain")))
         return self._checked(self._result(plan, observed, outcome, self._prewarm(plan, observed)), before)
 
     # -- the health gate (--wait-healthy) ------------------------------------------------------

@@ -25,7 +25,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,6 +81,9 @@ class Lease:
     what: str = ACCOUNT_LEASE  # how messages name it: the account lease, or the claim on one name
     token: str = field(default_factory=lambda: secrets.token_hex(8))
     template_id: str | None = None
+    cut_short: str | None = None  # the holder of a lease taken before it expired (dead process, --break-lock): it may have just created something
+    replaced: tuple[str, str] | None = None  # (host, pid) of the holder whose lease this one took over
+    left_by: tuple[str, str] | None = None  # a claim: (host, pid) of a holder gone with the project lease this deploy took; its claims are stale too
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _renewer: threading.Thread | None = field(default=None, repr=False)
 
@@ -93,8 +96,15 @@ class Lease:
             if current is None:
                 return
             if self._stale(current) or break_lock:
-                why = "breaking, as --break-lock asks, the lease held by" if break_lock and not self._stale(current) else "taking over the stale lease of"
-                self.on_note(f"note: {why} {describe_holder(current, self.clock())}")
+                holder = describe_holder(current, self.clock())
+                if break_lock and not self._stale(current):
+                    why = "breaking, as --break-lock asks, the lease held by"
+                else:
+                    why = "taking over the stale lease of" if self.what == ACCOUNT_LEASE else f"taking over {self.what}, left by"
+                self.on_note(f"note: {why} {holder}")
+                if not self._expired(current):
+                    self.cut_short = holder
+                self.replaced = _holder(current)
                 self._delete(current["id"])
                 break_lock = False
                 continue
@@ -180,17 +190,28 @@ class Lease:
         """Expired (with the skew allowance), unreadable, or held by a process of this machine
         that no longer exists (a deploy killed with -9 here frees its lease at once)."""
         env = env_of(template)
+        return (self._expired(template) or (env.get(HOST) == socket.gethostname() and not _alive(env.get(PID)))
+                or (self.left_by is not None and _holder(template) == self.left_by))
+
+    def _expired(self, template: dict) -> bool:
+        """Past its expiry and the skew allowance, or unreadable: its holder stopped writing
+        more than a minute ago, so RunPod shows whatever it created."""
         try:
-            expires = float(env.get(EXPIRES, "0"))
+            expires = float(env_of(template).get(EXPIRES, "0"))
         except ValueError:
             return True  # not a lease we can read: nobody renews it
-        return self.clock() > expires + SKEW_S or (env.get(HOST) == socket.gethostname() and not _alive(env.get(PID)))
+        return self.clock() > expires + SKEW_S
 
     def _delete(self, template_id: str) -> None:
         try:
             self.provider.delete_template(template_id)
         except NotFound:
             pass
+
+
+def _holder(template: dict) -> tuple[str, str]:
+    env = env_of(template)
+    return str(env.get(HOST) or ""), str(env.get(PID) or "")
 
 
 def _alive(pid: str | None) -> bool:
@@ -240,15 +261,42 @@ CLAIM_WAIT_S = 60.0
 
 
 @contextmanager
-def name_claim(provider: Provider, project_id: str, change: Any, on_note: Callable[[str], None]) -> Iterator[None]:
+def name_claim(provider: Provider, project_id: str, change: Any, on_note: Callable[[str], None], left_by: tuple[str, str] | None = None) -> Iterator[None]:
     """Hold `gpuctl-lock-endpoint-<name>` (or `-volume-<dc>-<name>`) while creating it, so two
-    projects racing on one name take turns; the second then finds the first one's object."""
+    projects racing on one name take turns; the second then finds the first one's object.
+    `left_by`: the (host, pid) whose project lease this deploy took over (`Lease.replaced`);
+    a claim it left is taken at once, with a note, as its lease was."""
     kind, key = ("volume", f"{change.data_center}-{change.name}") if change.kind.value == "network_volume" else ("endpoint", change.name)
     holder = f"project {project_id!r}, pid {os.getpid()} on {socket.gethostname()}"
-    claim = Lease(provider, lease_name(kind, key), project_id, holder, ttl=CLAIM_TTL_S, on_note=on_note, what=f"the claim on the {kind} name {key!r}")
+    claim = Lease(provider, lease_name(kind, key), project_id, holder, ttl=CLAIM_TTL_S, on_note=on_note, what=f"the claim on the {kind} name {key!r}",
+                  left_by=left_by)
     claim.acquire(CLAIM_WAIT_S)
     claim.keep_alive(CLAIM_TTL_S / 3)
     try:
         yield
     finally:
         claim.release()
+
+
+def forget_claims(provider: Provider, project_id: str, templates: Iterable[dict], held: Lease, on_note: Callable[[str], None]) -> None:
+    """After an apply under this project's account lease (`held`), delete the name claims of
+    this project that are left in the account: a deploy killed while it created a name leaves
+    its claim behind, and when the next deploy does not create that name nothing else would
+    remove it. Only the project lease's holder takes claims of the project, and this one has
+    released its own, so any other is left over. Housekeeping: a failure is a warning only."""
+    for template in templates:
+        env = env_of(template)
+        name = str(template.get("name") or "")
+        if not name.startswith(LEASE_PREFIX) or env.get(MARKER_ENV) != project_id or TOKEN not in env:
+            continue
+        if name == held.name or template.get("id") == held.template_id:
+            continue
+        try:
+            provider.delete_template(template["id"])
+        except NotFound:
+            continue
+        except ProviderError as exc:
+            on_note(f"warning: could not delete the name claim {name} ({exc.summary}); the next deploy that applies a change deletes it")
+            continue
+        on_note(f"note: deleted the name claim {name}, left by {env.get(HOLDER) or 'an unknown holder'}")
+

@@ -28,11 +28,11 @@ def templates(account) -> list[dict]:
     return account.server.http.get("/v2/templates").json()["templates"]
 
 
-def plant_lease(account, project_id: str, *, expires_in: float, host: str = "ci-runner-7", pid: int = 4242) -> dict:
-    """A lease as another machine's deploy leaves it."""
+def plant_lease(account, project_id: str, *, expires_in: float, host: str = "ci-runner-7", pid: int = 4242, name: str | None = None) -> dict:
+    """A lease as another machine's deploy leaves it (`name`: a name claim it holds instead)."""
     env = {"GPUCTL_PROJECT": project_id, HOLDER: f"pid {pid} on {host} (`gpu serverless deploy`)", EXPIRES: f"{time.time() + expires_in:.0f}",
            TOKEN: "0123456789abcdef", HOST: host, PID: str(pid)}
-    body = {"name": lease_name("project", project_id), "image": "gpuctl/lease:none", "env": env, "category": "CPU",
+    body = {"name": name or lease_name("project", project_id), "image": "gpuctl/lease:none", "env": env, "category": "CPU",
             "serverless": False, "startSsh": False, "startJupyter": False}
     answer = account.server.http.post("/v2/templates", json=body)
     assert answer.status_code == 201, answer.text
@@ -67,6 +67,21 @@ def test_a_live_lease_of_another_machine_is_shown_and_only_broken_when_asked(acc
     assert broken.code == 0, broken.err
     assert "pid 4242 on ci-runner-7" in broken.err  # the holder is shown before it is broken
     assert [e["name"] for e in account.endpoints()] == ["echo"]
+
+
+def test_break_lock_also_takes_the_name_claims_its_holder_left(account, tmp_path):
+    """A runner died mid-apply on another machine, holding the project's lease and the claim
+    on the name it was creating. `--break-lock` took the lease, then waited a minute on that
+    claim (left by the same holder, who renews nothing now) and exited 3 telling the operator
+    to wait for "another deploy". A claim of the holder whose lease was taken is taken with it."""
+    proj, _ = checkouts(tmp_path, "runner-lost")
+    plant_lease(account, "runner-lost", expires_in=240)
+    plant_lease(account, "runner-lost", expires_in=50, name=lease_name("endpoint", "echo"))
+    result = account.gpu("serverless", "deploy", "-y", "--break-lock", cwd=proj, env={"GPUCTL_VISIBILITY_GRACE": "1"})
+    assert result.code == 0, result.err
+    assert "taking over the claim on the endpoint name 'echo', left by pid 4242 on ci-runner-7" in result.err, result.err
+    assert [e["name"] for e in account.endpoints()] == ["echo"]
+    assert not [t for t in templates(account) if t["name"].startswith("gpuctl-lock-")]
 
 
 def test_a_stale_lease_is_taken_over_with_a_note(account, tmp_path):

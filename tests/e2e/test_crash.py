@@ -96,8 +96,59 @@ def test_kill_9_at_a_write_boundary_then_deploy_converges(account, tmp_path, poi
     account.clear_faults()
     if not keep_gpu_dir:
         shutil.rmtree(proj / ".gpu", ignore_errors=True)
-    again = account.gpu("serverless", "deploy", "-y", "--parallelism", parallelism, cwd=proj)
+    # The killed deploy's lease is taken over at once, and the rerun waits out the visibility
+    # grace before it plans; no fault here delays visibility, so a short grace keeps this fast.
+    again = account.gpu("serverless", "deploy", "-y", "--parallelism", parallelism, cwd=proj, env={"GPUCTL_VISIBILITY_GRACE": "2"})
     assert again.code == 0, again.err
     assert sorted(e["name"] for e in account.endpoints()) == ["a", "b"]
     assert [v["name"] for v in account.volumes()] == ["models"]
     assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj).code == 0
+
+
+@pytest.mark.parametrize("checkout", ["same", "another"])
+def test_a_create_not_yet_visible_when_the_cli_was_killed_is_not_sent_again(account, tmp_path, checkout):
+    """RunPod may hide a new endpoint from list and get for seconds. A deploy killed while it
+    waited for its create to show leaves a `done` create in its journal (so nothing looked
+    unfinished) and, in another checkout, no journal at all: the next deploy took over the dead
+    holder's lease at once, saw no `a`, and created a second one. A lease taken from a holder
+    that stopped before it expired now makes a plan that creates wait out the grace once first."""
+    proj = project(tmp_path / "p", _config(), {"handler.py": ECHO_HANDLER})
+    account.faults({"op": "create", "kind": "endpoint", "action": "delay_visibility", "seconds": 15, "times": 1})
+    victim = account.popen("serverless", "deploy", "-y", "--parallelism", "10", cwd=proj)
+    creates = lambda: [r for r in account.requests() if r["method"] == "POST" and r["path"] == "/v2/serverless" and r["status"] < 300]
+    until(lambda: account.server.admin("GET", "faults")["rules"][-1]["fired"] and creates(), "the hidden create to be answered")
+    victim.kill()
+    victim.wait(timeout=30)
+    account.clear_faults()
+    again_in = proj if checkout == "same" else project(tmp_path / "q", _config(), {"handler.py": ECHO_HANDLER})
+    again = account.gpu("serverless", "deploy", "-y", "--parallelism", "10", cwd=again_in)
+    assert again.code == 0, again.err
+    assert "stale lease" in again.err and "may have just created to show" in again.err, again.err
+    made = len(creates())
+    names = until(lambda: sorted(e["name"] for e in account.endpoints()) if len(account.endpoints()) >= made else None, "every endpoint created to show")
+    assert names == ["a", "b"], again.err
+
+
+def test_a_name_claim_left_by_a_killed_deploy_is_deleted_by_the_next_deploy_from_another_checkout(account, tmp_path):
+    """A deploy killed while its create of `a` was committed but unanswered leaves the claim
+    `gpuctl-lock-endpoint-a`. The next deploy (another checkout, a newer commit) finds `a` and
+    creates nothing, so it never took that claim over: the template stayed in the account for good."""
+    proj = project(tmp_path / "p", _config(), {"handler.py": ECHO_HANDLER})
+    account.faults(*COUNTERS, _rule("committed", "endpoint", 1))
+    victim = account.popen("serverless", "deploy", "-y", "--parallelism", "10", cwd=proj)
+    until(lambda: account.server.admin("GET", "faults")["rules"][-1]["fired"], "the endpoint create to be held")
+    until(lambda: _settled(account, True), "the held create to commit and every other write to be answered")
+    victim.kill()
+    victim.wait(timeout=30)
+    account.clear_faults()
+    templates = lambda: [t["name"] for t in account.server.http.get("/v2/templates").json()["templates"]]
+    assert [n for n in templates() if n.startswith("gpuctl-lock-endpoint-")], templates()  # what the kill left
+    newer = _config()
+    for block in newer["serverless"]:
+        block["runpod"]["env"]["RELEASE"] = "2"
+    other = project(tmp_path / "q", newer, {"handler.py": ECHO_HANDLER})
+    again = account.gpu("serverless", "deploy", "-y", "--parallelism", "10", cwd=other, env={"GPUCTL_VISIBILITY_GRACE": "2"})
+    assert again.code == 0, again.err
+    assert sorted(e["name"] for e in account.endpoints()) == ["a", "b"]
+    assert not [n for n in templates() if n.startswith("gpuctl-lock-")], (templates(), again.err)
+    assert "deleted the name claim gpuctl-lock-endpoint-" in again.err, again.err
