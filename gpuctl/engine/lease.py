@@ -287,7 +287,7 @@ def forget_claims(provider: Provider, project_id: str, templates: Iterable[dict]
     for template in templates:
         env = env_of(template)
         name = str(template.get("name") or "")
-        if not name.startswith(LEASE_PREFIX) or env.get(MARKER_ENV) != project_id or TOKEN not in env:
+        if not name.startswith(LEASE_PREFIX) or owner(template) != project_id or TOKEN not in env:
             continue
         if name == held.name or template.get("id") == held.template_id:
             continue
