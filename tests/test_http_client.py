@@ -245,3 +245,42 @@ def test_path_percent_encodes_every_id_segment():
     with pytest.raises(InvalidId) as info:
         path("/v2/serverless/{endpoint}", endpoint="x" * 5000)
     assert "(5000 characters)" in info.value.summary and "endpoint id" in info.value.summary
+
+
+PORTAL = "<html><body>Sign in to the hotel wifi</body></html>"
+
+
+def _portal_client(answers: list[httpx.Response]) -> tuple[ApiClient, list[httpx.Request]]:
+    """A client whose every answer is 200, from something that is not RunPod (a captive portal,
+    a proxy's page) or from RunPod cut short."""
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return answers.pop(0) if len(answers) > 1 else answers[0]
+
+    return ApiClient("https://api.runpod.io", "rpa_canary_key_123456", transport=httpx.MockTransport(handler), sleep=lambda s: None), sent
+
+
+@pytest.mark.parametrize("answer", [httpx.Response(200, headers={"Content-Type": "text/html"}, text=PORTAL),
+                                    httpx.Response(200, headers={"Content-Type": "application/json"}, text='{"endpoints": [')],
+                         ids=["html page", "cut short"])
+def test_a_success_that_is_not_json_is_a_provider_error_naming_it_not_a_crash(answer):
+    """`.json()` on such an answer raised JSONDecodeError out of every caller: an internal error."""
+    client, sent = _portal_client([answer])
+    with pytest.raises(ProviderError) as info:
+        RunPodProvider("runpod", client, client, GraphQL(client)).list_endpoints()
+    assert "not JSON" in info.value.summary and "GET /v2/serverless" in info.value.summary
+    assert info.value.hint and len(sent) > 1  # a read is retried, as after a server error
+    client, sent = _portal_client([answer])
+    with pytest.raises(AmbiguousWrite):  # a create may have been carried out behind the page
+        client.request("POST", "/v2/serverless", json={"name": "a"})
+    assert len(sent) == 1
+
+
+def test_an_empty_success_and_a_json_one_still_read_as_before():
+    client, _ = _portal_client([httpx.Response(200, text="")])
+    assert client.request("DELETE", "/v2/serverless/abc").status_code == 200
+    client, _ = _portal_client([httpx.Response(200, json={"endpoints": [{"id": "a"}]})])
+    response = client.request("GET", "/v2/serverless")
+    assert response.json() == {"endpoints": [{"id": "a"}]} and response.json() is not response.json()

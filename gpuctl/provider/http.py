@@ -183,7 +183,7 @@ class ApiClient:
             raise ServerError(f"{method} {path}: {type(exc).__name__}") from None
         if not response.is_success:
             raise self._error(method, path, response, write)
-        return response
+        return _json_checked(response, f"{method} {path}", write)
 
     def events(self, path: str, params: dict | None = None, read_timeout: float | None = None) -> Iterator[dict]:
         """Server-Sent Events from `path`, each as its parsed JSON `data` (with the event `id`
@@ -271,6 +271,28 @@ class ApiClient:
                 return AmbiguousWrite(f"{where}: server error {status}", status=status, detail=detail or "the server may have carried out the write", retry_after=retry_after)
             return ServerError(f"{where}: server error {status}", status=status, detail=detail, retry_after=retry_after)
         return Rejected(f"{where}: rejected ({status})", status=status, detail=detail)
+
+
+def _json_checked(response: httpx.Response, where: str, write: bool) -> httpx.Response:
+    """A success whose body is JSON (or empty), read once: its first `.json()` returns what was
+    read here; a later one reads again, as httpx does. A 200 that is not JSON came from
+    something that is not RunPod (a captive portal, a proxy's page) or was cut short: a provider
+    error like a server error (a read is retried; a write may have been carried out), never a
+    JSONDecodeError out of whichever caller reads it."""
+    if not response.content.strip():
+        return response
+    ok, parsed = json_in(response.text)
+    if not ok:
+        kind = response.headers.get("Content-Type") or "no Content-Type"
+        error = AmbiguousWrite if write else ServerError
+        raise error(f"{where}: answered {response.status_code} with a body that is not JSON ({kind})",
+                    status=response.status_code, detail=response.text[:200],
+                    hint="something between gpuctl and RunPod (a proxy, a captive portal) may have answered, or the answer was cut short; "
+                         "check the network and RUNPOD_API_BASE_URL / RUNPOD_ENDPOINT_BASE_URL, then run the command again")
+    first = [parsed]
+    read_again = response.json
+    response.json = lambda **kwargs: first.pop() if first and not kwargs else read_again(**kwargs)  # type: ignore[method-assign]
+    return response
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -71,7 +71,7 @@ def _record(tmp_path: Path) -> tuple[Recorder, list[httpx.Response]]:
     control = ApiClient("http://127.0.0.1:9999", CANARIES["api_key"], transport=recorder.transport("http://127.0.0.1:9999", "https://api.runpod.io", httpx.MockTransport(_answer)))
     answers = [control.request("GET", "/v2/serverless"), control.request("GET", "/v2/serverless/ep123/releases"),
                control.request("POST", "/graphql", json={"query": "query Q { myself { podTemplates { id env { key value } } } }"}, write=False),
-               control.request("GET", "/v2/serverless/ep123/workers/w1/logs", params={"token": CANARIES["query_key"]})]
+               control.http.get("/v2/serverless/ep123/workers/w1/logs", params={"token": CANARIES["query_key"]})]  # text, as the log stream (events()) reads it
     control.close()
     return recorder, answers
 
