@@ -15,6 +15,23 @@ CONSOLE_SECRET = "sk_console_canary_7f3a91c2"
 DEPLOY_SECRET = "hf_deploy_canary_0d4e5b6a"
 
 
+def _leaky_worker(account, tmp_path, deployed: str, console: str, literals: dict | None = None):
+    """A project whose worker prints and returns the env values it is asked to show, deployed
+    with HF_TOKEN from `${CANARY}` = `deployed`; then SECRET_TOKEN = `console` is set on the
+    endpoint in the account, as someone in the console would."""
+    from pathlib import Path
+
+    leaky = (Path(__file__).parent / "workers" / "leaky.py").read_text()
+    config = echo_config(env={"HF_TOKEN": "${CANARY}", **(literals or {})})
+    config["serverless"]["local"]["command"] = ["python", "leaky.py"]
+    proj = project(tmp_path / "p", config, {"leaky.py": leaky})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env={"CANARY": deployed}).code == 0
+    live = next(e for e in account.endpoints() if e["name"] == "echo")
+    patched = account.server.http.patch(f"/v2/serverless/{live['id']}", json={"env": {**live["env"], "SECRET_TOKEN": console}})
+    assert patched.status_code == 200, patched.text
+    return proj
+
+
 def test_env_values_never_leave_through_day2_commands(account, tmp_path):
     proj = project(tmp_path / "p", echo_config(env={"HF_TOKEN": "${CANARY}"}), {"handler.py": ECHO_HANDLER})
     env = {"CANARY": DEPLOY_SECRET}
@@ -45,16 +62,7 @@ def test_a_worker_that_prints_or_returns_its_secrets_does_not_leak_them_through_
     """The handler is careless, not gpuctl; but `logs` and `invoke` outputs land in CI logs,
     so every env value the account holds is masked there, as GitHub masks its secrets, except
     the values gpu.jsonc holds as plain literals (they are in the repository anyway)."""
-    from pathlib import Path
-
-    leaky = (Path(__file__).parent / "workers" / "leaky.py").read_text()
-    config = echo_config(env={"HF_TOKEN": "${CANARY}", "MODEL_NAME": "org/plain-literal-model"})
-    config["serverless"]["local"]["command"] = ["python", "leaky.py"]
-    proj = project(tmp_path / "p", config, {"leaky.py": leaky})
-    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env={"CANARY": DEPLOY_SECRET}).code == 0
-    live = next(e for e in account.endpoints() if e["name"] == "echo")
-    patched = account.server.http.patch(f"/v2/serverless/{live['id']}", json={"env": {**live["env"], "SECRET_TOKEN": CONSOLE_SECRET}})
-    assert patched.status_code == 200, patched.text
+    proj = _leaky_worker(account, tmp_path, DEPLOY_SECRET, CONSOLE_SECRET, {"MODEL_NAME": "org/plain-literal-model"})
     show = '{"show": ["HF_TOKEN", "SECRET_TOKEN", "MODEL_NAME"]}'
     elsewhere = tmp_path / "elsewhere"  # no gpu.jsonc: nothing is known to be plain
     elsewhere.mkdir()
@@ -77,18 +85,9 @@ def test_a_secret_with_quotes_escapes_or_non_ascii_is_masked_in_every_form_gpu_w
     """`--json` writes a `"`, a backslash, a tab or a non-ASCII letter escaped, and the text
     outputs write control characters as `\\xNN`: a secret holding one is written in a form that
     differs from its value, and must be masked in that form too."""
-    from pathlib import Path
-
     quoted = 'tok"en\\with-quote-canary-123'  # a ${VAR} gpuctl applied
     odd = "sk_\u00fcnicode\ttab\x01ctl_canary_7f3a"  # set in the console
-    leaky = (Path(__file__).parent / "workers" / "leaky.py").read_text()
-    config = echo_config(env={"HF_TOKEN": "${CANARY}"})
-    config["serverless"]["local"]["command"] = ["python", "leaky.py"]
-    proj = project(tmp_path / "p", config, {"leaky.py": leaky})
-    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env={"CANARY": quoted}).code == 0
-    live = next(e for e in account.endpoints() if e["name"] == "echo")
-    patched = account.server.http.patch(f"/v2/serverless/{live['id']}", json={"env": {**live["env"], "SECRET_TOKEN": odd}})
-    assert patched.status_code == 200, patched.text
+    proj = _leaky_worker(account, tmp_path, quoted, odd)
     show = '{"show": ["HF_TOKEN", "SECRET_TOKEN"]}'
     invoked = account.gpu("serverless", "invoke", "echo", "--input", show, "--json", cwd=proj)
     assert invoked.code == 0, invoked.err

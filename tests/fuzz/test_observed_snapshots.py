@@ -4,17 +4,16 @@ user error (the key path and `gpu serverless snapshot`), never a crash. No netwo
 
 from __future__ import annotations
 
-import copy
 import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import FIXTURES, run_cli
+from tests.support.documents import key_paths, replaced
 
 SETTINGS = settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 CASES = sorted(p.parent for p in FIXTURES.glob("plans/*/observed.json"))
@@ -29,27 +28,6 @@ def projects(tmp_path_factory) -> dict[str, Path]:
         directory = tmp_path_factory.mktemp(case.name)
         shutil.copy(case / "gpu.jsonc", directory / "gpu.jsonc")
         out[case.name] = directory
-    return out
-
-
-def _paths(node: Any, at: tuple = ()):
-    yield at
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _paths(value, (*at, key))
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from _paths(value, (*at, i))
-
-
-def _with(doc: Any, path: tuple, value: Any) -> Any:
-    if not path:
-        return value
-    out = copy.deepcopy(doc)
-    node = out
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
     return out
 
 
@@ -69,9 +47,9 @@ def check(result) -> None:
 def test_any_value_at_any_key_path(projects, data):
     case = data.draw(st.sampled_from(CASES))
     doc = json.loads((case / "observed.json").read_text())
-    path = data.draw(st.sampled_from(list(_paths(doc))))
+    path = data.draw(st.sampled_from(list(key_paths(doc))))
     directory = projects[case.name]
-    (directory / "o.json").write_text(json.dumps(_with(doc, path, data.draw(_odd))))
+    (directory / "o.json").write_text(json.dumps(replaced(doc, path, data.draw(_odd))))
     check(run_cli(data.draw(st.sampled_from(COMMANDS)) + data.draw(st.sampled_from(FORMATS)), directory, {"HF_TOKEN": "hf_x"}))
 
 

@@ -5,7 +5,6 @@ writes. Every field gpuctl reads from a saved plan is typed when the file is rea
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from hypothesis import strategies as st
 from tests.conftest import run_cli
 from tests.e2e.conftest import echo_config, project
 from tests.local.conftest import start_server, stop_server
+from tests.support.documents import key_paths, replaced
 
 SETTINGS = settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
@@ -59,15 +59,6 @@ def assert_refused_or_applied(deployed: Deployed, result) -> None:
     assert deployed.server.admin("GET", "requests")["writes"] == deployed.writes  # a no-change plan writes nothing
 
 
-def _with(doc: dict, path: tuple, value: Any) -> dict:
-    out = copy.deepcopy(doc)
-    node = out
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
-    return out
-
-
 DAMAGED = {  # each was an internal error: the field was read as the shape deploy writes
     "overrides-a-string": (("overrides",), "x"),
     "overrides-item-a-number": (("overrides",), [1]),
@@ -85,7 +76,7 @@ DAMAGED = {  # each was an internal error: the field was read as the shape deplo
 @pytest.mark.parametrize("case", sorted(DAMAGED))
 def test_a_damaged_field_is_not_a_saved_plan(deployed, case):
     path, value = DAMAGED[case]
-    result = deployed.apply(_with(deployed.plan, path, value))
+    result = deployed.apply(replaced(deployed.plan, path, value))
     assert result.code == 1 and "plan.json is not a saved plan: " + str(path[0]) in result.err, result.err
     assert "hint: save a plan with `gpu serverless deploy --plan --out plan.json`" in result.err, result.err
     assert deployed.server.admin("GET", "requests")["writes"] == deployed.writes
@@ -95,17 +86,6 @@ def test_the_saved_plan_itself_applies(deployed):
     assert deployed.apply(deployed.plan).code == 0
 
 
-def _paths(node: Any, at: tuple = ()) -> Iterator[tuple]:
-    if at:
-        yield at
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _paths(value, (*at, key))
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from _paths(value, (*at, i))
-
-
 _odd = (st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=5)
         | st.sampled_from([[], [1], [None], [{}], {}, {"violations": [{}]}, [{"flag": 1}], "\x00", "x" * 10_000]))
 
@@ -113,6 +93,6 @@ _odd = (st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() |
 @SETTINGS
 @given(data=st.data())
 def test_any_value_at_any_key_path_is_refused_or_applied(deployed, data):
-    paths = sorted(set(_paths(deployed.plan)) | {("policy",), ("overrides",)}, key=str)
+    paths = sorted({p for p in key_paths(deployed.plan) if p} | {("policy",), ("overrides",)}, key=str)
     path = data.draw(st.sampled_from(paths))
-    assert_refused_or_applied(deployed, deployed.apply(_with(deployed.plan, path, data.draw(_odd))))
+    assert_refused_or_applied(deployed, deployed.apply(replaced(deployed.plan, path, data.draw(_odd))))
