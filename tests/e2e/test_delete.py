@@ -152,6 +152,7 @@ def test_ctrl_c_at_a_question_is_an_interrupt_not_a_no(account, tmp_path):
                          (["serverless", "deploy", "--max-workers", "3"], "Apply")):
         terminal = Terminal(args, proj, account.env)
         terminal.wait_for(prompt)
+        terminal.wait_until_reading()
         terminal.child.sendintr()
         assert terminal.exit_code() == 130, terminal.transcript
         assert "interrupted" in terminal.transcript and "aborted" not in terminal.transcript

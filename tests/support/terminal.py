@@ -19,7 +19,7 @@ import pexpect
 from pexpect.fdpexpect import fdspawn
 from pexpect.spawnbase import SpawnBase
 
-from tests.support.wait import DEADLINE_S
+from tests.support.wait import DEADLINE_S, until
 
 
 class Output:
@@ -82,6 +82,22 @@ class Terminal(Output):
         """Type `line` and Enter once `prompt` is shown."""
         self.wait_for(prompt)
         self.child.sendline(line)
+
+    def wait_until_reading(self) -> None:
+        """Return once the command is blocked reading its terminal (Linux: /proc/PID/syscall
+        says read on fd 0). A Ctrl-C sent as soon as a question is shown can land between the
+        prompt and that read: CPython's input() then runs the handler before the read starts
+        and waits for a line anyway, so the interrupt shows only at the next key. A person
+        presses Ctrl-C again; a test must not depend on the race."""
+        syscall = Path(f"/proc/{self.child.pid}/syscall")
+
+        def reading() -> bool:
+            try:
+                return syscall.read_text().split()[:2] == ["0", "0x0"]
+            except OSError:
+                return False
+
+        until(reading, "the command to wait for an answer on its terminal")
 
     def exit_code(self) -> int:
         """Read to the end of the output and return the exit code; a command killed by a signal
