@@ -69,6 +69,16 @@ def two_projects(directory: Path) -> Path:
     return tree(directory, config("api"), {"services/asr/gpu.jsonc": json.dumps(config("asr", project_id="asr"))})
 
 
+def refused_first_comment(job) -> tuple[str, str]:
+    """A job over `two_projects` whose first config's comment GitHub refused: the step failed,
+    exit_code is its result (1) and has_changes stays true. The summary lines of the two configs."""
+    assert job.status == "failure"
+    outputs = job.step("gpuctl").outputs
+    assert (outputs["exit_code"], outputs["has_changes"]) == ("1", "true"), outputs
+    first, second = outputs["summary"].splitlines()
+    return first, second
+
+
 def pull_request(number: int, head_sha: str, checkout: Path, fork: bool = False) -> Event:
     head_repo = FORK if fork else REPO
     payload = {"action": "synchronize", "number": number, "repository": {"full_name": REPO},

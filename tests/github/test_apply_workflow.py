@@ -9,7 +9,7 @@ import pytest
 
 from gpuctl.github.parts import read_marker
 from tests.e2e.conftest import project
-from tests.github.conftest import WORKFLOWS, config, dispatch, no_secrets, pull_request, push, tree, TWO_CONFIGS, two_projects
+from tests.github.conftest import WORKFLOWS, config, dispatch, no_secrets, pull_request, push, tree, TWO_CONFIGS, refused_first_comment, two_projects
 from tests.github.fake_github import Canned
 
 pytestmark = pytest.mark.e2e
@@ -317,10 +317,7 @@ def test_an_apply_comment_github_refuses_fails_the_step_and_the_other_configs_ar
     fake.comment_refusals.append(Canned(502, {}, {"message": "Server Error"}))
     run = gha.run(WORKFLOWS / "apply.yml", push(MERGE, checkout))
     job = run.job("apply")
-    assert job.status == "failure"
-    outputs = job.step("gpuctl").outputs
-    assert (outputs["exit_code"], outputs["has_changes"]) == ("1", "true"), outputs
-    first, second = outputs["summary"].splitlines()
+    first, second = refused_first_comment(job)
     assert first.startswith("gpu.jsonc: applied: 1 created") and "error: the pull request comment: GitHub rejected POST" in first and "(502)" in first
     assert second == "services/asr/gpu.jsonc: applied: 1 created, 0 updated, 0 replaced, 0 deleted"
     assert sorted(e["name"] for e in account.endpoints()) == ["api", "asr"]

@@ -36,6 +36,21 @@ def fork_configs(gha, fake, tmp_path, number: int = 21, gpu: dict | None = None)
     return run
 
 
+def fork_plan(gha, fake, tmp_path, unprivileged):
+    """The privileged half for `unprivileged`'s configs, run from a base branch whose gpu.jsonc
+    declares the project with endpoint `api` only."""
+    return gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base_branch(fake, tmp_path / "base", config("api"))))
+
+
+def commented_fork_plan(gha, fake, tmp_path, gpu: dict | None = None):
+    """Both halves for a fork whose config is `gpu` (default: `api` and `forked`), planned
+    successfully: the privileged run and the body of its one comment."""
+    privileged = fork_plan(gha, fake, tmp_path, fork_configs(gha, fake, tmp_path, gpu=gpu))
+    assert privileged.job("plan").status == "success", privileged.job("plan").steps
+    (comment,) = fake.comments_on(21)
+    return privileged, comment["body"]
+
+
 def test_the_fork_s_configs_are_planned_from_the_base_branch_and_commented(gha, fake, tmp_path):
     unprivileged = fork_configs(gha, fake, tmp_path)
     (uploaded,) = fake.artifacts
@@ -61,7 +76,7 @@ def test_a_pull_request_number_that_does_not_match_the_run_gets_no_comment(gha, 
     unprivileged = fork_configs(gha, fake, tmp_path, number=22)
     fake.add_pull(23, "8" * 40)  # someone else's pull request
     fake.artifacts[0]["files"]["pr-number"] = b"23\n"  # what a fork's own workflow could upload
-    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base_branch(fake, tmp_path / "base", config("api"))))
+    privileged = fork_plan(gha, fake, tmp_path, unprivileged)
     job = privileged.job("plan")
     assert job.status == "failure"
     assert fake.comments_on(23) == [] and fake.comments_on(22) == []
@@ -83,14 +98,10 @@ def test_a_fork_s_config_that_reads_a_secret_it_does_not_get_still_plans(gha, fa
     repository): the plan shows the value as unknown instead of failing, and comments (ADR 24)."""
     gpu = config("api", "forked")
     gpu["serverless"][1]["runpod"]["env"]["API_TOKEN"] = "${API_TOKEN}"
-    unprivileged = fork_configs(gha, fake, tmp_path, gpu=gpu)
-    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base_branch(fake, tmp_path / "base", config("api"))))
-    job = privileged.job("plan")
-    assert job.status == "success", job.steps
-    (comment,) = fake.comments_on(21)
-    assert "endpoint.forked will be created" in comment["body"]
-    assert "+ env.API_TOKEN" in comment["body"] and "= (from $API_TOKEN, unknown in this run)" in comment["body"]
-    assert comment["body"].count("API_TOKEN is not set in this run") == 1
+    privileged, body = commented_fork_plan(gha, fake, tmp_path, gpu)
+    assert "endpoint.forked will be created" in body
+    assert "+ env.API_TOKEN" in body and "= (from $API_TOKEN, unknown in this run)" in body
+    assert body.count("API_TOKEN is not set in this run") == 1
     assert "environment variable API_TOKEN is not set" not in privileged.texts()
     no_secrets(privileged, fake)
 
@@ -141,7 +152,7 @@ def test_configs_the_fork_s_run_uploaded_that_are_not_the_pull_request_s_get_no_
     unprivileged = fork_configs(gha, fake, tmp_path)
     (uploaded,) = fake.artifacts
     uploaded["files"]["gpu.jsonc"] = json.dumps(config("api")).encode()  # not what the pull request holds
-    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base_branch(fake, tmp_path / "base", config("api"))))
+    privileged = fork_plan(gha, fake, tmp_path, unprivileged)
     job = privileged.job("plan")
     assert job.status == "failure"
     (comment,) = fake.comments_on(21)
@@ -199,13 +210,9 @@ def test_a_fork_s_config_naming_another_project_is_not_planned(gha, fake, accoun
 
 def test_a_fork_s_config_of_the_base_s_project_still_plans_beside_another_project(gha, fake, account, tmp_path):
     ledger = _another_team(account, tmp_path)
-    unprivileged = fork_configs(gha, fake, tmp_path)
-    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base_branch(fake, tmp_path / "base", config("api"))))
-    job = privileged.job("plan")
-    assert job.status == "success", job.steps
-    (comment,) = fake.comments_on(21)
-    assert "endpoint.forked will be created" in comment["body"] and "endpoint.api will be created" in comment["body"]
-    assert ledger["id"] not in comment["body"] and "billing-ledger" not in privileged.texts()
+    privileged, body = commented_fork_plan(gha, fake, tmp_path)
+    assert "endpoint.forked will be created" in body and "endpoint.api will be created" in body
+    assert ledger["id"] not in body and "billing-ledger" not in privileged.texts()
 
 
 def test_a_fork_s_config_that_adopts_another_project_s_endpoint_is_not_planned(gha, fake, account, tmp_path):
@@ -217,7 +224,7 @@ def test_a_fork_s_config_that_adopts_another_project_s_endpoint_is_not_planned(g
     gpu = config("api")
     gpu["serverless"]["adopt"] = ledger["id"]
     unprivileged = fork_configs(gha, fake, tmp_path, gpu=gpu)
-    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base_branch(fake, tmp_path / "base", config("api"))))
+    privileged = fork_plan(gha, fake, tmp_path, unprivileged)
     job = privileged.job("plan")
     assert job.status == "failure"
     (comment,) = fake.comments_on(21)
@@ -278,12 +285,8 @@ def test_a_fork_s_config_cannot_learn_what_the_account_holds_outside_its_project
     else:
         forked["volume"] = {"name": "ledger-cache", "size_gb": 10}
         forked["runpod"]["data_center_ids"] = ["EU-RO-1"]
-    unprivileged = fork_configs(gha, fake, tmp_path, gpu=gpu)
-    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base_branch(fake, tmp_path / "base", config("api"))))
-    job = privileged.job("plan")
-    assert job.status == "success", job.steps
-    (comment,) = fake.comments_on(21)
-    assert " will be created" in comment["body"]
+    privileged, body = commented_fork_plan(gha, fake, tmp_path, gpu)
+    assert " will be created" in body
     seen = privileged.texts() + json.dumps([c["body"] for c in fake.comments.values()]) + str(fake.artifact(privileged.run_id, f"gpuctl-plan-{HEAD}"))
     for secret in (*ids.values(), "billing", "billing-ledger", "already exists", "unmanaged", "EU-RO-1 (", "20 GB", "left alone"):
         assert secret not in seen, secret
@@ -318,7 +321,7 @@ def test_a_fork_s_text_in_the_privileged_run_s_log_is_never_a_workflow_command(g
     gpu = config("api", "forked")
     gpu["serverless"][1]["runpod"]["env"]["OTHER"] = "${E\n ::error::key leaked ##[x]}"
     unprivileged = fork_configs(gha, fake, tmp_path, gpu=gpu)
-    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base_branch(fake, tmp_path / "base", config("api"))))
+    privileged = fork_plan(gha, fake, tmp_path, unprivileged)
     job = privileged.job("plan")
     assert job.status == "failure"
     log = "\n".join(s.out + s.err for s in job.steps)
@@ -391,7 +394,7 @@ def test_an_artifact_with_more_files_than_a_config_needs_is_not_checked_one_by_o
     fake.add_tree(HEAD, checkout)
     unprivileged = gha.run(WORKFLOWS / "fork-configs.yml", pull_request(21, HEAD, checkout, fork=True))
     assert len(fake.artifacts[0]["files"]) > MAX_FILES
-    privileged = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, HEAD, base_branch(fake, tmp_path / "base", config("api"))))
+    privileged = fork_plan(gha, fake, tmp_path, unprivileged)
     assert privileged.job("plan").status == "failure"
     (comment,) = fake.comments_on(21)
     assert f"the uploaded configs hold {MAX_FILES + 2} files in the directory of gpu.jsonc, more than the {MAX_FILES} gpuctl checks" in comment["body"]

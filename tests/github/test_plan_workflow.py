@@ -8,7 +8,7 @@ import json
 import pytest
 
 from gpuctl.github.parts import COMMENT_LIMIT, read_marker
-from tests.github.conftest import WORKFLOWS, config, no_secrets, pull_request, tree, TWO_CONFIGS, two_projects
+from tests.github.conftest import WORKFLOWS, config, no_secrets, pull_request, tree, TWO_CONFIGS, refused_first_comment, two_projects
 from tests.github.fake_github import Canned
 
 pytestmark = pytest.mark.e2e
@@ -119,10 +119,7 @@ def test_a_comment_github_refuses_fails_that_config_and_the_others_are_still_com
     checkout = two_projects(tmp_path / "pr")
     run = gha.run(PLAN, pull_request(16, "d" * 40, checkout))
     job = run.job("plan")
-    assert job.status == "failure"
-    outputs = job.step("gpuctl").outputs
-    assert (outputs["exit_code"], outputs["has_changes"]) == ("1", "true"), outputs
-    first, second = outputs["summary"].splitlines()
+    first, second = refused_first_comment(job)
     assert first.startswith("gpu.jsonc: Plan: 1 to create") and "error: the pull request comment: GitHub denied POST" in first and "(403)" in first
     assert second == "services/asr/gpu.jsonc: Plan: 1 to create, 0 to update, 0 to replace, 0 to delete."
     (comment,) = fake.comments_on(16)
