@@ -121,6 +121,17 @@ class Lease:
                 told = True
             self.sleep(max(0.0, min(2.0, deadline - self.clock())))
 
+    @contextmanager
+    def held(self, wait: float, break_lock: bool = False, renew_every: float = RENEW_S) -> Iterator[Lease]:
+        """Hold it for the body of a `with`: taken (waiting up to `wait` seconds; LockHeld when
+        it stays held), renewed while the body runs, released however the body ends."""
+        self.acquire(wait, break_lock)
+        self.keep_alive(renew_every)
+        try:
+            yield self
+        finally:
+            self.release()
+
     def keep_alive(self, every: float = RENEW_S) -> None:
         """Renew the lease in the background until `release`."""
         def loop() -> None:
@@ -247,13 +258,8 @@ def account_lease(provider: Provider, project_id: str | None, command: str, on_n
         on_note("note: the endpoint belongs to no project, so there is no account lease to take")
         yield None
         return
-    lease = project_lease(provider, project_id, command, on_note)
-    lease.acquire(wait, break_lock)
-    lease.keep_alive()
-    try:
+    with project_lease(provider, project_id, command, on_note).held(wait, break_lock) as lease:
         yield lease
-    finally:
-        lease.release()
 
 
 CLAIM_TTL_S = 60.0
@@ -270,12 +276,8 @@ def name_claim(provider: Provider, project_id: str, change: Any, on_note: Callab
     holder = f"project {project_id!r}, pid {os.getpid()} on {socket.gethostname()}"
     claim = Lease(provider, lease_name(kind, key), project_id, holder, ttl=CLAIM_TTL_S, on_note=on_note, what=f"the claim on the {kind} name {key!r}",
                   left_by=left_by)
-    claim.acquire(CLAIM_WAIT_S)
-    claim.keep_alive(CLAIM_TTL_S / 3)
-    try:
+    with claim.held(CLAIM_WAIT_S, renew_every=CLAIM_TTL_S / 3):
         yield
-    finally:
-        claim.release()
 
 
 def forget_claims(provider: Provider, project_id: str, templates: Iterable[dict], held: Lease, on_note: Callable[[str], None]) -> None:
