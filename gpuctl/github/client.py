@@ -65,7 +65,7 @@ def graphql_url_for(api_url: str, given: str | None) -> str:
 
 
 VIEWER = "query { viewer { login } }"
-LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?")
+LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}(?:\[bot\])?")  # loose: Enterprise Managed Users' logins hold `_`
 
 
 @dataclass

@@ -154,6 +154,7 @@ def test_the_token_never_goes_to_a_graphql_endpoint_on_another_host():
 def test_a_given_login_is_used_without_asking_and_must_be_a_login(fake):
     gh = GitHub(fake.url, TOKEN, fake.repository, login="acme-deployer[bot]")
     assert gh.whoami() == "acme-deployer[bot]" and not fake.requests
+    assert GitHub(fake.url, TOKEN, fake.repository, login="mona_acme").whoami() == "mona_acme"  # an Enterprise Managed User
     with pytest.raises(GitHubError) as caught:
         GitHub(fake.url, TOKEN, fake.repository, login="@acme deployer")
     assert "GPU_GITHUB_LOGIN is not a GitHub login" in caught.value.summary and "<app-slug>[bot]" in caught.value.hint
