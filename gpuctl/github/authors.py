@@ -1,36 +1,36 @@
-"""Whether gpuctl's token wrote a comment or an issue. A hidden marker is only text: anyone may
-comment on a pull request or open an issue (on a public repository, anyone at all) and start it
-with the marker. Only what the token wrote is gpuctl's, to edit, delete or close; the rest is
-someone else's, never touched (editing it would put gpuctl's text under its author's name, for
-them to edit back)."""
+"""Whether gpuctl's token wrote a comment or an issue ([ADR 27](../../docs/adr/0027-whose-comment-is-gpuctl-s.md)).
+A hidden marker is only text: anyone may comment on a pull request or open an issue (on a
+public repository, anyone at all) and start it with the marker, and so may any GitHub App
+installed on the repository and any other workflow's bot. Only what the token's own account
+wrote is gpuctl's, to edit, delete or close; the rest is someone else's, never touched
+(editing it would put gpuctl's text under its author's name, for them to edit back)."""
 
 from __future__ import annotations
 
-from gpuctl.github.client import GitHub, GitHubError
+from gpuctl.github.client import GitHub
 
 
 class Author:
-    """Whether the job's token wrote a comment or issue. The Actions token and GitHub Apps write
-    as a bot, which no person can post as; a personal token writes as its user, asked for
-    (`GET /user`) only when a person's text carries the marker. A token that cannot say who it
-    is (an installation token: 403) is a bot, so a person's text is not its own."""
+    """Whether the job's token wrote a comment or issue: its author's login is the login of the
+    account the token writes as (`GitHub.whoami`: GPU_GITHUB_LOGIN, or GitHub's answer, asked
+    only once a body carries the marker). Being a bot is not enough: every GitHub App writes as
+    a bot. A login is unique and a person's login never holds `[bot]`."""
 
     def __init__(self, gh: GitHub):
         self._gh = gh
-        self._me: int | None | bool = False  # False: not asked yet
 
     def wrote(self, item: dict) -> bool:
-        user = item.get("user") or {}
-        if user.get("type") == "Bot":
-            return True
-        if self._me is False:
-            try:
-                self._me = (self._gh.request("GET", "/user") or {}).get("id")
-            except GitHubError as exc:
-                if exc.status not in (401, 403, 404):
-                    raise
-                self._me = None
-        return self._me is not None and user.get("id") == self._me
+        login = (item.get("user") or {}).get("login")
+        return isinstance(login, str) and login.lower() == self._gh.whoami().lower()
+
+    def check_created(self, item: dict, what: str) -> None:
+        """When the login was given (GPU_GITHUB_LOGIN) and GitHub says what the token just
+        created is someone else's, the login is wrong: the next run would not find it again
+        (and would take the given account's text for gpuctl's). Say so in the job's log."""
+        given, login = self._gh.login, (item.get("user") or {}).get("login")
+        if self._gh.login_given and isinstance(login, str) and given and login.lower() != given.lower():
+            self._gh.note(f"warning: the {what} gpuctl just wrote is by @{login}, but GPU_GITHUB_LOGIN (the action's github-login input) says @{given}: "
+                          f"set it to {login}, or leave it empty, or the next run will not find this {what} again")
 
 
 def login(item: dict) -> str:

@@ -1,7 +1,9 @@
 """A small GitHub REST client on httpx: the repository's issues, comments, labels, pull requests,
-artifacts and file contents (the fork flow), and the token's own user, and nothing else.
+artifacts and file contents (the fork flow), and which account the token writes as (one
+GraphQL query, `viewer`), and nothing else.
 
-It honours `GITHUB_API_URL` (GitHub Enterprise, or a test's fake on loopback), pages through
+It honours `GITHUB_API_URL` and `GITHUB_GRAPHQL_URL` (GitHub Enterprise, or a test's fake on
+loopback; the GraphQL endpoint must share the REST API's origin), pages through
 `Link: rel="next"`, and waits as GitHub asks: `Retry-After`, an `x-ratelimit-remaining` of 0
 until `x-ratelimit-reset`, a minute for a secondary limit without either; a wait longer than
 `max_wait` fails with the time instead. The token goes only in the Authorization header, only
@@ -9,6 +11,7 @@ to `GITHUB_API_URL`'s origin, and never into a message."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -47,6 +50,24 @@ def check_api_url(url: str) -> str:
                       hint="GITHUB_API_URL must be https:// (or http:// to 127.0.0.1/localhost for a test server)")
 
 
+def graphql_url_for(api_url: str, given: str | None) -> str:
+    """The GraphQL endpoint: `given` (GITHUB_GRAPHQL_URL) when set, else the one beside the REST
+    API (`https://api.github.com/graphql`; `https://HOST/api/graphql` on GitHub Enterprise
+    Server, whose REST API is `https://HOST/api/v3`). Only on the REST API's own origin: the token
+    goes nowhere else."""
+    api_url = api_url.rstrip("/")
+    url = (given or "").rstrip("/") or (api_url[:-len("/v3")] + "/graphql" if api_url.endswith("/api/v3") else api_url + "/graphql")
+    a, g = urlsplit(api_url), urlsplit(url)
+    if (a.scheme, a.netloc) != (g.scheme, g.netloc):
+        raise GitHubError(f"refusing to send the GitHub token to {g.scheme}://{g.hostname}: GITHUB_GRAPHQL_URL is not on GITHUB_API_URL's host",
+                          hint="GITHUB_GRAPHQL_URL must name the same scheme and host as GITHUB_API_URL (GitHub Actions sets both); unset it to use the default")
+    return url
+
+
+VIEWER = "query { viewer { login } }"
+LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}(?:\[bot\])?")  # loose: Enterprise Managed Users' logins hold `_`
+
+
 @dataclass
 class GitHub:
     api_url: str
@@ -57,10 +78,18 @@ class GitHub:
     note: Callable[[str], None] = lambda message: None
     attempts: int = 4
     max_wait: float = 300.0
+    graphql_url: str | None = None  # default: beside api_url (graphql_url_for)
+    login: str | None = None  # the account the token writes as, when given (GPU_GITHUB_LOGIN); else asked once (whoami)
+    login_given: bool = field(init=False, default=False)
     _hold_until: float = 0.0
 
     def __post_init__(self) -> None:
         self.api_url = check_api_url(self.api_url)
+        self.login_given = self.login is not None
+        self.graphql_url = graphql_url_for(self.api_url, self.graphql_url)
+        if self.login is not None and not LOGIN.fullmatch(self.login):
+            raise GitHubError(f"GPU_GITHUB_LOGIN is not a GitHub login: {self.login!r}",
+                              hint="give the account the token writes as: github-actions[bot] for the Actions token, <app-slug>[bot] for a GitHub App's, a user's login for a personal token")
         self._http = httpx.Client(base_url=self.api_url, timeout=30.0, follow_redirects=False, headers={
             "Authorization": f"Bearer {self.token}", "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": "2022-11-28", "User-Agent": f"gpuctl/{__version__}"})
@@ -71,7 +100,7 @@ class GitHub:
             raise GitHubError("no GitHub token: GITHUB_TOKEN is not set", hint="the action passes its github-token input (default ${{ github.token }}); elsewhere set GITHUB_TOKEN")
         if not actions.repository:
             raise GitHubError("GITHUB_REPOSITORY is not set", hint="set it to owner/name (GitHub Actions sets it for every run)")
-        return cls(actions.api_url, actions.token, actions.repository, note=note)
+        return cls(actions.api_url, actions.token, actions.repository, note=note, graphql_url=actions.graphql_url, login=actions.login)
 
     def close(self) -> None:
         self._http.close()
@@ -82,6 +111,26 @@ class GitHub:
     def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None) -> Any:
         response = self._call(method, path, json=json, params=params)
         return response.json() if response.content else None
+
+    def whoami(self) -> str:
+        """The login of the account this token writes as: GPU_GITHUB_LOGIN when given, else
+        GitHub's own answer (GraphQL `viewer`, which every kind of token may ask, unlike REST
+        `GET /user`, which refuses the Actions token and App installation tokens), asked once.
+        GitHub not saying is an error, never a guess: a wrong guess would make another
+        account's comments gpuctl's to edit, delete and close."""
+        if self.login is None:
+            try:
+                answer = self._call("POST", self.graphql_url, json={"query": VIEWER}, idempotent=True).json()
+            except GitHubError as exc:
+                if exc.status not in (403, 404):
+                    raise  # a bad token, a rate limit, GitHub down: what the error already says
+                raise GitHubError(f"GitHub did not say which account the token writes as ({exc.summary})", status=exc.status, hint=WHOAMI_HINT) from None
+            login = ((answer.get("data") or {}).get("viewer") or {}).get("login") if isinstance(answer, dict) else None
+            if not isinstance(login, str) or not LOGIN.fullmatch(login):
+                errors = "; ".join(str(e.get("message")) for e in (answer.get("errors") or []) if isinstance(e, dict)) if isinstance(answer, dict) else ""
+                raise GitHubError(f"GitHub did not say which account the token writes as (GraphQL viewer: {errors or 'no login in the answer'})", hint=WHOAMI_HINT)
+            self.login = login
+        return self.login
 
     def paginate(self, path: str, params: dict | None = None, key: str | None = None) -> Iterator[dict]:
         """Every item of a listing, following `Link: rel="next"` (100 a page)."""
@@ -95,18 +144,19 @@ class GitHub:
             if url and not url.startswith(self.api_url + "/"):
                 raise GitHubError(f"GitHub's next page is on another host ({urlsplit(url).hostname})", hint="GITHUB_API_URL must be the API the pages come from")
 
-    def _call(self, method: str, path: str, json: Any = None, params: dict | None = None) -> httpx.Response:
+    def _call(self, method: str, path: str, json: Any = None, params: dict | None = None, idempotent: bool = False) -> httpx.Response:
+        idempotent = idempotent or method in IDEMPOTENT
         for attempt in range(1, self.attempts + 1):
             self._pause(max(0.0, self._hold_until - self.clock()), "GitHub's rate limit is spent")
             try:
                 response = self._http.request(method, path, json=json, params=params)
             except httpx.HTTPError as exc:
-                if method not in IDEMPOTENT or attempt == self.attempts:
+                if not idempotent or attempt == self.attempts:
                     raise GitHubError(f"cannot reach GitHub at {self.api_url}: {type(exc).__name__}", hint="check GITHUB_API_URL and the runner's network; run again") from None
                 self._pause(2.0 ** attempt, "GitHub did not answer")
                 continue
             self._remember_limit(response)
-            wait = self._wait(method, response, attempt)
+            wait = self._wait(idempotent, response, attempt)
             if wait is None:
                 break
             self._pause(wait, f"GitHub answered {response.status_code}")
@@ -119,7 +169,7 @@ class GitHub:
             reset = _number(response.headers.get("x-ratelimit-reset"))
             self._hold_until = max(self._hold_until, reset if reset is not None else self.clock() + 60.0)
 
-    def _wait(self, method: str, response: httpx.Response, attempt: int) -> float | None:
+    def _wait(self, idempotent: bool, response: httpx.Response, attempt: int) -> float | None:
         """Seconds to wait before sending again, or None when the answer is final."""
         if attempt == self.attempts:
             return None
@@ -131,7 +181,7 @@ class GitHub:
             if headers.get("x-ratelimit-remaining") == "0":
                 return 0.0  # send again at once: the hold from x-ratelimit-reset delays it
             return 60.0 * attempt  # a secondary limit without a hint: at least a minute, growing
-        if status >= 500 and method in IDEMPOTENT:
+        if status >= 500 and idempotent:
             return 2.0 ** attempt
         return None
 
@@ -157,6 +207,10 @@ class GitHub:
                                hint=f"check GITHUB_REPOSITORY ({self.repository}) and that the token may read it; {_permission_hint(path)}")
         return GitHubError(f"GitHub rejected {where} ({status}): {message}", status=status,
                            hint="see the message; run with --debug for a traceback if it persists")
+
+
+WHOAMI_HINT = ("gpuctl edits only the comments and issues of the account its token writes as; set the action's github-login input "
+               "(GPU_GITHUB_LOGIN) to it: github-actions[bot] for the Actions token, <app-slug>[bot] for a GitHub App's, a user's login for a personal token")
 
 
 def _rate_limited(response: httpx.Response) -> bool:

@@ -23,6 +23,8 @@ class Actions:
     server_url: str = "https://github.com"
     repository: str | None = None
     token: str | None = field(default=None, repr=False)
+    graphql_url: str | None = None
+    login: str | None = None  # GPU_GITHUB_LOGIN: the account the token writes as, when GitHub cannot be asked
     event_name: str | None = None
     event: Mapping = field(default_factory=dict)
     sha: str | None = None
@@ -40,6 +42,8 @@ class Actions:
             server_url=(environ.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/"),
             repository=environ.get("GITHUB_REPOSITORY") or None,
             token=environ.get("GITHUB_TOKEN") or None,
+            graphql_url=environ.get("GITHUB_GRAPHQL_URL") or None,
+            login=(environ.get("GPU_GITHUB_LOGIN") or "").strip() or None,
             event_name=environ.get("GITHUB_EVENT_NAME") or None,
             event=read_event(path("GITHUB_EVENT_PATH")),
             sha=environ.get("GITHUB_SHA") or None,

@@ -63,6 +63,7 @@ def report(gh: GitHub, key: str, label: str, title: str, markdown: str, impostor
     if issue is None:
         ensure_label(gh, label)
         created = gh.request("POST", gh.repo("/issues"), json={"title": title, "body": body, "labels": [label]})
+        Author(gh).check_created(created, "drift issue")
         return created["number"], "opened"
     if issue.get("body") == body and issue.get("title") == title:
         return issue["number"], "unchanged"

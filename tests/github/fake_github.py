@@ -44,7 +44,8 @@ class FakeGitHub:
     requests: list[dict] = field(default_factory=list)
     canned: list[Canned] = field(default_factory=list)
     comment_refusals: list[Canned] = field(default_factory=list)  # answers to the next comment writes (POST, PATCH, DELETE), in turn
-    token_user: dict | None = None  # whom GET /user names; None: the Actions token, which gets a 403
+    token_user: dict | None = None  # the account the token writes as (and GraphQL's viewer); None: the Actions token's bot
+    viewer_errors: list[dict] | None = None  # GraphQL's answer to `viewer` is these errors, with no data
     url: str = ""
     _current: str = ""  # the path being answered, for the Link header
     _next_id: int = 1000
@@ -109,7 +110,7 @@ class FakeGitHub:
         return [i for i in self.issues.values() if "pull_request" not in i]
 
     def writes(self) -> list[dict]:
-        return [r for r in self.requests if r["method"] != "GET"]
+        return [r for r in self.requests if r["method"] != "GET" and r["path"] != "/graphql"]  # a GraphQL query reads
 
     # -- the server -----------------------------------------------------------------------------
 
@@ -126,8 +127,10 @@ class FakeGitHub:
         if self.comment_refusals and method != "GET" and re.search(r"/issues/(\d+/)?comments", parts.path):
             refusal = self.comment_refusals.pop(0)
             return refusal.status, refusal.headers, refusal.body
-        if parts.path == "/user" and method == "GET":
-            return (200, {}, self.token_user) if self.token_user else (403, {}, {"message": "Resource not accessible by integration"})
+        if parts.path == "/user" and method == "GET":  # as GitHub: the Actions token and App installation tokens may not ask
+            return (200, {}, self.token_user) if self.token_user and self.token_user["type"] == "User" else (403, {}, {"message": "Resource not accessible by integration"})
+        if parts.path == "/graphql" and method == "POST":
+            return self._graphql(body)
         prefix = f"/repos/{self.repository}"
         if not parts.path.startswith(prefix + "/"):
             return 404, {}, {"message": "Not Found"}
@@ -158,6 +161,14 @@ class FakeGitHub:
             (r"/contents/(.+)", "GET", lambda q, b, path: self._contents(q, path)),
             (r"/actions/artifacts", "GET", lambda q, b: self._page(q, [self._artifact_view(a) for a in self.artifacts if a["name"] == q.get("name", a["name"])], key="artifacts")),
         ]
+
+    def _graphql(self, body: Any) -> tuple[int, dict[str, str], Any]:
+        """GraphQL, as far as gpuctl asks it: `viewer { login }`, which any token may ask."""
+        if not isinstance(body, dict) or re.fullmatch(r"query \{ viewer \{ login \} \}", str(body.get("query"))) is None:
+            return 200, {}, {"errors": [{"message": "this fake answers only `query { viewer { login } }`"}]}
+        if self.viewer_errors is not None:
+            return 200, {}, {"data": None, "errors": self.viewer_errors}
+        return 200, {}, {"data": {"viewer": {"login": (self.token_user or BOT)["login"]}}}
 
     def _page(self, query: dict, items: list, key: str | None = None) -> tuple[int, dict[str, str], Any]:
         size = min(int(query.get("per_page", 30)), self.page_cap)
@@ -209,7 +220,7 @@ class FakeGitHub:
             return 422, {}, {"message": "Validation Failed", "errors": [{"field": "labels", "code": "invalid"}]}
         number = max([0, *self.issues]) + 1
         issue = {"number": number, "title": body["title"], "body": body.get("body", ""), "state": "open", "state_reason": None,
-                 "labels": [self.labels[n] for n in body.get("labels", [])], "user": BOT}
+                 "labels": [self.labels[n] for n in body.get("labels", [])], "user": self.token_user or BOT}
         self.issues[number] = issue
         return 201, {}, issue
 

@@ -125,3 +125,36 @@ def test_a_missing_resource_says_which_and_what_to_check(fake, client):
         client.request("GET", client.repo("/pulls/404"))
     assert caught.value.status == 404 and "/repos/acme/ml-api/pulls/404" in caught.value.summary
     assert "GITHUB_REPOSITORY (acme/ml-api)" in caught.value.hint
+
+
+def test_the_token_s_account_is_asked_of_graphql_once(fake, client):
+    """GraphQL's `viewer` names the account any kind of token writes as (REST `GET /user`
+    refuses the Actions token and App installation tokens); gpuctl asks once per run."""
+    assert client.whoami() == "github-actions[bot]" and client.whoami() == "github-actions[bot]"
+    assert [(r["method"], r["path"]) for r in fake.requests] == [("POST", "/graphql")]
+
+
+@pytest.mark.parametrize("api, given, expected", [
+    ("https://api.github.com", None, "https://api.github.com/graphql"),
+    ("https://ghe.example.com/api/v3", None, "https://ghe.example.com/api/graphql"),
+    ("https://ghe.example.com/api/v3", "https://ghe.example.com/api/graphql/", "https://ghe.example.com/api/graphql"),
+])
+def test_the_graphql_endpoint_is_beside_the_rest_api(api, given, expected):
+    from gpuctl.github.client import graphql_url_for
+
+    assert graphql_url_for(api, given) == expected
+
+
+def test_the_token_never_goes_to_a_graphql_endpoint_on_another_host():
+    with pytest.raises(GitHubError) as caught:
+        GitHub("https://api.github.com", TOKEN, "acme/ml-api", graphql_url="https://evil.example/graphql")
+    assert "evil.example" in caught.value.summary and "GITHUB_GRAPHQL_URL" in caught.value.hint
+
+
+def test_a_given_login_is_used_without_asking_and_must_be_a_login(fake):
+    gh = GitHub(fake.url, TOKEN, fake.repository, login="acme-deployer[bot]")
+    assert gh.whoami() == "acme-deployer[bot]" and not fake.requests
+    assert GitHub(fake.url, TOKEN, fake.repository, login="mona_acme").whoami() == "mona_acme"  # an Enterprise Managed User
+    with pytest.raises(GitHubError) as caught:
+        GitHub(fake.url, TOKEN, fake.repository, login="@acme deployer")
+    assert "GPU_GITHUB_LOGIN is not a GitHub login" in caught.value.summary and "<app-slug>[bot]" in caught.value.hint

@@ -100,6 +100,7 @@ def test_github_refusing_the_issue_fails_the_step_with_its_outputs_and_the_other
 
 
 MALLORY = {"login": "mallory", "id": 666, "type": "User"}
+OTHER_APP = {"login": "helpful-app[bot]", "id": 9001, "type": "Bot"}  # any GitHub App installed on the repository
 
 
 def _drifted(gha, fake, account, tmp_path):
@@ -133,16 +134,19 @@ def test_removing_the_label_does_not_make_a_second_issue(gha, fake, account, tmp
     assert done["state"] == "closed"
 
 
-def test_an_issue_someone_else_opened_with_the_marker_is_never_taken_for_gpuctl_s(gha, fake, account, tmp_path):
+@pytest.mark.parametrize("who", [MALLORY, OTHER_APP], ids=["a-person", "another-bot"])
+def test_an_issue_someone_else_opened_with_the_marker_is_never_taken_for_gpuctl_s(gha, fake, account, tmp_path, who):
     """Anyone may open an issue on a public repository, and start its body with gpuctl's
-    marker: gpuctl neither edits nor closes it (with the label too, which a triager may add),
-    opens its own, and names the imitation in the job log."""
+    marker, and so may any GitHub App installed on it: gpuctl neither edits nor closes it (with
+    the label too, which a triager may add), opens its own (a new issue notifies watchers; an
+    edit of the imitation would not, and its author could edit the report away), and names the
+    imitation in the job log."""
     gpu = config("api", max_workers=4)
     assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", gpu)).code == 0
     console_min_workers(account, 2)
     checkout = tree(tmp_path / "main", gpu)
     fake.labels["gpuctl-drift"] = {"name": "gpuctl-drift"}
-    fake.issues[7] = {"number": 7, "title": "gpuctl drift: all fine", "state": "open", "user": MALLORY, "labels": [fake.labels["gpuctl-drift"]],
+    fake.issues[7] = {"number": 7, "title": "gpuctl drift: all fine", "state": "open", "user": who, "labels": [fake.labels["gpuctl-drift"]],
                       "body": '<!-- gpuctl:drift key="gpu.jsonc" -->\nNothing drifted; see https://evil.example'}
     fake.issues[8] = dict(fake.issues[7], number=8, labels=[])
     forged = {n: dict(fake.issues[n]) for n in (7, 8)}
@@ -150,9 +154,9 @@ def test_an_issue_someone_else_opened_with_the_marker_is_never_taken_for_gpuctl_
     opened = gha.run(DRIFT, schedule(checkout))
     assert opened.job("drift").status == "success"
     ours = [i for i in fake.real_issues() if i["number"] not in forged]
-    assert len(ours) == 1 and ours[0]["user"]["type"] == "Bot"
+    assert len(ours) == 1 and ours[0]["user"]["login"] == "github-actions[bot]"
     assert all(fake.issues[n] == forged[n] for n in forged)
-    assert "issue #7 by @mallory starts with gpuctl's marker" in opened.job("drift").step("run").err
+    assert f"issue #7 by @{who['login']} starts with gpuctl's marker" in opened.job("drift").step("run").err
 
     console_min_workers(account, 0)
     assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"

@@ -131,22 +131,28 @@ def test_a_comment_github_refuses_fails_that_config_and_the_others_are_still_com
 
 
 MALLORY = {"login": "mallory", "id": 666, "type": "User"}
+OTHER_APP = {"login": "helpful-app[bot]", "id": 9001, "type": "Bot"}  # any GitHub App installed on the repository
+ACTIONS_BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}  # the Actions token: gpuctl's, or another workflow's
+APP_TOKEN = {"login": "acme-deployer[bot]", "id": 777, "type": "Bot"}  # a GitHub App's installation token
 FAKE_PLAN = '<!-- gpuctl:plan key="gpu.jsonc" part=1/1 -->\n### gpuctl plan: No changes. The account matches gpu.jsonc.\n'
 
 
-def test_a_comment_that_imitates_the_plan_is_never_taken_for_gpuctl_s(gha, fake, tmp_path):
-    """Anyone may comment on a pull request. A comment that starts with gpuctl's marker is not
-    edited into the plan (its author could edit it back to a fake one) nor deleted: gpuctl posts
-    its own, which names the impostor, and a push later edits only its own."""
+@pytest.mark.parametrize("who", [MALLORY, OTHER_APP], ids=["a-person", "another-bot"])
+def test_a_comment_that_imitates_the_plan_is_never_taken_for_gpuctl_s(gha, fake, tmp_path, who):
+    """Anyone may comment on a pull request, and so may any GitHub App installed on the
+    repository: being a bot does not make a comment gpuctl's. A comment that starts with
+    gpuctl's marker is not edited into the plan (its author could edit it back to a fake one)
+    nor deleted: gpuctl posts its own, which names the impostor, and a push later edits only
+    its own."""
     fake.add_pull(13, "6" * 40)
-    impostor = fake.add_comment(13, FAKE_PLAN, MALLORY)
-    stale = fake.add_comment(13, FAKE_PLAN.replace("part=1/1", "part=2/2"), MALLORY)
+    impostor = fake.add_comment(13, FAKE_PLAN, who)
+    stale = fake.add_comment(13, FAKE_PLAN.replace("part=1/1", "part=2/2"), who)
     run = gha.run(PLAN, pull_request(13, "6" * 40, tree(tmp_path / "pr", config("api"))))
     assert run.job("plan").status == "success", run.job("plan").steps
     assert fake.comments[impostor["id"]]["body"] == FAKE_PLAN and stale["id"] in fake.comments  # untouched
-    (ours,) = [c for c in fake.comments_on(13) if c["user"]["type"] == "Bot"]
-    assert "will be created" in ours["body"] and "by @mallory" in ours["body"] and "gpuctl did not write them" in ours["body"]
-    assert "comment %d by @mallory starts with gpuctl's marker" % impostor["id"] in run.job("plan").step("run").err
+    (ours,) = [c for c in fake.comments_on(13) if c["user"] == ACTIONS_BOT]
+    assert "will be created" in ours["body"] and f"by @{who['login']}" in ours["body"] and "gpuctl did not write them" in ours["body"]
+    assert f"comment {impostor['id']} by @{who['login']} starts with gpuctl's marker" in run.job("plan").step("run").err
     fake.add_pull(13, "7" * 40)
     again = gha.run(PLAN, pull_request(13, "7" * 40, tree(tmp_path / "push2", config("api", max_workers=4))))
     assert again.job("plan").status == "success"
@@ -169,6 +175,61 @@ def test_a_personal_token_finds_its_own_comment_by_its_user(gha, fake, tmp_path)
     assert fake.comments[impostor["id"]]["body"] == FAKE_PLAN
     assert "workers.max" in fake.comments[mine["id"]]["body"] and len(fake.comments_on(14)) == 2
     no_secrets(second, fake)
+
+
+def test_an_app_token_edits_its_own_comment_and_not_the_actions_bot_s(gha, fake, tmp_path):
+    """With a GitHub App's installation token gpuctl writes as `<app-slug>[bot]`, which GitHub
+    names when asked (GraphQL viewer; REST `GET /user` refuses such a token). Its own comment
+    is edited in place; one by github-actions[bot] (another workflow of the repository, with a
+    copied marker) is someone else's and stays as it was."""
+    fake.token_user = APP_TOKEN
+    fake.add_pull(17, "1" * 40)
+    other_workflow = fake.add_comment(17, FAKE_PLAN, ACTIONS_BOT)
+    first = gha.run(PLAN, pull_request(17, "1" * 40, tree(tmp_path / "push1", config("api"))))
+    assert first.job("plan").status == "success", first.job("plan").steps
+    (mine,) = [c for c in fake.comments_on(17) if c["user"] == APP_TOKEN]
+    fake.add_pull(17, "2" * 40)
+    second = gha.run(PLAN, pull_request(17, "2" * 40, tree(tmp_path / "push2", config("api", max_workers=4))))
+    assert second.job("plan").status == "success"
+    assert fake.comments[other_workflow["id"]]["body"] == FAKE_PLAN and len(fake.comments_on(17)) == 2
+    assert "workers.max" in fake.comments[mine["id"]]["body"]
+    assert [(r["method"], r["path"].rsplit("/", 1)[-1]) for r in fake.writes()] == [("POST", "comments"), ("PATCH", str(mine["id"]))]
+
+
+def test_when_github_will_not_say_who_the_token_is_no_marked_comment_is_touched(gha, fake, tmp_path):
+    """gpuctl never guesses whose a marked comment is: when GitHub will not say which account
+    the token writes as, the comment is not written (the step fails, naming the github-login
+    input), and nothing is edited or deleted. With github-login given, it is gpuctl's again."""
+    fake.add_pull(18, "3" * 40)
+    first = gha.run(PLAN, pull_request(18, "3" * 40, tree(tmp_path / "push1", config("api"))))
+    assert first.job("plan").status == "success"
+    (mine,) = [dict(c) for c in fake.comments_on(18)]
+    foreign = fake.add_comment(18, FAKE_PLAN.replace("part=1/1", "part=2/2"), OTHER_APP)
+    fake.viewer_errors = [{"type": "FORBIDDEN", "message": "Resource not accessible by integration"}]
+    fake.add_pull(18, "4" * 40)
+    refused = gha.run(PLAN, pull_request(18, "4" * 40, tree(tmp_path / "push2", config("api", max_workers=4))))
+    job = refused.job("plan")
+    assert job.status == "failure" and job.step("gpuctl").outputs["exit_code"] == "1"
+    assert "GitHub did not say which account the token writes as" in job.step("run").err and "github-login" in job.step("run").err
+    assert fake.comments[mine["id"]] == mine and foreign["id"] in fake.comments and not fake.writes()[1:]
+    assert "Traceback" not in refused.texts()
+
+    gha.action_inputs["github-login"] = "github-actions[bot]"
+    given = gha.run(PLAN, pull_request(18, "4" * 40, tree(tmp_path / "push3", config("api", max_workers=4))))
+    assert given.job("plan").status == "success", given.job("plan").steps
+    assert "workers.max" in fake.comments[mine["id"]]["body"] and fake.comments[foreign["id"]]["body"] == foreign["body"]
+
+
+def test_a_github_login_that_is_not_the_token_s_is_reported(gha, fake, tmp_path):
+    """A github-login input naming another account would leave gpuctl unable to find its own
+    comment again: GitHub's answer to the comment it just posted shows the real author, and the
+    job log says which login to give."""
+    gha.action_inputs["github-login"] = "helpful-app[bot]"
+    fake.add_pull(19, "5" * 40)
+    run = gha.run(PLAN, pull_request(19, "5" * 40, tree(tmp_path / "pr", config("api"))))
+    assert run.job("plan").status == "success"
+    err = run.job("plan").step("run").err
+    assert "the plan comment gpuctl just wrote is by @github-actions[bot], but GPU_GITHUB_LOGIN" in err and "says @helpful-app[bot]" in err
 
 
 def test_configs_that_would_share_a_plan_file_are_refused_and_a_repeated_one_is_planned_once(gha, fake, tmp_path):
