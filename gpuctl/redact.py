@@ -9,6 +9,15 @@ as in the plan document.
 Secrets gpuctl knows (the RunPod key, the GitHub token, `${VAR}` values): `AppContext.protect`
 registers every form of one (`output_forms`), and `Redacting` (on stdout and stderr) and
 `redact` (for files and GitHub comments) replace them with "(redacted)".
+
+Masking whole forms works only on text that still holds the whole secret. What cuts text
+before it reaches a stream is handled where it cuts:
+
+- rich lays text out for a width (a terminal's, or COLUMNS=40 in CI): it folds a long word
+  over several lines and crops or ellipsizes a table cell, so a secret would reach the stream
+  in pieces. gpuctl's console (`AppContext.console`) masks every text with `redact_text` as it
+  is handed to rich's layout, before any wrapping, whatever the renderable (a line, a table
+  cell, a panel, a progress bar, a live display).
 """
 
 from __future__ import annotations
@@ -56,13 +65,34 @@ def _hidden(env: Any) -> Any:
 MIN_SECRET = 6  # shorter values are too likely to occur by chance to be replaced
 
 
+REDACTED = "(redacted)"
+
+
 def redact(text: str, secrets: set[str], order: list[str] | None = None) -> str:
     """`text` with every registered secret replaced by "(redacted)", the longest first (a
     secret that contains another is masked whole, not left with its tail showing). `order` is
     `secrets` so sorted, when the caller keeps it."""
     for secret in order if order is not None else sorted(secrets, key=len, reverse=True):
         if secret in text:
-            text = text.replace(secret, "(redacted)")
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def redact_text(text: Any, order: list[str]) -> Any:
+    """A rich `Text` with every secret of `order` (longest first) replaced by "(redacted)",
+    styles kept around it: what gpuctl's console renders, before rich wraps or crops it."""
+    for secret in order:
+        plain = text.plain
+        if secret not in plain:
+            continue
+        cuts, at = [], plain.find(secret)
+        while at != -1:
+            cuts += [at, at + len(secret)]
+            at = plain.find(secret, at + len(secret))
+        masked = text.blank_copy()  # its style, justification, wrapping and end
+        for n, piece in enumerate(text.divide(cuts)):  # before, secret, between, secret, ..., after
+            masked.append_text(piece.blank_copy(REDACTED) if n % 2 else piece)
+        text = masked
     return text
 
 
@@ -116,10 +146,21 @@ class Redacting(Wrapping):
 
     def __init__(self, inner: TextIO, secrets: set[str]):
         super().__init__(inner)
-        self.secrets = secrets
-        self._order: list[str] = []
+        self.order = Order(secrets)
 
     def write(self, text: str) -> int:
-        if len(self._order) != len(self.secrets):  # the set only grows (AppContext.protect)
-            self._order = sorted(self.secrets, key=len, reverse=True)
-        return self.inner.write(redact(text, self.secrets, self._order))
+        return self.inner.write(redact(text, self.order.secrets, self.order()))
+
+
+class Order:
+    """A registered set of secrets, longest first, sorted again only when the set has grown
+    (it only grows: AppContext.protect)."""
+
+    def __init__(self, secrets: set[str]):
+        self.secrets = secrets
+        self._sorted: list[str] = []
+
+    def __call__(self) -> list[str]:
+        if len(self._sorted) != len(self.secrets):
+            self._sorted = sorted(self.secrets, key=len, reverse=True)
+        return self._sorted

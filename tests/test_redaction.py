@@ -74,3 +74,50 @@ def test_what_goes_to_github_is_masked_in_its_markdown_and_html_forms():
     app.protect(ODD)
     body = f"| {md.code(ODD)} | {md.text(ODD)} |\n\n```json\n{json.dumps({'v': ODD})}\n```\n"
     assert "canary" not in Job(app, actions=None).clean(body)
+
+
+# -- text rich lays out for a width -----------------------------------------------------------
+
+LONG = "sk_" + "".join(f"canary{i:02d}" for i in range(15))  # 123 characters, longer than any console line here
+
+
+def _pieces(text: str, secret: str = LONG, size: int = 5) -> list[str]:
+    """Each run of `size` characters of `secret` that `text` shows, line breaks taken out."""
+    flat = text.replace("\n", "")
+    return sorted({secret[i:i + size] for i in range(len(secret) - size + 1) if secret[i:i + size] in flat})
+
+
+def _narrow_app(width: int) -> tuple[AppContext, io.StringIO]:
+    out = io.StringIO()
+    return AppContext(environ={"COLUMNS": str(width)}, stdout=out, stderr=io.StringIO()), out
+
+
+def test_rich_never_folds_or_crops_a_secret_into_pieces_at_any_width():
+    """rich folds a word longer than the line and crops a cell: at 40 or 12 columns the secret
+    reached the stream in pieces that no registered form matches. gpuctl's console masks each
+    text before rich lays it out, in a line, a table cell (folded or ellipsized), a panel and
+    a progress line alike; a secret registered after the console was made is masked too."""
+    from rich.panel import Panel
+    from rich.progress import Progress, TextColumn
+    from rich.table import Table
+    from rich.text import Text
+
+    for width in (40, 12):
+        app, out = _narrow_app(width)
+        console = app.console()
+        app.protect(LONG)
+        console.print(Text.assemble(("error: ", "bold red"), f"the token {LONG} was refused"))
+        console.print(f"plain {LONG!r} string")
+        for overflow in ("fold", "ellipsis", "crop"):
+            table = Table()
+            table.add_column("NAME", overflow=overflow)
+            table.add_column("VALUE", overflow=overflow)
+            table.add_row("echo", LONG)
+            console.print(table)
+        console.print(Panel(Text(f"url {LONG}"), title="status"))
+        progress = Progress(TextColumn("{task.description}"), console=console)
+        progress.add_task(f"waiting · job {LONG}")
+        console.print(progress.make_tasks_table(progress.tasks))
+        shown = out.getvalue()
+        assert _pieces(shown) == [], shown
+        assert width < 40 or shown.count("(redacted)") == 7, shown  # at 12 columns "(redacted)" is folded itself
