@@ -76,7 +76,7 @@ def test_what_goes_to_github_is_masked_in_its_markdown_and_html_forms():
     assert "canary" not in Job(app, actions=None).clean(body)
 
 
-# -- text rich lays out for a width -----------------------------------------------------------
+# -- text cut before it reaches the stream ---------------------------------------------------
 
 LONG = "sk_" + "".join(f"canary{i:02d}" for i in range(15))  # 123 characters, longer than any console line here
 
@@ -121,3 +121,54 @@ def test_rich_never_folds_or_crops_a_secret_into_pieces_at_any_width():
         shown = out.getvalue()
         assert _pieces(shown) == [], shown
         assert width < 40 or shown.count("(redacted)") == 7, shown  # at 12 columns "(redacted)" is folded itself
+
+
+def test_the_start_of_a_secret_a_cut_leaves_is_masked_in_the_forms_outputs_write_it_in():
+    """`clip` marks every cut gpuctl makes with "…"; the start of a secret that runs up to it
+    is masked, written as it is, in a repr, or in `--json` (where the mark is `\\u2026`)."""
+    from gpuctl.redact import clip, redact
+
+    app, out = _app()
+    app.protect(LONG)
+    answer = {"answer": "x" * 150 + LONG}
+    message = f"the answer has no choices: {clip(str(answer), 200)}"
+    for text in (message, json.dumps({"error": message}), json.dumps({"error": message}, ensure_ascii=False), repr(message)):
+        app.stdout.write(text + "\n")
+    assert _pieces(out.getvalue()) == [], out.getvalue()
+    assert out.getvalue().count("x(redacted)…") == 3 and "x(redacted)\\u2026" in out.getvalue()
+    folded, out = _narrow_app(40)
+    folded.protect(LONG)
+    folded.console().print(message)  # rich would fold the cut start over lines, away from the mark
+    assert _pieces(out.getvalue()) == [] and "(redacted)…" in out.getvalue().replace("\n", ""), out.getvalue()
+    assert redact(clip(LONG, 3), set(), [LONG]) == "sk_…"  # three characters tell nothing: left as they are
+    assert redact("endpoint.echo: creating…", set(), [LONG]) == "endpoint.echo: creating…"
+
+
+def test_a_long_id_an_error_repeats_shows_none_of_a_secret_it_is():
+    """A bad id is repeated cut to 40 characters: a key pasted where an id belongs (or a worker
+    id from a careless answer) left its first 40 characters in the error."""
+    from gpuctl.provider.http import check_id
+    from gpuctl.provider.errors import InvalidId
+
+    app, _ = _app()
+    app.protect(LONG)
+    try:
+        check_id("job", LONG + ".")
+    except InvalidId as error:
+        app.stderr.write(error.format())
+    assert _pieces(app.stderr.inner.getvalue()) == [] and "(redacted)…" in app.stderr.inner.getvalue()
+
+
+def test_what_rich_itself_ellipsizes_is_masked_by_the_stream_too():
+    """The stream is the last line of defence: a console that is not gpuctl's (no masking
+    before layout) cuts a cell to its start and "…", and the masker still hides that start."""
+    from rich.console import Console
+    from rich.table import Table
+
+    app, out = _app()
+    app.protect(LONG)
+    table = Table()
+    table.add_column("VALUE", overflow="ellipsis", no_wrap=True)
+    table.add_row(LONG)
+    Console(file=app.stdout, width=30, color_system=None).print(table)
+    assert _pieces(out.getvalue()) == [], out.getvalue()
