@@ -9,10 +9,25 @@ as in the plan document.
 Secrets gpuctl knows (the RunPod key, the GitHub token, `${VAR}` values): `AppContext.protect`
 registers every form of one (`output_forms`), and `Redacting` (on stdout and stderr) and
 `redact` (for files and GitHub comments) replace them with "(redacted)".
+
+Masking whole forms works only on text that still holds the whole secret. Two things cut text
+before it reaches a stream, and each is handled where it cuts:
+
+- rich lays text out for a width (a terminal's, or COLUMNS=40 in CI): it folds a long word
+  over several lines and crops or ellipsizes a table cell, so a secret would reach the stream
+  in pieces. gpuctl's console (`AppContext.console`) masks every text with `redact_text` as it
+  is handed to rich's layout, before any wrapping, whatever the renderable (a line, a table
+  cell, a panel, a progress bar, a live display).
+- gpuctl shortens long text from outside (an error body, a worker's answer) with `clip`, which
+  marks the cut with "…"; `redact` (and `redact_text`, before rich could fold it away from
+  the mark) masks the start of a secret (4 characters or more) that ends at such a mark, so a
+  cut through a secret shows none of it. rich's own ellipsis is the same mark, so what rich
+  crops is masked by the stream too.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any, TextIO
 
 from gpuctl.safetext import Wrapping
@@ -56,14 +71,90 @@ def _hidden(env: Any) -> Any:
 MIN_SECRET = 6  # shorter values are too likely to occur by chance to be replaced
 
 
+REDACTED = "(redacted)"
+CUT = "…"  # what ends text `clip` (or rich) shortened
+_CUT_FORMS = (CUT, json.dumps(CUT)[1:-1])  # as written, and as `--json` (ensure_ascii) writes it
+MIN_CUT = 4  # a shorter start of a secret at a cut is left alone: it tells nothing, and would mask by chance
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` shortened to `limit` characters, the cut marked with CUT: the one way gpuctl
+    shortens text from outside for a message, so `redact` can mask a secret the cut went
+    through (whose start alone no longer matches any registered form)."""
+    return text if len(text) <= limit else text[:limit] + CUT
+
+
 def redact(text: str, secrets: set[str], order: list[str] | None = None) -> str:
     """`text` with every registered secret replaced by "(redacted)", the longest first (a
-    secret that contains another is masked whole, not left with its tail showing). `order` is
-    `secrets` so sorted, when the caller keeps it."""
-    for secret in order if order is not None else sorted(secrets, key=len, reverse=True):
+    secret that contains another is masked whole, not left with its tail showing), and the
+    start of one cut off by a CUT mark too. `order` is `secrets` so sorted, when the caller
+    keeps it."""
+    order = order if order is not None else sorted(secrets, key=len, reverse=True)
+    for secret in order:
         if secret in text:
-            text = text.replace(secret, "(redacted)")
+            text = text.replace(secret, REDACTED)
+    if any(mark in text for mark in _CUT_FORMS):
+        text = _redact_cut_starts(text, order)
     return text
+
+
+def _redact_cut_starts(text: str, order: list[str]) -> str:
+    """`text` with the longest start of a secret that runs up to a CUT mark masked."""
+    for mark in _CUT_FORMS:
+        if mark not in text:
+            continue
+        pieces = text.split(mark)
+        for i, before in enumerate(pieces[:-1]):
+            longest = max((_start_at_end(before, secret) for secret in order), default=0)
+            if longest:
+                pieces[i] = before[:-longest] + REDACTED
+        text = mark.join(pieces)
+    return text
+
+
+def _start_at_end(text: str, secret: str) -> int:
+    """How many characters of the start of `secret` (MIN_CUT or more, not all of it) `text`
+    ends with; 0 if none."""
+    tail = text[-(len(secret) - 1):] if len(secret) > 1 else ""
+    head = secret[:MIN_CUT]
+    at = tail.find(head)
+    while at != -1:  # the first match is the longest start
+        if secret.startswith(tail[at:]):
+            return len(tail) - at
+        at = tail.find(head, at + 1)
+    return 0
+
+
+def redact_text(text: Any, order: list[str]) -> Any:
+    """A rich `Text` masked as `redact` masks a string (each secret of `order`, longest first,
+    then the start of one cut off by a CUT mark), styles kept around what is replaced: what
+    gpuctl's console renders, before rich wraps or crops it."""
+    for secret in order:
+        plain = text.plain
+        if secret not in plain:
+            continue
+        spans, at = [], plain.find(secret)
+        while at != -1:
+            spans.append((at, at + len(secret)))
+            at = plain.find(secret, at + len(secret))
+        text = _replaced(text, spans)
+    plain, spans, reach = text.plain, [], len(order[0]) if order else 0
+    for mark in _CUT_FORMS:
+        at = plain.find(mark)
+        while at != -1:
+            longest = max((_start_at_end(plain[max(0, at - reach):at], secret) for secret in order), default=0)
+            if longest and (not spans or spans[-1][1] <= at - longest):
+                spans.append((at - longest, at))
+            at = plain.find(mark, at + len(mark))
+    return _replaced(text, sorted(spans)) if spans else text
+
+
+def _replaced(text: Any, spans: list[tuple[int, int]]) -> Any:
+    """`text` (a rich Text) with each of the ordered, disjoint `spans` replaced by "(redacted)"."""
+    masked = text.blank_copy()  # its style, justification, wrapping and end
+    for n, piece in enumerate(text.divide([at for span in spans for at in span])):  # before, secret, between, ..., after
+        masked.append_text(piece.blank_copy(REDACTED) if n % 2 else piece)
+    return masked
 
 
 def output_forms(secret: str) -> set[str]:
@@ -77,7 +168,6 @@ def output_forms(secret: str) -> set[str]:
     one line at a time. A line of punctuation alone (the "    }," of a JSON secret) is not,
     or masking it would break gpu's own JSON."""
     import html
-    import json
 
     from gpuctl.render import md
     from gpuctl.safetext import printable
@@ -116,10 +206,21 @@ class Redacting(Wrapping):
 
     def __init__(self, inner: TextIO, secrets: set[str]):
         super().__init__(inner)
-        self.secrets = secrets
-        self._order: list[str] = []
+        self.order = Order(secrets)
 
     def write(self, text: str) -> int:
-        if len(self._order) != len(self.secrets):  # the set only grows (AppContext.protect)
-            self._order = sorted(self.secrets, key=len, reverse=True)
-        return self.inner.write(redact(text, self.secrets, self._order))
+        return self.inner.write(redact(text, self.order.secrets, self.order()))
+
+
+class Order:
+    """A registered set of secrets, longest first, sorted again only when the set has grown
+    (it only grows: AppContext.protect)."""
+
+    def __init__(self, secrets: set[str]):
+        self.secrets = secrets
+        self._sorted: list[str] = []
+
+    def __call__(self) -> list[str]:
+        if len(self._sorted) != len(self.secrets):
+            self._sorted = sorted(self.secrets, key=len, reverse=True)
+        return self._sorted

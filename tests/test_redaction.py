@@ -74,3 +74,101 @@ def test_what_goes_to_github_is_masked_in_its_markdown_and_html_forms():
     app.protect(ODD)
     body = f"| {md.code(ODD)} | {md.text(ODD)} |\n\n```json\n{json.dumps({'v': ODD})}\n```\n"
     assert "canary" not in Job(app, actions=None).clean(body)
+
+
+# -- text cut before it reaches the stream ---------------------------------------------------
+
+LONG = "sk_" + "".join(f"canary{i:02d}" for i in range(15))  # 123 characters, longer than any console line here
+
+
+def _pieces(text: str, secret: str = LONG, size: int = 5) -> list[str]:
+    """Each run of `size` characters of `secret` that `text` shows, line breaks taken out."""
+    flat = text.replace("\n", "")
+    return sorted({secret[i:i + size] for i in range(len(secret) - size + 1) if secret[i:i + size] in flat})
+
+
+def _narrow_app(width: int) -> tuple[AppContext, io.StringIO]:
+    out = io.StringIO()
+    return AppContext(environ={"COLUMNS": str(width)}, stdout=out, stderr=io.StringIO()), out
+
+
+def test_rich_never_folds_or_crops_a_secret_into_pieces_at_any_width():
+    """rich folds a word longer than the line and crops a cell: at 40 or 12 columns the secret
+    reached the stream in pieces that no registered form matches. gpuctl's console masks each
+    text before rich lays it out, in a line, a table cell (folded or ellipsized), a panel and
+    a progress line alike; a secret registered after the console was made is masked too."""
+    from rich.panel import Panel
+    from rich.progress import Progress, TextColumn
+    from rich.table import Table
+    from rich.text import Text
+
+    for width in (40, 12):
+        app, out = _narrow_app(width)
+        console = app.console()
+        app.protect(LONG)
+        console.print(Text.assemble(("error: ", "bold red"), f"the token {LONG} was refused"))
+        console.print(f"plain {LONG!r} string")
+        for overflow in ("fold", "ellipsis", "crop"):
+            table = Table()
+            table.add_column("NAME", overflow=overflow)
+            table.add_column("VALUE", overflow=overflow)
+            table.add_row("echo", LONG)
+            console.print(table)
+        console.print(Panel(Text(f"url {LONG}"), title="status"))
+        progress = Progress(TextColumn("{task.description}"), console=console)
+        progress.add_task(f"waiting · job {LONG}")
+        console.print(progress.make_tasks_table(progress.tasks))
+        shown = out.getvalue()
+        assert _pieces(shown) == [], shown
+        assert width < 40 or shown.count("(redacted)") == 7, shown  # at 12 columns "(redacted)" is folded itself
+
+
+def test_the_start_of_a_secret_a_cut_leaves_is_masked_in_the_forms_outputs_write_it_in():
+    """`clip` marks every cut gpuctl makes with "…"; the start of a secret that runs up to it
+    is masked, written as it is, in a repr, or in `--json` (where the mark is `\\u2026`)."""
+    from gpuctl.redact import clip, redact
+
+    app, out = _app()
+    app.protect(LONG)
+    answer = {"answer": "x" * 150 + LONG}
+    message = f"the answer has no choices: {clip(str(answer), 200)}"
+    for text in (message, json.dumps({"error": message}), json.dumps({"error": message}, ensure_ascii=False), repr(message)):
+        app.stdout.write(text + "\n")
+    assert _pieces(out.getvalue()) == [], out.getvalue()
+    assert out.getvalue().count("x(redacted)…") == 3 and "x(redacted)\\u2026" in out.getvalue()
+    folded, out = _narrow_app(40)
+    folded.protect(LONG)
+    folded.console().print(message)  # rich would fold the cut start over lines, away from the mark
+    assert _pieces(out.getvalue()) == [] and "(redacted)…" in out.getvalue().replace("\n", ""), out.getvalue()
+    assert redact(clip(LONG, 3), set(), [LONG]) == "sk_…"  # three characters tell nothing: left as they are
+    assert redact("endpoint.echo: creating…", set(), [LONG]) == "endpoint.echo: creating…"
+
+
+def test_a_long_id_an_error_repeats_shows_none_of_a_secret_it_is():
+    """A bad id is repeated cut to 40 characters: a key pasted where an id belongs (or a worker
+    id from a careless answer) left its first 40 characters in the error."""
+    from gpuctl.provider.http import check_id
+    from gpuctl.provider.errors import InvalidId
+
+    app, _ = _app()
+    app.protect(LONG)
+    try:
+        check_id("job", LONG + ".")
+    except InvalidId as error:
+        app.stderr.write(error.format())
+    assert _pieces(app.stderr.inner.getvalue()) == [] and "(redacted)…" in app.stderr.inner.getvalue()
+
+
+def test_what_rich_itself_ellipsizes_is_masked_by_the_stream_too():
+    """The stream is the last line of defence: a console that is not gpuctl's (no masking
+    before layout) cuts a cell to its start and "…", and the masker still hides that start."""
+    from rich.console import Console
+    from rich.table import Table
+
+    app, out = _app()
+    app.protect(LONG)
+    table = Table()
+    table.add_column("VALUE", overflow="ellipsis", no_wrap=True)
+    table.add_row(LONG)
+    Console(file=app.stdout, width=30, color_system=None).print(table)
+    assert _pieces(out.getvalue()) == [], out.getvalue()

@@ -77,7 +77,7 @@ class AppContext:
         color = stream.isatty() and "NO_COLOR" not in self.environ
         width = int(self.environ.get("COLUMNS", "0") or 0) or None
         return Console(file=stream, color_system="auto" if color else None, width=width or (None if stream.isatty() else 100), highlight=False, soft_wrap=False,
-                       markup=False)  # text from the account is never read as rich markup
+                       markup=False, secrets=self.secrets)  # text from the account is never read as rich markup
 
     def note(self, message: str) -> None:
         """A one-line message for people, on stderr; control characters are escaped."""
@@ -88,12 +88,37 @@ class AppContext:
 
 @functools.cache
 def _console_class():
-    """rich's Console, but a closed pipe (`gpu serverless list | head -1`) reaches the entry
-    point as the BrokenPipeError it is: rich's own default exits 1, which gpuctl.cli.main could
-    not tell from an error (it ends gpu as git does, by SIGPIPE)."""
+    """rich's Console, but:
+
+    - every text is masked (`redact_text`) as it is handed to rich to lay out, before rich
+      folds it at the console's width or crops it to a cell: a registered secret never reaches
+      the stream in pieces that the stream's masker could not recognise (gpuctl.redact);
+    - a closed pipe (`gpu serverless list | head -1`) reaches the entry point as the
+      BrokenPipeError it is: rich's own default exits 1, which gpuctl.cli.main could not tell
+      from an error (it ends gpu as git does, by SIGPIPE)."""
     from rich.console import Console
+    from rich.protocol import rich_cast
+    from rich.text import Text
+
+    from gpuctl.redact import Order, redact, redact_text
 
     class PipeConsole(Console):
+        def __init__(self, *args, secrets: set[str], **kwargs):
+            super().__init__(*args, **kwargs)
+            self.order = Order(secrets)
+
+        def render(self, renderable, options=None):
+            """Each renderable, nested ones included (a table's cells, a panel's body, a live
+            display's lines), comes through here before it is laid out."""
+            order = self.order()
+            if order:
+                renderable = rich_cast(renderable)
+                if isinstance(renderable, Text):
+                    renderable = redact_text(renderable, order)
+                elif isinstance(renderable, str):
+                    renderable = redact(renderable, self.order.secrets, order)
+            return super().render(renderable, options)
+
         def on_broken_pipe(self) -> None:
             self.quiet = True  # nothing more to write: its reader is gone
             raise BrokenPipeError(errno.EPIPE, "the reader of gpu's output went away")

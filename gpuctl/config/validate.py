@@ -13,6 +13,7 @@ from gpuctl.config import references
 from gpuctl.config.shape import PRINTABLE_NAME, TOP_LEVEL_KEYS, ServerlessBlock, read_block
 from gpuctl.config.source import Source
 from gpuctl.errors import ConfigError, Diagnostic
+from gpuctl.redact import clip
 from gpuctl.spelling import closest, did_you_mean
 
 _JSON_TYPE = {dict: "an object", list: "a list", str: "a string", bool: "true/false", int: "a number", float: "a number", type(None): "null"}
@@ -34,7 +35,7 @@ def show(value: Any, secret: bool) -> str:
         text = json.dumps(value, ensure_ascii=False)  # escapes control characters: never replay them to a terminal
     except (TypeError, ValueError):
         text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return clip(text, 59)
 
 
 def type_hint(kind: str, value: Any) -> str | None:
@@ -59,7 +60,7 @@ def _references(source: Source, block: ServerlessBlock, prefix: tuple) -> list[D
             if not closed:
                 out.append(source.diagnostic(prefix + ("runpod", "env", key), 'malformed reference: "${" without a closing "}"', "write ${NAME}; the value is read from the deploying environment"))
             elif not references.NAME.fullmatch(name):
-                shown = name if len(name) <= 40 else name[:37] + "..."
+                shown = clip(name, 39)
                 out.append(source.diagnostic(prefix + ("runpod", "env", key), f'malformed reference "${{{shown}}}"', "write ${NAME} with letters, digits and '_'"))
     return out
 

@@ -12,6 +12,7 @@ from gpuctl.doctor.report import Finding, Problem, Verdict
 from gpuctl.provider.errors import AuthError, NotFound, TransportError
 from gpuctl.provider.http import LOOPBACK, path
 from gpuctl.provider.pacing import windows
+from gpuctl.redact import clip
 
 SLOW_S = 3.0  # an answer slower than this works, but every command will feel it
 _POLICY = re.compile(r'"?(\w+)"?\s*;\s*q=(\d+)\s*;\s*w=(\d+)')
@@ -136,4 +137,4 @@ HEADER_FIX = "file a gpuctl issue with a recording (--record DIR): the header fo
 def _header_problem(found: Exchange, name: str, text: str | None, parsed: object) -> Problem | None:
     if text is None:
         return Problem(f"{found.where}: {name}", "missing", "the other rate-limit header came without it")
-    return None if parsed else Problem(f"{found.where}: {name}", "invalid", f"cannot parse {text[:80]!r}")
+    return None if parsed else Problem(f"{found.where}: {name}", "invalid", f"cannot parse {clip(text, 80)!r}")

@@ -21,6 +21,7 @@ from functools import cache
 from typing import Any
 
 from gpuctl.catalog import state_dir
+from gpuctl.redact import clip
 
 
 @dataclass(frozen=True, order=True)
@@ -103,7 +104,7 @@ def _explain(error):
 
         yield from _explain(best_match(error.context))
         return
-    yield ShapeProblem(_dotted(error.absolute_path), "invalid", error.message[:200])
+    yield ShapeProblem(_dotted(error.absolute_path), "invalid", clip(error.message, 200))
 
 
 def unknown_fields(schema: dict[str, Any], value: Any, prefix: tuple = ()) -> set[str]:

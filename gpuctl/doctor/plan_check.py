@@ -24,6 +24,7 @@ from gpuctl.plan import plan as make_plan
 from gpuctl.plan.model import Action, Kind
 from gpuctl.v2 import data_center, volume_ids
 from gpuctl.provider.protocol import Provider
+from gpuctl.redact import clip
 
 TITLE = "Plan has no differences of form alone"
 FIX = ("file a gpuctl issue with this output and a recording (`gpu doctor --record DIR`): "
@@ -45,7 +46,7 @@ def _shown(path: str, value: Any) -> str:
     if path.startswith("env."):
         return "(value hidden)"
     text = json.dumps(value, default=str)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return clip(text, 59)
 
 
 def check_plan(provider: Provider, given: PlanInput | None) -> Finding:

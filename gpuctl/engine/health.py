@@ -20,6 +20,7 @@ from gpuctl.errors import ExitCode, GpuctlError
 from gpuctl.events import Emit, Note
 from gpuctl.jobs import FINAL, job_error, summary, wait_until_final
 from gpuctl.provider.protocol import Provider
+from gpuctl.redact import clip
 
 
 class Unhealthy(GpuctlError):
@@ -133,7 +134,7 @@ class HealthGate:
         answer = self.provider.openai(target.endpoint_id, route, self.check.smoke.body)
         if isinstance(answer, dict) and answer.get("choices"):
             return {"status": "passed"}
-        return {"status": "failed", "error": f"the answer of /{route} has no choices: {str(answer)[:200]}"}
+        return {"status": "failed", "error": f"the answer of /{route} has no choices: {clip(str(answer), 200)}"}
 
     def _rollback(self, target: Target) -> dict:
         from gpuctl.engine.rollback import apply_rollback, plan_rollback

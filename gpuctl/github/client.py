@@ -23,6 +23,7 @@ import httpx
 from gpuctl import __version__
 from gpuctl.errors import GpuctlError
 from gpuctl.github.env import Actions
+from gpuctl.redact import clip
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 IDEMPOTENT = ("GET", "PATCH", "PUT", "DELETE")
@@ -231,7 +232,7 @@ def _message(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
-        return response.text[:200]
+        return clip(response.text, 200)
     if not isinstance(body, dict):
         return ""
     details = "; ".join(str(e.get("message") or e.get("code") or e) for e in body.get("errors") or [] if isinstance(e, dict))

@@ -30,6 +30,7 @@ from gpuctl.provider.errors import (
     Unavailable,
 )
 from gpuctl.provider.pacing import Pacer
+from gpuctl.redact import CUT, clip
 from gpuctl.v2 import json_in
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
@@ -67,7 +68,9 @@ def shown(value: object) -> str:
     if not isinstance(value, str):
         return f"of type {type(value).__name__}"
     text = value[:_SHOWN].encode("unicode_escape").decode("ascii").replace('"', '\\"')
-    return f'"{text}"' + (f"… ({len(value)} characters)" if len(value) > _SHOWN else "")
+    if len(value) > _SHOWN:  # cut as `clip` cuts: the mark right after what is shown, so a secret cut here is masked
+        return f'"{text}{CUT}" ({len(value)} characters)'
+    return f'"{text}"'
 
 
 def check_id(kind: str, value: object) -> str:
@@ -286,7 +289,7 @@ def _json_checked(response: httpx.Response, where: str, write: bool) -> httpx.Re
         kind = response.headers.get("Content-Type") or "no Content-Type"
         error = AmbiguousWrite if write else ServerError
         raise error(f"{where}: answered {response.status_code} with a body that is not JSON ({kind})",
-                    status=response.status_code, detail=response.text[:200],
+                    status=response.status_code, detail=clip(response.text, 200),
                     hint="something between gpuctl and RunPod (a proxy, a captive portal) may have answered, or the answer was cut short; "
                          "check the network and RUNPOD_API_BASE_URL / RUNPOD_ENDPOINT_BASE_URL, then run the command again")
     first = [parsed]
@@ -309,7 +312,7 @@ def problem_detail(response: httpx.Response) -> str | None:
     try:
         body = response.json()
     except ValueError:
-        return response.text[:300] or None
+        return clip(response.text, 300) or None
     if not isinstance(body, dict):
         return None
     parts = [str(body[k]) for k in ("detail", "error", "message") if body.get(k)]
