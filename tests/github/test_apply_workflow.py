@@ -75,6 +75,30 @@ def test_a_plan_that_changed_since_review_is_refused_then_applied_by_a_person(gh
     no_secrets(replanned, fake)
 
 
+def test_the_second_of_two_pull_requests_planned_on_one_base_is_refused_naming_what_differs(gha, fake, account, tmp_path):
+    """Two pull requests planned against the same base, merged one after the other. The second's
+    field diff reads the same in its review and after the first merge (workers.min 0 → 1), yet
+    the body it would write now carries the first one's workers.max: the refusal names that
+    field with both values, instead of leaving the person to compare two identical-looking plans."""
+    deployed(account, tmp_path, config("api"))
+    first, second = tree(tmp_path / "pr-31", config("api", max_workers=3)), tree(tmp_path / "pr-32", config("api", min_workers=1))
+    fake.add_pull(31, "a1" * 20)
+    fake.add_pull(32, "a2" * 20)
+    assert gha.run(WORKFLOWS / "plan.yml", pull_request(31, "a1" * 20, first)).job("plan").status == "success"
+    assert gha.run(WORKFLOWS / "plan.yml", pull_request(32, "a2" * 20, second)).job("plan").status == "success"
+    fake.merge(31, "b1" * 20)
+    assert gha.run(WORKFLOWS / "apply.yml", push("b1" * 20, first)).job("apply").status == "success"
+    fake.merge(32, "b2" * 20)
+    writes = account.writes()
+
+    refused = gha.run(WORKFLOWS / "apply.yml", push("b2" * 20, tree(tmp_path / "main", config("api", max_workers=3, min_workers=1))))
+    assert refused.job("apply").status == "failure" and account.writes() == writes
+    assert ("endpoint.api: the update now differs from the reviewed update (workers.max: reviewed 2, now 3)"
+            in refused.job("apply").summary)
+    assert "workers.max: reviewed 2, now 3" in apply_comment(fake, 32)
+    no_secrets(refused, fake)
+
+
 def test_a_change_elsewhere_in_the_account_does_not_make_the_reviewed_plan_stale(gha, fake, account, tmp_path):
     deployed(account, tmp_path, config("api"))
     checkout = tree(tmp_path / "main", config("api", max_workers=3))
