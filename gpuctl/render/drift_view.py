@@ -57,12 +57,19 @@ def _cost_parts(doc: dict, address: str) -> list[str]:
 # -- text ------------------------------------------------------------------------------------
 
 
+def applying_note(doc: dict) -> str:
+    return (f"a gpuctl command of this project held its account lease when the account was read: {doc['applying']}. "
+            "Differences it was applying show here as drift; run the report again once it is done")
+
+
 def render_text(doc: dict) -> str:
     doc = for_people(doc)
     where = f'project "{doc["project_id"]}", provider {doc["provider"]}, config {doc["config"]}'
     if doc["in_sync"]:
         return f"In sync: the account matches gpu.jsonc ({where}).\n"
     lines = [f"Drift ({where}): {headline(doc)}."]
+    if doc.get("applying"):
+        lines += ["", f"note: {applying_note(doc)}"]
     for entry in doc["drift"]:
         lines += ["", *_text_entry(entry)]
     lines += ["", f"Cost of the drift (the account against gpu.jsonc; indicative, USD): {cost_line(doc)}"]
@@ -139,6 +146,8 @@ def render_markdown(doc: dict, limit: int = LIMIT) -> str:
     text = (f"## gpuctl drift: project {project}: {html.escape(headline(doc))}\n\n"
             f"**Summary:** {html.escape(headline(doc))}. Cost of the drift (the account against gpu.jsonc; indicative, USD): "
             f"**{cost_line(doc)}**.\n\nFound by `gpu serverless drift` against provider {provider}, config {_code(doc['config'])}.\n\n")
+    if doc.get("applying"):
+        text += f"> **Note:** {md.text(applying_note(doc))}\n\n"
     labels = _md_labels(doc)
     for i, entry in enumerate(doc["drift"]):
         section = _md_entry(doc, entry)

@@ -181,3 +181,31 @@ def test_an_endpoint_recreated_by_hand_under_its_name_is_drift_not_an_error(acco
     assert account.writes() == writes
     deploy = account.gpu("serverless", "deploy", "-y", cwd=proj, env={"DRIFT_TOKEN": SECRET})
     assert deploy.code == 1 and "is unmanaged" in deploy.err  # deploy still never touches it
+
+
+def test_a_report_made_while_a_deploy_applies_says_so(account, tmp_path):
+    """A scheduled report that runs while a merge is being applied sees the apply half-way:
+    its differences are the deploy's own writes. The report still shows them (drift, exit 2),
+    and says who held the project's lease when it read the account, so nobody runs `deploy -y`
+    by hand over a CI apply; once the deploy is done, the report is in sync and says nothing."""
+    deployed(account, tmp_path)
+    other = project(tmp_path / "merged", echo_config(env={"TOKEN": "${DRIFT_TOKEN}"}, max_workers=3))
+    account.faults({"op": "update", "kind": "endpoint", "action": "hang", "seconds": 20})  # longer than the three reports take
+    deploy = account.popen("serverless", "deploy", "-y", cwd=other, env={"DRIFT_TOKEN": SECRET})  # the merge, applied by CI
+    try:
+        for line in deploy.stderr:
+            if "updating" in line:  # under the lease, its write held by the account
+                break
+        result = drift(account, other)
+        assert result.code == 2, result.err
+        assert "note: a gpuctl command of this project held its account lease when the account was read: pid " in result.out
+        assert "`gpu serverless deploy -y`" in result.out
+        doc = drift(account, other, "--json").json()
+        jsonschema.validate(doc, DRIFT_SCHEMA)
+        assert doc["applying"].startswith(f"pid {deploy.pid} on ")
+        assert "> **Note:** a gpuctl command of this project held its account lease" in drift(account, other, "--format", "markdown").out
+    finally:
+        account.clear_faults()
+    assert deploy.wait(timeout=120) == 0
+    after = drift(account, other, "--json")
+    assert after.code == 0 and after.json()["applying"] is None
