@@ -118,6 +118,13 @@ def test_an_orphan_is_drift_with_what_it_costs(account, tmp_path):
     assert orphan["drift"] == "orphan" and "--prune" in orphan["what_to_do"]
     item = next(i for i in doc["cost_of_drift"]["items"] if i["address"] == "endpoint.echo")
     assert item["always_on_per_hour"] == pytest.approx(load_catalog().pools["ADA_24"].active_usd_per_hour)
+    # The issue body shows the commands as code, not as backslash-escaped backticks, and its
+    # legend names no one orphan's id as if it were the only one.
+    markdown = drift(account, proj, "--format", "markdown").out
+    assert f"**What to do:** owned by this project, no longer in gpu.jsonc and still running: `gpu serverless deploy --prune -y` deletes it, or `gpu serverless import {orphan['id']} --write`" in markdown
+    assert "\\`" not in markdown
+    legend = markdown.split("### What the labels ask", 1)[1]
+    assert "`gpu serverless import NAME --write`" in legend and orphan["id"] not in legend
 
 
 def test_a_failed_read_exits_1_never_0(account, tmp_path):
