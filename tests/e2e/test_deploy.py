@@ -90,6 +90,23 @@ def test_stale_saved_plan_is_refused_with_no_writes(account, tmp_path):
     result = account.gpu("serverless", "deploy", "--from-plan", "plan.json", cwd=proj)
     assert result.code == 1 and "the account changed since the plan was made" in result.err
     assert account.writes() == writes and account.endpoints() == []
+    # The volume is none of this plan's business: the refusal says so, rather than leaving the
+    # person to diff two plans that are the same.
+    assert "the plan's own changes are the same now: what changed is elsewhere in the account" in result.err
+
+
+def test_a_stale_saved_plan_names_the_resources_a_new_plan_treats_otherwise(account, tmp_path):
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    (proj / "gpu.jsonc").write_text((proj / "gpu.jsonc").read_text().replace('"max_workers": 2', '"max_workers": 3'))
+    assert account.gpu("serverless", "deploy", "--plan", "--out", "plan.json", cwd=proj).code == 0
+    (endpoint,) = account.endpoints()
+    assert account.server.http.patch(f"/v2/serverless/{endpoint['id']}", json={"workers": {"min": 1}}).status_code == 200  # the console
+    writes = account.writes()
+    result = account.gpu("serverless", "deploy", "--from-plan", "plan.json", cwd=proj)
+    assert result.code == 1 and "the account changed since the plan was made" in result.err
+    assert "a plan made now differs for endpoint.echo" in result.err
+    assert account.writes() == writes
 
 
 def test_saved_plan_applies_exactly(account, tmp_path):
