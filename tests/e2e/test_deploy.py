@@ -22,6 +22,20 @@ def test_quickstart_example_deploys_and_a_real_worker_answers(account, tmp_path)
     assert answer["status"] == "COMPLETED" and answer["output"] == {"echo": "hello local world", "words": 3}
 
 
+def test_a_deploy_in_a_git_checkout_leaves_nothing_for_git_to_commit(account, tmp_path):
+    """`git add -A` after a deploy must not commit this checkout's `.gpu/` (its lock and
+    journal are no other checkout's business): gpuctl makes `.gpu/` ignore itself."""
+    import subprocess
+
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    git = lambda *args: subprocess.run(["git", *args], cwd=proj, capture_output=True, text=True, check=True).stdout  # noqa: E731
+    git("init", "-q")
+    before = git("status", "--porcelain", "--untracked-files=all")
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    assert (proj / ".gpu" / "deploy.lock").exists()
+    assert git("status", "--porcelain", "--untracked-files=all") == before
+
+
 def test_second_deploy_makes_no_write_and_plan_is_clean(account, tmp_path):
     """R1 and R6: apply, then a plan is empty and neither run writes."""
     proj = project(tmp_path / "p", echo_config(volume="models"), {"handler.py": ECHO_HANDLER})
