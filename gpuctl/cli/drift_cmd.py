@@ -41,8 +41,19 @@ def report(app: AppContext, fmt: str, observed: str | None, provider: str | None
     s = _session(app, observed, provider, config)
     state = s.snapshot.observed if s.snapshot is not None else _observe(app, s)
     doc = build(to_document(s.plan(state, report=True)), s.catalog, {e["id"]: e for e in state.endpoints if isinstance(e.get("id"), str)})
+    doc["applying"] = _applying(state, doc["project_id"])
     _write(app, doc, fmt)
     return ExitCode.OK if doc["in_sync"] else ExitCode.CHANGES
+
+
+def _applying(state, project_id: str) -> str | None:
+    """The holder of the project's account lease when the account was read: a deploy, rollback
+    or delete writing now, whose changes may show as drift until it is done."""
+    import time
+
+    from gpuctl.engine.lease import live_holder
+
+    return live_holder(state.templates, project_id, time.time())
 
 
 def _session(app: AppContext, observed: str | None, provider: str | None, config: str | None):

@@ -19,6 +19,11 @@ def _configs(func):
     return click.option("--config", "configs", multiple=True, type=click.Path(), help="A gpu.jsonc to work on; repeat for several (default: ./gpu.jsonc).")(func)
 
 
+def _prune(func):
+    return click.option("--prune", is_flag=True, help="As deploy --prune: endpoints of the project no longer in gpu.jsonc are planned for deletion "
+                        "and deleted on apply. Give plan and apply the same setting: a plan reviewed with the other one is refused.")(func)
+
+
 def _policy(func):
     return click.option("--policy", type=click.Path(dir_okay=False), help="A policy file every plan must keep, as `deploy --policy` (docs/policy.md).")(func)
 
@@ -44,12 +49,14 @@ def github_group() -> None:
 @github_group.command("plan")
 @_configs
 @_policy
+@_prune
 @click.option("--plan-dir", type=click.Path(file_okay=False), default=DEFAULT_PLAN_DIR, show_default=True, help="Where to write one plan file per config (the plan artifact).")
 @click.option("--comment/--no-comment", default=True, show_default=True, help="Post or update the sticky comment on the pull request.")
 @click.option("--pr-file", type=click.Path(dir_okay=False), help="workflow_run runs (fork flow): a file holding the pull request's number, checked against the run's head commit.")
 @click.option("--artifact-prefix", default=DEFAULT_PREFIX, show_default=True, help="The plan artifact is named PREFIX-<head SHA> (the `artifact` output).")
 @click.pass_obj
-def plan(app: AppContext, configs: tuple[str, ...], provider: str | None, policy: str | None, plan_dir: str, comment: bool, pr_file: str | None, artifact_prefix: str) -> int:
+def plan(app: AppContext, configs: tuple[str, ...], provider: str | None, policy: str | None, prune: bool, plan_dir: str, comment: bool, pr_file: str | None,
+         artifact_prefix: str) -> int:
     """Plan each config; show the plans on the pull request and in the job summary.
 
     One sticky comment per config, found again by a hidden marker and edited in place on every
@@ -58,13 +65,15 @@ def plan(app: AppContext, configs: tuple[str, ...], provider: str | None, policy
     artifact, pr. Exits 1 on an error, 4 when a plan breaks the policy."""
     from gpuctl.github import plan_flow
 
-    opts = plan_flow.PlanOptions(configs or ("gpu.jsonc",), provider, app.cwd / plan_dir, comment, app.cwd / pr_file if pr_file else None, artifact_prefix, policy)
+    opts = plan_flow.PlanOptions(configs or ("gpu.jsonc",), provider, app.cwd / plan_dir, comment, app.cwd / pr_file if pr_file else None, artifact_prefix, policy,
+                                     prune)
     return _job(app, lambda job: plan_flow.run(job, opts))
 
 
 @github_group.command("apply")
 @_configs
 @_policy
+@_prune
 @click.option("--plan-dir", type=click.Path(file_okay=False), help="The reviewed plans (the downloaded plan artifact).")
 @click.option("--replan", is_flag=True, help="Apply the plan as it is now even when it is not the reviewed one (a person's decision).")
 @click.option("--pr", type=click.IntRange(min=1), help="The merged pull request, for the result comment.")
@@ -76,7 +85,7 @@ def plan(app: AppContext, configs: tuple[str, ...], provider: str | None, policy
 @click.option("--rollback-on-failure", is_flag=True, help="With --wait-healthy: put an endpoint that fails back on its previous version.")
 @click.option("--timeout", "health_timeout", type=DURATION, default="10m", show_default=True, help="With --wait-healthy: how long the gate may take in all.")
 @click.pass_obj
-def apply(app: AppContext, configs: tuple[str, ...], provider: str | None, policy: str | None, plan_dir: str | None, replan: bool, pr: int | None, comment: bool,
+def apply(app: AppContext, configs: tuple[str, ...], provider: str | None, policy: str | None, prune: bool, plan_dir: str | None, replan: bool, pr: int | None, comment: bool,
           lock_timeout: float, parallelism: int, wait_healthy: bool, smoke: str | None, rollback_on_failure: bool, health_timeout: float) -> int:
     """Apply the reviewed plan of each config, if it is still the plan.
 
@@ -90,7 +99,7 @@ def apply(app: AppContext, configs: tuple[str, ...], provider: str | None, polic
 
     health = health_options(app, False, wait_healthy, smoke, rollback_on_failure, health_timeout)
     opts = apply_flow.ApplyOptions(configs or ("gpu.jsonc",), provider, app.cwd / plan_dir if plan_dir else None, replan, pr, comment, lock_timeout, policy,
-                                   parallelism, health)
+                                   parallelism, health, prune)
     return _job(app, lambda job: apply_flow.run(job, opts))
 
 

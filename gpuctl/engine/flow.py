@@ -85,7 +85,8 @@ def check_saved(saved: dict, plan: Plan) -> None:
 
     fresh = to_document(plan)
     if saved.get("observed_digest") != fresh["observed_digest"]:
-        raise StalePlan("the account changed since the plan was made; refusing to apply it", hint="make a new plan (deploy --plan --out FILE) and review it")
+        raise StalePlan("the account changed since the plan was made; refusing to apply it", detail=_what_moved(saved, fresh),
+                        hint="make a new plan (deploy --plan --out FILE) and review it")
     if (saved.get("overrides") or []) != fresh["overrides"]:
         raise StalePlan(f"the plan was made with {_flags(saved.get('overrides'))}, and this run has {_flags(fresh['overrides'])}; refusing to apply it",
                         hint="apply it with the flags it was made with (`deploy --out` prints the whole command), or make a new plan")
@@ -95,6 +96,20 @@ def check_saved(saved: dict, plan: Plan) -> None:
                             hint="apply it with the --config, --provider and --prune it was made with, or make a new plan")
     if saved.get("resource_changes") != fresh["resource_changes"]:
         raise StalePlan("gpu.jsonc or the environment changed since the plan was made; refusing to apply it", hint="make a new plan and review it")
+
+
+def _what_moved(saved: dict, fresh: dict) -> str:
+    """Which resources a plan made now would treat otherwise than the saved plan does, or that
+    none would: the digest covers the whole account, so a change elsewhere (another team's
+    endpoint) refuses a plan whose own changes are still exactly right."""
+    was = {r.get("address"): r for r in saved.get("resource_changes") or [] if isinstance(r, dict)}
+    now = {r["address"]: r for r in fresh["resource_changes"]}
+    moved = [a for a in sorted(was.keys() | now.keys(), key=str) if was.get(a) != now.get(a)]
+    if not moved:
+        return ("the plan's own changes are the same now: what changed is elsewhere in the account (a resource this plan "
+                "does not touch), so a new plan shows the same changes")
+    shown = ", ".join(str(a) for a in moved[:10]) + (f" and {len(moved) - 10} more" if len(moved) > 10 else "")
+    return f"a plan made now differs for {shown}"
 
 
 def _flags(overrides: list[dict] | None) -> str:

@@ -235,6 +235,22 @@ def _alive(pid: str | None) -> bool:
     return True
 
 
+def live_holder(templates: Iterable[dict], project_id: str, now: float) -> str | None:
+    """Who holds project `project_id`'s account lease in these templates (as the account listed
+    them), when a holder is still renewing it; None when there is no lease or it is stale. For
+    readers that take no lease (drift): what they see may be a deploy's apply half-way."""
+    name = lease_name("project", project_id)
+    for template in templates:
+        if template.get("name") != name:
+            continue
+        try:
+            expires = float(env_of(template).get(EXPIRES, "0"))
+        except ValueError:
+            return None
+        return describe_holder(template, now) if now <= expires + SKEW_S else None
+    return None
+
+
 def project_lease(provider: Provider, project_id: str, command: str, on_note: Callable[[str], None], **options: Any) -> Lease:
     holder = f"pid {os.getpid()} on {socket.gethostname()} (`{command}`, since {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())})"
     return Lease(provider, lease_name("project", project_id), project_id, holder, on_note=on_note, **options)

@@ -28,6 +28,23 @@ def prepare(path: Path) -> Path:
         raise StateDirError(f"{directory} is not a directory", hint=f"move or delete the file {directory}; gpuctl keeps its lock and journal there. {SAFE}") from None
     except PermissionError:
         raise StateDirError(f"permission denied creating {directory}", hint="run gpu as a user who can write to the project directory") from None
+    _ignored_by_git(directory)
     if path.is_dir():
         raise StateDirError(f"{path} is a directory, where gpuctl keeps a file", hint=f"delete {path}; {SAFE}")
     return path
+
+
+IGNORE = "# gpuctl's local state (lock, journal): never commit it; deleting .gpu/ is always safe\n*\n"
+
+
+def _ignored_by_git(directory: Path) -> None:
+    """`.gpu/.gitignore` ignoring everything in `.gpu/`, as pytest and ruff do for their caches:
+    `git add -A` after a deploy would otherwise commit this checkout's lock and journal, and
+    another checkout (a CI runner) would read them as its own."""
+    marker = directory / ".gitignore"
+    if directory.name != ".gpu" or marker.exists():
+        return
+    try:
+        marker.write_text(IGNORE)
+    except OSError:
+        pass  # a read-only or odd directory: the lock and journal matter more than this

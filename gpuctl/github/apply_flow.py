@@ -35,6 +35,7 @@ class ApplyOptions:
     policy: str | None = None  # --policy FILE: a plan that breaks it is refused like a stale one
     parallelism: int = 10  # deploy --parallelism
     health: object | None = None  # deploy --wait-healthy [--smoke] [--rollback-on-failure] [--timeout]
+    prune: bool = False  # deploy --prune; a reviewed plan made with the other setting is refused (reviewed.differences)
 
 
 ATTEMPTS = 3  # fresh plan and apply, while the account keeps moving between the two
@@ -69,7 +70,7 @@ def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Appl
     key = job.key(config)
     try:
         for attempt in range(1, ATTEMPTS + 1):
-            fresh = runner.plan_document(job.app, config, opts.provider, opts.policy)
+            fresh = runner.plan_document(job.app, config, opts.provider, opts.policy, prune=opts.prune)
             if not fresh["has_changes"] and opts.health is None:
                 return Applied(key, 0, "nothing to apply: " + runner.plan_summary(fresh), f"### gpuctl: nothing to apply for `{key}`\n\n{runner.plan_summary(fresh)}\n" + job.footer("Checked", key))
             # With nothing to write and --wait-healthy, the apply below is the gate alone, as for
@@ -80,7 +81,7 @@ def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Appl
             saved = plan_file(scratch, key)
             runner.save_plan(fresh, saved)
             try:
-                result = runner.apply_saved(job.app, config, opts.provider, saved, opts.lock_timeout, opts.policy, opts.parallelism, opts.health)
+                result = runner.apply_saved(job.app, config, opts.provider, saved, opts.lock_timeout, opts.policy, opts.parallelism, opts.health, opts.prune)
             except runner.Stale as exc:
                 # Nothing was written. Another run of this merge may have applied it while this
                 # one waited for the lock, or the account moved elsewhere: plan and decide again.

@@ -25,6 +25,7 @@ class PlanOptions:
     pr_file: Path | None
     artifact_prefix: str
     policy: str | None = None  # --policy FILE
+    prune: bool = False  # --prune: plan the deletion of the project's endpoints no longer in gpu.jsonc, as deploy --prune
 
 
 @dataclass
@@ -115,7 +116,7 @@ def _failed(job: Job, key: str, head: str | None, exc: GpuctlError) -> Planned:
 
 def _plan_one(job: Job, config: str, key: str, path: Path, opts: PlanOptions, head: str | None, allow=None) -> Planned:
     try:
-        doc = runner.plan_document(job.app, config, opts.provider, opts.policy, allow)
+        doc = runner.plan_document(job.app, config, opts.provider, opts.policy, allow, opts.prune)
     except GpuctlError as exc:
         return _failed(job, key, head, exc)
     runner.save_plan(doc, path)

@@ -68,8 +68,59 @@ def differences(reviewed: dict, fresh: dict) -> list[str]:
         if old is None:
             lines.append(f"{new['address']}: {new['action']} was not in the reviewed plan")
         else:
-            lines.append(f"{new['address']}: the {new['action']} now differs from the reviewed {old['action']}")
+            what = what_differs(old, new)
+            lines.append(f"{new['address']}: the {new['action']} now differs from the reviewed {old['action']}" + (f" ({what})" if what else ""))
     return lines
+
+
+SHOWN = 5  # field differences named per resource; the rest are counted
+_LEAVES = ("sensitive", "unknown", "unknown_from")  # the plan document's stand-ins for values: compared whole
+
+
+def what_differs(old: dict, new: dict) -> str:
+    """The fields by which a fresh write differs from the reviewed one, with both values:
+    what the reviewer saw and what would be written now. The two plans' field diffs can look
+    the same while the body written is not (another pull request merged meanwhile changed a
+    field this one did not touch), so the paths are named, not only the resource. Values come
+    from the plan documents, which hold no secrets ({"sensitive": true} instead)."""
+    found = []
+    if old["id"] != new["id"]:
+        found.append(f"id: reviewed {_shown(old['id'])}, now {_shown(new['id'])}")
+    before, after = _flat(old["desired"]), _flat(new["desired"])
+    for path in sorted(before.keys() | after.keys()):
+        if before.get(path, _MISSING) != after.get(path, _MISSING):
+            found.append(f"{path}: reviewed {_shown(before.get(path, _MISSING))}, now {_shown(after.get(path, _MISSING))}")
+    named = {line.split(":", 1)[0] for line in found}
+    was, now = ({p: (b, a) for p, b, a in w["changes"]} for w in (old, new))
+    for path in sorted(was.keys() | now.keys()):
+        if path not in named and was.get(path) != now.get(path):
+            found.append(f"{path}: reviewed {_change(was.get(path))}, now {_change(now.get(path))}")
+    more = f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
+    return "; ".join(found[:SHOWN]) + more
+
+
+_MISSING = object()
+
+
+def _flat(body, prefix: str = "") -> dict:
+    """A desired body as dotted paths, as the plan names fields (`workers.max`, `env.HF_TOKEN`)."""
+    if not isinstance(body, dict) or (prefix and any(k in body for k in _LEAVES)):
+        return {prefix.rstrip("."): body} if prefix else {}
+    flat: dict = {}
+    for key, value in body.items():
+        flat.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) and value else {f"{prefix}{key}": value})
+    return flat
+
+
+def _shown(value) -> str:
+    if value is _MISSING:
+        return "absent"
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _change(change: tuple | None) -> str:
+    return "no change" if change is None else f"{_shown(change[0])} → {_shown(change[1])}"
 
 
 def in_place(reviewed: dict, fresh: dict) -> list[str]:

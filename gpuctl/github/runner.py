@@ -14,7 +14,7 @@ from gpuctl.errors import GpuctlError
 
 
 def _session(app: AppContext, config: str, provider: str | None, from_plan: str | None = None, lock_timeout: float = 0.0, policy: str | None = None,
-             parallelism: int = 10, health: object | None = None):
+             parallelism: int = 10, health: object | None = None, prune: bool = False):
     """gpu.jsonc and the provider resolved as `deploy` resolves them; the flow prints no plan
     (the job posts it), only notes and progress on stderr. A plan (no `from_plan`) shows a
     `${VAR}` the run does not have as unknown, as `deploy --plan` does: a fork's pull request
@@ -22,7 +22,7 @@ def _session(app: AppContext, config: str, provider: str | None, from_plan: str 
     from gpuctl.cli.deploy import DeployOptions, session
 
     return session(app, DeployOptions(plan_only=from_plan is None, observed=None, config=config, fmt="json", detailed_exitcode=False,
-                                      prune=False, provider=provider, yes=False, out=None, from_plan=from_plan, lock_timeout=lock_timeout,
+                                      prune=prune, provider=provider, yes=False, out=None, from_plan=from_plan, lock_timeout=lock_timeout,
                                       break_lock=False, json_result=True, overrides={}, policy=policy,
                                       unknown_env=from_plan is None, parallelism=parallelism, health=health))
 
@@ -33,7 +33,7 @@ def _captured(app: AppContext) -> tuple[AppContext, io.StringIO]:
     return AppContext(environ=app.environ, cwd=app.cwd, stdout=out, stderr=app.stderr, debug=app.debug, secrets=app.secrets), out
 
 
-def plan_document(app: AppContext, config: str, provider: str | None, policy: str | None = None, allow=None) -> dict:
+def plan_document(app: AppContext, config: str, provider: str | None, policy: str | None = None, allow=None, prune: bool = False) -> dict:
     """The plan document of `deploy --plan --config CONFIG` against the account. Never starts
     the local provider: a plan against an account that is not there is an error. `allow`, if
     given, is called with the loaded config (gpuctl.model.Desired: the project it plans, its
@@ -44,7 +44,7 @@ def plan_document(app: AppContext, config: str, provider: str | None, policy: st
     from gpuctl.cli.deploy import deployment_for
     from gpuctl.render.document import to_document
 
-    s = _session(app, config, provider, policy=policy)
+    s = _session(app, config, provider, policy=policy, prune=prune)
     scope = allow(s.desired) if allow is not None else None
     account = connect(app, s.target, start_local=False)
     try:
@@ -107,7 +107,7 @@ class Stopped(GpuctlError):
 
 
 def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: Path, lock_timeout: float, policy: str | None = None,
-                parallelism: int = 10, health: object | None = None) -> dict:
+                parallelism: int = 10, health: object | None = None, prune: bool = False) -> dict:
     """`deploy --from-plan PLAN_FILE --json [--parallelism N] [--wait-healthy ...]`: apply
     exactly that plan, refused (`Stale`) if the account or the config moved since it was made.
     Returns the deploy result document (its `health` says how the gate went); an apply that
@@ -118,7 +118,7 @@ def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: P
     from gpuctl.engine.flow import StalePlan
     from gpuctl.render.result import result_document
 
-    s = _session(app, config, provider, str(plan_file), lock_timeout, policy, parallelism, health)
+    s = _session(app, config, provider, str(plan_file), lock_timeout, policy, parallelism, health, prune)
     account = connect(app, s.target)
     try:
         result = deployment_for(s, account).apply()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 
 from gpuctl.render import md
-from gpuctl.render.drift import LABEL_WORDS, ORIGIN_ADVICE, ORIGIN_WORDS, ORIGINS, signed_money
+from gpuctl.render.drift import LABEL_WORDS, ORIGIN_ADVICE, ORIGIN_WORDS, ORIGINS, label_advice, signed_money
 from gpuctl.render.words import for_people, show
 
 LIMIT = 60_000  # GitHub caps an issue body at 65,536 characters
@@ -57,12 +57,19 @@ def _cost_parts(doc: dict, address: str) -> list[str]:
 # -- text ------------------------------------------------------------------------------------
 
 
+def applying_note(doc: dict) -> str:
+    return (f"a gpuctl command of this project held its account lease when the account was read: {doc['applying']}. "
+            "Differences it was applying show here as drift; run the report again once it is done")
+
+
 def render_text(doc: dict) -> str:
     doc = for_people(doc)
     where = f'project "{doc["project_id"]}", provider {doc["provider"]}, config {doc["config"]}'
     if doc["in_sync"]:
         return f"In sync: the account matches gpu.jsonc ({where}).\n"
     lines = [f"Drift ({where}): {headline(doc)}."]
+    if doc.get("applying"):
+        lines += ["", f"note: {applying_note(doc)}"]
     for entry in doc["drift"]:
         lines += ["", *_text_entry(entry)]
     lines += ["", f"Cost of the drift (the account against gpu.jsonc; indicative, USD): {cost_line(doc)}"]
@@ -110,7 +117,7 @@ def _md_entry(doc: dict, entry: dict) -> str:
     label = LABEL_WORDS.get(entry["drift"] or "")
     parts = [f"### {_code(entry['address'])}{ident}: {md.text(label or entry['reason'] or entry['action'])}\n"]
     if _says_more(entry):
-        parts.append(f"\n**What to do:** {md.text(entry['what_to_do'])}\n")
+        parts.append(f"\n**What to do:** {_advice(entry['what_to_do'])}\n")
     if entry["changes"]:
         parts.append("\n| path | gpu.jsonc | account | origin | what to do |\n|---|---|---|---|---|\n")
         for c in entry["changes"]:
@@ -122,12 +129,27 @@ def _md_entry(doc: dict, entry: dict) -> str:
     return "".join(parts) + "\n"
 
 
+_ANY = {"name": "NAME", "id": None, "kind": "endpoint", "action": "update"}  # a resource in general, for the legend
+
+
+def _advice(text: str) -> str:
+    """What-to-do text, whose commands are in backticks: each command as inline code, the
+    rest as text. Names and ids from the account may be in it; both renderings show any value
+    as written, so a backtick in a name can only shift which part is shown as code."""
+    parts = text.split("`")
+    if len(parts) % 2 == 0:
+        return md.text(text)
+    return "".join(md.code(part) if i % 2 else md.text(part) for i, part in enumerate(parts))
+
+
 def _md_labels(doc: dict) -> str:
     """What each label in this report asks the user to do; only the labels that occur."""
     origins = [o for o in ORIGINS if doc["summary"]["origins"][o]]
     lines = [f"- **{ORIGIN_WORDS[o]}**: {ORIGIN_ADVICE[o]}\n" for o in origins]
     seen = {e["drift"]: e for e in doc["drift"] if e["drift"]}
-    lines += [f"- **{LABEL_WORDS[label]}**: {md.text(entry['what_to_do'])}\n" for label, entry in seen.items()]
+    # What the label asks of any resource, not of the last one that carries it (its id would
+    # read as the only one to import).
+    lines += [f"- **{LABEL_WORDS[label]}**: {_advice(label_advice(label, _ANY, doc['project_id']))}\n" for label in seen]
     return "### What the labels ask\n\n" + "".join(lines) + "\n" if lines else ""
 
 
@@ -139,6 +161,8 @@ def render_markdown(doc: dict, limit: int = LIMIT) -> str:
     text = (f"## gpuctl drift: project {project}: {html.escape(headline(doc))}\n\n"
             f"**Summary:** {html.escape(headline(doc))}. Cost of the drift (the account against gpu.jsonc; indicative, USD): "
             f"**{cost_line(doc)}**.\n\nFound by `gpu serverless drift` against provider {provider}, config {_code(doc['config'])}.\n\n")
+    if doc.get("applying"):
+        text += f"> **Note:** {md.text(applying_note(doc))}\n\n"
     labels = _md_labels(doc)
     for i, entry in enumerate(doc["drift"]):
         section = _md_entry(doc, entry)

@@ -22,6 +22,20 @@ def test_quickstart_example_deploys_and_a_real_worker_answers(account, tmp_path)
     assert answer["status"] == "COMPLETED" and answer["output"] == {"echo": "hello local world", "words": 3}
 
 
+def test_a_deploy_in_a_git_checkout_leaves_nothing_for_git_to_commit(account, tmp_path):
+    """`git add -A` after a deploy must not commit this checkout's `.gpu/` (its lock and
+    journal are no other checkout's business): gpuctl makes `.gpu/` ignore itself."""
+    import subprocess
+
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    git = lambda *args: subprocess.run(["git", *args], cwd=proj, capture_output=True, text=True, check=True).stdout  # noqa: E731
+    git("init", "-q")
+    before = git("status", "--porcelain", "--untracked-files=all")
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    assert (proj / ".gpu" / "deploy.lock").exists()
+    assert git("status", "--porcelain", "--untracked-files=all") == before
+
+
 def test_second_deploy_makes_no_write_and_plan_is_clean(account, tmp_path):
     """R1 and R6: apply, then a plan is empty and neither run writes."""
     proj = project(tmp_path / "p", echo_config(volume="models"), {"handler.py": ECHO_HANDLER})
@@ -90,6 +104,23 @@ def test_stale_saved_plan_is_refused_with_no_writes(account, tmp_path):
     result = account.gpu("serverless", "deploy", "--from-plan", "plan.json", cwd=proj)
     assert result.code == 1 and "the account changed since the plan was made" in result.err
     assert account.writes() == writes and account.endpoints() == []
+    # The volume is none of this plan's business: the refusal says so, rather than leaving the
+    # person to diff two plans that are the same.
+    assert "the plan's own changes are the same now: what changed is elsewhere in the account" in result.err
+
+
+def test_a_stale_saved_plan_names_the_resources_a_new_plan_treats_otherwise(account, tmp_path):
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    (proj / "gpu.jsonc").write_text((proj / "gpu.jsonc").read_text().replace('"max_workers": 2', '"max_workers": 3'))
+    assert account.gpu("serverless", "deploy", "--plan", "--out", "plan.json", cwd=proj).code == 0
+    (endpoint,) = account.endpoints()
+    assert account.server.http.patch(f"/v2/serverless/{endpoint['id']}", json={"workers": {"min": 1}}).status_code == 200  # the console
+    writes = account.writes()
+    result = account.gpu("serverless", "deploy", "--from-plan", "plan.json", cwd=proj)
+    assert result.code == 1 and "the account changed since the plan was made" in result.err
+    assert "a plan made now differs for endpoint.echo" in result.err
+    assert account.writes() == writes
 
 
 def test_saved_plan_applies_exactly(account, tmp_path):

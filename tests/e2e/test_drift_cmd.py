@@ -118,6 +118,13 @@ def test_an_orphan_is_drift_with_what_it_costs(account, tmp_path):
     assert orphan["drift"] == "orphan" and "--prune" in orphan["what_to_do"]
     item = next(i for i in doc["cost_of_drift"]["items"] if i["address"] == "endpoint.echo")
     assert item["always_on_per_hour"] == pytest.approx(load_catalog().pools["ADA_24"].active_usd_per_hour)
+    # The issue body shows the commands as code, not as backslash-escaped backticks, and its
+    # legend names no one orphan's id as if it were the only one.
+    markdown = drift(account, proj, "--format", "markdown").out
+    assert f"**What to do:** owned by this project, no longer in gpu.jsonc and still running: `gpu serverless deploy --prune -y` deletes it, or `gpu serverless import {orphan['id']} --write`" in markdown
+    assert "\\`" not in markdown
+    legend = markdown.split("### What the labels ask", 1)[1]
+    assert "`gpu serverless import NAME --write`" in legend and orphan["id"] not in legend
 
 
 def test_a_failed_read_exits_1_never_0(account, tmp_path):
@@ -181,3 +188,31 @@ def test_an_endpoint_recreated_by_hand_under_its_name_is_drift_not_an_error(acco
     assert account.writes() == writes
     deploy = account.gpu("serverless", "deploy", "-y", cwd=proj, env={"DRIFT_TOKEN": SECRET})
     assert deploy.code == 1 and "is unmanaged" in deploy.err  # deploy still never touches it
+
+
+def test_a_report_made_while_a_deploy_applies_says_so(account, tmp_path):
+    """A scheduled report that runs while a merge is being applied sees the apply half-way:
+    its differences are the deploy's own writes. The report still shows them (drift, exit 2),
+    and says who held the project's lease when it read the account, so nobody runs `deploy -y`
+    by hand over a CI apply; once the deploy is done, the report is in sync and says nothing."""
+    deployed(account, tmp_path)
+    other = project(tmp_path / "merged", echo_config(env={"TOKEN": "${DRIFT_TOKEN}"}, max_workers=3))
+    account.faults({"op": "update", "kind": "endpoint", "action": "hang", "seconds": 20})  # longer than the three reports take
+    deploy = account.popen("serverless", "deploy", "-y", cwd=other, env={"DRIFT_TOKEN": SECRET})  # the merge, applied by CI
+    try:
+        for line in deploy.stderr:
+            if "updating" in line:  # under the lease, its write held by the account
+                break
+        result = drift(account, other)
+        assert result.code == 2, result.err
+        assert "note: a gpuctl command of this project held its account lease when the account was read: pid " in result.out
+        assert "`gpu serverless deploy -y`" in result.out
+        doc = drift(account, other, "--json").json()
+        jsonschema.validate(doc, DRIFT_SCHEMA)
+        assert doc["applying"].startswith(f"pid {deploy.pid} on ")
+        assert "> **Note:** a gpuctl command of this project held its account lease" in drift(account, other, "--format", "markdown").out
+    finally:
+        account.clear_faults()
+    assert deploy.wait(timeout=120) == 0
+    after = drift(account, other, "--json")
+    assert after.code == 0 and after.json()["applying"] is None

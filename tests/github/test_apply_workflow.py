@@ -75,6 +75,67 @@ def test_a_plan_that_changed_since_review_is_refused_then_applied_by_a_person(gh
     no_secrets(replanned, fake)
 
 
+def test_the_second_of_two_pull_requests_planned_on_one_base_is_refused_naming_what_differs(gha, fake, account, tmp_path):
+    """Two pull requests planned against the same base, merged one after the other. The second's
+    field diff reads the same in its review and after the first merge (workers.min 0 → 1), yet
+    the body it would write now carries the first one's workers.max: the refusal names that
+    field with both values, instead of leaving the person to compare two identical-looking plans."""
+    deployed(account, tmp_path, config("api"))
+    first, second = tree(tmp_path / "pr-31", config("api", max_workers=3)), tree(tmp_path / "pr-32", config("api", min_workers=1))
+    fake.add_pull(31, "a1" * 20)
+    fake.add_pull(32, "a2" * 20)
+    assert gha.run(WORKFLOWS / "plan.yml", pull_request(31, "a1" * 20, first)).job("plan").status == "success"
+    assert gha.run(WORKFLOWS / "plan.yml", pull_request(32, "a2" * 20, second)).job("plan").status == "success"
+    fake.merge(31, "b1" * 20)
+    assert gha.run(WORKFLOWS / "apply.yml", push("b1" * 20, first)).job("apply").status == "success"
+    fake.merge(32, "b2" * 20)
+    writes = account.writes()
+
+    refused = gha.run(WORKFLOWS / "apply.yml", push("b2" * 20, tree(tmp_path / "main", config("api", max_workers=3, min_workers=1))))
+    assert refused.job("apply").status == "failure" and account.writes() == writes
+    assert ("endpoint.api: the update now differs from the reviewed update (workers.max: reviewed 2, now 3)"
+            in refused.job("apply").summary)
+    assert "workers.max: reviewed 2, now 3" in apply_comment(fake, 32)
+    no_secrets(refused, fake)
+
+
+def with_input(tmp_path, workflow: str, line: str):
+    """A copy of an example workflow whose gpuctl step has one more `with:` input, as a team edits it."""
+    text = (WORKFLOWS / workflow).read_text()
+    command = next(l for l in text.splitlines() if l.strip().startswith("command: "))
+    copy = tmp_path / "workflows" / workflow
+    copy.parent.mkdir(exist_ok=True)
+    copy.write_text(text.replace(command, f"{command}\n{command[:len(command) - len(command.lstrip())]}{line}", 1))
+    return copy
+
+
+def test_an_endpoint_removed_in_a_pull_request_is_deleted_on_merge_with_prune(gha, fake, account, tmp_path):
+    """Removing (or renaming) a block in a reviewed pull request: with `prune: true` in plan.yml
+    and apply.yml, the comment shows the deletion and the merge applies it, instead of leaving
+    an orphan that bills until someone runs `deploy --prune` by hand. The same merge without
+    prune in apply.yml is refused as not the plan reviewed."""
+    deployed(account, tmp_path, config("api", "asr"))
+    plan, apply, apply_without = (with_input(tmp_path, "plan.yml", 'prune: "true"'), with_input(tmp_path, "apply.yml", 'prune: "true"'),
+                                  WORKFLOWS / "apply.yml")
+    checkout = tree(tmp_path / "main", config("api", "speech"))  # asr renamed to speech
+    fake.add_pull(31, HEAD)
+    assert gha.run(plan, pull_request(31, HEAD, checkout)).job("plan").status == "success"
+    (comment,) = fake.comments_on(31)
+    assert "endpoint.asr" in comment["body"] and "will be deleted" in comment["body"] and "orphan" not in comment["body"]
+    fake.merge(31, MERGE)
+
+    refused = gha.run(apply_without, push(MERGE, checkout))
+    assert refused.job("apply").status == "failure"
+    assert "prune: reviewed true, now false" in refused.job("apply").summary
+    assert sorted(e["name"] for e in account.endpoints()) == ["api", "asr"]
+
+    run = gha.run(apply, push(MERGE, checkout))
+    assert run.job("apply").status == "success", run.job("apply").steps
+    assert run.job("apply").step("gpuctl").outputs["summary"] == "gpu.jsonc: applied: 1 created, 0 updated, 0 replaced, 1 deleted"
+    assert sorted(e["name"] for e in account.endpoints()) == ["api", "speech"]
+    no_secrets(run, fake)
+
+
 def test_a_change_elsewhere_in_the_account_does_not_make_the_reviewed_plan_stale(gha, fake, account, tmp_path):
     deployed(account, tmp_path, config("api"))
     checkout = tree(tmp_path / "main", config("api", max_workers=3))
