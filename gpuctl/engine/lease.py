@@ -85,7 +85,7 @@ def describe_holder(template: dict, now: float) -> str:
         expiry = "its expiry is damaged"
     else:
         left = expires - now
-        expiry = f"expires in {left:.0f}s unless renewed" if left > 0 else f"expired {-left:.0f}s ago"
+        expiry = f"expires in {left:.0f}s unless renewed" if left > 0 else f"expired {max(0, -left):.0f}s ago"
     return f"{env.get(HOLDER) or 'an unknown holder'} ({expiry})"
 
 
@@ -300,19 +300,25 @@ def account_lease(provider: Provider, project_id: str | None, command: str, on_n
 
 
 CLAIM_TTL_S = 60.0
-CLAIM_WAIT_S = 60.0
+CLAIM_MARGIN_S = 15.0  # a few polls (2 s apart) and the look-ups between them
+# A claim left by a killed deploy is stale at most CLAIM_TTL_S + SKEW_S after it was last
+# renewed (`Lease._judge`), so a deploy waiting for it finds it stale instead of giving up
+# first (exit 3 with nothing to do but deploy again).
+CLAIM_WAIT_S = CLAIM_TTL_S + SKEW_S + CLAIM_MARGIN_S
 
 
 @contextmanager
-def name_claim(provider: Provider, project_id: str, change: Any, on_note: Callable[[str], None], left_by: tuple[str, str] | None = None) -> Iterator[None]:
+def name_claim(provider: Provider, project_id: str, change: Any, on_note: Callable[[str], None], left_by: tuple[str, str] | None = None, *,
+               clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> Iterator[None]:
     """Hold `gpuctl-lock-endpoint-<name>` (or `-volume-<dc>-<name>`) while creating it, so two
     projects racing on one name take turns; the second then finds the first one's object.
+    It waits up to CLAIM_WAIT_S for the claim, longer than a dead holder's claim takes to go stale.
     `left_by`: the (host, pid) whose project lease this deploy took over (`Lease.replaced`);
     a claim it left is taken at once, with a note, as its lease was."""
     kind, key = ("volume", f"{change.data_center}-{change.name}") if change.kind.value == "network_volume" else ("endpoint", change.name)
     holder = f"project {project_id!r}, pid {os.getpid()} on {socket.gethostname()}"
     claim = Lease(provider, lease_name(kind, key), project_id, holder, ttl=CLAIM_TTL_S, on_note=on_note, what=f"the claim on the {kind} name {key!r}",
-                  left_by=left_by)
+                  left_by=left_by, clock=clock, sleep=sleep)
     with claim.held(CLAIM_WAIT_S, renew_every=CLAIM_TTL_S / 3):
         yield
 

@@ -8,8 +8,9 @@ import itertools
 
 import pytest
 
-from gpuctl.engine.lease import EXPIRES, HOLDER, HOST, PID, RENEW_S, SKEW_S, TOKEN, TTL_S, Lease, lease_name
+from gpuctl.engine.lease import CLAIM_TTL_S, EXPIRES, HOLDER, HOST, PID, RENEW_S, SKEW_S, TOKEN, TTL_S, Lease, lease_name, name_claim
 from gpuctl.engine.lock import LockHeld
+from gpuctl.plan.model import Action, Kind, ResourceChange
 from gpuctl.provider.errors import NotFound, Rejected
 
 START = 1_800_000_000.0
@@ -93,3 +94,20 @@ def test_a_holder_that_keeps_renewing_a_far_expiry_keeps_its_lease():
     with pytest.raises(LockHeld):
         lease.acquire(timeout=3 * (TTL_S + SKEW_S))
     assert planted["id"] in account.templates
+
+
+@pytest.mark.parametrize("ahead", [0.0, SKEW_S], ids=["same-clock", "holder-clock-a-minute-ahead"])
+def test_a_claim_left_by_a_killed_deploy_of_another_project_is_waited_out_not_refused(ahead):
+    """Another project's deploy was killed just after renewing its claim on the name "shared".
+    The claim goes stale once its expiry plus the skew allowance passes (up to a minute later
+    again when its holder's clock ran ahead); the wait for a claim was 60 s, shorter than
+    that, so this deploy exited 3 saying another deploy was creating the name, and nobody was."""
+    account, clock, notes = Account(), Clock(), []
+    left = plant(account, lease_name("endpoint", "shared"), START + ahead + CLAIM_TTL_S)
+    change = ResourceChange(Kind.ENDPOINT, "shared", "endpoint.shared", Action.CREATE)
+    with name_claim(account, "platform", change, notes.append, clock=clock, sleep=clock.sleep):
+        mine = [t for t in account.templates.values() if t["name"] == "gpuctl-lock-endpoint-shared"]
+        assert left["id"] not in account.templates and [t["env"]["GPUCTL_PROJECT"] for t in mine] == ["platform"]
+    assert not account.templates  # released
+    assert notes[0].startswith("waiting for the claim on the endpoint name 'shared' held by pid 4242 on ci-runner-7"), notes
+    assert notes[-1].startswith("note: taking over the claim on the endpoint name 'shared', left by pid 4242 on ci-runner-7"), notes
