@@ -13,8 +13,9 @@ Every command that writes an endpoint's configuration or deletes it (deploy, rol
 holds the lease of the project it writes for through `account_lease`, so none of them lands in
 the middle of another's plan and apply.
 
-The same mechanism claims one endpoint or volume name for the moment of its create, so two
-different projects racing on one name cannot both create it (`NameClaim`).
+The same mechanism claims one endpoint or volume name for the moment of its create (or of a
+volume's growth), so two different projects racing on one name cannot both create it
+(`name_claim`).
 """
 
 from __future__ import annotations
@@ -310,8 +311,9 @@ CLAIM_WAIT_S = CLAIM_TTL_S + SKEW_S + CLAIM_MARGIN_S
 @contextmanager
 def name_claim(provider: Provider, project_id: str, change: Any, on_note: Callable[[str], None], left_by: tuple[str, str] | None = None, *,
                clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> Iterator[None]:
-    """Hold `gpuctl-lock-endpoint-<name>` (or `-volume-<dc>-<name>`) while creating it, so two
-    projects racing on one name take turns; the second then finds the first one's object.
+    """Hold `gpuctl-lock-endpoint-<name>` (or `-volume-<dc>-<name>`) while creating it, or
+    growing the volume, so two projects racing on one name take turns; the second then finds
+    the first one's object (or the volume already grown).
     It waits up to CLAIM_WAIT_S for the claim, longer than a dead holder's claim takes to go stale.
     `left_by`: the (host, pid) whose project lease this deploy took over (`Lease.replaced`);
     a claim it left is taken at once, with a note, as its lease was."""

@@ -207,3 +207,34 @@ def test_a_name_claim_held_by_another_project_is_named_as_that_not_as_this_proje
     message = held.value.format()
     assert message.startswith("error: the claim on the endpoint name 'shared' is held by project 'other-team', pid "), message
     assert "platform" not in message and "account lease" not in message and "--break-lock" not in message, message
+
+
+def test_two_projects_growing_one_shared_volume_at_once_both_succeed(account, tmp_path):
+    """Projects alpha and beta share the volume "data" and grow it at once, to 40 and 60 GB.
+    Growing took no claim: alpha read 20 GB and sent 40 while beta had just grown it to 60, and
+    RunPod refuses a PATCH that would shrink a volume, so alpha failed. A resize now holds the
+    claim on the volume's name and reads the size again under it: alpha's PATCH is held up by
+    the server until beta has deployed (or beta waits for alpha's claim), and both succeed."""
+    def configs(size: int) -> list:
+        made = []
+        for who in ("alpha", "beta"):
+            config = echo_config(name=f"echo-{who}", project_id=who, volume="data")
+            config["serverless"]["volume"]["size_gb"] = size if who == "alpha" else size + 20 * (size > 20)
+            made.append(project(tmp_path / who, config, {"handler.py": ECHO_HANDLER}))
+        return made
+
+    for proj in configs(20):
+        assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    alpha, beta = configs(40)  # alpha: 40 GB, beta: 60 GB
+    account.faults({"op": "update", "kind": "network_volume", "action": "hang", "seconds": 15, "times": 1})
+    first = account.popen("serverless", "deploy", "-y", cwd=alpha)
+    seen = []
+    for line in first.stderr:  # alpha is about to send its PATCH (held by the server for 15 s)
+        seen.append(line)
+        if "network_volume" in line and "updat" in line:
+            break
+    second = account.gpu("serverless", "deploy", "-y", cwd=beta)
+    code, rest = first.wait(timeout=120), first.stderr.read()
+    assert (code, second.code) == (0, 0), ("".join(seen) + rest, second.err)
+    assert [v["size"] for v in account.volumes() if v["name"] == "data"] == [60]
+    assert not [t for t in templates(account) if t["name"].startswith("gpuctl-lock-")]
