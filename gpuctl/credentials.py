@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gpuctl.errors import GpuctlError, UsageError
+from gpuctl.files import read_text
 
 ENV_VAR = "RUNPOD_API_KEY"
 FILE_MODE, DIR_MODE = 0o600, 0o700
@@ -61,7 +62,7 @@ def read_key_file(environ: Mapping[str, str]) -> str | None:
     path = key_file(environ)
     fix = f"run `gpu auth login` to store the key again (it replaces {path.name}), or `gpu auth logout` to remove it; or set {ENV_VAR}"
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, limit=64 * 1024)  # a key file is under 200 bytes
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gpuctl.errors import SnapshotError
+from gpuctl.files import read_text
 from gpuctl.model import REDACTED, Observed, acyclic
 from gpuctl.spelling import did_you_mean
 
@@ -124,11 +125,14 @@ def _check_item(key: str, item: Any, where: str) -> None:
 @acyclic
 def read_snapshot(path: Path) -> Snapshot:
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        data = json.loads(read_text(path, "utf-8-sig"))
     except FileNotFoundError:
         raise SnapshotError(f"{path} does not exist", hint="capture one with `gpu serverless snapshot > account.json`, or write one by hand") from None
     except IsADirectoryError:
         raise SnapshotError(f"{path} is a directory", hint="pass the snapshot file itself to --observed") from None
+    except OSError as exc:  # a device (FileRefused), a file too large, permission denied
+        raise SnapshotError(f"cannot read the snapshot {path}: {exc.strerror or exc}",
+                            hint="pass a snapshot file to --observed: capture one with `gpu serverless snapshot --out FILE`") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise SnapshotError(f"{path} is not valid JSON: {exc}", hint="capture a snapshot with `gpu serverless snapshot --out FILE`") from None
     except RecursionError:

@@ -51,15 +51,24 @@ class AppContext:
     def stdin_tty(self) -> bool:
         return sys.stdin.isatty()
 
-    def stdin_lines(self, what: str, hint: str) -> Iterator[str]:
+    def stdin_lines(self, what: str, hint: str, limit: int | None = None, large_hint: str = "send less on stdin") -> Iterator[str]:
         """Lines of stdin as UTF-8 text, read as they come (stdin may never end); bytes that are
-        not UTF-8 are a usage error naming `what` was read, not the locale's UnicodeDecodeError."""
+        not UTF-8 are a usage error naming `what` was read, not the locale's UnicodeDecodeError.
+        More than `limit` bytes in all (gpuctl.files.MAX_BYTES by default) is a usage error too:
+        `< /dev/zero` is one endless line."""
         from gpuctl.errors import UsageError
+        from gpuctl.files import MAX_BYTES, size_words
 
         if sys.stdin is not None and not hasattr(sys.stdin, "buffer"):  # already text (a StringIO)
             yield from sys.stdin
             return
-        for number, raw in enumerate(sys.stdin.buffer if sys.stdin is not None else (), 1):
+        limit = MAX_BYTES if limit is None else limit
+        left, number = limit, 0
+        while sys.stdin is not None and (raw := sys.stdin.buffer.readline(left + 1)):
+            number, left = number + 1, left - len(raw)
+            if left < 0:
+                raise UsageError(f"{what} on stdin is larger than {size_words(limit)}, the most gpuctl reads",
+                                 hint=large_hint)
             try:
                 yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError:

@@ -69,6 +69,7 @@ def _run(app: AppContext, target, ref: str, block_name: str | None, write: bool,
     from gpuctl.cli.planning import config_path
     from gpuctl.cli.resolve import endpoint as find
     from gpuctl.config import edit, from_account
+    from gpuctl.files import read_text
 
     path, display = config_path(app, config)
     project_id = target.project_id or path.resolve().parent.name
@@ -82,7 +83,7 @@ def _run(app: AppContext, target, ref: str, block_name: str | None, write: bool,
     observed = target.provider.observe(True)
     made = from_account.block_of(live, catalog, list(observed.network_volumes), name=name, literal=literal,
                                  project_dir=path.resolve().parent, adopt=adopt)
-    text = edit.add_block(path.read_text(encoding="utf-8-sig"), made.block) if target.loaded else edit.new_file(project_id, made.block)
+    text = edit.add_block(read_text(path, "utf-8-sig"), made.block) if target.loaded else edit.new_file(project_id, made.block)
     address = f"endpoint.{name}"
     plan = _plan(app, target, path, display, text, catalog, observed, made.problems)
     if write:

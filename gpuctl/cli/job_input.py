@@ -9,6 +9,7 @@ from typing import Any
 from gpuctl.cli.context import AppContext
 
 JSON_RULES = "a job input is standard JSON (double-quoted keys and strings, no comments, no trailing commas)"
+INPUT_LIMIT = 64 * 1024 * 1024  # read of a job input (a file or stdin): RunPod takes at most 20 MB (gpuctl.jobs.BODY_LIMITS), which jobs.py explains
 SHELL_HINT = "JSON needs double-quoted keys and strings; quote the whole value for the shell: --input '{\"prompt\": \"hi\"}'"
 
 
@@ -16,20 +17,25 @@ def read_input(app: AppContext, value: str | None) -> tuple[str, str]:
     """(text, where it came from) for --input: a literal, @path (relative to the working
     directory), or - for stdin."""
     from gpuctl.errors import UsageError
+    from gpuctl.files import FileRefused, read_text
+    from gpuctl.jobs import BY_REFERENCE
 
     if value is None:
         return "{}", "--input"
     if value == "-":
         if app.stdin_tty:
             app.note("reading the input from the terminal; end it with Ctrl-D")
-        return "".join(app.stdin_lines("the job input", "a job input is JSON text: send it as UTF-8")), "<stdin>"
+        return "".join(app.stdin_lines("the job input", "a job input is JSON text: send it as UTF-8", limit=INPUT_LIMIT,
+                                       large_hint=BY_REFERENCE)), "<stdin>"
     if value.startswith("@"):
         path = app.cwd / value[1:]
         try:
-            return path.read_text(encoding="utf-8"), value[1:]
+            return read_text(path, limit=INPUT_LIMIT), value[1:]
         except UnicodeDecodeError:
             raise UsageError(f"cannot read the input file {value[1:]}: it is not UTF-8 text", hint="a job input is JSON text: save the file as UTF-8") from None
         except OSError as exc:
+            if isinstance(exc, FileRefused) and exc.too_large:
+                raise UsageError(f"cannot read the input file {value[1:]}: {exc.problem}", hint=BY_REFERENCE) from None
             raise UsageError(f"cannot read the input file {value[1:]}: {exc.strerror or exc}",
                              hint=f"@PATH names a JSON file, relative to {app.cwd}; a literal needs no @, and - reads stdin") from None
     return value, "--input"

@@ -47,6 +47,7 @@ def _run(app: AppContext, target, name: str | None, write: bool, as_json: bool) 
     from gpuctl.catalog import load_catalog
     from gpuctl.config.pull import pull as pull_text
     from gpuctl.errors import UsageError
+    from gpuctl.files import read_text
     from gpuctl.render.document import to_document
 
     if target.loaded is None:
@@ -54,7 +55,7 @@ def _run(app: AppContext, target, name: str | None, write: bool, as_json: bool) 
     loaded, catalog = target.loaded, load_catalog()
     _check_name(loaded, name)
     observed, plan = _plan(app, target, loaded, catalog, None)
-    text = loaded.source.path.read_text(encoding="utf-8-sig")
+    text = read_text(loaded.source.path, "utf-8-sig")
     endpoints = {e.get("id"): e for e in observed.endpoints}
     result = pull_text(text, loaded, to_document(plan)["resource_changes"], endpoints, list(observed.network_volumes), catalog, name)
     _protect(app, loaded, observed, result)

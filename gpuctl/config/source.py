@@ -13,8 +13,9 @@ from typing import Any
 
 from gpuctl.config.sourcemap import SourceMap, scan
 from gpuctl.errors import ConfigError, Diagnostic
+from gpuctl.files import FileRefused, read_bytes
 
-MAX_BYTES = 5 * 1024 * 1024
+MAX_BYTES = 5 * 1024 * 1024  # a config or policy file: far below gpuctl.files.MAX_BYTES, which is for plans and snapshots
 MAX_DEPTH = 32
 _NEAR = re.compile(r"near (\d+)")
 
@@ -248,10 +249,12 @@ def read_source(path: Path, display: str | None = None, kind: FileKind = CONFIG)
     try:
         if path.is_dir():
             _fail(shown, f"{path} is a directory", f"pass the file itself with {kind.flag}")
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            _fail(shown, f"the file is {size:,} bytes; {kind.name} is limited to {MAX_BYTES:,} bytes ({MAX_BYTES // 1024 // 1024} MiB)", f"keep large data out of {kind.name}")
-        raw = path.read_bytes()
+        raw = read_bytes(path, MAX_BYTES)
+    except FileRefused as refused:
+        if refused.too_large:
+            _fail(shown, f"the file is larger than {MAX_BYTES:,} bytes; {kind.name} is limited to {MAX_BYTES:,} bytes ({MAX_BYTES // 1024 // 1024} MiB)",
+                  f"keep large data out of {kind.name}")
+        _fail(shown, refused.problem, f"pass {kind.name} itself with {kind.flag}")
     except FileNotFoundError:
         _fail(shown, f"{path} does not exist", kind.missing_fix(shown))
     except PermissionError:

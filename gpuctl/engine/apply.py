@@ -84,7 +84,7 @@ class Engine:
     clock: Callable[[], float] = time.monotonic
     now: Callable[[], float] = time.time  # the wall clock, for the last-applied record's GPUCTL_APPLIED_AT
     sleep: Callable[[float], None] = time.sleep
-    claim: Callable[[ResourceChange], AbstractContextManager] = lambda change: nullcontext()  # the account-wide claim on a name being created
+    claim: Callable[[ResourceChange], AbstractContextManager] = lambda change: nullcontext()  # the account-wide claim on a name being created, or a volume being grown
     parallelism: int = 10  # changes in flight at once; 1 applies in the plan's order, one by one
     _emitting: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -149,8 +149,7 @@ class Engine:
             case (Kind.NETWORK_VOLUME, Action.CREATE):
                 return self._create_volume(change, unfinished)
             case (Kind.NETWORK_VOLUME, Action.UPDATE):
-                self._write(change.address, "update", lambda: self.provider.update_volume(change.id, change.desired))
-                return self._verify_volume(change, self.provider.get_volume(change.id)), ""
+                return self._grow_volume(change)
             case (Kind.ENDPOINT, Action.CREATE):
                 return self._remembered(change, ids, *self._create_endpoint(change, ids, unfinished))
             case (Kind.ENDPOINT, Action.UPDATE):
@@ -266,6 +265,17 @@ class Engine:
         if size_gb(live) < size_gb(change.desired):
             live = self.provider.update_volume(live["id"], volume_patch(size_gb(change.desired)))
         return self._verify_volume(change, live), note
+
+    def _grow_volume(self, change: ResourceChange) -> tuple[str, str]:
+        """Grow a volume under the claim on its name, read again there: another project that
+        shares the volume may be growing it at this moment, and RunPod refuses a PATCH that
+        would shrink what that one grew. Already as large as asked: nothing to send."""
+        with self.claim(change):
+            live = self.provider.get_volume(change.id)
+            if size_gb(live) >= size_gb(change.desired):
+                return self._verify_volume(change, live), f"another deploy grew it to {size_gb(live)} GB meanwhile"
+            self._write(change.address, "update", lambda: self.provider.update_volume(change.id, change.desired))
+            return self._verify_volume(change, self.provider.get_volume(change.id)), ""
 
     def _verify_volume(self, change: ResourceChange, live: dict) -> str:
         wrong = [k for k, v in change.desired.items() if k != "size" and live.get(k) != v]

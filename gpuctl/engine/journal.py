@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpuctl.engine.statedir import damaged, prepare
+from gpuctl.files import FileRefused, read_text
 from gpuctl.v2 import json_in
 
 
@@ -40,9 +41,11 @@ class Journal:
         if self.path is None or not prepare(self.path).exists():
             return {}
         try:
-            text = self.path.read_bytes().decode("utf-8")
+            text = read_text(self.path)
         except UnicodeDecodeError:
             raise damaged(self.path, "it is not text") from None
+        except FileRefused as exc:  # a device or an endless file where the journal belongs
+            raise damaged(self.path, exc.problem) from None
         lines = text.splitlines()
         last: dict[str, dict] = {}
         for number, line in enumerate(lines, 1):

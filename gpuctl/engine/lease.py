@@ -13,13 +13,15 @@ Every command that writes an endpoint's configuration or deletes it (deploy, rol
 holds the lease of the project it writes for through `account_lease`, so none of them lands in
 the middle of another's plan and apply.
 
-The same mechanism claims one endpoint or volume name for the moment of its create, so two
-different projects racing on one name cannot both create it (`NameClaim`).
+The same mechanism claims one endpoint or volume name for the moment of its create (or of a
+volume's growth), so two different projects racing on one name cannot both create it
+(`name_claim`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import secrets
 import socket
@@ -35,6 +37,7 @@ from gpuctl.model import MARKER_ENV
 from gpuctl.provider.errors import AuthError, InvalidId, NotFound, ProviderError
 from gpuctl.provider.protocol import Provider
 from gpuctl.records import template_body
+from gpuctl.safetext import printable
 from gpuctl.v2 import env_of, owner, template_patch
 
 LEASE_PREFIX = "gpuctl-lock-"
@@ -44,6 +47,7 @@ ACCOUNT_LEASE = "the account lease"
 TTL_S = 300.0  # a crashed holder blocks others for at most this long (plus SKEW_S)
 RENEW_S = 60.0
 SKEW_S = 60.0  # clocks of two CI runners may disagree by this much
+DAMAGED_AHEAD_S = 86_400.0  # an expiry further ahead than this is damaged, not a clock off by a few minutes
 MAX_NAME = 191
 
 
@@ -56,13 +60,33 @@ def lease_name(kind: str, key: str) -> str:
     return f"{LEASE_PREFIX}{kind}-sha256-{hashlib.sha256(key.encode()).hexdigest()}"
 
 
+def read_expiry(template: dict, now: float) -> tuple[float | None, str | None]:
+    """(the expiry a lease template holds, None), or (None, what is wrong with it) for a
+    damaged one: missing, not a number, not finite, or more than a day ahead of `now`, which
+    no holder writes (it writes its clock plus the TTL, and clocks differ by about SKEW_S)."""
+    raw = env_of(template).get(EXPIRES)
+    if raw is None or raw == "":
+        return None, f"it has no {EXPIRES}"
+    shown = "'" + printable(str(raw)[:40] + ("..." if len(str(raw)) > 40 else ""), keep_newlines=False) + "'"
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        return None, f"its {EXPIRES} {shown} is not a time"
+    if not math.isfinite(value):
+        return None, f"its {EXPIRES} {shown} is not a finite time"
+    if value - now > DAMAGED_AHEAD_S:
+        return None, f"its {EXPIRES} {shown} is more than a day ahead of this machine's clock"
+    return value, None
+
+
 def describe_holder(template: dict, now: float) -> str:
     env = env_of(template)
-    try:
-        left = float(env.get(EXPIRES, "0")) - now
-    except ValueError:
-        left = -1.0
-    expiry = f"expires in {left:.0f}s unless renewed" if left > 0 else f"expired {-left:.0f}s ago"
+    expires, _ = read_expiry(template, now)
+    if expires is None:
+        expiry = "its expiry is damaged"
+    else:
+        left = expires - now
+        expiry = f"expires in {left:.0f}s unless renewed" if left > 0 else f"expired {max(0, -left):.0f}s ago"
     return f"{env.get(HOLDER) or 'an unknown holder'} ({expiry})"
 
 
@@ -84,6 +108,7 @@ class Lease:
     cut_short: str | None = None  # the holder of a lease taken before it expired (dead process, --break-lock): it may have just created something
     replaced: tuple[str, str] | None = None  # (host, pid) of the holder whose lease this one took over
     left_by: tuple[str, str] | None = None  # a claim: (host, pid) of a holder gone with the project lease this deploy took; its claims are stale too
+    _seen: dict[tuple[str, str], float] = field(default_factory=dict, repr=False)  # (template id, expiry) -> when this lease first saw it
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _renewer: threading.Thread | None = field(default=None, repr=False)
 
@@ -95,15 +120,18 @@ class Lease:
             current = self._try_create()
             if current is None:
                 return
-            if self._stale(current) or break_lock:
+            stale, why = self._judge(current)
+            if stale or break_lock:
                 holder = describe_holder(current, self.clock())
-                if break_lock and not self._stale(current):
-                    why = "breaking, as --break-lock asks, the lease held by"
+                if break_lock and not stale:
+                    note = f"breaking, as --break-lock asks, the lease held by {holder}"
+                elif self.what == ACCOUNT_LEASE:
+                    note = f"taking over the stale lease of {holder}"
                 else:
-                    why = "taking over the stale lease of" if self.what == ACCOUNT_LEASE else f"taking over {self.what}, left by"
-                self.on_note(f"note: {why} {holder}")
-                if not self._expired(current):
-                    self.cut_short = holder
+                    note = f"taking over {self.what}, left by {holder}"
+                self.on_note(f"note: {note}{'; ' + why if why else ''}")
+                if not stale or stale in ("damaged", "dead", "left"):
+                    self.cut_short = holder  # its holder may have stopped a moment ago
                 self.replaced = _holder(current)
                 self._delete(current["id"])
                 break_lock = False
@@ -197,21 +225,31 @@ class Lease:
     def _current(self) -> dict | None:
         return next((t for t in self.provider.list_templates() if t.get("name") == self.name), None)
 
-    def _stale(self, template: dict) -> bool:
-        """Expired (with the skew allowance), unreadable, or held by a process of this machine
-        that no longer exists (a deploy killed with -9 here frees its lease at once)."""
-        env = env_of(template)
-        return (self._expired(template) or (env.get(HOST) == socket.gethostname() and not _alive(env.get(PID)))
-                or (self.left_by is not None and _holder(template) == self.left_by))
-
-    def _expired(self, template: dict) -> bool:
-        """Past its expiry and the skew allowance, or unreadable: its holder stopped writing
-        more than a minute ago, so RunPod shows whatever it created."""
-        try:
-            expires = float(env_of(template).get(EXPIRES, "0"))
-        except ValueError:
-            return True  # not a lease we can read: nobody renews it
-        return self.clock() > expires + SKEW_S
+    def _judge(self, template: dict) -> tuple[str | None, str | None]:
+        """(why the lease `template` is stale, a note saying so when the holder's line does not),
+        or (None, None) while it is live. Stale: "expired", its expiry plus the skew allowance
+        passed; "unrenewed", its expiry is further ahead than a holder writes (a clock off by
+        more than SKEW_S) and nobody renewed it for `ttl` plus the skew since this lease first
+        saw it: a dead holder blocks at most that long whatever expiry it wrote; "damaged", an
+        expiry nobody can wait for (missing, not a finite number, a day ahead): nobody renews
+        it; "dead", held by a process of this machine that no longer exists (a deploy killed
+        with -9 here frees its lease at once); "left", a claim of the holder whose project
+        lease this deploy took over."""
+        env, now = env_of(template), self.clock()
+        expires, damage = read_expiry(template, now)
+        if expires is None:
+            return "damaged", f"the lease template {self.name} ({template.get('id')}) is damaged: {damage}"
+        if now > expires + SKEW_S:
+            return "expired", None
+        first_seen = self._seen.setdefault((str(template.get("id")), str(env.get(EXPIRES))), now)  # a renewal writes a new expiry
+        if now > first_seen + self.ttl + SKEW_S:
+            return "unrenewed", (f"the lease template {self.name} ({template.get('id')}) says it expires {expires - now:.0f}s from now, "
+                                 f"more than a holder writes, and was not renewed for {now - first_seen:.0f}s")
+        if env.get(HOST) == socket.gethostname() and not _alive(env.get(PID)):
+            return "dead", None
+        if self.left_by is not None and _holder(template) == self.left_by:
+            return "left", None
+        return None, None
 
     def _delete(self, template_id: str) -> None:
         try:
@@ -279,19 +317,26 @@ def account_lease(provider: Provider, project_id: str | None, command: str, on_n
 
 
 CLAIM_TTL_S = 60.0
-CLAIM_WAIT_S = 60.0
+CLAIM_MARGIN_S = 15.0  # a few polls (2 s apart) and the look-ups between them
+# A claim left by a killed deploy is stale at most CLAIM_TTL_S + SKEW_S after it was last
+# renewed (`Lease._judge`), so a deploy waiting for it finds it stale instead of giving up
+# first (exit 3 with nothing to do but deploy again).
+CLAIM_WAIT_S = CLAIM_TTL_S + SKEW_S + CLAIM_MARGIN_S
 
 
 @contextmanager
-def name_claim(provider: Provider, project_id: str, change: Any, on_note: Callable[[str], None], left_by: tuple[str, str] | None = None) -> Iterator[None]:
-    """Hold `gpuctl-lock-endpoint-<name>` (or `-volume-<dc>-<name>`) while creating it, so two
-    projects racing on one name take turns; the second then finds the first one's object.
+def name_claim(provider: Provider, project_id: str, change: Any, on_note: Callable[[str], None], left_by: tuple[str, str] | None = None, *,
+               clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> Iterator[None]:
+    """Hold `gpuctl-lock-endpoint-<name>` (or `-volume-<dc>-<name>`) while creating it, or
+    growing the volume, so two projects racing on one name take turns; the second then finds
+    the first one's object (or the volume already grown).
+    It waits up to CLAIM_WAIT_S for the claim, longer than a dead holder's claim takes to go stale.
     `left_by`: the (host, pid) whose project lease this deploy took over (`Lease.replaced`);
     a claim it left is taken at once, with a note, as its lease was."""
     kind, key = ("volume", f"{change.data_center}-{change.name}") if change.kind.value == "network_volume" else ("endpoint", change.name)
     holder = f"project {project_id!r}, pid {os.getpid()} on {socket.gethostname()}"
     claim = Lease(provider, lease_name(kind, key), project_id, holder, ttl=CLAIM_TTL_S, on_note=on_note, what=f"the claim on the {kind} name {key!r}",
-                  left_by=left_by)
+                  left_by=left_by, clock=clock, sleep=sleep)
     with claim.held(CLAIM_WAIT_S, renew_every=CLAIM_TTL_S / 3):
         yield
 

@@ -75,7 +75,7 @@ class ProjectLock:
 def _read(handle: IO[str]) -> dict:
     handle.seek(0)
     try:
-        _, holder = json_in(handle.read() or "{}")
+        _, holder = json_in(handle.read(64 * 1024) or "{}")  # a holder record is one short line; the lock file may be anything
     except ValueError:  # bytes that are not UTF-8: a damaged holder record names nobody
         return {}
     return holder if isinstance(holder, dict) else {}

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpuctl.errors import GpuctlError
+from gpuctl.files import read_text
 
 SUMMARY_LIMIT = 1024 * 1024  # GitHub refuses a step summary over 1 MiB
 DEFAULT_API = "https://api.github.com"
@@ -71,7 +72,7 @@ def read_event(path: Path | None) -> dict:
     if path is None:
         return {}
     try:
-        doc = json.loads(path.read_text())
+        doc = json.loads(read_text(path))
     except (OSError, ValueError, RecursionError) as exc:
         raise GpuctlError(f"cannot read the GitHub event payload {path}: {exc}", hint="GITHUB_EVENT_PATH must name the JSON file GitHub Actions wrote; unset it outside Actions") from None
     if not isinstance(doc, dict):

@@ -9,6 +9,7 @@ from functools import partial
 from pathlib import Path
 
 from gpuctl.errors import GpuctlError
+from gpuctl.files import read_bytes
 from gpuctl.github import comments, runner
 from gpuctl.github import fork as forks
 from gpuctl.github.job import Job, combined, error_markdown, plan_file
@@ -149,7 +150,7 @@ def pull_request(job: Job, pr_file: Path | None) -> tuple[int, str, str | None] 
 
 def _number_in(path: Path) -> int:
     try:
-        text = path.read_bytes().decode("ascii", "replace").strip()  # a fork's artifact: any bytes at all
+        text = read_bytes(path, 1024).decode("ascii", "replace").strip()  # a fork's artifact: any bytes at all
     except OSError as exc:
         raise GpuctlError(f"cannot read the pull request number from {path}: {exc.strerror or exc}", hint="the fork flow's first job uploads it with the configs") from None
     if not re.fullmatch(r"[0-9]{1,9}", text):

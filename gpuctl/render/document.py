@@ -233,6 +233,8 @@ def read_saved(path: Path) -> dict:
     applied: a file that is not one, or of another format version, is refused with the fix."""
     from pydantic import BaseModel, ConfigDict, ValidationError
 
+    from gpuctl.files import read_text
+
     # Every field gpuctl reads from a saved plan (deploy --from-plan, the GitHub apply's
     # reviewed plan) has its type here, so a damaged one is this error and not a crash later.
     class Open(BaseModel):
@@ -275,7 +277,7 @@ def read_saved(path: Path) -> dict:
 
     remake = "save a plan with `gpu serverless deploy --plan --out plan.json`, then apply it with `--from-plan plan.json`"
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = read_text(path)
         doc = json.loads(text)
     except OSError as exc:
         raise GpuctlError(f"cannot read the saved plan {path}: {exc.strerror or exc}", hint=remake) from None

@@ -28,10 +28,12 @@ def templates(account) -> list[dict]:
     return account.server.http.get("/v2/templates").json()["templates"]
 
 
-def plant_lease(account, project_id: str, *, expires_in: float, host: str = "ci-runner-7", pid: int = 4242, name: str | None = None) -> dict:
-    """A lease as another machine's deploy leaves it (`name`: a name claim it holds instead)."""
-    env = {"GPUCTL_PROJECT": project_id, HOLDER: f"pid {pid} on {host} (`gpu serverless deploy`)", EXPIRES: f"{time.time() + expires_in:.0f}",
-           TOKEN: "0123456789abcdef", HOST: host, PID: str(pid)}
+def plant_lease(account, project_id: str, *, expires_in: float = 0.0, host: str = "ci-runner-7", pid: int = 4242, name: str | None = None,
+                expires: str | None = None) -> dict:
+    """A lease as another machine's deploy leaves it (`name`: a name claim it holds instead;
+    `expires`: the expiry written as it is, instead of `expires_in` seconds from now)."""
+    env = {"GPUCTL_PROJECT": project_id, HOLDER: f"pid {pid} on {host} (`gpu serverless deploy`)",
+           EXPIRES: f"{time.time() + expires_in:.0f}" if expires is None else expires, TOKEN: "0123456789abcdef", HOST: host, PID: str(pid)}
     body = {"name": name or lease_name("project", project_id), "image": "gpuctl/lease:none", "env": env, "category": "CPU",
             "serverless": False, "startSsh": False, "startJupyter": False}
     answer = account.server.http.post("/v2/templates", json=body)
@@ -90,6 +92,28 @@ def test_a_stale_lease_is_taken_over_with_a_note(account, tmp_path):
     result = account.gpu("serverless", "deploy", "-y", cwd=proj)
     assert result.code == 0, result.err
     assert "stale lease" in result.err and "ci-runner-7" in result.err
+
+
+DAMAGED = {"inf": "is not a finite time", "-inf": "is not a finite time", "nan": "is not a finite time",
+           "1e30": "is more than a day ahead of this machine's clock", "tomorrow": "is not a time"}
+
+
+@pytest.mark.parametrize("kind", ["lease", "claim"])
+@pytest.mark.parametrize("expires", sorted(DAMAGED))
+def test_a_lease_or_claim_with_a_damaged_expiry_is_stale_with_a_note_naming_it(account, tmp_path, kind, expires):
+    """A lease whose expiry is `inf` (or NaN, or centuries ahead) never expired: a damaged or
+    hostile template blocked the project's deploys for ever, and a name claim (which no
+    --break-lock reaches) blocked every project that creates that name. Nobody renews a damaged
+    lease: it is stale, taken over with a note naming the template and what is wrong."""
+    proj, _ = checkouts(tmp_path, "damaged")
+    name = lease_name("project", "damaged") if kind == "lease" else lease_name("endpoint", "echo")
+    planted = plant_lease(account, "damaged" if kind == "lease" else "someone-else", expires=expires, name=name)
+    result = account.gpu("serverless", "deploy", "-y", cwd=proj, env={"GPUCTL_VISIBILITY_GRACE": "1"})
+    assert result.code == 0, result.err
+    assert f"the lease template {name} ({planted['id']}) is damaged: its GPUCTL_LEASE_EXPIRES '{expires}' {DAMAGED[expires]}" in result.err, result.err
+    assert "pid 4242 on ci-runner-7" in result.err and "waiting for" not in result.err, result.err
+    assert [e["name"] for e in account.endpoints()] == ["echo"]
+    assert not [t for t in templates(account) if t["name"].startswith("gpuctl-lock-")]
 
 
 def test_a_lease_of_a_dead_process_on_this_machine_is_stale_at_once(account, tmp_path):
@@ -183,3 +207,34 @@ def test_a_name_claim_held_by_another_project_is_named_as_that_not_as_this_proje
     message = held.value.format()
     assert message.startswith("error: the claim on the endpoint name 'shared' is held by project 'other-team', pid "), message
     assert "platform" not in message and "account lease" not in message and "--break-lock" not in message, message
+
+
+def test_two_projects_growing_one_shared_volume_at_once_both_succeed(account, tmp_path):
+    """Projects alpha and beta share the volume "data" and grow it at once, to 40 and 60 GB.
+    Growing took no claim: alpha read 20 GB and sent 40 while beta had just grown it to 60, and
+    RunPod refuses a PATCH that would shrink a volume, so alpha failed. A resize now holds the
+    claim on the volume's name and reads the size again under it: alpha's PATCH is held up by
+    the server until beta has deployed (or beta waits for alpha's claim), and both succeed."""
+    def configs(size: int) -> list:
+        made = []
+        for who in ("alpha", "beta"):
+            config = echo_config(name=f"echo-{who}", project_id=who, volume="data")
+            config["serverless"]["volume"]["size_gb"] = size if who == "alpha" else size + 20 * (size > 20)
+            made.append(project(tmp_path / who, config, {"handler.py": ECHO_HANDLER}))
+        return made
+
+    for proj in configs(20):
+        assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    alpha, beta = configs(40)  # alpha: 40 GB, beta: 60 GB
+    account.faults({"op": "update", "kind": "network_volume", "action": "hang", "seconds": 15, "times": 1})
+    first = account.popen("serverless", "deploy", "-y", cwd=alpha)
+    seen = []
+    for line in first.stderr:  # alpha is about to send its PATCH (held by the server for 15 s)
+        seen.append(line)
+        if "network_volume" in line and "updat" in line:
+            break
+    second = account.gpu("serverless", "deploy", "-y", cwd=beta)
+    code, rest = first.wait(timeout=120), first.stderr.read()
+    assert (code, second.code) == (0, 0), ("".join(seen) + rest, second.err)
+    assert [v["size"] for v in account.volumes() if v["name"] == "data"] == [60]
+    assert not [t for t in templates(account) if t["name"].startswith("gpuctl-lock-")]

@@ -1,0 +1,113 @@
+"""The account lease and the name claims on a fake clock (gpuctl.engine.lease): waiting is
+recorded, never slept, so a test sees what happens minutes later without waiting for it. The
+account is a small in-memory one with RunPod's rule that template names are unique."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from gpuctl.engine.lease import CLAIM_TTL_S, EXPIRES, HOLDER, HOST, PID, RENEW_S, SKEW_S, TOKEN, TTL_S, Lease, lease_name, name_claim
+from gpuctl.engine.lock import LockHeld
+from gpuctl.plan.model import Action, Kind, ResourceChange
+from gpuctl.provider.errors import NotFound, Rejected
+
+START = 1_800_000_000.0
+
+
+class Account:
+    """Templates by id; a create of a name that exists is refused, as RunPod refuses it."""
+
+    def __init__(self) -> None:
+        self.templates: dict[str, dict] = {}
+        self.ids = (f"t{n}" for n in itertools.count())
+        self.on_list = lambda: None
+
+    def create_template(self, body: dict) -> dict:
+        if any(t["name"] == body["name"] for t in self.templates.values()):
+            raise Rejected(f"template name {body['name']} is taken", status=400)
+        made = {"id": next(self.ids), "name": body["name"], "env": dict(body.get("env") or {})}
+        self.templates[made["id"]] = made
+        return made
+
+    def list_templates(self) -> list[dict]:
+        self.on_list()
+        return [dict(t, env=dict(t["env"])) for t in self.templates.values()]
+
+    def update_template(self, template_id: str, patch: dict) -> dict:
+        self.templates[template_id]["env"].update(patch.get("env") or {})
+        return self.templates[template_id]
+
+    def delete_template(self, template_id: str) -> None:
+        if self.templates.pop(template_id, None) is None:
+            raise NotFound("no such template")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now, self.slept = START, 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.slept += seconds
+
+
+def plant(account: Account, name: str, expires: float, project: str = "other") -> dict:
+    """A lease as a deploy on another machine (whose process this one cannot look up) left it."""
+    return account.create_template({"name": name, "env": {"GPUCTL_PROJECT": project, HOLDER: "pid 4242 on ci-runner-7 (`gpu serverless deploy`)",
+                                                          EXPIRES: f"{expires:.0f}", TOKEN: "0123456789abcdef", HOST: "ci-runner-7", PID: "4242"}})
+
+
+def test_an_expiry_further_ahead_than_any_holder_writes_goes_stale_once_nobody_renews_it():
+    """A holder writes its clock plus the TTL; one whose clock ran 50 minutes ahead, killed,
+    left a lease that blocked the project for 55 minutes. Nobody renewed it for the TTL plus the
+    skew allowance since this deploy first saw it: its holder is gone, whatever it wrote."""
+    account, clock, notes = Account(), Clock(), []
+    planted = plant(account, lease_name("project", "app"), START + 3000)
+    lease = Lease(account, lease_name("project", "app"), "app", "me", clock=clock, sleep=clock.sleep, on_note=notes.append)
+    lease.acquire(timeout=TTL_S + SKEW_S + 10)
+    assert lease.template_id is not None and planted["id"] not in account.templates
+    assert TTL_S + SKEW_S <= clock.slept <= TTL_S + SKEW_S + 2
+    taken = notes[-1]
+    assert taken.startswith("note: taking over the stale lease of pid 4242 on ci-runner-7"), notes
+    assert f"the lease template gpuctl-lock-app ({planted['id']}) says it expires" in taken and "was not renewed for" in taken, notes
+
+
+def test_a_holder_that_keeps_renewing_a_far_expiry_keeps_its_lease():
+    """The same far expiry from a holder that is alive: every renewal writes a new one, so the
+    lease stays its holder's however long the other deploy waits."""
+    account, clock = Account(), Clock()
+    planted = plant(account, lease_name("project", "app"), START + 3000)
+    renewed = [START]
+
+    def renew() -> None:  # as its keep_alive thread does, every RENEW_S
+        if clock.now - renewed[0] >= RENEW_S:
+            renewed[0] = clock.now
+            account.templates[planted["id"]]["env"][EXPIRES] = f"{clock.now + 3000:.0f}"
+
+    account.on_list = renew
+    lease = Lease(account, lease_name("project", "app"), "app", "me", clock=clock, sleep=clock.sleep)
+    with pytest.raises(LockHeld):
+        lease.acquire(timeout=3 * (TTL_S + SKEW_S))
+    assert planted["id"] in account.templates
+
+
+@pytest.mark.parametrize("ahead", [0.0, SKEW_S], ids=["same-clock", "holder-clock-a-minute-ahead"])
+def test_a_claim_left_by_a_killed_deploy_of_another_project_is_waited_out_not_refused(ahead):
+    """Another project's deploy was killed just after renewing its claim on the name "shared".
+    The claim goes stale once its expiry plus the skew allowance passes (up to a minute later
+    again when its holder's clock ran ahead); the wait for a claim was 60 s, shorter than
+    that, so this deploy exited 3 saying another deploy was creating the name, and nobody was."""
+    account, clock, notes = Account(), Clock(), []
+    left = plant(account, lease_name("endpoint", "shared"), START + ahead + CLAIM_TTL_S)
+    change = ResourceChange(Kind.ENDPOINT, "shared", "endpoint.shared", Action.CREATE)
+    with name_claim(account, "platform", change, notes.append, clock=clock, sleep=clock.sleep):
+        mine = [t for t in account.templates.values() if t["name"] == "gpuctl-lock-endpoint-shared"]
+        assert left["id"] not in account.templates and [t["env"]["GPUCTL_PROJECT"] for t in mine] == ["platform"]
+    assert not account.templates  # released
+    assert notes[0].startswith("waiting for the claim on the endpoint name 'shared' held by pid 4242 on ci-runner-7"), notes
+    assert notes[-1].startswith("note: taking over the claim on the endpoint name 'shared', left by pid 4242 on ci-runner-7"), notes

@@ -1,0 +1,52 @@
+"""The one reader of files users name (gpuctl.files): a regular file or a pipe, at most a
+limit; a device refused before a byte is read."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from gpuctl.files import FileRefused, read_bytes
+
+
+def test_a_pipe_is_read_to_its_end_as_process_substitution_gives_one():
+    read, write = os.pipe()
+    feeder = threading.Thread(target=lambda: (os.write(write, b'{"a": 1}' * 1000), os.close(write)))
+    feeder.start()
+    try:
+        assert read_bytes(f"/dev/fd/{read}") == b'{"a": 1}' * 1000
+    finally:
+        feeder.join()
+        os.close(read)
+
+
+def test_more_than_the_limit_is_refused_from_a_file_and_from_a_pipe(tmp_path):
+    big = tmp_path / "plan.json"
+    big.write_bytes(b"x" * 101)
+    assert read_bytes(big, limit=101) == b"x" * 101
+    with pytest.raises(FileRefused, match="larger than 100 bytes") as refused:
+        read_bytes(big, limit=100)
+    assert refused.value.too_large and refused.value.filename == str(big)
+    read, write = os.pipe()
+    feeder = threading.Thread(target=lambda: (os.write(write, b"x" * 4096), os.close(write)))
+    feeder.start()
+    try:
+        with pytest.raises(FileRefused, match="larger than 1,000 bytes"):
+            read_bytes(f"/dev/fd/{read}", limit=1000)
+    finally:
+        feeder.join()
+        os.close(read)
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom", "/dev/null"])
+def test_a_device_is_refused_before_it_is_read(device):
+    with pytest.raises(FileRefused, match="it is a character device, not a regular file") as refused:
+        read_bytes(device)
+    assert not refused.value.too_large
+
+
+def test_a_directory_is_the_error_readers_already_report(tmp_path):
+    with pytest.raises(IsADirectoryError):
+        read_bytes(tmp_path)
