@@ -17,7 +17,7 @@ from gpuctl.errors import Diagnostic
 from gpuctl.model import RESERVED_ENV, VLLM_DEFAULT_MODEL, Notice, TemplateChoice
 from gpuctl.spelling import did_you_mean, did_you_mean_one_of
 
-Locate = Callable[[tuple, str, str | None], Diagnostic]
+Locate = Callable[[tuple, str, str], Diagnostic]  # (key path, problem, how to fix it)
 
 
 def _q(value: str) -> str:
@@ -85,7 +85,7 @@ def check_runpod(block: ServerlessBlock, template: str, catalog: Catalog, at: Lo
         if dc not in catalog.data_centers:
             errors.append(at(("runpod", "data_center_ids", i), f"unknown data center {_q(dc)}", did_you_mean(dc, catalog.data_centers) or "see docs/catalog.md for data center ids"))
         elif dc in seen:
-            errors.append(at(("runpod", "data_center_ids", i), f"{_q(dc)} is listed twice", None))
+            errors.append(at(("runpod", "data_center_ids", i), f"{_q(dc)} is listed twice", "remove the repeated id"))
         seen.add(dc)
     for i, port in enumerate(r.ports or []):
         number = int(port.split("/")[0])

@@ -53,7 +53,7 @@ class _Locator:
         self.source, self.prefix = source, prefix
         self.flags = {tuple(o.path.split(".")): o.flag for o in overrides}
 
-    def __call__(self, path: tuple, message: str, hint: str | None = None) -> Diagnostic:
+    def __call__(self, path: tuple, message: str, hint: str) -> Diagnostic:
         keys = tuple(p for p in path if isinstance(p, str))
         flag = self.flags.get(keys)
         if flag:

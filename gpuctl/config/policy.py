@@ -57,7 +57,7 @@ def read_policy(source: Source, prefix: tuple, catalog: Any) -> tuple[Policy | N
             if err["type"] == "extra_forbidden":
                 message, hint = "unknown key", did_you_mean(str(err["loc"][-1]), keys) or f"valid keys: {', '.join(keys)}"
             else:
-                message, hint = _describe(err, False, keys)
+                message, hint = _describe(err, False, keys, PolicyBlock)
             out.append(source.diagnostic(prefix + tuple(err["loc"]), message, hint))
         return None, out
     problems = _unknown_gpus(source, prefix, model.allowed_gpu_types or [], catalog)
