@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from gpuctl.config.checks import gpu_hint
 from gpuctl.config.source import POLICY, Source, read_source
 from gpuctl.errors import ConfigError, Diagnostic
 from gpuctl.spelling import did_you_mean
@@ -68,8 +69,7 @@ def read_policy(source: Source, prefix: tuple, catalog: Any) -> tuple[Policy | N
 
 
 def _unknown_gpus(source: Source, prefix: tuple, gpus: list[str], catalog: Any) -> list[Diagnostic]:
-    known = list(catalog.gpus)
-    return [source.diagnostic(prefix + ("allowed_gpu_types", i), f'unknown GPU type "{g}"', did_you_mean(g, known) or "list GPU type ids: gpu serverless list-gpus")
+    return [source.diagnostic(prefix + ("allowed_gpu_types", i), f'unknown GPU type "{g}"', gpu_hint(g, catalog))
             for i, g in enumerate(gpus) if g not in catalog.gpus]
 
 
