@@ -129,6 +129,8 @@ def read_snapshot(path: Path) -> Snapshot:
         raise SnapshotError(f"{path} does not exist", hint="capture one with `gpu serverless snapshot > account.json`, or write one by hand") from None
     except IsADirectoryError:
         raise SnapshotError(f"{path} is a directory", hint="pass the snapshot file itself to --observed") from None
+    except json.JSONDecodeError as exc:  # at its place, as the other files gpuctl reads (`file:line:col: ...`)
+        raise SnapshotError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}", hint="capture a snapshot with `gpu serverless snapshot --out FILE`") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise SnapshotError(f"{path} is not valid JSON: {exc}", hint="capture a snapshot with `gpu serverless snapshot --out FILE`") from None
     except RecursionError:
