@@ -123,7 +123,7 @@ def _number(field: Any) -> str:
 
 
 def _about(field: Any) -> str:
-    """The field's description as the end of a hint (`: seconds an idle worker ...`), or ""."""
+    """The field's description as the end of a hint (` (seconds an idle worker waits ...)`), or ""."""
     text = (getattr(field, "description", None) or "").strip().rstrip(".")
     return f" ({text[0].lower() + text[1:]})" if text else ""
 
