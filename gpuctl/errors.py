@@ -46,6 +46,16 @@ class Diagnostic:
         return f"{head}\n  hint: {self.hint}" if self.hint else head
 
 
+def doc_ref(page: str) -> str:
+    """How output names a page of gpuctl's documentation: `docs/PAGE in the gpuctl repository`.
+
+    The docs are not in the wheel and not hosted at a URL, so a bare `docs/catalog.md` means
+    nothing to someone who installed gpuctl with pip. A message says its fix in its own words
+    and may add this as where to read more, never as the fix (docs/adr/0028-doc-references.md).
+    Every mention of a doc page in what gpuctl prints goes through here (a test checks)."""
+    return f"docs/{page} in the gpuctl repository"
+
+
 class GpuctlError(Exception):
     exit_code = ExitCode.ERROR
 

@@ -130,6 +130,8 @@ def read_snapshot(path: Path) -> Snapshot:
         raise SnapshotError(f"{path} does not exist", hint="capture one with `gpu serverless snapshot > account.json`, or write one by hand") from None
     except IsADirectoryError:
         raise SnapshotError(f"{path} is a directory", hint="pass the snapshot file itself to --observed") from None
+    except json.JSONDecodeError as exc:  # at its place, as the other files gpuctl reads (`file:line:col: ...`)
+        raise SnapshotError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}", hint="capture a snapshot with `gpu serverless snapshot --out FILE`") from None
     except OSError as exc:  # a device (FileRefused), a file too large, permission denied
         raise SnapshotError(f"cannot read the snapshot {path}: {exc.strerror or exc}",
                             hint="pass a snapshot file to --observed: capture one with `gpu serverless snapshot --out FILE`") from None

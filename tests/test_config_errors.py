@@ -53,6 +53,8 @@ def assert_clear_error(name: str, case: dict, code: int, out: str, err: str) -> 
     assert out == "", f"stdout should be empty on error:\n{out}"
     assert err.startswith("error:"), err
     assert "Traceback" not in err and "internal error" not in err, err
+    unfixed = [d for d in diagnostics(err)[1:] if "\n  hint: " not in d]
+    assert not unfixed, f"every problem in a file the user wrote needs a hint saying how to fix it:\n{unfixed}"
     head = f"{name}:{case['where']}: " if case["where"] else f"{name}: "
     if case["path"]:
         head += f"{case['path']}: "

@@ -129,3 +129,15 @@ def test_a_duration_that_must_be_positive_says_so(tmp_path):
     for typed in ("0", "0s"):
         result = run_cli(["serverless", "warm", "x", "--timeout", typed], tmp_path)
         assert result.code == 1 and "must be a duration of more than 0" in result.err, result
+
+
+@pytest.mark.parametrize("columns", ["-5", "abc", "0", " ", "80x"])
+def test_a_columns_value_that_is_no_width_is_ignored_not_fatal(columns):
+    """COLUMNS=abc was an internal error (int() on it) and COLUMNS=-5 made every table and plan
+    print nothing at all, exit 0; neither is gpuctl's variable to refuse."""
+    args = ["serverless", "deploy", "--plan", "--observed", str(ROOT / "examples" / "empty-account.json"), "--config", "examples/echo/gpu.jsonc"]
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
+    plain, result = (subprocess.run([sys.executable, "-m", "gpuctl", *args], cwd=ROOT, env=env | extra, capture_output=True, text=True,
+                                    timeout=60, stdin=subprocess.DEVNULL) for extra in ({}, {"COLUMNS": columns}))
+    assert plain.returncode == 0 and "to create" in plain.stdout, plain.stderr
+    assert (result.returncode, result.stdout) == (plain.returncode, plain.stdout), result.stderr

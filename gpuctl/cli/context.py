@@ -84,9 +84,28 @@ class AppContext:
 
         stream = self.stderr if stderr else self.stdout
         color = stream.isatty() and "NO_COLOR" not in self.environ
-        width = int(self.environ.get("COLUMNS", "0") or 0) or None
+        width = _columns(self.environ)
         return Console(file=stream, color_system="auto" if color else None, width=width or (None if stream.isatty() else 100), highlight=False, soft_wrap=False,
                        markup=False, secrets=self.secrets)  # text from the account is never read as rich markup
+
+    def seconds(self, name: str, default: float) -> float:
+        """A number of seconds from environment variable `name` (0 or more), else `default`; any
+        other value is an error naming the variable, never an internal error."""
+        import math
+
+        from gpuctl.errors import UsageError
+
+        raw = self.environ.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value >= 0):
+            raise UsageError(f"environment variable {name} is not a number of seconds (0 or more)",
+                             hint=f"set it to a number such as {name}={default:g}, or unset it for the default ({default:g})")
+        return value
 
     def note(self, message: str) -> None:
         """A one-line message for people, on stderr; control characters are escaped."""
@@ -133,3 +152,10 @@ def _console_class():
             raise BrokenPipeError(errno.EPIPE, "the reader of gpu's output went away")
 
     return PipeConsole
+
+
+def _columns(environ: Mapping[str, str]) -> int | None:
+    """The terminal width COLUMNS gives, when it is a positive whole number; anything else is
+    ignored, as the shell's own programs do (a width of 0 or less made rich print nothing)."""
+    raw = environ.get("COLUMNS", "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) > 0 else None

@@ -27,7 +27,7 @@ def pick(app: AppContext, items: list[dict], label, what: str) -> dict:
     import click
 
     if not items:
-        raise UsageError(f"there is no {what} to choose from")
+        raise UsageError(f"there is no {what} to choose from", hint=f"the account has no {what} to delete; if you meant another account, check --provider and the API key (`gpu auth status`)")
     if not _interactive(app):
         raise UsageError(f"no {what} given and no terminal to choose one on", hint=f"name the {what} on the command line")
     for number, item in enumerate(items, 1):

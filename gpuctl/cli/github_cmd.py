@@ -9,6 +9,7 @@ import click
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.durations import DURATION
 from gpuctl.cli.lease_options import lease_options
+from gpuctl.errors import doc_ref
 
 DEFAULT_PLAN_DIR = ".gpuctl-plans"
 DEFAULT_PREFIX = "gpuctl-plan"
@@ -25,7 +26,7 @@ def _prune(func):
 
 
 def _policy(func):
-    return click.option("--policy", type=click.Path(dir_okay=False), help="A policy file every plan must keep, as `deploy --policy` (docs/policy.md).")(func)
+    return click.option("--policy", type=click.Path(dir_okay=False), help=f"A policy file every plan must keep, as `deploy --policy` ({doc_ref('policy.md')}).")(func)
 
 
 def _job(app: AppContext, body):

@@ -16,9 +16,9 @@ DATA_DIR_HELP = "State directory (default: $GPUCTL_LOCAL_DIR, else $XDG_DATA_HOM
 def _data_dir(app: AppContext, given: str | None):
     from pathlib import Path
 
-    from gpuctl.local.client.lifecycle import default_data_dir
+    from gpuctl.local.client.lifecycle import default_data_dir, usable_data_dir
 
-    return Path(given).expanduser() if given else default_data_dir(app.environ)
+    return usable_data_dir(Path(given).expanduser(), "--data-dir") if given else default_data_dir(app.environ)
 
 
 @click.group("local")

@@ -120,7 +120,10 @@ def _local_credentials(app: AppContext, key: str | None) -> str | None:
     data dir (the one `connect` would use), or None. Read-only: nothing is started."""
     from gpuctl.local.client import lifecycle
 
-    data_dir = lifecycle.default_data_dir(app.environ)
+    try:
+        data_dir = lifecycle.default_data_dir(app.environ)
+    except lifecycle.LocalProviderError:  # not a directory: no local provider's key or URL lives there
+        return None
     if key and lifecycle.owns_key(data_dir, key):
         return "the API key is the local provider's token (as `gpu local env` exports it)"
     for name in BASE_URL_VARS:

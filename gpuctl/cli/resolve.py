@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from gpuctl.cli.context import AppContext
-from gpuctl.errors import GpuctlError
+from gpuctl.errors import GpuctlError, doc_ref
 if TYPE_CHECKING:
     from gpuctl.provider.protocol import Provider
 
@@ -71,7 +71,7 @@ def provider_options(func):
 def record_option(func):
     """--record DIR, shared by the read-only commands that can record what they exchange."""
     return click.option("--record", "record", metavar="DIR", type=click.Path(), callback=_record_directory,
-                        help="Also write the HTTP exchanges, secrets removed, as vcrpy cassettes in DIR (docs/conformance.md).")(func)
+                        help=f"Also write the HTTP exchanges, secrets removed, as vcrpy cassettes in DIR ({doc_ref('conformance.md')}).")(func)
 
 
 def _record_directory(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

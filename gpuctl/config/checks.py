@@ -13,11 +13,11 @@ from pathlib import Path
 from gpuctl.catalog import Catalog
 from gpuctl.config.shape import ServerlessBlock
 from gpuctl.config.templates import CHOICES, detect
-from gpuctl.errors import Diagnostic
+from gpuctl.errors import Diagnostic, doc_ref
 from gpuctl.model import RESERVED_ENV, VLLM_DEFAULT_MODEL, Notice, TemplateChoice
 from gpuctl.spelling import did_you_mean, did_you_mean_one_of
 
-Locate = Callable[[tuple, str, str | None], Diagnostic]
+Locate = Callable[[tuple, str, str], Diagnostic]  # (key path, problem, how to fix it)
 
 
 def _q(value: str) -> str:
@@ -42,27 +42,35 @@ def resolve_template(block: ServerlessBlock, project: Path, at: Locate) -> tuple
 def check_gpus(block: ServerlessBlock, catalog: Catalog, at: Locate) -> list[Diagnostic]:
     out = []
     if block.gpu_type is None:
-        out.append(at(("gpu_type",), "required key is missing", 'choose a GPU type id, e.g. "NVIDIA GeForce RTX 4090" (see docs/catalog.md)'))
+        out.append(at(("gpu_type",), "required key is missing", f'choose a GPU type id, e.g. "NVIDIA GeForce RTX 4090" (every id: {doc_ref("catalog.md")})'))
     listed = [(("gpu_type",), block.gpu_type)] if block.gpu_type else []
     listed += [(("gpu_types", i), gpu) for i, gpu in enumerate(block.gpu_types)]
     seen: set[str] = set()
     for path, gpu in listed:
         known = catalog.gpus.get(gpu)
         if known is None:
-            out.append(at(path, f"unknown GPU type {_q(gpu)}", _gpu_hint(gpu, catalog)))
+            out.append(at(path, f"unknown GPU type {_q(gpu)}", gpu_hint(gpu, catalog)))
         elif known.pool is None:
-            out.append(at(path, f"{_q(gpu)} is not offered on RunPod Serverless (no serverless pool)", "pick a type with a pool in docs/catalog.md"))
+            out.append(at(path, f"{_q(gpu)} is not offered on RunPod Serverless (no serverless pool)", _pooled_hint(gpu, catalog)))
         elif gpu in seen:
             out.append(at(path, f"{_q(gpu)} is listed twice", "list each GPU type once, in priority order"))
         seen.add(gpu)
     return out
 
 
-def _gpu_hint(gpu: str, catalog: Catalog) -> str:
+def gpu_hint(gpu: str, catalog: Catalog) -> str:
     """The ids `gpu` may have meant, matched against ids and display names alike ("RTX 4090"
     suggests "NVIDIA GeForce RTX 4090"; "NVIDIA A100" both A100 ids, never the A40)."""
     names = {g.display_name: g.id for g in catalog.gpus.values()} | {g.id: g.id for g in catalog.gpus.values()}
-    return did_you_mean_one_of(gpu, names) or "GPU type ids are RunPod's exact strings; see docs/catalog.md"
+    return did_you_mean_one_of(gpu, names) or f'use RunPod\'s exact GPU type id, e.g. "NVIDIA GeForce RTX 4090" (every id: {doc_ref("catalog.md")})'
+
+
+def _pooled_hint(gpu: str, catalog: Catalog) -> str:
+    """Types with a serverless pool and the memory of `gpu`: the nearest substitutes."""
+    memory = catalog.gpus[gpu].memory_gb
+    same = sorted(g.id for g in catalog.gpus.values() if g.pool is not None and g.memory_gb == memory)[:3]
+    examples = ", ".join(_q(g) for g in same) if same else '"NVIDIA GeForce RTX 4090"'
+    return f"pick a type that has a serverless pool, e.g. {examples} (every pool: {doc_ref('catalog.md')})"
 
 
 def check_scaling(block: ServerlessBlock, at: Locate) -> tuple[list[Diagnostic], list[Notice]]:
@@ -83,9 +91,9 @@ def check_runpod(block: ServerlessBlock, template: str, catalog: Catalog, at: Lo
     seen: set[str] = set()
     for i, dc in enumerate(r.data_center_ids):
         if dc not in catalog.data_centers:
-            errors.append(at(("runpod", "data_center_ids", i), f"unknown data center {_q(dc)}", did_you_mean(dc, catalog.data_centers) or "see docs/catalog.md for data center ids"))
+            errors.append(at(("runpod", "data_center_ids", i), f"unknown data center {_q(dc)}", did_you_mean(dc, catalog.data_centers) or f'use a RunPod data center id, e.g. "US-TX-3" (every id: {doc_ref("catalog.md")})'))
         elif dc in seen:
-            errors.append(at(("runpod", "data_center_ids", i), f"{_q(dc)} is listed twice", None))
+            errors.append(at(("runpod", "data_center_ids", i), f"{_q(dc)} is listed twice", "remove the repeated id"))
         seen.add(dc)
     for i, port in enumerate(r.ports or []):
         number = int(port.split("/")[0])

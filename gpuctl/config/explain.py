@@ -8,6 +8,7 @@ for unknown keys, the closest valid key. Env values are never echoed.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -24,6 +25,7 @@ _EXPECTED = {
     "int_type": "an integer", "int_from_float": "an integer", "bool_type": "true or false",
     "string_type": "a string", "list_type": "a list", "dict_type": "an object",
     "model_type": "an object", "model_attributes_type": "an object", "false_type": "false",
+    "float_type": "a number",
 }
 
 
@@ -92,7 +94,91 @@ def _clean_loc(loc: tuple) -> tuple:
     return tuple(kept)
 
 
-def _describe(err: dict, secret: bool, valid_keys: list[str]) -> tuple[str, str | None]:
+def _field_at(model: type[BaseModel], loc: tuple) -> Any:
+    """The pydantic field the last key of `loc` names (list items: the list's field), or None."""
+    keys = list(loc)
+    while keys and isinstance(keys[-1], int):
+        keys.pop()
+    parent = _model_at(model, tuple(keys[:-1])) if keys else None
+    return parent.model_fields.get(keys[-1]) if parent is not None else None
+
+
+def _bounds(field: Any) -> tuple[Any, Any]:
+    low = high = None
+    for rule in getattr(field, "metadata", ()):
+        low = getattr(rule, "ge", getattr(rule, "gt", low))
+        high = getattr(rule, "le", getattr(rule, "lt", high))
+    return low, high
+
+
+def _number(field: Any) -> str:
+    """`write a whole number from 0 to 1000`, from the field's type and bounds."""
+    low, high = _bounds(field)
+    what = "a number" if "float" in str(getattr(field, "annotation", "")) else "a whole number"
+    if low is not None and high is not None:
+        return f"write {what} from {low} to {high}"
+    if low is not None:
+        return f"write {what} of at least {low}"
+    return f"write {what}"
+
+
+def _about(field: Any) -> str:
+    """The field's description as the end of a hint (` (seconds an idle worker waits ...)`), or ""."""
+    text = (getattr(field, "description", None) or "").strip().rstrip(".")
+    return f" ({text[0].lower() + text[1:]})" if text else ""
+
+
+def _object_hint(model: type[BaseModel] | None, value: Any, secret: bool) -> str:
+    """How to write the object `model` describes; a lone string becomes its one required key
+    (`"volume": "models"` -> `{"name": "models"}`)."""
+    if model is None:
+        return 'write an object: {"KEY": "value"}'
+    required = [name for name, f in model.model_fields.items() if f.is_required()]
+    if isinstance(value, str) and len(required) == 1 and not secret:
+        return f'write it as an object: {{"{required[0]}": {show(value, False)}}}'
+    keys = required or list(model.model_fields)
+    return "write an object with " + ("the keys " if len(keys) > 1 else "the key ") + ", ".join(f'"{k}"' for k in keys)
+
+
+def _schema_hint(err: dict, model: type[BaseModel], secret: bool) -> str:
+    """A fix derived from the schema for an error that has no more particular one: the range of a
+    number, the shape of an object or list, how to fill a missing or empty value."""
+    kind, value, loc = err["type"], err.get("input"), err["loc"]
+    field = _field_at(model, loc)
+    kinds = (kind, *err.get("also", ()))
+    if "false_type" in kinds and any(k in ("model_type", "dict_type", "model_attributes_type") for k in kinds):
+        return _object_hint(_model_at(model, loc), value, secret) + ", or false"
+    if kind in ("int_type", "int_from_float", "float_type", "greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        return _number(field) + (", without quotes" if isinstance(value, str) else "")
+    if kind == "bool_type":
+        return "write true or false" + (", without quotes" if isinstance(value, str) else "")
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        if field is not None and "dict[" in str(field.annotation):  # keys the user chooses, e.g. env names
+            return 'write an object: {"NAME": "value"}'
+        return _object_hint(_model_at(model, loc), value, secret)
+    if kind == "list_type":
+        if "string_type" in kinds:
+            return 'write a list of strings, such as ["python", "handler.py"], or one string'
+        return f"put it in a list: [{show(value, secret)}]" if isinstance(value, str | int | float) and not secret else "write a list: [...]"
+    if kind == "string_type":
+        return "write a string in double quotes" + _about(field)
+    if kind == "missing":
+        return f'add "{loc[-1]}"{_about(field)}' if field is not None else f'add "{loc[-1]}"'
+    if kind in ("string_too_short", "too_short"):
+        if isinstance(loc[-1], int):
+            return "remove the empty item, or fill it in"
+        return ("give at least one item" if isinstance(value, list) else "give it a value") + _about(field)
+    if kind in ("string_too_long", "too_long"):
+        return f"shorten it to at most {(err.get('ctx') or {}).get('max_length')} characters"
+    return "fix the value" + _about(field) + "; `gpu config schema` prints every key and what it takes"
+
+
+def _describe(err: dict, secret: bool, valid_keys: list[str], model: type[BaseModel] = ServerlessBlock) -> tuple[str, str]:
+    message, hint = _message(err, secret, valid_keys)
+    return message, hint or _schema_hint(err, model, secret)
+
+
+def _message(err: dict, secret: bool, valid_keys: list[str]) -> tuple[str, str | None]:
     kind, ctx, value = err["type"], err.get("ctx", {}), err.get("input")
     if err.get("is_key"):
         return f"{show(value, False)} is not a valid environment variable name", "use letters, digits and '_', not starting with a digit"
@@ -111,7 +197,7 @@ def _describe(err: dict, secret: bool, valid_keys: list[str]) -> tuple[str, str 
     if kind == "literal_error":
         choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
         hint = did_you_mean(value, choices) if isinstance(value, str) and not secret else None
-        return f"must be one of {ctx.get('expected')}, got {show(value, secret)}", hint
+        return f"must be one of {ctx.get('expected')}, got {show(value, secret)}", hint or "write one of " + ", ".join(json.dumps(c) for c in choices)
     if kind == "string_pattern_mismatch":
         names = [p for p in err["loc"] if isinstance(p, str)]
         return f"{show(value, secret)} is not in the expected form", _PATTERN_HINTS.get(names[-1] if names else "")
@@ -129,6 +215,7 @@ _PATTERN_HINTS = {
     "mount_path": "use an absolute path with no control characters, such as /runpod-volume",
     "secret": "secret names use letters, digits, '_', '.' and '-'",
     "ports": 'use PORT/http or PORT/tcp, e.g. "8000/http"',
+    "adopt": "an endpoint id has letters, digits, '_' and '-' only, as `gpu serverless list` shows it",
 }
 
 

@@ -53,7 +53,7 @@ class _Locator:
         self.source, self.prefix = source, prefix
         self.flags = {tuple(o.path.split(".")): o.flag for o in overrides}
 
-    def __call__(self, path: tuple, message: str, hint: str | None = None) -> Diagnostic:
+    def __call__(self, path: tuple, message: str, hint: str) -> Diagnostic:
         keys = tuple(p for p in path if isinstance(p, str))
         flag = self.flags.get(keys)
         if flag:
@@ -73,6 +73,9 @@ def _set(data: dict, path: str, value) -> None:
     data[leaf] = value
 
 
+OVERRIDES_INVALID = "the per-run overrides make the configuration invalid"
+
+
 def _with_overrides(source: Source, blocks, overrides: Sequence[Override]):
     """Re-validate the raw blocks with the overrides applied; errors point at the flag."""
     if not overrides:
@@ -89,7 +92,7 @@ def _with_overrides(source: Source, blocks, overrides: Sequence[Override]):
         if model is not None:
             out.append((prefix, model))
     if problems:
-        raise ConfigError("the per-run overrides make the configuration invalid", problems)
+        raise ConfigError(OVERRIDES_INVALID, problems)
     return out
 
 
@@ -135,7 +138,8 @@ def load_config(path: Path, overrides: Sequence[Override] = (), catalog: Catalog
     policy, problems = read_policy(source, ("policy",), catalog) if "policy" in source.data else (None, [])
     errors += problems
     if errors:
-        raise ConfigError(f"{source.display} is not valid", sorted(errors, key=lambda d: (d.file or "", d.line or 0, d.col or 0)))
+        by_flags = all((d.file or "").startswith("--") for d in errors)  # gpu.jsonc itself is fine: say so
+        raise ConfigError(OVERRIDES_INVALID if by_flags else f"{source.display} is not valid", sorted(errors, key=lambda d: (d.file or "", d.line or 0, d.col or 0)))
     return LoadedConfig(source, project_id, source.data.get("provider"), tuple(checked), tuple(notices), tuple(overrides), policy)
 
 

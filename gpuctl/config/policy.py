@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from gpuctl.config.checks import gpu_hint
 from gpuctl.config.source import POLICY, Source, read_source
 from gpuctl.errors import ConfigError, Diagnostic
 from gpuctl.spelling import did_you_mean
@@ -57,7 +58,7 @@ def read_policy(source: Source, prefix: tuple, catalog: Any) -> tuple[Policy | N
             if err["type"] == "extra_forbidden":
                 message, hint = "unknown key", did_you_mean(str(err["loc"][-1]), keys) or f"valid keys: {', '.join(keys)}"
             else:
-                message, hint = _describe(err, False, keys)
+                message, hint = _describe(err, False, keys, PolicyBlock)
             out.append(source.diagnostic(prefix + tuple(err["loc"]), message, hint))
         return None, out
     problems = _unknown_gpus(source, prefix, model.allowed_gpu_types or [], catalog)
@@ -68,8 +69,7 @@ def read_policy(source: Source, prefix: tuple, catalog: Any) -> tuple[Policy | N
 
 
 def _unknown_gpus(source: Source, prefix: tuple, gpus: list[str], catalog: Any) -> list[Diagnostic]:
-    known = list(catalog.gpus)
-    return [source.diagnostic(prefix + ("allowed_gpu_types", i), f'unknown GPU type "{g}"', did_you_mean(g, known) or "list GPU type ids: gpu serverless list-gpus")
+    return [source.diagnostic(prefix + ("allowed_gpu_types", i), f'unknown GPU type "{g}"', gpu_hint(g, catalog))
             for i, g in enumerate(gpus) if g not in catalog.gpus]
 
 

@@ -66,8 +66,9 @@ class Source:
             return []
         return self.sourcemap.duplicates
 
-    def diagnostic(self, path: tuple, message: str, hint: str | None = None) -> Diagnostic:
-        """At `path`, else at its nearest ancestor in the file, else at the top-level value."""
+    def diagnostic(self, path: tuple, message: str, hint: str) -> Diagnostic:
+        """At `path`, else at its nearest ancestor in the file, else at the top-level value. `hint`
+        is how to fix it: every problem in a file the user wrote comes with one (docs/errors.md)."""
         if not self.path.exists() and not self.sourcemap.positions:
             return Diagnostic(message, _dotted(path), self.display, None, None, hint)  # from flags alone: no file to point into
         positions = self.sourcemap.positions

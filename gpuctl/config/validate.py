@@ -103,13 +103,15 @@ def _top_level(source: Source) -> list[Diagnostic]:
     out += _misspelled_top_level(source)
     for key in ("project_id", "$schema"):
         if key in data and not (isinstance(data[key], str) and data[key].strip()):
-            out.append(source.diagnostic((key,), f"expected a non-empty string, got {show(data[key], False)}", type_hint("string_type", data[key])))
+            fix = {"project_id": "name the project (it becomes the GPUCTL_PROJECT marker and the default endpoint name), or remove the key to use the directory name",
+                   "$schema": "give the schema's path or URL, or remove the key (gpuctl ignores it)"}[key]
+            out.append(source.diagnostic((key,), f"expected a non-empty string, got {show(data[key], False)}", type_hint("string_type", data[key]) or fix))
     project_id = data.get("project_id")
     if isinstance(project_id, str) and (len(project_id) > 191 or not re.fullmatch(PRINTABLE_NAME, project_id)):
         out.append(source.diagnostic(("project_id",), "must be at most 191 printable characters (no control characters) with no surrounding whitespace", "it becomes the GPUCTL_PROJECT marker (and the default endpoint name)"))
     if "provider" in data and data["provider"] not in ("runpod", "local"):
         hint = did_you_mean(data["provider"], ["runpod", "local"]) if isinstance(data["provider"], str) else None
-        out.append(source.diagnostic(("provider",), f"must be one of 'runpod', 'local', got {show(data['provider'], False)}", hint))
+        out.append(source.diagnostic(("provider",), f"must be one of 'runpod', 'local', got {show(data['provider'], False)}", hint or 'write "runpod" or "local", or remove the key'))
     return out
 
 
@@ -134,6 +136,9 @@ def _misspelled_top_level(source: Source) -> list[Diagnostic]:
     return out
 
 
+_BLOCK_HINT = 'write "serverless": {"template": ..., "gpu_type": ...}, or a list of such objects'
+
+
 def validate_document(source: Source) -> list[tuple[tuple, ServerlessBlock]]:
     """The validated serverless blocks with their key paths, or a ConfigError listing every problem."""
     diagnostics = _duplicate_keys(source) + _top_level(source)
@@ -148,10 +153,10 @@ def validate_document(source: Source) -> list[tuple[tuple, ServerlessBlock]]:
     else:
         items = []
         if raw is not None or (isinstance(source.data, dict) and "serverless" in source.data):
-            diagnostics.append(source.diagnostic(("serverless",), f"expected an object or a list of objects, got {kind(raw)}"))
+            diagnostics.append(source.diagnostic(("serverless",), f"expected an object or a list of objects, got {kind(raw)}", _BLOCK_HINT))
     for prefix, item in items:
         if not isinstance(item, dict):
-            diagnostics.append(source.diagnostic(prefix, f"expected an object, got {kind(item)}"))
+            diagnostics.append(source.diagnostic(prefix, f"expected an object, got {kind(item)}", _BLOCK_HINT))
             continue
         block, problems = validate_block(source, item, prefix)
         diagnostics.extend(problems)

@@ -9,8 +9,9 @@ from collections.abc import Iterable
 from gpuctl.catalog import Catalog
 from gpuctl.doctor.probe import Probe
 from gpuctl.doctor.report import Finding, Problem, Verdict
+from gpuctl.errors import doc_ref
 
-FIX = "update state/catalog/gpus.json and datacenters.json (and docs/catalog.md) from RunPod's catalog, or file a gpuctl issue with `gpu doctor --json`"
+FIX = f"update state/catalog/gpus.json and datacenters.json (and {doc_ref('catalog.md')}) from RunPod's catalog, or file a gpuctl issue with `gpu doctor --json`"
 
 
 def _gpu_problems(live: list[dict], catalog: Catalog) -> list[Problem]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from gpuctl import prewarm
 from gpuctl.catalog import Catalog
-from gpuctl.errors import Diagnostic, PlanError
+from gpuctl.errors import Diagnostic, PlanError, doc_ref
 from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, EndpointSpec, Notice, Observed, Unresolved, acyclic
 from gpuctl.plan import cost, drift, fields
 from gpuctl.v2 import owner
@@ -187,7 +187,7 @@ def _volume_note(desired: Desired) -> list[Notice]:
     if not bare:
         return []
     return [Notice("no-volume", f"no network volume, so each cold worker downloads its models itself ({_few(bare)}). gpuctl creates only the "
-                                'volumes gpu.jsonc declares, where GPU CLI adds one (docs/adr/0007-no-implicit-volume.md): add a "volume" block to '
+                                f'volumes gpu.jsonc declares, where GPU CLI adds one ({doc_ref("adr/0007-no-implicit-volume.md")}): add a "volume" block to '
                                 'cache models, or set "volume": false to say none is wanted', level="note")]
 
 

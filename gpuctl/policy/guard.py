@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from gpuctl.config.loader import LoadedConfig
 from gpuctl.config.policy import Policy
-from gpuctl.errors import ExitCode, GpuctlError
+from gpuctl.errors import ExitCode, GpuctlError, doc_ref
 from gpuctl.model import Notice
 from gpuctl.plan.model import Plan, PolicyReport, Violation
 from gpuctl.policy.rules import config_findings, plan_findings
@@ -57,4 +57,4 @@ def refuse(document: dict, saved: dict | None = None, *, shown: bool = False) ->
             n = len(found)
             summary = f"{whose} breaks {n} policy rule{'s' if n != 1 else ''}; " + ("deploy refuses to apply it" if shown else "nothing was written")
             raise PolicyViolation(summary, detail=None if shown else "\n".join(violation_line(v) for v in found),
-                                  hint="change gpu.jsonc to keep the rules (docs/policy.md), or ask the owners of the policy to change them")
+                                  hint=f"change gpu.jsonc to keep the rules ({doc_ref('policy.md')}), or ask the owners of the policy to change them")

@@ -31,7 +31,7 @@ class _Endpoint:
         """`key`: the path within the block, as the source map spells it (`("gpu_types", 0)`)."""
         flag = self.flags.get(".".join(k for k in key if isinstance(k, str)))
         said = f" (set by {flag})" if flag else ""
-        where = flag or self.source.diagnostic(self.block.prefix + key, message).location() or None
+        where = flag or self.source.diagnostic(self.block.prefix + key, message, hint="").location() or None  # only its place
         return Violation(rule, self.address, dotted(self.block.prefix + key), message + said, self.policy.origin.get(rule, ""), where)
 
 

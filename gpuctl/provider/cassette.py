@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gpuctl import __version__
+from gpuctl.errors import doc_ref
 
 SIMPLE_KEY_LIMIT = 1000  # a plain `key: value` key must be under 1024 characters (PyYAML, the YAML spec)
 YAML_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"})  # YAML 1.1 reads these as booleans or null
@@ -136,7 +137,7 @@ def readme(directory: Path, kept_env: Iterable[str]) -> str:
         if fields is not None:
             command, *values = fields
             rows.append(f"| `{path.name}` | `{command}` | " + " | ".join(values) + " |")
-    return README.format(marker=README_MARKER, version=__version__, rows="\n".join(rows), kept=", ".join(sorted(kept_env)))
+    return README.format(marker=README_MARKER, version=__version__, rows="\n".join(rows), kept=", ".join(sorted(kept_env)), conformance=doc_ref("conformance.md"))
 
 
 README = """{marker}
@@ -175,5 +176,5 @@ hosts, whatever base URL was used.
 Read the files: endpoint and template names, images and settings are in them. Then attach them
 to an issue, or add them to `fixtures/cassettes/contributed/` in a pull request: the parity tests
 replay every cassette there against gpuctl's client and its local provider, so a difference
-between RunPod and the local provider becomes a failing test. See docs/conformance.md.
+between RunPod and the local provider becomes a failing test. See {conformance}.
 """

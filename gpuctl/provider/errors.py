@@ -17,9 +17,11 @@ class ProviderError(GpuctlError):
 
     retryable = False
     outcome_unknown = False
+    # What to do when the raiser knows no better fix: every class says one (docs/errors.md).
+    fix = "run the command again; if it keeps failing, `gpu doctor` checks what this account's API answers"
 
     def __init__(self, summary: str, *, status: int | None = None, detail: str | None = None, hint: str | None = None, retry_after: float | None = None):
-        super().__init__(summary, detail=detail, hint=hint)
+        super().__init__(summary, detail=detail, hint=hint or self.fix)
         self.status = status
         self.retry_after = retry_after
 
@@ -29,11 +31,15 @@ class AuthError(ProviderError):
 
 
 class NotFound(ProviderError):
-    pass
+    fix = ("it may have been deleted meanwhile: run the command again; if a list is not found, "
+           "RUNPOD_API_BASE_URL / RUNPOD_ENDPOINT_BASE_URL may not point at RunPod's API")
 
 
 class Rejected(ProviderError):
     """A 4xx other than auth, not-found and rate limiting: the request itself is wrong."""
+
+    fix = ("RunPod refused the request as sent and changed nothing; if its reason names a value from gpu.jsonc, "
+           "change it there, else report it with the output of --debug")
 
 
 class RateLimited(ProviderError):
@@ -44,6 +50,7 @@ class ServerError(ProviderError):
     """A 5xx (other than 503) or a lost answer to a request that is safe to repeat."""
 
     retryable = True
+    fix = "RunPod failed to answer, after retries; this request changed nothing, so run the command again in a minute"
 
 
 class Unavailable(ServerError):
@@ -62,6 +69,8 @@ class AmbiguousWrite(ProviderError):
     may or may not have carried it out. Never retried blindly; look the object up first."""
 
     outcome_unknown = True
+    fix = ("the write may have been carried out: `gpu serverless deploy --plan` shows what the account has now, "
+           "and deploying again is safe (gpuctl looks an endpoint up before it creates one)")
 
 
 class InvalidId(ProviderError):

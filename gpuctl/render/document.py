@@ -291,7 +291,7 @@ def read_saved(path: Path) -> dict:
         raise GpuctlError(f"{path} is not a saved plan: it holds a number of more than 4300 digits", hint=remake) from None
     if isinstance(doc, dict) and doc.get("format_version") not in (None, FORMAT_VERSION):
         shown = json.dumps(doc["format_version"])[:20]
-        raise GpuctlError(f"{path} is plan format {shown}; this gpuctl reads format {FORMAT_VERSION} only", hint=remake + " (with this gpuctl)")
+        raise GpuctlError(f"{path} is plan format {shown}; this gpuctl reads format {json.dumps(FORMAT_VERSION)} only", hint=remake + " (with this gpuctl)")
     if not isinstance(doc, dict):
         raise GpuctlError(f"{path} is not a saved plan: it holds a JSON {JSON_TYPES.get(type(doc), 'value')}, and a plan is an object", hint=remake)
     try:

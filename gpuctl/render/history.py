@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.table import Table
 
+from gpuctl.errors import doc_ref
 from gpuctl.model import MARKER_ENV
 from gpuctl.v2 import owner
 from gpuctl.redact import hide_env
@@ -96,7 +97,7 @@ def history_footer(doc: dict) -> list[str]:
                      + (" (in progress)" if rollout.get("inProgress") else ""))
     applied = doc.get("last_applied_at")
     lines.append(f"gpuctl last applied this endpoint at {applied}" if applied else
-                 "no last-applied record: who made a release after version 1 is unknown (docs/history.md)")
+                 f"no last-applied record: who made a release after version 1 is unknown ({doc_ref('history.md')})")
     return [printable(line, keep_newlines=False) for line in lines]
 
 

@@ -230,3 +230,12 @@ def test_a_record_that_cannot_be_deleted_is_left_to_the_next_deploy_not_to_templ
     account.clear_faults()
     assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0  # re-creates echo, and the sweep takes the stale record
     assert [t["name"] for t in account.server.http.get("/v2/templates").json()["templates"]] == [f"gpuctl-applied-{account.endpoints()[0]['id']}"]
+
+
+def test_nothing_to_choose_from_says_what_to_check(account, tmp_path):
+    """An empty account gave `there is no endpoint to choose from` and no hint; the likely fix is
+    the account itself (the wrong --provider or key)."""
+    mine = project(tmp_path / "mine", echo_config())
+    for args in (["serverless", "delete"], ["serverless", "template", "delete"]):
+        result = account.gpu(*args, cwd=mine)
+        assert result.code == 1 and "to choose from" in result.err and "\nhint: " in result.err and "--provider" in result.err, result.err

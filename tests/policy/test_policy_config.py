@@ -28,7 +28,12 @@ def test_wrong_types_and_unknown_gpus_in_a_policy_file(tmp_path):
     path.write_text('{\n  "max_max_workers": "4",\n  "forbid_replace": 1\n}\n')
     assert _errors(lambda: load_policy_file(path, "platform.jsonc", CATALOG)) == [
         'platform.jsonc:2:3: max_max_workers: expected an integer, got "4"\n  hint: remove the quotes: 4',
-        "platform.jsonc:3:3: forbid_replace: expected true or false, got 1",
+        "platform.jsonc:3:3: forbid_replace: expected true or false, got 1\n  hint: write true or false",
+    ]
+    path.write_text('{"max_worst_case_per_hour": -2, "max_min_workers": 1001}')
+    assert _errors(lambda: load_policy_file(path, "platform.jsonc", CATALOG)) == [
+        "platform.jsonc:1:2: max_worst_case_per_hour: must be ≥ 0.0, got -2\n  hint: write a number of at least 0",
+        "platform.jsonc:1:33: max_min_workers: must be ≤ 1000, got 1001\n  hint: write a whole number from 0 to 1000",
     ]
     path.write_text('// the platform team\n{"allowed_gpu_types": ["NVIDIA L4", "RTX 4090"]}')
     assert _errors(lambda: load_policy_file(path, "platform.jsonc", CATALOG)) == [

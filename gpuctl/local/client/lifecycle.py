@@ -42,11 +42,23 @@ class PortInUse(LocalProviderError):
 def default_data_dir(environ: Mapping[str, str]) -> Path:
     """$GPUCTL_LOCAL_DIR, else $XDG_DATA_HOME/gpuctl/local, else ~/.local/share/gpuctl/local."""
     if environ.get("GPUCTL_LOCAL_DIR"):
-        return Path(environ["GPUCTL_LOCAL_DIR"]).expanduser()
+        return usable_data_dir(Path(environ["GPUCTL_LOCAL_DIR"]).expanduser(), "GPUCTL_LOCAL_DIR")
     if environ.get("XDG_DATA_HOME"):
-        return Path(environ["XDG_DATA_HOME"]).expanduser() / "gpuctl" / "local"
+        return usable_data_dir(Path(environ["XDG_DATA_HOME"]).expanduser() / "gpuctl" / "local", "XDG_DATA_HOME")
     home = environ.get("HOME") or str(Path.home())
-    return Path(home) / ".local" / "share" / "gpuctl" / "local"
+    return usable_data_dir(Path(home) / ".local" / "share" / "gpuctl" / "local", "the default")
+
+
+def usable_data_dir(path: Path, given_by: str) -> Path:
+    """`path`, unless it (or a parent) is something other than a directory: then an error that
+    names the path and what chose it (`GPUCTL_LOCAL_DIR`, `--data-dir`), not a crash later."""
+    for part in (path, *path.parents):
+        if part.exists() or part.is_symlink():
+            if not part.is_dir():
+                raise LocalProviderError(f"the local provider's data directory {path} (from {given_by}) cannot be used: {part} is not a directory",
+                                         hint="point GPUCTL_LOCAL_DIR (or --data-dir) at a directory, or move the file out of the way")
+            break
+    return path
 
 
 def lock_held(data_dir: Path) -> bool:
