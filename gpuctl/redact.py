@@ -20,7 +20,7 @@ before it reaches a stream, and each is handled where it cuts:
   cell, a panel, a progress bar, a live display).
 - gpuctl shortens long text from outside (an error body, a worker's answer) with `clip`, which
   marks the cut with "…"; `redact` (and `redact_text`, before rich could fold it away from
-  the mark) masks the start of a secret (4 characters or more) that ends at such a mark, so a
+  the mark) masks the start of a secret (MIN_CUT characters or more) that ends at such a mark, so a
   cut through a secret shows none of it. rich's own ellipsis is the same mark, so what rich
   crops is masked by the stream too.
 """
@@ -74,7 +74,7 @@ MIN_SECRET = 6  # shorter values are too likely to occur by chance to be replace
 REDACTED = "(redacted)"
 CUT = "…"  # what ends text `clip` (or rich) shortened
 _CUT_FORMS = (CUT, json.dumps(CUT)[1:-1])  # as written, and as `--json` (ensure_ascii) writes it
-MIN_CUT = 4  # a shorter start of a secret at a cut is left alone: it tells nothing, and would mask by chance
+MIN_CUT = MIN_SECRET  # a shorter start of a secret at a cut is left alone: it tells nothing (a key's public "rpa_" prefix, as `credentials.mask` shows it), and would mask by chance
 
 
 def clip(text: str, limit: int) -> str:
