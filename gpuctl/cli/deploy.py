@@ -141,8 +141,9 @@ def run(app: AppContext, opts: DeployOptions) -> int:
         provider.close()
 
 
-def deployment_for(s: Session, provider):
-    """The deploy flow for this session, with this command's views subscribed to it."""
+def deployment_for(s: Session, provider, view: type | None = None):
+    """The deploy flow for this session, with this command's view subscribed to it: `view`, a
+    DeployView class (the GitHub apply's says how a workflow job applies the rest), else deploy's."""
     from gpuctl.cli.deploy_view import DeployView
     from gpuctl.cli.warm_cmd import warm_io
     from gpuctl.engine.flow import DeployRequest, Deployment
@@ -158,7 +159,7 @@ def deployment_for(s: Session, provider):
     def warm(spec, endpoint: dict) -> dict:
         return run_prewarm(warm_io(s.app), provider, endpoint, spec.prewarm.mode, spec.prewarm.models, cached_model=spec.cached_model)
 
-    return Deployment(provider, request, DeployView(s.app, None if opts.json_result else opts.fmt), lambda plan: _confirm(s), warm)
+    return Deployment(provider, request, (view or DeployView)(s.app, None if opts.json_result else opts.fmt), lambda plan: _confirm(s), warm)
 
 
 def _show_plan(s: Session, plan) -> int:
@@ -219,7 +220,7 @@ def _apply(s: Session, deployment) -> int:
         s.app.note("\n".join(["Apply stopped:", *outcome_lines(failure.outcome)]))
         if s.opts.json_result:
             s.app.stdout.write(json.dumps(result_document(failure.result, s.target, error=failure.cause.summary), indent=2) + "\n")
-        raise failure.cause from None
+        raise deployment.emit.stopped(failure) from None  # the view deployment_for subscribed
     return _report(s, result)
 
 

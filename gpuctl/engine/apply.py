@@ -44,7 +44,9 @@ class Outcome:
 
 
 class Interrupted(GpuctlError):
-    """Ctrl-C (or SIGTERM) during apply: the changes in flight finished, nothing new started."""
+    """Ctrl-C (or SIGTERM) during apply: the changes in flight finished, nothing new started.
+    It has no hint of its own: how to apply the rest depends on how the deploy is run (by hand,
+    or as a GitHub workflow job), so the view that renders the failure gives it (DeployView.stopped)."""
 
     exit_code = ExitCode.INTERRUPTED
 
@@ -106,7 +108,7 @@ class Engine:
             outcome.failed = [(c.address, c.action.value, _summary(e)) for c, e in results.failed]
             outcome.not_attempted = [(c.address, c.action.value) for c in results.not_attempted]
             cause = results.failed[0][1] if results.failed else Interrupted(
-                "interrupted: the changes in flight finished; nothing else was started", hint="run deploy again to apply the rest")
+                "interrupted: the changes in flight finished; nothing else was started")
             raise ApplyFailed(outcome, cause) if isinstance(cause, GpuctlError) else cause
         written = {c.name: outcome.ids[c.address] for c in pending if c.kind is Kind.ENDPOINT and c.action is not Action.DELETE and c.address in outcome.ids}
         applied.forget_gone(self.provider, self.project_id, written, self.now())
