@@ -17,15 +17,17 @@ def api_base(environ) -> str:
     return environ.get("RUNPOD_API_BASE_URL") or RUNPOD_API
 
 
-def client(app: AppContext, base: str, key: str, public: str = RUNPOD_API, retry=None):
+def client(app: AppContext, base: str, key: str, public: str = RUNPOD_API, retry=None, provider: str = "runpod"):
     """The one HTTP client stack of the client side: an ApiClient for `base` that reports each
     call under --debug and sends through the recorder under --record (`public` is the RunPod
-    host the recording names). `retry` narrows the default RetryPolicy for a quick check."""
+    host the recording names). `retry` narrows the default RetryPolicy for a quick check.
+    `provider` ("runpod" or "local") is the one its errors' hints name."""
+    from gpuctl.provider.errors import Who
     from gpuctl.provider.http import ApiClient, RetryPolicy
 
     on_call = (lambda call: app.note(f"debug: {call.method} {call.url} -> {call.status} ({call.seconds * 1000:.0f} ms)")) if app.debug else None
     transport = app.recorder.transport(base, public) if app.recorder is not None else None
-    return ApiClient(base, key, retry=retry or RetryPolicy(), on_call=on_call, transport=transport)
+    return ApiClient(base, key, retry=retry or RetryPolicy(), on_call=on_call, transport=transport, provider=Who.of(provider))
 
 
 def connect(app: AppContext, provider: str, start_local: bool = True):
@@ -53,7 +55,7 @@ def connect(app: AppContext, provider: str, start_local: bool = True):
     app.protect(key)
     if app.recorder is not None:
         app.recorder.provider = provider
-    control, jobs = client(app, control_base, key, RUNPOD_API), client(app, jobs_base, key, RUNPOD_JOBS)
+    control, jobs = client(app, control_base, key, RUNPOD_API, provider=provider), client(app, jobs_base, key, RUNPOD_JOBS, provider=provider)
     if provider == "local":
         for each in (control, jobs):
             each.unreachable_hint = "the local provider stopped answering (`gpu local down`?); start it again with `gpu local up`"

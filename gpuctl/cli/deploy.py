@@ -113,12 +113,12 @@ def health_options(app: AppContext, plan_only: bool, wait: bool, smoke: str | No
         raise UsageError("--wait-healthy checks endpoints after an apply; --plan and --out apply nothing", hint="drop --wait-healthy, or drop --plan/--out")
     if timeout <= 0:
         raise UsageError("--timeout must be more than 0", hint="give a duration such as 90s or 10m")
-    from gpuctl.cli.job_input import parse_input, read_input
+    from gpuctl.cli.job_input import SMOKE, parse_input, read_input_file
     from gpuctl.engine.health import HealthCheck, Smoke
 
     body = None
     if smoke is not None:
-        value = parse_input(*read_input(app, f"@{smoke}"))
+        value = parse_input(*read_input_file(app, smoke, SMOKE), SMOKE)
         if not isinstance(value, dict):
             raise UsageError(f"the smoke input in {smoke} is not a JSON object", hint='write {"input": {...}} (or, for vllm, an OpenAI request body)')
         body = Smoke(value, smoke)
@@ -141,8 +141,9 @@ def run(app: AppContext, opts: DeployOptions) -> int:
         provider.close()
 
 
-def deployment_for(s: Session, provider):
-    """The deploy flow for this session, with this command's views subscribed to it."""
+def deployment_for(s: Session, provider, view: type | None = None):
+    """The deploy flow for this session, with this command's view subscribed to it: `view`, a
+    DeployView class (the GitHub apply's says how a workflow job applies the rest), else deploy's."""
     from gpuctl.cli.deploy_view import DeployView
     from gpuctl.cli.warm_cmd import warm_io
     from gpuctl.engine.flow import DeployRequest, Deployment
@@ -158,7 +159,7 @@ def deployment_for(s: Session, provider):
     def warm(spec, endpoint: dict) -> dict:
         return run_prewarm(warm_io(s.app), provider, endpoint, spec.prewarm.mode, spec.prewarm.models, cached_model=spec.cached_model)
 
-    return Deployment(provider, request, DeployView(s.app, None if opts.json_result else opts.fmt), lambda plan: _confirm(s), warm)
+    return Deployment(provider, request, (view or DeployView)(s.app, None if opts.json_result else opts.fmt), lambda plan: _confirm(s), warm)
 
 
 def _show_plan(s: Session, plan) -> int:
@@ -219,7 +220,7 @@ def _apply(s: Session, deployment) -> int:
         s.app.note("\n".join(["Apply stopped:", *outcome_lines(failure.outcome)]))
         if s.opts.json_result:
             s.app.stdout.write(json.dumps(result_document(failure.result, s.target, error=failure.cause.summary), indent=2) + "\n")
-        raise failure.cause from None
+        raise deployment.emit.stopped(failure) from None  # the view deployment_for subscribed
     return _report(s, result)
 
 

@@ -7,6 +7,8 @@ import threading
 
 from gpuctl.cli import planning
 from gpuctl.cli.context import AppContext
+from gpuctl.engine.apply import ApplyFailed, Interrupted
+from gpuctl.errors import GpuctlError
 from gpuctl.events import Event, Note, PlanReady
 
 _PREFIX = {"note": "note: ", "warning": "warning: ", "plain": ""}
@@ -19,6 +21,8 @@ class DeployView:
     Events come from several threads at once (apply's workers, name claims, lease renewals):
     one is shown at a time, and once apply's progress is on screen a note goes through it, so
     a note neither splits a progress line nor lands inside the live in-flight area."""
+
+    rerun = "run deploy again to apply the rest"  # how the rest of an interrupted apply gets applied, run this way
 
     def __init__(self, app: AppContext, fmt: str | None):
         self.app, self.fmt = app, fmt
@@ -38,6 +42,14 @@ class DeployView:
                     self.app.note(_PREFIX.get(level, "") + message)
                 case _:
                     self._progress()(event)
+
+    def stopped(self, failure: ApplyFailed) -> GpuctlError:
+        """The error an apply that stopped part-way ends with: its cause, and for an interrupt
+        (which has no hint of its own) how to apply the rest, as this command is run."""
+        cause = failure.cause
+        if isinstance(cause, Interrupted) and cause.hint is None:
+            return Interrupted(cause.summary, detail=cause.detail, hint=self.rerun)
+        return cause
 
     def _progress(self):
         if self.progress is None:

@@ -4,6 +4,7 @@ plain JSON RunPod accepts, and wrapped as `{"input": ...}`; every problem points
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from gpuctl.cli.context import AppContext
@@ -13,11 +14,23 @@ INPUT_LIMIT = 64 * 1024 * 1024  # read of a job input (a file or stdin): RunPod 
 SHELL_HINT = "JSON needs double-quoted keys and strings; quote the whole value for the shell: --input '{\"prompt\": \"hi\"}'"
 
 
+@dataclass(frozen=True)
+class InputOption:
+    """The option a JSON input came from, so each of its errors speaks of that option: what the
+    input is called, what its file is called, and how the option names a file ({cwd} filled in)."""
+
+    what: str
+    file: str
+    usage: str
+
+
+INPUT = InputOption("the job input", "the input file", "@PATH names a JSON file, relative to {cwd}; a literal needs no @, and - reads stdin")
+SMOKE = InputOption("the smoke input", "the --smoke file", "--smoke FILE names a JSON file of the job the health gate sends, relative to {cwd}")
+
+
 def read_input(app: AppContext, value: str | None) -> tuple[str, str]:
     """(text, where it came from) for --input: a literal, @path (relative to the working
     directory), or - for stdin."""
-    from gpuctl.errors import UsageError
-    from gpuctl.files import FileRefused, read_text
     from gpuctl.jobs import BY_REFERENCE
 
     if value is None:
@@ -28,55 +41,64 @@ def read_input(app: AppContext, value: str | None) -> tuple[str, str]:
         return "".join(app.stdin_lines("the job input", "a job input is JSON text: send it as UTF-8", limit=INPUT_LIMIT,
                                        large_hint=BY_REFERENCE)), "<stdin>"
     if value.startswith("@"):
-        path = app.cwd / value[1:]
-        try:
-            return read_text(path, limit=INPUT_LIMIT), value[1:]
-        except UnicodeDecodeError:
-            raise UsageError(f"cannot read the input file {value[1:]}: it is not UTF-8 text", hint="a job input is JSON text: save the file as UTF-8") from None
-        except OSError as exc:
-            if isinstance(exc, FileRefused) and exc.too_large:
-                raise UsageError(f"cannot read the input file {value[1:]}: {exc.problem}", hint=BY_REFERENCE) from None
-            raise UsageError(f"cannot read the input file {value[1:]}: {exc.strerror or exc}",
-                             hint=f"@PATH names a JSON file, relative to {app.cwd}; a literal needs no @, and - reads stdin") from None
+        return read_input_file(app, value[1:], INPUT)
     return value, "--input"
 
 
-def parse_input(text: str, where: str) -> Any:
+def read_input_file(app: AppContext, name: str, option: InputOption) -> tuple[str, str]:
+    """(text, name) of the JSON file `name` (relative to the working directory) given to `option`."""
+    from gpuctl.errors import UsageError
+    from gpuctl.files import FileRefused, read_text
+    from gpuctl.jobs import BY_REFERENCE
+
+    try:
+        return read_text(app.cwd / name, limit=INPUT_LIMIT), name
+    except UnicodeDecodeError:
+        raise UsageError(f"cannot read {option.file} {name}: it is not UTF-8 text", hint=f"{option.what} is JSON text: save the file as UTF-8") from None
+    except OSError as exc:
+        if isinstance(exc, FileRefused) and exc.too_large:
+            raise UsageError(f"cannot read {option.file} {name}: {exc.problem}", hint=BY_REFERENCE) from None
+        raise UsageError(f"cannot read {option.file} {name}: {exc.strerror or exc}", hint=option.usage.format(cwd=app.cwd)) from None
+
+
+def parse_input(text: str, where: str, option: InputOption = INPUT) -> Any:
     """The input as JSON, or an error that points at the line and column that broke it."""
     import json
 
     from gpuctl.errors import Diagnostic, UsageError
 
+    what = option.what
+
     def no_constants(name: str) -> Any:
-        raise UsageError(f"the job input contains {name}, which JSON does not allow", detail=f"in {where}",
+        raise UsageError(f"{what} contains {name}, which JSON does not allow", detail=f"in {where}",
                          hint="RunPod accepts standard JSON only: write the number as a string, or null")
 
     def finite(number: str) -> float:
         value = float(number)
         if not math.isfinite(value):  # 1e400: Python reads it as inf, which no JSON encoder (httpx's included) writes
-            raise UsageError(f"the job input contains the number {number[:40]}, too large for a JSON number (a 64-bit float)", detail=f"in {where}",
+            raise UsageError(f"{what} contains the number {number[:40]}, too large for a JSON number (a 64-bit float)", detail=f"in {where}",
                              hint="write the number as a string, or scale it down")
         return value
 
     def integer(number: str) -> int:
         if len(number.lstrip("-")) > 4300:  # Python's int() refuses more digits (sys.get_int_max_str_digits)
-            raise UsageError(f"the job input contains a number of {len(number.lstrip('-'))} digits, more than gpuctl reads (4300)", detail=f"in {where}",
+            raise UsageError(f"{what} contains a number of {len(number.lstrip('-'))} digits, more than gpuctl reads (4300)", detail=f"in {where}",
                              hint="write the number as a string")
         return int(number)
 
     try:
         value = json.loads(text, parse_constant=no_constants, parse_float=finite, parse_int=integer)
     except RecursionError:
-        raise UsageError("the job input is nested too deeply", detail=f"in {where}", hint="flatten the input; a job input is plain JSON a few levels deep (RunPod limits /run to 10 MB)") from None
+        raise UsageError(f"{what} is nested too deeply", detail=f"in {where}", hint="flatten the input; a job input is plain JSON a few levels deep (RunPod limits /run to 10 MB)") from None
     except json.JSONDecodeError as exc:
         located = Diagnostic(exc.msg, file=where, line=exc.lineno, col=exc.colno).format()
         hint = SHELL_HINT if where == "--input" else f"fix the JSON at {where}:{exc.lineno}:{exc.colno}; {JSON_RULES}"
-        raise UsageError("the job input is not valid JSON", detail=f"{located}\n{excerpt(text, exc.lineno, exc.colno)}", hint=hint) from None
+        raise UsageError(f"{what} is not valid JSON", detail=f"{located}\n{excerpt(text, exc.lineno, exc.colno)}", hint=hint) from None
     try:
         json.dumps(value, ensure_ascii=False).encode("utf-8")  # as httpx sends it
     except UnicodeEncodeError as exc:
         # "\\ud800" is valid JSON syntax, but half of a UTF-16 pair is not text and cannot be sent
-        raise UsageError(f"the job input contains \\u{ord(exc.object[exc.start]):04x}, half of a UTF-16 surrogate pair, which is not text",
+        raise UsageError(f"{what} contains \\u{ord(exc.object[exc.start]):04x}, half of a UTF-16 surrogate pair, which is not text",
                          detail=f"in {where}", hint="write the character itself, or both halves of the pair (such as \\ud83d\\ude80)") from None
     return value
 

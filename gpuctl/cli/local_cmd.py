@@ -80,12 +80,24 @@ def status(app: AppContext, data_dir: str | None, as_json: bool) -> int:
 
 @local_group.command("reset")
 @click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)
+@click.option("-y", "--yes", is_flag=True, help="Do not ask; needed where there is no terminal to ask on (a script, CI).")
 @click.pass_obj
-def reset(app: AppContext, data_dir: str | None) -> int:
-    """Delete every endpoint, template, volume, job and log of the provider (the token stays)."""
+def reset(app: AppContext, data_dir: str | None, yes: bool) -> int:
+    """Delete every endpoint, template, volume, job and log of the provider (the token stays).
+
+    Asks first on a terminal; without one (a pipe, CI) it refuses unless given -y, as every
+    destructive gpu command does."""
     from gpuctl.local.client import lifecycle
 
     directory = _data_dir(app, data_dir)
+    if not yes:
+        from gpuctl.errors import UsageError
+
+        if not (app.stdin_tty and app.stderr_tty):
+            raise UsageError(f"resetting deletes everything the local provider in {directory} holds and needs confirmation, "
+                             "but there is no terminal to ask on", hint="pass -y (--yes) to reset without asking")
+        if not click.confirm(f"Delete every endpoint, template, volume, job and log of the local provider in {directory}?", default=False, err=True):
+            raise click.exceptions.Abort()
     kept = lifecycle.reset(directory)
     if kept is not None:
         app.note(f"the damaged state file was moved aside to {kept}")

@@ -44,7 +44,9 @@ class Outcome:
 
 
 class Interrupted(GpuctlError):
-    """Ctrl-C (or SIGTERM) during apply: the changes in flight finished, nothing new started."""
+    """Ctrl-C (or SIGTERM) during apply: the changes in flight finished, nothing new started.
+    It has no hint of its own: how to apply the rest depends on how the deploy is run (by hand,
+    or as a GitHub workflow job), so the view that renders the failure gives it (DeployView.stopped)."""
 
     exit_code = ExitCode.INTERRUPTED
 
@@ -106,11 +108,18 @@ class Engine:
             outcome.failed = [(c.address, c.action.value, _summary(e)) for c, e in results.failed]
             outcome.not_attempted = [(c.address, c.action.value) for c in results.not_attempted]
             cause = results.failed[0][1] if results.failed else Interrupted(
-                "interrupted: the changes in flight finished; nothing else was started", hint="run deploy again to apply the rest")
+                "interrupted: the changes in flight finished; nothing else was started")
             raise ApplyFailed(outcome, cause) if isinstance(cause, GpuctlError) else cause
         written = {c.name: outcome.ids[c.address] for c in pending if c.kind is Kind.ENDPOINT and c.action is not Action.DELETE and c.address in outcome.ids}
         applied.forget_gone(self.provider, self.project_id, written, self.now())
         return outcome
+
+    @property
+    def _who(self) -> str:
+        """The provider in use, as messages name it: RunPod, or the local provider."""
+        from gpuctl.provider.errors import Who
+
+        return Who.of(self.provider.name).name
 
     def _paused(self, seconds: float, why: str) -> None:
         """A rate-limit pause holds every worker: say so, or a long apply looks hung."""
@@ -282,7 +291,7 @@ class Engine:
         if "size" in change.desired and size_gb(live) < size_gb(change.desired):
             wrong.append("size")
         if wrong:
-            raise NotHonoured(f"{change.address}: the volume read back differs in {', '.join(wrong)}", hint="RunPod did not apply the change; run deploy again or check the console")
+            raise NotHonoured(f"{change.address}: the volume read back differs in {', '.join(wrong)}", hint=f"{self._who} did not apply the change; run deploy again or check the console")
         return live["id"]
 
     # -- endpoints ------------------------------------------------------------------------------
@@ -323,7 +332,7 @@ class Engine:
             return
         got = self._write(change.address, "model-references", lambda: {"refs": self.provider.set_model_references(endpoint_id, wanted)})["refs"]
         if sorted(got) != sorted(wanted):
-            raise NotHonoured(f"{change.address}: RunPod did not honour modelReferences", hint="check the cached model id; gated models need access on Hugging Face")
+            raise NotHonoured(f"{change.address}: {self._who} did not honour modelReferences", hint="check the cached model id; gated models need access on Hugging Face")
 
     def _verify_endpoint(self, change: ResourceChange, body: dict, endpoint_id: str) -> None:
         live = fields.observed_fields(self._read(lambda: self.provider.get_endpoint(endpoint_id)))
@@ -331,7 +340,7 @@ class Engine:
         wrong = [p for p, v in declared.items() if p not in fields.GRAPHQL_ONLY and not fields.same(p, v, live.get(p))]
         wrong += [p for p in live if p.startswith("env.") and p not in declared]
         if wrong:
-            raise NotHonoured(f"{change.address}: RunPod did not honour {', '.join(sorted(wrong))}", detail="the write was accepted but the endpoint read back differs", hint="run deploy again; if it persists, the API ignores this field")
+            raise NotHonoured(f"{change.address}: {self._who} did not honour {', '.join(sorted(wrong))}", detail="the write was accepted but the endpoint read back differs", hint="run deploy again; if it persists, the API ignores this field")
 
     # -- the last-applied record (ADR 10) -------------------------------------------------------
 

@@ -29,6 +29,7 @@ from gpuctl.model import Desired, Observed, Unresolved
 from gpuctl.plan import plan as make_plan
 from gpuctl.plan.model import Plan
 from gpuctl.v2 import owner
+from gpuctl.provider.errors import Who
 from gpuctl.provider.protocol import Provider
 
 
@@ -241,7 +242,7 @@ class Deployment:
         after = self.plan_against(observed)
         if after.has_changes:
             left = ", ".join(c.address for c in after.changes if c.action.value != "no-op")
-            raise InconsistentResult(f"inconsistent result after apply: {left} still differ", hint="RunPod did not keep what was written; run deploy --plan to see the fields")
+            raise InconsistentResult(f"inconsistent result after apply: {left} still differ", hint=f"{Who.of(self.provider.name).name} did not keep what was written; run deploy --plan to see the fields")
         journal.clear()
         prewarming.forget_orphans(self.provider, r.desired.project_id, observed, self.emit)
         if lease is not None:

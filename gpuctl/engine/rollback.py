@@ -44,6 +44,8 @@ def apply_rollback(provider: Provider, endpoint_id: str, changes: list[dict]) ->
     after = provider.get_endpoint(endpoint_id)
     differ = [c["path"] for c in changes if value_at(after, c["path"]) != c["after"]]
     if differ:
-        raise NotKept(f"RunPod did not keep the rollback of {', '.join(differ)} on endpoint {after.get('name')}",
+        from gpuctl.provider.errors import Who
+
+        raise NotKept(f"{Who.of(provider.name).name} did not keep the rollback of {', '.join(differ)} on endpoint {after.get('name')}",
                       hint=f"compare with `gpu serverless history {after.get('name')}` and set the fields in the console")
     return after

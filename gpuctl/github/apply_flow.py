@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from gpuctl.errors import GpuctlError
+from gpuctl.errors import ExitCode, GpuctlError
 from gpuctl.github import comments, runner
 from gpuctl.github.job import Job, combined, error_markdown, plan_file
 from gpuctl.github.reviewed import differences, in_place, unknown_variables
@@ -44,7 +44,7 @@ ATTEMPTS = 3  # fresh plan and apply, while the account keeps moving between the
 @dataclass
 class Applied:
     key: str
-    code: int  # 0 nothing to do (no comment: it would replace the one saying what was applied), 2 changes applied, 1 refused or failed, 5 applied but unhealthy
+    code: int  # 0 nothing to do (no comment: it would replace the one saying what was applied), 2 changes applied, 1 refused or failed, 5 applied but unhealthy, 130 interrupted
     summary: str
     markdown: str
     changed: bool = False  # something was written to the account (the has_changes output)
@@ -55,6 +55,8 @@ def run(job: Job, opts: ApplyOptions) -> int:
     with tempfile.TemporaryDirectory(prefix="gpuctl-apply-") as scratch:
         for config in opts.configs:
             results.append(_apply_one(job, config, opts, Path(scratch)))
+            if results[-1].code == ExitCode.INTERRUPTED:
+                break  # the job is being cancelled: say what was done, start nothing else
     for result in results:
         job.summary(result.markdown)
         if opts.pr is not None and opts.comment and (result.changed or result.code != 0):
@@ -63,7 +65,7 @@ def run(job: Job, opts: ApplyOptions) -> int:
     code = combined([r.code for r in results])
     job.outputs({"has_changes": "true" if any(r.changed for r in results) else "false", "exit_code": str(code),  # after the comments: the step's result
                  "plan_json": "", "summary": "\n".join(f"{r.key}: {r.summary}" for r in results)})
-    return code if code in (1, 5) else 0
+    return code if code in (1, 5, ExitCode.INTERRUPTED) else 0
 
 
 def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Applied:
@@ -96,8 +98,13 @@ def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Appl
         return _stopped(job, key, exc)
     except GpuctlError as exc:
         job.app.note(f"{key}: {exc.format()}")
-        return Applied(key, 1, f"error: {exc.summary}", error_markdown(f"gpuctl could not apply `{key}`", exc.format()) + job.footer("Tried", key))
+        return Applied(key, _failed(exc), f"error: {exc.summary}", error_markdown(f"gpuctl could not apply `{key}`", exc.format()) + job.footer("Tried", key))
     raise AssertionError("unreachable")
+
+
+def _failed(exc: GpuctlError) -> int:
+    """130 for an interrupt (GitHub cancelling the job), as `deploy` exits; else 1."""
+    return ExitCode.INTERRUPTED if exc.exit_code == ExitCode.INTERRUPTED else 1
 
 
 def _in_place(plan_dir: Path | None, key: str, fresh: dict) -> list[str]:
@@ -190,7 +197,9 @@ def _stopped(job: Job, key: str, exc: runner.Stopped) -> Applied:
              + [f"- failed: {f['action']} `{f['address']}`: {f['error']}" for f in outcome["failed"]]
              + [f"- not attempted: {n['action']} `{n['address']}`" for n in outcome["not_attempted"]])
     counts = _counts(outcome["done"])
+    code = _failed(exc)
+    again = ("The job was cancelled. Run it again" if code == ExitCode.INTERRUPTED else "Run the job again once the cause is fixed")
     body = (f"### gpuctl applied part of `{key}`, then stopped\n\n" + "\n".join(lines) + "\n\n" + _endpoint_lines(exc.result)
-            + "\nRun the job again once the cause is fixed: it applies the rest of the reviewed plan while it is still the plan.\n\n"
+            + f"\n{again}: it applies the rest of the reviewed plan while it is still the plan.\n\n"
             + "```text\n" + exc.format().replace("```", "ˋˋˋ") + "\n```\n")
-    return Applied(key, 1, f"error: {exc.summary}; applied part of the plan first: {counts}", body + job.footer("Tried", key), changed=True)
+    return Applied(key, code, f"error: {exc.summary}; applied part of the plan first: {counts}", body + job.footer("Tried", key), changed=True)

@@ -78,6 +78,7 @@ def error_markdown(title: str, text: str) -> str:
 
 
 def combined(codes: list[int]) -> int:
-    """One detailed exit code for several configs: 1 if any failed, else 5 if any failed its
-    health gate after the apply, else 4 if any breaks the policy, else 2 if any has changes."""
-    return next((code for code in (1, 5, 4, 2) if code in codes), 0)
+    """One detailed exit code for several configs: 130 if one was interrupted (the job is being
+    cancelled), else 1 if any failed, else 5 if any failed its health gate after the apply, else
+    4 if any breaks the policy, else 2 if any has changes."""
+    return next((code for code in (130, 1, 5, 4, 2) if code in codes), 0)

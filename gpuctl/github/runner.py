@@ -98,12 +98,27 @@ class Stale(GpuctlError):
 
 
 class Stopped(GpuctlError):
-    """The apply failed part-way: `result` is the deploy result document of what it reached
-    (`outcome.done`, `outcome.failed`, `outcome.not_attempted`, `endpoints`)."""
+    """The apply failed part-way, or was interrupted (exit 130, as its cause): `result` is the
+    deploy result document of what it reached (`outcome.done`, `outcome.failed`,
+    `outcome.not_attempted`, `endpoints`)."""
 
     def __init__(self, cause: GpuctlError, result: dict):
         super().__init__(cause.summary, detail=cause.detail, hint=cause.hint)
         self.result = result
+        self.exit_code = cause.exit_code
+
+
+def _apply_job_view():
+    """The deploy flow's view in an apply job: deploy's, except that what it says to do after an
+    interrupt (GitHub cancelling the job) is what this workflow does, not a manual deploy, which
+    would apply a plan nobody reviewed (ADR 16)."""
+    from gpuctl.cli.deploy_view import DeployView
+
+    class ApplyJobView(DeployView):
+        rerun = ("re-run this workflow job: it plans again and applies the rest of the reviewed plan while it is still the plan, "
+                 "and refuses it if the plan now differs")
+
+    return ApplyJobView
 
 
 def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: Path, lock_timeout: float, policy: str | None = None,
@@ -111,7 +126,8 @@ def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: P
     """`deploy --from-plan PLAN_FILE --json [--parallelism N] [--wait-healthy ...]`: apply
     exactly that plan, refused (`Stale`) if the account or the config moved since it was made.
     Returns the deploy result document (its `health` says how the gate went); an apply that
-    fails part-way raises `Stopped`, with what it did, when it wrote anything, else its error."""
+    fails part-way, or is interrupted, raises `Stopped`, with what it did, when it wrote
+    anything, else its error (an interrupt's: exit 130, saying to re-run the job)."""
     from gpuctl.cli.connect import connect
     from gpuctl.cli.deploy import deployment_for
     from gpuctl.engine.apply import ApplyFailed
@@ -120,15 +136,17 @@ def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: P
 
     s = _session(app, config, provider, str(plan_file), lock_timeout, policy, parallelism, health, prune)
     account = connect(app, s.target)
+    deployment = deployment_for(s, account, _apply_job_view())
     try:
-        result = deployment_for(s, account).apply()
+        result = deployment.apply()
     except StalePlan as exc:
         raise Stale(exc.summary, hint=exc.hint) from None
     except ApplyFailed as failure:
+        error = deployment.emit.stopped(failure)
         reached = getattr(failure, "result", None)
         if failure.outcome.done and reached is not None:
-            raise Stopped(failure.cause, result_document(reached, s.target, error=failure.cause.summary)) from None
-        raise failure.cause from None
+            raise Stopped(error, result_document(reached, s.target, error=error.summary)) from None
+        raise error from None
     finally:
         account.close()
     return result_document(result, s.target)

@@ -4,7 +4,29 @@ or httpx exceptions."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from gpuctl.errors import GpuctlError
+
+
+@dataclass(frozen=True)
+class Who:
+    """The provider a client talks to, as hints name it: RunPod, or the local provider. Every
+    hint the client side gives about an answer says which one, and how to fix it there."""
+
+    name: str  # in a sentence: "RunPod", "the local provider"
+    address: str  # what sets the API's address
+    key: str  # how to give a valid key (a 401)
+
+    @classmethod
+    def of(cls, provider: str) -> Who:
+        """For a provider's name, "runpod" or "local"."""
+        return LOCAL if provider == "local" else RUNPOD
+
+
+RUNPOD = Who("RunPod", "RUNPOD_API_BASE_URL / RUNPOD_ENDPOINT_BASE_URL", "set a valid key: `gpu auth login`, or RUNPOD_API_KEY")
+LOCAL = Who("the local provider", "the address the local provider wrote when it started (`gpu local status` shows it)",
+            "the local provider did not accept its own token: restart it (`gpu local down`, then `gpu local up`)")
 
 
 class ProviderError(GpuctlError):
@@ -17,11 +39,13 @@ class ProviderError(GpuctlError):
 
     retryable = False
     outcome_unknown = False
-    # What to do when the raiser knows no better fix: every class says one (docs/errors.md).
+    # What to do when the raiser knows no better fix: every class says one (docs/errors.md),
+    # naming the provider in use ({provider}, {address}: Who's fields).
     fix = "run the command again; if it keeps failing, `gpu doctor` checks what this account's API answers"
 
-    def __init__(self, summary: str, *, status: int | None = None, detail: str | None = None, hint: str | None = None, retry_after: float | None = None):
-        super().__init__(summary, detail=detail, hint=hint or self.fix)
+    def __init__(self, summary: str, *, status: int | None = None, detail: str | None = None, hint: str | None = None, retry_after: float | None = None,
+                 provider: Who = RUNPOD):
+        super().__init__(summary, detail=detail, hint=hint or self.fix.format(provider=provider.name, address=provider.address))
         self.status = status
         self.retry_after = retry_after
 
@@ -32,13 +56,13 @@ class AuthError(ProviderError):
 
 class NotFound(ProviderError):
     fix = ("it may have been deleted meanwhile: run the command again; if a list is not found, "
-           "RUNPOD_API_BASE_URL / RUNPOD_ENDPOINT_BASE_URL may not point at RunPod's API")
+           "{address} may not point at {provider}'s API")
 
 
 class Rejected(ProviderError):
     """A 4xx other than auth, not-found and rate limiting: the request itself is wrong."""
 
-    fix = ("RunPod refused the request as sent and changed nothing; if its reason names a value from gpu.jsonc, "
+    fix = ("{provider} refused the request as sent and changed nothing; if its reason names a value from gpu.jsonc, "
            "change it there, else report it with the output of --debug")
 
 
@@ -50,7 +74,7 @@ class ServerError(ProviderError):
     """A 5xx (other than 503) or a lost answer to a request that is safe to repeat."""
 
     retryable = True
-    fix = "RunPod failed to answer, after retries; this request changed nothing, so run the command again in a minute"
+    fix = "{provider} failed to answer, after retries; this request changed nothing, so run the command again in a minute"
 
 
 class Unavailable(ServerError):

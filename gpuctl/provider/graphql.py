@@ -35,7 +35,7 @@ class GraphQL:
         if errors:
             message = str(errors[0].get("message", errors[0]))
             kind = ServerError if any(t in message.lower() for t in _TRANSIENT) and not write else Rejected
-            raise kind(f"GraphQL: {message}", detail="RunPod's GraphQL API answered with an error")
+            raise kind(f"GraphQL: {message}", detail=f"{self.client.provider.name}'s GraphQL API answered with an error", provider=self.client.provider)
         return body.get("data") or {}
 
     def model_references(self) -> dict[str, list[str]]:
@@ -56,7 +56,7 @@ class GraphQL:
         for e in (data.get("myself") or {}).get("endpoints") or []:
             if e.get("id") == endpoint_id:
                 return e
-        raise ProviderError(f"GraphQL does not list endpoint {endpoint_id}", hint="it may still be propagating; run deploy again")
+        raise ProviderError(f"GraphQL does not list endpoint {endpoint_id}", hint="it may still be propagating; run deploy again", provider=self.client.provider)
 
     def set_model_references(self, endpoint_id: str, references: list[str]) -> list[str]:
         current = self._endpoint(endpoint_id)

@@ -26,8 +26,8 @@ import httpx
 
 from gpuctl import __version__
 from gpuctl.provider.errors import (
-    AmbiguousWrite, AuthError, InsecureURL, InvalidId, NotFound, ProviderError, RateLimited, Rejected, ServerError, TransportError,
-    Unavailable,
+    RUNPOD, AmbiguousWrite, AuthError, InsecureURL, InvalidId, NotFound, ProviderError, RateLimited, Rejected, ServerError, TransportError,
+    Unavailable, Who,
 )
 from gpuctl.provider.pacing import Pacer
 from gpuctl.redact import CUT, clip
@@ -134,6 +134,7 @@ class ApiClient:
     transport: httpx.BaseTransport | None = None
     pacer: Pacer | None = None  # shared by every thread that sends through this client
     unreachable_hint: str = "check the network, or the base URL (RUNPOD_API_BASE_URL)"
+    provider: Who = RUNPOD  # which provider this is, for the hints of the errors it raises
     _http: httpx.Client | None = None
 
     def __post_init__(self) -> None:
@@ -182,11 +183,12 @@ class ApiClient:
             response = self._send(method, path, json, params)
         except (httpx.TimeoutException, httpx.TransportError) as exc:  # sent, and the answer was lost
             if write:
-                raise AmbiguousWrite(f"{method} {path}: the answer was lost ({type(exc).__name__})", detail="the server may have carried it out") from None
-            raise ServerError(f"{method} {path}: {type(exc).__name__}") from None
+                raise AmbiguousWrite(f"{method} {path}: the answer was lost ({type(exc).__name__})", detail="the server may have carried it out",
+                                     provider=self.provider) from None
+            raise ServerError(f"{method} {path}: {type(exc).__name__}", provider=self.provider) from None
         if not response.is_success:
             raise self._error(method, path, response, write)
-        return _json_checked(response, f"{method} {path}", write)
+        return _json_checked(response, f"{method} {path}", write, self.provider)
 
     def events(self, path: str, params: dict | None = None, read_timeout: float | None = None) -> Iterator[dict]:
         """Server-Sent Events from `path`, each as its parsed JSON `data` (with the event `id`
@@ -224,7 +226,7 @@ class ApiClient:
             response = self.http.request(method, path, json=json, params=params)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             self._report(method, path, None, start)
-            raise TransportError(f"cannot connect to {self.base_url}: {exc}", hint=self.unreachable_hint) from None
+            raise TransportError(f"cannot connect to {self.base_url}: {exc}", hint=self.unreachable_hint, provider=self.provider) from None
         except httpx.HTTPError:
             self._report(method, path, None, start)
             raise
@@ -245,8 +247,8 @@ class ApiClient:
         retry budget fails now rather than sleep unseen."""
         wait = self.pacer.take(self.retry.budget)
         if wait > self.retry.budget:
-            raise RateLimited(f"RunPod asked for a pause of {wait:.0f}s before the next request, longer than gpuctl waits ({self.retry.budget:.0f}s)",
-                              retry_after=wait, hint="run the command again once the pause is over")
+            raise RateLimited(f"{self.provider.name} asked for a pause of {wait:.0f}s before the next request, longer than gpuctl waits ({self.retry.budget:.0f}s)",
+                              retry_after=wait, hint="run the command again once the pause is over", provider=self.provider)
 
     def _note_pacing(self, response: httpx.Response) -> None:
         """Every answer that asks for a pause holds back the client's next request, of any kind
@@ -258,25 +260,27 @@ class ApiClient:
         detail = problem_detail(response)
         where = f"{method} {path}"
         retry_after = _retry_after(response)
+        who = self.provider
         if status in (401, 403):
-            hint = "set a valid key: `gpu auth login`, or RUNPOD_API_KEY" if status == 401 else "the key lacks access to this resource; use a key with read/write access to Serverless"
-            return AuthError(f"{where}: {'unauthorized' if status == 401 else 'forbidden'} ({status})", status=status, detail=detail, hint=hint)
+            hint = who.key if status == 401 else "the key lacks access to this resource; use a key with read/write access to Serverless"
+            return AuthError(f"{where}: {'unauthorized' if status == 401 else 'forbidden'} ({status})", status=status, detail=detail, hint=hint, provider=who)
         if status == 404:
-            return NotFound(f"{where}: not found", status=status, detail=detail)
+            return NotFound(f"{where}: not found", status=status, detail=detail, provider=who)
         if status == 429:
-            return RateLimited(f"{where}: rate limited", status=status, detail=detail, retry_after=retry_after,
-                               hint="RunPod is limiting this key's requests; nothing was changed by this one, so run it again in a minute")
+            return RateLimited(f"{where}: rate limited", status=status, detail=detail, retry_after=retry_after, provider=who,
+                               hint=f"{who.name} is limiting this key's requests; nothing was changed by this one, so run it again in a minute")
         if status == 503:  # turned away, not attempted: safe to send again, even a create
-            return Unavailable(f"{where}: service unavailable (503)", status=status, detail=detail, retry_after=retry_after,
-                               hint="RunPod turned the request away without acting on it; run it again in a minute")
+            return Unavailable(f"{where}: service unavailable (503)", status=status, detail=detail, retry_after=retry_after, provider=who,
+                               hint=f"{who.name} turned the request away without acting on it; run it again in a minute")
         if status >= 500:
             if write:
-                return AmbiguousWrite(f"{where}: server error {status}", status=status, detail=detail or "the server may have carried out the write", retry_after=retry_after)
-            return ServerError(f"{where}: server error {status}", status=status, detail=detail, retry_after=retry_after)
-        return Rejected(f"{where}: rejected ({status})", status=status, detail=detail)
+                return AmbiguousWrite(f"{where}: server error {status}", status=status, detail=detail or "the server may have carried out the write", retry_after=retry_after,
+                                      provider=who)
+            return ServerError(f"{where}: server error {status}", status=status, detail=detail, retry_after=retry_after, provider=who)
+        return Rejected(f"{where}: rejected ({status})", status=status, detail=detail, provider=who)
 
 
-def _json_checked(response: httpx.Response, where: str, write: bool) -> httpx.Response:
+def _json_checked(response: httpx.Response, where: str, write: bool, provider: Who = RUNPOD) -> httpx.Response:
     """A success whose body is JSON (or empty), read once: its first `.json()` returns what was
     read here; a later one reads again, as httpx does. A 200 that is not JSON came from
     something that is not RunPod (a captive portal, a proxy's page) or was cut short: a provider
@@ -289,9 +293,9 @@ def _json_checked(response: httpx.Response, where: str, write: bool) -> httpx.Re
         kind = response.headers.get("Content-Type") or "no Content-Type"
         error = AmbiguousWrite if write else ServerError
         raise error(f"{where}: answered {response.status_code} with a body that is not JSON ({kind})",
-                    status=response.status_code, detail=clip(response.text, 200),
-                    hint="something between gpuctl and RunPod (a proxy, a captive portal) may have answered, or the answer was cut short; "
-                         "check the network and RUNPOD_API_BASE_URL / RUNPOD_ENDPOINT_BASE_URL, then run the command again")
+                    status=response.status_code, detail=clip(response.text, 200), provider=provider,
+                    hint=f"something between gpuctl and {provider.name} (a proxy, a captive portal) may have answered, or the answer was cut short; "
+                         f"check the network and {provider.address}, then run the command again")
     first = [parsed]
     read_again = response.json
     response.json = lambda **kwargs: first.pop() if first and not kwargs else read_again(**kwargs)  # type: ignore[method-assign]

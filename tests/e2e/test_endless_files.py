@@ -38,7 +38,7 @@ CASES = {
     "drift --observed": (["serverless", "drift", "--observed", ZERO], {}, {}, False, [ZERO, "character device", "--observed"]),
     "invoke --input @file": (["serverless", "invoke", "echo", "--input", f"@{ZERO}"], {}, {}, False, [ZERO, "character device", "@PATH"]),
     "invoke --input -": (["serverless", "invoke", "echo", "--input", "-"], {}, {}, True, ["the job input on stdin is larger than 64 MiB", "by reference"]),
-    "deploy --smoke": (["serverless", "deploy", "-y", "--wait-healthy", "--smoke", ZERO], {}, {}, False, [ZERO, "character device"]),
+    "deploy --smoke": (["serverless", "deploy", "-y", "--wait-healthy", "--smoke", ZERO], {}, {}, False, [ZERO, "character device", "--smoke"]),
     "the journal": (["serverless", "deploy", "-y"], {}, {".gpu/journal.jsonl": None}, False, ["journal.jsonl", "character device", "always safe"]),
     "the key file": (["serverless", "list"], {"GPU_PROVIDER": ""}, {"config/credentials.json": None}, False,
                      ["credentials.json", "character device", "gpu auth login"]),

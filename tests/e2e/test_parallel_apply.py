@@ -102,6 +102,7 @@ def test_ctrl_c_lets_the_changes_in_flight_finish_reports_exactly_what_happened_
                  "not attempted: create endpoint.c", "not attempted: create endpoint.d"):
         assert line in said, said
     assert "error: interrupted: the changes in flight finished; nothing else was started" in said
+    assert "hint: run deploy again to apply the rest" in said  # deploy's view; a GitHub apply job says to re-run the job
     assert sorted(e["name"] for e in account.endpoints()) == ["a", "b"]
     account.clear_faults()
     again = account.gpu("serverless", "deploy", "-y", cwd=proj)

@@ -190,16 +190,19 @@ def test_a_user_error_names_its_place_and_a_fix(deployed, tmp_path, name):
 
 
 @pytest.mark.parametrize(("status", "op", "args", "fix"), [
-    (400, "create", ("serverless", "deploy", "-y"), "change it there"),
+    (400, "create", ("serverless", "deploy", "-y"), "the local provider refused the request as sent and changed nothing; if its reason names a value "
+                                                    "from gpu.jsonc, change it there"),
     (500, "create", ("serverless", "deploy", "-y"), "deploy --plan` shows what the account has now"),
-    (500, "list", ("serverless", "list"), "this request changed nothing"),
-    (404, "list", ("serverless", "list"), "RUNPOD_API_BASE_URL"),
+    (500, "list", ("serverless", "list"), "the local provider failed to answer, after retries; this request changed nothing"),
+    (404, "list", ("serverless", "list"), "may not point at the local provider's API"),
 ])
 def test_an_error_answer_from_the_account_names_the_call_and_a_fix(account, tmp_path, status, op, args, fix):
     """RunPod's 400, 404 and 500 answers were printed as `POST /v2/serverless: rejected (400)` and
-    nothing more; each provider error class now carries the fix that fits it."""
+    nothing more; each provider error class now carries the fix that fits it, naming the
+    provider in use: on the local provider, a refusal said "RunPod refused the request"."""
     proj = project(tmp_path / "proj", echo_config())
     account.faults({"op": op, "kind": "endpoint", "action": "status", "status": status})
     result = account.gpu(*args, cwd=proj, env={"GPUCTL_VISIBILITY_GRACE": "0"})  # no wait for a create that is not there
     assert result.code == 1 and "/v2/serverless" in result.err and "Traceback" not in result.err, result.err
     assert "\nhint: " in result.err and fix in result.err, result.err
+    assert "RunPod" not in result.err and "RUNPOD_" not in result.err, result.err

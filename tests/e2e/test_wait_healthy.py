@@ -85,3 +85,19 @@ def test_health_flags_need_wait_healthy_and_an_apply(account, tmp_path):
     bad = account.gpu("serverless", "deploy", "-y", "--wait-healthy", "--smoke", "bad.json", cwd=proj)
     assert bad.code == 1 and "not a JSON object" in bad.err
     assert account.writes() == 0
+
+
+def test_a_smoke_file_s_errors_speak_of_smoke_not_of_invoke_s_input(account, tmp_path):
+    """--smoke FILE is read as invoke's --input @PATH is, but its errors are its own: a missing
+    file gave --input's hint ("@PATH names a JSON file…; a literal needs no @, and - reads
+    stdin"), none of which --smoke takes."""
+    proj = _project(tmp_path, "good")
+    (proj / "bad.json").write_text('{"input": ')
+    for name, said in (("nope.json", "cannot read the --smoke file nope.json: No such file or directory"),
+                       ("bad.json", "the smoke input is not valid JSON")):
+        result = account.gpu("serverless", "deploy", "-y", "--wait-healthy", "--smoke", name, cwd=proj)
+        assert result.code == 1 and f"error: {said}" in result.err, result.err
+        assert "@PATH" not in result.err and "stdin" not in result.err and "job input" not in result.err.splitlines()[0], result.err
+    assert f"hint: --smoke FILE names a JSON file of the job the health gate sends, relative to {proj}" in account.gpu(
+        "serverless", "deploy", "-y", "--wait-healthy", "--smoke", "nope.json", cwd=proj).err
+    assert account.writes() == 0

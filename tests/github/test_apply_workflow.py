@@ -4,6 +4,7 @@ it is not (docs/adr/0016-apply-the-reviewed-plan.md)."""
 
 from __future__ import annotations
 
+import re
 
 import pytest
 
@@ -400,3 +401,35 @@ def test_a_reviewed_plan_that_is_not_json_is_named_with_its_place(account, tmp_p
                           env={"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")})
     assert applied.code == 1
     assert f"{damaged}:2:17: it is not a saved plan: it is not JSON (Expecting value)" in applied.err, applied.err
+
+
+def test_a_merge_apply_cancelled_by_sigterm_exits_130_and_says_to_re_run_the_job_not_to_deploy(fake, account, tmp_path):
+    """GitHub cancels a job with SIGTERM (after SIGINT). The apply lets the change in flight
+    finish and stops, as deploy does, and exits 130 as deploy does, not 1 (an error of its own).
+    The error it quotes says what to do in a GitOps workflow: re-run the job, which plans again
+    and applies the rest of the reviewed plan while it is still the plan (ADR 16), never "run
+    deploy again", which would apply by hand what nobody reviewed."""
+    import signal
+
+    from tests.github.conftest import REPO, TOKEN
+    from tests.support.terminal import Output
+
+    checkout = tree(tmp_path / "main", config("api", "asr", "tts"))
+    github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+              "GITHUB_API_URL": fake.url, "GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": REPO}
+    assert account.gpu("github", "plan", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github).code == 0
+    fake.add_pull(31, HEAD)
+    account.faults({"op": "create", "kind": "endpoint", "action": "hang", "seconds": 2})
+    process = account.popen("github", "apply", "--plan-dir", "plans", "--pr", "31", "--parallelism", "1", cwd=checkout, env=github)
+    err = Output.of_pipe(process.stderr)
+    err.wait_for(": creating…")
+    process.send_signal(signal.SIGTERM)
+    said = err.rest()
+    assert process.wait() == 130, said
+    assert len(account.endpoints()) == 1  # the create in flight finished; nothing else started
+    summary, comment = (tmp_path / "summary").read_text(), apply_comment(fake)
+    for text in (said, summary, comment):
+        assert "interrupted: the changes in flight finished; nothing else was started" in text, text
+        assert "deploy again" not in text, text
+        assert "re-run this workflow job: it plans again and applies the rest of the reviewed plan" in text, text
+    assert re.search(r"^exit_code<<(\S+)\n130\n\1$", (tmp_path / "out").read_text(), re.M), (tmp_path / "out").read_text()

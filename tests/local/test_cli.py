@@ -37,7 +37,7 @@ def test_up_status_env_reset_down(env, tmp_path: Path) -> None:
     assert exports == [f"export RUNPOD_API_KEY={token}", f"export RUNPOD_API_BASE_URL={info['api_base_url']}",
                        f"export RUNPOD_ENDPOINT_BASE_URL={info['endpoint_base_url']}", f"export GPUCTL_LOCAL_DIR={data.resolve()}"]
 
-    assert run_cli(["local", "reset"], tmp_path, environ).code == 0
+    assert run_cli(["local", "reset", "-y"], tmp_path, environ).code == 0
     assert run_cli(["local", "down"], tmp_path, environ).out == "local provider stopped\n"
     assert not reaper.alive(info["pid"]) and not (data / "server.json").exists()
     stopped = json.loads(run_cli(["local", "status", "--json"], tmp_path, environ).out)

@@ -35,7 +35,7 @@ def test_a_damaged_state_file_is_one_clear_error_with_the_fix(env, tmp_path, com
 def test_reset_moves_the_damaged_file_aside_and_the_provider_starts_again(env, tmp_path):
     environ, data = env
     damage(data)
-    reset = run_cli(["local", "reset"], tmp_path, environ)
+    reset = run_cli(["local", "reset", "-y"], tmp_path, environ)
     assert reset.code == 0, reset.err
     kept = [p for p in data.iterdir() if p.name.startswith("state.db.damaged-")]
     assert len(kept) == 1 and kept[0].read_bytes() == GARBAGE and str(kept[0]) in reset.err
@@ -46,7 +46,7 @@ def test_reset_of_a_healthy_state_keeps_no_copy(env, tmp_path):
     environ, data = env
     assert run_cli(["local", "up", "--port", "0"], tmp_path, environ).code == 0
     assert run_cli(["local", "down"], tmp_path, environ).code == 0
-    assert run_cli(["local", "reset"], tmp_path, environ).code == 0
+    assert run_cli(["local", "reset", "-y"], tmp_path, environ).code == 0
     assert not [p for p in data.iterdir() if "damaged" in p.name]
 
 
