@@ -86,6 +86,19 @@ def test_config_validate_reports_unset_variables_without_failing(cli, project):
     assert doc["valid"] and doc["variables"][0] == {"address": "endpoint.x", "env": "T", "variable": "NOT_SET_HERE", "set": False}
 
 
+def test_config_validate_lists_many_endpoints_one_a_line(cli, project):
+    """20 endpoints were one line 900 characters wide; past three, the count and a line each."""
+    blocks = [{"name": f"endpoint-{i:02d}", "template": "whisper", "gpu_type": "NVIDIA L4", "volume": {"name": "media"} if i == 4 else False} for i in range(20)]
+    (project / "gpu.jsonc").write_text(json.dumps({"project_id": "many", "serverless": blocks}))
+    lines = cli(["config", "validate"], project).out.splitlines()
+    assert lines[0] == "gpu.jsonc is valid: 20 endpoints (name, template, GPU type, volume):"
+    assert lines[1:21] == [f"  endpoint-{i:02d}  whisper  NVIDIA L4" + ("  volume media" if i == 4 else "") for i in range(20)]
+    assert max(len(line) for line in lines) < 100
+    (project / "gpu.jsonc").write_text(json.dumps({"project_id": "few", "serverless": blocks[:3]}))
+    few = cli(["config", "validate"], project).out.splitlines()
+    assert few[0] == "gpu.jsonc is valid: 3 endpoints: " + ", ".join(f"endpoint-{i:02d} (whisper on NVIDIA L4)" for i in range(3))
+
+
 def test_config_schema_prints_the_checked_in_schema(cli, project):
     assert json.loads(cli(["config", "schema"], project).out) == json.loads((ROOT / "schema" / "gpu.schema.json").read_text())
 

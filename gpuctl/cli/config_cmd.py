@@ -47,14 +47,32 @@ def validate(app: AppContext, config: str | None, as_json: bool) -> int:
                "variables": [{"address": a, "env": k, "variable": v, "set": v in app.environ} for a, k, v in needed]}
         app.stdout.write(json.dumps(doc, indent=2) + "\n")
         return ExitCode.OK
-    described = ", ".join(f"{e['name']} ({e['template']} on {e['gpu_type']})" for e in endpoints)
-    app.stdout.write(f"{display} is valid: {len(endpoints)} endpoint{'s' if len(endpoints) != 1 else ''}: {described}\n")
+    listing = described(display, endpoints)
+    if len(listing) > 1 and (loaded.notices or missing):
+        listing.append("")  # the warnings below are not more endpoints
+    app.stdout.write("".join(line + "\n" for line in listing))
     for n in sorted(loaded.notices, key=lambda n: n.level != "warning"):
         mark = "!" if n.level == "warning" else "-"
         app.stdout.write(f"  {mark} {n.address + ': ' if n.address else ''}{n.message}\n")
     for address, key, var in missing:
         app.stdout.write(f"  ! {address}: env.{key} reads ${{{var}}}, which is not set here; deploy will need it\n")
     return ExitCode.OK
+
+
+INLINE_UP_TO = 3  # endpoints named on the "is valid" line; more get a line each, as after a deploy
+
+
+def described(display: str, endpoints: list[dict]) -> list[str]:
+    """"gpu.jsonc is valid: 2 endpoints: a (whisper on NVIDIA L4), b (...)" for a few endpoints;
+    past `INLINE_UP_TO`, the count and then one aligned line each (name, template, GPU type,
+    volume), so a platform team's config is not one line hundreds of characters wide."""
+    count = f"{len(endpoints)} endpoint{'s' if len(endpoints) != 1 else ''}"
+    if len(endpoints) <= INLINE_UP_TO:
+        return [f"{display} is valid: {count}: " + ", ".join(f"{e['name']} ({e['template']} on {e['gpu_type']})" for e in endpoints)]
+    name_w, template_w = (max(len(str(e[k])) for e in endpoints) for k in ("name", "template"))
+    rows = [f"  {e['name']:<{name_w}}  {e['template']:<{template_w}}  {e['gpu_type']}" + (f"  volume {e['volume']}" if e["volume"] else "") for e in endpoints]
+    columns = "name, template, GPU type" + (", volume" if any(e["volume"] for e in endpoints) else "")
+    return [f"{display} is valid: {count} ({columns}):", *rows]
 
 
 @config_group.command("schema")

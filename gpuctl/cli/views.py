@@ -14,6 +14,7 @@ from gpuctl.cli.context import AppContext
 from gpuctl.cli.resolve import Target
 from gpuctl.v2 import owned_by, owner
 from gpuctl.model import REDACTED
+from gpuctl.plan.cost import usd_per_hour
 from gpuctl.redact import hide_env
 from gpuctl.safetext import printable
 
@@ -182,7 +183,7 @@ def status_panel(doc: dict) -> Panel:
         ("scaling", f"{workers.get('min')}..{workers.get('max')} workers, idle {workers.get('idleTimeout', '-')} s, {scaler.get('type')} {value}, flashboot {sc['flashboot']}"),
         ("gpu", sc["gpu"]),
         ("release", f"v{doc['release']['version']}" + (f", rollout {rollout.get('percentOnLatest')}% on latest ({rollout.get('workersOnLatest')}/{rollout.get('workersTotal')})" if rollout else "")),
-        ("cost", f"always-on {'unknown' if cost is None else f'${cost:,.2f}/h'} (min workers at the first GPU pool's active rate)"),
+        ("cost", f"always-on {'unknown' if cost is None else usd_per_hour(cost)} (min workers at the first GPU pool's active rate)"),
     ):
         grid.add_row(label, _cell(text))
     table = Table(box=None, pad_edge=False, header_style="bold")

@@ -79,15 +79,50 @@ def read_expiry(template: dict, now: float) -> tuple[float | None, str | None]:
     return value, None
 
 
-def describe_holder(template: dict, now: float) -> str:
+def describe_holder(template: dict, now: float, ttl: float = TTL_S) -> str:
+    """`pid 12 on host (...) (expires in 240s unless renewed)`; for an expiry further ahead
+    than a holder writes (its clock plus `ttl`, clocks differing by up to SKEW_S), that its
+    holder's clock seems ahead, since waiting for that expiry is not what frees the lease."""
     env = env_of(template)
     expires, _ = read_expiry(template, now)
     if expires is None:
         expiry = "its expiry is damaged"
+    elif clock_ahead(expires, now, ttl):
+        expiry = (f"its expiry is {_span(expires - now)} ahead of this machine's clock, further than the {ttl + SKEW_S:.0f}s "
+                  f"a holder with a correct clock writes: the holder's clock seems about {_span(expires - now - ttl)} ahead")
     else:
         left = expires - now
         expiry = f"expires in {left:.0f}s unless renewed" if left > 0 else f"expired {max(0, -left):.0f}s ago"
     return f"{env.get(HOLDER) or 'an unknown holder'} ({expiry})"
+
+
+def clock_ahead(expires: float, now: float, ttl: float) -> bool:
+    """Whether an expiry is further ahead than any holder writes: its clock runs ahead of ours."""
+    return expires - now > ttl + SKEW_S
+
+
+def stale_within(template: dict, now: float, ttl: float) -> float:
+    """Seconds of waiting after which this lease, if nobody renews it, is stale for a command
+    that starts waiting now (`Lease._judge`): its expiry plus the skew allowance, or, for an
+    expiry further ahead than a holder writes, the TTL plus the skew from when it is first seen."""
+    expires, _ = read_expiry(template, now)
+    if expires is None:
+        return 0.0
+    return ttl + SKEW_S if clock_ahead(expires, now, ttl) else max(0.0, expires - now + SKEW_S)
+
+
+def wait_flag(seconds: float) -> str:
+    """A `--lock-timeout` value that outlasts `seconds`, in whole minutes with a margin for the
+    polls: 360 s -> `7m`."""
+    return f"{math.ceil(seconds / 60) + 1}m"
+
+
+def _span(seconds: float) -> str:
+    """`10800` -> `3h00m`, `400` -> `6m40s`, `40` -> `40s`: a span people read at a glance."""
+    whole = max(0, round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
 @dataclass
@@ -122,7 +157,7 @@ class Lease:
                 return
             stale, why = self._judge(current)
             if stale or break_lock:
-                holder = describe_holder(current, self.clock())
+                holder = describe_holder(current, self.clock(), self.ttl)
                 if break_lock and not stale:
                     note = f"breaking, as --break-lock asks, the lease held by {holder}"
                 elif self.what == ACCOUNT_LEASE:
@@ -138,16 +173,32 @@ class Lease:
                 continue
             if self.clock() >= deadline:
                 if self.what != ACCOUNT_LEASE:  # a name claim: held by whichever deploy creates that name, of any project
-                    raise LockHeld(f"{self.what} is held by {describe_holder(current, self.clock())}",
+                    raise LockHeld(f"{self.what} is held by {describe_holder(current, self.clock(), self.ttl)}",
                                    detail=f"the claim is the template {self.name} ({current.get('id')}) in the account",
                                    hint="another deploy is creating an object of this name; deploy again once it has finished")
-                raise LockHeld(f"another gpuctl command of project \"{self.project_id}\" holds the account lease: {describe_holder(current, self.clock())}",
+                raise LockHeld(f"another gpuctl command of project \"{self.project_id}\" holds the account lease: {describe_holder(current, self.clock(), self.ttl)}",
                                detail=f"the lease is the template {self.name} ({current.get('id')}) in the account",
-                               hint="wait for it to finish, pass --lock-timeout 5m to wait, or, if you are sure it is gone, --break-lock")
+                               hint=self._held_hint(current))
             if not told:
-                self.on_note(f"waiting for {self.what} held by {describe_holder(current, self.clock())}")
+                self.on_note(f"waiting for {self.what} held by {describe_holder(current, self.clock(), self.ttl)}")
                 told = True
             self.sleep(max(0.0, min(2.0, deadline - self.clock())))
+
+    def _held_hint(self, current: dict) -> str:
+        """What to do about a project lease that is still held: a wait long enough for it to go
+        stale if its holder has stopped (a `--lock-timeout 5m` could end just before), or
+        --break-lock once the holder is known to be gone."""
+        now = self.clock()
+        wait = wait_flag(stale_within(current, now, self.ttl))
+        host, pid = _holder(current)
+        who = f"pid {pid} on {host}" if host and pid else "its holder"
+        expires, _ = read_expiry(current, now)
+        if expires is not None and clock_ahead(expires, now, self.ttl):
+            return (f"its holder's clock seems ahead, so its expiry is no guide: a lease nobody renews is taken over "
+                    f"{self.ttl + SKEW_S:.0f}s after a waiting command first sees it. Pass --lock-timeout {wait} to wait that long "
+                    f"(if its holder is still running, the wait ends when it finishes), or check that {who} is gone and pass --break-lock; "
+                    f"then fix that machine's clock (NTP)")
+        return f"wait for it to finish, pass --lock-timeout {wait} to wait (a holder that stopped leaves a lease that is stale by then), or, if you are sure {who} is gone, --break-lock"
 
     @contextmanager
     def held(self, wait: float, break_lock: bool = False, renew_every: float = RENEW_S) -> Iterator[Lease]:

@@ -53,13 +53,23 @@ def live_always_on(endpoint: dict, catalog: Catalog) -> float | None:
     return round(always, 4) if priced or minimum == 0 else None
 
 
+def usd_per_hour(amount: float, signed: bool = False) -> str:
+    """An hourly amount for people, to the cent: `$1.51/h`, and `<$0.01/h` for one that is not
+    zero but rounds to $0.00 (a 10 GB volume's storage is $0.001/h), so a cost that exists is
+    never shown as nothing. `signed` puts `+` or `-` first (a difference: `+<$0.01/h`). Every
+    view of a cost (plan, PR comment, drift, status, policy) writes amounts with this."""
+    sign = ("-" if amount < 0 else "+") if signed else ("-" if amount < 0 else "")
+    size = abs(amount)
+    return f"{sign}<$0.01/h" if 0 < size < 0.005 else f"{sign}${size:,.2f}/h"
+
+
 def observed_cost_phrase(endpoint: dict, catalog: Catalog) -> str:
     """What a live endpoint costs per hour, for people: "costs $0.00/h idle, up to $3.35/h busy"."""
     always, worst, priced = _live(endpoint, catalog)
     if not priced:
         workers = endpoint.get("workers") or {}
         return f"with {int(workers.get('min') or 0)} to {int(workers.get('max') or 0)} workers (no published price for its GPU pools)"
-    return f"costs ${always:,.2f}/h idle, up to ${worst:,.2f}/h busy"
+    return f"costs {usd_per_hour(always)} idle, up to {usd_per_hour(worst)} busy"
 
 
 def endpoint_cost(spec: EndpointSpec, live: dict | None, catalog: Catalog) -> CostItem:

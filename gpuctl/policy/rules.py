@@ -11,6 +11,7 @@ from gpuctl.config.loader import Block, LoadedConfig
 from gpuctl.config.policy import Policy
 from gpuctl.config.sourcemap import dotted
 from gpuctl.model import Notice
+from gpuctl.plan.cost import usd_per_hour
 from gpuctl.plan.model import Action, Plan, Violation
 from gpuctl.policy.secrets import credential_key, looks_generated
 
@@ -101,9 +102,9 @@ def plan_findings(policy: Policy, plan: Plan) -> tuple[list[Violation], list[Not
             continue
         if value > limit:
             floor = " at least (some GPU pools have no published price)" if not plan.cost.complete else ""
-            violations.append(Violation(rule, None, None, f"the plan's {label} cost estimate is ${value:,.2f}/h{floor}; the policy allows at most ${limit:,.2f}/h", policy.origin.get(rule, "")))
+            violations.append(Violation(rule, None, None, f"the plan's {label} cost estimate is {usd_per_hour(value)}{floor}; the policy allows at most {usd_per_hour(limit)}", policy.origin.get(rule, "")))
         elif not plan.cost.complete:
-            warnings.append(Notice(UNPRICED_CODE, f"some GPU pools have no published price, so {rule} (${limit:,.2f}/h) was checked against a lower bound (${value:,.2f}/h)"))
+            warnings.append(Notice(UNPRICED_CODE, f"some GPU pools have no published price, so {rule} ({usd_per_hour(limit)}) was checked against a lower bound ({usd_per_hour(value)})"))
     for rule, action, verb in (("forbid_delete", Action.DELETE, "deletes"), ("forbid_replace", Action.REPLACE, "replaces")):
         if getattr(policy, rule):
             violations += [Violation(rule, c.address, None, f"the plan {verb} {c.address}{f' ({c.id})' if c.id else ''}: {c.reason}; the policy forbids it",

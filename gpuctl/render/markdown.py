@@ -54,13 +54,29 @@ def folds(listed: list[dict]) -> bool:
 def _cost_table(doc: dict) -> str:
     """Before → after (delta) per resource whose cost moves, and in total."""
     cost = doc["cost"]
-    moved = [i for i in costs_by_address(doc).values() if "delta" in i and any(round(v, 2) for v in i["delta"].values())]
+    moved = [i for i in costs_by_address(doc).values() if "delta" in i and any(round(v, 4) for v in i["delta"].values())]
     rows = [f"| {md.code(i['address'])} | {money_change(i, 'always_on_per_hour')} | {money_change(i, 'worst_case_per_hour')} |\n" for i in moved[:COST_ROWS]]
     if len(moved) > COST_ROWS:
         rows.append(f"| … {len(moved) - COST_ROWS} more in the JSON plan | | |\n")
     rows.append(f"| **total** | {money_change(cost, 'always_on_per_hour')} | {money_change(cost, 'worst_case_per_hour')} |\n")
     incomplete = "" if cost["complete"] else " Some GPU pools have no published price; they count as $0."
-    return f"\n**Cost** (indicative, USD per hour, before → after apply).{incomplete}\n\n| | always-on | worst case |\n|---|---|---|\n" + "".join(rows)
+    rounded = "" if len(moved) > COST_ROWS or _adds_up(moved, cost) else ROUNDED
+    return f"\n**Cost** (indicative, USD per hour, before → after apply).{incomplete}\n\n| | always-on | worst case |\n|---|---|---|\n" + "".join(rows) + rounded
+
+
+ROUNDED = "\nEach figure is rounded to the cent on its own, so the rows' differences may not add up to the total's; the JSON plan has them to $0.0001.\n"
+
+
+def _adds_up(moved: list[dict], cost: dict) -> bool:
+    """Whether the differences the rows show, to the cent, add up to the total's (they do to
+    $0.0001, the document's precision: every resource whose cost moves has a row)."""
+    if "delta" not in cost:  # a document made before differences were recorded: no rows
+        return True
+    for key in ("always_on_per_hour", "worst_case_per_hour"):
+        shown = [i["delta"][key] for i in moved]
+        if any(0 < abs(v) < 0.005 for v in shown) or round(sum(round(v, 2) for v in shown), 2) != round(cost["delta"][key], 2):
+            return False
+    return True
 
 
 def _grouped(items: list[dict]) -> list[tuple[list[str], str]]:

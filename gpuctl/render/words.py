@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from gpuctl.model import unknown_phrase
+from gpuctl.plan.cost import usd_per_hour
 from gpuctl.safetext import printable
 
 SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "preserve": "=", "orphan": "!", "no-op": " "}
@@ -82,7 +83,7 @@ def path_width(resource: dict) -> int:
 
 
 def money(amount: float) -> str:
-    return f"${amount:,.2f}/h"
+    return usd_per_hour(amount)
 
 
 def summary_line(doc: dict) -> str:
@@ -117,7 +118,7 @@ def style(resource: dict) -> str:
 
 def signed_money(amount: float) -> str:
     """`+$1.51/h`, `-$0.40/h`: a difference per hour, always with its sign."""
-    return f"{'-' if amount < 0 else '+'}${abs(amount):,.2f}/h"
+    return usd_per_hour(amount, signed=True)
 
 
 def money_change(cost: dict, key: str) -> str:
@@ -128,7 +129,7 @@ def money_change(cost: dict, key: str) -> str:
     if "before" not in cost:
         return money(after)
     before = cost["before"][key]
-    if round(before, 2) == round(after, 2):
+    if round(before, 4) == round(after, 4):  # the document's precision: a sub-cent change still shows
         return f"{money(after)} (unchanged)"
     return f"{money(before)} → {money(after)} ({signed_money(after - before)})"
 

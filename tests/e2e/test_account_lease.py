@@ -71,6 +71,20 @@ def test_a_live_lease_of_another_machine_is_shown_and_only_broken_when_asked(acc
     assert [e["name"] for e in account.endpoints()] == ["echo"]
 
 
+def test_a_lease_whose_holder_clock_runs_hours_ahead_says_so_and_how_to_get_past_it(account, tmp_path):
+    """Its expiry 3 h ahead (less than the day that makes it damaged): exit 3 said only
+    "expires in 10800s unless renewed" and "--lock-timeout 5m", a wait that never sees it
+    stale (that takes the TTL plus the skew unrenewed, 6 minutes)."""
+    proj, _ = checkouts(tmp_path, "ahead")
+    plant_lease(account, "ahead", expires_in=3 * 3600)
+    refused = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert refused.code == 3 and account.endpoints() == [], refused.err
+    assert "further than the 360s a holder with a correct clock writes: the holder's clock seems about 2h5" in refused.err, refused.err
+    assert "Pass --lock-timeout 7m to wait that long" in refused.err, refused.err
+    assert "check that pid 4242 on ci-runner-7 is gone and pass --break-lock" in refused.err, refused.err
+    assert "Traceback" not in refused.err
+
+
 def test_break_lock_also_takes_the_name_claims_its_holder_left(account, tmp_path):
     """A runner died mid-apply on another machine, holding the project's lease and the claim
     on the name it was creating. `--break-lock` took the lease, then waited a minute on that

@@ -25,3 +25,34 @@ def test_status_and_the_plan_agree_on_the_always_on_cost(account, tmp_path):
     catalog = load_catalog()
     first = catalog.pools[catalog.gpus["NVIDIA A100 80GB PCIe"].pool].active_usd_per_hour
     assert status.json()["always_on_usd_per_hour"] == item["before"]["always_on_per_hour"] == item["always_on_per_hour"] == round(first, 4)
+
+
+def _volume_project(tmp_path, count: int):
+    """`count` endpoints with no always-on worker, each with its own 10 GB volume: storage of
+    $0.001/h a volume, which rounds to $0.00."""
+    blocks = []
+    for i in range(count):
+        block = echo_config(name=f"e{i}", volume=f"v{i}")["serverless"]
+        block["volume"]["size_gb"] = 10
+        blocks.append(block)
+    return project(tmp_path / "p", {"project_id": "e2e", "serverless": blocks}, {"handler.py": ECHO_HANDLER})
+
+
+def test_storage_under_a_cent_is_shown_and_the_cost_table_adds_up(account, tmp_path):
+    """Six 10 GB volumes cost $0.006/h: the always-on total said +$0.01/h while the Markdown
+    table hid every volume (their $0.00 rows) and the text plan called one volume "unchanged"."""
+    proj = _volume_project(tmp_path, 6)
+    plan = account.gpu("serverless", "deploy", "--plan", "--json", "--provider", "local", cwd=proj)
+    assert plan.code == 0, plan.err
+    cost = plan.json()["cost"]
+    volumes = [i for i in cost["items"] if i["address"].startswith("network_volume.")]
+    assert len(volumes) == 6 and all(v["delta"]["always_on_per_hour"] == 0.001 for v in volumes)
+    assert cost["delta"]["always_on_per_hour"] == round(sum(i["delta"]["always_on_per_hour"] for i in cost["items"]), 4) == 0.006
+    md = account.gpu("serverless", "deploy", "--plan", "--format", "markdown", "--provider", "local", cwd=proj).out
+    for v in volumes:
+        assert f"| `{v['address']}` | $0.00/h → <$0.01/h (+<$0.01/h) |" in md, md
+    assert "| **total** | $0.00/h → $0.01/h (+$0.01/h) |" in md
+    assert "rounded to the cent on its own" in md, "rows of <$0.01 cannot add up to the total: the comment says so"
+    one = _volume_project(tmp_path / "one", 1)
+    text = account.gpu("serverless", "deploy", "--plan", "--provider", "local", cwd=one).out
+    assert "  always-on  $0.00/h → <$0.01/h (+<$0.01/h)" in text, text

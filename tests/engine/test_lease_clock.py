@@ -111,3 +111,27 @@ def test_a_claim_left_by_a_killed_deploy_of_another_project_is_waited_out_not_re
     assert not account.templates  # released
     assert notes[0].startswith("waiting for the claim on the endpoint name 'shared' held by pid 4242 on ci-runner-7"), notes
     assert notes[-1].startswith("note: taking over the claim on the endpoint name 'shared', left by pid 4242 on ci-runner-7"), notes
+
+
+@pytest.mark.parametrize("expires_in", [TTL_S, 3 * 3600.0], ids=["just-renewed", "holder-clock-3h-ahead"])
+def test_the_lock_timeout_that_exit_3_suggests_outlasts_a_stopped_holder(expires_in):
+    """Exit 3 said "pass --lock-timeout 5m" whatever the lease: a holder killed just after a
+    renewal leaves a lease stale only 6 minutes later, and one whose clock runs 3 h ahead (less
+    than the day that makes an expiry damaged) looked live for 3 h, the message said only
+    "expires in 10800s". The hint now names a wait that does take such a lease over, and the
+    message says the holder's clock seems ahead."""
+    from gpuctl.cli.durations import seconds_of
+
+    account, clock = Account(), Clock()
+    planted = plant(account, lease_name("project", "app"), START + expires_in)
+    with pytest.raises(LockHeld) as refused:
+        Lease(account, lease_name("project", "app"), "app", "me", clock=clock, sleep=clock.sleep).acquire(timeout=0)
+    hint = refused.value.hint
+    suggested = seconds_of(hint.split("--lock-timeout ")[1].split()[0])
+    assert "--break-lock" in hint and "pid 4242 on ci-runner-7" in hint, hint
+    if expires_in > TTL_S + SKEW_S:
+        assert "the holder's clock seems about 2h55m ahead" in refused.value.summary, refused.value.summary
+        assert "its holder's clock seems ahead" in hint, hint
+    lease = Lease(account, lease_name("project", "app"), "app", "me", clock=clock, sleep=clock.sleep)
+    lease.acquire(timeout=suggested)
+    assert lease.template_id is not None and planted["id"] not in account.templates
