@@ -276,16 +276,14 @@ def _alive(pid: str | None) -> bool:
 def live_holder(templates: Iterable[dict], project_id: str, now: float) -> str | None:
     """Who holds project `project_id`'s account lease in these templates (as the account listed
     them), when a holder is still renewing it; None when there is no lease or it is stale. For
-    readers that take no lease (drift): what they see may be a deploy's apply half-way."""
+    readers that take no lease (drift): what they see may be a deploy's apply half-way. A
+    damaged expiry (`read_expiry`) is no holder's: the next deploy takes that lease at once."""
     name = lease_name("project", project_id)
     for template in templates:
         if template.get("name") != name:
             continue
-        try:
-            expires = float(env_of(template).get(EXPIRES, "0"))
-        except ValueError:
-            return None
-        return describe_holder(template, now) if now <= expires + SKEW_S else None
+        expires, _ = read_expiry(template, now)
+        return describe_holder(template, now) if expires is not None and now <= expires + SKEW_S else None
     return None
 
 

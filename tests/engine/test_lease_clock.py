@@ -111,3 +111,18 @@ def test_a_claim_left_by_a_killed_deploy_of_another_project_is_waited_out_not_re
     assert not account.templates  # released
     assert notes[0].startswith("waiting for the claim on the endpoint name 'shared' held by pid 4242 on ci-runner-7"), notes
     assert notes[-1].startswith("note: taking over the claim on the endpoint name 'shared', left by pid 4242 on ci-runner-7"), notes
+
+
+@pytest.mark.parametrize("expiry", ["inf", "nan", "soon", f"{START + 2 * 86_400:.0f}"], ids=["inf", "nan", "text", "two-days-ahead"])
+def test_a_damaged_lease_is_no_holder_a_drift_report_names(expiry):
+    """drift names the holder of the project's lease as a deploy applying now. A lease whose
+    expiry is damaged is taken at once by the next deploy (`Lease._judge`), so it holds
+    nothing: the report named "pid 4242 ... (its expiry is damaged)" as applying for an `inf`
+    expiry or one two days ahead, as if a deploy were writing."""
+    from gpuctl.engine.lease import live_holder
+
+    account = Account()
+    planted = plant(account, lease_name("project", "app"), START, project="app")
+    assert live_holder(account.list_templates(), "app", START).startswith("pid 4242 on ci-runner-7")  # a live one is named
+    account.templates[planted["id"]]["env"][EXPIRES] = expiry
+    assert live_holder(account.list_templates(), "app", START) is None
