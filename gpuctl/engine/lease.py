@@ -37,6 +37,7 @@ from gpuctl.model import MARKER_ENV
 from gpuctl.provider.errors import AuthError, InvalidId, NotFound, ProviderError
 from gpuctl.provider.protocol import Provider
 from gpuctl.records import template_body
+from gpuctl.redact import clip
 from gpuctl.safetext import printable
 from gpuctl.v2 import env_of, owner, template_patch
 
@@ -67,7 +68,7 @@ def read_expiry(template: dict, now: float) -> tuple[float | None, str | None]:
     raw = env_of(template).get(EXPIRES)
     if raw is None or raw == "":
         return None, f"it has no {EXPIRES}"
-    shown = "'" + printable(str(raw)[:40] + ("..." if len(str(raw)) > 40 else ""), keep_newlines=False) + "'"
+    shown = "'" + printable(clip(str(raw), 40), keep_newlines=False) + "'"
     try:
         value = float(raw)
     except (TypeError, ValueError):
