@@ -1,6 +1,7 @@
 """Reading a file the user names: gpu.jsonc, a policy file, a saved plan (--from-plan, the
 GitHub apply's reviewed plans), a snapshot (--observed), a job input (--input @file, --smoke),
-the GitHub event payload, the pull request number of the fork flow, the key file, the journal.
+the GitHub event payload, the pull request number and the configs' files of the fork flow, the
+key file, the journal.
 
 Every one goes through `read_bytes` here, which reads a regular file or a pipe (process
 substitution, `/dev/stdin`) and at most `limit` bytes of it, and refuses a device or socket

@@ -119,3 +119,24 @@ def test_a_note_that_names_a_page_says_where_that_page_is():
 
     [line] = history_footer({"last_applied_at": None})
     assert line.endswith("(docs/history.md in the gpuctl repository)"), line
+
+
+def _bare_doc_paths(text: str) -> list[str]:
+    """The doc paths in `text` (white space folded, as help wraps it) not written as doc_ref writes them."""
+    text = " ".join(text.split())
+    return [m.group() for m in DOC_PATH.finditer(text) if not text[m.start():].startswith(doc_ref(m.group()[len("docs/"):]))]
+
+
+def test_help_and_the_config_schema_name_doc_pages_through_the_helper():
+    """The literal scan passes docstrings over, but click makes a command's docstring its
+    --help and pydantic makes a model's docstring its description in `gpu config schema`
+    (which editors show on hover): `gpu doctor --help`, `gpu github --help` and the schema's
+    policy block said a bare docs/conformance.md, docs/github.md and docs/policy.md."""
+    import json
+
+    from gpuctl.config.jsonschema import config_schema
+    from tests.support.cli_reference import render
+
+    assert _bare_doc_paths("see docs/x.md, and docs/y.md in the gpuctl repository") == ["docs/x.md"]
+    bare = _bare_doc_paths(render()) + _bare_doc_paths(json.dumps(config_schema()).replace("\\n", " "))
+    assert not bare, "write these through gpuctl.errors.doc_ref (a click command's help=, a model's json_schema_extra):\n" + "\n".join(bare)

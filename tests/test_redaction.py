@@ -172,3 +172,54 @@ def test_what_rich_itself_ellipsizes_is_masked_by_the_stream_too():
     table.add_row(LONG)
     Console(file=app.stdout, width=30, color_system=None).print(table)
     assert _pieces(out.getvalue()) == [], out.getvalue()
+
+
+def _marked_cuts(tree) -> list[int]:
+    """Lines where a start of text (`x[:N]`) is followed by a written mark ("..." or "…"),
+    in `x[:N] + "..."`, `x[:N] + ("..." if ... else "")` or an f-string `{x[:N]}...`."""
+    import ast
+
+    def head(node) -> bool:
+        return isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice) and node.slice.lower is None and node.slice.upper is not None
+
+    def mark(node) -> bool:
+        return any(isinstance(n, ast.Constant) and isinstance(n.value, str) and ("..." in n.value or "…" in n.value) for n in ast.walk(node))
+
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add) and head(node.left) and mark(node.right):
+            found.append(node.lineno)
+        if isinstance(node, ast.JoinedStr):
+            for before, after in zip(node.values, node.values[1:]):
+                if isinstance(before, ast.FormattedValue) and head(before.value) and mark(after):
+                    found.append(node.lineno)
+    return found
+
+
+def test_every_cut_of_text_is_made_by_clip():
+    """A cut written by hand (`text[:77] + "..."`) is not one `redact` knows to look behind:
+    the start of a secret it leaves is shown. Every marked cut in gpuctl goes through
+    `gpuctl.redact.clip` (one in the lease's damaged-expiry note and one in the reviewed plan's
+    differences were written by hand)."""
+    import ast
+
+    from tests.conftest import ROOT
+
+    by_hand = [f"{path.relative_to(ROOT)}:{line}" for path in sorted((ROOT / "gpuctl").rglob("*.py"))
+               for line in _marked_cuts(ast.parse(path.read_text(), str(path)))]
+    assert not by_hand, "cut text with gpuctl.redact.clip(text, limit), which marks the cut so redact masks a secret it went through:\n" + "\n".join(by_hand)
+    assert _marked_cuts(ast.parse('a = b[:9] + "..."\nc = f"{d[:3]}… more"\ne = f[:2] + ("..." if g else "")')) == [1, 2, 3]
+
+
+def test_a_saved_plan_s_long_format_version_is_shown_cut_with_the_mark(tmp_path):
+    """The refusal repeated the first 20 characters of a saved plan's format_version with no
+    mark, so a cut value read as the whole of it (and a secret cut there was not masked)."""
+    import pytest
+
+    from gpuctl.errors import GpuctlError
+    from gpuctl.render.document import read_saved
+
+    (tmp_path / "plan.json").write_text(json.dumps({"format_version": "2" * 40}))
+    with pytest.raises(GpuctlError) as refused:
+        read_saved(tmp_path / "plan.json")
+    assert f'is plan format "{"2" * 19}…; this gpuctl reads format "1" only' in str(refused.value), str(refused.value)

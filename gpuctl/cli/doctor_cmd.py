@@ -11,22 +11,26 @@ import click
 
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.resolve import provider_options, record_option
+from gpuctl.errors import doc_ref
 
-
-@click.command("doctor")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document on stdout.")
-@provider_options
-@record_option
-@click.pass_obj
-def doctor(app: AppContext, as_json: bool, provider: str | None, config: str | None, record: str | None) -> int:
-    """Check that this account speaks what gpuctl speaks; change nothing.
+# The help is given, not the docstring, so that it names the doc page through doc_ref (ADR 28).
+HELP = f"""Check that this account speaks what gpuctl speaks; change nothing.
 
     Read-only checks, each with a verdict (pass, warn, fail, skip) and a fix: the API key and
     where it came from, the control plane and the job API, the rate-limit headers, every
     answer gpuctl reads against RunPod's OpenAPI document, the GPU and data-center catalog,
     and, with a gpu.jsonc, a plan that has no difference of form alone. Exits 0 when no check
     failed, 6 when one did. With --record DIR, the exchanges are kept (secrets removed) to
-    share: see docs/conformance.md."""
+    share: see {doc_ref('conformance.md')}."""
+
+
+@click.command("doctor", help=HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document on stdout.")
+@provider_options
+@record_option
+@click.pass_obj
+def doctor(app: AppContext, as_json: bool, provider: str | None, config: str | None, record: str | None) -> int:
+    """`HELP`: the read-only checks of gpuctl.doctor against this account."""
     import json
     from dataclasses import replace
 

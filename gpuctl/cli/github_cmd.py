@@ -40,11 +40,11 @@ def _job(app: AppContext, body):
         job.close()
 
 
-@click.group("github")
-def github_group() -> None:
-    """Run gpuctl inside GitHub Actions: plan comments, apply on merge, drift issues.
+@click.group("github", help=f"""Run gpuctl inside GitHub Actions: plan comments, apply on merge, drift issues.
 
-    The GitHub Action in this repository (action.yml) calls these; see docs/github.md."""
+    The GitHub Action in this repository (action.yml) calls these; see {doc_ref('github.md')}.""")
+def github_group() -> None:
+    """The `gpu github` commands (the help is given above, to name the doc page through doc_ref)."""
 
 
 @github_group.command("plan")

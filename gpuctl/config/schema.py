@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gpuctl.config.shape import ENDPOINT_ID, ENV_NAME, MOUNT_PATH, PORT, PRINTABLE, PRINTABLE_NAME, REPO_ID, SECRET_NAME
+from gpuctl.errors import doc_ref
 
 TemplateName = Literal["auto", "comfyui", "vllm", "whisper", "custom-image"]
 
@@ -85,10 +86,16 @@ class ServerlessBlock(_Strict):
     adopt: Annotated[str | None, Field(min_length=1, max_length=64, pattern=ENDPOINT_ID, description="Id of an existing endpoint the next deploy adopts (writes this project's marker on it); `gpu serverless import` writes it. Inert once the endpoint is owned.")] = None
 
 
+POLICY_ABOUT = (f"Rules every plan of this project must keep ({doc_ref('policy.md')}); a rule applies only when its key is given. "
+                "The same object, at the top level of its own file, is what `deploy --policy FILE` reads; when both are given each rule "
+                "takes the stricter of the two.")
+
+
 class PolicyBlock(_Strict):
-    """Rules every plan of this project must keep (docs/policy.md); a rule applies only when its
-    key is given. The same object, at the top level of its own file, is what `deploy --policy
-    FILE` reads; when both are given each rule takes the stricter of the two."""
+    """Rules every plan of this project must keep; the schema's description (POLICY_ABOUT) says so
+    to users, naming the doc page through doc_ref."""
+
+    model_config = ConfigDict(json_schema_extra={"description": POLICY_ABOUT})
 
     schema_: Annotated[str | None, Field(alias="$schema", description="Editor schema hint; ignored.")] = None
     allowed_gpu_types: Annotated[list[Annotated[str, Field(min_length=1)]] | None, Field(description="The only GPU type ids gpu_type and gpu_types may name.")] = None

@@ -37,6 +37,7 @@ from gpuctl.model import MARKER_ENV
 from gpuctl.provider.errors import AuthError, InvalidId, NotFound, ProviderError
 from gpuctl.provider.protocol import Provider
 from gpuctl.records import template_body
+from gpuctl.redact import clip
 from gpuctl.safetext import printable
 from gpuctl.v2 import env_of, owner, template_patch
 
@@ -67,7 +68,7 @@ def read_expiry(template: dict, now: float) -> tuple[float | None, str | None]:
     raw = env_of(template).get(EXPIRES)
     if raw is None or raw == "":
         return None, f"it has no {EXPIRES}"
-    shown = "'" + printable(str(raw)[:40] + ("..." if len(str(raw)) > 40 else ""), keep_newlines=False) + "'"
+    shown = "'" + printable(clip(str(raw), 40), keep_newlines=False) + "'"
     try:
         value = float(raw)
     except (TypeError, ValueError):
@@ -327,16 +328,14 @@ def _alive(pid: str | None) -> bool:
 def live_holder(templates: Iterable[dict], project_id: str, now: float) -> str | None:
     """Who holds project `project_id`'s account lease in these templates (as the account listed
     them), when a holder is still renewing it; None when there is no lease or it is stale. For
-    readers that take no lease (drift): what they see may be a deploy's apply half-way."""
+    readers that take no lease (drift): what they see may be a deploy's apply half-way. A
+    damaged expiry (`read_expiry`) is no holder's: the next deploy takes that lease at once."""
     name = lease_name("project", project_id)
     for template in templates:
         if template.get("name") != name:
             continue
-        try:
-            expires = float(env_of(template).get(EXPIRES, "0"))
-        except ValueError:
-            return None
-        return describe_holder(template, now) if now <= expires + SKEW_S else None
+        expires, _ = read_expiry(template, now)
+        return describe_holder(template, now) if expires is not None and now <= expires + SKEW_S else None
     return None
 
 

@@ -20,7 +20,8 @@ def damaged(path: Path, problem: str) -> StateDirError:
 
 
 def prepare(path: Path) -> Path:
-    """Make sure the directory holding `path` exists and is a directory; return `path`."""
+    """Make sure the directory holding `path` exists and is a directory, with the
+    `.gitignore` that keeps `.gpu/` out of git; return `path`."""
     directory = path.parent
     try:
         directory.mkdir(parents=True, exist_ok=True)

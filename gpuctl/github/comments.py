@@ -32,7 +32,7 @@ class Posted:
     impostors: list[dict] = field(default_factory=list)  # others' comments that carry the marker
 
 
-def ours(gh: GitHub, number: int, key: str, kind: str = KIND, impostors: list[dict] | None = None, author: Author | None = None) -> dict[int, list[dict]]:
+def ours(gh: GitHub, number: int, key: str, kind: str = KIND, impostors: list[dict] | None = None) -> dict[int, list[dict]]:
     """This key's comments of this kind on the pull request, by part number, oldest first.
     Only comments gpuctl's token wrote count: anyone may comment on a pull request (on a
     public repository, anyone at all), and a comment that merely starts with the marker is
@@ -40,7 +40,7 @@ def ours(gh: GitHub, number: int, key: str, kind: str = KIND, impostors: list[di
     account): `authors.Author`. Those go to `impostors` and are never edited or deleted: editing
     one would put the real plan under its author's name, for them to edit back."""
     found: dict[int, list[dict]] = {}
-    author = author or Author(gh)
+    author = Author(gh)
     for comment in gh.paginate(gh.repo(f"/issues/{number}/comments")):
         mark = read_marker(comment.get("body"))
         if not (mark and mark.kind == kind and mark.key == key):
@@ -57,14 +57,13 @@ def upsert(gh: GitHub, number: int, key: str, markdown: str, kind: str = KIND) -
     ones missing, delete the ones left over. `kind` keeps the plan and the apply result of one
     config apart ("plan", "apply")."""
     posted = Posted()
-    author = Author(gh)
-    existing = ours(gh, number, key, kind, posted.impostors, author)
+    existing = ours(gh, number, key, kind, posted.impostors)
     bodies = with_markers(kind, key, split(_warned(markdown, posted.impostors)))
     for part, body in enumerate(bodies, 1):
         copies = existing.pop(part, [])
         if not copies:
             created = gh.request("POST", gh.repo(f"/issues/{number}/comments"), json={"body": body})
-            author.check_created(created, f"{kind} comment")
+            Author(gh).check_created(created, f"{kind} comment")
             posted.ids.append(created["id"])
             posted.created += 1
             continue

@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 from gpuctl.config.source import CONFIG, parse_text
 from gpuctl.errors import DiagnosticsError, GpuctlError
+from gpuctl.files import FileRefused, read_bytes
 from gpuctl.github.client import GitHub, GitHubError
 from gpuctl.model import Observed
 from gpuctl.plan.drift import records_of
@@ -33,6 +34,7 @@ from gpuctl.v2 import owner, volume_ids
 
 MARKER = ".present"  # fork-configs.yml's stand-in for a custom_nodes/ directory
 MAX_FILES = 200  # files of one config's directory checked against the pull request, one API call each
+MAX_FILE_BYTES = 100 * 1024 * 1024  # GitHub refuses a file over 100 MiB in a repository: a larger upload is not the pull request's
 
 
 def blob_id(data: bytes) -> str:
@@ -74,7 +76,12 @@ def verify(gh: GitHub, root: Path, config: str, head_sha: str) -> None:
         found = _contents(gh, relative, head_sha)
         if not isinstance(found, dict) or found.get("type") != "file":
             raise _differs(relative, config, head_sha, "the pull request has no such file")
-        if not path.is_file() or found.get("sha") != blob_id(path.read_bytes()):
+        try:
+            data = read_bytes(path, MAX_FILE_BYTES)
+        except OSError as exc:
+            why = exc.problem if isinstance(exc, FileRefused) else f"it cannot be read ({exc.strerror or exc})"
+            raise _differs(relative, config, head_sha, why) from None
+        if found.get("sha") != blob_id(data):
             raise _differs(relative, config, head_sha, "its content is not the pull request's")
 
 

@@ -17,6 +17,7 @@ import json
 
 from gpuctl.github.client import GitHub
 from gpuctl.plan.model import CHANGING
+from gpuctl.redact import clip
 
 WRITES = {action.value for action in CHANGING}
 
@@ -116,7 +117,7 @@ def _shown(value) -> str:
     if value is _MISSING:
         return "absent"
     text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return clip(text, 79)
 
 
 def _change(change: tuple | None) -> str:

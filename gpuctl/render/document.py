@@ -13,6 +13,7 @@ from gpuctl import __version__
 from gpuctl.errors import GpuctlError
 from gpuctl.model import Notice, Sensitive, Unresolved, acyclic
 from gpuctl.plan.model import Action, CostEstimate, CostItem, FieldChange, Plan, ResourceChange, Unknown
+from gpuctl.redact import clip
 from gpuctl.v2 import env_of, with_env
 
 FORMAT_VERSION = "1"
@@ -290,7 +291,7 @@ def read_saved(path: Path) -> dict:
     except ValueError:  # json's own limit: a number of more than 4300 digits (sys.get_int_max_str_digits)
         raise GpuctlError(f"{path} is not a saved plan: it holds a number of more than 4300 digits", hint=remake) from None
     if isinstance(doc, dict) and doc.get("format_version") not in (None, FORMAT_VERSION):
-        shown = json.dumps(doc["format_version"])[:20]
+        shown = clip(json.dumps(doc["format_version"]), 20)
         raise GpuctlError(f"{path} is plan format {shown}; this gpuctl reads format {json.dumps(FORMAT_VERSION)} only", hint=remake + " (with this gpuctl)")
     if not isinstance(doc, dict):
         raise GpuctlError(f"{path} is not a saved plan: it holds a JSON {JSON_TYPES.get(type(doc), 'value')}, and a plan is an object", hint=remake)

@@ -135,3 +135,18 @@ def test_the_lock_timeout_that_exit_3_suggests_outlasts_a_stopped_holder(expires
     lease = Lease(account, lease_name("project", "app"), "app", "me", clock=clock, sleep=clock.sleep)
     lease.acquire(timeout=suggested)
     assert lease.template_id is not None and planted["id"] not in account.templates
+
+
+@pytest.mark.parametrize("expiry", ["inf", "nan", "soon", f"{START + 2 * 86_400:.0f}"], ids=["inf", "nan", "text", "two-days-ahead"])
+def test_a_damaged_lease_is_no_holder_a_drift_report_names(expiry):
+    """drift names the holder of the project's lease as a deploy applying now. A lease whose
+    expiry is damaged is taken at once by the next deploy (`Lease._judge`), so it holds
+    nothing: the report named "pid 4242 ... (its expiry is damaged)" as applying for an `inf`
+    expiry or one two days ahead, as if a deploy were writing."""
+    from gpuctl.engine.lease import live_holder
+
+    account = Account()
+    planted = plant(account, lease_name("project", "app"), START, project="app")
+    assert live_holder(account.list_templates(), "app", START).startswith("pid 4242 on ci-runner-7")  # a live one is named
+    account.templates[planted["id"]]["env"][EXPIRES] = expiry
+    assert live_holder(account.list_templates(), "app", START) is None

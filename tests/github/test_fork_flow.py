@@ -399,3 +399,26 @@ def test_an_artifact_with_more_files_than_a_config_needs_is_not_checked_one_by_o
     (comment,) = fake.comments_on(21)
     assert f"the uploaded configs hold {MAX_FILES + 2} files in the directory of gpu.jsonc, more than the {MAX_FILES} gpuctl checks" in comment["body"]
     assert sum("/contents/" in r["path"] for r in fake.requests) == 0
+
+
+def test_an_uploaded_file_too_large_for_a_repository_is_refused_unread(tmp_path):
+    """The artifact of a fork's own run can hold any file: one of many GiB was read whole into
+    the privileged run's memory to hash it. A file over GitHub's 100 MiB limit cannot be the
+    pull request's, so it is refused by its size, unread, and the config is not planned."""
+    from gpuctl.errors import GpuctlError
+    from gpuctl.github import fork
+
+    class PullRequestFiles:  # GitHub's contents API: every path is a file of the pull request, gpu.jsonc as uploaded
+        def repo(self, suffix: str) -> str:
+            return suffix
+
+        def request(self, method: str, path: str, params=None) -> dict:
+            return {"type": "file", "sha": fork.blob_id(b"{}") if path.endswith("gpu.jsonc") else "0" * 40}
+
+    (tmp_path / "gpu.jsonc").write_text("{}")
+    with open(tmp_path / "model.bin", "wb") as big:
+        big.truncate(fork.MAX_FILE_BYTES + 1)  # sparse: no disk, nothing to read unless it is read
+    with pytest.raises(GpuctlError) as refused:
+        fork.verify(PullRequestFiles(), tmp_path, "gpu.jsonc", HEAD)
+    assert "the uploaded model.bin is not the pull request's" in str(refused.value), str(refused.value)
+    assert "larger than 100 MiB" in str(refused.value), str(refused.value)
