@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,6 +86,23 @@ def project(directory: Path, config: dict, files: dict[str, str] | None = None) 
     for name, text in (files or {}).items():
         (directory / name).write_text(text)
     return directory
+
+
+@contextmanager
+def deployed_project(base: Path, config: dict, files: dict[str, str] | None = None) -> Iterator[tuple[Account, Path]]:
+    """A local provider under `base`, an account on it and a project of `config` (and `files`)
+    deployed there; the provider stopped at the end. For a module fixture whose tests share
+    one deployed endpoint and write nothing."""
+    server = start_server(base / "provider")
+    (base / "home").mkdir()
+    account = Account(server, base / "home")
+    proj = project(base / "project", config, files)
+    try:
+        done = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=proj)
+        assert done.code == 0, done.err
+        yield account, proj
+    finally:
+        stop_server(server)
 
 
 ECHO_HANDLER = (ROOT / "examples" / "echo" / "handler.py").read_text()

@@ -15,8 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ECHO_HANDLER, Account, echo_config, project
-from tests.local.conftest import start_server, stop_server
+from tests.e2e.conftest import (
+    ECHO_HANDLER,
+    Account,
+    deployed_project,
+    echo_config,
+    project,
+)
 
 LINE = re.compile(r"^\d\d:\d\d:\d\d echo: workers (\d+) running, \d+ idle, \d+ initializing, \d+ throttled, \d+ unhealthy; "
                   r"jobs \d+ in queue, \d+ in progress, (\d+) completed, \d+ failed; release v\d+$")
@@ -24,17 +29,8 @@ LINE = re.compile(r"^\d\d:\d\d:\d\d echo: workers (\d+) running, \d+ idle, \d+ i
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Account, Path]]:
-    root = tmp_path_factory.mktemp("watch")
-    server = start_server(root / "provider")
-    (root / "home").mkdir()
-    account = Account(server, root / "home")
-    proj = project(root / "p", echo_config(idle_timeout=120), {"handler.py": ECHO_HANDLER})
-    try:
-        done = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=proj)
-        assert done.code == 0, done.err
-        yield account, proj
-    finally:
-        stop_server(server)
+    with deployed_project(tmp_path_factory.mktemp("watch"), echo_config(idle_timeout=120), {"handler.py": ECHO_HANDLER}) as both:
+        yield both
 
 
 def watch(account: Account, proj: Path, *extra: str) -> tuple[subprocess.Popen, queue.Queue]:

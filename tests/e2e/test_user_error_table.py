@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Account, echo_config, project
-from tests.local.conftest import start_server, stop_server
+from tests.e2e.conftest import Account, deployed_project, echo_config, project
 
 pytestmark = pytest.mark.e2e
 
@@ -27,15 +26,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Account, Path]]:
     """One account with the echo endpoint deployed, shared by every row (none of them writes)."""
-    base = tmp_path_factory.mktemp("user-errors")
-    server = start_server(base / "provider")
-    (base / "home").mkdir()
-    account = Account(server, base / "home")
-    proj = project(base / "deployed", echo_config())
-    done = account.gpu("serverless", "deploy", "-y", cwd=proj)
-    assert done.code == 0, done.err
-    yield account, proj
-    stop_server(server)
+    with deployed_project(tmp_path_factory.mktemp("user-errors"), echo_config()) as both:
+        yield both
 
 
 def config_with(change: Callable[[dict], None]) -> dict:
