@@ -433,3 +433,29 @@ def test_a_merge_apply_cancelled_by_sigterm_exits_130_and_says_to_re_run_the_job
         assert "deploy again" not in text, text
         assert "re-run this workflow job: it plans again and applies the rest of the reviewed plan" in text, text
     assert re.search(r"^exit_code<<(\S+)\n130\n\1$", (tmp_path / "out").read_text(), re.M), (tmp_path / "out").read_text()
+
+
+@pytest.mark.parametrize("fault, cause", [
+    # the second create is accepted but its workers.max is not kept: the read-back differs
+    ({"op": "create", "kind": "endpoint", "action": "drop_field", "field": "workers.max", "after": 1, "times": 1},
+     "endpoint.asr: the local provider did not honour"),
+    # every create after the first answers 500
+    ({"op": "create", "kind": "endpoint", "action": "status", "status": 500, "after": 1}, "endpoint.asr"),
+], ids=["read-back-differs", "500"])
+def test_a_merge_apply_that_fails_says_to_re_run_the_job_never_to_deploy(account, tmp_path, fault, cause):
+    """Whatever stops a merge apply (a write the provider did not keep, a 500), the step's error, the job summary and the
+    comment name the cause, and their advice is the workflow's: fix the cause and re-run the
+    job, which applies the rest of the reviewed plan while it is still the plan (ADR 16). The
+    causes' own hints are deploy's ("run deploy again", "deploying again is safe"): a GitOps
+    user following them would apply by hand a plan nobody reviewed."""
+    checkout = tree(tmp_path / "main", config("api", "asr"))
+    github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    assert account.gpu("github", "plan", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github).code == 0
+    account.faults(fault)
+    applied = account.gpu("github", "apply", "--no-comment", "--plan-dir", "plans", "--parallelism", "1", cwd=checkout, env=github)
+    assert applied.code == 1, applied.err
+    summary = (tmp_path / "summary").read_text()
+    for text in (applied.err, summary):
+        assert cause in text, text
+        assert "deploy" not in text.replace("gpu github apply", ""), text
+        assert "hint: fix the cause (or wait for it to pass), then re-run this workflow job: it plans again and applies the rest" in text, text
