@@ -122,6 +122,17 @@ def _apply_job_view():
     class ApplyJobView(DeployView):
         rerun = RERUN
 
+        def __init__(self, app: AppContext, fmt: str | None):
+            super().__init__(app, fmt)
+            self.done: list[dict] = []  # each change applied, as the result document lists it: what a cancel outside the apply reports
+
+        def __call__(self, event) -> None:
+            from gpuctl.events import Finished
+
+            if isinstance(event, Finished):
+                self.done.append({"address": event.address, "action": event.action, "id": event.id})
+            super().__call__(event)
+
         def advice(self, error: GpuctlError) -> GpuctlError:
             return job_advice(super().advice(error))
 
@@ -176,9 +187,22 @@ def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: P
         raise error from None
     except GpuctlError as exc:  # after the apply (a read-back that differs), or before it (the lock, the lease, the account)
         raise deployment.emit.advice(exc) from None
+    except KeyboardInterrupt:  # the job cancelled outside the apply itself (whose interrupt is an ApplyFailed)
+        raise _cancelled(deployment.emit) from None
     finally:
         account.close()
     return result_document(result, s.target)
+
+
+def _cancelled(view) -> GpuctlError:
+    """The error of a job cancelled while the flow waited for the lock or the account lease, read
+    the account, or ran the health gate: `Stopped` with what was applied, if anything was."""
+    from gpuctl.engine.apply import Interrupted
+
+    if not view.done:
+        return view.advice(Interrupted("interrupted: the job was cancelled before anything was written"))
+    error = view.advice(Interrupted("interrupted: the job was cancelled after the apply, before its checks had finished"))
+    return Stopped(error, {"outcome": {"done": view.done, "failed": [], "not_attempted": []}, "endpoints": [], "error": error.summary})
 
 
 def unhealthy_lines(health: dict) -> str:
