@@ -44,12 +44,16 @@ class DeployView:
                     self._progress()(event)
 
     def stopped(self, failure: ApplyFailed) -> GpuctlError:
-        """The error an apply that stopped part-way ends with: its cause, and for an interrupt
-        (which has no hint of its own) how to apply the rest, as this command is run."""
-        cause = failure.cause
-        if isinstance(cause, Interrupted) and cause.hint is None:
-            return Interrupted(cause.summary, detail=cause.detail, hint=self.rerun)
-        return cause
+        """The error an apply that stopped part-way ends with: its cause, with `advice`."""
+        return self.advice(failure.cause)
+
+    def advice(self, error: GpuctlError) -> GpuctlError:
+        """`error` as this command ends with it: deploy keeps its cause's own hint, and for an
+        interrupt (which has none) says how to apply the rest, as this command is run. A view
+        for another way of running the flow (a GitHub apply job) says what to do there."""
+        if isinstance(error, Interrupted) and error.hint is None:
+            return Interrupted(error.summary, detail=error.detail, hint=self.rerun)
+        return error
 
     def _progress(self):
         if self.progress is None:

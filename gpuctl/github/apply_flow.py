@@ -16,11 +16,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from gpuctl.engine.apply import Interrupted
 from gpuctl.errors import ExitCode, GpuctlError
 from gpuctl.github import comments, runner
 from gpuctl.github.job import Job, combined, error_markdown, plan_file
 from gpuctl.github.reviewed import differences, in_place, unknown_variables
 from gpuctl.render.md import code as md_code, text as md_text
+from gpuctl.warm.signals import held
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,11 @@ def run(job: Job, opts: ApplyOptions) -> int:
             results.append(_apply_one(job, config, opts, Path(scratch)))
             if results[-1].code == ExitCode.INTERRUPTED:
                 break  # the job is being cancelled: say what was done, start nothing else
+    with held():  # a further SIGINT/SIGTERM (GitHub sends both) waits until the summary, comments and outputs are written
+        return _report(job, opts, results)
+
+
+def _report(job: Job, opts: ApplyOptions, results: list[Applied]) -> int:
     for result in results:
         job.summary(result.markdown)
         if opts.pr is not None and opts.comment and (result.changed or result.code != 0):
@@ -96,10 +103,20 @@ def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Appl
             return _applied(job, key, result, reviewed=not opts.replan, done=[] if opts.replan else _in_place(opts.plan_dir, key, fresh))
     except runner.Stopped as exc:
         return _stopped(job, key, exc)
+    except KeyboardInterrupt:  # planning (the apply's own interrupt is a Stopped or an error of exit 130)
+        return _cancelled(job, key)
     except GpuctlError as exc:
         job.app.note(f"{key}: {exc.format()}")
         return Applied(key, _failed(exc), f"error: {exc.summary}", error_markdown(f"gpuctl could not apply `{key}`", exc.format()) + job.footer("Tried", key))
     raise AssertionError("unreachable")
+
+
+def _cancelled(job: Job, key: str) -> Applied:
+    """GitHub cancelled the job while this config was being planned: nothing was written."""
+    error = runner.job_advice(Interrupted("interrupted: the job was cancelled before anything was written"))
+    job.app.note(f"{key}: {error.format()}")
+    return Applied(key, ExitCode.INTERRUPTED, f"error: {error.summary}", error_markdown(f"gpuctl did not apply `{key}`: the job was cancelled", error.format())
+                   + job.footer("Tried", key))
 
 
 def _failed(exc: GpuctlError) -> int:
@@ -199,7 +216,9 @@ def _stopped(job: Job, key: str, exc: runner.Stopped) -> Applied:
     counts = _counts(outcome["done"])
     code = _failed(exc)
     again = ("The job was cancelled. Run it again" if code == ExitCode.INTERRUPTED else "Run the job again once the cause is fixed")
-    body = (f"### gpuctl applied part of `{key}`, then stopped\n\n" + "\n".join(lines) + "\n\n" + _endpoint_lines(exc.result)
+    whole = not outcome["failed"] and not outcome["not_attempted"]  # cancelled after the apply (the health gate)
+    title = f"gpuctl applied `{key}`, then the job was cancelled" if whole and code == ExitCode.INTERRUPTED else f"gpuctl applied part of `{key}`, then stopped"
+    body = (f"### {title}\n\n" + "\n".join(lines) + "\n\n" + _endpoint_lines(exc.result)
             + f"\n{again}: it applies the rest of the reviewed plan while it is still the plan.\n\n"
             + "```text\n" + exc.format().replace("```", "ˋˋˋ") + "\n```\n")
     return Applied(key, code, f"error: {exc.summary}; applied part of the plan first: {counts}", body + job.footer("Tried", key), changed=True)

@@ -108,17 +108,55 @@ class Stopped(GpuctlError):
         self.exit_code = cause.exit_code
 
 
+RERUN = "re-run this workflow job: it plans again and applies the rest of the reviewed plan while it is still the plan, and refuses it if the plan now differs"
+
+
 def _apply_job_view():
-    """The deploy flow's view in an apply job: deploy's, except that what it says to do after an
-    interrupt (GitHub cancelling the job) is what this workflow does, not a manual deploy, which
-    would apply a plan nobody reviewed (ADR 16)."""
+    """The deploy flow's view in an apply job: deploy's, except for what it says to do after a
+    failure. The causes' own hints are deploy's ("run deploy again", "deploying again is safe"),
+    and a manual deploy would apply a plan nobody reviewed: here every failure says to re-run
+    the workflow job, which is what applies the rest (ADR 16); its cause (what failed, where)
+    is kept."""
     from gpuctl.cli.deploy_view import DeployView
 
     class ApplyJobView(DeployView):
-        rerun = ("re-run this workflow job: it plans again and applies the rest of the reviewed plan while it is still the plan, "
-                 "and refuses it if the plan now differs")
+        rerun = RERUN
+
+        def __init__(self, app: AppContext, fmt: str | None):
+            super().__init__(app, fmt)
+            self.done: list[dict] = []  # each change applied, as the result document lists it: what a cancel outside the apply reports
+
+        def __call__(self, event) -> None:
+            from gpuctl.events import Finished
+
+            if isinstance(event, Finished):
+                self.done.append({"address": event.address, "action": event.action, "id": event.id})
+            super().__call__(event)
+
+        def advice(self, error: GpuctlError) -> GpuctlError:
+            return job_advice(super().advice(error))
 
     return ApplyJobView
+
+
+def job_advice(error: GpuctlError) -> GpuctlError:
+    """`error` with the apply job's advice as its hint: after an interrupt (the job cancelled),
+    re-run the job; after a failure, fix the cause and re-run it; after a failed health gate,
+    fix the cause and re-run it, which checks the endpoints again. A policy violation keeps its
+    own hint (re-running changes nothing; the plan must change)."""
+    from gpuctl.engine.health import Unhealthy
+    from gpuctl.errors import ExitCode
+
+    if error.exit_code == ExitCode.POLICY:
+        return error
+    if error.exit_code == ExitCode.INTERRUPTED:
+        error.hint = RERUN
+    elif isinstance(error, Unhealthy):
+        error.hint = ("fix the cause, then re-run this workflow job: it applies what the reviewed plan still needs while it is still the plan, "
+                      "and checks the endpoints again")
+    else:
+        error.hint = "fix the cause (or wait for it to pass), then " + RERUN
+    return error
 
 
 def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: Path, lock_timeout: float, policy: str | None = None,
@@ -147,16 +185,31 @@ def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: P
         if failure.outcome.done and reached is not None:
             raise Stopped(error, result_document(reached, s.target, error=error.summary)) from None
         raise error from None
+    except GpuctlError as exc:  # after the apply (a read-back that differs), or before it (the lock, the lease, the account)
+        raise deployment.emit.advice(exc) from None
+    except KeyboardInterrupt:  # the job cancelled outside the apply itself (whose interrupt is an ApplyFailed)
+        raise _cancelled(deployment.emit) from None
     finally:
         account.close()
     return result_document(result, s.target)
 
 
+def _cancelled(view) -> GpuctlError:
+    """The error of a job cancelled while the flow waited for the lock or the account lease, read
+    the account, or ran the health gate: `Stopped` with what was applied, if anything was."""
+    from gpuctl.engine.apply import Interrupted
+
+    if not view.done:
+        return view.advice(Interrupted("interrupted: the job was cancelled before anything was written"))
+    error = view.advice(Interrupted("interrupted: the job was cancelled after the apply, before its checks had finished"))
+    return Stopped(error, {"outcome": {"done": view.done, "failed": [], "not_attempted": []}, "endpoints": [], "error": error.summary})
+
+
 def unhealthy_lines(health: dict) -> str:
-    """What failed the health gate, as `deploy --wait-healthy` says it."""
+    """What failed the health gate, as `deploy --wait-healthy` says it, with the job's advice."""
     from gpuctl.cli.deploy import unhealthy
 
-    return unhealthy(health).format()
+    return job_advice(unhealthy(health)).format()
 
 
 def save_plan(doc: dict, path: Path) -> None:

@@ -433,3 +433,102 @@ def test_a_merge_apply_cancelled_by_sigterm_exits_130_and_says_to_re_run_the_job
         assert "deploy again" not in text, text
         assert "re-run this workflow job: it plans again and applies the rest of the reviewed plan" in text, text
     assert re.search(r"^exit_code<<(\S+)\n130\n\1$", (tmp_path / "out").read_text(), re.M), (tmp_path / "out").read_text()
+
+
+@pytest.mark.parametrize("fault, cause", [
+    # the second create is accepted but its workers.max is not kept: the read-back differs
+    ({"op": "create", "kind": "endpoint", "action": "drop_field", "field": "workers.max", "after": 1, "times": 1},
+     "endpoint.asr: the local provider did not honour"),
+    # every create after the first answers 500
+    ({"op": "create", "kind": "endpoint", "action": "status", "status": 500, "after": 1}, "endpoint.asr"),
+], ids=["read-back-differs", "500"])
+def test_a_merge_apply_that_fails_says_to_re_run_the_job_never_to_deploy(account, tmp_path, fault, cause):
+    """Whatever stops a merge apply (a write the provider did not keep, a 500), the step's error, the job summary and the
+    comment name the cause, and their advice is the workflow's: fix the cause and re-run the
+    job, which applies the rest of the reviewed plan while it is still the plan (ADR 16). The
+    causes' own hints are deploy's ("run deploy again", "deploying again is safe"): a GitOps
+    user following them would apply by hand a plan nobody reviewed."""
+    checkout = tree(tmp_path / "main", config("api", "asr"))
+    github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    assert account.gpu("github", "plan", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github).code == 0
+    account.faults(fault)
+    applied = account.gpu("github", "apply", "--no-comment", "--plan-dir", "plans", "--parallelism", "1", cwd=checkout, env=github)
+    assert applied.code == 1, applied.err
+    summary = (tmp_path / "summary").read_text()
+    for text in (applied.err, summary):
+        assert cause in text, text
+        assert "deploy" not in text.replace("gpu github apply", ""), text
+        assert "hint: fix the cause (or wait for it to pass), then re-run this workflow job: it plans again and applies the rest" in text, text
+
+
+SLOW_WORKER = '''import time
+
+import runpod
+
+
+def handler(job):
+    time.sleep(600)  # the smoke input never answers while the test runs: the job is cancelled meanwhile
+    return {"ok": True}
+
+
+runpod.serverless.start({"handler": handler})
+'''
+
+
+def _cancelled(account, tmp_path, checkout, args: tuple, wait_for: str) -> tuple[str, str, str]:
+    """`gpu github apply ARGS` sent SIGTERM (how GitHub cancels a job) once its stderr shows
+    `wait_for`: (stderr, job summary, step outputs), after it exited 130."""
+    import signal
+
+    from tests.support.terminal import Output
+
+    github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    process = account.popen("github", "apply", "--no-comment", *args, cwd=checkout, env=github)
+    err = Output.of_pipe(process.stderr)
+    err.wait_for(wait_for)
+    process.send_signal(signal.SIGTERM)
+    said = err.rest()
+    assert process.wait() == 130, said
+    return said, (tmp_path / "summary").read_text(), (tmp_path / "out").read_text()
+
+
+def test_a_merge_apply_cancelled_in_its_health_gate_writes_what_it_applied_and_exit_130(account, tmp_path):
+    """GitHub cancels the job while the health gate waits for the smoke input: the apply is
+    done, so the job summary and the step outputs still say what was applied (with its id),
+    that the job was cancelled, and to re-run it; the step exits 130 (exit_code 130)."""
+    gpu = config("api")
+    gpu["serverless"]["local"] = {"command": ["python", "handler.py"]}
+    checkout = tree(tmp_path / "main", gpu, {"handler.py": SLOW_WORKER, "smoke.json": '{"input": {"prompt": "ping"}}'})
+    said, summary, out = _cancelled(account, tmp_path, checkout, ("--replan", "--wait-healthy", "--smoke", "smoke.json", "--timeout", "10m"),
+                                    "health of api: sending the smoke input")
+    (endpoint,) = account.endpoints()
+    for text in (said, summary):
+        assert "interrupted: the job was cancelled after the apply" in text, text
+        assert "hint: re-run this workflow job: it plans again and applies the rest of the reviewed plan" in text, text
+    assert "gpuctl applied `gpu.jsonc`, then the job was cancelled" in summary and f"done: create `endpoint.api` ({endpoint['id']})" in summary
+    assert re.search(r"^exit_code<<(\S+)\n130\n\1$", out, re.M) and re.search(r"^has_changes<<(\S+)\ntrue\n\1$", out, re.M), out
+
+
+def test_a_merge_apply_cancelled_while_waiting_for_the_lease_writes_its_summary_and_exit_130(account, tmp_path):
+    """Another deploy of the project holds the account lease; the merge apply waits for it and
+    GitHub cancels the job meanwhile: nothing was written by the apply, and the job summary and
+    the step outputs say it was cancelled, with nothing written, and to re-run the job."""
+    checkout = tree(tmp_path / "main", config("api"))
+    github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    assert account.gpu("github", "plan", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github).code == 0
+    from tests.support.terminal import Output
+
+    account.faults({"op": "create", "kind": "endpoint", "action": "hang", "seconds": 300})
+    other = account.popen("serverless", "deploy", "-y", cwd=tree(tmp_path / "other", config("other")))
+    try:
+        Output.of_pipe(other.stderr).wait_for(": creating…")  # it holds the lease until its create answers
+        said, summary, out = _cancelled(account, tmp_path, checkout, ("--plan-dir", "plans", "--lock-timeout", "10m"), "waiting for ")
+    finally:
+        other.kill()
+        other.wait()
+    for text in (said, summary):
+        assert "interrupted: the job was cancelled before anything was written" in text, text
+        assert "hint: re-run this workflow job: it plans again and applies the rest of the reviewed plan" in text, text
+    assert "gpuctl could not apply `gpu.jsonc`" in summary
+    assert re.search(r"^exit_code<<(\S+)\n130\n\1$", out, re.M) and re.search(r"^has_changes<<(\S+)\nfalse\n\1$", out, re.M), out
+    assert account.endpoints() == []
