@@ -1,7 +1,7 @@
 """`gpu serverless delete` and `gpu serverless template delete`: deliberate deletes.
 
-Both show what will go and ask first (`--force` skips the question; without a terminal and
-without `--force` they refuse). Network volumes are never deleted. A NAME or ID that is not
+Both show what will go and ask first (`-y`/`--yes` or `--force` skips the question; without a terminal and
+without either they refuse). Network volumes are never deleted. A NAME or ID that is not
 in the account exits 1 with a did-you-mean, unless `--ignore-not-found`."""
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ IGNORE_NOT_FOUND = "Exit 0 with a one-line note when NAME|ID is not in the accou
 @click.command("delete")
 @click.argument("ref", metavar="[NAME|ID]", required=False)
 @click.option("--force", is_flag=True, help="Do not ask; also allows deleting an endpoint of another project named by its id.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask (as deploy -y); unlike --force, allows nothing else.")
 @click.option("--all", "pick_all", is_flag=True, help="Pick from every endpoint in the account, not only this project's.")
 @click.option("--ignore-not-found", is_flag=True, help=IGNORE_NOT_FOUND)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @lease_options("the endpoint's project")
 @provider_options
 @click.pass_obj
-def delete(app: AppContext, ref: str | None, force: bool, pick_all: bool, ignore_not_found: bool, as_json: bool, lock_timeout: float, break_lock: bool,
+def delete(app: AppContext, ref: str | None, force: bool, yes: bool, pick_all: bool, ignore_not_found: bool, as_json: bool, lock_timeout: float, break_lock: bool,
            provider: str | None, config: str | None) -> int:
     """Delete an endpoint (network volumes are always kept).
 
@@ -35,7 +36,7 @@ def delete(app: AppContext, ref: str | None, force: bool, pick_all: bool, ignore
 
     target = open_target(app, provider, config)
     try:
-        return deleting.delete_endpoint(app, target, ref, force=force, pick_all=pick_all, as_json=as_json, ignore_not_found=ignore_not_found,
+        return deleting.delete_endpoint(app, target, ref, force=force, ask=not (force or yes), pick_all=pick_all, as_json=as_json, ignore_not_found=ignore_not_found,
                                         lock_timeout=lock_timeout, break_lock=break_lock)
     finally:
         target.close()
@@ -48,7 +49,7 @@ def template_group() -> None:
 
 @template_group.command("delete")
 @click.argument("ref", metavar="[NAME|ID]", required=False)
-@click.option("--force", is_flag=True, help="Do not ask.")
+@click.option("--force", "-y", "--yes", is_flag=True, help="Do not ask.")
 @click.option("--ignore-not-found", is_flag=True, help=IGNORE_NOT_FOUND)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @provider_options

@@ -38,13 +38,13 @@ def pick(app: AppContext, items: list[dict], label, what: str) -> dict:
     return items[choice - 1]
 
 
-def confirm(app: AppContext, question: str, force: bool) -> None:
+def confirm(app: AppContext, question: str, ask: bool) -> None:
     import click
 
-    if force:
+    if not ask:
         return
     if not _interactive(app):
-        raise UsageError("deleting needs confirmation but there is no terminal to ask on", hint="pass --force to delete without asking")
+        raise UsageError("deleting needs confirmation but there is no terminal to ask on", hint="pass -y (--yes) to delete without asking")
     if not click.confirm(question, default=False, err=True):
         raise click.exceptions.Abort()
 
@@ -78,7 +78,7 @@ def _absent(app: AppContext, missing: NotFound, ignore_not_found: bool, as_json:
     return _report(app, as_json, {"deleted": None, "not_found": True, "already_gone": False} | doc)
 
 
-def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: bool, pick_all: bool, as_json: bool, ignore_not_found: bool,
+def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: bool, ask: bool, pick_all: bool, as_json: bool, ignore_not_found: bool,
                     lock_timeout: float = 0.0, break_lock: bool = False) -> int:
     """Resolve, show and confirm without the lease (as deploy plans and asks), then delete the
     endpoint and gpuctl's records of it under the account lease of its project (ADR 9), so a
@@ -104,7 +104,7 @@ def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: 
         app.stderr.write(f"It has {unfinished}, lost with it: a running job is stopped, and no job's result can be read afterwards.\n")
     for v in volumes:
         app.stderr.write(f"Network volume {v['name']} ({v['id']}, {data_center(v)}) is kept.\n")
-    confirm(app, f"Delete endpoint {chosen['name']}?" if owned else f"Delete endpoint {chosen['name']}, which belongs to {whose}?", force)
+    confirm(app, f"Delete endpoint {chosen['name']}?" if owned else f"Delete endpoint {chosen['name']}, which belongs to {whose}?", ask)
     with account_lease(target.provider, lease_project(chosen, target.project_id), "gpu serverless delete", app.note, wait=lock_timeout, break_lock=break_lock):
         gone_now = target.provider.delete_endpoint(chosen["id"])
         if not gone_now:
@@ -198,7 +198,7 @@ def delete_template(app: AppContext, target: Target, ref: str | None, *, force: 
         names = ", ".join(f"{u['name']} ({u['id']})" for u in users)
         raise Refused(f"template {chosen.get('name')} ({chosen['id']}) is used by endpoint {names}", hint="delete or move those endpoints first")
     app.stderr.write(f"This deletes template {chosen.get('name')} ({chosen['id']}).\n")
-    confirm(app, f"Delete template {chosen.get('name')}?", force)
+    confirm(app, f"Delete template {chosen.get('name')}?", not force)
     gone_now = target.provider.delete_template(chosen["id"])
     app.note(f"deleted template {chosen.get('name')} ({chosen['id']})" if gone_now else f"template {chosen['id']} was already gone")
     return _report(app, as_json, {"deleted": chosen["id"], "not_found": False, "already_gone": not gone_now})

@@ -33,7 +33,7 @@ def test_answering_no_deletes_nothing(account, tmp_path):
 def test_without_tty_refuses_unless_forced(account, tmp_path):
     proj = _deployed(account, tmp_path)
     refused = account.gpu("serverless", "delete", "echo", cwd=proj)
-    assert refused.code == 1 and "--force" in refused.err and len(account.endpoints()) == 1
+    assert refused.code == 1 and "pass -y (--yes)" in refused.err and len(account.endpoints()) == 1
     no_name = account.gpu("serverless", "delete", cwd=proj)
     assert no_name.code == 1 and "no terminal" in no_name.err
     forced = account.gpu("serverless", "delete", "echo", "--force", "--json", cwd=proj)
@@ -53,6 +53,25 @@ def test_other_projects_endpoints_need_id_and_force(account, tmp_path):
     assert by_name.code == 1 and "someone-else" in by_name.err and f"delete {theirs['id']} --force" in by_name.err
     by_id = account.gpu("serverless", "delete", theirs["id"], "--force", cwd=mine)
     assert by_id.code == 0 and account.endpoints() == []
+
+
+def test_yes_skips_the_question_as_deploy_s_does_and_allows_nothing_else(account, tmp_path):
+    """deploy, rollback and local reset skip their question with -y; delete only had --force,
+    which also lets another project's endpoint go. -y skips the question and nothing more."""
+    other = project(tmp_path / "other", echo_config(name="theirs", project_id="someone-else"), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=other).code == 0
+    theirs = account.endpoints()[0]
+    mine = _deployed(account, tmp_path)
+    not_ours = account.gpu("serverless", "delete", theirs["id"], "-y", cwd=mine)
+    assert not_ours.code == 1 and "someone-else" in not_ours.err and len(account.endpoints()) == 2, not_ours.err
+    ours = account.gpu("serverless", "delete", "echo", "--yes", "--json", cwd=mine)
+    assert ours.code == 0 and json.loads(ours.out)["deleted"] != theirs["id"], ours.err
+    assert [e["id"] for e in account.endpoints()] == [theirs["id"]]
+    spare = account.server.http.post("/v2/templates", json={"name": "spare-tpl", "image": "ghcr.io/example/echo-worker:0.1.0", "serverless": True}).json()
+    asked = account.gpu("serverless", "template", "delete", spare["id"], cwd=mine)
+    assert asked.code == 1 and "pass -y (--yes)" in asked.err, asked.err
+    freed = account.gpu("serverless", "template", "delete", spare["id"], "-y", cwd=mine)
+    assert freed.code == 0 and "deleted template spare-tpl" in freed.err, freed.err
 
 
 def test_template_in_use_is_refused_and_a_free_one_deleted(account, tmp_path):
