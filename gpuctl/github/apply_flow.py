@@ -59,8 +59,14 @@ def run(job: Job, opts: ApplyOptions) -> int:
             results.append(_apply_one(job, config, opts, Path(scratch)))
             if results[-1].code == ExitCode.INTERRUPTED:
                 break  # the job is being cancelled: say what was done, start nothing else
-    with held():  # a further SIGINT/SIGTERM (GitHub sends both) waits until the summary, comments and outputs are written
-        return _report(job, opts, results)
+    # The outcome is decided: a further SIGINT/SIGTERM (GitHub sends both) waits until the
+    # summary, comments and outputs are written, and then changes nothing: the process exits as
+    # the exit_code output says.
+    with held(interrupt_after=False) as caught:
+        code = _report(job, opts, results)
+    if caught:
+        job.app.note("the job was cancelled while its result was written; the result stands")
+    return code
 
 
 def _report(job: Job, opts: ApplyOptions, results: list[Applied]) -> int:

@@ -42,18 +42,21 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
 
 @contextmanager
-def held() -> Iterator[None]:
+def held(interrupt_after: bool = True) -> Iterator[list[int]]:
     """Run a step that must finish (create, then delete, a pod): SIGINT and SIGTERM that arrive
-    meanwhile are held and raised as KeyboardInterrupt once it is done."""
-    if not _main_thread():
-        yield
-        return
+    meanwhile are held and raised as KeyboardInterrupt once it is done. With
+    `interrupt_after=False` the step is the last of a command whose outcome is decided (writing
+    its result): they are not raised, the outcome stands; the caller gets the signals caught
+    (the list yielded) to say so."""
     caught: list[int] = []
+    if not _main_thread():
+        yield caught
+        return
     previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield caught
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    if caught:
+    if caught and interrupt_after:
         raise KeyboardInterrupt

@@ -29,6 +29,16 @@ class Canned:
 
 
 @dataclass
+class Gate:
+    """Holds the first request whose `METHOD path` matches `pattern` until the test releases it:
+    `arrived` is set when it comes in, and it is answered once `release` is set."""
+
+    pattern: str
+    arrived: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
 class FakeGitHub:
     token: str
     repository: str = "acme/ml-api"
@@ -46,6 +56,7 @@ class FakeGitHub:
     comment_refusals: list[Canned] = field(default_factory=list)  # answers to the next comment writes (POST, PATCH, DELETE), in turn
     token_user: dict | None = None  # the account the token writes as (and GraphQL's viewer); None: the Actions token's bot
     viewer_errors: list[dict] | None = None  # GraphQL's answer to `viewer` is these errors, with no data
+    gates: list[Gate] = field(default_factory=list)  # requests held until the test releases them (each gate holds one)
     url: str = ""
     _current: str = ""  # the path being answered, for the Link header
     _next_id: int = 1000
@@ -119,6 +130,10 @@ class FakeGitHub:
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         authorized = headers.get("authorization") in (f"Bearer {self.token}", f"token {self.token}")
         self.requests.append({"method": method, "path": parts.path, "query": query, "body": body, "authorized": authorized})
+        gate = next((g for g in self.gates if not g.arrived.is_set() and re.fullmatch(g.pattern, f"{method} {parts.path}")), None)
+        if gate is not None:
+            gate.arrived.set()
+            gate.release.wait()
         if not authorized:
             return 401, {}, {"message": "Bad credentials"}
         if self.canned:

@@ -532,3 +532,39 @@ def test_a_merge_apply_cancelled_while_waiting_for_the_lease_writes_its_summary_
     assert "gpuctl could not apply `gpu.jsonc`" in summary
     assert re.search(r"^exit_code<<(\S+)\n130\n\1$", out, re.M) and re.search(r"^has_changes<<(\S+)\nfalse\n\1$", out, re.M), out
     assert account.endpoints() == []
+
+
+def test_a_cancel_while_the_result_is_reported_keeps_the_exit_status_the_outputs_give(fake, account, tmp_path):
+    """The apply is done and its result decided; GitHub cancels the job while gpuctl writes the
+    result comment (signals are held until the summary, comments and outputs are written). The
+    process exits as the `exit_code` output says (2, changes applied: the step succeeds), not
+    130: the cancel came after the outcome, and an output of 2 with a step ended by 130 would
+    contradict each other."""
+    import signal
+
+    from tests.github.conftest import REPO, TOKEN
+    from tests.github.fake_github import Gate
+    from tests.support.wait import until
+
+    checkout = tree(tmp_path / "main", config("api"))
+    github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+              "GITHUB_API_URL": fake.url, "GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": REPO}
+    assert account.gpu("github", "plan", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github).code == 0
+    fake.add_pull(31, HEAD)
+    gate = Gate(rf"\w+ /repos/{REPO}/issues/31/comments")  # the first request of the result comment
+    fake.gates.append(gate)
+    process = account.popen("github", "apply", "--plan-dir", "plans", "--pr", "31", cwd=checkout, env=github)
+    try:
+        until(lambda: gate.arrived.is_set() or process.poll() is not None, "the apply's comment request")
+        assert gate.arrived.is_set(), process.communicate()
+        process.send_signal(signal.SIGTERM)
+    finally:
+        gate.release.set()
+    out, err = process.communicate()
+    outputs = (tmp_path / "out").read_text()
+    assert re.search(r"^exit_code<<(\S+)\n2\n\1$", outputs, re.M), outputs
+    assert process.returncode == 0, err
+    assert "the job was cancelled while its result was written; the result stands" in err  # the signal came while it was held
+    assert out == "gpu.jsonc: applied: 1 created, 0 updated, 0 replaced, 0 deleted\n"
+    assert "Applied the reviewed plan: 1 created" in apply_comment(fake)
+    assert [e["name"] for e in account.endpoints()] == ["api"]
