@@ -568,3 +568,34 @@ def test_a_cancel_while_the_result_is_reported_keeps_the_exit_status_the_outputs
     assert out == "gpu.jsonc: applied: 1 created, 0 updated, 0 replaced, 0 deleted\n"
     assert "Applied the reviewed plan: 1 created" in apply_comment(fake)
     assert [e["name"] for e in account.endpoints()] == ["api"]
+
+
+def test_a_merge_apply_cancelled_while_planning_writes_its_summary_and_exit_130(account, tmp_path):
+    """GitHub cancels the job while gpuctl reads the account for its fresh plan (the read is held
+    by the local provider, and the signal is sent once the provider has it): nothing was
+    written, and the job summary and the step outputs say the job was cancelled, with nothing
+    written, and to re-run the job; the step exits 130 (exit_code 130)."""
+    import signal
+
+    from tests.support.wait import until
+
+    checkout = tree(tmp_path / "main", config("api"))
+    github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    assert account.gpu("github", "plan", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github).code == 0
+    (tmp_path / "summary").write_text("")
+    writes = account.writes()
+    account.faults({"op": "list", "kind": "endpoint", "action": "hang", "seconds": 300, "times": 1})
+    process = account.popen("github", "apply", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github)
+    until(lambda: account.server.admin("GET", "faults")["rules"][0]["fired"] or process.poll() is not None, "the fresh plan's read of the account")
+    assert process.poll() is None, process.communicate()
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate()
+    assert process.returncode == 130, err
+    summary, outputs = (tmp_path / "summary").read_text(), (tmp_path / "out").read_text()
+    assert out == "gpu.jsonc: error: interrupted: the job was cancelled before anything was written\n"
+    for text in (err, summary):
+        assert "interrupted: the job was cancelled before anything was written" in text, text
+        assert "hint: re-run this workflow job: it plans again and applies the rest of the reviewed plan" in text, text
+    assert "gpuctl did not apply `gpu.jsonc`: the job was cancelled" in summary
+    assert re.search(r"^exit_code<<(\S+)\n130\n\1$", outputs, re.M) and re.search(r"^has_changes<<(\S+)\nfalse\n\1$", outputs, re.M), outputs
+    assert account.writes() == writes and account.endpoints() == []
