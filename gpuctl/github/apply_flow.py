@@ -212,8 +212,9 @@ def _checked(job: Job, key: str, fresh: dict, result: dict) -> Applied:
 
 
 def _stopped(job: Job, key: str, exc: runner.Stopped) -> Applied:
-    """The apply failed part-way: say what is now in the account, what failed, what was not
-    tried, and that running the job again applies the rest while it is still the plan."""
+    """The apply failed part-way, or stopped after it (cancelled, or the read after it differs):
+    say what is now in the account, what failed, what was not tried, and that running the job
+    again applies the rest while it is still the plan."""
     job.app.note(f"{key}: {exc.format()}")
     outcome = exc.result["outcome"]
     lines = ([f"- done: {d['action']} `{d['address']}`" + (f" ({d['id']})" if d.get("id") else "") for d in outcome["done"]]
@@ -222,9 +223,12 @@ def _stopped(job: Job, key: str, exc: runner.Stopped) -> Applied:
     counts = _counts(outcome["done"])
     code = _failed(exc)
     again = ("The job was cancelled. Run it again" if code == ExitCode.INTERRUPTED else "Run the job again once the cause is fixed")
-    whole = not outcome["failed"] and not outcome["not_attempted"]  # cancelled after the apply (the health gate)
-    title = f"gpuctl applied `{key}`, then the job was cancelled" if whole and code == ExitCode.INTERRUPTED else f"gpuctl applied part of `{key}`, then stopped"
+    whole = not outcome["failed"] and not outcome["not_attempted"]  # stopped after the apply (the read after it differs, the health gate)
+    if not whole:
+        title, part = f"gpuctl applied part of `{key}`, then stopped", "part of the plan"
+    else:
+        title, part = f"gpuctl applied `{key}`, then " + ("the job was cancelled" if code == ExitCode.INTERRUPTED else "stopped"), "the plan"
     body = (f"### {title}\n\n" + "\n".join(lines) + "\n\n" + _endpoint_lines(exc.result)
             + f"\n{again}: it applies the rest of the reviewed plan while it is still the plan.\n\n"
             + "```text\n" + exc.format().replace("```", "ˋˋˋ") + "\n```\n")
-    return Applied(key, code, f"error: {exc.summary}; applied part of the plan first: {counts}", body + job.footer("Tried", key), changed=True)
+    return Applied(key, code, f"error: {exc.summary}; applied {part} first: {counts}", body + job.footer("Tried", key), changed=True)

@@ -186,7 +186,7 @@ def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: P
             raise Stopped(error, result_document(reached, s.target, error=error.summary)) from None
         raise error from None
     except GpuctlError as exc:  # after the apply (a read-back that differs), or before it (the lock, the lease, the account)
-        raise deployment.emit.advice(exc) from None
+        raise _reached(deployment.emit, deployment.emit.advice(exc)) from None
     except KeyboardInterrupt:  # the job cancelled outside the apply itself (whose interrupt is an ApplyFailed)
         raise _cancelled(deployment.emit) from None
     finally:
@@ -201,7 +201,15 @@ def _cancelled(view) -> GpuctlError:
 
     if not view.done:
         return view.advice(Interrupted("interrupted: the job was cancelled before anything was written"))
-    error = view.advice(Interrupted("interrupted: the job was cancelled after the apply, before its checks had finished"))
+    return _reached(view, view.advice(Interrupted("interrupted: the job was cancelled after the apply, before its checks had finished")))
+
+
+def _reached(view, error: GpuctlError) -> GpuctlError:
+    """`error`, the end of a flow that stopped outside the apply itself; once the apply had
+    written (the read after it differs, the job was cancelled in the health gate), `Stopped`
+    with what it wrote, so the job says what is now in the account."""
+    if not view.done:
+        return error
     return Stopped(error, {"outcome": {"done": view.done, "failed": [], "not_attempted": []}, "endpoints": [], "error": error.summary})
 
 

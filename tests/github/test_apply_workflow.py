@@ -599,3 +599,34 @@ def test_a_merge_apply_cancelled_while_planning_writes_its_summary_and_exit_130(
     assert "gpuctl did not apply `gpu.jsonc`: the job was cancelled" in summary
     assert re.search(r"^exit_code<<(\S+)\n130\n\1$", outputs, re.M) and re.search(r"^has_changes<<(\S+)\nfalse\n\1$", outputs, re.M), outputs
     assert account.writes() == writes and account.endpoints() == []
+
+
+# RunPod's list of endpoints stops showing a field the apply wrote, from the fifth list on: the
+# fresh plan's read, the flow's read under the lock, its read again under the account lease and
+# the name claim's check come first; the fifth is the read that checks what was applied.
+FINAL_READ_DIFFERS = {"op": "list", "kind": "endpoint", "action": "omit_field", "field": "workers.max", "after": 4}
+
+
+def test_a_merge_apply_whose_final_read_differs_says_what_it_applied_and_to_re_run_the_job(account, tmp_path):
+    """The apply wrote the reviewed create, and the engine's own read-back of it was right, but
+    the plan made after the apply still differs (RunPod's list no longer shows workers.max):
+    the step fails (exit 1), the summary and the log name the inconsistent result, what was
+    applied (with its id: has_changes is true, the endpoint is in the account), and say to
+    re-run the job, never to deploy by hand."""
+    checkout = tree(tmp_path / "main", config("api"))
+    github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    assert account.gpu("github", "plan", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github).code == 0
+    (tmp_path / "summary").write_text("")
+    account.faults(FINAL_READ_DIFFERS)
+    applied = account.gpu("github", "apply", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github)
+    assert applied.code == 1, applied.err
+    account.clear_faults()
+    (endpoint,) = account.endpoints()
+    summary, outputs = (tmp_path / "summary").read_text(), (tmp_path / "out").read_text()
+    for text in (applied.err, summary):
+        assert "inconsistent result after apply: endpoint.api still differ" in text, text
+        assert "deploy" not in text.replace("gpu github apply", ""), text
+        assert "hint: fix the cause (or wait for it to pass), then re-run this workflow job: it plans again and applies the rest" in text, text
+    assert "gpuctl applied `gpu.jsonc`, then stopped" in summary and f"done: create `endpoint.api` ({endpoint['id']})" in summary, summary
+    assert "error: inconsistent result after apply: endpoint.api still differ; applied the plan first: 1 created" in outputs
+    assert re.search(r"^exit_code<<(\S+)\n1\n\1$", outputs, re.M) and re.search(r"^has_changes<<(\S+)\ntrue\n\1$", outputs, re.M), outputs
