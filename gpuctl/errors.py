@@ -65,6 +65,15 @@ class GpuctlError(Exception):
         self.detail = detail
         self.hint = hint
 
+    def with_hint(self, hint: str | None) -> GpuctlError:
+        """A copy of this error (its type, exit code, summary, detail and the rest) whose hint
+        is `hint`: advice for another way of running a command makes a new error, never
+        changes the one it was given."""
+        other = type(self).__new__(type(self), *self.args)
+        other.__dict__.update(self.__dict__)
+        other.hint = hint
+        return other
+
     def format(self) -> str:
         lines = [f"error: {self.summary}"]
         if self.detail:

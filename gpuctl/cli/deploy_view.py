@@ -52,7 +52,7 @@ class DeployView:
         interrupt (which has none) says how to apply the rest, as this command is run. A view
         for another way of running the flow (a GitHub apply job) says what to do there."""
         if isinstance(error, Interrupted) and error.hint is None:
-            return Interrupted(error.summary, detail=error.detail, hint=self.rerun)
+            return error.with_hint(self.rerun)
         return error
 
     def _progress(self):

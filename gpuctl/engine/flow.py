@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import time
-
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +27,9 @@ from gpuctl.events import Emit, Note, PlanReady
 from gpuctl.model import Desired, Observed, Unresolved
 from gpuctl.plan import plan as make_plan
 from gpuctl.plan.model import Plan
-from gpuctl.v2 import owner
 from gpuctl.provider.errors import Who
 from gpuctl.provider.protocol import Provider
+from gpuctl.v2 import owner
 
 
 class StalePlan(GpuctlError):

@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 from gpuctl.cli.context import AppContext
-from gpuctl.errors import GpuctlError
+from gpuctl.cli.deploy_view import DeployView
+from gpuctl.errors import ExitCode, GpuctlError
+from gpuctl.events import Finished
 
 
 def _session(app: AppContext, config: str, provider: str | None, from_plan: str | None = None, lock_timeout: float = 0.0, policy: str | None = None,
@@ -111,52 +113,44 @@ class Stopped(GpuctlError):
 RERUN = "re-run this workflow job: it plans again and applies the rest of the reviewed plan while it is still the plan, and refuses it if the plan now differs"
 
 
-def _apply_job_view():
+class ApplyJobView(DeployView):
     """The deploy flow's view in an apply job: deploy's, except for what it says to do after a
     failure. The causes' own hints are deploy's ("run deploy again", "deploying again is safe"),
     and a manual deploy would apply a plan nobody reviewed: here every failure says to re-run
     the workflow job, which is what applies the rest (ADR 16); its cause (what failed, where)
     is kept."""
-    from gpuctl.cli.deploy_view import DeployView
 
-    class ApplyJobView(DeployView):
-        rerun = RERUN
+    rerun = RERUN
 
-        def __init__(self, app: AppContext, fmt: str | None):
-            super().__init__(app, fmt)
-            self.done: list[dict] = []  # each change applied, as the result document lists it: what a cancel outside the apply reports
+    def __init__(self, app: AppContext, fmt: str | None):
+        super().__init__(app, fmt)
+        self.done: list[dict] = []  # each change applied, as the result document lists it: what a cancel outside the apply reports
 
-        def __call__(self, event) -> None:
-            from gpuctl.events import Finished
+    def __call__(self, event) -> None:
+        if isinstance(event, Finished):
+            self.done.append({"address": event.address, "action": event.action, "id": event.id})
+        super().__call__(event)
 
-            if isinstance(event, Finished):
-                self.done.append({"address": event.address, "action": event.action, "id": event.id})
-            super().__call__(event)
-
-        def advice(self, error: GpuctlError) -> GpuctlError:
-            return job_advice(super().advice(error))
-
-    return ApplyJobView
+    def advice(self, error: GpuctlError) -> GpuctlError:
+        return job_advice(super().advice(error))
 
 
 def job_advice(error: GpuctlError) -> GpuctlError:
-    """`error` with the apply job's advice as its hint: after an interrupt (the job cancelled),
-    re-run the job; after a failure, fix the cause and re-run it; after a failed health gate,
-    fix the cause and re-run it, which checks the endpoints again. A policy violation keeps its
-    own hint (re-running changes nothing; the plan must change)."""
+    """`error` with the apply job's advice as its hint (a new error, as `DeployView.advice`
+    makes): after an interrupt (the job cancelled), re-run the job; after a failure, fix the
+    cause and re-run it; after a failed health gate, fix the cause and re-run it, which checks
+    the endpoints again. A policy violation keeps its own hint (re-running changes nothing; the
+    plan must change)."""
     from gpuctl.engine.health import Unhealthy
-    from gpuctl.errors import ExitCode
 
     if error.exit_code == ExitCode.POLICY:
         return error
     if error.exit_code == ExitCode.INTERRUPTED:
-        error.hint = RERUN
-    elif isinstance(error, Unhealthy):
-        error.hint = ("fix the cause, then re-run this workflow job: it applies what the reviewed plan still needs while it is still the plan, "
-                      "and checks the endpoints again")
-    else:
-        error.hint = "fix the cause (or wait for it to pass), then " + RERUN
-    return error
+        return error.with_hint(RERUN)
+    if isinstance(error, Unhealthy):
+        return error.with_hint("fix the cause, then re-run this workflow job: it applies what the reviewed plan still needs while it is still the plan, "
+                               "and checks the endpoints again")
+    return error.with_hint("fix the cause (or wait for it to pass), then " + RERUN)
 
 
 def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: Path, lock_timeout: float, policy: str | None = None,
@@ -174,7 +168,7 @@ def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: P
 
     s = _session(app, config, provider, str(plan_file), lock_timeout, policy, parallelism, health, prune)
     account = connect(app, s.target)
-    deployment = deployment_for(s, account, _apply_job_view())
+    deployment = deployment_for(s, account, ApplyJobView)
     try:
         result = deployment.apply()
     except StalePlan as exc:
