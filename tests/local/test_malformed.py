@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -211,3 +212,35 @@ def test_a_chunked_body_over_the_limit_is_a_413_and_never_held_whole(server: Loc
     body = (b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(megabytes))
     assert raw_request(server, head, itertools.chain(body, [b"0\r\n\r\n"])).startswith(b"HTTP/1.1 413 ")
     assert server_rss_peak_kb(server) - before < 2 * MAX_BODY // 1024
+
+
+def log_events(server: LocalServer, endpoint_id: str, worker_id: str, tail: int) -> list[dict[str, Any]]:
+    """The backfill of a stopped worker's log (the stream ends with it)."""
+    with server.http.stream("GET", f"/v2/serverless/{endpoint_id}/workers/{worker_id}/logs", params={"tail": tail}) as events:
+        assert events.status_code == 200, events.read()
+        return [json.loads(line[6:]) for line in events.iter_lines() if line.startswith("data: ")]
+
+
+def test_a_huge_worker_log_is_answered_from_its_newest_part_only(server: LocalServer, endpoint: dict[str, Any]) -> None:
+    """A worker that printed 600 MB: each log request read and parsed the whole file (the
+    server's peak memory grew by gigabytes); now a backfill comes from the newest 16 MiB, and
+    damaged lines in a log are skipped rather than answered with a 500."""
+    directory = server.data_dir / "logs" / endpoint["id"]
+    directory.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({"ts": "2026-01-01T00:00:00.000000Z", "source": "container", "line": "x" * 900, "n": 1}).encode() + b"\n"
+    with (directory / "wbig.jsonl").open("wb") as log:
+        for _ in range(600):
+            log.write(line * (1024 * 1024 // len(line) + 1))
+        log.write(b"{not json\n[1, 2]\n" + json.dumps({"ts": "2026-01-01T00:00:01.000000Z", "source": "system", "line": "last", "n": 2}).encode() + b"\n")
+    before = server_rss_peak_kb(server)
+    events = log_events(server, endpoint["id"], "wbig", tail=3)
+    assert [e["line"] for e in events] == ["x" * 900, "x" * 900, "last"]
+    assert server_rss_peak_kb(server) - before < 200 * 1024
+
+
+def test_a_fifo_in_place_of_a_worker_log_does_not_block_the_server(server: LocalServer, endpoint: dict[str, Any]) -> None:
+    directory = server.data_dir / "logs" / endpoint["id"]
+    directory.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(directory / "wfifo.jsonl")
+    assert log_events(server, endpoint["id"], "wfifo", tail=10) == []
+    assert server.http.get("/v2/serverless").status_code == 200
