@@ -1,7 +1,7 @@
 """Reading a file the user names: gpu.jsonc, a policy file, a saved plan (--from-plan, the
 GitHub apply's reviewed plans), a snapshot (--observed), a job input (--input @file, --smoke),
 the GitHub event payload, the pull request number and the configs' files of the fork flow, the
-key file, the journal.
+key file, the journal, and the local provider's own `token` and `server.json`.
 
 Every one goes through `read_bytes` here, which reads a regular file or a pipe (process
 substitution, `/dev/stdin`) and at most `limit` bytes of it, and refuses a device or socket
@@ -36,8 +36,8 @@ class FileRefused(OSError):
         return self.problem
 
 
-def _refuse_kind(path: Path | str, mode: int) -> None:
-    for test, kind in _KINDS:
+def _refuse_kind(path: Path | str, mode: int, pipes: bool = True) -> None:
+    for test, kind in _KINDS if pipes else (*_KINDS, (stat.S_ISFIFO, "a named pipe (FIFO)")):
         if test(mode):
             raise FileRefused(path, f"it is {kind}, not a regular file")
 
@@ -46,15 +46,19 @@ def size_words(limit: int) -> str:
     return f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit:,} bytes"
 
 
-def read_bytes(path: Path | str, limit: int = MAX_BYTES) -> bytes:
+def read_bytes(path: Path | str, limit: int = MAX_BYTES, pipes: bool = True) -> bytes:
     """The bytes of the file at `path`, a regular file or a pipe, at most `limit` of them.
     FileRefused for a device or socket, or for more than `limit` bytes; IsADirectoryError for a
-    directory; any other OSError (FileNotFoundError, PermissionError) as the system raises it."""
-    _refuse_kind(path, os.stat(path).st_mode)  # before open: opening a device can itself do something
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    directory; any other OSError (FileNotFoundError, PermissionError) as the system raises it.
+
+    `pipes=False` is for files gpuctl itself writes (the local provider's `token` and
+    `server.json`): only a regular file will do, so a named pipe is refused too, and the file is
+    opened without blocking, since opening a FIFO with no writer waits for ever."""
+    _refuse_kind(path, os.stat(path).st_mode, pipes)  # before open: opening a device can itself do something
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | (0 if pipes else os.O_NONBLOCK))
     try:
         info = os.fstat(fd)
-        _refuse_kind(path, info.st_mode)  # it changed since the stat
+        _refuse_kind(path, info.st_mode, pipes)  # it changed since the stat
         if stat.S_ISDIR(info.st_mode):
             raise IsADirectoryError(21, os.strerror(21), str(path))
         too_large = FileRefused(path, f"it is larger than {size_words(limit)}, the most gpuctl reads of one file", too_large=True)
@@ -71,6 +75,6 @@ def read_bytes(path: Path | str, limit: int = MAX_BYTES) -> bytes:
         os.close(fd)
 
 
-def read_text(path: Path | str, encoding: str = "utf-8", limit: int = MAX_BYTES) -> str:
+def read_text(path: Path | str, encoding: str = "utf-8", limit: int = MAX_BYTES, pipes: bool = True) -> str:
     """`read_bytes` decoded (UnicodeDecodeError when it is not `encoding`)."""
-    return read_bytes(path, limit).decode(encoding)
+    return read_bytes(path, limit, pipes).decode(encoding)

@@ -5,13 +5,19 @@ has: the catalog queries answer without a key, and an enum literal is no String.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
+import os
+import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from gpuctl.local.api.http import MAX_BODY
 from tests.local.conftest import LocalServer
 
 ENDPOINT = {"name": "mal-ep", "type": "QUEUE", "image": "img", "gpu": {"pools": ["ADA_24"]}, "scaling": {"type": "QUEUE_DELAY", "queueDelay": 4}}
@@ -165,3 +171,76 @@ def test_an_enum_literal_is_not_a_string(server: LocalServer, template_id: str) 
     assert quoted["data"]["saveEndpoint"]["id"]
     enum_typed = query.replace("scalerType: QUEUE_DELAY", "flashBootType: FLASHBOOT").replace("mal-enum", "mal-enum-2")
     assert server.http.post("/graphql", json={"query": enum_typed}).json()["data"]["saveEndpoint"]["id"]  # an enum field takes it
+
+
+def server_rss_peak_kb(server: LocalServer) -> int:
+    status = (Path("/proc") / str(server.info["pid"]) / "status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
+
+
+def raw_request(server: LocalServer, head: str, body: Iterator[bytes]) -> bytes:
+    """Send a request byte for byte and return the status line; the body stops at the first
+    write the server no longer takes (it answered and closed)."""
+    with socket.create_connection(("127.0.0.1", server.info["port"]), timeout=60) as sock:
+        sock.sendall(head.encode())
+        with contextlib.suppress(OSError):
+            for chunk in body:
+                sock.sendall(chunk)
+        return sock.makefile("rb").readline()
+
+
+def test_a_declared_oversized_body_is_a_413_before_the_body_is_read(server: LocalServer) -> None:
+    """A Content-Length of 100 GB is refused at once: the server waited for (and kept) it all."""
+    head = (f"POST /v2/serverless HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {100 * 1024 ** 3}\r\n\r\n")
+    assert raw_request(server, head, iter([b"{"])).startswith(b"HTTP/1.1 413 ")
+
+
+@pytest.mark.parametrize("path", ["/v2/serverless", "/v2/templates", "/graphql", "/ai/v2/{id}/run", "/ai/v2/{id}/job-done/w/{job}"])
+def test_a_chunked_body_over_the_limit_is_a_413_and_never_held_whole(server: LocalServer, endpoint: dict[str, Any], path: str) -> None:
+    """A body with no Content-Length is read only up to the route's limit: 4x MAX_BODY of
+    spaces (a 600 MB body once raised the server's peak memory by 1.2 GB) is a 413, and the
+    server's peak memory grows by less than the body."""
+    chunk = b" " * (1024 * 1024)
+    megabytes = 4 * MAX_BODY // len(chunk)
+    before = server_rss_peak_kb(server)
+    key, job = server.token, ""
+    if "job-done" in path:
+        key, job = server.admin("GET", f"worker-key/{endpoint['id']}")["key"], server.http.post(f"/ai/v2/{endpoint['id']}/run", json={"input": {}}).json()["id"]
+    head = (f"POST {path.format(id=endpoint['id'], job=job)} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n"
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+    body = (b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(megabytes))
+    assert raw_request(server, head, itertools.chain(body, [b"0\r\n\r\n"])).startswith(b"HTTP/1.1 413 ")
+    assert server_rss_peak_kb(server) - before < 2 * MAX_BODY // 1024
+
+
+def log_events(server: LocalServer, endpoint_id: str, worker_id: str, tail: int) -> list[dict[str, Any]]:
+    """The backfill of a stopped worker's log (the stream ends with it)."""
+    with server.http.stream("GET", f"/v2/serverless/{endpoint_id}/workers/{worker_id}/logs", params={"tail": tail}) as events:
+        assert events.status_code == 200, events.read()
+        return [json.loads(line[6:]) for line in events.iter_lines() if line.startswith("data: ")]
+
+
+def test_a_huge_worker_log_is_answered_from_its_newest_part_only(server: LocalServer, endpoint: dict[str, Any]) -> None:
+    """A worker that printed 600 MB: each log request read and parsed the whole file (the
+    server's peak memory grew by gigabytes); now a backfill comes from the newest 16 MiB, and
+    damaged lines in a log are skipped rather than answered with a 500."""
+    directory = server.data_dir / "logs" / endpoint["id"]
+    directory.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({"ts": "2026-01-01T00:00:00.000000Z", "source": "container", "line": "x" * 900, "n": 1}).encode() + b"\n"
+    with (directory / "wbig.jsonl").open("wb") as log:
+        for _ in range(600):
+            log.write(line * (1024 * 1024 // len(line) + 1))
+        log.write(b"{not json\n[1, 2]\n" + json.dumps({"ts": "2026-01-01T00:00:01.000000Z", "source": "system", "line": "last", "n": 2}).encode() + b"\n")
+    before = server_rss_peak_kb(server)
+    events = log_events(server, endpoint["id"], "wbig", tail=3)
+    assert [e["line"] for e in events] == ["x" * 900, "x" * 900, "last"]
+    assert server_rss_peak_kb(server) - before < 200 * 1024
+
+
+def test_a_fifo_in_place_of_a_worker_log_does_not_block_the_server(server: LocalServer, endpoint: dict[str, Any]) -> None:
+    directory = server.data_dir / "logs" / endpoint["id"]
+    directory.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(directory / "wfifo.jsonl")
+    assert log_events(server, endpoint["id"], "wfifo", tail=10) == []
+    assert server.http.get("/v2/serverless").status_code == 200

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gpuctl.local.api.http import ApiError, json_body, json_response
+from gpuctl.local.api.http import MAX_BODY, ApiError, json_body, json_response, read_body
 
 FAULT = "gpuctl.fault"  # request scope key: the rule that fired on this request
 RESHAPING = ("omit_field", "extra_field")
@@ -53,7 +53,7 @@ async def before(faults: FaultPoint, request: Request, op: str, kind: str) -> Fa
     if fault is None:
         return None
     if fault.action == "hang":
-        await request.body()  # read first: the write must still land if the client gives up
+        await read_body(request, MAX_BODY)  # read first: the write must still land if the client gives up
         if not await faults.hold(fault.seconds):
             raise ApiError(503, "the local provider is stopping")  # a server going down does not carry out what it was holding back
     elif fault.action == "status":

@@ -75,12 +75,33 @@ def error_response(path: str, exc: ApiError) -> Response:
     return problem(exc.status, exc.detail, exc.errors, exc.headers)
 
 
-async def json_body(request: Request, *, limit: int | None = None, required: bool = True) -> Any:
-    """The request body parsed as JSON; malformed JSON (or text that is not Unicode) is a 400
-    as RunPod answers it."""
-    raw = await request.body()
-    if limit is not None and len(raw) > limit:
-        raise ApiError(400, f"request body is {len(raw)} bytes; the limit is {limit} bytes")
+MB = 1024 * 1024
+MAX_BODY = 64 * MB  # any route without its own limit: 3x RunPod's largest documented payload (/runsync, 20 MB)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, read no further than `limit` bytes: a declared Content-Length over it
+    is refused before a byte is read, and a body that turns out longer is refused as soon as it
+    passes the limit, so no request can make the server hold more than `limit` bytes of it
+    (a 600 MB body to `/v2/serverless` held 1.2 GB before)."""
+    too_large = ApiError(413, f"request body is larger than {limit} bytes, the most this route accepts")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks, total = [], 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise too_large
+        chunks.append(chunk)
+    request._body = b"".join(chunks)  # where Starlette's own body() keeps it: a second read gets the same bytes
+    return request._body
+
+
+async def json_body(request: Request, *, limit: int = MAX_BODY, required: bool = True) -> Any:
+    """The request body parsed as JSON, at most `limit` bytes of it (a 413 beyond); malformed
+    JSON (or text that is not Unicode) is a 400 as RunPod answers it."""
+    raw = await read_body(request, limit)
     if not raw.strip():
         if required:
             raise ApiError(400, "request body is empty; send a JSON object")

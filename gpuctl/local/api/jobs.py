@@ -9,13 +9,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gpuctl.local.api.http import ApiError, json_body, json_response, route
+from gpuctl.local.api.http import MB, ApiError, json_body, json_response, route
 from gpuctl.local.runtime.queue import JobQueue
 from gpuctl.local.runtime.settings import Settings
 from gpuctl.local.store.jobs import Job
 
 AI = "/ai/v2/{endpoint_id}"
-MB = 1024 * 1024
 
 
 def wait_ms(request: Request, default_ms: float) -> float:

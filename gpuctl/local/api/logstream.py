@@ -26,7 +26,7 @@ def log_stream(request: Request, signals: Signals, path: Path, key: str, alive: 
     if not path.exists():
         raise ApiError(404, f"{key} not found")
     after, since, tail = _resume_point(request)
-    records, offset = logs.read_records(path)
+    records, offset = logs.read_backfill(path)
     backfill = logs.select(records, source=source, tail=tail, after=after, since=since)
     body = logs.stream(path, backfill, offset, source, lambda: alive() and not signals.shutdown.is_set(),
                        lambda t: signals.wait(("logs", key), timeout=t))

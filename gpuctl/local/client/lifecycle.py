@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -24,7 +25,7 @@ from typing import Any
 
 from gpuctl.errors import GpuctlError
 from gpuctl.local.datadir import private, reaper
-from gpuctl.local.datadir.layout import DataDir, ServerExit
+from gpuctl.local.datadir.layout import DamagedFile, DataDir, ServerExit
 from gpuctl.local.store import offline
 
 START_TIMEOUT_S = 15.0
@@ -75,17 +76,25 @@ def lock_held(data_dir: Path) -> bool:
 
 
 def read_server_info(data_dir: Path) -> dict[str, Any] | None:
-    try:
-        info = json.loads(DataDir(data_dir).server_json.read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(info, dict) or not isinstance(info.get("pid"), int) or not reaper.alive(info["pid"]) or not lock_held(data_dir):
+    info = DataDir(data_dir).recorded_server()
+    if info is None or not isinstance(info.get("pid"), int) or not reaper.alive(info["pid"]) or not lock_held(data_dir):
         return None
     return info
 
 
+def saved_token(data_dir: Path) -> str | None:
+    """The data dir's token, None when there is none yet; a token file that is there but holds
+    no token is an error naming it, with the way out."""
+    try:
+        return DataDir(data_dir).saved_token()
+    except DamagedFile as exc:
+        raise LocalProviderError(f"the local provider's token file {exc.path} cannot be used: {exc.problem}",
+                                 hint="stop the provider (`gpu local down`), delete that file and start it again (`gpu local up`): "
+                                      "it writes a new token; then re-run `eval \"$(gpu local env)\"` wherever the old one was exported") from None
+
+
 def read_token(data_dir: Path) -> str:
-    token = DataDir(data_dir).saved_token()
+    token = saved_token(data_dir)
     if token is None:
         raise LocalProviderError(f"no access token in {data_dir}", hint="start the provider with `gpu local up`")
     return token
@@ -105,9 +114,16 @@ def request(info: dict[str, Any], token: str, method: str, path: str, timeout: f
         raise LocalProviderError(f"the local provider at {info['url']} did not answer: {exc}") from None
 
 
+TAIL_BYTES = 16 * 1024
+
+
 def _log_tail(data_dir: Path, lines: int = 5) -> str:
-    with contextlib.suppress(OSError):
-        return "\n".join(DataDir(data_dir).log.read_text().strip().splitlines()[-lines:])
+    """The last lines of server.log, from at most its last TAIL_BYTES (the log only grows)."""
+    with contextlib.suppress(OSError), open(os.open(DataDir(data_dir).log, os.O_RDONLY | os.O_NONBLOCK), "rb") as log:
+        if not stat.S_ISREG(os.fstat(log.fileno()).st_mode):  # a FIFO or a device: nothing the server wrote
+            return ""
+        log.seek(max(0, os.fstat(log.fileno()).st_size - TAIL_BYTES))
+        return "\n".join(log.read(TAIL_BYTES).decode("utf-8", "replace").strip().splitlines()[-lines:])
     return ""
 
 
@@ -115,6 +131,7 @@ def start(data_dir: Path, port: int, environ: Mapping[str, str] | None = None) -
     """Spawn the server detached and return its server.json once it answers. When another
     start wins the race for the data dir's lock, return that server instead."""
     data_dir = private.make_dir(data_dir.expanduser().resolve())
+    saved_token(data_dir)  # a damaged token file is the user's to remove: say so before starting anything
     if not lock_held(data_dir):  # whatever is left belongs to a dead server
         with contextlib.suppress(FileNotFoundError):
             DataDir(data_dir).server_json.unlink()
@@ -220,18 +237,18 @@ def owns_key(data_dir: Path, key: str) -> bool:
     token outlives the server, so a key exported before `gpu local down` still counts."""
     import hmac
 
-    token = DataDir(data_dir).saved_token()
+    try:
+        token = DataDir(data_dir).saved_token()
+    except DamagedFile:  # holds no token, so no key is it
+        return False
     return token is not None and hmac.compare_digest(key.encode(), token.encode())
 
 
 def owns_url(data_dir: Path, url: str) -> bool:
     """Whether `url` is one of the base URLs this data dir's server.json records, running or
     not (a stale server.json still says where the exported URLs pointed). Read-only."""
-    try:
-        info = json.loads(DataDir(data_dir).server_json.read_text())
-    except (OSError, ValueError):
-        return False
-    if not isinstance(info, dict):
+    info = DataDir(data_dir).recorded_server()
+    if info is None:
         return False
     recorded = {str(info.get(k, "")).rstrip("/") for k in ("url", "api_base_url", "endpoint_base_url")} - {""}
     return url.rstrip("/") in recorded

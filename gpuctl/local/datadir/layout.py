@@ -12,10 +12,41 @@
 
 from __future__ import annotations
 
-import contextlib
+import json
+import re
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
+from typing import Any
+
+from gpuctl.files import read_text
+
+OWN_FILE_LIMIT = 64 * 1024  # token and server.json are each under 300 bytes
+TOKEN = re.compile(r"[!-~]+")  # what a header carries as is: printable ASCII, no spaces
+
+
+class DamagedFile(Exception):
+    """A file of the data dir that is there but cannot be what the server wrote: not a regular
+    file (a FIFO, a link to /dev/zero), larger than OWN_FILE_LIMIT, not text, not a token."""
+
+    def __init__(self, path: Path, problem: str):
+        super().__init__(f"{path}: {problem}")
+        self.path, self.problem = path, problem
+
+
+def read_own(path: Path) -> str:
+    """The text of a small file the server writes itself, read through gpuctl's bounded reader
+    (regular files only, opened without blocking): FileNotFoundError when it is absent,
+    DamagedFile for anything else that keeps it from being read. Reading these with
+    `Path.read_text` waited for ever on a FIFO and filled memory from a link to /dev/zero."""
+    try:
+        return read_text(path, limit=OWN_FILE_LIMIT, pipes=False)
+    except FileNotFoundError:
+        raise
+    except UnicodeDecodeError:
+        raise DamagedFile(path, "it is not UTF-8 text") from None
+    except OSError as exc:
+        raise DamagedFile(path, exc.strerror or str(exc)) from None
 
 
 class ServerExit(IntEnum):
@@ -66,7 +97,21 @@ class DataDir:
         return self.root / "homes"
 
     def saved_token(self) -> str | None:
-        """The token written by a server of this data dir, or None when there is none yet."""
-        with contextlib.suppress(OSError):
-            return self.token.read_text().strip() or None
-        return None
+        """The token written by a server of this data dir, or None when there is none yet (no
+        file, or an empty one). DamagedFile when the file is there but holds no token."""
+        try:
+            text = read_own(self.token).strip()
+        except FileNotFoundError:
+            return None
+        if text and not TOKEN.fullmatch(text):
+            raise DamagedFile(self.token, "it does not hold an access token (printable ASCII without spaces)")
+        return text or None
+
+    def recorded_server(self) -> dict[str, Any] | None:
+        """What server.json says, or None when it is absent or is not a JSON object (a stale or
+        damaged one is replaced by the next server's start)."""
+        try:
+            doc = json.loads(read_own(self.server_json))
+        except (OSError, ValueError, DamagedFile):
+            return None
+        return doc if isinstance(doc, dict) else None

@@ -39,8 +39,17 @@ def make_dir(path: Path) -> Path:
 
 
 def open_append(path: Path) -> BinaryIO:
-    """Open a file for appending, created 0600 or tightened to 0600 if it already exists."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+    """Open a file for appending, created 0600 or tightened to 0600 if it already exists.
+    Anything there that is not a regular file is replaced by one: opening a FIFO to write
+    waits for a reader for ever, and a device is nowhere to keep a log."""
+    with contextlib.suppress(FileNotFoundError):
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            os.unlink(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NONBLOCK, FILE_MODE)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced again between the unlink and the open
+        os.close(fd)
+        raise OSError(f"{path} is not a regular file")
+    os.set_blocking(fd, True)
     os.fchmod(fd, FILE_MODE)
     return os.fdopen(fd, "ab")
 

@@ -8,7 +8,10 @@ only the newest KEEP files per endpoint are kept.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import stat
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -18,6 +21,8 @@ from gpuctl.local.store import ids
 
 KEEP = 20
 MAX_TAIL = 5000
+BACKFILL_BYTES = 16 * 1024 * 1024  # where a backfill is looked for: the newest 16 MiB of a log
+READ_BYTES = 4 * 1024 * 1024  # the most one follow step reads
 
 
 class LogFile:
@@ -60,14 +65,40 @@ def event_id(record: dict[str, Any]) -> str:
     return f"{record['ts']}/{record['n']:012d}"
 
 
-def read_records(path: Path, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-    """Complete lines from `offset` on, and the offset after the last complete line."""
-    with path.open("rb") as handle:
-        handle.seek(offset)
-        data = handle.read()
+def read_records(path: Path, offset: int = 0, limit: int = READ_BYTES) -> tuple[list[dict[str, Any]], int]:
+    """Complete lines from `offset` on, at most `limit` bytes of them, and the offset after the
+    last complete line read. A line that is not a record (the file was damaged) is skipped; a
+    path that is no regular file (a FIFO would block the server) holds nothing."""
+    data = b""
+    with contextlib.suppress(FileNotFoundError), open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+        if stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            handle.seek(offset)
+            data = handle.read(limit)
     end = data.rfind(b"\n") + 1
-    records = [json.loads(line) for line in data[:end].splitlines() if line.strip()]
-    return records, offset + end
+    if end == 0 and len(data) == limit:  # one line longer than limit: no record, step over it
+        return [], offset + len(data)
+    return [record for line in data[:end].splitlines() if (record := _record(line))], offset + end
+
+
+def _record(line: bytes) -> dict[str, Any] | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    ok = isinstance(record, dict) and all(isinstance(record.get(k), str) for k in ("ts", "source", "line")) and isinstance(record.get("n"), int)
+    return record if ok else None
+
+
+def read_backfill(path: Path) -> tuple[list[dict[str, Any]], int]:
+    """The records of the newest BACKFILL_BYTES of a log (from the first whole line in them),
+    and the offset its end: what a backfill chooses from, however large the log grew (a worker
+    that printed a gigabyte once made every log request read and parse all of it)."""
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        return [], 0
+    start = max(0, size - BACKFILL_BYTES)
+    return read_records(path, start, size - start)  # a line cut at the start is no record (its quotes are escaped)
 
 
 def select(records: list[dict[str, Any]], *, source: str | None, tail: int, after: str | None, since: str | None) -> list[dict[str, Any]]:
@@ -92,11 +123,19 @@ async def stream(path: Path, backfill: list[dict[str, Any]], offset: int, source
         yield sse(record)
     while alive():
         await wait(1.0)
-        records, offset = read_records(path, offset)
+        while True:  # what was appended meanwhile, READ_BYTES at a time
+            records, moved = read_records(path, offset)
+            for record in records:
+                if source is None or record["source"] == source:
+                    yield sse(record)
+            if moved == offset:
+                break
+            offset = moved
+    while True:
+        records, moved = read_records(path, offset)
         for record in records:
             if source is None or record["source"] == source:
                 yield sse(record)
-    records, offset = read_records(path, offset)
-    for record in records:
-        if source is None or record["source"] == source:
-            yield sse(record)
+        if moved == offset:
+            return
+        offset = moved

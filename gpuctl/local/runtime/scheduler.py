@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from gpuctl.local.datadir.layout import DataDir
-from gpuctl.local.runtime.logs import read_records
+from gpuctl.local.runtime.logs import read_backfill
 from gpuctl.local.runtime.scaler import Load, desired_workers, idle_timeout
 from gpuctl.local.runtime.settings import Settings
 from gpuctl.local.runtime.signals import Signals
@@ -231,6 +231,6 @@ class Scheduler:
 
 def _last_lines(worker: Worker, count: int = 5) -> list[str]:
     with contextlib.suppress(OSError, ValueError):
-        records, _ = read_records(worker.log.path)
+        records, _ = read_backfill(worker.log.path)
         return [r["line"] for r in records if r["source"] == "container"][-count:]
     return []

@@ -27,7 +27,7 @@ from typing import Any
 import uvicorn
 
 from gpuctl.local.datadir import private, reaper
-from gpuctl.local.datadir.layout import DataDir, ServerExit
+from gpuctl.local.datadir.layout import DamagedFile, DataDir, ServerExit
 from gpuctl.local.runtime.scheduler import MAX_ATTEMPTS
 from gpuctl.local.runtime.settings import Settings
 from gpuctl.local.server.app import LocalProvider
@@ -111,8 +111,8 @@ def make_lifespan(local: LocalProvider, port: int) -> Any:
             await local.scheduler.workers.stop_all("local provider stopping")
             loop_task.cancel()
             await local.scheduler.close()
-            with contextlib.suppress(FileNotFoundError):
-                if json.loads(server_json.read_text()).get("pid") == os.getpid():
+            if (local.data_dir.recorded_server() or {}).get("pid") == os.getpid():
+                with contextlib.suppress(FileNotFoundError):
                     server_json.unlink()
             local.store.close()
 
@@ -147,7 +147,13 @@ def serve(root: Path, port: int) -> int:
     except DamagedState as exc:
         print(f"{exc}; {DAMAGED_HINT}", file=sys.stderr)
         return ServerExit.DAMAGED_STATE
-    local = LocalProvider(DataDir(root.resolve()), store, read_token(data_dir), f"http://127.0.0.1:{port}", Settings.from_env(os.environ))
+    try:
+        token = read_token(data_dir)
+    except DamagedFile as exc:
+        print(f"the token file {exc.path} cannot be used: {exc.problem}; delete it and start again: a new token is written", file=sys.stderr)
+        store.close()
+        return ServerExit.DATA_DIR
+    local = LocalProvider(DataDir(root.resolve()), store, token, f"http://127.0.0.1:{port}", Settings.from_env(os.environ))
     # No websockets and no logging dictConfig: neither is used, and importing them costs start-up time.
     config = uvicorn.Config(local.app(make_lifespan(local, port)), log_config=None, log_level="warning", access_log=False, lifespan="on",
                             ws="none", timeout_graceful_shutdown=3, timeout_keep_alive=KEEP_ALIVE_S, server_header=False, date_header=False)

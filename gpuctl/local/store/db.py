@@ -57,7 +57,10 @@ class Store:
 
     def __init__(self, path: Path):
         self.path = path
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)  # a FIFO there fails here
+        except sqlite3.DatabaseError as exc:
+            raise DamagedState(path, str(exc)) from None
         self.db.row_factory = sqlite3.Row
         try:
             self.db.execute("PRAGMA journal_mode=WAL")

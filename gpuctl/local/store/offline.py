@@ -7,16 +7,30 @@ module (and nothing else of the store), so it never loads the server.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import stat
 import time
 from contextlib import closing
 from pathlib import Path
+
+
+def _not_regular(path: Path) -> str | None:
+    """What the file at `path` is when it is no regular file (SQLite would open a FIFO and wait
+    for a writer for ever), None when it is one or is absent."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return None
+    return None if stat.S_ISREG(mode) else "it is not a regular file"
 
 
 def damage(path: Path) -> str | None:
     """Why SQLite cannot use the file at `path`, or None when it can (or it does not exist)."""
     if not path.exists():
         return None
+    if problem := _not_regular(path):
+        return problem
     try:
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
             result = db.execute("PRAGMA quick_check").fetchone()[0]
@@ -27,7 +41,7 @@ def damage(path: Path) -> str | None:
 
 def endpoint_count(path: Path) -> int:
     """How many endpoints the file holds; 0 when it is absent or unreadable."""
-    if not path.exists():
+    if not path.exists() or _not_regular(path):
         return 0
     with contextlib.suppress(sqlite3.Error), closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
         return int(db.execute("SELECT COUNT(*) FROM objects WHERE kind='endpoint'").fetchone()[0])

@@ -1,0 +1,122 @@
+"""The data dir's own small files (token, server.json, server.log, state.db) replaced by
+something that is no file the server wrote: a FIFO, a link to /dev/zero, a 1 GB file, bytes
+that are not text. Each was read with `Path.read_text` or opened blocking: a FIFO made `gpu
+local status`, `up` and `down` wait for ever (SIGTERM could not stop them), /dev/zero or a
+1 GB token ended in MemoryError. Now a damaged token is one error naming the file with the way
+out, and the files gpuctl rewrites anyway (server.json, server.log, a state.db `reset` moves
+aside) are simply replaced.
+
+The CLI runs as a subprocess with its address space capped (an endless read fails with
+MemoryError instead of taking the machine) and a timeout that only catches a hang."""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+MEMORY = 1536 * 1024 * 1024
+HANG = 60  # a guard against waiting for ever; a passing command takes about a second
+
+
+def capped() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+
+
+def gpu(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("RUNPOD_", "GPUCTL_"))}
+    environ |= {"GPUCTL_LOCAL_DIR": str(data), "HOME": str(data.parent)}
+    return subprocess.run([sys.executable, "-m", "gpuctl", *args], cwd=data.parent, env=environ, capture_output=True, text=True,
+                          timeout=HANG, preexec_fn=capped, check=False)
+
+
+def fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+def dev_zero(path: Path) -> None:
+    path.symlink_to("/dev/zero")
+
+
+def huge(path: Path) -> None:
+    with path.open("wb") as handle:
+        handle.truncate(1024 ** 3)  # sparse: no disk used
+
+
+def not_text(path: Path) -> None:
+    path.write_bytes(b"\xff\xfe\x00 not a token")
+
+
+def two_words(path: Path) -> None:
+    path.write_text("gpuctl-local-abc\nrm -rf ~\n")
+
+
+DAMAGE: dict[str, Callable[[Path], None]] = {"fifo": fifo, "dev-zero": dev_zero, "1-GB": huge, "not-text": not_text, "two-words": two_words}
+
+
+@pytest.fixture
+def data(tmp_path: Path):
+    data = tmp_path / "local"
+    assert gpu(data, "local", "up", "--port", "0").returncode == 0
+    assert gpu(data, "local", "down").returncode == 0
+    yield data
+    gpu(data, "local", "down")
+
+
+def replace(path: Path, damage: Callable[[Path], None]) -> None:
+    path.unlink(missing_ok=True)
+    damage(path)
+
+
+def clean(result: subprocess.CompletedProcess[str]) -> bool:
+    return "Traceback" not in result.stderr and "internal error" not in result.stderr
+
+
+@pytest.mark.parametrize("damage", DAMAGE.values(), ids=DAMAGE.keys())
+def test_a_damaged_token_file_is_one_error_naming_it_with_the_way_out(data: Path, damage: Callable[[Path], None]) -> None:
+    replace(data / "token", damage)
+    for command in (["local", "up", "--port", "0"], ["serverless", "invoke", "x", "--provider", "local"]):
+        result = gpu(data, *command)
+        assert result.returncode == 1, result.stderr
+        assert f"token file {data / 'token'} cannot be used" in result.stderr, result.stderr
+        assert "gpu local down" in result.stderr and "delete that file" in result.stderr and clean(result), result.stderr
+    (data / "token").unlink()
+    assert gpu(data, "local", "up", "--port", "0").returncode == 0  # the way out works
+    assert (data / "token").read_text().startswith("gpuctl-local-")
+
+
+@pytest.mark.parametrize("damage", [fifo, dev_zero, huge], ids=["fifo", "dev-zero", "1-GB"])
+def test_a_damaged_server_json_means_not_running_and_is_replaced(data: Path, damage: Callable[[Path], None]) -> None:
+    replace(data / "server.json", damage)
+    status = gpu(data, "local", "status")
+    assert status.returncode == 0 and "not running" in status.stdout and clean(status), status.stderr
+    up = gpu(data, "local", "up", "--port", "0")
+    assert up.returncode == 0 and clean(up), up.stderr
+    assert "running at" in gpu(data, "local", "status").stdout
+    down = gpu(data, "local", "down")
+    assert down.returncode == 0 and "stopped" in down.stdout, down.stderr
+
+
+def test_a_fifo_as_server_log_is_replaced_by_a_log(data: Path) -> None:
+    replace(data / "server.log", fifo)
+    up = gpu(data, "local", "up", "--port", "0")
+    assert up.returncode == 0 and clean(up), up.stderr
+    assert (data / "server.log").is_file()
+
+
+def test_a_fifo_as_state_db_is_damaged_state_that_reset_moves_aside(data: Path) -> None:
+    for name in ("state.db", "state.db-wal", "state.db-shm"):
+        (data / name).unlink(missing_ok=True)
+    fifo(data / "state.db")
+    up = gpu(data, "local", "up", "--port", "0")
+    assert up.returncode == 1 and "state.db is damaged" in up.stderr and "gpu local reset" in up.stderr and clean(up), up.stderr
+    status = gpu(data, "local", "status")
+    assert status.returncode == 0 and "0 endpoints" in status.stdout, status.stderr
+    reset = gpu(data, "local", "reset", "-y")
+    assert reset.returncode == 0 and "moved aside" in reset.stderr, reset.stderr
+    assert gpu(data, "local", "up", "--port", "0").returncode == 0
