@@ -196,3 +196,17 @@ def test_an_env_var_added_in_the_account_says_pull_never_copies_its_value():
 def test_a_literal_env_value_changed_in_the_account_still_offers_pull():
     doc = build(plan(resource("update", [change("env.LOG_LEVEL", {"sensitive": True}, "info", "account")])), CATALOG)
     assert "pull --write" in doc["drift"][0]["changes"][0]["what_to_do"]
+
+
+def test_an_unmanaged_look_alike_is_not_told_to_rename_a_block_it_has_not_and_says_why_it_is_listed():
+    """A copy made in the console (`echo-2`, the image of block echo, no marker) has no block
+    of its name: "rename the block" asked for something that does not exist. The advice holds
+    for every unmanaged endpoint, and the views show the plan's reason, which says whether it
+    holds a block's name or looks like one."""
+    why = 'no GPUCTL_PROJECT marker, but its name starts with "echo" and it runs the image of gpu.jsonc\'s endpoint.echo; gpuctl leaves it alone'
+    doc = build(plan(resource("no-op", name="echo-2", id="theirs", drift="unmanaged", reason=why)), CATALOG)
+    advice = doc["drift"][0]["what_to_do"]
+    assert "rename the block in gpu.jsonc" not in advice
+    assert "gpu serverless import theirs --write" in advice and "delete it" in advice
+    assert why in render_text(doc)
+    assert "its name starts with" in render_markdown(doc)

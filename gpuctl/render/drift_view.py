@@ -111,6 +111,8 @@ def _text_entry(entry: dict) -> list[str]:
     for c in changes:
         lines.append(f"  {c['path'].ljust(width)}  gpu.jsonc {show(c['config'])}  account {show(c['account'])}  [{ORIGIN_WORDS[c['origin']]}]")
     origins = list(dict.fromkeys(c["origin"] for c in changes if not _own_advice(c)))
+    if entry["drift"] == "unmanaged" and entry["reason"]:  # whether it holds a block's name or looks like one
+        lines.append(f"  why: {entry['reason']}")
     if _says_more(entry):
         lines.append(f"  what to do: {entry['what_to_do']}")
     lines += [f"  {c['path']}: {c['what_to_do']}" for c in changes if _own_advice(c) and not entry["drift"]]  # a label's advice says it
@@ -134,6 +136,8 @@ def _md_entry(doc: dict, entry: dict) -> str:
     ident = f" ({_code(entry['id'])})" if entry["id"] else ""
     label = LABEL_WORDS.get(entry["drift"] or "")
     parts = [f"### {_code(entry['address'])}{ident}: {md.text(label or entry['reason'] or entry['action'])}\n"]
+    if entry["drift"] == "unmanaged" and entry["reason"]:
+        parts.append(f"\n**Why:** {md.text(entry['reason'])}\n")
     if _says_more(entry):
         parts.append(f"\n**What to do:** {_advice(entry['what_to_do'])}\n")
     if entry["changes"]:
