@@ -167,3 +167,46 @@ def test_a_replace_warns_of_the_new_url_in_text_and_markdown():
     assert "new id and URL" in render_text(doc)
     markdown = render_markdown(doc)
     assert "new id and URL" in markdown and "(forces replacement)" in markdown
+
+
+@pytest.mark.parametrize("origin", ["unknown", "account", "both"])
+def test_a_secret_that_differs_never_offers_pull_which_never_writes_secrets(origin):
+    """gpu.jsonc reads env.TOKEN from a `${VAR}` (or a RunPod secret) and the account holds
+    another value. `pull --write` lists such a value and never writes it, so "keep the
+    account's with pull --write" would be a lie: the report says to set it where gpu.jsonc
+    reads it from, in every view, and the legend does not offer pull for it either."""
+    doc = build(plan(resource("update", [change("env.TOKEN", {"sensitive": True}, {"sensitive": True}, origin, sensitive=True)])), CATALOG)
+    (field,) = doc["drift"][0]["changes"]
+    assert "pull" not in field["what_to_do"].replace("`pull` never writes secrets", "")
+    assert "deploy -y" in field["what_to_do"] and "where gpu.jsonc reads it from" in field["what_to_do"]
+    text, markdown = render_text(doc), render_markdown(doc)
+    assert "pull --write" not in text and "pull --write" not in markdown
+    assert "env.TOKEN: a secret" in text and "pull never writes secrets" in markdown
+
+
+def test_an_env_var_added_in_the_account_says_pull_never_copies_its_value():
+    """An env var someone set in the console, which gpu.jsonc does not declare: pull lists it
+    with how to declare it, never copying the value, so the advice is to declare it."""
+    doc = build(plan(resource("update", [change("env.EXTRA", {"sensitive": True}, None, "account", sensitive=True)])), CATALOG)
+    (field,) = doc["drift"][0]["changes"]
+    assert "deploy -y` removes it" in field["what_to_do"] and "declare it in runpod.env" in field["what_to_do"]
+    assert "pull --write" not in render_text(doc) + render_markdown(doc)
+
+
+def test_a_literal_env_value_changed_in_the_account_still_offers_pull():
+    doc = build(plan(resource("update", [change("env.LOG_LEVEL", {"sensitive": True}, "info", "account")])), CATALOG)
+    assert "pull --write" in doc["drift"][0]["changes"][0]["what_to_do"]
+
+
+def test_an_unmanaged_look_alike_is_not_told_to_rename_a_block_it_has_not_and_says_why_it_is_listed():
+    """A copy made in the console (`echo-2`, the image of block echo, no marker) has no block
+    of its name: "rename the block" asked for something that does not exist. The advice holds
+    for every unmanaged endpoint, and the views show the plan's reason, which says whether it
+    holds a block's name or looks like one."""
+    why = 'no GPUCTL_PROJECT marker, but its name starts with "echo" and it runs the image of gpu.jsonc\'s endpoint.echo; gpuctl leaves it alone'
+    doc = build(plan(resource("no-op", name="echo-2", id="theirs", drift="unmanaged", reason=why)), CATALOG)
+    advice = doc["drift"][0]["what_to_do"]
+    assert "rename the block in gpu.jsonc" not in advice
+    assert "gpu serverless import theirs --write" in advice and "delete it" in advice
+    assert why in render_text(doc)
+    assert "its name starts with" in render_markdown(doc)

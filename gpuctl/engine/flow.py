@@ -183,6 +183,7 @@ class Deployment:
         if not plan.has_changes:
             if self._targets(plan, observed)[0] and not self.confirm(plan):
                 raise Cancelled("cancelled: nothing was changed or warmed")
+            self._catch_up(plan)
             return self._checked(self._result(plan, observed, None, self._prewarm(plan, observed)), {})
         if not self.confirm(plan):
             raise Cancelled("cancelled: nothing was changed")
@@ -243,10 +244,49 @@ class Deployment:
             left = ", ".join(c.address for c in after.changes if c.action.value != "no-op")
             raise InconsistentResult(f"inconsistent result after apply: {left} still differ", hint=f"{Who.of(self.provider.name).name} did not keep what was written; run deploy --plan to see the fields")
         journal.clear()
+        written = {i for _, _, i in outcome.done if i}
+        self._remember(after, [i for i in after.lagging_records if i not in written])  # under the lease; written ones have theirs
         prewarming.forget_orphans(self.provider, r.desired.project_id, observed, self.emit)
         if lease is not None:
             forget_claims(self.provider, r.desired.project_id, observed.templates, lease, lambda m: self.emit(Note(m, "plain")))
         return self._checked(self._result(plan, observed, outcome, self._prewarm(plan, observed)), before)
+
+    # -- the last-applied record of endpoints already in sync (ADR 10) -------------------------
+
+    def _catch_up(self, plan: Plan) -> None:
+        """A deploy with nothing to change brings the record of an endpoint in sync up to date
+        when it lags (gpu.jsonc took the account's values with `pull --write`, or a record write
+        was missed), so the next console edit reads as changed in the account, not in both. It
+        takes the account lease without waiting and plans again under it; when another command
+        holds the lease, it leaves the records to that command. Nothing is written when every
+        record is current."""
+        from gpuctl.engine.lock import LockHeld
+
+        if not plan.lagging_records:
+            return
+        try:
+            with account_lease(self.provider, self.request.desired.project_id, self.request.command, lambda m: None, wait=0.0):
+                fresh = self.plan_against(self.observe())
+                if not fresh.has_changes:
+                    self._remember(fresh, list(fresh.lagging_records))
+        except LockHeld:
+            return
+
+    def _remember(self, plan: Plan, endpoint_ids: list[str]) -> None:
+        """Write the record of each endpoint of `endpoint_ids`, in sync in `plan`. Best effort, as
+        after an apply: a failure is a note, and changes nothing that is in place."""
+        from gpuctl.engine import applied
+        from gpuctl.provider.errors import ProviderError
+
+        wanted = set(endpoint_ids)
+        for change in plan.changes:
+            if change.kind.value != "endpoint" or change.action.value != "no-op" or str(change.id) not in wanted:
+                continue
+            try:
+                applied.remember(self.provider, self.request.desired.project_id, str(change.id), applied.declared(change, {}), time.time())
+            except ProviderError as exc:
+                self.emit(Note(f"{change.address}: its last-applied record could not be brought up to date ({exc.summary}); "
+                               "drift origins of this endpoint may be wrong until a deploy writes it"))
 
     # -- the health gate (--wait-healthy) ------------------------------------------------------
 

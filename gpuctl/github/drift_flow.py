@@ -14,6 +14,28 @@ from gpuctl.github.authors import login
 from gpuctl.github.job import Job, combined, error_markdown
 
 
+# How a repository that applies gpu.jsonc through review and merge ends the drift: the report's
+# own advice names the commands, which here run through the workflows.
+_ENDING = """### Ending this drift
+
+This repository applies gpu.jsonc through review and merge, so end the drift there:
+
+- **Put the account back** as gpu.jsonc on the default branch says: run the apply workflow by hand (Actions, `apply.yml`, *Run workflow*, with `replan`), which applies the plan as it is now; or run `gpu serverless deploy -y` in a checkout of the default branch.
+- **Keep the account's values**: run `gpu serverless pull --write` on a branch and open a pull request; its plan comment should show no change to apply. A secret or an env var only the account has is not pulled: set it where gpu.jsonc reads it (the repository secret the workflows pass) or declare it, as its row says.
+{volume}
+The next drift run after that closes this issue. Closing it by hand while the account still differs makes the next run open a new one.
+
+"""
+
+
+def ending(doc: dict) -> str:
+    """What ends the drift of `doc` in this repository: nothing when it is in sync."""
+    if doc["in_sync"]:
+        return ""
+    grown = doc["summary"]["labels"].get("larger-in-account")
+    return _ENDING.format(volume="- A volume larger in the account can only be kept: set its `volume.size_gb` in a pull request.\n" if grown else "")
+
+
 @dataclass(frozen=True)
 class DriftOptions:
     configs: tuple[str, ...]
@@ -44,7 +66,7 @@ def _drift_one(job: Job, config: str, opts: DriftOptions) -> tuple[int, str, boo
         job.app.note(f"{key}: {exc.format()}")
         job.summary(error_markdown(f"gpuctl could not report drift for `{key}`", exc.format()) + job.footer("Checked", key))
         return 1, f"{key}: error: {exc.summary}", False
-    markdown = runner.drift_markdown(doc) + job.footer("Checked", key)
+    markdown = runner.drift_markdown(doc) + ending(doc) + job.footer("Checked", key)
     job.summary(markdown)
     found = "in sync" if doc["in_sync"] else "drift"
     if not opts.issue:

@@ -87,6 +87,16 @@ def record_digests(endpoint_id: str, declared: Mapping[str, Any]) -> dict[str, s
     return out
 
 
+def lagging(record: Record | None, endpoint_id: str, declared: Mapping[str, Any]) -> bool:
+    """Whether an endpoint found as gpu.jsonc declares it (`declared`, as `record_digests`
+    takes it) has no record, or one of other values: gpu.jsonc took the account's values (`pull
+    --write`), or a record write was missed. Left so, the next edit of such a field in the
+    console would read as changed in both. A declared value not known in this run lags nothing."""
+    if any(_unresolved(v) for v in declared.values()):
+        return False
+    return record is None or dict(record.digests) != record_digests(endpoint_id, declared)
+
+
 def record_env(project_id: str, endpoint_id: str, name: str, declared: Mapping[str, Any], applied_at: str) -> dict[str, str]:
     """The record template's env: owner, name, when (UTC, ISO 8601) and the digests."""
     digests = record_digests(endpoint_id, declared)

@@ -38,6 +38,7 @@ class Drift(StrEnum):
     ORPHAN = "orphan"  # owned, no longer in gpu.jsonc
     UNMANAGED = "unmanaged"  # a same-named or look-alike endpoint without any marker; never touched
     MARKER_LOST = "marker-lost"  # applied by this project (its record says so), then its marker was removed
+    LARGER_IN_ACCOUNT = "larger-in-account"  # a network volume larger than gpu.jsonc's size_gb: volumes never shrink (drift reports only)
 
 
 class Kind(StrEnum):
@@ -135,6 +136,7 @@ class Plan:
     overrides: tuple[Override, ...]
     observed_digest: str
     policy: PolicyReport | None = None  # None: no policy was in force
+    lagging_records: tuple[str, ...] = ()  # ids of endpoints in sync whose last-applied record is missing or behind (ADR 10)
 
     @property
     def has_changes(self) -> bool:

@@ -191,7 +191,7 @@ def _volume_note(desired: Desired) -> list[Notice]:
                                 'cache models, or set "volume": false to say none is wanted', level="note")]
 
 
-def _volumes(desired: Desired, account: Account, catalog: Catalog):
+def _volumes(desired: Desired, account: Account, catalog: Catalog, report: bool = False):
     """Resolve every desired volume once, deduplicated by (name, data center)."""
     resolved: dict[str, ResolvedVolume] = {}
     by_spec: dict[str, ResolvedVolume] = {}
@@ -200,7 +200,7 @@ def _volumes(desired: Desired, account: Account, catalog: Catalog):
     for spec in desired.endpoints:
         if spec.volume is None:
             continue
-        found, errs, notes = resolve_volume(spec.volume, account.volumes_named(spec.volume.name), catalog)
+        found, errs, notes = resolve_volume(spec.volume, account.volumes_named(spec.volume.name), catalog, report)
         errors += errs
         notices += notes
         if found:
@@ -214,11 +214,12 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     """The typed difference between gpu.jsonc and the account. Raises PlanError when the two
     cannot be reconciled safely (an endpoint owned by someone else, ambiguous volumes). With
     `report` (a drift report, never applied), a block whose name an endpoint this project does
-    not own has taken is listed as that endpoint, labelled unmanaged, instead."""
+    not own has taken is listed as that endpoint, labelled unmanaged, instead, and a volume
+    larger in the account than gpu.jsonc's size_gb is listed, labelled larger-in-account."""
     if prune and not desired.endpoints:
         raise PlanError("refusing to prune with an empty configuration", [Diagnostic("no endpoints are declared", hint="an empty gpu.jsonc never deletes everything")])
     account = index(observed)
-    volumes, volume_of, errors, notices = _volumes(desired, account, catalog)
+    volumes, volume_of, errors, notices = _volumes(desired, account, catalog, report)
     notices += _priority_note(desired) + _volume_note(desired)
     changes = [v.change for v in volumes.values()]
     costs = [cost.volume_cost(v) for v in volumes.values()]
@@ -227,6 +228,7 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     records = drift.records_of(observed.templates, desired.project_id)
     deleted = drift.deleted_records(records, {str(e.get("id")) for e in observed.endpoints})
     matched: set[str] = set()
+    lagging: list[str] = []
     for spec in desired.endpoints:
         live, errs, notes = adopted(spec, desired.project_id, account) or _match(spec, desired.project_id, account, records)
         if report and errs and all(isinstance(e, Taken) for e in errs):
@@ -242,6 +244,8 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
         if not errs:
             change, warnings = drift.classify(with_rename(_endpoint_change(spec, live, declared), live), live, desired.project_id, records, deleted)
             changes.append(change)
+            if change.action is Action.NOOP and live is not None and drift.lagging(records.get(str(live.get("id"))), str(live.get("id")), fields.flatten(change.desired) | {"name": spec.name}):
+                lagging.append(str(live.get("id")))
             notices += warnings
             matched.add(str((live or {}).get("id")))
             used_volume_ids.update((live or {}).get("networkVolumes") or [])
@@ -265,6 +269,7 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
         cost=cost.total(costs),
         overrides=desired.overrides,
         observed_digest=observed_digest(observed),
+        lagging_records=tuple(lagging),
     )
 
 

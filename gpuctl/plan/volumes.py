@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from gpuctl.catalog import Catalog
 from gpuctl.errors import Diagnostic
 from gpuctl.model import Notice, Observed, VolumeSpec
-from gpuctl.plan.model import Action, FieldChange, Kind, ResourceChange, Unknown
+from gpuctl.plan.model import Action, Drift, FieldChange, Kind, ResourceChange, Unknown
 
 DEFAULT_SIZE_GB = 50
 
@@ -28,8 +28,10 @@ def _choose_dc(spec: VolumeSpec, catalog: Catalog) -> str:
     return (storage or list(spec.data_centers) or [catalog.default_volume_data_center])[0]
 
 
-def resolve_volume(spec: VolumeSpec, same_name: tuple[dict, ...], catalog: Catalog) -> tuple[ResolvedVolume | None, list[Diagnostic], list[Notice]]:
-    """The volume `spec` names, from the account's volumes of that name (in the account's order)."""
+def resolve_volume(spec: VolumeSpec, same_name: tuple[dict, ...], catalog: Catalog, report: bool = False) -> tuple[ResolvedVolume | None, list[Diagnostic], list[Notice]]:
+    """The volume `spec` names, from the account's volumes of that name (in the account's order).
+    With `report` (a drift report, never applied), a live volume larger than `size_gb` is
+    reported, labelled larger-in-account, where a plan to apply cannot be made."""
     allowed = [not spec.data_centers or v.get("dataCenter") in spec.data_centers for v in same_name]
     inside = [v for v, ok in zip(same_name, allowed) if ok]
     notices = [
@@ -41,7 +43,7 @@ def resolve_volume(spec: VolumeSpec, same_name: tuple[dict, ...], catalog: Catal
         return None, [Diagnostic(f'{len(inside)} network volumes are named "{spec.name}" ({listed}); gpuctl cannot tell which to use', f"network_volume.{spec.name}", hint="set runpod.data_center_ids to the one data center whose volume you want")], notices
     if not inside:
         return _create(spec, catalog, notices)
-    return _existing(spec, inside[0], notices)
+    return _existing(spec, inside[0], notices, report)
 
 
 def _create(spec: VolumeSpec, catalog: Catalog, notices: list[Notice]):
@@ -56,10 +58,14 @@ def _create(spec: VolumeSpec, catalog: Catalog, notices: list[Notice]):
     return ResolvedVolume(change, Unknown(f"{address}.id"), size), [], notices
 
 
-def _existing(spec: VolumeSpec, volume: dict, notices: list[Notice]):
+def _existing(spec: VolumeSpec, volume: dict, notices: list[Notice], report: bool = False):
     dc, size = volume.get("dataCenter"), volume.get("size")
     address = _address(spec.name, dc)
     base = dict(kind=Kind.NETWORK_VOLUME, name=spec.name, address=address, id=volume.get("id"), data_center=dc)
+    if report and spec.size_gb is not None and spec.size_gb < (size or 0):
+        why = f"{size} GB in the account, {spec.size_gb} GB in gpu.jsonc; network volumes can only grow, so deploy refuses to plan until volume.size_gb is {size} or more"
+        change = ResourceChange(action=Action.NOOP, reason=why, changes=(FieldChange("size", size, spec.size_gb),), desired={}, drift=Drift.LARGER_IN_ACCOUNT, **base)
+        return ResolvedVolume(change, volume["id"], size), [], notices
     if spec.size_gb is not None and spec.size_gb < (size or 0):
         problem = Diagnostic(f"size_gb {spec.size_gb} is smaller than the live volume ({size} GB); network volumes can only grow", address, hint=f"set volume.size_gb to {size} or more")
         return None, [problem], notices

@@ -22,19 +22,28 @@ from gpuctl.v2 import gpu_pools, workers_max, workers_min
 FORMAT_VERSION = "1"
 KIND = "gpuctl-drift"
 ORIGINS = ("config", "account", "both", "unknown")
-LABELS = ("deleted-in-account", "orphan", "unmanaged", "marker-lost")
+LABELS = ("deleted-in-account", "orphan", "unmanaged", "marker-lost", "larger-in-account")
 DRIFTING = ("create", "update", "replace", "delete", "orphan")
 MONEY = ("workers.min", "workers.max", "gpu.pools")
 
 ORIGIN_WORDS = {"config": "changed in gpu.jsonc", "account": "changed in the account", "both": "changed in both", "unknown": "origin unknown"}
-LABEL_WORDS = {"deleted-in-account": "deleted in the account", "orphan": "orphan", "unmanaged": "unmanaged", "marker-lost": "marker lost"}
+LABEL_WORDS = {"deleted-in-account": "deleted in the account", "orphan": "orphan", "unmanaged": "unmanaged", "marker-lost": "marker lost",
+               "larger-in-account": "larger in the account"}
 
 ORIGIN_ADVICE = {
     "config": "gpu.jsonc moved and the account is as last applied: `gpu serverless deploy -y` applies it",
     "account": "someone changed it in the account: keep it with `gpu serverless pull --write`, or revert it with `gpu serverless deploy -y`",
     "both": "conflict: `gpu serverless deploy -y` keeps gpu.jsonc's value; `gpu serverless pull --write` takes the account's instead",
-    "unknown": "no last-applied record says who moved: `gpu serverless deploy -y` applies gpu.jsonc's value, `gpu serverless pull --write` keeps the account's",
+    "unknown": "who moved is not known (no last-applied record of this endpoint): `gpu serverless deploy -y` applies gpu.jsonc's value, `gpu serverless pull --write` keeps the account's",
 }
+
+# What a field asks when pull cannot take the account's value (it never copies a secret, and a
+# network volume never shrinks), whoever moved it: the origin's advice would name pull.
+SECRET_ADVICE = ("a secret (gpu.jsonc reads it from a `${VAR}` or a RunPod secret), and the account holds another value: "
+                 "`gpu serverless deploy -y` writes gpu.jsonc's; to keep the account's, set it where gpu.jsonc reads it from "
+                 "(the variable the deploy gets, or the RunPod secret): `pull` never writes secrets")
+ADDED_ENV_ADVICE = ("set in the account, not declared in gpu.jsonc: `gpu serverless deploy -y` removes it; to keep it, declare it in "
+                    "runpod.env (as `{\"secret\": NAME}`, `${VAR}`, or a literal if it is no secret): `pull` lists it but never copies its value")
 
 
 def label_advice(label: str | None, resource: dict, project_id: str) -> str:
@@ -48,7 +57,14 @@ def label_advice(label: str | None, resource: dict, project_id: str) -> str:
     if label == "orphan":
         return f"owned by this project, no longer in gpu.jsonc and still running: `gpu serverless deploy --prune -y` deletes it, or `gpu serverless import {ref} --write` puts its block back in gpu.jsonc"
     if label == "unmanaged":
-        return f"an endpoint named \"{name}\" without this project's marker: rename the block in gpu.jsonc, or adopt it with `gpu serverless import {ref} --write`"
+        return (f"an endpoint named \"{name}\" without this project's marker, which gpuctl never touches: adopt it with "
+                f"`gpu serverless import {ref} --write`, or delete it in the console if nobody calls it; if it holds the name of a block "
+                "of gpu.jsonc, giving that block another name also ends this")
+    if label == "larger-in-account":
+        size = next((c["before"] for c in resource.get("changes", ()) if c["path"] == "size"), None)
+        to = f" to {size}" if isinstance(size, int) else ""
+        return (f"network volumes can only grow, so `gpu serverless deploy` cannot put it back and refuses to plan (and so to apply any change "
+                f"of this project) until gpu.jsonc says the new size: set volume.size_gb{to} in gpu.jsonc")
     if label == "marker-lost":
         return (f"an endpoint this project applied lost its GPUCTL_PROJECT marker: `gpu serverless deploy -y` writes GPUCTL_PROJECT={project_id} "
                 f"back, or set it on endpoint {ref} in the console")
@@ -77,7 +93,18 @@ def is_drift(resource: dict) -> bool:
     return resource["action"] in DRIFTING or label_of(resource) is not None
 
 
-def _field(change: dict) -> dict:
+def field_advice(change: dict, label: str | None = None) -> str:
+    """What one differing field asks the user to do: its origin's advice, unless pull cannot
+    take the account's value, which that advice offers."""
+    origin = origin_of(change)
+    if label == "larger-in-account":
+        return "the account's volume is larger; volumes never shrink: set volume.size_gb in gpu.jsonc to the account's size"
+    if change["path"].startswith("env.") and change["sensitive"] and change["before"] is not None and origin != "config":
+        return ADDED_ENV_ADVICE if change["after"] is None else SECRET_ADVICE
+    return ORIGIN_ADVICE[origin]
+
+
+def _field(change: dict, label: str | None = None) -> dict:
     origin = origin_of(change)
     return {
         "path": change["path"],
@@ -86,7 +113,7 @@ def _field(change: dict) -> dict:
         "origin": origin,
         "sensitive": change["sensitive"],
         "forces_replace": change["forces_replace"],
-        "what_to_do": ORIGIN_ADVICE[origin],
+        "what_to_do": field_advice(change, label),
     }
 
 
@@ -94,7 +121,7 @@ def _entry(resource: dict, project_id: str) -> dict:
     """One drifted resource. A resource missing from the account (or from gpu.jsonc) lists no
     fields: the whole resource is the difference, and its fields are gpu.jsonc's, not drift."""
     label = label_of(resource)
-    listed = resource["action"] in ("update", "replace")
+    listed = resource["action"] in ("update", "replace") or label == "larger-in-account"
     if resource["action"] == "create" and label is None and resource["changes"] and all(origin_of(c) == "config" for c in resource["changes"]):
         advice = "new in gpu.jsonc and not deployed yet: `gpu serverless deploy -y` creates it"
     else:
@@ -108,7 +135,7 @@ def _entry(resource: dict, project_id: str) -> dict:
         "drift": label,
         "reason": resource["reason"],
         "what_to_do": advice,
-        "changes": [_field(c) for c in resource["changes"]] if listed else [],
+        "changes": [_field(c, label) for c in resource["changes"]] if listed else [],
     }
 
 

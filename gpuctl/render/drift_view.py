@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 
 from gpuctl.render import md
-from gpuctl.render.drift import LABEL_WORDS, ORIGIN_ADVICE, ORIGIN_WORDS, ORIGINS, label_advice, signed_money
+from gpuctl.render.drift import ADDED_ENV_ADVICE, LABEL_WORDS, ORIGIN_ADVICE, ORIGIN_WORDS, ORIGINS, SECRET_ADVICE, label_advice, signed_money
 from gpuctl.render.words import for_people, show
 
 LIMIT = 60_000  # GitHub caps an issue body at 65,536 characters
@@ -21,6 +21,23 @@ SHORT_ADVICE = {
 
 
 COUNTED_ORIGIN = ORIGIN_WORDS | {"unknown": "of unknown origin"}
+
+# A field whose advice is not its origin's (pull cannot take the account's value), in a table cell.
+SHORT_FIELD_ADVICE = {
+    SECRET_ADVICE: "`deploy -y` writes gpu.jsonc's · keep: set it where gpu.jsonc reads it (pull never writes secrets)",
+    ADDED_ENV_ADVICE: "`deploy -y` removes it · keep: declare it in runpod.env (pull never copies its value)",
+}
+
+
+def _own_advice(change: dict) -> bool:
+    """Whether a field's advice is its own rather than its origin's."""
+    return change["what_to_do"] != ORIGIN_ADVICE[change["origin"]]
+
+
+def _short(change: dict) -> str:
+    if not _own_advice(change):
+        return SHORT_ADVICE[change["origin"]]
+    return SHORT_FIELD_ADVICE.get(change["what_to_do"], change["what_to_do"])
 
 
 def cost_line(doc: dict) -> str:
@@ -93,9 +110,12 @@ def _text_entry(entry: dict) -> list[str]:
     width = max((len(c["path"]) for c in changes), default=0)
     for c in changes:
         lines.append(f"  {c['path'].ljust(width)}  gpu.jsonc {show(c['config'])}  account {show(c['account'])}  [{ORIGIN_WORDS[c['origin']]}]")
-    origins = list(dict.fromkeys(c["origin"] for c in changes))
+    origins = list(dict.fromkeys(c["origin"] for c in changes if not _own_advice(c)))
+    if entry["drift"] == "unmanaged" and entry["reason"]:  # whether it holds a block's name or looks like one
+        lines.append(f"  why: {entry['reason']}")
     if _says_more(entry):
         lines.append(f"  what to do: {entry['what_to_do']}")
+    lines += [f"  {c['path']}: {c['what_to_do']}" for c in changes if _own_advice(c) and not entry["drift"]]  # a label's advice says it
     lines += [f"  {ORIGIN_WORDS[o]}: {ORIGIN_ADVICE[o]}" for o in origins]
     return lines
 
@@ -116,13 +136,15 @@ def _md_entry(doc: dict, entry: dict) -> str:
     ident = f" ({_code(entry['id'])})" if entry["id"] else ""
     label = LABEL_WORDS.get(entry["drift"] or "")
     parts = [f"### {_code(entry['address'])}{ident}: {md.text(label or entry['reason'] or entry['action'])}\n"]
+    if entry["drift"] == "unmanaged" and entry["reason"]:
+        parts.append(f"\n**Why:** {md.text(entry['reason'])}\n")
     if _says_more(entry):
         parts.append(f"\n**What to do:** {_advice(entry['what_to_do'])}\n")
     if entry["changes"]:
         parts.append("\n| path | gpu.jsonc | account | origin | what to do |\n|---|---|---|---|---|\n")
         for c in entry["changes"]:
             replace = " (forces replacement)" if c["forces_replace"] else ""
-            parts.append(f"| {_code(c['path'])} | {_code(show(c['config']))} | {_code(show(c['account']))} | {ORIGIN_WORDS[c['origin']]}{replace} | {_cell(SHORT_ADVICE[c['origin']])} |\n")
+            parts.append(f"| {_code(c['path'])} | {_code(show(c['config']))} | {_code(show(c['account']))} | {ORIGIN_WORDS[c['origin']]}{replace} | {_cell(_short(c))} |\n")
     costs = _cost_parts(doc, entry["address"])
     if costs:
         parts.append("\n" + "".join(f"- 💸 {html.escape(p)}\n" for p in costs))
@@ -144,7 +166,8 @@ def _advice(text: str) -> str:
 
 def _md_labels(doc: dict) -> str:
     """What each label in this report asks the user to do; only the labels that occur."""
-    origins = [o for o in ORIGINS if doc["summary"]["origins"][o]]
+    advised = {c["origin"] for e in doc["drift"] for c in e["changes"] if not _own_advice(c)}
+    origins = [o for o in ORIGINS if o in advised]
     lines = [f"- **{ORIGIN_WORDS[o]}**: {ORIGIN_ADVICE[o]}\n" for o in origins]
     seen = {e["drift"]: e for e in doc["drift"] if e["drift"]}
     # What the label asks of any resource, not of the last one that carries it (its id would

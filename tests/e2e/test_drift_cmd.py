@@ -216,3 +216,37 @@ def test_a_report_made_while_a_deploy_applies_says_so(account, tmp_path):
     assert deploy.wait(timeout=120) == 0
     after = drift(account, other, "--json")
     assert after.code == 0 and after.json()["applying"] is None
+
+
+def test_a_volume_grown_in_the_console_is_drift_not_an_error(account, tmp_path):
+    """Someone grew the project's network volume in the console (it was full). deploy cannot
+    shrink it and refuses to plan until gpu.jsonc says the new size, but for drift it is a
+    difference to report, with the size on both sides and what to set: exit 2 and every other
+    difference still reported, never exit 1, which the drift job reads as "could not look" and
+    so opens no issue at all."""
+    config = echo_config(env={"TOKEN": "${DRIFT_TOKEN}"}, volume="models")
+    proj = project(tmp_path / "proj", config)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env={"DRIFT_TOKEN": SECRET}).code == 0
+    (volume,) = account.volumes()
+    assert account.server.http.patch(f"/v2/network-volumes/{volume['id']}", json={"size": 60}).status_code == 200
+    console_patch(account, {"workers": {"max": 4}})
+    writes = account.writes()
+
+    result = drift(account, proj, "--json")
+    assert result.code == 2, result.err
+    doc = result.json()
+    jsonschema.validate(doc, DRIFT_SCHEMA)
+    grown = next(e for e in doc["drift"] if e["kind"] == "network_volume")
+    assert (grown["address"], grown["id"], grown["drift"]) == ("network_volume.models@EU-RO-1", volume["id"], "larger-in-account")
+    (size,) = grown["changes"]
+    assert (size["path"], size["config"], size["account"]) == ("size", 20, 60)
+    assert "volume.size_gb" in grown["what_to_do"] and "60" in grown["what_to_do"] and "deploy -y" not in size["what_to_do"]
+    assert any(c["path"] == "workers.max" for e in doc["drift"] for c in e["changes"])  # the rest is still reported
+    assert doc["summary"]["labels"]["larger-in-account"] == 1
+    text = drift(account, proj)
+    assert text.code == 2 and "network_volume.models@EU-RO-1" in text.out and "volume.size_gb" in text.out
+    markdown = drift(account, proj, "--format", "markdown")
+    assert markdown.code == 2 and "larger in the account" in markdown.out
+    assert account.writes() == writes
+    plan = account.gpu("serverless", "deploy", "--plan", cwd=proj, env={"DRIFT_TOKEN": SECRET})
+    assert plan.code == 1 and "network volumes can only grow" in plan.err  # deploy still refuses to plan a shrink

@@ -215,3 +215,23 @@ def test_a_refused_record_write_is_said_and_leaves_origins_unknown(account, tmp_
     assert "the last-applied record was not written" in result.err and records(account) == {}
     console_patch(account, {"workers": {**endpoint(account)["workers"], "max": 5}})
     assert fields(plan(account, proj)[1]) == {"workers.max": "unknown"}
+
+
+def test_a_value_kept_with_pull_is_remembered_by_the_next_deploy_so_the_next_console_edit_is_not_a_conflict(account, tmp_path):
+    """The documented way to keep a console edit: `pull --write`, then deploy (the merge of its
+    pull request) with nothing to change. The record still held the value applied before, so the
+    next console edit of that field read as "changed in both", a conflict nobody made, whose
+    advice is to choose a side. A deploy that finds an endpoint in sync but its record behind
+    brings the record up to date, and writes nothing when the record is current."""
+    proj = deployed(account, tmp_path)
+    ep = endpoint(account)
+    console_patch(account, {"workers": {**ep["workers"], "max": 4}})
+    assert account.gpu("serverless", "pull", "--write", cwd=proj, env=ENV).code == 0
+    kept = account.gpu("serverless", "deploy", "-y", cwd=proj, env=ENV)
+    assert kept.code == 0 and "No changes" in kept.out, kept.out + kept.err
+    writes = account.writes()
+    again = account.gpu("serverless", "deploy", "-y", cwd=proj, env=ENV)
+    assert again.code == 0 and account.writes() == writes  # the record is current: nothing to write
+
+    console_patch(account, {"workers": {**endpoint(account)["workers"], "max": 6}})
+    assert fields(plan(account, proj)[1]) == {"workers.max": "account"}

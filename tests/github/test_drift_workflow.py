@@ -178,3 +178,32 @@ def test_an_issue_closed_while_the_drift_persists_is_followed_by_a_new_one(gha, 
     assert new["number"] != issue["number"] and "workers.min" in new["body"]
     assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"
     assert len(fake.real_issues()) == 2
+
+
+def test_the_issue_says_how_to_end_the_drift_through_the_repository_s_workflows(gha, fake, account, tmp_path):
+    """A repository applies gpu.jsonc through review and merge, so the issue says how to end
+    the drift there: put the account back by running the apply workflow by hand with replan
+    (or deploy from the default branch), or keep the account's values with pull --write on a
+    branch and a pull request, after which a drift run closes the issue. "pull --write" alone
+    would leave the change on someone's laptop and the issue open."""
+    _checkout, issue = _drifted(gha, fake, account, tmp_path)
+    body = issue["body"]
+    assert "### Ending this drift" in body
+    assert "`replan`" in body and "apply workflow" in body
+    assert "pull request" in body and "`gpu serverless pull --write`" in body
+
+
+def test_drift_that_comes_back_after_the_issue_closed_opens_a_new_issue(gha, fake, account, tmp_path):
+    """gpuctl closed the issue when the account matched again; drift that comes back later is
+    a new event: a new issue (which notifies watchers), never an edit of the closed one."""
+    checkout, issue = _drifted(gha, fake, account, tmp_path)
+    console_min_workers(account, 0)
+    assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"
+    assert fake.issues[issue["number"]]["state"] == "closed"
+
+    console_min_workers(account, 1)
+    back = gha.run(DRIFT, schedule(checkout))
+    assert back.job("drift").status == "success" and back.job("drift").step("gpuctl").outputs["exit_code"] == "2"
+    (new,) = [i for i in fake.real_issues() if i["state"] == "open"]
+    assert new["number"] != issue["number"] and "<code>1</code>" in new["body"]
+    assert fake.issues[issue["number"]]["state"] == "closed"
