@@ -59,3 +59,46 @@ def test_a_thousand_endpoints_sharing_a_warning_and_breaking_a_policy_stay_under
     doc = json.loads(cli([*PLAN[:-2], "--format", "json"], tmp_path).out)
     small = render_markdown(doc, limit=6_000)  # the summary alone is over: cut, and said
     assert len(small) <= 6_000 and "the summary above is cut" in small and small.count("```") % 2 == 0
+
+
+MENTIONS = ("@octocat", "@acme/security-team")
+
+
+def _linked_mentions(markdown: str) -> list[str]:
+    """What GitHub would turn into a mention (a notification to that user or team): an `@name`
+    in the text of the rendered comment outside code, preformatted text and links, not right
+    after a word character (GitHub's mention filter)."""
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+
+    class Text(HTMLParser):
+        inside = 0
+
+        def handle_starttag(self, tag, attrs):
+            self.inside += tag in ("code", "pre", "a")
+
+        def handle_endtag(self, tag):
+            self.inside -= tag in ("code", "pre", "a")
+
+        def handle_data(self, data):
+            if not self.inside:
+                found.extend(re.findall(r"(?<![\w`])@[A-Za-z0-9][\w/-]*", data))
+
+    Text(convert_charrefs=True).feed(_html(markdown))
+    return found
+
+
+def test_an_at_name_in_a_pull_request_s_config_mentions_nobody(cli, tmp_path):
+    """GitHub notifies every user or team an `@name` in a comment names: a pull request whose
+    endpoint is named `@acme/security-team` must not make gpuctl's comment page that team (or,
+    from a fork, anyone the fork's author chooses). Headings, warnings, notes and policy
+    violations are outside code; each `@` there is shown but links nobody."""
+    blocks = [{"name": name, "template": "vllm", "gpu_type": "NVIDIA L4", "gpu_types": ["NVIDIA A40"], "scaling": {"max_workers": 3}}
+              for name in ("api", *MENTIONS)]
+    (tmp_path / "gpu.jsonc").write_text(json.dumps({"project_id": "p", "serverless": blocks, "policy": {"max_max_workers": 1}}))
+    (tmp_path / "observed.json").write_text('{"provider": "runpod"}')
+    result = cli(PLAN, tmp_path)
+    assert result.code == 4, result.err
+    assert all(f"endpoint.{m}" in result.out.replace("\u200b", "").replace("&#8203;", "") for m in MENTIONS)  # still shown
+    assert _linked_mentions(result.out) == []

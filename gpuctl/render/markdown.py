@@ -8,8 +8,6 @@ own closed section, so the summary, the cost and the warnings stay on the first 
 
 from __future__ import annotations
 
-import html
-
 from gpuctl.render import md
 from gpuctl.render.policy import policy_markdown
 from gpuctl.render.words import (
@@ -42,7 +40,7 @@ def _lines(resource: dict) -> list[str]:
 
 def _section(resource: dict, fold: bool) -> str:
     body = "\n".join(_escape(line) for line in _lines(resource)) or "(no field changes)"
-    summary = f"<code>{symbol(resource)}</code> {html.escape(heading(resource))}"
+    summary = f"<code>{symbol(resource)}</code> {md.html_text(heading(resource))}"
     return f"<details{'' if fold else ' open'}><summary>{summary}</summary>\n\n```diff\n{body}\n```\n</details>\n"
 
 
