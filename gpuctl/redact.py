@@ -190,6 +190,7 @@ def output_forms(secret: str) -> set[str]:
         lambda s: printable(s, keep_newlines=False),
         lambda s: printable(s).replace("\n", "\\n"),  # `logs`: tabs kept, line breaks escaped
         md.text,
+        md.html_text,
         lambda s: md.code_html(s)[len("<code>"):-len("</code>")],
         html.escape,
         lambda s: html.escape(s, quote=False),

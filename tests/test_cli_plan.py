@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, run_cli
 
 CASE = FIXTURES / "plans" / "recipe-whisper-nochange"
 PLAN = ["serverless", "deploy", "--plan", "--observed", "observed.json", "--provider", "runpod"]
@@ -133,3 +133,15 @@ def test_no_traceback_without_debug_and_one_with(cli, project, monkeypatch):
     assert quiet.code == 1 and "Traceback" not in quiet.err and "internal error: RuntimeError: synthetic failure" in quiet.err
     loud = cli([*PLAN, "--debug"], project)
     assert loud.code == 1 and "Traceback" in loud.err
+
+
+def test_a_replace_says_the_endpoint_is_deleted_and_gets_a_new_id_and_url():
+    """A replace deletes the endpoint and creates it again (engine/apply.py): its callers lose
+    its URL, and requests fail in between. A reviewer must read that in every rendering, as
+    Terraform's `-/+ destroy and then create replacement`, not only that a field "cannot change
+    in place"."""
+    case = FIXTURES / "plans" / "replace-load-balancer"
+    for fmt in ("text", "markdown", "json"):
+        result = run_cli(["serverless", "deploy", "--plan", "--observed", "observed.json", "--provider", "runpod", "--format", fmt], cwd=case)
+        assert result.code == 0, result.err
+        assert "deleted and created again" in result.out and "new id and URL" in result.out, (fmt, result.out)

@@ -10,6 +10,7 @@ import re
 from markdown_it import MarkdownIt
 
 from gpuctl.render.md import code, text
+from tests.conftest import ROOT
 
 HOSTILE = "evil`|$0.00/h|<details><summary>No changes</summary>[ok](https://x.example)"
 PLAN = ["serverless", "deploy", "--plan", "--observed", "observed.json", "--provider", "runpod", "--format", "markdown"]
@@ -59,3 +60,67 @@ def test_a_thousand_endpoints_sharing_a_warning_and_breaking_a_policy_stay_under
     doc = json.loads(cli([*PLAN[:-2], "--format", "json"], tmp_path).out)
     small = render_markdown(doc, limit=6_000)  # the summary alone is over: cut, and said
     assert len(small) <= 6_000 and "the summary above is cut" in small and small.count("```") % 2 == 0
+
+
+MENTIONS = ("@octocat", "@acme/security-team")
+
+
+def _linked_mentions(markdown: str) -> list[str]:
+    """What GitHub would turn into a mention (a notification to that user or team): an `@name`
+    in the text of the rendered comment outside code, preformatted text and links, not right
+    after a word character (GitHub's mention filter)."""
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+
+    class Text(HTMLParser):
+        inside = 0
+
+        def handle_starttag(self, tag, attrs):
+            self.inside += tag in ("code", "pre", "a")
+
+        def handle_endtag(self, tag):
+            self.inside -= tag in ("code", "pre", "a")
+
+        def handle_data(self, data):
+            if not self.inside:
+                found.extend(re.findall(r"(?<![\w`])@[A-Za-z0-9][\w/-]*", data))
+
+    Text(convert_charrefs=True).feed(_html(markdown))
+    return found
+
+
+def test_an_at_name_in_a_pull_request_s_config_mentions_nobody(cli, tmp_path):
+    """GitHub notifies every user or team an `@name` in a comment names: a pull request whose
+    endpoint is named `@acme/security-team` must not make gpuctl's comment page that team (or,
+    from a fork, anyone the fork's author chooses). Headings, warnings, notes and policy
+    violations are outside code; each `@` there is shown but links nobody."""
+    blocks = [{"name": name, "template": "vllm", "gpu_type": "NVIDIA L4", "gpu_types": ["NVIDIA A40"], "scaling": {"max_workers": 3}}
+              for name in ("api", *MENTIONS)]
+    (tmp_path / "gpu.jsonc").write_text(json.dumps({"project_id": "p", "serverless": blocks, "policy": {"max_max_workers": 1}}))
+    (tmp_path / "observed.json").write_text('{"provider": "runpod"}')
+    result = cli(PLAN, tmp_path)
+    assert result.code == 4, result.err
+    assert all(f"endpoint.{m}" in result.out.replace("\u200b", "").replace("&#8203;", "") for m in MENTIONS)  # still shown
+    assert _linked_mentions(result.out) == []
+
+
+def test_a_truncated_comment_says_what_it_left_out_and_names_every_deletion(cli, tmp_path):
+    """Past GitHub's limit the comment stops listing resources. Deletions come last in a plan,
+    so they are the first to be cut: the note counts what is left out by action and names the
+    endpoints that would be deleted or replaced, so a reviewer never approves a deletion the
+    comment does not show."""
+    observed = json.loads((ROOT / "fixtures" / "plans" / "prune-delete" / "observed.json").read_text())
+    old, observed["networkVolumes"] = observed["endpoints"][0], []
+    observed["endpoints"] = [old | {"name": f"retired-{i}", "id": f"old{i:011d}", "env": {"GPUCTL_PROJECT": "big"}, "networkVolumes": []} for i in range(3)]
+    blocks = [{"name": f"service-{i:03d}", "template": "vllm", "gpu_type": "NVIDIA L4"} for i in range(300)]
+    (tmp_path / "gpu.jsonc").write_text(json.dumps({"project_id": "big", "serverless": blocks}))
+    (tmp_path / "observed.json").write_text(json.dumps(observed))
+    result = cli([*PLAN, "--prune"], tmp_path)
+    assert result.code == 0, result.err
+    assert len(result.out) <= 65_536
+    shown = result.out.count("<details")
+    note = result.out[result.out.index("> **Truncated:**"):]
+    assert f"{300 + 3 - shown} more resources not shown" in note
+    assert f"{300 - shown} to create, 3 to delete" in note
+    assert all(f"`endpoint.retired-{i}`" in note for i in range(3))

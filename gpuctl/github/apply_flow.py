@@ -188,7 +188,7 @@ def _endpoint_lines(result: dict) -> str:
 def _applied(job: Job, key: str, result: dict, reviewed: bool, done: list[str]) -> Applied:
     counts = _counts(result["outcome"]["done"])
     what = "the reviewed plan" if reviewed else "the plan as it was at this run (replan)"
-    earlier = (f"Already in place, so not applied again: {', '.join(done)}.\n\n" if done else "")
+    earlier = (f"Already in place, so not applied again: {', '.join(md_text(a) for a in done)}.\n\n" if done else "")
     body = f"### gpuctl applied `{key}`\n\nApplied {what}: {counts}.\n\n{earlier}{_endpoint_lines(result)}\n" + runner.plan_markdown(result["plan"])
     health = result.get("health")
     if health is not None and not health["healthy"]:
@@ -217,9 +217,9 @@ def _stopped(job: Job, key: str, exc: runner.Stopped) -> Applied:
     again applies the rest while it is still the plan."""
     job.app.note(f"{key}: {exc.format()}")
     outcome = exc.result["outcome"]
-    lines = ([f"- done: {d['action']} `{d['address']}`" + (f" ({d['id']})" if d.get("id") else "") for d in outcome["done"]]
-             + [f"- failed: {f['action']} `{f['address']}`: {f['error']}" for f in outcome["failed"]]
-             + [f"- not attempted: {n['action']} `{n['address']}`" for n in outcome["not_attempted"]])
+    lines = ([f"- done: {d['action']} {md_code(d['address'])}" + (f" ({md_text(d['id'])})" if d.get("id") else "") for d in outcome["done"]]
+             + [f"- failed: {f['action']} {md_code(f['address'])}: {md_text(f['error'])}" for f in outcome["failed"]]
+             + [f"- not attempted: {n['action']} {md_code(n['address'])}" for n in outcome["not_attempted"]])
     counts = _counts(outcome["done"])
     code = _failed(exc)
     again = ("The job was cancelled. Run it again" if code == ExitCode.INTERRUPTED else "Run the job again once the cause is fixed")

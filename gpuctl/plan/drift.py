@@ -177,7 +177,11 @@ def _account_value_shown(change: FieldChange) -> FieldChange:
     at the last apply (origin config: the account is as the record's digest says, and the
     record kept a digest, not "set"). Any other account value may be a secret: one a `${VAR}`
     or someone in the console set. Shown next to a literal that replaces it, it would reach a
-    pull-request comment, which a fork can trigger by writing any literal (ADR 2)."""
+    pull-request comment, which a fork can trigger by writing any literal (ADR 2). So a literal
+    removed from gpu.jsonc (origin config) shows the value it removes, as Terraform shows it;
+    a removed key of any other origin stays hidden."""
+    if change.path.startswith("env.") and change.after is None and change.origin is Origin.CONFIG and isinstance(change.before, str):
+        return replace(change, sensitive=False)
     if not change.path.startswith("env.") or change.sensitive or change.before is None or change.origin is Origin.CONFIG:
         return change
     return replace(change, before=Sensitive(str(change.before)))

@@ -61,7 +61,7 @@ def _endpoint_change(spec: EndpointSpec, live: dict | None, declared: dict) -> R
         return ResourceChange(action=Action.NOOP, id=live.get("id"), **common)
     if any(c.forces_replace for c in changes):
         forced = ", ".join(c.path for c in changes if c.forces_replace)
-        return ResourceChange(action=Action.REPLACE, id=live.get("id"), reason=f"{forced} cannot change in place", changes=changes, **common)
+        return ResourceChange(action=Action.REPLACE, id=live.get("id"), reason=f"{forced} cannot change in place: the endpoint is deleted and created again, with a new id and URL", changes=changes, **common)
     return ResourceChange(action=Action.UPDATE, id=live.get("id"), reason=_update_reason(changes), changes=changes, **common)
 
 

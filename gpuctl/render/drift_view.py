@@ -4,8 +4,6 @@ what `--json` says; sensitive values are `(sensitive)` in all three."""
 
 from __future__ import annotations
 
-import html
-
 from gpuctl.render import md
 from gpuctl.render.drift import ADDED_ENV_ADVICE, LABEL_WORDS, ORIGIN_ADVICE, ORIGIN_WORDS, ORIGINS, SECRET_ADVICE, label_advice, signed_money
 from gpuctl.render.words import for_people, show
@@ -147,7 +145,7 @@ def _md_entry(doc: dict, entry: dict) -> str:
             parts.append(f"| {_code(c['path'])} | {_code(show(c['config']))} | {_code(show(c['account']))} | {ORIGIN_WORDS[c['origin']]}{replace} | {_cell(_short(c))} |\n")
     costs = _cost_parts(doc, entry["address"])
     if costs:
-        parts.append("\n" + "".join(f"- 💸 {html.escape(p)}\n" for p in costs))
+        parts.append("\n" + "".join(f"- 💸 {md.html_text(p)}\n" for p in costs))
     return "".join(parts) + "\n"
 
 
@@ -181,8 +179,8 @@ def render_markdown(doc: dict, limit: int = LIMIT) -> str:
     project, provider = _code(doc["project_id"]), _code(doc["provider"])
     if doc["in_sync"]:
         return f"## gpuctl drift: project {project} is in sync\n\nThe account ({provider}) matches gpu.jsonc.\n"
-    text = (f"## gpuctl drift: project {project}: {html.escape(headline(doc))}\n\n"
-            f"**Summary:** {html.escape(headline(doc))}. Cost of the drift (the account against gpu.jsonc; indicative, USD): "
+    text = (f"## gpuctl drift: project {project}: {md.html_text(headline(doc))}\n\n"
+            f"**Summary:** {md.html_text(headline(doc))}. Cost of the drift (the account against gpu.jsonc; indicative, USD): "
             f"**{cost_line(doc)}**.\n\nFound by `gpu serverless drift` against provider {provider}, config {_code(doc['config'])}.\n\n")
     if doc.get("applying"):
         text += f"> **Note:** {md.text(applying_note(doc))}\n\n"

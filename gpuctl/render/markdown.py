@@ -8,8 +8,6 @@ own closed section, so the summary, the cost and the warnings stay on the first 
 
 from __future__ import annotations
 
-import html
-
 from gpuctl.render import md
 from gpuctl.render.policy import policy_markdown
 from gpuctl.render.words import (
@@ -42,7 +40,7 @@ def _lines(resource: dict) -> list[str]:
 
 def _section(resource: dict, fold: bool) -> str:
     body = "\n".join(_escape(line) for line in _lines(resource)) or "(no field changes)"
-    summary = f"<code>{symbol(resource)}</code> {html.escape(heading(resource))}"
+    summary = f"<code>{symbol(resource)}</code> {md.html_text(heading(resource))}"
     return f"<details{'' if fold else ' open'}><summary>{summary}</summary>\n\n```diff\n{body}\n```\n</details>\n"
 
 
@@ -108,6 +106,27 @@ def _notices(title: str, mark: str, items: list[dict], shown: int = 20) -> str:
     return f"\n**{title}**\n\n" + "".join(lines)
 
 
+DESTROYING = ("replace", "delete")  # left out, these are named: a reviewer must not approve one unseen
+
+
+def _left_out(rest: list[dict]) -> str:
+    """The note that ends a cut comment: how many resources of each action it leaves out, the
+    ones it would delete or replace by name, and where the whole plan is. Deletions come last in
+    a plan, so they are the first to be cut."""
+    counts: dict[str, int] = {}
+    for r in rest:
+        counts[r["action"]] = counts.get(r["action"], 0) + 1
+    what = ", ".join(f"{n} {_ACTION_WORDS.get(a, a)}" for a, n in sorted(counts.items(), key=lambda an: list(_ACTION_WORDS).index(an[0])))
+    named = "".join(f" To {a}: {_addresses([r['address'] for r in rest if r['action'] == a])}." for a in DESTROYING if counts.get(a))
+    n = len(rest)
+    return (f"\n> **Truncated:** {n} more resource{'s' if n != 1 else ''} not shown to stay under GitHub's comment limit ({what}).{named} "
+            "Run `gpu serverless deploy --plan` or download the JSON plan (`--format json`) for the full plan.\n")
+
+
+_ACTION_WORDS = {"create": "to create", "update": "to update", "replace": "to replace", "delete": "to delete", "orphan": "orphaned",
+                 "preserve": "to preserve", "no-op": "unmanaged"}
+
+
 def render_markdown(doc: dict, limit: int = LIMIT) -> str:
     doc = for_people(doc)
     parts = [f"### gpuctl plan: {summary_line(doc).removeprefix('Plan: ')}\n",
@@ -128,10 +147,8 @@ def render_markdown(doc: dict, limit: int = LIMIT) -> str:
         return text
     for i, resource in enumerate(listed):
         section = _section(resource, fold)
-        if len(text) + len(section) > limit - 400:
-            rest = len(listed) - i
-            text += (f"\n> **Truncated:** {rest} more resource{'s' if rest != 1 else ''} not shown to stay under GitHub's comment limit. "
-                     "Run `gpu serverless deploy --plan` or download the JSON plan (`--format json`) for the full plan.\n")
+        if len(text) + len(section) > limit - 1_600:  # room for the note, which names up to 2 × ADDRESSES resources
+            text += _left_out(listed[i:])
             break
         text += section
     return text

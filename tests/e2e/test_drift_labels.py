@@ -235,3 +235,25 @@ def test_a_value_kept_with_pull_is_remembered_by_the_next_deploy_so_the_next_con
 
     console_patch(account, {"workers": {**endpoint(account)["workers"], "max": 6}})
     assert fields(plan(account, proj)[1]) == {"workers.max": "account"}
+
+
+def test_an_env_literal_removed_from_gpu_jsonc_shows_the_value_it_removes(account, tmp_path):
+    """A literal gpu.jsonc held at the last apply is no secret (it is in the repository), and
+    removing it changes what workers read: the plan shows `- env.GREETING = "hello"`, as
+    Terraform shows what it removes (docs/plans.md: an account value is shown when it is the
+    literal of the last apply). A removed `${VAR}` value stays hidden."""
+    proj = deployed(account, tmp_path)
+    cfg = config()
+    cfg["serverless"]["runpod"]["env"] = {}  # GREETING (a literal) and TOKEN (from ${LABEL_TOKEN}) removed
+    (proj / "gpu.jsonc").write_text(json.dumps(cfg))
+    code, doc, text, markdown = plan(account, proj)
+    assert code == 2
+    (change,) = [r for r in doc["resource_changes"] if r["action"] == "update"]
+    by_path = {c["path"]: c for c in change["changes"]}
+    assert by_path["env.GREETING"] | {"origin": None} == {"path": "env.GREETING", "before": "hello", "after": None, "sensitive": False,
+                                                          "forces_replace": False, "origin": None}
+    assert by_path["env.GREETING"]["origin"] == "config"
+    assert by_path["env.TOKEN"]["before"] == {"sensitive": True} and by_path["env.TOKEN"]["sensitive"] is True
+    assert re.search(r'- env\.GREETING += "hello"   # changed in gpu\.jsonc', text), text
+    assert re.search(r'- env\.GREETING += "hello"   # changed in gpu\.jsonc', markdown)
+    assert re.search(r"- env\.TOKEN += \(sensitive\)", text)
