@@ -156,7 +156,8 @@ def test_an_input_file_that_cannot_be_read_says_how_to_fix_it(deployed):
 
 def test_timeout_leaves_the_job_running_and_job_cancel_stops_it(deployed):
     account, proj = deployed
-    waited = account.gpu("serverless", "invoke", "talk", "--input", '{"sleep": 60}', "--timeout", "1.5", cwd=proj)
+    # a duration as every other waiting flag takes it (warm --timeout 15m, --lock-timeout 5m)
+    waited = account.gpu("serverless", "invoke", "talk", "--input", '{"sleep": 60}', "--timeout", "1.5s", cwd=proj)
     assert waited.code == 1 and "did not end within the timeout" in waited.err, waited.err
     job_id = re.search(r"job (\S+) did not end", waited.err).group(1)
     assert f"gpu serverless job status talk {job_id}" in waited.err
