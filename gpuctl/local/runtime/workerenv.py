@@ -68,7 +68,7 @@ def command_of(env: dict[str, str]) -> tuple[list[str], Path | None]:
         raise SpawnError(f"{COMMAND} must be a non-empty JSON array of strings, got {raw!r}")
     cwd = Path(env[CWD]).expanduser() if env.get(CWD) else None
     if cwd is not None and not cwd.is_dir():
-        raise SpawnError(f"{CWD} {str(cwd)!r} is not a directory")
+        raise SpawnError(f"{CWD} {str(cwd)!r} is not a directory: create it, or fix local.cwd in gpu.jsonc and deploy again")
     if argv[0] in ("python", "python3"):
         argv = [sys.executable, *argv[1:]]  # the interpreter gpuctl runs in, whatever PATH says
     return argv, cwd
