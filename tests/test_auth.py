@@ -157,8 +157,13 @@ def test_status_of_a_file_without_a_key(gpu, env):
     Path(env["GPUCTL_CONFIG_DIR"]).mkdir(parents=True)
     (Path(env["GPUCTL_CONFIG_DIR"]) / "credentials.json").write_text("not json")
     status = gpu("auth", "status")
-    assert status.code == 1 and f"the API key file {Path(env['GPUCTL_CONFIG_DIR']) / 'credentials.json'} is damaged" in status.out
+    # a key that is there but cannot be used is an error, reported as every other command reports
+    # it: problem and fix together on stderr, `error:` first; stdout holds no half of it
+    damaged = f"the API key file {Path(env['GPUCTL_CONFIG_DIR']) / 'credentials.json'} is damaged"
+    assert status.code == 1 and status.out == ""
+    assert status.err.startswith(f"error: {damaged}") and "\nhint: " in status.err
     assert "gpu auth login" in status.err and "gpu auth logout" in status.err
+    assert status.err == gpu("serverless", "list").err  # the same words as a command that needs the key
     with_env = gpu("auth", "status", "--json", extra={"RUNPOD_API_KEY": ENV_KEY})  # the variable wins: a warning only
     assert with_env.code == 0 and json.loads(with_env.out)["problem"] is None and "is damaged" in json.loads(with_env.out)["key_file_problem"]["summary"]
 

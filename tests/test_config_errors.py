@@ -155,3 +155,15 @@ def test_a_missing_config_hint_fits_whether_a_path_was_given(tmp_path, args, hin
     """`--config nope.jsonc` used to be told to "pass --config PATH", the flag it had just used."""
     result = run_cli(args, tmp_path)
     assert result.code == 1 and "does not exist" in result.err and hint in result.err, result.err
+
+
+def test_a_local_cwd_that_does_not_exist_is_a_warning_before_any_job_fails(tmp_path):
+    """deploy said nothing and every job then failed with `GPUCTL_LOCAL_CWD '...' is not a
+    directory`, a name gpu.jsonc never uses."""
+    config = {"project_id": "p", "serverless": {"template": "custom-image", "gpu_type": "NVIDIA L4", "runpod": {"image_name": "a/b:1"},
+                                                "local": {"command": ["python", "h.py"], "cwd": "worker"}}}
+    (tmp_path / "gpu.jsonc").write_text(json.dumps(config))
+    missing = run_cli(["config", "validate"], tmp_path)
+    assert missing.code == 0 and f"local.cwd worker ({tmp_path / 'worker'}) is not a directory" in missing.out, missing.out
+    (tmp_path / "worker").mkdir()
+    assert "local.cwd" not in run_cli(["config", "validate"], tmp_path).out

@@ -58,6 +58,23 @@ def test_close_names_of_gpuctl_s_own_options_and_commands_are_suggested(tmp_path
     assert command.code == 1 and "did you mean deploy?" in command.err and "delpoy" not in command.err
 
 
+@pytest.mark.parametrize("args, meant", [
+    (["serverless", "deploy", "--dry-run"], "--plan"),  # was "did you mean --prune?"
+    (["serverless", "rollback", "echo", "--to", "1", "--dry-run"], "--plan"),
+    (["serverless", "deploy", "-f", "gpu.jsonc"], "--config"),  # kubectl's -f
+    (["serverless", "list", "--file", "gpu.jsonc"], "--config"),
+])
+def test_another_tool_s_name_for_an_option_points_to_gpuctl_s(tmp_path, args, meant):
+    """A newcomer types what kubectl, helm or terraform call it; close spellings alone missed it."""
+    result = run_cli(args, tmp_path)
+    assert result.code == 1 and f"did you mean {meant}?" in result.err, result.err
+
+
+def test_a_synonym_is_not_offered_where_the_command_has_no_such_option(tmp_path):
+    result = run_cli(["serverless", "list", "--dry-run"], tmp_path)  # list has no --plan
+    assert result.code == 1 and "--plan" not in result.err, result.err
+
+
 def _commands(command: click.Command, path: list[str]):
     yield path, command
     if isinstance(command, click.Group):

@@ -62,13 +62,20 @@ def login(ctx: click.Context, no_verify: bool) -> int:
 def status(app: AppContext, check: bool, as_json: bool) -> int:
     """Where the API key comes from, and whether it works.
 
-    RUNPOD_API_KEY wins over the stored key; the key itself is never printed. Exits 1 when no key is configured or the check fails, so scripts can test it.
+    RUNPOD_API_KEY wins over the stored key; the key itself is never printed. Exits 1 when no key is configured or the check fails, so scripts can test it; a key that cannot be used (a damaged key file) is an error on stderr.
     """
     import json
+
+    from gpuctl.errors import GpuctlError
 
     doc = _status(app, check)
     if as_json:
         app.stdout.write(json.dumps(doc, indent=2) + "\n")
+    elif doc["problem"]:
+        # a key that is there but cannot be used is an error, not a state: the same `error:` and
+        # hint on stderr as any command that needs the key gives, never half of it on stdout (no
+        # warning about the file's mode: the fix, `gpu auth login`, also makes it private)
+        raise GpuctlError(doc["problem"]["summary"], hint=doc["problem"]["hint"])
     else:
         _print_status(app, doc)
     return ExitCode.OK if doc["configured"] and not doc["error"] and not doc["problem"] else 1
@@ -177,6 +184,11 @@ def _problem(read, environ) -> dict | None:
     return None
 
 
+def _warn_loose(app: AppContext, doc: dict) -> None:
+    for loose in doc["loose_permissions"]:
+        app.note(f"warning: {loose['path']} has mode {loose['mode']}; others may read it (`gpu auth login` again makes it private)")
+
+
 def _print_status(app: AppContext, doc: dict) -> None:
     out, var = app.stdout, doc["env_var"]
     if doc["source"] == "environment":
@@ -185,16 +197,12 @@ def _print_status(app: AppContext, doc: dict) -> None:
             out.write(f"a key is also stored in {doc['key_file']} ({doc['key_file_masked']}); {var} wins over it\n")
     elif doc["source"] == "file":
         out.write(f"using the key stored in {doc['key_file']} ({doc['masked']})\n")
-    elif not doc["problem"]:
+    else:
         out.write("no RunPod API key is configured\n")
         app.note(f"hint: run `gpu auth login`, or set {var}")
-    if doc["problem"]:
-        out.write(f"{doc['problem']['summary']}\n")
-        app.note(f"hint: {doc['problem']['hint']}")
-    elif doc["key_file_problem"]:
+    if doc["key_file_problem"]:
         app.note(f"warning: {doc['key_file_problem']['summary']} ({var} wins over it)")
-    for loose in doc["loose_permissions"]:
-        app.note(f"warning: {loose['path']} has mode {loose['mode']}; others may read it (`gpu auth login` again makes it private)")
+    _warn_loose(app, doc)
     if doc["checked"]:
         verdict = "works" if doc["works"] else "was refused" if doc["works"] is False else "could not be checked"
         out.write(f"the key {verdict} at {doc['api_base_url']}" + (f": {doc['error']}\n" if doc["error"] else "\n"))

@@ -33,33 +33,22 @@ class Duration(click.ParamType):
 
     name = "duration"
 
-    def __init__(self, positive: bool = False):
+    def __init__(self, positive: bool = False, minimum: float = 0.0):
         self.positive = positive
+        self.minimum = minimum
 
     @property
     def accepts(self) -> str:
+        if self.minimum:
+            return f"must be a duration of at least {self.minimum:g}s, such as 2s, 30s or 1m (a plain number is seconds), of at most 3650d"
         return ACCEPTS_POSITIVE if self.positive else ACCEPTS
 
     def convert(self, value, param, ctx) -> float:
         found = float(value) if isinstance(value, (int, float)) else seconds_of(str(value))
-        if found is None or not math.isfinite(found) or found > MAX_SECONDS or (self.positive and found <= 0):
+        if (found is None or not math.isfinite(found) or found > MAX_SECONDS or (self.positive and found <= 0)
+                or found < self.minimum):
             self.fail(self.accepts, param, ctx)
         return found
-
-
-class Number(click.FloatRange):
-    """A FloatRange of finite numbers of seconds: Python's float() also reads "nan" and "inf",
-    which pass every range check (a NaN compares false both ways) and then break the command.
-    At most MAX_SECONDS unless a lower max is given."""
-
-    def __init__(self, min: float | None = None, max: float | None = MAX_SECONDS, **kwargs):
-        super().__init__(min=min, max=max, **kwargs)
-
-    def convert(self, value, param, ctx) -> float:
-        number = super().convert(value, param, ctx)
-        if not math.isfinite(number):
-            self.fail("must be a finite number", param, ctx)
-        return number
 
 
 DURATION = Duration()

@@ -8,7 +8,7 @@ from typing import NoReturn
 import click
 
 from gpuctl.cli.context import AppContext
-from gpuctl.cli.durations import Number
+from gpuctl.cli.durations import Duration
 from gpuctl.cli.resolve import provider_options, record_option
 from gpuctl.errors import ExitCode
 
@@ -41,7 +41,7 @@ def list_endpoints(app: AppContext, show_all: bool, as_json: bool, provider: str
 @click.argument("ref", metavar="NAME|ID")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout (with --watch, one document a line per refresh).")
 @click.option("--watch", is_flag=True, help="Refresh until interrupted: in place on a terminal, else one line per refresh.")
-@click.option("--interval", type=Number(min=0.1), default=2.0, show_default=True, help="Seconds between refreshes with --watch.")
+@click.option("--interval", type=Duration(minimum=0.1), default="2", show_default=True, help="Time between refreshes with --watch (seconds, or 5s, 1m).")
 @provider_options
 @record_option
 @click.pass_obj

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gpuctl.cli.durations import Number
+from gpuctl.cli.durations import DURATION
 from gpuctl.cli.resolve import provider_options
 from gpuctl.errors import ExitCode
 from gpuctl.jobs import FINAL, check_body_size, job_error, wait_until_final
@@ -29,8 +29,8 @@ LIVE_WAIT_MS = 2000  # on a terminal /runsync holds no longer, so the status lin
               help='The job input: a JSON literal, @path to a JSON file, or - for stdin (default {}). Wrapped as {"input": ...} unless it has a top-level "input".')
 @click.option("--async", "is_async", is_flag=True, help="Queue the job (/run), print its id and return.")
 @click.option("--stream", "streaming", is_flag=True, help="Print each output chunk of a generator handler as a JSON line as it arrives.")
-@click.option("--timeout", type=Number(min=0), default=600, show_default=True,
-              help="Seconds to wait for the job to end (0: no limit). The job keeps running past it.")
+@click.option("--timeout", type=DURATION, default="600", show_default=True,
+              help="How long to wait for the job to end (seconds, or 90s, 10m, 1h; 0: no limit). The job keeps running past it.")
 @click.option("--wait-ms", type=click.IntRange(1000, 25000), default=20000, show_default=True,
               help="How long one /runsync call holds for the result before gpu polls /status (kept under the 30 s HTTP "
                    "read timeout; at most 2 s when stderr is a terminal, so the status line can follow the job).")

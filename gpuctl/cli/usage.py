@@ -35,7 +35,9 @@ def describe(exc: click.ClickException, root: click.Command, args: list[str]) ->
     ctx = getattr(exc, "ctx", None) or reached.ctx  # click leaves some parser errors without one
     more = f"see `{ctx.command_path} --help`"
     if isinstance(exc, click.NoSuchOption):
-        return UsageError(f"unknown option for `{ctx.command_path}` ({NOT_SHOWN})", hint=_did_you_mean(exc.possibilities, more))
+        meant = _synonym(ctx.command, exc.option_name)
+        return UsageError(f"unknown option for `{ctx.command_path}` ({NOT_SHOWN})",
+                          hint=_did_you_mean([meant] if meant else exc.possibilities, more))
     if isinstance(exc, click.BadParameter) and not isinstance(exc, click.MissingParameter):
         return UsageError(_bad_value(exc, ctx, args), hint=more)
     extra = len(reached.leftover) if reached.ctx.command is ctx.command and isinstance(exc, click.UsageError) else 0
@@ -72,6 +74,19 @@ def walk(root: click.Command, args: list[str]) -> Reached:
         if sub is None:
             return Reached(ctx, rest)
         ctx, words = click.Context(sub, info_name=rest[0], parent=ctx, resilient_parsing=True), rest[1:]
+
+
+# What other tools call an option gpuctl has under another name (kubectl -f and --dry-run,
+# terraform's plan): no close spelling, so click's matches miss them ("--dry-run" came out as
+# "did you mean --prune?").
+SYNONYMS = {"--dry-run": "--plan", "--dryrun": "--plan", "-f": "--config", "--file": "--config", "--filename": "--config"}
+
+
+def _synonym(command: click.Command, typed: str | None) -> str | None:
+    """gpuctl's name for `typed` when it is another tool's name and `command` has the option.
+    Only a fixed table's keys are matched, so nothing typed is ever shown."""
+    meant = SYNONYMS.get(typed or "")
+    return meant if meant and any(meant in p.opts for p in command.params if isinstance(p, click.Option)) else None
 
 
 def _did_you_mean(possibilities: list[str] | None, more: str) -> str:

@@ -121,3 +121,13 @@ def check_volume(block: ServerlessBlock, at: Locate) -> tuple[list[Diagnostic], 
     if block.volume.mount_path != "/runpod-volume":
         notices.append(Notice("mount-path", f"RunPod Serverless mounts network volumes at /runpod-volume; mount_path {block.volume.mount_path} applies to the local provider only"))
     return errors, notices
+
+
+def check_local(block: ServerlessBlock, project_dir: Path) -> tuple[list[Diagnostic], list[Notice]]:
+    """A local.cwd that is no directory: only the local provider reads it (a warning, not an
+    error), and there every job of the endpoint would fail with a message about an env var."""
+    if not block.local or not block.local.cwd or (project_dir / block.local.cwd).is_dir():
+        return [], []
+    where = (project_dir / block.local.cwd).resolve()
+    return [], [Notice("local-cwd", f"local.cwd {block.local.cwd} ({where}) is not a directory, so the local provider cannot start "
+                                    "this worker; create it, or fix local.cwd (relative to the directory of gpu.jsonc)")]

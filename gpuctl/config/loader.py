@@ -126,7 +126,7 @@ def load_config(path: Path, overrides: Sequence[Override] = (), catalog: Catalog
         at = _Locator(source, prefix, overrides)
         template, problems = checks.resolve_template(block, project_dir, at)
         errors += problems + checks.check_gpus(block, catalog, at)
-        found = [checks.check_scaling(block, at), checks.check_volume(block, at)]
+        found = [checks.check_scaling(block, at), checks.check_volume(block, at), checks.check_local(block, project_dir)]
         if template:
             found.append(checks.check_runpod(block, template.resolved, catalog, at))
             checked.append(Block(prefix, block, template))
@@ -214,6 +214,7 @@ def _endpoint(loaded: LoadedConfig, b: Block, environ: Mapping[str, str], catalo
         env["MODEL_NAME"] = m.runpod.cached_model.split(":")[0]
         notices.append(Notice("model-name", f"MODEL_NAME is set to {env['MODEL_NAME']} from runpod.cached_model", f"endpoint.{name}", level="note"))
     template = catalog.templates[b.template.resolved]
+    local_cwd = (loaded.project_dir / (m.local.cwd or ".")).resolve() if m.local else None
     command = m.local.command if m.local else None
     if isinstance(command, str):
         command = shlex.split(command)
@@ -238,7 +239,7 @@ def _endpoint(loaded: LoadedConfig, b: Block, environ: Mapping[str, str], catalo
         volume_declined=m.volume is False,
         prewarm=PrewarmSpec(m.prewarm.enabled, m.prewarm.mode, tuple(m.prewarm.models)),
         local_command=tuple(command) if command else None,
-        local_cwd=str((loaded.project_dir / (m.local.cwd or ".")).resolve()) if m.local else None,
+        local_cwd=str(local_cwd) if local_cwd is not None else None,
         adopt=m.adopt,
     )
     return spec, notices

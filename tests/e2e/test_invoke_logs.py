@@ -156,7 +156,8 @@ def test_an_input_file_that_cannot_be_read_says_how_to_fix_it(deployed):
 
 def test_timeout_leaves_the_job_running_and_job_cancel_stops_it(deployed):
     account, proj = deployed
-    waited = account.gpu("serverless", "invoke", "talk", "--input", '{"sleep": 60}', "--timeout", "1.5", cwd=proj)
+    # a duration as every other waiting flag takes it (warm --timeout 15m, --lock-timeout 5m)
+    waited = account.gpu("serverless", "invoke", "talk", "--input", '{"sleep": 60}', "--timeout", "1.5s", cwd=proj)
     assert waited.code == 1 and "did not end within the timeout" in waited.err, waited.err
     job_id = re.search(r"job (\S+) did not end", waited.err).group(1)
     assert f"gpu serverless job status talk {job_id}" in waited.err
@@ -263,3 +264,17 @@ def test_logs_on_a_terminal_keep_a_workers_colours_and_nothing_else(account, tmp
     assert plain.exit_code() == 0 and piped.code == 0
     for out in (plain.transcript, piped.out):
         assert "\\x1b[31mred alert\\x1b[0m plain \\x1b[1;32mbold green" in out and "\x1b" not in out, out
+
+
+def test_a_worker_missing_a_module_names_the_interpreter_to_install_it_in(account, tmp_path):
+    """Day one with `pipx install .` or a wheel: `python handler.py` runs in gpuctl's own
+    interpreter, which has no `runpod`. The job failed with the traceback's last line and a hint
+    to read the job; where the module must go (not the user's active venv) was said nowhere."""
+    handler = "import gpuctl_no_such_module_q7\n"
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": handler})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    run = account.gpu("serverless", "invoke", "echo", "--input", "{}", cwd=proj)
+    assert run.code == 1 and "No module named 'gpuctl_no_such_module_q7'" in run.err, run.err
+    assert f"gpuctl's own interpreter, {sys.executable}" in run.err, run.err  # the server runs in the test's interpreter
+    assert f"`{sys.executable} -m pip install gpuctl_no_such_module_q7`" in run.err
+    assert "pipx inject gpuctl gpuctl_no_such_module_q7" in run.err

@@ -163,9 +163,10 @@ def test_a_damaged_key_file_is_named_and_never_read_as_no_key(account, tmp_path,
     assert code == 1, out
     assert "uses the local provider" not in out and "endpoint.echo" not in out
     assert str(config / "credentials.json") in out and "gpu auth login" in out and "gpu auth logout" in out
-    for args in (("serverless", "list"), ("serverless", "status", "echo"), ("serverless", "list", "--provider", "runpod")):
+    for args in (("serverless", "list"), ("serverless", "status", "echo"), ("serverless", "list", "--provider", "runpod"),
+                 ("auth", "status")):  # the command that reports on the key says it as an error too
         run = _gpu(*args, cwd=proj, env=env)
-        assert run.code == 1 and run.out == "", run.err
+        assert run.code == 1 and run.out == "" and run.err.startswith("error: "), run.err
         assert str(config / "credentials.json") in run.err and "internal error" not in run.err and "CANARY" not in run.err
     exported = env | {"RUNPOD_API_BASE_URL": account.server.info["api_base_url"]}  # the URL `gpu local env` exports
     assert _gpu("serverless", "list", cwd=proj, env=exported).code == 0  # still means local, whatever the key file

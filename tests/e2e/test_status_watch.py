@@ -129,7 +129,7 @@ def test_a_local_provider_stopped_under_a_watch_says_to_start_it(account, tmp_pa
 
     proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
     assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
-    watching = account.popen("serverless", "status", "echo", "--watch", "--interval", "0.1", cwd=proj)
+    watching = account.popen("serverless", "status", "echo", "--watch", "--interval", "0.1s", cwd=proj)  # a duration, as --timeout
     Output.of_pipe(watching.stdout).wait_for("echo: workers")
     assert account.gpu("local", "down", cwd=proj).code == 0
     assert watching.wait(timeout=120) == 1

@@ -26,7 +26,7 @@ from gpuctl.local.runtime.settings import Settings
 from gpuctl.local.runtime.signals import Signals
 from gpuctl.local.runtime.supervisor import Supervisor, Worker
 from gpuctl.local.runtime.webhooks import Webhooks
-from gpuctl.local.runtime.workerenv import SpawnError, WorkerEnv, has_command, no_command_message, placement
+from gpuctl.local.runtime.workerenv import SpawnError, WorkerEnv, has_command, missing_module_hint, no_command_message, placement
 from gpuctl.local.store.db import DatabaseError, Store
 from gpuctl.local.store.jobs import Job, Jobs
 from gpuctl.local.store.reference import Catalog
@@ -125,9 +125,11 @@ class Scheduler:
         self.crashes[eid] = self.crashes.get(eid, 0) + 1
         if self.crashes[eid] >= self.settings.crash_limit:
             self.crashes.pop(eid, None)
-            tail = " | ".join(_last_lines(worker))
+            lines = _last_lines(worker)
+            tail = " | ".join(lines)
             self.fail_queue(eid, f"worker exited with code {worker.exit_code} before taking a job, "
-                                 f"{self.settings.crash_limit} times in a row; last output: {tail or '(none)'}")
+                                 f"{self.settings.crash_limit} times in a row; last output: {tail or '(none)'}"
+                                 + missing_module_hint(worker.env, lines))
 
     def fail_queue(self, endpoint_id: str, message: str) -> None:
         for job in self.jobs.queued(endpoint_id):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import site
 import sys
 from dataclasses import dataclass
@@ -67,10 +68,30 @@ def command_of(env: dict[str, str]) -> tuple[list[str], Path | None]:
         raise SpawnError(f"{COMMAND} must be a non-empty JSON array of strings, got {raw!r}")
     cwd = Path(env[CWD]).expanduser() if env.get(CWD) else None
     if cwd is not None and not cwd.is_dir():
-        raise SpawnError(f"{CWD} {str(cwd)!r} is not a directory")
+        raise SpawnError(f"{CWD} {str(cwd)!r} is not a directory: create it, or fix local.cwd in gpu.jsonc and deploy again")
     if argv[0] in ("python", "python3"):
         argv = [sys.executable, *argv[1:]]  # the interpreter gpuctl runs in, whatever PATH says
     return argv, cwd
+
+
+MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '([A-Za-z0-9_.]+)'")
+
+
+def missing_module_hint(env: dict[str, str], output: list[str]) -> str:
+    """Where a module a `python` worker could not import must be installed: `python` runs in
+    gpuctl's own interpreter (see argv above), which is not the shell's active venv after
+    `pipx install` or a wheel install. "" when the output has no such error or the command
+    is not `python`."""
+    found = MISSING_MODULE.search("\n".join(output))
+    try:
+        argv = json.loads(env.get(COMMAND) or "[]")
+    except ValueError:
+        return ""
+    if found is None or not isinstance(argv, list) or not argv or argv[0] not in ("python", "python3"):
+        return ""
+    module = found.group(1).split(".")[0]
+    return (f"; a `python` local.command runs in gpuctl's own interpreter, {sys.executable}: install {module} "
+            f"there with `{sys.executable} -m pip install {module}` (after `pipx install`: `pipx inject gpuctl {module}`)")
 
 
 def placement(store: Store, catalog: Catalog, doc: dict) -> dict[str, Any]:
