@@ -13,7 +13,7 @@ import json
 import os
 import stat
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -118,24 +118,25 @@ def sse(record: dict[str, Any]) -> bytes:
 
 async def stream(path: Path, backfill: list[dict[str, Any]], offset: int, source: str | None,
                  alive: Callable[[], bool], wait: Callable[[float], Any]) -> AsyncIterator[bytes]:
-    """Send the backfill, then follow the file while its worker lives."""
+    """Send the backfill, then follow the file while its worker lives, then send what it left."""
     for record in backfill:
         yield sse(record)
     while alive():
         await wait(1.0)
-        while True:  # what was appended meanwhile, READ_BYTES at a time
-            records, moved = read_records(path, offset)
-            for record in records:
-                if source is None or record["source"] == source:
-                    yield sse(record)
-            if moved == offset:
-                break
-            offset = moved
+        for events, offset in _appended(path, offset, source):
+            for event in events:
+                yield event
+    for events, offset in _appended(path, offset, source):
+        for event in events:
+            yield event
+
+
+def _appended(path: Path, offset: int, source: str | None) -> Iterator[tuple[list[bytes], int]]:
+    """What was appended to the log since `offset`, READ_BYTES at a time: each piece's events
+    of `source` (every source when None) and the offset after it."""
     while True:
         records, moved = read_records(path, offset)
-        for record in records:
-            if source is None or record["source"] == source:
-                yield sse(record)
         if moved == offset:
             return
+        yield [sse(r) for r in records if source is None or r["source"] == source], moved
         offset = moved
