@@ -26,6 +26,7 @@ from gpuctl.errors import GpuctlError
 from gpuctl.events import Emit, Note, PlanReady
 from gpuctl.model import Desired, Observed, Unresolved
 from gpuctl.plan import plan as make_plan
+from gpuctl.plan.drift import lagging_records
 from gpuctl.plan.model import Plan
 from gpuctl.provider.errors import Who
 from gpuctl.provider.protocol import Provider
@@ -183,7 +184,7 @@ class Deployment:
         if not plan.has_changes:
             if self._targets(plan, observed)[0] and not self.confirm(plan):
                 raise Cancelled("cancelled: nothing was changed or warmed")
-            self._catch_up(plan)
+            self._catch_up(plan, observed)
             return self._checked(self._result(plan, observed, None, self._prewarm(plan, observed)), {})
         if not self.confirm(plan):
             raise Cancelled("cancelled: nothing was changed")
@@ -245,7 +246,7 @@ class Deployment:
             raise InconsistentResult(f"inconsistent result after apply: {left} still differ", hint=f"{Who.of(self.provider.name).name} did not keep what was written; run deploy --plan to see the fields")
         journal.clear()
         written = {i for _, _, i in outcome.done if i}
-        self._remember(after, [i for i in after.lagging_records if i not in written])  # under the lease; written ones have theirs
+        self._remember(after, [i for i in lagging_records(after.changes, observed.templates, r.desired.project_id) if i not in written])  # under the lease; written ones have theirs
         prewarming.forget_orphans(self.provider, r.desired.project_id, observed, self.emit)
         if lease is not None:
             forget_claims(self.provider, r.desired.project_id, observed.templates, lease, lambda m: self.emit(Note(m, "plain")))
@@ -253,7 +254,7 @@ class Deployment:
 
     # -- the last-applied record of endpoints already in sync (ADR 10) -------------------------
 
-    def _catch_up(self, plan: Plan) -> None:
+    def _catch_up(self, plan: Plan, observed: Observed) -> None:
         """A deploy with nothing to change brings the record of an endpoint in sync up to date
         when it lags (gpu.jsonc took the account's values with `pull --write`, or a record write
         was missed), so the next console edit reads as changed in the account, not in both. It
@@ -262,13 +263,15 @@ class Deployment:
         record is current."""
         from gpuctl.engine.lock import LockHeld
 
-        if not plan.lagging_records:
+        project_id = self.request.desired.project_id
+        if not lagging_records(plan.changes, observed.templates, project_id):
             return
         try:
-            with account_lease(self.provider, self.request.desired.project_id, self.request.command, lambda m: None, wait=0.0):
-                fresh = self.plan_against(self.observe())
+            with account_lease(self.provider, project_id, self.request.command, lambda m: None, wait=0.0):
+                observed = self.observe()
+                fresh = self.plan_against(observed)
                 if not fresh.has_changes:
-                    self._remember(fresh, list(fresh.lagging_records))
+                    self._remember(fresh, lagging_records(fresh.changes, observed.templates, project_id))
         except LockHeld:
             return
 

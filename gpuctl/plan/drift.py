@@ -97,6 +97,16 @@ def lagging(record: Record | None, endpoint_id: str, declared: Mapping[str, Any]
     return record is None or dict(record.digests) != record_digests(endpoint_id, declared)
 
 
+def lagging_records(changes: Iterable[ResourceChange], templates: Iterable[Mapping[str, Any]], project_id: str) -> list[str]:
+    """Ids of the endpoints in sync among `changes` (a plan's, made against an account with
+    `templates`) whose last-applied record lags (`lagging`). Only a deploy that applies asks
+    (ADR 10): a plan alone never writes records, so planning does not pay for this."""
+    records = records_of(templates, project_id)
+    return [str(c.id) for c in changes
+            if c.kind is Kind.ENDPOINT and c.action is Action.NOOP and c.id and c.desired is not None and c.drift is None
+            and lagging(records.get(str(c.id)), str(c.id), fields.flatten(c.desired) | {"name": c.name})]
+
+
 def record_env(project_id: str, endpoint_id: str, name: str, declared: Mapping[str, Any], applied_at: str) -> dict[str, str]:
     """The record template's env: owner, name, when (UTC, ISO 8601) and the digests."""
     digests = record_digests(endpoint_id, declared)

@@ -136,7 +136,6 @@ class Plan:
     overrides: tuple[Override, ...]
     observed_digest: str
     policy: PolicyReport | None = None  # None: no policy was in force
-    lagging_records: tuple[str, ...] = ()  # ids of endpoints in sync whose last-applied record is missing or behind (ADR 10)
 
     @property
     def has_changes(self) -> bool:

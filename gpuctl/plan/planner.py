@@ -228,7 +228,6 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     records = drift.records_of(observed.templates, desired.project_id)
     deleted = drift.deleted_records(records, {str(e.get("id")) for e in observed.endpoints})
     matched: set[str] = set()
-    lagging: list[str] = []
     for spec in desired.endpoints:
         live, errs, notes = adopted(spec, desired.project_id, account) or _match(spec, desired.project_id, account, records)
         if report and errs and all(isinstance(e, Taken) for e in errs):
@@ -244,8 +243,6 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
         if not errs:
             change, warnings = drift.classify(with_rename(_endpoint_change(spec, live, declared), live), live, desired.project_id, records, deleted)
             changes.append(change)
-            if change.action is Action.NOOP and live is not None and drift.lagging(records.get(str(live.get("id"))), str(live.get("id")), fields.flatten(change.desired) | {"name": spec.name}):
-                lagging.append(str(live.get("id")))
             notices += warnings
             matched.add(str((live or {}).get("id")))
             used_volume_ids.update((live or {}).get("networkVolumes") or [])
@@ -269,7 +266,6 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
         cost=cost.total(costs),
         overrides=desired.overrides,
         observed_digest=observed_digest(observed),
-        lagging_records=tuple(lagging),
     )
 
 
