@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Account, echo_config, project
+from tests.e2e.conftest import STAYS, Account, echo_config, project
 from tests.local.conftest import start_server, stop_server
 from tests.support.terminal import Output
 from tests.support.wait import DEADLINE_S, until
@@ -23,7 +23,7 @@ WORKERS = Path(__file__).parent / "workers"
 
 
 def block(name: str, handler: str) -> dict:
-    config = echo_config(name=name, idle_timeout=120)["serverless"]
+    config = echo_config(name=name, idle_timeout=STAYS)["serverless"]
     return config | {"runpod": {"image_name": "ghcr.io/example/worker:0.1.0"}, "local": {"command": ["python", handler]}}
 
 
@@ -225,7 +225,7 @@ def test_what_a_worker_writes_is_shown_not_obeyed_by_the_terminal(account, tmp_p
     printed as the worker wrote them, so a worker could set the terminal's title, clear it or
     write to its clipboard (OSC 52). They are shown with escapes, as every other outside text
     is (gpuctl/safetext.py); --json keeps the exact text, JSON-escaped."""
-    config = echo_config(name="rude", idle_timeout=120)
+    config = echo_config(name="rude", idle_timeout=STAYS)
     config["serverless"]["local"]["command"] = ["python", "rude.py"]
     proj = project(tmp_path / "p", config, {"rude.py": (WORKERS / "rude.py").read_text()})
     assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
@@ -250,7 +250,7 @@ def test_logs_on_a_terminal_keep_a_workers_colours_and_nothing_else(account, tmp
     escaped; with NO_COLOR, or not on a terminal, colours are escaped too."""
     from tests.support.terminal import Terminal
 
-    config = echo_config(name="colourful", idle_timeout=120)
+    config = echo_config(name="colourful", idle_timeout=STAYS)
     config["serverless"]["local"]["command"] = ["python", "colourful.py"]
     proj = project(tmp_path / "p", config, {"colourful.py": (WORKERS / "colourful.py").read_text()})
     assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
