@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -180,18 +181,22 @@ def test_ctrl_c_while_waiting_says_the_job_keeps_running(deployed):
 
 def test_logs_show_what_the_handler_printed_with_the_worker_prefix(deployed):
     account, proj = deployed
+    # the lines from before the job on: an idle worker's SDK keeps logging its polls, so a last
+    # N lines (--tail, or the default 100) could hold none of the job's on a loaded machine
+    since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     job = account.gpu("serverless", "invoke", "talk", "--json", "--input", '{"prompt": "needle-7"}', cwd=proj).json()
     worker = job["workerId"]
-    result = account.gpu("serverless", "logs", "talk", cwd=proj)
+    result = account.gpu("serverless", "logs", "talk", "--since", since, cwd=proj)
     assert result.code == 0, result.err
     assert f"[{worker}] talker got 'needle-7'" in result.out.splitlines()
-    every = account.gpu("serverless", "logs", "talk", "--json", cwd=proj)
+    every = account.gpu("serverless", "logs", "talk", "--json", "--since", since, cwd=proj)
     records = [json.loads(line) for line in every.out.splitlines()]
     assert {"worker": worker, "source": "container", "line": "talker got 'needle-7'"} in [
         {k: r[k] for k in ("worker", "source", "line")} for r in records]
     assert [r["ts"] for r in records] == sorted(r["ts"] for r in records)  # workers interleaved in time order
-    one = account.gpu("serverless", "logs", "talk", "--worker", worker, "--tail", "50", cwd=proj)
+    one = account.gpu("serverless", "logs", "talk", "--worker", worker, "--since", since, cwd=proj)
     assert "talker got 'needle-7'" in one.out.splitlines()  # one worker: no prefix
+    assert len(account.gpu("serverless", "logs", "talk", "--worker", worker, "--tail", "2", cwd=proj).out.splitlines()) == 2
 
 
 def test_logs_of_an_endpoint_without_workers_say_so_at_once(deployed):
