@@ -106,6 +106,10 @@ def deployed_project(base: Path, config: dict, files: dict[str, str] | None = No
 
 
 ECHO_HANDLER = (ROOT / "examples" / "echo" / "handler.py").read_text()
+# An idle timeout no test outlives (the most RunPod allows), for a test that reads a worker it
+# started: `logs` without --worker lists live workers only, and a short timeout let the worker
+# scale away first on a loaded machine. A test about scaling down sets its own short one.
+STAYS = 3600
 
 
 def echo_config(name: str = "echo", project_id: str = "e2e", volume: str | None = None, env: dict[str, str] | None = None, **scaling) -> dict:

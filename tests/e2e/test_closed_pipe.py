@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
+from tests.e2e.conftest import ECHO_HANDLER, STAYS, echo_config, project
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +30,7 @@ STREAMS = [["serverless", "status", "echo", "--watch"], ["serverless", "logs", "
 
 @pytest.fixture
 def deployed(account, tmp_path):
-    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    proj = project(tmp_path / "p", echo_config(idle_timeout=STAYS), {"handler.py": ECHO_HANDLER})
     assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
     assert account.gpu("serverless", "invoke", "echo", "--input", '{"prompt": "x"}', cwd=proj).code == 0  # a worker with logs
     return proj

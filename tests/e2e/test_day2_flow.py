@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.e2e.conftest import ROOT, echo_config, project
+from tests.e2e.conftest import ROOT, STAYS, echo_config, project
 from tests.support.terminal import Terminal, run_on_terminal
 from tests.support.wait import until
 
@@ -39,7 +39,7 @@ def _hold(account, endpoint_id: str, worker_id: str, release: Path) -> str:
 
 
 def test_day_two_loop(account, tmp_path):
-    config = echo_config(volume="models", idle_timeout=3)
+    config = echo_config(volume="models", idle_timeout=STAYS)  # lowered once the test is done with the worker
     config["serverless"]["local"]["command"] = ["python", "talker.py"]
     proj = project(tmp_path / "p", config, {"talker.py": TALKER})
     assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
@@ -57,6 +57,10 @@ def test_day_two_loop(account, tmp_path):
 
     release.touch()
     until(lambda: _job(account, endpoint_id, held)["status"] == "COMPLETED", f"the holding job {held} to complete")
+    # a short idle timeout from the start could end the worker between invoke and the holding
+    # job on a loaded machine; lowered now (no release: the same worker stays until it idles)
+    lowered = account.server.http.patch(f"/v2/serverless/{endpoint_id}", json={"workers": {"idleTimeout": 3}})
+    assert lowered.status_code == 200, lowered.text
     until(lambda: account.server.http.get(f"/v2/serverless/{endpoint_id}/workers").json()["workers"] == [],
           "the worker to stop after idle_timeout once its last job ended")
     assert _workers(account, proj)["total"] == 0, "the provider has no worker, but status shows one"

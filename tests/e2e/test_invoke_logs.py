@@ -10,11 +10,12 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Account, echo_config, project
+from tests.e2e.conftest import STAYS, Account, echo_config, project
 from tests.local.conftest import start_server, stop_server
 from tests.support.terminal import Output
 from tests.support.wait import DEADLINE_S, until
@@ -23,7 +24,7 @@ WORKERS = Path(__file__).parent / "workers"
 
 
 def block(name: str, handler: str) -> dict:
-    config = echo_config(name=name, idle_timeout=120)["serverless"]
+    config = echo_config(name=name, idle_timeout=STAYS)["serverless"]
     return config | {"runpod": {"image_name": "ghcr.io/example/worker:0.1.0"}, "local": {"command": ["python", handler]}}
 
 
@@ -180,18 +181,22 @@ def test_ctrl_c_while_waiting_says_the_job_keeps_running(deployed):
 
 def test_logs_show_what_the_handler_printed_with_the_worker_prefix(deployed):
     account, proj = deployed
+    # the lines from before the job on: an idle worker's SDK keeps logging its polls, so a last
+    # N lines (--tail, or the default 100) could hold none of the job's on a loaded machine
+    since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     job = account.gpu("serverless", "invoke", "talk", "--json", "--input", '{"prompt": "needle-7"}', cwd=proj).json()
     worker = job["workerId"]
-    result = account.gpu("serverless", "logs", "talk", cwd=proj)
+    result = account.gpu("serverless", "logs", "talk", "--since", since, cwd=proj)
     assert result.code == 0, result.err
     assert f"[{worker}] talker got 'needle-7'" in result.out.splitlines()
-    every = account.gpu("serverless", "logs", "talk", "--json", cwd=proj)
+    every = account.gpu("serverless", "logs", "talk", "--json", "--since", since, cwd=proj)
     records = [json.loads(line) for line in every.out.splitlines()]
     assert {"worker": worker, "source": "container", "line": "talker got 'needle-7'"} in [
         {k: r[k] for k in ("worker", "source", "line")} for r in records]
     assert [r["ts"] for r in records] == sorted(r["ts"] for r in records)  # workers interleaved in time order
-    one = account.gpu("serverless", "logs", "talk", "--worker", worker, "--tail", "50", cwd=proj)
+    one = account.gpu("serverless", "logs", "talk", "--worker", worker, "--since", since, cwd=proj)
     assert "talker got 'needle-7'" in one.out.splitlines()  # one worker: no prefix
+    assert len(account.gpu("serverless", "logs", "talk", "--worker", worker, "--tail", "2", cwd=proj).out.splitlines()) == 2
 
 
 def test_logs_of_an_endpoint_without_workers_say_so_at_once(deployed):
@@ -225,7 +230,7 @@ def test_what_a_worker_writes_is_shown_not_obeyed_by_the_terminal(account, tmp_p
     printed as the worker wrote them, so a worker could set the terminal's title, clear it or
     write to its clipboard (OSC 52). They are shown with escapes, as every other outside text
     is (gpuctl/safetext.py); --json keeps the exact text, JSON-escaped."""
-    config = echo_config(name="rude", idle_timeout=120)
+    config = echo_config(name="rude", idle_timeout=STAYS)
     config["serverless"]["local"]["command"] = ["python", "rude.py"]
     proj = project(tmp_path / "p", config, {"rude.py": (WORKERS / "rude.py").read_text()})
     assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
@@ -250,7 +255,7 @@ def test_logs_on_a_terminal_keep_a_workers_colours_and_nothing_else(account, tmp
     escaped; with NO_COLOR, or not on a terminal, colours are escaped too."""
     from tests.support.terminal import Terminal
 
-    config = echo_config(name="colourful", idle_timeout=120)
+    config = echo_config(name="colourful", idle_timeout=STAYS)
     config["serverless"]["local"]["command"] = ["python", "colourful.py"]
     proj = project(tmp_path / "p", config, {"colourful.py": (WORKERS / "colourful.py").read_text()})
     assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
+from tests.e2e.conftest import ECHO_HANDLER, STAYS, echo_config, project
 
 pytestmark = pytest.mark.e2e
 
@@ -22,7 +22,7 @@ def _leaky_worker(account, tmp_path, deployed: str, console: str, literals: dict
     from pathlib import Path
 
     leaky = (Path(__file__).parent / "workers" / "leaky.py").read_text()
-    config = echo_config(env={"HF_TOKEN": "${CANARY}", **(literals or {})})
+    config = echo_config(env={"HF_TOKEN": "${CANARY}", **(literals or {})}, idle_timeout=STAYS)
     config["serverless"]["local"]["command"] = ["python", "leaky.py"]
     proj = project(tmp_path / "p", config, {"leaky.py": leaky})
     assert account.gpu("serverless", "deploy", "-y", cwd=proj, env={"CANARY": deployed}).code == 0
@@ -33,7 +33,7 @@ def _leaky_worker(account, tmp_path, deployed: str, console: str, literals: dict
 
 
 def test_env_values_never_leave_through_day2_commands(account, tmp_path):
-    proj = project(tmp_path / "p", echo_config(env={"HF_TOKEN": "${CANARY}"}), {"handler.py": ECHO_HANDLER})
+    proj = project(tmp_path / "p", echo_config(env={"HF_TOKEN": "${CANARY}"}, idle_timeout=STAYS), {"handler.py": ECHO_HANDLER})
     env = {"CANARY": DEPLOY_SECRET}
     assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=env).code == 0
     live = next(e for e in account.endpoints() if e["name"] == "echo")
@@ -107,12 +107,14 @@ def test_a_multi_line_secret_a_worker_prints_is_masked_line_by_line(account, tmp
 
     pem = "-----BEGIN KEY-----\nMIIBcanaryAAAline1xyz\nMIIBcanaryBBBline2xyz\n-----END KEY-----"
     leaky = (Path(__file__).parent / "workers" / "leaky.py").read_text()
-    config = echo_config(env={"SIGNING_KEY": "${PEM}"})
+    config = echo_config(env={"SIGNING_KEY": "${PEM}"}, idle_timeout=STAYS)
     config["serverless"]["local"]["command"] = ["python", "leaky.py"]
     proj = project(tmp_path / "p", config, {"leaky.py": leaky})
     assert account.gpu("serverless", "deploy", "-y", cwd=proj, env={"PEM": pem}).code == 0
     invoked = account.gpu("serverless", "invoke", "echo", "--input", '{"show": ["SIGNING_KEY"]}', "--json", cwd=proj)
     assert invoked.code == 0, invoked.err
-    for run in (invoked, account.gpu("serverless", "logs", "echo", cwd=proj), account.gpu("serverless", "logs", "echo", "--json", cwd=proj)):
+    runs = (invoked, account.gpu("serverless", "logs", "echo", cwd=proj), account.gpu("serverless", "logs", "echo", "--json", cwd=proj))
+    for run in runs:
         assert run.code == 0, run.err
         assert "canary" not in run.out + run.err, run.out[-600:]
+    assert "SIGNING_KEY=" in runs[1].out, runs[1].err  # the worker's lines were read, not a worker already gone

@@ -22,6 +22,7 @@ from tests.e2e.conftest import (
     echo_config,
     project,
 )
+from tests.support.wait import DEADLINE_S
 
 LINE = re.compile(r"^\d\d:\d\d:\d\d echo: workers (\d+) running, \d+ idle, \d+ initializing, \d+ throttled, \d+ unhealthy; "
                   r"jobs \d+ in queue, \d+ in progress, (\d+) completed, \d+ failed; release v\d+$")
@@ -48,7 +49,7 @@ def watch(account: Account, proj: Path, *extra: str) -> tuple[subprocess.Popen, 
 
 
 def next_line(lines: queue.Queue) -> str:
-    line = lines.get(timeout=30)
+    line = lines.get(timeout=DEADLINE_S)
     assert line is not None, "the watch stopped writing"
     return line
 
@@ -56,9 +57,9 @@ def next_line(lines: queue.Queue) -> str:
 def stop(process: subprocess.Popen, lines: queue.Queue, signum: int) -> list[str]:
     """Send `signum`; the exit code must be 0 and whatever was still written whole lines."""
     process.send_signal(signum)
-    assert process.wait(timeout=20) == 0, process.stderr.read()
+    assert process.wait(timeout=DEADLINE_S) == 0, process.stderr.read()
     rest = []
-    while (line := lines.get(timeout=10)) is not None:
+    while (line := lines.get(timeout=DEADLINE_S)) is not None:
         rest.append(line)
     return rest
 

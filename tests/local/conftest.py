@@ -20,6 +20,7 @@ import pytest
 from gpuctl.local.client import lifecycle
 from gpuctl.local.datadir import reaper
 from tests.local.openapi import validate_response
+from tests.support.wait import DEADLINE_S
 
 WORKERS = Path(__file__).parent / "workers"
 FAST = {"tick_s": 0.05, "take_poll_s": 5.0, "stream_wait_s": 1.0, "ping_interval_ms": 2000, "stop_grace_s": 3.0,
@@ -145,7 +146,9 @@ def faults(server: LocalServer) -> Iterator[LocalServer]:
     server.admin("DELETE", "faults")
 
 
-def wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.05) -> Any:
+def wait_for(predicate: Any, timeout: float = DEADLINE_S, interval: float = 0.05) -> Any:
+    """The first truthy value of `predicate`. `timeout` only ends a hung run: a shorter one made
+    tests fail on a loaded machine (a test about how long something takes measures it itself)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()

@@ -129,7 +129,7 @@ def test_cpu_warm_pod_runs_against_its_network_volume(server: LocalServer) -> No
     pod = server.http.post("/v2/pods", json={"name": "ctl-warm", "image": "python:3.11-slim", "cpu": {"id": "cpu3g", "vcpuCount": 4}, "env": env,
                                              "mounts": {"network": [{"volumeId": volume["id"], "path": "/runpod-volume"}]}}).json()
     assert pod["cpu"] == {"id": "cpu3g", "vcpuCount": 4, "memory": 16} and pod["dataCenterId"] == "EU-RO-1"
-    wait_for(lambda: server.http.get(f"/v2/pods/{pod['id']}").json()["status"] == "EXITED", timeout=15)
+    wait_for(lambda: server.http.get(f"/v2/pods/{pod['id']}").json()["status"] == "EXITED")
     assert (server.data_dir / "volumes" / volume["id"] / "warm.txt").read_text() == "warmed for /runpod-volume"
     with server.http.stream("GET", f"/v2/pods/{pod['id']}/logs") as events:
         lines = [json.loads(line[6:])["line"] for line in events.iter_lines() if line.startswith("data: ")]

@@ -46,7 +46,7 @@ def test_delay_visibility_hides_a_created_object_from_list_and_get(faults: Local
     template_id = created.json()["id"]
     assert faults.http.get(f"/v2/templates/{template_id}").status_code == 404
     assert template_id not in [t["id"] for t in faults.http.get("/v2/templates").json()["templates"]]
-    wait_for(lambda: faults.http.get(f"/v2/templates/{template_id}").status_code == 200, timeout=5)
+    wait_for(lambda: faults.http.get(f"/v2/templates/{template_id}").status_code == 200)
 
 
 def test_drop_field_accepts_the_write_without_storing_the_field(faults: LocalServer) -> None:
@@ -66,7 +66,7 @@ def test_hang_delays_the_answer_then_handles_the_request(faults: LocalServer) ->
         faults.http.post("/v2/network-volumes", json={"name": "slow", "size": 10, "dataCenter": "EU-RO-1"}, timeout=0.2)
     names = lambda: [v["name"] for v in faults.http.get("/v2/network-volumes").json()["networkVolumes"]]  # noqa: E731
     assert faults.admin("GET", "faults")["rules"][0]["fired"] == 1 and "slow" not in names()
-    wait_for(lambda: "slow" in names(), timeout=20)
+    wait_for(lambda: "slow" in names())
     assert ("POST", "/v2/network-volumes", 201) in [(r["method"], r["path"], r["status"]) for r in faults.admin("GET", "requests")["requests"]]
 
 

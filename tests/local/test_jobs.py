@@ -91,7 +91,7 @@ def test_cancel_in_progress_job_stops_it_on_the_worker(server: LocalServer, work
 
 def test_execution_timeout_then_retry(server: LocalServer, worker_ep: dict) -> None:
     job_id = server.job(worker_ep["id"], "run", {"input": {"sleep": 8}, "policy": {"executionTimeout": 5000}}).json()["id"]
-    timed_out = wait_for(lambda: (s := status(server, worker_ep["id"], job_id))["status"] == "TIMED_OUT" and s, timeout=20)
+    timed_out = wait_for(lambda: (s := status(server, worker_ep["id"], job_id))["status"] == "TIMED_OUT" and s)
     assert "execution timeout" in timed_out["error"] and timed_out["executionTime"] >= 5000
     assert server.job(worker_ep["id"], f"retry/{job_id}").json() == {"id": job_id, "status": "IN_QUEUE"}
     assert server.job(worker_ep["id"], f"cancel/{job_id}").json()["status"] == "CANCELLED"
@@ -135,7 +135,7 @@ def webhook() -> Iterator[tuple[str, list]]:
 def test_webhook_receives_the_terminal_status(server: LocalServer, worker_ep: dict, webhook: tuple[str, list]) -> None:
     url, received = webhook
     job_id = server.job(worker_ep["id"], "run", {"input": {"hook": 1}, "webhook": url}).json()["id"]
-    wait_for(lambda: received, timeout=20)
+    wait_for(lambda: received)
     assert received[0]["id"] == job_id and received[0]["status"] == "COMPLETED"
     assert received[0]["output"]["echo"] == {"hook": 1}
     assert len(received) == 1
@@ -169,6 +169,6 @@ def test_results_expire_after_their_retention(tmp_path) -> None:
         bare = short.create_endpoint("retention", worker=None)
         job_id = short.job(bare["id"], "run", {"input": {}}).json()["id"]
         assert short.job(bare["id"], f"status/{job_id}", method="GET").status_code == 200
-        wait_for(lambda: short.job(bare["id"], f"status/{job_id}", method="GET").status_code == 404, timeout=5)
+        wait_for(lambda: short.job(bare["id"], f"status/{job_id}", method="GET").status_code == 404)
     finally:
         stop_server(short)

@@ -134,10 +134,10 @@ def test_a_worker_gets_what_runpod_gives_a_worker_and_nothing_of_the_shell(leaky
     assert_clean(seen, server, ENV_WORKER | own)
     assert seen["cwd"] == str(WORKERS)  # GPUCTL_LOCAL_CWD still decides where it runs
     home = Path(seen["env"]["HOME"])
-    wait_for(lambda: not server.worker_pids(endpoint["id"]), timeout=30)
+    wait_for(lambda: not server.worker_pids(endpoint["id"]))
     # The process is gone before the server has settled it (its output pumps drain first), so
     # the event to wait on is the home's removal; never seeing it is the failure.
-    wait_for(lambda: not home.exists(), timeout=30)  # never seen: a worker's scratch home outlives it
+    wait_for(lambda: not home.exists())  # never seen: a worker's scratch home outlives it
 
 
 def test_a_worker_without_a_directory_runs_in_its_home_not_the_data_dir(leaky_shell: LocalServer) -> None:

@@ -22,8 +22,8 @@ def test_kill_9_keeps_endpoints_and_jobs_and_requeues_the_running_one(fresh_serv
     assert old_workers
 
     os.kill(server.info["pid"], signal.SIGKILL)
-    wait_for(lambda: not reaper.alive(server.info["pid"]), timeout=5)
-    wait_for(lambda: not any(reaper.alive(p) for p in old_workers), timeout=5)  # PR_SET_PDEATHSIG
+    wait_for(lambda: not reaper.alive(server.info["pid"]))
+    wait_for(lambda: not any(reaper.alive(p) for p in old_workers))  # PR_SET_PDEATHSIG
     assert lifecycle.read_server_info(server.data_dir) is None  # stale server.json detected
     server.close()
 
@@ -38,7 +38,7 @@ def test_kill_9_keeps_endpoints_and_jobs_and_requeues_the_running_one(fresh_serv
         assert health["jobs"]["retried"] == 1 and health["jobs"]["inQueue"] + health["jobs"]["inProgress"] == 1
         again.job(busy["id"], f"cancel/{running}")
         again.http.patch(f"/v2/serverless/{parked['id']}", json={"workers": {"max": 1}})
-        done = wait_for(lambda: all(again.job(parked["id"], f"status/{j}", method="GET").json()["status"] == "COMPLETED" for j in queued), timeout=40)
+        done = wait_for(lambda: all(again.job(parked["id"], f"status/{j}", method="GET").json()["status"] == "COMPLETED" for j in queued))
         assert done
     finally:
         again.close()

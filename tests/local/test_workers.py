@@ -32,7 +32,7 @@ def health(server: LocalServer, endpoint_id: str) -> dict:
     return server.job(endpoint_id, "health", method="GET").json()
 
 
-def test_run_sync_run_status_output_and_health(server: LocalServer, echo: dict) -> None:
+def test_run_sync_run_status_output_and_health(server: LocalServer, echo: dict, tmp_path: Path) -> None:
     before = health(server, echo["id"])
     assert before["jobs"] == {"completed": 0, "failed": 0, "inProgress": 0, "inQueue": 0, "retried": 0}
     assert all(v == 0 for v in before["workers"].values())
@@ -41,10 +41,12 @@ def test_run_sync_run_status_output_and_health(server: LocalServer, echo: dict) 
     result = endpoint.run_sync({"hello": "world"}, timeout=60)
     assert result["echo"] == {"hello": "world"}
 
-    job = endpoint.run({"sleep": 1.5})
-    during = wait_for(lambda: (h := health(server, echo["id"]))["jobs"]["inProgress"] == 1 and h, timeout=10)
+    release = tmp_path / "release"  # the job runs until the test has seen it run (a sleep could end unseen under load)
+    job = endpoint.run({"hold": str(release)})
+    during = wait_for(lambda: (h := health(server, echo["id"]))["jobs"]["inProgress"] == 1 and h)
     assert during["workers"]["running"] == 1 and during["jobs"]["completed"] == 1
-    assert job.output(timeout=30)["echo"] == {"sleep": 1.5}
+    release.touch()
+    assert job.output(timeout=90)["echo"] == {"hold": str(release)}
     assert job.status() == "COMPLETED"
 
     after = health(server, echo["id"])
@@ -74,11 +76,13 @@ def test_worker_sees_its_network_volume_as_a_directory(server: LocalServer, echo
     assert (server.data_dir / "volumes" / echo["networkVolumes"][0] / "probe.txt").read_text() == "cached weights"
 
 
-def test_progress_updates_show_while_in_progress(server: LocalServer, echo: dict) -> None:
-    job_id = server.job(echo["id"], "run", {"input": {"progress": 3, "sleep": 0.5}}).json()["id"]
+def test_progress_updates_show_while_in_progress(server: LocalServer, echo: dict, tmp_path: Path) -> None:
+    release = tmp_path / "release"  # held after its updates until the test has seen one
+    job_id = server.job(echo["id"], "run", {"input": {"progress": 3, "hold": str(release)}}).json()["id"]
     seen = wait_for(lambda: (s := server.job(echo["id"], f"status/{job_id}", method="GET").json())["status"] == "IN_PROGRESS"
-                    and s.get("output") and s, timeout=15)
+                    and s.get("output") and s)
     assert seen["output"]["step"] >= 1
+    release.touch()
     final = wait_for(lambda: (s := server.job(echo["id"], f"status/{job_id}", method="GET").json())["status"] == "COMPLETED" and s)
     assert final["output"]["echo"]["progress"] == 3
 
@@ -126,12 +130,13 @@ def test_workers_route_lists_the_live_worker(server: LocalServer, echo: dict) ->
 
 
 def test_scale_to_zero_and_back(server: LocalServer, sdk: None) -> None:
-    ep = server.create_endpoint("sdk-idle", workers={"min": 0, "max": 1, "idleTimeout": 1})
+    ep = server.create_endpoint("sdk-idle", workers={"min": 0, "max": 1, "idleTimeout": 3600})
     first = server.job(ep["id"], "runsync", {"input": {}}).json()
     assert first["status"] == "COMPLETED"
     pid = first["output"]["pid"]
-    assert server.worker_pids(ep["id"]) == [pid]
-    wait_for(lambda: not server.processes(ep["id"]), timeout=15)  # gone, heartbeat child too, per /proc
+    assert server.worker_pids(ep["id"]) == [pid]  # a short idle timeout could have ended it already on a loaded machine
+    assert server.http.patch(f"/v2/serverless/{ep['id']}", json={"workers": {"idleTimeout": 1}}).status_code == 200
+    wait_for(lambda: not server.processes(ep["id"]))  # gone, heartbeat child too, per /proc
     assert server.http.get(f"/v2/serverless/{ep['id']}/workers").json()["summary"]["total"] == 0
     assert all(v == 0 for v in health(server, ep["id"])["workers"].values())
     second = server.job(ep["id"], "runsync", {"input": {}}).json()
@@ -145,7 +150,7 @@ def test_new_release_replaces_idle_workers(server: LocalServer, sdk: None) -> No
     assert patched.status_code == 200
     releases = server.http.get(f"/v2/serverless/{ep['id']}/releases").json()
     assert releases["endpointVersion"] == 2 and releases["releases"][0]["diff"][0]["field"] == "template.env"
-    wait_for(lambda: old["pid"] not in server.worker_pids(ep["id"]), timeout=15)
+    wait_for(lambda: old["pid"] not in server.worker_pids(ep["id"]))
     new = server.job(ep["id"], "runsync", {"input": {}}).json()["output"]
     assert new["worker"] != old["worker"]
     versions = lambda: [w["version"] for w in server.http.get(f"/v2/serverless/{ep['id']}/workers").json()["workers"]]  # noqa: E731
@@ -160,7 +165,7 @@ def test_one_worker_takes_a_batch_of_jobs(server: LocalServer, sdk: None, tmp_pa
     server.admin("POST", "requests/reset")
     release = tmp_path / "release"
     ids = [server.job(ep["id"], "run", {"input": {"hold": str(release)}}).json()["id"] for _ in range(4)]
-    together = wait_for(lambda: (h := health(server, ep["id"]))["jobs"]["inProgress"] == 4 and h, timeout=30)
+    together = wait_for(lambda: (h := health(server, ep["id"]))["jobs"]["inProgress"] == 4 and h)
     assert together["workers"]["running"] == 1 and together["jobs"]["inQueue"] == 0
     release.touch()
     done = [wait_for(lambda j=j: (s := server.job(ep["id"], f"status/{j}", method="GET").json())["status"] == "COMPLETED" and s) for j in ids]
@@ -169,11 +174,11 @@ def test_one_worker_takes_a_batch_of_jobs(server: LocalServer, sdk: None, tmp_pa
     assert any("/job-take-batch/" in p for p in paths)
 
 
-def test_deleting_an_endpoint_stops_its_workers(server: LocalServer, sdk: None) -> None:
+def test_deleting_an_endpoint_stops_its_workers(server: LocalServer, sdk: None, tmp_path: Path) -> None:
     ep = server.create_endpoint("sdk-delete")
-    running = server.job(ep["id"], "run", {"input": {"sleep": 30}}).json()["id"]
+    running = server.job(ep["id"], "run", {"input": {"hold": str(tmp_path / "never")}}).json()["id"]  # runs until stopped
     wait_for(lambda: server.job(ep["id"], f"status/{running}", method="GET").json()["status"] == "IN_PROGRESS")
     assert server.processes(ep["id"])
     assert server.http.delete(f"/v2/serverless/{ep['id']}").status_code == 204
-    wait_for(lambda: not server.processes(ep["id"]), timeout=15)  # per /proc
+    wait_for(lambda: not server.processes(ep["id"]))  # per /proc
     assert server.job(ep["id"], f"status/{running}", method="GET").status_code == 404
