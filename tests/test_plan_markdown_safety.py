@@ -105,6 +105,65 @@ def test_an_at_name_in_a_pull_request_s_config_mentions_nobody(cli, tmp_path):
     assert _linked_mentions(result.out) == []
 
 
+REFERENCES = ("#123", "gh-7", "acme/app#9")
+
+
+def _linked_references(markdown: str) -> list[str]:
+    """What GitHub would turn into a link to an issue or pull request (and a cross-reference on
+    its timeline): `#N`, `owner/repo#N` or `GH-N` in the text of the rendered comment outside
+    code, preformatted text and links."""
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+
+    class Text(HTMLParser):
+        inside = 0
+
+        def handle_starttag(self, tag, attrs):
+            self.inside += tag in ("code", "pre", "a")
+
+        def handle_endtag(self, tag):
+            self.inside -= tag in ("code", "pre", "a")
+
+        def handle_data(self, data):
+            if not self.inside:
+                found.extend(re.findall(r"#[0-9]+|(?<![A-Za-z0-9])GH-[0-9]+", data, re.IGNORECASE))
+
+    Text(convert_charrefs=True).feed(_html(markdown))
+    return found
+
+
+def test_an_issue_number_in_a_name_links_no_issue(cli, tmp_path):
+    """GitHub links `#123`, `GH-7` and `acme/app#9` outside code to that issue or pull request
+    and adds a cross-reference to its timeline. A name from a pull request's gpu.jsonc, or
+    from the account (an orphan), must do neither: shown as written, it links nothing."""
+    blocks = [{"name": f"api {ref}", "template": "vllm", "gpu_type": "NVIDIA L4", "gpu_types": ["NVIDIA A40"], "scaling": {"max_workers": 3}}
+              for ref in REFERENCES]
+    observed = json.loads((ROOT / "fixtures" / "plans" / "prune-delete" / "observed.json").read_text())
+    old, observed["networkVolumes"] = observed["endpoints"][0], []
+    observed["endpoints"] = [old | {"name": f"retired {ref}", "id": f"old{i:011d}", "env": {"GPUCTL_PROJECT": "p"}, "networkVolumes": []}
+                             for i, ref in enumerate(REFERENCES)]
+    (tmp_path / "gpu.jsonc").write_text(json.dumps({"project_id": "p", "serverless": blocks, "policy": {"max_max_workers": 1}}))
+    (tmp_path / "observed.json").write_text(json.dumps(observed))
+    plan = cli(PLAN, tmp_path)
+    assert plan.code == 4, plan.err
+    drift = cli(["serverless", "drift", "--observed", "observed.json", "--provider", "runpod", "--format", "markdown"], tmp_path)
+    assert drift.out, drift.err
+    for markdown in (plan.out, drift.out):
+        shown = markdown.replace("&#8203;", "")
+        assert all(f"retired {ref}" in shown for ref in REFERENCES)  # still shown, as written
+        assert _linked_references(markdown) == [] and _linked_mentions(markdown) == []
+    assert all(f"api {ref}" in plan.out.replace("&#8203;", "") for ref in REFERENCES)
+
+
+def test_unlinked_leaves_entities_and_plain_hashes_alone():
+    from gpuctl.render.md import unlinked
+
+    assert unlinked("&#96; and &#8203;") == "&#96; and &#8203;"
+    assert unlinked("a #b, GHz-1, ops@acme.io") == "a #b, GHz-1, ops@acme.io"
+    assert unlinked("#1 acme/app#2 gh-3 @x") == "#&#8203;1 acme/app#&#8203;2 gh-&#8203;3 @&#8203;x"
+
+
 def test_a_truncated_comment_says_what_it_left_out_and_names_every_deletion(cli, tmp_path):
     """Past GitHub's limit the comment stops listing resources. Deletions come last in a plan,
     so they are the first to be cut: the note counts what is left out by action and names the

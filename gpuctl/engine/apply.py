@@ -319,7 +319,7 @@ class Engine:
         and `scaling`, and `gpu.pools` without `excludedTypes` clears the exclusions."""
         declared, observed = fields.flatten(body), fields.observed_fields(live)
         differ = {p.split(".")[0] for p, v in declared.items() if p not in fields.GRAPHQL_ONLY and not fields.same(p, v, observed.get(p))}
-        differ |= {p.split(".")[0] for p in observed if p.startswith("env.") and p not in declared}
+        differ |= {p.split(".")[0] for p in fields.removed(declared, observed)}
         if body.get("name") and body["name"] != live.get("name"):  # an adopted endpoint the block renames (ADR 11)
             differ.add("name")
         if differ:
@@ -338,7 +338,7 @@ class Engine:
         live = fields.observed_fields(self._read(lambda: self.provider.get_endpoint(endpoint_id)))
         declared = fields.flatten(body)
         wrong = [p for p, v in declared.items() if p not in fields.GRAPHQL_ONLY and not fields.same(p, v, live.get(p))]
-        wrong += [p for p in live if p.startswith("env.") and p not in declared]
+        wrong += fields.removed(declared, live)
         if wrong:
             raise NotHonoured(f"{change.address}: {self._who} did not honour {', '.join(sorted(wrong))}", detail="the write was accepted but the endpoint read back differs", hint="run deploy again; if it persists, the API ignores this field")
 

@@ -16,6 +16,15 @@ from gpuctl.plan.model import Unknown
 SET_LIKE = frozenset({"ports", "gpu.pools", "gpu.excludedTypes", "dataCenterIds", "networkVolumes", "modelReferences"})
 FORCES_REPLACE = frozenset({"type", "cpu"})  # RunPod v2 cannot PATCH the routing type or the compute family
 GRAPHQL_ONLY = frozenset({"modelReferences"})  # REST v2 has no field for cached models
+SENT_WHOLE = frozenset({"env", "scaling"})  # RunPod v2 replaces these objects on PATCH: a member not sent is removed
+
+
+def removed(declared: dict[str, Any], observed: dict[str, Any]) -> list[str]:
+    """The account's members of an object sent whole (`env`, `scaling`) that gpu.jsonc does not
+    declare: writing the object removes them (switching the scaler from queue delay to request
+    count removes `scaling.queueDelay`). Plan, apply and its read-back all use this one rule, so
+    the plan shows every removal the apply makes."""
+    return [p for p, v in observed.items() if p.split(".")[0] in SENT_WHOLE and p not in declared and (v is not None or p.startswith("env."))]
 
 
 def gpu_selection(gpu_types: tuple[str, ...], catalog: Catalog) -> tuple[list[str], list[str]]:

@@ -41,10 +41,10 @@ def _field_changes(declared: dict, live: dict) -> tuple[FieldChange, ...]:
         before = live.get(path)
         if not fields.same(path, after, before):
             changes.append(FieldChange(path, before, after, fields.is_sensitive(path, after), path in fields.FORCES_REPLACE))
+    for path in fields.removed(declared, live):
+        changes.append(FieldChange(path, live[path], None, path.startswith("env."), False))
     for path, before in live.items():
-        if path.startswith("env.") and path not in declared:
-            changes.append(FieldChange(path, before, None, True, False))
-        elif path in fields.FORCES_REPLACE and path not in declared:
+        if path in fields.FORCES_REPLACE and path not in declared:
             changes.append(FieldChange(path, before, None, False, True))
     return tuple(sorted(changes, key=lambda c: c.path))
 

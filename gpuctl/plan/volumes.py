@@ -34,16 +34,28 @@ def resolve_volume(spec: VolumeSpec, same_name: tuple[dict, ...], catalog: Catal
     reported, labelled larger-in-account, where a plan to apply cannot be made."""
     allowed = [not spec.data_centers or v.get("dataCenter") in spec.data_centers for v in same_name]
     inside = [v for v, ok in zip(same_name, allowed) if ok]
-    notices = [
-        Notice("volume-outside-data-centers", f'a volume named "{spec.name}" exists in {v.get("dataCenter")} ({v.get("id")}), outside data_center_ids; it is not used', _address(spec.name, v.get("dataCenter", "?")))
-        for v, ok in zip(same_name, allowed) if not ok
-    ]
+    new_dc = None if inside else _choose_dc(spec, catalog)
+    notices = [_outside(spec.name, v, new_dc) for v, ok in zip(same_name, allowed) if not ok]
     if len(inside) > 1:
         listed = ", ".join(f'{v.get("id")} in {v.get("dataCenter")}' for v in inside)
         return None, [Diagnostic(f'{len(inside)} network volumes are named "{spec.name}" ({listed}); gpuctl cannot tell which to use', f"network_volume.{spec.name}", hint="set runpod.data_center_ids to the one data center whose volume you want")], notices
     if not inside:
         return _create(spec, catalog, notices)
     return _existing(spec, inside[0], notices, report)
+
+
+def _outside(name: str, volume: dict, new_dc: str | None) -> Notice:
+    """A same-named volume outside data_center_ids. When the plan creates the volume anew in
+    `new_dc` (the endpoint moved data center), it says that the data stays behind: a network
+    volume cannot move, the new one starts empty, and the old one is kept, and billed, until
+    someone deletes it."""
+    dc = volume.get("dataCenter", "?")
+    message = f'a volume named "{name}" exists in {dc} ({volume.get("id")}), outside data_center_ids; it is not used'
+    if new_dc is not None:
+        message += (f". Its data does not move: the new volume in {new_dc} is created empty, so copy into it what the endpoint needs "
+                    f"(or set runpod.data_center_ids back to {dc}); the volume in {dc} is kept, and its storage billed, "
+                    f"until you delete it in the RunPod console (gpuctl never deletes volumes)")
+    return Notice("volume-outside-data-centers", message, _address(name, dc))
 
 
 def _create(spec: VolumeSpec, catalog: Catalog, notices: list[Notice]):

@@ -3,8 +3,10 @@ issues) so that it shows as written and never as Markdown or HTML. Names, ids, r
 messages can come from gpu.jsonc in a pull request or from the account: an endpoint named
 ``x<details>`` or ``a|b`` must not fold the rest of a comment, add a table column, or open a
 code span that swallows what follows, nor, as `@acme/security-team`, make GitHub notify a user or
-team: outside code, every `@` is followed by a zero-width space (as Renovate writes mentions it
-quotes), which shows nothing and links nobody."""
+team, nor, as `#123`, `GH-123` or `acme/app#123`, link an issue or pull request and add a
+cross-reference to its timeline: outside code, every `@` before a name, `#` before a number and
+`GH-` before a number is followed by a zero-width space (as Renovate writes mentions it quotes),
+which shows nothing and links nothing. `unlinked` is the one place that does it."""
 
 from __future__ import annotations
 
@@ -13,26 +15,31 @@ import re
 
 _PUNCT = re.compile(r"([\\`*|~]|(?<=\])\()")
 _ENTITY = {c: f"&#{ord(c)};" for c in "`|[*_~\\"}
+_ZWSP = "&#8203;"  # a zero-width space: shows nothing, and no name or number follows what it ends
 _MENTION = re.compile(r"(?<!\w)@(?=[A-Za-z0-9])")  # where GitHub reads a user or team name (not in ops@acme.io)
-_UNLINKED = "@&#8203;"  # the `@` shown, then a zero-width space: no name follows it
+# Where GitHub reads an issue or pull request: `#123`, `acme/app#123` and `acme#123` (every `#`
+# before a digit, but the `&#` of an entity), and `GH-123` in any case.
+_REFERENCE = re.compile(r"(?<!&)#(?=[0-9])|(?<![A-Za-z0-9])GH-(?=[0-9])", re.IGNORECASE)
 
 
-def unmentioned(markup: str) -> str:
-    """Markdown or HTML with no `@name` that GitHub turns into a mention (and a notification)."""
-    return _MENTION.sub(_UNLINKED, markup)
+def unlinked(markup: str) -> str:
+    """Markdown or HTML with no `@name` that GitHub turns into a mention (and a notification),
+    and no `#123`, `GH-123` or `owner/repo#123` that it turns into a link to an issue (and a
+    cross-reference on that issue's timeline). Entities already in `markup` are left whole."""
+    return _MENTION.sub("@" + _ZWSP, _REFERENCE.sub(lambda m: m.group(0) + _ZWSP, markup))
 
 
 def html_text(value: str) -> str:
     """Plain text inside raw HTML (a `<summary>`, where Markdown is not read): HTML escaped,
-    and no mention."""
-    return unmentioned(html.escape(str(value), quote=False))
+    and no mention or issue link."""
+    return unlinked(html.escape(str(value), quote=False))
 
 
 def text(value: str) -> str:
     """Plain text outside code: HTML escaped, and what makes code spans, table cells, links
     (the `(` of `](`), emphasis or strike-through backslash-escaped. `_` is left alone: GitHub never
     reads it inside a word (MODEL_NAME), and around one it can only slant the text."""
-    return unmentioned(_PUNCT.sub(r"\\\1", html.escape(str(value), quote=False)))
+    return unlinked(_PUNCT.sub(r"\\\1", html.escape(str(value), quote=False)))
 
 
 def code(value: str) -> str:
