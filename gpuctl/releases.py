@@ -116,7 +116,7 @@ def configuration_at(doc: dict, endpoint: dict, version: int) -> dict[str, Any]:
     latest = doc.get("endpointVersion") if isinstance(doc.get("endpointVersion"), int) else known[0]
     missing = sorted(set(range(version + 1, latest + 1)) - set(known))
     if missing:
-        raise HistoryIncomplete(f"endpoint {name}'s releases skip version(s) {', '.join(map(str, missing))}, so version {version} cannot be rebuilt",
+        raise HistoryIncomplete(f"endpoint {name}'s releases skip version{'s' if len(missing) != 1 else ''} {', '.join(map(str, missing))}, so version {version} cannot be rebuilt",
                                 hint=f"roll back to a version after {missing[-1]}, or set the fields in the RunPod console")
     later = sorted((r for r in doc["releases"] if isinstance(r.get("version"), int) and r["version"] > version),
                    key=lambda r: r["version"], reverse=True)

@@ -12,6 +12,7 @@ from gpuctl.cli.context import AppContext
 from gpuctl.cli.resolve import Ambiguous, NotFound, Target, find_endpoint
 from gpuctl.v2 import data_center, image, owned_by, owner, volume_ids
 from gpuctl.errors import ExitCode, GpuctlError, UsageError
+from gpuctl.words import counted
 
 
 class Refused(GpuctlError):
@@ -110,7 +111,7 @@ def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: 
         if not gone_now:
             app.note(f"endpoint {chosen['id']} was already gone")
         _forget_records(app, target, chosen["id"])
-    app.note(f"deleted endpoint {chosen['name']} ({chosen['id']}); kept {len(volumes)} network volume(s)")
+    app.note(f"deleted endpoint {chosen['name']} ({chosen['id']})" + (f"; kept {counted(len(volumes), 'network volume')}" if volumes else ""))
     return _report(app, as_json, {"deleted": chosen["id"], "not_found": False, "already_gone": not gone_now, "volumes_kept": [v["id"] for v in volumes]})
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from gpuctl.cli.resolve import provider_options
-from gpuctl.errors import ExitCode
+from gpuctl.errors import ExitCode, GpuctlError
 
 if TYPE_CHECKING:
     from gpuctl.cli.context import AppContext
@@ -24,7 +24,7 @@ WORKER_POLL_S = 2.0
 @click.argument("name")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines, also of workers that start later, until Ctrl-C.")
 @click.option("--worker", "worker_id", metavar="ID", help="Only this worker (also one that has stopped: a job's workerId).")
-@click.option("--since", metavar="TIME", help="Lines from TIME on: RFC 3339 (2026-06-01T12:00:00Z) or an age (90s, 5m, 2h).")
+@click.option("--since", metavar="TIME", help="Lines from TIME on: RFC 3339 (2026-06-01T12:00:00Z) or an age (90s, 5m, 2h; a plain number is seconds).")
 @click.option("--tail", type=click.IntRange(0, 5000), help="Only the last N lines (default: each worker's last 100).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines {worker, ts, source, line} on stdout.")
 @provider_options
@@ -43,6 +43,8 @@ def logs(app: AppContext, name: str, follow: bool, worker_id: str | None, since:
         found = endpoint(target, name)
         target.protect_env(found)  # what workers print may hold them
         source = LogSource(target.provider, found["id"], start, tail)
+        if worker_id is not None:
+            source.check_worker(name, worker_id)
         printer = Printer(app, as_json, prefix=worker_id is None)
         with while_it_exists(target, name, found["id"], "logs --follow followed it" if follow else "its logs were read"):
             if follow:
@@ -53,12 +55,13 @@ def logs(app: AppContext, name: str, follow: bool, worker_id: str | None, since:
 
 
 def since_timestamp(value: str) -> str:
-    """--since as the RFC 3339 UTC timestamp the log stream takes: an age counts back from now."""
+    """--since as the RFC 3339 UTC timestamp the log stream takes: an age (read as every
+    duration flag reads one, a plain number being seconds) counts back from now."""
     from datetime import UTC, datetime, timedelta
 
-    from gpuctl.cli.durations import UNITS, seconds_of
+    from gpuctl.cli.durations import seconds_of
 
-    age = seconds_of(value) if value[-1:] in UNITS else None
+    age = seconds_of(value)
     try:
         if age is not None:
             now = datetime.now(UTC)
@@ -67,7 +70,7 @@ def since_timestamp(value: str) -> str:
         else:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
     except (ValueError, OverflowError):  # OverflowError: a time whose UTC falls outside years 1-9999
-        raise click.BadParameter(f"{value!r} is neither an RFC 3339 time nor an age such as 90s, 5m or 2h", param_hint="--since") from None
+        raise click.BadParameter(f"{value!r} is neither an RFC 3339 time nor an age such as 90s, 5m or 2h (a plain number is seconds)", param_hint="--since") from None
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -94,6 +97,21 @@ class LogSource:
 
         workers = worker_list(self.provider.workers(self.endpoint_id))
         return [w["id"] for w in sorted(workers, key=lambda w: w.get("startedAt") or "")]
+
+    def check_worker(self, name: str, worker_id: str) -> None:
+        """Raise UnknownWorker unless `worker_id` is a live worker of the endpoint or one whose
+        log stream the provider still has (a worker that has stopped: a job's workerId). The
+        stream is asked only when the workers list does not name the id."""
+        from gpuctl.provider.errors import NotFound
+
+        live = self.live_workers()
+        if worker_id in live:
+            return
+        try:
+            for _ in self.provider.worker_logs(self.endpoint_id, worker_id, tail=0):
+                break
+        except NotFound:
+            raise UnknownWorker(name, worker_id, live) from None
 
     def read(self, worker_id: str) -> list[dict]:
         """What the worker has logged so far: the stream until it is quiet for a second."""
@@ -128,6 +146,22 @@ class LogSource:
             if not keep_going(worker_id):
                 return
             time.sleep(1.0)
+
+
+class UnknownWorker(GpuctlError):
+    """--worker names no worker the endpoint has, live or stopped."""
+
+    def __init__(self, name: str, worker_id: str, live: list[str]):
+        from gpuctl.safetext import printable
+        from gpuctl.spelling import did_you_mean
+
+        shown = printable(worker_id, keep_newlines=False)
+        known = f"its live workers: {', '.join(live)}" if live else "it has no live workers now"
+        guess = did_you_mean(worker_id, live)
+        name = printable(name, keep_newlines=False)
+        how = f"`gpu serverless logs {name}` shows every live worker; a stopped worker's id is its job's workerId (`gpu serverless job status {name} JOB_ID`)"
+        super().__init__(f"endpoint {name} has no worker {shown!r} (live or stopped)", detail=known,
+                         hint=f"{guess} {how}" if guess else how)
 
 
 class Cursor:
@@ -184,7 +218,7 @@ def snapshot(app: AppContext, source: LogSource, printer: Printer, name: str, wo
     with ThreadPoolExecutor(max_workers=min(len(workers), 16)) as pool:
         found = dict(zip(workers, pool.map(source.read, workers)))
     for quiet in (w for w, records in found.items() if not records):
-        app.note(f"worker {quiet} has no logs yet" + (" (or no worker has that id)" if worker_id else ""))
+        app.note(f"worker {quiet} has no logs yet")
     records = sorted((r for records in found.values() for r in records), key=time_key)
     printer.write(records[-source.tail:] if source.tail else records)
     return ExitCode.OK

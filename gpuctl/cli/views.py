@@ -17,6 +17,7 @@ from gpuctl.model import REDACTED
 from gpuctl.plan.cost import usd_per_hour
 from gpuctl.redact import hide_env
 from gpuctl.safetext import printable
+from gpuctl.words import counted
 
 WORKER_STATES = ("running", "idle", "initializing", "throttled", "unhealthy")
 
@@ -25,7 +26,7 @@ def _gpu(endpoint: dict) -> str:
     if not v2.is_gpu(endpoint):
         return ", ".join(f"{flavor}×{vcpus}" for flavor, vcpus in v2.cpu_flavors(endpoint)) or "-"
     excluded = v2.excluded_gpu_types(endpoint)
-    return ", ".join(v2.gpu_pools(endpoint)) + (f" minus {len(excluded)} type(s)" if excluded else "")
+    return ", ".join(v2.gpu_pools(endpoint)) + (f" minus {counted(len(excluded), 'type')}" if excluded else "")
 
 
 def _read_back(endpoint: dict, catalog: Catalog) -> list[str] | None:

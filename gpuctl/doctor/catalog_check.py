@@ -10,6 +10,7 @@ from gpuctl.catalog import Catalog
 from gpuctl.doctor.probe import Probe
 from gpuctl.doctor.report import Finding, Problem, Verdict
 from gpuctl.errors import doc_ref
+from gpuctl.words import counted
 
 FIX = f"update state/catalog/gpus.json and datacenters.json (and {doc_ref('catalog.md')}) from RunPod's catalog, or file a gpuctl issue with `gpu doctor --json`"
 
@@ -51,5 +52,5 @@ def check_catalog(probe: Probe, catalog: Catalog, used: Iterable[str] = ()) -> F
     names = {p.path.split(" ", 1)[1] for p in found if p.kind in ("retired", "moved")}
     broken = sorted(names & set(used))
     verdict, summary = (Verdict.FAIL, f"gpu.jsonc uses {', '.join(broken)}, which RunPod's catalog no longer has as gpuctl knows it") if broken else \
-        (Verdict.WARN, f"{counts}; {len(found)} difference(s) with gpuctl's catalog")
+        (Verdict.WARN, f"{counts}; {counted(len(found), 'difference')} with gpuctl's catalog")
     return Finding("catalog", title, verdict, summary, FIX, problems=tuple(found))

@@ -25,6 +25,7 @@ from gpuctl.plan.model import Action, Kind
 from gpuctl.v2 import data_center, volume_ids
 from gpuctl.provider.protocol import Provider
 from gpuctl.redact import clip
+from gpuctl.words import counted
 
 TITLE = "Plan has no differences of form alone"
 FIX = ("file a gpuctl issue with this output and a recording (`gpu doctor --record DIR`): "
@@ -73,17 +74,17 @@ def check_plan(provider: Provider, given: PlanInput | None) -> Finding:
             else:
                 real += 1
     unknown, names = _unknown(given.desired)
-    details = (f"{len(plan.changes)} resource(s) planned; {real} field difference(s) for real (see `gpu serverless deploy --plan`)",)
+    details = (f"{counted(len(plan.changes), 'resource')} planned; {counted(real, 'field difference')} for real (see `gpu serverless deploy --plan`)",)
     if unknown:
-        details += (f"{len(unknown)} env value(s) not compared: they read variables that are not set in this run",)
+        details += (f"{counted(len(unknown), 'env value')} not compared: they read variables that are not set in this run",)
     if odd:
-        return Finding("plan", TITLE, Verdict.FAIL, f"{len(odd)} field(s) differ only in form: " + "; ".join(p.path for p in odd[:3]), FIX, details, tuple(odd + unknown))
+        return Finding("plan", TITLE, Verdict.FAIL, f"{counted(len(odd), 'field')} differ{'s' if len(odd) == 1 else ''} only in form: " + "; ".join(p.path for p in odd[:3]), FIX, details, tuple(odd + unknown))
     if unknown:
         return Finding("plan", TITLE, Verdict.WARN,
-                       f"planned {len(plan.changes)} resource(s) against a fresh read; no difference of form alone among the fields compared; "
-                       f"not compared: {len(unknown)} env value(s) reading {', '.join('$' + n for n in names)}, not set in this run",
+                       f"planned {counted(len(plan.changes), 'resource')} against a fresh read; no difference of form alone among the fields compared; "
+                       f"not compared: {counted(len(unknown), 'env value')} reading {', '.join('$' + n for n in names)}, not set in this run",
                        f"export {'=... '.join(names)}=... and run `gpu doctor` again to compare them too (deploy needs them set)", details, tuple(unknown))
-    return Finding("plan", TITLE, Verdict.PASS, f"planned {len(plan.changes)} resource(s) against a fresh read; no difference of form alone", details=details)
+    return Finding("plan", TITLE, Verdict.PASS, f"planned {counted(len(plan.changes), 'resource')} against a fresh read; no difference of form alone", details=details)
 
 
 def _unknown(desired: Any) -> tuple[list[Problem], list[str]]:

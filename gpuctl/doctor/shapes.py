@@ -8,6 +8,7 @@ from gpuctl.doctor.probe import Probe
 from gpuctl.doctor.report import Finding, Problem, Verdict
 from gpuctl.provider.errors import AuthError, ProviderError
 from gpuctl.provider.http import path
+from gpuctl.words import counted
 
 LISTS = (("/v2/serverless", "endpoints"), ("/v2/network-volumes", "networkVolumes"), ("/v2/templates", "templates"), ("/v2/pods", "pods"),
          ("/v2/catalog/gpus", "gpus"), ("/v2/catalog/datacenters", "dataCenters"))
@@ -50,7 +51,7 @@ def check_shapes(probe: Probe) -> Finding:
     details = (f"checked {checked} answers: " + ", ".join(f"GET {w}" for w in todo if f"GET {w}" not in denied), *notes)
     if found:
         kinds = sorted({p.kind for p in found})
-        return Finding("shapes", title, Verdict.FAIL, f"{len(found)} difference(s) ({', '.join(kinds)}): " + "; ".join(f"{p.path} ({p.kind})" for p in found[:3]),
+        return Finding("shapes", title, Verdict.FAIL, f"{counted(len(found), 'difference')} ({', '.join(kinds)}): " + "; ".join(f"{p.path} ({p.kind})" for p in found[:3]),
                        FIX_SHAPES, details, tuple(found))
     if denied:
         return Finding("shapes", title, Verdict.WARN, f"{checked} answers validate; the key may not read {', '.join(denied)}",
@@ -71,8 +72,8 @@ def check_graphql(probe: Probe, graphql) -> Finding:
     rest_ids = {e["id"] for e in probe.items("/v2/serverless", "endpoints") if isinstance(e.get("id"), str)}
     unlisted = sorted(rest_ids - set(refs))
     if unlisted:
-        return Finding("graphql", title, Verdict.WARN, f"GraphQL does not list {len(unlisted)} endpoint(s) REST v2 lists",
+        return Finding("graphql", title, Verdict.WARN, f"GraphQL does not list {counted(len(unlisted), 'endpoint')} REST v2 lists",
                        "cached models (`runpod.cached_model`) cannot be read or set for them; if it lasts, file a gpuctl issue with a recording",
                        problems=tuple(Problem(f"POST /graphql: myself.endpoints[id={i}]", "missing", "listed by GET /v2/serverless") for i in unlisted))
-    return Finding("graphql", title, Verdict.PASS, f"both queries answer; myself.endpoints lists all {len(rest_ids)} endpoint(s) REST v2 lists",
-                   details=(f"{len(users)} template(s) in use by an endpoint",))
+    return Finding("graphql", title, Verdict.PASS, f"both queries answer; myself.endpoints lists all {counted(len(rest_ids), 'endpoint')} REST v2 lists",
+                   details=(f"{counted(len(users), 'template')} in use by an endpoint",))

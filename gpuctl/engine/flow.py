@@ -27,7 +27,7 @@ from gpuctl.events import Emit, Note, PlanReady
 from gpuctl.model import Desired, Observed, Unresolved
 from gpuctl.plan import plan as make_plan
 from gpuctl.plan.drift import lagging_records
-from gpuctl.plan.model import Plan
+from gpuctl.plan.model import CHANGING, Plan
 from gpuctl.provider.errors import Who
 from gpuctl.provider.protocol import Provider
 from gpuctl.v2 import owner
@@ -39,6 +39,13 @@ class StalePlan(GpuctlError):
 
 class InconsistentResult(GpuctlError):
     """Apply finished, but planning again shows differences: RunPod did not keep a write."""
+
+
+def still_different(plan: Plan) -> str:
+    """What a plan made after an apply still changes, per resource and field:
+    `endpoint.echo: workers.max, gpu.pools; volume.models (to create)`."""
+    return "; ".join(f"{c.address}: {', '.join(f.path for f in c.changes)}" if c.changes else f"{c.address} (to {c.action.value})"
+                     for c in plan.changes if c.action in CHANGING)
 
 
 class Cancelled(GpuctlError):
@@ -242,8 +249,8 @@ class Deployment:
         observed = self.observe()
         after = self.plan_against(observed)
         if after.has_changes:
-            left = ", ".join(c.address for c in after.changes if c.action.value != "no-op")
-            raise InconsistentResult(f"inconsistent result after apply: {left} still differ", hint=f"{Who.of(self.provider.name).name} did not keep what was written; run deploy --plan to see the fields")
+            raise InconsistentResult(f"inconsistent result after apply, still different from gpu.jsonc: {still_different(after)}",
+                                     hint=f"{Who.of(self.provider.name).name} did not keep what was written; run deploy --plan to see the values")
         journal.clear()
         written = {i for _, _, i in outcome.done if i}
         self._remember(after, [i for i in lagging_records(after.changes, observed.templates, r.desired.project_id) if i not in written])  # under the lease; written ones have theirs

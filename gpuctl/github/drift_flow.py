@@ -12,6 +12,7 @@ from gpuctl.errors import GpuctlError
 from gpuctl.github import issues, runner
 from gpuctl.github.authors import login
 from gpuctl.github.job import Job, combined, error_markdown
+from gpuctl.warm.signals import held
 
 
 # How a repository that applies gpu.jsonc through review and merge ends the drift: the report's
@@ -45,9 +46,27 @@ class DriftOptions:
 
 
 def run(job: Job, opts: DriftOptions) -> int:
+    read = [(config, _read(job, config, opts)) for config in opts.configs]
+    # The account is read: a SIGINT/SIGTERM (GitHub sends both) now waits until the summary,
+    # the drift issues and the outputs are written, so none is left half written, and changes nothing.
+    with held(interrupt_after=False) as caught:
+        code = _report(job, opts, read)
+    if caught:
+        job.app.note("the job was cancelled while its result was written; the result stands")
+    return code
+
+
+def _read(job: Job, config: str, opts: DriftOptions) -> dict | GpuctlError:
+    try:
+        return runner.drift_document(job.app, config, opts.provider)
+    except GpuctlError as exc:
+        return exc
+
+
+def _report(job: Job, opts: DriftOptions, read: list[tuple[str, dict | GpuctlError]]) -> int:
     codes, lines, drifted = [], [], False
-    for config in opts.configs:
-        code, line, drift = _drift_one(job, config, opts)
+    for config, doc in read:
+        code, line, drift = _drift_one(job, config, opts, doc)
         codes.append(code)
         lines.append(line)
         drifted = drifted or drift
@@ -57,12 +76,12 @@ def run(job: Job, opts: DriftOptions) -> int:
     return 1 if code == 1 else 0
 
 
-def _drift_one(job: Job, config: str, opts: DriftOptions) -> tuple[int, str, bool]:
-    """(exit code, summary line, whether the account drifted) for one config."""
+def _drift_one(job: Job, config: str, opts: DriftOptions, doc: dict | GpuctlError) -> tuple[int, str, bool]:
+    """(exit code, summary line, whether the account drifted) for one config, from its drift
+    document (or the error that kept it from being made)."""
     key = job.key(config)
-    try:
-        doc = runner.drift_document(job.app, config, opts.provider)
-    except GpuctlError as exc:
+    if isinstance(doc, GpuctlError):
+        exc = doc
         job.app.note(f"{key}: {exc.format()}")
         job.summary(error_markdown(f"gpuctl could not report drift for `{key}`", exc.format()) + job.footer("Checked", key))
         return 1, f"{key}: error: {exc.summary}", False

@@ -26,6 +26,7 @@ from gpuctl.warm.signals import held
 from gpuctl.v2 import json_in
 from gpuctl.v2 import data_center, env_of, pod_request, volume_ids
 from gpuctl.provider.protocol import Provider
+from gpuctl.words import counted
 
 IMAGE = "python:3.12-slim"  # any image with Python 3.8+ runs the downloader
 CPU_FLAVOR, VCPUS = "cpu3c", 2  # the smallest CPU pod: downloading needs no more
@@ -150,7 +151,7 @@ def warm_volume(provider: Provider, endpoint: dict, volume_id: str, models: Mode
         with held():
             pod = create_pod(provider, body)
         watch = PodWatch(provider, pod, view, clock)
-        view.status(f"pod {pod['id']}: starting, downloading {len(models.refs)} model(s)")
+        view.status(f"pod {pod['id']}: starting, downloading {counted(len(models.refs), 'model')}")
         done = watch.until_done(deadline, timeout)
     finally:
         seconds = clock() - started

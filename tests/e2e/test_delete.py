@@ -258,3 +258,18 @@ def test_nothing_to_choose_from_says_what_to_check(account, tmp_path):
     for args in (["serverless", "delete"], ["serverless", "template", "delete"]):
         result = account.gpu(*args, cwd=mine)
         assert result.code == 1 and "to choose from" in result.err and "\nhint: " in result.err and "--provider" in result.err, result.err
+
+
+def test_the_closing_line_counts_kept_volumes_in_words_and_says_nothing_of_none(account, tmp_path):
+    """`kept 0 network volume(s)` said nothing worth saying: with no volume the line names
+    only the endpoint; with one, `kept 1 network volume`."""
+    bare = _deployed(account, tmp_path / "bare")
+    none = account.gpu("serverless", "delete", "echo", "-y", cwd=bare)
+    assert none.code == 0, none.err
+    (line,) = [x for x in none.err.splitlines() if x.startswith("deleted endpoint echo")]
+    assert "volume" not in line and "(s)" not in line, line
+    with_one = _deployed(account, tmp_path / "one", volume="models")
+    one = account.gpu("serverless", "delete", "echo", "-y", cwd=with_one)
+    assert one.code == 0, one.err
+    (line,) = [x for x in one.err.splitlines() if x.startswith("deleted endpoint echo")]
+    assert line.endswith("; kept 1 network volume"), line

@@ -283,3 +283,34 @@ def test_a_worker_missing_a_module_names_the_interpreter_to_install_it_in(accoun
     assert f"gpuctl's own interpreter, {sys.executable}" in run.err, run.err  # the server runs in the test's interpreter
     assert f"`{sys.executable} -m pip install gpuctl_no_such_module_q7`" in run.err
     assert "pipx inject gpuctl gpuctl_no_such_module_q7" in run.err
+
+
+def test_logs_since_a_plain_number_reads_it_as_seconds_like_every_duration_flag(deployed):
+    """`--since 100000` is an age in seconds, as a plain number is for --timeout and
+    --lock-timeout (gpuctl/cli/durations.py): the stream is asked for lines from about a day ago."""
+    account, proj = deployed
+    job = account.gpu("serverless", "invoke", "talk", "--json", "--input", '{"prompt": "since-needle"}', cwd=proj).json()
+    result = account.gpu("serverless", "logs", "talk", "--worker", job["workerId"], "--since", "100000", cwd=proj)
+    assert result.code == 0, result.err
+    assert "talker got 'since-needle'" in result.out.splitlines()
+    now = account.gpu("serverless", "logs", "talk", "--worker", job["workerId"], "--since", "0", cwd=proj)
+    assert now.code == 0 and "talker got 'since-needle'" not in now.out, now.out  # 0 seconds ago: nothing older
+    bad = account.gpu("serverless", "logs", "talk", "--since", "ten", cwd=proj)
+    assert bad.code == 1 and "a plain number is seconds" in bad.err, bad.err
+
+
+def test_logs_of_a_worker_id_the_endpoint_never_had_is_an_error_with_a_guess(deployed):
+    """A mistyped --worker is an error naming the endpoint and the id, with the live workers
+    and a did-you-mean for a near miss; a stopped worker's id still reads (its stream exists)."""
+    account, proj = deployed
+    job = account.gpu("serverless", "invoke", "talk", "--json", "--input", '{"prompt": "typo-needle"}', cwd=proj).json()
+    worker = job["workerId"]
+    typo = worker[:-1] + ("x" if worker[-1] != "x" else "y")
+    for follow in ((), ("-f",)):
+        result = account.gpu("serverless", "logs", "talk", "--worker", typo, *follow, cwd=proj)
+        assert result.code == 1, (follow, result.out, result.err)
+        assert result.err.startswith("error: ") and "talk" in result.err and typo in result.err, result.err
+        assert f'did you mean "{worker}"?' in result.err, result.err
+        assert "Traceback" not in result.err
+    far = account.gpu("serverless", "logs", "talk", "--worker", "nothing-like-it", cwd=proj)
+    assert far.code == 1 and worker in far.err and "did you mean" not in far.err, far.err

@@ -610,7 +610,8 @@ FINAL_READ_DIFFERS = {"op": "list", "kind": "endpoint", "action": "omit_field", 
 def test_a_merge_apply_whose_final_read_differs_says_what_it_applied_and_to_re_run_the_job(account, tmp_path):
     """The apply wrote the reviewed create, and the engine's own read-back of it was right, but
     the plan made after the apply still differs (RunPod's list no longer shows workers.max):
-    the step fails (exit 1), the summary and the log name the inconsistent result, what was
+    the step fails (exit 1), the summary and the log name the inconsistent result and the field
+    that differs (`endpoint.api: workers.max`), what was
     applied (with its id: has_changes is true, the endpoint is in the account), and say to
     re-run the job, never to deploy by hand."""
     checkout = tree(tmp_path / "main", config("api"))
@@ -624,9 +625,9 @@ def test_a_merge_apply_whose_final_read_differs_says_what_it_applied_and_to_re_r
     (endpoint,) = account.endpoints()
     summary, outputs = (tmp_path / "summary").read_text(), (tmp_path / "out").read_text()
     for text in (applied.err, summary):
-        assert "inconsistent result after apply: endpoint.api still differ" in text, text
+        assert "inconsistent result after apply, still different from gpu.jsonc: endpoint.api: workers.max" in text, text
         assert "deploy" not in text.replace("gpu github apply", ""), text
         assert "hint: fix the cause (or wait for it to pass), then re-run this workflow job: it plans again and applies the rest" in text, text
     assert "gpuctl applied `gpu.jsonc`, then stopped" in summary and f"done: create `endpoint.api` ({endpoint['id']})" in summary, summary
-    assert "error: inconsistent result after apply: endpoint.api still differ; applied the plan first: 1 created" in outputs
+    assert "error: inconsistent result after apply, still different from gpu.jsonc: endpoint.api: workers.max; applied the plan first: 1 created" in outputs
     assert re.search(r"^exit_code<<(\S+)\n1\n\1$", outputs, re.M) and re.search(r"^has_changes<<(\S+)\ntrue\n\1$", outputs, re.M), outputs
