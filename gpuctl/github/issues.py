@@ -114,7 +114,7 @@ def change_note(key: str, before: list[str] | str, after: list[str], link: str =
 
 def report(gh: GitHub, key: str, label: str, title: str, markdown: str, impostors: list[dict] | None = None,
            items: list[str] | None = None, link: str = "") -> tuple[int, str]:
-    """(issue number, "opened" | "updated" | "unchanged") for drift described by `markdown`.
+    """(issue number, "opened" | "updated" | "updated and commented on" | "unchanged") for drift described by `markdown`.
     An open issue is updated with its labels as people left them. An issue a person closed
     while the drift persists is not reopened: the run opens a new one. `items` names what
     drifts (`drift_items`); when it differs from what the issue last said, the update also
@@ -132,7 +132,7 @@ def report(gh: GitHub, key: str, label: str, title: str, markdown: str, impostor
     before, after = _kept_items(issue.get("body")), _kept_items(body)
     if items is not None and before is not None and after is not None and before != after:
         gh.request("POST", gh.repo(f"/issues/{issue['number']}/comments"), json={"body": change_note(key, before, items, link)})
-        return issue["number"], "updated (what drifts changed; commented)"
+        return issue["number"], "updated and commented on"
     return issue["number"], "updated"
 
 

@@ -234,6 +234,7 @@ def test_a_change_in_what_drifts_is_commented_on_a_value_that_moves_again_is_not
     assert note["user"]["login"] == fake.issues[number]["user"]["login"]  # gpuctl's token wrote it
     assert "**New:**" in note["body"] and "workers.idleTimeout" in note["body"]
     assert "**Gone:**" not in note["body"] and "workers.min" not in note["body"]
+    assert f"updated and commented on issue #{number}" in grew.job("drift").step("gpuctl").outputs["summary"]
 
     console_min_workers(account, 0)
     shrank = gha.run(DRIFT, schedule(checkout))
