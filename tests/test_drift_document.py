@@ -144,7 +144,7 @@ def test_markdown_cells_survive_values_from_the_account():
     hostile = plan(resource("update", [change("image", "evil|<script>`x`</script>", "ghcr.io/example/echo:1", "account")]))
     markdown = render_markdown(build(hostile, CATALOG))
     row = next(line for line in markdown.splitlines() if line.startswith("| <code>image</code>"))
-    assert "<script>" not in markdown and row.count(" | ") == 4  # five cells, the value did not add one
+    assert "<script>" not in markdown and row.count(" | ") == 5  # six cells, the value did not add one
 
 
 def test_markdown_is_an_issue_body_with_a_title_summary_and_advice():

@@ -54,6 +54,7 @@ class Session:
     project_dir: Path
     snapshot: object | None = None  # gpuctl.snapshot.Snapshot, under --observed
     policy: object | None = None  # gpuctl.policy.guard.Guard, when gpu.jsonc or --policy gives a policy
+    loaded: object | None = None  # gpuctl.config.loader.LoadedConfig: gpu.jsonc as read, with its source positions
 
     def plan(self, observed, report: bool = False):
         """The plan against `observed`; `report` for drift, whose plan is never applied."""
@@ -83,7 +84,7 @@ def session(app: AppContext, opts: DeployOptions) -> Session:
         target, _ = planning.snapshot_provider(app, opts.provider, loaded.provider, snapshot.provider, shown)
     else:
         target, _ = planning.choose_provider(app, opts.provider, loaded.provider)
-    return Session(app, opts, catalog, desired, target, path.resolve().parent, snapshot, _guard(app, opts, loaded, catalog))
+    return Session(app, opts, catalog, desired, target, path.resolve().parent, snapshot, _guard(app, opts, loaded, catalog), loaded)
 
 
 def _guard(app: AppContext, opts: DeployOptions, loaded, catalog):

@@ -37,6 +37,19 @@ def ending(doc: dict) -> str:
     return _ENDING.format(volume="- A volume larger in the account can only be kept: set its `volume.size_gb` in a pull request.\n" if grown else "")
 
 
+def drift_items(doc: dict) -> list[str]:
+    """What drifts, one line per resource and per field (`endpoint.echo: workers.min`,
+    `endpoint.old: orphan`), without values: the set whose change is worth a notification."""
+    from gpuctl.render.drift import LABEL_WORDS
+
+    out = []
+    for entry in doc["drift"]:
+        if entry["drift"] or not entry["changes"]:
+            out.append(f"{entry['address']}: {LABEL_WORDS.get(entry['drift'] or '', entry['action'])}")
+        out += [f"{entry['address']}: {c['path']}" for c in entry["changes"]]
+    return sorted(set(out))
+
+
 @dataclass(frozen=True)
 class DriftOptions:
     configs: tuple[str, ...]
@@ -98,7 +111,10 @@ def _drift_one(job: Job, config: str, opts: DriftOptions, doc: dict | GpuctlErro
             closed = issues.resolve(job.github, key, opts.label, note, impostors)
             return 0, f"{key}: in sync" + (f"; closed issue #{closed}" if closed else ""), False
         title = f"gpuctl drift: project {doc['project_id']} ({key}) no longer matches the account"
-        number, what = issues.report(job.github, key, opts.label, title, job.clean(markdown), impostors)
+        url = job.actions.run_url()
+        link = f"[run {job.actions.run_id}]({url})" if url else ""
+        number, what = issues.report(job.github, key, opts.label, title, job.clean(markdown), impostors,
+                                     [job.clean(i) for i in drift_items(doc)], link)
         return 2, f"{key}: drift; {what} issue #{number}", True
     except GpuctlError as exc:  # the report stands; the issue that carries it does not
         what = "close" if doc["in_sync"] else "open or update"

@@ -2,16 +2,31 @@
 finds drift opens it (labelled, the label created if the repository lacks it) or edits the
 one already open; a run that finds none closes it with a comment saying so. The issue is
 found by its hidden marker and its author (gpuctl's token), not by its label, which people may
-take off."""
+take off.
+
+An edit notifies nobody, so when what drifts changes (a resource or field is new in the drift,
+or gone from it; not a value that moved again) the run also posts one short comment, marked
+`<!-- gpuctl:driftchange ... -->`, saying what is new and what is gone. What drifted at the
+last run is kept in the issue body, behind the marker (`<!-- gpuctl:drift-items ... -->`);
+the issue is gpuctl's only by its author (ADR 27), so its body is gpuctl's text."""
 
 from __future__ import annotations
+
+import hashlib
+import json
+import re
+from urllib.parse import quote, unquote
 
 from gpuctl.github.authors import Author
 from gpuctl.github.client import GitHub, GitHubError
 from gpuctl.github.parts import COMMENT_LIMIT, marker, read_marker
 
 KIND = "drift"
+CHANGE_KIND = "driftchange"
 LABEL_COLOR = "d93f0b"
+ITEMS_ROOM = 20_000  # bytes of the issue body for the list of what drifts; a longer list is kept as its digest
+SHOWN = 30  # items named per side in a change comment
+_ITEMS = re.compile(r"<!-- gpuctl:drift-items (?P<items>[^\s<>]*) -->")
 
 
 def ensure_label(gh: GitHub, label: str) -> None:
@@ -54,11 +69,57 @@ def find_open(gh: GitHub, key: str, label: str, impostors: list[dict] | None = N
     return None
 
 
-def report(gh: GitHub, key: str, label: str, title: str, markdown: str, impostors: list[dict] | None = None) -> tuple[int, str]:
-    """(issue number, "opened" | "updated" | "unchanged") for drift described by `markdown`.
+def _items_comment(items: list[str]) -> str:
+    """What drifts, hidden in the body: percent-encoded JSON (no `-->` or `<` survives), or its
+    digest when the list would crowd out the report."""
+    text = quote(json.dumps(sorted(set(items)), ensure_ascii=False), safe="")
+    if len(text) > ITEMS_ROOM:
+        text = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return f"<!-- gpuctl:drift-items {text} -->"
+
+
+def _kept_items(body: str | None) -> list[str] | str | None:
+    """What drifted when the body was written: the list, its digest, or None (an issue an
+    earlier gpuctl wrote, or a body someone edited)."""
+    found = _ITEMS.search(body or "")
+    if not found:
+        return None
+    text = found["items"]
+    if text.startswith("sha256:"):
+        return text
+    try:
+        items = json.loads(unquote(text))
+    except ValueError:
+        return None
+    return [i for i in items if isinstance(i, str)] if isinstance(items, list) else None
+
+
+def change_note(key: str, before: list[str] | str, after: list[str], link: str = "") -> str:
+    """The comment that tells the issue's watchers what is new in the drift and what is gone."""
+    from gpuctl.render import md
+
+    head = f"{marker(CHANGE_KIND, key)}\n**The drift of {md.code_html(key)} changed**{f' ({link})' if link else ''}; the issue above is up to date.\n"
+    if isinstance(before, str):  # a list too long to keep: only its digest
+        return head + f"\n{len(set(after))} resources and fields drift now.\n"
+
+    def listed(word: str, items: list[str]) -> str:
+        if not items:
+            return ""
+        more = f"\n- … and {len(items) - SHOWN} more" if len(items) > SHOWN else ""
+        return f"\n**{word}:**\n" + "".join(f"\n- {md.code_html(i)}" for i in items[:SHOWN]) + more + "\n"
+
+    new, gone = sorted(set(after) - set(before)), sorted(set(before) - set(after))
+    return head + listed("New", new) + listed("Gone", gone)
+
+
+def report(gh: GitHub, key: str, label: str, title: str, markdown: str, impostors: list[dict] | None = None,
+           items: list[str] | None = None, link: str = "") -> tuple[int, str]:
+    """(issue number, "opened" | "updated" | "updated and commented on" | "unchanged") for drift described by `markdown`.
     An open issue is updated with its labels as people left them. An issue a person closed
-    while the drift persists is not reopened: the run opens a new one."""
-    body = _body(key, markdown)
+    while the drift persists is not reopened: the run opens a new one. `items` names what
+    drifts (`drift_items`); when it differs from what the issue last said, the update also
+    posts a comment saying what is new and what is gone (`link`: the run)."""
+    body = _body(key, markdown, items)
     issue = find_open(gh, key, label, impostors)
     if issue is None:
         ensure_label(gh, label)
@@ -68,6 +129,10 @@ def report(gh: GitHub, key: str, label: str, title: str, markdown: str, impostor
     if issue.get("body") == body and issue.get("title") == title:
         return issue["number"], "unchanged"
     gh.request("PATCH", gh.repo(f"/issues/{issue['number']}"), json={"title": title, "body": body})
+    before, after = _kept_items(issue.get("body")), _kept_items(body)
+    if items is not None and before is not None and after is not None and before != after:
+        gh.request("POST", gh.repo(f"/issues/{issue['number']}/comments"), json={"body": change_note(key, before, items, link)})
+        return issue["number"], "updated and commented on"
     return issue["number"], "updated"
 
 
@@ -83,8 +148,8 @@ def resolve(gh: GitHub, key: str, label: str, note: str, impostors: list[dict] |
     return number
 
 
-def _body(key: str, markdown: str) -> str:
-    head = marker(KIND, key) + "\n"
+def _body(key: str, markdown: str, items: list[str] | None = None) -> str:
+    head = marker(KIND, key) + "\n" + (_items_comment(items) + "\n" if items is not None else "")
     room = COMMENT_LIMIT - len(head.encode()) - 300
     if len(markdown.encode()) > room:
         markdown = markdown.encode()[:room].decode(errors="ignore") + "\n\n> **Truncated**: the job summary of the run has the full report.\n"

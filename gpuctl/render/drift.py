@@ -12,7 +12,7 @@ one, because that is its action, not a classification).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from gpuctl.plan.cost import pool_hourly
@@ -104,7 +104,7 @@ def field_advice(change: dict, label: str | None = None) -> str:
     return ORIGIN_ADVICE[origin]
 
 
-def _field(change: dict, label: str | None = None) -> dict:
+def _field(change: dict, label: str | None, keys: list[dict]) -> dict:
     origin = origin_of(change)
     return {
         "path": change["path"],
@@ -114,10 +114,18 @@ def _field(change: dict, label: str | None = None) -> dict:
         "sensitive": change["sensitive"],
         "forces_replace": change["forces_replace"],
         "what_to_do": field_advice(change, label),
+        "config_keys": keys,
     }
 
 
-def _entry(resource: dict, project_id: str) -> dict:
+Locate = Callable[[str, str, str], list[dict]]  # (kind, name, path) -> [{"key", "file", "line"}]: gpuctl.config.locate
+
+
+def _nowhere(kind: str, name: str, path: str) -> list[dict]:
+    return []
+
+
+def _entry(resource: dict, project_id: str, locate: Locate = _nowhere) -> dict:
     """One drifted resource. A resource missing from the account (or from gpu.jsonc) lists no
     fields: the whole resource is the difference, and its fields are gpu.jsonc's, not drift."""
     label = label_of(resource)
@@ -135,15 +143,16 @@ def _entry(resource: dict, project_id: str) -> dict:
         "drift": label,
         "reason": resource["reason"],
         "what_to_do": advice,
-        "changes": [_field(c, label) for c in resource["changes"]] if listed else [],
+        "changes": [_field(c, label, locate(resource["kind"], resource["name"], c["path"])) for c in resource["changes"]] if listed else [],
     }
 
 
-def build(plan: dict, catalog, observed_endpoints: Mapping[str, dict] | None = None) -> dict:
+def build(plan: dict, catalog, observed_endpoints: Mapping[str, dict] | None = None, locate: Locate = _nowhere) -> dict:
     """The drift document of a plan document. `catalog` prices GPU pools; `observed_endpoints`
-    ({id: RunPod v2 endpoint}) lets an orphan's cost be counted, which the plan has only in words."""
+    ({id: RunPod v2 endpoint}) lets an orphan's cost be counted, which the plan has only in words;
+    `locate` names the gpu.jsonc key (and line) of each drifted field (`config.locate`)."""
     drifted = [r for r in plan["resource_changes"] if is_drift(r)]
-    entries = [_entry(r, plan["project_id"]) for r in drifted]
+    entries = [_entry(r, plan["project_id"], locate) for r in drifted]
     fields = [c for e in entries for c in e["changes"]]
     labels = [e["drift"] for e in entries if e["drift"]]
     return {

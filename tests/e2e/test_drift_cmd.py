@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 
 from gpuctl.catalog import load_catalog
+from gpuctl.render.md import code_html
 from tests.e2e.conftest import ROOT, echo_config, project
 
 pytestmark = pytest.mark.e2e
@@ -250,3 +251,39 @@ def test_a_volume_grown_in_the_console_is_drift_not_an_error(account, tmp_path):
     assert account.writes() == writes
     plan = account.gpu("serverless", "deploy", "--plan", cwd=proj, env={"DRIFT_TOKEN": SECRET})
     assert plan.code == 1 and "network volumes can only grow" in plan.err  # deploy still refuses to plan a shrink
+
+
+def test_a_console_edit_names_the_gpu_jsonc_key_and_line_to_edit(account, tmp_path):
+    """RunPod's name for the field (workers.idleTimeout) is not what the user edits: every
+    format also names the gpu.jsonc key, and its line in the file."""
+    proj = deployed(account, tmp_path)
+    lines = (proj / "gpu.jsonc").read_text().splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if '"idle_timeout"' in text)
+    console_patch(account, {"workers": {"idleTimeout": 42}})
+
+    result = drift(account, proj, "--json")
+    assert result.code == 2, result.err
+    doc = result.json()
+    jsonschema.validate(doc, DRIFT_SCHEMA)
+    (change,) = doc["drift"][0]["changes"]
+    assert (change["path"], change["config"], change["account"]) == ("workers.idleTimeout", 5, 42)
+    assert change["config_keys"] == [{"key": "serverless.scaling.idle_timeout", "file": "gpu.jsonc", "line": line}]
+
+    text = drift(account, proj)
+    assert text.code == 2, text.err
+    assert f"in gpu.jsonc: serverless.scaling.idle_timeout (gpu.jsonc:{line})" in text.out
+
+    markdown = drift(account, proj, "--format", "markdown").out
+    row = next(r for r in markdown.splitlines() if r.startswith("| <code>workers.idleTimeout</code>"))
+    assert f"| {code_html('serverless.scaling.idle_timeout')} gpu.jsonc:{line} |" in row
+
+
+def test_a_gpu_pool_change_names_the_gpu_type_keys(account, tmp_path):
+    """gpu.pools holds pool ids; gpu.jsonc says GPU type names, under gpu_type."""
+    proj = deployed(account, tmp_path)
+    lines = (proj / "gpu.jsonc").read_text().splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if '"gpu_type"' in text)
+    console_patch(account, {"gpu": {"pools": ["AMPERE_16"]}})
+    doc = drift(account, proj, "--json").json()
+    change = next(c for c in doc["drift"][0]["changes"] if c["path"] == "gpu.pools")
+    assert change["config_keys"] == [{"key": "serverless.gpu_type", "file": "gpu.jsonc", "line": line}]

@@ -207,3 +207,41 @@ def test_drift_that_comes_back_after_the_issue_closed_opens_a_new_issue(gha, fak
     (new,) = [i for i in fake.real_issues() if i["state"] == "open"]
     assert new["number"] != issue["number"] and "<code>1</code>" in new["body"]
     assert fake.issues[issue["number"]]["state"] == "closed"
+
+
+def console_patch(account, body: dict) -> None:
+    (endpoint,) = account.endpoints()
+    assert account.server.http.patch(f"/v2/serverless/{endpoint['id']}", json=body).status_code == 200
+
+
+def test_a_change_in_what_drifts_is_commented_on_a_value_that_moves_again_is_not(gha, fake, account, tmp_path):
+    """Editing the issue notifies nobody: when a field is new in the drift, or gone from it, the
+    run also comments (marked, gpuctl's own) saying which; the same drift with other values, or
+    a run that finds it unchanged, does not."""
+    checkout, issue = _drifted(gha, fake, account, tmp_path)
+    number = issue["number"]
+    assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"
+    console_min_workers(account, 3)  # the same field, another value
+    assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"
+    assert fake.comments_on(number) == [] and "<code>3</code>" in fake.issues[number]["body"]
+
+    console_patch(account, {"workers": {"idleTimeout": 42}})
+    grew = gha.run(DRIFT, schedule(checkout))
+    assert grew.job("drift").status == "success"
+    (note,) = fake.comments_on(number)
+    mark = read_marker(note["body"])
+    assert (mark.kind, mark.key) == ("driftchange", "gpu.jsonc")
+    assert note["user"]["login"] == fake.issues[number]["user"]["login"]  # gpuctl's token wrote it
+    assert "**New:**" in note["body"] and "workers.idleTimeout" in note["body"]
+    assert "**Gone:**" not in note["body"] and "workers.min" not in note["body"]
+    assert f"updated and commented on issue #{number}" in grew.job("drift").step("gpuctl").outputs["summary"]
+
+    console_min_workers(account, 0)
+    shrank = gha.run(DRIFT, schedule(checkout))
+    assert shrank.job("drift").status == "success"
+    _, gone = fake.comments_on(number)
+    assert "**Gone:**" in gone["body"] and "workers.min" in gone["body"] and "**New:**" not in gone["body"]
+    assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"
+    assert len(fake.comments_on(number)) == 2
+    for run in (grew, shrank):
+        no_secrets(run, fake)
