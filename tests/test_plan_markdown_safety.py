@@ -65,10 +65,9 @@ def test_a_thousand_endpoints_sharing_a_warning_and_breaking_a_policy_stay_under
 MENTIONS = ("@octocat", "@acme/security-team")
 
 
-def _linked_mentions(markdown: str) -> list[str]:
-    """What GitHub would turn into a mention (a notification to that user or team): an `@name`
-    in the text of the rendered comment outside code, preformatted text and links, not right
-    after a word character (GitHub's mention filter)."""
+def _outside_code(markdown: str, pattern: str, flags: int = 0) -> list[str]:
+    """The matches of `pattern` in the text of the rendered comment outside code, preformatted
+    text and links: where GitHub makes mentions and issue links."""
     from html.parser import HTMLParser
 
     found: list[str] = []
@@ -84,10 +83,16 @@ def _linked_mentions(markdown: str) -> list[str]:
 
         def handle_data(self, data):
             if not self.inside:
-                found.extend(re.findall(r"(?<![\w`])@[A-Za-z0-9][\w/-]*", data))
+                found.extend(re.findall(pattern, data, flags))
 
     Text(convert_charrefs=True).feed(_html(markdown))
     return found
+
+
+def _linked_mentions(markdown: str) -> list[str]:
+    """What GitHub would turn into a mention (a notification to that user or team): an `@name`
+    not right after a word character (GitHub's mention filter)."""
+    return _outside_code(markdown, r"(?<![\w`])@[A-Za-z0-9][\w/-]*")
 
 
 def test_an_at_name_in_a_pull_request_s_config_mentions_nobody(cli, tmp_path):
@@ -110,27 +115,8 @@ REFERENCES = ("#123", "gh-7", "acme/app#9")
 
 def _linked_references(markdown: str) -> list[str]:
     """What GitHub would turn into a link to an issue or pull request (and a cross-reference on
-    its timeline): `#N`, `owner/repo#N` or `GH-N` in the text of the rendered comment outside
-    code, preformatted text and links."""
-    from html.parser import HTMLParser
-
-    found: list[str] = []
-
-    class Text(HTMLParser):
-        inside = 0
-
-        def handle_starttag(self, tag, attrs):
-            self.inside += tag in ("code", "pre", "a")
-
-        def handle_endtag(self, tag):
-            self.inside -= tag in ("code", "pre", "a")
-
-        def handle_data(self, data):
-            if not self.inside:
-                found.extend(re.findall(r"#[0-9]+|(?<![A-Za-z0-9])GH-[0-9]+", data, re.IGNORECASE))
-
-    Text(convert_charrefs=True).feed(_html(markdown))
-    return found
+    its timeline): `#N`, `owner/repo#N` or `GH-N`."""
+    return _outside_code(markdown, r"#[0-9]+|(?<![A-Za-z0-9])GH-[0-9]+", re.IGNORECASE)
 
 
 def test_an_issue_number_in_a_name_links_no_issue(cli, tmp_path):
