@@ -103,7 +103,9 @@ class LogSource:
         log stream the provider still has (a worker that has stopped: a job's workerId). The
         stream is asked only when the workers list does not name the id."""
         from gpuctl.provider.errors import NotFound
+        from gpuctl.provider.http import check_id
 
+        check_id("worker", worker_id)  # a value that is no id is refused before any request
         live = self.live_workers()
         if worker_id in live:
             return
