@@ -22,7 +22,6 @@ from gpuctl.github import comments, runner
 from gpuctl.github.job import Job, combined, error_markdown, plan_file
 from gpuctl.github.reviewed import differences, in_place, unknown_variables
 from gpuctl.render.md import code as md_code, text as md_text
-from gpuctl.warm.signals import held
 
 
 @dataclass(frozen=True)
@@ -59,14 +58,7 @@ def run(job: Job, opts: ApplyOptions) -> int:
             results.append(_apply_one(job, config, opts, Path(scratch)))
             if results[-1].code == ExitCode.INTERRUPTED:
                 break  # the job is being cancelled: say what was done, start nothing else
-    # The outcome is decided: a further SIGINT/SIGTERM (GitHub sends both) waits until the
-    # summary, comments and outputs are written, and then changes nothing: the process exits as
-    # the exit_code output says.
-    with held(interrupt_after=False) as caught:
-        code = _report(job, opts, results)
-    if caught:
-        job.app.note("the job was cancelled while its result was written; the result stands")
-    return code
+    return job.report(lambda: _report(job, opts, results))
 
 
 def _report(job: Job, opts: ApplyOptions, results: list[Applied]) -> int:

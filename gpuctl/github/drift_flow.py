@@ -12,7 +12,6 @@ from gpuctl.errors import GpuctlError
 from gpuctl.github import issues, runner
 from gpuctl.github.authors import login
 from gpuctl.github.job import Job, combined, error_markdown
-from gpuctl.warm.signals import held
 
 
 # How a repository that applies gpu.jsonc through review and merge ends the drift: the report's
@@ -60,13 +59,7 @@ class DriftOptions:
 
 def run(job: Job, opts: DriftOptions) -> int:
     read = [(config, _read(job, config, opts)) for config in opts.configs]
-    # The account is read: a SIGINT/SIGTERM (GitHub sends both) now waits until the summary,
-    # the drift issues and the outputs are written, so none is left half written, and changes nothing.
-    with held(interrupt_after=False) as caught:
-        code = _report(job, opts, read)
-    if caught:
-        job.app.note("the job was cancelled while its result was written; the result stands")
-    return code
+    return job.report(lambda: _report(job, opts, read))
 
 
 def _read(job: Job, config: str, opts: DriftOptions) -> dict | GpuctlError:

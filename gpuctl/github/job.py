@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
 from gpuctl import __version__
@@ -14,6 +15,7 @@ from gpuctl.redact import redact
 from gpuctl.github.client import GitHub
 from gpuctl.github.env import Actions, append_summary, write_outputs
 from gpuctl.render.md import code as md_code
+from gpuctl.warm.signals import held
 
 @dataclass
 class Job:
@@ -32,6 +34,17 @@ class Job:
         if self._github is None:
             self._github = GitHub.from_actions(self.actions, note=self.app.note)
         return self._github
+
+    def report(self, write: Callable[[], int]) -> int:
+        """Run `write`, the last step of a command whose outcome is decided (its summary,
+        comments and outputs): a SIGINT/SIGTERM (GitHub sends both) waits until it is done and
+        then changes nothing, so nothing is left half written and the process exits as the
+        `exit_code` output says."""
+        with held(interrupt_after=False) as caught:
+            code = write()
+        if caught:
+            self.app.note("the job was cancelled while its result was written; the result stands")
+        return code
 
     def close(self) -> None:
         if self._github is not None:

@@ -15,7 +15,6 @@ from gpuctl.github import fork as forks
 from gpuctl.github.job import Job, combined, error_markdown, plan_file
 from gpuctl.github.reviewed import artifact_name
 from gpuctl.render.md import code as md_code
-from gpuctl.warm.signals import held
 
 
 @dataclass(frozen=True)
@@ -45,13 +44,7 @@ def run(job: Job, opts: PlanOptions) -> int:
     if pull is None and opts.comment:
         job.app.note("note: this run is not for a pull request, so the plan goes to the job summary only")
     results = _plan_all(job, opts, pull[1] if pull is not None else None, opts.pr_file is not None, pull[2] if pull is not None else None)
-    # The plans are made: a SIGINT/SIGTERM (GitHub sends both) now waits until the summary,
-    # comments and outputs are written, so none is left half written, and changes nothing.
-    with held(interrupt_after=False) as caught:
-        code = _report(job, opts, results, pull)
-    if caught:
-        job.app.note("the job was cancelled while its result was written; the result stands")
-    return code
+    return job.report(lambda: _report(job, opts, results, pull))
 
 
 def _report(job: Job, opts: PlanOptions, results: list[Planned], pull: tuple[int, str, str | None] | None) -> int:
