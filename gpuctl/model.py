@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
@@ -59,22 +60,33 @@ def reveal(value: Any) -> Any:
     return value.value if isinstance(value, Sensitive) else value
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused inside, and restored afterwards, whatever the
+    block raised. A caller that paused it already keeps it paused: nested pauses cost nothing
+    and the outermost restores it."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def acyclic(build: Callable[_P, _R]) -> Callable[_P, _R]:
-    """`build` run with Python's cyclic garbage collector paused. Reading gpu.jsonc and a
-    snapshot, planning and writing the plan document allocate a few hundred objects per
+    """`build` run with the cyclic collector paused (`collector_paused`). Reading gpu.jsonc and
+    a snapshot, planning and writing the plan document allocate a few hundred objects per
     endpoint (dicts, lists, frozen values) and no reference cycles: reference counting frees
     them all, while every full collection walks all of them again, which at 10,000 endpoints
     was a quarter of a plan's time and grew faster than the account. The collector runs again
-    afterwards, whatever `build` raised; anything cyclic made meanwhile is collected then."""
+    afterwards, whatever `build` raised; anything cyclic made meanwhile is collected then. A
+    command that only plans (`deploy --plan`, `--out`) pauses it for its whole run (ADR 13)."""
     @functools.wraps(build)
     def paused(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        if not gc.isenabled():
+        with collector_paused():
             return build(*args, **kwargs)
-        gc.disable()
-        try:
-            return build(*args, **kwargs)
-        finally:
-            gc.enable()
     return paused
 
 

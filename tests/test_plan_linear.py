@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import gc
 import json
+import os
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from gpuctl.config import build_desired, load_config
 from gpuctl.model import Desired, Observed, acyclic
 from gpuctl.plan import Action, plan
 from gpuctl.plan.drift import record_body
+from gpuctl.snapshot import snapshot_document
 from tests.support.apply import apply_plan
 from tests.support.strategies import CATALOG
 
@@ -145,3 +148,74 @@ def test_building_pauses_the_cycle_collector_and_always_restores_it():
         assert not gc.isenabled()  # a caller that paused it keeps it paused
     finally:
         gc.enable()
+
+
+def _collections_while_planning(args: list[str], cwd: Path) -> tuple[list[str], object]:
+    """Run `gpu ARGS` in-process; (where each collection of the cyclic collector happened while
+    the deploy command's plan was being made and written, the result). The plan-only run is
+    everything under gpuctl/cli/deploy.py: reading gpu.jsonc and the snapshot, planning, the
+    document."""
+    from tests.conftest import run_cli
+
+    seen: list[str] = []
+
+    def collection(phase: str, info: dict) -> None:
+        if phase != "start":
+            return
+        frame = sys._getframe(1)
+        while frame is not None:
+            if frame.f_code.co_filename.endswith(os.path.join("gpuctl", "cli", "deploy.py")):
+                seen.append(f"generation {info['generation']} in {frame.f_code.co_name}, line {frame.f_lineno}")
+                return
+            frame = frame.f_back
+
+    gc.collect()
+    gc.callbacks.append(collection)
+    try:
+        result = run_cli(args, cwd)
+    finally:
+        gc.callbacks.remove(collection)
+    return seen, result
+
+
+@pytest.mark.parametrize("account", ["empty", "in sync"])
+@pytest.mark.parametrize("output", [["--json"], ["--out", "plan.json"]])
+def test_a_plan_only_deploy_runs_without_the_cycle_collector_and_restores_it(account, output, tmp_path):
+    """`deploy --plan` and `--out` make one plan and end: the collector is paused for the whole
+    run, since each full walk of a large heap cost time that grew faster than the account (ADR
+    13), and restored when it returns, so a caller in the same process (the tests) keeps it."""
+    blocks = [{"name": f"ep-{i:04d}", "template": "whisper", "gpu_type": "NVIDIA L4", "runpod": {"env": {"MODEL": f"m{i}"}}} for i in range(300)]
+    (tmp_path / "gpu.jsonc").write_text(json.dumps({"project_id": "paused", "serverless": blocks}))
+    desired = build_desired(load_config(tmp_path / "gpu.jsonc", catalog=CATALOG), {}, CATALOG)
+    observed = Observed() if account == "empty" else apply_plan(plan(desired, Observed(), CATALOG), Observed())
+    (tmp_path / "observed.json").write_text(json.dumps(snapshot_document(observed)))
+    seen, result = _collections_while_planning(["serverless", "deploy", "--plan", "--provider", "runpod", "--observed", "observed.json", *output], tmp_path)
+    assert result.code == 0, result.err
+    assert '"resource_changes"' in (result.out if output == ["--json"] else (tmp_path / "plan.json").read_text())
+    assert seen == []
+    assert gc.isenabled()
+
+
+def test_the_collector_comes_back_after_a_plan_only_deploy_that_fails(tmp_path):
+    (tmp_path / "gpu.jsonc").write_text('{"serverless": {"gpu_type": 5}}')
+    (tmp_path / "observed.json").write_text("{}")
+    seen, result = _collections_while_planning(["serverless", "deploy", "--plan", "--provider", "runpod", "--observed", "observed.json"], tmp_path)
+    assert result.code == 1 and "serverless.gpu_type" in result.err
+    assert gc.isenabled()
+
+
+def test_the_check_sees_collections_in_the_deploy_command(tmp_path, monkeypatch):
+    """Guards the tests above: a collection during the plan-only run is seen."""
+    from gpuctl.cli import deploy
+
+    made = deploy.make_plan
+
+    def plan_and_collect(*args, **kwargs):
+        gc.collect()
+        return made(*args, **kwargs)
+
+    monkeypatch.setattr(deploy, "make_plan", plan_and_collect)
+    (tmp_path / "gpu.jsonc").write_text(json.dumps({"project_id": "seen", "serverless": {"template": "whisper", "gpu_type": "NVIDIA L4"}}))
+    (tmp_path / "observed.json").write_text("{}")
+    seen, result = _collections_while_planning(["serverless", "deploy", "--plan", "--provider", "runpod", "--observed", "observed.json"], tmp_path)
+    assert result.code == 0 and seen and "generation 2" in seen[0]

@@ -73,8 +73,9 @@ def deploy(app: AppContext, plan_only: bool, observed: str | None, config: str |
            lock_timeout: float, break_lock: bool, parallelism: int, policy: str | None, wait_healthy: bool, smoke: str | None, rollback_on_failure: bool,
            health_timeout: float, record: str | None, **override_values) -> int:
     """Make the account match gpu.jsonc: plan, show, confirm, apply, verify."""
-    from gpuctl.cli import deploy as flow
-    from gpuctl.cli.planning import output_format
+    from contextlib import nullcontext
+
+    from gpuctl.model import collector_paused
 
     if from_plan:
         clash = [flag for flag, given in (("--plan", plan_only), ("--out", out), ("--observed", observed)) if given]
@@ -83,14 +84,20 @@ def deploy(app: AppContext, plan_only: bool, observed: str | None, config: str |
     if record is not None:
         _record_plan(app, record, plan_only or bool(out), observed)
 
-    options = flow.DeployOptions(
-        plan_only=plan_only, observed=observed, config=config, fmt=output_format(fmt, as_json),
-        detailed_exitcode=detailed_exitcode, prune=prune, provider=provider, yes=yes, out=out, from_plan=from_plan,
-        lock_timeout=lock_timeout, break_lock=break_lock, json_result=as_json and not plan_only, overrides=override_values,
-        parallelism=parallelism, policy=policy, unknown_env=(plan_only or bool(out)) and not from_plan,
-        health=flow.health_options(app, plan_only or bool(out), wait_healthy, smoke, rollback_on_failure, health_timeout),
-    )
-    return flow.run(app, options)
+    # A plan-only run makes one plan and ends: no cyclic collection for the whole of it, imports
+    # included (ADR 13). Restored on return, so a caller in the same process (tests) keeps it.
+    with collector_paused() if plan_only or out else nullcontext():
+        from gpuctl.cli import deploy as flow
+        from gpuctl.cli.planning import output_format
+
+        options = flow.DeployOptions(
+            plan_only=plan_only, observed=observed, config=config, fmt=output_format(fmt, as_json),
+            detailed_exitcode=detailed_exitcode, prune=prune, provider=provider, yes=yes, out=out, from_plan=from_plan,
+            lock_timeout=lock_timeout, break_lock=break_lock, json_result=as_json and not plan_only, overrides=override_values,
+            parallelism=parallelism, policy=policy, unknown_env=(plan_only or bool(out)) and not from_plan,
+            health=flow.health_options(app, plan_only or bool(out), wait_healthy, smoke, rollback_on_failure, health_timeout),
+        )
+        return flow.run(app, options)
 
 
 def _record_plan(app: AppContext, record: str, plan_only: bool, observed: str | None) -> None:
