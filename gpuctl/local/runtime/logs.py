@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from gpuctl.files import FileRefused, read_piece
+from gpuctl.local.datadir.layout import read_own_piece
 from gpuctl.local.store import ids
 
 KEEP = 20
@@ -68,11 +68,8 @@ def read_records(path: Path, offset: int = 0, limit: int = READ_BYTES) -> tuple[
     """Complete lines from `offset` on, at most `limit` bytes of them, and the offset after the
     last complete line read. A line that is not a record (the file was damaged) is skipped; a
     path that is no regular file (a FIFO would block the server, a device could be endless, a
-    directory) holds nothing: it is read through gpuctl's one bounded reader (gpuctl.files)."""
-    try:
-        data = read_piece(path, offset, limit)
-    except (FileNotFoundError, IsADirectoryError, FileRefused):
-        data = b""
+    directory) holds nothing: it is read through the data dir's one bounded reader (layout.read_own_piece)."""
+    data = read_own_piece(path, offset, limit)
     end = data.rfind(b"\n") + 1
     if end == 0 and limit and len(data) == limit:  # one line longer than limit: no record, step over it
         return [], offset + len(data)
