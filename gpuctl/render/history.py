@@ -101,15 +101,18 @@ def history_footer(doc: dict) -> list[str]:
     return [printable(line, keep_newlines=False) for line in lines]
 
 
-def plan_lines(endpoint: dict, current: Any, version: int, changes: list[dict], version_env: dict | None) -> list[str]:
-    """The rollback plan: each field before → after; env as keys, values never shown."""
+def plan_lines(endpoint: dict, current: Any, version: int, changes: list[dict], version_env: dict | None,
+               literals: dict[str, str] | None = None) -> list[str]:
+    """The rollback plan: each field before → after; an env value only when it is no secret
+    (`env_shown`: gpu.jsonc holds it as a plain literal for that key, `literals`), else
+    `(sensitive)`."""
     name = printable(f"{endpoint.get('name')} ({endpoint.get('id')})", keep_newlines=False)
     if not changes:
         return [f"Endpoint {name} already has the configuration of version {version}: nothing to roll back."]
     lines = [f"Rollback of endpoint {name} from version {current} to the configuration of version {version}:"]
     for change in changes:
         if change["path"] == "env":
-            lines += _env_lines(change["before"], change["after"])
+            lines += _env_lines(change["before"], change["after"], literals or {})
         else:
             lines.append(f"  ~ {change['path']} = {_value(change['before'])} → {_value(change['after'])}")
     if version_env is not None and MARKER_ENV not in version_env and any(c["path"] == "env" for c in changes):
@@ -117,7 +120,20 @@ def plan_lines(endpoint: dict, current: Any, version: int, changes: list[dict], 
     return [printable(line, keep_newlines=False) for line in lines]
 
 
-def _env_lines(before: dict, after: dict) -> list[str]:
+def env_shown(key: str, value: Any, literals: dict[str, str]) -> bool:
+    """Whether the rollback plan may show env `key`'s `value`: gpuctl's own GPUCTL_* markers, and
+    a value gpu.jsonc holds as a plain literal for that key (ADR 6: the user wrote and committed
+    it). Any other value (set in the console, a `${VAR}`'s, a RunPod secret, an old value
+    gpu.jsonc no longer holds) may be a secret."""
+    return isinstance(value, str) and (key.startswith("GPUCTL_") or literals.get(key) == value)
+
+
+def _env_lines(before: dict, after: dict, literals: dict[str, str]) -> list[str]:
     keys = env_keys(before, after)
-    return ([f"  + env.{k} = (sensitive)" for k in keys["added"]] + [f"  ~ env.{k} = (sensitive) → (sensitive)" for k in keys["changed"]]
-            + [f"  - env.{k} = (sensitive)" for k in keys["removed"]])
+
+    def shown(key: str, env: dict) -> str:
+        value = (env or {}).get(key)
+        return _value(value) if env_shown(key, value, literals) else "(sensitive)"
+
+    return ([f"  + env.{k} = {shown(k, after)}" for k in keys["added"]] + [f"  ~ env.{k} = {shown(k, before)} → {shown(k, after)}" for k in keys["changed"]]
+            + [f"  - env.{k} = {shown(k, before)}" for k in keys["removed"]])

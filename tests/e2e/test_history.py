@@ -75,8 +75,8 @@ def test_rollback_makes_a_release_equal_to_version_1_and_says_gpu_jsonc_differs(
     proj, endpoint_id = three_versions(account, tmp_path)
     result = account.gpu("serverless", "rollback", "echo", "--to", "1", "-y", cwd=proj)
     assert result.code == 0, result.err
-    assert CANARY not in result.out + result.err and "bonjour" not in result.out
-    assert "- env.CANARY = (sensitive)" in result.out and "~ env.GREETING = (sensitive) → (sensitive)" in result.out
+    assert CANARY not in result.out + result.err and "hello" not in result.out  # version 1's value: gpu.jsonc no longer holds it
+    assert "- env.CANARY = (sensitive)" in result.out and '~ env.GREETING = "bonjour" → (sensitive)' in result.out
     assert "gpu.jsonc now differs from the account" in result.out and "gpu serverless pull echo --write" in result.out
 
     after = releases(account, endpoint_id)
@@ -93,6 +93,25 @@ def test_rollback_makes_a_release_equal_to_version_1_and_says_gpu_jsonc_differs(
     assert newest["version"] == 4 and newest["current"] and newest["made_by"] != "gpuctl"
     assert {e["path"]: e["new"] for e in newest["diff"]}["image"] == IMAGE_1
     assert account.gpu("serverless", "rollback", "echo", "--to", "1", "-y", cwd=proj).out.count("nothing to roll back") == 1
+
+
+def test_the_rollback_plan_shows_env_values_gpu_jsonc_holds_as_literals_and_hides_every_other(account, tmp_path):
+    """A value the user wrote in gpu.jsonc and committed is no secret: the plan shows it. A
+    value set in the console, a `${VAR}`'s value, and a value the console put in place of a
+    literal stay `(sensitive)`, and appear nowhere in the output."""
+    token, console_token, console_greeting = "tok-v4r-9c2e11", "tok-console-77ab3f", "console-greeting-5e1d"
+    proj = project(tmp_path / "proj", echo_config(env={"TOKEN": "${MY_TOKEN}"}))
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env={"MY_TOKEN": token}).code == 0
+    endpoint = account.endpoints()[0]
+    console = {"env": {**endpoint["env"], "GREETING": console_greeting, "TOKEN": console_token, "CANARY": CANARY}}
+    assert account.server.http.patch(f"/v2/serverless/{endpoint['id']}", json=console).status_code == 200
+    result = account.gpu("serverless", "rollback", "echo", "--to", "1", "--plan", cwd=proj)
+    assert result.code == 0, result.err
+    said = result.out + result.err
+    assert '~ env.GREETING = (sensitive) → "hello"' in result.out, result.out  # gpu.jsonc's literal
+    assert "~ env.TOKEN = (sensitive) → (sensitive)" in result.out and "- env.CANARY = (sensitive)" in result.out, result.out
+    for secret in (token, console_token, console_greeting, CANARY):
+        assert secret not in said, said
 
 
 def test_rollback_without_yes_and_without_a_terminal_refuses_and_writes_nothing(account, tmp_path):
