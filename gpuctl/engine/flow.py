@@ -75,6 +75,7 @@ class DeployRequest:
     command: str = "gpu serverless deploy"  # how the lease names its holder
     health: HealthCheck | None = None  # --wait-healthy: the gate after apply
     policy: Any = None  # gpuctl.policy.guard.Guard: every plan is checked; one that breaks a rule is never applied
+    applied_by: str | None = None  # who applies (gpuctl.author: a GitHub login, a git author name, a login name), for `history`
 
 
 @dataclass
@@ -266,7 +267,7 @@ class Deployment:
         r = self.request
         left_by = lease.replaced if lease is not None else None
         journal = Journal(r.project_dir / ".gpu" / "journal.jsonl")
-        engine = Engine(self.provider, r.desired.project_id, journal, self.emit, grace=r.grace, parallelism=r.parallelism,
+        engine = Engine(self.provider, r.desired.project_id, journal, self.emit, grace=r.grace, parallelism=r.parallelism, applied_by=r.applied_by,
                         claim=lambda change: name_claim(self.provider, r.desired.project_id, change, lambda m: self.emit(Note(m, "plain")), left_by))
         before = self._versions(plan)
         try:
@@ -322,7 +323,7 @@ class Deployment:
             if change.kind.value != "endpoint" or change.action.value != "no-op" or str(change.id) not in wanted:
                 continue
             try:
-                applied.remember(self.provider, self.request.desired.project_id, str(change.id), applied.declared(change, {}), time.time())
+                applied.remember(self.provider, self.request.desired.project_id, str(change.id), applied.declared(change, {}), time.time(), applied=False)
             except ProviderError as exc:
                 self.emit(Note(f"{change.address}: its last-applied record could not be brought up to date ({exc.summary}); "
                                "drift origins of this endpoint may be wrong until a deploy writes it"))

@@ -14,7 +14,7 @@ from gpuctl.errors import doc_ref
 from gpuctl.model import MARKER_ENV
 from gpuctl.v2 import owner
 from gpuctl.redact import hide_env
-from gpuctl.releases import FIELD_PATHS, FORMAT_VERSION, applied_at, attribute, env_keys
+from gpuctl.releases import FIELD_PATHS, FORMAT_VERSION, applied_at, applies, attribute, env_keys
 from gpuctl.safetext import printable
 
 
@@ -29,9 +29,9 @@ def _iso(epoch: float | None) -> str | None:
 def history_document(endpoint: dict, doc: dict, templates: list[dict]) -> dict:
     """The `history --json` document (docs/history.md, schema/history.schema.json)."""
     last_applied = applied_at(templates, endpoint)
-    made = attribute(doc.get("releases") or [], last_applied)
+    made = attribute(doc.get("releases") or [], last_applied, applies(templates, endpoint))
     current = doc.get("endpointVersion")
-    releases = [_release(r, made.get(r.get("version"), ("unknown", "no version")), current) for r in doc.get("releases") or []]
+    releases = [_release(r, made.get(r.get("version"), ("unknown", "no version", None)), current) for r in doc.get("releases") or []]
     return hide_env({
         "format_version": FORMAT_VERSION,
         "kind": "gpuctl-history",
@@ -43,7 +43,7 @@ def history_document(endpoint: dict, doc: dict, templates: list[dict]) -> dict:
     })
 
 
-def _release(release: dict, made: tuple[str, str], current: Any) -> dict:
+def _release(release: dict, made: tuple[str, str, str | None], current: Any) -> dict:
     diff = []
     for entry in release.get("diff") or []:
         item = {"field": entry.get("field"), "path": FIELD_PATHS.get(entry.get("field"), entry.get("field")),
@@ -54,7 +54,7 @@ def _release(release: dict, made: tuple[str, str], current: Any) -> dict:
     return {
         "version": release.get("version"), "id": release.get("id"), "created_at": release.get("createdAt"),
         "source": release.get("source"), "build_id": release.get("buildId"), "created_by": release.get("createdByUserId"),
-        "made_by": made[0], "made_by_reason": made[1], "workers": release.get("workerCount"),
+        "made_by": made[0], "made_by_reason": made[1], "applied_by": made[2], "workers": release.get("workerCount"),
         "current": release.get("version") == current, "diff": diff,
     }
 
@@ -84,7 +84,7 @@ def history_table(doc: dict) -> Table:
         version = f"{r['version']}{' (current)' if r['current'] else ''}"
         source = r["source"] + (f" {r['build_id']}" if r.get("build_id") else "")
         changed = "; ".join(change_summary(e) for e in r["diff"]) or "-"
-        cells = (version, r["created_at"] or "-", source, r["created_by"] or "-", r["made_by"], r["workers"], changed)
+        cells = (version, r["created_at"] or "-", source, r["created_by"] or "-", r["made_by"] + (f" ({r['applied_by']})" if r.get("applied_by") else ""), r["workers"], changed)
         table.add_row(*(printable(str(c), keep_newlines=False) for c in cells))
     return table
 

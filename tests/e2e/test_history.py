@@ -114,6 +114,33 @@ def test_the_rollback_plan_shows_env_values_gpu_jsonc_holds_as_literals_and_hide
         assert secret not in said, said
 
 
+def test_history_says_who_applied_each_deploy_locally_and_in_ci_and_never_an_email_or_token(account, tmp_path):
+    """Deploys seconds apart, one from a laptop (the git author) and one from GitHub Actions (the
+    actor): history said `unknown` for both, the record knowing only the last deploy. Each is
+    now gpuctl's, with who applied it; the account holds no email and no token."""
+    config = echo_config()
+    proj = project(tmp_path / "proj", config)
+    laptop = {"GIT_AUTHOR_NAME": "Ada Lovelace", "GIT_AUTHOR_EMAIL": "ada@example.com", "USER": "ada"}
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=laptop).code == 0
+    config["serverless"]["runpod"]["image_name"] = IMAGE_2
+    project(proj, config)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=laptop).code == 0
+    config["serverless"]["runpod"]["image_name"] = "ghcr.io/example/echo-worker:0.4.0"
+    project(proj, config)
+    ci = {"GITHUB_ACTIONS": "true", "GITHUB_ACTOR": "octo-bot", "GITHUB_TOKEN": "ghs_t0ken-5f3a9c", "USER": "runner"}
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=ci).code == 0
+    result = account.gpu("serverless", "history", "echo", "--json", cwd=proj)
+    assert result.code == 0, result.err
+    jsonschema.validate(result.json(), SCHEMA)
+    made = {r["version"]: (r["made_by"], r["applied_by"]) for r in result.json()["releases"]}
+    assert made == {3: ("gpuctl", "octo-bot"), 2: ("gpuctl", "Ada Lovelace"), 1: ("gpuctl", "Ada Lovelace")}, result.out
+    table = account.gpu("serverless", "history", "echo", cwd=proj, env={"COLUMNS": "200"})
+    assert "gpuctl (octo-bot)" in table.out and "gpuctl (Ada Lovelace)" in table.out, table.out
+    templates = account.server.http.get("/v2/templates").json()["templates"]
+    stored = json.dumps(templates)
+    assert "ada@example.com" not in stored and "ghs_t0ken" not in stored and "Ada Lovelace" in stored
+
+
 def test_rollback_without_yes_and_without_a_terminal_refuses_and_writes_nothing(account, tmp_path):
     proj, endpoint_id = three_versions(account, tmp_path)
     writes = account.writes()
