@@ -154,53 +154,83 @@ def _epoch(text: Any) -> float | None:
         return None
 
 
-def applied_at(templates: list[dict], endpoint: dict) -> float | None:
-    """When gpuctl last applied this endpoint, from its last-applied record (ADR 0010), if the
-    record is there and belongs to the endpoint's project."""
+def _record(templates: list[dict], endpoint: dict) -> dict | None:
+    """The endpoint's last-applied record (ADR 0010), if it is there and belongs to the
+    endpoint's project."""
     name = f"{RECORD_PREFIX}{endpoint.get('id')}"
     record = next((t for t in templates if t.get("name") == name), None)
     if record is None or (owner(endpoint) and owner(record) != owner(endpoint)):
         return None
-    return _epoch(env_of(record).get(APPLIED_AT))
+    return record
 
 
-def attribute(releases: list[dict], last_applied: float | None) -> dict[int, tuple[str, str]]:
-    """{version: (made_by, why)}, made_by being "gpuctl", "account" or "unknown" (docs/history.md).
+def applied_at(templates: list[dict], endpoint: dict) -> float | None:
+    """When gpuctl last applied this endpoint, from its last-applied record."""
+    record = _record(templates, endpoint)
+    return None if record is None else _epoch(env_of(record).get(APPLIED_AT))
+
+
+def applies(templates: list[dict], endpoint: dict) -> list[tuple[float, str | None]]:
+    """(when, who) of each of gpuctl's last applies of this endpoint its record keeps, oldest first."""
+    from gpuctl.author import clean
+    from gpuctl.plan.drift import applies_of
+
+    found = [(_epoch(at), clean(by)) for at, by in applies_of(_record(templates, endpoint))]
+    return [(at, by) for at, by in found if at is not None]
+
+
+def attribute(releases: list[dict], last_applied: float | None, applied: list[tuple[float, str | None]] | None = None) -> dict[int, tuple[str, str, str | None]]:
+    """{version: (made_by, why, applied_by)}, made_by being "gpuctl", "account" or "unknown"
+    (docs/history.md), applied_by who ran the deploy that made it (None: not known).
 
     - a GitHub build is the account's: gpuctl never starts one;
     - version 1 created with a GPUCTL_PROJECT marker is gpuctl's: it writes the marker at create
       (a person adopting an endpoint adds the marker later, in a version after 1);
     - with a last-applied record: a release made more than SKEW_S after it is the account's
       (made after gpuctl's last deploy: the console, the API, another tool, or `rollback`);
-      the one release made in the window before it is gpuctl's; several there: unknown;
+    - each apply the record keeps (`applied`, when and who) is matched with the release made
+      closest to it in the window before it (APPLY_WINDOW_S, SKEW_S after): the one release of
+      an apply is gpuctl's, by whoever applied; several matched with one apply: unknown. A
+      record written before gpuctl kept its applies has only its last: the one release in its
+      window is gpuctl's;
     - anything else: unknown.
     """
     times = {r["version"]: _epoch(r.get("createdAt")) for r in releases if isinstance(r.get("version"), int)}
-    window = [] if last_applied is None else [
-        v for v, t in times.items() if t is not None and last_applied - APPLY_WINDOW_S <= t <= last_applied + SKEW_S]
+    applied = list(applied or [])
+    if not applied and last_applied is not None:
+        applied = [(last_applied, None)]
+    matched: dict[int, int] = {}  # version -> index in `applied`
+    for version, t in times.items():
+        near = [(abs(at - t), i) for i, (at, _) in enumerate(applied) if t is not None and at - APPLY_WINDOW_S <= t <= at + SKEW_S]
+        if near:
+            matched[version] = min(near)[1]
     out = {}
     for release in releases:
         version = release.get("version")
         if not isinstance(version, int):
             continue
-        out[version] = _made_by(release, times[version], last_applied, window)
+        out[version] = _made_by(release, times[version], last_applied, applied, matched)
     return out
 
 
-def _made_by(release: dict, created: float | None, last_applied: float | None, window: list[int]) -> tuple[str, str]:
+def _made_by(release: dict, created: float | None, last_applied: float | None, applied: list[tuple[float, str | None]],
+             matched: dict[int, int]) -> tuple[str, str, str | None]:
+    version = release["version"]
+    first = applied[matched[version]][1] if version in matched else None
     if release.get("source") == "GIT_BUILD":
-        return "account", f"a GitHub build ({release.get('buildId') or 'no build id'})"
-    if release["version"] == 1 and MARKER_ENV in _new_env(release):
-        return "gpuctl", "created with the GPUCTL_PROJECT marker gpuctl writes at create"
+        return "account", f"a GitHub build ({release.get('buildId') or 'no build id'})", None
+    if version == 1 and MARKER_ENV in _new_env(release):
+        return "gpuctl", "created with the GPUCTL_PROJECT marker gpuctl writes at create", first
     if last_applied is None or created is None:
-        return "unknown", "no last-applied record to compare with" if last_applied is None else "no readable createdAt"
+        return "unknown", "no last-applied record to compare with" if last_applied is None else "no readable createdAt", None
     if created > last_applied + SKEW_S:
-        return "account", "made after gpuctl's last deploy of this endpoint"
-    if release["version"] in window:
-        if len(window) == 1:
-            return "gpuctl", "the release of gpuctl's last deploy (last-applied record)"
-        return "unknown", f"{len(window)} releases around gpuctl's last deploy; which one was gpuctl's cannot be told"
-    return "unknown", "made before gpuctl's last deploy; nothing records who made it"
+        return "account", "made after gpuctl's last deploy of this endpoint", None
+    if version in matched:
+        same = [v for v, i in matched.items() if i == matched[version]]
+        if len(same) == 1:
+            return "gpuctl", "the release of a deploy the last-applied record keeps" + (f", applied by {first}" if first else ""), first
+        return "unknown", f"{len(same)} releases around one of gpuctl's deploys; which one was gpuctl's cannot be told", None
+    return "unknown", "made before gpuctl's last deploy, and no deploy the record keeps made it", None
 
 
 def _new_env(release: dict) -> dict:

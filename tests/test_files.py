@@ -50,3 +50,24 @@ def test_a_device_is_refused_before_it_is_read(device):
 def test_a_directory_is_the_error_readers_already_report(tmp_path):
     with pytest.raises(IsADirectoryError):
         read_bytes(tmp_path)
+
+
+def test_read_piece_reads_at_most_limit_bytes_from_offset_and_more_is_no_error(tmp_path):
+    from gpuctl.files import read_piece
+
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(b"0123456789")
+    assert read_piece(path, 3, 4) == b"3456" and read_piece(path, 8, 100) == b"89" and read_piece(path, 20, 5) == b""
+
+
+@pytest.mark.parametrize("plant", ["fifo", "dev-zero", "directory"])
+def test_read_piece_refuses_anything_but_a_regular_file_without_blocking(tmp_path, plant):
+    """The local provider follows its worker logs with read_piece: a FIFO planted there (no
+    writer: opening it blocking waits for ever) or a link to an endless device is refused
+    before a byte is read."""
+    from gpuctl.files import read_piece
+
+    path = tmp_path / "log.jsonl"
+    {"fifo": lambda: os.mkfifo(path), "dev-zero": lambda: path.symlink_to("/dev/zero"), "directory": path.mkdir}[plant]()
+    with pytest.raises(IsADirectoryError if plant == "directory" else FileRefused):
+        read_piece(path, 0, 1024)

@@ -46,7 +46,40 @@ def test_the_record_names_the_release_of_the_last_deploy_and_what_came_after():
 def test_two_releases_around_the_last_deploy_are_unknown_and_a_git_build_is_the_accounts():
     near = [release(3, "2026-12-01T10:00:04Z"), release(2, "2026-12-01T10:00:01Z"), release(1, "2026-12-01T09:00:00Z", source="GIT_BUILD")]
     made = attribute(near, applied_at([record("2026-12-01T10:00:02Z")], ENDPOINT))
-    assert made[3][0] == made[2][0] == "unknown" and made[1] == ("account", "a GitHub build (b1)")
+    assert made[3][0] == made[2][0] == "unknown" and made[1] == ("account", "a GitHub build (b1)", None)
+
+
+def test_each_apply_the_record_keeps_names_its_release_and_who_applied_it():
+    """Deploys seconds apart (a local one, then CI's) were each `unknown`: the record knew only
+    the last deploy, and two releases in its window could not be told apart. The record keeps
+    each apply with who made it; each release goes with the apply closest to it."""
+    import json
+
+    from gpuctl.releases import applies
+
+    kept = record("2026-12-01T10:00:05Z")
+    kept["env"]["GPUCTL_APPLIES"] = json.dumps([["2026-12-01T09:00:01Z", "Ada Lovelace"], ["2026-12-01T10:00:02Z", "Ada Lovelace"],
+                                                ["2026-12-01T10:00:05Z", "octo-bot"]])
+    near = [release(4, "2026-12-01T10:30:00Z"), release(3, "2026-12-01T10:00:04Z"), release(2, "2026-12-01T10:00:01Z"),
+            release(1, "2026-12-01T09:00:00Z", ("template.env", None, MARKER))]
+    made = attribute(near, applied_at([kept], ENDPOINT), applies([kept], ENDPOINT))
+    assert made[3] == ("gpuctl", "the release of a deploy the last-applied record keeps, applied by octo-bot", "octo-bot")
+    assert made[2][0::2] == ("gpuctl", "Ada Lovelace") and made[1][0::2] == ("gpuctl", "Ada Lovelace")
+    assert made[4][0::2] == ("account", None)  # after the last deploy: the console's
+
+
+@pytest.mark.parametrize(("environ", "expected"), [
+    ({"GITHUB_ACTIONS": "true", "GITHUB_ACTOR": "octo-bot", "GIT_AUTHOR_NAME": "Ada", "GITHUB_TOKEN": "ghs_secret"}, "octo-bot"),
+    ({"GITHUB_ACTOR": "octo-bot", "GIT_AUTHOR_NAME": "Ada Lovelace", "USER": "ada"}, "Ada Lovelace"),  # GITHUB_ACTOR outside Actions: not CI
+    ({"GIT_AUTHOR_NAME": "ada@example.com", "USER": "ada"}, "ada"),  # an email is never kept
+    ({"GIT_AUTHOR_NAME": "Ada <ada@example.com>", "LOGNAME": "ada2"}, "ada2"),
+    ({"USER": "ada\x1b]0;x\x07"}, "ada]0;x"),  # printable only
+])
+def test_who_applies_is_a_login_or_a_name_never_an_email_or_a_token(environ, expected, tmp_path):
+    from gpuctl.author import applier
+
+    home = {"HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1", "PATH": __import__("os").environ.get("PATH", "")}
+    assert applier(home | environ, tmp_path) == expected
 
 
 def test_a_record_of_another_project_or_endpoint_is_ignored():

@@ -146,6 +146,7 @@ def deployment_for(s: Session, provider, view: type | None = None):
     """The deploy flow for this session, with this command's view subscribed to it: `view`, a
     DeployView class (the GitHub apply's says how a workflow job applies the rest), else deploy's."""
     from gpuctl.cli.deploy_view import DeployView
+    from gpuctl.author import applier
     from gpuctl.cli.warm_cmd import warm_io
     from gpuctl.engine.flow import DeployRequest, Deployment
     from gpuctl.warm import run_prewarm
@@ -155,7 +156,8 @@ def deployment_for(s: Session, provider, view: type | None = None):
         desired=s.desired, catalog=s.catalog, target=s.target, project_dir=s.project_dir, prune=opts.prune,
         saved=read_saved(Path(opts.from_plan)) if opts.from_plan else None, reviewed=not (opts.yes or opts.json_result or opts.from_plan),
         lock_timeout=opts.lock_timeout, break_lock=opts.break_lock, parallelism=opts.parallelism,
-        grace=s.app.seconds("GPUCTL_VISIBILITY_GRACE", 20), health=opts.health, policy=s.policy)
+        grace=s.app.seconds("GPUCTL_VISIBILITY_GRACE", 20), health=opts.health, policy=s.policy,
+        applied_by=None if opts.plan_only or opts.out else applier(s.app.environ, s.project_dir))
 
     def warm(spec, endpoint: dict) -> dict:
         return run_prewarm(warm_io(s.app), provider, endpoint, spec.prewarm.mode, spec.prewarm.models, cached_model=spec.cached_model)
@@ -207,22 +209,47 @@ def _confirm(s: Session) -> bool:
 
 
 def _apply(s: Session, deployment) -> int:
+    """Apply, then print the result with SIGINT/SIGTERM held: once the flow has returned, what
+    was applied is decided and is printed whole. An interrupt that comes after the apply, in the
+    flow's checks or before the result is printed, ends as an interrupted apply does: the
+    summary of what was applied, then exit 130 (docs/deploy.md)."""
     from gpuctl.engine.apply import ApplyFailed
     from gpuctl.engine.flow import Cancelled
-    from gpuctl.render.progress import outcome_lines
-    from gpuctl.render.result import result_document
+    from gpuctl.warm.signals import held
 
     try:
         result = deployment.apply()
+        with held(interrupt_after=False) as caught:
+            code = _report(s, result)
     except Cancelled as cancelled:
         s.app.note(cancelled.summary)
         return ExitCode.ERROR
     except ApplyFailed as failure:
-        s.app.note("\n".join(["Apply stopped:", *outcome_lines(failure.outcome)]))
+        raise _stopped(s, deployment, failure) from None
+    except KeyboardInterrupt:  # after `apply` returned, before the result was being printed
+        failure = deployment.interrupted_after_apply()
+        if failure is None:
+            raise
+        raise _stopped(s, deployment, failure) from None
+    if caught:
+        s.app.note("interrupted while the result was printed; the result above stands")
+        return ExitCode.INTERRUPTED
+    return code
+
+
+def _stopped(s: Session, deployment, failure):
+    """Print what an apply that stopped (failed, or was interrupted) did; the error to end with."""
+    from gpuctl.engine.flow import InterruptedAfterApply
+    from gpuctl.render.progress import outcome_lines
+    from gpuctl.render.result import result_document
+    from gpuctl.warm.signals import held
+
+    with held(interrupt_after=False):
+        head = "Applied, then interrupted:" if isinstance(failure.cause, InterruptedAfterApply) else "Apply stopped:"
+        s.app.note("\n".join([head, *outcome_lines(failure.outcome)]))
         if s.opts.json_result:
             s.app.stdout.write(json.dumps(result_document(failure.result, s.target, error=failure.cause.summary), indent=2) + "\n")
-        raise deployment.emit.stopped(failure) from None  # the view deployment_for subscribed
-    return _report(s, result)
+    return deployment.emit.stopped(failure)  # the view deployment_for subscribed
 
 
 def _report(s: Session, result) -> int:

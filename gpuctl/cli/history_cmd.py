@@ -80,8 +80,12 @@ def rollback(app: AppContext, ref: str, version: int, plan_only: bool, yes: bool
         chosen = endpoint(target, ref)
         if not plan_only:
             _check_owner(target, chosen, force)
+        from gpuctl.v2 import owned_by
+
+        # gpu.jsonc's literals say nothing about another project's endpoint of the same name
+        literals = {key: value for (_, key), value in target.literals(chosen.get("name")).items()} if owned_by(chosen, target.project_id) else {}
         return _rollback(app, target.provider, chosen["id"], version, plan_only=plan_only, yes=yes, as_json=as_json,
-                         wait=lock_timeout, break_lock=break_lock, project=lease_project(chosen, target.project_id))
+                         wait=lock_timeout, break_lock=break_lock, project=lease_project(chosen, target.project_id), literals=literals)
     finally:
         target.close()
 
@@ -100,26 +104,30 @@ def _check_owner(target, chosen: dict, force: bool) -> None:
     raise Refused(f"{label} belongs to {whose}, not to project \"{target.project_id}\"", hint="pass --force to roll it back anyway")
 
 
-def _protect(app: AppContext, *envs: dict) -> None:
-    """Every env value the rollback handles is registered as a secret: a last line of defence
-    in case one ever reaches an output (gpuctl's own GPUCTL_* values are not secrets)."""
+def _protect(app: AppContext, literals: dict[str, str], *envs: dict) -> None:
+    """Every env value the rollback handles is registered as a secret, a last line of defence in
+    case one ever reaches an output, except those the plan shows: gpuctl's own GPUCTL_* values
+    and the values gpu.jsonc holds as plain literals for the same key (`literals`)."""
+    from gpuctl.render.history import env_shown
+
     for env in envs:
         for key, value in (env or {}).items():
-            if not str(key).startswith("GPUCTL_") and isinstance(value, str):
+            if isinstance(value, str) and not env_shown(str(key), value, literals):
                 app.protect(value)
 
 
 def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan_only: bool, yes: bool, as_json: bool,
-              wait: float, break_lock: bool, project: str | None) -> int:
+              wait: float, break_lock: bool, project: str | None, literals: dict[str, str] | None = None) -> int:
     from gpuctl.engine.rollback import apply_rollback, plan_rollback
     from gpuctl.render.history import plan_lines
     from gpuctl.v2 import env_of
 
     planned = plan_rollback(provider, endpoint_id, version)
     current, doc, changes, config = planned.endpoint, planned.releases, planned.changes, planned.config
-    _protect(app, env_of(current), config.get("env"))
+    literals = literals or {}
+    _protect(app, literals, env_of(current), config.get("env"))
     out = app.stderr if as_json else app.stdout
-    for line in plan_lines(current, doc.get("endpointVersion"), version, changes, config.get("env")):
+    for line in plan_lines(current, doc.get("endpointVersion"), version, changes, config.get("env"), literals):
         out.write(line + "\n")
     if not changes or plan_only:
         return _report(app, as_json, current, version, doc.get("endpointVersion"), doc.get("endpointVersion"), changes, applied=False)

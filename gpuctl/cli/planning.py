@@ -33,18 +33,29 @@ def config_path(app: AppContext, given: str | None) -> tuple[Path, str]:
 def literal_env(app: AppContext, given: str | None) -> tuple[dict[tuple[str, str], str], str | None]:
     """{(endpoint name, env key): value} for env values gpu.jsonc holds as plain literals (not
     `${VAR}`, not secrets), and the config's provider; empty when there is no config."""
-    from gpuctl.config import load_config, references
+    from gpuctl.config import load_config
 
     path, display = config_path(app, given)
     if given is None and not path.exists():
         return {}, None
     loaded = load_config(path, display=display)
-    literals = {
+    return env_literals(loaded), loaded.provider
+
+
+def env_literals(loaded) -> dict[tuple[str, str], str]:
+    """{(endpoint name, env key): value} for the env values `loaded` (a LoadedConfig, or None)
+    holds as plain literals: what the user wrote and committed, so no secret (ADR 6). A
+    `${VAR}` reference and a RunPod secret are no plain literal. The one rule for every output
+    that shows an env value from the account (snapshots, logs, the rollback plan)."""
+    from gpuctl.config import references
+
+    if loaded is None:
+        return {}
+    return {
         (b.model.name or loaded.project_id, key): value
         for b in loaded.blocks for key, value in b.model.runpod.env.items()
         if isinstance(value, str) and not references.names(value)
     }
-    return literals, loaded.provider
 
 
 def overrides(options: dict) -> list[Override]:

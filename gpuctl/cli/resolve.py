@@ -49,14 +49,19 @@ class Target:
         returns a token must not put it in a CI log through gpu. A value is a secret until shown
         otherwise (as in snapshots): only gpuctl's own GPUCTL_* markers and values gpu.jsonc
         holds as plain literals are not."""
-        from gpuctl.config import references
         from gpuctl.v2 import env_of
 
-        literals = {value for block in (self.loaded.blocks if self.loaded else ()) for value in block.model.runpod.env.values()
-                    if isinstance(value, str) and not references.names(value)}
+        literals = set(self.literals().values())
         for key, value in env_of(endpoint).items():
             if not str(key).startswith("GPUCTL_") and isinstance(value, str) and value not in literals:
                 self.protect(value)
+
+    def literals(self, name: str | None = None) -> dict[tuple[str, str], str]:
+        """{(endpoint name, env key): value} of the env values gpu.jsonc holds as plain literals
+        (planning.env_literals), of endpoint `name` only when given."""
+        from gpuctl.cli.planning import env_literals
+
+        return {k: v for k, v in env_literals(self.loaded).items() if name is None or k[0] == name}
 
     def close(self) -> None:
         self.provider.close()

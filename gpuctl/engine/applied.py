@@ -40,20 +40,28 @@ def declared(change: Any, ids: Mapping[str, str]) -> dict[str, Any]:
     return {p: (v if isinstance(v, Sensitive) else reveal_body(v, dict(ids))) for p, v in flat.items()} | {"name": change.name}
 
 
-def remember(provider: Provider, project_id: str, endpoint_id: str, declared: Mapping[str, Any], now: float, new: bool = False) -> dict:
+def remember(provider: Provider, project_id: str, endpoint_id: str, declared: Mapping[str, Any], now: float, new: bool = False, *,
+             applied: bool = True, by: str | None = None) -> dict:
     """Create or update the record of `endpoint_id`; `declared` comes from `declared()`. A
     `new` endpoint (this apply just created it) can have no record yet, so none is looked for
-    unless the create of the record is refused."""
-    body = drift.record_body(project_id, endpoint_id, str(declared.get("name") or ""), declared, _iso(now))
+    unless the create of the record is refused. An `applied` write (the endpoint was just
+    written, by `by`: gpuctl.author) adds [when, by] to the record's last applies, which
+    `history` attributes releases with; a record brought up to date for an endpoint in sync
+    keeps them as they were."""
+    def body(existing: dict | None) -> dict:
+        applies = drift.applies_of(existing) + ([[_iso(now), by]] if applied else [])
+        return drift.record_body(project_id, endpoint_id, str(declared.get("name") or ""), declared, _iso(now), applies)
+
     existing = None if new else _find(provider, endpoint_id)
     if existing is None:
         try:
-            return provider.create_template(body)
+            return provider.create_template(body(None))
         except (AmbiguousWrite, Rejected):
             existing = _find(provider, endpoint_id)
             if existing is None:
                 raise
-    return provider.update_template(existing["id"], template_patch(env_of(body), image(body)))
+    fresh = body(existing)
+    return provider.update_template(existing["id"], template_patch(env_of(fresh), image(fresh)))
 
 
 def forget(provider: Provider, endpoint_id: str) -> None:

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from gpuctl.engine import prewarming
-from gpuctl.engine.apply import ApplyFailed, Engine, Outcome
+from gpuctl.engine.apply import ApplyFailed, Engine, Interrupted, Outcome
 from gpuctl.engine.health import HealthCheck, HealthGate, Target
 from gpuctl.engine.journal import Journal
 from gpuctl.engine.lease import Lease, account_lease, forget_claims, name_claim
 from gpuctl.engine.lock import ProjectLock, describe
-from gpuctl.errors import GpuctlError
+from gpuctl.errors import ExitCode, GpuctlError
 from gpuctl.events import Emit, Note, PlanReady
 from gpuctl.model import Desired, Observed, Unresolved
 from gpuctl.plan import plan as make_plan
@@ -48,6 +48,11 @@ def still_different(plan: Plan) -> str:
                      for c in plan.changes if c.action in CHANGING)
 
 
+class InterruptedAfterApply(Interrupted):
+    """Ctrl-C (or SIGTERM) after every change was applied, while the flow read the account
+    back, pre-warmed, ran the health gate or released the lease: what was applied stands."""
+
+
 class Cancelled(GpuctlError):
     """Nobody confirmed the plan: nothing was changed."""
 
@@ -70,6 +75,7 @@ class DeployRequest:
     command: str = "gpu serverless deploy"  # how the lease names its holder
     health: HealthCheck | None = None  # --wait-healthy: the gate after apply
     policy: Any = None  # gpuctl.policy.guard.Guard: every plan is checked; one that breaks a rule is never applied
+    applied_by: str | None = None  # who applies (gpuctl.author: a GitHub login, a git author name, a login name), for `history`
 
 
 @dataclass
@@ -141,6 +147,7 @@ class Deployment:
     confirm: Callable[[Plan], bool] = lambda plan: True
     warm: prewarming.Warm | None = None  # None: pre-warms are skipped (say so in a note)
     sleep: Callable[[float], None] = time.sleep
+    applied: DeployResult | None = field(default=None, init=False)  # set once the engine has applied the plan: what the account now has
 
     # -- read-only -----------------------------------------------------------------------------
 
@@ -177,9 +184,31 @@ class Deployment:
         if lock.interrupted:
             self.emit(Note(f"the previous deploy, {describe(lock.interrupted)}, did not finish; its unfinished writes are checked before anything is created"))
         try:
-            return self._locked()
-        finally:
-            lock.release()
+            try:
+                return self._locked()
+            finally:
+                lock.release()
+        except (KeyboardInterrupt, GpuctlError) as exc:
+            failure = self.interrupted_after_apply(exc)
+            if failure is None:
+                raise
+            raise failure from None
+
+    def interrupted_after_apply(self, exc: BaseException | None = None) -> ApplyFailed | None:
+        """An interrupt (`exc`: a KeyboardInterrupt, or an error of exit 130 such as a pre-warm's)
+        that came after the engine applied the plan, as the ApplyFailed an interrupted apply ends
+        with, carrying what was applied (`.result`): its caller prints that summary, so an
+        interrupt in the checks after the apply, or in the lease's release, never hides what was
+        written. None when nothing was applied yet or `exc` is no interrupt."""
+        if self.applied is None or isinstance(exc, ApplyFailed):
+            return None
+        if isinstance(exc, GpuctlError) and exc.exit_code != ExitCode.INTERRUPTED:
+            return None
+        failure = ApplyFailed(self.applied.outcome, InterruptedAfterApply(
+            "interrupted after the apply: every change listed as done was applied; the checks after it did not finish",
+            hint="run deploy again: it plans again, changes nothing that is in place, and finishes them"))
+        failure.result = self.applied
+        return failure
 
     def _locked(self) -> DeployResult:
         observed = self.observe()
@@ -238,7 +267,7 @@ class Deployment:
         r = self.request
         left_by = lease.replaced if lease is not None else None
         journal = Journal(r.project_dir / ".gpu" / "journal.jsonl")
-        engine = Engine(self.provider, r.desired.project_id, journal, self.emit, grace=r.grace, parallelism=r.parallelism,
+        engine = Engine(self.provider, r.desired.project_id, journal, self.emit, grace=r.grace, parallelism=r.parallelism, applied_by=r.applied_by,
                         claim=lambda change: name_claim(self.provider, r.desired.project_id, change, lambda m: self.emit(Note(m, "plain")), left_by))
         before = self._versions(plan)
         try:
@@ -246,6 +275,7 @@ class Deployment:
         except ApplyFailed as failure:
             failure.result = DeployResult(plan, Observed(), failure.outcome, self._endpoints(failure.outcome, None))
             raise
+        self.applied = DeployResult(plan, Observed(), outcome, self._endpoints(outcome, None))
         observed = self.observe()
         after = self.plan_against(observed)
         if after.has_changes:
@@ -293,7 +323,7 @@ class Deployment:
             if change.kind.value != "endpoint" or change.action.value != "no-op" or str(change.id) not in wanted:
                 continue
             try:
-                applied.remember(self.provider, self.request.desired.project_id, str(change.id), applied.declared(change, {}), time.time())
+                applied.remember(self.provider, self.request.desired.project_id, str(change.id), applied.declared(change, {}), time.time(), applied=False)
             except ProviderError as exc:
                 self.emit(Note(f"{change.address}: its last-applied record could not be brought up to date ({exc.summary}); "
                                "drift origins of this endpoint may be wrong until a deploy writes it"))

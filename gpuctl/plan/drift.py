@@ -31,6 +31,8 @@ RECORD_PREFIX = "gpuctl-applied-"
 APPLIED_ENV = "GPUCTL_APPLIED"
 APPLIED_AT_ENV = "GPUCTL_APPLIED_AT"
 NAME_ENV = "GPUCTL_ENDPOINT_NAME"
+APPLIES_ENV = "GPUCTL_APPLIES"  # [[applied_at, applied_by or null], ...]: the last MAX_APPLIES applies, oldest first (docs/history.md)
+MAX_APPLIES = 20
 SET = "set"  # the digest of a sensitive field: it was declared, and nothing more is kept
 RECORD_IMAGE = "gpuctl/applied:none"  # a pod template that is never run
 
@@ -107,17 +109,33 @@ def lagging_records(changes: Iterable[ResourceChange], templates: Iterable[Mappi
             and lagging(records.get(str(c.id)), str(c.id), fields.flatten(c.desired) | {"name": c.name})]
 
 
-def record_env(project_id: str, endpoint_id: str, name: str, declared: Mapping[str, Any], applied_at: str) -> dict[str, str]:
-    """The record template's env: owner, name, when (UTC, ISO 8601) and the digests."""
+def record_env(project_id: str, endpoint_id: str, name: str, declared: Mapping[str, Any], applied_at: str,
+               applies: list[list] | None = None) -> dict[str, str]:
+    """The record template's env: owner, name, when (UTC, ISO 8601), the digests and the last
+    applies with who made them (`applies_of`)."""
     digests = record_digests(endpoint_id, declared)
-    return {MARKER_ENV: project_id, NAME_ENV: name, APPLIED_AT_ENV: applied_at,
-            APPLIED_ENV: json.dumps(digests, sort_keys=True, separators=(",", ":"))}
+    env = {MARKER_ENV: project_id, NAME_ENV: name, APPLIED_AT_ENV: applied_at,
+           APPLIED_ENV: json.dumps(digests, sort_keys=True, separators=(",", ":"))}
+    if applies:
+        env[APPLIES_ENV] = json.dumps(applies[-MAX_APPLIES:], ensure_ascii=False, separators=(",", ":"))
+    return env
 
 
-def record_body(project_id: str, endpoint_id: str, name: str, declared: Mapping[str, Any], applied_at: str) -> dict:
+def applies_of(template: Mapping[str, Any] | None) -> list[list]:
+    """The [applied_at, applied_by] pairs a record keeps, oldest first; those that cannot be read
+    are left out (a record someone edited classifies nothing, it does not fail a command)."""
+    env = (template or {}).get("env") or {}
+    read, applies = json_in(env.get(APPLIES_ENV) or "[]") if isinstance(env, Mapping) else (False, None)
+    if not read or not isinstance(applies, list):
+        return []
+    return [[a[0], a[1]] for a in applies if isinstance(a, list) and len(a) == 2 and isinstance(a[0], str) and (a[1] is None or isinstance(a[1], str))]
+
+
+def record_body(project_id: str, endpoint_id: str, name: str, declared: Mapping[str, Any], applied_at: str,
+                applies: list[list] | None = None) -> dict:
     """The v2 create body of a record: a pod template (`serverless: false`), so it is never
     offered for an endpoint, costs nothing and never runs."""
-    return template_body(record_name(endpoint_id), RECORD_IMAGE, record_env(project_id, endpoint_id, name, declared, applied_at))
+    return template_body(record_name(endpoint_id), RECORD_IMAGE, record_env(project_id, endpoint_id, name, declared, applied_at, applies))
 
 
 def read_record(template: Mapping[str, Any]) -> Record | None:

@@ -14,7 +14,7 @@ from gpuctl.errors import doc_ref
 from gpuctl.model import MARKER_ENV
 from gpuctl.v2 import owner
 from gpuctl.redact import hide_env
-from gpuctl.releases import FIELD_PATHS, FORMAT_VERSION, applied_at, attribute, env_keys
+from gpuctl.releases import FIELD_PATHS, FORMAT_VERSION, applied_at, applies, attribute, env_keys
 from gpuctl.safetext import printable
 
 
@@ -29,9 +29,9 @@ def _iso(epoch: float | None) -> str | None:
 def history_document(endpoint: dict, doc: dict, templates: list[dict]) -> dict:
     """The `history --json` document (docs/history.md, schema/history.schema.json)."""
     last_applied = applied_at(templates, endpoint)
-    made = attribute(doc.get("releases") or [], last_applied)
+    made = attribute(doc.get("releases") or [], last_applied, applies(templates, endpoint))
     current = doc.get("endpointVersion")
-    releases = [_release(r, made.get(r.get("version"), ("unknown", "no version")), current) for r in doc.get("releases") or []]
+    releases = [_release(r, made.get(r.get("version"), ("unknown", "no version", None)), current) for r in doc.get("releases") or []]
     return hide_env({
         "format_version": FORMAT_VERSION,
         "kind": "gpuctl-history",
@@ -43,7 +43,7 @@ def history_document(endpoint: dict, doc: dict, templates: list[dict]) -> dict:
     })
 
 
-def _release(release: dict, made: tuple[str, str], current: Any) -> dict:
+def _release(release: dict, made: tuple[str, str, str | None], current: Any) -> dict:
     diff = []
     for entry in release.get("diff") or []:
         item = {"field": entry.get("field"), "path": FIELD_PATHS.get(entry.get("field"), entry.get("field")),
@@ -54,7 +54,7 @@ def _release(release: dict, made: tuple[str, str], current: Any) -> dict:
     return {
         "version": release.get("version"), "id": release.get("id"), "created_at": release.get("createdAt"),
         "source": release.get("source"), "build_id": release.get("buildId"), "created_by": release.get("createdByUserId"),
-        "made_by": made[0], "made_by_reason": made[1], "workers": release.get("workerCount"),
+        "made_by": made[0], "made_by_reason": made[1], "applied_by": made[2], "workers": release.get("workerCount"),
         "current": release.get("version") == current, "diff": diff,
     }
 
@@ -84,7 +84,7 @@ def history_table(doc: dict) -> Table:
         version = f"{r['version']}{' (current)' if r['current'] else ''}"
         source = r["source"] + (f" {r['build_id']}" if r.get("build_id") else "")
         changed = "; ".join(change_summary(e) for e in r["diff"]) or "-"
-        cells = (version, r["created_at"] or "-", source, r["created_by"] or "-", r["made_by"], r["workers"], changed)
+        cells = (version, r["created_at"] or "-", source, r["created_by"] or "-", r["made_by"] + (f" ({r['applied_by']})" if r.get("applied_by") else ""), r["workers"], changed)
         table.add_row(*(printable(str(c), keep_newlines=False) for c in cells))
     return table
 
@@ -101,15 +101,18 @@ def history_footer(doc: dict) -> list[str]:
     return [printable(line, keep_newlines=False) for line in lines]
 
 
-def plan_lines(endpoint: dict, current: Any, version: int, changes: list[dict], version_env: dict | None) -> list[str]:
-    """The rollback plan: each field before → after; env as keys, values never shown."""
+def plan_lines(endpoint: dict, current: Any, version: int, changes: list[dict], version_env: dict | None,
+               literals: dict[str, str] | None = None) -> list[str]:
+    """The rollback plan: each field before → after; an env value only when it is no secret
+    (`env_shown`: gpu.jsonc holds it as a plain literal for that key, `literals`), else
+    `(sensitive)`."""
     name = printable(f"{endpoint.get('name')} ({endpoint.get('id')})", keep_newlines=False)
     if not changes:
         return [f"Endpoint {name} already has the configuration of version {version}: nothing to roll back."]
     lines = [f"Rollback of endpoint {name} from version {current} to the configuration of version {version}:"]
     for change in changes:
         if change["path"] == "env":
-            lines += _env_lines(change["before"], change["after"])
+            lines += _env_lines(change["before"], change["after"], literals or {})
         else:
             lines.append(f"  ~ {change['path']} = {_value(change['before'])} → {_value(change['after'])}")
     if version_env is not None and MARKER_ENV not in version_env and any(c["path"] == "env" for c in changes):
@@ -117,7 +120,20 @@ def plan_lines(endpoint: dict, current: Any, version: int, changes: list[dict], 
     return [printable(line, keep_newlines=False) for line in lines]
 
 
-def _env_lines(before: dict, after: dict) -> list[str]:
+def env_shown(key: str, value: Any, literals: dict[str, str]) -> bool:
+    """Whether the rollback plan may show env `key`'s `value`: gpuctl's own GPUCTL_* markers, and
+    a value gpu.jsonc holds as a plain literal for that key (ADR 6: the user wrote and committed
+    it). Any other value (set in the console, a `${VAR}`'s, a RunPod secret, an old value
+    gpu.jsonc no longer holds) may be a secret."""
+    return isinstance(value, str) and (key.startswith("GPUCTL_") or literals.get(key) == value)
+
+
+def _env_lines(before: dict, after: dict, literals: dict[str, str]) -> list[str]:
     keys = env_keys(before, after)
-    return ([f"  + env.{k} = (sensitive)" for k in keys["added"]] + [f"  ~ env.{k} = (sensitive) → (sensitive)" for k in keys["changed"]]
-            + [f"  - env.{k} = (sensitive)" for k in keys["removed"]])
+
+    def shown(key: str, env: dict) -> str:
+        value = (env or {}).get(key)
+        return _value(value) if env_shown(key, value, literals) else "(sensitive)"
+
+    return ([f"  + env.{k} = {shown(k, after)}" for k in keys["added"]] + [f"  ~ env.{k} = {shown(k, before)} → {shown(k, after)}" for k in keys["changed"]]
+            + [f"  - env.{k} = {shown(k, before)}" for k in keys["removed"]])

@@ -75,8 +75,8 @@ def test_rollback_makes_a_release_equal_to_version_1_and_says_gpu_jsonc_differs(
     proj, endpoint_id = three_versions(account, tmp_path)
     result = account.gpu("serverless", "rollback", "echo", "--to", "1", "-y", cwd=proj)
     assert result.code == 0, result.err
-    assert CANARY not in result.out + result.err and "bonjour" not in result.out
-    assert "- env.CANARY = (sensitive)" in result.out and "~ env.GREETING = (sensitive) → (sensitive)" in result.out
+    assert CANARY not in result.out + result.err and "hello" not in result.out  # version 1's value: gpu.jsonc no longer holds it
+    assert "- env.CANARY = (sensitive)" in result.out and '~ env.GREETING = "bonjour" → (sensitive)' in result.out
     assert "gpu.jsonc now differs from the account" in result.out and "gpu serverless pull echo --write" in result.out
 
     after = releases(account, endpoint_id)
@@ -93,6 +93,52 @@ def test_rollback_makes_a_release_equal_to_version_1_and_says_gpu_jsonc_differs(
     assert newest["version"] == 4 and newest["current"] and newest["made_by"] != "gpuctl"
     assert {e["path"]: e["new"] for e in newest["diff"]}["image"] == IMAGE_1
     assert account.gpu("serverless", "rollback", "echo", "--to", "1", "-y", cwd=proj).out.count("nothing to roll back") == 1
+
+
+def test_the_rollback_plan_shows_env_values_gpu_jsonc_holds_as_literals_and_hides_every_other(account, tmp_path):
+    """A value the user wrote in gpu.jsonc and committed is no secret: the plan shows it. A
+    value set in the console, a `${VAR}`'s value, and a value the console put in place of a
+    literal stay `(sensitive)`, and appear nowhere in the output."""
+    token, console_token, console_greeting = "tok-v4r-9c2e11", "tok-console-77ab3f", "console-greeting-5e1d"
+    proj = project(tmp_path / "proj", echo_config(env={"TOKEN": "${MY_TOKEN}"}))
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env={"MY_TOKEN": token}).code == 0
+    endpoint = account.endpoints()[0]
+    console = {"env": {**endpoint["env"], "GREETING": console_greeting, "TOKEN": console_token, "CANARY": CANARY}}
+    assert account.server.http.patch(f"/v2/serverless/{endpoint['id']}", json=console).status_code == 200
+    result = account.gpu("serverless", "rollback", "echo", "--to", "1", "--plan", cwd=proj)
+    assert result.code == 0, result.err
+    said = result.out + result.err
+    assert '~ env.GREETING = (sensitive) → "hello"' in result.out, result.out  # gpu.jsonc's literal
+    assert "~ env.TOKEN = (sensitive) → (sensitive)" in result.out and "- env.CANARY = (sensitive)" in result.out, result.out
+    for secret in (token, console_token, console_greeting, CANARY):
+        assert secret not in said, said
+
+
+def test_history_says_who_applied_each_deploy_locally_and_in_ci_and_never_an_email_or_token(account, tmp_path):
+    """Deploys seconds apart, one from a laptop (the git author) and one from GitHub Actions (the
+    actor): history said `unknown` for both, the record knowing only the last deploy. Each is
+    now gpuctl's, with who applied it; the account holds no email and no token."""
+    config = echo_config()
+    proj = project(tmp_path / "proj", config)
+    laptop = {"GIT_AUTHOR_NAME": "Ada Lovelace", "GIT_AUTHOR_EMAIL": "ada@example.com", "USER": "ada"}
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=laptop).code == 0
+    config["serverless"]["runpod"]["image_name"] = IMAGE_2
+    project(proj, config)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=laptop).code == 0
+    config["serverless"]["runpod"]["image_name"] = "ghcr.io/example/echo-worker:0.4.0"
+    project(proj, config)
+    ci = {"GITHUB_ACTIONS": "true", "GITHUB_ACTOR": "octo-bot", "GITHUB_TOKEN": "ghs_t0ken-5f3a9c", "USER": "runner"}
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=ci).code == 0
+    result = account.gpu("serverless", "history", "echo", "--json", cwd=proj)
+    assert result.code == 0, result.err
+    jsonschema.validate(result.json(), SCHEMA)
+    made = {r["version"]: (r["made_by"], r["applied_by"]) for r in result.json()["releases"]}
+    assert made == {3: ("gpuctl", "octo-bot"), 2: ("gpuctl", "Ada Lovelace"), 1: ("gpuctl", "Ada Lovelace")}, result.out
+    table = account.gpu("serverless", "history", "echo", cwd=proj, env={"COLUMNS": "200"})
+    assert "gpuctl (octo-bot)" in table.out and "gpuctl (Ada Lovelace)" in table.out, table.out
+    templates = account.server.http.get("/v2/templates").json()["templates"]
+    stored = json.dumps(templates)
+    assert "ada@example.com" not in stored and "ghs_t0ken" not in stored and "Ada Lovelace" in stored
 
 
 def test_rollback_without_yes_and_without_a_terminal_refuses_and_writes_nothing(account, tmp_path):

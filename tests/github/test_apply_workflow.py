@@ -503,7 +503,7 @@ def test_a_merge_apply_cancelled_in_its_health_gate_writes_what_it_applied_and_e
                                     "health of api: sending the smoke input")
     (endpoint,) = account.endpoints()
     for text in (said, summary):
-        assert "interrupted: the job was cancelled after the apply" in text, text
+        assert "interrupted after the apply: every change listed as done was applied" in text, text
         assert "hint: re-run this workflow job: it plans again and applies the rest of the reviewed plan" in text, text
     assert "gpuctl applied `gpu.jsonc`, then the job was cancelled" in summary and f"done: create `endpoint.api` ({endpoint['id']})" in summary
     assert re.search(r"^exit_code<<(\S+)\n130\n\1$", out, re.M) and re.search(r"^has_changes<<(\S+)\ntrue\n\1$", out, re.M), out

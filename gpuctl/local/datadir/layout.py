@@ -19,7 +19,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from gpuctl.files import read_text
+from gpuctl.files import FileRefused, read_piece, read_text
 
 OWN_FILE_LIMIT = 64 * 1024  # token and server.json are each under 300 bytes
 TOKEN = re.compile(r"[!-~]+")  # what a header carries as is: printable ASCII, no spaces
@@ -47,6 +47,17 @@ def read_own(path: Path) -> str:
         raise DamagedFile(path, "it is not UTF-8 text") from None
     except OSError as exc:
         raise DamagedFile(path, exc.strerror or str(exc)) from None
+
+
+def read_own_piece(path: Path, offset: int, limit: int) -> bytes:
+    """At most `limit` bytes from `offset` of a file the server writes and follows as it grows
+    (a worker's log), through the same bounded reader as `read_own`: b"" when it is absent or
+    is no regular file (a FIFO planted there would block the server, a link to a device could
+    be endless, a directory cannot be read), so a damaged log holds nothing."""
+    try:
+        return read_piece(path, offset, limit)
+    except (FileNotFoundError, IsADirectoryError, FileRefused):
+        return b""
 
 
 class ServerExit(IntEnum):

@@ -8,15 +8,14 @@ only the newest KEEP files per endpoint are kept.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import stat
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from gpuctl.local.datadir.layout import read_own_piece
 from gpuctl.local.store import ids
 
 KEEP = 20
@@ -68,14 +67,11 @@ def event_id(record: dict[str, Any]) -> str:
 def read_records(path: Path, offset: int = 0, limit: int = READ_BYTES) -> tuple[list[dict[str, Any]], int]:
     """Complete lines from `offset` on, at most `limit` bytes of them, and the offset after the
     last complete line read. A line that is not a record (the file was damaged) is skipped; a
-    path that is no regular file (a FIFO would block the server) holds nothing."""
-    data = b""
-    with contextlib.suppress(FileNotFoundError), open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
-        if stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            handle.seek(offset)
-            data = handle.read(limit)
+    path that is no regular file (a FIFO would block the server, a device could be endless, a
+    directory) holds nothing: it is read through the data dir's one bounded reader (layout.read_own_piece)."""
+    data = read_own_piece(path, offset, limit)
     end = data.rfind(b"\n") + 1
-    if end == 0 and len(data) == limit:  # one line longer than limit: no record, step over it
+    if end == 0 and limit and len(data) == limit:  # one line longer than limit: no record, step over it
         return [], offset + len(data)
     return [record for line in data[:end].splitlines() if (record := _record(line))], offset + end
 
