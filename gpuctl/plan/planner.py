@@ -84,7 +84,8 @@ def _duplicates(name: str, ours: list[dict], address: str) -> Diagnostic:
                       address, hint=f"run {commands}; then plan again (to keep another one instead, delete the others by id)")
 
 
-def _match(spec: EndpointSpec, project_id: str, account: Account, records: dict[str, drift.Record]) -> tuple[dict | None, list[Diagnostic], list[Notice]]:
+def _match(spec: EndpointSpec, project_id: str, account: Account, records: dict[str, drift.Record],
+           deleted: dict[str, drift.Record]) -> tuple[dict | None, list[Diagnostic], list[Notice]]:
     same_name = account.endpoints_named(spec.name)
     ours = [e for e in same_name if owner(e) == project_id]
     theirs = [e for e in same_name if owner(e) != project_id]
@@ -95,7 +96,7 @@ def _match(spec: EndpointSpec, project_id: str, account: Account, records: dict[
     if not ours and len(lost) == 1:  # ours by its record, though its marker was removed: restore it
         ours, theirs = lost, [e for e in theirs if e is not lost[0]]
     elif theirs and not ours:
-        return None, [_not_ours(spec, project_id, theirs[0], address)], []
+        return None, [_not_ours(spec, project_id, theirs[0], address, deleted.get(spec.name))], []
     notices = [Notice("same-name-unowned", f'another endpoint named "{spec.name}" ({e.get("id")}) is not owned by this project and is left alone', address, level="note")
                for e in theirs if owner(e)]
     return (ours[0] if ours else None), [], notices
@@ -108,17 +109,31 @@ class Taken(Diagnostic):
     endpoint: dict | None = field(default=None, compare=False, hash=False)
 
 
-def _not_ours(spec: EndpointSpec, project_id: str, e: dict, address: str) -> Diagnostic:
+def _not_ours(spec: EndpointSpec, project_id: str, e: dict, address: str, gone: drift.Record | None = None) -> Diagnostic:
     """A same-named endpoint of another project, or an unmanaged one (no marker, and no
     last-applied record of this project): never modified, so the plan cannot be made. A report
-    (`drift`) lists it instead, labelled unmanaged: that is what the account shows."""
+    (`drift`) lists it instead, labelled unmanaged: that is what the account shows. When a
+    record says this project applied the block's endpoint and it was deleted (`gone`), the
+    unmanaged one is most likely its replacement made by hand: the error says both (ADR 29).
+    The way to adopt it is `adopt` in this very block: `import` refuses a name gpu.jsonc declares."""
+    eid = e.get("id")
+    taken_over = f'; project "{owner(e)}" then no longer manages it' if owner(e) else ""
+    adopt = f'add "adopt": "{eid}" to this block in gpu.jsonc (deploy then writes the marker {MARKER_ENV}={project_id} on it, keeping its id and URL{taken_over})'
+    if gone is not None and not owner(e):
+        message = (f'this block was applied by this project as endpoint {gone.endpoint_id}, which was deleted in the account '
+                   f'(last applied {gone.applied_at or "at an unknown time"}); endpoint {eid} now holds the name "{spec.name}" and is unmanaged '
+                   f"(no {MARKER_ENV} marker and no last-applied record: not made by gpuctl). gpuctl never modifies an endpoint it does not "
+                   "own, and will not create a second endpoint of that name")
+        hint = (f"if {eid} replaces {gone.endpoint_id} (made by hand, its callers use its URL), adopt it: {adopt}; otherwise give this "
+                f"block another name (deploy creates a new endpoint, with a new id and URL), or delete {eid} in the RunPod console. "
+                f"Either way, callers of {gone.endpoint_id} must move to the new URL")
+        return Taken(message, address, hint=hint, endpoint=e)
     if owner(e):
         who = f'belongs to project "{owner(e)}"'
     else:
         who = f"is unmanaged (no {MARKER_ENV} marker, and no last-applied record says this project applied it)"
-    hint = (f"to adopt it, run `gpu serverless import {e.get('id')} --write`, or set the env var {MARKER_ENV}={project_id} on endpoint "
-            f"{e.get('id')} in the RunPod console; otherwise give this block another name")
-    return Taken(f'an endpoint named "{spec.name}" already exists ({e.get("id")}) and {who}; gpuctl never modifies endpoints it does not own', address, hint=hint, endpoint=e)
+    hint = f"to adopt it, {adopt}, or set the env var {MARKER_ENV}={project_id} on endpoint {eid} in the RunPod console; otherwise give this block another name"
+    return Taken(f'an endpoint named "{spec.name}" already exists ({eid}) and {who}; gpuctl never modifies endpoints it does not own', address, hint=hint, endpoint=e)
 
 
 def _orphans(spec_names: set[str], project_id: str, observed: Observed, catalog: Catalog, prune: bool) -> tuple[list[ResourceChange], set[str]]:
@@ -229,7 +244,7 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     deleted = drift.deleted_records(records, {str(e.get("id")) for e in observed.endpoints})
     matched: set[str] = set()
     for spec in desired.endpoints:
-        live, errs, notes = adopted(spec, desired.project_id, account) or _match(spec, desired.project_id, account, records)
+        live, errs, notes = adopted(spec, desired.project_id, account) or _match(spec, desired.project_id, account, records, deleted)
         if report and errs and all(isinstance(e, Taken) for e in errs):
             theirs = errs[0].endpoint
             changes.append(ResourceChange(Kind.ENDPOINT, spec.name, f"endpoint.{spec.name}", Action.NOOP, theirs.get("id"), errs[0].message, drift=Drift.UNMANAGED))
