@@ -92,3 +92,111 @@ def test_adopting_the_hand_made_replacement_converges_in_one_write(account, rema
     assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
     assert [e["id"] for e in named(account, "echo")] == [new]
     assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj).code == 0
+
+
+# -- B: a block renamed in gpu.jsonc -------------------------------------------------------------
+
+def renamed_config(**block) -> dict:
+    cfg = echo_config(name="talk", volume="models")
+    cfg["serverless"] |= block
+    return cfg
+
+
+def releases(account, endpoint_id: str) -> int:
+    answer = account.server.http.get(f"/v2/serverless/{endpoint_id}/releases")
+    assert answer.status_code == 200, answer.text
+    doc = answer.json()
+    return len(doc["releases"] if isinstance(doc, dict) else doc)
+
+
+def plan_json(account, proj, *args) -> tuple[int, dict]:
+    result = account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", "--json", *args, cwd=proj)
+    assert result.code in (0, 2), result.err
+    doc = result.json()
+    jsonschema.validate(doc, PLAN_SCHEMA)
+    return result.code, doc
+
+
+@pytest.fixture
+def renamed_in_git(account, tmp_path):
+    """echo (with a volume) deployed, then its block renamed to talk in gpu.jsonc."""
+    proj = deployed(account, tmp_path, echo_config(volume="models"))
+    old = named(account, "echo")[0]
+    return proj, old
+
+
+@pytest.mark.parametrize("prune", [False, True], ids=["kept", "pruned"])
+def test_a_rename_that_does_not_say_so_is_shown_as_one(account, renamed_in_git, prune):
+    proj, old = renamed_in_git
+    write_config(proj, renamed_config())
+    extra = ["--prune"] if prune else []
+    code, doc = plan_json(account, proj, *extra)
+    by_address = {r["address"]: r for r in doc["resource_changes"] if r["kind"] == "endpoint"}
+    assert code == 2 and by_address["endpoint.talk"]["action"] == "create"
+    assert by_address["endpoint.echo"]["action"] == ("delete" if prune else "orphan") and by_address["endpoint.echo"]["id"] == old["id"]
+    (warning,) = [w for w in doc["warnings"] if w["code"] == "maybe-renamed"]
+    assert warning["address"] == "endpoint.talk" and old["id"] in warning["message"]
+    assert ("its URL with it" if prune else "kept running as an orphan") in warning["message"]
+    text = " ".join(account.gpu("serverless", "deploy", "--plan", *extra, cwd=proj).out.split())
+    assert f'this project\'s endpoint "echo" ({old["id"]}' in text and 'add "renamed_from": "echo" to the block' in text
+    assert "keeping its id and URL, and its workers running" in text
+
+
+def test_renamed_from_renames_the_endpoint_in_place(account, renamed_in_git):
+    proj, old = renamed_in_git
+    write_config(proj, renamed_config(renamed_from="echo"))
+    before = releases(account, old["id"])
+    code, doc = plan_json(account, proj, "--prune")  # even with --prune, nothing is deleted
+    endpoints = [r for r in doc["resource_changes"] if r["kind"] == "endpoint"]
+    assert code == 2 and [(r["address"], r["action"], r["id"]) for r in endpoints] == [("endpoint.talk", "update", old["id"])]
+    assert [(c["path"], c["before"], c["after"], c["origin"]) for c in endpoints[0]["changes"]] == [("name", "echo", "talk", "config")]
+    assert not [w for w in doc["warnings"] if w["code"] == "maybe-renamed"]
+    assert [n for n in doc["notes"] if n["code"] == "rename" and old["id"] in n["message"]]
+    text = " ".join(account.gpu("serverless", "deploy", "--plan", cwd=proj).out.split())
+    assert f'endpoint.talk ({old["id"]}) will be updated in place' in text and '~ name = "echo" → "talk" # changed in gpu.jsonc' in text
+    assert "its id and URL stay, and its workers keep running" in text
+
+    code, report, text = drift(account, proj)
+    assert code == 2 and [(d["address"], d["id"], d["drift"]) for d in report["drift"]] == [("endpoint.talk", old["id"], None)]
+    assert [(c["path"], c["origin"]) for c in report["drift"][0]["changes"]] == [("name", "config")]
+
+    applied = account.gpu("serverless", "deploy", "-y", "--prune", cwd=proj)
+    assert applied.code == 0, applied.err
+    (now,) = account.endpoints()
+    assert (now["id"], now["name"], now["networkVolumes"]) == (old["id"], "talk", old["networkVolumes"])
+    assert now["requestUrls"] == old["requestUrls"]  # the URL callers use is the same
+    assert releases(account, old["id"]) == before  # a name is no container change: workers do not roll
+    templates = account.server.http.get("/v2/templates").json()["templates"]
+    record = next(t for t in templates if t["name"] == f"gpuctl-applied-{old['id']}")
+    assert record["env"]["GPUCTL_ENDPOINT_NAME"] == "talk"
+    assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj).code == 0  # renamed_from is inert now
+    assert account.gpu("serverless", "drift", cwd=proj).code == 0
+
+
+def test_adopt_naming_an_endpoint_of_this_project_renames_it_and_prune_never_deletes_it(account, renamed_in_git):
+    """`adopt` with this project's endpoint id (import --name writes it for an orphan) matched
+    the block to it, and the same endpoint was also an orphan: with --prune the plan renamed it
+    and then deleted it."""
+    proj, old = renamed_in_git
+    write_config(proj, renamed_config(adopt=old["id"]))
+    code, doc = plan_json(account, proj, "--prune")
+    endpoints = [r for r in doc["resource_changes"] if r["kind"] == "endpoint"]
+    assert [(r["address"], r["action"], r["id"]) for r in endpoints] == [("endpoint.talk", "update", old["id"])]
+    assert not [w for w in doc["warnings"] if w["code"] == "adopt"]  # nothing to adopt: it is ours
+    assert account.gpu("serverless", "deploy", "-y", "--prune", cwd=proj).code == 0
+    assert [(e["id"], e["name"]) for e in account.endpoints()] == [(old["id"], "talk")]
+
+
+@pytest.mark.parametrize("renamed_from, said", [
+    ("talk", '"renamed_from" is this block\'s own name "talk"'),
+    ("other", '"renamed_from": "other" names an endpoint gpu.jsonc still declares'),
+])
+def test_renamed_from_that_cannot_be_meant_is_refused_at_its_position(account, tmp_path, renamed_from, said):
+    cfg = renamed_config(renamed_from=renamed_from)
+    other = json.loads(json.dumps(cfg["serverless"])) | {"name": "other"}
+    other.pop("renamed_from")
+    cfg["serverless"] = [cfg["serverless"], other]
+    proj = project(tmp_path / "proj", cfg)
+    result = account.gpu("serverless", "deploy", "--plan", cwd=proj)
+    assert result.code == 1 and "Traceback" not in result.err
+    assert said in result.err and "gpu.jsonc:" in result.err and "serverless[0].renamed_from" in result.err, result.err
