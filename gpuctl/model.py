@@ -147,6 +147,7 @@ class EndpointSpec:
     local_command: tuple[str, ...] | None = None
     local_cwd: str | None = None
     adopt: str | None = None  # id of an endpoint to adopt (gpu.jsonc `adopt`, ADR 11)
+    renamed_from: str | None = None  # the previous name of this project's endpoint, renamed in place (ADR 29)
 
 
 @dataclass(frozen=True)

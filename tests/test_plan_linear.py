@@ -44,13 +44,16 @@ class Counted(tuple):
             yield item
 
 
-def _config(n: int, tmp: Path, project: str = "linear") -> Desired:
+def _config(n: int, tmp: Path, project: str = "linear", renamed: bool = False) -> Desired:
     """n endpoints; every fifth attaches a volume it shares with one other, every seventh
     pre-warms (which looks for its pre-warm record), every eleventh would adopt an endpoint
-    that is not there (which looks it up by id)."""
+    that is not there (which looks it up by id), every thirteenth was renamed from a name the
+    account lacks. `renamed`: every block has a new name, every even one says its old one
+    (`renamed_from`: renamed in place), every odd one does not (a create beside an orphan of
+    its image, which the plan says may be a rename)."""
     blocks = []
     for i in range(n):
-        block = {"name": f"ep-{i:04d}", "template": "whisper", "gpu_type": "NVIDIA L4", "gpu_types": ["NVIDIA RTX A4000"],
+        block = {"name": f"{'new' if renamed else 'ep'}-{i:04d}", "template": "whisper", "gpu_type": "NVIDIA L4", "gpu_types": ["NVIDIA RTX A4000"],
                  "runpod": {"env": {"MODEL": f"m{i}"}, "data_center_ids": ["EU-RO-1"]}}
         if i % 5 == 0:
             block["volume"] = {"name": f"models-{i // 10}", "size_gb": 50}
@@ -58,8 +61,12 @@ def _config(n: int, tmp: Path, project: str = "linear") -> Desired:
             block["prewarm"] = {"enabled": True, "mode": "gpu"}
         if i % 11 == 0:
             block["adopt"] = f"gone-{i}"
+        if i % 13 == 0 and not renamed:
+            block["renamed_from"] = f"never-{i}"
+        if renamed and i % 2 == 0:
+            block["renamed_from"] = f"ep-{i:04d}"
         blocks.append(block)
-    path = tmp / f"{project}-{n}.jsonc"
+    path = tmp / f"{project}-{n}{'-renamed' if renamed else ''}.jsonc"
     path.write_text(json.dumps({"project_id": project, "serverless": blocks}))
     return build_desired(load_config(path, catalog=CATALOG), {}, CATALOG)
 
@@ -91,10 +98,11 @@ def _scenarios(n: int, tmp: Path) -> dict[str, tuple[Desired, Observed, dict]]:
         "in sync": (desired, account, {}),
         "orphans": (smaller, account, {}),
         "prune": (smaller, account, {"prune": True}),
+        "renames": (_config(n, tmp, renamed=True), account, {}),
     }
 
 
-@pytest.mark.parametrize("scenario", ["empty account", "in sync", "orphans", "prune"])
+@pytest.mark.parametrize("scenario", ["empty account", "in sync", "orphans", "prune", "renames"])
 def test_the_planner_passes_over_the_account_a_bounded_number_of_times(scenario, tmp_path):
     per_item = {}
     for n in (100, 1000):
@@ -114,6 +122,9 @@ def test_the_scenarios_exercise_what_they_claim(tmp_path):
     assert _counted_plan(*scenarios["orphans"][:2])[2].count(Action.ORPHAN) == 50
     pruned = _counted_plan(*scenarios["prune"][:2], prune=True)[2]
     assert pruned.count(Action.DELETE) == 50 and pruned.count(Action.PRESERVE) == 5
+    renames = _counted_plan(*scenarios["renames"][:2])[2]
+    assert renames.count(Action.UPDATE) == 50 and renames.count(Action.CREATE) == 50 and renames.count(Action.ORPHAN) == 50
+    assert sum(n.code == "rename" for n in renames.notices) == 50 and sum(n.code == "maybe-renamed" for n in renames.notices) == 50
 
 
 def test_a_per_endpoint_scan_would_fail_the_bound(tmp_path):

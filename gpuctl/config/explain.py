@@ -215,6 +215,7 @@ _PATTERN_HINTS = {
     "mount_path": "use an absolute path with no control characters, such as /runpod-volume",
     "secret": "secret names use letters, digits, '_', '.' and '-'",
     "ports": 'use PORT/http or PORT/tcp, e.g. "8000/http"',
+    "renamed_from": "names must be printable: no control characters (such as ESC or NUL), and no whitespace at either end",
     "adopt": "an endpoint id has letters, digits, '_' and '-' only, as `gpu serverless list` shows it",
 }
 

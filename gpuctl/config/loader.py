@@ -156,6 +156,26 @@ def _cross_block(source: Source, blocks: list[Block], project_id: str, overrides
             first = sizes.setdefault(b.model.volume.name, (b.model.volume.size_gb, b.prefix))
             if first[0] != b.model.volume.size_gb:
                 errors.append(at(("volume", "size_gb"), f'volume "{b.model.volume.name}" is declared with {first[0]} GB in {dotted(first[1])} and {b.model.volume.size_gb} GB here', "use one size for a shared volume"))
+    return errors + _renames(source, blocks, project_id, overrides, names)
+
+
+def _renames(source: Source, blocks: list[Block], project_id: str, overrides, names: dict) -> list[Diagnostic]:
+    """`renamed_from` takes over this project's endpoint of the old name (ADR 29): never one
+    that a block of gpu.jsonc still declares, and only for one block."""
+    errors, claimed = [], {}
+    for b in blocks:
+        old = b.model.renamed_from
+        if old is None:
+            continue
+        at = _Locator(source, b.prefix, overrides)
+        if old == (b.model.name or project_id):
+            errors.append(at(("renamed_from",), f'"renamed_from" is this block\'s own name "{old}"', "remove it, or set it to the name the endpoint had before"))
+        elif old in names:
+            errors.append(at(("renamed_from",), f'"renamed_from": "{old}" names an endpoint gpu.jsonc still declares ({dotted(names[old])})',
+                             "a rename moves the endpoint to this block: remove or rename the other block, or remove renamed_from"))
+        elif old in claimed:
+            errors.append(at(("renamed_from",), f'"renamed_from": "{old}" is also in {dotted(claimed[old])}', "one endpoint can be renamed into one block only"))
+        claimed.setdefault(old, b.prefix)
     return errors
 
 
@@ -241,6 +261,7 @@ def _endpoint(loaded: LoadedConfig, b: Block, environ: Mapping[str, str], catalo
         local_command=tuple(command) if command else None,
         local_cwd=str(local_cwd) if local_cwd is not None else None,
         adopt=m.adopt,
+        renamed_from=m.renamed_from,
     )
     return spec, notices
 

@@ -84,6 +84,7 @@ class ServerlessBlock(_Strict):
     runpod: RunpodSettings = RunpodSettings()
     local: LocalSettings | None = None
     adopt: Annotated[str | None, Field(min_length=1, max_length=64, pattern=ENDPOINT_ID, description="Id of an existing endpoint the next deploy adopts (writes this project's marker on it); `gpu serverless import` writes it. Inert once the endpoint is owned.")] = None
+    renamed_from: Annotated[str | None, Field(min_length=1, max_length=191, pattern=PRINTABLE_NAME, description="The endpoint's previous name: while this project owns an endpoint of that name and none of this block's name, deploy renames it in place (same id and URL). Inert afterwards.")] = None
 
 
 POLICY_ABOUT = (f"Rules every plan of this project must keep ({doc_ref('policy.md')}); a rule applies only when its key is given. "

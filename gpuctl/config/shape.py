@@ -100,6 +100,7 @@ class ServerlessBlock:
     runpod: RunpodSettings = field(default_factory=RunpodSettings)
     local: LocalSettings | None = None
     adopt: str | None = None
+    renamed_from: str | None = None
     declared: frozenset[str] = frozenset()
 
 
@@ -208,6 +209,7 @@ _BLOCK = _object(ServerlessBlock, {
     }),
     "local": _optional(_object(LocalSettings, {"command": _either(_list(_text(1), low=1), _text(1)), "cwd": _optional(_text())})),
     "adopt": _optional(_text(1, 64, ENDPOINT_ID)),
+    "renamed_from": _optional(_text(1, 191, PRINTABLE_NAME)),
 })
 
 

@@ -32,14 +32,46 @@ def adopted(spec: EndpointSpec, project_id: str, account: Account) -> tuple[dict
     if target is None:
         return None
     previous = owner(target)
-    taken = f' from project "{previous}"' if previous else ""
-    renamed = f' and renames it from "{target.get("name")}"' if target.get("name") != spec.name else ""
-    notices = [Notice("adopt", f"adopts endpoint {spec.adopt}{taken}: deploy writes the {MARKER_ENV}={project_id} marker on it{renamed}; "
-                               '"adopt" is inert afterwards and may stay or be removed', address)]
+    if previous == project_id:  # this project's already: `adopt` only renames it (ADR 29)
+        notices = [_renames(spec.adopt, str(target.get("name")), address, "adopt")]
+    else:
+        taken = f' from project "{previous}"' if previous else ""
+        renamed = f' and renames it from "{target.get("name")}"' if target.get("name") != spec.name else ""
+        notices = [Notice("adopt", f"adopts endpoint {spec.adopt}{taken}: deploy writes the {MARKER_ENV}={project_id} marker on it{renamed}; "
+                                   '"adopt" is inert afterwards and may stay or be removed', address)]
     others = [e for e in same_name if e is not target]
     notices += [Notice("same-name-unowned", f'another endpoint named "{spec.name}" ({e.get("id")}) is not owned by this project and is left alone', address, level="note")
                 for e in others]
     return target, [], notices
+
+
+def renamed(spec: EndpointSpec, project_id: str, account: Account) -> tuple[dict | None, list[Diagnostic], list[Notice]] | None:
+    """(this project's endpoint of the block's previous name, errors, notices) when
+    `spec.renamed_from` applies now (ADR 29), else None. It applies while this project owns
+    no endpoint of the block's name and one of the old name; then the plan renames that one in
+    place, so its id, URL, workers and volume stay. Two of the old name: the plan stops, as
+    for two of one name. Anything else (the rename was applied, the old one is gone, or an
+    endpoint of another owner holds the new name) is the ordinary match's to decide."""
+    if not spec.renamed_from:
+        return None
+    same_name = account.endpoints_named(spec.name)
+    if same_name:
+        return None
+    old = [e for e in account.endpoints_named(spec.renamed_from) if owner(e) == project_id]
+    if not old:
+        return None
+    address = f"endpoint.{spec.name}"
+    if len(old) > 1:
+        ids = ", ".join(sorted(str(e.get("id")) for e in old))
+        return None, [Diagnostic(f'renamed_from "{spec.renamed_from}": {len(old)} endpoints of that name carry this project\'s marker ({ids}); '
+                                 "gpuctl will not guess which to rename", address,
+                                 hint="delete the extra ones (`gpu serverless delete ID --force`), then plan again")], []
+    return old[0], [], [_renames(str(old[0].get("id")), spec.renamed_from, address, "renamed_from")]
+
+
+def _renames(endpoint_id: str, old_name: str, address: str, key: str) -> Notice:
+    return Notice("rename", f'renames endpoint {endpoint_id} from "{old_name}" in place: its id and URL stay, and its workers keep running (a name is no container change); '
+                            f'"{key}" is inert afterwards and may stay or be removed', address, level="note")
 
 
 def with_rename(change: ResourceChange, live: dict | None) -> ResourceChange:
@@ -48,5 +80,5 @@ def with_rename(change: ResourceChange, live: dict | None) -> ResourceChange:
         return change
     rename = FieldChange("name", live.get("name"), change.name)
     action = Action.UPDATE if change.action is Action.NOOP else change.action
-    reason = change.reason or f'renamed from "{live.get("name")}"'
+    reason = change.reason or f'renamed from "{live.get("name")}" in place: same id and URL'
     return replace(change, action=action, id=live.get("id"), reason=reason, changes=tuple(sorted((*change.changes, rename), key=lambda c: c.path)))

@@ -13,7 +13,7 @@ from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, Endpoin
 from gpuctl.plan import cost, drift, fields
 from gpuctl.v2 import owner
 from gpuctl.plan.account import Account, index
-from gpuctl.plan.adopt import adopted, with_rename
+from gpuctl.plan.adopt import adopted, renamed, with_rename
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Plan, ResourceChange
 from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume
 
@@ -84,7 +84,8 @@ def _duplicates(name: str, ours: list[dict], address: str) -> Diagnostic:
                       address, hint=f"run {commands}; then plan again (to keep another one instead, delete the others by id)")
 
 
-def _match(spec: EndpointSpec, project_id: str, account: Account, records: dict[str, drift.Record]) -> tuple[dict | None, list[Diagnostic], list[Notice]]:
+def _match(spec: EndpointSpec, project_id: str, account: Account, records: dict[str, drift.Record],
+           deleted: dict[str, drift.Record]) -> tuple[dict | None, list[Diagnostic], list[Notice]]:
     same_name = account.endpoints_named(spec.name)
     ours = [e for e in same_name if owner(e) == project_id]
     theirs = [e for e in same_name if owner(e) != project_id]
@@ -95,7 +96,7 @@ def _match(spec: EndpointSpec, project_id: str, account: Account, records: dict[
     if not ours and len(lost) == 1:  # ours by its record, though its marker was removed: restore it
         ours, theirs = lost, [e for e in theirs if e is not lost[0]]
     elif theirs and not ours:
-        return None, [_not_ours(spec, project_id, theirs[0], address)], []
+        return None, [_not_ours(spec, project_id, theirs[0], address, deleted.get(spec.name))], []
     notices = [Notice("same-name-unowned", f'another endpoint named "{spec.name}" ({e.get("id")}) is not owned by this project and is left alone', address, level="note")
                for e in theirs if owner(e)]
     return (ours[0] if ours else None), [], notices
@@ -108,26 +109,42 @@ class Taken(Diagnostic):
     endpoint: dict | None = field(default=None, compare=False, hash=False)
 
 
-def _not_ours(spec: EndpointSpec, project_id: str, e: dict, address: str) -> Diagnostic:
+def _not_ours(spec: EndpointSpec, project_id: str, e: dict, address: str, gone: drift.Record | None = None) -> Diagnostic:
     """A same-named endpoint of another project, or an unmanaged one (no marker, and no
     last-applied record of this project): never modified, so the plan cannot be made. A report
-    (`drift`) lists it instead, labelled unmanaged: that is what the account shows."""
+    (`drift`) lists it instead, labelled unmanaged: that is what the account shows. When a
+    record says this project applied the block's endpoint and it was deleted (`gone`), the
+    unmanaged one is most likely its replacement made by hand: the error says both (ADR 29).
+    The way to adopt it is `adopt` in this very block: `import` refuses a name gpu.jsonc declares."""
+    eid = e.get("id")
+    taken_over = f'; project "{owner(e)}" then no longer manages it' if owner(e) else ""
+    adopt = f'add "adopt": "{eid}" to this block in gpu.jsonc (deploy then writes the marker {MARKER_ENV}={project_id} on it, keeping its id and URL{taken_over})'
+    if gone is not None and not owner(e):
+        message = (f'this block was applied by this project as endpoint {gone.endpoint_id}, which was deleted in the account '
+                   f'(last applied {gone.applied_at or "at an unknown time"}); endpoint {eid} now holds the name "{spec.name}" and is unmanaged '
+                   f"(no {MARKER_ENV} marker and no last-applied record: not made by gpuctl). gpuctl never modifies an endpoint it does not "
+                   "own, and will not create a second endpoint of that name")
+        hint = (f"if {eid} replaces {gone.endpoint_id} (made by hand, its callers use its URL), adopt it: {adopt}; otherwise give this "
+                f"block another name (deploy creates a new endpoint, with a new id and URL), or delete {eid} in the RunPod console. "
+                f"Either way, callers of {gone.endpoint_id} must move to the new URL")
+        return Taken(message, address, hint=hint, endpoint=e)
     if owner(e):
         who = f'belongs to project "{owner(e)}"'
     else:
         who = f"is unmanaged (no {MARKER_ENV} marker, and no last-applied record says this project applied it)"
-    hint = (f"to adopt it, run `gpu serverless import {e.get('id')} --write`, or set the env var {MARKER_ENV}={project_id} on endpoint "
-            f"{e.get('id')} in the RunPod console; otherwise give this block another name")
-    return Taken(f'an endpoint named "{spec.name}" already exists ({e.get("id")}) and {who}; gpuctl never modifies endpoints it does not own', address, hint=hint, endpoint=e)
+    hint = f"to adopt it, {adopt}, or set the env var {MARKER_ENV}={project_id} on endpoint {eid} in the RunPod console; otherwise give this block another name"
+    return Taken(f'an endpoint named "{spec.name}" already exists ({eid}) and {who}; gpuctl never modifies endpoints it does not own', address, hint=hint, endpoint=e)
 
 
-def _orphans(spec_names: set[str], project_id: str, observed: Observed, catalog: Catalog, prune: bool) -> tuple[list[ResourceChange], set[str]]:
+def _orphans(spec_names: set[str], project_id: str, observed: Observed, catalog: Catalog, prune: bool, matched: set[str]) -> tuple[list[ResourceChange], set[str]]:
     """Owned endpoints that left gpu.jsonc: deleted under --prune, otherwise shown as orphans,
     with what they still cost, because they keep running (and billing) until someone acts.
-    Also the volumes the deleted ones attach, which the plan then preserves."""
+    Also the volumes the deleted ones attach, which the plan then preserves. An endpoint a
+    block matched (`matched` ids: one it renames, by `renamed_from` or `adopt`) is that
+    block's, whatever its name now: never an orphan, and never deleted."""
     out, freed = [], set()
     for e in sorted(observed.endpoints, key=lambda e: (str(e.get("name")), str(e.get("id")))):
-        if owner(e) != project_id or e.get("name") in spec_names:
+        if owner(e) != project_id or e.get("name") in spec_names or str(e.get("id")) in matched:
             continue
         address = f"endpoint.{e.get('name')}"
         if prune:
@@ -137,6 +154,35 @@ def _orphans(spec_names: set[str], project_id: str, observed: Observed, catalog:
             why = f'owned by project "{project_id}" and no longer in gpu.jsonc; still running, {cost.observed_cost_phrase(e, catalog)}; deploy --prune deletes it'
             out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.ORPHAN, e.get("id"), why, drift=Drift.ORPHAN))
     return out, freed
+
+
+def _maybe_renamed(changes: list[ResourceChange], leftovers: list[ResourceChange], account: Account) -> list[Notice]:
+    """A new block beside an endpoint of this project that left gpu.jsonc, running the same
+    image, is most likely a rename that does not say so: the plan creates a second endpoint
+    (a new id and URL, new workers) and keeps or deletes the old one. Said on the new block,
+    with the way to rename in place instead (ADR 29). By image, looked up: no pair scan."""
+    gone: dict[str, list[ResourceChange]] = {}
+    for c in leftovers:
+        image = (account.endpoint(str(c.id)) or {}).get("image")
+        if isinstance(image, str):
+            gone.setdefault(image, []).append(c)
+    if not gone:
+        return []
+    said: dict[str, str] = {}
+    out = []
+    for c in changes:
+        if c.kind is not Kind.ENDPOINT or c.action is not Action.CREATE or c.desired is None or c.desired.get("image") not in gone:
+            continue
+        image = c.desired["image"]
+        if image not in said:
+            olds = gone[image]
+            names = " or ".join(f'"{o.name}" ({o.id}, {"deleted by this plan, and its URL with it" if o.action is Action.DELETE else "kept running as an orphan"})' for o in olds[:3])
+            said[image] = names + (f" or {len(olds) - 3} more" if len(olds) > 3 else "")
+        example = gone[image][0].name
+        out.append(Notice("maybe-renamed", f"created as a NEW endpoint (a new id, URL and workers) while this project's endpoint {said[image]} "
+                                          f'left gpu.jsonc with the same image. If this is a rename, add "renamed_from": "{example}" to the block: '
+                                          "deploy then renames that endpoint in place, keeping its id and URL, and its workers running", c.address))
+    return out
 
 
 def _notices_for(spec: EndpointSpec, live: dict | None, account: Account) -> list[Notice]:
@@ -229,7 +275,7 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     deleted = drift.deleted_records(records, {str(e.get("id")) for e in observed.endpoints})
     matched: set[str] = set()
     for spec in desired.endpoints:
-        live, errs, notes = adopted(spec, desired.project_id, account) or _match(spec, desired.project_id, account, records)
+        live, errs, notes = adopted(spec, desired.project_id, account) or renamed(spec, desired.project_id, account) or _match(spec, desired.project_id, account, records, deleted)
         if report and errs and all(isinstance(e, Taken) for e in errs):
             theirs = errs[0].endpoint
             changes.append(ResourceChange(Kind.ENDPOINT, spec.name, f"endpoint.{spec.name}", Action.NOOP, theirs.get("id"), errs[0].message, drift=Drift.UNMANAGED))
@@ -249,7 +295,8 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
         costs.append(cost.endpoint_cost(spec, live, catalog))
     if errors:
         raise PlanError("the plan cannot be made", errors)
-    leftovers, freed = _orphans({s.name for s in desired.endpoints}, desired.project_id, observed, catalog, prune)
+    leftovers, freed = _orphans({s.name for s in desired.endpoints}, desired.project_id, observed, catalog, prune, matched)
+    notices += _maybe_renamed(changes, leftovers, account)
     costs += [cost.leaving_cost(c, account.endpoint(str(c.id)), catalog) for c in leftovers]
     leftovers += drift.unmanaged(desired.endpoints, observed.endpoints, matched)
     used_volume_ids |= freed

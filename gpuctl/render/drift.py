@@ -57,9 +57,10 @@ def label_advice(label: str | None, resource: dict, project_id: str) -> str:
     if label == "orphan":
         return f"owned by this project, no longer in gpu.jsonc and still running: `gpu serverless deploy --prune -y` deletes it, or `gpu serverless import {ref} --write` puts its block back in gpu.jsonc"
     if label == "unmanaged":
-        return (f"an endpoint named \"{name}\" without this project's marker, which gpuctl never touches: adopt it with "
-                f"`gpu serverless import {ref} --write`, or delete it in the console if nobody calls it; if it holds the name of a block "
-                "of gpu.jsonc, giving that block another name also ends this")
+        return (f"an endpoint named \"{name}\" without this project's marker, which gpuctl never touches: to adopt it, add "
+                f"`\"adopt\": \"{ref}\"` to the gpu.jsonc block that should manage it (when gpu.jsonc has none, `gpu serverless import {ref} "
+                "--write` adds one; import refuses a name gpu.jsonc declares), or delete it in the console if nobody calls it; if it holds "
+                "the name of a block of gpu.jsonc, giving that block another name also ends this")
     if label == "larger-in-account":
         size = next((c["before"] for c in resource.get("changes", ()) if c["path"] == "size"), None)
         to = f" to {size}" if isinstance(size, int) else ""

@@ -159,7 +159,10 @@ def test_a_same_named_unmanaged_endpoint_is_refused_as_unmanaged(account, tmp_pa
     result = account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj, env=ENV)
     assert result.code == 1 and "Traceback" not in result.err
     assert f'"echo" already exists ({theirs["id"]}) and is unmanaged' in result.err
-    assert f"gpu serverless import {theirs['id']} --write" in result.err
+    # import refuses a name gpu.jsonc declares, so the way to adopt it is `adopt` in the block
+    assert f'add "adopt": "{theirs["id"]}" to this block' in " ".join(result.err.split())
+    refused = account.gpu("serverless", "import", theirs["id"], "--write", cwd=proj)
+    assert refused.code == 1 and 'already declares an endpoint named "echo"' in refused.err
     assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=ENV).code == 1
     assert [e["id"] for e in account.endpoints()] == [theirs["id"]]
 
