@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path, PurePosixPath
-from urllib.parse import quote
+from pathlib import Path
 
 from gpuctl.errors import GpuctlError
 from gpuctl.files import read_bytes
@@ -129,26 +128,8 @@ def _plan_one(job: Job, config: str, key: str, path: Path, opts: PlanOptions, he
     violations = len((doc.get("policy") or {}).get("violations") or [])
     code = 4 if violations else 2 if not doc["in_sync"] else 0
     summary = runner.plan_summary(doc) + (f" Breaks {violations} policy rule{'s' if violations != 1 else ''}." if violations else "")
-    return Planned(key, code, summary, path.resolve(), runner.plan_markdown(doc, source_url(job, key, head)) + job.footer("Planned", key, head),
+    return Planned(key, code, summary, path.resolve(), runner.plan_markdown(doc, job.source_url(key, head)) + job.footer("Planned", key, head),
                    not doc["in_sync"])
-
-
-def source_url(job: Job, key: str, head: str | None) -> str | None:
-    """The config's page at the pull request's head commit
-    (`https://github.com/OWNER/REPO/blob/SHA/PATH`), to which the plan links each gpu.jsonc key
-    (`#L9`). `key` is the config's path from the repository root (`Job.key`; in the fork flow
-    the downloaded configs are laid out as the repository is, and the fork's head commit is
-    shown under the base repository). None when the run does not know the repository or the
-    commit, or the config is outside the repository (an absolute path, `..`)."""
-    repository, server = job.actions.repository, job.actions.server_url
-    if not re.fullmatch(r"https?://[A-Za-z0-9.:-]+(/[A-Za-z0-9._~-]+)*", server):  # GitHub's own (GITHUB_SERVER_URL): nothing a link could end on
-        return None
-    if not repository or not head or not re.fullmatch(r"[0-9a-fA-F]{7,64}", head) or not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repository):
-        return None
-    path = PurePosixPath(key)
-    if path.is_absolute() or ".." in path.parts or not path.parts:
-        return None
-    return f"{server}/{repository}/blob/{head.lower()}/{quote(path.as_posix(), safe='/')}"
 
 
 def pull_request(job: Job, pr_file: Path | None) -> tuple[int, str, str | None] | None:
