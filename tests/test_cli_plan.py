@@ -145,3 +145,18 @@ def test_a_replace_says_the_endpoint_is_deleted_and_gets_a_new_id_and_url():
         result = run_cli(["serverless", "deploy", "--plan", "--observed", "observed.json", "--provider", "runpod", "--format", fmt], cwd=case)
         assert result.code == 0, result.err
         assert "deleted and created again" in result.out and "new id and URL" in result.out, (fmt, result.out)
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+def test_a_plan_in_sync_never_loads_the_key_locator(fmt):
+    """The gpu.jsonc key of each changed field is found by gpuctl.config.locate (and
+    from_account), imported at the first changed field: a plan that changes nothing, in any
+    format, never imports them. A plan with changes does, so the check can fail."""
+    code = ("import io, sys; from gpuctl.cli import main; from gpuctl.cli.context import AppContext; "
+            "import json; env = {'PATH': '', 'NO_COLOR': '1', 'HOME': '/nonexistent/gpuctl-test-home'} | json.load(open('case.json'))['env']; "
+            f"main(['serverless', 'deploy', '--plan', '--observed', 'observed.json', '--provider', 'runpod', '--format', '{fmt}'], "
+            "AppContext(environ=env, cwd=__import__('pathlib').Path('.'), stdout=io.StringIO(), stderr=io.StringIO())); "
+            "print(sorted(m for m in ('gpuctl.config.locate', 'gpuctl.config.from_account') if m in sys.modules))")
+    loaded = {case: subprocess.run([sys.executable, "-c", code], cwd=FIXTURES / "plans" / case, capture_output=True, text=True, check=True).stdout.split("\n")[-2]
+              for case in ("product-full-nochange", "drift-update")}
+    assert loaded == {"product-full-nochange": "[]", "drift-update": "['gpuctl.config.from_account', 'gpuctl.config.locate']"}

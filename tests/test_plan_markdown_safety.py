@@ -169,3 +169,47 @@ def test_a_truncated_comment_says_what_it_left_out_and_names_every_deletion(cli,
     assert f"{300 + 3 - shown} more resources not shown" in note
     assert f"{300 - shown} to create, 3 to delete" in note
     assert all(f"`endpoint.retired-{i}`" in note for i in range(3))
+
+
+def test_a_gpu_jsonc_key_links_to_its_line_and_its_name_stays_text():
+    """The comment links each gpu.jsonc key to its line at the planned commit. A key holds an
+    env name and the file name a pull request chose: shown as written, neither may end the
+    link, make another, add a table column, mention anyone or link an issue."""
+    from gpuctl.render.markdown import render_markdown
+
+    doc = json.loads((ROOT / "fixtures" / "plans" / "drift-update" / "expected.json").read_text())
+    (endpoint,) = [r for r in doc["resource_changes"] if r["action"] == "update"]
+    hostile_key, hostile_file = "serverless.runpod.env.A`]b|(x)@acme/team#12", "@octocat/x](https://x.example)|#9.jsonc"
+    endpoint["changes"][0]["config_keys"] = [{"key": hostile_key, "file": hostile_file, "line": 3}]
+    endpoint["changes"][1]["config_keys"] = [{"key": "serverless.scaling.idle_timeout", "file": "gpu.jsonc", "line": None, "flag": "--idle-timeout"}]
+    for change in endpoint["changes"][2:]:
+        change["config_keys"] = []  # gpuctl sets it: no key, no link
+    url = "https://github.com/acme/ml-api/blob/" + "a" * 40 + "/services/asr/gpu.jsonc"
+    markdown = render_markdown(doc, source_url=url)
+    html = _html(markdown)
+    assert re.findall(r'href="([^"]*)"', html) == [f"{url}#L3"]  # the key's line, and no link from a name
+    rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)
+    assert rows and all(row.count("<td>") + row.count("<th>") in (2, 3) for row in rows)  # the keys' table has 2 columns, the cost 3
+    link = re.search(r'<a href="[^"]*">(.*?)</a>', html, re.S).group(1)
+    assert link == "<code>" + hostile_key.replace("&", "&amp;") + "</code>", link  # the whole key, as written, is the link's text
+    assert _linked_mentions(markdown) == [] and _linked_references(markdown) == []
+    assert "set by <code>--idle-timeout</code> for this run" in html  # a flag's key links to no line
+    assert render_markdown(doc).count("https://github.com") == 0  # no URL known: keys and lines as text
+
+
+def test_a_key_links_only_to_a_page_of_the_repository_at_a_commit():
+    """The link is built from GitHub's variables and the config's path from the repository
+    root; a path GitHub would read otherwise is escaped, and without a repository, a commit or
+    a path inside the repository there is no link (the key and line are shown as text)."""
+    from gpuctl.cli.context import AppContext
+    from gpuctl.github.env import Actions
+    from gpuctl.github.job import Job
+
+    sha = "AB" * 20
+    job = Job(AppContext(environ={}), Actions(repository="acme/ml-api"))
+    assert job.source_url("services/asr/gpu.jsonc", sha) == f"https://github.com/acme/ml-api/blob/{sha.lower()}/services/asr/gpu.jsonc"
+    assert job.source_url("a b/#1 (x)@y.jsonc", sha) == f"https://github.com/acme/ml-api/blob/{sha.lower()}/a%20b/%231%20%28x%29%40y.jsonc"
+    for key, commit in (("/abs/gpu.jsonc", sha), ("../gpu.jsonc", sha), ("gpu.jsonc", None), ("gpu.jsonc", "main) [x](y")):
+        assert job.source_url(key, commit) is None, (key, commit)
+    assert Job(AppContext(environ={}), Actions()).source_url("gpu.jsonc", sha) is None
+    assert Job(AppContext(environ={}), Actions(repository="acme/ml-api", server_url="https://x.example/a) b")).source_url("gpu.jsonc", sha) is None

@@ -5,7 +5,7 @@ this module is imported only when deploy runs."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpuctl.catalog import load_catalog
@@ -55,6 +55,17 @@ class Session:
     snapshot: object | None = None  # gpuctl.snapshot.Snapshot, under --observed
     policy: object | None = None  # gpuctl.policy.guard.Guard, when gpu.jsonc or --policy gives a policy
     loaded: object | None = None  # gpuctl.config.loader.LoadedConfig: gpu.jsonc as read, with its source positions
+    _locator: object | None = field(default=None, repr=False)
+
+    def locate(self, kind: str, name: str, path: str) -> list[dict]:
+        """The gpu.jsonc keys (and lines) that declare one field (gpuctl.config.locate), for the
+        plan to name beside each change. Imported and built at the first changed field: a plan
+        that changes nothing never loads it, nor scans gpu.jsonc for positions."""
+        if self._locator is None:
+            from gpuctl.config.locate import ConfigLocator
+
+            self._locator = ConfigLocator(self.loaded)
+        return self._locator(kind, name, path)
 
     def plan(self, observed, report: bool = False):
         """The plan against `observed`; `report` for drift, whose plan is never applied."""
@@ -162,7 +173,7 @@ def deployment_for(s: Session, provider, view: type | None = None):
     def warm(spec, endpoint: dict) -> dict:
         return run_prewarm(warm_io(s.app), provider, endpoint, spec.prewarm.mode, spec.prewarm.models, cached_model=spec.cached_model)
 
-    return Deployment(provider, request, (view or DeployView)(s.app, None if opts.json_result else opts.fmt), lambda plan: _confirm(s), warm)
+    return Deployment(provider, request, (view or DeployView)(s.app, None if opts.json_result else opts.fmt, s.locate), lambda plan: _confirm(s), warm)
 
 
 def _show_plan(s: Session, plan) -> int:
@@ -171,9 +182,9 @@ def _show_plan(s: Session, plan) -> int:
 
         opts = s.opts
         config = opts.config or "gpu.jsonc"
-        write_output(s.app, opts.out, dumps(to_document(plan)), flag="--out", inputs=(config, opts.policy, opts.observed))
+        write_output(s.app, opts.out, dumps(to_document(plan, s.locate)), flag="--out", inputs=(config, opts.policy, opts.observed))
         s.app.note(f"saved the plan to {opts.out}; apply exactly it with: {apply_command(s)}")
-    planning.write_plan(s.app, plan, s.opts.fmt)
+    planning.write_plan(s.app, plan, s.opts.fmt, s.locate)
     if plan.policy is not None:
         from gpuctl.policy.guard import refuse
         from gpuctl.render.document import policy_section

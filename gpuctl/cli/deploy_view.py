@@ -24,8 +24,8 @@ class DeployView:
 
     rerun = "run deploy again to apply the rest"  # how the rest of an interrupted apply gets applied, run this way
 
-    def __init__(self, app: AppContext, fmt: str | None):
-        self.app, self.fmt = app, fmt
+    def __init__(self, app: AppContext, fmt: str | None, locate=None):
+        self.app, self.fmt, self.locate = app, fmt, locate  # locate: Session.locate, the gpu.jsonc key of each changed field
         self.progress = None
         self._showing = threading.RLock()
 
@@ -33,7 +33,7 @@ class DeployView:
         with self._showing:
             match event:
                 case PlanReady(plan, _) if self.fmt is not None:
-                    planning.write_plan(self.app, plan, "text" if self.fmt == "json" else self.fmt)
+                    planning.write_plan(self.app, plan, "text" if self.fmt == "json" else self.fmt, self.locate)
                 case PlanReady():
                     pass
                 case Note(message, level) if self.progress is not None:

@@ -36,13 +36,12 @@ def drift(app: AppContext, as_json: bool, fmt: str | None, observed: str | None,
 
 def report(app: AppContext, fmt: str, observed: str | None, provider: str | None, config: str | None) -> int:
     from gpuctl.render.document import to_document
-    from gpuctl.config.locate import ConfigLocator
     from gpuctl.render.drift import build
 
     s = _session(app, observed, provider, config)
     state = s.snapshot.observed if s.snapshot is not None else _observe(app, s)
     doc = build(to_document(s.plan(state, report=True)), s.catalog, {e["id"]: e for e in state.endpoints if isinstance(e.get("id"), str)},
-                ConfigLocator(s.loaded))
+                s.locate)
     doc["applying"] = _applying(state, doc["project_id"])
     _write(app, doc, fmt)
     return ExitCode.OK if doc["in_sync"] else ExitCode.CHANGES

@@ -161,16 +161,18 @@ def output_format(fmt: str | None, as_json: bool) -> str:
 
 
 @acyclic  # one pause for the document and its rendering: a collection between them walks all of it
-def write_plan(app: AppContext, plan, fmt: str) -> None:
+def write_plan(app: AppContext, plan, fmt: str, locate=None) -> None:
+    """The plan in `fmt`; `locate` (`Session.locate`) names the gpu.jsonc key and line of each
+    changed field."""
     from gpuctl.render.document import to_document, write_document
 
     if fmt == "json":
-        write_document(plan, app.stdout.write)
+        write_document(plan, app.stdout.write, locate)
     elif fmt == "markdown":
         from gpuctl.render.markdown import render_markdown
 
-        app.stdout.write(render_markdown(to_document(plan)))
+        app.stdout.write(render_markdown(to_document(plan, locate)))
     else:
         from gpuctl.render.text import render_text
 
-        render_text(to_document(plan), app.console())
+        render_text(to_document(plan, locate), app.console())

@@ -95,9 +95,11 @@ class DeployResult:
 def check_saved(saved: dict, plan: Plan) -> None:
     """Refuse a saved plan that is no longer the plan: the account, gpu.jsonc or the
     environment changed since it was made."""
-    from gpuctl.render.document import to_document
+    from gpuctl.render.document import comparable, to_document
 
     fresh = to_document(plan)
+    if isinstance(saved.get("resource_changes"), list):  # each resource a dict, each change too: read_saved checked them
+        saved = {**saved, "resource_changes": comparable(saved["resource_changes"])}
     if saved.get("observed_digest") != fresh["observed_digest"]:
         raise StalePlan("the account changed since the plan was made; refusing to apply it", detail=_what_moved(saved, fresh),
                         hint="make a new plan (deploy --plan --out FILE) and review it")

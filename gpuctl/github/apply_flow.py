@@ -164,7 +164,7 @@ def _refused(job: Job, key: str, fresh: dict | None, why: list[str]) -> Applied:
     body = (f"### gpuctl did not apply `{key}`: the plan is not the one reviewed\n\n{lines}\n"
             "Nothing was written. Review the plan below; to apply it as it is now, run the apply workflow by hand "
             "(workflow_dispatch) with `replan` set, or open a pull request that brings gpu.jsonc and the account back in line.\n\n")
-    body += runner.plan_markdown(fresh)
+    body += runner.plan_markdown(fresh, job.source_url(key, job.actions.sha))  # the keys at the commit this run checked out
     return Applied(key, 1, "refused: the plan is not the one reviewed", body + job.footer("Checked", key))
 
 

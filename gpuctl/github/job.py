@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote
 
 from gpuctl import __version__
 from gpuctl.cli.context import AppContext
@@ -65,6 +66,23 @@ class Job:
         """`text` with every registered secret (the GitHub token, the RunPod key, `${VAR}`
         values) replaced: the same rule as the terminal's, for what goes to GitHub or a file."""
         return redact(text, self.app.secrets)
+
+    def source_url(self, key: str, commit: str | None) -> str | None:
+        """The config's page at `commit` (`https://github.com/OWNER/REPO/blob/SHA/PATH`), to
+        which a plan comment links each gpu.jsonc key (`#L9`). `key` is the config's path from
+        the repository root (`key`; in the fork flow the downloaded configs are laid out as the
+        repository is, and a fork's head commit is shown under the base repository). None when
+        the run does not know the repository or the commit, or the config is outside the
+        repository (an absolute path, `..`)."""
+        repository, server = self.actions.repository, self.actions.server_url
+        if not re.fullmatch(r"https?://[A-Za-z0-9.:-]+(/[A-Za-z0-9._~-]+)*", server):  # GitHub's own (GITHUB_SERVER_URL): nothing a link could end on
+            return None
+        if not (repository and commit and re.fullmatch(r"[0-9a-fA-F]{7,64}", commit) and re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repository)):
+            return None
+        path = PurePosixPath(key)
+        if path.is_absolute() or ".." in path.parts or not path.parts:
+            return None
+        return f"{server}/{repository}/blob/{commit.lower()}/{quote(path.as_posix(), safe='/')}"
 
     def footer(self, what: str, key: str, commit: str | None = None) -> str:
         """The last line of a comment: what was done, for which commit of the pull request (so a

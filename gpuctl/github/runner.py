@@ -50,7 +50,7 @@ def plan_document(app: AppContext, config: str, provider: str | None, policy: st
     scope = allow(s.desired) if allow is not None else None
     account = connect(app, s.target, start_local=False)
     try:
-        return to_document(deployment_for(s, account if scope is None else _Narrowed(account, scope.view)).plan())
+        return to_document(deployment_for(s, account if scope is None else _Narrowed(account, scope.view)).plan(), s.locate)
     finally:
         account.close()
 
@@ -66,11 +66,12 @@ class _Narrowed:
         return self._view(self._provider.observe(model_references))
 
 
-def plan_markdown(doc: dict) -> str:
-    """The whole plan as Markdown, never cut: the comment code splits it over comments."""
+def plan_markdown(doc: dict, source_url: str | None = None) -> str:
+    """The whole plan as Markdown, never cut: the comment code splits it over comments.
+    `source_url`, the config's URL at the planned commit, links each gpu.jsonc key to its line."""
     from gpuctl.render.markdown import render_markdown
 
-    return render_markdown(doc, limit=sys.maxsize)
+    return render_markdown(doc, limit=sys.maxsize, source_url=source_url)
 
 
 def plan_summary(doc: dict) -> str:
@@ -122,8 +123,8 @@ class ApplyJobView(DeployView):
 
     rerun = RERUN
 
-    def __init__(self, app: AppContext, fmt: str | None):
-        super().__init__(app, fmt)
+    def __init__(self, app: AppContext, fmt: str | None, locate=None):
+        super().__init__(app, fmt, locate)
         self.done: list[dict] = []  # each change applied, as the result document lists it: what a cancel outside the apply reports
 
     def __call__(self, event) -> None:

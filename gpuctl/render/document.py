@@ -52,6 +52,11 @@ def _hidden(value: Any, sensitive: bool) -> Any:
     return value if type(value) in _SCALARS else _value(value)
 
 
+Locate = Callable[[str, str, str], list[dict]]  # (kind, name, path) -> [{"key", "file", "line"[, "flag"]}]: gpuctl.config.locate
+LOCATED = (Action.UPDATE, Action.REPLACE)  # a create lists every field of a new block, a delete none of gpu.jsonc's
+PRESENTATION = "config_keys"  # what a field change says for people only: never compared (check_saved), may differ between runs
+
+
 def _field(change: FieldChange) -> dict:
     return {
         "path": change.path,
@@ -63,6 +68,18 @@ def _field(change: FieldChange) -> dict:
     }
 
 
+def _located(change: FieldChange, kind: str, name: str, locate: Locate) -> dict:
+    """The field change with the gpu.jsonc keys that declare it (`config_keys`)."""
+    return _field(change) | {PRESENTATION: locate(kind, name, change.path)}
+
+
+def comparable(resources: list[dict]) -> list[dict]:
+    """A checked document's `resource_changes` without what is there for people only
+    (`config_keys`: a key's line moves when a comment is added above it), for comparing a saved
+    plan with a fresh one."""
+    return [{**r, "changes": [{k: v for k, v in c.items() if k != PRESENTATION} for c in r["changes"]]} if "changes" in r else r for r in resources]
+
+
 def _redact_env(body: Any, sensitive_paths: set[str]) -> Any:
     if not isinstance(body, dict) or not env_of(body):
         return _value(body)
@@ -70,7 +87,7 @@ def _redact_env(body: Any, sensitive_paths: set[str]) -> Any:
     return _value(with_env(body, env))
 
 
-def _resource(change: ResourceChange) -> dict:
+def _resource(change: ResourceChange, locate: Locate | None = None) -> dict:
     sensitive = {c.path for c in change.changes if c.sensitive}
     if isinstance(change.desired, dict):
         sensitive |= {f"env.{k}" for k, v in env_of(change.desired).items() if isinstance(v, Sensitive)}
@@ -82,7 +99,8 @@ def _resource(change: ResourceChange) -> dict:
         "action": change.action.value,
         "drift": change.drift.value if change.drift else None,
         "reason": change.reason,
-        "changes": [_field(c) for c in change.changes],
+        "changes": [_located(c, change.kind.value, change.name, locate) for c in change.changes] if locate is not None and change.action in LOCATED
+                   else [_field(c) for c in change.changes],
         "desired": _redact_env(change.desired, sensitive) if change.desired is not None else None,
     }
     if change.data_center:
@@ -108,8 +126,11 @@ def policy_section(plan: Plan) -> dict | None:
 
 
 @acyclic
-def to_document(plan: Plan) -> dict:
-    return _document(plan, [_resource(c) for c in plan.changes])
+def to_document(plan: Plan, locate: Locate | None = None) -> dict:
+    """The plan document; with `locate` (gpuctl.config.locate), each field change of an update
+    or a replace names the gpu.jsonc keys that declare it (`config_keys`). It is called for
+    changed fields only: a plan in sync never calls it."""
+    return _document(plan, [_resource(c, locate) for c in plan.changes])
 
 
 def _document(plan: Plan, resources: Iterable[dict]) -> dict:
@@ -163,7 +184,7 @@ def dumps(document: dict) -> str:
 
 
 @acyclic
-def write_document(plan: Plan, write: Callable[[str], object]) -> None:
+def write_document(plan: Plan, write: Callable[[str], object], locate: Locate | None = None) -> None:
     """`dumps(to_document(plan))`, written a resource at a time: each is converted when it is
     reached and its text written, so a large plan never holds the whole document and its text
     at once (10,000 new endpoints: peak memory 300 -> 100 MiB, a tenth less time)."""
@@ -173,7 +194,7 @@ def write_document(plan: Plan, write: Callable[[str], object]) -> None:
         write("".join(out))
         out.clear()
 
-    _emit(_document(plan, (_resource(c) for c in plan.changes)), 0, "", _line_encoder(), out, flush)
+    _emit(_document(plan, (_resource(c, locate) for c in plan.changes)), 0, "", _line_encoder(), out, flush)
     write("".join(out) + "\n")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from gpuctl.render import md
 from gpuctl.render.drift import ADDED_ENV_ADVICE, LABEL_WORDS, ORIGIN_ADVICE, ORIGIN_WORDS, ORIGINS, SECRET_ADVICE, label_advice, signed_money
-from gpuctl.render.words import for_people, show
+from gpuctl.render.words import for_people, md_keys, show, where_keys
 
 LIMIT = 60_000  # GitHub caps an issue body at 65,536 characters
 
@@ -60,14 +60,6 @@ def _heading(entry: dict) -> str:
     return f"{entry['address']}{ident}: {label or entry['reason'] or entry['action']}"
 
 
-def where_keys(change: dict) -> str:
-    """The gpu.jsonc keys to edit for one field: `serverless.scaling.idle_timeout (gpu.jsonc:9)`;
-    a key the file does not write (a default) says so; "" when gpu.jsonc has no key for it."""
-    def one(k: dict) -> str:
-        return f"{k['key']} ({k['file']}:{k['line']})" if k["line"] is not None else f"{k['key']} (not written in {k['file']}: a default)"
-    return ", ".join(one(k) for k in change.get("config_keys") or [])
-
-
 def _says_more(entry: dict) -> bool:
     """Whether the resource's own advice adds to its fields' (a plain update's does not)."""
     return bool(entry["drift"]) or entry["action"] != "update"
@@ -116,7 +108,7 @@ def _text_entry(entry: dict) -> list[str]:
     width = max((len(c["path"]) for c in changes), default=0)
     for c in changes:
         lines.append(f"  {c['path'].ljust(width)}  gpu.jsonc {show(c['config'])}  account {show(c['account'])}  [{ORIGIN_WORDS[c['origin']]}]")
-        if where_keys(c):
+        if c.get("config_keys"):  # none: a field gpu.jsonc cannot say, which the advice covers
             lines.append(f"  {''.ljust(width)}  in gpu.jsonc: {where_keys(c)}")
     origins = list(dict.fromkeys(c["origin"] for c in changes if not _own_advice(c)))
     if entry["drift"] == "unmanaged" and entry["reason"]:  # whether it holds a block's name or looks like one
@@ -152,19 +144,11 @@ def _md_entry(doc: dict, entry: dict) -> str:
         parts.append("\n| path | gpu.jsonc key | gpu.jsonc | account | origin | what to do |\n|---|---|---|---|---|---|\n")
         for c in entry["changes"]:
             replace = " (forces replacement)" if c["forces_replace"] else ""
-            parts.append(f"| {_code(c['path'])} | {_md_keys(c)} | {_code(show(c['config']))} | {_code(show(c['account']))} | {ORIGIN_WORDS[c['origin']]}{replace} | {_cell(_short(c))} |\n")
+            parts.append(f"| {_code(c['path'])} | {md_keys(c, code=_code) if c.get('config_keys') else '—'} | {_code(show(c['config']))} | {_code(show(c['account']))} | {ORIGIN_WORDS[c['origin']]}{replace} | {_cell(_short(c))} |\n")
     costs = _cost_parts(doc, entry["address"])
     if costs:
         parts.append("\n" + "".join(f"- 💸 {md.html_text(p)}\n" for p in costs))
     return "".join(parts) + "\n"
-
-
-def _md_keys(change: dict) -> str:
-    """`<code>serverless.scaling.idle_timeout</code> gpu.jsonc:9` per key, in a table cell."""
-    def one(k: dict) -> str:
-        at = f"{k['file']}:{k['line']}" if k["line"] is not None else f"not written in {k['file']}: a default"
-        return f"{_code(k['key'])} {md.text(at)}"
-    return "<br>".join(one(k) for k in change.get("config_keys") or []) or "—"
 
 
 _ANY = {"name": "NAME", "id": None, "kind": "endpoint", "action": "update"}  # a resource in general, for the legend

@@ -11,7 +11,7 @@ from __future__ import annotations
 from gpuctl.render import md
 from gpuctl.render.policy import policy_markdown
 from gpuctl.render.words import (
-    cost_figures, costs_by_address, field_line, for_people, heading, money_change, path_width, shown, summary_line, symbol, template_note,
+    cost_figures, costs_by_address, field_line, for_people, heading, md_keys, money_change, path_width, shown, summary_line, symbol, template_note,
 )
 
 LIMIT = 60_000
@@ -38,10 +38,18 @@ def _lines(resource: dict) -> list[str]:
     return lines
 
 
-def _section(resource: dict, fold: bool) -> str:
+def _section(resource: dict, fold: bool, source_url: str | None = None) -> str:
     body = "\n".join(_escape(line) for line in _lines(resource)) or "(no field changes)"
     summary = f"<code>{symbol(resource)}</code> {md.html_text(heading(resource))}"
-    return f"<details{'' if fold else ' open'}><summary>{summary}</summary>\n\n```diff\n{body}\n```\n</details>\n"
+    return f"<details{'' if fold else ' open'}><summary>{summary}</summary>\n\n```diff\n{body}\n```\n{_keys_table(resource, source_url)}</details>\n"
+
+
+def _keys_table(resource: dict, source_url: str | None) -> str:
+    """Which gpu.jsonc key declares each changed field (the diff names RunPod's fields), each
+    linked to its line when the config's URL at the planned commit is known; "" when the
+    changes name no keys (a create, a delete, a document made before keys were named)."""
+    rows = [f"| {md.code(c['path'])} | {md_keys(c, source_url)} |\n" for c in resource["changes"] if "config_keys" in c]
+    return "\n| field | gpu.jsonc key |\n|---|---|\n" + "".join(rows) + "\n" if rows else ""
 
 
 def folds(listed: list[dict]) -> bool:
@@ -127,7 +135,9 @@ _ACTION_WORDS = {"create": "to create", "update": "to update", "replace": "to re
                  "preserve": "to preserve", "no-op": "unmanaged"}
 
 
-def render_markdown(doc: dict, limit: int = LIMIT) -> str:
+def render_markdown(doc: dict, limit: int = LIMIT, source_url: str | None = None) -> str:
+    """`source_url`: the config file's URL at the planned commit
+    (`https://github.com/OWNER/REPO/blob/SHA/PATH`), to link each gpu.jsonc key to its line."""
     doc = for_people(doc)
     parts = [f"### gpuctl plan: {summary_line(doc).removeprefix('Plan: ')}\n",
              f"Project {md.code(doc['project_id'])} · provider {md.code(doc['provider'])} · cost {cost_figures(doc['cost'])}\n"]
@@ -146,7 +156,7 @@ def render_markdown(doc: dict, limit: int = LIMIT) -> str:
                                                              "resource is shown. Run `gpu serverless deploy --plan` or download the JSON plan (`--format json`).\n")
         return text
     for i, resource in enumerate(listed):
-        section = _section(resource, fold)
+        section = _section(resource, fold, source_url)
         if len(text) + len(section) > limit - 1_600:  # room for the note, which names up to 2 × ADDRESSES resources
             text += _left_out(listed[i:])
             break

@@ -14,7 +14,7 @@ import html
 import re
 
 _PUNCT = re.compile(r"([\\`*|~]|(?<=\])\()")
-_ENTITY = {c: f"&#{ord(c)};" for c in "`|[*_~\\"}
+_ENTITY = {c: f"&#{ord(c)};" for c in "`|[]*_~\\"}  # `]` too: a <code> may be a link's text
 _ZWSP = "&#8203;"  # a zero-width space: shows nothing, and no name or number follows what it ends
 _MENTION = re.compile(r"(?<!\w)@(?=[A-Za-z0-9])")  # where GitHub reads a user or team name (not in ops@acme.io)
 # Where GitHub reads an issue or pull request: `#123`, `acme/app#123` and `acme#123` (every `#`

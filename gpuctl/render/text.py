@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.text import Text
 
 from gpuctl.render.policy import policy_text
-from gpuctl.render.words import cost_lines, field_line, for_people, heading, path_width, shown, style, summary_line, symbol, template_note
+from gpuctl.render.words import cost_lines, field_line, for_people, heading, path_width, shown, style, summary_line, symbol, template_note, where_keys
 
 _FIELD_STYLE = {"+": "green", "-": "red", "~": "yellow"}
 
@@ -28,6 +28,9 @@ def _resource_lines(resource: dict) -> list[Text]:
     for change in resource["changes"]:
         mark, body = field_line(change, width, creating=action == "create", labelled=resource["kind"] == "endpoint")
         lines.append(Text.assemble(("      " + mark + " ", _FIELD_STYLE[mark]), body))
+        where = where_keys(change)
+        if where:
+            lines.append(Text(f"          in gpu.jsonc: {where}", style="dim"))
     lines.append(Text("    }"))
     return lines
 

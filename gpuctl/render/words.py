@@ -7,6 +7,7 @@ from typing import Any
 
 from gpuctl.model import unknown_phrase
 from gpuctl.plan.cost import usd_per_hour
+from gpuctl.render import md
 from gpuctl.safetext import printable
 
 SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "preserve": "=", "orphan": "!", "no-op": " "}
@@ -167,3 +168,44 @@ def template_note(resource: dict) -> str | None:
     if not t or t["requested"] != "auto":
         return None
     return f"template auto resolved to {t['resolved']}: {'; '.join(t['evidence'])}"
+
+
+# -- which gpu.jsonc key declares a field (`config_keys`, gpuctl.config.locate) -------------
+
+NO_KEY = "no key; gpuctl sets it"
+
+
+def _key_at(k: dict, path: str) -> str:
+    """Where one key's value comes from: `gpu.jsonc:9`, the flag that set it for this run, or
+    nowhere: a default, or for an env var (`path` env.NAME), one gpu.jsonc does not declare."""
+    if k.get("flag"):
+        return f"set by {k['flag']} for this run, not by {k['file']}"
+    if k["line"] is not None:
+        return f"{k['file']}:{k['line']}"
+    return f"not declared in {k['file']}" if path.startswith("env.") else f"not written in {k['file']}: a default"
+
+
+def where_keys(change: dict) -> str:
+    """The gpu.jsonc keys that declare one field: `serverless.scaling.idle_timeout (gpu.jsonc:9)`;
+    a key a per-run flag set, or that the file does not write (a default), says so; `NO_KEY`
+    for a field gpu.jsonc cannot say; "" when the change names no keys (a create, an older
+    document)."""
+    if "config_keys" not in change:
+        return ""
+    return ", ".join(f"{k['key']} ({_key_at(k, change['path'])})" for k in change["config_keys"]) or NO_KEY
+
+
+def md_keys(change: dict, source_url: str | None = None, code=md.code) -> str:
+    """`where_keys` for a Markdown table cell: each key as inline code, linked to its line
+    (`source_url#L9`) when the config's URL at the planned commit is known. Keys and file
+    names come from a pull request's gpu.jsonc: they are code or escaped text, never Markdown."""
+    def one(k: dict) -> str:
+        key = code(k["key"])
+        if source_url and k["line"] is not None and not k.get("flag"):
+            key = f"[{key}]({source_url}#L{int(k['line'])})"
+        if k.get("flag"):
+            return f"{key} set by {code(k['flag'])} for this run, not by {md.text(k['file'])}"
+        return f"{key} {md.text(_key_at(k, change['path']))}"
+    if "config_keys" not in change:
+        return ""
+    return "<br>".join(one(k) for k in change["config_keys"]) or md.text(NO_KEY)

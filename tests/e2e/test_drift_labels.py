@@ -254,7 +254,8 @@ def test_an_env_literal_removed_from_gpu_jsonc_shows_the_value_it_removes(accoun
     (change,) = [r for r in doc["resource_changes"] if r["action"] == "update"]
     by_path = {c["path"]: c for c in change["changes"]}
     assert by_path["env.GREETING"] | {"origin": None} == {"path": "env.GREETING", "before": "hello", "after": None, "sensitive": False,
-                                                          "forces_replace": False, "origin": None}
+                                                          "forces_replace": False, "origin": None,
+                                                          "config_keys": [{"key": "serverless.runpod.env.GREETING", "file": "gpu.jsonc", "line": None}]}
     assert by_path["env.GREETING"]["origin"] == "config"
     assert by_path["env.TOKEN"]["before"] == {"sensitive": True} and by_path["env.TOKEN"]["sensitive"] is True
     assert re.search(r'- env\.GREETING += "hello"   # changed in gpu\.jsonc', text), text

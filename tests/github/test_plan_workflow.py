@@ -8,7 +8,7 @@ import json
 import pytest
 
 from gpuctl.github.parts import COMMENT_LIMIT, read_marker
-from tests.github.conftest import WORKFLOWS, config, no_secrets, pull_request, tree, TWO_CONFIGS, refused_first_comment, two_projects
+from tests.github.conftest import REPO, WORKFLOWS, config, no_secrets, pull_request, tree, TWO_CONFIGS, refused_first_comment, two_projects
 from tests.github.fake_github import Canned
 
 pytestmark = pytest.mark.e2e
@@ -252,3 +252,28 @@ def test_configs_that_would_share_a_plan_file_are_refused_and_a_repeated_one_is_
     bodies = {read_marker(c["body"]).key: c["body"] for c in fake.comments_on(15)}
     assert sorted(bodies) == ["a b/gpu.jsonc", "a_b/gpu.jsonc", "gpu.jsonc"] and len(fake.comments_on(15)) == 3
     assert "endpoint.spaced" in bodies["a b/gpu.jsonc"] and "would share the plan file" in bodies["a_b/gpu.jsonc"]
+
+
+def test_the_comment_links_each_gpu_jsonc_key_to_its_line_at_the_head_commit(gha, fake, account, tmp_path):
+    """The plan names RunPod's fields; the comment names the gpu.jsonc key behind each one and
+    links it to its line in the pull request's head commit, by the config's path from the
+    repository root (a config in a subdirectory)."""
+    from tests.e2e.conftest import project
+
+    deployed = project(tmp_path / "deployed", config("asr", project_id="asr"))
+    assert (done := account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=deployed)).code == 0, done.err
+    head = "9" * 40
+    fake.add_pull(17, head)
+    gha.action_inputs["config"] = "services/asr/gpu.jsonc"
+    checkout = tree(tmp_path / "pr", config("api"), {"services/asr/gpu.jsonc": json.dumps(config("asr", project_id="asr", max_workers=4), indent=2)})
+    run = gha.run(PLAN, pull_request(17, head, checkout))
+    assert run.job("plan").status == "success", run.job("plan").steps
+    (comment,) = fake.comments_on(17)
+    lines = (checkout / "services/asr/gpu.jsonc").read_text().splitlines()
+    (line,) = [i for i, text in enumerate(lines, 1) if '"max_workers"' in text]
+    url = f"https://github.com/{REPO}/blob/{head}/services/asr/gpu.jsonc#L{line}"
+    assert f"| `workers.max` | [`serverless.scaling.max_workers`]({url}) services/asr/gpu.jsonc:{line} |" in comment["body"], comment["body"]
+    saved = json.loads(next(iter(fake.artifacts[0]["files"].values())))
+    (change,) = [c for r in saved["resource_changes"] for c in r["changes"]]
+    assert change["config_keys"] == [{"key": "serverless.scaling.max_workers", "file": "services/asr/gpu.jsonc", "line": line}]
+    no_secrets(run, fake)
