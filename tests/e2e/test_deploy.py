@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 
 import httpx
 
@@ -134,18 +133,16 @@ def test_saved_plan_applies_exactly(account, tmp_path):
 def test_concurrent_deploys_one_writes_the_other_names_the_holder(account, tmp_path):
     """R12: a slow create keeps the first run inside the lock; the second exits 3."""
     proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
-    account.faults({"op": "create", "kind": "endpoint", "action": "hang", "seconds": 4, "times": 1})
+    account.faults({"op": "create", "kind": "endpoint", "action": "hang", "seconds": 300, "times": 1})  # until released below
     first = account.popen("serverless", "deploy", "-y", cwd=proj)
-    lock = proj / ".gpu" / "deploy.lock"
-    ready = threading.Event()
-    for _ in range(200):
-        if lock.exists():
-            ready.set()
-            break
-        threading.Event().wait(0.05)
-    assert ready.is_set()
-    second = account.gpu("serverless", "deploy", "-y", cwd=proj)
-    assert second.code == 3 and f"pid {first.pid}" in second.err
+    try:
+        for line in first.stderr:
+            if "creating" in line:  # inside the lock, its create held by the account
+                break
+        second = account.gpu("serverless", "deploy", "-y", cwd=proj)
+        assert second.code == 3 and f"pid {first.pid}" in second.err
+    finally:
+        account.clear_faults()  # releases the held create
     out, err = first.communicate(timeout=60)
     assert first.returncode == 0, err
     assert len(account.endpoints()) == 1

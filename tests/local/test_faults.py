@@ -89,6 +89,21 @@ def test_stopping_the_server_answers_a_held_request_at_once_and_drops_its_write(
         stop_server(again)
 
 
+def test_clearing_the_rules_releases_a_held_request_which_then_lands(faults: LocalServer) -> None:
+    """A test holds a write with a long hang and lets it go by clearing the rules, so it never
+    has to guess how long the rest of the test takes on a loaded machine: the held request is
+    then handled as normal, long before its 600 s are up."""
+    faults.admin("POST", "faults", {"op": "create", "kind": "network_volume", "action": "hang", "seconds": 600, "times": 1})
+    client = httpx.Client(base_url=faults.url, headers={"Authorization": f"Bearer {faults.token}"}, timeout=120)
+    with client, ThreadPoolExecutor(1) as pool:
+        held = pool.submit(client.post, "/v2/network-volumes", json={"name": "held", "size": 10, "dataCenter": "EU-RO-1"})
+        wait_for(lambda: faults.admin("GET", "faults")["rules"][0]["fired"] == 1)
+        assert not held.done()
+        faults.admin("DELETE", "faults")
+        answer = held.result()
+    assert answer.status_code == 201 and answer.json()["name"] == "held"
+
+
 def test_omit_field_takes_a_field_out_of_a_get_and_of_every_listed_item(faults: LocalServer) -> None:
     created = faults.http.post("/v2/serverless", json=ENDPOINT).json()
     faults.admin("POST", "faults", {"op": "get", "kind": "endpoint", "action": "omit_field", "field": "workers.max", "times": 1})

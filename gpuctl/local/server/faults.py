@@ -18,7 +18,9 @@ A rule names an operation (`list|get|create|update|delete|*`) on a resource kind
 - `extra_field`: add the dotted `field` with `value` (any JSON) to each object a `get` or
   `list` answers, as if RunPod had started sending a new one.
 
-A hang still waiting when the server stops ends with a 503 instead (`FaultBook.hold`).
+A hang still waiting when the server stops ends with a 503 instead (`FaultBook.hold`). Clearing
+the rules releases every request a hang holds, which then goes on normally: a test holds a write
+for as long as it needs and lets it go by clearing, instead of guessing how long it will need.
 
 Sub-resources (`/workers`, `/releases`, logs) are `get`s of their endpoint. A GraphQL query is
 a `list` of kind `graphql`: `omit_field` and `extra_field` edit the value of each of its root
@@ -148,6 +150,9 @@ def parse_rule(doc: Any) -> FaultRule:
     )
 
 
+_RELEASE = "faults cleared"  # the Signals key a hang also wakes on
+
+
 class FaultBook:
     """The active rules and the seeded generator that decides when they fire; the api layer's
     `FaultPoint`. A fired `status` rule answers with the RateLimit headers of `rates`; a hang
@@ -178,9 +183,10 @@ class FaultBook:
         self.rng = random.Random(seed)
 
     def clear(self) -> None:
-        """Remove every rule and forget the seed."""
+        """Remove every rule and forget the seed; release every request a hang holds."""
         self.rules.clear()
         self.reseed(None)
+        self.signals.notify(_RELEASE)
 
     def decide(self, op: str, kind: str) -> FaultRule | None:
         for rule in self.rules:
@@ -193,9 +199,9 @@ class FaultBook:
         return rule.error(self.rates.headers())
 
     async def hold(self, seconds: float) -> bool:
-        """Wait `seconds`; False when the server began stopping first. A held request must not
-        keep the shutdown waiting for the rest of its hang."""
-        await self.signals.wait(timeout=seconds)
+        """Wait `seconds`, or until the rules are cleared; False when the server began stopping
+        first. A held request must not keep the shutdown waiting for the rest of its hang."""
+        await self.signals.wait(_RELEASE, timeout=seconds)
         return not self.signals.shutdown.is_set()
 
     def describe(self) -> dict[str, Any]:
