@@ -245,3 +245,48 @@ def test_a_change_in_what_drifts_is_commented_on_a_value_that_moves_again_is_not
     assert len(fake.comments_on(number)) == 2
     for run in (grew, shrank):
         no_secrets(run, fake)
+
+
+def _ending(body: str) -> str:
+    return body.split("### Ending this drift", 1)[1]
+
+
+def test_the_ending_of_an_orphan_s_drift_names_what_ends_it_and_following_it_closes_the_issue(gha, fake, account, tmp_path):
+    """The apply workflow (without `prune`) leaves an orphan running, and `pull --write` never
+    writes its block back: the issue's "Ending this drift" used to offer only those two, so an
+    on-call person who followed it kept the issue open for ever. It names the orphan and what
+    ends it (delete it, `prune`, or put its block back with import); doing the first closes it."""
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", config("api", "old"))).code == 0
+    checkout = tree(tmp_path / "main", config("api"))
+    assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"
+    (issue,) = fake.real_issues()
+    ending = _ending(issue["body"])
+    assert "<code>endpoint.old</code>" in ending
+    assert "`gpu serverless delete old`" in ending and "`prune`" in ending and "`gpu serverless import old --write`" in ending
+
+    assert account.gpu("serverless", "delete", "old", "-y", "--provider", "local", cwd=checkout).code == 0
+    closed = gha.run(DRIFT, schedule(checkout))
+    assert closed.job("drift").step("gpuctl").outputs["summary"] == f"gpu.jsonc: in sync; closed issue #{issue['number']}"
+
+
+def test_the_ending_of_an_unmanaged_endpoint_holding_a_block_s_name_says_the_apply_refuses_until_it_is_adopted(gha, fake, account, tmp_path):
+    """An endpoint deleted in the console and made again by hand holds the block's name without
+    the marker: the apply workflow refuses to plan around it, and gpuctl never touches it, so
+    "put the account back with the apply workflow" cannot end it. The ending names it, its
+    import by id, and that the apply refuses until then."""
+    gpu = config("api")
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", gpu)).code == 0
+    (mine,) = account.endpoints()
+    assert account.server.http.delete(f"/v2/serverless/{mine['id']}").status_code == 204
+    body = {k: mine[k] for k in ("name", "type", "image", "workers", "scaling")} | {"gpu": {"pools": mine["gpu"]["pools"], "count": 1}, "env": {"GREETING": "hello"}}
+    made = account.server.http.post("/v2/serverless", json=body)
+    assert made.status_code == 201, made.text
+    checkout = tree(tmp_path / "main", gpu)
+    refused = account.gpu("serverless", "deploy", "--plan", "--provider", "local", cwd=checkout)
+    assert refused.code == 1  # what the ending warns of
+
+    assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"
+    (issue,) = fake.real_issues()
+    ending = _ending(issue["body"])
+    assert "<code>endpoint.api</code>" in ending and f"`gpu serverless import {made.json()['id']} --write`" in ending
+    assert "refuses to plan" in ending
