@@ -1,6 +1,7 @@
 """`gpu github drift`: the nightly drift report as a GitHub issue. Drift opens the config's
 issue (or edits the one open), no drift closes it with a comment; a failed report touches no
-issue, since "could not look" is neither. GitHub failing to take the issue is an error of that
+issue, since "could not look" is neither; nor does one read while another gpuctl command of the
+project held its account lease (an apply half-way looks like drift). GitHub failing to take the issue is an error of that
 config (exit_code 1), after the report is in the job summary and the outputs, and the other
 configs are still reported."""
 
@@ -130,6 +131,13 @@ def _drift_one(job: Job, config: str, opts: DriftOptions, doc: dict | GpuctlErro
     found = "in sync" if doc["in_sync"] else "drift"
     if not opts.issue:
         return (0 if doc["in_sync"] else 2), f"{key}: {found}", not doc["in_sync"]
+    if doc.get("applying"):
+        # Read half-way through another command's apply: its unwritten changes look like drift
+        # (and a finished part like its end). Not a report to open, edit or close an issue on.
+        line = (f"{key}: {found}, read while {doc['applying']} held the project's account lease; "
+                "no issue opened, changed or closed: the next run decides")
+        job.app.note(line)
+        return (0 if doc["in_sync"] else 2), line, not doc["in_sync"]
     impostors: list[dict] = []
     try:
         if doc["in_sync"]:

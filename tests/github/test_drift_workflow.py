@@ -290,3 +290,36 @@ def test_the_ending_of_an_unmanaged_endpoint_holding_a_block_s_name_says_the_app
     ending = _ending(issue["body"])
     assert "<code>endpoint.api</code>" in ending and f"`gpu serverless import {made.json()['id']} --write`" in ending
     assert "refuses to plan" in ending
+
+
+def test_a_run_that_reads_the_account_while_an_apply_holds_the_lease_opens_no_issue(gha, fake, account, tmp_path):
+    """The schedule ran while a merge was being applied: what the apply had not written yet
+    looked like drift, so the run opened an issue (notifying its watchers) that the next run
+    closed, for drift that never was. A read made while another gpuctl command of the project
+    held its account lease is not a report to act on: the job summary and the outputs have it
+    (exit_code 2, has_changes true, the summary line naming the holder), but no issue is
+    opened, edited, commented on or closed; the next run decides."""
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", config("api", max_workers=4))).code == 0
+    merged = config("api", max_workers=6)
+    checkout = tree(tmp_path / "main", merged)
+    account.faults({"op": "update", "kind": "endpoint", "action": "hang", "seconds": 30, "times": 1})  # longer than the drift run takes
+    apply = account.popen("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", merged))
+    try:
+        for line in apply.stderr:
+            if "updating" in line:  # under the lease, its write held by the account
+                break
+        during = gha.run(DRIFT, schedule(checkout))
+    finally:
+        account.clear_faults()
+    assert apply.wait(timeout=120) == 0
+    job = during.job("drift")
+    assert job.status == "success", job.steps
+    outputs = job.step("gpuctl").outputs
+    assert (outputs["exit_code"], outputs["has_changes"]) == ("2", "true")
+    assert outputs["summary"].startswith(f"gpu.jsonc: drift, read while pid {apply.pid} on ") and "no issue opened" in outputs["summary"]
+    assert "workers.max" in job.summary and "held its account lease" in job.summary
+    assert fake.real_issues() == [] and fake.writes() == []
+
+    after = gha.run(DRIFT, schedule(checkout))
+    assert after.job("drift").step("gpuctl").outputs["summary"] == "gpu.jsonc: in sync"
+    assert fake.real_issues() == []
