@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import datetime, timezone
 from urllib.parse import quote, unquote
 
 from gpuctl.github.authors import Author
@@ -27,6 +28,9 @@ LABEL_COLOR = "d93f0b"
 ITEMS_ROOM = 20_000  # bytes of the issue body for the list of what drifts; a longer list is kept as its digest
 SHOWN = 30  # items named per side in a change comment
 _ITEMS = re.compile(r"<!-- gpuctl:drift-items (?P<items>[^\s<>]*) -->")
+_AT = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
+_RUN = re.compile(r"(\[run \d+\]\(https?://[^\s()<>]+\))?")
+_SINCE = re.compile(r"<!-- gpuctl:drift-since (?P<since>[^\s<>]*) -->")
 
 
 def ensure_label(gh: GitHub, label: str) -> None:
@@ -94,6 +98,44 @@ def _kept_items(body: str | None) -> list[str] | str | None:
     return [i for i in items if isinstance(i, str)] if isinstance(items, list) else None
 
 
+def _since_comment(since: dict[str, dict]) -> str:
+    """When each thing that drifts was first seen, hidden in the body (as the list of what
+    drifts); nothing when it would crowd out the report."""
+    text = quote(json.dumps(since, ensure_ascii=False, sort_keys=True), safe="")
+    return "" if len(text) > ITEMS_ROOM else f"<!-- gpuctl:drift-since {text} -->\n"
+
+
+def _kept_since(body: str | None) -> dict[str, dict]:
+    """What the body says about when each thing that drifts was first seen (nothing for a body
+    an earlier gpuctl wrote)."""
+    found = _SINCE.search(body or "")
+    try:
+        since = json.loads(unquote(found["since"])) if found else {}
+    except ValueError:
+        return {}
+    if not isinstance(since, dict):
+        return {}
+    # Shown as Markdown: only what gpuctl writes there (a time, a link to a run) is taken back.
+    return {k: {"at": v["at"], "run": v.get("run", "")} for k, v in since.items()
+            if isinstance(v, dict) and _AT.fullmatch(str(v.get("at"))) and _RUN.fullmatch(str(v.get("run", "")))}
+
+
+def first_seen(items: list[str], before: dict[str, dict], at: str, link: str) -> dict[str, dict]:
+    """When each of `items` was first seen: as `before` says, else now (`at`, by the run `link`)."""
+    return {i: before.get(i) or {"at": at, "run": link} for i in sorted(set(items))}
+
+
+def since_section(since: dict[str, dict]) -> str:
+    """The "Since when" table of the issue: what drifts, and the run that first saw it."""
+    from gpuctl.render import md
+
+    if not since:
+        return ""
+    rows = [f"| {md.code_html(item)} | {', '.join(filter(None, (when['at'], when.get('run'))))} |" for item, when in sorted(since.items())]
+    more = f"\n\n… and {len(rows) - SHOWN} more." if len(rows) > SHOWN else ""
+    return "### Since when\n\n| what drifts | first seen |\n|---|---|\n" + "\n".join(rows[:SHOWN]) + more + "\n\n"
+
+
 def change_note(key: str, before: list[str] | str, after: list[str], link: str = "") -> str:
     """The comment that tells the issue's watchers what is new in the drift and what is gone."""
     from gpuctl.render import md
@@ -119,8 +161,12 @@ def report(gh: GitHub, key: str, label: str, title: str, markdown: str, impostor
     while the drift persists is not reopened: the run opens a new one. `items` names what
     drifts (`drift_items`); when it differs from what the issue last said, the update also
     posts a comment saying what is new and what is gone (`link`: the run)."""
-    body = _body(key, markdown, items)
     issue = find_open(gh, key, label, impostors)
+    since = None
+    if items is not None:
+        at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        since = first_seen(items, _kept_since(issue.get("body")) if issue else {}, at, link)
+    body = _body(key, markdown, items, since)
     if issue is None:
         ensure_label(gh, label)
         created = gh.request("POST", gh.repo("/issues"), json={"title": title, "body": body, "labels": [label]})
@@ -148,8 +194,13 @@ def resolve(gh: GitHub, key: str, label: str, note: str, impostors: list[dict] |
     return number
 
 
-def _body(key: str, markdown: str, items: list[str] | None = None) -> str:
-    head = marker(KIND, key) + "\n" + (_items_comment(items) + "\n" if items is not None else "")
+def _body(key: str, markdown: str, items: list[str] | None = None, since: dict[str, dict] | None = None) -> str:
+    """The issue body: the markers, then `markdown` with the "Since when" table before its first
+    section (after the title and the summary)."""
+    head = marker(KIND, key) + "\n" + (_items_comment(items) + "\n" if items is not None else "") + (_since_comment(since) if since else "")
+    if since:
+        cut = markdown.find("\n### ") + 1 or len(markdown)
+        markdown = markdown[:cut] + since_section(since) + markdown[cut:]
     room = COMMENT_LIMIT - len(head.encode()) - 300
     if len(markdown.encode()) > room:
         markdown = markdown.encode()[:room].decode(errors="ignore") + "\n\n> **Truncated**: the job summary of the run has the full report.\n"

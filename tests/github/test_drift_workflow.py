@@ -323,3 +323,26 @@ def test_a_run_that_reads_the_account_while_an_apply_holds_the_lease_opens_no_is
     after = gha.run(DRIFT, schedule(checkout))
     assert after.job("drift").step("gpuctl").outputs["summary"] == "gpu.jsonc: in sync"
     assert fake.real_issues() == []
+
+
+def _since(body: str) -> dict[str, str]:
+    """The issue's "Since when" table: what drifts -> when it was first seen."""
+    section = body.split("### Since when", 1)[1].split("\n### ", 1)[0]
+    rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| <code>")]
+    return {row[0].removeprefix("| "): row[1].removesuffix(" |") for row in rows}
+
+
+def test_the_issue_says_since_when_each_thing_drifts(gha, fake, account, tmp_path):
+    """The on-call person reading a weeks-old drift issue saw what drifts, but not since when:
+    the body is rewritten every night. It keeps, per resource and field, the run that first
+    saw it drift (with its time), through later runs and changes of what drifts."""
+    checkout, issue = _drifted(gha, fake, account, tmp_path)  # workers.min, first seen by run 5001
+    first = f"[run 5001](https://github.com/acme/ml-api/actions/runs/5001)"
+    assert all(first in when for when in _since(fake.issues[issue["number"]]["body"]).values())
+    assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"  # run 5002: the same drift
+    console_patch(account, {"workers": {"idleTimeout": 42}})
+    assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"  # run 5003: a new field
+    since = _since(fake.issues[issue["number"]]["body"])
+    assert list(since) == ["<code>endpoint.api: workers.idleTimeout</code>", "<code>endpoint.api: workers.min</code>"]
+    assert first in since["<code>endpoint.api: workers.min</code>"] and "UTC" in since["<code>endpoint.api: workers.min</code>"]
+    assert "[run 5003](" in since["<code>endpoint.api: workers.idleTimeout</code>"]
