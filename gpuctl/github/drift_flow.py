@@ -144,13 +144,13 @@ def _drift_one(job: Job, config: str, opts: DriftOptions, doc: dict | GpuctlErro
             url = job.actions.run_url()
             note = f"The account matches `{key}` again{f' ([run {job.actions.run_id}]({url}))' if url else ''}; closing."
             closed = issues.resolve(job.github, key, opts.label, note, impostors)
-            return 0, f"{key}: in sync" + (f"; closed issue #{closed}" if closed else ""), False
+            return 0, f"{key}: in sync" + (f"; closed issue {', '.join(f'#{n}' for n in closed)}" if closed else ""), False
         title = f"gpuctl drift: project {doc['project_id']} ({key}) no longer matches the account"
         url = job.actions.run_url()
         link = f"[run {job.actions.run_id}]({url})" if url else ""
-        number, what = issues.report(job.github, key, opts.label, title, job.clean(markdown), impostors,
+        _number, what = issues.report(job.github, key, opts.label, title, job.clean(markdown), impostors,
                                      [job.clean(i) for i in drift_items(doc)], link)
-        return 2, f"{key}: drift; {what} issue #{number}", True
+        return 2, f"{key}: drift; {what}", True
     except GpuctlError as exc:  # the report stands; the issue that carries it does not
         what = "close" if doc["in_sync"] else "open or update"
         job.app.note(f"{key}: {found}, but the drift issue could not be {'closed' if doc['in_sync'] else 'opened or updated'}: {exc.format()}")

@@ -50,14 +50,21 @@ def ensure_label(gh: GitHub, label: str) -> None:
 
 
 def find_open(gh: GitHub, key: str, label: str, impostors: list[dict] | None = None) -> dict | None:
-    """The open drift issue for `key`: one gpuctl's token opened (`authors.Author`) whose body starts
-    with the key's marker. The label is a convenience for people, not what makes the issue
-    gpuctl's: the labelled issues are looked at first, then, when a person took the label off
-    (or renamed it), every open issue. Pull requests, which the issues listing includes, are
-    passed over; issues someone else wrote with the marker go to `impostors` and are never
-    edited or closed."""
+    """The open drift issue for `key` (the oldest, when runs that overlapped opened more)."""
+    found = find_all_open(gh, key, label, impostors)
+    return found[0] if found else None
+
+
+def find_all_open(gh: GitHub, key: str, label: str, impostors: list[dict] | None = None) -> list[dict]:
+    """The open drift issues for `key`, oldest first: those gpuctl's token opened (`authors.Author`)
+    whose body starts with the key's marker. One, unless two runs overlapped and each opened
+    one. The label is a convenience for people, not what makes an issue gpuctl's: the labelled
+    issues are looked at first, then, when a person took the label off (or renamed it), every
+    open issue. Pull requests, which the issues listing includes, are passed over; issues someone
+    else wrote with the marker go to `impostors` and are never edited or closed."""
     author = Author(gh)
     seen: set[int] = set()
+    ours: list[dict] = []
     for query in ({"state": "open", "labels": label}, {"state": "open"}):
         for issue in gh.paginate(gh.repo("/issues"), query):
             if issue["number"] in seen:
@@ -67,10 +74,12 @@ def find_open(gh: GitHub, key: str, label: str, impostors: list[dict] | None = N
             if "pull_request" in issue or not (mark and mark.kind == KIND and mark.key == key):
                 continue
             if author.wrote(issue):
-                return issue
-            if impostors is not None:
+                ours.append(issue)
+            elif impostors is not None:
                 impostors.append(issue)
-    return None
+        if ours:
+            break
+    return sorted(ours, key=lambda i: i["number"])
 
 
 def _items_comment(items: list[str]) -> str:
@@ -156,12 +165,14 @@ def change_note(key: str, before: list[str] | str, after: list[str], link: str =
 
 def report(gh: GitHub, key: str, label: str, title: str, markdown: str, impostors: list[dict] | None = None,
            items: list[str] | None = None, link: str = "") -> tuple[int, str]:
-    """(issue number, "opened" | "updated" | "updated and commented on" | "unchanged") for drift described by `markdown`.
+    """(issue number, what was done: "opened issue #N", "updated issue #N", "updated and commented on issue #N" or
+    "unchanged issue #N", with " (closed duplicate #M)" when runs that overlapped had opened more) for drift described by `markdown`.
     An open issue is updated with its labels as people left them. An issue a person closed
     while the drift persists is not reopened: the run opens a new one. `items` names what
     drifts (`drift_items`); when it differs from what the issue last said, the update also
     posts a comment saying what is new and what is gone (`link`: the run)."""
-    issue = find_open(gh, key, label, impostors)
+    found = find_all_open(gh, key, label, impostors)
+    issue, duplicates = (found[0], found[1:]) if found else (None, [])
     since = None
     if items is not None:
         at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -171,27 +182,34 @@ def report(gh: GitHub, key: str, label: str, title: str, markdown: str, impostor
         ensure_label(gh, label)
         created = gh.request("POST", gh.repo("/issues"), json={"title": title, "body": body, "labels": [label]})
         Author(gh).check_created(created, "drift issue")
-        return created["number"], "opened"
+        return created["number"], f"opened issue #{created['number']}"
+    number = issue["number"]
+    for duplicate in duplicates:  # runs that overlapped each opened one: keep the oldest
+        _close(gh, duplicate["number"], f"Duplicate of #{number}, which reports this drift (two drift runs overlapped); closing.", "not_planned")
+    numbers = ", ".join("#" + str(d["number"]) for d in duplicates)
+    closed = f" (closed duplicate {numbers})" if duplicates else ""
     if issue.get("body") == body and issue.get("title") == title:
-        return issue["number"], "unchanged"
-    gh.request("PATCH", gh.repo(f"/issues/{issue['number']}"), json={"title": title, "body": body})
+        return number, f"unchanged issue #{number}{closed}"
+    gh.request("PATCH", gh.repo(f"/issues/{number}"), json={"title": title, "body": body})
     before, after = _kept_items(issue.get("body")), _kept_items(body)
     if items is not None and before is not None and after is not None and before != after:
-        gh.request("POST", gh.repo(f"/issues/{issue['number']}/comments"), json={"body": change_note(key, before, items, link)})
-        return issue["number"], "updated and commented on"
-    return issue["number"], "updated"
+        gh.request("POST", gh.repo(f"/issues/{number}/comments"), json={"body": change_note(key, before, items, link)})
+        return number, f"updated and commented on issue #{number}{closed}"
+    return number, f"updated issue #{number}{closed}"
 
 
-def resolve(gh: GitHub, key: str, label: str, note: str, impostors: list[dict] | None = None) -> int | None:
-    """Close the open drift issue for `key` with `note` as its last comment; the issue number,
-    or None when none was open."""
-    issue = find_open(gh, key, label, impostors)
-    if issue is None:
-        return None
-    number = issue["number"]
+def resolve(gh: GitHub, key: str, label: str, note: str, impostors: list[dict] | None = None) -> list[int]:
+    """Close every open drift issue for `key` (one, unless runs overlapped) with `note` as its
+    last comment; their numbers."""
+    found = find_all_open(gh, key, label, impostors)
+    for issue in found:
+        _close(gh, issue["number"], note, "completed")
+    return [i["number"] for i in found]
+
+
+def _close(gh: GitHub, number: int, note: str, reason: str) -> None:
     gh.request("POST", gh.repo(f"/issues/{number}/comments"), json={"body": note})
-    gh.request("PATCH", gh.repo(f"/issues/{number}"), json={"state": "closed", "state_reason": "completed"})
-    return number
+    gh.request("PATCH", gh.repo(f"/issues/{number}"), json={"state": "closed", "state_reason": reason})
 
 
 def _body(key: str, markdown: str, items: list[str] | None = None, since: dict[str, dict] | None = None) -> str:

@@ -346,3 +346,53 @@ def test_the_issue_says_since_when_each_thing_drifts(gha, fake, account, tmp_pat
     assert list(since) == ["<code>endpoint.api: workers.idleTimeout</code>", "<code>endpoint.api: workers.min</code>"]
     assert first in since["<code>endpoint.api: workers.min</code>"] and "UTC" in since["<code>endpoint.api: workers.min</code>"]
     assert "[run 5003](" in since["<code>endpoint.api: workers.idleTimeout</code>"]
+
+
+def test_two_overlapping_runs_leave_one_open_issue_after_the_next_run(gha, fake, account, tmp_path):
+    """Two drift runs overlapped (outside one concurrency group: a second workflow, a run by
+    hand beside the schedule) and each opened an issue. The duplicate was never updated, nor
+    closed when the drift ended: an open issue went on reporting drift that was gone. The next
+    run keeps the oldest and closes the others as duplicates of it; the run that finds the
+    account in sync closes every one."""
+    import threading
+
+    from tests.github.fake_github import Gate
+
+    gpu = config("api", max_workers=4)
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", gpu)).code == 0
+    console_min_workers(account, 2)
+    checkout = tree(tmp_path / "main", gpu)
+    gate = Gate(r"POST /repos/acme/ml-api/issues")
+    fake.gates.append(gate)
+    first = threading.Thread(target=gha.run, args=(DRIFT, schedule(checkout)))
+    first.start()
+    try:
+        assert gate.arrived.wait(timeout=300)  # the first run is opening its issue
+        assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"
+    finally:
+        gate.release.set()
+        first.join()
+    assert [i["state"] for i in fake.real_issues()] == ["open", "open"]
+
+    again = gha.run(DRIFT, schedule(checkout))
+    assert again.job("drift").status == "success"
+    kept, duplicate = sorted(fake.real_issues(), key=lambda i: i["number"])
+    assert (kept["state"], duplicate["state"]) == ("open", "closed")
+    (note,) = fake.comments_on(duplicate["number"])
+    assert f"#{kept['number']}" in note["body"]
+    assert again.job("drift").step("gpuctl").outputs["summary"] == f"gpu.jsonc: drift; updated issue #{kept['number']} (closed duplicate #{duplicate['number']})"
+
+    console_min_workers(account, 0)
+    assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"
+    assert [i["state"] for i in fake.real_issues()] == ["closed", "closed"]
+
+
+def test_a_run_that_finds_the_account_in_sync_closes_every_issue_overlapping_runs_opened(gha, fake, account, tmp_path):
+    """Two gpuctl issues for one config (runs that overlapped) and the account back in sync:
+    the run closes both, rather than one per night while the other still says there is drift."""
+    checkout, issue = _drifted(gha, fake, account, tmp_path)
+    twin = fake._create_issue({"title": issue["title"], "body": issue["body"], "labels": ["gpuctl-drift"]})[2]
+    console_min_workers(account, 0)
+    done = gha.run(DRIFT, schedule(checkout))
+    assert done.job("drift").step("gpuctl").outputs["summary"] == f"gpu.jsonc: in sync; closed issue #{issue['number']}, #{twin['number']}"
+    assert [i["state"] for i in fake.real_issues()] == ["closed", "closed"]
