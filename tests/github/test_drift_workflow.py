@@ -396,3 +396,26 @@ def test_a_run_that_finds_the_account_in_sync_closes_every_issue_overlapping_run
     done = gha.run(DRIFT, schedule(checkout))
     assert done.job("drift").step("gpuctl").outputs["summary"] == f"gpu.jsonc: in sync; closed issue #{issue['number']}, #{twin['number']}"
     assert [i["state"] for i in fake.real_issues()] == ["closed", "closed"]
+
+
+@pytest.mark.parametrize("key", ["refused", "missing"])
+def test_a_runpod_key_refused_or_missing_says_to_fix_the_repository_secret_and_touches_no_issue(gha, fake, account, tmp_path, key):
+    """The scheduled run against RunPod with a revoked key (401), or without the secret: exit
+    code 1, no issue opened, and the job summary's hint was the terminal's (`gpu auth login`),
+    which nobody can run on a runner. It names the action's `api-key` input and the
+    RUNPOD_API_KEY repository secret, and says to re-run the job."""
+    import json as _json
+
+    checkout, issue = _drifted(gha, fake, account, tmp_path)
+    writes = len(fake.writes())
+    server = _json.loads((account.server.data_dir / "server.json").read_text())
+    gha.action_inputs = {}  # as the example runs: the provider is chosen by the key
+    gha.env = {k: v for k, v in gha.env.items() if k != "GPUCTL_LOCAL_DIR"} | {"RUNPOD_API_BASE_URL": server["api_base_url"]}
+    if key == "missing":
+        gha.secrets = {k: v for k, v in gha.secrets.items() if k != "RUNPOD_API_KEY"}
+    failed = gha.run(DRIFT, schedule(checkout))
+    job = failed.job("drift")
+    assert job.status == "failure" and job.step("gpuctl").outputs["exit_code"] == "1"
+    assert "gpu auth login" not in job.summary and "RUNPOD_API_KEY repository secret" in job.summary and "re-run this workflow job" in job.summary
+    assert len(fake.writes()) == writes and fake.real_issues()[0]["state"] == "open"
+    no_secrets(failed, fake)
