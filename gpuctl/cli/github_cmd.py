@@ -111,8 +111,9 @@ def apply(app: AppContext, configs: tuple[str, ...], provider: str | None, polic
 @click.pass_obj
 def drift(app: AppContext, configs: tuple[str, ...], provider: str | None, label: str, issue: bool) -> int:
     """Report drift per config: open or update one issue while there is drift, close it when
-    there is none. Outputs: has_changes (drift), exit_code (0 in sync, 2 drift, 1 error),
-    summary. Exits 1 only on an error."""
+    there is none; a failed read, or one made while a deploy of the project held its account
+    lease, touches no issue. Outputs: has_changes (drift), exit_code (0 in sync, 2 drift, 1
+    error), summary. Exits 1 only on an error."""
     from gpuctl.github import drift_flow
 
     opts = drift_flow.DriftOptions(configs or ("gpu.jsonc",), provider, label, issue)

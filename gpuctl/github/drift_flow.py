@@ -1,6 +1,7 @@
 """`gpu github drift`: the nightly drift report as a GitHub issue. Drift opens the config's
 issue (or edits the one open), no drift closes it with a comment; a failed report touches no
-issue, since "could not look" is neither. GitHub failing to take the issue is an error of that
+issue, since "could not look" is neither; nor does one read while another gpuctl command of the
+project held its account lease (an apply half-way looks like drift). GitHub failing to take the issue is an error of that
 config (exit_code 1), after the report is in the job summary and the outputs, and the other
 configs are still reported."""
 
@@ -15,25 +16,59 @@ from gpuctl.github.job import Job, combined, error_markdown
 
 
 # How a repository that applies gpu.jsonc through review and merge ends the drift: the report's
-# own advice names the commands, which here run through the workflows.
-_ENDING = """### Ending this drift
-
-This repository applies gpu.jsonc through review and merge, so end the drift there:
-
-- **Put the account back** as gpu.jsonc on the default branch says: run the apply workflow by hand (Actions, `apply.yml`, *Run workflow*, with `replan`), which applies the plan as it is now; or run `gpu serverless deploy -y` in a checkout of the default branch.
-- **Keep the account's values**: run `gpu serverless pull --write` on a branch and open a pull request; its plan comment should show no change to apply. A secret or an env var only the account has is not pulled: set it where gpu.jsonc reads it (the repository secret the workflows pass) or declare it, as its row says.
-{volume}
-The next drift run after that closes this issue. Closing it by hand while the account still differs makes the next run open a new one.
-
-"""
+# own advice names the commands, which here run through the workflows. Each kind of drift gets
+# what ends *it*: the apply workflow leaves an orphan running (without `prune`), never touches
+# an unmanaged endpoint, and refuses to plan while one holds a block's name or a volume is
+# larger in the account, so "put the account back" alone would leave such an issue open.
+_PUT_BACK = ("- **Put the account back** as gpu.jsonc on the default branch says: run the apply workflow by hand (Actions, `apply.yml`, "
+             "*Run workflow*, with `replan`), which applies the plan as it is now; or run `gpu serverless deploy -y` in a checkout of the "
+             "default branch.{blocked}\n")
+_KEEP = ("- **Keep the account's values**: run `gpu serverless pull --write` on a branch and open a pull request; its plan comment should "
+         "show no change to apply. A secret or an env var only the account has is not pulled: set it where gpu.jsonc reads it (the "
+         "repository secret the workflows pass) or declare it, as its row says.\n")
+_BLOCKED = " It refuses to plan while {what} (below): deal with that first."
+_BY_LABEL = {
+    "deleted-in-account": "- **Deleted in the account** ({names}): putting the account back re-creates it with a new id and so a new URL "
+                          "(tell whoever calls it); to let it go instead, remove its block from gpu.jsonc in a pull request.\n",
+    "orphan": "- **Orphan** ({names}): the apply workflow leaves it running unless its `prune` input is `true`. Delete it with "
+              "{deletes} in a checkout of the default branch, or keep it by putting its block back with {imports} in a pull request.\n",
+    "unmanaged": "- **Unmanaged** ({names}): gpuctl never touches it, so no apply ends this. Adopt it with {imports} in a pull request, "
+                 "or delete it in the console if nobody calls it. While one holds the name of a block of gpu.jsonc, the apply workflow "
+                 "refuses to plan.\n",
+    "marker-lost": "- **Marker lost** ({names}): putting the account back writes its `GPUCTL_PROJECT` marker again.\n",
+    "larger-in-account": "- **Larger in the account** ({names}): a volume can only be kept: set its `volume.size_gb` to the account's size "
+                         "in a pull request. Until then the apply workflow refuses to plan.\n",
+}
 
 
 def ending(doc: dict) -> str:
-    """What ends the drift of `doc` in this repository: nothing when it is in sync."""
+    """What ends the drift of `doc` in this repository, per kind of drift: nothing when it is in sync."""
+    from gpuctl.render import md
+
     if doc["in_sync"]:
         return ""
-    grown = doc["summary"]["labels"].get("larger-in-account")
-    return _ENDING.format(volume="- A volume larger in the account can only be kept: set its `volume.size_gb` in a pull request.\n" if grown else "")
+    by_label: dict[str, list[dict]] = {}
+    for entry in doc["drift"]:
+        by_label.setdefault(entry["drift"] or "", []).append(entry)
+    fields = any(e["changes"] and e["drift"] != "larger-in-account" for e in doc["drift"])
+    blockers = [w for w, label in (("a volume is larger in the account", "larger-in-account"),
+                                    ("an unmanaged endpoint may hold a block's name", "unmanaged")) if label in by_label]
+    lines = []
+    if fields or set(by_label) & {"", "deleted-in-account", "marker-lost"}:
+        lines.append(_PUT_BACK.format(blocked=_BLOCKED.format(what=" or ".join(blockers)) if blockers else ""))
+    if fields:
+        lines.append(_KEEP)
+    for label, text in _BY_LABEL.items():
+        entries = by_label.get(label)
+        if not entries:
+            continue
+        refs = [e["id"] if label == "unmanaged" and e["id"] else e["name"] for e in entries]
+        lines.append(text.format(names=", ".join(md.code_html(e["address"]) for e in entries),
+                                 deletes=" / ".join(md.code(f"gpu serverless delete {e['name']}") for e in entries),
+                                 imports=" / ".join(md.code(f"gpu serverless import {r} --write") for r in refs)))
+    return ("### Ending this drift\n\nThis repository applies gpu.jsonc through review and merge, so end the drift there:\n\n" + "".join(lines)
+            + "\nThe next drift run after that closes this issue. Closing it by hand while the account still differs makes the next run "
+              "open a new one.\n\n")
 
 
 def drift_items(doc: dict) -> list[str]:
@@ -66,7 +101,7 @@ def _read(job: Job, config: str, opts: DriftOptions) -> dict | GpuctlError:
     try:
         return runner.drift_document(job.app, config, opts.provider)
     except GpuctlError as exc:
-        return exc
+        return runner.key_advice(exc)
 
 
 def _report(job: Job, opts: DriftOptions, read: list[tuple[str, dict | GpuctlError]]) -> int:
@@ -96,19 +131,26 @@ def _drift_one(job: Job, config: str, opts: DriftOptions, doc: dict | GpuctlErro
     found = "in sync" if doc["in_sync"] else "drift"
     if not opts.issue:
         return (0 if doc["in_sync"] else 2), f"{key}: {found}", not doc["in_sync"]
+    if doc.get("applying"):
+        # Read half-way through another command's apply: its unwritten changes look like drift
+        # (and a finished part like its end). Not a report to open, edit or close an issue on.
+        line = (f"{key}: {found}, read while {doc['applying']} held the project's account lease; "
+                "no issue opened, changed or closed: the next run decides")
+        job.app.note(line)
+        return (0 if doc["in_sync"] else 2), line, not doc["in_sync"]
     impostors: list[dict] = []
     try:
         if doc["in_sync"]:
             url = job.actions.run_url()
             note = f"The account matches `{key}` again{f' ([run {job.actions.run_id}]({url}))' if url else ''}; closing."
             closed = issues.resolve(job.github, key, opts.label, note, impostors)
-            return 0, f"{key}: in sync" + (f"; closed issue #{closed}" if closed else ""), False
+            return 0, f"{key}: in sync" + (f"; closed issue {', '.join(f'#{n}' for n in closed)}" if closed else ""), False
         title = f"gpuctl drift: project {doc['project_id']} ({key}) no longer matches the account"
         url = job.actions.run_url()
         link = f"[run {job.actions.run_id}]({url})" if url else ""
-        number, what = issues.report(job.github, key, opts.label, title, job.clean(markdown), impostors,
+        _number, what = issues.report(job.github, key, opts.label, title, job.clean(markdown), impostors,
                                      [job.clean(i) for i in drift_items(doc)], link)
-        return 2, f"{key}: drift; {what} issue #{number}", True
+        return 2, f"{key}: drift; {what}", True
     except GpuctlError as exc:  # the report stands; the issue that carries it does not
         what = "close" if doc["in_sync"] else "open or update"
         job.app.note(f"{key}: {found}, but the drift issue could not be {'closed' if doc['in_sync'] else 'opened or updated'}: {exc.format()}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import datetime, timezone
 from urllib.parse import quote, unquote
 
 from gpuctl.github.authors import Author
@@ -27,6 +28,9 @@ LABEL_COLOR = "d93f0b"
 ITEMS_ROOM = 20_000  # bytes of the issue body for the list of what drifts; a longer list is kept as its digest
 SHOWN = 30  # items named per side in a change comment
 _ITEMS = re.compile(r"<!-- gpuctl:drift-items (?P<items>[^\s<>]*) -->")
+_AT = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
+_RUN = re.compile(r"(\[run \d+\]\(https?://[^\s()<>]+\))?")
+_SINCE = re.compile(r"<!-- gpuctl:drift-since (?P<since>[^\s<>]*) -->")
 
 
 def ensure_label(gh: GitHub, label: str) -> None:
@@ -46,14 +50,21 @@ def ensure_label(gh: GitHub, label: str) -> None:
 
 
 def find_open(gh: GitHub, key: str, label: str, impostors: list[dict] | None = None) -> dict | None:
-    """The open drift issue for `key`: one gpuctl's token opened (`authors.Author`) whose body starts
-    with the key's marker. The label is a convenience for people, not what makes the issue
-    gpuctl's: the labelled issues are looked at first, then, when a person took the label off
-    (or renamed it), every open issue. Pull requests, which the issues listing includes, are
-    passed over; issues someone else wrote with the marker go to `impostors` and are never
-    edited or closed."""
+    """The open drift issue for `key` (the oldest, when runs that overlapped opened more)."""
+    found = find_all_open(gh, key, label, impostors)
+    return found[0] if found else None
+
+
+def find_all_open(gh: GitHub, key: str, label: str, impostors: list[dict] | None = None) -> list[dict]:
+    """The open drift issues for `key`, oldest first: those gpuctl's token opened (`authors.Author`)
+    whose body starts with the key's marker. One, unless two runs overlapped and each opened
+    one. The label is a convenience for people, not what makes an issue gpuctl's: the labelled
+    issues are looked at first, then, when a person took the label off (or renamed it), every
+    open issue. Pull requests, which the issues listing includes, are passed over; issues someone
+    else wrote with the marker go to `impostors` and are never edited or closed."""
     author = Author(gh)
     seen: set[int] = set()
+    ours: list[dict] = []
     for query in ({"state": "open", "labels": label}, {"state": "open"}):
         for issue in gh.paginate(gh.repo("/issues"), query):
             if issue["number"] in seen:
@@ -63,10 +74,12 @@ def find_open(gh: GitHub, key: str, label: str, impostors: list[dict] | None = N
             if "pull_request" in issue or not (mark and mark.kind == KIND and mark.key == key):
                 continue
             if author.wrote(issue):
-                return issue
-            if impostors is not None:
+                ours.append(issue)
+            elif impostors is not None:
                 impostors.append(issue)
-    return None
+        if ours:
+            break
+    return sorted(ours, key=lambda i: i["number"])
 
 
 def _items_comment(items: list[str]) -> str:
@@ -94,6 +107,44 @@ def _kept_items(body: str | None) -> list[str] | str | None:
     return [i for i in items if isinstance(i, str)] if isinstance(items, list) else None
 
 
+def _since_comment(since: dict[str, dict]) -> str:
+    """When each thing that drifts was first seen, hidden in the body (as the list of what
+    drifts); nothing when it would crowd out the report."""
+    text = quote(json.dumps(since, ensure_ascii=False, sort_keys=True), safe="")
+    return "" if len(text) > ITEMS_ROOM else f"<!-- gpuctl:drift-since {text} -->\n"
+
+
+def _kept_since(body: str | None) -> dict[str, dict]:
+    """What the body says about when each thing that drifts was first seen (nothing for a body
+    an earlier gpuctl wrote)."""
+    found = _SINCE.search(body or "")
+    try:
+        since = json.loads(unquote(found["since"])) if found else {}
+    except ValueError:
+        return {}
+    if not isinstance(since, dict):
+        return {}
+    # Shown as Markdown: only what gpuctl writes there (a time, a link to a run) is taken back.
+    return {k: {"at": v["at"], "run": v.get("run", "")} for k, v in since.items()
+            if isinstance(v, dict) and _AT.fullmatch(str(v.get("at"))) and _RUN.fullmatch(str(v.get("run", "")))}
+
+
+def first_seen(items: list[str], before: dict[str, dict], at: str, link: str) -> dict[str, dict]:
+    """When each of `items` was first seen: as `before` says, else now (`at`, by the run `link`)."""
+    return {i: before.get(i) or {"at": at, "run": link} for i in sorted(set(items))}
+
+
+def since_section(since: dict[str, dict]) -> str:
+    """The "Since when" table of the issue: what drifts, and the run that first saw it."""
+    from gpuctl.render import md
+
+    if not since:
+        return ""
+    rows = [f"| {md.code_html(item)} | {', '.join(filter(None, (when['at'], when.get('run'))))} |" for item, when in sorted(since.items())]
+    more = f"\n\n… and {len(rows) - SHOWN} more." if len(rows) > SHOWN else ""
+    return "### Since when\n\n| what drifts | first seen |\n|---|---|\n" + "\n".join(rows[:SHOWN]) + more + "\n\n"
+
+
 def change_note(key: str, before: list[str] | str, after: list[str], link: str = "") -> str:
     """The comment that tells the issue's watchers what is new in the drift and what is gone."""
     from gpuctl.render import md
@@ -114,42 +165,60 @@ def change_note(key: str, before: list[str] | str, after: list[str], link: str =
 
 def report(gh: GitHub, key: str, label: str, title: str, markdown: str, impostors: list[dict] | None = None,
            items: list[str] | None = None, link: str = "") -> tuple[int, str]:
-    """(issue number, "opened" | "updated" | "updated and commented on" | "unchanged") for drift described by `markdown`.
+    """(issue number, what was done: "opened issue #N", "updated issue #N", "updated and commented on issue #N" or
+    "unchanged issue #N", with " (closed duplicate #M)" when runs that overlapped had opened more) for drift described by `markdown`.
     An open issue is updated with its labels as people left them. An issue a person closed
     while the drift persists is not reopened: the run opens a new one. `items` names what
     drifts (`drift_items`); when it differs from what the issue last said, the update also
     posts a comment saying what is new and what is gone (`link`: the run)."""
-    body = _body(key, markdown, items)
-    issue = find_open(gh, key, label, impostors)
+    found = find_all_open(gh, key, label, impostors)
+    issue, duplicates = (found[0], found[1:]) if found else (None, [])
+    since = None
+    if items is not None:
+        at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        since = first_seen(items, _kept_since(issue.get("body")) if issue else {}, at, link)
+    body = _body(key, markdown, items, since)
     if issue is None:
         ensure_label(gh, label)
         created = gh.request("POST", gh.repo("/issues"), json={"title": title, "body": body, "labels": [label]})
         Author(gh).check_created(created, "drift issue")
-        return created["number"], "opened"
+        return created["number"], f"opened issue #{created['number']}"
+    number = issue["number"]
+    for duplicate in duplicates:  # runs that overlapped each opened one: keep the oldest
+        _close(gh, duplicate["number"], f"Duplicate of #{number}, which reports this drift (two drift runs overlapped); closing.", "not_planned")
+    numbers = ", ".join("#" + str(d["number"]) for d in duplicates)
+    closed = f" (closed duplicate {numbers})" if duplicates else ""
     if issue.get("body") == body and issue.get("title") == title:
-        return issue["number"], "unchanged"
-    gh.request("PATCH", gh.repo(f"/issues/{issue['number']}"), json={"title": title, "body": body})
+        return number, f"unchanged issue #{number}{closed}"
+    gh.request("PATCH", gh.repo(f"/issues/{number}"), json={"title": title, "body": body})
     before, after = _kept_items(issue.get("body")), _kept_items(body)
     if items is not None and before is not None and after is not None and before != after:
-        gh.request("POST", gh.repo(f"/issues/{issue['number']}/comments"), json={"body": change_note(key, before, items, link)})
-        return issue["number"], "updated and commented on"
-    return issue["number"], "updated"
+        gh.request("POST", gh.repo(f"/issues/{number}/comments"), json={"body": change_note(key, before, items, link)})
+        return number, f"updated and commented on issue #{number}{closed}"
+    return number, f"updated issue #{number}{closed}"
 
 
-def resolve(gh: GitHub, key: str, label: str, note: str, impostors: list[dict] | None = None) -> int | None:
-    """Close the open drift issue for `key` with `note` as its last comment; the issue number,
-    or None when none was open."""
-    issue = find_open(gh, key, label, impostors)
-    if issue is None:
-        return None
-    number = issue["number"]
+def resolve(gh: GitHub, key: str, label: str, note: str, impostors: list[dict] | None = None) -> list[int]:
+    """Close every open drift issue for `key` (one, unless runs overlapped) with `note` as its
+    last comment; their numbers."""
+    found = find_all_open(gh, key, label, impostors)
+    for issue in found:
+        _close(gh, issue["number"], note, "completed")
+    return [i["number"] for i in found]
+
+
+def _close(gh: GitHub, number: int, note: str, reason: str) -> None:
     gh.request("POST", gh.repo(f"/issues/{number}/comments"), json={"body": note})
-    gh.request("PATCH", gh.repo(f"/issues/{number}"), json={"state": "closed", "state_reason": "completed"})
-    return number
+    gh.request("PATCH", gh.repo(f"/issues/{number}"), json={"state": "closed", "state_reason": reason})
 
 
-def _body(key: str, markdown: str, items: list[str] | None = None) -> str:
-    head = marker(KIND, key) + "\n" + (_items_comment(items) + "\n" if items is not None else "")
+def _body(key: str, markdown: str, items: list[str] | None = None, since: dict[str, dict] | None = None) -> str:
+    """The issue body: the markers, then `markdown` with the "Since when" table before its first
+    section (after the title and the summary)."""
+    head = marker(KIND, key) + "\n" + (_items_comment(items) + "\n" if items is not None else "") + (_since_comment(since) if since else "")
+    if since:
+        cut = markdown.find("\n### ") + 1 or len(markdown)
+        markdown = markdown[:cut] + since_section(since) + markdown[cut:]
     room = COMMENT_LIMIT - len(head.encode()) - 300
     if len(markdown.encode()) > room:
         markdown = markdown.encode()[:room].decode(errors="ignore") + "\n\n> **Truncated**: the job summary of the run has the full report.\n"

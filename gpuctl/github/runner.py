@@ -90,6 +90,22 @@ def drift_document(app: AppContext, config: str, provider: str | None) -> dict:
     return json.loads(out.getvalue())
 
 
+KEY_HINT = ("the workflow gives gpuctl the RunPod key from the action's `api-key` input (the RUNPOD_API_KEY repository secret): "
+            "set or replace that secret with a valid key, then re-run this workflow job")
+
+
+def key_advice(error: GpuctlError) -> GpuctlError:
+    """`error` with a workflow's fix when RunPod's key is missing or refused: a job has no
+    terminal for `gpu auth login`, the advice such an error gives by itself, and its key comes
+    from a repository secret. Other errors (and the local provider's own token) are as they were."""
+    from gpuctl.cli.planning import NoApiKey
+    from gpuctl.provider.errors import RUNPOD, AuthError
+
+    if isinstance(error, NoApiKey) or (isinstance(error, AuthError) and error.hint == RUNPOD.key):
+        return error.with_hint(KEY_HINT)
+    return error
+
+
 def drift_markdown(doc: dict) -> str:
     from gpuctl.render.drift_view import render_markdown
 

@@ -287,3 +287,49 @@ def test_a_gpu_pool_change_names_the_gpu_type_keys(account, tmp_path):
     doc = drift(account, proj, "--json").json()
     change = next(c for c in doc["drift"][0]["changes"] if c["path"] == "gpu.pools")
     assert change["config_keys"] == [{"key": "serverless.gpu_type", "file": "gpu.jsonc", "line": line}]
+
+
+def _cron_line() -> str:
+    """The command of docs/drift.md's crontab line (after its five time fields)."""
+    import re
+
+    block = (ROOT / "docs" / "drift.md").read_text().split("```cron\n", 1)[1].split("```", 1)[0]
+    (line,) = [line for line in block.splitlines() if line and not line.startswith("#")]
+    return re.split(r"\s+", line, maxsplit=5)[5]
+
+
+def test_the_documented_cron_line_mails_the_report_only_on_drift_and_shares_no_file(account, tmp_path):
+    """The crontab line of docs/drift.md, run by /bin/sh as cron runs it: silent in sync, the
+    report on stdout (what cron mails) on drift, only the error on stderr on a failed read. It
+    wrote the report to one fixed /tmp/gpuctl-drift.txt, shared by every run and every project on
+    the host: two runs at once (an overlap, two projects scheduled at the same minute) truncated
+    and mailed each other's report, and any local user could read it. It now keeps the report in
+    its own temporary file under $TMPDIR, removed after."""
+    import subprocess
+    import sys
+
+    proj = deployed(account, tmp_path)
+    (tmp_path / "env").write_text(f"export DRIFT_TOKEN={SECRET}\n")
+    assert "/tmp/" not in _cron_line()
+    line = _cron_line().replace("/srv/ml-api", str(proj)).replace("/etc/gpuctl/env", str(tmp_path / "env"))
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "gpu").write_text(f"#!/bin/sh\nexec {sys.executable} -m gpuctl \"$@\"\n")
+    (bin_dir / "gpu").chmod(0o755)
+
+    def cron():
+        env = account.env | {"TMPDIR": str(temp), "PATH": f"{bin_dir}:/usr/bin:/bin"}
+        done = subprocess.run(["/bin/sh", "-c", line], env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        assert list(temp.iterdir()) == []  # nothing left behind
+        return done
+
+    quiet = cron()
+    assert (quiet.stdout, quiet.stderr) == ("", "")
+    console_patch(account, {"workers": {"idleTimeout": 42}})
+    mailed = cron()
+    assert mailed.stdout.startswith("Drift (project \"e2e\"") and "workers.idleTimeout" in mailed.stdout and mailed.stderr == ""
+    account.faults({"op": "list", "kind": "endpoint", "action": "status", "status": 401})
+    failed = cron()
+    assert failed.stdout == "" and "unauthorized (401)" in failed.stderr

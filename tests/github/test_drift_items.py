@@ -29,3 +29,14 @@ def test_the_note_names_what_is_new_and_gone_as_code():
     new, gone = note.split("**Gone:**")
     assert "<code>endpoint.a: workers.max</code>" in new and "<code>endpoint.a: workers.min</code>" in gone
     assert "<code>endpoint.@team: orphan</code>" in new  # code: GitHub mentions no one in it
+
+
+def test_when_each_thing_drifts_is_kept_and_only_gpuctl_s_own_words_are_taken_back():
+    since = issues.first_seen(["endpoint.a: workers.min"], {}, "2026-12-06 06:17 UTC", "[run 7](https://github.com/o/r/actions/runs/7)")
+    body = issues._body("gpu.jsonc", "## title\n\nsummary\n\n### endpoint.a\n", ["endpoint.a: workers.min"], since)
+    assert issues._kept_since(body) == since
+    assert body.index("### Since when") < body.index("### endpoint.a") and "| <code>endpoint.a: workers.min</code> | 2026-12-06 06:17 UTC, [run 7](" in body
+    later = issues.first_seen(["endpoint.a: workers.min", "endpoint.a: workers.max"], since, "2026-12-07 06:17 UTC", "")
+    assert later["endpoint.a: workers.min"] == since["endpoint.a: workers.min"] and later["endpoint.a: workers.max"]["at"].startswith("2026-12-07")
+    edited = body.replace("%5Brun%207%5D", "%5Bclick%20me%5D")  # someone edited the hidden marker: the value is dropped, not shown
+    assert issues._kept_since(edited) == {}

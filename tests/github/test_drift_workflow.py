@@ -245,3 +245,177 @@ def test_a_change_in_what_drifts_is_commented_on_a_value_that_moves_again_is_not
     assert len(fake.comments_on(number)) == 2
     for run in (grew, shrank):
         no_secrets(run, fake)
+
+
+def _ending(body: str) -> str:
+    return body.split("### Ending this drift", 1)[1]
+
+
+def test_the_ending_of_an_orphan_s_drift_names_what_ends_it_and_following_it_closes_the_issue(gha, fake, account, tmp_path):
+    """The apply workflow (without `prune`) leaves an orphan running, and `pull --write` never
+    writes its block back: the issue's "Ending this drift" used to offer only those two, so an
+    on-call person who followed it kept the issue open for ever. It names the orphan and what
+    ends it (delete it, `prune`, or put its block back with import); doing the first closes it."""
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", config("api", "old"))).code == 0
+    checkout = tree(tmp_path / "main", config("api"))
+    assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"
+    (issue,) = fake.real_issues()
+    ending = _ending(issue["body"])
+    assert "<code>endpoint.old</code>" in ending
+    assert "`gpu serverless delete old`" in ending and "`prune`" in ending and "`gpu serverless import old --write`" in ending
+
+    assert account.gpu("serverless", "delete", "old", "-y", "--provider", "local", cwd=checkout).code == 0
+    closed = gha.run(DRIFT, schedule(checkout))
+    assert closed.job("drift").step("gpuctl").outputs["summary"] == f"gpu.jsonc: in sync; closed issue #{issue['number']}"
+
+
+def test_the_ending_of_an_unmanaged_endpoint_holding_a_block_s_name_says_the_apply_refuses_until_it_is_adopted(gha, fake, account, tmp_path):
+    """An endpoint deleted in the console and made again by hand holds the block's name without
+    the marker: the apply workflow refuses to plan around it, and gpuctl never touches it, so
+    "put the account back with the apply workflow" cannot end it. The ending names it, its
+    import by id, and that the apply refuses until then."""
+    gpu = config("api")
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", gpu)).code == 0
+    (mine,) = account.endpoints()
+    assert account.server.http.delete(f"/v2/serverless/{mine['id']}").status_code == 204
+    body = {k: mine[k] for k in ("name", "type", "image", "workers", "scaling")} | {"gpu": {"pools": mine["gpu"]["pools"], "count": 1}, "env": {"GREETING": "hello"}}
+    made = account.server.http.post("/v2/serverless", json=body)
+    assert made.status_code == 201, made.text
+    checkout = tree(tmp_path / "main", gpu)
+    refused = account.gpu("serverless", "deploy", "--plan", "--provider", "local", cwd=checkout)
+    assert refused.code == 1  # what the ending warns of
+
+    assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"
+    (issue,) = fake.real_issues()
+    ending = _ending(issue["body"])
+    assert "<code>endpoint.api</code>" in ending and f"`gpu serverless import {made.json()['id']} --write`" in ending
+    assert "refuses to plan" in ending
+
+
+def test_a_run_that_reads_the_account_while_an_apply_holds_the_lease_opens_no_issue(gha, fake, account, tmp_path):
+    """The schedule ran while a merge was being applied: what the apply had not written yet
+    looked like drift, so the run opened an issue (notifying its watchers) that the next run
+    closed, for drift that never was. A read made while another gpuctl command of the project
+    held its account lease is not a report to act on: the job summary and the outputs have it
+    (exit_code 2, has_changes true, the summary line naming the holder), but no issue is
+    opened, edited, commented on or closed; the next run decides."""
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", config("api", max_workers=4))).code == 0
+    merged = config("api", max_workers=6)
+    checkout = tree(tmp_path / "main", merged)
+    account.faults({"op": "update", "kind": "endpoint", "action": "hang", "seconds": 30, "times": 1})  # longer than the drift run takes
+    apply = account.popen("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", merged))
+    try:
+        for line in apply.stderr:
+            if "updating" in line:  # under the lease, its write held by the account
+                break
+        during = gha.run(DRIFT, schedule(checkout))
+    finally:
+        account.clear_faults()
+    assert apply.wait(timeout=120) == 0
+    job = during.job("drift")
+    assert job.status == "success", job.steps
+    outputs = job.step("gpuctl").outputs
+    assert (outputs["exit_code"], outputs["has_changes"]) == ("2", "true")
+    assert outputs["summary"].startswith(f"gpu.jsonc: drift, read while pid {apply.pid} on ") and "no issue opened" in outputs["summary"]
+    assert "workers.max" in job.summary and "held its account lease" in job.summary
+    assert fake.real_issues() == [] and fake.writes() == []
+
+    after = gha.run(DRIFT, schedule(checkout))
+    assert after.job("drift").step("gpuctl").outputs["summary"] == "gpu.jsonc: in sync"
+    assert fake.real_issues() == []
+
+
+def _since(body: str) -> dict[str, str]:
+    """The issue's "Since when" table: what drifts -> when it was first seen."""
+    section = body.split("### Since when", 1)[1].split("\n### ", 1)[0]
+    rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| <code>")]
+    return {row[0].removeprefix("| "): row[1].removesuffix(" |") for row in rows}
+
+
+def test_the_issue_says_since_when_each_thing_drifts(gha, fake, account, tmp_path):
+    """The on-call person reading a weeks-old drift issue saw what drifts, but not since when:
+    the body is rewritten every night. It keeps, per resource and field, the run that first
+    saw it drift (with its time), through later runs and changes of what drifts."""
+    checkout, issue = _drifted(gha, fake, account, tmp_path)  # workers.min, first seen by run 5001
+    first = f"[run 5001](https://github.com/acme/ml-api/actions/runs/5001)"
+    assert all(first in when for when in _since(fake.issues[issue["number"]]["body"]).values())
+    assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"  # run 5002: the same drift
+    console_patch(account, {"workers": {"idleTimeout": 42}})
+    assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"  # run 5003: a new field
+    since = _since(fake.issues[issue["number"]]["body"])
+    assert list(since) == ["<code>endpoint.api: workers.idleTimeout</code>", "<code>endpoint.api: workers.min</code>"]
+    assert first in since["<code>endpoint.api: workers.min</code>"] and "UTC" in since["<code>endpoint.api: workers.min</code>"]
+    assert "[run 5003](" in since["<code>endpoint.api: workers.idleTimeout</code>"]
+
+
+def test_two_overlapping_runs_leave_one_open_issue_after_the_next_run(gha, fake, account, tmp_path):
+    """Two drift runs overlapped (outside one concurrency group: a second workflow, a run by
+    hand beside the schedule) and each opened an issue. The duplicate was never updated, nor
+    closed when the drift ended: an open issue went on reporting drift that was gone. The next
+    run keeps the oldest and closes the others as duplicates of it; the run that finds the
+    account in sync closes every one."""
+    import threading
+
+    from tests.github.fake_github import Gate
+
+    gpu = config("api", max_workers=4)
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", gpu)).code == 0
+    console_min_workers(account, 2)
+    checkout = tree(tmp_path / "main", gpu)
+    gate = Gate(r"POST /repos/acme/ml-api/issues")
+    fake.gates.append(gate)
+    first = threading.Thread(target=gha.run, args=(DRIFT, schedule(checkout)))
+    first.start()
+    try:
+        assert gate.arrived.wait(timeout=300)  # the first run is opening its issue
+        assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"
+    finally:
+        gate.release.set()
+        first.join()
+    assert [i["state"] for i in fake.real_issues()] == ["open", "open"]
+
+    again = gha.run(DRIFT, schedule(checkout))
+    assert again.job("drift").status == "success"
+    kept, duplicate = sorted(fake.real_issues(), key=lambda i: i["number"])
+    assert (kept["state"], duplicate["state"]) == ("open", "closed")
+    (note,) = fake.comments_on(duplicate["number"])
+    assert f"#{kept['number']}" in note["body"]
+    assert again.job("drift").step("gpuctl").outputs["summary"] == f"gpu.jsonc: drift; updated issue #{kept['number']} (closed duplicate #{duplicate['number']})"
+
+    console_min_workers(account, 0)
+    assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"
+    assert [i["state"] for i in fake.real_issues()] == ["closed", "closed"]
+
+
+def test_a_run_that_finds_the_account_in_sync_closes_every_issue_overlapping_runs_opened(gha, fake, account, tmp_path):
+    """Two gpuctl issues for one config (runs that overlapped) and the account back in sync:
+    the run closes both, rather than one per night while the other still says there is drift."""
+    checkout, issue = _drifted(gha, fake, account, tmp_path)
+    twin = fake._create_issue({"title": issue["title"], "body": issue["body"], "labels": ["gpuctl-drift"]})[2]
+    console_min_workers(account, 0)
+    done = gha.run(DRIFT, schedule(checkout))
+    assert done.job("drift").step("gpuctl").outputs["summary"] == f"gpu.jsonc: in sync; closed issue #{issue['number']}, #{twin['number']}"
+    assert [i["state"] for i in fake.real_issues()] == ["closed", "closed"]
+
+
+@pytest.mark.parametrize("key", ["refused", "missing"])
+def test_a_runpod_key_refused_or_missing_says_to_fix_the_repository_secret_and_touches_no_issue(gha, fake, account, tmp_path, key):
+    """The scheduled run against RunPod with a revoked key (401), or without the secret: exit
+    code 1, no issue opened, and the job summary's hint was the terminal's (`gpu auth login`),
+    which nobody can run on a runner. It names the action's `api-key` input and the
+    RUNPOD_API_KEY repository secret, and says to re-run the job."""
+    import json as _json
+
+    checkout, issue = _drifted(gha, fake, account, tmp_path)
+    writes = len(fake.writes())
+    server = _json.loads((account.server.data_dir / "server.json").read_text())
+    gha.action_inputs = {}  # as the example runs: the provider is chosen by the key
+    gha.env = {k: v for k, v in gha.env.items() if k != "GPUCTL_LOCAL_DIR"} | {"RUNPOD_API_BASE_URL": server["api_base_url"]}
+    if key == "missing":
+        gha.secrets = {k: v for k, v in gha.secrets.items() if k != "RUNPOD_API_KEY"}
+    failed = gha.run(DRIFT, schedule(checkout))
+    job = failed.job("drift")
+    assert job.status == "failure" and job.step("gpuctl").outputs["exit_code"] == "1"
+    assert "gpu auth login" not in job.summary and "RUNPOD_API_KEY repository secret" in job.summary and "re-run this workflow job" in job.summary
+    assert len(fake.writes()) == writes and fake.real_issues()[0]["state"] == "open"
+    no_secrets(failed, fake)
