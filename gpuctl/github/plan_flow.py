@@ -13,6 +13,7 @@ from gpuctl.files import read_bytes
 from gpuctl.github import comments, runner
 from gpuctl.github import fork as forks
 from gpuctl.github.job import Job, combined, error_markdown, plan_file
+from gpuctl.github.env import SHA
 from gpuctl.github.reviewed import artifact_name
 from gpuctl.render.md import code as md_code
 
@@ -142,14 +143,15 @@ def pull_request(job: Job, pr_file: Path | None) -> tuple[int, str, str | None] 
     run = job.actions.event.get("workflow_run")
     if job.actions.event_name != "workflow_run" or not isinstance(run, dict):
         raise GpuctlError("--pr-file is for runs started by workflow_run (the fork flow)", hint="drop --pr-file: a pull_request run knows its pull request")
+    run_head = job.actions.event_field("workflow_run.head_sha", SHA)
     number = _number_in(pr_file)
     pull = job.github.request("GET", job.github.repo(f"/pulls/{number}"))
     head = pull.get("head") or {}
-    if head.get("sha") != run.get("head_sha"):
-        raise GpuctlError(f"pull request #{number} is at {str(head.get('sha'))[:12]}, but the configs came from a run for {str(run.get('head_sha'))[:12]}",
+    if head.get("sha") != run_head:
+        raise GpuctlError(f"pull request #{number} is at {str(head.get('sha'))[:12]}, but the configs came from a run for {run_head[:12]}",
                           hint="the number in the artifact does not belong to that run; nothing was commented (a newer push re-runs the flow)")
     base = (pull.get("base") or {}).get("sha")
-    return number, str(run["head_sha"]), base if isinstance(base, str) and base else None
+    return number, run_head, base if isinstance(base, str) and base else None
 
 
 def _number_in(path: Path) -> int:
