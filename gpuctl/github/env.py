@@ -12,6 +12,7 @@ from pathlib import Path
 
 from gpuctl.errors import GpuctlError
 from gpuctl.files import read_text
+from gpuctl.redact import clip
 
 SUMMARY_LIMIT = 1024 * 1024  # GitHub refuses a step summary over 1 MiB
 DEFAULT_API = "https://api.github.com"
@@ -98,8 +99,7 @@ SHA = Kind("a commit SHA (40 or 64 hex digits)", lambda v: isinstance(v, str) an
 def _shown(value: object) -> str:
     if value is None:
         return "missing"
-    text = json.dumps(value, ensure_ascii=True)
-    return text if len(text) <= 60 else text[:59] + "…"
+    return clip(json.dumps(value, ensure_ascii=True), 60)
 
 
 def read_event(path: Path | None) -> dict:
