@@ -252,3 +252,31 @@ def test_configs_that_would_share_a_plan_file_are_refused_and_a_repeated_one_is_
     bodies = {read_marker(c["body"]).key: c["body"] for c in fake.comments_on(15)}
     assert sorted(bodies) == ["a b/gpu.jsonc", "a_b/gpu.jsonc", "gpu.jsonc"] and len(fake.comments_on(15)) == 3
     assert "endpoint.spaced" in bodies["a b/gpu.jsonc"] and "would share the plan file" in bodies["a_b/gpu.jsonc"]
+
+
+def test_characters_that_hide_or_reorder_text_reach_no_comment_summary_or_output(gha, fake, tmp_path):
+    """A pull request's gpu.jsonc whose names hold a bidi override or a zero-width space, in a
+    plan and in an error quoting them: the comment, the job summary and the outputs show each
+    as an escape, so nothing reverses or hides what a reviewer reads."""
+    import unicodedata
+
+    def hidden(text: str) -> list[str]:
+        return sorted({hex(ord(c)) for c in text if unicodedata.category(c) in ("Cf", "Zl", "Zp") or (unicodedata.category(c) == "Zs" and c != " ")})
+
+    broken = config("api\u202eetadpu", "api\u202eetadpu")  # the same name twice: an error that quotes it
+    planned = config("api\u200b", env={"NOTE": "x\u2066y"})
+    fake.add_pull(31, "3" * 40)
+    run = gha.run(PLAN, pull_request(31, "3" * 40, tree(tmp_path / "pr", planned)))
+    job = run.job("plan")
+    assert job.status == "success", job.steps
+    (comment,) = fake.comments_on(31)
+    assert "endpoint.api\\u200b" in comment["body"] and hidden(comment["body"]) == []
+    assert hidden(job.summary) == [] and hidden(json.dumps(job.step("gpuctl").outputs, ensure_ascii=False)) == []
+
+    fake.add_pull(32, "4" * 40)
+    run = gha.run(PLAN, pull_request(32, "4" * 40, tree(tmp_path / "pr2", broken)))
+    job = run.job("plan")
+    assert job.status == "failure"
+    (comment,) = fake.comments_on(32)
+    assert '"api\\u202eetadpu" is used twice' in comment["body"], comment["body"]
+    assert hidden(comment["body"]) == [] and hidden(job.summary) == [] and hidden(json.dumps(job.step("gpuctl").outputs, ensure_ascii=False)) == []
