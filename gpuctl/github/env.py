@@ -131,14 +131,23 @@ def write_outputs(path: Path | None, values: Mapping[str, str]) -> None:
         stream.write("".join(lines))
 
 
+TRUNCATED = "\n\n> **Truncated** to stay under GitHub's 1 MiB job summary limit; the plan file holds all of it.\n"
+
+
 def append_summary(path: Path | None, markdown: str) -> None:
-    """Add Markdown to the job summary, cut with a note where it would pass GitHub's 1 MiB."""
+    """Add Markdown to the job summary, cut with a note where it would pass GitHub's 1 MiB,
+    which drops a larger summary whole. Room for the note is always kept until it is written,
+    and once it is, later additions (the next configs) are left out: the file never passes
+    the limit, however many configs add to it."""
     if path is None:
         return
     used = path.stat().st_size if path.exists() else 0
-    room = SUMMARY_LIMIT - used - 200
-    data = markdown.encode()
-    if len(data) > room:
-        markdown = data[:max(0, room)].decode(errors="ignore") + "\n\n> **Truncated** to stay under GitHub's 1 MiB job summary limit; the plan file holds all of it.\n"
-    with path.open("a", encoding="utf-8") as stream:
-        stream.write(markdown if markdown.endswith("\n") else markdown + "\n")
+    note = TRUNCATED.encode()
+    keep = SUMMARY_LIMIT - len(note)  # what the summary may hold besides the note
+    data = (markdown if markdown.endswith("\n") else markdown + "\n").encode()
+    if used > keep:  # cut already, the note written
+        return
+    if used + len(data) > keep:
+        data = data[:keep - used].decode(errors="ignore").encode() + note
+    with path.open("ab") as stream:
+        stream.write(data)
