@@ -96,7 +96,7 @@ def _plan_all(job: Job, opts: PlanOptions, head: str | None, fork: bool, base: s
             except GpuctlError as exc:
                 results.append(_failed(job, key, head, exc))
                 continue
-            results.append(_plan_one(job, config, key, path, opts, head, allow))
+            results.append(_plan_one(job, config, key, path, opts, head, allow, untrusted=fork))
     return results
 
 
@@ -120,9 +120,9 @@ def _failed(job: Job, key: str, head: str | None, exc: GpuctlError) -> Planned:
     return Planned(key, 1, f"error: {exc.summary}", None, error_markdown(f"gpuctl could not plan {md_code(key)}", exc.format()) + job.footer("Planned", key, head))
 
 
-def _plan_one(job: Job, config: str, key: str, path: Path, opts: PlanOptions, head: str | None, allow=None) -> Planned:
+def _plan_one(job: Job, config: str, key: str, path: Path, opts: PlanOptions, head: str | None, allow=None, untrusted: bool = False) -> Planned:
     try:
-        doc = runner.plan_document(job.app, config, opts.provider, opts.policy, allow, opts.prune)
+        doc = runner.plan_document(job.app, config, opts.provider, opts.policy, allow, opts.prune, untrusted)
     except GpuctlError as exc:
         return _failed(job, key, head, exc)
     runner.save_plan(doc, path)
