@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 from pathlib import Path
 
 from gpuctl.cli.context import AppContext
@@ -70,10 +69,12 @@ class _Narrowed:
 
 
 def plan_markdown(doc: dict) -> str:
-    """The whole plan as Markdown, never cut: the comment code splits it over comments."""
+    """The plan as Markdown, for the comment code to split over at most MAX_PARTS comments:
+    cut, with a note naming what it leaves out, only past MARKDOWN_LIMIT."""
+    from gpuctl.github.parts import MARKDOWN_LIMIT
     from gpuctl.render.markdown import render_markdown
 
-    return render_markdown(doc, limit=sys.maxsize)
+    return render_markdown(doc, limit=MARKDOWN_LIMIT)
 
 
 def plan_summary(doc: dict) -> str:
