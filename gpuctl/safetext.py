@@ -17,7 +17,26 @@ import io
 import re
 from typing import TextIO
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Control characters, and the characters that show nothing or move what follows: Unicode's
+# format characters (Cf: bidi embeddings, overrides and isolates, zero-width spaces and joiners,
+# the soft hyphen, the byte order mark, tag characters), the line and paragraph separators, every
+# space but the ASCII one (a no-break space makes "api\xa0" look like "api"), and the Hangul
+# fillers, which are letters that draw nothing. A name with U+202E reverses the rest of its line
+# as a reviewer reads it ("Trojan source"); one with U+200B looks like another endpoint's name.
+# tests/test_safetext.py checks this list against unicodedata.
+_UNSEEN = (
+    "\xa0\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u2064"
+    "\u2066-\u206f\u3000\u3164\ufeff\uffa0\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+_CONTROL = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_UNSEEN}]")
+
+
+def _escape(char: str) -> str:
+    n = ord(char)
+    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
+
+
 # Select Graphic Rendition and nothing else: ESC [ digits and semicolons m sets colours and
 # weight. It cannot move the cursor, erase, set a title, make a link (OSC 8) or reach the
 # clipboard (OSC 52); every other sequence, 8-bit CSI included, stays escaped.
@@ -26,7 +45,8 @@ RESET = "\x1b[0m"
 
 
 def printable(text: str, keep_newlines: bool = True, keep_colours: bool = False) -> str:
-    """`text` with every control character except newline and tab written as an escape.
+    """`text` with every control character except newline and tab, and every character that
+    shows nothing or reorders what follows, written as an escape (`\\x1b`, `\\u202e`).
     `keep_colours` keeps SGR colour sequences as they are (what a terminal user of `logs`
     expects) and ends a text that has any with a reset, so they never colour what follows."""
     if keep_colours and "\x1b[" in text:
@@ -37,7 +57,7 @@ def printable(text: str, keep_newlines: bool = True, keep_colours: bool = False)
             for colour, part in zip(colours, parts[1:], strict=True):
                 pieces += [colour, printable(part, keep_newlines)]
             return "".join(pieces) + RESET
-    out = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    out = _CONTROL.sub(lambda m: _escape(m.group()), text)
     return out if keep_newlines else out.replace("\n", "\\n").replace("\t", "\\t")
 
 

@@ -213,3 +213,29 @@ def test_a_key_links_only_to_a_page_of_the_repository_at_a_commit():
         assert job.source_url(key, commit) is None, (key, commit)
     assert Job(AppContext(environ={}), Actions()).source_url("gpu.jsonc", sha) is None
     assert Job(AppContext(environ={}), Actions(repository="acme/ml-api", server_url="https://x.example/a) b")).source_url("gpu.jsonc", sha) is None
+
+
+UNSEEN = {"\u202e": "\\u202e", "\u2066": "\\u2066", "\u200b": "\\u200b", "\u00a0": "\\xa0", "\u3164": "\\u3164", "\ufeff": "\\ufeff"}
+
+
+def _hidden(output: str) -> list[str]:
+    import unicodedata
+
+    return sorted({hex(ord(c)) for c in output if unicodedata.category(c) in ("Cf", "Zl", "Zp") or (unicodedata.category(c) == "Zs" and c != " ") or c in UNSEEN})
+
+
+def test_invisible_and_reordering_characters_are_shown_not_obeyed(cli, tmp_path):
+    """A name of a pull request's gpu.jsonc (or of the account) with a bidi override reverses
+    the rest of its line as a reviewer sees it ("Trojan source"), and a zero-width or no-break
+    space makes `api\u200b` look like the existing `api`: every view of the plan writes each
+    such character as an escape, as it does a control character."""
+    blocks = [{"name": "api\u200b", "template": "custom-image", "gpu_type": "NVIDIA L4", "runpod": {"image_name": "a/b:1"}},
+              {"name": "x\u202edeteled eb lliw\u2066\u00a0\u3164", "template": "custom-image", "gpu_type": "NVIDIA L4",
+               "runpod": {"image_name": "a/b:1\ufeff", "env": {"NOTE": "ok\u202e\u2066 then"}}}]
+    (tmp_path / "gpu.jsonc").write_text(json.dumps({"project_id": "ml-api", "serverless": blocks}))
+    (tmp_path / "observed.json").write_text('{"provider": "runpod"}')
+    for fmt in ("markdown", "text"):
+        result = cli(PLAN[:-1] + [fmt], tmp_path)
+        assert result.code == 0, result.err
+        assert _hidden(result.out) == [], (fmt, _hidden(result.out))
+        assert "endpoint.api\\u200b" in result.out and "x\\u202edeteled eb lliw\\u2066\\xa0\\u3164" in result.out, result.out

@@ -23,3 +23,19 @@ def test_only_colour_codes_are_kept(sequence):
 def test_a_text_without_colours_is_as_before():
     assert printable("plain \x1b[2J", keep_colours=True) == printable("plain \x1b[2J") == "plain \\x1b[2J"
     assert printable("\x1b[31mred") == "\\x1b[31mred"
+
+
+def test_every_character_that_shows_nothing_or_reorders_text_is_escaped():
+    """The list in safetext against this Python's Unicode database: every format character
+    (bidi controls, zero-width ones, tags), separator and space but the ASCII one."""
+    import sys
+    import unicodedata
+
+    unseen = [chr(n) for n in range(sys.maxunicode + 1)
+              if unicodedata.category(chr(n)) in ("Cf", "Zl", "Zp") or (unicodedata.category(chr(n)) == "Zs" and n != 0x20)]
+    assert len(unseen) > 150
+    left = [hex(ord(c)) for c in unseen if printable(f"a{c}b") == f"a{c}b"]
+    assert left == []
+    assert printable("api\u200b \u202eevil\u2066") == "api\\u200b \\u202eevil\\u2066"
+    assert printable("tag\U000e0041") == "tag\\U000e0041"
+    assert printable("café 👍 日本 tab\tand\nline") == "café 👍 日本 tab\tand\nline"  # letters, emoji, tab and newline as they are

@@ -5,6 +5,7 @@ this module is imported only when deploy runs."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,7 @@ class DeployOptions:
     health: object | None = None  # gpuctl.engine.health.HealthCheck, under --wait-healthy
     policy: str | None = None  # --policy FILE: the platform team's rules, merged with gpu.jsonc's `policy` block
     unknown_env: bool = False  # a plan-only run: an unset ${VAR} is an unknown value, not an error (ADR 24)
+    variables: Mapping[str, str] | None = None  # what ${VAR} reads; None: the environment. The fork flow gives {} (ADR 17)
 
 
 @dataclass
@@ -83,7 +85,7 @@ def session(app: AppContext, opts: DeployOptions) -> Session:
     catalog = load_catalog()
     path, display = planning.config_path(app, opts.config)
     loaded = load_config(path, planning.overrides(opts.overrides), catalog, display, flags_may_replace=opts.config is None)
-    desired = build_desired(loaded, app.environ, catalog, unknown_ok=opts.unknown_env)
+    desired = build_desired(loaded, app.environ if opts.variables is None else opts.variables, catalog, unknown_ok=opts.unknown_env)
     for spec in desired.endpoints:
         for _, value in spec.env:
             if isinstance(value, Sensitive):

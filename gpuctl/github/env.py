@@ -4,13 +4,15 @@ writes to, `GITHUB_OUTPUT` and `GITHUB_STEP_SUMMARY`, in the formats GitHub docu
 from __future__ import annotations
 
 import json
+import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpuctl.errors import GpuctlError
 from gpuctl.files import read_text
+from gpuctl.redact import clip
 
 SUMMARY_LIMIT = 1024 * 1024  # GitHub refuses a step summary over 1 MiB
 DEFAULT_API = "https://api.github.com"
@@ -28,6 +30,7 @@ class Actions:
     login: str | None = None  # GPU_GITHUB_LOGIN: the account the token writes as, when GitHub cannot be asked
     event_name: str | None = None
     event: Mapping = field(default_factory=dict)
+    event_path: Path | None = None
     sha: str | None = None
     run_id: str | None = None
     output_path: Path | None = None
@@ -47,6 +50,7 @@ class Actions:
             login=(environ.get("GPU_GITHUB_LOGIN") or "").strip() or None,
             event_name=environ.get("GITHUB_EVENT_NAME") or None,
             event=read_event(path("GITHUB_EVENT_PATH")),
+            event_path=path("GITHUB_EVENT_PATH"),
             sha=environ.get("GITHUB_SHA") or None,
             run_id=environ.get("GITHUB_RUN_ID") or None,
             output_path=path("GITHUB_OUTPUT"),
@@ -56,15 +60,46 @@ class Actions:
     def pull_request(self) -> tuple[int, str] | None:
         """(number, head SHA) of the pull request this run is for, from a `pull_request` or
         `pull_request_target` event; None for any other event."""
-        pr = self.event.get("pull_request")
-        if self.event_name in ("pull_request", "pull_request_target") and isinstance(pr, Mapping):
-            return int(pr["number"]), str(pr["head"]["sha"])
-        return None
+        if self.event_name not in ("pull_request", "pull_request_target"):
+            return None
+        return self.event_field("pull_request.number", NUMBER), self.event_field("pull_request.head.sha", SHA)
+
+    def event_field(self, dotted: str, kind: Kind):
+        """The payload's value at `dotted` (`pull_request.head.sha`), which must be of `kind`:
+        the payload is read like any input from outside, so a missing field, another type, or
+        a value GitHub never writes there (`true` as a pull request number, a path as a SHA) is
+        an error naming the field, never an internal error nor a request about something else."""
+        value: object = self.event
+        for key in dotted.split("."):
+            value = value.get(key) if isinstance(value, Mapping) else None
+        if not kind.valid(value):
+            where = f"the GitHub event payload {self.event_path}" if self.event_path else "the GitHub event payload"
+            raise GpuctlError(f"{where}: {dotted} is {_shown(value)}, not {kind.what}",
+                              hint=f"GITHUB_EVENT_PATH must name the JSON file GitHub Actions wrote for this {self.event_name or 'run'}'s event; nothing was asked of GitHub")
+        return value
 
     def run_url(self) -> str | None:
         if self.repository and self.run_id:
             return f"{self.server_url}/{self.repository}/actions/runs/{self.run_id}"
         return None
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a field of the event payload must hold."""
+
+    what: str
+    valid: Callable[[object], bool]
+
+
+NUMBER = Kind("a pull request number (a whole number from 1)", lambda v: type(v) is int and 0 < v < 2**31)
+SHA = Kind("a commit SHA (40 or 64 hex digits)", lambda v: isinstance(v, str) and re.fullmatch(r"[0-9a-f]{40}(?:[0-9a-f]{24})?", v) is not None)
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "missing"
+    return clip(json.dumps(value, ensure_ascii=True), 60)
 
 
 def read_event(path: Path | None) -> dict:
@@ -96,14 +131,23 @@ def write_outputs(path: Path | None, values: Mapping[str, str]) -> None:
         stream.write("".join(lines))
 
 
+TRUNCATED = "\n\n> **Truncated** to stay under GitHub's 1 MiB job summary limit; the plan file holds all of it.\n"
+
+
 def append_summary(path: Path | None, markdown: str) -> None:
-    """Add Markdown to the job summary, cut with a note where it would pass GitHub's 1 MiB."""
+    """Add Markdown to the job summary, cut with a note where it would pass GitHub's 1 MiB,
+    which drops a larger summary whole. Room for the note is always kept until it is written,
+    and once it is, later additions (the next configs) are left out: the file never passes
+    the limit, however many configs add to it."""
     if path is None:
         return
     used = path.stat().st_size if path.exists() else 0
-    room = SUMMARY_LIMIT - used - 200
-    data = markdown.encode()
-    if len(data) > room:
-        markdown = data[:max(0, room)].decode(errors="ignore") + "\n\n> **Truncated** to stay under GitHub's 1 MiB job summary limit; the plan file holds all of it.\n"
-    with path.open("a", encoding="utf-8") as stream:
-        stream.write(markdown if markdown.endswith("\n") else markdown + "\n")
+    note = TRUNCATED.encode()
+    keep = SUMMARY_LIMIT - len(note)  # what the summary may hold besides the note
+    data = (markdown if markdown.endswith("\n") else markdown + "\n").encode()
+    if used > keep:  # cut already, the note written
+        return
+    if used + len(data) > keep:
+        data = data[:keep - used].decode(errors="ignore").encode() + note
+    with path.open("ab") as stream:
+        stream.write(data)

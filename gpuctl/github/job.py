@@ -13,6 +13,7 @@ from urllib.parse import quote
 from gpuctl import __version__
 from gpuctl.cli.context import AppContext
 from gpuctl.redact import redact
+from gpuctl.safetext import printable
 from gpuctl.github.client import GitHub
 from gpuctl.github.env import Actions, append_summary, write_outputs
 from gpuctl.render.md import code as md_code
@@ -64,8 +65,11 @@ class Job:
 
     def clean(self, text: str) -> str:
         """`text` with every registered secret (the GitHub token, the RunPod key, `${VAR}`
-        values) replaced: the same rule as the terminal's, for what goes to GitHub or a file."""
-        return redact(text, self.app.secrets)
+        values) replaced, and every control character or character that shows nothing or
+        reorders what follows (a bidi override in a name, a zero-width space) written as an
+        escape: the same rules as the terminal's, for all that goes to GitHub or a file (a
+        comment, an issue, the job summary, an output), whichever message quotes the name."""
+        return printable(redact(text, self.app.secrets))
 
     def source_url(self, key: str, commit: str | None) -> str | None:
         """The config's page at `commit` (`https://github.com/OWNER/REPO/blob/SHA/PATH`), to

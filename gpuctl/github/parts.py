@@ -13,6 +13,14 @@ from urllib.parse import quote, unquote
 
 COMMENT_LIMIT = 65_536
 BUDGET = 60_000
+# A pull request's gpu.jsonc may be 5 MiB, and its whole plan a hundred comments: each one a
+# notification and a write on the repository's rate limit (GitHub allows some 80 a minute). A
+# plan is shown in at most MAX_PARTS comments; `plan_markdown` renders at most MARKDOWN_LIMIT
+# characters, cut with a note naming what it leaves out (each deletion by name), which splits
+# into at most MAX_PARTS parts (a cut between blocks leaves a part no less than half full, one
+# part with another); `split` still stops at MAX_PARTS for text that is not a plan.
+MAX_PARTS = 10
+MARKDOWN_LIMIT = (MAX_PARTS - 1) * BUDGET // 2
 _MARKER = re.compile(r'\A<!-- gpuctl:(?P<kind>[a-z]+) key="(?P<key>[^"]*)"(?: part=(?P<part>\d+)/(?P<of>\d+))? -->')
 
 
@@ -77,10 +85,19 @@ class _Open:
         return self.details is None and self.fence is None
 
 
-def split(markdown: str, budget: int = BUDGET) -> list[str]:
-    """Markdown cut into parts of at most `budget` UTF-8 bytes. A cut falls between blocks
-    where it can; inside a block (one resource larger than a part) the open code fence and
-    <details> are closed before the cut and opened again after it, so each part renders."""
+def split(markdown: str, budget: int = BUDGET, most: int = MAX_PARTS) -> list[str]:
+    """Markdown cut into at most `most` parts of at most `budget` UTF-8 bytes (and a note). A
+    cut falls between blocks where it can; inside a block (one resource larger than a part) the
+    open code fence and <details> are closed before the cut and opened again after it, so each
+    part renders. Parts past `most` are left out, and the last part says so."""
+    parts = _split(markdown, budget)
+    if len(parts) > most:
+        parts = parts[:most - 1] + [parts[most - 1] + f"\n> **Truncated:** {len(parts) - most} more part{'s' if len(parts) - most != 1 else ''} of this text "
+                                                    f"not shown, to post at most {most} comments; the job summary and the plan file have more.\n"]
+    return parts
+
+
+def _split(markdown: str, budget: int) -> list[str]:
     parts: list[str] = []
     current: list[str] = []
     size = 0

@@ -13,6 +13,7 @@ from gpuctl.files import read_bytes
 from gpuctl.github import comments, runner
 from gpuctl.github import fork as forks
 from gpuctl.github.job import Job, combined, error_markdown, plan_file
+from gpuctl.github.env import SHA
 from gpuctl.github.reviewed import artifact_name
 from gpuctl.render.md import code as md_code
 
@@ -95,7 +96,7 @@ def _plan_all(job: Job, opts: PlanOptions, head: str | None, fork: bool, base: s
             except GpuctlError as exc:
                 results.append(_failed(job, key, head, exc))
                 continue
-            results.append(_plan_one(job, config, key, path, opts, head, allow))
+            results.append(_plan_one(job, config, key, path, opts, head, allow, untrusted=fork))
     return results
 
 
@@ -119,9 +120,9 @@ def _failed(job: Job, key: str, head: str | None, exc: GpuctlError) -> Planned:
     return Planned(key, 1, f"error: {exc.summary}", None, error_markdown(f"gpuctl could not plan {md_code(key)}", exc.format()) + job.footer("Planned", key, head))
 
 
-def _plan_one(job: Job, config: str, key: str, path: Path, opts: PlanOptions, head: str | None, allow=None) -> Planned:
+def _plan_one(job: Job, config: str, key: str, path: Path, opts: PlanOptions, head: str | None, allow=None, untrusted: bool = False) -> Planned:
     try:
-        doc = runner.plan_document(job.app, config, opts.provider, opts.policy, allow, opts.prune)
+        doc = runner.plan_document(job.app, config, opts.provider, opts.policy, allow, opts.prune, untrusted)
     except GpuctlError as exc:
         return _failed(job, key, head, runner.key_advice(exc))
     runner.save_plan(doc, path)
@@ -143,14 +144,15 @@ def pull_request(job: Job, pr_file: Path | None) -> tuple[int, str, str | None] 
     run = job.actions.event.get("workflow_run")
     if job.actions.event_name != "workflow_run" or not isinstance(run, dict):
         raise GpuctlError("--pr-file is for runs started by workflow_run (the fork flow)", hint="drop --pr-file: a pull_request run knows its pull request")
+    run_head = job.actions.event_field("workflow_run.head_sha", SHA)
     number = _number_in(pr_file)
     pull = job.github.request("GET", job.github.repo(f"/pulls/{number}"))
     head = pull.get("head") or {}
-    if head.get("sha") != run.get("head_sha"):
-        raise GpuctlError(f"pull request #{number} is at {str(head.get('sha'))[:12]}, but the configs came from a run for {str(run.get('head_sha'))[:12]}",
+    if head.get("sha") != run_head:
+        raise GpuctlError(f"pull request #{number} is at {str(head.get('sha'))[:12]}, but the configs came from a run for {run_head[:12]}",
                           hint="the number in the artifact does not belong to that run; nothing was commented (a newer push re-runs the flow)")
     base = (pull.get("base") or {}).get("sha")
-    return number, str(run["head_sha"]), base if isinstance(base, str) and base else None
+    return number, run_head, base if isinstance(base, str) and base else None
 
 
 def _number_in(path: Path) -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 from pathlib import Path
 
 from gpuctl.cli.context import AppContext
@@ -16,7 +15,7 @@ from gpuctl.events import Finished
 
 
 def _session(app: AppContext, config: str, provider: str | None, from_plan: str | None = None, lock_timeout: float = 0.0, policy: str | None = None,
-             parallelism: int = 10, health: object | None = None, prune: bool = False):
+             parallelism: int = 10, health: object | None = None, prune: bool = False, variables: dict | None = None):
     """gpu.jsonc and the provider resolved as `deploy` resolves them; the flow prints no plan
     (the job posts it), only notes and progress on stderr. A plan (no `from_plan`) shows a
     `${VAR}` the run does not have as unknown, as `deploy --plan` does: a fork's pull request
@@ -26,7 +25,7 @@ def _session(app: AppContext, config: str, provider: str | None, from_plan: str 
     return session(app, DeployOptions(plan_only=from_plan is None, observed=None, config=config, fmt="json", detailed_exitcode=False,
                                       prune=prune, provider=provider, yes=False, out=None, from_plan=from_plan, lock_timeout=lock_timeout,
                                       break_lock=False, json_result=True, overrides={}, policy=policy,
-                                      unknown_env=from_plan is None, parallelism=parallelism, health=health))
+                                      unknown_env=from_plan is None, parallelism=parallelism, health=health, variables=variables))
 
 
 def _captured(app: AppContext) -> tuple[AppContext, io.StringIO]:
@@ -35,18 +34,21 @@ def _captured(app: AppContext) -> tuple[AppContext, io.StringIO]:
     return AppContext(environ=app.environ, cwd=app.cwd, stdout=out, stderr=app.stderr, debug=app.debug, secrets=app.secrets), out
 
 
-def plan_document(app: AppContext, config: str, provider: str | None, policy: str | None = None, allow=None, prune: bool = False) -> dict:
+def plan_document(app: AppContext, config: str, provider: str | None, policy: str | None = None, allow=None, prune: bool = False,
+                  untrusted: bool = False) -> dict:
     """The plan document of `deploy --plan --config CONFIG` against the account. Never starts
     the local provider: a plan against an account that is not there is an error. `allow`, if
     given, is called with the loaded config (gpuctl.model.Desired: the project it plans, its
     endpoints) before the account is read, and raises to refuse it, or returns what the plan
     may see of the account: an object whose `view(observed)` narrows it (the fork flow's
-    `Scope`), or None for all of it."""
+    `Scope`), or None for all of it. An `untrusted` config (the fork flow's) reads no variable
+    of this run's environment, which holds the RunPod key, the GitHub token and GitHub's own
+    variables: every `${VAR}` of it is unknown (ADR 17, ADR 24)."""
     from gpuctl.cli.connect import connect
     from gpuctl.cli.deploy import deployment_for
     from gpuctl.render.document import to_document
 
-    s = _session(app, config, provider, policy=policy, prune=prune)
+    s = _session(app, config, provider, policy=policy, prune=prune, variables={} if untrusted else None)
     scope = allow(s.desired) if allow is not None else None
     account = connect(app, s.target, start_local=False)
     try:
@@ -67,11 +69,13 @@ class _Narrowed:
 
 
 def plan_markdown(doc: dict, source_url: str | None = None) -> str:
-    """The whole plan as Markdown, never cut: the comment code splits it over comments.
-    `source_url`, the config's URL at the planned commit, links each gpu.jsonc key to its line."""
+    """The plan as Markdown, for the comment code to split over at most MAX_PARTS comments:
+    cut, with a note naming what it leaves out, only past MARKDOWN_LIMIT. `source_url`, the
+    config's URL at the planned commit, links each gpu.jsonc key to its line."""
+    from gpuctl.github.parts import MARKDOWN_LIMIT
     from gpuctl.render.markdown import render_markdown
 
-    return render_markdown(doc, limit=sys.maxsize, source_url=source_url)
+    return render_markdown(doc, limit=MARKDOWN_LIMIT, source_url=source_url)
 
 
 def plan_summary(doc: dict) -> str:

@@ -103,7 +103,7 @@ def test_the_token_is_never_sent_in_clear_text_off_this_machine():
 def test_every_part_fits_and_renders_even_when_one_block_is_larger_than_a_part():
     block = "<details><summary>huge</summary>\n\n```diff\n" + "".join(f"+ line {i} {'é' * 40}\n" for i in range(3000)) + "```\n</details>\n"
     markdown = "### heading\n\n" + block + "<details><summary>small</summary>\n\n```diff\n+ x\n```\n</details>\n"
-    parts = split(markdown, 20_000)
+    parts = split(markdown, 20_000, most=100)  # the cap on parts is tested in test_plan_workflow
     assert len(parts) > 5 and all(len(p.encode()) <= 20_000 for p in parts)
     assert all(p.count("```") % 2 == 0 and p.count("<details") == p.count("</details>") for p in parts)
     assert sum(p.count("+ line ") for p in parts) == 3000

@@ -422,3 +422,19 @@ def test_an_uploaded_file_too_large_for_a_repository_is_refused_unread(tmp_path)
         fork.verify(PullRequestFiles(), tmp_path, "gpu.jsonc", HEAD)
     assert "the uploaded model.bin is not the pull request's" in str(refused.value), str(refused.value)
     assert "larger than 100 MiB" in str(refused.value), str(refused.value)
+
+
+def test_a_fork_s_config_reads_no_variable_of_the_privileged_run(gha, fake, tmp_path):
+    """The privileged run's environment holds the RunPod key, the GitHub token and GitHub's own
+    variables. A fork's `${VAR}` reads none of them: each value is unknown, as a secret the run
+    does not have is, so the fork's config never reaches the key or the token, and cannot make
+    a value of the run (GITHUB_REPOSITORY, in every link of the comment) a secret that is then
+    masked wherever the comment says it."""
+    gpu = config("api", "forked")
+    gpu["serverless"][1]["runpod"]["env"].update({"K": "${RUNPOD_API_KEY}", "T": "x${GITHUB_TOKEN}", "R": "${GITHUB_REPOSITORY}"})
+    privileged, body = commented_fork_plan(gha, fake, tmp_path, gpu)
+    for variable in ("RUNPOD_API_KEY", "GITHUB_TOKEN", "GITHUB_REPOSITORY"):
+        assert f"= (from ${variable}, unknown in this run)" in body, body
+    assert "(redacted)" not in body + privileged.job("plan").summary
+    assert f"(https://github.com/{fake.repository}/actions/runs/{privileged.run_id})" in body
+    no_secrets(privileged, fake)

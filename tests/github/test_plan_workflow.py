@@ -277,3 +277,52 @@ def test_the_comment_links_each_gpu_jsonc_key_to_its_line_at_the_head_commit(gha
     (change,) = [c for r in saved["resource_changes"] for c in r["changes"]]
     assert change["config_keys"] == [{"key": "serverless.scaling.max_workers", "file": "services/asr/gpu.jsonc", "line": line}]
     no_secrets(run, fake)
+
+
+def test_characters_that_hide_or_reorder_text_reach_no_comment_summary_or_output(gha, fake, tmp_path):
+    """A pull request's gpu.jsonc whose names hold a bidi override or a zero-width space, in a
+    plan and in an error quoting them: the comment, the job summary and the outputs show each
+    as an escape, so nothing reverses or hides what a reviewer reads."""
+    import unicodedata
+
+    def hidden(text: str) -> list[str]:
+        return sorted({hex(ord(c)) for c in text if unicodedata.category(c) in ("Cf", "Zl", "Zp") or (unicodedata.category(c) == "Zs" and c != " ")})
+
+    broken = config("api\u202eetadpu", "api\u202eetadpu")  # the same name twice: an error that quotes it
+    planned = config("api\u200b", env={"NOTE": "x\u2066y"})
+    fake.add_pull(31, "3" * 40)
+    run = gha.run(PLAN, pull_request(31, "3" * 40, tree(tmp_path / "pr", planned)))
+    job = run.job("plan")
+    assert job.status == "success", job.steps
+    (comment,) = fake.comments_on(31)
+    assert "endpoint.api\\u200b" in comment["body"] and hidden(comment["body"]) == []
+    assert hidden(job.summary) == [] and hidden(json.dumps(job.step("gpuctl").outputs, ensure_ascii=False)) == []
+
+    fake.add_pull(32, "4" * 40)
+    run = gha.run(PLAN, pull_request(32, "4" * 40, tree(tmp_path / "pr2", broken)))
+    job = run.job("plan")
+    assert job.status == "failure"
+    (comment,) = fake.comments_on(32)
+    assert '"api\\u202eetadpu" is used twice' in comment["body"], comment["body"]
+    assert hidden(comment["body"]) == [] and hidden(job.summary) == [] and hidden(json.dumps(job.step("gpuctl").outputs, ensure_ascii=False)) == []
+
+
+def test_a_plan_too_large_for_ten_comments_is_cut_and_says_so_rather_than_flooding_the_pull_request(gha, fake, tmp_path):
+    """A pull request's gpu.jsonc may be 5 MiB (thousands of endpoints, or a huge env): split
+    whole, its plan was a hundred comments, each a notification and a write on the repository's
+    rate limit. The comments stop at MAX_PARTS, the last one saying how much is left out and
+    naming each deletion; the plan file holds all of it."""
+    from gpuctl.github.parts import MAX_PARTS
+
+    big = {f"VAR_{i:02d}": "v" * 400 for i in range(40)}  # ~17 KB of plan per endpoint
+    names = [f"worker-{i:03d}" for i in range(60)]
+    fake.add_pull(33, "5" * 40)
+    run = gha.run(PLAN, pull_request(33, "5" * 40, tree(tmp_path / "huge", config(*names, env=big))))
+    job = run.job("plan")
+    assert job.status == "success", job.steps
+    parts = sorted((dict(c) for c in fake.comments_on(33)), key=lambda c: read_marker(c["body"]).part)
+    assert 1 < len(parts) <= MAX_PARTS and all(len(c["body"]) <= COMMENT_LIMIT for c in parts)
+    assert "more resources not shown" in parts[-1]["body"] and "Planned `gpu.jsonc` at commit 555555555555" in parts[-1]["body"]
+    assert all(c["body"].count("```") % 2 == 0 for c in parts)
+    (artifact,) = fake.artifacts
+    assert json.loads(artifact["files"]["gpu.jsonc.plan.json"])["summary"]["create"] == 60  # the plan file holds all of it
