@@ -170,16 +170,17 @@ def applied_at(templates: list[dict], endpoint: dict) -> float | None:
     return None if record is None else _epoch(env_of(record).get(APPLIED_AT))
 
 
-def applies(templates: list[dict], endpoint: dict) -> list[tuple[float, str | None]]:
-    """(when, who) of each of gpuctl's last applies of this endpoint its record keeps, oldest first."""
+def applies(templates: list[dict], endpoint: dict) -> list[tuple[float, str | None, int | None]]:
+    """(when, who, the release version it made) of each of gpuctl's last applies of this endpoint
+    its record keeps, oldest first."""
     from gpuctl.author import clean
     from gpuctl.plan.drift import applies_of
 
-    found = [(_epoch(at), clean(by)) for at, by in applies_of(_record(templates, endpoint))]
-    return [(at, by) for at, by in found if at is not None]
+    found = [(_epoch(at), clean(by), version) for at, by, version in applies_of(_record(templates, endpoint))]
+    return [(at, by, version) for at, by, version in found if at is not None]
 
 
-def attribute(releases: list[dict], last_applied: float | None, applied: list[tuple[float, str | None]] | None = None) -> dict[int, tuple[str, str, str | None]]:
+def attribute(releases: list[dict], last_applied: float | None, applied: list[tuple[float, str | None, int | None]] | None = None) -> dict[int, tuple[str, str, str | None]]:
     """{version: (made_by, why, applied_by)}, made_by being "gpuctl", "account" or "unknown"
     (docs/history.md), applied_by who ran the deploy that made it (None: not known).
 
@@ -188,20 +189,23 @@ def attribute(releases: list[dict], last_applied: float | None, applied: list[tu
       (a person adopting an endpoint adds the marker later, in a version after 1);
     - with a last-applied record: a release made more than SKEW_S after it is the account's
       (made after gpuctl's last deploy: the console, the API, another tool, or `rollback`);
-    - each apply the record keeps (`applied`, when and who) is matched with the release made
-      closest to it in the window before it (APPLY_WINDOW_S, SKEW_S after): the one release of
-      an apply is gpuctl's, by whoever applied; several matched with one apply: unknown. A
-      record written before gpuctl kept its applies has only its last: the one release in its
-      window is gpuctl's;
+    - each apply the record keeps (`applied`: when, who, and the release version its write made,
+      read back) is the release of that version, exactly; an apply recorded without a version
+      (an older record) is matched with the release made closest to it in the window before it
+      (APPLY_WINDOW_S, SKEW_S after): the one release of an apply is gpuctl's, by whoever
+      applied; several matched with one apply: unknown. A record written before gpuctl kept its
+      applies has only its last: the one release in its window is gpuctl's;
     - anything else: unknown.
     """
     times = {r["version"]: _epoch(r.get("createdAt")) for r in releases if isinstance(r.get("version"), int)}
     applied = list(applied or [])
     if not applied and last_applied is not None:
-        applied = [(last_applied, None)]
-    matched: dict[int, int] = {}  # version -> index in `applied`
+        applied = [(last_applied, None, None)]
+    made = {v: i for i, (_, _, v) in enumerate(applied) if v in times}  # the release an apply read back it made: exact
+    matched: dict[int, int] = dict(made)  # version -> index in `applied`
+    by_time = [(i, at) for i, (at, _, v) in enumerate(applied) if v is None]  # older records: by time alone
     for version, t in times.items():
-        near = [(abs(at - t), i) for i, (at, _) in enumerate(applied) if t is not None and at - APPLY_WINDOW_S <= t <= at + SKEW_S]
+        near = [(abs(at - t), i) for i, at in by_time if version not in made and t is not None and at - APPLY_WINDOW_S <= t <= at + SKEW_S]
         if near:
             matched[version] = min(near)[1]
     out = {}
@@ -213,7 +217,7 @@ def attribute(releases: list[dict], last_applied: float | None, applied: list[tu
     return out
 
 
-def _made_by(release: dict, created: float | None, last_applied: float | None, applied: list[tuple[float, str | None]],
+def _made_by(release: dict, created: float | None, last_applied: float | None, applied: list[tuple[float, str | None, int | None]],
              matched: dict[int, int]) -> tuple[str, str, str | None]:
     version = release["version"]
     first = applied[matched[version]][1] if version in matched else None

@@ -68,6 +68,25 @@ def test_each_apply_the_record_keeps_names_its_release_and_who_applied_it():
     assert made[4][0::2] == ("account", None)  # after the last deploy: the console's
 
 
+def test_an_apply_names_the_release_it_read_back_however_near_the_next_one_is():
+    """On a loaded machine a deploy's read-back and record write can take longer than the wait
+    before the next deploy's write: release 3 was then nearer deploy 2's record time than deploy
+    3's, and matching by time made releases 2 and 3 both `unknown`. Each apply keeps the
+    version its write made, read back, and names that release exactly; a pair from an older
+    record is still matched by time."""
+    import json
+
+    from gpuctl.releases import applies
+
+    kept = record("2026-12-01T10:00:30Z")
+    kept["env"]["GPUCTL_APPLIES"] = json.dumps([["2026-12-01T10:00:09Z", "Ada Lovelace", 2], ["2026-12-01T10:00:30Z", "octo-bot", 3]])
+    near = [release(3, "2026-12-01T10:00:11Z"), release(2, "2026-12-01T10:00:01Z"), release(1, "2026-12-01T09:00:00Z", ("template.env", None, MARKER))]
+    made = attribute(near, applied_at([kept], ENDPOINT), applies([kept], ENDPOINT))
+    assert (made[3][0::2], made[2][0::2]) == (("gpuctl", "octo-bot"), ("gpuctl", "Ada Lovelace"))
+    kept["env"]["GPUCTL_APPLIES"] = json.dumps([["2026-12-01T10:00:09Z", "Ada Lovelace", True], ["2026-12-01T10:00:30Z", "octo-bot", "3"]])
+    assert applies([kept], ENDPOINT) == []  # a version that is no integer: an edited record, read as nothing
+
+
 @pytest.mark.parametrize(("environ", "expected"), [
     ({"GITHUB_ACTIONS": "true", "GITHUB_ACTOR": "octo-bot", "GIT_AUTHOR_NAME": "Ada", "GITHUB_TOKEN": "ghs_secret"}, "octo-bot"),
     ({"GITHUB_ACTOR": "octo-bot", "GIT_AUTHOR_NAME": "Ada Lovelace", "USER": "ada"}, "Ada Lovelace"),  # GITHUB_ACTOR outside Actions: not CI

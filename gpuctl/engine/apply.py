@@ -163,7 +163,7 @@ class Engine:
             case (Kind.ENDPOINT, Action.CREATE):
                 return self._remembered(change, ids, *self._create_endpoint(change, ids, unfinished))
             case (Kind.ENDPOINT, Action.UPDATE):
-                return self._remembered(change, ids, self._update_endpoint(change, ids), "")
+                return self._remembered(change, ids, *self._update_endpoint(change, ids))
             case (Kind.ENDPOINT, Action.REPLACE):
                 self._write(change.address, "delete", lambda: self.provider.delete_endpoint(change.id))
                 self._forget(change.id)
@@ -297,23 +297,23 @@ class Engine:
 
     # -- endpoints ------------------------------------------------------------------------------
 
-    def _create_endpoint(self, change: ResourceChange, ids: dict[str, str], unfinished: bool) -> tuple[str, str]:
+    def _create_endpoint(self, change: ResourceChange, ids: dict[str, str], unfinished: bool) -> tuple[str, str, int | None]:
         body = reveal_body(change.desired, ids)
         v2 = {k: v for k, v in body.items() if k not in fields.GRAPHQL_ONLY}
         created, note = self._create(change, lambda: self._ours(self._endpoints_named(change)), lambda: self.provider.create_endpoint(v2), unfinished)
         if note:  # it existed already: bring it to the desired state like an update
             self._patch(change, body, created)
         self._model_references(change, body, created["id"])
-        self._verify_endpoint(change, body, created["id"])
-        return created["id"], note
+        return created["id"], note, self._verify_endpoint(change, body, created["id"])
 
-    def _update_endpoint(self, change: ResourceChange, ids: dict[str, str]) -> str:
+    def _update_endpoint(self, change: ResourceChange, ids: dict[str, str]) -> tuple[str, str, int | None]:
+        """(id, note, the version the write made: None when it made no release)."""
         body = reveal_body(change.desired, ids)
         live = self._read(lambda: self.provider.get_endpoint(change.id))
         self._patch(change, body, live)
         self._model_references(change, body, change.id)
-        self._verify_endpoint(change, body, change.id)
-        return change.id
+        version = self._verify_endpoint(change, body, change.id)
+        return change.id, "", version if version != live.get("version") else None
 
     def _patch(self, change: ResourceChange, body: dict, live: dict) -> None:
         """PATCH the top-level fields that differ, each sent whole: RunPod v2 replaces `env`
@@ -335,23 +335,28 @@ class Engine:
         if sorted(got) != sorted(wanted):
             raise NotHonoured(f"{change.address}: {self._who} did not honour modelReferences", hint="check the cached model id; gated models need access on Hugging Face")
 
-    def _verify_endpoint(self, change: ResourceChange, body: dict, endpoint_id: str) -> None:
-        live = fields.observed_fields(self._read(lambda: self.provider.get_endpoint(endpoint_id)))
+    def _verify_endpoint(self, change: ResourceChange, body: dict, endpoint_id: str) -> int | None:
+        """Read the endpoint back and check it is as sent; its version (the release it is on)."""
+        raw = self._read(lambda: self.provider.get_endpoint(endpoint_id))
+        live = fields.observed_fields(raw)
         declared = fields.flatten(body)
         wrong = [p for p, v in declared.items() if p not in fields.GRAPHQL_ONLY and not fields.same(p, v, live.get(p))]
         wrong += fields.removed(declared, live)
         if wrong:
             raise NotHonoured(f"{change.address}: {self._who} did not honour {', '.join(sorted(wrong))}", detail="the write was accepted but the endpoint read back differs", hint="run deploy again; if it persists, the API ignores this field")
+        version = raw.get("version")
+        return version if isinstance(version, int) and not isinstance(version, bool) else None
 
     # -- the last-applied record (ADR 10) -------------------------------------------------------
 
-    def _remembered(self, change: ResourceChange, ids: dict[str, str], endpoint_id: str, note: str) -> tuple[str, str]:
-        """Write the record of an endpoint just written and read back. Its failure does not fail
+    def _remembered(self, change: ResourceChange, ids: dict[str, str], endpoint_id: str, note: str, version: int | None) -> tuple[str, str]:
+        """Write the record of an endpoint just written and read back, with the release
+        `version` the write made (history attributes it exactly). Its failure does not fail
         the apply (the endpoint is as gpu.jsonc says); the step's note says so, because until
         the endpoint's next applied change the plan may label its drift wrongly."""
         new = change.action in (Action.CREATE, Action.REPLACE) and not note  # created just now, under a new id
         try:
-            applied.remember(self.provider, self.project_id, endpoint_id, applied.declared(change, ids), self.now(), new, by=self.applied_by)
+            applied.remember(self.provider, self.project_id, endpoint_id, applied.declared(change, ids), self.now(), new, by=self.applied_by, version=version)
         except ProviderError as exc:
             missed = f"the last-applied record was not written ({exc.summary}); drift origins of this endpoint may be wrong until its next applied change"
             return endpoint_id, f"{note}; {missed}" if note else missed

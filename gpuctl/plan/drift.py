@@ -31,7 +31,7 @@ RECORD_PREFIX = "gpuctl-applied-"
 APPLIED_ENV = "GPUCTL_APPLIED"
 APPLIED_AT_ENV = "GPUCTL_APPLIED_AT"
 NAME_ENV = "GPUCTL_ENDPOINT_NAME"
-APPLIES_ENV = "GPUCTL_APPLIES"  # [[applied_at, applied_by or null], ...]: the last MAX_APPLIES applies, oldest first (docs/history.md)
+APPLIES_ENV = "GPUCTL_APPLIES"  # [[applied_at, applied_by or null, version made or null], ...]: the last MAX_APPLIES applies, oldest first (docs/history.md)
 MAX_APPLIES = 20
 SET = "set"  # the digest of a sensitive field: it was declared, and nothing more is kept
 RECORD_IMAGE = "gpuctl/applied:none"  # a pod template that is never run
@@ -122,13 +122,20 @@ def record_env(project_id: str, endpoint_id: str, name: str, declared: Mapping[s
 
 
 def applies_of(template: Mapping[str, Any] | None) -> list[list]:
-    """The [applied_at, applied_by] pairs a record keeps, oldest first; those that cannot be read
-    are left out (a record someone edited classifies nothing, it does not fail a command)."""
+    """The [applied_at, applied_by, version] a record keeps, oldest first (`version`: the release
+    the apply's write made, None for none; a record written before gpuctl kept it has pairs,
+    read with None); those that cannot be read are left out (a record someone edited
+    classifies nothing, it does not fail a command)."""
     env = (template or {}).get("env") or {}
     read, applies = json_in(env.get(APPLIES_ENV) or "[]") if isinstance(env, Mapping) else (False, None)
     if not read or not isinstance(applies, list):
         return []
-    return [[a[0], a[1]] for a in applies if isinstance(a, list) and len(a) == 2 and isinstance(a[0], str) and (a[1] is None or isinstance(a[1], str))]
+    return [[a[0], a[1], a[2] if len(a) == 3 else None] for a in applies if _an_apply(a)]
+
+
+def _an_apply(a: Any) -> bool:
+    return (isinstance(a, list) and len(a) in (2, 3) and isinstance(a[0], str) and (a[1] is None or isinstance(a[1], str))
+            and (len(a) == 2 or a[2] is None or (isinstance(a[2], int) and not isinstance(a[2], bool))))
 
 
 def record_body(project_id: str, endpoint_id: str, name: str, declared: Mapping[str, Any], applied_at: str,
