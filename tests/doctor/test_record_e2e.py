@@ -13,6 +13,7 @@ import vcr
 
 from gpuctl.catalog import load_catalog
 from gpuctl.config import build_desired, load_config
+from gpuctl.config.locate import ConfigLocator
 from gpuctl.local.client import lifecycle
 from gpuctl.plan import plan as make_plan
 from gpuctl.provider.graphql import GraphQL
@@ -73,11 +74,12 @@ def test_a_recorded_plan_replays_offline_to_the_same_plan(account: Account, tmp_
     replay = vcr.VCR(record_mode="none", match_on=["method", "scheme", "host", "port", "path", "query", "json_body"])
     replay.register_matcher("json_body", _json_body)
     catalog = load_catalog()
-    desired = build_desired(load_config(proj / "gpu.jsonc", (), catalog, "gpu.jsonc"), {}, catalog)
+    loaded = load_config(proj / "gpu.jsonc", (), catalog, "gpu.jsonc")
+    desired = build_desired(loaded, {}, catalog)
     control = ApiClient("https://api.runpod.io", "replay-key")
     provider = RunPodProvider("local", control, ApiClient("https://api.runpod.ai/v2", "replay-key"), GraphQL(control))
     with replay.use_cassette(str(tmp_path / "rec" / "deploy-plan.yaml")) as cassette:
-        replayed = to_document(make_plan(desired, provider.observe(), catalog, target="local"))
+        replayed = to_document(make_plan(desired, provider.observe(), catalog, target="local"), ConfigLocator(loaded))  # keys named as deploy names them
         assert cassette.all_played
     rest = [{k: v for k, v in doc.items() if k not in ("notes", "observed_digest")} for doc in (live, replayed)]
     assert rest[0] == rest[1]
