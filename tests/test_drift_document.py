@@ -210,3 +210,35 @@ def test_an_unmanaged_look_alike_is_not_told_to_rename_a_block_it_has_not_and_sa
     assert "gpu serverless import theirs --write" in advice and "delete it" in advice
     assert why in render_text(doc)
     assert "its name starts with" in render_markdown(doc)
+
+
+def test_the_lease_note_shows_the_holder_s_command_as_code_and_the_rest_of_it_escaped():
+    """The holder of the account lease is written by gpuctl as `pid 12 on host (`gpu serverless
+    deploy -y`, since ...)`; the note escaped its backticks like any untrusted text, so the issue
+    showed them as characters. The command is code; the holder's other text, which anyone
+    with the account key can write, stays text: no mention, no HTML."""
+    doc = build(PLANS["account"], CATALOG)
+    doc["applying"] = "pid 12 on @acme/ops <b>box</b> (`gpu serverless deploy -y`, since 2026-12-06T12:00:00Z) (expires in 240s unless renewed)"
+    markdown = render_markdown(doc)
+    note = next(line for line in markdown.splitlines() if line.startswith("> **Note:**"))
+    assert "(`gpu serverless deploy -y`, since" in note and "\\`" not in note
+    assert "<b>" not in note and "&lt;b&gt;" in note and "@&#8203;acme/ops" in note
+    doc["applying"] = "pid 12 on host (`gpu serverless deploy -y`, since `x)"  # a backtick left open is text, escaped
+    assert "\\`x)" in render_markdown(doc)
+
+
+def test_a_drift_that_moves_no_money_says_nothing_about_cost():
+    """Only the idle timeout drifted: the report said "+$0.00/h always-on, +$0.00/h worst
+    case". Cost is said when the drift moves it, by the rule the plan's cost table uses
+    (`plan.cost.moves`)."""
+    doc = build(plan(resource("update", [change("workers.idleTimeout", 42, 5, "account")])), CATALOG)
+    assert doc["cost_of_drift"]["items"] == []
+    for view in (render_text(doc), render_markdown(doc)):
+        assert "Cost of the drift" not in view and "$0.00/h" not in view
+    same_price = plan(resource("update", [change("gpu.pools", ["ADA_24", "ADA_24"], ["ADA_24"], "account")]))  # the same pool twice: the same cost
+    doc = build(same_price, CATALOG)
+    assert doc["cost_of_drift"]["items"] == [] and "Cost of the drift" not in render_text(doc) + render_markdown(doc)
+    moved = build(PLANS["account"], CATALOG)
+    assert "Cost of the drift" in render_text(moved) and "Cost of the drift" in render_markdown(moved)
+    unpriced = build(PLANS["unpriced"], CATALOG)  # not known is not nothing: said
+    assert "no published price" in render_text(unpriced) and "no published price" in render_markdown(unpriced)

@@ -126,7 +126,8 @@ def _drift_one(job: Job, config: str, opts: DriftOptions, doc: dict | GpuctlErro
         job.app.note(f"{key}: {exc.format()}")
         job.summary(error_markdown(f"gpuctl could not report drift for `{key}`", exc.format()) + job.footer("Checked", key))
         return 1, f"{key}: error: {exc.summary}", False
-    markdown = runner.drift_markdown(doc) + ending(doc) + job.footer("Checked", key)
+    # Each gpu.jsonc key links to its line at the commit the run checked out (GITHUB_SHA), as the plan comment's do at its head.
+    markdown = runner.drift_markdown(doc, job.source_url(key, job.actions.sha)) + ending(doc) + job.footer("Checked", key)
     job.summary(markdown)
     found = "in sync" if doc["in_sync"] else "drift"
     if not opts.issue:

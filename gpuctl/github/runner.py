@@ -110,10 +110,10 @@ def key_advice(error: GpuctlError) -> GpuctlError:
     return error
 
 
-def drift_markdown(doc: dict) -> str:
+def drift_markdown(doc: dict, source_url: str | None = None) -> str:
     from gpuctl.render.drift_view import render_markdown
 
-    return render_markdown(doc)
+    return render_markdown(doc, source_url=source_url)
 
 
 class Stale(GpuctlError):

@@ -53,6 +53,14 @@ def live_always_on(endpoint: dict, catalog: Catalog) -> float | None:
     return round(always, 4) if priced or minimum == 0 else None
 
 
+def moves(*amounts: float) -> bool:
+    """Whether a cost difference is one to say: any of `amounts` (differences per hour) is not
+    zero at the documents' precision ($0.0001). A field that prices nothing (an idle timeout,
+    an image) moves none, and a view says nothing about cost for it rather than "+$0.00/h":
+    the plan's cost table lists a resource, and the drift report an item, only when it moves."""
+    return any(round(a, 4) for a in amounts)
+
+
 def usd_per_hour(amount: float, signed: bool = False) -> str:
     """An hourly amount for people, to the cent: `$1.51/h`, and `<$0.01/h` for one that is not
     zero but rounds to $0.00 (a 10 GB volume's storage is $0.001/h), so a cost that exists is

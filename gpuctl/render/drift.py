@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from gpuctl.plan.cost import pool_hourly
+from gpuctl.plan.cost import moves, pool_hourly
 from gpuctl.render.words import show, signed_money
 from gpuctl.v2 import gpu_pools, workers_max, workers_min
 
@@ -228,9 +228,11 @@ def _update_cost(resource: dict, catalog) -> dict | None:
     for path, change in sorted(moved.items()):
         one = hourly(declared | {path: change["before"]}, catalog)
         always, worst = one[0] - base[0], one[1] - base[1]
-        if (always or worst) and one[2] and base[2]:
+        if moves(always, worst) and one[2] and base[2]:
             parts.append({"path": path, "always_on_per_hour": round(always, 4), "worst_case_per_hour": round(worst, 4), "phrase": _phrase(change, always, worst)})
     priced = base[2] and now[2]
+    if priced and not parts and not moves(now[0] - base[0], now[1] - base[1]):
+        return None  # the same pool twice, or a field gpu.jsonc and the account price alike: nothing to say
     if not priced:
         parts = [{"path": None, "always_on_per_hour": 0.0, "worst_case_per_hour": 0.0, "phrase": "no published price for its GPU pools: the cost of this drift is not known"}]
     return _item(resource, now[0] - base[0], now[1] - base[1], priced, parts)

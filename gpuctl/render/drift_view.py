@@ -38,8 +38,12 @@ def _short(change: dict) -> str:
     return SHORT_FIELD_ADVICE.get(change["what_to_do"], change["what_to_do"])
 
 
-def cost_line(doc: dict) -> str:
+def cost_line(doc: dict) -> str | None:
+    """The drift's cost in total; None when it moves none (`cost_of_drift` lists an item only
+    when it moves, or its price is not known: `plan.cost.moves`), which the views then leave unsaid."""
     c = doc["cost_of_drift"]
+    if not c["items"]:
+        return None
     line = f"{signed_money(c['always_on_per_hour'])} always-on, {signed_money(c['worst_case_per_hour'])} worst case"
     return line if c["complete"] else line + " (some of it has no published price)"
 
@@ -87,7 +91,8 @@ def render_text(doc: dict) -> str:
         lines += ["", f"note: {applying_note(doc)}"]
     for entry in doc["drift"]:
         lines += ["", *_text_entry(entry)]
-    lines += ["", f"Cost of the drift (the account against gpu.jsonc; indicative, USD): {cost_line(doc)}"]
+    if (cost := cost_line(doc)) is not None:
+        lines += ["", f"Cost of the drift (the account against gpu.jsonc; indicative, USD): {cost}"]
     for item in doc["cost_of_drift"]["items"]:
         lines += _text_cost(item)
     return "\n".join(lines) + "\n"
@@ -132,19 +137,19 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _md_entry(doc: dict, entry: dict) -> str:
+def _md_entry(doc: dict, entry: dict, source_url: str | None = None) -> str:
     ident = f" ({_code(entry['id'])})" if entry["id"] else ""
     label = LABEL_WORDS.get(entry["drift"] or "")
     parts = [f"### {_code(entry['address'])}{ident}: {md.text(label or entry['reason'] or entry['action'])}\n"]
     if entry["drift"] == "unmanaged" and entry["reason"]:
         parts.append(f"\n**Why:** {md.text(entry['reason'])}\n")
     if _says_more(entry):
-        parts.append(f"\n**What to do:** {_advice(entry['what_to_do'])}\n")
+        parts.append(f"\n**What to do:** {md.prose(entry['what_to_do'])}\n")
     if entry["changes"]:
         parts.append("\n| path | gpu.jsonc key | gpu.jsonc | account | origin | what to do |\n|---|---|---|---|---|---|\n")
         for c in entry["changes"]:
             replace = " (forces replacement)" if c["forces_replace"] else ""
-            parts.append(f"| {_code(c['path'])} | {md_keys(c, code=_code) if c.get('config_keys') else '—'} | {_code(show(c['config']))} | {_code(show(c['account']))} | {ORIGIN_WORDS[c['origin']]}{replace} | {_cell(_short(c))} |\n")
+            parts.append(f"| {_code(c['path'])} | {md_keys(c, source_url, code=_code) if c.get('config_keys') else '—'} | {_code(show(c['config']))} | {_code(show(c['account']))} | {ORIGIN_WORDS[c['origin']]}{replace} | {_cell(_short(c))} |\n")
     costs = _cost_parts(doc, entry["address"])
     if costs:
         parts.append("\n" + "".join(f"- 💸 {md.html_text(p)}\n" for p in costs))
@@ -152,16 +157,6 @@ def _md_entry(doc: dict, entry: dict) -> str:
 
 
 _ANY = {"name": "NAME", "id": None, "kind": "endpoint", "action": "update"}  # a resource in general, for the legend
-
-
-def _advice(text: str) -> str:
-    """What-to-do text, whose commands are in backticks: each command as inline code, the
-    rest as text. Names and ids from the account may be in it; both renderings show any value
-    as written, so a backtick in a name can only shift which part is shown as code."""
-    parts = text.split("`")
-    if len(parts) % 2 == 0:
-        return md.text(text)
-    return "".join(md.code(part) if i % 2 else md.text(part) for i, part in enumerate(parts))
 
 
 def _md_labels(doc: dict) -> str:
@@ -172,23 +167,27 @@ def _md_labels(doc: dict) -> str:
     seen = {e["drift"]: e for e in doc["drift"] if e["drift"]}
     # What the label asks of any resource, not of the last one that carries it (its id would
     # read as the only one to import).
-    lines += [f"- **{LABEL_WORDS[label]}**: {_advice(label_advice(label, _ANY, doc['project_id']))}\n" for label in seen]
+    lines += [f"- **{LABEL_WORDS[label]}**: {md.prose(label_advice(label, _ANY, doc['project_id']))}\n" for label in seen]
     return "### What the labels ask\n\n" + "".join(lines) + "\n" if lines else ""
 
 
-def render_markdown(doc: dict, limit: int = LIMIT) -> str:
+def render_markdown(doc: dict, limit: int = LIMIT, source_url: str | None = None) -> str:
+    """The drift report as an issue body. `source_url` is the config's page at the commit the
+    report read gpu.jsonc from (`Job.source_url`), to link each gpu.jsonc key to its line, as
+    the plan comment does (`words.md_keys`)."""
     doc = for_people(doc)
     project, provider = _code(doc["project_id"]), _code(doc["provider"])
     if doc["in_sync"]:
         return f"## gpuctl drift: project {project} is in sync\n\nThe account ({provider}) matches gpu.jsonc.\n"
+    cost = cost_line(doc)
+    said = f" Cost of the drift (the account against gpu.jsonc; indicative, USD): **{cost}**." if cost is not None else ""
     text = (f"## gpuctl drift: project {project}: {md.html_text(headline(doc))}\n\n"
-            f"**Summary:** {md.html_text(headline(doc))}. Cost of the drift (the account against gpu.jsonc; indicative, USD): "
-            f"**{cost_line(doc)}**.\n\nFound by `gpu serverless drift` against provider {provider}, config {_code(doc['config'])}.\n\n")
+            f"**Summary:** {md.html_text(headline(doc))}.{said}\n\nFound by `gpu serverless drift` against provider {provider}, config {_code(doc['config'])}.\n\n")
     if doc.get("applying"):
-        text += f"> **Note:** {md.text(applying_note(doc))}\n\n"
+        text += f"> **Note:** {md.prose(applying_note(doc))}\n\n"
     labels = _md_labels(doc)
     for i, entry in enumerate(doc["drift"]):
-        section = _md_entry(doc, entry)
+        section = _md_entry(doc, entry, source_url)
         if len(text) + len(section) + len(labels) > limit - 400:
             rest = len(doc["drift"]) - i
             text += f"> **Truncated:** {rest} more resource{'s' if rest != 1 else ''} not shown; `gpu serverless drift --json` has all of them.\n\n"

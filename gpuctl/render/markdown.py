@@ -8,6 +8,7 @@ own closed section, so the summary, the cost and the warnings stay on the first 
 
 from __future__ import annotations
 
+from gpuctl.plan.cost import moves
 from gpuctl.render import md
 from gpuctl.render.policy import policy_markdown
 from gpuctl.render.words import (
@@ -60,7 +61,7 @@ def folds(listed: list[dict]) -> bool:
 def _cost_table(doc: dict) -> str:
     """Before → after (delta) per resource whose cost moves, and in total."""
     cost = doc["cost"]
-    moved = [i for i in costs_by_address(doc).values() if "delta" in i and any(round(v, 4) for v in i["delta"].values())]
+    moved = [i for i in costs_by_address(doc).values() if "delta" in i and moves(*i["delta"].values())]
     rows = [f"| {md.code(i['address'])} | {money_change(i, 'always_on_per_hour')} | {money_change(i, 'worst_case_per_hour')} |\n" for i in moved[:COST_ROWS]]
     if len(moved) > COST_ROWS:
         rows.append(f"| … {len(moved) - COST_ROWS} more in the JSON plan | | |\n")

@@ -55,3 +55,16 @@ def code(value: str) -> str:
 def code_html(value: str) -> str:
     """<code> that shows any value as written."""
     return "<code>" + "".join(_ENTITY.get(c, c) for c in html.escape(str(value))) + "</code>"
+
+
+def prose(value: str) -> str:
+    """Text whose commands are in backticks (gpuctl's advice, a lease holder's
+    `pid 12 on host (`gpu serverless deploy -y`, ...)`): each backticked part as inline code,
+    the rest as `text`. `text` alone would escape the backticks, so the commands would show as
+    characters. Names and ids from the account may be in it; both renderings show any value as
+    written, so a backtick in a name can only shift which part is shown as code, and a backtick
+    left open leaves the whole as text."""
+    parts = str(value).split("`")
+    if len(parts) % 2 == 0:
+        return text(value)
+    return "".join(code(part) if i % 2 else text(part) for i, part in enumerate(parts))

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from gpuctl.model import unknown_phrase
-from gpuctl.plan.cost import usd_per_hour
+from gpuctl.plan.cost import moves, usd_per_hour
 from gpuctl.render import md
 from gpuctl.safetext import printable
 
@@ -130,7 +130,7 @@ def money_change(cost: dict, key: str) -> str:
     if "before" not in cost:
         return money(after)
     before = cost["before"][key]
-    if round(before, 4) == round(after, 4):  # the document's precision: a sub-cent change still shows
+    if not moves(after - before):  # the document's precision: a sub-cent change still shows
         return f"{money(after)} (unchanged)"
     return f"{money(before)} → {money(after)} ({signed_money(after - before)})"
 

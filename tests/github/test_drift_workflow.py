@@ -8,7 +8,7 @@ import pytest
 
 from gpuctl.github.parts import read_marker
 from tests.e2e.conftest import project
-from tests.github.conftest import WORKFLOWS, config, no_secrets, schedule, tree
+from tests.github.conftest import REPO, WORKFLOWS, config, no_secrets, schedule, tree
 from tests.github.fake_github import Canned
 
 pytestmark = pytest.mark.e2e
@@ -245,6 +245,27 @@ def test_a_change_in_what_drifts_is_commented_on_a_value_that_moves_again_is_not
     assert len(fake.comments_on(number)) == 2
     for run in (grew, shrank):
         no_secrets(run, fake)
+
+
+def test_the_issue_links_each_drifted_key_to_its_line_at_the_checked_out_commit_and_prices_no_idle_timeout(gha, fake, account, tmp_path):
+    """The plan comment links each gpu.jsonc key to its line; the drift issue named the same
+    keys as text only, and said "+$0.00/h" for an idle timeout, which moves no money. The issue
+    links the key to its line at the commit the run checked out (GITHUB_SHA), and says nothing
+    about cost."""
+    gpu = config("api", max_workers=4)
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", gpu)).code == 0
+    checkout = tree(tmp_path / "main", gpu)
+    line = next(n for n, text in enumerate((checkout / "gpu.jsonc").read_text().splitlines(), 1) if '"idle_timeout"' in text)
+    console_patch(account, {"workers": {"idleTimeout": 42}})
+    event = schedule(checkout)
+    run = gha.run(DRIFT, event)
+    assert run.job("drift").status == "success", run.job("drift").steps
+    (issue,) = fake.real_issues()
+    url = f"https://github.com/{REPO}/blob/{event.sha}/gpu.jsonc#L{line}"
+    row = next(text for text in issue["body"].splitlines() if text.startswith("| <code>workers.idleTimeout</code> |"))
+    assert f"[<code>serverless.scaling.idle&#95;timeout</code>]({url})" in row  # the key as code (`_` an entity), linked
+    assert "Cost of the drift" not in issue["body"] and "$0.00/h" not in issue["body"]
+    no_secrets(run, fake)
 
 
 def _ending(body: str) -> str:
