@@ -261,7 +261,7 @@ def _stopped(s: Session, deployment, failure):
         head = "Applied, then interrupted:" if isinstance(failure.cause, InterruptedAfterApply) else "Apply stopped:"
         s.app.note("\n".join([head, *outcome_lines(failure.outcome)]))
         if s.opts.json_result:
-            s.app.stdout.write(json.dumps(result_document(failure.result, s.target, error=failure.cause.summary), indent=2) + "\n")
+            s.app.stdout.write(json.dumps(result_document(failure.result, s.target, locate=s.locate, error=failure.cause.summary), indent=2) + "\n")
     return deployment.emit.stopped(failure)  # the view deployment_for subscribed
 
 
@@ -272,7 +272,7 @@ def _report(s: Session, result) -> int:
 
     result.warmed = with_retry_commands(result.warmed, s.opts)
     if s.opts.json_result:
-        s.app.stdout.write(json.dumps(result_document(result, s.target), indent=2) + "\n")
+        s.app.stdout.write(json.dumps(result_document(result, s.target, locate=s.locate), indent=2) + "\n")
     else:
         s.app.stdout.write("\n".join(result_lines(result, s.target == "local")) + "\n")
     failure = prewarm_failure(result.warmed)

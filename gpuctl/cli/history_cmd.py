@@ -130,7 +130,7 @@ def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan
     for line in plan_lines(current, doc.get("endpointVersion"), version, changes, config.get("env"), literals):
         out.write(line + "\n")
     if not changes or plan_only:
-        return _report(app, as_json, current, version, doc.get("endpointVersion"), doc.get("endpointVersion"), changes, applied=False)
+        return _report(app, as_json, current, version, doc.get("endpointVersion"), doc.get("endpointVersion"), changes, literals, applied=False)
     if not _confirm(app, yes, f"Roll back {current.get('name')} to version {version}?"):
         app.note("cancelled: nothing was changed")
         return ExitCode.ERROR
@@ -143,7 +143,7 @@ def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan
                                    hint="run rollback again and review the new plan")
         after = apply_rollback(provider, endpoint_id, changes)
     latest = provider.releases(endpoint_id).get("endpointVersion")
-    return _report(app, as_json, after, version, doc.get("endpointVersion"), latest, changes, applied=True)
+    return _report(app, as_json, after, version, doc.get("endpointVersion"), latest, changes, literals, applied=True)
 
 
 def _confirm(app: AppContext, yes: bool, question: str) -> bool:
@@ -156,10 +156,11 @@ def _confirm(app: AppContext, yes: bool, question: str) -> bool:
     return click.confirm(question, default=False, err=True)
 
 
-def _report(app: AppContext, as_json: bool, endpoint: dict, version: int, before: object, latest: object, changes: list[dict], *, applied: bool) -> int:
+def _report(app: AppContext, as_json: bool, endpoint: dict, version: int, before: object, latest: object, changes: list[dict],
+            literals: dict[str, str], *, applied: bool) -> int:
     import json
 
-    from gpuctl.redact import hide_env
+    from gpuctl.render.history import rollback_changes_json
     from gpuctl.safetext import printable
     from gpuctl.v2 import owner
 
@@ -176,6 +177,6 @@ def _report(app: AppContext, as_json: bool, endpoint: dict, version: int, before
     if as_json:
         doc = {"format_version": "1", "endpoint": {"id": endpoint.get("id"), "name": name}, "to_version": version, "from_version": before,
                "new_version": latest, "applied": applied, "gpu_jsonc_differs": applied,
-               "changes": [{"field": c["path"], "old": c["before"], "new": c["after"]} for c in changes]}  # hide_env hides env's old/new
-        app.stdout.write(json.dumps(hide_env(doc), indent=2) + "\n")
+               "changes": rollback_changes_json(changes, literals)}  # env values as the text plan shows them (env_shown)
+        app.stdout.write(json.dumps(doc, indent=2) + "\n")
     return ExitCode.OK

@@ -164,7 +164,7 @@ def _refused(job: Job, key: str, fresh: dict | None, why: list[str]) -> Applied:
     body = (f"### gpuctl did not apply `{key}`: the plan is not the one reviewed\n\n{lines}\n"
             "Nothing was written. Review the plan below; to apply it as it is now, run the apply workflow by hand "
             "(workflow_dispatch) with `replan` set, or open a pull request that brings gpu.jsonc and the account back in line.\n\n")
-    body += runner.plan_markdown(fresh, job.source_url(key, job.actions.sha))  # the keys at the commit this run checked out
+    body += runner.plan_markdown(fresh, source_url=job.source_url(key, job.actions.sha))  # the keys at the commit this run checked out
     return Applied(key, 1, "refused: the plan is not the one reviewed", body + job.footer("Checked", key))
 
 
@@ -181,7 +181,8 @@ def _applied(job: Job, key: str, result: dict, reviewed: bool, done: list[str]) 
     counts = _counts(result["outcome"]["done"])
     what = "the reviewed plan" if reviewed else "the plan as it was at this run (replan)"
     earlier = (f"Already in place, so not applied again: {', '.join(md_text(a) for a in done)}.\n\n" if done else "")
-    body = f"### gpuctl applied `{key}`\n\nApplied {what}: {counts}.\n\n{earlier}{_endpoint_lines(result)}\n" + runner.plan_markdown(result["plan"])
+    body = (f"### gpuctl applied `{key}`\n\nApplied {what}: {counts}.\n\n{earlier}{_endpoint_lines(result)}\n"
+            + runner.plan_markdown(result["plan"], source_url=job.source_url(key, job.actions.sha)))  # as the plan comment reads, at the commit applied
     health = result.get("health")
     if health is not None and not health["healthy"]:
         failed = runner.unhealthy_lines(health)

@@ -129,7 +129,7 @@ def _plan_one(job: Job, config: str, key: str, path: Path, opts: PlanOptions, he
     violations = len((doc.get("policy") or {}).get("violations") or [])
     code = 4 if violations else 2 if not doc["in_sync"] else 0
     summary = runner.plan_summary(doc) + (f" Breaks {violations} policy rule{'s' if violations != 1 else ''}." if violations else "")
-    return Planned(key, code, summary, path.resolve(), runner.plan_markdown(doc, job.source_url(key, head)) + job.footer("Planned", key, head),
+    return Planned(key, code, summary, path.resolve(), runner.plan_markdown(doc, source_url=job.source_url(key, head)) + job.footer("Planned", key, head),
                    not doc["in_sync"])
 
 

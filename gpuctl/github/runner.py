@@ -68,10 +68,12 @@ class _Narrowed:
         return self._view(self._provider.observe(model_references))
 
 
-def plan_markdown(doc: dict, source_url: str | None = None) -> str:
+def plan_markdown(doc: dict, *, source_url: str | None) -> str:
     """The plan as Markdown, for the comment code to split over at most MAX_PARTS comments:
     cut, with a note naming what it leaves out, only past MARKDOWN_LIMIT. `source_url`, the
-    config's URL at the planned commit, links each gpu.jsonc key to its line."""
+    config's URL at the commit planned or applied (`Job.source_url`), links each gpu.jsonc key
+    to its line; required, so every comment showing a plan links its keys alike (None only
+    when the run knows no commit)."""
     from gpuctl.github.parts import MARKDOWN_LIMIT
     from gpuctl.render.markdown import render_markdown
 
@@ -198,7 +200,7 @@ def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: P
         error = deployment.emit.stopped(failure)
         reached = getattr(failure, "result", None)
         if failure.outcome.done and reached is not None:
-            raise Stopped(error, result_document(reached, s.target, error=error.summary)) from None
+            raise Stopped(error, result_document(reached, s.target, locate=s.locate, error=error.summary)) from None
         raise error from None
     except GpuctlError as exc:  # after the apply (a read-back that differs), or before it (the lock, the lease, the account)
         raise _reached(deployment.emit, deployment.emit.advice(exc)) from None
@@ -206,7 +208,7 @@ def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: P
         raise _cancelled(deployment.emit) from None
     finally:
         account.close()
-    return result_document(result, s.target)
+    return result_document(result, s.target, locate=s.locate)
 
 
 def _cancelled(view) -> GpuctlError:

@@ -128,6 +128,25 @@ def env_shown(key: str, value: Any, literals: dict[str, str]) -> bool:
     return isinstance(value, str) and (key.startswith("GPUCTL_") or literals.get(key) == value)
 
 
+def shown_env(env: Any, literals: dict[str, str]) -> Any:
+    """An env of the rollback plan for `rollback --json`: each value `env_shown` lets the text
+    plan show, every other `{"sensitive": true}` (redact.HIDDEN), so both formats show the same."""
+    from gpuctl.redact import HIDDEN, hide_env
+
+    if not isinstance(env, dict):
+        return hide_env({"env": env})["env"]
+    return {key: value if env_shown(str(key), value, literals) else HIDDEN for key, value in env.items()}
+
+
+def rollback_changes_json(changes: list[dict], literals: dict[str, str]) -> list[dict]:
+    """The `changes` of `rollback --json`: env values as `shown_env` says, and any other field
+    through redact.hide_env, the last line of defence for an env nested elsewhere."""
+    from gpuctl.redact import hide_env
+
+    return [{"field": "env", "old": shown_env(c["before"], literals), "new": shown_env(c["after"], literals)} if c["path"] == "env"
+            else hide_env({"field": c["path"], "old": c["before"], "new": c["after"]}) for c in changes]
+
+
 def _env_lines(before: dict, after: dict, literals: dict[str, str]) -> list[str]:
     keys = env_keys(before, after)
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from gpuctl.render.document import to_document
+from gpuctl.render.document import Locate, to_document
 
 FORMAT_VERSION = "1"
 
 
-def result_document(result: Any, provider: str, error: str | None = None) -> dict:
-    """`result` is a gpuctl.engine.flow.DeployResult (after a failed apply: what it reached)."""
+def result_document(result: Any, provider: str, *, locate: Locate | None, error: str | None = None) -> dict:
+    """`result` is a gpuctl.engine.flow.DeployResult (after a failed apply: what it reached).
+    `locate` (Session.locate) names the gpu.jsonc key behind each changed field, as in the plan
+    document `deploy --plan --json` prints: required, so no caller leaves the keys out of the
+    plan that was applied (the merge's apply comment links them, gpuctl.github.apply_flow)."""
     outcome, endpoints = result.outcome, result.endpoints
     return {
         "prewarm": result.warmed or [],
@@ -26,6 +29,6 @@ def result_document(result: Any, provider: str, error: str | None = None) -> dic
             "failed": [{"address": a, "action": act, "error": e} for a, act, e in (outcome.failed if outcome else [])],
             "not_attempted": [{"address": a, "action": act} for a, act in (outcome.not_attempted if outcome else [])],
         },
-        "plan": to_document(result.plan),
+        "plan": to_document(result.plan, locate),
         "health": result.health,
     }

@@ -189,3 +189,27 @@ def test_rollback_waits_for_no_deploy_it_holds_the_projects_account_lease(accoun
     account.server.http.delete(f"/v2/templates/{lease['id']}")
     assert account.gpu("serverless", "rollback", "echo", "--to", "1", "-y", cwd=proj).code == 0
     assert not [t for t in templates(account) if t["name"].startswith("gpuctl-lock-")]  # taken, then released
+
+
+def test_rollback_json_shows_the_env_values_the_text_plan_shows_and_hides_every_other(account, tmp_path):
+    """`rollback --plan --json` follows the text plan's rule (render.history.env_shown over
+    planning.env_literals): gpu.jsonc's literal and gpuctl's marker are shown, a `${VAR}`'s
+    value, a console value and a value gpu.jsonc no longer holds are `{"sensitive": true}`, in
+    both formats, and no secret appears in either."""
+    token, console_token, console_greeting = "tok-v4r-9c2e11", "tok-console-77ab3f", "console-greeting-5e1d"
+    proj = project(tmp_path / "proj", echo_config(env={"TOKEN": "${MY_TOKEN}"}))
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env={"MY_TOKEN": token}).code == 0
+    endpoint = account.endpoints()[0]
+    console = {"env": {**endpoint["env"], "GREETING": console_greeting, "TOKEN": console_token, "CANARY": CANARY}}
+    assert account.server.http.patch(f"/v2/serverless/{endpoint['id']}", json=console).status_code == 200
+    text = account.gpu("serverless", "rollback", "echo", "--to", "1", "--plan", cwd=proj)
+    result = account.gpu("serverless", "rollback", "echo", "--to", "1", "--plan", "--json", cwd=proj)
+    assert text.code == 0 and result.code == 0, text.err + result.err
+    hidden = {"sensitive": True}
+    (env,) = [c for c in result.json()["changes"] if c["field"] == "env"]
+    mine = {side: {k: v for k, v in env[side].items() if not k.startswith("GPUCTL_")} for side in ("old", "new")}
+    assert mine == {"new": {"GREETING": "hello", "TOKEN": hidden}, "old": {"GREETING": hidden, "TOKEN": hidden, "CANARY": hidden}}, env
+    assert env["old"]["GPUCTL_PROJECT"] == env["new"]["GPUCTL_PROJECT"] == "e2e"  # gpuctl's own marker, shown as the text shows it
+    assert '~ env.GREETING = (sensitive) → "hello"' in text.out and result.err == text.out  # the same plan, on stderr beside the JSON
+    for secret in (token, console_token, console_greeting, CANARY):
+        assert secret not in text.out + text.err + result.out + result.err, secret

@@ -141,3 +141,16 @@ def test_a_saved_plan_applies_after_its_lines_moved_and_when_an_earlier_gpuctl_w
     applied = account.gpu("serverless", "deploy", "--from-plan", "new.json", cwd=proj)
     assert applied.code == 0, applied.err
     assert account.endpoints()[0]["workers"]["max"] == 4
+
+
+def test_the_result_of_deploy_json_names_the_keys_of_the_plan_it_applied(account, tmp_path):
+    """`deploy --json`'s `plan` is the plan applied as `--plan --json` prints it, keys included:
+    the merge's apply comment links them (tests/github/test_apply_workflow.py)."""
+    proj = _deployed(account, tmp_path)
+    edited = _edited(DEPLOYED, ('"idle_timeout": 5', '"idle_timeout": 30'))
+    (proj / "gpu.jsonc").write_text(edited)
+    planned = account.gpu("serverless", "deploy", "--plan", "--json", cwd=proj)
+    applied = account.gpu("serverless", "deploy", "--json", cwd=proj)
+    assert applied.code == 0, applied.err
+    keys = {"endpoint:workers.idleTimeout": [{"key": "serverless.scaling.idle_timeout", "file": "gpu.jsonc", "line": line_of(edited, "idle_timeout")}]}
+    assert _keys(applied.json()["plan"]) == _keys(planned.json()) == keys

@@ -10,7 +10,7 @@ import pytest
 
 from gpuctl.github.parts import read_marker
 from tests.e2e.conftest import project
-from tests.github.conftest import WORKFLOWS, config, dispatch, no_secrets, pull_request, push, tree, TWO_CONFIGS, refused_first_comment, two_projects
+from tests.github.conftest import REPO, WORKFLOWS, config, dispatch, no_secrets, pull_request, push, tree, TWO_CONFIGS, refused_first_comment, two_projects
 from tests.github.fake_github import Canned
 
 pytestmark = pytest.mark.e2e
@@ -49,6 +49,24 @@ def test_the_reviewed_plan_is_applied_on_merge(gha, fake, account, tmp_path):
     assert outputs["has_changes"] == "true" and outputs["summary"] == "gpu.jsonc: applied: 1 created, 0 updated, 0 replaced, 0 deleted"
     assert "Applied the reviewed plan: 1 created" in apply_comment(fake)
     assert "gpuctl applied `gpu.jsonc`" in job.summary
+    no_secrets(run, fake)
+
+
+def test_the_apply_comment_links_each_gpu_jsonc_key_to_its_line_at_the_merge_commit(gha, fake, account, tmp_path):
+    """The plan comment links each key at the pull request's head; the comment saying what was
+    applied links the same keys at the merge commit the apply run checked out, so it reads as
+    the plan that was reviewed and its links show the config that was applied."""
+    deployed(account, tmp_path, config("api"))
+    checkout = tree(tmp_path / "main", config("api", max_workers=4))
+    reviewed(gha, fake, checkout)
+    run = gha.run(WORKFLOWS / "apply.yml", push(MERGE, checkout))
+    assert run.job("apply").status == "success", run.job("apply").steps
+    lines = (checkout / "gpu.jsonc").read_text().splitlines()
+    (line,) = [i for i, text in enumerate(lines, 1) if '"max_workers"' in text]
+    key = f"[`serverless.scaling.max_workers`](https://github.com/{REPO}/blob/{MERGE}/gpu.jsonc#L{line}) gpu.jsonc:{line}"
+    body = apply_comment(fake)
+    assert "Applied the reviewed plan: 0 created, 1 updated" in body and f"| `workers.max` | {key} |" in body, body
+    assert f"| `workers.max` | {key} |" in run.job("apply").summary
     no_secrets(run, fake)
 
 
