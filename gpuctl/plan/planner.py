@@ -286,7 +286,8 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
         vol = volume_of.get(spec.name)
         declared = fields.declared_fields(spec, desired.project_id, catalog, target, vol.ref if vol else None)
         if not errs:
-            change, warnings = drift.classify(with_rename(_endpoint_change(spec, live, declared), live), live, desired.project_id, records, deleted)
+            change, warnings = drift.classify(with_rename(_endpoint_change(spec, live, declared), live), live, desired.project_id, records, deleted,
+                                              spec.renamed_from)
             changes.append(change)
             notices += warnings
             matched.add(str((live or {}).get("id")))

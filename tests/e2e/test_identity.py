@@ -200,3 +200,25 @@ def test_renamed_from_that_cannot_be_meant_is_refused_at_its_position(account, t
     result = account.gpu("serverless", "deploy", "--plan", cwd=proj)
     assert result.code == 1 and "Traceback" not in result.err
     assert said in result.err and "gpu.jsonc:" in result.err and "serverless[0].renamed_from" in result.err, result.err
+
+
+def test_renamed_from_an_endpoint_deleted_in_the_account_says_the_create_is_a_new_endpoint(account, renamed_in_git):
+    """The old endpoint was deleted in the console before the rename was applied: the plan was
+    a plain create, saying nothing of the endpoint it was to rename, and `drift` said no record
+    told whether it was deleted or new."""
+    proj, old = renamed_in_git
+    assert account.server.http.delete(f"/v2/serverless/{old['id']}").status_code in (200, 204)
+    write_config(proj, renamed_config(renamed_from="echo"))
+    code, doc = plan_json(account, proj)
+    (change,) = [r for r in doc["resource_changes"] if r["kind"] == "endpoint"]
+    assert code == 2 and (change["address"], change["action"], change["drift"]) == ("endpoint.talk", "create", "deleted-in-account")
+    assert old["id"] in change["reason"] and "nothing to rename" in change["reason"]
+    (warning,) = [w for w in doc["warnings"] if w["code"] == "deleted-in-account"]
+    assert warning["address"] == "endpoint.talk" and old["id"] in warning["message"] and "NEW endpoint with a new id and URL" in warning["message"]
+    text = " ".join(account.gpu("serverless", "deploy", "--plan", cwd=proj).out.split())
+    assert f'"renamed_from": "echo" was to rename endpoint {old["id"]} in place' in text and "deleted in the account" in text, text
+
+    code, report, text = drift(account, proj)
+    assert code == 2 and [(d["address"], d["drift"]) for d in report["drift"]] == [("endpoint.talk", "deleted-in-account")]
+    assert old["id"] in report["drift"][0]["reason"] and "no last-applied record says" not in text
+    assert "new id" in report["drift"][0]["what_to_do"]
