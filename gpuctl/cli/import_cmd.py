@@ -122,8 +122,12 @@ def _adoption(target, live: dict, project_id: str, name: str, force: bool) -> st
             raise UsageError(f'endpoint "{live.get("name")}" ({live.get("id")}) is this project\'s and {target.loaded.source.display} declares it ({dotted(names[live["name"]])})',
                              hint="there is nothing to import; `gpu serverless pull` brings its account values into gpu.jsonc")
         if name in names:
+            from gpuctl.plan.adopt import adopt_advice
+
+            block = f"the block at {dotted(names[name])}"
             raise UsageError(f'{target.loaded.source.display} already declares an endpoint named "{name}" ({dotted(names[name])})',
-                             hint="pass --name to give the imported endpoint another name in gpu.jsonc (deploy renames it)")
+                             hint=f"if {live.get('id')} is that block's endpoint (made by hand in its place), {adopt_advice(live, project_id, block)}; "
+                                  "otherwise pass --name to give the imported endpoint another name in gpu.jsonc (deploy renames it)")
     if project == project_id and name == live.get("name"):
         return None  # an orphan: the marker is there, only the block was missing
     if project and not force:

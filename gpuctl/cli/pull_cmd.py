@@ -76,6 +76,10 @@ def _check_name(loaded, name: str | None) -> None:
 
     names = [b.model.name or loaded.project_id for b in loaded.blocks]
     if name and name not in names:
+        renamed = [b.model.name or loaded.project_id for b in loaded.blocks if b.model.renamed_from == name]
+        if renamed:  # the account still has the old name until deploy renames it (ADR 29)
+            raise UsageError(f'no endpoint named "{name}" in {loaded.source.display}: endpoint "{renamed[0]}" is renamed from it ("renamed_from": "{name}")',
+                             hint=f"run `gpu serverless pull {renamed[0]}`: it pulls the account's values of \"{name}\" into that block")
         raise UsageError(f'no endpoint named "{name}" in {loaded.source.display}', hint=did_you_mean(name, names) or f"declared: {', '.join(names)}")
 
 

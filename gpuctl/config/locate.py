@@ -22,6 +22,7 @@ from gpuctl.config.sourcemap import dotted
 # Where a field's keys differ from what `pull` writes: the scaler type is one key, and gpuctl's
 # own env is said by other keys (the marker by project_id, the local command by `local`).
 _OWN: dict[str, tuple[tuple, ...]] = {
+    "name": (("name",), ("renamed_from",)),  # a rename: the new name, and the old one it says
     "image": (("runpod", "image_name"), ("template",)),
     "scaling.type": (("runpod", "scaler_type"),),
     "env.GPUCTL_LOCAL_COMMAND": (("local", "command"),),

@@ -69,6 +69,17 @@ def renamed(spec: EndpointSpec, project_id: str, account: Account) -> tuple[dict
     return old[0], [], [_renames(str(old[0].get("id")), spec.renamed_from, address, "renamed_from")]
 
 
+def adopt_advice(endpoint: dict, project_id: str, block: str = "this block") -> str:
+    """How to make `block` take `endpoint` over: the one wording of the plan's refusal of a
+    same-named endpoint (`planner._not_ours`) and of import's refusal of a name gpu.jsonc
+    declares, since import only adds new blocks."""
+    eid, previous = endpoint.get("id"), owner(endpoint)
+    if previous == project_id:
+        return f'add "adopt": "{eid}" to {block} in gpu.jsonc (deploy then renames it in place, keeping its id and URL)'
+    taken_over = f'; project "{previous}" then no longer manages it' if previous else ""
+    return f'add "adopt": "{eid}" to {block} in gpu.jsonc (deploy then writes the marker {MARKER_ENV}={project_id} on it, keeping its id and URL{taken_over})'
+
+
 def _renames(endpoint_id: str, old_name: str, address: str, key: str) -> Notice:
     return Notice("rename", f'renames endpoint {endpoint_id} from "{old_name}" in place: its id and URL stay, and its workers keep running (a name is no container change); '
                             f'"{key}" is inert afterwards and may stay or be removed', address, level="note")

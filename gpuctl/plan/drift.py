@@ -222,11 +222,18 @@ def _account_value_shown(change: FieldChange) -> FieldChange:
     return replace(change, before=Sensitive(str(change.before)))
 
 
-def classify(change: ResourceChange, live: dict | None, project_id: str, records: Mapping[str, Record], deleted: Mapping[str, Record]) -> tuple[ResourceChange, list[Notice]]:
+def classify(change: ResourceChange, live: dict | None, project_id: str, records: Mapping[str, Record], deleted: Mapping[str, Record],
+             renamed_from: str | None = None) -> tuple[ResourceChange, list[Notice]]:
     """An endpoint change with the origin of each field and its drift label, and the warning a
     re-create after a deletion in the account deserves (its callers' URL changes). `deleted` is
-    `deleted_records(records, ...)`."""
+    `deleted_records(records, ...)`. A block created though it says `renamed_from` (ADR 29)
+    whose old endpoint a record says was deleted in the account is that deletion too: there was
+    nothing left to rename, so the create is a new id and URL."""
     record = deleted.get(change.name) if live is None else records.get(str(live.get("id")))
+    if live is None and record is None and renamed_from and change.action is Action.CREATE:
+        gone = deleted.get(renamed_from)
+        if gone is not None:
+            return _rename_gone(_with_origins(change, gone), gone, renamed_from)
     classified = _with_origins(change, record)
     if record is None:
         return classified, []
@@ -244,6 +251,16 @@ def classify(change: ResourceChange, live: dict | None, project_id: str, records
                + " (or set it again in the console)")
         return replace(classified, drift=Drift.MARKER_LOST, reason=why), []
     return classified, []
+
+
+def _rename_gone(change: ResourceChange, record: Record, old_name: str) -> tuple[ResourceChange, list[Notice]]:
+    when = f"last applied {record.applied_at}" if record.applied_at else "last applied at an unknown time"
+    why = (f'"renamed_from": "{old_name}", but this project\'s endpoint "{old_name}" ({record.endpoint_id}, {when}) was DELETED IN THE ACCOUNT, '
+           "so there is nothing to rename: deploy creates a NEW endpoint, with a new id and a new URL")
+    loud = (f'"renamed_from": "{old_name}" was to rename endpoint {record.endpoint_id} in place, keeping its id and URL, but it was deleted in the account '
+            f'({when}); deploy creates "{change.name}" as a NEW endpoint with a new id and URL, so every caller of endpoint {record.endpoint_id} '
+            "must be updated (or remove the block from gpu.jsonc)")
+    return replace(change, drift=Drift.DELETED_IN_ACCOUNT, reason=why), [Notice("deleted-in-account", loud, change.address)]
 
 
 def _looks_like(endpoint: Mapping[str, Any], spec: EndpointSpec) -> bool:

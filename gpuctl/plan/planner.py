@@ -13,7 +13,7 @@ from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, Endpoin
 from gpuctl.plan import cost, drift, fields
 from gpuctl.v2 import owner
 from gpuctl.plan.account import Account, index
-from gpuctl.plan.adopt import adopted, renamed, with_rename
+from gpuctl.plan.adopt import adopt_advice, adopted, renamed, with_rename
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Plan, ResourceChange
 from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume
 
@@ -117,8 +117,7 @@ def _not_ours(spec: EndpointSpec, project_id: str, e: dict, address: str, gone: 
     unmanaged one is most likely its replacement made by hand: the error says both (ADR 29).
     The way to adopt it is `adopt` in this very block: `import` refuses a name gpu.jsonc declares."""
     eid = e.get("id")
-    taken_over = f'; project "{owner(e)}" then no longer manages it' if owner(e) else ""
-    adopt = f'add "adopt": "{eid}" to this block in gpu.jsonc (deploy then writes the marker {MARKER_ENV}={project_id} on it, keeping its id and URL{taken_over})'
+    adopt = adopt_advice(e, project_id)
     if gone is not None and not owner(e):
         message = (f'this block was applied by this project as endpoint {gone.endpoint_id}, which was deleted in the account '
                    f'(last applied {gone.applied_at or "at an unknown time"}); endpoint {eid} now holds the name "{spec.name}" and is unmanaged '
@@ -287,7 +286,8 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
         vol = volume_of.get(spec.name)
         declared = fields.declared_fields(spec, desired.project_id, catalog, target, vol.ref if vol else None)
         if not errs:
-            change, warnings = drift.classify(with_rename(_endpoint_change(spec, live, declared), live), live, desired.project_id, records, deleted)
+            change, warnings = drift.classify(with_rename(_endpoint_change(spec, live, declared), live), live, desired.project_id, records, deleted,
+                                              spec.renamed_from)
             changes.append(change)
             notices += warnings
             matched.add(str((live or {}).get("id")))

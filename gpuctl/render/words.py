@@ -51,10 +51,23 @@ def show(raw: Any) -> str:
     return json.dumps(raw, ensure_ascii=False)
 
 
+def run_flag(change: dict) -> str | None:
+    """The per-run flag (`--idle-timeout`) that sets every gpu.jsonc key of this field for this
+    run (`config_keys`, `gpuctl.config.locate`), or None."""
+    flags = {k.get("flag") for k in change.get("config_keys") or ()}
+    return flags.pop() if len(flags) == 1 and None not in flags else None
+
+
 def origin_note(change: dict) -> str:
     """Who moved a field, for people; a conflict names both values and the one apply keeps.
-    A document from before origins existed has no `origin`: unknown."""
+    A document from before origins existed has no `origin`: unknown. A value a per-run flag
+    sets is the flag's, not gpu.jsonc's: the origin (the account against the last apply, ADR
+    10) then only says whether the account changed it too."""
     origin = change.get("origin") if change.get("origin") in ORIGIN else "unknown"
+    flag = run_flag(change)
+    if flag:
+        moved = "; the account changed it since the last apply" if origin in ("account", "both") else ""
+        return f"set by {flag} for this run{moved}"
     if origin != "both":
         return ORIGIN[origin]
     if change["sensitive"] or change["before"] is None or change["after"] is None:

@@ -163,6 +163,11 @@ def test_a_same_named_unmanaged_endpoint_is_refused_as_unmanaged(account, tmp_pa
     assert f'add "adopt": "{theirs["id"]}" to this block' in " ".join(result.err.split())
     refused = account.gpu("serverless", "import", theirs["id"], "--write", cwd=proj)
     assert refused.code == 1 and 'already declares an endpoint named "echo"' in refused.err
+    # ... so import's refusal names that way too, in the plan's words, besides --name
+    advice = re.search(r'add "adopt": "[^"]+" to this block in gpu\.jsonc \([^)]*\)', " ".join(result.err.split())).group(0)
+    said = " ".join(refused.err.split())
+    assert advice.replace("this block", "the block at serverless") in said and "--name" in said, said
+    assert (proj / "gpu.jsonc").read_text() == json.dumps(config(), indent=2)
     assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=ENV).code == 1
     assert [e["id"] for e in account.endpoints()] == [theirs["id"]]
 

@@ -200,3 +200,56 @@ def test_renamed_from_that_cannot_be_meant_is_refused_at_its_position(account, t
     result = account.gpu("serverless", "deploy", "--plan", cwd=proj)
     assert result.code == 1 and "Traceback" not in result.err
     assert said in result.err and "gpu.jsonc:" in result.err and "serverless[0].renamed_from" in result.err, result.err
+
+
+def test_renamed_from_an_endpoint_deleted_in_the_account_says_the_create_is_a_new_endpoint(account, renamed_in_git):
+    """The old endpoint was deleted in the console before the rename was applied: the plan was
+    a plain create, saying nothing of the endpoint it was to rename, and `drift` said no record
+    told whether it was deleted or new."""
+    proj, old = renamed_in_git
+    assert account.server.http.delete(f"/v2/serverless/{old['id']}").status_code in (200, 204)
+    write_config(proj, renamed_config(renamed_from="echo"))
+    code, doc = plan_json(account, proj)
+    (change,) = [r for r in doc["resource_changes"] if r["kind"] == "endpoint"]
+    assert code == 2 and (change["address"], change["action"], change["drift"]) == ("endpoint.talk", "create", "deleted-in-account")
+    assert old["id"] in change["reason"] and "nothing to rename" in change["reason"]
+    (warning,) = [w for w in doc["warnings"] if w["code"] == "deleted-in-account"]
+    assert warning["address"] == "endpoint.talk" and old["id"] in warning["message"] and "NEW endpoint with a new id and URL" in warning["message"]
+    text = " ".join(account.gpu("serverless", "deploy", "--plan", cwd=proj).out.split())
+    assert f'"renamed_from": "echo" was to rename endpoint {old["id"]} in place' in text and "deleted in the account" in text, text
+
+    code, report, text = drift(account, proj)
+    assert code == 2 and [(d["address"], d["drift"]) for d in report["drift"]] == [("endpoint.talk", "deleted-in-account")]
+    assert old["id"] in report["drift"][0]["reason"] and "no last-applied record says" not in text
+    assert "new id" in report["drift"][0]["what_to_do"]
+
+
+def test_pull_before_a_rename_is_applied_pulls_the_old_endpoint_into_the_renamed_block(account, renamed_in_git):
+    """`renamed_from` pending: the account still has the old name, gpu.jsonc the new one. Pull
+    takes the console's edit of the old endpoint into the renamed block and keeps the rename
+    (deploy's to apply); pull NAME with the old name points at the block; the plan's `name`
+    line names the keys that say it (it said "no key; gpuctl sets it")."""
+    proj, old = renamed_in_git
+    account.server.http.patch(f"/v2/serverless/{old['id']}", json={"workers": {**old["workers"], "idleTimeout": 30}}).raise_for_status()
+    write_config(proj, renamed_config(renamed_from="echo"))
+    by_old = account.gpu("serverless", "pull", "echo", cwd=proj)
+    assert by_old.code == 1 and "Traceback" not in by_old.err
+    assert 'endpoint "talk" is renamed from it ("renamed_from": "echo")' in by_old.err and "gpu serverless pull talk" in by_old.err, by_old.err
+
+    pulled = account.gpu("serverless", "pull", "talk", "--write", "--json", cwd=proj)
+    assert pulled.code == 0, pulled.err
+    doc = pulled.json()
+    assert [(p["address"], p["field"], p["after"]) for p in doc["pulled"]] == [("endpoint.talk", "workers.idleTimeout", 30)]
+    assert [(k["address"], k["field"]) for k in doc["kept"]] == [("endpoint.talk", "name")]
+    cfg = json.loads((proj / "gpu.jsonc").read_text())
+    assert (cfg["serverless"]["name"], cfg["serverless"]["renamed_from"], cfg["serverless"]["scaling"]["idle_timeout"]) == ("talk", "echo", 30)
+
+    code, plan = plan_json(account, proj)
+    (change,) = [r for r in plan["resource_changes"] if r["kind"] == "endpoint"]
+    assert code == 2 and (change["action"], change["id"]) == ("update", old["id"])
+    (name,) = change["changes"]
+    assert name["path"] == "name" and [k["key"] for k in name["config_keys"]] == ["serverless.name", "serverless.renamed_from"]
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    (now,) = account.endpoints()
+    assert (now["id"], now["name"], now["workers"]["idleTimeout"]) == (old["id"], "talk", 30)
+    assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj).code == 0

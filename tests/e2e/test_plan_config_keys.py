@@ -114,6 +114,32 @@ def test_a_value_a_flag_sets_names_the_flag_and_no_line(account, tmp_path):
     assert "| `workers.idleTimeout` | `serverless.scaling.idle_timeout` set by `--idle-timeout` for this run, not by gpu.jsonc |" in markdown.out, markdown.out
 
 
+def test_a_value_a_flag_sets_is_labelled_the_flags_not_gpu_jsonc(account, tmp_path):
+    """--idle-timeout 60 labelled the field "changed in gpu.jsonc", which still says 5. The
+    label names the flag; the origin (the account against the last apply) still tells a
+    console edit the flag's value overwrites from none."""
+    proj = _deployed(account, tmp_path)
+    for fmt in ("text", "markdown"):
+        shown = account.gpu("serverless", "deploy", "--plan", "--format", fmt, "--idle-timeout", "60", cwd=proj)
+        assert shown.code == 0, shown.err
+        line = next(ln for ln in shown.out.splitlines() if "workers.idleTimeout" in ln and "→" in ln)
+        assert "set by --idle-timeout for this run" in line.replace("`", "") and "changed in gpu.jsonc" not in line, line
+        assert "the account changed it" not in line
+    doc = account.gpu("serverless", "deploy", "--plan", "--json", "--idle-timeout", "60", cwd=proj).json()
+    (change,) = [c for r in doc["resource_changes"] for c in r.get("changes", [])]
+    assert (change["path"], change["before"], change["after"], change["origin"]) == ("workers.idleTimeout", 5, 60, "config")
+
+    (live,) = account.endpoints()
+    account.server.http.patch(f"/v2/serverless/{live['id']}", json={"workers": {**live["workers"], "idleTimeout": 7}}).raise_for_status()
+    text = account.gpu("serverless", "deploy", "--plan", "--idle-timeout", "60", cwd=proj).out
+    line = next(ln for ln in text.splitlines() if "workers.idleTimeout" in ln and "→" in ln)
+    assert "7 → 60" in line and "set by --idle-timeout for this run; the account changed it since the last apply" in line, line
+    assert "gpu.jsonc says" not in line  # gpu.jsonc says 5, not the flag's 60
+    drift = account.gpu("serverless", "drift", "--json", cwd=proj).json()  # no flags: gpu.jsonc's 5 against the account's 7
+    (item,) = drift["drift"]
+    assert [(c["path"], c["account"], c["config"], c["origin"]) for c in item["changes"]] == [("workers.idleTimeout", 7, 5, "account")]
+
+
 def test_a_saved_plan_applies_after_its_lines_moved_and_when_an_earlier_gpuctl_wrote_it(account, tmp_path):
     """The keys' lines are for people: a comment added above them after `--out` does not make
     the plan stale, and a plan saved by the gpuctl before keys were named (no `config_keys`)
