@@ -131,10 +131,10 @@ def env_shown(key: str, value: Any, literals: dict[str, str]) -> bool:
 def shown_env(env: Any, literals: dict[str, str]) -> Any:
     """An env of the rollback plan for `rollback --json`: each value `env_shown` lets the text
     plan show, every other `{"sensitive": true}` (redact.HIDDEN), so both formats show the same."""
-    from gpuctl.redact import HIDDEN, hide_env
+    from gpuctl.redact import HIDDEN
 
     if not isinstance(env, dict):
-        return hide_env({"env": env})["env"]
+        return HIDDEN  # a shape gpuctl does not know: nothing in it is shown
     return {key: value if env_shown(str(key), value, literals) else HIDDEN for key, value in env.items()}
 
 
