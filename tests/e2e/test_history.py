@@ -7,6 +7,7 @@ version 1's, checked against the provider's own release diffs, not against gpuct
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -95,22 +96,29 @@ def test_rollback_makes_a_release_equal_to_version_1_and_says_gpu_jsonc_differs(
     assert account.gpu("serverless", "rollback", "echo", "--to", "1", "-y", cwd=proj).out.count("nothing to roll back") == 1
 
 
-def test_the_rollback_plan_shows_env_values_gpu_jsonc_holds_as_literals_and_hides_every_other(account, tmp_path):
-    """A value the user wrote in gpu.jsonc and committed is no secret: the plan shows it. A
-    value set in the console, a `${VAR}`'s value, and a value the console put in place of a
-    literal stay `(sensitive)`, and appear nowhere in the output."""
+def _secrets_then_console_edits(account, tmp_path) -> tuple[Path, tuple[str, ...]]:
+    """A deploy with a `${VAR}` secret, then console edits: the literal GREETING replaced, the
+    secret replaced and a CANARY added. The project and every secret value that must not show."""
     token, console_token, console_greeting = "tok-v4r-9c2e11", "tok-console-77ab3f", "console-greeting-5e1d"
     proj = project(tmp_path / "proj", echo_config(env={"TOKEN": "${MY_TOKEN}"}))
     assert account.gpu("serverless", "deploy", "-y", cwd=proj, env={"MY_TOKEN": token}).code == 0
     endpoint = account.endpoints()[0]
     console = {"env": {**endpoint["env"], "GREETING": console_greeting, "TOKEN": console_token, "CANARY": CANARY}}
     assert account.server.http.patch(f"/v2/serverless/{endpoint['id']}", json=console).status_code == 200
+    return proj, (token, console_token, console_greeting, CANARY)
+
+
+def test_the_rollback_plan_shows_env_values_gpu_jsonc_holds_as_literals_and_hides_every_other(account, tmp_path):
+    """A value the user wrote in gpu.jsonc and committed is no secret: the plan shows it. A
+    value set in the console, a `${VAR}`'s value, and a value the console put in place of a
+    literal stay `(sensitive)`, and appear nowhere in the output."""
+    proj, secrets = _secrets_then_console_edits(account, tmp_path)
     result = account.gpu("serverless", "rollback", "echo", "--to", "1", "--plan", cwd=proj)
     assert result.code == 0, result.err
     said = result.out + result.err
     assert '~ env.GREETING = (sensitive) → "hello"' in result.out, result.out  # gpu.jsonc's literal
     assert "~ env.TOKEN = (sensitive) → (sensitive)" in result.out and "- env.CANARY = (sensitive)" in result.out, result.out
-    for secret in (token, console_token, console_greeting, CANARY):
+    for secret in secrets:
         assert secret not in said, said
 
 
@@ -199,12 +207,7 @@ def test_rollback_json_shows_the_env_values_the_text_plan_shows_and_hides_every_
     planning.env_literals): gpu.jsonc's literal and gpuctl's marker are shown, a `${VAR}`'s
     value, a console value and a value gpu.jsonc no longer holds are `{"sensitive": true}`, in
     both formats, and no secret appears in either."""
-    token, console_token, console_greeting = "tok-v4r-9c2e11", "tok-console-77ab3f", "console-greeting-5e1d"
-    proj = project(tmp_path / "proj", echo_config(env={"TOKEN": "${MY_TOKEN}"}))
-    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env={"MY_TOKEN": token}).code == 0
-    endpoint = account.endpoints()[0]
-    console = {"env": {**endpoint["env"], "GREETING": console_greeting, "TOKEN": console_token, "CANARY": CANARY}}
-    assert account.server.http.patch(f"/v2/serverless/{endpoint['id']}", json=console).status_code == 200
+    proj, secrets = _secrets_then_console_edits(account, tmp_path)
     text = account.gpu("serverless", "rollback", "echo", "--to", "1", "--plan", cwd=proj)
     result = account.gpu("serverless", "rollback", "echo", "--to", "1", "--plan", "--json", cwd=proj)
     assert text.code == 0 and result.code == 0, text.err + result.err
@@ -214,5 +217,5 @@ def test_rollback_json_shows_the_env_values_the_text_plan_shows_and_hides_every_
     assert mine == {"new": {"GREETING": "hello", "TOKEN": hidden}, "old": {"GREETING": hidden, "TOKEN": hidden, "CANARY": hidden}}, env
     assert env["old"]["GPUCTL_PROJECT"] == env["new"]["GPUCTL_PROJECT"] == "e2e"  # gpuctl's own marker, shown as the text shows it
     assert '~ env.GREETING = (sensitive) → "hello"' in text.out and result.err == text.out  # the same plan, on stderr beside the JSON
-    for secret in (token, console_token, console_greeting, CANARY):
+    for secret in secrets:
         assert secret not in text.out + text.err + result.out + result.err, secret
