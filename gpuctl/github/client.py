@@ -30,6 +30,7 @@ IDEMPOTENT = ("GET", "PATCH", "PUT", "DELETE")
 PERMISSIONS = (
     ("/actions/", "actions: read"),
     ("/contents/", "contents: read"),
+    ("/git/ref/", "contents: read"),
     ("/labels", "issues: write"),
     ("/pulls", "pull-requests: read"),
     ("/issues", "issues: write (drift issue) or pull-requests: write (plan comment)"),

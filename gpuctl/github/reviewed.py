@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 
-from gpuctl.github.client import GitHub
+from urllib.parse import quote
+
+from gpuctl.github.client import GitHub, GitHubError
 from gpuctl.plan.model import CHANGING
 from gpuctl.redact import clip
 
@@ -28,6 +30,52 @@ def merged_pull(gh: GitHub, sha: str) -> dict | None:
     exact = [p for p in pulls if p.get("merge_commit_sha") == sha]
     chosen = sorted(exact or pulls, key=lambda p: p["merged_at"])
     return chosen[-1] if chosen else None
+
+
+def branch_head(gh: GitHub, branch: str) -> str | None:
+    """The commit `branch` is at now; None when GitHub has no such branch (deleted since)."""
+    try:
+        found = gh.request("GET", gh.repo(f"/git/ref/heads/{quote(branch, safe='/')}"))
+    except GitHubError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    sha = ((found or {}).get("object") or {}).get("sha") if isinstance(found, dict) else None
+    return sha.lower() if isinstance(sha, str) else None
+
+
+def blob_at(gh: GitHub, path: str, commit: str) -> str | None:
+    """The git blob id of `path` at `commit` (the contents API's `sha`); None when it has no such file."""
+    try:
+        found = gh.request("GET", gh.repo(f"/contents/{quote(path)}"), params={"ref": commit})
+    except GitHubError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return found.get("sha") if isinstance(found, dict) and found.get("type") == "file" else None
+
+
+def superseded(gh: GitHub, ref: str, sha: str, path: str, blob: str) -> str | None:
+    """Why applying the config at `path` as commit `sha` would roll the account back, or None.
+    A run's commit stays what it was when it is re-run (GitHub's "Re-run jobs"), so the run of
+    an older merge can come after the run of a newer one, and its fresh plan can be exactly the
+    plan reviewed on its pull request (a revert merged since, an endpoint pruned since): the
+    account would silently go back to the older gpu.jsonc. So when `ref` (the branch the run
+    is for) has moved past `sha` and the config there is not this one (`blob`, its git blob
+    id), the newer commit's run is the one to apply it. Runs outside a branch, and a branch
+    GitHub no longer has, are not checked."""
+    if not ref.startswith("refs/heads/"):
+        return None
+    branch = ref.removeprefix("refs/heads/")
+    head = branch_head(gh, branch)
+    if head is None or head == sha.lower():
+        return None
+    now = blob_at(gh, path, head)
+    if now == blob:
+        return None
+    what = "deleted" if now is None else "changed"
+    return (f"{path} was {what} on {branch} after this run's commit {sha[:12]} ({branch} is at {head[:12]} now): applying this "
+            f"run's {path} would put the account back to an older one")
 
 
 def artifact_name(prefix: str, head_sha: str) -> str:

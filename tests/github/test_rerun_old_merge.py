@@ -1,0 +1,67 @@
+"""Re-running the apply job of an older merge after a newer merge applied must not put the
+account back to the older commit's gpu.jsonc without a word."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import project
+from tests.github.conftest import WORKFLOWS, no_secrets, config, pull_request, push, tree
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_rerun_of_an_older_merge_after_a_newer_one_applied_does_not_roll_the_account_back(gha, fake, account, tmp_path):
+    """PR 31 raises workers.max 2 → 3 and is applied; PR 32 reverts it (3 → 2), planned after
+    that apply, and is applied. Then someone re-runs PR 31's apply job (GitHub's "Re-run jobs"
+    keeps the run's commit): its fresh plan, 2 → 3, is exactly the plan reviewed on PR 31, so
+    without knowing which commit the account was last applied from it would apply it."""
+    deployed = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", config("api")))
+    assert deployed.code == 0, deployed.err
+    fake.add_pull(31, "a1" * 20)
+    old = tree(tmp_path / "pr-31", config("api", max_workers=3))
+    assert gha.run(WORKFLOWS / "plan.yml", pull_request(31, "a1" * 20, old)).job("plan").status == "success"
+    fake.merge(31, "b1" * 20)
+    first = gha.run(WORKFLOWS / "apply.yml", push("b1" * 20, old))
+    assert first.job("apply").status == "success", first.job("apply").steps
+
+    fake.add_pull(32, "a2" * 20)
+    new = tree(tmp_path / "pr-32", config("api", max_workers=2))
+    assert gha.run(WORKFLOWS / "plan.yml", pull_request(32, "a2" * 20, new)).job("plan").status == "success"
+    fake.merge(32, "b2" * 20)
+    fake.add_tree("b2" * 20, new)
+    second = gha.run(WORKFLOWS / "apply.yml", push("b2" * 20, new))
+    assert second.job("apply").status == "success", second.job("apply").steps
+    (endpoint,) = account.endpoints()
+    assert endpoint["workers"]["max"] == 2
+    writes = account.writes()
+
+    rerun = gha.run(WORKFLOWS / "apply.yml", push("b1" * 20, old))
+    (endpoint,) = account.endpoints()
+    assert endpoint["workers"]["max"] == 2, "the re-run of the older merge rolled the account back"
+    assert account.writes() == writes
+    job = rerun.job("apply")
+    assert job.status == "failure"
+    outputs = job.step("gpuctl").outputs
+    assert (outputs["exit_code"], outputs["summary"]) == ("1", "gpu.jsonc: refused: a newer commit changed this config"), outputs
+    why = (f"gpu.jsonc was changed on main after this run's commit {'b1' * 6} (main is at {'b2' * 6} now): "
+           "applying this run's gpu.jsonc would put the account back to an older one")
+    assert why in job.summary and why in job.step("run").err
+    assert "re-run that one, not this one" in job.summary
+    no_secrets(rerun, fake)
+
+
+def test_the_run_of_an_older_merge_applies_when_the_newer_merges_left_its_config_as_it_is(gha, fake, account, tmp_path):
+    """Back to back: PR 31 changes gpu.jsonc, PR 32 (merged before PR 31's apply ran) changes
+    only the README. gpu.jsonc on main is PR 31's, so its run applies it."""
+    checkout = tree(tmp_path / "pr-31", config("api", max_workers=3))
+    fake.add_pull(31, "a1" * 20)
+    assert gha.run(WORKFLOWS / "plan.yml", pull_request(31, "a1" * 20, checkout)).job("plan").status == "success"
+    fake.merge(31, "b1" * 20)
+    fake.add_pull(32, "a2" * 20)
+    fake.merge(32, "b2" * 20)
+    fake.add_tree("b2" * 20, tree(tmp_path / "main", config("api", max_workers=3), {"README.md": "docs"}))
+    run = gha.run(WORKFLOWS / "apply.yml", push("b1" * 20, checkout))
+    assert run.job("apply").status == "success", run.job("apply").steps
+    (endpoint,) = account.endpoints()
+    assert endpoint["workers"]["max"] == 3
