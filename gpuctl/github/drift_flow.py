@@ -127,8 +127,9 @@ def _drift_one(job: Job, config: str, opts: DriftOptions, doc: dict | GpuctlErro
         job.summary(error_markdown(f"gpuctl could not report drift for `{key}`", exc.format()) + job.footer("Checked", key))
         return 1, f"{key}: error: {exc.summary}", False
     # Each gpu.jsonc key links to its line at the commit the run checked out (GITHUB_SHA), as the plan comment's do at its head.
-    markdown = runner.drift_markdown(doc, job.source_url(key, job.actions.sha)) + ending(doc) + job.footer("Checked", key)
-    job.summary(markdown)
+    markdown = runner.drift_markdown(doc, job.source_url(key, job.actions.sha)) + ending(doc)
+    footer = job.footer("Checked", key)
+    job.summary(markdown + footer)
     found = "in sync" if doc["in_sync"] else "drift"
     if not opts.issue:
         return (0 if doc["in_sync"] else 2), f"{key}: {found}", not doc["in_sync"]
@@ -150,7 +151,7 @@ def _drift_one(job: Job, config: str, opts: DriftOptions, doc: dict | GpuctlErro
         url = job.actions.run_url()
         link = f"[run {job.actions.run_id}]({url})" if url else ""
         _number, what = issues.report(job.github, key, opts.label, title, job.clean(markdown), impostors,
-                                     [job.clean(i) for i in drift_items(doc)], link)
+                                     [job.clean(i) for i in drift_items(doc)], link, footer=job.clean(footer))
         return 2, f"{key}: drift; {what}", True
     except GpuctlError as exc:  # the report stands; the issue that carries it does not
         what = "close" if doc["in_sync"] else "open or update"
