@@ -80,7 +80,7 @@ def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Appl
             fresh = runner.plan_document(job.app, config, opts.provider, opts.policy, prune=opts.prune)
             if not fresh["has_changes"] and opts.health is None:
                 return Applied(key, 0, "nothing to apply: " + runner.plan_summary(fresh), f"### gpuctl: nothing to apply for `{key}`\n\n{runner.plan_summary(fresh)}\n" + job.footer("Checked", key))
-            newer = _superseded(job, config, key) if fresh["has_changes"] and attempt == 1 else None
+            newer = _superseded(job, config, key) if fresh["has_changes"] else None  # again after a Stale: a newer merge may have applied meanwhile
             if newer:
                 return _newer_commit(job, key, fresh, newer)
             # With nothing to write and --wait-healthy, the apply below is the gate alone, as for
