@@ -463,3 +463,20 @@ def test_the_same_drift_found_again_leaves_the_issue_as_it_was(gha, fake, accoun
     assert fake.writes()[writes:] == [], fake.writes()[writes:]
     assert again.job("drift").step("gpuctl").outputs["summary"] == f"gpu.jsonc: drift; unchanged issue #{issue['number']}"
     assert f"run {again.run_id}" in again.job("drift").summary
+
+
+def test_an_account_that_does_not_answer_touches_no_issue_and_the_summary_says_what_that_means(gha, fake, account, tmp_path):
+    """RunPod answers 500 to every read: the open drift issue is neither updated nor closed
+    ("could not look" is neither drift nor its end), and the job summary, which the person paged
+    reads first, says so and what to do, beside the error."""
+    checkout, issue = _drifted(gha, fake, account, tmp_path)
+    writes = len(fake.writes())
+    account.faults({"op": "list", "kind": "endpoint", "action": "status", "status": 500})
+    failed = gha.run(DRIFT, schedule(checkout))
+    job = failed.job("drift")
+    assert job.status == "failure" and job.step("gpuctl").outputs["exit_code"] == "1"
+    assert len(fake.writes()) == writes and fake.real_issues()[0]["state"] == "open"
+    assert "GET /v2/serverless: server error 500" in job.summary
+    assert (f"No drift issue was opened, changed or closed: the report could not be made, which is neither drift nor its end; "
+            f"issue #{issue['number']} still says what the last report found.") in job.summary
+    assert "re-run this workflow job" in job.summary
