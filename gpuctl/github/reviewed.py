@@ -132,6 +132,8 @@ def what_differs(old: dict, new: dict) -> str:
     the same while the body written is not (another pull request merged meanwhile changed a
     field this one did not touch), so the paths are named, not only the resource. Values come
     from the plan documents, which hold no secrets ({"sensitive": true} instead)."""
+    if old["action"] != new["action"]:
+        return _other_action(old, new)
     found = []
     if old["id"] != new["id"]:
         found.append(f"id: reviewed {_shown(old['id'])}, now {_shown(new['id'])}")
@@ -149,6 +151,22 @@ def what_differs(old: dict, new: dict) -> str:
 
 
 _MISSING = object()
+
+
+def _other_action(old: dict, new: dict) -> str:
+    """A reviewed write that became another action (a reviewed create of an endpoint someone
+    made meanwhile is now an update): every field of a create goes from nothing, so comparing
+    field by field names them all. Say what the account has now and what would be written."""
+    found = []
+    if new["id"] and new["id"] != old["id"]:
+        found.append(f"the account has it now, as {_shown(new['id'])}")
+    elif old["id"] and not new["id"]:
+        found.append(f"the account no longer has {_shown(old['id'])}")
+    writes_now = [f"{path}: {_change((before, after))}" for path, before, after in new["changes"]]
+    if writes_now:
+        more = f"; and {len(writes_now) - SHOWN} more" if len(writes_now) > SHOWN else ""
+        found.append("this run would write " + "; ".join(writes_now[:SHOWN]) + more)
+    return "; ".join(found)
 
 
 def _flat(body, prefix: str = "") -> dict:
