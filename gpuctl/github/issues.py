@@ -219,9 +219,17 @@ def _close(gh: GitHub, number: int, note: str, reason: str) -> None:
 _FOOTER = re.compile(r"(\n<sub>[^\n]*</sub>\n)?")
 
 
+_AT_COMMIT = re.compile(r"/blob/[0-9a-fA-F]{7,64}/")
+
+
 def _same_report(body: str | None, stable: str) -> bool:
-    """Whether `body` is the report `stable`, whichever run's footer ends it."""
-    return body is not None and body.startswith(stable) and _FOOTER.fullmatch(body[len(stable):]) is not None
+    """Whether `body` is the report `stable`, whichever run's footer ends it and whichever commit
+    its links name: a merge that moved no line the report names only moves the links (each
+    key's line is in the text beside its link, so a key that moved makes another report)."""
+    if body is None:
+        return False
+    body, stable = _AT_COMMIT.sub("/blob/-/", body), _AT_COMMIT.sub("/blob/-/", stable)
+    return body.startswith(stable) and _FOOTER.fullmatch(body[len(stable):]) is not None
 
 
 def _body(key: str, markdown: str, items: list[str] | None = None, since: dict[str, dict] | None = None, room_after: int = 0) -> str:

@@ -480,3 +480,25 @@ def test_an_account_that_does_not_answer_touches_no_issue_and_the_summary_says_w
     assert (f"No drift issue was opened, changed or closed: the report could not be made, which is neither drift nor its end; "
             f"issue #{issue['number']} still says what the last report found.") in job.summary
     assert "re-run this workflow job" in job.summary
+
+
+def test_a_merge_that_leaves_the_drift_as_it_was_does_not_edit_the_issue_only_to_move_its_links(gha, fake, account, tmp_path):
+    """The schedule runs at the default branch's newest commit, and the issue links each key
+    at that commit. A merge that changed no line the report names (a README) moved every link
+    to the new commit, so each merge to main edited the issue with nothing new in it."""
+    from dataclasses import replace
+
+    gpu = config("api", max_workers=4)
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", gpu)).code == 0
+    checkout = tree(tmp_path / "main", gpu)
+    console_min_workers(account, 2)
+    assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"
+    (issue,) = fake.real_issues()
+    body = issue["body"]
+    assert f"/blob/{'e' * 40}/gpu.jsonc#L" in body
+    writes = len(fake.writes())
+
+    later = gha.run(DRIFT, replace(schedule(checkout), sha="c4" * 20))
+    assert later.job("drift").status == "success"
+    assert fake.writes()[writes:] == [] and fake.real_issues()[0]["body"] == body
+    assert f"/blob/{'c4' * 20}/gpu.jsonc#L" in later.job("drift").summary  # the run's own report links its commit
