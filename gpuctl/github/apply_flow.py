@@ -117,9 +117,13 @@ def _superseded(job: Job, config: str, key: str) -> str | None:
     not checked outside a GitHub run of a branch (no repository, commit, ref or token)."""
     from gpuctl.github.fork import blob_id
 
+    from pathlib import PurePosixPath
+
     actions = job.actions
     if not (actions.repository and actions.sha and actions.ref and actions.token):
         return None
+    if PurePosixPath(key).is_absolute() or ".." in PurePosixPath(key).parts:
+        return None  # a config outside the checkout has no version on the branch to compare
     path = job.app.cwd / config
     try:
         blob = blob_id(path.read_bytes())

@@ -65,3 +65,20 @@ def test_the_run_of_an_older_merge_applies_when_the_newer_merges_left_its_config
     assert run.job("apply").status == "success", run.job("apply").steps
     (endpoint,) = account.endpoints()
     assert endpoint["workers"]["max"] == 3
+
+
+def test_a_config_outside_the_checkout_is_not_taken_for_one_deleted_on_the_branch(fake, account, tmp_path):
+    """A config given by a path outside the repository's checkout has no version on the branch
+    to compare with: the branch having moved is no reason to refuse it (the contents API has no
+    such path, which read as 'deleted on main')."""
+    from tests.github.conftest import REPO, TOKEN
+
+    outside = tree(tmp_path / "elsewhere", config("api"))
+    workspace = tree(tmp_path / "workspace", config("other"))
+    fake.branches["main"] = "b2" * 20
+    github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"), "GITHUB_API_URL": fake.url,
+              "GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": REPO, "GITHUB_SHA": "b1" * 20, "GITHUB_REF": "refs/heads/main",
+              "GITHUB_WORKSPACE": str(workspace)}
+    applied = account.gpu("github", "apply", "--no-comment", "--replan", "--config", str(outside / "gpu.jsonc"), cwd=workspace, env=github)
+    assert applied.code == 0, applied.err
+    assert [e["name"] for e in account.endpoints()] == ["api"]
