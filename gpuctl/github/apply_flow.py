@@ -91,7 +91,10 @@ def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Appl
             saved = plan_file(scratch, key)
             runner.save_plan(fresh, saved)
             try:
-                result = runner.apply_saved(job.app, config, opts.provider, saved, opts.lock_timeout, opts.policy, opts.parallelism, opts.health, opts.prune)
+                result = runner.apply_saved(job.app, config, opts.provider, saved, opts.lock_timeout, opts.policy, opts.parallelism, opts.health, opts.prune,
+                                            before_write=lambda: _refuse_if_superseded(job, config, key))
+            except runner.Superseded as exc:
+                return _newer_commit(job, key, fresh, exc.summary)
             except runner.Stale as exc:
                 # Nothing was written. Another run of this merge may have applied it while this
                 # one waited for the lock, or the account moved elsewhere: plan and decide again.
@@ -130,6 +133,14 @@ def _superseded(job: Job, config: str, key: str) -> str | None:
     except OSError:
         return None  # the plan read it a moment ago; if it cannot be read now, the apply says so
     return superseded(job.github, actions.ref, actions.sha, key, blob)
+
+
+def _refuse_if_superseded(job: Job, config: str, key: str) -> None:
+    """Asked again under the account lease, right before the writes: a newer commit's run may
+    have applied (or found nothing to apply) while this one waited for the lease."""
+    why = _superseded(job, config, key)
+    if why:
+        raise runner.Superseded(why)
 
 
 def _newer_commit(job: Job, key: str, fresh: dict, why: str) -> Applied:

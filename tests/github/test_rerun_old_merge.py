@@ -82,3 +82,40 @@ def test_a_config_outside_the_checkout_is_not_taken_for_one_deleted_on_the_branc
     applied = account.gpu("github", "apply", "--no-comment", "--replan", "--config", str(outside / "gpu.jsonc"), cwd=workspace, env=github)
     assert applied.code == 0, applied.err
     assert [e["name"] for e in account.endpoints()] == ["api"]
+
+
+def test_an_older_run_that_waited_for_the_lock_while_a_newer_merge_landed_checks_again_before_writing(fake, account, tmp_path):
+    """The run of merge b1 (workers.max 3 → 2) finds main at its own commit, plans, and waits
+    for the lock (another run holds it). Meanwhile merge b2 puts workers.max back to 3 on main,
+    and its run finds nothing to apply, so the account does not move and b1's saved plan is
+    still current when it gets the lock. Asked only before the wait, b1 would then write 2: the
+    question is asked again under the account lease, right before the writes."""
+    from gpuctl.engine.lock import ProjectLock
+    from tests.github.conftest import REPO, TOKEN
+
+    deployed = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", config("api", max_workers=3)))
+    assert deployed.code == 0, deployed.err
+    checkout = tree(tmp_path / "b1", config("api", max_workers=2))
+    github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"), "GITHUB_API_URL": fake.url,
+              "GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": REPO, "GITHUB_SHA": "b1" * 20, "GITHUB_REF": "refs/heads/main",
+              "GITHUB_WORKSPACE": str(checkout)}
+    assert account.gpu("github", "plan", "--no-comment", "--plan-dir", str(tmp_path / "plans"), cwd=checkout, env=github).code == 0
+    fake.branches["main"] = "b1" * 20
+
+    held = ProjectLock(checkout / ".gpu" / "deploy.lock", "the test")
+    held.acquire(0)
+    try:
+        waiting = account.popen("github", "apply", "--no-comment", "--plan-dir", str(tmp_path / "plans"), "--lock-timeout", "10m", cwd=checkout, env=github)
+        for line in waiting.stderr:
+            if "waiting for the lock" in line:
+                break
+        fake.branches["main"] = "b2" * 20  # merged meanwhile: gpu.jsonc back to workers.max 3
+        fake.add_tree("b2" * 20, tree(tmp_path / "b2", config("api", max_workers=3)))
+    finally:
+        held.release()
+    out, err = waiting.communicate(timeout=300)
+    assert waiting.returncode == 1, err
+    assert out == "gpu.jsonc: refused: a newer commit changed this config\n", out
+    assert f"gpu.jsonc was changed on main after this run's commit {'b1' * 6} (main is at {'b2' * 6} now)" in err
+    (endpoint,) = account.endpoints()
+    assert endpoint["workers"]["max"] == 3  # only the lease was written (taken and given back)
