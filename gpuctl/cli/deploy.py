@@ -5,7 +5,7 @@ this module is imported only when deploy runs."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +42,7 @@ class DeployOptions:
     policy: str | None = None  # --policy FILE: the platform team's rules, merged with gpu.jsonc's `policy` block
     unknown_env: bool = False  # a plan-only run: an unset ${VAR} is an unknown value, not an error (ADR 24)
     variables: Mapping[str, str] | None = None  # what ${VAR} reads; None: the environment. The fork flow gives {} (ADR 17)
+    before_write: Callable[[], None] | None = None  # engine.flow.DeployRequest.before_write (the GitHub apply's newer-commit check)
 
 
 @dataclass
@@ -169,7 +170,7 @@ def deployment_for(s: Session, provider, view: type | None = None):
         desired=s.desired, catalog=s.catalog, target=s.target, project_dir=s.project_dir, prune=opts.prune,
         saved=read_saved(Path(opts.from_plan)) if opts.from_plan else None, reviewed=not (opts.yes or opts.json_result or opts.from_plan),
         lock_timeout=opts.lock_timeout, break_lock=opts.break_lock, parallelism=opts.parallelism,
-        grace=s.app.seconds("GPUCTL_VISIBILITY_GRACE", 20), health=opts.health, policy=s.policy,
+        grace=s.app.seconds("GPUCTL_VISIBILITY_GRACE", 20), health=opts.health, policy=s.policy, before_write=opts.before_write,
         applied_by=None if opts.plan_only or opts.out else applier(s.app.environ, s.project_dir))
 
     def warm(spec, endpoint: dict) -> dict:

@@ -76,6 +76,7 @@ class DeployRequest:
     health: HealthCheck | None = None  # --wait-healthy: the gate after apply
     policy: Any = None  # gpuctl.policy.guard.Guard: every plan is checked; one that breaks a rule is never applied
     applied_by: str | None = None  # who applies (gpuctl.author: a GitHub login, a git author name, a login name), for `history`
+    before_write: Callable[[], None] | None = None  # called under the account lease before anything is written; raises to refuse (the GitHub apply's newer-commit check)
 
 
 @dataclass
@@ -233,6 +234,8 @@ class Deployment:
                 plan, observed = self._settle(plan)
             if not plan.has_changes:
                 return self._checked(self._result(plan, observed, None), {})
+            if self.request.before_write is not None:
+                self.request.before_write()  # a newer run may have applied while this one waited for the lease
             return self._execute(plan, lease)
 
     def _replan(self, shown: Plan) -> tuple[Plan, Observed]:

@@ -20,7 +20,7 @@ from gpuctl.engine.apply import Interrupted
 from gpuctl.errors import ExitCode, GpuctlError
 from gpuctl.github import comments, runner
 from gpuctl.github.job import Job, combined, error_markdown, plan_file
-from gpuctl.github.reviewed import differences, in_place, unknown_variables
+from gpuctl.github.reviewed import differences, in_place, superseded, unknown_variables
 from gpuctl.render.md import code as md_code, text as md_text
 
 
@@ -80,6 +80,9 @@ def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Appl
             fresh = runner.plan_document(job.app, config, opts.provider, opts.policy, prune=opts.prune)
             if not fresh["has_changes"] and opts.health is None:
                 return Applied(key, 0, "nothing to apply: " + runner.plan_summary(fresh), f"### gpuctl: nothing to apply for `{key}`\n\n{runner.plan_summary(fresh)}\n" + job.footer("Checked", key))
+            newer = _superseded(job, config, key) if fresh["has_changes"] else None  # again after a Stale: a newer merge may have applied meanwhile
+            if newer:
+                return _newer_commit(job, key, fresh, newer)
             # With nothing to write and --wait-healthy, the apply below is the gate alone, as for
             # `deploy --wait-healthy`: a rerun after a failed gate checks again, never passes unchecked.
             refusal = None if opts.replan or not fresh["has_changes"] else _refusal(opts.plan_dir, key, fresh)
@@ -88,7 +91,10 @@ def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Appl
             saved = plan_file(scratch, key)
             runner.save_plan(fresh, saved)
             try:
-                result = runner.apply_saved(job.app, config, opts.provider, saved, opts.lock_timeout, opts.policy, opts.parallelism, opts.health, opts.prune)
+                result = runner.apply_saved(job.app, config, opts.provider, saved, opts.lock_timeout, opts.policy, opts.parallelism, opts.health, opts.prune,
+                                            before_write=lambda: _refuse_if_superseded(job, config, key))
+            except runner.Superseded as exc:
+                return _newer_commit(job, key, fresh, exc.summary)
             except runner.Stale as exc:
                 # Nothing was written. Another run of this merge may have applied it while this
                 # one waited for the lock, or the account moved elsewhere: plan and decide again.
@@ -107,6 +113,45 @@ def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Appl
         job.app.note(f"{key}: {exc.format()}")
         return Applied(key, _failed(exc), f"error: {exc.summary}", error_markdown(f"gpuctl could not apply `{key}`", exc.format()) + job.footer("Tried", key))
     raise AssertionError("unreachable")
+
+
+def _superseded(job: Job, config: str, key: str) -> str | None:
+    """Why this run's commit is no longer the one to apply (reviewed.superseded), or None;
+    not checked outside a GitHub run of a branch (no repository, commit, ref or token)."""
+    from gpuctl.github.fork import blob_id
+
+    from pathlib import PurePosixPath
+
+    actions = job.actions
+    if not (actions.repository and actions.sha and actions.ref and actions.token):
+        return None
+    if PurePosixPath(key).is_absolute() or ".." in PurePosixPath(key).parts:
+        return None  # a config outside the checkout has no version on the branch to compare
+    path = job.app.cwd / config
+    try:
+        blob = blob_id(path.read_bytes())
+    except OSError:
+        return None  # the plan read it a moment ago; if it cannot be read now, the apply says so
+    return superseded(job.github, actions.ref, actions.sha, key, blob)
+
+
+def _refuse_if_superseded(job: Job, config: str, key: str) -> None:
+    """Asked again under the account lease, right before the writes: a newer commit's run may
+    have applied (or found nothing to apply) while this one waited for the lease."""
+    why = _superseded(job, config, key)
+    if why:
+        raise runner.Superseded(why)
+
+
+def _newer_commit(job: Job, key: str, fresh: dict, why: str) -> Applied:
+    """A newer commit of the branch changed the config: applying this run's would undo it."""
+    job.app.note(f"{key}: refusing to apply: {why}")
+    body = (f"### gpuctl did not apply `{key}`: a newer commit changed it\n\n- {md_text(why)}\n\n"
+            "Nothing was written. The apply run of the newer commit applies it (if that run failed or was cancelled, re-run "
+            "that one, not this one); to apply the branch as it is now, run the apply workflow by hand (workflow_dispatch) on it. "
+            "The plan this run would have applied:\n\n")
+    body += runner.plan_markdown(fresh, source_url=job.source_url(key, job.actions.sha))
+    return Applied(key, 1, "refused: a newer commit changed this config", body + job.footer("Checked", key))
 
 
 def _cancelled(job: Job, key: str) -> Applied:

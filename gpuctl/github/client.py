@@ -30,6 +30,7 @@ IDEMPOTENT = ("GET", "PATCH", "PUT", "DELETE")
 PERMISSIONS = (
     ("/actions/", "actions: read"),
     ("/contents/", "contents: read"),
+    ("/git/ref/", "contents: read"),
     ("/labels", "issues: write"),
     ("/pulls", "pull-requests: read"),
     ("/issues", "issues: write (drift issue) or pull-requests: write (plan comment)"),
@@ -154,16 +155,16 @@ class GitHub:
             except httpx.HTTPError as exc:
                 if not idempotent or attempt == self.attempts:
                     raise GitHubError(f"cannot reach GitHub at {self.api_url}: {type(exc).__name__}", hint="check GITHUB_API_URL and the runner's network; run again") from None
-                self._pause(2.0 ** attempt, "GitHub did not answer")
+                self._pause(2.0 ** attempt, "GitHub did not answer", asked=False)
                 continue
             self._remember_limit(response)
             wait = self._wait(idempotent, response, attempt)
             if wait is None:
                 break
-            self._pause(wait, f"GitHub answered {response.status_code}")
+            self._pause(wait, f"GitHub answered {response.status_code}", asked=response.status_code < 500)
         if response.is_success:
             return response
-        raise self._error(method, path, response)
+        raise self._error(method, path, response, tries=attempt)
 
     def _remember_limit(self, response: httpx.Response) -> None:
         if response.headers.get("x-ratelimit-remaining") == "0":
@@ -186,16 +187,18 @@ class GitHub:
             return 2.0 ** attempt
         return None
 
-    def _pause(self, seconds: float, why: str) -> None:
+    def _pause(self, seconds: float, why: str, asked: bool = True) -> None:
+        """Wait `seconds` before the next try: as GitHub `asked` (a rate limit), or gpuctl's
+        own back-off after a server error or no answer, which the note must not put on GitHub."""
         if seconds <= 0:
             return
         if seconds > self.max_wait:
             raise GitHubError(f"{why}; it asks to wait {seconds:.0f} s, longer than gpuctl waits ({self.max_wait:.0f} s)",
                               hint="run the job again later, or lower how often it runs")
-        self.note(f"note: {why}; waiting {seconds:.0f} s as it asks")
+        self.note(f"note: {why}; waiting {seconds:.0f} s as it asks" if asked else f"note: {why}; trying again in {seconds:.0f} s")
         self.sleep(seconds)
 
-    def _error(self, method: str, path: str, response: httpx.Response) -> GitHubError:
+    def _error(self, method: str, path: str, response: httpx.Response, tries: int = 1) -> GitHubError:
         status, message = response.status_code, _message(response)
         where = f"{method} {urlsplit(path).path}"
         if status == 401:
@@ -206,6 +209,11 @@ class GitHub:
         if status == 404:
             return GitHubError(f"GitHub has no {urlsplit(path).path} (404)", status=status,
                                hint=f"check GITHUB_REPOSITORY ({self.repository}) and that the token may read it; {_permission_hint(path)}")
+        if status >= 500:
+            times = f", {tries} times" if tries > 1 else ""
+            return GitHubError(f"GitHub rejected {where} ({status}): {message}{times}", status=status,
+                               hint="a server error on GitHub's side, not a problem of the workflow or its token: re-run the job "
+                                    "later, once GitHub's status page shows it working again")
         return GitHubError(f"GitHub rejected {where} ({status}): {message}", status=status,
                            hint="see the message; run with --debug for a traceback if it persists")
 

@@ -117,6 +117,20 @@ def _report(job: Job, opts: DriftOptions, read: list[tuple[str, dict | GpuctlErr
     return 1 if code == 1 else 0
 
 
+def _untouched(job: Job, key: str, opts: DriftOptions) -> str:
+    """For the person paged by a failed report: what it means for the drift issue, which it
+    left as it was, and what to do."""
+    if not opts.issue:
+        return "\nOnce the cause is fixed, re-run this workflow job.\n"
+    try:
+        issue = issues.find_open(job.github, key, opts.label)
+        where = f"issue #{issue['number']} still says what the last report found" if issue else "no drift issue is open"
+    except GpuctlError:
+        where = "the drift issue, if one is open, still says what the last report found"
+    return ("\nNo drift issue was opened, changed or closed: the report could not be made, which is neither drift nor its end; "
+            f"{where}. Once the cause is fixed, re-run this workflow job.\n")
+
+
 def _drift_one(job: Job, config: str, opts: DriftOptions, doc: dict | GpuctlError) -> tuple[int, str, bool]:
     """(exit code, summary line, whether the account drifted) for one config, from its drift
     document (or the error that kept it from being made)."""
@@ -124,11 +138,13 @@ def _drift_one(job: Job, config: str, opts: DriftOptions, doc: dict | GpuctlErro
     if isinstance(doc, GpuctlError):
         exc = doc
         job.app.note(f"{key}: {exc.format()}")
-        job.summary(error_markdown(f"gpuctl could not report drift for `{key}`", exc.format()) + job.footer("Checked", key))
+        job.summary(error_markdown(f"gpuctl could not report drift for `{key}`", exc.format()) + _untouched(job, key, opts)
+                    + job.footer("Checked", key))
         return 1, f"{key}: error: {exc.summary}", False
     # Each gpu.jsonc key links to its line at the commit the run checked out (GITHUB_SHA), as the plan comment's do at its head.
-    markdown = runner.drift_markdown(doc, job.source_url(key, job.actions.sha)) + ending(doc) + job.footer("Checked", key)
-    job.summary(markdown)
+    markdown = runner.drift_markdown(doc, job.source_url(key, job.actions.sha)) + ending(doc)
+    footer = job.footer("Checked", key)
+    job.summary(markdown + footer)
     found = "in sync" if doc["in_sync"] else "drift"
     if not opts.issue:
         return (0 if doc["in_sync"] else 2), f"{key}: {found}", not doc["in_sync"]
@@ -150,7 +166,7 @@ def _drift_one(job: Job, config: str, opts: DriftOptions, doc: dict | GpuctlErro
         url = job.actions.run_url()
         link = f"[run {job.actions.run_id}]({url})" if url else ""
         _number, what = issues.report(job.github, key, opts.label, title, job.clean(markdown), impostors,
-                                     [job.clean(i) for i in drift_items(doc)], link)
+                                     [job.clean(i) for i in drift_items(doc)], link, footer=job.clean(footer))
         return 2, f"{key}: drift; {what}", True
     except GpuctlError as exc:  # the report stands; the issue that carries it does not
         what = "close" if doc["in_sync"] else "open or update"

@@ -32,6 +32,7 @@ class Actions:
     event: Mapping = field(default_factory=dict)
     event_path: Path | None = None
     sha: str | None = None
+    ref: str | None = None  # GITHUB_REF: refs/heads/main for a push to main or a dispatch on it
     run_id: str | None = None
     output_path: Path | None = None
     summary_path: Path | None = None
@@ -52,6 +53,7 @@ class Actions:
             event=read_event(path("GITHUB_EVENT_PATH")),
             event_path=path("GITHUB_EVENT_PATH"),
             sha=environ.get("GITHUB_SHA") or None,
+            ref=environ.get("GITHUB_REF") or None,
             run_id=environ.get("GITHUB_RUN_ID") or None,
             output_path=path("GITHUB_OUTPUT"),
             summary_path=path("GITHUB_STEP_SUMMARY"),

@@ -164,20 +164,24 @@ def change_note(key: str, before: list[str] | str, after: list[str], link: str =
 
 
 def report(gh: GitHub, key: str, label: str, title: str, markdown: str, impostors: list[dict] | None = None,
-           items: list[str] | None = None, link: str = "") -> tuple[int, str]:
+           items: list[str] | None = None, link: str = "", footer: str = "") -> tuple[int, str]:
     """(issue number, what was done: "opened issue #N", "updated issue #N", "updated and commented on issue #N" or
     "unchanged issue #N", with " (closed duplicate #M)" when runs that overlapped had opened more) for drift described by `markdown`.
     An open issue is updated with its labels as people left them. An issue a person closed
     while the drift persists is not reopened: the run opens a new one. `items` names what
     drifts (`drift_items`); when it differs from what the issue last said, the update also
-    posts a comment saying what is new and what is gone (`link`: the run)."""
+    posts a comment saying what is new and what is gone (`link`: the run). `footer` (which run
+    wrote the body, `job.footer`) ends the body but is not compared: a run that finds the same
+    drift as the body says leaves the issue as it is, instead of editing it every night only to
+    name another run."""
     found = find_all_open(gh, key, label, impostors)
     issue, duplicates = (found[0], found[1:]) if found else (None, [])
     since = None
     if items is not None:
         at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         since = first_seen(items, _kept_since(issue.get("body")) if issue else {}, at, link)
-    body = _body(key, markdown, items, since)
+    stable = _body(key, markdown, items, since, room_after=len(footer.encode()))
+    body = stable + footer
     if issue is None:
         ensure_label(gh, label)
         created = gh.request("POST", gh.repo("/issues"), json={"title": title, "body": body, "labels": [label]})
@@ -188,7 +192,7 @@ def report(gh: GitHub, key: str, label: str, title: str, markdown: str, impostor
         _close(gh, duplicate["number"], f"Duplicate of #{number}, which reports this drift (two drift runs overlapped); closing.", "not_planned")
     numbers = ", ".join("#" + str(d["number"]) for d in duplicates)
     closed = f" (closed duplicate {numbers})" if duplicates else ""
-    if issue.get("body") == body and issue.get("title") == title:
+    if _same_report(issue.get("body"), stable) and issue.get("title") == title:
         return number, f"unchanged issue #{number}{closed}"
     gh.request("PATCH", gh.repo(f"/issues/{number}"), json={"title": title, "body": body})
     before, after = _kept_items(issue.get("body")), _kept_items(body)
@@ -212,14 +216,30 @@ def _close(gh: GitHub, number: int, note: str, reason: str) -> None:
     gh.request("PATCH", gh.repo(f"/issues/{number}"), json={"state": "closed", "state_reason": reason})
 
 
-def _body(key: str, markdown: str, items: list[str] | None = None, since: dict[str, dict] | None = None) -> str:
+_FOOTER = re.compile(r"(\n<sub>[^\n]*</sub>\n)?")
+
+
+_AT_COMMIT = re.compile(r"/blob/[0-9a-fA-F]{7,64}/")
+
+
+def _same_report(body: str | None, stable: str) -> bool:
+    """Whether `body` is the report `stable`, whichever run's footer ends it and whichever commit
+    its links name: a merge that moved no line the report names only moves the links (each
+    key's line is in the text beside its link, so a key that moved makes another report)."""
+    if body is None:
+        return False
+    body, stable = _AT_COMMIT.sub("/blob/-/", body), _AT_COMMIT.sub("/blob/-/", stable)
+    return body.startswith(stable) and _FOOTER.fullmatch(body[len(stable):]) is not None
+
+
+def _body(key: str, markdown: str, items: list[str] | None = None, since: dict[str, dict] | None = None, room_after: int = 0) -> str:
     """The issue body: the markers, then `markdown` with the "Since when" table before its first
-    section (after the title and the summary)."""
+    section (after the title and the summary); `room_after` bytes are left for what follows it."""
     head = marker(KIND, key) + "\n" + (_items_comment(items) + "\n" if items is not None else "") + (_since_comment(since) if since else "")
     if since:
         cut = markdown.find("\n### ") + 1 or len(markdown)
         markdown = markdown[:cut] + since_section(since) + markdown[cut:]
-    room = COMMENT_LIMIT - len(head.encode()) - 300
+    room = COMMENT_LIMIT - len(head.encode()) - 300 - room_after
     if len(markdown.encode()) > room:
         markdown = markdown.encode()[:room].decode(errors="ignore") + "\n\n> **Truncated**: the job summary of the run has the full report.\n"
     return head + markdown

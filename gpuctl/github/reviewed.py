@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 
-from gpuctl.github.client import GitHub
+from urllib.parse import quote
+
+from gpuctl.github.client import GitHub, GitHubError
 from gpuctl.plan.model import CHANGING
 from gpuctl.redact import clip
 
@@ -28,6 +30,52 @@ def merged_pull(gh: GitHub, sha: str) -> dict | None:
     exact = [p for p in pulls if p.get("merge_commit_sha") == sha]
     chosen = sorted(exact or pulls, key=lambda p: p["merged_at"])
     return chosen[-1] if chosen else None
+
+
+def branch_head(gh: GitHub, branch: str) -> str | None:
+    """The commit `branch` is at now; None when GitHub has no such branch (deleted since)."""
+    try:
+        found = gh.request("GET", gh.repo(f"/git/ref/heads/{quote(branch, safe='/')}"))
+    except GitHubError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    sha = ((found or {}).get("object") or {}).get("sha") if isinstance(found, dict) else None
+    return sha.lower() if isinstance(sha, str) else None
+
+
+def blob_at(gh: GitHub, path: str, commit: str) -> str | None:
+    """The git blob id of `path` at `commit` (the contents API's `sha`); None when it has no such file."""
+    try:
+        found = gh.request("GET", gh.repo(f"/contents/{quote(path)}"), params={"ref": commit})
+    except GitHubError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return found.get("sha") if isinstance(found, dict) and found.get("type") == "file" else None
+
+
+def superseded(gh: GitHub, ref: str, sha: str, path: str, blob: str) -> str | None:
+    """Why applying the config at `path` as commit `sha` would roll the account back, or None.
+    A run's commit stays what it was when it is re-run (GitHub's "Re-run jobs"), so the run of
+    an older merge can come after the run of a newer one, and its fresh plan can be exactly the
+    plan reviewed on its pull request (a revert merged since, an endpoint pruned since): the
+    account would silently go back to the older gpu.jsonc. So when `ref` (the branch the run
+    is for) has moved past `sha` and the config there is not this one (`blob`, its git blob
+    id), the newer commit's run is the one to apply it. Runs outside a branch, and a branch
+    GitHub no longer has, are not checked."""
+    if not ref.startswith("refs/heads/"):
+        return None
+    branch = ref.removeprefix("refs/heads/")
+    head = branch_head(gh, branch)
+    if head is None or head == sha.lower():
+        return None
+    now = blob_at(gh, path, head)
+    if now == blob:
+        return None
+    what = "deleted" if now is None else "changed"
+    return (f"{path} was {what} on {branch} after this run's commit {sha[:12]} ({branch} is at {head[:12]} now): applying this "
+            f"run's {path} would put the account back to an older one")
 
 
 def artifact_name(prefix: str, head_sha: str) -> str:
@@ -84,6 +132,8 @@ def what_differs(old: dict, new: dict) -> str:
     the same while the body written is not (another pull request merged meanwhile changed a
     field this one did not touch), so the paths are named, not only the resource. Values come
     from the plan documents, which hold no secrets ({"sensitive": true} instead)."""
+    if old["action"] != new["action"]:
+        return _other_action(old, new)
     found = []
     if old["id"] != new["id"]:
         found.append(f"id: reviewed {_shown(old['id'])}, now {_shown(new['id'])}")
@@ -101,6 +151,22 @@ def what_differs(old: dict, new: dict) -> str:
 
 
 _MISSING = object()
+
+
+def _other_action(old: dict, new: dict) -> str:
+    """A reviewed write that became another action (a reviewed create of an endpoint someone
+    made meanwhile is now an update): every field of a create goes from nothing, so comparing
+    field by field names them all. Say what the account has now and what would be written."""
+    found = []
+    if new["id"] and new["id"] != old["id"]:
+        found.append(f"the account has it now, as {_shown(new['id'])}")
+    elif old["id"] and not new["id"]:
+        found.append(f"the account no longer has {_shown(old['id'])}")
+    writes_now = [f"{path}: {_change((before, after))}" for path, before, after in new["changes"]]
+    if writes_now:
+        more = f"; and {len(writes_now) - SHOWN} more" if len(writes_now) > SHOWN else ""
+        found.append("this run would write " + "; ".join(writes_now[:SHOWN]) + more)
+    return "; ".join(found)
 
 
 def _flat(body, prefix: str = "") -> dict:

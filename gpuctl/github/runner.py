@@ -15,7 +15,7 @@ from gpuctl.events import Finished
 
 
 def _session(app: AppContext, config: str, provider: str | None, from_plan: str | None = None, lock_timeout: float = 0.0, policy: str | None = None,
-             parallelism: int = 10, health: object | None = None, prune: bool = False, variables: dict | None = None):
+             parallelism: int = 10, health: object | None = None, prune: bool = False, variables: dict | None = None, before_write=None):
     """gpu.jsonc and the provider resolved as `deploy` resolves them; the flow prints no plan
     (the job posts it), only notes and progress on stderr. A plan (no `from_plan`) shows a
     `${VAR}` the run does not have as unknown, as `deploy --plan` does: a fork's pull request
@@ -25,7 +25,8 @@ def _session(app: AppContext, config: str, provider: str | None, from_plan: str 
     return session(app, DeployOptions(plan_only=from_plan is None, observed=None, config=config, fmt="json", detailed_exitcode=False,
                                       prune=prune, provider=provider, yes=False, out=None, from_plan=from_plan, lock_timeout=lock_timeout,
                                       break_lock=False, json_result=True, overrides={}, policy=policy,
-                                      unknown_env=from_plan is None, parallelism=parallelism, health=health, variables=variables))
+                                      unknown_env=from_plan is None, parallelism=parallelism, health=health, variables=variables,
+                                      before_write=before_write))
 
 
 def _captured(app: AppContext) -> tuple[AppContext, io.StringIO]:
@@ -118,6 +119,10 @@ def drift_markdown(doc: dict, source_url: str | None = None) -> str:
     return render_markdown(doc, source_url=source_url)
 
 
+class Superseded(GpuctlError):
+    """A newer commit of the branch changed the config (github.reviewed.superseded): nothing was written."""
+
+
 class Stale(GpuctlError):
     """The account changed between the fresh plan and the apply: nothing was written."""
 
@@ -177,7 +182,7 @@ def job_advice(error: GpuctlError) -> GpuctlError:
 
 
 def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: Path, lock_timeout: float, policy: str | None = None,
-                parallelism: int = 10, health: object | None = None, prune: bool = False) -> dict:
+                parallelism: int = 10, health: object | None = None, prune: bool = False, before_write=None) -> dict:
     """`deploy --from-plan PLAN_FILE --json [--parallelism N] [--wait-healthy ...]`: apply
     exactly that plan, refused (`Stale`) if the account or the config moved since it was made.
     Returns the deploy result document (its `health` says how the gate went); an apply that
@@ -189,13 +194,15 @@ def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: P
     from gpuctl.engine.flow import StalePlan
     from gpuctl.render.result import result_document
 
-    s = _session(app, config, provider, str(plan_file), lock_timeout, policy, parallelism, health, prune)
+    s = _session(app, config, provider, str(plan_file), lock_timeout, policy, parallelism, health, prune, before_write=before_write)
     account = connect(app, s.target)
     deployment = deployment_for(s, account, ApplyJobView)
     try:
         result = deployment.apply()
     except StalePlan as exc:
         raise Stale(exc.summary, hint=exc.hint) from None
+    except Superseded:
+        raise  # before anything was written: the caller says which commit to apply instead
     except ApplyFailed as failure:
         error = deployment.emit.stopped(failure)
         reached = getattr(failure, "result", None)

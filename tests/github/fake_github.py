@@ -49,6 +49,7 @@ class FakeGitHub:
     comments: dict[int, dict] = field(default_factory=dict)
     labels: dict[str, dict] = field(default_factory=dict)
     commit_pulls: dict[str, list[int]] = field(default_factory=dict)
+    branches: dict[str, str] = field(default_factory=dict)  # branch -> the commit it is at (a merge moves the base branch)
     artifacts: list[dict] = field(default_factory=list)
     trees: dict[str, dict[str, bytes]] = field(default_factory=dict)  # commit SHA -> {path: content}, for /contents
     requests: list[dict] = field(default_factory=list)
@@ -75,6 +76,7 @@ class FakeGitHub:
     def merge(self, number: int, merge_sha: str, when: str = "2026-01-02T03:04:05Z") -> None:
         self.pulls[number] |= {"state": "closed", "merged_at": when, "merge_commit_sha": merge_sha}
         self.commit_pulls.setdefault(merge_sha, []).append(number)
+        self.branches[self.pulls[number]["base"]["ref"]] = merge_sha
 
     def add_artifact(self, name: str, run: dict, files: dict[str, bytes]) -> dict:
         """An artifact as upload-artifact leaves it; `run` is the uploading run's workflow_run
@@ -173,6 +175,8 @@ class FakeGitHub:
             (r"/labels", "POST", lambda q, b: self._create_label(b)),
             (r"/pulls/(\d+)", "GET", lambda q, b, n: (200, {}, self.pulls[int(n)]) if int(n) in self.pulls else (404, {}, {"message": "Not Found"})),
             (r"/commits/([0-9a-f]+)/pulls", "GET", lambda q, b, sha: self._page(q, [self.pulls[n] for n in self.commit_pulls.get(sha, [])])),
+            (r"/git/ref/heads/(.+)", "GET", lambda q, b, name: (200, {}, {"ref": f"refs/heads/{name}", "object": {"type": "commit", "sha": self.branches[name]}})
+             if name in self.branches else (404, {}, {"message": "Not Found"})),
             (r"/contents/(.+)", "GET", lambda q, b, path: self._contents(q, path)),
             (r"/actions/artifacts", "GET", lambda q, b: self._page(q, [self._artifact_view(a) for a in self.artifacts if a["name"] == q.get("name", a["name"])], key="artifacts")),
         ]

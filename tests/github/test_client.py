@@ -80,6 +80,23 @@ def test_a_wait_longer_than_gpuctl_waits_fails_with_the_time(fake, client):
     assert client.slept == []
 
 
+def test_a_server_error_that_persists_says_it_was_retried_and_to_re_run_the_job_later(fake, client):
+    """GitHub answers 502 to every try of a read: the waits between tries are gpuctl's own
+    (GitHub asked for none), and the error says how many tries failed and what to do on a
+    runner (re-run the job later), not `--debug`, which a scheduled job cannot be given."""
+    notes: list[str] = []
+    client.note = notes.append
+    for _ in range(client.attempts):
+        fake.canned.append(Canned(502, {}, {"message": "Server Error"}))
+    with pytest.raises(GitHubError) as caught:
+        client.request("GET", client.repo("/issues"))
+    assert len(fake.requests) == client.attempts and client.slept == [2.0 ** n for n in range(1, client.attempts)]
+    assert notes and not [n for n in notes if "as it asks" in n], notes
+    assert notes[0] == "note: GitHub answered 502; trying again in 2 s"
+    assert caught.value.summary == f"GitHub rejected GET /repos/acme/ml-api/issues (502): Server Error, {client.attempts} times"
+    assert "--debug" not in caught.value.hint and "re-run the job" in caught.value.hint and "GitHub's side" in caught.value.hint
+
+
 def test_a_permission_error_names_the_permission(fake, client):
     fake.canned.append(Canned(403, {}, {"message": "Resource not accessible by integration"}))
     with pytest.raises(GitHubError) as caught:

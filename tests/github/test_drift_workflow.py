@@ -401,7 +401,7 @@ def test_two_overlapping_runs_leave_one_open_issue_after_the_next_run(gha, fake,
     assert (kept["state"], duplicate["state"]) == ("open", "closed")
     (note,) = fake.comments_on(duplicate["number"])
     assert f"#{kept['number']}" in note["body"]
-    assert again.job("drift").step("gpuctl").outputs["summary"] == f"gpu.jsonc: drift; updated issue #{kept['number']} (closed duplicate #{duplicate['number']})"
+    assert again.job("drift").step("gpuctl").outputs["summary"] == f"gpu.jsonc: drift; unchanged issue #{kept['number']} (closed duplicate #{duplicate['number']})"
 
     console_min_workers(account, 0)
     assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"
@@ -440,3 +440,65 @@ def test_a_runpod_key_refused_or_missing_says_to_fix_the_repository_secret_and_t
     assert "gpu auth login" not in job.summary and "RUNPOD_API_KEY repository secret" in job.summary and "re-run this workflow job" in job.summary
     assert len(fake.writes()) == writes and fake.real_issues()[0]["state"] == "open"
     no_secrets(failed, fake)
+
+
+def test_the_same_drift_found_again_leaves_the_issue_as_it_was(gha, fake, account, tmp_path):
+    """Nightly runs that find the same drift (same fields, same values) write nothing to the issue:
+    no edit, no comment, so its history and its watchers see only changes; the run says the issue
+    is unchanged. The body still says which run last checked, through the job summary."""
+    gpu = config("api", max_workers=4)
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", gpu)).code == 0
+    checkout = tree(tmp_path / "main", gpu)
+    console_min_workers(account, 2)
+    opened = gha.run(DRIFT, schedule(checkout))
+    assert opened.job("drift").status == "success", opened.job("drift").steps
+    (issue,) = fake.real_issues()
+    body, title = issue["body"], issue["title"]
+    writes = len(fake.writes())
+
+    again = gha.run(DRIFT, schedule(checkout))
+    assert again.job("drift").status == "success", again.job("drift").steps
+    (same,) = fake.real_issues()
+    assert (same["body"], same["title"]) == (body, title)
+    assert fake.writes()[writes:] == [], fake.writes()[writes:]
+    assert again.job("drift").step("gpuctl").outputs["summary"] == f"gpu.jsonc: drift; unchanged issue #{issue['number']}"
+    assert f"run {again.run_id}" in again.job("drift").summary
+
+
+def test_an_account_that_does_not_answer_touches_no_issue_and_the_summary_says_what_that_means(gha, fake, account, tmp_path):
+    """RunPod answers 500 to every read: the open drift issue is neither updated nor closed
+    ("could not look" is neither drift nor its end), and the job summary, which the person paged
+    reads first, says so and what to do, beside the error."""
+    checkout, issue = _drifted(gha, fake, account, tmp_path)
+    writes = len(fake.writes())
+    account.faults({"op": "list", "kind": "endpoint", "action": "status", "status": 500})
+    failed = gha.run(DRIFT, schedule(checkout))
+    job = failed.job("drift")
+    assert job.status == "failure" and job.step("gpuctl").outputs["exit_code"] == "1"
+    assert len(fake.writes()) == writes and fake.real_issues()[0]["state"] == "open"
+    assert "GET /v2/serverless: server error 500" in job.summary
+    assert (f"No drift issue was opened, changed or closed: the report could not be made, which is neither drift nor its end; "
+            f"issue #{issue['number']} still says what the last report found.") in job.summary
+    assert "re-run this workflow job" in job.summary
+
+
+def test_a_merge_that_leaves_the_drift_as_it_was_does_not_edit_the_issue_only_to_move_its_links(gha, fake, account, tmp_path):
+    """The schedule runs at the default branch's newest commit, and the issue links each key
+    at that commit. A merge that changed no line the report names (a README) moved every link
+    to the new commit, so each merge to main edited the issue with nothing new in it."""
+    from dataclasses import replace
+
+    gpu = config("api", max_workers=4)
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", gpu)).code == 0
+    checkout = tree(tmp_path / "main", gpu)
+    console_min_workers(account, 2)
+    assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"
+    (issue,) = fake.real_issues()
+    body = issue["body"]
+    assert f"/blob/{'e' * 40}/gpu.jsonc#L" in body
+    writes = len(fake.writes())
+
+    later = gha.run(DRIFT, replace(schedule(checkout), sha="c4" * 20))
+    assert later.job("drift").status == "success"
+    assert fake.writes()[writes:] == [] and fake.real_issues()[0]["body"] == body
+    assert f"/blob/{'c4' * 20}/gpu.jsonc#L" in later.job("drift").summary  # the run's own report links its commit

@@ -98,3 +98,13 @@ def test_apply_never_cancels_a_running_apply_and_plans_cancel_older_plans():
     assert apply["cancel-in-progress"] == "false" and "matrix.project" in apply["group"]
     plan = _load(ROOT / "examples" / "github" / "plan.yml")["concurrency"]
     assert plan["cancel-in-progress"] == "true" and "pull_request.number" in plan["group"]
+
+
+def test_the_action_s_exit_code_output_names_every_code_the_docs_list():
+    """What a workflow author reads in the action's metadata (an editor shows it) and what
+    docs/github.md's outputs table says the step can set agree: 130 (a cancelled apply) was
+    missing from action.yml."""
+    row = next(line for line in (ROOT / "docs" / "github.md").read_text().splitlines() if line.startswith("| `exit_code` |"))
+    documented = set(re.findall(r"`(\d+)`", row))
+    described = _load(ROOT / "action.yml")["outputs"]["exit_code"]["description"]
+    assert documented and documented == set(re.findall(r"\b(\d+) ", described)), (documented, described)

@@ -1,0 +1,121 @@
+"""Re-running the apply job of an older merge after a newer merge applied must not put the
+account back to the older commit's gpu.jsonc without a word."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import project
+from tests.github.conftest import WORKFLOWS, no_secrets, config, pull_request, push, tree
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_rerun_of_an_older_merge_after_a_newer_one_applied_does_not_roll_the_account_back(gha, fake, account, tmp_path):
+    """PR 31 raises workers.max 2 → 3 and is applied; PR 32 reverts it (3 → 2), planned after
+    that apply, and is applied. Then someone re-runs PR 31's apply job (GitHub's "Re-run jobs"
+    keeps the run's commit): its fresh plan, 2 → 3, is exactly the plan reviewed on PR 31, so
+    without knowing which commit the account was last applied from it would apply it."""
+    deployed = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", config("api")))
+    assert deployed.code == 0, deployed.err
+    fake.add_pull(31, "a1" * 20)
+    old = tree(tmp_path / "pr-31", config("api", max_workers=3))
+    assert gha.run(WORKFLOWS / "plan.yml", pull_request(31, "a1" * 20, old)).job("plan").status == "success"
+    fake.merge(31, "b1" * 20)
+    first = gha.run(WORKFLOWS / "apply.yml", push("b1" * 20, old))
+    assert first.job("apply").status == "success", first.job("apply").steps
+
+    fake.add_pull(32, "a2" * 20)
+    new = tree(tmp_path / "pr-32", config("api", max_workers=2))
+    assert gha.run(WORKFLOWS / "plan.yml", pull_request(32, "a2" * 20, new)).job("plan").status == "success"
+    fake.merge(32, "b2" * 20)
+    fake.add_tree("b2" * 20, new)
+    second = gha.run(WORKFLOWS / "apply.yml", push("b2" * 20, new))
+    assert second.job("apply").status == "success", second.job("apply").steps
+    (endpoint,) = account.endpoints()
+    assert endpoint["workers"]["max"] == 2
+    writes = account.writes()
+
+    rerun = gha.run(WORKFLOWS / "apply.yml", push("b1" * 20, old))
+    (endpoint,) = account.endpoints()
+    assert endpoint["workers"]["max"] == 2, "the re-run of the older merge rolled the account back"
+    assert account.writes() == writes
+    job = rerun.job("apply")
+    assert job.status == "failure"
+    outputs = job.step("gpuctl").outputs
+    assert (outputs["exit_code"], outputs["summary"]) == ("1", "gpu.jsonc: refused: a newer commit changed this config"), outputs
+    why = (f"gpu.jsonc was changed on main after this run's commit {'b1' * 6} (main is at {'b2' * 6} now): "
+           "applying this run's gpu.jsonc would put the account back to an older one")
+    assert why in job.summary and why in job.step("run").err
+    assert "re-run that one, not this one" in job.summary
+    no_secrets(rerun, fake)
+
+
+def test_the_run_of_an_older_merge_applies_when_the_newer_merges_left_its_config_as_it_is(gha, fake, account, tmp_path):
+    """Back to back: PR 31 changes gpu.jsonc, PR 32 (merged before PR 31's apply ran) changes
+    only the README. gpu.jsonc on main is PR 31's, so its run applies it."""
+    checkout = tree(tmp_path / "pr-31", config("api", max_workers=3))
+    fake.add_pull(31, "a1" * 20)
+    assert gha.run(WORKFLOWS / "plan.yml", pull_request(31, "a1" * 20, checkout)).job("plan").status == "success"
+    fake.merge(31, "b1" * 20)
+    fake.add_pull(32, "a2" * 20)
+    fake.merge(32, "b2" * 20)
+    fake.add_tree("b2" * 20, tree(tmp_path / "main", config("api", max_workers=3), {"README.md": "docs"}))
+    run = gha.run(WORKFLOWS / "apply.yml", push("b1" * 20, checkout))
+    assert run.job("apply").status == "success", run.job("apply").steps
+    (endpoint,) = account.endpoints()
+    assert endpoint["workers"]["max"] == 3
+
+
+def test_a_config_outside_the_checkout_is_not_taken_for_one_deleted_on_the_branch(fake, account, tmp_path):
+    """A config given by a path outside the repository's checkout has no version on the branch
+    to compare with: the branch having moved is no reason to refuse it (the contents API has no
+    such path, which read as 'deleted on main')."""
+    from tests.github.conftest import REPO, TOKEN
+
+    outside = tree(tmp_path / "elsewhere", config("api"))
+    workspace = tree(tmp_path / "workspace", config("other"))
+    fake.branches["main"] = "b2" * 20
+    github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"), "GITHUB_API_URL": fake.url,
+              "GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": REPO, "GITHUB_SHA": "b1" * 20, "GITHUB_REF": "refs/heads/main",
+              "GITHUB_WORKSPACE": str(workspace)}
+    applied = account.gpu("github", "apply", "--no-comment", "--replan", "--config", str(outside / "gpu.jsonc"), cwd=workspace, env=github)
+    assert applied.code == 0, applied.err
+    assert [e["name"] for e in account.endpoints()] == ["api"]
+
+
+def test_an_older_run_that_waited_for_the_lock_while_a_newer_merge_landed_checks_again_before_writing(fake, account, tmp_path):
+    """The run of merge b1 (workers.max 3 → 2) finds main at its own commit, plans, and waits
+    for the lock (another run holds it). Meanwhile merge b2 puts workers.max back to 3 on main,
+    and its run finds nothing to apply, so the account does not move and b1's saved plan is
+    still current when it gets the lock. Asked only before the wait, b1 would then write 2: the
+    question is asked again under the account lease, right before the writes."""
+    from gpuctl.engine.lock import ProjectLock
+    from tests.github.conftest import REPO, TOKEN
+
+    deployed = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", config("api", max_workers=3)))
+    assert deployed.code == 0, deployed.err
+    checkout = tree(tmp_path / "b1", config("api", max_workers=2))
+    github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"), "GITHUB_API_URL": fake.url,
+              "GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": REPO, "GITHUB_SHA": "b1" * 20, "GITHUB_REF": "refs/heads/main",
+              "GITHUB_WORKSPACE": str(checkout)}
+    assert account.gpu("github", "plan", "--no-comment", "--plan-dir", str(tmp_path / "plans"), cwd=checkout, env=github).code == 0
+    fake.branches["main"] = "b1" * 20
+
+    held = ProjectLock(checkout / ".gpu" / "deploy.lock", "the test")
+    held.acquire(0)
+    try:
+        waiting = account.popen("github", "apply", "--no-comment", "--plan-dir", str(tmp_path / "plans"), "--lock-timeout", "10m", cwd=checkout, env=github)
+        for line in waiting.stderr:
+            if "waiting for the lock" in line:
+                break
+        fake.branches["main"] = "b2" * 20  # merged meanwhile: gpu.jsonc back to workers.max 3
+        fake.add_tree("b2" * 20, tree(tmp_path / "b2", config("api", max_workers=3)))
+    finally:
+        held.release()
+    out, err = waiting.communicate(timeout=300)
+    assert waiting.returncode == 1, err
+    assert out == "gpu.jsonc: refused: a newer commit changed this config\n", out
+    assert f"gpu.jsonc was changed on main after this run's commit {'b1' * 6} (main is at {'b2' * 6} now)" in err
+    (endpoint,) = account.endpoints()
+    assert endpoint["workers"]["max"] == 3  # only the lease was written (taken and given back)
