@@ -166,4 +166,5 @@ def test_a_local_cwd_that_does_not_exist_is_a_warning_before_any_job_fails(tmp_p
     missing = run_cli(["config", "validate"], tmp_path)
     assert missing.code == 0 and f"local.cwd worker ({tmp_path / 'worker'}) is not a directory" in missing.out, missing.out
     (tmp_path / "worker").mkdir()
+    (tmp_path / "worker" / "h.py").write_text("")
     assert "local.cwd" not in run_cli(["config", "validate"], tmp_path).out
