@@ -121,7 +121,7 @@ def test_bad_json_is_located_and_sends_nothing(deployed):
     account, proj = deployed
     sent = sum("runsync" in r["path"] for r in account.requests())
     literal = account.gpu("serverless", "invoke", "talk", "--input", '{"prompt": "x",}', cwd=proj)
-    assert literal.code == 1 and "--input:1:16: Expecting property name" in literal.err and "Traceback" not in literal.err
+    assert literal.code == 1 and "--input:1:15: a trailing comma before '}'" in literal.err and "Traceback" not in literal.err
     (proj / "bad.json").write_text('{\n  "prompt":\n}\n')
     from_file = account.gpu("serverless", "invoke", "talk", "--input", "@bad.json", cwd=proj)
     assert from_file.code == 1 and "bad.json:3:1: Expecting value" in from_file.err
