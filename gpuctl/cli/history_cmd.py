@@ -38,6 +38,7 @@ def history(app: AppContext, ref: str, as_json: bool, provider: str | None, conf
     import json
 
     from gpuctl.cli.resolve import endpoint, open_target
+    from gpuctl.cli.views import print_table
     from gpuctl.render.history import history_document, history_footer, history_table
 
     target = open_target(app, provider, config)
@@ -49,7 +50,7 @@ def history(app: AppContext, ref: str, as_json: bool, provider: str | None, conf
     if as_json:
         app.stdout.write(json.dumps(doc, indent=2) + "\n")
         return ExitCode.OK
-    app.console().print(history_table(doc))
+    print_table(app, history_table(doc))
     for line in history_footer(doc):
         app.stdout.write(line + "\n")
     return ExitCode.OK

@@ -131,7 +131,19 @@ def print_rows(app: AppContext, rows: list[dict], as_json: bool, show_all: bool)
             state += f" ({', '.join(r['differs'][:3])}{'…' if len(r['differs']) > 3 else ''})"
         workers = "-" if r["workers_min"] is None else f"{r['workers_min']}..{r['workers_max']}"
         table.add_row(*map(_cell, (r["name"], r["id"] or "-", ", ".join(r["gpus"]) if r["gpus"] else r["gpu"], workers, state, r["url"] or "-")))
-    app.console().print(table)
+    print_table(app, table)
+
+
+def print_table(app: AppContext, table: Table) -> None:
+    """A table on stdout, folded to the terminal's width; but in a pipe or a log (`| grep`,
+    CI) each row stays on one line, as wide as it is: a name, an id or a URL folded into
+    pieces can be neither matched nor pasted."""
+    console = app.console()
+    if not app.stdout_tty:
+        wide = console.measure(table, options=console.options.update_width(1 << 16)).maximum
+        if wide > console.width:
+            console = app.console(width=wide)
+    console.print(table)
 
 
 def _cost(endpoint: dict) -> float | None:

@@ -68,3 +68,19 @@ def test_a_trailing_comma_in_input_is_named_as_one(account, tmp_path):
     assert result.code == 1 and "Traceback" not in result.err
     assert "trailing comma" in result.err and "remove the comma" in result.err, result.err
     assert "double-quoted" not in result.err, result.err
+
+
+def test_list_in_a_pipe_keeps_each_url_and_id_whole_on_its_row(account, tmp_path):
+    """`gpu serverless list | grep`, or a CI log: the table was folded at the width (100, or
+    COLUMNS), so the URL came out in pieces on three lines, which no one can paste."""
+    name = "a-rather-long-endpoint-name-for-the-image-pipeline-of-the-team"
+    proj = project(tmp_path / "app", echo_config(name=name), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    live = next(e for e in account.endpoints() if e["name"] == name)
+    for env in ({}, {"COLUMNS": "80"}):
+        for args in (("serverless", "list"), ("serverless", "list", "--all")):
+            result = account.gpu(*args, cwd=proj, env=env)
+            assert result.code == 0, result.err
+            row = next(line for line in result.out.splitlines() if line.startswith(name))
+            assert live["id"] in row and f"/{live['id']}/runsync" in row, (args, env, result.out)
+            assert row.split()[-1].startswith("http://127.0.0.1:") and row.split()[-1].endswith("/runsync"), result.out
