@@ -84,3 +84,32 @@ def test_list_in_a_pipe_keeps_each_url_and_id_whole_on_its_row(account, tmp_path
             row = next(line for line in result.out.splitlines() if line.startswith(name))
             assert live["id"] in row and f"/{live['id']}/runsync" in row, (args, env, result.out)
             assert row.split()[-1].startswith("http://127.0.0.1:") and row.split()[-1].endswith("/runsync"), result.out
+
+
+def test_ctrl_c_before_the_apply_says_that_nothing_was_changed(account, tmp_path):
+    """Ctrl-C while deploy waited (here for another deploy's lock) printed a bare "interrupted":
+    a newcomer could not tell whether half of the plan had been applied."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.test_lock import HOLD
+
+    proj = project(tmp_path / "app", echo_config(), {"handler.py": ECHO_HANDLER})
+    (proj / ".gpu").mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(proj / ".gpu" / "deploy.lock")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        writes = account.writes()
+        deploy = account.popen("serverless", "deploy", "-y", "--lock-timeout", "10m", cwd=proj)
+        for line in deploy.stderr:
+            if "waiting for the lock" in line:
+                break
+        deploy.send_signal(signal.SIGINT)
+        out, err = deploy.communicate(timeout=60)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert deploy.returncode == 130, err
+    assert "interrupted before the apply: nothing was changed in the account" in err and "Traceback" not in err, err
+    assert account.writes() == writes and account.endpoints() == []
