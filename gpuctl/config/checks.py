@@ -88,8 +88,8 @@ def check_scaling(block: ServerlessBlock, at: Locate) -> tuple[list[Diagnostic],
     return errors, notices
 
 
-def check_runpod(block: ServerlessBlock, template: str, catalog: Catalog, at: Locate) -> tuple[list[Diagnostic], list[Notice]]:
-    r, errors, notices = block.runpod, [], []
+def check_runpod(block: ServerlessBlock, choice: TemplateChoice, catalog: Catalog, at: Locate) -> tuple[list[Diagnostic], list[Notice]]:
+    r, errors, notices, template = block.runpod, [], [], choice.resolved
     seen: set[str] = set()
     for i, dc in enumerate(r.data_center_ids):
         if dc not in catalog.data_centers:
@@ -105,7 +105,13 @@ def check_runpod(block: ServerlessBlock, template: str, catalog: Catalog, at: Lo
         if key in RESERVED_ENV:
             errors.append(at(("runpod", "env", key), "is reserved: gpuctl sets it", "remove it; the ownership marker comes from project_id, the local command from local.command"))
     if template == "custom-image" and not r.image_name:
-        errors.append(at(("runpod", "image_name"), "required for template custom-image", 'set runpod.image_name to your pushed worker image, e.g. "ghcr.io/me/worker:1.0"'))
+        fix = 'set runpod.image_name to your pushed worker image, e.g. "ghcr.io/me/worker:1.0"'
+        if choice.requested == "auto":  # the user wrote no template: say which files chose this one
+            seen = f" ({'; '.join(choice.evidence)})" if choice.evidence else ""
+            errors.append(at(("runpod", "image_name"), f'required: with no "template" set, template auto chose custom-image{seen}, which runs your own image',
+                             f'{fix}; or set "template" to the one you mean ({", ".join(CHOICES)})'))
+        else:
+            errors.append(at(("runpod", "image_name"), "required for template custom-image", fix))
     if template == "vllm" and "MODEL_NAME" not in r.env and not r.cached_model:
         notices.append(Notice("vllm-default-model", f"no model is set, so RunPod's vLLM worker serves its default, {VLLM_DEFAULT_MODEL}; "
                                                     'set runpod.env.MODEL_NAME (e.g. "meta-llama/Llama-3.1-8B-Instruct") or runpod.cached_model to serve another'))
