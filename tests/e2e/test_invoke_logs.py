@@ -197,6 +197,8 @@ def test_logs_show_what_the_handler_printed_with_the_worker_prefix(deployed):
     one = account.gpu("serverless", "logs", "talk", "--worker", worker, "--since", since, cwd=proj)
     assert "talker got 'needle-7'" in one.out.splitlines()  # one worker: no prefix
     assert len(account.gpu("serverless", "logs", "talk", "--worker", worker, "--tail", "2", cwd=proj).out.splitlines()) == 2
+    none = account.gpu("serverless", "logs", "talk", "--worker", worker, "--tail", "0", cwd=proj)
+    assert none.code == 0 and none.out == "" and "no logs yet" not in none.err, none.err  # it has logs: 0 of them were asked for
 
 
 def test_logs_of_an_endpoint_without_workers_say_so_at_once(deployed):
