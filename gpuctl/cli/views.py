@@ -179,6 +179,16 @@ def status_line(doc: dict) -> str:
     return _cell(f"{doc['name']}: workers {workers}; jobs {queue}; release v{doc['release']['version']}")
 
 
+def _rollout(rollout: dict) -> str:
+    """How far the release has reached the workers; with none running there is nothing to roll
+    out to ("0% on latest (0/0)" read as a release that never rolled out)."""
+    if not rollout:
+        return ""
+    if not rollout.get("workersTotal"):
+        return ", no workers running (each new one starts on it)"
+    return f", rollout {rollout.get('percentOnLatest')}% on latest ({rollout.get('workersOnLatest')}/{rollout.get('workersTotal')})"
+
+
 def status_panel(doc: dict) -> Panel:
     w, jobs, sc = doc["workers"], doc["jobs"], doc["scaling"]
     scaler = sc["scaler"] or {}
@@ -195,7 +205,7 @@ def status_panel(doc: dict) -> Panel:
         ("queue", f"in queue {jobs.get('inQueue', 0)}  in progress {jobs.get('inProgress', 0)}  completed {jobs.get('completed', 0)}  failed {jobs.get('failed', 0)}  retried {jobs.get('retried', 0)}"),
         ("scaling", f"{workers.get('min')}..{workers.get('max')} workers, idle {workers.get('idleTimeout', '-')} s, {scaler.get('type')} {value}, flashboot {sc['flashboot']}"),
         ("gpu", sc["gpu"]),
-        ("release", f"v{doc['release']['version']}" + (f", rollout {rollout.get('percentOnLatest')}% on latest ({rollout.get('workersOnLatest')}/{rollout.get('workersTotal')})" if rollout else "")),
+        ("release", f"v{doc['release']['version']}" + _rollout(rollout)),
         ("cost", f"always-on {'unknown' if cost is None else usd_per_hour(cost)} (min workers at the first GPU pool's active rate)"),
     ):
         grid.add_row(label, _cell(text))

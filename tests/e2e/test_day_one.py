@@ -113,3 +113,14 @@ def test_ctrl_c_before_the_apply_says_that_nothing_was_changed(account, tmp_path
     assert deploy.returncode == 130, err
     assert "interrupted before the apply: nothing was changed in the account" in err and "Traceback" not in err, err
     assert account.writes() == writes and account.endpoints() == []
+
+
+def test_status_of_an_endpoint_scaled_to_zero_does_not_report_a_stuck_rollout(account, tmp_path):
+    """Right after the first deploy, status said "release v1, rollout 0% on latest (0/0)": it
+    read as a deploy that never rolled out, where there is simply no worker yet."""
+    proj = project(tmp_path / "app", echo_config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    result = account.gpu("serverless", "status", "echo", cwd=proj)
+    assert result.code == 0, result.err
+    release = next(line for line in result.out.splitlines() if "release" in line)
+    assert "0%" not in release and "v1" in release and "no workers running" in release, result.out
