@@ -166,4 +166,16 @@ def test_a_local_cwd_that_does_not_exist_is_a_warning_before_any_job_fails(tmp_p
     missing = run_cli(["config", "validate"], tmp_path)
     assert missing.code == 0 and f"local.cwd worker ({tmp_path / 'worker'}) is not a directory" in missing.out, missing.out
     (tmp_path / "worker").mkdir()
+    (tmp_path / "worker" / "h.py").write_text("")
     assert "local.cwd" not in run_cli(["config", "validate"], tmp_path).out
+
+
+def test_image_name_required_by_an_auto_chosen_custom_image_says_why_custom_image(tmp_path):
+    """With no "template", a handler.py made template auto choose custom-image, and the error
+    said "required for template custom-image", a template the user never wrote."""
+    (tmp_path / "gpu.jsonc").write_text('{"project_id": "p", "serverless": {"gpu_type": "NVIDIA L4"}}')
+    (tmp_path / "handler.py").write_text("import runpod\nrunpod.serverless.start({'handler': lambda job: job})\n")
+    result = run_cli(["config", "validate"], tmp_path)
+    assert result.code == 1 and "serverless.runpod.image_name" in result.err, result.err
+    assert "template auto chose custom-image" in result.err and "handler.py" in result.err, result.err
+    assert 'or set "template" to the one you mean' in result.err, result.err

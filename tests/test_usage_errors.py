@@ -70,6 +70,23 @@ def test_another_tool_s_name_for_an_option_points_to_gpuctl_s(tmp_path, args, me
     assert result.code == 1 and f"did you mean {meant}?" in result.err, result.err
 
 
+@pytest.mark.parametrize("args, meant", [
+    (["init"], "no init command: write gpu.jsonc"),  # a newcomer's first command
+    (["serverless", "init"], "no init command: write gpu.jsonc"),
+    (["serverless", "apply"], "did you mean deploy?"),  # terraform, kubectl
+    (["serverless", "plan"], "did you mean deploy --plan?"),
+    (["serverless", "ls"], "did you mean list?"),
+    (["serverless", "rm", "x"], "did you mean delete?"),
+    (["serverless", "destroy"], "did you mean delete?"),
+    (["login"], "did you mean auth login?"),
+])
+def test_another_tool_s_name_for_a_command_points_to_gpuctl_s(tmp_path, args, meant):
+    """`gpu init` said only "unknown command for `gpu`" and listed the commands, none of which
+    creates gpu.jsonc; `apply` or `ls` got no suggestion (not close in spelling)."""
+    result = run_cli(args, tmp_path)
+    assert result.code == 1 and meant in result.err and "Traceback" not in result.err, result.err
+
+
 def test_a_synonym_is_not_offered_where_the_command_has_no_such_option(tmp_path):
     result = run_cli(["serverless", "list", "--dry-run"], tmp_path)  # list has no --plan
     assert result.code == 1 and "--plan" not in result.err, result.err

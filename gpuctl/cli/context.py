@@ -78,13 +78,14 @@ class AppContext:
     def stderr_tty(self) -> bool:
         return self.stderr.isatty()
 
-    def console(self, stderr: bool = False):
-        """A rich console for people; plain when not a TTY or when NO_COLOR is set."""
+    def console(self, stderr: bool = False, width: int | None = None):
+        """A rich console for people; plain when not a TTY or when NO_COLOR is set. `width`
+        overrides the terminal's (COLUMNS, else 100 in a pipe)."""
         Console = _console_class()
 
         stream = self.stderr if stderr else self.stdout
         color = stream.isatty() and "NO_COLOR" not in self.environ
-        width = _columns(self.environ)
+        width = width or _columns(self.environ)
         return Console(file=stream, color_system="auto" if color else None, width=width or (None if stream.isatty() else 100), highlight=False, soft_wrap=False,
                        markup=False, secrets=self.secrets)  # text from the account is never read as rich markup
 

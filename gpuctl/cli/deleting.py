@@ -23,6 +23,23 @@ def _interactive(app: AppContext) -> bool:
     return app.stdin_tty and app.stderr.isatty()
 
 
+def _Number(count: int):
+    """The answer to a picker: 0 to `count`. Anything else is told what to type, never shown
+    back (click's IntRange said "'\\x1b[B' is not a valid integer range" to an arrow key)."""
+    import click
+
+    class Number(click.ParamType):
+        name = "number"
+
+        def convert(self, value, param, ctx):
+            text = str(value).strip()
+            if text.isascii() and text.isdigit() and int(text) <= count:
+                return int(text)
+            self.fail(f"type the number of one of the {count} listed above (1 to {count}), or 0 to cancel", param, ctx)
+
+    return Number()
+
+
 def pick(app: AppContext, items: list[dict], label, what: str) -> dict:
     """Ask which of `items` to act on, as a numbered list on the terminal."""
     import click
@@ -33,7 +50,7 @@ def pick(app: AppContext, items: list[dict], label, what: str) -> dict:
         raise UsageError(f"no {what} given and no terminal to choose one on", hint=f"name the {what} on the command line")
     for number, item in enumerate(items, 1):
         app.stderr.write(f"  {number}) {label(item)}\n")
-    choice = click.prompt(f"Which {what}? (number, 0 to cancel)", type=click.IntRange(0, len(items)), err=True)
+    choice = click.prompt(f"Which {what}? (number, 0 to cancel)", type=_Number(len(items)), err=True)
     if choice == 0:
         raise click.exceptions.Abort()
     return items[choice - 1]

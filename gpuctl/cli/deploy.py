@@ -219,7 +219,13 @@ def _confirm(s: Session) -> bool:
         raise UsageError("deploy needs confirmation but there is no terminal to ask on", hint="review the plan, then pass -y (or --json) to apply without asking")
     import click
 
-    return click.confirm("Apply these changes?", default=False, err=True)
+    try:
+        return click.confirm("Apply these changes?", default=False, err=True)
+    except click.Abort as abort:
+        click.echo(err=True)  # end the question's line: what follows is not its answer
+        if isinstance(abort.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt from None  # the flow says that nothing was changed
+        return False  # end of input (Ctrl-D) at the question: a no
 
 
 def _apply(s: Session, deployment) -> int:

@@ -38,6 +38,7 @@ def history(app: AppContext, ref: str, as_json: bool, provider: str | None, conf
     import json
 
     from gpuctl.cli.resolve import endpoint, open_target
+    from gpuctl.cli.views import print_table
     from gpuctl.render.history import history_document, history_footer, history_table
 
     target = open_target(app, provider, config)
@@ -49,7 +50,7 @@ def history(app: AppContext, ref: str, as_json: bool, provider: str | None, conf
     if as_json:
         app.stdout.write(json.dumps(doc, indent=2) + "\n")
         return ExitCode.OK
-    app.console().print(history_table(doc))
+    print_table(app, history_table(doc))
     for line in history_footer(doc):
         app.stdout.write(line + "\n")
     return ExitCode.OK
@@ -79,7 +80,7 @@ def rollback(app: AppContext, ref: str, version: int, plan_only: bool, yes: bool
     try:
         chosen = endpoint(target, ref)
         if not plan_only:
-            _check_owner(target, chosen, force)
+            _check_owner(target, chosen, force, app.cwd)
         from gpuctl.v2 import owned_by
 
         # gpu.jsonc's literals say nothing about another project's endpoint of the same name
@@ -90,7 +91,8 @@ def rollback(app: AppContext, ref: str, version: int, plan_only: bool, yes: bool
         target.close()
 
 
-def _check_owner(target, chosen: dict, force: bool) -> None:
+def _check_owner(target, chosen: dict, force: bool, cwd) -> None:
+    from gpuctl.config.source import nearby_config
     from gpuctl.v2 import owned_by, owner
 
     if force or owned_by(chosen, target.project_id):
@@ -99,7 +101,7 @@ def _check_owner(target, chosen: dict, force: bool) -> None:
     label = f"endpoint {chosen.get('name')} ({chosen.get('id')})"
     if target.project_id is None:
         raise Refused(f"no gpu.jsonc here, so {label} cannot be checked as this project's",
-                      hint="run it in the project's directory, pass --config, or pass --force to roll it back anyway")
+                      hint=f"{nearby_config(cwd) or 'run it in the project directory, or pass --config'}; or pass --force to roll it back anyway")
     whose = f'project "{project}"' if project else "no project (it has no GPUCTL_PROJECT marker)"
     raise Refused(f"{label} belongs to {whose}, not to project \"{target.project_id}\"", hint="pass --force to roll it back anyway")
 

@@ -23,13 +23,16 @@ def list_endpoints(app: AppContext, show_all: bool, as_json: bool, provider: str
     """Endpoints of this project (from gpu.jsonc) and whether they match it; --all for the account."""
     from gpuctl.cli import views
     from gpuctl.cli.resolve import open_target, start_recording
+    from gpuctl.config.source import nearby_config
     from gpuctl.errors import UsageError
 
     start_recording(app, record, "gpu serverless list")
     target = open_target(app, provider, config)
     try:
         if not show_all and target.loaded is None:
-            raise UsageError("no gpu.jsonc here, so there is no project to list", hint="run it in the project directory, pass --config, or use --all")
+            near = nearby_config(app.cwd)
+            raise UsageError("no gpu.jsonc here, so there is no project to list",
+                             hint=f"{near}; or use --all" if near else "run it in the project directory, pass --config, or use --all")
         rows = views.account_rows(target) if show_all else views.project_rows(app, target)
     finally:
         target.close()

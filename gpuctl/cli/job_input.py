@@ -91,6 +91,13 @@ def parse_input(text: str, where: str, option: InputOption = INPUT) -> Any:
     except RecursionError:
         raise UsageError(f"{what} is nested too deeply", detail=f"in {where}", hint="flatten the input; a job input is plain JSON a few levels deep (RunPod limits /run to 10 MB)") from None
     except json.JSONDecodeError as exc:
+        known = _jsonc_habit(text, exc.pos)
+        if known:
+            pos, message, fix = known
+            line, col = text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos)
+            located = Diagnostic(message, file=where, line=line, col=col).format()
+            raise UsageError(f"{what} is not valid JSON", detail=f"{located}\n{excerpt(text, line, col)}",
+                             hint=f"{fix}: {what} is standard JSON, with no comments and no trailing commas (unlike gpu.jsonc)") from None
         located = Diagnostic(exc.msg, file=where, line=exc.lineno, col=exc.colno).format()
         hint = SHELL_HINT if where == "--input" else f"fix the JSON at {where}:{exc.lineno}:{exc.colno}; {JSON_RULES}"
         raise UsageError(f"{what} is not valid JSON", detail=f"{located}\n{excerpt(text, exc.lineno, exc.colno)}", hint=hint) from None
@@ -101,6 +108,18 @@ def parse_input(text: str, where: str, option: InputOption = INPUT) -> Any:
         raise UsageError(f"{what} contains \\u{ord(exc.object[exc.start]):04x}, half of a UTF-16 surrogate pair, which is not text",
                          detail=f"in {where}", hint="write the character itself, or both halves of the pair (such as \\ud83d\\ude80)") from None
     return value
+
+
+def _jsonc_habit(text: str, pos: int) -> tuple[int, str, str] | None:
+    """(where, what, fix) when the JSON broke at one of gpu.jsonc's liberties, which people
+    carry over into a job input: a trailing comma (json says "Expecting property name enclosed
+    in double quotes" at the brace, which sent them quoting what was quoted) or a comment."""
+    if text.startswith(("//", "/*"), pos):
+        return pos, "a comment", "remove the comment"
+    before = text[:pos].rstrip()
+    if text[pos:pos + 1] in ("}", "]") and before.endswith(","):
+        return len(before) - 1, f"a trailing comma before '{text[pos]}'", "remove the comma"
+    return None
 
 
 def excerpt(text: str, line: int, col: int, width: int = 72) -> str:

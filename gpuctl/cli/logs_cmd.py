@@ -219,10 +219,11 @@ def snapshot(app: AppContext, source: LogSource, printer: Printer, name: str, wo
         return ExitCode.OK
     with ThreadPoolExecutor(max_workers=min(len(workers), 16)) as pool:
         found = dict(zip(workers, pool.map(source.read, workers)))
-    for quiet in (w for w, records in found.items() if not records):
-        app.note(f"worker {quiet} has no logs yet")
+    if source.tail != 0:  # --tail 0 asks for none: an empty answer says nothing about the worker
+        for quiet in (w for w, records in found.items() if not records):
+            app.note(f"worker {quiet} has no logs yet")
     records = sorted((r for records in found.values() for r in records), key=time_key)
-    printer.write(records[-source.tail:] if source.tail else records)
+    printer.write(records if source.tail is None else records[len(records) - source.tail:])  # [-0:] would be all of them
     return ExitCode.OK
 
 

@@ -46,12 +46,13 @@ def pull(app: AppContext, name: str | None, write: bool, as_json: bool, provider
 def _run(app: AppContext, target, name: str | None, write: bool, as_json: bool) -> int:
     from gpuctl.catalog import load_catalog
     from gpuctl.config.pull import pull as pull_text
+    from gpuctl.config.source import nearby_config
     from gpuctl.errors import UsageError
     from gpuctl.files import read_text
     from gpuctl.render.document import to_document
 
     if target.loaded is None:
-        raise UsageError("no gpu.jsonc here, so there is nothing to pull into", hint="run it in the project directory or pass --config")
+        raise UsageError("no gpu.jsonc here, so there is nothing to pull into", hint=nearby_config(app.cwd) or "run it in the project directory or pass --config")
     loaded, catalog = target.loaded, load_catalog()
     _check_name(loaded, name)
     observed, plan = _plan(app, target, loaded, catalog, None)

@@ -15,7 +15,7 @@ from typing import TextIO
 
 import click
 
-from gpuctl.errors import UsageError
+from gpuctl.errors import UsageError, doc_ref
 
 NOT_SHOWN = "not shown, in case it is a secret"
 NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
@@ -44,8 +44,12 @@ def describe(exc: click.ClickException, root: click.Command, args: list[str]) ->
     if extra and isinstance(ctx.command, click.Group):
         # click's NoSuchCommand (8.4+), or before it a plain UsageError: a group is only left
         # with words when the first is not one of its commands.
+        more = f"`{ctx.command_path} --help` lists them"
+        meant = COMMAND_SYNONYMS.get((ctx.command_path, reached.leftover[0]))
+        if meant == _NO_INIT:
+            return UsageError(f"unknown command for `{ctx.command_path}` ({NOT_SHOWN})", hint=f"{meant}; {more}")
         return UsageError(f"unknown command for `{ctx.command_path}` ({NOT_SHOWN})",
-                          hint=_did_you_mean(getattr(exc, "possibilities", None), f"`{ctx.command_path} --help` lists them"))
+                          hint=_did_you_mean([meant] if meant else getattr(exc, "possibilities", None), more))
     if extra:
         return _extra_arguments(ctx, extra)
     return UsageError(_own_words(exc.format_message(), ctx, args), hint=more)
@@ -80,6 +84,20 @@ def walk(root: click.Command, args: list[str]) -> Reached:
 # terraform's plan): no close spelling, so click's matches miss them ("--dry-run" came out as
 # "did you mean --prune?").
 SYNONYMS = {"--dry-run": "--plan", "--dryrun": "--plan", "-f": "--config", "--file": "--config", "--filename": "--config"}
+
+
+# What other tools call a command gpuctl has under another name (terraform apply/plan, kubectl
+# apply, docker ls/rm), or has not at all (init: gpu.jsonc is written by hand). Only a key of
+# this table is ever matched, and only its value is shown: never the word typed.
+_NO_INIT = (f"gpuctl has no init command: write gpu.jsonc by hand, as in {doc_ref('first-deploy.md')} "
+            "(`gpu config schema` prints its JSON Schema), then `gpu config validate`")
+COMMAND_SYNONYMS = {
+    ("gpu", "init"): _NO_INIT, ("gpu serverless", "init"): _NO_INIT,
+    ("gpu", "login"): "auth login", ("gpu", "logout"): "auth logout", ("gpu", "deploy"): "serverless deploy",
+    ("gpu serverless", "apply"): "deploy", ("gpu serverless", "up"): "deploy", ("gpu serverless", "plan"): "deploy --plan",
+    ("gpu serverless", "ls"): "list", ("gpu serverless", "rm"): "delete", ("gpu serverless", "destroy"): "delete",
+    ("gpu serverless", "down"): "delete", ("gpu serverless", "describe"): "status", ("gpu serverless", "run"): "invoke",
+}
 
 
 def _synonym(command: click.Command, typed: str | None) -> str | None:

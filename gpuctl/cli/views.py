@@ -131,7 +131,19 @@ def print_rows(app: AppContext, rows: list[dict], as_json: bool, show_all: bool)
             state += f" ({', '.join(r['differs'][:3])}{'…' if len(r['differs']) > 3 else ''})"
         workers = "-" if r["workers_min"] is None else f"{r['workers_min']}..{r['workers_max']}"
         table.add_row(*map(_cell, (r["name"], r["id"] or "-", ", ".join(r["gpus"]) if r["gpus"] else r["gpu"], workers, state, r["url"] or "-")))
-    app.console().print(table)
+    print_table(app, table)
+
+
+def print_table(app: AppContext, table: Table) -> None:
+    """A table on stdout, folded to the terminal's width; but in a pipe or a log (`| grep`,
+    CI) each row stays on one line, as wide as it is: a name, an id or a URL folded into
+    pieces can be neither matched nor pasted."""
+    console = app.console()
+    if not app.stdout_tty:
+        wide = console.measure(table, options=console.options.update_width(1 << 16)).maximum
+        if wide > console.width:
+            console = app.console(width=wide)
+    console.print(table)
 
 
 def _cost(endpoint: dict) -> float | None:
@@ -167,6 +179,16 @@ def status_line(doc: dict) -> str:
     return _cell(f"{doc['name']}: workers {workers}; jobs {queue}; release v{doc['release']['version']}")
 
 
+def _rollout(rollout: dict) -> str:
+    """How far the release has reached the workers; with none running there is nothing to roll
+    out to ("0% on latest (0/0)" read as a release that never rolled out)."""
+    if not rollout:
+        return ""
+    if not rollout.get("workersTotal"):
+        return ", no workers running (each new one starts on it)"
+    return f", rollout {rollout.get('percentOnLatest')}% on latest ({rollout.get('workersOnLatest')}/{rollout.get('workersTotal')})"
+
+
 def status_panel(doc: dict) -> Panel:
     w, jobs, sc = doc["workers"], doc["jobs"], doc["scaling"]
     scaler = sc["scaler"] or {}
@@ -183,7 +205,7 @@ def status_panel(doc: dict) -> Panel:
         ("queue", f"in queue {jobs.get('inQueue', 0)}  in progress {jobs.get('inProgress', 0)}  completed {jobs.get('completed', 0)}  failed {jobs.get('failed', 0)}  retried {jobs.get('retried', 0)}"),
         ("scaling", f"{workers.get('min')}..{workers.get('max')} workers, idle {workers.get('idleTimeout', '-')} s, {scaler.get('type')} {value}, flashboot {sc['flashboot']}"),
         ("gpu", sc["gpu"]),
-        ("release", f"v{doc['release']['version']}" + (f", rollout {rollout.get('percentOnLatest')}% on latest ({rollout.get('workersOnLatest')}/{rollout.get('workersTotal')})" if rollout else "")),
+        ("release", f"v{doc['release']['version']}" + _rollout(rollout)),
         ("cost", f"always-on {'unknown' if cost is None else usd_per_hour(cost)} (min workers at the first GPU pool's active rate)"),
     ):
         grid.add_row(label, _cell(text))

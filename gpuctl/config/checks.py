@@ -7,6 +7,8 @@ Each check gets the validated block and returns located diagnostics (errors) and
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 
@@ -86,8 +88,8 @@ def check_scaling(block: ServerlessBlock, at: Locate) -> tuple[list[Diagnostic],
     return errors, notices
 
 
-def check_runpod(block: ServerlessBlock, template: str, catalog: Catalog, at: Locate) -> tuple[list[Diagnostic], list[Notice]]:
-    r, errors, notices = block.runpod, [], []
+def check_runpod(block: ServerlessBlock, choice: TemplateChoice, catalog: Catalog, at: Locate) -> tuple[list[Diagnostic], list[Notice]]:
+    r, errors, notices, template = block.runpod, [], [], choice.resolved
     seen: set[str] = set()
     for i, dc in enumerate(r.data_center_ids):
         if dc not in catalog.data_centers:
@@ -103,7 +105,13 @@ def check_runpod(block: ServerlessBlock, template: str, catalog: Catalog, at: Lo
         if key in RESERVED_ENV:
             errors.append(at(("runpod", "env", key), "is reserved: gpuctl sets it", "remove it; the ownership marker comes from project_id, the local command from local.command"))
     if template == "custom-image" and not r.image_name:
-        errors.append(at(("runpod", "image_name"), "required for template custom-image", 'set runpod.image_name to your pushed worker image, e.g. "ghcr.io/me/worker:1.0"'))
+        fix = 'set runpod.image_name to your pushed worker image, e.g. "ghcr.io/me/worker:1.0"'
+        if choice.requested == "auto":  # the user wrote no template: say which files chose this one
+            seen = f" ({'; '.join(choice.evidence)})" if choice.evidence else ""
+            errors.append(at(("runpod", "image_name"), f'required: with no "template" set, template auto chose custom-image{seen}, which runs your own image',
+                             f'{fix}; or set "template" to the one you mean ({", ".join(CHOICES)})'))
+        else:
+            errors.append(at(("runpod", "image_name"), "required for template custom-image", fix))
     if template == "vllm" and "MODEL_NAME" not in r.env and not r.cached_model:
         notices.append(Notice("vllm-default-model", f"no model is set, so RunPod's vLLM worker serves its default, {VLLM_DEFAULT_MODEL}; "
                                                     'set runpod.env.MODEL_NAME (e.g. "meta-llama/Llama-3.1-8B-Instruct") or runpod.cached_model to serve another'))
@@ -124,10 +132,41 @@ def check_volume(block: ServerlessBlock, at: Locate) -> tuple[list[Diagnostic], 
 
 
 def check_local(block: ServerlessBlock, project_dir: Path) -> tuple[list[Diagnostic], list[Notice]]:
-    """A local.cwd that is no directory: only the local provider reads it (a warning, not an
-    error), and there every job of the endpoint would fail with a message about an env var."""
-    if not block.local or not block.local.cwd or (project_dir / block.local.cwd).is_dir():
+    """A local.cwd that is no directory, or a local.command whose script is not there: only the
+    local provider reads them (a warning, not an error), and there every job of the endpoint
+    would fail, at the first invoke, long after the mistake was made."""
+    if not block.local:
         return [], []
-    where = (project_dir / block.local.cwd).resolve()
-    return [], [Notice("local-cwd", f"local.cwd {block.local.cwd} ({where}) is not a directory, so the local provider cannot start "
-                                    "this worker; create it, or fix local.cwd (relative to the directory of gpu.jsonc)")]
+    where = (project_dir / (block.local.cwd or ".")).resolve()
+    if not where.is_dir():
+        return [], [Notice("local-cwd", f"local.cwd {block.local.cwd} ({where}) is not a directory, so the local provider cannot start "
+                                        "this worker; create it, or fix local.cwd (relative to the directory of gpu.jsonc)")]
+    script = _script(block.local.command)
+    if script is None or (where / script).exists():
+        return [], []
+    siblings = [p.name for p in where.iterdir() if p.is_file() and p.suffix == Path(script).suffix] if "/" not in script else []
+    fix = did_you_mean(script, siblings) or f"fix local.command (its paths are relative to {'local.cwd' if block.local.cwd else 'the directory of gpu.jsonc'})"
+    return [], [Notice("local-command", f"local.command runs {_q(script)}, which is not in {where}, so the local provider cannot start this worker; {fix}")]
+
+
+_PYTHON = re.compile(r"python(\d+(\.\d+)?)?")
+
+
+def _script(command: list[str] | str) -> str | None:
+    """The file a local.command starts, when it names one by a relative path: the script of
+    `python [options] script.py`, or the program itself (`./serve.sh`). None for a module
+    (`python -m`), code (`python -c`) or a program found on PATH."""
+    argv = shlex.split(command) if isinstance(command, str) else list(command)
+    if not argv:
+        return None
+    if _PYTHON.fullmatch(Path(argv[0]).name):
+        args = iter(argv[1:])
+        for arg in args:
+            if arg.startswith(("-m", "-c")):
+                return None
+            if arg in ("-W", "-X"):  # the options that take the next word as their value
+                next(args, None)
+            elif not arg.startswith("-"):
+                return None if Path(arg).is_absolute() else arg
+        return None
+    return argv[0] if "/" in argv[0] and not Path(argv[0]).is_absolute() else None

@@ -128,7 +128,7 @@ def load_config(path: Path, overrides: Sequence[Override] = (), catalog: Catalog
         errors += problems + checks.check_gpus(block, catalog, at)
         found = [checks.check_scaling(block, at), checks.check_volume(block, at), checks.check_local(block, project_dir)]
         if template:
-            found.append(checks.check_runpod(block, template.resolved, catalog, at))
+            found.append(checks.check_runpod(block, template, catalog, at))
             checked.append(Block(prefix, block, template))
         address = f"endpoint.{block.name or project_id}"
         for errs, notes in found:

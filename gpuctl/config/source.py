@@ -5,6 +5,7 @@ speaks of what it is (its `FileKind`), never of gpu.jsonc when it is another fil
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -31,14 +32,42 @@ class FileKind:
     missing: str  # the fix when the file is not there
     default: str | None = None  # the name read when the flag is not given, whose absence `missing` is about
 
-    def missing_fix(self, shown: str) -> str:
-        """A file named otherwise than the default was named with the flag: check that path."""
-        return self.missing if shown == self.default else f"check the path given to {self.flag}"
+    def missing_fix(self, shown: str, path: Path) -> str:
+        """A file named otherwise than the default was named with the flag: check that path.
+        The default one may be near under another name or in a parent directory: say where."""
+        if shown != self.default:
+            return f"check the path given to {self.flag}"
+        return nearby_config(path.parent) or self.missing
 
 
 CONFIG = FileKind("gpu.jsonc", '{"serverless": {"template": "vllm", "gpu_type": "NVIDIA L4"}}', "--config",
                   "create gpu.jsonc in the project directory, or pass --config PATH", default="gpu.jsonc")
 POLICY = FileKind("a policy file", '{"allowed_gpu_types": ["NVIDIA L4"], "max_max_workers": 10}', "--policy", "check the path given to --policy")
+
+
+# What a gpu.jsonc is saved as by mistake: JSON's own extension, JSON5's, an editor's .txt.
+_MISNAMED = ("gpu.json", "gpu.json5", "gpu.jsonc.json", "gpu.jsonc.txt", "gpu.jsonc.jsonc")
+
+
+def nearby_config(directory: Path) -> str | None:
+    """Where the gpu.jsonc missing from `directory` probably is, as the fix for "no gpu.jsonc
+    here": a file beside it saved under another name (gpu.json, GPU.jsonc), else the gpu.jsonc
+    of a parent directory (gpu run from a subdirectory of the project). gpuctl never reads
+    either by itself: the directory a command runs in is the project's identity (its default
+    name), so it says how, and the user chooses."""
+    try:
+        names = sorted(p.name for p in directory.iterdir() if p.is_file() and (p.name.lower() in _MISNAMED or p.name.lower() == "gpu.jsonc"))
+    except OSError:
+        names = []
+    if names:
+        name = names[0]
+        return f"{name} is here, but gpuctl reads gpu.jsonc: rename it (`mv {name} gpu.jsonc`), or pass --config {name}"
+    for parent in directory.resolve().parents:
+        found = parent / "gpu.jsonc"
+        if found.is_file():
+            relative = os.path.relpath(found, directory)
+            return f"{found} is in a parent directory: run gpu there (`cd {os.path.dirname(relative)}`), or pass --config {relative}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -257,7 +286,7 @@ def read_source(path: Path, display: str | None = None, kind: FileKind = CONFIG)
                   f"keep large data out of {kind.name}")
         _fail(shown, refused.problem, f"pass {kind.name} itself with {kind.flag}")
     except FileNotFoundError:
-        _fail(shown, f"{path} does not exist", kind.missing_fix(shown))
+        _fail(shown, f"{path} does not exist", kind.missing_fix(shown, path))
     except PermissionError:
         _fail(shown, f"permission denied reading {path}", "check the file's permissions")
     text = _decode(raw, shown)

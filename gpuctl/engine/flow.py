@@ -53,6 +53,11 @@ class InterruptedAfterApply(Interrupted):
     back, pre-warmed, ran the health gate or released the lease: what was applied stands."""
 
 
+class InterruptedBeforeApply(Interrupted):
+    """Ctrl-C (or SIGTERM) before the flow wrote anything: while it waited for the lock, read
+    the account, planned, or asked."""
+
+
 class Cancelled(GpuctlError):
     """Nobody confirmed the plan: nothing was changed."""
 
@@ -151,6 +156,7 @@ class Deployment:
     warm: prewarming.Warm | None = None  # None: pre-warms are skipped (say so in a note)
     sleep: Callable[[float], None] = time.sleep
     applied: DeployResult | None = field(default=None, init=False)  # set once the engine has applied the plan: what the account now has
+    writing: bool = field(default=False, init=False)  # set before the flow's first write to the account (the lease, a catch-up, a pre-warm)
 
     # -- read-only -----------------------------------------------------------------------------
 
@@ -183,16 +189,20 @@ class Deployment:
         (with `.result`: what was done) or InconsistentResult; returns what happened."""
         _refuse_unknowns(self.request.desired)
         lock = ProjectLock(self.request.project_dir / ".gpu" / "deploy.lock", self.request.command)
-        lock.acquire(self.request.lock_timeout, on_wait=lambda m: self.emit(Note(m, "plain")))
-        if lock.interrupted:
-            self.emit(Note(f"the previous deploy, {describe(lock.interrupted)}, did not finish; its unfinished writes are checked before anything is created"))
         try:
+            lock.acquire(self.request.lock_timeout, on_wait=lambda m: self.emit(Note(m, "plain")))
+            if lock.interrupted:
+                self.emit(Note(f"the previous deploy, {describe(lock.interrupted)}, did not finish; its unfinished writes are checked before anything is created"))
             try:
                 return self._locked()
             finally:
                 lock.release()
         except (KeyboardInterrupt, GpuctlError) as exc:
             failure = self.interrupted_after_apply(exc)
+            if failure is None and isinstance(exc, KeyboardInterrupt) and not self.writing:
+                # a bare "interrupted" left a person wondering whether half of the plan was applied
+                raise InterruptedBeforeApply("interrupted before the apply: nothing was changed in the account",
+                                             hint="run deploy again to apply the plan") from None
             if failure is None:
                 raise
             raise failure from None
@@ -223,10 +233,12 @@ class Deployment:
         if not plan.has_changes:
             if self._targets(plan, observed)[0] and not self.confirm(plan):
                 raise Cancelled("cancelled: nothing was changed or warmed")
+            self.writing = True
             self._catch_up(plan, observed)
             return self._checked(self._result(plan, observed, None, self._prewarm(plan, observed)), {})
         if not self.confirm(plan):
             raise Cancelled("cancelled: nothing was changed")
+        self.writing = True
         with account_lease(self.provider, self.request.desired.project_id, self.request.command, lambda m: self.emit(Note(m, "plain")),
                            wait=self.request.lock_timeout, break_lock=self.request.break_lock) as lease:
             plan, observed = self._replan(plan)

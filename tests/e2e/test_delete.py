@@ -273,3 +273,13 @@ def test_the_closing_line_counts_kept_volumes_in_words_and_says_nothing_of_none(
     assert one.code == 0, one.err
     (line,) = [x for x in one.err.splitlines() if x.startswith("deleted endpoint echo")]
     assert line.endswith("; kept 1 network volume"), line
+
+
+def test_a_picker_answer_that_is_no_number_is_told_what_to_type(account, tmp_path):
+    """An arrow key or a name at "Which endpoint?" got click's `Error: '\\x1b[B' is not a valid
+    integer range.`: jargon, and the keys typed played back."""
+    proj = _deployed(account, tmp_path)
+    code, out = run_on_terminal(["serverless", "delete"], proj, account.env,
+                                [("Which endpoint?", "echo"), ("type the number of one of the 1 listed above", "1"), ("Delete endpoint echo?", "n")])
+    assert "integer range" not in out and "'echo'" not in out, out
+    assert "type the number of one of the 1 listed above (1 to 1), or 0 to cancel" in out, out

@@ -121,7 +121,7 @@ def test_bad_json_is_located_and_sends_nothing(deployed):
     account, proj = deployed
     sent = sum("runsync" in r["path"] for r in account.requests())
     literal = account.gpu("serverless", "invoke", "talk", "--input", '{"prompt": "x",}', cwd=proj)
-    assert literal.code == 1 and "--input:1:16: Expecting property name" in literal.err and "Traceback" not in literal.err
+    assert literal.code == 1 and "--input:1:15: a trailing comma before '}'" in literal.err and "Traceback" not in literal.err
     (proj / "bad.json").write_text('{\n  "prompt":\n}\n')
     from_file = account.gpu("serverless", "invoke", "talk", "--input", "@bad.json", cwd=proj)
     assert from_file.code == 1 and "bad.json:3:1: Expecting value" in from_file.err
@@ -197,6 +197,8 @@ def test_logs_show_what_the_handler_printed_with_the_worker_prefix(deployed):
     one = account.gpu("serverless", "logs", "talk", "--worker", worker, "--since", since, cwd=proj)
     assert "talker got 'needle-7'" in one.out.splitlines()  # one worker: no prefix
     assert len(account.gpu("serverless", "logs", "talk", "--worker", worker, "--tail", "2", cwd=proj).out.splitlines()) == 2
+    none = account.gpu("serverless", "logs", "talk", "--worker", worker, "--tail", "0", cwd=proj)
+    assert none.code == 0 and none.out == "" and "no logs yet" not in none.err, none.err  # it has logs: 0 of them were asked for
 
 
 def test_logs_of_an_endpoint_without_workers_say_so_at_once(deployed):

@@ -37,10 +37,19 @@ def test_input_json_reads_but_cannot_send_is_a_usage_error(tmp_path, case):
 
 def test_invalid_json_in_a_file_says_how_to_fix_it(tmp_path):
     """The literal --input got a shell-quoting hint; a file or stdin got no hint at all."""
-    (tmp_path / "input.json").write_text('{"prompt": "hi",}')
+    (tmp_path / "input.json").write_text('{"prompt": "hi" "x"}')
     result = run_cli(["serverless", "invoke", "echo", "--input", "@input.json"], tmp_path, {"GPUCTL_LOCAL_DIR": str(tmp_path / "none")})
     assert result.code == 1 and "input.json:1:17: " in result.err, result.err
     assert "hint: fix the JSON at input.json:1:17; a job input is standard JSON" in result.err, result.err
+
+
+def test_a_trailing_comma_in_a_file_is_named_at_the_comma(tmp_path):
+    """json.loads says "Expecting property name enclosed in double quotes" at the brace, and
+    the hint then spoke of quoting: gpu.jsonc allows trailing commas, so people write them."""
+    (tmp_path / "input.json").write_text('{\n  "prompt": "hi",\n}')
+    result = run_cli(["serverless", "invoke", "echo", "--input", "@input.json"], tmp_path, {"GPUCTL_LOCAL_DIR": str(tmp_path / "none")})
+    assert result.code == 1 and "input.json:2:17: a trailing comma before '}'" in result.err, result.err
+    assert "hint: remove the comma" in result.err and "double quotes" not in result.err, result.err
 
 
 def test_a_smoke_file_is_read_the_same_way(tmp_path):

@@ -125,3 +125,22 @@ def test_on_demand_start_moves_off_a_taken_port(env, tmp_path: Path) -> None:
         port = taken.getsockname()[1]
         info = ensure_running(data, port)
     assert info["port"] != port and read_server_info(data) == info
+
+
+def test_a_restart_off_a_taken_port_comes_back_on_the_port_it_had(env, tmp_path: Path) -> None:
+    """deploy printed http://127.0.0.1:36695/... (8787 was taken); after `gpu local down`, the
+    next command started the server on another random port, and every URL and curl printed
+    before, and the exported RUNPOD_* base URLs, pointed at nothing."""
+    import socket
+
+    from gpuctl.local.client.lifecycle import stop
+
+    _, data = env
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        first = ensure_running(data, port)
+        stop(data)
+        again = ensure_running(data, port)
+    assert first["port"] != port and again["port"] == first["port"] and again["url"] == first["url"]

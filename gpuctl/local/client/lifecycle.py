@@ -176,7 +176,27 @@ def ensure_running(data_dir: Path, port: int = 8787, environ: Mapping[str, str] 
     try:
         return start(data_dir, port, environ)
     except PortInUse:
-        return start(data_dir, 0, environ)
+        pass
+    # the port the last such start got first: the URLs and curls printed then, and the base URLs
+    # `gpu local env` exported, keep working across `gpu local down` and a restart
+    last = _last_port(data_dir)
+    if last not in (None, port):
+        try:
+            return start(data_dir, last, environ)
+        except PortInUse:
+            pass
+    info = start(data_dir, 0, environ)
+    with contextlib.suppress(OSError):
+        private.write_new(DataDir(data_dir).last_port, f"{info['port']}\n")
+    return info
+
+
+def _last_port(data_dir: Path) -> int | None:
+    try:
+        text = DataDir(data_dir).last_port.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() and 0 < int(text) < 65536 else None
 
 
 def stop(data_dir: Path) -> bool:

@@ -87,6 +87,10 @@ class DataDir:
         return self.root / "token"
 
     @property
+    def last_port(self) -> Path:
+        return self.root / "last-port"
+
+    @property
     def state_db(self) -> Path:
         return self.root / "state.db"
 
