@@ -79,16 +79,6 @@ def validate_block(source: Source, raw: Any, prefix: tuple) -> tuple[ServerlessB
     return (None, problems) if problems else (block, [])
 
 
-def _duplicate_keys(source: Source) -> list[Diagnostic]:
-    out = []
-    for path, line, col in source.repeated_keys:
-        first = source.sourcemap.positions.get(path, (0, 0))
-        from gpuctl.config.sourcemap import dotted
-
-        out.append(Diagnostic(f"key appears twice (first at line {first[0]})", dotted(path), source.display, line, col, "remove one of them; JSON keeps only the last"))
-    return out
-
-
 def _top_level(source: Source) -> list[Diagnostic]:
     data = source.data
     if not isinstance(data, dict):
@@ -141,7 +131,7 @@ _BLOCK_HINT = 'write "serverless": {"template": ..., "gpu_type": ...}, or a list
 
 def validate_document(source: Source) -> list[tuple[tuple, ServerlessBlock]]:
     """The validated serverless blocks with their key paths, or a ConfigError listing every problem."""
-    diagnostics = _duplicate_keys(source) + _top_level(source)
+    diagnostics = source.repeat_diagnostics() + _top_level(source)
     blocks: list[tuple[tuple, ServerlessBlock]] = []
     raw = source.data.get("serverless") if isinstance(source.data, dict) else None
     if isinstance(raw, dict):
