@@ -52,10 +52,15 @@ def type_hint(kind: str, value: Any) -> str | None:
 
 
 def _references(source: Source, block: ServerlessBlock, prefix: tuple) -> list[Diagnostic]:
-    """`${VAR}` references that could never be read: a bad name, or no closing brace. Caught here
-    so `config validate` reports them, not only deploy."""
+    """Env values no worker could get: a NUL character (a process environment is C strings, so
+    the worker would see the value cut short there), and `${VAR}` references that could never
+    be read: a bad name, or no closing brace. Caught here so `config validate` reports them,
+    not only deploy. The value itself is never shown."""
     out = []
     for key, value in block.runpod.env.items():
+        if isinstance(value, str) and "\x00" in value:
+            out.append(source.diagnostic(prefix + ("runpod", "env", key), "the value holds a NUL character (\\u0000), which no process environment can hold: the worker would see the value cut short there",
+                                         "remove the \\u0000 from the value"))
         for name, closed in references.scan(value):
             if not closed:
                 out.append(source.diagnostic(prefix + ("runpod", "env", key), 'malformed reference: "${" without a closing "}"', "write ${NAME}; the value is read from the deploying environment"))
