@@ -56,3 +56,19 @@ def test_killed_holder_does_not_block_but_is_reported(tmp_path):
     again.acquire(0)
     assert again.interrupted is None and json.loads((tmp_path / "deploy.lock").read_text())["pid"] == os.getpid()
     again.release()
+
+
+@pytest.mark.parametrize("record", [{"pid": "x" * 5000, "host": [1], "command": "\x1b[2J", "started_at": float("nan")},
+                                    {"pid": json.loads("[" * 900 + "]" * 900)}], ids=["long-and-odd-types", "deep"])
+def test_a_holder_record_of_odd_values_is_named_short_and_as_json_spells_it(tmp_path, record):
+    """A deploy.lock left with an edited holder record was described whole (5,000 characters, or
+    900 nested brackets) and as Python spells it (`[1]`, `nan`)."""
+    from gpuctl.engine.lock import describe
+
+    (tmp_path / "deploy.lock").write_text(json.dumps(record))
+    lock = ProjectLock(tmp_path / "deploy.lock", "next")
+    lock.acquire(0)
+    lock.release()
+    shown = describe(lock.interrupted)
+    assert len(shown) < 250, shown
+    assert "nan" not in shown and "[1]" not in shown and "[[" not in shown, shown

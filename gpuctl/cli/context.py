@@ -35,6 +35,18 @@ class AppContext:
                 self.stderr = WorkflowCommandGuard(self.stderr)
         self.stdout = Redacting(self.stdout, self.secrets)
         self.stderr = Redacting(self.stderr, self.secrets)
+        self._protect_credentials()
+
+    def _protect_credentials(self) -> None:
+        """The values of credential-named variables of the environment (RUNPOD_API_KEY,
+        HF_TOKEN: `*_TOKEN`, `*_KEY`, `*SECRET*`), protected before anything is read: a key pasted
+        into the wrong field of gpu.jsonc was quoted back by the config error, which comes before
+        the `${VAR}` values are resolved (and protected)."""
+        from gpuctl.policy.secrets import credential_key
+
+        for name, value in self.environ.items():
+            if credential_key(name):
+                self.protect(value)
 
     def protect(self, secret: str | None) -> None:
         """Never let this value reach stdout or stderr, in any form gpuctl writes it in

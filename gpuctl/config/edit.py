@@ -270,13 +270,25 @@ def add_block(text: str, block: dict) -> str:
     return _append(text, ("serverless",), block)
 
 
+BOM = "\ufeff"
+
+
 def save(path, text: str) -> None:
     """Replace the file at `path` with `text` in one step (a crash leaves the old file or the
-    new one, never half of it), keeping its permissions; create it when it is missing."""
+    new one, never half of it), keeping its permissions and its BOM; create it when it is
+    missing. A `path` that is a symbolic link (gpu.jsonc linked into a shared directory) has
+    the file it names replaced, and stays a link: replacing the link itself left the shared
+    file as it was and the link gone."""
     import os
     import tempfile
+    from pathlib import Path
 
+    path = Path(os.path.realpath(path))
     mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
+    if not text.startswith(BOM) and path.is_file():
+        with open(path, "rb") as old:
+            if old.read(3) == BOM.encode():
+                text = BOM + text
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:

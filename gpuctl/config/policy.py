@@ -79,6 +79,7 @@ def load_policy_file(path: Path, display: str, catalog: Any) -> Policy:
     if not isinstance(source.data, dict):
         raise ConfigError(f"{display} is not valid", [source.diagnostic((), "a policy file holds one object", 'write {"allowed_gpu_types": [...], "max_max_workers": 10}')])
     found, problems = read_policy(source, (), catalog)
+    problems = source.repeat_diagnostics() + problems
     if problems or found is None:
         raise ConfigError(f"{display} is not valid", sorted(problems, key=lambda d: (d.line or 0, d.col or 0)))
     return found

@@ -95,6 +95,15 @@ class Source:
             return []
         return self.sourcemap.duplicates
 
+    def repeat_diagnostics(self) -> list[Diagnostic]:
+        """A diagnostic for each key written twice: every reader of a JSONC file (gpu.jsonc, a
+        policy file) reports them, or the last value would win unseen."""
+        from gpuctl.config.sourcemap import dotted
+
+        return [Diagnostic(f"key appears twice (first at line {self.sourcemap.positions.get(path, (0, 0))[0]})", dotted(path), self.display,
+                           line, col, "remove one of them; JSON keeps only the last")
+                for path, line, col in self.repeated_keys]
+
     def diagnostic(self, path: tuple, message: str, hint: str) -> Diagnostic:
         """At `path`, else at its nearest ancestor in the file, else at the top-level value. `hint`
         is how to fix it: every problem in a file the user wrote comes with one (docs/errors.md)."""

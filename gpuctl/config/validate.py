@@ -52,10 +52,15 @@ def type_hint(kind: str, value: Any) -> str | None:
 
 
 def _references(source: Source, block: ServerlessBlock, prefix: tuple) -> list[Diagnostic]:
-    """`${VAR}` references that could never be read: a bad name, or no closing brace. Caught here
-    so `config validate` reports them, not only deploy."""
+    """Env values no worker could get: a NUL character (a process environment is C strings, so
+    the worker would see the value cut short there), and `${VAR}` references that could never
+    be read: a bad name, or no closing brace. Caught here so `config validate` reports them,
+    not only deploy. The value itself is never shown."""
     out = []
     for key, value in block.runpod.env.items():
+        if isinstance(value, str) and "\x00" in value:
+            out.append(source.diagnostic(prefix + ("runpod", "env", key), "the value holds a NUL character (\\u0000), which no process environment can hold: the worker would see the value cut short there",
+                                         "remove the \\u0000 from the value"))
         for name, closed in references.scan(value):
             if not closed:
                 out.append(source.diagnostic(prefix + ("runpod", "env", key), 'malformed reference: "${" without a closing "}"', "write ${NAME}; the value is read from the deploying environment"))
@@ -77,16 +82,6 @@ def validate_block(source: Source, raw: Any, prefix: tuple) -> tuple[ServerlessB
             return None, diagnostics
     problems = _references(source, block, prefix)
     return (None, problems) if problems else (block, [])
-
-
-def _duplicate_keys(source: Source) -> list[Diagnostic]:
-    out = []
-    for path, line, col in source.repeated_keys:
-        first = source.sourcemap.positions.get(path, (0, 0))
-        from gpuctl.config.sourcemap import dotted
-
-        out.append(Diagnostic(f"key appears twice (first at line {first[0]})", dotted(path), source.display, line, col, "remove one of them; JSON keeps only the last"))
-    return out
 
 
 def _top_level(source: Source) -> list[Diagnostic]:
@@ -141,7 +136,7 @@ _BLOCK_HINT = 'write "serverless": {"template": ..., "gpu_type": ...}, or a list
 
 def validate_document(source: Source) -> list[tuple[tuple, ServerlessBlock]]:
     """The validated serverless blocks with their key paths, or a ConfigError listing every problem."""
-    diagnostics = _duplicate_keys(source) + _top_level(source)
+    diagnostics = source.repeat_diagnostics() + _top_level(source)
     blocks: list[tuple[tuple, ServerlessBlock]] = []
     raw = source.data.get("serverless") if isinstance(source.data, dict) else None
     if isinstance(raw, dict):

@@ -135,8 +135,17 @@ def _what_moved(saved: dict, fresh: dict) -> str:
 
 
 def _flags(overrides: list[dict] | None) -> str:
-    """Per-run override flags as typed: `--max-workers 3`, or `no per-run flags`."""
-    return " ".join(f"{o['flag']} {o['value']}" for o in overrides or []) or "no per-run flags"
+    """Per-run override flags as typed: `--max-workers 3`, or `no per-run flags`. A saved plan
+    may have been edited into any value: it is shown as JSON spells it, shortened, and a list
+    or object only by its kind (it was printed whole, 100,000 characters into a CI log)."""
+    from gpuctl.redact import clip
+
+    def typed(value: Any) -> str:
+        if isinstance(value, (list, dict)):
+            return "a list" if isinstance(value, list) else "an object"
+        return clip(value if isinstance(value, str) else json.dumps(value), 60)
+
+    return " ".join(f"{clip(str(o['flag']), 60)} {typed(o['value'])}" for o in overrides or []) or "no per-run flags"
 
 
 def _refuse_unknowns(desired: Desired) -> None:

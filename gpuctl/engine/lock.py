@@ -84,4 +84,17 @@ def _read(handle: IO[str]) -> dict:
 def describe(holder: dict) -> str:
     if not holder:
         return "another process (it has not written its name yet)"
-    return f"pid {holder.get('pid')} on {holder.get('host')} (`{holder.get('command')}`, since {holder.get('started_at')})"
+    pid, host, command, since = (_field(holder.get(k)) for k in ("pid", "host", "command", "started_at"))
+    return f"pid {pid} on {host} (`{command}`, since {since})"
+
+
+def _field(value: object) -> str:
+    """One field of a holder record, which anyone may have edited: a string shortened, with its
+    control characters escaped; another value as JSON spells it; a list or object by its kind
+    (a record of 900 nested lists was printed whole)."""
+    from gpuctl.redact import clip
+    from gpuctl.safetext import printable
+
+    if isinstance(value, (list, dict)):
+        return "a list" if isinstance(value, list) else "an object"
+    return printable(clip(value if isinstance(value, str) else json.dumps(value), 60), keep_newlines=False)

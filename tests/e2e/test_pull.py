@@ -146,3 +146,27 @@ def test_pull_without_gpu_jsonc_says_what_to_do(account, tmp_path):
     result = account.gpu("serverless", "pull", cwd=tmp_path)
     assert result.code == 1 and "no gpu.jsonc here" in result.err and "hint:" in result.err
     assert "Traceback" not in result.err
+
+
+def test_pull_write_through_a_symlinked_gpu_jsonc_updates_the_file_it_names_and_keeps_the_link_and_bom(account, tmp_path):
+    """gpu.jsonc as a link into a shared configs directory, saved with a BOM and CRLF by an
+    editor: `pull --write` replaced the link with a regular file (the shared file kept the old
+    value, the link was gone) and dropped the BOM."""
+    shared = tmp_path / "configs" / "echo.jsonc"
+    shared.parent.mkdir()
+    shared.write_bytes(b"\xef\xbb\xbf" + COMMENTED.replace("\n", "\r\n").encode())
+    proj = tmp_path / "p"
+    proj.mkdir()
+    (proj / "handler.py").write_text(HANDLER)
+    (proj / "gpu.jsonc").symlink_to(shared)
+    live = _deployed(account, proj)
+    _console(account, live["id"], {"workers": {"max": 4}})
+
+    written = account.gpu("serverless", "pull", "--write", cwd=proj)
+    assert written.code == 0, written.err
+    assert (proj / "gpu.jsonc").is_symlink() and (proj / "gpu.jsonc").resolve() == shared.resolve()
+    raw = shared.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b'"max_workers": 4,\r\n' in raw and b"\n" not in raw.replace(b"\r\n", b"")
+    assert not [p.name for p in shared.parent.iterdir() if p.name.startswith(".echo.jsonc")]  # no temporary file left beside it
+    plan = account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj)
+    assert plan.code == 0, plan.out

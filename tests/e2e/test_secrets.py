@@ -63,3 +63,23 @@ def test_plan_against_a_redacted_snapshot_is_clean_and_says_why(account, tmp_pat
     plan = account.gpu("serverless", "deploy", "--plan", "--observed", "account.json", "--detailed-exitcode", cwd=proj, env=env)
     assert plan.code == 0, plan.out
     assert "the snapshot redacted env HF_TOKEN" in plan.out
+
+
+def test_a_credential_pasted_into_a_wrong_field_is_not_echoed_by_the_config_error(account, tmp_path):
+    """The API key or a `${HF_TOKEN}` value pasted into gpu_type, max_workers or name: the config
+    error quoted it back ("unknown GPU type "hf_..."", in `config validate --json` too), because
+    values were protected only once gpu.jsonc had loaded. Credential-named variables of the
+    environment (RUNPOD_API_KEY, *_TOKEN, *_KEY, *SECRET*) are now protected from the start."""
+    env = _runpod_env(account)
+    key = account.server.token
+    for field, value in (("gpu_type", SECRET_VALUE), ("gpu_type", key), ("name", SECRET_VALUE + "\n")):
+        config = echo_config(env={"HF_TOKEN": "${HF_TOKEN}"})
+        config["serverless"][field] = value
+        proj = project(tmp_path / f"p{len(list(tmp_path.iterdir()))}", config, {"handler.py": ECHO_HANDLER})
+        runs = [account.gpu("--debug", "serverless", "deploy", "--plan", cwd=proj, env=env),
+                account.gpu("serverless", "deploy", "-y", "--json", cwd=proj, env=env),
+                account.gpu("config", "validate", "--json", cwd=proj, env=env)]
+        for run in runs:
+            assert run.code == 1 and "Traceback" not in run.err, run.err
+            assert f"serverless.{field}" in run.out + run.err  # the place is still named
+            assert SECRET_VALUE not in run.out + run.err and key not in run.out + run.err, run.out + run.err

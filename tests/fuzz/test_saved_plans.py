@@ -96,3 +96,15 @@ def test_any_value_at_any_key_path_is_refused_or_applied(deployed, data):
     paths = sorted({p for p in key_paths(deployed.plan) if p} | {("policy",), ("overrides",)}, key=str)
     path = data.draw(st.sampled_from(paths))
     assert_refused_or_applied(deployed, deployed.apply(replaced(deployed.plan, path, data.draw(_odd))))
+
+
+@pytest.mark.parametrize("value", ["x" * 100_000, json.loads("[" * 500 + "]" * 500), float("nan"), True], ids=["long", "deep", "nan", "true"])
+def test_an_override_value_of_a_saved_plan_is_shown_short_and_as_json_spells_it(deployed, value):
+    """A saved plan whose override was edited was refused with the value printed whole (100,000
+    characters into a CI log) and as Python spells it (`nan`, `True`, `[[[...]]]`)."""
+    doc = {**deployed.plan, "overrides": [{"flag": "--max-workers", "path": "scaling.max_workers", "value": value}]}
+    result = deployed.apply(doc)
+    assert result.code == 1 and "the plan was made with --max-workers " in result.err, result.err
+    shown = result.err.split("the plan was made with --max-workers ", 1)[1].split(", and this run has", 1)[0]
+    assert len(shown) <= 61 and shown in ('x' * 60 + "…", "a list", "NaN", "true"), shown
+    assert deployed.server.admin("GET", "requests")["writes"] == deployed.writes

@@ -120,3 +120,48 @@ def test_a_fifo_as_state_db_is_damaged_state_that_reset_moves_aside(data: Path) 
     reset = gpu(data, "local", "reset", "-y")
     assert reset.returncode == 0 and "moved aside" in reset.stderr, reset.stderr
     assert gpu(data, "local", "up", "--port", "0").returncode == 0
+
+
+def json_of_wrong_shape(change: dict) -> Callable[[Path], None]:
+    """server.json as valid JSON the server never writes: a field of another type, or a URL
+    that is not this server's on 127.0.0.1 (where the client would send the token)."""
+    def damage(path: Path) -> None:
+        import json
+
+        path.write_text(json.dumps(json.loads(path.read_text()) | change))
+    return damage
+
+
+WRONG_SHAPE = {"url-a-number": {"url": 5}, "url-null": {"url": None}, "api-url-a-number": {"api_base_url": 5},
+               "endpoint-url-a-list": {"endpoint_base_url": [1]}, "port-a-string": {"port": "x"}, "pid-true": {"pid": True},
+               "bad-port-in-url": {"api_base_url": "http://127.0.0.1:notaport"},
+               "another-host": {"url": "http://203.0.113.9:80", "api_base_url": "http://203.0.113.9:80", "endpoint_base_url": "http://203.0.113.9:80/ai/v2"}}
+
+
+@pytest.mark.parametrize("change", WRONG_SHAPE.values(), ids=WRONG_SHAPE.keys())
+def test_a_server_json_of_the_wrong_shape_while_the_server_runs_is_restored_by_it(data: Path, change: dict) -> None:
+    """A running server's server.json damaged or replaced (valid JSON of the wrong shape
+    crashed every command with `internal error: TypeError`; any damage made `local down` say
+    "not running", delete the file and leave the server running, unreachable, for ever): the
+    server puts its own back, and every command finds it."""
+    assert gpu(data, "local", "up", "--port", "0").returncode == 0
+    good = (data / "server.json").read_text()
+    json_of_wrong_shape(change)(data / "server.json")
+    for command in (["local", "status"], ["local", "env"], ["serverless", "list", "--all", "--provider", "local"]):
+        result = gpu(data, *command)
+        assert result.returncode == 0 and clean(result), (command, result.stderr)
+        assert "203.0.113.9" not in result.stdout + result.stderr
+    assert "running at" in gpu(data, "local", "status").stdout
+    assert (data / "server.json").read_text() == good
+    down = gpu(data, "local", "down")
+    assert down.returncode == 0 and "stopped" in down.stdout, down.stderr
+    assert not (data / "server.lock").exists() or "not running" in gpu(data, "local", "status").stdout
+
+
+@pytest.mark.parametrize("damage", [not_text, lambda p: p.unlink()], ids=["not-text", "removed"])
+def test_local_down_stops_a_server_whose_server_json_was_damaged(data: Path, damage: Callable[[Path], None]) -> None:
+    assert gpu(data, "local", "up", "--port", "0").returncode == 0
+    damage(data / "server.json")
+    down = gpu(data, "local", "down")
+    assert down.returncode == 0 and "stopped" in down.stdout and clean(down), down.stdout + down.stderr
+    assert "not running" in gpu(data, "local", "status").stdout

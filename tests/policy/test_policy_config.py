@@ -60,3 +60,12 @@ def test_only_given_rules_are_on(tmp_path):
     policy = load_policy_file(path, "platform.jsonc", CATALOG)
     assert rules_on(policy) == ["allowed_gpu_types", "max_min_workers"]
     assert policy.allowed_gpu_types == () and policy.origin == {"allowed_gpu_types": "platform.jsonc", "max_min_workers": "platform.jsonc"}
+
+
+def test_a_key_given_twice_in_a_policy_file_is_located_as_in_gpu_jsonc(tmp_path):
+    """A policy file with `max_max_workers` twice was read as its last value, with no word: a
+    platform team's limit of 4 became 100 unseen. gpu.jsonc reports a repeated key; so does this."""
+    path = tmp_path / "platform.jsonc"
+    path.write_text('{\n  "max_max_workers": 4,\n  "max_max_workers": 100\n}\n')
+    assert _errors(lambda: load_policy_file(path, "platform.jsonc", CATALOG)) == [
+        "platform.jsonc:3:3: max_max_workers: key appears twice (first at line 2)\n  hint: remove one of them; JSON keeps only the last"]

@@ -76,10 +76,24 @@ def lock_held(data_dir: Path) -> bool:
 
 
 def read_server_info(data_dir: Path) -> dict[str, Any] | None:
-    info = DataDir(data_dir).recorded_server()
-    if info is None or not isinstance(info.get("pid"), int) or not reaper.alive(info["pid"]) or not lock_held(data_dir):
-        return None
-    return info
+    """The running server's server.json, or None when no server runs. While a server holds the
+    lock but server.json does not name it (it is starting, or the file was deleted or damaged,
+    which the server repairs within a second), wait for it, up to START_TIMEOUT_S: answering
+    "not running" then made `gpu local down` leave that server running, unreachable."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        info = DataDir(data_dir).recorded_server()
+        held = lock_held(data_dir)
+        if not held:
+            return None
+        if info is not None and reaper.alive(info["pid"]):
+            return info
+        if time.monotonic() >= deadline:
+            files = DataDir(data_dir)
+            raise LocalProviderError(f"a local provider holds {files.lock}, but {files.server_json} has not said where it listens for {START_TIMEOUT_S:.0f} s",
+                                     hint=f"run the command again; if this repeats, that server is stuck: stop it (`fuser -k -TERM {files.lock}`) "
+                                          "and start it again with `gpu local up`")
+        time.sleep(0.02)
 
 
 def saved_token(data_dir: Path) -> str | None:

@@ -123,10 +123,25 @@ class DataDir:
         return text or None
 
     def recorded_server(self) -> dict[str, Any] | None:
-        """What server.json says, or None when it is absent or is not a JSON object (a stale or
-        damaged one is replaced by the next server's start)."""
+        """What server.json says, or None when it is absent or is not what a server writes (a
+        stale or damaged one is replaced by the next server's start, and a running server puts
+        its own back). Valid JSON of another shape is damage too: a URL that is a number crashed
+        every command, and one that is not the server's own on 127.0.0.1 would have had the
+        client send the token there."""
         try:
             doc = json.loads(read_own(self.server_json))
-        except (OSError, ValueError, DamagedFile):
+        except (OSError, ValueError, RecursionError, DamagedFile):
             return None
-        return doc if isinstance(doc, dict) else None
+        return doc if server_document(doc) else None
+
+
+def server_document(doc: Any) -> bool:
+    """Whether `doc` is a server.json as the server writes it: a pid, a port, and the URLs of
+    that port on 127.0.0.1."""
+    if not isinstance(doc, dict):
+        return False
+    pid, port = doc.get("pid"), doc.get("port")
+    if type(pid) is not int or pid <= 0 or type(port) is not int or not 0 < port < 65536 or not isinstance(doc.get("started_at"), str):
+        return False
+    url = f"http://127.0.0.1:{port}"
+    return doc.get("url") == url and doc.get("api_base_url") == url and doc.get("endpoint_base_url") == f"{url}/ai/v2"

@@ -48,6 +48,7 @@ def read_token(data_dir: DataDir) -> str:
 
 def write_json(path: Path, doc: dict[str, Any]) -> None:
     tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)  # a fresh file: never written through a link or into a FIFO left there
     private.write_new(tmp, json.dumps(doc, indent=2) + "\n")
     os.replace(tmp, path)
 
@@ -95,6 +96,21 @@ class LocalServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
+SERVER_JSON_CHECK_S = 0.5
+
+
+async def keep_server_json(local: LocalProvider, info: dict[str, Any]) -> None:
+    """Put server.json back whenever it no longer says what this server wrote (deleted,
+    damaged, overwritten): it is the only way a client finds the running server, and without
+    it `gpu local down` said "not running" and left this server running, unreachable, for
+    ever. Clients that find the lock held but no server.json wait for this."""
+    while not local.signals.shutdown.is_set():
+        await asyncio.sleep(SERVER_JSON_CHECK_S)
+        if local.data_dir.recorded_server() != info:
+            with contextlib.suppress(OSError):
+                write_json(local.data_dir.server_json, info)
+
+
 def make_lifespan(local: LocalProvider, port: int) -> Any:
     started_at = time.time()
 
@@ -103,10 +119,13 @@ def make_lifespan(local: LocalProvider, port: int) -> Any:
         recover(local)
         loop_task = asyncio.ensure_future(local.scheduler.run())
         server_json = local.data_dir.server_json
-        write_json(server_json, server_info(local, port, started_at))
+        info = server_info(local, port, started_at)
+        write_json(server_json, info)
+        keeper = asyncio.ensure_future(keep_server_json(local, info))
         try:
             yield
         finally:
+            keeper.cancel()
             local.signals.shutdown.set()
             await local.scheduler.workers.stop_all("local provider stopping")
             loop_task.cancel()
