@@ -13,11 +13,11 @@ import pytest
 from gpuctl.engine.lock import LockHeld, ProjectLock
 from gpuctl.errors import ExitCode
 
-HOLD = "import sys, time; from pathlib import Path; from gpuctl.engine.lock import ProjectLock; lock = ProjectLock(Path(sys.argv[1]), 'gpu serverless deploy'); lock.acquire(0); print('held', flush=True); time.sleep(60)"
+HOLD = "import sys; from pathlib import Path; from gpuctl.engine.lock import ProjectLock; lock = ProjectLock(Path(sys.argv[1]), 'gpu serverless deploy'); lock.acquire(0); print('held', flush=True); sys.stdin.read()"  # holds until the test kills it (or closes its stdin), not for a fixed 60 s
 
 
 def test_second_holder_is_refused_with_the_holder_named(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "deploy.lock")], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "deploy.lock")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(LockHeld) as info:
@@ -29,7 +29,7 @@ def test_second_holder_is_refused_with_the_holder_named(tmp_path):
 
 
 def test_waits_up_to_the_timeout(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "deploy.lock")], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "deploy.lock")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
         now = [0.0]
@@ -44,7 +44,7 @@ def test_waits_up_to_the_timeout(tmp_path):
 
 
 def test_killed_holder_does_not_block_but_is_reported(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "deploy.lock")], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "deploy.lock")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
     holder.kill()  # SIGKILL: no chance to release
     holder.wait()

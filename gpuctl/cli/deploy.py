@@ -235,7 +235,7 @@ def _apply(s: Session, deployment) -> int:
     summary of what was applied, then exit 130 (docs/deploy.md)."""
     from gpuctl.engine.apply import ApplyFailed
     from gpuctl.engine.flow import Cancelled
-    from gpuctl.warm.signals import held
+    from gpuctl.interrupts import held
 
     try:
         result = deployment.apply()
@@ -262,7 +262,7 @@ def _stopped(s: Session, deployment, failure):
     from gpuctl.engine.flow import InterruptedAfterApply
     from gpuctl.render.progress import outcome_lines
     from gpuctl.render.result import result_document
-    from gpuctl.warm.signals import held
+    from gpuctl.interrupts import held
 
     with held(interrupt_after=False):
         head = "Applied, then interrupted:" if isinstance(failure.cause, InterruptedAfterApply) else "Apply stopped:"

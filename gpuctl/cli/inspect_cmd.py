@@ -54,7 +54,7 @@ def status(app: AppContext, ref: str, as_json: bool, watch: bool, interval: floa
     --watch stops on Ctrl-C or SIGTERM, exiting 0."""
     from gpuctl.cli import views
     from gpuctl.cli.resolve import endpoint, open_target, start_recording, while_it_exists
-    from gpuctl.warm.signals import sigterm_as_interrupt
+    from gpuctl.interrupts import sigterm_as_interrupt
 
     start_recording(app, record, "gpu serverless status")
     target = open_target(app, provider, config)

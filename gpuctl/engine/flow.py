@@ -24,6 +24,7 @@ from gpuctl.engine.lease import Lease, account_lease, forget_claims, name_claim
 from gpuctl.engine.lock import ProjectLock, describe
 from gpuctl.errors import ExitCode, GpuctlError
 from gpuctl.events import Emit, Note, PlanReady
+from gpuctl.interrupts import cleanup
 from gpuctl.model import Desired, Observed, Unresolved
 from gpuctl.plan import plan as make_plan
 from gpuctl.plan.drift import lagging_records
@@ -203,9 +204,12 @@ class Deployment:
             if lock.interrupted:
                 self.emit(Note(f"the previous deploy, {describe(lock.interrupted)}, did not finish; its unfinished writes are checked before anything is created"))
             try:
-                return self._locked()
-            finally:
-                lock.release()
+                result = self._locked()
+            except BaseException:
+                cleanup(lock.release, unwinding=True)  # an interrupt in the middle of it would leave the holder record for the next deploy to report
+                raise
+            cleanup(lock.release, unwinding=False)
+            return result
         except (KeyboardInterrupt, GpuctlError) as exc:
             failure = self.interrupted_after_apply(exc)
             if failure is None and isinstance(exc, KeyboardInterrupt) and not self.writing:

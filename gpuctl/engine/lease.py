@@ -33,8 +33,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gpuctl.engine.lock import LockHeld
+from gpuctl.interrupts import cleanup, held
 from gpuctl.model import MARKER_ENV
-from gpuctl.provider.errors import AuthError, InvalidId, NotFound, ProviderError
+from gpuctl.provider.errors import AmbiguousWrite, AuthError, InvalidId, NotFound, ProviderError
 from gpuctl.provider.protocol import Provider
 from gpuctl.records import template_body
 from gpuctl.redact import clip
@@ -147,6 +148,7 @@ class Lease:
     _seen: dict[tuple[str, str], float] = field(default_factory=dict, repr=False)  # (template id, expiry) -> when this lease first saw it
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _renewer: threading.Thread | None = field(default=None, repr=False)
+    _lost_create: bool = field(default=False, repr=False)  # a create whose answer was lost: it may hold the lease
 
     def acquire(self, timeout: float, break_lock: bool = False) -> None:
         """Take the lease, waiting up to `timeout` seconds for its holder to finish. Raises
@@ -204,13 +206,26 @@ class Lease:
     @contextmanager
     def held(self, wait: float, break_lock: bool = False, renew_every: float = RENEW_S) -> Iterator[Lease]:
         """Hold it for the body of a `with`: taken (waiting up to `wait` seconds; LockHeld when
-        it stays held), renewed while the body runs, released however the body ends."""
-        self.acquire(wait, break_lock)
-        self.keep_alive(renew_every)
+        it stays held), renewed while the body runs, released however the body ends.
+
+        The release runs to its end even when Ctrl-C or SIGTERM comes in the middle of it
+        (`gpuctl.interrupts.cleanup`): cut short, it left the lease in the account until it went
+        stale, and the project's next deploy waited for it or exit 3. An interrupt that came
+        during the release is raised once it is done (exit 130); one that ended the body already
+        is the one that stands. So does a create of the lease: an interrupt during its POST is
+        raised once the answer is in, so a lease just created is released too."""
         try:
+            self.acquire(wait, break_lock)
+            self.keep_alive(renew_every)
             yield self
-        finally:
-            self.release()
+        except BaseException:
+            cleanup(self.release, self._say_releasing, unwinding=True)
+            raise
+        cleanup(self.release, self._say_releasing, unwinding=False)
+
+    def _say_releasing(self) -> None:
+        """What gpu says when an interrupt comes while it releases: why it has not stopped yet."""
+        self.on_note(f"interrupted: releasing {self.what} ({self.name}) first")
 
     def keep_alive(self, every: float = RENEW_S) -> None:
         """Renew the lease in the background until `release`."""
@@ -233,6 +248,14 @@ class Lease:
         self._stop.set()
         if self._renewer is not None:
             self._renewer.join()
+        if self.template_id is None and self._lost_create:
+            try:  # an interrupt came right after a create whose answer was lost: it may have landed
+                current = self._current()
+            except ProviderError:
+                current = None
+            if current is not None and env_of(current).get(TOKEN) == self.token:
+                self.template_id = current["id"]
+        self._lost_create = False
         if self.template_id is None:
             return
         try:
@@ -249,13 +272,17 @@ class Lease:
 
     def _created(self) -> bool:
         body = template_body(self.name, "gpuctl/lease:none", self._env())
-        try:
-            self.template_id = self.provider.create_template(body)["id"]
-            return True
-        except (AuthError, InvalidId):
-            raise
-        except ProviderError:
-            return False  # the name is taken, the answer was lost, or the server is busy: the account says which
+        with held():  # a lease created is a lease known, so `held`'s release finds it even when an interrupt came meanwhile
+            try:
+                self.template_id = self.provider.create_template(body)["id"]
+                return True
+            except (AuthError, InvalidId):
+                raise
+            except AmbiguousWrite:
+                self._lost_create = True  # it may have landed: release looks for it by token
+                return False
+            except ProviderError:
+                return False  # the name is taken, or the server is busy: the account says which
 
     def _try_create(self) -> dict | None:
         """None when the lease is now ours; else the template that holds it."""

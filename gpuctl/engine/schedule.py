@@ -104,8 +104,8 @@ def run(pending: Sequence[ResourceChange], parallelism: int, step: Callable[[Res
                     if future.cancel():  # submitted, but its step had not begun: it never will
                         del in_flight[future]
                         waiting += [change] if change not in waiting else []
+                told = len(further)  # before saying it: a Ctrl-C that comes as it is said is said again, not absorbed
                 on_interrupt(len(in_flight))
-                told = len(further)
                 while wait(in_flight, timeout=_TICK_S).not_done:
                     if len(further) > told:  # a step cannot be stopped half-way: say so again
                         told = len(further)

@@ -17,7 +17,7 @@ from gpuctl.safetext import printable
 from gpuctl.github.client import GitHub
 from gpuctl.github.env import Actions, append_summary, write_outputs
 from gpuctl.render.md import code as md_code
-from gpuctl.warm.signals import held
+from gpuctl.interrupts import held
 
 @dataclass
 class Job:

@@ -6,15 +6,42 @@ URLs and the key differ.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from gpuctl.jobs import check_body_size
 from gpuctl.model import Observed
 from gpuctl.provider.errors import NotFound
 from gpuctl.provider.graphql import GraphQL
 from gpuctl.provider.http import ApiClient, path
+
+
+def _at_once(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    """{key: calls[key]()} with the calls run at once, each on a daemon thread; the first call's
+    error (in `calls` order) is raised. An interrupt (Ctrl-C, SIGTERM) while they run is raised
+    at once: these are reads, safe to abandon, and a thread pool made it wait for the slowest
+    one (up to the client's timeout and its retries, minutes against a hung API) before gpu
+    could release its lease, say what it had applied and stop."""
+    results: dict[str, Any] = {}
+    errors: dict[str, BaseException] = {}
+
+    def run(key: str, call: Callable[[], Any]) -> None:
+        try:
+            results[key] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            errors[key] = exc
+
+    threads = [threading.Thread(target=run, args=item, name=f"read {item[0]}", daemon=True) for item in calls.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for key in calls:
+        if key in errors:
+            raise errors[key]
+    return results
 
 
 @dataclass
@@ -39,9 +66,7 @@ class RunPodProvider:
         calls = {"endpoints": self.list_endpoints, "networkVolumes": self.list_volumes, "templates": self.list_templates}
         if model_references:
             calls["modelReferences"] = self.graphql.model_references
-        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-            futures = {key: pool.submit(fn) for key, fn in calls.items()}
-            found = {key: f.result() for key, f in futures.items()}
+        found = _at_once(calls)
         refs = found.get("modelReferences", {})
         endpoints = tuple({**e, "modelReferences": refs[e["id"]]} if e.get("id") in refs and refs[e["id"]] else e for e in found["endpoints"])
         return Observed(endpoints, tuple(found["networkVolumes"]), tuple(found["templates"]))

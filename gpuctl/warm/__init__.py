@@ -46,7 +46,7 @@ def run_prewarm(io: WarmIO, provider: Provider, endpoint: dict, mode: str | None
     warm-up fails, times out or is interrupted; no pod and no queued job is left behind. A
     warm-up that succeeded is recorded in the account (`record`: the template's name, or null)."""
     from gpuctl.warm.models import choose_models
-    from gpuctl.warm.signals import Interrupted, sigterm_as_interrupt
+    from gpuctl.interrupts import Interrupted, sigterm_as_interrupt
 
     mode = choose_mode(endpoint, mode)
     chosen = choose_models(endpoint, models, cached_model, lambda: provider.graphql.model_references().get(endpoint["id"], [])) if mode == "cpu" else None

@@ -2,7 +2,7 @@
 into the volume's Hugging Face cache, then is deleted.
 
 The pod is deleted on every path out (success, failure, `--timeout`, Ctrl-C, SIGTERM): its
-creation and its deletion run with signals held (gpuctl.warm.signals), and a create whose
+creation and its deletion run with signals held (gpuctl.interrupts), and a create whose
 answer was lost is looked up by the pod's unique name. What it cost is printed either way.
 """
 
@@ -22,7 +22,7 @@ from gpuctl.provider.errors import AmbiguousWrite, ProviderError
 from gpuctl.warm.download import PREFIX
 from gpuctl.warm.errors import DownloadFailed, PodLeft, WarmTimeout
 from gpuctl.warm.podlog import PodLog
-from gpuctl.warm.signals import held
+from gpuctl.interrupts import held
 from gpuctl.v2 import json_in
 from gpuctl.v2 import data_center, env_of, pod_request, volume_ids
 from gpuctl.provider.protocol import Provider

@@ -16,7 +16,7 @@ from typing import Any
 from gpuctl.errors import GpuctlError
 from gpuctl.jobs import FINAL, error_parts, summary, wait_until_final
 from gpuctl.warm.errors import JobNotRun, WarmTimeout
-from gpuctl.warm.signals import held
+from gpuctl.interrupts import held
 from gpuctl.v2 import image, worker_counts
 from gpuctl.provider.protocol import Provider
 

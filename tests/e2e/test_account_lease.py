@@ -13,6 +13,7 @@ import pytest
 
 from gpuctl.engine.lease import EXPIRES, HOLDER, HOST, PID, TOKEN, lease_name
 from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
+from tests.support.wait import until
 
 pytestmark = pytest.mark.e2e
 
@@ -228,7 +229,7 @@ def test_two_projects_growing_one_shared_volume_at_once_both_succeed(account, tm
     Growing took no claim: alpha read 20 GB and sent 40 while beta had just grown it to 60, and
     RunPod refuses a PATCH that would shrink a volume, so alpha failed. A resize now holds the
     claim on the volume's name and reads the size again under it: alpha's PATCH is held up by
-    the server until beta has deployed (or beta waits for alpha's claim), and both succeed."""
+    the server until beta waits for alpha's claim, and both succeed."""
     def configs(size: int) -> list:
         made = []
         for who in ("alpha", "beta"):
@@ -240,15 +241,23 @@ def test_two_projects_growing_one_shared_volume_at_once_both_succeed(account, tm
     for proj in configs(20):
         assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
     alpha, beta = configs(40)  # alpha: 40 GB, beta: 60 GB
-    account.faults({"op": "update", "kind": "network_volume", "action": "hang", "seconds": 15, "times": 1})
+    # alpha's PATCH is held until beta waits for alpha's claim (or has ended), then let go: a
+    # 15 s hang raced beta's start on a loaded machine and then proved nothing.
+    account.faults({"op": "update", "kind": "network_volume", "action": "hang", "seconds": 3600})
     first = account.popen("serverless", "deploy", "-y", cwd=alpha)
-    seen = []
-    for line in first.stderr:  # alpha is about to send its PATCH (held by the server for 15 s)
-        seen.append(line)
-        if "network_volume" in line and "updat" in line:
-            break
-    second = account.gpu("serverless", "deploy", "-y", cwd=beta)
+    seen, theirs = [], []
+    try:
+        until(lambda: account.server.admin("GET", "faults")["rules"][0]["fired"] or first.poll() is not None, "alpha's PATCH to be held")
+        second = account.popen("serverless", "deploy", "-y", cwd=beta)
+        for line in second.stderr:  # until beta waits for alpha's claim on the name, or ends
+            theirs.append(line)
+            if "waiting for the claim on the volume name" in line:
+                break
+    finally:
+        account.clear_faults()
     code, rest = first.wait(timeout=120), first.stderr.read()
-    assert (code, second.code) == (0, 0), ("".join(seen) + rest, second.err)
+    other, more = second.wait(timeout=120), second.stderr.read()
+    assert (code, other) == (0, 0), (rest, "".join(theirs) + more)
+    assert any("waiting for the claim on the volume name" in line for line in theirs), "".join(theirs) + more
     assert [v["size"] for v in account.volumes() if v["name"] == "data"] == [60]
     assert not [t for t in templates(account) if t["name"].startswith("gpuctl-lock-")]

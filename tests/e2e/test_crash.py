@@ -32,9 +32,11 @@ def _config() -> dict:
 
 
 def _rule(boundary: str, kind: str, k: int) -> dict:
+    """Held until the test clears the rules after the kill (`seconds` only outlasts the test),
+    so the CLI is killed at that boundary and not past it on a slow machine."""
     if boundary == "between":
-        return {"op": "get", "kind": kind, "action": "hang", "seconds": 60, "after": k - 1, "times": 1}
-    return {"op": "write", "kind": kind, "action": "commit_then_hang", "seconds": 60, "after": k - 1, "times": 1}
+        return {"op": "get", "kind": kind, "action": "hang", "seconds": 3600, "after": k - 1, "times": 1}
+    return {"op": "write", "kind": kind, "action": "commit_then_hang", "seconds": 3600, "after": k - 1, "times": 1}
 
 
 # Rules that never fire, tried before the one under test: each one's `seen` counts the writes

@@ -187,7 +187,7 @@ def test_a_delete_racing_a_deploy_of_the_project_waits_for_its_account_lease(acc
 
     proj = _deployed(account, tmp_path)
     (proj / "gpu.jsonc").write_text(json.dumps(echo_config(env={"ADDED": "1"})))
-    account.faults({"op": "update", "kind": "endpoint", "action": "hang", "seconds": 60, "times": 1})
+    account.faults({"op": "update", "kind": "endpoint", "action": "hang", "seconds": 3600})  # every PATCH held until cleared below, a retry too
     deploy = account.popen("serverless", "deploy", "-y", cwd=proj)
     try:
         until(lambda: account.server.admin("GET", "faults")["rules"][-1]["fired"], "the deploy's endpoint update to be held")
@@ -199,6 +199,7 @@ def test_a_delete_racing_a_deploy_of_the_project_waits_for_its_account_lease(acc
     finally:
         deploy.kill()
         deploy.wait(timeout=30)
+        account.clear_faults()
     after = account.gpu("serverless", "delete", "echo", "--force", cwd=other)
     assert after.code == 0 and "stale lease" in after.err, after.err
     assert account.endpoints() == []

@@ -2,8 +2,8 @@
 account back, releases the lease or prints its result: the changes are in the account (and in
 the journal), so the summary of what was applied is still printed and deploy exits 130, the
 interrupt's code. It used to end with a bare `interrupted`: a CI log could not tell what was
-applied. The signal is sent while the post-apply read of the account hangs in the local
-provider, so it lands in that window and nowhere else."""
+applied. The signal is sent while the local provider holds the post-apply read of the account (until
+the test clears the rules), so it lands in that window and nowhere else."""
 
 from __future__ import annotations
 
@@ -34,14 +34,21 @@ def _interrupted_after_apply(account, proj, signum: int, *args: str):
     """Run deploy; once its read of the account after the apply hangs (the third list of
     volumes: the first plan, the plan under the lease, then the check after the apply), send
     `signum`. (stdout, stderr, exit code)."""
-    account.faults({"op": "list", "kind": "network_volume", "action": "hang", "seconds": 60, "after": 2, "times": 1})
+    # Held until the test clears the rules, not for a fixed time: a 60 s hang (with `times: 1`,
+    # so gpu's retry after its own 30 s request timeout went through) ended before the signal
+    # on a loaded machine, and deploy finished with exit 0. Every later list of volumes is held.
+    account.faults({"op": "list", "kind": "network_volume", "action": "hang", "seconds": 3600, "after": 2})
     process = account.popen("serverless", "deploy", "-y", *args, cwd=proj)
-    until(lambda: account.server.admin("GET", "faults")["rules"][0]["fired"] or process.poll() is not None, "the post-apply read to hang")
-    log = account.requests()
-    patched = [r for r in log if r["method"] == "PATCH" and r["path"].startswith("/v2/serverless/")]
-    assert patched, log  # the signal comes after the endpoint was written, not before
-    process.send_signal(signum)
-    out, err = process.communicate()
+    try:
+        until(lambda: account.server.admin("GET", "faults")["rules"][0]["fired"] or process.poll() is not None, "the post-apply read to hang")
+        assert process.poll() is None, process.communicate()
+        log = account.requests()
+        patched = [r for r in log if r["method"] == "PATCH" and r["path"].startswith("/v2/serverless/")]
+        assert patched, log  # the signal comes after the endpoint was written, not before
+        process.send_signal(signum)
+        out, err = process.communicate(timeout=120)
+    finally:
+        account.clear_faults()
     return out, err, process.returncode
 
 
@@ -54,7 +61,6 @@ def test_an_interrupt_after_the_apply_still_prints_what_was_applied_and_exits_13
     assert "every change listed as done was applied" in err, err
     assert "Traceback" not in err
     assert account.endpoints()[0]["image"] == IMAGE_2
-    account.clear_faults()
     again = account.gpu("serverless", "deploy", "-y", "--detailed-exitcode", cwd=proj)
     assert again.code == 0, again.err  # nothing left to apply
 

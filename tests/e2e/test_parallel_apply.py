@@ -9,9 +9,13 @@ import json
 import signal
 from collections import Counter
 
-from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
+from tests.e2e.conftest import ECHO_HANDLER, Run, echo_config, project
 from tests.support.terminal import Output
+from tests.support.wait import until
 
+# Every endpoint create is held until the test clears the rules (a fixed 2 s hang let a and b
+# finish, and c start, before the signal on a loaded machine).
+HOLD_CREATES = {"op": "create", "kind": "endpoint", "action": "hang", "seconds": 3600}
 IN_FLIGHT_S = 0.25  # a request that reaches the server this soon after a 429 left it was sent before the client read the 429
 
 
@@ -28,20 +32,29 @@ def _posts(log: list[dict], path: str) -> list[dict]:
 
 
 def test_a_volume_is_created_before_the_endpoint_that_attaches_it_and_others_do_not_wait(account, tmp_path):
+    """The volume's create is held by the provider until b's create has been answered (then the
+    test lets it go): b did not wait for it, a did. It was a 2 s hang and b's create had to come
+    within those 2 s, which a loaded machine did not always manage."""
     proj = project(tmp_path / "p", _endpoints("a", "b", volume_for="a"), {"handler.py": ECHO_HANDLER})
-    account.faults({"op": "create", "kind": "network_volume", "action": "hang", "seconds": 2, "times": 1})
-    result = account.gpu("serverless", "deploy", "-y", "--parallelism", "10", cwd=proj)
-    assert result.code == 0, result.err
-    log = account.requests()
+    account.faults({"op": "create", "kind": "network_volume", "action": "hang", "seconds": 3600, "times": 1})
+    process = account.popen("serverless", "deploy", "-y", "--parallelism", "10", cwd=proj)
+    try:
+        during = until(lambda: (account.server.admin("GET", "faults")["rules"][0]["fired"] and _posts(account.requests(), "/v2/serverless"))
+                       or process.poll() is not None, "b's create to be answered while the volume's create is held")
+        assert not _posts(account.requests(), "/v2/network-volumes"), "the volume's create was answered: it was not held"
+    finally:
+        account.clear_faults()
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert isinstance(during, list) and len(during) == 1, during  # b's create, answered while the volume's was held; a's waits for it
+    log = account.requests()  # `at`: when a request arrived
     [volume_create] = _posts(log, "/v2/network-volumes")
     endpoint_creates = _posts(log, "/v2/serverless")
     assert len(endpoint_creates) == 2
-    read_back = [r for r in log if r["method"] == "GET" and r["path"].startswith("/v2/network-volumes/") and r["at"] > volume_create["at"]]
+    read_back = [r for r in log if r["method"] == "GET" and r["path"].startswith("/v2/network-volumes/") and r["at"] >= volume_create["at"]]
     assert read_back, "the volume was never read back"
-    # a waited for the volume (its create hung 2 s, then was read back); b did not wait
-    first, second = endpoint_creates
-    assert second["at"] >= read_back[0]["at"] >= volume_create["at"] + 2
-    assert first["at"] < volume_create["at"] + 2
+    later = [r for r in endpoint_creates if r != during[0]]
+    assert len(later) == 1 and later[0]["at"] >= read_back[0]["at"]  # a's create came after the volume was created and read back
     attached = {e["name"]: e.get("networkVolumes") for e in account.endpoints()}
     assert attached["a"] == [account.volumes()[0]["id"]] and not attached["b"]
 
@@ -64,11 +77,17 @@ def test_a_429_on_one_worker_holds_back_every_worker(account, tmp_path):
 def test_after_a_failure_nothing_new_starts_running_changes_finish_and_the_summary_is_exact(account, tmp_path):
     proj = project(tmp_path / "p", _endpoints("a", "b", "c", "d"), {"handler.py": ECHO_HANDLER})
     account.faults(
-        {"op": "create", "kind": "endpoint", "action": "hang", "seconds": 1, "times": 1},  # the first create is slow...
+        {"op": "create", "kind": "endpoint", "action": "hang", "seconds": 3600, "times": 1},  # the first create is held...
         {"op": "create", "kind": "endpoint", "action": "status", "status": 400, "times": 1},  # ...the second is rejected meanwhile
     )
-    result = account.gpu("serverless", "deploy", "-y", "--json", "--parallelism", "2", cwd=proj)
-    assert result.code == 1
+    process = account.popen("serverless", "deploy", "-y", "--json", "--parallelism", "2", cwd=proj)
+    err = Output.of_pipe(process.stderr)
+    try:
+        err.wait_for(": create failed")  # then the held one is let go (it was a 1 s hang, which load could outlast)
+    finally:
+        account.clear_faults()
+    result = Run(process.wait(timeout=120), process.stdout.read(), err.rest())
+    assert result.code == 1, result.err
     outcome = json.loads(result.out)["outcome"]
     done = [d["address"] for d in outcome["done"]]
     failed = [f["address"] for f in outcome["failed"]]
@@ -87,14 +106,18 @@ def test_ctrl_c_lets_the_changes_in_flight_finish_reports_exactly_what_happened_
     """Twice, as people do when the first seems to do nothing: the second cannot stop a change
     half-way either, and must not cost the summary."""
     proj = project(tmp_path / "p", _endpoints("a", "b", "c", "d"), {"handler.py": ECHO_HANDLER})
-    account.faults({"op": "create", "kind": "endpoint", "action": "hang", "seconds": 2})  # a and b are in flight when Ctrl-C comes
+    account.faults(HOLD_CREATES)  # a and b are in flight when Ctrl-C comes, until the test lets them go
     process = account.popen("serverless", "deploy", "-y", "--parallelism", "2", cwd=proj)
     err = Output.of_pipe(process.stderr)
-    err.wait_for("endpoint.a: creating…")
-    err.wait_for("endpoint.b: creating…")
-    process.send_signal(signal.SIGINT)
-    err.wait_for("in flight to finish")
-    process.send_signal(signal.SIGINT)  # impatient: a second Ctrl-C while a and b finish
+    try:
+        err.wait_for("endpoint.a: creating…")
+        err.wait_for("endpoint.b: creating…")
+        process.send_signal(signal.SIGINT)
+        err.wait_for("in flight to finish")
+        process.send_signal(signal.SIGINT)  # impatient: a second Ctrl-C while a and b finish
+        err.wait_for("in flight to finish")  # said again: the second one was counted
+    finally:
+        account.clear_faults()
     said = err.rest()
     assert process.wait() == 130, said
     assert "interrupted: waiting for the 2 changes in flight to finish; nothing new starts" in said
@@ -104,7 +127,6 @@ def test_ctrl_c_lets_the_changes_in_flight_finish_reports_exactly_what_happened_
     assert "error: interrupted: the changes in flight finished; nothing else was started" in said
     assert "hint: run deploy again to apply the rest" in said  # deploy's view; a GitHub apply job says to re-run the job
     assert sorted(e["name"] for e in account.endpoints()) == ["a", "b"]
-    account.clear_faults()
     again = account.gpu("serverless", "deploy", "-y", cwd=proj)
     assert again.code == 0, again.err
     assert Counter(e["name"] for e in account.endpoints()) == Counter("abcd")
@@ -138,13 +160,17 @@ def test_sigterm_from_a_cancelled_ci_job_is_a_ctrl_c_the_summary_is_printed_and_
     claims left in the account until they went stale, so the next CI run waited or exited 3.
     It now ends as Ctrl-C does, a second SIGTERM included."""
     proj = project(tmp_path / "p", _endpoints("a", "b", "c"), {"handler.py": ECHO_HANDLER})
-    account.faults({"op": "create", "kind": "endpoint", "action": "hang", "seconds": 2})
+    account.faults(HOLD_CREATES)
     process = account.popen("serverless", "deploy", "-y", "--parallelism", "2", cwd=proj)
     err = Output.of_pipe(process.stderr)
-    err.wait_for("endpoint.b: creating…")
-    process.send_signal(signal.SIGTERM)
-    err.wait_for("in flight to finish")
-    process.send_signal(signal.SIGTERM)
+    try:
+        err.wait_for("endpoint.b: creating…")
+        process.send_signal(signal.SIGTERM)
+        err.wait_for("in flight to finish")
+        process.send_signal(signal.SIGTERM)
+        err.wait_for("in flight to finish")
+    finally:
+        account.clear_faults()
     said = err.rest()
     assert process.wait() == 130, said
     assert "done:          create endpoint.a" in said and "not attempted: create endpoint.c" in said, said

@@ -217,7 +217,7 @@ def test_gpu_warm_with_a_handler_that_rejects_the_input_still_warms(account, tmp
 
 def test_gpu_warm_timeout_cancels_the_job(account, tmp_path):
     """A worker that never takes a job: --timeout ends the wait, exits 1, and cancels the job."""
-    stuck = json.dumps([sys.executable, "-c", "import time; time.sleep(120)"])
+    stuck = json.dumps([sys.executable, "-c", "import threading; threading.Event().wait()"])  # never serves, however long the test takes
     endpoint = account.server.create_endpoint("echo", worker=None, env={"GPUCTL_LOCAL_COMMAND": stuck})
     cwd = tmp_path / "elsewhere"
     cwd.mkdir()
@@ -491,7 +491,7 @@ def test_an_endpoint_deleted_while_it_is_warmed_is_said_so(account, tmp_path):
     neither the endpoint nor that it was deleted."""
     from tests.support.terminal import Output
 
-    stuck = json.dumps([sys.executable, "-c", "import time; time.sleep(120)"])
+    stuck = json.dumps([sys.executable, "-c", "import threading; threading.Event().wait()"])  # never serves, however long the test takes
     endpoint = account.server.create_endpoint("echo", worker=None, env={"GPUCTL_LOCAL_COMMAND": stuck})
     cwd = tmp_path / "elsewhere"
     cwd.mkdir()

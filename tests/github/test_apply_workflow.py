@@ -437,11 +437,15 @@ def test_a_merge_apply_cancelled_by_sigterm_exits_130_and_says_to_re_run_the_job
               "GITHUB_API_URL": fake.url, "GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": REPO}
     assert account.gpu("github", "plan", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github).code == 0
     fake.add_pull(31, HEAD)
-    account.faults({"op": "create", "kind": "endpoint", "action": "hang", "seconds": 2})
+    account.faults({"op": "create", "kind": "endpoint", "action": "hang", "seconds": 3600})  # until the signal was taken (a 2 s hang could end first)
     process = account.popen("github", "apply", "--plan-dir", "plans", "--pr", "31", "--parallelism", "1", cwd=checkout, env=github)
     err = Output.of_pipe(process.stderr)
-    err.wait_for(": creating…")
-    process.send_signal(signal.SIGTERM)
+    try:
+        err.wait_for(": creating…")
+        process.send_signal(signal.SIGTERM)
+        err.wait_for("in flight to finish")
+    finally:
+        account.clear_faults()
     said = err.rest()
     assert process.wait() == 130, said
     assert len(account.endpoints()) == 1  # the create in flight finished; nothing else started
@@ -536,7 +540,7 @@ def test_a_merge_apply_cancelled_while_waiting_for_the_lease_writes_its_summary_
     assert account.gpu("github", "plan", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github).code == 0
     from tests.support.terminal import Output
 
-    account.faults({"op": "create", "kind": "endpoint", "action": "hang", "seconds": 300})
+    account.faults({"op": "create", "kind": "endpoint", "action": "hang", "seconds": 3600})  # until the other deploy is killed
     other = account.popen("serverless", "deploy", "-y", cwd=tree(tmp_path / "other", config("other")))
     try:
         Output.of_pipe(other.stderr).wait_for(": creating…")  # it holds the lease until its create answers
@@ -602,12 +606,13 @@ def test_a_merge_apply_cancelled_while_planning_writes_its_summary_and_exit_130(
     assert account.gpu("github", "plan", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github).code == 0
     (tmp_path / "summary").write_text("")
     writes = account.writes()
-    account.faults({"op": "list", "kind": "endpoint", "action": "hang", "seconds": 300, "times": 1})
+    account.faults({"op": "list", "kind": "endpoint", "action": "hang", "seconds": 3600})  # every list held (a retry too) until the test ends
     process = account.popen("github", "apply", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github)
     until(lambda: account.server.admin("GET", "faults")["rules"][0]["fired"] or process.poll() is not None, "the fresh plan's read of the account")
     assert process.poll() is None, process.communicate()
     process.send_signal(signal.SIGTERM)
-    out, err = process.communicate()
+    out, err = process.communicate(timeout=120)  # it stops at once: the held read is abandoned, not waited for
+    account.clear_faults()
     assert process.returncode == 130, err
     summary, outputs = (tmp_path / "summary").read_text(), (tmp_path / "out").read_text()
     assert out == "gpu.jsonc: error: interrupted: the job was cancelled before anything was written\n"

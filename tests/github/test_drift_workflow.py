@@ -323,7 +323,7 @@ def test_a_run_that_reads_the_account_while_an_apply_holds_the_lease_opens_no_is
     assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", config("api", max_workers=4))).code == 0
     merged = config("api", max_workers=6)
     checkout = tree(tmp_path / "main", merged)
-    account.faults({"op": "update", "kind": "endpoint", "action": "hang", "seconds": 30, "times": 1})  # longer than the drift run takes
+    account.faults({"op": "update", "kind": "endpoint", "action": "hang", "seconds": 3600})  # every PATCH (a retry too) held until cleared below
     apply = account.popen("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", merged))
     try:
         for line in apply.stderr:
