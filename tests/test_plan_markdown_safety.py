@@ -239,3 +239,27 @@ def test_invisible_and_reordering_characters_are_shown_not_obeyed(cli, tmp_path)
         assert result.code == 0, result.err
         assert _hidden(result.out) == [], (fmt, _hidden(result.out))
         assert "endpoint.api\\u200b" in result.out and "x\\u202edeteled eb lliw\\u2066\\xa0\\u3164" in result.out, result.out
+
+
+def _fixture_plan() -> dict:
+    return json.loads((ROOT / "fixtures" / "plans" / "recipe-whisper-create" / "expected.json").read_text())
+
+
+def test_a_warning_shows_its_backticked_commands_as_code_and_the_rest_as_text():
+    """Warnings went through `md.text`, so gpuctl's own `gpu serverless deploy -y` showed as
+    escaped backticks; the lease note already used `md.prose`. A name in the message still
+    shows as written: no HTML, no table cell, no mention."""
+    from gpuctl.render.markdown import render_markdown
+
+    doc = _fixture_plan()
+    doc["warnings"] = [{"code": "x", "address": "endpoint.transcribe",
+                        "message": 'endpoint "<b>@acme/team|x" is gone: run `gpu serverless deploy -y` or set `"renamed_from": "a|b"`'},
+                       {"code": "y", "address": None, "message": "an odd ` backtick stays text <i>"}]
+    doc["notes"] = [{"code": "z", "address": None, "message": "see `gpu serverless drift`"}]
+    out = render_markdown(doc)
+    html = _html(out)
+    assert "<code>gpu serverless deploy -y</code>" in html and "<code>gpu serverless drift</code>" in html, out
+    assert "<code>&quot;renamed_from&quot;: &quot;a|b&quot;</code>" in html, html
+    assert "\\`" not in out.split("**Warnings**")[1].split("\n\n")[1].replace("an odd \\` backtick", ""), out
+    assert "<b>" not in html and "<i>" not in html and "&lt;b&gt;" in html and "an odd ` backtick" in html
+    assert not re.search(r"(?<![\w&])@acme", out.replace("@&#8203;", "")), out
