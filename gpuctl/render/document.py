@@ -68,9 +68,38 @@ def _field(change: FieldChange) -> dict:
     }
 
 
+def run_flag(keys: list[dict] | None) -> str | None:
+    """The per-run flag (`--idle-timeout`) that sets every gpu.jsonc key of a field for this run
+    (its `config_keys`, `gpuctl.config.locate`), or None."""
+    flags = {k.get("flag") for k in keys or ()}
+    return flags.pop() if len(flags) == 1 and None not in flags else None
+
+
+FLAG_ORIGINS = ("flag", "flag-and-account")
+
+
+def field_origin(origin: str | None, flag: str | None) -> str:
+    """A field change's `origin` in the document, and the one rule the text and Markdown labels
+    read it by (`words.origin_note`), so the three cannot disagree. The record's origin (ADR 10)
+    judges this run's value against the last apply; when a per-run flag sets that value, the
+    value is the flag's and not gpu.jsonc's: `flag` (the account is as last applied), or
+    `flag-and-account` (the account changed it too, whether or not the flag's value differs
+    from the last apply: apply writes the flag's). `config` and `both` would say gpu.jsonc moved
+    it and that apply keeps gpu.jsonc's value. Idempotent: a document's origin read again with its
+    flag is itself. A missing or unknown origin is `unknown`."""
+    known = ("config", "account", "both", "unknown", *FLAG_ORIGINS)
+    origin = origin if origin in known else "unknown"
+    if flag is None or origin == "unknown":
+        return origin
+    return "flag" if origin in ("config", "flag") else "flag-and-account"
+
+
 def _located(change: FieldChange, kind: str, name: str, locate: Locate) -> dict:
-    """The field change with the gpu.jsonc keys that declare it (`config_keys`)."""
-    return _field(change) | {PRESENTATION: locate(kind, name, change.path)}
+    """The field change with the gpu.jsonc keys that declare it (`config_keys`), and its origin
+    read with the flag that sets them, if one does (`field_origin`)."""
+    keys = locate(kind, name, change.path)
+    field = _field(change)
+    return field | {"origin": field_origin(field["origin"], run_flag(keys)), PRESENTATION: keys}
 
 
 def comparable(resources: list[dict]) -> list[dict]:
