@@ -110,7 +110,7 @@ def check_saved(saved: dict, plan: Plan) -> None:
         if saved.get(key) != fresh[key]:
             raise StalePlan(f"the plan was made for {key} {json.dumps(saved.get(key))}, and this run has {json.dumps(fresh[key])}; refusing to apply it",
                             hint="apply it with the --config, --provider and --prune it was made with, or make a new plan")
-    if saved.get("resource_changes") != fresh["resource_changes"]:
+    if saved.get("resource_changes") != comparable(fresh["resource_changes"]):
         raise StalePlan("gpu.jsonc or the environment changed since the plan was made; refusing to apply it", hint="make a new plan and review it")
 
 

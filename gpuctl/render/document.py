@@ -55,6 +55,10 @@ def _hidden(value: Any, sensitive: bool) -> Any:
 Locate = Callable[[str, str, str], list[dict]]  # (kind, name, path) -> [{"key", "file", "line"[, "flag"]}]: gpuctl.config.locate
 LOCATED = (Action.UPDATE, Action.REPLACE)  # a create lists every field of a new block, a delete none of gpu.jsonc's
 PRESENTATION = "config_keys"  # what a field change says for people only: never compared (check_saved), may differ between runs
+# Also never compared: the origin, which says who moved a field for people (apply writes the same
+# either way) and is read with the flag that `config_keys` name (`field_origin`), which a plan
+# made to check a saved one does not locate.
+UNCOMPARED = (PRESENTATION, "origin")
 
 
 def _field(change: FieldChange) -> dict:
@@ -104,9 +108,9 @@ def _located(change: FieldChange, kind: str, name: str, locate: Locate) -> dict:
 
 def comparable(resources: list[dict]) -> list[dict]:
     """A checked document's `resource_changes` without what is there for people only
-    (`config_keys`: a key's line moves when a comment is added above it), for comparing a saved
-    plan with a fresh one."""
-    return [{**r, "changes": [{k: v for k, v in c.items() if k != PRESENTATION} for c in r["changes"]]} if "changes" in r else r for r in resources]
+    (`config_keys`: a key's line moves when a comment is added above it; `origin`, read with the
+    flags those keys name), for comparing a saved plan with a fresh one."""
+    return [{**r, "changes": [{k: v for k, v in c.items() if k not in UNCOMPARED} for c in r["changes"]]} if "changes" in r else r for r in resources]
 
 
 def _redact_env(body: Any, sensitive_paths: set[str]) -> Any:

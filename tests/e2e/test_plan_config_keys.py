@@ -183,3 +183,16 @@ def test_the_result_of_deploy_json_names_the_keys_of_the_plan_it_applied(account
     assert applied.code == 0, applied.err
     keys = {"endpoint:workers.idleTimeout": [{"key": "serverless.scaling.idle_timeout", "file": "gpu.jsonc", "line": line_of(edited, "idle_timeout")}]}
     assert _keys(applied.json()["plan"]) == _keys(planned.json()) == keys
+
+
+def test_a_plan_saved_with_a_flag_applies_with_that_flag(account, tmp_path):
+    """The saved plan's origin of a flag's field is `flag` (it names the flag's keys); the plan
+    made again at apply time is compared with it and must not call it stale for that."""
+    proj = _deployed(account, tmp_path)
+    saved = account.gpu("serverless", "deploy", "--plan", "--out", "flag.json", "--idle-timeout", "60", cwd=proj)
+    assert saved.code == 0, saved.err
+    (change,) = [c for r in json.loads((proj / "flag.json").read_text())["resource_changes"] for c in r.get("changes", [])]
+    assert change["origin"] == "flag"
+    applied = account.gpu("serverless", "deploy", "--from-plan", "flag.json", "--idle-timeout", "60", cwd=proj)
+    assert applied.code == 0, applied.err
+    assert account.endpoints()[0]["workers"]["idleTimeout"] == 60
