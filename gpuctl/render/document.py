@@ -32,7 +32,7 @@ def _value(value: Any) -> Any:
     if type(value) in _SCALARS:
         return value
     if isinstance(value, Sensitive):
-        return HIDDEN
+        return hidden(value)
     if isinstance(value, Unresolved):
         return {"unknown_from": list(value.variables)}
     if isinstance(value, Unknown):
@@ -44,11 +44,18 @@ def _value(value: Any) -> Any:
     return value
 
 
+def hidden(value: Any) -> dict:
+    """{"sensitive": true} for a value never shown, with `"from": ["HF_TOKEN"]` when gpu.jsonc
+    read it from `${VAR}`s (`Sensitive.variables`): the names, never the value."""
+    variables = value.variables if isinstance(value, Sensitive) else ()
+    return HIDDEN | {"from": list(variables)} if variables else HIDDEN
+
+
 def _hidden(value: Any, sensitive: bool) -> Any:
     if isinstance(value, Unresolved):
         return _value(value)
     if sensitive:
-        return None if value is None else HIDDEN
+        return None if value is None else hidden(value)
     return value if type(value) in _SCALARS else _value(value)
 
 
@@ -116,7 +123,7 @@ def comparable(resources: list[dict]) -> list[dict]:
 def _redact_env(body: Any, sensitive_paths: set[str]) -> Any:
     if not isinstance(body, dict) or not env_of(body):
         return _value(body)
-    env = {k: (HIDDEN if f"env.{k}" in sensitive_paths and not isinstance(v, Unresolved) else v) for k, v in env_of(body).items()}
+    env = {k: (hidden(v) if f"env.{k}" in sensitive_paths and not isinstance(v, Unresolved) else v) for k, v in env_of(body).items()}
     return _value(with_env(body, env))
 
 

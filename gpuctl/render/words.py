@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gpuctl.model import unknown_phrase
+from gpuctl.model import sensitive_phrase, unknown_phrase
 from gpuctl.plan.cost import moves, usd_per_hour
 from gpuctl.render import document, md
 from gpuctl.safetext import printable
@@ -44,6 +44,8 @@ def show(raw: Any) -> str:
         return "(known after apply)"
     if isinstance(raw, dict) and raw.keys() == {"sensitive"}:
         return "(sensitive)"
+    if isinstance(raw, dict) and raw.keys() == {"sensitive", "from"} and isinstance(raw["from"], list):
+        return sensitive_phrase(raw["from"])
     if isinstance(raw, dict) and raw.keys() == {"unknown_from"}:
         return unknown_phrase(raw["unknown_from"])
     if isinstance(raw, list):

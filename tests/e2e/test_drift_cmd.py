@@ -99,10 +99,11 @@ def test_a_changed_secret_is_reported_but_never_shown(account, tmp_path):
     assert result.code == 2, result.err
     (change,) = result.json()["drift"][0]["changes"]
     assert change["path"] == "env.TOKEN" and change["sensitive"]
-    assert change["config"] == {"sensitive": True} and change["account"] == {"sensitive": True}
+    assert change["config"] == {"sensitive": True, "from": ["DRIFT_TOKEN"]} and change["account"] == {"sensitive": True}
     for fmt in ("text", "markdown"):
         out = drift(account, proj, "--format", fmt).out
         assert "env.TOKEN" in out and "(sensitive)" in out
+        assert ("(sensitive, from $DRIFT_TOKEN)" if fmt == "text" else code_html("(sensitive, from $DRIFT_TOKEN)")) in out, out
         assert SECRET not in out and "console-typed-secret" not in out
 
 
