@@ -98,6 +98,7 @@ def check_saved(saved: dict, plan: Plan) -> None:
     from gpuctl.render.document import comparable, to_document
 
     fresh = to_document(plan)
+    fresh = {**fresh, "resource_changes": comparable(fresh["resource_changes"])}  # compared as the saved one is
     if isinstance(saved.get("resource_changes"), list):  # each resource a dict, each change too: read_saved checked them
         saved = {**saved, "resource_changes": comparable(saved["resource_changes"])}
     if saved.get("observed_digest") != fresh["observed_digest"]:
@@ -110,7 +111,7 @@ def check_saved(saved: dict, plan: Plan) -> None:
         if saved.get(key) != fresh[key]:
             raise StalePlan(f"the plan was made for {key} {json.dumps(saved.get(key))}, and this run has {json.dumps(fresh[key])}; refusing to apply it",
                             hint="apply it with the --config, --provider and --prune it was made with, or make a new plan")
-    if saved.get("resource_changes") != comparable(fresh["resource_changes"]):
+    if saved.get("resource_changes") != fresh["resource_changes"]:
         raise StalePlan("gpu.jsonc or the environment changed since the plan was made; refusing to apply it", hint="make a new plan and review it")
 
 
