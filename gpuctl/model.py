@@ -27,14 +27,23 @@ REDACTED = "(redacted by gpuctl)"  # an env value a snapshot left out; plans do 
 
 @dataclass(frozen=True)
 class Sensitive:
-    """A value that is never printed: its repr is "(sensitive)" and JSON shows it as null."""
+    """A value that is never printed: its repr is "(sensitive)" and JSON shows it as
+    {"sensitive": true}. `variables`: the `${VAR}`s gpu.jsonc read it from, which the plan names
+    (`(sensitive, from $HF_TOKEN)`, {"sensitive": true, "from": ["HF_TOKEN"]}); a name is no
+    secret, and two values are equal whatever they were read from."""
 
     value: str = field(repr=False)
+    variables: tuple[str, ...] = field(default=(), compare=False)
 
     def __repr__(self) -> str:
-        return "(sensitive)"
+        return sensitive_phrase(self.variables)
 
     __str__ = __repr__
+
+
+def sensitive_phrase(variables: Any = ()) -> str:
+    """"(sensitive)", or "(sensitive, from $HF_TOKEN)": how every rendering shows a hidden value."""
+    return f"(sensitive, from {' and '.join('$' + str(v) for v in variables)})" if variables else "(sensitive)"
 
 
 @dataclass(frozen=True)

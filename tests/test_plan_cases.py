@@ -4,6 +4,7 @@ snapshot), case.json (args, env, expected exit code) and the golden renders."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -85,7 +86,8 @@ def _assert_mapped(block: dict, body: dict, doc: dict) -> None:
         assert body["modelReferences"] == [f"https://huggingface.co/{runpod['cached_model'].split(':')[0]}:main"]
     for key, value in runpod.get("env", {}).items():
         shown = body["env"][key]
-        assert shown == ({"sensitive": True} if isinstance(value, dict) or "${" in value else value)
+        named = re.findall(r"\$\{(\w+)\}", value) if isinstance(value, str) else []
+        assert shown == ({"sensitive": True} | ({"from": named} if named else {}) if isinstance(value, dict) or named else value)
     gpus = [block["gpu_type"], *block.get("gpu_types", [])]
     assert body["gpu"]["pools"], gpus
     if "volume" in block:

@@ -239,3 +239,55 @@ def test_invisible_and_reordering_characters_are_shown_not_obeyed(cli, tmp_path)
         assert result.code == 0, result.err
         assert _hidden(result.out) == [], (fmt, _hidden(result.out))
         assert "endpoint.api\\u200b" in result.out and "x\\u202edeteled eb lliw\\u2066\\xa0\\u3164" in result.out, result.out
+
+
+def _fixture_plan() -> dict:
+    return json.loads((ROOT / "fixtures" / "plans" / "recipe-whisper-create" / "expected.json").read_text())
+
+
+def test_a_warning_shows_its_backticked_commands_as_code_and_the_rest_as_text():
+    """Warnings went through `md.text`, so gpuctl's own `gpu serverless deploy -y` showed as
+    escaped backticks; the lease note already used `md.prose`. A name in the message still
+    shows as written: no HTML, no table cell, no mention."""
+    from gpuctl.render.markdown import render_markdown
+
+    doc = _fixture_plan()
+    doc["warnings"] = [{"code": "x", "address": "endpoint.transcribe",
+                        "message": 'endpoint "<b>@acme/team|x" is gone: run `gpu serverless deploy -y` or set `"renamed_from": "a|b"`'},
+                       {"code": "y", "address": None, "message": "an odd ` backtick stays text <i>"}]
+    doc["notes"] = [{"code": "z", "address": None, "message": "see `gpu serverless drift`"}]
+    out = render_markdown(doc)
+    html = _html(out)
+    assert "<code>gpu serverless deploy -y</code>" in html and "<code>gpu serverless drift</code>" in html, out
+    assert "<code>&quot;renamed_from&quot;: &quot;a|b&quot;</code>" in html, html
+    assert "\\`" not in out.split("**Warnings**")[1].split("\n\n")[1].replace("an odd \\` backtick", ""), out
+    assert "<b>" not in html and "<i>" not in html and "&lt;b&gt;" in html and "an odd ` backtick" in html
+    assert not re.search(r"(?<![\w&])@acme", out.replace("@&#8203;", "")), out
+
+
+URLS = ("https://evil.example/login", "http://x.example", "www.evil.example")
+
+
+def _linked_urls(markdown: str) -> list[str]:
+    """What GitHub turns into a link outside code without any Markdown link syntax (its
+    autolinks): `http://`, `https://` and `www.` followed by a domain."""
+    return _outside_code(markdown, r"(?:https?://|www\.)[A-Za-z0-9]", re.IGNORECASE)
+
+
+def test_a_url_in_a_name_or_a_warning_is_shown_but_links_nowhere(cli, tmp_path):
+    """An endpoint named `https://evil.example/login` made gpuctl's own comment carry a link
+    there (GitHub autolinks a bare URL outside code): in the heading, a warning, a policy
+    violation. Shown as written, it links nowhere; in code it was never a link."""
+    from gpuctl.render.markdown import render_markdown
+
+    blocks = [{"name": f"api {url}", "template": "vllm", "gpu_type": "NVIDIA L4", "gpu_types": ["NVIDIA A40"], "scaling": {"max_workers": 3}}
+              for url in URLS]
+    (tmp_path / "gpu.jsonc").write_text(json.dumps({"project_id": "p", "serverless": blocks, "policy": {"max_max_workers": 1}}))
+    (tmp_path / "observed.json").write_text('{"provider": "runpod"}')
+    plan = cli(PLAN, tmp_path)
+    assert plan.code == 4, plan.err
+    doc = _fixture_plan()
+    doc["warnings"] = [{"code": "x", "address": None, "message": f'endpoint "{url}" @bob: see `gpu serverless drift`'} for url in URLS]
+    for markdown in (plan.out, render_markdown(doc)):
+        assert _linked_urls(markdown) == [] and _linked_mentions(markdown) == [], markdown
+        assert all(url in markdown.replace("&#8203;", "") for url in URLS)  # still shown, as written

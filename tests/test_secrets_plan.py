@@ -48,3 +48,21 @@ def test_env_value_type_errors_do_not_echo_the_value(cli, tmp_path):
     (tmp_path / "gpu.jsonc").write_text('{"serverless": {"name": "x", "template": "whisper", "gpu_type": "NVIDIA L4", "runpod": {"env": {"TOKEN": ["sk_canary_in_a_list"]}}}}')
     result = cli(["config", "validate"], tmp_path)
     assert result.code == 1 and "env.TOKEN" in result.err and "sk_canary_in_a_list" not in result.err
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+def test_a_value_read_from_a_variable_names_the_variable_and_never_the_value(cli, fmt):
+    """A same-repository pull request's plan has the variables, so `${HF_TOKEN}` is resolved:
+    the plan showed `(sensitive)` alone, and a reviewer could not tell which variable the value
+    comes from (an unset one already said `(from $HF_TOKEN, unknown in this run)`)."""
+    case = FIXTURES / "plans" / "drift-update"
+    secret = "hf_named_variable_canary_7a1"
+    result = cli(["serverless", "deploy", "--plan", "--observed", "observed.json", "--provider", "runpod", "--format", fmt], case, {"HF_TOKEN": secret})
+    assert result.code == 0 and secret not in result.out + result.err
+    if fmt == "json":
+        (change,) = [c for r in json.loads(result.out)["resource_changes"] for c in r["changes"] if c["path"] == "env.HF_TOKEN"]
+        assert (change["before"], change["after"]) == ({"sensitive": True}, {"sensitive": True, "from": ["HF_TOKEN"]}), change
+        (desired,) = [r["desired"] for r in json.loads(result.out)["resource_changes"] if r["desired"]]
+        assert desired["env"]["HF_TOKEN"] == {"sensitive": True, "from": ["HF_TOKEN"]}
+    else:
+        assert "env.HF_TOKEN = (sensitive) → (sensitive, from $HF_TOKEN)" in result.out, result.out

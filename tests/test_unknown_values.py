@@ -62,7 +62,7 @@ def test_the_live_value_and_a_set_variable_never_show(cli, project):
     doc = json.loads(cli([*PLAN, "--json"], project, env={"SET_ONE": SET_SECRET}).out)
     changes = {c["path"]: c["after"] for c in doc["resource_changes"][0]["changes"]}
     assert changes["env.MIXED"] == {"unknown_from": ["API_TOKEN"]}, "only the unset variable is named"
-    assert changes["env.ONLY_SET"] == {"sensitive": True}
+    assert changes["env.ONLY_SET"] == {"sensitive": True, "from": ["SET_ONE"]}, "a set variable is named, its value never shown"
 
 
 def test_the_warning_is_said_once_for_every_endpoint(cli, tmp_path):

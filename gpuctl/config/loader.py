@@ -210,7 +210,7 @@ def _env_value(value, environ: Mapping[str, str], unknown_ok: bool) -> str | Sen
         return Unresolved(unset)
     if unset:
         raise _EnvProblem(f"environment variable {unset[0]} is not set", f"export {unset[0]}=... before running gpu, or remove the reference")
-    return Sensitive(references.substitute(value, environ)) if names else value
+    return Sensitive(references.substitute(value, environ), tuple(dict.fromkeys(names))) if names else value
 
 
 def _resolved_env(loaded: LoadedConfig, b: Block, environ: Mapping[str, str], unknown_ok: bool) -> dict[str, str | Sensitive | Unresolved]:

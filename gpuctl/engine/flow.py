@@ -105,6 +105,7 @@ def check_saved(saved: dict, plan: Plan) -> None:
     from gpuctl.render.document import comparable, to_document
 
     fresh = to_document(plan)
+    fresh = {**fresh, "resource_changes": comparable(fresh["resource_changes"])}  # compared as the saved one is
     if isinstance(saved.get("resource_changes"), list):  # each resource a dict, each change too: read_saved checked them
         saved = {**saved, "resource_changes": comparable(saved["resource_changes"])}
     if saved.get("observed_digest") != fresh["observed_digest"]:

@@ -219,7 +219,7 @@ def _counts(done: list[dict]) -> str:
 
 
 def _endpoint_lines(result: dict) -> str:
-    return "".join(f"- {md_code(e['name'])} ({md_code(e['endpoint_id'])}): {md_text(e['url'])}\n" for e in result.get("endpoints", []))
+    return "".join(f"- {md_code(e['name'])} ({md_code(e['endpoint_id'])}): {md_code(e['url'])}\n" for e in result.get("endpoints", []))
 
 
 def _applied(job: Job, key: str, result: dict, reviewed: bool, done: list[str]) -> Applied:

@@ -15,6 +15,7 @@ from gpuctl.v2 import owner
 from gpuctl.plan.account import Account, index
 from gpuctl.plan.adopt import adopt_advice, adopted, renamed, with_rename
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Plan, ResourceChange
+from gpuctl.plan.names import lookalike_notices
 from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume
 
 _ORDER = {Action.CREATE: 0, Action.UPDATE: 0, Action.REPLACE: 0, Action.NOOP: 0, Action.DELETE: 1, Action.ORPHAN: 1, Action.PRESERVE: 2}
@@ -296,7 +297,7 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     if errors:
         raise PlanError("the plan cannot be made", errors)
     leftovers, freed = _orphans({s.name for s in desired.endpoints}, desired.project_id, observed, catalog, prune, matched)
-    notices += _maybe_renamed(changes, leftovers, account)
+    notices += _maybe_renamed(changes, leftovers, account) + _lookalikes(desired, changes, observed)
     costs += [cost.leaving_cost(c, account.endpoint(str(c.id)), catalog) for c in leftovers]
     leftovers += drift.unmanaged(desired.endpoints, observed.endpoints, matched)
     used_volume_ids |= freed
@@ -314,6 +315,16 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
         overrides=desired.overrides,
         observed_digest=observed_digest(observed),
     )
+
+
+def _lookalikes(desired: Desired, changes: list[ResourceChange], observed: Observed) -> list[Notice]:
+    """Warnings for a gpu.jsonc name that mixes scripts or looks like another name of the plan
+    or the account (`plan.names`)."""
+    ours = [("endpoint", s.name, f"endpoint.{s.name}") for s in desired.endpoints]
+    ours += [("network volume", c.name, c.address) for c in changes if c.kind is Kind.NETWORK_VOLUME]
+    theirs = ((kind, str(item.get("name"))) for kind, items in (("endpoint", observed.endpoints), ("network volume", observed.network_volumes),
+                                                                 ("template", observed.templates)) for item in items if item.get("name"))  # read only for a non-ASCII name
+    return lookalike_notices(ours, theirs)
 
 
 def _sort_key(change: ResourceChange) -> tuple:

@@ -32,7 +32,7 @@ def _value(value: Any) -> Any:
     if type(value) in _SCALARS:
         return value
     if isinstance(value, Sensitive):
-        return HIDDEN
+        return hidden(value)
     if isinstance(value, Unresolved):
         return {"unknown_from": list(value.variables)}
     if isinstance(value, Unknown):
@@ -44,17 +44,28 @@ def _value(value: Any) -> Any:
     return value
 
 
+def hidden(value: Any) -> dict:
+    """{"sensitive": true} for a value never shown, with `"from": ["HF_TOKEN"]` when gpu.jsonc
+    read it from `${VAR}`s (`Sensitive.variables`): the names, never the value."""
+    variables = value.variables if isinstance(value, Sensitive) else ()
+    return HIDDEN | {"from": list(variables)} if variables else HIDDEN
+
+
 def _hidden(value: Any, sensitive: bool) -> Any:
     if isinstance(value, Unresolved):
         return _value(value)
     if sensitive:
-        return None if value is None else HIDDEN
+        return None if value is None else hidden(value)
     return value if type(value) in _SCALARS else _value(value)
 
 
 Locate = Callable[[str, str, str], list[dict]]  # (kind, name, path) -> [{"key", "file", "line"[, "flag"]}]: gpuctl.config.locate
 LOCATED = (Action.UPDATE, Action.REPLACE)  # a create lists every field of a new block, a delete none of gpu.jsonc's
 PRESENTATION = "config_keys"  # what a field change says for people only: never compared (check_saved), may differ between runs
+# Also never compared: the origin, which says who moved a field for people (apply writes the same
+# either way) and is read with the flag that `config_keys` name (`field_origin`), which a plan
+# made to check a saved one does not locate.
+UNCOMPARED = (PRESENTATION, "origin")
 
 
 def _field(change: FieldChange) -> dict:
@@ -68,22 +79,51 @@ def _field(change: FieldChange) -> dict:
     }
 
 
+def run_flag(keys: list[dict] | None) -> str | None:
+    """The per-run flag (`--idle-timeout`) that sets every gpu.jsonc key of a field for this run
+    (its `config_keys`, `gpuctl.config.locate`), or None."""
+    flags = {k.get("flag") for k in keys or ()}
+    return flags.pop() if len(flags) == 1 and None not in flags else None
+
+
+FLAG_ORIGINS = ("flag", "flag-and-account")
+
+
+def field_origin(origin: str | None, flag: str | None) -> str:
+    """A field change's `origin` in the document, and the one rule the text and Markdown labels
+    read it by (`words.origin_note`), so the three cannot disagree. The record's origin (ADR 10)
+    judges this run's value against the last apply; when a per-run flag sets that value, the
+    value is the flag's and not gpu.jsonc's: `flag` (the account is as last applied), or
+    `flag-and-account` (the account changed it too, whether or not the flag's value differs
+    from the last apply: apply writes the flag's). `config` and `both` would say gpu.jsonc moved
+    it and that apply keeps gpu.jsonc's value. Idempotent: a document's origin read again with its
+    flag is itself. A missing or unknown origin is `unknown`."""
+    known = ("config", "account", "both", "unknown", *FLAG_ORIGINS)
+    origin = origin if origin in known else "unknown"
+    if flag is None or origin == "unknown":
+        return origin
+    return "flag" if origin in ("config", "flag") else "flag-and-account"
+
+
 def _located(change: FieldChange, kind: str, name: str, locate: Locate) -> dict:
-    """The field change with the gpu.jsonc keys that declare it (`config_keys`)."""
-    return _field(change) | {PRESENTATION: locate(kind, name, change.path)}
+    """The field change with the gpu.jsonc keys that declare it (`config_keys`), and its origin
+    read with the flag that sets them, if one does (`field_origin`)."""
+    keys = locate(kind, name, change.path)
+    field = _field(change)
+    return field | {"origin": field_origin(field["origin"], run_flag(keys)), PRESENTATION: keys}
 
 
 def comparable(resources: list[dict]) -> list[dict]:
     """A checked document's `resource_changes` without what is there for people only
-    (`config_keys`: a key's line moves when a comment is added above it), for comparing a saved
-    plan with a fresh one."""
-    return [{**r, "changes": [{k: v for k, v in c.items() if k != PRESENTATION} for c in r["changes"]]} if "changes" in r else r for r in resources]
+    (`config_keys`: a key's line moves when a comment is added above it; `origin`, read with the
+    flags those keys name), for comparing a saved plan with a fresh one."""
+    return [{**r, "changes": [{k: v for k, v in c.items() if k not in UNCOMPARED} for c in r["changes"]]} if "changes" in r else r for r in resources]
 
 
 def _redact_env(body: Any, sensitive_paths: set[str]) -> Any:
     if not isinstance(body, dict) or not env_of(body):
         return _value(body)
-    env = {k: (HIDDEN if f"env.{k}" in sensitive_paths and not isinstance(v, Unresolved) else v) for k, v in env_of(body).items()}
+    env = {k: (hidden(v) if f"env.{k}" in sensitive_paths and not isinstance(v, Unresolved) else v) for k, v in env_of(body).items()}
     return _value(with_env(body, env))
 
 

@@ -64,6 +64,13 @@ def _heading(entry: dict) -> str:
     return f"{entry['address']}{ident}: {label or entry['reason'] or entry['action']}"
 
 
+def _says_why(entry: dict) -> bool:
+    """Whether the views show the resource's reason: a labelled one's names what the label
+    alone does not (the endpoint a look-alike resembles or whose name it holds, the id of the
+    one deleted in the account), and the JSON has it; a plain update's only counts its fields."""
+    return bool(entry["drift"] and entry["reason"])
+
+
 def _says_more(entry: dict) -> bool:
     """Whether the resource's own advice adds to its fields' (a plain update's does not)."""
     return bool(entry["drift"]) or entry["action"] != "update"
@@ -116,7 +123,7 @@ def _text_entry(entry: dict) -> list[str]:
         if c.get("config_keys"):  # none: a field gpu.jsonc cannot say, which the advice covers
             lines.append(f"  {''.ljust(width)}  in gpu.jsonc: {where_keys(c)}")
     origins = list(dict.fromkeys(c["origin"] for c in changes if not _own_advice(c)))
-    if entry["drift"] == "unmanaged" and entry["reason"]:  # whether it holds a block's name or looks like one
+    if _says_why(entry):
         lines.append(f"  why: {entry['reason']}")
     if _says_more(entry):
         lines.append(f"  what to do: {entry['what_to_do']}")
@@ -141,7 +148,7 @@ def _md_entry(doc: dict, entry: dict, source_url: str | None = None) -> str:
     ident = f" ({_code(entry['id'])})" if entry["id"] else ""
     label = LABEL_WORDS.get(entry["drift"] or "")
     parts = [f"### {_code(entry['address'])}{ident}: {md.text(label or entry['reason'] or entry['action'])}\n"]
-    if entry["drift"] == "unmanaged" and entry["reason"]:
+    if _says_why(entry):
         parts.append(f"\n**Why:** {md.text(entry['reason'])}\n")
     if _says_more(entry):
         parts.append(f"\n**What to do:** {md.prose(entry['what_to_do'])}\n")

@@ -105,11 +105,12 @@ def _addresses(addresses: list[str]) -> str:
 
 
 def _notices(title: str, mark: str, items: list[dict], shown: int = 20) -> str:
-    """A list of warnings or notes, each said once, at most `shown` of them: the resources matter more."""
+    """A list of warnings or notes, each said once, at most `shown` of them: the resources matter more.
+    A message's backticked commands show as code, the rest as escaped text (`md.prose`)."""
     groups = _grouped(items)
     if not groups:
         return ""
-    lines = [f"- {mark}{_addresses(addresses) + ': ' if addresses else ''}{md.text(message)}\n" for addresses, message in groups[:shown]]
+    lines = [f"- {mark}{_addresses(addresses) + ': ' if addresses else ''}{md.prose(message)}\n" for addresses, message in groups[:shown]]
     if len(groups) > shown:
         lines.append(f"- … and {len(groups) - shown} more in the JSON plan (`--format json`)\n")
     return f"\n**{title}**\n\n" + "".join(lines)

@@ -4,9 +4,14 @@ messages can come from gpu.jsonc in a pull request or from the account: an endpo
 ``x<details>`` or ``a|b`` must not fold the rest of a comment, add a table column, or open a
 code span that swallows what follows, nor, as `@acme/security-team`, make GitHub notify a user or
 team, nor, as `#123`, `GH-123` or `acme/app#123`, link an issue or pull request and add a
-cross-reference to its timeline: outside code, every `@` before a name, `#` before a number and
-`GH-` before a number is followed by a zero-width space (as Renovate writes mentions it quotes),
-which shows nothing and links nothing. `unlinked` is the one place that does it."""
+cross-reference to its timeline, nor, as `https://evil.example/login` or `www.evil.example`, make
+the comment gpuctl writes carry a link (GitHub links a bare URL outside code): outside code, every
+`@` before a name, `#` before a number, `GH-` before a number and `://` or `www.` before a domain
+is followed by a zero-width space (as Renovate writes mentions it quotes), which shows nothing
+and links nothing. `unlinked` is the one place that does it. Inside code GitHub links none of
+them, so names in code spans, `<code>` and the diff blocks are shown exactly. A bare commit SHA
+is left alone: GitHub links it only to a commit of the repository itself (`owner/repo@sha` and
+`user@sha` are broken by the `@` rule), which notifies nobody, and an id must copy as written."""
 
 from __future__ import annotations
 
@@ -20,13 +25,16 @@ _MENTION = re.compile(r"(?<!\w)@(?=[A-Za-z0-9])")  # where GitHub reads a user o
 # Where GitHub reads an issue or pull request: `#123`, `acme/app#123` and `acme#123` (every `#`
 # before a digit, but the `&#` of an entity), and `GH-123` in any case.
 _REFERENCE = re.compile(r"(?<!&)#(?=[0-9])|(?<![A-Za-z0-9])GH-(?=[0-9])", re.IGNORECASE)
+# Where GitHub reads a bare URL (its autolinks): a scheme's `://`, or `www.`, before a domain.
+_URL = re.compile(r"(?<=[A-Za-z])://(?=[A-Za-z0-9])|(?<![A-Za-z0-9.])www\.(?=[A-Za-z0-9])", re.IGNORECASE)
 
 
 def unlinked(markup: str) -> str:
     """Markdown or HTML with no `@name` that GitHub turns into a mention (and a notification),
-    and no `#123`, `GH-123` or `owner/repo#123` that it turns into a link to an issue (and a
-    cross-reference on that issue's timeline). Entities already in `markup` are left whole."""
-    return _MENTION.sub("@" + _ZWSP, _REFERENCE.sub(lambda m: m.group(0) + _ZWSP, markup))
+    no `#123`, `GH-123` or `owner/repo#123` that it turns into a link to an issue (and a
+    cross-reference on that issue's timeline), and no bare URL it turns into a link. Entities
+    already in `markup` are left whole."""
+    return _MENTION.sub("@" + _ZWSP, _REFERENCE.sub(lambda m: m.group(0) + _ZWSP, _URL.sub(lambda m: m.group(0) + _ZWSP, markup)))
 
 
 def html_text(value: str) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gpuctl.model import unknown_phrase
+from gpuctl.model import sensitive_phrase, unknown_phrase
 from gpuctl.plan.cost import moves, usd_per_hour
-from gpuctl.render import md
+from gpuctl.render import document, md
 from gpuctl.safetext import printable
 
 SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "preserve": "=", "orphan": "!", "no-op": " "}
@@ -44,6 +44,8 @@ def show(raw: Any) -> str:
         return "(known after apply)"
     if isinstance(raw, dict) and raw.keys() == {"sensitive"}:
         return "(sensitive)"
+    if isinstance(raw, dict) and raw.keys() == {"sensitive", "from"} and isinstance(raw["from"], list):
+        return sensitive_phrase(raw["from"])
     if isinstance(raw, dict) and raw.keys() == {"unknown_from"}:
         return unknown_phrase(raw["unknown_from"])
     if isinstance(raw, list):
@@ -54,20 +56,21 @@ def show(raw: Any) -> str:
 def run_flag(change: dict) -> str | None:
     """The per-run flag (`--idle-timeout`) that sets every gpu.jsonc key of this field for this
     run (`config_keys`, `gpuctl.config.locate`), or None."""
-    flags = {k.get("flag") for k in change.get("config_keys") or ()}
-    return flags.pop() if len(flags) == 1 and None not in flags else None
+    return document.run_flag(change.get("config_keys"))
 
 
 def origin_note(change: dict) -> str:
     """Who moved a field, for people; a conflict names both values and the one apply keeps.
-    A document from before origins existed has no `origin`: unknown. A value a per-run flag
-    sets is the flag's, not gpu.jsonc's: the origin (the account against the last apply, ADR
-    10) then only says whether the account changed it too."""
-    origin = change.get("origin") if change.get("origin") in ORIGIN else "unknown"
+    The origin is read by `document.field_origin`, the rule that made the JSON's: a document
+    from before origins existed has none (unknown), and a value a per-run flag sets is the
+    flag's, not gpu.jsonc's (`flag`, `flag-and-account`: whether the account changed it too)."""
     flag = run_flag(change)
-    if flag:
-        moved = "; the account changed it since the last apply" if origin in ("account", "both") else ""
-        return f"set by {flag} for this run{moved}"
+    origin = document.field_origin(change.get("origin"), flag)
+    if origin in document.FLAG_ORIGINS:
+        moved = "; the account changed it since the last apply" if origin == "flag-and-account" else ""
+        return f"set by {flag or 'a per-run flag'} for this run{moved}"
+    if flag:  # unknown (no record, or a secret): whether the account moved is not known, so not said
+        return f"set by {flag} for this run"
     if origin != "both":
         return ORIGIN[origin]
     if change["sensitive"] or change["before"] is None or change["after"] is None:

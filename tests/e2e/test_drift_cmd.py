@@ -99,10 +99,11 @@ def test_a_changed_secret_is_reported_but_never_shown(account, tmp_path):
     assert result.code == 2, result.err
     (change,) = result.json()["drift"][0]["changes"]
     assert change["path"] == "env.TOKEN" and change["sensitive"]
-    assert change["config"] == {"sensitive": True} and change["account"] == {"sensitive": True}
+    assert change["config"] == {"sensitive": True, "from": ["DRIFT_TOKEN"]} and change["account"] == {"sensitive": True}
     for fmt in ("text", "markdown"):
         out = drift(account, proj, "--format", fmt).out
         assert "env.TOKEN" in out and "(sensitive)" in out
+        assert ("(sensitive, from $DRIFT_TOKEN)" if fmt == "text" else code_html("(sensitive, from $DRIFT_TOKEN)")) in out, out
         assert SECRET not in out and "console-typed-secret" not in out
 
 
@@ -333,3 +334,19 @@ def test_the_documented_cron_line_mails_the_report_only_on_drift_and_shares_no_f
     account.faults({"op": "list", "kind": "endpoint", "action": "status", "status": 401})
     failed = cron()
     assert failed.stdout == "" and "unauthorized (401)" in failed.stderr
+
+
+def test_an_endpoint_deleted_in_the_account_is_named_by_its_id_in_every_view(account, tmp_path):
+    """The JSON reason named the deleted endpoint's id; the text and Markdown said only
+    "deleted in the account", so a cron mail or a drift issue could not say which endpoint's
+    callers still point at the gone URL."""
+    proj = deployed(account, tmp_path)
+    (gone,) = account.endpoints()
+    assert account.server.http.delete(f"/v2/serverless/{gone['id']}").status_code == 204
+    doc = drift(account, proj, "--json").json()
+    (entry,) = doc["drift"]
+    assert entry["drift"] == "deleted-in-account" and gone["id"] in entry["reason"]
+    text, markdown = drift(account, proj), drift(account, proj, "--format", "markdown")
+    assert text.code == markdown.code == 2
+    assert f"why: {entry['reason']}" in text.out, text.out
+    assert f"**Why:** applied by this project as endpoint {gone['id']}" in markdown.out, markdown.out

@@ -127,7 +127,7 @@ def test_a_value_a_flag_sets_is_labelled_the_flags_not_gpu_jsonc(account, tmp_pa
         assert "the account changed it" not in line
     doc = account.gpu("serverless", "deploy", "--plan", "--json", "--idle-timeout", "60", cwd=proj).json()
     (change,) = [c for r in doc["resource_changes"] for c in r.get("changes", [])]
-    assert (change["path"], change["before"], change["after"], change["origin"]) == ("workers.idleTimeout", 5, 60, "config")
+    assert (change["path"], change["before"], change["after"], change["origin"]) == ("workers.idleTimeout", 5, 60, "flag")
 
     (live,) = account.endpoints()
     account.server.http.patch(f"/v2/serverless/{live['id']}", json={"workers": {**live["workers"], "idleTimeout": 7}}).raise_for_status()
@@ -135,6 +135,9 @@ def test_a_value_a_flag_sets_is_labelled_the_flags_not_gpu_jsonc(account, tmp_pa
     line = next(ln for ln in text.splitlines() if "workers.idleTimeout" in ln and "→" in ln)
     assert "7 → 60" in line and "set by --idle-timeout for this run; the account changed it since the last apply" in line, line
     assert "gpu.jsonc says" not in line  # gpu.jsonc says 5, not the flag's 60
+    doc = account.gpu("serverless", "deploy", "--plan", "--json", "--idle-timeout", "60", cwd=proj).json()
+    (change,) = [c for r in doc["resource_changes"] for c in r.get("changes", [])]
+    assert (change["before"], change["after"], change["origin"]) == (7, 60, "flag-and-account")  # it read "both": gpu.jsonc's value kept
     drift = account.gpu("serverless", "drift", "--json", cwd=proj).json()  # no flags: gpu.jsonc's 5 against the account's 7
     (item,) = drift["drift"]
     assert [(c["path"], c["account"], c["config"], c["origin"]) for c in item["changes"]] == [("workers.idleTimeout", 7, 5, "account")]
@@ -180,3 +183,16 @@ def test_the_result_of_deploy_json_names_the_keys_of_the_plan_it_applied(account
     assert applied.code == 0, applied.err
     keys = {"endpoint:workers.idleTimeout": [{"key": "serverless.scaling.idle_timeout", "file": "gpu.jsonc", "line": line_of(edited, "idle_timeout")}]}
     assert _keys(applied.json()["plan"]) == _keys(planned.json()) == keys
+
+
+def test_a_plan_saved_with_a_flag_applies_with_that_flag(account, tmp_path):
+    """The saved plan's origin of a flag's field is `flag` (it names the flag's keys); the plan
+    made again at apply time is compared with it and must not call it stale for that."""
+    proj = _deployed(account, tmp_path)
+    saved = account.gpu("serverless", "deploy", "--plan", "--out", "flag.json", "--idle-timeout", "60", cwd=proj)
+    assert saved.code == 0, saved.err
+    (change,) = [c for r in json.loads((proj / "flag.json").read_text())["resource_changes"] for c in r.get("changes", [])]
+    assert change["origin"] == "flag"
+    applied = account.gpu("serverless", "deploy", "--from-plan", "flag.json", "--idle-timeout", "60", cwd=proj)
+    assert applied.code == 0, applied.err
+    assert account.endpoints()[0]["workers"]["idleTimeout"] == 60
