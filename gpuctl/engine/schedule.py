@@ -91,7 +91,7 @@ def run(pending: Sequence[ResourceChange], parallelism: int, step: Callable[[Res
                     _start(waiting, running, finished, needs, parallelism, lambda f, c: pool.submit(_run_into, f, step, c))
                 if not running:
                     break
-                ended, _ = wait(running, return_when=FIRST_COMPLETED)
+                ended = _first_ended(running)
                 for future in sorted(ended, key=lambda f: order[running[f].address]):
                     _settle(running[future], future, results, finished, on_done)
                     del running[future]
@@ -118,6 +118,16 @@ def run(pending: Sequence[ResourceChange], parallelism: int, step: Callable[[Res
 
 
 _TICK_S = 0.2  # how soon a further Ctrl-C is answered while the steps in flight finish
+
+
+def _first_ended(running: dict) -> set:
+    """The futures of `running` that have ended, once one has. The wait is a tick at a time: a
+    signal is handled only when the main thread runs, and an untimed wait left it asleep while
+    a cancelled CI job's SIGTERM went unanswered until a step ended (a held create: minutes)."""
+    while True:
+        ended, _ = wait(running, timeout=_TICK_S, return_when=FIRST_COMPLETED)
+        if ended:
+            return ended
 
 
 @contextmanager

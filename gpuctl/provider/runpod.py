@@ -37,7 +37,8 @@ def _at_once(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        while thread.is_alive():
+            thread.join(0.2)  # a tick at a time, so an interrupt is handled while the reads run
     for key in calls:
         if key in errors:
             raise errors[key]

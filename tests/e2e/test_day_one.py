@@ -97,7 +97,7 @@ def test_ctrl_c_before_the_apply_says_that_nothing_was_changed(account, tmp_path
 
     proj = project(tmp_path / "app", echo_config(), {"handler.py": ECHO_HANDLER})
     (proj / ".gpu").mkdir()
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(proj / ".gpu" / "deploy.lock")], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(proj / ".gpu" / "deploy.lock")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
         writes = account.writes()
