@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 import os
 import stat
@@ -115,14 +117,20 @@ def test_the_token_never_reaches_logs_or_output(env, tmp_path: Path) -> None:
             assert token.encode() not in path.read_bytes(), path
 
 
-def test_on_demand_start_moves_off_a_taken_port(env, tmp_path: Path) -> None:
+@contextlib.contextmanager
+def _taken_port():
+    """A loopback port another program listens on, for as long as the block runs."""
     import socket
 
-    _, data = env
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        port = taken.getsockname()[1]
+        yield taken.getsockname()[1]
+
+
+def test_on_demand_start_moves_off_a_taken_port(env, tmp_path: Path) -> None:
+    _, data = env
+    with _taken_port() as port:
         info = ensure_running(data, port)
     assert info["port"] != port and read_server_info(data) == info
 
@@ -131,15 +139,10 @@ def test_a_restart_off_a_taken_port_comes_back_on_the_port_it_had(env, tmp_path:
     """deploy printed http://127.0.0.1:36695/... (8787 was taken); after `gpu local down`, the
     next command started the server on another random port, and every URL and curl printed
     before, and the exported RUNPOD_* base URLs, pointed at nothing."""
-    import socket
-
     from gpuctl.local.client.lifecycle import stop
 
     _, data = env
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
+    with _taken_port() as port:
         first = ensure_running(data, port)
         stop(data)
         again = ensure_running(data, port)
