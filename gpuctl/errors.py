@@ -98,6 +98,8 @@ class DiagnosticsError(GpuctlError):
 class ConfigError(DiagnosticsError):
     """gpu.jsonc cannot be read, parsed or validated."""
 
+    variables: tuple[str, ...] = ()  # the ${VAR} names the file reads: protect their values before showing the error
+
 
 class PlanError(DiagnosticsError):
     """The desired state cannot be reconciled with the account (ownership, ambiguity)."""

@@ -146,6 +146,7 @@ def _run(args: list[str], app: AppContext) -> int:
     except GpuctlError as exc:
         from gpuctl.safetext import printable
 
+        app.protect_variables(exc)
         print(printable(exc.format()), file=app.stderr)  # errors may quote names from the account
         return exc.exit_code
     except KeyboardInterrupt:

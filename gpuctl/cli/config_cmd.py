@@ -31,6 +31,7 @@ def validate(app: AppContext, config: str | None, as_json: bool) -> int:
     except ConfigError as exc:
         if not as_json:
             raise
+        app.protect_variables(exc)
         errors = [{"file": d.file, "line": d.line, "column": d.col, "path": d.path, "message": d.message, "hint": d.hint} for d in exc.diagnostics]
         app.stdout.write(json.dumps({"valid": False, "errors": errors}, indent=2) + "\n")
         return ExitCode.ERROR

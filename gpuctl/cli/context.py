@@ -48,6 +48,13 @@ class AppContext:
             if credential_key(name):
                 self.protect(value)
 
+    def protect_variables(self, error: BaseException) -> None:
+        """Protect the values of the `${VAR}`s a config error says its file reads (ConfigError
+        `variables`), before the error is shown: a value pasted into a wrong field is quoted by
+        the error, and the variables are resolved, and protected, only once the file loads."""
+        for name in getattr(error, "variables", ()):
+            self.protect(self.environ.get(name))
+
     def protect(self, secret: str | None) -> None:
         """Never let this value reach stdout or stderr, in any form gpuctl writes it in
         (`output_forms`; values under 6 characters are too likely to occur by chance to be

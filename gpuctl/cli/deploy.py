@@ -14,7 +14,7 @@ from gpuctl.cli import planning
 from gpuctl.cli.connect import connect
 from gpuctl.cli.context import AppContext
 from gpuctl.config import build_desired, load_config
-from gpuctl.errors import ExitCode, UsageError
+from gpuctl.errors import ConfigError, ExitCode, UsageError
 from gpuctl.model import Sensitive
 from gpuctl.plan import plan as make_plan
 from gpuctl.render.document import dumps, read_saved, to_document
@@ -85,7 +85,11 @@ def session(app: AppContext, opts: DeployOptions) -> Session:
     with exactly this session."""
     catalog = load_catalog()
     path, display = planning.config_path(app, opts.config)
-    loaded = load_config(path, planning.overrides(opts.overrides), catalog, display, flags_may_replace=opts.config is None)
+    try:
+        loaded = load_config(path, planning.overrides(opts.overrides), catalog, display, flags_may_replace=opts.config is None)
+    except ConfigError as error:
+        app.protect_variables(error)  # before anything shows it: drift and the GitHub jobs report it themselves
+        raise
     desired = build_desired(loaded, app.environ if opts.variables is None else opts.variables, catalog, unknown_ok=opts.unknown_env)
     for spec in desired.endpoints:
         for _, value in spec.env:

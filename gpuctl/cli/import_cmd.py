@@ -160,6 +160,7 @@ def _plan(app: AppContext, target, path, display: str, text: str, catalog, obser
     try:
         loaded = load_config(path, catalog=catalog, display=display, text=text)
     except ConfigError as exc:
+        app.protect_variables(exc)  # the error is quoted in the one raised here
         found = [f"{p.field}: {p.message}" for p in problems] + [f"{d.path}: {d.message}" for d in exc.diagnostics]
         raise ImportFailed(f"gpu.jsonc cannot declare this endpoint ({'; '.join(found)}); nothing was written",
                            hint="change the endpoint in the RunPod console so it fits, then import it again") from None

@@ -127,6 +127,7 @@ def _verify(app: AppContext, target, loaded, catalog, observed, before: str, res
     try:
         edited = load_config(loaded.source.path, catalog=catalog, display=loaded.source.display, text=result.text)
     except ConfigError as exc:
+        app.protect_variables(exc)  # the error is quoted in the one raised here
         problems = "; ".join(f"{d.path}: {d.message}" for d in exc.diagnostics)
         raise PullFailed(f"the account's values do not fit gpu.jsonc ({problems}); nothing was written",
                          hint="pull the other endpoints with `gpu serverless pull NAME`, and set these by hand") from None

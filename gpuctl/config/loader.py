@@ -107,7 +107,32 @@ def load_config(path: Path, overrides: Sequence[Override] = (), catalog: Catalog
     """Read and check gpu.jsonc; every problem is reported at once with its position. With
     `flags_may_replace` (no --config given), a missing file is fine when --template says
     what to deploy: the configuration then comes from the flags alone. With `text`, that is
-    the file's content instead of what is on disk (an edit checked before it is written)."""
+    the file's content instead of what is on disk (an edit checked before it is written).
+    A ConfigError carries the `${VAR}` names the file reads (`variables`): their values are
+    secrets before they are resolved, so whoever shows the error protects them first (a
+    `${DB_URL}` value pasted into gpu_type was quoted back by "unknown GPU type")."""
+    try:
+        return _load(path, overrides, catalog, display, flags_may_replace, text)
+    except ConfigError as error:
+        error.variables = _variables_read(path, text)
+        raise
+
+
+def _variables_read(path: Path, text: str | None) -> tuple[str, ...]:
+    """The `${VAR}` names anywhere in gpu.jsonc's text, comments included (a file that does not
+    parse has no values to walk); none when it cannot be read."""
+    from gpuctl.files import read_text
+
+    if text is None:
+        try:
+            text = read_text(path)
+        except (OSError, ValueError):
+            return ()
+    return tuple(sorted(set(references.names(text))))
+
+
+def _load(path: Path, overrides: Sequence[Override], catalog: Catalog | None, display: str | None, flags_may_replace: bool,
+          text: str | None) -> LoadedConfig:
     catalog = catalog or load_catalog()
     from_flags = flags_may_replace and not path.exists() and any(o.path == "template" for o in overrides)
     if text is not None:

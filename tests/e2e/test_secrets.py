@@ -83,3 +83,23 @@ def test_a_credential_pasted_into_a_wrong_field_is_not_echoed_by_the_config_erro
             assert run.code == 1 and "Traceback" not in run.err, run.err
             assert f"serverless.{field}" in run.out + run.err  # the place is still named
             assert SECRET_VALUE not in run.out + run.err and key not in run.out + run.err, run.out + run.err
+
+
+def test_a_value_gpu_jsonc_reads_from_any_variable_pasted_into_a_wrong_field_is_not_echoed(account, tmp_path):
+    """A `${DB_URL}` value (no credential-like name) pasted into gpu_type or template: the
+    config error quoted it back, because only credential-named variables were protected before
+    gpu.jsonc loaded. Every variable gpu.jsonc reads is protected when its error is shown."""
+    db_url = "postgres://app:s3cr3t-canary@db.internal/app"
+    env = {**_runpod_env(account), "DB_URL": db_url}
+    for field in ("gpu_type", "template"):
+        config = echo_config(env={"DATABASE_URL": "${DB_URL}"})
+        config["serverless"][field] = db_url
+        proj = project(tmp_path / f"p{field}", config, {"handler.py": ECHO_HANDLER})
+        runs = [account.gpu("--debug", "serverless", "deploy", "--plan", cwd=proj, env=env),
+                account.gpu("serverless", "deploy", "-y", "--json", cwd=proj, env=env),
+                account.gpu("config", "validate", "--json", cwd=proj, env=env),
+                account.gpu("config", "validate", cwd=proj, env=env)]
+        for run in runs:
+            assert run.code == 1 and "Traceback" not in run.err, run.err
+            assert f"serverless.{field}" in run.out + run.err  # the place is still named
+            assert "s3cr3t-canary" not in run.out + run.err, run.out + run.err
