@@ -24,6 +24,9 @@ from contextlib import contextmanager
 from gpuctl.errors import ExitCode, GpuctlError
 
 
+TICK_S = 0.2  # the longest the main thread waits at a time for other threads, so a signal is acted on within it
+
+
 class Interrupted(GpuctlError):
     exit_code = ExitCode.INTERRUPTED
 

@@ -14,14 +14,12 @@ results say it was interrupted, so the caller can report exactly what happened.
 
 from __future__ import annotations
 
-import signal
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from gpuctl.interrupts import TICK_S, held
 from gpuctl.plan.model import Action, Kind, ResourceChange, Unknown
 from gpuctl.v2 import volume_ids
 
@@ -96,7 +94,7 @@ def run(pending: Sequence[ResourceChange], parallelism: int, step: Callable[[Res
                     _settle(running[future], future, results, finished, on_done)
                     del running[future]
         except KeyboardInterrupt as interrupt:  # start nothing more; what runs finishes and is reported
-            with _further_interrupts_counted() as further:
+            with held(interrupt_after=False) as further:  # another Ctrl-C cannot stop a step half-way: counted, not raised
                 results.interrupted = interrupt
                 settled = {c.address for c, _ in results.done} | {c.address for c, _ in results.failed}
                 in_flight = {f: c for f, c in running.items() if c.address not in settled}
@@ -106,7 +104,7 @@ def run(pending: Sequence[ResourceChange], parallelism: int, step: Callable[[Res
                         waiting += [change] if change not in waiting else []
                 told = len(further)  # before saying it: a Ctrl-C that comes as it is said is said again, not absorbed
                 on_interrupt(len(in_flight))
-                while wait(in_flight, timeout=_TICK_S).not_done:
+                while wait(in_flight, timeout=TICK_S).not_done:
                     if len(further) > told:  # a step cannot be stopped half-way: say so again
                         told = len(further)
                         on_interrupt(sum(not f.done() for f in in_flight))
@@ -117,34 +115,14 @@ def run(pending: Sequence[ResourceChange], parallelism: int, step: Callable[[Res
     return results
 
 
-_TICK_S = 0.2  # how soon a further Ctrl-C is answered while the steps in flight finish
-
-
 def _first_ended(running: dict) -> set:
     """The futures of `running` that have ended, once one has. The wait is a tick at a time: a
     signal is handled only when the main thread runs, and an untimed wait left it asleep while
     a cancelled CI job's SIGTERM went unanswered until a step ended (a held create: minutes)."""
     while True:
-        ended, _ = wait(running, timeout=_TICK_S, return_when=FIRST_COMPLETED)
+        ended, _ = wait(running, timeout=TICK_S, return_when=FIRST_COMPLETED)
         if ended:
             return ended
-
-
-@contextmanager
-def _further_interrupts_counted() -> Iterator[list]:
-    """While the steps in flight finish after a Ctrl-C, another Ctrl-C is counted, not raised:
-    it cannot stop a step half-way, and raised it would only lose the report of what they did.
-    Handlers exist only on the main thread; elsewhere this does nothing."""
-    further: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield further
-        return
-    previous = {s: signal.signal(s, lambda signum, frame: further.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield further
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 def _run_into(future: Future, step: Callable[[ResourceChange], Any], change: ResourceChange) -> None:

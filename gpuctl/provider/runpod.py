@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from gpuctl.interrupts import TICK_S
 from gpuctl.jobs import check_body_size
 from gpuctl.model import Observed
 from gpuctl.provider.errors import NotFound
@@ -38,7 +39,7 @@ def _at_once(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
         thread.start()
     for thread in threads:
         while thread.is_alive():
-            thread.join(0.2)  # a tick at a time, so an interrupt is handled while the reads run
+            thread.join(TICK_S)  # a tick at a time, so an interrupt is handled while the reads run
     for key in calls:
         if key in errors:
             raise errors[key]
