@@ -118,9 +118,9 @@ def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Appl
 def _superseded(job: Job, config: str, key: str) -> str | None:
     """Why this run's commit is no longer the one to apply (reviewed.superseded), or None;
     not checked outside a GitHub run of a branch (no repository, commit, ref or token)."""
-    from gpuctl.github.fork import blob_id
-
     from pathlib import PurePosixPath
+
+    from gpuctl.github.fork import blob_id
 
     actions = job.actions
     if not (actions.repository and actions.sha and actions.ref and actions.token):

@@ -217,8 +217,6 @@ def _close(gh: GitHub, number: int, note: str, reason: str) -> None:
 
 
 _FOOTER = re.compile(r"(\n<sub>[^\n]*</sub>\n)?")
-
-
 _AT_COMMIT = re.compile(r"/blob/[0-9a-fA-F]{7,64}/")
 
 
