@@ -118,3 +118,26 @@ def test_the_default_volume_data_center_is_named():
     default = DATA_CENTERS["default_volume_data_center"]
     assert "the default" in _table_row(CATALOG_MD, default)
     assert f"`{default}`" in CONFIGURATION_MD
+
+
+def _vllm_recipe() -> str:
+    """The vLLM recipe of docs/configuration.md, the one the catalog's examples are about."""
+    recipes = CONFIGURATION_MD.split("## Recipes", 1)[1]
+    return re.search(r"```jsonc\n(.*?)```", recipes, re.S).group(1)
+
+
+def test_the_catalog_quotes_what_the_vllm_recipe_plans(tmp_path):
+    """The catalog quoted a priority warning that had become a note of other words; its cost
+    example must be the recipe's plan too. Both are checked against a real plan of the recipe."""
+    from tests.conftest import run_cli
+
+    proj = tmp_path / "llm"
+    proj.mkdir()
+    (proj / "gpu.jsonc").write_text(_vllm_recipe())
+    result = run_cli(["serverless", "deploy", "--plan", "--observed", str(ROOT / "examples" / "empty-account.json")], proj)
+    assert result.code == 0, result.err
+    section = CATALOG_MD.split("## GPU priority order", 1)[1].split("\n## ", 1)[0]
+    quoted = re.search(r"```\n(.*?)```", section, re.S).group(1)
+    assert quoted.strip() and quoted in result.out, f"docs/catalog.md quotes:\n{quoted}\nthe plan prints:\n{result.out}"
+    for line in re.findall(r"`((?:always-on|worst case) \$[^`]+)`", CATALOG_MD.split("## Cost estimate", 1)[1]):
+        assert line in " ".join(result.out.split()), f"docs/catalog.md: `{line}` is not what the recipe's plan estimates:\n{result.out}"
