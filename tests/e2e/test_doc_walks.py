@@ -1,0 +1,66 @@
+"""docs/first-deploy.md followed step by step against the local provider, as a new user with no
+RunPod key would (step 3 says everything below runs there): its gpu.jsonc and its commands,
+taken from the page, so the page cannot drift from what they do."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+
+import pyjson5
+import pytest
+
+from tests.e2e.conftest import ECHO_HANDLER, ROOT
+
+PAGE = (ROOT / "docs" / "first-deploy.md").read_text()
+
+
+def step(number: int) -> str:
+    """The text of one numbered step of the page."""
+    return re.search(rf"^{number}\. (.*?)(?=^\d+\. |\Z)", PAGE, re.S | re.M).group(1)
+
+
+def command(text: str, prefix: str) -> list[str]:
+    """The words after `gpu` of the first inline command of `text` that starts with `prefix`."""
+    span = re.search(rf"`(gpu {re.escape(prefix)}[^`]*)`", text).group(1)
+    return shlex.split(span)[1:]
+
+
+@pytest.mark.e2e
+def test_first_deploy_walked_against_the_local_provider(account, tmp_path):
+    config = re.search(r"```jsonc\n(.*?)```", step(1), re.S).group(1)
+    name = pyjson5.decode(config)["project_id"]
+    proj = tmp_path / "project"
+    proj.mkdir()
+    (proj / "gpu.jsonc").write_text(config)
+    env = {"HF_TOKEN": "hf_first_deploy"}
+
+    valid = account.gpu("config", "validate", cwd=proj)
+    assert valid.code == 0 and f"1 endpoint: {name}" in valid.out, valid.out + valid.err
+    plan = account.gpu("serverless", "deploy", "--plan", cwd=proj)
+    assert plan.code == 0 and "1 to create" in plan.out, plan.err
+    deployed = account.gpu("serverless", "deploy", "-y", cwd=proj, env=env)
+    assert deployed.code == 0, deployed.err
+    assert re.search(r"^  id: +\w+$", deployed.out, re.M) and "/runsync" in deployed.out and "curl -X POST" in deployed.out
+
+    # Step 6: the local provider runs only what local.command starts; the page must say so
+    # where it says to call the endpoint, since the template's image does not run locally.
+    invoke = command(step(6), "serverless invoke")
+    assert invoke[:3] == ["serverless", "invoke", name]
+    bare = account.gpu(*invoke, cwd=proj, env=env)
+    assert bare.code == 1 and "local.command" in bare.err, bare.out + bare.err
+    assert "local.command" in step(6), "first-deploy.md step 6 does not say a local call needs local.command"
+    example = json.loads(re.search(r'`"local": (\{[^`]*\})`', step(6)).group(1))
+    block = pyjson5.decode(config)
+    block["serverless"]["local"] = example
+    (proj / "gpu.jsonc").write_text(json.dumps(block))
+    (proj / "handler.py").write_text(ECHO_HANDLER)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=env).code == 0
+    called = account.gpu(*invoke, cwd=proj, env=env)
+    assert called.code == 0 and json.loads(called.out)["echo"] == "hi", called.out + called.err
+
+    listed = account.gpu(*command(step(7), "serverless list"), cwd=proj, env=env)
+    assert listed.code == 0 and "in sync" in listed.out, listed.out + listed.err
+    status = account.gpu(*command(step(7), "serverless status"), cwd=proj, env=env)
+    assert status.code == 0 and name in status.out, status.err
