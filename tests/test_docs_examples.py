@@ -285,3 +285,19 @@ def test_the_corpus_runs_are_found():
 def test_every_shown_validate_run_prints_what_is_shown(block, line, shown):
     result = run_cli(shlex.split(line)[1:], CORPUS)
     assert (result.out + result.err).rstrip("\n") == shown, f"{block.where}: `{line}` prints:\n{result.out + result.err}"
+
+
+def test_the_exit_code_table_is_the_codes_gpu_uses():
+    """docs/errors.md's table lists exactly gpuctl.errors.ExitCode, and every exit code another
+    page cites (`exits 3`, `exit code 4`, "exit **5**") is one of them."""
+    from gpuctl.errors import ExitCode
+
+    errors_md = (ROOT / "docs" / "errors.md").read_text()
+    table = errors_md.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    listed = {int(code) for code in re.findall(r"^\| (\d+) \|", table, re.M)}
+    assert listed == {int(c) for c in ExitCode}, f"docs/errors.md lists {sorted(listed)}; gpu uses {sorted(int(c) for c in ExitCode)}"
+    cited = [(page.relative_to(ROOT), int(m.group(1))) for page in PAGES
+             for m in re.finditer(r"\bexit(?:s|ing|ed)?(?: code)? \**`?(\d+)", page.read_text())]
+    assert len(cited) > 40, "the scan found too few exit codes to be reading the pages"
+    wrong = [f"{page}: exit {code}" for page, code in cited if code not in listed]
+    assert not wrong, "the docs cite exit codes gpu never uses:\n" + "\n".join(wrong)
