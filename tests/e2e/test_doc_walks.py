@@ -64,3 +64,22 @@ def test_first_deploy_walked_against_the_local_provider(account, tmp_path):
     assert listed.code == 0 and "in sync" in listed.out, listed.out + listed.err
     status = account.gpu(*command(step(7), "serverless status"), cwd=proj, env=env)
     assert status.code == 0 and name in status.out, status.err
+
+
+@pytest.mark.e2e
+def test_the_readme_quickstart_runs_as_written(account, tmp_path):
+    """README.md's Quickstart, its gpu lines run word for word from a copy of the repository's
+    examples/ (the paths it names are relative to a clone)."""
+    import shutil
+
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"## Quickstart\n\n```sh\n(.*?)```", readme, re.S).group(1)
+    lines = [shlex.split(line, comments=True) for line in block.splitlines()]
+    runs = [words[1:] for words in lines if words[:1] == ["gpu"]]
+    assert [r[:2] for r in runs] == [["serverless", "deploy"], ["serverless", "invoke"]], runs
+    shutil.copytree(ROOT / "examples", tmp_path / "examples", ignore=shutil.ignore_patterns(".gpu"))
+    deployed = account.gpu(*runs[0], cwd=tmp_path)
+    assert deployed.code == 0, deployed.err
+    assert re.search(r"^  url: +http://127\.0\.0\.1:\d+/ai/v2/\w+/runsync$", deployed.out, re.M) and "curl -X POST" in deployed.out, deployed.out
+    called = account.gpu(*runs[1], cwd=tmp_path)
+    assert called.code == 0 and json.loads(called.out) == {"echo": "hello", "words": 1}, called.out + called.err
