@@ -83,3 +83,38 @@ def test_the_readme_quickstart_runs_as_written(account, tmp_path):
     assert re.search(r"^  url: +http://127\.0\.0\.1:\d+/ai/v2/\w+/runsync$", deployed.out, re.M) and "curl -X POST" in deployed.out, deployed.out
     called = account.gpu(*runs[1], cwd=tmp_path)
     assert called.code == 0 and json.loads(called.out) == {"echo": "hello", "words": 1}, called.out + called.err
+
+
+PLAN_KEYS_CONFIG = """{
+  "project_id": "echo",
+  "serverless": {
+    "name": "echo",
+    "template": "custom-image",
+    "runpod": { "image_name": "ghcr.io/example/echo-worker:0.1.0" },
+    "gpu_type": "NVIDIA GeForce RTX 4090",
+    "scaling": {
+      "min_workers": 0,
+      "max_workers": 2,
+      "idle_timeout": 5
+    }
+  }
+}
+"""
+
+
+@pytest.mark.e2e
+def test_the_plans_page_shows_a_real_plan_of_keys_and_origins(account, tmp_path):
+    """docs/plans.md's example of the gpu.jsonc key behind each change is a real plan: the page
+    showed `workers.idleTimeout = 5 → 30` beside `- scaling.queueDelay`, which only a switch to
+    request_count makes, and that switch sends no idleTimeout at all."""
+    page = (ROOT / "docs" / "plans.md").read_text().split("## Which gpu.jsonc key each change comes from", 1)[1]
+    shown = re.search(r"```text\n(.*?)```", page, re.S).group(1)
+    proj = tmp_path / "echo"
+    proj.mkdir()
+    (proj / "gpu.jsonc").write_text(PLAN_KEYS_CONFIG)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    [live] = account.endpoints()
+    account.server.http.patch(f"/v2/serverless/{live['id']}", json={"scaling": {"type": "QUEUE_DELAY", "queueDelay": 6}}).raise_for_status()
+    (proj / "gpu.jsonc").write_text(PLAN_KEYS_CONFIG.replace("NVIDIA GeForce RTX 4090", "NVIDIA L4").replace('"idle_timeout": 5', '"idle_timeout": 30'))
+    plan = account.gpu("serverless", "deploy", "--plan", cwd=proj)
+    assert plan.code == 0 and shown in plan.out, f"docs/plans.md shows:\n{shown}\nthe plan prints:\n{plan.out}"
