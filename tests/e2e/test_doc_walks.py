@@ -118,3 +118,22 @@ def test_the_plans_page_shows_a_real_plan_of_keys_and_origins(account, tmp_path)
     (proj / "gpu.jsonc").write_text(PLAN_KEYS_CONFIG.replace("NVIDIA GeForce RTX 4090", "NVIDIA L4").replace('"idle_timeout": 5', '"idle_timeout": 30'))
     plan = account.gpu("serverless", "deploy", "--plan", cwd=proj)
     assert plan.code == 0 and shown in plan.out, f"docs/plans.md shows:\n{shown}\nthe plan prints:\n{plan.out}"
+
+
+@pytest.mark.e2e
+def test_the_plans_page_shows_a_real_plan_of_who_moved(account, tmp_path):
+    """docs/plans.md's example of origins is a real plan too: it left out the `in gpu.jsonc:`
+    line every changed field of an update carries."""
+    page = (ROOT / "docs" / "plans.md").read_text().split("## Who moved: origins and drift labels", 1)[1]
+    shown = re.search(r"```text\n(.*?)```", page, re.S).group(1)
+    proj = tmp_path / "echo"
+    proj.mkdir()
+    config = PLAN_KEYS_CONFIG.replace('"max_workers": 2', '"max_workers": 3')
+    (proj / "gpu.jsonc").write_text(config)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    [live] = account.endpoints()
+    account.server.http.patch(f"/v2/serverless/{live['id']}", json={"env": {**live["env"], "DEBUG": "1"},
+                                                                   "workers": {"min": 0, "max": 5, "idleTimeout": 7}}).raise_for_status()
+    (proj / "gpu.jsonc").write_text(config.replace('"min_workers": 0', '"min_workers": 1').replace('"idle_timeout": 5', '"idle_timeout": 10'))
+    plan = account.gpu("serverless", "deploy", "--plan", cwd=proj)
+    assert plan.code == 0 and shown in plan.out, f"docs/plans.md shows:\n{shown}\nthe plan prints:\n{plan.out}"
