@@ -99,6 +99,11 @@ class Command:
 def shell_lines(block: Block) -> Iterator[str]:
     text = block.text.replace("\\\n", " ")
     for line in text.splitlines():
+        if block.lang == "yaml":  # a CI step: `- run: gpu ...`
+            m = re.match(r"\s*(?:- )?run: (.*)", line)
+            if not m:
+                continue
+            line = m.group(1)
         if block.lang == "console":
             if not line.startswith("$ "):
                 continue
@@ -129,7 +134,7 @@ def commands() -> list[Command]:
     found = []
     for page in PAGES:
         for block in blocks(page):
-            if block.lang not in SHELL:
+            if block.lang not in SHELL | {"yaml"}:
                 continue
             for line in shell_lines(block):
                 for words in _segments(line):
@@ -197,6 +202,7 @@ def test_the_scan_finds_the_commands_it_should():
     assert len(exact) > 60 and len(found) - len(exact) > 150, (len(exact), len(found))
     assert Command("docs/deploy.md:4", ("serverless", "deploy", "-y"), True) in found
     assert any(c.words == ("local", "env") for c in exact), "$(gpu local env) inside eval was not read"
+    assert any(c.where.startswith("docs/auth.md") and c.words == ("serverless", "deploy", "--yes") for c in exact), "a yaml run: step was not read"
     assert any(c.words[:3] == ("serverless", "pull", "NAME") and "--write" in c.words for c in found)
 
 
