@@ -307,3 +307,49 @@ def test_the_exit_code_table_is_the_codes_gpu_uses():
     assert len(cited) > 40, "the scan found too few exit codes to be reading the pages"
     wrong = [f"{page}: exit {code}" for page, code in cited if code not in listed]
     assert not wrong, "the docs cite exit codes gpu never uses:\n" + "\n".join(wrong)
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, code and punctuation dropped, spaces to -."""
+    text = re.sub(r"[`*_]|\[([^\]]*)\]\([^)]*\)", lambda m: m.group(1) or "", heading.strip()).lower()
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def _anchors(page: Path) -> set[str]:
+    text = re.sub(r"^\s*```.*?^\s*```", "", page.read_text(), flags=re.S | re.M)
+    found, seen = set(), {}
+    for heading in re.findall(r"^#{1,6} (.+)$", text, re.M):
+        slug = _slug(heading)
+        found.add(slug if slug not in seen else f"{slug}-{seen[slug]}")
+        seen[slug] = seen.get(slug, 0) + 1
+    return found
+
+
+REPO_PATH = re.compile(r"`((?:gpuctl|tests|state|schema|fixtures|examples|bench|docs)/[\w./<>*-]*)`")
+
+
+def test_every_link_and_repository_path_in_the_docs_leads_somewhere():
+    """A relative link goes to a file of the repository, and its #anchor to a heading there;
+    a path in code (`gpuctl/files.py`, `state/templates.json`) names a file or folder that exists."""
+    pages = PAGES + sorted((ROOT / "docs" / "adr").glob("*.md"))
+    wrong, checked = [], 0
+    for page in pages:
+        text = re.sub(r"^\s*```.*?^\s*```", "", page.read_text(), flags=re.S | re.M)
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            file = (page.parent / path).resolve() if path else page
+            checked += 1
+            if not file.exists():
+                wrong.append(f"{page.relative_to(ROOT)}: ({target}): no such file")
+            elif anchor and file.suffix == ".md" and anchor not in _anchors(file):
+                wrong.append(f"{page.relative_to(ROOT)}: ({target}): no heading #{anchor} in {file.name}")
+        for path in REPO_PATH.findall(text):
+            if "<" in path or "*" in path or "..." in path:
+                continue
+            checked += 1
+            if not (ROOT / path).exists():
+                wrong.append(f"{page.relative_to(ROOT)}: `{path}`: no such file in the repository")
+    assert checked > 150, checked
+    assert not wrong, "the docs point at what is not there:\n" + "\n".join(wrong)
