@@ -141,3 +141,15 @@ def test_the_catalog_quotes_what_the_vllm_recipe_plans(tmp_path):
     assert quoted.strip() and quoted in result.out, f"docs/catalog.md quotes:\n{quoted}\nthe plan prints:\n{result.out}"
     for line in re.findall(r"`((?:always-on|worst case) \$[^`]+)`", CATALOG_MD.split("## Cost estimate", 1)[1]):
         assert line in " ".join(result.out.split()), f"docs/catalog.md: `{line}` is not what the recipe's plan estimates:\n{result.out}"
+
+
+def test_every_key_the_configuration_tables_document_exists():
+    """The other direction: a key row of the block's tables is a key gpu.jsonc accepts (a key
+    documented but rejected is as wrong as one accepted but undocumented)."""
+    paths = {path for _, path, _ in config_keys()}
+    section = CONFIGURATION_MD.split("## Keys of a `serverless` block", 1)[1].split("## Environment values", 1)[0]
+    rows = [key for key in re.findall(r"^\| `([^`]+)` \|", section, re.M) if not key.startswith("NVIDIA ")]
+    assert len(rows) > 20, rows
+    assert not [key for key in rows if key not in paths], [key for key in rows if key not in paths]
+    top = CONFIGURATION_MD.split("### Top-level keys", 1)[1].split("\n### ", 1)[0]
+    assert set(re.findall(r"^\| `([^`]+)` \|", top, re.M)) == set(TOP_LEVEL_KEYS)
