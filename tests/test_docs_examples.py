@@ -353,3 +353,35 @@ def test_every_link_and_repository_path_in_the_docs_leads_somewhere():
                 wrong.append(f"{page.relative_to(ROOT)}: `{path}`: no such file in the repository")
     assert checked > 150, checked
     assert not wrong, "the docs point at what is not there:\n" + "\n".join(wrong)
+
+
+# Flags of other programs the docs name in code: the test helper, systemctl, pytest, the runpod SDK.
+OTHER_PROGRAMS_FLAGS = {"--contribute-local", "--now", "--pdb", "--rp_serve_api"}
+
+
+def _all_options() -> set[str]:
+    found = {"--debug"}  # taken by gpuctl.cli.main before click parses
+
+    def walk(command: click.Command, ctx: click.Context) -> None:
+        for param in command.params:
+            found.update(o for o in param.opts + param.secondary_opts if o.startswith("--"))
+        found.update(ctx.help_option_names)
+        if isinstance(command, click.Group):
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                walk(sub, click.Context(sub, parent=ctx, help_option_names=ctx.help_option_names))
+
+    walk(cli, click.Context(cli, help_option_names=["-h", "--help"]))
+    return found
+
+
+def test_every_long_option_a_page_names_is_one_gpu_has():
+    """Prose names options on their own (`--lock-timeout 5m`, `deploy --plan --out FILE`); each
+    must be an option of some gpu command."""
+    options = _all_options()
+    assert {"--plan", "--lock-timeout", "--wait-healthy", "--data-dir", "--help"} <= options
+    named = [(page.relative_to(ROOT), flag) for page in PAGES for span in re.findall(r"`([^`\n]+)`", page.read_text())
+             for flag in re.findall(r"(?<![\w-])(--[a-z][\w-]*)", span)]
+    assert len(named) > 300, len(named)
+    wrong = sorted({f"{page}: {flag}" for page, flag in named if flag not in options | OTHER_PROGRAMS_FLAGS})
+    assert not wrong, "the docs name options no gpu command has:\n" + "\n".join(wrong)
