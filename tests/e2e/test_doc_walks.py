@@ -84,6 +84,16 @@ def test_the_readme_quickstart_runs_as_written(account, tmp_path):
     called = account.gpu(*runs[1], cwd=tmp_path)
     assert called.code == 0 and json.loads(called.out) == {"echo": "hello", "words": 1}, called.out + called.err
 
+    # docs/deploy.md spells out the `--json` result document: every key it has, no other.
+    deploy_md = (ROOT / "docs" / "deploy.md").read_text()
+    shown = re.search(r"`--json`\s+prints `(\{.*?\})`", deploy_md, re.S).group(1)
+    documented = set(re.findall(r'"(\w+)"', shown))  # the top-level keys are quoted, the nested ones not
+    again = account.gpu(*runs[0], "--json", cwd=tmp_path)
+    assert again.code == 0, again.err
+    result = again.json()
+    assert documented == set(result), f"docs/deploy.md documents {sorted(documented)}; deploy --json has {sorted(result)}"
+    assert result["health"] is None and result["error"] is None and result["prewarm"] == []
+
 
 PLAN_KEYS_CONFIG = """{
   "project_id": "echo",
