@@ -94,6 +94,16 @@ def test_the_readme_quickstart_runs_as_written(account, tmp_path):
     assert documented == set(result), f"docs/deploy.md documents {sorted(documented)}; deploy --json has {sorted(result)}"
     assert result["health"] is None and result["error"] is None and result["prewarm"] == []
 
+    # docs/prewarm.md: the gpu mode's result document is the cpu one shown, with the keys it
+    # names replaced.
+    prewarm_md = (ROOT / "docs" / "prewarm.md").read_text().split("## The result document (`--json`)", 1)[1]
+    cpu_keys = set(json.loads(re.search(r"```json\n(.*?)```", prewarm_md, re.S).group(1).replace("…", "")))
+    gone, added = re.search(r"In `gpu` mode, (.*?) give way to (.*?)\. ", prewarm_md, re.S).groups()
+    gpu_keys = cpu_keys - set(re.findall(r"`(\w+)`", gone)) | set(re.findall(r'`"(\w+)"', added))
+    warmed = account.gpu("serverless", "warm", "echo", "--config", "examples/echo/gpu.jsonc", "--json", cwd=tmp_path)
+    assert warmed.code == 0, warmed.err
+    assert set(warmed.json()) == gpu_keys, f"docs/prewarm.md makes the gpu result {sorted(gpu_keys)}; warm --json has {sorted(warmed.json())}"
+
 
 PLAN_KEYS_CONFIG = """{
   "project_id": "echo",
