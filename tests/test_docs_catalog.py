@@ -153,3 +153,18 @@ def test_every_key_the_configuration_tables_document_exists():
     assert not [key for key in rows if key not in paths], [key for key in rows if key not in paths]
     top = CONFIGURATION_MD.split("### Top-level keys", 1)[1].split("\n### ", 1)[0]
     assert set(re.findall(r"^\| `([^`]+)` \|", top, re.M)) == set(TOP_LEVEL_KEYS)
+
+
+def test_the_mount_path_warning_says_what_the_configuration_page_says(tmp_path):
+    """The warning said "mount_path /data applies to the local provider only", but neither
+    provider gets it: the local provider hands workers the volume's directory in
+    RUNPOD_VOLUME_PATH, as docs/configuration.md says."""
+    from tests.conftest import run_cli
+
+    assert "gpuctl does not currently pass `mount_path` to either provider" in " ".join(CONFIGURATION_MD.split())
+    (tmp_path / "gpu.jsonc").write_text('{"project_id": "p", "serverless": {"template": "whisper", "gpu_type": "NVIDIA L4",\n'
+                                        ' "volume": {"name": "v", "mount_path": "/data"}}}\n')
+    result = run_cli(["config", "validate"], tmp_path)
+    assert result.code == 0, result.err
+    [warning] = [line for line in result.out.splitlines() if "mount_path" in line]
+    assert "local provider only" not in warning and "no effect" in warning and "/runpod-volume" in warning, warning
