@@ -118,3 +118,53 @@ def test_the_default_volume_data_center_is_named():
     default = DATA_CENTERS["default_volume_data_center"]
     assert "the default" in _table_row(CATALOG_MD, default)
     assert f"`{default}`" in CONFIGURATION_MD
+
+
+def _vllm_recipe() -> str:
+    """The vLLM recipe of docs/configuration.md, the one the catalog's examples are about."""
+    recipes = CONFIGURATION_MD.split("## Recipes", 1)[1]
+    return re.search(r"```jsonc\n(.*?)```", recipes, re.S).group(1)
+
+
+def test_the_catalog_quotes_what_the_vllm_recipe_plans(tmp_path):
+    """The catalog quoted a priority warning that had become a note of other words; its cost
+    example must be the recipe's plan too. Both are checked against a real plan of the recipe."""
+    from tests.conftest import run_cli
+
+    proj = tmp_path / "llm"
+    proj.mkdir()
+    (proj / "gpu.jsonc").write_text(_vllm_recipe())
+    result = run_cli(["serverless", "deploy", "--plan", "--observed", str(ROOT / "examples" / "empty-account.json")], proj)
+    assert result.code == 0, result.err
+    section = CATALOG_MD.split("## GPU priority order", 1)[1].split("\n## ", 1)[0]
+    quoted = re.search(r"```\n(.*?)```", section, re.S).group(1)
+    assert quoted.strip() and quoted in result.out, f"docs/catalog.md quotes:\n{quoted}\nthe plan prints:\n{result.out}"
+    for line in re.findall(r"`((?:always-on|worst case) \$[^`]+)`", CATALOG_MD.split("## Cost estimate", 1)[1]):
+        assert line in " ".join(result.out.split()), f"docs/catalog.md: `{line}` is not what the recipe's plan estimates:\n{result.out}"
+
+
+def test_every_key_the_configuration_tables_document_exists():
+    """The other direction: a key row of the block's tables is a key gpu.jsonc accepts (a key
+    documented but rejected is as wrong as one accepted but undocumented)."""
+    paths = {path for _, path, _ in config_keys()}
+    section = CONFIGURATION_MD.split("## Keys of a `serverless` block", 1)[1].split("## Environment values", 1)[0]
+    rows = [key for key in re.findall(r"^\| `([^`]+)` \|", section, re.M) if not key.startswith("NVIDIA ")]
+    assert len(rows) > 20, rows
+    assert not [key for key in rows if key not in paths], [key for key in rows if key not in paths]
+    top = CONFIGURATION_MD.split("### Top-level keys", 1)[1].split("\n### ", 1)[0]
+    assert set(re.findall(r"^\| `([^`]+)` \|", top, re.M)) == set(TOP_LEVEL_KEYS)
+
+
+def test_the_mount_path_warning_says_what_the_configuration_page_says(tmp_path):
+    """The warning said "mount_path /data applies to the local provider only", but neither
+    provider gets it: the local provider hands workers the volume's directory in
+    RUNPOD_VOLUME_PATH, as docs/configuration.md says."""
+    from tests.conftest import run_cli
+
+    assert "gpuctl does not currently pass `mount_path` to either provider" in " ".join(CONFIGURATION_MD.split())
+    (tmp_path / "gpu.jsonc").write_text('{"project_id": "p", "serverless": {"template": "whisper", "gpu_type": "NVIDIA L4",\n'
+                                        ' "volume": {"name": "v", "mount_path": "/data"}}}\n')
+    result = run_cli(["config", "validate"], tmp_path)
+    assert result.code == 0, result.err
+    [warning] = [line for line in result.out.splitlines() if "mount_path" in line]
+    assert "local provider only" not in warning and "no effect" in warning and "/runpod-volume" in warning, warning

@@ -27,10 +27,12 @@ def local_group() -> None:
 
 
 @local_group.command("up")
-@click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True, help="127.0.0.1 port; 0 picks a free one.")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="127.0.0.1 port; 0 picks a free one; a taken one is an error. Without it: 8787, else (taken) the port "
+                   "the last such start moved to, else a free one, as a command that starts the provider on demand does.")
 @click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)
 @click.pass_obj
-def up(app: AppContext, port: int, data_dir: str | None) -> int:
+def up(app: AppContext, port: int | None, data_dir: str | None) -> int:
     """Start the provider in the background and wait until it answers. Harmless when it runs."""
     from gpuctl.local.client import lifecycle
 
@@ -39,7 +41,7 @@ def up(app: AppContext, port: int, data_dir: str | None) -> int:
     if running is not None:
         app.stdout.write(f"local provider already running at {running['url']} (pid {running['pid']})\n")
         return ExitCode.OK
-    info = lifecycle.start(directory, port, app.environ)
+    info = lifecycle.ensure_running(directory, environ=app.environ) if port is None else lifecycle.start(directory, port, app.environ)
     app.stdout.write(f"local provider running at {info['url']} (pid {info['pid']}, data in {directory})\n")
     app.note("point RunPod clients at it with: eval \"$(gpu local env)\"")
     return ExitCode.OK

@@ -127,7 +127,9 @@ def check_volume(block: ServerlessBlock, at: Locate) -> tuple[list[Diagnostic], 
     if not block.volume:
         return errors, notices
     if block.volume.mount_path != "/runpod-volume":
-        notices.append(Notice("mount-path", f"RunPod Serverless mounts network volumes at /runpod-volume; mount_path {block.volume.mount_path} applies to the local provider only"))
+        notices.append(Notice("mount-path", f"mount_path {block.volume.mount_path} has no effect: RunPod Serverless mounts network volumes at /runpod-volume, "
+                                            "and gpuctl passes mount_path to neither provider (the local provider gives workers the volume's "
+                                            "directory in RUNPOD_VOLUME_PATH); read the models from /runpod-volume and remove mount_path"))
     return errors, notices
 
 

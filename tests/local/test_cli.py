@@ -147,3 +147,25 @@ def test_a_restart_off_a_taken_port_comes_back_on_the_port_it_had(env, tmp_path:
         stop(data)
         again = ensure_running(data, port)
     assert first["port"] != port and again["port"] == first["port"] and again["url"] == first["url"]
+
+
+def test_up_without_a_port_moves_off_a_taken_default_and_comes_back(env, tmp_path: Path, monkeypatch) -> None:
+    """`gpu local up` on a machine where 8787 was taken said "port 8787 on 127.0.0.1 is in use",
+    though the user gave no port: after `gpu local down`, the documented way to start the server
+    again refused, and the URLs an on-demand start had printed (on the port it moved to) stayed
+    dead. Without --port, up starts as an on-demand start does; an explicit --port is kept to."""
+    from gpuctl.local.client import lifecycle
+
+    environ, data = env
+    with _taken_port() as port:
+        monkeypatch.setattr(lifecycle, "DEFAULT_PORT", port)
+        first = run_cli(["local", "up"], tmp_path, environ)
+        assert first.code == 0, first.err
+        moved = read_server_info(data)["port"]
+        assert moved != port and f":{moved}" in first.out
+        assert run_cli(["local", "down"], tmp_path, environ).code == 0
+        again = run_cli(["local", "up"], tmp_path, environ)
+        assert again.code == 0 and read_server_info(data)["port"] == moved, again.err
+        assert run_cli(["local", "down"], tmp_path, environ).code == 0
+        explicit = run_cli(["local", "up", "--port", str(port)], tmp_path, environ)
+        assert explicit.code == 1 and f"port {port} on 127.0.0.1 is in use" in explicit.err

@@ -29,6 +29,7 @@ from gpuctl.local.datadir.layout import DamagedFile, DataDir, ServerExit
 from gpuctl.local.store import offline
 
 START_TIMEOUT_S = 15.0
+DEFAULT_PORT = 8787  # the port a start asks for when none is given; it moves off it when taken (ensure_running)
 STOP_TIMEOUT_S = 15.0
 
 
@@ -180,10 +181,11 @@ def _start_failed(port: int, code: int, data_dir: Path) -> None:
     raise LocalProviderError(f"the local provider exited with code {code} while starting", detail=_log_tail(data_dir) or None)
 
 
-def ensure_running(data_dir: Path, port: int = 8787, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The running server's info, starting one when none runs. An on-demand start whose port
-    is taken (another data dir's server, say) takes any free port instead: clients read the
-    URL from server.json, never assume the port."""
+def ensure_running(data_dir: Path, port: int | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The running server's info, starting one when none runs (on `port`, else DEFAULT_PORT).
+    An on-demand start whose port is taken (another data dir's server, say) takes any free port
+    instead: clients read the URL from server.json, never assume the port."""
+    port = DEFAULT_PORT if port is None else port
     running = read_server_info(data_dir)
     if running is not None:
         return running
