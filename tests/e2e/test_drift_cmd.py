@@ -350,3 +350,35 @@ def test_an_endpoint_deleted_in_the_account_is_named_by_its_id_in_every_view(acc
     assert text.code == markdown.code == 2
     assert f"why: {entry['reason']}" in text.out, text.out
     assert f"**Why:** applied by this project as endpoint {gone['id']}" in markdown.out, markdown.out
+
+
+def test_a_deploy_killed_on_this_machine_is_not_reported_as_applying(account, tmp_path):
+    """A deploy on the cron host was killed with -9 half-way, and the nightly report ran a minute
+    later on the same host. Its account lease stays in the account until it expires (5 minutes),
+    and the report said a command "held its account lease ... run the report again once it is
+    done", about a process that no longer exists (and `gpu github drift` left the issue alone
+    for that): the next deploy on this machine takes such a lease at once, as stale. The report
+    judges the lease the same way: what the killed deploy left half-way is drift, with no note."""
+    import os
+    import signal
+
+    deployed(account, tmp_path)
+    other = project(tmp_path / "merged", echo_config(env={"TOKEN": "${DRIFT_TOKEN}"}, max_workers=3))
+    account.faults({"op": "update", "kind": "endpoint", "action": "hang", "seconds": 300})  # its write held: it dies under the lease
+    deploy = account.popen("serverless", "deploy", "-y", cwd=other, env={"DRIFT_TOKEN": SECRET})
+    try:
+        for line in deploy.stderr:
+            if "updating" in line:
+                break
+        os.kill(deploy.pid, signal.SIGKILL)
+        deploy.wait(timeout=60)
+    finally:
+        account.clear_faults()
+    assert any(t["name"] == "gpuctl-lock-e2e" for t in account.server.http.get("/v2/templates").json()["templates"])  # left behind
+
+    result = drift(account, other, "--json")
+    doc = result.json()
+    jsonschema.validate(doc, DRIFT_SCHEMA)
+    assert doc["applying"] is None, doc["applying"]
+    text = drift(account, other)
+    assert "held its account lease" not in text.out
