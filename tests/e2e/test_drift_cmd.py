@@ -382,3 +382,26 @@ def test_a_deploy_killed_on_this_machine_is_not_reported_as_applying(account, tm
     assert doc["applying"] is None, doc["applying"]
     text = drift(account, other)
     assert "held its account lease" not in text.out
+
+
+def test_the_json_of_one_night_and_the_next_is_the_same_when_the_project_did_not_move(account, tmp_path):
+    """A platform team diffs tonight's `drift --json` against last night's to alert only on
+    change. Its `observed_digest` fingerprinted the whole account, so another project's deploy
+    (any endpoint or volume of the account made, edited or deleted) changed the document of a
+    project whose drift had not moved. It fingerprints what this report covers: the project's
+    own resources and those it lists."""
+    proj = deployed(account, tmp_path)
+    console_patch(account, {"workers": {"min": 1}})
+    first = drift(account, proj, "--json")
+    assert first.code == 2, first.err
+    jsonschema.validate(first.json(), DRIFT_SCHEMA)
+    other = account.server.create_endpoint("another-team", worker=None, env={"GPUCTL_PROJECT": "other"})
+    assert account.server.http.post("/v2/network-volumes", json={"name": "theirs", "size": 10, "dataCenter": "EU-RO-1"}).status_code in (200, 201)
+    second = drift(account, proj, "--json")
+    assert second.out == first.out
+    assert account.server.http.patch(f"/v2/serverless/{other['id']}", json={"workers": {"max": 3}}).status_code == 200
+    assert drift(account, proj, "--json").out == first.out
+
+    console_patch(account, {"workers": {"idleTimeout": 42}})  # the project moved: so does its document, digest and all
+    moved = drift(account, proj, "--json").json()
+    assert moved["observed_digest"] != first.json()["observed_digest"]
