@@ -34,7 +34,7 @@ ORIGIN_ADVICE = {
     "config": "gpu.jsonc moved and the account is as last applied: `gpu serverless deploy -y` applies it",
     "account": "someone changed it in the account: keep it with `gpu serverless pull --write`, or revert it with `gpu serverless deploy -y`",
     "both": "conflict: `gpu serverless deploy -y` keeps gpu.jsonc's value; `gpu serverless pull --write` takes the account's instead",
-    "unknown": "who moved is not known (no last-applied record of this endpoint): `gpu serverless deploy -y` applies gpu.jsonc's value, `gpu serverless pull --write` keeps the account's",
+    "unknown": "who moved is not known (no last-applied record of this endpoint, a secret, or a gpu.jsonc value known only after apply): `gpu serverless deploy -y` applies gpu.jsonc's value, `gpu serverless pull --write` keeps the account's",
 }
 
 # What a field asks when pull cannot take the account's value (it never copies a secret, and a

@@ -405,3 +405,28 @@ def test_the_json_of_one_night_and_the_next_is_the_same_when_the_project_did_not
     console_patch(account, {"workers": {"idleTimeout": 42}})  # the project moved: so does its document, digest and all
     moved = drift(account, proj, "--json").json()
     assert moved["observed_digest"] != first.json()["observed_digest"]
+
+
+def test_a_volume_detached_and_deleted_in_the_console_is_not_called_a_change_in_gpu_jsonc(account, tmp_path):
+    """Someone detached the project's network volume in the console and deleted it; gpu.jsonc
+    did not move. The endpoint's `networkVolumes` was labelled "changed in both" ("a conflict:
+    git and the account both moved"), because gpu.jsonc's side is an id known only after the
+    volume is made again. Who moved it cannot be told from that, so it is "origin unknown", and
+    the volume itself is reported missing, to be made again by deploy."""
+    config = echo_config(env={"TOKEN": "${DRIFT_TOKEN}"}, volume="models")
+    proj = project(tmp_path / "proj", config)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env={"DRIFT_TOKEN": SECRET}).code == 0
+    (volume,) = account.volumes()
+    console_patch(account, {"networkVolumes": []})
+    assert account.server.http.delete(f"/v2/network-volumes/{volume['id']}").status_code == 204
+
+    result = drift(account, proj, "--json")
+    assert result.code == 2, result.err
+    doc = result.json()
+    jsonschema.validate(doc, DRIFT_SCHEMA)
+    missing = next(e for e in doc["drift"] if e["kind"] == "network_volume")
+    assert missing["action"] == "create" and "creates it, empty" in missing["what_to_do"]
+    (change,) = next(e for e in doc["drift"] if e["address"] == "endpoint.echo")["changes"]
+    assert (change["path"], change["account"], change["origin"]) == ("networkVolumes", [], "unknown")
+    assert "known only after apply" in change["what_to_do"]
+    assert "[changed in both]" not in drift(account, proj).out
