@@ -430,3 +430,23 @@ def test_a_volume_detached_and_deleted_in_the_console_is_not_called_a_change_in_
     assert (change["path"], change["account"], change["origin"]) == ("networkVolumes", [], "unknown")
     assert "known only after apply" in change["what_to_do"]
     assert "[changed in both]" not in drift(account, proj).out
+
+
+def test_an_endpoint_of_another_project_holding_a_block_s_name_says_which_project_id_owns_it(account, tmp_path):
+    """The schedule ran gpu.jsonc with another project id than the deploys (someone changed
+    `project_id`, or gpu.jsonc has none and the cron checkout's directory has another name):
+    every endpoint was "unmanaged", and what to do was to adopt it, which would take it from the
+    project that runs it. The advice names the project that owns it and the project_id that
+    would make this report match it again."""
+    proj = deployed(account, tmp_path)
+    config = json.loads((proj / "gpu.jsonc").read_text())
+    config["project_id"] = "e2e-renamed"
+    (proj / "gpu.jsonc").write_text(json.dumps(config))
+    result = drift(account, proj, "--json")
+    assert result.code == 2, result.err
+    doc = result.json()
+    jsonschema.validate(doc, DRIFT_SCHEMA)
+    (entry,) = doc["drift"]
+    assert entry["drift"] == "unmanaged"
+    assert 'belongs to project "e2e"' in entry["what_to_do"] and '"project_id": "e2e"' in entry["what_to_do"], entry["what_to_do"]
+    assert '"project_id": "e2e"' in drift(account, proj).out
