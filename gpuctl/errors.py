@@ -101,6 +101,24 @@ class ConfigError(DiagnosticsError):
     variables: tuple[str, ...] = ()  # the ${VAR} names the file reads: protect their values before showing the error
 
 
+class MissingVariables(ConfigError):
+    """`${VAR}`s gpu.jsonc reads that are not set. `unset` has, for each diagnostic, the
+    variable it is about (None for another problem, a malformed reference), so that a way of
+    running gpuctl that has its own place for variables (a workflow's `env:`) can say so."""
+
+    def __init__(self, summary: str, diagnostics: list[Diagnostic], unset: list[str | None]):
+        super().__init__(summary, diagnostics)
+        self.unset = tuple(unset)
+
+    def with_variable_hint(self, hint: str) -> MissingVariables:
+        """A copy whose diagnostics about an unset variable have `hint`, `{name}` in it the variable."""
+        from dataclasses import replace
+
+        other = self.with_hint(self.hint)
+        other.diagnostics = tuple(replace(d, hint=hint.format(name=n)) if n else d for d, n in zip(self.diagnostics, self.unset))
+        return other
+
+
 class PlanError(DiagnosticsError):
     """The desired state cannot be reconciled with the account (ownership, ambiguity)."""
 

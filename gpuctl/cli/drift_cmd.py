@@ -38,10 +38,15 @@ def report(app: AppContext, fmt: str, observed: str | None, provider: str | None
     from gpuctl.render.document import to_document
     from gpuctl.render.drift import build
 
+    from gpuctl.plan.planner import observed_digest
+
     s = _session(app, observed, provider, config)
     state = s.snapshot.observed if s.snapshot is not None else _observe(app, s)
-    doc = build(to_document(s.plan(state, report=True)), s.catalog, {e["id"]: e for e in state.endpoints if isinstance(e.get("id"), str)},
-                s.locate)
+    plan = to_document(s.plan(state, report=True))
+    doc = build(plan, s.catalog, {e["id"]: e for e in state.endpoints if isinstance(e.get("id"), str)}, s.locate)
+    # The fingerprint of what this report covers, not of the whole account: another project's
+    # deploy must not change tonight's document when this project's drift did not move.
+    doc["observed_digest"] = observed_digest(state, {str(r["id"]) for r in plan["resource_changes"] if r["id"]})
     doc["applying"] = _applying(state, doc["project_id"])
     _write(app, doc, fmt)
     return ExitCode.OK if doc["in_sync"] else ExitCode.CHANGES

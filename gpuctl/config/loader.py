@@ -15,7 +15,7 @@ from gpuctl.config.shape import ServerlessBlock
 from gpuctl.config.source import Source, flags_only, read_source, text_source
 from gpuctl.config.sourcemap import dotted
 from gpuctl.config.validate import validate_block, validate_document
-from gpuctl.errors import ConfigError, Diagnostic
+from gpuctl.errors import ConfigError, Diagnostic, MissingVariables
 from gpuctl.model import (
     Desired, EndpointSpec, Notice, Override, PrewarmSpec, Sensitive, TemplateChoice, Unresolved, VolumeSpec, acyclic,
 )
@@ -215,9 +215,9 @@ def variables(loaded: LoadedConfig) -> list[tuple[Block, str, str]]:
 
 
 class _EnvProblem(Exception):
-    def __init__(self, message: str, hint: str):
+    def __init__(self, message: str, hint: str, unset: str | None = None):
         super().__init__(message)
-        self.message, self.hint = message, hint
+        self.message, self.hint, self.unset = message, hint, unset
 
 
 def _env_value(value, environ: Mapping[str, str], unknown_ok: bool) -> str | Sensitive | Unresolved:
@@ -234,20 +234,21 @@ def _env_value(value, environ: Mapping[str, str], unknown_ok: bool) -> str | Sen
     if unset and unknown_ok:
         return Unresolved(unset)
     if unset:
-        raise _EnvProblem(f"environment variable {unset[0]} is not set", f"export {unset[0]}=... before running gpu, or remove the reference")
+        raise _EnvProblem(f"environment variable {unset[0]} is not set", f"export {unset[0]}=... before running gpu, or remove the reference", unset[0])
     return Sensitive(references.substitute(value, environ), tuple(dict.fromkeys(names))) if names else value
 
 
 def _resolved_env(loaded: LoadedConfig, b: Block, environ: Mapping[str, str], unknown_ok: bool) -> dict[str, str | Sensitive | Unresolved]:
     at = _Locator(loaded.source, b.prefix, loaded.overrides)
-    env, problems = {}, []
+    env, problems, unset = {}, [], []
     for key, value in b.model.runpod.env.items():
         try:
             env[key] = _env_value(value, environ, unknown_ok)
         except _EnvProblem as problem:
             problems.append(at(("runpod", "env", key), problem.message, problem.hint))
+            unset.append(problem.unset)
     if problems:
-        raise ConfigError("gpu.jsonc refers to missing environment variables", problems)
+        raise MissingVariables("gpu.jsonc refers to missing environment variables", problems, unset)
     return env
 
 

@@ -324,7 +324,7 @@ class Lease:
         if now > first_seen + self.ttl + SKEW_S:
             return "unrenewed", (f"the lease template {self.name} ({template.get('id')}) says it expires {expires - now:.0f}s from now, "
                                  f"more than a holder writes, and was not renewed for {now - first_seen:.0f}s")
-        if env.get(HOST) == socket.gethostname() and not _alive(env.get(PID)):
+        if dead_here(template):
             return "dead", None
         if self.left_by is not None and _holder(template) == self.left_by:
             return "left", None
@@ -356,14 +356,23 @@ def live_holder(templates: Iterable[dict], project_id: str, now: float) -> str |
     """Who holds project `project_id`'s account lease in these templates (as the account listed
     them), when a holder is still renewing it; None when there is no lease or it is stale. For
     readers that take no lease (drift): what they see may be a deploy's apply half-way. A
-    damaged expiry (`read_expiry`) is no holder's: the next deploy takes that lease at once."""
+    damaged expiry (`read_expiry`) is no holder's, nor is a lease of a process of this machine
+    that no longer exists (`dead_here`): the next deploy takes either at once."""
     name = lease_name("project", project_id)
     for template in templates:
         if template.get("name") != name:
             continue
         expires, _ = read_expiry(template, now)
-        return describe_holder(template, now) if expires is not None and now <= expires + SKEW_S else None
+        live = expires is not None and now <= expires + SKEW_S and not dead_here(template)
+        return describe_holder(template, now) if live else None
     return None
+
+
+def dead_here(template: dict) -> bool:
+    """Whether a lease's holder was a process of this machine that no longer exists (a command
+    killed with -9 here): its lease is stale, whatever its expiry says."""
+    env = env_of(template)
+    return env.get(HOST) == socket.gethostname() and not _alive(env.get(PID))
 
 
 def project_lease(provider: Provider, project_id: str, command: str, on_note: Callable[[str], None], **options: Any) -> Lease:

@@ -101,7 +101,7 @@ def _read(job: Job, config: str, opts: DriftOptions) -> dict | GpuctlError:
     try:
         return runner.drift_document(job.app, config, opts.provider)
     except GpuctlError as exc:
-        return runner.key_advice(exc)
+        return runner.setup_advice(exc)
 
 
 def _report(job: Job, opts: DriftOptions, read: list[tuple[str, dict | GpuctlError]]) -> int:

@@ -113,6 +113,20 @@ def key_advice(error: GpuctlError) -> GpuctlError:
     return error
 
 
+VARIABLE_HINT = ("the workflow passes gpu.jsonc's variables to the gpuctl step in its `env:`: add `{name}: ${{{{ secrets.{name} }}}}` "
+                 "there (and the {name} repository secret, if the repository lacks it), then re-run this workflow job")
+
+
+def setup_advice(error: GpuctlError) -> GpuctlError:
+    """`error` with a workflow's fix for what a job sets in its workflow file or its secrets,
+    not at a terminal: the RunPod key (`key_advice`), and the `${VAR}`s gpu.jsonc reads, which
+    a job has only when its step's `env:` passes them (an `export` is no fix there)."""
+    from gpuctl.errors import MissingVariables
+
+    error = key_advice(error)
+    return error.with_variable_hint(VARIABLE_HINT) if isinstance(error, MissingVariables) else error
+
+
 def drift_markdown(doc: dict, source_url: str | None = None) -> str:
     from gpuctl.render.drift_view import render_markdown
 

@@ -182,8 +182,10 @@ def origin(record: Record | None, change: FieldChange) -> Origin:
     """Who moved this field (`before` is the account's value, `after` gpu.jsonc's, None where a
     side lacks it), per ADR 10. The account as the record says it was means gpu.jsonc moved,
     whatever gpu.jsonc now holds (a secret or a `${VAR}` added or put in a literal's place);
-    beyond that, unknown without a record, when the record or gpu.jsonc holds a secret, and for
-    a value a snapshot redacted."""
+    beyond that, unknown without a record, when the record or gpu.jsonc holds a secret, for
+    a value a snapshot redacted, and when gpu.jsonc's value is not known before apply (the id of
+    a volume deleted in the account, an unset `${VAR}`): whether gpu.jsonc moved cannot be told,
+    and "both" would say it did."""
     if record is None:
         return Origin.UNKNOWN
     last = record.digests.get(change.path) or digest(record.endpoint_id, change.path, None)
@@ -191,9 +193,9 @@ def origin(record: Record | None, change: FieldChange) -> Origin:
         return Origin.UNKNOWN
     if digest(record.endpoint_id, change.path, change.before) == last:
         return Origin.CONFIG
-    if _hidden(change.after) or isinstance(change.after, Unresolved):
+    if _hidden(change.after) or _unresolved(change.after):
         return Origin.UNKNOWN
-    if not _unresolved(change.after) and digest(record.endpoint_id, change.path, change.after) == last:
+    if digest(record.endpoint_id, change.path, change.after) == last:
         return Origin.ACCOUNT
     return Origin.BOTH
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from gpuctl import prewarm
@@ -22,16 +23,21 @@ _ORDER = {Action.CREATE: 0, Action.UPDATE: 0, Action.REPLACE: 0, Action.NOOP: 0,
 _KIND_ORDER = {Kind.NETWORK_VOLUME: 0, Kind.ENDPOINT: 1}
 
 
-def observed_digest(observed: Observed) -> str:
-    """A fingerprint of the account, to refuse stale saved plans. Env values are left out so
-    the digest cannot be used to guess a secret."""
+def observed_digest(observed: Observed, ids: Collection[str] | None = None) -> str:
+    """A fingerprint of the account, to refuse stale saved plans; with `ids`, of the endpoints
+    and network volumes of those ids alone (what a drift report covers, so that another
+    project's resources do not move it). Env values are left out so the digest cannot be used
+    to guess a secret."""
 
     def scrub(item: dict) -> dict:
         return {**item, "env": sorted((item.get("env") or {}).keys())}
 
+    def kept(items: Iterable[dict]) -> list[dict]:
+        return sorted((i for i in items if ids is None or str(i.get("id")) in ids), key=lambda i: str(i.get("id")))
+
     doc = {
-        "endpoints": sorted((scrub(e) for e in observed.endpoints), key=lambda e: str(e.get("id"))),
-        "networkVolumes": sorted(observed.network_volumes, key=lambda v: str(v.get("id"))),
+        "endpoints": [scrub(e) for e in kept(observed.endpoints)],
+        "networkVolumes": kept(observed.network_volumes),
     }
     return "sha256:" + hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 

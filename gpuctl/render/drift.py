@@ -17,7 +17,7 @@ from typing import Any
 
 from gpuctl.plan.cost import moves, pool_hourly
 from gpuctl.render.words import show, signed_money
-from gpuctl.v2 import gpu_pools, workers_max, workers_min
+from gpuctl.v2 import gpu_pools, owner, workers_max, workers_min
 
 FORMAT_VERSION = "1"
 KIND = "gpuctl-drift"
@@ -34,7 +34,7 @@ ORIGIN_ADVICE = {
     "config": "gpu.jsonc moved and the account is as last applied: `gpu serverless deploy -y` applies it",
     "account": "someone changed it in the account: keep it with `gpu serverless pull --write`, or revert it with `gpu serverless deploy -y`",
     "both": "conflict: `gpu serverless deploy -y` keeps gpu.jsonc's value; `gpu serverless pull --write` takes the account's instead",
-    "unknown": "who moved is not known (no last-applied record of this endpoint): `gpu serverless deploy -y` applies gpu.jsonc's value, `gpu serverless pull --write` keeps the account's",
+    "unknown": "who moved is not known (no last-applied record of this endpoint, a secret, or a gpu.jsonc value known only after apply): `gpu serverless deploy -y` applies gpu.jsonc's value, `gpu serverless pull --write` keeps the account's",
 }
 
 # What a field asks when pull cannot take the account's value (it never copies a secret, and a
@@ -46,9 +46,15 @@ ADDED_ENV_ADVICE = ("set in the account, not declared in gpu.jsonc: `gpu serverl
                     "runpod.env (as `{\"secret\": NAME}`, `${VAR}`, or a literal if it is no secret): `pull` lists it but never copies its value")
 
 
-def label_advice(label: str | None, resource: dict, project_id: str) -> str:
-    """What a resource's drift asks the user to do, with the commands to do it."""
+def label_advice(label: str | None, resource: dict, project_id: str, owner: str | None = None) -> str:
+    """What a resource's drift asks the user to do, with the commands to do it. `owner`: the
+    project whose marker the endpoint carries, when not this one."""
     name, ref = resource["name"], resource["id"] or resource["name"]
+    if label == "unmanaged" and owner and owner != project_id:
+        return (f"an endpoint named \"{name}\" that belongs to project \"{owner}\", not to this one (\"{project_id}\"), which gpuctl never "
+                f"touches: if it is this gpu.jsonc's own endpoint and the project id changed (`project_id` was edited, or gpu.jsonc has none "
+                f"and the directory it runs from has another name), set `\"project_id\": \"{owner}\"` in gpu.jsonc; if both projects "
+                f"really declare that name, give this block another name. `\"adopt\": \"{ref}\"` would take it from project \"{owner}\"")
     if resource["kind"] == "network_volume" and resource["action"] == "create":
         return "missing from the account: `gpu serverless deploy -y` creates it, empty and with a new id (cached models download again)"
     if label == "deleted-in-account":
@@ -126,7 +132,7 @@ def _nowhere(kind: str, name: str, path: str) -> list[dict]:
     return []
 
 
-def _entry(resource: dict, project_id: str, locate: Locate = _nowhere) -> dict:
+def _entry(resource: dict, project_id: str, locate: Locate = _nowhere, observed: Mapping[str, dict] | None = None) -> dict:
     """One drifted resource. A resource missing from the account (or from gpu.jsonc) lists no
     fields: the whole resource is the difference, and its fields are gpu.jsonc's, not drift."""
     label = label_of(resource)
@@ -134,7 +140,7 @@ def _entry(resource: dict, project_id: str, locate: Locate = _nowhere) -> dict:
     if resource["action"] == "create" and label is None and resource["changes"] and all(origin_of(c) == "config" for c in resource["changes"]):
         advice = "new in gpu.jsonc and not deployed yet: `gpu serverless deploy -y` creates it"
     else:
-        advice = label_advice(label, resource, project_id)
+        advice = label_advice(label, resource, project_id, owner((observed or {}).get(resource["id"] or "") or {}))
     return {
         "address": resource["address"],
         "kind": resource["kind"],
@@ -153,7 +159,7 @@ def build(plan: dict, catalog, observed_endpoints: Mapping[str, dict] | None = N
     ({id: RunPod v2 endpoint}) lets an orphan's cost be counted, which the plan has only in words;
     `locate` names the gpu.jsonc key (and line) of each drifted field (`config.locate`)."""
     drifted = [r for r in plan["resource_changes"] if is_drift(r)]
-    entries = [_entry(r, plan["project_id"], locate) for r in drifted]
+    entries = [_entry(r, plan["project_id"], locate, observed_endpoints) for r in drifted]
     fields = [c for e in entries for c in e["changes"]]
     labels = [e["drift"] for e in entries if e["drift"]]
     return {

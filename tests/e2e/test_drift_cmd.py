@@ -350,3 +350,103 @@ def test_an_endpoint_deleted_in_the_account_is_named_by_its_id_in_every_view(acc
     assert text.code == markdown.code == 2
     assert f"why: {entry['reason']}" in text.out, text.out
     assert f"**Why:** applied by this project as endpoint {gone['id']}" in markdown.out, markdown.out
+
+
+def test_a_deploy_killed_on_this_machine_is_not_reported_as_applying(account, tmp_path):
+    """A deploy on the cron host was killed with -9 half-way, and the nightly report ran a minute
+    later on the same host. Its account lease stays in the account until it expires (5 minutes),
+    and the report said a command "held its account lease ... run the report again once it is
+    done", about a process that no longer exists (and `gpu github drift` left the issue alone
+    for that): the next deploy on this machine takes such a lease at once, as stale. The report
+    judges the lease the same way: what the killed deploy left half-way is drift, with no note."""
+    import os
+    import signal
+
+    deployed(account, tmp_path)
+    other = project(tmp_path / "merged", echo_config(env={"TOKEN": "${DRIFT_TOKEN}"}, max_workers=3))
+    account.faults({"op": "update", "kind": "endpoint", "action": "hang", "seconds": 300})  # its write held: it dies under the lease
+    deploy = account.popen("serverless", "deploy", "-y", cwd=other, env={"DRIFT_TOKEN": SECRET})
+    try:
+        for line in deploy.stderr:
+            if "updating" in line:
+                break
+        os.kill(deploy.pid, signal.SIGKILL)
+        deploy.wait(timeout=60)
+    finally:
+        account.clear_faults()
+    assert any(t["name"] == "gpuctl-lock-e2e" for t in account.server.http.get("/v2/templates").json()["templates"])  # left behind
+
+    result = drift(account, other, "--json")
+    doc = result.json()
+    jsonschema.validate(doc, DRIFT_SCHEMA)
+    assert doc["applying"] is None, doc["applying"]
+    text = drift(account, other)
+    assert "held its account lease" not in text.out
+
+
+def test_the_json_of_one_night_and_the_next_is_the_same_when_the_project_did_not_move(account, tmp_path):
+    """A platform team diffs tonight's `drift --json` against last night's to alert only on
+    change. Its `observed_digest` fingerprinted the whole account, so another project's deploy
+    (any endpoint or volume of the account made, edited or deleted) changed the document of a
+    project whose drift had not moved. It fingerprints what this report covers: the project's
+    own resources and those it lists."""
+    proj = deployed(account, tmp_path)
+    console_patch(account, {"workers": {"min": 1}})
+    first = drift(account, proj, "--json")
+    assert first.code == 2, first.err
+    jsonschema.validate(first.json(), DRIFT_SCHEMA)
+    other = account.server.create_endpoint("another-team", worker=None, env={"GPUCTL_PROJECT": "other"})
+    assert account.server.http.post("/v2/network-volumes", json={"name": "theirs", "size": 10, "dataCenter": "EU-RO-1"}).status_code in (200, 201)
+    second = drift(account, proj, "--json")
+    assert second.out == first.out
+    assert account.server.http.patch(f"/v2/serverless/{other['id']}", json={"workers": {"max": 3}}).status_code == 200
+    assert drift(account, proj, "--json").out == first.out
+
+    console_patch(account, {"workers": {"idleTimeout": 42}})  # the project moved: so does its document, digest and all
+    moved = drift(account, proj, "--json").json()
+    assert moved["observed_digest"] != first.json()["observed_digest"]
+
+
+def test_a_volume_detached_and_deleted_in_the_console_is_not_called_a_change_in_gpu_jsonc(account, tmp_path):
+    """Someone detached the project's network volume in the console and deleted it; gpu.jsonc
+    did not move. The endpoint's `networkVolumes` was labelled "changed in both" ("a conflict:
+    git and the account both moved"), because gpu.jsonc's side is an id known only after the
+    volume is made again. Who moved it cannot be told from that, so it is "origin unknown", and
+    the volume itself is reported missing, to be made again by deploy."""
+    config = echo_config(env={"TOKEN": "${DRIFT_TOKEN}"}, volume="models")
+    proj = project(tmp_path / "proj", config)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env={"DRIFT_TOKEN": SECRET}).code == 0
+    (volume,) = account.volumes()
+    console_patch(account, {"networkVolumes": []})
+    assert account.server.http.delete(f"/v2/network-volumes/{volume['id']}").status_code == 204
+
+    result = drift(account, proj, "--json")
+    assert result.code == 2, result.err
+    doc = result.json()
+    jsonschema.validate(doc, DRIFT_SCHEMA)
+    missing = next(e for e in doc["drift"] if e["kind"] == "network_volume")
+    assert missing["action"] == "create" and "creates it, empty" in missing["what_to_do"]
+    (change,) = next(e for e in doc["drift"] if e["address"] == "endpoint.echo")["changes"]
+    assert (change["path"], change["account"], change["origin"]) == ("networkVolumes", [], "unknown")
+    assert "known only after apply" in change["what_to_do"]
+    assert "[changed in both]" not in drift(account, proj).out
+
+
+def test_an_endpoint_of_another_project_holding_a_block_s_name_says_which_project_id_owns_it(account, tmp_path):
+    """The schedule ran gpu.jsonc with another project id than the deploys (someone changed
+    `project_id`, or gpu.jsonc has none and the cron checkout's directory has another name):
+    every endpoint was "unmanaged", and what to do was to adopt it, which would take it from the
+    project that runs it. The advice names the project that owns it and the project_id that
+    would make this report match it again."""
+    proj = deployed(account, tmp_path)
+    config = json.loads((proj / "gpu.jsonc").read_text())
+    config["project_id"] = "e2e-renamed"
+    (proj / "gpu.jsonc").write_text(json.dumps(config))
+    result = drift(account, proj, "--json")
+    assert result.code == 2, result.err
+    doc = result.json()
+    jsonschema.validate(doc, DRIFT_SCHEMA)
+    (entry,) = doc["drift"]
+    assert entry["drift"] == "unmanaged"
+    assert 'belongs to project "e2e"' in entry["what_to_do"] and '"project_id": "e2e"' in entry["what_to_do"], entry["what_to_do"]
+    assert '"project_id": "e2e"' in drift(account, proj).out

@@ -502,3 +502,28 @@ def test_a_merge_that_leaves_the_drift_as_it_was_does_not_edit_the_issue_only_to
     assert later.job("drift").status == "success"
     assert fake.writes()[writes:] == [] and fake.real_issues()[0]["body"] == body
     assert f"/blob/{'c4' * 20}/gpu.jsonc#L" in later.job("drift").summary  # the run's own report links its commit
+
+
+def test_a_variable_the_job_does_not_pass_says_how_to_pass_it_in_the_workflow(gha, fake, account, tmp_path):
+    """gpu.jsonc reads ${HF_TOKEN} and drift.yml's gpuctl step does not pass it: the step fails
+    and touches no issue, as it must, but the job summary's hint was the terminal's (`export
+    HF_TOKEN=... before running gpu`), which nobody can do on a runner. It says to pass the
+    variable from a repository secret in the step's `env:`, and to re-run the job."""
+    gpu = config("api", max_workers=4, env={"TOKEN": "${HF_TOKEN}"})
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", gpu), env={"HF_TOKEN": "t0k"}).code == 0
+    console_min_workers(account, 2)
+    checkout = tree(tmp_path / "main", gpu)
+    gha.env["HF_TOKEN"] = "t0k"
+    assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"
+    (issue,) = fake.real_issues()
+    writes = len(fake.writes())
+
+    del gha.env["HF_TOKEN"]
+    failed = gha.run(DRIFT, schedule(checkout))
+    job = failed.job("drift")
+    assert job.status == "failure" and job.step("gpuctl").outputs["exit_code"] == "1"
+    assert "gpu.jsonc:" in job.summary and "environment variable HF_TOKEN is not set" in job.summary
+    assert "export HF_TOKEN" not in job.summary
+    assert "HF_TOKEN: ${{ secrets.HF_TOKEN }}" in job.summary and "re-run this workflow job" in job.summary
+    assert len(fake.writes()) == writes and fake.real_issues()[0]["state"] == "open"
+    no_secrets(failed, fake)
