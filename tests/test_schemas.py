@@ -67,3 +67,14 @@ def test_drift_schema_rejects_an_unknown_label():
     doc["drift"][0]["drift"] = "moved"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(doc, DRIFT_SCHEMA)
+
+
+def test_drift_schema_requires_every_label_count_the_summary_always_has():
+    """The summary counts every label (render.drift.LABELS), zero or not: a consumer may read
+    `summary.labels["larger-in-account"]` without a default. The schema listed it as optional."""
+    from gpuctl.render.drift import LABELS
+
+    labels = DRIFT_SCHEMA["properties"]["summary"]["properties"]["labels"]
+    assert sorted(labels["required"]) == sorted(LABELS) == sorted(labels["properties"])
+    doc = drift_document(DRIFT_PLANS["unmanaged"], load_catalog())
+    assert sorted(doc["summary"]["labels"]) == sorted(LABELS)
