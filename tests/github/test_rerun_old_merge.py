@@ -172,3 +172,31 @@ def test_a_rerun_of_an_older_merge_does_not_roll_back_a_newer_merge_that_changed
     why = f"requirements.txt, which template auto reads for gpu.jsonc, was changed on main after this run's commit {'b1' * 6}"
     assert why in job.summary and why in job.step("run").err
     no_secrets(rerun, fake)
+
+
+def test_a_rerun_that_writes_nothing_leaves_the_comment_saying_what_was_applied(gha, fake, account, tmp_path):
+    """PR 31's merge run applied it and said so on the pull request (ids, URLs, the plan
+    applied). A later re-run of that job that writes nothing (here refused: a newer commit
+    changed gpu.jsonc; or the account drifted since, or RunPod refuses the key) must not
+    replace that comment with "gpuctl did not apply": the pull request would then say it was
+    never applied. Its result goes to the job summary and the log."""
+    from gpuctl.github.parts import read_marker
+
+    fake.add_pull(31, "a1" * 20)
+    old = tree(tmp_path / "pr-31", config("api", max_workers=3))
+    assert gha.run(WORKFLOWS / "plan.yml", pull_request(31, "a1" * 20, old)).job("plan").status == "success"
+    fake.merge(31, "b1" * 20)
+    assert gha.run(WORKFLOWS / "apply.yml", push("b1" * 20, old)).job("apply").status == "success"
+    (applied,) = [dict(c) for c in fake.comments_on(31) if read_marker(c["body"]).kind == "apply"]
+    assert "### gpuctl applied `gpu.jsonc`" in applied["body"]
+
+    fake.branches["main"] = "b2" * 20  # a newer merge changed gpu.jsonc
+    fake.add_tree("b2" * 20, tree(tmp_path / "main", config("api", max_workers=5)))
+    account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "moved", config("api", max_workers=5)))
+    rerun = gha.run(WORKFLOWS / "apply.yml", push("b1" * 20, old))
+    job = rerun.job("apply")
+    assert job.status == "failure"
+    assert "gpuctl did not apply `gpu.jsonc`: a newer commit changed it" in job.summary
+    (comment,) = [c for c in fake.comments_on(31) if read_marker(c["body"]).kind == "apply"]
+    assert comment == applied, "the comment saying what was applied was replaced"
+    assert "pull request #31 keeps the apply comment of the run that applied it" in job.step("run").err
