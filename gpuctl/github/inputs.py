@@ -24,7 +24,7 @@ from gpuctl.github.client import GitHub, GitHubError
 
 LISTING_LIMIT = 1000  # the contents API lists at most this many entries of a directory
 
-Identity = tuple[str, str | None]  # (file | dir | symlink | submodule, its git object id; None for a directory)
+Identity = tuple[str, str | None]  # ("blob", its git blob id) for a file or a symlink (the link itself), ("dir", None) for a directory or submodule
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,8 @@ class Inputs:
         found: dict[str, Identity] = {}
         for folder in self.wanted:
             directory = self.root / folder
-            if not directory.is_dir():
-                continue
+            if not directory.is_dir() or directory.is_symlink():
+                continue  # a symlink is compared as itself, in its parent: the branch's listing does not follow it either
             for entry in directory.iterdir():
                 path = _join(folder, entry.name)
                 if self.why(path) is not None:
@@ -134,7 +134,7 @@ def _listing(gh: GitHub, folder: str, head: str) -> dict[str, Identity] | None:
         raise
     if not isinstance(found, list):
         return None  # a file (or a symlink) where the checkout has a directory
-    return {_join(folder, str(e.get("name"))): (str(e.get("type")), e.get("sha") if e.get("type") != "dir" else None)
+    return {_join(folder, str(e.get("name"))): ("dir", None) if e.get("type") in ("dir", "submodule") else ("blob", e.get("sha"))
             for e in found if isinstance(e, dict)}
 
 
@@ -147,24 +147,19 @@ def _tree(gh: GitHub, head: str, key: str) -> list[dict]:
 
 
 def _typed(entry: dict) -> Identity:
-    """A trees API entry as a contents API listing names it."""
-    mode, kind = str(entry.get("mode")), entry.get("type")
-    if kind == "tree":
-        return ("dir", None)
-    if kind == "commit":
-        return ("submodule", entry.get("sha"))
-    return ("symlink" if mode == "120000" else "file", entry.get("sha"))
+    """A trees API entry as `_listing` names one (a tree or a submodule's commit: a directory)."""
+    return ("dir", None) if entry.get("type") in ("tree", "commit") else ("blob", entry.get("sha"))
 
 
 def _identity(entry: Path) -> Identity:
     from gpuctl.github.fork import blob_id
 
     try:
-        if entry.is_symlink():
-            return ("symlink", blob_id(os.fsencode(os.readlink(entry))))
+        if entry.is_symlink():  # git keeps the link, not what it points at
+            return ("blob", blob_id(os.fsencode(os.readlink(entry))))
         if entry.is_dir():
             return ("dir", None)
-        return ("file", blob_id(entry.read_bytes()))
+        return ("blob", blob_id(entry.read_bytes()))
     except OSError as exc:
         return ("unreadable", str(exc))  # never the head's: compared, it reads as changed
 

@@ -125,3 +125,17 @@ def test_every_file_template_auto_looks_at_is_one_the_check_compares(tmp_path, m
     assert all(templates.reads(path) for path in looked)
     with pytest.raises(AssertionError):
         real(project, "README.md")
+
+
+def test_a_symlink_is_compared_as_the_link_git_keeps(fake, gh, tmp_path):
+    """A requirements.txt that links to a shared file is, in git, the link itself (its target's
+    path as a blob): the checkout's link compares equal to the branch's, not to its content."""
+    import os
+
+    root = checkout(tmp_path / "run", {"gpu.jsonc": AUTO, "shared/requirements.txt": "vllm\n"})
+    os.symlink("shared/requirements.txt", root / "requirements.txt")
+    fake.add_tree(HEAD, checkout(tmp_path / "head", {"gpu.jsonc": AUTO, "shared/requirements.txt": "vllm\n"}))
+    fake.trees[HEAD]["requirements.txt"] = b"shared/requirements.txt"  # the blob git stores for the link
+    assert ask(fake, gh, root)[0] is None
+    fake.trees[HEAD]["requirements.txt"] = b"other/requirements.txt"
+    assert "requirements.txt, which template auto reads for gpu.jsonc, was changed" in ask(fake, gh, root)[0]
