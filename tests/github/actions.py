@@ -105,7 +105,8 @@ def triggered(on, event: Event) -> bool:
     events = {on: None} if isinstance(on, str) else {name: None for name in on} if isinstance(on, list) else dict(on or {})
     if event.name not in events:
         return False
-    branches = (events[event.name] or {}).get("branches")
+    spec = events[event.name]
+    branches = spec.get("branches") if isinstance(spec, dict) else None  # schedule's is a list of crons
     if branches is None or event.name not in ("push", "pull_request", "pull_request_target"):
         return True
     ref = event.payload["pull_request"]["base"]["ref"] if event.name != "push" else event.ref.removeprefix("refs/heads/")
