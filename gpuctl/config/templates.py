@@ -7,14 +7,34 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from gpuctl.config.shape import ServerlessBlock
 
 CHOICES = ("comfyui", "vllm", "whisper", "custom-image")
 _HANDLER_FILES = ("handler.py", "rp_handler.py", "src/handler.py", "src/rp_handler.py", "main.py")
 _REQUIREMENT_FILES = ("requirements.txt", "requirements-dev.txt", "pyproject.toml", "environment.yml")
+_WORKFLOW_FOLDERS = (".", "workflows")  # where ComfyUI workflows (*.json) are looked for
+_NODES = "custom_nodes"
 _MAX_SCAN_BYTES = 1024 * 1024
+FOLDERS = ("", "src", "workflows")  # the project's directories (from it; "" itself) in which `reads` names files
+
+
+def reads(path: str) -> bool:
+    """Whether what template auto finds can depend on the file or directory at `path` (from the
+    project directory, "/"-separated): the Dockerfile, handler and requirements files by name,
+    every .json file beside gpu.jsonc or in workflows/, and custom_nodes/ (its being there).
+    Whatever else the directory holds never changes a plan, so the apply on merge compares only
+    these with the branch (gpuctl.github.inputs); every look below goes through `_look`, which
+    holds it to this list."""
+    p = PurePosixPath(path)
+    return path in ("Dockerfile", _NODES, *_HANDLER_FILES, *_REQUIREMENT_FILES) or (p.suffix == ".json" and str(p.parent) in _WORKFLOW_FOLDERS)
+
+
+def _look(project: Path, relative: str) -> Path:
+    if not reads(relative):
+        raise AssertionError(f"template auto looks at {relative}, which templates.reads does not name: an apply on merge would not compare it")
+    return project / relative
 
 
 @dataclass(frozen=True)
@@ -24,7 +44,8 @@ class Detection:
     candidates: dict[str, tuple[str, ...]]
 
 
-def _read(path: Path) -> str:
+def _read(project: Path, relative: str) -> str:
+    path = _look(project, relative)
     try:
         if path.is_file() and path.stat().st_size <= _MAX_SCAN_BYTES:
             return path.read_text(errors="replace")
@@ -34,16 +55,17 @@ def _read(path: Path) -> str:
 
 
 def _requirements(project: Path) -> str:
-    return "\n".join(_read(project / name) for name in _REQUIREMENT_FILES).lower()
+    return "\n".join(_read(project, name) for name in _REQUIREMENT_FILES).lower()
 
 
 def _workflow_files(project: Path) -> list[str]:
     found = []
-    for folder in (project, project / "workflows"):
-        if not folder.is_dir():
+    for folder in _WORKFLOW_FOLDERS:
+        if not (project / folder).is_dir():
             continue
-        for path in sorted(folder.glob("*.json"))[:50]:
-            if '"class_type"' in _read(path):
+        for path in sorted((project / folder).glob("*.json"))[:50]:
+            relative = path.relative_to(project).as_posix()
+            if '"class_type"' in _read(project, relative):
                 found.append(str(path.relative_to(project)))
     return found
 
@@ -54,10 +76,10 @@ def _signals(block: ServerlessBlock, project: Path) -> dict[str, list[str]]:
     env = block.runpod.env
     if block.runpod.image_name:
         found["custom-image"].append(f'runpod.image_name is "{block.runpod.image_name}"')
-    if (project / "Dockerfile").is_file():
+    if _look(project, "Dockerfile").is_file():
         found["custom-image"].append("Dockerfile")
     for name in _HANDLER_FILES:
-        if "runpod.serverless.start" in _read(project / name):
+        if "runpod.serverless.start" in _read(project, name):
             found["custom-image"].append(f"{name} calls runpod.serverless.start")
     if "MODEL_NAME" in env:
         found["vllm"].append("runpod.env.MODEL_NAME is set")
@@ -69,7 +91,7 @@ def _signals(block: ServerlessBlock, project: Path) -> dict[str, list[str]]:
         found["whisper"].append("requirements mention whisper")
     for path in _workflow_files(project):
         found["comfyui"].append(f"{path} is a ComfyUI workflow")
-    if (project / "custom_nodes").is_dir():
+    if _look(project, _NODES).is_dir():
         found["comfyui"].append("custom_nodes/ directory")
     return found
 

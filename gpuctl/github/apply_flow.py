@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from gpuctl.engine.apply import Interrupted
 from gpuctl.errors import ExitCode, GpuctlError
@@ -80,7 +80,7 @@ def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Appl
             fresh = runner.plan_document(job.app, config, opts.provider, opts.policy, prune=opts.prune)
             if not fresh["has_changes"] and opts.health is None:
                 return Applied(key, 0, "nothing to apply: " + runner.plan_summary(fresh), f"### gpuctl: nothing to apply for `{key}`\n\n{runner.plan_summary(fresh)}\n" + job.footer("Checked", key))
-            newer = _superseded(job, config, key) if fresh["has_changes"] else None  # again after a Stale: a newer merge may have applied meanwhile
+            newer = _superseded(job, config, key, fresh, opts.policy) if fresh["has_changes"] else None  # again after a Stale: a newer merge may have applied meanwhile
             if newer:
                 return _newer_commit(job, key, fresh, newer)
             # With nothing to write and --wait-healthy, the apply below is the gate alone, as for
@@ -92,7 +92,7 @@ def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Appl
             runner.save_plan(fresh, saved)
             try:
                 result = runner.apply_saved(job.app, config, opts.provider, saved, opts.lock_timeout, opts.policy, opts.parallelism, opts.health, opts.prune,
-                                            before_write=lambda: _refuse_if_superseded(job, config, key))
+                                            before_write=lambda: _refuse_if_superseded(job, config, key, fresh, opts.policy))
             except runner.Superseded as exc:
                 return _newer_commit(job, key, fresh, exc.summary)
             except runner.Stale as exc:
@@ -115,30 +115,36 @@ def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Appl
     raise AssertionError("unreachable")
 
 
-def _superseded(job: Job, config: str, key: str) -> str | None:
+def _superseded(job: Job, config: str, key: str, fresh: dict, policy: str | None) -> str | None:
     """Why this run's commit is no longer the one to apply (reviewed.superseded), or None;
-    not checked outside a GitHub run of a branch (no repository, commit, ref or token)."""
-    from pathlib import PurePosixPath
-
-    from gpuctl.github.fork import blob_id
+    not checked outside a GitHub run of a branch (no repository, commit, ref or token). What
+    the plan read: the config, what `template: auto` reads beside it when a block of `fresh`
+    (this config's plan) uses it, and the policy file."""
+    from gpuctl.github import inputs
 
     actions = job.actions
     if not (actions.repository and actions.sha and actions.ref and actions.token):
         return None
-    if PurePosixPath(key).is_absolute() or ".." in PurePosixPath(key).parts:
+    if not _in_checkout(key):
         return None  # a config outside the checkout has no version on the branch to compare
-    path = job.app.cwd / config
-    try:
-        blob = blob_id(path.read_bytes())
-    except OSError:
-        return None  # the plan read it a moment ago; if it cannot be read now, the apply says so
-    return superseded(job.github, actions.ref, actions.sha, key, blob)
+    path = (job.app.cwd / config).resolve()
+    root = path.parents[len(PurePosixPath(key).parts) - 1]
+    auto = any((r.get("template") or {}).get("requested") == "auto" for r in fresh.get("resource_changes", []))
+    policy_key = job.key(policy) if policy else None
+    if policy_key is not None and (not _in_checkout(policy_key) or (job.app.cwd / policy).resolve() != root / policy_key):
+        policy_key = None  # a policy file from elsewhere (the fork flow's base checkout) is not the branch's
+    return superseded(job.github, actions.ref, actions.sha, inputs.of(root, key, auto, policy_key))
 
 
-def _refuse_if_superseded(job: Job, config: str, key: str) -> None:
+def _in_checkout(key: str) -> bool:
+    path = PurePosixPath(key)
+    return not path.is_absolute() and ".." not in path.parts
+
+
+def _refuse_if_superseded(job: Job, config: str, key: str, fresh: dict, policy: str | None) -> None:
     """Asked again under the account lease, right before the writes: a newer commit's run may
     have applied (or found nothing to apply) while this one waited for the lease."""
-    why = _superseded(job, config, key)
+    why = _superseded(job, config, key, fresh, policy)
     if why:
         raise runner.Superseded(why)
 

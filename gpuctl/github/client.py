@@ -31,6 +31,7 @@ PERMISSIONS = (
     ("/actions/", "actions: read"),
     ("/contents/", "contents: read"),
     ("/git/ref/", "contents: read"),
+    ("/git/trees/", "contents: read"),
     ("/labels", "issues: write"),
     ("/pulls", "pull-requests: read"),
     ("/issues", "issues: write (drift issue) or pull-requests: write (plan comment)"),

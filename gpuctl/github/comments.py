@@ -30,6 +30,7 @@ class Posted:
     unchanged: int = 0
     deleted: int = 0
     impostors: list[dict] = field(default_factory=list)  # others' comments that carry the marker
+    kept: bool = False  # the comment says what an earlier run applied, and this result wrote nothing: left as it is
 
 
 def ours(gh: GitHub, number: int, key: str, kind: str = KIND, impostors: list[dict] | None = None) -> dict[int, list[dict]]:
@@ -52,13 +53,20 @@ def ours(gh: GitHub, number: int, key: str, kind: str = KIND, impostors: list[di
     return found
 
 
-def upsert(gh: GitHub, number: int, key: str, markdown: str, kind: str = KIND) -> Posted:
+def upsert(gh: GitHub, number: int, key: str, markdown: str, kind: str = KIND, wrote: bool | None = None) -> Posted:
     """Make the pull request show `markdown` for `key`: edit the parts that are there, add the
     ones missing, delete the ones left over. `kind` keeps the plan and the apply result of one
-    config apart ("plan", "apply")."""
+    config apart ("plan", "apply"). An apply result says whether it `wrote` to the account: one
+    that wrote nothing (a re-run refused, or failing before its first write) leaves a comment
+    that says what an earlier run wrote as it is (`kept`), so the pull request never reads as
+    not applied when it was; the job summary has the new result."""
     posted = Posted()
     existing = ours(gh, number, key, kind, posted.impostors)
-    bodies = with_markers(kind, key, split(_warned(markdown, posted.impostors)))
+    if wrote is False and any(read_marker(c.get("body")).wrote for c in existing.get(1, [])[:1]):
+        posted.kept = True
+        posted.ids = [copies[0]["id"] for _, copies in sorted(existing.items())]
+        return posted
+    bodies = with_markers(kind, key, split(_warned(markdown, posted.impostors)), wrote=bool(wrote))
     for part, body in enumerate(bodies, 1):
         copies = existing.pop(part, [])
         if not copies:
@@ -117,12 +125,16 @@ def post(job: Job, number: int, result: Result, kind: str = KIND) -> bool:
     `result` becomes a failure (code 1, its summary line saying so), and the caller goes on to
     the next config's comment, then writes the outputs from the results. False when refused."""
     try:
-        posted = upsert(job.github, number, result.key, job.clean(result.markdown), kind)
+        posted = upsert(job.github, number, result.key, job.clean(result.markdown), kind, wrote=getattr(result, "changed", None) if kind == "apply" else None)
     except GpuctlError as exc:
         job.app.note(f"{result.key}: the {kind} comment on pull request #{number} could not be written: {exc.format()}")
         job.summary(error_markdown(f"gpuctl could not write the {kind} comment for `{result.key}` on pull request #{number}", exc.format()))
         result.code, result.summary = 1, f"{result.summary}; error: the pull request comment: {exc.summary}"
         return False
+    if posted.kept:
+        job.app.note(f"{result.key}: pull request #{number} keeps the apply comment of the run that applied it; this run wrote nothing, "
+                     "and its result is in the job summary")
+        return True
     job.app.note(f"{result.key}: pull request #{number} {kind} comment {'updated' if posted.updated or posted.unchanged else 'posted'}"
                  f" ({len(posted.ids)} part{'s' if len(posted.ids) != 1 else ''}{f', {posted.deleted} stale removed' if posted.deleted else ''})")
     note_impostors(job.app.note, result.key, posted)

@@ -21,14 +21,15 @@ BUDGET = 60_000
 # part with another); `split` still stops at MAX_PARTS for text that is not a plan.
 MAX_PARTS = 10
 MARKDOWN_LIMIT = (MAX_PARTS - 1) * BUDGET // 2
-_MARKER = re.compile(r'\A<!-- gpuctl:(?P<kind>[a-z]+) key="(?P<key>[^"]*)"(?: part=(?P<part>\d+)/(?P<of>\d+))? -->')
+_MARKER = re.compile(r'\A<!-- gpuctl:(?P<kind>[a-z]+) key="(?P<key>[^"]*)"(?: part=(?P<part>\d+)/(?P<of>\d+))?(?P<wrote> wrote=true)? -->')
 
 
-def marker(kind: str, key: str, part: int | None = None, of: int | None = None) -> str:
+def marker(kind: str, key: str, part: int | None = None, of: int | None = None, wrote: bool = False) -> str:
     """A hidden HTML comment naming what a comment or issue is for. The key is percent-encoded,
-    so no config path can end the comment (`-->`) or the attribute."""
+    so no config path can end the comment (`-->`) or the attribute. `wrote`: the comment says
+    what an apply wrote to the account (comments.upsert keeps such a comment)."""
     where = f" part={part}/{of}" if part is not None else ""
-    return f'<!-- gpuctl:{kind} key="{quote(key, safe="/:@ ")}"{where} -->'
+    return f'<!-- gpuctl:{kind} key="{quote(key, safe="/:@ ")}"{where}{" wrote=true" if wrote else ""} -->'
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Marked:
     kind: str
     key: str
     part: int | None
+    wrote: bool = False  # an apply comment saying what was written to the account
 
 
 def read_marker(body: str | None) -> Marked | None:
@@ -44,15 +46,15 @@ def read_marker(body: str | None) -> Marked | None:
     if not found:
         return None
     part = int(found["part"]) if found["part"] else None
-    return Marked(found["kind"], unquote(found["key"]), part)
+    return Marked(found["kind"], unquote(found["key"]), part, bool(found["wrote"]))
 
 
-def with_markers(kind: str, key: str, parts: list[str]) -> list[str]:
+def with_markers(kind: str, key: str, parts: list[str], wrote: bool = False) -> list[str]:
     """Each part behind its marker, with a note saying which part it is when there are several."""
     n = len(parts)
     if n == 1:
-        return [f"{marker(kind, key, 1, 1)}\n{parts[0]}"]
-    return [f"{marker(kind, key, i, n)}\n_Part {i} of {n}: this plan is longer than one GitHub comment; "
+        return [f"{marker(kind, key, 1, 1, wrote)}\n{parts[0]}"]
+    return [f"{marker(kind, key, i, n, wrote)}\n_Part {i} of {n}: this plan is longer than one GitHub comment; "
             f"{'it continues in the next comment' if i < n else 'this is the last part'}._\n\n{part}"
             for i, part in enumerate(parts, 1)]
 

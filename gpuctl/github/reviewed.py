@@ -44,38 +44,34 @@ def branch_head(gh: GitHub, branch: str) -> str | None:
     return sha.lower() if isinstance(sha, str) else None
 
 
-def blob_at(gh: GitHub, path: str, commit: str) -> str | None:
-    """The git blob id of `path` at `commit` (the contents API's `sha`); None when it has no such file."""
-    try:
-        found = gh.request("GET", gh.repo(f"/contents/{quote(path)}"), params={"ref": commit})
-    except GitHubError as exc:
-        if exc.status == 404:
-            return None
-        raise
-    return found.get("sha") if isinstance(found, dict) and found.get("type") == "file" else None
+def superseded(gh: GitHub, ref: str, sha: str, inputs) -> str | None:
+    """Why applying the config as commit `sha` would roll the account back, or None. A run's
+    commit stays what it was when it is re-run (GitHub's "Re-run jobs"), so the run of an older
+    merge can come after the run of a newer one, and its fresh plan can be exactly the plan
+    reviewed on its pull request (a revert merged since, an endpoint pruned since): the account
+    would silently go back to the older commit's. So when `ref` (the branch the run is for) has
+    moved past `sha` and any file the plan reads (`inputs`, gpuctl.github.inputs: gpu.jsonc, the
+    files `template: auto` reads beside it, the policy file) is not there as in this checkout, the
+    newer commit's run is the one to apply it. Runs outside a branch, and a branch GitHub no
+    longer has, are not checked."""
+    from gpuctl.github.inputs import changed
 
-
-def superseded(gh: GitHub, ref: str, sha: str, path: str, blob: str) -> str | None:
-    """Why applying the config at `path` as commit `sha` would roll the account back, or None.
-    A run's commit stays what it was when it is re-run (GitHub's "Re-run jobs"), so the run of
-    an older merge can come after the run of a newer one, and its fresh plan can be exactly the
-    plan reviewed on its pull request (a revert merged since, an endpoint pruned since): the
-    account would silently go back to the older gpu.jsonc. So when `ref` (the branch the run
-    is for) has moved past `sha` and the config there is not this one (`blob`, its git blob
-    id), the newer commit's run is the one to apply it. Runs outside a branch, and a branch
-    GitHub no longer has, are not checked."""
     if not ref.startswith("refs/heads/"):
         return None
     branch = ref.removeprefix("refs/heads/")
     head = branch_head(gh, branch)
     if head is None or head == sha.lower():
         return None
-    now = blob_at(gh, path, head)
-    if now == blob:
+    found = changed(gh, inputs, head)
+    if not found:
         return None
-    what = "deleted" if now is None else "changed"
-    return (f"{path} was {what} on {branch} after this run's commit {sha[:12]} ({branch} is at {head[:12]} now): applying this "
-            f"run's {path} would put the account back to an older one")
+    after = f"on {branch} after this run's commit {sha[:12]} ({branch} is at {head[:12]} now)"
+    config = [what for path, what, why in found if not why]
+    if config:  # the config itself: the rest follows from it
+        return f"{inputs.key} was {config[0]} {after}: applying this run's {inputs.key} would put the account back to an older one"
+    named = "; ".join(f"{path}, {why}, was {what}" for path, what, why in found[:SHOWN])
+    more = f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
+    return f"{named}{more} {after}: applying this run's plan of {inputs.key} would put the account back to an older one"
 
 
 def artifact_name(prefix: str, head_sha: str) -> str:

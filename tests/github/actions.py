@@ -88,10 +88,29 @@ class Runner:
         run_id = next(self._ids)
         directory = self.workdir / f"run-{run_id}"
         jobs = []
+        if not triggered(doc.get(True, doc.get("on")), event):  # PyYAML reads the key `on` as True
+            return Run(run_id, directory, jobs)  # GitHub starts no run at all
         for name, job in doc["jobs"].items():
             for i, matrix in enumerate(_matrix(job.get("strategy", {}).get("matrix"))):
                 jobs.append(_JobRun(self, run_id, directory / f"{name}-{i}", event, doc.get("env") or {}, matrix).run(name, job))
         return Run(run_id, directory, jobs)
+
+
+def triggered(on, event: Event) -> bool:
+    """Whether the workflow's `on:` starts a run for `event`, as GitHub decides: the event is
+    listed, and for push and pull_request the branch (the pushed ref; the pull request's base)
+    matches a `branches` pattern, if any are given."""
+    import fnmatch
+
+    events = {on: None} if isinstance(on, str) else {name: None for name in on} if isinstance(on, list) else dict(on or {})
+    if event.name not in events:
+        return False
+    spec = events[event.name]
+    branches = spec.get("branches") if isinstance(spec, dict) else None  # schedule's is a list of crons
+    if branches is None or event.name not in ("push", "pull_request", "pull_request_target"):
+        return True
+    ref = event.payload["pull_request"]["base"]["ref"] if event.name != "push" else event.ref.removeprefix("refs/heads/")
+    return any(fnmatch.fnmatchcase(ref, pattern) for pattern in branches)
 
 
 def _matrix(spec: dict | None) -> list[dict]:

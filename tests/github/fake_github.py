@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 BODY_LIMIT = 65_536
+LISTING_LIMIT = 1000  # the contents API lists at most this many entries of a directory
 BASE_SHA = "ba5e" * 10  # a pull request's base commit, unless a test names another
 BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
 
@@ -51,7 +52,8 @@ class FakeGitHub:
     commit_pulls: dict[str, list[int]] = field(default_factory=dict)
     branches: dict[str, str] = field(default_factory=dict)  # branch -> the commit it is at (a merge moves the base branch)
     artifacts: list[dict] = field(default_factory=list)
-    trees: dict[str, dict[str, bytes]] = field(default_factory=dict)  # commit SHA -> {path: content}, for /contents
+    trees: dict[str, dict[str, bytes]] = field(default_factory=dict)  # commit SHA -> {path: content}, for /contents and /git/trees
+    tree_truncated: bool = False  # GET /git/trees answers `truncated` (a repository too large to list whole)
     requests: list[dict] = field(default_factory=list)
     canned: list[Canned] = field(default_factory=list)
     comment_refusals: list[Canned] = field(default_factory=list)  # answers to the next comment writes (POST, PATCH, DELETE), in turn
@@ -93,19 +95,49 @@ class FakeGitHub:
         self.trees[sha] = {p.relative_to(directory).as_posix(): p.read_bytes() for p in directory.rglob("*") if p.is_file()}
 
     def _contents(self, query: dict, path: str):
+        """GET /contents/PATH?ref=: a file with its content, or a directory's entries (only its
+        own, each with name, path, sha and type; at most LISTING_LIMIT of them, as GitHub lists)."""
         from urllib.parse import unquote
 
-        files, path = self.trees.get(query.get("ref", "")), unquote(path)
+        files, path = self.trees.get(query.get("ref", "")), unquote(path).strip("/")
         if files is None:
             return 404, {}, {"message": "No commit found for the ref"}
         if path in files:
             data = files[path]
-            return 200, {}, {"type": "file", "path": path, "sha": hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest(),
+            return 200, {}, {"type": "file", "name": path.rsplit("/", 1)[-1], "path": path, "sha": _blob(data),
                              "encoding": "base64", "content": base64.encodebytes(data).decode()}
-        inside = sorted(p for p in files if p.startswith(path + "/"))
-        if inside:
-            return 200, {}, [{"type": "file", "path": p} for p in inside]
+        entries = self._entries(files, path)
+        if entries:
+            return 200, {}, [{"type": "dir" if e["type"] == "tree" else "file", "name": e["path"].rsplit("/", 1)[-1], "path": e["path"],
+                              "sha": e["sha"]} for e in entries[:LISTING_LIMIT]]
         return 404, {}, {"message": "Not Found"}
+
+    @staticmethod
+    def _entries(files: dict[str, bytes], folder: str) -> list[dict]:
+        """The entries directly in `folder` ("" the root) of a commit's files, as the trees API
+        names them (a directory's sha is a stand-in: the fake keeps no tree objects)."""
+        prefix = folder + "/" if folder else ""
+        found: dict[str, dict] = {}
+        for path, data in files.items():
+            if not path.startswith(prefix):
+                continue
+            name, _, rest = path[len(prefix):].partition("/")
+            entry = prefix + name
+            found[entry] = ({"path": entry, "mode": "040000", "type": "tree", "sha": hashlib.sha1(entry.encode()).hexdigest()} if rest
+                            else {"path": entry, "mode": "100644", "type": "blob", "sha": _blob(data)})
+        return [found[k] for k in sorted(found)]
+
+    def _tree(self, query: dict, sha: str):
+        """GET /git/trees/SHA[?recursive=1] for a commit SHA: its root's entries, or every entry."""
+        files = self.trees.get(sha)
+        if files is None:
+            return 404, {}, {"message": "Not Found"}
+        if query.get("recursive"):
+            folders = {"/".join(p.split("/")[:i]) for p in files for i in range(1, p.count("/") + 1)}
+            entries = [e for f in sorted(folders | {""}) for e in self._entries(files, f)]
+        else:
+            entries = self._entries(files, "")
+        return 200, {}, {"sha": sha, "tree": sorted(entries, key=lambda e: e["path"]), "truncated": self.tree_truncated}
 
     def artifact(self, run_id: int, name: str) -> dict | None:
         return next((a for a in self.artifacts if a["workflow_run"]["id"] == run_id and a["name"] == name), None)
@@ -177,7 +209,8 @@ class FakeGitHub:
             (r"/commits/([0-9a-f]+)/pulls", "GET", lambda q, b, sha: self._page(q, [self.pulls[n] for n in self.commit_pulls.get(sha, [])])),
             (r"/git/ref/heads/(.+)", "GET", lambda q, b, name: (200, {}, {"ref": f"refs/heads/{name}", "object": {"type": "commit", "sha": self.branches[name]}})
              if name in self.branches else (404, {}, {"message": "Not Found"})),
-            (r"/contents/(.+)", "GET", lambda q, b, path: self._contents(q, path)),
+            (r"/contents/(.*)", "GET", lambda q, b, path: self._contents(q, path)),
+            (r"/git/trees/([0-9a-f]+)", "GET", lambda q, b, sha: self._tree(q, sha)),
             (r"/actions/artifacts", "GET", lambda q, b: self._page(q, [self._artifact_view(a) for a in self.artifacts if a["name"] == q.get("name", a["name"])], key="artifacts")),
         ]
 
@@ -260,6 +293,10 @@ class FakeGitHub:
     @staticmethod
     def _artifact_view(artifact: dict) -> dict:
         return {k: v for k, v in artifact.items() if k != "files"}
+
+
+def _blob(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def serve(fake: FakeGitHub) -> ThreadingHTTPServer:

@@ -654,3 +654,22 @@ def test_a_merge_apply_whose_final_read_differs_says_what_it_applied_and_to_re_r
     assert "gpuctl applied `gpu.jsonc`, then stopped" in summary and f"done: create `endpoint.api` ({endpoint['id']})" in summary, summary
     assert "error: inconsistent result after apply, still different from gpu.jsonc: endpoint.api: workers.max; applied the plan first: 1 created" in outputs
     assert re.search(r"^exit_code<<(\S+)\n1\n\1$", outputs, re.M) and re.search(r"^has_changes<<(\S+)\ntrue\n\1$", outputs, re.M), outputs
+
+
+def test_run_by_hand_on_another_branch_applies_nothing(gha, fake, account, tmp_path):
+    """workflow_dispatch runs on whichever branch the person picks in GitHub's "Run workflow"
+    menu, and with `replan` the apply takes gpu.jsonc as it is in that checkout: a feature
+    branch nobody reviewed (nor merged) would be applied to the account. apply.yml applies the
+    branch pull requests merge into, and fails saying so on any other."""
+    from tests.github.actions import Event
+    from tests.github.conftest import REPO
+
+    checkout = tree(tmp_path / "feature", config("api", max_workers=7))
+    event = Event("workflow_dispatch", {"inputs": {"replan": True}, "ref": "refs/heads/feature", "repository": {"full_name": REPO}},
+                  sha="c3" * 20, tree=checkout, ref="refs/heads/feature")
+    run = gha.run(WORKFLOWS / "apply.yml", event)
+    job = run.job("apply")
+    assert job.status == "failure"
+    assert account.endpoints() == [] and account.writes() == 0
+    (guard,) = [s for s in job.steps if s.code not in (None, 0)]
+    assert "apply.yml applies main only" in guard.err and "hint: run it on main" in guard.err

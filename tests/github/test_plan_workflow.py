@@ -326,3 +326,16 @@ def test_a_plan_too_large_for_ten_comments_is_cut_and_says_so_rather_than_floodi
     assert all(c["body"].count("```") % 2 == 0 for c in parts)
     (artifact,) = fake.artifacts
     assert json.loads(artifact["files"]["gpu.jsonc.plan.json"])["summary"]["create"] == 60  # the plan file holds all of it
+
+
+def test_a_pull_request_into_another_branch_gets_no_plan(gha, fake, tmp_path):
+    """A pull request stacked on a feature branch (or into a release branch) is merged where
+    nothing is applied: a plan comment would tell its reviewer what merging it does to the
+    account, which it does not. plan.yml (and the fork flow) plan pull requests into main,
+    the branch apply.yml applies."""
+    fake.add_pull(12, "d" * 40)
+    for workflow, fork in (("plan.yml", False), ("fork-configs.yml", True)):
+        event = pull_request(12, "d" * 40, tree(tmp_path / "stacked", config("api")), fork=fork)
+        event.payload["pull_request"]["base"]["ref"] = "feature/base"
+        assert gha.run(WORKFLOWS / workflow, event).jobs == [], workflow
+    assert fake.comments_on(12) == [] and fake.artifacts == []

@@ -119,3 +119,84 @@ def test_an_older_run_that_waited_for_the_lock_while_a_newer_merge_landed_checks
     assert f"gpu.jsonc was changed on main after this run's commit {'b1' * 6} (main is at {'b2' * 6} now)" in err
     (endpoint,) = account.endpoints()
     assert endpoint["workers"]["max"] == 3  # only the lease was written (taken and given back)
+
+
+WHISPER = "runpod/ai-api-faster-whisper:1.0.10"  # state/templates.json
+
+
+def _image(account) -> str:
+    """The image the account's one endpoint runs (its template's)."""
+    (endpoint,) = account.endpoints()
+    return endpoint["image"]
+
+
+def _auto(name: str = "api") -> dict:
+    """A gpu.jsonc whose template is `auto`: the files beside it choose it (requirements.txt)."""
+    return {"project_id": "ml-api", "serverless": {"name": name, "gpu_type": "NVIDIA GeForce RTX 4090",
+                                                   "scaling": {"min_workers": 0, "max_workers": 2, "idle_timeout": 5}}}
+
+
+def test_a_rerun_of_an_older_merge_does_not_roll_back_a_newer_merge_that_changed_only_a_file_template_auto_reads(gha, fake, account, tmp_path):
+    """gpu.jsonc is not all the plan reads: with `template: auto` the files beside it choose the
+    template (requirements.txt naming vllm or faster-whisper). PR 31 switches requirements.txt
+    to vllm and is applied; PR 32 switches it back to faster-whisper (gpu.jsonc untouched by
+    both) and is applied. A re-run of PR 31's apply finds gpu.jsonc on main as its own, and its
+    fresh plan is exactly PR 31's reviewed plan: only comparing every input of the plan keeps
+    it from putting vllm back."""
+    whisper, vllm = {"requirements.txt": "faster-whisper==1.0\n"}, {"requirements.txt": "vllm==0.6\n"}
+    deployed = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", _auto(), whisper))
+    assert deployed.code == 0, deployed.err
+    fake.add_pull(31, "a1" * 20)
+    old = tree(tmp_path / "pr-31", _auto(), vllm)
+    assert gha.run(WORKFLOWS / "plan.yml", pull_request(31, "a1" * 20, old)).job("plan").status == "success"
+    fake.merge(31, "b1" * 20)
+    fake.add_tree("b1" * 20, old)
+    assert gha.run(WORKFLOWS / "apply.yml", push("b1" * 20, old)).job("apply").status == "success"
+
+    fake.add_pull(32, "a2" * 20)
+    new = tree(tmp_path / "pr-32", _auto(), whisper)
+    assert gha.run(WORKFLOWS / "plan.yml", pull_request(32, "a2" * 20, new)).job("plan").status == "success"
+    fake.merge(32, "b2" * 20)
+    fake.add_tree("b2" * 20, new)
+    assert gha.run(WORKFLOWS / "apply.yml", push("b2" * 20, new)).job("apply").status == "success"
+    assert _image(account) == WHISPER
+    writes = account.writes()
+
+    rerun = gha.run(WORKFLOWS / "apply.yml", push("b1" * 20, old))
+    assert account.writes() == writes, "the re-run of the older merge rolled the account back"
+    assert _image(account) == WHISPER
+    job = rerun.job("apply")
+    assert job.status == "failure"
+    outputs = job.step("gpuctl").outputs
+    assert (outputs["exit_code"], outputs["summary"]) == ("1", "gpu.jsonc: refused: a newer commit changed this config"), outputs
+    why = f"requirements.txt, which template auto reads for gpu.jsonc, was changed on main after this run's commit {'b1' * 6}"
+    assert why in job.summary and why in job.step("run").err
+    no_secrets(rerun, fake)
+
+
+def test_a_rerun_that_writes_nothing_leaves_the_comment_saying_what_was_applied(gha, fake, account, tmp_path):
+    """PR 31's merge run applied it and said so on the pull request (ids, URLs, the plan
+    applied). A later re-run of that job that writes nothing (here refused: a newer commit
+    changed gpu.jsonc; or the account drifted since, or RunPod refuses the key) must not
+    replace that comment with "gpuctl did not apply": the pull request would then say it was
+    never applied. Its result goes to the job summary and the log."""
+    from gpuctl.github.parts import read_marker
+
+    fake.add_pull(31, "a1" * 20)
+    old = tree(tmp_path / "pr-31", config("api", max_workers=3))
+    assert gha.run(WORKFLOWS / "plan.yml", pull_request(31, "a1" * 20, old)).job("plan").status == "success"
+    fake.merge(31, "b1" * 20)
+    assert gha.run(WORKFLOWS / "apply.yml", push("b1" * 20, old)).job("apply").status == "success"
+    (applied,) = [dict(c) for c in fake.comments_on(31) if read_marker(c["body"]).kind == "apply"]
+    assert "### gpuctl applied `gpu.jsonc`" in applied["body"]
+
+    fake.branches["main"] = "b2" * 20  # a newer merge changed gpu.jsonc
+    fake.add_tree("b2" * 20, tree(tmp_path / "main", config("api", max_workers=5)))
+    account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "moved", config("api", max_workers=5)))
+    rerun = gha.run(WORKFLOWS / "apply.yml", push("b1" * 20, old))
+    job = rerun.job("apply")
+    assert job.status == "failure"
+    assert "gpuctl did not apply `gpu.jsonc`: a newer commit changed it" in job.summary
+    (comment,) = [c for c in fake.comments_on(31) if read_marker(c["body"]).kind == "apply"]
+    assert comment == applied, "the comment saying what was applied was replaced"
+    assert "pull request #31 keeps the apply comment of the run that applied it" in job.step("run").err
