@@ -110,6 +110,7 @@ def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Appl
     except KeyboardInterrupt:  # planning (the apply's own interrupt is a Stopped or an error of exit 130)
         return _cancelled(job, key)
     except GpuctlError as exc:
+        exc = runner.setup_advice(exc)  # a missing key or ${VAR} is fixed in the workflow, not by `export`
         job.app.note(f"{key}: {exc.format()}")
         return Applied(key, _failed(exc), f"error: {exc.summary}", error_markdown(f"gpuctl could not apply `{key}`", exc.format()) + job.footer("Tried", key))
     raise AssertionError("unreachable")

@@ -124,7 +124,7 @@ def _plan_one(job: Job, config: str, key: str, path: Path, opts: PlanOptions, he
     try:
         doc = runner.plan_document(job.app, config, opts.provider, opts.policy, allow, opts.prune, untrusted)
     except GpuctlError as exc:
-        return _failed(job, key, head, runner.key_advice(exc))
+        return _failed(job, key, head, runner.setup_advice(exc))
     runner.save_plan(doc, path)
     violations = len((doc.get("policy") or {}).get("violations") or [])
     code = 4 if violations else 2 if not doc["in_sync"] else 0

@@ -246,6 +246,23 @@ def test_a_reviewed_plan_made_without_a_variable_is_refused_naming_it(account, t
     assert account.endpoints() == []
 
 
+def test_an_unset_variable_in_the_apply_job_says_how_to_pass_it_in_the_workflow(account, tmp_path):
+    """The apply job's step does not pass ${HF_TOKEN} (and the reviewed plan was made without it
+    too): the apply stops before writing, and its hint was the terminal's (`export HF_TOKEN=...
+    before running gpu`), which nobody can do on a runner. It says to pass the variable from a
+    repository secret in the step's `env:`, and to re-run the job, as the drift job does."""
+    checkout = tree(tmp_path / "repo", config("api", env={"HF_TOKEN": "${HF_TOKEN}"}))
+    github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    assert account.gpu("github", "plan", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github).code == 0
+    applied = account.gpu("github", "apply", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github)
+    summary = (tmp_path / "summary").read_text()
+    assert applied.code == 1, applied.err
+    assert "environment variable HF_TOKEN is not set" in summary
+    assert "export HF_TOKEN" not in applied.err + summary
+    assert "HF_TOKEN: ${{ secrets.HF_TOKEN }}" in summary and "re-run this workflow job" in summary
+    assert account.endpoints() == []
+
+
 SECOND_CREATE_FAILS = {"op": "create", "kind": "endpoint", "action": "status", "status": 400, "after": 1, "times": 1}
 
 
