@@ -61,6 +61,17 @@ def printable(text: str, keep_newlines: bool = True, keep_colours: bool = False)
     return out if keep_newlines else out.replace("\n", "\\n").replace("\t", "\\t")
 
 
+def one_line(text: object, limit: int) -> str:
+    """A string from outside (a record in the account, an API's error message, a file anyone
+    may edit) as it goes into one of gpuctl's own lines: at most `limit` characters, the cut
+    marked (`redact.clip`), and every control character, newline and tab included, written as
+    an escape. Kept whole, a lease holder of megabytes was printed whole, and a newline in it
+    began a line of its own that read like gpuctl's (`error: ...`)."""
+    from gpuctl.redact import clip
+
+    return printable(clip(str(text), limit), keep_newlines=False)
+
+
 class Wrapping(io.TextIOBase):
     """A text stream that rewrites what is written and hands it to `inner`, which stays the
     terminal (or file) for everything else."""

@@ -92,9 +92,8 @@ def _field(value: object) -> str:
     """One field of a holder record, which anyone may have edited: a string shortened, with its
     control characters escaped; another value as JSON spells it; a list or object by its kind
     (a record of 900 nested lists was printed whole)."""
-    from gpuctl.redact import clip
-    from gpuctl.safetext import printable
+    from gpuctl.safetext import one_line
 
     if isinstance(value, (list, dict)):
         return "a list" if isinstance(value, list) else "an object"
-    return printable(clip(value if isinstance(value, str) else json.dumps(value), 60), keep_newlines=False)
+    return one_line(value if isinstance(value, str) else json.dumps(value), 60)
