@@ -27,7 +27,7 @@ import httpx
 from gpuctl import __version__
 from gpuctl.provider.errors import (
     RUNPOD, AmbiguousWrite, AuthError, InsecureURL, InvalidId, NotFound, ProviderError, RateLimited, Rejected, ServerError, TransportError,
-    Unavailable, Who,
+    UnansweredWrite, Unavailable, Who,
 )
 from gpuctl.provider.pacing import Pacer
 from gpuctl.redact import CUT
@@ -183,6 +183,9 @@ class ApiClient:
         try:
             response = self._send(method, path, json, params)
         except (httpx.TimeoutException, httpx.TransportError) as exc:  # sent, and the answer was lost
+            if write and isinstance(exc, httpx.ReadTimeout):  # sent whole, and the server said nothing: it may still be working on it
+                raise UnansweredWrite(f"{method} {path}: no answer within {self.timeout:.0f}s ({type(exc).__name__})",
+                                      detail="the server may have carried it out, or may still be carrying it out", provider=self.provider) from None
             if write:
                 raise AmbiguousWrite(f"{method} {path}: the answer was lost ({type(exc).__name__})", detail="the server may have carried it out",
                                      provider=self.provider) from None
