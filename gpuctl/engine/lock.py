@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from gpuctl.engine.statedir import prepare
+from gpuctl.engine.statedir import open_own
 from gpuctl.errors import ExitCode, GpuctlError
 from gpuctl.v2 import json_in
 
@@ -39,7 +39,7 @@ class ProjectLock:
     _file: IO[str] | None = field(default=None, repr=False)
 
     def acquire(self, timeout: float, on_wait: Callable[[str], None] | None = None) -> None:
-        handle = open(prepare(self.path), "a+")  # noqa: SIM115 - held until release()
+        handle = os.fdopen(open_own(self.path, os.O_RDWR | os.O_CREAT), "r+")  # held until release()
         deadline, told = self.clock() + timeout, False
         while True:
             try:
