@@ -47,3 +47,15 @@ def test_one_line_clips_and_escapes_newlines_and_controls():
     assert one_line("pid 1 on x\nerror: forged\x1b[2J\u202e" + "A" * 10_000, 40) == "pid 1 on x\\nerror: forged\\x1b[2J\\u202eAAAAAAAAAAA…"
     assert one_line(None, 10) == "None" and one_line(42, 10) == "42"
     assert one_line("short", 10) == "short"
+
+
+def test_json_safe_is_the_same_value_with_nothing_a_terminal_obeys():
+    import json
+
+    from gpuctl.safetext import _CONTROL, json_safe
+
+    every = "".join(chr(n) for n in range(0x110000) if not 0xD800 <= n < 0xE000 and _CONTROL.match(chr(n)))
+    text = json.dumps({"k" + every: ["é ✓ " + every]}, ensure_ascii=False)
+    safe = json_safe(text)
+    assert json.loads(safe) == json.loads(text)
+    assert not _CONTROL.search(safe) and "é ✓" in safe
