@@ -61,6 +61,33 @@ def printable(text: str, keep_newlines: bool = True, keep_colours: bool = False)
     return out if keep_newlines else out.replace("\n", "\\n").replace("\t", "\\t")
 
 
+def one_line(text: object, limit: int) -> str:
+    """A string from outside (a record in the account, an API's error message, a file anyone
+    may edit) as it goes into one of gpuctl's own lines: at most `limit` characters, the cut
+    marked (`redact.clip`), and every control character, newline and tab included, written as
+    an escape. Kept whole, a lease holder of megabytes was printed whole, and a newline in it
+    began a line of its own that read like gpuctl's (`error: ...`)."""
+    from gpuctl.redact import clip
+
+    return printable(clip(str(text), limit), keep_newlines=False)
+
+
+def _json_escape(char: str) -> str:
+    n = ord(char)
+    if n < 0x10000:
+        return f"\\u{n:04x}"
+    n -= 0x10000
+    return f"\\u{0xd800 + (n >> 10):04x}\\u{0xdc00 + (n & 0x3ff):04x}"  # JSON spells an astral character as a surrogate pair
+
+
+def json_safe(text: str) -> str:
+    """JSON text (written with ensure_ascii=False) with every character `printable` escapes
+    written as a JSON `\\u` escape: the same document to every JSON reader, and nothing a
+    terminal obeys or that reorders a line (a C1 CSI, U+202E) when it is printed. Such a
+    character can only be inside a string: JSON's own syntax is ASCII."""
+    return _CONTROL.sub(lambda m: _json_escape(m.group()), text)
+
+
 class Wrapping(io.TextIOBase):
     """A text stream that rewrites what is written and hands it to `inner`, which stays the
     terminal (or file) for everything else."""

@@ -24,7 +24,15 @@ def closest(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str | Non
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     guess = closest(word, choices)
-    return f'did you mean "{guess}"?' if guess else None
+    return f'did you mean "{_shown(guess)}"?' if guess else None
+
+
+def _shown(name: str) -> str:
+    """A suggestion as one line: the choices may be names from the account, which another
+    tool may have written with a newline or an escape in them."""
+    from gpuctl.safetext import one_line
+
+    return one_line(name, 200)
 
 
 def _words(text: str) -> list[str]:
@@ -58,7 +66,7 @@ def suggestions(word: str, names: Mapping[str, str]) -> list[str]:
 
 def did_you_mean_one_of(word: str, names: Mapping[str, str]) -> str | None:
     """'did you mean "A"?', 'did you mean "A" or "B"?' or None, from `suggestions`."""
-    found = [f'"{value}"' for value in suggestions(word, names)]
+    found = [f'"{_shown(value)}"' for value in suggestions(word, names)]
     if not found:
         return None
     listed = found[0] if len(found) == 1 else f"{', '.join(found[:-1])} or {found[-1]}"

@@ -284,3 +284,39 @@ def test_an_empty_success_and_a_json_one_still_read_as_before():
     client, _ = _portal_client([httpx.Response(200, json={"endpoints": [{"id": "a"}]})])
     response = client.request("GET", "/v2/serverless")
     assert response.json() == {"endpoints": [{"id": "a"}]} and response.json() is not response.json()
+
+
+HOSTILE = "bad\nerror: a line gpuctl never wrote\x1b[2J\u202e" + "M" * 1_000_000
+
+
+@pytest.mark.parametrize("body", [{"message": HOSTILE}, {"detail": HOSTILE, "errors": [HOSTILE]}, {"errors": HOSTILE}], ids=["message", "detail-and-errors", "errors-not-a-list"])
+def test_an_error_body_is_shown_as_one_short_line(body):
+    """A 400 whose message was a megabyte long was printed whole, and its newline began a line
+    that read like one of gpuctl's (`error: ...`): the server's text is one clipped line."""
+    s = Script((400, {}, body))
+    with pytest.raises(Rejected) as info:
+        s.client().request("GET", "/v2/serverless")
+    shown = info.value.format()
+    assert len(shown) < 1000, len(shown)
+    assert "\nerror: a line" not in shown and "\x1b" not in shown and "\u202e" not in shown, shown[:300]
+    assert "bad\\nerror: a line gpuctl never wrote\\x1b[2J\\u202e" in shown
+
+
+def test_an_error_body_that_is_not_json_is_shown_as_one_short_line():
+    client = ApiClient("https://api.runpod.io", "rpa_canary_key_123456", transport=httpx.MockTransport(lambda r: httpx.Response(200, text=HOSTILE)))
+    with pytest.raises(ProviderError) as info:
+        client.request("GET", "/v2/serverless")
+    shown = info.value.format()
+    assert len(shown) < 1000 and "\nerror: a line" not in shown, shown[:300]
+
+
+@pytest.mark.parametrize("errors", [[{"message": HOSTILE}], [HOSTILE], {"message": HOSTILE}], ids=["object", "string", "not-a-list"])
+def test_a_graphql_error_is_shown_as_one_short_line_whatever_its_shape(errors):
+    """GraphQL's first error message went into the summary whole; an error that was a string
+    instead of an object (`errors[0].get`) was an internal error with a traceback hint."""
+    s = Script((200, {}, {"errors": errors}))
+    with pytest.raises(Rejected) as info:
+        GraphQL(s.client()).query("query { myself { id } }")
+    shown = info.value.format()
+    assert len(shown) < 1000 and "\nerror: a line" not in shown and "\x1b" not in shown, shown[:300]
+    assert "bad\\nerror: a line" in shown

@@ -39,3 +39,23 @@ def test_every_character_that_shows_nothing_or_reorders_text_is_escaped():
     assert printable("api\u200b \u202eevil\u2066") == "api\\u200b \\u202eevil\\u2066"
     assert printable("tag\U000e0041") == "tag\\U000e0041"
     assert printable("café 👍 日本 tab\tand\nline") == "café 👍 日本 tab\tand\nline"  # letters, emoji, tab and newline as they are
+
+
+def test_one_line_clips_and_escapes_newlines_and_controls():
+    from gpuctl.safetext import one_line
+
+    assert one_line("pid 1 on x\nerror: forged\x1b[2J\u202e" + "A" * 10_000, 40) == "pid 1 on x\\nerror: forged\\x1b[2J\\u202eAAAAAAAAAAA…"
+    assert one_line(None, 10) == "None" and one_line(42, 10) == "42"
+    assert one_line("short", 10) == "short"
+
+
+def test_json_safe_is_the_same_value_with_nothing_a_terminal_obeys():
+    import json
+
+    from gpuctl.safetext import _CONTROL, json_safe
+
+    every = "".join(chr(n) for n in range(0x110000) if not 0xD800 <= n < 0xE000 and _CONTROL.match(chr(n)))
+    text = json.dumps({"k" + every: ["é ✓ " + every]}, ensure_ascii=False)
+    safe = json_safe(text)
+    assert json.loads(safe) == json.loads(text)
+    assert not _CONTROL.search(safe) and "é ✓" in safe

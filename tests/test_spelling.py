@@ -77,3 +77,13 @@ def test_config_validate_suggests_the_a100_ids_for_nvidia_a100(tmp_path: Path):
     assert 'gpu.jsonc:5:5: serverless.gpu_type: unknown GPU type "NVIDIA A100"' in done.stderr
     assert f'  hint: did you mean "{A100S[0]}" or "{A100S[1]}"?' in done.stderr
     assert "A40" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_suggestion_from_the_account_is_one_line():
+    """The choices may be names another tool wrote in the account: a newline in one began a
+    line of the hint that read like gpuctl's own error."""
+    from gpuctl.spelling import did_you_mean, did_you_mean_one_of
+
+    forged = "echo\nerror: x\x1b[2J"
+    assert did_you_mean("echo\nerror: y", [forged]) == 'did you mean "echo\\nerror: x\\x1b[2J"?'
+    assert did_you_mean_one_of("echo\nerror: y", {forged: forged}) == 'did you mean "echo\\nerror: x\\x1b[2J"?'

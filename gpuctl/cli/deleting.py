@@ -12,7 +12,17 @@ from gpuctl.cli.context import AppContext
 from gpuctl.cli.resolve import Ambiguous, NotFound, Target, find_endpoint
 from gpuctl.v2 import data_center, image, owned_by, owner, volume_ids
 from gpuctl.errors import ExitCode, GpuctlError, UsageError
+from gpuctl.safetext import one_line
 from gpuctl.words import counted
+
+SHOWN = 200  # RunPod's names are at most 191 characters; what another tool wrote may be anything
+
+
+def _s(value: object) -> str:
+    """A name, id, image or marker the account holds, as one line for a message: this module
+    writes straight to stderr, and an endpoint named with ESC or a newline in it (made by
+    another tool) recoloured the terminal, or began a line reading like gpuctl's own."""
+    return one_line(value, SHOWN)
 
 
 class Refused(GpuctlError):
@@ -68,7 +78,7 @@ def confirm(app: AppContext, question: str, ask: bool) -> None:
 
 
 def _endpoint_label(e: dict) -> str:
-    return f"{e.get('name')} ({e.get('id')}, project {owner(e) or 'unmanaged'})"
+    return f"{_s(e.get('name'))} ({_s(e.get('id'))}, project {_s(owner(e) or 'unmanaged')})"
 
 
 def _choose_endpoint(app: AppContext, target: Target, ref: str | None, pick_all: bool) -> dict:
@@ -111,24 +121,25 @@ def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: 
         return _absent(app, missing, ignore_not_found, as_json, {"volumes_kept": []})
     owned = owned_by(chosen, target.project_id)
     by_id_forced = force and ref == chosen["id"]
-    whose = f'project "{owner(chosen)}"' if owner(chosen) else "no project (it has no GPUCTL_PROJECT marker)"
+    whose = f'project "{_s(owner(chosen))}"' if owner(chosen) else "no project (it has no GPUCTL_PROJECT marker)"
+    name, ident = _s(chosen["name"]), _s(chosen["id"])
     picked = ref is None  # chosen on the terminal from a list that shows each endpoint's project
     if not owned and not by_id_forced and not picked:
-        raise Refused(f"endpoint {chosen['name']} ({chosen['id']}) belongs to {whose}, not to this project", hint=f"to delete it anyway, name it by id with --force: gpu serverless delete {chosen['id']} --force")
+        raise Refused(f"endpoint {name} ({ident}) belongs to {whose}, not to this project", hint=f"to delete it anyway, name it by id with --force: gpu serverless delete {ident} --force")
     volumes = _volumes(target, chosen)
     app.stderr.write(f"This deletes endpoint {_endpoint_label(chosen)}, its workers and its queued jobs.\n")
     unfinished = _unfinished_jobs(target, chosen["id"])
     if unfinished:
         app.stderr.write(f"It has {unfinished}, lost with it: a running job is stopped, and no job's result can be read afterwards.\n")
     for v in volumes:
-        app.stderr.write(f"Network volume {v['name']} ({v['id']}, {data_center(v)}) is kept.\n")
-    confirm(app, f"Delete endpoint {chosen['name']}?" if owned else f"Delete endpoint {chosen['name']}, which belongs to {whose}?", ask)
+        app.stderr.write(f"Network volume {_s(v['name'])} ({_s(v['id'])}, {_s(data_center(v))}) is kept.\n")
+    confirm(app, f"Delete endpoint {name}?" if owned else f"Delete endpoint {name}, which belongs to {whose}?", ask)
     with account_lease(target.provider, lease_project(chosen, target.project_id), "gpu serverless delete", app.note, wait=lock_timeout, break_lock=break_lock):
         gone_now = target.provider.delete_endpoint(chosen["id"])
         if not gone_now:
-            app.note(f"endpoint {chosen['id']} was already gone")
+            app.note(f"endpoint {ident} was already gone")
         _forget_records(app, target, chosen["id"])
-    app.note(f"deleted endpoint {chosen['name']} ({chosen['id']})" + (f"; kept {counted(len(volumes), 'network volume')}" if volumes else ""))
+    app.note(f"deleted endpoint {name} ({ident})" + (f"; kept {counted(len(volumes), 'network volume')}" if volumes else ""))
     return _report(app, as_json, {"deleted": chosen["id"], "not_found": False, "already_gone": not gone_now, "volumes_kept": [v["id"] for v in volumes]})
 
 
@@ -162,8 +173,8 @@ def _forget_records(app: AppContext, target: Target, endpoint_id: str) -> None:
         except Gone:
             continue
         except ProviderError as exc:
-            app.note(f"warning: could not delete gpuctl's record {record['name']} ({exc.summary}); "
-                     f"a later deploy of project {owner(record) or target.project_id} that applies a change deletes it")
+            app.note(f"warning: could not delete gpuctl's record {_s(record['name'])} ({exc.summary}); "
+                     f"a later deploy of project {_s(owner(record) or target.project_id)} that applies a change deletes it")
 
 
 def _volumes(target: Target, endpoint: dict) -> list[dict]:
@@ -193,13 +204,13 @@ def find_template(templates: list[dict], ref: str) -> dict:
     if len(named) == 1:
         return named[0]
     if named:
-        raise Ambiguous(f'{len(named)} templates are named "{ref}": {", ".join(t["id"] for t in named)}', hint="name the one you mean by its id")
+        raise Ambiguous(f'{len(named)} templates are named "{_s(ref)}": {", ".join(_s(t["id"]) for t in named)}', hint="name the one you mean by its id")
     hint = did_you_mean(ref, [str(t.get("name", "")) for t in templates]) or "run `gpu serverless template delete` on a terminal to pick one"
-    raise TemplateNotFound(f'no serverless template of yours named or with id "{ref}"', hint=hint)
+    raise TemplateNotFound(f'no serverless template of yours named or with id "{_s(ref)}"', hint=hint)
 
 
 def _template_label(t: dict) -> str:
-    return f"{t.get('name')} ({t.get('id')}, {image(t)})"
+    return f"{_s(t.get('name'))} ({_s(t.get('id'))}, {_s(image(t))})"
 
 
 def delete_template(app: AppContext, target: Target, ref: str | None, *, force: bool, as_json: bool, ignore_not_found: bool) -> int:
@@ -212,11 +223,12 @@ def delete_template(app: AppContext, target: Target, ref: str | None, *, force: 
         except NotFound as missing:
             return _absent(app, missing, ignore_not_found, as_json, {})
     users = target.provider.template_users().get(chosen["id"], [])
+    name, ident = _s(chosen.get("name")), _s(chosen["id"])
     if users:
-        names = ", ".join(f"{u['name']} ({u['id']})" for u in users)
-        raise Refused(f"template {chosen.get('name')} ({chosen['id']}) is used by endpoint {names}", hint="delete or move those endpoints first")
-    app.stderr.write(f"This deletes template {chosen.get('name')} ({chosen['id']}).\n")
-    confirm(app, f"Delete template {chosen.get('name')}?", not force)
+        names = ", ".join(f"{_s(u['name'])} ({_s(u['id'])})" for u in users)
+        raise Refused(f"template {name} ({ident}) is used by endpoint {names}", hint="delete or move those endpoints first")
+    app.stderr.write(f"This deletes template {name} ({ident}).\n")
+    confirm(app, f"Delete template {name}?", not force)
     gone_now = target.provider.delete_template(chosen["id"])
-    app.note(f"deleted template {chosen.get('name')} ({chosen['id']})" if gone_now else f"template {chosen['id']} was already gone")
+    app.note(f"deleted template {name} ({ident})" if gone_now else f"template {ident} was already gone")
     return _report(app, as_json, {"deleted": chosen["id"], "not_found": False, "already_gone": not gone_now})

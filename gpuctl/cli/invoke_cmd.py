@@ -283,6 +283,10 @@ def describe(job: dict) -> str:
 
 
 def to_json(value: Any, indent: int | None = 2) -> str:
+    """A job's output or record as JSON: the exact value for any JSON reader, with what a
+    terminal would obey or reorder (a C1 CSI, U+202E) written as a `\\u` escape (`json_safe`)."""
     import json
 
-    return json.dumps(value, indent=indent, ensure_ascii=False)
+    from gpuctl.safetext import json_safe
+
+    return json_safe(json.dumps(value, indent=indent, ensure_ascii=False))

@@ -197,11 +197,12 @@ class Printer:
         them (SGR only, reset at the end of the line); --json carries the line as it is."""
         import json
 
-        from gpuctl.safetext import printable
+        from gpuctl.safetext import json_safe, printable
 
         for r in records:
             if self.as_json:
                 line = json.dumps({"worker": r["worker"], "ts": r.get("ts"), "source": r.get("source"), "line": r.get("line", "")}, ensure_ascii=False)
+                line = json_safe(line)
             else:
                 text = printable(str(r.get("line", "")), keep_colours=self.colours).replace("\n", "\\n")
                 line = f"[{printable(str(r['worker']), keep_newlines=False)}] {text}" if self.prefix else text

@@ -130,7 +130,9 @@ def find_endpoint(endpoints: list[dict], ref: str, project_id: str | None) -> di
     if len(ours) == 1 or len(named) == 1:
         return (ours or named)[0]
     if len(named) > 1:
-        listed = ", ".join(f"{e['id']} (project {owner(e) or 'none'})" for e in named)
+        from gpuctl.safetext import one_line
+
+        listed = ", ".join(f"{one_line(e['id'], 100)} (project {one_line(owner(e) or 'none', 200)})" for e in named)
         raise Ambiguous(f'{len(named)} endpoints are named "{ref}": {listed}', hint="name the one you mean by its id")
     hint = did_you_mean(ref, [e.get("name", "") for e in endpoints]) or "list them with `gpu serverless list --all`"
     raise EndpointNotFound(f'no endpoint named or with id "{ref}"', hint=hint)

@@ -262,6 +262,11 @@ class Engine:
                 existing = self._find(change, lookup, True)
                 if existing:
                     return existing, "the answer was lost, but the create took effect"
+                if exc.in_flight:  # the server may still be working on it: a second create could make a second object
+                    raise type(exc)(f"{exc.summary}, and it is not in the account after {self.grace:.0f}s; "
+                                    "the server may still be carrying it out, so it was not sent again",
+                                    hint="run `gpu serverless deploy` again in a few minutes: it looks the object up first and adopts it if "
+                                         "the create landed (`gpu serverless deploy --plan` shows what the account has now)") from None
                 if attempt == self.create_attempts:
                     raise
                 self._tell(Waiting(f"{change.address}: the create did not take effect; sending it again"))

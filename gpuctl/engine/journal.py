@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gpuctl.engine.statedir import damaged, prepare
-from gpuctl.files import FileRefused, read_text
+from gpuctl.engine.statedir import damaged, open_own, prepare
+from gpuctl.files import MAX_BYTES, FileRefused, size_words
 from gpuctl.v2 import json_in
 
 
@@ -28,8 +28,7 @@ class Journal:
             return
         entry = {"at": time.time(), "address": address, "op": op, "state": state, "id": resource_id}
         with self._lock:
-            prepare(self.path)
-            with open(self.path, "a") as f:
+            with os.fdopen(open_own(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND), "a") as f:
                 f.write(json.dumps(entry) + "\n")
                 f.flush()
                 os.fsync(f.fileno())
@@ -38,10 +37,14 @@ class Journal:
         """Addresses whose last entry is an intent (or an ambiguous outcome), with its time.
         A torn last line is what kill -9 leaves and is skipped; any other damage is an error
         that names the file, since guessing could hide an unfinished create."""
-        if self.path is None or not prepare(self.path).exists():
+        if self.path is None or not (prepare(self.path).exists() or self.path.is_symlink()):
             return {}
         try:
-            text = read_text(self.path)
+            with os.fdopen(open_own(self.path, os.O_RDONLY), "rb") as handle:
+                raw = handle.read(MAX_BYTES + 1)
+            if len(raw) > MAX_BYTES:
+                raise FileRefused(self.path, f"it is larger than {size_words(MAX_BYTES)}, the most gpuctl reads of one file", too_large=True)
+            text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise damaged(self.path, "it is not text") from None
         except FileRefused as exc:  # a device or an endless file where the journal belongs

@@ -38,8 +38,7 @@ from gpuctl.model import MARKER_ENV
 from gpuctl.provider.errors import AmbiguousWrite, AuthError, InvalidId, NotFound, ProviderError
 from gpuctl.provider.protocol import Provider
 from gpuctl.records import template_body
-from gpuctl.redact import clip
-from gpuctl.safetext import printable
+from gpuctl.safetext import one_line
 from gpuctl.v2 import env_of, owner, template_patch
 
 LEASE_PREFIX = "gpuctl-lock-"
@@ -51,6 +50,7 @@ RENEW_S = 60.0
 SKEW_S = 60.0  # clocks of two CI runners may disagree by this much
 DAMAGED_AHEAD_S = 86_400.0  # an expiry further ahead than this is damaged, not a clock off by a few minutes
 MAX_NAME = 191
+HOLDER_SHOWN = 200  # what gpuctl writes is about 100 characters; anyone with the account's key may write a megabyte
 
 
 def lease_name(kind: str, key: str) -> str:
@@ -69,7 +69,7 @@ def read_expiry(template: dict, now: float) -> tuple[float | None, str | None]:
     raw = env_of(template).get(EXPIRES)
     if raw is None or raw == "":
         return None, f"it has no {EXPIRES}"
-    shown = "'" + printable(clip(str(raw), 40), keep_newlines=False) + "'"
+    shown = "'" + one_line(raw, 40) + "'"
     try:
         value = float(raw)
     except (TypeError, ValueError):
@@ -95,7 +95,14 @@ def describe_holder(template: dict, now: float, ttl: float = TTL_S) -> str:
     else:
         left = expires - now
         expiry = f"expires in {left:.0f}s unless renewed" if left > 0 else f"expired {max(0, -left):.0f}s ago"
-    return f"{env.get(HOLDER) or 'an unknown holder'} ({expiry})"
+    return f"{holder_text(env)} ({expiry})"
+
+
+def holder_text(env: dict) -> str:
+    """The holder a lease or claim names, as one line of at most HOLDER_SHOWN characters: the
+    account hands back whatever was written there, and it is shown in errors, notes, drift's
+    JSON and GitHub comments."""
+    return one_line(env.get(HOLDER), HOLDER_SHOWN) if env.get(HOLDER) else "an unknown holder"
 
 
 def clock_ahead(expires: float, now: float, ttl: float) -> bool:
@@ -194,7 +201,7 @@ class Lease:
         now = self.clock()
         wait = wait_flag(stale_within(current, now, self.ttl))
         host, pid = _holder(current)
-        who = f"pid {pid} on {host}" if host and pid else "its holder"
+        who = f"pid {one_line(pid, 20)} on {one_line(host, 100)}" if host and pid else "its holder"
         expires, _ = read_expiry(current, now)
         if expires is not None and clock_ahead(expires, now, self.ttl):
             return (f"its holder's clock seems ahead, so its expiry is no guide: a lease nobody renews is taken over "
@@ -445,7 +452,7 @@ def forget_claims(provider: Provider, project_id: str, templates: Iterable[dict]
         except NotFound:
             continue
         except ProviderError as exc:
-            on_note(f"warning: could not delete the name claim {name} ({exc.summary}); the next deploy that applies a change deletes it")
+            on_note(f"warning: could not delete the name claim {one_line(name, MAX_NAME)} ({exc.summary}); the next deploy that applies a change deletes it")
             continue
-        on_note(f"note: deleted the name claim {name}, left by {env.get(HOLDER) or 'an unknown holder'}")
+        on_note(f"note: deleted the name claim {one_line(name, MAX_NAME)}, left by {holder_text(env)}")
 

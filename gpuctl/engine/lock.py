@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from gpuctl.engine.statedir import prepare
+from gpuctl.engine.statedir import open_own
 from gpuctl.errors import ExitCode, GpuctlError
 from gpuctl.v2 import json_in
 
@@ -39,7 +39,7 @@ class ProjectLock:
     _file: IO[str] | None = field(default=None, repr=False)
 
     def acquire(self, timeout: float, on_wait: Callable[[str], None] | None = None) -> None:
-        handle = open(prepare(self.path), "a+")  # noqa: SIM115 - held until release()
+        handle = os.fdopen(open_own(self.path, os.O_RDWR | os.O_CREAT), "r+")  # held until release()
         deadline, told = self.clock() + timeout, False
         while True:
             try:
@@ -92,9 +92,8 @@ def _field(value: object) -> str:
     """One field of a holder record, which anyone may have edited: a string shortened, with its
     control characters escaped; another value as JSON spells it; a list or object by its kind
     (a record of 900 nested lists was printed whole)."""
-    from gpuctl.redact import clip
-    from gpuctl.safetext import printable
+    from gpuctl.safetext import one_line
 
     if isinstance(value, (list, dict)):
         return "a list" if isinstance(value, list) else "an object"
-    return printable(clip(value if isinstance(value, str) else json.dumps(value), 60), keep_newlines=False)
+    return one_line(value if isinstance(value, str) else json.dumps(value), 60)

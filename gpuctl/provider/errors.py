@@ -95,6 +95,16 @@ class AmbiguousWrite(ProviderError):
     outcome_unknown = True
     fix = ("the write may have been carried out: `gpu serverless deploy --plan` shows what the account has now, "
            "and deploying again is safe (gpuctl looks an endpoint up before it creates one)")
+    in_flight = False  # the server may still be carrying it out (no answer came at all): see UnansweredWrite
+
+
+class UnansweredWrite(AmbiguousWrite):
+    """A write was sent and no answer came within the client's timeout: unlike a 5xx or a reset,
+    the server may not have finished with it yet, so a create not found by a lookup may still
+    land later. Sending it again would then make a second object (measured: a create the server
+    held past gpuctl's 30 s timeout and the 20 s grace was sent again, and both landed)."""
+
+    in_flight = True
 
 
 class InvalidId(ProviderError):

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from gpuctl.provider.errors import ProviderError, Rejected, ServerError
-from gpuctl.provider.http import ApiClient
+from gpuctl.provider.http import DETAIL_SHOWN, ApiClient
+from gpuctl.safetext import one_line
 
 _TRANSIENT = ("try again later", "internal server error", "service unavailable", "too many requests", "temporarily unavailable")
 _ENDPOINT_FIELDS = (
@@ -33,7 +34,8 @@ class GraphQL:
         body = response.json()
         errors = body.get("errors") if isinstance(body, dict) else None
         if errors:
-            message = str(errors[0].get("message", errors[0]))
+            first = errors[0] if isinstance(errors, list) else errors
+            message = one_line(first.get("message", first) if isinstance(first, dict) else first, DETAIL_SHOWN)
             kind = ServerError if any(t in message.lower() for t in _TRANSIENT) and not write else Rejected
             raise kind(f"GraphQL: {message}", detail=f"{self.client.provider.name}'s GraphQL API answered with an error", provider=self.client.provider)
         return body.get("data") or {}

@@ -27,10 +27,11 @@ import httpx
 from gpuctl import __version__
 from gpuctl.provider.errors import (
     RUNPOD, AmbiguousWrite, AuthError, InsecureURL, InvalidId, NotFound, ProviderError, RateLimited, Rejected, ServerError, TransportError,
-    Unavailable, Who,
+    UnansweredWrite, Unavailable, Who,
 )
 from gpuctl.provider.pacing import Pacer
-from gpuctl.redact import CUT, clip
+from gpuctl.redact import CUT
+from gpuctl.safetext import one_line
 from gpuctl.v2 import json_in
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
@@ -182,6 +183,9 @@ class ApiClient:
         try:
             response = self._send(method, path, json, params)
         except (httpx.TimeoutException, httpx.TransportError) as exc:  # sent, and the answer was lost
+            if write and isinstance(exc, httpx.ReadTimeout):  # sent whole, and the server said nothing: it may still be working on it
+                raise UnansweredWrite(f"{method} {path}: no answer within {self.timeout:.0f}s ({type(exc).__name__})",
+                                      detail="the server may have carried it out, or may still be carrying it out", provider=self.provider) from None
             if write:
                 raise AmbiguousWrite(f"{method} {path}: the answer was lost ({type(exc).__name__})", detail="the server may have carried it out",
                                      provider=self.provider) from None
@@ -293,7 +297,7 @@ def _json_checked(response: httpx.Response, where: str, write: bool, provider: W
         kind = response.headers.get("Content-Type") or "no Content-Type"
         error = AmbiguousWrite if write else ServerError
         raise error(f"{where}: answered {response.status_code} with a body that is not JSON ({kind})",
-                    status=response.status_code, detail=clip(response.text, 200), provider=provider,
+                    status=response.status_code, detail=one_line(response.text, 200), provider=provider,
                     hint=f"something between gpuctl and {provider.name} (a proxy, a captive portal) may have answered, or the answer was cut short; "
                          f"check the network and {provider.address}, then run the command again")
     first = [parsed]
@@ -311,14 +315,19 @@ def _retry_after(response: httpx.Response) -> float | None:
         return 1.0 if response.status_code == 429 else None
 
 
+DETAIL_SHOWN = 300  # an error body is the server's: a megabyte of it, or a newline that starts a line like gpuctl's own, is not shown as it is
+
+
 def problem_detail(response: httpx.Response) -> str | None:
-    """The human part of a problem+json (or {"error"} / {"message"}) body."""
+    """The human part of a problem+json (or {"error"} / {"message"}) body, as one line of at
+    most DETAIL_SHOWN characters (`safetext.one_line`)."""
     try:
         body = response.json()
     except ValueError:
-        return clip(response.text, 300) or None
+        return one_line(response.text, DETAIL_SHOWN) or None
     if not isinstance(body, dict):
         return None
     parts = [str(body[k]) for k in ("detail", "error", "message") if body.get(k)]
-    parts += [str(e) for e in body.get("errors") or []]
-    return "; ".join(parts) or None
+    errors = body.get("errors")
+    parts += [str(e) for e in errors] if isinstance(errors, list) else [str(errors)] if errors else []
+    return one_line("; ".join(parts), DETAIL_SHOWN) or None

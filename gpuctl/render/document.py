@@ -14,6 +14,7 @@ from gpuctl.errors import GpuctlError
 from gpuctl.model import Notice, Sensitive, Unresolved, acyclic
 from gpuctl.plan.model import Action, CostEstimate, CostItem, FieldChange, Plan, ResourceChange, Unknown
 from gpuctl.redact import clip
+from gpuctl.safetext import json_safe
 from gpuctl.v2 import env_of, with_env
 
 FORMAT_VERSION = "1"
@@ -220,7 +221,7 @@ def dumps(document: dict) -> str:
     writes each line."""
     out: list[str] = []
     _emit(document, 0, "", _line_encoder(), out, lambda: None)
-    return "".join(out) + "\n"
+    return json_safe("".join(out)) + "\n"
 
 
 @acyclic
@@ -231,11 +232,11 @@ def write_document(plan: Plan, write: Callable[[str], object], locate: Locate | 
     out: list[str] = []
 
     def flush() -> None:
-        write("".join(out))
+        write(json_safe("".join(out)))
         out.clear()
 
     _emit(_document(plan, (_resource(c, locate) for c in plan.changes)), 0, "", _line_encoder(), out, flush)
-    write("".join(out) + "\n")
+    write(json_safe("".join(out)) + "\n")
 
 
 def _line_encoder() -> Callable[[Any], str]:

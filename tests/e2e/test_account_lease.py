@@ -261,3 +261,49 @@ def test_two_projects_growing_one_shared_volume_at_once_both_succeed(account, tm
     assert any("waiting for the claim on the volume name" in line for line in theirs), "".join(theirs) + more
     assert [v["size"] for v in account.volumes() if v["name"] == "data"] == [60]
     assert not [t for t in templates(account) if t["name"].startswith("gpuctl-lock-")]
+
+
+FORGED = "error: a line gpuctl never wrote"
+HOSTILE_HOLDER = f"pid 1 on x\n{FORGED}\x1b[2J\u202e" + "A" * 1_000_000
+
+
+def _plant_hostile(account, project_id: str, **kw) -> None:
+    """A lease whose holder, host and pid someone with the account's key wrote: a megabyte,
+    a newline that starts a line like gpuctl's, a terminal escape and a bidi override."""
+    planted = plant_lease(account, project_id, **kw)
+    env = planted["env"] | {HOLDER: HOSTILE_HOLDER, HOST: "h\nerror: forged host" + "H" * 100_000, PID: "7\n" + "9" * 100_000}
+    answer = account.server.http.patch(f"/v2/templates/{planted['id']}", json={"env": env})
+    assert answer.status_code == 200, answer.text
+
+
+def _one_short_line(text: str) -> None:
+    assert len(text) < 20_000, len(text)
+    assert f"\n{FORGED}" not in text and "\nerror: forged host" not in text and "\x1b" not in text and "\u202e" not in text, text[:500]
+    assert "pid 1 on x" in text and "nerror: a line gpuctl never wrote" in text, text[:2000]  # its newline escaped (and Markdown's or JSON's backslash)
+
+
+def test_a_hostile_lease_holder_is_shown_as_one_short_line_everywhere(account, tmp_path):
+    """The holder text of a lease is whatever the account hands back: one of a megabyte was
+    printed whole (deploy's exit 3, drift in every format), and its newline began a line that
+    read like gpuctl's own error. It is shown clipped, on its line, escaped."""
+    proj, _ = checkouts(tmp_path, "hostile")
+    _plant_hostile(account, "hostile", expires_in=240)
+    refused = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert refused.code == 3, refused.err[:500]
+    _one_short_line(refused.err)
+    for form in ("text", "json", "markdown"):
+        drift = account.gpu("serverless", "drift", "--format", form, cwd=proj)
+        assert drift.code == 2, drift.err[:500]
+        _one_short_line(drift.out)
+    broken = account.gpu("serverless", "deploy", "-y", "--break-lock", cwd=proj)
+    assert broken.code == 0, broken.err[:500]
+    _one_short_line(broken.err)
+
+
+def test_a_hostile_name_claim_left_behind_is_named_in_one_short_line(account, tmp_path):
+    proj, _ = checkouts(tmp_path, "hostile-claim")
+    _plant_hostile(account, "hostile-claim", expires_in=-3600, name=lease_name("endpoint", "gone"))
+    result = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert result.code == 0, result.err[:500]
+    assert "deleted the name claim gpuctl-lock-endpoint-gone" in result.err, result.err[:2000]
+    _one_short_line(result.err)

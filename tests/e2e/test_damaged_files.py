@@ -4,6 +4,7 @@ item 5): the journal and lock in `.gpu/`, and saved plans given to `--from-plan`
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -57,6 +58,40 @@ def test_a_file_of_ours_that_is_a_directory(account, tmp_path, name):
     proj = project(tmp_path / "proj", echo_config())
     (proj / ".gpu" / name).mkdir(parents=True)
     assert_clear(account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=proj), f"{name} is a directory", "always safe")
+
+
+@pytest.mark.parametrize("name", ["journal.jsonl", "deploy.lock", ".gitignore"])
+def test_a_file_of_ours_that_is_a_link_is_refused_and_its_target_left_alone(account, tmp_path, name):
+    """A checkout holds what its repository holds: a `.gpu/deploy.lock` committed as a link to
+    another file of the user's had that file truncated by the next deploy (the journal's lines
+    would have been appended to it). gpuctl never writes its files through a link; a dangling
+    `.gitignore` link is left as it is, not followed to create its target."""
+    proj = project(tmp_path / "proj", echo_config())
+    victim = tmp_path / "precious.txt"
+    victim.write_text("precious\n")
+    (proj / ".gpu").mkdir()
+    (proj / ".gpu" / name).symlink_to(victim if name != ".gitignore" else tmp_path / "created-through-the-link")
+    if name == "journal.jsonl":  # the journal is written only once the lock is held
+        (proj / ".gpu" / "deploy.lock").write_text("")
+    result = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=proj)
+    if name == ".gitignore":
+        assert result.code == 0, result.err
+        assert not (tmp_path / "created-through-the-link").exists()
+    else:
+        assert_clear(result, f".gpu/{name} is a symbolic link", "always safe")
+        assert account.endpoints() == []
+    assert victim.read_text() == "precious\n"
+
+
+@pytest.mark.parametrize("name", ["journal.jsonl", "deploy.lock"])
+def test_a_file_of_ours_that_is_a_named_pipe_is_refused(account, tmp_path, name):
+    """A FIFO in place of the journal made deploy wait for a writer for ever; in place of the lock
+    it was an internal error ("File or stream is not seekable")."""
+    proj = project(tmp_path / "proj", echo_config())
+    (proj / ".gpu").mkdir()
+    os.mkfifo(proj / ".gpu" / name)
+    assert_clear(account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=proj), f"{name} is a named pipe", "always safe")
+    assert account.endpoints() == []
 
 
 def test_a_lock_file_with_binary_bytes_is_taken_over(account, tmp_path):

@@ -39,7 +39,7 @@ CASES = {
     "invoke --input @file": (["serverless", "invoke", "echo", "--input", f"@{ZERO}"], {}, {}, False, [ZERO, "character device", "@PATH"]),
     "invoke --input -": (["serverless", "invoke", "echo", "--input", "-"], {}, {}, True, ["the job input on stdin is larger than 64 MiB", "by reference"]),
     "deploy --smoke": (["serverless", "deploy", "-y", "--wait-healthy", "--smoke", ZERO], {}, {}, False, [ZERO, "character device", "--smoke"]),
-    "the journal": (["serverless", "deploy", "-y"], {}, {".gpu/journal.jsonl": None}, False, ["journal.jsonl", "character device", "always safe"]),
+    "the journal": (["serverless", "deploy", "-y"], {}, {".gpu/journal.jsonl": None}, False, ["journal.jsonl", "symbolic link", "always safe"]),
     "the key file": (["serverless", "list"], {"GPU_PROVIDER": ""}, {"config/credentials.json": None}, False,
                      ["credentials.json", "character device", "gpu auth login"]),
     "auth login from stdin": (["auth", "login"], {"GPU_PROVIDER": ""}, {}, True, ["the API key on stdin is larger than 65,536 bytes"]),

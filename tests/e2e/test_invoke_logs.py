@@ -316,3 +316,32 @@ def test_logs_of_a_worker_id_the_endpoint_never_had_is_an_error_with_a_guess(dep
         assert "Traceback" not in result.err
     far = account.gpu("serverless", "logs", "talk", "--worker", "nothing-like-it", cwd=proj)
     assert far.code == 1 and worker in far.err and "did you mean" not in far.err, far.err
+
+
+UNSEEN = "a\u202eb\x9b31mc\U000e0041"  # a bidi override, an 8-bit CSI, a tag character
+
+
+def test_json_output_spells_what_a_terminal_would_obey_as_escapes(deployed):
+    """JSON written with ensure_ascii=False left an 8-bit CSI (U+009B) and U+202E raw in a job's
+    output (`invoke`, `--json` or not): a terminal obeys the one and reorders the line on the
+    other. Escaped as `\\u009b`, the value any JSON reader gets is the same."""
+    account, proj = deployed
+    for args in ((), ("--json",)):
+        result = account.gpu("serverless", "invoke", "talk", "--input", json.dumps({"prompt": UNSEEN}), *args, cwd=proj)
+        assert result.code == 0, result.err
+        assert "\u202e" not in result.out and "\x9b" not in result.out and "\U000e0041" not in result.out, repr(result.out)
+        assert "\\u202e" in result.out and "\\u009b" in result.out
+        value = json.loads(result.out)
+        assert (value["output"] if args else value) == {"echo": {"prompt": UNSEEN}}
+
+
+def test_plan_json_spells_what_a_terminal_would_obey_as_escapes(account, tmp_path):
+    body = {"name": "orphan" + UNSEEN, "type": "QUEUE", "image": "x/y:1" + UNSEEN, "gpu": {"pools": ["ADA_24"]},
+            "scaling": {"type": "QUEUE_DELAY", "queueDelay": 4}, "env": {"GPUCTL_PROJECT": "e2e"}}
+    assert account.server.http.post("/v2/serverless", json=body).status_code == 201
+    proj = project(tmp_path / "p", echo_config())
+    for args in (("serverless", "deploy", "--plan", "--json"), ("serverless", "drift", "--json")):
+        result = account.gpu(*args, cwd=proj)
+        assert result.code in (0, 2), result.err
+        assert "\u202e" not in result.out and "\x9b" not in result.out and "\U000e0041" not in result.out, args
+        assert "orphan" + UNSEEN in json.dumps(result.json(), ensure_ascii=False)  # the exact name, for a JSON reader

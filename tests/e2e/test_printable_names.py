@@ -71,3 +71,25 @@ def test_account_names_are_escaped_in_errors_and_plans(account, tmp_path):
         plan = account.gpu("serverless", "deploy", "--plan", "--format", fmt, cwd=proj)
         assert plan.code == 0, plan.err
         assert_escaped(plan.out)  # the orphan's name came from the account
+
+
+FORGED = "\nerror: a line gpuctl never wrote\x1b[2J"
+
+
+def test_delete_shows_account_names_escaped_on_one_line(account, tmp_path):
+    """`delete` writes what it is about to delete straight to stderr: an endpoint named with ESC
+    and a newline (by another tool) recoloured the terminal and began a line that read like
+    gpuctl's own error; so did a template's name and image in `template delete`."""
+    proj = project(tmp_path / "proj", echo_config(project_id="evil"))
+    body = {"name": "mine" + FORGED, "type": "QUEUE", "image": "x/y:1", "gpu": {"pools": ["ADA_24"]}, "scaling": {"type": "QUEUE_DELAY", "queueDelay": 4},
+            "env": {"GPUCTL_PROJECT": "evil"}}
+    endpoint_id = account.server.http.post("/v2/serverless", json=body).json()["id"]
+    template = account.server.http.post("/v2/templates", json={"name": "tpl" + FORGED, "image": "img" + FORGED, "serverless": True})
+    assert template.status_code == 201, template.text
+    for args in (("serverless", "delete", endpoint_id, "-y"), ("serverless", "template", "delete", template.json()["id"], "-y")):
+        done = account.gpu(*args, cwd=proj)
+        assert done.code == 0, done.err
+        assert "\x1b" not in done.err and "\nerror: a line" not in done.err, done.err
+        assert "\\nerror: a line gpuctl never wrote\\x1b[2J" in done.err, done.err
+    assert account.endpoints() == []
+
