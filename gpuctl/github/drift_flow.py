@@ -13,6 +13,7 @@ from gpuctl.errors import GpuctlError
 from gpuctl.github import issues, runner
 from gpuctl.github.authors import login
 from gpuctl.github.job import Job, combined, error_markdown
+from gpuctl.render.drift import OTHER_PROJECT
 
 
 # How a repository that applies gpu.jsonc through review and merge ends the drift: the report's
@@ -35,6 +36,10 @@ _BY_LABEL = {
     "unmanaged": "- **Unmanaged** ({names}): gpuctl never touches it, so no apply ends this. Adopt it with {imports} in a pull request, "
                  "or delete it in the console if nobody calls it. While one holds the name of a block of gpu.jsonc, the apply workflow "
                  "refuses to plan.\n",
+    "unmanaged-owned": "- **Another project's** ({names}): it carries another project's marker, so adopting it would take it from that "
+                       "project. If it is this gpu.jsonc's own endpoint and the project id changed, set `project_id` back as its row says, "
+                       "in a pull request; if both projects really declare the name, rename this block. While one holds the name of a "
+                       "block of gpu.jsonc, the apply workflow refuses to plan.\n",
     "marker-lost": "- **Marker lost** ({names}): putting the account back writes its `GPUCTL_PROJECT` marker again.\n",
     "larger-in-account": "- **Larger in the account** ({names}): a volume can only be kept: set its `volume.size_gb` to the account's size "
                          "in a pull request. Until then the apply workflow refuses to plan.\n",
@@ -49,10 +54,11 @@ def ending(doc: dict) -> str:
         return ""
     by_label: dict[str, list[dict]] = {}
     for entry in doc["drift"]:
-        by_label.setdefault(entry["drift"] or "", []).append(entry)
+        owned = entry["drift"] == "unmanaged" and entry["what_to_do"].startswith(OTHER_PROJECT)  # label_advice's words for it
+        by_label.setdefault("unmanaged-owned" if owned else entry["drift"] or "", []).append(entry)
     fields = any(e["changes"] and e["drift"] != "larger-in-account" for e in doc["drift"])
-    blockers = [w for w, label in (("a volume is larger in the account", "larger-in-account"),
-                                    ("an unmanaged endpoint may hold a block's name", "unmanaged")) if label in by_label]
+    blockers = [w for w, labels in (("a volume is larger in the account", {"larger-in-account"}),
+                                     ("an unmanaged endpoint may hold a block's name", {"unmanaged", "unmanaged-owned"})) if labels & set(by_label)]
     lines = []
     if fields or set(by_label) & {"", "deleted-in-account", "marker-lost"}:
         lines.append(_PUT_BACK.format(blocked=_BLOCKED.format(what=" or ".join(blockers)) if blockers else ""))

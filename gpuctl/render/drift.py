@@ -46,12 +46,15 @@ ADDED_ENV_ADVICE = ("set in the account, not declared in gpu.jsonc: `gpu serverl
                     "runpod.env (as `{\"secret\": NAME}`, `${VAR}`, or a literal if it is no secret): `pull` lists it but never copies its value")
 
 
+OTHER_PROJECT = "an endpoint of another project"  # how label_advice begins for an unmanaged endpoint another project's marker claims
+
+
 def label_advice(label: str | None, resource: dict, project_id: str, owner: str | None = None) -> str:
     """What a resource's drift asks the user to do, with the commands to do it. `owner`: the
     project whose marker the endpoint carries, when not this one."""
     name, ref = resource["name"], resource["id"] or resource["name"]
     if label == "unmanaged" and owner and owner != project_id:
-        return (f"an endpoint named \"{name}\" that belongs to project \"{owner}\", not to this one (\"{project_id}\"), which gpuctl never "
+        return (f"{OTHER_PROJECT}: \"{name}\" belongs to project \"{owner}\", not to this one (\"{project_id}\"), which gpuctl never "
                 f"touches: if it is this gpu.jsonc's own endpoint and the project id changed (`project_id` was edited, or gpu.jsonc has none "
                 f"and the directory it runs from has another name), set `\"project_id\": \"{owner}\"` in gpu.jsonc; if both projects "
                 f"really declare that name, give this block another name. `\"adopt\": \"{ref}\"` would take it from project \"{owner}\"")

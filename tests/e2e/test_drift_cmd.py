@@ -10,6 +10,7 @@ import shutil
 import jsonschema
 import pytest
 
+from gpuctl.github.drift_flow import ending as github_ending
 from gpuctl.catalog import load_catalog
 from gpuctl.render.md import code_html
 from tests.e2e.conftest import ROOT, echo_config, project
@@ -450,3 +451,6 @@ def test_an_endpoint_of_another_project_holding_a_block_s_name_says_which_projec
     assert entry["drift"] == "unmanaged"
     assert 'belongs to project "e2e"' in entry["what_to_do"] and '"project_id": "e2e"' in entry["what_to_do"], entry["what_to_do"]
     assert '"project_id": "e2e"' in drift(account, proj).out
+    ending = github_ending(doc)  # the drift issue's closing section agrees with the row: never "adopt it"
+    assert "**Another project's**" in ending and "set `project_id` back" in ending, ending
+    assert "gpu serverless import" not in ending and "**Unmanaged**" not in ending, ending
