@@ -83,24 +83,31 @@ def project_rows(app: AppContext, target: Target) -> list[dict]:
     from gpuctl.catalog import load_catalog
     from gpuctl.config import build_desired
     from gpuctl.plan import Action, plan
+    from gpuctl.plan.model import Drift
 
     catalog = load_catalog()
     environ = _Unset(app.environ)
     environ.missing = set()
     desired = build_desired(target.loaded, environ, catalog)
     observed = target.provider.observe(any(s.cached_model for s in desired.endpoints))
-    result = plan(desired, observed, catalog, target=target.name)
-    by_name = {c.name: c for c in result.changes if c.kind.value == "endpoint"}
+    # as a drift report plans: a block whose name an endpoint of another project (or of none)
+    # holds is a row of its own, where deploy's plan stops the whole command
+    result = plan(desired, observed, catalog, target=target.name, report=True)
     live = {e["id"]: e for e in observed.endpoints}
     rows = []
     for spec in desired.endpoints:
-        change = by_name[spec.name]
-        if change.action is Action.CREATE:
+        # the block's own change; an unmanaged endpoint of the same name beside ours is listed
+        # by the plan too, as a change of that name
+        named = [c for c in result.changes if c.kind.value == "endpoint" and c.name == spec.name and c.action is not Action.ORPHAN]
+        change = next((c for c in named if c.drift is not Drift.UNMANAGED), named[0])
+        if change.action is Action.CREATE or change.drift is Drift.UNMANAGED:
+            holder = live.get(change.id) if change.drift is Drift.UNMANAGED else None
             rows.append({"name": spec.name, "id": None, "url": None, "gpu": "-", "gpus": list(spec.gpu_types), "pools": None,
-                         "workers_min": None, "workers_max": None, "state": "missing", "differs": []})
+                         "workers_min": None, "workers_max": None, "state": "taken" if holder else "missing", "differs": [],
+                         "taken_by": {"id": holder.get("id"), "project": owner(holder)} if holder else None})
             continue
         state = "in sync" if change.action is Action.NOOP else "drifted"
-        rows.append(_row(target, live[change.id], list(spec.gpu_types), catalog, state=state, differs=[c.path for c in change.changes]))
+        rows.append(_row(target, live[change.id], list(spec.gpu_types), catalog, state=state, differs=[c.path for c in change.changes], taken_by=None))
     if environ.missing:
         missing = sorted(environ.missing)
         them = "it" if len(missing) == 1 else "them"
@@ -129,6 +136,9 @@ def print_rows(app: AppContext, rows: list[dict], as_json: bool, show_all: bool)
         state = r.get(last, "")
         if r.get("differs"):
             state += f" ({', '.join(r['differs'][:3])}{'…' if len(r['differs']) > 3 else ''})"
+        if r.get("taken_by"):
+            holder = r["taken_by"]
+            state += f" by {holder['id']} ({'project ' + holder['project'] if holder['project'] else 'unmanaged'})"
         workers = "-" if r["workers_min"] is None else f"{r['workers_min']}..{r['workers_max']}"
         table.add_row(*map(_cell, (r["name"], r["id"] or "-", ", ".join(r["gpus"]) if r["gpus"] else r["gpu"], workers, state, r["url"] or "-")))
     print_table(app, table)
