@@ -55,7 +55,7 @@ def invoke(app: AppContext, name: str, input_value: str | None, is_async: bool, 
     text, where = read_input(app, input_value)
     payload = job_payload(parse_input(text, where))
     check_body_size("run" if is_async or streaming else "runsync", payload, where)
-    target = open_target(app, provider, config, start_local=True)
+    target = open_target(app, provider, config, start_local=True, reads_only=True)
     try:
         call = JobCall(app, target.provider, queue_endpoint(target, name)["id"], name, timeout, as_json)
         with while_it_exists(target, name, call.endpoint_id, "the job was sent" if is_async else "the job ran (the job went with it)"):
@@ -256,7 +256,7 @@ def job_call(app: AppContext, provider: str | None, config: str | None, ref: str
     from gpuctl.cli.resolve import endpoint, open_target
     from gpuctl.provider.errors import NotFound
 
-    target = open_target(app, provider, config)
+    target = open_target(app, provider, config, reads_only=True)
     try:
         found = endpoint(target, ref)
         target.protect_env(found)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from tests.e2e.conftest import echo_config, project
+from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
 
 
 def _by_hand(account, name: str, env: dict | None = None) -> str:
@@ -61,3 +61,55 @@ def test_list_shows_a_block_whose_name_another_project_holds(account, tmp_path):
     rows = {r["name"]: r for r in listed.json()["endpoints"]}
     assert rows["echo"]["state"] == "taken" and rows["echo"]["taken_by"] == {"id": theirs, "project": "other"}
     assert rows["echo-b"]["state"] == "missing"
+
+
+def test_the_commands_that_only_read_the_account_work_beside_a_half_edited_gpu_jsonc(account, tmp_path):
+    """A week later gpu.jsonc is mid-edit (a syntax error): looking at the endpoint, its logs,
+    calling it and its jobs still work, each with one note naming the file's first problem and
+    its place; what needs the project (list without --all, delete) still stops on the error."""
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    endpoint_id = account.endpoints()[0]["id"]
+    (proj / "gpu.jsonc").write_text('{\n  "project_id": "e2e",\n  "serverless": {"name": "echo",,}\n}\n')
+
+    for args in (["status", "echo", "--json"], ["logs", "echo"], ["list", "--all", "--json"], ["history", "echo"]):
+        done = account.gpu("serverless", *args, cwd=proj)
+        assert done.code == 0, (args, done.err)
+        assert "note: gpu.jsonc could not be read (gpu.jsonc:3:33:" in done.err, (args, done.err)
+    called = account.gpu("serverless", "invoke", endpoint_id, "--input", '{"prompt": "hi"}', "--json", cwd=proj)
+    assert called.code == 0 and called.json()["output"] == {"echo": "hi", "words": 1}, called.err
+    job = account.gpu("serverless", "job", "status", "echo", called.json()["id"], cwd=proj)
+    assert job.code == 0 and "COMPLETED" in job.out, job.err
+
+    for args in (["list"], ["delete", endpoint_id, "--yes"]):
+        refused = account.gpu("serverless", *args, cwd=proj)
+        assert refused.code == 1 and refused.err.startswith("error: gpu.jsonc could not be read\ngpu.jsonc:3:33:"), (args, refused.err)
+    assert [e["id"] for e in account.endpoints()] == [endpoint_id]
+
+
+def test_a_gpu_jsonc_that_parses_but_is_not_valid_still_names_the_project_whose_endpoint_a_name_means(account, tmp_path):
+    """An unknown key (a newer gpuctl's, a typo) leaves project_id readable: `status echo`
+    means this project's echo, not an unmanaged endpoint of the same name beside it."""
+    proj = project(tmp_path / "p", echo_config())
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    ours = account.endpoints()[0]["id"]
+    _by_hand(account, "echo")
+    config = echo_config()
+    config["serverless"]["scaling"]["max_wokers"] = 3
+    (proj / "gpu.jsonc").write_text(json.dumps(config, indent=2))
+
+    shown = account.gpu("serverless", "status", "echo", "--json", cwd=proj)
+    assert shown.code == 0 and shown.json()["id"] == ours, shown.err
+    assert "note: gpu.jsonc is not valid (gpu.jsonc:" in shown.err and "max_wokers" in shown.err, shown.err
+
+
+def test_the_note_about_a_gpu_jsonc_that_is_not_valid_never_shows_a_value_it_reads_from_a_variable(account, tmp_path):
+    db_url = "postgres://app:s3cr3t-canary@db.internal/app"
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    config = echo_config(env={"DATABASE_URL": "${DB_URL}"})
+    config["serverless"]["gpu_type"] = db_url
+    (proj / "gpu.jsonc").write_text(json.dumps(config, indent=2))
+    shown = account.gpu("serverless", "status", "echo", cwd=proj, env={"DB_URL": db_url})
+    assert shown.code == 0 and "serverless.gpu_type" in shown.err, shown.err
+    assert "s3cr3t-canary" not in shown.out + shown.err, shown.err
