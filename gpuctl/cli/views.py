@@ -13,7 +13,7 @@ from gpuctl.catalog import Catalog
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.resolve import Target
 from gpuctl.v2 import owned_by, owner
-from gpuctl.model import REDACTED
+from gpuctl.model import MARKER_ENV, REDACTED
 from gpuctl.plan.cost import usd_per_hour
 from gpuctl.redact import hide_env
 from gpuctl.safetext import printable
@@ -63,7 +63,9 @@ def account_rows(target: Target) -> list[dict]:
     catalog, declared = load_catalog(), _declared_gpus(target)
     endpoints = sorted(target.provider.list_endpoints(), key=lambda e: (str(e.get("name")), str(e.get("id"))))
     mine = {e.get("id") for e in endpoints if owned_by(e, target.project_id)}
-    return [_row(target, e, declared.get(e.get("name")) if e.get("id") in mine else None, catalog, project=owner(e) or "unmanaged")
+    # project: null for an endpoint of no project, as `status --json` says it (a project may be
+    # called "unmanaged"); the table writes "unmanaged"
+    return [_row(target, e, declared.get(e.get("name")) if e.get("id") in mine else None, catalog, project=owner(e))
             for e in endpoints]
 
 
@@ -133,7 +135,7 @@ def print_rows(app: AppContext, rows: list[dict], as_json: bool, show_all: bool)
     for column in ("name", "id", "gpu", "workers", last, "url"):
         table.add_column(column.upper(), overflow="fold")
     for r in rows:
-        state = r.get(last, "")
+        state = r.get(last) or ("unmanaged" if show_all else "")
         if r.get("differs"):
             state += f" ({', '.join(r['differs'][:3])}{'…' if len(r['differs']) > 3 else ''})"
         if r.get("taken_by"):
@@ -211,6 +213,7 @@ def status_panel(doc: dict) -> Panel:
     workers = sc["workers"] or {}
     for label, text in (
         ("url", doc["url"]),
+        ("project", doc["project"] or f"none (unmanaged: no {MARKER_ENV} marker)"),
         ("workers", "  ".join(f"{k} {w[k]}" for k in WORKER_STATES) + f"  (total {w['total']})"),
         ("queue", f"in queue {jobs.get('inQueue', 0)}  in progress {jobs.get('inProgress', 0)}  completed {jobs.get('completed', 0)}  failed {jobs.get('failed', 0)}  retried {jobs.get('retried', 0)}"),
         ("scaling", f"{workers.get('min')}..{workers.get('max')} workers, idle {workers.get('idleTimeout', '-')} s, {scaler.get('type')} {value}, flashboot {sc['flashboot']}"),

@@ -113,3 +113,23 @@ def test_the_note_about_a_gpu_jsonc_that_is_not_valid_never_shows_a_value_it_rea
     shown = account.gpu("serverless", "status", "echo", cwd=proj, env={"DB_URL": db_url})
     assert shown.code == 0 and "serverless.gpu_type" in shown.err, shown.err
     assert "s3cr3t-canary" not in shown.out + shown.err, shown.err
+
+
+def test_list_all_and_status_say_the_same_of_an_endpoint_s_project_and_no_project_is_never_a_name(account, tmp_path):
+    """`list --all --json` said "unmanaged" where `status --json` says null for an endpoint of no
+    project, and a project may well be called "unmanaged": a script could not tell the two
+    apart. Both say null now; the status panel names the project too."""
+    named = project(tmp_path / "named", echo_config("echo", project_id="unmanaged"))
+    assert account.gpu("serverless", "deploy", "-y", cwd=named).code == 0
+    theirs = _by_hand(account, "by-hand")
+    listed = account.gpu("serverless", "list", "--all", "--json", cwd=tmp_path)
+    assert listed.code == 0, listed.err
+    projects = {r["name"]: r["project"] for r in listed.json()["endpoints"]}
+    assert projects == {"echo": "unmanaged", "by-hand": None}
+    for ref, project_id in (("echo", "unmanaged"), (theirs, None)):
+        shown = account.gpu("serverless", "status", ref, "--json", cwd=tmp_path)
+        assert shown.code == 0 and shown.json()["project"] == project_id, shown.err
+    panel = account.gpu("serverless", "status", theirs, cwd=tmp_path)
+    assert "project  none (unmanaged: no GPUCTL_PROJECT marker)" in panel.out, panel.out
+    panel = account.gpu("serverless", "status", "echo", cwd=tmp_path)
+    assert "project  unmanaged " in panel.out, panel.out
