@@ -10,7 +10,7 @@ import click
 from gpuctl.cli.durations import DURATION
 from gpuctl.cli.resolve import provider_options
 from gpuctl.errors import ExitCode
-from gpuctl.jobs import FINAL, check_body_size, job_error, wait_until_final
+from gpuctl.jobs import FINAL, PAUSED_HINT, check_body_size, job_error, paused, refuse_if_paused, wait_until_final
 
 if TYPE_CHECKING:
     from gpuctl.cli.context import AppContext
@@ -57,7 +57,12 @@ def invoke(app: AppContext, name: str, input_value: str | None, is_async: bool, 
     check_body_size("run" if is_async or streaming else "runsync", payload, where)
     target = open_target(app, provider, config, start_local=True, reads_only=True)
     try:
-        call = JobCall(app, target.provider, queue_endpoint(target, name)["id"], name, timeout, as_json)
+        found = queue_endpoint(target, name)
+        if is_async and paused(found):
+            app.note(f"note: endpoint {found.get('name')} has max workers 0: the job waits in the queue until it is raised; {PAUSED_HINT}")
+        elif not is_async:
+            refuse_if_paused(found, "the job", "--async queues it for then")
+        call = JobCall(app, target.provider, found["id"], name, timeout, as_json)
         with while_it_exists(target, name, call.endpoint_id, "the job was sent" if is_async else "the job ran (the job went with it)"):
             if is_async:
                 return call.submit(payload)

@@ -216,7 +216,7 @@ def status_panel(doc: dict) -> Panel:
         ("project", doc["project"] or f"none (unmanaged: no {MARKER_ENV} marker)"),
         ("workers", "  ".join(f"{k} {w[k]}" for k in WORKER_STATES) + f"  (total {w['total']})"),
         ("queue", f"in queue {jobs.get('inQueue', 0)}  in progress {jobs.get('inProgress', 0)}  completed {jobs.get('completed', 0)}  failed {jobs.get('failed', 0)}  retried {jobs.get('retried', 0)}"),
-        ("scaling", f"{workers.get('min')}..{workers.get('max')} workers, idle {workers.get('idleTimeout', '-')} s, {scaler.get('type')} {value}, flashboot {sc['flashboot']}"),
+        ("scaling", f"{workers.get('min')}..{workers.get('max')} workers{' (paused: no worker can start)' if workers.get('max') == 0 else ''}, idle {workers.get('idleTimeout', '-')} s, {scaler.get('type')} {value}, flashboot {sc['flashboot']}"),
         ("gpu", sc["gpu"]),
         ("release", f"v{doc['release']['version']}" + _rollout(rollout)),
         ("cost", f"always-on {'unknown' if cost is None else usd_per_hour(cost)} (min workers at the first GPU pool's active rate)"),

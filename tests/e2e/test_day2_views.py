@@ -133,3 +133,25 @@ def test_list_all_and_status_say_the_same_of_an_endpoint_s_project_and_no_projec
     assert "project  none (unmanaged: no GPUCTL_PROJECT marker)" in panel.out, panel.out
     panel = account.gpu("serverless", "status", "echo", cwd=tmp_path)
     assert "project  unmanaged " in panel.out, panel.out
+
+
+def test_an_endpoint_paused_at_max_workers_0_is_said_so_instead_of_a_job_that_waits_out_its_timeout(account, tmp_path):
+    """max_workers 0 (an on-call pause): no worker can start, so a sync invoke or a GPU warm-up
+    waited its whole --timeout (600 s, 900 s) and then said "raise --timeout". They stop at once,
+    queue nothing and say why; --async still queues (the job runs once max_workers is raised),
+    with a note; status says it."""
+    proj = project(tmp_path / "p", echo_config(min_workers=0, max_workers=0), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+
+    for args in (["invoke", "echo"], ["invoke", "echo", "--stream"], ["warm", "echo"]):
+        refused = account.gpu("serverless", *args, cwd=proj)
+        assert refused.code == 1 and "error: endpoint echo has max workers 0, so no worker can start" in refused.err, (args, refused.err)
+        assert "scaling.max_workers" in refused.err, refused.err
+    shown = account.gpu("serverless", "status", "echo", "--json", cwd=proj).json()
+    assert shown["jobs"].get("inQueue", 0) == 0, "a refused job was queued all the same"
+
+    queued = account.gpu("serverless", "invoke", "echo", "--async", cwd=proj)
+    assert queued.code == 0 and queued.out.strip(), queued.err
+    assert "max workers 0" in queued.err, queued.err
+    panel = account.gpu("serverless", "status", "echo", cwd=proj)
+    assert "0..0 workers (paused: no worker can start)" in panel.out, panel.out
