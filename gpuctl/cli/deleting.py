@@ -194,7 +194,11 @@ def find_template(templates: list[dict], ref: str) -> dict:
         return named[0]
     if named:
         raise Ambiguous(f'{len(named)} templates are named "{ref}": {", ".join(t["id"] for t in named)}', hint="name the one you mean by its id")
-    hint = did_you_mean(ref, [str(t.get("name", "")) for t in templates]) or "run `gpu serverless template delete` on a terminal to pick one"
+    if not templates:
+        hint = ("the account has no serverless template of yours (gpuctl's own records are not yours to delete); "
+                "if you meant another account, check --provider and the API key (`gpu auth status`)")
+    else:
+        hint = did_you_mean(ref, [str(t.get("name", "")) for t in templates]) or "run `gpu serverless template delete` on a terminal to pick one"
     raise TemplateNotFound(f'no serverless template of yours named or with id "{ref}"', hint=hint)
 
 

@@ -155,3 +155,17 @@ def test_an_endpoint_paused_at_max_workers_0_is_said_so_instead_of_a_job_that_wa
     assert "max workers 0" in queued.err, queued.err
     panel = account.gpu("serverless", "status", "echo", cwd=proj)
     assert "0..0 workers (paused: no worker can start)" in panel.out, panel.out
+
+
+def test_template_delete_of_a_name_not_there_offers_no_picker_where_there_is_nothing_to_pick(account, tmp_path):
+    """gpuctl's own record templates (not serverless templates of yours) are never offered nor
+    deleted; with no template of yours, the hint said to pick one on a terminal, where the picker
+    then says there is nothing to choose from."""
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    record = next(t for t in account.server.http.get("/v2/templates").json()["templates"] if t["name"].startswith("gpuctl-"))
+    for ref in ("nope", record["name"], record["id"]):
+        missing = account.gpu("serverless", "template", "delete", ref, "--yes", cwd=proj)
+        assert missing.code == 1 and "no serverless template of yours" in missing.err, missing.err
+        assert "to pick one" not in missing.err and "has no serverless template of yours" in missing.err, missing.err
+    assert record["id"] in {t["id"] for t in account.server.http.get("/v2/templates").json()["templates"]}
