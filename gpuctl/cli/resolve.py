@@ -38,6 +38,7 @@ class Target:
     loaded: object | None  # gpuctl.config.LoadedConfig
     name: str  # "runpod" | "local"
     protect: Callable[[str | None], None] = lambda secret: None  # AppContext.protect
+    note: Callable[[str], None] = lambda message: None  # AppContext.note
     salvaged_project: str | None = None  # the project_id of a gpu.jsonc that parses but is not valid (open_target reads_only)
 
     @property
@@ -130,7 +131,7 @@ def open_target(app: AppContext, provider: str | None, config: str | None, start
         salvaged = _salvage(path, display, error)
         app.note(salvaged.note)
     name, _ = choose_provider(app, provider, loaded.provider if loaded else salvaged.provider)
-    return Target(connect(app, name, start_local=start_local), loaded, name, app.protect, salvaged_project=salvaged.project_id)
+    return Target(connect(app, name, start_local=start_local), loaded, name, app.protect, app.note, salvaged_project=salvaged.project_id)
 
 
 @dataclass
@@ -182,7 +183,19 @@ def find_endpoint(endpoints: list[dict], ref: str, project_id: str | None) -> di
 
 
 def endpoint(target: Target, ref: str) -> dict:
-    return find_endpoint(target.provider.list_endpoints(), ref, target.project_id)
+    """The endpoint `ref` names (find_endpoint). When it is a name this project's gpu.jsonc
+    declares, but the endpoint found is not this project's (its own was deleted, and another
+    project's or an unmanaged one holds the name), a note says so: the command goes on with it,
+    as it would by id, but nobody takes it for the project's."""
+    from gpuctl.v2 import owned_by, owner
+
+    found = find_endpoint(target.provider.list_endpoints(), ref, target.project_id)
+    loaded = target.loaded
+    declared = {b.model.name or loaded.project_id for b in loaded.blocks} if loaded is not None else set()
+    if found.get("id") != ref and ref in declared and not owned_by(found, target.project_id):
+        whose = f'it belongs to project "{owner(found)}"' if owner(found) else "it is unmanaged"
+        target.note(f'note: endpoint {ref} ({found.get("id")}) is not this project\'s: {whose}, and project "{target.project_id}" has no endpoint named {ref}')
+    return found
 
 
 class EndpointGone(GpuctlError):

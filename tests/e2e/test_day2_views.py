@@ -169,3 +169,24 @@ def test_template_delete_of_a_name_not_there_offers_no_picker_where_there_is_not
         assert missing.code == 1 and "no serverless template of yours" in missing.err, missing.err
         assert "to pick one" not in missing.err and "has no serverless template of yours" in missing.err, missing.err
     assert record["id"] in {t["id"] for t in account.server.http.get("/v2/templates").json()["templates"]}
+
+
+def test_a_name_gpu_jsonc_declares_that_resolves_to_an_endpoint_not_of_this_project_is_said_so(account, tmp_path):
+    """This project's echo was deleted and an unmanaged endpoint holds the name: `invoke echo`
+    in the project called that one without a word, as if it were the project's. The commands
+    that take a name say whose endpoint they found; a name gpu.jsonc does not declare is an
+    endpoint asked for on purpose, and gets no note."""
+    proj = project(tmp_path / "p", _two_blocks(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    ours = {e["name"]: e["id"] for e in account.endpoints()}
+    assert account.server.http.delete(f"/v2/serverless/{ours['echo']}").status_code in (200, 204)
+    theirs = _by_hand(account, "echo")
+    other = _by_hand(account, "elsewhere")
+
+    note = f'note: endpoint echo ({theirs}) is not this project\'s: it is unmanaged, and project "e2e" has no endpoint named echo'
+    for args in (["invoke", "echo", "--async"], ["status", "echo"], ["logs", "echo"], ["job", "status", "echo", "5e0ae067-4a83-49b5-8368-8961f7067018-u1"]):
+        done = account.gpu("serverless", *args, cwd=proj)
+        assert note in done.err, (args, done.err)
+    for args in (["status", "echo-b"], ["status", "elsewhere"], ["status", theirs], ["status", other]):
+        done = account.gpu("serverless", *args, cwd=proj)
+        assert done.code == 0 and "note:" not in done.err, (args, done.err)
