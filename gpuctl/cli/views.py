@@ -188,7 +188,8 @@ def status_line(doc: dict) -> str:
     w, jobs = doc["workers"], doc["jobs"]
     workers = ", ".join(f"{w[k]} {k}" for k in WORKER_STATES)
     queue = f"{jobs.get('inQueue', 0)} in queue, {jobs.get('inProgress', 0)} in progress, {jobs.get('completed', 0)} completed, {jobs.get('failed', 0)} failed"
-    return _cell(f"{doc['name']}: workers {workers}; jobs {queue}; release v{doc['release']['version']}")
+    paused = "; max workers 0 (paused: no worker can start)" if (doc["scaling"]["workers"] or {}).get("max") == 0 else ""
+    return _cell(f"{doc['name']}: workers {workers}; jobs {queue}; release v{doc['release']['version']}{paused}")
 
 
 def _rollout(rollout: dict) -> str:

@@ -155,6 +155,13 @@ def test_an_endpoint_paused_at_max_workers_0_is_said_so_instead_of_a_job_that_wa
     assert "max workers 0" in queued.err, queued.err
     panel = account.gpu("serverless", "status", "echo", cwd=proj)
     assert "0..0 workers (paused: no worker can start)" in panel.out, panel.out
+    watching = account.popen("serverless", "status", "echo", "--watch", cwd=proj)
+    try:
+        line = watching.stdout.readline()
+    finally:
+        watching.kill()
+        watching.communicate()
+    assert "jobs 1 in queue" in line and line.rstrip().endswith("max workers 0 (paused: no worker can start)"), line
 
 
 def test_template_delete_of_a_name_not_there_offers_no_picker_where_there_is_nothing_to_pick(account, tmp_path):
