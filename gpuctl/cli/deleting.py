@@ -113,6 +113,13 @@ def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: 
     by_id_forced = force and ref == chosen["id"]
     whose = f'project "{owner(chosen)}"' if owner(chosen) else "no project (it has no GPUCTL_PROJECT marker)"
     picked = ref is None  # chosen on the terminal from a list that shows each endpoint's project
+    if not owned and not by_id_forced and not picked and target.project_id is None:
+        from gpuctl.config.source import nearby_config
+
+        of = f'of project "{owner(chosen)}"' if owner(chosen) else "of no project"
+        raise Refused(f"no gpu.jsonc here, so endpoint {chosen['name']} ({chosen['id']}) {of} cannot be checked as this project's",
+                      hint=f"{nearby_config(app.cwd) or 'run it in the project directory, or pass --config'}; "
+                           f"or, to delete it anyway, name it by id with --force: gpu serverless delete {chosen['id']} --force")
     if not owned and not by_id_forced and not picked:
         raise Refused(f"endpoint {chosen['name']} ({chosen['id']}) belongs to {whose}, not to this project", hint=f"to delete it anyway, name it by id with --force: gpu serverless delete {chosen['id']} --force")
     volumes = _volumes(target, chosen)

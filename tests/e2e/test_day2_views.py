@@ -197,3 +197,19 @@ def test_a_name_gpu_jsonc_declares_that_resolves_to_an_endpoint_not_of_this_proj
     for args in (["status", "echo-b"], ["status", "elsewhere"], ["status", theirs], ["status", other]):
         done = account.gpu("serverless", *args, cwd=proj)
         assert done.code == 0 and "note:" not in done.err, (args, done.err)
+
+
+def test_delete_by_name_where_there_is_no_gpu_jsonc_says_there_is_no_project_here(account, tmp_path):
+    """Out of the project directory, `delete echo` was refused as belonging to project "e2e",
+    "not to this project", where there is no project: the error says there is no gpu.jsonc
+    here and how to get one, or to name it by id with --force."""
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    endpoint_id = account.endpoints()[0]["id"]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    refused = account.gpu("serverless", "delete", "echo", "--yes", cwd=elsewhere)
+    assert refused.code == 1 and "not to this project" not in refused.err, refused.err
+    assert f'error: no gpu.jsonc here, so endpoint echo ({endpoint_id}) of project "e2e" cannot be checked as this project\'s' in refused.err, refused.err
+    assert "pass --config" in refused.err and f"gpu serverless delete {endpoint_id} --force" in refused.err, refused.err
+    assert [e["id"] for e in account.endpoints()] == [endpoint_id]
