@@ -189,11 +189,20 @@ class JobCall:
         if self.as_json:
             self.app.stdout.write(to_json(self.job) + "\n")
         raise GpuctlError(f"job {self.job['id']} did not end within the timeout (it is {self.job.get('status')})",
-                          hint=f"it keeps running; {self.hint(self.job['id'])}")
+                          hint=f"{self.goes_on()}; {self.hint(self.job['id'])}")
+
+    def goes_on(self) -> str:
+        """What the job does once gpu stops waiting for it, by its last state: a queued job has
+        no worker yet, and is not to be taken for one that runs."""
+        if self.job and self.job.get("status") == "IN_QUEUE":
+            return "it stays in the queue until a worker takes it"
+        return "it keeps running"
 
     def interrupted(self) -> int:
         if self.job:
-            self.app.note(f"interrupted: job {self.job['id']} keeps running on {self.ref}\nhint: {self.hint(self.job['id'])}")
+            queued = self.job.get("status") == "IN_QUEUE"
+            goes_on = f"stays in the queue of {self.ref} until a worker takes it" if queued else f"keeps running on {self.ref}"
+            self.app.note(f"interrupted: job {self.job['id']} {goes_on}\nhint: {self.hint(self.job['id'])}")
         else:
             self.app.note(f"interrupted before {self.ref} answered: the job may still run\nhint: `gpu serverless status {self.ref}` shows the queue")
         return ExitCode.INTERRUPTED

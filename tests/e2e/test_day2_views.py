@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
+from tests.support.wait import until
 
 
 def _by_hand(account, name: str, env: dict | None = None) -> str:
@@ -213,3 +214,18 @@ def test_delete_by_name_where_there_is_no_gpu_jsonc_says_there_is_no_project_her
     assert f'error: no gpu.jsonc here, so endpoint echo ({endpoint_id}) of project "e2e" cannot be checked as this project\'s' in refused.err, refused.err
     assert "pass --config" in refused.err and f"gpu serverless delete {endpoint_id} --force" in refused.err, refused.err
     assert [e["id"] for e in account.endpoints()] == [endpoint_id]
+
+
+def test_a_job_still_in_the_queue_when_invoke_stops_waiting_is_said_to_be_queued_not_running(account, tmp_path):
+    """The one worker is busy, so the job is IN_QUEUE when --timeout runs out: "it keeps
+    running" told on-call a worker had it."""
+    busy = account.server.create_endpoint("busy")
+    release = tmp_path / "release"
+    held = account.server.job(busy["id"], "run", {"input": {"hold": str(release)}}).json()["id"]
+    until(lambda: account.server.job(busy["id"], f"status/{held}", method="GET").json()["status"] == "IN_PROGRESS", "the holding job to run")
+    try:
+        waited = account.gpu("serverless", "invoke", "busy", "--timeout", "1", "--wait-ms", "1000", cwd=tmp_path)
+    finally:
+        release.touch()
+    assert waited.code == 1 and "(it is IN_QUEUE)" in waited.err, waited.err
+    assert "it keeps running" not in waited.err and "it stays in the queue until a worker takes it" in waited.err, waited.err
