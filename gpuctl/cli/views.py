@@ -10,6 +10,7 @@ from rich.table import Table
 
 from gpuctl import v2
 from gpuctl.catalog import Catalog
+from gpuctl.jobs import paused
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.resolve import Target
 from gpuctl.v2 import owned_by, owner
@@ -177,6 +178,7 @@ def status_doc(target: Target, endpoint_id: str) -> dict:
         "worker_list": [{k: w.get(k) for k in ("id", "status", "gpuTypeId", "dataCenterId", "uptimeSeconds", "isStale")} for w in v2.worker_list(workers)],
         "jobs": health.get("jobs") or {},
         "scaling": {"workers": v2.workers(endpoint), "scaler": v2.scaling(endpoint), "gpu": _gpu(endpoint), "flashboot": v2.flashboot(endpoint)},
+        "paused": paused(endpoint),  # max workers 0: no worker can start, a queued job waits until that changes
         "release": {"version": releases.get("endpointVersion"), "rollout": releases.get("rollout"), "latest": latest},
         "always_on_usd_per_hour": _cost(endpoint),
     })
@@ -188,7 +190,7 @@ def status_line(doc: dict) -> str:
     w, jobs = doc["workers"], doc["jobs"]
     workers = ", ".join(f"{w[k]} {k}" for k in WORKER_STATES)
     queue = f"{jobs.get('inQueue', 0)} in queue, {jobs.get('inProgress', 0)} in progress, {jobs.get('completed', 0)} completed, {jobs.get('failed', 0)} failed"
-    paused = "; max workers 0 (paused: no worker can start)" if (doc["scaling"]["workers"] or {}).get("max") == 0 else ""
+    paused = "; max workers 0 (paused: no worker can start)" if doc["paused"] else ""
     return _cell(f"{doc['name']}: workers {workers}; jobs {queue}; release v{doc['release']['version']}{paused}")
 
 
@@ -217,7 +219,7 @@ def status_panel(doc: dict) -> Panel:
         ("project", doc["project"] or f"none (unmanaged: no {MARKER_ENV} marker)"),
         ("workers", "  ".join(f"{k} {w[k]}" for k in WORKER_STATES) + f"  (total {w['total']})"),
         ("queue", f"in queue {jobs.get('inQueue', 0)}  in progress {jobs.get('inProgress', 0)}  completed {jobs.get('completed', 0)}  failed {jobs.get('failed', 0)}  retried {jobs.get('retried', 0)}"),
-        ("scaling", f"{workers.get('min')}..{workers.get('max')} workers{' (paused: no worker can start)' if workers.get('max') == 0 else ''}, idle {workers.get('idleTimeout', '-')} s, {scaler.get('type')} {value}, flashboot {sc['flashboot']}"),
+        ("scaling", f"{workers.get('min')}..{workers.get('max')} workers{' (paused: no worker can start)' if doc['paused'] else ''}, idle {workers.get('idleTimeout', '-')} s, {scaler.get('type')} {value}, flashboot {sc['flashboot']}"),
         ("gpu", sc["gpu"]),
         ("release", f"v{doc['release']['version']}" + _rollout(rollout)),
         ("cost", f"always-on {'unknown' if cost is None else usd_per_hour(cost)} (min workers at the first GPU pool's active rate)"),

@@ -150,6 +150,7 @@ def test_an_endpoint_paused_at_max_workers_0_is_said_so_instead_of_a_job_that_wa
         assert "scaling.max_workers" in refused.err, refused.err
     shown = account.gpu("serverless", "status", "echo", "--json", cwd=proj).json()
     assert shown["jobs"].get("inQueue", 0) == 0, "a refused job was queued all the same"
+    assert shown["paused"] is True
 
     queued = account.gpu("serverless", "invoke", "echo", "--async", cwd=proj)
     assert queued.code == 0 and queued.out.strip(), queued.err
