@@ -31,6 +31,27 @@ def check_body_size(route: str, payload: Any, where: str | None = None) -> None:
                      detail=f"in {where}" if where else None, hint=hint)
 
 
+PAUSED_HINT = "raise scaling.max_workers in gpu.jsonc and run `gpu serverless deploy` (or workers.max in the RunPod console)"
+
+
+def paused(endpoint: dict) -> bool:
+    """max workers 0 (an endpoint paused on purpose): no worker can start, so a job waits in the
+    queue until that changes, however long anyone waits for it."""
+    from gpuctl.v2 import workers_max
+
+    return workers_max(endpoint) == 0
+
+
+def refuse_if_paused(endpoint: dict, what: str, hint: str = "") -> None:
+    """A command that waits for a worker to run `what` stops at once on a paused endpoint, before
+    queueing anything, instead of waiting out its timeout to then suggest a longer one."""
+    from gpuctl.errors import GpuctlError
+
+    if paused(endpoint):
+        raise GpuctlError(f"endpoint {endpoint.get('name')} has max workers 0, so no worker can start to run {what}",
+                          hint=PAUSED_HINT + (f"; {hint}" if hint else ""))
+
+
 def error_parts(job: dict) -> tuple[str | None, str | None, str | None]:
     """(error type, message, traceback) of a job's error. The worker SDK sends JSON text with
     error_type, error_message and error_traceback; any other error is its own message."""

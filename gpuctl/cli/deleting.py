@@ -124,6 +124,13 @@ def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: 
     whose = f'project "{_s(owner(chosen))}"' if owner(chosen) else "no project (it has no GPUCTL_PROJECT marker)"
     name, ident = _s(chosen["name"]), _s(chosen["id"])
     picked = ref is None  # chosen on the terminal from a list that shows each endpoint's project
+    if not owned and not by_id_forced and not picked and target.project_id is None:
+        from gpuctl.config.source import nearby_config
+
+        of = f'of project "{owner(chosen)}"' if owner(chosen) else "of no project"
+        raise Refused(f"no gpu.jsonc here, so endpoint {chosen['name']} ({chosen['id']}) {of} cannot be checked as this project's",
+                      hint=f"{nearby_config(app.cwd) or 'run it in the project directory, or pass --config'}; "
+                           f"or, to delete it anyway, name it by id with --force: gpu serverless delete {chosen['id']} --force")
     if not owned and not by_id_forced and not picked:
         raise Refused(f"endpoint {name} ({ident}) belongs to {whose}, not to this project", hint=f"to delete it anyway, name it by id with --force: gpu serverless delete {ident} --force")
     volumes = _volumes(target, chosen)
@@ -205,7 +212,11 @@ def find_template(templates: list[dict], ref: str) -> dict:
         return named[0]
     if named:
         raise Ambiguous(f'{len(named)} templates are named "{_s(ref)}": {", ".join(_s(t["id"]) for t in named)}', hint="name the one you mean by its id")
-    hint = did_you_mean(ref, [str(t.get("name", "")) for t in templates]) or "run `gpu serverless template delete` on a terminal to pick one"
+    if not templates:
+        hint = ("the account has no serverless template of yours (gpuctl's own records are not yours to delete); "
+                "if you meant another account, check --provider and the API key (`gpu auth status`)")
+    else:
+        hint = did_you_mean(ref, [str(t.get("name", "")) for t in templates]) or "run `gpu serverless template delete` on a terminal to pick one"
     raise TemplateNotFound(f'no serverless template of yours named or with id "{_s(ref)}"', hint=hint)
 
 

@@ -41,7 +41,7 @@ def history(app: AppContext, ref: str, as_json: bool, provider: str | None, conf
     from gpuctl.cli.views import print_table
     from gpuctl.render.history import history_document, history_footer, history_table
 
-    target = open_target(app, provider, config)
+    target = open_target(app, provider, config, reads_only=True)
     try:
         found = endpoint(target, ref)
         doc = history_document(found, target.provider.releases(found["id"]), target.provider.list_templates())

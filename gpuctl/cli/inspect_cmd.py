@@ -27,7 +27,7 @@ def list_endpoints(app: AppContext, show_all: bool, as_json: bool, provider: str
     from gpuctl.errors import UsageError
 
     start_recording(app, record, "gpu serverless list")
-    target = open_target(app, provider, config)
+    target = open_target(app, provider, config, reads_only=show_all)
     try:
         if not show_all and target.loaded is None:
             near = nearby_config(app.cwd)
@@ -57,7 +57,7 @@ def status(app: AppContext, ref: str, as_json: bool, watch: bool, interval: floa
     from gpuctl.interrupts import sigterm_as_interrupt
 
     start_recording(app, record, "gpu serverless status")
-    target = open_target(app, provider, config)
+    target = open_target(app, provider, config, reads_only=True)
     try:
         endpoint_id = endpoint(target, ref)["id"]
         with while_it_exists(target, ref, endpoint_id, "status --watch followed it" if watch else "its status was read"):

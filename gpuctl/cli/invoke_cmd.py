@@ -10,7 +10,7 @@ import click
 from gpuctl.cli.durations import DURATION
 from gpuctl.cli.resolve import provider_options
 from gpuctl.errors import ExitCode
-from gpuctl.jobs import FINAL, check_body_size, job_error, wait_until_final
+from gpuctl.jobs import FINAL, PAUSED_HINT, check_body_size, job_error, paused, refuse_if_paused, wait_until_final
 
 if TYPE_CHECKING:
     from gpuctl.cli.context import AppContext
@@ -55,9 +55,14 @@ def invoke(app: AppContext, name: str, input_value: str | None, is_async: bool, 
     text, where = read_input(app, input_value)
     payload = job_payload(parse_input(text, where))
     check_body_size("run" if is_async or streaming else "runsync", payload, where)
-    target = open_target(app, provider, config, start_local=True)
+    target = open_target(app, provider, config, start_local=True, reads_only=True)
     try:
-        call = JobCall(app, target.provider, queue_endpoint(target, name)["id"], name, timeout, as_json)
+        found = queue_endpoint(target, name)
+        if is_async and paused(found):
+            app.note(f"note: endpoint {found.get('name')} has max workers 0: the job waits in the queue until it is raised; {PAUSED_HINT}")
+        elif not is_async:
+            refuse_if_paused(found, "the job", "--async queues it for then")
+        call = JobCall(app, target.provider, found["id"], name, timeout, as_json)
         with while_it_exists(target, name, call.endpoint_id, "the job was sent" if is_async else "the job ran (the job went with it)"):
             if is_async:
                 return call.submit(payload)
@@ -184,11 +189,20 @@ class JobCall:
         if self.as_json:
             self.app.stdout.write(to_json(self.job) + "\n")
         raise GpuctlError(f"job {self.job['id']} did not end within the timeout (it is {self.job.get('status')})",
-                          hint=f"it keeps running; {self.hint(self.job['id'])}")
+                          hint=f"{self.goes_on()}; {self.hint(self.job['id'])}")
+
+    def goes_on(self) -> str:
+        """What the job does once gpu stops waiting for it, by its last state: a queued job has
+        no worker yet, and is not to be taken for one that runs."""
+        if self.job and self.job.get("status") == "IN_QUEUE":
+            return "it stays in the queue until a worker takes it"
+        return "it keeps running"
 
     def interrupted(self) -> int:
         if self.job:
-            self.app.note(f"interrupted: job {self.job['id']} keeps running on {self.ref}\nhint: {self.hint(self.job['id'])}")
+            queued = self.job.get("status") == "IN_QUEUE"
+            goes_on = f"stays in the queue of {self.ref} until a worker takes it" if queued else f"keeps running on {self.ref}"
+            self.app.note(f"interrupted: job {self.job['id']} {goes_on}\nhint: {self.hint(self.job['id'])}")
         else:
             self.app.note(f"interrupted before {self.ref} answered: the job may still run\nhint: `gpu serverless status {self.ref}` shows the queue")
         return ExitCode.INTERRUPTED
@@ -256,7 +270,7 @@ def job_call(app: AppContext, provider: str | None, config: str | None, ref: str
     from gpuctl.cli.resolve import endpoint, open_target
     from gpuctl.provider.errors import NotFound
 
-    target = open_target(app, provider, config)
+    target = open_target(app, provider, config, reads_only=True)
     try:
         found = endpoint(target, ref)
         target.protect_env(found)

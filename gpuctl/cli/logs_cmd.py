@@ -38,7 +38,7 @@ def logs(app: AppContext, name: str, follow: bool, worker_id: str | None, since:
     from gpuctl.cli.resolve import endpoint, open_target, while_it_exists
 
     start = since_timestamp(since) if since else None
-    target = open_target(app, provider, config)
+    target = open_target(app, provider, config, reads_only=True)
     try:
         found = endpoint(target, name)
         target.protect_env(found)  # what workers print may hold them

@@ -38,10 +38,12 @@ class Target:
     loaded: object | None  # gpuctl.config.LoadedConfig
     name: str  # "runpod" | "local"
     protect: Callable[[str | None], None] = lambda secret: None  # AppContext.protect
+    note: Callable[[str], None] = lambda message: None  # AppContext.note
+    salvaged_project: str | None = None  # the project_id of a gpu.jsonc that parses but is not valid (open_target reads_only)
 
     @property
     def project_id(self) -> str | None:
-        return self.loaded.project_id if self.loaded else None
+        return self.loaded.project_id if self.loaded else self.salvaged_project
 
     def protect_env(self, endpoint: dict) -> None:
         """Register the endpoint's env values as secrets, for the commands that print what its
@@ -103,18 +105,62 @@ def start_recording(app: AppContext, directory: str | None, command: str) -> Non
     app.recorder = Recorder(path if path.is_absolute() else app.cwd / path, command, app.secrets)
 
 
-def open_target(app: AppContext, provider: str | None, config: str | None, start_local: bool = False) -> Target:
+def open_target(app: AppContext, provider: str | None, config: str | None, start_local: bool = False, reads_only: bool = False) -> Target:
     """Connect as `deploy` would choose. A missing gpu.jsonc is fine unless --config named one.
     The local provider is only started on demand when `start_local` (commands that read an
-    account never start one)."""
+    account never start one).
+
+    `reads_only`: the command looks at the account (or calls an endpoint) and needs gpu.jsonc
+    only to know which project a name means. Then a ./gpu.jsonc that is not valid (half edited
+    on day 2, a newer gpuctl's key) is a note, not the end of the command: what still parses of
+    it (project_id, provider) is used, or else nothing, as where there is no gpu.jsonc. A file
+    named by --config is what the user asked for, and stays an error."""
     from gpuctl.cli.connect import connect
     from gpuctl.cli.planning import choose_provider, config_path
     from gpuctl.config import load_config
+    from gpuctl.errors import ConfigError
 
     path, display = config_path(app, config)
-    loaded = load_config(path, display=display) if config or path.exists() else None
-    name, _ = choose_provider(app, provider, loaded.provider if loaded else None)
-    return Target(connect(app, name, start_local=start_local), loaded, name, app.protect)
+    loaded, salvaged = None, _Salvaged()
+    try:
+        loaded = load_config(path, display=display) if config or path.exists() else None
+    except ConfigError as error:
+        if config or not reads_only:
+            raise
+        app.protect_variables(error)
+        salvaged = _salvage(path, display, error)
+        app.note(salvaged.note)
+    name, _ = choose_provider(app, provider, loaded.provider if loaded else salvaged.provider)
+    return Target(connect(app, name, start_local=start_local), loaded, name, app.protect, app.note, salvaged_project=salvaged.project_id)
+
+
+@dataclass
+class _Salvaged:
+    project_id: str | None = None
+    provider: str | None = None
+    note: str = ""
+
+
+def _salvage(path, display: str | None, error: GpuctlError) -> _Salvaged:
+    """What a read-only command can still take from a gpu.jsonc that is not valid: its
+    `project_id` (else the directory's name, as the loader names the project) and `provider`
+    when the file parses and they are well formed, and the note that says what was done."""
+    from gpuctl.config.source import read_source
+    from gpuctl.errors import ConfigError
+
+    first = error.diagnostics[0].format().split("\n")[0] if getattr(error, "diagnostics", None) else error.summary
+    try:
+        data = read_source(path, display).data
+    except ConfigError:
+        data = None
+    if not isinstance(data, dict):
+        return _Salvaged(note=f"note: {error.summary} ({first}); names are looked up in the whole account, as without a gpu.jsonc; "
+                              "`gpu config validate` shows every problem")
+    project_id = data.get("project_id")
+    project_id = project_id if isinstance(project_id, str) and project_id.strip() else path.resolve().parent.name
+    provider = data.get("provider") if data.get("provider") in ("runpod", "local") else None
+    return _Salvaged(project_id, provider, f'note: {error.summary} ({first}); read as project "{project_id}" for the names given here; '
+                                           "`gpu config validate` shows every problem")
 
 
 def find_endpoint(endpoints: list[dict], ref: str, project_id: str | None) -> dict:
@@ -139,7 +185,19 @@ def find_endpoint(endpoints: list[dict], ref: str, project_id: str | None) -> di
 
 
 def endpoint(target: Target, ref: str) -> dict:
-    return find_endpoint(target.provider.list_endpoints(), ref, target.project_id)
+    """The endpoint `ref` names (find_endpoint). When it is a name this project's gpu.jsonc
+    declares, but the endpoint found is not this project's (its own was deleted, and another
+    project's or an unmanaged one holds the name), a note says so: the command goes on with it,
+    as it would by id, but nobody takes it for the project's."""
+    from gpuctl.v2 import owned_by, owner
+
+    found = find_endpoint(target.provider.list_endpoints(), ref, target.project_id)
+    loaded = target.loaded
+    declared = {b.model.name or loaded.project_id for b in loaded.blocks} if loaded is not None else set()
+    if found.get("id") != ref and ref in declared and not owned_by(found, target.project_id):
+        whose = f'it belongs to project "{owner(found)}"' if owner(found) else "it is unmanaged"
+        target.note(f'note: endpoint {ref} ({found.get("id")}) is not this project\'s: {whose}, and project "{target.project_id}" has no endpoint named {ref}')
+    return found
 
 
 class EndpointGone(GpuctlError):

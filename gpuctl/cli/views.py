@@ -10,10 +10,11 @@ from rich.table import Table
 
 from gpuctl import v2
 from gpuctl.catalog import Catalog
+from gpuctl.jobs import paused
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.resolve import Target
 from gpuctl.v2 import owned_by, owner
-from gpuctl.model import REDACTED
+from gpuctl.model import MARKER_ENV, REDACTED
 from gpuctl.plan.cost import usd_per_hour
 from gpuctl.redact import hide_env
 from gpuctl.safetext import printable
@@ -63,7 +64,9 @@ def account_rows(target: Target) -> list[dict]:
     catalog, declared = load_catalog(), _declared_gpus(target)
     endpoints = sorted(target.provider.list_endpoints(), key=lambda e: (str(e.get("name")), str(e.get("id"))))
     mine = {e.get("id") for e in endpoints if owned_by(e, target.project_id)}
-    return [_row(target, e, declared.get(e.get("name")) if e.get("id") in mine else None, catalog, project=owner(e) or "unmanaged")
+    # project: null for an endpoint of no project, as `status --json` says it (a project may be
+    # called "unmanaged"); the table writes "unmanaged"
+    return [_row(target, e, declared.get(e.get("name")) if e.get("id") in mine else None, catalog, project=owner(e))
             for e in endpoints]
 
 
@@ -83,24 +86,31 @@ def project_rows(app: AppContext, target: Target) -> list[dict]:
     from gpuctl.catalog import load_catalog
     from gpuctl.config import build_desired
     from gpuctl.plan import Action, plan
+    from gpuctl.plan.model import Drift
 
     catalog = load_catalog()
     environ = _Unset(app.environ)
     environ.missing = set()
     desired = build_desired(target.loaded, environ, catalog)
     observed = target.provider.observe(any(s.cached_model for s in desired.endpoints))
-    result = plan(desired, observed, catalog, target=target.name)
-    by_name = {c.name: c for c in result.changes if c.kind.value == "endpoint"}
+    # as a drift report plans: a block whose name an endpoint of another project (or of none)
+    # holds is a row of its own, where deploy's plan stops the whole command
+    result = plan(desired, observed, catalog, target=target.name, report=True)
     live = {e["id"]: e for e in observed.endpoints}
     rows = []
     for spec in desired.endpoints:
-        change = by_name[spec.name]
-        if change.action is Action.CREATE:
+        # the block's own change; an unmanaged endpoint of the same name beside ours is listed
+        # by the plan too, as a change of that name
+        named = [c for c in result.changes if c.kind.value == "endpoint" and c.name == spec.name and c.action is not Action.ORPHAN]
+        change = next((c for c in named if c.drift is not Drift.UNMANAGED), named[0])
+        if change.action is Action.CREATE or change.drift is Drift.UNMANAGED:
+            holder = live.get(change.id) if change.drift is Drift.UNMANAGED else None
             rows.append({"name": spec.name, "id": None, "url": None, "gpu": "-", "gpus": list(spec.gpu_types), "pools": None,
-                         "workers_min": None, "workers_max": None, "state": "missing", "differs": []})
+                         "workers_min": None, "workers_max": None, "state": "taken" if holder else "missing", "differs": [],
+                         "taken_by": {"id": holder.get("id"), "project": owner(holder)} if holder else None})
             continue
         state = "in sync" if change.action is Action.NOOP else "drifted"
-        rows.append(_row(target, live[change.id], list(spec.gpu_types), catalog, state=state, differs=[c.path for c in change.changes]))
+        rows.append(_row(target, live[change.id], list(spec.gpu_types), catalog, state=state, differs=[c.path for c in change.changes], taken_by=None))
     if environ.missing:
         missing = sorted(environ.missing)
         them = "it" if len(missing) == 1 else "them"
@@ -126,9 +136,12 @@ def print_rows(app: AppContext, rows: list[dict], as_json: bool, show_all: bool)
     for column in ("name", "id", "gpu", "workers", last, "url"):
         table.add_column(column.upper(), overflow="fold")
     for r in rows:
-        state = r.get(last, "")
+        state = r.get(last) or ("unmanaged" if show_all else "")
         if r.get("differs"):
             state += f" ({', '.join(r['differs'][:3])}{'…' if len(r['differs']) > 3 else ''})"
+        if r.get("taken_by"):
+            holder = r["taken_by"]
+            state += f" by {holder['id']} ({'project ' + holder['project'] if holder['project'] else 'unmanaged'})"
         workers = "-" if r["workers_min"] is None else f"{r['workers_min']}..{r['workers_max']}"
         table.add_row(*map(_cell, (r["name"], r["id"] or "-", ", ".join(r["gpus"]) if r["gpus"] else r["gpu"], workers, state, r["url"] or "-")))
     print_table(app, table)
@@ -165,6 +178,7 @@ def status_doc(target: Target, endpoint_id: str) -> dict:
         "worker_list": [{k: w.get(k) for k in ("id", "status", "gpuTypeId", "dataCenterId", "uptimeSeconds", "isStale")} for w in v2.worker_list(workers)],
         "jobs": health.get("jobs") or {},
         "scaling": {"workers": v2.workers(endpoint), "scaler": v2.scaling(endpoint), "gpu": _gpu(endpoint), "flashboot": v2.flashboot(endpoint)},
+        "paused": paused(endpoint),  # max workers 0: no worker can start, a queued job waits until that changes
         "release": {"version": releases.get("endpointVersion"), "rollout": releases.get("rollout"), "latest": latest},
         "always_on_usd_per_hour": _cost(endpoint),
     })
@@ -176,7 +190,8 @@ def status_line(doc: dict) -> str:
     w, jobs = doc["workers"], doc["jobs"]
     workers = ", ".join(f"{w[k]} {k}" for k in WORKER_STATES)
     queue = f"{jobs.get('inQueue', 0)} in queue, {jobs.get('inProgress', 0)} in progress, {jobs.get('completed', 0)} completed, {jobs.get('failed', 0)} failed"
-    return _cell(f"{doc['name']}: workers {workers}; jobs {queue}; release v{doc['release']['version']}")
+    paused = "; max workers 0 (paused: no worker can start)" if doc["paused"] else ""
+    return _cell(f"{doc['name']}: workers {workers}; jobs {queue}; release v{doc['release']['version']}{paused}")
 
 
 def _rollout(rollout: dict) -> str:
@@ -201,9 +216,10 @@ def status_panel(doc: dict) -> Panel:
     workers = sc["workers"] or {}
     for label, text in (
         ("url", doc["url"]),
+        ("project", doc["project"] or f"none (unmanaged: no {MARKER_ENV} marker)"),
         ("workers", "  ".join(f"{k} {w[k]}" for k in WORKER_STATES) + f"  (total {w['total']})"),
         ("queue", f"in queue {jobs.get('inQueue', 0)}  in progress {jobs.get('inProgress', 0)}  completed {jobs.get('completed', 0)}  failed {jobs.get('failed', 0)}  retried {jobs.get('retried', 0)}"),
-        ("scaling", f"{workers.get('min')}..{workers.get('max')} workers, idle {workers.get('idleTimeout', '-')} s, {scaler.get('type')} {value}, flashboot {sc['flashboot']}"),
+        ("scaling", f"{workers.get('min')}..{workers.get('max')} workers{' (paused: no worker can start)' if doc['paused'] else ''}, idle {workers.get('idleTimeout', '-')} s, {scaler.get('type')} {value}, flashboot {sc['flashboot']}"),
         ("gpu", sc["gpu"]),
         ("release", f"v{doc['release']['version']}" + _rollout(rollout)),
         ("cost", f"always-on {'unknown' if cost is None else usd_per_hour(cost)} (min workers at the first GPU pool's active rate)"),

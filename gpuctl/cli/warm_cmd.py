@@ -55,7 +55,7 @@ def warm(app, name: str, cpu: bool | None, timeout: float, as_json: bool, provid
     from gpuctl.warm import run_prewarm
     from gpuctl.warm.report import result_lines
 
-    target = open_target(app, provider, config, start_local=True)
+    target = open_target(app, provider, config, start_local=True, reads_only=True)
     try:
         found = endpoint(target, name)
         models, cached = declared(target.loaded, found)

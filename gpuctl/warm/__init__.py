@@ -31,7 +31,11 @@ class WarmIO:
 def choose_mode(endpoint: dict, requested: str | None) -> str:
     """`gpu` unless `cpu` is asked for, as the seed's `warm NAME` and `warm NAME --cpu` are;
     `cpu` needs a network volume to download into. (deploy asks for gpu.jsonc's prewarm.mode.)"""
+    from gpuctl.jobs import refuse_if_paused
+
     mode = requested or "gpu"
+    if mode == "gpu":
+        refuse_if_paused(endpoint, "the warm-up job", "or, with a network volume, `gpu serverless warm --cpu` downloads the models without a worker")
     if mode == "cpu" and not volume_ids(endpoint):
         raise NoVolume(f"endpoint {endpoint.get('name')} has no network volume, so a CPU pod has nowhere to download the models to",
                        hint='use --gpu to start a worker instead, or add a "volume" block to gpu.jsonc and deploy')

@@ -97,6 +97,6 @@ def test_list_all_shows_owners_and_unmanaged(account, tmp_path):
     assert account.gpu("serverless", "deploy", "-y", cwd=mine).code == 0
     account.server.http.post("/v2/serverless", json={"name": "by-hand", "type": "QUEUE", "image": "x/y:1", "gpu": {"pools": ["ADA_24"]}, "scaling": {"type": "QUEUE_DELAY", "queueDelay": 4}})
     rows = json.loads(account.gpu("serverless", "list", "--all", "--json", cwd=tmp_path).out)["endpoints"]
-    assert sorted((r["name"], r["project"]) for r in rows) == [("by-hand", "unmanaged"), ("echo", "e2e")]
+    assert sorted((r["name"], r["project"]) for r in rows) == [("by-hand", None), ("echo", "e2e")]
     code, out = run_on_terminal(["serverless", "list", "--all"], tmp_path, account.env)
     assert code == 0 and "unmanaged" in out and "PROJECT" in out
