@@ -34,6 +34,15 @@ def drift(account, proj, *args):
     return account.gpu("serverless", "drift", *args, cwd=proj, env={"DRIFT_TOKEN": SECRET})
 
 
+def drifted(account, proj) -> dict:
+    """`drift --json` that found drift (exit 2): its document, checked against the schema."""
+    result = drift(account, proj, "--json")
+    assert result.code == 2, result.err
+    doc = result.json()
+    jsonschema.validate(doc, DRIFT_SCHEMA)
+    return doc
+
+
 def console_patch(account, body: dict) -> None:
     """What a person does in the RunPod console: edit the endpoint in place."""
     endpoint = account.endpoints()[0]
@@ -113,10 +122,7 @@ def test_an_orphan_is_drift_with_what_it_costs(account, tmp_path):
     config = json.loads((proj / "gpu.jsonc").read_text())
     config["serverless"]["name"] = "renamed"
     (proj / "gpu.jsonc").write_text(json.dumps(config))
-    result = drift(account, proj, "--json")
-    assert result.code == 2, result.err
-    doc = result.json()
-    jsonschema.validate(doc, DRIFT_SCHEMA)
+    doc = drifted(account, proj)
     orphan = next(e for e in doc["drift"] if e["name"] == "echo")
     assert orphan["drift"] == "orphan" and "--prune" in orphan["what_to_do"]
     item = next(i for i in doc["cost_of_drift"]["items"] if i["address"] == "endpoint.echo")
@@ -235,10 +241,7 @@ def test_a_volume_grown_in_the_console_is_drift_not_an_error(account, tmp_path):
     console_patch(account, {"workers": {"max": 4}})
     writes = account.writes()
 
-    result = drift(account, proj, "--json")
-    assert result.code == 2, result.err
-    doc = result.json()
-    jsonschema.validate(doc, DRIFT_SCHEMA)
+    doc = drifted(account, proj)
     grown = next(e for e in doc["drift"] if e["kind"] == "network_volume")
     assert (grown["address"], grown["id"], grown["drift"]) == ("network_volume.models@EU-RO-1", volume["id"], "larger-in-account")
     (size,) = grown["changes"]
@@ -263,10 +266,7 @@ def test_a_console_edit_names_the_gpu_jsonc_key_and_line_to_edit(account, tmp_pa
     line = next(i for i, text in enumerate(lines, 1) if '"idle_timeout"' in text)
     console_patch(account, {"workers": {"idleTimeout": 42}})
 
-    result = drift(account, proj, "--json")
-    assert result.code == 2, result.err
-    doc = result.json()
-    jsonschema.validate(doc, DRIFT_SCHEMA)
+    doc = drifted(account, proj)
     (change,) = doc["drift"][0]["changes"]
     assert (change["path"], change["config"], change["account"]) == ("workers.idleTimeout", 5, 42)
     assert change["config_keys"] == [{"key": "serverless.scaling.idle_timeout", "file": "gpu.jsonc", "line": line}]
@@ -421,10 +421,7 @@ def test_a_volume_detached_and_deleted_in_the_console_is_not_called_a_change_in_
     console_patch(account, {"networkVolumes": []})
     assert account.server.http.delete(f"/v2/network-volumes/{volume['id']}").status_code == 204
 
-    result = drift(account, proj, "--json")
-    assert result.code == 2, result.err
-    doc = result.json()
-    jsonschema.validate(doc, DRIFT_SCHEMA)
+    doc = drifted(account, proj)
     missing = next(e for e in doc["drift"] if e["kind"] == "network_volume")
     assert missing["action"] == "create" and "creates it, empty" in missing["what_to_do"]
     (change,) = next(e for e in doc["drift"] if e["address"] == "endpoint.echo")["changes"]
@@ -443,10 +440,7 @@ def test_an_endpoint_of_another_project_holding_a_block_s_name_says_which_projec
     config = json.loads((proj / "gpu.jsonc").read_text())
     config["project_id"] = "e2e-renamed"
     (proj / "gpu.jsonc").write_text(json.dumps(config))
-    result = drift(account, proj, "--json")
-    assert result.code == 2, result.err
-    doc = result.json()
-    jsonschema.validate(doc, DRIFT_SCHEMA)
+    doc = drifted(account, proj)
     (entry,) = doc["drift"]
     assert entry["drift"] == "unmanaged"
     assert 'belongs to project "e2e"' in entry["what_to_do"] and '"project_id": "e2e"' in entry["what_to_do"], entry["what_to_do"]

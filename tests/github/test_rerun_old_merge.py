@@ -11,6 +11,21 @@ from tests.github.conftest import WORKFLOWS, no_secrets, config, pull_request, p
 pytestmark = pytest.mark.e2e
 
 
+def merged_and_applied(gha, fake, number: int, checkout, listed: bool = False):
+    """Pull request `number` (head a<n>…, merge b<n>… for its last digit) planned on `checkout`,
+    merged and applied by its merge run; `listed`: the fake GitHub lists the merge commit's tree
+    (what the newer-commit check reads at the branch head)."""
+    head, merge = f"a{number % 10}" * 20, f"b{number % 10}" * 20
+    fake.add_pull(number, head)
+    assert gha.run(WORKFLOWS / "plan.yml", pull_request(number, head, checkout)).job("plan").status == "success"
+    fake.merge(number, merge)
+    if listed:
+        fake.add_tree(merge, checkout)
+    run = gha.run(WORKFLOWS / "apply.yml", push(merge, checkout))
+    assert run.job("apply").status == "success", run.job("apply").steps
+    return run
+
+
 def test_a_rerun_of_an_older_merge_after_a_newer_one_applied_does_not_roll_the_account_back(gha, fake, account, tmp_path):
     """PR 31 raises workers.max 2 → 3 and is applied; PR 32 reverts it (3 → 2), planned after
     that apply, and is applied. Then someone re-runs PR 31's apply job (GitHub's "Re-run jobs"
@@ -18,20 +33,10 @@ def test_a_rerun_of_an_older_merge_after_a_newer_one_applied_does_not_roll_the_a
     without knowing which commit the account was last applied from it would apply it."""
     deployed = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", config("api")))
     assert deployed.code == 0, deployed.err
-    fake.add_pull(31, "a1" * 20)
     old = tree(tmp_path / "pr-31", config("api", max_workers=3))
-    assert gha.run(WORKFLOWS / "plan.yml", pull_request(31, "a1" * 20, old)).job("plan").status == "success"
-    fake.merge(31, "b1" * 20)
-    first = gha.run(WORKFLOWS / "apply.yml", push("b1" * 20, old))
-    assert first.job("apply").status == "success", first.job("apply").steps
-
-    fake.add_pull(32, "a2" * 20)
+    merged_and_applied(gha, fake, 31, old)
     new = tree(tmp_path / "pr-32", config("api", max_workers=2))
-    assert gha.run(WORKFLOWS / "plan.yml", pull_request(32, "a2" * 20, new)).job("plan").status == "success"
-    fake.merge(32, "b2" * 20)
-    fake.add_tree("b2" * 20, new)
-    second = gha.run(WORKFLOWS / "apply.yml", push("b2" * 20, new))
-    assert second.job("apply").status == "success", second.job("apply").steps
+    merged_and_applied(gha, fake, 32, new, listed=True)
     (endpoint,) = account.endpoints()
     assert endpoint["workers"]["max"] == 2
     writes = account.writes()
@@ -146,19 +151,10 @@ def test_a_rerun_of_an_older_merge_does_not_roll_back_a_newer_merge_that_changed
     whisper, vllm = {"requirements.txt": "faster-whisper==1.0\n"}, {"requirements.txt": "vllm==0.6\n"}
     deployed = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", _auto(), whisper))
     assert deployed.code == 0, deployed.err
-    fake.add_pull(31, "a1" * 20)
     old = tree(tmp_path / "pr-31", _auto(), vllm)
-    assert gha.run(WORKFLOWS / "plan.yml", pull_request(31, "a1" * 20, old)).job("plan").status == "success"
-    fake.merge(31, "b1" * 20)
-    fake.add_tree("b1" * 20, old)
-    assert gha.run(WORKFLOWS / "apply.yml", push("b1" * 20, old)).job("apply").status == "success"
-
-    fake.add_pull(32, "a2" * 20)
+    merged_and_applied(gha, fake, 31, old, listed=True)
     new = tree(tmp_path / "pr-32", _auto(), whisper)
-    assert gha.run(WORKFLOWS / "plan.yml", pull_request(32, "a2" * 20, new)).job("plan").status == "success"
-    fake.merge(32, "b2" * 20)
-    fake.add_tree("b2" * 20, new)
-    assert gha.run(WORKFLOWS / "apply.yml", push("b2" * 20, new)).job("apply").status == "success"
+    merged_and_applied(gha, fake, 32, new, listed=True)
     assert _image(account) == WHISPER
     writes = account.writes()
 
