@@ -27,7 +27,7 @@ from gpuctl.interrupts import held
 from gpuctl.v2 import json_in
 from gpuctl.v2 import data_center, env_of, pod_request, volume_ids
 from gpuctl.provider.protocol import Provider
-from gpuctl.words import counted
+from gpuctl.words import counted, in_seconds
 
 IMAGE = "python:3.12-slim"  # any image with Python 3.8+ runs the downloader
 CPU_FLAVOR, VCPUS = "cpu3c", 2  # the smallest CPU pod: downloading needs no more
@@ -93,7 +93,7 @@ def await_pod(provider: Provider, name: str, deadline: float, timeout: float, vi
                 view.note(f"the create of pod {name} got no answer, but it started: pod {found['id']}; it is used, then deleted")
                 return found
             if clock() >= deadline:
-                raise WarmTimeout(f"the create of pod {name} got no answer, and it did not start within --timeout ({timeout:g} s); it was not sent again",
+                raise WarmTimeout(f"the create of pod {name} got no answer, and it did not start within --timeout ({in_seconds(timeout)}); it was not sent again",
                                   hint=f"the server may still start it: find the pod named {name} in the RunPod console (Pods) and delete it, "
                                        "or run `gpu serverless warm` again later")
             sleep(POLL_S)
@@ -155,7 +155,7 @@ class PodWatch:
     def _check(self, deadline: float, timeout: float) -> None:
         now = self.clock()
         if now >= deadline:
-            raise WarmTimeout(f"the warm-up did not finish within {timeout:.0f} s", hint="raise --timeout; files already in the volume are not downloaded again")
+            raise WarmTimeout(f"the warm-up did not finish within {in_seconds(timeout)}", hint="raise --timeout; files already in the volume are not downloaded again")
         if self.exited_at is not None and now - self.exited_at > EXIT_GRACE_S:
             raise DownloadFailed(f"the warm-up pod {self.pod_id} stopped before the download finished",
                                  detail="\n".join(self.output[-10:]) or None, hint="its output is above; check the image has python3")

@@ -221,8 +221,8 @@ def test_gpu_warm_timeout_cancels_the_job(account, tmp_path):
     endpoint = account.server.create_endpoint("echo", worker=None, env={"GPUCTL_LOCAL_COMMAND": stuck})
     cwd = tmp_path / "elsewhere"
     cwd.mkdir()
-    result = account.gpu("serverless", "warm", "echo", "--timeout", "2", cwd=cwd, timeout=60)
-    assert result.code == 1 and "no worker ran the warm-up job within 2 s" in result.err, result.err
+    result = account.gpu("serverless", "warm", "echo", "--timeout", "0.5", cwd=cwd, timeout=60)
+    assert result.code == 1 and "no worker ran the warm-up job within 0.5 s" in result.err, result.err  # it said "within 0 s"
     job_id = re.search(r"cancelled the warm-up job (\S+)", result.err).group(1)
     assert account.server.job(endpoint["id"], f"status/{job_id}", method="GET").json()["status"] == "CANCELLED"
 
