@@ -189,7 +189,7 @@ class JobCall:
         self.line.close()
         if self.as_json:
             self.app.stdout.write(to_json(self.job) + "\n")
-        raise GpuctlError(f"job {self.job['id']} did not end within {in_seconds(self.timeout)} (--timeout); it is {self.job.get('status')}",
+        raise GpuctlError(f"job {self.job['id']} did not end within --timeout {in_seconds(self.timeout)} (it is {self.job.get('status')})",
                           hint=f"{self.goes_on()}; {self.hint(self.job['id'])}")
 
     def goes_on(self) -> str:
