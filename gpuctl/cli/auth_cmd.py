@@ -78,6 +78,8 @@ def status(app: AppContext, check: bool, as_json: bool) -> int:
         raise GpuctlError(doc["problem"]["summary"], hint=doc["problem"]["hint"])
     else:
         _print_status(app, doc)
+        if doc["checked"] and doc["error"]:  # a failed check is an error like any other: `error:` and `hint:` on stderr
+            raise _check_failed(doc)
     return ExitCode.OK if doc["configured"] and not doc["error"] and not doc["problem"] else 1
 
 
@@ -173,6 +175,18 @@ def _status(app: AppContext, check: bool) -> dict:
     return doc
 
 
+def _check_failed(doc: dict):
+    """The error `status --check` ends with when the key was refused or could not be checked."""
+    from gpuctl.errors import GpuctlError
+
+    base, where = doc["api_base_url"], f"set {doc['env_var']} to it" if doc["source"] == "environment" else "run `gpu auth login`"
+    if doc["works"] is False:
+        return GpuctlError(f"{base} refused the API key {doc['masked']} {doc['error'].removeprefix('refused ')}",
+                           hint=f"the key was revoked or mistyped: copy a key from {KEYS_PAGE} and {where}; gpuctl needs read/write access to Serverless")
+    return GpuctlError(f"could not check the API key {doc['masked']} against {base}: {doc['error']}",
+                       hint="try again; if it persists, check the network, and RUNPOD_API_BASE_URL if it is set")
+
+
 def _problem(read, environ) -> dict | None:
     """{"summary", "hint"} of the KeyProblem `read(environ)` raises, else None."""
     from gpuctl.credentials import KeyProblem
@@ -203,8 +217,7 @@ def _print_status(app: AppContext, doc: dict) -> None:
     if doc["key_file_problem"]:
         app.note(f"warning: {doc['key_file_problem']['summary']} ({var} wins over it)")
     _warn_loose(app, doc)
-    if doc["checked"]:
-        verdict = "works" if doc["works"] else "was refused" if doc["works"] is False else "could not be checked"
-        out.write(f"the key {verdict} at {doc['api_base_url']}" + (f": {doc['error']}\n" if doc["error"] else "\n"))
+    if doc["checked"] and doc["works"]:
+        out.write(f"the key works at {doc['api_base_url']}\n")
     elif doc["configured"]:
         out.write(f"not checked; add --check to verify it against {doc['api_base_url']}\n")

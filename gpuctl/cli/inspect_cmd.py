@@ -14,7 +14,7 @@ from gpuctl.errors import ExitCode
 
 
 @click.command("list")
-@click.option("--all", "show_all", is_flag=True, help="Every endpoint in the account, with its owning project.")
+@click.option("--all", "show_all", is_flag=True, help="Every endpoint in the account, with its owning project (\"-\" for none; a project named \"-\" is shown quoted).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 @provider_options
 @record_option

@@ -10,6 +10,7 @@ import click
 from gpuctl.cli.durations import DURATION
 from gpuctl.cli.resolve import provider_options
 from gpuctl.errors import ExitCode
+from gpuctl.words import in_seconds
 from gpuctl.jobs import FINAL, PAUSED_HINT, check_body_size, job_error, paused, refuse_if_paused, wait_until_final
 
 if TYPE_CHECKING:
@@ -135,7 +136,7 @@ class JobCall:
 
         self.app, self.provider, self.endpoint_id, self.ref, self.as_json = app, provider, endpoint_id, ref, as_json
         self.clock, self.sleep = time.monotonic, time.sleep
-        self.deadline = self.clock() + timeout if timeout else None
+        self.timeout, self.deadline = timeout, self.clock() + timeout if timeout else None
         self.job: dict | None = None
         self.chunks = 0
         self.line = StatusLine(app, ref)
@@ -188,7 +189,7 @@ class JobCall:
         self.line.close()
         if self.as_json:
             self.app.stdout.write(to_json(self.job) + "\n")
-        raise GpuctlError(f"job {self.job['id']} did not end within the timeout (it is {self.job.get('status')})",
+        raise GpuctlError(f"job {self.job['id']} did not end within --timeout {in_seconds(self.timeout)} (it is {self.job.get('status')})",
                           hint=f"{self.goes_on()}; {self.hint(self.job['id'])}")
 
     def goes_on(self) -> str:

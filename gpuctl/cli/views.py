@@ -65,7 +65,7 @@ def account_rows(target: Target) -> list[dict]:
     endpoints = sorted(target.provider.list_endpoints(), key=lambda e: (str(e.get("name")), str(e.get("id"))))
     mine = {e.get("id") for e in endpoints if owned_by(e, target.project_id)}
     # project: null for an endpoint of no project, as `status --json` says it (a project may be
-    # called "unmanaged"); the table writes "unmanaged"
+    # called "unmanaged"); the table writes NO_PROJECT (project_cell)
     return [_row(target, e, declared.get(e.get("name")) if e.get("id") in mine else None, catalog, project=owner(e))
             for e in endpoints]
 
@@ -124,6 +124,18 @@ def _cell(value: object) -> str:
     return printable(str(value), keep_newlines=False)
 
 
+NO_PROJECT = "-"  # the PROJECT cell of an endpoint of no project, as "-" is every other empty cell
+
+
+def project_cell(project_id: str | None) -> str:
+    """The PROJECT cell: NO_PROJECT for none. A project id may be any printable text, "-" and
+    "unmanaged" included (config/shape.py PRINTABLE_NAME), so an id that would read as
+    NO_PROJECT, or as a quoted one, is shown quoted: no project id looks like no project."""
+    if project_id is None:
+        return NO_PROJECT
+    return json.dumps(project_id, ensure_ascii=False) if project_id == NO_PROJECT or project_id.startswith('"') else project_id
+
+
 def print_rows(app: AppContext, rows: list[dict], as_json: bool, show_all: bool) -> None:
     if as_json:
         app.stdout.write(json.dumps(hide_env({"endpoints": rows}), indent=2) + "\n")
@@ -136,7 +148,7 @@ def print_rows(app: AppContext, rows: list[dict], as_json: bool, show_all: bool)
     for column in ("name", "id", "gpu", "workers", last, "url"):
         table.add_column(column.upper(), overflow="fold")
     for r in rows:
-        state = r.get(last) or ("unmanaged" if show_all else "")
+        state = project_cell(r["project"]) if show_all else r.get(last) or ""
         if r.get("differs"):
             state += f" ({', '.join(r['differs'][:3])}{'…' if len(r['differs']) > 3 else ''})"
         if r.get("taken_by"):

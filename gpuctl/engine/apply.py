@@ -57,6 +57,18 @@ class ApplyFailed(GpuctlError):
         self.outcome, self.cause = outcome, cause
 
 
+def located(error: BaseException, address: str) -> BaseException:
+    """The error a change failed with, as the apply ends with it: its address in front. A step's
+    own messages never name the address: every line that reports a step (its progress line, the
+    outcome's `failed:` line) names it already, so it is added here, once, for the final error."""
+    if not isinstance(error, GpuctlError):
+        return error
+    other = error.with_hint(error.hint)
+    other.summary = f"{address}: {error.summary}"
+    other.args = (other.summary,)
+    return other
+
+
 def _summary(error: BaseException) -> str:
     return error.summary if isinstance(error, GpuctlError) else f"{type(error).__name__}: {error}"
 
@@ -108,7 +120,7 @@ class Engine:
         if results.failed or results.interrupted:
             outcome.failed = [(c.address, c.action.value, _summary(e)) for c, e in results.failed]
             outcome.not_attempted = [(c.address, c.action.value) for c in results.not_attempted]
-            cause = results.failed[0][1] if results.failed else Interrupted(
+            cause = located(results.failed[0][1], results.failed[0][0].address) if results.failed else Interrupted(
                 "interrupted: the changes in flight finished; nothing else was started")
             raise ApplyFailed(outcome, cause) if isinstance(cause, GpuctlError) else cause
         written = {c.name: outcome.ids[c.address] for c in pending if c.kind is Kind.ENDPOINT and c.action is not Action.DELETE and c.address in outcome.ids}
@@ -186,7 +198,7 @@ class Engine:
             found, first = (lookup() if first is None else first), None
             if len(found) > 1:
                 ids = ", ".join(str(f.get("id")) for f in found)
-                raise Ambiguous(f"{change.address}: {len(found)} objects match ({ids})", hint="remove the duplicates, then deploy again")
+                raise Ambiguous(f"{len(found)} objects match ({ids})", hint="remove the duplicates, then deploy again")
             if found or self.clock() >= deadline:
                 return found[0] if found else None
             if not told:
@@ -216,7 +228,7 @@ class Engine:
         theirs = [e for e in named if owner(e) != self.project_id]
         if theirs:
             who = owner(theirs[0])
-            raise Ambiguous(f'{change.address}: an endpoint named "{change.name}" ({theirs[0].get("id")}) was created {f"by project {who!r} " if who else ""}while this deploy ran; nothing was created',
+            raise Ambiguous(f'an endpoint named "{change.name}" ({theirs[0].get("id")}) was created {f"by project {who!r} " if who else ""}while this deploy ran; nothing was created',
                             hint="give this block another name, or run deploy --plan to see what to do")
 
     def _endpoints_named(self, change: ResourceChange) -> list[dict]:
@@ -297,7 +309,7 @@ class Engine:
         if "size" in change.desired and size_gb(live) < size_gb(change.desired):
             wrong.append("size")
         if wrong:
-            raise NotHonoured(f"{change.address}: the volume read back differs in {', '.join(wrong)}", hint=f"{self._who} did not apply the change; run deploy again or check the console")
+            raise NotHonoured(f"the volume read back differs in {', '.join(wrong)}", hint=f"{self._who} did not apply the change; run deploy again or check the console")
         return live["id"]
 
     # -- endpoints ------------------------------------------------------------------------------
@@ -338,7 +350,7 @@ class Engine:
             return
         got = self._write(change.address, "model-references", lambda: {"refs": self.provider.set_model_references(endpoint_id, wanted)})["refs"]
         if sorted(got) != sorted(wanted):
-            raise NotHonoured(f"{change.address}: {self._who} did not honour modelReferences", hint="check the cached model id; gated models need access on Hugging Face")
+            raise NotHonoured(f"{self._who} did not honour modelReferences", hint="check the cached model id; gated models need access on Hugging Face")
 
     def _verify_endpoint(self, change: ResourceChange, body: dict, endpoint_id: str) -> int | None:
         """Read the endpoint back and check it is as sent; its version (the release it is on)."""
@@ -348,7 +360,7 @@ class Engine:
         wrong = [p for p, v in declared.items() if p not in fields.GRAPHQL_ONLY and not fields.same(p, v, live.get(p))]
         wrong += fields.removed(declared, live)
         if wrong:
-            raise NotHonoured(f"{change.address}: {self._who} did not honour {', '.join(sorted(wrong))}", detail="the write was accepted but the endpoint read back differs", hint="run deploy again; if it persists, the API ignores this field")
+            raise NotHonoured(f"{self._who} did not honour {', '.join(sorted(wrong))}", detail="the write was accepted but the endpoint read back differs", hint="run deploy again; if it persists, the API ignores this field")
         version = raw.get("version")
         return version if isinstance(version, int) and not isinstance(version, bool) else None
 

@@ -3,7 +3,8 @@ into the volume's Hugging Face cache, then is deleted.
 
 The pod is deleted on every path out (success, failure, `--timeout`, Ctrl-C, SIGTERM): its
 creation and its deletion run with signals held (gpuctl.interrupts), and a create whose
-answer was lost is looked up by the pod's unique name. What it cost is printed either way.
+answer was lost is looked up by the pod's unique name, never sent again; one that got no answer
+at all is watched for until the deadline (`await_pod`). What it cost is printed either way.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from gpuctl.interrupts import held
 from gpuctl.v2 import json_in
 from gpuctl.v2 import data_center, env_of, pod_request, volume_ids
 from gpuctl.provider.protocol import Provider
-from gpuctl.words import counted
+from gpuctl.words import counted, in_seconds
 
 IMAGE = "python:3.12-slim"  # any image with Python 3.8+ runs the downloader
 CPU_FLAVOR, VCPUS = "cpu3c", 2  # the smallest CPU pod: downloading needs no more
@@ -59,16 +60,48 @@ def pod_body(provider_name: str, endpoint: dict, volume: dict, models: ModelList
                        data_center(volume), volume["id"], MOUNT)
 
 
-def create_pod(provider: Provider, body: dict) -> dict:
-    """Create, and when the answer was lost, find the pod by its unique name rather than
-    create a second one or leave the first running unseen."""
+def create_pod(provider: Provider, body: dict) -> dict | None:
+    """Create once, never twice (a second create could start a second billed pod). When the
+    answer was lost, find the pod by its unique name; None when it is not there yet and the
+    server may still be carrying the create out (`in_flight`): `await_pod` watches for it."""
     try:
         return provider.create_pod(body)
-    except AmbiguousWrite:
-        found = [p for p in provider.list_pods() if p.get("name") == body["name"]]
-        if not found:
-            raise
-        return found[0]
+    except AmbiguousWrite as exc:
+        found = _named(provider, body["name"])
+        if found:
+            return found
+        if exc.in_flight:
+            return None
+        raise
+
+
+def _named(provider: Provider, name: str) -> dict | None:
+    return next((p for p in provider.list_pods() if p.get("name") == name), None)
+
+
+def await_pod(provider: Provider, name: str, deadline: float, timeout: float, view: Any, clock: Callable[[], float],
+              sleep: Callable[[float], None]) -> dict:
+    """The pod of a create that got no answer: a server that held the request may still start it
+    at any moment, and then it would run (and bill) unseen. Watch for it by name until the
+    warm-up's deadline; once it shows up it is this run's pod, used and deleted like any other.
+    Whatever ends the watch first (the deadline, Ctrl-C), the user is told the pod's name."""
+    view.status(f"the create of pod {name} got no answer; the server may still start it: watching for it for up to {max(deadline - clock(), 0):.0f} s")
+    try:
+        while True:
+            found = _named(provider, name)
+            if found:
+                view.note(f"the create of pod {name} got no answer, but it started: pod {found['id']}; it is used, then deleted")
+                return found
+            if clock() >= deadline:
+                raise WarmTimeout(f"the create of pod {name} got no answer, and it did not start within --timeout ({in_seconds(timeout)}); it was not sent again",
+                                  hint=f"the server may still start it: find the pod named {name} in the RunPod console (Pods) and delete it, "
+                                       "or run `gpu serverless warm` again later")
+            sleep(POLL_S)
+    except BaseException as exc:
+        if not isinstance(exc, WarmTimeout):
+            view.note(f"the create of pod {name} got no answer and the pod has not started; if it does, it runs until deleted: "
+                      f"find the pod named {name} in the RunPod console (Pods) and delete it")
+        raise
 
 
 def delete_pod(provider: Provider, pod_id: str) -> None:
@@ -122,7 +155,7 @@ class PodWatch:
     def _check(self, deadline: float, timeout: float) -> None:
         now = self.clock()
         if now >= deadline:
-            raise WarmTimeout(f"the warm-up did not finish within {timeout:.0f} s", hint="raise --timeout; files already in the volume are not downloaded again")
+            raise WarmTimeout(f"the warm-up did not finish within {in_seconds(timeout)}", hint="raise --timeout; files already in the volume are not downloaded again")
         if self.exited_at is not None and now - self.exited_at > EXIT_GRACE_S:
             raise DownloadFailed(f"the warm-up pod {self.pod_id} stopped before the download finished",
                                  detail="\n".join(self.output[-10:]) or None, hint="its output is above; check the image has python3")
@@ -140,7 +173,7 @@ class PodWatch:
 
 
 def warm_volume(provider: Provider, endpoint: dict, volume_id: str, models: ModelList, deadline: float, timeout: float,
-                view: Any, environ: dict, clock: Callable[[], float] = time.monotonic) -> dict:
+                view: Any, environ: dict, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> dict:
     """One pod for one volume, always deleted; returns what it did and cost. A signal held
     during the create is raised inside the `try`, once `pod` is known, so it is deleted too."""
     volume = provider.get_volume(volume_id)
@@ -150,6 +183,8 @@ def warm_volume(provider: Provider, endpoint: dict, volume_id: str, models: Mode
     try:
         with held():
             pod = create_pod(provider, body)
+        if pod is None:  # outside held(): Ctrl-C ends the watch
+            pod = await_pod(provider, body["name"], deadline, timeout, view, clock, sleep)
         watch = PodWatch(provider, pod, view, clock)
         view.status(f"pod {pod['id']}: starting, downloading {counted(len(models.refs), 'model')}")
         done = watch.until_done(deadline, timeout)

@@ -19,6 +19,7 @@ from gpuctl.warm.errors import JobNotRun, WarmTimeout
 from gpuctl.interrupts import held
 from gpuctl.v2 import image, worker_counts
 from gpuctl.provider.protocol import Provider
+from gpuctl.words import in_seconds
 
 
 
@@ -57,7 +58,7 @@ def wait(provider: Provider, endpoint_id: str, job_id: str, deadline: float, tim
 
     job = wait_until_final(status, status(), remaining=lambda: deadline - clock(), sleep=sleep, on_status=show)
     if job.get("status") not in FINAL:
-        raise WarmTimeout(f"no worker ran the warm-up job within {timeout:.0f} s (it was {job.get('status')}); it was cancelled",
+        raise WarmTimeout(f"no worker ran the warm-up job within {in_seconds(timeout)} (it was {job.get('status')}); it was cancelled",
                           hint="raise --timeout (a cold start of a large image can take minutes), or check `gpu serverless status`")
     return job
 

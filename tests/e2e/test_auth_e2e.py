@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -85,7 +86,11 @@ def test_a_refused_key_is_not_stored_and_never_shown(account):
 def test_no_verify_stores_a_key_status_check_then_refuses(account):
     assert _gpu(account, "auth", "login", "--no-verify", stdin=WRONG).returncode == 0
     status = _gpu(account, "--debug", "auth", "status", "--check")
-    assert status.returncode == 1 and "the key was refused" in status.stdout and "401 unauthorized" in status.stdout
+    # a failed check is an error like every other: `error:` and `hint:` on stderr (it was a line on stdout)
+    assert status.returncode == 1 and "using the key stored in" in status.stdout and "refused" not in status.stdout, status.stdout
+    assert re.search(r"^error: \S+ refused the API key rpa_…Q7Z1 \(401 unauthorized\)$", status.stderr, re.M), status.stderr
+    assert re.search(r"^hint: the key was revoked or mistyped: .*`gpu auth login`", status.stderr, re.M), status.stderr
+    assert "Traceback" not in status.stderr
     doc = json.loads(_gpu(account, "auth", "status", "--check", "--json").stdout)
     assert (doc["source"], doc["works"], doc["error"]) == ("file", False, "refused (401 unauthorized)")
     assert WRONG not in status.stdout + status.stderr

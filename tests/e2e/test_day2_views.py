@@ -136,6 +136,19 @@ def test_list_all_and_status_say_the_same_of_an_endpoint_s_project_and_no_projec
     assert "project  unmanaged " in panel.out, panel.out
 
 
+def test_list_all_text_tells_no_project_from_any_project_id(account, tmp_path):
+    """The table's PROJECT cell said "unmanaged" for an endpoint of no project, just what it says
+    for a project called "unmanaged". No project is "-" now, like every empty cell, and a
+    project that is called "-" is shown quoted."""
+    for directory, name, project_id in (("named", "echo", "unmanaged"), ("dash", "dashed", "-")):
+        assert account.gpu("serverless", "deploy", "-y", cwd=project(tmp_path / directory, echo_config(name, project_id=project_id))).code == 0
+    _by_hand(account, "by-hand")
+    listed = account.gpu("serverless", "list", "--all", cwd=tmp_path)
+    assert listed.code == 0, listed.err
+    cells = {line.split()[0]: line.split()[-2] for line in listed.out.splitlines()[1:]}  # NAME ... PROJECT URL
+    assert cells == {"echo": "unmanaged", "dashed": '"-"', "by-hand": "-"}, listed.out
+
+
 def test_an_endpoint_paused_at_max_workers_0_is_said_so_instead_of_a_job_that_waits_out_its_timeout(account, tmp_path):
     """max_workers 0 (an on-call pause): no worker can start, so a sync invoke or a GPU warm-up
     waited its whole --timeout (600 s, 900 s) and then said "raise --timeout". They stop at once,

@@ -199,3 +199,16 @@ def test_many_endpoints_are_listed_a_line_each_with_one_curl(account, tmp_path):
     listed = [line.split() for line in result.out.splitlines() if line.startswith("  ") and "/runsync" in line and "curl" not in line]
     assert sorted(name for name, _, _ in listed) == names
     assert all(live[name] == endpoint_id and f"/{endpoint_id}/runsync" in url for name, endpoint_id, url in listed)
+
+
+def test_a_failed_change_names_its_address_once_on_every_line(account, tmp_path):
+    """A step's error used to carry its address and the line that reports it added it again:
+    `create endpoint.echo: endpoint.echo: the local provider did not honour ...`. Each line says
+    the address once, and the final error still says which change stopped the apply."""
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    account.faults({"op": "create", "kind": "endpoint", "action": "drop_field", "field": "workers.max", "times": 1})
+    result = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert result.code == 1 and "did not honour workers.max" in result.err, result.err
+    lines = [line for line in (result.out + result.err).splitlines() if "did not honour" in line]
+    assert lines and all(line.count("endpoint.echo") == 1 for line in lines), lines
+    assert "error: endpoint.echo: the local provider did not honour workers.max" in result.err, result.err

@@ -159,7 +159,7 @@ def test_timeout_leaves_the_job_running_and_job_cancel_stops_it(deployed):
     account, proj = deployed
     # a duration as every other waiting flag takes it (warm --timeout 15m, --lock-timeout 5m)
     waited = account.gpu("serverless", "invoke", "talk", "--input", '{"sleep": 60}', "--timeout", "1.5s", cwd=proj)
-    assert waited.code == 1 and "did not end within the timeout" in waited.err, waited.err
+    assert waited.code == 1 and "did not end within --timeout 1.5 s (it is" in waited.err, waited.err  # the value typed, not "the timeout"
     job_id = re.search(r"job (\S+) did not end", waited.err).group(1)
     assert f"gpu serverless job status talk {job_id}" in waited.err
     assert account.gpu("serverless", "job", "status", "talk", job_id, "--json", cwd=proj).json()["status"] in ("IN_QUEUE", "IN_PROGRESS")

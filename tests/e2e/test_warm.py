@@ -221,8 +221,8 @@ def test_gpu_warm_timeout_cancels_the_job(account, tmp_path):
     endpoint = account.server.create_endpoint("echo", worker=None, env={"GPUCTL_LOCAL_COMMAND": stuck})
     cwd = tmp_path / "elsewhere"
     cwd.mkdir()
-    result = account.gpu("serverless", "warm", "echo", "--timeout", "2", cwd=cwd, timeout=60)
-    assert result.code == 1 and "no worker ran the warm-up job within 2 s" in result.err, result.err
+    result = account.gpu("serverless", "warm", "echo", "--timeout", "0.5", cwd=cwd, timeout=60)
+    assert result.code == 1 and "no worker ran the warm-up job within 0.5 s" in result.err, result.err  # it said "within 0 s"
     job_id = re.search(r"cancelled the warm-up job (\S+)", result.err).group(1)
     assert account.server.job(endpoint["id"], f"status/{job_id}", method="GET").json()["status"] == "CANCELLED"
 
@@ -519,3 +519,48 @@ def test_warming_another_projects_endpoint_never_uses_this_gpu_jsonc_models(acco
     result = account.gpu("serverless", "warm", "echo", "--cpu", cwd=mine, env={"HF_ENDPOINT": hub.url}, timeout=60)
     assert result.code == 1 and "no models to download for endpoint echo" in result.err, result.err
     assert account.writes() == writes and not hub.requests
+
+
+def _pod_lookups(account) -> int:
+    return sum(r["method"] == "GET" and r["path"] == "/v2/pods" for r in account.requests())
+
+
+def test_a_pod_create_held_past_the_client_timeout_is_watched_for_then_used_and_deleted(account, hub, tmp_path):
+    """The server holds the pod create past gpuctl's 30 s timeout, before carrying it out. gpuctl
+    used to look once, find nothing and fail, and the held create then started a pod nobody
+    deleted. Now it sends nothing again and watches for the pod by its name: the test lets the
+    create go once gpuctl is looking, and the pod that starts is used and deleted."""
+    cwd = seeded(account, tmp_path, volume=True, model=REPO)
+    account.faults({"op": "create", "kind": "pod", "action": "hang", "seconds": 3600})
+    process = account.popen("serverless", "warm", "echo", "--cpu", cwd=cwd, env={"HF_ENDPOINT": hub.url})
+    try:
+        until(lambda: _pod_lookups(account), "gpu to give up on the answer and look the pod up")
+        assert account.server.http.get("/v2/pods").json()["pods"] == []  # the held create has not been carried out yet
+        account.clear_faults()  # it goes on now, as a slow server's would
+        _, err = process.communicate(timeout=DEADLINE_S)
+    finally:
+        account.clear_faults()
+        process.kill()
+    assert process.returncode == 0, err
+    assert "no answer" in err and "it started" in err and "deleted pod" in err and "Traceback" not in err, err
+    assert pods_created(account) == 1
+    assert (snapshot_dir(account) / "refs" / "main").read_text() == SHA
+    nothing_left(account)
+
+
+def test_a_pod_create_held_past_the_warm_timeout_names_the_pod_to_delete(account, tmp_path):
+    """Held past --timeout too: gpuctl stops watching, sends nothing again, and says which pod
+    (by its name) may still start and must then be deleted."""
+    cwd = seeded(account, tmp_path, volume=True, model=REPO)
+    account.faults({"op": "create", "kind": "pod", "action": "hang", "seconds": 3600})
+    try:
+        result = account.gpu("serverless", "warm", "echo", "--cpu", "--timeout", "5", cwd=cwd)
+    finally:
+        account.clear_faults()
+    assert result.code == 1 and "Traceback" not in result.err, result.err
+    (name,) = set(re.findall(r"gpuctl-warm-[a-z0-9]+-[0-9a-f]{6}", result.err))
+    assert "not sent again" in result.err and "delete it" in result.err, result.err
+    (pod,) = until(lambda: account.server.http.get("/v2/pods").json()["pods"], "the held create to be carried out")
+    assert pod["name"] == name and pods_created(account) == 1  # the pod the message named; no second create
+    assert account.server.http.delete(f"/v2/pods/{pod['id']}").is_success
+    nothing_left(account)
