@@ -83,10 +83,13 @@ class Runner:
     action_inputs: dict[str, str] = field(default_factory=dict)  # forced inputs of the gpuctl action (provider: local)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(5001))
 
-    def run(self, workflow: Path, event: Event) -> Run:
+    def run(self, workflow: Path, event: Event, rerun: Run | None = None) -> Run:
+        """Run `workflow` for `event`; `rerun`: re-run that run's jobs, as GitHub's "Re-run
+        jobs" does: the same event, the same run id (GITHUB_RUN_ID), a new attempt."""
         doc = yaml.safe_load(workflow.read_text())
-        run_id = next(self._ids)
-        directory = self.workdir / f"run-{run_id}"
+        run_id = rerun.run_id if rerun is not None else next(self._ids)
+        attempt = 1 + sum(1 for _ in self.workdir.glob(f"run-{run_id}*")) if rerun is not None else 1
+        directory = self.workdir / (f"run-{run_id}" if attempt == 1 else f"run-{run_id}-attempt-{attempt}")
         jobs = []
         if not triggered(doc.get(True, doc.get("on")), event):  # PyYAML reads the key `on` as True
             return Run(run_id, directory, jobs)  # GitHub starts no run at all
