@@ -147,7 +147,8 @@ class _JobRun:
     def variables(self) -> dict[str, str]:
         return {"CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_API_URL": self.runner.fake.url, "GITHUB_GRAPHQL_URL": f"{self.runner.fake.url}/graphql", "GITHUB_SERVER_URL": "https://github.com",
                 "GITHUB_REPOSITORY": self.runner.fake.repository, "GITHUB_EVENT_NAME": self.event.name,
-                "GITHUB_EVENT_PATH": str(self.temp / "event.json"), "GITHUB_SHA": self.event.sha, "GITHUB_REF": self.event.ref,
+                "GITHUB_EVENT_PATH": str(self.temp / "event.json"), "GITHUB_SHA": self.event.sha,
+                "GITHUB_ACTOR": str((self.event.payload.get("sender") or {}).get("login") or "github-actions[bot]"), "GITHUB_REF": self.event.ref,
                 "GITHUB_REF_NAME": self.event.ref.rsplit("/", 1)[-1], "GITHUB_RUN_ID": str(self.run_id),
                 "GITHUB_WORKSPACE": str(self.workspace), "RUNNER_TEMP": str(self.temp), "GITHUB_ACTION_PATH": str(ROOT)}
 
