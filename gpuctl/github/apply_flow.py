@@ -20,6 +20,7 @@ from gpuctl.engine.apply import Interrupted
 from gpuctl.errors import ExitCode, GpuctlError
 from gpuctl.github import comments, runner
 from gpuctl.github.job import Job, combined, error_markdown, plan_file
+from gpuctl.github.parts import read_marker
 from gpuctl.github.reviewed import differences, in_place, superseded, unknown_variables
 from gpuctl.render.md import code as md_code, text as md_text
 
@@ -62,15 +63,56 @@ def run(job: Job, opts: ApplyOptions) -> int:
 
 
 def _report(job: Job, opts: ApplyOptions, results: list[Applied]) -> int:
+    by_hand = _by_hand(job, opts, results)
     for result in results:
         job.summary(result.markdown)
         if opts.pr is not None and opts.comment and (result.changed or result.code != 0):
             comments.post(job, opts.pr, result, kind="apply")  # a refusal makes this result a failure; the next comment is still tried
+        elif by_hand is not None and result.changed:
+            _tell_the_merged_pull(job, by_hand, result)
         job.app.stdout.write(f"{result.key}: {result.summary}\n")
     code = combined([r.code for r in results])
     job.outputs({"has_changes": "true" if any(r.changed for r in results) else "false", "exit_code": str(code),  # after the comments: the step's result
                  "plan_json": "", "summary": "\n".join(f"{r.key}: {r.summary}" for r in results)})
     return code if code in (1, 5, ExitCode.INTERRUPTED) else 0
+
+
+def _by_hand(job: Job, opts: ApplyOptions, results: list[Applied]) -> int | None:
+    """The pull request merged as the commit a run by hand with `replan` applied (apply.yml's
+    workflow_dispatch, which looks for no reviewed plan and so names no pull request): after its
+    merge's run refused, that pull request still says so. None when no config wrote, comments
+    are off, the run is not a workflow_dispatch of a GitHub repository, or no pull request was
+    merged as the commit; GitHub failing the look-up is noted, and leaves the pull request as it is."""
+    actions = job.actions
+    if not (opts.replan and opts.pr is None and opts.comment and any(r.changed for r in results)):
+        return None
+    if not (actions.event_name == "workflow_dispatch" and actions.repository and actions.sha and actions.token):
+        return None
+    from gpuctl.github.reviewed import merged_pull
+
+    try:
+        pull = merged_pull(job.github, actions.sha)
+    except GpuctlError as exc:
+        job.app.note(f"note: the pull request merged as {actions.sha[:12]} could not be looked up, so its comment was not updated: {exc.format()}")
+        return None
+    number = (pull or {}).get("number")
+    return number if isinstance(number, int) else None
+
+
+def _tell_the_merged_pull(job: Job, number: int, result: Applied) -> None:
+    """Replace the merged pull request's apply comment of a run that wrote nothing (the merge's
+    refusal) with what this run applied, the refusal kept under it (`comments.upsert`). A
+    pull request whose apply comment says what a run applied, or that has none, is left as it
+    is: this run's changes are not its merge's."""
+    try:
+        existing = comments.ours(job.github, number, result.key, "apply")
+    except GpuctlError as exc:
+        job.app.note(f"{result.key}: the apply comment on pull request #{number} could not be read: {exc.format()}")
+        return
+    first = existing.get(1, [])[:1]
+    if not first or read_marker(first[0].get("body")).wrote:
+        return
+    comments.post(job, number, result, kind="apply")
 
 
 def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Applied:
@@ -232,6 +274,9 @@ def _endpoint_lines(result: dict) -> str:
 def _applied(job: Job, key: str, result: dict, reviewed: bool, done: list[str]) -> Applied:
     counts = _counts(result["outcome"]["done"])
     what = "the reviewed plan" if reviewed else "the plan as it was at this run (replan)"
+    actor = job.app.environ.get("GITHUB_ACTOR")
+    if not reviewed and job.actions.event_name == "workflow_dispatch" and actor:
+        what += f", run by hand by {md_code(actor)} with `replan`"
     earlier = (f"Already in place, so not applied again: {', '.join(md_text(a) for a in done)}.\n\n" if done else "")
     body = (f"### gpuctl applied `{key}`\n\nApplied {what}: {counts}.\n\n{earlier}{_endpoint_lines(result)}\n"
             + runner.plan_markdown(result["plan"], source_url=job.source_url(key, job.actions.sha)))  # as the plan comment reads, at the commit applied

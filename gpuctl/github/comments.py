@@ -59,13 +59,16 @@ def upsert(gh: GitHub, number: int, key: str, markdown: str, kind: str = KIND, w
     config apart ("plan", "apply"). An apply result says whether it `wrote` to the account: one
     that wrote nothing (a re-run refused, or failing before its first write) leaves a comment
     that says what an earlier run wrote as it is (`kept`), so the pull request never reads as
-    not applied when it was; the job summary has the new result."""
+    not applied when it was; the job summary has the new result. One that wrote replaces a comment
+of a run that wrote nothing with that text folded under it (`_earlier`), never dropped."""
     posted = Posted()
     existing = ours(gh, number, key, kind, posted.impostors)
     if wrote is False and any(read_marker(c.get("body")).wrote for c in existing.get(1, [])[:1]):
         posted.kept = True
         posted.ids = [copies[0]["id"] for _, copies in sorted(existing.items())]
         return posted
+    if wrote:
+        markdown += _earlier(existing)
     bodies = with_markers(kind, key, split(_warned(markdown, posted.impostors)), wrote=bool(wrote))
     for part, body in enumerate(bodies, 1):
         copies = existing.pop(part, [])
@@ -87,6 +90,33 @@ def upsert(gh: GitHub, number: int, key: str, markdown: str, kind: str = KIND, w
         gh.request("DELETE", gh.repo(f"/issues/comments/{comment['id']}"))
         posted.deleted += 1
     return posted
+
+
+EARLIER = "<!-- gpuctl:earlier -->"
+
+
+def _earlier(existing: dict[int, list[dict]]) -> str:
+    """What an apply comment that is about to be replaced by a run that wrote said, when that
+    was a run that wrote nothing (a refusal, a failure before the first write): folded under
+    the new result, so the pull request shows it was applied without losing why the merge's run
+    refused. An earlier fold that a writing comment carries is carried on, once."""
+    parts = [copies[0].get("body") or "" for _, copies in sorted(existing.items()) if copies]
+    if not parts:
+        return ""
+    if read_marker(parts[0]).wrote:
+        whole = "\n".join(_content(body) for body in parts)
+        return whole[whole.index(EARLIER):] if EARLIER in whole else ""
+    said = "\n".join(_content(body) for body in parts).strip()
+    return (f"\n{EARLIER}\n<details><summary>Before this run: what an earlier run said (it wrote nothing)</summary>\n\n"
+            f"{said}\n\n</details>\n")
+
+
+def _content(body: str) -> str:
+    """A part's text, less its marker line and its "Part i of n" note."""
+    text = body.split("\n", 1)[1] if "\n" in body else ""
+    if text.startswith("_Part ") and "._\n\n" in text:
+        text = text.split("._\n\n", 1)[1]
+    return text
 
 
 def _warned(markdown: str, impostors: list[dict]) -> str:

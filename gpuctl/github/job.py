@@ -73,8 +73,9 @@ class Job:
 
     def source_url(self, key: str, commit: str | None) -> str | None:
         """The config's page at `commit` (`https://github.com/OWNER/REPO/blob/SHA/PATH`), to
-        which a plan comment links each gpu.jsonc key (`#L9`). `key` is the config's path from
-        the repository root (`key`; in the fork flow the downloaded configs are laid out as the
+        which a plan comment links each gpu.jsonc key (`#L9`): the commit whose file was read,
+        or the line numbers point elsewhere (`plan_flow.read_commit`). `key` is the config's path
+        from the repository root (in the fork flow the downloaded configs are laid out as the
         repository is, and a fork's head commit is shown under the base repository). None when
         the run does not know the repository or the commit, or the config is outside the
         repository (an absolute path, `..`)."""

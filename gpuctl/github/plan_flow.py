@@ -74,6 +74,7 @@ def _plan_all(job: Job, opts: PlanOptions, head: str | None, fork: bool, base: s
     may plan only the project the same path declares at the pull request's `base` commit."""
     results: list[Planned] = []
     files: dict[Path, str] = {}
+    read_at = read_commit(job, head, fork)
     untrusted = _policy_among_the_configs(job, opts) if fork else None
     for config in opts.configs:
         key = job.key(config)
@@ -96,8 +97,18 @@ def _plan_all(job: Job, opts: PlanOptions, head: str | None, fork: bool, base: s
             except GpuctlError as exc:
                 results.append(_failed(job, key, head, exc))
                 continue
-            results.append(_plan_one(job, config, key, path, opts, head, allow, untrusted=fork))
+            results.append(_plan_one(job, config, key, path, opts, head, allow, untrusted=fork, read_at=read_at))
     return results
+
+
+def read_commit(job: Job, head: str | None, fork: bool) -> str | None:
+    """The commit whose files the plan reads, to which the comment links each gpu.jsonc key's
+    line. A pull_request run reads its checkout: GitHub's merge of the pull request into its base
+    (`GITHUB_SHA`, `refs/pull/N/merge`), whose lines differ from the head's once the base changed
+    the config since the branch. The fork flow reads the configs the fork's run uploaded, each
+    checked (`fork.verify`) to be the file at the pull request's `head` before it is planned, and
+    its own checkout (`GITHUB_SHA`) is the base branch, which it plans nothing from."""
+    return head if fork else job.actions.sha
 
 
 def _policy_among_the_configs(job: Job, opts: PlanOptions) -> GpuctlError | None:
@@ -120,7 +131,8 @@ def _failed(job: Job, key: str, head: str | None, exc: GpuctlError) -> Planned:
     return Planned(key, 1, f"error: {exc.summary}", None, error_markdown(f"gpuctl could not plan {md_code(key)}", exc.format()) + job.footer("Planned", key, head))
 
 
-def _plan_one(job: Job, config: str, key: str, path: Path, opts: PlanOptions, head: str | None, allow=None, untrusted: bool = False) -> Planned:
+def _plan_one(job: Job, config: str, key: str, path: Path, opts: PlanOptions, head: str | None, allow=None, untrusted: bool = False,
+              read_at: str | None = None) -> Planned:
     try:
         doc = runner.plan_document(job.app, config, opts.provider, opts.policy, allow, opts.prune, untrusted)
     except GpuctlError as exc:
@@ -129,7 +141,7 @@ def _plan_one(job: Job, config: str, key: str, path: Path, opts: PlanOptions, he
     violations = len((doc.get("policy") or {}).get("violations") or [])
     code = 4 if violations else 2 if not doc["in_sync"] else 0
     summary = runner.plan_summary(doc) + (f" Breaks {violations} policy rule{'s' if violations != 1 else ''}." if violations else "")
-    return Planned(key, code, summary, path.resolve(), runner.plan_markdown(doc, source_url=job.source_url(key, head)) + job.footer("Planned", key, head),
+    return Planned(key, code, summary, path.resolve(), runner.plan_markdown(doc, source_url=job.source_url(key, read_at)) + job.footer("Planned", key, head),
                    not doc["in_sync"])
 
 

@@ -83,10 +83,13 @@ class Runner:
     action_inputs: dict[str, str] = field(default_factory=dict)  # forced inputs of the gpuctl action (provider: local)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(5001))
 
-    def run(self, workflow: Path, event: Event) -> Run:
+    def run(self, workflow: Path, event: Event, rerun: Run | None = None) -> Run:
+        """Run `workflow` for `event`; `rerun`: re-run that run's jobs, as GitHub's "Re-run
+        jobs" does: the same event, the same run id (GITHUB_RUN_ID), a new attempt."""
         doc = yaml.safe_load(workflow.read_text())
-        run_id = next(self._ids)
-        directory = self.workdir / f"run-{run_id}"
+        run_id = rerun.run_id if rerun is not None else next(self._ids)
+        attempt = 1 + sum(1 for _ in self.workdir.glob(f"run-{run_id}*")) if rerun is not None else 1
+        directory = self.workdir / (f"run-{run_id}" if attempt == 1 else f"run-{run_id}-attempt-{attempt}")
         jobs = []
         if not triggered(doc.get(True, doc.get("on")), event):  # PyYAML reads the key `on` as True
             return Run(run_id, directory, jobs)  # GitHub starts no run at all
@@ -144,7 +147,8 @@ class _JobRun:
     def variables(self) -> dict[str, str]:
         return {"CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_API_URL": self.runner.fake.url, "GITHUB_GRAPHQL_URL": f"{self.runner.fake.url}/graphql", "GITHUB_SERVER_URL": "https://github.com",
                 "GITHUB_REPOSITORY": self.runner.fake.repository, "GITHUB_EVENT_NAME": self.event.name,
-                "GITHUB_EVENT_PATH": str(self.temp / "event.json"), "GITHUB_SHA": self.event.sha, "GITHUB_REF": self.event.ref,
+                "GITHUB_EVENT_PATH": str(self.temp / "event.json"), "GITHUB_SHA": self.event.sha,
+                "GITHUB_ACTOR": str((self.event.payload.get("sender") or {}).get("login") or "github-actions[bot]"), "GITHUB_REF": self.event.ref,
                 "GITHUB_REF_NAME": self.event.ref.rsplit("/", 1)[-1], "GITHUB_RUN_ID": str(self.run_id),
                 "GITHUB_WORKSPACE": str(self.workspace), "RUNNER_TEMP": str(self.temp), "GITHUB_ACTION_PATH": str(ROOT)}
 

@@ -92,7 +92,8 @@ def push(sha: str, checkout: Path) -> Event:
 
 
 def dispatch(sha: str, checkout: Path, **inputs) -> Event:
-    return Event("workflow_dispatch", {"inputs": inputs, "ref": "refs/heads/main", "repository": {"full_name": REPO}}, sha=sha, tree=checkout)
+    return Event("workflow_dispatch", {"inputs": inputs, "ref": "refs/heads/main", "repository": {"full_name": REPO}, "sender": {"login": "ana"}},
+                 sha=sha, tree=checkout)
 
 
 def schedule(checkout: Path) -> Event:

@@ -86,10 +86,22 @@ def test_a_plan_that_changed_since_review_is_refused_then_applied_by_a_person(gh
     assert "workers.min" in body  # the new plan, for the person who decides
     assert refused.job("apply").step("gpuctl").outputs["exit_code"] == "1"
 
+    (refusal,) = [c for c in fake.comments_on(31) if read_marker(c["body"]).kind == "apply"]
     replanned = gha.run(WORKFLOWS / "apply.yml", dispatch(MERGE, checkout, replan=True))
     assert replanned.job("apply").status == "success", replanned.job("apply").steps
     (endpoint,) = account.endpoints()
     assert (endpoint["workers"]["min"], endpoint["workers"]["max"]) == (0, 4)
+    # The merged pull request no longer reads as refused: its one apply comment, edited, says who
+    # applied it by hand and in which run, and still holds all the refusal said, folded.
+    (applied,) = [c for c in fake.comments_on(31) if read_marker(c["body"]).kind == "apply"]
+    assert applied["id"] == refusal["id"] and read_marker(applied["body"]).wrote
+    body = applied["body"]
+    assert body.index("### gpuctl applied `gpu.jsonc`") < body.index("did not apply `gpu.jsonc`"), body
+    assert "run by hand by `ana` with `replan`" in body
+    assert body.index(f"[run {replanned.run_id}](https://github.com/{REPO}/actions/runs/{replanned.run_id})") < body.index("did not apply `gpu.jsonc`")
+    said = refusal["body"].split("\n", 1)[1]  # less its marker
+    assert said.strip() in body, body
+    assert f"[run {refused.run_id}]" in body  # the refused run's own footer, kept
     no_secrets(refused, fake)
     no_secrets(replanned, fake)
 

@@ -175,3 +175,17 @@ def test_a_given_login_is_used_without_asking_and_must_be_a_login(fake):
     with pytest.raises(GitHubError) as caught:
         GitHub(fake.url, TOKEN, fake.repository, login="@acme deployer")
     assert "GPU_GITHUB_LOGIN is not a GitHub login" in caught.value.summary and "<app-slug>[bot]" in caught.value.hint
+
+
+def test_an_apply_comment_that_wrote_nothing_is_kept_folded_under_the_run_that_wrote(fake, client):
+    """Refused, then applied (a run by hand), then applied again (a later merge's re-run that
+    wrote): the refusal stays folded under each, once; a run that writes nothing keeps it all."""
+    fake.add_pull(5, "a" * 40)
+    comments.upsert(client, 5, "gpu.jsonc", "### refused: the plan is not the one reviewed\n", kind="apply", wrote=False)
+    comments.upsert(client, 5, "gpu.jsonc", "### applied by hand\n", kind="apply", wrote=True)
+    (body,) = [c["body"] for c in fake.comments_on(5)]
+    assert body.index("applied by hand") < body.index("refused: the plan is not the one reviewed") and read_marker(body).wrote
+    assert comments.upsert(client, 5, "gpu.jsonc", "### refused again\n", kind="apply", wrote=False).kept
+    comments.upsert(client, 5, "gpu.jsonc", "### applied again\n", kind="apply", wrote=True)
+    (body,) = [c["body"] for c in fake.comments_on(5)]
+    assert "applied by hand" not in body and body.count("refused: the plan is not the one reviewed") == 1 and body.count("<details>") == 1, body

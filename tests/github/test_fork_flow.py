@@ -438,3 +438,18 @@ def test_a_fork_s_config_reads_no_variable_of_the_privileged_run(gha, fake, tmp_
     assert "(redacted)" not in body + privileged.job("plan").summary
     assert f"(https://github.com/{fake.repository}/actions/runs/{privileged.run_id})" in body
     no_secrets(privileged, fake)
+
+
+def test_a_fork_s_plan_links_each_key_to_its_line_at_the_pull_request_s_head(gha, fake, account, tmp_path):
+    """The fork flow's own checkout (GITHUB_SHA) is the base branch, which it plans nothing
+    from: it plans the configs the fork's run uploaded, each checked to be the file at the pull
+    request's head, so the keys link to their lines there."""
+    from tests.github.conftest import REPO
+
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=tree(tmp_path / "deployed", config("api"))).code == 0
+    privileged, body = commented_fork_plan(gha, fake, tmp_path, gpu=config("api", max_workers=4))
+    lines = (tmp_path / "fork" / "gpu.jsonc").read_text().splitlines()
+    (line,) = [i for i, text in enumerate(lines, 1) if '"max_workers"' in text]
+    assert f"[`serverless.scaling.max_workers`](https://github.com/{REPO}/blob/{HEAD}/gpu.jsonc#L{line}) gpu.jsonc:{line}" in body, body
+    assert "/blob/" + "d" * 40 not in body
+    no_secrets(privileged, fake)

@@ -254,10 +254,12 @@ def test_configs_that_would_share_a_plan_file_are_refused_and_a_repeated_one_is_
     assert "endpoint.spaced" in bodies["a b/gpu.jsonc"] and "would share the plan file" in bodies["a_b/gpu.jsonc"]
 
 
-def test_the_comment_links_each_gpu_jsonc_key_to_its_line_at_the_head_commit(gha, fake, account, tmp_path):
+def test_the_comment_links_each_gpu_jsonc_key_to_its_line_in_the_commit_the_plan_read(gha, fake, account, tmp_path):
     """The plan names RunPod's fields; the comment names the gpu.jsonc key behind each one and
-    links it to its line in the pull request's head commit, by the config's path from the
-    repository root (a config in a subdirectory)."""
+    links it to its line, by the config's path from the repository root (a config in a
+    subdirectory), in the commit whose file the plan read: a pull_request run checks out the
+    merge commit (GITHUB_SHA), not the head. Here main changed the config since the branch
+    (three lines added at its top), so the head's line numbers are not the ones planned."""
     from tests.e2e.conftest import project
 
     deployed = project(tmp_path / "deployed", config("asr", project_id="asr"))
@@ -265,17 +267,26 @@ def test_the_comment_links_each_gpu_jsonc_key_to_its_line_at_the_head_commit(gha
     head = "9" * 40
     fake.add_pull(17, head)
     gha.action_inputs["config"] = "services/asr/gpu.jsonc"
-    checkout = tree(tmp_path / "pr", config("api"), {"services/asr/gpu.jsonc": json.dumps(config("asr", project_id="asr", max_workers=4), indent=2)})
-    run = gha.run(PLAN, pull_request(17, head, checkout))
+    merged = "// main added these lines\n// after the branch was made\n\n" + json.dumps(config("asr", project_id="asr", max_workers=4), indent=2)
+    checkout = tree(tmp_path / "pr", config("api"), {"services/asr/gpu.jsonc": merged})
+    event = pull_request(17, head, checkout)
+    assert event.sha != head  # GITHUB_SHA: the merge commit, which the job checked out
+    run = gha.run(PLAN, event)
     assert run.job("plan").status == "success", run.job("plan").steps
     (comment,) = fake.comments_on(17)
-    lines = (checkout / "services/asr/gpu.jsonc").read_text().splitlines()
+    lines = merged.splitlines()
     (line,) = [i for i, text in enumerate(lines, 1) if '"max_workers"' in text]
-    url = f"https://github.com/{REPO}/blob/{head}/services/asr/gpu.jsonc#L{line}"
+    url = f"https://github.com/{REPO}/blob/{event.sha}/services/asr/gpu.jsonc#L{line}"
     assert f"| `workers.max` | [`serverless.scaling.max_workers`]({url}) services/asr/gpu.jsonc:{line} |" in comment["body"], comment["body"]
+    assert f"/blob/{head}/" not in comment["body"]
+    assert f"at commit {head[:12]}" in comment["body"]  # the footer still names the pull request's commit
     saved = json.loads(next(iter(fake.artifacts[0]["files"].values())))
     (change,) = [c for r in saved["resource_changes"] for c in r["changes"]]
     assert change["config_keys"] == [{"key": "serverless.scaling.max_workers", "file": "services/asr/gpu.jsonc", "line": line}]
+
+    again = gha.run(PLAN, event, rerun=run)  # a re-run of the same run: the comment is not edited
+    assert again.job("plan").status == "success", again.job("plan").steps
+    assert [r["method"] for r in fake.writes()] == ["POST"]
     no_secrets(run, fake)
 
 
