@@ -33,8 +33,9 @@ class Event:
     name: str
     payload: dict
     sha: str
-    tree: Path  # what actions/checkout checks out
+    tree: Path  # what actions/checkout checks out: for a pull request, GitHub's merge of it into the base
     ref: str = "refs/heads/main"
+    head_tree: Path | None = None  # a pull request's head commit, which `ref: ${{ github.event.pull_request.head.sha }}` checks out
     head_repository_id: int = 1  # recorded on the artifacts this run uploads
 
 
@@ -196,7 +197,7 @@ class _JobRun:
         if ACTION.match(ref):
             return self.composite(label, given, env, result)
         if name == "actions/checkout":
-            shutil.copytree(self.event.tree, self.workspace, dirs_exist_ok=True)
+            shutil.copytree(self.checked_out(text(given.get("ref")) if given.get("ref") else None), self.workspace, dirs_exist_ok=True)
         elif name == "actions/upload-artifact":
             return self.upload(label, given)
         elif name == "actions/download-artifact":
@@ -204,6 +205,16 @@ class _JobRun:
         elif name != "actions/setup-python":
             raise AssertionError(f"the test runner does not play {ref}")
         return Step(label, 0)
+
+    def checked_out(self, ref: str | None) -> Path:
+        """The tree actions/checkout gives for `ref` (None: the event's own commit, which for a
+        pull request is the merge, not the head)."""
+        head = self.event.payload.get("pull_request", {}).get("head", {}).get("sha")
+        if ref is None or ref in (self.event.sha, self.event.ref):
+            return self.event.tree
+        if ref == head:
+            return self.event.head_tree or self.event.tree  # a test without its own head tree: head and merge hold the same files
+        raise AssertionError(f"the test runner has no tree for checkout ref {ref!r}")
 
     def upload(self, label: str, given: dict) -> Step:
         source = self.workspace / text(given["path"])

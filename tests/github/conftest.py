@@ -79,12 +79,13 @@ def refused_first_comment(job) -> tuple[str, str]:
     return first, second
 
 
-def pull_request(number: int, head_sha: str, checkout: Path, fork: bool = False) -> Event:
+def pull_request(number: int, head_sha: str, checkout: Path, fork: bool = False, head: Path | None = None) -> Event:
     head_repo = FORK if fork else REPO
     payload = {"action": "synchronize", "number": number, "repository": {"full_name": REPO},
                "pull_request": {"number": number, "head": {"sha": head_sha, "ref": "feature", "repo": {"full_name": head_repo}},
                                 "base": {"ref": "main", "repo": {"full_name": REPO}}}}
-    return Event("pull_request", payload, sha="f" * 40, tree=checkout, ref=f"refs/pull/{number}/merge", head_repository_id=99 if fork else 1)
+    return Event("pull_request", payload, sha="f" * 40, tree=checkout, ref=f"refs/pull/{number}/merge", head_repository_id=99 if fork else 1,
+                 head_tree=head)
 
 
 def push(sha: str, checkout: Path) -> Event:

@@ -453,3 +453,23 @@ def test_a_fork_s_plan_links_each_key_to_its_line_at_the_pull_request_s_head(gha
     assert f"[`serverless.scaling.max_workers`](https://github.com/{REPO}/blob/{HEAD}/gpu.jsonc#L{line}) gpu.jsonc:{line}" in body, body
     assert "/blob/" + "d" * 40 not in body
     no_secrets(privileged, fake)
+
+
+def test_a_fork_planned_after_the_base_branch_changed_its_directory_is_planned_as_its_head(gha, fake, tmp_path):
+    """The base branch added a requirements.txt beside gpu.jsonc after the fork branched. On a
+    pull request actions/checkout checks out GitHub's merge of it into the base, so the fork's
+    run uploaded that file too; the privileged run checks every uploaded file against the pull
+    request's head, which has no such file, and refused to plan ("not the pull request's").
+    fork-configs.yml checks out the head, which is what the check and the comment name."""
+    fake.add_pull(21, HEAD, head_repo="mallory/ml-api", head_repo_id=99)
+    head = tree(tmp_path / "fork-head", config("api", "forked"))
+    fake.add_tree(HEAD, head)
+    merge = tree(tmp_path / "fork-merge", config("api", "forked"), {"requirements.txt": "runpod==1.7\n"})
+    unprivileged = gha.run(WORKFLOWS / "fork-configs.yml", pull_request(21, HEAD, merge, fork=True, head=head))
+    assert unprivileged.job("configs").status == "success", unprivileged.job("configs").steps
+    assert set(fake.artifacts[0]["files"]) == {"gpu.jsonc", "pr-number"}
+    privileged = fork_plan(gha, fake, tmp_path, unprivileged)
+    assert privileged.job("plan").status == "success", privileged.job("plan").steps
+    (comment,) = fake.comments_on(21)
+    assert "forked" in comment["body"] and "not the pull request's" not in comment["body"]
+
