@@ -477,3 +477,16 @@ def test_a_field_the_account_stops_sending_is_not_reported_as_changed_to_null(ac
     assert plan.code == 0, plan.out + plan.err  # nothing to write: a field not reported is not a change
     assert "did not report" in plan.out + plan.err and "gpu doctor" in plan.out + plan.err
     assert account.writes() == writes
+
+
+def test_a_cost_line_names_only_the_amounts_that_move(account, tmp_path):
+    """Raising workers.max in the console moves the worst case alone: no view says
+    "+$0.00/h always-on" beside it (the total, the endpoint's line, the field's phrase)."""
+    proj = deployed(account, tmp_path)
+    console_patch(account, {"workers": {"max": 5}})
+    doc = drift(account, proj, "--json").json()
+    assert doc["cost_of_drift"]["always_on_per_hour"] == 0 and doc["cost_of_drift"]["worst_case_per_hour"] > 0
+    for fmt in ("text", "markdown"):
+        out = drift(account, proj, "--format", fmt).out
+        cost = out[out.index("Cost of the drift"):]
+        assert "worst case" in cost and "$0.00" not in cost and "always-on" not in cost, cost
