@@ -90,3 +90,16 @@ def test_one_definition_of_the_pattern():
     assert list(references.scan("${X}${Y")) == [("X", True), ("Y", False)]
     assert references.substitute("Bearer ${A}:${B}", {"A": "1", "B": "2"}) == "Bearer 1:2"
     assert references.names({"secret": "x"}) == []
+
+
+def test_drift_names_every_unset_variable_of_every_block_in_one_error(cli, tmp_path):
+    """Two blocks, and a value reading two unset variables: one run names all three, each at
+    its place, instead of the first block's first and then the next on the next run."""
+    blocks = [{"name": "a", "template": "whisper", "gpu_type": "NVIDIA L4", "runpod": {"env": {"T": "${FIRST_TOKEN}"}}},
+              {"name": "b", "template": "whisper", "gpu_type": "NVIDIA L4", "runpod": {"env": {"U": "${SECOND_TOKEN}:${THIRD_TOKEN}"}}}]
+    (tmp_path / "gpu.jsonc").write_text(json.dumps({"project_id": "p", "serverless": blocks}, indent=1))
+    (tmp_path / "observed.json").write_text("{}")
+    result = cli(["serverless", "drift", "--observed", "observed.json", "--provider", "runpod"], tmp_path)
+    assert result.code == 1 and "Traceback" not in result.err
+    for name, key in (("FIRST_TOKEN", "serverless[0].runpod.env.T"), ("SECOND_TOKEN", "serverless[1].runpod.env.U"), ("THIRD_TOKEN", "serverless[1].runpod.env.U")):
+        assert f"{key}: environment variable {name} is not set" in result.err, result.err

@@ -42,7 +42,9 @@ def report(app: AppContext, fmt: str, observed: str | None, provider: str | None
 
     s = _session(app, observed, provider, config)
     state = s.snapshot.observed if s.snapshot is not None else _observe(app, s)
-    plan = to_document(s.plan(state, report=True))
+    planned = s.plan(state, report=True)
+    _refuse_unreported(planned.notices)
+    plan = to_document(planned)
     doc = build(plan, s.catalog, {e["id"]: e for e in state.endpoints if isinstance(e.get("id"), str)}, s.locate)
     # The fingerprint of what this report covers, not of the whole account: another project's
     # deploy must not change tonight's document when this project's drift did not move.
@@ -50,6 +52,22 @@ def report(app: AppContext, fmt: str, observed: str | None, provider: str | None
     doc["applying"] = _applying(state, doc["project_id"])
     _write(app, doc, fmt)
     return ExitCode.OK if doc["in_sync"] else ExitCode.CHANGES
+
+
+def _refuse_unreported(notices) -> None:
+    """A field the account's answer lacks cannot be compared. Reporting it as changed (to null)
+    would blame someone in the console for an API change, and "in sync" would claim what was
+    not seen: like a read that failed, it is an error, never 0 or 2."""
+    from gpuctl.errors import GpuctlError
+    from gpuctl.plan.planner import UNREPORTED
+
+    unreported = [n for n in notices if n.code == UNREPORTED]
+    if unreported:
+        raise GpuctlError(f"the account did not report fields this report compares, on {len(unreported)} endpoint{'s' if len(unreported) != 1 else ''}: "
+                          "no drift report can be made (nothing is known to have changed)",
+                          detail="\n".join(f"  {n.address}: {n.message}" for n in unreported),
+                          hint="run `gpu doctor`: it checks RunPod's answers against the API's shape and says which fields are missing; "
+                               "a gpuctl that reads the new shape ends this")
 
 
 def _applying(state, project_id: str) -> str | None:

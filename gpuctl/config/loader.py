@@ -215,9 +215,12 @@ def variables(loaded: LoadedConfig) -> list[tuple[Block, str, str]]:
 
 
 class _EnvProblem(Exception):
-    def __init__(self, message: str, hint: str, unset: str | None = None):
-        super().__init__(message)
-        self.message, self.hint, self.unset = message, hint, unset
+    """What is wrong with one env value: one (message, hint, unset variable or None) per problem,
+    so a value reading two unset variables names both."""
+
+    def __init__(self, problems: list[tuple[str, str, str | None]]):
+        super().__init__(problems[0][0])
+        self.problems = problems
 
 
 def _env_value(value, environ: Mapping[str, str], unknown_ok: bool) -> str | Sensitive | Unresolved:
@@ -229,12 +232,12 @@ def _env_value(value, environ: Mapping[str, str], unknown_ok: bool) -> str | Sen
     names = references.names(value)
     for name in names:
         if not references.NAME.fullmatch(name):
-            raise _EnvProblem(f'malformed reference "${{{name}}}"', "write ${NAME} with letters, digits and '_'")
+            raise _EnvProblem([(f'malformed reference "${{{name}}}"', "write ${NAME} with letters, digits and '_'", None)])
     unset = tuple(dict.fromkeys(n for n in names if n not in environ))
     if unset and unknown_ok:
         return Unresolved(unset)
     if unset:
-        raise _EnvProblem(f"environment variable {unset[0]} is not set", f"export {unset[0]}=... before running gpu, or remove the reference", unset[0])
+        raise _EnvProblem([(f"environment variable {n} is not set", f"export {n}=... before running gpu, or remove the reference", n) for n in unset])
     return Sensitive(references.substitute(value, environ), tuple(dict.fromkeys(names))) if names else value
 
 
@@ -245,8 +248,9 @@ def _resolved_env(loaded: LoadedConfig, b: Block, environ: Mapping[str, str], un
         try:
             env[key] = _env_value(value, environ, unknown_ok)
         except _EnvProblem as problem:
-            problems.append(at(("runpod", "env", key), problem.message, problem.hint))
-            unset.append(problem.unset)
+            for message, hint, name in problem.problems:
+                problems.append(at(("runpod", "env", key), message, hint))
+                unset.append(name)
     if problems:
         raise MissingVariables("gpu.jsonc refers to missing environment variables", problems, unset)
     return env
@@ -308,7 +312,15 @@ def build_desired(loaded: LoadedConfig, environ: Mapping[str, str], catalog: Cat
     """The desired state, with `${VAR}` read from `environ`. A missing variable is an error,
     or, with `unknown_ok` (plan-only runs), an Unresolved value and one warning (ADR 24)."""
     catalog = catalog or load_catalog()
-    built = [_endpoint(loaded, b, environ, catalog, unknown_ok) for b in loaded.blocks]
+    built, problems, unset = [], [], []
+    for b in loaded.blocks:  # every block's unset variables in one error, not the first block's alone
+        try:
+            built.append(_endpoint(loaded, b, environ, catalog, unknown_ok))
+        except MissingVariables as missing:
+            problems += missing.diagnostics
+            unset += missing.unset
+    if problems:
+        raise MissingVariables("gpu.jsonc refers to missing environment variables", problems, unset)
     notices = list(loaded.notices) + [n for _, found in built for n in found] + _unset_notice([spec for spec, _ in built])
     endpoints = tuple(spec for spec, _ in built)
     return Desired(loaded.project_id, loaded.source.display, endpoints, loaded.provider, tuple(notices), loaded.overrides)

@@ -28,6 +28,7 @@ from gpuctl.interrupts import cleanup
 from gpuctl.model import Desired, Observed, Unresolved
 from gpuctl.plan import plan as make_plan
 from gpuctl.plan.drift import lagging_records
+from gpuctl.plan.planner import unreported
 from gpuctl.plan.model import CHANGING, Plan
 from gpuctl.provider.errors import Who
 from gpuctl.provider.protocol import Provider
@@ -42,11 +43,19 @@ class InconsistentResult(GpuctlError):
     """Apply finished, but planning again shows differences: RunPod did not keep a write."""
 
 
-def still_different(plan: Plan) -> str:
+def still_different(plan: Plan, unreported: dict[str, list[str]] | None = None) -> str:
     """What a plan made after an apply still changes, per resource and field:
-    `endpoint.echo: workers.max, gpu.pools; volume.models (to create)`."""
-    return "; ".join(f"{c.address}: {', '.join(f.path for f in c.changes)}" if c.changes else f"{c.address} (to {c.action.value})"
-                     for c in plan.changes if c.action in CHANGING)
+    `endpoint.echo: workers.max, gpu.pools; volume.models (to create)`; with the fields the
+    account's answer lacks (`planner.unreported`), which the read could not confirm."""
+    unreported = unreported or {}
+    out = []
+    for c in plan.changes:
+        paths = list(dict.fromkeys([f.path for f in c.changes if c.action in CHANGING] + unreported.get(c.address, [])))
+        if paths:
+            out.append(f"{c.address}: {', '.join(paths)}")
+        elif c.action in CHANGING:
+            out.append(f"{c.address} (to {c.action.value})")
+    return "; ".join(out)
 
 
 class InterruptedAfterApply(Interrupted):
@@ -309,8 +318,9 @@ class Deployment:
         self.applied = DeployResult(plan, Observed(), outcome, self._endpoints(outcome, None))
         observed = self.observe()
         after = self.plan_against(observed)
-        if after.has_changes:
-            raise InconsistentResult(f"inconsistent result after apply, still different from gpu.jsonc: {still_different(after)}",
+        unconfirmed = unreported(after, observed)
+        if after.has_changes or unconfirmed:
+            raise InconsistentResult(f"inconsistent result after apply, still different from gpu.jsonc: {still_different(after, unconfirmed)}",
                                      hint=f"{Who.of(self.provider.name).name} did not keep what was written; run deploy --plan to see the values")
         journal.clear()
         written = {i for _, _, i in outcome.done if i}

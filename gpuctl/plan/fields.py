@@ -17,6 +17,10 @@ SET_LIKE = frozenset({"ports", "gpu.pools", "gpu.excludedTypes", "dataCenterIds"
 FORCES_REPLACE = frozenset({"type", "cpu"})  # RunPod v2 cannot PATCH the routing type or the compute family
 GRAPHQL_ONLY = frozenset({"modelReferences"})  # REST v2 has no field for cached models
 SENT_WHOLE = frozenset({"env", "scaling"})  # RunPod v2 replaces these objects on PATCH: a member not sent is removed
+# Fields every RunPod v2 endpoint answer carries (its OpenAPI `Endpoint` requires them, or its
+# `workers`, `scaling` and `gpu` objects always hold them). One missing is not "changed to
+# null": RunPod stopped sending it (`unreported`), and nothing can say whether it moved.
+ALWAYS_SENT = ("image", "disk", "gpu.pools", "workers.min", "workers.max", "scaling.type", "timeout", "flashboot", "dataCenterIds", "networkVolumes")
 
 
 def removed(declared: dict[str, Any], observed: dict[str, Any]) -> list[str]:
@@ -122,6 +126,24 @@ def observed_fields(endpoint: dict) -> dict[str, Any]:
         fields["cpu"] = endpoint["cpu"]
     fields.update({f"env.{k}": v for k, v in (endpoint.get("env") or {}).items()})
     return fields
+
+
+def unreported(endpoint: dict, declared: dict[str, Any]) -> list[str]:
+    """The declared paths of `ALWAYS_SENT` that the account's answer does not have at all (the
+    key is absent, where a value of null or "" would be a value): they cannot be compared, and
+    the planner compares them with nothing. A CPU endpoint has no `gpu` object, and that is a
+    difference (of `cpu`), not a field left out."""
+    out = []
+    for path in ALWAYS_SENT:
+        if path not in declared:
+            continue
+        head, _, member = path.partition(".")
+        if head == "gpu" and "gpu" not in endpoint and endpoint.get("cpu"):
+            continue
+        holder = endpoint.get(head) if member else endpoint
+        if not isinstance(holder, dict) or (member or head) not in holder:
+            out.append(path)
+    return out
 
 
 def normalise(path: str, value: Any) -> Any:

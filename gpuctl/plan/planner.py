@@ -42,9 +42,13 @@ def observed_digest(observed: Observed, ids: Collection[str] | None = None) -> s
     return "sha256:" + hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _field_changes(declared: dict, live: dict) -> tuple[FieldChange, ...]:
+def _field_changes(declared: dict, live: dict, unreported: Collection[str] = ()) -> tuple[FieldChange, ...]:
+    """What differs. A declared path the account's answer lacks (`unreported`) is compared with
+    nothing: the account did not say what it holds (`_unreported_notice`)."""
     changes = []
     for path, after in declared.items():
+        if path in unreported:
+            continue
         before = live.get(path)
         if not fields.same(path, after, before):
             changes.append(FieldChange(path, before, after, fields.is_sensitive(path, after), path in fields.FORCES_REPLACE))
@@ -63,7 +67,7 @@ def _endpoint_change(spec: EndpointSpec, live: dict | None, declared: dict) -> R
     if live is None:
         creates = tuple(FieldChange(p, None, v, fields.is_sensitive(p, v)) for p, v in sorted(declared.items()))
         return ResourceChange(action=Action.CREATE, reason=f'no endpoint named "{spec.name}" in the account', changes=creates, **common)
-    changes = _field_changes(declared, fields.observed_fields(live))
+    changes = _field_changes(declared, fields.observed_fields(live), fields.unreported(live, declared))
     if not changes:
         return ResourceChange(action=Action.NOOP, id=live.get("id"), **common)
     if any(c.forces_replace for c in changes):
@@ -191,9 +195,31 @@ def _maybe_renamed(changes: list[ResourceChange], leftovers: list[ResourceChange
     return out
 
 
-def _notices_for(spec: EndpointSpec, live: dict | None, account: Account) -> list[Notice]:
+UNREPORTED = "not-reported"  # the Notice code of fields the account's answer lacks: `gpu serverless drift` refuses to report on them
+
+
+def _unreported_notice(live: dict, declared: dict, address: str) -> list[Notice]:
+    missing = fields.unreported(live, declared)
+    if not missing:
+        return []
+    return [Notice(UNREPORTED, f"the account did not report {', '.join(missing)} of endpoint {live.get('id')}: the field is absent from its answer "
+                               "(not empty), so gpuctl cannot tell whether it differs and leaves it out. RunPod's API may have changed "
+                               "what it sends: `gpu doctor` checks its answers' shape", address)]
+
+
+def unreported(plan: Plan, observed: Observed) -> dict[str, list[str]]:
+    """By address, the declared fields of the plan's endpoints that the account's answer lacks:
+    not compared, so a plan that changes nothing has not confirmed them either (the read after
+    an apply counts them as still different)."""
+    live = {str(e.get("id")): e for e in observed.endpoints}
+    found = ((c.address, fields.unreported(live[str(c.id)], fields.flatten(c.desired))) for c in plan.changes
+             if c.kind is Kind.ENDPOINT and c.desired is not None and str(c.id) in live)
+    return {address: paths for address, paths in found if paths}
+
+
+def _notices_for(spec: EndpointSpec, live: dict | None, account: Account, declared: dict) -> list[Notice]:
     address = f"endpoint.{spec.name}"
-    out = []
+    out = _unreported_notice(live, declared, address) if live is not None else []
     redacted = sorted(k for k, v in ((live or {}).get("env") or {}).items() if v == REDACTED)
     if redacted:
         out.append(Notice("redacted-env", f"the snapshot redacted env {', '.join(redacted)}; their values are not compared", address, level="note"))
@@ -289,9 +315,9 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
             notices += notes
             continue
         errors += errs
-        notices += notes + _notices_for(spec, live, account)
         vol = volume_of.get(spec.name)
         declared = fields.declared_fields(spec, desired.project_id, catalog, target, vol.ref if vol else None)
+        notices += notes + _notices_for(spec, live, account, declared)
         if not errs:
             change, warnings = drift.classify(with_rename(_endpoint_change(spec, live, declared), live), live, desired.project_id, records, deleted,
                                               spec.renamed_from)

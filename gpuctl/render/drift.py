@@ -207,14 +207,19 @@ def _declared(resource: dict) -> dict[str, Any]:
     return _money_fields(resource.get("desired") or {})
 
 
+def amounts(always: float, worst: float) -> str:
+    """"+$1.51/h always-on, -$0.72/h worst case", naming only the amounts that move by a cent
+    or more: raising workers.max moves the worst case alone, and "+$0.00/h always-on" beside
+    it would say something moved that did not."""
+    said = [f"{signed_money(v)} {words}" for v, words in ((always, "always-on"), (worst, "worst case")) if round(v, 2)]
+    return ", ".join(said) or "less than $0.01/h"
+
+
 def _phrase(change: dict, always: float, worst: float) -> str:
     """"the account raised workers.min 0 → 2: +$1.51/h always-on, -$0.72/h worst case". The amounts are the
     account's cost minus gpu.jsonc's; the words say who moved."""
     path, cfg, acct, origin = change["path"], change["after"], change["before"], origin_of(change)
-    amounts = [f"{signed_money(always)} always-on"] if path == "workers.min" or (path == "gpu.pools" and always) else []
-    if path != "workers.min" or round(worst, 2):  # always-on workers bill at the active rate, so min moves the worst case too
-        amounts.append(f"{signed_money(worst)} worst case")
-    cost = ", ".join(amounts)
+    cost = amounts(always, worst)  # always-on workers bill at the active rate, so min moves the worst case too
     old, new = (acct, cfg) if origin == "config" else (cfg, acct)
     numeric = _count(old) is not None and _count(new) is not None
     verb = ("raised" if new > old else "lowered") if numeric else "changed"
@@ -252,7 +257,7 @@ def _whole_cost(resource: dict, values: Mapping[str, Any], sign: int, words: str
     if not priced:
         return _item(resource, 0.0, 0.0, False, [{"path": None, "always_on_per_hour": 0.0, "worst_case_per_hour": 0.0,
                                                    "phrase": f"{words}: no published price for its GPU pools, so its cost is not known"}])
-    phrase = f"{words}: {signed_money(sign * always)} always-on, {signed_money(sign * worst)} worst case"
+    phrase = f"{words}: {amounts(sign * always, sign * worst)}"
     return _item(resource, sign * always, sign * worst, True, [{"path": None, "always_on_per_hour": round(sign * always, 4), "worst_case_per_hour": round(sign * worst, 4), "phrase": phrase}])
 
 

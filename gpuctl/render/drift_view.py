@@ -5,7 +5,7 @@ what `--json` says; sensitive values are `(sensitive)` in all three."""
 from __future__ import annotations
 
 from gpuctl.render import md
-from gpuctl.render.drift import ADDED_ENV_ADVICE, LABEL_WORDS, ORIGIN_ADVICE, ORIGIN_WORDS, ORIGINS, SECRET_ADVICE, label_advice, signed_money
+from gpuctl.render.drift import ADDED_ENV_ADVICE, LABEL_WORDS, ORIGIN_ADVICE, ORIGIN_WORDS, ORIGINS, SECRET_ADVICE, amounts, label_advice
 from gpuctl.render.words import for_people, md_keys, show, where_keys
 
 LIMIT = 60_000  # GitHub caps an issue body at 65,536 characters
@@ -44,8 +44,11 @@ def cost_line(doc: dict) -> str | None:
     c = doc["cost_of_drift"]
     if not c["items"]:
         return None
-    line = f"{signed_money(c['always_on_per_hour'])} always-on, {signed_money(c['worst_case_per_hour'])} worst case"
-    return line if c["complete"] else line + " (some of it has no published price)"
+    if c["complete"]:
+        return amounts(c["always_on_per_hour"], c["worst_case_per_hour"])
+    if not round(c["always_on_per_hour"], 2) and not round(c["worst_case_per_hour"], 2):
+        return "not known (no published price for its GPU pools)"
+    return amounts(c["always_on_per_hour"], c["worst_case_per_hour"]) + " (some of it has no published price)"
 
 
 def headline(doc: dict) -> str:
@@ -110,7 +113,7 @@ def _text_cost(item: dict) -> list[str]:
     parts = item["parts"]
     if len(parts) == 1 and parts[0]["path"] is None:
         return [f"  {item['address']}: {parts[0]['phrase']}"]
-    total = f"{signed_money(item['always_on_per_hour'])} always-on, {signed_money(item['worst_case_per_hour'])} worst case"
+    total = amounts(item["always_on_per_hour"], item["worst_case_per_hour"])
     return [f"  {item['address']}: {total}", *(f"    {p['phrase']}" for p in parts)]
 
 

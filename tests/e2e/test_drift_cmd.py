@@ -448,3 +448,39 @@ def test_an_endpoint_of_another_project_holding_a_block_s_name_says_which_projec
     ending = github_ending(doc)  # the drift issue's closing section agrees with the row: never "adopt it"
     assert "**Another project's**" in ending and "set `project_id` back" in ending, ending
     assert "gpu serverless import" not in ending and "**Unmanaged**" not in ending, ending
+
+
+def test_a_field_the_account_stops_sending_is_not_reported_as_changed_to_null(account, tmp_path):
+    """RunPod's answer without `workers.max` (an API change) is not every endpoint "changed in
+    the account" to null: the report cannot compare that field, says the account did not
+    report it, points at `gpu doctor`, and exits 1 like any read it cannot trust, so a
+    schedule opens no drift issue blaming the fleet on someone in the console."""
+    proj = deployed(account, tmp_path)
+    writes = account.writes()
+    omitted = [{"op": op, "kind": "endpoint", "action": "omit_field", "field": "workers.max"} for op in ("list", "get")]
+    eid = account.endpoints()[0]["id"]
+    account.faults(*omitted)
+    for args in ((), ("--json",), ("--format", "markdown")):
+        result = drift(account, proj, *args)
+        assert result.code == 1, result.out + result.err
+        assert result.out == "" and "Traceback" not in result.err
+        assert "changed in the account" not in result.err and "null" not in result.err and "published price" not in result.err
+        assert "endpoint.echo" in result.err and eid in result.err and "workers.max" in result.err
+        assert "did not report" in result.err and "gpu doctor" in result.err
+    plan = account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj, env={"DRIFT_TOKEN": SECRET})
+    assert plan.code == 0, plan.out + plan.err  # nothing to write: a field not reported is not a change
+    assert "did not report" in plan.out + plan.err and "gpu doctor" in plan.out + plan.err
+    assert account.writes() == writes
+
+
+def test_a_cost_line_names_only_the_amounts_that_move(account, tmp_path):
+    """Raising workers.max in the console moves the worst case alone: no view says
+    "+$0.00/h always-on" beside it (the total, the endpoint's line, the field's phrase)."""
+    proj = deployed(account, tmp_path)
+    console_patch(account, {"workers": {"max": 5}})
+    doc = drift(account, proj, "--json").json()
+    assert doc["cost_of_drift"]["always_on_per_hour"] == 0 and doc["cost_of_drift"]["worst_case_per_hour"] > 0
+    for fmt in ("text", "markdown"):
+        out = drift(account, proj, "--format", fmt).out
+        cost = out[out.index("Cost of the drift"):]
+        assert "worst case" in cost and "$0.00" not in cost and "always-on" not in cost, cost
