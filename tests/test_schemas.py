@@ -78,3 +78,19 @@ def test_drift_schema_requires_every_label_count_the_summary_always_has():
     assert sorted(labels["required"]) == sorted(LABELS) == sorted(labels["properties"])
     doc = drift_document(DRIFT_PLANS["unmanaged"], load_catalog())
     assert sorted(doc["summary"]["labels"]) == sorted(LABELS)
+
+
+def test_the_fields_a_missing_one_of_which_is_not_drift_are_those_runpod_s_openapi_requires():
+    """`fields.ALWAYS_SENT`: a field of these absent from an answer is "not reported" (the read
+    is not trusted), never drift. One the OpenAPI document leaves optional (image, disk) may be
+    left out by a real answer, and listing it would fail every deploy's read-back check."""
+    from gpuctl.plan.fields import ALWAYS_SENT
+
+    schemas = OPENAPI["components"]["schemas"]
+    endpoint = next(part for part in schemas["Endpoint"]["allOf"] if "required" in part)
+    required = set(endpoint["required"])
+    required |= {f"workers.{k}" for k in endpoint["properties"]["workers"]["required"]}
+    gpu = next(part for part in schemas["EndpointGpuConfig"]["allOf"] if "required" in part)
+    required |= {f"gpu.{k}" for k in gpu["required"]}
+    required.add(f'scaling.{schemas["EndpointScaling"]["discriminator"]["propertyName"]}')
+    assert set(ALWAYS_SENT) <= required, set(ALWAYS_SENT) - required

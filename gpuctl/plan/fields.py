@@ -17,10 +17,12 @@ SET_LIKE = frozenset({"ports", "gpu.pools", "gpu.excludedTypes", "dataCenterIds"
 FORCES_REPLACE = frozenset({"type", "cpu"})  # RunPod v2 cannot PATCH the routing type or the compute family
 GRAPHQL_ONLY = frozenset({"modelReferences"})  # REST v2 has no field for cached models
 SENT_WHOLE = frozenset({"env", "scaling"})  # RunPod v2 replaces these objects on PATCH: a member not sent is removed
-# Fields every RunPod v2 endpoint answer carries (its OpenAPI `Endpoint` requires them, or its
-# `workers`, `scaling` and `gpu` objects always hold them). One missing is not "changed to
-# null": RunPod stopped sending it (`unreported`), and nothing can say whether it moved.
-ALWAYS_SENT = ("image", "disk", "gpu.pools", "workers.min", "workers.max", "scaling.type", "timeout", "flashboot", "dataCenterIds", "networkVolumes")
+# Fields every RunPod v2 endpoint answer carries: its OpenAPI `Endpoint` requires them (and
+# `workers.min`/`max`, `gpu.pools` and the `scaling.type` discriminator within). One missing is
+# not "changed to null": RunPod stopped sending it (`unreported`), and nothing can say whether
+# it moved. Only what the document requires: `image` and `disk` (ContainerConfig) are optional
+# there, and an answer that leaves out an optional field must not fail every deploy's check.
+ALWAYS_SENT = ("gpu.pools", "workers.min", "workers.max", "scaling.type", "timeout", "flashboot", "dataCenterIds", "networkVolumes")
 
 
 def removed(declared: dict[str, Any], observed: dict[str, Any]) -> list[str]:
