@@ -59,8 +59,9 @@ def upsert(gh: GitHub, number: int, key: str, markdown: str, kind: str = KIND, w
     config apart ("plan", "apply"). An apply result says whether it `wrote` to the account: one
     that wrote nothing (a re-run refused, or failing before its first write) leaves a comment
     that says what an earlier run wrote as it is (`kept`), so the pull request never reads as
-    not applied when it was; the job summary has the new result. One that wrote replaces a comment
-of a run that wrote nothing with that text folded under it (`_earlier`), never dropped."""
+    not applied when it was; the job summary has the new result. One that wrote replaces a
+    comment of a run that wrote nothing with that text folded under it (`_earlier`), never
+    dropped."""
     posted = Posted()
     existing = ours(gh, number, key, kind, posted.impostors)
     if wrote is False and any(read_marker(c.get("body")).wrote for c in existing.get(1, [])[:1]):
