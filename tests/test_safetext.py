@@ -59,3 +59,24 @@ def test_json_safe_is_the_same_value_with_nothing_a_terminal_obeys():
     safe = json_safe(text)
     assert json.loads(safe) == json.loads(text)
     assert not _CONTROL.search(safe) and "é ✓" in safe
+
+
+def test_json_safe_hands_back_ascii_json_without_a_regex_scan_and_still_escapes_del(monkeypatch):
+    """The plan document of thousands of endpoints is ASCII: json_safe must not scan it with the
+    regex (that cost a 1,000-endpoint plan a quarter of the import floor; bench/ measures it, so
+    here the regex is replaced by one that fails if used), yet DEL, the one ASCII character
+    json.dumps leaves and `printable` escapes, is still written as an escape."""
+    import json
+
+    from gpuctl import safetext
+
+    class Unused:
+        def sub(self, *args):
+            raise AssertionError("ASCII JSON was scanned with the regex")
+
+    plain = json.dumps({"endpoints": [{"name": f"e{i}", "env": {"A": "b"}} for i in range(100)]})
+    with monkeypatch.context() as patched:
+        patched.setattr(safetext, "_CONTROL", Unused())
+        assert safetext.json_safe(plain) is plain
+    json_safe = safetext.json_safe
+    assert json_safe(json.dumps({"name": "a\x7fb"}, ensure_ascii=False)) == '{"name": "a\\u007fb"}'
