@@ -35,10 +35,9 @@ def drift(app: AppContext, as_json: bool, fmt: str | None, observed: str | None,
 
 
 def report(app: AppContext, fmt: str, observed: str | None, provider: str | None, config: str | None) -> int:
+    from gpuctl.plan.planner import observed_digest
     from gpuctl.render.document import to_document
     from gpuctl.render.drift import build
-
-    from gpuctl.plan.planner import observed_digest
 
     s = _session(app, observed, provider, config)
     state = s.snapshot.observed if s.snapshot is not None else _observe(app, s)

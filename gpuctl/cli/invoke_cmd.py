@@ -10,8 +10,8 @@ import click
 from gpuctl.cli.durations import DURATION
 from gpuctl.cli.resolve import provider_options
 from gpuctl.errors import ExitCode
-from gpuctl.words import in_seconds
 from gpuctl.jobs import FINAL, PAUSED_HINT, check_body_size, job_error, paused, refuse_if_paused, wait_until_final
+from gpuctl.words import in_seconds
 
 if TYPE_CHECKING:
     from gpuctl.cli.context import AppContext

@@ -10,9 +10,9 @@ from rich.table import Table
 
 from gpuctl import v2
 from gpuctl.catalog import Catalog
-from gpuctl.jobs import paused
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.resolve import Target
+from gpuctl.jobs import paused
 from gpuctl.v2 import owned_by, owner
 from gpuctl.model import MARKER_ENV, REDACTED
 from gpuctl.plan.cost import usd_per_hour
