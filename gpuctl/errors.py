@@ -91,8 +91,12 @@ class DiagnosticsError(GpuctlError):
         self.diagnostics = tuple(diagnostics)
 
     def format(self) -> str:
-        body = "\n".join(d.format() for d in self.diagnostics)
-        return f"error: {self.summary}\n{body}"
+        lines = [f"error: {self.summary}", *(d.format() for d in self.diagnostics)]
+        if self.detail:
+            lines.append(self.detail)
+        if self.hint:
+            lines.append(f"hint: {self.hint}")  # advice for the whole error, as `with_hint` gives it
+        return "\n".join(lines)
 
 
 class ConfigError(DiagnosticsError):

@@ -25,3 +25,16 @@ def test_job_advice_gives_a_new_error_as_the_deploy_view_does():
     assert advised.hint.endswith(RERUN) and cause.hint == "deploy again"
     interrupted = Interrupted("interrupted")
     assert job_advice(interrupted).hint == RERUN and interrupted.hint is None
+
+
+def test_a_located_error_shows_the_detail_and_hint_it_was_given():
+    """`job_advice` gives a plan or config error the apply job's advice with `with_hint`; the
+    printed error (the job's log and summary) must carry it, after the located problems, as
+    every other error prints its hint."""
+    located = DiagnosticsError("1 problem", [Diagnostic("taken", "endpoints[0].name", hint="rename it")])
+    advised = job_advice(located)
+    assert advised.format() == f"error: 1 problem\nendpoints[0].name: taken\n  hint: rename it\nhint: {advised.hint}"
+    assert located.format() == "error: 1 problem\nendpoints[0].name: taken\n  hint: rename it"
+    detailed = DiagnosticsError("1 problem", [Diagnostic("bad", "x")])
+    detailed.detail = "the account changed meanwhile"
+    assert detailed.format() == "error: 1 problem\nx: bad\nthe account changed meanwhile"
