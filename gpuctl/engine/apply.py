@@ -15,10 +15,11 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
+from gpuctl import interrupts
 from gpuctl.engine import applied, schedule
 from gpuctl.events import Emit, Event, Failed, Finished, Started, Waiting
 from gpuctl.engine.journal import Journal
-from gpuctl.errors import ExitCode, GpuctlError
+from gpuctl.errors import GpuctlError
 from gpuctl.model import Sensitive
 from gpuctl.v2 import data_center, model_references, owner, size_gb, volume_patch
 from gpuctl.plan import fields
@@ -43,12 +44,11 @@ class Outcome:
     ids: dict[str, str] = field(default_factory=dict)  # address -> id of what now exists
 
 
-class Interrupted(GpuctlError):
+class Interrupted(interrupts.Interrupted):
     """Ctrl-C (or SIGTERM) during apply: the changes in flight finished, nothing new started.
     It has no hint of its own: how to apply the rest depends on how the deploy is run (by hand,
-    or as a GitHub workflow job), so the view that renders the failure gives it (DeployView.stopped)."""
-
-    exit_code = ExitCode.INTERRUPTED
+    or as a GitHub workflow job), so the view that renders the failure gives it (DeployView.stopped).
+    It is the one interrupt error of gpuctl's (`gpuctl.interrupts.Interrupted`), named for the apply."""
 
 
 class ApplyFailed(GpuctlError):
