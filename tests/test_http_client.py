@@ -320,3 +320,26 @@ def test_a_graphql_error_is_shown_as_one_short_line_whatever_its_shape(errors):
     shown = info.value.format()
     assert len(shown) < 1000 and "\nerror: a line" not in shown and "\x1b" not in shown, shown[:300]
     assert "bad\\nerror: a line" in shown
+
+
+@pytest.mark.parametrize("body,what", [("", "an empty body"), ("[]", "JSON that is not an object (list)"), ("null", "JSON that is not an object (NoneType)"),
+                                       ('{"endpoints": {"id": "a"}}', '"endpoints" that is not a list'),
+                                       ('{"endpoints": [{"id": "a"}, {"name": "no id"}]}', '"endpoints"[1] with no string "id"')],
+                         ids=["empty", "list", "null", "not-a-list", "no-id"])
+def test_a_success_of_the_wrong_shape_is_a_provider_error_naming_it_not_a_crash(body, what):
+    """An empty 200, `[]` or `null` where RunPod answers an object raised JSONDecodeError or
+    AttributeError out of `.json().get(...)`, and an endpoint listed without an id a KeyError
+    later: each was an internal error. Now a provider error that says what came back."""
+    client, _ = _portal_client([httpx.Response(200, headers={"Content-Type": "application/json"}, text=body)])
+    provider = RunPodProvider("runpod", client, client, GraphQL(client))
+    with pytest.raises(ProviderError) as info:
+        provider.observe()
+    assert info.value.summary == f"GET /v2/serverless: answered 200 with {what}" and info.value.hint
+
+
+@pytest.mark.parametrize("body", ["", "[]", '"created"'], ids=["empty", "list", "string"])
+def test_a_create_answered_with_no_object_may_have_been_carried_out(body):
+    client, sent = _portal_client([httpx.Response(201, headers={"Content-Type": "application/json"}, text=body)])
+    with pytest.raises(AmbiguousWrite) as info:
+        RunPodProvider("runpod", client, client, GraphQL(client)).create_endpoint({"name": "a"})
+    assert info.value.summary.startswith("POST /v2/serverless: answered 201 with ") and len(sent) == 1

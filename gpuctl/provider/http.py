@@ -289,7 +289,8 @@ def _json_checked(response: httpx.Response, where: str, write: bool, provider: W
     read here; a later one reads again, as httpx does. A 200 that is not JSON came from
     something that is not RunPod (a captive portal, a proxy's page) or was cut short: a provider
     error like a server error (a read is retried; a write may have been carried out), never a
-    JSONDecodeError out of whichever caller reads it."""
+    JSONDecodeError out of whichever caller reads it. (The shape of what was read, an object
+    where RunPod answers one, is the provider's to check: `runpod._object`.)"""
     if not response.content.strip():
         return response
     ok, parsed = json_in(response.text)

@@ -14,7 +14,7 @@ from typing import Any
 from gpuctl.interrupts import TICK_S
 from gpuctl.jobs import check_body_size
 from gpuctl.model import Observed
-from gpuctl.provider.errors import NotFound
+from gpuctl.provider.errors import AmbiguousWrite, NotFound, ServerError
 from gpuctl.provider.graphql import GraphQL
 from gpuctl.provider.http import ApiClient, path
 
@@ -46,6 +46,42 @@ def _at_once(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     return results
 
 
+def _object(client: ApiClient, method: str, route: str, **kwargs: Any) -> dict:
+    """The JSON object `client.request(method, route, ...)` answers with. An empty body or
+    another JSON value (`[]`, `null`) in a success came from something that is not RunPod's API
+    or was cut short: a provider error, as a body that is not JSON is (`http._json_checked`),
+    never an AttributeError or KeyError in whichever caller reads it."""
+    response = client.request(method, route, **kwargs)
+    body = response.json() if response.content.strip() else None
+    if isinstance(body, dict):
+        return body
+    what = "an empty body" if body is None and not response.content.strip() else f"JSON that is not an object ({type(body).__name__})"
+    _misshapen(client, method, route, response.status_code, what, write=kwargs.get("write", method == "POST"))
+
+
+def _listed(client: ApiClient, key: str, method: str, route: str, **kwargs: Any) -> list[dict]:
+    """The objects of a list answer `{key: [...]}`: each an object with a string "id", or a
+    provider error naming what is wrong (an observed resource without an id could be neither
+    matched nor changed)."""
+    body = _object(client, method, route, **kwargs)
+    items = body.get(key, [])
+    if not isinstance(items, list):
+        _misshapen(client, method, route, 200, f'"{key}" that is not a list', write=False)
+    for index, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            _misshapen(client, method, route, 200, f'"{key}"[{index}] with no string "id"', write=False)
+    return items
+
+
+def _misshapen(client: ApiClient, method: str, route: str, status: int, what: str, write: bool):
+    who = client.provider
+    error = AmbiguousWrite if write else ServerError
+    raise error(f"{method} {route}: answered {status} with {what}", status=status, provider=who,
+                detail="the write may have been carried out" if write else None,
+                hint=f"something between gpuctl and {who.name} (a proxy, a captive portal) may have answered, or the answer was cut short; "
+                     f"check the network and {who.address}, then run the command again")
+
+
 @dataclass
 class RunPodProvider:
     name: str
@@ -74,24 +110,24 @@ class RunPodProvider:
         return Observed(endpoints, tuple(found["networkVolumes"]), tuple(found["templates"]))
 
     def list_endpoints(self) -> list[dict]:
-        return self.control.request("GET", "/v2/serverless").json().get("endpoints", [])
+        return _listed(self.control, "endpoints", "GET", "/v2/serverless")
 
     def list_volumes(self) -> list[dict]:
-        return self.control.request("GET", "/v2/network-volumes").json().get("networkVolumes", [])
+        return _listed(self.control, "networkVolumes", "GET", "/v2/network-volumes")
 
     def list_templates(self) -> list[dict]:
-        return self.control.request("GET", "/v2/templates").json().get("templates", [])
+        return _listed(self.control, "templates", "GET", "/v2/templates")
 
     # -- endpoints ------------------------------------------------------------------------------
 
     def get_endpoint(self, endpoint_id: str) -> dict:
-        return self.control.request("GET", path("/v2/serverless/{endpoint}", endpoint=endpoint_id)).json()
+        return _object(self.control, "GET", path("/v2/serverless/{endpoint}", endpoint=endpoint_id))
 
     def create_endpoint(self, body: dict) -> dict:
-        return self.control.request("POST", "/v2/serverless", json=body).json()
+        return _object(self.control, "POST", "/v2/serverless", json=body)
 
     def update_endpoint(self, endpoint_id: str, patch: dict) -> dict:
-        return self.control.request("PATCH", path("/v2/serverless/{endpoint}", endpoint=endpoint_id), json=patch).json()
+        return _object(self.control, "PATCH", path("/v2/serverless/{endpoint}", endpoint=endpoint_id), json=patch)
 
     def delete_endpoint(self, endpoint_id: str) -> bool:
         """True when deleted now, False when it was already gone."""
@@ -101,10 +137,10 @@ class RunPodProvider:
         return self.graphql.set_model_references(endpoint_id, references)
 
     def workers(self, endpoint_id: str) -> dict:
-        return self.control.request("GET", path("/v2/serverless/{endpoint}/workers", endpoint=endpoint_id)).json()
+        return _object(self.control, "GET", path("/v2/serverless/{endpoint}/workers", endpoint=endpoint_id))
 
     def releases(self, endpoint_id: str) -> dict:
-        return self.control.request("GET", path("/v2/serverless/{endpoint}/releases", endpoint=endpoint_id)).json()
+        return _object(self.control, "GET", path("/v2/serverless/{endpoint}/releases", endpoint=endpoint_id))
 
     def worker_logs(self, endpoint_id: str, worker_id: str, *, follow: bool = False, since: str | None = None, tail: int | None = None) -> Iterator[dict]:
         """Log records `{ts, source, line}` of one worker (RunPod v2's SSE log stream). Without
@@ -115,13 +151,13 @@ class RunPodProvider:
     # -- pods (the CPU pre-warm pod) -------------------------------------------------------------
 
     def create_pod(self, body: dict) -> dict:
-        return self.control.request("POST", "/v2/pods", json=body).json()
+        return _object(self.control, "POST", "/v2/pods", json=body)
 
     def list_pods(self) -> list[dict]:
-        return self.control.request("GET", "/v2/pods").json().get("pods", [])
+        return _listed(self.control, "pods", "GET", "/v2/pods")
 
     def get_pod(self, pod_id: str) -> dict:
-        return self.control.request("GET", path("/v2/pods/{pod}", pod=pod_id)).json()
+        return _object(self.control, "GET", path("/v2/pods/{pod}", pod=pod_id))
 
     def delete_pod(self, pod_id: str) -> bool:
         return self._delete(path("/v2/pods/{pod}", pod=pod_id))
@@ -132,19 +168,19 @@ class RunPodProvider:
     # -- network volumes and templates ----------------------------------------------------------
 
     def get_volume(self, volume_id: str) -> dict:
-        return self.control.request("GET", path("/v2/network-volumes/{volume}", volume=volume_id)).json()
+        return _object(self.control, "GET", path("/v2/network-volumes/{volume}", volume=volume_id))
 
     def create_volume(self, body: dict) -> dict:
-        return self.control.request("POST", "/v2/network-volumes", json=body).json()
+        return _object(self.control, "POST", "/v2/network-volumes", json=body)
 
     def update_volume(self, volume_id: str, patch: dict) -> dict:
-        return self.control.request("PATCH", path("/v2/network-volumes/{volume}", volume=volume_id), json=patch).json()
+        return _object(self.control, "PATCH", path("/v2/network-volumes/{volume}", volume=volume_id), json=patch)
 
     def create_template(self, body: dict) -> dict:
-        return self.control.request("POST", "/v2/templates", json=body).json()
+        return _object(self.control, "POST", "/v2/templates", json=body)
 
     def update_template(self, template_id: str, patch: dict) -> dict:
-        return self.control.request("PATCH", path("/v2/templates/{template}", template=template_id), json=patch).json()
+        return _object(self.control, "PATCH", path("/v2/templates/{template}", template=template_id), json=patch)
 
     def delete_template(self, template_id: str) -> bool:
         return self._delete(path("/v2/templates/{template}", template=template_id))
@@ -160,33 +196,33 @@ class RunPodProvider:
     # -- the job API ----------------------------------------------------------------------------
 
     def health(self, endpoint_id: str) -> dict:
-        return self.jobs.request("GET", path("/{endpoint}/health", endpoint=endpoint_id)).json()
+        return _object(self.jobs, "GET", path("/{endpoint}/health", endpoint=endpoint_id))
 
     def run(self, endpoint_id: str, payload: dict) -> dict:
         check_body_size("run", payload)
-        return self.jobs.request("POST", path("/{endpoint}/run", endpoint=endpoint_id), json=payload).json()
+        return _object(self.jobs, "POST", path("/{endpoint}/run", endpoint=endpoint_id), json=payload)
 
     def runsync(self, endpoint_id: str, payload: dict, wait_ms: int | None = None) -> dict:
         check_body_size("runsync", payload)
         params = {"wait": wait_ms} if wait_ms else None
-        return self.jobs.request("POST", path("/{endpoint}/runsync", endpoint=endpoint_id), json=payload, params=params).json()
+        return _object(self.jobs, "POST", path("/{endpoint}/runsync", endpoint=endpoint_id), json=payload, params=params)
 
     def status(self, endpoint_id: str, job_id: str) -> dict:
-        return self.jobs.request("GET", path("/{endpoint}/status/{job}", endpoint=endpoint_id, job=job_id)).json()
+        return _object(self.jobs, "GET", path("/{endpoint}/status/{job}", endpoint=endpoint_id, job=job_id))
 
     def stream(self, endpoint_id: str, job_id: str) -> dict:
-        return self.jobs.request("GET", path("/{endpoint}/stream/{job}", endpoint=endpoint_id, job=job_id)).json()
+        return _object(self.jobs, "GET", path("/{endpoint}/stream/{job}", endpoint=endpoint_id, job=job_id))
 
     def cancel(self, endpoint_id: str, job_id: str) -> dict:
-        return self.jobs.request("POST", path("/{endpoint}/cancel/{job}", endpoint=endpoint_id, job=job_id)).json()
+        return _object(self.jobs, "POST", path("/{endpoint}/cancel/{job}", endpoint=endpoint_id, job=job_id))
 
     def retry(self, endpoint_id: str, job_id: str) -> dict:
-        return self.jobs.request("POST", path("/{endpoint}/retry/{job}", endpoint=endpoint_id, job=job_id)).json()
+        return _object(self.jobs, "POST", path("/{endpoint}/retry/{job}", endpoint=endpoint_id, job=job_id))
 
     def openai(self, endpoint_id: str, route: str, body: dict) -> dict:
         """POST an OpenAI-shaped request to a vLLM endpoint's `/openai/v1/...` route (`route`
         is "openai/v1/chat/completions" or "openai/v1/completions")."""
-        return self.jobs.request("POST", path("/{endpoint}/", endpoint=endpoint_id) + route, json=body, write=False).json()
+        return _object(self.jobs, "POST", path("/{endpoint}/", endpoint=endpoint_id) + route, json=body, write=False)
 
     def template_users(self) -> dict[str, list[dict]]:
         """{template id: [endpoints bound to it]} from GraphQL: REST v2 endpoints keep an inline
