@@ -113,6 +113,7 @@ class AppContext:
         other value is an error naming the variable, never an internal error."""
         import math
 
+        from gpuctl.cli.durations import MAX_SECONDS
         from gpuctl.errors import UsageError
 
         raw = self.environ.get(name, "").strip()
@@ -122,8 +123,8 @@ class AppContext:
             value = float(raw)
         except ValueError:
             value = math.nan
-        if not (math.isfinite(value) and value >= 0):
-            raise UsageError(f"environment variable {name} is not a number of seconds (0 or more)",
+        if not (math.isfinite(value) and 0 <= value <= MAX_SECONDS):  # past time_t, a sleep raises OverflowError
+            raise UsageError(f"environment variable {name} is not a number of seconds (0 to {MAX_SECONDS:g})",
                              hint=f"set it to a number such as {name}={default:g}, or unset it for the default ({default:g})")
         return value
 

@@ -136,6 +136,7 @@ ROWS: dict[str, Row] = {
     "env-api-key": Row(("serverless", "list", "--provider", "runpod"), ("RUNPOD_API_KEY",), env={"RUNPOD_API_KEY": "abc def"}),
     "env-api-base-url": Row(("serverless", "list", "--provider", "runpod"), ("ftp://x",), env={"RUNPOD_API_KEY": "rpa_x", "RUNPOD_API_BASE_URL": "ftp://x"}),
     "env-visibility-grace": Row(("serverless", "deploy", "-y"), ("GPUCTL_VISIBILITY_GRACE",), env={"GPUCTL_VISIBILITY_GRACE": "soon"}),
+    "env-visibility-grace-huge": Row(("serverless", "deploy", "-y"), ("GPUCTL_VISIBILITY_GRACE",), env={"GPUCTL_VISIBILITY_GRACE": "1e300"}),  # a sleep of it raised OverflowError
     "env-local-dir-is-file": Row(("serverless", "list"), ("GPUCTL_LOCAL_DIR", "is not a directory"),
                                  lambda d: (json_config(echo_config())(d), (d / "f").write_text("x")), env={"GPUCTL_LOCAL_DIR": "f"}),
     "local-up-data-dir-is-file": Row(("local", "up", "--data-dir", "f/sub"), ("--data-dir", "is not a directory"), lambda d: (d / "f").write_text("x")),
