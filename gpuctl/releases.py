@@ -17,7 +17,7 @@ from typing import Any
 
 from gpuctl.errors import GpuctlError
 from gpuctl.model import MARKER_ENV
-from gpuctl.v2 import env_of, owner
+from gpuctl.v2 import env_of, owner, release_version
 
 FORMAT_VERSION = "1"
 RECORD_PREFIX = "gpuctl-applied-"  # ADR 0010's last-applied record, one per endpoint
@@ -113,7 +113,7 @@ def configuration_at(doc: dict, endpoint: dict, version: int) -> dict[str, Any]:
         listed = ", ".join(map(str, known)) or "none"
         raise VersionNotFound(f"endpoint {name} has no version {version}; its versions are {listed}",
                               hint=f"pick one of them, as `gpu serverless history {name}` lists them")
-    latest = doc.get("endpointVersion") if isinstance(doc.get("endpointVersion"), int) else known[0]
+    latest = known[0] if release_version(doc) is None else release_version(doc)
     missing = sorted(set(range(version + 1, latest + 1)) - set(known))
     if missing:
         raise HistoryIncomplete(f"endpoint {name}'s releases skip version{'s' if len(missing) != 1 else ''} {', '.join(map(str, missing))}, so version {version} cannot be rebuilt",

@@ -16,6 +16,7 @@ Nothing here does I/O; it imports only `gpuctl.model`, so every layer may use it
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from gpuctl.model import MARKER_ENV
@@ -128,6 +129,35 @@ def worker_list(listing: Obj) -> list[dict]:
 def worker_counts(health: Obj) -> dict[str, int]:
     """`{state: count}` of a `provider.health()` answer."""
     return dict(health.get("workers") or {})
+
+
+def release_version(releases: Obj) -> int | None:
+    """The endpoint's version now, from a `provider.releases()` answer; None when it is left
+    out or is not a whole number."""
+    found = releases.get("endpointVersion")
+    return found if isinstance(found, int) and not isinstance(found, bool) else None
+
+
+def rollout(releases: Obj) -> dict[str, Any] | None:
+    """The rollout of the latest release, from a `provider.releases()` answer, as RunPod sends
+    it (`status --json` and `history --json` carry it verbatim); None when left out."""
+    found = releases.get("rollout")
+    return dict(found) if isinstance(found, Mapping) else None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a release has reached the workers (`rollout()`'s fields, None when left out)."""
+
+    in_progress: bool
+    on_latest: Any
+    total: Any
+    percent: Any
+
+
+def rollout_progress(rollout: Obj | None) -> Progress:
+    found = rollout or {}
+    return Progress(bool(found.get("inProgress")), found.get("workersOnLatest"), found.get("workersTotal"), found.get("percentOnLatest"))
 
 
 def size_gb(volume: Obj) -> int:

@@ -21,6 +21,7 @@ V2_KEYS = frozenset({
     "env", "image", "networkVolumes", "gpu", "workers", "scaling", "flashboot", "modelReferences", "cpu",
     "dataCenter", "dataCenterIds", "size", "pools", "excludedTypes", "idleTimeout", "vcpuCount", "queueDelay",
     "requestCount", "templateId", "gpuTypeIds", "workersMin", "workersMax", "networkVolumeId",
+    "endpointVersion", "rollout", "workersOnLatest", "workersTotal", "percentOnLatest",  # a releases answer
 })
 
 # (file, the expression read from) -> why it is not a v2 object. Each one is a document gpuctl
@@ -36,6 +37,8 @@ NOT_V2 = {
     ("cli/import_cmd.py", "block.get('runpod') or {}"): "a gpu.jsonc block (config keys, not v2)",
     ("warm/report.py", "volume"): "the warm-up result document's volume",
     ("render/history.py", "r"): "a release of the history document gpuctl prints (`workers` is the release's worker count)",
+    ("render/history.py", "doc"): "the history document gpuctl prints (--json), which carries v2's rollout verbatim",
+    ("cli/views.py", "doc['release']"): "the status document's release part, which carries v2's rollout verbatim",
 }
 
 # (file, enclosing function) -> why a dict it builds with a v2 field name as a key is gpuctl's own
@@ -48,6 +51,7 @@ OWN_DOCUMENTS = {
     ("cli/views.py", "def status_doc"): "`status --json`, which carries v2's workers and scaling verbatim",
     ("warm/cpu.py", "def warm_volume"): "the warm-up result document",
     ("render/history.py", "def _release"): "a release of the history document (its worker count)",
+    ("render/history.py", "def history_document"): "`history --json`, which carries v2's rollout verbatim",
     ("prewarm.py", "def digest"): "what the pre-warm digest hashes: the mode, the models and the image",
 }
 

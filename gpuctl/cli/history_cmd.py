@@ -122,17 +122,17 @@ def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan
               wait: float, break_lock: bool, project: str | None, literals: dict[str, str] | None = None) -> int:
     from gpuctl.engine.rollback import apply_rollback, plan_rollback
     from gpuctl.render.history import plan_lines
-    from gpuctl.v2 import env_of
+    from gpuctl.v2 import env_of, release_version
 
     planned = plan_rollback(provider, endpoint_id, version)
     current, doc, changes, config = planned.endpoint, planned.releases, planned.changes, planned.config
     literals = literals or {}
     _protect(app, literals, env_of(current), config.get("env"))
     out = app.stderr if as_json else app.stdout
-    for line in plan_lines(current, doc.get("endpointVersion"), version, changes, config.get("env"), literals):
+    for line in plan_lines(current, release_version(doc), version, changes, config.get("env"), literals):
         out.write(line + "\n")
     if not changes or plan_only:
-        return _report(app, as_json, current, version, doc.get("endpointVersion"), doc.get("endpointVersion"), changes, literals, applied=False)
+        return _report(app, as_json, current, version, release_version(doc), release_version(doc), changes, literals, applied=False)
     if not _confirm(app, yes, f"Roll back {current.get('name')} to version {version}?"):
         app.note("cancelled: nothing was changed")
         return ExitCode.ERROR
@@ -144,8 +144,8 @@ def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan
             raise ChangedMeanwhile(f"endpoint {current.get('name')} changed after the plan was shown (now version {again.version})",
                                    hint="run rollback again and review the new plan")
         after = apply_rollback(provider, endpoint_id, changes)
-    latest = provider.releases(endpoint_id).get("endpointVersion")
-    return _report(app, as_json, after, version, doc.get("endpointVersion"), latest, changes, literals, applied=True)
+    latest = release_version(provider.releases(endpoint_id))
+    return _report(app, as_json, after, version, release_version(doc), latest, changes, literals, applied=True)
 
 
 def _confirm(app: AppContext, yes: bool, question: str) -> bool:

@@ -191,7 +191,7 @@ def status_doc(target: Target, endpoint_id: str) -> dict:
         "jobs": health.get("jobs") or {},
         "scaling": {"workers": v2.workers(endpoint), "scaler": v2.scaling(endpoint), "gpu": _gpu(endpoint), "flashboot": v2.flashboot(endpoint)},
         "paused": paused(endpoint),  # max workers 0: no worker can start, a queued job waits until that changes
-        "release": {"version": releases.get("endpointVersion"), "rollout": releases.get("rollout"), "latest": latest},
+        "release": {"version": v2.release_version(releases), "rollout": v2.rollout(releases), "latest": latest},
         "always_on_usd_per_hour": _cost(endpoint),
     })
 
@@ -211,9 +211,10 @@ def _rollout(rollout: dict) -> str:
     out to ("0% on latest (0/0)" read as a release that never rolled out)."""
     if not rollout:
         return ""
-    if not rollout.get("workersTotal"):
+    progress = v2.rollout_progress(rollout)
+    if not progress.total:
         return ", no workers running (each new one starts on it)"
-    return f", rollout {rollout.get('percentOnLatest')}% on latest ({rollout.get('workersOnLatest')}/{rollout.get('workersTotal')})"
+    return f", rollout {progress.percent}% on latest ({progress.on_latest}/{progress.total})"
 
 
 def status_panel(doc: dict) -> Panel:

@@ -32,7 +32,7 @@ from gpuctl.plan.planner import unreported
 from gpuctl.plan.model import CHANGING, Plan
 from gpuctl.provider.errors import Who
 from gpuctl.provider.protocol import Provider
-from gpuctl.v2 import owner
+from gpuctl.v2 import owner, release_version
 
 
 class StalePlan(GpuctlError):
@@ -377,7 +377,7 @@ class Deployment:
         if self.request.health is None or not self.request.health.rollback:
             return {}
         updates = [c for c in plan.changes if c.kind.value == "endpoint" and c.action.value == "update" and c.id]
-        return {c.name: int(self.provider.releases(c.id).get("endpointVersion") or 0) for c in updates}
+        return {c.name: release_version(self.provider.releases(c.id)) or 0 for c in updates}
 
     def _checked(self, result: DeployResult, before: dict[str, int]) -> DeployResult:
         if self.request.health is None:

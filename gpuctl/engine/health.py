@@ -21,6 +21,7 @@ from gpuctl.events import Emit, Note
 from gpuctl.jobs import FINAL, job_error, summary, wait_until_final
 from gpuctl.provider.protocol import Provider
 from gpuctl.redact import clip
+from gpuctl.v2 import release_version, rollout, rollout_progress
 
 
 class Unhealthy(GpuctlError):
@@ -94,10 +95,9 @@ class HealthGate:
         start, pause = self.clock(), 0.5
         while True:
             doc = self.provider.releases(target.endpoint_id)
-            rollout = doc.get("rollout") or {}
-            step = {"step": "rollout", "version": doc.get("endpointVersion"), "workers_on_latest": rollout.get("workersOnLatest"),
-                    "workers_total": rollout.get("workersTotal")}
-            if not rollout.get("inProgress"):
+            progress = rollout_progress(rollout(doc))
+            step = {"step": "rollout", "version": release_version(doc), "workers_on_latest": progress.on_latest, "workers_total": progress.total}
+            if not progress.in_progress:
                 self._say(target, f"rollout of version {step['version']} done ({step['workers_on_latest'] or 0} of {step['workers_total'] or 0} workers on it)")
                 return step | {"status": "passed", "seconds": round(self.clock() - start, 1)}
             if self.clock() >= deadline:
@@ -145,7 +145,7 @@ class HealthGate:
             planned = plan_rollback(self.provider, target.endpoint_id, target.previous_version)
             if planned.changes:
                 apply_rollback(self.provider, target.endpoint_id, planned.changes)
-            now = self.provider.releases(target.endpoint_id).get("endpointVersion")
+            now = release_version(self.provider.releases(target.endpoint_id))
         except GpuctlError as exc:
             return {"step": "rollback", "status": "failed", "to_version": target.previous_version, "error": exc.summary}
         self._say(target, f"rolled back to the configuration of version {target.previous_version} (now version {now})")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from gpuctl.errors import GpuctlError
 from gpuctl.provider.protocol import Provider
+from gpuctl.v2 import release_version
 
 
 class NotKept(GpuctlError):
@@ -24,7 +25,7 @@ class RollbackPlan:
 
     @property
     def version(self) -> object:
-        return self.releases.get("endpointVersion")
+        return release_version(self.releases)
 
 
 def plan_rollback(provider: Provider, endpoint_id: str, version: int) -> RollbackPlan:

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from gpuctl.errors import doc_ref
 from gpuctl.model import MARKER_ENV
-from gpuctl.v2 import owner
+from gpuctl.v2 import owner, release_version, rollout, rollout_progress
 from gpuctl.redact import hide_env
 from gpuctl.releases import FIELD_PATHS, FORMAT_VERSION, applied_at, applies, attribute, env_keys
 from gpuctl.safetext import printable
@@ -30,14 +30,14 @@ def history_document(endpoint: dict, doc: dict, templates: list[dict]) -> dict:
     """The `history --json` document (docs/history.md, schema/history.schema.json)."""
     last_applied = applied_at(templates, endpoint)
     made = attribute(doc.get("releases") or [], last_applied, applies(templates, endpoint))
-    current = doc.get("endpointVersion")
+    current = release_version(doc)
     releases = [_release(r, made.get(r.get("version"), ("unknown", "no version", None)), current) for r in doc.get("releases") or []]
     return hide_env({
         "format_version": FORMAT_VERSION,
         "kind": "gpuctl-history",
         "endpoint": {"id": endpoint.get("id"), "name": endpoint.get("name"), "project": owner(endpoint)},
         "endpoint_version": current,
-        "rollout": doc.get("rollout"),
+        "rollout": rollout(doc),
         "last_applied_at": _iso(last_applied),
         "releases": releases,
     })
@@ -90,11 +90,11 @@ def history_table(doc: dict) -> Table:
 
 
 def history_footer(doc: dict) -> list[str]:
-    rollout = doc.get("rollout") or {}
     lines = []
-    if rollout:
-        lines.append(f"rollout: {rollout.get('workersOnLatest')}/{rollout.get('workersTotal')} workers on version {doc['endpoint_version']}"
-                     + (" (in progress)" if rollout.get("inProgress") else ""))
+    if doc.get("rollout"):
+        progress = rollout_progress(doc["rollout"])
+        lines.append(f"rollout: {progress.on_latest}/{progress.total} workers on version {doc['endpoint_version']}"
+                     + (" (in progress)" if progress.in_progress else ""))
     applied = doc.get("last_applied_at")
     lines.append(f"gpuctl last applied this endpoint at {applied}" if applied else
                  f"no last-applied record: who made a release after version 1 is unknown ({doc_ref('history.md')})")
