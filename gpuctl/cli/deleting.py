@@ -78,7 +78,8 @@ def confirm(app: AppContext, question: str, ask: bool) -> None:
 
 
 def _endpoint_label(e: dict) -> str:
-    return f"{_s(e.get('name'))} ({_s(e.get('id'))}, project {_s(owner(e) or 'unmanaged')})"
+    whose = f'project "{_s(owner(e))}"' if owner(e) else "no project"  # a project may be called "unmanaged"
+    return f"{_s(e.get('name'))} ({_s(e.get('id'))}, {whose})"
 
 
 def _choose_endpoint(app: AppContext, target: Target, ref: str | None, pick_all: bool) -> dict:

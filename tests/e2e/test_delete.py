@@ -236,7 +236,13 @@ def test_an_endpoint_of_no_project_is_deleted_with_a_note_that_there_is_no_lease
     nowhere.mkdir()
     gone = account.gpu("serverless", "delete", made["id"], "--force", cwd=nowhere)
     assert gone.code == 0 and "belongs to no project, so there is no account lease to take" in gone.err, gone.err
+    assert f"This deletes endpoint loose ({made['id']}, no project)," in gone.err, gone.err  # it said "project unmanaged", as for a project of that name
     assert account.endpoints() == []
+    named = project(tmp_path / "named", echo_config(name="theirs", project_id="unmanaged"), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=named).code == 0
+    theirs = account.endpoints()[0]
+    gone = account.gpu("serverless", "delete", theirs["id"], "--force", cwd=nowhere)
+    assert gone.code == 0 and f'This deletes endpoint theirs ({theirs["id"]}, project "unmanaged"),' in gone.err, gone.err
 
 
 def test_a_record_that_cannot_be_deleted_is_left_to_the_next_deploy_not_to_template_delete(account, tmp_path):
