@@ -9,7 +9,7 @@ import inspect
 import httpx
 import pytest
 
-from gpuctl.provider.errors import AmbiguousWrite, AuthError, InsecureURL, InvalidId, ProviderError, RateLimited, Rejected, Unavailable
+from gpuctl.provider.errors import AmbiguousWrite, AuthError, InsecureURL, InvalidId, ProviderError, RateLimited, Rejected, TransportError, Unavailable
 from gpuctl.provider.graphql import GraphQL
 from gpuctl.provider.http import ApiClient, RetryPolicy, path
 from gpuctl.provider.runpod import RunPodProvider
@@ -343,3 +343,34 @@ def test_a_create_answered_with_no_object_may_have_been_carried_out(body):
     with pytest.raises(AmbiguousWrite) as info:
         RunPodProvider("runpod", client, client, GraphQL(client)).create_endpoint({"name": "a"})
     assert info.value.summary.startswith("POST /v2/serverless: answered 201 with ") and len(sent) == 1
+
+
+def _streaming(handler, calls: list | None = None) -> ApiClient:
+    return ApiClient("https://api.runpod.io", "rpa_canary_key_123456", transport=httpx.MockTransport(handler), sleep=lambda s: None,
+                     on_call=None if calls is None else calls.append)
+
+
+@pytest.mark.parametrize("failure,expected", [(httpx.ConnectError("refused"), TransportError), (httpx.ReadTimeout("slow"), ProviderError),
+                                              (httpx.RemoteProtocolError("garbled"), ProviderError)],
+                         ids=["connect", "no-answer", "protocol"])
+def test_an_event_stream_that_cannot_be_opened_is_a_provider_error_and_is_reported(failure, expected):
+    """`logs` (and a CPU warm-up's pod logs) read RunPod's SSE stream outside the request path:
+    with the network down, httpx.ConnectError escaped as an internal error, and --debug never
+    listed the request."""
+    calls: list = []
+
+    def handler(request):
+        raise failure
+
+    with pytest.raises(expected) as info:
+        list(_streaming(handler, calls).events("/v2/serverless/abc/workers/w1/logs", read_timeout=1.0))
+    assert "/v2/serverless/abc/workers/w1/logs" in info.value.format() or "api.runpod.io" in info.value.format()
+    assert [c.url for c in calls] == ["https://api.runpod.io/v2/serverless/abc/workers/w1/logs"] and calls[0].status is None
+
+
+def test_an_event_stream_reads_events_and_reports_its_status():
+    calls: list = []
+    body = b'id: 1\ndata: {"line": "hello"}\n\nid: 2\ndata: not json\n\ndata: {"line": "last"}'
+    client = _streaming(lambda r: httpx.Response(200, headers={"Content-Type": "text/event-stream"}, content=body), calls)
+    assert list(client.events("/v2/pods/p1/logs")) == [{"_id": "1", "line": "hello"}, {"_id": "2", "line": "not json"}, {"line": "last"}]
+    assert [c.status for c in calls] == [200]

@@ -136,6 +136,8 @@ class LogSource:
         a dropped or quiet-timed-out stream resumes where it was, without repeats."""
         import time
 
+        from gpuctl.provider.errors import ProviderError
+
         cursor = Cursor(self.since)
         while True:
             resume = {"since": cursor.since} if cursor.since else {"tail": self.tail}
@@ -143,7 +145,7 @@ class LogSource:
                 for record in self.provider.worker_logs(self.endpoint_id, worker_id, follow=True, **resume):
                     if cursor.fresh(record):
                         emit(record | {"worker": worker_id})
-            except Exception:  # a broken stream is resumed; the workers poll reports lasting failures
+            except ProviderError:  # a broken stream is resumed; the workers poll reports lasting failures
                 pass
             if not keep_going(worker_id):
                 return

@@ -197,32 +197,33 @@ class ApiClient:
     def events(self, path: str, params: dict | None = None, read_timeout: float | None = None) -> Iterator[dict]:
         """Server-Sent Events from `path`, each as its parsed JSON `data` (with the event `id`
         under "_id"). Ends when the server closes the stream, or after `read_timeout` seconds
-        without data (None: never)."""
+        without data (None: never). A failure to connect, no answer, or a stream cut short is a
+        ProviderError, as for every other request, and `on_call` (--debug) sees the request."""
         self._pace()
         timeout = httpx.Timeout(self.timeout, read=read_timeout)  # read=None: follow for as long as it lasts
-        with self.http.stream("GET", path, params=params, headers={"Accept": "text/event-stream"}, timeout=timeout) as response:
-            self._note_pacing(response)
-            if not response.is_success:
-                response.read()
-                raise self._error("GET", path, response, write=False)
-            event: dict = {}
-            try:
-                for line in response.iter_lines():
-                    if line.startswith("id:"):
-                        event["_id"] = line[3:].strip()
-                    elif line.startswith("data:"):
-                        read, data = json_in(line[5:].strip())
-                        if read and isinstance(data, dict):
-                            event.update(data)
-                        else:  # not JSON, or JSON that is no object: the line as it came
-                            event["line"] = line[5:].strip()
-                    elif not line and event:
-                        yield event
-                        event = {}
-            except httpx.ReadTimeout:
-                return
-            if event:  # a stream that closed without the final blank line
-                yield event
+        start, answered = self.clock(), False
+        try:
+            with self.http.stream("GET", path, params=params, headers={"Accept": "text/event-stream"}, timeout=timeout) as response:
+                answered = True
+                self._report("GET", path, response.status_code, start)
+                self._note_pacing(response)
+                if not response.is_success:
+                    response.read()
+                    raise self._error("GET", path, response, write=False)
+                yield from _server_sent(response)
+        except httpx.ReadTimeout:
+            if answered:
+                return  # quiet for read_timeout: the end of what there is to read now
+            self._report("GET", path, None, start)
+            raise ServerError(f"GET {path}: no answer within {read_timeout or self.timeout:g}s", provider=self.provider) from None
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            self._report("GET", path, None, start)
+            raise TransportError(f"cannot connect to {self.base_url}: {exc}", hint=self.unreachable_hint, provider=self.provider) from None
+        except httpx.HTTPError as exc:
+            if not answered:
+                self._report("GET", path, None, start)
+            raise ServerError(f"GET {path}: the stream was cut short ({type(exc).__name__})" if answered else f"GET {path}: {type(exc).__name__}",
+                              provider=self.provider) from None
 
     def _send(self, method: str, path: str, json: Any, params: dict | None) -> httpx.Response:
         start = self.clock()
@@ -282,6 +283,26 @@ class ApiClient:
                                       provider=who)
             return ServerError(f"{where}: server error {status}", status=status, detail=detail, retry_after=retry_after, provider=who)
         return Rejected(f"{where}: rejected ({status})", status=status, detail=detail, provider=who)
+
+
+def _server_sent(response: httpx.Response) -> Iterator[dict]:
+    """The events of a text/event-stream answer: each its JSON `data` object (the line as it
+    came under "line" when that is not one), with its `id` under "_id"."""
+    event: dict = {}
+    for line in response.iter_lines():
+        if line.startswith("id:"):
+            event["_id"] = line[3:].strip()
+        elif line.startswith("data:"):
+            read, data = json_in(line[5:].strip())
+            if read and isinstance(data, dict):
+                event.update(data)
+            else:  # not JSON, or JSON that is no object: the line as it came
+                event["line"] = line[5:].strip()
+        elif not line and event:
+            yield event
+            event = {}
+    if event:  # a stream that closed without the final blank line
+        yield event
 
 
 def _json_checked(response: httpx.Response, where: str, write: bool, provider: Who = RUNPOD) -> httpx.Response:

@@ -12,6 +12,7 @@ import queue
 import threading
 from typing import Any
 
+from gpuctl.provider.errors import ProviderError
 from gpuctl.provider.protocol import Provider
 
 RECONNECT_S = 0.5
@@ -49,7 +50,7 @@ class PodLog:
                     self._keep(record)
                     if self.stopped.is_set():
                         return
-            except Exception:  # not there yet, gone, or dropped: the waiting loop decides, we retry
+            except ProviderError:  # not there yet, gone, or dropped: the waiting loop decides, we retry
                 pass
             self.stopped.wait(RECONNECT_S)
 
