@@ -11,13 +11,12 @@ import contextlib
 import json
 import os
 import stat
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from gpuctl.errors import GpuctlError, UsageError
-from gpuctl.files import read_text
+from gpuctl.files import read_text, replace_text
 
 ENV_VAR = "RUNPOD_API_KEY"
 FILE_MODE, DIR_MODE = 0o600, 0o700
@@ -117,13 +116,13 @@ class Stored:
 
 
 def store_key(environ: Mapping[str, str], key: str) -> Stored:
-    """Write `{"api_key": key}` at mode 0600 in a 0700 directory, atomically: a temp file in the
-    same directory (created 0600 by mkstemp's O_EXCL open), fsync, rename over the old file,
-    fsync the directory. The modes are set explicitly, so the umask plays no part."""
+    """Write `{"api_key": key}` at mode 0600 in a 0700 directory, atomically and durably
+    (`files.replace_text`: a temp file created 0600 by an O_EXCL open, fsync, rename over the
+    old file, fsync the directory). The modes are set explicitly, so the umask plays no part."""
     path = key_file(environ)
     try:
         loose = _private_dir(path.parent)
-        _replace(path, json.dumps({"api_key": check_shape(key)}) + "\n")
+        replace_text(path, json.dumps({"api_key": check_shape(key)}) + "\n", mode=FILE_MODE, durable=True)
     except OSError as exc:
         raise GpuctlError(f"cannot store the API key in {path.parent}: {exc.strerror or exc}", hint="check that the directory is yours and writable, or set GPUCTL_CONFIG_DIR") from None
     return Stored(path, loose)
@@ -177,22 +176,6 @@ def _private_dir(directory: Path) -> int | None:
         return None
     os.chmod(directory, DIR_MODE)
     return before
-
-
-def _replace(path: Path, text: str) -> None:
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            os.fchmod(handle.fileno(), FILE_MODE)
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-    _fsync_dir(path.parent)
 
 
 def _fsync_dir(directory: Path) -> None:

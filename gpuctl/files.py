@@ -108,3 +108,43 @@ def read_piece(path: Path | str, offset: int, limit: int) -> bytes:
 def read_text(path: Path | str, encoding: str = "utf-8", limit: int = MAX_BYTES, pipes: bool = True) -> str:
     """`read_bytes` decoded (UnicodeDecodeError when it is not `encoding`)."""
     return read_bytes(path, limit, pipes).decode(encoding)
+
+
+def replace_text(path: Path | str, text: str, *, mode: int | None = None, durable: bool = False) -> None:
+    """Write `path` whole or not at all: a new temporary file beside it (O_EXCL: never one
+    that was there), then one rename over it, so an interrupt or a crash leaves the old file
+    or the new one, never half of one. `mode`: the new file's permissions (None: as any new
+    file is created, under the umask). `durable`: fsync the file and its directory before
+    returning (the key file). A symbolic link is replaced by the new file (resolve `path` first
+    to replace the file it names instead); a path that leads to no regular file (`--out
+    /dev/stdout`, a pipe) is written in place."""
+    import contextlib
+    from secrets import token_hex
+
+    target = Path(path)
+    if target.exists() and not target.is_file():
+        with open(target, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        return
+    temp = target.with_name(f".{target.name}.{os.getpid()}.{token_hex(4)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if mode is None else mode)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)  # exactly `mode`, whatever the umask
+            handle.write(text)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+    if durable:  # the rename itself (best effort: some file systems refuse a directory's fsync)
+        with contextlib.suppress(OSError):
+            directory = os.open(target.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)

@@ -4,11 +4,12 @@ limit; a device refused before a byte is read."""
 from __future__ import annotations
 
 import os
+import stat
 import threading
 
 import pytest
 
-from gpuctl.files import FileRefused, read_bytes
+from gpuctl.files import FileRefused, read_bytes, replace_text
 
 
 def test_a_pipe_is_read_to_its_end_as_process_substitution_gives_one():
@@ -71,3 +72,42 @@ def test_read_piece_refuses_anything_but_a_regular_file_without_blocking(tmp_pat
     {"fifo": lambda: os.mkfifo(path), "dev-zero": lambda: path.symlink_to("/dev/zero"), "directory": path.mkdir}[plant]()
     with pytest.raises(IsADirectoryError if plant == "directory" else FileRefused):
         read_piece(path, 0, 1024)
+
+
+# -- replace_text: the one atomic write ------------------------------------------------------------
+
+
+def test_replace_text_writes_whole_or_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch):
+    target = tmp_path / "plan.json"
+    target.write_text("old\n")
+    replace_text(target, "new\n", mode=0o640)
+    assert target.read_text() == "new\n" and (target.stat().st_mode & 0o777) == 0o640
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("os.replace", interrupted)  # Ctrl-C between the write and the rename
+    with pytest.raises(KeyboardInterrupt):
+        replace_text(target, "half" * 1000)
+    assert target.read_text() == "new\n" and sorted(p.name for p in tmp_path.iterdir()) == ["plan.json"]
+
+
+def test_replace_text_writes_a_pipe_or_device_in_place(tmp_path):
+    """`deploy --plan --out /dev/stdout`: a rename over a device would fail (or replace it)."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    replace_text(fifo, "through the pipe\n")
+    reader.join()
+    assert got == [b"through the pipe\n"] and stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_replace_text_replaces_a_link_not_what_it_names(tmp_path):
+    shared = tmp_path / "shared.json"
+    shared.write_text("theirs\n")
+    link = tmp_path / "link.json"
+    link.symlink_to(shared)
+    replace_text(link, "mine\n")
+    assert shared.read_text() == "theirs\n" and link.read_text() == "mine\n" and not link.is_symlink()

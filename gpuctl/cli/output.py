@@ -10,6 +10,7 @@ from pathlib import Path
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.planning import config_path
 from gpuctl.errors import UsageError
+from gpuctl.files import replace_text
 
 
 def write_output(app: AppContext, given: str, text: str, *, flag: str, inputs: Iterable[str | None] = ()) -> Path:
@@ -23,7 +24,7 @@ def write_output(app: AppContext, given: str, text: str, *, flag: str, inputs: I
             raise UsageError(f"{flag} {display} would write over {shown}, which this run reads",
                              hint=f"give {flag} a file of its own, such as {flag} plan.json")
     try:
-        path.write_text(text)
+        replace_text(path, text)  # whole or not at all: an interrupt never leaves half a plan for --from-plan
     except OSError as exc:
         missing = isinstance(exc, FileNotFoundError)
         hint = f"create {Path(display).parent} first, or give {flag} a file in a directory that exists" if missing else f"give {flag} a file you can write"

@@ -280,8 +280,9 @@ def save(path, text: str) -> None:
     the file it names replaced, and stays a link: replacing the link itself left the shared
     file as it was and the link gone."""
     import os
-    import tempfile
     from pathlib import Path
+
+    from gpuctl.files import replace_text
 
     path = Path(os.path.realpath(path))
     mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
@@ -289,15 +290,7 @@ def save(path, text: str) -> None:
         with open(path, "rb") as old:
             if old.read(3) == BOM.encode():
                 text = BOM + text
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    replace_text(path, text, mode=mode)
 
 
 def new_file(project_id: str, block: dict) -> str:

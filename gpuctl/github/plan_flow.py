@@ -135,9 +135,9 @@ def _plan_one(job: Job, config: str, key: str, path: Path, opts: PlanOptions, he
               read_at: str | None = None) -> Planned:
     try:
         doc = runner.plan_document(job.app, config, opts.provider, opts.policy, allow, opts.prune, untrusted)
+        runner.save_plan(doc, path)
     except GpuctlError as exc:
         return _failed(job, key, head, runner.setup_advice(exc))
-    runner.save_plan(doc, path)
     violations = len((doc.get("policy") or {}).get("violations") or [])
     code = 4 if violations else 2 if not doc["in_sync"] else 0
     summary = runner.plan_summary(doc) + (f" Breaks {violations} policy rule{'s' if violations != 1 else ''}." if violations else "")

@@ -259,11 +259,17 @@ def unhealthy_lines(health: dict) -> str:
 
 
 def save_plan(doc: dict, path: Path) -> None:
-    """Write a plan document as `deploy --out` does, so `--from-plan` reads it back."""
+    """Write a plan document as `deploy --out` does (whole or not at all), so `--from-plan`
+    reads it back. A directory that cannot be made or written is a user error naming it."""
+    from gpuctl.files import replace_text
     from gpuctl.render.document import dumps
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(dumps(doc))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        replace_text(path, dumps(doc))
+    except OSError as exc:
+        raise GpuctlError(f"cannot write the plan file {path}: {exc.strerror or exc}",
+                          hint="give --plan-dir a directory the job can create and write (the default is .gpuctl-plans in the checkout)") from None
 
 
 def read_plan(path: Path) -> dict:

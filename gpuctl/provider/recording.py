@@ -22,7 +22,6 @@ that reached it would be a bug to stop before it changes an account.
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 from collections.abc import Iterable
@@ -30,7 +29,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
-from secrets import token_hex
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -38,6 +36,7 @@ import httpx
 
 from gpuctl import __version__
 from gpuctl.errors import GpuctlError, UsageError
+from gpuctl.files import replace_text
 from gpuctl.model import MARKER_ENV, REDACTED
 
 REQUEST_HEADERS = ("content-type", "accept")
@@ -243,10 +242,10 @@ class Recorder:
         from gpuctl.provider.cassette import is_own_readme, readme, yaml_lines
 
         text = self.header() + "\n" + "\n".join(yaml_lines({"interactions": self.interactions, "version": 1})) + "\n"
-        _replace(self.path, self.redactor.scrub(text))
+        replace_text(self.path, self.redactor.scrub(text))
         index = self.directory / "README.md"
         if not _exists(index) or is_own_readme(index):
-            _replace(index, self.redactor.scrub(readme(self.directory, KEEP_ENV)))
+            replace_text(index, self.redactor.scrub(readme(self.directory, KEEP_ENV)))
 
 
 class RecordingTransport(httpx.BaseTransport):
@@ -296,18 +295,3 @@ def _phrase(status: int) -> str:
 def _exists(path: Path) -> bool:
     """Anything at `path`, a dangling symbolic link included."""
     return path.exists() or path.is_symlink()
-
-
-def _replace(path: Path, text: str) -> None:
-    """Write `path` whole or not at all, through a new temporary file (O_EXCL: never one that
-    was there), created as any file is, under the umask."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{token_hex(4)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
