@@ -12,11 +12,11 @@ restored, and every later version must be there).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from gpuctl.errors import GpuctlError
 from gpuctl.model import MARKER_ENV
+from gpuctl.moments import epoch_of
 from gpuctl.v2 import env_of, owner, release_version
 
 FORMAT_VERSION = "1"
@@ -147,13 +147,6 @@ def rollback_changes(endpoint: dict, config: dict[str, Any]) -> list[dict[str, A
 
 # -- attribution -------------------------------------------------------------------------------
 
-def _epoch(text: Any) -> float | None:
-    try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
 def _record(templates: list[dict], endpoint: dict) -> dict | None:
     """The endpoint's last-applied record (ADR 0010), if it is there and belongs to the
     endpoint's project."""
@@ -167,7 +160,7 @@ def _record(templates: list[dict], endpoint: dict) -> dict | None:
 def applied_at(templates: list[dict], endpoint: dict) -> float | None:
     """When gpuctl last applied this endpoint, from its last-applied record."""
     record = _record(templates, endpoint)
-    return None if record is None else _epoch(env_of(record).get(APPLIED_AT))
+    return None if record is None else epoch_of(env_of(record).get(APPLIED_AT))
 
 
 def applies(templates: list[dict], endpoint: dict) -> list[tuple[float, str | None, int | None]]:
@@ -176,7 +169,7 @@ def applies(templates: list[dict], endpoint: dict) -> list[tuple[float, str | No
     from gpuctl.author import clean
     from gpuctl.plan.drift import applies_of
 
-    found = [(_epoch(at), clean(by), version) for at, by, version in applies_of(_record(templates, endpoint))]
+    found = [(epoch_of(at), clean(by), version) for at, by, version in applies_of(_record(templates, endpoint))]
     return [(at, by, version) for at, by, version in found if at is not None]
 
 
@@ -197,7 +190,7 @@ def attribute(releases: list[dict], last_applied: float | None, applied: list[tu
       applies has only its last: the one release in its window is gpuctl's;
     - anything else: unknown.
     """
-    times = {r["version"]: _epoch(r.get("createdAt")) for r in releases if isinstance(r.get("version"), int)}
+    times = {r["version"]: epoch_of(r.get("createdAt")) for r in releases if isinstance(r.get("version"), int)}
     applied = list(applied or [])
     if not applied and last_applied is not None:
         applied = [(last_applied, None, None)]

@@ -77,13 +77,9 @@ def since_timestamp(value: str) -> str:
 def time_key(record: dict):
     """Records sort by their parsed time (formats may differ in fractional digits), then by
     worker and event id."""
-    from datetime import datetime
+    from gpuctl.moments import epoch_of
 
-    try:
-        moment = datetime.fromisoformat(str(record.get("ts")).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        moment = 0.0
-    return moment, record.get("worker", ""), record.get("_id", "")
+    return epoch_of(record.get("ts")) or 0.0, record.get("worker", ""), record.get("_id", "")
 
 
 class LogSource:

@@ -8,22 +8,17 @@ update, as for the pre-warm record (gpuctl.warm.record).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from gpuctl.model import Sensitive
+from gpuctl.moments import epoch_of, iso_utc
 from gpuctl.plan import drift, fields
 from gpuctl.provider.errors import AmbiguousWrite, ProviderError, Rejected
 from gpuctl.v2 import env_of, image, template_patch
 from gpuctl.provider.protocol import Provider
 
 SWEEP_AFTER_S = 600.0  # a record this young may belong to an endpoint RunPod does not list yet
-
-
-def _iso(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def _find(provider: Provider, endpoint_id: str) -> dict | None:
@@ -49,8 +44,8 @@ def remember(provider: Provider, project_id: str, endpoint_id: str, declared: Ma
     to the record's last applies, which `history` attributes releases with; a record brought up to date for an endpoint in sync
     keeps them as they were."""
     def body(existing: dict | None) -> dict:
-        applies = drift.applies_of(existing) + ([[_iso(now), by, version]] if applied else [])
-        return drift.record_body(project_id, endpoint_id, str(declared.get("name") or ""), declared, _iso(now), applies)
+        applies = drift.applies_of(existing) + ([[iso_utc(now), by, version]] if applied else [])
+        return drift.record_body(project_id, endpoint_id, str(declared.get("name") or ""), declared, iso_utc(now), applies)
 
     existing = None if new else _find(provider, endpoint_id)
     if existing is None:
@@ -76,10 +71,8 @@ def forget(provider: Provider, endpoint_id: str) -> None:
 
 
 def _age(record: drift.Record, now: float) -> float:
-    try:
-        return now - datetime.fromisoformat(record.applied_at.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return float("inf")  # unreadable: nothing can use it
+    at = epoch_of(record.applied_at)
+    return float("inf") if at is None else now - at  # unreadable: nothing can use it
 
 
 def forget_gone(provider: Provider, project_id: str, written: Mapping[str, str], now: float) -> None:

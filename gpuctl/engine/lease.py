@@ -35,6 +35,7 @@ from typing import Any
 from gpuctl.engine.lock import LockHeld
 from gpuctl.interrupts import cleanup, held
 from gpuctl.model import MARKER_ENV
+from gpuctl.moments import iso_utc
 from gpuctl.provider.errors import AmbiguousWrite, AuthError, InvalidId, NotFound, ProviderError
 from gpuctl.provider.protocol import Provider
 from gpuctl.records import template_body
@@ -383,7 +384,7 @@ def dead_here(template: dict) -> bool:
 
 
 def project_lease(provider: Provider, project_id: str, command: str, on_note: Callable[[str], None], **options: Any) -> Lease:
-    holder = f"pid {os.getpid()} on {socket.gethostname()} (`{command}`, since {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())})"
+    holder = f"pid {os.getpid()} on {socket.gethostname()} (`{command}`, since {iso_utc()})"
     return Lease(provider, lease_name("project", project_id), project_id, holder, on_note=on_note, **options)
 
 

@@ -20,6 +20,7 @@ from typing import IO
 
 from gpuctl.engine.statedir import open_own
 from gpuctl.errors import ExitCode, GpuctlError
+from gpuctl.moments import iso_utc
 from gpuctl.v2 import json_in
 
 
@@ -57,7 +58,7 @@ class ProjectLock:
         self.interrupted = _read(handle) or None
         handle.seek(0)
         handle.truncate()
-        json.dump({"pid": os.getpid(), "host": socket.gethostname(), "command": self.command, "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, handle)
+        json.dump({"pid": os.getpid(), "host": socket.gethostname(), "command": self.command, "started_at": iso_utc()}, handle)
         handle.flush()
         self._file = handle
 

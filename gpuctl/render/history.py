@@ -5,13 +5,13 @@ table, and the rollback plan. Env values never appear: the document passes throu
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from rich.table import Table
 
 from gpuctl.errors import doc_ref
 from gpuctl.model import MARKER_ENV
+from gpuctl.moments import iso_utc
 from gpuctl.v2 import owner, release_version, rollout, rollout_progress
 from gpuctl.redact import hide_env
 from gpuctl.releases import FIELD_PATHS, FORMAT_VERSION, applied_at, applies, attribute, env_keys
@@ -20,10 +20,6 @@ from gpuctl.safetext import printable
 
 def _is_env(field: Any) -> bool:
     return FIELD_PATHS.get(field, field) == "env"
-
-
-def _iso(epoch: float | None) -> str | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def history_document(endpoint: dict, doc: dict, templates: list[dict]) -> dict:
@@ -38,7 +34,7 @@ def history_document(endpoint: dict, doc: dict, templates: list[dict]) -> dict:
         "endpoint": {"id": endpoint.get("id"), "name": endpoint.get("name"), "project": owner(endpoint)},
         "endpoint_version": current,
         "rollout": rollout(doc),
-        "last_applied_at": _iso(last_applied),
+        "last_applied_at": None if last_applied is None else iso_utc(last_applied),
         "releases": releases,
     })
 
