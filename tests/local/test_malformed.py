@@ -160,6 +160,28 @@ def test_everything_else_still_needs_the_key(server: LocalServer, headers: dict[
     assert response.json() == {"errors": [{"message": "Unauthorized request, please check your API key."}]}
 
 
+def test_a_public_query_without_a_key_is_read_only_up_to_64_kib(server: LocalServer) -> None:
+    """A request without a key made the server read and parse up to 64 MiB: 1.2 MB of
+    `gpuTypes` aliases held every other request 8 s. The public queries are a few hundred bytes."""
+    padded = "query { gpuTypes { id } }" + " " * 70_000
+    response = httpx.post(server.url + "/graphql", json={"query": padded})
+    assert response.status_code == 401, response.text[:300]
+    assert server.http.post("/graphql", json={"query": padded}).status_code == 200  # with the key, as before
+
+
+def _aliases(n: int) -> str:
+    return "query { " + " ".join(f"a{i}: gpuTypes {{ id }}" for i in range(n // 2)) + " }"
+
+
+def test_a_document_selects_at_most_1000_fields(server: LocalServer) -> None:
+    """Aliases ask for one answer thousands of times: the answer and the work grow with them."""
+    assert server.http.post("/graphql", json={"query": _aliases(1_000)}).status_code == 200  # 500 aliases, each 2 fields
+    refused = server.http.post("/graphql", json={"query": _aliases(1_002)})
+    assert refused.status_code == 400, refused.text[:300]
+    [error] = refused.json()["errors"]
+    assert "more than 1,000 fields" in error["message"] and error["locations"] == [{"line": 1, "column": _aliases(1_002).index("a500:") + 1}], error
+
+
 def test_an_enum_literal_is_not_a_string(server: LocalServer, template_id: str) -> None:
     before = state(server)
     query = f'mutation {{ saveEndpoint(input: {{name: "mal-enum", templateId: "{template_id}", gpuIds: "ADA_24", scalerType: QUEUE_DELAY}}) {{ id }} }}'
