@@ -7,6 +7,7 @@ real requests were reset; half a request head held its connection for ever."""
 
 from __future__ import annotations
 
+import json
 import resource
 import socket
 from collections.abc import Iterator
@@ -74,6 +75,22 @@ def test_a_kept_alive_connection_serves_requests_after_the_read_timeout_would_ha
     quick.admin("POST", "faults", {"op": "list", "kind": "endpoint", "action": "hang", "seconds": 1.0, "times": 1})
     assert quick.http.get("/v2/serverless").status_code == 200  # held well past 0.3 s on this connection
     assert quick.http.get("/v2/serverless").status_code == 200
+
+
+def test_a_client_waiting_for_100_continue_is_not_waiting_on_itself(quick: LocalServer) -> None:
+    """With `Expect: 100-continue` (curl sends it for bodies over 1 MB) the client holds its
+    body until the server asks for it, which it does when the route reads it: a request held
+    before that (here a 1 s hold) is the server's delay, not the client's."""
+    quick.admin("POST", "faults", {"op": "create", "kind": "endpoint", "action": "hang", "seconds": 1.0, "times": 1})
+    body = json.dumps({"name": "expect", "type": "QUEUE", "image": "local/worker:dev", "gpu": {"pools": ["ADA_24"]},
+                       "scaling": {"type": "QUEUE_DELAY", "queueDelay": 4}}).encode()
+    head = (f"POST /v2/serverless HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {quick.token}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n")
+    with _connect(quick) as sock:
+        sock.sendall(head.encode())
+        assert sock.recv(65536).startswith(b"HTTP/1.1 100 ")
+        sock.sendall(body)
+        assert _until_closed(sock).startswith(b"HTTP/1.1 201 ")
 
 
 def test_idle_connections_past_the_file_descriptor_limit_do_not_starve_a_real_request(tmp_path: Path) -> None:
