@@ -374,3 +374,35 @@ def test_an_event_stream_reads_events_and_reports_its_status():
     client = _streaming(lambda r: httpx.Response(200, headers={"Content-Type": "text/event-stream"}, content=body), calls)
     assert list(client.events("/v2/pods/p1/logs")) == [{"_id": "1", "line": "hello"}, {"_id": "2", "line": "not json"}, {"line": "last"}]
     assert [c.status for c in calls] == [200]
+
+
+def _read_timeouts(script: Script) -> list[float]:
+    return [request.extensions["timeout"]["read"] for request in script.requests]
+
+
+def test_a_long_poll_waits_for_its_hold_whatever_the_client_timeout() -> None:
+    """A /runsync held 20 s, or a /stream poll, is not cut by a client timeout shorter than the
+    hold (GPU_HTTP_TIMEOUT=2); the deploy health check's runsync holds up to 90 s, three times
+    the default 30 s, and was cut at 30 s."""
+    script = Script((200, {}, {"id": "sync-1", "status": "IN_PROGRESS"}), (200, {}, {"id": "sync-2", "status": "IN_PROGRESS"}),
+                    (200, {}, {"status": "IN_PROGRESS", "stream": []}), (200, {}, {"workers": {}}))
+    jobs = script.client(timeout=2.0)
+    provider = RunPodProvider("runpod", jobs, jobs, GraphQL(jobs))
+    provider.runsync("ep1", {"input": {}}, wait_ms=20_000)
+    provider.runsync("ep1", {"input": {}})  # RunPod holds 90 s without ?wait=
+    provider.stream("ep1", "job-1")
+    provider.health("ep1")
+    assert _read_timeouts(script) == [30.0, 100.0, 20.0, 2.0]
+
+
+def test_gpu_http_timeout_sets_the_client_timeout_and_refuses_what_is_not_a_positive_number() -> None:
+    from gpuctl.cli.connect import client
+    from gpuctl.cli.context import AppContext
+    from gpuctl.errors import UsageError
+
+    assert client(AppContext(environ={}), "https://api.runpod.io", "k").timeout == 30.0
+    assert client(AppContext(environ={"GPU_HTTP_TIMEOUT": " 2.5 "}), "https://api.runpod.io", "k").timeout == 2.5
+    for bad in ("0", "-1", "soon", "nan", "inf"):
+        with pytest.raises(UsageError) as refused:
+            client(AppContext(environ={"GPU_HTTP_TIMEOUT": bad}), "https://api.runpod.io", "k")
+        assert "GPU_HTTP_TIMEOUT" in str(refused.value) and "more than 0" in str(refused.value), bad

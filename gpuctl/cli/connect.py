@@ -21,13 +21,15 @@ def client(app: AppContext, base: str, key: str, public: str = RUNPOD_API, retry
     """The one HTTP client stack of the client side: an ApiClient for `base` that reports each
     call under --debug and sends through the recorder under --record (`public` is the RunPod
     host the recording names). `retry` narrows the default RetryPolicy for a quick check.
-    `provider` ("runpod" or "local") is the one its errors' hints name."""
+    `provider` ("runpod" or "local") is the one its errors' hints name. GPU_HTTP_TIMEOUT
+    (seconds, more than 0) replaces the default 30 s a request may go unanswered."""
     from gpuctl.provider.errors import Who
-    from gpuctl.provider.http import ApiClient, RetryPolicy
+    from gpuctl.provider.http import DEFAULT_TIMEOUT_S, ApiClient, RetryPolicy
 
     on_call = (lambda call: app.note(f"debug: {call.method} {call.url} -> {call.status} ({call.seconds * 1000:.0f} ms)")) if app.debug else None
     transport = app.recorder.transport(base, public) if app.recorder is not None else None
-    return ApiClient(base, key, retry=retry or RetryPolicy(), on_call=on_call, transport=transport, provider=Who.of(provider))
+    timeout = app.seconds("GPU_HTTP_TIMEOUT", DEFAULT_TIMEOUT_S, positive=True)
+    return ApiClient(base, key, timeout=timeout, retry=retry or RetryPolicy(), on_call=on_call, transport=transport, provider=Who.of(provider))
 
 
 def connect(app: AppContext, provider: str, start_local: bool = True):

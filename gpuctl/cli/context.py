@@ -108,9 +108,10 @@ class AppContext:
         return Console(file=stream, color_system="auto" if color else None, width=width or (None if stream.isatty() else 100), highlight=False, soft_wrap=False,
                        markup=False, secrets=self.secrets)  # text from the account is never read as rich markup
 
-    def seconds(self, name: str, default: float) -> float:
-        """A number of seconds from environment variable `name` (0 or more), else `default`; any
-        other value is an error naming the variable, never an internal error."""
+    def seconds(self, name: str, default: float, *, positive: bool = False) -> float:
+        """A number of seconds from environment variable `name` (0 or more; more than 0 when
+        `positive`), else `default`; any other value is an error naming the variable, never an
+        internal error."""
         import math
 
         from gpuctl.cli.durations import MAX_SECONDS
@@ -123,8 +124,9 @@ class AppContext:
             value = float(raw)
         except ValueError:
             value = math.nan
-        if not (math.isfinite(value) and 0 <= value <= MAX_SECONDS):  # past time_t, a sleep raises OverflowError
-            raise UsageError(f"environment variable {name} is not a number of seconds (0 to {MAX_SECONDS:g})",
+        if not (math.isfinite(value) and (value > 0 if positive else value >= 0) and value <= MAX_SECONDS):  # past time_t, a sleep raises OverflowError
+            what = "more than 0" if positive else "0 or more"
+            raise UsageError(f"environment variable {name} is not a number of seconds ({what}, at most {MAX_SECONDS:g}): {raw[:40]!r}",
                              hint=f"set it to a number such as {name}={default:g}, or unset it for the default ({default:g})")
         return value
 

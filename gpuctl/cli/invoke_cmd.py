@@ -33,8 +33,8 @@ LIVE_WAIT_MS = 2000  # on a terminal /runsync holds no longer, so the status lin
 @click.option("--timeout", type=DURATION, default="600", show_default=True,
               help="How long to wait for the job to end (seconds, or 90s, 10m, 1h; 0: no limit). The job keeps running past it.")
 @click.option("--wait-ms", type=click.IntRange(1000, 25000), default=20000, show_default=True,
-              help="How long one /runsync call holds for the result before gpu polls /status (kept under the 30 s HTTP "
-                   "read timeout; at most 2 s when stderr is a terminal, so the status line can follow the job).")
+              help="How long one /runsync call holds for the result before gpu polls /status (its HTTP read timeout "
+                   "covers the hold; at most 2 s when stderr is a terminal, so the status line can follow the job).")
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @provider_options
 @click.pass_obj

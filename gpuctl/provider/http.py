@@ -33,8 +33,12 @@ from gpuctl.provider.pacing import Pacer
 from gpuctl.redact import CUT
 from gpuctl.safetext import one_line
 from gpuctl.v2 import json_in
+from gpuctl.words import in_seconds
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+DEFAULT_TIMEOUT_S = 30.0  # a request's answer, unless GPU_HTTP_TIMEOUT says otherwise (cli/connect.py)
+CONNECT_TIMEOUT_S = 10.0
+HOLD_MARGIN_S = 10.0  # beyond a long poll's hold: the server's own time to answer
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,7 @@ class Call:
 class ApiClient:
     base_url: str
     api_key: str
-    timeout: float = 30.0
+    timeout: float = DEFAULT_TIMEOUT_S
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
@@ -148,7 +152,7 @@ class ApiClient:
         if self._http is None:
             self._http = httpx.Client(
                 base_url=self.base_url,
-                timeout=httpx.Timeout(self.timeout, connect=10.0),
+                timeout=httpx.Timeout(self.timeout, connect=CONNECT_TIMEOUT_S),
                 follow_redirects=False,
                 headers={"Authorization": f"Bearer {self.api_key}", "User-Agent": f"gpuctl/{__version__}", "Accept": "application/json"},
                 transport=self.transport,
@@ -159,17 +163,21 @@ class ApiClient:
         if self._http is not None:
             self._http.close()
 
-    def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None, write: bool | None = None) -> httpx.Response:
+    def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None, write: bool | None = None,
+                hold: float = 0.0) -> httpx.Response:
         """Send one logical request; returns the successful response or raises a ProviderError.
 
         `write` means "not safe to repeat": by default only POST (a create). PATCH and DELETE
-        set fields or remove an object, so sending them twice ends in the same state."""
+        set fields or remove an object, so sending them twice ends in the same state.
+        `hold` is how long the server may hold this request on purpose before it answers (a
+        long poll such as `/runsync?wait=`): the read timeout is then at least that plus
+        HOLD_MARGIN_S, so a short client timeout (GPU_HTTP_TIMEOUT) never cuts a long poll."""
         write = method == "POST" if write is None else write
         waited, attempt = 0.0, 0
         while True:
             self._pace()
             try:
-                return self._attempt(method, path, json, params, write)
+                return self._attempt(method, path, json, params, write, hold)
             except ProviderError as error:
                 attempt += 1
                 delay = self.pacer.held() if error.retry_after is not None else self._backoff(attempt)
@@ -179,12 +187,16 @@ class ApiClient:
                     self.sleep(delay)  # a Retry-After is held for every request already: _pace() waits it out
                 waited += delay
 
-    def _attempt(self, method: str, path: str, json: Any, params: dict | None, write: bool) -> httpx.Response:
+    def read_timeout(self, hold: float = 0.0) -> float:
+        """Seconds a request may go unanswered: the client's timeout, stretched over a server's hold."""
+        return max(self.timeout, hold + HOLD_MARGIN_S) if hold > 0 else self.timeout
+
+    def _attempt(self, method: str, path: str, json: Any, params: dict | None, write: bool, hold: float = 0.0) -> httpx.Response:
         try:
-            response = self._send(method, path, json, params)
+            response = self._send(method, path, json, params, hold)
         except (httpx.TimeoutException, httpx.TransportError) as exc:  # sent, and the answer was lost
             if write and isinstance(exc, httpx.ReadTimeout):  # sent whole, and the server said nothing: it may still be working on it
-                raise UnansweredWrite(f"{method} {path}: no answer within {self.timeout:.0f}s ({type(exc).__name__})",
+                raise UnansweredWrite(f"{method} {path}: no answer within {in_seconds(self.read_timeout(hold))} ({type(exc).__name__})",
                                       detail="the server may have carried it out, or may still be carrying it out", provider=self.provider) from None
             if write:
                 raise AmbiguousWrite(f"{method} {path}: the answer was lost ({type(exc).__name__})", detail="the server may have carried it out",
@@ -225,10 +237,11 @@ class ApiClient:
             raise ServerError(f"GET {path}: the stream was cut short ({type(exc).__name__})" if answered else f"GET {path}: {type(exc).__name__}",
                               provider=self.provider) from None
 
-    def _send(self, method: str, path: str, json: Any, params: dict | None) -> httpx.Response:
+    def _send(self, method: str, path: str, json: Any, params: dict | None, hold: float = 0.0) -> httpx.Response:
         start = self.clock()
+        timeout: Any = httpx.Timeout(self.read_timeout(hold), connect=CONNECT_TIMEOUT_S) if hold > 0 else httpx.USE_CLIENT_DEFAULT
         try:
-            response = self.http.request(method, path, json=json, params=params)
+            response = self.http.request(method, path, json=json, params=params, timeout=timeout)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             self._report(method, path, None, start)
             raise TransportError(f"cannot connect to {self.base_url}: {exc}", hint=self.unreachable_hint, provider=self.provider) from None

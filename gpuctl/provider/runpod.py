@@ -18,6 +18,9 @@ from gpuctl.provider.errors import AmbiguousWrite, NotFound, ServerError
 from gpuctl.provider.graphql import GraphQL
 from gpuctl.provider.http import ApiClient, path
 
+RUNSYNC_HOLD_S = 90.0  # how long /runsync holds without ?wait= (api-notes §5)
+STREAM_HOLD_S = 10.0  # an empty /stream poll is held a few seconds (the SDK reads it with a 10 s timeout)
+
 
 def _at_once(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     """{key: calls[key]()} with the calls run at once, each on a daemon thread; the first call's
@@ -205,13 +208,14 @@ class RunPodProvider:
     def runsync(self, endpoint_id: str, payload: dict, wait_ms: int | None = None) -> dict:
         check_body_size("runsync", payload)
         params = {"wait": wait_ms} if wait_ms else None
-        return _object(self.jobs, "POST", path("/{endpoint}/runsync", endpoint=endpoint_id), json=payload, params=params)
+        hold = wait_ms / 1000 if wait_ms else RUNSYNC_HOLD_S
+        return _object(self.jobs, "POST", path("/{endpoint}/runsync", endpoint=endpoint_id), json=payload, params=params, hold=hold)
 
     def status(self, endpoint_id: str, job_id: str) -> dict:
         return _object(self.jobs, "GET", path("/{endpoint}/status/{job}", endpoint=endpoint_id, job=job_id))
 
     def stream(self, endpoint_id: str, job_id: str) -> dict:
-        return _object(self.jobs, "GET", path("/{endpoint}/stream/{job}", endpoint=endpoint_id, job=job_id))
+        return _object(self.jobs, "GET", path("/{endpoint}/stream/{job}", endpoint=endpoint_id, job=job_id), hold=STREAM_HOLD_S)
 
     def cancel(self, endpoint_id: str, job_id: str) -> dict:
         return _object(self.jobs, "POST", path("/{endpoint}/cancel/{job}", endpoint=endpoint_id, job=job_id))

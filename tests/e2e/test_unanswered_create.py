@@ -1,5 +1,6 @@
-"""A create the server holds past gpuctl's own HTTP timeout (30 s): the answer is lost, and what
-gpuctl does next depends on whether the server had carried it out yet.
+"""A create the server holds past gpuctl's own HTTP timeout (30 s; GPU_HTTP_TIMEOUT makes it 2 s
+here): the answer is lost, and what gpuctl does next depends on whether the server had carried
+it out yet.
 
 The local provider holds the POST (a fault rule that lasts until the test clears the rules), so
 the test waits on gpuctl's timeout and its lookups, never on a sleep of its own:
@@ -19,7 +20,7 @@ from tests.support.wait import until
 
 pytestmark = pytest.mark.e2e
 
-GRACE = {"GPUCTL_VISIBILITY_GRACE": "1"}
+GRACE = {"GPUCTL_VISIBILITY_GRACE": "1", "GPU_HTTP_TIMEOUT": "2"}  # the hold outlasts the timeout whatever its length
 
 
 def _creates(account) -> int:
@@ -48,7 +49,7 @@ def test_a_create_held_before_it_commits_is_not_sent_again(account, tmp_path):
     finally:
         account.clear_faults()  # the held create goes on now, as a slow server's would
     assert stopped.code == 1, stopped.err
-    assert "no answer within 30s" in stopped.err and "it was not sent again" in stopped.err, stopped.err
+    assert "no answer within 2 s" in stopped.err and "it was not sent again" in stopped.err, stopped.err
     assert "Traceback" not in stopped.err
     [created] = until(account.endpoints, "the held create to be carried out")
     assert _creates(account) == 1  # the held create, and no second one

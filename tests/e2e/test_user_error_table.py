@@ -135,6 +135,7 @@ ROWS: dict[str, Row] = {
     "config-is-directory": Row(("config", "validate", "--config", "."), ("is a directory",)),
     "env-api-key": Row(("serverless", "list", "--provider", "runpod"), ("RUNPOD_API_KEY",), env={"RUNPOD_API_KEY": "abc def"}),
     "env-api-base-url": Row(("serverless", "list", "--provider", "runpod"), ("ftp://x",), env={"RUNPOD_API_KEY": "rpa_x", "RUNPOD_API_BASE_URL": "ftp://x"}),
+    "env-http-timeout": Row(("serverless", "list"), ("GPU_HTTP_TIMEOUT", "more than 0"), env={"GPU_HTTP_TIMEOUT": "0"}),
     "env-visibility-grace": Row(("serverless", "deploy", "-y"), ("GPUCTL_VISIBILITY_GRACE",), env={"GPUCTL_VISIBILITY_GRACE": "soon"}),
     "env-visibility-grace-huge": Row(("serverless", "deploy", "-y"), ("GPUCTL_VISIBILITY_GRACE",), env={"GPUCTL_VISIBILITY_GRACE": "1e300"}),  # a sleep of it raised OverflowError
     "env-local-dir-is-file": Row(("serverless", "list"), ("GPUCTL_LOCAL_DIR", "is not a directory"),

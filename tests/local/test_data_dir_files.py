@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import resource
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -165,3 +166,36 @@ def test_local_down_stops_a_server_whose_server_json_was_damaged(data: Path, dam
     down = gpu(data, "local", "down")
     assert down.returncode == 0 and "stopped" in down.stdout and clean(down), down.stdout + down.stderr
     assert "not running" in gpu(data, "local", "status").stdout
+
+
+def victim_link(path: Path) -> None:
+    """A link to a file of the user's, which writing last-port through would have emptied."""
+    victim = path.parent.parent / "precious.txt"
+    victim.write_text("keep me\n")
+    path.symlink_to(victim)
+
+
+LAST_PORT_DAMAGE = DAMAGE | {"link-to-a-file": victim_link}
+
+
+@pytest.mark.parametrize("damage", LAST_PORT_DAMAGE.values(), ids=LAST_PORT_DAMAGE.keys())
+def test_a_damaged_last_port_is_ignored_and_replaced(data: Path, damage: Callable[[Path], None]) -> None:
+    """`last-port` is read when an on-demand start finds its port taken, and written when it
+    moves: it was read with `Path.read_text` (a FIFO hung the command, /dev/zero filled its
+    memory) and written through whatever was there (into the FIFO, or through a link)."""
+    replace(data / "last-port", damage)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        script = ("import sys; from pathlib import Path; from gpuctl.local.client import lifecycle; "
+                  "print(lifecycle.ensure_running(Path(sys.argv[1]), port=int(sys.argv[2]))['port'])")
+        started = subprocess.run([sys.executable, "-c", script, str(data), str(port)], capture_output=True, text=True, timeout=HANG,
+                                 preexec_fn=capped, check=False, env={k: v for k, v in os.environ.items() if not k.startswith(("RUNPOD_", "GPUCTL_"))})
+    assert started.returncode == 0 and clean(started), started.stderr
+    moved = int(started.stdout)
+    assert moved != port
+    assert not (data / "last-port").is_symlink() and (data / "last-port").read_text() == f"{moved}\n"
+    if (data.parent / "precious.txt").exists():
+        assert (data.parent / "precious.txt").read_text() == "keep me\n"
+    assert gpu(data, "local", "down").returncode == 0

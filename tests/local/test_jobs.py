@@ -141,6 +141,48 @@ def test_webhook_receives_the_terminal_status(server: LocalServer, worker_ep: di
     assert len(received) == 1
 
 
+class _EndlessAnswer(BaseHTTPRequestHandler):
+    """Answers 200 with a body that goes on (200 MB declared), and records how much of it was
+    sent before the caller closed the connection."""
+
+    sent: list = []
+    closed: threading.Event
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Length", str(200 * 1024 * 1024))
+        self.end_headers()
+        chunk, sent = b"x" * 65536, 0
+        try:
+            while sent < 200 * 1024 * 1024:
+                self.wfile.write(chunk)
+                sent += len(chunk)
+        except OSError:
+            pass
+        type(self).sent.append(sent)
+        type(self).closed.set()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_a_webhook_answer_is_not_read_past_its_status(server: LocalServer, worker_ep: dict) -> None:
+    """A receiver's 2xx is all a webhook needs: the server read whole answers (200 MB here,
+    into memory), and a 200 whose body never ended was a failure, sent again twice."""
+    handler = type("Endless", (_EndlessAnswer,), {"sent": [], "closed": threading.Event()})
+    httpd = HTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        server.job(worker_ep["id"], "run", {"input": {"hook": 2}, "webhook": f"http://127.0.0.1:{httpd.server_port}/done"})
+        assert handler.closed.wait(90), "the webhook never closed the connection"
+        [sent] = handler.sent
+        assert sent < 64 * 1024 * 1024, f"the server read {sent} bytes of the answer"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 def test_openai_route_becomes_a_job(server: LocalServer, worker_ep: dict) -> None:
     body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
     answer = server.http.post(f"/ai/v2/{worker_ep['id']}/openai/v1/chat/completions", json=body)

@@ -1,7 +1,8 @@
 """`POST /graphql`: the HTTP side of RunPod's GraphQL control plane (`gpuctl.local.graphql`).
 
 A request without a key (the gate lets it through, marked anonymous) may run only the public
-catalog queries; anything else it sends, even a malformed body, is a 401. A document that does
+catalog queries, in a body of at most 64 KiB; anything else it sends, even a malformed or
+larger body, is a 401. A document that does
 not fit the schema is a 400 with an `errors` array; business errors come inside a 200.
 """
 
@@ -17,9 +18,12 @@ from starlette.routing import Route
 
 from gpuctl.local.api.auth import ANONYMOUS, unauthorized
 from gpuctl.local.api.control import RESHAPING, FaultPoint, after, before, drop_path, dropped_field, reshape, visible_from
-from gpuctl.local.api.http import WRITE, ApiError, error_response, json_body, json_response, route
+from gpuctl.local.api.http import MAX_BODY, WRITE, ApiError, error_response, json_body, json_response, route
 from gpuctl.local.graphql.execute import ValidationError
 from gpuctl.local.graphql.service import GraphQL, drop_input_field, fault_op, is_public, operation_of
+
+
+ANONYMOUS_MAX_BODY = 64 * 1024  # the public catalog queries are a few hundred bytes; nothing without a key makes the server read more
 
 
 def invalid(exc: ValidationError) -> Response:
@@ -38,7 +42,7 @@ class GraphQLRoute:
         anonymous = bool(request.scope.get(ANONYMOUS))
         denied = error_response(request.url.path, unauthorized(request.url.path, request))
         try:
-            operation, variables = operation_of(await json_body(request))
+            operation, variables = operation_of(await json_body(request, limit=ANONYMOUS_MAX_BODY if anonymous else MAX_BODY))
         except (ApiError, ValidationError) as exc:
             if anonymous:
                 return denied

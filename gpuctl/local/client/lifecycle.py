@@ -25,7 +25,7 @@ from typing import Any
 
 from gpuctl.errors import GpuctlError
 from gpuctl.local.datadir import private, reaper
-from gpuctl.local.datadir.layout import DamagedFile, DataDir, ServerExit
+from gpuctl.local.datadir.layout import DamagedFile, DataDir, ServerExit, read_own
 from gpuctl.local.store import offline
 
 START_TIMEOUT_S = 15.0
@@ -208,9 +208,11 @@ def ensure_running(data_dir: Path, port: int | None = None, environ: Mapping[str
 
 
 def _last_port(data_dir: Path) -> int | None:
+    """The port in `last-port`, or None when there is none usable (read through the bounded
+    reader: a FIFO there hung the start, a link to /dev/zero filled its memory)."""
     try:
-        text = DataDir(data_dir).last_port.read_text(encoding="ascii").strip()
-    except (OSError, UnicodeDecodeError):
+        text = read_own(DataDir(data_dir).last_port).strip()
+    except (OSError, DamagedFile):
         return None
     return int(text) if text.isdigit() and 0 < int(text) < 65536 else None
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import stat
 from pathlib import Path
 from typing import BinaryIO
@@ -55,11 +56,21 @@ def open_append(path: Path) -> BinaryIO:
 
 
 def write_new(path: Path, text: str) -> None:
-    """Write `text` to a fresh 0600 file (replacing any), whatever the umask."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    os.fchmod(fd, FILE_MODE)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
+    """Write `text` to a fresh 0600 file that then takes the place of whatever is at `path`,
+    whatever the umask. Opening `path` itself to write waited for ever on a FIFO planted there
+    and wrote through a link into the file it names (`last-port` linked to a file of yours
+    emptied it); the fresh file is created exclusively beside it and renamed over it."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def repair(data_dir: Path) -> int:

@@ -67,14 +67,23 @@ class Token:
     column: int
 
 
+MAX_TOKENS = 100_000  # names, punctuation and values in one document (whitespace and commas aside)
+
+
 def tokenize(source: str) -> list[Token]:
-    tokens, pos, line, line_start = [], 0, 1, 0
+    """The document's tokens, at most MAX_TOKENS of them: a 4 MB list literal (2 million
+    tokens) held the server's event loop 19 s and took 356 MB, and the body may be 64 MiB."""
+    tokens: list[Token] = []
+    pos, line, line_start = 0, 1, 0
     while pos < len(source):
         match = TOKEN.match(source, pos)
         if match is None:
             raise GraphQLSyntaxError(f"Syntax Error: Unexpected character {source[pos]!r}.", line, pos - line_start + 1)
         kind, text = match.lastgroup or "", match.group()
         if kind != "ignored":
+            if len(tokens) == MAX_TOKENS:
+                raise GraphQLSyntaxError(f"the document is longer than {MAX_TOKENS:,} tokens, the most the local provider reads; "
+                                         "send large values as $variables (JSON), or split it into several requests", line, pos - line_start + 1)
             tokens.append(Token(kind, text, line, pos - line_start + 1))
         newlines = text.count("\n")
         if newlines:
@@ -85,10 +94,14 @@ def tokenize(source: str) -> list[Token]:
     return tokens
 
 
+MAX_FIELDS = 1_000  # field selections in one document, aliases and nested fields included
+
+
 class Parser:
     def __init__(self, source: str):
         self.tokens = tokenize(source)
         self.i = 0
+        self.fields = 0
 
     @property
     def tok(self) -> Token:
@@ -167,7 +180,14 @@ class Parser:
         return fields
 
     def field(self) -> Field:
+        """One field selection. Aliases let a small document ask for one answer thousands of
+        times (50,000 `gpuTypes` aliases, 1.2 MB sent without a key, held the server 9 s and
+        answered tens of MB), so a document selects at most MAX_FIELDS fields."""
         first = self.take(kind="name")
+        self.fields += 1
+        if self.fields > MAX_FIELDS:
+            raise GraphQLSyntaxError(f"the document selects more than {MAX_FIELDS:,} fields (aliases and nested fields included), "
+                                     "the most the local provider answers in one request; split it into several requests", first.line, first.column)
         alias, name = first.text, first.text
         if self.peek(":"):
             self.take(":")

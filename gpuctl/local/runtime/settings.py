@@ -21,6 +21,8 @@ class Settings:
     stop_grace_s: float = 5.0  # SIGTERM to SIGKILL
     crash_limit: int = 3  # consecutive workers dying before ready -> fail the queue
     webhook_retry_s: float = 10.0  # RunPod retries a failed webhook twice, 10 s apart
+    read_timeout_s: float = 30.0  # a request (head and body) must arrive within this (server/connections.py); generous for a loaded machine
+    max_connections: int = 0  # open connections before idle ones are closed; 0: half the file descriptor limit
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

@@ -31,6 +31,7 @@ from gpuctl.local.datadir.layout import DamagedFile, DataDir, ServerExit
 from gpuctl.local.runtime.scheduler import MAX_ATTEMPTS
 from gpuctl.local.runtime.settings import Settings
 from gpuctl.local.server.app import LocalProvider
+from gpuctl.local.server.connections import default_max_connections, guarded_protocol
 from gpuctl.local.store import ids
 from gpuctl.local.store.db import DamagedState, Store
 
@@ -172,9 +173,11 @@ def serve(root: Path, port: int) -> int:
         print(f"the token file {exc.path} cannot be used: {exc.problem}; delete it and start again: a new token is written", file=sys.stderr)
         store.close()
         return ServerExit.DATA_DIR
-    local = LocalProvider(DataDir(root.resolve()), store, token, f"http://127.0.0.1:{port}", Settings.from_env(os.environ))
+    settings = Settings.from_env(os.environ)
+    local = LocalProvider(DataDir(root.resolve()), store, token, f"http://127.0.0.1:{port}", settings)
+    http = guarded_protocol(settings.read_timeout_s, settings.max_connections or default_max_connections())
     # No websockets and no logging dictConfig: neither is used, and importing them costs start-up time.
     config = uvicorn.Config(local.app(make_lifespan(local, port)), log_config=None, log_level="warning", access_log=False, lifespan="on",
-                            ws="none", timeout_graceful_shutdown=3, timeout_keep_alive=KEEP_ALIVE_S, server_header=False, date_header=False)
+                            http=http, ws="none", timeout_graceful_shutdown=3, timeout_keep_alive=KEEP_ALIVE_S, server_header=False, date_header=False)
     LocalServer(config, local).run(sockets=[sock])
     return ServerExit.OK
