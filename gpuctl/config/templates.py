@@ -45,13 +45,14 @@ class Detection:
 
 
 def _read(project: Path, relative: str) -> str:
-    path = _look(project, relative)
+    """The text of a file `template: auto` looks at; "" when it is missing, too large, or no
+    regular file (a FIFO is refused unopened, never waited on)."""
+    from gpuctl.files import read_bytes
+
     try:
-        if path.is_file() and path.stat().st_size <= _MAX_SCAN_BYTES:
-            return path.read_text(errors="replace")
-    except OSError:
-        pass
-    return ""
+        return read_bytes(_look(project, relative), _MAX_SCAN_BYTES, pipes=False).decode(errors="replace")
+    except OSError:  # FileRefused (too large, a pipe or device) and IsADirectoryError included
+        return ""
 
 
 def _requirements(project: Path) -> str:
