@@ -14,7 +14,7 @@ from gpuctl.config.policy import Policy, read_policy
 from gpuctl.config.shape import ServerlessBlock
 from gpuctl.config.source import Source, flags_only, read_source, text_source
 from gpuctl.config.sourcemap import dotted
-from gpuctl.config.validate import validate_block, validate_document
+from gpuctl.config.validate import stray_serverless_keys, validate_block, validate_document
 from gpuctl.errors import ConfigError, Diagnostic, MissingVariables
 from gpuctl.model import (
     Desired, EndpointSpec, Notice, Override, PrewarmSpec, Sensitive, TemplateChoice, Unresolved, VolumeSpec, acyclic,
@@ -145,6 +145,7 @@ def _load(path: Path, overrides: Sequence[Override], catalog: Catalog | None, di
     notices = [] if source.data.get("project_id") else [
         Notice("project-id-default", f'project_id is not set; the ownership marker uses the directory name "{project_id}". Set project_id to keep it stable.')
     ]
+    notices += stray_serverless_keys(source)
     errors: list[Diagnostic] = []
     checked = []
     for prefix, block in blocks:

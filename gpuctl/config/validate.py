@@ -13,6 +13,7 @@ from gpuctl.config import references
 from gpuctl.config.shape import PRINTABLE_NAME, TOP_LEVEL_KEYS, ServerlessBlock, read_block
 from gpuctl.config.source import Source
 from gpuctl.errors import ConfigError, Diagnostic
+from gpuctl.model import Notice
 from gpuctl.redact import clip
 from gpuctl.spelling import closest, did_you_mean
 
@@ -154,6 +155,26 @@ def _misspelled_top_level(source: Source) -> list[Diagnostic]:
         if meant:
             out.append(source.diagnostic((key,), f'unknown top-level key, and gpu.jsonc has no "{meant}"',
                                          f'did you mean "{meant}"? (other top-level keys belong to GPU CLI and are ignored)'))
+    return out
+
+
+# Settings only a serverless block has (pods do not scale, pre-warm or time out jobs): one at the
+# top level is a block closed too early, not a GPU CLI key. Keys GPU CLI's pods may also have at
+# the top level (gpu_type, volume, runpod, env, ...) are left out, so its files draw no warning.
+SERVERLESS_ONLY_KEYS = ("scaling", "min_workers", "max_workers", "idle_timeout", "prewarm", "local", "flashboot",
+                        "scaler_type", "scaler_value", "execution_timeout_ms", "cached_model", "adopt", "renamed_from")
+
+
+def stray_serverless_keys(source: Source) -> list[Notice]:
+    """A warning for each serverless setting at the top level, where nothing reads it."""
+    data = source.data if isinstance(source.data, dict) else {}
+    out = []
+    for key in data:
+        if key in SERVERLESS_ONLY_KEYS:
+            where = source.diagnostic((key,), "", "")
+            at = f"{where.file}:{where.line}:{where.col}" if where.line else where.file
+            out.append(Notice("top-level-serverless-key", f'top-level "{key}" ({at}) is not read: serverless settings go inside the "serverless" block '
+                                                          "(was it closed one brace too early?); move it there"))
     return out
 
 
