@@ -45,6 +45,10 @@ class LoadedConfig:
         return self.source.path.resolve().parent
 
 
+# The keys a per-run flag of deploy sets, each under its own name (--gpu-type sets gpu_type).
+_FLAG_KEYS = ("template", "gpu_type", "min_workers", "max_workers", "idle_timeout")
+
+
 class _Locator:
     """Turns a block-relative key path into a Diagnostic at the right place: the file
     position, or the command-line flag when a per-run override set that key."""
@@ -58,6 +62,8 @@ class _Locator:
         flag = self.flags.get(keys)
         if flag:
             return Diagnostic(message, dotted(self.prefix + path), flag, hint=hint)
+        if keys and keys[-1] in _FLAG_KEYS and not self.source.path.exists():  # from flags alone: no file to set the key in
+            hint = f"pass --{keys[-1].replace('_', '-')} (or write gpu.jsonc): {hint}"
         siblings = sorted(f for p, f in self.flags.items() if p[:-1] == keys[:-1])
         if siblings:
             message += f" (with {', '.join(siblings)} from the command line)"

@@ -144,6 +144,7 @@ def test_flags_alone_without_a_gpu_type_says_which_flag_is_missing(account, tmp_
     result = account.gpu("serverless", "deploy", "--plan", "--observed", str(EMPTY), "--template", "whisper", cwd=proj)
     assert result.code == 1
     assert "gpu_type" in result.err and "command line" in result.err and "Traceback" not in result.err
+    assert "hint: pass --gpu-type" in result.err, result.err  # there is no gpu.jsonc to set gpu_type in
 
 
 @pytest.mark.e2e
