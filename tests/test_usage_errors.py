@@ -183,3 +183,19 @@ def test_a_close_name_of_a_command_not_yet_imported_is_suggested(tmp_path, typed
     only at the ones already imported: `delpoy` got "did you mean deploy?", `delet` nothing."""
     result = run_cli(["serverless", typed, "my-app"], tmp_path)
     assert result.code == 1 and f"did you mean {meant}?" in result.err and typed not in result.err.replace(meant, ""), result.err
+
+
+def test_every_duration_option_says_duration_in_its_help():
+    """`warm --timeout` showed `S` where every other duration option shows `DURATION`, though it
+    takes the same 30s, 15m, 1h forms."""
+    from gpuctl.cli.durations import Duration
+
+    odd = []
+    for path, command in _commands(cli, []):
+        ctx = click.Context(command, info_name=(path or ["gpu"])[-1])
+        for option in command.params:
+            if isinstance(option, click.Option) and isinstance(option.type, Duration):
+                shown = option.get_help_record(ctx)[0]
+                if not shown.endswith(" DURATION"):
+                    odd.append(f"gpu {' '.join(path)} {shown}")
+    assert not odd, odd
