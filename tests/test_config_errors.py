@@ -195,3 +195,13 @@ def test_a_serverless_setting_left_at_the_top_level_is_a_warning_at_its_line(tmp
     assert '"scaling"' in warned[0] and "gpu.jsonc:4:3" in warned[0] and 'inside the "serverless" block' in warned[0], warned
     plan = run_cli(["serverless", "deploy", "--plan", "--observed", str(OBSERVED)], tmp_path)
     assert plan.code == 0 and 'top-level "scaling"' in plan.out, plan.out + plan.err
+
+
+def test_a_gpu_jsonc_link_to_a_missing_file_is_named_as_a_broken_link(tmp_path):
+    """A gpu.jsonc linked into a shared configs checkout that is not there was reported as
+    "gpu.jsonc does not exist" while `ls` shows it: the link and its target are the place."""
+    (tmp_path / "gpu.jsonc").symlink_to("../configs/app.jsonc")
+    result = run_cli(["config", "validate"], tmp_path)
+    case = {"where": None, "path": None, "contains": "is a symbolic link to ../configs/app.jsonc, which does not exist"}
+    assert_clear_error("gpu.jsonc", case, result.code, result.out, result.err)
+    assert "hint: point the link at the file" in result.err, result.err

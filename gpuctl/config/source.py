@@ -298,6 +298,11 @@ def read_source(path: Path, display: str | None = None, kind: FileKind = CONFIG)
                   f"keep large data out of {kind.name}")
         _fail(shown, refused.problem, f"pass {kind.name} itself with {kind.flag}")
     except FileNotFoundError:
+        if path.is_symlink():  # `ls` shows it: say that the link is what leads nowhere
+            import os
+
+            _fail(shown, f"{path} is a symbolic link to {os.readlink(path)}, which does not exist",
+                  f"point the link at the file (`ln -sfn TARGET {path.name}`), or put {kind.name} itself in its place")
         _fail(shown, f"{path} does not exist", kind.missing_fix(shown, path))
     except PermissionError:
         _fail(shown, f"permission denied reading {path}", "check the file's permissions")
