@@ -41,7 +41,8 @@ def local_group() -> None:
 @click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)
 @click.pass_obj
 def up(app: AppContext, port: int | None, data_dir: str | None) -> int:
-    """Start the provider in the background and wait until it answers. Harmless when it runs."""
+    """Start the provider in the background and wait until it answers. Harmless when it runs,
+    unless --port names another port than the one it runs on (an error saying how to move it)."""
     from gpuctl.local.client import lifecycle
 
     directory = _data_dir(app, data_dir)
