@@ -179,3 +179,29 @@ def test_image_name_required_by_an_auto_chosen_custom_image_says_why_custom_imag
     assert result.code == 1 and "serverless.runpod.image_name" in result.err, result.err
     assert "template auto chose custom-image" in result.err and "handler.py" in result.err, result.err
     assert 'or set "template" to the one you mean' in result.err, result.err
+
+
+def test_a_serverless_setting_left_at_the_top_level_is_a_warning_at_its_line(tmp_path):
+    """The serverless block closed one brace too early leaves "scaling" at the top level, where
+    it used to be ignored in silence: the endpoint deployed with 3 workers, not 5, and nothing
+    said why. GPU CLI's own top-level keys stay silent."""
+    (tmp_path / "gpu.jsonc").write_text(
+        '{\n  "project_id": "app",\n  "serverless": {"template": "vllm", "gpu_type": "NVIDIA L4"},\n'
+        '  "scaling": {"max_workers": 5},\n  "gpu_types": ["NVIDIA L4"],\n  "outputs": ["out/"],\n}\n')
+    result = run_cli(["config", "validate"], tmp_path)
+    assert result.code == 0, result.err
+    warned = [line for line in result.out.splitlines() if "top-level" in line]
+    assert len(warned) == 1, result.out
+    assert '"scaling"' in warned[0] and "gpu.jsonc:4:3" in warned[0] and 'inside the "serverless" block' in warned[0], warned
+    plan = run_cli(["serverless", "deploy", "--plan", "--observed", str(OBSERVED)], tmp_path)
+    assert plan.code == 0 and 'top-level "scaling"' in plan.out, plan.out + plan.err
+
+
+def test_a_gpu_jsonc_link_to_a_missing_file_is_named_as_a_broken_link(tmp_path):
+    """A gpu.jsonc linked into a shared configs checkout that is not there was reported as
+    "gpu.jsonc does not exist" while `ls` shows it: the link and its target are the place."""
+    (tmp_path / "gpu.jsonc").symlink_to("../configs/app.jsonc")
+    result = run_cli(["config", "validate"], tmp_path)
+    case = {"where": None, "path": None, "contains": "is a symbolic link to ../configs/app.jsonc, which does not exist"}
+    assert_clear_error("gpu.jsonc", case, result.code, result.out, result.err)
+    assert "hint: point the link at the file" in result.err, result.err

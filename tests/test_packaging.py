@@ -191,3 +191,25 @@ def test_an_install_without_its_catalog_says_so(install, tmp_path):
     assert "error: gpuctl's catalog (GPU types, pools, data centers) is missing from this installation" in done.stderr
     assert f"looked for {tmp_path / 'gpuctl' / '_state'}" in done.stderr and "hint: reinstall gpuctl" in done.stderr
     assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_first_deploy_and_invoke_from_the_wheel_reach_a_worker_of_the_installed_interpreter(install, tmp_path):
+    """The day-one path of docs/first-deploy.md from the installed wheel: deploy starts the local
+    provider on demand and creates the endpoint; invoke starts a worker process with the venv's
+    own interpreter (`local.command` starts with python). The wheel does not depend on the
+    runpod SDK, so the job fails, saying where to install it, as docs/local-development.md says."""
+    project = tmp_path / "first"
+    shutil.copytree(install.project, project)
+    def gpu(*args):
+        return subprocess.run([str(install.venv / "bin" / "gpu"), *args], cwd=project, env=install.env, capture_output=True,
+                              text=True, timeout=120, stdin=subprocess.DEVNULL)
+    try:
+        deployed = gpu("serverless", "deploy", "-y", "--provider", "local")
+        assert deployed.returncode == 0, deployed.stderr
+        assert "Apply complete: 1 created" in deployed.stdout and "/runsync" in deployed.stdout
+        invoked = gpu("serverless", "invoke", "echo", "--provider", "local", "--input", '{"prompt": "hi"}', "--timeout", "90")
+        assert invoked.returncode == 1 and "Traceback (most recent call last)" not in invoked.stderr.split("last output:")[0], invoked.stderr
+        assert "No module named 'runpod'" in invoked.stderr, invoked.stderr
+        assert f"{install.venv / 'bin'}" in invoked.stderr and "-m pip install runpod" in invoked.stderr and "pipx inject gpuctl runpod" in invoked.stderr, invoked.stderr
+    finally:
+        gpu("local", "down")

@@ -175,3 +175,27 @@ def test_a_columns_value_that_is_no_width_is_ignored_not_fatal(columns):
                                     timeout=60, stdin=subprocess.DEVNULL) for extra in ({}, {"COLUMNS": columns}))
     assert plain.returncode == 0 and "to create" in plain.stdout, plain.stderr
     assert (result.returncode, result.stdout) == (plain.returncode, plain.stdout), result.stderr
+
+
+@pytest.mark.parametrize("typed, meant", [("delet", "delete"), ("stats", "status"), ("histroy", "history"), ("invok", "invoke")])
+def test_a_close_name_of_a_command_not_yet_imported_is_suggested(tmp_path, typed, meant):
+    """The serverless group imports its commands lazily, and click's own suggestions looked
+    only at the ones already imported: `delpoy` got "did you mean deploy?", `delet` nothing."""
+    result = run_cli(["serverless", typed, "my-app"], tmp_path)
+    assert result.code == 1 and f"did you mean {meant}?" in result.err and typed not in result.err.replace(meant, ""), result.err
+
+
+def test_every_duration_option_says_duration_in_its_help():
+    """`warm --timeout` showed `S` where every other duration option shows `DURATION`, though it
+    takes the same 30s, 15m, 1h forms."""
+    from gpuctl.cli.durations import Duration
+
+    odd = []
+    for path, command in _commands(cli, []):
+        ctx = click.Context(command, info_name=(path or ["gpu"])[-1])
+        for option in command.params:
+            if isinstance(option, click.Option) and isinstance(option.type, Duration):
+                shown = option.get_help_record(ctx)[0]
+                if not shown.endswith(" DURATION"):
+                    odd.append(f"gpu {' '.join(path)} {shown}")
+    assert not odd, odd

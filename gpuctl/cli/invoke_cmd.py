@@ -161,10 +161,16 @@ class JobCall:
         with self.line:
             self.job = self.provider.runsync(self.endpoint_id, payload, wait_ms=wait)
             self.job = wait_until_final(lambda: self.provider.status(self.endpoint_id, self.job["id"]), self.job,
-                                        remaining=self.remaining, sleep=self.sleep, on_status=self.line.show)
+                                        remaining=self.remaining, sleep=self.sleep, on_status=self.seen)
             if self.job.get("status") not in FINAL:
                 self.check_deadline()
         return self.job
+
+    def seen(self, job: dict) -> None:
+        """Each answer while it waits is the job's state from then on: a Ctrl-C says what the
+        job does next by the last one (running, not the queued state /runsync answered)."""
+        self.job = {**(self.job or {}), **job}
+        self.line.show(job)
 
     def stream(self, payload: dict) -> dict:
         """/run, then /stream (each call drains what is new) until the job is final and

@@ -86,6 +86,11 @@ def parse_input(text: str, where: str, option: InputOption = INPUT) -> Any:
                              hint="write the number as a string")
         return int(number)
 
+    if not text.strip():  # json would say "Expecting value" at 1:1, pointing at nothing
+        source = {"--input": "--input was given no text", "<stdin>": "stdin gave no text"}.get(where, f"{where} holds no text")
+        raise UsageError(f"{what} is empty: {source}",
+                         hint="give it a JSON value, such as '{\"prompt\": \"hi\"}' (an unset shell variable gives none), or leave out --input to send {}"
+                         if option is INPUT else f"write {what} as a JSON value into the file")
     try:
         value = json.loads(text, parse_constant=no_constants, parse_float=finite, parse_int=integer)
     except RecursionError:

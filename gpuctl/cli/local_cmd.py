@@ -21,6 +21,14 @@ def _data_dir(app: AppContext, given: str | None):
     return usable_data_dir(Path(given).expanduser(), "--data-dir") if given else default_data_dir(app.environ)
 
 
+def _same_dir(given: str | None) -> str:
+    """` --data-dir DIR` (shell-quoted) to repeat in a hint when the command was given one, so
+    the command the hint names reaches the same provider; else nothing."""
+    import shlex
+
+    return f" --data-dir {shlex.quote(given)}" if given else ""
+
+
 @click.group("local")
 def local_group() -> None:
     """Run the local RunPod-compatible provider (no RunPod account needed)."""
@@ -33,17 +41,22 @@ def local_group() -> None:
 @click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)
 @click.pass_obj
 def up(app: AppContext, port: int | None, data_dir: str | None) -> int:
-    """Start the provider in the background and wait until it answers. Harmless when it runs."""
+    """Start the provider in the background and wait until it answers. Harmless when it runs,
+    unless --port names another port than the one it runs on (an error saying how to move it)."""
     from gpuctl.local.client import lifecycle
 
     directory = _data_dir(app, data_dir)
     running = lifecycle.read_server_info(directory)
+    if running is not None and port not in (None, 0, running["port"]):  # asked for a port it is not on: a script would talk to that one
+        raise lifecycle.LocalProviderError(
+            f"the local provider is already running at {running['url']} (pid {running['pid']}), not on port {port}",
+            hint=f"use it there, or move it: `gpu local down{_same_dir(data_dir)}`, then `gpu local up --port {port}{_same_dir(data_dir)}`")
     if running is not None:
         app.stdout.write(f"local provider already running at {running['url']} (pid {running['pid']})\n")
         return ExitCode.OK
     info = lifecycle.ensure_running(directory, environ=app.environ) if port is None else lifecycle.start(directory, port, app.environ)
     app.stdout.write(f"local provider running at {info['url']} (pid {info['pid']}, data in {directory})\n")
-    app.note("point RunPod clients at it with: eval \"$(gpu local env)\"")
+    app.note(f"point RunPod clients at it with: eval \"$(gpu local env{_same_dir(data_dir)})\"")
     return ExitCode.OK
 
 
@@ -122,7 +135,7 @@ def env(app: AppContext, data_dir: str | None) -> int:
     directory = _data_dir(app, data_dir)
     info = lifecycle.read_server_info(directory)
     if info is None:
-        raise lifecycle.LocalProviderError("the local provider is not running", hint="start it with `gpu local up`")
+        raise lifecycle.LocalProviderError("the local provider is not running", hint=f"start it with `gpu local up{_same_dir(data_dir)}`")
     for name, value in lifecycle.env_exports(directory, info, lifecycle.read_token(directory)).items():
         app.stdout.write(f"export {name}={shlex.quote(value)}\n")
     return ExitCode.OK

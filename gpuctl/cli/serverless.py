@@ -116,9 +116,10 @@ def _record_plan(app: AppContext, record: str, plan_only: bool, observed: str | 
 @click.option("--provider", type=click.Choice(["runpod", "local"]), help="Which account to read (default as for deploy); the snapshot records it.")
 @click.option("--config", "config", type=click.Path(), help="gpu.jsonc: env values it holds as plain literals are kept, all others redacted.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout: the snapshot is JSON either way (accepted as by every serverless command).")
 @record_option
 @click.pass_obj
-def snapshot(app: AppContext, provider: str | None, config: str | None, out: str | None, record: str | None) -> int:
+def snapshot(app: AppContext, provider: str | None, config: str | None, out: str | None, as_json: bool, record: str | None) -> int:
     """Write the observed account in the snapshot format that `deploy --observed` reads.
 
     Env values are secrets until shown otherwise: only gpuctl's own markers and the values

@@ -49,7 +49,7 @@ def describe(exc: click.ClickException, root: click.Command, args: list[str]) ->
         if meant == _NO_INIT:
             return UsageError(f"unknown command for `{ctx.command_path}` ({NOT_SHOWN})", hint=f"{meant}; {more}")
         return UsageError(f"unknown command for `{ctx.command_path}` ({NOT_SHOWN})",
-                          hint=_did_you_mean([meant] if meant else getattr(exc, "possibilities", None), more))
+                          hint=_did_you_mean([meant] if meant else _close_commands(ctx, reached.leftover[0]), more))
     if extra:
         return _extra_arguments(ctx, extra)
     return UsageError(_own_words(exc.format_message(), ctx, args), hint=more)
@@ -105,6 +105,14 @@ def _synonym(command: click.Command, typed: str | None) -> str | None:
     Only a fixed table's keys are matched, so nothing typed is ever shown."""
     meant = SYNONYMS.get(typed or "")
     return meant if meant and any(meant in p.opts for p in command.params if isinstance(p, click.Option)) else None
+
+
+def _close_commands(ctx: click.Context, typed: str) -> list[str]:
+    """The group's command names close to `typed`, from every command it has: click's own
+    suggestions see only the ones a LazyGroup has imported. Only the names are shown."""
+    from difflib import get_close_matches
+
+    return get_close_matches(typed, ctx.command.list_commands(ctx))
 
 
 def _did_you_mean(possibilities: list[str] | None, more: str) -> str:

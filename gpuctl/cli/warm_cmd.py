@@ -39,7 +39,7 @@ def declared(loaded, endpoint: dict) -> tuple[tuple[str, ...], str | None]:
 @click.option("--cpu/--gpu", "cpu", default=None,
               help="cpu: a CPU pod downloads the models into the network volume, then is deleted. "
                    "gpu: a warm-up job runs on a real worker. Default: gpu.")
-@click.option("--timeout", type=POSITIVE_DURATION, default="900", show_default=True, metavar="S", help="Give up after this long (seconds, or 30s, 15m, 1h); what was started is removed.")
+@click.option("--timeout", type=POSITIVE_DURATION, default="900", show_default=True, help="Give up after this long (seconds, or 30s, 15m, 1h); what was started is removed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON result document on stdout.")
 @provider_options
 @click.pass_obj

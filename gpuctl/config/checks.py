@@ -63,6 +63,10 @@ def check_gpus(block: ServerlessBlock, catalog: Catalog, at: Locate) -> list[Dia
 def gpu_hint(gpu: str, catalog: Catalog) -> str:
     """The ids `gpu` may have meant, matched against ids and display names alike ("RTX 4090"
     suggests "NVIDIA GeForce RTX 4090"; "NVIDIA A100" both A100 ids, never the A40)."""
+    pool = gpu.strip().upper()
+    if pool in catalog.pools and catalog.pool_members(pool):  # RunPod's console and API speak of pools (AMPERE_24)
+        members = " or ".join(_q(g) for g in catalog.pool_members(pool)[:3])
+        return f"{pool} is a RunPod GPU pool, not a GPU type: name one of its types, e.g. {members}; gpuctl sends the pools of the types named"
     names = {g.display_name: g.id for g in catalog.gpus.values()} | {g.id: g.id for g in catalog.gpus.values()}
     return did_you_mean_one_of(gpu, names) or f'use RunPod\'s exact GPU type id, e.g. "NVIDIA GeForce RTX 4090" (every id: {doc_ref("catalog.md")})'
 

@@ -66,6 +66,33 @@ def _nested_home(loc: tuple) -> str | None:
     return None
 
 
+# RunPod's API names (REST v2, GraphQL) of what gpu.jsonc names otherwise. Someone who knows the
+# API writes them, and spelling alone points elsewhere: "imageName" is close to "name", and
+# "workersMax" to "min_workers".
+_API_NAMES = {
+    "image": "runpod.image_name", "imageName": "runpod.image_name", "dockerImage": "runpod.image_name",
+    "workersMin": "scaling.min_workers", "workersMax": "scaling.max_workers", "idleTimeout": "scaling.idle_timeout",
+    "workers": "scaling", "gpuTypeIds": "gpu_type", "gpuIds": "gpu_type",
+    "networkVolumeId": "volume", "networkVolumeIds": "volume", "containerDiskInGb": "runpod.container_disk_gb",
+    "executionTimeoutMs": "runpod.execution_timeout_ms", "scalerType": "runpod.scaler_type", "scalerValue": "runpod.scaler_value",
+    "dataCenterIds": "runpod.data_center_ids", "flashBoot": "runpod.flashboot",
+}
+
+
+def _api_name(loc: tuple) -> str | None:
+    """For RunPod's API name of a key, the key gpu.jsonc has (relative to the section the
+    error is in when it belongs there)."""
+    key, section = str(loc[-1]), (loc[-2] if len(loc) >= 2 else None)
+    home = _API_NAMES.get(key)
+    if home is None:
+        return None
+    if section is not None and home.startswith(f"{section}."):
+        home = home.removeprefix(f"{section}.")
+    if home == "gpu_type":  # a list of types: the first is the primary, the others the fallbacks
+        return f'did you mean "gpu_type" (the first type) and "gpu_types" (the fallbacks)? "{key}" is RunPod\'s API name for them'
+    return f'did you mean "{home}"? "{key}" is RunPod\'s API name for it'
+
+
 def _is_model(value: Any) -> bool:
     return isinstance(value, type) and issubclass(value, BaseModel)
 
@@ -183,7 +210,7 @@ def _message(err: dict, secret: bool, valid_keys: list[str]) -> tuple[str, str |
     if err.get("is_key"):
         return f"{show(value, False)} is not a valid environment variable name", "use letters, digits and '_', not starting with a digit"
     if kind == "extra_forbidden":
-        hint = did_you_mean(str(err["loc"][-1]), valid_keys) or _nested_home(err["loc"])
+        hint = _api_name(err["loc"]) or did_you_mean(str(err["loc"][-1]), valid_keys) or _nested_home(err["loc"])
         return "unknown key", hint or f"valid keys: {', '.join(valid_keys)}"
     if kind == "missing":
         return "required key is missing", None

@@ -14,7 +14,7 @@ from gpuctl.config.policy import Policy, read_policy
 from gpuctl.config.shape import ServerlessBlock
 from gpuctl.config.source import Source, flags_only, read_source, text_source
 from gpuctl.config.sourcemap import dotted
-from gpuctl.config.validate import validate_block, validate_document
+from gpuctl.config.validate import stray_serverless_keys, validate_block, validate_document
 from gpuctl.errors import ConfigError, Diagnostic, MissingVariables
 from gpuctl.model import (
     Desired, EndpointSpec, Notice, Override, PrewarmSpec, Sensitive, TemplateChoice, Unresolved, VolumeSpec, acyclic,
@@ -45,6 +45,10 @@ class LoadedConfig:
         return self.source.path.resolve().parent
 
 
+# The keys a per-run flag of deploy sets, each under its own name (--gpu-type sets gpu_type).
+_FLAG_KEYS = ("template", "gpu_type", "min_workers", "max_workers", "idle_timeout")
+
+
 class _Locator:
     """Turns a block-relative key path into a Diagnostic at the right place: the file
     position, or the command-line flag when a per-run override set that key."""
@@ -58,6 +62,8 @@ class _Locator:
         flag = self.flags.get(keys)
         if flag:
             return Diagnostic(message, dotted(self.prefix + path), flag, hint=hint)
+        if keys and keys[-1] in _FLAG_KEYS and not self.source.path.exists():  # from flags alone: no file to set the key in
+            hint = f"pass --{keys[-1].replace('_', '-')} (or write gpu.jsonc): {hint}"
         siblings = sorted(f for p, f in self.flags.items() if p[:-1] == keys[:-1])
         if siblings:
             message += f" (with {', '.join(siblings)} from the command line)"
@@ -145,6 +151,7 @@ def _load(path: Path, overrides: Sequence[Override], catalog: Catalog | None, di
     notices = [] if source.data.get("project_id") else [
         Notice("project-id-default", f'project_id is not set; the ownership marker uses the directory name "{project_id}". Set project_id to keep it stable.')
     ]
+    notices += stray_serverless_keys(source)
     errors: list[Diagnostic] = []
     checked = []
     for prefix, block in blocks:

@@ -182,6 +182,7 @@ def _quoted(char: str) -> str:
     return f"'{char}'" if char.isprintable() and not char.isspace() else f"U+{ord(char):04X}"
 
 
+_CURLY_QUOTES = "\u201c\u201d\u2018\u2019\u201e\u201f\u00ab\u00bb\u2032\u2033"  # “ ” ‘ ’ „ ‟ « » ′ ″
 _NUMBER = re.compile(r"[-+]?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?")
 
 
@@ -227,6 +228,8 @@ def _syntax_error(exc: Exception, text: str, kind: FileKind) -> tuple[int, str, 
             hint = "JSON spells them true, false and null" if spelled in ("True", "False", "None") else f'put strings in double quotes: "{spelled}"'
             return offset, f"expected a value, found {spelled}", hint
     message = words[0].lower() + words[1:] if words else "syntax error"
+    if offset < len(text) and text[offset] in _CURLY_QUOTES:  # pasted from a word processor or a chat app
+        return offset, message, 'replace the curly quotes with straight double quotes ("); word processors and chat apps curl them'
     if "found '#'" in message:
         return offset, message, "comments start with // or /* */"
     if message.startswith("expected ','") and re.match(r"[^0-9.]0[0-9]", text[max(offset - 2, 0):offset + 1]):
@@ -295,6 +298,11 @@ def read_source(path: Path, display: str | None = None, kind: FileKind = CONFIG)
                   f"keep large data out of {kind.name}")
         _fail(shown, refused.problem, f"pass {kind.name} itself with {kind.flag}")
     except FileNotFoundError:
+        if path.is_symlink():  # `ls` shows it: say that the link is what leads nowhere
+            import os
+
+            _fail(shown, f"{path} is a symbolic link to {os.readlink(path)}, which does not exist",
+                  f"point the link at the file (`ln -sfn TARGET {path.name}`), or put {kind.name} itself in its place")
         _fail(shown, f"{path} does not exist", kind.missing_fix(shown, path))
     except PermissionError:
         _fail(shown, f"permission denied reading {path}", "check the file's permissions")

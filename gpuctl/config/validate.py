@@ -13,6 +13,7 @@ from gpuctl.config import references
 from gpuctl.config.shape import PRINTABLE_NAME, TOP_LEVEL_KEYS, ServerlessBlock, read_block
 from gpuctl.config.source import Source
 from gpuctl.errors import ConfigError, Diagnostic
+from gpuctl.model import Notice
 from gpuctl.redact import clip
 from gpuctl.spelling import closest, did_you_mean
 
@@ -70,17 +71,42 @@ def _references(source: Source, block: ServerlessBlock, prefix: tuple) -> list[D
     return out
 
 
+# Where a `${VAR}` is left as written without being an error: env values expand it, and
+# local.command is an argv that may run a shell (["sh", "-c", "echo ${X}"]) which expands it.
+_EXPANDS_OR_SHELL = (("runpod", "env"), ("local",))
+_UNEXPANDED_HINT = "write the value itself (a CI job can write it into gpu.jsonc before running gpu); only runpod.env values read the environment"
+
+
+def _unexpanded(source: Source, value: Any, path: tuple, prefix: tuple = ()) -> list[Diagnostic]:
+    """A `${VAR}` in a string outside runpod.env: gpuctl expands references only in env values,
+    so `"image_name": "ghcr.io/me/worker:${TAG}"` would reach RunPod as written (an image no
+    registry has, found only when workers fail to pull it). Caught at its key instead."""
+    if isinstance(value, dict):
+        if path in _EXPANDS_OR_SHELL:
+            return []
+        return [d for key, item in value.items() for d in _unexpanded(source, item, path + (key,), prefix)]
+    if isinstance(value, list):
+        return [d for i, item in enumerate(value) for d in _unexpanded(source, item, path + (i,), prefix)]
+    names = references.names(value)
+    if not names:
+        return []
+    shown = json.dumps(clip("${" + names[0] + "}", 43), ensure_ascii=False)
+    return [source.diagnostic(prefix + path, f"{shown} is not expanded here: gpuctl reads ${{VAR}} only in runpod.env values, so the text would be used as written",
+                              _UNEXPANDED_HINT)]
+
+
 def validate_block(source: Source, raw: Any, prefix: tuple) -> tuple[ServerlessBlock | None, list[Diagnostic]]:
     """The block `raw` holds, or located diagnostics. The quick checks read a valid block;
     anything else is pydantic's to judge and explain (docs/adr/0012-config-quick-path.md)."""
+    unexpanded = _unexpanded(source, raw, (), prefix)
     block = read_block(raw)
     if block is None:
         from gpuctl.config import explain
 
         block, diagnostics = explain.validate_block(source, raw, prefix)
         if block is None:
-            return None, diagnostics
-    problems = _references(source, block, prefix)
+            return None, diagnostics + unexpanded
+    problems = unexpanded + _references(source, block, prefix)
     return (None, problems) if problems else (block, [])
 
 
@@ -102,6 +128,7 @@ def _top_level(source: Source) -> list[Diagnostic]:
                    "$schema": "give the schema's path or URL, or remove the key (gpuctl ignores it)"}[key]
             out.append(source.diagnostic((key,), f"expected a non-empty string, got {show(data[key], False)}", type_hint("string_type", data[key]) or fix))
     project_id = data.get("project_id")
+    out += _unexpanded(source, project_id, ("project_id",)) if isinstance(project_id, str) else []
     if isinstance(project_id, str) and (len(project_id) > 191 or not re.fullmatch(PRINTABLE_NAME, project_id)):
         out.append(source.diagnostic(("project_id",), "must be at most 191 printable characters (no control characters) with no surrounding whitespace", "it becomes the GPUCTL_PROJECT marker (and the default endpoint name)"))
     if "provider" in data and data["provider"] not in ("runpod", "local"):
@@ -128,6 +155,26 @@ def _misspelled_top_level(source: Source) -> list[Diagnostic]:
         if meant:
             out.append(source.diagnostic((key,), f'unknown top-level key, and gpu.jsonc has no "{meant}"',
                                          f'did you mean "{meant}"? (other top-level keys belong to GPU CLI and are ignored)'))
+    return out
+
+
+# Settings only a serverless block has (pods do not scale, pre-warm or time out jobs): one at the
+# top level is a block closed too early, not a GPU CLI key. Keys GPU CLI's pods may also have at
+# the top level (gpu_type, volume, runpod, env, ...) are left out, so its files draw no warning.
+SERVERLESS_ONLY_KEYS = ("scaling", "min_workers", "max_workers", "idle_timeout", "prewarm", "local", "flashboot",
+                        "scaler_type", "scaler_value", "execution_timeout_ms", "cached_model", "adopt", "renamed_from")
+
+
+def stray_serverless_keys(source: Source) -> list[Notice]:
+    """A warning for each serverless setting at the top level, where nothing reads it."""
+    data = source.data if isinstance(source.data, dict) else {}
+    out = []
+    for key in data:
+        if key in SERVERLESS_ONLY_KEYS:
+            where = source.diagnostic((key,), "", "")
+            at = f"{where.file}:{where.line}:{where.col}" if where.line else where.file
+            out.append(Notice("top-level-serverless-key", f'top-level "{key}" ({at}) is not read: serverless settings go inside the "serverless" block '
+                                                          "(was it closed one brace too early?); move it there"))
     return out
 
 

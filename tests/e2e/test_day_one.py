@@ -124,3 +124,16 @@ def test_status_of_an_endpoint_scaled_to_zero_does_not_report_a_stuck_rollout(ac
     assert result.code == 0, result.err
     release = next(line for line in result.out.splitlines() if "release" in line)
     assert "0%" not in release and "v1" in release and "no workers running" in release, result.out
+
+
+@pytest.mark.parametrize("given, says", [
+    (["--input", ""], "the job input is empty: --input was given no text"),  # --input "$INPUT" with INPUT unset
+    (["--input", "@empty.json"], "the job input is empty: empty.json holds no text"),
+])
+def test_an_empty_job_input_is_named_as_empty(account, tmp_path, given, says):
+    """An empty input was "not valid JSON: Expecting value" at 1:1, pointing at nothing."""
+    proj = project(tmp_path / "app", echo_config(), {"handler.py": ECHO_HANDLER, "empty.json": "\n"})
+    result = account.gpu("serverless", "invoke", "echo", *given, cwd=proj)
+    assert result.code == 1 and "Traceback" not in result.err, result.err
+    assert says in result.err and "Expecting value" not in result.err, result.err
+    assert "leave out --input to send {}" in result.err, result.err

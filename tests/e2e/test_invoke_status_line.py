@@ -73,3 +73,31 @@ def test_without_a_terminal_stderr_stays_empty(account, tmp_path):
     assert process.returncode == 0, err
     assert json.loads(out) == {"released": str(release)}
     assert err == ""
+
+
+def test_ctrl_c_while_the_job_runs_says_it_keeps_running_not_that_it_is_queued(account, tmp_path):
+    """invoke kept the /runsync answer (IN_QUEUE) as the job's state while it polled, so a Ctrl-C
+    after the polls had seen the job running said it "stays in the queue until a worker takes
+    it", which sends the user looking for a worker problem that is not there."""
+    import signal
+
+    proj = gated_project(account, tmp_path)
+    release = tmp_path / "release"
+    endpoint_id = next(e["id"] for e in account.endpoints() if e["name"] == "gated")
+    polled = lambda: [r["path"].rsplit("/", 1)[1] for r in account.requests() if f"/{endpoint_id}/status/" in r["path"]]  # noqa: E731
+    state = lambda job_id: account.server.job(endpoint_id, f"status/{job_id}", method="GET").json()["status"]  # noqa: E731
+    process = account.popen(*invoke_args(release), "--wait-ms", "1000", cwd=proj)
+    try:
+        job_id = until(lambda: polled() and polled()[-1], "invoke to poll its job")
+        (proj / "start").touch()
+        until(lambda: state(job_id) == "IN_PROGRESS", f"job {job_id} to run")
+        polls = len(polled())
+        until(lambda: len(polled()) > polls, "invoke to poll its job while it runs")
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=DEADLINE_S)
+    finally:
+        process.kill()
+        release.touch()
+    assert process.returncode == 130, err
+    assert f"interrupted: job {job_id} keeps running on gated" in err, err
+    assert "stays in the queue" not in err, err

@@ -144,9 +144,41 @@ def test_flags_alone_without_a_gpu_type_says_which_flag_is_missing(account, tmp_
     result = account.gpu("serverless", "deploy", "--plan", "--observed", str(EMPTY), "--template", "whisper", cwd=proj)
     assert result.code == 1
     assert "gpu_type" in result.err and "command line" in result.err and "Traceback" not in result.err
+    assert "hint: pass --gpu-type" in result.err, result.err  # there is no gpu.jsonc to set gpu_type in
 
 
 @pytest.mark.e2e
 def test_without_gpu_jsonc_or_template_the_error_names_the_file(account, tmp_path):
     result = account.gpu("serverless", "deploy", "--plan", "--observed", str(EMPTY), cwd=tmp_path)
     assert result.code == 1 and "gpu.jsonc" in result.err and "does not exist" in result.err
+
+
+def _serverless_commands():
+    import click
+
+    from gpuctl.cli import cli
+
+    def walk(command, path):
+        if isinstance(command, click.Group):
+            ctx = click.Context(command, info_name=path[-1])
+            for name in command.list_commands(ctx):
+                yield from walk(command.get_command(ctx, name), [*path, name])
+        else:
+            yield path, command
+    root = cli.get_command(click.Context(cli), "serverless")
+    return list(walk(root, ["serverless"]))
+
+
+@pytest.mark.parametrize("path, command", _serverless_commands(), ids=lambda v: " ".join(v) if isinstance(v, list) else "")
+def test_every_serverless_command_takes_json(path, command):
+    """The seed: "All serverless commands support --json for machine-readable output"."""
+    assert any("--json" in p.opts for p in command.params), f"gpu {' '.join(path)} has no --json"
+
+
+@pytest.mark.e2e
+def test_snapshot_json_prints_the_snapshot_it_prints_anyway(account, tmp_path):
+    plain = account.gpu("serverless", "snapshot", cwd=tmp_path)
+    given = account.gpu("serverless", "snapshot", "--json", cwd=tmp_path)
+    assert plain.code == given.code == 0, given.err
+    strip = lambda doc: {k: v for k, v in doc.items() if k not in ("observed_at", "taken_at")}
+    assert strip(given.json()) == strip(plain.json())

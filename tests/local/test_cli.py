@@ -169,3 +169,38 @@ def test_up_without_a_port_moves_off_a_taken_default_and_comes_back(env, tmp_pat
         assert run_cli(["local", "down"], tmp_path, environ).code == 0
         explicit = run_cli(["local", "up", "--port", str(port)], tmp_path, environ)
         assert explicit.code == 1 and f"port {port} on 127.0.0.1 is in use" in explicit.err
+
+
+def test_up_on_another_port_than_the_running_server_says_so_and_how_to_move_it(env, tmp_path: Path) -> None:
+    """`gpu local up --port N` while the provider runs on another port used to print "already
+    running" and exit 0: a script then talked to port N, where nothing answers."""
+    import socket
+
+    environ, data = env
+    assert run_cli(["local", "up", "--port", "0"], tmp_path, environ).code == 0
+    info = json.loads((data / "server.json").read_text())
+    with socket.socket() as probe:  # a port that is surely not the server's
+        probe.bind(("127.0.0.1", 0))
+        other = probe.getsockname()[1]
+    moved = run_cli(["local", "up", "--port", str(other)], tmp_path, environ)
+    assert moved.code == 1 and "Traceback" not in moved.err, moved.err
+    assert f"already running at {info['url']}" in moved.err and f"not on port {other}" in moved.err, moved.err
+    assert f"gpu local up --port {other}" in moved.err and "gpu local down" in moved.err, moved.err
+    assert json.loads((data / "server.json").read_text())["pid"] == info["pid"]
+    same = run_cli(["local", "up", "--port", str(info["port"])], tmp_path, environ)
+    assert same.code == 0 and "already running" in same.out, same.err
+
+
+def test_up_in_another_data_dir_names_that_dir_in_the_env_hint(env, tmp_path: Path) -> None:
+    """The hint after `up --data-dir DIR` used to be plain `gpu local env`, which prints the
+    default data dir's server: the exports pointed at another provider, or at none."""
+    environ, _ = env
+    other = tmp_path / "other dir"
+    try:
+        started = run_cli(["local", "up", "--port", "0", "--data-dir", str(other)], tmp_path, environ)
+        assert started.code == 0, started.err
+        assert f"eval \"$(gpu local env --data-dir '{other}')\"" in started.err, started.err
+        exports = run_cli(["local", "env", "--data-dir", str(other)], tmp_path, environ)
+        assert exports.code == 0 and f"GPUCTL_LOCAL_DIR='{other.resolve()}'" in exports.out or f"GPUCTL_LOCAL_DIR={other.resolve()}" in exports.out, exports.out
+    finally:
+        run_cli(["local", "down", "--data-dir", str(other)], tmp_path, environ)
