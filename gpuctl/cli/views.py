@@ -166,10 +166,10 @@ def print_rows(app: AppContext, rows: list[dict], as_json: bool, show_all: bool)
     print_table(app, table)
 
 
-def print_table(app: AppContext, table: Table) -> None:
-    """A table on stdout, folded to the terminal's width; but in a pipe or a log (`| grep`,
-    CI) each row stays on one line, as wide as it is: a name, an id or a URL folded into
-    pieces can be neither matched nor pasted."""
+def print_table(app: AppContext, table: Table | Panel) -> None:
+    """A table (or `status`'s panel) on stdout, folded to the terminal's width; but in a pipe
+    or a log (`| grep`, CI) each row stays on one line, as wide as it is: a name, an id or a
+    URL folded into pieces (or cut, at COLUMNS=20) can be neither matched nor pasted."""
     console = app.console()
     if not app.stdout_tty:
         wide = console.measure(table, options=console.options.update_width(1 << 16)).maximum
@@ -230,8 +230,8 @@ def status_panel(doc: dict) -> Panel:
     rollout = doc["release"]["rollout"] or {}
     cost = doc["always_on_usd_per_hour"]
     grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column()
+    grid.add_column(style="bold", no_wrap=True, min_width=len("release"))  # labels whole, however narrow
+    grid.add_column(overflow="fold")  # a URL or an id too long for the width is folded, never cut to "http://…"
     workers = sc["workers"] or {}
     for label, text in (
         ("url", doc["url"]),
@@ -246,7 +246,7 @@ def status_panel(doc: dict) -> Panel:
         grid.add_row(label, _cell(text))
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("worker", "status", "gpu", "dc", "uptime"):
-        table.add_column(column.upper())
+        table.add_column(column.upper(), overflow="fold")
     for worker in doc["worker_list"]:
         table.add_row(*map(_cell, (worker["id"], worker["status"], worker["gpuTypeId"] or "-", worker["dataCenterId"] or "-", f"{worker['uptimeSeconds'] or 0}s")))
     body = [grid] + ([table] if doc["worker_list"] else [])
