@@ -220,7 +220,7 @@ class JobCall:
         if job.get("status") == "COMPLETED":
             return ExitCode.OK
         message, trace = job_error(job)
-        raise GpuctlError(f"job {job['id']} {ENDED.get(job.get('status'), 'ended')}" + (f": {message}" if message else ""),
+        raise GpuctlError(f"job {job['id']} {ENDED.get(job.get('status'), 'ended')}" + (f": {shortened(message)}" if message else ""),
                           detail=trace if self.app.debug else None,
                           hint=f"the whole job: `gpu serverless job status {self.ref} {job['id']} --json`")
 
@@ -290,11 +290,24 @@ def describe(job: dict) -> str:
     rows += [(label, f"{job[key] / 1000:.2f} s") for key, label in (("delayTime", "queued"), ("executionTime", "ran"))
              if isinstance(job.get(key), (int, float))]
     message = job_error(job)[0]
-    rows.append(("error", None if message is None else printable(message, keep_newlines=False)))  # the worker's words, shown, not obeyed
+    rows.append(("error", None if message is None else printable(shortened(message), keep_newlines=False)))  # the worker's words, shown, not obeyed
     lines = [f"{label + ':':<8} {value}" for label, value in rows if value is not None]
     if "output" in job:
         lines += ["output:", *("  " + line for line in to_json(job["output"]).splitlines())]
     return "\n".join(lines) + "\n"
+
+
+ERROR_CHARS = 2000  # of a job's error message on a terminal; --json has the whole job
+
+
+def shortened(message: str) -> str:
+    """A job's error message for people: a worker may put a whole input or a log into its
+    exception (100 kB on one stderr line buried the command's own words); the rest is in
+    `job status --json`, which the message's hint names."""
+    from gpuctl.redact import clip
+
+    rest = len(message) - ERROR_CHARS
+    return message if rest <= 0 else f"{clip(message, ERROR_CHARS)} ({rest:,} more characters: see the job with --json)"
 
 
 def to_json(value: Any, indent: int | None = 2) -> str:

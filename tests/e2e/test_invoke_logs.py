@@ -106,6 +106,22 @@ def test_a_raising_handler_exits_1_with_its_error(deployed):
     assert "failed: ValueError: no such model" in result.err and "Traceback" not in result.err
 
 
+def test_a_huge_error_message_is_shortened_on_stderr_and_whole_in_json(deployed):
+    """A handler that put 100 kB into its exception: invoke printed all of it as one stderr
+    line, and `job status` as one text line, burying the command's own words and the hint."""
+    account, proj = deployed
+    huge = "no such model " + "y" * 100_000
+    result = account.gpu("serverless", "invoke", "talk", "--input", json.dumps({"fail": huge}), cwd=proj)
+    assert result.code == 1 and result.out == ""
+    assert "failed: ValueError: no such model yyy" in result.err and len(result.err) < 3_000, len(result.err)
+    assert "more characters: see the job with --json" in result.err and "job status talk" in result.err, result.err[-500:]
+    job_id = re.search(r"job (\S+) failed", result.err).group(1)
+    text = account.gpu("serverless", "job", "status", "talk", job_id, cwd=proj)
+    assert text.code == 0 and len(text.out) < 3_000 and "more characters" in text.out, len(text.out)
+    whole = account.gpu("serverless", "job", "status", "talk", job_id, "--json", cwd=proj)
+    assert huge in whole.json()["error"]
+
+
 def test_input_from_a_file_and_from_stdin(deployed):
     account, proj = deployed
     (proj / "job.json").write_text('{"input": {"prompt": "from a file"}}')
