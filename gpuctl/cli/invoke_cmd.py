@@ -202,7 +202,10 @@ class JobCall:
     def interrupted(self) -> int:
         if self.job:
             queued = self.job.get("status") == "IN_QUEUE"
-            goes_on = f"stays in the queue of {self.ref} until a worker takes it" if queued else f"keeps running on {self.ref}"
+            # the state last seen: with --stream that is /run's answer while a /stream call waits,
+            # so "queued" may be stale by now; it is said as what gpu last saw, not as a fact
+            goes_on = (f"was in the queue of {self.ref} when gpu last looked; it runs once a worker takes it (it may be running now)"
+                       if queued else f"keeps running on {self.ref}")
             self.app.note(f"interrupted: job {self.job['id']} {goes_on}\nhint: {self.hint(self.job['id'])}")
         else:
             self.app.note(f"interrupted before {self.ref} answered: the job may still run\nhint: `gpu serverless status {self.ref}` shows the queue")
