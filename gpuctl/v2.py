@@ -101,6 +101,27 @@ def workers_max(endpoint: Obj) -> int | None:
     return (endpoint.get("workers") or {}).get("max")
 
 
+# RunPod's defaults for a worker bound left out (CreateEndpointRequest in its OpenAPI document;
+# gpu.jsonc's scaling.min_workers / max_workers default to the same, tests/test_wire_seam.py).
+WORKERS_DEFAULT = {"min": 0, "max": 3}
+
+
+def effective_workers(endpoint: Obj) -> tuple[int | None, int | None]:
+    """(min, max) workers the endpoint runs with: a bound the answer leaves out is RunPod's
+    default (`WORKERS_DEFAULT`), not 0; one that is there but not a count (null, a string) is
+    None, unknown. What costs, lists and status count with; the plan's diff still compares
+    only what the account reported."""
+    return worker_bounds(endpoint.get("workers"))
+
+
+def worker_bounds(workers: Any) -> tuple[int | None, int | None]:
+    """`effective_workers` of an endpoint's `workers` object alone (as `status --json` shows it)."""
+    bounds = workers if isinstance(workers, Mapping) else {}
+    return tuple(  # type: ignore[return-value]
+        WORKERS_DEFAULT[k] if k not in bounds else bounds[k] if isinstance(bounds[k], int) and not isinstance(bounds[k], bool) else None
+        for k in ("min", "max"))
+
+
 def scaling(endpoint: Obj) -> dict[str, Any] | None:
     """The scaler (type and its queueDelay or requestCount); None when left out."""
     return _copy(endpoint.get("scaling"))

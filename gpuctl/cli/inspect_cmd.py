@@ -81,7 +81,7 @@ def _show(app: AppContext, doc: dict, as_json: bool) -> None:
     if as_json:
         app.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
-        app.console().print(views.status_panel(doc))
+        views.print_table(app, views.status_panel(doc))
 
 
 def _watch(app: AppContext, refresh: Callable[[], dict], interval: float, as_json: bool) -> NoReturn:

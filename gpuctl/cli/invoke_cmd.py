@@ -208,7 +208,10 @@ class JobCall:
     def interrupted(self) -> int:
         if self.job:
             queued = self.job.get("status") == "IN_QUEUE"
-            goes_on = f"stays in the queue of {self.ref} until a worker takes it" if queued else f"keeps running on {self.ref}"
+            # the state last seen: with --stream that is /run's answer while a /stream call waits,
+            # so "queued" may be stale by now; it is said as what gpu last saw, not as a fact
+            goes_on = (f"was in the queue of {self.ref} when gpu last looked; it runs once a worker takes it (it may be running now)"
+                       if queued else f"keeps running on {self.ref}")
             self.app.note(f"interrupted: job {self.job['id']} {goes_on}\nhint: {self.hint(self.job['id'])}")
         else:
             self.app.note(f"interrupted before {self.ref} answered: the job may still run\nhint: `gpu serverless status {self.ref}` shows the queue")
@@ -226,7 +229,7 @@ class JobCall:
         if job.get("status") == "COMPLETED":
             return ExitCode.OK
         message, trace = job_error(job)
-        raise GpuctlError(f"job {job['id']} {ENDED.get(job.get('status'), 'ended')}" + (f": {message}" if message else ""),
+        raise GpuctlError(f"job {job['id']} {ENDED.get(job.get('status'), 'ended')}" + (f": {shortened(message)}" if message else ""),
                           detail=trace if self.app.debug else None,
                           hint=f"the whole job: `gpu serverless job status {self.ref} {job['id']} --json`")
 
@@ -296,11 +299,24 @@ def describe(job: dict) -> str:
     rows += [(label, f"{job[key] / 1000:.2f} s") for key, label in (("delayTime", "queued"), ("executionTime", "ran"))
              if isinstance(job.get(key), (int, float))]
     message = job_error(job)[0]
-    rows.append(("error", None if message is None else printable(message, keep_newlines=False)))  # the worker's words, shown, not obeyed
+    rows.append(("error", None if message is None else printable(shortened(message), keep_newlines=False)))  # the worker's words, shown, not obeyed
     lines = [f"{label + ':':<8} {value}" for label, value in rows if value is not None]
     if "output" in job:
         lines += ["output:", *("  " + line for line in to_json(job["output"]).splitlines())]
     return "\n".join(lines) + "\n"
+
+
+ERROR_CHARS = 2000  # of a job's error message on a terminal; --json has the whole job
+
+
+def shortened(message: str) -> str:
+    """A job's error message for people: a worker may put a whole input or a log into its
+    exception (100 kB on one stderr line buried the command's own words); the rest is in
+    `job status --json`, which the message's hint names."""
+    from gpuctl.redact import clip
+
+    rest = len(message) - ERROR_CHARS
+    return message if rest <= 0 else f"{clip(message, ERROR_CHARS)} ({rest:,} more characters: see the job with --json)"
 
 
 def to_json(value: Any, indent: int | None = 2) -> str:

@@ -49,6 +49,7 @@ def _run(app: AppContext, target, name: str | None, write: bool, as_json: bool) 
     from gpuctl.config.source import nearby_config
     from gpuctl.errors import UsageError
     from gpuctl.files import read_text
+    from gpuctl.plan.planner import unreported
     from gpuctl.render.document import to_document
 
     if target.loaded is None:
@@ -58,7 +59,8 @@ def _run(app: AppContext, target, name: str | None, write: bool, as_json: bool) 
     observed, plan = _plan(app, target, loaded, catalog, None)
     text = read_text(loaded.source.path, "utf-8-sig")
     endpoints = {e.get("id"): e for e in observed.endpoints}
-    result = pull_text(text, loaded, to_document(plan)["resource_changes"], endpoints, list(observed.network_volumes), catalog, name)
+    result = pull_text(text, loaded, to_document(plan)["resource_changes"], endpoints, list(observed.network_volumes), catalog, name,
+                       unreported(plan, observed))
     _protect(app, loaded, observed, result)
     if result.pulled:
         _verify(app, target, loaded, catalog, observed, text, result)
@@ -176,7 +178,9 @@ def _report(app: AppContext, display: str, result, diff: str, write: bool, as_js
         app.note("\n".join(["kept (changed in gpu.jsonc since the last apply; deploy applies them):", *(f"  {k.address} {k.field}" for k in result.kept)]))
     if result.left:
         app.note("\n".join(["left for you:", *(f"  {' '.join(filter(None, (i.address, i.field)))}: {i.reason}" for i in result.left)]))
-    if not result.pulled:
+    if not result.pulled and result.left:
+        app.note("nothing pull can write: what differs, or could not be compared, is left for you (above)")
+    elif not result.pulled:
         app.note("nothing to pull: gpu.jsonc already declares every value the account changed")
     elif write:
         app.note(f"wrote {display}; check it with `gpu serverless deploy --plan`")

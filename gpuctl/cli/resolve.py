@@ -164,14 +164,23 @@ def _salvage(path, display: str | None, error: GpuctlError) -> _Salvaged:
 
 
 def find_endpoint(endpoints: list[dict], ref: str, project_id: str | None) -> dict:
-    """The endpoint with id `ref`, else the one named `ref` (this project's first)."""
+    """The endpoint with id `ref`, else the one named `ref` (this project's first). A `ref`
+    that is one endpoint's id and another's name is refused, as any name several endpoints
+    share is: `delete` took the id's endpoint, whichever was meant."""
     from gpuctl.spelling import did_you_mean
     from gpuctl.v2 import owned_by, owner
 
     by_id = [e for e in endpoints if e.get("id") == ref]
+    named = [e for e in endpoints if e.get("name") == ref]
+    if by_id and [e for e in named if e.get("id") != ref]:
+        from gpuctl.safetext import one_line
+
+        other = next(e for e in named if e.get("id") != ref)
+        raise Ambiguous(f'"{ref}" is the id of endpoint {one_line(str(by_id[0].get("name")), 200)} (project {one_line(owner(by_id[0]) or "none", 200)}) '
+                        f'and the name of endpoint {one_line(str(other.get("id")), 100)} (project {one_line(owner(other) or "none", 200)})',
+                        hint=f"name the one you mean another way: {one_line(str(other.get('id')), 100)} is the id of the endpoint named {one_line(ref, 100)}")
     if by_id:
         return by_id[0]
-    named = [e for e in endpoints if e.get("name") == ref]
     ours = [e for e in named if owned_by(e, project_id)]
     if len(ours) == 1 or len(named) == 1:
         return (ours or named)[0]

@@ -46,7 +46,7 @@ def _row(target: Target, e: dict, written: list[str] | None, catalog: Catalog, *
     for scripts)."""
     return {"name": e.get("name"), "id": e.get("id"), "url": target.provider.request_url(e["id"]), "gpu": _gpu(e),
             "gpus": written or _read_back(e, catalog), "pools": v2.gpu_pools(e),
-            "workers_min": v2.workers_min(e), "workers_max": v2.workers_max(e), **extra}
+            **dict(zip(("workers_min", "workers_max"), v2.effective_workers(e))), **extra}
 
 
 def _declared_gpus(target: Target) -> dict[str, list[str]]:
@@ -118,6 +118,13 @@ def project_rows(app: AppContext, target: Target) -> list[dict]:
     return rows
 
 
+def _bounds(workers: object) -> str:
+    """`min..max` workers for people: a bound RunPod left out is its default (as the cost
+    counts it), one it reported as something other than a count is `?`, never "None"."""
+    low, high = v2.worker_bounds(workers)
+    return f"{'?' if low is None else low}..{'?' if high is None else high}"
+
+
 def _cell(value: object) -> str:
     """A value from the account as one line of plain text: control characters escaped (the
     console is created with markup off, so brackets are shown as they are)."""
@@ -154,15 +161,15 @@ def print_rows(app: AppContext, rows: list[dict], as_json: bool, show_all: bool)
         if r.get("taken_by"):
             holder = r["taken_by"]
             state += f" by {holder['id']} ({'project ' + holder['project'] if holder['project'] else 'unmanaged'})"
-        workers = "-" if r["workers_min"] is None else f"{r['workers_min']}..{r['workers_max']}"
+        workers = "-" if r["id"] is None else f"{'?' if r['workers_min'] is None else r['workers_min']}..{'?' if r['workers_max'] is None else r['workers_max']}"
         table.add_row(*map(_cell, (r["name"], r["id"] or "-", ", ".join(r["gpus"]) if r["gpus"] else r["gpu"], workers, state, r["url"] or "-")))
     print_table(app, table)
 
 
-def print_table(app: AppContext, table: Table) -> None:
-    """A table on stdout, folded to the terminal's width; but in a pipe or a log (`| grep`,
-    CI) each row stays on one line, as wide as it is: a name, an id or a URL folded into
-    pieces can be neither matched nor pasted."""
+def print_table(app: AppContext, table: Table | Panel) -> None:
+    """A table (or `status`'s panel) on stdout, folded to the terminal's width; but in a pipe
+    or a log (`| grep`, CI) each row stays on one line, as wide as it is: a name, an id or a
+    URL folded into pieces (or cut, at COLUMNS=20) can be neither matched nor pasted."""
     console = app.console()
     if not app.stdout_tty:
         wide = console.measure(table, options=console.options.update_width(1 << 16)).maximum
@@ -224,15 +231,15 @@ def status_panel(doc: dict) -> Panel:
     rollout = doc["release"]["rollout"] or {}
     cost = doc["always_on_usd_per_hour"]
     grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column()
+    grid.add_column(style="bold", no_wrap=True, min_width=len("release"))  # labels whole, however narrow
+    grid.add_column(overflow="fold")  # a URL or an id too long for the width is folded, never cut to "http://…"
     workers = sc["workers"] or {}
     for label, text in (
         ("url", doc["url"]),
         ("project", doc["project"] or f"none (unmanaged: no {MARKER_ENV} marker)"),
         ("workers", "  ".join(f"{k} {w[k]}" for k in WORKER_STATES) + f"  (total {w['total']})"),
         ("queue", f"in queue {jobs.get('inQueue', 0)}  in progress {jobs.get('inProgress', 0)}  completed {jobs.get('completed', 0)}  failed {jobs.get('failed', 0)}  retried {jobs.get('retried', 0)}"),
-        ("scaling", f"{workers.get('min')}..{workers.get('max')} workers{' (paused: no worker can start)' if doc['paused'] else ''}, idle {workers.get('idleTimeout', '-')} s, {scaler.get('type')} {value}, flashboot {sc['flashboot']}"),
+        ("scaling", f"{_bounds(workers)} workers{' (paused: no worker can start)' if doc['paused'] else ''}, idle {workers.get('idleTimeout', '-')} s, {scaler.get('type')} {value}, flashboot {sc['flashboot']}"),
         ("gpu", sc["gpu"]),
         ("release", f"v{doc['release']['version']}" + _rollout(rollout)),
         ("cost", f"always-on {'unknown' if cost is None else usd_per_hour(cost)} (min workers at the first GPU pool's active rate)"),
@@ -240,7 +247,7 @@ def status_panel(doc: dict) -> Panel:
         grid.add_row(label, _cell(text))
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("worker", "status", "gpu", "dc", "uptime"):
-        table.add_column(column.upper())
+        table.add_column(column.upper(), overflow="fold")
     for worker in doc["worker_list"]:
         table.add_row(*map(_cell, (worker["id"], worker["status"], worker["gpuTypeId"] or "-", worker["dataCenterId"] or "-", f"{worker['uptimeSeconds'] or 0}s")))
     body = [grid] + ([table] if doc["worker_list"] else [])

@@ -12,11 +12,13 @@ from gpuctl.errors import ExitCode
 
 def warm_io(app):
     """What gpuctl.warm needs of this command's surroundings: env, a progress view on stderr,
-    notes, and the secrets no output may show."""
+    notes, the secrets no output may show, and how long past its deadline an abandoned warm-up
+    pod is swept (GPUCTL_WARM_SWEEP_GRACE, seconds; for tests)."""
     from gpuctl.warm import WarmIO
     from gpuctl.warm.view import make_view
 
-    return WarmIO(app.environ, lambda: make_view(app.stderr, lambda: app.console(stderr=True)), app.note, app.protect)
+    return WarmIO(app.environ, lambda: make_view(app.stderr, lambda: app.console(stderr=True)), app.note, app.protect,
+                  app.seconds("GPUCTL_WARM_SWEEP_GRACE", 300))
 
 
 def declared(loaded, endpoint: dict) -> tuple[tuple[str, ...], str | None]:

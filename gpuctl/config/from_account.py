@@ -158,7 +158,8 @@ def read(endpoint: dict, catalog: Catalog, volumes: list[dict], current_gpus: li
         out.values[("runpod", "scaler_value")] = scaling.get(scaler[1])
         out.values[("scaling", "idle_timeout")] = workers.get("idleTimeout") if scaler[0] == "queue_delay" else None
     out.values[("runpod", "execution_timeout_ms")] = endpoint.get("timeout")
-    out.values[("runpod", "flashboot")] = endpoint.get("flashboot") == "FLASHBOOT"
+    flashboot = endpoint.get("flashboot")
+    out.values[("runpod", "flashboot")] = None if flashboot is None else flashboot == "FLASHBOOT"  # null: no value, not "off"
     out.values[("runpod", "container_disk_gb")] = endpoint.get("disk")
     out.values[("runpod", "image_name")] = endpoint.get("image")
     out.values[("runpod", "data_center_ids")] = list(endpoint.get("dataCenterIds") or [])

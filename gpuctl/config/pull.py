@@ -177,6 +177,9 @@ class _Puller:
             effective = effective or template.disk_gb
         if key == ("runpod", "ports"):
             want = want or []
+        if want is None:  # the account answers null (absent fields never reach here: the planner leaves them out)
+            return self.leave(*why, f"the account holds null (no value) for it, which gpu.jsonc cannot declare at {dotted(block.prefix + key)}: "
+                                    "gpu.jsonc keeps its value, which deploy sets again; set it by hand if the account is right")
         if want == effective and type(want) is type(effective):
             return
         self.write(block, key, want, why)
@@ -226,21 +229,33 @@ class _Puller:
                                     "remove cached_model or declare MODEL_NAME yourself")
         if value is ABSENT:
             return self.write(block, ("runpod", "env", key), ABSENT, why) if declared is not ABSENT else None
+        if value is None:
+            return self.leave(*why, "the account holds null (no value) for it, which gpu.jsonc cannot declare as an env value: "
+                                    "gpu.jsonc keeps its value; set it by hand if the account is right")
         if declared is ABSENT and not derived:
             return self.leave(*why, 'added in the account; its value is not copied (env values from the account may be secrets): '
                                     'declare it yourself as {"secret": "NAME"}, "${VAR}" or, if it is no secret, a literal')
         self.write(block, ("runpod", "env", key), value, why)
 
 
+UNREPORTED = ("the account did not report it (the field is absent from its answer, not null), so whether it changed cannot be told: "
+              "gpu.jsonc keeps its value; `gpu doctor` checks the account's answers")
+
+
 def pull(text: str, loaded: LoadedConfig, resource_changes: list[dict], endpoints: dict[str, dict], volumes: list[dict],
-         catalog: Catalog, only: str | None = None) -> PullResult:
+         catalog: Catalog, only: str | None = None, unreported: dict[str, list[str]] | None = None) -> PullResult:
     """gpu.jsonc's `text` rewritten to declare the account's values of every endpoint change
-    (of endpoint `only`, when given) whose origin is not "config"."""
+    (of endpoint `only`, when given) whose origin is not "config". `unreported`: by address,
+    the declared fields the account's answer left out (the planner compares them with nothing):
+    nothing is written for them, and each is listed as left, so "nothing to pull" never claims
+    a value pull did not see."""
     puller = _Puller(text, loaded, endpoints, volumes, catalog)
     blocks = {_block_name(loaded, b): b for b in loaded.blocks}
     for change in resource_changes:
         if change.get("kind") != "endpoint" or (only and change.get("name") != only):
             continue
+        for path in (unreported or {}).get(change["address"], ()):
+            puller.leave(change["address"], path, "unknown", UNREPORTED)
         drift = change.get("drift")
         if change.get("action") == "orphan" or drift == "orphan":
             puller.leave(change["address"], "", "account", f"owned by this project but not in gpu.jsonc; `gpu serverless import {change['name']}` writes its block")

@@ -127,8 +127,8 @@ class HealthGate:
             return {"status": "passed", "job": summary(job)}
         if job.get("status") not in FINAL:
             return {"status": "failed", "job": summary(job), "error": f"job {job.get('id')} did not end within the timeout (it is {job.get('status')})"}
-        message = job_error(job)[0]
-        return {"status": "failed", "job": summary(job), "error": f"job {job.get('id')} ended {job.get('status')}" + (f": {message}" if message else "")}
+        message = job_error(job)[0]  # shortened as invoke shortens it: a worker may put 100 kB into one exception
+        return {"status": "failed", "job": summary(job), "error": f"job {job.get('id')} ended {job.get('status')}" + (f": {clip(message, 2000)}" if message else "")}
 
     def _openai(self, target: Target, route: str) -> dict:
         answer = self.provider.openai(target.endpoint_id, route, self.check.smoke.body)

@@ -14,6 +14,7 @@ from gpuctl.catalog import Catalog
 from gpuctl.model import EndpointSpec
 from gpuctl.plan.model import Action, CostEstimate, CostItem, ResourceChange
 from gpuctl.plan.volumes import ResolvedVolume
+from gpuctl.v2 import effective_workers
 
 VOLUME_USD_PER_GB_MONTH = 0.07  # docs.runpod.io/serverless/pricing, first TB
 HOURS_PER_MONTH = 730
@@ -38,18 +39,17 @@ def pool_hourly(pools: Sequence[object], low: int | None, high: int | None, cata
 
 
 def _live(endpoint: dict, catalog: Catalog) -> tuple[float, float, bool]:
-    """`pool_hourly` of a live RunPod v2 endpoint, from its `gpu.pools` and `workers`."""
-    workers = endpoint.get("workers") or {}
-    low, high = workers.get("min"), workers.get("max")
-    counts = [n if isinstance(n, int) and not isinstance(n, bool) else None for n in (low, high)]
-    return pool_hourly((endpoint.get("gpu") or {}).get("pools") or [], counts[0], counts[1], catalog)
+    """`pool_hourly` of a live RunPod v2 endpoint, from its `gpu.pools` and `workers` (a bound
+    the answer leaves out is RunPod's default, `effective_workers`)."""
+    low, high = effective_workers(endpoint)
+    return pool_hourly((endpoint.get("gpu") or {}).get("pools") or [], low, high, catalog)
 
 
 def live_always_on(endpoint: dict, catalog: Catalog) -> float | None:
     """What a live endpoint's always-on workers cost per hour, as the plan counts it (`status`
     and `list` show this); None when a price is missing, except with no always-on worker."""
     always, _, priced = _live(endpoint, catalog)
-    minimum = (endpoint.get("workers") or {}).get("min") or 0
+    minimum, _ = effective_workers(endpoint)
     return round(always, 4) if priced or minimum == 0 else None
 
 
@@ -75,8 +75,8 @@ def observed_cost_phrase(endpoint: dict, catalog: Catalog) -> str:
     """What a live endpoint costs per hour, for people: "costs $0.00/h idle, up to $3.35/h busy"."""
     always, worst, priced = _live(endpoint, catalog)
     if not priced:
-        workers = endpoint.get("workers") or {}
-        return f"with {int(workers.get('min') or 0)} to {int(workers.get('max') or 0)} workers (no published price for its GPU pools)"
+        low, high = effective_workers(endpoint)
+        return f"with {'?' if low is None else low} to {'?' if high is None else high} workers (no published price for its GPU pools)"
     return f"costs {usd_per_hour(always)} idle, up to {usd_per_hour(worst)} busy"
 
 

@@ -26,6 +26,7 @@ class WarmIO:
     view: Callable[[], Any]  # makes the progress view (gpuctl.warm.view.PlainView or RichView)
     note: Callable[[str], None]  # a one-line message for people
     protect: Callable[[str | None], None]  # a value no output may show
+    sweep_grace: float = 300.0  # how long past its run's deadline a warm-up pod is swept (clock skew between machines)
 
 
 def choose_mode(endpoint: dict, requested: str | None) -> str:
@@ -84,7 +85,10 @@ def _warm(io: WarmIO, provider: Provider, endpoint: dict, mode: str, models: Any
     if mode == "cpu":
         from gpuctl.warm.cpu import warm_cpu
 
+        from gpuctl.warm.cpu import sweep
+
         io.protect(io.environ.get("HF_TOKEN"))
+        sweep(provider, view, io.sweep_grace)
         return warm_cpu(provider, endpoint, models, timeout, view, dict(io.environ))
     from gpuctl.warm.gpu import warm_gpu
 

@@ -5,11 +5,20 @@ The pod is deleted on every path out (success, failure, `--timeout`, Ctrl-C, SIG
 creation and its deletion run with signals held (gpuctl.interrupts), and a create whose
 answer was lost is looked up by the pod's unique name, never sent again; one that got no answer
 at all is watched for until the deadline (`await_pod`). What it cost is printed either way.
+
+A pod that starts after its run gave up (a create the server carried out later, or a run that
+was killed outright) has nobody left to delete it. Its name carries the wall-clock second its
+run's deadline passed (`...-until<epoch>`); no run uses its pod past that, so the next CPU
+warm-up in the account (`sweep`) deletes any warm-up pod whose deadline passed, plus a grace for
+clock skew between machines. The name needs no local state, so a CI runner that is gone by then
+leaves nothing unswept.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 import secrets
 import shlex
 import time
@@ -36,6 +45,7 @@ MOUNT = "/runpod-volume"
 POLL_S = 2.0
 EXIT_GRACE_S = 3.0  # after the pod exits, how long its last lines may take to arrive
 GONE = ("EXITED", "TERMINATED", "ERROR")
+NAME = re.compile(r"gpuctl-warm-[A-Za-z0-9]+-[0-9a-f]{6}-until([0-9]{1,12})")
 
 
 def downloader_argv() -> list[str]:
@@ -49,14 +59,47 @@ def hub_env(endpoint: dict, environ: dict) -> dict[str, str]:
     return {k: mine.get(k) or theirs[k] for k in ("HF_TOKEN", "HF_ENDPOINT") if mine.get(k) or theirs.get(k)}
 
 
-def pod_body(provider_name: str, endpoint: dict, volume: dict, models: ModelList, environ: dict) -> dict[str, Any]:
+def pod_name(endpoint_id: str, until: float) -> str:
+    """Unique per run, and saying when its run gives up on it (see the module doc)."""
+    return f"gpuctl-warm-{endpoint_id}-{secrets.token_hex(3)}-until{math.ceil(until)}"
+
+
+def expired(name: str, now: float, grace: float) -> bool:
+    """Whether `name` is a warm-up pod's whose run's deadline passed more than `grace` ago.
+    A name without the deadline (an older gpuctl's, or anyone else's pod) is never expired."""
+    match = NAME.fullmatch(str(name))
+    return bool(match) and now > int(match.group(1)) + grace
+
+
+def sweep(provider: Provider, view: Any, grace: float, now: Callable[[], float] = time.time) -> list[str]:
+    """Delete every warm-up pod whose run gave up on it (`expired`): one that started after its
+    create went unanswered past --timeout, or whose run was killed. Returns their ids. A pod
+    that cannot be deleted now is left to the next sweep, with a note."""
+    gone = []
+    for pod in provider.list_pods():
+        if not expired(pod.get("name", ""), now(), grace):
+            continue
+        try:
+            with held():
+                provider.delete_pod(pod["id"])
+        except ProviderError as exc:
+            view.note(f"warning: could not delete the abandoned warm-up pod {pod['id']} ({pod.get('name')}): {exc.summary}; "
+                      f"delete it in the RunPod console (Pods)")
+            continue
+        view.note(f"deleted the abandoned warm-up pod {pod['id']} ({pod.get('name')}): an earlier warm-up gave up on it before it started")
+        gone.append(pod["id"])
+    return gone
+
+
+def pod_body(provider_name: str, endpoint: dict, volume: dict, models: ModelList, environ: dict, until: float | None = None) -> dict[str, Any]:
     """The CreatePodRequest (REST v2). RunPod runs `args` in the image; the local provider runs
-    the same argv from env GPUCTL_LOCAL_COMMAND, with the volume directory in RUNPOD_VOLUME_PATH."""
+    the same argv from env GPUCTL_LOCAL_COMMAND, with the volume directory in RUNPOD_VOLUME_PATH.
+    `until`: the wall-clock time (epoch seconds) the run's deadline passes, put in the name."""
     argv = downloader_argv()
     env = {"GPUCTL_WARM_MODELS": json.dumps(list(models.refs)), "PYTHONUNBUFFERED": "1"} | hub_env(endpoint, environ)
     if provider_name == "local":
         env[LOCAL_COMMAND_ENV] = json.dumps(argv)
-    return pod_request(f"gpuctl-warm-{endpoint['id']}-{secrets.token_hex(3)}", IMAGE, shlex.join(argv), CPU_FLAVOR, VCPUS, DISK_GB, env,
+    return pod_request(pod_name(endpoint["id"], time.time() if until is None else until), IMAGE, shlex.join(argv), CPU_FLAVOR, VCPUS, DISK_GB, env,
                        data_center(volume), volume["id"], MOUNT)
 
 
@@ -94,13 +137,14 @@ def await_pod(provider: Provider, name: str, deadline: float, timeout: float, vi
                 return found
             if clock() >= deadline:
                 raise WarmTimeout(f"the create of pod {name} got no answer, and it did not start within --timeout ({in_seconds(timeout)}); it was not sent again",
-                                  hint=f"the server may still start it: find the pod named {name} in the RunPod console (Pods) and delete it, "
-                                       "or run `gpu serverless warm` again later")
+                                  hint=f"the server may still start it: the next `gpu serverless warm --cpu` (or a deploy's CPU pre-warm) "
+                                       f"in this account deletes it, or find the pod named {name} in the RunPod console (Pods) and delete it")
             sleep(POLL_S)
     except BaseException as exc:
         if not isinstance(exc, WarmTimeout):
             view.note(f"the create of pod {name} got no answer and the pod has not started; if it does, it runs until deleted: "
-                      f"find the pod named {name} in the RunPod console (Pods) and delete it")
+                      f"once its --timeout has passed, the next `gpu serverless warm --cpu` in this account deletes it, "
+                      f"or find the pod named {name} in the RunPod console (Pods) and delete it")
         raise
 
 
@@ -177,7 +221,7 @@ def warm_volume(provider: Provider, endpoint: dict, volume_id: str, models: Mode
     """One pod for one volume, always deleted; returns what it did and cost. A signal held
     during the create is raised inside the `try`, once `pod` is known, so it is deleted too."""
     volume = provider.get_volume(volume_id)
-    body = pod_body(provider.name, endpoint, volume, models, environ)
+    body = pod_body(provider.name, endpoint, volume, models, environ, until=time.time() + max(deadline - clock(), 0.0))
     view.status(f"creating a CPU pod in {data_center(volume)} with volume {volume.get('name', volume_id)} mounted")
     pod, started, watch = None, clock(), None
     try:

@@ -56,3 +56,52 @@ def test_storage_under_a_cent_is_shown_and_the_cost_table_adds_up(account, tmp_p
     one = _volume_project(tmp_path / "one", 1)
     text = account.gpu("serverless", "deploy", "--plan", "--provider", "local", cwd=one).out
     assert "  always-on  $0.00/h → <$0.01/h (+<$0.01/h)" in text, text
+
+
+def test_a_worker_bound_the_account_leaves_out_costs_runpods_default_not_zero(account, tmp_path):
+    """An answer without `workers.max`: the plan priced the live endpoint's worst case as if it
+    could run no worker beyond min ($0.47/h before, $1.84/h after, for an endpoint in sync),
+    called its pools unpriced, and `status`/`list` showed "1..None" and an unknown always-on
+    cost. RunPod runs it with its default max (3), and everything now counts with that."""
+    config = echo_config(min_workers=1)
+    del config["serverless"]["scaling"]["max_workers"]  # the default, 3
+    proj = project(tmp_path / "p", config, {"handler.py": ECHO_HANDLER})
+    done = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=proj)
+    assert done.code == 0, done.err
+    in_sync = account.gpu("serverless", "deploy", "--plan", "--json", "--provider", "local", cwd=proj).json()["cost"]
+    account.faults(*({"op": op, "kind": "endpoint", "action": "omit_field", "field": "workers.max"} for op in ("get", "list")))
+    try:
+        plan = account.gpu("serverless", "deploy", "--plan", "--json", "--provider", "local", cwd=proj)
+        text = account.gpu("serverless", "deploy", "--plan", "--provider", "local", cwd=proj)
+        status = account.gpu("serverless", "status", "echo", "--provider", "local", cwd=proj)
+        status_json = account.gpu("serverless", "status", "echo", "--json", "--provider", "local", cwd=proj)
+        listed = account.gpu("serverless", "list", "--json", "--provider", "local", cwd=proj)
+    finally:
+        account.clear_faults()
+    assert "workers.max" not in (status_json.json()["scaling"]["workers"] or {})  # the fault did leave it out
+    (item,) = [i for i in plan.json()["cost"]["items"] if i["address"] == "endpoint.echo"]
+    assert item["before"] == {"always_on_per_hour": item["always_on_per_hour"], "worst_case_per_hour": item["worst_case_per_hour"]}
+    assert plan.json()["cost"] == in_sync
+    assert "worst case" in text.out and "(unchanged)" in text.out.split("worst case", 1)[1].splitlines()[0], text.out
+    assert "no published price" not in text.out, text.out
+    assert "1..3 workers" in status.out and "None" not in status.out, status.out
+    assert status_json.json()["always_on_usd_per_hour"] == item["always_on_per_hour"]
+    (row,) = listed.json()["endpoints"]
+    assert (row["workers_min"], row["workers_max"]) == (1, 3)
+
+
+def test_runpods_worker_defaults_are_the_ones_gpu_jsonc_and_the_openapi_document_give():
+    import json
+
+    from gpuctl.catalog import state_dir
+    from gpuctl.config.schema import Scaling
+    from gpuctl.v2 import WORKERS_DEFAULT, effective_workers
+
+    spec = json.loads((state_dir() / "runpod" / "openapi-v2.json").read_text())
+    create = spec["components"]["schemas"]["CreateEndpointRequest"]
+    declared = next(part["properties"]["workers"]["properties"] for part in create["allOf"] if "workers" in part.get("properties", {}))
+    assert WORKERS_DEFAULT == {k: declared[k]["default"] for k in ("min", "max")}
+    assert WORKERS_DEFAULT == {"min": Scaling().min_workers, "max": Scaling().max_workers}
+    assert effective_workers({}) == effective_workers({"workers": {}}) == (0, 3)
+    assert effective_workers({"workers": {"min": 2, "max": None}}) == (2, None)
+    assert effective_workers({"workers": {"min": True, "max": "5"}}) == (None, None)

@@ -5,6 +5,7 @@ account, and say what they could not take into account."""
 
 from __future__ import annotations
 
+import io
 import json
 
 from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
@@ -243,3 +244,29 @@ def test_a_job_still_in_the_queue_when_invoke_stops_waiting_is_said_to_be_queued
         release.touch()
     assert waited.code == 1 and "(it is IN_QUEUE)" in waited.err, waited.err
     assert "it keeps running" not in waited.err and "it stays in the queue until a worker takes it" in waited.err, waited.err
+
+
+def test_status_never_cuts_the_url_at_a_narrow_width_or_in_a_pipe(account, tmp_path):
+    """COLUMNS=20: `status` cut the URL to "http://…" and the labels to "proje…", in a pipe as
+    on a terminal, so the one value an on-call engineer copies was gone. In a pipe it is now as
+    wide as it needs (as `list` is), and on a narrow terminal long values fold instead."""
+    from rich.console import Console
+
+    from gpuctl.cli.views import status_panel
+
+    endpoint_id = _by_hand(account, "echo")
+    url = f"{account.server.url}/ai/v2/{endpoint_id}/runsync"
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    piped = account.gpu("serverless", "status", "echo", cwd=cwd, env={"COLUMNS": "20"})
+    assert piped.code == 0, piped.err
+    assert any(line.split() == ["│", "url", url, "│"] for line in piped.out.splitlines()), piped.out
+    assert "…" not in piped.out, piped.out
+
+    doc = account.gpu("serverless", "status", "echo", "--json", cwd=cwd).json()
+    console = Console(width=20, record=True, color_system=None, file=io.StringIO())
+    console.print(status_panel(doc))
+    narrow = console.export_text()
+    assert max(map(len, narrow.splitlines())) <= 20
+    assert url in "".join(narrow.split()).replace("│", ""), narrow  # folded over lines, every character there
+    assert "project" in narrow and "proje…" not in narrow

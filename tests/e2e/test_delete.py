@@ -290,3 +290,23 @@ def test_a_picker_answer_that_is_no_number_is_told_what_to_type(account, tmp_pat
                                 [("Which endpoint?", "echo"), ("type the number of one of the 1 listed above", "1"), ("Delete endpoint echo?", "n")])
     assert "integer range" not in out and "'echo'" not in out, out
     assert "type the number of one of the 1 listed above (1 to 1), or 0 to cancel" in out, out
+
+
+def test_a_ref_that_is_one_endpoints_id_and_anothers_name_is_refused_not_guessed(account, tmp_path):
+    """An endpoint named like another's id: `delete <that string> --force` deleted the endpoint
+    of that id, though the endpoint of that name may have been meant. Now both are named and
+    nothing is deleted; each stays reachable the other way (by name, by id)."""
+    proj = _deployed(account, tmp_path)
+    (mine,) = account.endpoints()
+    made = account.server.http.post("/v2/serverless", json={"name": mine["id"], "type": "QUEUE", "image": "x/y:1", "gpu": {"pools": ["ADA_24"]},
+                                                            "scaling": {"type": "QUEUE_DELAY", "queueDelay": 4}})
+    assert made.status_code == 201, made.text
+    lookalike = made.json()["id"]
+    for args in (("delete", mine["id"], "--force"), ("status", mine["id"]), ("delete", mine["id"], "--force", "--ignore-not-found")):
+        refused = account.gpu("serverless", *args, cwd=proj)
+        assert refused.code == 1 and "Traceback" not in refused.err, refused.err
+        assert f'"{mine["id"]}" is the id of endpoint echo (project e2e) and the name of endpoint {lookalike} (project none)' in refused.err, refused.err
+    assert sorted(e["id"] for e in account.endpoints()) == sorted([mine["id"], lookalike])
+    assert account.gpu("serverless", "status", "echo", cwd=proj).code == 0
+    assert account.gpu("serverless", "delete", lookalike, "--force", cwd=proj).code == 0
+    assert [e["id"] for e in account.endpoints()] == [mine["id"]]

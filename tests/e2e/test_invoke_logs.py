@@ -106,6 +106,22 @@ def test_a_raising_handler_exits_1_with_its_error(deployed):
     assert "failed: ValueError: no such model" in result.err and "Traceback" not in result.err
 
 
+def test_a_huge_error_message_is_shortened_on_stderr_and_whole_in_json(deployed):
+    """A handler that put 100 kB into its exception: invoke printed all of it as one stderr
+    line, and `job status` as one text line, burying the command's own words and the hint."""
+    account, proj = deployed
+    huge = "no such model " + "y" * 100_000
+    result = account.gpu("serverless", "invoke", "talk", "--input", json.dumps({"fail": huge}), cwd=proj)
+    assert result.code == 1 and result.out == ""
+    assert "failed: ValueError: no such model yyy" in result.err and len(result.err) < 3_000, len(result.err)
+    assert "more characters: see the job with --json" in result.err and "job status talk" in result.err, result.err[-500:]
+    job_id = re.search(r"job (\S+) failed", result.err).group(1)
+    text = account.gpu("serverless", "job", "status", "talk", job_id, cwd=proj)
+    assert text.code == 0 and len(text.out) < 3_000 and "more characters" in text.out, len(text.out)
+    whole = account.gpu("serverless", "job", "status", "talk", job_id, "--json", cwd=proj)
+    assert huge in whole.json()["error"]
+
+
 def test_input_from_a_file_and_from_stdin(deployed):
     account, proj = deployed
     (proj / "job.json").write_text('{"input": {"prompt": "from a file"}}')
@@ -175,9 +191,25 @@ def test_ctrl_c_while_waiting_says_the_job_keeps_running(deployed):
     until(lambda: len(status_polls(account)) > polls, "invoke to poll its job's status")  # past the 1 s sync wait: the job id is known
     code, err = interrupt(waiting), waiting.stderr.read()
     # the job goes on: running, or still queued while its worker starts (said as such)
-    assert code == 130 and ("keeps running on talk" in err or "stays in the queue of talk" in err) and "gpu serverless job cancel talk" in err, err
-    job_id = re.search(r"job (\S+) (keeps running|stays in the queue)", err).group(1)
+    assert code == 130 and ("keeps running on talk" in err or "was in the queue of talk when gpu last looked" in err) and "gpu serverless job cancel talk" in err, err
+    job_id = re.search(r"job (\S+) (keeps running|was in the queue)", err).group(1)
     assert account.gpu("serverless", "job", "cancel", "talk", job_id, cwd=proj).code == 0
+
+
+def test_ctrl_c_of_a_stream_whose_job_runs_never_says_it_is_queued(deployed, tmp_path):
+    """--stream waits in /stream with /run's answer (IN_QUEUE) as the last state it saw: Ctrl-C
+    said the job "stays in the queue of talk until a worker takes it" while a worker ran it."""
+    account, proj = deployed
+    release = tmp_path / "release"
+    streaming = account.popen("serverless", "invoke", "talk", "--stream", "--input", json.dumps({"prompt": "held-stream", "release": str(release)}), cwd=proj)
+    try:
+        until(lambda: "talker got 'held-stream'" in account.gpu("serverless", "logs", "talk", cwd=proj).out, "a worker to run the job")
+        code, err = interrupt(streaming), streaming.stderr.read()
+    finally:
+        release.write_text("")
+        streaming.kill()
+    assert code == 130 and "stays in the queue" not in err, err
+    assert "keeps running on talk" in err or "when gpu last looked" in err, err
 
 
 def test_logs_show_what_the_handler_printed_with_the_worker_prefix(deployed):

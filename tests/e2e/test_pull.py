@@ -170,3 +170,54 @@ def test_pull_write_through_a_symlinked_gpu_jsonc_updates_the_file_it_names_and_
     assert not [p.name for p in shared.parent.iterdir() if p.name.startswith(".echo.jsonc")]  # no temporary file left beside it
     plan = account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj)
     assert plan.code == 0, plan.out
+
+
+def _answers(account, action: str, field: str, **extra) -> None:
+    """The account's endpoint answers (get and list) with `field` left out or set to a value."""
+    account.faults(*({"op": op, "kind": "endpoint", "action": action, "field": field} | extra for op in ("get", "list")))
+
+
+def test_a_field_absent_from_the_accounts_answer_is_left_as_gpu_jsonc_has_it_and_said(account, tmp_path):
+    """workers.max absent from the answer (not null): nothing is known of it, so gpu.jsonc keeps
+    its value. Pull wrote nothing, as it should, but said "gpu.jsonc already declares every
+    value the account changed", when it had not seen that value at all; the console's other
+    change is still pulled."""
+    proj = _project(tmp_path, COMMENTED)
+    live = _deployed(account, proj)
+    _console(account, live["id"], {"workers": {**live["workers"], "min": 1}})
+    _answers(account, "omit_field", "workers.max")
+    try:
+        doc = account.gpu("serverless", "pull", "--write", "--json", cwd=proj).json()
+        text = account.gpu("serverless", "pull", cwd=proj)
+    finally:
+        account.clear_faults()
+    assert [p["field"] for p in doc["pulled"]] == ["workers.min"]
+    written = (proj / "gpu.jsonc").read_text()
+    assert '"max_workers": 2,' in written and '"min_workers": 1, // scale to zero at night' in written
+    (left,) = doc["left"]
+    assert left["field"] == "workers.max" and "did not report" in left["reason"] and "keeps" in left["reason"], left
+    assert "workers.max: the account did not report it" in text.err and "already declares every value" not in text.err, text.err
+
+
+def test_a_field_the_account_answers_null_is_left_for_you_and_the_rest_is_pulled(account, tmp_path):
+    """workers.max and flashboot answered as null: gpu.jsonc cannot declare null there. Pull
+    refused the whole edit ("the account's values do not fit gpu.jsonc", and for flashboot
+    "after the edit these still differ ... report this"), so the console's other change was
+    not pulled either. Now each null field is left for you, named, and the rest is written."""
+    proj = _project(tmp_path, COMMENTED)
+    live = _deployed(account, proj)
+    _console(account, live["id"], {"workers": {**live["workers"], "min": 1}})
+    for field in ("workers.max", "flashboot", "timeout", "env.GREETING"):
+        _answers(account, "extra_field", field, value=None)
+        try:
+            result = account.gpu("serverless", "pull", "--write", "--json", cwd=proj)
+        finally:
+            account.clear_faults()
+        assert result.code == 0, result.err
+        doc = result.json()
+        assert [p["field"] for p in doc["pulled"]] == ["workers.min"], (field, doc)
+        assert [(i["field"], "null" in i["reason"]) for i in doc["left"]] == [(field, True)], (field, doc)
+        written = (proj / "gpu.jsonc").read_text()
+        assert '"min_workers": 1, // scale to zero at night' in written and '"max_workers": 2,' in written
+        assert "flashboot" not in written and '"execution_timeout_ms": 600000' in written and '"GREETING": "hello"' in written
+        (proj / "gpu.jsonc").write_text(COMMENTED)

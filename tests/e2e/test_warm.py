@@ -522,7 +522,12 @@ def test_warming_another_projects_endpoint_never_uses_this_gpu_jsonc_models(acco
 
 
 def _pod_lookups(account) -> int:
-    return sum(r["method"] == "GET" and r["path"] == "/v2/pods" for r in account.requests())
+    """Pod look-ups after the pod create was sent (the one before is the sweep of abandoned
+    pods; the held create itself is logged only once it is answered): the volume is read
+    just before the create."""
+    log = account.requests()
+    volume_read = max((i for i, r in enumerate(log) if r["path"].startswith("/v2/network-volumes/")), default=len(log))
+    return sum(r["method"] == "GET" and r["path"] == "/v2/pods" for r in log[volume_read:])
 
 
 def test_a_pod_create_held_past_the_client_timeout_is_watched_for_then_used_and_deleted(account, hub, tmp_path):
@@ -548,9 +553,11 @@ def test_a_pod_create_held_past_the_client_timeout_is_watched_for_then_used_and_
     nothing_left(account)
 
 
-def test_a_pod_create_held_past_the_warm_timeout_names_the_pod_to_delete(account, tmp_path):
-    """Held past --timeout too: gpuctl stops watching, sends nothing again, and says which pod
-    (by its name) may still start and must then be deleted."""
+def test_a_pod_create_held_past_the_warm_timeout_is_swept_by_the_next_cpu_warm(account, hub, tmp_path):
+    """Held past --timeout too: gpuctl stops watching, sends nothing again, and names the pod
+    that may still start. It used to stop there: the held create then started a pod that ran
+    (and billed) until someone read the message and deleted it by hand. The pod's name now
+    says when its run gave up on it, and the next CPU warm-up in the account deletes it."""
     cwd = seeded(account, tmp_path, volume=True, model=REPO)
     account.faults({"op": "create", "kind": "pod", "action": "hang", "seconds": 3600})
     try:
@@ -558,9 +565,56 @@ def test_a_pod_create_held_past_the_warm_timeout_names_the_pod_to_delete(account
     finally:
         account.clear_faults()
     assert result.code == 1 and "Traceback" not in result.err, result.err
-    (name,) = set(re.findall(r"gpuctl-warm-[a-z0-9]+-[0-9a-f]{6}", result.err))
-    assert "not sent again" in result.err and "delete it" in result.err, result.err
+    (name,) = set(re.findall(r"gpuctl-warm-[a-z0-9]+-[0-9a-f]{6}-until[0-9]+", result.err))
+    assert "not sent again" in result.err and "the next `gpu serverless warm --cpu`" in result.err and "delete it" in result.err, result.err
     (pod,) = until(lambda: account.server.http.get("/v2/pods").json()["pods"], "the held create to be carried out")
     assert pod["name"] == name and pods_created(account) == 1  # the pod the message named; no second create
-    assert account.server.http.delete(f"/v2/pods/{pod['id']}").is_success
+
+    again = account.gpu("serverless", "warm", "echo", "--cpu", cwd=cwd, env={"HF_ENDPOINT": hub.url, "GPUCTL_WARM_SWEEP_GRACE": "0"}, timeout=60)
+    assert again.code == 0, again.err
+    assert f"deleted the abandoned warm-up pod {pod['id']} ({name})" in again.err, again.err
     nothing_left(account)
+
+
+def test_the_sweep_deletes_only_warm_up_pods_whose_run_gave_up_on_them(account, hub, tmp_path):
+    """A warm-up pod whose deadline has not passed may be another run's, still working; a pod
+    named without a deadline (an older gpuctl's) or by anyone else is not gpuctl's to judge."""
+    cwd = seeded(account, tmp_path, volume=True, model=REPO)
+    names = {"expired": "gpuctl-warm-abc123-0a0b0c-until1000000000", "running": f"gpuctl-warm-abc123-0a0b0d-until{int(time.time()) + 3600}",
+             "older": "gpuctl-warm-abc123-0a0b0e", "theirs": "my-pod-until1000000000"}
+    ids = {}
+    for key, name in names.items():
+        created = account.server.http.post("/v2/pods", json={"name": name, "image": "python:3.12-slim", "cpu": {"id": "cpu3c", "vcpuCount": 2}})
+        assert created.is_success, created.text
+        ids[key] = created.json()["id"]
+    result = account.gpu("serverless", "warm", "echo", "--cpu", cwd=cwd, env={"HF_ENDPOINT": hub.url}, timeout=60)
+    assert result.code == 0, result.err
+    assert f"deleted the abandoned warm-up pod {ids['expired']}" in result.err, result.err
+    left = {p["id"] for p in account.server.http.get("/v2/pods").json()["pods"]}
+    assert left == {ids["running"], ids["older"], ids["theirs"]}
+    for pod_id in left:
+        assert account.server.http.delete(f"/v2/pods/{pod_id}").is_success
+    nothing_left(account)
+
+
+@pytest.mark.parametrize(("name", "now", "grace", "expected"), [
+    ("gpuctl-warm-ep1-a1b2c3-until100", 101, 0, True),
+    ("gpuctl-warm-ep1-a1b2c3-until100", 100, 0, False),
+    ("gpuctl-warm-ep1-a1b2c3-until100", 350, 300, False),
+    ("gpuctl-warm-ep1-a1b2c3-until100", 401, 300, True),
+    ("gpuctl-warm-ep1-a1b2c3", 10**10, 0, False),
+    ("xgpuctl-warm-ep1-a1b2c3-until100", 10**10, 0, False),
+    ("gpuctl-warm-ep1-a1b2c3-until100-mine", 10**10, 0, False),
+])
+def test_which_pod_names_are_expired(name, now, grace, expected):
+    from gpuctl.warm.cpu import expired
+
+    assert expired(name, now, grace) is expected
+
+
+def test_a_pod_name_says_when_its_run_gives_up():
+    from gpuctl.warm.cpu import expired, pod_name
+
+    name = pod_name("ep1", 1000.2)
+    assert name.startswith("gpuctl-warm-ep1-") and name.endswith("-until1001")
+    assert not expired(name, 1001, 0) and expired(name, 1002, 0)
