@@ -61,9 +61,11 @@ def with_markers(kind: str, key: str, parts: list[str], wrote: bool = False) -> 
 
 @dataclass
 class _Open:
-    """What is open at a line: a <details> block and a code fence (their opening lines)."""
+    """What is open at a line: the <details> blocks, outermost first (an apply comment folds an
+    earlier result, its own sections folded, under one: comments._earlier), and a code fence
+    (their opening lines)."""
 
-    details: str | None = None
+    details: tuple[str, ...] = ()
     fence: str | None = None
 
     def after(self, line: str) -> _Open:
@@ -71,20 +73,20 @@ class _Open:
         if stripped.startswith("```"):
             return _Open(self.details, None if self.fence else line)
         if self.fence is None and stripped.startswith("<details"):
-            return _Open(line, None)
+            return _Open((*self.details, line), None)
         if self.fence is None and stripped == "</details>":
-            return _Open(None, None)
+            return _Open(self.details[:-1], None)
         return self
 
     def closers(self) -> str:
-        return ("```\n" if self.fence else "") + ("</details>\n" if self.details else "")
+        return ("```\n" if self.fence else "") + "</details>\n" * len(self.details)
 
     def openers(self) -> str:
-        return (self.details or "") + ("\n" if self.details else "") + (self.fence or "")
+        return "".join(d + "\n" for d in self.details) + (self.fence or "")
 
     @property
     def clean(self) -> bool:
-        return self.details is None and self.fence is None
+        return not self.details and self.fence is None
 
 
 def split(markdown: str, budget: int = BUDGET, most: int = MAX_PARTS) -> list[str]:

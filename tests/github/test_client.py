@@ -117,6 +117,21 @@ def test_the_token_is_never_sent_in_clear_text_off_this_machine():
         GitHub("http://api.example.com", TOKEN, "acme/x")
 
 
+def test_a_fold_of_folds_cut_over_several_parts_is_closed_and_reopened_whole():
+    """An apply comment that replaces a refusal folds the refusal, with its plan's own sections,
+    under `<details>` (comments._earlier). Cut over parts, each part must close and reopen every
+    open fold, the outer one too: measured before, the first part left the outer fold open and
+    the second showed the refusal's sections outside it, as if they were this run's result."""
+    inner = "".join(f"<details open><summary>r{i}</summary>\n\n```diff\n" + "~ x = 1 → 2\n" * 40 + "```\n</details>\n" for i in range(200))
+    markdown = "### applied\n\n<details><summary>Before this run</summary>\n\n" + inner + "\n</details>\n"
+    parts = split(markdown, BUDGET)
+    assert len(parts) > 1
+    for part in parts:
+        assert part.count("```") % 2 == 0 and part.count("<details") == part.count("</details>"), part[-300:]
+    assert all(part.startswith("<details><summary>Before this run</summary>") for part in parts[1:])  # still inside the fold
+    assert sum(p.count("<summary>r") for p in parts) >= 200
+
+
 def test_every_part_fits_and_renders_even_when_one_block_is_larger_than_a_part():
     block = "<details><summary>huge</summary>\n\n```diff\n" + "".join(f"+ line {i} {'é' * 40}\n" for i in range(3000)) + "```\n</details>\n"
     markdown = "### heading\n\n" + block + "<details><summary>small</summary>\n\n```diff\n+ x\n```\n</details>\n"
