@@ -49,6 +49,16 @@ def read_marker(body: str | None) -> Marked | None:
     return Marked(found["kind"], unquote(found["key"]), part, bool(found["wrote"]))
 
 
+NOTE_ROOM = 200  # the "Part i of n" note with_markers adds, and to spare
+
+
+def budget(kind: str, key: str) -> int:
+    """How many UTF-8 bytes of Markdown a part of `key`'s comments may hold: BUDGET, less
+    what a marker longer than BUDGET's slack takes (a deep path of non-ASCII directories is
+    some 12,000 characters percent-encoded), so marker, note and part fit COMMENT_LIMIT."""
+    return min(BUDGET, COMMENT_LIMIT - len(marker(kind, key, MAX_PARTS, MAX_PARTS, True).encode()) - NOTE_ROOM)
+
+
 def with_markers(kind: str, key: str, parts: list[str], wrote: bool = False) -> list[str]:
     """Each part behind its marker, with a note saying which part it is when there are several."""
     n = len(parts)

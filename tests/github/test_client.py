@@ -8,7 +8,7 @@ import pytest
 from gpuctl.github import comments
 from gpuctl.github.client import GitHub, GitHubError
 from gpuctl.github.env import write_outputs
-from gpuctl.github.parts import BUDGET, read_marker, split
+from gpuctl.github.parts import BUDGET, COMMENT_LIMIT, read_marker, split
 from tests.github.actions import read_outputs
 from tests.github.conftest import TOKEN
 from tests.github.fake_github import Canned
@@ -204,3 +204,17 @@ def test_an_apply_comment_that_wrote_nothing_is_kept_folded_under_the_run_that_w
     comments.upsert(client, 5, "gpu.jsonc", "### applied again\n", kind="apply", wrote=True)
     (body,) = [c["body"] for c in fake.comments_on(5)]
     assert "applied by hand" not in body and body.count("refused: the plan is not the one reviewed") == 1 and body.count("<details>") == 1, body
+
+
+def test_a_long_config_path_s_marker_still_leaves_every_part_under_github_s_limit(fake, client):
+    """The marker names the config by its percent-encoded path (three characters a byte outside
+    ASCII): a deep path of non-ASCII directories (4,000 bytes, as Linux allows) made a marker of
+    some 12,000 characters, on top of a part packed to BUDGET, and GitHub refused the comment (422)."""
+    fake.add_pull(5, "a" * 40)
+    key = "/".join(["設定" * 40] * 16) + "/gpu.jsonc"
+    assert len(key.encode()) > 3800
+    markdown = "".join(f"line {i} {'x' * 70}\n" for i in range(3000))
+    posted = comments.upsert(client, 5, key, markdown)
+    bodies = [c["body"] for c in fake.comments_on(5)]
+    assert posted.created == len(bodies) > 1 and all(len(b) <= COMMENT_LIMIT for b in bodies)
+    assert all(read_marker(b).key == key for b in bodies)
