@@ -122,18 +122,22 @@ def drift(app: AppContext, configs: tuple[str, ...], provider: str | None, label
 
 @github_group.command("reviewed-plan")
 @click.option("--sha", help="The merged commit (default: GITHUB_SHA).")
+@click.option("--pr", "pr_input", metavar="NUMBER", help="The merged pull request instead (apply.yml's `pr` input, run by hand): checked to be a "
+              "pull request merged into the run's branch.")
+@click.option("--pull-only", is_flag=True, help="With --pr: check the pull request and output it, but look for no plan artifact (a run with replan applies none).")
 @click.option("--artifact-prefix", default=DEFAULT_PREFIX, show_default=True, help="As given to `gpu github plan`.")
 @click.pass_obj
-def reviewed_plan(app: AppContext, sha: str | None, artifact_prefix: str) -> int:
-    """Find the plan artifact reviewed in the pull request merged as this commit.
+def reviewed_plan(app: AppContext, sha: str | None, pr_input: str | None, pull_only: bool, artifact_prefix: str) -> int:
+    """Find the plan artifact reviewed in the pull request merged as this commit (or --pr).
 
     Outputs: found (true/false), pr, head_sha, run_id and artifact, for
     actions/download-artifact's run-id and name. Finding none is not an error: `gpu github
-    apply` then refuses unless there is nothing to apply."""
-    return _job(app, lambda job: _found_or_said(job, sha or job.actions.sha, artifact_prefix))
+    apply` then refuses unless there is nothing to apply. A --pr that is not a pull request
+    merged into the run's branch is."""
+    return _job(app, lambda job: _found_or_said(job, sha or job.actions.sha, artifact_prefix, pr_input or None, pull_only))
 
 
-def _found_or_said(job, sha: str | None, prefix: str) -> int:
+def _found_or_said(job, sha: str | None, prefix: str, pr_input: str | None = None, pull_only: bool = False) -> int:
     """`_find`, and when GitHub fails it (a token without `actions: read`, a rate limit), the
     error in the job summary and the action's outputs (exit_code 1) before it fails the step:
     the apply step after it does not run."""
@@ -141,20 +145,27 @@ def _found_or_said(job, sha: str | None, prefix: str) -> int:
     from gpuctl.github.job import error_markdown
 
     try:
-        return _find(job, sha, prefix)
+        return _find(job, sha, prefix, pr_input, pull_only)
     except GpuctlError as exc:
         job.summary(error_markdown("gpuctl could not find the reviewed plan of this merge", exc.format()) + "\nNothing was applied.\n")
         job.outputs({"found": "false", "has_changes": "false", "exit_code": "1", "summary": f"error: {exc.summary}"})
         raise
 
 
-def _find(job, sha: str | None, prefix: str) -> int:
+def _find(job, sha: str | None, prefix: str, pr_input: str | None = None, pull_only: bool = False) -> int:
     from gpuctl.errors import UsageError
-    from gpuctl.github.reviewed import merged_pull, plan_artifact
+    from gpuctl.github.reviewed import chosen_pull, merged_pull, plan_artifact
 
-    if not sha:
+    if pr_input is not None:
+        pull = chosen_pull(job.github, pr_input, job.actions.ref)
+    elif not sha:
         raise UsageError("no commit to look up: GITHUB_SHA is not set", hint="pass --sha")
-    pull = merged_pull(job.github, sha)
+    else:
+        pull = merged_pull(job.github, sha)
+    if pull_only:
+        job.app.note(f"pull request #{pull['number']}: its comment says what this run applies" if pull else "no pull request named (--pr)")
+        job.outputs({"found": "false", "pr": str(pull["number"]) if pull else "", "head_sha": pull["head"]["sha"] if pull else "", "run_id": "", "artifact": ""})
+        return 0
     artifact = plan_artifact(job.github, prefix, pull["head"]["sha"]) if pull else None
     found = {"found": "true" if artifact else "false", "pr": str(pull["number"]) if pull else "",
              "head_sha": pull["head"]["sha"] if pull else "", "run_id": str(artifact["workflow_run"]["id"]) if artifact else "",

@@ -12,7 +12,7 @@ from gpuctl.errors import GpuctlError
 from gpuctl.github.authors import Author, login
 from gpuctl.github.client import GitHub
 from gpuctl.github.job import error_markdown
-from gpuctl.github.parts import read_marker, split, with_markers
+from gpuctl.github.parts import budget, read_marker, split, with_markers
 
 if TYPE_CHECKING:
     from gpuctl.github.job import Job
@@ -70,7 +70,7 @@ def upsert(gh: GitHub, number: int, key: str, markdown: str, kind: str = KIND, w
         return posted
     if wrote:
         markdown += _earlier(existing)
-    bodies = with_markers(kind, key, split(_warned(markdown, posted.impostors)), wrote=bool(wrote))
+    bodies = with_markers(kind, key, split(_warned(markdown, posted.impostors), budget(kind, key)), wrote=bool(wrote))
     for part, body in enumerate(bodies, 1):
         copies = existing.pop(part, [])
         if not copies:

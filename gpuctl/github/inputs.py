@@ -112,7 +112,7 @@ def _remote(gh: GitHub, inputs: Inputs, head: str, local: dict[str, Identity]) -
             if above.get(_join(parent, PurePosixPath(folder).name), ("",))[0] != "dir":
                 listed[folder] = None  # the head commit has no such directory: nothing to ask
                 continue
-        entries = _listing(gh, folder, head)
+        entries = listing(gh, folder, head)
         if entries is not None and len(entries) >= LISTING_LIMIT:
             if tree is None:
                 tree = _tree(gh, head, inputs.key)
@@ -124,7 +124,7 @@ def _remote(gh: GitHub, inputs: Inputs, head: str, local: dict[str, Identity]) -
     return found
 
 
-def _listing(gh: GitHub, folder: str, head: str) -> dict[str, Identity] | None:
+def listing(gh: GitHub, folder: str, head: str) -> dict[str, Identity] | None:
     """The entries of `folder` at `head` ({path: identity}); None when it has no such directory."""
     try:
         found = gh.request("GET", gh.repo(f"/contents/{quote(folder)}"), params={"ref": head})
@@ -147,7 +147,7 @@ def _tree(gh: GitHub, head: str, key: str) -> list[dict]:
 
 
 def _typed(entry: dict) -> Identity:
-    """A trees API entry as `_listing` names one (a tree or a submodule's commit: a directory)."""
+    """A trees API entry as `listing` names one (a tree or a submodule's commit: a directory)."""
     return ("dir", None) if entry.get("type") in ("tree", "commit") else ("blob", entry.get("sha"))
 
 

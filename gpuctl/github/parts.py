@@ -49,6 +49,16 @@ def read_marker(body: str | None) -> Marked | None:
     return Marked(found["kind"], unquote(found["key"]), part, bool(found["wrote"]))
 
 
+NOTE_ROOM = 200  # the "Part i of n" note with_markers adds, and to spare
+
+
+def budget(kind: str, key: str) -> int:
+    """How many UTF-8 bytes of Markdown a part of `key`'s comments may hold: BUDGET, less
+    what a marker longer than BUDGET's slack takes (a deep path of non-ASCII directories is
+    some 12,000 characters percent-encoded), so marker, note and part fit COMMENT_LIMIT."""
+    return min(BUDGET, COMMENT_LIMIT - len(marker(kind, key, MAX_PARTS, MAX_PARTS, True).encode()) - NOTE_ROOM)
+
+
 def with_markers(kind: str, key: str, parts: list[str], wrote: bool = False) -> list[str]:
     """Each part behind its marker, with a note saying which part it is when there are several."""
     n = len(parts)
@@ -61,9 +71,11 @@ def with_markers(kind: str, key: str, parts: list[str], wrote: bool = False) -> 
 
 @dataclass
 class _Open:
-    """What is open at a line: a <details> block and a code fence (their opening lines)."""
+    """What is open at a line: the <details> blocks, outermost first (an apply comment folds an
+    earlier result, its own sections folded, under one: comments._earlier), and a code fence
+    (their opening lines)."""
 
-    details: str | None = None
+    details: tuple[str, ...] = ()
     fence: str | None = None
 
     def after(self, line: str) -> _Open:
@@ -71,20 +83,20 @@ class _Open:
         if stripped.startswith("```"):
             return _Open(self.details, None if self.fence else line)
         if self.fence is None and stripped.startswith("<details"):
-            return _Open(line, None)
+            return _Open((*self.details, line), None)
         if self.fence is None and stripped == "</details>":
-            return _Open(None, None)
+            return _Open(self.details[:-1], None)
         return self
 
     def closers(self) -> str:
-        return ("```\n" if self.fence else "") + ("</details>\n" if self.details else "")
+        return ("```\n" if self.fence else "") + "</details>\n" * len(self.details)
 
     def openers(self) -> str:
-        return (self.details or "") + ("\n" if self.details else "") + (self.fence or "")
+        return "".join(d + "\n" for d in self.details) + (self.fence or "")
 
     @property
     def clean(self) -> bool:
-        return self.details is None and self.fence is None
+        return not self.details and self.fence is None
 
 
 def split(markdown: str, budget: int = BUDGET, most: int = MAX_PARTS) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from gpuctl.errors import GpuctlError
 from gpuctl.files import read_bytes
@@ -111,6 +111,35 @@ def read_commit(job: Job, head: str | None, fork: bool) -> str | None:
     return head if fork else job.actions.sha
 
 
+def link_commit(job: Job, config: str, key: str, head: str | None, read_at: str | None) -> str | None:
+    """The commit the comment links `key`'s lines at. The plan read the merge commit
+    (`read_commit`), which GitHub keeps only while the pull request is open
+    (`refs/pull/N/merge` is rewritten on every push to it or its base, and may be
+    garbage-collected once it is closed), so a link to it can rot. When the config's blob at the
+    pull request's `head` is the one the plan read (the base did not change the file since the
+    branch), the head commit has the same lines and stays reachable: link there. Otherwise (the
+    base changed it, the head has no such file, GitHub cannot say) the merge commit, whose lines
+    are the ones planned. One call: the contents API's listing of the config's directory at
+    `head`, which names each file's blob id."""
+    from gpuctl.github.fork import blob_id
+    from gpuctl.github.inputs import listing as listed
+
+    if head is None or read_at is None or head == read_at or job.source_url(key, head) is None or not job.actions.token:
+        return read_at
+    try:
+        data = read_bytes(job.app.cwd / config, forks.MAX_FILE_BYTES)
+    except OSError:  # a FileRefused too: the plan read it, so this hardly happens
+        return read_at
+    folder = str(PurePosixPath(key).parent)
+    try:
+        entries = listed(job.github, "" if folder == "." else folder, head)
+    except GpuctlError as exc:
+        job.app.note(f"note: {key}: GitHub did not list the pull request's head commit {head[:12]} ({exc.summary}), "
+                     f"so the comment links each key at the merge commit {read_at[:12]}, which GitHub may delete once the pull request is closed")
+        return read_at
+    return head if (entries or {}).get(key) == ("blob", blob_id(data)) else read_at
+
+
 def _policy_among_the_configs(job: Job, opts: PlanOptions) -> GpuctlError | None:
     """In the fork flow the working directory holds the configs the fork's own run of
     fork-configs.yml uploaded: a policy file there is the fork's to choose, and a plan checked
@@ -141,8 +170,15 @@ def _plan_one(job: Job, config: str, key: str, path: Path, opts: PlanOptions, he
     violations = len((doc.get("policy") or {}).get("violations") or [])
     code = 4 if violations else 2 if not doc["in_sync"] else 0
     summary = runner.plan_summary(doc) + (f" Breaks {violations} policy rule{'s' if violations != 1 else ''}." if violations else "")
+    if not untrusted and _links(doc):  # the fork flow's read_at is the head already
+        read_at = link_commit(job, config, key, head, read_at)
     return Planned(key, code, summary, path.resolve(), runner.plan_markdown(doc, source_url=job.source_url(key, read_at)) + job.footer("Planned", key, head),
                    not doc["in_sync"])
+
+
+def _links(doc: dict) -> bool:
+    """Whether the plan's Markdown links a gpu.jsonc line (a change named by its config key)."""
+    return any(k.get("line") is not None for r in doc.get("resource_changes", []) for c in r.get("changes", []) for k in c.get("config_keys") or [])
 
 
 def pull_request(job: Job, pr_file: Path | None) -> tuple[int, str, str | None] | None:

@@ -14,7 +14,7 @@ writes does."""
 from __future__ import annotations
 
 import json
-
+import re
 from urllib.parse import quote
 
 from gpuctl.github.client import GitHub, GitHubError
@@ -30,6 +30,41 @@ def merged_pull(gh: GitHub, sha: str) -> dict | None:
     exact = [p for p in pulls if p.get("merge_commit_sha") == sha]
     chosen = sorted(exact or pulls, key=lambda p: p["merged_at"])
     return chosen[-1] if chosen else None
+
+
+PR_INPUT_HINT = ("give the number of a pull request merged into {branch} (`31` for #31) in the apply workflow's `pr` input, "
+                 "or leave it empty for the pull request merged as {branch}'s head commit; nothing was applied")
+
+
+def chosen_pull(gh: GitHub, value: str, ref: str | None) -> dict:
+    """The pull request a person named in apply.yml's `pr` input (run by hand), checked: a
+    number, of a pull request of this repository, merged, into the branch the run applies
+    (`ref`, refs/heads/main). Anything else is an error naming the input and what to give."""
+    from gpuctl.errors import GpuctlError
+
+    branch = ref.removeprefix("refs/heads/") if ref and ref.startswith("refs/heads/") else None
+    hint = PR_INPUT_HINT.format(branch=branch or "the branch")
+    text = value.strip()
+    if not re.fullmatch(r"#?[0-9]{1,9}", text) or int(text.lstrip("#")) == 0:
+        raise GpuctlError(f"the `pr` input is {clip(json.dumps(value), 40)}, not a pull request number", hint=hint)
+    number = int(text.lstrip("#"))
+    try:
+        pull = gh.request("GET", gh.repo(f"/pulls/{number}"))
+    except GitHubError as exc:
+        if exc.status == 404:
+            raise GpuctlError(f"the `pr` input names pull request #{number}, which {gh.repository} does not have", hint=hint) from None
+        raise
+    if not isinstance(pull, dict) or not pull.get("merged_at") or not isinstance(pull.get("merge_commit_sha"), str):
+        state = "open" if (pull or {}).get("state") == "open" else "closed without being merged"
+        raise GpuctlError(f"the `pr` input names pull request #{number}, which is {state}: nothing of it is on {branch or 'the branch'} to apply",
+                          hint=hint)
+    base = ((pull.get("base") or {}).get("ref"))
+    if branch is not None and base != branch:
+        raise GpuctlError(f"the `pr` input names pull request #{number}, which was merged into {clip(str(base), 60)}, not {branch}, which this run applies",
+                          hint=hint)
+    if not isinstance((pull.get("head") or {}).get("sha"), str):
+        raise GpuctlError(f"GitHub's answer for pull request #{number} has no head commit", hint="run the workflow again")
+    return pull
 
 
 def branch_head(gh: GitHub, branch: str) -> str | None:

@@ -8,7 +8,7 @@ import pytest
 from gpuctl.github import comments
 from gpuctl.github.client import GitHub, GitHubError
 from gpuctl.github.env import write_outputs
-from gpuctl.github.parts import BUDGET, read_marker, split
+from gpuctl.github.parts import BUDGET, COMMENT_LIMIT, read_marker, split
 from tests.github.actions import read_outputs
 from tests.github.conftest import TOKEN
 from tests.github.fake_github import Canned
@@ -117,6 +117,21 @@ def test_the_token_is_never_sent_in_clear_text_off_this_machine():
         GitHub("http://api.example.com", TOKEN, "acme/x")
 
 
+def test_a_fold_of_folds_cut_over_several_parts_is_closed_and_reopened_whole():
+    """An apply comment that replaces a refusal folds the refusal, with its plan's own sections,
+    under `<details>` (comments._earlier). Cut over parts, each part must close and reopen every
+    open fold, the outer one too: measured before, the first part left the outer fold open and
+    the second showed the refusal's sections outside it, as if they were this run's result."""
+    inner = "".join(f"<details open><summary>r{i}</summary>\n\n```diff\n" + "~ x = 1 → 2\n" * 40 + "```\n</details>\n" for i in range(200))
+    markdown = "### applied\n\n<details><summary>Before this run</summary>\n\n" + inner + "\n</details>\n"
+    parts = split(markdown, BUDGET)
+    assert len(parts) > 1
+    for part in parts:
+        assert part.count("```") % 2 == 0 and part.count("<details") == part.count("</details>"), part[-300:]
+    assert all(part.startswith("<details><summary>Before this run</summary>") for part in parts[1:])  # still inside the fold
+    assert sum(p.count("<summary>r") for p in parts) >= 200
+
+
 def test_every_part_fits_and_renders_even_when_one_block_is_larger_than_a_part():
     block = "<details><summary>huge</summary>\n\n```diff\n" + "".join(f"+ line {i} {'é' * 40}\n" for i in range(3000)) + "```\n</details>\n"
     markdown = "### heading\n\n" + block + "<details><summary>small</summary>\n\n```diff\n+ x\n```\n</details>\n"
@@ -189,3 +204,17 @@ def test_an_apply_comment_that_wrote_nothing_is_kept_folded_under_the_run_that_w
     comments.upsert(client, 5, "gpu.jsonc", "### applied again\n", kind="apply", wrote=True)
     (body,) = [c["body"] for c in fake.comments_on(5)]
     assert "applied by hand" not in body and body.count("refused: the plan is not the one reviewed") == 1 and body.count("<details>") == 1, body
+
+
+def test_a_long_config_path_s_marker_still_leaves_every_part_under_github_s_limit(fake, client):
+    """The marker names the config by its percent-encoded path (three characters a byte outside
+    ASCII): a deep path of non-ASCII directories (4,000 bytes, as Linux allows) made a marker of
+    some 12,000 characters, on top of a part packed to BUDGET, and GitHub refused the comment (422)."""
+    fake.add_pull(5, "a" * 40)
+    key = "/".join(["設定" * 40] * 16) + "/gpu.jsonc"
+    assert len(key.encode()) > 3800
+    markdown = "".join(f"line {i} {'x' * 70}\n" for i in range(3000))
+    posted = comments.upsert(client, 5, key, markdown)
+    bodies = [c["body"] for c in fake.comments_on(5)]
+    assert posted.created == len(bodies) > 1 and all(len(b) <= COMMENT_LIMIT for b in bodies)
+    assert all(read_marker(b).key == key for b in bodies)

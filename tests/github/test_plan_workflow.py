@@ -290,6 +290,66 @@ def test_the_comment_links_each_gpu_jsonc_key_to_its_line_in_the_commit_the_plan
     no_secrets(run, fake)
 
 
+def _planned_update(account, tmp_path, gha, fake, head: str, merged_text: str, head_text: str | None):
+    """A pull request (#18, head `head`) of services/asr/gpu.jsonc, planned on a checkout
+    whose config is `merged_text` (GitHub's merge); the fake's head commit holds `head_text`
+    there (None: GitHub has no tree for it). The comment, and the changed key's line."""
+    from tests.e2e.conftest import project
+
+    deployed = project(tmp_path / "deployed", config("asr", project_id="asr"))
+    assert (done := account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=deployed)).code == 0, done.err
+    fake.add_pull(18, head)
+    gha.action_inputs["config"] = "services/asr/gpu.jsonc"
+    checkout = tree(tmp_path / "pr", config("api"), {"services/asr/gpu.jsonc": merged_text})
+    if head_text is not None:
+        fake.add_tree(head, tree(tmp_path / "head", config("api"), {"services/asr/gpu.jsonc": head_text}))
+    event = pull_request(18, head, checkout)
+    run = gha.run(PLAN, event)
+    assert run.job("plan").status == "success", run.job("plan").steps
+    (comment,) = fake.comments_on(18)
+    (line,) = [i for i, text in enumerate(merged_text.splitlines(), 1) if '"max_workers"' in text]
+    no_secrets(run, fake)
+    return event, comment["body"], line, run
+
+
+def test_the_comment_links_keys_at_the_head_commit_when_its_config_is_the_one_planned(gha, fake, account, tmp_path):
+    """The merge commit a pull_request run reads (refs/pull/N/merge) is GitHub's to rewrite and
+    may be garbage-collected once the pull request is closed, so links to it rot. When the
+    config at the pull request's head is the very blob the plan read, the head commit has the
+    same lines and stays: the keys link there (and the summary too)."""
+    head = "8" * 40
+    text = json.dumps(config("asr", project_id="asr", max_workers=4), indent=2)
+    event, body, line, run = _planned_update(account, tmp_path, gha, fake, head, text, text)
+    url = f"https://github.com/{REPO}/blob/{head}/services/asr/gpu.jsonc#L{line}"
+    assert f"| `workers.max` | [`serverless.scaling.max_workers`]({url}) services/asr/gpu.jsonc:{line} |" in body, body
+    assert f"/blob/{event.sha}/" not in body and f"/blob/{event.sha}/" not in run.job("plan").summary
+    asked = [r for r in fake.requests if r["path"].startswith(f"/repos/{REPO}/contents")]
+    assert [(r["path"], r["query"]) for r in asked] == [(f"/repos/{REPO}/contents/services/asr", {"ref": head})]  # one listing, no file content
+
+
+def test_the_comment_keeps_the_merge_commit_when_the_head_s_config_differs(gha, fake, account, tmp_path):
+    """main changed the config since the branch: the head's blob is not the one planned (its
+    lines differ), so the keys link at the merge commit, whose lines are the planned ones."""
+    head = "7" * 40
+    text = json.dumps(config("asr", project_id="asr", max_workers=4), indent=2)
+    event, body, line, _ = _planned_update(account, tmp_path, gha, fake, head, "// main added this\n" + text, text)
+    assert f"/blob/{event.sha}/services/asr/gpu.jsonc#L{line})" in body, body
+    assert f"/blob/{head}/" not in body
+
+
+def test_github_failing_the_head_listing_keeps_the_merge_commit_links_and_the_plan(gha, fake, account, tmp_path):
+    head = "6" * 40
+    text = json.dumps(config("asr", project_id="asr", max_workers=4), indent=2)
+    original = fake._contents
+    fake._contents = lambda query, path: (403, {}, {"message": "Resource not accessible by integration"})
+    try:
+        event, body, line, run = _planned_update(account, tmp_path, gha, fake, head, text, text)
+    finally:
+        fake._contents = original
+    assert f"/blob/{event.sha}/services/asr/gpu.jsonc#L{line})" in body, body
+    assert "links each key at the merge commit" in run.job("plan").step("run").err
+
+
 def test_characters_that_hide_or_reorder_text_reach_no_comment_summary_or_output(gha, fake, tmp_path):
     """A pull request's gpu.jsonc whose names hold a bidi override or a zero-width space, in a
     plan and in an error quoting them: the comment, the job summary and the outputs show each
