@@ -86,13 +86,38 @@ def _update_reason(changes: tuple[FieldChange, ...]) -> str:
     return "; ".join(parts)
 
 
-def _duplicates(name: str, ours: list[dict], address: str) -> Diagnostic:
+@dataclass(frozen=True)
+class Duplicated(Diagnostic):
+    """Two or more endpoints with this project's marker hold the block's name: `keep` (the
+    oldest, which deploy's advice keeps) and `extra`, the ones it says to delete."""
+
+    keep: dict | None = field(default=None, compare=False, hash=False)
+    extra: tuple[dict, ...] = field(default=(), compare=False, hash=False)
+
+
+def _duplicates(name: str, ours: list[dict], address: str) -> Duplicated:
     """Two owned endpoints with one name (left by a race before gpuctl had the account lease):
     keep the oldest, whose URL callers are most likely to use, and say how to delete the rest."""
     keep, *extra = sorted(ours, key=lambda e: (str(e.get("createdAt") or "~"), str(e.get("id"))))
-    commands = "; ".join(f"gpu serverless delete {e.get('id')} --force" for e in extra)
-    return Diagnostic(f'{len(ours)} endpoints named "{name}" carry this project\'s marker: keep {keep.get("id")} (the oldest), delete {", ".join(str(e.get("id")) for e in extra)}',
-                      address, hint=f"run {commands}; then plan again (to keep another one instead, delete the others by id)")
+    return Duplicated(f'{len(ours)} endpoints named "{name}" carry this project\'s marker: keep {keep.get("id")} (the oldest), delete {", ".join(str(e.get("id")) for e in extra)}',
+                      address, hint=f"run {delete_extra(extra)}; then plan again (to keep another one instead, delete the others by id)", keep=keep, extra=tuple(extra))
+
+
+def delete_extra(extra: Iterable[dict]) -> str:
+    """The commands that delete the endpoints a duplicate's advice says to delete."""
+    return "; ".join(f"gpu serverless delete {e.get('id')} --force" for e in extra)
+
+
+def _duplicate_changes(spec: EndpointSpec, dup: Duplicated) -> list[ResourceChange]:
+    """What a report lists for each endpoint beyond the one deploy keeps (a plan refuses them):
+    labelled duplicate, naming every id that claims the block, so that a schedule reports them
+    as drift (exit 2) instead of failing every night."""
+    keep = str((dup.keep or {}).get("id"))
+    ids = [keep] + [str(e.get("id")) for e in dup.extra]
+    why = (f"{len(ids)} endpoints carry this project's marker and the name \"{spec.name}\": {', '.join(ids)}; deploy keeps {keep} "
+           "(the oldest) and refuses to plan until the others are deleted")
+    return [ResourceChange(Kind.ENDPOINT, spec.name, f"endpoint.{spec.name}", Action.NOOP, e.get("id"), why, drift=Drift.DUPLICATE)
+            for e in dup.extra]
 
 
 def _match(spec: EndpointSpec, project_id: str, account: Account, records: dict[str, drift.Record],
@@ -293,7 +318,8 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     cannot be reconciled safely (an endpoint owned by someone else, ambiguous volumes). With
     `report` (a drift report, never applied), a block whose name an endpoint this project does
     not own has taken is listed as that endpoint, labelled unmanaged, instead, and a volume
-    larger in the account than gpu.jsonc's size_gb is listed, labelled larger-in-account."""
+    larger in the account than gpu.jsonc's size_gb is listed, labelled larger-in-account, and endpoints beyond the one
+    deploy keeps among several of this project with a block's name are listed, labelled duplicate."""
     if prune and not desired.endpoints:
         raise PlanError("refusing to prune with an empty configuration", [Diagnostic("no endpoints are declared", hint="an empty gpu.jsonc never deletes everything")])
     account = index(observed)
@@ -308,6 +334,10 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     matched: set[str] = set()
     for spec in desired.endpoints:
         live, errs, notes = adopted(spec, desired.project_id, account) or renamed(spec, desired.project_id, account) or _match(spec, desired.project_id, account, records, deleted)
+        if report and len(errs) == 1 and isinstance(errs[0], Duplicated):
+            changes += _duplicate_changes(spec, errs[0])
+            matched.update(str(e.get("id")) for e in errs[0].extra)
+            live, errs = errs[0].keep, []
         if report and errs and all(isinstance(e, Taken) for e in errs):
             theirs = errs[0].endpoint
             changes.append(ResourceChange(Kind.ENDPOINT, spec.name, f"endpoint.{spec.name}", Action.NOOP, theirs.get("id"), errs[0].message, drift=Drift.UNMANAGED))

@@ -22,13 +22,13 @@ from gpuctl.v2 import gpu_pools, owner, workers_max, workers_min
 FORMAT_VERSION = "1"
 KIND = "gpuctl-drift"
 ORIGINS = ("config", "account", "both", "unknown")
-LABELS = ("deleted-in-account", "orphan", "unmanaged", "marker-lost", "larger-in-account")
+LABELS = ("deleted-in-account", "orphan", "unmanaged", "marker-lost", "larger-in-account", "duplicate")
 DRIFTING = ("create", "update", "replace", "delete", "orphan")
 MONEY = ("workers.min", "workers.max", "gpu.pools")
 
 ORIGIN_WORDS = {"config": "changed in gpu.jsonc", "account": "changed in the account", "both": "changed in both", "unknown": "origin unknown"}
 LABEL_WORDS = {"deleted-in-account": "deleted in the account", "orphan": "orphan", "unmanaged": "unmanaged", "marker-lost": "marker lost",
-               "larger-in-account": "larger in the account"}
+               "larger-in-account": "larger in the account", "duplicate": "duplicate"}
 
 ORIGIN_ADVICE = {
     "config": "gpu.jsonc moved and the account is as last applied: `gpu serverless deploy -y` applies it",
@@ -49,10 +49,19 @@ ADDED_ENV_ADVICE = ("set in the account, not declared in gpu.jsonc: `gpu serverl
 OTHER_PROJECT = "an endpoint of another project"  # how label_advice begins for an unmanaged endpoint another project's marker claims
 
 
-def label_advice(label: str | None, resource: dict, project_id: str, owner: str | None = None) -> str:
+def label_advice(label: str | None, resource: dict, project_id: str, owner: str | None = None, kept: str | None = None) -> str:
     """What a resource's drift asks the user to do, with the commands to do it. `owner`: the
-    project whose marker the endpoint carries, when not this one."""
+    project whose marker the endpoint carries, when not this one; `kept`: for a duplicate, the
+    id of the endpoint of the block that deploy keeps."""
     name, ref = resource["name"], resource["id"] or resource["name"]
+    if label == "duplicate":
+        if not kept or not resource["id"]:  # any duplicate (the legend)
+            return ("deploy keeps the oldest of this project's endpoints that claim one block and refuses to plan until it is the only one: "
+                    "delete each other one with `gpu serverless delete ID --force`; to keep another instead, delete the oldest by its id "
+                    "the same way (its callers' URL goes with it)")
+        return (f"deploy keeps endpoint {kept}, the oldest of this project's endpoints named \"{name}\", and refuses to plan until it is the "
+                f"only one: delete this one with `gpu serverless delete {resource['id']} --force`; to keep this one instead, delete {kept} "
+                f"with `gpu serverless delete {kept} --force` (its callers' URL goes with it)")
     if label == "unmanaged" and owner and owner != project_id:
         return (f"{OTHER_PROJECT}: \"{name}\" belongs to project \"{owner}\", not to this one (\"{project_id}\"), which gpuctl never "
                 f"touches: if it is this gpu.jsonc's own endpoint and the project id changed (`project_id` was edited, or gpu.jsonc has none "
@@ -135,15 +144,18 @@ def _nowhere(kind: str, name: str, path: str) -> list[dict]:
     return []
 
 
-def _entry(resource: dict, project_id: str, locate: Locate = _nowhere, observed: Mapping[str, dict] | None = None) -> dict:
+def _entry(resource: dict, project_id: str, locate: Locate = _nowhere, observed: Mapping[str, dict] | None = None,
+           kept: Mapping[str, str] | None = None) -> dict:
     """One drifted resource. A resource missing from the account (or from gpu.jsonc) lists no
-    fields: the whole resource is the difference, and its fields are gpu.jsonc's, not drift."""
+    fields: the whole resource is the difference, and its fields are gpu.jsonc's, not drift.
+    `kept`: by address, the id of the endpoint a block keeps, which a duplicate's advice names."""
     label = label_of(resource)
     listed = resource["action"] in ("update", "replace") or label == "larger-in-account"
+    marker = owner((observed or {}).get(resource["id"] or "") or {}) or None
     if resource["action"] == "create" and label is None and resource["changes"] and all(origin_of(c) == "config" for c in resource["changes"]):
         advice = "new in gpu.jsonc and not deployed yet: `gpu serverless deploy -y` creates it"
     else:
-        advice = label_advice(label, resource, project_id, owner((observed or {}).get(resource["id"] or "") or {}))
+        advice = label_advice(label, resource, project_id, marker, (kept or {}).get(resource["address"]))
     return {
         "address": resource["address"],
         "kind": resource["kind"],
@@ -162,7 +174,8 @@ def build(plan: dict, catalog, observed_endpoints: Mapping[str, dict] | None = N
     ({id: RunPod v2 endpoint}) lets an orphan's cost be counted, which the plan has only in words;
     `locate` names the gpu.jsonc key (and line) of each drifted field (`config.locate`)."""
     drifted = [r for r in plan["resource_changes"] if is_drift(r)]
-    entries = [_entry(r, plan["project_id"], locate, observed_endpoints) for r in drifted]
+    kept = {r["address"]: r["id"] for r in plan["resource_changes"] if r["kind"] == "endpoint" and r["id"] and label_of(r) not in ("duplicate", "unmanaged", "orphan")}
+    entries = [_entry(r, plan["project_id"], locate, observed_endpoints, kept) for r in drifted]
     fields = [c for e in entries for c in e["changes"]]
     labels = [e["drift"] for e in entries if e["drift"]]
     return {
@@ -269,6 +282,9 @@ def _item(resource: dict, always: float, worst: float, priced: bool, parts: list
 def _resource_cost(resource: dict, catalog, observed: Mapping[str, dict]) -> dict | None:
     if resource["kind"] != "endpoint" or label_of(resource) == "unmanaged":
         return None  # volumes cost little and the same either way; an unmanaged endpoint is not ours to count
+    if label_of(resource) == "duplicate":
+        live = observed.get(resource["id"] or "")
+        return _whole_cost(resource, _money_fields(live or {}), 1, "a second endpoint of this block, running beside the one deploy keeps", catalog)
     if resource["action"] in ("update", "replace"):
         return _update_cost(resource, catalog)
     if resource["action"] == "create":

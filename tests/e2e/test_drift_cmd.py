@@ -484,3 +484,44 @@ def test_a_cost_line_names_only_the_amounts_that_move(account, tmp_path):
         out = drift(account, proj, "--format", fmt).out
         cost = out[out.index("Cost of the drift"):]
         assert "worst case" in cost and "$0.00" not in cost and "always-on" not in cost, cost
+
+
+def test_two_endpoints_claiming_one_block_are_drift_that_names_both_and_the_one_to_delete(account, tmp_path):
+    """A create that crashed after RunPod made the endpoint, and its retry, leave two endpoints
+    with the project's marker and the block's name. deploy refuses to plan and says which to
+    delete; a nightly drift that exited 1 on it would be noise every night. It is drift (exit 2):
+    the extra endpoint labelled duplicate, naming both ids and deploy's own advice (keep the
+    oldest), in every view and in the drift issue's ending section."""
+    proj = deployed(account, tmp_path)
+    (ours,) = account.endpoints()
+    copy = {k: v for k, v in ours.items() if k not in ("id", "createdAt", "userId", "templateId", "version", "requestUrls")}
+    copy["gpu"] = {k: v for k, v in copy["gpu"].items() if v is not None}
+    made = account.server.http.post("/v2/serverless", json=copy)  # the retry's: the same body, the same marker
+    assert made.status_code == 201, made.text
+    # deploy keeps the oldest; createdAt has second precision, so two made in one second go by id
+    kept, extra = sorted(account.endpoints(), key=lambda e: (e["createdAt"], e["id"]))
+    writes = account.writes()
+
+    doc = drifted(account, proj)
+    (entry,) = [e for e in doc["drift"] if e["drift"] == "duplicate"]
+    assert (entry["address"], entry["id"], entry["action"]) == ("endpoint.echo", extra["id"], "no-op")
+    assert kept["id"] in entry["reason"] and extra["id"] in entry["reason"], entry["reason"]
+    assert f"gpu serverless delete {extra['id']} --force" in entry["what_to_do"], entry["what_to_do"]
+    assert doc["summary"]["labels"]["duplicate"] == 1
+    deploy = account.gpu("serverless", "deploy", "--plan", cwd=proj, env={"DRIFT_TOKEN": SECRET})
+    assert deploy.code == 1 and f"gpu serverless delete {extra['id']} --force" in deploy.err  # the same advice as deploy's
+    (cost,) = doc["cost_of_drift"]["items"]  # the extra one runs, and bills, beside the one kept
+    assert cost["address"] == "endpoint.echo" and cost["parts"][0]["phrase"].startswith("a second endpoint")
+    for fmt in ("text", "markdown"):
+        out = drift(account, proj, "--format", fmt)
+        assert out.code == 2 and extra["id"] in out.out and kept["id"] in out.out and "duplicate" in out.out, out.out + out.err
+        assert f"gpu serverless delete {extra['id']} --force" in out.out
+    ending = github_ending(doc)
+    assert "**Duplicate**" in ending and f"gpu serverless delete {extra['id']} --force" in ending, ending
+    listed = account.gpu("serverless", "list", "--json", cwd=proj, env={"DRIFT_TOKEN": SECRET})  # plans as drift does
+    assert listed.code == 0, listed.err
+    assert [r["id"] for r in listed.json()["endpoints"] if r["name"] == "echo"] == [kept["id"]], listed.out
+    assert account.writes() == writes
+
+    assert account.gpu("serverless", "delete", extra["id"], "--force", cwd=proj).code == 0
+    assert drift(account, proj).code == 0  # the advice ends it
