@@ -13,7 +13,7 @@ from gpuctl.errors import GpuctlError
 from gpuctl.github import issues, runner
 from gpuctl.github.authors import login
 from gpuctl.github.job import Job, combined, error_markdown
-from gpuctl.render.drift import OTHER_PROJECT
+from gpuctl.render.drift import of_another_project
 
 
 # How a repository that applies gpu.jsonc through review and merge ends the drift: the report's
@@ -57,8 +57,7 @@ def ending(doc: dict) -> str:
         return ""
     by_label: dict[str, list[dict]] = {}
     for entry in doc["drift"]:
-        owned = entry["drift"] == "unmanaged" and entry["what_to_do"].startswith(OTHER_PROJECT)  # label_advice's words for it
-        by_label.setdefault("unmanaged-owned" if owned else entry["drift"] or "", []).append(entry)
+        by_label.setdefault("unmanaged-owned" if of_another_project(entry, doc["project_id"]) else entry["drift"] or "", []).append(entry)
     fields = any(e["changes"] and e["drift"] != "larger-in-account" for e in doc["drift"])
     blockers = [w for w, labels in (("a volume is larger in the account", {"larger-in-account"}),
                                      ("two endpoints claim a block", {"duplicate"}),

@@ -46,7 +46,13 @@ ADDED_ENV_ADVICE = ("set in the account, not declared in gpu.jsonc: `gpu serverl
                     "runpod.env (as `{\"secret\": NAME}`, `${VAR}`, or a literal if it is no secret): `pull` lists it but never copies its value")
 
 
-OTHER_PROJECT = "an endpoint of another project"  # how label_advice begins for an unmanaged endpoint another project's marker claims
+OTHER_PROJECT = "an endpoint of another project"  # words only: a reader tells it apart by the finding's `owner` (`of_another_project`)
+
+
+def of_another_project(entry: dict, project_id: str) -> bool:
+    """Whether a finding is an endpoint that carries another project's marker (labelled
+    unmanaged, since gpuctl never touches it), by its `owner`, never by its advice's words."""
+    return entry["drift"] == "unmanaged" and entry.get("owner") not in (None, project_id)
 
 
 def label_advice(label: str | None, resource: dict, project_id: str, owner: str | None = None, kept: str | None = None) -> str:
@@ -166,6 +172,7 @@ def _entry(resource: dict, project_id: str, locate: Locate = _nowhere, observed:
         "reason": resource["reason"],
         "what_to_do": advice,
         "changes": [_field(c, label, locate(resource["kind"], resource["name"], c["path"])) for c in resource["changes"]] if listed else [],
+        "owner": marker,
     }
 
 
