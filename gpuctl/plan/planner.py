@@ -60,14 +60,16 @@ def _field_changes(declared: dict, live: dict, unreported: Collection[str] = ())
     return tuple(sorted(changes, key=lambda c: c.path))
 
 
-def _endpoint_change(spec: EndpointSpec, live: dict | None, declared: dict) -> ResourceChange:
+def _endpoint_change(spec: EndpointSpec, live: dict | None, declared: dict, unreported: Collection[str] = ()) -> ResourceChange:
+    """`unreported`: `fields.unreported(live, declared)`, worked out once by the caller, which
+    notices it too (`_unreported_notice`)."""
     address = f"endpoint.{spec.name}"
     body = fields.request_body(declared, spec.name)
     common = dict(kind=Kind.ENDPOINT, name=spec.name, address=address, desired=body, template=spec.template)
     if live is None:
         creates = tuple(FieldChange(p, None, v, fields.is_sensitive(p, v)) for p, v in sorted(declared.items()))
         return ResourceChange(action=Action.CREATE, reason=f'no endpoint named "{spec.name}" in the account', changes=creates, **common)
-    changes = _field_changes(declared, fields.observed_fields(live), fields.unreported(live, declared))
+    changes = _field_changes(declared, fields.observed_fields(live), unreported)
     if not changes:
         return ResourceChange(action=Action.NOOP, id=live.get("id"), **common)
     if any(c.forces_replace for c in changes):
@@ -223,8 +225,7 @@ def _maybe_renamed(changes: list[ResourceChange], leftovers: list[ResourceChange
 UNREPORTED = "not-reported"  # the Notice code of fields the account's answer lacks: `gpu serverless drift` refuses to report on them
 
 
-def _unreported_notice(live: dict, declared: dict, address: str) -> list[Notice]:
-    missing = fields.unreported(live, declared)
+def _unreported_notice(live: dict, missing: list[str], address: str) -> list[Notice]:
     if not missing:
         return []
     return [Notice(UNREPORTED, f"the account did not report {', '.join(missing)} of endpoint {live.get('id')}: the field is absent from its answer "
@@ -242,9 +243,9 @@ def unreported(plan: Plan, observed: Observed) -> dict[str, list[str]]:
     return {address: paths for address, paths in found if paths}
 
 
-def _notices_for(spec: EndpointSpec, live: dict | None, account: Account, declared: dict) -> list[Notice]:
+def _notices_for(spec: EndpointSpec, live: dict | None, account: Account, missing: list[str]) -> list[Notice]:
     address = f"endpoint.{spec.name}"
-    out = _unreported_notice(live, declared, address) if live is not None else []
+    out = _unreported_notice(live, missing, address) if live is not None else []
     redacted = sorted(k for k, v in ((live or {}).get("env") or {}).items() if v == REDACTED)
     if redacted:
         out.append(Notice("redacted-env", f"the snapshot redacted env {', '.join(redacted)}; their values are not compared", address, level="note"))
@@ -347,9 +348,10 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
         errors += errs
         vol = volume_of.get(spec.name)
         declared = fields.declared_fields(spec, desired.project_id, catalog, target, vol.ref if vol else None)
-        notices += notes + _notices_for(spec, live, account, declared)
+        missing = fields.unreported(live, declared) if live is not None else []  # once: compared with nothing, and noticed
+        notices += notes + _notices_for(spec, live, account, missing)
         if not errs:
-            change, warnings = drift.classify(with_rename(_endpoint_change(spec, live, declared), live), live, desired.project_id, records, deleted,
+            change, warnings = drift.classify(with_rename(_endpoint_change(spec, live, declared, missing), live), live, desired.project_id, records, deleted,
                                               spec.renamed_from)
             changes.append(change)
             notices += warnings
