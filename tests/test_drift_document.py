@@ -259,3 +259,13 @@ def test_a_duplicate_names_the_endpoint_deploy_keeps_and_the_command_that_delete
     text, markdown = render_text(doc), render_markdown(doc)
     assert "endpoint.echo (ep9): duplicate" in text and "why: 2 endpoints" in text
     assert "**duplicate**" in markdown and "gpu serverless delete ID --force" in markdown  # the legend, of any duplicate
+
+
+def test_the_legend_of_the_unmanaged_label_adopts_by_id_never_by_name():
+    """"What the labels ask" said `"adopt": "NAME"` (the legend's resource has no id, and the
+    advice fell back to the name), but `adopt` takes an endpoint id: copied as written, the
+    block would adopt nothing."""
+    markdown = render_markdown(build(PLANS["unmanaged"], CATALOG))
+    legend = markdown[markdown.index("### What the labels ask"):]
+    assert '"adopt": "NAME"' not in legend and "import NAME" not in legend, legend
+    assert '`"adopt": "ID"`' in legend and "`gpu serverless import ID --write`" in legend, legend

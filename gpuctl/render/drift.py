@@ -60,6 +60,7 @@ def label_advice(label: str | None, resource: dict, project_id: str, owner: str 
     project whose marker the endpoint carries, when not this one; `kept`: for a duplicate, the
     id of the endpoint of the block that deploy keeps."""
     name, ref = resource["name"], resource["id"] or resource["name"]
+    eid = resource["id"] or "ID"  # `adopt` takes an id, never a name (the legend's resource has none)
     if label == "duplicate":
         if not kept or not resource["id"]:  # any duplicate (the legend)
             return ("deploy keeps the oldest of this project's endpoints that claim one block and refuses to plan until it is the only one: "
@@ -72,7 +73,7 @@ def label_advice(label: str | None, resource: dict, project_id: str, owner: str 
         return (f"{OTHER_PROJECT}: \"{name}\" belongs to project \"{owner}\", not to this one (\"{project_id}\"), which gpuctl never "
                 f"touches: if it is this gpu.jsonc's own endpoint and the project id changed (`project_id` was edited, or gpu.jsonc has none "
                 f"and the directory it runs from has another name), set `\"project_id\": \"{owner}\"` in gpu.jsonc; if both projects "
-                f"really declare that name, give this block another name. `\"adopt\": \"{ref}\"` would take it from project \"{owner}\"")
+                f"really declare that name, give this block another name. `\"adopt\": \"{eid}\"` would take it from project \"{owner}\"")
     if resource["kind"] == "network_volume" and resource["action"] == "create":
         return "missing from the account: `gpu serverless deploy -y` creates it, empty and with a new id (cached models download again)"
     if label == "deleted-in-account":
@@ -82,7 +83,7 @@ def label_advice(label: str | None, resource: dict, project_id: str, owner: str 
         return f"owned by this project, no longer in gpu.jsonc and still running: `gpu serverless deploy --prune -y` deletes it, or `gpu serverless import {ref} --write` puts its block back in gpu.jsonc"
     if label == "unmanaged":
         return (f"an endpoint named \"{name}\" without this project's marker, which gpuctl never touches: to adopt it, add "
-                f"`\"adopt\": \"{ref}\"` to the gpu.jsonc block that should manage it (when gpu.jsonc has none, `gpu serverless import {ref} "
+                f"`\"adopt\": \"{eid}\"` to the gpu.jsonc block that should manage it (when gpu.jsonc has none, `gpu serverless import {eid} "
                 "--write` adds one; import refuses a name gpu.jsonc declares), or delete it in the console if nobody calls it; if it holds "
                 "the name of a block of gpu.jsonc, giving that block another name also ends this")
     if label == "larger-in-account":
