@@ -525,3 +525,32 @@ def test_two_endpoints_claiming_one_block_are_drift_that_names_both_and_the_one_
 
     assert account.gpu("serverless", "delete", extra["id"], "--force", cwd=proj).code == 0
     assert drift(account, proj).code == 0  # the advice ends it
+
+
+def test_an_endpoint_created_between_the_reads_of_the_account_is_not_called_deleted_in_it(account, tmp_path):
+    """The report reads the endpoints and the templates (where the last-applied records are) in
+    separate requests. A deploy that created a block's endpoint and wrote its record between
+    the two, and was done (its lease gone) before the second, left a record of an endpoint the
+    first read did not have: the report said it was DELETED IN THE ACCOUNT and that re-creating
+    it changes its URL, with no note of a deploy, so a schedule opened an issue on it. The
+    report checks such an endpoint by its id and reads the account again."""
+    from tests.local.conftest import wait_for
+
+    proj = deployed(account, tmp_path)
+    config = json.loads((proj / "gpu.jsonc").read_text())
+    config["serverless"] = [config["serverless"], {**config["serverless"], "name": "second"}]
+    (proj / "gpu.jsonc").write_text(json.dumps(config))
+    account.server.admin("POST", "requests/reset")
+    account.faults({"op": "list", "kind": "template", "action": "hang", "seconds": 300, "times": 1})  # the report's read of the records
+    report = account.popen("serverless", "drift", "--json", cwd=proj, env={"DRIFT_TOKEN": SECRET})
+    try:
+        wait_for(lambda: any(r["method"] == "GET" and r["path"] == "/v2/serverless" for r in account.requests()))  # the endpoints are read
+        made = account.gpu("serverless", "deploy", "-y", cwd=proj, env={"DRIFT_TOKEN": SECRET})
+        assert made.code == 0, made.err
+    finally:
+        account.clear_faults()  # the records are read now, after the deploy
+    out, err = report.communicate(timeout=120)
+    assert "DELETED IN THE ACCOUNT" not in out and "deleted-in-account\": 1" not in out, out
+    assert report.returncode == 0, out + err  # read again: the deploy is done, the account matches
+    doc = json.loads(out)
+    assert doc["in_sync"] and doc["applying"] is None
