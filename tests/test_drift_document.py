@@ -269,3 +269,13 @@ def test_the_legend_of_the_unmanaged_label_adopts_by_id_never_by_name():
     legend = markdown[markdown.index("### What the labels ask"):]
     assert '"adopt": "NAME"' not in legend and "import NAME" not in legend, legend
     assert '`"adopt": "ID"`' in legend and "`gpu serverless import ID --write`" in legend, legend
+
+
+def test_no_amount_of_the_drift_is_negative_zero():
+    """An endpoint missing from the account with no always-on workers saves $0/h always-on: its
+    amount was written -0.0 (minus a zero), which a dashboard reading the JSON shows as "-0"."""
+    import json
+
+    doc = build(plan(resource("create", [change("workers.min", None, 0, "config")], id=None, drift="deleted-in-account")), CATALOG)
+    text = json.dumps(doc["cost_of_drift"])
+    assert doc["cost_of_drift"]["items"] and "-0.0" not in text, text

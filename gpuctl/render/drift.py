@@ -209,6 +209,12 @@ def build(plan: dict, catalog, observed_endpoints: Mapping[str, dict] | None = N
 # -- the cost of the drift: what the account costs per hour against what gpu.jsonc declares ----
 
 
+def _usd(amount: float) -> float:
+    """An amount per hour as the document gives it: to 1/100 of a cent, never -0.0 (a zero
+    saved reads as "-0" wherever the JSON is shown)."""
+    return round(amount, 4) + 0.0
+
+
 def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
@@ -264,7 +270,7 @@ def _update_cost(resource: dict, catalog) -> dict | None:
         one = hourly(declared | {path: change["before"]}, catalog)
         always, worst = one[0] - base[0], one[1] - base[1]
         if moves(always, worst) and one[2] and base[2]:
-            parts.append({"path": path, "always_on_per_hour": round(always, 4), "worst_case_per_hour": round(worst, 4), "phrase": _phrase(change, always, worst)})
+            parts.append({"path": path, "always_on_per_hour": _usd(always), "worst_case_per_hour": _usd(worst), "phrase": _phrase(change, always, worst)})
     priced = base[2] and now[2]
     if priced and not parts and not moves(now[0] - base[0], now[1] - base[1]):
         return None  # the same pool twice, or a field gpu.jsonc and the account price alike: nothing to say
@@ -279,12 +285,12 @@ def _whole_cost(resource: dict, values: Mapping[str, Any], sign: int, words: str
         return _item(resource, 0.0, 0.0, False, [{"path": None, "always_on_per_hour": 0.0, "worst_case_per_hour": 0.0,
                                                    "phrase": f"{words}: no published price for its GPU pools, so its cost is not known"}])
     phrase = f"{words}: {amounts(sign * always, sign * worst)}"
-    return _item(resource, sign * always, sign * worst, True, [{"path": None, "always_on_per_hour": round(sign * always, 4), "worst_case_per_hour": round(sign * worst, 4), "phrase": phrase}])
+    return _item(resource, sign * always, sign * worst, True, [{"path": None, "always_on_per_hour": _usd(sign * always), "worst_case_per_hour": _usd(sign * worst), "phrase": phrase}])
 
 
 def _item(resource: dict, always: float, worst: float, priced: bool, parts: list[dict]) -> dict:
-    return {"address": resource["address"], "always_on_per_hour": round(always, 4) if priced else 0.0,
-            "worst_case_per_hour": round(worst, 4) if priced else 0.0, "complete": priced, "parts": parts}
+    return {"address": resource["address"], "always_on_per_hour": _usd(always) if priced else 0.0,
+            "worst_case_per_hour": _usd(worst) if priced else 0.0, "complete": priced, "parts": parts}
 
 
 def _resource_cost(resource: dict, catalog, observed: Mapping[str, dict]) -> dict | None:
@@ -309,8 +315,8 @@ def cost_of_drift(drifted: list[dict], catalog, observed: Mapping[str, dict]) ->
     items = [i for i in (_resource_cost(r, catalog, observed) for r in drifted) if i is not None]
     return {
         "currency": "USD",
-        "always_on_per_hour": round(sum(i["always_on_per_hour"] for i in items), 4),
-        "worst_case_per_hour": round(sum(i["worst_case_per_hour"] for i in items), 4),
+        "always_on_per_hour": _usd(sum(i["always_on_per_hour"] for i in items)),
+        "worst_case_per_hour": _usd(sum(i["worst_case_per_hour"] for i in items)),
         "complete": all(i["complete"] for i in items),
         "items": items,
     }
