@@ -47,6 +47,8 @@ PLANS = {
     "orphan": plan(resource("orphan", name="old", id="ep9", desired=None)),
     "secret": plan(resource("update", [change("env.TOKEN", {"sensitive": True}, {"sensitive": True}, "account", sensitive=True)])),
     "unpriced": plan(resource("update", [change("gpu.pools", ["NO_SUCH_POOL"], ["ADA_24"], "account")])),
+    "duplicate": plan(resource("no-op", id="ep1"), resource("no-op", id="ep9", drift="duplicate", desired=None,
+                                                               reason='2 endpoints carry this project\'s marker and the name "echo": ep1, ep9')),
 }
 
 
@@ -242,3 +244,38 @@ def test_a_drift_that_moves_no_money_says_nothing_about_cost():
     assert "Cost of the drift" in render_text(moved) and "Cost of the drift" in render_markdown(moved)
     unpriced = build(PLANS["unpriced"], CATALOG)  # not known is not nothing: said
     assert "no published price" in render_text(unpriced) and "no published price" in render_markdown(unpriced)
+
+
+def test_a_duplicate_names_the_endpoint_deploy_keeps_and_the_command_that_deletes_the_other():
+    """The kept endpoint is the block's own change (by address), not words read back from a reason."""
+    live = {"ep9": {"id": "ep9", "gpu": {"pools": ["ADA_24"]}, "workers": {"min": 1, "max": 2}, "env": {"GPUCTL_PROJECT": "demo"}}}
+    doc = build(PLANS["duplicate"], CATALOG, live)
+    (entry,) = doc["drift"]
+    assert (entry["id"], entry["drift"], entry["changes"]) == ("ep9", "duplicate", [])
+    assert "`gpu serverless delete ep9 --force`" in entry["what_to_do"] and "endpoint ep1" in entry["what_to_do"], entry["what_to_do"]
+    assert doc["summary"]["labels"]["duplicate"] == 1 and not doc["in_sync"]
+    (item,) = doc["cost_of_drift"]["items"]  # its one always-on worker bills beside the kept endpoint's
+    assert item["address"] == "endpoint.echo" and item["always_on_per_hour"] == pytest.approx(ADA.active_usd_per_hour)
+    text, markdown = render_text(doc), render_markdown(doc)
+    assert "endpoint.echo (ep9): duplicate" in text and "why: 2 endpoints" in text
+    assert "**duplicate**" in markdown and "gpu serverless delete ID --force" in markdown  # the legend, of any duplicate
+
+
+def test_the_legend_of_the_unmanaged_label_adopts_by_id_never_by_name():
+    """"What the labels ask" said `"adopt": "NAME"` (the legend's resource has no id, and the
+    advice fell back to the name), but `adopt` takes an endpoint id: copied as written, the
+    block would adopt nothing."""
+    markdown = render_markdown(build(PLANS["unmanaged"], CATALOG))
+    legend = markdown[markdown.index("### What the labels ask"):]
+    assert '"adopt": "NAME"' not in legend and "import NAME" not in legend, legend
+    assert '`"adopt": "ID"`' in legend and "`gpu serverless import ID --write`" in legend, legend
+
+
+def test_no_amount_of_the_drift_is_negative_zero():
+    """An endpoint missing from the account with no always-on workers saves $0/h always-on: its
+    amount was written -0.0 (minus a zero), which a dashboard reading the JSON shows as "-0"."""
+    import json
+
+    doc = build(plan(resource("create", [change("workers.min", None, 0, "config")], id=None, drift="deleted-in-account")), CATALOG)
+    text = json.dumps(doc["cost_of_drift"])
+    assert doc["cost_of_drift"]["items"] and "-0.0" not in text, text

@@ -127,6 +127,26 @@ def test_the_scenarios_exercise_what_they_claim(tmp_path):
     assert sum(n.code == "rename" for n in renames.notices) == 50 and sum(n.code == "maybe-renamed" for n in renames.notices) == 50
 
 
+def test_what_the_account_did_not_report_is_worked_out_once_per_endpoint(tmp_path, monkeypatch):
+    """The fields an answer lacks (`fields.unreported`) were worked out twice per endpoint: once
+    to leave them out of the comparison, once for the plan's notice. Once, and both still say
+    it: an endpoint whose answer lacks workers.max is not changed to null, and is noticed."""
+    from gpuctl.plan import fields
+
+    desired, observed, _ = _scenarios(100, tmp_path)["in sync"]
+    first = observed.endpoints[0]
+    lacking = {**first, "workers": {k: v for k, v in first["workers"].items() if k != "max"}}
+    observed = replace(observed, endpoints=(lacking, *observed.endpoints[1:]))
+    calls = []
+    real = fields.unreported
+    monkeypatch.setattr(fields, "unreported", lambda *a: calls.append(a) or real(*a))
+    result = plan(desired, observed, CATALOG)
+    assert len(calls) == len(desired.endpoints)
+    assert not result.has_changes
+    (notice,) = [n for n in result.notices if n.code == "not-reported"]
+    assert notice.address == f"endpoint.{first['name']}" and "workers.max" in notice.message
+
+
 def test_a_per_endpoint_scan_would_fail_the_bound(tmp_path):
     """The bound catches what it is for: scanning the account once per desired endpoint."""
     desired, observed, _ = _scenarios(100, tmp_path)["in sync"]

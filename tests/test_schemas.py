@@ -62,6 +62,15 @@ def test_drift_documents_match_drift_schema(name):
     jsonschema.validate(drift_document(DRIFT_PLANS[name], load_catalog(), live), DRIFT_SCHEMA)
 
 
+def test_a_drift_document_made_before_a_label_was_added_is_still_valid():
+    """A new label is a new optional count, never a required one: last night's document, made
+    by an older gpuctl, still validates against this schema."""
+    doc = drift_document(DRIFT_PLANS["unmanaged"], load_catalog())
+    for label in ADDED_IN_VERSION_1:
+        del doc["summary"]["labels"][label]
+    jsonschema.validate(doc, DRIFT_SCHEMA)
+
+
 def test_drift_schema_rejects_an_unknown_label():
     doc = drift_document(DRIFT_PLANS["unmanaged"], load_catalog())
     doc["drift"][0]["drift"] = "moved"
@@ -69,13 +78,19 @@ def test_drift_schema_rejects_an_unknown_label():
         jsonschema.validate(doc, DRIFT_SCHEMA)
 
 
+# Labels added within format_version 1: the summary always counts them, but a document made
+# before one existed has no count of it, and must still be valid (new fields are optional).
+ADDED_IN_VERSION_1 = {"duplicate"}
+
+
 def test_drift_schema_requires_every_label_count_the_summary_always_has():
     """The summary counts every label (render.drift.LABELS), zero or not: a consumer may read
-    `summary.labels["larger-in-account"]` without a default. The schema listed it as optional."""
+    `summary.labels["larger-in-account"]` without a default. The schema listed it as optional.
+    A label added since (ADDED_IN_VERSION_1) is optional, so that older reports stay valid."""
     from gpuctl.render.drift import LABELS
 
     labels = DRIFT_SCHEMA["properties"]["summary"]["properties"]["labels"]
-    assert sorted(labels["required"]) == sorted(LABELS) == sorted(labels["properties"])
+    assert sorted(labels["required"]) == sorted(set(LABELS) - ADDED_IN_VERSION_1) and sorted(LABELS) == sorted(labels["properties"])
     doc = drift_document(DRIFT_PLANS["unmanaged"], load_catalog())
     assert sorted(doc["summary"]["labels"]) == sorted(LABELS)
 

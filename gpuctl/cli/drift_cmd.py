@@ -90,16 +90,51 @@ def _session(app: AppContext, observed: str | None, provider: str | None, config
     return session(app, opts)
 
 
+READS = 3  # reads of the account a report makes at most while it keeps changing under it
+
+
 def _observe(app: AppContext, s):
-    """Read the account once. The local provider is never started: a report against an account
-    that is not there is an error, not a plan to create everything."""
+    """Read the account. The local provider is never started: a report against an account
+    that is not there is an error, not a plan to create everything. The endpoints and the
+    templates (the last-applied records) are separate reads: a record whose endpoint the first
+    did not have, of a block of gpu.jsonc, is checked by the endpoint's id, and when it is there
+    (made between the reads, by a deploy done before the second) the account is read again,
+    rather than report the endpoint DELETED IN THE ACCOUNT. An account that keeps changing is
+    an error: no report can be made of it."""
     from gpuctl.cli.connect import connect
+    from gpuctl.errors import GpuctlError
 
     account = connect(app, s.target, start_local=False)
     try:
-        return account.observe(s.needs_model_references)
+        for _ in range(READS):
+            state = account.observe(s.needs_model_references)
+            raced = _made_between_reads(account, state, s.desired)
+            if not raced:
+                return state
+        raise GpuctlError(f"the account changed while it was read, {READS} times: endpoint {', '.join(raced)} was missing from the list of "
+                          "endpoints but there by its id (another command is creating endpoints now); no drift report can be made",
+                          hint="run the report again once that command is done")
     finally:
         account.close()
+
+
+def _made_between_reads(account, state, desired) -> list[str]:
+    """Ids of this project's endpoints a last-applied record of a block names, missing from the
+    endpoints read but found by id: made after that read. Only a record the report would call
+    deleted in the account is checked, so a report checks none in the usual case."""
+    from gpuctl.plan.drift import deleted_records, records_of
+    from gpuctl.provider.errors import NotFound
+
+    names = {spec.name for spec in desired.endpoints} | {spec.renamed_from for spec in desired.endpoints if spec.renamed_from}
+    gone = deleted_records(records_of(state.templates, desired.project_id), {str(e.get("id")) for e in state.endpoints})
+    found = []
+    for name in sorted(names & set(gone)):
+        try:
+            account.get_endpoint(gone[name].endpoint_id)
+        except NotFound:
+            continue
+        found.append(gone[name].endpoint_id)
+    return found
 
 
 def _write(app: AppContext, doc: dict, fmt: str) -> None:

@@ -102,7 +102,7 @@ def project_rows(app: AppContext, target: Target) -> list[dict]:
         # the block's own change; an unmanaged endpoint of the same name beside ours is listed
         # by the plan too, as a change of that name
         named = [c for c in result.changes if c.kind.value == "endpoint" and c.name == spec.name and c.action is not Action.ORPHAN]
-        change = next((c for c in named if c.drift is not Drift.UNMANAGED), named[0])
+        change = next((c for c in named if c.drift not in (Drift.UNMANAGED, Drift.DUPLICATE)), named[0])  # a duplicate beside it: the one deploy keeps
         if change.action is Action.CREATE or change.drift is Drift.UNMANAGED:
             holder = live.get(change.id) if change.drift is Drift.UNMANAGED else None
             rows.append({"name": spec.name, "id": None, "url": None, "gpu": "-", "gpus": list(spec.gpu_types), "pools": None,

@@ -13,7 +13,7 @@ from gpuctl.errors import GpuctlError
 from gpuctl.github import issues, runner
 from gpuctl.github.authors import login
 from gpuctl.github.job import Job, combined, error_markdown
-from gpuctl.render.drift import OTHER_PROJECT
+from gpuctl.render.drift import of_another_project
 
 
 # How a repository that applies gpu.jsonc through review and merge ends the drift: the report's
@@ -43,6 +43,9 @@ _BY_LABEL = {
     "marker-lost": "- **Marker lost** ({names}): putting the account back writes its `GPUCTL_PROJECT` marker again.\n",
     "larger-in-account": "- **Larger in the account** ({names}): a volume can only be kept: set its `volume.size_gb` to the account's size "
                          "in a pull request. Until then the apply workflow refuses to plan.\n",
+    "duplicate": "- **Duplicate** ({names}): a second endpoint with this project's marker claims the block, and the apply workflow refuses "
+                 "to plan until one is left. Delete the extra one with {removes} in a checkout of the default branch (deploy keeps the oldest, "
+                 "as its row says); to keep it instead, delete the other by its id the same way.\n",
 }
 
 
@@ -54,10 +57,10 @@ def ending(doc: dict) -> str:
         return ""
     by_label: dict[str, list[dict]] = {}
     for entry in doc["drift"]:
-        owned = entry["drift"] == "unmanaged" and entry["what_to_do"].startswith(OTHER_PROJECT)  # label_advice's words for it
-        by_label.setdefault("unmanaged-owned" if owned else entry["drift"] or "", []).append(entry)
+        by_label.setdefault("unmanaged-owned" if of_another_project(entry, doc["project_id"]) else entry["drift"] or "", []).append(entry)
     fields = any(e["changes"] and e["drift"] != "larger-in-account" for e in doc["drift"])
     blockers = [w for w, labels in (("a volume is larger in the account", {"larger-in-account"}),
+                                     ("two endpoints claim a block", {"duplicate"}),
                                      ("an unmanaged endpoint may hold a block's name", {"unmanaged", "unmanaged-owned"})) if labels & set(by_label)]
     lines = []
     if fields or set(by_label) & {"", "deleted-in-account", "marker-lost"}:
@@ -71,6 +74,7 @@ def ending(doc: dict) -> str:
         refs = [e["id"] if label == "unmanaged" and e["id"] else e["name"] for e in entries]
         lines.append(text.format(names=", ".join(md.code_html(e["address"]) for e in entries),
                                  deletes=" / ".join(md.code(f"gpu serverless delete {e['name']}") for e in entries),
+                                 removes=" / ".join(md.code(f"gpu serverless delete {e['id']} --force") for e in entries),
                                  imports=" / ".join(md.code(f"gpu serverless import {r} --write") for r in refs)))
     return ("### Ending this drift\n\nThis repository applies gpu.jsonc through review and merge, so end the drift there:\n\n" + "".join(lines)
             + "\nThe next drift run after that closes this issue. Closing it by hand while the account still differs makes the next run "

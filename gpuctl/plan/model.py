@@ -39,6 +39,7 @@ class Drift(StrEnum):
     UNMANAGED = "unmanaged"  # a same-named or look-alike endpoint without any marker; never touched
     MARKER_LOST = "marker-lost"  # applied by this project (its record says so), then its marker was removed
     LARGER_IN_ACCOUNT = "larger-in-account"  # a network volume larger than gpu.jsonc's size_gb: volumes never shrink (drift reports only)
+    DUPLICATE = "duplicate"  # a second endpoint with this project's marker and a block's name, beside the one deploy keeps (drift reports only)
 
 
 class Kind(StrEnum):

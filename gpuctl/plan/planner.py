@@ -60,14 +60,16 @@ def _field_changes(declared: dict, live: dict, unreported: Collection[str] = ())
     return tuple(sorted(changes, key=lambda c: c.path))
 
 
-def _endpoint_change(spec: EndpointSpec, live: dict | None, declared: dict) -> ResourceChange:
+def _endpoint_change(spec: EndpointSpec, live: dict | None, declared: dict, unreported: Collection[str] = ()) -> ResourceChange:
+    """`unreported`: `fields.unreported(live, declared)`, worked out once by the caller, which
+    notices it too (`_unreported_notice`)."""
     address = f"endpoint.{spec.name}"
     body = fields.request_body(declared, spec.name)
     common = dict(kind=Kind.ENDPOINT, name=spec.name, address=address, desired=body, template=spec.template)
     if live is None:
         creates = tuple(FieldChange(p, None, v, fields.is_sensitive(p, v)) for p, v in sorted(declared.items()))
         return ResourceChange(action=Action.CREATE, reason=f'no endpoint named "{spec.name}" in the account', changes=creates, **common)
-    changes = _field_changes(declared, fields.observed_fields(live), fields.unreported(live, declared))
+    changes = _field_changes(declared, fields.observed_fields(live), unreported)
     if not changes:
         return ResourceChange(action=Action.NOOP, id=live.get("id"), **common)
     if any(c.forces_replace for c in changes):
@@ -86,13 +88,38 @@ def _update_reason(changes: tuple[FieldChange, ...]) -> str:
     return "; ".join(parts)
 
 
-def _duplicates(name: str, ours: list[dict], address: str) -> Diagnostic:
+@dataclass(frozen=True)
+class Duplicated(Diagnostic):
+    """Two or more endpoints with this project's marker hold the block's name: `keep` (the
+    oldest, which deploy's advice keeps) and `extra`, the ones it says to delete."""
+
+    keep: dict | None = field(default=None, compare=False, hash=False)
+    extra: tuple[dict, ...] = field(default=(), compare=False, hash=False)
+
+
+def _duplicates(name: str, ours: list[dict], address: str) -> Duplicated:
     """Two owned endpoints with one name (left by a race before gpuctl had the account lease):
     keep the oldest, whose URL callers are most likely to use, and say how to delete the rest."""
     keep, *extra = sorted(ours, key=lambda e: (str(e.get("createdAt") or "~"), str(e.get("id"))))
-    commands = "; ".join(f"gpu serverless delete {e.get('id')} --force" for e in extra)
-    return Diagnostic(f'{len(ours)} endpoints named "{name}" carry this project\'s marker: keep {keep.get("id")} (the oldest), delete {", ".join(str(e.get("id")) for e in extra)}',
-                      address, hint=f"run {commands}; then plan again (to keep another one instead, delete the others by id)")
+    return Duplicated(f'{len(ours)} endpoints named "{name}" carry this project\'s marker: keep {keep.get("id")} (the oldest), delete {", ".join(str(e.get("id")) for e in extra)}',
+                      address, hint=f"run {delete_extra(extra)}; then plan again (to keep another one instead, delete the others by id)", keep=keep, extra=tuple(extra))
+
+
+def delete_extra(extra: Iterable[dict]) -> str:
+    """The commands that delete the endpoints a duplicate's advice says to delete."""
+    return "; ".join(f"gpu serverless delete {e.get('id')} --force" for e in extra)
+
+
+def _duplicate_changes(spec: EndpointSpec, dup: Duplicated) -> list[ResourceChange]:
+    """What a report lists for each endpoint beyond the one deploy keeps (a plan refuses them):
+    labelled duplicate, naming every id that claims the block, so that a schedule reports them
+    as drift (exit 2) instead of failing every night."""
+    keep = str((dup.keep or {}).get("id"))
+    ids = [keep] + [str(e.get("id")) for e in dup.extra]
+    why = (f"{len(ids)} endpoints carry this project's marker and the name \"{spec.name}\": {', '.join(ids)}; deploy keeps {keep} "
+           "(the oldest) and refuses to plan until the others are deleted")
+    return [ResourceChange(Kind.ENDPOINT, spec.name, f"endpoint.{spec.name}", Action.NOOP, e.get("id"), why, drift=Drift.DUPLICATE)
+            for e in dup.extra]
 
 
 def _match(spec: EndpointSpec, project_id: str, account: Account, records: dict[str, drift.Record],
@@ -198,8 +225,7 @@ def _maybe_renamed(changes: list[ResourceChange], leftovers: list[ResourceChange
 UNREPORTED = "not-reported"  # the Notice code of fields the account's answer lacks: `gpu serverless drift` refuses to report on them
 
 
-def _unreported_notice(live: dict, declared: dict, address: str) -> list[Notice]:
-    missing = fields.unreported(live, declared)
+def _unreported_notice(live: dict, missing: list[str], address: str) -> list[Notice]:
     if not missing:
         return []
     return [Notice(UNREPORTED, f"the account did not report {', '.join(missing)} of endpoint {live.get('id')}: the field is absent from its answer "
@@ -217,9 +243,9 @@ def unreported(plan: Plan, observed: Observed) -> dict[str, list[str]]:
     return {address: paths for address, paths in found if paths}
 
 
-def _notices_for(spec: EndpointSpec, live: dict | None, account: Account, declared: dict) -> list[Notice]:
+def _notices_for(spec: EndpointSpec, live: dict | None, account: Account, missing: list[str]) -> list[Notice]:
     address = f"endpoint.{spec.name}"
-    out = _unreported_notice(live, declared, address) if live is not None else []
+    out = _unreported_notice(live, missing, address) if live is not None else []
     redacted = sorted(k for k, v in ((live or {}).get("env") or {}).items() if v == REDACTED)
     if redacted:
         out.append(Notice("redacted-env", f"the snapshot redacted env {', '.join(redacted)}; their values are not compared", address, level="note"))
@@ -293,7 +319,8 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     cannot be reconciled safely (an endpoint owned by someone else, ambiguous volumes). With
     `report` (a drift report, never applied), a block whose name an endpoint this project does
     not own has taken is listed as that endpoint, labelled unmanaged, instead, and a volume
-    larger in the account than gpu.jsonc's size_gb is listed, labelled larger-in-account."""
+    larger in the account than gpu.jsonc's size_gb is listed, labelled larger-in-account, and endpoints beyond the one
+    deploy keeps among several of this project with a block's name are listed, labelled duplicate."""
     if prune and not desired.endpoints:
         raise PlanError("refusing to prune with an empty configuration", [Diagnostic("no endpoints are declared", hint="an empty gpu.jsonc never deletes everything")])
     account = index(observed)
@@ -308,6 +335,10 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     matched: set[str] = set()
     for spec in desired.endpoints:
         live, errs, notes = adopted(spec, desired.project_id, account) or renamed(spec, desired.project_id, account) or _match(spec, desired.project_id, account, records, deleted)
+        if report and len(errs) == 1 and isinstance(errs[0], Duplicated):
+            changes += _duplicate_changes(spec, errs[0])
+            matched.update(str(e.get("id")) for e in errs[0].extra)
+            live, errs = errs[0].keep, []
         if report and errs and all(isinstance(e, Taken) for e in errs):
             theirs = errs[0].endpoint
             changes.append(ResourceChange(Kind.ENDPOINT, spec.name, f"endpoint.{spec.name}", Action.NOOP, theirs.get("id"), errs[0].message, drift=Drift.UNMANAGED))
@@ -317,9 +348,10 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
         errors += errs
         vol = volume_of.get(spec.name)
         declared = fields.declared_fields(spec, desired.project_id, catalog, target, vol.ref if vol else None)
-        notices += notes + _notices_for(spec, live, account, declared)
+        missing = fields.unreported(live, declared) if live is not None else []  # once: compared with nothing, and noticed
+        notices += notes + _notices_for(spec, live, account, missing)
         if not errs:
-            change, warnings = drift.classify(with_rename(_endpoint_change(spec, live, declared), live), live, desired.project_id, records, deleted,
+            change, warnings = drift.classify(with_rename(_endpoint_change(spec, live, declared, missing), live), live, desired.project_id, records, deleted,
                                               spec.renamed_from)
             changes.append(change)
             notices += warnings

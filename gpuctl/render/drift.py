@@ -22,13 +22,13 @@ from gpuctl.v2 import gpu_pools, owner, workers_max, workers_min
 FORMAT_VERSION = "1"
 KIND = "gpuctl-drift"
 ORIGINS = ("config", "account", "both", "unknown")
-LABELS = ("deleted-in-account", "orphan", "unmanaged", "marker-lost", "larger-in-account")
+LABELS = ("deleted-in-account", "orphan", "unmanaged", "marker-lost", "larger-in-account", "duplicate")
 DRIFTING = ("create", "update", "replace", "delete", "orphan")
 MONEY = ("workers.min", "workers.max", "gpu.pools")
 
 ORIGIN_WORDS = {"config": "changed in gpu.jsonc", "account": "changed in the account", "both": "changed in both", "unknown": "origin unknown"}
 LABEL_WORDS = {"deleted-in-account": "deleted in the account", "orphan": "orphan", "unmanaged": "unmanaged", "marker-lost": "marker lost",
-               "larger-in-account": "larger in the account"}
+               "larger-in-account": "larger in the account", "duplicate": "duplicate"}
 
 ORIGIN_ADVICE = {
     "config": "gpu.jsonc moved and the account is as last applied: `gpu serverless deploy -y` applies it",
@@ -46,18 +46,34 @@ ADDED_ENV_ADVICE = ("set in the account, not declared in gpu.jsonc: `gpu serverl
                     "runpod.env (as `{\"secret\": NAME}`, `${VAR}`, or a literal if it is no secret): `pull` lists it but never copies its value")
 
 
-OTHER_PROJECT = "an endpoint of another project"  # how label_advice begins for an unmanaged endpoint another project's marker claims
+OTHER_PROJECT = "an endpoint of another project"  # words only: a reader tells it apart by the finding's `owner` (`of_another_project`)
 
 
-def label_advice(label: str | None, resource: dict, project_id: str, owner: str | None = None) -> str:
+def of_another_project(entry: dict, project_id: str) -> bool:
+    """Whether a finding is an endpoint that carries another project's marker (labelled
+    unmanaged, since gpuctl never touches it), by its `owner`, never by its advice's words."""
+    return entry["drift"] == "unmanaged" and entry.get("owner") not in (None, project_id)
+
+
+def label_advice(label: str | None, resource: dict, project_id: str, owner: str | None = None, kept: str | None = None) -> str:
     """What a resource's drift asks the user to do, with the commands to do it. `owner`: the
-    project whose marker the endpoint carries, when not this one."""
+    project whose marker the endpoint carries, when not this one; `kept`: for a duplicate, the
+    id of the endpoint of the block that deploy keeps."""
     name, ref = resource["name"], resource["id"] or resource["name"]
+    eid = resource["id"] or "ID"  # `adopt` takes an id, never a name (the legend's resource has none)
+    if label == "duplicate":
+        if not kept or not resource["id"]:  # any duplicate (the legend)
+            return ("deploy keeps the oldest of this project's endpoints that claim one block and refuses to plan until it is the only one: "
+                    "delete each other one with `gpu serverless delete ID --force`; to keep another instead, delete the oldest by its id "
+                    "the same way (its callers' URL goes with it)")
+        return (f"deploy keeps endpoint {kept}, the oldest of this project's endpoints named \"{name}\", and refuses to plan until it is the "
+                f"only one: delete this one with `gpu serverless delete {resource['id']} --force`; to keep this one instead, delete {kept} "
+                f"with `gpu serverless delete {kept} --force` (its callers' URL goes with it)")
     if label == "unmanaged" and owner and owner != project_id:
         return (f"{OTHER_PROJECT}: \"{name}\" belongs to project \"{owner}\", not to this one (\"{project_id}\"), which gpuctl never "
                 f"touches: if it is this gpu.jsonc's own endpoint and the project id changed (`project_id` was edited, or gpu.jsonc has none "
                 f"and the directory it runs from has another name), set `\"project_id\": \"{owner}\"` in gpu.jsonc; if both projects "
-                f"really declare that name, give this block another name. `\"adopt\": \"{ref}\"` would take it from project \"{owner}\"")
+                f"really declare that name, give this block another name. `\"adopt\": \"{eid}\"` would take it from project \"{owner}\"")
     if resource["kind"] == "network_volume" and resource["action"] == "create":
         return "missing from the account: `gpu serverless deploy -y` creates it, empty and with a new id (cached models download again)"
     if label == "deleted-in-account":
@@ -67,7 +83,7 @@ def label_advice(label: str | None, resource: dict, project_id: str, owner: str 
         return f"owned by this project, no longer in gpu.jsonc and still running: `gpu serverless deploy --prune -y` deletes it, or `gpu serverless import {ref} --write` puts its block back in gpu.jsonc"
     if label == "unmanaged":
         return (f"an endpoint named \"{name}\" without this project's marker, which gpuctl never touches: to adopt it, add "
-                f"`\"adopt\": \"{ref}\"` to the gpu.jsonc block that should manage it (when gpu.jsonc has none, `gpu serverless import {ref} "
+                f"`\"adopt\": \"{eid}\"` to the gpu.jsonc block that should manage it (when gpu.jsonc has none, `gpu serverless import {eid} "
                 "--write` adds one; import refuses a name gpu.jsonc declares), or delete it in the console if nobody calls it; if it holds "
                 "the name of a block of gpu.jsonc, giving that block another name also ends this")
     if label == "larger-in-account":
@@ -135,15 +151,18 @@ def _nowhere(kind: str, name: str, path: str) -> list[dict]:
     return []
 
 
-def _entry(resource: dict, project_id: str, locate: Locate = _nowhere, observed: Mapping[str, dict] | None = None) -> dict:
+def _entry(resource: dict, project_id: str, locate: Locate = _nowhere, observed: Mapping[str, dict] | None = None,
+           kept: Mapping[str, str] | None = None) -> dict:
     """One drifted resource. A resource missing from the account (or from gpu.jsonc) lists no
-    fields: the whole resource is the difference, and its fields are gpu.jsonc's, not drift."""
+    fields: the whole resource is the difference, and its fields are gpu.jsonc's, not drift.
+    `kept`: by address, the id of the endpoint a block keeps, which a duplicate's advice names."""
     label = label_of(resource)
     listed = resource["action"] in ("update", "replace") or label == "larger-in-account"
+    marker = owner((observed or {}).get(resource["id"] or "") or {}) or None
     if resource["action"] == "create" and label is None and resource["changes"] and all(origin_of(c) == "config" for c in resource["changes"]):
         advice = "new in gpu.jsonc and not deployed yet: `gpu serverless deploy -y` creates it"
     else:
-        advice = label_advice(label, resource, project_id, owner((observed or {}).get(resource["id"] or "") or {}))
+        advice = label_advice(label, resource, project_id, marker, (kept or {}).get(resource["address"]))
     return {
         "address": resource["address"],
         "kind": resource["kind"],
@@ -154,6 +173,7 @@ def _entry(resource: dict, project_id: str, locate: Locate = _nowhere, observed:
         "reason": resource["reason"],
         "what_to_do": advice,
         "changes": [_field(c, label, locate(resource["kind"], resource["name"], c["path"])) for c in resource["changes"]] if listed else [],
+        "owner": marker,
     }
 
 
@@ -162,7 +182,8 @@ def build(plan: dict, catalog, observed_endpoints: Mapping[str, dict] | None = N
     ({id: RunPod v2 endpoint}) lets an orphan's cost be counted, which the plan has only in words;
     `locate` names the gpu.jsonc key (and line) of each drifted field (`config.locate`)."""
     drifted = [r for r in plan["resource_changes"] if is_drift(r)]
-    entries = [_entry(r, plan["project_id"], locate, observed_endpoints) for r in drifted]
+    kept = {r["address"]: r["id"] for r in plan["resource_changes"] if r["kind"] == "endpoint" and r["id"] and label_of(r) not in ("duplicate", "unmanaged", "orphan")}
+    entries = [_entry(r, plan["project_id"], locate, observed_endpoints, kept) for r in drifted]
     fields = [c for e in entries for c in e["changes"]]
     labels = [e["drift"] for e in entries if e["drift"]]
     return {
@@ -186,6 +207,12 @@ def build(plan: dict, catalog, observed_endpoints: Mapping[str, dict] | None = N
 
 
 # -- the cost of the drift: what the account costs per hour against what gpu.jsonc declares ----
+
+
+def _usd(amount: float) -> float:
+    """An amount per hour as the document gives it: to 1/100 of a cent, never -0.0 (a zero
+    saved reads as "-0" wherever the JSON is shown)."""
+    return round(amount, 4) + 0.0
 
 
 def _count(value: Any) -> int | None:
@@ -243,7 +270,7 @@ def _update_cost(resource: dict, catalog) -> dict | None:
         one = hourly(declared | {path: change["before"]}, catalog)
         always, worst = one[0] - base[0], one[1] - base[1]
         if moves(always, worst) and one[2] and base[2]:
-            parts.append({"path": path, "always_on_per_hour": round(always, 4), "worst_case_per_hour": round(worst, 4), "phrase": _phrase(change, always, worst)})
+            parts.append({"path": path, "always_on_per_hour": _usd(always), "worst_case_per_hour": _usd(worst), "phrase": _phrase(change, always, worst)})
     priced = base[2] and now[2]
     if priced and not parts and not moves(now[0] - base[0], now[1] - base[1]):
         return None  # the same pool twice, or a field gpu.jsonc and the account price alike: nothing to say
@@ -258,17 +285,20 @@ def _whole_cost(resource: dict, values: Mapping[str, Any], sign: int, words: str
         return _item(resource, 0.0, 0.0, False, [{"path": None, "always_on_per_hour": 0.0, "worst_case_per_hour": 0.0,
                                                    "phrase": f"{words}: no published price for its GPU pools, so its cost is not known"}])
     phrase = f"{words}: {amounts(sign * always, sign * worst)}"
-    return _item(resource, sign * always, sign * worst, True, [{"path": None, "always_on_per_hour": round(sign * always, 4), "worst_case_per_hour": round(sign * worst, 4), "phrase": phrase}])
+    return _item(resource, sign * always, sign * worst, True, [{"path": None, "always_on_per_hour": _usd(sign * always), "worst_case_per_hour": _usd(sign * worst), "phrase": phrase}])
 
 
 def _item(resource: dict, always: float, worst: float, priced: bool, parts: list[dict]) -> dict:
-    return {"address": resource["address"], "always_on_per_hour": round(always, 4) if priced else 0.0,
-            "worst_case_per_hour": round(worst, 4) if priced else 0.0, "complete": priced, "parts": parts}
+    return {"address": resource["address"], "always_on_per_hour": _usd(always) if priced else 0.0,
+            "worst_case_per_hour": _usd(worst) if priced else 0.0, "complete": priced, "parts": parts}
 
 
 def _resource_cost(resource: dict, catalog, observed: Mapping[str, dict]) -> dict | None:
     if resource["kind"] != "endpoint" or label_of(resource) == "unmanaged":
         return None  # volumes cost little and the same either way; an unmanaged endpoint is not ours to count
+    if label_of(resource) == "duplicate":
+        live = observed.get(resource["id"] or "")
+        return _whole_cost(resource, _money_fields(live or {}), 1, "a second endpoint of this block, running beside the one deploy keeps", catalog)
     if resource["action"] in ("update", "replace"):
         return _update_cost(resource, catalog)
     if resource["action"] == "create":
@@ -285,8 +315,8 @@ def cost_of_drift(drifted: list[dict], catalog, observed: Mapping[str, dict]) ->
     items = [i for i in (_resource_cost(r, catalog, observed) for r in drifted) if i is not None]
     return {
         "currency": "USD",
-        "always_on_per_hour": round(sum(i["always_on_per_hour"] for i in items), 4),
-        "worst_case_per_hour": round(sum(i["worst_case_per_hour"] for i in items), 4),
+        "always_on_per_hour": _usd(sum(i["always_on_per_hour"] for i in items)),
+        "worst_case_per_hour": _usd(sum(i["worst_case_per_hour"] for i in items)),
         "complete": all(i["complete"] for i in items),
         "items": items,
     }

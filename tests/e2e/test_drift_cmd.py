@@ -484,3 +484,73 @@ def test_a_cost_line_names_only_the_amounts_that_move(account, tmp_path):
         out = drift(account, proj, "--format", fmt).out
         cost = out[out.index("Cost of the drift"):]
         assert "worst case" in cost and "$0.00" not in cost and "always-on" not in cost, cost
+
+
+def test_two_endpoints_claiming_one_block_are_drift_that_names_both_and_the_one_to_delete(account, tmp_path):
+    """A create that crashed after RunPod made the endpoint, and its retry, leave two endpoints
+    with the project's marker and the block's name. deploy refuses to plan and says which to
+    delete; a nightly drift that exited 1 on it would be noise every night. It is drift (exit 2):
+    the extra endpoint labelled duplicate, naming both ids and deploy's own advice (keep the
+    oldest), in every view and in the drift issue's ending section."""
+    proj = deployed(account, tmp_path)
+    (ours,) = account.endpoints()
+    copy = {k: v for k, v in ours.items() if k not in ("id", "createdAt", "userId", "templateId", "version", "requestUrls")}
+    copy["gpu"] = {k: v for k, v in copy["gpu"].items() if v is not None}
+    made = account.server.http.post("/v2/serverless", json=copy)  # the retry's: the same body, the same marker
+    assert made.status_code == 201, made.text
+    # deploy keeps the oldest; createdAt has second precision, so two made in one second go by id
+    kept, extra = sorted(account.endpoints(), key=lambda e: (e["createdAt"], e["id"]))
+    writes = account.writes()
+
+    doc = drifted(account, proj)
+    (entry,) = [e for e in doc["drift"] if e["drift"] == "duplicate"]
+    assert (entry["address"], entry["id"], entry["action"]) == ("endpoint.echo", extra["id"], "no-op")
+    assert kept["id"] in entry["reason"] and extra["id"] in entry["reason"], entry["reason"]
+    assert f"gpu serverless delete {extra['id']} --force" in entry["what_to_do"], entry["what_to_do"]
+    assert doc["summary"]["labels"]["duplicate"] == 1
+    deploy = account.gpu("serverless", "deploy", "--plan", cwd=proj, env={"DRIFT_TOKEN": SECRET})
+    assert deploy.code == 1 and f"gpu serverless delete {extra['id']} --force" in deploy.err  # the same advice as deploy's
+    (cost,) = doc["cost_of_drift"]["items"]  # the extra one runs, and bills, beside the one kept
+    assert cost["address"] == "endpoint.echo" and cost["parts"][0]["phrase"].startswith("a second endpoint")
+    for fmt in ("text", "markdown"):
+        out = drift(account, proj, "--format", fmt)
+        assert out.code == 2 and extra["id"] in out.out and kept["id"] in out.out and "duplicate" in out.out, out.out + out.err
+        assert f"gpu serverless delete {extra['id']} --force" in out.out
+    ending = github_ending(doc)
+    assert "**Duplicate**" in ending and f"gpu serverless delete {extra['id']} --force" in ending, ending
+    listed = account.gpu("serverless", "list", "--json", cwd=proj, env={"DRIFT_TOKEN": SECRET})  # plans as drift does
+    assert listed.code == 0, listed.err
+    assert [r["id"] for r in listed.json()["endpoints"] if r["name"] == "echo"] == [kept["id"]], listed.out
+    assert account.writes() == writes
+
+    assert account.gpu("serverless", "delete", extra["id"], "--force", cwd=proj).code == 0
+    assert drift(account, proj).code == 0  # the advice ends it
+
+
+def test_an_endpoint_created_between_the_reads_of_the_account_is_not_called_deleted_in_it(account, tmp_path):
+    """The report reads the endpoints and the templates (where the last-applied records are) in
+    separate requests. A deploy that created a block's endpoint and wrote its record between
+    the two, and was done (its lease gone) before the second, left a record of an endpoint the
+    first read did not have: the report said it was DELETED IN THE ACCOUNT and that re-creating
+    it changes its URL, with no note of a deploy, so a schedule opened an issue on it. The
+    report checks such an endpoint by its id and reads the account again."""
+    from tests.local.conftest import wait_for
+
+    proj = deployed(account, tmp_path)
+    config = json.loads((proj / "gpu.jsonc").read_text())
+    config["serverless"] = [config["serverless"], {**config["serverless"], "name": "second"}]
+    (proj / "gpu.jsonc").write_text(json.dumps(config))
+    account.server.admin("POST", "requests/reset")
+    account.faults({"op": "list", "kind": "template", "action": "hang", "seconds": 300, "times": 1})  # the report's read of the records
+    report = account.popen("serverless", "drift", "--json", cwd=proj, env={"DRIFT_TOKEN": SECRET})
+    try:
+        wait_for(lambda: any(r["method"] == "GET" and r["path"] == "/v2/serverless" for r in account.requests()))  # the endpoints are read
+        made = account.gpu("serverless", "deploy", "-y", cwd=proj, env={"DRIFT_TOKEN": SECRET})
+        assert made.code == 0, made.err
+    finally:
+        account.clear_faults()  # the records are read now, after the deploy
+    out, err = report.communicate(timeout=120)
+    assert "DELETED IN THE ACCOUNT" not in out and "deleted-in-account\": 1" not in out, out
+    assert report.returncode == 0, out + err  # read again: the deploy is done, the account matches
+    doc = json.loads(out)
+    assert doc["in_sync"] and doc["applying"] is None

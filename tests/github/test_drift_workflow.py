@@ -313,6 +313,33 @@ def test_the_ending_of_an_unmanaged_endpoint_holding_a_block_s_name_says_the_app
     assert "refuses to plan" in ending
 
 
+def test_two_endpoints_claiming_a_block_open_an_issue_whose_ending_deletes_one_and_following_it_closes_it(gha, fake, account, tmp_path):
+    """A crashed create and its retry left two endpoints with the project's marker and one
+    block's name: the nightly job failed (exit 1, no issue) every night. It opens the drift
+    issue, whose row and ending name both ids and the delete deploy itself advises; doing it
+    closes the issue on the next run."""
+    gpu = config("api")
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", gpu)).code == 0
+    (mine,) = account.endpoints()
+    body = {k: mine[k] for k in ("name", "type", "image", "workers", "scaling", "env")} | {"gpu": {"pools": mine["gpu"]["pools"], "count": 1}}
+    assert account.server.http.post("/v2/serverless", json=body).status_code == 201
+    kept, extra = sorted(account.endpoints(), key=lambda e: (e["createdAt"], e["id"]))  # deploy keeps the oldest (same second: by id)
+    checkout = tree(tmp_path / "main", gpu)
+
+    run = gha.run(DRIFT, schedule(checkout))
+    assert run.job("drift").status == "success", run.job("drift").steps
+    assert run.job("drift").step("gpuctl").outputs["exit_code"] == "2"
+    (issue,) = fake.real_issues()
+    assert kept["id"] in issue["body"] and extra["id"] in issue["body"]
+    ending = _ending(issue["body"])
+    assert "**Duplicate**" in ending and f"`gpu serverless delete {extra['id']} --force`" in ending and "refuses to plan" in ending, ending
+
+    assert account.gpu("serverless", "delete", extra["id"], "--force", "--provider", "local", cwd=checkout).code == 0
+    closed = gha.run(DRIFT, schedule(checkout))
+    assert closed.job("drift").step("gpuctl").outputs["summary"] == f"gpu.jsonc: in sync; closed issue #{issue['number']}"
+    no_secrets(run, fake)
+
+
 def test_a_run_that_reads_the_account_while_an_apply_holds_the_lease_opens_no_issue(gha, fake, account, tmp_path):
     """The schedule ran while a merge was being applied: what the apply had not written yet
     looked like drift, so the run opened an issue (notifying its watchers) that the next run

@@ -1,0 +1,40 @@
+"""The drift issue's "Ending this drift" section, from the drift document's structured fields."""
+
+from __future__ import annotations
+
+import jsonschema
+
+from gpuctl.catalog import load_catalog
+from gpuctl.github.drift_flow import ending
+from gpuctl.render import drift as render_drift
+from tests.e2e.conftest import ROOT
+from tests.test_drift_document import plan, resource
+
+import json
+
+DRIFT_SCHEMA = json.loads((ROOT / "schema" / "drift.schema.json").read_text())
+THEIRS = {"ep7": {"id": "ep7", "name": "echo", "env": {"GPUCTL_PROJECT": "other"}}}
+NOBODYS = {"ep7": {"id": "ep7", "name": "echo", "env": {}}}
+
+
+def test_another_project_s_endpoint_is_told_apart_by_the_finding_s_owner_not_by_its_advice_s_words(monkeypatch):
+    """The ending chose "Another project's" when the row's advice began with the words
+    label_advice happened to use: reworded advice would have sent the reader to adopt the
+    endpoint, taking it from the project that runs it. The finding says whose marker it
+    carries (`owner`), and the ending reads that."""
+    reworded = render_drift.label_advice
+    monkeypatch.setattr(render_drift, "label_advice", lambda *a, **k: "Reworded: " + reworded(*a, **k))
+    doc = render_drift.build(plan(resource("no-op", id="ep7", drift="unmanaged")), load_catalog(), THEIRS)
+    jsonschema.validate(doc, DRIFT_SCHEMA)
+    (entry,) = doc["drift"]
+    assert entry["owner"] == "other" and entry["what_to_do"].startswith("Reworded: ")
+    said = ending(doc)
+    assert "**Another project's**" in said and "**Unmanaged**" not in said and "gpu serverless import" not in said, said
+
+
+def test_an_endpoint_of_no_project_is_unmanaged_in_the_ending():
+    doc = render_drift.build(plan(resource("no-op", id="ep7", drift="unmanaged")), load_catalog(), NOBODYS)
+    jsonschema.validate(doc, DRIFT_SCHEMA)
+    assert doc["drift"][0]["owner"] is None
+    said = ending(doc)
+    assert "**Unmanaged**" in said and "gpu serverless import ep7 --write" in said and "**Another project's**" not in said, said

@@ -1,0 +1,72 @@
+"""`gpu serverless drift` reads the account again when it changed between its reads."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from gpuctl.cli import drift_cmd
+from gpuctl.errors import GpuctlError
+from gpuctl.model import Observed
+from gpuctl.plan.drift import record_body
+from gpuctl.provider.errors import NotFound
+
+RECORD = {**record_body("demo", "ep-new", "echo", {}, "2026-12-06T00:00:00Z"), "id": "t1"}
+DESIRED = SimpleNamespace(project_id="demo", endpoints=[SimpleNamespace(name="echo", renamed_from=None)])
+
+
+class Account:
+    """An account whose endpoint `ep-new` exists by id, while the lists it answers lag."""
+
+    def __init__(self, states):
+        self.states, self.gets, self.closed = list(states), [], False
+
+    def observe(self, _refs):
+        return self.states.pop(0)
+
+    def get_endpoint(self, endpoint_id):
+        self.gets.append(endpoint_id)
+        if endpoint_id != "ep-new":
+            raise NotFound("gone")
+        return {"id": endpoint_id}
+
+    def close(self):
+        self.closed = True
+
+
+def _observe(monkeypatch, account):
+    monkeypatch.setattr("gpuctl.cli.connect.connect", lambda *a, **k: account)
+    return drift_cmd._observe(None, SimpleNamespace(target="runpod", needs_model_references=False, desired=DESIRED))
+
+
+LAGGING = Observed((), (), (RECORD,))
+CAUGHT_UP = Observed(({"id": "ep-new", "name": "echo", "env": {"GPUCTL_PROJECT": "demo"}},), (), (RECORD,))
+
+
+def test_a_record_of_an_endpoint_made_after_the_list_was_read_reads_the_account_again(monkeypatch):
+    account = Account([LAGGING, CAUGHT_UP])
+    assert _observe(monkeypatch, account) is CAUGHT_UP
+    assert account.gets == ["ep-new"] and account.closed
+
+
+def test_an_endpoint_really_deleted_is_checked_once_and_reported(monkeypatch):
+    gone = Observed((), (), ({**record_body("demo", "ep-old", "echo", {}, "2026-12-06T00:00:00Z"), "id": "t2"},))
+    account = Account([gone])
+    assert _observe(monkeypatch, account) is gone
+    assert account.gets == ["ep-old"]
+
+
+def test_a_record_of_a_name_gpu_jsonc_no_longer_has_is_not_checked(monkeypatch):
+    """Records of endpoints deleted long ago pile up; only a block's name is looked up."""
+    other = Observed((), (), ({**record_body("demo", "ep-x", "retired", {}, "2026-12-06T00:00:00Z"), "id": "t3"},))
+    account = Account([other])
+    assert _observe(monkeypatch, account) is other and account.gets == []
+
+
+def test_an_account_that_keeps_changing_is_an_error_not_a_report(monkeypatch):
+    account = Account([LAGGING] * drift_cmd.READS)
+    with pytest.raises(GpuctlError) as raised:
+        _observe(monkeypatch, account)
+    assert "changed while it was read" in raised.value.summary and "ep-new" in raised.value.summary and account.closed
+    assert raised.value.hint
