@@ -163,13 +163,15 @@ def _shown(value) -> str:
 
 def _report(app: AppContext, display: str, result, diff: str, write: bool, as_json: bool) -> None:
     if as_json:
-        import json
+        from gpuctl.cli.output import print_json
 
         doc = {"format_version": "1", "config": display, "written": write and bool(result.pulled), "diff": diff,
                "pulled": [vars(p) for p in result.pulled], "left": [vars(item) for item in result.left], "kept": [vars(item) for item in result.kept]}
-        app.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        print_json(app, doc)
         return
-    app.stdout.write(diff)
+    from gpuctl.safetext import printable
+
+    app.stdout.write(printable(diff))  # the account's values, quoted: a U+202E or a \x9b in one is shown, not obeyed
     for origin, label in _ORIGIN.items():
         lines = [f"  {p.address} {p.field}: {p.key} = {_shown(p.after)}" for p in result.pulled if p.origin == origin]
         if lines:
