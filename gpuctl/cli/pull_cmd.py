@@ -105,16 +105,22 @@ def _plan(app: AppContext, target, loaded, catalog, observed):
 
 
 def _protect(app: AppContext, loaded, observed, result) -> None:
-    """Every env value of the account is kept out of the output, except literals: those gpu.jsonc
-    holds (they are in git, and the diff's context shows them) and those pull writes over one
-    (the plan shows them too)."""
+    """Every env value of the account is kept out of the output, except those redact.env_shown
+    shows: gpuctl's markers, the literals gpu.jsonc holds for that endpoint and key (they are in
+    git, and the diff's context shows them), and the literals pull writes over one (the diff
+    shows them too)."""
+    from gpuctl.cli.planning import env_literals
+    from gpuctl.redact import env_shown
     from gpuctl.v2 import env_of
 
-    literal = {v for b in loaded.blocks for v in b.model.runpod.env.values() if isinstance(v, str) and "${" not in v}
-    literal |= {p.after for p in result.pulled if isinstance(p.after, str)}
+    literals = env_literals(loaded)
+    for p in result.pulled:
+        if isinstance(p.after, str) and p.field.startswith("env.") and p.address.startswith("endpoint."):
+            literals[(p.address.removeprefix("endpoint."), p.field.removeprefix("env."))] = p.after
     for endpoint in observed.endpoints:
+        name = endpoint.get("name")
         for key, value in env_of(endpoint).items():
-            if isinstance(value, str) and value not in literal and not key.startswith("GPUCTL_"):  # gpuctl's own are no secrets
+            if isinstance(value, str) and not env_shown(key, value, literals.get((name, key))):
                 app.protect(value)
 
 

@@ -142,11 +142,11 @@ def snapshot(app: AppContext, provider: str | None, config: str | None, out: str
     finally:
         account.close()
 
+    from gpuctl.redact import env_shown
     from gpuctl.v2 import env_of
 
     def shown(endpoint: dict, key: str) -> bool:
-        value = env_of(endpoint).get(key)
-        return key.startswith("GPUCTL_") or literals.get((endpoint.get("name"), key)) == value
+        return env_shown(key, env_of(endpoint).get(key), literals.get((endpoint.get("name"), key)))
 
     text = json_text(snapshot_document(observed, shown, provider=target)) + "\n"
     if out:
