@@ -250,3 +250,27 @@ def test_an_account_env_value_is_shown_only_as_the_literal_of_its_own_endpoint_a
     target.protect_env({"name": "echo", "env": {"TOKEN": "shared-value-123"}})
     target.protect_env({"name": "other", "env": {"GREETING": "shared-value-123"}})
     assert protected == ["shared-value-123", "shared-value-123"]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_is_one_rule_no_color_and_term_dumb_both_turn_it_off(monkeypatch):
+    """`logs` left colour off under TERM=dumb, but every rich console (plans, status, deploy
+    progress) read only NO_COLOR and coloured a dumb terminal. AppContext.colour is the rule
+    for both."""
+    from gpuctl.cli.logs_cmd import Printer
+
+    monkeypatch.setenv("TERM", "xterm-256color")  # what rich itself would read: colours, unless gpuctl says not
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    for environ, coloured in (({"TERM": "xterm-256color"}, True), ({"TERM": "dumb"}, False), ({"NO_COLOR": "1"}, False),
+                              ({"NO_COLOR": ""}, True)):
+        app = AppContext(environ=environ, stdout=_Terminal(), stderr=_Terminal())
+        assert (app.console().color_system is not None) is coloured, environ
+        assert (app.console(stderr=True).color_system is not None) is coloured, environ
+        assert Printer(app, as_json=False, prefix=False).colours is coloured, environ
+    piped = AppContext(environ={"TERM": "xterm-256color"}, stdout=io.StringIO())
+    assert piped.console().color_system is None and not Printer(piped, as_json=False, prefix=False).colours

@@ -185,8 +185,7 @@ class Cursor:
 class Printer:
     def __init__(self, app: AppContext, as_json: bool, prefix: bool):
         self.app, self.as_json, self.prefix = app, as_json, prefix
-        env = app.environ
-        self.colours = not as_json and app.stdout_tty and "NO_COLOR" not in env and env.get("TERM") != "dumb"
+        self.colours = not as_json and app.colour(app.stdout)
 
     def write(self, records: list[dict]) -> None:
         """One line per record. What a worker wrote is shown, never obeyed: its control
