@@ -33,6 +33,18 @@ from typing import Any, TextIO
 from gpuctl.safetext import Wrapping
 
 HIDDEN = {"sensitive": True}
+OWN_ENV = "GPUCTL_"  # the prefix of gpuctl's own markers (GPUCTL_PROJECT, ...): no secrets
+
+
+def env_shown(key: str, value: Any, literal: str | None) -> bool:
+    """May an account env value be shown: the one rule for every output (snapshot, pull, logs,
+    a job's output, the rollback plan; ADR 6). Yes for gpuctl's own GPUCTL_* markers, and for a
+    value equal to `literal`, the plain literal gpu.jsonc holds for this endpoint and this key
+    (the user wrote and committed it). Any other value (set in the console, a `${VAR}`'s, a
+    RunPod secret, an old value gpu.jsonc no longer holds, a literal of another key or endpoint)
+    may be a secret. A site that protects rather than hides registers every value this refuses
+    (AppContext.protect / Target.protect)."""
+    return isinstance(value, str) and (str(key).startswith(OWN_ENV) or (literal is not None and value == literal))
 
 
 def hide_env(value: Any) -> Any:

@@ -223,3 +223,54 @@ def test_a_saved_plan_s_long_format_version_is_shown_cut_with_the_mark(tmp_path)
     with pytest.raises(GpuctlError) as refused:
         read_saved(tmp_path / "plan.json")
     assert f'is plan format "{"2" * 19}…; this gpuctl reads format "1" only' in str(refused.value), str(refused.value)
+
+
+def test_an_account_env_value_is_shown_only_as_the_literal_of_its_own_endpoint_and_key(tmp_path):
+    """One rule (redact.env_shown, ADR 6) for every output that meets an account env value. The
+    commands that print what workers wrote (logs, a job's output) used a looser one: any literal
+    of gpu.jsonc, under any key of any endpoint, was let through. So a console-set TOKEN whose
+    value was also another key's literal was printed in clear by `logs`, where `snapshot`
+    redacted it."""
+    from gpuctl.cli.resolve import Target
+    from gpuctl.config import load_config
+    from gpuctl.redact import env_shown
+    from tests.e2e.conftest import echo_config
+
+    assert env_shown("GPUCTL_PROJECT", "p", None) and env_shown("GREETING", "hello", "hello")
+    assert not env_shown("GREETING", "hello", None) and not env_shown("GREETING", "bonjour", "hello")
+    assert not env_shown("GREETING", None, None)
+
+    config = echo_config()
+    config["serverless"]["runpod"]["env"] = {"GREETING": "shared-value-123"}
+    (tmp_path / "gpu.jsonc").write_text(json.dumps(config))
+    protected: list[str] = []
+    target = Target(provider=None, loaded=load_config(tmp_path / "gpu.jsonc"), name="local", protect=protected.append)
+    target.protect_env({"name": "echo", "env": {"GREETING": "shared-value-123", "GPUCTL_PROJECT": "e2e-project"}})
+    assert protected == []  # its own literal, and gpuctl's marker
+    target.protect_env({"name": "echo", "env": {"TOKEN": "shared-value-123"}})
+    target.protect_env({"name": "other", "env": {"GREETING": "shared-value-123"}})
+    assert protected == ["shared-value-123", "shared-value-123"]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_is_one_rule_no_color_and_term_dumb_both_turn_it_off(monkeypatch):
+    """`logs` left colour off under TERM=dumb, but every rich console (plans, status, deploy
+    progress) read only NO_COLOR and coloured a dumb terminal. AppContext.colour is the rule
+    for both."""
+    from gpuctl.cli.logs_cmd import Printer
+
+    monkeypatch.setenv("TERM", "xterm-256color")  # what rich itself would read: colours, unless gpuctl says not
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    for environ, coloured in (({"TERM": "xterm-256color"}, True), ({"TERM": "dumb"}, False), ({"NO_COLOR": "1"}, False),
+                              ({"NO_COLOR": ""}, True)):
+        app = AppContext(environ=environ, stdout=_Terminal(), stderr=_Terminal())
+        assert (app.console().color_system is not None) is coloured, environ
+        assert (app.console(stderr=True).color_system is not None) is coloured, environ
+        assert Printer(app, as_json=False, prefix=False).colours is coloured, environ
+    piped = AppContext(environ={"TERM": "xterm-256color"}, stdout=io.StringIO())
+    assert piped.console().color_system is None and not Printer(piped, as_json=False, prefix=False).colours

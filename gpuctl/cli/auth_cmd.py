@@ -64,13 +64,13 @@ def status(app: AppContext, check: bool, as_json: bool) -> int:
 
     RUNPOD_API_KEY wins over the stored key; the key itself is never printed. Exits 1 when no key is configured or the check fails, so scripts can test it; a key that cannot be used (a damaged key file) is an error on stderr.
     """
-    import json
+    from gpuctl.cli.output import print_json
 
     from gpuctl.errors import GpuctlError
 
     doc = _status(app, check)
     if as_json:
-        app.stdout.write(json.dumps(doc, indent=2) + "\n")
+        print_json(app, doc)
     elif doc["problem"]:
         # a key that is there but cannot be used is an error, not a state: the same `error:` and
         # hint on stderr as any command that needs the key gives, never half of it on stdout (no

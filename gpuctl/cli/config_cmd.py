@@ -19,7 +19,7 @@ def config_group() -> None:
 @click.pass_obj
 def validate(app: AppContext, config: str | None, as_json: bool) -> int:
     """Check gpu.jsonc without contacting any API. ${VAR} references are listed, not required."""
-    import json
+    from gpuctl.cli.output import print_json
 
     from gpuctl.cli import planning
     from gpuctl.config import load_config, variables
@@ -33,7 +33,7 @@ def validate(app: AppContext, config: str | None, as_json: bool) -> int:
             raise
         app.protect_variables(exc)
         errors = [{"file": d.file, "line": d.line, "column": d.col, "path": d.path, "message": d.message, "hint": d.hint} for d in exc.diagnostics]
-        app.stdout.write(json.dumps({"valid": False, "errors": errors}, indent=2) + "\n")
+        print_json(app, {"valid": False, "errors": errors})
         return ExitCode.ERROR
     endpoints = [
         {"name": b.model.name or loaded.project_id, "template": b.template.resolved, "gpu_type": b.model.gpu_type, "volume": b.model.volume.name if b.model.volume else None}
@@ -46,7 +46,7 @@ def validate(app: AppContext, config: str | None, as_json: bool) -> int:
                "warnings": [{"code": n.code, "address": n.address, "message": n.message} for n in loaded.notices if n.level == "warning"],
                "notes": [{"code": n.code, "address": n.address, "message": n.message} for n in loaded.notices if n.level == "note"],
                "variables": [{"address": a, "env": k, "variable": v, "set": v in app.environ} for a, k, v in needed]}
-        app.stdout.write(json.dumps(doc, indent=2) + "\n")
+        print_json(app, doc)
         return ExitCode.OK
     listing = described(display, endpoints)
     if len(listing) > 1 and (loaded.notices or missing):
@@ -80,9 +80,9 @@ def described(display: str, endpoints: list[dict]) -> list[str]:
 @click.pass_obj
 def schema(app: AppContext) -> int:
     """Print the JSON Schema of gpu.jsonc (the same as schema/gpu.schema.json)."""
-    import json
+    from gpuctl.cli.output import print_json
 
     from gpuctl.config.jsonschema import config_schema
 
-    app.stdout.write(json.dumps(config_schema(), indent=2, ensure_ascii=False) + "\n")
+    print_json(app, config_schema())
     return ExitCode.OK

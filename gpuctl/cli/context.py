@@ -97,13 +97,20 @@ class AppContext:
     def stderr_tty(self) -> bool:
         return self.stderr.isatty()
 
+    def colour(self, stream: TextIO) -> bool:
+        """Whether what is written to `stream` may be coloured: the one rule for every output
+        (rich consoles, `logs`). Only on a terminal, and not when NO_COLOR is set to anything
+        but "" (https://no-color.org) or TERM=dumb (a terminal that shows escapes as text, such
+        as Emacs' shell), as git, ls and rich do."""
+        return stream.isatty() and not self.environ.get("NO_COLOR") and self.environ.get("TERM") != "dumb"
+
     def console(self, stderr: bool = False, width: int | None = None):
-        """A rich console for people; plain when not a TTY or when NO_COLOR is set. `width`
-        overrides the terminal's (COLUMNS, else 100 in a pipe)."""
+        """A rich console for people; plain where `colour` says so. `width` overrides the
+        terminal's (COLUMNS, else 100 in a pipe)."""
         Console = _console_class()
 
         stream = self.stderr if stderr else self.stdout
-        color = stream.isatty() and "NO_COLOR" not in self.environ
+        color = self.colour(stream)
         width = width or _columns(self.environ)
         return Console(file=stream, color_system="auto" if color else None, width=width or (None if stream.isatty() else 100), highlight=False, soft_wrap=False,
                        markup=False, secrets=self.secrets)  # text from the account is never read as rich markup

@@ -6,8 +6,6 @@ success with a one-line note."""
 
 from __future__ import annotations
 
-import json
-
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.resolve import Ambiguous, NotFound, Target, find_endpoint
 from gpuctl.v2 import data_center, image, owned_by, owner, volume_ids
@@ -192,7 +190,9 @@ def _volumes(target: Target, endpoint: dict) -> list[dict]:
 
 def _report(app: AppContext, as_json: bool, doc: dict) -> int:
     if as_json:
-        app.stdout.write(json.dumps(doc, indent=2) + "\n")
+        from gpuctl.cli.output import print_json
+
+        print_json(app, doc)
     return ExitCode.OK
 
 

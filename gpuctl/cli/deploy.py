@@ -4,7 +4,6 @@ this module is imported only when deploy runs."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -272,7 +271,9 @@ def _stopped(s: Session, deployment, failure):
         head = "Applied, then interrupted:" if isinstance(failure.cause, InterruptedAfterApply) else "Apply stopped:"
         s.app.note("\n".join([head, *outcome_lines(failure.outcome)]))
         if s.opts.json_result:
-            s.app.stdout.write(json.dumps(result_document(failure.result, s.target, locate=s.locate, error=failure.cause.summary), indent=2) + "\n")
+            from gpuctl.cli.output import print_json
+
+            print_json(s.app, result_document(failure.result, s.target, locate=s.locate, error=failure.cause.summary))
     return deployment.emit.stopped(failure)  # the view deployment_for subscribed
 
 
@@ -283,7 +284,9 @@ def _report(s: Session, result) -> int:
 
     result.warmed = with_retry_commands(result.warmed, s.opts)
     if s.opts.json_result:
-        s.app.stdout.write(json.dumps(result_document(result, s.target, locate=s.locate), indent=2) + "\n")
+        from gpuctl.cli.output import print_json
+
+        print_json(s.app, result_document(result, s.target, locate=s.locate))
     else:
         s.app.stdout.write("\n".join(result_lines(result, s.target == "local")) + "\n")
     failure = prewarm_failure(result.warmed)

@@ -31,7 +31,7 @@ HELP = f"""Check that this account speaks what gpuctl speaks; change nothing.
 @click.pass_obj
 def doctor(app: AppContext, as_json: bool, provider: str | None, config: str | None, record: str | None) -> int:
     """`HELP`: the read-only checks of gpuctl.doctor against this account."""
-    import json
+    from gpuctl.cli.output import print_json
     from dataclasses import replace
 
     from gpuctl.catalog import load_catalog
@@ -51,7 +51,7 @@ def doctor(app: AppContext, as_json: bool, provider: str | None, config: str | N
         if account is not None:
             account.close()
     if as_json:
-        app.stdout.write(json.dumps(report.document(), indent=2) + "\n")
+        print_json(app, report.document())
     else:
         _print(app, report)
     return ExitCode.OK if report.ok else ExitCode.CHECK_FAILED

@@ -35,7 +35,7 @@ class ChangedMeanwhile(GpuctlError):
 def history(app: AppContext, ref: str, as_json: bool, provider: str | None, config: str | None) -> int:
     """An endpoint's releases, newest first: version, when, source, who, workers on it, what
     changed (env values hidden) and whether gpuctl made it (gpuctl, account or unknown)."""
-    import json
+    from gpuctl.cli.output import print_json
 
     from gpuctl.cli.resolve import endpoint, open_target
     from gpuctl.cli.views import print_table
@@ -48,7 +48,7 @@ def history(app: AppContext, ref: str, as_json: bool, provider: str | None, conf
     finally:
         target.close()
     if as_json:
-        app.stdout.write(json.dumps(doc, indent=2) + "\n")
+        print_json(app, doc)
         return ExitCode.OK
     print_table(app, history_table(doc))
     for line in history_footer(doc):
@@ -160,7 +160,7 @@ def _confirm(app: AppContext, yes: bool, question: str) -> bool:
 
 def _report(app: AppContext, as_json: bool, endpoint: dict, version: int, before: object, latest: object, changes: list[dict],
             literals: dict[str, str], *, applied: bool) -> int:
-    import json
+    from gpuctl.cli.output import print_json
 
     from gpuctl.render.history import rollback_changes_json
     from gpuctl.safetext import printable
@@ -180,5 +180,5 @@ def _report(app: AppContext, as_json: bool, endpoint: dict, version: int, before
         doc = {"format_version": "1", "endpoint": {"id": endpoint.get("id"), "name": name}, "to_version": version, "from_version": before,
                "new_version": latest, "applied": applied, "gpu_jsonc_differs": applied,
                "changes": rollback_changes_json(changes, literals)}  # env values as the text plan shows them (env_shown)
-        app.stdout.write(json.dumps(doc, indent=2) + "\n")
+        print_json(app, doc)
     return ExitCode.OK

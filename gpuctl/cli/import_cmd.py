@@ -175,16 +175,18 @@ def _report(app: AppContext, live: dict, made, plan, address: str, display: str,
 
     doc = to_document(plan)
     if as_json:
-        import json
+        from gpuctl.cli.output import print_json
 
         from gpuctl.redact import hide_env
 
         out = {"format_version": "1", "endpoint": {"id": live.get("id"), "name": live.get("name"), "address": address}, "config": display, "written": write,
                "block": _hidden(made.block), "placeholders": made.placeholders,
                "cannot_reproduce": [{"field": p.field, "message": p.message} for p in made.problems], "plan": hide_env(doc)}
-        app.stdout.write(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+        print_json(app, out)
         return
-    app.stdout.write(render(_hidden(made.block), "", "  ") + "\n")
+    from gpuctl.safetext import printable
+
+    app.stdout.write(printable(render(_hidden(made.block), "", "  ")) + "\n")  # render escapes only C0; the block quotes the account
     _notes(app, made, display, write, again)
     from gpuctl.render.text import render_text
 

@@ -74,12 +74,12 @@ def status(app: AppContext, ref: str, as_json: bool, watch: bool, interval: floa
 
 
 def _show(app: AppContext, doc: dict, as_json: bool) -> None:
-    import json
+    from gpuctl.cli.output import print_json
 
     from gpuctl.cli import views
 
     if as_json:
-        app.stdout.write(json.dumps(doc, indent=2) + "\n")
+        print_json(app, doc)
     else:
         views.print_table(app, views.status_panel(doc))
 
@@ -88,10 +88,10 @@ def _watch(app: AppContext, refresh: Callable[[], dict], interval: float, as_jso
     """Refresh until interrupted. On a terminal the panel is redrawn in place. In a pipe, a
     log or CI, or with --json anywhere, each refresh is one line (a JSON document with --json),
     flushed as it is written, so a reader sees every refresh when it happens."""
-    import json
     import time
 
     from gpuctl.cli import views
+    from gpuctl.cli.output import json_text
 
     if app.stdout_tty and not as_json:
         from rich.live import Live
@@ -102,7 +102,7 @@ def _watch(app: AppContext, refresh: Callable[[], dict], interval: float, as_jso
                 live.update(views.status_panel(refresh()), refresh=True)
     while True:
         doc = refresh()
-        line = json.dumps(doc) if as_json else f"{time.strftime('%H:%M:%S')} {views.status_line(doc)}"
+        line = json_text(doc, indent=None) if as_json else f"{time.strftime('%H:%M:%S')} {views.status_line(doc)}"
         app.stdout.write(line + "\n")
         app.stdout.flush()
         time.sleep(interval)

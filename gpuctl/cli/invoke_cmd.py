@@ -322,8 +322,6 @@ def shortened(message: str) -> str:
 def to_json(value: Any, indent: int | None = 2) -> str:
     """A job's output or record as JSON: the exact value for any JSON reader, with what a
     terminal would obey or reorder (a C1 CSI, U+202E) written as a `\\u` escape (`json_safe`)."""
-    import json
+    from gpuctl.cli.output import json_text
 
-    from gpuctl.safetext import json_safe
-
-    return json_safe(json.dumps(value, indent=indent, ensure_ascii=False))
+    return json_text(value, indent)

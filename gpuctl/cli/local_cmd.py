@@ -78,13 +78,13 @@ def down(app: AppContext, data_dir: str | None) -> int:
 @click.pass_obj
 def status(app: AppContext, data_dir: str | None, as_json: bool) -> int:
     """Whether the provider runs, where, and how many endpoints and workers it has."""
-    import json
+    from gpuctl.cli.output import print_json
 
     from gpuctl.local.client import lifecycle
 
     doc = lifecycle.status(_data_dir(app, data_dir))
     if as_json:
-        app.stdout.write(json.dumps(doc, indent=2) + "\n")
+        print_json(app, doc)
     elif doc["running"]:
         app.stdout.write(f"running at {doc['url']} (pid {doc['pid']}): {doc['endpoints']} endpoints, {doc['workers']} workers\n"
                          f"data: {doc['data_dir']}\n")

@@ -185,22 +185,19 @@ class Cursor:
 class Printer:
     def __init__(self, app: AppContext, as_json: bool, prefix: bool):
         self.app, self.as_json, self.prefix = app, as_json, prefix
-        env = app.environ
-        self.colours = not as_json and app.stdout_tty and "NO_COLOR" not in env and env.get("TERM") != "dumb"
+        self.colours = not as_json and app.colour(app.stdout)
 
     def write(self, records: list[dict]) -> None:
         """One line per record. What a worker wrote is shown, never obeyed: its control
         characters (a terminal's escape sequences, a line break that would forge another
         worker's prefix) are written as escapes, except its colours on a terminal that shows
         them (SGR only, reset at the end of the line); --json carries the line as it is."""
-        import json
-
-        from gpuctl.safetext import json_safe, printable
+        from gpuctl.cli.output import json_text
+        from gpuctl.safetext import printable
 
         for r in records:
             if self.as_json:
-                line = json.dumps({"worker": r["worker"], "ts": r.get("ts"), "source": r.get("source"), "line": r.get("line", "")}, ensure_ascii=False)
-                line = json_safe(line)
+                line = json_text({"worker": r["worker"], "ts": r.get("ts"), "source": r.get("source"), "line": r.get("line", "")}, indent=None)
             else:
                 text = printable(str(r.get("line", "")), keep_colours=self.colours).replace("\n", "\\n")
                 line = f"[{printable(str(r['worker']), keep_newlines=False)}] {text}" if self.prefix else text

@@ -1,16 +1,36 @@
-"""Files a command writes where the user said (`deploy --out`, `snapshot --out`): never over a
-file the same run reads, and a path that cannot be written is a user error with the fix, not
-an internal one."""
+"""What a command writes for its reader: a JSON document on stdout (`print_json`), and files
+where the user said (`deploy --out`, `snapshot --out`): never over a file the same run reads,
+and a path that cannot be written is a user error with the fix, not an internal one."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.planning import config_path
 from gpuctl.errors import UsageError
 from gpuctl.files import replace_text
+
+
+def json_text(doc: Any, indent: int | None = 2) -> str:
+    """`doc` as gpuctl writes every JSON document (`indent=None`: on one line, as a stream of
+    documents has it, `logs --json`): non-ASCII text as it is, and every
+    character a terminal would obey or that reorders a line (ESC, a C1 CSI such as \\x9b, the
+    bidi override U+202E) written as a `\\u` escape (safetext.json_safe). Any JSON reader reads
+    the same value; a person who prints it sees the escape, not its effect. One policy for every
+    `--json`: two (ensure_ascii here, ensure_ascii=False without json_safe there) let account
+    names with U+202E reach the terminal through `pull --json` and `import --json`."""
+    from gpuctl.safetext import json_safe
+
+    return json_safe(json.dumps(doc, indent=indent, ensure_ascii=False))
+
+
+def print_json(app: AppContext, doc: Any) -> None:
+    """Write `doc` to stdout as `json_text` spells it, and a newline."""
+    app.stdout.write(json_text(doc) + "\n")
 
 
 def write_output(app: AppContext, given: str, text: str, *, flag: str, inputs: Iterable[str | None] = ()) -> Path:

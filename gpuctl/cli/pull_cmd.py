@@ -105,16 +105,22 @@ def _plan(app: AppContext, target, loaded, catalog, observed):
 
 
 def _protect(app: AppContext, loaded, observed, result) -> None:
-    """Every env value of the account is kept out of the output, except literals: those gpu.jsonc
-    holds (they are in git, and the diff's context shows them) and those pull writes over one
-    (the plan shows them too)."""
+    """Every env value of the account is kept out of the output, except those redact.env_shown
+    shows: gpuctl's markers, the literals gpu.jsonc holds for that endpoint and key (they are in
+    git, and the diff's context shows them), and the literals pull writes over one (the diff
+    shows them too)."""
+    from gpuctl.cli.planning import env_literals
+    from gpuctl.redact import env_shown
     from gpuctl.v2 import env_of
 
-    literal = {v for b in loaded.blocks for v in b.model.runpod.env.values() if isinstance(v, str) and "${" not in v}
-    literal |= {p.after for p in result.pulled if isinstance(p.after, str)}
+    literals = env_literals(loaded)
+    for p in result.pulled:
+        if isinstance(p.after, str) and p.field.startswith("env.") and p.address.startswith("endpoint."):
+            literals[(p.address.removeprefix("endpoint."), p.field.removeprefix("env."))] = p.after
     for endpoint in observed.endpoints:
+        name = endpoint.get("name")
         for key, value in env_of(endpoint).items():
-            if isinstance(value, str) and value not in literal and not key.startswith("GPUCTL_"):  # gpuctl's own are no secrets
+            if isinstance(value, str) and not env_shown(key, value, literals.get((name, key))):
                 app.protect(value)
 
 
@@ -163,13 +169,15 @@ def _shown(value) -> str:
 
 def _report(app: AppContext, display: str, result, diff: str, write: bool, as_json: bool) -> None:
     if as_json:
-        import json
+        from gpuctl.cli.output import print_json
 
         doc = {"format_version": "1", "config": display, "written": write and bool(result.pulled), "diff": diff,
                "pulled": [vars(p) for p in result.pulled], "left": [vars(item) for item in result.left], "kept": [vars(item) for item in result.kept]}
-        app.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        print_json(app, doc)
         return
-    app.stdout.write(diff)
+    from gpuctl.safetext import printable
+
+    app.stdout.write(printable(diff))  # the account's values, quoted: a U+202E or a \x9b in one is shown, not obeyed
     for origin, label in _ORIGIN.items():
         lines = [f"  {p.address} {p.field}: {p.key} = {_shown(p.after)}" for p in result.pulled if p.origin == origin]
         if lines:

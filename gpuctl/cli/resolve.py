@@ -49,13 +49,15 @@ class Target:
         """Register the endpoint's env values as secrets, for the commands that print what its
         workers wrote (logs, a job's output or error): a handler or a library that prints or
         returns a token must not put it in a CI log through gpu. A value is a secret until shown
-        otherwise (as in snapshots): only gpuctl's own GPUCTL_* markers and values gpu.jsonc
-        holds as plain literals are not."""
+        otherwise (as in snapshots, redact.env_shown): only gpuctl's own GPUCTL_* markers and the
+        plain literals gpu.jsonc holds for this endpoint and key are not."""
+        from gpuctl.redact import env_shown
         from gpuctl.v2 import env_of
 
-        literals = set(self.literals().values())
+        name = endpoint.get("name")
+        literals = self.literals(name)
         for key, value in env_of(endpoint).items():
-            if not str(key).startswith("GPUCTL_") and isinstance(value, str) and value not in literals:
+            if isinstance(value, str) and not env_shown(key, value, literals.get((name, key))):
                 self.protect(value)
 
     def literals(self, name: str | None = None) -> dict[tuple[str, str], str]:

@@ -126,7 +126,7 @@ def snapshot(app: AppContext, provider: str | None, config: str | None, out: str
     gpu.jsonc holds as plain literals are written; every other value is redacted, and plans
     against the snapshot do not compare it. The snapshot records the provider it was read from,
     so `deploy --observed` plans for that provider."""
-    import json
+    from gpuctl.cli.output import json_text
 
     from gpuctl.cli.connect import connect
     from gpuctl.cli.planning import choose_provider, literal_env
@@ -142,13 +142,13 @@ def snapshot(app: AppContext, provider: str | None, config: str | None, out: str
     finally:
         account.close()
 
+    from gpuctl.redact import env_shown
     from gpuctl.v2 import env_of
 
     def shown(endpoint: dict, key: str) -> bool:
-        value = env_of(endpoint).get(key)
-        return key.startswith("GPUCTL_") or literals.get((endpoint.get("name"), key)) == value
+        return env_shown(key, env_of(endpoint).get(key), literals.get((endpoint.get("name"), key)))
 
-    text = json.dumps(snapshot_document(observed, shown, provider=target), indent=2) + "\n"
+    text = json_text(snapshot_document(observed, shown, provider=target)) + "\n"
     if out:
         from gpuctl.cli.output import write_output
 

@@ -145,7 +145,9 @@ def project_cell(project_id: str | None) -> str:
 
 def print_rows(app: AppContext, rows: list[dict], as_json: bool, show_all: bool) -> None:
     if as_json:
-        app.stdout.write(json.dumps(hide_env({"endpoints": rows}), indent=2) + "\n")
+        from gpuctl.cli.output import print_json
+
+        print_json(app, hide_env({"endpoints": rows}))
         return
     if not rows:
         app.note("no endpoints" + ("" if show_all else " declared in gpu.jsonc"))

@@ -51,7 +51,7 @@ def warm(app, name: str, cpu: bool | None, timeout: float, as_json: bool, provid
     The CPU pod and the warm-up job never outlive the command: they are removed on success,
     failure, --timeout, Ctrl-C and SIGTERM. The command prints what the pod cost. A warm-up
     that succeeds is recorded in the account, where deploy looks before warming it again."""
-    import json
+    from gpuctl.cli.output import json_text
 
     from gpuctl.cli.resolve import endpoint, open_target, while_it_exists
     from gpuctl.warm import run_prewarm
@@ -66,5 +66,5 @@ def warm(app, name: str, cpu: bool | None, timeout: float, as_json: bool, provid
             doc = run_prewarm(warm_io(app), target.provider, found, mode, models, timeout, cached_model=cached)
     finally:
         target.close()
-    app.stdout.write(json.dumps(doc, indent=2) + "\n" if as_json else "\n".join(result_lines(doc)) + "\n")
+    app.stdout.write(json_text(doc) + "\n" if as_json else "\n".join(result_lines(doc)) + "\n")
     return ExitCode.OK

@@ -117,11 +117,11 @@ def plan_lines(endpoint: dict, current: Any, version: int, changes: list[dict], 
 
 
 def env_shown(key: str, value: Any, literals: dict[str, str]) -> bool:
-    """Whether the rollback plan may show env `key`'s `value`: gpuctl's own GPUCTL_* markers, and
-    a value gpu.jsonc holds as a plain literal for that key (ADR 6: the user wrote and committed
-    it). Any other value (set in the console, a `${VAR}`'s, a RunPod secret, an old value
-    gpu.jsonc no longer holds) may be a secret."""
-    return isinstance(value, str) and (key.startswith("GPUCTL_") or literals.get(key) == value)
+    """Whether the rollback plan may show env `key`'s `value`: redact.env_shown, with
+    `literals` the plain literals gpu.jsonc holds for this endpoint ({key: value})."""
+    from gpuctl import redact
+
+    return redact.env_shown(key, value, literals.get(key))
 
 
 def shown_env(env: Any, literals: dict[str, str]) -> Any:

@@ -93,3 +93,40 @@ def test_delete_shows_account_names_escaped_on_one_line(account, tmp_path):
         assert "\\nerror: a line gpuctl never wrote\\x1b[2J" in done.err, done.err
     assert account.endpoints() == []
 
+
+
+BIDI = "a\u202eb\x9bc"  # U+202E reverses the rest of a line; \x9b is an 8-bit CSI
+
+
+def _unseen(text: str) -> bool:
+    return "\u202e" not in text and "\x9b" not in text
+
+
+def test_pull_shows_account_values_escaped_in_its_diff_and_json(account, tmp_path):
+    """pull quotes the account's value in its diff and its --json document: a bidi override or
+    an 8-bit CSI in it is written as an escape, never to the terminal as it is."""
+    proj = project(tmp_path / "proj", echo_config())
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    (mine,) = account.endpoints()
+    answer = account.server.http.patch(f"/v2/serverless/{mine['id']}", json={"env": {**mine["env"], "GREETING": "hi " + BIDI}})
+    assert answer.status_code == 200, answer.text
+    text = account.gpu("serverless", "pull", cwd=proj)
+    assert text.code == 0, text.err
+    assert "GREETING" in text.out and _unseen(text.out + text.err), repr(text.out)
+    as_json = account.gpu("serverless", "pull", "--json", cwd=proj)
+    assert as_json.code == 0, as_json.err
+    assert _unseen(as_json.out) and "hi " + BIDI in as_json.json()["diff"]  # the same value to a JSON reader
+
+
+def test_import_shows_account_strings_escaped_in_its_block_and_json(account, tmp_path):
+    """import quotes the account's name in its notes, its plan and its --json document, all
+    escaped (the block itself is gpu.jsonc text, which refuses such characters)."""
+    body = {"name": "ep" + BIDI, "type": "QUEUE", "image": "x/y:1", "gpu": {"pools": ["ADA_24"]}, "scaling": {"type": "QUEUE_DELAY", "queueDelay": 4}}
+    answer = account.server.http.post("/v2/serverless", json=body)
+    assert answer.status_code < 300, answer.text
+    proj = project(tmp_path / "proj", echo_config())
+    text = account.gpu("serverless", "import", answer.json()["id"], "--name", "taken", cwd=proj)
+    assert '"image_name"' in text.out and _unseen(text.out + text.err), repr(text.out + text.err)
+    as_json = account.gpu("serverless", "import", answer.json()["id"], "--name", "taken", "--json", cwd=proj)
+    assert _unseen(as_json.out + as_json.err), repr(as_json.out + as_json.err)
+    assert as_json.json()["endpoint"]["name"] == "ep" + BIDI  # the same value to a JSON reader
