@@ -99,6 +99,27 @@ def test_github_refusing_the_issue_fails_the_step_with_its_outputs_and_the_other
     no_secrets(run, fake)
 
 
+def test_a_proxy_page_in_place_of_github_s_answer_fails_the_step_with_a_github_error(gha, fake, account, tmp_path):
+    """Something between the runner and GitHub answers 200 with an HTML page: measured before,
+    the step failed with "internal error" (a JSONDecodeError); now the summary names the request
+    and what came back, on one line."""
+    gpu = config("api", max_workers=4)
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", gpu)).code == 0
+    console_min_workers(account, 2)
+    checkout = tree(tmp_path / "main", gpu)
+    fake.canned.append(Canned(200, {}, b"<html>\nerror: sign in to the proxy\n</html>"))
+
+    run = gha.run(DRIFT, schedule(checkout))
+    job = run.job("drift")
+    assert job.status == "failure"
+    outputs = job.step("gpuctl").outputs
+    assert outputs["exit_code"] == "1", (outputs, job.steps)
+    (line,) = outputs["summary"].splitlines()
+    assert line.startswith("gpu.jsonc: drift; error: the drift issue: GitHub's answer to ") and "is not JSON (text/html): <html>\\nerror: sign in" in line, line
+    assert "internal error" not in run.texts() and "Traceback" not in run.texts()
+    assert not fake.real_issues()
+
+
 MALLORY = {"login": "mallory", "id": 666, "type": "User"}
 OTHER_APP = {"login": "helpful-app[bot]", "id": 9001, "type": "Bot"}  # any GitHub App installed on the repository
 
