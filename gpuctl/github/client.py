@@ -24,9 +24,9 @@ from gpuctl import __version__
 from gpuctl.errors import GpuctlError
 from gpuctl.github.env import Actions
 from gpuctl.safetext import one_line
+from gpuctl.urls import check_https
 from gpuctl.v2 import json_in
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 IDEMPOTENT = ("GET", "PATCH", "PUT", "DELETE")
 PERMISSIONS = (
     ("/actions/", "actions: read"),
@@ -47,11 +47,8 @@ class GitHubError(GpuctlError):
 
 def check_api_url(url: str) -> str:
     """https://, or plain http:// to loopback only: the token must never cross a network in clear."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK):
-        return url.rstrip("/")
-    raise GitHubError(f"refusing to send the GitHub token to {parts.scheme}://{parts.hostname}",
-                      hint="GITHUB_API_URL must be https:// (or http:// to 127.0.0.1/localhost for a test server)")
+    return check_https(url, lambda where: GitHubError(f"refusing to send the GitHub token to {where}",
+                                                      hint="GITHUB_API_URL must be https:// (or http:// to 127.0.0.1/localhost for a test server)"))
 
 
 def graphql_url_for(api_url: str, given: str | None) -> str:

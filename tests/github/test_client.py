@@ -261,3 +261,23 @@ def test_github_s_message_stays_on_one_line(fake, client):
     with pytest.raises(GitHubError) as caught:
         client.request("GET", client.repo("/issues"))
     assert "\n" not in caught.value.summary and "<html>" in caught.value.summary
+
+
+@pytest.mark.parametrize("url, sent", [
+    ("https://api.github.com", True), ("https://ghe.example.com/api/v3/", True), ("http://127.0.0.1:8080", True),
+    ("http://localhost:1", True), ("http://[::1]:9", True), ("http://api.example.com", False), ("http://127.0.0.2", False),
+    ("http://localhost.example.com", False), ("ftp://127.0.0.1", False), ("HTTPS://API.GITHUB.COM", True),
+])
+def test_the_token_and_the_key_go_where_one_rule_says(url, sent):
+    """One https-only rule (gpuctl.urls.check_https) for the GitHub token and the RunPod key:
+    the two clients had each their own copy of it, and of the loopback names."""
+    from gpuctl.provider.errors import InsecureURL
+    from gpuctl.provider.http import check_base_url
+    from gpuctl.github.client import check_api_url
+
+    for check, refused in ((check_api_url, GitHubError), (check_base_url, InsecureURL)):
+        if sent:
+            assert check(url) == url.rstrip("/")
+        else:
+            with pytest.raises(refused, match="refusing to send the"):
+                check(url)
