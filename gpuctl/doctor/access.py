@@ -10,9 +10,10 @@ from urllib.parse import urlsplit
 from gpuctl.doctor.probe import PROBE_ENDPOINT_ID, Exchange, Probe
 from gpuctl.doctor.report import Finding, Problem, Verdict
 from gpuctl.provider.errors import AuthError, NotFound, TransportError
-from gpuctl.provider.http import LOOPBACK, path
+from gpuctl.provider.http import path
 from gpuctl.provider.pacing import windows
 from gpuctl.redact import clip
+from gpuctl.urls import LOOPBACK
 
 SLOW_S = 3.0  # an answer slower than this works, but every command will feel it
 _POLICY = re.compile(r'"?(\w+)"?\s*;\s*q=(\d+)\s*;\s*w=(\d+)')

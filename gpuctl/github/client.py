@@ -23,9 +23,10 @@ import httpx
 from gpuctl import __version__
 from gpuctl.errors import GpuctlError
 from gpuctl.github.env import Actions
-from gpuctl.redact import clip
+from gpuctl.safetext import one_line
+from gpuctl.urls import check_https
+from gpuctl.v2 import json_in
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 IDEMPOTENT = ("GET", "PATCH", "PUT", "DELETE")
 PERMISSIONS = (
     ("/actions/", "actions: read"),
@@ -46,11 +47,8 @@ class GitHubError(GpuctlError):
 
 def check_api_url(url: str) -> str:
     """https://, or plain http:// to loopback only: the token must never cross a network in clear."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK):
-        return url.rstrip("/")
-    raise GitHubError(f"refusing to send the GitHub token to {parts.scheme}://{parts.hostname}",
-                      hint="GITHUB_API_URL must be https:// (or http:// to 127.0.0.1/localhost for a test server)")
+    return check_https(url, lambda where: GitHubError(f"refusing to send the GitHub token to {where}",
+                                                      hint="GITHUB_API_URL must be https:// (or http:// to 127.0.0.1/localhost for a test server)"))
 
 
 def graphql_url_for(api_url: str, given: str | None) -> str:
@@ -113,7 +111,7 @@ class GitHub:
 
     def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None) -> Any:
         response = self._call(method, path, json=json, params=params)
-        return response.json() if response.content else None
+        return _body(response, method, path)
 
     def whoami(self) -> str:
         """The login of the account this token writes as: GPU_GITHUB_LOGIN when given, else
@@ -123,7 +121,7 @@ class GitHub:
         account's comments gpuctl's to edit, delete and close."""
         if self.login is None:
             try:
-                answer = self._call("POST", self.graphql_url, json={"query": VIEWER}, idempotent=True).json()
+                answer = _body(self._call("POST", self.graphql_url, json={"query": VIEWER}, idempotent=True), "POST", self.graphql_url)
             except GitHubError as exc:
                 if exc.status not in (403, 404):
                     raise  # a bad token, a rate limit, GitHub down: what the error already says
@@ -141,8 +139,12 @@ class GitHub:
         query: dict | None = {"per_page": 100, **(params or {})}
         while url:
             response = self._call("GET", url, params=query)
-            body = response.json()
-            yield from (body[key] if key else body)
+            body = _body(response, "GET", url)
+            items = body.get(key) if key and isinstance(body, dict) else None if key else body
+            if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+                expected = f"an object with a list of objects under {key!r}" if key else "a list of objects"
+                raise _odd_answer(response, "GET", url, f"is not the listing gpuctl expects ({expected}): {one_line(response.text, 200)}")
+            yield from items
             url, query = response.links.get("next", {}).get("url"), None
             if url and not url.startswith(self.api_url + "/"):
                 raise GitHubError(f"GitHub's next page is on another host ({urlsplit(url).hostname})", hint="GITHUB_API_URL must be the API the pages come from")
@@ -237,11 +239,36 @@ def _number(value: str | None) -> float | None:
         return None
 
 
+def _body(response: httpx.Response, method: str, path: str) -> Any:
+    """The JSON a success holds (None for an empty one). A 200 that is not JSON came from
+    something that is not GitHub (a proxy's or captive portal's page) or was cut short: a
+    GitHubError that names the request and shows what came back on one line, never a
+    JSONDecodeError (an "internal error") out of whichever caller reads it."""
+    if not response.content.strip():
+        return None
+    ok, body = json_in(response.text)
+    if not ok:
+        kind = response.headers.get("Content-Type") or "no Content-Type"
+        raise _odd_answer(response, method, path, f"is not JSON ({kind}): {one_line(response.text, 200)}")
+    return body
+
+
+def _odd_answer(response: httpx.Response, method: str, path: str, what: str) -> GitHubError:
+    return GitHubError(f"GitHub's answer to {method} {urlsplit(path).path} ({response.status_code}) {what}", status=response.status_code,
+                       hint="something between the runner and GitHub (a proxy, a captive portal) may have answered, or the answer was cut "
+                            "short; check GITHUB_API_URL and the runner's network, then re-run the job")
+
+
 def _message(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return clip(response.text, 200)
+    """GitHub's reason for a failure, on one line: a newline in it must not begin a line that
+    reads like gpuctl's own (`error: ...`)."""
+    return one_line(_reason(response), 500)
+
+
+def _reason(response: httpx.Response) -> str:
+    ok, body = json_in(response.text)
+    if not ok:
+        return response.text[:1000]
     if not isinstance(body, dict):
         return ""
     details = "; ".join(str(e.get("message") or e.get("code") or e) for e in body.get("errors") or [] if isinstance(e, dict))

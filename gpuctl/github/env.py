@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gpuctl.errors import GpuctlError
+from gpuctl.errors import GpuctlError, UsageError
 from gpuctl.files import read_text
 from gpuctl.redact import clip
+from gpuctl.safetext import one_line
 
 SUMMARY_LIMIT = 1024 * 1024  # GitHub refuses a step summary over 1 MiB
 DEFAULT_API = "https://api.github.com"
@@ -129,8 +131,9 @@ def write_outputs(path: Path | None, values: Mapping[str, str]) -> None:
         if delimiter in value:  # cannot happen by chance; never write a value that could escape
             raise GpuctlError(f"the output {name} holds its own delimiter", hint="run again")
         lines.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
-    with path.open("a", encoding="utf-8") as stream:
-        stream.write("".join(lines))
+    with _writing(path, "GITHUB_OUTPUT", "the step's outputs (exit_code, summary, has_changes and the rest) are lost"):
+        with path.open("a", encoding="utf-8") as stream:
+            stream.write("".join(lines))
 
 
 TRUNCATED = "\n\n> **Truncated** to stay under GitHub's 1 MiB job summary limit; the plan file holds all of it.\n"
@@ -143,13 +146,27 @@ def append_summary(path: Path | None, markdown: str) -> None:
     the limit, however many configs add to it."""
     if path is None:
         return
-    used = path.stat().st_size if path.exists() else 0
-    note = TRUNCATED.encode()
-    keep = SUMMARY_LIMIT - len(note)  # what the summary may hold besides the note
-    data = (markdown if markdown.endswith("\n") else markdown + "\n").encode()
-    if used > keep:  # cut already, the note written
-        return
-    if used + len(data) > keep:
-        data = data[:keep - used].decode(errors="ignore").encode() + note
-    with path.open("ab") as stream:
-        stream.write(data)
+    with _writing(path, "GITHUB_STEP_SUMMARY", "this part of the job summary is lost"):
+        used = path.stat().st_size if path.exists() else 0
+        note = TRUNCATED.encode()
+        keep = SUMMARY_LIMIT - len(note)  # what the summary may hold besides the note
+        data = (markdown if markdown.endswith("\n") else markdown + "\n").encode()
+        if used > keep:  # cut already, the note written
+            return
+        if used + len(data) > keep:
+            data = data[:keep - used].decode(errors="ignore").encode() + note
+        with path.open("ab") as stream:
+            stream.write(data)
+
+
+@contextmanager
+def _writing(path: Path, variable: str, lost: str) -> Iterator[None]:
+    """A file GitHub Actions names for the step to write (a directory, a read-only or full
+    disk, a path that is gone) as a user error naming the variable and the path, not an OSError
+    shown as an internal error."""
+    try:
+        yield
+    except OSError as exc:
+        raise UsageError(f"cannot write {variable} ({one_line(path, 200)}): {exc.strerror or type(exc).__name__}; {lost}",
+                         hint=f"{variable} must name a file the step may append to, as GitHub Actions sets it for every step; "
+                              "unset it outside Actions") from None

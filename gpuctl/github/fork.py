@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -34,12 +36,37 @@ from gpuctl.v2 import owner, volume_ids
 
 MARKER = ".present"  # fork-configs.yml's stand-in for a custom_nodes/ directory
 MAX_FILES = 200  # files of one config's directory checked against the pull request, one API call each
+READ_CHUNK = 1024 * 1024  # file_blob_id's bite
 MAX_FILE_BYTES = 100 * 1024 * 1024  # GitHub refuses a file over 100 MiB in a repository: a larger upload is not the pull request's
 
 
 def blob_id(data: bytes) -> str:
     """The git blob id of `data`, as GitHub's contents API gives it (`sha`)."""
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def file_blob_id(path: Path | str) -> str:
+    """The git blob id of the regular file at `path`, read into the hash a chunk at a time: a
+    checkout file of gigabytes is hashed in constant memory (read whole before). git's header
+    holds the size first, so the size is the open file's; a file that grows or shrinks while
+    it is read is an OSError, as is anything but a regular file (a FIFO is opened without
+    blocking and refused, where reading it waited for ever)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise FileRefused(path, "it is not a regular file")
+        digest, left = hashlib.sha1(b"blob %d\0" % info.st_size), info.st_size
+        while chunk := os.read(fd, min(READ_CHUNK, left + 1)):
+            left -= len(chunk)
+            if left < 0:
+                break
+            digest.update(chunk)
+        if left != 0:
+            raise FileRefused(path, "it changed while it was read")
+        return digest.hexdigest()
+    finally:
+        os.close(fd)
 
 
 def repository_path(root: Path, config: str) -> str:

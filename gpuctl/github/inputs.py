@@ -152,14 +152,14 @@ def _typed(entry: dict) -> Identity:
 
 
 def _identity(entry: Path) -> Identity:
-    from gpuctl.github.fork import blob_id
+    from gpuctl.github.fork import blob_id, file_blob_id
 
     try:
         if entry.is_symlink():  # git keeps the link, not what it points at
             return ("blob", blob_id(os.fsencode(os.readlink(entry))))
         if entry.is_dir():
             return ("dir", None)
-        return ("blob", blob_id(entry.read_bytes()))
+        return ("blob", file_blob_id(entry))  # streamed: never the whole file in memory
     except OSError as exc:
         return ("unreadable", str(exc))  # never the head's: compared, it reads as changed
 

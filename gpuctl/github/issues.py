@@ -21,6 +21,7 @@ from urllib.parse import quote, unquote
 from gpuctl.github.authors import Author
 from gpuctl.github.client import GitHub, GitHubError
 from gpuctl.github.parts import COMMENT_LIMIT, marker, read_marker
+from gpuctl.v2 import json_in
 
 KIND = "drift"
 CHANGE_KIND = "driftchange"
@@ -100,11 +101,8 @@ def _kept_items(body: str | None) -> list[str] | str | None:
     text = found["items"]
     if text.startswith("sha256:"):
         return text
-    try:
-        items = json.loads(unquote(text))
-    except ValueError:
-        return None
-    return [i for i in items if isinstance(i, str)] if isinstance(items, list) else None
+    read, items = json_in(unquote(text))  # anyone who may edit the issue writes its body: `[` nested 100,000 deep is no RecursionError here
+    return [i for i in items if isinstance(i, str)] if read and isinstance(items, list) else None
 
 
 def _since_comment(since: dict[str, dict]) -> str:
@@ -118,11 +116,8 @@ def _kept_since(body: str | None) -> dict[str, dict]:
     """What the body says about when each thing that drifts was first seen (nothing for a body
     an earlier gpuctl wrote)."""
     found = _SINCE.search(body or "")
-    try:
-        since = json.loads(unquote(found["since"])) if found else {}
-    except ValueError:
-        return {}
-    if not isinstance(since, dict):
+    read, since = json_in(unquote(found["since"])) if found else (True, {})  # as `_kept_items`: a body anyone may edit
+    if not read or not isinstance(since, dict):
         return {}
     # Shown as Markdown: only what gpuctl writes there (a time, a link to a run) is taken back.
     return {k: {"at": v["at"], "run": v.get("run", "")} for k, v in since.items()

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 
@@ -32,10 +32,10 @@ from gpuctl.provider.errors import (
 from gpuctl.provider.pacing import Pacer
 from gpuctl.redact import CUT
 from gpuctl.safetext import one_line
+from gpuctl.urls import check_https
 from gpuctl.v2 import json_in
 from gpuctl.words import in_seconds
 
-LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 DEFAULT_TIMEOUT_S = 30.0  # a request's answer, unless GPU_HTTP_TIMEOUT says otherwise (cli/connect.py)
 CONNECT_TIMEOUT_S = 10.0
 HOLD_MARGIN_S = 10.0  # beyond a long poll's hold: the server's own time to answer
@@ -102,10 +102,7 @@ def path(pattern: str, /, **ids: str) -> str:
 
 def check_base_url(url: str) -> str:
     """Plain http:// only to loopback: the key must never cross a network in clear text."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK):
-        return url.rstrip("/")
-    raise InsecureURL(f"refusing to send the API key to {parts.scheme}://{parts.hostname}", hint="use https://, or http:// only for 127.0.0.1/localhost")
+    return check_https(url, lambda where: InsecureURL(f"refusing to send the API key to {where}", hint="use https://, or http:// only for 127.0.0.1/localhost"))
 
 
 @dataclass

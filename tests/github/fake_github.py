@@ -26,7 +26,7 @@ BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
 class Canned:
     status: int
     headers: dict[str, str]
-    body: dict
+    body: Any  # JSON; bytes are sent as they are, as text/html (a proxy's page)
 
 
 @dataclass
@@ -308,11 +308,12 @@ def serve(fake: FakeGitHub) -> ThreadingHTTPServer:
             raw = self.rfile.read(length) if length else b""
             body = json.loads(raw) if raw else None
             status, headers, payload = fake.handle(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-            data = b"" if payload is None else json.dumps(payload).encode()
+            raw_page = isinstance(payload, bytes)
+            data = payload if raw_page else b"" if payload is None else json.dumps(payload).encode()
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", "text/html" if raw_page else "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

@@ -218,3 +218,66 @@ def test_a_long_config_path_s_marker_still_leaves_every_part_under_github_s_limi
     bodies = [c["body"] for c in fake.comments_on(5)]
     assert posted.created == len(bodies) > 1 and all(len(b) <= COMMENT_LIMIT for b in bodies)
     assert all(read_marker(b).key == key for b in bodies)
+
+
+PROXY_PAGE = b"<html><body>\nerror: please log in to the proxy\n</body></html>"
+
+
+def test_a_page_that_is_not_json_is_a_github_error_naming_the_request(fake, client):
+    """A proxy or captive portal answers 200 with its own HTML page: measured before, `.json()`
+    raised JSONDecodeError, which the job showed as an internal error."""
+    fake.canned.append(Canned(200, {}, PROXY_PAGE))
+    with pytest.raises(GitHubError) as caught:
+        client.request("GET", client.repo("/pulls/5"))
+    summary = caught.value.summary
+    assert summary.startswith("GitHub's answer to GET /repos/acme/ml-api/pulls/5 (200) is not JSON (text/html): <html>")
+    assert "\n" not in summary and "\\n" in summary and "proxy" in caught.value.hint
+
+
+@pytest.mark.parametrize("body, key", [
+    (PROXY_PAGE, None),
+    ({"message": "a listing was expected"}, None),
+    ([{"id": 1}, "not an object"], None),
+    ({"total_count": 1}, "artifacts"),
+    ([], "artifacts"),
+])
+def test_a_listing_of_the_wrong_shape_is_a_github_error_naming_the_request(fake, client, body, key):
+    """A KeyError or TypeError before (`body[key]`, `c["id"]` on a string)."""
+    fake.canned.append(Canned(200, {}, body))
+    with pytest.raises(GitHubError) as caught:
+        list(client.paginate(client.repo("/actions/artifacts" if key else "/issues"), key=key))
+    assert caught.value.summary.startswith(f"GitHub's answer to GET /repos/acme/ml-api/{'actions/artifacts' if key else 'issues'} (200) ")
+    assert "\n" not in caught.value.summary
+
+
+def test_github_s_message_stays_on_one_line(fake, client):
+    """A newline in GitHub's message began a line of its own that read like gpuctl's (`error: ...`)."""
+    fake.canned.append(Canned(422, {}, {"message": "Validation Failed\nerror: not gpuctl's line"}))
+    with pytest.raises(GitHubError) as caught:
+        client.request("POST", client.repo("/issues"), json={"title": "x"})
+    assert "\n" not in caught.value.summary and "Validation Failed\\nerror: not gpuctl's line" in caught.value.summary
+    fake.canned.append(Canned(502, {}, PROXY_PAGE))
+    client.attempts = 1
+    with pytest.raises(GitHubError) as caught:
+        client.request("GET", client.repo("/issues"))
+    assert "\n" not in caught.value.summary and "<html>" in caught.value.summary
+
+
+@pytest.mark.parametrize("url, sent", [
+    ("https://api.github.com", True), ("https://ghe.example.com/api/v3/", True), ("http://127.0.0.1:8080", True),
+    ("http://localhost:1", True), ("http://[::1]:9", True), ("http://api.example.com", False), ("http://127.0.0.2", False),
+    ("http://localhost.example.com", False), ("ftp://127.0.0.1", False), ("HTTPS://API.GITHUB.COM", True),
+])
+def test_the_token_and_the_key_go_where_one_rule_says(url, sent):
+    """One https-only rule (gpuctl.urls.check_https) for the GitHub token and the RunPod key:
+    the two clients had each their own copy of it, and of the loopback names."""
+    from gpuctl.provider.errors import InsecureURL
+    from gpuctl.provider.http import check_base_url
+    from gpuctl.github.client import check_api_url
+
+    for check, refused in ((check_api_url, GitHubError), (check_base_url, InsecureURL)):
+        if sent:
+            assert check(url) == url.rstrip("/")
+        else:
+            with pytest.raises(refused, match="refusing to send the"):
+                check(url)

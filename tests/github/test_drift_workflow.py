@@ -4,6 +4,9 @@ drift is gone; nothing touched when the report fails."""
 
 from __future__ import annotations
 
+import re
+from urllib.parse import quote
+
 import pytest
 
 from gpuctl.github.parts import read_marker
@@ -99,6 +102,27 @@ def test_github_refusing_the_issue_fails_the_step_with_its_outputs_and_the_other
     no_secrets(run, fake)
 
 
+def test_a_proxy_page_in_place_of_github_s_answer_fails_the_step_with_a_github_error(gha, fake, account, tmp_path):
+    """Something between the runner and GitHub answers 200 with an HTML page: measured before,
+    the step failed with "internal error" (a JSONDecodeError); now the summary names the request
+    and what came back, on one line."""
+    gpu = config("api", max_workers=4)
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", gpu)).code == 0
+    console_min_workers(account, 2)
+    checkout = tree(tmp_path / "main", gpu)
+    fake.canned.append(Canned(200, {}, b"<html>\nerror: sign in to the proxy\n</html>"))
+
+    run = gha.run(DRIFT, schedule(checkout))
+    job = run.job("drift")
+    assert job.status == "failure"
+    outputs = job.step("gpuctl").outputs
+    assert outputs["exit_code"] == "1", (outputs, job.steps)
+    (line,) = outputs["summary"].splitlines()
+    assert line.startswith("gpu.jsonc: drift; error: the drift issue: GitHub's answer to ") and "is not JSON (text/html): <html>\\nerror: sign in" in line, line
+    assert "internal error" not in run.texts() and "Traceback" not in run.texts()
+    assert not fake.real_issues()
+
+
 MALLORY = {"login": "mallory", "id": 666, "type": "User"}
 OTHER_APP = {"login": "helpful-app[bot]", "id": 9001, "type": "Bot"}  # any GitHub App installed on the repository
 
@@ -112,6 +136,28 @@ def _drifted(gha, fake, account, tmp_path):
     assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"
     (issue,) = fake.real_issues()
     return checkout, issue
+
+
+def test_json_nested_too_deep_in_the_issue_body_is_taken_as_unknown_not_a_crash(gha, fake, account, tmp_path):
+    """Anyone who may edit the issue writes its body: measured before, `[` nested 100,000 deep in
+    the hidden list of what drifts (or in when each was first seen) raised RecursionError, an
+    internal error that failed every later drift run. Now it is unknown, as a malformed one is,
+    and the run rewrites the body as gpuctl's."""
+    checkout, issue = _drifted(gha, fake, account, tmp_path)
+    deep = quote("[" * 100_000, safe="")
+    body = fake.issues[issue["number"]]["body"]
+    body = re.sub(r"<!-- gpuctl:drift-items [^\s<>]* -->", f"<!-- gpuctl:drift-items {deep} -->", body)
+    body = re.sub(r"<!-- gpuctl:drift-since [^\s<>]* -->", f"<!-- gpuctl:drift-since {deep} -->", body)
+    assert body.count(deep) == 2
+    fake.issues[issue["number"]]["body"] = body
+
+    run = gha.run(DRIFT, schedule(checkout))
+    job = run.job("drift")
+    assert job.status == "success", (job.steps, run.texts()[-2000:])
+    assert "internal error" not in run.texts() and "RecursionError" not in run.texts()
+    (again,) = fake.real_issues()
+    assert again["number"] == issue["number"] and again["state"] == "open"
+    assert deep not in again["body"] and "<!-- gpuctl:drift-items %5B%22endpoint.api" in again["body"], again["body"][:400]
 
 
 def test_removing_the_label_does_not_make_a_second_issue(gha, fake, account, tmp_path):
