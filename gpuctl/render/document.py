@@ -296,7 +296,7 @@ def read_saved(path: Path) -> dict:
     applied: a file that is not one, or of another format version, is refused with the fix."""
     from pydantic import BaseModel, ConfigDict, ValidationError
 
-    from gpuctl.files import read_text
+    from gpuctl.files import FileUnreadable, read_json
 
     # Every field gpuctl reads from a saved plan (deploy --from-plan, the GitHub apply's
     # reviewed plan) has its type here, so a damaged one is this error and not a crash later.
@@ -340,18 +340,11 @@ def read_saved(path: Path) -> dict:
 
     remake = "save a plan with `gpu serverless deploy --plan --out plan.json`, then apply it with `--from-plan plan.json`"
     try:
-        text = read_text(path)
-        doc = json.loads(text)
-    except OSError as exc:
-        raise GpuctlError(f"cannot read the saved plan {path}: {exc.strerror or exc}", hint=remake) from None
-    except RecursionError:
-        raise GpuctlError(f"{path} is not a saved plan: it is nested deeper than any plan", hint=remake) from None
-    except json.JSONDecodeError as exc:  # empty included
-        raise GpuctlError(f"{path}:{exc.lineno}:{exc.colno}: it is not a saved plan: it is not JSON ({exc.msg})", hint=remake) from None
-    except UnicodeDecodeError:
-        raise GpuctlError(f"{path} is not a saved plan: it is not a JSON document (not UTF-8 text)", hint=remake) from None
-    except ValueError:  # json's own limit: a number of more than 4300 digits (sys.get_int_max_str_digits)
-        raise GpuctlError(f"{path} is not a saved plan: it holds a number of more than 4300 digits", hint=remake) from None
+        doc = read_json(path)
+    except FileUnreadable as exc:
+        if not exc.json:
+            raise GpuctlError(f"cannot read the saved plan {path}: {exc.problem}", hint=remake) from None
+        raise GpuctlError(f"{exc.place}: it is not a saved plan: {exc.problem}", hint=remake) from None
     if isinstance(doc, dict) and doc.get("format_version") not in (None, FORMAT_VERSION):
         shown = clip(json.dumps(doc["format_version"]), 20)
         raise GpuctlError(f"{path} is plan format {shown}; this gpuctl reads format {json.dumps(FORMAT_VERSION)} only", hint=remake + " (with this gpuctl)")
