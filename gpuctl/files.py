@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -145,12 +146,15 @@ def _line_col(data: bytes | str, pos: int) -> tuple[int, int]:
     return data.count(newline, 0, pos) + 1, pos - data.rfind(newline, 0, pos)
 
 
-def read_json(path: Path | str, limit: int = MAX_BYTES, encoding: str = "utf-8", pipes: bool = True) -> Any:
+def read_json(path: Path | str, limit: int = MAX_BYTES, encoding: str = "utf-8", pipes: bool = True,
+              loads: Callable[[str], Any] | None = None) -> Any:
     """The JSON document in the file at `path` (read as `read_bytes` reads it). Every failure,
     whether the file cannot be read or is not JSON, is one FileUnreadable, so each reader maps
     it to its own error and fix and none lets a RecursionError (`[` 100,000 deep), a
     ValueError (a number of more than 4300 digits, Python's int limit) or a UnicodeDecodeError
-    escape as an internal error."""
+    escape as an internal error. `loads`: the caller's own parser of the text in place of
+    `json.loads` (the job input's, which refuses NaN and points at a comment); what it raises
+    of its own passes through, and what it leaves uncaught is mapped as above."""
     import json
     import re
 
@@ -168,11 +172,11 @@ def read_json(path: Path | str, limit: int = MAX_BYTES, encoding: str = "utf-8",
         line, col = _line_col(data, exc.start)
         raise FileUnreadable(path, f"it is not {'UTF-8' if encoding.startswith('utf-8') else encoding} text",
                              line, col, cause=exc, json=True) from None
-    if not text.strip():
-        raise FileUnreadable(path, "it is empty (a JSON document holds a value)", cause=None, json=True)
     try:
-        return json.loads(text)
+        return (loads or json.loads)(text)
     except json.JSONDecodeError as exc:
+        if not text.strip():  # json says "Expecting value" at 1:1, pointing at nothing
+            raise FileUnreadable(path, "it is empty (a JSON document holds a value)", cause=exc, json=True) from None
         raise FileUnreadable(path, f"it is not valid JSON ({exc.msg})", exc.lineno, exc.colno, cause=exc, json=True) from None
     except RecursionError as exc:
         raise FileUnreadable(path, "it is nested too deeply (more levels of arrays or objects than gpuctl reads)", cause=exc, json=True) from None
