@@ -8,6 +8,10 @@ Every one goes through `read_bytes` here, which reads a regular file or a pipe (
 substitution, `/dev/stdin`) and at most `limit` bytes of it, and refuses a device or socket
 before reading a byte: `--from-plan /dev/zero` read for ever and filled memory.
 
+A JSON file the user names (a saved plan, a snapshot, a job input, the key file, the event
+payload) is read by `read_json`, which turns every failure, of the file or of its JSON, into
+one FileUnreadable(path, problem, line, col) that each reader maps to its own error and fix.
+
 MAX_BYTES, 256 MiB: the largest files gpuctl reads are saved plans and snapshots, about 5 kB
 per endpoint, so a 10,000-endpoint plan is ~50 MB; five times that leaves room for
 verbose env blocks while a refused file still fits in a CI runner's memory.
