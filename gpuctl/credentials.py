@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gpuctl.errors import GpuctlError, UsageError
-from gpuctl.files import read_text, replace_text
+from gpuctl.files import FileUnreadable, read_json, replace_text
 
 ENV_VAR = "RUNPOD_API_KEY"
 FILE_MODE, DIR_MODE = 0o600, 0o700
@@ -60,20 +60,21 @@ def read_key_file(environ: Mapping[str, str]) -> str | None:
     cannot be read, is not `{"api_key": "..."}` or holds no usable key raises KeyProblem."""
     path = key_file(environ)
     fix = f"run `gpu auth login` to store the key again (it replaces {path.name}), or `gpu auth logout` to remove it; or set {ENV_VAR}"
+    holds = 'it does not hold {"api_key": "..."}'
     try:
-        text = read_text(path, limit=64 * 1024)  # a key file is under 200 bytes
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        problem = getattr(exc, "strerror", None) or "it is not UTF-8 text"
-        raise KeyProblem(f"the API key file {path} cannot be read: {problem}", source=str(path), hint=fix) from None
-    try:
-        document = json.loads(text)
-    except (ValueError, RecursionError):
-        document = None
+        # a key file is under 200 bytes; gpuctl writes it, so only a regular file will do (a
+        # named pipe there, opened as a pipe, had `gpu auth status` wait for a writer for ever)
+        document = read_json(path, limit=64 * 1024, pipes=False)
+    except FileUnreadable as exc:
+        if exc.missing:
+            return None
+        if not exc.json:
+            raise KeyProblem(f"the API key file {path} cannot be read: {exc.problem}", source=str(path), hint=fix) from None
+        at = f" (line {exc.line}, column {exc.col})" if exc.line is not None else ""
+        raise KeyProblem(f"the API key file {path} is damaged: {holds}: {exc.problem}{at}", source=str(path), hint=fix) from None
     key = document.get("api_key") if isinstance(document, dict) else None
     if not isinstance(key, str) or not key:
-        raise KeyProblem(f'the API key file {path} is damaged: it does not hold {{"api_key": "..."}}', source=str(path), hint=fix)
+        raise KeyProblem(f"the API key file {path} is damaged: {holds}", source=str(path), hint=fix)
     _usable(key, str(path), hint=fix)
     return key
 

@@ -8,6 +8,10 @@ Every one goes through `read_bytes` here, which reads a regular file or a pipe (
 substitution, `/dev/stdin`) and at most `limit` bytes of it, and refuses a device or socket
 before reading a byte: `--from-plan /dev/zero` read for ever and filled memory.
 
+A JSON file the user names (a saved plan, a snapshot, a job input, the key file, the event
+payload) is read by `read_json`, which turns every failure, of the file or of its JSON, into
+one FileUnreadable(path, problem, line, col) that each reader maps to its own error and fix.
+
 MAX_BYTES, 256 MiB: the largest files gpuctl reads are saved plans and snapshots, about 5 kB
 per endpoint, so a 10,000-endpoint plan is ~50 MB; five times that leaves room for
 verbose env blocks while a refused file still fits in a CI runner's memory.
@@ -17,7 +21,9 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 MAX_BYTES = 256 * 1024 * 1024
 CHUNK = 1024 * 1024
@@ -108,6 +114,80 @@ def read_piece(path: Path | str, offset: int, limit: int) -> bytes:
 def read_text(path: Path | str, encoding: str = "utf-8", limit: int = MAX_BYTES, pipes: bool = True) -> str:
     """`read_bytes` decoded (UnicodeDecodeError when it is not `encoding`)."""
     return read_bytes(path, limit, pipes).decode(encoding)
+
+
+class FileUnreadable(Exception):
+    """A JSON file that could not be read or is not JSON: `problem` in words (`it is a
+    directory`, `it is not UTF-8 text`, `Expecting value`), at `line`:`col` when known. `cause`
+    is what was raised, so a caller can tell a missing file (FileNotFoundError) or one too
+    large (FileRefused.too_large) from the rest; `json` is True when the bytes were read and
+    are not JSON gpuctl reads (bad syntax, not UTF-8, nested too deep, a number too long)."""
+
+    def __init__(self, path: Path | str, problem: str, line: int | None = None, col: int | None = None,
+                 cause: BaseException | None = None, json: bool = False) -> None:
+        super().__init__(problem)
+        self.path, self.problem, self.line, self.col, self.cause, self.json = path, problem, line, col, cause, json
+
+    @property
+    def place(self) -> str:
+        """`path:line:col`, or the path alone when the place in it is not known."""
+        return f"{self.path}:{self.line}:{self.col}" if self.line is not None else str(self.path)
+
+    @property
+    def missing(self) -> bool:
+        return isinstance(self.cause, FileNotFoundError)
+
+    @property
+    def too_large(self) -> bool:
+        return isinstance(self.cause, FileRefused) and self.cause.too_large
+
+    def __str__(self) -> str:
+        return f"{self.place}: {self.problem}"
+
+
+def _line_col(data: bytes | str, pos: int) -> tuple[int, int]:
+    newline = b"\n" if isinstance(data, bytes) else "\n"
+    return data.count(newline, 0, pos) + 1, pos - data.rfind(newline, 0, pos)
+
+
+def read_json(path: Path | str, limit: int = MAX_BYTES, encoding: str = "utf-8", pipes: bool = True,
+              loads: Callable[[str], Any] | None = None) -> Any:
+    """The JSON document in the file at `path` (read as `read_bytes` reads it). Every failure,
+    whether the file cannot be read or is not JSON, is one FileUnreadable, so each reader maps
+    it to its own error and fix and none lets a RecursionError (`[` 100,000 deep), a
+    ValueError (a number of more than 4300 digits, Python's int limit) or a UnicodeDecodeError
+    escape as an internal error. `loads`: the caller's own parser of the text in place of
+    `json.loads` (the job input's, which refuses NaN and points at a comment); what it raises
+    of its own passes through, and what it leaves uncaught is mapped as above."""
+    import json
+    import re
+
+    try:
+        data = read_bytes(path, limit, pipes)
+    except FileNotFoundError as exc:
+        raise FileUnreadable(path, "it does not exist", cause=exc) from None
+    except IsADirectoryError as exc:
+        raise FileUnreadable(path, "it is a directory, not a file", cause=exc) from None
+    except OSError as exc:  # FileRefused (a device, too large), permission denied, ...
+        raise FileUnreadable(path, exc.strerror or str(exc), cause=exc) from None
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line, col = _line_col(data, exc.start)
+        raise FileUnreadable(path, f"it is not {'UTF-8' if encoding.startswith('utf-8') else encoding} text",
+                             line, col, cause=exc, json=True) from None
+    try:
+        return (loads or json.loads)(text)
+    except json.JSONDecodeError as exc:
+        if not text.strip():  # json says "Expecting value" at 1:1, pointing at nothing
+            raise FileUnreadable(path, "it is empty (a JSON document holds a value)", cause=exc, json=True) from None
+        raise FileUnreadable(path, f"it is not valid JSON ({exc.msg})", exc.lineno, exc.colno, cause=exc, json=True) from None
+    except RecursionError as exc:
+        raise FileUnreadable(path, "it is nested too deeply (more levels of arrays or objects than gpuctl reads)", cause=exc, json=True) from None
+    except ValueError as exc:  # json's own int limit (sys.get_int_max_str_digits), not a JSONDecodeError
+        digits = re.search(r"\d{4301}", text)
+        line, col = _line_col(text, digits.start()) if digits else (None, None)
+        raise FileUnreadable(path, "it holds a number of more than 4300 digits, more than gpuctl reads", line, col, cause=exc, json=True) from None
 
 
 def replace_text(path: Path | str, text: str, *, mode: int | None = None, durable: bool = False) -> None:

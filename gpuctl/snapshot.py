@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gpuctl.errors import SnapshotError
-from gpuctl.files import read_text
+from gpuctl.files import FileUnreadable, read_json
 from gpuctl.model import REDACTED, Observed, acyclic
 from gpuctl.spelling import did_you_mean
 
@@ -124,21 +124,18 @@ def _check_item(key: str, item: Any, where: str) -> None:
 
 @acyclic
 def read_snapshot(path: Path) -> Snapshot:
+    capture = "capture a snapshot with `gpu serverless snapshot --out FILE`"
     try:
-        data = json.loads(read_text(path, "utf-8-sig"))
-    except FileNotFoundError:
-        raise SnapshotError(f"{path} does not exist", hint="capture one with `gpu serverless snapshot > account.json`, or write one by hand") from None
-    except IsADirectoryError:
-        raise SnapshotError(f"{path} is a directory", hint="pass the snapshot file itself to --observed") from None
-    except json.JSONDecodeError as exc:  # at its place, as the other files gpuctl reads (`file:line:col: ...`)
-        raise SnapshotError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}", hint="capture a snapshot with `gpu serverless snapshot --out FILE`") from None
-    except OSError as exc:  # a device (FileRefused), a file too large, permission denied
-        raise SnapshotError(f"cannot read the snapshot {path}: {exc.strerror or exc}",
-                            hint="pass a snapshot file to --observed: capture one with `gpu serverless snapshot --out FILE`") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise SnapshotError(f"{path} is not valid JSON: {exc}", hint="capture a snapshot with `gpu serverless snapshot --out FILE`") from None
-    except RecursionError:
-        raise SnapshotError(f"{path} is nested too deeply to be a snapshot", hint="a snapshot is RunPod v2 objects a few levels deep; capture one with `gpu serverless snapshot --out FILE`") from None
+        data = read_json(path, encoding="utf-8-sig")
+    except FileUnreadable as exc:
+        if exc.missing:
+            raise SnapshotError(f"{path} does not exist", hint="capture one with `gpu serverless snapshot > account.json`, or write one by hand") from None
+        if isinstance(exc.cause, IsADirectoryError):
+            raise SnapshotError(f"{path} is a directory", hint="pass the snapshot file itself to --observed") from None
+        if not exc.json:  # a device (FileRefused), a file too large, permission denied
+            raise SnapshotError(f"cannot read the snapshot {path}: {exc.problem}", hint=f"pass a snapshot file to --observed: {capture}") from None
+        hint = "a snapshot is RunPod v2 objects a few levels deep; " + capture if isinstance(exc.cause, RecursionError) else capture
+        raise SnapshotError(f"{exc.place}: {exc.problem}", hint=hint) from None
     return parse_snapshot(data, str(path))
 
 

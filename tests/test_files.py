@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from gpuctl.files import FileRefused, read_bytes, replace_text
+from gpuctl.files import FileRefused, FileUnreadable, read_bytes, read_json, replace_text
 
 
 def test_a_pipe_is_read_to_its_end_as_process_substitution_gives_one():
@@ -111,3 +111,43 @@ def test_replace_text_replaces_a_link_not_what_it_names(tmp_path):
     link.symlink_to(shared)
     replace_text(link, "mine\n")
     assert shared.read_text() == "theirs\n" and link.read_text() == "mine\n" and not link.is_symlink()
+
+
+@pytest.mark.parametrize("data, problem, line, col", [
+    (b'{"a": "\xff"}', "it is not UTF-8 text", 1, 8),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply", None, None),
+    (b'{"a":\n 1' + b"0" * 5000 + b"}", "more than 4300 digits", 2, 2),
+    (b'{"a": 1,\n  oops}', "it is not valid JSON (Expecting property name", 2, 3),
+    (b" \n", "it is empty", None, None),
+], ids=["not-utf8", "deep", "huge-number", "syntax", "empty"])
+def test_read_json_turns_every_failure_of_the_bytes_into_one_error_with_its_place(tmp_path, data, problem, line, col):
+    """RecursionError, ValueError (Python's 4300-digit int limit) and UnicodeDecodeError are
+    not JSONDecodeError; each reader caught a different few of them (review item 8)."""
+    path = tmp_path / "doc.json"
+    path.write_bytes(data)
+    with pytest.raises(FileUnreadable) as caught:
+        read_json(path)
+    assert caught.value.json and problem in caught.value.problem
+    assert (caught.value.line, caught.value.col) == (line, col)
+    assert str(caught.value).startswith(f"{path}:{line}:{col}: " if line else f"{path}: ")
+
+
+def test_read_json_names_a_file_it_cannot_read_and_keeps_the_cause(tmp_path):
+    for make, problem, missing in [(lambda p: None, "it does not exist", True), (lambda p: p.mkdir(), "it is a directory", False)]:
+        path = tmp_path / f"case{missing}"
+        make(path)
+        with pytest.raises(FileUnreadable, match=problem) as caught:
+            read_json(path)
+        assert caught.value.missing is missing and not caught.value.json and caught.value.line is None
+    big = tmp_path / "big.json"
+    big.write_bytes(b"[1]" * 100)
+    with pytest.raises(FileUnreadable) as caught:
+        read_json(big, limit=100)
+    assert caught.value.too_large and isinstance(caught.value.cause, FileRefused)
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    with pytest.raises(FileUnreadable, match="named pipe"):  # refused unopened, so never waits for a writer
+        read_json(fifo, pipes=False)
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b'\xef\xbb\xbf{"a": 1}')
+    assert read_json(bom, encoding="utf-8-sig") == {"a": 1}

@@ -131,12 +131,12 @@ def health_options(app: AppContext, plan_only: bool, wait: bool, smoke: str | No
         raise UsageError("--wait-healthy checks endpoints after an apply; --plan and --out apply nothing", hint="drop --wait-healthy, or drop --plan/--out")
     if timeout <= 0:
         raise UsageError("--timeout must be more than 0", hint="give a duration such as 90s or 10m")
-    from gpuctl.cli.job_input import SMOKE, parse_input, read_input_file
+    from gpuctl.cli.job_input import SMOKE, load_input_file
     from gpuctl.engine.health import HealthCheck, Smoke
 
     body = None
     if smoke is not None:
-        value = parse_input(*read_input_file(app, smoke, SMOKE), SMOKE)
+        value = load_input_file(app, smoke, SMOKE)
         if not isinstance(value, dict):
             raise UsageError(f"the smoke input in {smoke} is not a JSON object", hint='write {"input": {...}} (or, for vllm, an OpenAI request body)')
         body = Smoke(value, smoke)

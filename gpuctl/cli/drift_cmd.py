@@ -19,7 +19,7 @@ from gpuctl.errors import ExitCode
 @click.command("drift")
 @click.option("--json", "as_json", is_flag=True, help="Print the drift document (schema/drift.schema.json) on stdout.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), help="text (default), json, or markdown (an issue body).")
-@click.option("--observed", type=click.Path(dir_okay=False), help="Report against this snapshot instead of the account (no network, no credentials).")
+@click.option("--observed", type=click.Path(), metavar="FILE", help="Report against this snapshot instead of the account (no network, no credentials).")
 @provider_options
 @click.pass_obj
 def drift(app: AppContext, as_json: bool, fmt: str | None, observed: str | None, provider: str | None, config: str | None) -> int:

@@ -48,13 +48,13 @@ def invoke(app: AppContext, name: str, input_value: str | None, is_async: bool, 
     --json the chunk lines are followed by the job document. While it waits, a terminal shows
     one live line on stderr: the job's state (queued, running), its id and the time waited."""
     from gpuctl.cli.resolve import open_target, while_it_exists
-    from gpuctl.cli.job_input import job_payload, parse_input, read_input
+    from gpuctl.cli.job_input import job_payload, read_input
     from gpuctl.errors import UsageError
 
     if is_async and streaming:
         raise UsageError("--async and --stream cannot be combined", hint="--stream queues the job itself and prints its chunks")
-    text, where = read_input(app, input_value)
-    payload = job_payload(parse_input(text, where))
+    value, where = read_input(app, input_value)
+    payload = job_payload(value)
     check_body_size("run" if is_async or streaming else "runsync", payload, where)
     target = open_target(app, provider, config, start_local=True, reads_only=True)
     try:

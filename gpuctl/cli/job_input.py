@@ -28,37 +28,40 @@ INPUT = InputOption("the job input", "the input file", "@PATH names a JSON file,
 SMOKE = InputOption("the smoke input", "the --smoke file", "--smoke FILE names a JSON file of the job the health gate sends, relative to {cwd}")
 
 
-def read_input(app: AppContext, value: str | None) -> tuple[str, str]:
-    """(text, where it came from) for --input: a literal, @path (relative to the working
-    directory), or - for stdin."""
+def read_input(app: AppContext, value: str | None) -> tuple[Any, str]:
+    """(the input, where it came from) for --input: a literal, @path (relative to the working
+    directory), or - for stdin; parsed as `parse_input` parses it."""
     from gpuctl.jobs import BY_REFERENCE
 
     if value is None:
-        return "{}", "--input"
+        return {}, "--input"
     if value == "-":
         if app.stdin_tty:
             app.note("reading the input from the terminal; end it with Ctrl-D")
-        return "".join(app.stdin_lines("the job input", "a job input is JSON text: send it as UTF-8", limit=INPUT_LIMIT,
-                                       large_hint=BY_REFERENCE)), "<stdin>"
+        text = "".join(app.stdin_lines("the job input", "a job input is JSON text: send it as UTF-8", limit=INPUT_LIMIT, large_hint=BY_REFERENCE))
+        return parse_input(text, "<stdin>"), "<stdin>"
     if value.startswith("@"):
-        return read_input_file(app, value[1:], INPUT)
-    return value, "--input"
+        return load_input_file(app, value[1:], INPUT), value[1:]
+    return parse_input(value, "--input"), "--input"
 
 
-def read_input_file(app: AppContext, name: str, option: InputOption) -> tuple[str, str]:
-    """(text, name) of the JSON file `name` (relative to the working directory) given to `option`."""
+def load_input_file(app: AppContext, name: str, option: InputOption) -> Any:
+    """The JSON value of the file `name` (relative to the working directory) given to `option`,
+    read by `files.read_json` and parsed by `parse_input`."""
     from gpuctl.errors import UsageError
-    from gpuctl.files import FileRefused, read_text
+    from gpuctl.files import FileUnreadable, read_json
     from gpuctl.jobs import BY_REFERENCE
 
     try:
-        return read_text(app.cwd / name, limit=INPUT_LIMIT), name
-    except UnicodeDecodeError:
-        raise UsageError(f"cannot read {option.file} {name}: it is not UTF-8 text", hint=f"{option.what} is JSON text: save the file as UTF-8") from None
-    except OSError as exc:
-        if isinstance(exc, FileRefused) and exc.too_large:
+        return read_json(app.cwd / name, limit=INPUT_LIMIT, loads=lambda text: parse_input(text, name, option))
+    except FileUnreadable as exc:
+        if exc.too_large:
             raise UsageError(f"cannot read {option.file} {name}: {exc.problem}", hint=BY_REFERENCE) from None
-        raise UsageError(f"cannot read {option.file} {name}: {exc.strerror or exc}", hint=option.usage.format(cwd=app.cwd)) from None
+        if not exc.json:
+            raise UsageError(f"cannot read {option.file} {name}: {exc.problem}", hint=option.usage.format(cwd=app.cwd)) from None
+        place = exc.place.replace(str(app.cwd / name), name, 1)
+        fix = f"{option.what} is JSON text: save the file as UTF-8" if isinstance(exc.cause, UnicodeDecodeError) else JSON_RULES
+        raise UsageError(f"cannot read {option.file} {place}: {exc.problem}", hint=fix) from None
 
 
 def parse_input(text: str, where: str, option: InputOption = INPUT) -> Any:

@@ -48,7 +48,7 @@ def _override_options(func):
 
 @serverless_group.command("deploy")
 @click.option("--plan", "plan_only", is_flag=True, help="Show the plan and stop; change nothing. A ${VAR} that is not set shows as unknown instead of failing.")
-@click.option("--observed", type=click.Path(dir_okay=False), help="Plan against this snapshot instead of the account (no network, no credentials).")
+@click.option("--observed", type=click.Path(), metavar="FILE", help="Plan against this snapshot instead of the account (no network, no credentials).")
 @click.option("--config", "config", type=click.Path(), help="Path to gpu.jsonc (default: ./gpu.jsonc).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout (the plan with --plan, else the result); never prompts.")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), help="How to print the plan.")
@@ -57,7 +57,7 @@ def _override_options(func):
 @click.option("--provider", type=click.Choice(["runpod", "local"]), help="Where to deploy (default: GPU_PROVIDER, gpu.jsonc, runpod with a key, else local for a person at a terminal; with --observed, the snapshot's).")
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking for confirmation.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Save the plan as JSON to this file and stop (implies --plan).")
-@click.option("--from-plan", type=click.Path(dir_okay=False, exists=True), help="Apply exactly this saved plan; refused if the account or gpu.jsonc changed since.")
+@click.option("--from-plan", type=click.Path(), metavar="FILE", help="Apply exactly this saved plan; refused if the account or gpu.jsonc changed since.")
 @lease_options("this project")
 @click.option("--parallelism", type=click.IntRange(1, 64), default=10, show_default=True, help="Apply up to N independent changes at once; 1 applies them one by one in the plan's order.")
 @click.option("--policy", "policy", type=click.Path(dir_okay=False), help="A policy file (JSONC) every plan must keep; with gpu.jsonc's policy block, each rule takes the stricter. A plan that breaks one exits 4 and applies nothing.")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpuctl.errors import GpuctlError, UsageError
-from gpuctl.files import read_text
+from gpuctl.files import FileUnreadable, read_json
 from gpuctl.redact import clip
 from gpuctl.safetext import one_line
 
@@ -111,9 +111,10 @@ def read_event(path: Path | None) -> dict:
     if path is None:
         return {}
     try:
-        doc = json.loads(read_text(path))
-    except (OSError, ValueError, RecursionError) as exc:
-        raise GpuctlError(f"cannot read the GitHub event payload {path}: {exc}", hint="GITHUB_EVENT_PATH must name the JSON file GitHub Actions wrote; unset it outside Actions") from None
+        doc = read_json(path)
+    except FileUnreadable as exc:
+        place = exc.place if exc.json else path
+        raise GpuctlError(f"cannot read the GitHub event payload {place}: {exc.problem}", hint="GITHUB_EVENT_PATH must name the JSON file GitHub Actions wrote; unset it outside Actions") from None
     if not isinstance(doc, dict):
         raise GpuctlError(f"the GitHub event payload {path} is not a JSON object", hint="GITHUB_EVENT_PATH must name the JSON file GitHub Actions wrote")
     return doc

@@ -3,6 +3,7 @@ rendered from this document, never from the Plan object, so the three cannot dis
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
@@ -291,12 +292,11 @@ def _emit_items(items: Iterator, depth: int, pad: str, encode: Callable[[Any], s
 JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
 
 
-def read_saved(path: Path) -> dict:
-    """A plan document written by `deploy --out`, checked before anything is compared or
-    applied: a file that is not one, or of another format version, is refused with the fix."""
-    from pydantic import BaseModel, ConfigDict, ValidationError
-
-    from gpuctl.files import read_text
+@functools.cache
+def _saved_model() -> type:
+    """The pydantic model of a saved plan, built once, when a plan is first read (pydantic is
+    imported then too, never by `gpu --help`)."""
+    from pydantic import BaseModel, ConfigDict
 
     # Every field gpuctl reads from a saved plan (deploy --from-plan, the GitHub apply's
     # reviewed plan) has its type here, so a damaged one is this error and not a crash later.
@@ -338,27 +338,30 @@ def read_saved(path: Path) -> dict:
         overrides: list[Override] | None = None
         policy: Policy | None = None
 
+    return Saved
+
+
+def read_saved(path: Path) -> dict:
+    """A plan document written by `deploy --out`, checked before anything is compared or
+    applied: a file that is not one, or of another format version, is refused with the fix."""
+    from pydantic import ValidationError
+
+    from gpuctl.files import FileUnreadable, read_json
+
     remake = "save a plan with `gpu serverless deploy --plan --out plan.json`, then apply it with `--from-plan plan.json`"
     try:
-        text = read_text(path)
-        doc = json.loads(text)
-    except OSError as exc:
-        raise GpuctlError(f"cannot read the saved plan {path}: {exc.strerror or exc}", hint=remake) from None
-    except RecursionError:
-        raise GpuctlError(f"{path} is not a saved plan: it is nested deeper than any plan", hint=remake) from None
-    except json.JSONDecodeError as exc:  # empty included
-        raise GpuctlError(f"{path}:{exc.lineno}:{exc.colno}: it is not a saved plan: it is not JSON ({exc.msg})", hint=remake) from None
-    except UnicodeDecodeError:
-        raise GpuctlError(f"{path} is not a saved plan: it is not a JSON document (not UTF-8 text)", hint=remake) from None
-    except ValueError:  # json's own limit: a number of more than 4300 digits (sys.get_int_max_str_digits)
-        raise GpuctlError(f"{path} is not a saved plan: it holds a number of more than 4300 digits", hint=remake) from None
+        doc = read_json(path)
+    except FileUnreadable as exc:
+        if not exc.json:
+            raise GpuctlError(f"cannot read the saved plan {path}: {exc.problem}", hint=remake) from None
+        raise GpuctlError(f"{exc.place}: it is not a saved plan: {exc.problem}", hint=remake) from None
     if isinstance(doc, dict) and doc.get("format_version") not in (None, FORMAT_VERSION):
         shown = clip(json.dumps(doc["format_version"]), 20)
         raise GpuctlError(f"{path} is plan format {shown}; this gpuctl reads format {json.dumps(FORMAT_VERSION)} only", hint=remake + " (with this gpuctl)")
     if not isinstance(doc, dict):
         raise GpuctlError(f"{path} is not a saved plan: it holds a JSON {JSON_TYPES.get(type(doc), 'value')}, and a plan is an object", hint=remake)
     try:
-        Saved.model_validate(doc)
+        _saved_model().model_validate(doc)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "the top level"

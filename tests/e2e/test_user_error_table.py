@@ -153,7 +153,7 @@ ROWS: dict[str, Row] = {
     "pull-no-config": Row(("serverless", "pull"), ("gpu.jsonc",), setup=lambda d: None),
     "from-plan-format": Row(("serverless", "deploy", "-y", "--from-plan", "plan.json"), ('plan.json is plan format 1; this gpuctl reads format "1" only',),
                             lambda d: (json_config(echo_config())(d), (d / "plan.json").write_text('{"format_version": 1}'))),
-    "observed-not-json": Row(("serverless", "drift", "--observed", "snap.json"), ("snap.json:2:3: not valid JSON",),
+    "observed-not-json": Row(("serverless", "drift", "--observed", "snap.json"), ("snap.json:2:3: it is not valid JSON",),
                              lambda d: (json_config(echo_config())(d), (d / "snap.json").write_text('{"endpoints": [],\n  oops}'))),
     "policy-missing": Row(("serverless", "deploy", "--plan", "--policy", "policy.jsonc"), ("policy.jsonc", "--policy"), json_config(echo_config())),
     "record-foreign-readme": Row(("serverless", "list", "--record", "rec"), ("rec/README.md",),

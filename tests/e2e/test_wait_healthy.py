@@ -93,7 +93,7 @@ def test_a_smoke_file_s_errors_speak_of_smoke_not_of_invoke_s_input(account, tmp
     stdin"), none of which --smoke takes."""
     proj = _project(tmp_path, "good")
     (proj / "bad.json").write_text('{"input": ')
-    for name, said in (("nope.json", "cannot read the --smoke file nope.json: No such file or directory"),
+    for name, said in (("nope.json", "cannot read the --smoke file nope.json: it does not exist"),
                        ("bad.json", "the smoke input is not valid JSON")):
         result = account.gpu("serverless", "deploy", "-y", "--wait-healthy", "--smoke", name, cwd=proj)
         assert result.code == 1 and f"error: {said}" in result.err, result.err

@@ -447,7 +447,7 @@ def test_a_reviewed_plan_that_is_not_json_is_named_with_its_place(account, tmp_p
     applied = account.gpu("github", "apply", "--no-comment", "--plan-dir", str(tmp_path / "plans"), cwd=checkout,
                           env={"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")})
     assert applied.code == 1
-    assert f"{damaged}:2:17: it is not a saved plan: it is not JSON (Expecting value)" in applied.err, applied.err
+    assert f"{damaged}:2:17: it is not a saved plan: it is not valid JSON (Expecting value)" in applied.err, applied.err
 
 
 def test_a_merge_apply_cancelled_by_sigterm_exits_130_and_says_to_re_run_the_job_not_to_deploy(fake, account, tmp_path):
