@@ -13,7 +13,6 @@ import signal
 import pytest
 
 from tests.e2e.conftest import echo_config, project
-from tests.support.terminal import Output
 from tests.support.wait import until
 
 pytestmark = pytest.mark.e2e

@@ -164,7 +164,7 @@ def test_an_input_over_runpods_size_limit_is_refused_before_it_is_sent(deployed)
 def test_an_input_file_that_cannot_be_read_says_how_to_fix_it(deployed):
     account, proj = deployed
     missing = account.gpu("serverless", "invoke", "talk", "--input", "@nope.json", cwd=proj)
-    assert missing.code == 1 and "cannot read the input file nope.json: No such file or directory" in missing.err
+    assert missing.code == 1 and "cannot read the input file nope.json: it does not exist" in missing.err
     assert f"hint: @PATH names a JSON file, relative to {proj}" in missing.err and "- reads stdin" in missing.err
     (proj / "latin1.json").write_bytes(b'{"prompt": "caf\xe9"}')
     latin1 = account.gpu("serverless", "invoke", "talk", "--input", "@latin1.json", cwd=proj)

@@ -49,10 +49,10 @@ def test_a_terminal_sees_queued_then_running_then_the_result(account, tmp_path):
     assert " · job " not in out[result:]
 
 
-def test_without_a_terminal_stderr_stays_empty(account, tmp_path):
-    """invoke polls the job while it is queued (the worker has not started: no `start` file)
-    and again after the provider has it running (it cannot end before `release` exists), and
-    writes no status line for either."""
+def _polled_while_running(account, tmp_path):
+    """`invoke` of the gated worker, once it has polled its job while the job was queued (the
+    worker has not started: no `start` file) and again while the provider has it running (it
+    cannot end before `release` exists): (the process, the release file, the job id)."""
     proj = gated_project(account, tmp_path)
     release = tmp_path / "release"
     endpoint_id = next(e["id"] for e in account.endpoints() if e["name"] == "gated")
@@ -66,6 +66,18 @@ def test_without_a_terminal_stderr_stays_empty(account, tmp_path):
         until(lambda: state(job_id) == "IN_PROGRESS", f"job {job_id} to run")
         polls = len(polled())
         until(lambda: len(polled()) > polls, "invoke to poll its job while it runs")
+    except BaseException:
+        process.kill()
+        release.touch()
+        raise
+    return process, release, job_id
+
+
+def test_without_a_terminal_stderr_stays_empty(account, tmp_path):
+    """invoke polls the job while it is queued and again while it runs, and writes no status
+    line for either."""
+    process, release, _ = _polled_while_running(account, tmp_path)
+    try:
         release.touch()
         out, err = process.communicate(timeout=DEADLINE_S)
     finally:
@@ -81,18 +93,8 @@ def test_ctrl_c_while_the_job_runs_says_it_keeps_running_not_that_it_is_queued(a
     it", which sends the user looking for a worker problem that is not there."""
     import signal
 
-    proj = gated_project(account, tmp_path)
-    release = tmp_path / "release"
-    endpoint_id = next(e["id"] for e in account.endpoints() if e["name"] == "gated")
-    polled = lambda: [r["path"].rsplit("/", 1)[1] for r in account.requests() if f"/{endpoint_id}/status/" in r["path"]]  # noqa: E731
-    state = lambda job_id: account.server.job(endpoint_id, f"status/{job_id}", method="GET").json()["status"]  # noqa: E731
-    process = account.popen(*invoke_args(release), "--wait-ms", "1000", cwd=proj)
+    process, release, job_id = _polled_while_running(account, tmp_path)
     try:
-        job_id = until(lambda: polled() and polled()[-1], "invoke to poll its job")
-        (proj / "start").touch()
-        until(lambda: state(job_id) == "IN_PROGRESS", f"job {job_id} to run")
-        polls = len(polled())
-        until(lambda: len(polled()) > polls, "invoke to poll its job while it runs")
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=DEADLINE_S)
     finally:

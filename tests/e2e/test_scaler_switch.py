@@ -4,8 +4,6 @@ it, and the endpoint read back matches the plan."""
 
 from __future__ import annotations
 
-import json
-
 from tests.e2e.conftest import echo_config, project
 
 
