@@ -92,7 +92,7 @@ def _with_overrides(source: Source, blocks, overrides: Sequence[Override]):
         item = copy.deepcopy(raw if len(prefix) == 1 else raw[prefix[1]])
         for o in overrides:
             _set(item, o.path, o.value)
-        model, errors = validate_block(source, item, prefix)
+        model, errors = validate_block(source, item, prefix, flags=True)
         locate = _Locator(source, prefix, overrides)
         problems += [locate(_relative(d.path, prefix), d.message, d.hint) for d in errors]
         if model is not None:

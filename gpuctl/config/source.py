@@ -83,6 +83,12 @@ class Source:
     start: tuple[int, int] = (1, 1)  # where the top-level value begins, after comments
 
     @cached_property
+    def may_reference(self) -> bool:
+        """False when no value of the file can hold a `${VAR}`: its text has no `${` and no `\\u`
+        escape that could spell one (worked out once; the check of every value is then skipped)."""
+        return not self.text or "${" in self.text or "\\u" in self.text
+
+    @cached_property
     def sourcemap(self) -> SourceMap:
         return scan(self.text) if self.text else SourceMap({}, [])
 

@@ -97,10 +97,12 @@ def _unexpanded(source: Source, value: Any, path: tuple, prefix: tuple = ()) -> 
                               _UNEXPANDED_HINT)]
 
 
-def validate_block(source: Source, raw: Any, prefix: tuple) -> tuple[ServerlessBlock | None, list[Diagnostic]]:
+def validate_block(source: Source, raw: Any, prefix: tuple, *, flags: bool = False) -> tuple[ServerlessBlock | None, list[Diagnostic]]:
     """The block `raw` holds, or located diagnostics. The quick checks read a valid block;
-    anything else is pydantic's to judge and explain (docs/adr/0012-config-quick-path.md)."""
-    unexpanded = _unexpanded(source, raw, (), prefix)
+    anything else is pydantic's to judge and explain (docs/adr/0012-config-quick-path.md).
+    `flags`: `raw` holds values typed on the command line, which the file's text does not show."""
+    walk = flags or source.may_reference  # else no value can hold a `${`: the walk, on the plan's hot path, is skipped
+    unexpanded = _unexpanded(source, raw, (), prefix) if walk else []
     block = read_block(raw)
     if block is None:
         from gpuctl.config import explain
