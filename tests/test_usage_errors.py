@@ -200,3 +200,10 @@ def test_every_duration_option_says_duration_in_its_help():
                 if not shown.endswith(" DURATION"):
                     odd.append(f"gpu {' '.join(path)} {shown}")
     assert not odd, odd
+
+
+def test_an_environment_variable_of_seconds_that_is_wrong_is_named_and_not_echoed(tmp_path):
+    """`GPU_HTTP_TIMEOUT=<a key pasted into the wrong variable>` quoted the value back, unlike
+    every flag's error: the variable is named, its value is not."""
+    done = run_cli(["serverless", "list", "--provider", "runpod"], tmp_path, {"RUNPOD_API_KEY": "rpa_x", "GPU_HTTP_TIMEOUT": CANARY})
+    assert done.code == 1 and "GPU_HTTP_TIMEOUT" in done.err and CANARY not in done.out + done.err, done.err

@@ -133,7 +133,7 @@ class AppContext:
             value = math.nan
         if not (math.isfinite(value) and (value > 0 if positive else value >= 0) and value <= MAX_SECONDS):  # past time_t, a sleep raises OverflowError
             what = "more than 0" if positive else "0 or more"
-            raise UsageError(f"environment variable {name} is not a number of seconds ({what}, at most {MAX_SECONDS:g}): {raw[:40]!r}",
+            raise UsageError(f"environment variable {name} is not a number of seconds ({what}, at most {MAX_SECONDS // 86400} days; the value is not shown, as for a flag)",
                              hint=f"set it to a number such as {name}={default:g}, or unset it for the default ({default:g})")
         return value
 
