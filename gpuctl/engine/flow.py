@@ -108,9 +108,12 @@ class DeployResult:
         return self.health is None or bool(self.health["healthy"])
 
 
-def check_saved(saved: dict, plan: Plan) -> None:
+def check_saved(saved: dict, plan: Plan) -> list[str]:
     """Refuse a saved plan that is no longer the plan: the account, gpu.jsonc or the
-    environment changed since it was made."""
+    environment changed since it was made. Returns [] for the plan it was saved as, and the
+    saved plan's writes ("endpoint.api (create)") when it is applied already (a CI job run
+    again): the account has each of them, gpu.jsonc still asks for each, and a plan made now
+    writes nothing."""
     from gpuctl.render.document import comparable, to_document
 
     fresh = to_document(plan)
@@ -118,6 +121,14 @@ def check_saved(saved: dict, plan: Plan) -> None:
     if isinstance(saved.get("resource_changes"), list):  # each resource a dict, each change too: read_saved checked them
         saved = {**saved, "resource_changes": comparable(saved["resource_changes"])}
     if saved.get("observed_digest") != fresh["observed_digest"]:
+        done, left = _own_writes(saved, fresh)
+        if done and not left and not plan.has_changes and _same_run(saved, fresh):
+            return done
+        if done and left is not None and _same_run(saved, fresh):
+            raise StalePlan(f"an earlier run applied part of the saved plan (in place now: {', '.join(done)}), "
+                            "and a saved plan is applied only to the account it was made against; refusing to apply the rest",
+                            detail=f"a new plan holds what is left: {', '.join(left)}",
+                            hint="make a new plan (deploy --plan --out FILE), review it and apply it")
         raise StalePlan("the account changed since the plan was made; refusing to apply it", detail=_what_moved(saved, fresh),
                         hint="make a new plan (deploy --plan --out FILE) and review it")
     if (saved.get("overrides") or []) != fresh["overrides"]:
@@ -129,6 +140,36 @@ def check_saved(saved: dict, plan: Plan) -> None:
                             hint="apply it with the --config, --provider and --prune it was made with, or make a new plan")
     if saved.get("resource_changes") != fresh["resource_changes"]:
         raise StalePlan("gpu.jsonc or the environment changed since the plan was made; refusing to apply it", hint="make a new plan and review it")
+    return []
+
+
+def _same_run(saved: dict, fresh: dict) -> bool:
+    return (saved.get("overrides") or []) == fresh["overrides"] and all(saved.get(k) == fresh[k] for k in ("project_id", "provider", "prune"))
+
+
+def _own_writes(saved: dict, fresh: dict) -> tuple[list[str], list[str] | None]:
+    """The account moved since the plan was saved: was it this plan's own writes? Returns the
+    saved writes in place now (a plan made now does not write the resource, and gpu.jsonc asks
+    for it exactly as the saved plan would have written it) and the saved writes a plan made
+    now still makes, exactly; `None` for the second when a plan made now writes anything else
+    or a saved write is neither (so the account, or gpu.jsonc, changed some other way)."""
+    from gpuctl.render.document import writes
+
+    now = {r["address"]: r for r in fresh["resource_changes"]}
+    wanted = {w["address"]: w for w in writes(fresh)}
+    done: list[str] = []
+    left: list[str] = []
+    for w in writes(saved):
+        label, current = f"{w['address']} ({w['action']})", now.get(w["address"])
+        if wanted.pop(w["address"], None) == w:
+            left.append(label)
+        elif w["action"] == "delete" and current is None:
+            done.append(label)
+        elif w["action"] != "delete" and current is not None and current["action"] == "no-op" and current.get("desired") == w["desired"]:
+            done.append(label)
+        else:
+            return done, None
+    return done, (None if wanted else left)
 
 
 def _what_moved(saved: dict, fresh: dict) -> str:
@@ -249,8 +290,8 @@ class Deployment:
     def _locked(self) -> DeployResult:
         observed = self.observe()
         plan = self.plan_against(observed)
-        if self.request.saved is not None:
-            check_saved(self.request.saved, plan)
+        if self.request.saved is not None and (done := check_saved(self.request.saved, plan)):
+            self.emit(Note(f"the saved plan was applied already: the account has every change it makes ({', '.join(done)}); nothing to write"))
         self.emit(PlanReady(plan))
         self._refuse(plan)
         if not plan.has_changes:

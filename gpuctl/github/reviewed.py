@@ -18,10 +18,8 @@ import re
 from urllib.parse import quote
 
 from gpuctl.github.client import GitHub, GitHubError
-from gpuctl.plan.model import CHANGING
 from gpuctl.redact import clip
-
-WRITES = {action.value for action in CHANGING}
+from gpuctl.render.document import writes
 
 
 def merged_pull(gh: GitHub, sha: str) -> dict | None:
@@ -124,13 +122,6 @@ def plan_artifact(gh: GitHub, prefix: str, head_sha: str) -> dict | None:
 
 def _trusted(run: dict) -> bool:
     return run.get("id") is not None and run.get("repository_id") is not None and run.get("head_repository_id") == run.get("repository_id")
-
-
-def writes(doc: dict) -> list[dict]:
-    """What applying a plan document would write, in a form that compares with `==`."""
-    return [{"address": r["address"], "action": r["action"], "id": r.get("id"), "desired": r.get("desired"),
-             "changes": [(c["path"], c["before"], c["after"]) for c in r.get("changes", [])]}
-            for r in doc.get("resource_changes", []) if r.get("action") in WRITES]
 
 
 def differences(reviewed: dict, fresh: dict) -> list[str]:

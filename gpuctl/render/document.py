@@ -13,7 +13,7 @@ from typing import Any
 from gpuctl import __version__
 from gpuctl.errors import GpuctlError
 from gpuctl.model import Notice, Sensitive, Unresolved, acyclic
-from gpuctl.plan.model import Action, CostEstimate, CostItem, FieldChange, Plan, ResourceChange, Unknown
+from gpuctl.plan.model import CHANGING, Action, CostEstimate, CostItem, FieldChange, Plan, ResourceChange, Unknown
 from gpuctl.redact import clip
 from gpuctl.safetext import json_safe
 from gpuctl.v2 import env_of, with_env
@@ -120,6 +120,17 @@ def comparable(resources: list[dict]) -> list[dict]:
     (`config_keys`: a key's line moves when a comment is added above it; `origin`, read with the
     flags those keys name), for comparing a saved plan with a fresh one."""
     return [{**r, "changes": [{k: v for k, v in c.items() if k not in UNCOMPARED} for c in r["changes"]]} if "changes" in r else r for r in resources]
+
+
+WRITES = frozenset(action.value for action in CHANGING)
+
+
+def writes(doc: dict) -> list[dict]:
+    """What applying a plan document would write, in a form that compares with `==`: each
+    create, update, replace and delete with its address, id, desired body and field changes."""
+    return [{"address": r["address"], "action": r["action"], "id": r.get("id"), "desired": r.get("desired"),
+             "changes": [(c["path"], c["before"], c["after"]) for c in r.get("changes", [])]}
+            for r in doc.get("resource_changes", []) if r.get("action") in WRITES]
 
 
 def _redact_env(body: Any, sensitive_paths: set[str]) -> Any:
