@@ -22,9 +22,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gpuctl.model import MARKER_ENV, REDACTED, EndpointSpec, Notice, Sensitive, Unresolved
-from gpuctl.v2 import json_in, owner
+from gpuctl.redact import OWN_ENV
+from gpuctl.v2 import env_of, json_in, owner
 from gpuctl.plan import fields
-from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Origin, ResourceChange, Unknown
+from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Origin, ResourceChange, Unknown, update_reason
 from gpuctl.records import template_body
 
 RECORD_PREFIX = "gpuctl-applied-"
@@ -236,6 +237,8 @@ def classify(change: ResourceChange, live: dict | None, project_id: str, records
         gone = deleted.get(renamed_from)
         if gone is not None:
             return _rename_gone(_with_origins(change, gone), gone, renamed_from)
+    if record is not None and live is not None and change.action in (Action.NOOP, Action.UPDATE) and owner(live):
+        change = _guess_hidden(change, live, record)
     classified = _with_origins(change, record)
     if record is None:
         return classified, []
@@ -253,6 +256,25 @@ def classify(change: ResourceChange, live: dict | None, project_id: str, records
                + " (or set it again in the console)")
         return replace(classified, drift=Drift.MARKER_LOST, reason=why), []
     return classified, []
+
+
+def _guess_hidden(change: ResourceChange, live: dict, record: Record) -> ResourceChange:
+    """A literal in gpu.jsonc equal to an account env value that gpuctl did not apply as that
+    literal (the record has `set` for it: it came from a `${VAR}`; or nothing: it was set in the
+    console) is written all the same. Planned as a no-op, it would tell whoever can change
+    gpu.jsonc (a pull request's author, through the plan comment) that a guess of the secret is
+    right. Once written, the record holds the literal's digest and the plan is in sync."""
+    declared = env_of(change.desired) if isinstance(change.desired, dict) else {}
+    account = env_of(live)
+    changed = {c.path for c in change.changes}
+    guessed = tuple(FieldChange(f"env.{key}", Sensitive(str(account[key])), value)
+                    for key, value in declared.items()
+                    if type(value) is str and not key.startswith(OWN_ENV) and f"env.{key}" not in changed and account.get(key) == value
+                    and value != REDACTED and record.digests.get(f"env.{key}", SET) == SET)
+    if not guessed:
+        return change
+    changes = tuple(sorted((*change.changes, *guessed), key=lambda c: c.path))
+    return replace(change, action=Action.UPDATE, reason=update_reason(changes), changes=changes)  # worded as for a literal that differs
 
 
 def _rename_gone(change: ResourceChange, record: Record, old_name: str) -> tuple[ResourceChange, list[Notice]]:

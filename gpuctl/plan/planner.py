@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from gpuctl import prewarm
 from gpuctl.catalog import Catalog
 from gpuctl.errors import Diagnostic, PlanError, doc_ref
-from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, EndpointSpec, Notice, Observed, Unresolved, acyclic
+from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, EndpointSpec, Notice, Observed, acyclic
 from gpuctl.plan import cost, drift, fields
 from gpuctl.v2 import owner
 from gpuctl.plan.account import Account, index
 from gpuctl.plan.adopt import adopt_advice, adopted, renamed, with_rename
-from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Plan, ResourceChange
+from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Plan, ResourceChange, update_reason
 from gpuctl.plan.names import lookalike_notices
 from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume
 
@@ -75,17 +75,7 @@ def _endpoint_change(spec: EndpointSpec, live: dict | None, declared: dict, unre
     if any(c.forces_replace for c in changes):
         forced = ", ".join(c.path for c in changes if c.forces_replace)
         return ResourceChange(action=Action.REPLACE, id=live.get("id"), reason=f"{forced} cannot change in place: the endpoint is deleted and created again, with a new id and URL", changes=changes, **common)
-    return ResourceChange(action=Action.UPDATE, id=live.get("id"), reason=_update_reason(changes), changes=changes, **common)
-
-
-def _update_reason(changes: tuple[FieldChange, ...]) -> str:
-    """"2 fields differ from gpu.jsonc", and how many of them only may: unknown in this run."""
-    unknown = sum(1 for c in changes if isinstance(c.after, Unresolved))
-    known = len(changes) - unknown
-    parts = [f"{known} {'field differs' if known == 1 else 'fields differ'} from gpu.jsonc"] if known else []
-    if unknown:
-        parts.append(f"{unknown} env value{' is' if unknown == 1 else 's are'} unknown in this run and may differ")
-    return "; ".join(parts)
+    return ResourceChange(action=Action.UPDATE, id=live.get("id"), reason=update_reason(changes), changes=changes, **common)
 
 
 @dataclass(frozen=True)
