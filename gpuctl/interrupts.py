@@ -39,17 +39,19 @@ def _raise_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt, so it unwinds through the same `finally` as Ctrl-C."""
-    if not _main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def sigterm_as_ctrl_c() -> None:
+    """From now on SIGTERM raises KeyboardInterrupt in the main thread, as Ctrl-C does: the one
+    way gpu treats it, installed by `gpuctl.cli.main` for the whole process. SIGTERM is how
+    GitLab, Jenkins and Kubernetes cancel a job (GitHub Actions after SIGINT); with its default,
+    gpu died on the spot and left the account lease, its name claims and a warm-up pod behind.
+    So every command ends on it as on Ctrl-C, through the same `finally`s and `held` steps (a
+    deploy finishes the changes in flight, prints what was done and releases the lease; `warm`
+    deletes its pod; `status --watch` and `logs -f` stop with exit 0), as Terraform treats it.
+    A program that drives gpuctl's engine or warm-ups without the CLI calls this once at its
+    start, from the main thread (elsewhere it does nothing: only the main thread can install a
+    handler)."""
+    if _main_thread():
+        signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
 @contextmanager

@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from gpuctl.polling import poll_until
 from gpuctl.v2 import json_in
 
 FINAL = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
@@ -80,15 +81,9 @@ def wait_until_final(get: Callable[[], dict], job: dict, *, remaining: Callable[
     """Poll with `get()` (a /status call) from `job` until the job is final, slowing down to one
     poll every MAX_POLL_S; `on_status` sees each answer that is not final. Returns the last
     answer when `remaining()` runs out, final or not: the caller decides what a timeout means."""
-    pause = first_pause
-    while job.get("status") not in FINAL:
-        on_status(job)
-        if remaining() <= 0:
-            return job
-        sleep(min(pause, max(0.0, remaining())))
-        pause = min(pause * 1.5, MAX_POLL_S)
-        job = get()
-    return job
+    first = [job]  # the answer the caller has already: the first look costs no request
+    return poll_until(lambda: first.pop() if first else get(), lambda answer: answer.get("status") in FINAL, remaining=remaining,
+                      sleep=sleep, first=first_pause, factor=1.5, cap=MAX_POLL_S, seen=on_status)
 
 
 def summary(job: dict) -> dict[str, Any]:

@@ -75,8 +75,10 @@ def main(argv: list[str] | None = None, context: AppContext | None = None) -> in
     args = [a for a in args if a != "--debug"]
     app = context or AppContext()
     app.debug = debug or bool(app.environ.get("GPUCTL_DEBUG"))
-    if context is None:
-        _sigterm_is_ctrl_c()
+    if context is None:  # the process is gpu's: SIGTERM ends it as Ctrl-C does (a test's own process keeps its handlers)
+        from gpuctl.interrupts import sigterm_as_ctrl_c
+
+        sigterm_as_ctrl_c()
     try:
         code = _run(args, app)
     except BrokenPipeError:  # stderr's reader went away while an error was being reported
@@ -86,19 +88,6 @@ def main(argv: list[str] | None = None, context: AppContext | None = None) -> in
     if code == ExitCode.CLOSED_PIPE:
         _end_on_closed_pipe()
     sys.exit(code)
-
-
-def _sigterm_is_ctrl_c() -> None:
-    """SIGTERM, how GitLab, Jenkins and Kubernetes cancel a job (GitHub Actions after SIGINT),
-    ends gpu as Ctrl-C does, as Terraform treats it: a deploy lets the changes in flight finish,
-    prints what was done and releases the account lease and its name claims, where SIGTERM's
-    default killed it on the spot and left them to go stale. Exit 130 either way."""
-    import signal
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _end_on_closed_pipe() -> None:

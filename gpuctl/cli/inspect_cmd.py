@@ -54,7 +54,6 @@ def status(app: AppContext, ref: str, as_json: bool, watch: bool, interval: floa
     --watch stops on Ctrl-C or SIGTERM, exiting 0."""
     from gpuctl.cli import views
     from gpuctl.cli.resolve import endpoint, open_target, start_recording, while_it_exists
-    from gpuctl.interrupts import sigterm_as_interrupt
 
     start_recording(app, record, "gpu serverless status")
     target = open_target(app, provider, config, reads_only=True)
@@ -64,11 +63,10 @@ def status(app: AppContext, ref: str, as_json: bool, watch: bool, interval: floa
             if not watch:
                 _show(app, views.status_doc(target, endpoint_id), as_json)
                 return ExitCode.OK
-            with sigterm_as_interrupt():
-                try:
-                    _watch(app, lambda: views.status_doc(target, endpoint_id), interval, as_json)
-                except KeyboardInterrupt:
-                    return ExitCode.OK
+            try:  # SIGTERM is a Ctrl-C in gpu (gpuctl.interrupts.sigterm_as_ctrl_c): both end the watch
+                _watch(app, lambda: views.status_doc(target, endpoint_id), interval, as_json)
+            except KeyboardInterrupt:
+                return ExitCode.OK
     finally:
         target.close()
 
@@ -84,11 +82,15 @@ def _show(app: AppContext, doc: dict, as_json: bool) -> None:
         views.print_table(app, views.status_panel(doc))
 
 
-def _watch(app: AppContext, refresh: Callable[[], dict], interval: float, as_json: bool) -> NoReturn:
+def _watch(app: AppContext, refresh: Callable[[], dict], interval: float, as_json: bool,
+           sleep: Callable[[float], None] | None = None) -> NoReturn:
     """Refresh until interrupted. On a terminal the panel is redrawn in place. In a pipe, a
     log or CI, or with --json anywhere, each refresh is one line (a JSON document with --json),
-    flushed as it is written, so a reader sees every refresh when it happens."""
+    flushed as it is written, so a reader sees every refresh when it happens. `sleep` waits
+    between refreshes (time.sleep; a test's own)."""
     import time
+
+    sleep = sleep or time.sleep
 
     from gpuctl.cli import views
     from gpuctl.cli.output import json_text
@@ -98,11 +100,11 @@ def _watch(app: AppContext, refresh: Callable[[], dict], interval: float, as_jso
 
         with Live(views.status_panel(refresh()), console=app.console(), auto_refresh=False) as live:
             while True:
-                time.sleep(interval)
+                sleep(interval)
                 live.update(views.status_panel(refresh()), refresh=True)
     while True:
         doc = refresh()
         line = json_text(doc, indent=None) if as_json else f"{time.strftime('%H:%M:%S')} {views.status_line(doc)}"
         app.stdout.write(line + "\n")
         app.stdout.flush()
-        time.sleep(interval)
+        sleep(interval)

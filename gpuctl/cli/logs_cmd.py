@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 SNAPSHOT_LIMIT_S = 10.0  # a worker that never goes quiet still ends a non-follow read
 WORKER_POLL_S = 2.0
+RECONNECT_S = 1.0  # the pause before a worker's ended or broken stream is opened again
 
 
 @click.command("logs")
@@ -127,25 +128,23 @@ class LogSource:
             return []
         return records
 
-    def follow(self, worker_id: str, emit, keep_going) -> None:
+    def follow(self, worker_id: str, emit, keep_going, wait=None) -> None:
         """Emit the worker's records until its stream ends and `keep_going()` says to stop;
-        a dropped or quiet-timed-out stream resumes where it was, without repeats."""
+        a dropped or quiet-timed-out stream resumes where it was, without repeats
+        (gpuctl.logfollow, as `warm --cpu` follows its pod). `wait`: the pause before a
+        reconnect (time.sleep)."""
         import time
 
+        from gpuctl.logfollow import Cursor, follow
         from gpuctl.provider.errors import ProviderError
 
-        cursor = Cursor(self.since)
-        while True:
+        def stream(cursor: Cursor):
             resume = {"since": cursor.since} if cursor.since else {"tail": self.tail}
-            try:
-                for record in self.provider.worker_logs(self.endpoint_id, worker_id, follow=True, **resume):
-                    if cursor.fresh(record):
-                        emit(record | {"worker": worker_id})
-            except ProviderError:  # a broken stream is resumed; the workers poll reports lasting failures
-                pass
-            if not keep_going(worker_id):
-                return
-            time.sleep(1.0)
+            return self.provider.worker_logs(self.endpoint_id, worker_id, follow=True, **resume)
+
+        # a broken stream is resumed; the workers poll reports lasting failures
+        follow(stream, lambda record: emit(record | {"worker": worker_id}), again=lambda: keep_going(worker_id),
+               errors=(ProviderError,), cursor=Cursor(self.since), pause=RECONNECT_S, wait=wait or time.sleep)
 
 
 class UnknownWorker(GpuctlError):
@@ -162,24 +161,6 @@ class UnknownWorker(GpuctlError):
         how = f"`gpu serverless logs {name}` shows every live worker; a stopped worker's id is its job's workerId (`gpu serverless job status {name} JOB_ID`)"
         super().__init__(f"endpoint {name} has no worker {shown!r} (live or stopped)", detail=known,
                          hint=f"{guess} {how}" if guess else how)
-
-
-class Cursor:
-    """Where a stream resumes: the newest timestamp seen and the events carrying it (`since`
-    may repeat them on the next connection)."""
-
-    def __init__(self, since: str | None):
-        self.since, self.seen = since, set()
-
-    def fresh(self, record: dict) -> bool:
-        key = record.get("_id") or (record.get("source"), record.get("line"))
-        if record.get("ts") == self.since:
-            if key in self.seen:
-                return False
-        else:
-            self.since, self.seen = record.get("ts"), set()
-        self.seen.add(key)
-        return True
 
 
 class Printer:

@@ -21,6 +21,7 @@ from gpuctl.events import Emit, Event, Failed, Finished, Started, Waiting
 from gpuctl.engine.journal import Journal
 from gpuctl.errors import GpuctlError
 from gpuctl.model import Sensitive
+from gpuctl.polling import Backoff, time_left
 from gpuctl.v2 import data_center, model_references, owner, size_gb, volume_patch
 from gpuctl.plan import fields
 from gpuctl.plan.model import CHANGING, Action, Kind, Plan, ResourceChange, Unknown
@@ -192,31 +193,31 @@ class Engine:
         """The existing object with this identity; when a create may have happened (an earlier
         intent, a lost answer), keep looking for `grace` seconds before concluding it did not.
         `first`: what a lookup just found, so the first look costs no request."""
-        deadline = self.clock() + (self.grace if wait else 0)
+        waits = Backoff(remaining=time_left(self.clock() + (self.grace if wait else 0), self.clock), sleep=self.sleep, first=self.poll)
         told = False
         while True:
             found, first = (lookup() if first is None else first), None
             if len(found) > 1:
                 ids = ", ".join(str(f.get("id")) for f in found)
                 raise Ambiguous(f"{len(found)} objects match ({ids})", hint="remove the duplicates, then deploy again")
-            if found or self.clock() >= deadline:
+            if found or waits.over:
                 return found[0] if found else None
             if not told:
                 self._tell(Waiting(f"{change.address}: an earlier create may not be visible yet; checking for up to {self.grace:.0f}s"))
                 told = True
-            self.sleep(self.poll)
+            waits.pause()
 
     def _read(self, get: Callable[[], dict]) -> dict:
         """Read an object back; right after a create RunPod may not show it yet, so a
         not-found is retried for `grace` seconds before it counts."""
-        deadline = self.clock() + self.grace
+        waits = Backoff(remaining=time_left(self.clock() + self.grace, self.clock), sleep=self.sleep, first=self.poll)
         while True:
             try:
                 return get()
             except NotFound:
-                if self.clock() >= deadline:
+                if waits.over:
                     raise
-                self.sleep(self.poll)
+                waits.pause()
 
     def _volumes_named(self, change: ResourceChange) -> list[dict]:
         return [v for v in self.provider.list_volumes() if v.get("name") == change.name and data_center(v) == change.data_center]

@@ -19,6 +19,7 @@ from typing import Any
 from gpuctl.errors import ExitCode, GpuctlError
 from gpuctl.events import Emit, Note
 from gpuctl.jobs import FINAL, job_error, summary, wait_until_final
+from gpuctl.polling import poll_until, time_left
 from gpuctl.provider.protocol import Provider
 from gpuctl.redact import clip
 from gpuctl.v2 import release_version, rollout, rollout_progress
@@ -92,19 +93,20 @@ class HealthGate:
         self.emit(Note(f"health of {target.name}: {text}", "plain"))
 
     def _rollout(self, target: Target, deadline: float) -> dict:
-        start, pause = self.clock(), 0.5
-        while True:
+        start = self.clock()
+
+        def look() -> tuple[bool, dict]:
             doc = self.provider.releases(target.endpoint_id)
             progress = rollout_progress(rollout(doc))
-            step = {"step": "rollout", "version": release_version(doc), "workers_on_latest": progress.on_latest, "workers_total": progress.total}
-            if not progress.in_progress:
-                self._say(target, f"rollout of version {step['version']} done ({step['workers_on_latest'] or 0} of {step['workers_total'] or 0} workers on it)")
-                return step | {"status": "passed", "seconds": round(self.clock() - start, 1)}
-            if self.clock() >= deadline:
-                return step | {"status": "failed", "seconds": round(self.clock() - start, 1),
-                               "error": f"the rollout was still in progress after {self.check.timeout:.0f}s ({step['workers_on_latest']} of {step['workers_total']} workers on the latest release)"}
-            self.sleep(min(pause, max(0.0, deadline - self.clock())))
-            pause = min(pause * 1.5, 5.0)
+            return progress.in_progress, {"step": "rollout", "version": release_version(doc), "workers_on_latest": progress.on_latest, "workers_total": progress.total}
+
+        in_progress, step = poll_until(look, lambda answer: not answer[0], remaining=time_left(deadline, self.clock), sleep=self.sleep,
+                                       first=0.5, factor=1.5, cap=5.0)
+        if not in_progress:
+            self._say(target, f"rollout of version {step['version']} done ({step['workers_on_latest'] or 0} of {step['workers_total'] or 0} workers on it)")
+            return step | {"status": "passed", "seconds": round(self.clock() - start, 1)}
+        return step | {"status": "failed", "seconds": round(self.clock() - start, 1),
+                       "error": f"the rollout was still in progress after {self.check.timeout:.0f}s ({step['workers_on_latest']} of {step['workers_total']} workers on the latest release)"}
 
     def _smoke(self, target: Target, deadline: float) -> dict:
         smoke, start = self.check.smoke, self.clock()
@@ -120,7 +122,7 @@ class HealthGate:
         return step
 
     def _job(self, target: Target, deadline: float) -> dict:
-        remaining = lambda: deadline - self.clock()  # noqa: E731
+        remaining = time_left(deadline, self.clock)
         job = self.provider.runsync(target.endpoint_id, self.check.smoke.payload, wait_ms=int(max(1000, min(remaining(), 90) * 1000)))
         job = wait_until_final(lambda: self.provider.status(target.endpoint_id, job["id"]), job, remaining=remaining, sleep=self.sleep)
         if job.get("status") == "COMPLETED":

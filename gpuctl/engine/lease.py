@@ -36,6 +36,7 @@ from gpuctl.engine.lock import LockHeld
 from gpuctl.interrupts import cleanup, held
 from gpuctl.model import MARKER_ENV
 from gpuctl.moments import iso_utc
+from gpuctl.polling import Backoff, time_left
 from gpuctl.provider.errors import AmbiguousWrite, AuthError, InvalidId, NotFound, ProviderError
 from gpuctl.provider.protocol import Provider
 from gpuctl.records import template_body
@@ -161,7 +162,7 @@ class Lease:
     def acquire(self, timeout: float, break_lock: bool = False) -> None:
         """Take the lease, waiting up to `timeout` seconds for its holder to finish. Raises
         LockHeld (exit 3) naming the holder when it is still held after that."""
-        deadline, told = self.clock() + timeout, False
+        waits, told = Backoff(remaining=time_left(self.clock() + timeout, self.clock), sleep=self.sleep, first=2.0), False
         while True:
             current = self._try_create()
             if current is None:
@@ -182,7 +183,7 @@ class Lease:
                 self._delete(current["id"])
                 break_lock = False
                 continue
-            if self.clock() >= deadline:
+            if waits.over:
                 if self.what != ACCOUNT_LEASE:  # a name claim: held by whichever deploy creates that name, of any project
                     raise LockHeld(f"{self.what} is held by {describe_holder(current, self.clock(), self.ttl)}",
                                    detail=f"the claim is the template {self.name} ({current.get('id')}) in the account",
@@ -193,7 +194,7 @@ class Lease:
             if not told:
                 self.on_note(f"waiting for {self.what} held by {describe_holder(current, self.clock(), self.ttl)}")
                 told = True
-            self.sleep(max(0.0, min(2.0, deadline - self.clock())))
+            waits.pause()
 
     def _held_hint(self, current: dict) -> str:
         """What to do about a project lease that is still held: a wait long enough for it to go

@@ -21,6 +21,7 @@ from typing import IO
 from gpuctl.engine.statedir import open_own
 from gpuctl.errors import ExitCode, GpuctlError
 from gpuctl.moments import iso_utc
+from gpuctl.polling import Backoff, time_left
 from gpuctl.v2 import json_in
 
 
@@ -41,20 +42,20 @@ class ProjectLock:
 
     def acquire(self, timeout: float, on_wait: Callable[[str], None] | None = None) -> None:
         handle = os.fdopen(open_own(self.path, os.O_RDWR | os.O_CREAT), "r+")  # held until release()
-        deadline, told = self.clock() + timeout, False
+        waits, told = Backoff(remaining=time_left(self.clock() + timeout, self.clock), sleep=self.sleep, first=0.2), False
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 holder = _read(handle)
-                if self.clock() >= deadline:
+                if waits.over:
                     handle.close()
                     raise LockHeld(f"another deploy holds the lock: {describe(holder)}", hint="wait for it to finish, or pass --lock-timeout 5m to wait") from None
                 if on_wait and not told:
                     on_wait(f"waiting for the lock held by {describe(holder)}")
                     told = True
-                self.sleep(min(0.2, max(0.0, deadline - self.clock())))
+                waits.pause()
         self.interrupted = _read(handle) or None
         handle.seek(0)
         handle.truncate()

@@ -51,14 +51,13 @@ def run_prewarm(io: WarmIO, provider: Provider, endpoint: dict, mode: str | None
     warm-up fails, times out or is interrupted; no pod and no queued job is left behind. A
     warm-up that succeeded is recorded in the account (`record`: the template's name, or null)."""
     from gpuctl.warm.models import choose_models
-    from gpuctl.interrupts import Interrupted, sigterm_as_interrupt
+    from gpuctl.interrupts import Interrupted
 
     mode = choose_mode(endpoint, mode)
     chosen = choose_models(endpoint, models, cached_model, lambda: provider.graphql.model_references().get(endpoint["id"], [])) if mode == "cpu" else None
     with io.view() as view:
-        try:
-            with sigterm_as_interrupt():
-                detail = _warm(io, provider, endpoint, mode, chosen, timeout, view)
+        try:  # SIGTERM too, in gpu (gpuctl.interrupts.sigterm_as_ctrl_c)
+            detail = _warm(io, provider, endpoint, mode, chosen, timeout, view)
         except KeyboardInterrupt:
             raise Interrupted("interrupted; the warm-up was stopped and nothing was left running") from None
     doc = {"format_version": "1", "provider": provider.name, "endpoint": {"id": endpoint["id"], "name": endpoint.get("name")},

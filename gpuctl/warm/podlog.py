@@ -2,8 +2,9 @@
 so the waiting loop stays free to check the pod, the clock and Ctrl-C.
 
 The stream may not exist yet while the pod is being placed, may drop, and ends after a quiet
-second; the reader reconnects until told to stop. A reconnect backfills recent lines, so lines
-are recognised by their event id and each is handed over once.
+second; the reader (`gpuctl.logfollow`, as `gpu serverless logs -f` reads a worker) reconnects
+until told to stop. A reconnect backfills recent lines; each is handed over once, and what is
+remembered to tell them apart is bounded however long the pod logs.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import queue
 import threading
 from typing import Any
 
+from gpuctl.logfollow import Cursor, follow
 from gpuctl.provider.errors import ProviderError
 from gpuctl.provider.protocol import Provider
 
@@ -23,7 +25,7 @@ class PodLog:
         self.provider, self.pod_id = provider, pod_id
         self.lines: queue.Queue[str] = queue.Queue()
         self.stopped = threading.Event()
-        self.seen: set = set()
+        self.cursor = Cursor()  # the stream cannot be resumed `since` a time: a reconnect's backfill is recognised by it
         self.thread = threading.Thread(target=self._run, name=f"pod-log-{pod_id}", daemon=True)
 
     def __enter__(self) -> PodLog:
@@ -44,20 +46,10 @@ class PodLog:
         return got
 
     def _run(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                for record in self.provider.pod_logs(self.pod_id):
-                    self._keep(record)
-                    if self.stopped.is_set():
-                        return
-            except ProviderError:  # not there yet, gone, or dropped: the waiting loop decides, we retry
-                pass
-            self.stopped.wait(RECONNECT_S)
+        follow(lambda cursor: self.provider.pod_logs(self.pod_id), self._keep, again=lambda: True, errors=(ProviderError,),
+               cursor=self.cursor, pause=RECONNECT_S, wait=self.stopped.wait, stopped=self.stopped.is_set)
 
     def _keep(self, record: dict) -> None:
         """Container output only: the platform's own lines are not the downloader's."""
-        key = record.get("_id") or (record.get("ts"), record.get("line"))
-        if key in self.seen or record.get("source") == "system":
-            return
-        self.seen.add(key)
-        self.lines.put(str(record.get("line", "")))
+        if record.get("source") != "system":
+            self.lines.put(str(record.get("line", "")))

@@ -1,0 +1,57 @@
+"""SIGTERM is a Ctrl-C in gpu, by one mechanism (`interrupts.sigterm_as_ctrl_c`, installed by
+`main`): no command installs its own. That SIGTERM ends `warm` and `status --watch` cleanly is
+shown end to end by tests/e2e/test_warm.py (the pod deleted, exit 130) and
+tests/e2e/test_status_watch.py (exit 0); here, the mechanism itself and the watch's pacing."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+from pathlib import Path
+
+import pytest
+
+from gpuctl import interrupts
+
+ROOT = Path(__file__).resolve().parent.parent / "gpuctl"
+
+
+def test_sigterm_raises_a_keyboard_interrupt_once_installed():
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        interrupts.sigterm_as_ctrl_c()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_only_the_interrupts_module_installs_a_sigterm_handler():
+    """The CLI's `main` and two commands (`warm`, `status --watch`) each made SIGTERM a Ctrl-C in
+    their own way; a fourth copy would be the one that behaves differently."""
+    installs = [f"{path.relative_to(ROOT)}:{n}" for path in ROOT.rglob("*.py") if "local" not in path.relative_to(ROOT).parts
+                for n, line in enumerate(path.read_text().splitlines(), 1)
+                if re.search(r"signal\.signal\(\s*signal\.SIGTERM", line) and path.name != "interrupts.py"]
+    assert installs == []
+
+
+def test_status_watch_refreshes_at_its_interval_until_interrupted():
+    """`status --watch` slept with time.sleep itself; its pause is now injected, so its pacing
+    and its ending on an interrupt are seen without waiting."""
+    from gpuctl.cli.context import AppContext
+    from gpuctl.cli.inspect_cmd import _watch
+
+    out, slept = io.StringIO(), []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        if len(slept) == 3:
+            raise KeyboardInterrupt
+
+    docs = iter({"name": "echo", "n": i} for i in range(10))
+    with pytest.raises(KeyboardInterrupt):
+        _watch(AppContext(environ={}, stdout=out), lambda: next(docs), 2.5, as_json=True, sleep=sleep)
+    assert slept == [2.5, 2.5, 2.5]
+    assert [line for line in out.getvalue().splitlines()] == [f'{{"name": "echo", "n": {i}}}' for i in range(3)]
