@@ -18,6 +18,7 @@ from gpuctl.plan.adopt import adopt_advice, adopted, renamed, with_rename
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Plan, ResourceChange
 from gpuctl.plan.names import lookalike_notices
 from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume
+from gpuctl.words import agreeing, counted
 
 _ORDER = {Action.CREATE: 0, Action.UPDATE: 0, Action.REPLACE: 0, Action.NOOP: 0, Action.DELETE: 1, Action.ORPHAN: 1, Action.PRESERVE: 2}
 _KIND_ORDER = {Kind.NETWORK_VOLUME: 0, Kind.ENDPOINT: 1}
@@ -82,9 +83,9 @@ def _update_reason(changes: tuple[FieldChange, ...]) -> str:
     """"2 fields differ from gpu.jsonc", and how many of them only may: unknown in this run."""
     unknown = sum(1 for c in changes if isinstance(c.after, Unresolved))
     known = len(changes) - unknown
-    parts = [f"{known} {'field differs' if known == 1 else 'fields differ'} from gpu.jsonc"] if known else []
+    parts = [f"{counted(known, 'field differs', 'fields differ')} from gpu.jsonc"] if known else []
     if unknown:
-        parts.append(f"{unknown} env value{' is' if unknown == 1 else 's are'} unknown in this run and may differ")
+        parts.append(f"{counted(unknown, 'env value is', 'env values are')} unknown in this run and may differ")
     return "; ".join(parts)
 
 

@@ -14,6 +14,7 @@ from gpuctl.render.policy import policy_markdown
 from gpuctl.render.words import (
     cost_figures, costs_by_address, field_line, for_people, heading, md_keys, money_change, path_width, shown, summary_line, symbol, template_note,
 )
+from gpuctl.words import counted
 
 LIMIT = 60_000
 OPEN_RESOURCES = 5  # at most this many resources listed ...
@@ -129,7 +130,7 @@ def _left_out(rest: list[dict]) -> str:
     what = ", ".join(f"{n} {_ACTION_WORDS.get(a, a)}" for a, n in sorted(counts.items(), key=lambda an: list(_ACTION_WORDS).index(an[0])))
     named = "".join(f" To {a}: {_addresses([r['address'] for r in rest if r['action'] == a])}." for a in DESTROYING if counts.get(a))
     n = len(rest)
-    return (f"\n> **Truncated:** {n} more resource{'s' if n != 1 else ''} not shown to stay under GitHub's comment limit ({what}).{named} "
+    return (f"\n> **Truncated:** {counted(n, 'more resource')} not shown to stay under GitHub's comment limit ({what}).{named} "
             "Run `gpu serverless deploy --plan` or download the JSON plan (`--format json`) for the full plan.\n")
 
 

@@ -4,6 +4,8 @@ policy was in force; a passed policy is one line, each violation one line."""
 
 from __future__ import annotations
 
+from gpuctl.words import counted
+
 VIOLATIONS = 50  # listed in Markdown, which has a size limit; text and JSON list every one
 
 
@@ -19,7 +21,7 @@ def _heading(policy: dict) -> str:
     files = ", ".join(policy["sources"])
     if not n:
         return f"Policy ({files}): passed"
-    return f"Policy ({files}): {n} violation{'s' if n != 1 else ''}; deploy refuses this plan (exit 4)"
+    return f"Policy ({files}): {counted(n, 'violation')}; deploy refuses this plan (exit 4)"
 
 
 def policy_text(doc: dict) -> list:
