@@ -65,6 +65,19 @@ def code_html(value: str) -> str:
     return "<code>" + "".join(_ENTITY.get(c, c) for c in html.escape(str(value))) + "</code>"
 
 
+FENCE_LOOKALIKE = "\u02cb" * 3  # ˋˋˋ, three modifier letter grave accents: they look like ``` and close no fence
+
+
+def fenced(value: str, info: str = "") -> str:
+    """`value` as a fenced code block (```` ```info ````), shown as written and ending in a
+    newline: the one way gpuctl puts text from outside (an error, a plan's lines, a health
+    gate's job output) in a code block. A run of three backticks in it is written as
+    `ˋˋˋ` (U+02CB), so no line of it can close the fence and have the rest read as Markdown
+    (a mention, a link, a forged heading); a `~~~` closes only a tilde fence, which gpuctl
+    never writes, and the comment splitter (`github/parts.py`) looks for ``` fences alone."""
+    return f"```{info}\n{str(value).replace('```', FENCE_LOOKALIKE)}\n```\n"
+
+
 def prose(value: str) -> str:
     """Text whose commands are in backticks (gpuctl's advice, a lease holder's
     `pid 12 on host (`gpu serverless deploy -y`, ...)`): each backticked part as inline code,
