@@ -12,7 +12,10 @@ contract `leaves`): every layer may use it, so it imports nothing of gpuctl's.""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
 
 _SIBILANT = re.compile(r"(s|x|z|ch|sh)$")
 _CONSONANT_Y = re.compile(r"[^aeiou]y$")
@@ -41,13 +44,14 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {agreeing(n, noun, plural)}"
 
 
-def first_of(items: Sequence[object], n: int, sep: str = ", ", more: str = " and {} more") -> str:
-    """The first `n` of `items` joined by `sep`, then `more` with the number left out:
-    `a, b, c and 4 more`. All of them, with no `more`, when they are `n` or fewer: never
-    "and 0 more". `more` is formatted with the count (`"\\n- … and {} more in the JSON plan"`);
-    for a list of lines give `sep=""` and items that end in a newline."""
-    shown, rest = [str(i) for i in items[:max(n, 0)]], len(items) - max(n, 0)
-    return sep.join(shown) + (more.format(rest) if rest > 0 else "")
+def first_of(items: Sequence[T], n: int, sep: str = ", ", more: str = " and {} more", each: Callable[[T], str] = str) -> str:
+    """The first `n` of `items`, each written by `each`, joined by `sep`, then `more` with the
+    number left out: `a, b, c and 4 more`. All of them, with no `more`, when they are `n` or
+    fewer: never "and 0 more". `more` is formatted with the count (`"- … and {} more in the
+    JSON plan\\n"`); for lines give `sep=""` and an `each` that ends its line. Only the shown
+    items are written, so a list of thousands costs what the first `n` do."""
+    n = max(n, 0)
+    return sep.join(each(i) for i in items[:n]) + (more.format(len(items) - n) if len(items) > n else "")
 
 
 def in_seconds(value: float) -> str:

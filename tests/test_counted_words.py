@@ -126,3 +126,18 @@ def test_a_model_of_one_file_is_one_file():
     event = {"event": "model", "repo": "acme/tiny", "revision": "main", "sha": "0123456789abcdef", "files": 1}
     assert describe(event) == "downloading acme/tiny@main (0123456789ab): 1 file"
     assert describe(event | {"files": 3}).endswith(": 3 files")
+
+
+def test_first_of_writes_only_the_items_it_shows():
+    written = []
+    assert first_of(list(range(1000)), 2, each=lambda i: written.append(i) or f"#{i}") == "#0, #1 and 998 more"
+    assert written == [0, 1]
+
+
+def test_a_drift_change_note_of_one_item_says_one_drifts():
+    """The drift issue's change note said "1 resources and fields drift now." when the earlier
+    list was kept as its digest and one item drifts now."""
+    from gpuctl.github.issues import change_note
+
+    assert "\n1 resource or field drifts now.\n" in change_note("gpu.jsonc", "digest", ["endpoint.api"])
+    assert "\n2 resources and fields drift now.\n" in change_note("gpu.jsonc", "digest", ["endpoint.api", "endpoint.web"])

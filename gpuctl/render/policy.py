@@ -4,7 +4,7 @@ policy was in force; a passed policy is one line, each violation one line."""
 
 from __future__ import annotations
 
-from gpuctl.words import counted
+from gpuctl.words import counted, first_of
 
 VIOLATIONS = 50  # listed in Markdown, which has a size limit; text and JSON list every one
 
@@ -41,10 +41,8 @@ def policy_markdown(doc: dict) -> str:
     if policy is None:
         return ""
     mark = "⛔" if policy["violations"] else "✅"
-    shown = policy["violations"][:VIOLATIONS]
-    lines = "".join(f"- {_code(v['rule'])}: {_md(violation_line(v))}\n" for v in shown)
-    if len(policy["violations"]) > VIOLATIONS:
-        lines += f"- … and {len(policy['violations']) - VIOLATIONS} more in the JSON plan (`--format json`) and the text plan\n"
+    lines = first_of(policy["violations"], VIOLATIONS, sep="", more="- … and {} more in the JSON plan (`--format json`) and the text plan\n",
+                     each=lambda v: f"- {_code(v['rule'])}: {_md(violation_line(v))}\n")
     return f"\n**{mark} {_md(_heading(policy))}**\n\n{lines}"
 
 
