@@ -1,6 +1,7 @@
 """The plan as a pull-request comment and job summary: the summary and the cost before → after
 first, warnings once, then one section per resource, capped well under GitHub's
-65,536-character comment limit.
+65,536-character comment limit. The layout of that one document; how a value is escaped in
+it is `render/md.py`, the plan's phrases are `render/words.py`.
 
 A small plan (at most `OPEN_RESOURCES` resources and `OPEN_LINES` field lines) shows every
 section open: a reviewer reads it without a click. A larger one folds each resource into its

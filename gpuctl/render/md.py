@@ -1,6 +1,10 @@
-"""Text from a plan or the account placed in Markdown (pull-request comments, job summaries,
-issues) so that it shows as written and never as Markdown or HTML. Names, ids, reasons and
-messages can come from gpu.jsonc in a pull request or from the account: an endpoint named
+"""How any text is placed in Markdown (pull-request comments, job summaries, issues) so that it
+shows as written and never as Markdown or HTML: code spans (`code`, `code_html`), escaped text
+(`text`, `prose`, `html_text`), fenced blocks (`fenced`), and `unlinked`. The small rules every
+Markdown writer of gpuctl uses (`render/markdown.py`, `render/drift_view.py`, `gpuctl/github`);
+no document is laid out here: the plan's comment is `render/markdown.py`.
+
+Names, ids, reasons and messages can come from gpu.jsonc in a pull request or from the account: an endpoint named
 ``x<details>`` or ``a|b`` must not fold the rest of a comment, add a table column, or open a
 code span that swallows what follows, nor, as `@acme/security-team`, make GitHub notify a user or
 team, nor, as `#123`, `GH-123` or `acme/app#123`, link an issue or pull request and add a

@@ -1,4 +1,10 @@
-"""Symbols, colours, phrases and value formatting shared by the text and Markdown views."""
+"""The plan's own vocabulary, shared by its text and Markdown views: each action's symbol,
+colour and phrase (`+`, "will be created"), drift and origin labels, a field change as one
+line, money, the summary line, the gpu.jsonc keys behind a field.
+
+Not here: counting in words and "the first N and K more" for any output (`gpuctl/words.py`,
+a leaf every layer may import: this module imports the plan); escaping for Markdown
+(`render/md.py`); the plan as a Markdown comment (`render/markdown.py`)."""
 
 from __future__ import annotations
 
