@@ -18,6 +18,7 @@ from gpuctl.errors import GpuctlError
 from gpuctl.model import MARKER_ENV
 from gpuctl.moments import epoch_of
 from gpuctl.v2 import env_of, owner, release_version
+from gpuctl.words import agreeing
 
 FORMAT_VERSION = "1"
 RECORD_PREFIX = "gpuctl-applied-"  # ADR 0010's last-applied record, one per endpoint
@@ -116,7 +117,7 @@ def configuration_at(doc: dict, endpoint: dict, version: int) -> dict[str, Any]:
     latest = known[0] if release_version(doc) is None else release_version(doc)
     missing = sorted(set(range(version + 1, latest + 1)) - set(known))
     if missing:
-        raise HistoryIncomplete(f"endpoint {name}'s releases skip version{'s' if len(missing) != 1 else ''} {', '.join(map(str, missing))}, so version {version} cannot be rebuilt",
+        raise HistoryIncomplete(f"endpoint {name}'s releases skip {agreeing(len(missing), 'version')} {', '.join(map(str, missing))}, so version {version} cannot be rebuilt",
                                 hint=f"roll back to a version after {missing[-1]}, or set the fields in the RunPod console")
     later = sorted((r for r in doc["releases"] if isinstance(r.get("version"), int) and r["version"] > version),
                    key=lambda r: r["version"], reverse=True)

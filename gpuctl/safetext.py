@@ -61,15 +61,19 @@ def printable(text: str, keep_newlines: bool = True, keep_colours: bool = False)
     return out if keep_newlines else out.replace("\n", "\\n").replace("\t", "\\t")
 
 
-def one_line(text: object, limit: int) -> str:
+def one_line(text: object, limit: int, quoted: bool = False) -> str:
     """A string from outside (a record in the account, an API's error message, a file anyone
     may edit) as it goes into one of gpuctl's own lines: at most `limit` characters, the cut
     marked (`redact.clip`), and every control character, newline and tab included, written as
     an escape. Kept whole, a lease holder of megabytes was printed whole, and a newline in it
-    began a line of its own that read like gpuctl's (`error: ...`)."""
+    began a line of its own that read like gpuctl's (`error: ...`). `quoted` puts it in double
+    quotes with its own `"` and `\\` escaped, so where it ends is plain (a bad id, `"a\\"b"`)."""
     from gpuctl.redact import clip
 
-    return printable(clip(str(text), limit), keep_newlines=False)
+    cut = clip(str(text), limit)
+    if quoted:
+        return '"' + printable(cut.replace("\\", "\\\\").replace('"', '\\"'), keep_newlines=False) + '"'
+    return printable(cut, keep_newlines=False)
 
 
 def _json_escape(char: str) -> str:

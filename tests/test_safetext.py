@@ -80,3 +80,26 @@ def test_json_safe_hands_back_ascii_json_without_a_regex_scan_and_still_escapes_
         assert safetext.json_safe(plain) is plain
     json_safe = safetext.json_safe
     assert json_safe(json.dumps({"name": "a\x7fb"}, ensure_ascii=False)) == '{"name": "a\\u007fb"}'
+
+
+def test_a_bad_id_is_shown_by_the_one_line_rule():
+    """provider.http.shown escaped ids by a rule of its own (`unicode_escape`), beside
+    safetext.one_line: one rule now, quoted, its quote and backslash escaped, cut as `clip` cuts."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from gpuctl.provider.http import shown
+    from gpuctl.redact import CUT
+    from gpuctl.safetext import _CONTROL, one_line
+
+    assert shown('a"b\\c') == '"a\\"b\\\\c"' and shown("ab\x1b[2J\u202e") == '"ab\\x1b[2J\\u202e"' and shown(7) == "of type int"
+    assert shown("x" * 5000) == '"' + "x" * 40 + CUT + '" (5000 characters)'
+
+    @given(st.text())
+    def one_rule(value):
+        text = shown(value)
+        assert text.startswith(one_line(value, 40, quoted=True)) and not _CONTROL.search(text)
+        inner = one_line(value, 40, quoted=True)[1:-1]
+        assert '"' not in inner.replace('\\\\', "").replace('\\"', "")  # every quote inside is escaped: the string ends where it seems to
+
+    one_rule()

@@ -6,6 +6,7 @@ import click
 
 from gpuctl.cli.context import AppContext
 from gpuctl.errors import ExitCode
+from gpuctl.words import counted
 
 
 @click.group("config")
@@ -67,7 +68,7 @@ def described(display: str, endpoints: list[dict]) -> list[str]:
     """"gpu.jsonc is valid: 2 endpoints: a (whisper on NVIDIA L4), b (...)" for a few endpoints;
     past `INLINE_UP_TO`, the count and then one aligned line each (name, template, GPU type,
     volume), so a platform team's config is not one line hundreds of characters wide."""
-    count = f"{len(endpoints)} endpoint{'s' if len(endpoints) != 1 else ''}"
+    count = counted(len(endpoints), "endpoint")
     if len(endpoints) <= INLINE_UP_TO:
         return [f"{display} is valid: {count}: " + ", ".join(f"{e['name']} ({e['template']} on {e['gpu_type']})" for e in endpoints)]
     name_w, template_w = (max(len(str(e[k])) for e in endpoints) for k in ("name", "template"))

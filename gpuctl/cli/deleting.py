@@ -159,7 +159,7 @@ def _unfinished_jobs(target: Target, endpoint_id: str) -> str | None:
     except ProviderError:
         return None
     counts = [(int(jobs.get(key) or 0), word) for key, word in (("inProgress", "running"), ("inQueue", "queued"))]
-    parts = [f"{n} {word} job{'s' if n != 1 else ''}" for n, word in counts if n > 0]
+    parts = [counted(n, f"{word} job") for n, word in counts if n > 0]
     return " and ".join(parts) or None
 
 

@@ -18,6 +18,7 @@ from gpuctl.model import Sensitive
 from gpuctl.plan import plan as make_plan
 from gpuctl.render.document import dumps, read_saved, to_document
 from gpuctl.snapshot import read_snapshot
+from gpuctl.words import agreeing
 
 
 @dataclass
@@ -125,7 +126,7 @@ def health_options(app: AppContext, plan_only: bool, wait: bool, smoke: str | No
     if not wait:
         given = [flag for flag, on in (("--smoke", smoke), ("--rollback-on-failure", rollback)) if on]
         if given:
-            raise UsageError(f"{' and '.join(given)} only work{'s' if len(given) == 1 else ''} with --wait-healthy", hint="add --wait-healthy")
+            raise UsageError(f"{' and '.join(given)} only {agreeing(len(given), 'works', 'work')} with --wait-healthy", hint="add --wait-healthy")
         return None
     if plan_only:
         raise UsageError("--wait-healthy checks endpoints after an apply; --plan and --out apply nothing", hint="drop --wait-healthy, or drop --plan/--out")

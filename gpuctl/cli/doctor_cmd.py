@@ -12,6 +12,7 @@ import click
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.resolve import provider_options, record_option
 from gpuctl.errors import doc_ref
+from gpuctl.words import first_of
 
 # The help is given, not the docstring, so that it names the doc page through doc_ref (ADR 28).
 HELP = f"""Check that this account speaks what gpuctl speaks; change nothing.
@@ -145,9 +146,8 @@ def _print(app: AppContext, report) -> None:
     lines = [f"gpu doctor: provider {report.provider}", ""]
     for f in report.findings:
         lines.append(f"  {f.verdict:<4}  {f.title}: {f.summary}")
-        lines += [f"          {p.path}: {p.kind}: {p.message}" for p in f.problems[:20]]
-        if len(f.problems) > 20:
-            lines.append(f"          ... and {len(f.problems) - 20} more (--json lists them all)")
+        if f.problems:
+            lines.append(first_of(f.problems, 20, sep="\n", more="\n          ... and {} more (--json lists them all)", each=lambda p: f"          {p.path}: {p.kind}: {p.message}"))
         lines += [f"          {d}" for d in f.details]
         if f.fix and f.verdict != "pass":
             lines.append(f"          fix: {f.fix}")

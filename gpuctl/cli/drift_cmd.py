@@ -14,6 +14,7 @@ import click
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.resolve import provider_options
 from gpuctl.errors import ExitCode
+from gpuctl.words import counted
 
 
 @click.command("drift")
@@ -62,7 +63,7 @@ def _refuse_unreported(notices) -> None:
 
     unreported = [n for n in notices if n.code == UNREPORTED]
     if unreported:
-        raise GpuctlError(f"the account did not report fields this report compares, on {len(unreported)} endpoint{'s' if len(unreported) != 1 else ''}: "
+        raise GpuctlError(f"the account did not report fields this report compares, on {counted(len(unreported), 'endpoint')}: "
                           "no drift report can be made (nothing is known to have changed)",
                           detail="\n".join(f"  {n.address}: {n.message}" for n in unreported),
                           hint="run `gpu doctor`: it checks RunPod's answers against the API's shape and says which fields are missing; "

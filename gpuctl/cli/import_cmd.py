@@ -20,6 +20,7 @@ import click
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.resolve import provider_options
 from gpuctl.errors import ExitCode, GpuctlError
+from gpuctl.words import counted
 
 
 class ForeignEndpoint(GpuctlError):
@@ -208,7 +209,7 @@ def _headline(plan, address: str) -> str:
     part = f"{address} {PHRASE[own.action.value]}" if own is not None and own.action in CHANGING else f"{address}: no change"
     if not others:
         return f"deploy will then make this plan ({part}; nothing else in gpu.jsonc changes):"
-    return (f"deploy will then make this plan, the whole of it ({part}; {others} other change{'s' if others != 1 else ''} "
+    return (f"deploy will then make this plan, the whole of it ({part}; {counted(others, 'other change')} "
             "pending elsewhere in gpu.jsonc, counted in the cost and the totals too):")
 
 

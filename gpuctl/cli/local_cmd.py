@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 from gpuctl.errors import ExitCode
+from gpuctl.words import counted
 
 if TYPE_CHECKING:
     from gpuctl.cli.context import AppContext
@@ -86,10 +87,10 @@ def status(app: AppContext, data_dir: str | None, as_json: bool) -> int:
     if as_json:
         print_json(app, doc)
     elif doc["running"]:
-        app.stdout.write(f"running at {doc['url']} (pid {doc['pid']}): {doc['endpoints']} endpoints, {doc['workers']} workers\n"
+        app.stdout.write(f"running at {doc['url']} (pid {doc['pid']}): {counted(doc['endpoints'], 'endpoint')}, {counted(doc['workers'], 'worker')}\n"
                          f"data: {doc['data_dir']}\n")
     else:
-        app.stdout.write(f"not running ({doc['endpoints']} endpoints stored in {doc['data_dir']})\n")
+        app.stdout.write(f"not running ({counted(doc['endpoints'], 'endpoint')} stored in {doc['data_dir']})\n")
     return ExitCode.OK
 
 

@@ -16,6 +16,7 @@ from typing import TextIO
 import click
 
 from gpuctl.errors import UsageError, doc_ref
+from gpuctl.words import agreeing
 
 NOT_SHOWN = "not shown, in case it is a secret"
 NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
@@ -122,8 +123,7 @@ def _did_you_mean(possibilities: list[str] | None, more: str) -> str:
 
 def _extra_arguments(ctx: click.Context, count: int) -> UsageError:
     takes = [_label(p) for p in ctx.command.params if isinstance(p, click.Argument)]
-    noun = "argument" if count == 1 else "arguments"
-    return UsageError(f"unexpected extra {noun} for `{ctx.command_path}` ({count} given; {NOT_SHOWN})",
+    return UsageError(f"unexpected extra {agreeing(count, 'argument')} for `{ctx.command_path}` ({count} given; {NOT_SHOWN})",
                       hint=f"it takes {' '.join(takes) if takes else 'no arguments'}; see `{ctx.command_path} --help`")
 
 

@@ -18,7 +18,7 @@ from gpuctl.model import MARKER_ENV, REDACTED
 from gpuctl.plan.cost import usd_per_hour
 from gpuctl.redact import hide_env
 from gpuctl.safetext import printable
-from gpuctl.words import counted
+from gpuctl.words import agreeing, counted
 
 WORKER_STATES = ("running", "idle", "initializing", "throttled", "unhealthy")
 
@@ -113,8 +113,7 @@ def project_rows(app: AppContext, target: Target) -> list[dict]:
         rows.append(_row(target, live[change.id], list(spec.gpu_types), catalog, state=state, differs=[c.path for c in change.changes], taken_by=None))
     if environ.missing:
         missing = sorted(environ.missing)
-        them = "it" if len(missing) == 1 else "them"
-        app.note(f"note: {', '.join(missing)} not set here; env values read from {them} are not compared")
+        app.note(f"note: {', '.join(missing)} not set here; env values read from {agreeing(len(missing), 'it', 'them')} are not compared")
     return rows
 
 

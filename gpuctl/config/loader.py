@@ -19,6 +19,7 @@ from gpuctl.errors import ConfigError, Diagnostic, MissingVariables
 from gpuctl.model import (
     Desired, EndpointSpec, Notice, Override, PrewarmSpec, Sensitive, TemplateChoice, Unresolved, VolumeSpec, acyclic,
 )
+from gpuctl.words import agreeing
 
 _SCALER = {"queue_delay": "QUEUE_DELAY", "request_count": "REQUEST_COUNT"}
 
@@ -309,8 +310,8 @@ def _unset_notice(specs: Sequence[EndpointSpec]) -> list[Notice]:
     if not unset:
         return []
     named = ", ".join(unset)
-    return [Notice("unset-variables", f"{named} {'is' if len(unset) == 1 else 'are'} not set in this run, so the env values read from "
-                                      f"{'it' if len(unset) == 1 else 'them'} are unknown: the plan shows them as possible changes. "
+    return [Notice("unset-variables", f"{named} {agreeing(len(unset), 'is', 'are')} not set in this run, so the env values read from "
+                                      f"{agreeing(len(unset), 'it', 'them')} are unknown: the plan shows them as possible changes. "
                                       "deploy (without --plan) needs them set")]
 
 

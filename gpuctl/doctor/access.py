@@ -14,6 +14,7 @@ from gpuctl.provider.http import path
 from gpuctl.provider.pacing import windows
 from gpuctl.redact import clip
 from gpuctl.urls import LOOPBACK
+from gpuctl.words import counted
 
 SLOW_S = 3.0  # an answer slower than this works, but every command will feel it
 _POLICY = re.compile(r'"?(\w+)"?\s*;\s*q=(\d+)\s*;\s*w=(\d+)')
@@ -127,9 +128,9 @@ def check_rate_limit(probe: Probe) -> Finding:
                        HEADER_FIX, problems=tuple(p for p in (live_problem, policy_problem) if p))
     details = tuple(f"{w.name}: {w.remaining} of {quota.get(w.name, ('?',))[0]} left, resets in {w.reset} s" for w in spent)
     if policy_problem:
-        return Finding("rate-limit", title, Verdict.WARN, f"RateLimit parsed ({len(spent)} windows), RateLimit-Policy not: gpuctl paces by RateLimit alone",
+        return Finding("rate-limit", title, Verdict.WARN, f"RateLimit parsed ({counted(len(spent), 'window')}), RateLimit-Policy not: gpuctl paces by RateLimit alone",
                        HEADER_FIX, details, (policy_problem,))
-    return Finding("rate-limit", title, Verdict.PASS, f"RateLimit and RateLimit-Policy present and parsed ({len(spent)} windows)", details=details)
+    return Finding("rate-limit", title, Verdict.PASS, f"RateLimit and RateLimit-Policy present and parsed ({counted(len(spent), 'window')})", details=details)
 
 
 HEADER_FIX = "file a gpuctl issue with a recording (--record DIR): the header format is not the one RunPod documents"

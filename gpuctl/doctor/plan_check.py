@@ -25,7 +25,7 @@ from gpuctl.plan.model import Action, Kind
 from gpuctl.v2 import data_center, volume_ids
 from gpuctl.provider.protocol import Provider
 from gpuctl.redact import clip
-from gpuctl.words import counted
+from gpuctl.words import agreeing, counted
 
 TITLE = "Plan has no differences of form alone"
 FIX = ("file a gpuctl issue with this output and a recording (`gpu doctor --record DIR`): "
@@ -78,7 +78,7 @@ def check_plan(provider: Provider, given: PlanInput | None) -> Finding:
     if unknown:
         details += (f"{counted(len(unknown), 'env value')} not compared: they read variables that are not set in this run",)
     if odd:
-        return Finding("plan", TITLE, Verdict.FAIL, f"{counted(len(odd), 'field')} differ{'s' if len(odd) == 1 else ''} only in form: " + "; ".join(p.path for p in odd[:3]), FIX, details, tuple(odd + unknown))
+        return Finding("plan", TITLE, Verdict.FAIL, f"{counted(len(odd), 'field')} {agreeing(len(odd), 'differs', 'differ')} only in form: " + "; ".join(p.path for p in odd[:3]), FIX, details, tuple(odd + unknown))
     if unknown:
         return Finding("plan", TITLE, Verdict.WARN,
                        f"planned {counted(len(plan.changes), 'resource')} against a fresh read; no difference of form alone among the fields compared; "

@@ -48,13 +48,13 @@ def check_shapes(probe: Probe) -> Finding:
         checked += 1
         found += [Problem(f"GET {where}: {p.path}", p.kind, p.message) for p in shape_problems("GET", where, answer.status, answer.body)]
     title = "Answers match RunPod's OpenAPI document"
-    details = (f"checked {checked} answers: " + ", ".join(f"GET {w}" for w in todo if f"GET {w}" not in denied), *notes)
+    details = (f"checked {counted(checked, 'answer')}: " + ", ".join(f"GET {w}" for w in todo if f"GET {w}" not in denied), *notes)
     if found:
         kinds = sorted({p.kind for p in found})
         return Finding("shapes", title, Verdict.FAIL, f"{counted(len(found), 'difference')} ({', '.join(kinds)}): " + "; ".join(f"{p.path} ({p.kind})" for p in found[:3]),
                        FIX_SHAPES, details, tuple(found))
     if denied:
-        return Finding("shapes", title, Verdict.WARN, f"{checked} answers validate; the key may not read {', '.join(denied)}",
+        return Finding("shapes", title, Verdict.WARN, f"{counted(checked, 'answer validates', 'answers validate')}; the key may not read {', '.join(denied)}",
                        "gpuctl reads these too (pods: `warm --cpu`); use a key with read access to them, or ignore this if you never need them", details)
     return Finding("shapes", title, Verdict.PASS, f"{checked} list and get answers validate, with no missing or unknown field", details=details)
 

@@ -27,6 +27,7 @@ from gpuctl.plan import fields
 from gpuctl.plan.model import CHANGING, Action, Kind, Plan, ResourceChange, Unknown
 from gpuctl.provider.errors import NotFound, ProviderError
 from gpuctl.provider.protocol import Provider
+from gpuctl.words import counted
 
 
 class NotHonoured(GpuctlError):
@@ -141,7 +142,7 @@ class Engine:
 
     def _interrupted(self, running: int) -> None:
         """Said at once on Ctrl-C, so waiting for the changes in flight does not look like a hang."""
-        self._tell(Waiting(f"interrupted: waiting for the {running} change{'s' if running != 1 else ''} in flight to finish; nothing new starts"
+        self._tell(Waiting(f"interrupted: waiting for the {counted(running, 'change')} in flight to finish; nothing new starts"
                            if running else "interrupted: nothing new starts"))
 
     def _tell(self, event: Event) -> None:

@@ -33,6 +33,7 @@ from gpuctl.plan.model import CHANGING, Plan
 from gpuctl.provider.errors import Who
 from gpuctl.provider.protocol import Provider
 from gpuctl.v2 import owner, release_version
+from gpuctl.words import first_of
 
 
 class StalePlan(GpuctlError):
@@ -182,8 +183,7 @@ def _what_moved(saved: dict, fresh: dict) -> str:
     if not moved:
         return ("the plan's own changes are the same now: what changed is elsewhere in the account (a resource this plan "
                 "does not touch), so a new plan shows the same changes")
-    shown = ", ".join(str(a) for a in moved[:10]) + (f" and {len(moved) - 10} more" if len(moved) > 10 else "")
-    return f"a plan made now differs for {shown}"
+    return f"a plan made now differs for {first_of(moved, 10)}"
 
 
 def _flags(overrides: list[dict] | None) -> str:

@@ -22,7 +22,7 @@ from gpuctl.github import comments, runner
 from gpuctl.github.job import Job, combined, error_markdown, plan_file
 from gpuctl.github.parts import read_marker
 from gpuctl.github.reviewed import differences, in_place, superseded, unknown_variables
-from gpuctl.render.md import code as md_code, text as md_text
+from gpuctl.render.md import code as md_code, fenced, text as md_text
 
 
 @dataclass(frozen=True)
@@ -284,7 +284,7 @@ def _applied(job: Job, key: str, result: dict, reviewed: bool, done: list[str]) 
     if health is not None and not health["healthy"]:
         failed = runner.unhealthy_lines(health)
         job.app.note(f"{key}: {failed}")
-        body = f"### gpuctl applied `{key}`, and it failed the health gate\n\n```\n{failed}\n```\n\n" + body.split("\n", 1)[1]
+        body = f"### gpuctl applied `{key}`, and it failed the health gate\n\n{fenced(failed)}\n" + body.split("\n", 1)[1]
         return Applied(key, 5, f"applied: {counts}; failed the health gate", body + job.footer("Applied", key), changed=True)
     return Applied(key, 2, f"applied: {counts}", body + job.footer("Applied", key), changed=True)
 
@@ -296,7 +296,7 @@ def _checked(job: Job, key: str, fresh: dict, result: dict) -> Applied:
     if health is not None and not health["healthy"]:
         failed = runner.unhealthy_lines(health)
         job.app.note(f"{key}: {failed}")
-        body = f"### gpuctl: nothing to apply for `{key}`, and it fails the health gate\n\n```\n{failed}\n```\n\n{_endpoint_lines(result)}"
+        body = f"### gpuctl: nothing to apply for `{key}`, and it fails the health gate\n\n{fenced(failed)}\n{_endpoint_lines(result)}"
         return Applied(key, 5, "nothing to apply; failed the health gate", body + job.footer("Checked", key))
     return Applied(key, 0, "nothing to apply: " + runner.plan_summary(fresh) + " Healthy.", head + "\nEvery endpoint passed the health gate.\n" + job.footer("Checked", key))
 
@@ -320,5 +320,5 @@ def _stopped(job: Job, key: str, exc: runner.Stopped) -> Applied:
         title, part = f"gpuctl applied `{key}`, then " + ("the job was cancelled" if code == ExitCode.INTERRUPTED else "stopped"), "the plan"
     body = (f"### {title}\n\n" + "\n".join(lines) + "\n\n" + _endpoint_lines(exc.result)
             + f"\n{again}: it applies the rest of the reviewed plan while it is still the plan.\n\n"
-            + "```text\n" + exc.format().replace("```", "ˋˋˋ") + "\n```\n")
+            + fenced(exc.format(), "text"))
     return Applied(key, code, f"error: {exc.summary}; applied {part} first: {counts}", body + job.footer("Tried", key), changed=True)

@@ -13,6 +13,7 @@ from gpuctl.github.authors import Author, login
 from gpuctl.github.client import GitHub
 from gpuctl.github.job import error_markdown
 from gpuctl.github.parts import budget, read_marker, split, with_markers
+from gpuctl.words import agreeing, counted
 
 if TYPE_CHECKING:
     from gpuctl.github.job import Job
@@ -128,8 +129,8 @@ def _warned(markdown: str, impostors: list[dict]) -> str:
     n = len(impostors)
     who = ", ".join(sorted({login(c) for c in impostors}))
     links = ", ".join(f"[{c['id']}]({c['html_url']})" if c.get("html_url") else str(c["id"]) for c in impostors)
-    return (f"> [!WARNING]\n> {n} other comment{'s' if n != 1 else ''} here ({links}, by {who}) start{'' if n != 1 else 's'} with gpuctl's "
-            f"hidden marker, but gpuctl did not write {'them' if n != 1 else 'it'}: do not trust {'them' if n != 1 else 'it'}. This comment is gpuctl's.\n\n"
+    return (f"> [!WARNING]\n> {counted(n, 'other comment')} here ({links}, by {who}) {agreeing(n, 'starts', 'start')} with gpuctl's "
+            f"hidden marker, but gpuctl did not write {agreeing(n, 'it', 'them')}: do not trust {agreeing(n, 'it', 'them')}. This comment is gpuctl's.\n\n"
             + markdown)
 
 
@@ -167,6 +168,6 @@ def post(job: Job, number: int, result: Result, kind: str = KIND) -> bool:
                      "and its result is in the job summary")
         return True
     job.app.note(f"{result.key}: pull request #{number} {kind} comment {'updated' if posted.updated or posted.unchanged else 'posted'}"
-                 f" ({len(posted.ids)} part{'s' if len(posted.ids) != 1 else ''}{f', {posted.deleted} stale removed' if posted.deleted else ''})")
+                 f" ({counted(len(posted.ids), 'part')}{f', {posted.deleted} stale removed' if posted.deleted else ''})")
     note_impostors(job.app.note, result.key, posted)
     return True

@@ -22,6 +22,7 @@ from gpuctl.github.authors import Author
 from gpuctl.github.client import GitHub, GitHubError
 from gpuctl.github.parts import COMMENT_LIMIT, marker, read_marker
 from gpuctl.v2 import json_in
+from gpuctl.words import agreeing, first_of
 
 KIND = "drift"
 CHANGE_KIND = "driftchange"
@@ -136,8 +137,7 @@ def since_section(since: dict[str, dict]) -> str:
     if not since:
         return ""
     rows = [f"| {md.code_html(item)} | {', '.join(filter(None, (when['at'], when.get('run'))))} |" for item, when in sorted(since.items())]
-    more = f"\n\n… and {len(rows) - SHOWN} more." if len(rows) > SHOWN else ""
-    return "### Since when\n\n| what drifts | first seen |\n|---|---|\n" + "\n".join(rows[:SHOWN]) + more + "\n\n"
+    return "### Since when\n\n| what drifts | first seen |\n|---|---|\n" + first_of(rows, SHOWN, sep="\n", more="\n\n… and {} more.") + "\n\n"
 
 
 def change_note(key: str, before: list[str] | str, after: list[str], link: str = "") -> str:
@@ -146,13 +146,12 @@ def change_note(key: str, before: list[str] | str, after: list[str], link: str =
 
     head = f"{marker(CHANGE_KIND, key)}\n**The drift of {md.code_html(key)} changed**{f' ({link})' if link else ''}; the issue above is up to date.\n"
     if isinstance(before, str):  # a list too long to keep: only its digest
-        return head + f"\n{len(set(after))} resources and fields drift now.\n"
+        return head + f"\n{len(set(after))} {agreeing(len(set(after)), 'resource or field drifts', 'resources and fields drift')} now.\n"
 
     def listed(word: str, items: list[str]) -> str:
         if not items:
             return ""
-        more = f"\n- … and {len(items) - SHOWN} more" if len(items) > SHOWN else ""
-        return f"\n**{word}:**\n" + "".join(f"\n- {md.code_html(i)}" for i in items[:SHOWN]) + more + "\n"
+        return f"\n**{word}:**\n" + first_of(items, SHOWN, sep="", more="\n- … and {} more", each=lambda i: f"\n- {md.code_html(i)}") + "\n"
 
     new, gone = sorted(set(after) - set(before)), sorted(set(before) - set(after))
     return head + listed("New", new) + listed("Gone", gone)

@@ -16,7 +16,7 @@ from gpuctl.redact import redact
 from gpuctl.safetext import printable
 from gpuctl.github.client import GitHub
 from gpuctl.github.env import Actions, append_summary, write_outputs
-from gpuctl.render.md import code as md_code
+from gpuctl.render.md import code as md_code, fenced
 from gpuctl.interrupts import held
 
 @dataclass
@@ -110,7 +110,7 @@ def plan_file(plan_dir: Path, key: str) -> Path:
 
 
 def error_markdown(title: str, text: str) -> str:
-    return f"### {title}\n\n```text\n{text.replace('```', 'ˋˋˋ')}\n```\n"
+    return f"### {title}\n\n{fenced(text, 'text')}"
 
 
 def combined(codes: list[int]) -> int:

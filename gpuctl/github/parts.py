@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
+from gpuctl.words import counted
+
 COMMENT_LIMIT = 65_536
 BUDGET = 60_000
 # A pull request's gpu.jsonc may be 5 MiB, and its whole plan a hundred comments: each one a
@@ -106,7 +108,7 @@ def split(markdown: str, budget: int = BUDGET, most: int = MAX_PARTS) -> list[st
     part renders. Parts past `most` are left out, and the last part says so."""
     parts = _split(markdown, budget)
     if len(parts) > most:
-        parts = parts[:most - 1] + [parts[most - 1] + f"\n> **Truncated:** {len(parts) - most} more part{'s' if len(parts) - most != 1 else ''} of this text "
+        parts = parts[:most - 1] + [parts[most - 1] + f"\n> **Truncated:** {counted(len(parts) - most, 'more part')} of this text "
                                                     f"not shown, to post at most {most} comments; the job summary and the plan file have more.\n"]
     return parts
 

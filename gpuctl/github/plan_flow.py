@@ -16,6 +16,7 @@ from gpuctl.github.job import Job, combined, error_markdown, plan_file
 from gpuctl.github.env import SHA
 from gpuctl.github.reviewed import artifact_name
 from gpuctl.render.md import code as md_code
+from gpuctl.words import counted
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,7 @@ def _plan_one(job: Job, config: str, key: str, path: Path, opts: PlanOptions, he
         return _failed(job, key, head, runner.setup_advice(exc))
     violations = len((doc.get("policy") or {}).get("violations") or [])
     code = 4 if violations else 2 if not doc["in_sync"] else 0
-    summary = runner.plan_summary(doc) + (f" Breaks {violations} policy rule{'s' if violations != 1 else ''}." if violations else "")
+    summary = runner.plan_summary(doc) + (f" Breaks {counted(violations, 'policy rule')}." if violations else "")
     if not untrusted and _links(doc):  # the fork flow's read_at is the head already
         read_at = link_commit(job, config, key, head, read_at)
     return Planned(key, code, summary, path.resolve(), runner.plan_markdown(doc, source_url=job.source_url(key, read_at)) + job.footer("Planned", key, head),

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from gpuctl.github.client import GitHub, GitHubError
 from gpuctl.redact import clip
 from gpuctl.render.document import writes
+from gpuctl.words import first_of
 
 
 def merged_pull(gh: GitHub, sha: str) -> dict | None:
@@ -102,9 +103,8 @@ def superseded(gh: GitHub, ref: str, sha: str, inputs) -> str | None:
     config = [what for path, what, why in found if not why]
     if config:  # the config itself: the rest follows from it
         return f"{inputs.key} was {config[0]} {after}: applying this run's {inputs.key} would put the account back to an older one"
-    named = "; ".join(f"{path}, {why}, was {what}" for path, what, why in found[:SHOWN])
-    more = f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
-    return f"{named}{more} {after}: applying this run's plan of {inputs.key} would put the account back to an older one"
+    named = first_of(found, SHOWN, sep="; ", more="; and {} more", each=lambda f: f"{f[0]}, {f[2]}, was {f[1]}")  # path, why, what
+    return f"{named} {after}: applying this run's plan of {inputs.key} would put the account back to an older one"
 
 
 def artifact_name(prefix: str, head_sha: str) -> str:
@@ -168,8 +168,7 @@ def what_differs(old: dict, new: dict) -> str:
     for path in sorted(was.keys() | now.keys()):
         if path not in named and was.get(path) != now.get(path):
             found.append(f"{path}: reviewed {_change(was.get(path))}, now {_change(now.get(path))}")
-    more = f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
-    return "; ".join(found[:SHOWN]) + more
+    return first_of(found, SHOWN, sep="; ", more="; and {} more")
 
 
 _MISSING = object()
@@ -186,8 +185,7 @@ def _other_action(old: dict, new: dict) -> str:
         found.append(f"the account no longer has {_shown(old['id'])}")
     writes_now = [f"{path}: {_change((before, after))}" for path, before, after in new["changes"]]
     if writes_now:
-        more = f"; and {len(writes_now) - SHOWN} more" if len(writes_now) > SHOWN else ""
-        found.append("this run would write " + "; ".join(writes_now[:SHOWN]) + more)
+        found.append("this run would write " + first_of(writes_now, SHOWN, sep="; ", more="; and {} more"))
     return "; ".join(found)
 
 

@@ -27,6 +27,7 @@ from gpuctl.v2 import env_of, json_in, owner
 from gpuctl.plan import fields
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Origin, ResourceChange, Unknown, update_reason
 from gpuctl.records import template_body
+from gpuctl.words import counted
 
 RECORD_PREFIX = "gpuctl-applied-"
 APPLIED_ENV = "GPUCTL_APPLIED"
@@ -252,7 +253,7 @@ def classify(change: ResourceChange, live: dict | None, project_id: str, records
             return replace(classified, drift=Drift.MARKER_LOST), []
         why = (f"the {MARKER_ENV} marker was removed in the account; the last-applied record {record_name(record.endpoint_id)} says "
                f'project "{project_id}" applied it, so apply writes {MARKER_ENV}={project_id} back'
-               + (f" and {len(change.changes) - 1} more field{'s' if len(change.changes) != 2 else ''}" if len(change.changes) > 1 else "")
+               + (f" and {counted(len(change.changes) - 1, 'more field')}" if len(change.changes) > 1 else "")
                + " (or set it again in the console)")
         return replace(classified, drift=Drift.MARKER_LOST, reason=why), []
     return classified, []

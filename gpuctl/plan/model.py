@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from gpuctl.model import Notice, Override, TemplateChoice, Unresolved
+from gpuctl.words import counted
 
 
 class Action(StrEnum):
@@ -68,9 +69,9 @@ def update_reason(changes: tuple[FieldChange, ...]) -> str:
     """"2 fields differ from gpu.jsonc", and how many of them only may: unknown in this run."""
     unknown = sum(1 for c in changes if isinstance(c.after, Unresolved))
     known = len(changes) - unknown
-    parts = [f"{known} {'field differs' if known == 1 else 'fields differ'} from gpu.jsonc"] if known else []
+    parts = [f"{counted(known, 'field differs', 'fields differ')} from gpu.jsonc"] if known else []
     if unknown:
-        parts.append(f"{unknown} env value{' is' if unknown == 1 else 's are'} unknown in this run and may differ")
+        parts.append(f"{counted(unknown, 'env value is', 'env values are')} unknown in this run and may differ")
     return "; ".join(parts)
 
 

@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Iterable
 
 from gpuctl.model import Notice
+from gpuctl.words import first_of
 
 # Cyrillic and Greek letters drawn like Latin ones (a subset of Unicode's confusables.txt).
 _LOOKS_LATIN = str.maketrans({
@@ -87,9 +88,8 @@ def lookalike_notices(names: Iterable[tuple[str, str, str]], others: Iterable[tu
                                                    f"({_letters(name)}); write it in one script, or make sure the reviewers meant it", address))
         alike = list(dict.fromkeys((what, other) for what, other in found[key] if other != name))
         if alike:
-            listed = ", ".join(f'{what.split(" ", 1)[0]} "{other}" {what.split(" ", 1)[1]}' for what, other in alike[:3])
-            more = f" and {len(alike) - 3} more" if len(alike) > 3 else ""
+            listed = first_of([f'{what.split(" ", 1)[0]} "{other}" {what.split(" ", 1)[1]}' for what, other in alike], 3)
             letters = _letters(name) or _letters(alike[0][1])
-            out.append(Notice("confusable-name", f'{kind} name "{name}" looks like {listed}{more} but is another name ({letters}): '
+            out.append(Notice("confusable-name", f'{kind} name "{name}" looks like {listed} but is another name ({letters}): '
                                                  "a reviewer may read them as one; rename it, or make sure the reviewers meant it", address))
     return out

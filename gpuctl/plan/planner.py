@@ -18,6 +18,7 @@ from gpuctl.plan.adopt import adopt_advice, adopted, renamed, with_rename
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Plan, ResourceChange, update_reason
 from gpuctl.plan.names import lookalike_notices
 from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume
+from gpuctl.words import first_of
 
 _ORDER = {Action.CREATE: 0, Action.UPDATE: 0, Action.REPLACE: 0, Action.NOOP: 0, Action.DELETE: 1, Action.ORPHAN: 1, Action.PRESERVE: 2}
 _KIND_ORDER = {Kind.NETWORK_VOLUME: 0, Kind.ENDPOINT: 1}
@@ -203,8 +204,8 @@ def _maybe_renamed(changes: list[ResourceChange], leftovers: list[ResourceChange
         image = c.desired["image"]
         if image not in said:
             olds = gone[image]
-            names = " or ".join(f'"{o.name}" ({o.id}, {"deleted by this plan, and its URL with it" if o.action is Action.DELETE else "kept running as an orphan"})' for o in olds[:3])
-            said[image] = names + (f" or {len(olds) - 3} more" if len(olds) > 3 else "")
+            said[image] = first_of([f'"{o.name}" ({o.id}, {"deleted by this plan, and its URL with it" if o.action is Action.DELETE else "kept running as an orphan"})' for o in olds],
+                                   3, sep=" or ", more=" or {} more")
         example = gone[image][0].name
         out.append(Notice("maybe-renamed", f"created as a NEW endpoint (a new id, URL and workers) while this project's endpoint {said[image]} "
                                           f'left gpu.jsonc with the same image. If this is a rename, add "renamed_from": "{example}" to the block: '
@@ -247,8 +248,7 @@ def _notices_for(spec: EndpointSpec, live: dict | None, account: Account, missin
 
 
 def _few(addresses: list[str], shown: int = 5) -> str:
-    more = len(addresses) - shown
-    return ", ".join(addresses[:shown]) + (f" and {more} more" if more > 0 else "")
+    return first_of(addresses, shown)
 
 
 def _priority_note(desired: Desired) -> list[Notice]:

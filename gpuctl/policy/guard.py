@@ -12,6 +12,7 @@ from gpuctl.model import Notice
 from gpuctl.plan.model import Plan, PolicyReport, Violation
 from gpuctl.policy.rules import config_findings, plan_findings
 from gpuctl.render.policy import violation_line
+from gpuctl.words import counted
 
 
 class PolicyViolation(GpuctlError):
@@ -55,6 +56,6 @@ def refuse(document: dict, saved: dict | None = None, *, shown: bool = False) ->
         found = violations_of(doc)
         if found:
             n = len(found)
-            summary = f"{whose} breaks {n} policy rule{'s' if n != 1 else ''}; " + ("deploy refuses to apply it" if shown else "nothing was written")
+            summary = f"{whose} breaks {counted(n, 'policy rule')}; " + ("deploy refuses to apply it" if shown else "nothing was written")
             raise PolicyViolation(summary, detail=None if shown else "\n".join(violation_line(v) for v in found),
                                   hint=f"change gpu.jsonc to keep the rules ({doc_ref('policy.md')}), or ask the owners of the policy to change them")

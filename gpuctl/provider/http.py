@@ -30,7 +30,6 @@ from gpuctl.provider.errors import (
     UnansweredWrite, Unavailable, Who,
 )
 from gpuctl.provider.pacing import Pacer
-from gpuctl.redact import CUT
 from gpuctl.safetext import one_line
 from gpuctl.urls import check_https
 from gpuctl.v2 import json_in
@@ -69,13 +68,10 @@ _SHOWN = 40  # characters of a bad id that an error message repeats
 
 
 def shown(value: object) -> str:
-    """A bad id as an error may print it: quoted, control characters escaped, cut when long."""
+    """A bad id as an error may print it: `safetext.one_line`, quoted, with its length when cut."""
     if not isinstance(value, str):
         return f"of type {type(value).__name__}"
-    text = value[:_SHOWN].encode("unicode_escape").decode("ascii").replace('"', '\\"')
-    if len(value) > _SHOWN:  # cut as `clip` cuts: the mark right after what is shown, so a secret cut here is masked
-        return f'"{text}{CUT}" ({len(value)} characters)'
-    return f'"{text}"'
+    return one_line(value, _SHOWN, quoted=True) + (f" ({len(value)} characters)" if len(value) > _SHOWN else "")
 
 
 def check_id(kind: str, value: object) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from gpuctl.render import md
 from gpuctl.render.drift import ADDED_ENV_ADVICE, LABEL_WORDS, ORIGIN_ADVICE, ORIGIN_WORDS, ORIGINS, SECRET_ADVICE, amounts, label_advice
 from gpuctl.render.words import for_people, md_keys, show, where_keys
+from gpuctl.words import agreeing, counted
 
 LIMIT = 60_000  # GitHub caps an issue body at 65,536 characters
 
@@ -19,6 +20,7 @@ SHORT_ADVICE = {
 
 
 COUNTED_ORIGIN = ORIGIN_WORDS | {"unknown": "of unknown origin"}
+COUNTED_LABELS = ("orphan", "duplicate")  # labels that are nouns, so agree with their count ("2 duplicates"); the rest are not ("2 unmanaged")
 
 # A field whose advice is not its origin's (pull cannot take the account's value), in a table cell.
 SHORT_FIELD_ADVICE = {
@@ -55,9 +57,9 @@ def headline(doc: dict) -> str:
     """`2 resources differ from gpu.jsonc: 1 field changed in the account, 1 deleted in the account`."""
     s = doc["summary"]
     n = s["resources"]
-    what = [f"{count} field{'s' if count != 1 else ''} {COUNTED_ORIGIN[o]}" for o in ORIGINS if (count := s["origins"][o])]
-    what += [f"{count} {LABEL_WORDS[label]}{'s' if count != 1 and label == 'orphan' else ''}" for label, count in s["labels"].items() if count]
-    head = f"{n} resource{'s' if n != 1 else ''} differ{'s' if n == 1 else ''} from gpu.jsonc"
+    what = [f"{counted(count, 'field')} {COUNTED_ORIGIN[o]}" for o in ORIGINS if (count := s["origins"][o])]
+    what += [counted(count, LABEL_WORDS[label]) if label in COUNTED_LABELS else f"{count} {LABEL_WORDS[label]}" for label, count in s["labels"].items() if count]
+    head = f"{counted(n, 'resource')} {agreeing(n, 'differs', 'differ')} from gpu.jsonc"
     return f"{head}: {', '.join(what)}" if what else head
 
 
@@ -200,7 +202,7 @@ def render_markdown(doc: dict, limit: int = LIMIT, source_url: str | None = None
         section = _md_entry(doc, entry, source_url)
         if len(text) + len(section) + len(labels) > limit - 400:
             rest = len(doc["drift"]) - i
-            text += f"> **Truncated:** {rest} more resource{'s' if rest != 1 else ''} not shown; `gpu serverless drift --json` has all of them.\n\n"
+            text += f"> **Truncated:** {counted(rest, 'more resource')} not shown; `gpu serverless drift --json` has all of them.\n\n"
             break
         text += section
     return text + labels

@@ -1,6 +1,7 @@
 """The plan as a pull-request comment and job summary: the summary and the cost before → after
 first, warnings once, then one section per resource, capped well under GitHub's
-65,536-character comment limit.
+65,536-character comment limit. The layout of that one document; how a value is escaped in
+it is `render/md.py`, the plan's phrases are `render/words.py`.
 
 A small plan (at most `OPEN_RESOURCES` resources and `OPEN_LINES` field lines) shows every
 section open: a reviewer reads it without a click. A larger one folds each resource into its
@@ -14,16 +15,13 @@ from gpuctl.render.policy import policy_markdown
 from gpuctl.render.words import (
     cost_figures, costs_by_address, field_line, for_people, heading, md_keys, money_change, path_width, shown, summary_line, symbol, template_note,
 )
+from gpuctl.words import counted, first_of
 
 LIMIT = 60_000
 OPEN_RESOURCES = 5  # at most this many resources listed ...
 OPEN_LINES = 50  # ... and this many field lines in all: every section is open
 COST_ROWS = 25  # resources in the cost table; the rest are in the JSON plan
 ADDRESSES = 10  # resources named by one warning or note; the rest are counted
-
-
-def _escape(text: str) -> str:
-    return text.replace("```", "ˋˋˋ")
 
 
 def _lines(resource: dict) -> list[str]:
@@ -40,9 +38,9 @@ def _lines(resource: dict) -> list[str]:
 
 
 def _section(resource: dict, fold: bool, source_url: str | None = None) -> str:
-    body = "\n".join(_escape(line) for line in _lines(resource)) or "(no field changes)"
+    body = "\n".join(_lines(resource)) or "(no field changes)"
     summary = f"<code>{symbol(resource)}</code> {md.html_text(heading(resource))}"
-    return f"<details{'' if fold else ' open'}><summary>{summary}</summary>\n\n```diff\n{body}\n```\n{_keys_table(resource, source_url)}</details>\n"
+    return f"<details{'' if fold else ' open'}><summary>{summary}</summary>\n\n{md.fenced(body, 'diff')}{_keys_table(resource, source_url)}</details>\n"
 
 
 def _keys_table(resource: dict, source_url: str | None) -> str:
@@ -62,9 +60,8 @@ def _cost_table(doc: dict) -> str:
     """Before → after (delta) per resource whose cost moves, and in total."""
     cost = doc["cost"]
     moved = [i for i in costs_by_address(doc).values() if "delta" in i and moves(*i["delta"].values())]
-    rows = [f"| {md.code(i['address'])} | {money_change(i, 'always_on_per_hour')} | {money_change(i, 'worst_case_per_hour')} |\n" for i in moved[:COST_ROWS]]
-    if len(moved) > COST_ROWS:
-        rows.append(f"| … {len(moved) - COST_ROWS} more in the JSON plan | | |\n")
+    rows = [first_of(moved, COST_ROWS, sep="", more="| … {} more in the JSON plan | | |\n",
+                     each=lambda i: f"| {md.code(i['address'])} | {money_change(i, 'always_on_per_hour')} | {money_change(i, 'worst_case_per_hour')} |\n")]
     rows.append(f"| **total** | {money_change(cost, 'always_on_per_hour')} | {money_change(cost, 'worst_case_per_hour')} |\n")
     incomplete = "" if cost["complete"] else " Some GPU pools have no published price; they count as $0."
     rounded = "" if len(moved) > COST_ROWS or _adds_up(moved, cost) else ROUNDED
@@ -99,9 +96,7 @@ def _grouped(items: list[dict]) -> list[tuple[list[str], str]]:
 def _addresses(addresses: list[str]) -> str:
     """The resources a notice concerns, at most `ADDRESSES` named: a warning shared by a
     thousand endpoints must not fill the comment."""
-    named = ", ".join(md.code(a) for a in addresses[:ADDRESSES])
-    more = len(addresses) - ADDRESSES
-    return f"{named} and {more} more" if more > 0 else named
+    return first_of(addresses, ADDRESSES, each=md.code)
 
 
 def _notices(title: str, mark: str, items: list[dict], shown: int = 20) -> str:
@@ -110,10 +105,8 @@ def _notices(title: str, mark: str, items: list[dict], shown: int = 20) -> str:
     groups = _grouped(items)
     if not groups:
         return ""
-    lines = [f"- {mark}{_addresses(addresses) + ': ' if addresses else ''}{md.prose(message)}\n" for addresses, message in groups[:shown]]
-    if len(groups) > shown:
-        lines.append(f"- … and {len(groups) - shown} more in the JSON plan (`--format json`)\n")
-    return f"\n**{title}**\n\n" + "".join(lines)
+    return f"\n**{title}**\n\n" + first_of(groups, shown, sep="", more="- … and {} more in the JSON plan (`--format json`)\n",
+                                             each=lambda g: f"- {mark}{_addresses(g[0]) + ': ' if g[0] else ''}{md.prose(g[1])}\n")
 
 
 DESTROYING = ("replace", "delete")  # left out, these are named: a reviewer must not approve one unseen
@@ -129,7 +122,7 @@ def _left_out(rest: list[dict]) -> str:
     what = ", ".join(f"{n} {_ACTION_WORDS.get(a, a)}" for a, n in sorted(counts.items(), key=lambda an: list(_ACTION_WORDS).index(an[0])))
     named = "".join(f" To {a}: {_addresses([r['address'] for r in rest if r['action'] == a])}." for a in DESTROYING if counts.get(a))
     n = len(rest)
-    return (f"\n> **Truncated:** {n} more resource{'s' if n != 1 else ''} not shown to stay under GitHub's comment limit ({what}).{named} "
+    return (f"\n> **Truncated:** {counted(n, 'more resource')} not shown to stay under GitHub's comment limit ({what}).{named} "
             "Run `gpu serverless deploy --plan` or download the JSON plan (`--format json`) for the full plan.\n")
 
 

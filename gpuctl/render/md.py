@@ -1,6 +1,10 @@
-"""Text from a plan or the account placed in Markdown (pull-request comments, job summaries,
-issues) so that it shows as written and never as Markdown or HTML. Names, ids, reasons and
-messages can come from gpu.jsonc in a pull request or from the account: an endpoint named
+"""How any text is placed in Markdown (pull-request comments, job summaries, issues) so that it
+shows as written and never as Markdown or HTML: code spans (`code`, `code_html`), escaped text
+(`text`, `prose`, `html_text`), fenced blocks (`fenced`), and `unlinked`. The small rules every
+Markdown writer of gpuctl uses (`render/markdown.py`, `render/drift_view.py`, `gpuctl/github`);
+no document is laid out here: the plan's comment is `render/markdown.py`.
+
+Names, ids, reasons and messages can come from gpu.jsonc in a pull request or from the account: an endpoint named
 ``x<details>`` or ``a|b`` must not fold the rest of a comment, add a table column, or open a
 code span that swallows what follows, nor, as `@acme/security-team`, make GitHub notify a user or
 team, nor, as `#123`, `GH-123` or `acme/app#123`, link an issue or pull request and add a
@@ -63,6 +67,19 @@ def code(value: str) -> str:
 def code_html(value: str) -> str:
     """<code> that shows any value as written."""
     return "<code>" + "".join(_ENTITY.get(c, c) for c in html.escape(str(value))) + "</code>"
+
+
+FENCE_LOOKALIKE = "\u02cb" * 3  # ˋˋˋ, three modifier letter grave accents: they look like ``` and close no fence
+
+
+def fenced(value: str, info: str = "") -> str:
+    """`value` as a fenced code block (```` ```info ````), shown as written and ending in a
+    newline: the one way gpuctl puts text from outside (an error, a plan's lines, a health
+    gate's job output) in a code block. A run of three backticks in it is written as
+    `ˋˋˋ` (U+02CB), so no line of it can close the fence and have the rest read as Markdown
+    (a mention, a link, a forged heading); a `~~~` closes only a tilde fence, which gpuctl
+    never writes, and the comment splitter (`github/parts.py`) looks for ``` fences alone."""
+    return f"```{info}\n{str(value).replace('```', FENCE_LOOKALIKE)}\n```\n"
 
 
 def prose(value: str) -> str:

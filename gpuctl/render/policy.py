@@ -4,6 +4,8 @@ policy was in force; a passed policy is one line, each violation one line."""
 
 from __future__ import annotations
 
+from gpuctl.words import counted, first_of
+
 VIOLATIONS = 50  # listed in Markdown, which has a size limit; text and JSON list every one
 
 
@@ -19,7 +21,7 @@ def _heading(policy: dict) -> str:
     files = ", ".join(policy["sources"])
     if not n:
         return f"Policy ({files}): passed"
-    return f"Policy ({files}): {n} violation{'s' if n != 1 else ''}; deploy refuses this plan (exit 4)"
+    return f"Policy ({files}): {counted(n, 'violation')}; deploy refuses this plan (exit 4)"
 
 
 def policy_text(doc: dict) -> list:
@@ -39,10 +41,8 @@ def policy_markdown(doc: dict) -> str:
     if policy is None:
         return ""
     mark = "⛔" if policy["violations"] else "✅"
-    shown = policy["violations"][:VIOLATIONS]
-    lines = "".join(f"- {_code(v['rule'])}: {_md(violation_line(v))}\n" for v in shown)
-    if len(policy["violations"]) > VIOLATIONS:
-        lines += f"- … and {len(policy['violations']) - VIOLATIONS} more in the JSON plan (`--format json`) and the text plan\n"
+    lines = first_of(policy["violations"], VIOLATIONS, sep="", more="- … and {} more in the JSON plan (`--format json`) and the text plan\n",
+                     each=lambda v: f"- {_code(v['rule'])}: {_md(violation_line(v))}\n")
     return f"\n**{mark} {_md(_heading(policy))}**\n\n{lines}"
 
 

@@ -1,4 +1,10 @@
-"""Symbols, colours, phrases and value formatting shared by the text and Markdown views."""
+"""The plan's own vocabulary, shared by its text and Markdown views: each action's symbol,
+colour and phrase (`+`, "will be created"), drift and origin labels, a field change as one
+line, money, the summary line, the gpu.jsonc keys behind a field.
+
+Not here: counting in words and "the first N and K more" for any output (`gpuctl/words.py`,
+a leaf every layer may import: this module imports the plan); escaping for Markdown
+(`render/md.py`); the plan as a Markdown comment (`render/markdown.py`)."""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from gpuctl.model import sensitive_phrase, unknown_phrase
 from gpuctl.plan.cost import moves, usd_per_hour
 from gpuctl.render import document, md
 from gpuctl.safetext import printable
+from gpuctl.words import agreeing, counted
 
 SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "preserve": "=", "orphan": "!", "no-op": " "}
 STYLE = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red", "preserve": "cyan", "orphan": "yellow", "no-op": "dim"}
@@ -106,7 +113,7 @@ def money(amount: float) -> str:
 def summary_line(doc: dict) -> str:
     s = doc["summary"]
     orphans = s.get("orphan", 0)
-    left = f"{orphans} orphaned endpoint{'s' if orphans != 1 else ''} still running (deploy --prune deletes {'them' if orphans != 1 else 'it'})"
+    left = f"{counted(orphans, 'orphaned endpoint')} still running (deploy --prune deletes {agreeing(orphans, 'it', 'them')})"
     if not doc["has_changes"]:
         line = f"No changes to apply, but {left}." if orphans else "No changes. The account matches gpu.jsonc."
     else:
@@ -117,7 +124,7 @@ def summary_line(doc: dict) -> str:
 
 def unmanaged_note(doc: dict) -> str:
     n = sum(1 for r in doc["resource_changes"] if r.get("drift") == "unmanaged")
-    return f" {n} unmanaged endpoint{'s' if n != 1 else ''} left alone." if n else ""
+    return f" {counted(n, 'unmanaged endpoint')} left alone." if n else ""
 
 
 def shown(doc: dict) -> list[dict]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gpuctl.safetext import printable
 from gpuctl.warm.view import size
+from gpuctl.words import counted
 
 
 def result_lines(doc: dict) -> list[str]:
@@ -15,7 +16,7 @@ def _cpu_lines(doc: dict, name: str) -> list[str]:
     lines = [f"endpoint {name}: models are in its network volume ({', '.join(doc['models'])}, from {doc['models_from']})"]
     for pod in doc["pods"]:
         volume = pod["volume"]
-        lines.append(f"  volume {volume['name'] or volume['id']} ({volume['dataCenter']}): {pod['files']} files, "
+        lines.append(f"  volume {volume['name'] or volume['id']} ({volume['dataCenter']}): {counted(pod['files'], 'file')}, "
                      f"{size(pod['bytes'])} downloaded by pod {pod['pod_id']} in {pod['seconds']:.1f} s (deleted)")
     free = " (the local provider charges nothing)" if doc["provider"] == "local" else ""
     lines.append(f"  cost: ${doc['cost']:.4f}{free}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TextIO
+from gpuctl.words import counted
 
 
 def size(n: float) -> str:
@@ -19,7 +20,7 @@ def describe(event: dict) -> str | None:
     """The plain line for one downloader event; None for events only a progress bar shows."""
     match event.get("event"):
         case "model":
-            return f"downloading {event['repo']}@{event['revision']} ({event['sha'][:12]}): {event['files']} files"
+            return f"downloading {event['repo']}@{event['revision']} ({event['sha'][:12]}): {counted(event['files'], 'file')}"
         case "file_done" if event.get("skipped"):
             return f"  {event['file']}: already in the volume"
         case "file_done":

@@ -172,3 +172,11 @@ def test_a_refused_key_fails_the_job_api_check_only_on_an_endpoint_of_the_accoun
 
     finding = check_job_api(_probe(answer))
     assert finding.verdict == verdict and finding.fix
+
+
+def test_the_rate_limit_summary_counts_one_window_as_one():
+    """A RateLimit header of one window was reported "parsed (1 windows)"."""
+    one = {"RateLimit": '"minute";r=58;t=41', "RateLimit-Policy": '"minute";q=60;w=60'}
+    assert check_rate_limit(_probe(_with_headers(one))).summary == "RateLimit and RateLimit-Policy present and parsed (1 window)"
+    assert check_rate_limit(_probe(_with_headers({"RateLimit": '"minute";r=58;t=41'}))).summary.startswith("RateLimit parsed (1 window), ")
+    assert check_rate_limit(_probe(_with_headers({"RateLimit": LIVE, "RateLimit-Policy": POLICY}))).summary.endswith("parsed (2 windows)")
