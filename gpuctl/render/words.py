@@ -14,7 +14,7 @@ from typing import Any
 from gpuctl.model import sensitive_phrase, unknown_phrase
 from gpuctl.plan.cost import moves, usd_per_hour
 from gpuctl.render import document, md
-from gpuctl.safetext import printable
+from gpuctl.safetext import json_safe, printable
 from gpuctl.words import agreeing, counted
 
 SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "preserve": "=", "orphan": "!", "no-op": " "}
@@ -33,12 +33,19 @@ DRIFT = {"deleted-in-account": "deleted in the account", "orphan": "orphan", "un
 UNMANAGED = ("?", "yellow", "is not managed by gpuctl and is left alone")  # symbol, style, phrase of an unmanaged look-alike
 
 
+_VALUES = frozenset(("before", "after", "config", "account"))  # a field change's values: shown by `show`, which escapes them
+
+
 def for_people(doc: Any) -> Any:
     """The plan document with every string's control characters escaped: names, reasons and
-    messages can come from the account, and the text and Markdown views print them as they are."""
+    messages can come from the account, and the text and Markdown views print them as they are.
+    A field's values are left as they are: `show` writes them as JSON, escaped once (escaped
+    here first, a newline and a backslash followed by `n` would both read `a\\nb`)."""
     if isinstance(doc, str):
         return printable(doc, keep_newlines=False)
     if isinstance(doc, dict):
+        if "path" in doc:
+            return {k: v if k in _VALUES else for_people(v) for k, v in doc.items()}
         return {k: for_people(v) for k, v in doc.items()}
     if isinstance(doc, list):
         return [for_people(v) for v in doc]
@@ -46,18 +53,19 @@ def for_people(doc: Any) -> Any:
 
 
 def show(raw: Any) -> str:
-    """A plan value as people read it: JSON, or a placeholder for what cannot be shown."""
+    """A plan value as people read it: JSON (controls, and what reorders a line, escaped), or a
+    placeholder for what cannot be shown."""
     if isinstance(raw, dict) and raw.keys() == {"unknown"}:
         return "(known after apply)"
     if isinstance(raw, dict) and raw.keys() == {"sensitive"}:
         return "(sensitive)"
     if isinstance(raw, dict) and raw.keys() == {"sensitive", "from"} and isinstance(raw["from"], list):
-        return sensitive_phrase(raw["from"])
+        return sensitive_phrase([printable(str(v), keep_newlines=False) for v in raw["from"]])
     if isinstance(raw, dict) and raw.keys() == {"unknown_from"}:
-        return unknown_phrase(raw["unknown_from"])
+        return unknown_phrase([printable(str(v), keep_newlines=False) for v in raw["unknown_from"]])
     if isinstance(raw, list):
         return "[" + ", ".join(show(v) for v in raw) + "]"
-    return json.dumps(raw, ensure_ascii=False)
+    return json_safe(json.dumps(raw, ensure_ascii=False))
 
 
 def run_flag(change: dict) -> str | None:
