@@ -80,7 +80,9 @@ def deploy(app: AppContext, plan_only: bool, observed: str | None, config: str |
     if from_plan:
         clash = [flag for flag, given in (("--plan", plan_only), ("--out", out), ("--observed", observed)) if given]
         if clash:
-            raise UsageError(f"--from-plan applies a saved plan, and {' and '.join(clash)} only plan", hint=f"drop {' and '.join(clash)} to apply {from_plan}, or drop --from-plan to plan")
+            from gpuctl.words import agreeing
+
+            raise UsageError(f"--from-plan applies a saved plan, and {' and '.join(clash)} only {agreeing(len(clash), 'plans', 'plan')}", hint=f"drop {' and '.join(clash)} to apply {from_plan}, or drop --from-plan to plan")
     if record is not None:
         _record_plan(app, record, plan_only or bool(out), observed)
 

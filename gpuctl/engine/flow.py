@@ -135,12 +135,16 @@ def check_saved(saved: dict, plan: Plan) -> list[str]:
     if (saved.get("overrides") or []) != fresh["overrides"]:
         raise StalePlan(f"the plan was made with {_flags(saved.get('overrides'))}, and this run has {_flags(fresh['overrides'])}; refusing to apply it",
                         hint="apply it with the flags it was made with (`deploy --out` prints the whole command), or make a new plan")
-    for key in ("project_id", "provider", "prune"):
+    if bool(saved.get("prune")) != fresh["prune"]:
+        made, now = ("with", "without") if saved.get("prune") else ("without", "with")
+        raise StalePlan(f"the plan was made {made} --prune, and this run is {now} it; refusing to apply it",
+                        hint=f"apply it {made} --prune, as it was made, or make a new plan")
+    for key in ("project_id", "provider"):
         if saved.get(key) != fresh[key]:
             raise StalePlan(f"the plan was made for {key} {json.dumps(saved.get(key))}, and this run has {json.dumps(fresh[key])}; refusing to apply it",
                             hint="apply it with the --config, --provider and --prune it was made with, or make a new plan")
     if saved.get("resource_changes") != fresh["resource_changes"]:
-        raise StalePlan("gpu.jsonc or the environment changed since the plan was made; refusing to apply it", hint="make a new plan and review it")
+        raise StalePlan("gpu.jsonc or the environment changed since the plan was made; refusing to apply it", hint="make a new plan (deploy --plan --out FILE) and review it")
     return []
 
 

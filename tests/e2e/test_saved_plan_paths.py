@@ -63,7 +63,7 @@ def test_flags_that_only_plan_do_not_mix_with_from_plan(account, tmp_path, flag)
     proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
     assert account.gpu("serverless", "deploy", "--plan", "--out", "plan.json", cwd=proj).code == 0
     result = account.gpu("serverless", "deploy", "--from-plan", "plan.json", *flag, cwd=proj)
-    assert result.code == 1 and f"--from-plan applies a saved plan, and {flag[0]} only plan" in result.err
+    assert result.code == 1 and f"--from-plan applies a saved plan, and {flag[0]} only plans" in result.err
     assert not (proj / "other.json").exists() and account.writes() == 0
 
 

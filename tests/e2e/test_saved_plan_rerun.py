@@ -56,3 +56,12 @@ def test_a_saved_plan_applied_part_way_names_what_is_in_place_and_what_is_left(a
     assert "an earlier run applied part of the saved plan (in place now: endpoint.echo (create))" in again.err, again.err
     assert "a new plan holds what is left: endpoint.echo-b (create)" in again.err, again.err
     assert "deploy --plan --out" in again.err
+
+
+def test_a_plan_made_with_prune_names_the_flag_when_applied_without_it(account, tmp_path):
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "--plan", "--prune", "--out", "plan.json", cwd=proj).code == 0
+    result = account.gpu("serverless", "deploy", "--from-plan", "plan.json", cwd=proj)
+    assert result.code == 1 and account.writes() == 0
+    assert "the plan was made with --prune, and this run is without it" in result.err, result.err
+    assert "apply it with --prune, as it was made" in result.err
