@@ -77,6 +77,7 @@ def deploy(app: AppContext, plan_only: bool, observed: str | None, config: str |
 
     from gpuctl.model import collector_paused
 
+    as_json = as_json or fmt == "json"  # `--format json` is `--json`: one document, whether it plans or applies
     if from_plan:
         clash = [flag for flag, given in (("--plan", plan_only), ("--out", out), ("--observed", observed)) if given]
         if clash:
