@@ -83,7 +83,7 @@ def session(app: AppContext, opts: DeployOptions) -> Session:
     """Load gpu.jsonc and choose the provider as deploy does; public because `drift` plans
     with exactly this session."""
     catalog = load_catalog()
-    path, display = planning.config_path(app, opts.config)
+    path, display = planning.user_path(app, opts.config)
     try:
         loaded = load_config(path, planning.overrides(opts.overrides), catalog, display, flags_may_replace=opts.config is None)
     except ConfigError as error:
@@ -96,7 +96,7 @@ def session(app: AppContext, opts: DeployOptions) -> Session:
                 app.protect(value.value)
     snapshot = None
     if opts.observed:
-        snapshot_path, shown = planning.config_path(app, opts.observed)
+        snapshot_path, shown = planning.user_path(app, opts.observed)
         snapshot = read_snapshot(snapshot_path)
         target, _ = planning.snapshot_provider(app, opts.provider, loaded.provider, snapshot.provider, shown)
     else:
@@ -114,7 +114,7 @@ def _guard(app: AppContext, opts: DeployOptions, loaded, catalog):
 
     given = None
     if opts.policy is not None:
-        path, display = planning.config_path(app, opts.policy)
+        path, display = planning.user_path(app, opts.policy)
         given = load_policy_file(path, display, catalog)
     return Guard.of(merge(given, loaded.policy), loaded)
 
@@ -171,7 +171,7 @@ def deployment_for(s: Session, provider, view: type | None = None):
     opts = s.opts
     request = DeployRequest(
         desired=s.desired, catalog=s.catalog, target=s.target, project_dir=s.project_dir, prune=opts.prune,
-        saved=read_saved(Path(opts.from_plan)) if opts.from_plan else None, reviewed=not (opts.yes or opts.json_result or opts.from_plan),
+        saved=read_saved(planning.user_path(s.app, opts.from_plan)[0]) if opts.from_plan else None, reviewed=not (opts.yes or opts.json_result or opts.from_plan),
         lock_timeout=opts.lock_timeout, break_lock=opts.break_lock, parallelism=opts.parallelism,
         grace=s.app.seconds("GPUCTL_VISIBILITY_GRACE", 20), health=opts.health, policy=s.policy, before_write=opts.before_write,
         applied_by=None if opts.plan_only or opts.out else applier(s.app.environ, s.project_dir))

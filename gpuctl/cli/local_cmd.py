@@ -16,9 +16,10 @@ DATA_DIR_HELP = "State directory (default: $GPUCTL_LOCAL_DIR, else $XDG_DATA_HOM
 def _data_dir(app: AppContext, given: str | None):
     from pathlib import Path
 
+    from gpuctl.cli.planning import user_path
     from gpuctl.local.client.lifecycle import default_data_dir, usable_data_dir
 
-    return usable_data_dir(Path(given).expanduser(), "--data-dir") if given else default_data_dir(app.environ)
+    return usable_data_dir(user_path(app, str(Path(given).expanduser()))[0], "--data-dir") if given else default_data_dir(app.environ)
 
 
 def _same_dir(given: str | None) -> str:
