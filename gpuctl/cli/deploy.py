@@ -216,19 +216,13 @@ def apply_command(s: Session) -> str:
 
 
 def _confirm(s: Session) -> bool:
+    """A no ends the flow with `cancelled: nothing was changed` (exit 1); Ctrl-C there says
+    that the apply never began (exit 130)."""
     if s.opts.yes or s.opts.json_result or s.opts.from_plan:
         return True
-    if not (s.app.stdin_tty and s.app.stdout_tty):
-        raise UsageError("deploy needs confirmation but there is no terminal to ask on", hint="review the plan, then pass -y (or --json) to apply without asking")
-    import click
+    from gpuctl.cli.confirm import confirm
 
-    try:
-        return click.confirm("Apply these changes?", default=False, err=True)
-    except click.Abort as abort:
-        click.echo(err=True)  # end the question's line: what follows is not its answer
-        if isinstance(abort.__context__, KeyboardInterrupt):
-            raise KeyboardInterrupt from None  # the flow says that nothing was changed
-        return False  # end of input (Ctrl-D) at the question: a no
+    return confirm(s.app, "Apply these changes?", what="deploy", flag="-y (or --json)", then="apply", review="review the plan, then ")
 
 
 def _apply(s: Session, deployment) -> int:

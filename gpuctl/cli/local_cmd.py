@@ -107,13 +107,10 @@ def reset(app: AppContext, data_dir: str | None, yes: bool) -> int:
 
     directory = _data_dir(app, data_dir)
     if not yes:
-        from gpuctl.errors import UsageError
+        from gpuctl.cli.confirm import confirm_or_stop
 
-        if not (app.stdin_tty and app.stderr_tty):
-            raise UsageError(f"resetting deletes everything the local provider in {directory} holds and needs confirmation, "
-                             "but there is no terminal to ask on", hint="pass -y (--yes) to reset without asking")
-        if not click.confirm(f"Delete every endpoint, template, volume, job and log of the local provider in {directory}?", default=False, err=True):
-            raise click.exceptions.Abort()
+        confirm_or_stop(app, f"Delete every endpoint, template, volume, job and log of the local provider in {directory}?",
+                        what=f"resetting (it deletes everything the local provider in {directory} holds)", flag="-y (--yes)", then="reset", unchanged="deleted")
     kept = lifecycle.reset(directory)
     if kept is not None:
         app.note(f"the damaged state file was moved aside to {kept}")
