@@ -121,7 +121,7 @@ def test_local_status_counts_one_endpoint_and_one_worker_as_one(monkeypatch, tmp
 
 def test_a_model_of_one_file_is_one_file():
     """Pre-warming a model of one file said "downloading ...: 1 files"."""
-    from gpuctl.warm.view import describe
+    from gpuctl.render.warm import describe
 
     event = {"event": "model", "repo": "acme/tiny", "revision": "main", "sha": "0123456789abcdef", "files": 1}
     assert describe(event) == "downloading acme/tiny@main (0123456789ab): 1 file"

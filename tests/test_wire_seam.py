@@ -27,18 +27,18 @@ V2_KEYS = frozenset({
 # (file, the expression read from) -> why it is not a v2 object. Each one is a document gpuctl
 # itself writes whose keys happen to match a v2 field.
 NOT_V2 = {
-    ("cli/views.py", "doc"): "the status document gpuctl prints (--json)",
-    ("cli/views.py", "sc"): "the status document's scaling part",
-    ("cli/views.py", "r"): "a row of the list document gpuctl prints",
+    ("render/status.py", "doc"): "the status document gpuctl prints (--json)",
+    ("render/status.py", "sc"): "the status document's scaling part",
+    ("render/status.py", "r"): "a row of the list document gpuctl prints",
     ("cli/history_cmd.py", "config"): "{v2 path: value} from releases.configuration_at: plan paths, the user-facing vocabulary",
-    ("cli/views.py", "scaler"): "the v2 scaling object the status document carries verbatim (its --json shape)",
-    ("cli/views.py", "workers"): "the v2 workers object the status document carries verbatim (its --json shape)",
+    ("render/status.py", "scaler"): "the v2 scaling object the status document carries verbatim (its --json shape)",
+    ("render/status.py", "workers"): "the v2 workers object the status document carries verbatim (its --json shape)",
     ("cli/local_cmd.py", "doc"): "`gpu local status`'s document",
     ("cli/import_cmd.py", "block.get('runpod') or {}"): "a gpu.jsonc block (config keys, not v2)",
     ("warm/report.py", "volume"): "the warm-up result document's volume",
     ("render/history.py", "r"): "a release of the history document gpuctl prints (`workers` is the release's worker count)",
     ("render/history.py", "doc"): "the history document gpuctl prints (--json), which carries v2's rollout verbatim",
-    ("cli/views.py", "doc['release']"): "the status document's release part, which carries v2's rollout verbatim",
+    ("render/status.py", "doc['release']"): "the status document's release part, which carries v2's rollout verbatim",
 }
 
 # (file, enclosing function) -> why a dict it builds with a v2 field name as a key is gpuctl's own

@@ -70,9 +70,7 @@ cli.add_command(local_group)
 def main(argv: list[str] | None = None, context: AppContext | None = None) -> int:
     """Run the CLI; map every error to a message and an exit code (never a traceback unless
     --debug). Returns the exit code when `context` is given (tests), else exits."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
-    args = [a for a in args if a != "--debug"]
+    debug, args = _debug_flag(list(sys.argv[1:] if argv is None else argv))
     app = context or AppContext()
     app.debug = debug or bool(app.environ.get("GPUCTL_DEBUG"))
     if context is None:  # the process is gpu's: SIGTERM ends it as Ctrl-C does (a test's own process keeps its handlers)
@@ -88,6 +86,54 @@ def main(argv: list[str] | None = None, context: AppContext | None = None) -> in
     if code == ExitCode.CLOSED_PIPE:
         _end_on_closed_pipe()
     sys.exit(code)
+
+
+def _debug_flag(args: list[str]) -> tuple[bool, list[str]]:
+    """Whether `--debug` was given, and the arguments without it. `--debug` is the global flag
+    wherever click would read it as an option of the command named so far, and only there: a
+    `--debug` after `--` is an argument (`gpu serverless delete -- --debug` names an endpoint)
+    and one that is the value of an option is that value (`--input --debug`). Every token was
+    searched for and removed, so those reached the command changed and turned on tracebacks.
+    Only the commands on the path typed are loaded, as click itself loads them."""
+    command: click.Command = cli
+    kept: list[str] = []
+    debug, values = False, 0
+    for index, word in enumerate(args):
+        if values:  # the value of the option before
+            values -= 1
+        elif word == "--":
+            kept.extend(args[index:])
+            break
+        elif word == "--debug":
+            debug = True
+            continue
+        elif word.startswith("-") and word != "-":
+            values = _values_taken(command, word)
+        elif isinstance(command, click.Group):
+            command = command.get_command(click.Context(command), word) or command
+        kept.append(word)
+    return debug, kept
+
+
+def _values_taken(command: click.Command, word: str) -> int:
+    """How many of the words after option `word` of `command` are its values: `--name=value`
+    and `-nvalue` hold theirs; a cluster of short flags (`-yq`) ends at the first that takes one."""
+
+    def values(name: str) -> int | None:
+        for param in command.params:
+            if isinstance(param, click.Option) and name in (*param.opts, *param.secondary_opts):
+                return 0 if param.is_flag or param.count or name in param.secondary_opts else max(param.nargs, 1)
+        return None
+
+    if word.startswith("--"):
+        return 0 if "=" in word else values(word) or 0
+    for at, letter in enumerate(word[1:], 1):
+        taken = values(f"-{letter}")
+        if taken:
+            return taken if at == len(word) - 1 else taken - 1
+        if taken is None:
+            return 0
+    return 0
 
 
 def _end_on_closed_pipe() -> None:

@@ -26,7 +26,7 @@ def validate(app: AppContext, config: str | None, as_json: bool) -> int:
     from gpuctl.config import load_config, variables
     from gpuctl.errors import ConfigError
 
-    path, display = planning.config_path(app, config)
+    path, display = planning.user_path(app, config)
     try:
         loaded = load_config(path, display=display)
     except ConfigError as exc:

@@ -97,6 +97,18 @@ class AppContext:
     def stderr_tty(self) -> bool:
         return self.stderr.isatty()
 
+    def live(self, stream: TextIO) -> bool:
+        """Whether progress on `stream` is drawn live (bars, spinners, lines redrawn in place)
+        rather than written as plain lines: the one rule for every progress view (deploy's,
+        warm's, invoke's status line). Only on a terminal that can move its cursor back, so not
+        under TERM=dumb (Emacs' shell shows the escapes as text), nor in a pipe, a file or CI's log."""
+        return stream.isatty() and self.environ.get("TERM") != "dumb"
+
+    @property
+    def stderr_live(self) -> bool:
+        """`live` for stderr, where every progress view draws."""
+        return self.live(self.stderr)
+
     def colour(self, stream: TextIO) -> bool:
         """Whether what is written to `stream` may be coloured: the one rule for every output
         (rich consoles, `logs`). Only on a terminal, and not when NO_COLOR is set to anything

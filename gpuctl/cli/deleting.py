@@ -27,11 +27,7 @@ class Refused(GpuctlError):
     pass
 
 
-def _interactive(app: AppContext) -> bool:
-    return app.stdin_tty and app.stderr.isatty()
-
-
-def _Number(count: int):
+def _number_type(count: int):
     """The answer to a picker: 0 to `count`. Anything else is told what to type, never shown
     back (click's IntRange said "'\\x1b[B' is not a valid integer range" to an arrow key)."""
     import click
@@ -49,30 +45,28 @@ def _Number(count: int):
 
 
 def pick(app: AppContext, items: list[dict], label, what: str) -> dict:
-    """Ask which of `items` to act on, as a numbered list on the terminal."""
-    import click
+    """Ask which of `items` to act on, as a numbered list on the terminal; 0 and the end of
+    input cancel (gpuctl.cli.confirm)."""
+    from gpuctl.cli.confirm import cancel, choose, interactive
 
     if not items:
         raise UsageError(f"there is no {what} to choose from", hint=f"the account has no {what} to delete; if you meant another account, check --provider and the API key (`gpu auth status`)")
-    if not _interactive(app):
+    if not interactive(app):
         raise UsageError(f"no {what} given and no terminal to choose one on", hint=f"name the {what} on the command line")
     for number, item in enumerate(items, 1):
         app.stderr.write(f"  {number}) {label(item)}\n")
-    choice = click.prompt(f"Which {what}? (number, 0 to cancel)", type=_Number(len(items)), err=True)
-    if choice == 0:
-        raise click.exceptions.Abort()
+    choice = choose(f"Which {what}? (number, 0 to cancel)", _number_type(len(items)))
+    if not choice:
+        cancel(app, "deleted")
     return items[choice - 1]
 
 
-def confirm(app: AppContext, question: str, ask: bool) -> None:
-    import click
+def confirm(app: AppContext, question: str, ask: bool, flag: str) -> None:
+    """Ask before deleting, unless not `ask`; a no ends the command (gpuctl.cli.confirm)."""
+    from gpuctl.cli.confirm import confirm_or_stop
 
-    if not ask:
-        return
-    if not _interactive(app):
-        raise UsageError("deleting needs confirmation but there is no terminal to ask on", hint="pass -y (--yes) to delete without asking")
-    if not click.confirm(question, default=False, err=True):
-        raise click.exceptions.Abort()
+    if ask:
+        confirm_or_stop(app, question, what="deleting", flag=flag, then="delete", unchanged="deleted")
 
 
 def _endpoint_label(e: dict) -> str:
@@ -139,7 +133,7 @@ def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: 
         app.stderr.write(f"It has {unfinished}, lost with it: a running job is stopped, and no job's result can be read afterwards.\n")
     for v in volumes:
         app.stderr.write(f"Network volume {_s(v['name'])} ({_s(v['id'])}, {_s(data_center(v))}) is kept.\n")
-    confirm(app, f"Delete endpoint {name}?" if owned else f"Delete endpoint {name}, which belongs to {whose}?", ask)
+    confirm(app, f"Delete endpoint {name}?" if owned else f"Delete endpoint {name}, which belongs to {whose}?", ask, "-y (--yes)")
     with account_lease(target.provider, lease_project(chosen, target.project_id), "gpu serverless delete", app.note, wait=lock_timeout, break_lock=break_lock):
         gone_now = target.provider.delete_endpoint(chosen["id"])
         if not gone_now:
@@ -240,7 +234,7 @@ def delete_template(app: AppContext, target: Target, ref: str | None, *, force: 
         names = ", ".join(f"{_s(u['name'])} ({_s(u['id'])})" for u in users)
         raise Refused(f"template {name} ({ident}) is used by endpoint {names}", hint="delete or move those endpoints first")
     app.stderr.write(f"This deletes template {name} ({ident}).\n")
-    confirm(app, f"Delete template {name}?", not force)
+    confirm(app, f"Delete template {name}?", not force, "-y (--yes)")
     gone_now = target.provider.delete_template(chosen["id"])
     app.note(f"deleted template {name} ({ident})" if gone_now else f"template {ident} was already gone")
     return _report(app, as_json, {"deleted": chosen["id"], "not_found": False, "already_gone": not gone_now})

@@ -84,7 +84,7 @@ def session(app: AppContext, opts: DeployOptions) -> Session:
     """Load gpu.jsonc and choose the provider as deploy does; public because `drift` plans
     with exactly this session."""
     catalog = load_catalog()
-    path, display = planning.config_path(app, opts.config)
+    path, display = planning.user_path(app, opts.config)
     try:
         loaded = load_config(path, planning.overrides(opts.overrides), catalog, display, flags_may_replace=opts.config is None)
     except ConfigError as error:
@@ -97,7 +97,7 @@ def session(app: AppContext, opts: DeployOptions) -> Session:
                 app.protect(value.value)
     snapshot = None
     if opts.observed:
-        snapshot_path, shown = planning.config_path(app, opts.observed)
+        snapshot_path, shown = planning.user_path(app, opts.observed)
         snapshot = read_snapshot(snapshot_path)
         target, _ = planning.snapshot_provider(app, opts.provider, loaded.provider, snapshot.provider, shown)
     else:
@@ -115,7 +115,7 @@ def _guard(app: AppContext, opts: DeployOptions, loaded, catalog):
 
     given = None
     if opts.policy is not None:
-        path, display = planning.config_path(app, opts.policy)
+        path, display = planning.user_path(app, opts.policy)
         given = load_policy_file(path, display, catalog)
     return Guard.of(merge(given, loaded.policy), loaded)
 
@@ -172,7 +172,7 @@ def deployment_for(s: Session, provider, view: type | None = None):
     opts = s.opts
     request = DeployRequest(
         desired=s.desired, catalog=s.catalog, target=s.target, project_dir=s.project_dir, prune=opts.prune,
-        saved=read_saved(Path(opts.from_plan)) if opts.from_plan else None, reviewed=not (opts.yes or opts.json_result or opts.from_plan),
+        saved=read_saved(planning.user_path(s.app, opts.from_plan)[0]) if opts.from_plan else None, reviewed=not (opts.yes or opts.json_result or opts.from_plan),
         lock_timeout=opts.lock_timeout, break_lock=opts.break_lock, parallelism=opts.parallelism,
         grace=s.app.seconds("GPUCTL_VISIBILITY_GRACE", 20), health=opts.health, policy=s.policy, before_write=opts.before_write,
         applied_by=None if opts.plan_only or opts.out else applier(s.app.environ, s.project_dir))
@@ -217,19 +217,13 @@ def apply_command(s: Session) -> str:
 
 
 def _confirm(s: Session) -> bool:
+    """A no ends the flow with `cancelled: nothing was changed` (exit 1); Ctrl-C there says
+    that the apply never began (exit 130)."""
     if s.opts.yes or s.opts.json_result or s.opts.from_plan:
         return True
-    if not (s.app.stdin_tty and s.app.stdout_tty):
-        raise UsageError("deploy needs confirmation but there is no terminal to ask on", hint="review the plan, then pass -y (or --json) to apply without asking")
-    import click
+    from gpuctl.cli.confirm import confirm
 
-    try:
-        return click.confirm("Apply these changes?", default=False, err=True)
-    except click.Abort as abort:
-        click.echo(err=True)  # end the question's line: what follows is not its answer
-        if isinstance(abort.__context__, KeyboardInterrupt):
-            raise KeyboardInterrupt from None  # the flow says that nothing was changed
-        return False  # end of input (Ctrl-D) at the question: a no
+    return confirm(s.app, "Apply these changes?", what="deploy", flag="-y (or --json)", then="apply", review="review the plan, then ")
 
 
 def _apply(s: Session, deployment) -> int:

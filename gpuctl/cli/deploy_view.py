@@ -60,5 +60,5 @@ class DeployView:
             from gpuctl.render.progress import LiveProgressView, ProgressView
 
             console = self.app.console(stderr=True)
-            self.progress = LiveProgressView(console) if self.app.stderr_tty else ProgressView(console)
+            self.progress = LiveProgressView(console) if self.app.stderr_live else ProgressView(console)
         return self.progress

@@ -62,13 +62,13 @@ def _project(app: AppContext, config: str | None, catalog):
     """(the loaded gpu.jsonc, what to plan with) when there is one; a gpu.jsonc that cannot
     be read or planned is reported by the plan check, not raised. As for `deploy --plan`, a
     `${VAR}` that is not set is an unknown value, which the plan check names, not an error."""
-    from gpuctl.cli.planning import config_path
+    from gpuctl.cli.planning import user_path
     from gpuctl.config import build_desired, load_config
     from gpuctl.doctor import PlanInput
     from gpuctl.errors import GpuctlError
     from gpuctl.model import Sensitive
 
-    path, display = config_path(app, config)
+    path, display = user_path(app, config)
     if config is None and not path.exists():
         return None, None
     try:

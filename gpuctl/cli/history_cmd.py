@@ -149,13 +149,9 @@ def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan
 
 
 def _confirm(app: AppContext, yes: bool, question: str) -> bool:
-    if yes:
-        return True
-    if not (app.stdin_tty and app.stderr_tty):
-        from gpuctl.errors import UsageError
+    from gpuctl.cli.confirm import confirm
 
-        raise UsageError("rollback needs confirmation but there is no terminal to ask on", hint="review the plan (--plan), then pass -y to apply without asking")
-    return click.confirm(question, default=False, err=True)
+    return yes or confirm(app, question, what="rollback", flag="-y", then="apply", review="review the plan (--plan), then ")
 
 
 def _report(app: AppContext, as_json: bool, endpoint: dict, version: int, before: object, latest: object, changes: list[dict],

@@ -67,12 +67,12 @@ def import_endpoint(app: AppContext, ref: str, block_name: str | None, write: bo
 def _run(app: AppContext, target, ref: str, block_name: str | None, write: bool, force: bool, literal: set[str], as_json: bool,
          config: str | None, provider: str | None) -> int:
     from gpuctl.catalog import load_catalog
-    from gpuctl.cli.planning import config_path
+    from gpuctl.cli.planning import user_path
     from gpuctl.cli.resolve import endpoint as find
     from gpuctl.config import edit, from_account
     from gpuctl.files import read_text
 
-    path, display = config_path(app, config)
+    path, display = user_path(app, config)
     project_id = target.project_id or path.resolve().parent.name
     live = find(target, ref)
     for value in from_account.account_env(live).values():  # every value but gpuctl's own markers

@@ -235,13 +235,13 @@ class JobCall:
 
 
 class StatusLine:
-    """While `invoke` waits and stderr is a terminal: one live line on stderr with a spinner,
+    """While `invoke` waits and progress is drawn live on stderr (AppContext.live): one line with a spinner,
     the job's state (queued, running), its id and the time waited, redrawn by each answer
     and erased when the wait ends. Elsewhere (a pipe, a log, CI) it writes nothing."""
 
     def __init__(self, app: AppContext, ref: str):
         self.progress = None
-        if app.stderr.isatty():
+        if app.stderr_live:
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
             self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),

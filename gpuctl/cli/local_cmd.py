@@ -17,9 +17,10 @@ DATA_DIR_HELP = "State directory (default: $GPUCTL_LOCAL_DIR, else $XDG_DATA_HOM
 def _data_dir(app: AppContext, given: str | None):
     from pathlib import Path
 
+    from gpuctl.cli.planning import user_path
     from gpuctl.local.client.lifecycle import default_data_dir, usable_data_dir
 
-    return usable_data_dir(Path(given).expanduser(), "--data-dir") if given else default_data_dir(app.environ)
+    return usable_data_dir(user_path(app, str(Path(given).expanduser()))[0], "--data-dir") if given else default_data_dir(app.environ)
 
 
 def _same_dir(given: str | None) -> str:
@@ -107,13 +108,10 @@ def reset(app: AppContext, data_dir: str | None, yes: bool) -> int:
 
     directory = _data_dir(app, data_dir)
     if not yes:
-        from gpuctl.errors import UsageError
+        from gpuctl.cli.confirm import confirm_or_stop
 
-        if not (app.stdin_tty and app.stderr_tty):
-            raise UsageError(f"resetting deletes everything the local provider in {directory} holds and needs confirmation, "
-                             "but there is no terminal to ask on", hint="pass -y (--yes) to reset without asking")
-        if not click.confirm(f"Delete every endpoint, template, volume, job and log of the local provider in {directory}?", default=False, err=True):
-            raise click.exceptions.Abort()
+        confirm_or_stop(app, f"Delete every endpoint, template, volume, job and log of the local provider in {directory}?",
+                        what=f"resetting (it deletes everything the local provider in {directory} holds)", flag="-y (--yes)", then="reset", unchanged="deleted")
     kept = lifecycle.reset(directory)
     if kept is not None:
         app.note(f"the damaged state file was moved aside to {kept}")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gpuctl.cli.context import AppContext
-from gpuctl.cli.planning import config_path
+from gpuctl.cli.planning import user_path
 from gpuctl.errors import UsageError
 from gpuctl.files import replace_text
 
@@ -37,9 +37,9 @@ def write_output(app: AppContext, given: str, text: str, *, flag: str, inputs: I
     """Write `text` to the file `flag` names. `inputs` are the files this run reads (gpu.jsonc,
     the policy file, the snapshot, None for one it does not): writing over one is refused, so
     `deploy --plan --out gpu.jsonc` cannot replace the config with a plan."""
-    path, display = config_path(app, given)
+    path, display = user_path(app, given)
     for name in inputs:
-        read, shown = config_path(app, name)
+        read, shown = user_path(app, name)
         if read.exists() and path.exists() and path.resolve() == read.resolve():
             raise UsageError(f"{flag} {display} would write over {shown}, which this run reads",
                              hint=f"give {flag} a file of its own, such as {flag} plan.json")

@@ -18,8 +18,12 @@ OVERRIDE_FLAGS = {
 }
 
 
-def config_path(app: AppContext, given: str | None) -> tuple[Path, str]:
-    """The config file and the name to print for it (relative when inside the cwd)."""
+def user_path(app: AppContext, given: str | None) -> tuple[Path, str]:
+    """A path the user named (`given`; gpu.jsonc when None) and the name to print for it
+    (relative when inside the cwd). Every path from the command line goes through here: a
+    relative one is relative to the command's working directory, `app.cwd`, never the process's
+    (`deploy --from-plan` and `local --data-dir` read the process's, so a caller that runs gpu
+    in-process for another directory, or a test, got another file)."""
     path = Path(given) if given else app.cwd / "gpu.jsonc"
     if not path.is_absolute():
         path = app.cwd / path
@@ -35,7 +39,7 @@ def literal_env(app: AppContext, given: str | None) -> tuple[dict[tuple[str, str
     `${VAR}`, not secrets), and the config's provider; empty when there is no config."""
     from gpuctl.config import load_config
 
-    path, display = config_path(app, given)
+    path, display = user_path(app, given)
     if given is None and not path.exists():
         return {}, None
     loaded = load_config(path, display=display)

@@ -99,12 +99,10 @@ def start_recording(app: AppContext, directory: str | None, command: str) -> Non
     nothing when it is None."""
     if directory is None:
         return
-    from pathlib import Path
-
+    from gpuctl.cli.planning import user_path
     from gpuctl.provider.recording import Recorder
 
-    path = Path(directory)
-    app.recorder = Recorder(path if path.is_absolute() else app.cwd / path, command, app.secrets)
+    app.recorder = Recorder(user_path(app, directory)[0], command, app.secrets)
 
 
 def open_target(app: AppContext, provider: str | None, config: str | None, start_local: bool = False, reads_only: bool = False) -> Target:
@@ -118,11 +116,11 @@ def open_target(app: AppContext, provider: str | None, config: str | None, start
     it (project_id, provider) is used, or else nothing, as where there is no gpu.jsonc. A file
     named by --config is what the user asked for, and stays an error."""
     from gpuctl.cli.connect import connect
-    from gpuctl.cli.planning import choose_provider, config_path
+    from gpuctl.cli.planning import choose_provider, user_path
     from gpuctl.config import load_config
     from gpuctl.errors import ConfigError
 
-    path, display = config_path(app, config)
+    path, display = user_path(app, config)
     loaded, salvaged = None, _Salvaged()
     try:
         loaded = load_config(path, display=display) if config or path.exists() else None

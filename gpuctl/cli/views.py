@@ -1,10 +1,8 @@
-"""The data and the rich renderings behind `list` and `status`."""
+"""The account reads behind `list` and `status` (rows, the status document) and printing them;
+how they are drawn is gpuctl.render.status, which never sees the provider."""
 
 from __future__ import annotations
 
-import json
-
-from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 
@@ -14,20 +12,14 @@ from gpuctl.cli.context import AppContext
 from gpuctl.cli.resolve import Target
 from gpuctl.jobs import paused
 from gpuctl.v2 import owned_by, owner
-from gpuctl.model import MARKER_ENV, REDACTED
-from gpuctl.plan.cost import usd_per_hour
+from gpuctl.model import REDACTED
 from gpuctl.redact import hide_env
-from gpuctl.safetext import printable
-from gpuctl.words import agreeing, counted
+from gpuctl.render.status import WORKER_STATES, gpu_cell, rows_table, status_line, status_panel
+from gpuctl.words import agreeing
 
-WORKER_STATES = ("running", "idle", "initializing", "throttled", "unhealthy")
-
-
-def _gpu(endpoint: dict) -> str:
-    if not v2.is_gpu(endpoint):
-        return ", ".join(f"{flavor}×{vcpus}" for flavor, vcpus in v2.cpu_flavors(endpoint)) or "-"
-    excluded = v2.excluded_gpu_types(endpoint)
-    return ", ".join(v2.gpu_pools(endpoint)) + (f" minus {counted(len(excluded), 'type')}" if excluded else "")
+# status_line and status_panel are gpuctl.render.status's, named here too for the commands
+# that print what status_doc reads
+__all__ = ["account_rows", "project_rows", "print_rows", "print_table", "status_doc", "status_line", "status_panel"]
 
 
 def _read_back(endpoint: dict, catalog: Catalog) -> list[str] | None:
@@ -44,7 +36,7 @@ def _row(target: Target, e: dict, written: list[str] | None, catalog: Catalog, *
     """One endpoint for `list`: `gpus` are the GPU types as gpu.jsonc writes them (or as the
     catalog reads the pools back), `pools` and `gpu` what RunPod holds (`gpu` kept as it was
     for scripts)."""
-    return {"name": e.get("name"), "id": e.get("id"), "url": target.provider.request_url(e["id"]), "gpu": _gpu(e),
+    return {"name": e.get("name"), "id": e.get("id"), "url": target.provider.request_url(e["id"]), "gpu": gpu_cell(e),
             "gpus": written or _read_back(e, catalog), "pools": v2.gpu_pools(e),
             **dict(zip(("workers_min", "workers_max"), v2.effective_workers(e))), **extra}
 
@@ -65,7 +57,7 @@ def account_rows(target: Target) -> list[dict]:
     endpoints = sorted(target.provider.list_endpoints(), key=lambda e: (str(e.get("name")), str(e.get("id"))))
     mine = {e.get("id") for e in endpoints if owned_by(e, target.project_id)}
     # project: null for an endpoint of no project, as `status --json` says it (a project may be
-    # called "unmanaged"); the table writes NO_PROJECT (project_cell)
+    # called "unmanaged"); the table writes NO_PROJECT (gpuctl.render.status.project_cell)
     return [_row(target, e, declared.get(e.get("name")) if e.get("id") in mine else None, catalog, project=owner(e))
             for e in endpoints]
 
@@ -117,31 +109,6 @@ def project_rows(app: AppContext, target: Target) -> list[dict]:
     return rows
 
 
-def _bounds(workers: object) -> str:
-    """`min..max` workers for people: a bound RunPod left out is its default (as the cost
-    counts it), one it reported as something other than a count is `?`, never "None"."""
-    low, high = v2.worker_bounds(workers)
-    return f"{'?' if low is None else low}..{'?' if high is None else high}"
-
-
-def _cell(value: object) -> str:
-    """A value from the account as one line of plain text: control characters escaped (the
-    console is created with markup off, so brackets are shown as they are)."""
-    return printable(str(value), keep_newlines=False)
-
-
-NO_PROJECT = "-"  # the PROJECT cell of an endpoint of no project, as "-" is every other empty cell
-
-
-def project_cell(project_id: str | None) -> str:
-    """The PROJECT cell: NO_PROJECT for none. A project id may be any printable text, "-" and
-    "unmanaged" included (config/shape.py PRINTABLE_NAME), so an id that would read as
-    NO_PROJECT, or as a quoted one, is shown quoted: no project id looks like no project."""
-    if project_id is None:
-        return NO_PROJECT
-    return json.dumps(project_id, ensure_ascii=False) if project_id == NO_PROJECT or project_id.startswith('"') else project_id
-
-
 def print_rows(app: AppContext, rows: list[dict], as_json: bool, show_all: bool) -> None:
     if as_json:
         from gpuctl.cli.output import print_json
@@ -151,20 +118,7 @@ def print_rows(app: AppContext, rows: list[dict], as_json: bool, show_all: bool)
     if not rows:
         app.note("no endpoints" + ("" if show_all else " declared in gpu.jsonc"))
         return
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    last = "project" if show_all else "state"
-    for column in ("name", "id", "gpu", "workers", last, "url"):
-        table.add_column(column.upper(), overflow="fold")
-    for r in rows:
-        state = project_cell(r["project"]) if show_all else r.get(last) or ""
-        if r.get("differs"):
-            state += f" ({', '.join(r['differs'][:3])}{'…' if len(r['differs']) > 3 else ''})"
-        if r.get("taken_by"):
-            holder = r["taken_by"]
-            state += f" by {holder['id']} ({'project ' + holder['project'] if holder['project'] else 'unmanaged'})"
-        workers = "-" if r["id"] is None else f"{'?' if r['workers_min'] is None else r['workers_min']}..{'?' if r['workers_max'] is None else r['workers_max']}"
-        table.add_row(*map(_cell, (r["name"], r["id"] or "-", ", ".join(r["gpus"]) if r["gpus"] else r["gpu"], workers, state, r["url"] or "-")))
-    print_table(app, table)
+    print_table(app, rows_table(rows, show_all))
 
 
 def print_table(app: AppContext, table: Table | Panel) -> None:
@@ -197,59 +151,10 @@ def status_doc(target: Target, endpoint_id: str) -> dict:
         "workers": {k: summary.get(k, 0) for k in (*WORKER_STATES, "total")},
         "worker_list": [{k: w.get(k) for k in ("id", "status", "gpuTypeId", "dataCenterId", "uptimeSeconds", "isStale")} for w in v2.worker_list(workers)],
         "jobs": health.get("jobs") or {},
-        "scaling": {"workers": v2.workers(endpoint), "scaler": v2.scaling(endpoint), "gpu": _gpu(endpoint), "flashboot": v2.flashboot(endpoint)},
+        "scaling": {"workers": v2.workers(endpoint), "scaler": v2.scaling(endpoint), "gpu": gpu_cell(endpoint), "flashboot": v2.flashboot(endpoint)},
         "paused": paused(endpoint),  # max workers 0: no worker can start, a queued job waits until that changes
         "release": {"version": v2.release_version(releases), "rollout": v2.rollout(releases), "latest": latest},
         "always_on_usd_per_hour": _cost(endpoint),
     })
 
 
-def status_line(doc: dict) -> str:
-    """The status document in one line, for `status --watch` without a terminal: a log gets
-    one line per refresh that `grep` and `tail -f` can follow."""
-    w, jobs = doc["workers"], doc["jobs"]
-    workers = ", ".join(f"{w[k]} {k}" for k in WORKER_STATES)
-    queue = f"{jobs.get('inQueue', 0)} in queue, {jobs.get('inProgress', 0)} in progress, {jobs.get('completed', 0)} completed, {jobs.get('failed', 0)} failed"
-    paused = "; max workers 0 (paused: no worker can start)" if doc["paused"] else ""
-    return _cell(f"{doc['name']}: workers {workers}; jobs {queue}; release v{doc['release']['version']}{paused}")
-
-
-def _rollout(rollout: dict) -> str:
-    """How far the release has reached the workers; with none running there is nothing to roll
-    out to ("0% on latest (0/0)" read as a release that never rolled out)."""
-    if not rollout:
-        return ""
-    progress = v2.rollout_progress(rollout)
-    if not progress.total:
-        return ", no workers running (each new one starts on it)"
-    return f", rollout {progress.percent}% on latest ({progress.on_latest}/{progress.total})"
-
-
-def status_panel(doc: dict) -> Panel:
-    w, jobs, sc = doc["workers"], doc["jobs"], doc["scaling"]
-    scaler = sc["scaler"] or {}
-    value = scaler.get("queueDelay", scaler.get("requestCount"))
-    rollout = doc["release"]["rollout"] or {}
-    cost = doc["always_on_usd_per_hour"]
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold", no_wrap=True, min_width=len("release"))  # labels whole, however narrow
-    grid.add_column(overflow="fold")  # a URL or an id too long for the width is folded, never cut to "http://…"
-    workers = sc["workers"] or {}
-    for label, text in (
-        ("url", doc["url"]),
-        ("project", doc["project"] or f"none (unmanaged: no {MARKER_ENV} marker)"),
-        ("workers", "  ".join(f"{k} {w[k]}" for k in WORKER_STATES) + f"  (total {w['total']})"),
-        ("queue", f"in queue {jobs.get('inQueue', 0)}  in progress {jobs.get('inProgress', 0)}  completed {jobs.get('completed', 0)}  failed {jobs.get('failed', 0)}  retried {jobs.get('retried', 0)}"),
-        ("scaling", f"{_bounds(workers)} workers{' (paused: no worker can start)' if doc['paused'] else ''}, idle {workers.get('idleTimeout', '-')} s, {scaler.get('type')} {value}, flashboot {sc['flashboot']}"),
-        ("gpu", sc["gpu"]),
-        ("release", f"v{doc['release']['version']}" + _rollout(rollout)),
-        ("cost", f"always-on {'unknown' if cost is None else usd_per_hour(cost)} (min workers at the first GPU pool's active rate)"),
-    ):
-        grid.add_row(label, _cell(text))
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("worker", "status", "gpu", "dc", "uptime"):
-        table.add_column(column.upper(), overflow="fold")
-    for worker in doc["worker_list"]:
-        table.add_row(*map(_cell, (worker["id"], worker["status"], worker["gpuTypeId"] or "-", worker["dataCenterId"] or "-", f"{worker['uptimeSeconds'] or 0}s")))
-    body = [grid] + ([table] if doc["worker_list"] else [])
-    return Panel(Group(*body), title=_cell(f"{doc['name']} ({doc['id']})"), title_align="left", expand=False)

@@ -15,9 +15,9 @@ def warm_io(app):
     notes, the secrets no output may show, and how long past its deadline an abandoned warm-up
     pod is swept (GPUCTL_WARM_SWEEP_GRACE, seconds; for tests)."""
     from gpuctl.warm import WarmIO
-    from gpuctl.warm.view import make_view
+    from gpuctl.render.warm import make_view
 
-    return WarmIO(app.environ, lambda: make_view(app.stderr, lambda: app.console(stderr=True)), app.note, app.protect,
+    return WarmIO(app.environ, lambda: make_view(app.stderr, lambda: app.console(stderr=True), app.stderr_live), app.note, app.protect,
                   app.seconds("GPUCTL_WARM_SWEEP_GRACE", 300))
 
 

@@ -23,7 +23,7 @@ class WarmIO:
     """What a warm-up needs from its surroundings, given by whoever runs it (the CLI)."""
 
     environ: Mapping[str, str]  # HF_TOKEN for the CPU pod's downloads
-    view: Callable[[], Any]  # makes the progress view (gpuctl.warm.view.PlainView or RichView)
+    view: Callable[[], Any]  # makes the progress view (gpuctl.render.warm.PlainView or RichView)
     note: Callable[[str], None]  # a one-line message for people
     protect: Callable[[str | None], None]  # a value no output may show
     sweep_grace: float = 300.0  # how long past its run's deadline a warm-up pod is swept (clock skew between machines)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gpuctl.safetext import printable
-from gpuctl.warm.view import size
+from gpuctl.render.warm import size
 from gpuctl.words import counted
 
 

@@ -252,7 +252,7 @@ def test_status_never_cuts_the_url_at_a_narrow_width_or_in_a_pipe(account, tmp_p
     wide as it needs (as `list` is), and on a narrow terminal long values fold instead."""
     from rich.console import Console
 
-    from gpuctl.cli.views import status_panel
+    from gpuctl.render.status import status_panel
 
     endpoint_id = _by_hand(account, "echo")
     url = f"{account.server.url}/ai/v2/{endpoint_id}/runsync"

@@ -618,3 +618,32 @@ def test_a_pod_name_says_when_its_run_gives_up():
     name = pod_name("ep1", 1000.2)
     assert name.startswith("gpuctl-warm-ep1-") and name.endswith("-until1001")
     assert not expired(name, 1001, 0) and expired(name, 1002, 0)
+
+
+PLAIN_FILE_LINE = "  config.json: 23 B"  # gpuctl.render.warm.describe's line for a file downloaded; bars show no such line
+
+
+@pytest.mark.parametrize("term", ["dumb", "xterm"])
+def test_warm_draws_bars_only_where_progress_is_live(account, hub, tmp_path, term):
+    """One rule (AppContext.live) decides live progress for every view: warm's own view asked
+    `stream.isatty()` and drew rich bars on a TERM=dumb terminal, which shows the redraws as
+    text, where deploy's and invoke's asked the app."""
+    from tests.support.terminal import Terminal
+
+    cwd = seeded(account, tmp_path, volume=True, model=REPO)
+    warming = Terminal(["serverless", "warm", "echo", "--cpu"], cwd, account.env | {"HF_ENDPOINT": hub.url, "TERM": term})
+    assert warming.exit_code() == 0, warming.transcript
+    assert "downloading tiny-org/tiny-model@main" in warming.transcript, warming.transcript
+    assert (PLAIN_FILE_LINE in warming.transcript) == (term == "dumb"), warming.transcript
+    nothing_left(account)
+
+
+def test_warm_in_process_without_a_terminal_prints_plain_lines(account, hub, tmp_path):
+    """The app's streams (injected, not terminals) decide, not the process's."""
+    from tests.conftest import run_cli
+
+    cwd = seeded(account, tmp_path, volume=True, model=REPO)
+    result = run_cli(["serverless", "warm", "echo", "--cpu"], cwd, account.env | {"HF_ENDPOINT": hub.url})
+    assert result.code == 0, result.err
+    assert PLAIN_FILE_LINE in result.err and "\x1b[" not in result.err, result.err
+    nothing_left(account)

@@ -1,5 +1,6 @@
-"""Warm-up progress for people, on stderr: rich progress bars on a terminal, one plain line per
-step otherwise (CI logs, pipes), so nothing redraws where no one can see it redrawn."""
+"""Warm-up progress for people, on stderr: rich progress bars where progress is drawn live (the
+caller decides: gpuctl.cli.context.AppContext.live), one plain line per step otherwise (CI logs,
+pipes, TERM=dumb), so nothing redraws where no one can see it redrawn."""
 
 from __future__ import annotations
 
@@ -110,6 +111,6 @@ class RichView(PlainView):
                 self.note(describe(event) or "")
 
 
-def make_view(stream: TextIO, console: Callable[[], Any]) -> PlainView:
-    """Bars on a terminal, plain lines elsewhere. `console` makes the rich console for `stream`."""
-    return RichView(stream, console) if stream.isatty() else PlainView(stream)
+def make_view(stream: TextIO, console: Callable[[], Any], live: bool) -> PlainView:
+    """Bars when `live`, plain lines otherwise. `console` makes the rich console for `stream`."""
+    return RichView(stream, console) if live else PlainView(stream)

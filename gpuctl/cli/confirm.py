@@ -1,0 +1,73 @@
+"""The one way gpu asks a person before it changes something (deploy, rollback, delete,
+template delete, local reset) or has them pick what to act on. One rule for all of them:
+
+- gpu asks only where someone can answer: stdin, where the answer is read, and stderr, where
+  the question is written, are both terminals. Anywhere else it refuses with a usage error
+  naming the flag that skips the question (a prompt written into a redirected stderr waited for
+  an answer nobody was shown; a deploy piped into `tee` refused where delete asked).
+- `y` or `yes` is a yes. Anything else is a no: `n`, an empty answer (Enter) and the end of
+  input (Ctrl-D). A no ends the command with exit 1 and `cancelled: nothing was ...`.
+- Ctrl-C is an interrupt, never a no: KeyboardInterrupt, exit 130 (docs/errors.md).
+
+Either way the question's line is ended first, so what follows is not read as its answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NoReturn, TypeVar
+
+import click
+
+from gpuctl.cli.context import AppContext
+from gpuctl.errors import ExitCode, UsageError
+
+T = TypeVar("T")
+
+
+def interactive(app: AppContext) -> bool:
+    """Whether a person can be asked: the question goes to stderr, the answer comes from stdin."""
+    return app.stdin_tty and app.stderr_tty
+
+
+def refuse_unattended(app: AppContext, what: str, flag: str, then: str, review: str = "") -> None:
+    """The usage error for `what` needing an answer where nobody can give one, naming `flag`."""
+    if not interactive(app):
+        raise UsageError(f"{what} needs confirmation but there is no terminal to ask on", hint=f"{review}pass {flag} to {then} without asking")
+
+
+def confirm(app: AppContext, question: str, *, what: str, flag: str, then: str, review: str = "") -> bool:
+    """Ask `question` (y/N); True only for a yes. Refuses where nobody can answer (the usage
+    error says `what` needs confirmation; its hint: `{review}pass {flag} to {then} without
+    asking`)."""
+    refuse_unattended(app, what, flag, then, review)
+    return _answer(lambda: click.confirm(question, default=False, err=True), False)
+
+
+def confirm_or_stop(app: AppContext, question: str, *, what: str, flag: str, then: str, unchanged: str = "changed") -> None:
+    """`confirm`, for a command that has nothing more to do after a no: it ends with exit 1 and
+    `cancelled: nothing was {unchanged}`."""
+    if not confirm(app, question, what=what, flag=flag, then=then):
+        cancel(app, unchanged)
+
+
+def choose(question: str, kind: click.ParamType) -> object | None:
+    """Ask `question` for a value of `kind` (a picker's number); None at the end of input."""
+    return _answer(lambda: click.prompt(question, type=kind, err=True), None)
+
+
+def cancel(app: AppContext, unchanged: str = "changed") -> NoReturn:
+    """A no: `cancelled: nothing was {unchanged}` and exit 1."""
+    app.note(f"cancelled: nothing was {unchanged}")
+    raise click.exceptions.Exit(ExitCode.ERROR)
+
+
+def _answer(ask: Callable[[], T], at_end: T) -> T:
+    """click turns Ctrl-C and Ctrl-D at a prompt alike into Abort, with the question's line
+    left open: Ctrl-C becomes the KeyboardInterrupt it was, Ctrl-D `at_end`."""
+    try:
+        return ask()
+    except click.exceptions.Abort as abort:
+        click.echo(err=True)  # end the question's line, on the stream click wrote it to
+        if isinstance(abort.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt from None
+        return at_end
