@@ -35,6 +35,17 @@ def drift(app: AppContext, as_json: bool, fmt: str | None, observed: str | None,
 
 
 def report(app: AppContext, fmt: str, observed: str | None, provider: str | None, config: str | None) -> int:
+    """Print the drift report in `fmt` (text, json, markdown); exit 0 in sync, 2 on drift."""
+    doc = drift_doc(app, observed, provider, config)
+    _write(app, doc, fmt)
+    return ExitCode.OK if doc["in_sync"] else ExitCode.CHANGES
+
+
+def drift_doc(app: AppContext, observed: str | None, provider: str | None, config: str | None) -> dict:
+    """The drift document (schema/drift.schema.json) of gpu.jsonc against the account (or the
+    `observed` snapshot), as `gpu serverless drift --json` prints it: made here and written by
+    `report`, so every reader (the GitHub drift job too) gets the same document without
+    printing and parsing it. Plain JSON values only (`dumps` of it, read back, is equal to it)."""
     from gpuctl.plan.planner import observed_digest
     from gpuctl.render.document import to_document
     from gpuctl.render.drift import build
@@ -49,8 +60,7 @@ def report(app: AppContext, fmt: str, observed: str | None, provider: str | None
     # deploy must not change tonight's document when this project's drift did not move.
     doc["observed_digest"] = observed_digest(state, {str(r["id"]) for r in plan["resource_changes"] if r["id"]})
     doc["applying"] = _applying(state, doc["project_id"])
-    _write(app, doc, fmt)
-    return ExitCode.OK if doc["in_sync"] else ExitCode.CHANGES
+    return doc
 
 
 def _refuse_unreported(notices) -> None:
