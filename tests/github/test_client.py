@@ -3,6 +3,8 @@ the comment split, and the step-output format."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from gpuctl.github import comments
@@ -281,3 +283,64 @@ def test_the_token_and_the_key_go_where_one_rule_says(url, sent):
         else:
             with pytest.raises(refused, match="refusing to send the"):
                 check(url)
+
+
+def test_each_request_and_each_attempt_is_listed_under_debug_without_the_token(fake):
+    """--debug lists GitHub's requests as it lists RunPod's: method, path, status, and which
+    attempt it was, so a retried or rate-limited call shows; never the token."""
+    slept, lines = [], []
+    gh = GitHub(fake.url, TOKEN, fake.repository, sleep=slept.append, clock=lambda: 1_000_000.0, debug=lines.append)
+    fake.canned.append(Canned(429, {"Retry-After": "7"}, {"message": "slow down"}))
+    try:
+        gh.request("GET", gh.repo("/issues"), params={"state": "open"})
+    finally:
+        gh.close()
+    assert [re.sub(r"\d+ ms", "N ms", line) for line in lines] == [
+        "debug: GitHub GET /repos/acme/ml-api/issues?state=open -> 429 (attempt 1 of 4, N ms)",
+        "debug: GitHub GET /repos/acme/ml-api/issues?state=open -> 200 (attempt 2 of 4, N ms)"]
+    assert slept == [7.0]
+
+
+def test_a_request_without_an_answer_is_listed_under_debug():
+    lines = []
+    gh = GitHub("http://127.0.0.1:9", TOKEN, "acme/ml-api", sleep=lambda s: None, debug=lines.append, attempts=2)
+    with pytest.raises(GitHubError, match="cannot reach GitHub"):
+        gh.request("GET", gh.repo("/issues"))
+    gh.close()
+    assert [re.sub(r"\d+ ms", "N ms", line) for line in lines] == [
+        f"debug: GitHub GET /repos/acme/ml-api/issues -> no answer (ConnectError) (attempt {n} of 2, N ms)" for n in (1, 2)]
+
+
+@pytest.mark.parametrize("canned, wait", [
+    (Canned(429, {"Retry-After": "nan"}, {"message": "slow down"}), 60.0),  # no time to wait: a secondary limit's minute
+    (Canned(429, {"Retry-After": "-5"}, {"message": "slow down"}), 60.0),
+    (Canned(403, {}, {"message": "You have triggered an abuse detection mechanism. Please wait a few minutes before you try again."}), 60.0),
+    (Canned(503, {"Retry-After": "9"}, {"message": "Service Unavailable"}), 9.0),
+])
+def test_odd_and_older_rate_limit_answers_are_waited_out_as_github_asks(fake, client, canned, wait):
+    fake.canned.append(canned)
+    assert client.request("GET", client.repo("/issues")) == []
+    assert client.slept == [wait]
+
+
+def test_the_drift_job_lists_githubs_requests_under_debug(fake, monkeypatch, tmp_path):
+    """`gpu --debug github drift` (GPUCTL_DEBUG in a workflow's env) shows GitHub's requests
+    beside RunPod's, never the token."""
+    import io
+
+    from gpuctl.cli import main
+    from gpuctl.cli.context import AppContext
+    from gpuctl.github import drift_flow, runner
+
+    monkeypatch.setattr(runner, "drift_document", lambda app, config, provider: {"in_sync": True, "drift": [], "project_id": "p", "applying": None})
+    monkeypatch.setattr(runner, "drift_markdown", lambda doc, source_url=None: "in sync\n")
+    monkeypatch.setattr(drift_flow, "ending", lambda doc: "")
+    (tmp_path / "gpu.jsonc").write_text("{}")
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": fake.repository, "GITHUB_API_URL": fake.url,
+           "GITHUB_WORKSPACE": str(tmp_path), "GITHUB_SHA": "e" * 40, "GITHUB_RUN_ID": "5", "GITHUB_SERVER_URL": "https://github.com"}
+    err = io.StringIO()
+    app = AppContext(environ=env, cwd=tmp_path, stdout=io.StringIO(), stderr=err)
+    assert main(["--debug", "github", "drift", "--config", "gpu.jsonc"], context=app) == 0, err.getvalue()
+    lines = [line for line in err.getvalue().splitlines() if line.startswith("debug: GitHub ")]
+    assert lines and any(" /repos/acme/ml-api/issues" in line and "-> 200 (attempt 1 of 4" in line for line in lines), err.getvalue()
+    assert TOKEN not in err.getvalue()
