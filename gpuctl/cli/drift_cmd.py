@@ -113,6 +113,7 @@ def _observe(app: AppContext, s):
     an error: no report can be made of it."""
     from gpuctl.cli.connect import connect
     from gpuctl.errors import GpuctlError
+    from gpuctl.words import counted
 
     account = connect(app, s.target, start_local=False)
     try:
@@ -121,8 +122,8 @@ def _observe(app: AppContext, s):
             raced = _made_between_reads(account, state, s.desired)
             if not raced:
                 return state
-        raise GpuctlError(f"the account changed while it was read, {READS} times: endpoint {', '.join(raced)} was missing from the list of "
-                          "endpoints but there by its id (another command is creating endpoints now); no drift report can be made",
+        raise GpuctlError(f"the account changed while it was read, {READS} times: each list of endpoints left out {counted(len(raced), 'endpoint')} "
+                          f"then found by id ({', '.join(raced)}); another command is creating endpoints now, so no drift report can be made",
                           hint="run the report again once that command is done")
     finally:
         account.close()
