@@ -11,6 +11,7 @@ to `GITHUB_API_URL`'s origin, and never into a message."""
 
 from __future__ import annotations
 
+import json as _json
 import math
 import re
 import time
@@ -112,9 +113,19 @@ class GitHub:
     def repo(self, suffix: str) -> str:
         return f"/repos/{self.repository}{suffix}"
 
-    def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None) -> Any:
+    def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None, answer: type | tuple[type, ...] = dict,
+                fields: Fields | None = None) -> Any:
+        """GitHub's answer to one request, checked to be what the caller reads: a JSON `answer`
+        (an object unless said: `list` for a short listing, `(dict, list)` where GitHub answers
+        either), holding every `fields` path (`head.sha`) with its type (the object itself, or
+        each object of a list). Nothing is only for a DELETE (204). Anything else is an odd
+        answer, a GitHubError naming the request, never a KeyError or TypeError (an "internal
+        error") out of whichever caller reads it."""
         response = self._call(method, path, json=json, params=params)
-        return _body(response, method, path)
+        body = _body(response, method, path)
+        if body is None and method == "DELETE":
+            return None
+        return _shaped(response, method, path, body, answer, fields or {})
 
     def whoami(self) -> str:
         """The login of the account this token writes as: GPU_GITHUB_LOGIN when given, else
@@ -136,8 +147,9 @@ class GitHub:
             self.login = login
         return self.login
 
-    def paginate(self, path: str, params: dict | None = None, key: str | None = None) -> Iterator[dict]:
-        """Every item of a listing, following `Link: rel="next"` (100 a page)."""
+    def paginate(self, path: str, params: dict | None = None, key: str | None = None, fields: Fields | None = None) -> Iterator[dict]:
+        """Every item of a listing, following `Link: rel="next"` (100 a page), each an object
+        holding `fields` as `request` checks them."""
         url: str | None = path
         query: dict | None = {"per_page": 100, **(params or {})}
         while url:
@@ -147,6 +159,8 @@ class GitHub:
             if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
                 expected = f"an object with a list of objects under {key!r}" if key else "a list of objects"
                 raise _odd_answer(response, "GET", url, f"is not the listing gpuctl expects ({expected}): {one_line(response.text, 200)}")
+            for item in items:
+                _check_fields(response, "GET", url, item, fields or {})
             yield from items
             url, query = response.links.get("next", {}).get("url"), None
             if url and not url.startswith(self.api_url + "/"):
@@ -274,6 +288,46 @@ def _body(response: httpx.Response, method: str, path: str) -> Any:
         kind = response.headers.get("Content-Type") or "no Content-Type"
         raise _odd_answer(response, method, path, f"is not JSON ({kind}): {one_line(response.text, 200)}")
     return body
+
+
+Fields = dict[str, "type | tuple[type, ...]"]  # a dotted path (`head.sha`) and the JSON type(s) its value must have; None among them: it may be absent
+_KINDS = {dict: "an object", list: "a list", str: "a string", int: "a whole number", bool: "true or false", type(None): "null"}
+
+
+def _shaped(response: httpx.Response, method: str, path: str, body: Any, answer: type | tuple[type, ...], fields: Fields) -> Any:
+    kinds = answer if isinstance(answer, tuple) else (answer,)
+    if not _is(body, kinds) or (isinstance(body, list) and not all(isinstance(item, dict) for item in body)):
+        expected = " or ".join("a list of objects" if kind is list else _KINDS.get(kind, kind.__name__) for kind in kinds)
+        raise _odd_answer(response, method, path, f"is not what gpuctl expects ({expected}): {one_line(response.text, 200)}")
+    for item in body if isinstance(body, list) else [body] if isinstance(body, dict) else []:
+        _check_fields(response, method, path, item, fields)
+    return body
+
+
+def _check_fields(response: httpx.Response, method: str, path: str, item: dict, fields: Fields) -> None:
+    """Every `fields` path of `item` reaches a value of its type through objects; a path whose
+    types hold None may stop early at a missing key or a null."""
+    for dotted, kinds in fields.items():
+        kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+        value: Any = item
+        keys = dotted.split(".")
+        for depth, key in enumerate(keys):
+            value = value.get(key)
+            if value is None or depth == len(keys) - 1:
+                break
+            if not isinstance(value, dict):
+                where = ".".join(keys[:depth + 1])
+                raise _odd_answer(response, method, path, f"is not what gpuctl expects: its {where} is {one_line(_json.dumps(value), 60)}, not an object")
+        if not _is(value, kinds):
+            expected = " or ".join(_KINDS.get(kind, kind.__name__) for kind in kinds)
+            shown = "missing" if value is None else one_line(_json.dumps(value), 60)
+            raise _odd_answer(response, method, path, f"is not what gpuctl expects: its {dotted} is {shown}, not {expected}")
+
+
+def _is(value: Any, kinds: tuple[type, ...]) -> bool:
+    if isinstance(value, bool):  # JSON's true is no number
+        return bool in kinds
+    return any(isinstance(value, kind) for kind in kinds)
 
 
 def _odd_answer(response: httpx.Response, method: str, path: str, what: str) -> GitHubError:
