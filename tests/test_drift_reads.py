@@ -70,3 +70,17 @@ def test_an_account_that_keeps_changing_is_an_error_not_a_report(monkeypatch):
         _observe(monkeypatch, account)
     assert "changed while it was read" in raised.value.summary and "ep-new" in raised.value.summary and account.closed
     assert raised.value.hint
+
+
+@pytest.mark.parametrize("names, said", [(("echo",), "1 endpoint then found by id (ep-echo)"),
+                                         (("echo", "api"), "2 endpoints then found by id (ep-api, ep-echo)")])
+def test_the_endpoints_the_lists_kept_leaving_out_are_counted_in_words_that_agree(monkeypatch, names, said):
+    """It said "endpoint ep-api, ep-echo was missing": one noun, several ids."""
+    records = tuple({**record_body("demo", f"ep-{n}", n, {}, "2026-12-06T00:00:00Z"), "id": f"t-{n}"} for n in names)
+    account = Account([Observed((), (), records)] * drift_cmd.READS)
+    account.get_endpoint = lambda endpoint_id: {"id": endpoint_id}
+    desired = SimpleNamespace(project_id="demo", endpoints=[SimpleNamespace(name=n, renamed_from=None) for n in names])
+    monkeypatch.setattr("gpuctl.cli.connect.connect", lambda *a, **k: account)
+    with pytest.raises(GpuctlError) as raised:
+        drift_cmd._observe(None, SimpleNamespace(target="runpod", needs_model_references=False, desired=desired))
+    assert said in raised.value.summary, raised.value.summary

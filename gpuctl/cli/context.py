@@ -29,7 +29,7 @@ class AppContext:
         if self.environ.get("GITHUB_ACTIONS") == "true":  # the runner obeys `::` lines of the step's log: quoted text must not be one
             from gpuctl.safetext import WorkflowCommandGuard
 
-            if self.stdout is sys.stdout:  # the log itself, not a stream a caller reads back (runner._captured)
+            if self.stdout is sys.stdout:  # the log itself, not a stream a caller reads back (a test's)
                 self.stdout = WorkflowCommandGuard(self.stdout)
             if self.stderr is sys.stderr:
                 self.stderr = WorkflowCommandGuard(self.stderr)

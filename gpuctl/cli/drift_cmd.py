@@ -36,6 +36,17 @@ def drift(app: AppContext, as_json: bool, fmt: str | None, observed: str | None,
 
 
 def report(app: AppContext, fmt: str, observed: str | None, provider: str | None, config: str | None) -> int:
+    """Print the drift report in `fmt` (text, json, markdown); exit 0 in sync, 2 on drift."""
+    doc = drift_doc(app, observed, provider, config)
+    _write(app, doc, fmt)
+    return ExitCode.OK if doc["in_sync"] else ExitCode.CHANGES
+
+
+def drift_doc(app: AppContext, observed: str | None, provider: str | None, config: str | None) -> dict:
+    """The drift document (schema/drift.schema.json) of gpu.jsonc against the account (or the
+    `observed` snapshot), as `gpu serverless drift --json` prints it: made here and written by
+    `report`, so every reader (the GitHub drift job too) gets the same document without
+    printing and parsing it. Plain JSON values only (`dumps` of it, read back, is equal to it)."""
     from gpuctl.plan.planner import observed_digest
     from gpuctl.render.document import to_document
     from gpuctl.render.drift import build
@@ -50,8 +61,7 @@ def report(app: AppContext, fmt: str, observed: str | None, provider: str | None
     # deploy must not change tonight's document when this project's drift did not move.
     doc["observed_digest"] = observed_digest(state, {str(r["id"]) for r in plan["resource_changes"] if r["id"]})
     doc["applying"] = _applying(state, doc["project_id"])
-    _write(app, doc, fmt)
-    return ExitCode.OK if doc["in_sync"] else ExitCode.CHANGES
+    return doc
 
 
 def _refuse_unreported(notices) -> None:
@@ -104,6 +114,7 @@ def _observe(app: AppContext, s):
     an error: no report can be made of it."""
     from gpuctl.cli.connect import connect
     from gpuctl.errors import GpuctlError
+    from gpuctl.words import counted
 
     account = connect(app, s.target, start_local=False)
     try:
@@ -112,8 +123,8 @@ def _observe(app: AppContext, s):
             raced = _made_between_reads(account, state, s.desired)
             if not raced:
                 return state
-        raise GpuctlError(f"the account changed while it was read, {READS} times: endpoint {', '.join(raced)} was missing from the list of "
-                          "endpoints but there by its id (another command is creating endpoints now); no drift report can be made",
+        raise GpuctlError(f"the account changed while it was read, {READS} times: each list of endpoints left out {counted(len(raced), 'endpoint')} "
+                          f"then found by id ({', '.join(raced)}); another command is creating endpoints now, so no drift report can be made",
                           hint="run the report again once that command is done")
     finally:
         account.close()

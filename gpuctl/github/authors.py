@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from gpuctl.github.client import GitHub
 
+AUTHORED = {"user.login": (str, type(None))}  # what `Author` reads of a comment or issue, checked by the client
+
 
 class Author:
     """Whether the job's token wrote a comment or issue: its author's login is the login of the

@@ -11,6 +11,8 @@ to `GITHUB_API_URL`'s origin, and never into a message."""
 
 from __future__ import annotations
 
+import json as _json
+import math
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -77,6 +79,7 @@ class GitHub:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.time
     note: Callable[[str], None] = lambda message: None
+    debug: Callable[[str], None] | None = None  # under --debug: one line per request sent (`debug_line`)
     attempts: int = 4
     max_wait: float = 300.0
     graphql_url: str | None = None  # default: beside api_url (graphql_url_for)
@@ -96,12 +99,13 @@ class GitHub:
             "X-GitHub-Api-Version": "2022-11-28", "User-Agent": f"gpuctl/{__version__}"})
 
     @classmethod
-    def from_actions(cls, actions: Actions, note: Callable[[str], None] = lambda message: None) -> GitHub:
+    def from_actions(cls, actions: Actions, note: Callable[[str], None] = lambda message: None,
+                     debug: Callable[[str], None] | None = None) -> GitHub:
         if not actions.token:
             raise GitHubError("no GitHub token: GITHUB_TOKEN is not set", hint="the action passes its github-token input (default ${{ github.token }}); elsewhere set GITHUB_TOKEN")
         if not actions.repository:
             raise GitHubError("GITHUB_REPOSITORY is not set", hint="set it to owner/name (GitHub Actions sets it for every run)")
-        return cls(actions.api_url, actions.token, actions.repository, note=note, graphql_url=actions.graphql_url, login=actions.login)
+        return cls(actions.api_url, actions.token, actions.repository, note=note, debug=debug, graphql_url=actions.graphql_url, login=actions.login)
 
     def close(self) -> None:
         self._http.close()
@@ -109,9 +113,19 @@ class GitHub:
     def repo(self, suffix: str) -> str:
         return f"/repos/{self.repository}{suffix}"
 
-    def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None) -> Any:
+    def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None, answer: type | tuple[type, ...] = dict,
+                fields: Fields | None = None) -> Any:
+        """GitHub's answer to one request, checked to be what the caller reads: a JSON `answer`
+        (an object unless said: `list` for a short listing, `(dict, list)` where GitHub answers
+        either), holding every `fields` path (`head.sha`) with its type (the object itself, or
+        each object of a list). Nothing is only for a DELETE (204). Anything else is an odd
+        answer, a GitHubError naming the request, never a KeyError or TypeError (an "internal
+        error") out of whichever caller reads it."""
         response = self._call(method, path, json=json, params=params)
-        return _body(response, method, path)
+        body = _body(response, method, path)
+        if body is None and method == "DELETE":
+            return None
+        return _shaped(response, method, path, body, answer, fields or {})
 
     def whoami(self) -> str:
         """The login of the account this token writes as: GPU_GITHUB_LOGIN when given, else
@@ -133,8 +147,9 @@ class GitHub:
             self.login = login
         return self.login
 
-    def paginate(self, path: str, params: dict | None = None, key: str | None = None) -> Iterator[dict]:
-        """Every item of a listing, following `Link: rel="next"` (100 a page)."""
+    def paginate(self, path: str, params: dict | None = None, key: str | None = None, fields: Fields | None = None) -> Iterator[dict]:
+        """Every item of a listing, following `Link: rel="next"` (100 a page), each an object
+        holding `fields` as `request` checks them."""
         url: str | None = path
         query: dict | None = {"per_page": 100, **(params or {})}
         while url:
@@ -144,6 +159,8 @@ class GitHub:
             if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
                 expected = f"an object with a list of objects under {key!r}" if key else "a list of objects"
                 raise _odd_answer(response, "GET", url, f"is not the listing gpuctl expects ({expected}): {one_line(response.text, 200)}")
+            for item in items:
+                _check_fields(response, "GET", url, item, fields or {})
             yield from items
             url, query = response.links.get("next", {}).get("url"), None
             if url and not url.startswith(self.api_url + "/"):
@@ -153,13 +170,16 @@ class GitHub:
         idempotent = idempotent or method in IDEMPOTENT
         for attempt in range(1, self.attempts + 1):
             self._pause(max(0.0, self._hold_until - self.clock()), "GitHub's rate limit is spent")
+            start = time.perf_counter()
             try:
                 response = self._http.request(method, path, json=json, params=params)
             except httpx.HTTPError as exc:
+                self._debug(method, path, params, f"no answer ({type(exc).__name__})", attempt, start)
                 if not idempotent or attempt == self.attempts:
                     raise GitHubError(f"cannot reach GitHub at {self.api_url}: {type(exc).__name__}", hint="check GITHUB_API_URL and the runner's network; run again") from None
                 self._pause(2.0 ** attempt, "GitHub did not answer", asked=False)
                 continue
+            self._debug(method, str(response.request.url), None, str(response.status_code), attempt, start)
             self._remember_limit(response)
             wait = self._wait(idempotent, response, attempt)
             if wait is None:
@@ -168,6 +188,10 @@ class GitHub:
         if response.is_success:
             return response
         raise self._error(method, path, response, tries=attempt)
+
+    def _debug(self, method: str, url: str, params: dict | None, answer: str, attempt: int, start: float) -> None:
+        if self.debug is not None:
+            self.debug(debug_line(method, url, params, answer, attempt, self.attempts, time.perf_counter() - start))
 
     def _remember_limit(self, response: httpx.Response) -> None:
         if response.headers.get("x-ratelimit-remaining") == "0":
@@ -187,7 +211,8 @@ class GitHub:
                 return 0.0  # send again at once: the hold from x-ratelimit-reset delays it
             return 60.0 * attempt  # a secondary limit without a hint: at least a minute, growing
         if status >= 500 and idempotent:
-            return 2.0 ** attempt
+            retry_after = _number(headers.get("retry-after"))  # a 503 may say when GitHub is back
+            return retry_after if retry_after is not None else 2.0 ** attempt
         return None
 
     def _pause(self, seconds: float, why: str, asked: bool = True) -> None:
@@ -225,18 +250,30 @@ WHOAMI_HINT = ("gpuctl edits only the comments and issues of the account its tok
                "(GPU_GITHUB_LOGIN) to it: github-actions[bot] for the Actions token, <app-slug>[bot] for a GitHub App's, a user's login for a personal token")
 
 
+def debug_line(method: str, url: str, params: dict | None, answer: str, attempt: int, attempts: int, seconds: float) -> str:
+    """A request as --debug lists it, like a RunPod call's line (`debug: GET /v2/... -> 200 (12 ms)`),
+    naming GitHub and the attempt: the path and query sent, never a header (the token is one)."""
+    parts = urlsplit(url)
+    query = parts.query or "&".join(f"{k}={v}" for k, v in (params or {}).items())
+    return f"debug: GitHub {method} {parts.path}{'?' + query if query else ''} -> {answer} (attempt {attempt} of {attempts}, {seconds * 1000:.0f} ms)"
+
+
 def _rate_limited(response: httpx.Response) -> bool:
     headers = response.headers
     if response.status_code == 429 or "retry-after" in headers or headers.get("x-ratelimit-remaining") == "0":
         return True
-    return "rate limit" in _message(response).lower()
+    message = _message(response).lower()
+    return "rate limit" in message or "abuse detection" in message  # a secondary limit's words, old and new
 
 
 def _number(value: str | None) -> float | None:
+    """A header's number of seconds (or epoch seconds), or None when it is not one: `nan`, `inf`
+    or a negative number is no time to wait, and must not reach sleep() (a ValueError there)."""
     try:
-        return float(value) if value is not None else None
+        number = float(value) if value is not None else None
     except ValueError:
         return None
+    return number if number is not None and math.isfinite(number) and number >= 0 else None
 
 
 def _body(response: httpx.Response, method: str, path: str) -> Any:
@@ -251,6 +288,46 @@ def _body(response: httpx.Response, method: str, path: str) -> Any:
         kind = response.headers.get("Content-Type") or "no Content-Type"
         raise _odd_answer(response, method, path, f"is not JSON ({kind}): {one_line(response.text, 200)}")
     return body
+
+
+Fields = dict[str, "type | tuple[type, ...]"]  # a dotted path (`head.sha`) and the JSON type(s) its value must have; None among them: it may be absent
+_KINDS = {dict: "an object", list: "a list", str: "a string", int: "a whole number", bool: "true or false", type(None): "null"}
+
+
+def _shaped(response: httpx.Response, method: str, path: str, body: Any, answer: type | tuple[type, ...], fields: Fields) -> Any:
+    kinds = answer if isinstance(answer, tuple) else (answer,)
+    if not _is(body, kinds) or (isinstance(body, list) and not all(isinstance(item, dict) for item in body)):
+        expected = " or ".join("a list of objects" if kind is list else _KINDS.get(kind, kind.__name__) for kind in kinds)
+        raise _odd_answer(response, method, path, f"is not what gpuctl expects ({expected}): {one_line(response.text, 200)}")
+    for item in body if isinstance(body, list) else [body] if isinstance(body, dict) else []:
+        _check_fields(response, method, path, item, fields)
+    return body
+
+
+def _check_fields(response: httpx.Response, method: str, path: str, item: dict, fields: Fields) -> None:
+    """Every `fields` path of `item` reaches a value of its type through objects; a path whose
+    types hold None may stop early at a missing key or a null."""
+    for dotted, kinds in fields.items():
+        kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+        value: Any = item
+        keys = dotted.split(".")
+        for depth, key in enumerate(keys):
+            value = value.get(key)
+            if value is None or depth == len(keys) - 1:
+                break
+            if not isinstance(value, dict):
+                where = ".".join(keys[:depth + 1])
+                raise _odd_answer(response, method, path, f"is not what gpuctl expects: its {where} is {one_line(_json.dumps(value), 60)}, not an object")
+        if not _is(value, kinds):
+            expected = " or ".join(_KINDS.get(kind, kind.__name__) for kind in kinds)
+            shown = "missing" if value is None else one_line(_json.dumps(value), 60)
+            raise _odd_answer(response, method, path, f"is not what gpuctl expects: its {dotted} is {shown}, not {expected}")
+
+
+def _is(value: Any, kinds: tuple[type, ...]) -> bool:
+    if isinstance(value, bool):  # JSON's true is no number
+        return bool in kinds
+    return any(isinstance(value, kind) for kind in kinds)
 
 
 def _odd_answer(response: httpx.Response, method: str, path: str, what: str) -> GitHubError:

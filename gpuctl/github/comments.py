@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from gpuctl.errors import GpuctlError
-from gpuctl.github.authors import Author, login
+from gpuctl.github.authors import AUTHORED, Author, login
 from gpuctl.github.client import GitHub
 from gpuctl.github.job import error_markdown
 from gpuctl.github.parts import budget, read_marker, split, with_markers
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from gpuctl.github.job import Job
 
 KIND = "plan"
+COMMENT = {"id": int, "body": (str, type(None)), "html_url": (str, type(None))} | AUTHORED  # what gpuctl reads of a comment
 
 
 @dataclass
@@ -43,7 +44,7 @@ def ours(gh: GitHub, number: int, key: str, kind: str = KIND, impostors: list[di
     one would put the real plan under its author's name, for them to edit back."""
     found: dict[int, list[dict]] = {}
     author = Author(gh)
-    for comment in gh.paginate(gh.repo(f"/issues/{number}/comments")):
+    for comment in gh.paginate(gh.repo(f"/issues/{number}/comments"), fields=COMMENT):
         mark = read_marker(comment.get("body"))
         if not (mark and mark.kind == kind and mark.key == key):
             continue
@@ -75,7 +76,7 @@ def upsert(gh: GitHub, number: int, key: str, markdown: str, kind: str = KIND, w
     for part, body in enumerate(bodies, 1):
         copies = existing.pop(part, [])
         if not copies:
-            created = gh.request("POST", gh.repo(f"/issues/{number}/comments"), json={"body": body})
+            created = gh.request("POST", gh.repo(f"/issues/{number}/comments"), json={"body": body}, fields=COMMENT)
             Author(gh).check_created(created, f"{kind} comment")
             posted.ids.append(created["id"])
             posted.created += 1

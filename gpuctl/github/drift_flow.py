@@ -7,6 +7,7 @@ configs are still reported."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from gpuctl.errors import GpuctlError
@@ -62,6 +63,13 @@ def ending(doc: dict) -> str:
     blockers = [w for w, labels in (("a volume is larger in the account", {"larger-in-account"}),
                                      ("two endpoints claim a block", {"duplicate"}),
                                      ("an unmanaged endpoint may hold a block's name", {"unmanaged", "unmanaged-owned"})) if labels & set(by_label)]
+    named = Counter(e["name"] for e in doc["drift"] if e["kind"] == "endpoint")
+
+    def ref(e: dict) -> str:
+        """How a command names the endpoint: its name, unless another endpoint of the report
+        has it too, when `delete NAME` (or `import NAME`) would stop and ask for an id."""
+        return e["id"] if e["id"] and named[e["name"]] > 1 else e["name"]
+
     lines = []
     if fields or set(by_label) & {"", "deleted-in-account", "marker-lost"}:
         lines.append(_PUT_BACK.format(blocked=_BLOCKED.format(what=" or ".join(blockers)) if blockers else ""))
@@ -71,9 +79,10 @@ def ending(doc: dict) -> str:
         entries = by_label.get(label)
         if not entries:
             continue
-        refs = [e["id"] if label == "unmanaged" and e["id"] else e["name"] for e in entries]
-        lines.append(text.format(names=", ".join(md.code_html(e["address"]) for e in entries),
-                                 deletes=" / ".join(md.code(f"gpu serverless delete {e['name']}") for e in entries),
+        refs = [e["id"] if label == "unmanaged" and e["id"] else ref(e) for e in entries]
+        lines.append(text.format(names=", ".join(md.code_html(e["address"]) + (f" ({md.code_html(e['id'])})" if ref(e) != e["name"] else "")
+                                                 for e in entries),
+                                 deletes=" / ".join(md.code(f"gpu serverless delete {ref(e)}") for e in entries),
                                  removes=" / ".join(md.code(f"gpu serverless delete {e['id']} --force") for e in entries),
                                  imports=" / ".join(md.code(f"gpu serverless import {r} --write") for r in refs)))
     return ("### Ending this drift\n\nThis repository applies gpu.jsonc through review and merge, so end the drift there:\n\n" + "".join(lines)

@@ -30,6 +30,7 @@ from gpuctl.config.source import CONFIG, parse_text
 from gpuctl.errors import DiagnosticsError, GpuctlError
 from gpuctl.files import FileRefused, read_bytes
 from gpuctl.github.client import GitHub, GitHubError
+from gpuctl.github.inputs import CONTENTS
 from gpuctl.model import Observed
 from gpuctl.plan.drift import records_of
 from gpuctl.v2 import owner, volume_ids
@@ -209,7 +210,7 @@ def check_scope(gh: GitHub, path: str, key: str, base_sha: str | None, desired) 
 
 def _contents(gh: GitHub, path: str, ref: str):
     try:
-        return gh.request("GET", gh.repo(f"/contents/{quote(path)}"), params={"ref": ref})
+        return gh.request("GET", gh.repo(f"/contents/{quote(path)}"), params={"ref": ref}, answer=(dict, list), fields=CONTENTS)
     except GitHubError as exc:
         if exc.status == 404:
             return None

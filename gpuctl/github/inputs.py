@@ -22,6 +22,8 @@ from gpuctl.config import templates
 from gpuctl.errors import GpuctlError
 from gpuctl.github.client import GitHub, GitHubError
 
+# What gpuctl reads of a file or of each entry of a directory (GET /contents/PATH), checked by the client.
+CONTENTS = {"name": str, "type": str, "sha": (str, type(None)), "encoding": (str, type(None)), "content": (str, type(None))}
 LISTING_LIMIT = 1000  # the contents API lists at most this many entries of a directory
 
 Identity = tuple[str, str | None]  # ("blob", its git blob id) for a file or a symlink (the link itself), ("dir", None) for a directory or submodule
@@ -127,20 +129,19 @@ def _remote(gh: GitHub, inputs: Inputs, head: str, local: dict[str, Identity]) -
 def listing(gh: GitHub, folder: str, head: str) -> dict[str, Identity] | None:
     """The entries of `folder` at `head` ({path: identity}); None when it has no such directory."""
     try:
-        found = gh.request("GET", gh.repo(f"/contents/{quote(folder)}"), params={"ref": head})
+        found = gh.request("GET", gh.repo(f"/contents/{quote(folder)}"), params={"ref": head}, answer=(dict, list), fields=CONTENTS)
     except GitHubError as exc:
         if exc.status == 404:
             return None
         raise
     if not isinstance(found, list):
         return None  # a file (or a symlink) where the checkout has a directory
-    return {_join(folder, str(e.get("name"))): ("dir", None) if e.get("type") in ("dir", "submodule") else ("blob", e.get("sha"))
-            for e in found if isinstance(e, dict)}
+    return {_join(folder, e["name"]): ("dir", None) if e["type"] in ("dir", "submodule") else ("blob", e.get("sha")) for e in found}
 
 
 def _tree(gh: GitHub, head: str, key: str) -> list[dict]:
-    found = gh.request("GET", gh.repo(f"/git/trees/{head}"), params={"recursive": "1"})
-    if not isinstance(found, dict) or found.get("truncated") or not isinstance(found.get("tree"), list):
+    found = gh.request("GET", gh.repo(f"/git/trees/{head}"), params={"recursive": "1"}, fields={"tree": list, "truncated": (bool, type(None))})
+    if found.get("truncated"):
         raise GpuctlError(f"cannot tell whether a newer commit changed what {key}'s plan reads: GitHub lists only part of the repository at {head[:12]}",
                           hint="nothing was written; run the apply workflow by hand (workflow_dispatch) on the branch, which applies it as it is now")
     return [e for e in found["tree"] if isinstance(e, dict) and isinstance(e.get("path"), str)]

@@ -18,7 +18,7 @@ import re
 from datetime import datetime, timezone
 from urllib.parse import quote, unquote
 
-from gpuctl.github.authors import Author
+from gpuctl.github.authors import AUTHORED, Author
 from gpuctl.github.client import GitHub, GitHubError
 from gpuctl.github.parts import COMMENT_LIMIT, marker, read_marker
 from gpuctl.v2 import json_in
@@ -27,6 +27,7 @@ from gpuctl.words import agreeing, first_of
 KIND = "drift"
 CHANGE_KIND = "driftchange"
 LABEL_COLOR = "d93f0b"
+ISSUE = {"number": int, "title": (str, type(None)), "body": (str, type(None))} | AUTHORED  # what gpuctl reads of an issue
 ITEMS_ROOM = 20_000  # bytes of the issue body for the list of what drifts; a longer list is kept as its digest
 SHOWN = 30  # items named per side in a change comment
 _ITEMS = re.compile(r"<!-- gpuctl:drift-items (?P<items>[^\s<>]*) -->")
@@ -68,7 +69,7 @@ def find_all_open(gh: GitHub, key: str, label: str, impostors: list[dict] | None
     seen: set[int] = set()
     ours: list[dict] = []
     for query in ({"state": "open", "labels": label}, {"state": "open"}):
-        for issue in gh.paginate(gh.repo("/issues"), query):
+        for issue in gh.paginate(gh.repo("/issues"), query, fields=ISSUE):
             if issue["number"] in seen:
                 continue
             seen.add(issue["number"])
@@ -178,7 +179,7 @@ def report(gh: GitHub, key: str, label: str, title: str, markdown: str, impostor
     body = stable + footer
     if issue is None:
         ensure_label(gh, label)
-        created = gh.request("POST", gh.repo("/issues"), json={"title": title, "body": body, "labels": [label]})
+        created = gh.request("POST", gh.repo("/issues"), json={"title": title, "body": body, "labels": [label]}, fields=ISSUE)
         Author(gh).check_created(created, "drift issue")
         return created["number"], f"opened issue #{created['number']}"
     number = issue["number"]

@@ -34,7 +34,7 @@ class Job:
     @property
     def github(self) -> GitHub:
         if self._github is None:
-            self._github = GitHub.from_actions(self.actions, note=self.app.note)
+            self._github = GitHub.from_actions(self.actions, note=self.app.note, debug=self.app.note if self.app.debug else None)
         return self._github
 
     def report(self, write: Callable[[], int]) -> int:

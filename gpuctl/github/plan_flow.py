@@ -195,10 +195,9 @@ def pull_request(job: Job, pr_file: Path | None) -> tuple[int, str, str | None] 
         raise GpuctlError("--pr-file is for runs started by workflow_run (the fork flow)", hint="drop --pr-file: a pull_request run knows its pull request")
     run_head = job.actions.event_field("workflow_run.head_sha", SHA)
     number = _number_in(pr_file)
-    pull = job.github.request("GET", job.github.repo(f"/pulls/{number}"))
-    head = pull.get("head") or {}
-    if head.get("sha") != run_head:
-        raise GpuctlError(f"pull request #{number} is at {str(head.get('sha'))[:12]}, but the configs came from a run for {run_head[:12]}",
+    pull = job.github.request("GET", job.github.repo(f"/pulls/{number}"), fields={"head.sha": str, "base.sha": (str, type(None))})
+    if pull["head"]["sha"] != run_head:
+        raise GpuctlError(f"pull request #{number} is at {pull['head']['sha'][:12]}, but the configs came from a run for {run_head[:12]}",
                           hint="the number in the artifact does not belong to that run; nothing was commented (a newer push re-runs the flow)")
     base = (pull.get("base") or {}).get("sha")
     return number, run_head, base if isinstance(base, str) and base else None

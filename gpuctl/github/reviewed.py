@@ -21,11 +21,16 @@ from gpuctl.github.client import GitHub, GitHubError
 from gpuctl.redact import clip
 from gpuctl.render.document import writes
 from gpuctl.words import first_of
+# What gpuctl reads of a pull request (GET /pulls/N, GET /commits/SHA/pulls), checked by the client.
+PULL = {"number": int, "state": (str, type(None)), "merged_at": (str, type(None)), "merge_commit_sha": (str, type(None)),
+        "head.sha": str, "base.ref": (str, type(None))}
+ARTIFACT = {"name": str, "expired": (bool, type(None)), "created_at": (str, type(None)), "workflow_run.id": (int, type(None)),
+            "workflow_run.repository_id": (int, type(None)), "workflow_run.head_repository_id": (int, type(None))}
 
 
 def merged_pull(gh: GitHub, sha: str) -> dict | None:
     """The merged pull request whose merge (or squash, or rebase) produced `sha`, if any."""
-    pulls = [p for p in gh.request("GET", gh.repo(f"/commits/{sha}/pulls")) or [] if p.get("merged_at")]
+    pulls = [p for p in gh.request("GET", gh.repo(f"/commits/{sha}/pulls"), answer=list, fields=PULL) if p.get("merged_at")]
     exact = [p for p in pulls if p.get("merge_commit_sha") == sha]
     chosen = sorted(exact or pulls, key=lambda p: p["merged_at"])
     return chosen[-1] if chosen else None
@@ -48,13 +53,13 @@ def chosen_pull(gh: GitHub, value: str, ref: str | None) -> dict:
         raise GpuctlError(f"the `pr` input is {clip(json.dumps(value), 40)}, not a pull request number", hint=hint)
     number = int(text.lstrip("#"))
     try:
-        pull = gh.request("GET", gh.repo(f"/pulls/{number}"))
+        pull = gh.request("GET", gh.repo(f"/pulls/{number}"), fields=PULL | {"head.sha": (str, type(None))})
     except GitHubError as exc:
         if exc.status == 404:
             raise GpuctlError(f"the `pr` input names pull request #{number}, which {gh.repository} does not have", hint=hint) from None
         raise
-    if not isinstance(pull, dict) or not pull.get("merged_at") or not isinstance(pull.get("merge_commit_sha"), str):
-        state = "open" if (pull or {}).get("state") == "open" else "closed without being merged"
+    if not pull.get("merged_at") or not isinstance(pull.get("merge_commit_sha"), str):
+        state = "open" if pull.get("state") == "open" else "closed without being merged"
         raise GpuctlError(f"the `pr` input names pull request #{number}, which is {state}: nothing of it is on {branch or 'the branch'} to apply",
                           hint=hint)
     base = ((pull.get("base") or {}).get("ref"))
@@ -69,13 +74,12 @@ def chosen_pull(gh: GitHub, value: str, ref: str | None) -> dict:
 def branch_head(gh: GitHub, branch: str) -> str | None:
     """The commit `branch` is at now; None when GitHub has no such branch (deleted since)."""
     try:
-        found = gh.request("GET", gh.repo(f"/git/ref/heads/{quote(branch, safe='/')}"))
+        found = gh.request("GET", gh.repo(f"/git/ref/heads/{quote(branch, safe='/')}"), fields={"object.sha": str})
     except GitHubError as exc:
         if exc.status == 404:
             return None
         raise
-    sha = ((found or {}).get("object") or {}).get("sha") if isinstance(found, dict) else None
-    return sha.lower() if isinstance(sha, str) else None
+    return found["object"]["sha"].lower()
 
 
 def superseded(gh: GitHub, ref: str, sha: str, inputs) -> str | None:
@@ -115,7 +119,7 @@ def plan_artifact(gh: GitHub, prefix: str, head_sha: str) -> dict | None:
     """The newest unexpired artifact named for this head SHA whose run ran this repository's
     own code (never a fork's pull_request run)."""
     name = artifact_name(prefix, head_sha)
-    found = [a for a in gh.paginate(gh.repo("/actions/artifacts"), {"name": name}, key="artifacts")
+    found = [a for a in gh.paginate(gh.repo("/actions/artifacts"), {"name": name}, key="artifacts", fields=ARTIFACT)
              if a.get("name") == name and not a.get("expired") and _trusted(a.get("workflow_run") or {})]
     return max(found, key=lambda a: a.get("created_at") or "") if found else None
 

@@ -4,8 +4,6 @@ gpuctl/github works on the documents these return."""
 
 from __future__ import annotations
 
-import io
-import json
 from pathlib import Path
 
 from gpuctl.cli.context import AppContext
@@ -27,12 +25,6 @@ def _session(app: AppContext, config: str, provider: str | None, from_plan: str 
                                       break_lock=False, json_result=True, overrides={}, policy=policy,
                                       unknown_env=from_plan is None, parallelism=parallelism, health=health, variables=variables,
                                       before_write=before_write))
-
-
-def _captured(app: AppContext) -> tuple[AppContext, io.StringIO]:
-    """A context like `app` whose stdout is kept; secrets registered by either are shared."""
-    out = io.StringIO()
-    return AppContext(environ=app.environ, cwd=app.cwd, stdout=out, stderr=app.stderr, debug=app.debug, secrets=app.secrets), out
 
 
 def plan_document(app: AppContext, config: str, provider: str | None, policy: str | None = None, allow=None, prune: bool = False,
@@ -89,12 +81,11 @@ def plan_summary(doc: dict) -> str:
 
 
 def drift_document(app: AppContext, config: str, provider: str | None) -> dict:
-    """The drift document of `gpu serverless drift --json --config CONFIG`."""
-    from gpuctl.cli.drift_cmd import report
+    """The drift document of `gpu serverless drift --json --config CONFIG`, made as that
+    command makes it (never printed and read back)."""
+    from gpuctl.cli.drift_cmd import drift_doc
 
-    captured, out = _captured(app)
-    report(captured, "json", None, provider, config)
-    return json.loads(out.getvalue())
+    return drift_doc(app, None, provider, config)
 
 
 KEY_HINT = ("the workflow gives gpuctl the RunPod key from the action's `api-key` input (the RUNPOD_API_KEY repository secret): "

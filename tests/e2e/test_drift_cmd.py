@@ -554,3 +554,30 @@ def test_an_endpoint_created_between_the_reads_of_the_account_is_not_called_dele
     assert report.returncode == 0, out + err  # read again: the deploy is done, the account matches
     doc = json.loads(out)
     assert doc["in_sync"] and doc["applying"] is None
+
+
+def test_the_github_drift_job_gets_the_document_drift_json_prints_without_printing_it(account, tmp_path, monkeypatch):
+    """The drift job's document is made, not printed and parsed back: the CLI's printed JSON
+    is exactly `dumps` of it, byte for byte, and the job's read writes nothing to stdout."""
+    import io
+
+    from gpuctl.cli import drift_cmd
+    from gpuctl.cli.context import AppContext
+    from gpuctl.github import runner
+    from gpuctl.render.document import dumps
+
+    proj = deployed(account, tmp_path)
+    console_patch(account, {"workers": {"min": 2}})
+    printed = drift(account, proj, "--json")
+    assert printed.code == 2, printed.err
+
+    def no_writing(*args):
+        raise AssertionError("the drift job printed the report to read it back")
+
+    monkeypatch.setattr(drift_cmd, "_write", no_writing)
+    out, err = io.StringIO(), io.StringIO()
+    app = AppContext(environ=account.env | {"DRIFT_TOKEN": SECRET}, cwd=proj, stdout=out, stderr=err)
+    doc = runner.drift_document(app, "gpu.jsonc", None)
+    assert dumps(doc) == printed.out
+    assert json.loads(printed.out) == doc and out.getvalue() == ""
+    assert SECRET not in printed.out

@@ -3,6 +3,8 @@ the comment split, and the step-output format."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from gpuctl.github import comments
@@ -61,22 +63,22 @@ def test_a_call_without_the_right_token_gets_a_hint_and_never_shows_the_token(fa
 ])
 def test_a_rate_limit_is_waited_out_as_github_asks(fake, client, canned, wait):
     fake.canned.append(canned)
-    assert client.request("GET", client.repo("/issues")) == []
+    assert client.request("GET", client.repo("/issues"), answer=list) == []
     assert client.slept == [wait]
     assert len(fake.requests) == 2
 
 
 def test_a_spent_limit_holds_back_the_next_request_until_its_reset(fake, client):
     fake.canned.append(Canned(200, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1000012"}, []))
-    client.request("GET", client.repo("/issues"))
-    client.request("GET", client.repo("/issues"))
+    client.request("GET", client.repo("/issues"), answer=list)
+    client.request("GET", client.repo("/issues"), answer=list)
     assert client.slept == [12.0]
 
 
 def test_a_wait_longer_than_gpuctl_waits_fails_with_the_time(fake, client):
     fake.canned.append(Canned(429, {"Retry-After": "3600"}, {"message": "slow down"}))
     with pytest.raises(GitHubError, match="3600 s"):
-        client.request("GET", client.repo("/issues"))
+        client.request("GET", client.repo("/issues"), answer=list)
     assert client.slept == []
 
 
@@ -89,7 +91,7 @@ def test_a_server_error_that_persists_says_it_was_retried_and_to_re_run_the_job_
     for _ in range(client.attempts):
         fake.canned.append(Canned(502, {}, {"message": "Server Error"}))
     with pytest.raises(GitHubError) as caught:
-        client.request("GET", client.repo("/issues"))
+        client.request("GET", client.repo("/issues"), answer=list)
     assert len(fake.requests) == client.attempts and client.slept == [2.0 ** n for n in range(1, client.attempts)]
     assert notes and not [n for n in notes if "as it asks" in n], notes
     assert notes[0] == "note: GitHub answered 502; trying again in 2 s"
@@ -259,7 +261,7 @@ def test_github_s_message_stays_on_one_line(fake, client):
     fake.canned.append(Canned(502, {}, PROXY_PAGE))
     client.attempts = 1
     with pytest.raises(GitHubError) as caught:
-        client.request("GET", client.repo("/issues"))
+        client.request("GET", client.repo("/issues"), answer=list)
     assert "\n" not in caught.value.summary and "<html>" in caught.value.summary
 
 
@@ -281,3 +283,125 @@ def test_the_token_and_the_key_go_where_one_rule_says(url, sent):
         else:
             with pytest.raises(refused, match="refusing to send the"):
                 check(url)
+
+
+def test_each_request_and_each_attempt_is_listed_under_debug_without_the_token(fake):
+    """--debug lists GitHub's requests as it lists RunPod's: method, path, status, and which
+    attempt it was, so a retried or rate-limited call shows; never the token."""
+    slept, lines = [], []
+    gh = GitHub(fake.url, TOKEN, fake.repository, sleep=slept.append, clock=lambda: 1_000_000.0, debug=lines.append)
+    fake.canned.append(Canned(429, {"Retry-After": "7"}, {"message": "slow down"}))
+    try:
+        gh.request("GET", gh.repo("/issues"), params={"state": "open"}, answer=list)
+    finally:
+        gh.close()
+    assert [re.sub(r"\d+ ms", "N ms", line) for line in lines] == [
+        "debug: GitHub GET /repos/acme/ml-api/issues?state=open -> 429 (attempt 1 of 4, N ms)",
+        "debug: GitHub GET /repos/acme/ml-api/issues?state=open -> 200 (attempt 2 of 4, N ms)"]
+    assert slept == [7.0]
+
+
+def test_a_request_without_an_answer_is_listed_under_debug():
+    lines = []
+    gh = GitHub("http://127.0.0.1:9", TOKEN, "acme/ml-api", sleep=lambda s: None, debug=lines.append, attempts=2)
+    with pytest.raises(GitHubError, match="cannot reach GitHub"):
+        gh.request("GET", gh.repo("/issues"))
+    gh.close()
+    assert [re.sub(r"\d+ ms", "N ms", line) for line in lines] == [
+        f"debug: GitHub GET /repos/acme/ml-api/issues -> no answer (ConnectError) (attempt {n} of 2, N ms)" for n in (1, 2)]
+
+
+@pytest.mark.parametrize("canned, wait", [
+    (Canned(429, {"Retry-After": "nan"}, {"message": "slow down"}), 60.0),  # no time to wait: a secondary limit's minute
+    (Canned(429, {"Retry-After": "-5"}, {"message": "slow down"}), 60.0),
+    (Canned(403, {}, {"message": "You have triggered an abuse detection mechanism. Please wait a few minutes before you try again."}), 60.0),
+    (Canned(503, {"Retry-After": "9"}, {"message": "Service Unavailable"}), 9.0),
+])
+def test_odd_and_older_rate_limit_answers_are_waited_out_as_github_asks(fake, client, canned, wait):
+    fake.canned.append(canned)
+    assert client.request("GET", client.repo("/issues"), answer=list) == []
+    assert client.slept == [wait]
+
+
+def test_the_drift_job_lists_githubs_requests_under_debug(fake, monkeypatch, tmp_path):
+    """`gpu --debug github drift` (GPUCTL_DEBUG in a workflow's env) shows GitHub's requests
+    beside RunPod's, never the token."""
+    import io
+
+    from gpuctl.cli import main
+    from gpuctl.cli.context import AppContext
+    from gpuctl.github import drift_flow, runner
+
+    monkeypatch.setattr(runner, "drift_document", lambda app, config, provider: {"in_sync": True, "drift": [], "project_id": "p", "applying": None})
+    monkeypatch.setattr(runner, "drift_markdown", lambda doc, source_url=None: "in sync\n")
+    monkeypatch.setattr(drift_flow, "ending", lambda doc: "")
+    (tmp_path / "gpu.jsonc").write_text("{}")
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": fake.repository, "GITHUB_API_URL": fake.url,
+           "GITHUB_WORKSPACE": str(tmp_path), "GITHUB_SHA": "e" * 40, "GITHUB_RUN_ID": "5", "GITHUB_SERVER_URL": "https://github.com"}
+    err = io.StringIO()
+    app = AppContext(environ=env, cwd=tmp_path, stdout=io.StringIO(), stderr=err)
+    assert main(["--debug", "github", "drift", "--config", "gpu.jsonc"], context=app) == 0, err.getvalue()
+    lines = [line for line in err.getvalue().splitlines() if line.startswith("debug: GitHub ")]
+    assert lines and any(" /repos/acme/ml-api/issues" in line and "-> 200 (attempt 1 of 4" in line for line in lines), err.getvalue()
+    assert TOKEN not in err.getvalue()
+
+
+@pytest.mark.parametrize("body, said", [
+    ([], "is not what gpuctl expects (an object)"),
+    ({"number": 5, "head": "abc"}, "its head is \"abc\", not an object"),
+    ({"number": 5, "head": {}}, "its head.sha is missing, not a string"),
+    ({"number": 5, "head": {"sha": 7}}, "its head.sha is 7, not a string"),
+    ({"number": True, "head": {"sha": "a" * 40}}, "its number is true, not a whole number"),
+])
+def test_an_odd_single_object_answer_is_a_github_error_naming_the_request(fake, client, body, said):
+    fake.canned.append(Canned(200, {}, body))
+    with pytest.raises(GitHubError) as caught:
+        client.request("GET", client.repo("/pulls/5"), fields={"number": int, "head.sha": str})
+    assert caught.value.summary.startswith("GitHub's answer to GET /repos/acme/ml-api/pulls/5 (200) ")
+    assert said in caught.value.summary and "proxy" in caught.value.hint
+
+
+def test_an_optional_field_may_be_missing_or_null_but_not_of_another_type(fake, client):
+    fields = {"base.sha": (str, type(None))}
+    for body in ({}, {"base": None}, {"base": {"sha": None}}, {"base": {"sha": "b" * 40}}):
+        fake.canned.append(Canned(200, {}, body))
+        assert client.request("GET", client.repo("/pulls/5"), fields=fields) == body
+    fake.canned.append(Canned(200, {}, {"base": {"sha": ["b"]}}))
+    with pytest.raises(GitHubError, match="its base.sha is"):
+        client.request("GET", client.repo("/pulls/5"), fields=fields)
+
+
+def test_an_empty_answer_is_only_for_a_delete(fake, client):
+    fake.canned += [Canned(204, {}, b""), Canned(200, {}, b"")]
+    assert client.request("DELETE", client.repo("/issues/comments/1")) is None
+    with pytest.raises(GitHubError, match="is not what gpuctl expects"):
+        client.request("GET", client.repo("/pulls/5"))
+
+
+PULL = {"number": 5, "state": "closed", "merged_at": "2026-01-01T00:00:00Z", "merge_commit_sha": "c" * 40, "head": {"sha": "a" * 40}}
+
+
+@pytest.mark.parametrize("module, function, args, body", [
+    ("reviewed", "branch_head", ("main",), {"ref": "refs/heads/main"}),  # was None, "no such branch": the supersede check skipped
+    ("reviewed", "branch_head", ("main",), {"object": "abc"}),
+    ("reviewed", "chosen_pull", ("5", "refs/heads/main"), ["a pull"]),
+    ("reviewed", "chosen_pull", ("5", "refs/heads/main"), PULL | {"base": "main"}),
+    ("reviewed", "merged_pull", ("c" * 40,), ["a pull"]),
+    ("reviewed", "merged_pull", ("c" * 40,), [PULL | {"head": None}]),
+    ("reviewed", "plan_artifact", ("gpuctl-plan", "a" * 40), {"artifacts": [{"name": "gpuctl-plan-" + "a" * 40, "workflow_run": "5"}]}),
+    ("issues", "find_open", ("gpu.jsonc", "gpuctl-drift"), [{"number": 3, "user": "someone"}]),
+    ("comments", "upsert", (5, "gpu.jsonc", "a plan"), [{"id": "7", "body": "x"}]),
+    ("inputs", "listing", ("src", "a" * 40), [{"name": 3, "type": "file"}]),
+    ("fork", "base_config", ("gpu.jsonc", "gpu.jsonc", "b" * 40), {"type": "file", "name": "gpu.jsonc", "encoding": "base64", "content": 12}),
+])
+def test_the_flows_reading_an_odd_answer_get_a_github_error_not_an_internal_error(fake, client, module, function, args, body):
+    """Each place that reads a field of GitHub's answer declares it: an answer without it (or
+    of another type) stops with what GitHub answered to which request."""
+    import importlib
+
+    from gpuctl.errors import GpuctlError
+
+    fake.canned.append(Canned(200, {}, body))
+    with pytest.raises(GpuctlError) as caught:
+        getattr(importlib.import_module(f"gpuctl.github.{module}"), function)(client, *args)
+    assert "GitHub's answer to GET /repos/acme/ml-api/" in caught.value.format() and "is not what gpuctl expects" in caught.value.format()

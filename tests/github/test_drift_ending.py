@@ -38,3 +38,23 @@ def test_an_endpoint_of_no_project_is_unmanaged_in_the_ending():
     assert doc["drift"][0]["owner"] is None
     said = ending(doc)
     assert "**Unmanaged**" in said and "gpu serverless import ep7 --write" in said and "**Another project's**" not in said, said
+
+
+def test_two_orphans_of_one_name_are_named_by_their_ids_in_the_ending():
+    """`gpu serverless delete old` stops when two endpoints are named "old" and asks for an id,
+    so the issue's advice names each by its id; each command given then finds its endpoint."""
+    import re
+
+    from gpuctl.cli.resolve import find_endpoint
+
+    mine = {"GPUCTL_PROJECT": "demo"}
+    account = [{"id": "ep8", "name": "old", "env": mine}, {"id": "ep9", "name": "old", "env": mine}, {"id": "ep5", "name": "gone", "env": mine}]
+    doc = render_drift.build(plan(*(resource("orphan", name=e["name"], id=e["id"], desired=None) for e in account)), load_catalog(),
+                             {e["id"]: e for e in account})
+    jsonschema.validate(doc, DRIFT_SCHEMA)
+    said = ending(doc)
+    deletes = re.findall(r"`gpu serverless delete (\S+)`", said)
+    imports = re.findall(r"`gpu serverless import (\S+) --write`", said)
+    assert deletes == ["ep8", "ep9", "gone"] and imports == ["ep8", "ep9", "gone"], said
+    for ref, expected in zip(deletes, ("ep8", "ep9", "ep5")):
+        assert find_endpoint(account, ref, "demo")["id"] == expected

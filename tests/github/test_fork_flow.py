@@ -412,7 +412,7 @@ def test_an_uploaded_file_too_large_for_a_repository_is_refused_unread(tmp_path)
         def repo(self, suffix: str) -> str:
             return suffix
 
-        def request(self, method: str, path: str, params=None) -> dict:
+        def request(self, method: str, path: str, params=None, **shape) -> dict:
             return {"type": "file", "sha": fork.blob_id(b"{}") if path.endswith("gpu.jsonc") else "0" * 40}
 
     (tmp_path / "gpu.jsonc").write_text("{}")
