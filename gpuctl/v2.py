@@ -196,8 +196,11 @@ _KEEP = object()
 
 
 def template_request(name: str, image: str, env: Mapping[str, Any]) -> dict:
-    """POST /v2/templates for one of gpuctl's record templates (records.py): a pod template
-    (`serverless: false`), never offered for an endpoint, that costs nothing and never runs."""
+    """POST /v2/templates for one of gpuctl's bookkeeping records in the account: the lease
+    (ADR 9), the last-applied record (ADR 10) and the pre-warm record (ADR 8) are all RunPod
+    templates of this one shape. A pod template (`serverless: false`) is never offered for an
+    endpoint, costs nothing and never runs; the name is the identity, since RunPod keeps
+    template names unique per account."""
     return {"name": name, "image": image, "env": dict(env), "category": "CPU", "serverless": False, "startSsh": False, "startJupyter": False}
 
 
