@@ -29,19 +29,6 @@ def env_of(obj: Obj) -> dict[str, Any]:
     return dict(obj.get("env") or {})
 
 
-def json_in(text: str) -> tuple[bool, Any]:
-    """(True, value) for the JSON document a string holds that anyone can edit: one from the
-    account (an env value gpuctl wrote, a job's error), a worker's output line, a file of ours
-    in `.gpu/`; (False, None) when it holds none: not JSON, or nested deeper than Python reads
-    (a RecursionError, which is no ValueError)."""
-    import json
-
-    try:
-        return True, json.loads(text)
-    except (ValueError, RecursionError):
-        return False, None
-
-
 def with_env(obj: Obj, env: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of an endpoint, template or request body with `env` in place of its env."""
     return {**obj, "env": dict(env)}

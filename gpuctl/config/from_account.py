@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gpuctl.catalog import Catalog
-from gpuctl.v2 import json_in
+from gpuctl.files import json_in
 
 Key = tuple[str, ...]  # a key path inside one serverless block, e.g. ("scaling", "max_workers")
 

@@ -21,8 +21,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from gpuctl.files import json_in
 from gpuctl.model import MARKER_ENV, REDACTED, EndpointSpec, Notice, Sensitive, Unresolved
-from gpuctl.v2 import json_in, owner, template_request
+from gpuctl.v2 import owner, template_request
 from gpuctl.plan import fields
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Origin, ResourceChange, Unknown
 
