@@ -11,6 +11,8 @@ before reading a byte: `--from-plan /dev/zero` read for ever and filled memory.
 A JSON file the user names (a saved plan, a snapshot, a job input, the key file, the event
 payload) is read by `read_json`, which turns every failure, of the file or of its JSON, into
 one FileUnreadable(path, problem, line, col) that each reader maps to its own error and fix.
+A JSON document inside a string from outside (an account's env value, an HTTP answer, a line
+of a file of ours in `.gpu/`) is read by `json_in`, which never raises.
 
 MAX_BYTES, 256 MiB: the largest files gpuctl reads are saved plans and snapshots, about 5 kB
 per endpoint, so a 10,000-endpoint plan is ~50 MB; five times that leaves room for
@@ -188,6 +190,19 @@ def read_json(path: Path | str, limit: int = MAX_BYTES, encoding: str = "utf-8",
         digits = re.search(r"\d{4301}", text)
         line, col = _line_col(text, digits.start()) if digits else (None, None)
         raise FileUnreadable(path, "it holds a number of more than 4300 digits, more than gpuctl reads", line, col, cause=exc, json=True) from None
+
+
+def json_in(text: str) -> tuple[bool, Any]:
+    """(True, value) for the JSON document a string holds that anyone can edit: one from the
+    account (an env value gpuctl wrote, a job's error), a worker's output line, a file of ours
+    in `.gpu/`; (False, None) when it holds none: not JSON, or nested deeper than Python reads
+    (a RecursionError, which is no ValueError)."""
+    import json
+
+    try:
+        return True, json.loads(text)
+    except (ValueError, RecursionError):
+        return False, None
 
 
 def replace_text(path: Path | str, text: str, *, mode: int | None = None, durable: bool = False) -> None:

@@ -9,8 +9,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from gpuctl.files import json_in
 from gpuctl.polling import poll_until
-from gpuctl.v2 import json_in
 
 FINAL = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
 MAX_POLL_S = 2.0

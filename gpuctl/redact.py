@@ -38,6 +38,13 @@ HIDDEN = {"sensitive": True}
 OWN_ENV = "GPUCTL_"  # the prefix of gpuctl's own markers (GPUCTL_PROJECT, ...): no secrets
 
 
+def credential_key(name: str) -> bool:
+    """`*_TOKEN`, `*_KEY` or `*SECRET*`, in any case (HF_TOKEN is a `*_TOKEN`): an env
+    variable whose value the CLI masks from the start, and the policy rule `require_secret_env`."""
+    upper = name.upper()
+    return upper.endswith(("_TOKEN", "_KEY")) or "SECRET" in upper
+
+
 def env_shown(key: str, value: Any, literal: str | None) -> bool:
     """May an account env value be shown: the one rule for every output (snapshot, pull, logs,
     a job's output, the rollback plan; ADR 6). Yes for gpuctl's own GPUCTL_* markers, and for a

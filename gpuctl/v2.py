@@ -29,19 +29,6 @@ def env_of(obj: Obj) -> dict[str, Any]:
     return dict(obj.get("env") or {})
 
 
-def json_in(text: str) -> tuple[bool, Any]:
-    """(True, value) for the JSON document a string holds that anyone can edit: one from the
-    account (an env value gpuctl wrote, a job's error), a worker's output line, a file of ours
-    in `.gpu/`; (False, None) when it holds none: not JSON, or nested deeper than Python reads
-    (a RecursionError, which is no ValueError)."""
-    import json
-
-    try:
-        return True, json.loads(text)
-    except (ValueError, RecursionError):
-        return False, None
-
-
 def with_env(obj: Obj, env: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of an endpoint, template or request body with `env` in place of its env."""
     return {**obj, "env": dict(env)}
@@ -196,8 +183,11 @@ _KEEP = object()
 
 
 def template_request(name: str, image: str, env: Mapping[str, Any]) -> dict:
-    """POST /v2/templates for one of gpuctl's record templates (records.py): a pod template
-    (`serverless: false`), never offered for an endpoint, that costs nothing and never runs."""
+    """POST /v2/templates for one of gpuctl's bookkeeping records in the account: the lease
+    (ADR 9), the last-applied record (ADR 10) and the pre-warm record (ADR 8) are all RunPod
+    templates of this one shape. A pod template (`serverless: false`) is never offered for an
+    endpoint, costs nothing and never runs; the name is the identity, since RunPod keeps
+    template names unique per account."""
     return {"name": name, "image": image, "env": dict(env), "category": "CPU", "serverless": False, "startSsh": False, "startJupyter": False}
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from gpuctl.redact import MIN_SECRET, Redacting, output_forms
+from gpuctl.redact import MIN_SECRET, Redacting, credential_key, output_forms
 
 
 @dataclass
@@ -42,8 +42,6 @@ class AppContext:
         HF_TOKEN: `*_TOKEN`, `*_KEY`, `*SECRET*`), protected before anything is read: a key pasted
         into the wrong field of gpu.jsonc was quoted back by the config error, which comes before
         the `${VAR}` values are resolved (and protected)."""
-        from gpuctl.policy.secrets import credential_key
-
         for name, value in self.environ.items():
             if credential_key(name):
                 self.protect(value)

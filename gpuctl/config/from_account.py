@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from gpuctl.catalog import Catalog
-from gpuctl.v2 import json_in
+from gpuctl.files import json_in
+from gpuctl.v2 import env_of, volume_ids
 
 Key = tuple[str, ...]  # a key path inside one serverless block, e.g. ("scaling", "max_workers")
 
@@ -78,7 +79,7 @@ def secret_name(value: Any) -> str | None:
 
 def account_env(endpoint: dict) -> dict[str, str]:
     """The endpoint's env without gpuctl's own `GPUCTL_*` keys."""
-    return {k: v for k, v in (endpoint.get("env") or {}).items() if not k.startswith("GPUCTL_")}
+    return {k: v for k, v in env_of(endpoint).items() if not k.startswith("GPUCTL_")}
 
 
 def gpu_types(endpoint: dict, catalog: Catalog, current: list[str] = ()) -> tuple[list[str] | None, list[Problem]]:
@@ -133,7 +134,7 @@ def cached_model(endpoint: dict) -> tuple[str | None, list[Problem]]:
 
 def volume_of(endpoint: dict, volumes: list[dict]) -> tuple[dict | None, list[Problem]]:
     """The attached network volume as {"name", "size", "dataCenter", ...}, or None when none is."""
-    ids = list(endpoint.get("networkVolumes") or [])
+    ids = volume_ids(endpoint)
     if not ids:
         return None, []
     known = {v.get("id"): v for v in volumes}
@@ -184,7 +185,7 @@ def read(endpoint: dict, catalog: Catalog, volumes: list[dict], current_gpus: li
 def local_command(endpoint: dict, project_dir: Path) -> dict | None:
     """The `local` block of an endpoint the local provider runs from GPUCTL_LOCAL_COMMAND (argv
     as JSON) in GPUCTL_LOCAL_CWD: the cwd relative to the project when it is inside it."""
-    env = endpoint.get("env") or {}
+    env = env_of(endpoint)
     _, argv = json_in(env.get("GPUCTL_LOCAL_COMMAND") or "null")
     if not (isinstance(argv, list) and argv and all(isinstance(a, str) and a for a in argv)):
         return None

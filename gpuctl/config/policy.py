@@ -5,7 +5,7 @@ rest of the config. Two policies merge rule by rule into the stricter
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -109,11 +109,6 @@ def _stricter(name: str, a: Any, b: Any, where_a: str | None, where_b: str | Non
     if name in LIMITS:
         return (a, where_a) if a <= b else (b, where_b)
     return True, where_a
-
-
-def rules_on(policy: Policy) -> list[str]:
-    """The names of the rules `policy` turns on, in the schema's order."""
-    return [f.name for f in fields(policy) if f.name not in ("sources", "origin") and _on(getattr(policy, f.name))]
 
 
 def _on(value: Any) -> bool:

@@ -18,6 +18,7 @@ from gpuctl.config import edit, from_account, references
 from gpuctl.config.from_account import GPU_KEYS, Key, secret_name
 from gpuctl.config.loader import Block, LoadedConfig
 from gpuctl.config.sourcemap import dotted
+from gpuctl.v2 import env_of
 
 ABSENT = object()
 
@@ -209,7 +210,7 @@ class _Puller:
     def cached_model(self, block: Block, live: dict, want: str | None, why: tuple[str, str, str]) -> None:
         if want == block.model.runpod.cached_model:
             return
-        env_model = (live.get("env") or {}).get("MODEL_NAME")
+        env_model = env_of(live).get("MODEL_NAME")
         derived = block.template.resolved == "vllm" and "MODEL_NAME" not in block.model.runpod.env and block.model.runpod.cached_model
         self.write(block, ("runpod", "cached_model"), ABSENT if want is None else want, why)
         if derived and env_model:  # MODEL_NAME was derived from cached_model; keep the account's
@@ -217,7 +218,7 @@ class _Puller:
 
     def env(self, block: Block, live: dict, key: str, why: tuple[str, str, str]) -> None:
         declared = block.model.runpod.env.get(key, ABSENT)
-        value = (live.get("env") or {}).get(key, ABSENT)
+        value = env_of(live).get(key, ABSENT)
         derived = key == "MODEL_NAME" and declared is ABSENT and block.template.resolved == "vllm" and block.model.runpod.cached_model
         if secret_name(value):
             return self.write(block, ("runpod", "env", key), {"secret": secret_name(value)}, why)

@@ -323,7 +323,7 @@ class Engine:
         if note:  # it existed already: bring it to the desired state like an update
             self._patch(change, body, created)
         self._model_references(change, body, created["id"])
-        return created["id"], note, self._verify_endpoint(change, body, created["id"])
+        return created["id"], note, self._verify_endpoint(body, created["id"])
 
     def _update_endpoint(self, change: ResourceChange, ids: dict[str, str]) -> tuple[str, str, int | None]:
         """(id, note, the version the write made: None when it made no release)."""
@@ -331,7 +331,7 @@ class Engine:
         live = self._read(lambda: self.provider.get_endpoint(change.id))
         self._patch(change, body, live)
         self._model_references(change, body, change.id)
-        version = self._verify_endpoint(change, body, change.id)
+        version = self._verify_endpoint(body, change.id)
         return change.id, "", version if version != live.get("version") else None
 
     def _patch(self, change: ResourceChange, body: dict, live: dict) -> None:
@@ -354,7 +354,7 @@ class Engine:
         if sorted(got) != sorted(wanted):
             raise NotHonoured(f"{self._who} did not honour modelReferences", hint="check the cached model id; gated models need access on Hugging Face")
 
-    def _verify_endpoint(self, change: ResourceChange, body: dict, endpoint_id: str) -> int | None:
+    def _verify_endpoint(self, body: dict, endpoint_id: str) -> int | None:
         """Read the endpoint back and check it is as sent; its version (the release it is on)."""
         raw = self._read(lambda: self.provider.get_endpoint(endpoint_id))
         live = fields.observed_fields(raw)

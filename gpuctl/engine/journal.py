@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpuctl.engine.statedir import damaged, open_own, prepare
-from gpuctl.files import MAX_BYTES, FileRefused, size_words
-from gpuctl.v2 import json_in
+from gpuctl.files import MAX_BYTES, FileRefused, json_in, size_words
 
 
 @dataclass

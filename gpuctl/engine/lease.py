@@ -39,9 +39,8 @@ from gpuctl.moments import iso_utc
 from gpuctl.polling import Backoff, time_left
 from gpuctl.provider.errors import AmbiguousWrite, AuthError, InvalidId, NotFound, ProviderError
 from gpuctl.provider.protocol import Provider
-from gpuctl.records import template_body
 from gpuctl.safetext import one_line
-from gpuctl.v2 import env_of, owner, template_patch
+from gpuctl.v2 import env_of, owner, template_patch, template_request
 
 LEASE_PREFIX = "gpuctl-lock-"
 HOLDER, EXPIRES, TOKEN = "GPUCTL_LEASE_HOLDER", "GPUCTL_LEASE_EXPIRES", "GPUCTL_LEASE_TOKEN"
@@ -280,7 +279,7 @@ class Lease:
                 HOST: socket.gethostname(), PID: str(os.getpid())}
 
     def _created(self) -> bool:
-        body = template_body(self.name, "gpuctl/lease:none", self._env())
+        body = template_request(self.name, "gpuctl/lease:none", self._env())
         with held():  # a lease created is a lease known, so `held`'s release finds it even when an interrupt came meanwhile
             try:
                 self.template_id = self.provider.create_template(body)["id"]

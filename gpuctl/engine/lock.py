@@ -21,8 +21,8 @@ from typing import IO
 from gpuctl.engine.statedir import open_own
 from gpuctl.errors import ExitCode, GpuctlError
 from gpuctl.moments import iso_utc
+from gpuctl.files import json_in
 from gpuctl.polling import Backoff, time_left
-from gpuctl.v2 import json_in
 
 
 

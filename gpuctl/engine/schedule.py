@@ -94,25 +94,33 @@ def run(pending: Sequence[ResourceChange], parallelism: int, step: Callable[[Res
                     _settle(running[future], future, results, finished, on_done)
                     del running[future]
         except KeyboardInterrupt as interrupt:  # start nothing more; what runs finishes and is reported
-            with held(interrupt_after=False) as further:  # another Ctrl-C cannot stop a step half-way: counted, not raised
-                results.interrupted = interrupt
-                settled = {c.address for c, _ in results.done} | {c.address for c, _ in results.failed}
-                in_flight = {f: c for f, c in running.items() if c.address not in settled}
-                for future, change in list(in_flight.items()):
-                    if future.cancel():  # submitted, but its step had not begun: it never will
-                        del in_flight[future]
-                        waiting += [change] if change not in waiting else []
-                told = len(further)  # before saying it: a Ctrl-C that comes as it is said is said again, not absorbed
-                on_interrupt(len(in_flight))
-                while wait(in_flight, timeout=TICK_S).not_done:
-                    if len(further) > told:  # a step cannot be stopped half-way: say so again
-                        told = len(further)
-                        on_interrupt(sum(not f.done() for f in in_flight))
-                for future, change in sorted(in_flight.items(), key=lambda item: order[item[1].address]):
-                    _settle(change, future, results, finished, on_done)
+            _drain(interrupt, running, waiting, results, finished, order, on_done, on_interrupt)
     results.not_attempted = sorted(waiting, key=lambda c: order[c.address])
     results.done.sort(key=lambda item: order[item[0].address])  # as the plan lists them, whatever finished first
     return results
+
+
+def _drain(interrupt: KeyboardInterrupt, running: dict, waiting: list, results: Results, finished: set, order: dict,
+           on_done: Callable[[ResourceChange, Any], None], on_interrupt: Callable[[int], None]) -> None:
+    """After an interrupt: cancel the steps submitted but not begun (back to `waiting`), let the
+    running ones finish, telling `on_interrupt` how many at each further interrupt, and settle them."""
+    with held(interrupt_after=False) as further:  # another Ctrl-C cannot stop a step half-way: counted, not raised
+        results.interrupted = interrupt
+        settled = {c.address for c, _ in results.done} | {c.address for c, _ in results.failed}
+        in_flight = {f: c for f, c in running.items() if c.address not in settled}
+        for future, change in list(in_flight.items()):
+            if future.cancel():  # submitted, but its step had not begun: it never will
+                del in_flight[future]
+                if change not in waiting:
+                    waiting.append(change)  # the caller's list: it lists what was not attempted
+        told = len(further)  # before saying it: a Ctrl-C that comes as it is said is said again, not absorbed
+        on_interrupt(len(in_flight))
+        while wait(in_flight, timeout=TICK_S).not_done:
+            if len(further) > told:  # a step cannot be stopped half-way: say so again
+                told = len(further)
+                on_interrupt(sum(not f.done() for f in in_flight))
+        for future, change in sorted(in_flight.items(), key=lambda item: order[item[1].address]):
+            _settle(change, future, results, finished, on_done)
 
 
 def _first_ended(running: dict) -> set:

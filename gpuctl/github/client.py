@@ -27,7 +27,7 @@ from gpuctl.errors import GpuctlError
 from gpuctl.github.env import Actions
 from gpuctl.safetext import one_line
 from gpuctl.urls import check_https
-from gpuctl.v2 import json_in
+from gpuctl.files import json_in
 
 IDEMPOTENT = ("GET", "PATCH", "PUT", "DELETE")
 PERMISSIONS = (

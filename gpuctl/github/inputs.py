@@ -92,7 +92,7 @@ def changed(gh: GitHub, inputs: Inputs, head: str) -> list[tuple[str, str, str]]
     """The inputs that the commit `head` has otherwise than the checkout, each as (path, what
     became of it: changed | deleted | added, why it is an input), in path order."""
     local = inputs.local()
-    remote = _remote(gh, inputs, head, local)
+    remote = _remote(gh, inputs, head)
     found = []
     for path in sorted(local.keys() | remote.keys()):
         if local.get(path) == remote.get(path):
@@ -102,7 +102,7 @@ def changed(gh: GitHub, inputs: Inputs, head: str) -> list[tuple[str, str, str]]
     return found
 
 
-def _remote(gh: GitHub, inputs: Inputs, head: str, local: dict[str, Identity]) -> dict[str, Identity]:
+def _remote(gh: GitHub, inputs: Inputs, head: str) -> dict[str, Identity]:
     found: dict[str, Identity] = {}
     listed: dict[str, dict[str, Identity] | None] = {}
     tree: list[dict] | None = None

@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote
 from gpuctl.github.authors import AUTHORED, Author
 from gpuctl.github.client import GitHub, GitHubError
 from gpuctl.github.parts import COMMENT_LIMIT, marker, read_marker
-from gpuctl.v2 import json_in
+from gpuctl.files import json_in
 from gpuctl.words import agreeing, first_of
 
 KIND = "drift"

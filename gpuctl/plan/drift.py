@@ -21,12 +21,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from gpuctl.files import json_in
 from gpuctl.model import MARKER_ENV, REDACTED, EndpointSpec, Notice, Sensitive, Unresolved
 from gpuctl.redact import OWN_ENV
-from gpuctl.v2 import env_of, json_in, owner
+from gpuctl.v2 import env_of, owner, template_request
 from gpuctl.plan import fields
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Origin, ResourceChange, Unknown, update_reason
-from gpuctl.records import template_body
 from gpuctl.words import counted
 
 RECORD_PREFIX = "gpuctl-applied-"
@@ -144,7 +144,7 @@ def record_body(project_id: str, endpoint_id: str, name: str, declared: Mapping[
                 applies: list[list] | None = None) -> dict:
     """The v2 create body of a record: a pod template (`serverless: false`), so it is never
     offered for an endpoint, costs nothing and never runs."""
-    return template_body(record_name(endpoint_id), RECORD_IMAGE, record_env(project_id, endpoint_id, name, declared, applied_at, applies))
+    return template_request(record_name(endpoint_id), RECORD_IMAGE, record_env(project_id, endpoint_id, name, declared, applied_at, applies))
 
 
 def read_record(template: Mapping[str, Any]) -> Record | None:

@@ -12,7 +12,7 @@ from gpuctl.catalog import Catalog
 from gpuctl.errors import Diagnostic, PlanError, doc_ref
 from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, EndpointSpec, Notice, Observed, acyclic
 from gpuctl.plan import cost, drift, fields
-from gpuctl.v2 import owner
+from gpuctl.v2 import env_of, owner, volume_ids
 from gpuctl.plan.account import Account, index
 from gpuctl.plan.adopt import adopt_advice, adopted, renamed, with_rename
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Plan, ResourceChange, update_reason
@@ -31,7 +31,7 @@ def observed_digest(observed: Observed, ids: Collection[str] | None = None) -> s
     to guess a secret."""
 
     def scrub(item: dict) -> dict:
-        return {**item, "env": sorted((item.get("env") or {}).keys())}
+        return {**item, "env": sorted(env_of(item))}
 
     def kept(items: Iterable[dict]) -> list[dict]:
         return sorted((i for i in items if ids is None or str(i.get("id")) in ids), key=lambda i: str(i.get("id")))
@@ -177,7 +177,7 @@ def _orphans(spec_names: set[str], project_id: str, observed: Observed, catalog:
         address = f"endpoint.{e.get('name')}"
         if prune:
             out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.DELETE, e.get("id"), f'owned by project "{project_id}" and no longer in gpu.jsonc (--prune)'))
-            freed.update(e.get("networkVolumes") or [])
+            freed.update(volume_ids(e))
         else:
             why = f'owned by project "{project_id}" and no longer in gpu.jsonc; still running, {cost.observed_cost_phrase(e, catalog)}; deploy --prune deletes it'
             out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.ORPHAN, e.get("id"), why, drift=Drift.ORPHAN))
@@ -237,7 +237,7 @@ def unreported(plan: Plan, observed: Observed) -> dict[str, list[str]]:
 def _notices_for(spec: EndpointSpec, live: dict | None, account: Account, missing: list[str]) -> list[Notice]:
     address = f"endpoint.{spec.name}"
     out = _unreported_notice(live, missing, address) if live is not None else []
-    redacted = sorted(k for k, v in ((live or {}).get("env") or {}).items() if v == REDACTED)
+    redacted = sorted(k for k, v in env_of(live or {}).items() if v == REDACTED)
     if redacted:
         out.append(Notice("redacted-env", f"the snapshot redacted env {', '.join(redacted)}; their values are not compared", address, level="note"))
     if spec.cached_model:
@@ -346,7 +346,7 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
             changes.append(change)
             notices += warnings
             matched.add(str((live or {}).get("id")))
-            used_volume_ids.update((live or {}).get("networkVolumes") or [])
+            used_volume_ids.update(volume_ids(live or {}))
         costs.append(cost.endpoint_cost(spec, live, catalog))
     if errors:
         raise PlanError("the plan cannot be made", errors)

@@ -13,7 +13,8 @@ from gpuctl.config.sourcemap import dotted
 from gpuctl.model import Notice
 from gpuctl.plan.cost import usd_per_hour
 from gpuctl.plan.model import Action, Plan, Violation
-from gpuctl.policy.secrets import credential_key, looks_generated
+from gpuctl.policy.secrets import looks_generated
+from gpuctl.redact import credential_key
 
 ENTROPY_CODE = "policy-high-entropy-env"
 UNPRICED_CODE = "policy-cost-unpriced"

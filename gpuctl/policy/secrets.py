@@ -1,6 +1,7 @@
-"""What looks like a credential: an env key by its name (`*_TOKEN`, `*_KEY`, `*SECRET*`), and a
-literal value by its shape (a long random-looking token). Names decide the rule that fails a
-plan; shapes only warn, because no test of randomness is certain."""
+"""What looks like a credential: an env key by its name (`*_TOKEN`, `*_KEY`, `*SECRET*`:
+`gpuctl.redact.credential_key`, which also decides what the CLI masks), and a literal value by
+its shape (a long random-looking token). Names decide the rule that fails a plan; shapes only
+warn, because no test of randomness is certain."""
 
 from __future__ import annotations
 
@@ -10,12 +11,6 @@ from math import log2
 
 _TOKEN = re.compile(r"[A-Za-z0-9+/=_]{20,}")  # a base64, base62 or hex run; '-', '.', ':' and '@' split words, URLs and repo ids
 _HEX = re.compile(r"[0-9a-fA-F]{32,}")
-
-
-def credential_key(name: str) -> bool:
-    """`*_TOKEN`, `*_KEY` or `*SECRET*`, in any case (HF_TOKEN is a `*_TOKEN`)."""
-    upper = name.upper()
-    return upper.endswith(("_TOKEN", "_KEY")) or "SECRET" in upper
 
 
 def looks_generated(value: str) -> bool:

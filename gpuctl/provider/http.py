@@ -32,7 +32,7 @@ from gpuctl.provider.errors import (
 from gpuctl.provider.pacing import Pacer
 from gpuctl.safetext import one_line
 from gpuctl.urls import check_https
-from gpuctl.v2 import json_in
+from gpuctl.files import json_in
 from gpuctl.words import in_seconds
 
 DEFAULT_TIMEOUT_S = 30.0  # a request's answer, unless GPU_HTTP_TIMEOUT says otherwise (cli/connect.py)

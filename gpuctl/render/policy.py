@@ -37,23 +37,12 @@ def policy_text(doc: dict) -> list:
 
 def policy_markdown(doc: dict) -> str:
     """A block for `render_markdown`, near the top where a reviewer looks first: "" without a policy."""
+    from gpuctl.render.md import code, text
+
     policy = doc.get("policy")
     if policy is None:
         return ""
     mark = "⛔" if policy["violations"] else "✅"
     lines = first_of(policy["violations"], VIOLATIONS, sep="", more="- … and {} more in the JSON plan (`--format json`) and the text plan\n",
-                     each=lambda v: f"- {_code(v['rule'])}: {_md(violation_line(v))}\n")
-    return f"\n**{mark} {_md(_heading(policy))}**\n\n{lines}"
-
-
-def _code(value: str) -> str:
-    from gpuctl.render.md import code
-
-    return code(value)
-
-
-def _md(value: str) -> str:
-    """Text safe inside a Markdown list item: no HTML, no stray code spans or emphasis."""
-    from gpuctl.render.md import text
-
-    return text(value)
+                     each=lambda v: f"- {code(v['rule'])}: {text(violation_line(v))}\n")
+    return f"\n**{mark} {text(_heading(policy))}**\n\n{lines}"

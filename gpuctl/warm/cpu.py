@@ -33,7 +33,7 @@ from gpuctl.warm.download import PREFIX
 from gpuctl.warm.errors import DownloadFailed, PodLeft, WarmTimeout
 from gpuctl.warm.podlog import PodLog
 from gpuctl.interrupts import held
-from gpuctl.v2 import json_in
+from gpuctl.files import json_in
 from gpuctl.v2 import data_center, env_of, pod_request, volume_ids
 from gpuctl.provider.protocol import Provider
 from gpuctl.words import counted, in_seconds

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 
 from gpuctl.model import MARKER_ENV
-from gpuctl.v2 import env_of, image, owner, template_patch
+from gpuctl.v2 import env_of, image, owner, template_patch, template_request
 from gpuctl.prewarm import digest, find_record, record_key, record_name
 from gpuctl.provider.errors import AmbiguousWrite, Rejected
-from gpuctl.records import template_body
 from gpuctl.provider.protocol import Provider
 
 
@@ -29,7 +28,7 @@ def remember(provider: Provider, endpoint: dict, doc: dict) -> dict | None:
     existing = find_record(provider.list_templates(), endpoint["id"])
     if existing:
         return _update(provider, existing, entry, endpoint)
-    body = template_body(record_name(endpoint["id"]), image(endpoint) or "none", entry)
+    body = template_request(record_name(endpoint["id"]), image(endpoint) or "none", entry)
     try:
         return provider.create_template(body)
     except (AmbiguousWrite, Rejected):

@@ -1,5 +1,5 @@
 """JSON that gpuctl finds inside strings of the account (a record template's GPUCTL_APPLIED,
-an endpoint's GPUCTL_LOCAL_COMMAND, a job's error) is read with gpuctl.v2.json_in: anyone can
+an endpoint's GPUCTL_LOCAL_COMMAND, a job's error) is read with gpuctl.files.json_in: anyone can
 edit those strings, and JSON nested deeper than Python reads raises RecursionError, which is
 no ValueError. A deploy --plan against such a snapshot was an internal error."""
 
@@ -49,7 +49,7 @@ def test_a_local_command_nested_too_deeply_is_no_local_block(tmp_path):
 
 @pytest.mark.parametrize("text, expected", [('{"a": 1}', (True, {"a": 1})), ("null", (True, None)), ("nope", (False, None)), (DEEP, (False, None))])
 def test_json_in(text, expected):
-    from gpuctl.v2 import json_in
+    from gpuctl.files import json_in
 
     assert json_in(text) == expected
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gpuctl.policy.secrets import credential_key, looks_generated
+from gpuctl.policy.secrets import looks_generated
+from gpuctl.redact import credential_key
 
 
 @pytest.mark.parametrize("name,expected", [
