@@ -217,7 +217,7 @@ class Deployment:
     warm: prewarming.Warm | None = None  # None: pre-warms are skipped (say so in a note)
     sleep: Callable[[float], None] = time.sleep
     applied: DeployResult | None = field(default=None, init=False)  # set once the engine has applied the plan: what the account now has
-    writing: bool = field(default=False, init=False)  # set before the flow's first write to the account (the lease, a catch-up, a pre-warm)
+    writing: bool = field(default=False, init=False)  # set before the flow's first write to the account (a catch-up, a pre-warm), or once it holds the lease
 
     # -- read-only -----------------------------------------------------------------------------
 
@@ -302,9 +302,11 @@ class Deployment:
             return self._checked(self._result(plan, observed, None, self._prewarm(plan, observed)), {})
         if not self.confirm(plan):
             raise Cancelled("cancelled: nothing was changed")
-        self.writing = True
+        # Not `writing` while it waits for the lease: an interrupt then (CI cancelling a queued
+        # apply job) wrote nothing, and a lease it had just created is released on the way out.
         with account_lease(self.provider, self.request.desired.project_id, self.request.command, lambda m: self.emit(Note(m, "plain")),
                            wait=self.request.lock_timeout, break_lock=self.request.break_lock) as lease:
+            self.writing = True
             plan, observed = self._replan(plan)
             if lease is not None and lease.cut_short and any(c.action.value in ("create", "replace") for c in plan.changes):
                 plan, observed = self._settle(plan)
