@@ -316,10 +316,11 @@ class Deployment:
                 self.request.before_write()  # a newer run may have applied while this one waited for the lease
             return self._execute(plan, lease)
 
-    def _replan(self, shown: Plan) -> tuple[Plan, Observed]:
+    def _replan(self, shown: Plan, meanwhile: str = "while this deploy waited for the lease") -> tuple[Plan, Observed]:
         """Plan again under the account lease: another runner may have applied between the first
         plan and the lease. A plan someone reviewed (at the prompt, or saved with --out) is
-        applied only if it is still the plan; otherwise the new plan is applied, and shown."""
+        applied only if it is still the plan; otherwise the new plan is applied, and shown, with
+        a note saying when the account changed (`meanwhile`: what this deploy was waiting for)."""
         from gpuctl.render.document import to_document
 
         observed = self.observe()
@@ -329,7 +330,7 @@ class Deployment:
         elif to_document(plan)["resource_changes"] != to_document(shown)["resource_changes"]:
             if self.request.reviewed:
                 raise StalePlan("the account changed after the plan was shown; refusing to apply it", hint="run deploy again and review the new plan")
-            self.emit(Note("the account changed while this deploy waited for the lease; applying the plan as it is now"))
+            self.emit(Note(f"the account changed {meanwhile}; applying the plan as it is now"))
             self.emit(PlanReady(plan, "replanned"))
         self._refuse(plan)
         return plan, observed
@@ -342,7 +343,7 @@ class Deployment:
         self.emit(Note(f"its holder stopped before the lease expired; waiting {self.request.grace:.0f}s for what it may have just created "
                        "to show, then planning again"))
         self.sleep(self.request.grace)
-        return self._replan(plan)
+        return self._replan(plan, f"during the {self.request.grace:.0f}s wait for what the lease's previous holder created to show")
 
     def _execute(self, plan: Plan, lease: Lease | None = None) -> DeployResult:
         """Apply `plan` under the account `lease`; the name claims of the holder it was taken
