@@ -262,13 +262,14 @@ def _apply(s: Session, deployment) -> int:
 
 def _stopped(s: Session, deployment, failure):
     """Print what an apply that stopped (failed, or was interrupted) did; the error to end with."""
-    from gpuctl.engine.flow import InterruptedAfterApply
+    from gpuctl.engine.flow import InterruptedAfterApply, LeaseLost
     from gpuctl.render.progress import outcome_lines
     from gpuctl.render.result import result_document
     from gpuctl.interrupts import held
 
     with held(interrupt_after=False):
-        head = "Applied, then interrupted:" if isinstance(failure.cause, InterruptedAfterApply) else "Apply stopped:"
+        heads = {InterruptedAfterApply: "Applied, then interrupted:", LeaseLost: "Applied, but the account lease was taken meanwhile:"}
+        head = heads.get(type(failure.cause), "Apply stopped:")
         s.app.note("\n".join([head, *outcome_lines(failure.outcome)]))
         if s.opts.json_result:
             from gpuctl.cli.output import print_json
