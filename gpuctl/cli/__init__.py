@@ -45,8 +45,21 @@ class Root(LazyGroup):
             return super().make_context(*args, **kwargs)
 
     def invoke(self, ctx: click.Context):
-        with _pipe_closes():
+        with _pipe_closes(), _interrupt_is_an_error():
             return super().invoke(ctx)
+
+
+@contextmanager
+def _interrupt_is_an_error() -> Iterator[None]:
+    """Ctrl-C or SIGTERM that a command does not report itself ends as an error of its own
+    (`error: interrupted`, exit 130), like every other end of a command; click turned it into a
+    blank line and its Abort, which printed a bare `interrupted` (review L7)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        from gpuctl.interrupts import Interrupted
+
+        raise Interrupted("interrupted") from None
 
 
 @click.group(cls=Root, lazy={"auth": "gpuctl.cli.auth_cmd:auth_group", "github": "gpuctl.cli.github_cmd:github_group", "doctor": "gpuctl.cli.doctor_cmd:doctor"}, context_settings=CONTEXT_SETTINGS)

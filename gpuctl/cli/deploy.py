@@ -257,13 +257,14 @@ def _apply(s: Session, deployment) -> int:
 
 def _stopped(s: Session, deployment, failure):
     """Print what an apply that stopped (failed, or was interrupted) did; the error to end with."""
-    from gpuctl.engine.flow import InterruptedAfterApply
+    from gpuctl.engine.flow import InterruptedAfterApply, LeaseLost
     from gpuctl.render.progress import outcome_lines
     from gpuctl.render.result import result_document
     from gpuctl.interrupts import held
 
     with held(interrupt_after=False):
-        head = "Applied, then interrupted:" if isinstance(failure.cause, InterruptedAfterApply) else "Apply stopped:"
+        heads = {InterruptedAfterApply: "Applied, then interrupted:", LeaseLost: "Applied, but the account lease was taken meanwhile:"}
+        head = heads.get(type(failure.cause), "Apply stopped:")
         s.app.note("\n".join([head, *outcome_lines(failure.outcome)]))
         if s.opts.json_result:
             from gpuctl.cli.output import print_json
@@ -305,7 +306,11 @@ def unhealthy(health: dict):
             elif step["step"] == "rollback":
                 lines.append(f"{e['name']}: rolled back to the configuration of version {step['to_version']} (now version {step['new_version']})"
                              if step["status"] == "passed" else f"{e['name']}: not rolled back: {step['reason']}")
-    rolled = any(s["step"] == "rollback" and s["status"] == "passed" for e in failed for s in e["steps"])
-    hint = ("gpu.jsonc now differs from the account; fix the cause, then deploy again" if rolled else
-            "the apply itself is done; fix the cause and deploy again, or pass --rollback-on-failure to go back automatically")
+    rollbacks = [s["status"] for e in failed for s in e["steps"] if s["step"] == "rollback"]
+    if "passed" in rollbacks:  # a rollback wrote the release of the version before: gpu.jsonc asks for the one it undid
+        hint = "gpu.jsonc now differs from the account; fix the cause, then deploy again"
+    elif rollbacks:  # asked for, but nothing was rolled back (skipped, or it failed): what the deploy applied stands
+        hint = "the apply itself is done and stands; fix the cause and deploy again"
+    else:
+        hint = "the apply itself is done; fix the cause and deploy again, or pass --rollback-on-failure to go back automatically"
     return Unhealthy(f"endpoint {', '.join(e['name'] for e in failed)} failed the health gate", detail="\n".join(lines), hint=hint)

@@ -31,8 +31,13 @@ def drift(app: AppContext, as_json: bool, fmt: str | None, observed: str | None,
     have lost its marker. The report says what each asks you to do and what the drift costs
     per hour. Exits 0 in sync, 2 on drift, 1 on any error (a failed read is never 0)."""
     from gpuctl.cli.planning import output_format
+    from gpuctl.interrupts import Interrupted
 
-    return report(app, output_format(fmt, as_json), observed, provider, config)
+    try:
+        return report(app, output_format(fmt, as_json), observed, provider, config)
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted before the drift report was made: drift only reads, so nothing was changed",
+                          hint="run `gpu serverless drift` again") from None
 
 
 def report(app: AppContext, fmt: str, observed: str | None, provider: str | None, config: str | None) -> int:

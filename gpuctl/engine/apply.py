@@ -48,8 +48,9 @@ class Outcome:
 
 class Interrupted(interrupts.Interrupted):
     """Ctrl-C (or SIGTERM) during apply: the changes in flight finished, nothing new started.
-    It has no hint of its own: how to apply the rest depends on how the deploy is run (by hand,
-    or as a GitHub workflow job), so the view that renders the failure gives it (DeployView.stopped).
+    With changes left it has no hint of its own: how to apply the rest depends on how the deploy
+    is run (by hand, or as a GitHub workflow job), so the view that renders the failure gives it
+    (DeployView.stopped). With none left (`_interrupted`) it says nothing is left to apply.
     It is the one interrupt error of gpuctl's (`gpuctl.interrupts.Interrupted`), named for the apply."""
 
 
@@ -69,6 +70,16 @@ def located(error: BaseException, address: str) -> BaseException:
     other.summary = f"{address}: {error.summary}"
     other.args = (other.summary,)
     return other
+
+
+def _interrupted(outcome: Outcome) -> Interrupted:
+    """The interrupt an apply stopped with: the changes in flight finished and nothing else was
+    started, or, when those were the plan's last (nothing left unattempted), that every change
+    was applied and only the checks after the apply did not run: "apply the rest" was untrue."""
+    if outcome.not_attempted:
+        return Interrupted("interrupted: the changes in flight finished; nothing else was started")
+    return Interrupted("interrupted: every change of the plan was applied (the changes in flight finished); the checks after the apply did not run",
+                       hint="run deploy again: it plans again, changes nothing that is in place, and runs the checks")
 
 
 def _summary(error: BaseException) -> str:
@@ -122,8 +133,7 @@ class Engine:
         if results.failed or results.interrupted:
             outcome.failed = [(c.address, c.action.value, _summary(e)) for c, e in results.failed]
             outcome.not_attempted = [(c.address, c.action.value) for c in results.not_attempted]
-            cause = located(results.failed[0][1], results.failed[0][0].address) if results.failed else Interrupted(
-                "interrupted: the changes in flight finished; nothing else was started")
+            cause = located(results.failed[0][1], results.failed[0][0].address) if results.failed else _interrupted(outcome)
             raise ApplyFailed(outcome, cause) if isinstance(cause, GpuctlError) else cause
         written = {c.name: outcome.ids[c.address] for c in pending if c.kind is Kind.ENDPOINT and c.action is not Action.DELETE and c.address in outcome.ids}
         applied.forget_gone(self.provider, self.project_id, written, self.now())

@@ -69,6 +69,10 @@ class InterruptedBeforeApply(Interrupted):
     the account, planned, or asked."""
 
 
+class LeaseLost(GpuctlError):
+    """Every change was applied, but another run took the account lease meanwhile (--break-lock)."""
+
+
 class Cancelled(GpuctlError):
     """Nobody confirmed the plan: nothing was changed."""
 
@@ -221,7 +225,7 @@ class Deployment:
     warm: prewarming.Warm | None = None  # None: pre-warms are skipped (say so in a note)
     sleep: Callable[[float], None] = time.sleep
     applied: DeployResult | None = field(default=None, init=False)  # set once the engine has applied the plan: what the account now has
-    writing: bool = field(default=False, init=False)  # set before the flow's first write to the account (the lease, a catch-up, a pre-warm)
+    writing: bool = field(default=False, init=False)  # set before the flow's first write to the account (a catch-up, a pre-warm), or once it holds the lease
 
     # -- read-only -----------------------------------------------------------------------------
 
@@ -306,22 +310,46 @@ class Deployment:
             return self._checked(self._result(plan, observed, None, self._prewarm(plan, observed)), {})
         if not self.confirm(plan):
             raise Cancelled("cancelled: nothing was changed")
-        self.writing = True
+        # Not `writing` while it waits for the lease: an interrupt then (CI cancelling a queued
+        # apply job) wrote nothing, and a lease it had just created is released on the way out.
         with account_lease(self.provider, self.request.desired.project_id, self.request.command, lambda m: self.emit(Note(m, "plain")),
                            wait=self.request.lock_timeout, break_lock=self.request.break_lock) as lease:
-            plan, observed = self._replan(plan)
-            if lease is not None and lease.cut_short and any(c.action.value in ("create", "replace") for c in plan.changes):
-                plan, observed = self._settle(plan)
-            if not plan.has_changes:
-                return self._checked(self._result(plan, observed, None), {})
-            if self.request.before_write is not None:
-                self.request.before_write()  # a newer run may have applied while this one waited for the lease
-            return self._execute(plan, lease)
+            self.writing = True
+            result = self._leased(plan, lease)
+        if lease is not None and lease.lost is not None and result.outcome is not None:
+            raise self._lease_lost(lease, result)
+        return result
 
-    def _replan(self, shown: Plan) -> tuple[Plan, Observed]:
+    def _leased(self, plan: Plan, lease: Lease | None) -> DeployResult:
+        """Plan again and apply, under the account lease."""
+        if lease is not None and lease.cut_short and self.request.break_lock:
+            self.emit(Note("the run whose lease was broken may still be running: writes it has in flight can land after this run's, "
+                           "and it is told its lease was taken when it next renews or releases it; run `gpu serverless drift` once both are done"))
+        plan, observed = self._replan(plan)
+        if lease is not None and lease.cut_short and any(c.action.value in ("create", "replace") for c in plan.changes):
+            plan, observed = self._settle(plan)
+        if not plan.has_changes:
+            return self._checked(self._result(plan, observed, None), {})
+        if self.request.before_write is not None:
+            self.request.before_write()  # a newer run may have applied while this one waited for the lease
+        return self._execute(plan, lease)
+
+    def _lease_lost(self, lease: Lease, result: DeployResult) -> ApplyFailed:
+        """The account lease was taken from this run while it applied (another run's
+        --break-lock): each reported success, with different results, and the account holds
+        whichever write landed last. What this run applied is printed, and it ends with exit 1."""
+        failure = ApplyFailed(result.outcome, LeaseLost(
+            f"the account lease was {lease.lost} while this deploy applied: another run may have written the account meanwhile, "
+            "so the account may not hold what this deploy applied",
+            hint="run `gpu serverless drift` once the other run has finished, to see what differs from gpu.jsonc; then deploy again"))
+        failure.result = result
+        return failure
+
+    def _replan(self, shown: Plan, meanwhile: str = "while this deploy waited for the lease") -> tuple[Plan, Observed]:
         """Plan again under the account lease: another runner may have applied between the first
         plan and the lease. A plan someone reviewed (at the prompt, or saved with --out) is
-        applied only if it is still the plan; otherwise the new plan is applied, and shown."""
+        applied only if it is still the plan; otherwise the new plan is applied, and shown, with
+        a note saying when the account changed (`meanwhile`: what this deploy was waiting for)."""
         from gpuctl.render.document import to_document
 
         observed = self.observe()
@@ -331,7 +359,7 @@ class Deployment:
         elif to_document(plan)["resource_changes"] != to_document(shown)["resource_changes"]:
             if self.request.reviewed:
                 raise StalePlan("the account changed after the plan was shown; refusing to apply it", hint="run deploy again and review the new plan")
-            self.emit(Note("the account changed while this deploy waited for the lease; applying the plan as it is now"))
+            self.emit(Note(f"the account changed {meanwhile}; applying the plan as it is now"))
             self.emit(PlanReady(plan, "replanned"))
         self._refuse(plan)
         return plan, observed
@@ -341,10 +369,11 @@ class Deployment:
         machine, or broken with --break-lock), maybe from another checkout whose journal this
         one cannot read. RunPod may not show what it created last yet, and a create planned
         now could make a second one: wait out the visibility grace once, then plan again."""
-        self.emit(Note(f"its holder stopped before the lease expired; waiting {self.request.grace:.0f}s for what it may have just created "
+        how = "the lease was broken before it expired (its holder may still be running)" if self.request.break_lock else "its holder stopped before the lease expired"
+        self.emit(Note(f"{how}; waiting {self.request.grace:.0f}s for what it may have just created "
                        "to show, then planning again"))
         self.sleep(self.request.grace)
-        return self._replan(plan)
+        return self._replan(plan, f"during the {self.request.grace:.0f}s wait for what the lease's previous holder created to show")
 
     def _execute(self, plan: Plan, lease: Lease | None = None) -> DeployResult:
         """Apply `plan` under the account `lease`; the name claims of the holder it was taken

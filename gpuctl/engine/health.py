@@ -145,8 +145,12 @@ class HealthGate:
             return {"step": "rollback", "status": "skipped", "reason": "this deploy did not change the endpoint from an earlier version (it created it, or changed nothing)"}
         try:
             planned = plan_rollback(self.provider, target.endpoint_id, target.previous_version)
-            if planned.changes:
-                apply_rollback(self.provider, target.endpoint_id, planned.changes)
+            if not planned.changes:  # the deploy changed only fields outside the release (scaling): "rolled back" was untrue
+                reason = (f"this deploy changed none of the fields of its release (it is on version {planned.version}, "
+                          f"the configuration of version {target.previous_version}): there is nothing to roll back")
+                self._say(target, f"not rolled back: {reason}")
+                return {"step": "rollback", "status": "skipped", "reason": reason}
+            apply_rollback(self.provider, target.endpoint_id, planned.changes)
             now = release_version(self.provider.releases(target.endpoint_id))
         except GpuctlError as exc:
             return {"step": "rollback", "status": "failed", "to_version": target.previous_version, "error": exc.summary}

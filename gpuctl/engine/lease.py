@@ -157,6 +157,7 @@ class Lease:
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _renewer: threading.Thread | None = field(default=None, repr=False)
     _lost_create: bool = field(default=False, repr=False)  # a create whose answer was lost: it may hold the lease
+    lost: str | None = None  # what became of this lease while it was held (`_check_held`): "taken over by <holder>", or "deleted from the account"
 
     def acquire(self, timeout: float, break_lock: bool = False) -> None:
         """Take the lease, waiting up to `timeout` seconds for its holder to finish. Raises
@@ -245,12 +246,34 @@ class Lease:
         self._renewer.start()
 
     def renew(self) -> None:
-        if self.template_id is None:
+        if self.template_id is None or self.lost is not None:
             return
         try:
             self.provider.update_template(self.template_id, template_patch(self._env()))
+        except NotFound:
+            self._check_held()  # deleted: broken by another run's --break-lock, or by hand
         except ProviderError as exc:
             self.on_note(f"warning: could not renew {self.what} {self.name} ({exc.summary}); it expires in {self.ttl:.0f}s")
+
+    def _check_held(self) -> bool:
+        """Whether the account still has this lease (its template, with this lease's token).
+        When it does not, another run broke it (`--break-lock`) or someone deleted it while this
+        one held it: what this run writes may interleave with what the other writes. `lost`
+        says what became of it, and a warning says so at once (a renewal may find it minutes
+        before the run ends); the deploy flow then ends with an error (a run told nothing
+        reported success while its writes were overwritten, or overwrote the other's)."""
+        if self.lost is not None:
+            return False
+        try:
+            current = self._current()
+        except ProviderError:
+            return True  # not known: the release goes on as before
+        if current is not None and env_of(current).get(TOKEN) == self.token:
+            return True
+        self.lost = (f"taken over by {describe_holder(current, self.clock(), self.ttl)}" if current is not None
+                     else "deleted from the account (broken by another run's --break-lock, which has released it since, or deleted by hand)")
+        self.on_note(f"warning: {self.what} ({self.name}) was {self.lost} while this run held it")
+        return False
 
     def release(self) -> None:
         self._stop.set()
@@ -265,6 +288,9 @@ class Lease:
                 self.template_id = current["id"]
         self._lost_create = False
         if self.template_id is None:
+            return
+        if not self._check_held():  # its template is gone, or another's: nothing of this lease's to delete
+            self.template_id = None
             return
         try:
             self._delete(self.template_id)

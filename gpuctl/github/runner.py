@@ -196,7 +196,7 @@ def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: P
     from gpuctl.cli.connect import connect
     from gpuctl.cli.deploy import deployment_for
     from gpuctl.engine.apply import ApplyFailed
-    from gpuctl.engine.flow import StalePlan
+    from gpuctl.engine.flow import InterruptedBeforeApply, StalePlan
     from gpuctl.render.result import result_document
 
     s = _session(app, config, provider, str(plan_file), lock_timeout, policy, parallelism, health, prune, before_write=before_write)
@@ -214,10 +214,10 @@ def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: P
         if failure.outcome.done and reached is not None:
             raise Stopped(error, result_document(reached, s.target, locate=s.locate, error=error.summary)) from None
         raise error from None
+    except (KeyboardInterrupt, InterruptedBeforeApply):  # the job cancelled outside the apply itself (whose interrupt is an ApplyFailed)
+        raise _cancelled(deployment.emit) from None
     except GpuctlError as exc:  # after the apply (a read-back that differs), or before it (the lock, the lease, the account)
         raise _reached(deployment.emit, deployment.emit.advice(exc)) from None
-    except KeyboardInterrupt:  # the job cancelled outside the apply itself (whose interrupt is an ApplyFailed)
-        raise _cancelled(deployment.emit) from None
     finally:
         account.close()
     return result_document(result, s.target, locate=s.locate)

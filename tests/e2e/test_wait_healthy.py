@@ -101,3 +101,26 @@ def test_a_smoke_file_s_errors_speak_of_smoke_not_of_invoke_s_input(account, tmp
     assert f"hint: --smoke FILE names a JSON file of the job the health gate sends, relative to {proj}" in account.gpu(
         "serverless", "deploy", "-y", "--wait-healthy", "--smoke", "nope.json", cwd=proj).err
     assert account.writes() == 0
+
+
+def test_a_failing_endpoint_whose_release_this_deploy_did_not_change_is_not_said_to_be_rolled_back(account, tmp_path):
+    """Only workers.max changed, which is no part of a release: the gate said "rolled back to
+    the configuration of version 1 (now version 1)", "rollback passed" and "gpu.jsonc now differs
+    from the account", none of it true: the change stood and drift was in sync (review F14)."""
+    proj = _project(tmp_path, "broken")
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    before = _history(account, proj)["endpoint_version"]
+    config = echo_config(name="smoky", env={"RELEASE": "broken"}, max_workers=3)
+    project(proj, config)
+    result = account.gpu("serverless", "deploy", "-y", "--json", "--wait-healthy", "--smoke", "smoke.json", "--rollback-on-failure", cwd=proj, timeout=300)
+    assert result.code == 5, result.err
+    [endpoint] = result.json()["health"]["endpoints"]
+    step = endpoint["steps"][2]
+    assert step["step"] == "rollback" and step["status"] == "skipped", step
+    assert "there is nothing to roll back" in step["reason"] and f"version {before}" in step["reason"], step
+    assert "rolled back to" not in result.err and "now differs from the account" not in result.err, result.err
+    assert "smoky: not rolled back: this deploy changed none of the fields of its release" in result.err, result.err
+    assert "hint: the apply itself is done and stands" in result.err, result.err
+    assert account.endpoints()[0]["workers"]["max"] == 3
+    assert _history(account, proj)["endpoint_version"] == before
+    assert account.gpu("serverless", "drift", cwd=proj).code == 0  # in sync, as the hint no longer denies
