@@ -5,7 +5,7 @@ what `--json` says; sensitive values are `(sensitive)` in all three."""
 from __future__ import annotations
 
 from gpuctl.render import md
-from gpuctl.render.drift import ADDED_ENV_ADVICE, LABEL_WORDS, ORIGIN_ADVICE, ORIGIN_WORDS, ORIGINS, SECRET_ADVICE, amounts, label_advice
+from gpuctl.render.drift import ADDED_ENV_ADVICE, LABEL_WORDS, MARKER_PATH, ORIGIN_ADVICE, ORIGIN_WORDS, ORIGINS, SECRET_ADVICE, amounts, label_advice
 from gpuctl.render.words import for_people, md_keys, show, where_keys
 
 LIMIT = 60_000  # GitHub caps an issue body at 65,536 characters
@@ -35,6 +35,8 @@ def _own_advice(change: dict) -> bool:
 def _short(change: dict) -> str:
     if not _own_advice(change):
         return SHORT_ADVICE[change["origin"]]
+    if change["path"] == MARKER_PATH:
+        return "`deploy -y` writes it (gpuctl's own marker: pull never writes it)"
     return SHORT_FIELD_ADVICE.get(change["what_to_do"], change["what_to_do"])
 
 
@@ -59,6 +61,13 @@ def headline(doc: dict) -> str:
     what += [f"{count} {LABEL_WORDS[label]}{'s' if count != 1 and label == 'orphan' else ''}" for label, count in s["labels"].items() if count]
     head = f"{n} resource{'s' if n != 1 else ''} differ{'s' if n == 1 else ''} from gpu.jsonc"
     return f"{head}: {', '.join(what)}" if what else head
+
+
+MISSING = {"config": "(not declared)", "account": "(absent)"}  # a side without the field, as words, never JSON `null`
+
+
+def _value(change: dict, side: str) -> str:
+    return MISSING[side] if change[side] is None else show(change[side])
 
 
 def _heading(entry: dict) -> str:
@@ -122,7 +131,7 @@ def _text_entry(entry: dict) -> list[str]:
     changes = entry["changes"]
     width = max((len(c["path"]) for c in changes), default=0)
     for c in changes:
-        lines.append(f"  {c['path'].ljust(width)}  gpu.jsonc {show(c['config'])}  account {show(c['account'])}  [{ORIGIN_WORDS[c['origin']]}]")
+        lines.append(f"  {c['path'].ljust(width)}  gpu.jsonc {_value(c, 'config')}  account {_value(c, 'account')}  [{ORIGIN_WORDS[c['origin']]}]")
         if c.get("config_keys"):  # none: a field gpu.jsonc cannot say, which the advice covers
             lines.append(f"  {''.ljust(width)}  in gpu.jsonc: {where_keys(c)}")
     origins = list(dict.fromkeys(c["origin"] for c in changes if not _own_advice(c)))
@@ -143,6 +152,10 @@ def _code(value: str) -> str:
     return md.code_html(value)
 
 
+def _md_value(change: dict, side: str) -> str:
+    return MISSING[side] if change[side] is None else _code(show(change[side]))
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
@@ -159,7 +172,7 @@ def _md_entry(doc: dict, entry: dict, source_url: str | None = None) -> str:
         parts.append("\n| path | gpu.jsonc key | gpu.jsonc | account | origin | what to do |\n|---|---|---|---|---|---|\n")
         for c in entry["changes"]:
             replace = " (forces replacement)" if c["forces_replace"] else ""
-            parts.append(f"| {_code(c['path'])} | {md_keys(c, source_url, code=_code) if c.get('config_keys') else '—'} | {_code(show(c['config']))} | {_code(show(c['account']))} | {ORIGIN_WORDS[c['origin']]}{replace} | {_cell(_short(c))} |\n")
+            parts.append(f"| {_code(c['path'])} | {md_keys(c, source_url, code=_code) if c.get('config_keys') else '—'} | {_md_value(c, 'config')} | {_md_value(c, 'account')} | {ORIGIN_WORDS[c['origin']]}{replace} | {_cell(_short(c))} |\n")
     costs = _cost_parts(doc, entry["address"])
     if costs:
         parts.append("\n" + "".join(f"- 💸 {md.html_text(p)}\n" for p in costs))

@@ -554,3 +554,27 @@ def test_an_endpoint_created_between_the_reads_of_the_account_is_not_called_dele
     assert report.returncode == 0, out + err  # read again: the deploy is done, the account matches
     doc = json.loads(out)
     assert doc["in_sync"] and doc["applying"] is None
+
+
+def test_a_removed_marker_is_advised_only_what_restores_it(account, tmp_path):
+    """Review 2, F3 and L3: the GPUCTL_PROJECT field of an endpoint that lost its marker was
+    advised `pull --write` to keep the removal (pull refuses gpuctl's own marker), the Markdown
+    legend said `set it on endpoint NAME` with a literal placeholder, and the text showed the
+    missing account value as JSON `null`."""
+    proj = deployed(account, tmp_path)
+    endpoint = account.endpoints()[0]
+    console_patch(account, {"env": {k: v for k, v in endpoint["env"].items() if k != "GPUCTL_PROJECT"}})
+    doc = drifted(account, proj)
+    (entry,) = doc["drift"]
+    (change,) = entry["changes"]
+    assert entry["drift"] == "marker-lost" and change["path"] == "env.GPUCTL_PROJECT"
+    assert "pull" not in change["what_to_do"] and "GPUCTL_PROJECT=e2e" in change["what_to_do"], change["what_to_do"]
+    text = drift(account, proj).out
+    assert "pull --write" not in text, text
+    assert "null" not in text and 'gpu.jsonc "e2e"  account (absent)' in text, text
+    markdown = drift(account, proj, "--format", "markdown").out
+    assert "pull --write" not in markdown and "NAME" not in markdown and "null" not in markdown, markdown
+    assert "| (absent) |" in markdown, markdown
+    # pull agrees: it never writes the marker, so nothing the report advises is refused.
+    pulled = account.gpu("serverless", "pull", cwd=proj, env={"DRIFT_TOKEN": SECRET})
+    assert "GPUCTL_PROJECT" in pulled.out + pulled.err and "never written to gpu.jsonc" in pulled.out + pulled.err
