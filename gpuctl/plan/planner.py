@@ -14,7 +14,7 @@ from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, Endpoin
 from gpuctl.plan import cost, drift, fields
 from gpuctl.v2 import owner
 from gpuctl.plan.account import Account, index
-from gpuctl.plan.adopt import adopt_advice, adopted, renamed, with_rename
+from gpuctl.plan.adopt import adopt_advice, adopted, other_project_advice, renamed, with_rename
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Plan, ResourceChange
 from gpuctl.plan.names import lookalike_notices
 from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume
@@ -167,9 +167,10 @@ def _not_ours(spec: EndpointSpec, project_id: str, e: dict, address: str, gone: 
         return Taken(message, address, hint=hint, endpoint=e)
     if owner(e):
         who = f'belongs to project "{owner(e)}"'
+        hint = other_project_advice(str(eid), str(owner(e)))  # drift's advice for it, word for word
     else:
         who = f"is unmanaged (no {MARKER_ENV} marker, and no last-applied record says this project applied it)"
-    hint = f"to adopt it, {adopt}, or set the env var {MARKER_ENV}={project_id} on endpoint {eid} in the RunPod console; otherwise give this block another name"
+        hint = f"to adopt it, {adopt}, or set the env var {MARKER_ENV}={project_id} on endpoint {eid} in the RunPod console; otherwise give this block another name"
     return Taken(f'an endpoint named "{spec.name}" already exists ({eid}) and {who}; gpuctl never modifies endpoints it does not own', address, hint=hint, endpoint=e)
 
 

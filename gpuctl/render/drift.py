@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from gpuctl.model import MARKER_ENV
+from gpuctl.plan.adopt import other_project_advice
 from gpuctl.plan.cost import moves, pool_hourly
 from gpuctl.render.words import show, signed_money
 from gpuctl.v2 import gpu_pools, owner, workers_max, workers_min
@@ -72,9 +73,7 @@ def label_advice(label: str | None, resource: dict, project_id: str, owner: str 
                 f"with `gpu serverless delete {kept} --force` (its callers' URL goes with it)")
     if label == "unmanaged" and owner and owner != project_id:
         return (f"{OTHER_PROJECT}: \"{name}\" belongs to project \"{owner}\", not to this one (\"{project_id}\"), which gpuctl never "
-                f"touches: if it is this gpu.jsonc's own endpoint and the project id changed (`project_id` was edited, or gpu.jsonc has none "
-                f"and the directory it runs from has another name), set `\"project_id\": \"{owner}\"` in gpu.jsonc; if both projects "
-                f"really declare that name, give this block another name. `\"adopt\": \"{eid}\"` would take it from project \"{owner}\"")
+                f"touches: {other_project_advice(eid, owner)}")
     if resource["kind"] == "network_volume" and resource["action"] == "create":
         return "missing from the account: `gpu serverless deploy -y` creates it, empty and with a new id (cached models download again)"
     if label == "deleted-in-account":

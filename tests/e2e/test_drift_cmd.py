@@ -578,3 +578,22 @@ def test_a_removed_marker_is_advised_only_what_restores_it(account, tmp_path):
     # pull agrees: it never writes the marker, so nothing the report advises is refused.
     pulled = account.gpu("serverless", "pull", cwd=proj, env={"DRIFT_TOKEN": SECRET})
     assert "GPUCTL_PROJECT" in pulled.out + pulled.err and "never written to gpu.jsonc" in pulled.out + pulled.err
+
+
+def test_deploy_and_drift_give_one_advice_for_a_name_another_project_holds(account, tmp_path):
+    """Review 2, F12: for a block's name held by another project's endpoint, deploy's error
+    said "to adopt it" first (taking it from the other team) and never the likely cause, the
+    project id changed, which drift's advice explains first, with adopt last and its
+    consequence. Both now say drift's text."""
+    proj = deployed(account, tmp_path)
+    config = json.loads((proj / "gpu.jsonc").read_text())
+    config["project_id"] = "e2e-renamed"
+    (proj / "gpu.jsonc").write_text(json.dumps(config))
+    (entry,) = drifted(account, proj)["drift"]
+    advice = entry["what_to_do"].split("which gpuctl never touches: ", 1)[1]
+    refused = account.gpu("serverless", "deploy", "--plan", cwd=proj, env={"DRIFT_TOKEN": SECRET})
+    err = " ".join(refused.err.split())  # the hint is wrapped to the terminal
+    assert refused.code == 1 and "Traceback" not in refused.err, refused.err
+    assert advice in err, (advice, err)
+    assert err.index('"project_id": "e2e"') < err.index('"adopt"'), err
+    assert "to adopt it" not in err and "GPUCTL_PROJECT=e2e-renamed" not in err, err
