@@ -597,3 +597,49 @@ def test_deploy_and_drift_give_one_advice_for_a_name_another_project_holds(accou
     assert advice in err, (advice, err)
     assert err.index('"project_id": "e2e"') < err.index('"adopt"'), err
     assert "to adopt it" not in err and "GPUCTL_PROJECT=e2e-renamed" not in err, err
+
+
+def plant_lease(account, project_id: str, ahead: float) -> None:
+    """A lease template of the project made by hand (or by a runner whose clock runs ahead),
+    its expiry `ahead` seconds past this machine's clock, its holder on another machine."""
+    import time
+
+    from gpuctl.engine.lease import lease_name
+    from gpuctl.records import template_body
+
+    env = {"GPUCTL_PROJECT": project_id, "GPUCTL_LEASE_HOLDER": "pid 4242 on runner-7 (`gpu serverless deploy -y`)",
+           "GPUCTL_LEASE_EXPIRES": f"{time.time() + ahead:.0f}", "GPUCTL_LEASE_TOKEN": "abcdef0123456789",
+           "GPUCTL_LEASE_HOST": "runner-7", "GPUCTL_LEASE_PID": "4242"}
+    body = template_body(lease_name("project", project_id), "gpuctl/lock:none", env)
+    assert account.server.http.post("/v2/templates", json=body).status_code in (200, 201)
+
+
+def test_a_lease_whose_expiry_no_holder_writes_does_not_make_the_report_applying(account, tmp_path):
+    """Review 2, F11: a lease template whose expiry is hours ahead (hand-made, or a runner's
+    clock far ahead) made drift report "applying" until it expired, up to a day, so `gpu
+    github drift` touched no issue for that long: one template hid a console edit. deploy
+    counts such an expiry for the TTL plus a minute only (it is taken over once nobody renews
+    it); drift, reading once, cannot wait for a renewal, so it does not count it at all and
+    says why on stderr."""
+    proj = deployed(account, tmp_path)
+    console_patch(account, {"workers": {"min": 2}})
+    plant_lease(account, "e2e", 72_000)
+    result = drift(account, proj, "--json")
+    assert result.code == 2, result.err
+    doc = result.json()
+    jsonschema.validate(doc, DRIFT_SCHEMA)
+    assert doc["applying"] is None, doc["applying"]
+    assert "pid 4242 on runner-7" in result.err and "not counted as a command applying" in result.err, result.err
+    assert "held its account lease" not in drift(account, proj).out
+
+
+def test_a_lease_a_holder_with_a_correct_clock_writes_still_makes_the_report_applying(account, tmp_path):
+    """The other side of the rule: an expiry within the TTL plus the skew allowance is a holder
+    renewing its lease; the report names it as applying."""
+    from gpuctl.engine.lease import TTL_S
+
+    proj = deployed(account, tmp_path)
+    console_patch(account, {"workers": {"min": 2}})
+    plant_lease(account, "e2e", TTL_S)
+    doc = drifted(account, proj)
+    assert doc["applying"] and doc["applying"].startswith("pid 4242 on runner-7"), doc["applying"]
