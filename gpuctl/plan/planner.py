@@ -389,7 +389,31 @@ def _lookalikes(desired: Desired, changes: list[ResourceChange], observed: Obser
     ours += [("network volume", c.name, c.address) for c in changes if c.kind is Kind.NETWORK_VOLUME]
     theirs = ((kind, str(item.get("name"))) for kind, items in (("endpoint", observed.endpoints), ("network volume", observed.network_volumes),
                                                                  ("template", observed.templates)) for item in items if item.get("name"))  # read only for a non-ASCII name
-    return lookalike_notices(ours, theirs)
+    return lookalike_notices(ours, theirs) + _another_directory(desired, changes, observed)
+
+
+def _another_directory(desired: Desired, changes: list[ResourceChange], observed: Observed) -> list[Notice]:
+    """A create of a gpu.jsonc without `project_id` (its marker is the directory's name) beside
+    an endpoint of another project running the same image: most likely this project's own,
+    deployed from a directory of another name (a clone, a CI checkout named after the repo).
+    Said on the create, with the `project_id` that manages it, before a second one bills. A
+    gpu.jsonc that sets `project_id` chose its project: nothing is guessed for it."""
+    if not any(n.code == "project-id-default" for n in desired.notices):
+        return []
+    by_image: dict[str, list[dict]] = {}
+    for e in observed.endpoints:
+        if owner(e) and owner(e) != desired.project_id and isinstance(e.get("image"), str):
+            by_image.setdefault(e["image"], []).append(e)
+    out = []
+    for c in changes:
+        if c.kind is not Kind.ENDPOINT or c.action is not Action.CREATE or c.desired is None or c.desired.get("image") not in by_image:
+            continue
+        e = by_image[c.desired["image"]][0]
+        out.append(Notice("other-directory", f'created as a NEW endpoint, while endpoint "{e.get("name")}" ({e.get("id")}) of project "{owner(e)}" '
+                                             f'runs the same image. gpu.jsonc has no project_id, so this project is the directory\'s name, '
+                                             f'"{desired.project_id}": if that endpoint is this gpu.jsonc\'s, deployed from a directory named '
+                                             f'"{owner(e)}", set "project_id": "{owner(e)}" to manage it instead of creating a second one', c.address))
+    return out
 
 
 def _sort_key(change: ResourceChange) -> tuple:
