@@ -279,3 +279,13 @@ def test_no_amount_of_the_drift_is_negative_zero():
     doc = build(plan(resource("create", [change("workers.min", None, 0, "config")], id=None, drift="deleted-in-account")), CATALOG)
     text = json.dumps(doc["cost_of_drift"])
     assert doc["cost_of_drift"]["items"] and "-0.0" not in text, text
+
+
+@pytest.mark.parametrize("label", ["unmanaged", "marker-lost", "duplicate", "deleted", "orphan"])
+def test_the_legend_names_no_placeholder_endpoint_in_its_prose(label):
+    """Review 2, F3: "What the labels ask" said `set it on endpoint NAME in the console` (the
+    legend's resource is any endpoint, so its name fell back to a literal placeholder). A
+    placeholder is fine only inside a command (`import NAME --write`, `delete ID --force`)."""
+    markdown = render_markdown(build(PLANS[label], CATALOG))
+    legend = markdown[markdown.index("### What the labels ask"):]
+    assert "endpoint NAME" not in legend and '"NAME"' not in legend, legend

@@ -150,7 +150,9 @@ def _load(path: Path, overrides: Sequence[Override], catalog: Catalog | None, di
     project_dir = path.resolve().parent
     project_id = source.data.get("project_id") or project_dir.name
     notices = [] if source.data.get("project_id") else [
-        Notice("project-id-default", f'project_id is not set; the ownership marker uses the directory name "{project_id}". Set project_id to keep it stable.')
+        Notice("project-id-default", f'project_id is not set, so the ownership marker is the directory name "{project_id}", which a clone or a CI '
+                                     f'checkout under another name changes: add "project_id": "{project_id}" to gpu.jsonc to keep managing the '
+                                     "endpoints deployed so far (any other value makes them another project's)")
     ]
     notices += stray_serverless_keys(source)
     errors: list[Diagnostic] = []

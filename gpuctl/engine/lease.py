@@ -391,13 +391,16 @@ def live_holder(templates: Iterable[dict], project_id: str, now: float) -> str |
     them), when a holder is still renewing it; None when there is no lease or it is stale. For
     readers that take no lease (drift): what they see may be a deploy's apply half-way. A
     damaged expiry (`read_expiry`) is no holder's, nor is a lease of a process of this machine
-    that no longer exists (`dead_here`): the next deploy takes either at once."""
+    that no longer exists (`dead_here`): the next deploy takes either at once. Nor is an expiry
+    further ahead than a holder writes (`clock_ahead`): deploy counts it only until nobody has
+    renewed it for `ttl` plus the skew, and a reader that looks once cannot see a renewal, so
+    one hand-made template would otherwise stand for a command applying for up to a day."""
     name = lease_name("project", project_id)
     for template in templates:
         if template.get("name") != name:
             continue
         expires, _ = read_expiry(template, now)
-        live = expires is not None and now <= expires + SKEW_S and not dead_here(template)
+        live = expires is not None and now <= expires + SKEW_S and not clock_ahead(expires, now, TTL_S) and not dead_here(template)
         return describe_holder(template, now) if live else None
     return None
 

@@ -80,6 +80,16 @@ def adopt_advice(endpoint: dict, project_id: str, block: str = "this block") -> 
     return f'add "adopt": "{eid}" to {block} in gpu.jsonc (deploy then writes the marker {MARKER_ENV}={project_id} on it, keeping its id and URL{taken_over})'
 
 
+def other_project_advice(endpoint_id: str, theirs: str) -> str:
+    """What to do about an endpoint holding a block's name that carries another project's
+    marker (`theirs`): the one wording of the plan's refusal (`planner._not_ours`) and of the
+    drift report's advice. The likely cause first (this gpu.jsonc's own endpoint, deployed
+    under another project id), and adopting it last, with what that does to the other project."""
+    return (f"if it is this gpu.jsonc's own endpoint and the project id changed (`project_id` was edited, or gpu.jsonc has none "
+            f"and the directory it runs from has another name), set `\"project_id\": \"{theirs}\"` in gpu.jsonc; if both projects "
+            f"really declare that name, give this block another name. `\"adopt\": \"{endpoint_id}\"` would take it from project \"{theirs}\"")
+
+
 def _renames(endpoint_id: str, old_name: str, address: str, key: str) -> Notice:
     return Notice("rename", f'renames endpoint {endpoint_id} from "{old_name}" in place: its id and URL stay, and its workers keep running (a name is no container change); '
                             f'"{key}" is inert afterwards and may stay or be removed', address, level="note")

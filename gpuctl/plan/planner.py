@@ -14,7 +14,7 @@ from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, Endpoin
 from gpuctl.plan import cost, drift, fields
 from gpuctl.v2 import env_of, owner, volume_ids
 from gpuctl.plan.account import Account, index
-from gpuctl.plan.adopt import adopt_advice, adopted, renamed, with_rename
+from gpuctl.plan.adopt import adopt_advice, adopted, other_project_advice, renamed, with_rename
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Plan, ResourceChange, update_reason
 from gpuctl.plan.names import lookalike_notices
 from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume
@@ -158,9 +158,10 @@ def _not_ours(spec: EndpointSpec, project_id: str, e: dict, address: str, gone: 
         return Taken(message, address, hint=hint, endpoint=e)
     if owner(e):
         who = f'belongs to project "{owner(e)}"'
+        hint = other_project_advice(str(eid), str(owner(e)))  # drift's advice for it, word for word
     else:
         who = f"is unmanaged (no {MARKER_ENV} marker, and no last-applied record says this project applied it)"
-    hint = f"to adopt it, {adopt}, or set the env var {MARKER_ENV}={project_id} on endpoint {eid} in the RunPod console; otherwise give this block another name"
+        hint = f"to adopt it, {adopt}, or set the env var {MARKER_ENV}={project_id} on endpoint {eid} in the RunPod console; otherwise give this block another name"
     return Taken(f'an endpoint named "{spec.name}" already exists ({eid}) and {who}; gpuctl never modifies endpoints it does not own', address, hint=hint, endpoint=e)
 
 
@@ -378,7 +379,31 @@ def _lookalikes(desired: Desired, changes: list[ResourceChange], observed: Obser
     ours += [("network volume", c.name, c.address) for c in changes if c.kind is Kind.NETWORK_VOLUME]
     theirs = ((kind, str(item.get("name"))) for kind, items in (("endpoint", observed.endpoints), ("network volume", observed.network_volumes),
                                                                  ("template", observed.templates)) for item in items if item.get("name"))  # read only for a non-ASCII name
-    return lookalike_notices(ours, theirs)
+    return lookalike_notices(ours, theirs) + _another_directory(desired, changes, observed)
+
+
+def _another_directory(desired: Desired, changes: list[ResourceChange], observed: Observed) -> list[Notice]:
+    """A create of a gpu.jsonc without `project_id` (its marker is the directory's name) beside
+    an endpoint of another project running the same image: most likely this project's own,
+    deployed from a directory of another name (a clone, a CI checkout named after the repo).
+    Said on the create, with the `project_id` that manages it, before a second one bills. A
+    gpu.jsonc that sets `project_id` chose its project: nothing is guessed for it."""
+    if not any(n.code == "project-id-default" for n in desired.notices):
+        return []
+    by_image: dict[str, list[dict]] = {}
+    for e in observed.endpoints:
+        if owner(e) and owner(e) != desired.project_id and isinstance(e.get("image"), str):
+            by_image.setdefault(e["image"], []).append(e)
+    out = []
+    for c in changes:
+        if c.kind is not Kind.ENDPOINT or c.action is not Action.CREATE or c.desired is None or c.desired.get("image") not in by_image:
+            continue
+        e = by_image[c.desired["image"]][0]
+        out.append(Notice("other-directory", f'created as a NEW endpoint, while endpoint "{e.get("name")}" ({e.get("id")}) of project "{owner(e)}" '
+                                             f'runs the same image. gpu.jsonc has no project_id, so this project is the directory\'s name, '
+                                             f'"{desired.project_id}": if that endpoint is this gpu.jsonc\'s, deployed from a directory named '
+                                             f'"{owner(e)}", set "project_id": "{owner(e)}" to manage it instead of creating a second one', c.address))
+    return out
 
 
 def _sort_key(change: ResourceChange) -> tuple:

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from gpuctl.model import MARKER_ENV
+from gpuctl.plan.adopt import other_project_advice
 from gpuctl.plan.cost import moves, pool_hourly
 from gpuctl.render.words import show, signed_money
 from gpuctl.v2 import gpu_pools, owner, workers_max, workers_min
@@ -71,9 +73,7 @@ def label_advice(label: str | None, resource: dict, project_id: str, owner: str 
                 f"with `gpu serverless delete {kept} --force` (its callers' URL goes with it)")
     if label == "unmanaged" and owner and owner != project_id:
         return (f"{OTHER_PROJECT}: \"{name}\" belongs to project \"{owner}\", not to this one (\"{project_id}\"), which gpuctl never "
-                f"touches: if it is this gpu.jsonc's own endpoint and the project id changed (`project_id` was edited, or gpu.jsonc has none "
-                f"and the directory it runs from has another name), set `\"project_id\": \"{owner}\"` in gpu.jsonc; if both projects "
-                f"really declare that name, give this block another name. `\"adopt\": \"{eid}\"` would take it from project \"{owner}\"")
+                f"touches: {other_project_advice(eid, owner)}")
     if resource["kind"] == "network_volume" and resource["action"] == "create":
         return "missing from the account: `gpu serverless deploy -y` creates it, empty and with a new id (cached models download again)"
     if label == "deleted-in-account":
@@ -82,7 +82,8 @@ def label_advice(label: str | None, resource: dict, project_id: str, owner: str 
     if label == "orphan":
         return f"owned by this project, no longer in gpu.jsonc and still running: `gpu serverless deploy --prune -y` deletes it, or `gpu serverless import {ref} --write` puts its block back in gpu.jsonc"
     if label == "unmanaged":
-        return (f"an endpoint named \"{name}\" without this project's marker, which gpuctl never touches: to adopt it, add "
+        named = f"an endpoint named \"{name}\"" if resource["id"] else "an endpoint holding a block's name, or looking like its endpoint,"
+        return (f"{named} without this project's marker, which gpuctl never touches: to adopt it, add "
                 f"`\"adopt\": \"{eid}\"` to the gpu.jsonc block that should manage it (when gpu.jsonc has none, `gpu serverless import {eid} "
                 "--write` adds one; import refuses a name gpu.jsonc declares), or delete it in the console if nobody calls it; if it holds "
                 "the name of a block of gpu.jsonc, giving that block another name also ends this")
@@ -92,8 +93,9 @@ def label_advice(label: str | None, resource: dict, project_id: str, owner: str 
         return (f"network volumes can only grow, so `gpu serverless deploy` cannot put it back and refuses to plan (and so to apply any change "
                 f"of this project) until gpu.jsonc says the new size: set volume.size_gb{to} in gpu.jsonc")
     if label == "marker-lost":
-        return (f"an endpoint this project applied lost its GPUCTL_PROJECT marker: `gpu serverless deploy -y` writes GPUCTL_PROJECT={project_id} "
-                f"back, or set it on endpoint {ref} in the console")
+        on = f"endpoint {resource['id']}" if resource["id"] else "the endpoint"  # the legend's resource is any endpoint
+        return (f"an endpoint this project applied lost its {MARKER_ENV} marker: `gpu serverless deploy -y` writes {MARKER_ENV}={project_id} "
+                f"back, or set it on {on} in the console")
     if resource["action"] == "create":
         return "missing from the account: `gpu serverless deploy -y` creates it (a new id and URL); no last-applied record says whether it was deleted there or is new in gpu.jsonc"
     if resource["action"] == "replace":
@@ -119,10 +121,19 @@ def is_drift(resource: dict) -> bool:
     return resource["action"] in DRIFTING or label_of(resource) is not None
 
 
-def field_advice(change: dict, label: str | None = None) -> str:
+MARKER_PATH = f"env.{MARKER_ENV}"
+
+
+def field_advice(change: dict, label: str | None = None, resource: dict | None = None, project_id: str = "") -> str:
     """What one differing field asks the user to do: its origin's advice, unless pull cannot
-    take the account's value, which that advice offers."""
+    take the account's value, which that advice offers. gpuctl's own marker is never written to
+    gpu.jsonc (`pull` refuses it), so its field asks only what restores it: the marker-lost
+    advice, or, for an endpoint being adopted, that deploy writes it."""
     origin = origin_of(change)
+    if change["path"] == MARKER_PATH:
+        if label == "marker-lost" and resource is not None:
+            return label_advice(label, resource, project_id)
+        return f"gpuctl's own ownership marker, which `pull` never writes to gpu.jsonc: `gpu serverless deploy -y` writes {MARKER_ENV}={project_id}"
     if label == "larger-in-account":
         return "the account's volume is larger; volumes never shrink: set volume.size_gb in gpu.jsonc to the account's size"
     if change["path"].startswith("env.") and change["sensitive"] and change["before"] is not None and origin != "config":
@@ -130,7 +141,7 @@ def field_advice(change: dict, label: str | None = None) -> str:
     return ORIGIN_ADVICE[origin]
 
 
-def _field(change: dict, label: str | None, keys: list[dict]) -> dict:
+def _field(change: dict, label: str | None, keys: list[dict], resource: dict, project_id: str) -> dict:
     origin = origin_of(change)
     return {
         "path": change["path"],
@@ -139,7 +150,7 @@ def _field(change: dict, label: str | None, keys: list[dict]) -> dict:
         "origin": origin,
         "sensitive": change["sensitive"],
         "forces_replace": change["forces_replace"],
-        "what_to_do": field_advice(change, label),
+        "what_to_do": field_advice(change, label, resource, project_id),
         "config_keys": keys,
     }
 
@@ -172,7 +183,7 @@ def _entry(resource: dict, project_id: str, locate: Locate = _nowhere, observed:
         "drift": label,
         "reason": resource["reason"],
         "what_to_do": advice,
-        "changes": [_field(c, label, locate(resource["kind"], resource["name"], c["path"])) for c in resource["changes"]] if listed else [],
+        "changes": [_field(c, label, locate(resource["kind"], resource["name"], c["path"]), resource, project_id) for c in resource["changes"]] if listed else [],
         "owner": marker,
     }
 

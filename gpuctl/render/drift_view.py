@@ -5,7 +5,7 @@ what `--json` says; sensitive values are `(sensitive)` in all three."""
 from __future__ import annotations
 
 from gpuctl.render import md
-from gpuctl.render.drift import ADDED_ENV_ADVICE, LABEL_WORDS, ORIGIN_ADVICE, ORIGIN_WORDS, ORIGINS, SECRET_ADVICE, amounts, label_advice
+from gpuctl.render.drift import ADDED_ENV_ADVICE, LABEL_WORDS, MARKER_PATH, ORIGIN_ADVICE, ORIGIN_WORDS, ORIGINS, SECRET_ADVICE, amounts, label_advice
 from gpuctl.render.words import for_people, md_keys, show, where_keys
 from gpuctl.words import agreeing, counted
 
@@ -37,6 +37,8 @@ def _own_advice(change: dict) -> bool:
 def _short(change: dict) -> str:
     if not _own_advice(change):
         return SHORT_ADVICE[change["origin"]]
+    if change["path"] == MARKER_PATH:
+        return "`deploy -y` writes it (gpuctl's own marker: pull never writes it)"
     return SHORT_FIELD_ADVICE.get(change["what_to_do"], change["what_to_do"])
 
 
@@ -61,6 +63,13 @@ def headline(doc: dict) -> str:
     what += [counted(count, LABEL_WORDS[label]) if label in COUNTED_LABELS else f"{count} {LABEL_WORDS[label]}" for label, count in s["labels"].items() if count]
     head = f"{counted(n, 'resource')} {agreeing(n, 'differs', 'differ')} from gpu.jsonc"
     return f"{head}: {', '.join(what)}" if what else head
+
+
+MISSING = {"config": "(not declared)", "account": "(absent)"}  # a side without the field, as words, never JSON `null`
+
+
+def _value(change: dict, side: str) -> str:
+    return MISSING[side] if change[side] is None else show(change[side])
 
 
 def _heading(entry: dict) -> str:
@@ -124,7 +133,7 @@ def _text_entry(entry: dict) -> list[str]:
     changes = entry["changes"]
     width = max((len(c["path"]) for c in changes), default=0)
     for c in changes:
-        lines.append(f"  {c['path'].ljust(width)}  gpu.jsonc {show(c['config'])}  account {show(c['account'])}  [{ORIGIN_WORDS[c['origin']]}]")
+        lines.append(f"  {c['path'].ljust(width)}  gpu.jsonc {_value(c, 'config')}  account {_value(c, 'account')}  [{ORIGIN_WORDS[c['origin']]}]")
         if c.get("config_keys"):  # none: a field gpu.jsonc cannot say, which the advice covers
             lines.append(f"  {''.ljust(width)}  in gpu.jsonc: {where_keys(c)}")
     origins = list(dict.fromkeys(c["origin"] for c in changes if not _own_advice(c)))
@@ -145,6 +154,10 @@ def _code(value: str) -> str:
     return md.code_html(value)
 
 
+def _md_value(change: dict, side: str) -> str:
+    return MISSING[side] if change[side] is None else _code(show(change[side]))
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
@@ -161,7 +174,7 @@ def _md_entry(doc: dict, entry: dict, source_url: str | None = None) -> str:
         parts.append("\n| path | gpu.jsonc key | gpu.jsonc | account | origin | what to do |\n|---|---|---|---|---|---|\n")
         for c in entry["changes"]:
             replace = " (forces replacement)" if c["forces_replace"] else ""
-            parts.append(f"| {_code(c['path'])} | {md_keys(c, source_url, code=_code) if c.get('config_keys') else '—'} | {_code(show(c['config']))} | {_code(show(c['account']))} | {ORIGIN_WORDS[c['origin']]}{replace} | {_cell(_short(c))} |\n")
+            parts.append(f"| {_code(c['path'])} | {md_keys(c, source_url, code=_code) if c.get('config_keys') else '—'} | {_md_value(c, 'config')} | {_md_value(c, 'account')} | {ORIGIN_WORDS[c['origin']]}{replace} | {_cell(_short(c))} |\n")
     costs = _cost_parts(doc, entry["address"])
     if costs:
         parts.append("\n" + "".join(f"- 💸 {md.html_text(p)}\n" for p in costs))

@@ -581,3 +581,92 @@ def test_the_github_drift_job_gets_the_document_drift_json_prints_without_printi
     assert dumps(doc) == printed.out
     assert json.loads(printed.out) == doc and out.getvalue() == ""
     assert SECRET not in printed.out
+
+
+def test_a_removed_marker_is_advised_only_what_restores_it(account, tmp_path):
+    """Review 2, F3 and L3: the GPUCTL_PROJECT field of an endpoint that lost its marker was
+    advised `pull --write` to keep the removal (pull refuses gpuctl's own marker), the Markdown
+    legend said `set it on endpoint NAME` with a literal placeholder, and the text showed the
+    missing account value as JSON `null`."""
+    proj = deployed(account, tmp_path)
+    endpoint = account.endpoints()[0]
+    console_patch(account, {"env": {k: v for k, v in endpoint["env"].items() if k != "GPUCTL_PROJECT"}})
+    doc = drifted(account, proj)
+    (entry,) = doc["drift"]
+    (change,) = entry["changes"]
+    assert entry["drift"] == "marker-lost" and change["path"] == "env.GPUCTL_PROJECT"
+    assert "pull" not in change["what_to_do"] and "GPUCTL_PROJECT=e2e" in change["what_to_do"], change["what_to_do"]
+    text = drift(account, proj).out
+    assert "pull --write" not in text, text
+    assert "null" not in text and 'gpu.jsonc "e2e"  account (absent)' in text, text
+    markdown = drift(account, proj, "--format", "markdown").out
+    assert "pull --write" not in markdown and "NAME" not in markdown and "null" not in markdown, markdown
+    assert "| (absent) |" in markdown, markdown
+    # pull agrees: it never writes the marker, so nothing the report advises is refused.
+    pulled = account.gpu("serverless", "pull", cwd=proj, env={"DRIFT_TOKEN": SECRET})
+    assert "GPUCTL_PROJECT" in pulled.out + pulled.err and "never written to gpu.jsonc" in pulled.out + pulled.err
+
+
+def test_deploy_and_drift_give_one_advice_for_a_name_another_project_holds(account, tmp_path):
+    """Review 2, F12: for a block's name held by another project's endpoint, deploy's error
+    said "to adopt it" first (taking it from the other team) and never the likely cause, the
+    project id changed, which drift's advice explains first, with adopt last and its
+    consequence. Both now say drift's text."""
+    proj = deployed(account, tmp_path)
+    config = json.loads((proj / "gpu.jsonc").read_text())
+    config["project_id"] = "e2e-renamed"
+    (proj / "gpu.jsonc").write_text(json.dumps(config))
+    (entry,) = drifted(account, proj)["drift"]
+    advice = entry["what_to_do"].split("which gpuctl never touches: ", 1)[1]
+    refused = account.gpu("serverless", "deploy", "--plan", cwd=proj, env={"DRIFT_TOKEN": SECRET})
+    err = " ".join(refused.err.split())  # the hint is wrapped to the terminal
+    assert refused.code == 1 and "Traceback" not in refused.err, refused.err
+    assert advice in err, (advice, err)
+    assert err.index('"project_id": "e2e"') < err.index('"adopt"'), err
+    assert "to adopt it" not in err and "GPUCTL_PROJECT=e2e-renamed" not in err, err
+
+
+def plant_lease(account, project_id: str, ahead: float) -> None:
+    """A lease template of the project made by hand (or by a runner whose clock runs ahead),
+    its expiry `ahead` seconds past this machine's clock, its holder on another machine."""
+    import time
+
+    from gpuctl.engine.lease import lease_name
+    from gpuctl.records import template_body
+
+    env = {"GPUCTL_PROJECT": project_id, "GPUCTL_LEASE_HOLDER": "pid 4242 on runner-7 (`gpu serverless deploy -y`)",
+           "GPUCTL_LEASE_EXPIRES": f"{time.time() + ahead:.0f}", "GPUCTL_LEASE_TOKEN": "abcdef0123456789",
+           "GPUCTL_LEASE_HOST": "runner-7", "GPUCTL_LEASE_PID": "4242"}
+    body = template_body(lease_name("project", project_id), "gpuctl/lock:none", env)
+    assert account.server.http.post("/v2/templates", json=body).status_code in (200, 201)
+
+
+def test_a_lease_whose_expiry_no_holder_writes_does_not_make_the_report_applying(account, tmp_path):
+    """Review 2, F11: a lease template whose expiry is hours ahead (hand-made, or a runner's
+    clock far ahead) made drift report "applying" until it expired, up to a day, so `gpu
+    github drift` touched no issue for that long: one template hid a console edit. deploy
+    counts such an expiry for the TTL plus a minute only (it is taken over once nobody renews
+    it); drift, reading once, cannot wait for a renewal, so it does not count it at all and
+    says why on stderr."""
+    proj = deployed(account, tmp_path)
+    console_patch(account, {"workers": {"min": 2}})
+    plant_lease(account, "e2e", 72_000)
+    result = drift(account, proj, "--json")
+    assert result.code == 2, result.err
+    doc = result.json()
+    jsonschema.validate(doc, DRIFT_SCHEMA)
+    assert doc["applying"] is None, doc["applying"]
+    assert "pid 4242 on runner-7" in result.err and "not counted as a command applying" in result.err, result.err
+    assert "held its account lease" not in drift(account, proj).out
+
+
+def test_a_lease_a_holder_with_a_correct_clock_writes_still_makes_the_report_applying(account, tmp_path):
+    """The other side of the rule: an expiry within the TTL plus the skew allowance is a holder
+    renewing its lease; the report names it as applying."""
+    from gpuctl.engine.lease import TTL_S
+
+    proj = deployed(account, tmp_path)
+    console_patch(account, {"workers": {"min": 2}})
+    plant_lease(account, "e2e", TTL_S)
+    doc = drifted(account, proj)
+    assert doc["applying"] and doc["applying"].startswith("pid 4242 on runner-7"), doc["applying"]

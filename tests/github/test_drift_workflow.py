@@ -603,3 +603,27 @@ def test_a_variable_the_job_does_not_pass_says_how_to_pass_it_in_the_workflow(gh
     assert "HF_TOKEN: ${{ secrets.HF_TOKEN }}" in job.summary and "re-run this workflow job" in job.summary
     assert len(fake.writes()) == writes and fake.real_issues()[0]["state"] == "open"
     no_secrets(failed, fake)
+
+
+def test_a_lease_template_with_an_expiry_hours_ahead_does_not_silence_the_issue(gha, fake, account, tmp_path):
+    """Review 2, F11: one lease template whose expiry is hours ahead (made by hand by whoever
+    made the console edit, or by a runner with a bad clock) made the run say "read while pid
+    4242 ... held the project's account lease" and touch no issue, every night until it
+    expired. No holder with a correct clock writes that expiry, and deploy takes such a lease
+    over once nobody renews it: the run reports the drift as usual."""
+    from tests.e2e.test_drift_cmd import plant_lease
+
+    gpu = config("api", max_workers=4)
+    deployed = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", gpu))
+    assert deployed.code == 0, deployed.err
+    checkout = tree(tmp_path / "main", gpu)
+    console_min_workers(account, 2)
+    project_id = next(t for t in account.server.http.get("/v2/templates").json()["templates"]
+                      if t["name"].startswith("gpuctl-applied-"))["env"]["GPUCTL_PROJECT"]
+    plant_lease(account, project_id, 72_000)
+    run = gha.run(DRIFT, schedule(checkout))
+    job = run.job("drift")
+    assert job.status == "success", job.steps
+    assert "no issue opened" not in job.step("gpuctl").outputs["summary"], job.step("gpuctl").outputs["summary"]
+    (issue,) = fake.real_issues()
+    assert issue["state"] == "open" and "workers.min" in issue["body"]
