@@ -146,6 +146,11 @@ def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Appl
                 continue
             if not fresh["has_changes"]:
                 return _checked(job, key, fresh, result)
+            if not result["plan"]["has_changes"] and attempt < ATTEMPTS:
+                # `--from-plan` found the saved plan applied already (ADR 30): another run of this
+                # merge applied it while this one waited for the lock. Nothing was written here.
+                job.app.note(f"{key}: another run applied this plan while this one waited, so nothing was written; planning again")
+                continue
             return _applied(job, key, result, reviewed=not opts.replan, done=[] if opts.replan else _in_place(opts.plan_dir, key, fresh))
     except runner.Stopped as exc:
         return _stopped(job, key, exc)
