@@ -6,6 +6,7 @@ the API key is the server's token: a real secret the server checks."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
@@ -103,3 +104,39 @@ def test_a_value_gpu_jsonc_reads_from_any_variable_pasted_into_a_wrong_field_is_
             assert run.code == 1 and "Traceback" not in run.err, run.err
             assert f"serverless.{field}" in run.out + run.err  # the place is still named
             assert "s3cr3t-canary" not in run.out + run.err, run.out + run.err
+
+
+def test_a_redacted_literal_cannot_be_guessed_from_the_record_in_a_snapshot_or_a_cassette(account, tmp_path):
+    """F16: a snapshot and a `--record` cassette redact an env literal the account holds, but they
+    kept the last-applied record, whose digest of that literal is unsalted sha256 over the
+    endpoint id (in the same file), the path and the value: a guess could be confirmed offline.
+    The env digests are written as "set"; the record is kept, and a plan against the snapshot
+    still says what it cannot compare."""
+    from gpuctl.plan.drift import digest
+
+    old, new = "canary-old-literal-51", "canary-new-literal-52"
+    proj = project(tmp_path / "p", echo_config(env={"MODEL_PATH": old}), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    endpoint_id = account.endpoints()[0]["id"]
+    project(proj, echo_config(env={"MODEL_PATH": new}))  # the account's literal is now one gpu.jsonc no longer holds
+    rec = tmp_path / "rec"
+    runs = [account.gpu("serverless", "snapshot", "--out", "account.json", "--record", str(rec), cwd=proj),
+            account.gpu("serverless", "deploy", "--plan", "--record", str(rec), cwd=proj)]
+    assert [r.code for r in runs] == [0, 0], [r.err for r in runs]
+    written = {"account.json": (proj / "account.json").read_text()} | {p.name: p.read_text() for p in rec.iterdir()}
+    guesses = {value: digest(endpoint_id, "env.MODEL_PATH", value) for value in (old, new)}
+    for name, text in written.items():
+        assert old not in text, name
+        assert not [v for v, d in guesses.items() if d in text], f"{name} lets {[v for v, d in guesses.items() if d in text]} be confirmed"
+    hello = digest(endpoint_id, "env.GREETING", "hello")
+    assert [name for name, text in written.items() if hello in text] == ["account.json"]  # only where "hello" is shown anyway
+    snapshot = json.loads(written["account.json"])
+    record = next(t for t in snapshot["templates"] if t["name"] == f"gpuctl-applied-{endpoint_id}")
+    digests = json.loads(record["env"]["GPUCTL_APPLIED"])
+    assert digests["env.MODEL_PATH"] == "set" and digests["env.GREETING"] == hello
+    assert next(e for e in snapshot["endpoints"] if e["id"] == endpoint_id)["env"]["GREETING"] == "hello"
+    assert digests["env.GPUCTL_PROJECT"] == digest(endpoint_id, "env.GPUCTL_PROJECT", "e2e")  # gpuctl's own marker, shown anyway
+    assert digests["workers.max"] == digest(endpoint_id, "workers.max", 2)  # fields other than env keep theirs
+    plan = account.gpu("serverless", "deploy", "--plan", "--observed", "account.json", cwd=proj)
+    assert plan.code == 0, plan.err
+    assert "the snapshot redacted env MODEL_PATH" in plan.out
