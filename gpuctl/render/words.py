@@ -53,6 +53,8 @@ def show(raw: Any) -> str:
         return "(sensitive)"
     if isinstance(raw, dict) and raw.keys() == {"sensitive", "from"} and isinstance(raw["from"], list):
         return sensitive_phrase(raw["from"])
+    if isinstance(raw, dict) and raw.keys() in ({"sensitive", "secret"}, {"sensitive", "from", "secret"}) and isinstance(raw["secret"], str):
+        return sensitive_phrase((), raw["secret"])
     if isinstance(raw, dict) and raw.keys() == {"unknown_from"}:
         return unknown_phrase(raw["unknown_from"])
     if isinstance(raw, list):

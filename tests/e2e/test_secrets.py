@@ -140,3 +140,23 @@ def test_a_redacted_literal_cannot_be_guessed_from_the_record_in_a_snapshot_or_a
     plan = account.gpu("serverless", "deploy", "--plan", "--observed", "account.json", cwd=proj)
     assert plan.code == 0, plan.err
     assert "the snapshot redacted env MODEL_PATH" in plan.out
+
+
+def test_a_change_of_runpod_secret_is_planned_by_name(account, tmp_path):
+    """F15: a pull request pointing an env var at another RunPod secret planned as
+    `(sensitive) → (sensitive)`: review could not see production switched to a secret the author
+    may control. A reference's name is no secret (pull and import print it), so every format
+    names both: text, Markdown, JSON (`{"sensitive": true, "secret": NAME}`) and drift."""
+    proj = project(tmp_path / "p", echo_config(env={"HF": {"secret": "hf_tok"}}), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    project(proj, echo_config(env={"HF": {"secret": "other_tok"}}))
+    text = account.gpu("serverless", "deploy", "--plan", cwd=proj)
+    assert text.code == 0, text.err
+    assert "env.HF = (RunPod secret hf_tok) → (RunPod secret other_tok)" in text.out
+    markdown = account.gpu("serverless", "deploy", "--plan", "--format", "markdown", cwd=proj)
+    assert "(RunPod secret hf_tok)" in markdown.out and "(RunPod secret other_tok)" in markdown.out
+    doc = account.gpu("serverless", "deploy", "--plan", "--json", cwd=proj).json()
+    change = next(c for r in doc["resource_changes"] for c in r.get("changes") or [] if c["path"] == "env.HF")
+    assert (change["before"], change["after"], change["sensitive"]) == ({"sensitive": True, "secret": "hf_tok"}, {"sensitive": True, "secret": "other_tok"}, True)
+    drift = account.gpu("serverless", "drift", cwd=proj)
+    assert "(RunPod secret hf_tok)" in drift.out and "(RunPod secret other_tok)" in drift.out, drift.out
