@@ -160,3 +160,25 @@ def test_a_change_of_runpod_secret_is_planned_by_name(account, tmp_path):
     assert (change["before"], change["after"], change["sensitive"]) == ({"sensitive": True, "secret": "hf_tok"}, {"sensitive": True, "secret": "other_tok"}, True)
     drift = account.gpu("serverless", "drift", cwd=proj)
     assert "(RunPod secret hf_tok)" in drift.out and "(RunPod secret other_tok)" in drift.out, drift.out
+
+
+def test_a_template_of_the_account_is_written_to_a_snapshot_or_a_cassette_without_its_env_values(account, tmp_path):
+    """A pod template made in the console (or any template not gpuctl's) with a token in its
+    env was written into the snapshot in clear: snapshots are for sharing, and only endpoint env
+    was hidden. Its keys are kept, its values are not; gpuctl's own GPUCTL_* markers are."""
+    canary = "tmpl-canary-s3cr3t-value-73"
+    made = account.server.http.post("/v2/templates", json={"name": "my-pod", "image": "x/y:1",
+                                                           "env": {"HF_TOKEN": canary}})
+    assert made.status_code in (200, 201), made.text
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    rec = tmp_path / "rec"
+    run = account.gpu("serverless", "snapshot", "--out", "account.json", "--record", str(rec), cwd=proj)
+    assert run.code == 0, run.err
+    texts = {"account.json": (proj / "account.json").read_text()} | {p.name: p.read_text() for p in rec.iterdir()}
+    assert [name for name, text in texts.items() if canary in text] == []
+    snapshot = json.loads(texts["account.json"])
+    mine = next(t for t in snapshot["templates"] if t["name"] == "my-pod")
+    assert mine["env"] == {"HF_TOKEN": "(redacted by gpuctl)"}
+    record = next(t for t in snapshot["templates"] if t["name"].startswith("gpuctl-applied-"))
+    assert record["env"]["GPUCTL_PROJECT"] == "e2e"
