@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,13 +37,28 @@ class Sensitive:
     variables: tuple[str, ...] = field(default=(), compare=False)
 
     def __repr__(self) -> str:
-        return sensitive_phrase(self.variables)
+        return sensitive_phrase(self.variables, secret_name(self.value))
 
     __str__ = __repr__
 
 
-def sensitive_phrase(variables: Any = ()) -> str:
-    """"(sensitive)", or "(sensitive, from $HF_TOKEN)": how every rendering shows a hidden value."""
+SECRET_REF = re.compile(r"^\{\{\s*RUNPOD_SECRET_([A-Za-z0-9_.-]+)\s*\}\}$")  # a RunPod secret reference, as gpu.jsonc's {"secret": NAME} is applied
+
+
+def secret_name(value: Any) -> str | None:
+    """The name of the RunPod secret `value` refers to (`{{ RUNPOD_SECRET_hf_tok }}`: "hf_tok"),
+    a hidden value's included, or None. A reference holds no secret and its name is none (pull
+    and import print it), so plans name it: which secret production reads is what review must see."""
+    text = value.value if isinstance(value, Sensitive) else value
+    found = SECRET_REF.fullmatch(text) if isinstance(text, str) else None
+    return found.group(1) if found else None
+
+
+def sensitive_phrase(variables: Any = (), secret: str | None = None) -> str:
+    """"(sensitive)", "(sensitive, from $HF_TOKEN)", or "(RunPod secret hf_tok)" for a secret
+    reference: how every rendering shows a hidden value."""
+    if secret:
+        return f"(RunPod secret {secret})"
     return f"(sensitive, from {' and '.join('$' + str(v) for v in variables)})" if variables else "(sensitive)"
 
 

@@ -30,12 +30,16 @@ before it reaches a stream, and each is handled where it cuts:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, TextIO
 
+from gpuctl.model import REDACTED as ENV_REDACTED
 from gpuctl.safetext import Wrapping
 
 HIDDEN = {"sensitive": True}
 OWN_ENV = "GPUCTL_"  # the prefix of gpuctl's own markers (GPUCTL_PROJECT, ...): no secrets
+APPLIED_ENV = "GPUCTL_APPLIED"  # the last-applied record's `{path: digest}` (gpuctl.plan.drift, ADR 10)
+DECLARED = "set"  # a record's digest of a sensitive field: it was declared, and nothing more is kept
 
 
 def credential_key(name: str) -> bool:
@@ -54,6 +58,27 @@ def env_shown(key: str, value: Any, literal: str | None) -> bool:
     may be a secret. A site that protects rather than hides registers every value this refuses
     (AppContext.protect / Target.protect)."""
     return isinstance(value, str) and (str(key).startswith(OWN_ENV) or (literal is not None and value == literal))
+
+
+def shared_digests(text: Any, shown: Callable[[str, str], bool] | None = None) -> Any:
+    """A last-applied record's `GPUCTL_APPLIED` as a file meant to be shared may hold it (a
+    `--record` cassette, a snapshot): every env digest becomes DECLARED ("set"), but those of
+    gpuctl's own GPUCTL_* markers and those `shown(path, digest)` says are the digest of the
+    value the file shows for that key (a snapshot shows the literals gpu.jsonc holds). A digest
+    is unsalted over the endpoint id (which the same file holds), the path and the value, so from
+    it a literal the file redacts could be confirmed, or guessed, offline. "set" says only that
+    gpu.jsonc declared the key, as for a secret; a plan against the file calls who moved such a
+    key unknown. A value that is not a record's JSON object of strings (edited in the account) is
+    not a record to the planner either, and becomes REDACTED."""
+    try:
+        digests = json.loads(text) if isinstance(text, str) else None
+    except (ValueError, RecursionError):
+        digests = None
+    if not isinstance(digests, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in digests.items()):
+        return ENV_REDACTED
+    kept = shown or (lambda path, digest: False)
+    shared = {k: (DECLARED if k.startswith("env.") and not k.startswith("env." + OWN_ENV) and not kept(k, v) else v) for k, v in digests.items()}
+    return json.dumps(shared, sort_keys=True, separators=(",", ":"))
 
 
 def hide_env(value: Any) -> Any:

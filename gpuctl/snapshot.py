@@ -16,6 +16,7 @@ from typing import Any
 from gpuctl.errors import SnapshotError
 from gpuctl.files import FileUnreadable, read_json
 from gpuctl.model import REDACTED, Observed, acyclic
+from gpuctl.redact import APPLIED_ENV, OWN_ENV, shared_digests
 from gpuctl.spelling import did_you_mean
 
 KEYS = ("endpoints", "networkVolumes", "templates")
@@ -142,10 +143,44 @@ def read_snapshot(path: Path) -> Snapshot:
 def snapshot_document(observed: Observed, shown_env: Callable[[dict, str], bool] | None = None, provider: str | None = None) -> dict:
     """The snapshot of `observed`, recording `provider` when given. With `shown_env`, an
     endpoint env value is written only when `shown_env(endpoint, key)` says so, and is REDACTED
-    otherwise: a snapshot is meant to be shared (CI artifacts, fork pull requests) and the
-    account may hold secrets."""
-    endpoints = list(observed.endpoints)
+    otherwise, other templates' env values (but gpuctl's GPUCTL_* markers) are REDACTED, and the
+    env digests of last-applied records are written as "set": a snapshot is
+    meant to be shared (CI artifacts, fork pull requests) and the account may hold secrets."""
+    endpoints, templates = list(observed.endpoints), list(observed.templates)
     if shown_env is not None:
         endpoints = [{**e, "env": {k: (v if shown_env(e, k) else REDACTED) for k, v in (e.get("env") or {}).items()}} if "env" in e else e for e in endpoints]
+        by_id = {str(e.get("id")): e for e in endpoints}
+        templates = [_shared_record(_own_env_only(t), by_id) for t in templates]
     recorded = {"provider": provider} if provider else {}
-    return recorded | {"endpoints": endpoints, "networkVolumes": list(observed.network_volumes), "templates": list(observed.templates)}
+    return recorded | {"endpoints": endpoints, "networkVolumes": list(observed.network_volumes), "templates": templates}
+
+
+def _own_env_only(template: dict) -> dict:
+    """A template with the values of its env REDACTED but gpuctl's own GPUCTL_* markers and
+    records (which gpuctl reads back): a template made in the console may hold a token, and
+    only gpuctl's records are read from a snapshot's templates."""
+    env = template.get("env")
+    if not isinstance(env, dict) or all(str(k).startswith(OWN_ENV) for k in env):
+        return template
+    return {**template, "env": {k: (v if str(k).startswith(OWN_ENV) else REDACTED) for k, v in env.items()}}
+
+
+def _shared_record(template: dict, endpoints: dict[str, dict]) -> dict:
+    """A template with its last-applied record's env digests written as "set" (`shared_digests`):
+    a digest next to the endpoint id would let an env literal the snapshot redacts be guessed.
+    The digest of a value the snapshot shows (`endpoints`, by id, as written) tells nothing more
+    and is kept: without it a plan against the snapshot would take a literal gpu.jsonc holds,
+    equal to the account's, for one it must write (`drift._guess_hidden`)."""
+    env = template.get("env")
+    if not isinstance(env, dict) or APPLIED_ENV not in env:
+        return template
+    from gpuctl.plan.drift import RECORD_PREFIX, digest
+
+    endpoint_id = str(template.get("name") or "").removeprefix(RECORD_PREFIX)
+    written = endpoints.get(endpoint_id, {}).get("env") or {}
+
+    def shown(path: str, kept: str) -> bool:
+        value = written.get(path.removeprefix("env."))
+        return isinstance(value, str) and value != REDACTED and digest(endpoint_id, path, value) == kept
+
+    return {**template, "env": {**env, APPLIED_ENV: shared_digests(env[APPLIED_ENV], shown)}}

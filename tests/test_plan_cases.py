@@ -87,7 +87,8 @@ def _assert_mapped(block: dict, body: dict, doc: dict) -> None:
     for key, value in runpod.get("env", {}).items():
         shown = body["env"][key]
         named = re.findall(r"\$\{(\w+)\}", value) if isinstance(value, str) else []
-        assert shown == ({"sensitive": True} | ({"from": named} if named else {}) if isinstance(value, dict) or named else value)
+        secret = {"secret": value["secret"]} if isinstance(value, dict) else {}  # a RunPod secret reference is named, its value never shown
+        assert shown == ({"sensitive": True} | ({"from": named} if named else {}) | secret if isinstance(value, dict) or named else value)
     gpus = [block["gpu_type"], *block.get("gpu_types", [])]
     assert body["gpu"]["pools"], gpus
     if "volume" in block:

@@ -19,11 +19,11 @@ from typing import Any
 
 from gpuctl.catalog import Catalog
 from gpuctl.files import json_in
+from gpuctl.model import SECRET_REF
 from gpuctl.v2 import env_of, volume_ids
 
 Key = tuple[str, ...]  # a key path inside one serverless block, e.g. ("scaling", "max_workers")
 
-SECRET_REF = re.compile(r"^\{\{\s*RUNPOD_SECRET_([A-Za-z0-9_.-]+)\s*\}\}$")
 _SCALERS = {"QUEUE_DELAY": ("queue_delay", "queueDelay"), "REQUEST_COUNT": ("request_count", "requestCount")}
 _HF = re.compile(r"^https://huggingface\.co/([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)(?::([A-Za-z0-9_./-]+))?$")
 

@@ -23,19 +23,18 @@ from typing import Any
 
 from gpuctl.files import json_in
 from gpuctl.model import MARKER_ENV, REDACTED, EndpointSpec, Notice, Sensitive, Unresolved
-from gpuctl.redact import OWN_ENV
+from gpuctl.redact import APPLIED_ENV, DECLARED, OWN_ENV
 from gpuctl.v2 import env_of, owner, template_request
 from gpuctl.plan import fields
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Origin, ResourceChange, Unknown, update_reason
 from gpuctl.words import counted
 
 RECORD_PREFIX = "gpuctl-applied-"
-APPLIED_ENV = "GPUCTL_APPLIED"
 APPLIED_AT_ENV = "GPUCTL_APPLIED_AT"
 NAME_ENV = "GPUCTL_ENDPOINT_NAME"
 APPLIES_ENV = "GPUCTL_APPLIES"  # [[applied_at, applied_by or null, version made or null], ...]: the last MAX_APPLIES applies, oldest first (docs/history.md)
 MAX_APPLIES = 20
-SET = "set"  # the digest of a sensitive field: it was declared, and nothing more is kept
+SET = DECLARED  # the digest of a sensitive field: it was declared, and nothing more is kept (also every env digest in a shared file: redact.shared_digests)
 RECORD_IMAGE = "gpuctl/applied:none"  # a pod template that is never run
 
 

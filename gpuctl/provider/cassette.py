@@ -158,7 +158,8 @@ vcrpy, without a network. Other files in this directory are not gpuctl's and are
   Retry-After and Allow.
 - Every env value: endpoint and template env, GraphQL env, the old and new values of a release
   diff on env. They read `(redacted by gpuctl)`; only gpuctl's own bookkeeping keys are kept
-  ({kept}, GPUCTL_PREWARM_*).
+  ({kept}, GPUCTL_PREWARM_*), and in GPUCTL_APPLIED every digest of an env value reads "set"
+  (a digest would let a guess of the value be confirmed).
 - The value of any key that looks like a credential (key, token, secret, password, auth, cookie,
   session, signature, webhook, private): its strings, and numbers (as 0, so the types stay), and
   query parameters with such names.

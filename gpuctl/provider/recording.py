@@ -6,7 +6,8 @@ Content-Type and Accept (so the Authorization header never reaches the file); re
 are kept only from a short list (content type, RateLimit, RateLimit-Policy, Retry-After,
 Allow). A body that is not JSON is replaced by a note of its size. In JSON bodies, every env
 value (endpoint and template env, GraphQL `[{key, value}]` env, the old and new of a release
-diff entry on an env field) becomes `REDACTED` but for gpuctl's own bookkeeping keys; the value
+diff entry on an env field) becomes `REDACTED` but for gpuctl's own bookkeeping keys (whose
+digests of env values become "set"); the value
 of any key that looks like a credential (key, token, secret, password, auth, webhook, ...) is
 replaced, its JSON type kept; user ids and e-mail addresses become stable placeholders; any string holding a
 registered secret (the API key, a `${VAR}` value) or shaped like a well-known key is replaced.
@@ -38,12 +39,13 @@ from gpuctl import __version__
 from gpuctl.errors import GpuctlError, UsageError
 from gpuctl.files import replace_text
 from gpuctl.model import MARKER_ENV, REDACTED
+from gpuctl.redact import APPLIED_ENV, shared_digests
 
 REQUEST_HEADERS = ("content-type", "accept")
 RESPONSE_HEADERS = ("content-type", "ratelimit", "ratelimit-policy", "retry-after", "allow")
 # gpuctl's bookkeeping env (gpuctl.plan.drift's last-applied record, gpuctl.prewarm's record):
 # digests, names and times, no secrets, and what keeps a recorded plan the same plan.
-KEEP_ENV = frozenset({MARKER_ENV, "GPUCTL_ENDPOINT_NAME", "GPUCTL_APPLIED", "GPUCTL_APPLIED_AT"})
+KEEP_ENV = frozenset({MARKER_ENV, "GPUCTL_ENDPOINT_NAME", APPLIED_ENV, "GPUCTL_APPLIED_AT"})
 KEEP_ENV_PREFIXES = ("GPUCTL_PREWARM_",)
 CREDENTIAL_KEY = re.compile(r"(?i)(key|token|secret|passw|credential|auth|cookie|session|signature|webhook|private)")
 PERSON_KEY = re.compile(r"(?i)(userid|email)$")
@@ -96,10 +98,17 @@ class Redactor:
 
     def env(self, env: Any) -> Any:
         if isinstance(env, dict):
-            return {k: (v if self.kept(k) else REDACTED) for k, v in env.items()}
+            return {k: self.env_value(k, v) for k, v in env.items()}
         if isinstance(env, list):  # GraphQL spells env [{"key": ..., "value": ...}]
-            return [{**e, "value": e.get("value") if self.kept(e.get("key")) else REDACTED} if isinstance(e, dict) else REDACTED for e in env]
+            return [{**e, "value": self.env_value(e.get("key"), e.get("value"))} if isinstance(e, dict) else REDACTED for e in env]
         return None if env is None else REDACTED
+
+    def env_value(self, name: Any, value: Any) -> Any:
+        """REDACTED but for gpuctl's bookkeeping, whose record digests of env values become
+        "set" (`shared_digests`: a digest would let a redacted literal be guessed offline)."""
+        if not self.kept(name):
+            return REDACTED
+        return shared_digests(value) if name == APPLIED_ENV else value
 
     @staticmethod
     def kept(name: Any) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 
 from gpuctl import __version__
 from gpuctl.errors import GpuctlError
-from gpuctl.model import Notice, Sensitive, Unresolved, acyclic
+from gpuctl.model import Notice, Sensitive, Unresolved, acyclic, secret_name
 from gpuctl.plan.model import CHANGING, Action, CostEstimate, CostItem, FieldChange, Plan, ResourceChange, Unknown
 from gpuctl.redact import clip
 from gpuctl.safetext import json_safe
@@ -48,9 +48,11 @@ def _value(value: Any) -> Any:
 
 def hidden(value: Any) -> dict:
     """{"sensitive": true} for a value never shown, with `"from": ["HF_TOKEN"]` when gpu.jsonc
-    read it from `${VAR}`s (`Sensitive.variables`): the names, never the value."""
+    read it from `${VAR}`s (`Sensitive.variables`): the names, never the value; and with
+    `"secret": "hf_tok"` when it is a RunPod secret reference (`model.secret_name`), whose name is no secret."""
     variables = value.variables if isinstance(value, Sensitive) else ()
-    return HIDDEN | {"from": list(variables)} if variables else HIDDEN
+    secret = secret_name(value)
+    return HIDDEN | ({"from": list(variables)} if variables else {}) | ({"secret": secret} if secret else {})
 
 
 def _hidden(value: Any, sensitive: bool) -> Any:

@@ -61,6 +61,8 @@ def show(raw: Any) -> str:
         return "(sensitive)"
     if isinstance(raw, dict) and raw.keys() == {"sensitive", "from"} and isinstance(raw["from"], list):
         return sensitive_phrase([printable(str(v), keep_newlines=False) for v in raw["from"]])
+    if isinstance(raw, dict) and raw.keys() in ({"sensitive", "secret"}, {"sensitive", "from", "secret"}) and isinstance(raw["secret"], str):
+        return sensitive_phrase((), printable(raw["secret"], keep_newlines=False))
     if isinstance(raw, dict) and raw.keys() == {"unknown_from"}:
         return unknown_phrase([printable(str(v), keep_newlines=False) for v in raw["unknown_from"]])
     if isinstance(raw, list):

@@ -38,6 +38,7 @@ CANARIES = {
     "email": "canary-0015@example.com",
     "header": "canary-cookie-0016",
     "in_image": "canary-var-in-image-0017",
+    "env_digest": "c0ffeecanary0018",  # a last-applied record's digest of an env literal: it would confirm a guess of the literal
 }
 
 
@@ -56,7 +57,8 @@ def _answer(request: httpx.Request) -> httpx.Response:
         body = {"releases": [{"id": "r1", "diff": [{"field": "template.env", "old": {"A": c["diff_old"]}, "new": {"A": c["diff_new"]}},
                                                    {"field": "template.imageName", "old": "a:1", "new": "a:2"}]}]}
     elif request.url.path == "/graphql":
-        body = {"data": {"myself": {"podTemplates": [{"id": "t1", "env": [{"key": "K", "value": c["graphql_env"]}, {"key": "GPUCTL_PROJECT", "value": "demo"}]}]}}}
+        body = {"data": {"myself": {"podTemplates": [{"id": "t1", "env": [{"key": "K", "value": c["graphql_env"]}, {"key": "GPUCTL_PROJECT", "value": "demo"},
+                                                                                 {"key": "GPUCTL_APPLIED", "value": json.dumps({"env.SECRET_ONE": c["env_digest"], "image": "0123456789abcdef"})}]}]}}}
     else:
         return httpx.Response(200, text=f"plain text {c['text_body']}", headers={"Set-Cookie": c["header"]})
     return httpx.Response(200, json=body, headers={"Set-Cookie": c["header"], "RateLimit": '"minute";r=5;t=10', "X-Request-Id": "abc"})
@@ -96,6 +98,8 @@ def test_the_recording_keeps_what_makes_it_coherent(tmp_path):
     assert items[3]["request"]["uri"] == "https://api.runpod.io/v2/serverless/ep123/workers/w1/logs"  # the token parameter is gone
     assert set(items[0]["response"]["headers"]) == {"content-type", "ratelimit"}
     assert not items[0]["request"]["headers"].get("Authorization")
+    record_env = json.loads(items[2]["response"]["body"]["string"])["data"]["myself"]["podTemplates"][0]["env"]
+    assert json.loads(record_env[2]["value"]) == {"env.SECRET_ONE": "set", "image": "0123456789abcdef"}  # the record is kept, its env digests are not
     diff = json.loads(items[1]["response"]["body"]["string"])["releases"][0]["diff"]
     assert diff[1] == {"field": "template.imageName", "old": "a:1", "new": "a:2"}
 

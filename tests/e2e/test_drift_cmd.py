@@ -632,7 +632,7 @@ def plant_lease(account, project_id: str, ahead: float) -> None:
     import time
 
     from gpuctl.engine.lease import lease_name
-    from gpuctl.records import template_body
+    from gpuctl.v2 import template_request as template_body
 
     env = {"GPUCTL_PROJECT": project_id, "GPUCTL_LEASE_HOLDER": "pid 4242 on runner-7 (`gpu serverless deploy -y`)",
            "GPUCTL_LEASE_EXPIRES": f"{time.time() + ahead:.0f}", "GPUCTL_LEASE_TOKEN": "abcdef0123456789",
