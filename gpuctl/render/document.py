@@ -204,7 +204,8 @@ def _document(plan: Plan, resources: Iterable[dict]) -> dict:
         "notes": [_notice(n) for n in plan.notices if n.level == "note"],
         "cost": _cost(plan.cost),
         "observed_digest": plan.observed_digest,
-    } | ({"policy": policy_section(plan)} if plan.policy is not None else {})
+    } | ({"policy": policy_section(plan)} if plan.policy is not None else {}) | (
+        {"observed_from": plan.observed_from} if plan.observed_from is not None else {})
 
 
 def _hourly(after: CostItem | CostEstimate) -> dict:
