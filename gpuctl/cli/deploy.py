@@ -149,7 +149,9 @@ def run(app: AppContext, opts: DeployOptions) -> int:
     if opts.observed:
         if not (opts.plan_only or opts.out):
             raise UsageError("--observed plans against a snapshot and cannot apply", hint="add --plan, or drop --observed to deploy to the account")
-        return _show_plan(s, s.plan(s.snapshot.observed))
+        from dataclasses import replace
+
+        return _show_plan(s, replace(s.plan(s.snapshot.observed), observed_from=opts.observed))  # said in every rendering
     provider = connect(app, s.target)
     try:
         deployment = deployment_for(s, provider)

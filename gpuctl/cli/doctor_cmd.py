@@ -87,14 +87,14 @@ def _account(app: AppContext, flag: str | None, configured: str | None):
     """(provider name, where the key came from, the provider or None). A missing key, or a
     local provider that is not running, is the key check's failure, not an error."""
     from gpuctl.cli.connect import connect
-    from gpuctl.cli.planning import NoApiKey, choose_provider
+    from gpuctl.cli.planning import LocalCredentials, NoApiKey, choose_provider
     from gpuctl.doctor import KeyInfo
 
     from gpuctl.credentials import KeyProblem
 
     try:
         name, _ = choose_provider(app, flag, configured)
-    except NoApiKey as error:
+    except (NoApiKey, LocalCredentials) as error:
         return "runpod", KeyInfo(None, error.summary, fix=error.hint), None
     except KeyProblem as error:
         return "runpod", KeyInfo(error.source, error.summary, fix=error.hint), None

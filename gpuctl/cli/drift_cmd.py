@@ -12,6 +12,7 @@ from __future__ import annotations
 import click
 
 from gpuctl.cli.context import AppContext
+from gpuctl.cli.paths import named_file
 from gpuctl.cli.resolve import provider_options
 from gpuctl.errors import ExitCode
 from gpuctl.words import counted
@@ -20,7 +21,7 @@ from gpuctl.words import counted
 @click.command("drift")
 @click.option("--json", "as_json", is_flag=True, help="Print the drift document (schema/drift.schema.json) on stdout.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), help="text (default), json, or markdown (an issue body).")
-@click.option("--observed", type=click.Path(), metavar="FILE", help="Report against this snapshot instead of the account (no network, no credentials).")
+@click.option("--observed", type=named_file("save the snapshot with `gpu serverless snapshot --out FILE`"), metavar="FILE", help="Report against this snapshot instead of the account (no network, no credentials).")
 @provider_options
 @click.pass_obj
 def drift(app: AppContext, as_json: bool, fmt: str | None, observed: str | None, provider: str | None, config: str | None) -> int:

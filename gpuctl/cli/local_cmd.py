@@ -121,15 +121,21 @@ def reset(app: AppContext, data_dir: str | None, yes: bool) -> int:
 
 @local_group.command("env")
 @click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)
+@click.option("--unset", "unset", is_flag=True, help="Print the `unset` line that undoes the exports (needs no running provider).")
 @click.pass_obj
-def env(app: AppContext, data_dir: str | None) -> int:
+def env(app: AppContext, data_dir: str | None, unset: bool) -> int:
     """Print shell exports that point RunPod's own clients (the runpod SDK) at the provider.
 
     `gpu` recognises the exported key and URLs as the local provider's, so later commands in
-    that shell keep deploying here rather than switching to provider runpod."""
+    that shell keep deploying here rather than switching to provider runpod, and refuses
+    `--provider runpod` until `eval "$(gpu local env --unset)"` undoes them."""
     import shlex
 
     from gpuctl.local.client import lifecycle
+
+    if unset:
+        app.stdout.write(f"unset {' '.join(lifecycle.EXPORTED)}\n")
+        return ExitCode.OK
 
     directory = _data_dir(app, data_dir)
     info = lifecycle.read_server_info(directory)

@@ -70,6 +70,12 @@ class NoApiKey(GpuctlError):
     """No RunPod API key, and nobody at a terminal for whom the local provider is a fallback."""
 
 
+class LocalCredentials(GpuctlError):
+    """Provider runpod was chosen, but the key or base URL in the environment is the local
+    provider's (what `gpu local env` exported): every request would reach the local server
+    while the output says runpod."""
+
+
 PROVIDERS = ("runpod", "local")
 BASE_URL_VARS = ("RUNPOD_API_BASE_URL", "RUNPOD_ENDPOINT_BASE_URL")
 
@@ -82,6 +88,8 @@ def choose_provider(app: AppContext, flag: str | None, configured: str | None) -
     against an empty local account reports every endpoint as missing: a false drift alert."""
     explicit = _explicit_provider(app, flag, configured)
     if explicit:
+        if explicit[0] == "runpod":
+            _refuse_local_credentials(app, explicit[1])
         return explicit
     from gpuctl.credentials import ENV_VAR, KeyProblem, api_key
 
@@ -145,6 +153,26 @@ def _local_credentials(app: AppContext, key: str | None) -> str | None:
         if app.environ.get(name) and lifecycle.owns_url(data_dir, app.environ[name]):
             return f"{name} is the local provider's URL (as `gpu local env` exports it)"
     return None
+
+
+def _refuse_local_credentials(app: AppContext, source: str) -> None:
+    """Raise LocalCredentials when provider runpod (chosen by `source`) would talk to the
+    local provider: its token as the key, or one of its URLs as a base URL, as
+    `eval "$(gpu local env)"` leaves them. Any other URL (a proxy, a test double, a recording
+    replay) is the user's to choose and passes."""
+    from gpuctl.credentials import KeyProblem, api_key
+    from gpuctl.local.client.lifecycle import EXPORTED
+
+    try:
+        key, _ = api_key(app.environ)
+    except KeyProblem:  # connecting reports it, with its own fix
+        key = None
+    local = _local_credentials(app, key)
+    if local:
+        raise LocalCredentials(
+            f"{source} chooses provider runpod, but {local}: this command would reach the local provider while saying runpod",
+            hint=f"to use RunPod, undo `gpu local env` with `eval \"$(gpu local env --unset)\"` (it runs `unset {' '.join(EXPORTED)}`) "
+                 "and set RUNPOD_API_KEY to your RunPod key (or run `gpu auth login`); to use the local provider, pass --provider local")
 
 
 def _unattended(app: AppContext) -> str | None:

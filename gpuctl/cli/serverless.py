@@ -8,6 +8,7 @@ from gpuctl.cli.context import AppContext
 from gpuctl.cli.lazy import LazyGroup
 from gpuctl.cli.durations import DURATION
 from gpuctl.cli.lease_options import lease_options
+from gpuctl.cli.paths import named_file
 from gpuctl.cli.resolve import record_option
 from gpuctl.errors import ExitCode, UsageError
 
@@ -48,7 +49,7 @@ def _override_options(func):
 
 @serverless_group.command("deploy")
 @click.option("--plan", "plan_only", is_flag=True, help="Show the plan and stop; change nothing. A ${VAR} that is not set shows as unknown instead of failing.")
-@click.option("--observed", type=click.Path(), metavar="FILE", help="Plan against this snapshot instead of the account (no network, no credentials).")
+@click.option("--observed", type=named_file("save the snapshot with `gpu serverless snapshot --out FILE`"), metavar="FILE", help="Plan against this snapshot instead of the account (no network, no credentials).")
 @click.option("--config", "config", type=click.Path(), help="Path to gpu.jsonc (default: ./gpu.jsonc).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout (the plan with --plan, else the result); never prompts.")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), help="How to print the plan.")
@@ -56,8 +57,8 @@ def _override_options(func):
 @click.option("--prune", is_flag=True, help="Allow deleting owned endpoints that left gpu.jsonc.")
 @click.option("--provider", type=click.Choice(["runpod", "local"]), help="Where to deploy (default: GPU_PROVIDER, gpu.jsonc, runpod with a key, else local for a person at a terminal; with --observed, the snapshot's).")
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking for confirmation.")
-@click.option("--out", type=click.Path(dir_okay=False), help="Save the plan as JSON to this file and stop (implies --plan).")
-@click.option("--from-plan", type=click.Path(), metavar="FILE", help="Apply exactly this saved plan; refused if the account or gpu.jsonc changed since.")
+@click.option("--out", type=named_file("`--plan --json` prints the plan document on stdout", dir_okay=False), help="Save the plan as JSON to this file and stop (implies --plan).")
+@click.option("--from-plan", type=named_file("save the plan with `--out FILE` and pass that FILE"), metavar="FILE", help="Apply exactly this saved plan; refused if the account or gpu.jsonc changed since.")
 @lease_options("this project")
 @click.option("--parallelism", type=click.IntRange(1, 64), default=10, show_default=True, help="Apply up to N independent changes at once; 1 applies them one by one in the plan's order.")
 @click.option("--policy", "policy", type=click.Path(dir_okay=False), help="A policy file (JSONC) every plan must keep; with gpu.jsonc's policy block, each rule takes the stricter. A plan that breaks one exits 4 and applies nothing.")
@@ -118,7 +119,7 @@ def _record_plan(app: AppContext, record: str, plan_only: bool, observed: str | 
 @serverless_group.command("snapshot")
 @click.option("--provider", type=click.Choice(["runpod", "local"]), help="Which account to read (default as for deploy); the snapshot records it.")
 @click.option("--config", "config", type=click.Path(), help="gpu.jsonc: env values it holds as plain literals are kept, all others redacted.")
-@click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option("--out", type=named_file("without --out the snapshot goes to stdout", dir_okay=False), help="Write to this file instead of stdout.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout: the snapshot is JSON either way (accepted as by every serverless command).")
 @record_option
 @click.pass_obj

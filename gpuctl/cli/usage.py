@@ -151,7 +151,10 @@ def _accepted(kind: click.ParamType) -> str | None:
     """What a parameter of this type accepts, in gpuctl's words; None for a type whose own
     message has to do."""
     from gpuctl.cli.durations import Duration
+    from gpuctl.cli.paths import NamedFile
 
+    if isinstance(kind, NamedFile):
+        return kind.accepts
     if isinstance(kind, click.Choice):
         return "must be one of " + ", ".join(str(c) for c in kind.choices)
     if isinstance(kind, Duration):

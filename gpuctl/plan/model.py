@@ -148,6 +148,7 @@ class Plan:
     overrides: tuple[Override, ...]
     observed_digest: str
     policy: PolicyReport | None = None  # None: no policy was in force
+    observed_from: str | None = None  # the snapshot file planned against (--observed); None: the account itself
 
     @property
     def has_changes(self) -> bool:

@@ -71,10 +71,21 @@ class RateLimited(ProviderError):
 
 
 class ServerError(ProviderError):
-    """A 5xx (other than 503) or a lost answer to a request that is safe to repeat."""
+    """A 5xx (other than 503) or a lost answer, after retries, to a read: nothing was changed."""
 
     retryable = True
     fix = "{provider} failed to answer, after retries; this request changed nothing, so run the command again in a minute"
+
+
+class FailedChange(ServerError):
+    """A 5xx or a lost answer, after retries, to a request that changes the account but is safe
+    to repeat (PATCH, DELETE, a full-replace mutation): it was retried, but the server may have
+    carried out an attempt before it failed (the local provider's `commit_then_fail` fault shows
+    it), so its fix never says "changed nothing". `outcome_unknown` stays False: that flag asks
+    for a create's lookup, and repeating this request ends in the same state."""
+
+    fix = ("the write may have been carried out: `gpu serverless deploy --plan` shows what the account has now, "
+           "and deploying again is safe (gpuctl looks an endpoint up before it creates one)")
 
 
 class Unavailable(ServerError):
@@ -93,8 +104,7 @@ class AmbiguousWrite(ProviderError):
     may or may not have carried it out. Never retried blindly; look the object up first."""
 
     outcome_unknown = True
-    fix = ("the write may have been carried out: `gpu serverless deploy --plan` shows what the account has now, "
-           "and deploying again is safe (gpuctl looks an endpoint up before it creates one)")
+    fix = FailedChange.fix
     in_flight = False  # the server may still be carrying it out (no answer came at all): see UnansweredWrite
 
 

@@ -28,9 +28,11 @@ class GraphQL:
     def __init__(self, client: ApiClient, path: str = "/graphql"):
         self.client, self.path = client, path
 
-    def query(self, document: str, variables: dict | None = None, *, write: bool = False) -> dict:
-        """GraphQL reads and idempotent mutations travel as POST but are safe to repeat."""
-        response = self.client.request("POST", self.path, json={"query": document, "variables": variables or {}}, write=write)
+    def query(self, document: str, variables: dict | None = None, *, write: bool = False, changes: bool = False) -> dict:
+        """GraphQL reads and idempotent mutations travel as POST but are safe to repeat; a
+        mutation says `changes`, so its failure never claims it changed nothing."""
+        response = self.client.request("POST", self.path, json={"query": document, "variables": variables or {}}, write=write,
+                                       changes=write or changes)
         body = response.json()
         errors = body.get("errors") if isinstance(body, dict) else None
         if errors:
@@ -65,5 +67,5 @@ class GraphQL:
         full = {k: current.get(k) for k in _SAVE_KEYS if current.get(k) is not None}
         full["modelReferences"] = references
         mutation = "mutation GpuctlSaveEndpoint($input: EndpointInput!) { saveEndpoint(input: $input) { id modelReferences } }"
-        self.query(mutation, {"input": full}, write=False)  # a full replace of one id: safe to repeat
+        self.query(mutation, {"input": full}, write=False, changes=True)  # a full replace of one id: safe to repeat
         return list(self._endpoint(endpoint_id).get("modelReferences") or [])

@@ -26,8 +26,8 @@ import httpx
 
 from gpuctl import __version__
 from gpuctl.provider.errors import (
-    RUNPOD, AmbiguousWrite, AuthError, InsecureURL, InvalidId, NotFound, ProviderError, RateLimited, Rejected, ServerError, TransportError,
-    UnansweredWrite, Unavailable, Who,
+    RUNPOD, AmbiguousWrite, AuthError, FailedChange, InsecureURL, InvalidId, NotFound, ProviderError, RateLimited, Rejected, ServerError,
+    TransportError, UnansweredWrite, Unavailable, Who,
 )
 from gpuctl.provider.pacing import Pacer
 from gpuctl.safetext import one_line
@@ -157,20 +157,24 @@ class ApiClient:
             self._http.close()
 
     def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None, write: bool | None = None,
-                hold: float = 0.0) -> httpx.Response:
+                hold: float = 0.0, changes: bool | None = None) -> httpx.Response:
         """Send one logical request; returns the successful response or raises a ProviderError.
 
         `write` means "not safe to repeat": by default only POST (a create). PATCH and DELETE
         set fields or remove an object, so sending them twice ends in the same state.
         `hold` is how long the server may hold this request on purpose before it answers (a
         long poll such as `/runsync?wait=`): the read timeout is then at least that plus
-        HOLD_MARGIN_S, so a short client timeout (GPU_HTTP_TIMEOUT) never cuts a long poll."""
+        HOLD_MARGIN_S, so a short client timeout (GPU_HTTP_TIMEOUT) never cuts a long poll.
+        `changes` means the request changes the account (default: a write, PUT, PATCH or
+        DELETE): a 5xx or lost answer after retries is then a FailedChange, which never says
+        the request changed nothing."""
         write = method == "POST" if write is None else write
+        changes = (write or method in ("PUT", "PATCH", "DELETE")) if changes is None else changes
         waited, attempt = 0.0, 0
         while True:
             self._pace()
             try:
-                return self._attempt(method, path, json, params, write, hold)
+                return self._attempt(method, path, json, params, write, hold, changes)
             except ProviderError as error:
                 attempt += 1
                 delay = self.pacer.held() if error.retry_after is not None else self._backoff(attempt)
@@ -184,7 +188,8 @@ class ApiClient:
         """Seconds a request may go unanswered: the client's timeout, stretched over a server's hold."""
         return max(self.timeout, hold + HOLD_MARGIN_S) if hold > 0 else self.timeout
 
-    def _attempt(self, method: str, path: str, json: Any, params: dict | None, write: bool, hold: float = 0.0) -> httpx.Response:
+    def _attempt(self, method: str, path: str, json: Any, params: dict | None, write: bool, hold: float = 0.0,
+                 changes: bool = False) -> httpx.Response:
         try:
             response = self._send(method, path, json, params, hold)
         except (httpx.TimeoutException, httpx.TransportError) as exc:  # sent, and the answer was lost
@@ -194,9 +199,9 @@ class ApiClient:
             if write:
                 raise AmbiguousWrite(f"{method} {path}: the answer was lost ({type(exc).__name__})", detail="the server may have carried it out",
                                      provider=self.provider) from None
-            raise ServerError(f"{method} {path}: {type(exc).__name__}", provider=self.provider) from None
+            raise (FailedChange if changes else ServerError)(f"{method} {path}: {type(exc).__name__}", provider=self.provider) from None
         if not response.is_success:
-            raise self._error(method, path, response, write)
+            raise self._error(method, path, response, write, changes)
         return _json_checked(response, f"{method} {path}", write, self.provider)
 
     def events(self, path: str, params: dict | None = None, read_timeout: float | None = None) -> Iterator[dict]:
@@ -266,7 +271,7 @@ class ApiClient:
         and from any thread: Retry-After, and a RateLimit window with nothing left."""
         self.pacer.observe(None if response.is_success else _retry_after(response), response.headers.get("RateLimit"))
 
-    def _error(self, method: str, path: str, response: httpx.Response, write: bool) -> ProviderError:
+    def _error(self, method: str, path: str, response: httpx.Response, write: bool, changes: bool = False) -> ProviderError:
         status = response.status_code
         detail = problem_detail(response)
         where = f"{method} {path}"
@@ -287,7 +292,8 @@ class ApiClient:
             if write:
                 return AmbiguousWrite(f"{where}: server error {status}", status=status, detail=detail or "the server may have carried out the write", retry_after=retry_after,
                                       provider=who)
-            return ServerError(f"{where}: server error {status}", status=status, detail=detail, retry_after=retry_after, provider=who)
+            return (FailedChange if changes else ServerError)(f"{where}: server error {status}", status=status, detail=detail,
+                                                             retry_after=retry_after, provider=who)
         return Rejected(f"{where}: rejected ({status})", status=status, detail=detail, provider=who)
 
 

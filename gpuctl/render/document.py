@@ -206,7 +206,8 @@ def _document(plan: Plan, resources: Iterable[dict]) -> dict:
         "notes": [_notice(n) for n in plan.notices if n.level == "note"],
         "cost": _cost(plan.cost),
         "observed_digest": plan.observed_digest,
-    } | ({"policy": policy_section(plan)} if plan.policy is not None else {})
+    } | ({"policy": policy_section(plan)} if plan.policy is not None else {}) | (
+        {"observed_from": plan.observed_from} if plan.observed_from is not None else {})
 
 
 def _hourly(after: CostItem | CostEstimate) -> dict:
@@ -369,7 +370,11 @@ def read_saved(path: Path) -> dict:
             raise GpuctlError(f"cannot read the saved plan {path}: {exc.problem}", hint=remake) from None
         raise GpuctlError(f"{exc.place}: it is not a saved plan: {exc.problem}", hint=remake) from None
     if isinstance(doc, dict) and doc.get("format_version") not in (None, FORMAT_VERSION):
-        shown = clip(json.dumps(doc["format_version"]), 20)
+        found = doc["format_version"]
+        shown = clip(json.dumps(found), 20)
+        if isinstance(found, (int, float)) and not isinstance(found, bool) and str(found) == FORMAT_VERSION:  # 1 for "1": edited or made by hand
+            raise GpuctlError(f"{path}: format_version is the number {shown}, and must be the string {json.dumps(FORMAT_VERSION)}",
+                              hint=remake + " (with this gpuctl)")
         raise GpuctlError(f"{path} is plan format {shown}; this gpuctl reads format {json.dumps(FORMAT_VERSION)} only", hint=remake + " (with this gpuctl)")
     if not isinstance(doc, dict):
         raise GpuctlError(f"{path} is not a saved plan: it holds a JSON {JSON_TYPES.get(type(doc), 'value')}, and a plan is an object", hint=remake)

@@ -130,12 +130,17 @@ _ACTION_WORDS = {"create": "to create", "update": "to update", "replace": "to re
                  "preserve": "to preserve", "no-op": "unmanaged"}
 
 
+def _snapshot(doc: dict) -> str:
+    """` · against snapshot `FILE`` for a plan made against a snapshot (--observed), else nothing."""
+    return f" · against snapshot {md.code(doc['observed_from'])}" if doc.get("observed_from") is not None else ""
+
+
 def render_markdown(doc: dict, limit: int = LIMIT, source_url: str | None = None) -> str:
     """`source_url`: the config file's URL at the planned commit
     (`https://github.com/OWNER/REPO/blob/SHA/PATH`), to link each gpu.jsonc key to its line."""
     doc = for_people(doc)
     parts = [f"### gpuctl plan: {summary_line(doc).removeprefix('Plan: ')}\n",
-             f"Project {md.code(doc['project_id'])} · provider {md.code(doc['provider'])} · cost {cost_figures(doc['cost'])}\n"]
+             f"Project {md.code(doc['project_id'])} · provider {md.code(doc['provider'])}{_snapshot(doc)} · cost {cost_figures(doc['cost'])}\n"]
     for o in doc["overrides"]:
         parts.append(f"- override {md.code(o['flag'])}: {md.code(o['path'])} = {md.code(str(o['value']))}\n")
     parts.append(policy_markdown(doc))

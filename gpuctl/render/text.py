@@ -48,8 +48,9 @@ def _notices(console: Console, title: str, mark: str, style: str, items: list[di
 def render_text(doc: dict, console: Console) -> None:
     doc = for_people(doc)
     listed = shown(doc)
-    header = f'gpuctl plan for project "{doc["project_id"]}" (provider {doc["provider"]}, config {doc["config"]})'
-    console.print(Text(header, style="bold"))
+    snapshot = f", against snapshot {doc['observed_from']}" if doc.get("observed_from") is not None else ""
+    header = f'gpuctl plan for project "{doc["project_id"]}" (provider {doc["provider"]}, config {doc["config"]}{snapshot})'
+    console.print(Text(header, style="bold"), soft_wrap=True)  # one line, as long as it is: the terminal wraps it
     for o in doc["overrides"]:
         console.print(Text(f"  override {o['flag']}: {o['path']} = {o['value']}", style="cyan"))
     if listed:

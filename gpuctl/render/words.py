@@ -125,7 +125,8 @@ def summary_line(doc: dict) -> str:
     orphans = s.get("orphan", 0)
     left = f"{counted(orphans, 'orphaned endpoint')} still running (deploy --prune deletes {agreeing(orphans, 'it', 'them')})"
     if not doc["has_changes"]:
-        line = f"No changes to apply, but {left}." if orphans else "No changes. The account matches gpu.jsonc."
+        in_sync = "gpu.jsonc matches the snapshot." if doc.get("observed_from") is not None else "The account matches gpu.jsonc."
+        line = f"No changes to apply, but {left}." if orphans else f"No changes. {in_sync}"
     else:
         line = f"Plan: {s['create']} to create, {s['update']} to update, {s['replace']} to replace, {s['delete']} to delete."
         line = f"{line} Also {left}." if orphans else line

@@ -23,9 +23,12 @@ WRONG = "rpa_WRONGCANARY0KEY1NOT2REAL3Q7Z1"
 
 def _env(account) -> dict[str, str]:
     """No RUNPOD_API_KEY: the key comes from `gpu auth login` only. The key is the server's own
-    token, which would mean the local provider, so provider runpod is chosen explicitly."""
+    token, which would mean the local provider, so provider runpod is chosen explicitly, and
+    GPUCTL_LOCAL_DIR names another data dir: provider runpod is refused a key or URL gpuctl
+    knows as its local provider's."""
     return account.env | {"GPU_PROVIDER": "runpod", "RUNPOD_API_BASE_URL": account.server.info["api_base_url"],
-                          "RUNPOD_ENDPOINT_BASE_URL": account.server.info["endpoint_base_url"]}
+                          "RUNPOD_ENDPOINT_BASE_URL": account.server.info["endpoint_base_url"],
+                          "GPUCTL_LOCAL_DIR": str(account.home / "no-local-provider")}
 
 
 def _gpu(account, *args: str, stdin: str = "", umask: int = 0o022, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -184,3 +184,53 @@ def test_a_key_in_the_variable_that_cannot_be_sent_is_named(account, tmp_path):
     run = _gpu("serverless", "list", "--provider", "runpod", cwd=proj, env=env)
     assert run.code == 1 and "the API key in the RUNPOD_API_KEY environment variable contains" in run.err, run.err
     assert "internal error" not in run.err and "CANARY" not in run.err
+
+
+@pytest.mark.parametrize("choice", ["flag", "env", "config"])
+def test_provider_runpod_after_eval_gpu_local_env_is_refused_and_changes_nothing(account, tmp_path, choice):
+    """Review 2 F19: after the README's `eval "$(gpu local env)"`, an explicit runpod choice
+    planned (and `-y` applied) against the LOCAL server, labelled provider runpod."""
+    example = tmp_path / "echo"
+    shutil.copytree(ROOT / "examples" / "echo", example)
+    assert account.gpu("serverless", "deploy", "-y", cwd=example).code == 0
+    exports = _exports(account, example)
+    env = {k: v for k, v in _unchosen(account).items() if k != "GPUCTL_LOCAL_DIR"} | exports
+    args = ["serverless", "deploy", "-y"]
+    if choice == "flag":
+        args += ["--provider", "runpod"]
+    elif choice == "env":
+        env["GPU_PROVIDER"] = "runpod"
+    else:
+        text = (example / "gpu.jsonc").read_text()
+        assert '"project_id"' in text
+        (example / "gpu.jsonc").write_text(text.replace('"project_id"', '"provider": "runpod", "project_id"', 1))
+    before = account.writes()
+    refused = _gpu(*args, cwd=example, env=env)
+    assert refused.code == 1, refused.out + refused.err
+    assert refused.out == "" and "Traceback" not in refused.err
+    assert "chooses provider runpod, but" in refused.err and "is the local provider's" in refused.err
+    assert 'eval "$(gpu local env --unset)"' in refused.err and "--provider local" in refused.err
+    assert account.writes() == before
+    assert set(LOCAL_ENV) <= set(account.endpoints()[0]["env"])  # the local endpoint keeps its command
+
+
+def test_gpu_local_env_unset_undoes_every_export(account, tmp_path):
+    exports = _exports(account, tmp_path)
+    unset = _gpu("local", "env", "--unset", cwd=tmp_path, env=_unchosen(account, GPUCTL_LOCAL_DIR=str(tmp_path / "none")))
+    assert unset.code == 0, unset.err
+    assert unset.out.startswith("unset ") and sorted(unset.out.split()[1:]) == sorted(exports)
+    shell = subprocess.run(["sh", "-c", f'{"; ".join(f"export {k}={shlex.quote(v)}" for k, v in exports.items())}; eval "$1"; env', "sh", unset.out],
+                           capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}, check=True)
+    assert not any(line.split("=", 1)[0] in exports for line in shell.stdout.splitlines())
+
+
+def test_provider_runpod_with_a_base_url_that_is_not_the_local_providers_still_runs(account, tmp_path):
+    """Only the local provider's own token and URLs are refused: a RunPod stand-in on loopback
+    (a proxy, a test double) that gpuctl does not know as its local provider is the user's choice."""
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    info = account.server.info
+    env = _unchosen(account, GPU_PROVIDER="runpod", RUNPOD_API_KEY=account.server.token, RUNPOD_API_BASE_URL=info["api_base_url"],
+                    RUNPOD_ENDPOINT_BASE_URL=info["endpoint_base_url"], GPUCTL_LOCAL_DIR=str(tmp_path / "another-local-dir"))
+    plan = _gpu("serverless", "deploy", "--plan", "--json", cwd=proj, env=env)
+    assert plan.code == 0, plan.out + plan.err
+    assert plan.json()["provider"] == "runpod"

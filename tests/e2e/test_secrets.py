@@ -16,8 +16,11 @@ SECRET_VALUE = "hf_e2e_canary_5b1d9c7e2f"
 
 def _runpod_env(account) -> dict[str, str]:
     info = account.server.info
+    # the local provider as a RunPod stand-in: GPUCTL_LOCAL_DIR names another data dir, else
+    # gpuctl recognises the token and URLs as its local provider's and refuses provider runpod
     return {"GPU_PROVIDER": "runpod", "RUNPOD_API_KEY": account.server.token, "RUNPOD_API_BASE_URL": info["api_base_url"],
-            "RUNPOD_ENDPOINT_BASE_URL": info["endpoint_base_url"], "HF_TOKEN": SECRET_VALUE}
+            "RUNPOD_ENDPOINT_BASE_URL": info["endpoint_base_url"], "HF_TOKEN": SECRET_VALUE,
+            "GPUCTL_LOCAL_DIR": str(account.home / "no-local-provider")}
 
 
 def _files(directory: Path) -> str:

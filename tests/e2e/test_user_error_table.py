@@ -151,7 +151,7 @@ ROWS: dict[str, Row] = {
     "template-unknown": Row(("serverless", "template", "delete", "nope-template", "--force"), ('"nope-template"',)),
     "import-declared": Row(("serverless", "import", "echo"), ('"echo"',)),
     "pull-no-config": Row(("serverless", "pull"), ("gpu.jsonc",), setup=lambda d: None),
-    "from-plan-format": Row(("serverless", "deploy", "-y", "--from-plan", "plan.json"), ('plan.json is plan format 1; this gpuctl reads format "1" only',),
+    "from-plan-format": Row(("serverless", "deploy", "-y", "--from-plan", "plan.json"), ('plan.json: format_version is the number 1, and must be the string "1"',),
                             lambda d: (json_config(echo_config())(d), (d / "plan.json").write_text('{"format_version": 1}'))),
     "observed-not-json": Row(("serverless", "drift", "--observed", "snap.json"), ("snap.json:2:3: it is not valid JSON",),
                              lambda d: (json_config(echo_config())(d), (d / "snap.json").write_text('{"endpoints": [],\n  oops}'))),

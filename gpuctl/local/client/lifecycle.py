@@ -262,12 +262,14 @@ def reset(data_dir: Path) -> Path | None:
     return kept
 
 
+EXPORTED = ("RUNPOD_API_KEY", "RUNPOD_API_BASE_URL", "RUNPOD_ENDPOINT_BASE_URL", "GPUCTL_LOCAL_DIR")  # what env_exports sets, in order
+
+
 def env_exports(data_dir: Path, info: dict[str, Any], token: str) -> dict[str, str]:
     """What points RunPod's own clients here: the SDK builds `{RUNPOD_API_BASE_URL}/graphql`
     and `{RUNPOD_ENDPOINT_BASE_URL}/{endpoint_id}/run`. GPUCTL_LOCAL_DIR names the data dir, so
     `gpu` itself finds this same server and recognises the key and URLs as its own."""
-    return {"RUNPOD_API_KEY": token, "RUNPOD_API_BASE_URL": info["api_base_url"], "RUNPOD_ENDPOINT_BASE_URL": info["endpoint_base_url"],
-            "GPUCTL_LOCAL_DIR": str(data_dir.expanduser().resolve())}
+    return dict(zip(EXPORTED, (token, info["api_base_url"], info["endpoint_base_url"], str(data_dir.expanduser().resolve())), strict=True))
 
 
 def owns_key(data_dir: Path, key: str) -> bool:

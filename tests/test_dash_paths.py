@@ -1,0 +1,30 @@
+"""`-` is no file name (review 2 L6): `deploy --out -` wrote a file named "-" and
+`--from-plan -` read it back. Every option that reads or writes a named plan or snapshot file
+refuses it as a usage error that says what does the stdin/stdout job instead."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.e2e.conftest import echo_config, project
+from tests.test_usage_errors import _gpu
+
+
+@pytest.mark.parametrize("args, instead", [
+    (["serverless", "deploy", "--out", "-"], "`--plan --json` prints the plan document on stdout"),
+    (["serverless", "deploy", "--from-plan", "-"], "save the plan with `--out FILE` and pass that FILE"),
+    (["serverless", "deploy", "--plan", "--observed", "-"], "save the snapshot with `gpu serverless snapshot --out FILE`"),
+    (["serverless", "snapshot", "--out", "-"], "without --out the snapshot goes to stdout"),
+    (["serverless", "drift", "--observed", "-"], "save the snapshot with `gpu serverless snapshot --out FILE`"),
+], ids=["deploy-out", "from-plan", "deploy-observed", "snapshot-out", "drift-observed"])
+def test_a_dash_for_a_plan_or_snapshot_file_is_a_usage_error(tmp_path, args, instead):
+    proj = project(tmp_path / "p", echo_config())
+    (proj / "-").write_text(json.dumps({"endpoints": [], "networkVolumes": [], "templates": []})) if "--observed" in args else None
+    done = _gpu(*args, cwd=proj)
+    assert done.returncode == 1, done.stdout + done.stderr
+    option = args[-2]
+    assert f'error: invalid value for {option} of `gpu {" ".join(args[:2])}`: must be a file name, not "-": {instead}' in done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    assert sorted(p.name for p in proj.iterdir()) == sorted(["gpu.jsonc"] + (["-"] if "--observed" in args else []))
