@@ -63,22 +63,28 @@ def test_an_interrupt_while_the_plans_only_change_is_in_flight_says_every_change
     assert again.code == 0, again.err  # nothing was left
 
 
-@pytest.mark.parametrize("args", [(), ("--json",)], ids=["text", "json"])
-def test_an_interrupt_during_drift_is_an_error_saying_nothing_was_changed(account, tmp_path, args):
-    """It printed a blank line, then a bare `interrupted`: no `error:`, no hint (review L7)."""
+def _terminated_in_its_read(account, tmp_path, project_id: str, *command: str) -> tuple[int, str, str]:
+    """`gpu serverless <command>`, its endpoints read held by the account until SIGTERM comes."""
     from tests.support.wait import until
 
-    proj = project(tmp_path / "p", echo_config(project_id="drifting"))
+    proj = project(tmp_path / "p", echo_config(project_id=project_id))
     account.faults({"op": "list", "kind": "endpoint", "action": "hang", "seconds": 3600})  # the read, until the signal was taken
-    process = account.popen("serverless", "drift", *args, cwd=proj)
+    process = account.popen("serverless", *command, cwd=proj)
     try:
-        until(lambda: account.server.admin("GET", "faults")["rules"][0]["fired"] or process.poll() is not None, "drift's read to be held")
+        until(lambda: account.server.admin("GET", "faults")["rules"][0]["fired"] or process.poll() is not None, f"{command[0]}'s read to be held")
         assert process.poll() is None, process.communicate()
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=120)
     finally:
         account.clear_faults()
-    assert process.returncode == 130, err
+    return process.returncode, out, err
+
+
+@pytest.mark.parametrize("args", [(), ("--json",)], ids=["text", "json"])
+def test_an_interrupt_during_drift_is_an_error_saying_nothing_was_changed(account, tmp_path, args):
+    """It printed a blank line, then a bare `interrupted`: no `error:`, no hint (review L7)."""
+    code, out, err = _terminated_in_its_read(account, tmp_path, "drifting", "drift", *args)
+    assert code == 130, err
     assert out == "", out
     assert err.splitlines() == ["error: interrupted before the drift report was made: drift only reads, so nothing was changed",
                                 "hint: run `gpu serverless drift` again"], err
@@ -87,17 +93,6 @@ def test_an_interrupt_during_drift_is_an_error_saying_nothing_was_changed(accoun
 def test_an_interrupt_a_command_does_not_report_itself_is_still_an_error(account, tmp_path):
     """`gpu serverless list`, its read held: the same `error:` line every other end has, and no
     blank line before it (click's own handling printed one, then a bare `interrupted`)."""
-    from tests.support.wait import until
-
-    proj = project(tmp_path / "p", echo_config(project_id="listing"))
-    account.faults({"op": "list", "kind": "endpoint", "action": "hang", "seconds": 3600})
-    process = account.popen("serverless", "list", cwd=proj)
-    try:
-        until(lambda: account.server.admin("GET", "faults")["rules"][0]["fired"] or process.poll() is not None, "list's read to be held")
-        assert process.poll() is None, process.communicate()
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=120)
-    finally:
-        account.clear_faults()
-    assert process.returncode == 130, err
+    code, _, err = _terminated_in_its_read(account, tmp_path, "listing", "list")
+    assert code == 130, err
     assert err.splitlines() == ["error: interrupted"], err
