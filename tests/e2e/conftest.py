@@ -125,3 +125,23 @@ def echo_config(name: str = "echo", project_id: str = "e2e", volume: str | None 
         block["volume"] = {"name": volume, "size_gb": 20}
         block["runpod"]["data_center_ids"] = ["EU-RO-1"]
     return {"project_id": project_id, "serverless": block}
+
+
+def terminated_while_creating(account, *args: str, creating: str, cwd: Path, env: dict | None = None) -> tuple[int, str]:
+    """`gpu *args`, its endpoint creates held by the account; SIGTERM once `creating` is on
+    stderr, then the creates are let go. Returns the exit code and stderr from the signal on."""
+    import signal
+
+    from tests.support.terminal import Output
+
+    account.faults({"op": "create", "kind": "endpoint", "action": "hang", "seconds": 3600})  # until the signal was taken (a short hang could end first)
+    process = account.popen(*args, cwd=cwd, env=env)
+    err = Output.of_pipe(process.stderr)
+    try:
+        err.wait_for(creating)
+        process.send_signal(signal.SIGTERM)
+        err.wait_for("in flight to finish")
+    finally:
+        account.clear_faults()
+    said = err.rest()
+    return process.wait(timeout=120), said

@@ -7,9 +7,8 @@ import signal
 
 import pytest
 
-from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
+from tests.e2e.conftest import ECHO_HANDLER, echo_config, project, terminated_while_creating
 from tests.e2e.test_account_lease import plant_lease
-from tests.support.terminal import Output
 
 pytestmark = pytest.mark.e2e
 
@@ -42,17 +41,8 @@ def test_an_interrupt_while_the_plans_only_change_is_in_flight_says_every_change
     changes in flight finished; nothing else was started" and "run deploy again to apply the
     rest", although the next deploy has no changes (review L10)."""
     proj = project(tmp_path / "p", echo_config(project_id="only"), {"handler.py": ECHO_HANDLER})
-    account.faults({"op": "create", "kind": "endpoint", "action": "hang", "seconds": 3600})  # until the signal was taken
-    process = account.popen("serverless", "deploy", "-y", cwd=proj)
-    err = Output.of_pipe(process.stderr)
-    try:
-        err.wait_for("endpoint.echo: creating")
-        process.send_signal(signal.SIGTERM)
-        err.wait_for("in flight to finish")
-    finally:
-        account.clear_faults()
-    said = err.rest()
-    assert process.wait(timeout=120) == 130, said
+    code, said = terminated_while_creating(account, "serverless", "deploy", "-y", creating="endpoint.echo: creating", cwd=proj)
+    assert code == 130, said
     assert "done:          create endpoint.echo" in said, said
     assert "error: interrupted: every change of the plan was applied" in said, said
     assert "the checks after the apply did not run" in said, said

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from gpuctl.github.parts import read_marker
-from tests.e2e.conftest import project
+from tests.e2e.conftest import project, terminated_while_creating
 from tests.github.conftest import REPO, WORKFLOWS, config, dispatch, no_secrets, pull_request, push, tree, TWO_CONFIGS, refused_first_comment, two_projects
 from tests.github.fake_github import Canned
 
@@ -456,27 +456,16 @@ def test_a_merge_apply_cancelled_by_sigterm_exits_130_and_says_to_re_run_the_job
     The error it quotes says what to do in a GitOps workflow: re-run the job, which plans again
     and applies the rest of the reviewed plan while it is still the plan (ADR 16), never "run
     deploy again", which would apply by hand what nobody reviewed."""
-    import signal
-
     from tests.github.conftest import REPO, TOKEN
-    from tests.support.terminal import Output
 
     checkout = tree(tmp_path / "main", config("api", "asr", "tts"))
     github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
               "GITHUB_API_URL": fake.url, "GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": REPO}
     assert account.gpu("github", "plan", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github).code == 0
     fake.add_pull(31, HEAD)
-    account.faults({"op": "create", "kind": "endpoint", "action": "hang", "seconds": 3600})  # until the signal was taken (a 2 s hang could end first)
-    process = account.popen("github", "apply", "--plan-dir", "plans", "--pr", "31", "--parallelism", "1", cwd=checkout, env=github)
-    err = Output.of_pipe(process.stderr)
-    try:
-        err.wait_for(": creating…")
-        process.send_signal(signal.SIGTERM)
-        err.wait_for("in flight to finish")
-    finally:
-        account.clear_faults()
-    said = err.rest()
-    assert process.wait() == 130, said
+    code, said = terminated_while_creating(account, "github", "apply", "--plan-dir", "plans", "--pr", "31", "--parallelism", "1",
+                                           creating=": creating…", cwd=checkout, env=github)
+    assert code == 130, said
     assert len(account.endpoints()) == 1  # the create in flight finished; nothing else started
     summary, comment = (tmp_path / "summary").read_text(), apply_comment(fake)
     for text in (said, summary, comment):
