@@ -20,6 +20,7 @@ volume's growth), so two different projects racing on one name cannot both creat
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -30,6 +31,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from gpuctl.engine.lock import LockHeld
@@ -44,8 +46,9 @@ from gpuctl.v2 import env_of, owner, template_patch, template_request
 
 LEASE_PREFIX = "gpuctl-lock-"
 HOLDER, EXPIRES, TOKEN = "GPUCTL_LEASE_HOLDER", "GPUCTL_LEASE_EXPIRES", "GPUCTL_LEASE_TOKEN"
-HOST, PID = "GPUCTL_LEASE_HOST", "GPUCTL_LEASE_PID"
+HOST, PID, PID_SPACE = "GPUCTL_LEASE_HOST", "GPUCTL_LEASE_PID", "GPUCTL_LEASE_PID_SPACE"
 ACCOUNT_LEASE = "the account lease"
+Holder = tuple[str, str, str]  # (host, pid, pid space) as a lease template records its holder
 TTL_S = 300.0  # a crashed holder blocks others for at most this long (plus SKEW_S)
 RENEW_S = 60.0
 SKEW_S = 60.0  # clocks of two CI runners may disagree by this much
@@ -151,8 +154,8 @@ class Lease:
     token: str = field(default_factory=lambda: secrets.token_hex(8))
     template_id: str | None = None
     cut_short: str | None = None  # the holder of a lease taken before it expired (dead process, --break-lock): it may have just created something
-    replaced: tuple[str, str] | None = None  # (host, pid) of the holder whose lease this one took over
-    left_by: tuple[str, str] | None = None  # a claim: (host, pid) of a holder gone with the project lease this deploy took; its claims are stale too
+    replaced: Holder | None = None  # the holder whose lease this one took over
+    left_by: Holder | None = None  # a claim: the holder gone with the project lease this deploy took; its claims are stale too
     _seen: dict[tuple[str, str], float] = field(default_factory=dict, repr=False)  # (template id, expiry) -> when this lease first saw it
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _renewer: threading.Thread | None = field(default=None, repr=False)
@@ -202,7 +205,7 @@ class Lease:
         --break-lock once the holder is known to be gone."""
         now = self.clock()
         wait = wait_flag(stale_within(current, now, self.ttl))
-        host, pid = _holder(current)
+        host, pid, _ = _holder(current)
         who = f"pid {one_line(pid, 20)} on {one_line(host, 100)}" if host and pid else "its holder"
         expires, _ = read_expiry(current, now)
         if expires is not None and clock_ahead(expires, now, self.ttl):
@@ -302,7 +305,7 @@ class Lease:
 
     def _env(self) -> dict[str, str]:
         return {MARKER_ENV: self.project_id, HOLDER: self.holder, EXPIRES: f"{self.clock() + self.ttl:.0f}", TOKEN: self.token,
-                HOST: socket.gethostname(), PID: str(os.getpid())}
+                HOST: socket.gethostname(), PID: str(os.getpid()), PID_SPACE: pid_space()}
 
     def _created(self) -> bool:
         body = template_request(self.name, "gpuctl/lease:none", self._env())
@@ -371,9 +374,27 @@ class Lease:
             pass
 
 
-def _holder(template: dict) -> tuple[str, str]:
+def _holder(template: dict) -> Holder:
     env = env_of(template)
-    return str(env.get(HOST) or ""), str(env.get(PID) or "")
+    return str(env.get(HOST) or ""), str(env.get(PID) or ""), str(env.get(PID_SPACE) or "")
+
+
+@functools.cache
+def pid_space() -> str:
+    """Which processes a pid names here: a digest of the kernel's boot id and this process's pid
+    namespace. A pid is only a process's name within one namespace of one running kernel, and
+    the host name says neither: containers on one host with host networking, or CI jobs given
+    one `--hostname`, share it while each has its own pids. The boot id alone is not enough
+    (containers on one host share the kernel), nor is the namespace alone (the host's own has
+    the same inode number on every machine). Where /proc does not say (macOS), both parts are
+    empty and the host name decides as before: there is one pid space per running system."""
+    parts = []
+    for read in (lambda: Path("/proc/sys/kernel/random/boot_id").read_text().strip(), lambda: os.readlink("/proc/self/ns/pid")):
+        try:
+            parts.append(read())
+        except OSError:
+            parts.append("")
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
 def _alive(pid: str | None) -> bool:
@@ -407,9 +428,12 @@ def live_holder(templates: Iterable[dict], project_id: str, now: float) -> str |
 
 def dead_here(template: dict) -> bool:
     """Whether a lease's holder was a process of this machine that no longer exists (a command
-    killed with -9 here): its lease is stale, whatever its expiry says."""
+    killed with -9 here): its lease is stale, whatever its expiry says. "This machine" is the
+    host name and the pid space (`pid_space`): a pid of another container with the same host
+    name says nothing about the processes here. A lease that records no pid space (written by
+    an older gpuctl) is judged by its expiry alone."""
     env = env_of(template)
-    return env.get(HOST) == socket.gethostname() and not _alive(env.get(PID))
+    return env.get(HOST) == socket.gethostname() and env.get(PID_SPACE) == pid_space() and not _alive(env.get(PID))
 
 
 def project_lease(provider: Provider, project_id: str, command: str, on_note: Callable[[str], None], **options: Any) -> Lease:
@@ -448,13 +472,13 @@ CLAIM_WAIT_S = CLAIM_TTL_S + SKEW_S + CLAIM_MARGIN_S
 
 
 @contextmanager
-def name_claim(provider: Provider, project_id: str, change: Any, on_note: Callable[[str], None], left_by: tuple[str, str] | None = None, *,
+def name_claim(provider: Provider, project_id: str, change: Any, on_note: Callable[[str], None], left_by: Holder | None = None, *,
                clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> Iterator[None]:
     """Hold `gpuctl-lock-endpoint-<name>` (or `-volume-<dc>-<name>`) while creating it, or
     growing the volume, so two projects racing on one name take turns; the second then finds
     the first one's object (or the volume already grown).
     It waits up to CLAIM_WAIT_S for the claim, longer than a dead holder's claim takes to go stale.
-    `left_by`: the (host, pid) whose project lease this deploy took over (`Lease.replaced`);
+    `left_by`: the holder whose project lease this deploy took over (`Lease.replaced`);
     a claim it left is taken at once, with a note, as its lease was."""
     kind, key = ("volume", f"{change.data_center}-{change.name}") if change.kind.value == "network_volume" else ("endpoint", change.name)
     holder = f"project {project_id!r}, pid {os.getpid()} on {socket.gethostname()}"

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from gpuctl.engine.lease import EXPIRES, HOLDER, HOST, PID, TOKEN, lease_name
+from gpuctl.engine.lease import EXPIRES, HOLDER, HOST, PID, PID_SPACE, TOKEN, lease_name, pid_space
 from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
 from tests.support.wait import until
 
@@ -30,11 +30,14 @@ def templates(account) -> list[dict]:
 
 
 def plant_lease(account, project_id: str, *, expires_in: float = 0.0, host: str = "ci-runner-7", pid: int = 4242, name: str | None = None,
-                expires: str | None = None) -> dict:
+                expires: str | None = None, space: str | None = "0123456789abcdef") -> dict:
     """A lease as another machine's deploy leaves it (`name`: a name claim it holds instead;
-    `expires`: the expiry written as it is, instead of `expires_in` seconds from now)."""
+    `expires`: the expiry written as it is, instead of `expires_in` seconds from now; `space`:
+    the pid space its pid belongs to, None for a lease of a gpuctl that recorded none)."""
     env = {"GPUCTL_PROJECT": project_id, HOLDER: f"pid {pid} on {host} (`gpu serverless deploy`)",
            EXPIRES: f"{time.time() + expires_in:.0f}" if expires is None else expires, TOKEN: "0123456789abcdef", HOST: host, PID: str(pid)}
+    if space is not None:
+        env[PID_SPACE] = space
     body = {"name": name or lease_name("project", project_id), "image": "gpuctl/lease:none", "env": env, "category": "CPU",
             "serverless": False, "startSsh": False, "startJupyter": False}
     answer = account.server.http.post("/v2/templates", json=body)
@@ -131,17 +134,39 @@ def test_a_lease_or_claim_with_a_damaged_expiry_is_stale_with_a_note_naming_it(a
     assert not [t for t in templates(account) if t["name"].startswith("gpuctl-lock-")]
 
 
-def test_a_lease_of_a_dead_process_on_this_machine_is_stale_at_once(account, tmp_path):
-    """kill -9 leaves the lease behind; on the same machine the next deploy sees its holder is gone."""
-    proj, _ = checkouts(tmp_path, "crashed")
+def a_pid_that_is_gone() -> int:
     dead = os.fork()
     if dead == 0:
         os._exit(0)
     os.waitpid(dead, 0)
-    plant_lease(account, "crashed", expires_in=240, host=socket.gethostname(), pid=dead)
+    return dead
+
+
+def test_a_lease_of_a_dead_process_on_this_machine_is_stale_at_once(account, tmp_path):
+    """kill -9 leaves the lease behind; on the same machine the next deploy sees its holder is gone."""
+    proj, _ = checkouts(tmp_path, "crashed")
+    plant_lease(account, "crashed", expires_in=240, host=socket.gethostname(), pid=a_pid_that_is_gone(), space=pid_space())
     result = account.gpu("serverless", "deploy", "-y", cwd=proj)
     assert result.code == 0, result.err
     assert "stale lease" in result.err
+
+
+@pytest.mark.parametrize("space", ["another", None], ids=["another-pid-space", "no-pid-space-recorded"])
+def test_a_live_lease_of_another_container_with_this_host_name_is_not_taken_over(account, tmp_path, space):
+    """Review 2, L13: "this machine" was judged by the host name alone. Two CI jobs in
+    containers with host networking (or one `--hostname`) share it, each with its own pids: the
+    pid of a deploy applying in the other container is no process here, so this deploy took its
+    live lease over at once and both wrote. The pid space (kernel boot and pid namespace) must
+    match too; a lease that does not say which space its pid is of (an older gpuctl's) waits
+    for its expiry like any other machine's."""
+    proj, _ = checkouts(tmp_path, "sibling")
+    planted = plant_lease(account, "sibling", expires_in=240, host=socket.gethostname(), pid=a_pid_that_is_gone(),
+                          space=None if space is None else "fedcba9876543210")
+    result = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert result.code == 3, result.err
+    assert "holds the account lease" in result.err and "taking over" not in result.err, result.err
+    assert account.endpoints() == []
+    assert [t["id"] for t in templates(account) if t["name"] == lease_name("project", "sibling")] == [planted["id"]]
 
 
 def test_a_deploy_with_nothing_to_change_takes_no_lease(account, tmp_path):
@@ -245,7 +270,7 @@ def test_two_projects_growing_one_shared_volume_at_once_both_succeed(account, tm
     # 15 s hang raced beta's start on a loaded machine and then proved nothing.
     account.faults({"op": "update", "kind": "network_volume", "action": "hang", "seconds": 3600})
     first = account.popen("serverless", "deploy", "-y", cwd=alpha)
-    seen, theirs = [], []
+    theirs = []
     try:
         until(lambda: account.server.admin("GET", "faults")["rules"][0]["fired"] or first.poll() is not None, "alpha's PATCH to be held")
         second = account.popen("serverless", "deploy", "-y", cwd=beta)
