@@ -22,9 +22,11 @@ from gpuctl.words import counted
 @click.option("--json", "as_json", is_flag=True, help="Print the drift document (schema/drift.schema.json) on stdout.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), help="text (default), json, or markdown (an issue body).")
 @click.option("--observed", type=named_file("save the snapshot with `gpu serverless snapshot --out FILE`"), metavar="FILE", help="Report against this snapshot instead of the account (no network, no credentials).")
+@click.option("--detailed-exitcode", "_detailed", is_flag=True,
+              help="Accepted as `deploy --plan --detailed-exitcode` takes it; drift's exit codes are always the detailed ones.")
 @provider_options
 @click.pass_obj
-def drift(app: AppContext, as_json: bool, fmt: str | None, observed: str | None, provider: str | None, config: str | None) -> int:
+def drift(app: AppContext, as_json: bool, fmt: str | None, observed: str | None, _detailed: bool, provider: str | None, config: str | None) -> int:
     """Report how the account differs from gpu.jsonc, and who moved; change nothing.
 
     Every difference is labelled: changed in gpu.jsonc, changed in the account, changed in

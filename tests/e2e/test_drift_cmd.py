@@ -670,3 +670,14 @@ def test_a_lease_a_holder_with_a_correct_clock_writes_still_makes_the_report_app
     plant_lease(account, "e2e", TTL_S)
     doc = drifted(account, proj)
     assert doc["applying"] and doc["applying"].startswith("pid 4242 on runner-7"), doc["applying"]
+
+
+def test_drift_takes_detailed_exitcode_as_terraform_users_type_it(account, tmp_path):
+    """Review 3, L3: the README named `--detailed-exitcode` for scheduled drift detection, and
+    `drift --detailed-exitcode` was an unknown option (exit 1, every night). drift's exit codes
+    are already the detailed ones: the flag is accepted and changes nothing."""
+    proj = deployed(account, tmp_path)
+    assert drift(account, proj, "--detailed-exitcode").code == 0
+    console_patch(account, {"workers": {"min": 2}})
+    result = drift(account, proj, "--detailed-exitcode")
+    assert result.code == 2 and "workers.min" in result.out, result.err
