@@ -34,7 +34,7 @@ def test_an_extra_argument_shaped_like_a_key_is_not_printed_back(tmp_path):
     (["serverless", "list", f"--api-key={CANARY}"], "unknown option for `gpu serverless list`"),
     (["serverless", "deploy", "--format", CANARY], "invalid value for --format of `gpu serverless deploy`: must be one of text, markdown, json"),
     (["serverless", "deploy", "--min-workers", CANARY], "invalid value for --min-workers of `gpu serverless deploy`: must be a whole number"),
-    (["serverless", "warm", "x", "--timeout", CANARY], "invalid value for --timeout of `gpu serverless warm`: must be a duration of more than 0, such as 30s, 5m or 1h"),
+    (["serverless", "warm", "x", "--timeout", CANARY], "invalid value for --timeout of `gpu serverless warm`: must be a duration of more than 0, such as 30s, 5m, 1h or 1h30m"),
     (["serverless", "deploy", "--lock-timeout", CANARY], "invalid value for --lock-timeout of `gpu serverless deploy`: must be a duration"),
     (["serverless", "deploy", "--wait-healthy", "--timeout", CANARY], "invalid value for --timeout of `gpu serverless deploy`: must be a duration"),
     (["serverless", "rollback", "x", "--to", "1", "--lock-timeout", CANARY], "invalid value for --lock-timeout of `gpu serverless rollback`: must be a duration"),
@@ -124,14 +124,15 @@ def test_no_usage_error_of_any_command_repeats_what_was_typed(tmp_path, args):
     assert result.err.startswith("error: ") and "\nhint: " in result.err
 
 
-@pytest.mark.parametrize("typed, seconds", [("30", 30.0), ("30s", 30.0), ("1.5m", 90.0), ("2h", 7200.0), ("1d", 86400.0)])
+@pytest.mark.parametrize("typed, seconds", [("30", 30.0), ("30s", 30.0), ("1.5m", 90.0), ("2h", 7200.0), ("1d", 86400.0),
+                                            ("1h30m", 5400.0), ("2m30s", 150.0), ("1d12h", 129600.0), ("1h0.5m", 3630.0)])
 def test_every_duration_flag_reads_durations_the_same_way(typed, seconds):
     from gpuctl.cli.durations import seconds_of
 
     assert seconds_of(typed) == seconds
 
 
-@pytest.mark.parametrize("typed", ["", "s", "-5", "5x", "1e3", "five", "5 m"])
+@pytest.mark.parametrize("typed", ["", "s", "-5", "5x", "1e3", "five", "5 m", "1h30", "30m1h", "1h1h", "h30m", "1h 30m", "1h-30m"])
 def test_what_is_not_a_duration_is_refused(typed):
     from gpuctl.cli.durations import seconds_of
 

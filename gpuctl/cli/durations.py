@@ -1,9 +1,11 @@
-"""Durations typed on the command line: `30`, `30s`, `5m`, `1h`, `2d`. One reading for every
-flag that takes one (--lock-timeout, --timeout, --since)."""
+"""Durations typed on the command line: `30`, `30s`, `5m`, `1h`, `2d`, and Go's compounds such as
+`1h30m` (each unit once, largest first). One reading for every flag that takes one
+(--lock-timeout, --timeout, --since)."""
 
 from __future__ import annotations
 
 import math
+import re
 
 import click
 
@@ -13,17 +15,23 @@ UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_SECONDS = 3650 * 86400
 
 
+NUMBER = r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+"  # ASCII digits only: str.isdigit() is also true of "²" and "١"
+PLAIN = re.compile(NUMBER)
+COMPOUND = re.compile("".join(rf"(?:(?P<{u}>{NUMBER}){u})?" for u in "dhms"))
+
+
 def seconds_of(value: str) -> float | None:
     """The seconds `value` spells (a plain number is seconds), or None when it is no duration."""
-    number, unit = (value[:-1], UNITS[value[-1]]) if value[-1:] in UNITS else (value, 1)
-    # ASCII digits only: str.isdigit() is also true of "²" and "١", which float() refuses or reads
-    if not (number.isascii() and number.replace(".", "", 1).isdigit()):
+    if PLAIN.fullmatch(value):
+        return float(value)
+    parts = COMPOUND.fullmatch(value)
+    if not value or parts is None:
         return None
-    return float(number) * unit
+    return sum(float(number) * UNITS[unit] for unit, number in parts.groupdict().items() if number is not None)
 
 
-ACCEPTS = "must be a duration such as 30s, 5m or 1h (a plain number is seconds), of at most 3650d"
-ACCEPTS_POSITIVE = "must be a duration of more than 0, such as 30s, 5m or 1h (a plain number is seconds), of at most 3650d"
+ACCEPTS = "must be a duration such as 30s, 5m, 1h or 1h30m (a plain number is seconds), of at most 3650d"
+ACCEPTS_POSITIVE = "must be a duration of more than 0, such as 30s, 5m, 1h or 1h30m (a plain number is seconds), of at most 3650d"
 
 
 class Duration(click.ParamType):
