@@ -168,3 +168,13 @@ def test_an_invalid_block_is_still_explained_by_pydantic(tmp_path):
     result = run_cli(["config", "validate"], tmp_path)
     assert result.code == 1
     assert "serverless.scaling.max_workers: expected an integer, got \"3\"" in result.err and "remove the quotes: 3" in result.err
+
+
+@pytest.mark.parametrize("written, says", [("1e9", "write a whole number from 0 to 1000"), ("3.0", "write it as a whole number: 3")])
+def test_a_whole_number_written_as_a_float_gets_a_hint_that_leads_to_a_valid_file(tmp_path, written, says):
+    """Review 3, L1: `"max_workers": 1e9` was told `write it as a whole number: 1000000000`,
+    and following the hint gave the next error, `must be ≤ 1000`. The rewrite is offered only
+    when the whole number is in range; else the range is the hint."""
+    (tmp_path / "gpu.jsonc").write_text('{"serverless": {"template": "comfyui", "gpu_type": "NVIDIA L4", "scaling": {"max_workers": %s}}}' % written)
+    result = run_cli(["config", "validate"], tmp_path)
+    assert result.code == 1 and f"hint: {says}" in result.err, result.err

@@ -202,7 +202,17 @@ def _schema_hint(err: dict, model: type[BaseModel], secret: bool) -> str:
 
 def _describe(err: dict, secret: bool, valid_keys: list[str], model: type[BaseModel] = ServerlessBlock) -> tuple[str, str]:
     message, hint = _message(err, secret, valid_keys)
+    if hint and not _in_bounds(err.get("input"), _field_at(model, err["loc"])):
+        hint = None  # `write it as 1000000000` would only lead to the next error: the range is the fix
     return message, hint or _schema_hint(err, model, secret)
+
+
+def _in_bounds(value: Any, field: Any) -> bool:
+    """Whether a number is within the field's bounds (anything else is not judged here)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return True
+    low, high = _bounds(field)
+    return (low is None or value >= low) and (high is None or value <= high)
 
 
 def _message(err: dict, secret: bool, valid_keys: list[str]) -> tuple[str, str | None]:
