@@ -125,6 +125,17 @@ def load_config(path: Path, overrides: Sequence[Override] = (), catalog: Catalog
         raise
 
 
+def _unset_project_id(project_id: str, name: str, from_flags: bool) -> str:
+    """The warning for a project whose marker is its directory's name, with what keeps it."""
+    if from_flags:
+        return (f'there is no {name}, so the ownership marker is the directory name "{project_id}", which a clone or a CI checkout '
+                f'under another name changes: create {name} with "project_id": "{project_id}" and the template and GPU type passed as '
+                "flags to keep managing the endpoint deployed from here (any other project_id makes it another project's)")
+    return (f'project_id is not set, so the ownership marker is the directory name "{project_id}", which a clone or a CI '
+            f'checkout under another name changes: add "project_id": "{project_id}" to {name} to keep managing the '
+            "endpoints deployed so far (any other value makes them another project's)")
+
+
 def _variables_read(path: Path, text: str | None) -> tuple[str, ...]:
     """The `${VAR}` names anywhere in gpu.jsonc's text, comments included (a file that does not
     parse has no values to walk); none when it cannot be read."""
@@ -149,11 +160,7 @@ def _load(path: Path, overrides: Sequence[Override], catalog: Catalog | None, di
     blocks = _with_overrides(source, validate_document(source), overrides)
     project_dir = path.resolve().parent
     project_id = source.data.get("project_id") or project_dir.name
-    notices = [] if source.data.get("project_id") else [
-        Notice("project-id-default", f'project_id is not set, so the ownership marker is the directory name "{project_id}", which a clone or a CI '
-                                     f'checkout under another name changes: add "project_id": "{project_id}" to gpu.jsonc to keep managing the '
-                                     "endpoints deployed so far (any other value makes them another project's)")
-    ]
+    notices = [] if source.data.get("project_id") else [Notice("project-id-default", _unset_project_id(project_id, path.name, from_flags))]
     notices += stray_serverless_keys(source)
     errors: list[Diagnostic] = []
     checked = []

@@ -182,3 +182,15 @@ def test_snapshot_json_prints_the_snapshot_it_prints_anyway(account, tmp_path):
     assert plain.code == given.code == 0, given.err
     strip = lambda doc: {k: v for k, v in doc.items() if k not in ("observed_at", "taken_at")}
     assert strip(given.json()) == strip(plain.json())
+
+
+@pytest.mark.e2e
+def test_flags_alone_are_told_to_create_gpu_jsonc_to_keep_the_project(account, tmp_path):
+    """Review 3, L7: a deploy from flags alone was told to `add "project_id": "transcriber" to
+    gpu.jsonc` in a directory that has none. It is told to create one, with what to put in it."""
+    proj = tmp_path / "transcriber"
+    proj.mkdir()
+    plan = account.gpu("serverless", "deploy", "--plan", "--observed", str(EMPTY), "--template", "whisper", "--gpu-type", "NVIDIA L4", cwd=proj)
+    assert plan.code == 0, plan.err
+    assert "add \"project_id\"" not in plan.out, plan.out
+    assert 'create gpu.jsonc with "project_id": "transcriber"' in plan.out, plan.out
