@@ -36,6 +36,7 @@ from gpuctl.interrupts import held
 from gpuctl.files import json_in
 from gpuctl.v2 import data_center, env_of, pod_request, volume_ids
 from gpuctl.provider.protocol import Provider
+from gpuctl.safetext import one_line
 from gpuctl.words import counted, in_seconds
 
 IMAGE = "python:3.12-slim"  # any image with Python 3.8+ runs the downloader
@@ -53,10 +54,31 @@ def downloader_argv() -> list[str]:
 
 
 def hub_env(endpoint: dict, environ: dict) -> dict[str, str]:
-    """HF_TOKEN and HF_ENDPOINT for the pod: from gpu's own environment, else the endpoint's
-    env (where a RunPod secret reference such as `{{ RUNPOD_SECRET_hf }}` resolves as usual)."""
+    """HF_TOKEN and HF_ENDPOINT for the pod, the pair from one place, so a token goes only to
+    the Hub its owner chose: gpu's own environment when it sets HF_TOKEN (with its HF_ENDPOINT,
+    else the Hub's default), else the endpoint's env (where a RunPod secret reference such as
+    `{{ RUNPOD_SECRET_hf }}` resolves as usual). Never your token with the endpoint's
+    HF_ENDPOINT: whoever can edit that env (another project, the console, a merged pull
+    request) chose it. With no token anywhere, either HF_ENDPOINT serves, gpu's first."""
     mine, theirs = environ, env_of(endpoint)
-    return {k: mine.get(k) or theirs[k] for k in ("HF_TOKEN", "HF_ENDPOINT") if mine.get(k) or theirs.get(k)}
+    source = mine if mine.get("HF_TOKEN") else theirs if theirs.get("HF_TOKEN") else None
+    if source is None:
+        url = mine.get("HF_ENDPOINT") or theirs.get("HF_ENDPOINT")
+        return {"HF_ENDPOINT": url} if url else {}
+    return {k: source[k] for k in ("HF_TOKEN", "HF_ENDPOINT") if source.get(k)}
+
+
+def hub_notes(endpoint: dict, environ: dict) -> list[str]:
+    """What `hub_env` chose that a user would not guess: a Hub the endpoint's env names, and
+    gpu's own HF_ENDPOINT left out because the token is the endpoint's."""
+    chosen, theirs, name = hub_env(endpoint, environ), env_of(endpoint), one_line(str(endpoint.get("name") or endpoint.get("id")), 100)
+    notes = []
+    if chosen.get("HF_ENDPOINT") and chosen["HF_ENDPOINT"] == theirs.get("HF_ENDPOINT") != environ.get("HF_ENDPOINT"):
+        notes.append(f"the pod downloads from {one_line(chosen['HF_ENDPOINT'], 200)}, the HF_ENDPOINT in endpoint {name}'s env")
+    if environ.get("HF_ENDPOINT") and chosen.get("HF_ENDPOINT") != environ["HF_ENDPOINT"]:
+        notes.append(f"your HF_ENDPOINT is not used: the token is endpoint {name}'s HF_TOKEN, which goes only to the Hub its env names; "
+                     "export HF_TOKEN as well to download from your HF_ENDPOINT")
+    return notes
 
 
 def pod_name(endpoint_id: str, until: float) -> str:
@@ -222,6 +244,8 @@ def warm_volume(provider: Provider, endpoint: dict, volume_id: str, models: Mode
     during the create is raised inside the `try`, once `pod` is known, so it is deleted too."""
     volume = provider.get_volume(volume_id)
     body = pod_body(provider.name, endpoint, volume, models, environ, until=time.time() + max(deadline - clock(), 0.0))
+    for note in hub_notes(endpoint, environ):
+        view.note(note)
     view.status(f"creating a CPU pod in {data_center(volume)} with volume {volume.get('name', volume_id)} mounted")
     pod, started, watch = None, clock(), None
     try:
