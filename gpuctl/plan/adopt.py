@@ -10,13 +10,16 @@ endpoint is matched by name and marker like any other. Pure, like the planner.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 from gpuctl.errors import Diagnostic
 from gpuctl.model import MARKER_ENV, EndpointSpec, Notice
 from gpuctl.v2 import owner
 from gpuctl.plan.account import Account
 from gpuctl.plan.model import Action, FieldChange, ResourceChange
+from gpuctl.spelling import did_you_mean
 
 
 def adopted(spec: EndpointSpec, project_id: str, account: Account) -> tuple[dict | None, list[Diagnostic], list[Notice]] | None:
@@ -67,6 +70,30 @@ def renamed(spec: EndpointSpec, project_id: str, account: Account) -> tuple[dict
                                  "gpuctl will not guess which to rename", address,
                                  hint="delete the extra ones (`gpu serverless delete ID --force`), then plan again")], []
     return old[0], [], [_renames(str(old[0].get("id")), spec.renamed_from, address, "renamed_from")]
+
+
+def unmatched_rename(spec: EndpointSpec, live: dict | None, project_id: str, account: Account, deleted: Mapping[str, Any]) -> list[Notice]:
+    """The warning for a `renamed_from` that renames nothing, so the block creates a new
+    endpoint (a new id and URL): a typo, or an endpoint of another owner, which renamed_from
+    never takes. Silent while the block has its endpoint, while `renamed` renames, and when a
+    record says the old or the new endpoint was deleted in the account (drift says that)."""
+    old = spec.renamed_from
+    if not old or live is not None or old in deleted or spec.name in deleted:
+        return []
+    named = account.endpoints_named(old)
+    if any(owner(e) == project_id for e in named):
+        return []
+    address, new = f"endpoint.{spec.name}", "so this block creates a new endpoint, with a new id and URL"
+    if named:
+        theirs = named[0]
+        whose = f'project "{owner(theirs)}"' if owner(theirs) else "no gpuctl project"
+        return [Notice("renamed-from-unmatched", f'"renamed_from": "{old}" names endpoint {theirs.get("id")} of {whose}, and renamed_from only '
+                                                f"renames this project's endpoints, {new}; to take that endpoint over, write \"adopt\": \"{theirs.get('id')}\" "
+                                                "instead", address)]
+    mine = [str(e.get("name")) for e in account.observed.endpoints if owner(e) == project_id]
+    guess = did_you_mean(old, mine)
+    return [Notice("renamed-from-unmatched", f'"renamed_from": "{old}" names no endpoint of project "{project_id}", {new}'
+                                            + (f"; {guess}" if guess else ""), address)]
 
 
 def adopt_advice(endpoint: dict, project_id: str, block: str = "this block") -> str:

@@ -14,7 +14,7 @@ from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, Endpoin
 from gpuctl.plan import cost, drift, fields
 from gpuctl.v2 import env_of, owner, volume_ids
 from gpuctl.plan.account import Account, index
-from gpuctl.plan.adopt import adopt_advice, adopted, other_project_advice, renamed, with_rename
+from gpuctl.plan.adopt import adopt_advice, adopted, other_project_advice, renamed, unmatched_rename, with_rename
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Plan, ResourceChange, update_reason
 from gpuctl.plan.names import lookalike_notices
 from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume
@@ -340,7 +340,7 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
         vol = volume_of.get(spec.name)
         declared = fields.declared_fields(spec, desired.project_id, catalog, target, vol.ref if vol else None)
         missing = fields.unreported(live, declared) if live is not None else []  # once: compared with nothing, and noticed
-        notices += notes + _notices_for(spec, live, account, missing)
+        notices += notes + _notices_for(spec, live, account, missing) + unmatched_rename(spec, live, desired.project_id, account, deleted)
         if not errs:
             change, warnings = drift.classify(with_rename(_endpoint_change(spec, live, declared, missing), live), live, desired.project_id, records, deleted,
                                               spec.renamed_from)
@@ -352,7 +352,8 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     if errors:
         raise PlanError("the plan cannot be made", errors)
     leftovers, freed = _orphans({s.name for s in desired.endpoints}, desired.project_id, observed, catalog, prune, matched)
-    notices += _maybe_renamed(changes, leftovers, account) + _lookalikes(desired, changes, observed)
+    renaming = {s.name for s in desired.endpoints if s.renamed_from}  # a block that says renamed_from has its own warning when it renames nothing
+    notices += _maybe_renamed([c for c in changes if c.name not in renaming], leftovers, account) + _lookalikes(desired, changes, observed)
     costs += [cost.leaving_cost(c, account.endpoint(str(c.id)), catalog) for c in leftovers]
     leftovers += drift.unmanaged(desired.endpoints, observed.endpoints, matched)
     used_volume_ids |= freed

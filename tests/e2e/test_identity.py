@@ -253,3 +253,25 @@ def test_pull_before_a_rename_is_applied_pulls_the_old_endpoint_into_the_renamed
     (now,) = account.endpoints()
     assert (now["id"], now["name"], now["workers"]["idleTimeout"]) == (old["id"], "talk", 30)
     assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj).code == 0
+
+
+def test_renamed_from_that_renames_nothing_says_so_with_the_likely_name(account, renamed_in_git):
+    """Review 3, L2: a misspelt `renamed_from` was never mentioned: the plan said `If this is a
+    rename, add "renamed_from": "echo" to the block` of a block that has one."""
+    proj, old = renamed_in_git
+    write_config(proj, renamed_config(renamed_from="ecoh"))
+    code, doc = plan_json(account, proj)
+    assert code == 2 and not [w for w in doc["warnings"] if w["code"] == "maybe-renamed"], doc["warnings"]
+    (warning,) = [w for w in doc["warnings"] if w["code"] == "renamed-from-unmatched"]
+    assert warning["address"] == "endpoint.talk"
+    assert '"renamed_from": "ecoh" names no endpoint of project "e2e"' in warning["message"] and 'did you mean "echo"?' in warning["message"]
+
+
+def test_renamed_from_an_endpoint_of_another_project_says_it_is_not_taken(account, tmp_path):
+    """Review 3, L2: `renamed_from` naming another project's endpoint was a silent create."""
+    deployed(account, tmp_path / "theirs", echo_config(project_id="theirs"))
+    (endpoint,) = named(account, "echo")
+    proj = project(tmp_path / "mine", renamed_config(renamed_from="echo"))
+    code, doc = plan_json(account, proj)
+    (warning,) = [w for w in doc["warnings"] if w["code"] == "renamed-from-unmatched"]
+    assert f'names endpoint {endpoint["id"]} of project "theirs"' in warning["message"] and f'"adopt": "{endpoint["id"]}"' in warning["message"]
