@@ -105,7 +105,7 @@ def apply(app: AppContext, configs: tuple[str, ...], provider: str | None, polic
 
     health = health_options(app, False, wait_healthy, smoke, rollback_on_failure, health_timeout)
     opts = apply_flow.ApplyOptions(configs or ("gpu.jsonc",), provider, app.cwd / plan_dir if plan_dir else None, replan, pr, comment, lock_timeout, policy,
-                                   parallelism, health, prune)
+                                   parallelism, health, prune, plan_dir)
     return _job(app, lambda job: apply_flow.run(job, opts))
 
 
