@@ -1,6 +1,7 @@
 """`-` is no file name (review 2 L6): `deploy --out -` wrote a file named "-" and
 `--from-plan -` read it back. Every option that reads or writes a named plan or snapshot file
-refuses it as a usage error that says what does the stdin/stdout job instead."""
+refuses it as a usage error that says what does the stdin/stdout job instead, and so does every
+path option of `gpu github` (a job reads and writes named files only)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,15 @@ from tests.test_usage_errors import _gpu
     (["serverless", "deploy", "--plan", "--observed", "-"], "save the snapshot with `gpu serverless snapshot --out FILE`"),
     (["serverless", "snapshot", "--out", "-"], "without --out the snapshot goes to stdout"),
     (["serverless", "drift", "--observed", "-"], "save the snapshot with `gpu serverless snapshot --out FILE`"),
-], ids=["deploy-out", "from-plan", "deploy-observed", "snapshot-out", "drift-observed"])
+    (["github", "plan", "--config", "-"], "give the path of a gpu.jsonc in the checkout; a job reads no config from stdin"),
+    (["github", "plan", "--policy", "-"], "give the path of the policy file in the checkout"),
+    (["github", "plan", "--plan-dir", "-"], "give a directory; the job summary and the plan_json output show the plans"),
+    (["github", "plan", "--pr-file", "-"], "give the file the fork flow's first job wrote the pull request's number to"),
+    (["github", "apply", "--plan-dir", "-"], "give the directory the plan artifact was downloaded to"),
+    (["github", "apply", "--smoke", "-"], "give the path of a JSON file holding the job input"),
+    (["github", "drift", "--config", "-"], "give the path of a gpu.jsonc in the checkout; a job reads no config from stdin"),
+], ids=["deploy-out", "from-plan", "deploy-observed", "snapshot-out", "drift-observed", "github-plan-config", "github-plan-policy", "github-plan-dir",
+        "github-pr-file", "github-apply-plan-dir", "github-smoke", "github-drift-config"])
 def test_a_dash_for_a_plan_or_snapshot_file_is_a_usage_error(tmp_path, args, instead):
     proj = project(tmp_path / "p", echo_config())
     (proj / "-").write_text(json.dumps({"endpoints": [], "networkVolumes": [], "templates": []})) if "--observed" in args else None

@@ -43,6 +43,7 @@ class DeployOptions:
     unknown_env: bool = False  # a plan-only run: an unset ${VAR} is an unknown value, not an error (ADR 24)
     variables: Mapping[str, str] | None = None  # what ${VAR} reads; None: the environment. The fork flow gives {} (ADR 17)
     before_write: Callable[[], None] | None = None  # engine.flow.DeployRequest.before_write (the GitHub apply's newer-commit check)
+    config_chooses_provider: bool = True  # False in the `gpu github` jobs: gpu.jsonc's `provider: local` is refused there (ADR 31)
 
 
 @dataclass
@@ -101,6 +102,8 @@ def session(app: AppContext, opts: DeployOptions) -> Session:
         snapshot = read_snapshot(snapshot_path)
         target, _ = planning.snapshot_provider(app, opts.provider, loaded.provider, snapshot.provider, shown)
     else:
+        if not opts.config_chooses_provider:
+            planning.refuse_config_provider(app, opts.provider, loaded)
         target, _ = planning.choose_provider(app, opts.provider, loaded.provider)
     return Session(app, opts, catalog, desired, target, path.resolve().parent, snapshot, _guard(app, opts, loaded, catalog), loaded)
 

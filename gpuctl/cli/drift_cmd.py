@@ -50,16 +50,17 @@ def report(app: AppContext, fmt: str, observed: str | None, provider: str | None
     return ExitCode.OK if doc["in_sync"] else ExitCode.CHANGES
 
 
-def drift_doc(app: AppContext, observed: str | None, provider: str | None, config: str | None) -> dict:
+def drift_doc(app: AppContext, observed: str | None, provider: str | None, config: str | None, config_chooses_provider: bool = True) -> dict:
     """The drift document (schema/drift.schema.json) of gpu.jsonc against the account (or the
     `observed` snapshot), as `gpu serverless drift --json` prints it: made here and written by
     `report`, so every reader (the GitHub drift job too) gets the same document without
-    printing and parsing it. Plain JSON values only (`dumps` of it, read back, is equal to it)."""
+    printing and parsing it. Plain JSON values only (`dumps` of it, read back, is equal to it).
+    `config_chooses_provider` False: the GitHub drift job's (DeployOptions' field of that name)."""
     from gpuctl.plan.planner import observed_digest
     from gpuctl.render.document import to_document
     from gpuctl.render.drift import build
 
-    s = _session(app, observed, provider, config)
+    s = _session(app, observed, provider, config, config_chooses_provider)
     state = s.snapshot.observed if s.snapshot is not None else _observe(app, s)
     planned = s.plan(state, report=True)
     _refuse_unreported(planned.notices)
@@ -109,14 +110,14 @@ def _applying(app: AppContext, state, project_id: str) -> str | None:
     return holder
 
 
-def _session(app: AppContext, observed: str | None, provider: str | None, config: str | None):
+def _session(app: AppContext, observed: str | None, provider: str | None, config: str | None, config_chooses_provider: bool = True):
     """The deploy session of `deploy --plan` with these flags: no overrides, no --prune (an
     orphan is reported, never planned for deletion)."""
     from gpuctl.cli.deploy import DeployOptions, session
 
     opts = DeployOptions(plan_only=True, observed=observed, config=config, fmt="text", detailed_exitcode=True, prune=False,
                          provider=provider, yes=False, out=None, from_plan=None, lock_timeout=0.0, break_lock=False,
-                         json_result=False, overrides={})
+                         json_result=False, overrides={}, config_chooses_provider=config_chooses_provider)
     return session(app, opts)
 
 

@@ -9,15 +9,20 @@ import click
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.durations import DURATION
 from gpuctl.cli.lease_options import lease_options
+from gpuctl.cli.paths import named_file
 from gpuctl.errors import doc_ref
 
 DEFAULT_PLAN_DIR = ".gpuctl-plans"
 DEFAULT_PREFIX = "gpuctl-plan"
 
+# What each path option says when given "-" (paths.named_file): a job reads and writes named files only.
+CONFIG_FILE = named_file("give the path of a gpu.jsonc in the checkout; a job reads no config from stdin")
+POLICY_FILE = named_file("give the path of the policy file in the checkout", dir_okay=False)
+
 
 def _configs(func):
     func = click.option("--provider", type=click.Choice(["runpod", "local"]), help="Which account (default as for deploy; the fork flow passes runpod).")(func)
-    return click.option("--config", "configs", multiple=True, type=click.Path(), help="A gpu.jsonc to work on; repeat for several (default: ./gpu.jsonc).")(func)
+    return click.option("--config", "configs", multiple=True, type=CONFIG_FILE, help="A gpu.jsonc to work on; repeat for several (default: ./gpu.jsonc).")(func)
 
 
 def _prune(func):
@@ -26,7 +31,7 @@ def _prune(func):
 
 
 def _policy(func):
-    return click.option("--policy", type=click.Path(dir_okay=False), help=f"A policy file every plan must keep, as `deploy --policy` ({doc_ref('policy.md')}).")(func)
+    return click.option("--policy", type=POLICY_FILE, help=f"A policy file every plan must keep, as `deploy --policy` ({doc_ref('policy.md')}).")(func)
 
 
 def _job(app: AppContext, body):
@@ -51,9 +56,9 @@ def github_group() -> None:
 @_configs
 @_policy
 @_prune
-@click.option("--plan-dir", type=click.Path(file_okay=False), default=DEFAULT_PLAN_DIR, show_default=True, help="Where to write one plan file per config (the plan artifact).")
+@click.option("--plan-dir", type=named_file("give a directory; the job summary and the plan_json output show the plans", file_okay=False), default=DEFAULT_PLAN_DIR, show_default=True, help="Where to write one plan file per config (the plan artifact).")
 @click.option("--comment/--no-comment", default=True, show_default=True, help="Post or update the sticky comment on the pull request.")
-@click.option("--pr-file", type=click.Path(dir_okay=False), help="workflow_run runs (fork flow): a file holding the pull request's number, checked against the run's head commit.")
+@click.option("--pr-file", type=named_file("give the file the fork flow's first job wrote the pull request's number to", dir_okay=False), help="workflow_run runs (fork flow): a file holding the pull request's number, checked against the run's head commit.")
 @click.option("--artifact-prefix", default=DEFAULT_PREFIX, show_default=True, help="The plan artifact is named PREFIX-<head SHA> (the `artifact` output).")
 @click.pass_obj
 def plan(app: AppContext, configs: tuple[str, ...], provider: str | None, policy: str | None, prune: bool, plan_dir: str, comment: bool, pr_file: str | None,
@@ -75,14 +80,14 @@ def plan(app: AppContext, configs: tuple[str, ...], provider: str | None, policy
 @_configs
 @_policy
 @_prune
-@click.option("--plan-dir", type=click.Path(file_okay=False), help="The reviewed plans (the downloaded plan artifact).")
+@click.option("--plan-dir", type=named_file("give the directory the plan artifact was downloaded to", file_okay=False), help="The reviewed plans (the downloaded plan artifact).")
 @click.option("--replan", is_flag=True, help="Apply the plan as it is now even when it is not the reviewed one (a person's decision).")
 @click.option("--pr", type=click.IntRange(min=1), help="The merged pull request, for the result comment.")
 @click.option("--comment/--no-comment", default=True, show_default=True, help="Post or update the result comment on --pr.")
 @lease_options("the project", default="10m", examples="600, 30s, 10m", break_lock=False)
 @click.option("--parallelism", type=click.IntRange(1, 64), default=10, show_default=True, help="As deploy --parallelism: apply up to N independent changes at once.")
 @click.option("--wait-healthy", is_flag=True, help="As deploy --wait-healthy: after applying, wait for each rollout (and smoke input); exit 5 if one fails.")
-@click.option("--smoke", type=click.Path(dir_okay=False), help="With --wait-healthy: the JSON job input each endpoint must answer.")
+@click.option("--smoke", type=named_file("give the path of a JSON file holding the job input", dir_okay=False), help="With --wait-healthy: the JSON job input each endpoint must answer.")
 @click.option("--rollback-on-failure", is_flag=True, help="With --wait-healthy: put an endpoint that fails back on its previous version.")
 @click.option("--timeout", "health_timeout", type=DURATION, default="10m", show_default=True, help="With --wait-healthy: how long the gate may take in all.")
 @click.pass_obj
@@ -100,7 +105,7 @@ def apply(app: AppContext, configs: tuple[str, ...], provider: str | None, polic
 
     health = health_options(app, False, wait_healthy, smoke, rollback_on_failure, health_timeout)
     opts = apply_flow.ApplyOptions(configs or ("gpu.jsonc",), provider, app.cwd / plan_dir if plan_dir else None, replan, pr, comment, lock_timeout, policy,
-                                   parallelism, health, prune)
+                                   parallelism, health, prune, plan_dir)
     return _job(app, lambda job: apply_flow.run(job, opts))
 
 

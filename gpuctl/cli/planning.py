@@ -113,6 +113,27 @@ def choose_provider(app: AppContext, flag: str | None, configured: str | None) -
     return "local", "no RunPod API key is configured"
 
 
+CONFIG_PROVIDER_HINT = ("remove the `provider` key from gpu.jsonc, so the job uses RunPod with the workflow's api-key; if the job is really meant to "
+                        "use the local provider, set the workflow's `provider` input to `local` (`gpu github ... --provider local`, or GPU_PROVIDER=local)")
+
+
+def refuse_config_provider(app: AppContext, flag: str | None, loaded) -> None:
+    """Raise a ConfigError at gpu.jsonc's `provider` key when it would choose the local
+    provider for a job that a pull request's gpu.jsonc must not steer: the `gpu github` jobs
+    (docs/adr/0031-github-provider-choice.md). There a pull request adding `provider: local`
+    would plan against an empty throwaway account and "apply" to it on merge, every check green
+    and RunPod untouched. Only --provider or GPU_PROVIDER, which the workflow sets, may choose
+    local; gpu.jsonc saying runpod changes nothing and passes."""
+    from gpuctl.errors import ConfigError
+
+    if flag or app.environ.get("GPU_PROVIDER") or loaded.provider != "local":
+        return
+    message = ('is "local", and in a `gpu github` job the workflow chooses the account, not gpu.jsonc: a pull request could add this key, and '
+               "its plan and its apply on merge would go to an empty local provider, every check green, while RunPod is left untouched")
+    raise ConfigError("gpu.jsonc's provider key may not choose the local provider for a GitHub job",
+                      [loaded.source.diagnostic(("provider",), message, CONFIG_PROVIDER_HINT)])
+
+
 def snapshot_provider(app: AppContext, flag: str | None, configured: str | None, recorded: str | None, display: str) -> tuple[str, str]:
     """(provider, why) for a plan against a snapshot: the provider the snapshot was taken from,
     which --provider may not contradict. A snapshot that does not say (written by hand, or taken

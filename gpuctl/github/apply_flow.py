@@ -38,6 +38,7 @@ class ApplyOptions:
     parallelism: int = 10  # deploy --parallelism
     health: object | None = None  # deploy --wait-healthy [--smoke] [--rollback-on-failure] [--timeout]
     prune: bool = False  # deploy --prune; a reviewed plan made with the other setting is refused (reviewed.differences)
+    plan_dir_shown: str | None = None  # --plan-dir as given, to name it when it does not exist
 
 
 ATTEMPTS = 3  # fresh plan and apply, while the account keeps moving between the two
@@ -127,7 +128,7 @@ def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Appl
                 return _newer_commit(job, key, fresh, newer)
             # With nothing to write and --wait-healthy, the apply below is the gate alone, as for
             # `deploy --wait-healthy`: a rerun after a failed gate checks again, never passes unchecked.
-            refusal = None if opts.replan or not fresh["has_changes"] else _refusal(opts.plan_dir, key, fresh)
+            refusal = None if opts.replan or not fresh["has_changes"] else _refusal(opts.plan_dir, key, fresh, opts.plan_dir_shown)
             if refusal:
                 return _refused(job, key, fresh, refusal)
             saved = plan_file(scratch, key)
@@ -226,8 +227,14 @@ def _in_place(plan_dir: Path | None, key: str, fresh: dict) -> list[str]:
     return in_place(runner.read_plan(path), fresh) if path is not None and path.exists() else []
 
 
-def _refusal(plan_dir: Path | None, key: str, fresh: dict) -> list[str]:
+def _refusal(plan_dir: Path | None, key: str, fresh: dict, shown_dir: str | None = None) -> list[str]:
+    """Why the fresh plan may not be applied; empty when it is the reviewed one. A --plan-dir
+    given that does not exist is named (a typo is the likeliest cause, and the action gives it
+    only when it downloaded the artifact there); none given means no artifact was found."""
     path = plan_file(plan_dir, key) if plan_dir else None
+    if plan_dir is not None and not plan_dir.is_dir():
+        return [f"no reviewed plan was read: the plan directory {shown_dir or plan_dir} (--plan-dir) does not exist; give --plan-dir the directory "
+                "the plan artifact was downloaded to (the action's `plan-dir` input), then re-run this workflow job"]
     if path is None or not path.exists():
         return ["no reviewed plan was found for this config (no plan artifact for the merged pull request, or none for this config in it)"]
     try:

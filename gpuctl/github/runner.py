@@ -15,7 +15,8 @@ from gpuctl.events import Finished
 def _session(app: AppContext, config: str, provider: str | None, from_plan: str | None = None, lock_timeout: float = 0.0, policy: str | None = None,
              parallelism: int = 10, health: object | None = None, prune: bool = False, variables: dict | None = None, before_write=None):
     """gpu.jsonc and the provider resolved as `deploy` resolves them; the flow prints no plan
-    (the job posts it), only notes and progress on stderr. A plan (no `from_plan`) shows a
+    (the job posts it), only notes and progress on stderr. gpu.jsonc's `provider: local` is
+    refused unless --provider or GPU_PROVIDER chose it (ADR 31). A plan (no `from_plan`) shows a
     `${VAR}` the run does not have as unknown, as `deploy --plan` does: a fork's pull request
     gets no secrets (ADR 17, ADR 24)."""
     from gpuctl.cli.deploy import DeployOptions, session
@@ -24,7 +25,7 @@ def _session(app: AppContext, config: str, provider: str | None, from_plan: str 
                                       prune=prune, provider=provider, yes=False, out=None, from_plan=from_plan, lock_timeout=lock_timeout,
                                       break_lock=False, json_result=True, overrides={}, policy=policy,
                                       unknown_env=from_plan is None, parallelism=parallelism, health=health, variables=variables,
-                                      before_write=before_write))
+                                      before_write=before_write, config_chooses_provider=False))
 
 
 def plan_document(app: AppContext, config: str, provider: str | None, policy: str | None = None, allow=None, prune: bool = False,
@@ -85,7 +86,7 @@ def drift_document(app: AppContext, config: str, provider: str | None) -> dict:
     command makes it (never printed and read back)."""
     from gpuctl.cli.drift_cmd import drift_doc
 
-    return drift_doc(app, None, provider, config)
+    return drift_doc(app, None, provider, config, config_chooses_provider=False)
 
 
 KEY_HINT = ("the workflow gives gpuctl the RunPod key from the action's `api-key` input (the RUNPOD_API_KEY repository secret): "

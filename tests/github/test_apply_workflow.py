@@ -183,7 +183,8 @@ def test_a_push_no_pull_request_reviewed_is_refused_unless_there_is_nothing_to_a
     job = run.job("apply")
     assert job.status == "failure" and job.step("find").outputs["found"] == "false"
     assert account.endpoints() == [] and fake.comments == {}
-    assert "no reviewed plan was found" in job.summary
+    assert "no reviewed plan was found for this config (no plan artifact for the merged pull request" in job.summary
+    assert "does not exist" not in job.summary  # the action gives no --plan-dir when it found no artifact
 
     deployed(account, tmp_path, config("api"))
     again = gha.run(WORKFLOWS / "apply.yml", push("c3" * 20, checkout))

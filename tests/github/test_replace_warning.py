@@ -1,0 +1,39 @@
+"""A replace is a top-level warning of the plan comment (review 2 L16): the comment counted it in
+its title and explained it inside the resource's section only, so a reviewer skimming the
+comment did not see that the merge deletes and recreates an endpoint (a new id and URL)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import project
+from tests.github.conftest import WORKFLOWS, config, no_secrets, pull_request, tree
+
+pytestmark = pytest.mark.e2e
+
+REPLACED = ("- ⚠️ `endpoint.api`: must be replaced: type cannot change in place: the endpoint is deleted and created again, "
+            "with a new id and URL")
+
+
+def test_a_replace_is_a_warning_above_the_sections_of_the_plan_comment(gha, fake, account, tmp_path):
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", config("api"))).code == 0
+    (endpoint,) = account.endpoints()
+    account.server.admin("POST", "seed", {"endpoints": [endpoint | {"type": "LOAD_BALANCER"}]})  # made a load balancer in the console: v2 cannot PATCH it back
+    fake.add_pull(51, "e" * 40)
+    run = gha.run(WORKFLOWS / "plan.yml", pull_request(51, "e" * 40, tree(tmp_path / "pr", config("api", max_workers=3))))
+    assert run.job("plan").status == "success", run.job("plan").steps
+    (comment,) = fake.comments_on(51)
+    body = comment["body"]
+    assert "1 to replace" in body.splitlines()[1]
+    assert "\n**Warnings**\n\n" + REPLACED + "\n" in body
+    assert body.index(REPLACED) < body.index("<details")  # before any resource's section
+    assert REPLACED in run.job("plan").summary
+    no_secrets(run, fake)
+
+
+def test_an_update_in_place_adds_no_warning(gha, fake, account, tmp_path):
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", config("api"))).code == 0
+    fake.add_pull(52, "f" * 40)
+    run = gha.run(WORKFLOWS / "plan.yml", pull_request(52, "f" * 40, tree(tmp_path / "pr", config("api", max_workers=3))))
+    (comment,) = fake.comments_on(52)
+    assert "will be updated in place" in comment["body"] and "**Warnings**" not in comment["body"] and "must be replaced" not in comment["body"]
