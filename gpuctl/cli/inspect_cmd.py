@@ -84,9 +84,9 @@ def _show(app: AppContext, doc: dict, as_json: bool) -> None:
 
 def _watch(app: AppContext, refresh: Callable[[], dict], interval: float, as_json: bool,
            sleep: Callable[[float], None] | None = None) -> NoReturn:
-    """Refresh until interrupted. On a terminal the panel is redrawn in place. In a pipe, a
-    log or CI, or with --json anywhere, each refresh is one line (a JSON document with --json),
-    flushed as it is written, so a reader sees every refresh when it happens. `sleep` waits
+    """Refresh until interrupted. On a terminal the panel is redrawn in place (AppContext.live).
+    In a pipe, a log or CI, under TERM=dumb, or with --json anywhere, each refresh is one line
+    (a JSON document with --json), flushed as it is written, so a reader sees every refresh when it happens. `sleep` waits
     between refreshes (time.sleep; a test's own)."""
     import time
 
@@ -95,7 +95,7 @@ def _watch(app: AppContext, refresh: Callable[[], dict], interval: float, as_jso
     from gpuctl.cli import views
     from gpuctl.cli.output import json_text
 
-    if app.stdout_tty and not as_json:
+    if app.live(app.stdout) and not as_json:  # the one rule of every live view: not under TERM=dumb
         from rich.live import Live
 
         with Live(views.status_panel(refresh()), console=app.console(), auto_refresh=False) as live:
