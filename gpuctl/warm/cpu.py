@@ -33,6 +33,7 @@ from gpuctl.warm.download import PREFIX
 from gpuctl.warm.errors import DownloadFailed, PodLeft, WarmTimeout
 from gpuctl.warm.podlog import PodLog
 from gpuctl.interrupts import held
+from gpuctl.polling import poll_until, time_left
 from gpuctl.files import json_in
 from gpuctl.v2 import data_center, env_of, pod_request, volume_ids
 from gpuctl.provider.protocol import Provider
@@ -126,20 +127,18 @@ def await_pod(provider: Provider, name: str, deadline: float, timeout: float, vi
               sleep: Callable[[float], None]) -> dict:
     """The pod of a create that got no answer: a server that held the request may still start it
     at any moment, and then it would run (and bill) unseen. Watch for it by name until the
-    warm-up's deadline; once it shows up it is this run's pod, used and deleted like any other.
+    warm-up's deadline (gpuctl.polling: the last look is at the deadline, no pause goes past
+    it); once it shows up it is this run's pod, used and deleted like any other.
     Whatever ends the watch first (the deadline, Ctrl-C), the user is told the pod's name."""
     view.status(f"the create of pod {name} got no answer; the server may still start it: watching for it for up to {max(deadline - clock(), 0):.0f} s")
     try:
-        while True:
-            found = _named(provider, name)
-            if found:
-                view.note(f"the create of pod {name} got no answer, but it started: pod {found['id']}; it is used, then deleted")
-                return found
-            if clock() >= deadline:
-                raise WarmTimeout(f"the create of pod {name} got no answer, and it did not start within --timeout ({in_seconds(timeout)}); it was not sent again",
-                                  hint=f"the server may still start it: the next `gpu serverless warm --cpu` (or a deploy's CPU pre-warm) "
-                                       f"in this account deletes it, or find the pod named {name} in the RunPod console (Pods) and delete it")
-            sleep(POLL_S)
+        found = poll_until(lambda: _named(provider, name), lambda pod: pod is not None, remaining=time_left(deadline, clock), sleep=sleep, first=POLL_S)
+        if found:
+            view.note(f"the create of pod {name} got no answer, but it started: pod {found['id']}; it is used, then deleted")
+            return found
+        raise WarmTimeout(f"the create of pod {name} got no answer, and it did not start within --timeout ({in_seconds(timeout)}); it was not sent again",
+                          hint=f"the server may still start it: the next `gpu serverless warm --cpu` (or a deploy's CPU pre-warm) "
+                               f"in this account deletes it, or find the pod named {name} in the RunPod console (Pods) and delete it")
     except BaseException as exc:
         if not isinstance(exc, WarmTimeout):
             view.note(f"the create of pod {name} got no answer and the pod has not started; if it does, it runs until deleted: "
@@ -250,11 +249,11 @@ def remove(provider: Provider, pod_id: str, view: Any, seconds: float, rate: flo
 
 
 def warm_cpu(provider: Provider, endpoint: dict, models: ModelList, timeout: float, view: Any, environ: dict,
-             clock: Callable[[], float] = time.monotonic) -> dict:
+             clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> dict:
     """One pod per attached volume, in turn: RunPod gives each worker the volume of its data
     center and never syncs them (api-notes §8.2), so each needs its own copy."""
     deadline = clock() + timeout
-    pods = [warm_volume(provider, endpoint, v, models, deadline, timeout, view, environ, clock) for v in volume_ids(endpoint)]
+    pods = [warm_volume(provider, endpoint, v, models, deadline, timeout, view, environ, clock, sleep) for v in volume_ids(endpoint)]
     return {"models": list(models.refs), "models_from": models.source, "pods": pods,
             "seconds": round(sum(p["seconds"] for p in pods), 1), "cost": round(sum(p["cost"] for p in pods), 6)}
 
