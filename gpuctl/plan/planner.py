@@ -301,7 +301,22 @@ def _volumes(desired: Desired, account: Account, catalog: Catalog, report: bool 
         if found:
             found = resolved.setdefault(found.change.address, found)
             by_spec[spec.name] = found
+            notices += _confined(spec, found.change.data_center)
     return resolved, by_spec, errors, notices
+
+
+def _confined(spec: EndpointSpec, dc: str | None) -> list[Notice]:
+    """A network volume lives in one data center, and attaching it keeps the endpoint's workers
+    there (api-notes §8.2): the other data centers data_center_ids lists are never used. The
+    unset case says the same where the volume is created (volume-data-center-default)."""
+    others = [d for d in spec.data_center_ids if d != dc]
+    if dc is None or len(spec.data_center_ids) < 2 or not others:
+        return []
+    return [Notice("volume-confines-workers", f"runpod.data_center_ids lists {', '.join(spec.data_center_ids)}, but the network volume "
+                                              f"{spec.volume.name} is in {dc}, and attaching it keeps the endpoint's workers there: "
+                                              f"{', '.join(others)} {'is' if len(others) == 1 else 'are'} never used. List only {dc} in "
+                                              f"data_center_ids, or drop the volume to let workers start in every listed data center",
+                   f"endpoint.{spec.name}")]
 
 
 @acyclic
