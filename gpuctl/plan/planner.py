@@ -286,6 +286,18 @@ def _volume_note(desired: Desired) -> list[Notice]:
                                 'cache models, or set "volume": false to say none is wanted', level="note")]
 
 
+def _no_local_command(desired: Desired, target: str) -> list[Notice]:
+    """The local provider starts a worker only from `local.command` (docs/local-provider.md#workers):
+    without one, every job of the endpoint fails at once. RunPod runs the image, so only a plan
+    for the local provider says so."""
+    if target != "local":
+        return []
+    return [Notice("local-no-command", "the local provider runs a worker only from local.command, and this block has none: the endpoint "
+                                       "is created, but each of its jobs (and a GPU warm-up) fails at once. To run its handler here, add "
+                                       '"local": {"command": ["python", "handler.py"]} to the block (RunPod ignores it)', f"endpoint.{s.name}")
+            for s in desired.endpoints if not s.local_command]
+
+
 def _volumes(desired: Desired, account: Account, catalog: Catalog, report: bool = False):
     """Resolve every desired volume once, deduplicated by (name, data center)."""
     resolved: dict[str, ResolvedVolume] = {}
@@ -331,7 +343,7 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
         raise PlanError("refusing to prune with an empty configuration", [Diagnostic("no endpoints are declared", hint="an empty gpu.jsonc never deletes everything")])
     account = index(observed)
     volumes, volume_of, errors, notices = _volumes(desired, account, catalog, report)
-    notices += _priority_note(desired) + _volume_note(desired)
+    notices += _priority_note(desired) + _volume_note(desired) + _no_local_command(desired, target)
     changes = [v.change for v in volumes.values()]
     costs = [cost.volume_cost(v) for v in volumes.values()]
     kept_volume_ids = {v.ref for v in volumes.values() if isinstance(v.ref, str)}

@@ -182,3 +182,26 @@ def test_snapshot_json_prints_the_snapshot_it_prints_anyway(account, tmp_path):
     assert plain.code == given.code == 0, given.err
     strip = lambda doc: {k: v for k, v in doc.items() if k not in ("observed_at", "taken_at")}
     assert strip(given.json()) == strip(plain.json())
+
+
+@pytest.mark.e2e
+def test_a_block_without_local_command_is_warned_about_on_the_local_provider_only(account, tmp_path):
+    """The local provider runs a worker from `local.command`; a block without one (every seed
+    recipe) deployed there got no word of it, and its first job failed at once. The plan now
+    says so, for the local provider only (RunPod runs the image)."""
+    from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
+
+    proj = copy("comfyui-flux", tmp_path)
+    local = account.gpu("serverless", "deploy", "--plan", "--provider", "local", "--format", "json", cwd=proj)
+    assert local.code == 0, local.err
+    (warning,) = [w for w in local.json()["warnings"] if w["code"] == "local-no-command"]
+    assert warning["address"] == "endpoint.comfyui-flux"
+    assert "local.command" in warning["message"] and "fail" in warning["message"]
+    text = account.gpu("serverless", "deploy", "--plan", "--provider", "local", cwd=proj)
+    assert warning["message"] in text.out
+    remote = account.gpu("serverless", "deploy", "--plan", "--observed", str(EMPTY), "--provider", "runpod", "--format", "json", cwd=proj)
+    assert remote.code == 0, remote.err
+    assert "local-no-command" not in [w["code"] for w in remote.json()["warnings"]]
+    echo = project(tmp_path / "echo", echo_config(), {"handler.py": ECHO_HANDLER})
+    with_command = account.gpu("serverless", "deploy", "--plan", "--provider", "local", "--format", "json", cwd=echo)
+    assert with_command.code == 0 and "local-no-command" not in [w["code"] for w in with_command.json()["warnings"]]
