@@ -647,3 +647,19 @@ def test_warm_in_process_without_a_terminal_prints_plain_lines(account, hub, tmp
     assert result.code == 0, result.err
     assert PLAIN_FILE_LINE in result.err and "\x1b[" not in result.err, result.err
     nothing_left(account)
+
+
+def test_the_flux_recipe_is_told_that_comfyui_does_not_read_what_a_cpu_pre_warm_downloads(account, tmp_path):
+    """`gpu serverless warm flux --cpu` on the seed's ComfyUI-with-FLUX recipe exits 1 (no model
+    anywhere), and both it and the plan advised adding prewarm.models: for ComfyUI that does
+    nothing, since ComfyUI reads the volume's models/ folders, not the Hugging Face cache a CPU
+    pod fills. Both now say so and point to the GPU warm-up."""
+    proj = project(tmp_path / "flux", FLUX)
+    (warning,) = [w for w in account.gpu("serverless", "deploy", "--plan", "--format", "json", cwd=proj).json()["warnings"]
+                  if w["code"] == "prewarm-nothing-to-download"]
+    assert "ComfyUI reads" in warning["message"] and 'prewarm.mode to "gpu"' in warning["message"], warning
+    assert 'add "prewarm": {"models"' not in warning["message"], warning
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    result = account.gpu("serverless", "warm", "flux", "--cpu", cwd=proj)
+    assert result.code == 1 and "no models to download for endpoint flux" in result.err and "Traceback" not in result.err, result.err
+    assert "ComfyUI reads" in result.err and "--gpu" in result.err and 'add "prewarm": {"models"' not in result.err, result.err
