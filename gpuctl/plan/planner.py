@@ -269,7 +269,7 @@ def _prewarm_notice(spec: EndpointSpec, live: dict | None, account: Account, add
     if skipped:
         fix = 'add "prewarm": {"models": ["org/name"]}, set MODEL_NAME in runpod.env or runpod.cached_model, or set prewarm.mode to "gpu"'
         if not prewarm.reads_hub_cache(spec.image):
-            fix = f'set prewarm.mode to "gpu", which starts a worker (FlashBoot keeps it ready): {prewarm.UNREAD_CACHE}, so adding prewarm.models would not help'
+            fix = f'set prewarm.mode to "gpu" to start a worker instead: {prewarm.UNREAD_CACHE}, so adding prewarm.models would not help'
         return Notice("prewarm-nothing-to-download", f"prewarm.enabled with mode cpu, but {skipped}; deploy skips the pre-warm. To warm it, {fix}", address)
     records = account.templates_named(prewarm.record_name(str(live.get("id")))) if live is not None else ()
     if live is not None and not prewarm.recorded(records, owner(live) or "", str(live.get("id")), mode, prewarm.spec_digest(spec)):
