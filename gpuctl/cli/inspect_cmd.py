@@ -59,12 +59,13 @@ def status(app: AppContext, ref: str, as_json: bool, watch: bool, interval: floa
     target = open_target(app, provider, config, reads_only=True)
     try:
         endpoint_id = endpoint(target, ref)["id"]
+        grace = app.seconds("GPUCTL_WARM_SWEEP_GRACE", 300)  # as warm's sweep: a pod shown here is one the next warm-up deletes
         with while_it_exists(target, ref, endpoint_id, "status --watch followed it" if watch else "its status was read"):
             if not watch:
-                _show(app, views.status_doc(target, endpoint_id), as_json)
+                _show(app, views.status_doc(target, endpoint_id, grace), as_json)
                 return ExitCode.OK
             try:  # SIGTERM is a Ctrl-C in gpu (gpuctl.interrupts.sigterm_as_ctrl_c): both end the watch
-                _watch(app, lambda: views.status_doc(target, endpoint_id), interval, as_json)
+                _watch(app, lambda: views.status_doc(target, endpoint_id, grace), interval, as_json)
             except KeyboardInterrupt:
                 return ExitCode.OK
     finally:

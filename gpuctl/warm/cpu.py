@@ -8,10 +8,11 @@ at all is watched for until the deadline (`await_pod`). What it cost is printed 
 
 A pod that starts after its run gave up (a create the server carried out later, or a run that
 was killed outright) has nobody left to delete it. Its name carries the wall-clock second its
-run's deadline passed (`...-until<epoch>`); no run uses its pod past that, so the next CPU
+run's deadline passed (`...-until<epoch>`); no run uses its pod past that, so the next
 warm-up in the account (`sweep`) deletes any warm-up pod whose deadline passed, plus a grace for
 clock skew between machines. The name needs no local state, so a CI runner that is gone by then
-leaves nothing unswept.
+leaves nothing unswept. Every warm-up sweeps first (any mode, before anything can stop it), and
+`status` shows an endpoint's pods left over this way (`left_over`) until then.
 """
 
 from __future__ import annotations
@@ -72,22 +73,35 @@ def expired(name: str, now: float, grace: float) -> bool:
     return bool(match) and now > int(match.group(1)) + grace
 
 
-def sweep(provider: Provider, view: Any, grace: float, now: Callable[[], float] = time.time) -> list[str]:
+def left_over(pods: list[dict], endpoint_id: str, now: float, grace: float) -> list[dict]:
+    """The pods among `pods` that a warm-up of endpoint `endpoint_id` gave up on (`expired`),
+    which the next warm-up's `sweep` deletes: what `status` shows, since they bill until then."""
+    prefix = f"gpuctl-warm-{endpoint_id}-"
+    return [p for p in pods if str(p.get("name", "")).startswith(prefix) and expired(p["name"], now, grace)]
+
+
+def sweep(provider: Provider, note: Callable[[str], None], grace: float, now: Callable[[], float] = time.time) -> list[str]:
     """Delete every warm-up pod whose run gave up on it (`expired`): one that started after its
-    create went unanswered past --timeout, or whose run was killed. Returns their ids. A pod
-    that cannot be deleted now is left to the next sweep, with a note."""
+    create went unanswered past --timeout, or whose run was killed. Every warm-up does this
+    first, whatever its mode and however it then ends. Returns their ids. A pod that cannot be
+    deleted now, or pods that cannot be listed, are left to the next sweep, with a note."""
+    try:
+        pods = provider.list_pods()
+    except ProviderError as exc:
+        note(f"warning: could not list the account's pods to delete abandoned warm-up pods ({exc.summary}); the next warm-up tries again")
+        return []
     gone = []
-    for pod in provider.list_pods():
+    for pod in pods:
         if not expired(pod.get("name", ""), now(), grace):
             continue
         try:
             with held():
                 provider.delete_pod(pod["id"])
         except ProviderError as exc:
-            view.note(f"warning: could not delete the abandoned warm-up pod {pod['id']} ({pod.get('name')}): {exc.summary}; "
-                      f"delete it in the RunPod console (Pods)")
+            note(f"warning: could not delete the abandoned warm-up pod {pod['id']} ({pod.get('name')}): {exc.summary}; "
+                 f"delete it in the RunPod console (Pods)")
             continue
-        view.note(f"deleted the abandoned warm-up pod {pod['id']} ({pod.get('name')}): an earlier warm-up gave up on it before it started")
+        note(f"deleted the abandoned warm-up pod {pod['id']} ({pod.get('name')}): an earlier warm-up gave up on it before it started")
         gone.append(pod["id"])
     return gone
 
