@@ -66,6 +66,18 @@ def cannot_download(spec: EndpointSpec) -> str | None:
     return None
 
 
+# ComfyUI (runpod-workers/worker-comfyui) loads models from the volume's ComfyUI folders, never
+# from a Hugging Face cache: models downloaded there by a CPU pre-warm are never read.
+UNREAD_CACHE = ("ComfyUI reads its models from the network volume's models/ folders (models/checkpoints, models/unet, ...), "
+                "not from the Hugging Face cache a CPU pre-warm fills")
+
+
+def reads_hub_cache(image: str | None) -> bool:
+    """Whether a worker of `image` can read the models a CPU pre-warm downloads (the Hugging
+    Face cache layout on the volume): every image but ComfyUI's, as far as gpuctl knows."""
+    return "worker-comfyui" not in (image or "").lower()
+
+
 def record_name(endpoint_id: str) -> str:
     return f"{RECORD_PREFIX}{endpoint_id}"
 

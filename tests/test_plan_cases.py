@@ -96,3 +96,16 @@ def _assert_mapped(block: dict, body: dict, doc: dict) -> None:
         assert body["networkVolumes"] == [{"unknown": f"{volume['address']}.id"}]
         if "size_gb" in block["volume"]:
             assert volume["desired"]["size"] == block["volume"]["size_gb"]
+
+
+@pytest.mark.parametrize("case", ["seed-full-create", "seed-full-nochange"])
+def test_a_volume_in_one_of_several_data_centers_says_the_others_go_unused(case: str):
+    """The seed's Full Configuration lists data_center_ids US-TX-3 and CA-MTL-1 and attaches a
+    network volume: the volume lives in US-TX-3 and keeps the endpoint's workers there, so
+    CA-MTL-1 is never used. The unset-data-center case warned about this; this one did not."""
+    _, result = _run(FIXTURES / "plans" / case, "json")
+    warnings = [w for w in json.loads(result.out)["warnings"] if w["code"] == "volume-confines-workers"]
+    assert len(warnings) == 1, json.loads(result.out)["warnings"]
+    (warning,) = warnings
+    assert warning["address"] == "endpoint.full-config"
+    assert "US-TX-3" in warning["message"] and "CA-MTL-1" in warning["message"] and "data_center_ids" in warning["message"]

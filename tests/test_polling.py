@@ -95,3 +95,57 @@ def test_a_read_back_ends_at_its_grace_not_a_poll_later():
     with pytest.raises(NotFound):
         engine(clock, grace=2.5, poll=1.0)._read(get)
     assert reads == [0.0, 1.0, 2.0, 2.5]
+
+
+class NoPodYet:
+    """A provider whose pod create got no answer and whose pod never shows up; `looks` lists
+    when the pods were listed."""
+
+    name = "local"
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock, self.looks = clock, []
+
+    def list_pods(self) -> list[dict]:
+        self.looks.append(self.clock())
+        return []
+
+    def get_volume(self, volume_id: str) -> dict:
+        return {"id": volume_id, "name": "models", "dataCenter": "US-TX-3"}
+
+    def create_pod(self, body: dict) -> dict:
+        from gpuctl.provider.errors import UnansweredWrite
+
+        raise UnansweredWrite("POST /v2/pods: no answer")
+
+
+def quiet() -> SimpleNamespace:
+    return SimpleNamespace(status=lambda text: None, note=lambda text: None)
+
+
+def test_a_watch_for_an_unanswered_pod_create_ends_at_the_deadline_not_a_poll_later():
+    """`await_pod` slept a whole POLL_S (2 s) whatever was left of --timeout: with 3 s left it
+    looked at 0, 2 and 4 s, a second past the deadline."""
+    from gpuctl.warm.cpu import await_pod
+    from gpuctl.warm.errors import WarmTimeout
+
+    clock = Clock()
+    provider = NoPodYet(clock)
+    with pytest.raises(WarmTimeout):
+        await_pod(provider, "gpuctl-warm-ep1-abcdef-until9", deadline=3.0, timeout=3.0, view=quiet(), clock=clock, sleep=clock.sleep)
+    assert provider.looks == [0.0, 2.0, 3.0] and clock.now == 3.0
+
+
+def test_a_cpu_warm_up_waits_with_the_sleep_it_was_given():
+    """`warm_cpu` did not pass its caller's sleep on to `warm_volume`, so the watch for an
+    unanswered create slept for real (2 s a look) whatever a test injected."""
+    from gpuctl.prewarm import ModelList
+    from gpuctl.warm.cpu import warm_cpu
+    from gpuctl.warm.errors import WarmTimeout
+
+    clock = Clock()
+    provider = NoPodYet(clock)
+    endpoint = {"id": "ep1", "name": "flux", "networkVolumes": ["vol1"]}
+    with pytest.raises(WarmTimeout):
+        warm_cpu(provider, endpoint, ModelList(("org/model",), "test"), 5.0, quiet(), {}, clock=clock, sleep=clock.sleep)
+    assert clock.slept == [2.0, 2.0, 1.0] and clock.now == 5.0

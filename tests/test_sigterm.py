@@ -55,3 +55,33 @@ def test_status_watch_refreshes_at_its_interval_until_interrupted():
         _watch(AppContext(environ={}, stdout=out), lambda: next(docs), 2.5, as_json=True, sleep=sleep)
     assert slept == [2.5, 2.5, 2.5]
     assert [line for line in out.getvalue().splitlines()] == [f'{{"name": "echo", "n": {i}}}' for i in range(3)]
+
+
+class Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_status_watch_on_a_dumb_terminal_writes_plain_lines(monkeypatch):
+    """`status --watch` drew its panel live whenever stdout was a terminal, unlike every other
+    progress view (AppContext.live): under TERM=dumb (Emacs' shell) the redraws' escapes showed
+    as text. There it now writes one plain line per refresh, as in a pipe."""
+    from gpuctl.cli import views
+    from gpuctl.cli.context import AppContext
+    from gpuctl.cli.inspect_cmd import _watch
+
+    monkeypatch.setattr(views, "status_line", lambda doc: f"{doc['name']}: {doc['n']}")
+    monkeypatch.setattr(views, "status_panel", lambda doc: f"panel {doc['n']}")
+    out, slept = Tty(), []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        if len(slept) == 2:
+            raise KeyboardInterrupt
+
+    docs = iter({"name": "echo", "n": i} for i in range(10))
+    with pytest.raises(KeyboardInterrupt):
+        _watch(AppContext(environ={"TERM": "dumb"}, stdout=out), lambda: next(docs), 1.0, as_json=False, sleep=sleep)
+    lines = out.getvalue().splitlines()
+    assert "\x1b" not in out.getvalue() and len(lines) == 2, repr(out.getvalue())
+    assert all(re.fullmatch(rf"\d\d:\d\d:\d\d echo: {i}", line) for i, line in enumerate(lines)), lines

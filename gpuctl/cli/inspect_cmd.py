@@ -59,12 +59,13 @@ def status(app: AppContext, ref: str, as_json: bool, watch: bool, interval: floa
     target = open_target(app, provider, config, reads_only=True)
     try:
         endpoint_id = endpoint(target, ref)["id"]
+        grace = app.seconds("GPUCTL_WARM_SWEEP_GRACE", 300)  # as warm's sweep: a pod shown here is one the next warm-up deletes
         with while_it_exists(target, ref, endpoint_id, "status --watch followed it" if watch else "its status was read"):
             if not watch:
-                _show(app, views.status_doc(target, endpoint_id), as_json)
+                _show(app, views.status_doc(target, endpoint_id, grace), as_json)
                 return ExitCode.OK
             try:  # SIGTERM is a Ctrl-C in gpu (gpuctl.interrupts.sigterm_as_ctrl_c): both end the watch
-                _watch(app, lambda: views.status_doc(target, endpoint_id), interval, as_json)
+                _watch(app, lambda: views.status_doc(target, endpoint_id, grace), interval, as_json)
             except KeyboardInterrupt:
                 return ExitCode.OK
     finally:
@@ -84,9 +85,9 @@ def _show(app: AppContext, doc: dict, as_json: bool) -> None:
 
 def _watch(app: AppContext, refresh: Callable[[], dict], interval: float, as_json: bool,
            sleep: Callable[[float], None] | None = None) -> NoReturn:
-    """Refresh until interrupted. On a terminal the panel is redrawn in place. In a pipe, a
-    log or CI, or with --json anywhere, each refresh is one line (a JSON document with --json),
-    flushed as it is written, so a reader sees every refresh when it happens. `sleep` waits
+    """Refresh until interrupted. On a terminal the panel is redrawn in place (AppContext.live).
+    In a pipe, a log or CI, under TERM=dumb, or with --json anywhere, each refresh is one line
+    (a JSON document with --json), flushed as it is written, so a reader sees every refresh when it happens. `sleep` waits
     between refreshes (time.sleep; a test's own)."""
     import time
 
@@ -95,7 +96,7 @@ def _watch(app: AppContext, refresh: Callable[[], dict], interval: float, as_jso
     from gpuctl.cli import views
     from gpuctl.cli.output import json_text
 
-    if app.stdout_tty and not as_json:
+    if app.live(app.stdout) and not as_json:  # the one rule of every live view: not under TERM=dumb
         from rich.live import Live
 
         with Live(views.status_panel(refresh()), console=app.console(), auto_refresh=False) as live:

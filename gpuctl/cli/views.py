@@ -141,7 +141,24 @@ def _cost(endpoint: dict) -> float | None:
     return live_always_on(endpoint, load_catalog())
 
 
-def status_doc(target: Target, endpoint_id: str) -> dict:
+def leftover_warm_pods(target: Target, endpoint_id: str, grace: float) -> list[dict] | None:
+    """The endpoint's warm-up pods that their warm-up gave up on (gpuctl.warm.cpu.left_over):
+    they bill until the next warm-up sweeps them. None when the account's pods cannot be read
+    (a key without pod access): status shows the rest."""
+    import time
+
+    from gpuctl.provider.errors import ProviderError
+    from gpuctl.warm.cpu import left_over
+
+    try:
+        pods = target.provider.list_pods()
+    except ProviderError:
+        return None
+    return [{k: p.get(k) for k in ("id", "name", "status", "cost")} for p in left_over(pods, endpoint_id, time.time(), grace)]
+
+
+def status_doc(target: Target, endpoint_id: str, sweep_grace: float = 300.0) -> dict:
+    """`sweep_grace`: how long past its run's deadline a warm-up pod is left over (GPUCTL_WARM_SWEEP_GRACE)."""
     p = target.provider
     endpoint, workers, health, releases = p.get_endpoint(endpoint_id), p.workers(endpoint_id), p.health(endpoint_id), p.releases(endpoint_id)
     summary = workers.get("summary") or {}
@@ -155,6 +172,7 @@ def status_doc(target: Target, endpoint_id: str) -> dict:
         "paused": paused(endpoint),  # max workers 0: no worker can start, a queued job waits until that changes
         "release": {"version": v2.release_version(releases), "rollout": v2.rollout(releases), "latest": latest},
         "always_on_usd_per_hour": _cost(endpoint),
+        "leftover_warm_pods": leftover_warm_pods(target, endpoint_id, sweep_grace),
     })
 
 

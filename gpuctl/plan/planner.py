@@ -268,6 +268,8 @@ def _prewarm_notice(spec: EndpointSpec, live: dict | None, account: Account, add
     skipped = prewarm.cannot_download(spec)
     if skipped:
         fix = 'add "prewarm": {"models": ["org/name"]}, set MODEL_NAME in runpod.env or runpod.cached_model, or set prewarm.mode to "gpu"'
+        if not prewarm.reads_hub_cache(spec.image):
+            fix = f'set prewarm.mode to "gpu" to start a worker instead: {prewarm.UNREAD_CACHE}, so adding prewarm.models would not help'
         return Notice("prewarm-nothing-to-download", f"prewarm.enabled with mode cpu, but {skipped}; deploy skips the pre-warm. To warm it, {fix}", address)
     records = account.templates_named(prewarm.record_name(str(live.get("id")))) if live is not None else ()
     if live is not None and not prewarm.recorded(records, owner(live) or "", str(live.get("id")), mode, prewarm.spec_digest(spec)):
@@ -286,6 +288,18 @@ def _volume_note(desired: Desired) -> list[Notice]:
                                 'cache models, or set "volume": false to say none is wanted', level="note")]
 
 
+def _no_local_command(desired: Desired, target: str) -> list[Notice]:
+    """The local provider starts a worker only from `local.command` (docs/local-provider.md#workers):
+    without one, every job of the endpoint fails at once. RunPod runs the image, so only a plan
+    for the local provider says so."""
+    if target != "local":
+        return []
+    return [Notice("local-no-command", "the local provider runs a worker only from local.command, and this block has none: the endpoint "
+                                       "is created, but each of its jobs (and a GPU warm-up) fails at once. To run its handler here, add "
+                                       '"local": {"command": ["python", "handler.py"]} to the block (RunPod ignores it)', f"endpoint.{s.name}")
+            for s in desired.endpoints if not s.local_command]
+
+
 def _volumes(desired: Desired, account: Account, catalog: Catalog, report: bool = False):
     """Resolve every desired volume once, deduplicated by (name, data center)."""
     resolved: dict[str, ResolvedVolume] = {}
@@ -301,7 +315,22 @@ def _volumes(desired: Desired, account: Account, catalog: Catalog, report: bool 
         if found:
             found = resolved.setdefault(found.change.address, found)
             by_spec[spec.name] = found
+            notices += _confined(spec, found.change.data_center)
     return resolved, by_spec, errors, notices
+
+
+def _confined(spec: EndpointSpec, dc: str | None) -> list[Notice]:
+    """A network volume lives in one data center, and attaching it keeps the endpoint's workers
+    there (api-notes §8.2): the other data centers data_center_ids lists are never used. The
+    unset case says the same where the volume is created (volume-data-center-default)."""
+    others = [d for d in spec.data_center_ids if d != dc]
+    if dc is None or len(spec.data_center_ids) < 2 or not others:
+        return []
+    return [Notice("volume-confines-workers", f"runpod.data_center_ids lists {', '.join(spec.data_center_ids)}, but the network volume "
+                                              f"{spec.volume.name} is in {dc}, and attaching it keeps the endpoint's workers there: "
+                                              f"{', '.join(others)} {'is' if len(others) == 1 else 'are'} never used. List only {dc} in "
+                                              f"data_center_ids, or drop the volume to let workers start in every listed data center",
+                   f"endpoint.{spec.name}")]
 
 
 @acyclic
@@ -316,7 +345,7 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
         raise PlanError("refusing to prune with an empty configuration", [Diagnostic("no endpoints are declared", hint="an empty gpu.jsonc never deletes everything")])
     account = index(observed)
     volumes, volume_of, errors, notices = _volumes(desired, account, catalog, report)
-    notices += _priority_note(desired) + _volume_note(desired)
+    notices += _priority_note(desired) + _volume_note(desired) + _no_local_command(desired, target)
     changes = [v.change for v in volumes.values()]
     costs = [cost.volume_cost(v) for v in volumes.values()]
     kept_volume_ids = {v.ref for v in volumes.values() if isinstance(v.ref, str)}

@@ -71,6 +71,20 @@ def rows_table(rows: list[dict], show_all: bool) -> Table:
     return table
 
 
+def leftover_text(doc: dict) -> str | None:
+    """The endpoint's warm-up pods left over by a warm-up that gave up on them, and what
+    deletes them; None when there are none (or they could not be read)."""
+    import shlex
+
+    pods = doc.get("leftover_warm_pods") or []
+    if not pods:
+        return None
+    listed = ", ".join(f"{p['id']} ({p['name']})" for p in pods)
+    return (f"{counted(len(pods), 'warm-up pod')} left over by a warm-up that gave up on {'it' if len(pods) == 1 else 'them'}: {listed}; "
+            f"{'it bills' if len(pods) == 1 else 'they bill'} until deleted. Any warm-up (`gpu serverless warm {shlex.quote(str(doc['name']))}`) "
+            f"deletes {'it' if len(pods) == 1 else 'them'} first, or delete {'it' if len(pods) == 1 else 'them'} in the RunPod console (Pods)")
+
+
 def status_line(doc: dict) -> str:
     """The status document in one line, for `status --watch` without a terminal: a log gets
     one line per refresh that `grep` and `tail -f` can follow."""
@@ -78,7 +92,8 @@ def status_line(doc: dict) -> str:
     workers = ", ".join(f"{w[k]} {k}" for k in WORKER_STATES)
     queue = f"{jobs.get('inQueue', 0)} in queue, {jobs.get('inProgress', 0)} in progress, {jobs.get('completed', 0)} completed, {jobs.get('failed', 0)} failed"
     paused = "; max workers 0 (paused: no worker can start)" if doc["paused"] else ""
-    return _cell(f"{doc['name']}: workers {workers}; jobs {queue}; release v{doc['release']['version']}{paused}")
+    leftover = f"; {counted(len(doc['leftover_warm_pods']), 'leftover warm-up pod')}" if doc.get("leftover_warm_pods") else ""
+    return _cell(f"{doc['name']}: workers {workers}; jobs {queue}; release v{doc['release']['version']}{paused}{leftover}")
 
 
 def _rollout(rollout: dict) -> str:
@@ -111,8 +126,10 @@ def status_panel(doc: dict) -> Panel:
         ("gpu", sc["gpu"]),
         ("release", f"v{doc['release']['version']}" + _rollout(rollout)),
         ("cost", f"always-on {'unknown' if cost is None else usd_per_hour(cost)} (min workers at the first GPU pool's active rate)"),
+        ("warm-up", leftover_text(doc)),
     ):
-        grid.add_row(label, _cell(text))
+        if text is not None:
+            grid.add_row(label, _cell(text))
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("worker", "status", "gpu", "dc", "uptime"):
         table.add_column(column.upper(), overflow="fold")

@@ -53,6 +53,9 @@ def run_prewarm(io: WarmIO, provider: Provider, endpoint: dict, mode: str | None
     from gpuctl.warm.models import choose_models
     from gpuctl.interrupts import Interrupted
 
+    from gpuctl.warm.cpu import sweep
+
+    sweep(provider, io.note, io.sweep_grace)  # first: a leftover pod bills, whatever stops this warm-up below
     mode = choose_mode(endpoint, mode)
     chosen = choose_models(endpoint, models, cached_model, lambda: provider.graphql.model_references().get(endpoint["id"], [])) if mode == "cpu" else None
     with io.view() as view:
@@ -84,10 +87,7 @@ def _warm(io: WarmIO, provider: Provider, endpoint: dict, mode: str, models: Any
     if mode == "cpu":
         from gpuctl.warm.cpu import warm_cpu
 
-        from gpuctl.warm.cpu import sweep
-
         io.protect(io.environ.get("HF_TOKEN"))
-        sweep(provider, view, io.sweep_grace)
         return warm_cpu(provider, endpoint, models, timeout, view, dict(io.environ))
     from gpuctl.warm.gpu import warm_gpu
 

@@ -8,10 +8,11 @@ at all is watched for until the deadline (`await_pod`). What it cost is printed 
 
 A pod that starts after its run gave up (a create the server carried out later, or a run that
 was killed outright) has nobody left to delete it. Its name carries the wall-clock second its
-run's deadline passed (`...-until<epoch>`); no run uses its pod past that, so the next CPU
+run's deadline passed (`...-until<epoch>`); no run uses its pod past that, so the next
 warm-up in the account (`sweep`) deletes any warm-up pod whose deadline passed, plus a grace for
 clock skew between machines. The name needs no local state, so a CI runner that is gone by then
-leaves nothing unswept.
+leaves nothing unswept. Every warm-up sweeps first (any mode, before anything can stop it), and
+`status` shows an endpoint's pods left over this way (`left_over`) until then.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from gpuctl.warm.download import PREFIX
 from gpuctl.warm.errors import DownloadFailed, PodLeft, WarmTimeout
 from gpuctl.warm.podlog import PodLog
 from gpuctl.interrupts import held
+from gpuctl.polling import poll_until, time_left
 from gpuctl.files import json_in
 from gpuctl.v2 import data_center, env_of, pod_request, volume_ids
 from gpuctl.provider.protocol import Provider
@@ -93,22 +95,35 @@ def expired(name: str, now: float, grace: float) -> bool:
     return bool(match) and now > int(match.group(1)) + grace
 
 
-def sweep(provider: Provider, view: Any, grace: float, now: Callable[[], float] = time.time) -> list[str]:
+def left_over(pods: list[dict], endpoint_id: str, now: float, grace: float) -> list[dict]:
+    """The pods among `pods` that a warm-up of endpoint `endpoint_id` gave up on (`expired`),
+    which the next warm-up's `sweep` deletes: what `status` shows, since they bill until then."""
+    prefix = f"gpuctl-warm-{endpoint_id}-"
+    return [p for p in pods if str(p.get("name", "")).startswith(prefix) and expired(p["name"], now, grace)]
+
+
+def sweep(provider: Provider, note: Callable[[str], None], grace: float, now: Callable[[], float] = time.time) -> list[str]:
     """Delete every warm-up pod whose run gave up on it (`expired`): one that started after its
-    create went unanswered past --timeout, or whose run was killed. Returns their ids. A pod
-    that cannot be deleted now is left to the next sweep, with a note."""
+    create went unanswered past --timeout, or whose run was killed. Every warm-up does this
+    first, whatever its mode and however it then ends. Returns their ids. A pod that cannot be
+    deleted now, or pods that cannot be listed, are left to the next sweep, with a note."""
+    try:
+        pods = provider.list_pods()
+    except ProviderError as exc:
+        note(f"warning: could not list the account's pods to delete abandoned warm-up pods ({exc.summary}); the next warm-up tries again")
+        return []
     gone = []
-    for pod in provider.list_pods():
+    for pod in pods:
         if not expired(pod.get("name", ""), now(), grace):
             continue
         try:
             with held():
                 provider.delete_pod(pod["id"])
         except ProviderError as exc:
-            view.note(f"warning: could not delete the abandoned warm-up pod {pod['id']} ({pod.get('name')}): {exc.summary}; "
-                      f"delete it in the RunPod console (Pods)")
+            note(f"warning: could not delete the abandoned warm-up pod {pod['id']} ({pod.get('name')}): {exc.summary}; "
+                 f"delete it in the RunPod console (Pods)")
             continue
-        view.note(f"deleted the abandoned warm-up pod {pod['id']} ({pod.get('name')}): an earlier warm-up gave up on it before it started")
+        note(f"deleted the abandoned warm-up pod {pod['id']} ({pod.get('name')}): an earlier warm-up gave up on it before it started")
         gone.append(pod["id"])
     return gone
 
@@ -148,20 +163,18 @@ def await_pod(provider: Provider, name: str, deadline: float, timeout: float, vi
               sleep: Callable[[float], None]) -> dict:
     """The pod of a create that got no answer: a server that held the request may still start it
     at any moment, and then it would run (and bill) unseen. Watch for it by name until the
-    warm-up's deadline; once it shows up it is this run's pod, used and deleted like any other.
+    warm-up's deadline (gpuctl.polling: the last look is at the deadline, no pause goes past
+    it); once it shows up it is this run's pod, used and deleted like any other.
     Whatever ends the watch first (the deadline, Ctrl-C), the user is told the pod's name."""
     view.status(f"the create of pod {name} got no answer; the server may still start it: watching for it for up to {max(deadline - clock(), 0):.0f} s")
     try:
-        while True:
-            found = _named(provider, name)
-            if found:
-                view.note(f"the create of pod {name} got no answer, but it started: pod {found['id']}; it is used, then deleted")
-                return found
-            if clock() >= deadline:
-                raise WarmTimeout(f"the create of pod {name} got no answer, and it did not start within --timeout ({in_seconds(timeout)}); it was not sent again",
-                                  hint=f"the server may still start it: the next `gpu serverless warm --cpu` (or a deploy's CPU pre-warm) "
-                                       f"in this account deletes it, or find the pod named {name} in the RunPod console (Pods) and delete it")
-            sleep(POLL_S)
+        found = poll_until(lambda: _named(provider, name), lambda pod: pod is not None, remaining=time_left(deadline, clock), sleep=sleep, first=POLL_S)
+        if found:
+            view.note(f"the create of pod {name} got no answer, but it started: pod {found['id']}; it is used, then deleted")
+            return found
+        raise WarmTimeout(f"the create of pod {name} got no answer, and it did not start within --timeout ({in_seconds(timeout)}); it was not sent again",
+                          hint=f"the server may still start it: the next `gpu serverless warm --cpu` (or a deploy's CPU pre-warm) "
+                               f"in this account deletes it, or find the pod named {name} in the RunPod console (Pods) and delete it")
     except BaseException as exc:
         if not isinstance(exc, WarmTimeout):
             view.note(f"the create of pod {name} got no answer and the pod has not started; if it does, it runs until deleted: "
@@ -274,11 +287,11 @@ def remove(provider: Provider, pod_id: str, view: Any, seconds: float, rate: flo
 
 
 def warm_cpu(provider: Provider, endpoint: dict, models: ModelList, timeout: float, view: Any, environ: dict,
-             clock: Callable[[], float] = time.monotonic) -> dict:
+             clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> dict:
     """One pod per attached volume, in turn: RunPod gives each worker the volume of its data
     center and never syncs them (api-notes §8.2), so each needs its own copy."""
     deadline = clock() + timeout
-    pods = [warm_volume(provider, endpoint, v, models, deadline, timeout, view, environ, clock) for v in volume_ids(endpoint)]
+    pods = [warm_volume(provider, endpoint, v, models, deadline, timeout, view, environ, clock, sleep) for v in volume_ids(endpoint)]
     return {"models": list(models.refs), "models_from": models.source, "pods": pods,
             "seconds": round(sum(p["seconds"] for p in pods), 1), "cost": round(sum(p["cost"] for p in pods), 6)}
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from gpuctl.prewarm import ModelList, declared_models, not_repo_ids
+from gpuctl.prewarm import UNREAD_CACHE, ModelList, declared_models, not_repo_ids, reads_hub_cache
 from gpuctl.warm.errors import NoModels
-from gpuctl.v2 import env_of, model_references
+from gpuctl.v2 import env_of, image, model_references
 
 HUB_PREFIX = re.compile(r"^https?://[^/]+/")
 
@@ -40,8 +40,11 @@ def choose_models(endpoint: dict, configured: Sequence[str] = (), cached_model: 
     live = model_references(endpoint) or [] or (references() if references else [])
     if live:
         return checked(ModelList(tuple(dict.fromkeys(from_reference(r) for r in live)), "the endpoint's cached model"))
+    hint = 'add "prewarm": {"models": ["org/name"]} to its block in gpu.jsonc, or use --gpu to start a worker instead'
+    if not reads_hub_cache(image(endpoint)):
+        hint = f"use --gpu to start a worker instead: {UNREAD_CACHE}, so prewarm.models would not help"
     raise NoModels(
         f"no models to download for endpoint {endpoint.get('name')}",
         detail="gpu.jsonc declares no prewarm.models for it, and it has no MODEL_NAME and no cached model",
-        hint='add "prewarm": {"models": ["org/name"]} to its block in gpu.jsonc, or use --gpu to start a worker instead',
+        hint=hint,
     )

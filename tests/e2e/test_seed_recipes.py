@@ -194,3 +194,26 @@ def test_flags_alone_are_told_to_create_gpu_jsonc_to_keep_the_project(account, t
     assert plan.code == 0, plan.err
     assert "add \"project_id\"" not in plan.out, plan.out
     assert 'create gpu.jsonc with "project_id": "transcriber"' in plan.out, plan.out
+
+
+@pytest.mark.e2e
+def test_a_block_without_local_command_is_warned_about_on_the_local_provider_only(account, tmp_path):
+    """The local provider runs a worker from `local.command`; a block without one (every seed
+    recipe) deployed there got no word of it, and its first job failed at once. The plan now
+    says so, for the local provider only (RunPod runs the image)."""
+    from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
+
+    proj = copy("comfyui-flux", tmp_path)
+    local = account.gpu("serverless", "deploy", "--plan", "--provider", "local", "--format", "json", cwd=proj)
+    assert local.code == 0, local.err
+    (warning,) = [w for w in local.json()["warnings"] if w["code"] == "local-no-command"]
+    assert warning["address"] == "endpoint.comfyui-flux"
+    assert "local.command" in warning["message"] and "fail" in warning["message"]
+    text = account.gpu("serverless", "deploy", "--plan", "--provider", "local", cwd=proj)
+    assert warning["message"] in text.out
+    remote = account.gpu("serverless", "deploy", "--plan", "--observed", str(EMPTY), "--provider", "runpod", "--format", "json", cwd=proj)
+    assert remote.code == 0, remote.err
+    assert "local-no-command" not in [w["code"] for w in remote.json()["warnings"]]
+    echo = project(tmp_path / "echo", echo_config(), {"handler.py": ECHO_HANDLER})
+    with_command = account.gpu("serverless", "deploy", "--plan", "--provider", "local", "--format", "json", cwd=echo)
+    assert with_command.code == 0 and "local-no-command" not in [w["code"] for w in with_command.json()["warnings"]]

@@ -647,3 +647,60 @@ def test_warm_in_process_without_a_terminal_prints_plain_lines(account, hub, tmp
     assert result.code == 0, result.err
     assert PLAIN_FILE_LINE in result.err and "\x1b[" not in result.err, result.err
     nothing_left(account)
+
+
+def test_status_shows_a_left_over_warm_up_pod_and_any_warm_up_deletes_it_first(account, tmp_path):
+    """A warm-up pod whose run gave up on it bills until deleted, and only a CPU warm-up that got
+    as far as creating its own pod swept it: `status` never showed it, and a warm-up that
+    stopped earlier (no volume, no models, --gpu) left it. `status` now names it with what
+    deletes it, and every warm-up sweeps first."""
+    cwd = seeded(account, tmp_path, volume=False)
+    (endpoint,) = [e for e in account.endpoints() if e["name"] == "echo"]
+    names = {"left": f"gpuctl-warm-{endpoint['id']}-0a0b0c-until1000000000",
+             "running": f"gpuctl-warm-{endpoint['id']}-0a0b0d-until{int(time.time()) + 3600}",
+             "other": "gpuctl-warm-zz9other-0a0b0e-until1000000000"}
+    ids = {}
+    for key, name in names.items():
+        created = account.server.http.post("/v2/pods", json={"name": name, "image": "python:3.12-slim", "cpu": {"id": "cpu3c", "vcpuCount": 2}})
+        assert created.is_success, created.text
+        ids[key] = created.json()["id"]
+
+    shown = account.gpu("serverless", "status", "echo", cwd=cwd)
+    assert shown.code == 0, shown.err
+    assert ids["left"] in shown.out and ids["running"] not in shown.out and ids["other"] not in shown.out, shown.out
+    assert "gpu serverless warm echo" in shown.out and "RunPod console" in shown.out, shown.out
+    doc = account.gpu("serverless", "status", "echo", "--json", cwd=cwd).json()
+    assert [p["id"] for p in doc["leftover_warm_pods"]] == [ids["left"]]
+
+    refused = account.gpu("serverless", "warm", "echo", "--cpu", cwd=cwd)  # no volume: refused, after the sweep
+    assert refused.code == 1 and "has no network volume" in refused.err, refused.err
+    assert f"deleted the abandoned warm-up pod {ids['left']}" in refused.err, refused.err
+    left = {p["id"] for p in account.server.http.get("/v2/pods").json()["pods"]}
+    assert left == {ids["running"]}  # the other endpoint's expired pod went too: the sweep is the account's
+    assert ids["left"] not in account.gpu("serverless", "status", "echo", cwd=cwd).out
+    assert account.server.http.delete(f"/v2/pods/{ids['running']}").is_success
+
+
+def test_the_flux_recipe_is_told_that_comfyui_does_not_read_what_a_cpu_pre_warm_downloads(account, tmp_path):
+    """`gpu serverless warm flux --cpu` on the seed's ComfyUI-with-FLUX recipe exits 1 (no model
+    anywhere), and both it and the plan advised adding prewarm.models: for ComfyUI that does
+    nothing, since ComfyUI reads the volume's models/ folders, not the Hugging Face cache a CPU
+    pod fills. Both now say so and point to the GPU warm-up."""
+    proj = project(tmp_path / "flux", FLUX)
+    (warning,) = [w for w in account.gpu("serverless", "deploy", "--plan", "--format", "json", cwd=proj).json()["warnings"]
+                  if w["code"] == "prewarm-nothing-to-download"]
+    assert "ComfyUI reads" in warning["message"] and 'prewarm.mode to "gpu"' in warning["message"], warning
+    assert 'add "prewarm": {"models"' not in warning["message"], warning
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    result = account.gpu("serverless", "warm", "flux", "--cpu", cwd=proj)
+    assert result.code == 1 and "no models to download for endpoint flux" in result.err and "Traceback" not in result.err, result.err
+    assert "ComfyUI reads" in result.err and "--gpu" in result.err and 'add "prewarm": {"models"' not in result.err, result.err
+
+
+def test_the_watch_line_counts_left_over_warm_up_pods():
+    from gpuctl.render.status import WORKER_STATES, status_line
+
+    doc = {"name": "echo", "workers": dict.fromkeys(WORKER_STATES, 0), "jobs": {}, "paused": False, "release": {"version": 1},
+           "leftover_warm_pods": [{"id": "p1", "name": "gpuctl-warm-ep1-0a0b0c-until1", "status": "RUNNING", "cost": 0.06}]}
+    assert status_line(doc).endswith("release v1; 1 leftover warm-up pod")
+    assert status_line(doc | {"leftover_warm_pods": None}).endswith("release v1")
