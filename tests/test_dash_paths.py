@@ -18,6 +18,8 @@ from tests.test_usage_errors import _gpu
     (["serverless", "deploy", "--from-plan", "-"], "save the plan with `--out FILE` and pass that FILE"),
     (["serverless", "deploy", "--plan", "--observed", "-"], "save the snapshot with `gpu serverless snapshot --out FILE`"),
     (["serverless", "snapshot", "--out", "-"], "without --out the snapshot goes to stdout"),
+    (["serverless", "deploy", "--plan", "--policy", "-"], "give the path of the policy file"),
+    (["serverless", "deploy", "--wait-healthy", "--smoke", "-"], "give the path of a JSON file holding the job input"),
     (["serverless", "drift", "--observed", "-"], "save the snapshot with `gpu serverless snapshot --out FILE`"),
     (["github", "plan", "--config", "-"], "give the path of a gpu.jsonc in the checkout; a job reads no config from stdin"),
     (["github", "plan", "--policy", "-"], "give the path of the policy file in the checkout"),
@@ -26,7 +28,7 @@ from tests.test_usage_errors import _gpu
     (["github", "apply", "--plan-dir", "-"], "give the directory the plan artifact was downloaded to"),
     (["github", "apply", "--smoke", "-"], "give the path of a JSON file holding the job input"),
     (["github", "drift", "--config", "-"], "give the path of a gpu.jsonc in the checkout; a job reads no config from stdin"),
-], ids=["deploy-out", "from-plan", "deploy-observed", "snapshot-out", "drift-observed", "github-plan-config", "github-plan-policy", "github-plan-dir",
+], ids=["deploy-out", "from-plan", "deploy-observed", "snapshot-out", "deploy-policy", "deploy-smoke", "drift-observed", "github-plan-config", "github-plan-policy", "github-plan-dir",
         "github-pr-file", "github-apply-plan-dir", "github-smoke", "github-drift-config"])
 def test_a_dash_for_a_plan_or_snapshot_file_is_a_usage_error(tmp_path, args, instead):
     proj = project(tmp_path / "p", echo_config())

@@ -61,9 +61,9 @@ def _override_options(func):
 @click.option("--from-plan", type=named_file("save the plan with `--out FILE` and pass that FILE"), metavar="FILE", help="Apply exactly this saved plan; refused if the account or gpu.jsonc changed since.")
 @lease_options("this project")
 @click.option("--parallelism", type=click.IntRange(1, 64), default=10, show_default=True, help="Apply up to N independent changes at once; 1 applies them one by one in the plan's order.")
-@click.option("--policy", "policy", type=click.Path(dir_okay=False), help="A policy file (JSONC) every plan must keep; with gpu.jsonc's policy block, each rule takes the stricter. A plan that breaks one exits 4 and applies nothing.")
+@click.option("--policy", "policy", type=named_file("give the path of the policy file", dir_okay=False), help="A policy file (JSONC) every plan must keep; with gpu.jsonc's policy block, each rule takes the stricter. A plan that breaks one exits 4 and applies nothing.")
 @click.option("--wait-healthy", is_flag=True, help="After applying, wait until each endpoint's rollout is done (and its smoke input passes); exit 5 if one fails.")
-@click.option("--smoke", type=click.Path(dir_okay=False), help="With --wait-healthy: a JSON job input (or, for vllm, an OpenAI request body) each endpoint must answer.")
+@click.option("--smoke", type=named_file("give the path of a JSON file holding the job input", dir_okay=False), help="With --wait-healthy: a JSON job input (or, for vllm, an OpenAI request body) each endpoint must answer.")
 @click.option("--rollback-on-failure", is_flag=True, help="With --wait-healthy: put an endpoint that fails back on the version it had before this deploy.")
 @click.option("--timeout", "health_timeout", type=DURATION, default="10m", show_default=True, help="With --wait-healthy: how long the gate may take in all (90s, 10m).")
 @_override_options
