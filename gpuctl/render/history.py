@@ -91,6 +91,9 @@ def history_footer(doc: dict) -> list[str]:
         progress = rollout_progress(doc["rollout"])
         lines.append(f"rollout: {progress.on_latest}/{progress.total} workers on version {doc['endpoint_version']}"
                      + (" (in progress)" if progress.in_progress else ""))
+    if any(r["made_by"] == "marker" for r in doc["releases"]):
+        lines.append(f"marker: created with a {MARKER_ENV} marker, which gpuctl writes at create and anyone can copy; "
+                     f"no deploy gpuctl recorded made it ({doc_ref('history.md')})")
     applied = doc.get("last_applied_at")
     lines.append(f"gpuctl last applied this endpoint at {applied}" if applied else
                  f"no last-applied record: who made a release after version 1 is unknown ({doc_ref('history.md')})")
