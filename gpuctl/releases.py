@@ -19,7 +19,7 @@ from gpuctl.errors import GpuctlError
 from gpuctl.model import MARKER_ENV
 from gpuctl.moments import epoch_of
 from gpuctl.v2 import env_of, owner, release_version
-from gpuctl.words import agreeing
+from gpuctl.words import agreeing, counted
 
 FORMAT_VERSION = "1"
 RECORD_PREFIX = "gpuctl-applied-"  # ADR 0010's last-applied record, one per endpoint
@@ -229,7 +229,7 @@ def _made_by(release: dict, created: float | None, last_applied: float | None, a
         same = [v for v, i in matched.items() if i == matched[version]]
         if len(same) == 1:
             return "gpuctl", "the release of a deploy the last-applied record keeps" + (f", applied by {first}" if first else ""), first
-        return "unknown", f"{len(same)} releases around one of gpuctl's deploys; which one was gpuctl's cannot be told", None
+        return "unknown", f"{counted(len(same), 'release')} around one of gpuctl's deploys; which one was gpuctl's cannot be told", None
     return "unknown", "made before gpuctl's last deploy, and no deploy the record keeps made it", None
 
 

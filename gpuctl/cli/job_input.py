@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gpuctl.cli.context import AppContext
+from gpuctl.words import counted
 
 JSON_RULES = "a job input is standard JSON (double-quoted keys and strings, no comments, no trailing commas)"
 INPUT_LIMIT = 64 * 1024 * 1024  # read of a job input (a file or stdin): RunPod takes at most 20 MB (gpuctl.jobs.BODY_LIMITS), which jobs.py explains
@@ -85,7 +86,7 @@ def parse_input(text: str, where: str, option: InputOption = INPUT) -> Any:
 
     def integer(number: str) -> int:
         if len(number.lstrip("-")) > 4300:  # Python's int() refuses more digits (sys.get_int_max_str_digits)
-            raise UsageError(f"{what} contains a number of {len(number.lstrip('-'))} digits, more than gpuctl reads (4300)", detail=f"in {where}",
+            raise UsageError(f"{what} contains a number of {counted(len(number.lstrip('-')), 'digit')}, more than gpuctl reads (4300)", detail=f"in {where}",
                              hint="write the number as a string")
         return int(number)
 

@@ -18,7 +18,7 @@ from gpuctl.plan.adopt import adopt_advice, adopted, other_project_advice, renam
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Plan, ResourceChange, update_reason
 from gpuctl.plan.names import lookalike_notices
 from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume
-from gpuctl.words import first_of
+from gpuctl.words import counted, first_of
 
 _ORDER = {Action.CREATE: 0, Action.UPDATE: 0, Action.REPLACE: 0, Action.NOOP: 0, Action.DELETE: 1, Action.ORPHAN: 1, Action.PRESERVE: 2}
 _KIND_ORDER = {Kind.NETWORK_VOLUME: 0, Kind.ENDPOINT: 1}
@@ -92,7 +92,7 @@ def _duplicates(name: str, ours: list[dict], address: str) -> Duplicated:
     """Two owned endpoints with one name (left by a race before gpuctl had the account lease):
     keep the oldest, whose URL callers are most likely to use, and say how to delete the rest."""
     keep, *extra = sorted(ours, key=lambda e: (str(e.get("createdAt") or "~"), str(e.get("id"))))
-    return Duplicated(f'{len(ours)} endpoints named "{name}" carry this project\'s marker: keep {keep.get("id")} (the oldest), delete {", ".join(str(e.get("id")) for e in extra)}',
+    return Duplicated(f'{counted(len(ours), "endpoint")} named "{name}" carry this project\'s marker: keep {keep.get("id")} (the oldest), delete {", ".join(str(e.get("id")) for e in extra)}',
                       address, hint=f"run {delete_extra(extra)}; then plan again (to keep another one instead, delete the others by id)", keep=keep, extra=tuple(extra))
 
 
@@ -107,7 +107,7 @@ def _duplicate_changes(spec: EndpointSpec, dup: Duplicated) -> list[ResourceChan
     as drift (exit 2) instead of failing every night."""
     keep = str((dup.keep or {}).get("id"))
     ids = [keep] + [str(e.get("id")) for e in dup.extra]
-    why = (f"{len(ids)} endpoints carry this project's marker and the name \"{spec.name}\": {', '.join(ids)}; deploy keeps {keep} "
+    why = (f"{counted(len(ids), 'endpoint')} carry this project's marker and the name \"{spec.name}\": {', '.join(ids)}; deploy keeps {keep} "
            "(the oldest) and refuses to plan until the others are deleted")
     return [ResourceChange(Kind.ENDPOINT, spec.name, f"endpoint.{spec.name}", Action.NOOP, e.get("id"), why, drift=Drift.DUPLICATE)
             for e in dup.extra]
