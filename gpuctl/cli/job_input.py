@@ -54,15 +54,14 @@ def load_input_file(app: AppContext, name: str, option: InputOption) -> Any:
     from gpuctl.jobs import BY_REFERENCE
 
     try:
-        return read_json(app.cwd / name, limit=INPUT_LIMIT, loads=lambda text: parse_input(text, name, option))
+        return read_json(app.cwd / name, limit=INPUT_LIMIT, loads=lambda text: parse_input(text, name, option), shown=name)
     except FileUnreadable as exc:
         if exc.too_large:
             raise UsageError(f"cannot read {option.file} {name}: {exc.problem}", hint=BY_REFERENCE) from None
         if not exc.json:
             raise UsageError(f"cannot read {option.file} {name}: {exc.problem}", hint=option.usage.format(cwd=app.cwd)) from None
-        place = exc.place.replace(str(app.cwd / name), name, 1)
         fix = f"{option.what} is JSON text: save the file as UTF-8" if isinstance(exc.cause, UnicodeDecodeError) else JSON_RULES
-        raise UsageError(f"cannot read {option.file} {place}: {exc.problem}", hint=fix) from None
+        raise UsageError(f"cannot read {option.file} {exc.place}: {exc.problem}", hint=fix) from None
 
 
 def parse_input(text: str, where: str, option: InputOption = INPUT) -> Any:
