@@ -153,14 +153,24 @@ def _line_col(data: bytes | str, pos: int) -> tuple[int, int]:
 
 
 def read_json(path: Path | str, limit: int = MAX_BYTES, encoding: str = "utf-8", pipes: bool = True,
-              loads: Callable[[str], Any] | None = None) -> Any:
+              loads: Callable[[str], Any] | None = None, shown: str | None = None) -> Any:
     """The JSON document in the file at `path` (read as `read_bytes` reads it). Every failure,
     whether the file cannot be read or is not JSON, is one FileUnreadable, so each reader maps
     it to its own error and fix and none lets a RecursionError (`[` 100,000 deep), a
     ValueError (a number of more than 4300 digits, Python's int limit) or a UnicodeDecodeError
     escape as an internal error. `loads`: the caller's own parser of the text in place of
     `json.loads` (the job input's, which refuses NaN and points at a comment); what it raises
-    of its own passes through, and what it leaves uncaught is mapped as above."""
+    of its own passes through, and what it leaves uncaught is mapped as above. `shown`: the
+    name the error gives the file (a path as the user typed it, `planning.user_path`), else `path`."""
+    try:
+        return _read_json(path, limit, encoding, pipes, loads)
+    except FileUnreadable as exc:
+        if shown is not None:
+            exc.path = shown
+        raise
+
+
+def _read_json(path: Path | str, limit: int, encoding: str, pipes: bool, loads: Callable[[str], Any] | None) -> Any:
     import json
     import re
 

@@ -12,13 +12,14 @@ restored, and every later version must be there).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from gpuctl.errors import GpuctlError
 from gpuctl.model import MARKER_ENV
 from gpuctl.moments import epoch_of
 from gpuctl.v2 import env_of, owner, release_version
-from gpuctl.words import agreeing
+from gpuctl.words import agreeing, counted
 
 FORMAT_VERSION = "1"
 RECORD_PREFIX = "gpuctl-applied-"  # ADR 0010's last-applied record, one per endpoint
@@ -175,12 +176,13 @@ def applies(templates: list[dict], endpoint: dict) -> list[tuple[float, str | No
 
 
 def attribute(releases: list[dict], last_applied: float | None, applied: list[tuple[float, str | None, int | None]] | None = None) -> dict[int, tuple[str, str, str | None]]:
-    """{version: (made_by, why, applied_by)}, made_by being "gpuctl", "account" or "unknown"
-    (docs/history.md), applied_by who ran the deploy that made it (None: not known).
+    """{version: (made_by, why, applied_by)}, made_by being "gpuctl", "marker", "account" or
+    "unknown" (docs/history.md), applied_by who ran the deploy that made it (None: not known).
 
     - a GitHub build is the account's: gpuctl never starts one;
-    - version 1 created with a GPUCTL_PROJECT marker is gpuctl's: it writes the marker at create
-      (a person adopting an endpoint adds the marker later, in a version after 1);
+    - version 1 created with a GPUCTL_PROJECT marker is "marker": gpuctl writes the marker at
+      create, but an endpoint made in the console or the API with the marker copied looks the
+      same; it is gpuctl's when an apply the record keeps made it too (below);
     - with a last-applied record: a release made more than SKEW_S after it is the account's
       (made after gpuctl's last deploy: the console, the API, another tool, or `rollback`);
     - each apply the record keeps (`applied`: when, who, and the release version its write made,
@@ -218,7 +220,7 @@ def _made_by(release: dict, created: float | None, last_applied: float | None, a
     if release.get("source") == "GIT_BUILD":
         return "account", f"a GitHub build ({release.get('buildId') or 'no build id'})", None
     if version == 1 and MARKER_ENV in _new_env(release):
-        return "gpuctl", "created with the GPUCTL_PROJECT marker gpuctl writes at create", first
+        return _created_with_marker(_new_env(release)[MARKER_ENV], matched, version, first)
     if last_applied is None or created is None:
         return "unknown", "no last-applied record to compare with" if last_applied is None else "no readable createdAt", None
     if created > last_applied + SKEW_S:
@@ -227,8 +229,19 @@ def _made_by(release: dict, created: float | None, last_applied: float | None, a
         same = [v for v, i in matched.items() if i == matched[version]]
         if len(same) == 1:
             return "gpuctl", "the release of a deploy the last-applied record keeps" + (f", applied by {first}" if first else ""), first
-        return "unknown", f"{len(same)} releases around one of gpuctl's deploys; which one was gpuctl's cannot be told", None
+        return "unknown", f"{counted(len(same), 'release')} around one of gpuctl's deploys; which one was gpuctl's cannot be told", None
     return "unknown", "made before gpuctl's last deploy, and no deploy the record keeps made it", None
+
+
+def _created_with_marker(project: Any, matched: dict[int, int], version: int, first: str | None) -> tuple[str, str, str | None]:
+    """Version 1 with a GPUCTL_PROJECT marker: gpuctl writes the marker at create, but anyone can
+    copy it into an endpoint made in the console or through the API, so the marker alone says
+    only "marker". It is gpuctl's when an apply the last-applied record keeps made it too."""
+    said = f"created with the {MARKER_ENV} marker of project {json.dumps(project, ensure_ascii=False)}"
+    if version in matched and [v for v, i in matched.items() if i == matched[version]] == [version]:
+        return "gpuctl", f"{said}, by a deploy the last-applied record keeps" + (f", applied by {first}" if first else ""), first
+    return "marker", (f"{said}, which gpuctl writes at create; one copied into an endpoint made in the console or "
+                      "through the API looks the same, and no deploy the last-applied record keeps made it"), None
 
 
 def _new_env(release: dict) -> dict:

@@ -124,20 +124,22 @@ def _check_item(key: str, item: Any, where: str) -> None:
 
 
 @acyclic
-def read_snapshot(path: Path) -> Snapshot:
+def read_snapshot(path: Path, shown: str | None = None) -> Snapshot:
+    """The snapshot at `path`, named `shown` (as the user typed it) in its errors."""
     capture = "capture a snapshot with `gpu serverless snapshot --out FILE`"
+    name = path if shown is None else shown
     try:
-        data = read_json(path, encoding="utf-8-sig")
+        data = read_json(path, encoding="utf-8-sig", shown=shown)
     except FileUnreadable as exc:
         if exc.missing:
-            raise SnapshotError(f"{path} does not exist", hint="capture one with `gpu serverless snapshot > account.json`, or write one by hand") from None
+            raise SnapshotError(f"{name} does not exist", hint="capture one with `gpu serverless snapshot > account.json`, or write one by hand") from None
         if isinstance(exc.cause, IsADirectoryError):
-            raise SnapshotError(f"{path} is a directory", hint="pass the snapshot file itself to --observed") from None
+            raise SnapshotError(f"{name} is a directory", hint="pass the snapshot file itself to --observed") from None
         if not exc.json:  # a device (FileRefused), a file too large, permission denied
-            raise SnapshotError(f"cannot read the snapshot {path}: {exc.problem}", hint=f"pass a snapshot file to --observed: {capture}") from None
+            raise SnapshotError(f"cannot read the snapshot {name}: {exc.problem}", hint=f"pass a snapshot file to --observed: {capture}") from None
         hint = "a snapshot is RunPod v2 objects a few levels deep; " + capture if isinstance(exc.cause, RecursionError) else capture
         raise SnapshotError(f"{exc.place}: {exc.problem}", hint=hint) from None
-    return parse_snapshot(data, str(path))
+    return parse_snapshot(data, str(name))
 
 
 def snapshot_document(observed: Observed, shown_env: Callable[[dict, str], bool] | None = None, provider: str | None = None) -> dict:

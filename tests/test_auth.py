@@ -16,7 +16,7 @@ import pytest
 
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.planning import NoApiKey, choose_provider
-from gpuctl.credentials import config_dir, mask
+from gpuctl.credentials import config_dir, key_file, mask
 from tests.conftest import ROOT, run_cli
 
 KEY = "rpa_UNITCANARY0KEY1NOT2REAL3XYZ9"
@@ -216,3 +216,34 @@ def test_auth_stays_out_of_the_startup_path():
     """`gpu --help` must not import the auth module's dependencies (the group is lazy)."""
     code = "import sys; from gpuctl.cli import cli; assert 'gpuctl.cli.auth_cmd' not in sys.modules and 'httpx' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60).returncode == 0
+
+
+def test_no_module_asks_a_person_but_the_confirmation_helper():
+    """`auth login` called click.prompt itself, so a Ctrl-D at its prompt printed click's bare
+    `aborted`: every question goes through gpuctl/cli/confirm.py, which says what was not done."""
+    asking = [f"{p.relative_to(ROOT)}:{n}" for p in sorted((ROOT / "gpuctl").rglob("*.py")) if p.relative_to(ROOT).as_posix() != "gpuctl/cli/confirm.py"
+              for n, line in enumerate(p.read_text().splitlines(), 1) if "click.prompt(" in line or "click.confirm(" in line]
+    assert asking == []
+
+
+def test_the_end_of_input_at_the_hidden_key_prompt_says_nothing_was_stored(env, tmp_path):
+    """Ctrl-D at `auth login`'s prompt printed `aborted`: it now says what was not done."""
+    from tests.support.terminal import Terminal
+    from tests.support.wait import until
+
+    login = Terminal(["auth", "login", "--no-verify"], tmp_path, {k: v for k, v in os.environ.items() if k != "RUNPOD_API_KEY"} | env)
+    login.wait_for("API key")
+    syscall = Path(f"/proc/{login.child.pid}/syscall")
+
+    def reading() -> bool:  # getpass reads /dev/tty, a descriptor of its own: any read (syscall 0) will do
+        try:
+            return syscall.read_text().split()[0] == "0"
+        except OSError:
+            return False
+
+    until(reading, "the prompt to wait for the key")
+    login.child.sendeof()
+    code = login.exit_code()
+    assert code == 1 and "cancelled: nothing was stored" in login.transcript, login.transcript
+    assert "aborted" not in login.transcript and "Traceback" not in login.transcript
+    assert not key_file(env).exists()

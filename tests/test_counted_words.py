@@ -152,3 +152,26 @@ def test_no_list_counts_its_rest_by_hand():
     found = [f"{p.relative_to(ROOT)}:{n}: {line.strip()[:100]}" for p in sorted((ROOT / "gpuctl").rglob("*.py")) if p.relative_to(ROOT).as_posix() != "gpuctl/words.py"
              for n, line in enumerate(p.read_text().splitlines(), 1) if _HAND_MORE.search(line)]
     assert found == []
+
+
+_COUNT_THEN_PLURAL = re.compile(r"\{(?:len\(|[^{}]*?\b(?:\w+_)?(?:total|count)\b)[^{}]*\}(?: of \{[^{}]*\})? [a-z]+s\b")  # {len(x)} files, {n_total} workers
+
+
+def test_no_count_is_followed_by_a_plural_written_by_hand():
+    """`f"{len(raw)} bytes"` said "a body of 1 bytes", and the health check "(1 of 1 workers on
+    it)": a count written straight before a fixed plural noun is right only while the count is
+    not 1. Such a count goes through words.counted, whatever the count can be."""
+    found = [f"{p.relative_to(ROOT)}:{n}: {line.strip()[:100]}" for p in sorted((ROOT / "gpuctl").rglob("*.py")) if p.relative_to(ROOT).as_posix() != "gpuctl/words.py"
+             for n, line in enumerate(p.read_text().splitlines(), 1) if _COUNT_THEN_PLURAL.search(line)]
+    assert found == []
+
+
+def test_a_recorded_body_of_one_byte_and_a_rollout_of_one_worker_are_counted_as_one():
+    """A cassette said "(a text/plain body of 1 bytes, not recorded)"; history's footer "1/1 workers"."""
+    from gpuctl.provider.recording import Redactor
+    from gpuctl.render.history import history_footer
+
+    assert Redactor(set()).body(b"x", "text/plain") == "(a text/plain body of 1 byte, not recorded)"
+    assert Redactor(set()).body(b"xy", "") == "(a non-JSON body of 2 bytes, not recorded)"
+    rollout = {"inProgress": False, "workersOnLatest": 1, "workersTotal": 1}
+    assert history_footer({"rollout": rollout, "endpoint_version": 2, "releases": []})[0].startswith("rollout: 1/1 worker on version 2")

@@ -30,7 +30,7 @@ HISTORY = {"endpointVersion": 3, "releases": [
 
 def test_without_a_record_only_a_create_with_the_marker_is_known():
     made = attribute(HISTORY["releases"], None)
-    assert {v: m[0] for v, m in made.items()} == {3: "unknown", 2: "unknown", 1: "gpuctl"}
+    assert {v: m[0] for v, m in made.items()} == {3: "unknown", 2: "unknown", 1: "marker"}
     unmarked = release(1, "2026-12-01T09:00:00Z", ("template.env", None, {"A": "1"}))
     assert attribute([unmarked], None)[1][0] == "unknown"  # created in the console, or by another tool
 
@@ -38,9 +38,21 @@ def test_without_a_record_only_a_create_with_the_marker_is_known():
 def test_the_record_names_the_release_of_the_last_deploy_and_what_came_after():
     last_applied = applied_at([record("2026-12-01T10:00:03Z")], ENDPOINT)
     made = attribute(HISTORY["releases"], last_applied)
-    assert made[2][0] == "gpuctl" and made[3][0] == "account" and made[1][0] == "gpuctl"
+    assert made[2][0] == "gpuctl" and made[3][0] == "account" and made[1][0] == "marker"
     older = release(2, "2026-12-01T09:50:00Z")
     assert attribute([older], last_applied)[2][0] == "unknown"  # before the last deploy's window: nothing says who
+
+
+def test_a_create_with_a_copied_marker_is_said_to_carry_the_marker_not_to_be_gpuctls():
+    """An endpoint made in the console or through the API with GPUCTL_PROJECT copied into it was
+    `gpuctl` in history: the marker proves only that the marker was there. It is "marker", with
+    the project it names; only an apply the last-applied record keeps makes version 1 gpuctl's."""
+    console = release(1, "2026-12-01T09:00:00Z", ("template.env", None, {**MARKER, "A": "1"}))
+    made, why, applied_by = attribute([console], None)[1]
+    assert (made, applied_by) == ("marker", None) and 'marker of project "demo"' in why and "console" in why
+    applied = [(applied_at([record("2026-12-01T09:00:02Z")], ENDPOINT), "ada", None)]
+    made, why, applied_by = attribute([console], applied[0][0], applied)[1]
+    assert (made, applied_by) == ("gpuctl", "ada") and "deploy the last-applied record keeps" in why
 
 
 def test_two_releases_around_the_last_deploy_are_unknown_and_a_git_build_is_the_accounts():

@@ -107,7 +107,12 @@ def _read_key(app: AppContext) -> str:
 
     if sys.stdin is not None and app.stdin_tty:
         app.note(f"Paste a RunPod API key (create one at {KEYS_PAGE}); the input is hidden.")
-        return click.prompt("API key", hide_input=True, err=True).strip()
+        from gpuctl.cli.confirm import ask_hidden, cancel
+
+        key = ask_hidden("API key")
+        if key is None:
+            cancel(app, "stored")
+        return key.strip()
     for line in app.stdin_lines("the API key", PIPE_HINT, limit=64 * 1024):
         if line.strip():
             return line.strip()

@@ -1,5 +1,6 @@
 """The one way gpu asks a person before it changes something (deploy, rollback, delete,
-template delete, local reset) or has them pick what to act on. One rule for all of them:
+template delete, local reset), has them pick what to act on, or asks for a secret (auth
+login). No other module calls click.prompt or click.confirm. One rule for all of them:
 
 - gpu asks only where someone can answer: stdin, where the answer is read, and stderr, where
   the question is written, are both terminals. Anywhere else it refuses with a usage error
@@ -53,6 +54,12 @@ def confirm_or_stop(app: AppContext, question: str, *, what: str, flag: str, the
 def choose(question: str, kind: click.ParamType) -> object | None:
     """Ask `question` for a value of `kind` (a picker's number); None at the end of input."""
     return _answer(lambda: click.prompt(question, type=kind, err=True), None)
+
+
+def ask_hidden(question: str) -> str | None:
+    """Ask `question` for a secret, typed with the echo off (`auth login`'s key); None at the
+    end of input (Ctrl-D), which the caller ends with `cancel`: click said a bare `aborted`."""
+    return _answer(lambda: click.prompt(question, hide_input=True, err=True), None)
 
 
 def cancel(app: AppContext, unchanged: str = "changed") -> NoReturn:

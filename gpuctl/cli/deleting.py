@@ -206,7 +206,7 @@ def find_template(templates: list[dict], ref: str) -> dict:
     if len(named) == 1:
         return named[0]
     if named:
-        raise Ambiguous(f'{len(named)} templates are named "{_s(ref)}": {", ".join(_s(t["id"]) for t in named)}', hint="name the one you mean by its id")
+        raise Ambiguous(f'{counted(len(named), "template")} are named "{_s(ref)}": {", ".join(_s(t["id"]) for t in named)}', hint="name the one you mean by its id")
     if not templates:
         hint = ("the account has no serverless template of yours (gpuctl's own records are not yours to delete); "
                 "if you meant another account, check --provider and the API key (`gpu auth status`)")

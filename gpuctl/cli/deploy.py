@@ -99,7 +99,7 @@ def session(app: AppContext, opts: DeployOptions) -> Session:
     snapshot = None
     if opts.observed:
         snapshot_path, shown = planning.user_path(app, opts.observed)
-        snapshot = read_snapshot(snapshot_path)
+        snapshot = read_snapshot(snapshot_path, shown)
         target, _ = planning.snapshot_provider(app, opts.provider, loaded.provider, snapshot.provider, shown)
     else:
         if not opts.config_chooses_provider:
@@ -177,7 +177,7 @@ def deployment_for(s: Session, provider, view: type | None = None):
     opts = s.opts
     request = DeployRequest(
         desired=s.desired, catalog=s.catalog, target=s.target, project_dir=s.project_dir, prune=opts.prune,
-        saved=read_saved(planning.user_path(s.app, opts.from_plan)[0]) if opts.from_plan else None, reviewed=not (opts.yes or opts.json_result or opts.from_plan),
+        saved=read_saved(*planning.user_path(s.app, opts.from_plan)) if opts.from_plan else None, reviewed=not (opts.yes or opts.json_result or opts.from_plan),
         lock_timeout=opts.lock_timeout, break_lock=opts.break_lock, parallelism=opts.parallelism,
         grace=s.app.seconds("GPUCTL_VISIBILITY_GRACE", 20), health=opts.health, policy=s.policy, before_write=opts.before_write,
         applied_by=None if opts.plan_only or opts.out else applier(s.app.environ, s.project_dir))

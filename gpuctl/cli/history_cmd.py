@@ -34,7 +34,7 @@ class ChangedMeanwhile(GpuctlError):
 @click.pass_obj
 def history(app: AppContext, ref: str, as_json: bool, provider: str | None, config: str | None) -> int:
     """An endpoint's releases, newest first: version, when, source, who, workers on it, what
-    changed (env values hidden) and whether gpuctl made it (gpuctl, account or unknown)."""
+    changed (env values hidden) and whether gpuctl made it (gpuctl, marker, account or unknown)."""
     from gpuctl.cli.output import print_json
 
     from gpuctl.cli.resolve import endpoint, open_target

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gpuctl.cli.context import AppContext
+from gpuctl.words import counted
 
 JSON_RULES = "a job input is standard JSON (double-quoted keys and strings, no comments, no trailing commas)"
 INPUT_LIMIT = 64 * 1024 * 1024  # read of a job input (a file or stdin): RunPod takes at most 20 MB (gpuctl.jobs.BODY_LIMITS), which jobs.py explains
@@ -53,69 +54,108 @@ def load_input_file(app: AppContext, name: str, option: InputOption) -> Any:
     from gpuctl.jobs import BY_REFERENCE
 
     try:
-        return read_json(app.cwd / name, limit=INPUT_LIMIT, loads=lambda text: parse_input(text, name, option))
+        return read_json(app.cwd / name, limit=INPUT_LIMIT, loads=lambda text: parse_input(text, name, option), shown=name)
     except FileUnreadable as exc:
         if exc.too_large:
             raise UsageError(f"cannot read {option.file} {name}: {exc.problem}", hint=BY_REFERENCE) from None
         if not exc.json:
             raise UsageError(f"cannot read {option.file} {name}: {exc.problem}", hint=option.usage.format(cwd=app.cwd)) from None
-        place = exc.place.replace(str(app.cwd / name), name, 1)
         fix = f"{option.what} is JSON text: save the file as UTF-8" if isinstance(exc.cause, UnicodeDecodeError) else JSON_RULES
-        raise UsageError(f"cannot read {option.file} {place}: {exc.problem}", hint=fix) from None
+        raise UsageError(f"cannot read {option.file} {exc.place}: {exc.problem}", hint=fix) from None
 
 
 def parse_input(text: str, where: str, option: InputOption = INPUT) -> Any:
     """The input as JSON, or an error that points at the line and column that broke it."""
     import json
 
-    from gpuctl.errors import Diagnostic, UsageError
+    from gpuctl.errors import UsageError
 
+    _refuse_empty(text, where, option)
+    numbers = _StrictNumbers(option.what, where)
+    try:
+        value = json.loads(text, parse_constant=numbers.no_constants, parse_float=numbers.finite, parse_int=numbers.integer)
+    except RecursionError:
+        raise UsageError(f"{option.what} is nested too deeply", detail=f"in {where}", hint="flatten the input; a job input is plain JSON a few levels deep (RunPod limits /run to 10 MB)") from None
+    except json.JSONDecodeError as exc:
+        raise _not_json(exc, text, where, option.what) from None
+    _refuse_unsendable(value, where, option.what)
+    return value
+
+
+def _refuse_empty(text: str, where: str, option: InputOption) -> None:
+    """No text at all: json would say "Expecting value" at 1:1, pointing at nothing."""
+    from gpuctl.errors import UsageError
+
+    if text.strip():
+        return
     what = option.what
+    source = {"--input": "--input was given no text", "<stdin>": "stdin gave no text"}.get(where, f"{where} holds no text")
+    raise UsageError(f"{what} is empty: {source}",
+                     hint="give it a JSON value, such as '{\"prompt\": \"hi\"}' (an unset shell variable gives none), or leave out --input to send {}"
+                     if option is INPUT else f"write {what} as a JSON value into the file")
 
-    def no_constants(name: str) -> Any:
-        raise UsageError(f"{what} contains {name}, which JSON does not allow", detail=f"in {where}",
+
+@dataclass(frozen=True)
+class _StrictNumbers:
+    """json.loads' hooks for the numbers RunPod would not take as sent: NaN and Infinity, a
+    float beyond 64 bits, an integer of more digits than Python reads."""
+
+    what: str
+    where: str
+
+    def no_constants(self, name: str) -> Any:
+        from gpuctl.errors import UsageError
+
+        raise UsageError(f"{self.what} contains {name}, which JSON does not allow", detail=f"in {self.where}",
                          hint="RunPod accepts standard JSON only: write the number as a string, or null")
 
-    def finite(number: str) -> float:
+    def finite(self, number: str) -> float:
+        from gpuctl.errors import UsageError
+
         value = float(number)
         if not math.isfinite(value):  # 1e400: Python reads it as inf, which no JSON encoder (httpx's included) writes
-            raise UsageError(f"{what} contains the number {number[:40]}, too large for a JSON number (a 64-bit float)", detail=f"in {where}",
+            raise UsageError(f"{self.what} contains the number {number[:40]}, too large for a JSON number (a 64-bit float)", detail=f"in {self.where}",
                              hint="write the number as a string, or scale it down")
         return value
 
-    def integer(number: str) -> int:
+    def integer(self, number: str) -> int:
+        from gpuctl.errors import UsageError
+
         if len(number.lstrip("-")) > 4300:  # Python's int() refuses more digits (sys.get_int_max_str_digits)
-            raise UsageError(f"{what} contains a number of {len(number.lstrip('-'))} digits, more than gpuctl reads (4300)", detail=f"in {where}",
+            raise UsageError(f"{self.what} contains a number of {counted(len(number.lstrip('-')), 'digit')}, more than gpuctl reads (4300)", detail=f"in {self.where}",
                              hint="write the number as a string")
         return int(number)
 
-    if not text.strip():  # json would say "Expecting value" at 1:1, pointing at nothing
-        source = {"--input": "--input was given no text", "<stdin>": "stdin gave no text"}.get(where, f"{where} holds no text")
-        raise UsageError(f"{what} is empty: {source}",
-                         hint="give it a JSON value, such as '{\"prompt\": \"hi\"}' (an unset shell variable gives none), or leave out --input to send {}"
-                         if option is INPUT else f"write {what} as a JSON value into the file")
+
+def _not_json(exc: Any, text: str, where: str, what: str) -> Exception:
+    """The error for a JSON syntax error (`exc`, a json.JSONDecodeError) at its line and
+    column, with the fix for a gpu.jsonc habit (a comment, a trailing comma) when it is one."""
+    from gpuctl.errors import Diagnostic, UsageError
+
+    known = _jsonc_habit(text, exc.pos)
+    if known:
+        pos, message, fix = known
+        line, col = text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos)
+        located = Diagnostic(message, file=where, line=line, col=col).format()
+        return UsageError(f"{what} is not valid JSON", detail=f"{located}\n{excerpt(text, line, col)}",
+                          hint=f"{fix}: {what} is standard JSON, with no comments and no trailing commas (unlike gpu.jsonc)")
+    located = Diagnostic(exc.msg, file=where, line=exc.lineno, col=exc.colno).format()
+    hint = SHELL_HINT if where == "--input" else f"fix the JSON at {where}:{exc.lineno}:{exc.colno}; {JSON_RULES}"
+    return UsageError(f"{what} is not valid JSON", detail=f"{located}\n{excerpt(text, exc.lineno, exc.colno)}", hint=hint)
+
+
+def _refuse_unsendable(value: Any, where: str, what: str) -> None:
+    """"\\ud800" is valid JSON syntax, but half of a UTF-16 pair is not text and cannot be sent
+    (as httpx sends it: UTF-8)."""
+    import json
+
+    from gpuctl.errors import UsageError
+
     try:
-        value = json.loads(text, parse_constant=no_constants, parse_float=finite, parse_int=integer)
-    except RecursionError:
-        raise UsageError(f"{what} is nested too deeply", detail=f"in {where}", hint="flatten the input; a job input is plain JSON a few levels deep (RunPod limits /run to 10 MB)") from None
-    except json.JSONDecodeError as exc:
-        known = _jsonc_habit(text, exc.pos)
-        if known:
-            pos, message, fix = known
-            line, col = text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos)
-            located = Diagnostic(message, file=where, line=line, col=col).format()
-            raise UsageError(f"{what} is not valid JSON", detail=f"{located}\n{excerpt(text, line, col)}",
-                             hint=f"{fix}: {what} is standard JSON, with no comments and no trailing commas (unlike gpu.jsonc)") from None
-        located = Diagnostic(exc.msg, file=where, line=exc.lineno, col=exc.colno).format()
-        hint = SHELL_HINT if where == "--input" else f"fix the JSON at {where}:{exc.lineno}:{exc.colno}; {JSON_RULES}"
-        raise UsageError(f"{what} is not valid JSON", detail=f"{located}\n{excerpt(text, exc.lineno, exc.colno)}", hint=hint) from None
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")  # as httpx sends it
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as exc:
-        # "\\ud800" is valid JSON syntax, but half of a UTF-16 pair is not text and cannot be sent
         raise UsageError(f"{what} contains \\u{ord(exc.object[exc.start]):04x}, half of a UTF-16 surrogate pair, which is not text",
                          detail=f"in {where}", hint="write the character itself, or both halves of the pair (such as \\ud83d\\ude80)") from None
-    return value
 
 
 def _jsonc_habit(text: str, pos: int) -> tuple[int, str, str] | None:

@@ -19,14 +19,17 @@ OVERRIDE_FLAGS = {
 
 
 def user_path(app: AppContext, given: str | None) -> tuple[Path, str]:
-    """A path the user named (`given`; gpu.jsonc when None) and the name to print for it
-    (relative when inside the cwd). Every path from the command line goes through here: a
+    """A path the user named (`given`; gpu.jsonc when None) and the name to print for it: a
+    relative one as typed, an absolute one relative to the cwd when inside it (an error named
+    `--from-plan ../plan.json` by its absolute path). Every path from the command line goes through here: a
     relative one is relative to the command's working directory, `app.cwd`, never the process's
     (`deploy --from-plan` and `local --data-dir` read the process's, so a caller that runs gpu
     in-process for another directory, or a test, got another file)."""
     path = Path(given) if given else app.cwd / "gpu.jsonc"
     if not path.is_absolute():
         path = app.cwd / path
+    if given and not Path(given).is_absolute():
+        return path, given
     try:
         display = str(path.relative_to(app.cwd))
     except ValueError:

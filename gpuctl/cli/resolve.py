@@ -12,6 +12,8 @@ import click
 
 from gpuctl.cli.context import AppContext
 from gpuctl.errors import GpuctlError, doc_ref
+from gpuctl.words import counted
+
 if TYPE_CHECKING:
     from gpuctl.provider.protocol import Provider
 
@@ -188,7 +190,7 @@ def find_endpoint(endpoints: list[dict], ref: str, project_id: str | None) -> di
         from gpuctl.safetext import one_line
 
         listed = ", ".join(f"{one_line(e['id'], 100)} (project {one_line(owner(e) or 'none', 200)})" for e in named)
-        raise Ambiguous(f'{len(named)} endpoints are named "{ref}": {listed}', hint="name the one you mean by its id")
+        raise Ambiguous(f'{counted(len(named), "endpoint")} are named "{ref}": {listed}', hint="name the one you mean by its id")
     hint = did_you_mean(ref, [e.get("name", "") for e in endpoints]) or "list them with `gpu serverless list --all`"
     raise EndpointNotFound(f'no endpoint named or with id "{ref}"', hint=hint)
 

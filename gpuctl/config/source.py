@@ -197,11 +197,7 @@ def _syntax_error(exc: Exception, text: str, kind: FileKind) -> tuple[int, str, 
     offending character, and for extra data the end of the value before it."""
     import pyjson5
 
-    raw = str(exc.args[0]) if exc.args else str(exc)
-    found = _NEAR.search(raw)
-    near = min(int(found.group(1)), len(text)) if found else len(text)
-    words = re.sub(r"b'([^']*)'", lambda m: _TOKEN_NAMES.get(m.group(1), m.group(1)), _NEAR.sub("", raw))
-    words = re.sub(r"U\+([0-9A-Fa-f]{4,6})", lambda m: _quoted(chr(int(m.group(1), 16))), words).replace(" ,", ",").strip()
+    raw, near, words = _pyjson5_words(exc, text)
     if isinstance(exc, pyjson5.Json5ExtraData):
         offset = _BLANK.match(text, near).end()
         extra = _quoted(text[offset]) if offset < len(text) else "text"
@@ -213,27 +209,60 @@ def _syntax_error(exc: Exception, text: str, kind: FileKind) -> tuple[int, str, 
     if unclosed and unclosed.group(1) == "literal":  # the file ends inside `tru`, `nul`, ...
         words = "Expected a value"
     elif unclosed:
-        kind = unclosed.group(1)
-        if kind == "comment":
-            offset = max(text.rfind("/*", 0, near), 0)
-        if kind == "number":
-            whole = _NUMBER.match(text, offset)
-            if whole and whole.end() - offset > 1 and not re.match(r"[0-9A-Za-z.+\-]", text[whole.end():whole.end() + 1]):
-                # a complete number pyjson5 will not hold: beyond a 64-bit float (1e400) or of more than 4300 digits
-                return offset, "number out of range", "write a number of at most 4300 digits, within ±1.7e308"
-            return offset, "incomplete number", "write digits after the sign or exponent"
-        opener, closer = {"object": ("{", "}"), "list": ("[", "]"), "string": ('"', '"'), "comment": ("/*", "*/")}.get(kind, ("", ""))
-        return offset, f"unclosed {kind}: the {opener} here is never closed", f"add the matching {closer}"
+        return _unclosed(unclosed.group(1), text, offset, near)
     if re.match(r"Expected ('[A-Za-z]'|a value)", words):
-        # a bare word (`comfyui`, `True`), or a misspelled literal pyjson5 stopped inside (`None`, `tru`)
-        while offset > 0 and re.match(r"[A-Za-z0-9_$]", text[offset - 1]):
-            offset -= 1
-        word = _WORD.match(text, offset)
-        if word:
-            spelled = word.group()
-            hint = "JSON spells them true, false and null" if spelled in ("True", "False", "None") else f'put strings in double quotes: "{spelled}"'
-            return offset, f"expected a value, found {spelled}", hint
+        offset = _word_start(text, offset)
+        if bare := _bare_word(text, offset):
+            return bare
     message = words[0].lower() + words[1:] if words else "syntax error"
+    return _with_hint(message, text, offset, kind)
+
+
+def _pyjson5_words(exc: Exception, text: str) -> tuple[str, int, str]:
+    """(pyjson5's message, the offset it says `near`, its message in words: token bytes named,
+    code points quoted, without the `near`)."""
+    raw = str(exc.args[0]) if exc.args else str(exc)
+    found = _NEAR.search(raw)
+    near = min(int(found.group(1)), len(text)) if found else len(text)
+    words = re.sub(r"b'([^']*)'", lambda m: _TOKEN_NAMES.get(m.group(1), m.group(1)), _NEAR.sub("", raw))
+    words = re.sub(r"U\+([0-9A-Fa-f]{4,6})", lambda m: _quoted(chr(int(m.group(1), 16))), words).replace(" ,", ",").strip()
+    return raw, near, words
+
+
+def _unclosed(what: str, text: str, offset: int, near: int) -> tuple[int, str, str]:
+    """The file ends inside `what` (an object, list, string, comment or number)."""
+    if what == "comment":
+        offset = max(text.rfind("/*", 0, near), 0)
+    if what == "number":
+        whole = _NUMBER.match(text, offset)
+        if whole and whole.end() - offset > 1 and not re.match(r"[0-9A-Za-z.+\-]", text[whole.end():whole.end() + 1]):
+            # a complete number pyjson5 will not hold: beyond a 64-bit float (1e400) or of more than 4300 digits
+            return offset, "number out of range", "write a number of at most 4300 digits, within ±1.7e308"
+        return offset, "incomplete number", "write digits after the sign or exponent"
+    opener, closer = {"object": ("{", "}"), "list": ("[", "]"), "string": ('"', '"'), "comment": ("/*", "*/")}.get(what, ("", ""))
+    return offset, f"unclosed {what}: the {opener} here is never closed", f"add the matching {closer}"
+
+
+def _word_start(text: str, offset: int) -> int:
+    """Where the word pyjson5 stopped inside starts."""
+    while offset > 0 and re.match(r"[A-Za-z0-9_$]", text[offset - 1]):
+        offset -= 1
+    return offset
+
+
+def _bare_word(text: str, offset: int) -> tuple[int, str, str] | None:
+    """A bare word at `offset` where a value belongs (`comfyui`, `True`), or a misspelled
+    literal pyjson5 stopped inside (`None`, `tru`); None when there is no word there."""
+    word = _WORD.match(text, offset)
+    if not word:
+        return None
+    spelled = word.group()
+    hint = "JSON spells them true, false and null" if spelled in ("True", "False", "None") else f'put strings in double quotes: "{spelled}"'
+    return offset, f"expected a value, found {spelled}", hint
+
+
+def _with_hint(message: str, text: str, offset: int, kind: FileKind) -> tuple[int, str, str]:
+    """Any other syntax error, with the fix for the mistake it most likely is."""
     if offset < len(text) and text[offset] in _CURLY_QUOTES:  # pasted from a word processor or a chat app
         return offset, message, 'replace the curly quotes with straight double quotes ("); word processors and chat apps curl them'
     if "found '#'" in message:

@@ -210,7 +210,7 @@ class Engine:
             found, first = (lookup() if first is None else first), None
             if len(found) > 1:
                 ids = ", ".join(str(f.get("id")) for f in found)
-                raise Ambiguous(f"{len(found)} objects match ({ids})", hint="remove the duplicates, then deploy again")
+                raise Ambiguous(f"{counted(len(found), 'object')} match ({ids})", hint="remove the duplicates, then deploy again")
             if found or waits.over:
                 return found[0] if found else None
             if not told:

@@ -23,6 +23,7 @@ from gpuctl.polling import poll_until, time_left
 from gpuctl.provider.protocol import Provider
 from gpuctl.redact import clip
 from gpuctl.v2 import release_version, rollout, rollout_progress
+from gpuctl.words import counted
 
 
 class Unhealthy(GpuctlError):
@@ -103,10 +104,10 @@ class HealthGate:
         in_progress, step = poll_until(look, lambda answer: not answer[0], remaining=time_left(deadline, self.clock), sleep=self.sleep,
                                        first=0.5, factor=1.5, cap=5.0)
         if not in_progress:
-            self._say(target, f"rollout of version {step['version']} done ({step['workers_on_latest'] or 0} of {step['workers_total'] or 0} workers on it)")
+            self._say(target, f"rollout of version {step['version']} done ({step['workers_on_latest'] or 0} of {counted(step['workers_total'] or 0, 'worker')} on it)")
             return step | {"status": "passed", "seconds": round(self.clock() - start, 1)}
         return step | {"status": "failed", "seconds": round(self.clock() - start, 1),
-                       "error": f"the rollout was still in progress after {self.check.timeout:.0f}s ({step['workers_on_latest']} of {step['workers_total']} workers on the latest release)"}
+                       "error": f"the rollout was still in progress after {self.check.timeout:.0f}s ({step['workers_on_latest']} of {counted(step['workers_total'], 'worker')} on the latest release)"}
 
     def _smoke(self, target: Target, deadline: float) -> dict:
         smoke, start = self.check.smoke, self.clock()

@@ -34,6 +34,7 @@ from gpuctl.github.inputs import CONTENTS
 from gpuctl.model import Observed
 from gpuctl.plan.drift import records_of
 from gpuctl.v2 import owner, volume_ids
+from gpuctl.words import counted
 
 MARKER = ".present"  # fork-configs.yml's stand-in for a custom_nodes/ directory
 MAX_FILES = 200  # files of one config's directory checked against the pull request, one API call each
@@ -88,7 +89,7 @@ def verify(gh: GitHub, root: Path, config: str, head_sha: str) -> None:
     target = root / repository_path(root, config)
     files = {p for p in target.parent.rglob("*") if p.is_file() and p.relative_to(root).as_posix() != "pr-number"}  # a config missing here fails to plan
     if len(files) > MAX_FILES:  # one call each, on the token's hourly limit, which is the whole repository's
-        raise GpuctlError(f"the uploaded configs hold {len(files)} files in the directory of {config}, more than the {MAX_FILES} gpuctl checks against the "
+        raise GpuctlError(f"the uploaded configs hold {counted(len(files), 'file')} in the directory of {config}, more than the {MAX_FILES} gpuctl checks against the "
                           f"pull request; {config} was not planned",
                           hint="fork-configs.yml copies a config, its Dockerfile, handler and requirements files and workflow JSON; keep the directory "
                                "of each config to those, or plan the pull request from a branch of this repository (plan.yml)")

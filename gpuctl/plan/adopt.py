@@ -20,6 +20,7 @@ from gpuctl.v2 import owner
 from gpuctl.plan.account import Account
 from gpuctl.plan.model import Action, FieldChange, ResourceChange
 from gpuctl.spelling import did_you_mean
+from gpuctl.words import counted
 
 
 def adopted(spec: EndpointSpec, project_id: str, account: Account) -> tuple[dict | None, list[Diagnostic], list[Notice]] | None:
@@ -66,7 +67,7 @@ def renamed(spec: EndpointSpec, project_id: str, account: Account) -> tuple[dict
     address = f"endpoint.{spec.name}"
     if len(old) > 1:
         ids = ", ".join(sorted(str(e.get("id")) for e in old))
-        return None, [Diagnostic(f'renamed_from "{spec.renamed_from}": {len(old)} endpoints of that name carry this project\'s marker ({ids}); '
+        return None, [Diagnostic(f'renamed_from "{spec.renamed_from}": {counted(len(old), "endpoint")} of that name carry this project\'s marker ({ids}); '
                                  "gpuctl will not guess which to rename", address,
                                  hint="delete the extra ones (`gpu serverless delete ID --force`), then plan again")], []
     return old[0], [], [_renames(str(old[0].get("id")), spec.renamed_from, address, "renamed_from")]

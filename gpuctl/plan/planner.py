@@ -18,7 +18,7 @@ from gpuctl.plan.adopt import adopt_advice, adopted, other_project_advice, renam
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Plan, ResourceChange, update_reason
 from gpuctl.plan.names import lookalike_notices
 from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume
-from gpuctl.words import first_of
+from gpuctl.words import counted, first_of
 
 _ORDER = {Action.CREATE: 0, Action.UPDATE: 0, Action.REPLACE: 0, Action.NOOP: 0, Action.DELETE: 1, Action.ORPHAN: 1, Action.PRESERVE: 2}
 _KIND_ORDER = {Kind.NETWORK_VOLUME: 0, Kind.ENDPOINT: 1}
@@ -92,7 +92,7 @@ def _duplicates(name: str, ours: list[dict], address: str) -> Duplicated:
     """Two owned endpoints with one name (left by a race before gpuctl had the account lease):
     keep the oldest, whose URL callers are most likely to use, and say how to delete the rest."""
     keep, *extra = sorted(ours, key=lambda e: (str(e.get("createdAt") or "~"), str(e.get("id"))))
-    return Duplicated(f'{len(ours)} endpoints named "{name}" carry this project\'s marker: keep {keep.get("id")} (the oldest), delete {", ".join(str(e.get("id")) for e in extra)}',
+    return Duplicated(f'{counted(len(ours), "endpoint")} named "{name}" carry this project\'s marker: keep {keep.get("id")} (the oldest), delete {", ".join(str(e.get("id")) for e in extra)}',
                       address, hint=f"run {delete_extra(extra)}; then plan again (to keep another one instead, delete the others by id)", keep=keep, extra=tuple(extra))
 
 
@@ -107,7 +107,7 @@ def _duplicate_changes(spec: EndpointSpec, dup: Duplicated) -> list[ResourceChan
     as drift (exit 2) instead of failing every night."""
     keep = str((dup.keep or {}).get("id"))
     ids = [keep] + [str(e.get("id")) for e in dup.extra]
-    why = (f"{len(ids)} endpoints carry this project's marker and the name \"{spec.name}\": {', '.join(ids)}; deploy keeps {keep} "
+    why = (f"{counted(len(ids), 'endpoint')} carry this project's marker and the name \"{spec.name}\": {', '.join(ids)}; deploy keeps {keep} "
            "(the oldest) and refuses to plan until the others are deleted")
     return [ResourceChange(Kind.ENDPOINT, spec.name, f"endpoint.{spec.name}", Action.NOOP, e.get("id"), why, drift=Drift.DUPLICATE)
             for e in dup.extra]
@@ -334,72 +334,117 @@ def _confined(spec: EndpointSpec, dc: str | None) -> list[Notice]:
 
 
 @acyclic
+@dataclass
+class _Tally:
+    """What `plan` gathers, in the order it finds it: the changes, the cost of each resource,
+    the errors that stop the plan, the notices, and which account objects a block matched."""
+
+    changes: list[ResourceChange]
+    costs: list[cost.CostItem]
+    errors: list[Diagnostic]
+    notices: list[Notice]
+    matched: set[str] = field(default_factory=set)  # ids of endpoints a block of gpu.jsonc accounts for
+    used_volume_ids: set[str] = field(default_factory=set)  # volumes a planned endpoint attaches
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """What every block of gpu.jsonc is planned against: the account, the project's
+    last-applied records, and each block's resolved network volume."""
+
+    desired: Desired
+    account: Account
+    catalog: Catalog
+    target: str
+    report: bool
+    records: dict[str, drift.Record]  # endpoint id -> its last-applied record
+    deleted: dict[str, drift.Record]  # the records of endpoints gone from the account
+    volume_of: dict[str, ResolvedVolume]
+
+
 def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str = "runpod", prune: bool = False, report: bool = False) -> Plan:
     """The typed difference between gpu.jsonc and the account. Raises PlanError when the two
     cannot be reconciled safely (an endpoint owned by someone else, ambiguous volumes). With
     `report` (a drift report, never applied), a block whose name an endpoint this project does
     not own has taken is listed as that endpoint, labelled unmanaged, instead, and a volume
     larger in the account than gpu.jsonc's size_gb is listed, labelled larger-in-account, and endpoints beyond the one
-    deploy keeps among several of this project with a block's name are listed, labelled duplicate."""
+    deploy keeps among several of this project with a block's name are listed, labelled duplicate.
+
+    In three steps: the volumes (`_volumes`), each endpoint block (`_plan_endpoint`), then what
+    the account holds beyond gpu.jsonc (`_beyond_config`: orphans, unmanaged endpoints, kept
+    volumes)."""
     if prune and not desired.endpoints:
         raise PlanError("refusing to prune with an empty configuration", [Diagnostic("no endpoints are declared", hint="an empty gpu.jsonc never deletes everything")])
     account = index(observed)
     volumes, volume_of, errors, notices = _volumes(desired, account, catalog, report)
-    notices += _priority_note(desired) + _volume_note(desired) + _no_local_command(desired, target)
-    changes = [v.change for v in volumes.values()]
-    costs = [cost.volume_cost(v) for v in volumes.values()]
-    kept_volume_ids = {v.ref for v in volumes.values() if isinstance(v.ref, str)}
-    used_volume_ids: set[str] = set()
+    tally = _Tally(changes=[v.change for v in volumes.values()], costs=[cost.volume_cost(v) for v in volumes.values()], errors=errors,
+                   notices=notices + _priority_note(desired) + _volume_note(desired) + _no_local_command(desired, target))
     records = drift.records_of(observed.templates, desired.project_id)
-    deleted = drift.deleted_records(records, {str(e.get("id")) for e in observed.endpoints})
-    matched: set[str] = set()
+    reading = _Reading(desired, account, catalog, target, report, records, drift.deleted_records(records, {str(e.get("id")) for e in observed.endpoints}), volume_of)
     for spec in desired.endpoints:
-        live, errs, notes = adopted(spec, desired.project_id, account) or renamed(spec, desired.project_id, account) or _match(spec, desired.project_id, account, records, deleted)
-        if report and len(errs) == 1 and isinstance(errs[0], Duplicated):
-            changes += _duplicate_changes(spec, errs[0])
-            matched.update(str(e.get("id")) for e in errs[0].extra)
-            live, errs = errs[0].keep, []
-        if report and errs and all(isinstance(e, Taken) for e in errs):
-            theirs = errs[0].endpoint
-            changes.append(ResourceChange(Kind.ENDPOINT, spec.name, f"endpoint.{spec.name}", Action.NOOP, theirs.get("id"), errs[0].message, drift=Drift.UNMANAGED))
-            matched.add(str(theirs.get("id")))
-            notices += notes
-            continue
-        errors += errs
-        vol = volume_of.get(spec.name)
-        declared = fields.declared_fields(spec, desired.project_id, catalog, target, vol.ref if vol else None)
-        missing = fields.unreported(live, declared) if live is not None else []  # once: compared with nothing, and noticed
-        notices += notes + _notices_for(spec, live, account, missing) + unmatched_rename(spec, live, desired.project_id, account, deleted)
-        if not errs:
-            change, warnings = drift.classify(with_rename(_endpoint_change(spec, live, declared, missing), live), live, desired.project_id, records, deleted,
-                                              spec.renamed_from)
-            changes.append(change)
-            notices += warnings
-            matched.add(str((live or {}).get("id")))
-            used_volume_ids.update(volume_ids(live or {}))
-        costs.append(cost.endpoint_cost(spec, live, catalog))
-    if errors:
-        raise PlanError("the plan cannot be made", errors)
-    leftovers, freed = _orphans({s.name for s in desired.endpoints}, desired.project_id, observed, catalog, prune, matched)
-    renaming = {s.name for s in desired.endpoints if s.renamed_from}  # a block that says renamed_from has its own warning when it renames nothing
-    notices += _maybe_renamed([c for c in changes if c.name not in renaming], leftovers, account) + _lookalikes(desired, changes, observed)
-    costs += [cost.leaving_cost(c, account.endpoint(str(c.id)), catalog) for c in leftovers]
-    leftovers += drift.unmanaged(desired.endpoints, observed.endpoints, matched)
-    used_volume_ids |= freed
-    keep = preserved(observed, used_volume_ids, kept_volume_ids, "network volumes are never deleted; nothing in gpu.jsonc attaches it any more")
-    by_id = {v.get("id"): v for v in observed.network_volumes}
-    costs += [cost.preserved_cost(c, by_id.get(c.id)) for c in keep]
+        _plan_endpoint(spec, reading, tally)
+    if tally.errors:
+        raise PlanError("the plan cannot be made", tally.errors)
+    kept_volume_ids = {v.ref for v in volumes.values() if isinstance(v.ref, str)}
+    beyond = _beyond_config(desired, observed, reading, tally, prune, kept_volume_ids)
     return Plan(
         project_id=desired.project_id,
         config_path=desired.config_path,
         provider=target,
         prune=prune,
-        changes=tuple(sorted(changes + leftovers + keep, key=_sort_key)),
-        notices=tuple(sorted(set(desired.notices) | set(notices), key=lambda n: (n.address, n.code, n.message))),
-        cost=cost.total(costs),
+        changes=tuple(sorted(tally.changes + beyond, key=_sort_key)),
+        notices=tuple(sorted(set(desired.notices) | set(tally.notices), key=lambda n: (n.address, n.code, n.message))),
+        cost=cost.total(tally.costs),
         overrides=desired.overrides,
         observed_digest=observed_digest(observed),
     )
+
+
+def _plan_endpoint(spec: EndpointSpec, reading: _Reading, tally: _Tally) -> None:
+    """One endpoint block: the account endpoint it is (adopted, renamed, or matched by name
+    and marker), and its change, notices and cost, into `tally`. In a report, a duplicate or
+    a name another owner has taken is listed instead of stopping the plan."""
+    project_id = reading.desired.project_id
+    live, errs, notes = (adopted(spec, project_id, reading.account) or renamed(spec, project_id, reading.account)
+                         or _match(spec, project_id, reading.account, reading.records, reading.deleted))
+    if reading.report and len(errs) == 1 and isinstance(errs[0], Duplicated):
+        tally.changes += _duplicate_changes(spec, errs[0])
+        tally.matched.update(str(e.get("id")) for e in errs[0].extra)
+        live, errs = errs[0].keep, []
+    if reading.report and errs and all(isinstance(e, Taken) for e in errs):
+        theirs = errs[0].endpoint
+        tally.changes.append(ResourceChange(Kind.ENDPOINT, spec.name, f"endpoint.{spec.name}", Action.NOOP, theirs.get("id"), errs[0].message, drift=Drift.UNMANAGED))
+        tally.matched.add(str(theirs.get("id")))
+        tally.notices += notes
+        return
+    tally.errors += errs
+    vol = reading.volume_of.get(spec.name)
+    declared = fields.declared_fields(spec, project_id, reading.catalog, reading.target, vol.ref if vol else None)
+    missing = fields.unreported(live, declared) if live is not None else []  # once: compared with nothing, and noticed
+    tally.notices += notes + _notices_for(spec, live, reading.account, missing) + unmatched_rename(spec, live, project_id, reading.account, reading.deleted)
+    if not errs:
+        change, warnings = drift.classify(with_rename(_endpoint_change(spec, live, declared, missing), live), live, project_id, reading.records, reading.deleted,
+                                          spec.renamed_from)
+        tally.changes.append(change)
+        tally.notices += warnings
+        tally.matched.add(str((live or {}).get("id")))
+        tally.used_volume_ids.update(volume_ids(live or {}))
+    tally.costs.append(cost.endpoint_cost(spec, live, reading.catalog))
+
+
+def _beyond_config(desired: Desired, observed: Observed, reading: _Reading, tally: _Tally, prune: bool, kept_volume_ids: set[str]) -> list[ResourceChange]:
+    """What the account holds that no block accounts for: this project's orphans (deleted with
+    --prune), unmanaged endpoints near a block, and network volumes nothing attaches any more
+    (kept, never deleted); their notices and costs go into `tally`."""
+    leftovers, freed = _orphans({s.name for s in desired.endpoints}, desired.project_id, observed, reading.catalog, prune, tally.matched)
+    renaming = {s.name for s in desired.endpoints if s.renamed_from}  # a block that says renamed_from has its own warning when it renames nothing
+    tally.notices += _maybe_renamed([c for c in tally.changes if c.name not in renaming], leftovers, reading.account) + _lookalikes(desired, tally.changes, observed)
+    tally.costs += [cost.leaving_cost(c, reading.account.endpoint(str(c.id)), reading.catalog) for c in leftovers]
+    leftovers += drift.unmanaged(desired.endpoints, observed.endpoints, tally.matched)
+    keep = preserved(observed, tally.used_volume_ids | freed, kept_volume_ids, "network volumes are never deleted; nothing in gpu.jsonc attaches it any more")
+    by_id = {v.get("id"): v for v in observed.network_volumes}
+    tally.costs += [cost.preserved_cost(c, by_id.get(c.id)) for c in keep]
+    return leftovers + keep
 
 
 def _lookalikes(desired: Desired, changes: list[ResourceChange], observed: Observed) -> list[Notice]:

@@ -33,7 +33,7 @@ from gpuctl.provider.pacing import Pacer
 from gpuctl.safetext import one_line
 from gpuctl.urls import check_https
 from gpuctl.files import json_in
-from gpuctl.words import in_seconds
+from gpuctl.words import counted, in_seconds
 
 DEFAULT_TIMEOUT_S = 30.0  # a request's answer, unless GPU_HTTP_TIMEOUT says otherwise (cli/connect.py)
 CONNECT_TIMEOUT_S = 10.0
@@ -71,7 +71,7 @@ def shown(value: object) -> str:
     """A bad id as an error may print it: `safetext.one_line`, quoted, with its length when cut."""
     if not isinstance(value, str):
         return f"of type {type(value).__name__}"
-    return one_line(value, _SHOWN, quoted=True) + (f" ({len(value)} characters)" if len(value) > _SHOWN else "")
+    return one_line(value, _SHOWN, quoted=True) + (f" ({counted(len(value), 'character')})" if len(value) > _SHOWN else "")
 
 
 def check_id(kind: str, value: object) -> str:

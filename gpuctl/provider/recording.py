@@ -40,6 +40,7 @@ from gpuctl.errors import GpuctlError, UsageError
 from gpuctl.files import replace_text
 from gpuctl.model import MARKER_ENV, REDACTED
 from gpuctl.redact import APPLIED_ENV, shared_digests
+from gpuctl.words import counted
 
 REQUEST_HEADERS = ("content-type", "accept")
 RESPONSE_HEADERS = ("content-type", "ratelimit", "ratelimit-policy", "retry-after", "allow")
@@ -137,7 +138,7 @@ class Redactor:
         try:
             document = json.loads(raw)
         except (ValueError, RecursionError):
-            return f"(a {content_type.split(';')[0] or 'non-JSON'} body of {len(raw)} bytes, not recorded)"
+            return f"(a {content_type.split(';')[0] or 'non-JSON'} body of {counted(len(raw), 'byte')}, not recorded)"
         return json.dumps(self.value(document), ensure_ascii=True, separators=(",", ":"))
 
     def scrub(self, text: str) -> str:

@@ -355,33 +355,54 @@ def _saved_model() -> type:
     return Saved
 
 
-def read_saved(path: Path) -> dict:
-    """A plan document written by `deploy --out`, checked before anything is compared or
-    applied: a file that is not one, or of another format version, is refused with the fix."""
-    from pydantic import ValidationError
+_REMAKE = "save a plan with `gpu serverless deploy --plan --out plan.json`, then apply it with `--from-plan plan.json`"
 
+
+def read_saved(path: Path, shown: str | None = None) -> dict:
+    """A plan document written by `deploy --out`, checked before anything is compared or
+    applied: a file that is not one, or of another format version, is refused with the fix.
+    `shown`: the name the errors give the file (as the user typed it), else `path`."""
+    name = str(path) if shown is None else shown
+    doc = _saved_json(path, name)
+    _check_format_version(doc, name)
+    _check_plan_shape(doc, name)
+    return doc
+
+
+def _saved_json(path: Path, name: str) -> Any:
+    """The JSON value in the file, or an error: unreadable, or not JSON at all."""
     from gpuctl.files import FileUnreadable, read_json
 
-    remake = "save a plan with `gpu serverless deploy --plan --out plan.json`, then apply it with `--from-plan plan.json`"
     try:
-        doc = read_json(path)
+        return read_json(path, shown=name)
     except FileUnreadable as exc:
         if not exc.json:
-            raise GpuctlError(f"cannot read the saved plan {path}: {exc.problem}", hint=remake) from None
-        raise GpuctlError(f"{exc.place}: it is not a saved plan: {exc.problem}", hint=remake) from None
-    if isinstance(doc, dict) and doc.get("format_version") not in (None, FORMAT_VERSION):
-        found = doc["format_version"]
-        shown = clip(json.dumps(found), 20)
-        if isinstance(found, (int, float)) and not isinstance(found, bool) and str(found) == FORMAT_VERSION:  # 1 for "1": edited or made by hand
-            raise GpuctlError(f"{path}: format_version is the number {shown}, and must be the string {json.dumps(FORMAT_VERSION)}",
-                              hint=remake + " (with this gpuctl)")
-        raise GpuctlError(f"{path} is plan format {shown}; this gpuctl reads format {json.dumps(FORMAT_VERSION)} only", hint=remake + " (with this gpuctl)")
+            raise GpuctlError(f"cannot read the saved plan {name}: {exc.problem}", hint=_REMAKE) from None
+        raise GpuctlError(f"{exc.place}: it is not a saved plan: {exc.problem}", hint=_REMAKE) from None
+
+
+def _check_format_version(doc: Any, name: str) -> None:
+    """An object of another format version is refused: a number for the string ("1" written as
+    1, edited or made by hand) is said as such."""
+    if not isinstance(doc, dict) or doc.get("format_version") in (None, FORMAT_VERSION):
+        return
+    found = doc["format_version"]
+    shown = clip(json.dumps(found), 20)
+    if isinstance(found, (int, float)) and not isinstance(found, bool) and str(found) == FORMAT_VERSION:
+        raise GpuctlError(f"{name}: format_version is the number {shown}, and must be the string {json.dumps(FORMAT_VERSION)}",
+                          hint=_REMAKE + " (with this gpuctl)")
+    raise GpuctlError(f"{name} is plan format {shown}; this gpuctl reads format {json.dumps(FORMAT_VERSION)} only", hint=_REMAKE + " (with this gpuctl)")
+
+
+def _check_plan_shape(doc: Any, name: str) -> None:
+    """A JSON object with the saved plan's keys and types; the first problem is named by its place."""
+    from pydantic import ValidationError
+
     if not isinstance(doc, dict):
-        raise GpuctlError(f"{path} is not a saved plan: it holds a JSON {JSON_TYPES.get(type(doc), 'value')}, and a plan is an object", hint=remake)
+        raise GpuctlError(f"{name} is not a saved plan: it holds a JSON {JSON_TYPES.get(type(doc), 'value')}, and a plan is an object", hint=_REMAKE)
     try:
         _saved_model().model_validate(doc)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "the top level"
-        raise GpuctlError(f"{path} is not a saved plan: {where}: {first['msg'].lower()}", hint=remake) from None
-    return doc
+        raise GpuctlError(f"{name} is not a saved plan: {where}: {first['msg'].lower()}", hint=_REMAKE) from None

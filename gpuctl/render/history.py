@@ -16,6 +16,7 @@ from gpuctl.v2 import owner, release_version, rollout, rollout_progress
 from gpuctl.redact import hide_env
 from gpuctl.releases import FIELD_PATHS, FORMAT_VERSION, applied_at, applies, attribute, env_keys
 from gpuctl.safetext import printable
+from gpuctl.words import counted
 
 
 def _is_env(field: Any) -> bool:
@@ -89,8 +90,11 @@ def history_footer(doc: dict) -> list[str]:
     lines = []
     if doc.get("rollout"):
         progress = rollout_progress(doc["rollout"])
-        lines.append(f"rollout: {progress.on_latest}/{progress.total} workers on version {doc['endpoint_version']}"
+        lines.append(f"rollout: {progress.on_latest}/{counted(progress.total, 'worker')} on version {doc['endpoint_version']}"
                      + (" (in progress)" if progress.in_progress else ""))
+    if any(r["made_by"] == "marker" for r in doc["releases"]):
+        lines.append(f"marker: created with a {MARKER_ENV} marker, which gpuctl writes at create and anyone can copy; "
+                     f"no deploy gpuctl recorded made it ({doc_ref('history.md')})")
     applied = doc.get("last_applied_at")
     lines.append(f"gpuctl last applied this endpoint at {applied}" if applied else
                  f"no last-applied record: who made a release after version 1 is unknown ({doc_ref('history.md')})")

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from gpuctl.events import Event, Failed, Finished, Started, Waiting
 from gpuctl.render.words import STYLE, SYMBOL
+from gpuctl.words import counted
 
 _DOING = {"create": "creating", "update": "updating", "replace": "replacing", "delete": "deleting"}
 
@@ -151,7 +152,7 @@ def endpoint_lines(endpoints: list[dict], local: bool) -> list[str]:
             lines += ["", f"endpoint {e['name']}", f"  id:   {e['endpoint_id']}", f"  url:  {e['url']}", *_curl(e["url"])]
     else:
         name_w, id_w = (max(len(str(e[k])) for e in endpoints) for k in ("name", "endpoint_id"))
-        lines += ["", f"{len(endpoints)} endpoints (name, id, URL):"]
+        lines += ["", f"{counted(len(endpoints), 'endpoint')} (name, id, URL):"]
         lines += [f"  {e['name']:<{name_w}}  {e['endpoint_id']:<{id_w}}  {e['url']}" for e in endpoints]
         lines += ["", f"Call one, {endpoints[0]['name']} here:", *_curl(endpoints[0]["url"])]
     if local and endpoints:

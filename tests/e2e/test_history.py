@@ -219,3 +219,22 @@ def test_rollback_json_shows_the_env_values_the_text_plan_shows_and_hides_every_
     assert '~ env.GREETING = (sensitive) → "hello"' in text.out and result.err == text.out  # the same plan, on stderr beside the JSON
     for secret in secrets:
         assert secret not in text.out + text.err + result.out + result.err, secret
+
+
+def test_an_endpoint_made_through_the_api_with_a_copied_marker_is_not_said_to_be_gpuctls(account, tmp_path):
+    """`history` said MADE BY gpuctl for version 1 of any endpoint created with a GPUCTL_PROJECT
+    marker, though one made in the console or through the API with the marker copied into it
+    makes the same release. It says what is known: the marker, and the project it names."""
+    body = {"name": "copied", "type": "QUEUE", "image": "x/y:1", "gpu": {"pools": ["ADA_24"]},
+            "env": {"GPUCTL_PROJECT": "e2e"}, "scaling": {"type": "QUEUE_DELAY", "queueDelay": 4}}
+    made = account.server.http.post("/v2/serverless", json=body).json()
+    nowhere = tmp_path / "no-project"
+    nowhere.mkdir()
+    result = account.gpu("serverless", "history", made["id"], "--json", cwd=nowhere)
+    assert result.code == 0, result.err
+    jsonschema.validate(result.json(), SCHEMA)
+    (v1,) = result.json()["releases"]
+    assert v1["made_by"] == "marker" and v1["applied_by"] is None and 'marker of project "e2e"' in v1["made_by_reason"], v1
+    table = account.gpu("serverless", "history", made["id"], cwd=nowhere, env={"COLUMNS": "200"})
+    assert table.code == 0, table.err
+    assert "gpuctl (" not in table.out and " marker " in table.out and "anyone can copy" in table.out, table.out

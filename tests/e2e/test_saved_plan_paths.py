@@ -74,3 +74,41 @@ def test_a_json_value_that_is_not_an_object_is_named_for_what_it_is(account, tmp
     assert result.code == 1 and f"plan.json is not a saved plan: it holds a JSON {kind}, and a plan is an object" in result.err
     assert "--plan --out plan.json" in result.err
     _clean(result)
+
+
+BAD_FILES = {  # what the file holds -> the words the error says about it
+    "not JSON": ("{nope", "it is not a saved plan"),
+    "another format": ('{"format_version": "0"}', "is plan format"),
+    "a list": ("[]", "is not a saved plan"),
+    "a plan missing its keys": ('{"format_version": "1"}', "is not a saved plan"),
+}
+
+
+@pytest.mark.parametrize("given", ["bad.json", "../elsewhere/bad.json"], ids=["inside-cwd", "outside-cwd"])
+@pytest.mark.parametrize("holds", list(BAD_FILES), ids=list(BAD_FILES))
+def test_a_bad_from_plan_file_is_named_as_the_user_typed_it(account, tmp_path, given, holds):
+    """`--from-plan bad.json` named the file by its absolute path (/tmp/.../bad.json) in the
+    error: every path the user gives is named as typed, as `--config` and `--out` already were."""
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    text, said = BAD_FILES[holds]
+    (proj / given).parent.mkdir(parents=True, exist_ok=True)
+    (proj / given).write_text(text)
+    result = account.gpu("serverless", "deploy", "--from-plan", given, cwd=proj)
+    assert result.code == 1 and said in result.err, result.err
+    assert given in result.err and str(tmp_path) not in result.err, result.err
+    _clean(result)
+
+
+@pytest.mark.parametrize("option", ["--observed", "--input"])
+def test_a_bad_snapshot_or_input_file_is_named_as_the_user_typed_it(account, tmp_path, option):
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "bad.json").write_text("{nope")
+    given = "../elsewhere/bad.json"
+    if option == "--observed":
+        result = account.gpu("serverless", "deploy", "--plan", "--observed", given, cwd=proj)
+    else:
+        result = account.gpu("serverless", "invoke", "echo", "--input", "@" + given, cwd=proj)
+    assert result.code != 0 and given + ":1:2" in result.err, result.err
+    assert str(tmp_path) not in result.err, result.err
+    _clean(result)
