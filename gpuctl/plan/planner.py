@@ -18,7 +18,7 @@ from gpuctl.plan.adopt import adopt_advice, adopted, other_project_advice, renam
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Plan, ResourceChange, update_reason
 from gpuctl.plan.names import lookalike_notices
 from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume
-from gpuctl.words import counted, first_of
+from gpuctl.words import agreeing, counted, first_of
 
 _ORDER = {Action.CREATE: 0, Action.UPDATE: 0, Action.REPLACE: 0, Action.NOOP: 0, Action.DELETE: 1, Action.ORPHAN: 1, Action.PRESERVE: 2}
 _KIND_ORDER = {Kind.NETWORK_VOLUME: 0, Kind.ENDPOINT: 1}
@@ -328,7 +328,7 @@ def _confined(spec: EndpointSpec, dc: str | None) -> list[Notice]:
         return []
     return [Notice("volume-confines-workers", f"runpod.data_center_ids lists {', '.join(spec.data_center_ids)}, but the network volume "
                                               f"{spec.volume.name} is in {dc}, and attaching it keeps the endpoint's workers there: "
-                                              f"{', '.join(others)} {'is' if len(others) == 1 else 'are'} never used. List only {dc} in "
+                                              f"{', '.join(others)} {agreeing(len(others), 'is', 'are')} never used. List only {dc} in "
                                               f"data_center_ids, or drop the volume to let workers start in every listed data center",
                    f"endpoint.{spec.name}")]
 

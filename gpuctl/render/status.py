@@ -14,7 +14,7 @@ from gpuctl import v2
 from gpuctl.model import MARKER_ENV
 from gpuctl.plan.cost import usd_per_hour
 from gpuctl.safetext import printable
-from gpuctl.words import counted
+from gpuctl.words import agreeing, counted
 
 WORKER_STATES = ("running", "idle", "initializing", "throttled", "unhealthy")
 
@@ -79,10 +79,10 @@ def leftover_text(doc: dict) -> str | None:
     pods = doc.get("leftover_warm_pods") or []
     if not pods:
         return None
-    listed = ", ".join(f"{p['id']} ({p['name']})" for p in pods)
-    return (f"{counted(len(pods), 'warm-up pod')} left over by a warm-up that gave up on {'it' if len(pods) == 1 else 'them'}: {listed}; "
-            f"{'it bills' if len(pods) == 1 else 'they bill'} until deleted. Any warm-up (`gpu serverless warm {shlex.quote(str(doc['name']))}`) "
-            f"deletes {'it' if len(pods) == 1 else 'them'} first, or delete {'it' if len(pods) == 1 else 'them'} in the RunPod console (Pods)")
+    listed, them = ", ".join(f"{p['id']} ({p['name']})" for p in pods), agreeing(len(pods), "it", "them")
+    return (f"{counted(len(pods), 'warm-up pod')} left over by a warm-up that gave up on {them}: {listed}; "
+            f"{agreeing(len(pods), 'it bills', 'they bill')} until deleted. Any warm-up (`gpu serverless warm {shlex.quote(str(doc['name']))}`) "
+            f"deletes {them} first, or delete {them} in the RunPod console (Pods)")
 
 
 def status_line(doc: dict) -> str:
