@@ -226,6 +226,7 @@ class Deployment:
     sleep: Callable[[float], None] = time.sleep
     applied: DeployResult | None = field(default=None, init=False)  # set once the engine has applied the plan: what the account now has
     writing: bool = field(default=False, init=False)  # set before the flow's first write to the account (a catch-up, a pre-warm), or once it holds the lease
+    planned: Plan | None = field(default=None, init=False)  # the latest plan the flow made to apply (before the lease, then under it): what a refusal was about
 
     # -- read-only -----------------------------------------------------------------------------
 
@@ -297,7 +298,7 @@ class Deployment:
 
     def _locked(self) -> DeployResult:
         observed = self.observe()
-        plan = self.plan_against(observed)
+        plan = self.planned = self.plan_against(observed)
         if self.request.saved is not None and (done := check_saved(self.request.saved, plan)):
             self.emit(Note(f"the saved plan was applied already: the account has every change it makes ({', '.join(done)}); nothing to write"))
         self.emit(PlanReady(plan))
@@ -353,7 +354,7 @@ class Deployment:
         from gpuctl.render.document import to_document
 
         observed = self.observe()
-        plan = self.plan_against(observed)
+        plan = self.planned = self.plan_against(observed)
         if self.request.saved is not None:
             check_saved(self.request.saved, plan)
         elif to_document(plan)["resource_changes"] != to_document(shown)["resource_changes"]:
