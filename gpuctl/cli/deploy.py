@@ -43,6 +43,7 @@ class DeployOptions:
     unknown_env: bool = False  # a plan-only run: an unset ${VAR} is an unknown value, not an error (ADR 24)
     variables: Mapping[str, str] | None = None  # what ${VAR} reads; None: the environment. The fork flow gives {} (ADR 17)
     before_write: Callable[[], None] | None = None  # engine.flow.DeployRequest.before_write (the GitHub apply's newer-commit check)
+    offers_template: bool = False  # the command has --template/--gpu-type (deploy): without --config, they may replace gpu.jsonc
 
 
 @dataclass
@@ -87,7 +88,7 @@ def session(app: AppContext, opts: DeployOptions) -> Session:
     catalog = load_catalog()
     path, display = planning.user_path(app, opts.config)
     try:
-        loaded = load_config(path, planning.overrides(opts.overrides), catalog, display, flags_may_replace=opts.config is None)
+        loaded = load_config(path, planning.overrides(opts.overrides), catalog, display, flags_may_replace=opts.offers_template and opts.config is None)
     except ConfigError as error:
         app.protect_variables(error)  # before anything shows it: drift and the GitHub jobs report it themselves
         raise
