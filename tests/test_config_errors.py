@@ -150,6 +150,10 @@ def test_unreadable_paths_get_a_clear_error(tmp_path, args, contains):
     (["config", "validate"], "hint: create gpu.jsonc in the project directory, or pass --config PATH"),
     (["config", "validate", "--config", "examples/echo/gpu.jsonc"], "hint: check the path given to --config"),
     (["serverless", "deploy", "--plan", "--provider", "local", "--config", "nope.jsonc"], "hint: check the path given to --config"),
+    # deploy may say what to deploy with flags alone (docs/deploy.md): its fix names that way too (review L9)
+    (["serverless", "deploy", "--plan", "--provider", "local"],
+     'hint: create gpu.jsonc in the project directory, or pass --config PATH, or deploy without one: --template NAME --gpu-type TYPE'),
+    (["serverless", "drift", "--provider", "local"], "hint: create gpu.jsonc in the project directory, or pass --config PATH\n"),
 ])
 def test_a_missing_config_hint_fits_whether_a_path_was_given(tmp_path, args, hint):
     """`--config nope.jsonc` used to be told to "pass --config PATH", the flag it had just used."""

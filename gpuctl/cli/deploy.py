@@ -13,7 +13,7 @@ from gpuctl.cli import planning
 from gpuctl.cli.connect import connect
 from gpuctl.cli.context import AppContext
 from gpuctl.config import build_desired, load_config
-from gpuctl.errors import ConfigError, ExitCode, UsageError
+from gpuctl.errors import ConfigError, ExitCode, GpuctlError, UsageError
 from gpuctl.model import Sensitive
 from gpuctl.plan import plan as make_plan
 from gpuctl.render.document import dumps, read_saved, to_document
@@ -44,6 +44,7 @@ class DeployOptions:
     variables: Mapping[str, str] | None = None  # what ${VAR} reads; None: the environment. The fork flow gives {} (ADR 17)
     before_write: Callable[[], None] | None = None  # engine.flow.DeployRequest.before_write (the GitHub apply's newer-commit check)
     config_chooses_provider: bool = True  # False in the `gpu github` jobs: gpu.jsonc's `provider: local` is refused there (ADR 31)
+    offers_template: bool = False  # the command has --template/--gpu-type (deploy): without --config, they may replace gpu.jsonc
 
 
 @dataclass
@@ -59,6 +60,7 @@ class Session:
     snapshot: object | None = None  # gpuctl.snapshot.Snapshot, under --observed
     policy: object | None = None  # gpuctl.policy.guard.Guard, when gpu.jsonc or --policy gives a policy
     loaded: object | None = None  # gpuctl.config.loader.LoadedConfig: gpu.jsonc as read, with its source positions
+    result: ResultOut | None = None  # under `deploy --json` (an apply): where its one result document goes
     _locator: object | None = field(default=None, repr=False)
 
     def locate(self, kind: str, name: str, path: str) -> list[dict]:
@@ -87,7 +89,7 @@ def session(app: AppContext, opts: DeployOptions) -> Session:
     catalog = load_catalog()
     path, display = planning.user_path(app, opts.config)
     try:
-        loaded = load_config(path, planning.overrides(opts.overrides), catalog, display, flags_may_replace=opts.config is None)
+        loaded = load_config(path, planning.overrides(opts.overrides), catalog, display, flags_may_replace=opts.offers_template and opts.config is None)
     except ConfigError as error:
         app.protect_variables(error)  # before anything shows it: drift and the GitHub jobs report it themselves
         raise
@@ -147,17 +149,71 @@ def health_options(app: AppContext, plan_only: bool, wait: bool, smoke: str | No
     return HealthCheck(body, rollback, timeout)
 
 
+@dataclass
+class ResultOut:
+    """The one result document a `deploy --json` run that applies prints, however it ends once
+    its flags are accepted: the result of the apply (`print`), or, when the run ended before
+    it printed one (a policy refusal, the lease another run holds, a stale saved plan, gpu.jsonc
+    that does not load, an interrupt), the document saying why nothing was applied (`refused`).
+    A CI step piping stdout to jq gets the reason exactly when it needs it (review F18)."""
+
+    app: AppContext
+    session: Session | None = None
+    deployment: object | None = None  # gpuctl.engine.flow.Deployment, once made: the plan it made, what it applied
+    printed: bool = False
+
+    def print(self, doc: dict) -> None:
+        from gpuctl.cli.output import print_json
+
+        print_json(self.app, doc)
+        self.printed = True
+
+    def refused(self, error: BaseException) -> None:
+        """Print the document of a run that ends with `error`, unless one was printed."""
+        if self.printed:
+            return
+        from gpuctl.errors import GpuctlError
+        from gpuctl.interrupts import held
+        from gpuctl.render.result import refused_document, result_document
+
+        self.app.protect_variables(error)  # a config error names variables whose values must not show
+        reason = error.summary if isinstance(error, GpuctlError) else "interrupted"
+        s, d = self.session, self.deployment
+        locate = s.locate if s is not None else None
+        with held(interrupt_after=False):
+            if d is not None and d.applied is not None:  # applied, then ended otherwise (an inconsistent result)
+                self.print(result_document(d.applied, s.target, locate=locate, error=reason))
+            else:
+                self.print(refused_document(s.target if s is not None else None, reason, plan=getattr(d, "planned", None), locate=locate))
+
+
 def run(app: AppContext, opts: DeployOptions) -> int:
+    if opts.observed and not (opts.plan_only or opts.out):  # a usage error, as click's are: before gpu.jsonc is read
+        raise UsageError("--observed plans against a snapshot and cannot apply", hint="add --plan, or drop --observed to deploy to the account")
+    if not opts.json_result or opts.out:
+        return _run(app, opts, None)
+    out = ResultOut(app)
+    try:
+        return _run(app, opts, out)
+    except (GpuctlError, KeyboardInterrupt) as error:
+        out.refused(error)
+        raise
+
+
+def _run(app: AppContext, opts: DeployOptions, out: ResultOut | None) -> int:
     s = session(app, opts)
+    s.result = out
+    if out is not None:
+        out.session = s
     if opts.observed:
-        if not (opts.plan_only or opts.out):
-            raise UsageError("--observed plans against a snapshot and cannot apply", hint="add --plan, or drop --observed to deploy to the account")
         from dataclasses import replace
 
         return _show_plan(s, replace(s.plan(s.snapshot.observed), observed_from=opts.observed))  # said in every rendering
     provider = connect(app, s.target)
     try:
         deployment = deployment_for(s, provider)
+        if out is not None:
+            out.deployment = deployment
         if opts.plan_only or opts.out:
             return _show_plan(s, deployment.plan())
         return _apply(s, deployment)
@@ -271,10 +327,8 @@ def _stopped(s: Session, deployment, failure):
         heads = {InterruptedAfterApply: "Applied, then interrupted:", LeaseLost: "Applied, but the account lease was taken meanwhile:"}
         head = heads.get(type(failure.cause), "Apply stopped:")
         s.app.note("\n".join([head, *outcome_lines(failure.outcome)]))
-        if s.opts.json_result:
-            from gpuctl.cli.output import print_json
-
-            print_json(s.app, result_document(failure.result, s.target, locate=s.locate, error=failure.cause.summary))
+        if s.result is not None:
+            s.result.print(result_document(failure.result, s.target, locate=s.locate, error=failure.cause.summary))
     return deployment.emit.stopped(failure)  # the view deployment_for subscribed
 
 
@@ -284,10 +338,8 @@ def _report(s: Session, result) -> int:
     from gpuctl.render.result import result_document
 
     result.warmed = with_retry_commands(result.warmed, s.opts)
-    if s.opts.json_result:
-        from gpuctl.cli.output import print_json
-
-        print_json(s.app, result_document(result, s.target, locate=s.locate))
+    if s.result is not None:
+        s.result.print(result_document(result, s.target, locate=s.locate))
     else:
         s.app.stdout.write("\n".join(result_lines(result, s.target == "local")) + "\n")
     failure = prewarm_failure(result.warmed)

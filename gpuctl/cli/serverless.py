@@ -98,7 +98,7 @@ def deploy(app: AppContext, plan_only: bool, observed: str | None, config: str |
             plan_only=plan_only, observed=observed, config=config, fmt=output_format(fmt, as_json),
             detailed_exitcode=detailed_exitcode, prune=prune, provider=provider, yes=yes, out=out, from_plan=from_plan,
             lock_timeout=lock_timeout, break_lock=break_lock, json_result=as_json and not plan_only, overrides=override_values,
-            parallelism=parallelism, policy=policy, unknown_env=(plan_only or bool(out)) and not from_plan,
+            parallelism=parallelism, policy=policy, unknown_env=(plan_only or bool(out)) and not from_plan, offers_template=True,
             health=flow.health_options(app, plan_only or bool(out), wait_healthy, smoke, rollback_on_failure, health_timeout),
         )
         return flow.run(app, options)

@@ -12,7 +12,7 @@ from gpuctl.catalog import Catalog, load_catalog
 from gpuctl.config import checks, references
 from gpuctl.config.policy import Policy, read_policy
 from gpuctl.config.shape import ServerlessBlock
-from gpuctl.config.source import Source, flags_only, read_source, text_source
+from gpuctl.config.source import CONFIG, DEPLOY_CONFIG, Source, flags_only, read_source, text_source
 from gpuctl.config.sourcemap import dotted
 from gpuctl.config.validate import stray_serverless_keys, validate_block, validate_document
 from gpuctl.errors import ConfigError, Diagnostic, MissingVariables
@@ -112,8 +112,9 @@ def _relative(path: str, prefix: tuple) -> tuple:
 def load_config(path: Path, overrides: Sequence[Override] = (), catalog: Catalog | None = None, display: str | None = None,
                 *, flags_may_replace: bool = False, text: str | None = None) -> LoadedConfig:
     """Read and check gpu.jsonc; every problem is reported at once with its position. With
-    `flags_may_replace` (no --config given), a missing file is fine when --template says
-    what to deploy: the configuration then comes from the flags alone. With `text`, that is
+    `flags_may_replace` (deploy, which has --template, and no --config given), a missing file
+    is fine when --template says what to deploy: the configuration then comes from the flags
+    alone, and the fix for a missing file says so. With `text`, that is
     the file's content instead of what is on disk (an edit checked before it is written).
     A ConfigError carries the `${VAR}` names the file reads (`variables`): their values are
     secrets before they are resolved, so whoever shows the error protects them first (a
@@ -156,7 +157,7 @@ def _load(path: Path, overrides: Sequence[Override], catalog: Catalog | None, di
     if text is not None:
         source = text_source(path, text, display)
     else:
-        source = flags_only(path) if from_flags else read_source(path, display)
+        source = flags_only(path) if from_flags else read_source(path, display, DEPLOY_CONFIG if flags_may_replace else CONFIG)
     blocks = _with_overrides(source, validate_document(source), overrides)
     project_dir = path.resolve().parent
     project_id = source.data.get("project_id") or project_dir.name

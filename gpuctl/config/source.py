@@ -42,6 +42,11 @@ class FileKind:
 
 CONFIG = FileKind("gpu.jsonc", '{"serverless": {"template": "vllm", "gpu_type": "NVIDIA L4"}}', "--config",
                   "create gpu.jsonc in the project directory, or pass --config PATH", default="gpu.jsonc")
+# `deploy` (with no --config) may say what to deploy with flags alone, as GPU CLI's page allows
+# (docs/deploy.md): its fix for a missing gpu.jsonc names that way too (review L9).
+DEPLOY_CONFIG = FileKind(CONFIG.name, CONFIG.starter, CONFIG.flag,
+                         'create gpu.jsonc in the project directory, or pass --config PATH, or deploy without one: '
+                         '--template NAME --gpu-type TYPE (such as --template whisper --gpu-type "NVIDIA L4")', default=CONFIG.default)
 POLICY = FileKind("a policy file", '{"allowed_gpu_types": ["NVIDIA L4"], "max_max_workers": 10}', "--policy", "check the path given to --policy")
 
 

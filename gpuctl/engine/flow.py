@@ -226,6 +226,8 @@ class Deployment:
     sleep: Callable[[float], None] = time.sleep
     applied: DeployResult | None = field(default=None, init=False)  # set once the engine has applied the plan: what the account now has
     writing: bool = field(default=False, init=False)  # set before the flow's first write to the account (a catch-up, a pre-warm), or once it holds the lease
+    lease: Lease | None = field(default=None, init=False)  # the account lease, from before it is taken: what its wait did if an interrupt comes then
+    planned: Plan | None = field(default=None, init=False)  # the latest plan the flow made to apply (before the lease, then under it): what a refusal was about
 
     # -- read-only -----------------------------------------------------------------------------
 
@@ -273,11 +275,29 @@ class Deployment:
             failure = self.interrupted_after_apply(exc)
             if failure is None and isinstance(exc, KeyboardInterrupt) and not self.writing:
                 # a bare "interrupted" left a person wondering whether half of the plan was applied
-                raise InterruptedBeforeApply("interrupted before the apply: nothing was changed in the account",
-                                             hint="run deploy again to apply the plan") from None
+                raise self._interrupted_before_apply() from None
             if failure is None:
                 raise
             raise failure from None
+
+    def _interrupted_before_apply(self) -> InterruptedBeforeApply:
+        """An interrupt before the flow's first write: nothing was changed in the account, unless
+        the wait for the account lease had deleted another holder's lease to take its place (a
+        live one broken with --break-lock, or a stale one): that is said, for the run it was
+        broken from may still be going, and it loses its lease (review: the wording was
+        "nothing was changed" after a --break-lock)."""
+        removed = self.lease.removed if self.lease is not None else None
+        if removed is None:
+            return InterruptedBeforeApply("interrupted before the apply: nothing was changed in the account", hint="run deploy again to apply the plan")
+        holder, broken = removed
+        if not broken:
+            return InterruptedBeforeApply(f"interrupted before the apply: no endpoint or volume was changed; the stale account lease of {holder} was deleted",
+                                          hint="run deploy again to apply the plan")
+        return InterruptedBeforeApply(
+            f"interrupted before the apply: no endpoint or volume was changed, but the account lease held by {holder} was broken (--break-lock): "
+            "that run, if it is still going, has lost its lease and is told so when it next renews or releases it",
+            hint="run deploy again to apply the plan once that run has finished (then without --break-lock); "
+                 "if it wrote meanwhile, `gpu serverless drift` shows what differs")
 
     def interrupted_after_apply(self, exc: BaseException | None = None) -> ApplyFailed | None:
         """An interrupt (`exc`: a KeyboardInterrupt, or an error of exit 130 such as a pre-warm's)
@@ -297,7 +317,7 @@ class Deployment:
 
     def _locked(self) -> DeployResult:
         observed = self.observe()
-        plan = self.plan_against(observed)
+        plan = self.planned = self.plan_against(observed)
         if self.request.saved is not None and (done := check_saved(self.request.saved, plan)):
             self.emit(Note(f"the saved plan was applied already: the account has every change it makes ({', '.join(done)}); nothing to write"))
         self.emit(PlanReady(plan))
@@ -313,12 +333,15 @@ class Deployment:
         # Not `writing` while it waits for the lease: an interrupt then (CI cancelling a queued
         # apply job) wrote nothing, and a lease it had just created is released on the way out.
         with account_lease(self.provider, self.request.desired.project_id, self.request.command, lambda m: self.emit(Note(m, "plain")),
-                           wait=self.request.lock_timeout, break_lock=self.request.break_lock) as lease:
+                           wait=self.request.lock_timeout, break_lock=self.request.break_lock, taking=self._taking) as lease:
             self.writing = True
             result = self._leased(plan, lease)
         if lease is not None and lease.lost is not None and result.outcome is not None:
             raise self._lease_lost(lease, result)
         return result
+
+    def _taking(self, lease: Lease) -> None:
+        self.lease = lease
 
     def _leased(self, plan: Plan, lease: Lease | None) -> DeployResult:
         """Plan again and apply, under the account lease."""
@@ -353,7 +376,7 @@ class Deployment:
         from gpuctl.render.document import to_document
 
         observed = self.observe()
-        plan = self.plan_against(observed)
+        plan = self.planned = self.plan_against(observed)
         if self.request.saved is not None:
             check_saved(self.request.saved, plan)
         elif to_document(plan)["resource_changes"] != to_document(shown)["resource_changes"]:

@@ -160,6 +160,7 @@ class Lease:
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _renewer: threading.Thread | None = field(default=None, repr=False)
     _lost_create: bool = field(default=False, repr=False)  # a create whose answer was lost: it may hold the lease
+    removed: tuple[str, bool] | None = None  # (holder, broken) of the lease this one deleted to take its place, set as the delete is sent (it may land though an interrupt comes); broken: it was live (--break-lock), not stale
     lost: str | None = None  # what became of this lease while it was held (`_check_held`): "taken over by <holder>", or "deleted from the account"
 
     def acquire(self, timeout: float, break_lock: bool = False) -> None:
@@ -183,6 +184,7 @@ class Lease:
                 if not stale or stale in ("damaged", "dead", "left"):
                     self.cut_short = holder  # its holder may have stopped a moment ago
                 self.replaced = _holder(current)
+                self.removed = (holder, not stale)
                 self._delete(current["id"])
                 break_lock = False
                 continue
@@ -450,16 +452,21 @@ def lease_project(endpoint: dict, project_id: str | None) -> str | None:
 
 @contextmanager
 def account_lease(provider: Provider, project_id: str | None, command: str, on_note: Callable[[str], None], *, wait: float,
-                  break_lock: bool = False) -> Iterator[Lease | None]:
+                  break_lock: bool = False, taking: Callable[[Lease], None] | None = None) -> Iterator[Lease | None]:
     """Hold the project's account lease for the body of a `with` (deploy, rollback and delete
     all take it here): waiting up to `wait` seconds, `break_lock` after showing the holder
     (LockHeld, exit 3, when it stays held), renewed while the body runs, released however it
-    ends. A project of None has no lease to take: a note says so and the body runs without one."""
+    ends. A project of None has no lease to take: a note says so and the body runs without one.
+    `taking` gets the lease before it is taken, so a caller interrupted while it waits knows
+    what the wait did to the account already (`Lease.removed`: another holder's lease deleted)."""
     if project_id is None:
         on_note("note: the endpoint belongs to no project, so there is no account lease to take")
         yield None
         return
-    with project_lease(provider, project_id, command, on_note).held(wait, break_lock) as lease:
+    lease = project_lease(provider, project_id, command, on_note)
+    if taking is not None:
+        taking(lease)
+    with lease.held(wait, break_lock) as lease:
         yield lease
 
 

@@ -40,7 +40,7 @@ def test_a_command_run_from_a_subdirectory_names_the_parent_gpu_jsonc(account, t
 def test_without_any_gpu_jsonc_near_the_hint_stays_the_plain_one(account, tmp_path):
     result = account.gpu("serverless", "deploy", "--plan", cwd=tmp_path)
     assert result.code == 1
-    assert "create gpu.jsonc in the project directory, or pass --config PATH" in result.err
+    assert "create gpu.jsonc in the project directory, or pass --config PATH, or deploy without one: --template NAME --gpu-type TYPE" in result.err
     assert "parent directory" not in result.err
 
 
