@@ -19,12 +19,17 @@ BODY_LIMITS = {"run": 10 * MB, "runsync": 20 * MB}  # RunPod's payload limits (a
 BY_REFERENCE = "pass large data by reference (a URL, or a file on the endpoint's network volume) and let the handler fetch it"
 
 
+def body_size(payload: Any) -> int:
+    """The bytes of a job request as the HTTP client sends it (compact UTF-8 JSON)."""
+    return len(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
 def check_body_size(route: str, payload: Any, where: str | None = None) -> None:
     """Refuse a job request RunPod would refuse for its size, before uploading any of it; the
     size is counted as the HTTP client will send it (compact UTF-8 JSON)."""
     from gpuctl.errors import UsageError
 
-    size, limit = len(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")), BODY_LIMITS[route]
+    size, limit = body_size(payload), BODY_LIMITS[route]
     if size <= limit:
         return
     hint = BY_REFERENCE + ("; without --async or --stream, /runsync takes up to 20 MB" if route == "run" and size <= BODY_LIMITS["runsync"] else "")

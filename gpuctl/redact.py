@@ -60,11 +60,12 @@ def env_shown(key: str, value: Any, literal: str | None) -> bool:
     return isinstance(value, str) and (str(key).startswith(OWN_ENV) or (literal is not None and value == literal))
 
 
-def shared_digests(text: Any, shown: Callable[[str, str], bool] | None = None) -> Any:
+def shared_digests(text: Any, shown: Callable[[str, str], bool] | None = None, *, own: bool = True) -> Any:
     """A last-applied record's `GPUCTL_APPLIED` as a file meant to be shared may hold it (a
     `--record` cassette, a snapshot): every env digest becomes DECLARED ("set"), but those of
-    gpuctl's own GPUCTL_* markers and those `shown(path, digest)` says are the digest of the
-    value the file shows for that key (a snapshot shows the literals gpu.jsonc holds). A digest
+    gpuctl's own GPUCTL_* markers (unless `own` is False: a file that redacts some of them, as a
+    cassette redacts GPUCTL_LOCAL_CWD, a path) and those `shown(path, digest)` says are the
+    digest of the value the file shows for that key (a snapshot shows the literals gpu.jsonc holds). A digest
     is unsalted over the endpoint id (which the same file holds), the path and the value, so from
     it a literal the file redacts could be confirmed, or guessed, offline. "set" says only that
     gpu.jsonc declared the key, as for a secret; a plan against the file calls who moved such a
@@ -77,7 +78,7 @@ def shared_digests(text: Any, shown: Callable[[str, str], bool] | None = None) -
     if not isinstance(digests, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in digests.items()):
         return ENV_REDACTED
     kept = shown or (lambda path, digest: False)
-    shared = {k: (DECLARED if k.startswith("env.") and not k.startswith("env." + OWN_ENV) and not kept(k, v) else v) for k, v in digests.items()}
+    shared = {k: (DECLARED if k.startswith("env.") and not (own and k.startswith("env." + OWN_ENV)) and not kept(k, v) else v) for k, v in digests.items()}
     return json.dumps(shared, sort_keys=True, separators=(",", ":"))
 
 

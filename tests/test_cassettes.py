@@ -13,7 +13,10 @@ from gpuctl.doctor.openapi import problems as shape_problems
 from gpuctl.provider.errors import AuthError, ProviderError, Rejected
 from gpuctl.provider.graphql import GraphQL
 from gpuctl.provider.http import ApiClient
+from gpuctl.provider.recording import Redactor
 from gpuctl.provider.runpod import RunPodProvider
+from gpuctl.model import REDACTED
+from gpuctl.redact import APPLIED_ENV, DECLARED
 from tests.support import cassettes
 
 KEY = "rpa_cassette_canary_key_77"
@@ -54,6 +57,47 @@ def test_no_credentials_in_cassettes():
         text = path.read_text()
         assert "authorization" not in text.lower() and KEY not in text
         assert not any(secret in text for secret in ("rpa_", "Bearer ")), path
+
+
+def _env_in(value, found: list[tuple[str, object]]) -> list[tuple[str, object]]:
+    """Every (name, value) of an env at any depth of a JSON value, the JSON text a string holds
+    (a body, a GraphQL env entry, a record) read too; a last-applied record's digests come as
+    ("GPUCTL_APPLIED", {path: digest})."""
+    if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return found
+    if isinstance(value, list):
+        for item in value:
+            _env_in(item, found)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key == "env" and isinstance(item, (dict, list)):
+                pairs = item.items() if isinstance(item, dict) else [(e.get("key"), e.get("value")) for e in item if isinstance(e, dict)]
+                for name, literal in pairs:
+                    parsed = json.loads(literal) if name == APPLIED_ENV and isinstance(literal, str) and literal.startswith("{") else literal
+                    found.append((name, parsed))
+            _env_in(item, found)
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(cassettes.OUT.rglob("*.yaml")), ids=lambda p: p.name)
+def test_no_env_value_nor_its_digest_in_a_committed_cassette(path):
+    """A cassette is shared: an env value is REDACTED but for gpuctl's own bookkeeping, and a
+    last-applied record keeps no digest of an env value the file does not show ("set"): the
+    contributed local-*.yaml, recorded before `--record` wrote "set", held the digest of the
+    test's GREETING=hello (6f13f0a382ede77e, unsalted but for the endpoint id next to it, so a
+    guess is confirmed offline) and of GPUCTL_LOCAL_COMMAND and GPUCTL_LOCAL_CWD, which the same
+    file redacts."""
+    recorded = path in cassettes.contributed()  # the others are RunPod's documented examples (MODEL_NAME: sdxl)
+    found = _env_in([i for item in cassettes.interactions(path) for i in (item["request"].get("body"), item["response"]["body"]["string"])], [])
+    for name, value in found:
+        if name == APPLIED_ENV:
+            leaked = {k: v for k, v in value.items() if k.startswith("env.") and not Redactor.kept(k.removeprefix("env.")) and v != DECLARED}
+            assert not leaked, f"{path.name}: digests of env values in a last-applied record: {leaked}"
+        elif recorded and not Redactor.kept(name):
+            assert value in (REDACTED, None), f"{path.name}: env {name} is written as {value!r}"
 
 
 def test_observe_reads_the_documented_list_shapes():

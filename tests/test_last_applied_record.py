@@ -63,6 +63,42 @@ def test_a_secret_is_recorded_as_set_and_nothing_derived_from_it():
     assert drift.origin(record, change) is Origin.UNKNOWN
 
 
+def test_a_secret_reference_is_recorded_by_its_text_so_drift_tells_who_moved_it():
+    """`{{ RUNPOD_SECRET_x }}` names a secret and holds none (pull prints it), yet the record kept
+    "set" for it as for a secret: a reference changed in gpu.jsonc, in the console or in both all
+    read "origin unknown", whose advice is to resolve a conflict."""
+    old, new, console = "{{ RUNPOD_SECRET_hf_old }}", "{{ RUNPOD_SECRET_hf_new }}", "{{ RUNPOD_SECRET_from_console }}"
+    env = drift.record_env("p", "ep1", "demo", {"env.HF_TOKEN": Sensitive(old), "env.KEY": Sensitive("hf_plain_secret_91"), "workers.max": 3},
+                           "2026-12-01T00:00:00Z")
+    digests = json.loads(env[drift.APPLIED_ENV])
+    assert digests["env.HF_TOKEN"] == drift.digest("ep1", "env.HF_TOKEN", old) and digests["env.KEY"] == "set"  # a secret itself stays "set"
+    record = drift.read_record({"name": "gpuctl-applied-ep1", "env": env})
+    assert drift.origin(record, FieldChange("env.HF_TOKEN", old, Sensitive(new), sensitive=True)) is Origin.CONFIG
+    assert drift.origin(record, FieldChange("env.HF_TOKEN", console, Sensitive(old), sensitive=True)) is Origin.ACCOUNT
+    assert drift.origin(record, FieldChange("env.HF_TOKEN", console, Sensitive(new), sensitive=True)) is Origin.BOTH
+    assert drift.origin(record, FieldChange("env.HF_TOKEN", None, Sensitive(old), sensitive=True)) is Origin.ACCOUNT  # removed in the console
+    assert drift.origin(record, FieldChange("env.KEY", "rotated", Sensitive("hf_other_secret_92"), sensitive=True)) is Origin.UNKNOWN
+
+
+@SETTINGS
+@given(configs(), st.data())
+def test_each_side_moving_a_secret_reference_is_labelled_by_who_moved_it(config, data):
+    """Through the planner, onto an account with the records the engine writes."""
+    block = data.draw(st.sampled_from(config["serverless"]))
+    block["runpod"]["env"]["HF_REF"] = {"secret": "hf_old"}
+    observed = _deployed(config)
+
+    def console(e):
+        e["env"]["HF_REF"] = "{{ RUNPOD_SECRET_from_console }}"
+
+    git = copy.deepcopy(config)
+    next(b for b in git["serverless"] if b["name"] == block["name"])["runpod"]["env"]["HF_REF"] = {"secret": "hf_new"}
+    assert not plan(desired_from(config), observed, CATALOG).has_changes
+    assert _only_change(plan(desired_from(config), _edit(observed, block["name"], console), CATALOG)) == [("env.HF_REF", "account")]
+    assert _only_change(plan(desired_from(git), observed, CATALOG)) == [("env.HF_REF", "config")]
+    assert _only_change(plan(desired_from(git), _edit(observed, block["name"], console), CATALOG)) == [("env.HF_REF", "both")]
+
+
 def test_a_secret_added_or_put_in_place_of_a_literal_in_gpu_jsonc_is_changed_in_gpu_jsonc():
     """The account as the record says it was (absent, or the literal last applied) means only
     gpu.jsonc moved, whatever gpu.jsonc now holds: a secret added in a pull request read

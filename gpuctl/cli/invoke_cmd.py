@@ -10,7 +10,7 @@ import click
 from gpuctl.cli.durations import DURATION
 from gpuctl.cli.resolve import provider_options
 from gpuctl.errors import ExitCode
-from gpuctl.jobs import FINAL, PAUSED_HINT, check_body_size, job_error, paused, refuse_if_paused, wait_until_final
+from gpuctl.jobs import BODY_LIMITS, FINAL, PAUSED_HINT, body_size, check_body_size, job_error, paused, refuse_if_paused, wait_until_final
 from gpuctl.words import in_seconds
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ ENDED = {"FAILED": "failed", "CANCELLED": "was cancelled", "TIMED_OUT": "timed o
 RETENTION_HINT = "results are kept 30 min after /run and 1 min after /runsync; check the endpoint and the job id"
 STATE_WORDS = {"IN_QUEUE": "queued", "IN_PROGRESS": "running"}
 LIVE_WAIT_MS = 2000  # on a terminal /runsync holds no longer, so the status line soon shows the job's state
+SUBMITTING = "interrupt: waiting for the endpoint to answer with the job id, so gpu can say how to cancel the job"
 
 
 @click.command("invoke")
@@ -33,8 +34,9 @@ LIVE_WAIT_MS = 2000  # on a terminal /runsync holds no longer, so the status lin
 @click.option("--timeout", type=DURATION, default="600", show_default=True,
               help="How long to wait for the job to end (seconds, or 90s, 10m, 1h; 0: no limit). The job keeps running past it.")
 @click.option("--wait-ms", type=click.IntRange(1000, 25000), default=20000, show_default=True,
-              help="How long one /runsync call holds for the result before gpu polls /status (its HTTP read timeout "
-                   "covers the hold; at most 2 s when stderr is a terminal, so the status line can follow the job).")
+              help="For a job request over 10 MB, which only /runsync accepts: how long that call holds for the result "
+                   "before gpu polls /status (its HTTP read timeout covers the hold; at most 2 s when stderr is a terminal, "
+                   "so the status line can follow the job).")
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @provider_options
 @click.pass_obj
@@ -42,9 +44,11 @@ def invoke(app: AppContext, name: str, input_value: str | None, is_async: bool, 
            wait_ms: int, as_json: bool, provider: str | None, config: str | None) -> int:
     """Run a job on endpoint NAME (a name or an id) and print its output as JSON.
 
-    Uses /runsync and polls /status when the job outlasts the sync wait. Exits 0 when the job
-    COMPLETED; 1 when it FAILED, was CANCELLED or TIMED_OUT (the error on stderr) or did not
-    end within --timeout. Ctrl-C stops the waiting, not the job (exit 130). With --stream and
+    Queues the job (/run) and polls /status until it ends (a request over 10 MB goes by /runsync,
+    the only route that takes it). Exits 0 when the job COMPLETED; 1 when it FAILED, was
+    CANCELLED or TIMED_OUT (the error on stderr) or did not end within --timeout. Ctrl-C (or
+    SIGTERM) stops the waiting, not the job (exit 130), and prints the job's id with the commands
+    to see and cancel it. With --stream and
     --json the chunk lines are followed by the job document. While it waits, a terminal shows
     one live line on stderr: the job's state (queued, running), its id and the time waited."""
     from gpuctl.cli.resolve import open_target, while_it_exists
@@ -56,6 +60,7 @@ def invoke(app: AppContext, name: str, input_value: str | None, is_async: bool, 
     value, where = read_input(app, input_value)
     payload = job_payload(value)
     check_body_size("run" if is_async or streaming else "runsync", payload, where)
+    by_runsync = not (is_async or streaming) and body_size(payload) > BODY_LIMITS["run"]  # only /runsync takes it
     target = open_target(app, provider, config, start_local=True, reads_only=True)
     try:
         found = queue_endpoint(target, name)
@@ -65,10 +70,10 @@ def invoke(app: AppContext, name: str, input_value: str | None, is_async: bool, 
             refuse_if_paused(found, "the job", "--async queues it for then")
         call = JobCall(app, target.provider, found["id"], name, timeout, as_json)
         with while_it_exists(target, name, call.endpoint_id, "the job was sent" if is_async else "the job ran (the job went with it)"):
-            if is_async:
-                return call.submit(payload)
             try:
-                job = call.stream(payload) if streaming else call.run(payload, wait_ms)
+                if is_async:
+                    return call.submit(payload)
+                job = call.stream(payload) if streaming else call.run(payload, wait_ms, by_runsync)
             except KeyboardInterrupt:
                 return call.interrupted()
         return call.finish(job)
@@ -147,19 +152,34 @@ class JobCall:
     def hint(self, job_id: str) -> str:
         return f"check it with `gpu serverless job status {self.ref} {job_id}`, cancel it with `gpu serverless job cancel {self.ref} {job_id}`"
 
+    def queue(self, payload: dict) -> dict:
+        """/run, with Ctrl-C and SIGTERM held until it answers: once the job exists gpu must know
+        its id, or an interrupt leaves a job that runs (and bills) with no way to see or cancel it.
+        The signal then ends the wait as usual, and `interrupted` names the job."""
+        from gpuctl.interrupts import held
+
+        with held(say=lambda: self.app.note(SUBMITTING)):
+            self.job = self.provider.run(self.endpoint_id, payload)
+        return self.job
+
     def submit(self, payload: dict) -> int:
-        job = self.provider.run(self.endpoint_id, payload)
+        job = self.queue(payload)
         self.app.stdout.write(to_json(job) + "\n" if self.as_json else f"{job['id']}\n")
         self.app.note(f"queued; check it with: gpu serverless job status {self.ref} {job['id']}")
         return ExitCode.OK
 
-    def run(self, payload: dict, wait_ms: int) -> dict:
-        """/runsync, then /status polls (slowing down to one every 2 s) until a final state,
-        with the status line showing each answer. It needs an answer to show, so on a
-        terminal /runsync holds at most LIVE_WAIT_MS."""
+    def run(self, payload: dict, wait_ms: int, by_runsync: bool = False) -> dict:
+        """/run, then /status polls (slowing down to one every 2 s) until a final state, with
+        the status line showing each answer. /run answers with the job id at once, so an
+        interrupt while the job runs can always name it (/runsync answers only after its hold).
+        A request over 10 MB goes by /runsync, the only route that takes it: the id is then
+        known once its hold ends (on a terminal, at most LIVE_WAIT_MS)."""
         wait = int(max(1000, min(wait_ms, self.remaining() * 1000, LIVE_WAIT_MS if self.line.live else wait_ms)))
         with self.line:
-            self.job = self.provider.runsync(self.endpoint_id, payload, wait_ms=wait)
+            if by_runsync:
+                self.job = self.provider.runsync(self.endpoint_id, payload, wait_ms=wait)
+            elif self.queue(payload).get("status") in FINAL:  # /run answers only id and status: the error is in /status
+                self.job = self.provider.status(self.endpoint_id, self.job["id"])
             self.job = wait_until_final(lambda: self.provider.status(self.endpoint_id, self.job["id"]), self.job,
                                         remaining=self.remaining, sleep=self.sleep, on_status=self.seen)
             if self.job.get("status") not in FINAL:
@@ -175,7 +195,7 @@ class JobCall:
     def stream(self, payload: dict) -> dict:
         """/run, then /stream (each call drains what is new) until the job is final and
         nothing is left, printing each chunk as one JSON line; then the final /status."""
-        self.job = self.provider.run(self.endpoint_id, payload)
+        self.queue(payload)
         while True:
             answer = self.provider.stream(self.endpoint_id, self.job["id"])
             for chunk in answer.get("stream") or []:

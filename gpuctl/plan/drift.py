@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gpuctl.files import json_in
-from gpuctl.model import MARKER_ENV, REDACTED, EndpointSpec, Notice, Sensitive, Unresolved
+from gpuctl.model import MARKER_ENV, REDACTED, EndpointSpec, Notice, Sensitive, Unresolved, secret_name
 from gpuctl.redact import APPLIED_ENV, DECLARED, OWN_ENV
 from gpuctl.v2 import env_of, owner, template_request
 from gpuctl.plan import fields
@@ -75,6 +75,17 @@ def _hidden(value: Any) -> bool:
     return isinstance(value, Sensitive)
 
 
+def _compared(value: Any) -> Any:
+    """What a record digests and origins compare: a RunPod secret reference's text, which names
+    a secret and holds none (pull prints it), unwrapped; any other value as it is."""
+    return value.value if _hidden(value) and secret_name(value) else value
+
+
+def _secret(value: Any) -> bool:
+    """A hidden value that is a secret itself, of which a record keeps nothing but "set"."""
+    return _hidden(value) and not secret_name(value)
+
+
 def _unresolved(value: Any) -> bool:
     return isinstance(value, (Unknown, Unresolved)) or (isinstance(value, list) and any(isinstance(v, Unknown) for v in value))
 
@@ -86,7 +97,7 @@ def record_digests(endpoint_id: str, declared: Mapping[str, Any]) -> dict[str, s
     for path, value in sorted(declared.items()):
         if _unresolved(value):
             raise ValueError(f"{path} is not known yet; the record is written after the endpoint")
-        out[path] = SET if _hidden(value) else digest(endpoint_id, path, value)
+        out[path] = SET if _secret(value) else digest(endpoint_id, path, _compared(value))
     return out
 
 
@@ -183,7 +194,8 @@ def origin(record: Record | None, change: FieldChange) -> Origin:
     """Who moved this field (`before` is the account's value, `after` gpu.jsonc's, None where a
     side lacks it), per ADR 10. The account as the record says it was means gpu.jsonc moved,
     whatever gpu.jsonc now holds (a secret or a `${VAR}` added or put in a literal's place);
-    beyond that, unknown without a record, when the record or gpu.jsonc holds a secret, for
+    beyond that, unknown without a record, when the record or gpu.jsonc holds a secret (a
+    `{{ RUNPOD_SECRET_x }}` reference is none: its text is digested and compared), for
     a value a snapshot redacted, and when gpu.jsonc's value is not known before apply (the id of
     a volume deleted in the account, an unset `${VAR}`): whether gpu.jsonc moved cannot be told,
     and "both" would say it did."""
@@ -192,11 +204,11 @@ def origin(record: Record | None, change: FieldChange) -> Origin:
     last = record.digests.get(change.path) or digest(record.endpoint_id, change.path, None)
     if last == SET or REDACTED in (change.before, change.after):
         return Origin.UNKNOWN
-    if digest(record.endpoint_id, change.path, change.before) == last:
+    if digest(record.endpoint_id, change.path, _compared(change.before)) == last:
         return Origin.CONFIG
-    if _hidden(change.after) or _unresolved(change.after):
+    if _secret(change.after) or _unresolved(change.after):
         return Origin.UNKNOWN
-    if digest(record.endpoint_id, change.path, change.after) == last:
+    if digest(record.endpoint_id, change.path, _compared(change.after)) == last:
         return Origin.ACCOUNT
     return Origin.BOTH
 

@@ -7,7 +7,7 @@ are kept only from a short list (content type, RateLimit, RateLimit-Policy, Retr
 Allow). A body that is not JSON is replaced by a note of its size. In JSON bodies, every env
 value (endpoint and template env, GraphQL `[{key, value}]` env, the old and new of a release
 diff entry on an env field) becomes `REDACTED` but for gpuctl's own bookkeeping keys (whose
-digests of env values become "set"); the value
+digests of env values the file does not show become "set"); the value
 of any key that looks like a credential (key, token, secret, password, auth, webhook, ...) is
 replaced, its JSON type kept; user ids and e-mail addresses become stable placeholders; any string holding a
 registered secret (the API key, a `${VAR}` value) or shaped like a well-known key is replaced.
@@ -106,10 +106,12 @@ class Redactor:
 
     def env_value(self, name: Any, value: Any) -> Any:
         """REDACTED but for gpuctl's bookkeeping, whose record digests of env values become
-        "set" (`shared_digests`: a digest would let a redacted literal be guessed offline)."""
+        "set" (`shared_digests`: a digest would let a redacted literal be guessed offline), but
+        for the keys whose values the recording shows (`kept`): GPUCTL_LOCAL_CWD is gpuctl's
+        own, yet redacted here, so its digest goes too."""
         if not self.kept(name):
             return REDACTED
-        return shared_digests(value) if name == APPLIED_ENV else value
+        return shared_digests(value, lambda path, digest: self.kept(path.removeprefix("env.")), own=False) if name == APPLIED_ENV else value
 
     @staticmethod
     def kept(name: Any) -> bool:

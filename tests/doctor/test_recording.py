@@ -39,6 +39,7 @@ CANARIES = {
     "header": "canary-cookie-0016",
     "in_image": "canary-var-in-image-0017",
     "env_digest": "c0ffeecanary0018",  # a last-applied record's digest of an env literal: it would confirm a guess of the literal
+    "own_env_digest": "c0ffeecanary0019",  # the digest of a GPUCTL_* value the recording redacts (GPUCTL_LOCAL_CWD: a path)
 }
 
 
@@ -58,7 +59,8 @@ def _answer(request: httpx.Request) -> httpx.Response:
                                                    {"field": "template.imageName", "old": "a:1", "new": "a:2"}]}]}
     elif request.url.path == "/graphql":
         body = {"data": {"myself": {"podTemplates": [{"id": "t1", "env": [{"key": "K", "value": c["graphql_env"]}, {"key": "GPUCTL_PROJECT", "value": "demo"},
-                                                                                 {"key": "GPUCTL_APPLIED", "value": json.dumps({"env.SECRET_ONE": c["env_digest"], "image": "0123456789abcdef"})}]}]}}}
+                                                                                 {"key": "GPUCTL_APPLIED", "value": json.dumps({"env.SECRET_ONE": c["env_digest"], "env.GPUCTL_LOCAL_CWD": c["own_env_digest"],
+                                                                                                                          "env.GPUCTL_PROJECT": "0fedcba987654321", "image": "0123456789abcdef"})}]}]}}}
     else:
         return httpx.Response(200, text=f"plain text {c['text_body']}", headers={"Set-Cookie": c["header"]})
     return httpx.Response(200, json=body, headers={"Set-Cookie": c["header"], "RateLimit": '"minute";r=5;t=10', "X-Request-Id": "abc"})
@@ -99,7 +101,8 @@ def test_the_recording_keeps_what_makes_it_coherent(tmp_path):
     assert set(items[0]["response"]["headers"]) == {"content-type", "ratelimit"}
     assert not items[0]["request"]["headers"].get("Authorization")
     record_env = json.loads(items[2]["response"]["body"]["string"])["data"]["myself"]["podTemplates"][0]["env"]
-    assert json.loads(record_env[2]["value"]) == {"env.SECRET_ONE": "set", "image": "0123456789abcdef"}  # the record is kept, its env digests are not
+    # the record is kept, its env digests are not, but for the env values the recording shows (GPUCTL_PROJECT)
+    assert json.loads(record_env[2]["value"]) == {"env.SECRET_ONE": "set", "env.GPUCTL_LOCAL_CWD": "set", "env.GPUCTL_PROJECT": "0fedcba987654321", "image": "0123456789abcdef"}
     diff = json.loads(items[1]["response"]["body"]["string"])["releases"][0]["diff"]
     assert diff[1] == {"field": "template.imageName", "old": "a:1", "new": "a:2"}
 

@@ -135,13 +135,13 @@ def test_input_from_a_file_and_from_stdin(deployed):
 
 def test_bad_json_is_located_and_sends_nothing(deployed):
     account, proj = deployed
-    sent = sum("runsync" in r["path"] for r in account.requests())
+    sent = sum(r["path"].endswith(("/run", "/runsync")) for r in account.requests())
     literal = account.gpu("serverless", "invoke", "talk", "--input", '{"prompt": "x",}', cwd=proj)
     assert literal.code == 1 and "--input:1:15: a trailing comma before '}'" in literal.err and "Traceback" not in literal.err
     (proj / "bad.json").write_text('{\n  "prompt":\n}\n')
     from_file = account.gpu("serverless", "invoke", "talk", "--input", "@bad.json", cwd=proj)
     assert from_file.code == 1 and "bad.json:3:1: Expecting value" in from_file.err
-    assert sum("runsync" in r["path"] for r in account.requests()) == sent
+    assert sum(r["path"].endswith(("/run", "/runsync")) for r in account.requests()) == sent
 
 
 def test_an_input_over_runpods_size_limit_is_refused_before_it_is_sent(deployed):
@@ -159,6 +159,21 @@ def test_an_input_over_runpods_size_limit_is_refused_before_it_is_sent(deployed)
         mid = account.gpu("serverless", "invoke", "talk", "--input", "@mid.json", flag, cwd=proj)
         assert mid.code == 1 and "RunPod's /run accepts at most 10 MB" in mid.err and "/runsync takes up to 20 MB" in mid.err, mid.err
     assert sum(r["path"].endswith(("/run", "/runsync")) for r in account.requests()) == sent
+
+
+def test_invoke_queues_by_run_and_a_request_only_runsync_takes_goes_by_runsync(deployed):
+    """invoke queues by /run, so it knows the job id before it waits (an interrupt can name it);
+    a request over /run's 10 MB still runs, by /runsync, the one route that takes 20 MB."""
+    account, proj = deployed
+    routes = lambda: [r["path"].rsplit("/", 1)[1] for r in account.requests() if r["path"].endswith(("/run", "/runsync"))]  # noqa: E731
+    before = len(routes())
+    small = account.gpu("serverless", "invoke", "talk", "--input", '{"prompt": "small"}', cwd=proj)
+    assert small.code == 0 and small.json() == {"echo": {"prompt": "small"}}, small.err
+    assert routes()[before:] == ["run"]
+    (proj / "mid.json").write_text(json.dumps({"prompt": "a" * (12 * 1024 * 1024)}))
+    mid = account.gpu("serverless", "invoke", "talk", "--input", "@mid.json", "--json", cwd=proj)
+    assert mid.code == 0 and mid.json()["status"] == "COMPLETED", mid.err[-2000:]
+    assert routes()[before:] == ["run", "runsync"]
 
 
 def test_an_input_file_that_cannot_be_read_says_how_to_fix_it(deployed):
@@ -194,6 +209,30 @@ def test_ctrl_c_while_waiting_says_the_job_keeps_running(deployed):
     assert code == 130 and ("keeps running on talk" in err or "was in the queue of talk when gpu last looked" in err) and "gpu serverless job cancel talk" in err, err
     job_id = re.search(r"job (\S+) (keeps running|was in the queue)", err).group(1)
     assert account.gpu("serverless", "job", "cancel", "talk", job_id, cwd=proj).code == 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupt_before_the_job_ends_prints_an_id_that_status_and_cancel_take(deployed, tmp_path, signum):
+    """invoke sent /runsync and held it up to 20 s: a Ctrl-C (or a CI runner's SIGTERM) in that
+    hold left the user no job id ("interrupted before talk answered"), while the job ran on and
+    billed. The id is now known before any wait, so the interrupt names it, and it works."""
+    account, proj = deployed
+    release, prompt = tmp_path / "release", f"held-{signum.name}"
+    invoking = account.popen("serverless", "invoke", "talk", "--input", json.dumps({"prompt": prompt, "release": str(release)}), cwd=proj)
+    try:
+        until(lambda: f"talker got '{prompt}'" in account.gpu("serverless", "logs", "talk", cwd=proj).out, "a worker to run the job")
+        invoking.send_signal(signum)
+        code, err = invoking.wait(timeout=DEADLINE_S), invoking.stderr.read()
+        assert code == 130 and "before talk answered" not in err, err
+        # running, or (had the interrupt come before invoke's first /status) last seen queued
+        job_id = re.search(r"interrupted: job (\S+) (keeps running on talk|was in the queue of talk)", err).group(1)
+        assert f"gpu serverless job cancel talk {job_id}" in err, err
+        assert account.gpu("serverless", "job", "status", "talk", job_id, "--json", cwd=proj).json()["status"] == "IN_PROGRESS"
+        cancelled = account.gpu("serverless", "job", "cancel", "talk", job_id, cwd=proj)
+        assert cancelled.code == 0 and f"job {job_id}: CANCELLED" in cancelled.out, cancelled.err
+    finally:
+        release.write_text("")
+        invoking.kill()
 
 
 def test_ctrl_c_of_a_stream_whose_job_runs_never_says_it_is_queued(deployed, tmp_path):

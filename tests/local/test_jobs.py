@@ -57,6 +57,41 @@ def test_runsync_wait_falls_back_to_in_queue(server: LocalServer, parked: dict) 
     assert status(server, parked["id"], answer["id"]) == {"id": answer["id"], "status": "IN_QUEUE"}
 
 
+@pytest.mark.parametrize("wait", ["1e9", "2.5e4", "20000.0", "inf"])
+def test_runsync_takes_any_number_as_wait_and_clamps_it(server: LocalServer, worker_ep: dict, wait: str) -> None:
+    """`?wait=1e9` (a client computing its wait as a float, or asking for "as long as you
+    hold") got a 400 where RunPod's 1 000-300 000 ms range clamps it: any number is held to
+    the range, as whole milliseconds were already."""
+    done = server.job(worker_ep["id"], f"runsync?wait={wait}", {"input": {"x": 1}})
+    assert done.status_code == 200 and done.json()["status"] == "COMPLETED", done.text
+
+
+@pytest.mark.parametrize("wait", ["-5", "0.5", "1e-3"])
+def test_runsync_wait_below_the_range_holds_the_minimum(server: LocalServer, parked: dict, wait: str) -> None:
+    answer = server.job(parked["id"], f"runsync?wait={wait}", {"input": {}})
+    assert answer.status_code == 200 and answer.json()["status"] == "IN_QUEUE", answer.text
+    server.job(parked["id"], f"cancel/{answer.json()['id']}")
+
+
+@pytest.mark.parametrize("wait", ["soon", "nan", "", "0x10"])
+def test_runsync_wait_that_is_no_number_is_a_runpod_shaped_400_that_queues_nothing(server: LocalServer, parked: dict, wait: str) -> None:
+    before = server.job(parked["id"], "health", method="GET").json()["jobs"]["inQueue"]
+    answer = server.job(parked["id"], f"runsync?wait={wait}", {"input": {}})
+    assert answer.status_code == 400 and "wait must be a number of milliseconds" in answer.json()["error"], answer.text
+    assert server.job(parked["id"], "health", method="GET").json()["jobs"]["inQueue"] == before
+
+
+def test_wait_is_clamped_to_runpods_range() -> None:
+    from starlette.requests import Request
+
+    from gpuctl.local.api.jobs import wait_ms
+
+    def held(raw: str) -> float:
+        return wait_ms(Request({"type": "http", "query_string": f"wait={raw}".encode()}), 90_000)
+
+    assert [held(v) for v in ("1e9", "inf", "300001", "-1", "0.5", "2.5e4", "1500")] == [300_000, 300_000, 300_000, 1000, 1000, 25_000, 1500]
+
+
 def test_cancel_and_purge_queued_jobs(server: LocalServer, parked: dict) -> None:
     server.job(parked["id"], "purge-queue")
     ids = [server.job(parked["id"], "run", {"input": {"n": n}}).json()["id"] for n in range(3)]

@@ -3,6 +3,7 @@ runsync, status, stream, cancel, retry, purge-queue and health (api-notes §5)."
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -17,14 +18,24 @@ from gpuctl.local.store.jobs import Job
 AI = "/ai/v2/{endpoint_id}"
 
 
+WAIT_RANGE_MS = (1000, 300_000)  # what RunPod holds a /runsync or /stream call for (api-notes §5)
+
+
 def wait_ms(request: Request, default_ms: float) -> float:
+    """`?wait=` held to RunPod's range: any number is clamped into it, as whole milliseconds
+    always were (`1e9`, `2.5e4`, `inf` or `-5` included: a client that computes its wait as a
+    float must not get a 400 RunPod would not give); only what is no number at all is refused."""
     raw = request.query_params.get("wait")
     if raw is None:
         return default_ms
+    low, high = WAIT_RANGE_MS
     try:
-        return min(max(int(raw), 1000), 300_000)
+        value = float(raw)
     except ValueError:
-        raise ApiError(400, "wait must be a number of milliseconds from 1000 to 300000") from None
+        value = math.nan
+    if math.isnan(value):
+        raise ApiError(400, f"wait must be a number of milliseconds ({low} to {high}; others are held to that range), not {raw!r}")
+    return min(max(value, low), high)
 
 
 def accepted(job: Job) -> Response:
