@@ -136,16 +136,33 @@ def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan
     if not _confirm(app, yes, f"Roll back {current.get('name')} to version {version}?"):
         app.note("cancelled: nothing was changed")
         return ExitCode.ERROR
+    from gpuctl.author import applier
     from gpuctl.engine.lease import account_lease
+    from gpuctl.interrupts import Interrupted, writing
 
-    with account_lease(provider, project, "gpu serverless rollback", app.note, wait=wait, break_lock=break_lock):
-        again = plan_rollback(provider, endpoint_id, version)
-        if again.version != planned.version or again.changes != changes:
-            raise ChangedMeanwhile(f"endpoint {current.get('name')} changed after the plan was shown (now version {again.version})",
-                                   hint="run rollback again and review the new plan")
-        after = apply_rollback(provider, endpoint_id, changes)
-    latest = release_version(provider.releases(endpoint_id))
-    return _report(app, as_json, after, version, release_version(doc), latest, changes, literals, applied=True)
+    name, done = current.get("name"), []
+    before = lambda: Interrupted("interrupted before the rollback was written: nothing was changed",  # noqa: E731
+                                 hint=f"run `gpu serverless rollback {name} --to {version}` again")
+    after = lambda: Interrupted(f"interrupted, after the rollback was written: endpoint {name} is on the configuration of version {version} "  # noqa: E731
+                                f"(now version {done[0].version})", hint=_after_hint(current, name))
+    with writing(before, after, say=lambda: app.note("interrupted: waiting for the rollback's write in flight to finish")) as write:
+        with account_lease(provider, project, "gpu serverless rollback", app.note, wait=wait, break_lock=break_lock):
+            again = plan_rollback(provider, endpoint_id, version)
+            if again.version != planned.version or again.changes != changes:
+                raise ChangedMeanwhile(f"endpoint {name} changed after the plan was shown (now version {again.version})",
+                                       hint="run rollback again and review the new plan")
+            with write.step():
+                done.append(apply_rollback(provider, endpoint_id, changes, version, by=applier(app.environ, app.cwd)))
+    return _report(app, as_json, done[0].endpoint, version, release_version(doc), done[0].version, changes, literals, applied=True)
+
+
+def _after_hint(endpoint: dict, name: object) -> str:
+    """What a rollback leaves to do: gpu.jsonc still declares what it undid."""
+    from gpuctl.v2 import owner
+
+    if not owner(endpoint):
+        return "the endpoint has no GPUCTL_PROJECT marker, so no gpu.jsonc deploys it and nothing will undo this rollback"
+    return f"gpu.jsonc now differs from the account: run `gpu serverless pull {name} --write`, or the next `gpu serverless deploy` undoes this rollback"
 
 
 def _confirm(app: AppContext, yes: bool, question: str) -> bool:

@@ -34,6 +34,7 @@ APPLIED_AT_ENV = "GPUCTL_APPLIED_AT"
 NAME_ENV = "GPUCTL_ENDPOINT_NAME"
 APPLIES_ENV = "GPUCTL_APPLIES"  # [[applied_at, applied_by or null, version made or null], ...]: the last MAX_APPLIES applies, oldest first (docs/history.md)
 MAX_APPLIES = 20
+ROLLED_BACK_ENV = "GPUCTL_ROLLED_BACK"  # {"version": made, "to": restored, "paths": [...]}: the last `gpu serverless rollback`, until the next deploy rewrites the record
 SET = DECLARED  # the digest of a sensitive field: it was declared, and nothing more is kept (also every env digest in a shared file: redact.shared_digests)
 RECORD_IMAGE = "gpuctl/applied:none"  # a pod template that is never run
 
@@ -47,6 +48,36 @@ class Record:
     endpoint_name: str
     applied_at: str
     digests: Mapping[str, str]
+    rolled_back: RolledBack | None = None  # gpuctl's rollback since the last deploy of the endpoint
+
+
+@dataclass(frozen=True)
+class RolledBack:
+    """A `gpu serverless rollback` the record keeps: it made release `version`, the
+    configuration of version `to`, writing the fields `paths` (v2 paths: `image`, `env`)."""
+
+    version: int
+    to: int
+    paths: tuple[str, ...]
+
+    def wrote(self, path: str) -> bool:
+        """Whether the rollback wrote the field at `path` (a plan path: `env.TOKEN` is in `env`)."""
+        return any(path == p or path.startswith(p + ".") for p in self.paths)
+
+
+def rolled_back_env(version: int | None, to: int, paths: Iterable[str]) -> str:
+    return json.dumps({"version": version, "to": to, "paths": sorted(paths)}, separators=(",", ":"))
+
+
+def _rolled_back(raw: Any) -> RolledBack | None:
+    """What ROLLED_BACK_ENV holds; None for none, or for anything a person edited into another shape."""
+    read, doc = json_in(raw or "null") if isinstance(raw, str) else (False, None)
+    if not read or not isinstance(doc, dict):
+        return None
+    version, to, paths = doc.get("version"), doc.get("to"), doc.get("paths")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (version, to)) or not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        return None
+    return RolledBack(version, to, tuple(paths))
 
 
 def record_name(endpoint_id: str) -> str:
@@ -118,8 +149,13 @@ def record_env(project_id: str, endpoint_id: str, name: str, declared: Mapping[s
     env = {MARKER_ENV: project_id, NAME_ENV: name, APPLIED_AT_ENV: applied_at,
            APPLIED_ENV: json.dumps(digests, sort_keys=True, separators=(",", ":"))}
     if applies:
-        env[APPLIES_ENV] = json.dumps(applies[-MAX_APPLIES:], ensure_ascii=False, separators=(",", ":"))
+        env[APPLIES_ENV] = applies_env(applies)
     return env
+
+
+def applies_env(applies: list[list]) -> str:
+    """APPLIES_ENV's value: the last MAX_APPLIES of `applies`."""
+    return json.dumps(applies[-MAX_APPLIES:], ensure_ascii=False, separators=(",", ":"))
 
 
 def applies_of(template: Mapping[str, Any] | None) -> list[list]:
@@ -157,7 +193,8 @@ def read_record(template: Mapping[str, Any]) -> Record | None:
     read, digests = json_in(env.get(APPLIED_ENV) or "{}")
     if not read or not isinstance(digests, dict) or not all(isinstance(v, str) for v in digests.values()):
         return None
-    return Record(name.removeprefix(RECORD_PREFIX), str(project), str(env.get(NAME_ENV) or ""), str(env.get(APPLIED_AT_ENV) or ""), digests)
+    return Record(name.removeprefix(RECORD_PREFIX), str(project), str(env.get(NAME_ENV) or ""), str(env.get(APPLIED_AT_ENV) or ""), digests,
+                  _rolled_back(env.get(ROLLED_BACK_ENV)))
 
 
 def records_of(templates: Iterable[Mapping[str, Any]], project_id: str) -> dict[str, Record]:
