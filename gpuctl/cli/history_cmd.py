@@ -148,7 +148,7 @@ def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan
     before = lambda: Interrupted("interrupted before the rollback was written: nothing was changed",  # noqa: E731
                                  hint=f"run `gpu serverless rollback {name} --to {version}` again")
     after = lambda: Interrupted(f"interrupted, after the rollback was written: endpoint {name} is on the configuration of version {version} "  # noqa: E731
-                                f"(now version {done[0].version})", hint="; ".join(_left_to_do(current, changes, indirect)))
+                                f"(now version {done[0].version})", hint="; ".join(line.rstrip(".") for line in _left_to_do(current, changes, indirect)))
     with writing(before, after, say=lambda: app.note("interrupted: waiting for the rollback's write in flight to finish")) as write:
         with account_lease(provider, project, "gpu serverless rollback", app.note, wait=wait, break_lock=break_lock):
             again = plan_rollback(provider, endpoint_id, version)

@@ -53,31 +53,40 @@ class Record:
 
 @dataclass(frozen=True)
 class RolledBack:
-    """A `gpu serverless rollback` the record keeps: it made release `version`, the
-    configuration of version `to`, writing the fields `paths` (v2 paths: `image`, `env`)."""
+    """A `gpu serverless rollback` the record keeps: it made release `version` (None: not known),
+    the configuration of version `to`, writing the fields `paths` (v2 paths: `image`, `env`),
+    and `digests` of the values it wrote, as `digest` makes them, for every field but env (an env
+    value may be a secret: never digested). A field whose account value digests so is the
+    rollback's, not someone's in the account (review 3, L6)."""
 
-    version: int
+    version: int | None
     to: int
     paths: tuple[str, ...]
+    digests: Mapping[str, str]
 
-    def wrote(self, path: str) -> bool:
-        """Whether the rollback wrote the field at `path` (a plan path: `env.TOKEN` is in `env`)."""
-        return any(path == p or path.startswith(p + ".") for p in self.paths)
+    def made(self, endpoint_id: str, change: FieldChange) -> bool:
+        """Whether the account's value of `change` is the one this rollback wrote."""
+        last = self.digests.get(change.path)
+        return last is not None and digest(endpoint_id, change.path, change.before) == last
 
 
-def rolled_back_env(version: int | None, to: int, paths: Iterable[str]) -> str:
-    return json.dumps({"version": version, "to": to, "paths": sorted(paths)}, separators=(",", ":"))
+def rolled_back_env(endpoint_id: str, version: int | None, to: int, values: Mapping[str, Any]) -> str:
+    """ROLLED_BACK_ENV's value for a rollback that wrote `values` ({v2 path: value})."""
+    digests = {path: digest(endpoint_id, path, value) for path, value in values.items() if path != "env"}
+    return json.dumps({"version": version, "to": to, "paths": sorted(values), "digests": digests}, sort_keys=True, separators=(",", ":"))
 
 
 def _rolled_back(raw: Any) -> RolledBack | None:
     """What ROLLED_BACK_ENV holds; None for none, or for anything a person edited into another shape."""
-    read, doc = json_in(raw or "null") if isinstance(raw, str) else (False, None)
+    read, doc = json_in(raw) if isinstance(raw, str) else (False, None)
     if not read or not isinstance(doc, dict):
         return None
-    version, to, paths = doc.get("version"), doc.get("to"), doc.get("paths")
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (version, to)) or not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+    version, to, paths, digests = doc.get("version"), doc.get("to"), doc.get("paths"), doc.get("digests")
+    if (not (version is None or (isinstance(version, int) and not isinstance(version, bool))) or not isinstance(to, int) or isinstance(to, bool)
+            or not isinstance(paths, list) or not all(isinstance(p, str) for p in paths)
+            or not isinstance(digests, dict) or not all(isinstance(v, str) for v in digests.values())):
         return None
-    return RolledBack(version, to, tuple(paths))
+    return RolledBack(version, to, tuple(paths), digests)
 
 
 def record_name(endpoint_id: str) -> str:
@@ -241,10 +250,21 @@ def origin(record: Record | None, change: FieldChange) -> Origin:
 # -- resources ------------------------------------------------------------------------------------
 
 def _with_origins(change: ResourceChange, record: Record | None) -> ResourceChange:
-    changes = tuple(_account_value_shown(c if c.origin is o else replace(c, origin=o)) for c, o in ((c, origin(record, c)) for c in change.changes))
+    changes = tuple(_rollback_of(record, _account_value_shown(c if c.origin is o else replace(c, origin=o)))
+                    for c, o in ((c, origin(record, c)) for c in change.changes))
     if all(new is old for new, old in zip(changes, change.changes)):
         return change  # without a record every origin is unknown, as the planner made them
     return replace(change, changes=changes)
+
+
+def _rollback_of(record: Record | None, change: FieldChange) -> FieldChange:
+    """A field the account moved to the value gpuctl's last rollback wrote: that rollback's
+    ((version made, version restored): FieldChange.rolled_back), so drift says gpuctl's rollback
+    set it, not someone in the account."""
+    rolled = record.rolled_back if record is not None else None
+    if change.origin is not Origin.ACCOUNT or rolled is None or not rolled.made(record.endpoint_id, change):
+        return change
+    return replace(change, rolled_back=(rolled.version, rolled.to))
 
 
 def _account_value_shown(change: FieldChange) -> FieldChange:

@@ -80,3 +80,23 @@ def test_an_interrupted_delete_finishes_its_write_says_so_and_exits_130(account,
     assert "after the delete: endpoint echo" in err and "is deleted" in err, err
     assert account.endpoints() == []
     assert not [t for t in account.server.http.get("/v2/templates").json()["templates"] if t["name"].startswith("gpuctl-")]  # records and lease gone too
+
+
+@pytest.mark.parametrize("command", [("rollback", "echo", "--to", "1", "-y"), ("delete", "echo", "-y")])
+def test_an_interrupt_before_the_write_says_nothing_was_changed(account, tmp_path, command):
+    """While it waits for the account lease a deploy holds: nothing was written, and it says so
+    instead of a bare `interrupted`."""
+    from tests.e2e.test_account_lease import plant_lease
+
+    proj = _two_versions(account, tmp_path)
+    plant_lease(account, "e2e", expires_in=300)
+    process = account.popen("serverless", *command, "--lock-timeout", "5m", cwd=proj)
+    err = Output.of_pipe(process.stderr)
+    err.wait_for("waiting for the account lease")
+    process.send_signal(signal.SIGTERM)
+    said = err.rest()
+    process.stdout.close()
+    assert process.wait(timeout=120) == 130, said
+    assert ("interrupted before the rollback was written: nothing was changed" in said if command[0] == "rollback"
+            else "interrupted before the delete was sent: endpoint echo" in said), said
+    assert [e["image"] for e in account.endpoints()] == [IMAGE_2]
