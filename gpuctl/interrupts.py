@@ -94,3 +94,41 @@ def cleanup(step: Callable[[], object], say: Callable[[], None] | None = None, *
     interrupted (exit 130)."""
     with held(interrupt_after=not unwinding, say=say):
         step()
+
+
+class Write:
+    """The one write of a command that makes a single one (`rollback`'s PATCH, `delete`), as
+    `writing` runs it: `step()` wraps the write and what must follow it at once (its read-back,
+    gpuctl's records of it). `done` once that step has ended."""
+
+    def __init__(self, say: Callable[[], None] | None):
+        self.say = say
+        self.done = False
+        self.signals: list[int] = []
+
+    @contextmanager
+    def step(self) -> Iterator[None]:
+        """The write in flight: SIGINT and SIGTERM are held until it is done (never raised in
+        the middle of it: the request would still land, unreported), and counted for `writing`."""
+        with held(interrupt_after=False, say=self.say) as caught:
+            yield
+            self.done = True
+        self.signals += caught
+
+
+@contextmanager
+def writing(before: Callable[[], Interrupted], after: Callable[[], Interrupted], say: Callable[[], None] | None = None) -> Iterator[Write]:
+    """Deploy's rule for an interrupt, for a command whose change is one write (rollback,
+    delete): what is in flight finishes, the command says what was done, and it ends with exit
+    130. An interrupt before the write ends it with `before()` (nothing was changed); one during
+    the write (`Write.step`, `say()` told at once) waits for it, and that one, or any later one
+    in the body, ends it with `after()` (the write stands): a bare "interrupted" let an operator
+    believe nothing had changed while the write landed seconds later (review 3, R9). The body
+    ends normally only when no interrupt came."""
+    write = Write(say)
+    try:
+        yield write
+    except KeyboardInterrupt:
+        raise (after() if write.done else before()) from None
+    if write.signals:
+        raise after()

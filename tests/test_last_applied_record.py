@@ -184,3 +184,15 @@ def test_without_a_record_every_origin_is_unknown():
     bare = Observed(_deployed(config).endpoints, (), ())
     drifted = _edit(bare, "norec", lambda e: e["workers"].update(max=9))
     assert _only_change(plan(desired_from(config), drifted, CATALOG)) == [("workers.max", "unknown")]
+
+
+def test_a_rollback_kept_in_the_record_digests_no_env_value_and_a_damaged_one_reads_as_none():
+    """The rollback the record keeps (review 3, L6): an env value may be a secret, so only
+    the other fields' values are digested; what a person edited into another shape is no rollback."""
+    kept = json.loads(drift.rolled_back_env("ep1", 3, 1, {"image": "a:1", "env": {"TOKEN": "s3cret-value-123"}}))
+    assert set(kept["digests"]) == {"image"} and "s3cret" not in json.dumps(kept) and kept["paths"] == ["env", "image"]
+    rolled = drift._rolled_back(json.dumps(kept))
+    assert rolled.made("ep1", FieldChange("image", "a:1", "a:2", origin=Origin.ACCOUNT))
+    assert not rolled.made("ep1", FieldChange("image", "a:9", "a:2", origin=Origin.ACCOUNT))  # the console moved it again
+    for damaged in ("", "[]", '{"to": 1}', json.dumps(kept | {"to": True}), json.dumps(kept | {"digests": {"image": 4}})):
+        assert drift._rolled_back(damaged) is None, damaged

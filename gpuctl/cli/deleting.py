@@ -134,11 +134,19 @@ def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: 
     for v in volumes:
         app.stderr.write(f"Network volume {_s(v['name'])} ({_s(v['id'])}, {_s(data_center(v))}) is kept.\n")
     confirm(app, f"Delete endpoint {name}?" if owned else f"Delete endpoint {name}, which belongs to {whose}?", ask, "-y (--yes)")
-    with account_lease(target.provider, lease_project(chosen, target.project_id), "gpu serverless delete", app.note, wait=lock_timeout, break_lock=break_lock):
-        gone_now = target.provider.delete_endpoint(chosen["id"])
-        if not gone_now:
-            app.note(f"endpoint {ident} was already gone")
-        _forget_records(app, target, chosen["id"])
+    from gpuctl.interrupts import Interrupted, writing
+
+    before = lambda: Interrupted(f"interrupted before the delete was sent: endpoint {name} ({ident}) was not deleted",  # noqa: E731
+                                 hint=f"run `gpu serverless delete {ident}` again to delete it")
+    after = lambda: Interrupted(f"interrupted, after the delete: endpoint {name} ({ident}) is deleted"  # noqa: E731
+                                + (f"; kept {counted(len(volumes), 'network volume')}" if volumes else ""), hint="the delete was carried out: there is nothing to repeat")
+    with writing(before, after, say=lambda: app.note("interrupted: waiting for the delete in flight to finish")) as write:
+        with account_lease(target.provider, lease_project(chosen, target.project_id), "gpu serverless delete", app.note, wait=lock_timeout, break_lock=break_lock):
+            with write.step():
+                gone_now = target.provider.delete_endpoint(chosen["id"])
+                if not gone_now:
+                    app.note(f"endpoint {ident} was already gone")
+                _forget_records(app, target, chosen["id"])
     app.note(f"deleted endpoint {name} ({ident})" + (f"; kept {counted(len(volumes), 'network volume')}" if volumes else ""))
     return _report(app, as_json, {"deleted": chosen["id"], "not_found": False, "already_gone": not gone_now, "volumes_kept": [v["id"] for v in volumes]})
 

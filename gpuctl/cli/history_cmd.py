@@ -4,9 +4,11 @@ going back to the configuration of one of them.
 `history` only reads. `rollback` rebuilds version N's configuration from the release diffs
 (gpuctl/releases.py), shows what it changes, asks (as deploy does: -y, and no question without
 a terminal means no), writes it with one PATCH under the project's account lease, reads it
-back, and says that gpu.jsonc now differs: the next deploy would undo the rollback unless
-`pull --write` takes the account's values into gpu.jsonc. It never writes the last-applied
-record, so drift and pull see the rollback as a change made in the account.
+back, keeps it in the last-applied record as gpuctl's apply (engine.rollback), and says that
+gpu.jsonc now differs: the next deploy would undo the rollback unless gpu.jsonc takes the
+restored values (`pull --write`, and, for an env value gpu.jsonc reads from a `${VAR}` or a
+RunPod secret, which pull never writes, setting that). Ctrl-C and SIGTERM follow deploy's rule
+(gpuctl.interrupts.writing).
 """
 
 from __future__ import annotations
@@ -84,9 +86,11 @@ def rollback(app: AppContext, ref: str, version: int, plan_only: bool, yes: bool
         from gpuctl.v2 import owned_by
 
         # gpu.jsonc's literals say nothing about another project's endpoint of the same name
-        literals = {key: value for (_, key), value in target.literals(chosen.get("name")).items()} if owned_by(chosen, target.project_id) else {}
+        ours = owned_by(chosen, target.project_id)
+        literals = {key: value for (_, key), value in target.literals(chosen.get("name")).items()} if ours else {}
         return _rollback(app, target.provider, chosen["id"], version, plan_only=plan_only, yes=yes, as_json=as_json,
-                         wait=lock_timeout, break_lock=break_lock, project=lease_project(chosen, target.project_id), literals=literals)
+                         wait=lock_timeout, break_lock=break_lock, project=lease_project(chosen, target.project_id), literals=literals,
+                         indirect=target.indirect(chosen.get("name")) if ours else {})
     finally:
         target.close()
 
@@ -119,33 +123,82 @@ def _protect(app: AppContext, literals: dict[str, str], *envs: dict) -> None:
 
 
 def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan_only: bool, yes: bool, as_json: bool,
-              wait: float, break_lock: bool, project: str | None, literals: dict[str, str] | None = None) -> int:
+              wait: float, break_lock: bool, project: str | None, literals: dict[str, str] | None = None, indirect: dict[str, str] | None = None) -> int:
     from gpuctl.engine.rollback import apply_rollback, plan_rollback
     from gpuctl.render.history import plan_lines
     from gpuctl.v2 import env_of, release_version
 
     planned = plan_rollback(provider, endpoint_id, version)
     current, doc, changes, config = planned.endpoint, planned.releases, planned.changes, planned.config
-    literals = literals or {}
+    literals, indirect = literals or {}, indirect or {}
     _protect(app, literals, env_of(current), config.get("env"))
     out = app.stderr if as_json else app.stdout
     for line in plan_lines(current, release_version(doc), version, changes, config.get("env"), literals):
         out.write(line + "\n")
     if not changes or plan_only:
-        return _report(app, as_json, current, version, release_version(doc), release_version(doc), changes, literals, applied=False)
+        return _report(app, as_json, current, version, release_version(doc), release_version(doc), changes, literals, indirect, applied=False)
     if not _confirm(app, yes, f"Roll back {current.get('name')} to version {version}?"):
         app.note("cancelled: nothing was changed")
         return ExitCode.ERROR
+    from gpuctl.author import applier
     from gpuctl.engine.lease import account_lease
+    from gpuctl.interrupts import Interrupted, writing
 
-    with account_lease(provider, project, "gpu serverless rollback", app.note, wait=wait, break_lock=break_lock):
-        again = plan_rollback(provider, endpoint_id, version)
-        if again.version != planned.version or again.changes != changes:
-            raise ChangedMeanwhile(f"endpoint {current.get('name')} changed after the plan was shown (now version {again.version})",
-                                   hint="run rollback again and review the new plan")
-        after = apply_rollback(provider, endpoint_id, changes)
-    latest = release_version(provider.releases(endpoint_id))
-    return _report(app, as_json, after, version, release_version(doc), latest, changes, literals, applied=True)
+    name, done = current.get("name"), []
+    before = lambda: Interrupted("interrupted before the rollback was written: nothing was changed",  # noqa: E731
+                                 hint=f"run `gpu serverless rollback {name} --to {version}` again")
+    after = lambda: Interrupted(f"interrupted, after the rollback was written: endpoint {name} is on the configuration of version {version} "  # noqa: E731
+                                f"(now version {done[0].version})", hint="; ".join(line.rstrip(".") for line in _left_to_do(current, changes, indirect)))
+    with writing(before, after, say=lambda: app.note("interrupted: waiting for the rollback's write in flight to finish")) as write:
+        with account_lease(provider, project, "gpu serverless rollback", app.note, wait=wait, break_lock=break_lock):
+            again = plan_rollback(provider, endpoint_id, version)
+            if again.version != planned.version or again.changes != changes:
+                raise ChangedMeanwhile(f"endpoint {name} changed after the plan was shown (now version {again.version})",
+                                       hint="run rollback again and review the new plan")
+            with write.step():
+                done.append(apply_rollback(provider, endpoint_id, changes, version, by=applier(app.environ, app.cwd)))
+    return _report(app, as_json, done[0].endpoint, version, release_version(doc), done[0].version, changes, literals, indirect, applied=True)
+
+
+def _read_elsewhere(changes: list[dict], indirect: dict[str, str]) -> list[tuple[str, str, bool]]:
+    """(key, where gpu.jsonc reads it from, whether the rollback removed it) for each env key the
+    rollback wrote that gpu.jsonc reads from a `${VAR}` or a RunPod secret: `pull --write`
+    never writes those (review 3, R4)."""
+    out = []
+    for change in (c for c in changes if c["path"] == "env"):
+        keys = _keys(change)
+        out += [(k, indirect[k], k in keys["removed"]) for k in sorted({*keys["added"], *keys["changed"], *keys["removed"]}) if k in indirect]
+    return out
+
+
+def _left_to_do(endpoint: dict, changes: list[dict], indirect: dict[str, str]) -> list[str]:
+    """What a rollback leaves to do, one line each: gpu.jsonc still declares what it undid, so
+    the next deploy undoes it unless gpu.jsonc takes the restored values: `pull --write` for
+    what pull writes, and, for each env value gpu.jsonc reads from a `${VAR}` or a RunPod
+    secret (which pull never writes), setting that to the restored value."""
+    from gpuctl.v2 import owner
+
+    name = endpoint.get("name")
+    if not owner(endpoint):
+        return ["The endpoint has no GPUCTL_PROJECT marker, so no gpu.jsonc deploys it and nothing will undo this rollback."]
+    lines = [f"gpu.jsonc now differs from the account (project {owner(endpoint)}): the next `gpu serverless deploy` would undo this rollback."]
+    elsewhere = _read_elsewhere(changes, indirect)
+    written = sum(len({*_keys(c)["added"], *_keys(c)["changed"], *_keys(c)["removed"]}) if c["path"] == "env" else 1 for c in changes)
+    if len(elsewhere) < written:  # something pull can take
+        lines.append(f"To make gpu.jsonc match the account, run: gpu serverless pull {name} --write" + (" (for every field but the env values below)" if elsewhere else ""))
+    for key, where, removed in elsewhere:
+        lines.append(f"env.{key}: the rollback removed it, but gpu.jsonc sets it from {where}: remove it from gpu.jsonc, or the next deploy sets it again"
+                     if removed else
+                     f"env.{key}: gpu.jsonc reads it from {where}, which pull never writes: set that to the value the rollback restored, "
+                     "or the next deploy undoes the rollback of it")
+    return lines
+
+
+def _keys(change: dict) -> dict[str, list[str]]:
+    """The env keys a rollback's env change adds, changes and removes."""
+    from gpuctl.releases import env_keys
+
+    return env_keys(change["before"], change["after"])
 
 
 def _confirm(app: AppContext, yes: bool, question: str) -> bool:
@@ -155,26 +208,22 @@ def _confirm(app: AppContext, yes: bool, question: str) -> bool:
 
 
 def _report(app: AppContext, as_json: bool, endpoint: dict, version: int, before: object, latest: object, changes: list[dict],
-            literals: dict[str, str], *, applied: bool) -> int:
+            literals: dict[str, str], indirect: dict[str, str], *, applied: bool) -> int:
     from gpuctl.cli.output import print_json
 
     from gpuctl.render.history import rollback_changes_json
     from gpuctl.safetext import printable
-    from gpuctl.v2 import owner
 
     name = endpoint.get("name")
     if applied:
-        lines = [f"Rolled back endpoint {name} to the configuration of version {version}; it is now version {latest}."]
-        if owner(endpoint):
-            lines += [f"gpu.jsonc now differs from the account (project {owner(endpoint)}): the next `gpu serverless deploy` would undo this rollback.",
-                      f"To make gpu.jsonc match the account, run: gpu serverless pull {name} --write"]
-        else:
-            lines.append("The endpoint has no GPUCTL_PROJECT marker, so no gpu.jsonc deploys it and nothing will undo this rollback.")
+        lines = [f"Rolled back endpoint {name} to the configuration of version {version}; it is now version {latest}.",
+                 *_left_to_do(endpoint, changes, indirect)]
         out = app.stderr if as_json else app.stdout
         out.write("".join(printable(line, keep_newlines=False) + "\n" for line in lines))
     if as_json:
         doc = {"format_version": "1", "endpoint": {"id": endpoint.get("id"), "name": name}, "to_version": version, "from_version": before,
                "new_version": latest, "applied": applied, "gpu_jsonc_differs": applied,
-               "changes": rollback_changes_json(changes, literals)}  # env values as the text plan shows them (env_shown)
+               "changes": rollback_changes_json(changes, literals),
+               "env_read_elsewhere": [{"key": k, "from": where, "removed": removed} for k, where, removed in _read_elsewhere(changes, indirect)]}  # env values as the text plan shows them (env_shown)
         print_json(app, doc)
     return ExitCode.OK

@@ -20,7 +20,7 @@ from gpuctl.errors import ExitCode
 @record_option
 @click.pass_obj
 def list_endpoints(app: AppContext, show_all: bool, as_json: bool, provider: str | None, config: str | None, record: str | None) -> int:
-    """Endpoints of this project (from gpu.jsonc) and whether they match it; --all for the account."""
+    """Endpoints of this project (gpu.jsonc's, and its orphans: those that left it) and whether they match it; --all for the account."""
     from gpuctl.cli import views
     from gpuctl.cli.resolve import open_target, start_recording
     from gpuctl.config.source import nearby_config

@@ -65,6 +65,18 @@ def env_literals(loaded) -> dict[tuple[str, str], str]:
     }
 
 
+def env_indirect(loaded) -> dict[tuple[str, str], str]:
+    """{(endpoint name, env key): where gpu.jsonc reads it from} for the env values `loaded`
+    (a LoadedConfig, or None) reads from a `${VAR}` or a RunPod secret (config.pull.indirect):
+    those `pull --write` never writes."""
+    from gpuctl.config.pull import indirect
+
+    if loaded is None:
+        return {}
+    found = {(b.model.name or loaded.project_id, key): indirect(value) for b in loaded.blocks for key, value in b.model.runpod.env.items()}
+    return {k: v for k, v in found.items() if v}
+
+
 def overrides(options: dict) -> list[Override]:
     return [Override(flag, path, options[key]) for key, (flag, path) in OVERRIDE_FLAGS.items() if options.get(key) is not None]
 

@@ -69,6 +69,13 @@ class Target:
 
         return {k: v for k, v in env_literals(self.loaded).items() if name is None or k[0] == name}
 
+    def indirect(self, name: str | None) -> dict[str, str]:
+        """{env key: where gpu.jsonc reads it from} of endpoint `name`'s `${VAR}`s and RunPod
+        secrets (planning.env_indirect)."""
+        from gpuctl.cli.planning import env_indirect
+
+        return {key: where for (block, key), where in env_indirect(self.loaded).items() if block == name}
+
     def close(self) -> None:
         self.provider.close()
 

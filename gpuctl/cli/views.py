@@ -74,6 +74,9 @@ class _Unset(dict):
         return True
 
 
+ORPHAN_NOTE = "not in gpu.jsonc, still running; deploy --prune deletes it"
+
+
 def project_rows(app: AppContext, target: Target) -> list[dict]:
     from gpuctl.catalog import load_catalog
     from gpuctl.config import build_desired
@@ -103,6 +106,10 @@ def project_rows(app: AppContext, target: Target) -> list[dict]:
             continue
         state = "in sync" if change.action is Action.NOOP else "drifted"
         rows.append(_row(target, live[change.id], list(spec.gpu_types), catalog, state=state, differs=[c.path for c in change.changes], taken_by=None))
+    # the project's endpoints that left gpu.jsonc (a renamed or removed block): the plan's own
+    # orphans, still running and billing; a list of gpu.jsonc's blocks alone hid exactly them
+    rows += [_row(target, live[c.id], None, catalog, state="orphan", differs=[], taken_by=None, note=ORPHAN_NOTE)
+             for c in result.changes if c.action is Action.ORPHAN and c.id in live]
     if environ.missing:
         missing = sorted(environ.missing)
         app.note(f"note: {', '.join(missing)} not set here; env values read from {agreeing(len(missing), 'it', 'them')} are not compared")

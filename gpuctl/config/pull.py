@@ -84,8 +84,9 @@ def _before(key: tuple) -> tuple[str, ...]:
     return tuple(names[:names.index(key[-1])]) if key[-1] in names else ()
 
 
-def _indirect(value: Any) -> str | None:
-    """How gpu.jsonc hides an env value: "${VAR}" or a RunPod secret; None for a literal."""
+def indirect(value: Any) -> str | None:
+    """How gpu.jsonc hides an env value, which pull therefore never writes: "${VAR}" or a
+    RunPod secret; None for a literal. Also what a rollback of such a value asks to be set."""
     if hasattr(value, "secret"):
         return f'the RunPod secret "{value.secret}"'
     if references.names(value):
@@ -222,7 +223,7 @@ class _Puller:
         derived = key == "MODEL_NAME" and declared is ABSENT and block.template.resolved == "vllm" and block.model.runpod.cached_model
         if secret_name(value):
             return self.write(block, ("runpod", "env", key), {"secret": secret_name(value)}, why)
-        hidden = _indirect(declared)
+        hidden = indirect(declared)
         if hidden:
             return self.leave(*why, f"gpu.jsonc reads it from {hidden}; pull never writes secrets: change it there")
         if value is ABSENT and derived:

@@ -59,6 +59,28 @@ def remember(provider: Provider, project_id: str, endpoint_id: str, declared: Ma
     return provider.update_template(existing["id"], template_patch(env_of(fresh), image(fresh)))
 
 
+def remember_rollback(provider: Provider, endpoint_id: str, now: float, *, by: str | None, version: int | None, to_version: int,
+                      values: Mapping[str, Any]) -> bool:
+    """Keep a `gpu serverless rollback` of `endpoint_id` in its record as one of gpuctl's
+    applies ([when, by, the release `version` it made], so `history` says gpuctl made it), and
+    as the rollback it was (drift.ROLLED_BACK_ENV: which version it restored, digests of the values it wrote), so
+    drift says who moved those fields. The digests stay those of the last deploy: they say what
+    gpu.jsonc declared, and gpu.jsonc still declares it (the next deploy undoes the rollback
+    unless gpu.jsonc takes its values). An endpoint without a record (never deployed by
+    gpuctl, or rolled back with --force) gets none: there is nothing gpu.jsonc declared to keep.
+    Returns whether the record was written."""
+    existing = _find(provider, endpoint_id)
+    if existing is None or drift.read_record(existing) is None:
+        return False
+    env = dict(env_of(existing))
+    applies = drift.applies_of(existing) + [[iso_utc(now), by, version]]
+    env[drift.APPLIES_ENV] = drift.applies_env(applies)
+    env[drift.APPLIED_AT_ENV] = iso_utc(now)  # history: a release made after this is the account's
+    env[drift.ROLLED_BACK_ENV] = drift.rolled_back_env(endpoint_id, version, to_version, values)
+    provider.update_template(existing["id"], template_patch(env, image(existing)))
+    return True
+
+
 def forget(provider: Provider, endpoint_id: str) -> None:
     """Delete the record of an endpoint the engine deleted. Best effort: one left behind is
     swept by a later apply (`forget_gone`) and classifies nothing meanwhile, since its id is gone."""

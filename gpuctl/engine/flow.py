@@ -481,7 +481,7 @@ class Deployment:
             return result
         templates = {s.name: s.template.resolved for s in self.request.desired.endpoints}
         targets = [Target(e["name"], e["endpoint_id"], templates.get(e["name"]), before.get(e["name"])) for e in result.endpoints]
-        result.health = HealthGate(self.provider, self.request.health, self.emit).run(targets)
+        result.health = HealthGate(self.provider, self.request.health, self.emit, applied_by=self.request.applied_by).run(targets)
         return result
 
     # -- pre-warm and the result ---------------------------------------------------------------

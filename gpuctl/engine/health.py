@@ -74,6 +74,7 @@ class HealthGate:
     emit: Emit = lambda event: None
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    applied_by: str | None = None  # who deploys (gpuctl.author): a rollback is kept as that person's apply
 
     def run(self, targets: list[Target]) -> dict:
         """{"healthy", "endpoints": [{name, endpoint_id, healthy, steps: [...]}]}."""
@@ -151,8 +152,7 @@ class HealthGate:
                           f"the configuration of version {target.previous_version}): there is nothing to roll back")
                 self._say(target, f"not rolled back: {reason}")
                 return {"step": "rollback", "status": "skipped", "reason": reason}
-            apply_rollback(self.provider, target.endpoint_id, planned.changes)
-            now = release_version(self.provider.releases(target.endpoint_id))
+            now = apply_rollback(self.provider, target.endpoint_id, planned.changes, target.previous_version, by=self.applied_by).version
         except GpuctlError as exc:
             return {"step": "rollback", "status": "failed", "to_version": target.previous_version, "error": exc.summary}
         self._say(target, f"rolled back to the configuration of version {target.previous_version} (now version {now})")

@@ -5,6 +5,8 @@ PATCH, then a read-back that must show every field). `rollback` and `deploy --wa
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gpuctl.errors import GpuctlError
@@ -37,8 +39,22 @@ def plan_rollback(provider: Provider, endpoint_id: str, version: int) -> Rollbac
     return RollbackPlan(current, doc, rollback_changes(current, config), config)
 
 
-def apply_rollback(provider: Provider, endpoint_id: str, changes: list[dict]) -> dict:
-    """One PATCH of the changed fields, then a read-back that must show every one of them."""
+@dataclass(frozen=True)
+class RolledBack:
+    endpoint: dict  # the endpoint read back after the write
+    version: object  # the version the rollback made (the endpoint's version after it)
+    recorded: bool  # whether the last-applied record now keeps it as gpuctl's
+
+
+def apply_rollback(provider: Provider, endpoint_id: str, changes: list[dict], to_version: int, *, by: str | None = None,
+                   now: Callable[[], float] = time.time) -> RolledBack:
+    """One PATCH of the changed fields, a read-back that must show every one of them, then the
+    rollback kept in the endpoint's last-applied record as gpuctl's apply, by `by`, of the
+    release it made (`applied.remember_rollback`), as deploy keeps its applies: without it,
+    history said the release was made by "account" and drift "someone changed it in the
+    account" (review 3, R9 and L6)."""
+    from gpuctl.engine import applied
+    from gpuctl.provider.errors import ProviderError
     from gpuctl.releases import patch_body, value_at
 
     provider.update_endpoint(endpoint_id, patch_body({c["path"]: c["after"] for c in changes}))
@@ -49,4 +65,10 @@ def apply_rollback(provider: Provider, endpoint_id: str, changes: list[dict]) ->
 
         raise NotKept(f"{Who.of(provider.name).name} did not keep the rollback of {', '.join(differ)} on endpoint {after.get('name')}",
                       hint=f"compare with `gpu serverless history {after.get('name')}` and set the fields in the console")
-    return after
+    version = release_version(provider.releases(endpoint_id))
+    try:
+        recorded = applied.remember_rollback(provider, endpoint_id, now(), by=by, version=version if isinstance(version, int) else None,
+                                             to_version=to_version, values={c["path"]: c["after"] for c in changes})
+    except ProviderError:
+        recorded = False  # the rollback stands; history and drift only cannot tell it was gpuctl's
+    return RolledBack(after, version, recorded)

@@ -34,6 +34,7 @@ APPLIED_AT_ENV = "GPUCTL_APPLIED_AT"
 NAME_ENV = "GPUCTL_ENDPOINT_NAME"
 APPLIES_ENV = "GPUCTL_APPLIES"  # [[applied_at, applied_by or null, version made or null], ...]: the last MAX_APPLIES applies, oldest first (docs/history.md)
 MAX_APPLIES = 20
+ROLLED_BACK_ENV = "GPUCTL_ROLLED_BACK"  # {"version": made, "to": restored, "paths": [...]}: the last `gpu serverless rollback`, until the next deploy rewrites the record
 SET = DECLARED  # the digest of a sensitive field: it was declared, and nothing more is kept (also every env digest in a shared file: redact.shared_digests)
 RECORD_IMAGE = "gpuctl/applied:none"  # a pod template that is never run
 
@@ -47,6 +48,45 @@ class Record:
     endpoint_name: str
     applied_at: str
     digests: Mapping[str, str]
+    rolled_back: RolledBack | None = None  # gpuctl's rollback since the last deploy of the endpoint
+
+
+@dataclass(frozen=True)
+class RolledBack:
+    """A `gpu serverless rollback` the record keeps: it made release `version` (None: not known),
+    the configuration of version `to`, writing the fields `paths` (v2 paths: `image`, `env`),
+    and `digests` of the values it wrote, as `digest` makes them, for every field but env (an env
+    value may be a secret: never digested). A field whose account value digests so is the
+    rollback's, not someone's in the account (review 3, L6)."""
+
+    version: int | None
+    to: int
+    paths: tuple[str, ...]
+    digests: Mapping[str, str]
+
+    def made(self, endpoint_id: str, change: FieldChange) -> bool:
+        """Whether the account's value of `change` is the one this rollback wrote."""
+        last = self.digests.get(change.path)
+        return last is not None and digest(endpoint_id, change.path, change.before) == last
+
+
+def rolled_back_env(endpoint_id: str, version: int | None, to: int, values: Mapping[str, Any]) -> str:
+    """ROLLED_BACK_ENV's value for a rollback that wrote `values` ({v2 path: value})."""
+    digests = {path: digest(endpoint_id, path, value) for path, value in values.items() if path != "env"}
+    return json.dumps({"version": version, "to": to, "paths": sorted(values), "digests": digests}, sort_keys=True, separators=(",", ":"))
+
+
+def _rolled_back(raw: Any) -> RolledBack | None:
+    """What ROLLED_BACK_ENV holds; None for none, or for anything a person edited into another shape."""
+    read, doc = json_in(raw) if isinstance(raw, str) else (False, None)
+    if not read or not isinstance(doc, dict):
+        return None
+    version, to, paths, digests = doc.get("version"), doc.get("to"), doc.get("paths"), doc.get("digests")
+    if (not (version is None or (isinstance(version, int) and not isinstance(version, bool))) or not isinstance(to, int) or isinstance(to, bool)
+            or not isinstance(paths, list) or not all(isinstance(p, str) for p in paths)
+            or not isinstance(digests, dict) or not all(isinstance(v, str) for v in digests.values())):
+        return None
+    return RolledBack(version, to, tuple(paths), digests)
 
 
 def record_name(endpoint_id: str) -> str:
@@ -129,8 +169,13 @@ def record_env(project_id: str, endpoint_id: str, name: str, declared: Mapping[s
     env = {MARKER_ENV: project_id, NAME_ENV: name, APPLIED_AT_ENV: applied_at,
            APPLIED_ENV: json.dumps(digests, sort_keys=True, separators=(",", ":"))}
     if applies:
-        env[APPLIES_ENV] = json.dumps(applies[-MAX_APPLIES:], ensure_ascii=False, separators=(",", ":"))
+        env[APPLIES_ENV] = applies_env(applies)
     return env
+
+
+def applies_env(applies: list[list]) -> str:
+    """APPLIES_ENV's value: the last MAX_APPLIES of `applies`."""
+    return json.dumps(applies[-MAX_APPLIES:], ensure_ascii=False, separators=(",", ":"))
 
 
 def applies_of(template: Mapping[str, Any] | None) -> list[list]:
@@ -168,7 +213,8 @@ def read_record(template: Mapping[str, Any]) -> Record | None:
     read, digests = json_in(env.get(APPLIED_ENV) or "{}")
     if not read or not isinstance(digests, dict) or not all(isinstance(v, str) for v in digests.values()):
         return None
-    return Record(name.removeprefix(RECORD_PREFIX), str(project), str(env.get(NAME_ENV) or ""), str(env.get(APPLIED_AT_ENV) or ""), digests)
+    return Record(name.removeprefix(RECORD_PREFIX), str(project), str(env.get(NAME_ENV) or ""), str(env.get(APPLIED_AT_ENV) or ""), digests,
+                  _rolled_back(env.get(ROLLED_BACK_ENV)))
 
 
 def records_of(templates: Iterable[Mapping[str, Any]], project_id: str) -> dict[str, Record]:
@@ -216,10 +262,21 @@ def origin(record: Record | None, change: FieldChange) -> Origin:
 # -- resources ------------------------------------------------------------------------------------
 
 def _with_origins(change: ResourceChange, record: Record | None) -> ResourceChange:
-    changes = tuple(_account_value_shown(c if c.origin is o else replace(c, origin=o)) for c, o in ((c, origin(record, c)) for c in change.changes))
+    changes = tuple(_rollback_of(record, _account_value_shown(c if c.origin is o else replace(c, origin=o)))
+                    for c, o in ((c, origin(record, c)) for c in change.changes))
     if all(new is old for new, old in zip(changes, change.changes)):
         return change  # without a record every origin is unknown, as the planner made them
     return replace(change, changes=changes)
+
+
+def _rollback_of(record: Record | None, change: FieldChange) -> FieldChange:
+    """A field the account moved to the value gpuctl's last rollback wrote: that rollback's
+    ((version made, version restored): FieldChange.rolled_back), so drift says gpuctl's rollback
+    set it, not someone in the account."""
+    rolled = record.rolled_back if record is not None else None
+    if change.origin is not Origin.ACCOUNT or rolled is None or not rolled.made(record.endpoint_id, change):
+        return change
+    return replace(change, rolled_back=(rolled.version, rolled.to))
 
 
 def _account_value_shown(change: FieldChange) -> FieldChange:

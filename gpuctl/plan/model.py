@@ -63,6 +63,7 @@ class FieldChange:
     sensitive: bool = False
     forces_replace: bool = False
     origin: Origin = Origin.UNKNOWN
+    rolled_back: tuple[int | None, int] | None = None  # the account holds what gpuctl's rollback wrote: (version it made, version restored)
 
 
 def update_reason(changes: tuple[FieldChange, ...]) -> str:

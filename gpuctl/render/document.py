@@ -69,7 +69,7 @@ PRESENTATION = "config_keys"  # what a field change says for people only: never 
 # Also never compared: the origin, which says who moved a field for people (apply writes the same
 # either way) and is read with the flag that `config_keys` name (`field_origin`), which a plan
 # made to check a saved one does not locate.
-UNCOMPARED = (PRESENTATION, "origin")
+UNCOMPARED = (PRESENTATION, "origin", "rolled_back")
 
 
 def _field(change: FieldChange) -> dict:
@@ -80,7 +80,7 @@ def _field(change: FieldChange) -> dict:
         "sensitive": change.sensitive,
         "forces_replace": change.forces_replace,
         "origin": str(change.origin),
-    }
+    } | ({"rolled_back": {"version": change.rolled_back[0], "to": change.rolled_back[1]}} if change.rolled_back else {})
 
 
 def run_flag(keys: list[dict] | None) -> str | None:

@@ -138,6 +138,11 @@ def field_advice(change: dict, label: str | None = None, resource: dict | None =
         return "the account's volume is larger; volumes never shrink: set volume.size_gb in gpu.jsonc to the account's size"
     if change["path"].startswith("env.") and change["sensitive"] and change["before"] is not None and origin != "config":
         return ADDED_ENV_ADVICE if change["after"] is None else SECRET_ADVICE
+    rolled = change.get("rolled_back")
+    if origin == "account" and isinstance(rolled, dict):  # the record says whose it is (review 3, L6)
+        made = f" (now version {rolled.get('version')})" if rolled.get("version") is not None else ""
+        return (f"rolled back by gpuctl (`gpu serverless rollback` to the configuration of version {rolled.get('to')}{made}), not changed by someone "
+                "in the account: keep it with `gpu serverless pull --write`, or undo the rollback with `gpu serverless deploy -y`")
     return ORIGIN_ADVICE[origin]
 
 
@@ -152,7 +157,7 @@ def _field(change: dict, label: str | None, keys: list[dict], resource: dict, pr
         "forces_replace": change["forces_replace"],
         "what_to_do": field_advice(change, label, resource, project_id),
         "config_keys": keys,
-    }
+    } | ({"rolled_back": change["rolled_back"]} if isinstance(change.get("rolled_back"), dict) else {})
 
 
 Locate = Callable[[str, str, str], list[dict]]  # (kind, name, path) -> [{"key", "file", "line"}]: gpuctl.config.locate

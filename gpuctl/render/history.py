@@ -104,8 +104,8 @@ def history_footer(doc: dict) -> list[str]:
 def plan_lines(endpoint: dict, current: Any, version: int, changes: list[dict], version_env: dict | None,
                literals: dict[str, str] | None = None) -> list[str]:
     """The rollback plan: each field before → after; an env value only when it is no secret
-    (`env_shown`: gpu.jsonc holds it as a plain literal for that key, `literals`), else
-    `(sensitive)`."""
+    (`env_shown`: gpu.jsonc holds it as a plain literal for that key, `literals`), else as
+    deploy's plan hides it: `(RunPod secret NAME)` for a secret reference, `(sensitive)`."""
     name = printable(f"{endpoint.get('name')} ({endpoint.get('id')})", keep_newlines=False)
     if not changes:
         return [f"Endpoint {name} already has the configuration of version {version}: nothing to roll back."]
@@ -130,12 +130,15 @@ def env_shown(key: str, value: Any, literals: dict[str, str]) -> bool:
 
 def shown_env(env: Any, literals: dict[str, str]) -> Any:
     """An env of the rollback plan for `rollback --json`: each value `env_shown` lets the text
-    plan show, every other `{"sensitive": true}` (redact.HIDDEN), so both formats show the same."""
+    plan show, every other as deploy's plan document hides it (render.document.hidden:
+    `{"sensitive": true}`, with `"secret": NAME` for a RunPod secret reference), so both formats,
+    and deploy's, show the same."""
     from gpuctl.redact import HIDDEN
+    from gpuctl.render.document import hidden
 
     if not isinstance(env, dict):
         return HIDDEN  # a shape gpuctl does not know: nothing in it is shown
-    return {key: value if env_shown(str(key), value, literals) else HIDDEN for key, value in env.items()}
+    return {key: value if env_shown(str(key), value, literals) else hidden(value) for key, value in env.items()}
 
 
 def rollback_changes_json(changes: list[dict], literals: dict[str, str]) -> list[dict]:
@@ -151,8 +154,11 @@ def _env_lines(before: dict, after: dict, literals: dict[str, str]) -> list[str]
     keys = env_keys(before, after)
 
     def shown(key: str, env: dict) -> str:
-        value = (env or {}).get(key)
-        return _value(value) if env_shown(key, value, literals) else "(sensitive)"
+        """As deploy's plan shows a value (render.words.show of its document value): a RunPod
+        secret reference by its name, `(RunPod secret NAME)`; review 3, R4."""
+        from gpuctl.render.words import show
+
+        return show(shown_env({key: (env or {}).get(key)}, literals)[key])
 
     return ([f"  + env.{k} = {shown(k, after)}" for k in keys["added"]] + [f"  ~ env.{k} = {shown(k, before)} → {shown(k, after)}" for k in keys["changed"]]
             + [f"  - env.{k} = {shown(k, before)}" for k in keys["removed"]])

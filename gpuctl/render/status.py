@@ -63,6 +63,8 @@ def rows_table(rows: list[dict], show_all: bool) -> Table:
         state = project_cell(r["project"]) if show_all else r.get(last) or ""
         if r.get("differs"):
             state += f" ({', '.join(r['differs'][:3])}{'…' if len(r['differs']) > 3 else ''})"
+        if r.get("note"):
+            state += f" ({r['note']})"
         if r.get("taken_by"):
             holder = r["taken_by"]
             state += f" by {holder['id']} ({'project ' + holder['project'] if holder['project'] else 'unmanaged'})"

@@ -266,3 +266,34 @@ def test_an_env_literal_removed_from_gpu_jsonc_shows_the_value_it_removes(accoun
     assert re.search(r'- env\.GREETING += "hello"   # changed in gpu\.jsonc', text), text
     assert re.search(r'- env\.GREETING += "hello"   # changed in gpu\.jsonc', markdown)
     assert re.search(r"- env\.TOKEN += \(sensitive\)", text)
+
+
+def test_drift_says_a_field_gpuctls_rollback_set_was_rolled_back_by_gpuctl_not_someone_in_the_account(account, tmp_path):
+    """After `rollback`, drift called the restored image "someone changed it in the account",
+    though the record could know it was gpuctl's rollback (review 3, L6). Once the console
+    changes it again, it is someone's in the account again."""
+    drift_schema = json.loads((ROOT / "schema" / "drift.schema.json").read_text())
+    config = echo_config()
+    proj = project(tmp_path / "proj", config)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    config["serverless"]["runpod"]["image_name"] = "ghcr.io/example/echo-worker:0.2.0"
+    project(proj, config)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    assert account.gpu("serverless", "rollback", "echo", "--to", "1", "-y", cwd=proj).code == 0
+
+    report = account.gpu("serverless", "drift", "--json", cwd=proj)
+    assert report.code == 2, report.err
+    jsonschema.validate(report.json(), drift_schema)
+    [image] = [c for e in report.json()["drift"] for c in e["changes"] if c["path"] == "image"]
+    assert image["origin"] == "account" and image["rolled_back"] == {"version": 3, "to": 1}, image
+    assert image["what_to_do"].startswith("rolled back by gpuctl (`gpu serverless rollback` to the configuration of version 1 (now version 3))"), image
+    text = account.gpu("serverless", "drift", cwd=proj)
+    assert "rolled back by gpuctl" in text.out and "someone changed it in the account" not in text.out, text.out
+    plan = account.gpu("serverless", "deploy", "--plan", "--json", cwd=proj)
+    jsonschema.validate(plan.json(), PLAN_SCHEMA)
+
+    endpoint = account.endpoints()[0]
+    assert account.server.http.patch(f"/v2/serverless/{endpoint['id']}", json={"image": "ghcr.io/example/echo-worker:9.9.9"}).status_code == 200
+    again = account.gpu("serverless", "drift", "--json", cwd=proj)
+    [image] = [c for e in again.json()["drift"] for c in e["changes"] if c["path"] == "image"]
+    assert "rolled_back" not in image and image["what_to_do"].startswith("someone changed it in the account"), image

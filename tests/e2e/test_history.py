@@ -91,7 +91,7 @@ def test_rollback_makes_a_release_equal_to_version_1_and_says_gpu_jsonc_differs(
 
     history = account.gpu("serverless", "history", "echo", "--json", cwd=proj)
     newest = history.json()["releases"][0]
-    assert newest["version"] == 4 and newest["current"] and newest["made_by"] != "gpuctl"
+    assert newest["version"] == 4 and newest["current"] and newest["made_by"] == "gpuctl"  # the rollback is kept as gpuctl's apply (review 3, R9)
     assert {e["path"]: e["new"] for e in newest["diff"]}["image"] == IMAGE_1
     assert account.gpu("serverless", "rollback", "echo", "--to", "1", "-y", cwd=proj).out.count("nothing to roll back") == 1
 
@@ -238,3 +238,31 @@ def test_an_endpoint_made_through_the_api_with_a_copied_marker_is_not_said_to_be
     table = account.gpu("serverless", "history", made["id"], cwd=nowhere, env={"COLUMNS": "200"})
     assert table.code == 0, table.err
     assert "gpuctl (" not in table.out and " marker " in table.out and "anyone can copy" in table.out, table.out
+
+
+def test_a_rollback_of_env_values_gpu_jsonc_reads_from_variables_or_secrets_says_what_to_set(account, tmp_path):
+    """Its one instruction, `pull --write`, writes nothing for a value gpu.jsonc reads from a
+    `${VAR}` or a RunPod secret, so the next deploy silently undid the rollback; and its plan
+    showed `(sensitive) → (sensitive)` where deploy's names the RunPod secret (review 3, R4)."""
+    old_token, new_db, old_db = "tok-old-7c1e9a44", "db-new-52b0e7f1", "db-old-93d4a6c2"
+    config = echo_config(env={"API_TOKEN": "${APITOK}", "DB_PASSWORD": "${DBPW}"})
+    proj = project(tmp_path / "proj", config)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env={"APITOK": old_token, "DBPW": old_db}).code == 0
+    config["serverless"]["runpod"]["env"] |= {"API_TOKEN": {"secret": "api_tok"}}
+    project(proj, config)
+    deployed = account.gpu("serverless", "deploy", "-y", cwd=proj, env={"DBPW": new_db})
+    assert deployed.code == 0, deployed.err
+    result = account.gpu("serverless", "rollback", "echo", "--to", "1", "-y", cwd=proj, env={"DBPW": new_db})
+    assert result.code == 0, result.err
+    said = result.out + result.err
+    assert old_token not in said and old_db not in said and new_db not in said
+    assert "~ env.API_TOKEN = (RunPod secret api_tok) → (sensitive)" in result.out, result.out
+    assert 'env.API_TOKEN: gpu.jsonc reads it from the RunPod secret "api_tok", which pull never writes: set that' in result.out, result.out
+    assert "env.DB_PASSWORD: gpu.jsonc reads it from ${DBPW}" in result.out and "the next deploy undoes the rollback of it" in result.out, result.out
+    assert "pull echo --write" not in result.out, result.out  # it would write nothing
+    as_json = account.gpu("serverless", "rollback", "echo", "--to", "2", "-y", "--json", cwd=proj, env={"DBPW": new_db})
+    assert as_json.code == 0, as_json.err
+    doc = as_json.json()
+    assert {e["key"] for e in doc["env_read_elsewhere"]} == {"API_TOKEN", "DB_PASSWORD"}, doc
+    env = next(c for c in doc["changes"] if c["field"] == "env")
+    assert env["new"]["API_TOKEN"] == {"sensitive": True, "secret": "api_tok"}, env

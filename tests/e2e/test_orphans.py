@@ -56,3 +56,21 @@ def test_prune_deletes_the_orphan_and_then_the_account_is_in_sync(account, tmp_p
     assert {e["name"] for e in account.endpoints()} == {"echo"}
     result = account.gpu("serverless", "deploy", "--plan", "--provider", "local", "--detailed-exitcode", cwd=proj)
     assert result.code == 0, result.out + result.err
+
+
+def test_list_shows_the_projects_orphans_which_still_run_and_bill(account, tmp_path):
+    """`list` was built from gpu.jsonc's blocks alone, so the project's endpoint that left
+    gpu.jsonc, reported as an orphan by `deploy --plan` and drift, was missing from it, in text
+    and in `--json` (review 3, R5); an endpoint of another project never is this project's."""
+    proj = two_then_one(account, tmp_path)
+    other = project(tmp_path / "other", echo_config(name="theirs", project_id="someone-else"))
+    assert account.gpu("serverless", "deploy", "-y", cwd=other).code == 0
+    extra = next(e for e in account.endpoints() if e["name"] == "extra")
+    listed = account.gpu("serverless", "list", "--json", cwd=proj)
+    assert listed.code == 0, listed.err
+    rows = {r["name"]: r for r in listed.json()["endpoints"]}
+    assert set(rows) == {"echo", "extra"}, rows
+    assert (rows["extra"]["state"], rows["extra"]["id"]) == ("orphan", extra["id"]) and "deploy --prune deletes it" in rows["extra"]["note"]
+    text = account.gpu("serverless", "list", cwd=proj, env={"COLUMNS": "300"})
+    line = next(line for line in text.out.splitlines() if line.startswith("extra"))
+    assert extra["id"] in line and "orphan (not in gpu.jsonc, still running; deploy --prune deletes it)" in line, text.out
