@@ -106,7 +106,7 @@ class PolicyBlock(_Strict):
     max_worst_case_per_hour: Annotated[float | None, Field(ge=0, description="Most USD per hour the plan's worst-case cost estimate may reach.")] = None
     forbid_delete: Annotated[bool, Field(description="No plan may delete an endpoint.")] = False
     forbid_replace: Annotated[bool, Field(description="No plan may replace (delete and re-create) an endpoint.")] = False
-    require_secret_env: Annotated[bool, Field(description='Env keys that look like credentials (*_TOKEN, *_KEY, *SECRET*) must be {"secret": ...} or "${VAR}".')] = False
+    require_secret_env: Annotated[bool, Field(description='Env keys that look like credentials (*_TOKEN, *_KEY, *PASSWORD*, *SECRET*, ...) and URLs with a password must be {"secret": ...} or "${VAR}".')] = False
     warn_high_entropy_env: Annotated[bool, Field(description="Warn (never fail) on literal env values that look like generated secrets.")] = False
 
 

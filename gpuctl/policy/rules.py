@@ -14,7 +14,7 @@ from gpuctl.model import Notice
 from gpuctl.plan.cost import usd_per_hour
 from gpuctl.plan.model import Action, Plan, Violation
 from gpuctl.policy.secrets import looks_generated
-from gpuctl.redact import credential_key
+from gpuctl.redact import credential_key, url_passwords
 
 ENTROPY_CODE = "policy-high-entropy-env"
 UNPRICED_CODE = "policy-cost-unpriced"
@@ -78,17 +78,21 @@ def _literals(e: _Endpoint) -> Iterator[tuple[str, str]]:
 def _credentials(e: _Endpoint) -> Iterator[Violation]:
     if not e.policy.require_secret_env:
         return
-    for key, _ in _literals(e):
+    for key, value in _literals(e):
         if credential_key(key):
             yield e.violation("require_secret_env", ("runpod", "env", key),
                               f'{key} looks like a credential but its value is written in the file; use {{"secret": "name"}} (a RunPod secret) or "${{VAR}}" (from the deploying environment)')
+        elif url_passwords(value):
+            yield e.violation("require_secret_env", ("runpod", "env", key),
+                              f'{key} holds a URL with a password (user:password@) written in the file; use {{"secret": "name"}} (a RunPod secret) or "${{VAR}}" '
+                              "for the value or for the password alone (postgres://app:${DB_PASSWORD}@db/app)")
 
 
 def _generated(e: _Endpoint) -> Iterator[Notice]:
     if not e.policy.warn_high_entropy_env:
         return
     for key, value in _literals(e):
-        if not (e.policy.require_secret_env and credential_key(key)) and looks_generated(value):
+        if not (e.policy.require_secret_env and (credential_key(key) or url_passwords(value))) and looks_generated(value):
             yield Notice(ENTROPY_CODE, f"{e.prefix}.runpod.env.{key} holds a literal value that looks like a generated secret; "
                                        'if it is one, use {"secret": "name"} or "${VAR}" (policy warn_high_entropy_env)', e.address)
 
