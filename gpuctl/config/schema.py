@@ -100,6 +100,8 @@ class PolicyBlock(_Strict):
 
     schema_: Annotated[str | None, Field(alias="$schema", description="Editor schema hint; ignored.")] = None
     allowed_gpu_types: Annotated[list[Annotated[str, Field(min_length=1)]] | None, Field(description="The only GPU type ids gpu_type and gpu_types may name.")] = None
+    allowed_env_vars: Annotated[list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]] | None,
+                                Field(description="The only variables a ${VAR} in runpod.env may read (exact names).")] = None
     max_min_workers: Annotated[int | None, Field(ge=0, le=1000, description="Most always-on workers (scaling.min_workers) an endpoint may have.")] = None
     max_max_workers: Annotated[int | None, Field(ge=0, le=1000, description="Most workers (scaling.max_workers) an endpoint may scale to.")] = None
     max_always_on_per_hour: Annotated[float | None, Field(ge=0, description="Most USD per hour the plan's always-on cost estimate may reach.")] = None

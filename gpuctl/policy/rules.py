@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from gpuctl.config import references
 from gpuctl.config.loader import Block, LoadedConfig
 from gpuctl.config.policy import Policy
 from gpuctl.config.sourcemap import dotted
@@ -43,7 +44,7 @@ def config_findings(policy: Policy, loaded: LoadedConfig) -> tuple[list[Violatio
     violations, warnings = [], []
     for block in loaded.blocks:
         endpoint = _Endpoint(loaded, block, policy)
-        violations += [*_gpus(endpoint), *_workers(endpoint), *_credentials(endpoint)]
+        violations += [*_gpus(endpoint), *_workers(endpoint), *_credentials(endpoint), *_variables(endpoint)]
         warnings += list(_generated(endpoint))
     return violations, warnings
 
@@ -86,6 +87,19 @@ def _credentials(e: _Endpoint) -> Iterator[Violation]:
             yield e.violation("require_secret_env", ("runpod", "env", key),
                               f'{key} holds a URL with a password (user:password@) written in the file; use {{"secret": "name"}} (a RunPod secret) or "${{VAR}}" '
                               "for the value or for the password alone (postgres://app:${DB_PASSWORD}@db/app)")
+
+
+def _variables(e: _Endpoint) -> Iterator[Violation]:
+    """`allowed_env_vars`: a platform team pins the variables of the deploying environment (CI's
+    secrets among them) that a config may route into a worker with `${VAR}`."""
+    allowed = e.policy.allowed_env_vars
+    if allowed is None:
+        return
+    choices = ", ".join(allowed) or "none"
+    for key, value in e.block.model.runpod.env.items():
+        for name in dict.fromkeys(references.names(value)):
+            if name not in allowed:
+                yield e.violation("allowed_env_vars", ("runpod", "env", key), f"{key} reads ${{{name}}}, which the policy does not let a config read; allowed: {choices}")
 
 
 def _generated(e: _Endpoint) -> Iterator[Notice]:

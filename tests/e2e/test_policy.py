@@ -111,3 +111,18 @@ def test_require_secret_env_catches_the_usual_credential_names_and_a_password_in
     assert all(v["rule"] == "require_secret_env" and v["source"] == "platform.jsonc" for v in violations)
     assert "pw-canary-77" not in json.dumps(violations)
     assert _writes(account) == []
+
+
+def test_a_platform_policy_pins_the_variables_a_config_may_read(account, tmp_path):
+    """`allowed_env_vars` (ADR 31): a `${VAR}` the platform's list leaves out breaks the plan at
+    its key, and deploy writes nothing."""
+    proj = project(tmp_path / "p", echo_config(env={"HF_TOKEN": "${HF_TOKEN}", "DB": "${OTHER_SECRET}"}), {"handler.py": ECHO_HANDLER})
+    (proj / "platform.jsonc").write_text('{"allowed_env_vars": ["HF_TOKEN"]}')
+    env = {"HF_TOKEN": "hf_canary_123456", "OTHER_SECRET": "other_canary_123456"}
+    refused = account.gpu("serverless", "deploy", "-y", "--policy", "platform.jsonc", cwd=proj, env=env)
+    assert refused.code == 4, refused.err
+    said = " ".join(refused.err.split())
+    at = where(proj / "gpu.jsonc", '"DB"')
+    assert f"{at}: endpoint.echo: serverless.runpod.env.DB: DB reads ${{OTHER_SECRET}}" in said, refused.err
+    assert "[allowed_env_vars, platform.jsonc]" in said and "other_canary_123456" not in refused.out + refused.err
+    assert _writes(account) == []

@@ -132,3 +132,23 @@ def test_a_policy_file_and_the_block_merge_into_the_stricter(tmp_path):
     assert rules(loose) == []  # the block may not widen the file's limit: 4 ≤ min(5, 50)
     wide = checked(tmp_path, config(block(max_workers=6), policy={"max_max_workers": 50}), extra=platform)
     assert [(v.rule, v.source) for v in wide.policy.violations] == [("max_max_workers", "platform.jsonc")]
+
+
+def test_allowed_env_vars_pins_the_variables_a_config_may_read(tmp_path):
+    """Review 3, R6: a platform team pins which variables of the deploying environment (CI's
+    secrets) a config may route into a worker; a `${VAR}` outside the list breaks the plan at its key."""
+    env = {"LEVEL": "debug", "DB": "postgres://app:${TOKEN}@db/app", "S": {"secret": "s"}}
+    plan = checked(tmp_path, config(block(env=env), policy={"allowed_env_vars": ["HF_TOKEN"]}))
+    assert rules(plan) == [("allowed_env_vars", "endpoint.api", "serverless.runpod.env.DB")]
+    assert "${TOKEN}" in plan.policy.violations[0].message and "allowed: HF_TOKEN" in plan.policy.violations[0].message
+    assert rules(checked(tmp_path, config(block(env=env), policy={"allowed_env_vars": ["HF_TOKEN", "TOKEN"]}))) == []
+    assert rules(checked(tmp_path, config(block(env={"LEVEL": "debug"}), policy={"allowed_env_vars": []}))) == []
+
+
+def test_allowed_env_vars_of_two_policies_intersect(tmp_path):
+    platform = Policy(("platform.jsonc",), allowed_env_vars=("TOKEN", "HF_TOKEN"), origin={"allowed_env_vars": "platform.jsonc"})
+    env = {"HF": "${TOKEN}"}
+    narrowed = checked(tmp_path, config(block(env=env), policy={"allowed_env_vars": ["HF_TOKEN", "EXTRA"]}), extra=platform)
+    assert rules(narrowed) == [("allowed_env_vars", "endpoint.api", "serverless.runpod.env.HF")]
+    assert "allowed: HF_TOKEN" in narrowed.policy.violations[0].message
+    assert rules(checked(tmp_path, config(block(env=env), policy={"allowed_env_vars": ["TOKEN", "EXTRA"]}), extra=platform)) == []
