@@ -30,6 +30,7 @@ before it reaches a stream, and each is handled where it cuts:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -42,11 +43,33 @@ APPLIED_ENV = "GPUCTL_APPLIED"  # the last-applied record's `{path: digest}` (gp
 DECLARED = "set"  # a record's digest of a sensitive field: it was declared, and nothing more is kept
 
 
+# What names a credential, in any case: a word anywhere in the name, or the name's last word
+# (a whole word: MAX_TOKENS, TOKENIZER, KEY_PREFIX, COMPAT and BYPASS_CACHE are settings).
+_CREDENTIAL_NAME = re.compile(
+    r"SECRET|PASSWORD|PASSWD|PASSPHRASE|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL"
+    r"|(?:^|_)(?:TOKEN|KEY|API_?KEYS?|APIKEY|PAT|PWD|PASS|AUTH|AUTHORIZATION|COOKIE)$"
+)
+NOT_CREDENTIALS = ("PWD",)  # the shell's working directory: masked, it would hide every path in every output
+
+# A password in a URL's userinfo (`scheme://user:password@host`), whatever the key holding it:
+# DATABASE_URL, REDIS_URL, a DSN. The authority ends at the first '/', '?' or '#'.
+_URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s:]*:([^/?#@\s]+)@")
+
+
 def credential_key(name: str) -> bool:
-    """`*_TOKEN`, `*_KEY` or `*SECRET*`, in any case (HF_TOKEN is a `*_TOKEN`): an env
-    variable whose value the CLI masks from the start, and the policy rule `require_secret_env`."""
+    """An env variable whose value the CLI masks from the start, and that the policy rule
+    `require_secret_env` wants from a secret: `*SECRET*`, `*PASSWORD*`, `*PASSWD*`,
+    `*PASSPHRASE*`, `*PRIVATE_KEY*`, `*ACCESS_KEY*`, `*CREDENTIAL*`, or a name whose last word is
+    TOKEN, KEY, API_KEY(S), APIKEY, PAT, PWD, PASS, AUTH, AUTHORIZATION or COOKIE, in any case
+    (HF_TOKEN, DB_PASSWORD, OPENAI_APIKEY, GH_PAT). Not the shell's PWD."""
     upper = name.upper()
-    return upper.endswith(("_TOKEN", "_KEY")) or "SECRET" in upper
+    return upper not in NOT_CREDENTIALS and _CREDENTIAL_NAME.search(upper) is not None
+
+
+def url_passwords(value: str) -> list[str]:
+    """The passwords of the URLs in `value` (`postgres://app:hunter2@db/app` holds "hunter2"): a
+    credential whatever the key that holds it."""
+    return _URL_PASSWORD.findall(value) if isinstance(value, str) and "://" in value else []
 
 
 def env_shown(key: str, value: Any, literal: str | None) -> bool:

@@ -54,7 +54,7 @@ def _load(tmp: Path, text: str):
 
 
 @st.composite
-def edited(draw, endpoint: dict, volume_dc: str | None, derived: set[str]) -> tuple[dict, set[str]]:
+def edited(draw, endpoint: dict, volume_dc: str | None, derived: set[str]) -> tuple[dict, set[str], frozenset[str]]:
     """The endpoint after console edits, and the env paths pull must leave to the user: a
     plain value the console added, and an env var gpuctl derives (`derived`) that it removed."""
     e = copy.deepcopy(endpoint)
@@ -86,11 +86,20 @@ def edited(draw, endpoint: dict, volume_dc: str | None, derived: set[str]) -> tu
     if "ports" in chosen:
         e["ports"] = draw(st.lists(st.sampled_from(["8000/http", "8080/http", "22/tcp", "9000/tcp"]), unique=True, max_size=3))
     own = sorted(k for k in env if not k.startswith("GPUCTL_"))
+    literal = set()
     if own and "env_change" in chosen:
-        env[draw(st.sampled_from(own))] = draw(st.text(alphabet="abcdefghij-_", min_size=1, max_size=10))
+        changed = draw(st.sampled_from(own))
+        before, env[changed] = env[changed], draw(st.text(alphabet="abcdefghij-_", min_size=1, max_size=10))
+        if changed not in derived and env[changed] != before:  # a literal the console changed: copied only with --literal-env (review 3, R11)
+            if draw(st.booleans()):
+                literal.add(changed)
+            else:
+                leave.add(f"env.{changed}")
     if own and "env_remove" in chosen:
         removed = draw(st.sampled_from(own))
         env.pop(removed)
+        leave.discard(f"env.{removed}")  # changed, then removed: pull removes it
+        literal.discard(removed)
         leave |= {f"env.{removed}"} & {f"env.{k}" for k in derived}
     if "env_secret" in chosen:
         env["CONSOLE_SECRET"] = "{{ RUNPOD_SECRET_console.key }}"
@@ -103,7 +112,7 @@ def edited(draw, endpoint: dict, volume_dc: str | None, derived: set[str]) -> tu
         e["networkVolumes"] = []
     if "model" in chosen and e.get("modelReferences"):
         e["modelReferences"] = [f"https://huggingface.co/org/other-{draw(st.integers(1, 9))}:main"]
-    return e, leave
+    return e, leave, frozenset(literal)
 
 
 def _key_order(text: str) -> list[tuple]:
@@ -121,11 +130,11 @@ def test_pull_then_plan_is_empty_and_every_comment_survives(tmp_path, data):
     own_volume = next((v for v in deployed.network_volumes if v["id"] in endpoint["networkVolumes"]), None)
     runpod = config["serverless"]["runpod"]
     derived = {"MODEL_NAME"} if runpod.get("cached_model") and "MODEL_NAME" not in runpod["env"] else set()
-    live, leave = data.draw(edited(endpoint, own_volume["dataCenter"] if own_volume else None, derived))
+    live, leave, literal = data.draw(edited(endpoint, own_volume["dataCenter"] if own_volume else None, derived))
     observed = Observed((live,), deployed.network_volumes, deployed.templates)
     changes = to_document(plan(desired, observed, CATALOG))["resource_changes"]
 
-    result = pull(text, loaded, changes, {live["id"]: live}, list(observed.network_volumes), CATALOG)
+    result = pull(text, loaded, changes, {live["id"]: live}, list(observed.network_volumes), CATALOG, literal=literal)
 
     assert comments(result.text) == comments(text)
     kept = [p for p in _key_order(text) if p in scan(result.text).positions]
@@ -136,7 +145,7 @@ def test_pull_then_plan_is_empty_and_every_comment_survives(tmp_path, data):
     assert {item.field for item in result.left} == leave
     assert "typed-in-the-console" not in result.text
     second = pull(result.text, again_loaded, to_document(plan(again, observed, CATALOG))["resource_changes"], {live["id"]: live},
-                  list(observed.network_volumes), CATALOG)
+                  list(observed.network_volumes), CATALOG, literal=literal)
     assert second.pulled == [] and second.text == result.text
 
 

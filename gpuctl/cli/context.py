@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from gpuctl.redact import MIN_SECRET, Redacting, credential_key, output_forms
+from gpuctl.redact import MIN_SECRET, Redacting, credential_key, output_forms, url_passwords
 
 
 @dataclass
@@ -39,12 +39,15 @@ class AppContext:
 
     def _protect_credentials(self) -> None:
         """The values of credential-named variables of the environment (RUNPOD_API_KEY,
-        HF_TOKEN: `*_TOKEN`, `*_KEY`, `*SECRET*`), protected before anything is read: a key pasted
-        into the wrong field of gpu.jsonc was quoted back by the config error, which comes before
-        the `${VAR}` values are resolved (and protected)."""
+        HF_TOKEN, DB_PASSWORD: `redact.credential_key`), and the password of a URL in any
+        variable (DATABASE_URL), protected before anything is read: a key pasted into the wrong
+        field of gpu.jsonc was quoted back by the config error, which comes before the `${VAR}`
+        values are resolved (and protected)."""
         for name, value in self.environ.items():
             if credential_key(name):
                 self.protect(value)
+            for password in url_passwords(value):
+                self.protect(password)
 
     def protect_variables(self, error: BaseException) -> None:
         """Protect the values of the `${VAR}`s a config error says its file reads (ConfigError

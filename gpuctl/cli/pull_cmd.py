@@ -23,27 +23,31 @@ class PullFailed(GpuctlError):
 @click.command("pull")
 @click.argument("name", required=False)
 @click.option("--write", is_flag=True, help="Write the edit to gpu.jsonc (default: print it as a unified diff, change nothing).")
+@click.option("--literal-env", "literal", multiple=True, metavar="KEY",
+              help="Copy this env var's value from the account as plain text (it is no secret); without it a value the account changed "
+                   "or added is listed, never copied. Repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print what pull changes (or would change) as JSON on stdout.")
 @provider_options
 @click.pass_obj
-def pull(app: AppContext, name: str | None, write: bool, as_json: bool, provider: str | None, config: str | None) -> int:
+def pull(app: AppContext, name: str | None, write: bool, literal: tuple[str, ...], as_json: bool, provider: str | None, config: str | None) -> int:
     """Rewrite gpu.jsonc to declare the values changed in the account.
 
     Each field the account changed since the last apply (or whose origin is unknown) is written
     into gpu.jsonc, keeping its comments, key order, indentation and trailing commas. Fields
     changed in gpu.jsonc are kept: deploy applies them. Env values read from ${VAR} or a RunPod
-    secret, and env the account added, are listed for you, never written. NAME limits it to
-    one endpoint."""
+    secret, env the account added, and an env literal the account changed (it may be a pasted
+    credential) are listed for you, never written, unless --literal-env KEY says that value is
+    no secret. NAME limits it to one endpoint."""
     from gpuctl.cli.resolve import open_target
 
     target = open_target(app, provider, config)
     try:
-        return _run(app, target, name, write, as_json)
+        return _run(app, target, name, write, as_json, frozenset(literal))
     finally:
         target.close()
 
 
-def _run(app: AppContext, target, name: str | None, write: bool, as_json: bool) -> int:
+def _run(app: AppContext, target, name: str | None, write: bool, as_json: bool, literal: frozenset[str] = frozenset()) -> int:
     from gpuctl.catalog import load_catalog
     from gpuctl.config.pull import pull as pull_text
     from gpuctl.config.source import nearby_config
@@ -60,7 +64,7 @@ def _run(app: AppContext, target, name: str | None, write: bool, as_json: bool) 
     text = read_text(loaded.source.path, "utf-8-sig")
     endpoints = {e.get("id"): e for e in observed.endpoints}
     result = pull_text(text, loaded, to_document(plan)["resource_changes"], endpoints, list(observed.network_volumes), catalog, name,
-                       unreported(plan, observed))
+                       unreported(plan, observed), literal)
     _protect(app, loaded, observed, result)
     if result.pulled:
         _verify(app, target, loaded, catalog, observed, text, result)
@@ -70,6 +74,9 @@ def _run(app: AppContext, target, name: str | None, write: bool, as_json: bool) 
 
         save(loaded.source.path, result.text)
     _report(app, loaded.source.display, result, diff, write, as_json)
+    unused = sorted(k for k in literal if not any(p.field == f"env.{k}" for p in result.pulled))
+    if unused:
+        app.note(f"--literal-env {', '.join(unused)}: no such env value differs from gpu.jsonc{f' on endpoint {name}' if name else ''}, so nothing was copied for it")
     return ExitCode.OK
 
 

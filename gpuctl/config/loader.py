@@ -174,6 +174,7 @@ def _load(path: Path, overrides: Sequence[Override], catalog: Catalog | None, di
             found.append(checks.check_runpod(block, template, catalog, at))
             checked.append(Block(prefix, block, template))
         address = f"endpoint.{block.name or project_id}"
+        notices += _account_key_notices(block, prefix, block.name or project_id)
         for errs, notes in found:
             errors += errs
             notices += [replace(n, address=address) for n in notes]
@@ -184,6 +185,21 @@ def _load(path: Path, overrides: Sequence[Override], catalog: Catalog | None, di
         by_flags = all((d.file or "").startswith("--") for d in errors)  # gpu.jsonc itself is fine: say so
         raise ConfigError(OVERRIDES_INVALID if by_flags else f"{source.display} is not valid", sorted(errors, key=lambda d: (d.file or "", d.line or 0, d.col or 0)))
     return LoadedConfig(source, project_id, source.data.get("provider"), tuple(checked), tuple(notices), tuple(overrides), policy)
+
+
+ACCOUNT_KEY_CODE = "account-key-in-env"
+
+
+def _account_key_notices(block: ServerlessBlock, prefix: tuple, name: str) -> list[Notice]:
+    """A warning for each env value that reads `${RUNPOD_API_KEY}`: a worker may need a RunPod key,
+    but this one is the key gpuctl deploys with (in CI, the action's), with access to the whole
+    account; a plan says so at its top, not only as "(sensitive, from $RUNPOD_API_KEY)" in its
+    diff (docs/adr/0034-secrets-ci-credentials.md)."""
+    return [Notice(ACCOUNT_KEY_CODE, f"endpoint {name} receives the RunPod API key gpuctl deploys with ({dotted(prefix + ('runpod', 'env', key))} "
+                                     f"reads ${{{references.ACCOUNT_KEY}}}): full access to the account, readable by the worker's code and in the "
+                                     "console; if the worker needs a key, give it one of its own with only the access it needs, as a RunPod secret",
+                   f"endpoint.{name}")
+            for key, value in block.runpod.env.items() if references.ACCOUNT_KEY in references.names(value)]
 
 
 def _cross_block(source: Source, blocks: list[Block], project_id: str, overrides) -> list[Diagnostic]:

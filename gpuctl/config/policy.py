@@ -14,6 +14,7 @@ from gpuctl.config.source import POLICY, Source, read_source
 from gpuctl.errors import ConfigError, Diagnostic
 from gpuctl.spelling import did_you_mean
 
+ALLOW_LISTS = ("allowed_gpu_types", "allowed_env_vars")
 LIMITS = ("max_min_workers", "max_max_workers", "max_always_on_per_hour", "max_worst_case_per_hour")
 SWITCHES = ("forbid_delete", "forbid_replace", "require_secret_env", "warn_high_entropy_env")
 
@@ -25,6 +26,7 @@ class Policy:
 
     sources: tuple[str, ...]
     allowed_gpu_types: tuple[str, ...] | None = None
+    allowed_env_vars: tuple[str, ...] | None = None
     max_min_workers: int | None = None
     max_max_workers: int | None = None
     max_always_on_per_hour: float | None = None
@@ -63,8 +65,9 @@ def read_policy(source: Source, prefix: tuple, catalog: Any) -> tuple[Policy | N
         return None, out
     problems = _unknown_gpus(source, prefix, model.allowed_gpu_types or [], catalog)
     values = {k: v for k, v in model.model_dump(exclude={"schema_"}).items() if _on(v)}
-    if "allowed_gpu_types" in values:
-        values["allowed_gpu_types"] = tuple(dict.fromkeys(values["allowed_gpu_types"]))
+    for name in ALLOW_LISTS:
+        if name in values:
+            values[name] = tuple(dict.fromkeys(values[name]))
     return Policy((source.display,), **values, origin=dict.fromkeys(values, source.display)), problems
 
 
@@ -92,7 +95,7 @@ def merge(first: Policy | None, second: Policy | None) -> Policy | None:
     if first is None or second is None:
         return first or second
     merged, origin = {}, {}
-    for name in ("allowed_gpu_types", *LIMITS, *SWITCHES):
+    for name in (*ALLOW_LISTS, *LIMITS, *SWITCHES):
         a, b = getattr(first, name), getattr(second, name)
         value, where = _stricter(name, a, b, first.origin.get(name), second.origin.get(name))
         merged[name] = value
@@ -104,7 +107,7 @@ def merge(first: Policy | None, second: Policy | None) -> Policy | None:
 def _stricter(name: str, a: Any, b: Any, where_a: str | None, where_b: str | None) -> tuple[Any, str | None]:
     if not (_on(a) and _on(b)):
         return (a, where_a) if _on(a) else (b, where_b)
-    if name == "allowed_gpu_types":
+    if name in ALLOW_LISTS:
         return tuple(g for g in a if g in b), f"{where_a} and {where_b}"
     if name in LIMITS:
         return (a, where_a) if a <= b else (b, where_b)

@@ -4,8 +4,10 @@ The input is the plan's `resource_changes` (the versioned document, with each ch
 `origin`) and the live endpoints; the output is the new text and a report. A change whose
 origin is "config" is git's own and is kept (pulling it would undo the commit). Values come
 from `from_account`, edits from `edit`, so comments and layout survive. Nothing secret is
-written: an env value gpu.jsonc reads from `${VAR}` or a RunPod secret, and an env value the
-account added, are listed for the user instead. Pure: no I/O.
+written: an env value gpu.jsonc reads from `${VAR}` or a RunPod secret, an env value the
+account added, and one the account holds in place of gpu.jsonc's literal (it may be a credential
+pasted in the console), are listed for the user instead, unless `--literal-env KEY` says that
+key's value is no secret. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -94,12 +96,24 @@ def indirect(value: Any) -> str | None:
     return None
 
 
+def literal_changed(key: str) -> str:
+    """Why pull leaves an env literal of gpu.jsonc that the account holds another value for, and
+    what works instead. The account's value may be a credential someone pasted in the console
+    (drift and plan show it as "(sensitive)"): copied into gpu.jsonc it would be committed in clear
+    and shown in the next pull request's plan."""
+    return (f"changed in the account; its value is not copied (it may be a secret pasted in the console): if it is no secret, "
+            f"`gpu serverless pull --write --literal-env {key}` copies it; if it is one, declare it as \"${{VAR}}\" or {{\"secret\": \"NAME\"}}; "
+            "`gpu serverless deploy -y` writes gpu.jsonc's value back")
+
+
 class _Puller:
     """One pull: the text as edited so far and the report, built one endpoint at a time."""
 
-    def __init__(self, text: str, loaded: LoadedConfig, endpoints: dict[str, dict], volumes: list[dict], catalog: Catalog):
+    def __init__(self, text: str, loaded: LoadedConfig, endpoints: dict[str, dict], volumes: list[dict], catalog: Catalog,
+                 literal: frozenset[str] = frozenset()):
         self.result = PullResult(text)
         self.loaded, self.endpoints, self.volumes, self.catalog = loaded, endpoints, volumes, catalog
+        self.literal = literal
 
     # -- recording ----------------------------------------------------------------------------
 
@@ -234,9 +248,14 @@ class _Puller:
         if value is None:
             return self.leave(*why, "the account holds null (no value) for it, which gpu.jsonc cannot declare as an env value: "
                                     "gpu.jsonc keeps its value; set it by hand if the account is right")
+        if key in self.literal:  # --literal-env KEY: the user says the account's value is no secret
+            return self.write(block, ("runpod", "env", key), value, why)
         if declared is ABSENT and not derived:
             return self.leave(*why, 'added in the account; its value is not copied (env values from the account may be secrets): '
-                                    'declare it yourself as {"secret": "NAME"}, "${VAR}" or, if it is no secret, a literal')
+                                    'declare it yourself as {"secret": "NAME"}, "${VAR}" or, if it is no secret, a literal '
+                                    f"(`gpu serverless pull --write --literal-env {key}` copies it)")
+        if not derived:
+            return self.leave(*why, literal_changed(key))
         self.write(block, ("runpod", "env", key), value, why)
 
 
@@ -245,13 +264,16 @@ UNREPORTED = ("the account did not report it (the field is absent from its answe
 
 
 def pull(text: str, loaded: LoadedConfig, resource_changes: list[dict], endpoints: dict[str, dict], volumes: list[dict],
-         catalog: Catalog, only: str | None = None, unreported: dict[str, list[str]] | None = None) -> PullResult:
+         catalog: Catalog, only: str | None = None, unreported: dict[str, list[str]] | None = None,
+         literal: frozenset[str] = frozenset()) -> PullResult:
     """gpu.jsonc's `text` rewritten to declare the account's values of every endpoint change
     (of endpoint `only`, when given) whose origin is not "config". `unreported`: by address,
     the declared fields the account's answer left out (the planner compares them with nothing):
     nothing is written for them, and each is listed as left, so "nothing to pull" never claims
-    a value pull did not see."""
-    puller = _Puller(text, loaded, endpoints, volumes, catalog)
+    a value pull did not see. `literal`: the env keys whose account values the user says are no
+    secret (`--literal-env`): written as literals; any other env value gpu.jsonc does not hold is
+    left, with what to do."""
+    puller = _Puller(text, loaded, endpoints, volumes, catalog, literal)
     blocks = {_block_name(loaded, b): b for b in loaded.blocks}
     for change in resource_changes:
         if change.get("kind") != "endpoint" or (only and change.get("name") != only):

@@ -100,13 +100,15 @@ class PolicyBlock(_Strict):
 
     schema_: Annotated[str | None, Field(alias="$schema", description="Editor schema hint; ignored.")] = None
     allowed_gpu_types: Annotated[list[Annotated[str, Field(min_length=1)]] | None, Field(description="The only GPU type ids gpu_type and gpu_types may name.")] = None
+    allowed_env_vars: Annotated[list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]] | None,
+                                Field(description="The only variables a ${VAR} in runpod.env may read (exact names).")] = None
     max_min_workers: Annotated[int | None, Field(ge=0, le=1000, description="Most always-on workers (scaling.min_workers) an endpoint may have.")] = None
     max_max_workers: Annotated[int | None, Field(ge=0, le=1000, description="Most workers (scaling.max_workers) an endpoint may scale to.")] = None
     max_always_on_per_hour: Annotated[float | None, Field(ge=0, description="Most USD per hour the plan's always-on cost estimate may reach.")] = None
     max_worst_case_per_hour: Annotated[float | None, Field(ge=0, description="Most USD per hour the plan's worst-case cost estimate may reach.")] = None
     forbid_delete: Annotated[bool, Field(description="No plan may delete an endpoint.")] = False
     forbid_replace: Annotated[bool, Field(description="No plan may replace (delete and re-create) an endpoint.")] = False
-    require_secret_env: Annotated[bool, Field(description='Env keys that look like credentials (*_TOKEN, *_KEY, *SECRET*) must be {"secret": ...} or "${VAR}".')] = False
+    require_secret_env: Annotated[bool, Field(description='Env keys that look like credentials (*_TOKEN, *_KEY, *PASSWORD*, *SECRET*, ...) and URLs with a password must be {"secret": ...} or "${VAR}".')] = False
     warn_high_entropy_env: Annotated[bool, Field(description="Warn (never fail) on literal env values that look like generated secrets.")] = False
 
 

@@ -55,7 +55,8 @@ def type_hint(kind: str, value: Any) -> str | None:
 def _references(source: Source, block: ServerlessBlock, prefix: tuple) -> list[Diagnostic]:
     """Env values no worker could get: a NUL character (a process environment is C strings, so
     the worker would see the value cut short there), and `${VAR}` references that could never
-    be read: a bad name, or no closing brace. Caught here so `config validate` reports them,
+    be read: a bad name, no closing brace, or a variable that is the run's own credential
+    (GITHUB_TOKEN, ACTIONS_*, GPUCTL_*: `references.runs_own`). Caught here so `config validate` reports them,
     not only deploy. The value itself is never shown."""
     out = []
     for key, value in block.runpod.env.items():
@@ -68,6 +69,9 @@ def _references(source: Source, block: ServerlessBlock, prefix: tuple) -> list[D
             elif not references.NAME.fullmatch(name):
                 shown = clip(name, 39)
                 out.append(source.diagnostic(prefix + ("runpod", "env", key), f'malformed reference "${{{shown}}}"', "write ${NAME} with letters, digits and '_'"))
+            elif (what := references.runs_own(name)) is not None:
+                out.append(source.diagnostic(prefix + ("runpod", "env", key), f"${{{name}}} is {what}: gpuctl never passes it to a worker "
+                                             "(a pull request could route it into an endpoint and the account's env)", references.RUNS_OWN_HINT))
     return out
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from gpuctl.config import references
 from gpuctl.config.loader import Block, LoadedConfig
 from gpuctl.config.policy import Policy
 from gpuctl.config.sourcemap import dotted
@@ -14,7 +15,7 @@ from gpuctl.model import Notice
 from gpuctl.plan.cost import usd_per_hour
 from gpuctl.plan.model import Action, Plan, Violation
 from gpuctl.policy.secrets import looks_generated
-from gpuctl.redact import credential_key
+from gpuctl.redact import credential_key, url_passwords
 
 ENTROPY_CODE = "policy-high-entropy-env"
 UNPRICED_CODE = "policy-cost-unpriced"
@@ -43,7 +44,7 @@ def config_findings(policy: Policy, loaded: LoadedConfig) -> tuple[list[Violatio
     violations, warnings = [], []
     for block in loaded.blocks:
         endpoint = _Endpoint(loaded, block, policy)
-        violations += [*_gpus(endpoint), *_workers(endpoint), *_credentials(endpoint)]
+        violations += [*_gpus(endpoint), *_workers(endpoint), *_credentials(endpoint), *_variables(endpoint)]
         warnings += list(_generated(endpoint))
     return violations, warnings
 
@@ -78,17 +79,34 @@ def _literals(e: _Endpoint) -> Iterator[tuple[str, str]]:
 def _credentials(e: _Endpoint) -> Iterator[Violation]:
     if not e.policy.require_secret_env:
         return
-    for key, _ in _literals(e):
+    for key, value in _literals(e):
         if credential_key(key):
             yield e.violation("require_secret_env", ("runpod", "env", key),
                               f'{key} looks like a credential but its value is written in the file; use {{"secret": "name"}} (a RunPod secret) or "${{VAR}}" (from the deploying environment)')
+        elif url_passwords(value):
+            yield e.violation("require_secret_env", ("runpod", "env", key),
+                              f'{key} holds a URL with a password (user:password@) written in the file; use {{"secret": "name"}} (a RunPod secret) or "${{VAR}}" '
+                              "for the value or for the password alone (postgres://app:${DB_PASSWORD}@db/app)")
+
+
+def _variables(e: _Endpoint) -> Iterator[Violation]:
+    """`allowed_env_vars`: a platform team pins the variables of the deploying environment (CI's
+    secrets among them) that a config may route into a worker with `${VAR}`."""
+    allowed = e.policy.allowed_env_vars
+    if allowed is None:
+        return
+    choices = ", ".join(allowed) or "none"
+    for key, value in e.block.model.runpod.env.items():
+        for name in dict.fromkeys(references.names(value)):
+            if name not in allowed:
+                yield e.violation("allowed_env_vars", ("runpod", "env", key), f"{key} reads ${{{name}}}, which the policy does not let a config read; allowed: {choices}")
 
 
 def _generated(e: _Endpoint) -> Iterator[Notice]:
     if not e.policy.warn_high_entropy_env:
         return
     for key, value in _literals(e):
-        if not (e.policy.require_secret_env and credential_key(key)) and looks_generated(value):
+        if not (e.policy.require_secret_env and (credential_key(key) or url_passwords(value))) and looks_generated(value):
             yield Notice(ENTROPY_CODE, f"{e.prefix}.runpod.env.{key} holds a literal value that looks like a generated secret; "
                                        'if it is one, use {"secret": "name"} or "${VAR}" (policy warn_high_entropy_env)', e.address)
 

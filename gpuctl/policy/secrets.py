@@ -1,6 +1,7 @@
-"""What looks like a credential: an env key by its name (`*_TOKEN`, `*_KEY`, `*SECRET*`:
-`gpuctl.redact.credential_key`, which also decides what the CLI masks), and a literal value by
-its shape (a long random-looking token). Names decide the rule that fails a plan; shapes only
+"""What looks like a credential: an env key by its name (`*_TOKEN`, `*_KEY`, `*PASSWORD*`,
+`*SECRET*`, ...: `gpuctl.redact.credential_key`, which also decides what the CLI masks), a URL
+with a password (`redact.url_passwords`), and a literal value by its shape (a long
+random-looking token). Names decide the rule that fails a plan; shapes only
 warn, because no test of randomness is certain."""
 
 from __future__ import annotations

@@ -47,6 +47,17 @@ SECRET_ADVICE = ("a secret (gpu.jsonc reads it from a `${VAR}` or a RunPod secre
 ADDED_ENV_ADVICE = ("set in the account, not declared in gpu.jsonc: `gpu serverless deploy -y` removes it; to keep it, declare it in "
                     "runpod.env (as `{\"secret\": NAME}`, `${VAR}`, or a literal if it is no secret): `pull` lists it but never copies its value")
 
+LITERAL_ENV_START = "the account holds another value than gpu.jsonc's literal, not shown"
+
+
+def literal_env_advice(key: str) -> str:
+    """What an env literal of gpu.jsonc asks when the account holds another value: that value is
+    not shown (it may be a credential pasted in the console), and a plain `pull --write` does not
+    copy it (gpuctl.config.pull.literal_changed), so the advice names what works."""
+    return (f"{LITERAL_ENV_START} (it may be a secret pasted in the console): `gpu serverless deploy -y` writes gpu.jsonc's back; to keep "
+            f"the account's, `gpu serverless pull --write --literal-env {key}` if it is no secret, or declare it as `${{VAR}}` or "
+            f"`{{\"secret\": NAME}}` if it is one (`pull` never copies it otherwise)")
+
 
 OTHER_PROJECT = "an endpoint of another project"  # words only: a reader tells it apart by the finding's `owner` (`of_another_project`)
 
@@ -136,8 +147,11 @@ def field_advice(change: dict, label: str | None = None, resource: dict | None =
         return f"gpuctl's own ownership marker, which `pull` never writes to gpu.jsonc: `gpu serverless deploy -y` writes {MARKER_ENV}={project_id}"
     if label == "larger-in-account":
         return "the account's volume is larger; volumes never shrink: set volume.size_gb in gpu.jsonc to the account's size"
-    if change["path"].startswith("env.") and change["sensitive"] and change["before"] is not None and origin != "config":
-        return ADDED_ENV_ADVICE if change["after"] is None else SECRET_ADVICE
+    if change["path"].startswith("env.") and change["before"] is not None and origin != "config":
+        if change["sensitive"]:
+            return ADDED_ENV_ADVICE if change["after"] is None else SECRET_ADVICE
+        if isinstance(change["before"], dict) and change["before"].get("sensitive"):  # the account's value, hidden: it may be a secret
+            return ADDED_ENV_ADVICE if change["after"] is None else literal_env_advice(change["path"][len("env."):])
     rolled = change.get("rolled_back")
     if origin == "account" and isinstance(rolled, dict):  # the record says whose it is (review 3, L6)
         made = f" (now version {rolled.get('version')})" if rolled.get("version") is not None else ""

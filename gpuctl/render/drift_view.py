@@ -5,7 +5,7 @@ what `--json` says; sensitive values are `(sensitive)` in all three."""
 from __future__ import annotations
 
 from gpuctl.render import md
-from gpuctl.render.drift import ADDED_ENV_ADVICE, LABEL_WORDS, MARKER_PATH, ORIGIN_ADVICE, ORIGIN_WORDS, ORIGINS, SECRET_ADVICE, amounts, label_advice
+from gpuctl.render.drift import ADDED_ENV_ADVICE, LABEL_WORDS, LITERAL_ENV_START, MARKER_PATH, ORIGIN_ADVICE, ORIGIN_WORDS, ORIGINS, SECRET_ADVICE, amounts, label_advice
 from gpuctl.render.words import for_people, md_keys, show, where_keys
 from gpuctl.words import agreeing, counted
 
@@ -39,6 +39,9 @@ def _short(change: dict) -> str:
         return SHORT_ADVICE[change["origin"]]
     if change["path"] == MARKER_PATH:
         return "`deploy -y` writes it (gpuctl's own marker: pull never writes it)"
+    if change["what_to_do"].startswith(LITERAL_ENV_START):
+        return (f"`deploy -y` writes gpu.jsonc's · keep: `pull --write --literal-env {change['path'][len('env.'):]}` if it is no secret "
+                "(the account's value is not shown)")
     return SHORT_FIELD_ADVICE.get(change["what_to_do"], change["what_to_do"])
 
 

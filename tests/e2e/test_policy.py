@@ -93,3 +93,36 @@ def test_a_saved_plan_with_violations_is_never_applied_even_without_the_policy(a
     assert applied.code == 4, applied.err
     assert "the saved plan breaks 1 policy rule; nothing was written" in applied.err
     assert _writes(account) == [] and account.endpoints() == []
+
+
+def test_require_secret_env_catches_the_usual_credential_names_and_a_password_in_a_url(account, tmp_path):
+    """Review 3, R1: `require_secret_env` matched only `*_TOKEN`, `*_KEY`, `*SECRET*`, so a
+    platform team's "credentials from secrets" rule passed DB_PASSWORD, OPENAI_APIKEY, GH_PAT and a
+    DATABASE_URL with a password, and the plan went green. Settings that are no credentials
+    (vLLM's MAX_MODEL_LEN, TOKENIZER, MAX_TOKENS) stay literals."""
+    env = {"DB_PASSWORD": "hunter2", "OPENAI_APIKEY": "sk-proj-abc", "GH_PAT": "ghp_aaaa", "DATABASE_URL": "postgres://u:pw-canary-77@db/x",
+           "MAX_MODEL_LEN": "8192", "TOKENIZER": "org/tok", "MAX_TOKENS": "512", "CACHE_URL": "redis://cache:6379/0"}
+    proj = project(tmp_path / "p", echo_config(env=env), {"handler.py": ECHO_HANDLER})
+    (proj / "platform.jsonc").write_text('{"require_secret_env": true}')
+    result = account.gpu("serverless", "deploy", "--plan", "--json", "--policy", "platform.jsonc", cwd=proj)
+    assert result.code == 4, result.err
+    violations = result.json()["policy"]["violations"]
+    assert sorted(v["path"] for v in violations) == [f"serverless.runpod.env.{k}" for k in ("DATABASE_URL", "DB_PASSWORD", "GH_PAT", "OPENAI_APIKEY")]
+    assert all(v["rule"] == "require_secret_env" and v["source"] == "platform.jsonc" for v in violations)
+    assert "pw-canary-77" not in json.dumps(violations)
+    assert _writes(account) == []
+
+
+def test_a_platform_policy_pins_the_variables_a_config_may_read(account, tmp_path):
+    """`allowed_env_vars` (ADR 34): a `${VAR}` the platform's list leaves out breaks the plan at
+    its key, and deploy writes nothing."""
+    proj = project(tmp_path / "p", echo_config(env={"HF_TOKEN": "${HF_TOKEN}", "DB": "${OTHER_SECRET}"}), {"handler.py": ECHO_HANDLER})
+    (proj / "platform.jsonc").write_text('{"allowed_env_vars": ["HF_TOKEN"]}')
+    env = {"HF_TOKEN": "hf_canary_123456", "OTHER_SECRET": "other_canary_123456"}
+    refused = account.gpu("serverless", "deploy", "-y", "--policy", "platform.jsonc", cwd=proj, env=env)
+    assert refused.code == 4, refused.err
+    said = " ".join(refused.err.split())
+    at = where(proj / "gpu.jsonc", '"DB"')
+    assert f"{at}: endpoint.echo: serverless.runpod.env.DB: DB reads ${{OTHER_SECRET}}" in said, refused.err
+    assert "[allowed_env_vars, platform.jsonc]" in said and "other_canary_123456" not in refused.out + refused.err
+    assert _writes(account) == []

@@ -76,7 +76,7 @@ def test_pull_shows_a_diff_then_write_makes_the_plan_empty_and_keeps_every_comme
     })
     writes = account.writes()
 
-    shown = account.gpu("serverless", "pull", cwd=proj)
+    shown = account.gpu("serverless", "pull", "--literal-env", "GREETING", cwd=proj)
     assert shown.code == 0, shown.err
     assert (proj / "gpu.jsonc").read_text() == COMMENTED and account.writes() == writes
     assert shown.out.startswith("--- a/gpu.jsonc\n+++ b/gpu.jsonc\n")
@@ -85,7 +85,7 @@ def test_pull_shows_a_diff_then_write_makes_the_plan_empty_and_keeps_every_comme
         assert line in shown.out.splitlines(), shown.out
     assert "pull --write" in shown.err and "(redacted)" not in shown.out  # gpu.jsonc's own text is shown as it is
 
-    written = account.gpu("serverless", "pull", "--write", cwd=proj)
+    written = account.gpu("serverless", "pull", "--write", "--literal-env", "GREETING", cwd=proj)  # "bonjour" is no secret
     assert written.code == 0, written.err
     text = (proj / "gpu.jsonc").read_text()
     assert comments(text) == comments(COMMENTED)
@@ -221,3 +221,42 @@ def test_a_field_the_account_answers_null_is_left_for_you_and_the_rest_is_pulled
         assert '"min_workers": 1, // scale to zero at night' in written and '"max_workers": 2,' in written
         assert "flashboot" not in written and '"execution_timeout_ms": 600000' in written and '"GREETING": "hello"' in written
         (proj / "gpu.jsonc").write_text(COMMENTED)
+
+
+PASTED = "ghp_pastedInTheConsole7731xyz"
+
+
+def test_a_literal_the_console_changed_is_not_copied_by_pull_unless_literal_env_says_it_is_no_secret(account, tmp_path):
+    """Review 3, R11: drift hid a console-changed env literal as "(sensitive)" (it may be a pasted
+    credential) and advised `pull --write`, which copied it into gpu.jsonc in clear, to be committed
+    and shown in the next pull request's plan. Pull now lists it with what works; drift's advice
+    names `pull --write --literal-env KEY`; with that flag pull copies it."""
+    proj = _project(tmp_path, COMMENTED)
+    live = _deployed(account, proj)
+    _console(account, live["id"], {"env": {**live["env"], "GREETING": PASTED}, "workers": {**live["workers"], "max": 3}})
+
+    found = account.gpu("serverless", "drift", "--json", cwd=proj)
+    assert found.code == 2, found.err
+    (greeting,) = [c for e in found.json()["drift"] for c in e["changes"] if c["path"] == "env.GREETING"]
+    assert "pull --write --literal-env GREETING" in greeting["what_to_do"], greeting
+    text = account.gpu("serverless", "drift", cwd=proj)
+    said = " ".join(text.out.split())
+    assert "--literal-env GREETING" in said, text.out
+    for view in (found, text):
+        assert PASTED not in view.out + view.err
+
+    pulled = account.gpu("serverless", "pull", "--write", "--json", cwd=proj)
+    assert pulled.code == 0, pulled.err
+    doc = pulled.json()
+    assert [p["field"] for p in doc["pulled"]] == ["workers.max"]
+    (left,) = [item for item in doc["left"] if item["field"] == "env.GREETING"]
+    assert "not copied" in left["reason"] and "--literal-env GREETING" in left["reason"], left
+    kept = (proj / "gpu.jsonc").read_text()
+    assert '"GREETING": "hello"' in kept and '"max_workers": 3' in kept
+    assert PASTED not in pulled.out + pulled.err + kept
+
+    copied = account.gpu("serverless", "pull", "--write", "--literal-env", "GREETING", cwd=proj)
+    assert copied.code == 0, copied.err
+    assert f'"GREETING": "{PASTED}", // what the worker says' in (proj / "gpu.jsonc").read_text()
+    plan = account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj)
+    assert plan.code == 0, plan.out

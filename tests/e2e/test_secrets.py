@@ -185,3 +185,20 @@ def test_a_template_of_the_account_is_written_to_a_snapshot_or_a_cassette_withou
     assert mine["env"] == {"HF_TOKEN": "(redacted by gpuctl)"}
     record = next(t for t in snapshot["templates"] if t["name"].startswith("gpuctl-applied-"))
     assert record["env"]["GPUCTL_PROJECT"] == "e2e"
+
+
+def test_a_password_variable_or_a_url_password_pasted_into_a_wrong_field_is_not_echoed(account, tmp_path):
+    """Review 3, R1: only `*_TOKEN`, `*_KEY`, `*SECRET*` variables were protected from the start,
+    so a DB_PASSWORD, or the password of a URL in any variable, pasted into gpu_type was quoted
+    back by the config error."""
+    password, url_password = "pw-canary-4417", "urlpw-canary-9902"
+    env = {**_runpod_env(account), "DB_PASSWORD": password, "CACHE_URL": f"redis://app:{url_password}@cache:6379/0"}
+    for pasted in (password, f"redis://app:{url_password}@cache:6379/0"):
+        config = echo_config()
+        config["serverless"]["gpu_type"] = pasted
+        proj = project(tmp_path / f"p{len(list(tmp_path.iterdir()))}", config, {"handler.py": ECHO_HANDLER})
+        runs = [account.gpu("serverless", "deploy", "--plan", cwd=proj, env=env), account.gpu("config", "validate", "--json", cwd=proj, env=env)]
+        for run in runs:
+            assert run.code == 1 and "Traceback" not in run.err, run.err
+            assert "serverless.gpu_type" in run.out + run.err
+            assert password not in run.out + run.err and url_password not in run.out + run.err, run.out + run.err

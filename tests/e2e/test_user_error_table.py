@@ -86,8 +86,8 @@ ROWS: dict[str, Row] = {
                                  text_config('{"projct_id": "a", "serverless": {"template": "vllm", "gpu_type": "NVIDIA L4"}}\n')),
     "config-missing-file": Row(("serverless", "deploy", "--plan", "--config", "nope.jsonc"), ("nope.jsonc",), lambda d: None),
     # variables
-    "env-var-unset": Row(("serverless", "deploy", "-y"), ("serverless.runpod.env.TOKEN", "GPUCTL_TABLE_UNSET"),
-                         json_config(echo_config(env={"TOKEN": "${GPUCTL_TABLE_UNSET}"}))),
+    "env-var-unset": Row(("serverless", "deploy", "-y"), ("serverless.runpod.env.TOKEN", "E2E_TABLE_UNSET"),
+                         json_config(echo_config(env={"TOKEN": "${E2E_TABLE_UNSET}"}))),
     "env-provider": Row(("serverless", "list"), ("GPU_PROVIDER",), env={"GPU_PROVIDER": "aws"}),
     # flags: overrides, durations, numbers, unknown options, JSON input
     "flag-override-range": Row(("serverless", "deploy", "--plan", "--max-workers", "-1"), ("--max-workers",)),

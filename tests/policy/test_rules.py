@@ -75,7 +75,8 @@ def test_forbid_replace(tmp_path):
     assert rules(replaced) == [("forbid_replace", "endpoint.api", None)]
 
 
-@pytest.mark.parametrize("key", ["HF_TOKEN", "OPENAI_API_KEY", "MY_SECRET_THING", "client_secret"])
+@pytest.mark.parametrize("key", ["HF_TOKEN", "OPENAI_API_KEY", "MY_SECRET_THING", "client_secret", "DB_PASSWORD", "OPENAI_APIKEY", "GH_PAT",
+                                 "GOOGLE_CREDENTIALS", "PRIVATE_KEY_PEM"])
 def test_credentials_must_come_from_a_secret_or_the_environment(tmp_path, key):
     policy = {"require_secret_env": True}
     literal = checked(tmp_path, config(block(env={key: "abc"}), policy=policy))
@@ -85,8 +86,19 @@ def test_credentials_must_come_from_a_secret_or_the_environment(tmp_path, key):
         assert rules(checked(tmp_path, config(block(env={key: value}), policy=policy))) == []
 
 
+def test_a_url_with_a_password_is_a_credential_whatever_its_key(tmp_path):
+    """Review 3, R1: `DATABASE_URL: postgres://app:hunter2@db/app` passed `require_secret_env`."""
+    policy = {"require_secret_env": True}
+    literal = checked(tmp_path, config(block(env={"DATABASE_URL": "postgres://app:hunter2@db/app", "CACHE_URL": "redis://cache:6379"}), policy=policy))
+    assert rules(literal) == [("require_secret_env", "endpoint.api", "serverless.runpod.env.DATABASE_URL")]
+    message = literal.policy.violations[0].message
+    assert "hunter2" not in message and "password" in message
+    assert rules(checked(tmp_path, config(block(env={"DATABASE_URL": "postgres://app:${TOKEN}@db/app"}), policy=policy))) == []
+
+
 def test_keys_that_do_not_look_like_credentials_may_be_literal(tmp_path):
-    plan = checked(tmp_path, config(block(env={"MODEL_NAME": "org/model", "KEYBOARD": "x", "TOKENIZER": "y"}), policy={"require_secret_env": True}))
+    plan = checked(tmp_path, config(block(env={"MODEL_NAME": "org/model", "KEYBOARD": "x", "TOKENIZER": "y", "MAX_TOKENS": "512",
+                                               "MAX_MODEL_LEN": "8192", "KEY_PREFIX": "k"}), policy={"require_secret_env": True}))
     assert rules(plan) == []
 
 
@@ -120,3 +132,23 @@ def test_a_policy_file_and_the_block_merge_into_the_stricter(tmp_path):
     assert rules(loose) == []  # the block may not widen the file's limit: 4 ≤ min(5, 50)
     wide = checked(tmp_path, config(block(max_workers=6), policy={"max_max_workers": 50}), extra=platform)
     assert [(v.rule, v.source) for v in wide.policy.violations] == [("max_max_workers", "platform.jsonc")]
+
+
+def test_allowed_env_vars_pins_the_variables_a_config_may_read(tmp_path):
+    """Review 3, R6: a platform team pins which variables of the deploying environment (CI's
+    secrets) a config may route into a worker; a `${VAR}` outside the list breaks the plan at its key."""
+    env = {"LEVEL": "debug", "DB": "postgres://app:${TOKEN}@db/app", "S": {"secret": "s"}}
+    plan = checked(tmp_path, config(block(env=env), policy={"allowed_env_vars": ["HF_TOKEN"]}))
+    assert rules(plan) == [("allowed_env_vars", "endpoint.api", "serverless.runpod.env.DB")]
+    assert "${TOKEN}" in plan.policy.violations[0].message and "allowed: HF_TOKEN" in plan.policy.violations[0].message
+    assert rules(checked(tmp_path, config(block(env=env), policy={"allowed_env_vars": ["HF_TOKEN", "TOKEN"]}))) == []
+    assert rules(checked(tmp_path, config(block(env={"LEVEL": "debug"}), policy={"allowed_env_vars": []}))) == []
+
+
+def test_allowed_env_vars_of_two_policies_intersect(tmp_path):
+    platform = Policy(("platform.jsonc",), allowed_env_vars=("TOKEN", "HF_TOKEN"), origin={"allowed_env_vars": "platform.jsonc"})
+    env = {"HF": "${TOKEN}"}
+    narrowed = checked(tmp_path, config(block(env=env), policy={"allowed_env_vars": ["HF_TOKEN", "EXTRA"]}), extra=platform)
+    assert rules(narrowed) == [("allowed_env_vars", "endpoint.api", "serverless.runpod.env.HF")]
+    assert "allowed: HF_TOKEN" in narrowed.policy.violations[0].message
+    assert rules(checked(tmp_path, config(block(env=env), policy={"allowed_env_vars": ["TOKEN", "EXTRA"]}), extra=platform)) == []
