@@ -211,8 +211,8 @@ class _Puller:
         """A volume grown in the account (labelled larger-in-account): each block that declares
         it with a smaller `size_gb` takes the live size, which deploy keeps anyway (volumes never
         shrink)."""
-        live = next((c["before"] for c in change.get("changes") or () if c["path"] == "size"), None)
-        if not isinstance(live, int):
+        live = next((v.get("size") for v in self.volumes if v.get("id") == change.get("id")), None)
+        if not isinstance(live, int) or isinstance(live, bool):
             return
         for block in blocks:
             declared = block.model.volume

@@ -31,7 +31,7 @@ def _choose_dc(spec: VolumeSpec, catalog: Catalog) -> str:
 def resolve_volume(spec: VolumeSpec, same_name: tuple[dict, ...], catalog: Catalog, report: bool = False) -> tuple[ResolvedVolume | None, list[Diagnostic], list[Notice]]:
     """The volume `spec` names, from the account's volumes of that name (in the account's order).
     A live volume larger than `size_gb` is kept at its size: a no-op labelled larger-in-account,
-    with a warning. `report` (a drift report) changes nothing here any more."""
+    with a warning; with `report` (a drift report) it lists the size on both sides as a field."""
     allowed = [not spec.data_centers or v.get("dataCenter") in spec.data_centers for v in same_name]
     inside = [v for v, ok in zip(same_name, allowed) if ok]
     new_dc = None if inside else _choose_dc(spec, catalog)
@@ -82,7 +82,10 @@ def _existing(spec: VolumeSpec, volume: dict, notices: list[Notice], report: boo
         notices.append(Notice("volume-larger-in-account", f"{spec.name} is {size} GB in the account and gpu.jsonc says {spec.size_gb}: network volumes "
                                                           f"cannot shrink, so it is kept at {size} GB; set volume.size_gb to {size} "
                                                           f"(`gpu serverless pull --write` does) to silence this", address))
-        change = ResourceChange(action=Action.NOOP, reason=why, changes=(FieldChange("size", size, spec.size_gb),), desired={}, drift=Drift.LARGER_IN_ACCOUNT, **base)
+        # The drift report lists the size on both sides; a plan writes nothing, so it lists no
+        # field change (one would read as a resize to gpu.jsonc's size).
+        sizes = (FieldChange("size", size, spec.size_gb),) if report else ()
+        change = ResourceChange(action=Action.NOOP, reason=why, changes=sizes, desired={}, drift=Drift.LARGER_IN_ACCOUNT, **base)
         return ResolvedVolume(change, volume["id"], size), [], notices
     if spec.size_gb is not None and spec.size_gb > (size or 0):
         desired = {"size": spec.size_gb}
