@@ -65,6 +65,31 @@ def excluded_gpu_types(endpoint: Obj) -> list[str]:
     return list((endpoint.get("gpu") or {}).get("excludedTypes") or [])
 
 
+# Fields gpu.jsonc has no key for (and `ports` when `runpod.ports` is not written, which the
+# planner adds), at the value gpuctl creates every endpoint with (ADR 36): 4 GPUs per worker, a
+# new start command, a CUDA limit set in the console are drift, and deploy sets them back. `""`
+# is "none" for the two strings (`args`: the image's own command; the CUDA floor: the PATCH
+# value that clears it), `[]` for the list. An answer that leaves one out holds RunPod's
+# default, which is this value.
+GPUCTL_SETS: dict[str, Any] = {"args": "", "gpu.count": 1, "gpu.allowedCudaVersions": [], "gpu.minCudaVersion": ""}
+
+
+def not_as_gpuctl_sets(endpoint: Obj) -> dict[str, Any]:
+    """The fields of `GPUCTL_SETS` the endpoint holds at another value, with that value (an
+    imported endpoint with 2 GPUs per worker: `{"gpu.count": 2}`)."""
+    gpu = endpoint.get("gpu") or {}
+    found = {"args": endpoint.get("args") or "", "gpu.count": gpu.get("count", 1) if gpu else 1,
+             "gpu.allowedCudaVersions": list(gpu.get("allowedCudaVersions") or []), "gpu.minCudaVersion": gpu.get("minCudaVersion") or ""}
+    return {path: value for path, value in found.items() if value != GPUCTL_SETS[path]}
+
+
+def gpu_count(endpoint: Obj) -> int | None:
+    """GPUs per worker: RunPod's default 1 when the answer leaves it out; None when it is there
+    but not a count (unknown). Every cost multiplies the per-GPU rate by it."""
+    found = (endpoint.get("gpu") or {}).get("count", 1)
+    return found if isinstance(found, int) and not isinstance(found, bool) and found >= 1 else None
+
+
 def is_gpu(endpoint: Obj) -> bool:
     return bool(endpoint.get("gpu"))
 

@@ -12,6 +12,7 @@ own `GPUCTL_*` env is never returned.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 from gpuctl.catalog import Catalog
 from gpuctl.files import json_in
 from gpuctl.model import SECRET_REF
-from gpuctl.v2 import env_of, volume_ids
+from gpuctl.v2 import GPUCTL_SETS, env_of, not_as_gpuctl_sets, volume_ids
 
 Key = tuple[str, ...]  # a key path inside one serverless block, e.g. ("scaling", "max_workers")
 
@@ -179,6 +180,9 @@ def read(endpoint: dict, catalog: Catalog, volumes: list[dict], current_gpus: li
         out.problems.append(Problem("type", f"a {endpoint.get('type')} endpoint; gpu.jsonc declares queue endpoints"))
     if endpoint.get("cpu"):
         out.problems.append(Problem("cpu", "a CPU endpoint; gpu.jsonc declares GPU endpoints"))
+    for path, value in not_as_gpuctl_sets(endpoint).items():
+        out.problems.append(Problem(path, f"it is {json.dumps(value)} in the account; gpu.jsonc has no key for it, and deploy sets it to "
+                                          f"{json.dumps(GPUCTL_SETS[path])} (ADR 36)"))
     return out
 
 

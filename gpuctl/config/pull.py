@@ -222,6 +222,21 @@ class _Puller:
         if declared.size_gb is not None and attached.get("size") and attached.get("size") != declared.size_gb:
             self.write(block, ("volume", "size_gb"), attached.get("size"), why)
 
+    def grown_volume(self, change: dict, blocks: list[Block]) -> None:
+        """A volume grown in the account (labelled larger-in-account): each block that declares
+        it with a smaller `size_gb` takes the live size, which deploy keeps anyway (volumes never
+        shrink)."""
+        live = next((v.get("size") for v in self.volumes if v.get("id") == change.get("id")), None)
+        if not isinstance(live, int) or isinstance(live, bool):
+            return
+        for block in blocks:
+            declared = block.model.volume
+            dcs = list(block.model.runpod.data_center_ids or [])
+            if (not declared or declared is True or declared.name != change.get("name") or declared.size_gb is None or declared.size_gb >= live
+                    or (dcs and change.get("data_center") not in dcs)):
+                continue
+            self.write(block, ("volume", "size_gb"), live, (change["address"], "size", "account"))
+
     def cached_model(self, block: Block, live: dict, want: str | None, why: tuple[str, str, str]) -> None:
         if want == block.model.runpod.cached_model:
             return
@@ -276,6 +291,9 @@ def pull(text: str, loaded: LoadedConfig, resource_changes: list[dict], endpoint
     puller = _Puller(text, loaded, endpoints, volumes, catalog, literal)
     blocks = {_block_name(loaded, b): b for b in loaded.blocks}
     for change in resource_changes:
+        if change.get("kind") == "network_volume" and change.get("drift") == "larger-in-account":
+            puller.grown_volume(change, [b for b in loaded.blocks if not only or _block_name(loaded, b) == only])
+            continue
         if change.get("kind") != "endpoint" or (only and change.get("name") != only):
             continue
         for path in (unreported or {}).get(change["address"], ()):

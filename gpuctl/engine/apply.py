@@ -328,7 +328,7 @@ class Engine:
 
     def _create_endpoint(self, change: ResourceChange, ids: dict[str, str], unfinished: bool) -> tuple[str, str, int | None]:
         body = reveal_body(change.desired, ids)
-        v2 = {k: v for k, v in body.items() if k not in fields.GRAPHQL_ONLY}
+        v2 = fields.create_body(body)
         created, note = self._create(change, lambda: self._ours(self._endpoints_named(change)), lambda: self.provider.create_endpoint(v2), unfinished)
         if note:  # it existed already: bring it to the desired state like an update
             self._patch(change, body, created)

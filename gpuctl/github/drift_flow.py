@@ -43,7 +43,7 @@ _BY_LABEL = {
                        "block of gpu.jsonc, the apply workflow refuses to plan.\n",
     "marker-lost": "- **Marker lost** ({names}): putting the account back writes its `GPUCTL_PROJECT` marker again.\n",
     "larger-in-account": "- **Larger in the account** ({names}): a volume can only be kept: set its `volume.size_gb` to the account's size "
-                         "in a pull request. Until then the apply workflow refuses to plan.\n",
+                         "in a pull request (`gpu serverless pull --write` writes it). Until then every plan keeps the volume at that size, with a warning.\n",
     "duplicate": "- **Duplicate** ({names}): a second endpoint with this project's marker claims the block, and the apply workflow refuses "
                  "to plan until one is left. Delete the extra one with {removes} in a checkout of the default branch (deploy keeps the oldest, "
                  "as its row says); to keep it instead, delete the other by its id the same way.\n",
@@ -60,8 +60,7 @@ def ending(doc: dict) -> str:
     for entry in doc["drift"]:
         by_label.setdefault("unmanaged-owned" if of_another_project(entry, doc["project_id"]) else entry["drift"] or "", []).append(entry)
     fields = any(e["changes"] and e["drift"] != "larger-in-account" for e in doc["drift"])
-    blockers = [w for w, labels in (("a volume is larger in the account", {"larger-in-account"}),
-                                     ("two endpoints claim a block", {"duplicate"}),
+    blockers = [w for w, labels in (("two endpoints claim a block", {"duplicate"}),
                                      ("an unmanaged endpoint may hold a block's name", {"unmanaged", "unmanaged-owned"})) if labels & set(by_label)]
     named = Counter(e["name"] for e in doc["drift"] if e["kind"] == "endpoint")
 

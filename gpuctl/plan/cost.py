@@ -14,7 +14,7 @@ from gpuctl.catalog import Catalog
 from gpuctl.model import EndpointSpec
 from gpuctl.plan.model import Action, CostEstimate, CostItem, ResourceChange
 from gpuctl.plan.volumes import ResolvedVolume
-from gpuctl.v2 import effective_workers
+from gpuctl.v2 import effective_workers, gpu_count
 
 VOLUME_USD_PER_GB_MONTH = 0.07  # docs.runpod.io/serverless/pricing, first TB
 HOURS_PER_MONTH = 730
@@ -27,22 +27,25 @@ def _rates(pools: Sequence[object], catalog: Catalog) -> tuple[list, float | Non
     return found, active, [p.flex_usd_per_hour for p in found if p]
 
 
-def pool_hourly(pools: Sequence[object], low: int | None, high: int | None, catalog: Catalog) -> tuple[float, float, bool]:
-    """(always-on, worst case, priced) per hour of `low`..`high` workers on RunPod v2 `pools`:
-    min workers at the first pool's active rate, the rest up to max at the dearest pool's flex
-    rate. Not priced when a pool, a price or a count is unknown (an unknown rate counts as 0)."""
+def pool_hourly(pools: Sequence[object], low: int | None, high: int | None, catalog: Catalog, gpus: int | None = 1) -> tuple[float, float, bool]:
+    """(always-on, worst case, priced) per hour of `low`..`high` workers of `gpus` GPUs each on
+    RunPod v2 `pools`: min workers at the first pool's active rate, the rest up to max at the
+    dearest pool's flex rate, each rate per GPU (the catalog's prices are for one GPU). Not
+    priced when a pool, a price or a count is unknown (an unknown rate counts as 0, an unknown
+    GPU count as 1)."""
     found, active, flex = _rates(pools, catalog)
-    priced = bool(found) and None not in found and active is not None and None not in flex and low is not None and high is not None
-    always = (low or 0) * (active or 0.0)
+    priced = bool(found) and None not in found and active is not None and None not in flex and low is not None and high is not None and gpus is not None
+    per = gpus or 1
+    always = (low or 0) * (active or 0.0) * per
     dearest = max((f for f in flex if f is not None), default=0.0)
-    return always, always + max(0, (high or 0) - (low or 0)) * dearest, priced
+    return always, always + max(0, (high or 0) - (low or 0)) * dearest * per, priced
 
 
 def _live(endpoint: dict, catalog: Catalog) -> tuple[float, float, bool]:
-    """`pool_hourly` of a live RunPod v2 endpoint, from its `gpu.pools` and `workers` (a bound
-    the answer leaves out is RunPod's default, `effective_workers`)."""
+    """`pool_hourly` of a live RunPod v2 endpoint, from its `gpu.pools`, `gpu.count` and
+    `workers` (a bound the answer leaves out is RunPod's default, `effective_workers`)."""
     low, high = effective_workers(endpoint)
-    return pool_hourly((endpoint.get("gpu") or {}).get("pools") or [], low, high, catalog)
+    return pool_hourly((endpoint.get("gpu") or {}).get("pools") or [], low, high, catalog, gpu_count(endpoint))
 
 
 def live_always_on(endpoint: dict, catalog: Catalog) -> float | None:
@@ -81,7 +84,9 @@ def observed_cost_phrase(endpoint: dict, catalog: Catalog) -> str:
 
 
 def endpoint_cost(spec: EndpointSpec, live: dict | None, catalog: Catalog) -> CostItem:
-    """gpu.jsonc's endpoint after apply, against the live one it is matched with (0 before a create)."""
+    """gpu.jsonc's endpoint after apply, against the live one it is matched with (0 before a
+    create). After apply it has one GPU per worker (gpuctl sets `gpu.count` 1, ADR 36); before,
+    the live endpoint's count."""
     pools = [catalog.gpus[g].pool for g in spec.gpu_types]
     always, worst, priced = pool_hourly(pools, spec.workers_min, spec.workers_max, catalog)
     _, active, flex = _rates(pools, catalog)

@@ -2,18 +2,21 @@
 
 Desired and observed are both reduced to `{path: value}` with the same normalisation: list
 order where it has no meaning, `""` versus `null`, absent lists versus `[]`, `4` versus `4.0`.
-Only paths gpuctl declares are compared, so server-side defaults never cause a diff.
+Only paths gpuctl declares are compared: gpu.jsonc's keys, and the fields it has no key for at
+the value gpuctl creates endpoints with (`GPUCTL_SETS`, ADR 36); other server-side fields
+(`registry`, `createdAt`) never cause a diff.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from gpuctl import v2
 from gpuctl.catalog import Catalog
 from gpuctl.model import LOCAL_COMMAND_ENV, LOCAL_CWD_ENV, MARKER_ENV, REDACTED, EndpointSpec, Sensitive, Unresolved, reveal
 from gpuctl.plan.model import Unknown
 
-SET_LIKE = frozenset({"ports", "gpu.pools", "gpu.excludedTypes", "dataCenterIds", "networkVolumes", "modelReferences"})
+SET_LIKE = frozenset({"ports", "gpu.pools", "gpu.excludedTypes", "gpu.allowedCudaVersions", "dataCenterIds", "networkVolumes", "modelReferences"})
 FORCES_REPLACE = frozenset({"type", "cpu"})  # RunPod v2 cannot PATCH the routing type or the compute family
 GRAPHQL_ONLY = frozenset({"modelReferences"})  # REST v2 has no field for cached models
 SENT_WHOLE = frozenset({"env", "scaling"})  # RunPod v2 replaces these objects on PATCH: a member not sent is removed
@@ -22,6 +25,10 @@ SENT_WHOLE = frozenset({"env", "scaling"})  # RunPod v2 replaces these objects o
 # not "changed to null": RunPod stopped sending it (`unreported`), and nothing can say whether
 # it moved. Only what the document requires: `image` and `disk` (ContainerConfig) are optional
 # there, and an answer that leaves out an optional field must not fail every deploy's check.
+# Fields gpu.jsonc has no key for, at the value gpuctl creates every endpoint with (ADR 36;
+# `gpuctl.v2.GPUCTL_SETS`): compared like declared fields, so a console edit is drift and
+# deploy sets them back.
+GPUCTL_SETS = v2.GPUCTL_SETS
 ALWAYS_SENT = ("gpu.pools", "workers.min", "workers.max", "scaling.type", "timeout", "flashboot", "dataCenterIds", "networkVolumes")
 
 
@@ -68,8 +75,8 @@ def declared_fields(spec: EndpointSpec, project_id: str, catalog: Catalog, targe
         fields["scaling.queueDelay"] = spec.scaler_value
     else:
         fields["scaling.requestCount"] = spec.scaler_value
-    if spec.ports is not None:
-        fields["ports"] = list(spec.ports)
+    fields.update((path, list(value) if isinstance(value, list) else value) for path, value in GPUCTL_SETS.items())
+    fields["ports"] = list(spec.ports or [])
     if spec.cached_model:
         fields["modelReferences"] = [model_reference(spec.cached_model)]
     env = dict(spec.env) | {MARKER_ENV: project_id}
@@ -100,6 +107,16 @@ def request_body(fields: dict[str, Any], name: str) -> dict[str, Any]:
     return body
 
 
+def create_body(body: dict[str, Any]) -> dict[str, Any]:
+    """A desired body as RunPod v2's create takes it: no GraphQL-only field, and no empty CUDA
+    floor (the create accepts a version there, or no key; only a PATCH takes `""`, to clear)."""
+    out = {k: v for k, v in body.items() if k not in GRAPHQL_ONLY}
+    gpu = out.get("gpu")
+    if isinstance(gpu, dict) and gpu.get("minCudaVersion") in ("", None):
+        out["gpu"] = {k: v for k, v in gpu.items() if k != "minCudaVersion"}
+    return out
+
+
 def observed_fields(endpoint: dict) -> dict[str, Any]:
     """The same paths read off a RunPod v2 endpoint object."""
     gpu = endpoint.get("gpu") or {}
@@ -110,8 +127,12 @@ def observed_fields(endpoint: dict) -> dict[str, Any]:
         "image": endpoint.get("image"),
         "disk": endpoint.get("disk"),
         "ports": endpoint.get("ports"),
+        "args": endpoint.get("args"),
         "gpu.pools": gpu.get("pools") if endpoint.get("gpu") else None,
         "gpu.excludedTypes": [t.strip() for t in gpu.get("excludedTypes") or []],
+        "gpu.count": gpu.get("count", 1) if endpoint.get("gpu") else None,
+        "gpu.allowedCudaVersions": gpu.get("allowedCudaVersions"),
+        "gpu.minCudaVersion": gpu.get("minCudaVersion"),
         "workers.min": workers.get("min"),
         "workers.max": workers.get("max"),
         "workers.idleTimeout": workers.get("idleTimeout"),

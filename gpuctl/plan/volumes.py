@@ -30,8 +30,8 @@ def _choose_dc(spec: VolumeSpec, catalog: Catalog) -> str:
 
 def resolve_volume(spec: VolumeSpec, same_name: tuple[dict, ...], catalog: Catalog, report: bool = False) -> tuple[ResolvedVolume | None, list[Diagnostic], list[Notice]]:
     """The volume `spec` names, from the account's volumes of that name (in the account's order).
-    With `report` (a drift report, never applied), a live volume larger than `size_gb` is
-    reported, labelled larger-in-account, where a plan to apply cannot be made."""
+    A live volume larger than `size_gb` is kept at its size: a no-op labelled larger-in-account,
+    with a warning; with `report` (a drift report) it lists the size on both sides as a field."""
     allowed = [not spec.data_centers or v.get("dataCenter") in spec.data_centers for v in same_name]
     inside = [v for v, ok in zip(same_name, allowed) if ok]
     new_dc = None if inside else _choose_dc(spec, catalog)
@@ -74,13 +74,19 @@ def _existing(spec: VolumeSpec, volume: dict, notices: list[Notice], report: boo
     dc, size = volume.get("dataCenter"), volume.get("size")
     address = _address(spec.name, dc)
     base = dict(kind=Kind.NETWORK_VOLUME, name=spec.name, address=address, id=volume.get("id"), data_center=dc)
-    if report and spec.size_gb is not None and spec.size_gb < (size or 0):
-        why = f"{size} GB in the account, {spec.size_gb} GB in gpu.jsonc; network volumes can only grow, so deploy refuses to plan until volume.size_gb is {size} or more"
-        change = ResourceChange(action=Action.NOOP, reason=why, changes=(FieldChange("size", size, spec.size_gb),), desired={}, drift=Drift.LARGER_IN_ACCOUNT, **base)
-        return ResolvedVolume(change, volume["id"], size), [], notices
     if spec.size_gb is not None and spec.size_gb < (size or 0):
-        problem = Diagnostic(f"size_gb {spec.size_gb} is smaller than the live volume ({size} GB); network volumes can only grow", address, hint=f"set volume.size_gb to {size} or more")
-        return None, [problem], notices
+        # Grown in the console: nothing can shrink it, so the plan keeps it as it is (a no-op,
+        # labelled) and plans everything else; a warning says so. Refusing to plan blocked every
+        # apply of the project, an unrelated hotfix too, until gpu.jsonc said the new size (review 3, R12).
+        why = f"{size} GB in the account, {spec.size_gb} GB in gpu.jsonc; network volumes can only grow, so it is kept at {size} GB"
+        notices.append(Notice("volume-larger-in-account", f"{spec.name} is {size} GB in the account and gpu.jsonc says {spec.size_gb}: network volumes "
+                                                          f"cannot shrink, so it is kept at {size} GB; set volume.size_gb to {size} "
+                                                          f"(`gpu serverless pull --write` does) to silence this", address))
+        # The drift report lists the size on both sides; a plan writes nothing, so it lists no
+        # field change (one would read as a resize to gpu.jsonc's size).
+        sizes = (FieldChange("size", size, spec.size_gb),) if report else ()
+        change = ResourceChange(action=Action.NOOP, reason=why, changes=sizes, desired={}, drift=Drift.LARGER_IN_ACCOUNT, **base)
+        return ResolvedVolume(change, volume["id"], size), [], notices
     if spec.size_gb is not None and spec.size_gb > (size or 0):
         desired = {"size": spec.size_gb}
         change = ResourceChange(action=Action.UPDATE, reason=f"size grows from {size} to {spec.size_gb} GB", changes=(FieldChange("size", size, spec.size_gb),), desired=desired, **base)

@@ -17,16 +17,17 @@ from typing import Any
 
 from gpuctl.model import MARKER_ENV
 from gpuctl.plan.adopt import other_project_advice
+from gpuctl.plan.fields import GPUCTL_SETS
 from gpuctl.plan.cost import moves, pool_hourly
 from gpuctl.render.words import show, signed_money
-from gpuctl.v2 import gpu_pools, owner, workers_max, workers_min
+from gpuctl.v2 import gpu_count, gpu_pools, owner, workers_max, workers_min
 
 FORMAT_VERSION = "1"
 KIND = "gpuctl-drift"
 ORIGINS = ("config", "account", "both", "unknown")
 LABELS = ("deleted-in-account", "orphan", "unmanaged", "marker-lost", "larger-in-account", "duplicate")
 DRIFTING = ("create", "update", "replace", "delete", "orphan")
-MONEY = ("workers.min", "workers.max", "gpu.pools")
+MONEY = ("workers.min", "workers.max", "gpu.pools", "gpu.count")
 
 ORIGIN_WORDS = {"config": "changed in gpu.jsonc", "account": "changed in the account", "both": "changed in both", "unknown": "origin unknown"}
 LABEL_WORDS = {"deleted-in-account": "deleted in the account", "orphan": "orphan", "unmanaged": "unmanaged", "marker-lost": "marker lost",
@@ -57,6 +58,10 @@ def literal_env_advice(key: str) -> str:
     return (f"{LITERAL_ENV_START} (it may be a secret pasted in the console): `gpu serverless deploy -y` writes gpu.jsonc's back; to keep "
             f"the account's, `gpu serverless pull --write --literal-env {key}` if it is no secret, or declare it as `${{VAR}}` or "
             f"`{{\"secret\": NAME}}` if it is one (`pull` never copies it otherwise)")
+
+
+NO_KEY_ADVICE = ("changed in the account; gpu.jsonc has no key for it, so gpuctl keeps it at the value it creates endpoints with "
+                 "(ADR 36): `gpu serverless deploy -y` sets that value back; `pull` cannot keep the account's")
 
 
 OTHER_PROJECT = "an endpoint of another project"  # words only: a reader tells it apart by the finding's `owner` (`of_another_project`)
@@ -101,8 +106,8 @@ def label_advice(label: str | None, resource: dict, project_id: str, owner: str 
     if label == "larger-in-account":
         size = next((c["before"] for c in resource.get("changes", ()) if c["path"] == "size"), None)
         to = f" to {size}" if isinstance(size, int) else ""
-        return (f"network volumes can only grow, so `gpu serverless deploy` cannot put it back and refuses to plan (and so to apply any change "
-                f"of this project) until gpu.jsonc says the new size: set volume.size_gb{to} in gpu.jsonc")
+        return (f"network volumes can only grow, so `gpu serverless deploy` cannot put it back: it keeps the volume at the account's size "
+                f"(and applies everything else) with a warning until gpu.jsonc says it: `gpu serverless pull --write` sets volume.size_gb{to}")
     if label == "marker-lost":
         on = f"endpoint {resource['id']}" if resource["id"] else "the endpoint"  # the legend's resource is any endpoint
         return (f"an endpoint this project applied lost its {MARKER_ENV} marker: `gpu serverless deploy -y` writes {MARKER_ENV}={project_id} "
@@ -146,7 +151,7 @@ def field_advice(change: dict, label: str | None = None, resource: dict | None =
             return label_advice(label, resource, project_id)
         return f"gpuctl's own ownership marker, which `pull` never writes to gpu.jsonc: `gpu serverless deploy -y` writes {MARKER_ENV}={project_id}"
     if label == "larger-in-account":
-        return "the account's volume is larger; volumes never shrink: set volume.size_gb in gpu.jsonc to the account's size"
+        return "the account's volume is larger; volumes never shrink: `gpu serverless pull --write` sets volume.size_gb in gpu.jsonc to the account's size"
     if change["path"].startswith("env.") and change["before"] is not None and origin != "config":
         if change["sensitive"]:
             return ADDED_ENV_ADVICE if change["after"] is None else SECRET_ADVICE
@@ -157,6 +162,8 @@ def field_advice(change: dict, label: str | None = None, resource: dict | None =
         made = f" (now version {rolled.get('version')})" if rolled.get("version") is not None else ""
         return (f"rolled back by gpuctl (`gpu serverless rollback` to the configuration of version {rolled.get('to')}{made}), not changed by someone "
                 "in the account: keep it with `gpu serverless pull --write`, or undo the rollback with `gpu serverless deploy -y`")
+    if change["path"] in GPUCTL_SETS:
+        return NO_KEY_ADVICE
     return ORIGIN_ADVICE[origin]
 
 
@@ -250,14 +257,16 @@ def _count(value: Any) -> int | None:
 
 
 def hourly(values: Mapping[str, Any], catalog) -> tuple[float, float, bool]:
-    """(always-on, worst case, priced) per hour for `workers.min`, `workers.max` and `gpu.pools`."""
+    """(always-on, worst case, priced) per hour for `workers.min`, `workers.max`, `gpu.pools` and
+    `gpu.count` (1 when not given)."""
     pools = values.get("gpu.pools") if isinstance(values.get("gpu.pools"), list) else []
-    return pool_hourly(pools, _count(values.get("workers.min")), _count(values.get("workers.max")), catalog)
+    gpus = values.get("gpu.count", 1)
+    return pool_hourly(pools, _count(values.get("workers.min")), _count(values.get("workers.max")), catalog, gpus if _count(gpus) else None)
 
 
 def _money_fields(body: Mapping[str, Any]) -> dict[str, Any]:
     """The fields that move money, read off a RunPod v2 request body or endpoint (one shape)."""
-    return {"workers.min": workers_min(body), "workers.max": workers_max(body), "gpu.pools": gpu_pools(body)}
+    return {"workers.min": workers_min(body), "workers.max": workers_max(body), "gpu.pools": gpu_pools(body), "gpu.count": gpu_count(body)}
 
 
 def _declared(resource: dict) -> dict[str, Any]:

@@ -29,8 +29,17 @@ PHRASE = {
     "no-op": "is up to date",
 }
 ORIGIN = {"config": "changed in gpu.jsonc", "account": "changed in the account", "both": "changed in both", "unknown": "origin unknown"}
-DRIFT = {"deleted-in-account": "deleted in the account", "orphan": "orphan", "unmanaged": "unmanaged", "marker-lost": "marker lost"}
+DRIFT = {"deleted-in-account": "deleted in the account", "orphan": "orphan", "unmanaged": "unmanaged", "marker-lost": "marker lost",
+         "larger-in-account": "larger in the account"}
 UNMANAGED = ("?", "yellow", "is not managed by gpuctl and is left alone")  # symbol, style, phrase of an unmanaged look-alike
+# A no-op with another label: a volume grown in the account, which the plan keeps at its size (it cannot shrink).
+LABELLED_NOOP = {"larger-in-account": ("=", "yellow", "is kept at its size in the account: network volumes cannot shrink")}
+
+
+def _noop_look(resource: dict) -> tuple[str, str, str] | None:
+    """(symbol, style, phrase) of a labelled no-op; None for any other resource."""
+    label = resource.get("drift")
+    return LABELLED_NOOP.get(label, UNMANAGED) if resource["action"] == "no-op" and label else None
 
 
 _VALUES = frozenset(("before", "after", "config", "account"))  # a field change's values: shown by `show`, which escapes them
@@ -144,11 +153,13 @@ def shown(doc: dict) -> list[dict]:
 
 
 def symbol(resource: dict) -> str:
-    return UNMANAGED[0] if resource["action"] == "no-op" and resource.get("drift") else SYMBOL[resource["action"]]
+    look = _noop_look(resource)
+    return look[0] if look else SYMBOL[resource["action"]]
 
 
 def style(resource: dict) -> str:
-    return UNMANAGED[1] if resource["action"] == "no-op" and resource.get("drift") else STYLE[resource["action"]]
+    look = _noop_look(resource)
+    return look[1] if look else STYLE[resource["action"]]
 
 
 def signed_money(amount: float) -> str:
@@ -192,7 +203,8 @@ def heading(resource: dict) -> str:
     """`endpoint.demo (abc123) will be updated in place [drift: marker lost]`."""
     ident = f" ({resource['id']})" if resource["id"] else ""
     label = resource.get("drift")
-    phrase = UNMANAGED[2] if resource["action"] == "no-op" and label else PHRASE[resource["action"]]
+    look = _noop_look(resource)
+    phrase = look[2] if look else PHRASE[resource["action"]]
     tag = f" [drift: {DRIFT[label]}]" if label in DRIFT else ""
     return f"{resource['address']}{ident} {phrase}{tag}"
 

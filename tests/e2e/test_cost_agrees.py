@@ -105,3 +105,20 @@ def test_runpods_worker_defaults_are_the_ones_gpu_jsonc_and_the_openapi_document
     assert effective_workers({}) == effective_workers({"workers": {}}) == (0, 3)
     assert effective_workers({"workers": {"min": 2, "max": None}}) == (2, None)
     assert effective_workers({"workers": {"min": True, "max": "5"}}) == (None, None)
+
+
+def test_gpus_per_worker_multiply_every_cost(account, tmp_path):
+    """The catalog's rates are per GPU: an endpoint set to 2 GPUs per worker in the console costs
+    twice as much, in `status` and in the plan's before, and the plan's after (which sets it back
+    to 1, ADR 36) costs once (review 3, R10: both priced 1 GPU per worker)."""
+    proj = project(tmp_path / "p", echo_config(min_workers=1, max_workers=2), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=proj).code == 0
+    (endpoint,) = account.endpoints()
+    assert account.server.http.patch(f"/v2/serverless/{endpoint['id']}", json={"gpu": {"count": 2}}).status_code == 200
+    plan = account.gpu("serverless", "deploy", "--plan", "--json", "--provider", "local", cwd=proj)
+    status = account.gpu("serverless", "status", "echo", "--json", "--provider", "local", cwd=proj)
+    assert plan.code == 0 and status.code == 0, plan.err + status.err
+    (item,) = [i for i in plan.json()["cost"]["items"] if i["address"] == "endpoint.echo"]
+    active = load_catalog().pools["ADA_24"].active_usd_per_hour
+    assert status.json()["always_on_usd_per_hour"] == item["before"]["always_on_per_hour"] == round(2 * active, 4)
+    assert item["always_on_per_hour"] == round(active, 4)
