@@ -92,7 +92,7 @@ def history_footer(doc: dict) -> list[str]:
         progress = rollout_progress(doc["rollout"])
         lines.append(f"rollout: {progress.on_latest}/{counted(progress.total, 'worker')} on version {doc['endpoint_version']}"
                      + (" (in progress)" if progress.in_progress else ""))
-    if any(r["made_by"] == "marker" for r in doc["releases"]):
+    if any(r.get("made_by") == "marker" for r in doc.get("releases") or []):
         lines.append(f"marker: created with a {MARKER_ENV} marker, which gpuctl writes at create and anyone can copy; "
                      f"no deploy gpuctl recorded made it ({doc_ref('history.md')})")
     applied = doc.get("last_applied_at")
