@@ -53,6 +53,7 @@ class Applied:
 
 
 def run(job: Job, opts: ApplyOptions) -> int:
+    job.one_project_per_config(opts.configs)  # before anything is read from the account or GitHub (ADR 31)
     results = []
     with tempfile.TemporaryDirectory(prefix="gpuctl-apply-") as scratch:
         for config in opts.configs:
