@@ -168,7 +168,7 @@ def read_record(template: Mapping[str, Any]) -> Record | None:
         return None
     config = env.get(CONFIG_ENV)
     return Record(name.removeprefix(RECORD_PREFIX), str(project), str(env.get(NAME_ENV) or ""), str(env.get(APPLIED_AT_ENV) or ""), digests,
-                  config if isinstance(config, str) and config else None)
+                  config if isinstance(config, str) and config and config != REDACTED else None)
 
 
 def records_of(templates: Iterable[Mapping[str, Any]], project_id: str) -> dict[str, Record]:
