@@ -190,6 +190,7 @@ class Desired:
     provider: str | None = None
     notices: tuple[Notice, ...] = ()
     overrides: tuple[Override, ...] = ()
+    config_id: str | None = None  # which gpu.jsonc this is, as the last-applied record keeps it (config.loader.config_identity, ADR 35); None: from flags alone
 
 
 @dataclass(frozen=True)

@@ -196,3 +196,38 @@ def test_a_rollback_kept_in_the_record_digests_no_env_value_and_a_damaged_one_re
     assert not rolled.made("ep1", FieldChange("image", "a:9", "a:2", origin=Origin.ACCOUNT))  # the console moved it again
     for damaged in ("", "[]", '{"to": 1}', json.dumps(kept | {"to": True}), json.dumps(kept | {"digests": {"image": 4}})):
         assert drift._rolled_back(damaged) is None, damaged
+
+
+def _two_configs(config_of_mb: str | None) -> tuple:
+    """An account with endpoints ma and mb of project "mono", mb's record written from
+    `config_of_mb` (None: a record of before gpuctl kept the config), and the desired state of
+    a/gpu.jsonc, which declares ma alone (ADR 35)."""
+    both = {"project_id": "mono", "serverless": [{"name": "ma", "template": "custom-image", "gpu_type": "NVIDIA GeForce RTX 4090",
+                                                  "runpod": {"image_name": "x/a:1"}},
+                                                 {"name": "mb", "template": "custom-image", "gpu_type": "NVIDIA GeForce RTX 4090",
+                                                  "runpod": {"image_name": "x/b:1"}}]}
+    first = plan(desired_from(both), Observed(), CATALOG)
+    after = apply_plan(first, Observed())
+    by_name = {e["name"]: e["id"] for e in after.endpoints}
+    records = tuple(drift.record_body("mono", by_name[c.name], c.name, declared(c, {}), "2026-12-01T00:00:00Z",
+                                      config=config_of_mb if c.name == "mb" else "a/gpu.jsonc") for c in first.changes)
+    only_a = desired_from({"project_id": "mono", "serverless": both["serverless"][0]})
+    only_a = type(only_a)(**{**only_a.__dict__, "config_id": "a/gpu.jsonc"})
+    return only_a, Observed(after.endpoints, after.network_volumes, records)
+
+
+def test_prune_keeps_an_endpoint_another_gpu_jsonc_of_the_project_applied():
+    desired, observed = _two_configs("b/gpu.jsonc")
+    result = plan(desired, observed, CATALOG, prune=True)
+    mb = next(c for c in result.changes if c.name == "mb")
+    assert mb.action is Action.NOOP and mb.drift is None and "applied from b/gpu.jsonc (same project_id" in mb.reason
+    assert [n.address for n in result.notices if n.code == "other-config"] == ["endpoint.mb"]
+    assert not result.has_changes
+
+
+def test_a_record_without_its_config_is_pruned_as_before():
+    desired, observed = _two_configs(None)
+    mb = next(c for c in plan(desired, observed, CATALOG, prune=True).changes if c.name == "mb")
+    assert mb.action is Action.DELETE
+    assert drift.CONFIG_ENV not in drift.record_env("p", "ep", "n", {}, "2026-12-01T00:00:00Z")
+    assert drift.read_record(drift.record_body("p", "ep", "n", {}, "2026-12-01T00:00:00Z", config="a/gpu.jsonc")).config == "a/gpu.jsonc"

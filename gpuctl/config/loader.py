@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -357,4 +358,17 @@ def build_desired(loaded: LoadedConfig, environ: Mapping[str, str], catalog: Cat
         raise MissingVariables("gpu.jsonc refers to missing environment variables", problems, unset)
     notices = list(loaded.notices) + [n for _, found in built for n in found] + _unset_notice([spec for spec, _ in built])
     endpoints = tuple(spec for spec, _ in built)
-    return Desired(loaded.project_id, loaded.source.display, endpoints, loaded.provider, tuple(notices), loaded.overrides)
+    return Desired(loaded.project_id, loaded.source.display, endpoints, loaded.provider, tuple(notices), loaded.overrides,
+                   config_identity(loaded.source.path) if loaded.source.text else None)
+
+
+def config_identity(path: Path) -> str:
+    """Which gpu.jsonc this is, as the last-applied record keeps it (ADR 35): its path from the
+    root of the git repository it is in (the directory holding `.git`), so a laptop's checkout
+    and CI's name it alike, else its file name. Two configs of one project (a gpu.jsonc copied
+    to a second service's directory) differ by it."""
+    absolute = Path(os.path.abspath(path))
+    for root in absolute.parents:
+        if (root / ".git").exists():
+            return absolute.relative_to(root).as_posix()
+    return absolute.name

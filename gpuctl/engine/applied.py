@@ -36,16 +36,16 @@ def declared(change: Any, ids: Mapping[str, str]) -> dict[str, Any]:
 
 
 def remember(provider: Provider, project_id: str, endpoint_id: str, declared: Mapping[str, Any], now: float, new: bool = False, *,
-             applied: bool = True, by: str | None = None, version: int | None = None) -> dict:
+             applied: bool = True, by: str | None = None, version: int | None = None, config: str | None = None) -> dict:
     """Create or update the record of `endpoint_id`; `declared` comes from `declared()`. A
     `new` endpoint (this apply just created it) can have no record yet, so none is looked for
     unless the create of the record is refused. An `applied` write (the endpoint was just
     written, by `by`: gpuctl.author, making release `version` or none) adds [when, by, version]
     to the record's last applies, which `history` attributes releases with; a record brought up to date for an endpoint in sync
-    keeps them as they were."""
+    keeps them as they were. `config` is the gpu.jsonc that applies (config.loader.config_identity, ADR 35)."""
     def body(existing: dict | None) -> dict:
         applies = drift.applies_of(existing) + ([[iso_utc(now), by, version]] if applied else [])
-        return drift.record_body(project_id, endpoint_id, str(declared.get("name") or ""), declared, iso_utc(now), applies)
+        return drift.record_body(project_id, endpoint_id, str(declared.get("name") or ""), declared, iso_utc(now), applies, config)
 
     existing = None if new else _find(provider, endpoint_id)
     if existing is None:

@@ -54,6 +54,7 @@ class Applied:
 
 
 def run(job: Job, opts: ApplyOptions) -> int:
+    job.one_project_per_config(opts.configs)  # before anything is read from the account or GitHub (ADR 35)
     results = []
     with tempfile.TemporaryDirectory(prefix="gpuctl-apply-") as scratch:
         for config in opts.configs:

@@ -111,6 +111,7 @@ class DriftOptions:
 
 
 def run(job: Job, opts: DriftOptions) -> int:
+    job.one_project_per_config(opts.configs)  # before anything is read from the account or GitHub (ADR 35)
     read = [(config, _read(job, config, opts)) for config in opts.configs]
     return job.report(lambda: _report(job, opts, read))
 

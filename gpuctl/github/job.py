@@ -48,6 +48,31 @@ class Job:
             self.app.note("the job was cancelled while its result was written; the result stands")
         return code
 
+    def one_project_per_config(self, configs: tuple[str, ...]) -> None:
+        """Refuse configs of one run that declare the same project (a gpu.jsonc copied to a second
+        service's directory): gpuctl owns endpoints by project_id, so each would take the other's
+        live endpoints for its own that left gpu.jsonc, and `--prune` would delete them (ADR 35).
+        A config listed twice is one config; one that cannot be read is left to its own error."""
+        from gpuctl.config.loader import load_config
+        from gpuctl.errors import ConfigError, DiagnosticsError
+
+        seen: dict[str, tuple[str, object]] = {}
+        for config in configs:
+            key = self.key(config)
+            try:
+                loaded = load_config(self.app.cwd / config, display=key)
+            except (ConfigError, OSError):
+                continue
+            first = seen.setdefault(loaded.project_id, (key, loaded.source))
+            if first[0] == key:
+                continue
+            said = 'declare "project_id": "{}"' if loaded.source.data.get("project_id") else 'have the project "{}" (no project_id: the directory name)'
+            fix = ('give each gpu.jsonc its own "project_id": gpuctl owns endpoints by project, so each config would take the other\'s endpoints '
+                   "for its own that left gpu.jsonc, and --prune would delete them")
+            raise DiagnosticsError(f"{first[0]} and {key} both {said.format(loaded.project_id)}; nothing was planned or applied",
+                                   [src.diagnostic(("project_id",), f'"{loaded.project_id}" is also the project of {other}', fix)
+                                    for src, other in ((first[1], key), (loaded.source, first[0]))])
+
     def close(self) -> None:
         if self._github is not None:
             self._github.close()

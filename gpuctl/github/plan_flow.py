@@ -42,6 +42,7 @@ class Planned:
 
 
 def run(job: Job, opts: PlanOptions) -> int:
+    job.one_project_per_config(opts.configs)  # before anything is read from the account or GitHub (ADR 35)
     pull = pull_request(job, opts.pr_file)
     if pull is None and opts.comment:
         job.app.note("note: this run is not for a pull request, so the plan goes to the job summary only")

@@ -43,6 +43,12 @@ def plan_document(app: AppContext, config: str, provider: str | None, policy: st
     from gpuctl.render.document import to_document
 
     s = _session(app, config, provider, policy=policy, prune=prune, variables={} if untrusted else None)
+    if untrusted and s.desired.config_id is not None:  # the fork's configs, downloaded without .git, are laid out as in the repository
+        from dataclasses import replace
+
+        from gpuctl.github.fork import repository_path
+
+        s.desired = replace(s.desired, config_id=repository_path(app.cwd, config))  # the name the records keep (ADR 35)
     scope = allow(s.desired) if allow is not None else None
     account = connect(app, s.target, start_local=False)
     try:

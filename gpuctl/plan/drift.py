@@ -35,6 +35,7 @@ NAME_ENV = "GPUCTL_ENDPOINT_NAME"
 APPLIES_ENV = "GPUCTL_APPLIES"  # [[applied_at, applied_by or null, version made or null], ...]: the last MAX_APPLIES applies, oldest first (docs/history.md)
 MAX_APPLIES = 20
 ROLLED_BACK_ENV = "GPUCTL_ROLLED_BACK"  # {"version": made, "to": restored, "paths": [...]}: the last `gpu serverless rollback`, until the next deploy rewrites the record
+CONFIG_ENV = "GPUCTL_CONFIG"  # which gpu.jsonc applied it (config.loader.config_identity: its path from the repository root), ADR 35
 SET = DECLARED  # the digest of a sensitive field: it was declared, and nothing more is kept (also every env digest in a shared file: redact.shared_digests)
 RECORD_IMAGE = "gpuctl/applied:none"  # a pod template that is never run
 
@@ -49,6 +50,7 @@ class Record:
     applied_at: str
     digests: Mapping[str, str]
     rolled_back: RolledBack | None = None  # gpuctl's rollback since the last deploy of the endpoint
+    config: str | None = None  # which gpu.jsonc applied it (CONFIG_ENV); None in a record written before gpuctl kept it
 
 
 @dataclass(frozen=True)
@@ -141,33 +143,40 @@ def record_digests(endpoint_id: str, declared: Mapping[str, Any]) -> dict[str, s
     return out
 
 
-def lagging(record: Record | None, endpoint_id: str, declared: Mapping[str, Any]) -> bool:
+def lagging(record: Record | None, endpoint_id: str, declared: Mapping[str, Any], config: str | None = None) -> bool:
     """Whether an endpoint found as gpu.jsonc declares it (`declared`, as `record_digests`
     takes it) has no record, or one of other values: gpu.jsonc took the account's values (`pull
     --write`), or a record write was missed. Left so, the next edit of such a field in the
-    console would read as changed in both. A declared value not known in this run lags nothing."""
+    console would read as changed in both. A declared value not known in this run lags nothing.
+    A record that names another gpu.jsonc than `config` (this one; or none, written before
+    records kept it) lags too: once the block leaves this gpu.jsonc, its endpoint is this
+    config's orphan only if the record says this config applied it (ADR 35)."""
     if any(_unresolved(v) for v in declared.values()):
         return False
-    return record is None or dict(record.digests) != record_digests(endpoint_id, declared)
+    return (record is None or dict(record.digests) != record_digests(endpoint_id, declared)
+            or (config is not None and record.config != config))
 
 
-def lagging_records(changes: Iterable[ResourceChange], templates: Iterable[Mapping[str, Any]], project_id: str) -> list[str]:
+def lagging_records(changes: Iterable[ResourceChange], templates: Iterable[Mapping[str, Any]], project_id: str,
+                    config: str | None = None) -> list[str]:
     """Ids of the endpoints in sync among `changes` (a plan's, made against an account with
     `templates`) whose last-applied record lags (`lagging`). Only a deploy that applies asks
     (ADR 10): a plan alone never writes records, so planning does not pay for this."""
     records = records_of(templates, project_id)
     return [str(c.id) for c in changes
             if c.kind is Kind.ENDPOINT and c.action is Action.NOOP and c.id and c.desired is not None and c.drift is None
-            and lagging(records.get(str(c.id)), str(c.id), fields.flatten(c.desired) | {"name": c.name})]
+            and lagging(records.get(str(c.id)), str(c.id), fields.flatten(c.desired) | {"name": c.name}, config)]
 
 
 def record_env(project_id: str, endpoint_id: str, name: str, declared: Mapping[str, Any], applied_at: str,
-               applies: list[list] | None = None) -> dict[str, str]:
-    """The record template's env: owner, name, when (UTC, ISO 8601), the digests and the last
-    applies with who made them (`applies_of`)."""
+               applies: list[list] | None = None, config: str | None = None) -> dict[str, str]:
+    """The record template's env: owner, name, when (UTC, ISO 8601), the digests, the last
+    applies with who made them (`applies_of`) and which gpu.jsonc applied it (`config`)."""
     digests = record_digests(endpoint_id, declared)
     env = {MARKER_ENV: project_id, NAME_ENV: name, APPLIED_AT_ENV: applied_at,
            APPLIED_ENV: json.dumps(digests, sort_keys=True, separators=(",", ":"))}
+    if config:
+        env[CONFIG_ENV] = config
     if applies:
         env[APPLIES_ENV] = applies_env(applies)
     return env
@@ -196,10 +205,10 @@ def _an_apply(a: Any) -> bool:
 
 
 def record_body(project_id: str, endpoint_id: str, name: str, declared: Mapping[str, Any], applied_at: str,
-                applies: list[list] | None = None) -> dict:
+                applies: list[list] | None = None, config: str | None = None) -> dict:
     """The v2 create body of a record: a pod template (`serverless: false`), so it is never
     offered for an endpoint, costs nothing and never runs."""
-    return template_request(record_name(endpoint_id), RECORD_IMAGE, record_env(project_id, endpoint_id, name, declared, applied_at, applies))
+    return template_request(record_name(endpoint_id), RECORD_IMAGE, record_env(project_id, endpoint_id, name, declared, applied_at, applies, config))
 
 
 def read_record(template: Mapping[str, Any]) -> Record | None:
@@ -213,8 +222,9 @@ def read_record(template: Mapping[str, Any]) -> Record | None:
     read, digests = json_in(env.get(APPLIED_ENV) or "{}")
     if not read or not isinstance(digests, dict) or not all(isinstance(v, str) for v in digests.values()):
         return None
+    config = env.get(CONFIG_ENV)
     return Record(name.removeprefix(RECORD_PREFIX), str(project), str(env.get(NAME_ENV) or ""), str(env.get(APPLIED_AT_ENV) or ""), digests,
-                  _rolled_back(env.get(ROLLED_BACK_ENV)))
+                  _rolled_back(env.get(ROLLED_BACK_ENV)), config if isinstance(config, str) and config and config != REDACTED else None)
 
 
 def records_of(templates: Iterable[Mapping[str, Any]], project_id: str) -> dict[str, Record]:

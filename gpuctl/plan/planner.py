@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from gpuctl import prewarm
@@ -165,24 +165,37 @@ def _not_ours(spec: EndpointSpec, project_id: str, e: dict, address: str, gone: 
     return Taken(f'an endpoint named "{spec.name}" already exists ({eid}) and {who}; gpuctl never modifies endpoints it does not own', address, hint=hint, endpoint=e)
 
 
-def _orphans(spec_names: set[str], project_id: str, observed: Observed, catalog: Catalog, prune: bool, matched: set[str]) -> tuple[list[ResourceChange], set[str]]:
+def _orphans(spec_names: set[str], desired: Desired, observed: Observed, catalog: Catalog, prune: bool, matched: set[str],
+             records: Mapping[str, drift.Record]) -> tuple[list[ResourceChange], set[str], list[Notice]]:
     """Owned endpoints that left gpu.jsonc: deleted under --prune, otherwise shown as orphans,
     with what they still cost, because they keep running (and billing) until someone acts.
     Also the volumes the deleted ones attach, which the plan then preserves. An endpoint a
     block matched (`matched` ids: one it renames, by `renamed_from` or `adopt`) is that
-    block's, whatever its name now: never an orphan, and never deleted."""
-    out, freed = [], set()
+    block's, whatever its name now: never an orphan, and never deleted. Nor is one whose
+    last-applied record says another gpu.jsonc of this project applied it (ADR 35): it never
+    was in this one; it is kept, with a note that says where it comes from."""
+    project_id = desired.project_id
+    out, freed, notes = [], set(), []
     for e in sorted(observed.endpoints, key=lambda e: (str(e.get("name")), str(e.get("id")))):
         if owner(e) != project_id or e.get("name") in spec_names or str(e.get("id")) in matched:
             continue
         address = f"endpoint.{e.get('name')}"
+        record = records.get(str(e.get("id")))
+        if record is not None and record.config and desired.config_id and record.config != desired.config_id:
+            why = (f'applied from {record.config} (same project_id "{project_id}"), not from this gpu.jsonc ({desired.config_id}); '
+                   "kept: only the gpu.jsonc that applied an endpoint takes it for its orphan")
+            out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.NOOP, e.get("id"), why))
+            notes.append(Notice("other-config", f'endpoint {e.get("id")} was last applied from {record.config}, another gpu.jsonc with project_id "{project_id}": '
+                                                f"kept, never pruned from here. Give each gpu.jsonc its own project_id, or, if {record.config} is gone, delete it "
+                                                f'with `gpu serverless delete {e.get("name")}`', address, level="note"))
+            continue
         if prune:
             out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.DELETE, e.get("id"), f'owned by project "{project_id}" and no longer in gpu.jsonc (--prune)'))
             freed.update(volume_ids(e))
         else:
             why = f'owned by project "{project_id}" and no longer in gpu.jsonc; still running, {cost.observed_cost_phrase(e, catalog)}; deploy --prune deletes it'
             out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.ORPHAN, e.get("id"), why, drift=Drift.ORPHAN))
-    return out, freed
+    return out, freed, notes
 
 
 def _maybe_renamed(changes: list[ResourceChange], leftovers: list[ResourceChange], account: Account) -> list[Notice]:
@@ -436,7 +449,10 @@ def _beyond_config(desired: Desired, observed: Observed, reading: _Reading, tall
     """What the account holds that no block accounts for: this project's orphans (deleted with
     --prune), unmanaged endpoints near a block, and network volumes nothing attaches any more
     (kept, never deleted); their notices and costs go into `tally`."""
-    leftovers, freed = _orphans({s.name for s in desired.endpoints}, desired.project_id, observed, reading.catalog, prune, tally.matched)
+    leftovers, freed, elsewhere = _orphans({s.name for s in desired.endpoints}, desired, observed, reading.catalog, prune, tally.matched, reading.records)
+    tally.notices += elsewhere
+    tally.changes += [c for c in leftovers if c.action is Action.NOOP]  # another gpu.jsonc's: no leftover of this one
+    leftovers = [c for c in leftovers if c.action is not Action.NOOP]
     renaming = {s.name for s in desired.endpoints if s.renamed_from}  # a block that says renamed_from has its own warning when it renames nothing
     tally.notices += _maybe_renamed([c for c in tally.changes if c.name not in renaming], leftovers, reading.account) + _lookalikes(desired, tally.changes, observed)
     tally.costs += [cost.leaving_cost(c, reading.account.endpoint(str(c.id)), reading.catalog) for c in leftovers]

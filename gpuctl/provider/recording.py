@@ -45,8 +45,9 @@ from gpuctl.words import counted
 REQUEST_HEADERS = ("content-type", "accept")
 RESPONSE_HEADERS = ("content-type", "ratelimit", "ratelimit-policy", "retry-after", "allow")
 # gpuctl's bookkeeping env (gpuctl.plan.drift's last-applied record, gpuctl.prewarm's record):
-# digests, names and times, no secrets, and what keeps a recorded plan the same plan.
-KEEP_ENV = frozenset({MARKER_ENV, "GPUCTL_ENDPOINT_NAME", APPLIED_ENV, "GPUCTL_APPLIED_AT"})
+# digests, names, times and the gpu.jsonc path that applied (GPUCTL_CONFIG, ADR 31), no secrets, and what keeps a
+# recorded plan the same plan.
+KEEP_ENV = frozenset({MARKER_ENV, "GPUCTL_ENDPOINT_NAME", APPLIED_ENV, "GPUCTL_APPLIED_AT", "GPUCTL_CONFIG"})
 KEEP_ENV_PREFIXES = ("GPUCTL_PREWARM_",)
 CREDENTIAL_KEY = re.compile(r"(?i)(key|token|secret|passw|credential|auth|cookie|session|signature|webhook|private)")
 PERSON_KEY = re.compile(r"(?i)(userid|email)$")

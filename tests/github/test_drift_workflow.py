@@ -79,11 +79,13 @@ def test_github_refusing_the_issue_fails_the_step_with_its_outputs_and_the_other
     write, a rate limit longer than gpuctl waits): the step fails with exit_code 1 and
     has_changes true in its outputs, the report is in the job summary, and the next config is
     still reported and gets its issue."""
-    gpu = config("api", max_workers=4)
-    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", gpu)).code == 0
-    console_min_workers(account, 2)
+    gpu, asr = config("api", max_workers=4), config("asr", project_id="asr", max_workers=4)  # two projects: one run refuses two configs of one (ADR 35)
+    for d, c in (("deployed", gpu), ("deployed-asr", asr)):
+        assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / d, c)).code == 0
+    for endpoint in account.endpoints():
+        assert account.server.http.patch(f"/v2/serverless/{endpoint['id']}", json={"workers": {"min": 2}}).status_code == 200
     checkout = tree(tmp_path / "main", gpu)
-    tree(checkout / "services" / "asr", gpu)
+    tree(checkout / "services" / "asr", asr)
     gha.action_inputs |= {"config": "gpu.jsonc\nservices/asr/gpu.jsonc"}
     fake.canned.append(Canned(403, {}, {"message": "Resource not accessible by integration"}))
 
