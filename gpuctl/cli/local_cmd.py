@@ -100,7 +100,8 @@ def status(app: AppContext, data_dir: str | None, as_json: bool) -> int:
 @click.option("-y", "--yes", is_flag=True, help="Do not ask; needed where there is no terminal to ask on (a script, CI).")
 @click.pass_obj
 def reset(app: AppContext, data_dir: str | None, yes: bool) -> int:
-    """Delete every endpoint, template, volume, job and log of the provider (the token stays).
+    """Delete every endpoint, template, volume, job and log of the provider (the token and the
+    secrets of `gpu local secret` stay).
 
     Asks first on a terminal; without one (a pipe, CI) it refuses unless given -y, as every
     destructive gpu command does."""
