@@ -332,8 +332,7 @@ def _secret_notices(spec: EndpointSpec, live: dict | None, known: frozenset[str]
                                                         + create_secret_fix(target, [name]), f"endpoint.{spec.name}"))
         elif theirs.get(key) != value_text:
             notices.append(Notice("secret-must-exist", f"env.{key} becomes a reference to RunPod secret {name}, which must exist in the account "
-                                                       f"before this deploy (gpuctl cannot read RunPod's secrets; a worker that boots without it "
-                                                       f"does not get the value): " + create_secret_fix(target, [name]), f"endpoint.{spec.name}"))
+                                                       f"before this deploy (gpuctl cannot read RunPod's secrets to check): " + create_secret_fix(target, [name]), f"endpoint.{spec.name}"))
     return notices
 
 
