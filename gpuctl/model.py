@@ -200,3 +200,6 @@ class Observed:
     endpoints: tuple[dict, ...] = ()
     network_volumes: tuple[dict, ...] = ()
     templates: tuple[dict, ...] = ()
+    # The names of the account's secrets, when the provider can tell (the local provider's
+    # `gpu local secret`s); None: not known (RunPod's are not read), never a value.
+    secrets: frozenset[str] | None = None

@@ -66,3 +66,27 @@ def test_a_value_read_from_a_variable_names_the_variable_and_never_the_value(cli
         assert desired["env"]["HF_TOKEN"] == {"sensitive": True, "from": ["HF_TOKEN"]}
     else:
         assert "env.HF_TOKEN = (sensitive) → (sensitive, from $HF_TOKEN)" in result.out, result.out
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_value_that_becomes_a_runpod_secret_reference_warns_the_secret_must_exist(cli, tmp_path, fmt):
+    """Review 3, R2: a change from a working value to {"secret": NAME} (what `import` writes)
+    planned silently, and `deploy -y` pointed production at a secret nobody had made. gpuctl
+    cannot read RunPod's secrets, so the plan of such a change names the secret that must exist
+    first; an unchanged reference (already live) is not warned about again."""
+    case = FIXTURES / "plans" / "drift-update"
+    shutil.copy(case / "observed.json", tmp_path / "observed.json")
+    config = (case / "gpu.jsonc").read_text().replace('"HF_TOKEN": "${HF_TOKEN}"', '"HF_TOKEN": {"secret": "hf_tok"}')
+    (tmp_path / "gpu.jsonc").write_text(config)
+    result = cli(["serverless", "deploy", "--plan", "--observed", "observed.json", "--provider", "runpod", "--format", fmt], tmp_path)
+    assert result.code == 0, result.err
+    said = " ".join(json.loads(result.out)["warnings"][i]["message"] for i in range(len(json.loads(result.out)["warnings"]))) if fmt == "json" else result.out
+    assert "env.HF_TOKEN becomes a reference to RunPod secret hf_tok, which must exist in the account before this deploy" in said, said
+    assert "create it in the RunPod account (console, Secrets), named hf_tok" in said
+    assert "hf_old_canary_value_91c2" not in result.out + result.err
+
+    observed = json.loads((case / "observed.json").read_text())
+    observed["endpoints"][0]["env"]["HF_TOKEN"] = "{{ RUNPOD_SECRET_hf_tok }}"
+    (tmp_path / "observed.json").write_text(json.dumps(observed))
+    again = cli(["serverless", "deploy", "--plan", "--observed", "observed.json", "--provider", "runpod", "--format", fmt], tmp_path)
+    assert again.code == 0 and "RunPod secret hf_tok, which must exist" not in again.out + again.err

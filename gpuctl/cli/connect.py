@@ -61,4 +61,8 @@ def connect(app: AppContext, provider: str, start_local: bool = True):
     if provider == "local":
         for each in (control, jobs):
             each.unreachable_hint = "the local provider stopped answering (`gpu local down`?); start it again with `gpu local up`"
+    if provider == "local":
+        from gpuctl.local.client import secrets
+
+        return RunPodProvider(provider, control, jobs, GraphQL(control), secret_names=lambda: secrets.names(data_dir))
     return RunPodProvider(provider, control, jobs, GraphQL(control))

@@ -188,7 +188,7 @@ def _report(app: AppContext, live: dict, made, plan, address: str, display: str,
     from gpuctl.safetext import printable
 
     app.stdout.write(printable(render(_hidden(made.block), "", "  ")) + "\n")  # render escapes only C0; the block quotes the account
-    _notes(app, made, display, write, again)
+    _notes(app, made, display, write, again, plan.provider)
     from gpuctl.render.text import render_text
 
     app.note(_headline(plan, address))
@@ -222,16 +222,19 @@ def _hidden(block: dict) -> dict:
     return {**block, "runpod": {**block["runpod"], "env": shown}}
 
 
-def _notes(app: AppContext, made, display: str, write: bool, again: str) -> None:
+def _notes(app: AppContext, made, display: str, write: bool, again: str, target: str) -> None:
     name = made.block["name"]
     if write:
         app.note(f'added the block of endpoint "{name}" to {display}; `gpu serverless deploy` adopts it')
     else:
         app.note(f"nothing was written; `{again} --write` inserts this block into {display}")
     if made.placeholders:
+        from gpuctl.plan.planner import create_secret_fix
+
         keys = ", ".join(made.placeholders)
-        app.note(f'env {keys}: the account\'s values are not copied; the block says {{"secret": "<KEY>"}}. Create those RunPod secrets '
-                 "with the values (console, Secrets) before deploying, or, for a value that is no secret, "
+        app.note(f'env {keys}: the account\'s values are not copied; the block says {{"secret": "<KEY>"}}, and a worker gets the value only '
+                 f"from a secret of that name (the plan names each). Before deploying, {create_secret_fix(target, made.placeholders)}; "
+                 "or, for a value that is no secret, "
                  + (f'write the value in place of {{"secret": "<KEY>"}} in {display}' if write else f"import again: {again} --write --literal-env KEY"))
     for problem in made.problems:
         app.note(f"cannot reproduce {problem.field}: {problem.message}")

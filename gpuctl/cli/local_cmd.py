@@ -100,7 +100,8 @@ def status(app: AppContext, data_dir: str | None, as_json: bool) -> int:
 @click.option("-y", "--yes", is_flag=True, help="Do not ask; needed where there is no terminal to ask on (a script, CI).")
 @click.pass_obj
 def reset(app: AppContext, data_dir: str | None, yes: bool) -> int:
-    """Delete every endpoint, template, volume, job and log of the provider (the token stays).
+    """Delete every endpoint, template, volume, job and log of the provider (the token and the
+    secrets of `gpu local secret` stay).
 
     Asks first on a terminal; without one (a pipe, CI) it refuses unless given -y, as every
     destructive gpu command does."""
@@ -143,4 +144,70 @@ def env(app: AppContext, data_dir: str | None, unset: bool) -> int:
         raise lifecycle.LocalProviderError("the local provider is not running", hint=f"start it with `gpu local up{_same_dir(data_dir)}`")
     for name, value in lifecycle.env_exports(directory, info, lifecycle.read_token(directory)).items():
         app.stdout.write(f"export {name}={shlex.quote(value)}\n")
+    return ExitCode.OK
+
+
+@local_group.group("secret")
+def secret_group() -> None:
+    """The local provider's secrets: what a worker's `{{ RUNPOD_SECRET_<name> }}` env values
+    (gpu.jsonc's {"secret": NAME}) resolve to, as RunPod's account secrets do. Kept in the
+    data dir (0600); values are never printed."""
+
+
+@secret_group.command("set")
+@click.argument("name")
+@click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)
+@click.pass_obj
+def secret_set(app: AppContext, name: str, data_dir: str | None) -> int:
+    """Create or replace secret NAME with the value read from stdin (one trailing newline is
+    dropped); at a terminal it asks, without echoing. Never an argument: a command line is
+    seen by every process of the machine and kept in shell history."""
+    from gpuctl.local.client import secrets
+
+    directory = _data_dir(app, data_dir)
+    if app.stdin_tty:
+        value = click.prompt(f"value of secret {name}", hide_input=True, err=True)
+    else:
+        value = "".join(app.stdin_lines(f"the value of secret {name}", hint=f"send the value as UTF-8 text: {secrets.SET_HINT}",
+                                        limit=secrets.MAX_VALUE_BYTES + 2, large_hint="a secret's value becomes one environment variable"))
+        value = value[:-2] if value.endswith("\r\n") else value[:-1] if value.endswith("\n") else value
+    app.protect(value)
+    replaced = secrets.put(directory, name, value)
+    app.stdout.write(f"secret {name} {'replaced' if replaced else 'created'} in {directory} (workers started from now on see it)\n")
+    return ExitCode.OK
+
+
+@secret_group.command("list")
+@click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of names on stdout.")
+@click.pass_obj
+def secret_list(app: AppContext, data_dir: str | None, as_json: bool) -> int:
+    """The names of the local secrets, one a line (never their values)."""
+    import json
+
+    from gpuctl.local.client import secrets
+
+    names = secrets.names(_data_dir(app, data_dir))
+    if as_json:
+        app.stdout.write(json.dumps(names) + "\n")
+    elif names:
+        app.stdout.write("".join(f"{n}\n" for n in names))
+    else:
+        app.note(f"no local secrets; create one with `{secrets.SET_HINT}`")
+    return ExitCode.OK
+
+
+@secret_group.command("delete")
+@click.argument("name")
+@click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)
+@click.pass_obj
+def secret_delete(app: AppContext, name: str, data_dir: str | None) -> int:
+    """Delete secret NAME; a worker started afterwards that refers to it does not start."""
+    from gpuctl.local.client import secrets
+
+    directory = _data_dir(app, data_dir)
+    if not secrets.delete(directory, name):
+        raise secrets.LocalProviderError(f"there is no local secret {name!r} in {directory}",
+                                         hint=f"`gpu local secret list{_same_dir(data_dir)}` names the secrets there are")
+    app.stdout.write(f"secret {name} deleted\n")
     return ExitCode.OK

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from gpuctl import prewarm
 from gpuctl.catalog import Catalog
 from gpuctl.errors import Diagnostic, PlanError, doc_ref
-from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, EndpointSpec, Notice, Observed, acyclic
+from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, EndpointSpec, Notice, Observed, Sensitive, acyclic, secret_name
 from gpuctl.plan import cost, drift, fields
 from gpuctl.v2 import env_of, owner, volume_ids
 from gpuctl.plan.account import Account, index
@@ -313,6 +313,42 @@ def _no_local_command(desired: Desired, target: str) -> list[Notice]:
             for s in desired.endpoints if not s.local_command]
 
 
+def create_secret_fix(target: str, names: Iterable[str]) -> str:
+    """How to create the secrets `names` before a deploy refers to them: what the plan's
+    secret warnings and `import`'s note both say (docs/adr/0032-local-secrets.md)."""
+    names = list(names)
+    if target == "local":
+        if len(names) == 1:
+            return f"create it with `gpu local secret set {names[0]}` (the value on stdin)"
+        return f"create each with `gpu local secret set NAME` (the value on stdin): {', '.join(names)}"
+    return f"create {'it' if len(names) == 1 else 'them'} in the RunPod account (console, Secrets), named {' and '.join(names) if len(names) < 3 else ', '.join(names)}"
+
+
+def _secret_notices(spec: EndpointSpec, live: dict | None, known: frozenset[str] | None, target: str) -> list[Notice]:
+    """The RunPod secrets an env value refers to must exist before a worker boots, which no
+    write of the endpoint checks (review 3, R2: import then deploy replaced working values with
+    references to secrets nobody had made, exit 0). Where the provider tells its secrets'
+    names (`known`, the local provider), each reference to one it lacks is a warning, changed
+    or not: no worker starts without it. Elsewhere (RunPod, whose secrets gpuctl does not
+    read) a value that becomes a reference is, naming the secret."""
+    notices = []
+    theirs = env_of(live) if live is not None else {}
+    for key, value in spec.env:
+        name = secret_name(value)
+        if name is None:
+            continue
+        value_text = value.value if isinstance(value, Sensitive) else value
+        if known is not None:
+            if name not in known:
+                notices.append(Notice("secret-missing", f"env.{key} refers to secret {name}, which the {target} provider does not have: "
+                                                        f"no worker of this endpoint starts until it exists (each job fails naming it); "
+                                                        + create_secret_fix(target, [name]), f"endpoint.{spec.name}"))
+        elif theirs.get(key) != value_text:
+            notices.append(Notice("secret-must-exist", f"env.{key} becomes a reference to RunPod secret {name}, which must exist in the account "
+                                                       f"before this deploy (gpuctl cannot read RunPod's secrets to check): " + create_secret_fix(target, [name]), f"endpoint.{spec.name}"))
+    return notices
+
+
 def _volumes(desired: Desired, account: Account, catalog: Catalog, report: bool = False):
     """Resolve every desired volume once, deduplicated by (name, data center)."""
     resolved: dict[str, ResolvedVolume] = {}
@@ -435,6 +471,7 @@ def _plan_endpoint(spec: EndpointSpec, reading: _Reading, tally: _Tally) -> None
     declared = fields.declared_fields(spec, project_id, reading.catalog, reading.target, vol.ref if vol else None)
     missing = fields.unreported(live, declared) if live is not None else []  # once: compared with nothing, and noticed
     tally.notices += notes + _notices_for(spec, live, reading.account, missing) + unmatched_rename(spec, live, project_id, reading.account, reading.deleted)
+    tally.notices += _secret_notices(spec, live, reading.account.observed.secrets, reading.target)
     if not errs:
         change, warnings = drift.classify(with_rename(_endpoint_change(spec, live, declared, missing), live), live, project_id, reading.records, reading.deleted,
                                           spec.renamed_from)

@@ -43,9 +43,10 @@ class Account:
         keep = {k: v for k, v in os.environ.items() if not k.startswith(("RUNPOD_", "GPUCTL_", "GPU_")) and k != "CI"}
         return keep | {"HOME": str(self.home), "GPUCTL_LOCAL_DIR": str(self.server.data_dir), "GPU_PROVIDER": "local", "NO_COLOR": "1", "COLUMNS": "120"}
 
-    def gpu(self, *args: str, cwd: Path, env: dict | None = None, timeout: float = 120) -> Run:
-        done = subprocess.run([sys.executable, "-m", "gpuctl", *args], cwd=cwd, env=self.env | (env or {}),
-                              capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    def gpu(self, *args: str, cwd: Path, env: dict | None = None, timeout: float = 120, input: str | None = None) -> Run:
+        """`gpu *args`; stdin is `input` when given, else empty."""
+        done = subprocess.run([sys.executable, "-m", "gpuctl", *args], cwd=cwd, env=self.env | (env or {}), capture_output=True,
+                              text=True, timeout=timeout, **({"input": input} if input is not None else {"stdin": subprocess.DEVNULL}))
         return Run(done.returncode, done.stdout, done.stderr)
 
     def popen(self, *args: str, cwd: Path, env: dict | None = None) -> subprocess.Popen:

@@ -107,6 +107,11 @@ class DataDir:
         return self.root / "logs"
 
     @property
+    def secrets(self) -> Path:
+        """One 0600 file per local secret (`datadir.secrets`)."""
+        return self.root / "secrets"
+
+    @property
     def homes(self) -> Path:
         """Each worker's and pod's own HOME and default directory, removed when it exits."""
         return self.root / "homes"

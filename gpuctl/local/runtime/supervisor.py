@@ -91,10 +91,15 @@ class Supervisor:
         """Start one worker for the endpoint `doc`; SpawnError when its command cannot run."""
         argv, cwd = command_of(doc.get("env", {}))
         wid = ids.worker_id()
-        env = self.env.worker(doc, wid, placement)
         path = logs.worker_log_path(self.data_dir.logs, doc["id"], wid)
         logs.prune(path.parent, logs.KEEP - 1)
         log = logs.LogFile(path, lambda: self.signals.notify(("logs", wid)))
+        try:
+            env = self.env.worker(doc, wid, placement)
+        except SpawnError as exc:  # a secret it refers to is missing: said where `gpu serverless logs` looks too
+            log.write("system", f"worker {wid} not started: {exc}")
+            log.close()
+            raise
         log.write("system", f"starting worker {wid} (release {version}): {' '.join(argv)} in {cwd or 'its home'}")
         proc = await self.launch(argv, cwd, env, log)
         worker = Worker(wid, doc["id"], version, proc.pid, time.time(), log, placement, env)

@@ -26,6 +26,7 @@ from urllib.parse import quote_plus
 
 from gpuctl.local.datadir.layout import DataDir
 from gpuctl.local.datadir.reaper import MARKER
+from gpuctl.local.datadir.secrets import MissingSecret, Secrets, resolve
 from gpuctl.local.errors import Rejected
 from gpuctl.local.runtime.keys import WorkerKeys
 from gpuctl.local.store.db import Store
@@ -44,6 +45,12 @@ HINT = "set local.command in gpu.jsonc (it reaches the endpoint as env GPUCTL_LO
 
 class SpawnError(Rejected):
     """The endpoint's worker cannot be started; the message says why and how to fix it."""
+
+
+def missing_secret_message(exc: MissingSecret) -> str:
+    """A worker or pod not started for a secret there is none of: which key, which secret, the fix."""
+    return (f"{exc}, so no worker was started (RunPod resolves {{{{ RUNPOD_SECRET_{exc.name} }}}} from the account's secrets "
+            f"when a worker boots): create it with `gpu local secret set {exc.name}` (the value on stdin), then call again")
 
 
 def has_command(env: dict[str, str]) -> bool:
@@ -135,6 +142,14 @@ class WorkerEnv:
     ping_interval_ms: int
     keys: WorkerKeys
 
+    def endpoint_env(self, env: dict[str, str]) -> dict[str, str]:
+        """The endpoint's (or pod's) own env with its `{{ RUNPOD_SECRET_<name> }}` references
+        resolved from the local secrets; SpawnError naming a secret there is none of."""
+        try:
+            return resolve(dict(env), Secrets(self.data_dir.secrets))
+        except MissingSecret as exc:
+            raise SpawnError(missing_secret_message(exc)) from None
+
     def markers(self, process_id: str) -> dict[str, str]:
         """How `reaper` finds the process through /proc, and the server its own output."""
         return {"PYTHONUNBUFFERED": "1", MARKER: str(self.data_dir.root), "GPUCTL_LOCAL_WORKER_ID": process_id}
@@ -143,7 +158,7 @@ class WorkerEnv:
         """The machine essentials, the endpoint's env, then what RunPod sets in a worker."""
         root = f"{self.endpoint_base_url}/{doc['id']}"
         gpu = quote_plus(where["gpu"] or where.get("cpu", "CPU"))
-        env = machine_env(self.data_dir.homes / worker_id) | dict(doc.get("env", {}))
+        env = machine_env(self.data_dir.homes / worker_id) | self.endpoint_env(doc.get("env", {}))
         env |= {
             "RUNPOD_WEBHOOK_GET_JOB": f"{root}/job-take/$ID?gpu={gpu}",
             "RUNPOD_WEBHOOK_POST_OUTPUT": f"{root}/job-done/$RUNPOD_POD_ID/$ID?gpu={gpu}",
@@ -172,7 +187,7 @@ class WorkerEnv:
 
     def pod(self, doc: dict, volume: str | None, mount: str) -> dict[str, str]:
         """A pod's: the machine essentials, its own env, then the pod variables RunPod sets."""
-        env = machine_env(self.data_dir.homes / doc["id"]) | dict(doc["env"])
+        env = machine_env(self.data_dir.homes / doc["id"]) | self.endpoint_env(doc["env"])
         env |= {"RUNPOD_POD_ID": doc["id"], "RUNPOD_DC_ID": doc["dataCenterId"], "GPUCTL_LOCAL_MOUNT_PATH": mount, **self.markers(doc["id"])}
         if volume:
             env |= self.volume(volume)

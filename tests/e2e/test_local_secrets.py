@@ -1,0 +1,119 @@
+"""RunPod secrets on the local provider (review 3, R2; docs/adr/0032-local-secrets.md): a
+worker's `{{ RUNPOD_SECRET_<name> }}` env value (gpu.jsonc's {"secret": NAME}) resolves from
+`gpu local secret set`, as RunPod resolves it from the account's secrets when a worker boots;
+a reference to a secret there is none of fails the worker's start naming the secret, instead
+of handing real worker code the placeholder text. The value never leaves: not in gpu's output,
+the provider's answers, its log or the workers' logs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import stat
+
+import pytest
+
+from tests.e2e.conftest import STAYS, echo_config, project
+
+pytestmark = pytest.mark.e2e
+
+VALUE = "tok-local-secret-canary-7f3e91"
+DIGEST = hashlib.sha256(VALUE.encode()).hexdigest()
+# A real RunPod worker that answers with a digest of what it got in API_TOKEN (never the value).
+HANDLER = '''import hashlib, os
+import runpod
+
+
+def handler(job):
+    got = os.environ.get("API_TOKEN", "")
+    return {"sha256": hashlib.sha256(got.encode()).hexdigest(), "placeholder": "RUNPOD_SECRET" in got}
+
+
+if __name__ == "__main__":
+    runpod.serverless.start({"handler": handler})
+'''
+
+
+def _secret_project(tmp_path, name: str = "api_tok"):
+    return project(tmp_path / "p", echo_config(env={"API_TOKEN": {"secret": name}}, idle_timeout=STAYS), {"handler.py": HANDLER})
+
+
+def _everything_the_provider_wrote(account) -> str:
+    root = account.server.data_dir
+    texts = [p.read_text(errors="replace") for p in root.rglob("*") if p.is_file() and p.parent.name != "secrets" and not p.name.startswith("state.db")]
+    return "\n".join(texts)
+
+
+def test_a_secret_reference_resolves_in_the_worker_and_never_leaves(account, tmp_path):
+    proj = _secret_project(tmp_path)
+    made = account.gpu("local", "secret", "set", "api_tok", cwd=proj, input=VALUE + "\n")
+    assert made.code == 0, made.err
+    assert "secret api_tok created" in made.out
+    stored = account.server.data_dir / "secrets" / "api_tok"
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600 and stored.read_text() == VALUE  # one trailing newline dropped
+    listed = account.gpu("local", "secret", "list", "--json", cwd=proj)
+    assert listed.code == 0 and listed.json() == ["api_tok"]
+
+    deployed = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert deployed.code == 0, deployed.err
+    assert account.endpoints()[0]["env"]["API_TOKEN"] == "{{ RUNPOD_SECRET_api_tok }}"  # the account keeps the reference, as RunPod's does
+
+    called = account.gpu("serverless", "invoke", "echo", "--input", "{}", "--json", cwd=proj)
+    assert called.code == 0, called.err
+    assert called.json()["output"] == {"sha256": DIGEST, "placeholder": False}
+
+    runs = [made, listed, deployed, called, account.gpu("serverless", "logs", "echo", cwd=proj), account.gpu("local", "secret", "list", cwd=proj)]
+    assert all(VALUE not in r.out + r.err for r in runs)
+    assert VALUE not in json.dumps(account.endpoints()) + account.server.http.get("/v2/templates").text
+    assert VALUE not in _everything_the_provider_wrote(account)
+
+
+def test_a_reference_to_a_missing_secret_fails_the_start_naming_it(account, tmp_path):
+    proj = _secret_project(tmp_path, "nobody_made")
+    deployed = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert deployed.code == 0, deployed.err
+
+    called = account.gpu("serverless", "invoke", "echo", "--input", "{}", cwd=proj)
+    assert called.code != 0
+    said = called.out + called.err
+    assert "env API_TOKEN refers to secret nobody_made" in said and "gpu local secret set nobody_made" in said
+    assert "placeholder" not in said  # no worker ran with the reference's text
+
+    logs = "\n".join(p.read_text() for p in (account.server.data_dir / "logs").rglob("*.jsonl"))
+    assert "not started: env API_TOKEN refers to secret nobody_made" in logs
+
+    assert account.gpu("local", "secret", "set", "nobody_made", cwd=proj, input=VALUE).code == 0
+    again = account.gpu("serverless", "invoke", "echo", "--input", "{}", "--json", cwd=proj)
+    assert again.code == 0, again.err
+    assert again.json()["output"]["sha256"] == DIGEST
+
+
+def test_import_then_plan_names_the_secrets_to_create_and_the_local_plan_says_which_are_missing(account, tmp_path):
+    """R2 (import): `import --write` turns the account's working values into {"secret": KEY}; the
+    next `deploy -y` replaced them with references to secrets nobody had made, exit 0, the
+    plan silent. Import and the plan now say the same thing: which secrets to create, and how;
+    against the local provider, which knows its secrets, the plan says which are missing, and
+    says nothing once they exist."""
+    console = project(tmp_path / "console", echo_config(name="console-ep", project_id="console", env={"HF_TOKEN": VALUE}), {"handler.py": HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=console).code == 0
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    imported = account.gpu("serverless", "import", "console-ep", "--force", "--write", cwd=mine)
+    assert imported.code == 0, imported.err
+    assert "Before deploying, create each with `gpu local secret set NAME` (the value on stdin): GREETING, HF_TOKEN" in imported.err, imported.err
+    assert "HF_TOKEN refers to secret HF_TOKEN, which the local provider does not have" in imported.out + imported.err  # the preview plan too
+
+    plan = account.gpu("serverless", "deploy", "--plan", cwd=mine)
+    assert plan.code == 0, plan.err
+    for key in ("GREETING", "HF_TOKEN"):
+        assert f"env.{key} refers to secret {key}, which the local provider does not have" in plan.out + plan.err, plan.out + plan.err
+    as_json = account.gpu("serverless", "deploy", "--plan", "--json", cwd=mine).json()
+    missing = [n for n in as_json["warnings"] if n["code"] == "secret-missing"]
+    assert sorted(n["message"].split(" refers")[0] for n in missing) == ["env.GREETING", "env.HF_TOKEN"]
+    assert {n["address"] for n in missing} == {"endpoint.console-ep"}
+
+    for key in ("GREETING", "HF_TOKEN"):
+        assert account.gpu("local", "secret", "set", key, cwd=mine, input=VALUE).code == 0
+    quiet = account.gpu("serverless", "deploy", "--plan", cwd=mine)
+    assert quiet.code == 0 and "secret" not in (quiet.out + quiet.err).replace("RunPod secret", ""), quiet.out + quiet.err
+    assert all(VALUE not in r.out + r.err for r in (imported, plan, quiet))
