@@ -128,3 +128,24 @@ def test_a_policy_file_new_in_the_pull_request_is_checked_and_said_to_be_new(gha
     body = comment["body"]
     assert "Policy (platform.jsonc): 1 violation" in body
     assert "This pull request adds the policy file `platform.jsonc`" in body.split("\n\n", 1)[0], body
+
+
+def test_when_github_will_not_give_the_base_branch_s_policy_file_nothing_is_planned(gha, fake, tmp_path):
+    """A plan shown as keeping rules the pull request may have rewritten is what the comparison
+    prevents: without the base's version, each config's comment is an error naming the file and
+    the branch, with a fix, and no plan goes to the artifact."""
+    from tests.github.fake_github import Canned
+
+    fake.add_tree("main", tree(tmp_path / "base", config("api", max_workers=2), {"platform.jsonc": STRICT}))
+    fake.canned.append(Canned(403, {}, {"message": "Resource not accessible by integration"}))
+    gha.action_inputs["policy"] = "platform.jsonc"
+    fake.add_pull(27, "9" * 40)
+    run = gha.run(PLAN, pull_request(27, "9" * 40, tree(tmp_path / "pr", config("api", max_workers=3), {"platform.jsonc": LOOSE})))
+    job = run.job("plan")
+    assert job.status == "failure"
+    outputs = job.step("gpuctl").outputs
+    assert (outputs["exit_code"], outputs["has_changes"], outputs["plan_json"]) == ("1", "false", "")
+    (comment,) = fake.comments_on(27)
+    assert "the policy file platform.jsonc was not compared with the base branch's version (platform.jsonc@main)" in comment["body"]
+    assert "contents: read" in comment["body"] and "passed" not in comment["body"]
+    assert "Traceback" not in run.texts()
