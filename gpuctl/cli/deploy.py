@@ -40,6 +40,7 @@ class DeployOptions:
     parallelism: int = 10
     health: object | None = None  # gpuctl.engine.health.HealthCheck, under --wait-healthy
     policy: str | None = None  # --policy FILE: the platform team's rules, merged with gpu.jsonc's `policy` block
+    policy_shown: str | None = None  # the name the policy file is shown by (`platform.jsonc@main`, a base branch's copy); None: its path
     unknown_env: bool = False  # a plan-only run: an unset ${VAR} is an unknown value, not an error (ADR 24)
     variables: Mapping[str, str] | None = None  # what ${VAR} reads; None: the environment. The fork flow gives {} (ADR 17)
     before_write: Callable[[], None] | None = None  # engine.flow.DeployRequest.before_write (the GitHub apply's newer-commit check)
@@ -107,10 +108,10 @@ def session(app: AppContext, opts: DeployOptions) -> Session:
         if not opts.config_chooses_provider:
             planning.refuse_config_provider(app, opts.provider, loaded)
         target, _ = planning.choose_provider(app, opts.provider, loaded.provider)
-    return Session(app, opts, catalog, desired, target, path.resolve().parent, snapshot, _guard(app, opts, loaded, catalog), loaded)
+    return Session(app, opts, catalog, desired, target, path.resolve().parent, snapshot, policy_guard(app, opts, loaded, catalog), loaded)
 
 
-def _guard(app: AppContext, opts: DeployOptions, loaded, catalog):
+def policy_guard(app: AppContext, opts: DeployOptions, loaded, catalog):
     """The policy in force: --policy FILE and gpu.jsonc's block, each rule the stricter of the
     two (docs/adr/0022-policy.md); None when neither gives one."""
     if opts.policy is None and loaded.policy is None:
@@ -121,7 +122,7 @@ def _guard(app: AppContext, opts: DeployOptions, loaded, catalog):
     given = None
     if opts.policy is not None:
         path, display = planning.user_path(app, opts.policy)
-        given = load_policy_file(path, display, catalog)
+        given = load_policy_file(path, opts.policy_shown or display, catalog)
     return Guard.of(merge(given, loaded.policy), loaded)
 
 

@@ -99,6 +99,8 @@ class Kind:
 NUMBER = Kind("a pull request number (a whole number from 1)", lambda v: type(v) is int and 0 < v < 2**31)
 SHA = Kind("a commit SHA (40 or 64 hex digits)", lambda v: isinstance(v, str) and re.fullmatch(r"[0-9a-f]{40}(?:[0-9a-f]{24})?", v) is not None)
 
+BRANCH = Kind("a branch name", lambda v: isinstance(v, str) and 0 < len(v) <= 255 and v.isprintable() and not v.startswith("-"))
+
 
 def _shown(value: object) -> str:
     if value is None:

@@ -4,6 +4,7 @@ plans where a reviewer looks: the sticky pull-request comment and the job summar
 from __future__ import annotations
 
 import re
+import tempfile
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePosixPath
@@ -12,6 +13,7 @@ from gpuctl.errors import GpuctlError
 from gpuctl.files import read_bytes
 from gpuctl.github import comments, runner
 from gpuctl.github import fork as forks
+from gpuctl.github import policy_base
 from gpuctl.github.job import Job, combined, error_markdown, plan_file
 from gpuctl.github.env import SHA
 from gpuctl.github.reviewed import artifact_name
@@ -74,10 +76,21 @@ def _plan_all(job: Job, opts: PlanOptions, head: str | None, fork: bool, base: s
     `a_b/gpu.jsonc`) would leave one plan in the artifact for both, so the second is an error.
     In the fork flow (`fork`), a config's files must be the pull request's at `head`, and it
     may plan only the project the same path declares at the pull request's `base` commit."""
+    with tempfile.TemporaryDirectory(prefix="gpuctl-policy-") as scratch:
+        return _plan_each(job, opts, head, fork, base, Path(scratch))
+
+
+def _plan_each(job: Job, opts: PlanOptions, head: str | None, fork: bool, base: str | None, scratch: Path) -> list[Planned]:
     results: list[Planned] = []
     files: dict[Path, str] = {}
     read_at = read_commit(job, head, fork)
     untrusted = _policy_among_the_configs(job, opts) if fork else None
+    choice = policy_base.PolicyChoice()
+    if not fork:
+        try:
+            choice = policy_base.choose(job, opts.policy, scratch)
+        except GpuctlError as exc:
+            untrusted = exc
     for config in opts.configs:
         key = job.key(config)
         path = plan_file(opts.plan_dir, key)
@@ -99,7 +112,7 @@ def _plan_all(job: Job, opts: PlanOptions, head: str | None, fork: bool, base: s
             except GpuctlError as exc:
                 results.append(_failed(job, key, head, exc))
                 continue
-            results.append(_plan_one(job, config, key, path, opts, head, allow, untrusted=fork, read_at=read_at))
+            results.append(_plan_one(job, config, key, path, opts, head, allow, untrusted=fork, read_at=read_at, choice=choice))
     return results
 
 
@@ -157,24 +170,28 @@ def _policy_among_the_configs(job: Job, opts: PlanOptions) -> GpuctlError | None
                        hint="give the base branch's policy file by its path in the checkout, e.g. `policy: ${{ github.workspace }}/platform.jsonc` in fork-plan.yml")
 
 
-def _failed(job: Job, key: str, head: str | None, exc: GpuctlError) -> Planned:
+def _failed(job: Job, key: str, head: str | None, exc: GpuctlError, note: str = "") -> Planned:
     job.app.note(f"{key}: {exc.format()}")
-    return Planned(key, 1, f"error: {exc.summary}", None, error_markdown(f"gpuctl could not plan {md_code(key)}", exc.format()) + job.footer("Planned", key, head))
+    return Planned(key, 1, f"error: {exc.summary}", None, note + error_markdown(f"gpuctl could not plan {md_code(key)}", exc.format()) + job.footer("Planned", key, head))
 
 
 def _plan_one(job: Job, config: str, key: str, path: Path, opts: PlanOptions, head: str | None, allow=None, untrusted: bool = False,
-              read_at: str | None = None) -> Planned:
+              read_at: str | None = None, choice: policy_base.PolicyChoice = policy_base.PolicyChoice()) -> Planned:
+    """`choice`: the policy file the plan is checked against (policy_base.choose), and the note
+    that tops the comment when the pull request changes it."""
     try:
-        doc = runner.plan_document(job.app, config, opts.provider, opts.policy, allow, opts.prune, untrusted)
+        doc = runner.plan_document(job.app, config, opts.provider, choice.path or opts.policy, allow, opts.prune, untrusted,
+                                   policy_shown=choice.shown, also=choice.also)
+        note = policy_base.note(choice, doc)  # takes the pull request's version's verdict out of the document
         runner.save_plan(doc, path)
     except GpuctlError as exc:
-        return _failed(job, key, head, runner.setup_advice(exc))
+        return _failed(job, key, head, runner.setup_advice(exc), policy_base.note(choice, None))
     violations = len((doc.get("policy") or {}).get("violations") or [])
     code = 4 if violations else 2 if not doc["in_sync"] else 0
     summary = runner.plan_summary(doc) + (f" Breaks {counted(violations, 'policy rule')}." if violations else "")
     if not untrusted and _links(doc):  # the fork flow's read_at is the head already
         read_at = link_commit(job, config, key, head, read_at)
-    return Planned(key, code, summary, path.resolve(), runner.plan_markdown(doc, source_url=job.source_url(key, read_at)) + job.footer("Planned", key, head),
+    return Planned(key, code, summary, path.resolve(), note + runner.plan_markdown(doc, source_url=job.source_url(key, read_at)) + job.footer("Planned", key, head),
                    not doc["in_sync"])
 
 

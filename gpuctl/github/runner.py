@@ -13,7 +13,8 @@ from gpuctl.events import Finished
 
 
 def _session(app: AppContext, config: str, provider: str | None, from_plan: str | None = None, lock_timeout: float = 0.0, policy: str | None = None,
-             parallelism: int = 10, health: object | None = None, prune: bool = False, variables: dict | None = None, before_write=None):
+             parallelism: int = 10, health: object | None = None, prune: bool = False, variables: dict | None = None, before_write=None,
+             policy_shown: str | None = None):
     """gpu.jsonc and the provider resolved as `deploy` resolves them; the flow prints no plan
     (the job posts it), only notes and progress on stderr. gpu.jsonc's `provider: local` is
     refused unless --provider or GPU_PROVIDER chose it (ADR 31). A plan (no `from_plan`) shows a
@@ -23,13 +24,13 @@ def _session(app: AppContext, config: str, provider: str | None, from_plan: str 
 
     return session(app, DeployOptions(plan_only=from_plan is None, observed=None, config=config, fmt="json", detailed_exitcode=False,
                                       prune=prune, provider=provider, yes=False, out=None, from_plan=from_plan, lock_timeout=lock_timeout,
-                                      break_lock=False, json_result=True, overrides={}, policy=policy,
+                                      break_lock=False, json_result=True, overrides={}, policy=policy, policy_shown=policy_shown,
                                       unknown_env=from_plan is None, parallelism=parallelism, health=health, variables=variables,
                                       before_write=before_write, config_chooses_provider=False))
 
 
 def plan_document(app: AppContext, config: str, provider: str | None, policy: str | None = None, allow=None, prune: bool = False,
-                  untrusted: bool = False) -> dict:
+                  untrusted: bool = False, *, policy_shown: str | None = None, also: str | None = None) -> dict:
     """The plan document of `deploy --plan --config CONFIG` against the account. Never starts
     the local provider: a plan against an account that is not there is an error. `allow`, if
     given, is called with the loaded config (gpuctl.model.Desired: the project it plans, its
@@ -37,12 +38,16 @@ def plan_document(app: AppContext, config: str, provider: str | None, policy: st
     may see of the account: an object whose `view(observed)` narrows it (the fork flow's
     `Scope`), or None for all of it. An `untrusted` config (the fork flow's) reads no variable
     of this run's environment, which holds the RunPod key, the GitHub token and GitHub's own
-    variables: every `${VAR}` of it is unknown (ADR 17, ADR 24)."""
+    variables: every `${VAR}` of it is unknown (ADR 17, ADR 24). `policy_shown`: the name the
+    policy file is shown by (a base branch's copy). `also`, another policy file: the same plan
+    is checked against it too (no second read of the account), and what it would report is
+    kept in `also_policy` (its `policy` section, or `error`: why it could not be read), which
+    the caller takes out before the document is saved."""
     from gpuctl.cli.connect import connect
     from gpuctl.cli.deploy import deployment_for
     from gpuctl.render.document import to_document
 
-    s = _session(app, config, provider, policy=policy, prune=prune, variables={} if untrusted else None)
+    s = _session(app, config, provider, policy=policy, prune=prune, variables={} if untrusted else None, policy_shown=policy_shown)
     if untrusted and s.desired.config_id is not None:  # the fork's configs, downloaded without .git, are laid out as in the repository
         from dataclasses import replace
 
@@ -52,9 +57,27 @@ def plan_document(app: AppContext, config: str, provider: str | None, policy: st
     scope = allow(s.desired) if allow is not None else None
     account = connect(app, s.target, start_local=False)
     try:
-        return to_document(deployment_for(s, account if scope is None else _Narrowed(account, scope.view)).plan(), s.locate)
+        plan = deployment_for(s, account if scope is None else _Narrowed(account, scope.view)).plan()
     finally:
         account.close()
+    doc = to_document(plan, s.locate)
+    if also is not None:
+        doc["also_policy"] = _checked_against(s, plan, also)
+    return doc
+
+
+def _checked_against(s, plan, policy: str) -> dict:
+    """What the policy file `policy` (with gpu.jsonc's own block) says of `plan`."""
+    from dataclasses import replace
+
+    from gpuctl.cli.deploy import policy_guard
+    from gpuctl.render.document import policy_section
+
+    try:
+        guard = policy_guard(s.app, replace(s.opts, policy=policy, policy_shown=None), s.loaded, s.catalog)
+    except GpuctlError as exc:
+        return {"error": exc.summary}
+    return policy_section(guard.check(plan)) or {}
 
 
 class _Narrowed:

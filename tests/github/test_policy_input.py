@@ -74,3 +74,78 @@ def test_a_damaged_policy_file_is_named_with_its_place_and_a_fix_for_a_policy_fi
         assert f"{where}: invalid JSONC: {problem}" in shown or f"{where}: {problem}" in shown, shown
         assert fix in shown and "gpu.jsonc is" not in shown and "gpu.jsonc never" not in shown and '"serverless"' not in shown
     assert "Traceback" not in run.texts()
+
+
+STRICT, LOOSE = '{"max_max_workers": 2}', '{"max_max_workers": 100}'
+
+
+def test_a_pull_request_that_loosens_the_policy_file_is_checked_against_the_base_branch_s_version(gha, fake, tmp_path):
+    """Review R7: the pull request raises platform.jsonc's limit in the same change that breaks
+    it. The plan is checked against the base branch's platform.jsonc (the rules reviewed before
+    this pull request), and the comment says first that the pull request changes the policy
+    file, and what its version would report."""
+    fake.add_tree("main", tree(tmp_path / "base", config("api", max_workers=2), {"platform.jsonc": STRICT}))
+    gha.action_inputs["policy"] = "platform.jsonc"
+    fake.add_pull(24, "a" * 40)
+    run = gha.run(PLAN, pull_request(24, "a" * 40, tree(tmp_path / "pr", config("api", max_workers=3), {"platform.jsonc": LOOSE})))
+    job = run.job("plan")
+    assert job.status == "failure"
+    assert job.step("gpuctl").outputs["exit_code"] == "4"
+    (comment,) = fake.comments_on(24)
+    body = comment["body"]
+    assert "passed" not in body
+    assert "Policy (platform.jsonc@main): 1 violation" in body
+    assert "max_workers is 3; the policy allows at most 2 [max_max_workers, platform.jsonc@main]" in body
+    warning = body.split("\n\n", 1)[0]
+    assert "This pull request changes the policy file `platform.jsonc`" in warning, body
+    assert "checked against the base branch's version (`main`)" in warning
+    assert "this pull request's version would report no violation" in warning
+    assert "This pull request changes the policy file" in job.summary
+    no_secrets(run, fake)
+
+
+def test_a_pull_request_that_keeps_the_base_branch_s_policy_file_says_nothing_about_it(gha, fake, tmp_path):
+    fake.add_tree("main", tree(tmp_path / "base", config("api", max_workers=2), {"platform.jsonc": STRICT}))
+    gha.action_inputs["policy"] = "platform.jsonc"
+    fake.add_pull(25, "b" * 40)
+    run = gha.run(PLAN, pull_request(25, "b" * 40, tree(tmp_path / "pr", config("api", max_workers=3), {"platform.jsonc": STRICT})))
+    assert run.job("plan").step("gpuctl").outputs["exit_code"] == "4"
+    (comment,) = fake.comments_on(25)
+    assert "Policy (platform.jsonc): 1 violation" in comment["body"]
+    assert "policy file" not in comment["body"]
+
+
+def test_a_policy_file_new_in_the_pull_request_is_checked_and_said_to_be_new(gha, fake, tmp_path):
+    """The base branch has no platform.jsonc: its rules were gpu.jsonc's own block alone, and a
+    new file can only add to them (each rule the stricter of the two), so the plan is checked
+    against the pull request's file, and the comment says it is new (docs/adr/0033)."""
+    fake.add_tree("main", tree(tmp_path / "base", config("api", max_workers=2)))
+    gha.action_inputs["policy"] = "platform.jsonc"
+    fake.add_pull(26, "c" * 40)
+    run = gha.run(PLAN, pull_request(26, "c" * 40, tree(tmp_path / "pr", config("api", max_workers=3), {"platform.jsonc": STRICT})))
+    assert run.job("plan").step("gpuctl").outputs["exit_code"] == "4"
+    (comment,) = fake.comments_on(26)
+    body = comment["body"]
+    assert "Policy (platform.jsonc): 1 violation" in body
+    assert "This pull request adds the policy file `platform.jsonc`" in body.split("\n\n", 1)[0], body
+
+
+def test_when_github_will_not_give_the_base_branch_s_policy_file_nothing_is_planned(gha, fake, tmp_path):
+    """A plan shown as keeping rules the pull request may have rewritten is what the comparison
+    prevents: without the base's version, each config's comment is an error naming the file and
+    the branch, with a fix, and no plan goes to the artifact."""
+    from tests.github.fake_github import Canned
+
+    fake.add_tree("main", tree(tmp_path / "base", config("api", max_workers=2), {"platform.jsonc": STRICT}))
+    fake.canned.append(Canned(403, {}, {"message": "Resource not accessible by integration"}))
+    gha.action_inputs["policy"] = "platform.jsonc"
+    fake.add_pull(27, "9" * 40)
+    run = gha.run(PLAN, pull_request(27, "9" * 40, tree(tmp_path / "pr", config("api", max_workers=3), {"platform.jsonc": LOOSE})))
+    job = run.job("plan")
+    assert job.status == "failure"
+    outputs = job.step("gpuctl").outputs
+    assert (outputs["exit_code"], outputs["has_changes"], outputs["plan_json"]) == ("1", "false", "")
+    (comment,) = fake.comments_on(27)
+    assert "the policy file platform.jsonc was not compared with the base branch's version (platform.jsonc@main)" in comment["body"]
+    assert "contents: read" in comment["body"] and "passed" not in comment["body"]
+    assert "Traceback" not in run.texts()

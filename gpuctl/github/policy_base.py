@@ -1,0 +1,106 @@
+"""The policy file a same-repository pull request is planned against (ADR 33).
+
+plan.yml's `policy` input names a file of the pull request's own checkout, so the pull request
+that breaks a rule could also rewrite the rule, and its plan would pass. So the file is compared
+(by git blob id) with the base branch's version, read through the contents API
+(`GET /contents/PATH?ref=BRANCH`, which `contents: read` allows):
+
+- the same: the plan is checked against it, and the comment says nothing more;
+- changed by the pull request: the plan is checked against the base branch's version, the rules
+  reviewed before this pull request, and the comment says first that the pull request changes
+  the policy file and what its version would report (the same plan checked again: no second
+  read of the account). The apply on merge reads the merged file, by then the reviewed one;
+- absent on the base branch (new in the pull request): the base's rules were gpu.jsonc's own
+  `policy` block alone, and a file can only make each rule stricter (merge: the stricter of the
+  two), so the plan is checked against the pull request's file and the comment says it is new.
+
+A policy file outside the checkout (the runner's, another checkout's) is not the pull
+request's and is used as it is; one missing from the checkout fails every plan, as before. When
+the base's version cannot be read (GitHub refused, a file over 1 MB), nothing is planned: a plan
+shown as keeping the rules it might have rewritten is the thing this check prevents."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from gpuctl.errors import GpuctlError
+from gpuctl.github.client import GitHubError
+from gpuctl.github.env import BRANCH
+from gpuctl.github.job import Job
+from gpuctl.render.md import code as md_code
+from gpuctl.words import counted
+
+
+@dataclass(frozen=True)
+class PolicyChoice:
+    """What the plans are checked against: `path` (None: --policy as given), shown as `shown`;
+    `also`, the pull request's own version, checked too; `note`, Markdown for the top of each
+    comment ("" for none)."""
+
+    path: str | None = None
+    shown: str | None = None
+    also: str | None = None
+    note: str = ""
+
+
+def choose(job: Job, policy: str | None, scratch: Path) -> PolicyChoice:
+    """The policy to plan a same-repository pull request's configs against. The base's version,
+    when one is needed, is written under `scratch` (never the checkout or the plan artifact)."""
+    from gpuctl.github.fork import _contents, blob_id, file_blob_id
+
+    if policy is None or job.actions.pull_request() is None:
+        return PolicyChoice()
+    local = job.app.cwd / policy
+    key = job.key(policy)
+    workspace = job.app.environ.get("GITHUB_WORKSPACE")
+    root = Path(workspace).resolve() if workspace else job.app.cwd.resolve()
+    if PurePosixPath(key).is_absolute() or ".." in PurePosixPath(key).parts or local.resolve() != root / key:
+        return PolicyChoice()  # not a file of the pull request's checkout
+    if not local.is_file():
+        return PolicyChoice()  # the plan names it as missing
+    branch = job.actions.event_field("pull_request.base.ref", BRANCH)
+    where = f"{key}@{branch}"
+    hint = "re-run this workflow job; if it fails again, check the workflow's `permissions:` grants `contents: read`"
+    try:
+        found = _contents(job.github, key, branch)
+    except GitHubError as exc:
+        raise GpuctlError(f"the policy file {key} was not compared with the base branch's version ({where}): GitHub answered {exc.summary}; "
+                          "nothing was planned, since this pull request may have changed the rules its plan is checked against", hint=hint) from None
+    if found is None:
+        return PolicyChoice(note=f"> [!NOTE]\n> This pull request adds the policy file {md_code(key)}: the base branch ({md_code(branch)}) has none, "
+                                 "so its rules were gpu.jsonc's own `policy` block alone, which the new file can only make stricter. "
+                                 "The plan is checked against the pull request's version. Review the new rules like code.\n\n")
+    if not isinstance(found, dict) or found.get("type") != "file" or found.get("encoding") != "base64":
+        raise GpuctlError(f"the policy file {key} was not compared with the base branch's version ({where}): it is not a file GitHub returns "
+                          "the content of (a directory, a link, or over 1 MB); nothing was planned",
+                          hint=f"keep {key} a policy file under 1 MB on the base branch, or give the action's `policy` input the file's path")
+    try:
+        mine = file_blob_id(local)
+    except OSError:
+        return PolicyChoice()  # the plan names it as unreadable
+    if found.get("sha") == mine:
+        return PolicyChoice()
+    copy = scratch / PurePosixPath(key).name
+    copy.write_bytes(base64.b64decode(found.get("content") or "", validate=False))
+    return PolicyChoice(str(copy), where, policy,
+                        f"> [!WARNING]\n> This pull request changes the policy file {md_code(key)}. The plan is checked against the base branch's "
+                        f"version ({md_code(branch)}), the rules reviewed before this pull request; {{also}}. The new rules apply to the plans "
+                        "made after the merge: review the change to them like code.\n\n")
+
+
+def note(choice: PolicyChoice, doc: dict | None) -> str:
+    """The Markdown for the top of a config's comment, with what the pull request's version of
+    the policy file would report of the plan `doc` (its `also_policy`, taken out here)."""
+    also = doc.pop("also_policy", None) if doc is not None else None
+    if not choice.note or choice.also is None:
+        return choice.note
+    if also is None:
+        said = "this pull request's version was not checked"
+    elif "error" in also:
+        said = f"this pull request's version could not be read ({also['error']})"
+    else:
+        n = len(also.get("violations") or [])
+        said = f"this pull request's version would report {counted(n, 'violation') if n else 'no violation'}"
+    return choice.note.replace("{also}", said)
