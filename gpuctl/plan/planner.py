@@ -321,7 +321,7 @@ def create_secret_fix(target: str, names: Iterable[str]) -> str:
         if len(names) == 1:
             return f"create it with `gpu local secret set {names[0]}` (the value on stdin)"
         return f"create each with `gpu local secret set NAME` (the value on stdin): {', '.join(names)}"
-    return f"create {'it' if len(names) == 1 else 'them'} in the RunPod account (console, Secrets), named {' and '.join(names) if len(names) < 3 else ', '.join(names)}"
+    return f"create {agreeing(len(names), 'it', 'them')} in the RunPod account (console, Secrets), named {' and '.join(names) if len(names) < 3 else ', '.join(names)}"
 
 
 def _secret_notices(spec: EndpointSpec, live: dict | None, known: frozenset[str] | None, target: str) -> list[Notice]:

@@ -48,7 +48,7 @@ def value_problem(value: str) -> str | None:
     if "\0" in value:
         return "the value holds a NUL character, which no environment variable can carry"
     if len(value.encode()) > MAX_VALUE_BYTES:
-        return f"the value is {len(value.encode())} bytes; an environment variable holds at most {MAX_VALUE_BYTES}"
+        return f"the value is too long: an environment variable holds at most {MAX_VALUE_BYTES} bytes (this one: {len(value.encode())})"
     return None
 
 
