@@ -31,7 +31,7 @@ def test_an_interrupt_between_apply_and_its_report_prints_what_was_applied():
     from gpuctl.cli.deploy import _apply
 
     notes: list[str] = []
-    s = SimpleNamespace(app=SimpleNamespace(note=notes.append, stdout=io.StringIO()), opts=SimpleNamespace(json_result=False), target="local")
+    s = SimpleNamespace(app=SimpleNamespace(note=notes.append, stdout=io.StringIO()), opts=SimpleNamespace(json_result=False), target="local", result=None)
     with pytest.raises(InterruptedAfterApply) as raised:
         _apply(s, _Applied(Outcome(done=[("endpoint.a", "update", "ep1")])))
     assert raised.value.exit_code == ExitCode.INTERRUPTED
@@ -43,7 +43,7 @@ def test_before_anything_was_applied_an_interrupt_stays_an_interrupt():
 
     deployment = _Applied(Outcome())
     deployment.applied = None
-    s = SimpleNamespace(app=SimpleNamespace(note=print, stdout=io.StringIO()), opts=SimpleNamespace(json_result=False), target="local")
+    s = SimpleNamespace(app=SimpleNamespace(note=print, stdout=io.StringIO()), opts=SimpleNamespace(json_result=False), target="local", result=None)
     with pytest.raises(KeyboardInterrupt):
         _apply(s, deployment)
 

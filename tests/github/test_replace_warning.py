@@ -36,4 +36,6 @@ def test_an_update_in_place_adds_no_warning(gha, fake, account, tmp_path):
     fake.add_pull(52, "f" * 40)
     run = gha.run(WORKFLOWS / "plan.yml", pull_request(52, "f" * 40, tree(tmp_path / "pr", config("api", max_workers=3))))
     (comment,) = fake.comments_on(52)
-    assert "will be updated in place" in comment["body"] and "**Warnings**" not in comment["body"] and "must be replaced" not in comment["body"]
+    warnings = [line for line in comment["body"].splitlines() if line.startswith("- ⚠️")]
+    assert "will be updated in place" in comment["body"] and "must be replaced" not in comment["body"]
+    assert not [w for w in warnings if "replaced" in w], warnings  # the block has no local.command: that warning stands, no replace one
