@@ -166,7 +166,11 @@ def secret_set(app: AppContext, name: str, data_dir: str | None) -> int:
 
     directory = _data_dir(app, data_dir)
     if app.stdin_tty:
-        value = click.prompt(f"value of secret {name}", hide_input=True, err=True)
+        from gpuctl.cli import confirm
+
+        value = confirm.ask_hidden(f"value of secret {name}")
+        if value is None:
+            confirm.cancel(app, "stored")
     else:
         value = "".join(app.stdin_lines(f"the value of secret {name}", hint=f"send the value as UTF-8 text: {secrets.SET_HINT}",
                                         limit=secrets.MAX_VALUE_BYTES + 2, large_hint="a secret's value becomes one environment variable"))
