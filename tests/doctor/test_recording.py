@@ -170,7 +170,7 @@ def test_the_bookkeeping_env_kept_is_gpuctls_own():
     from gpuctl.plan import drift
     from gpuctl.prewarm import record_key
 
-    assert recording.KEEP_ENV == {drift.MARKER_ENV, drift.NAME_ENV, drift.APPLIED_ENV, drift.APPLIED_AT_ENV}
+    assert recording.KEEP_ENV == {drift.MARKER_ENV, drift.NAME_ENV, drift.APPLIED_ENV, drift.APPLIED_AT_ENV, drift.CONFIG_ENV}
     assert record_key("cpu").startswith(recording.KEEP_ENV_PREFIXES)
 
 
