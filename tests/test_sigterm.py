@@ -37,18 +37,25 @@ def test_only_the_interrupts_module_installs_a_sigterm_handler():
     assert installs == []
 
 
+def interrupted_after(pauses: int):
+    """(the pauses asked for, a sleep that records each and is interrupted at the `pauses`-th)."""
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        if len(slept) == pauses:
+            raise KeyboardInterrupt
+
+    return slept, sleep
+
+
 def test_status_watch_refreshes_at_its_interval_until_interrupted():
     """`status --watch` slept with time.sleep itself; its pause is now injected, so its pacing
     and its ending on an interrupt are seen without waiting."""
     from gpuctl.cli.context import AppContext
     from gpuctl.cli.inspect_cmd import _watch
 
-    out, slept = io.StringIO(), []
-
-    def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        if len(slept) == 3:
-            raise KeyboardInterrupt
+    out, (slept, sleep) = io.StringIO(), interrupted_after(3)
 
     docs = iter({"name": "echo", "n": i} for i in range(10))
     with pytest.raises(KeyboardInterrupt):
@@ -72,12 +79,7 @@ def test_status_watch_on_a_dumb_terminal_writes_plain_lines(monkeypatch):
 
     monkeypatch.setattr(views, "status_line", lambda doc: f"{doc['name']}: {doc['n']}")
     monkeypatch.setattr(views, "status_panel", lambda doc: f"panel {doc['n']}")
-    out, slept = Tty(), []
-
-    def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        if len(slept) == 2:
-            raise KeyboardInterrupt
+    out, (_, sleep) = Tty(), interrupted_after(2)
 
     docs = iter({"name": "echo", "n": i} for i in range(10))
     with pytest.raises(KeyboardInterrupt):

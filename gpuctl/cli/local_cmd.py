@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from gpuctl.cli.context import AppContext
 
 DATA_DIR_HELP = "State directory (default: $GPUCTL_LOCAL_DIR, else $XDG_DATA_HOME/gpuctl/local, else ~/.local/share/gpuctl/local)."
+data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)  # every `gpu local` command's
 
 
 def _data_dir(app: AppContext, given: str | None):
@@ -40,7 +41,7 @@ def local_group() -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=None,
               help="127.0.0.1 port; 0 picks a free one; a taken one is an error. Without it: 8787, else (taken) the port "
                    "the last such start moved to, else a free one, as a command that starts the provider on demand does.")
-@click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)
+@data_dir_option
 @click.pass_obj
 def up(app: AppContext, port: int | None, data_dir: str | None) -> int:
     """Start the provider in the background and wait until it answers. Harmless when it runs,
@@ -63,7 +64,7 @@ def up(app: AppContext, port: int | None, data_dir: str | None) -> int:
 
 
 @local_group.command("down")
-@click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)
+@data_dir_option
 @click.pass_obj
 def down(app: AppContext, data_dir: str | None) -> int:
     """Stop the provider and every worker process it started."""
@@ -75,7 +76,7 @@ def down(app: AppContext, data_dir: str | None) -> int:
 
 
 @local_group.command("status")
-@click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)
+@data_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON document on stdout.")
 @click.pass_obj
 def status(app: AppContext, data_dir: str | None, as_json: bool) -> int:
@@ -96,7 +97,7 @@ def status(app: AppContext, data_dir: str | None, as_json: bool) -> int:
 
 
 @local_group.command("reset")
-@click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)
+@data_dir_option
 @click.option("-y", "--yes", is_flag=True, help="Do not ask; needed where there is no terminal to ask on (a script, CI).")
 @click.pass_obj
 def reset(app: AppContext, data_dir: str | None, yes: bool) -> int:
@@ -121,7 +122,7 @@ def reset(app: AppContext, data_dir: str | None, yes: bool) -> int:
 
 
 @local_group.command("env")
-@click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)
+@data_dir_option
 @click.option("--unset", "unset", is_flag=True, help="Print the `unset` line that undoes the exports (needs no running provider).")
 @click.pass_obj
 def env(app: AppContext, data_dir: str | None, unset: bool) -> int:
@@ -156,7 +157,7 @@ def secret_group() -> None:
 
 @secret_group.command("set")
 @click.argument("name")
-@click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)
+@data_dir_option
 @click.pass_obj
 def secret_set(app: AppContext, name: str, data_dir: str | None) -> int:
     """Create or replace secret NAME with the value read from stdin (one trailing newline is
@@ -182,18 +183,17 @@ def secret_set(app: AppContext, name: str, data_dir: str | None) -> int:
 
 
 @secret_group.command("list")
-@click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)
+@data_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of names on stdout.")
 @click.pass_obj
 def secret_list(app: AppContext, data_dir: str | None, as_json: bool) -> int:
     """The names of the local secrets, one a line (never their values)."""
-    import json
-
+    from gpuctl.cli.output import print_json
     from gpuctl.local.client import secrets
 
     names = secrets.names(_data_dir(app, data_dir))
     if as_json:
-        app.stdout.write(json.dumps(names) + "\n")
+        print_json(app, names)
     elif names:
         app.stdout.write("".join(f"{n}\n" for n in names))
     else:
@@ -203,7 +203,7 @@ def secret_list(app: AppContext, data_dir: str | None, as_json: bool) -> int:
 
 @secret_group.command("delete")
 @click.argument("name")
-@click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)
+@data_dir_option
 @click.pass_obj
 def secret_delete(app: AppContext, name: str, data_dir: str | None) -> int:
     """Delete secret NAME; a worker started afterwards that refers to it does not start."""
