@@ -272,10 +272,12 @@ def origin(record: Record | None, change: FieldChange) -> Origin:
 # -- resources ------------------------------------------------------------------------------------
 
 def _with_origins(change: ResourceChange, record: Record | None) -> ResourceChange:
+    if record is None:
+        return change  # without a record every origin is unknown, as the planner made them
     changes = tuple(_rollback_of(record, _account_value_shown(c if c.origin is o else replace(c, origin=o)))
                     for c, o in ((c, origin(record, c)) for c in change.changes))
     if all(new is old for new, old in zip(changes, change.changes)):
-        return change  # without a record every origin is unknown, as the planner made them
+        return change
     return replace(change, changes=changes)
 
 

@@ -73,14 +73,18 @@ UNCOMPARED = (PRESENTATION, "origin", "rolled_back")
 
 
 def _field(change: FieldChange) -> dict:
-    return {
-        "path": change.path,
-        "before": _hidden(change.before, change.sensitive),
-        "after": _hidden(change.after, change.sensitive),
-        "sensitive": change.sensitive,
+    before, after, sensitive = change.before, change.after, change.sensitive
+    row = {
+        "path": change.path,  # a plain value of a field not sensitive is itself: most fields, so looked at first
+        "before": before if not sensitive and type(before) in _SCALARS else _hidden(before, sensitive),
+        "after": after if not sensitive and type(after) in _SCALARS else _hidden(after, sensitive),
+        "sensitive": sensitive,
         "forces_replace": change.forces_replace,
-        "origin": str(change.origin),
-    } | ({"rolled_back": {"version": change.rolled_back[0], "to": change.rolled_back[1]}} if change.rolled_back else {})
+        "origin": change.origin.value,
+    }
+    if change.rolled_back:
+        row["rolled_back"] = {"version": change.rolled_back[0], "to": change.rolled_back[1]}
+    return row
 
 
 def run_flag(keys: list[dict] | None) -> str | None:
