@@ -32,6 +32,17 @@ def _read_back(endpoint: dict, catalog: Catalog) -> list[str] | None:
     return [ids[0] for ids in accepted] if pools and all(len(ids) == 1 for ids in accepted) else None
 
 
+def gpu_names(target: Target, endpoint: dict, catalog: Catalog, declared: dict[str, list[str]] | None = None) -> list[str] | None:
+    """The GPU types of an endpoint as people name them: as this project's gpu.jsonc writes
+    them for an endpoint of the project, else as the catalog reads its pools back (None when a
+    pool stands for several types). `declared`: `_declared_gpus(target)`, when the caller has it."""
+    if owned_by(endpoint, target.project_id):
+        written = (declared if declared is not None else _declared_gpus(target)).get(endpoint.get("name"))
+        if written:
+            return written
+    return _read_back(endpoint, catalog)
+
+
 def _row(target: Target, e: dict, written: list[str] | None, catalog: Catalog, **extra) -> dict:
     """One endpoint for `list`: `gpus` are the GPU types as gpu.jsonc writes them (or as the
     catalog reads the pools back), `pools` and `gpu` what RunPod holds (`gpu` kept as it was
@@ -55,10 +66,9 @@ def account_rows(target: Target) -> list[dict]:
 
     catalog, declared = load_catalog(), _declared_gpus(target)
     endpoints = sorted(target.provider.list_endpoints(), key=lambda e: (str(e.get("name")), str(e.get("id"))))
-    mine = {e.get("id") for e in endpoints if owned_by(e, target.project_id)}
     # project: null for an endpoint of no project, as `status --json` says it (a project may be
     # called "unmanaged"); the table writes NO_PROJECT (gpuctl.render.status.project_cell)
-    return [_row(target, e, declared.get(e.get("name")) if e.get("id") in mine else None, catalog, project=owner(e))
+    return [_row(target, e, gpu_names(target, e, catalog, declared), catalog, project=owner(e))
             for e in endpoints]
 
 
@@ -166,6 +176,8 @@ def leftover_warm_pods(target: Target, endpoint_id: str, grace: float) -> list[d
 
 def status_doc(target: Target, endpoint_id: str, sweep_grace: float = 300.0) -> dict:
     """`sweep_grace`: how long past its run's deadline a warm-up pod is left over (GPUCTL_WARM_SWEEP_GRACE)."""
+    from gpuctl.catalog import load_catalog
+
     p = target.provider
     endpoint, workers, health, releases = p.get_endpoint(endpoint_id), p.workers(endpoint_id), p.health(endpoint_id), p.releases(endpoint_id)
     summary = workers.get("summary") or {}
@@ -175,7 +187,8 @@ def status_doc(target: Target, endpoint_id: str, sweep_grace: float = 300.0) -> 
         "workers": {k: summary.get(k, 0) for k in (*WORKER_STATES, "total")},
         "worker_list": [{k: w.get(k) for k in ("id", "status", "gpuTypeId", "dataCenterId", "uptimeSeconds", "isStale")} for w in v2.worker_list(workers)],
         "jobs": health.get("jobs") or {},
-        "scaling": {"workers": v2.workers(endpoint), "scaler": v2.scaling(endpoint), "gpu": gpu_cell(endpoint), "flashboot": v2.flashboot(endpoint)},
+        "scaling": {"workers": v2.workers(endpoint), "scaler": v2.scaling(endpoint), "gpu": gpu_cell(endpoint),
+                    "gpus": gpu_names(target, endpoint, load_catalog()), "flashboot": v2.flashboot(endpoint)},
         "paused": paused(endpoint),  # max workers 0: no worker can start, a queued job waits until that changes
         "release": {"version": v2.release_version(releases), "rollout": v2.rollout(releases), "latest": latest},
         "always_on_usd_per_hour": _cost(endpoint),

@@ -125,7 +125,7 @@ def status_panel(doc: dict) -> Panel:
         ("workers", "  ".join(f"{k} {w[k]}" for k in WORKER_STATES) + f"  (total {w['total']})"),
         ("queue", f"in queue {jobs.get('inQueue', 0)}  in progress {jobs.get('inProgress', 0)}  completed {jobs.get('completed', 0)}  failed {jobs.get('failed', 0)}  retried {jobs.get('retried', 0)}"),
         ("scaling", f"{_bounds(workers)} workers{' (paused: no worker can start)' if doc['paused'] else ''}, idle {workers.get('idleTimeout', '-')} s, {scaler.get('type')} {value}, flashboot {sc['flashboot']}"),
-        ("gpu", sc["gpu"]),
+        ("gpu", ", ".join(sc["gpus"]) if sc.get("gpus") else sc["gpu"]),  # as `list` names them
         ("release", f"v{doc['release']['version']}" + _rollout(rollout)),
         ("cost", f"always-on {'unknown' if cost is None else usd_per_hour(cost)} (min workers at the first GPU pool's active rate)"),
         ("warm-up", leftover_text(doc)),

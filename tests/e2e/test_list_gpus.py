@@ -81,3 +81,25 @@ def test_list_names_the_variables_it_could_not_read_in_a_sentence_that_fits_thei
     (proj / "gpu.jsonc").write_text(json.dumps({"project_id": "e2e-list", "serverless": [block]}))
     two = account.gpu("serverless", "list", cwd=proj)
     assert "note: API_TOKEN, OTHER_TOKEN not set here; env values read from them are not compared" in two.err, two.err
+
+
+def test_status_names_the_gpu_types_as_list_does(account, tmp_path):
+    """Review 3, L10: `status` showed the pools (`gpu ADA_24`, `ADA_24, AMPERE_24 minus 2 types`)
+    where `list` shows the GPU types gpu.jsonc names; an on-call engineer reading both could
+    not tell they were the same endpoint's GPUs. Status now shows the same names as list, and
+    --json keeps `gpu` (RunPod's pools) as it was."""
+    proj = project(tmp_path / "p", {"project_id": "e2e-list", "serverless": blocks()})
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=proj).code == 0
+
+    doc = account.gpu("serverless", "status", "mixed", "--json", "--provider", "local", cwd=proj).json()
+    assert doc["scaling"]["gpus"] == [RTX_4090, *AMPERE_24] and doc["scaling"]["gpu"] == "ADA_24, AMPERE_24"
+    panel = account.gpu("serverless", "status", "mixed", "--provider", "local", cwd=proj, env={"COLUMNS": "400"})
+    gpu_line = next(line for line in panel.out.splitlines() if line.split()[1:2] == ["gpu"])
+    assert ", ".join([RTX_4090, *AMPERE_24]) in gpu_line and "AMPERE_24" not in gpu_line, panel.out
+
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()  # no gpu.jsonc: the pool read back when it stands for one type, else the pool
+    solo = account.gpu("serverless", "status", "solo", "--json", "--provider", "local", cwd=outside).json()
+    assert solo["scaling"]["gpus"] == [RTX_4090]
+    mixed = account.gpu("serverless", "status", "mixed", "--json", "--provider", "local", cwd=outside).json()
+    assert mixed["scaling"]["gpus"] is None and mixed["scaling"]["gpu"] == "ADA_24, AMPERE_24"
