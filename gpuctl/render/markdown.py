@@ -109,15 +109,16 @@ def _notices(title: str, mark: str, items: list[dict], shown: int = 20) -> str:
                                              each=lambda g: f"- {mark}{_addresses(g[0]) + ': ' if g[0] else ''}{md.prose(g[1])}\n")
 
 
-def _replacements(doc: dict) -> list[dict]:
-    """Each replace as a warning, in the plan's own words (`must be replaced: <its reason>`): the
-    summary line counts it, but a reviewer skimming the comment must see, above the sections,
-    that the merge deletes and recreates the endpoint (a new id and URL for its callers)."""
-    return [{"address": r["address"], "message": f"{PHRASE['replace']}: {r['reason']}" if r["reason"] else PHRASE["replace"]}
-            for r in doc["resource_changes"] if r["action"] == "replace"]
-
-
 DESTROYING = ("replace", "delete")  # left out, these are named: a reviewer must not approve one unseen
+
+
+def _destroying(doc: dict) -> list[dict]:
+    """Each replace and delete as a warning, in the plan's own words (`must be replaced: <its
+    reason>`, `will be deleted: <its reason>`): the summary line counts them, but a reviewer
+    skimming the comment must see, above the sections, that the merge deletes an endpoint (and
+    for a replace creates it again): its callers lose the id and URL they use."""
+    return [{"address": r["address"], "message": f"{PHRASE[r['action']]}: {r['reason']}" if r["reason"] else PHRASE[r["action"]]}
+            for r in doc["resource_changes"] if r["action"] in DESTROYING]
 
 
 def _left_out(rest: list[dict]) -> str:
@@ -153,7 +154,7 @@ def render_markdown(doc: dict, limit: int = LIMIT, source_url: str | None = None
         parts.append(f"- override {md.code(o['flag'])}: {md.code(o['path'])} = {md.code(str(o['value']))}\n")
     parts.append(policy_markdown(doc))
     parts.append(_cost_table(doc))
-    parts.append(_notices("Warnings", "⚠️ ", _replacements(doc) + doc["warnings"]))
+    parts.append(_notices("Warnings", "⚠️ ", _destroying(doc) + doc["warnings"]))
     parts.append(_notices("Notes", "", doc["notes"]))
     parts.append("\n")
     listed = shown(doc)

@@ -39,3 +39,21 @@ def test_an_update_in_place_adds_no_warning(gha, fake, account, tmp_path):
     warnings = [line for line in comment["body"].splitlines() if line.startswith("- ⚠️")]
     assert "will be updated in place" in comment["body"] and "must be replaced" not in comment["body"]
     assert not [w for w in warnings if "replaced" in w], warnings  # the block has no local.command: that warning stands, no replace one
+
+
+def test_a_pruned_endpoint_is_a_warning_above_the_sections_of_the_plan_comment(gha, fake, account, tmp_path):
+    """With `prune: true`, a block removed (or renamed) in the pull request deletes its endpoint
+    on merge: its callers lose the URL for good. Like a replace, the delete was counted in the
+    title and explained only inside its section; it is now a top-level warning too."""
+    from tests.github.test_apply_workflow import with_input
+
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", config("api", "asr"))).code == 0
+    fake.add_pull(53, "a" * 40)
+    run = gha.run(with_input(tmp_path, "plan.yml", 'prune: "true"'), pull_request(53, "a" * 40, tree(tmp_path / "pr", config("api"))))
+    assert run.job("plan").status == "success", run.job("plan").steps
+    (comment,) = fake.comments_on(53)
+    body = comment["body"]
+    deleted = next((line for line in body.splitlines() if line.startswith("- ⚠️ `endpoint.asr`: will be deleted")), None)
+    assert deleted is not None, body
+    assert body.index(deleted) < body.index("<details")  # before any resource's section
+    no_secrets(run, fake)
