@@ -203,3 +203,24 @@ class Observed:
     # The names of the account's secrets, when the provider can tell (the local provider's
     # `gpu local secret`s); None: not known (RunPod's are not read), never a value.
     secrets: frozenset[str] | None = None
+
+    def __post_init__(self) -> None:
+        for kind in ("endpoints", "network_volumes", "templates"):
+            object.__setattr__(self, kind, once_each(getattr(self, kind)))
+
+
+def once_each(objects: tuple[dict, ...]) -> tuple[dict, ...]:
+    """`objects` with an id listed again left out (its first listing kept): a listing that
+    repeats an object (a snapshot with its list doubled, a page served twice while the account
+    changed under it) is one object. Taken for two, a repeated endpoint read as a duplicate of
+    itself, and the advice was to delete the only one (review 4, R4-8)."""
+    seen: set[str] = set()
+    kept = []
+    for o in objects:
+        i = o.get("id") if isinstance(o, dict) else None
+        if isinstance(i, str):
+            if i in seen:
+                continue
+            seen.add(i)
+        kept.append(o)
+    return tuple(kept) if len(kept) != len(objects) else objects
