@@ -70,7 +70,6 @@ def _run(app: AppContext, target, ref: str, block_name: str | None, write: bool,
     from gpuctl.cli.planning import user_path
     from gpuctl.cli.resolve import endpoint as find
     from gpuctl.config import edit, from_account
-    from gpuctl.files import read_text
 
     path, display = user_path(app, config)
     project_id = target.project_id or path.resolve().parent.name
@@ -84,11 +83,12 @@ def _run(app: AppContext, target, ref: str, block_name: str | None, write: bool,
     observed = target.provider.observe(True)
     made = from_account.block_of(live, catalog, list(observed.network_volumes), name=name, literal=literal,
                                  project_dir=path.resolve().parent, adopt=adopt)
-    text = edit.add_block(read_text(path, "utf-8-sig"), made.block) if target.loaded else edit.new_file(project_id, made.block)
+    read = target.loaded.source.text if target.loaded else None  # written over only if the file still holds it (edit.save)
+    text = edit.add_block(read, made.block) if read is not None else edit.new_file(project_id, made.block)
     address = f"endpoint.{name}"
     plan = _plan(app, target, path, display, text, catalog, observed, made.problems)
     if write:
-        edit.save(path, text)
+        edit.save(path, text, read=read, by="gpu serverless import", shown=display)
     _report(app, live, made, plan, address, display, write, as_json, _again(live.get("id") or ref, block_name, force, config, provider))
     return ExitCode.OK
 

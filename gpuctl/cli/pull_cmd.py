@@ -52,7 +52,6 @@ def _run(app: AppContext, target, name: str | None, write: bool, as_json: bool, 
     from gpuctl.config.pull import pull as pull_text
     from gpuctl.config.source import nearby_config
     from gpuctl.errors import UsageError
-    from gpuctl.files import read_text
     from gpuctl.plan.planner import unreported
     from gpuctl.render.document import to_document
 
@@ -61,7 +60,7 @@ def _run(app: AppContext, target, name: str | None, write: bool, as_json: bool, 
     loaded, catalog = target.loaded, load_catalog()
     _check_name(loaded, name)
     observed, plan = _plan(app, target, loaded, catalog, None)
-    text = read_text(loaded.source.path, "utf-8-sig")
+    text = loaded.source.text  # the text the plan was made from: written back only if the file still holds it (edit.save)
     endpoints = {e.get("id"): e for e in observed.endpoints}
     result = pull_text(text, loaded, to_document(plan)["resource_changes"], endpoints, list(observed.network_volumes), catalog, name,
                        unreported(plan, observed), literal)
@@ -72,7 +71,7 @@ def _run(app: AppContext, target, name: str | None, write: bool, as_json: bool, 
     if write and result.pulled:
         from gpuctl.config.edit import save
 
-        save(loaded.source.path, result.text)
+        save(loaded.source.path, result.text, read=text, by="gpu serverless pull", shown=loaded.source.display)
     _report(app, loaded.source.display, result, diff, write, as_json)
     unused = sorted(k for k in literal if not any(p.field == f"env.{k}" for p in result.pulled))
     if unused:

@@ -273,18 +273,38 @@ def add_block(text: str, block: dict) -> str:
 BOM = "\ufeff"
 
 
-def save(path, text: str) -> None:
+class ChangedMeanwhile(GpuctlError):
+    """The file an edit was made from is no longer what it read: another command or a person
+    wrote it meanwhile, and writing the edit would undo their change."""
+
+
+def save(path, text: str, *, read: str | None, by: str, shown: str | None = None) -> None:
     """Replace the file at `path` with `text` in one step (a crash leaves the old file or the
     new one, never half of it), keeping its permissions and its BOM; create it when it is
     missing. A `path` that is a symbolic link (gpu.jsonc linked into a shared directory) has
     the file it names replaced, and stays a link: replacing the link itself left the shared
-    file as it was and the link gone."""
+    file as it was and the link gone.
+
+    `read`: the text the edit was made from (None: the file did not exist). When the file no
+    longer holds it, nothing is written (ChangedMeanwhile, naming `by`, the command): a block
+    `import --write` added, or an editor's save, while `pull --write` asked the account was
+    lost, and both said they wrote (review 4, R4-3)."""
     import os
     from pathlib import Path
 
-    from gpuctl.files import replace_text
+    from gpuctl.files import read_text, replace_text
 
     path = Path(os.path.realpath(path))
+    try:
+        now: str | None = read_text(path, "utf-8-sig")
+    except FileNotFoundError:
+        now = None
+    except (OSError, ValueError):
+        now = ""  # unreadable now: not what was read
+    if (now if now is None else now.removeprefix(BOM)) != (read if read is None else read.removeprefix(BOM)):
+        name = shown or path.name
+        raise ChangedMeanwhile(f"{name} changed while {by} ran (another command or an editor wrote it); nothing was written, so that change stands",
+                               hint=f"run the same `{by}` command again: it starts from {name} as it is now")
     mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
     if not text.startswith(BOM) and path.is_file():
         with open(path, "rb") as old:

@@ -260,3 +260,54 @@ def test_a_literal_the_console_changed_is_not_copied_by_pull_unless_literal_env_
     assert f'"GREETING": "{PASTED}", // what the worker says' in (proj / "gpu.jsonc").read_text()
     plan = account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj)
     assert plan.code == 0, plan.out
+
+
+def _held_while(account, proj, args: tuple[str, ...], edit) -> tuple[int, str]:
+    """`gpu *args` with its listing of endpoints held by the account; `edit()` runs while it is
+    held (another command or an editor writing gpu.jsonc), then the listing is let go."""
+    from tests.support.wait import until
+
+    account.faults({"op": "list", "kind": "endpoint", "action": "hang", "seconds": 3600})
+    process = account.popen(*args, cwd=proj)
+    try:
+        until(lambda: account.server.admin("GET", "faults")["rules"][0]["fired"] == 1, "the listing of endpoints held")
+        edit()
+    finally:
+        account.clear_faults()
+    _, err = process.communicate(timeout=120)
+    return process.returncode, err
+
+
+def test_pull_write_never_overwrites_an_edit_made_while_it_ran(account, tmp_path):
+    """Review 4, R4-3: pull read gpu.jsonc, asked the account, then replaced the file with its
+    edit of the text it had read: a block `import --write` added meanwhile, or a person's
+    editor save, was lost, and both said they wrote. The file is now replaced only if it still
+    holds the text pull read; else nothing is written and pull says to run it again."""
+    proj = _project(tmp_path, COMMENTED)
+    endpoint = _deployed(account, proj)
+    _console(account, endpoint["id"], {"workers": {**endpoint["workers"], "max": 3}})
+    edited = COMMENTED.replace('"MODE": "fast"', '"MODE": "slow"')
+
+    code, err = _held_while(account, proj, ("serverless", "pull", "--write"), lambda: (proj / "gpu.jsonc").write_text(edited))
+    assert code == 1, err
+    assert "gpu.jsonc changed while gpu serverless pull ran" in err and "nothing was written" in err, err
+    assert (proj / "gpu.jsonc").read_text() == edited  # the other writer's edit stands
+
+    again = account.gpu("serverless", "pull", "--write", cwd=proj)
+    assert again.code == 0, again.err
+    text = (proj / "gpu.jsonc").read_text()
+    assert '"MODE": "slow"' in text and '"max_workers": 3' in text
+
+
+def test_import_write_never_overwrites_an_edit_made_while_it_ran(account, tmp_path):
+    proj = _project(tmp_path, COMMENTED)
+    _deployed(account, proj)
+    made = account.server.http.post("/v2/serverless", json={"name": "gamma", "type": "QUEUE", "image": "x/y:1", "gpu": {"pools": ["ADA_24"]},
+                                                             "scaling": {"type": "QUEUE_DELAY", "queueDelay": 4}})
+    assert made.status_code == 201, made.text
+    edited = COMMENTED.replace('"MODE": "fast"', '"MODE": "slow"')
+
+    code, err = _held_while(account, proj, ("serverless", "import", "gamma", "--write"), lambda: (proj / "gpu.jsonc").write_text(edited))
+    assert code == 1, err
+    assert "gpu.jsonc changed while gpu serverless import ran" in err and "nothing was written" in err, err
+    assert (proj / "gpu.jsonc").read_text() == edited
