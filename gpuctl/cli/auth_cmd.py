@@ -44,6 +44,7 @@ def login(ctx: click.Context, no_verify: bool) -> int:
         raise UsageError("`gpu auth login` takes no arguments: the API key is never accepted on the command line", hint=PIPE_HINT)
     key = credentials.check_shape(_read_key(app))
     app.protect(key)
+    _refuse_local(app, key)
     checked = None if no_verify else _verified_or_refused(app, key)
     stored = credentials.store_key(app.environ, key)
     if stored.loose_dir_mode is not None:
@@ -97,6 +98,22 @@ def logout(app: AppContext) -> int:
     if app.environ.get(credentials.ENV_VAR):
         app.note(f"note: {credentials.ENV_VAR} is still set in this environment, so commands still use that key; unset it to log out completely")
     return ExitCode.OK
+
+
+def _refuse_local(app: AppContext, key: str) -> None:
+    """`auth login` stores a RunPod key: the local provider's token, or any key while a base URL
+    is the local provider's (as `eval "$(gpu local env)"` leaves them), would be checked against
+    the local provider and stored as the RunPod key, which `auth status --check` then sends to
+    RunPod and which, from a new shell, makes commands quietly use the local provider."""
+    from gpuctl.cli.planning import local_credentials
+    from gpuctl.errors import UsageError
+    from gpuctl.local.client.lifecycle import EXPORTED
+
+    local = local_credentials(app, key)
+    if local:
+        raise UsageError(f"gpu auth login stores a RunPod API key, but {local}; nothing was stored",
+                         hint=f"the local provider needs no login; to store your RunPod key, undo `gpu local env` first with "
+                              f"`eval \"$(gpu local env --unset)\"` (it runs `unset {' '.join(EXPORTED)}`), then run `gpu auth login` again")
 
 
 def _read_key(app: AppContext) -> str:

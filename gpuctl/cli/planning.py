@@ -111,11 +111,11 @@ def choose_provider(app: AppContext, flag: str | None, configured: str | None) -
     try:
         key, where = api_key(app.environ)
     except KeyProblem:
-        local = _local_credentials(app, None)  # the URLs `gpu local env` exports choose local whatever the key
+        local = local_credentials(app, None)  # the URLs `gpu local env` exports choose local whatever the key
         if local:
             return "local", local
         raise
-    local = _local_credentials(app, key)
+    local = local_credentials(app, key)
     if local:
         return "local", local
     if key:
@@ -174,7 +174,7 @@ def _explicit_provider(app: AppContext, flag: str | None, configured: str | None
     return None
 
 
-def _local_credentials(app: AppContext, key: str | None) -> str | None:
+def local_credentials(app: AppContext, key: str | None) -> str | None:
     """Why the configured key or base URLs belong to the local provider of this environment's
     data dir (the one `connect` would use), or None. Read-only: nothing is started."""
     from gpuctl.local.client import lifecycle
@@ -203,7 +203,7 @@ def _refuse_local_credentials(app: AppContext, source: str) -> None:
         key, _ = api_key(app.environ)
     except KeyProblem:  # connecting reports it, with its own fix
         key = None
-    local = _local_credentials(app, key)
+    local = local_credentials(app, key)
     if local:
         raise LocalCredentials(
             f"{source} chooses provider runpod, but {local}: this command would reach the local provider while saying runpod",

@@ -234,3 +234,24 @@ def test_provider_runpod_with_a_base_url_that_is_not_the_local_providers_still_r
     plan = _gpu("serverless", "deploy", "--plan", "--json", cwd=proj, env=env)
     assert plan.code == 0, plan.out + plan.err
     assert plan.json()["provider"] == "runpod"
+
+
+def test_auth_login_refuses_the_local_provider_s_key_as_a_runpod_key(account, tmp_path):
+    """Review 4, R4-6: after `eval "$(gpu local env)"`, docs/auth.md's
+    `printenv RUNPOD_API_KEY | gpu auth login` checked the key against the local provider (the
+    exported base URL), then stored it as the RunPod key: `auth status --check` sent it to
+    api.runpod.io, and from a new shell every command quietly used the local provider."""
+    exports = _exports(account, tmp_path)
+    env = {k: v for k, v in _unchosen(account).items() if k != "GPUCTL_LOCAL_DIR"} | exports
+    login = _gpu_with_input("auth", "login", cwd=tmp_path, env=env, given=exports["RUNPOD_API_KEY"] + "\n")
+    assert login.code == 1, login.out + login.err
+    assert "gpu auth login stores a RunPod API key, but the API key is the local provider's token" in login.err, login.err
+    assert "gpu local env --unset" in login.err and exports["RUNPOD_API_KEY"] not in login.out + login.err
+    assert not list((account.home / ".config").rglob("credentials.json")) if (account.home / ".config").exists() else True
+    status = _gpu("auth", "status", "--json", cwd=tmp_path, env=env | {"RUNPOD_API_KEY": ""})
+    assert status.json()["configured"] is False, status.out
+
+
+def _gpu_with_input(*args: str, cwd: Path, env: dict[str, str], given: str) -> Run:
+    done = subprocess.run([sys.executable, "-m", "gpuctl", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, input=given)
+    return Run(done.returncode, done.stdout, done.stderr)
