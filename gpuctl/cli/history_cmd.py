@@ -185,7 +185,13 @@ def _left_to_do(endpoint: dict, changes: list[dict], indirect: dict[str, str]) -
     elsewhere = _read_elsewhere(changes, indirect)
     written = sum(len({*_keys(c)["added"], *_keys(c)["changed"], *_keys(c)["removed"]}) if c["path"] == "env" else 1 for c in changes)
     if len(elsewhere) < written:  # something pull can take
-        lines.append(f"To make gpu.jsonc match the account, run: gpu serverless pull {name} --write" + (" (for every field but the env values below)" if elsewhere else ""))
+        import shlex
+
+        # pull copies an env literal the account changed only when named (review 3, R11): name
+        # each one the rollback restored, or the command writes nothing for them (review 4, R4-4)
+        literal = sorted({k for c in changes if c["path"] == "env" for k in (*_keys(c)["added"], *_keys(c)["changed"]) if k not in indirect})
+        command = " ".join(shlex.quote(str(a)) for a in ("gpu", "serverless", "pull", name, "--write", *(f for k in literal for f in ("--literal-env", k))))
+        lines.append(f"To make gpu.jsonc match the account, run: {command}" + (" (for every field but the env values below)" if elsewhere else ""))
     for key, where, removed in elsewhere:
         lines.append(f"env.{key}: the rollback removed it, but gpu.jsonc sets it from {where}: remove it from gpu.jsonc, or the next deploy sets it again"
                      if removed else
