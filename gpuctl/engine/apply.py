@@ -22,7 +22,7 @@ from gpuctl.engine.journal import Journal
 from gpuctl.errors import GpuctlError
 from gpuctl.model import Sensitive
 from gpuctl.polling import Backoff, time_left
-from gpuctl.v2 import data_center, model_references, owner, size_gb, volume_patch
+from gpuctl.v2 import data_center, model_references, owner, release_version, size_gb, volume_patch
 from gpuctl.plan import fields
 from gpuctl.plan.model import CHANGING, Action, Kind, Plan, ResourceChange, Unknown
 from gpuctl.provider.errors import NotFound, ProviderError
@@ -334,16 +334,19 @@ class Engine:
         if note:  # it existed already: bring it to the desired state like an update
             self._patch(change, body, created)
         self._model_references(change, body, created["id"])
-        return created["id"], note, self._verify_endpoint(body, created["id"])
+        self._verify_endpoint(body, created["id"])
+        return created["id"], note, self._release_version(created["id"])
 
     def _update_endpoint(self, change: ResourceChange, ids: dict[str, str]) -> tuple[str, str, int | None]:
         """(id, note, the version the write made: None when it made no release)."""
         body = reveal_body(change.desired, ids)
         live = self._read(lambda: self.provider.get_endpoint(change.id))
+        before = self._release_version(change.id)
         self._patch(change, body, live)
         self._model_references(change, body, change.id)
-        version = self._verify_endpoint(body, change.id)
-        return change.id, "", version if version != live.get("version") else None
+        self._verify_endpoint(body, change.id)
+        after = self._release_version(change.id)
+        return change.id, "", after if before is not None and after != before else None
 
     def _patch(self, change: ResourceChange, body: dict, live: dict) -> None:
         """PATCH the top-level fields that differ, each sent whole: RunPod v2 replaces `env`
@@ -365,8 +368,8 @@ class Engine:
         if sorted(got) != sorted(wanted):
             raise NotHonoured(f"{self._who} did not honour modelReferences", hint="check the cached model id; gated models need access on Hugging Face")
 
-    def _verify_endpoint(self, body: dict, endpoint_id: str) -> int | None:
-        """Read the endpoint back and check it is as sent; its version (the release it is on)."""
+    def _verify_endpoint(self, body: dict, endpoint_id: str) -> None:
+        """Read the endpoint back and check it is as sent."""
         raw = self._read(lambda: self.provider.get_endpoint(endpoint_id))
         live = fields.observed_fields(raw)
         declared = fields.flatten(body)
@@ -374,8 +377,16 @@ class Engine:
         wrong += fields.removed(declared, live)
         if wrong:
             raise NotHonoured(f"{self._who} did not honour {', '.join(sorted(wrong))}", detail="the write was accepted but the endpoint read back differs", hint="run deploy again; if it persists, the API ignores this field")
-        version = raw.get("version")
-        return version if isinstance(version, int) and not isinstance(version, bool) else None
+
+    def _release_version(self, endpoint_id: str) -> int | None:
+        """The release the endpoint is on: `endpointVersion` of its releases, the one place
+        RunPod's v2 documents it (its endpoint object has no `version`), as `rollback` reads it.
+        None when it cannot be read (not waited for: the endpoint itself has been read back): it
+        only lets `history` credit a release exactly (without it, by time), so the write stands."""
+        try:
+            return release_version(self.provider.releases(endpoint_id))
+        except ProviderError:
+            return None
 
     # -- the last-applied record (ADR 10) -------------------------------------------------------
 

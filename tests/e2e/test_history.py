@@ -12,6 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from gpuctl.plan import drift
 from tests.e2e.conftest import ROOT, echo_config, project
 from tests.support.terminal import run_on_terminal
 
@@ -60,11 +61,11 @@ def test_history_lists_versions_newest_first_with_diffs_and_no_env_values(accoun
     assert {e["path"]: (e["old"], e["new"]) for e in v2["diff"]}["image"] == (IMAGE_1, IMAGE_2)
     env_v2 = next(e for e in v2["diff"] if e["path"] == "env")
     assert env_v2["env_keys"]["changed"] == ["GREETING"] and env_v2["new"]["GREETING"] == {"sensitive": True}
-    # created with the project's marker: gpuctl's when the record can tell which release its
-    # apply made; the local provider's answer has no version, and three releases made within
-    # the same second cannot be told apart by time, so the marker is then all that is known (L8)
-    assert v1["made_by"] in ("gpuctl", "marker") and "GPUCTL_PROJECT marker" in v1["made_by_reason"], v1
-    assert v3["made_by"] in ("account", "unknown") and v2["made_by"] in ("gpuctl", "unknown")  # gpuctl only with a last-applied record
+    # created with the project's marker, by a deploy the record keeps with the version it made:
+    # gpuctl's, however close together the releases were made (L8)
+    assert v1["made_by"] == "gpuctl" and "GPUCTL_PROJECT marker" in v1["made_by_reason"], v1
+    assert v2["made_by"] == "gpuctl", v2
+    assert v3["made_by"] in ("account", "unknown"), v3  # the console's: no apply the record keeps made it
     assert all(r["source"] == "MANUAL" and r["workers"] == 0 for r in doc["releases"])
 
     text = account.gpu("serverless", "history", "echo", cwd=proj)
@@ -144,10 +145,9 @@ def test_history_says_who_applied_each_deploy_locally_and_in_ci_and_never_an_ema
     assert result.code == 0, result.err
     jsonschema.validate(result.json(), SCHEMA)
     made = {r["version"]: (r["made_by"], r["applied_by"]) for r in result.json()["releases"]}
-    # Releases are matched with applies by time (RunPod's v2 endpoint carries no version): deploys
-    # within the same seconds may leave 2 and 3 `unknown`, but never credited to the other person.
-    assert made[1] == ("gpuctl", "Ada Lovelace"), result.out
-    assert made[2] in {("gpuctl", "Ada Lovelace"), ("unknown", None)} and made[3] in {("gpuctl", "octo-bot"), ("unknown", None)}, result.out
+    # each apply keeps the version its write made (the releases' endpointVersion): exact, however
+    # close together the deploys ran
+    assert made == {1: ("gpuctl", "Ada Lovelace"), 2: ("gpuctl", "Ada Lovelace"), 3: ("gpuctl", "octo-bot")}, result.out
     table = account.gpu("serverless", "history", "echo", cwd=proj, env={"COLUMNS": "200"})
     assert "gpuctl (Ada Lovelace)" in table.out, table.out
     templates = account.server.http.get("/v2/templates").json()["templates"]
@@ -269,3 +269,51 @@ def test_a_rollback_of_env_values_gpu_jsonc_reads_from_variables_or_secrets_says
     assert {e["key"] for e in doc["env_read_elsewhere"]} == {"API_TOKEN", "DB_PASSWORD"}, doc
     env = next(c for c in doc["changes"] if c["field"] == "env")
     assert env["new"]["API_TOKEN"] == {"sensitive": True, "secret": "api_tok"}, env
+
+
+def test_each_deploy_keeps_the_release_version_its_write_made_so_history_needs_no_clock(account, tmp_path):
+    """deploy read the version its write made from the endpoint object, where RunPod's v2
+    documents none (the local provider, true to it, sends none): every apply was kept without a
+    version and history matched releases with applies by time, so deploys within one second
+    left version 1 `marker` and the others `unknown` (L8). The version is RunPod's documented
+    `endpointVersion` of the releases, read back after the write: a create keeps 1, an image
+    change the release it made, a scaling change (no release) none."""
+    config = echo_config()
+    proj = project(tmp_path / "proj", config)
+    who = {"GIT_AUTHOR_NAME": "Ada Lovelace"}
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=who).code == 0
+    config["serverless"]["runpod"]["image_name"] = IMAGE_2
+    project(proj, config)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=who).code == 0
+    config["serverless"]["scaling"]["max_workers"] = 3  # applied to the autoscaler: no release
+    project(proj, config)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=who).code == 0
+    endpoint_id = account.endpoints()[0]["id"]
+    assert releases(account, endpoint_id)["endpointVersion"] == 2
+    templates = account.server.http.get("/v2/templates").json()["templates"]
+    record = next(t for t in templates if t["name"] == drift.record_name(endpoint_id))
+    assert [version for _, _, version in drift.applies_of(record)] == [1, 2, None]
+    result = account.gpu("serverless", "history", "echo", "--json", cwd=proj)
+    assert result.code == 0, result.err
+    made = {r["version"]: (r["made_by"], r["applied_by"]) for r in result.json()["releases"]}
+    assert made == {2: ("gpuctl", "Ada Lovelace"), 1: ("gpuctl", "Ada Lovelace")}, result.out
+
+
+def test_a_deploy_whose_release_version_cannot_be_read_stands_and_keeps_its_apply_without_one(account, tmp_path):
+    """RunPod types `endpointVersion` as nullable ("null if unknown"): a deploy that cannot read
+    it has still written and read back its endpoint, so it succeeds; its apply is kept without a
+    version (history then matches it by time) rather than with a wrong one."""
+    config = echo_config()
+    proj = project(tmp_path / "proj", config)
+    account.faults({"op": "get", "kind": "endpoint", "action": "omit_field", "field": "endpointVersion"})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    config["serverless"]["runpod"]["image_name"] = IMAGE_2
+    project(proj, config)
+    deployed = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert deployed.code == 0, deployed.err
+    account.clear_faults()
+    endpoint_id = account.endpoints()[0]["id"]
+    assert releases(account, endpoint_id)["endpointVersion"] == 2
+    templates = account.server.http.get("/v2/templates").json()["templates"]
+    record = next(t for t in templates if t["name"] == drift.record_name(endpoint_id))
+    assert [version for _, _, version in drift.applies_of(record)] == [None, None]

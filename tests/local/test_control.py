@@ -139,3 +139,38 @@ def test_cpu_warm_pod_runs_against_its_network_volume(server: LocalServer) -> No
     missing = server.http.post("/v2/pods", json={"name": "x", "image": "i", "cpu": {"id": "cpu3g", "vcpuCount": 4},
                                                  "mounts": {"network": [{"volumeId": "nosuchvol0", "path": "/w"}]}})
     assert missing.status_code == 400
+
+
+def test_the_release_version_moves_on_a_release_only_and_outlives_a_restart(tmp_path) -> None:
+    """The version is served where RunPod documents it (the releases' `endpointVersion`, GraphQL's
+    `version`), never on the v2 endpoint object, whose schema has none: a create is 1, an image
+    change adds 1, the same image again or a workers change adds nothing, and after a restart the
+    count goes on from where it was."""
+    from tests.local.conftest import start_server, stop_server
+
+    def versions(server: LocalServer, endpoint_id: str) -> tuple[int, int]:
+        rest = server.http.get(f"/v2/serverless/{endpoint_id}/releases").json()["endpointVersion"]
+        found = server.http.post("/graphql", json={"query": "query { myself { endpoints { id version } } }"}).json()
+        graphql = {e["id"]: e["version"] for e in found["data"]["myself"]["endpoints"]}[endpoint_id]
+        return rest, graphql
+
+    server = start_server(tmp_path / "data")
+    try:
+        endpoint = create(server, "ctl-version")
+        assert "version" not in endpoint and versions(server, endpoint["id"]) == (1, 1)
+        for same in ({"image": "img:1"}, {"workers": {"max": 5}}):
+            assert "version" not in server.http.patch(f"/v2/serverless/{endpoint['id']}", json=same).json()
+            assert versions(server, endpoint["id"]) == (1, 1), same
+        server.http.patch(f"/v2/serverless/{endpoint['id']}", json={"image": "img:2"})
+        assert versions(server, endpoint["id"]) == (2, 2)
+    finally:
+        stop_server(server)
+    server = start_server(tmp_path / "data")
+    try:
+        assert versions(server, endpoint["id"]) == (2, 2)
+        assert "version" not in server.http.get(f"/v2/serverless/{endpoint['id']}").json()
+        assert all("version" not in e for e in server.http.get("/v2/serverless").json()["endpoints"])
+        server.http.patch(f"/v2/serverless/{endpoint['id']}", json={"image": "img:3"})
+        assert versions(server, endpoint["id"]) == (3, 3)
+    finally:
+        stop_server(server)
