@@ -2,7 +2,8 @@
 errors, notes). Here: a count and the noun or verb that agrees with it (`counted`, `agreeing`:
 `1 field`, `2 fields`, `1 resource differs`), never a noun with `(s)` for the reader to agree
 and never a hand-written `'s' if n != 1`; the first few of a long list and how many more
-(`first_of`: `a, b, c and 4 more`); a duration as a flag took it (`in_seconds`).
+(`first_of`: `a, b, c and 4 more`); a short list as a sentence says it (`joined`: `a, b and
+c`); a duration as a flag took it (`in_seconds`).
 
 What does not belong here: the plan's own symbols and phrases (`+`, "will be created") are in
 `gpuctl/render/words.py`; escaping for Markdown is `gpuctl/render/md.py`; control characters
@@ -52,6 +53,14 @@ def first_of(items: Sequence[T], n: int, sep: str = ", ", more: str = " and {} m
     items are written, so a list of thousands costs what the first `n` do."""
     n = max(n, 0)
     return sep.join(each(i) for i in items[:n]) + (more.format(len(items) - n) if len(items) > n else "")
+
+
+def joined(items: Sequence[str], n: int = 10) -> str:
+    """`a`, `a and b`, `a, b and c`: a short list as a sentence says it; past `n` items, the
+    first `n` and how many more (`first_of`)."""
+    if len(items) > n or len(items) < 2:
+        return first_of(items, n)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def in_seconds(value: float) -> str:

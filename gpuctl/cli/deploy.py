@@ -16,9 +16,9 @@ from gpuctl.config import build_desired, load_config
 from gpuctl.errors import ConfigError, ExitCode, GpuctlError, UsageError
 from gpuctl.model import Sensitive
 from gpuctl.plan import plan as make_plan
-from gpuctl.render.document import dumps, read_saved, to_document
+from gpuctl.render.document import dumps, read_saved, to_document, unknown_variables
 from gpuctl.snapshot import read_snapshot
-from gpuctl.words import agreeing
+from gpuctl.words import agreeing, joined
 
 
 @dataclass
@@ -251,8 +251,9 @@ def _show_plan(s: Session, plan) -> int:
 
         opts = s.opts
         config = opts.config or "gpu.jsonc"
-        write_output(s.app, opts.out, dumps(to_document(plan, s.locate)), flag="--out", inputs=(config, opts.policy, opts.observed))
-        s.app.note(f"saved the plan to {opts.out}; apply exactly it with: {apply_command(s)}")
+        doc = to_document(plan, s.locate)
+        write_output(s.app, opts.out, dumps(doc), flag="--out", inputs=(config, opts.policy, opts.observed))
+        s.app.note(_saved_note(s, unknown_variables(doc)))
     planning.write_plan(s.app, plan, s.opts.fmt, s.locate)
     if plan.policy is not None:
         from gpuctl.policy.guard import refuse
@@ -262,20 +263,39 @@ def _show_plan(s: Session, plan) -> int:
     return ExitCode.CHANGES if s.opts.detailed_exitcode and not plan.in_sync else ExitCode.OK
 
 
+def _saved_note(s: Session, unset: list[str]) -> str:
+    """What `--out` says of the plan it saved: the command that applies exactly it; or, for a
+    plan with unknown values (a `${VAR}` this run does not have, ADR 24), which `--from-plan`
+    never applies, that it is for review only and how to save one that can be applied."""
+    if not unset:
+        return f"saved the plan to {s.opts.out}; apply exactly it with: {apply_command(s)}"
+    import shlex
+
+    names, verb = joined(unset), agreeing(len(unset), "is", "are")
+    again = shlex.join(["gpu", "serverless", "deploy", "--plan", "--out", s.opts.out, *_run_flags(s), *(["--observed", s.opts.observed] if s.opts.observed else [])])
+    return (f"warning: the plan saved to {s.opts.out} has unknown values ({names} {verb} not set in this run), and `--from-plan` refuses "
+            f"a plan with unknown values: it is for review, not for applying. To save a plan that can be applied, plan where {names} {verb} set: {again}")
+
+
 def apply_command(s: Session) -> str:
     """The command that applies the plan this run saved: the same config, provider, policy and
     per-run overrides, or the plan is refused as made for something else."""
     import shlex
 
+    return shlex.join(["gpu", "serverless", "deploy", "--from-plan", s.opts.out, *_run_flags(s)])
+
+
+def _run_flags(s: Session) -> list[str]:
+    """The flags a saved plan is made and applied with: config, provider, policy, --prune and
+    the per-run overrides."""
     opts = s.opts
-    words = ["gpu", "serverless", "deploy", "--from-plan", opts.out]
-    words += ["--config", opts.config] if opts.config else []
+    words = ["--config", opts.config] if opts.config else []
     words += ["--provider", s.target] if opts.provider or opts.observed else []
     words += ["--policy", opts.policy] if opts.policy else []
     words += ["--prune"] if opts.prune else []
     for override in planning.overrides(opts.overrides):
         words += [override.flag, str(override.value)]
-    return shlex.join(words)
+    return words
 
 
 def _confirm(s: Session) -> bool:

@@ -20,7 +20,7 @@ from gpuctl.engine import prewarming
 from gpuctl.engine.apply import ApplyFailed, Engine, Interrupted, Outcome
 from gpuctl.engine.health import HealthCheck, HealthGate, Target
 from gpuctl.engine.journal import Journal
-from gpuctl.engine.lease import Lease, account_lease, forget_claims, name_claim
+from gpuctl.engine.lease import Lease, account_lease, forget_claims, name_claim, seen_by_plan
 from gpuctl.engine.lock import ProjectLock, describe
 from gpuctl.errors import ExitCode, GpuctlError
 from gpuctl.events import Emit, Note, PlanReady
@@ -33,7 +33,7 @@ from gpuctl.plan.model import CHANGING, Plan
 from gpuctl.provider.errors import Who
 from gpuctl.provider.protocol import Provider
 from gpuctl.v2 import owner, release_version
-from gpuctl.words import first_of
+from gpuctl.words import agreeing, first_of, joined
 
 
 class StalePlan(GpuctlError):
@@ -121,6 +121,7 @@ def check_saved(saved: dict, plan: Plan) -> list[str]:
     writes nothing."""
     from gpuctl.render.document import comparable, to_document
 
+    _refuse_unknown_values(saved)
     fresh = to_document(plan)
     fresh = {**fresh, "resource_changes": comparable(fresh["resource_changes"])}  # compared as the saved one is
     if isinstance(saved.get("resource_changes"), list):  # each resource a dict, each change too: read_saved checked them
@@ -150,6 +151,21 @@ def check_saved(saved: dict, plan: Plan) -> list[str]:
     if saved.get("resource_changes") != fresh["resource_changes"]:
         raise StalePlan("gpu.jsonc or the environment changed since the plan was made; refusing to apply it", hint="make a new plan (deploy --plan --out FILE) and review it")
     return []
+
+
+def _refuse_unknown_values(saved: dict) -> None:
+    """A saved plan whose writes hold unknown values (`{"unknown_from": [...]}`: made where a
+    `${VAR}` was not set, ADR 24) is never applied, whatever the account or gpu.jsonc: it is
+    refused naming the variables, not as "changed since", which sent people looking for a change
+    that was not there."""
+    from gpuctl.render.document import unknown_variables
+
+    unset = unknown_variables(saved)
+    if unset:
+        them = agreeing(len(unset), "it", "them")
+        raise StalePlan(f"the plan was made without {joined(unset)} (a saved plan with unknown values is never applied): set {them} and plan again",
+                        hint=f"make a new plan where {joined(unset)} {agreeing(len(unset), 'is', 'are')} set "
+                             "(`gpu serverless deploy --plan --out FILE`), review it and apply that one")
 
 
 def _same_run(saved: dict, fresh: dict) -> bool:
@@ -250,8 +266,17 @@ class Deployment:
         return self.provider.observe(any(spec.cached_model for spec in self.request.desired.endpoints))
 
     def plan(self) -> Plan:
-        """The plan against the account as it is now: one read, no lock, no write."""
-        return self.plan_against(self.observe())
+        """The plan against the account as it is now: one read, no lock, no write. When another
+        command of the project held its account lease in that read (applying now), the plan
+        says so (`Plan.lease`): the account may still change, and what that command has yet to
+        write shows as changes of this plan. The lease is read from the same read, never taken
+        nor waited for."""
+        from dataclasses import replace
+
+        observed = self.observe()
+        plan = self.plan_against(observed)
+        lease = seen_by_plan(observed.templates, self.request.desired.project_id, time.time())
+        return replace(plan, lease=lease) if lease is not None else plan
 
     # -- apply ---------------------------------------------------------------------------------
 

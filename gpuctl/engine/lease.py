@@ -37,6 +37,7 @@ from typing import Any
 from gpuctl.engine.lock import LockHeld
 from gpuctl.interrupts import cleanup, held
 from gpuctl.model import MARKER_ENV
+from gpuctl.plan.model import LeaseSeen
 from gpuctl.moments import iso_utc
 from gpuctl.polling import Backoff, time_left
 from gpuctl.provider.errors import AmbiguousWrite, AuthError, InvalidId, NotFound, ProviderError
@@ -89,17 +90,20 @@ def describe_holder(template: dict, now: float, ttl: float = TTL_S) -> str:
     """`pid 12 on host (...) (expires in 240s unless renewed)`; for an expiry further ahead
     than a holder writes (its clock plus `ttl`, clocks differing by up to SKEW_S), that its
     holder's clock seems ahead, since waiting for that expiry is not what frees the lease."""
-    env = env_of(template)
+    return f"{holder_text(env_of(template))} ({describe_expiry(template, now, ttl)})"
+
+
+def describe_expiry(template: dict, now: float, ttl: float = TTL_S) -> str:
+    """`expires in 240s unless renewed`, `expired 30s ago`, that the expiry is damaged, or how
+    far ahead of this machine's clock it is (`describe_holder`)."""
     expires, _ = read_expiry(template, now)
     if expires is None:
-        expiry = "its expiry is damaged"
-    elif clock_ahead(expires, now, ttl):
-        expiry = (f"its expiry is {_span(expires - now)} ahead of this machine's clock, further than the {ttl + SKEW_S:.0f}s "
-                  f"a holder with a correct clock writes: the holder's clock seems about {_span(expires - now - ttl)} ahead")
-    else:
-        left = expires - now
-        expiry = f"expires in {left:.0f}s unless renewed" if left > 0 else f"expired {max(0, -left):.0f}s ago"
-    return f"{holder_text(env)} ({expiry})"
+        return "its expiry is damaged"
+    if clock_ahead(expires, now, ttl):
+        return (f"its expiry is {_span(expires - now)} ahead of this machine's clock, further than the {ttl + SKEW_S:.0f}s "
+                f"a holder with a correct clock writes: the holder's clock seems about {_span(expires - now - ttl)} ahead")
+    left = expires - now
+    return f"expires in {left:.0f}s unless renewed" if left > 0 else f"expired {max(0, -left):.0f}s ago"
 
 
 def holder_text(env: dict) -> str:
@@ -426,6 +430,31 @@ def live_holder(templates: Iterable[dict], project_id: str, now: float) -> str |
         live = expires is not None and now <= expires + SKEW_S and not clock_ahead(expires, now, TTL_S) and not dead_here(template)
         return describe_holder(template, now) if live else None
     return None
+
+
+def seen_by_plan(templates: Iterable[dict], project_id: str, now: float) -> LeaseSeen | None:
+    """The project's account lease as a plan reports it (`plan.model.LeaseSeen`), from the
+    templates the plan read with the account: nothing is taken, waited for or read again. None
+    when there is no lease, or it is stale (expired, or of a process of this machine that is
+    gone: the next deploy takes it over at once, so nobody is applying under it). A lease that
+    cannot be judged (a damaged expiry, a holder's clock far ahead, a template of an unexpected
+    shape) is `unclear`, never an error: the plan itself is not about the lease."""
+    name = lease_name("project", project_id)
+    template = next((t for t in templates if isinstance(t, dict) and t.get("name") == name), None)
+    if template is None:
+        return None
+    try:
+        env = env_of(template)
+        holder = holder_text(env) if env.get(HOLDER) else None
+        expires, damage = read_expiry(template, now)
+        if expires is None:
+            return LeaseSeen("unclear", name, holder, str(damage))
+        if now > expires + SKEW_S or dead_here(template):
+            return None
+        status = "unclear" if clock_ahead(expires, now, TTL_S) else "held"
+        return LeaseSeen(status, name, holder, describe_expiry(template, now))
+    except (TypeError, ValueError, AttributeError, OverflowError) as exc:  # a template of a shape no gpuctl writes
+        return LeaseSeen("unclear", name, None, f"the lease template could not be read ({type(exc).__name__})")
 
 
 def dead_here(template: dict) -> bool:

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from gpuctl.github.client import GitHub, GitHubError
 from gpuctl.redact import clip
-from gpuctl.render.document import writes
+from gpuctl.render.document import unknown_variables, writes  # noqa: F401  (unknown_variables: apply_flow reads it here)
 from gpuctl.words import first_of
 # What gpuctl reads of a pull request (GET /pulls/N, GET /commits/SHA/pulls), checked by the client.
 PULL = {"number": int, "state": (str, type(None)), "merged_at": (str, type(None)), "merge_commit_sha": (str, type(None)),
@@ -219,22 +219,3 @@ def in_place(reviewed: dict, fresh: dict) -> list[str]:
     account already has them, from an earlier try of this apply or another run."""
     after = {w["address"] for w in writes(fresh)}
     return [f"{w['address']} ({w['action']})" for w in writes(reviewed) if w["address"] not in after]
-
-
-def unknown_variables(doc: dict) -> list[str]:
-    """The `${VAR}`s the plan run did not have (values `{"unknown_from": [...]}`, ADR 24), in
-    what the plan would write."""
-    found: set[str] = set()
-
-    def walk(value) -> None:
-        if isinstance(value, dict):
-            if isinstance(value.get("unknown_from"), list):
-                found.update(str(v) for v in value["unknown_from"])
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    walk(writes(doc))
-    return sorted(found)

@@ -138,6 +138,22 @@ class PolicyReport:
 
 
 @dataclass(frozen=True)
+class LeaseSeen:
+    """The project's account lease as a plan found it in the account it read (never taken,
+    never waited for: a plan writes nothing). `held`: another gpuctl command of the project
+    (a deploy, rollback or delete) holds it and renews it, so it is applying now, and what it
+    has yet to write shows in the plan as changes of the plan's own. `unclear`: a lease is
+    there, but whether its holder is applying cannot be told (its expiry is damaged, or further
+    ahead than a holder with a correct clock writes, or the template could not be read).
+    A stale lease (expired, or of a process of this machine that is gone) is no lease here."""
+
+    status: str  # "held" or "unclear"
+    template: str  # the lease template's name (`gpuctl-lock-<project>`)
+    holder: str | None  # the holder as the lease records it, one line (`pid 12 on runner-7 (`gpu serverless deploy`, since ...)`); never its token
+    detail: str  # its expiry (`expires in 240s unless renewed`), or why it is unclear
+
+
+@dataclass(frozen=True)
 class Plan:
     project_id: str
     config_path: str
@@ -150,6 +166,7 @@ class Plan:
     observed_digest: str
     policy: PolicyReport | None = None  # None: no policy was in force
     observed_from: str | None = None  # the snapshot file planned against (--observed); None: the account itself
+    lease: LeaseSeen | None = None  # the project's account lease, when another command held it as the account was read (deploy --plan, gpu github plan)
 
     @property
     def has_changes(self) -> bool:

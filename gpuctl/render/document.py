@@ -13,9 +13,9 @@ from typing import Any
 from gpuctl import __version__
 from gpuctl.errors import GpuctlError
 from gpuctl.model import Notice, Sensitive, Unresolved, acyclic, secret_name
-from gpuctl.plan.model import CHANGING, Action, CostEstimate, CostItem, FieldChange, Plan, ResourceChange, Unknown
+from gpuctl.plan.model import CHANGING, Action, CostEstimate, CostItem, FieldChange, LeaseSeen, Plan, ResourceChange, Unknown
 from gpuctl.redact import clip
-from gpuctl.safetext import json_safe
+from gpuctl.safetext import json_safe, one_line
 from gpuctl.v2 import env_of, with_env
 
 FORMAT_VERSION = "1"
@@ -139,6 +139,27 @@ def writes(doc: dict) -> list[dict]:
             for r in doc.get("resource_changes", []) if r.get("action") in WRITES]
 
 
+def unknown_variables(doc: dict) -> list[str]:
+    """The `${VAR}`s the run that made the plan document `doc` did not have (values
+    `{"unknown_from": [...]}`, ADR 24), in what the plan would write: a plan holding any is
+    never applied (`deploy --from-plan`, the GitHub apply). Each name as the document holds it,
+    shortened: a saved plan is a file anyone may have edited."""
+    found: set[str] = set()
+
+    def walk(value) -> None:
+        if isinstance(value, dict):
+            if isinstance(value.get("unknown_from"), list):
+                found.update(one_line(v if isinstance(v, str) else json.dumps(v), 60) for v in value["unknown_from"])
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(writes(doc))
+    return sorted(found)
+
+
 def _redact_env(body: Any, sensitive_paths: set[str]) -> Any:
     if not isinstance(body, dict) or not env_of(body):
         return _value(body)
@@ -211,7 +232,29 @@ def _document(plan: Plan, resources: Iterable[dict]) -> dict:
         "cost": _cost(plan.cost),
         "observed_digest": plan.observed_digest,
     } | ({"policy": policy_section(plan)} if plan.policy is not None else {}) | (
-        {"observed_from": plan.observed_from} if plan.observed_from is not None else {})
+        {"observed_from": plan.observed_from} if plan.observed_from is not None else {}) | (
+        {"lease": lease_section(plan.lease)} if plan.lease is not None else {})
+
+
+LEASE_STILL = ("the account may still change, and what that command has yet to write shows in this plan as changes of its own: "
+               "plan again once it has finished")
+
+
+def lease_section(lease: LeaseSeen) -> dict:
+    """The plan document's `lease`: another command of the project held its account lease when
+    the account was read (`plan.model.LeaseSeen`), with the sentence the text and Markdown
+    plans put above everything else (`message`). The holder as the lease records it, never
+    its token."""
+    holder = lease.holder or "an unknown holder"
+    if lease.status == "held":
+        message = (f"another gpuctl command of this project holds its account lease ({lease.template}): {holder} ({lease.detail}). "
+                   f"It is applying now: {LEASE_STILL}")
+    elif lease.holder is None and lease.detail.startswith("the lease template could not be read"):
+        message = f"{lease.detail} ({lease.template}): whether another gpuctl command is applying now cannot be told. If one is, {LEASE_STILL}"
+    else:
+        message = (f"the project's account lease ({lease.template}) names {holder}, but {lease.detail}: whether it is applying now "
+                   f"cannot be told. If it is, {LEASE_STILL}")
+    return {"status": lease.status, "template": lease.template, "holder": lease.holder, "detail": lease.detail, "message": message}
 
 
 def _hourly(after: CostItem | CostEstimate) -> dict:

@@ -150,6 +150,8 @@ def render_markdown(doc: dict, limit: int = LIMIT, source_url: str | None = None
     doc = for_people(doc)
     parts = [f"### gpuctl plan: {summary_line(doc).removeprefix('Plan: ')}\n",
              f"Project {md.code(doc['project_id'])} · provider {md.code(doc['provider'])}{_snapshot(doc)} · cost {cost_figures(doc['cost'])}\n"]
+    if doc.get("lease"):  # above everything else: every change below may be another command's
+        parts.append(f"\n> **Warning:** {md.prose(doc['lease']['message'])}\n\n")
     for o in doc["overrides"]:
         parts.append(f"- override {md.code(o['flag'])}: {md.code(o['path'])} = {md.code(str(o['value']))}\n")
     parts.append(policy_markdown(doc))

@@ -51,6 +51,8 @@ def render_text(doc: dict, console: Console) -> None:
     snapshot = f", against snapshot {doc['observed_from']}" if doc.get("observed_from") is not None else ""
     header = f'gpuctl plan for project "{doc["project_id"]}" (provider {doc["provider"]}, config {doc["config"]}{snapshot})'
     console.print(Text(header, style="bold"), soft_wrap=True)  # one line, as long as it is: the terminal wraps it
+    if doc.get("lease"):  # before anything else: every change below may be another command's
+        console.print(Text(f"warning: {doc['lease']['message']}", style="bold yellow"), soft_wrap=True)
     for o in doc["overrides"]:
         console.print(Text(f"  override {o['flag']}: {o['path']} = {o['value']}", style="cyan"))
     if listed:

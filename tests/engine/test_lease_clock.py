@@ -150,3 +150,28 @@ def test_a_damaged_lease_is_no_holder_a_drift_report_names(expiry):
     assert live_holder(account.list_templates(), "app", START).startswith("pid 4242 on ci-runner-7")  # a live one is named
     account.templates[planted["id"]]["env"][EXPIRES] = expiry
     assert live_holder(account.list_templates(), "app", START) is None
+
+
+def test_a_plan_reads_the_lease_as_held_unclear_or_nothing_and_never_fails_over_it():
+    """What `deploy --plan` says of the project's account lease (`seen_by_plan`, review L12):
+    a live holder is `held`; an expiry it cannot judge, or a template of a shape no gpuctl
+    writes, is `unclear` (never an error: the plan is not about the lease); a stale lease, and
+    another project's, are nothing. The token is never kept."""
+    from gpuctl.engine.lease import seen_by_plan
+
+    account = Account()
+    planted = plant(account, lease_name("project", "app"), START + TTL_S, project="app")
+    plant(account, lease_name("project", "other"), START + TTL_S)
+    held = seen_by_plan(account.list_templates(), "app", START)
+    assert (held.status, held.template, held.holder, held.detail) == ("held", "gpuctl-lock-app", "pid 4242 on ci-runner-7 (`gpu serverless deploy`)",
+                                                                      f"expires in {TTL_S:.0f}s unless renewed")
+    assert "0123456789abcdef" not in repr(held)
+    assert seen_by_plan(account.list_templates(), "app", START + TTL_S + SKEW_S + 1) is None  # stale: the next deploy takes it over
+    assert seen_by_plan(account.list_templates(), "nobody", START) is None
+    account.templates[planted["id"]]["env"][EXPIRES] = str(START + 3 * 3600)
+    ahead = seen_by_plan(account.list_templates(), "app", START)
+    assert ahead.status == "unclear" and "ahead of this machine's clock" in ahead.detail
+    account.templates[planted["id"]]["env"][EXPIRES] = "inf"
+    assert seen_by_plan(account.list_templates(), "app", START).detail == "its GPUCTL_LEASE_EXPIRES 'inf' is not a finite time"
+    odd = seen_by_plan([{"name": "gpuctl-lock-app", "env": [["GPUCTL_LEASE_EXPIRES"]]}], "app", START)  # edited by hand into a shape no gpuctl writes
+    assert (odd.status, odd.holder) == ("unclear", None) and odd.detail.startswith("the lease template could not be read"), odd

@@ -56,4 +56,28 @@ def test_a_pruned_endpoint_is_a_warning_above_the_sections_of_the_plan_comment(g
     deleted = next((line for line in body.splitlines() if line.startswith("- ⚠️ `endpoint.asr`: will be deleted")), None)
     assert deleted is not None, body
     assert body.index(deleted) < body.index("<details")  # before any resource's section
+
+
+def test_a_plan_comment_made_while_another_deploy_applies_names_its_holder_above_the_sections(gha, fake, account, tmp_path):
+    """Review L12: a pull request planned while the main branch's merge was being applied showed
+    that apply's pending half as the pull request's own changes, and said nothing about it."""
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", config("api"))).code == 0
+    account.faults({"op": "update", "kind": "endpoint", "action": "hang", "seconds": 300})  # until clear_faults lets it go
+    deploy = account.popen("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "merged", config("api", max_workers=3)))
+    try:
+        for line in deploy.stderr:
+            if "updating" in line:  # under the lease, its write held by the account
+                break
+        fake.add_pull(53, "d" * 40)
+        run = gha.run(WORKFLOWS / "plan.yml", pull_request(53, "d" * 40, tree(tmp_path / "pr", config("api", max_workers=4))))
+    finally:
+        account.clear_faults()
+    assert deploy.wait(timeout=120) == 0
+    assert run.job("plan").status == "success", run.job("plan").steps
+    (comment,) = fake.comments_on(53)
+    body = comment["body"]
+    assert f"\n> **Warning:** another gpuctl command of this project holds its account lease (gpuctl-lock-ml-api): pid {deploy.pid} on " in body, body
+    assert "plan again once it has finished" in body
+    assert body.index("**Warning:**") < body.index("<details")  # before any resource's section
+    assert "**Warning:** another gpuctl command" in run.job("plan").summary
     no_secrets(run, fake)
