@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import click
+from gpuctl.cli.paths import DATA_DIR
 from gpuctl.errors import ExitCode
 from gpuctl.words import counted
 
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
     from gpuctl.cli.context import AppContext
 
 DATA_DIR_HELP = "State directory (default: $GPUCTL_LOCAL_DIR, else $XDG_DATA_HOME/gpuctl/local, else ~/.local/share/gpuctl/local)."
-data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)  # every `gpu local` command's
+data_dir_option = click.option("--data-dir", type=DATA_DIR, help=DATA_DIR_HELP)  # every `gpu local` command's
 
 
 def _data_dir(app: AppContext, given: str | None):
