@@ -148,6 +148,9 @@ def health_options(app: AppContext, plan_only: bool, wait: bool, smoke: str | No
         if not isinstance(value, dict):
             raise UsageError(f"the smoke input in {smoke} is not a JSON object", hint='write {"input": {...}} (or, for vllm, an OpenAI request body)')
         body = Smoke(value, smoke)
+        from gpuctl.jobs import check_body_size
+
+        check_body_size("run", body.payload, smoke)  # the gate sends it by /run, after the apply: refused now, before it
     return HealthCheck(body, rollback, timeout)
 
 
