@@ -14,7 +14,7 @@ from gpuctl.cli.connect import connect
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.output import ResultDocument
 from gpuctl.config import build_desired, load_config
-from gpuctl.errors import ConfigError, ExitCode, GpuctlError, UsageError
+from gpuctl.errors import ConfigError, ExitCode, UsageError
 from gpuctl.model import Sensitive
 from gpuctl.plan import plan as make_plan
 from gpuctl.render.document import dumps, read_saved, to_document
