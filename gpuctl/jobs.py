@@ -91,6 +91,64 @@ def wait_until_final(get: Callable[[], dict], job: dict, *, remaining: Callable[
                       sleep=sleep, first=first_pause, factor=1.5, cap=MAX_POLL_S, seen=on_status)
 
 
+SUBMITTING = "interrupt: waiting for the endpoint to answer with the job id, so gpu can say how to cancel the job"
+
+
+def job_commands(ref: str, job_id: str) -> str:
+    """How to see and cancel a job gpu stopped waiting for."""
+    return f"check it with `gpu serverless job status {ref} {job_id}`, cancel it with `gpu serverless job cancel {ref} {job_id}`"
+
+
+class QueuedJob:
+    """One job sent by /run and waited for by /status polls, as `invoke` and the health gate's
+    smoke input send theirs: /run answers with the job id at once, and Ctrl-C and SIGTERM are
+    held until it has answered, so an interrupt at any moment after can name the job and the
+    commands to see and cancel it (/runsync answers only after its hold, and an interrupt
+    during it left a job that runs, and bills, with no way to find it). `job` is the last
+    answer seen: /run's, then each poll's."""
+
+    def __init__(self, provider, endpoint_id: str, ref: str, say: Callable[[], None] | None = None):
+        self.provider, self.endpoint_id, self.ref, self.say = provider, endpoint_id, ref, say
+        self.job: dict | None = None
+
+    def queue(self, payload: dict) -> dict:
+        """/run, with the signals held until it answers (`say()` told at the first one); the
+        signal then takes its course, the job id known."""
+        from gpuctl.interrupts import held
+
+        with held(say=self.say):
+            self.job = self.provider.run(self.endpoint_id, payload)
+        return self.job
+
+    def wait(self, *, remaining: Callable[[], float], sleep: Callable[[float], None], on_status: Callable[[dict], None] = lambda job: None) -> dict:
+        """Poll /status from the queued job until it is final or `remaining()` runs out; the
+        last answer (final or not)."""
+        if self.job.get("status") in FINAL:  # /run answers only id and status: the error is in /status
+            self.job = self.provider.status(self.endpoint_id, self.job["id"])
+        return wait_until_final(self.status, self.job, remaining=remaining, sleep=sleep, on_status=lambda job: self.seen(job, on_status))
+
+    def status(self) -> dict:
+        return self.provider.status(self.endpoint_id, self.job["id"])
+
+    def seen(self, job: dict, then: Callable[[dict], None] = lambda job: None) -> None:
+        """Each answer while it waits is the job's state from then on: an interrupt says what
+        the job does next by the last one (running, not the queued state /run answered)."""
+        self.job = {**(self.job or {}), **job}
+        then(job)
+
+    def left(self, what: str = "job") -> str:
+        """What an interrupt of the wait says: the job (`what`: "smoke job"), what it does next
+        by its last state, and the commands to see and cancel it; or, before the endpoint
+        answered, where to look."""
+        if not self.job:
+            return f"interrupted before {self.ref} answered: the {what} may still run\nhint: `gpu serverless status {self.ref}` shows the queue"
+        # the state last seen: with --stream that is /run's answer while a /stream call waits,
+        # so "queued" may be stale by now; it is said as what gpu last saw, not as a fact
+        goes_on = (f"was in the queue of {self.ref} when gpu last looked; it runs once a worker takes it (it may be running now)"
+                   if self.job.get("status") == "IN_QUEUE" else f"keeps running on {self.ref}")
+        return f"interrupted: {what} {self.job['id']} {goes_on}\nhint: {job_commands(self.ref, self.job['id'])}"
+
+
 def summary(job: dict) -> dict[str, Any]:
     """The fields of a job worth keeping in a result document."""
     return {k: job.get(k) for k in ("id", "status", "workerId", "delayTime", "executionTime")}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from gpuctl.cli.context import AppContext
+from gpuctl.cli.paths import CONFIG_FILE
 from gpuctl.errors import ExitCode
 from gpuctl.words import counted
 
@@ -15,7 +16,7 @@ def config_group() -> None:
 
 
 @config_group.command("validate")
-@click.option("--config", "config", type=click.Path(), help="Path to gpu.jsonc (default: ./gpu.jsonc).")
+@click.option("--config", "config", type=CONFIG_FILE, help="Path to gpu.jsonc (default: ./gpu.jsonc).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.pass_obj
 def validate(app: AppContext, config: str | None, as_json: bool) -> int:

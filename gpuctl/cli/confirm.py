@@ -62,10 +62,20 @@ def ask_hidden(question: str) -> str | None:
     return _answer(lambda: click.prompt(question, hide_input=True, err=True), None)
 
 
+class Cancelled(click.exceptions.Exit):
+    """A no, which ends the command with exit 1; `said` is what it said (a JSON result
+    document gives it as its `error`, cli.output.ResultDocument)."""
+
+    def __init__(self, said: str):
+        super().__init__(ExitCode.ERROR)
+        self.said = said
+
+
 def cancel(app: AppContext, unchanged: str = "changed") -> NoReturn:
     """A no: `cancelled: nothing was {unchanged}` and exit 1."""
-    app.note(f"cancelled: nothing was {unchanged}")
-    raise click.exceptions.Exit(ExitCode.ERROR)
+    said = f"cancelled: nothing was {unchanged}"
+    app.note(said)
+    raise Cancelled(said)
 
 
 def _answer(ask: Callable[[], T], at_end: T) -> T:

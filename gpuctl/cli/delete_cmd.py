@@ -34,12 +34,16 @@ def delete(app: AppContext, ref: str | None, force: bool, yes: bool, pick_all: b
     from gpuctl.cli import deleting
     from gpuctl.cli.resolve import open_target
 
-    target = open_target(app, provider, config)
-    try:
-        return deleting.delete_endpoint(app, target, ref, force=force, ask=not (force or yes), pick_all=pick_all, as_json=as_json, ignore_not_found=ignore_not_found,
-                                        lock_timeout=lock_timeout, break_lock=break_lock)
-    finally:
-        target.close()
+    from gpuctl.cli.output import result_document
+
+    so_far = deleting.Deleted(volumes=True)
+    with result_document(app, as_json, so_far.document):
+        target = open_target(app, provider, config)
+        try:
+            return deleting.delete_endpoint(app, target, ref, force=force, ask=not (force or yes), pick_all=pick_all, as_json=as_json, ignore_not_found=ignore_not_found,
+                                            lock_timeout=lock_timeout, break_lock=break_lock, so_far=so_far)
+        finally:
+            target.close()
 
 
 @click.group("template")
@@ -60,8 +64,12 @@ def template_delete(app: AppContext, ref: str | None, force: bool, ignore_not_fo
     from gpuctl.cli import deleting
     from gpuctl.cli.resolve import open_target
 
-    target = open_target(app, provider, config)
-    try:
-        return deleting.delete_template(app, target, ref, force=force, as_json=as_json, ignore_not_found=ignore_not_found)
-    finally:
-        target.close()
+    from gpuctl.cli.output import result_document
+
+    so_far = deleting.Deleted(volumes=False)
+    with result_document(app, as_json, so_far.document):
+        target = open_target(app, provider, config)
+        try:
+            return deleting.delete_template(app, target, ref, force=force, as_json=as_json, ignore_not_found=ignore_not_found, so_far=so_far)
+        finally:
+            target.close()

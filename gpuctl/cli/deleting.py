@@ -27,6 +27,19 @@ class Refused(GpuctlError):
     pass
 
 
+class Deleted:
+    """What a delete has done so far, for its --json document: `{"deleted": ID or null,
+    "not_found", "already_gone", "volumes_kept" (endpoints), "error"}`. The document a delete
+    prints when it ends otherwise (not found, a refusal, the lease another run holds, a no, an
+    interrupt before or after the delete) says exactly that, with the reason in `error`."""
+
+    def __init__(self, volumes: bool):
+        self.doc: dict = {"deleted": None, "not_found": False, "already_gone": False} | ({"volumes_kept": []} if volumes else {})
+
+    def document(self, error: str | None = None) -> dict:
+        return self.doc | {"error": error}
+
+
 def _number_type(count: int):
     """The answer to a picker: 0 to `count`. Anything else is told what to type, never shown
     back (click's IntRange said "'\\x1b[B' is not a valid integer range" to an arrow key)."""
@@ -88,19 +101,20 @@ def _choose_endpoint(app: AppContext, target: Target, ref: str | None, pick_all:
     return pick(app, sorted(offered, key=lambda e: str(e.get("name"))), _endpoint_label, "endpoint")
 
 
-def _absent(app: AppContext, missing: NotFound, ignore_not_found: bool, as_json: bool, doc: dict) -> int:
+def _absent(app: AppContext, missing: NotFound, ignore_not_found: bool, as_json: bool, so_far: Deleted) -> int:
     """What a NAME or ID that is not there comes to: exit 1 saying how to forgive it, or, with
     --ignore-not-found, exit 0 with one line on stderr (and a JSON result saying nothing was
     deleted)."""
+    so_far.doc["not_found"] = True
     if not ignore_not_found:
         hint = f"{missing.hint} (or pass --ignore-not-found if it may already be gone)" if missing.hint else "pass --ignore-not-found if it may already be gone"
         raise type(missing)(missing.summary, detail=missing.detail, hint=hint) from None
     app.note(f"nothing to delete: {missing.summary} (--ignore-not-found)")
-    return _report(app, as_json, {"deleted": None, "not_found": True, "already_gone": False} | doc)
+    return _report(app, as_json, so_far)
 
 
 def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: bool, ask: bool, pick_all: bool, as_json: bool, ignore_not_found: bool,
-                    lock_timeout: float = 0.0, break_lock: bool = False) -> int:
+                    lock_timeout: float = 0.0, break_lock: bool = False, so_far: Deleted | None = None) -> int:
     """Resolve, show and confirm without the lease (as deploy plans and asks), then delete the
     endpoint and gpuctl's records of it under the account lease of its project (ADR 9), so a
     deploy or rollback of that project never finds its endpoint gone between its plan and its
@@ -108,10 +122,11 @@ def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: 
     already gone."""
     from gpuctl.engine.lease import account_lease, lease_project
 
+    so_far = so_far or Deleted(volumes=True)
     try:
         chosen = _choose_endpoint(app, target, ref, pick_all)
     except NotFound as missing:
-        return _absent(app, missing, ignore_not_found, as_json, {"volumes_kept": []})
+        return _absent(app, missing, ignore_not_found, as_json, so_far)
     owned = owned_by(chosen, target.project_id)
     by_id_forced = force and ref == chosen["id"]
     whose = f'project "{_s(owner(chosen))}"' if owner(chosen) else "no project (it has no GPUCTL_PROJECT marker)"
@@ -144,11 +159,12 @@ def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: 
         with account_lease(target.provider, lease_project(chosen, target.project_id), "gpu serverless delete", app.note, wait=lock_timeout, break_lock=break_lock):
             with write.step():
                 gone_now = target.provider.delete_endpoint(chosen["id"])
+                so_far.doc |= {"deleted": chosen["id"], "already_gone": not gone_now, "volumes_kept": [v["id"] for v in volumes]}
                 if not gone_now:
                     app.note(f"endpoint {ident} was already gone")
                 _forget_records(app, target, chosen["id"])
     app.note(f"deleted endpoint {name} ({ident})" + (f"; kept {counted(len(volumes), 'network volume')}" if volumes else ""))
-    return _report(app, as_json, {"deleted": chosen["id"], "not_found": False, "already_gone": not gone_now, "volumes_kept": [v["id"] for v in volumes]})
+    return _report(app, as_json, so_far)
 
 
 def _unfinished_jobs(target: Target, endpoint_id: str) -> str | None:
@@ -190,11 +206,11 @@ def _volumes(target: Target, endpoint: dict) -> list[dict]:
     return [v for v in target.provider.list_volumes() if v.get("id") in ids] if ids else []
 
 
-def _report(app: AppContext, as_json: bool, doc: dict) -> int:
+def _report(app: AppContext, as_json: bool, so_far: Deleted) -> int:
     if as_json:
         from gpuctl.cli.output import print_json
 
-        print_json(app, doc)
+        print_json(app, so_far.document())
     return ExitCode.OK
 
 
@@ -227,7 +243,9 @@ def _template_label(t: dict) -> str:
     return f"{_s(t.get('name'))} ({_s(t.get('id'))}, {_s(image(t))})"
 
 
-def delete_template(app: AppContext, target: Target, ref: str | None, *, force: bool, as_json: bool, ignore_not_found: bool) -> int:
+def delete_template(app: AppContext, target: Target, ref: str | None, *, force: bool, as_json: bool, ignore_not_found: bool,
+                    so_far: Deleted | None = None) -> int:
+    so_far = so_far or Deleted(volumes=False)
     owned = [t for t in target.provider.list_templates() if t.get("serverless") and not t.get("public")]
     if ref is None:
         chosen = pick(app, sorted(owned, key=lambda t: str(t.get("name"))), _template_label, "template")
@@ -235,7 +253,7 @@ def delete_template(app: AppContext, target: Target, ref: str | None, *, force: 
         try:
             chosen = find_template(owned, ref)
         except NotFound as missing:
-            return _absent(app, missing, ignore_not_found, as_json, {})
+            return _absent(app, missing, ignore_not_found, as_json, so_far)
     users = target.provider.template_users().get(chosen["id"], [])
     name, ident = _s(chosen.get("name")), _s(chosen["id"])
     if users:
@@ -244,5 +262,6 @@ def delete_template(app: AppContext, target: Target, ref: str | None, *, force: 
     app.stderr.write(f"This deletes template {name} ({ident}).\n")
     confirm(app, f"Delete template {name}?", not force, "-y (--yes)")
     gone_now = target.provider.delete_template(chosen["id"])
+    so_far.doc |= {"deleted": chosen["id"], "already_gone": not gone_now}
     app.note(f"deleted template {name} ({ident})" if gone_now else f"template {ident} was already gone")
-    return _report(app, as_json, {"deleted": chosen["id"], "not_found": False, "already_gone": not gone_now})
+    return _report(app, as_json, so_far)

@@ -12,8 +12,9 @@ from gpuctl.catalog import load_catalog
 from gpuctl.cli import planning
 from gpuctl.cli.connect import connect
 from gpuctl.cli.context import AppContext
+from gpuctl.cli.output import ResultDocument
 from gpuctl.config import build_desired, load_config
-from gpuctl.errors import ConfigError, ExitCode, GpuctlError, UsageError
+from gpuctl.errors import ConfigError, ExitCode, UsageError
 from gpuctl.model import Sensitive
 from gpuctl.plan import plan as make_plan
 from gpuctl.render.document import dumps, read_saved, to_document, unknown_variables
@@ -147,45 +148,31 @@ def health_options(app: AppContext, plan_only: bool, wait: bool, smoke: str | No
         if not isinstance(value, dict):
             raise UsageError(f"the smoke input in {smoke} is not a JSON object", hint='write {"input": {...}} (or, for vllm, an OpenAI request body)')
         body = Smoke(value, smoke)
+        from gpuctl.jobs import check_body_size
+
+        check_body_size("run", body.payload, smoke)  # the gate sends it by /run, after the apply: refused now, before it
     return HealthCheck(body, rollback, timeout)
 
 
-@dataclass
-class ResultOut:
-    """The one result document a `deploy --json` run that applies prints, however it ends once
-    its flags are accepted: the result of the apply (`print`), or, when the run ended before
-    it printed one (a policy refusal, the lease another run holds, a stale saved plan, gpu.jsonc
-    that does not load, an interrupt), the document saying why nothing was applied (`refused`).
-    A CI step piping stdout to jq gets the reason exactly when it needs it (review F18)."""
+class ResultOut(ResultDocument):
+    """`deploy --json`'s ResultDocument: the result of the apply (`print`), or, when the run
+    ended before it printed one (a policy refusal, the lease another run holds, a stale saved
+    plan, gpu.jsonc that does not load, an interrupt), the document saying why nothing was
+    applied, or what was, with the plan it made (review F18)."""
 
-    app: AppContext
-    session: Session | None = None
-    deployment: object | None = None  # gpuctl.engine.flow.Deployment, once made: the plan it made, what it applied
-    printed: bool = False
+    def __init__(self, app: AppContext):
+        super().__init__(app)
+        self.session: Session | None = None
+        self.deployment = None  # gpuctl.engine.flow.Deployment, once made: the plan it made, what it applied
 
-    def print(self, doc: dict) -> None:
-        from gpuctl.cli.output import print_json
-
-        print_json(self.app, doc)
-        self.printed = True
-
-    def refused(self, error: BaseException) -> None:
-        """Print the document of a run that ends with `error`, unless one was printed."""
-        if self.printed:
-            return
-        from gpuctl.errors import GpuctlError
-        from gpuctl.interrupts import held
+    def ended(self, reason: str) -> dict:
         from gpuctl.render.result import refused_document, result_document
 
-        self.app.protect_variables(error)  # a config error names variables whose values must not show
-        reason = error.summary if isinstance(error, GpuctlError) else "interrupted"
         s, d = self.session, self.deployment
         locate = s.locate if s is not None else None
-        with held(interrupt_after=False):
-            if d is not None and d.applied is not None:  # applied, then ended otherwise (an inconsistent result)
-                self.print(result_document(d.applied, s.target, locate=locate, error=reason))
-            else:
-                self.print(refused_document(s.target if s is not None else None, reason, plan=getattr(d, "planned", None), locate=locate))
+        if d is not None and d.applied is not None:  # applied, then ended otherwise (an inconsistent result)
+            return result_document(d.applied, s.target, locate=locate, error=reason)
+        return refused_document(s.target if s is not None else None, reason, plan=getattr(d, "planned", None), locate=locate)
 
 
 def run(app: AppContext, opts: DeployOptions) -> int:
@@ -193,12 +180,8 @@ def run(app: AppContext, opts: DeployOptions) -> int:
         raise UsageError("--observed plans against a snapshot and cannot apply", hint="add --plan, or drop --observed to deploy to the account")
     if not opts.json_result or opts.out:
         return _run(app, opts, None)
-    out = ResultOut(app)
-    try:
+    with ResultOut(app).guard() as out:
         return _run(app, opts, out)
-    except (GpuctlError, KeyboardInterrupt) as error:
-        out.refused(error)
-        raise
 
 
 def _run(app: AppContext, opts: DeployOptions, out: ResultOut | None) -> int:

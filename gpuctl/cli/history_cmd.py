@@ -75,24 +75,55 @@ def rollback(app: AppContext, ref: str, version: int, plan_only: bool, yes: bool
     Shows the plan, asks, applies under the project's account lease and reads it back. Then
     gpu.jsonc differs from the account: run `gpu serverless pull NAME --write` to make it match,
     or the next deploy undoes the rollback."""
+    from gpuctl.cli.output import result_document
     from gpuctl.cli.resolve import endpoint, open_target
     from gpuctl.engine.lease import lease_project
 
-    target = open_target(app, provider, config)
-    try:
-        chosen = endpoint(target, ref)
-        if not plan_only:
-            _check_owner(target, chosen, force, app.cwd)
-        from gpuctl.v2 import owned_by
+    so_far = Progress(version)
+    with result_document(app, as_json, so_far.document):
+        target = open_target(app, provider, config)
+        try:
+            chosen = endpoint(target, ref)
+            so_far.endpoint = chosen
+            if not plan_only:
+                _check_owner(target, chosen, force, app.cwd)
+            from gpuctl.v2 import owned_by
 
-        # gpu.jsonc's literals say nothing about another project's endpoint of the same name
-        ours = owned_by(chosen, target.project_id)
-        literals = {key: value for (_, key), value in target.literals(chosen.get("name")).items()} if ours else {}
-        return _rollback(app, target.provider, chosen["id"], version, plan_only=plan_only, yes=yes, as_json=as_json,
-                         wait=lock_timeout, break_lock=break_lock, project=lease_project(chosen, target.project_id), literals=literals,
-                         indirect=target.indirect(chosen.get("name")) if ours else {})
-    finally:
-        target.close()
+            # gpu.jsonc's literals say nothing about another project's endpoint of the same name
+            ours = owned_by(chosen, target.project_id)
+            literals = {key: value for (_, key), value in target.literals(chosen.get("name")).items()} if ours else {}
+            return _rollback(app, target.provider, chosen["id"], version, plan_only=plan_only, yes=yes, as_json=as_json,
+                             wait=lock_timeout, break_lock=break_lock, project=lease_project(chosen, target.project_id), literals=literals,
+                             indirect=target.indirect(chosen.get("name")) if ours else {}, so_far=so_far)
+        finally:
+            target.close()
+
+
+class Progress:
+    """What a rollback has done so far, for its --json document: the endpoint once found, the
+    plan once made, and, once its write has landed, the release it made. The document a
+    rollback prints when it ends otherwise (a refusal, the lease another run holds, a no, an
+    interrupt before or after its write) says exactly that, with the reason in `error`."""
+
+    def __init__(self, version: int):
+        self.version = version
+        self.endpoint: dict | None = None
+        self.before: object = None  # the version the endpoint was on when planned
+        self.latest: object = None  # the version it is on now
+        self.changes: list[dict] = []
+        self.literals: dict[str, str] = {}
+        self.indirect: dict[str, str] = {}
+        self.applied = False
+
+    def document(self, error: str | None = None) -> dict:
+        from gpuctl.render.history import rollback_changes_json
+
+        endpoint = self.endpoint
+        return {"format_version": "1", "endpoint": {"id": endpoint.get("id"), "name": endpoint.get("name")} if endpoint else None,
+                "to_version": self.version, "from_version": self.before, "new_version": self.latest, "applied": self.applied,
+                "gpu_jsonc_differs": self.applied, "changes": rollback_changes_json(self.changes, self.literals),
+                "env_read_elsewhere": [{"key": k, "from": where, "removed": removed} for k, where, removed in _read_elsewhere(self.changes, self.indirect)],  # env values as the text plan shows them (env_shown)
+                "error": error}
 
 
 def _check_owner(target, chosen: dict, force: bool, cwd) -> None:
@@ -123,23 +154,28 @@ def _protect(app: AppContext, literals: dict[str, str], *envs: dict) -> None:
 
 
 def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan_only: bool, yes: bool, as_json: bool,
-              wait: float, break_lock: bool, project: str | None, literals: dict[str, str] | None = None, indirect: dict[str, str] | None = None) -> int:
+              wait: float, break_lock: bool, project: str | None, literals: dict[str, str] | None = None, indirect: dict[str, str] | None = None,
+              so_far: Progress | None = None) -> int:
     from gpuctl.engine.rollback import apply_rollback, plan_rollback
     from gpuctl.render.history import plan_lines
     from gpuctl.v2 import env_of, release_version
 
+    so_far = so_far or Progress(version)
     planned = plan_rollback(provider, endpoint_id, version)
     current, doc, changes, config = planned.endpoint, planned.releases, planned.changes, planned.config
     literals, indirect = literals or {}, indirect or {}
     _protect(app, literals, env_of(current), config.get("env"))
+    so_far.endpoint, so_far.before, so_far.latest, so_far.changes, so_far.literals, so_far.indirect = (
+        current, release_version(doc), release_version(doc), changes, literals, indirect)
     out = app.stderr if as_json else app.stdout
     for line in plan_lines(current, release_version(doc), version, changes, config.get("env"), literals):
         out.write(line + "\n")
     if not changes or plan_only:
-        return _report(app, as_json, current, version, release_version(doc), release_version(doc), changes, literals, indirect, applied=False)
+        return _report(app, as_json, so_far)
     if not _confirm(app, yes, f"Roll back {current.get('name')} to version {version}?"):
-        app.note("cancelled: nothing was changed")
-        return ExitCode.ERROR
+        from gpuctl.cli.confirm import cancel
+
+        cancel(app)
     from gpuctl.author import applier
     from gpuctl.engine.lease import account_lease
     from gpuctl.interrupts import Interrupted, writing
@@ -157,7 +193,8 @@ def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan
                                        hint="run rollback again and review the new plan")
             with write.step():
                 done.append(apply_rollback(provider, endpoint_id, changes, version, by=applier(app.environ, app.cwd)))
-    return _report(app, as_json, done[0].endpoint, version, release_version(doc), done[0].version, changes, literals, indirect, applied=True)
+                so_far.endpoint, so_far.latest, so_far.applied = done[0].endpoint, done[0].version, True
+    return _report(app, as_json, so_far)
 
 
 def _read_elsewhere(changes: list[dict], indirect: dict[str, str]) -> list[tuple[str, str, bool]]:
@@ -213,23 +250,16 @@ def _confirm(app: AppContext, yes: bool, question: str) -> bool:
     return yes or confirm(app, question, what="rollback", flag="-y", then="apply", review="review the plan (--plan), then ")
 
 
-def _report(app: AppContext, as_json: bool, endpoint: dict, version: int, before: object, latest: object, changes: list[dict],
-            literals: dict[str, str], indirect: dict[str, str], *, applied: bool) -> int:
+def _report(app: AppContext, as_json: bool, so_far: Progress) -> int:
     from gpuctl.cli.output import print_json
 
-    from gpuctl.render.history import rollback_changes_json
     from gpuctl.safetext import printable
 
-    name = endpoint.get("name")
-    if applied:
-        lines = [f"Rolled back endpoint {name} to the configuration of version {version}; it is now version {latest}.",
-                 *_left_to_do(endpoint, changes, indirect)]
+    if so_far.applied:
+        lines = [f"Rolled back endpoint {so_far.endpoint.get('name')} to the configuration of version {so_far.version}; it is now version {so_far.latest}.",
+                 *_left_to_do(so_far.endpoint, so_far.changes, so_far.indirect)]
         out = app.stderr if as_json else app.stdout
         out.write("".join(printable(line, keep_newlines=False) + "\n" for line in lines))
     if as_json:
-        doc = {"format_version": "1", "endpoint": {"id": endpoint.get("id"), "name": name}, "to_version": version, "from_version": before,
-               "new_version": latest, "applied": applied, "gpu_jsonc_differs": applied,
-               "changes": rollback_changes_json(changes, literals),
-               "env_read_elsewhere": [{"key": k, "from": where, "removed": removed} for k, where, removed in _read_elsewhere(changes, indirect)]}  # env values as the text plan shows them (env_shown)
-        print_json(app, doc)
+        print_json(app, so_far.document())
     return ExitCode.OK

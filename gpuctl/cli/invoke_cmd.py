@@ -10,7 +10,7 @@ import click
 from gpuctl.cli.durations import DURATION
 from gpuctl.cli.resolve import provider_options
 from gpuctl.errors import ExitCode
-from gpuctl.jobs import BODY_LIMITS, FINAL, PAUSED_HINT, body_size, check_body_size, job_error, paused, refuse_if_paused, wait_until_final
+from gpuctl.jobs import BODY_LIMITS, FINAL, PAUSED_HINT, SUBMITTING, QueuedJob, body_size, check_body_size, job_commands, job_error, paused, refuse_if_paused, wait_until_final
 from gpuctl.words import in_seconds
 
 if TYPE_CHECKING:
@@ -22,7 +22,6 @@ ENDED = {"FAILED": "failed", "CANCELLED": "was cancelled", "TIMED_OUT": "timed o
 RETENTION_HINT = "results are kept 30 min after /run and 1 min after /runsync; check the endpoint and the job id"
 STATE_WORDS = {"IN_QUEUE": "queued", "IN_PROGRESS": "running"}
 LIVE_WAIT_MS = 2000  # on a terminal /runsync holds no longer, so the status line soon shows the job's state
-SUBMITTING = "interrupt: waiting for the endpoint to answer with the job id, so gpu can say how to cancel the job"
 
 
 @click.command("invoke")
@@ -142,25 +141,28 @@ class JobCall:
         self.app, self.provider, self.endpoint_id, self.ref, self.as_json = app, provider, endpoint_id, ref, as_json
         self.clock, self.sleep = time.monotonic, time.sleep
         self.timeout, self.deadline = timeout, self.clock() + timeout if timeout else None
-        self.job: dict | None = None
+        self.queued = QueuedJob(provider, endpoint_id, ref, say=lambda: app.note(SUBMITTING))
         self.chunks = 0
         self.line = StatusLine(app, ref)
+
+    @property
+    def job(self) -> dict | None:
+        """The job's last answer seen (QueuedJob.job)."""
+        return self.queued.job
+
+    @job.setter
+    def job(self, value: dict | None) -> None:
+        self.queued.job = value
 
     def remaining(self) -> float:
         return float("inf") if self.deadline is None else self.deadline - self.clock()
 
     def hint(self, job_id: str) -> str:
-        return f"check it with `gpu serverless job status {self.ref} {job_id}`, cancel it with `gpu serverless job cancel {self.ref} {job_id}`"
+        return job_commands(self.ref, job_id)
 
     def queue(self, payload: dict) -> dict:
-        """/run, with Ctrl-C and SIGTERM held until it answers: once the job exists gpu must know
-        its id, or an interrupt leaves a job that runs (and bills) with no way to see or cancel it.
-        The signal then ends the wait as usual, and `interrupted` names the job."""
-        from gpuctl.interrupts import held
-
-        with held(say=lambda: self.app.note(SUBMITTING)):
-            self.job = self.provider.run(self.endpoint_id, payload)
-        return self.job
+        """/run, its id known before an interrupt takes its course (QueuedJob.queue)."""
+        return self.queued.queue(payload)
 
     def submit(self, payload: dict) -> int:
         job = self.queue(payload)
@@ -178,19 +180,17 @@ class JobCall:
         with self.line:
             if by_runsync:
                 self.job = self.provider.runsync(self.endpoint_id, payload, wait_ms=wait)
-            elif self.queue(payload).get("status") in FINAL:  # /run answers only id and status: the error is in /status
-                self.job = self.provider.status(self.endpoint_id, self.job["id"])
-            self.job = wait_until_final(lambda: self.provider.status(self.endpoint_id, self.job["id"]), self.job,
-                                        remaining=self.remaining, sleep=self.sleep, on_status=self.seen)
+                self.job = wait_until_final(self.queued.status, self.job, remaining=self.remaining, sleep=self.sleep, on_status=self.seen)
+            else:
+                self.queue(payload)
+                self.job = self.queued.wait(remaining=self.remaining, sleep=self.sleep, on_status=self.line.show)
             if self.job.get("status") not in FINAL:
                 self.check_deadline()
         return self.job
 
     def seen(self, job: dict) -> None:
-        """Each answer while it waits is the job's state from then on: a Ctrl-C says what the
-        job does next by the last one (running, not the queued state /runsync answered)."""
-        self.job = {**(self.job or {}), **job}
-        self.line.show(job)
+        """An answer of /runsync's polls (QueuedJob.seen), shown on the status line."""
+        self.queued.seen(job, self.line.show)
 
     def stream(self, payload: dict) -> dict:
         """/run, then /stream (each call drains what is new) until the job is final and
@@ -226,15 +226,7 @@ class JobCall:
         return "it keeps running"
 
     def interrupted(self) -> int:
-        if self.job:
-            queued = self.job.get("status") == "IN_QUEUE"
-            # the state last seen: with --stream that is /run's answer while a /stream call waits,
-            # so "queued" may be stale by now; it is said as what gpu last saw, not as a fact
-            goes_on = (f"was in the queue of {self.ref} when gpu last looked; it runs once a worker takes it (it may be running now)"
-                       if queued else f"keeps running on {self.ref}")
-            self.app.note(f"interrupted: job {self.job['id']} {goes_on}\nhint: {self.hint(self.job['id'])}")
-        else:
-            self.app.note(f"interrupted before {self.ref} answered: the job may still run\nhint: `gpu serverless status {self.ref}` shows the queue")
+        self.app.note(self.queued.left())
         return ExitCode.INTERRUPTED
 
     def finish(self, job: dict) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import click
+from gpuctl.cli.paths import DATA_DIR
 from gpuctl.errors import ExitCode
 from gpuctl.words import counted
 
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
     from gpuctl.cli.context import AppContext
 
 DATA_DIR_HELP = "State directory (default: $GPUCTL_LOCAL_DIR, else $XDG_DATA_HOME/gpuctl/local, else ~/.local/share/gpuctl/local)."
-data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)  # every `gpu local` command's
+data_dir_option = click.option("--data-dir", type=DATA_DIR, help=DATA_DIR_HELP)  # every `gpu local` command's
 
 
 def _data_dir(app: AppContext, given: str | None):
@@ -148,6 +149,27 @@ def env(app: AppContext, data_dir: str | None, unset: bool) -> int:
     return ExitCode.OK
 
 
+class SecretName(click.ParamType):
+    """NAME of `gpu local secret set|delete`, checked by RunPod's rule before anything else
+    happens: a name the provider would refuse is a usage error as click's own are (exit 1,
+    `invalid value for NAME`), which never repeats what was typed (a value pasted where the
+    name goes is exactly what must not reach a log), and `set` refuses it before it asks for,
+    or reads, the value. It was refused after the value had been typed, quoting the name."""
+
+    name = "name"
+
+    def convert(self, value, param, ctx):
+        from gpuctl.local.client.secrets import name_problem
+
+        problem = name_problem(value)
+        if problem is not None:
+            self.fail(problem, param, ctx)  # usage.py shows it in gpuctl's own words, the typed name replaced
+        return value
+
+
+SECRET_NAME = SecretName()
+
+
 @local_group.group("secret")
 def secret_group() -> None:
     """The local provider's secrets: what a worker's `{{ RUNPOD_SECRET_<name> }}` env values
@@ -156,7 +178,7 @@ def secret_group() -> None:
 
 
 @secret_group.command("set")
-@click.argument("name")
+@click.argument("name", type=SECRET_NAME)
 @data_dir_option
 @click.pass_obj
 def secret_set(app: AppContext, name: str, data_dir: str | None) -> int:
@@ -202,7 +224,7 @@ def secret_list(app: AppContext, data_dir: str | None, as_json: bool) -> int:
 
 
 @secret_group.command("delete")
-@click.argument("name")
+@click.argument("name", type=SECRET_NAME)
 @data_dir_option
 @click.pass_obj
 def secret_delete(app: AppContext, name: str, data_dir: str | None) -> int:

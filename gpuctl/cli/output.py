@@ -5,7 +5,8 @@ and a path that cannot be written is a user error with the fix, not an internal 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,69 @@ def json_text(doc: Any, indent: int | None = 2) -> str:
 def print_json(app: AppContext, doc: Any) -> None:
     """Write `doc` to stdout as `json_text` spells it, and a newline."""
     app.stdout.write(json_text(doc) + "\n")
+
+
+class ResultDocument:
+    """The one JSON document a `--json` command that writes (deploy, rollback, delete) prints on
+    stdout, however it ends once its flags are accepted: its result (`print`), or, when it ends
+    before it printed one (a refusal, a lease another run holds, a no at the question, an
+    interrupt before or after its write), the document saying what was done by then and why it
+    ended (`ended_by`), which `ended(reason)` builds: the command keeps what it has done where
+    that reads it. A CI step piping stdout to jq gets the reason exactly when it needs it
+    (review F18); a rollback interrupted after its write printed nothing, so a script could not
+    tell whether it had landed. `guard()` is how a command runs under it."""
+
+    def __init__(self, app: AppContext, ended: Callable[[str], dict] | None = None):
+        self.app = app
+        self._ended = ended
+        self.printed = False
+
+    def print(self, doc: dict) -> None:
+        print_json(self.app, doc)
+        self.printed = True
+
+    def ended(self, reason: str) -> dict:
+        """The document of a run that ended with `reason` (the `error:` line's words)."""
+        assert self._ended is not None, "a ResultDocument without `ended` overrides it"
+        return self._ended(reason)
+
+    def ended_by(self, error: BaseException) -> None:
+        """Print the document of a run that ends with `error`, unless one was printed. Signals
+        are held meanwhile: the document is printed whole, and `error` stays the command's end."""
+        if self.printed:
+            return
+        from gpuctl.cli.confirm import Cancelled
+        from gpuctl.errors import GpuctlError
+        from gpuctl.interrupts import held
+
+        self.app.protect_variables(error)  # a config error names variables whose values must not show
+        reason = error.summary if isinstance(error, GpuctlError) else error.said if isinstance(error, Cancelled) else "interrupted"
+        with held(interrupt_after=False):
+            self.print(self.ended(reason))
+
+    @contextmanager
+    def guard(self) -> Iterator[ResultDocument]:
+        """Run the command's body: whatever error, no or interrupt ends it first prints the
+        document, then ends the command as it would have."""
+        from gpuctl.cli.confirm import Cancelled
+        from gpuctl.errors import GpuctlError
+
+        try:
+            yield self
+        except (GpuctlError, Cancelled, KeyboardInterrupt) as error:
+            self.ended_by(error)
+            raise
+
+
+@contextmanager
+def result_document(app: AppContext, as_json: bool, ended: Callable[[str], dict]) -> Iterator[ResultDocument | None]:
+    """Under --json, the command's ResultDocument, its body guarded (`ResultDocument.guard`);
+    else None, and nothing is printed on stdout."""
+    if not as_json:
+        yield None
+        return
+    with ResultDocument(app, ended).guard() as doc:
+        yield doc
 
 
 def write_output(app: AppContext, given: str, text: str, *, flag: str, inputs: Iterable[str | None] = ()) -> Path:

@@ -1,5 +1,11 @@
 """File options that read or write a named file only: `-` is no file name gpuctl means, and
-click's Path takes it as one (`--out -` wrote a file named "-", `--from-plan -` read it)."""
+click's Path takes it as one (`--out -` wrote a file named "-", `--from-plan -` read it,
+`--config -` read a directory named "-", `--data-dir -` made one).
+
+Every path option and argument of the CLI takes one of these types (a test walks the whole
+command tree for a bare click.Path), so a new one cannot take `-` for a file name by
+forgetting to refuse it. An option for which `-` means stdin or stdout is no path option:
+`invoke --input` takes JSON, `@FILE` or `-` as text and reads stdin itself."""
 
 from __future__ import annotations
 
@@ -19,6 +25,14 @@ class NamedFile(click.Path):
         return super().convert(value, param, ctx)
 
 
-def named_file(stdio: str, **kwargs) -> NamedFile:
-    """A NamedFile whose refusal of "-" says what does the stdin/stdout job instead (`stdio`)."""
-    return NamedFile(f'must be a file name, not "-": {stdio}', **kwargs)
+def named_file(stdio: str, kind: str | None = None, **kwargs) -> NamedFile:
+    """A NamedFile whose refusal of "-" says what does the stdin/stdout job instead (`stdio`);
+    `kind` names what it wants (default: a directory when it takes no file, else a file)."""
+    kind = kind or ("file" if kwargs.get("file_okay", True) else "directory")
+    return NamedFile(f'must be a {kind} name, not "-": {stdio}', **kwargs)
+
+
+# The types the CLI's shared path options take.
+CONFIG_FILE = named_file("give the path of gpu.jsonc (gpu reads no config from stdin; to check text you have, write it to a file first)")
+RECORD_DIR = named_file("give the directory to record into, such as --record rec/ (it is created when missing)", kind="directory")
+DATA_DIR = named_file("give the local provider's state directory, or leave --data-dir out for the default", file_okay=False)

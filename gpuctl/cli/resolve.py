@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from gpuctl.cli.context import AppContext
+from gpuctl.cli.paths import CONFIG_FILE, RECORD_DIR
 from gpuctl.errors import GpuctlError, doc_ref
 from gpuctl.words import counted
 
@@ -82,13 +83,13 @@ class Target:
 
 def provider_options(func):
     """--provider and --config, shared by every command that talks to an account."""
-    func = click.option("--config", "config", type=click.Path(), help="Path to gpu.jsonc (default: ./gpu.jsonc, if present).")(func)
+    func = click.option("--config", "config", type=CONFIG_FILE, help="Path to gpu.jsonc (default: ./gpu.jsonc, if present).")(func)
     return click.option("--provider", type=click.Choice(["runpod", "local"]), help="Which account (default as for deploy).")(func)
 
 
 def record_option(func):
     """--record DIR, shared by the read-only commands that can record what they exchange."""
-    return click.option("--record", "record", metavar="DIR", type=click.Path(), callback=_record_directory,
+    return click.option("--record", "record", metavar="DIR", type=RECORD_DIR, callback=_record_directory,
                         help=f"Also write the HTTP exchanges, secrets removed, as vcrpy cassettes in DIR ({doc_ref('conformance.md')}).")(func)
 
 

@@ -8,7 +8,7 @@ from gpuctl.cli.context import AppContext
 from gpuctl.cli.lazy import LazyGroup
 from gpuctl.cli.durations import DURATION
 from gpuctl.cli.lease_options import lease_options
-from gpuctl.cli.paths import named_file
+from gpuctl.cli.paths import CONFIG_FILE, named_file
 from gpuctl.cli.resolve import record_option
 from gpuctl.errors import ExitCode, UsageError
 
@@ -50,7 +50,7 @@ def _override_options(func):
 @serverless_group.command("deploy")
 @click.option("--plan", "plan_only", is_flag=True, help="Show the plan and stop; change nothing. A ${VAR} that is not set shows as unknown instead of failing.")
 @click.option("--observed", type=named_file("save the snapshot with `gpu serverless snapshot --out FILE`"), metavar="FILE", help="Plan against this snapshot instead of the account (no network, no credentials).")
-@click.option("--config", "config", type=click.Path(), help="Path to gpu.jsonc (default: ./gpu.jsonc).")
+@click.option("--config", "config", type=CONFIG_FILE, help="Path to gpu.jsonc (default: ./gpu.jsonc).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout (the plan with --plan, else the result); never prompts.")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), help="How to print the plan.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when nothing changes, 2 when there are (or were) changes, 1 on error.")
@@ -118,7 +118,7 @@ def _record_plan(app: AppContext, record: str, plan_only: bool, observed: str | 
 
 @serverless_group.command("snapshot")
 @click.option("--provider", type=click.Choice(["runpod", "local"]), help="Which account to read (default as for deploy); the snapshot records it.")
-@click.option("--config", "config", type=click.Path(), help="gpu.jsonc: env values it holds as plain literals are kept, all others redacted.")
+@click.option("--config", "config", type=CONFIG_FILE, help="gpu.jsonc: env values it holds as plain literals are kept, all others redacted.")
 @click.option("--out", type=named_file("without --out the snapshot goes to stdout", dir_okay=False), help="Write to this file instead of stdout.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout: the snapshot is JSON either way (accepted as by every serverless command).")
 @record_option

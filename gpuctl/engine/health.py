@@ -2,8 +2,10 @@
 
 For each configured endpoint: wait until its rollout is done (every worker on the latest
 release, from the releases document's rollout summary), then send the smoke input, if one was
-given, and wait for its answer: `/runsync` and the job's final state, or, for a vLLM endpoint
-handed an OpenAI body, the OpenAI route. With `min_workers: 0` there is nothing to roll out,
+given, and wait for its answer: `/run` and /status polls until the job's final state, as
+`invoke` sends a job (jobs.QueuedJob: the job id is known from the moment the endpoint
+answered, so an interrupt names the job and the commands to see and cancel it), or, for a
+vLLM endpoint handed an OpenAI body, the OpenAI route. With `min_workers: 0` there is nothing to roll out,
 and the smoke job itself cold-starts a worker of the new release. An endpoint that fails is
 rolled back, when asked, to the version it had before this deploy (an endpoint this deploy
 created has none). Every step is reported, so the JSON result says what happened.
@@ -18,7 +20,7 @@ from typing import Any
 
 from gpuctl.errors import ExitCode, GpuctlError
 from gpuctl.events import Emit, Note
-from gpuctl.jobs import FINAL, job_error, summary, wait_until_final
+from gpuctl.jobs import FINAL, SUBMITTING, QueuedJob, job_commands, job_error, summary
 from gpuctl.polling import poll_until, time_left
 from gpuctl.provider.protocol import Provider
 from gpuctl.redact import clip
@@ -41,12 +43,12 @@ class Smoke:
 
     @property
     def payload(self) -> dict:
-        """What /runsync takes: the body as it is when it has an "input", else wrapped in one."""
+        """What /run takes: the body as it is when it has an "input", else wrapped in one."""
         return self.body if "input" in self.body else {"input": self.body}
 
     def route(self, template: str | None) -> str:
         if template != "vllm" or "input" in self.body:
-            return "runsync"
+            return "run"
         return "openai/v1/chat/completions" if "messages" in self.body else "openai/v1/completions"
 
 
@@ -113,10 +115,10 @@ class HealthGate:
     def _smoke(self, target: Target, deadline: float) -> dict:
         smoke, start = self.check.smoke, self.clock()
         route = smoke.route(target.template)
-        self._say(target, f"sending the smoke input ({smoke.source}) to {route}")
+        self._say(target, f"sending the smoke input ({smoke.source}) to /{route}")
         step: dict[str, Any] = {"step": "smoke", "route": route}
         try:
-            outcome = self._openai(target, route) if route != "runsync" else self._job(target, deadline)
+            outcome = self._openai(target, route) if route != "run" else self._job(target, deadline)
         except GpuctlError as exc:
             outcome = {"status": "failed", "error": exc.summary}
         step |= outcome | {"seconds": round(self.clock() - start, 1)}
@@ -124,13 +126,19 @@ class HealthGate:
         return step
 
     def _job(self, target: Target, deadline: float) -> dict:
-        remaining = time_left(deadline, self.clock)
-        job = self.provider.runsync(target.endpoint_id, self.check.smoke.payload, wait_ms=int(max(1000, min(remaining(), 90) * 1000)))
-        job = wait_until_final(lambda: self.provider.status(target.endpoint_id, job["id"]), job, remaining=remaining, sleep=self.sleep)
+        queued = QueuedJob(self.provider, target.endpoint_id, target.name, say=lambda: self._say(target, SUBMITTING))
+        try:
+            queued.queue(self.check.smoke.payload)
+            self._say(target, f"smoke job {queued.job['id']} queued")
+            job = queued.wait(remaining=time_left(deadline, self.clock), sleep=self.sleep)
+        except KeyboardInterrupt:  # the deploy ends as interrupted after its apply; the smoke job goes on without it
+            self.emit(Note(queued.left("smoke job"), "plain"))
+            raise
         if job.get("status") == "COMPLETED":
             return {"status": "passed", "job": summary(job)}
         if job.get("status") not in FINAL:
-            return {"status": "failed", "job": summary(job), "error": f"job {job.get('id')} did not end within the timeout (it is {job.get('status')})"}
+            return {"status": "failed", "job": summary(job),
+                    "error": f"job {job.get('id')} did not end within the timeout (it is {job.get('status')}); {job_commands(target.name, job.get('id'))}"}
         message = job_error(job)[0]  # shortened as invoke shortens it: a worker may put 100 kB into one exception
         return {"status": "failed", "job": summary(job), "error": f"job {job.get('id')} ended {job.get('status')}" + (f": {clip(message, 2000)}" if message else "")}
 

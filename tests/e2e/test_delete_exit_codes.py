@@ -37,7 +37,8 @@ def test_deleting_a_typo_exits_1_and_names_the_close_endpoint(account, tmp_path)
     assert 'no endpoint named or with id "ecko"' in typo.err and 'did you mean "echo"?' in typo.err
     assert "--ignore-not-found" in typo.err and "Traceback" not in typo.err
     as_json = account.gpu("serverless", "delete", "ecko", "--force", "--json", *LOCAL, cwd=proj)
-    assert as_json.code == 1 and as_json.out == "" and 'did you mean "echo"?' in as_json.err
+    assert as_json.code == 1 and 'did you mean "echo"?' in as_json.err
+    assert as_json.json() == {"deleted": None, "not_found": True, "already_gone": False, "volumes_kept": [], "error": 'no endpoint named or with id "ecko"'}
     assert [e["name"] for e in account.endpoints()] == ["echo"]
 
 
@@ -47,7 +48,7 @@ def test_ignore_not_found_makes_an_absent_endpoint_success(account, tmp_path):
     assert ignored.code == 0, ignored.err
     assert ignored.out == "" and ignored.err.count("\n") == 1 and "nothing to delete" in ignored.err
     as_json = account.gpu("serverless", "delete", "ecko", "--ignore-not-found", "--json", *LOCAL, cwd=proj)
-    assert as_json.code == 0 and as_json.json() == {"deleted": None, "not_found": True, "already_gone": False, "volumes_kept": []}
+    assert as_json.code == 0 and as_json.json() == {"deleted": None, "not_found": True, "already_gone": False, "volumes_kept": [], "error": None}
     assert [e["name"] for e in account.endpoints()] == ["echo"]
     deleted = account.gpu("serverless", "delete", "echo", "--force", "--ignore-not-found", "--json", *LOCAL, cwd=proj)
     assert deleted.code == 0 and deleted.json()["deleted"] and deleted.json()["not_found"] is False
@@ -68,7 +69,7 @@ def test_template_delete_of_a_typo_exits_1_unless_ignored(account, tmp_path):
     assert 'did you mean "spare-tpl"?' in typo.err and "--ignore-not-found" in typo.err
     ignored = account.gpu("serverless", "template", "delete", "spare-tlp", "--force", "--ignore-not-found", "--json", *LOCAL, cwd=tmp_path)
     assert ignored.code == 0, ignored.err
-    assert ignored.json() == {"deleted": None, "not_found": True, "already_gone": False}
+    assert ignored.json() == {"deleted": None, "not_found": True, "already_gone": False, "error": None}
     assert "nothing to delete" in ignored.err
     assert [t["name"] for t in _templates(account)] == ["spare-tpl"]
 
@@ -78,7 +79,7 @@ def test_template_delete_takes_a_name(account, tmp_path):
     account.server.http.post("/v2/templates", json=TEMPLATE | {"name": "keep-tpl"})
     by_name = account.gpu("serverless", "template", "delete", "spare-tpl", "--force", "--json", *LOCAL, cwd=tmp_path)
     assert by_name.code == 0, by_name.err
-    assert by_name.json() == {"deleted": created["id"], "not_found": False, "already_gone": False}
+    assert by_name.json() == {"deleted": created["id"], "not_found": False, "already_gone": False, "error": None}
     assert [t["name"] for t in _templates(account)] == ["keep-tpl"]
 
 

@@ -35,6 +35,12 @@ def _two_versions(account, tmp_path):
 def _interrupted_while_held(account, proj, rule: dict, signum: int, *args: str) -> tuple[int, str]:
     """`gpu *args` with the write `rule` names held by the account; `signum` once it is held,
     then the write is let go. (exit code, stderr)."""
+    code, said, _ = _interrupted_while_held_out(account, proj, rule, signum, *args)
+    return code, said
+
+
+def _interrupted_while_held_out(account, proj, rule: dict, signum: int, *args: str) -> tuple[int, str, str]:
+    """As `_interrupted_while_held`, with stdout: (exit code, stderr, stdout)."""
     account.faults(rule | {"action": "hang", "seconds": 3600})
     process = account.popen(*args, cwd=proj, env=LAPTOP)
     err = Output.of_pipe(process.stderr)
@@ -46,8 +52,19 @@ def _interrupted_while_held(account, proj, rule: dict, signum: int, *args: str) 
     finally:
         account.clear_faults()
     said = err.rest()
+    out = process.stdout.read()
     process.stdout.close()
-    return process.wait(timeout=120), said
+    return process.wait(timeout=120), said, out
+
+
+def _one_document(out: str, err: str) -> dict:
+    """The one JSON document on stdout; its `error` is the `error:` line of stderr."""
+    import json
+
+    doc = json.loads(out)  # one document, nothing else
+    errors = [line.removeprefix("error: ") for line in err.splitlines() if line.startswith("error: ")]
+    assert errors and doc["error"] == errors[0], (doc.get("error"), err)
+    return doc
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
@@ -99,4 +116,75 @@ def test_an_interrupt_before_the_write_says_nothing_was_changed(account, tmp_pat
     assert process.wait(timeout=120) == 130, said
     assert ("interrupted before the rollback was written: nothing was changed" in said if command[0] == "rollback"
             else "interrupted before the delete was sent: endpoint echo" in said), said
+    assert [e["image"] for e in account.endpoints()] == [IMAGE_2]
+
+
+def test_an_interrupted_rollback_json_prints_its_document_saying_the_write_landed(account, tmp_path):
+    """`rollback --json` interrupted during its write printed nothing on stdout: a script could
+    not tell that the release had been made. It prints the document deploy --json would:
+    what was done (applied, the new version) and the error."""
+    proj = _two_versions(account, tmp_path)
+    code, err, out = _interrupted_while_held_out(account, proj, {"op": "update", "kind": "endpoint"}, signal.SIGTERM,
+                                                 "serverless", "rollback", "echo", "--to", "1", "-y", "--json")
+    assert code == 130, err
+    doc = _one_document(out, err)
+    assert (doc["applied"], doc["gpu_jsonc_differs"], doc["from_version"], doc["to_version"], doc["new_version"]) == (True, True, 2, 1, 3), doc
+    assert doc["endpoint"]["name"] == "echo" and doc["changes"], doc
+    assert doc["error"].startswith("interrupted, after the rollback was written")
+
+
+def test_an_interrupted_delete_json_prints_its_document_saying_it_was_deleted(account, tmp_path):
+    proj = _two_versions(account, tmp_path)
+    ident = account.endpoints()[0]["id"]
+    code, err, out = _interrupted_while_held_out(account, proj, {"op": "delete", "kind": "endpoint"}, signal.SIGINT,
+                                                 "serverless", "delete", "echo", "-y", "--json")
+    assert code == 130, err
+    doc = _one_document(out, err)
+    assert (doc["deleted"], doc["not_found"], doc["already_gone"], doc["volumes_kept"]) == (ident, False, False, []), doc
+    assert doc["error"].startswith("interrupted, after the delete")
+
+
+@pytest.mark.parametrize("command", [("rollback", "echo", "--to", "1", "-y"), ("delete", "echo", "-y")])
+def test_an_interrupt_before_the_write_json_prints_a_document_saying_nothing_was_done(account, tmp_path, command):
+    from tests.e2e.test_account_lease import plant_lease
+
+    proj = _two_versions(account, tmp_path)
+    plant_lease(account, "e2e", expires_in=300)
+    process = account.popen("serverless", *command, "--json", "--lock-timeout", "5m", cwd=proj)
+    err = Output.of_pipe(process.stderr)
+    err.wait_for("waiting for the account lease")
+    process.send_signal(signal.SIGTERM)
+    said = err.rest()
+    out = process.stdout.read()
+    process.stdout.close()
+    assert process.wait(timeout=120) == 130, said
+    doc = _one_document(out, said)
+    assert (doc["applied"], doc["new_version"]) == (False, 2) if command[0] == "rollback" else doc["deleted"] is None, doc
+    assert doc["error"].startswith("interrupted before the")
+    assert [e["image"] for e in account.endpoints()] == [IMAGE_2]
+
+
+@pytest.mark.parametrize("command, code, words", [
+    (("rollback", "echo", "--to", "1", "-y"), 3, "holds the account lease"),
+    (("rollback", "echo", "--to", "9", "-y"), 1, "version"),
+    (("rollback", "echo", "--to", "1"), 1, "needs confirmation"),
+    (("rollback", "ecko", "--to", "1", "-y"), 1, "ecko"),
+    (("delete", "echo", "-y"), 3, "holds the account lease"),
+    (("delete", "ecko", "-y"), 1, "ecko"),
+    (("delete", "echo"), 1, "needs confirmation"),
+    (("template", "delete", "nope", "-y"), 1, "nope"),
+], ids=["rollback-lease", "rollback-no-version", "rollback-unanswered", "rollback-not-found", "delete-lease", "delete-not-found", "delete-unanswered",
+        "template-not-found"])
+def test_a_refused_rollback_or_delete_json_prints_its_document(account, tmp_path, command, code, words):
+    """As `deploy --json` does for each refusal: applied (deleted) nothing, and the reason."""
+    from tests.e2e.test_account_lease import plant_lease
+
+    proj = _two_versions(account, tmp_path)
+    if code == 3:
+        plant_lease(account, "e2e", expires_in=300)
+    done = account.gpu("serverless", *command, "--json", cwd=proj)
+    assert done.code == code, done.err
+    doc = _one_document(done.out, done.err)
+    assert words in doc["error"], doc
+    assert doc.get("applied", False) is False and doc.get("deleted") is None, doc
     assert [e["image"] for e in account.endpoints()] == [IMAGE_2]

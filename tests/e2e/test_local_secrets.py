@@ -13,7 +13,7 @@ import stat
 
 import pytest
 
-from tests.e2e.conftest import STAYS, echo_config, project
+from tests.e2e.conftest import ROOT, STAYS, echo_config, project
 
 pytestmark = pytest.mark.e2e
 
@@ -117,3 +117,33 @@ def test_import_then_plan_names_the_secrets_to_create_and_the_local_plan_says_wh
     quiet = account.gpu("serverless", "deploy", "--plan", cwd=mine)
     assert quiet.code == 0 and "secret" not in (quiet.out + quiet.err).replace("RunPod secret", ""), quiet.out + quiet.err
     assert all(VALUE not in r.out + r.err for r in (imported, plan, quiet))
+
+
+PASTED = "hf/Xq7+tok-canary=="  # a value pasted where NAME goes: no secret name, and never to be shown
+
+
+@pytest.mark.parametrize("verb", ["set", "delete"])
+def test_a_name_no_secret_can_have_is_a_usage_error_that_does_not_repeat_it(tmp_path, verb):
+    """A bad NAME was `error: gpu local secret set: '<what was typed>' is not a secret name`
+    (and `delete` said there was no such secret), quoting the words typed, where every other
+    usage error says `invalid value for ... : the value given ...` (docs/errors.md)."""
+    from tests.test_usage_errors import _gpu
+
+    done = _gpu("local", "secret", verb, PASTED, cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith(f"error: invalid value for NAME of `gpu local secret {verb}`: the value given is not a secret name: "), done.stderr
+    assert "hint: see `gpu local secret" in done.stderr
+    assert "canary" not in done.stderr + done.stdout and not list(tmp_path.rglob("secrets"))
+
+
+def test_set_refuses_a_bad_name_before_it_asks_for_the_value(tmp_path):
+    """At a terminal `set` asked for the value, hidden, and only then refused the name: the
+    secret was typed for nothing."""
+    from tests.support.terminal import Terminal
+
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "NO_COLOR": "1", "PYTHONPATH": str(ROOT), "GPUCTL_LOCAL_DIR": str(tmp_path / "local")}
+    term = Terminal(["local", "secret", "set", "bad/name"], tmp_path, env)
+    said = term.rest()
+    term.child.wait()
+    assert term.child.exitstatus == 1, said
+    assert "value of secret" not in said and "invalid value for NAME of `gpu local secret set`" in said, said

@@ -11,6 +11,7 @@ import pytest
 from tests.e2e.conftest import echo_config, project
 
 SMOKE_WORKER = '''import os
+import threading
 
 import runpod
 
@@ -18,6 +19,9 @@ import runpod
 def handler(job):
     if os.environ.get("RELEASE") == "broken":
         raise ValueError("this release cannot answer")
+    if os.environ.get("RELEASE") == "stuck":  # says it has the job, then never answers
+        open(os.environ["STARTED"], "w").close()
+        threading.Event().wait()
     return {"ok": True, "release": os.environ.get("RELEASE")}
 
 
@@ -26,7 +30,7 @@ runpod.serverless.start({"handler": handler})
 
 
 def _project(tmp_path, release: str):
-    config = echo_config(name="smoky", env={"RELEASE": release})
+    config = echo_config(name="smoky", env={"RELEASE": release} | ({"STARTED": str(tmp_path / "started")} if release == "stuck" else {}))
     return project(tmp_path / "p", config, {"handler.py": SMOKE_WORKER, "smoke.json": json.dumps({"input": {"prompt": "ping"}})})
 
 
@@ -45,7 +49,7 @@ def test_a_good_release_passes_the_smoke_input_on_a_real_worker(account, tmp_pat
     assert health["healthy"] and endpoint["healthy"]
     rollout, smoke = endpoint["steps"]
     assert rollout["step"] == "rollout" and rollout["status"] == "passed"
-    assert smoke["step"] == "smoke" and smoke["route"] == "runsync" and smoke["status"] == "passed"
+    assert smoke["step"] == "smoke" and smoke["route"] == "run" and smoke["status"] == "passed"
     assert smoke["job"]["status"] == "COMPLETED" and smoke["job"]["workerId"]  # a worker cold-started for it
 
 
@@ -124,3 +128,31 @@ def test_a_failing_endpoint_whose_release_this_deploy_did_not_change_is_not_said
     assert account.endpoints()[0]["workers"]["max"] == 3
     assert _history(account, proj)["endpoint_version"] == before
     assert account.gpu("serverless", "drift", cwd=proj).code == 0  # in sync, as the hint no longer denies
+
+
+def test_an_interrupt_while_the_smoke_job_runs_names_the_job_and_the_commands(account, tmp_path):
+    """The smoke input went by /runsync, so an interrupt while the job ran named no job: one
+    that kept running (and billing) with no way to find it. It goes by /run and /status polls,
+    as `invoke` sends a job, and an interrupt names the job and how to see and cancel it."""
+    import re
+    import signal
+
+    from tests.support.terminal import Output
+    from tests.support.wait import until
+
+    proj = _project(tmp_path, "stuck")
+    process = account.popen("serverless", "deploy", "-y", "--wait-healthy", "--smoke", "smoke.json", cwd=proj)
+    err = Output.of_pipe(process.stderr)
+    until(lambda: (tmp_path / "started").exists() or process.poll() is not None, "the worker to take the smoke job")
+    assert process.poll() is None, err.rest()
+    process.send_signal(signal.SIGTERM)
+    said = err.rest()
+    process.stdout.close()
+    assert process.wait(timeout=120) == 130, said
+    named = re.search(r"interrupted: smoke job (\S+) (keeps running on smoky|was in the queue of smoky when gpu last looked)", said)
+    assert named, said
+    job = named.group(1)
+    assert f"`gpu serverless job status smoky {job}`" in said and f"`gpu serverless job cancel smoky {job}`" in said, said
+    assert "Applied, then interrupted:" in said, said
+    cancelled = account.gpu("serverless", "job", "cancel", "smoky", job, cwd=proj)  # the command it names reaches that job
+    assert cancelled.code == 0 and f"job {job}: CANCELLED" in cancelled.out, cancelled.out + cancelled.err

@@ -20,6 +20,11 @@ def _store(data_dir: Path) -> secrets.Secrets:
     return secrets.Secrets(DataDir(data_dir).secrets)
 
 
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot name a secret (as RunPod's rule, less `/`), or None."""
+    return secrets.name_problem(name)
+
+
 def names(data_dir: Path) -> list[str]:
     """The local secrets' names, sorted."""
     return _store(data_dir).names()
