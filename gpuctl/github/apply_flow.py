@@ -21,7 +21,8 @@ from gpuctl.errors import ExitCode, GpuctlError
 from gpuctl.github import comments, runner
 from gpuctl.github.job import Job, combined, error_markdown, plan_file
 from gpuctl.github.parts import read_marker
-from gpuctl.github.reviewed import differences, in_place, superseded, unknown_variables
+from gpuctl.github.reviewed import differences, in_place, superseded
+from gpuctl.render.document import unknown_variables
 from gpuctl.render.md import code as md_code, fenced, text as md_text
 
 

@@ -48,7 +48,7 @@ class PolicyChoice:
 def choose(job: Job, policy: str | None, scratch: Path) -> PolicyChoice:
     """The policy to plan a same-repository pull request's configs against. The base's version,
     when one is needed, is written under `scratch` (never the checkout or the plan artifact)."""
-    from gpuctl.github.fork import _contents, blob_id, file_blob_id
+    from gpuctl.github.fork import _contents, file_blob_id
 
     if policy is None or job.actions.pull_request() is None:
         return PolicyChoice()

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from gpuctl.github.client import GitHub, GitHubError
 from gpuctl.redact import clip
-from gpuctl.render.document import unknown_variables, writes  # noqa: F401  (unknown_variables: apply_flow reads it here)
+from gpuctl.render.document import writes
 from gpuctl.words import first_of
 # What gpuctl reads of a pull request (GET /pulls/N, GET /commits/SHA/pulls), checked by the client.
 PULL = {"number": int, "state": (str, type(None)), "merged_at": (str, type(None)), "merge_commit_sha": (str, type(None)),
