@@ -209,3 +209,24 @@ def test_a_gpu_jsonc_link_to_a_missing_file_is_named_as_a_broken_link(tmp_path):
     case = {"where": None, "path": None, "contains": "is a symbolic link to ../configs/app.jsonc, which does not exist"}
     assert_clear_error("gpu.jsonc", case, result.code, result.out, result.err)
     assert "hint: point the link at the file" in result.err, result.err
+
+
+def test_a_var_below_an_unknown_key_is_reported_once_as_the_unknown_key(tmp_path):
+    """Review 4, R4-11: a newcomer guessing how to declare several endpoints wrote
+    `"serverless": {"endpoints": {"alpha": {... "runpod": {"env": {"API_TOKEN": "${APITOK}"}}}}}`
+    and got two problems: the unknown key, and `"${APITOK}" is not expanded here: gpuctl reads
+    ${VAR} only in runpod.env values` for a value that is in runpod.env. Below a key already
+    reported unknown, nothing more is said."""
+    block = {"template": "custom-image", "gpu_type": "NVIDIA L4", "runpod": {"image_name": "a/b:1"},
+             "endpoints": {"alpha": {"runpod": {"env": {"API_TOKEN": "${APITOK}"}}}}}
+    (tmp_path / "gpu.jsonc").write_text(json.dumps({"project_id": "p", "serverless": block}, indent=2))
+    result = run_cli(["config", "validate"], tmp_path)
+    assert result.code == 1, result.out + result.err
+    found = diagnostics(result.err)[1:]
+    assert len(found) == 1 and "serverless.endpoints: unknown key" in found[0], result.err
+    # a ${VAR} outside runpod.env under a known key is still caught
+    block.pop("endpoints")
+    block["runpod"]["image_name"] = "a/b:${TAG}"
+    (tmp_path / "gpu.jsonc").write_text(json.dumps({"project_id": "p", "serverless": block}, indent=2))
+    caught = run_cli(["config", "validate"], tmp_path)
+    assert caught.code == 1 and "serverless.runpod.image_name: \"${TAG}\" is not expanded here" in caught.err, caught.err

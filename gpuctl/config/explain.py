@@ -215,13 +215,16 @@ def _in_bounds(value: Any, field: Any) -> bool:
     return (low is None or value >= low) and (high is None or value <= high)
 
 
+UNKNOWN_KEY = "unknown key"
+
+
 def _message(err: dict, secret: bool, valid_keys: list[str]) -> tuple[str, str | None]:
     kind, ctx, value = err["type"], err.get("ctx", {}), err.get("input")
     if err.get("is_key"):
         return f"{show(value, False)} is not a valid environment variable name", "use letters, digits and '_', not starting with a digit"
     if kind == "extra_forbidden":
         hint = _api_name(err["loc"]) or did_you_mean(str(err["loc"][-1]), valid_keys) or _nested_home(err["loc"])
-        return "unknown key", hint or f"valid keys: {', '.join(valid_keys)}"
+        return UNKNOWN_KEY, hint or f"valid keys: {', '.join(valid_keys)}"
     if kind == "missing":
         return "required key is missing", None
     if kind in _EXPECTED:

@@ -101,6 +101,16 @@ def _unexpanded(source: Source, value: Any, path: tuple, prefix: tuple = ()) -> 
                               _UNEXPANDED_HINT)]
 
 
+def _outside_unknown(unexpanded: list[Diagnostic], diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """`unexpanded` less what lies below a key reported unknown: its `${VAR}` note would say
+    gpuctl reads references only in runpod.env values of a value under `*.runpod.env` that
+    gpuctl never reads at all (review 4, R4-11). The unknown key is the one problem there."""
+    from gpuctl.config.explain import UNKNOWN_KEY
+
+    unknown = tuple(d.path + "." for d in diagnostics if d.message == UNKNOWN_KEY)
+    return [u for u in unexpanded if not u.path.startswith(unknown)] if unknown else unexpanded
+
+
 def validate_block(source: Source, raw: Any, prefix: tuple, *, flags: bool = False) -> tuple[ServerlessBlock | None, list[Diagnostic]]:
     """The block `raw` holds, or located diagnostics. The quick checks read a valid block;
     anything else is pydantic's to judge and explain (docs/adr/0012-config-quick-path.md).
@@ -113,7 +123,7 @@ def validate_block(source: Source, raw: Any, prefix: tuple, *, flags: bool = Fal
 
         block, diagnostics = explain.validate_block(source, raw, prefix)
         if block is None:
-            return None, diagnostics + unexpanded
+            return None, diagnostics + _outside_unknown(unexpanded, diagnostics)
     problems = unexpanded + _references(source, block, prefix)
     return (None, problems) if problems else (block, [])
 
