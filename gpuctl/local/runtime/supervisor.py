@@ -19,7 +19,7 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,13 +87,27 @@ class Supervisor:
     def live(self, endpoint_id: str) -> list[Worker]:
         return [w for w in self.of(endpoint_id) if not w.stopping]
 
+    @contextlib.contextmanager
+    def own_dirs(self) -> Iterator[None]:
+        """SpawnError, with the path in the way and the fix, when a directory the server keeps
+        under the data dir (`logs/`, `homes/` or one below them) cannot be made because a
+        file is where it belongs: a traceback in server.log left jobs queued for ever (review
+        4, R4-7). Nothing there is moved or deleted: it may be someone's."""
+        try:
+            yield
+        except (NotADirectoryError, FileExistsError) as exc:
+            blocked = _in_the_way(Path(exc.filename or self.data_dir.root), self.data_dir.root)
+            raise SpawnError(f"{blocked} is not a directory, and the local provider keeps its own directory there, so no worker was started: "
+                             f"move it away (the server makes the directory again), or start afresh with `gpu local reset`") from None
+
     async def spawn(self, doc: dict, version: int, placement: dict[str, Any]) -> Worker:
         """Start one worker for the endpoint `doc`; SpawnError when its command cannot run."""
         argv, cwd = command_of(doc.get("env", {}))
         wid = ids.worker_id()
         path = logs.worker_log_path(self.data_dir.logs, doc["id"], wid)
-        logs.prune(path.parent, logs.KEEP - 1)
-        log = logs.LogFile(path, lambda: self.signals.notify(("logs", wid)))
+        with self.own_dirs():
+            logs.prune(path.parent, logs.KEEP - 1)
+            log = logs.LogFile(path, lambda: self.signals.notify(("logs", wid)))
         try:
             env = self.env.worker(doc, wid, placement)
         except SpawnError as exc:  # a secret it refers to is missing: said where `gpu serverless logs` looks too
@@ -112,7 +126,13 @@ class Supervisor:
         """Start a process in its own session, dying with the server, output piped to us. Its
         private HOME (`env["HOME"]`, under `homes/`) is made here and removed by `_forget_home`
         when it exits; it is also the directory the process runs in unless `cwd` says otherwise."""
-        home = private.make_dir(Path(env["HOME"]))
+        try:
+            with self.own_dirs():
+                home = private.make_dir(Path(env["HOME"]))
+        except SpawnError as exc:
+            log.write("system", f"could not start: {exc}")
+            log.close()
+            raise
         try:
             return await asyncio.create_subprocess_exec(
                 *argv, cwd=cwd or home, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
@@ -137,7 +157,8 @@ class Supervisor:
 
     async def run_pod(self, pod_id: str, argv: list[str], cwd: Path | None, env: dict[str, str], on_exit: Callable[[int], None]) -> int:
         """Run a pod's command; `on_exit(code)` when it ends. Returns the pid."""
-        log = logs.LogFile(self.pod_log(pod_id), lambda: self.signals.notify(("logs", pod_id)))
+        with self.own_dirs():
+            log = logs.LogFile(self.pod_log(pod_id), lambda: self.signals.notify(("logs", pod_id)))
         log.write("system", f"starting pod {pod_id}: {' '.join(argv)} in {cwd or 'its home'}")
         proc = await self.launch(argv, cwd, env, log)
         self.pods[pod_id] = proc
@@ -256,3 +277,11 @@ def _forget_home(env: dict[str, str]) -> None:
 def _signal_group(pgid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
+
+
+def _in_the_way(path: Path, root: Path) -> Path:
+    """The first path from `root` down to `path` that is there and is no directory."""
+    for step in [*reversed(path.parents), path]:
+        if step != root and root in step.parents and step.exists() and not step.is_dir():
+            return step
+    return path
