@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -131,6 +133,18 @@ def queue_endpoint(target: Target, ref: str) -> dict:
     return found
 
 
+@contextlib.contextmanager
+def input_refused() -> Iterator[None]:
+    """A job the job API refuses (400, 413, 422) was refused for what --input holds: the
+    provider's general advice to change gpu.jsonc pointed at the wrong file (review 4, R4-13)."""
+    from gpuctl.provider.errors import Rejected
+
+    try:
+        yield
+    except Rejected as exc:
+        raise exc.with_hint("the job was never queued: change what its reason names in --input") from None
+
+
 class JobCall:
     """One job on one endpoint: submitting it, waiting for it within a deadline, and saying
     how it ended. Knows the job id as soon as the endpoint has answered."""
@@ -162,7 +176,8 @@ class JobCall:
 
     def queue(self, payload: dict) -> dict:
         """/run, its id known before an interrupt takes its course (QueuedJob.queue)."""
-        return self.queued.queue(payload)
+        with input_refused():
+            return self.queued.queue(payload)
 
     def submit(self, payload: dict) -> int:
         job = self.queue(payload)
@@ -179,7 +194,8 @@ class JobCall:
         wait = int(max(1000, min(wait_ms, self.remaining() * 1000, LIVE_WAIT_MS if self.line.live else wait_ms)))
         with self.line:
             if by_runsync:
-                self.job = self.provider.runsync(self.endpoint_id, payload, wait_ms=wait)
+                with input_refused():
+                    self.job = self.provider.runsync(self.endpoint_id, payload, wait_ms=wait)
                 self.job = wait_until_final(self.queued.status, self.job, remaining=self.remaining, sleep=self.sleep, on_status=self.seen)
             else:
                 self.queue(payload)

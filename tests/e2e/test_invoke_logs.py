@@ -417,3 +417,17 @@ def test_plan_json_spells_what_a_terminal_would_obey_as_escapes(account, tmp_pat
         assert result.code in (0, 2), result.err
         assert "\u202e" not in result.out and "\x9b" not in result.out and "\U000e0041" not in result.out, args
         assert "orphan" + UNSEEN in json.dumps(result.json(), ensure_ascii=False)  # the exact name, for a JSON reader
+
+
+def test_a_job_the_api_refuses_blames_the_input_not_gpu_jsonc(account, tmp_path):
+    """Review 4, R4-13: a 400 on invoke's own --input (a policy.ttl out of range) ended with the
+    provider's general hint, "if its reason names a value from gpu.jsonc, change it there,
+    else report it", though the value came from --input."""
+    from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
+
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    run = account.gpu("serverless", "invoke", "echo", "--input", '{"input": {"prompt": "x"}, "policy": {"ttl": 1}}', cwd=proj)
+    assert run.code == 1, run.out + run.err
+    assert "rejected (400)" in run.err and "gpu.jsonc" not in run.err, run.err
+    assert "the job was never queued: change what its reason names in --input" in run.err, run.err
