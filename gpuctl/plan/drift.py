@@ -32,12 +32,32 @@ from gpuctl.words import counted
 RECORD_PREFIX = "gpuctl-applied-"
 APPLIED_AT_ENV = "GPUCTL_APPLIED_AT"
 NAME_ENV = "GPUCTL_ENDPOINT_NAME"
-APPLIES_ENV = "GPUCTL_APPLIES"  # [[applied_at, applied_by or null, version made or null], ...]: the last MAX_APPLIES applies, oldest first (docs/history.md)
+APPLIES_ENV = "GPUCTL_APPLIES"  # [[applied_at, applied_by, version made, config digest, where, commit], ...] (all but the first may be null): the last MAX_APPLIES applies, oldest first (docs/history.md, ADR 37)
 MAX_APPLIES = 20
 ROLLED_BACK_ENV = "GPUCTL_ROLLED_BACK"  # {"version": made, "to": restored, "paths": [...]}: the last `gpu serverless rollback`, until the next deploy rewrites the record
 CONFIG_ENV = "GPUCTL_CONFIG"  # which gpu.jsonc applied it (config.loader.config_identity: its path from the repository root), ADR 35
 SET = DECLARED  # the digest of a sensitive field: it was declared, and nothing more is kept (also every env digest in a shared file: redact.shared_digests)
 RECORD_IMAGE = "gpuctl/applied:none"  # a pod template that is never run
+
+
+@dataclass(frozen=True)
+class Apply:
+    """One of gpuctl's applies a record keeps (APPLIES_ENV): when, who (gpuctl.author), the
+    release its write made, the digest of the endpoint block it applied (`config_digest`; None
+    for a rollback, or an apply kept by a gpuctl before ADR 37), where it ran from
+    (gpuctl.author.applied_from: `owner/repo:branch` in GitHub Actions, else `user@host`) and
+    the commit it applied (GitHub Actions only)."""
+
+    at: str
+    by: str | None = None
+    version: int | None = None
+    config: str | None = None
+    where: str | None = None
+    commit: str | None = None
+    file: str | None = None  # not kept per apply: the record's CONFIG_ENV, which other_apply fills in
+
+    def entry(self) -> list:
+        return [self.at, self.by, self.version, self.config, self.where, self.commit]
 
 
 @dataclass(frozen=True)
@@ -51,6 +71,7 @@ class Record:
     digests: Mapping[str, str]
     rolled_back: RolledBack | None = None  # gpuctl's rollback since the last deploy of the endpoint
     config: str | None = None  # which gpu.jsonc applied it (CONFIG_ENV); None in a record written before gpuctl kept it
+    applies: tuple[Apply, ...] = ()  # the last applies, oldest first (APPLIES_ENV)
 
 
 @dataclass(frozen=True)
@@ -183,25 +204,68 @@ def record_env(project_id: str, endpoint_id: str, name: str, declared: Mapping[s
 
 
 def applies_env(applies: list[list]) -> str:
-    """APPLIES_ENV's value: the last MAX_APPLIES of `applies`."""
-    return json.dumps(applies[-MAX_APPLIES:], ensure_ascii=False, separators=(",", ":"))
+    """APPLIES_ENV's value: the last MAX_APPLIES of `applies`, each without the nulls it ends
+    with (a record stays small: RunPod keeps it in one env value)."""
+    def trimmed(a: list) -> list:
+        a = list(a)
+        while len(a) > 2 and a[-1] is None:
+            a.pop()
+        return a
+    return json.dumps([trimmed(a) for a in applies[-MAX_APPLIES:]], ensure_ascii=False, separators=(",", ":"))
 
 
 def applies_of(template: Mapping[str, Any] | None) -> list[list]:
-    """The [applied_at, applied_by, version] a record keeps, oldest first (`version`: the release
-    the apply's write made, None for none; a record written before gpuctl kept it has pairs,
-    read with None); those that cannot be read are left out (a record someone edited
-    classifies nothing, it does not fail a command)."""
+    """The [applied_at, applied_by, version, config digest, where, commit] a record keeps, oldest
+    first, always six long (`version`: the release the apply's write made, None for none; the
+    last three: `Apply`; a record written before gpuctl kept them has pairs or triples, read
+    with None); those that cannot be read are left out (a record someone edited classifies
+    nothing, it does not fail a command)."""
     env = (template or {}).get("env") or {}
     read, applies = json_in(env.get(APPLIES_ENV) or "[]") if isinstance(env, Mapping) else (False, None)
     if not read or not isinstance(applies, list):
         return []
-    return [[a[0], a[1], a[2] if len(a) == 3 else None] for a in applies if _an_apply(a)]
+    return [[*a, *([None] * (6 - len(a)))] for a in applies if _an_apply(a)]
 
 
 def _an_apply(a: Any) -> bool:
-    return (isinstance(a, list) and len(a) in (2, 3) and isinstance(a[0], str) and (a[1] is None or isinstance(a[1], str))
-            and (len(a) == 2 or a[2] is None or (isinstance(a[2], int) and not isinstance(a[2], bool))))
+    return (isinstance(a, list) and 2 <= len(a) <= 6 and isinstance(a[0], str) and (a[1] is None or isinstance(a[1], str))
+            and (len(a) == 2 or a[2] is None or (isinstance(a[2], int) and not isinstance(a[2], bool)))
+            and all(v is None or (isinstance(v, str) and v and v != REDACTED) for v in a[3:]))
+
+
+def config_digest(digests: Mapping[str, str]) -> str:
+    """The digest of an endpoint block as an apply declared it: of its record digests
+    (`record_digests`: every field, a secret as "set"), so it is the block's, with nothing a
+    secret's digest could be recovered from; 12 hex digits, kept with each apply (ADR 37)."""
+    text = json.dumps(dict(digests), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def other_apply(record: Record | None, endpoint_id: str, declared: Mapping[str, Any], config: str | None = None) -> Apply | None:
+    """The apply that put the account's values there when it came from another gpu.jsonc than
+    this one (`declared`, as `record_digests` takes it; `config`: this one's identity), so
+    that a field "as last applied" is not this gpu.jsonc moving (ADR 37); None otherwise.
+
+    Another gpu.jsonc when the record names another file (CONFIG_ENV), or when this block, as
+    it is now, was applied before, and after it another block was applied from another place
+    (`Apply.where`: another repository or branch in GitHub Actions, another person's machine).
+    A block nobody applied yet is a change of this gpu.jsonc, as before; one applied again from
+    the place that applied it (a revert merged to the same branch) is one too. Records written
+    before gpuctl kept block digests, and blocks with a value not known in this run, are as before."""
+    if record is None or not record.applies:
+        return None
+    last_config = [a for a in record.applies if a.config]
+    if config is not None and record.config is not None and record.config != config:
+        return replace(last_config[-1] if last_config else Apply(record.applied_at), file=record.config)
+    if not last_config or any(_unresolved(v) for v in declared.values()):
+        return None
+    mine, latest = config_digest(record_digests(endpoint_id, declared)), last_config[-1]
+    if latest.config == mine or latest.config != config_digest(record.digests):
+        return None  # this block is the one last applied; or the record was rewritten since, without an apply (ADR 10)
+    ours = [a for a in last_config if a.config == mine]
+    if not ours or (latest.where is not None and ours[-1].where == latest.where):
+        return None
+    return replace(latest, file=record.config)
 
 
 def record_body(project_id: str, endpoint_id: str, name: str, declared: Mapping[str, Any], applied_at: str,
@@ -224,7 +288,8 @@ def read_record(template: Mapping[str, Any]) -> Record | None:
         return None
     config = env.get(CONFIG_ENV)
     return Record(name.removeprefix(RECORD_PREFIX), str(project), str(env.get(NAME_ENV) or ""), str(env.get(APPLIED_AT_ENV) or ""), digests,
-                  _rolled_back(env.get(ROLLED_BACK_ENV)), config if isinstance(config, str) and config and config != REDACTED else None)
+                  _rolled_back(env.get(ROLLED_BACK_ENV)), config if isinstance(config, str) and config and config != REDACTED else None,
+                  tuple(Apply(*a) for a in applies_of(template)))
 
 
 def records_of(templates: Iterable[Mapping[str, Any]], project_id: str) -> dict[str, Record]:
@@ -271,12 +336,22 @@ def origin(record: Record | None, change: FieldChange) -> Origin:
 
 # -- resources ------------------------------------------------------------------------------------
 
-def _with_origins(change: ResourceChange, record: Record | None) -> ResourceChange:
-    changes = tuple(_rollback_of(record, _account_value_shown(c if c.origin is o else replace(c, origin=o)))
+def _with_origins(change: ResourceChange, record: Record | None, other: Apply | None = None) -> ResourceChange:
+    """`change` with each field's origin; `other`: the apply from another gpu.jsonc that put the
+    account's values there (`other_apply`), which a field "changed in gpu.jsonc" is instead."""
+    changes = tuple(_rollback_of(record, _account_value_shown(_other_config(other, c if c.origin is o else replace(c, origin=o))))
                     for c, o in ((c, origin(record, c)) for c in change.changes))
     if all(new is old for new, old in zip(changes, change.changes)):
         return change  # without a record every origin is unknown, as the planner made them
     return replace(change, changes=changes)
+
+
+def _other_config(other: Apply | None, change: FieldChange) -> FieldChange:
+    """A field the account holds as last applied, when another gpu.jsonc applied it: not this
+    gpu.jsonc moving, which deploy would call a harmless pending change (ADR 37)."""
+    if other is None or change.origin is not Origin.CONFIG:
+        return change
+    return replace(change, origin=Origin.OTHER_CONFIG, applied_from=other)
 
 
 def _rollback_of(record: Record | None, change: FieldChange) -> FieldChange:
@@ -305,12 +380,13 @@ def _account_value_shown(change: FieldChange) -> FieldChange:
 
 
 def classify(change: ResourceChange, live: dict | None, project_id: str, records: Mapping[str, Record], deleted: Mapping[str, Record],
-             renamed_from: str | None = None) -> tuple[ResourceChange, list[Notice]]:
+             renamed_from: str | None = None, config: str | None = None) -> tuple[ResourceChange, list[Notice]]:
     """An endpoint change with the origin of each field and its drift label, and the warning a
     re-create after a deletion in the account deserves (its callers' URL changes). `deleted` is
     `deleted_records(records, ...)`. A block created though it says `renamed_from` (ADR 29)
     whose old endpoint a record says was deleted in the account is that deletion too: there was
-    nothing left to rename, so the create is a new id and URL."""
+    nothing left to rename, so the create is a new id and URL. `config`: this gpu.jsonc's
+    identity (config.loader.config_identity), to tell an apply from another one (`other_apply`)."""
     record = deleted.get(change.name) if live is None else records.get(str(live.get("id")))
     if live is None and record is None and renamed_from and change.action is Action.CREATE:
         gone = deleted.get(renamed_from)
@@ -318,7 +394,10 @@ def classify(change: ResourceChange, live: dict | None, project_id: str, records
             return _rename_gone(_with_origins(change, gone), gone, renamed_from)
     if record is not None and live is not None and change.action in (Action.NOOP, Action.UPDATE) and owner(live):
         change = _guess_hidden(change, live, record)
-    classified = _with_origins(change, record)
+    other = None
+    if record is not None and live is not None and isinstance(change.desired, dict) and change.changes:  # a block in sync has nothing to label
+        other = other_apply(record, record.endpoint_id, fields.flatten(change.desired) | {"name": change.name}, config)
+    classified = _with_origins(change, record, other)
     if record is None:
         return classified, []
     if live is None:
