@@ -36,8 +36,8 @@ LABEL_WORDS = {"deleted-in-account": "deleted in the account", "orphan": "orphan
 
 ORIGIN_ADVICE = {
     "config": "gpu.jsonc moved and the account is as last applied: `gpu serverless deploy -y` applies it",
-    "other-config": ("the account holds what another gpu.jsonc applied (another branch or checkout, outside this one's review; who and "
-                     "where below), after this gpu.jsonc was applied: revert it through review, by deploying the reviewed gpu.jsonc "
+    "other-config": ("the account holds what another gpu.jsonc applied (another branch or checkout, outside this one's review; the report "
+                     "says who applied it and from where), after this gpu.jsonc was applied: revert it through review, by deploying the reviewed gpu.jsonc "
                      "(`gpu serverless deploy -y` from it; re-run its apply workflow); to keep those values, put them in this gpu.jsonc "
                      "through a pull request (`gpu serverless pull --write`)"),
     "account": "someone changed it in the account: keep it with `gpu serverless pull --write`, or revert it with `gpu serverless deploy -y`",
