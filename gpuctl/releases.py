@@ -171,7 +171,7 @@ def applies(templates: list[dict], endpoint: dict) -> list[tuple[float, str | No
     from gpuctl.author import clean
     from gpuctl.plan.drift import applies_of
 
-    found = [(epoch_of(at), clean(by), version) for at, by, version, *_ in applies_of(_record(templates, endpoint))]
+    found = [(epoch_of(at), clean(by), version) for at, by, version in applies_of(_record(templates, endpoint))]
     return [(at, by, version) for at, by, version in found if at is not None]
 
 

@@ -179,10 +179,10 @@ def _shared_record(template: dict, endpoints: dict[str, dict]) -> dict:
     env = template.get("env")
     if not isinstance(env, dict) or APPLIED_ENV not in env:
         return template
-    from gpuctl.plan.drift import APPLIES_ENV, RECORD_PREFIX, applies_env, applies_of, digest
+    from gpuctl.plan.drift import APPLIED_FROM_ENV, RECORD_PREFIX, digest, sources_env, sources_of
 
-    if APPLIES_ENV in env:
-        env = {**env, APPLIES_ENV: applies_env([[*a[:3], None, *a[4:]] for a in applies_of(template)])}
+    if APPLIED_FROM_ENV in env:
+        env = {**env, APPLIED_FROM_ENV: sources_env([[s[0], None, *s[2:]] for s in sources_of(template)])}
 
     endpoint_id = str(template.get("name") or "").removeprefix(RECORD_PREFIX)
     written = endpoints.get(endpoint_id, {}).get("env") or {}

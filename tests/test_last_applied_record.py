@@ -236,9 +236,11 @@ def test_a_record_without_its_config_is_pruned_as_before():
 # -- which gpu.jsonc applied the account's values (review 3, R13; ADR 37) --------------------------
 
 def _record_of(applies: list[list], declared: dict, config: str | None = "gpu.jsonc") -> drift.Record:
-    """The record an apply of `declared` writes after `applies` (each [at, by, version, block, where, commit])."""
-    template = drift.record_body("p", "ep1", "demo", declared, "2026-12-07T06:10:00Z", applies, config) | {"name": drift.record_name("ep1")}
-    return drift.read_record(template)
+    """The record an apply of `declared` writes after `applies` (each [at, by, version, block, where, commit]:
+    APPLIES_ENV's items, then APPLIED_FROM_ENV's when a block is given)."""
+    sources = [[a[0], *a[3:]] for a in applies if len(a) > 3]
+    template = drift.record_body("p", "ep1", "demo", declared, "2026-12-07T06:10:00Z", [a[:3] for a in applies], config, sources)
+    return drift.read_record(template | {"name": drift.record_name("ep1")})
 
 
 def _block(declared: dict) -> str:
@@ -293,12 +295,20 @@ def test_the_block_digest_is_of_the_record_s_digests_so_a_secret_s_value_changes
     assert _block(MAIN) != _block(LAPTOP) and len(_block(MAIN)) == 12
 
 
-def test_twenty_applies_with_where_they_ran_from_stay_small():
-    applies = [[f"2026-12-07T06:{i:02d}:00Z", "a-github-login-of-thirty-chars", 100 + i, "0123456789ab", "an-owner/a-repository-name:feature/x", "0123456789ab"]
-               for i in range(30)]
-    value = drift.applies_env(applies)
-    assert len(json.loads(value)) == drift.MAX_APPLIES and len(value) < 3000  # RunPod documents no limit: kept to a few KB
-    assert drift.applies_env([["t", None, None, None, None, None]]) == '[["t",null]]'  # trailing nulls are not kept
+def test_twenty_deploys_with_where_they_ran_from_stay_small():
+    sources = [[f"2026-12-07T06:{i:02d}:00Z", "0123456789ab", "an-owner/a-repository-name:feature/x", "0123456789ab"] for i in range(30)]
+    value = drift.sources_env(sources)
+    assert len(json.loads(value)) == drift.MAX_APPLIES and len(value) < 2000  # RunPod documents no limit: kept to a few KB
+    assert drift.sources_env([["t", "0123456789ab", None, None]]) == '[["t","0123456789ab"]]'  # trailing nulls are not kept
+
+
+def test_a_gpuctl_before_adr_37_still_reads_the_applies():
+    """The new items are in a key of their own: an older gpuctl reads GPUCTL_APPLIES entries of 2
+    or 3 items only, and would drop longer ones from history (and from the record it rewrites)."""
+    record = _record_of([["t1", "ana", 1, _block(MAIN), "octo/ml-api:main", "0123456789ab"]], MAIN)
+    template = drift.record_body("p", "ep1", "demo", MAIN, "t1", [["t1", "ana", 1]], "gpu.jsonc", [["t1", _block(MAIN), "octo/ml-api:main"]])
+    assert json.loads(template["env"][drift.APPLIES_ENV]) == [["t1", "ana", 1]]
+    assert record.applies == (drift.Apply("t1", "ana", 1, _block(MAIN), "octo/ml-api:main", "0123456789ab"),)
 
 
 def test_where_an_apply_runs_from(monkeypatch):
@@ -320,9 +330,10 @@ def test_a_shared_snapshot_keeps_no_block_digest():
 
     declared = {"name": "demo", "workers.max": 4, "env.DB_HOST": "db.internal"}
     block = _block(declared)
-    template = drift.record_body("p", "ep1", "demo", declared, "t2", [["t1", "ana", 1, block, "octo/ml-api:main", "0123456789ab"]], "gpu.jsonc")
+    template = drift.record_body("p", "ep1", "demo", declared, "t2", [["t1", "ana", 1]], "gpu.jsonc", [["t1", block, "octo/ml-api:main", "0123456789ab"]])
     template |= {"name": drift.record_name("ep1"), "id": "tpl1"}
     shared = snapshot_document(Observed((), (), (template,)), shown_env=lambda endpoint, key: False)
     (kept,) = shared["templates"]
     assert block not in json.dumps(kept)
-    assert json.loads(kept["env"][drift.APPLIES_ENV]) == [["t1", "ana", 1, None, "octo/ml-api:main", "0123456789ab"]]
+    assert json.loads(kept["env"][drift.APPLIED_FROM_ENV]) == [["t1", None, "octo/ml-api:main", "0123456789ab"]]
+    assert json.loads(kept["env"][drift.APPLIES_ENV]) == [["t1", "ana", 1]]

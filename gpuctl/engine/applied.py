@@ -47,9 +47,10 @@ def remember(provider: Provider, project_id: str, endpoint_id: str, declared: Ma
     `source` where it applies from and the commit (gpuctl.author.applied_from), kept with the
     apply beside the digest of the block it applied (drift.config_digest, ADR 37)."""
     def body(existing: dict | None) -> dict:
-        block = drift.config_digest(drift.record_digests(endpoint_id, declared))
-        applies = drift.applies_of(existing) + ([drift.Apply(iso_utc(now), by, version, block, *source).entry()] if applied else [])
-        return drift.record_body(project_id, endpoint_id, str(declared.get("name") or ""), declared, iso_utc(now), applies, config)
+        at, block = iso_utc(now), drift.config_digest(drift.record_digests(endpoint_id, declared))
+        applies = drift.applies_of(existing) + ([[at, by, version]] if applied else [])
+        sources = drift.sources_of(existing) + ([[at, block, *source]] if applied else [])
+        return drift.record_body(project_id, endpoint_id, str(declared.get("name") or ""), declared, at, applies, config, sources)
 
     existing = None if new else _find(provider, endpoint_id)
     if existing is None:
@@ -77,7 +78,7 @@ def remember_rollback(provider: Provider, endpoint_id: str, now: float, *, by: s
     if existing is None or drift.read_record(existing) is None:
         return False
     env = dict(env_of(existing))
-    applies = drift.applies_of(existing) + [drift.Apply(iso_utc(now), by, version).entry()]  # no block: a rollback applies no gpu.jsonc
+    applies = drift.applies_of(existing) + [[iso_utc(now), by, version]]  # none in APPLIED_FROM_ENV: a rollback applies no gpu.jsonc
     env[drift.APPLIES_ENV] = drift.applies_env(applies)
     env[drift.APPLIED_AT_ENV] = iso_utc(now)  # history: a release made after this is the account's
     env[drift.ROLLED_BACK_ENV] = drift.rolled_back_env(endpoint_id, version, to_version, values)

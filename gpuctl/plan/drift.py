@@ -32,7 +32,10 @@ from gpuctl.words import counted
 RECORD_PREFIX = "gpuctl-applied-"
 APPLIED_AT_ENV = "GPUCTL_APPLIED_AT"
 NAME_ENV = "GPUCTL_ENDPOINT_NAME"
-APPLIES_ENV = "GPUCTL_APPLIES"  # [[applied_at, applied_by, version made, config digest, where, commit], ...] (all but the first may be null): the last MAX_APPLIES applies, oldest first (docs/history.md, ADR 37)
+APPLIES_ENV = "GPUCTL_APPLIES"  # [[applied_at, applied_by or null, version made or null], ...]: the last MAX_APPLIES applies, oldest first (docs/history.md)
+# [[applied_at, block digest, where or null, commit or null], ...]: what each of the last MAX_APPLIES deploys applied and where from (ADR 37).
+# Beside APPLIES_ENV, not in it: a gpuctl before ADR 37 reads entries of 2 or 3 items there and drops any other, and drops this key when it deploys.
+APPLIED_FROM_ENV = "GPUCTL_APPLIED_FROM"
 MAX_APPLIES = 20
 ROLLED_BACK_ENV = "GPUCTL_ROLLED_BACK"  # {"version": made, "to": restored, "paths": [...]}: the last `gpu serverless rollback`, until the next deploy rewrites the record
 CONFIG_ENV = "GPUCTL_CONFIG"  # which gpu.jsonc applied it (config.loader.config_identity: its path from the repository root), ADR 35
@@ -42,9 +45,9 @@ RECORD_IMAGE = "gpuctl/applied:none"  # a pod template that is never run
 
 @dataclass(frozen=True)
 class Apply:
-    """One of gpuctl's applies a record keeps (APPLIES_ENV): when, who (gpuctl.author), the
-    release its write made, the digest of the endpoint block it applied (`config_digest`; None
-    for a rollback, or an apply kept by a gpuctl before ADR 37), where it ran from
+    """One of gpuctl's applies a record keeps (APPLIES_ENV; APPLIED_FROM_ENV by its time):
+    when, who (gpuctl.author), the release its write made, the digest of the endpoint block it
+    applied (`config_digest`; None for a rollback, or an apply kept by a gpuctl before ADR 37), where it ran from
     (gpuctl.author.applied_from: `owner/repo:branch` in GitHub Actions, else `user@host`) and
     the commit it applied (GitHub Actions only)."""
 
@@ -55,9 +58,6 @@ class Apply:
     where: str | None = None
     commit: str | None = None
     file: str | None = None  # not kept per apply: the record's CONFIG_ENV, which other_apply fills in
-
-    def entry(self) -> list:
-        return [self.at, self.by, self.version, self.config, self.where, self.commit]
 
 
 @dataclass(frozen=True)
@@ -190,9 +190,10 @@ def lagging_records(changes: Iterable[ResourceChange], templates: Iterable[Mappi
 
 
 def record_env(project_id: str, endpoint_id: str, name: str, declared: Mapping[str, Any], applied_at: str,
-               applies: list[list] | None = None, config: str | None = None) -> dict[str, str]:
+               applies: list[list] | None = None, config: str | None = None, sources: list[list] | None = None) -> dict[str, str]:
     """The record template's env: owner, name, when (UTC, ISO 8601), the digests, the last
-    applies with who made them (`applies_of`) and which gpu.jsonc applied it (`config`)."""
+    applies with who made them (`applies_of`), which gpu.jsonc applied it (`config`), and what
+    the last deploys applied and where from (`sources_of`)."""
     digests = record_digests(endpoint_id, declared)
     env = {MARKER_ENV: project_id, NAME_ENV: name, APPLIED_AT_ENV: applied_at,
            APPLIED_ENV: json.dumps(digests, sort_keys=True, separators=(",", ":"))}
@@ -200,37 +201,58 @@ def record_env(project_id: str, endpoint_id: str, name: str, declared: Mapping[s
         env[CONFIG_ENV] = config
     if applies:
         env[APPLIES_ENV] = applies_env(applies)
+    if sources:
+        env[APPLIED_FROM_ENV] = sources_env(sources)
     return env
 
 
 def applies_env(applies: list[list]) -> str:
-    """APPLIES_ENV's value: the last MAX_APPLIES of `applies`, each without the nulls it ends
-    with (a record stays small: RunPod keeps it in one env value)."""
-    def trimmed(a: list) -> list:
-        a = list(a)
-        while len(a) > 2 and a[-1] is None:
-            a.pop()
-        return a
-    return json.dumps([trimmed(a) for a in applies[-MAX_APPLIES:]], ensure_ascii=False, separators=(",", ":"))
+    """APPLIES_ENV's value: the last MAX_APPLIES of `applies`."""
+    return json.dumps(applies[-MAX_APPLIES:], ensure_ascii=False, separators=(",", ":"))
 
 
 def applies_of(template: Mapping[str, Any] | None) -> list[list]:
-    """The [applied_at, applied_by, version, config digest, where, commit] a record keeps, oldest
-    first, always six long (`version`: the release the apply's write made, None for none; the
-    last three: `Apply`; a record written before gpuctl kept them has pairs or triples, read
-    with None); those that cannot be read are left out (a record someone edited classifies
-    nothing, it does not fail a command)."""
+    """The [applied_at, applied_by, version] a record keeps, oldest first (`version`: the release
+    the apply's write made, None for none; a record written before gpuctl kept it has pairs,
+    read with None); those that cannot be read are left out (a record someone edited
+    classifies nothing, it does not fail a command)."""
     env = (template or {}).get("env") or {}
     read, applies = json_in(env.get(APPLIES_ENV) or "[]") if isinstance(env, Mapping) else (False, None)
     if not read or not isinstance(applies, list):
         return []
-    return [[*a, *([None] * (6 - len(a)))] for a in applies if _an_apply(a)]
+    return [[a[0], a[1], a[2] if len(a) == 3 else None] for a in applies if _an_apply(a)]
 
 
 def _an_apply(a: Any) -> bool:
-    return (isinstance(a, list) and 2 <= len(a) <= 6 and isinstance(a[0], str) and (a[1] is None or isinstance(a[1], str))
-            and (len(a) == 2 or a[2] is None or (isinstance(a[2], int) and not isinstance(a[2], bool)))
-            and all(v is None or (isinstance(v, str) and v and v != REDACTED) for v in a[3:]))
+    return (isinstance(a, list) and len(a) in (2, 3) and isinstance(a[0], str) and (a[1] is None or isinstance(a[1], str))
+            and (len(a) == 2 or a[2] is None or (isinstance(a[2], int) and not isinstance(a[2], bool))))
+
+
+def sources_env(sources: list[list]) -> str:
+    """APPLIED_FROM_ENV's value: the last MAX_APPLIES of `sources`, each without the nulls it
+    ends with (the record stays small: RunPod keeps it in one env value)."""
+    def trimmed(s: list) -> list:
+        s = list(s)
+        while len(s) > 2 and s[-1] is None:
+            s.pop()
+        return s
+    return json.dumps([trimmed(s) for s in sources[-MAX_APPLIES:]], ensure_ascii=False, separators=(",", ":"))
+
+
+def sources_of(template: Mapping[str, Any] | None) -> list[list]:
+    """The [applied_at, block digest, where, commit] a record keeps for its last deploys, oldest
+    first, always four long (None for what is not known); those that cannot be read are left
+    out, as for `applies_of`."""
+    env = (template or {}).get("env") or {}
+    read, sources = json_in(env.get(APPLIED_FROM_ENV) or "[]") if isinstance(env, Mapping) else (False, None)
+    if not read or not isinstance(sources, list):
+        return []
+    return [[*s, *([None] * (4 - len(s)))] for s in sources if _a_source(s)]
+
+
+def _a_source(s: Any) -> bool:
+    return (isinstance(s, list) and 2 <= len(s) <= 4 and isinstance(s[0], str)
+            and all(v is None or (isinstance(v, str) and v and v != REDACTED) for v in s[1:]))
 
 
 def config_digest(digests: Mapping[str, str]) -> str:
@@ -269,10 +291,10 @@ def other_apply(record: Record | None, endpoint_id: str, declared: Mapping[str, 
 
 
 def record_body(project_id: str, endpoint_id: str, name: str, declared: Mapping[str, Any], applied_at: str,
-                applies: list[list] | None = None, config: str | None = None) -> dict:
+                applies: list[list] | None = None, config: str | None = None, sources: list[list] | None = None) -> dict:
     """The v2 create body of a record: a pod template (`serverless: false`), so it is never
     offered for an endpoint, costs nothing and never runs."""
-    return template_request(record_name(endpoint_id), RECORD_IMAGE, record_env(project_id, endpoint_id, name, declared, applied_at, applies, config))
+    return template_request(record_name(endpoint_id), RECORD_IMAGE, record_env(project_id, endpoint_id, name, declared, applied_at, applies, config, sources))
 
 
 def read_record(template: Mapping[str, Any]) -> Record | None:
@@ -289,7 +311,13 @@ def read_record(template: Mapping[str, Any]) -> Record | None:
     config = env.get(CONFIG_ENV)
     return Record(name.removeprefix(RECORD_PREFIX), str(project), str(env.get(NAME_ENV) or ""), str(env.get(APPLIED_AT_ENV) or ""), digests,
                   _rolled_back(env.get(ROLLED_BACK_ENV)), config if isinstance(config, str) and config and config != REDACTED else None,
-                  tuple(Apply(*a) for a in applies_of(template)))
+                  _applies(template))
+
+
+def _applies(template: Mapping[str, Any]) -> tuple[Apply, ...]:
+    """Each apply of APPLIES_ENV with what APPLIED_FROM_ENV says of the deploy made at its time."""
+    sources = {s[0]: s[1:] for s in sources_of(template)}
+    return tuple(Apply(*a, *sources.get(a[0], ())) for a in applies_of(template))
 
 
 def records_of(templates: Iterable[Mapping[str, Any]], project_id: str) -> dict[str, Record]:
