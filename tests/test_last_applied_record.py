@@ -337,3 +337,8 @@ def test_a_shared_snapshot_keeps_no_block_digest():
     assert block not in json.dumps(kept)
     assert json.loads(kept["env"][drift.APPLIED_FROM_ENV]) == [["t1", None, "octo/ml-api:main", "0123456789ab"]]
     assert json.loads(kept["env"][drift.APPLIES_ENV]) == [["t1", "ana", 1]]
+
+
+def test_a_record_naming_another_file_without_applies_is_another_gpu_jsonc_too():
+    record = _record_of([], LAPTOP, config="b/gpu.jsonc")
+    assert drift.other_apply(record, "ep1", MAIN, "a/gpu.jsonc") == drift.Apply("2026-12-07T06:10:00Z", file="b/gpu.jsonc")

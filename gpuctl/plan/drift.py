@@ -5,7 +5,9 @@ After an endpoint write has been read back, the engine keeps a pod template name
 when, and a digest per declared field (`GPUCTL_APPLIED`, compact JSON `{path: digest}`). With
 desired (D), observed (A) and last applied (L) the planner can say who moved a field:
 A = L: gpu.jsonc (config); D = L: the account; neither: both. The record lives in the
-account, so a fresh CI runner with no `.gpu/` classifies the same way.
+account, so a fresh CI runner with no `.gpu/` classifies the same way. It also keeps, per
+deploy, a digest of the block applied and where from (`APPLIED_FROM_ENV`), so that A = L made
+by another gpu.jsonc after this one was applied is told from this gpu.jsonc moving (ADR 37).
 
 A digest is the first 16 hex digits of SHA-256 over `[endpoint id, path, value]`, the value in
 the planner's comparable form (`fields.normalise`, integral floats as integers), so two values
@@ -274,11 +276,11 @@ def other_apply(record: Record | None, endpoint_id: str, declared: Mapping[str, 
     A block nobody applied yet is a change of this gpu.jsonc, as before; one applied again from
     the place that applied it (a revert merged to the same branch) is one too. Records written
     before gpuctl kept block digests, and blocks with a value not known in this run, are as before."""
-    if record is None or not record.applies:
+    if record is None:
         return None
     last_config = [a for a in record.applies if a.config]
     if config is not None and record.config is not None and record.config != config:
-        return replace(last_config[-1] if last_config else Apply(record.applied_at), file=record.config)
+        return replace(last_config[-1] if last_config else (record.applies or (Apply(record.applied_at),))[-1], file=record.config)
     if not last_config or any(_unresolved(v) for v in declared.values()):
         return None
     mine, latest = config_digest(record_digests(endpoint_id, declared)), last_config[-1]

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 
+import jsonschema
 import pytest
 
-from tests.e2e.conftest import echo_config, project
+from tests.e2e.conftest import ROOT, echo_config, project
 
 pytestmark = pytest.mark.e2e
 
@@ -24,6 +25,7 @@ CI = {"GITHUB_ACTIONS": "true", "GITHUB_ACTOR": "ana", "GITHUB_REPOSITORY": "oct
 LAPTOP = {"GITHUB_ACTIONS": "", "GITHUB_ACTOR": "", "GITHUB_REPOSITORY": "", "GITHUB_REF_NAME": "", "GITHUB_SHA": "", "GIT_AUTHOR_NAME": "",
           "USER": "lee", "LOGNAME": "lee"}
 FIELDS = {"workers.min", "workers.max"}
+SCHEMAS = {name: json.loads((ROOT / "schema" / f"{name}.schema.json").read_text()) for name in ("drift", "plan")}
 
 
 def config(path, **scaling) -> dict:
@@ -76,6 +78,7 @@ def test_drift_json_names_the_other_apply(account, applied_from_laptop):
     result = account.gpu("serverless", "drift", "--json", "--provider", "local", cwd=main, env=CI)
     assert result.code == 2, result.err
     doc = result.json()
+    jsonschema.validate(doc, SCHEMAS["drift"])
     changes = {c["path"]: c for e in doc["drift"] for c in e["changes"]}
     assert set(changes) == FIELDS, changes
     for c in changes.values():
@@ -127,3 +130,8 @@ def test_the_plan_labels_it_too(account, applied_from_laptop):
     assert result.code == 0, result.err
     lines = [line for line in result.out.splitlines() if "workers.m" in line]
     assert lines and all("applied from another gpu.jsonc" in line for line in lines), result.out
+    planned = account.gpu("serverless", "deploy", "--plan", "--json", "--provider", "local", cwd=main, env=CI)
+    doc = planned.json()
+    jsonschema.validate(doc, SCHEMAS["plan"])
+    changes = [c for r in doc["resource_changes"] for c in r.get("changes", ())]
+    assert {c["origin"] for c in changes} == {"other-config"} and all(c["applied_from"]["by"] == "lee" for c in changes), changes
