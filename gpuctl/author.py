@@ -7,12 +7,15 @@ email address is skipped, and the name kept is printable and at most MAX_CHARS l
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
 MAX_CHARS = 64
 _EMAIL = re.compile(r"\S+@\S+")
+_NAME = re.compile(r"[A-Za-z0-9._-]+")  # a login, a host name, a GitHub owner/repository or branch part
+_COMMIT = re.compile(r"[0-9a-f]{40}")
 
 
 def clean(name: object) -> str | None:
@@ -43,3 +46,29 @@ def _git_user_name(environ: Mapping[str, str], cwd: Path | None) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip() if done.returncode == 0 else None
+
+
+def _part(value: object, limit: int = MAX_CHARS) -> str | None:
+    """`value` as one part of where an apply ran from: a name of letters, digits and `._-`
+    (and `/` in a branch), at most `limit` long; None for anything else."""
+    if not isinstance(value, str) or not value or len(value) > limit:
+        return None
+    return value if all(_NAME.fullmatch(p) for p in value.split("/")) else None
+
+
+def applied_from(environ: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """Where an apply runs from, and the commit it applies, as the last-applied record keeps
+    them with each apply (ADR 37): in GitHub Actions `owner/repo:branch` (GITHUB_REPOSITORY,
+    GITHUB_REF_NAME) and the first 12 hex digits of GITHUB_SHA; elsewhere `user@host` (the
+    login name, the host name's first label) and no commit; a branch name is cut at 60 characters. A place names the line of
+    configs applied from it (a branch, a person's machine); like `applier`, a label for
+    people, not proof. None for a part that nothing tells, or that is not a plain name."""
+    if environ.get("GITHUB_ACTIONS") == "true" and _part(environ.get("GITHUB_REPOSITORY"), 100):
+        ref = _part((environ.get("GITHUB_REF_NAME") or "")[:60])  # the record keeps 20 applies in one env value: a few KB
+        sha = environ.get("GITHUB_SHA") or ""
+        return f"{environ['GITHUB_REPOSITORY']}" + (f":{ref}" if ref else ""), sha[:12] if _COMMIT.fullmatch(sha) else None
+    user = next((u for u in (environ.get("USER"), environ.get("LOGNAME"), environ.get("USERNAME")) if _part(u)), None)
+    host = _part(socket.gethostname().split(".")[0])
+    if host is None:
+        return None, None
+    return f"{user}@{host}" if user else host, None

@@ -172,11 +172,17 @@ def _shared_record(template: dict, endpoints: dict[str, dict]) -> dict:
     a digest next to the endpoint id would let an env literal the snapshot redacts be guessed.
     The digest of a value the snapshot shows (`endpoints`, by id, as written) tells nothing more
     and is kept: without it a plan against the snapshot would take a literal gpu.jsonc holds,
-    equal to the account's, for one it must write (`drift._guess_hidden`)."""
+    equal to the account's, for one it must write (`drift._guess_hidden`). The block digest kept
+    with each apply (ADR 37) is left out for the same reason: it is over every field's digest, so
+    with the others known it would confirm a guess of the one literal redacted; a plan against
+    the snapshot then labels as records without it do."""
     env = template.get("env")
     if not isinstance(env, dict) or APPLIED_ENV not in env:
         return template
-    from gpuctl.plan.drift import RECORD_PREFIX, digest
+    from gpuctl.plan.drift import APPLIED_FROM_ENV, RECORD_PREFIX, digest, sources_env, sources_of
+
+    if APPLIED_FROM_ENV in env:
+        env = {**env, APPLIED_FROM_ENV: sources_env([[s[0], None, *s[2:]] for s in sources_of(template)])}
 
     endpoint_id = str(template.get("name") or "").removeprefix(RECORD_PREFIX)
     written = endpoints.get(endpoint_id, {}).get("env") or {}

@@ -73,7 +73,7 @@ def test_a_console_raise_of_min_workers_says_who_and_what_it_costs():
     assert part["phrase"] == (f"the account raised workers.min 0 → 2: +${2 * ADA.active_usd_per_hour:.2f}/h always-on, "
                               f"-${cheaper:.2f}/h worst case")
     assert doc["cost_of_drift"]["always_on_per_hour"] == pytest.approx(2 * ADA.active_usd_per_hour)
-    assert doc["summary"]["origins"] == {"config": 0, "account": 1, "both": 0, "unknown": 0}
+    assert doc["summary"]["origins"] == {"config": 0, "other-config": 0, "account": 1, "both": 0, "unknown": 0}
 
 
 def test_a_git_change_not_yet_applied_is_priced_from_the_account_side():

@@ -231,3 +231,114 @@ def test_a_record_without_its_config_is_pruned_as_before():
     assert mb.action is Action.DELETE
     assert drift.CONFIG_ENV not in drift.record_env("p", "ep", "n", {}, "2026-12-01T00:00:00Z")
     assert drift.read_record(drift.record_body("p", "ep", "n", {}, "2026-12-01T00:00:00Z", config="a/gpu.jsonc")).config == "a/gpu.jsonc"
+
+
+# -- which gpu.jsonc applied the account's values (review 3, R13; ADR 37) --------------------------
+
+def _record_of(applies: list[list], declared: dict, config: str | None = "gpu.jsonc") -> drift.Record:
+    """The record an apply of `declared` writes after `applies` (each [at, by, version, block, where, commit]:
+    APPLIES_ENV's items, then APPLIED_FROM_ENV's when a block is given)."""
+    sources = [[a[0], *a[3:]] for a in applies if len(a) > 3]
+    template = drift.record_body("p", "ep1", "demo", declared, "2026-12-07T06:10:00Z", [a[:3] for a in applies], config, sources)
+    return drift.read_record(template | {"name": drift.record_name("ep1")})
+
+
+def _block(declared: dict) -> str:
+    return drift.config_digest(drift.record_digests("ep1", declared))
+
+
+MAIN = {"name": "demo", "workers.min": 1, "workers.max": 4}
+LAPTOP = {"name": "demo", "workers.min": 3, "workers.max": 7}
+
+
+def test_another_place_applying_after_this_block_is_another_gpu_jsonc():
+    record = _record_of([["2026-12-07T06:00:00Z", "ana", 1, _block(MAIN), "octo/ml-api:main", "0123456789ab"],
+                         ["2026-12-07T06:10:00Z", None, 2, _block(LAPTOP), "lee@laptop"]], LAPTOP)
+    other = drift.other_apply(record, "ep1", MAIN, "gpu.jsonc")
+    assert other == drift.Apply("2026-12-07T06:10:00Z", None, 2, _block(LAPTOP), "lee@laptop", None, "gpu.jsonc")
+    assert drift.other_apply(record, "ep1", LAPTOP, "gpu.jsonc") is None  # the laptop's own block is the one applied
+
+
+def test_a_block_nobody_applied_or_one_applied_again_from_the_same_place_is_this_gpu_jsonc_moving():
+    next_commit = MAIN | {"workers.max": 5}
+    record = _record_of([["t1", "ana", 1, _block(MAIN), "octo/ml-api:main"], ["t2", "ana", 2, _block(next_commit), "octo/ml-api:main"]], next_commit)
+    assert drift.other_apply(record, "ep1", MAIN | {"workers.max": 6}, "gpu.jsonc") is None  # not applied yet: a pending change
+    assert drift.other_apply(record, "ep1", MAIN, "gpu.jsonc") is None  # a revert merged to the branch that applied both
+
+
+def test_records_without_block_digests_or_rewritten_since_keep_today_s_origins():
+    old = _record_of([["t1", "ana", 1], ["t2", None, 2]], LAPTOP)
+    assert drift.other_apply(old, "ep1", MAIN, "gpu.jsonc") is None
+    # `pull --write` then a deploy with nothing to change: the record was rewritten without an apply
+    rewritten = _record_of([["t1", "ana", 1, _block(MAIN), "octo/ml-api:main"], ["t2", None, 2, _block(LAPTOP), "lee@laptop"]], MAIN | {"workers.max": 9})
+    assert drift.other_apply(rewritten, "ep1", MAIN, "gpu.jsonc") is None
+
+
+def test_a_record_naming_another_file_is_another_gpu_jsonc():
+    record = _record_of([["t1", "bo", 1, _block(LAPTOP), "bo@desk"]], LAPTOP, config="b/gpu.jsonc")
+    assert drift.other_apply(record, "ep1", MAIN, "a/gpu.jsonc").file == "b/gpu.jsonc"
+    assert drift.other_apply(record, "ep1", MAIN, None) is None  # flags alone: no file to compare
+
+
+def test_only_fields_as_last_applied_are_relabelled_and_an_env_value_of_the_other_apply_stays_hidden():
+    record = _record_of([["t1", "ana", 1, _block(MAIN), "octo/ml-api:main"], ["t2", None, 2, _block(LAPTOP | {"env.X": "laptop-value"}), "lee@laptop"]],
+                        LAPTOP | {"env.X": "laptop-value"})
+    other = drift.other_apply(record, "ep1", MAIN, "gpu.jsonc")
+    changes = drift._with_origins(drift.ResourceChange(Kind.ENDPOINT, "demo", "endpoint.demo", Action.UPDATE, "ep1", changes=(
+        FieldChange("workers.max", 7, 4), FieldChange("workers.min", 9, 1), FieldChange("env.X", "laptop-value", None))), record, other).changes
+    assert [(c.path, c.origin) for c in changes] == [("workers.max", Origin.OTHER_CONFIG), ("workers.min", Origin.BOTH), ("env.X", Origin.OTHER_CONFIG)]
+    assert isinstance(changes[2].before, Sensitive)  # another file's literal, never committed here: it may be a secret
+
+
+def test_the_block_digest_is_of_the_record_s_digests_so_a_secret_s_value_changes_nothing():
+    assert _block({"env.T": Sensitive("one")}) == _block({"env.T": Sensitive("two")})
+    assert _block(MAIN) != _block(LAPTOP) and len(_block(MAIN)) == 12
+
+
+def test_twenty_deploys_with_where_they_ran_from_stay_small():
+    sources = [[f"2026-12-07T06:{i:02d}:00Z", "0123456789ab", "an-owner/a-repository-name:feature/x", "0123456789ab"] for i in range(30)]
+    value = drift.sources_env(sources)
+    assert len(json.loads(value)) == drift.MAX_APPLIES and len(value) < 2000  # RunPod documents no limit: kept to a few KB
+    assert drift.sources_env([["t", "0123456789ab", None, None]]) == '[["t","0123456789ab"]]'  # trailing nulls are not kept
+
+
+def test_a_gpuctl_before_adr_37_still_reads_the_applies():
+    """The new items are in a key of their own: an older gpuctl reads GPUCTL_APPLIES entries of 2
+    or 3 items only, and would drop longer ones from history (and from the record it rewrites)."""
+    record = _record_of([["t1", "ana", 1, _block(MAIN), "octo/ml-api:main", "0123456789ab"]], MAIN)
+    template = drift.record_body("p", "ep1", "demo", MAIN, "t1", [["t1", "ana", 1]], "gpu.jsonc", [["t1", _block(MAIN), "octo/ml-api:main"]])
+    assert json.loads(template["env"][drift.APPLIES_ENV]) == [["t1", "ana", 1]]
+    assert record.applies == (drift.Apply("t1", "ana", 1, _block(MAIN), "octo/ml-api:main", "0123456789ab"),)
+
+
+def test_where_an_apply_runs_from(monkeypatch):
+    from gpuctl.author import applied_from
+
+    monkeypatch.setattr("socket.gethostname", lambda: "laptop.corp.example")
+    ci = {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "octo/ml-api", "GITHUB_REF_NAME": "feature/x", "GITHUB_SHA": "0123456789abcdef" * 2 + "01234567"}
+    assert applied_from(ci) == ("octo/ml-api:feature/x", "0123456789ab")
+    assert applied_from({"USER": "lee"}) == ("lee@laptop", None)
+    assert applied_from({}) == ("laptop", None)
+    assert applied_from({"USER": "lee\x1b[2J"}) == ("laptop", None)  # not a plain name: left out
+    assert applied_from(ci | {"GITHUB_SHA": "not-a-sha", "GITHUB_REF_NAME": "a b"}) == ("octo/ml-api", None)
+
+
+def test_a_shared_snapshot_keeps_no_block_digest():
+    """A block digest is over every field's digest: with the others known, it would confirm a guess
+    of the one env literal a snapshot redacts. A snapshot keeps who and where, not the digest."""
+    from gpuctl.snapshot import snapshot_document
+
+    declared = {"name": "demo", "workers.max": 4, "env.DB_HOST": "db.internal"}
+    block = _block(declared)
+    template = drift.record_body("p", "ep1", "demo", declared, "t2", [["t1", "ana", 1]], "gpu.jsonc", [["t1", block, "octo/ml-api:main", "0123456789ab"]])
+    template |= {"name": drift.record_name("ep1"), "id": "tpl1"}
+    shared = snapshot_document(Observed((), (), (template,)), shown_env=lambda endpoint, key: False)
+    (kept,) = shared["templates"]
+    assert block not in json.dumps(kept)
+    assert json.loads(kept["env"][drift.APPLIED_FROM_ENV]) == [["t1", None, "octo/ml-api:main", "0123456789ab"]]
+    assert json.loads(kept["env"][drift.APPLIES_ENV]) == [["t1", "ana", 1]]
+
+
+def test_a_record_naming_another_file_without_applies_is_another_gpu_jsonc_too():
+    record = _record_of([], LAPTOP, config="b/gpu.jsonc")
+    assert drift.other_apply(record, "ep1", MAIN, "a/gpu.jsonc") == drift.Apply("2026-12-07T06:10:00Z", file="b/gpu.jsonc")

@@ -22,6 +22,7 @@ LABELS = {
     "account": "changed in the account",
     "both": "both: gpu.jsonc says 60, the account says 7; apply keeps 60",
     "unknown": "origin unknown",
+    "other-config": "applied from another gpu.jsonc",
     "flag": "set by --idle-timeout for this run",
     "flag-and-account": "set by --idle-timeout for this run; the account changed it since the last apply",
 }
@@ -38,7 +39,8 @@ def _change(origin: Origin, keys: list[dict]) -> dict:
 def test_the_json_origin_and_the_label_agree(origin, keys):
     change = _change(origin, keys)
     flagged = keys is FLAG_KEY
-    expected = {(Origin.CONFIG, True): "flag", (Origin.ACCOUNT, True): "flag-and-account", (Origin.BOTH, True): "flag-and-account"}
+    expected = {(Origin.CONFIG, True): "flag", (Origin.ACCOUNT, True): "flag-and-account", (Origin.BOTH, True): "flag-and-account",
+                (Origin.OTHER_CONFIG, True): "flag-and-account"}  # the account holds another gpu.jsonc's apply, not this one's last
     assert change["origin"] == expected.get((origin, flagged), str(origin))
     _, line = field_line(change)
     label = "set by --idle-timeout for this run" if flagged and change["origin"] == "unknown" else LABELS[change["origin"]]

@@ -209,7 +209,7 @@ def deployment_for(s: Session, provider, view: type | None = None):
     """The deploy flow for this session, with this command's view subscribed to it: `view`, a
     DeployView class (the GitHub apply's says how a workflow job applies the rest), else deploy's."""
     from gpuctl.cli.deploy_view import DeployView
-    from gpuctl.author import applier
+    from gpuctl.author import applied_from, applier
     from gpuctl.cli.warm_cmd import warm_io
     from gpuctl.engine.flow import DeployRequest, Deployment
     from gpuctl.warm import run_prewarm
@@ -220,7 +220,8 @@ def deployment_for(s: Session, provider, view: type | None = None):
         saved=read_saved(*planning.user_path(s.app, opts.from_plan)) if opts.from_plan else None, reviewed=not (opts.yes or opts.json_result or opts.from_plan),
         lock_timeout=opts.lock_timeout, break_lock=opts.break_lock, parallelism=opts.parallelism,
         grace=s.app.seconds("GPUCTL_VISIBILITY_GRACE", 20), health=opts.health, policy=s.policy, before_write=opts.before_write,
-        applied_by=None if opts.plan_only or opts.out else applier(s.app.environ, s.project_dir))
+        applied_by=None if opts.plan_only or opts.out else applier(s.app.environ, s.project_dir),
+        applied_from=(None, None) if opts.plan_only or opts.out else applied_from(s.app.environ))
 
     def warm(spec, endpoint: dict) -> dict:
         return run_prewarm(warm_io(s.app), provider, endpoint, spec.prewarm.mode, spec.prewarm.models, cached_model=spec.cached_model)

@@ -29,9 +29,10 @@ from gpuctl.words import counted
 def drift(app: AppContext, as_json: bool, fmt: str | None, observed: str | None, _detailed: bool, provider: str | None, config: str | None) -> int:
     """Report how the account differs from gpu.jsonc, and who moved; change nothing.
 
-    Every difference is labelled: changed in gpu.jsonc, changed in the account, changed in
-    both, origin unknown; a resource may be deleted in the account, an orphan, unmanaged, or
-    have lost its marker. The report says what each asks you to do and what the drift costs
+    Every difference is labelled: changed in gpu.jsonc, applied from another gpu.jsonc (an
+    apply from another branch or checkout, with who and where), changed in the account,
+    changed in both, origin unknown; a resource may be deleted in the account, an orphan,
+    unmanaged, or have lost its marker. The report says what each asks you to do and what the drift costs
     per hour. Exits 0 in sync, 2 on drift, 1 on any error (a failed read is never 0)."""
     from gpuctl.cli.planning import output_format
     from gpuctl.interrupts import Interrupted

@@ -161,6 +161,7 @@ def _diff(before: str, after: str, display: str) -> str:
 _ORIGIN = {
     "account": "changed in the account",
     "both": "changed in both gpu.jsonc and the account; the account's value is taken",
+    "other-config": "applied from another gpu.jsonc, outside this one's review; the account's value is taken (review the diff)",
     "unknown": "origin unknown: there is no last-applied record, so some may be gpu.jsonc's own changes not yet deployed (check the diff)",
 }
 

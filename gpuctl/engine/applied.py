@@ -36,16 +36,21 @@ def declared(change: Any, ids: Mapping[str, str]) -> dict[str, Any]:
 
 
 def remember(provider: Provider, project_id: str, endpoint_id: str, declared: Mapping[str, Any], now: float, new: bool = False, *,
-             applied: bool = True, by: str | None = None, version: int | None = None, config: str | None = None) -> dict:
+             applied: bool = True, by: str | None = None, version: int | None = None, config: str | None = None,
+             source: tuple[str | None, str | None] = (None, None)) -> dict:
     """Create or update the record of `endpoint_id`; `declared` comes from `declared()`. A
     `new` endpoint (this apply just created it) can have no record yet, so none is looked for
     unless the create of the record is refused. An `applied` write (the endpoint was just
     written, by `by`: gpuctl.author, making release `version` or none) adds [when, by, version]
     to the record's last applies, which `history` attributes releases with; a record brought up to date for an endpoint in sync
-    keeps them as they were. `config` is the gpu.jsonc that applies (config.loader.config_identity, ADR 35)."""
+    keeps them as they were. `config` is the gpu.jsonc that applies (config.loader.config_identity, ADR 35);
+    `source` where it applies from and the commit (gpuctl.author.applied_from), kept with the
+    apply beside the digest of the block it applied (drift.config_digest, ADR 37)."""
     def body(existing: dict | None) -> dict:
-        applies = drift.applies_of(existing) + ([[iso_utc(now), by, version]] if applied else [])
-        return drift.record_body(project_id, endpoint_id, str(declared.get("name") or ""), declared, iso_utc(now), applies, config)
+        at, block = iso_utc(now), drift.config_digest(drift.record_digests(endpoint_id, declared))
+        applies = drift.applies_of(existing) + ([[at, by, version]] if applied else [])
+        sources = drift.sources_of(existing) + ([[at, block, *source]] if applied else [])
+        return drift.record_body(project_id, endpoint_id, str(declared.get("name") or ""), declared, at, applies, config, sources)
 
     existing = None if new else _find(provider, endpoint_id)
     if existing is None:
@@ -73,7 +78,7 @@ def remember_rollback(provider: Provider, endpoint_id: str, now: float, *, by: s
     if existing is None or drift.read_record(existing) is None:
         return False
     env = dict(env_of(existing))
-    applies = drift.applies_of(existing) + [[iso_utc(now), by, version]]
+    applies = drift.applies_of(existing) + [[iso_utc(now), by, version]]  # none in APPLIED_FROM_ENV: a rollback applies no gpu.jsonc
     env[drift.APPLIES_ENV] = drift.applies_env(applies)
     env[drift.APPLIED_AT_ENV] = iso_utc(now)  # history: a release made after this is the account's
     env[drift.ROLLED_BACK_ENV] = drift.rolled_back_env(endpoint_id, version, to_version, values)

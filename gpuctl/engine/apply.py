@@ -115,6 +115,7 @@ class Engine:
     parallelism: int = 10  # changes in flight at once; 1 applies in the plan's order, one by one
     applied_by: str | None = None  # who applies (gpuctl.author), kept with each apply in the last-applied record
     config_id: str | None = None  # which gpu.jsonc applies (config.loader.config_identity), kept in the last-applied record (ADR 35)
+    applied_from: tuple[str | None, str | None] = (None, None)  # where it applies from and which commit (gpuctl.author.applied_from), kept with each apply (ADR 37)
     _emitting: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def apply(self, plan: Plan) -> Outcome:
@@ -398,7 +399,7 @@ class Engine:
         new = change.action in (Action.CREATE, Action.REPLACE) and not note  # created just now, under a new id
         try:
             applied.remember(self.provider, self.project_id, endpoint_id, applied.declared(change, ids), self.now(), new, by=self.applied_by, version=version,
-                             config=self.config_id)
+                             config=self.config_id, source=self.applied_from)
         except ProviderError as exc:
             missed = f"the last-applied record was not written ({exc.summary}); drift origins of this endpoint may be wrong until its next applied change"
             return endpoint_id, f"{note}; {missed}" if note else missed

@@ -96,6 +96,7 @@ class DeployRequest:
     health: HealthCheck | None = None  # --wait-healthy: the gate after apply
     policy: Any = None  # gpuctl.policy.guard.Guard: every plan is checked; one that breaks a rule is never applied
     applied_by: str | None = None  # who applies (gpuctl.author: a GitHub login, a git author name, a login name), for `history`
+    applied_from: tuple[str | None, str | None] = (None, None)  # where it applies from and which commit (gpuctl.author.applied_from), for drift (ADR 37)
     before_write: Callable[[], None] | None = None  # called under the account lease before anything is written; raises to refuse (the GitHub apply's newer-commit check)
 
 
@@ -429,7 +430,7 @@ class Deployment:
         r = self.request
         left_by = lease.replaced if lease is not None else None
         journal = Journal(r.project_dir / ".gpu" / "journal.jsonl")
-        engine = Engine(self.provider, r.desired.project_id, journal, self.emit, grace=r.grace, parallelism=r.parallelism, applied_by=r.applied_by, config_id=r.desired.config_id,
+        engine = Engine(self.provider, r.desired.project_id, journal, self.emit, grace=r.grace, parallelism=r.parallelism, applied_by=r.applied_by, applied_from=r.applied_from, config_id=r.desired.config_id,
                         claim=lambda change: name_claim(self.provider, r.desired.project_id, change, lambda m: self.emit(Note(m, "plain")), left_by))
         before = self._versions(plan)
         try:

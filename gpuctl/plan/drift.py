@@ -5,7 +5,9 @@ After an endpoint write has been read back, the engine keeps a pod template name
 when, and a digest per declared field (`GPUCTL_APPLIED`, compact JSON `{path: digest}`). With
 desired (D), observed (A) and last applied (L) the planner can say who moved a field:
 A = L: gpu.jsonc (config); D = L: the account; neither: both. The record lives in the
-account, so a fresh CI runner with no `.gpu/` classifies the same way.
+account, so a fresh CI runner with no `.gpu/` classifies the same way. It also keeps, per
+deploy, a digest of the block applied and where from (`APPLIED_FROM_ENV`), so that A = L made
+by another gpu.jsonc after this one was applied is told from this gpu.jsonc moving (ADR 37).
 
 A digest is the first 16 hex digits of SHA-256 over `[endpoint id, path, value]`, the value in
 the planner's comparable form (`fields.normalise`, integral floats as integers), so two values
@@ -33,11 +35,31 @@ RECORD_PREFIX = "gpuctl-applied-"
 APPLIED_AT_ENV = "GPUCTL_APPLIED_AT"
 NAME_ENV = "GPUCTL_ENDPOINT_NAME"
 APPLIES_ENV = "GPUCTL_APPLIES"  # [[applied_at, applied_by or null, version made or null], ...]: the last MAX_APPLIES applies, oldest first (docs/history.md)
+# [[applied_at, block digest, where or null, commit or null], ...]: what each of the last MAX_APPLIES deploys applied and where from (ADR 37).
+# Beside APPLIES_ENV, not in it: a gpuctl before ADR 37 reads entries of 2 or 3 items there and drops any other, and drops this key when it deploys.
+APPLIED_FROM_ENV = "GPUCTL_APPLIED_FROM"
 MAX_APPLIES = 20
 ROLLED_BACK_ENV = "GPUCTL_ROLLED_BACK"  # {"version": made, "to": restored, "paths": [...]}: the last `gpu serverless rollback`, until the next deploy rewrites the record
 CONFIG_ENV = "GPUCTL_CONFIG"  # which gpu.jsonc applied it (config.loader.config_identity: its path from the repository root), ADR 35
 SET = DECLARED  # the digest of a sensitive field: it was declared, and nothing more is kept (also every env digest in a shared file: redact.shared_digests)
 RECORD_IMAGE = "gpuctl/applied:none"  # a pod template that is never run
+
+
+@dataclass(frozen=True)
+class Apply:
+    """One of gpuctl's applies a record keeps (APPLIES_ENV; APPLIED_FROM_ENV by its time):
+    when, who (gpuctl.author), the release its write made, the digest of the endpoint block it
+    applied (`config_digest`; None for a rollback, or an apply kept by a gpuctl before ADR 37), where it ran from
+    (gpuctl.author.applied_from: `owner/repo:branch` in GitHub Actions, else `user@host`) and
+    the commit it applied (GitHub Actions only)."""
+
+    at: str
+    by: str | None = None
+    version: int | None = None
+    config: str | None = None
+    where: str | None = None
+    commit: str | None = None
+    file: str | None = None  # not kept per apply: the record's CONFIG_ENV, which other_apply fills in
 
 
 @dataclass(frozen=True)
@@ -51,6 +73,7 @@ class Record:
     digests: Mapping[str, str]
     rolled_back: RolledBack | None = None  # gpuctl's rollback since the last deploy of the endpoint
     config: str | None = None  # which gpu.jsonc applied it (CONFIG_ENV); None in a record written before gpuctl kept it
+    applies: tuple[Apply, ...] = ()  # the last applies, oldest first (APPLIES_ENV)
 
 
 @dataclass(frozen=True)
@@ -169,9 +192,10 @@ def lagging_records(changes: Iterable[ResourceChange], templates: Iterable[Mappi
 
 
 def record_env(project_id: str, endpoint_id: str, name: str, declared: Mapping[str, Any], applied_at: str,
-               applies: list[list] | None = None, config: str | None = None) -> dict[str, str]:
+               applies: list[list] | None = None, config: str | None = None, sources: list[list] | None = None) -> dict[str, str]:
     """The record template's env: owner, name, when (UTC, ISO 8601), the digests, the last
-    applies with who made them (`applies_of`) and which gpu.jsonc applied it (`config`)."""
+    applies with who made them (`applies_of`), which gpu.jsonc applied it (`config`), and what
+    the last deploys applied and where from (`sources_of`)."""
     digests = record_digests(endpoint_id, declared)
     env = {MARKER_ENV: project_id, NAME_ENV: name, APPLIED_AT_ENV: applied_at,
            APPLIED_ENV: json.dumps(digests, sort_keys=True, separators=(",", ":"))}
@@ -179,6 +203,8 @@ def record_env(project_id: str, endpoint_id: str, name: str, declared: Mapping[s
         env[CONFIG_ENV] = config
     if applies:
         env[APPLIES_ENV] = applies_env(applies)
+    if sources:
+        env[APPLIED_FROM_ENV] = sources_env(sources)
     return env
 
 
@@ -204,11 +230,73 @@ def _an_apply(a: Any) -> bool:
             and (len(a) == 2 or a[2] is None or (isinstance(a[2], int) and not isinstance(a[2], bool))))
 
 
+def sources_env(sources: list[list]) -> str:
+    """APPLIED_FROM_ENV's value: the last MAX_APPLIES of `sources`, each without the nulls it
+    ends with (the record stays small: RunPod keeps it in one env value)."""
+    def trimmed(s: list) -> list:
+        s = list(s)
+        while len(s) > 2 and s[-1] is None:
+            s.pop()
+        return s
+    return json.dumps([trimmed(s) for s in sources[-MAX_APPLIES:]], ensure_ascii=False, separators=(",", ":"))
+
+
+def sources_of(template: Mapping[str, Any] | None) -> list[list]:
+    """The [applied_at, block digest, where, commit] a record keeps for its last deploys, oldest
+    first, always four long (None for what is not known); those that cannot be read are left
+    out, as for `applies_of`."""
+    env = (template or {}).get("env") or {}
+    read, sources = json_in(env.get(APPLIED_FROM_ENV) or "[]") if isinstance(env, Mapping) else (False, None)
+    if not read or not isinstance(sources, list):
+        return []
+    return [[*s, *([None] * (4 - len(s)))] for s in sources if _a_source(s)]
+
+
+def _a_source(s: Any) -> bool:
+    return (isinstance(s, list) and 2 <= len(s) <= 4 and isinstance(s[0], str)
+            and all(v is None or (isinstance(v, str) and v and v != REDACTED) for v in s[1:]))
+
+
+def config_digest(digests: Mapping[str, str]) -> str:
+    """The digest of an endpoint block as an apply declared it: of its record digests
+    (`record_digests`: every field, a secret as "set"), so it is the block's, with nothing a
+    secret's digest could be recovered from; 12 hex digits, kept with each apply (ADR 37)."""
+    text = json.dumps(dict(digests), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def other_apply(record: Record | None, endpoint_id: str, declared: Mapping[str, Any], config: str | None = None) -> Apply | None:
+    """The apply that put the account's values there when it came from another gpu.jsonc than
+    this one (`declared`, as `record_digests` takes it; `config`: this one's identity), so
+    that a field "as last applied" is not this gpu.jsonc moving (ADR 37); None otherwise.
+
+    Another gpu.jsonc when the record names another file (CONFIG_ENV), or when this block, as
+    it is now, was applied before, and after it another block was applied from another place
+    (`Apply.where`: another repository or branch in GitHub Actions, another person's machine).
+    A block nobody applied yet is a change of this gpu.jsonc, as before; one applied again from
+    the place that applied it (a revert merged to the same branch) is one too. Records written
+    before gpuctl kept block digests, and blocks with a value not known in this run, are as before."""
+    if record is None:
+        return None
+    last_config = [a for a in record.applies if a.config]
+    if config is not None and record.config is not None and record.config != config:
+        return replace(last_config[-1] if last_config else (record.applies or (Apply(record.applied_at),))[-1], file=record.config)
+    if not last_config or any(_unresolved(v) for v in declared.values()):
+        return None
+    mine, latest = config_digest(record_digests(endpoint_id, declared)), last_config[-1]
+    if latest.config == mine or latest.config != config_digest(record.digests):
+        return None  # this block is the one last applied; or the record was rewritten since, without an apply (ADR 10)
+    ours = [a for a in last_config if a.config == mine]
+    if not ours or (latest.where is not None and ours[-1].where == latest.where):
+        return None
+    return replace(latest, file=record.config)
+
+
 def record_body(project_id: str, endpoint_id: str, name: str, declared: Mapping[str, Any], applied_at: str,
-                applies: list[list] | None = None, config: str | None = None) -> dict:
+                applies: list[list] | None = None, config: str | None = None, sources: list[list] | None = None) -> dict:
     """The v2 create body of a record: a pod template (`serverless: false`), so it is never
     offered for an endpoint, costs nothing and never runs."""
-    return template_request(record_name(endpoint_id), RECORD_IMAGE, record_env(project_id, endpoint_id, name, declared, applied_at, applies, config))
+    return template_request(record_name(endpoint_id), RECORD_IMAGE, record_env(project_id, endpoint_id, name, declared, applied_at, applies, config, sources))
 
 
 def read_record(template: Mapping[str, Any]) -> Record | None:
@@ -224,7 +312,14 @@ def read_record(template: Mapping[str, Any]) -> Record | None:
         return None
     config = env.get(CONFIG_ENV)
     return Record(name.removeprefix(RECORD_PREFIX), str(project), str(env.get(NAME_ENV) or ""), str(env.get(APPLIED_AT_ENV) or ""), digests,
-                  _rolled_back(env.get(ROLLED_BACK_ENV)), config if isinstance(config, str) and config and config != REDACTED else None)
+                  _rolled_back(env.get(ROLLED_BACK_ENV)), config if isinstance(config, str) and config and config != REDACTED else None,
+                  _applies(template))
+
+
+def _applies(template: Mapping[str, Any]) -> tuple[Apply, ...]:
+    """Each apply of APPLIES_ENV with what APPLIED_FROM_ENV says of the deploy made at its time."""
+    sources = {s[0]: s[1:] for s in sources_of(template)}
+    return tuple(Apply(*a, *sources.get(a[0], ())) for a in applies_of(template))
 
 
 def records_of(templates: Iterable[Mapping[str, Any]], project_id: str) -> dict[str, Record]:
@@ -271,14 +366,24 @@ def origin(record: Record | None, change: FieldChange) -> Origin:
 
 # -- resources ------------------------------------------------------------------------------------
 
-def _with_origins(change: ResourceChange, record: Record | None) -> ResourceChange:
-    if record is None:
+def _with_origins(change: ResourceChange, record: Record | None, other: Apply | None = None) -> ResourceChange:
+    """`change` with each field's origin; `other`: the apply from another gpu.jsonc that put the
+    account's values there (`other_apply`), which a field "changed in gpu.jsonc" is instead."""
+    if record is None and other is None:
         return change  # without a record every origin is unknown, as the planner made them
-    changes = tuple(_rollback_of(record, _account_value_shown(c if c.origin is o else replace(c, origin=o)))
+    changes = tuple(_rollback_of(record, _account_value_shown(_other_config(other, c if c.origin is o else replace(c, origin=o))))
                     for c, o in ((c, origin(record, c)) for c in change.changes))
     if all(new is old for new, old in zip(changes, change.changes)):
         return change
     return replace(change, changes=changes)
+
+
+def _other_config(other: Apply | None, change: FieldChange) -> FieldChange:
+    """A field the account holds as last applied, when another gpu.jsonc applied it: not this
+    gpu.jsonc moving, which deploy would call a harmless pending change (ADR 37)."""
+    if other is None or change.origin is not Origin.CONFIG:
+        return change
+    return replace(change, origin=Origin.OTHER_CONFIG, applied_from=other)
 
 
 def _rollback_of(record: Record | None, change: FieldChange) -> FieldChange:
@@ -307,12 +412,13 @@ def _account_value_shown(change: FieldChange) -> FieldChange:
 
 
 def classify(change: ResourceChange, live: dict | None, project_id: str, records: Mapping[str, Record], deleted: Mapping[str, Record],
-             renamed_from: str | None = None) -> tuple[ResourceChange, list[Notice]]:
+             renamed_from: str | None = None, config: str | None = None) -> tuple[ResourceChange, list[Notice]]:
     """An endpoint change with the origin of each field and its drift label, and the warning a
     re-create after a deletion in the account deserves (its callers' URL changes). `deleted` is
     `deleted_records(records, ...)`. A block created though it says `renamed_from` (ADR 29)
     whose old endpoint a record says was deleted in the account is that deletion too: there was
-    nothing left to rename, so the create is a new id and URL."""
+    nothing left to rename, so the create is a new id and URL. `config`: this gpu.jsonc's
+    identity (config.loader.config_identity), to tell an apply from another one (`other_apply`)."""
     record = deleted.get(change.name) if live is None else records.get(str(live.get("id")))
     if live is None and record is None and renamed_from and change.action is Action.CREATE:
         gone = deleted.get(renamed_from)
@@ -320,7 +426,10 @@ def classify(change: ResourceChange, live: dict | None, project_id: str, records
             return _rename_gone(_with_origins(change, gone), gone, renamed_from)
     if record is not None and live is not None and change.action in (Action.NOOP, Action.UPDATE) and owner(live):
         change = _guess_hidden(change, live, record)
-    classified = _with_origins(change, record)
+    other = None
+    if record is not None and live is not None and isinstance(change.desired, dict) and change.changes:  # a block in sync has nothing to label
+        other = other_apply(record, record.endpoint_id, fields.flatten(change.desired) | {"name": change.name}, config)
+    classified = _with_origins(change, record, other)
     if record is None:
         return classified, []
     if live is None:

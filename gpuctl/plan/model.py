@@ -30,6 +30,7 @@ class Origin(StrEnum):
     ACCOUNT = "account"  # the account changed; gpu.jsonc is as last applied
     BOTH = "both"  # both changed: a conflict, which apply resolves in gpu.jsonc's favour
     UNKNOWN = "unknown"  # no last-applied record, or no digest (a secret)
+    OTHER_CONFIG = "other-config"  # the account is as last applied, but another gpu.jsonc applied it, not this one's lineage (ADR 37)
 
 
 class Drift(StrEnum):
@@ -64,6 +65,7 @@ class FieldChange:
     forces_replace: bool = False
     origin: Origin = Origin.UNKNOWN
     rolled_back: tuple[int | None, int] | None = None  # the account holds what gpuctl's rollback wrote: (version it made, version restored)
+    applied_from: Any = None  # origin other-config: the apply that put the account's value there (plan.drift.Apply), ADR 37
 
 
 def update_reason(changes: tuple[FieldChange, ...]) -> str:

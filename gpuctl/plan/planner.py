@@ -474,7 +474,7 @@ def _plan_endpoint(spec: EndpointSpec, reading: _Reading, tally: _Tally) -> None
     tally.notices += _secret_notices(spec, live, reading.account.observed.secrets, reading.target)
     if not errs:
         change, warnings = drift.classify(with_rename(_endpoint_change(spec, live, declared, missing), live), live, project_id, reading.records, reading.deleted,
-                                          spec.renamed_from)
+                                          spec.renamed_from, reading.desired.config_id)
         tally.changes.append(change)
         tally.notices += warnings
         tally.matched.add(str((live or {}).get("id")))

@@ -69,7 +69,7 @@ PRESENTATION = "config_keys"  # what a field change says for people only: never 
 # Also never compared: the origin, which says who moved a field for people (apply writes the same
 # either way) and is read with the flag that `config_keys` name (`field_origin`), which a plan
 # made to check a saved one does not locate.
-UNCOMPARED = (PRESENTATION, "origin", "rolled_back")
+UNCOMPARED = (PRESENTATION, "origin", "rolled_back", "applied_from")
 
 
 def _field(change: FieldChange) -> dict:
@@ -84,7 +84,15 @@ def _field(change: FieldChange) -> dict:
     }
     if change.rolled_back:
         row["rolled_back"] = {"version": change.rolled_back[0], "to": change.rolled_back[1]}
+    if change.applied_from is not None:
+        row |= _applied_from(change.applied_from)
     return row
+
+
+def _applied_from(a) -> dict:
+    """Origin other-config: the apply from another gpu.jsonc that put the account's value there
+    (ADR 37): when, who, from where, which commit, which gpu.jsonc (each null when not known)."""
+    return {"applied_from": {"at": a.at, "by": a.by, "where": a.where, "commit": a.commit, "config": a.file}}
 
 
 def run_flag(keys: list[dict] | None) -> str | None:
@@ -106,11 +114,11 @@ def field_origin(origin: str | None, flag: str | None) -> str:
     from the last apply: apply writes the flag's). `config` and `both` would say gpu.jsonc moved
     it and that apply keeps gpu.jsonc's value. Idempotent: a document's origin read again with its
     flag is itself. A missing or unknown origin is `unknown`."""
-    known = ("config", "account", "both", "unknown", *FLAG_ORIGINS)
+    known = ("config", "account", "both", "unknown", "other-config", *FLAG_ORIGINS)
     origin = origin if origin in known else "unknown"
     if flag is None or origin == "unknown":
         return origin
-    return "flag" if origin in ("config", "flag") else "flag-and-account"
+    return "flag" if origin in ("config", "flag") else "flag-and-account"  # other-config: the account is another's apply, not as last applied from here
 
 
 def _located(change: FieldChange, kind: str, name: str, locate: Locate) -> dict:

@@ -24,17 +24,22 @@ from gpuctl.v2 import gpu_count, gpu_pools, owner, workers_max, workers_min
 
 FORMAT_VERSION = "1"
 KIND = "gpuctl-drift"
-ORIGINS = ("config", "account", "both", "unknown")
+ORIGINS = ("config", "other-config", "account", "both", "unknown")
 LABELS = ("deleted-in-account", "orphan", "unmanaged", "marker-lost", "larger-in-account", "duplicate")
 DRIFTING = ("create", "update", "replace", "delete", "orphan")
 MONEY = ("workers.min", "workers.max", "gpu.pools", "gpu.count")
 
-ORIGIN_WORDS = {"config": "changed in gpu.jsonc", "account": "changed in the account", "both": "changed in both", "unknown": "origin unknown"}
+ORIGIN_WORDS = {"config": "changed in gpu.jsonc", "other-config": "applied from another gpu.jsonc", "account": "changed in the account",
+                "both": "changed in both", "unknown": "origin unknown"}
 LABEL_WORDS = {"deleted-in-account": "deleted in the account", "orphan": "orphan", "unmanaged": "unmanaged", "marker-lost": "marker lost",
                "larger-in-account": "larger in the account", "duplicate": "duplicate"}
 
 ORIGIN_ADVICE = {
     "config": "gpu.jsonc moved and the account is as last applied: `gpu serverless deploy -y` applies it",
+    "other-config": ("the account holds what another gpu.jsonc applied (another branch or checkout, outside this one's review; the report "
+                     "says who applied it and from where), after this gpu.jsonc was applied: revert it through review, by deploying the reviewed gpu.jsonc "
+                     "(`gpu serverless deploy -y` from it; re-run its apply workflow); to keep those values, put them in this gpu.jsonc "
+                     "through a pull request (`gpu serverless pull --write`)"),
     "account": "someone changed it in the account: keep it with `gpu serverless pull --write`, or revert it with `gpu serverless deploy -y`",
     "both": "conflict: `gpu serverless deploy -y` keeps gpu.jsonc's value; `gpu serverless pull --write` takes the account's instead",
     "unknown": "who moved is not known (no last-applied record of this endpoint, a secret, or a gpu.jsonc value known only after apply): `gpu serverless deploy -y` applies gpu.jsonc's value, `gpu serverless pull --write` keeps the account's",
@@ -119,6 +124,16 @@ def label_advice(label: str | None, resource: dict, project_id: str, owner: str 
     return "each field below says what to do"
 
 
+def applied_from_words(applied: dict | None) -> str:
+    """Who applied from another gpu.jsonc, when, from where: "by ana from ana@laptop
+    (gpu.jsonc) at 2026-12-07T06:10:00Z, commit 0123456789ab"; parts not known are left out."""
+    a = applied or {}
+    said = [f"by {a['by']}" if a.get("by") else "by someone gpuctl could not name",
+            *([f"from {a['where']}"] if a.get("where") else []), *([f"({a['config']})"] if a.get("config") else []),
+            *([f"at {a['at']}"] if a.get("at") else [])]
+    return " ".join(said) + (f", commit {a['commit']}" if a.get("commit") else ", no commit recorded")
+
+
 def origin_of(change: dict) -> str:
     origin = change.get("origin")
     return origin if origin in ORIGINS else "unknown"
@@ -152,6 +167,8 @@ def field_advice(change: dict, label: str | None = None, resource: dict | None =
         return f"gpuctl's own ownership marker, which `pull` never writes to gpu.jsonc: `gpu serverless deploy -y` writes {MARKER_ENV}={project_id}"
     if label == "larger-in-account":
         return "the account's volume is larger; volumes never shrink: `gpu serverless pull --write` sets volume.size_gb in gpu.jsonc to the account's size"
+    if origin == "other-config":  # whatever the field, the account's value is another gpu.jsonc's apply: undone through review
+        return ORIGIN_ADVICE[origin]
     if change["path"].startswith("env.") and change["before"] is not None and origin != "config":
         if change["sensitive"]:
             return ADDED_ENV_ADVICE if change["after"] is None else SECRET_ADVICE
@@ -178,7 +195,8 @@ def _field(change: dict, label: str | None, keys: list[dict], resource: dict, pr
         "forces_replace": change["forces_replace"],
         "what_to_do": field_advice(change, label, resource, project_id),
         "config_keys": keys,
-    } | ({"rolled_back": change["rolled_back"]} if isinstance(change.get("rolled_back"), dict) else {})
+    } | ({"rolled_back": change["rolled_back"]} if isinstance(change.get("rolled_back"), dict) else {}) | (
+        {"applied_from": change["applied_from"]} if origin == "other-config" and isinstance(change.get("applied_from"), dict) else {})
 
 
 Locate = Callable[[str, str, str], list[dict]]  # (kind, name, path) -> [{"key", "file", "line"}]: gpuctl.config.locate
@@ -291,6 +309,8 @@ def _phrase(change: dict, always: float, worst: float) -> str:
     verb = ("raised" if new > old else "lowered") if numeric else "changed"
     if origin == "account":
         return f"the account {verb} {path} {show(old)} → {show(new)}: {cost}"
+    if origin == "other-config":
+        return f"another gpu.jsonc's apply {verb} {path} {show(old)} → {show(new)}: {cost}"
     if origin == "config":
         return f"gpu.jsonc {verb} {path} {show(old)} → {show(new)}, not applied yet: {cost} until it is"
     both = "changed in both, " if origin == "both" else ""

@@ -5,7 +5,8 @@ what `--json` says; sensitive values are `(sensitive)` in all three."""
 from __future__ import annotations
 
 from gpuctl.render import md
-from gpuctl.render.drift import ADDED_ENV_ADVICE, LABEL_WORDS, LITERAL_ENV_START, MARKER_PATH, ORIGIN_ADVICE, ORIGIN_WORDS, ORIGINS, SECRET_ADVICE, amounts, label_advice
+from gpuctl.render.drift import (ADDED_ENV_ADVICE, LABEL_WORDS, LITERAL_ENV_START, MARKER_PATH, ORIGIN_ADVICE, ORIGIN_WORDS, ORIGINS, SECRET_ADVICE, amounts,
+                                 applied_from_words, label_advice)
 from gpuctl.render.words import for_people, md_keys, show, where_keys
 from gpuctl.words import agreeing, counted
 
@@ -13,6 +14,7 @@ LIMIT = 60_000  # GitHub caps an issue body at 65,536 characters
 
 SHORT_ADVICE = {
     "config": "apply it: `gpu serverless deploy -y`",
+    "other-config": "revert through review: `deploy -y` from the reviewed gpu.jsonc · keep: put it in gpu.jsonc by pull request",
     "account": "keep: `gpu serverless pull --write` · revert: `gpu serverless deploy -y`",
     "both": "`deploy -y` keeps gpu.jsonc's value · `pull --write` takes the account's",
     "unknown": "`deploy -y` applies gpu.jsonc's value · `pull --write` keeps the account's",
@@ -93,6 +95,13 @@ def _says_more(entry: dict) -> bool:
     return bool(entry["drift"]) or entry["action"] != "update"
 
 
+def _other_apply(entry: dict) -> str | None:
+    """"by ana from ana@laptop (gpu.jsonc) at ...": the apply from another gpu.jsonc that put the
+    account's values of this resource there (one per endpoint), or None."""
+    other = next((c for c in entry["changes"] if c["origin"] == "other-config"), None)
+    return None if other is None else applied_from_words(other.get("applied_from"))
+
+
 def _cost_parts(doc: dict, address: str) -> list[str]:
     return [p["phrase"] for i in doc["cost_of_drift"]["items"] if i["address"] == address for p in i["parts"]]
 
@@ -140,6 +149,8 @@ def _text_entry(entry: dict) -> list[str]:
         if c.get("config_keys"):  # none: a field gpu.jsonc cannot say, which the advice covers
             lines.append(f"  {''.ljust(width)}  in gpu.jsonc: {where_keys(c)}")
     origins = list(dict.fromkeys(c["origin"] for c in changes if not _own_advice(c)))
+    if (other := _other_apply(entry)) is not None:
+        lines.append(f"  last applied from another gpu.jsonc {other}")
     if _says_why(entry):
         lines.append(f"  why: {entry['reason']}")
     if _says_more(entry):
@@ -178,6 +189,8 @@ def _md_entry(doc: dict, entry: dict, source_url: str | None = None) -> str:
         for c in entry["changes"]:
             replace = " (forces replacement)" if c["forces_replace"] else ""
             parts.append(f"| {_code(c['path'])} | {md_keys(c, source_url, code=_code) if c.get('config_keys') else '—'} | {_md_value(c, 'config')} | {_md_value(c, 'account')} | {ORIGIN_WORDS[c['origin']]}{replace} | {_cell(_short(c))} |\n")
+    if (other := _other_apply(entry)) is not None:
+        parts.append(f"\n**Last applied from another gpu.jsonc** {md.text(other)}\n")
     costs = _cost_parts(doc, entry["address"])
     if costs:
         parts.append("\n" + "".join(f"- 💸 {md.html_text(p)}\n" for p in costs))

@@ -28,7 +28,8 @@ PHRASE = {
     "orphan": "is an orphan (kept; not in gpu.jsonc)",
     "no-op": "is up to date",
 }
-ORIGIN = {"config": "changed in gpu.jsonc", "account": "changed in the account", "both": "changed in both", "unknown": "origin unknown"}
+ORIGIN = {"config": "changed in gpu.jsonc", "account": "changed in the account", "both": "changed in both", "unknown": "origin unknown",
+          "other-config": "applied from another gpu.jsonc"}
 DRIFT = {"deleted-in-account": "deleted in the account", "orphan": "orphan", "unmanaged": "unmanaged", "marker-lost": "marker lost",
          "larger-in-account": "larger in the account"}
 UNMANAGED = ("?", "yellow", "is not managed by gpuctl and is left alone")  # symbol, style, phrase of an unmanaged look-alike
