@@ -93,7 +93,13 @@ def json_safe(text: str) -> str:
     ASCII text has nothing to escape but DEL (json.dumps escapes the C0 controls itself), and
     `str.isascii` answers at memory speed, where the regex took 145 ms over 8 MB: a
     1,000-endpoint `deploy --plan --json` went from 1.79× the import floor with the scan to
-    1.54× without it (bench/startup_and_plan.py, one run each)."""
+    1.54× without it (bench/startup_and_plan.py, one run each).
+
+    `##[`, the older form of a GitHub Actions workflow command, is written `#\\u0023[`: in
+    Actions, `WorkflowCommandGuard` writes it `#\\#[` in any text, an escape JSON does not have,
+    so a document naming an endpoint called `x##[error]` was no longer JSON there."""
+    if "##[" in text:
+        text = text.replace("##[", "#\\u0023[")
     if text.isascii() and "\x7f" not in text:
         return text
     return _CONTROL.sub(lambda m: _json_escape(m.group()), text)
