@@ -18,6 +18,10 @@ from tests.support.wait import until
 pytestmark = pytest.mark.e2e
 
 RACES = 10
+# A lease taken before it expired (--break-lock, a dead holder) is followed by a wait of the
+# visibility grace (GPUCTL_VISIBILITY_GRACE, 20 s by default) for what its holder may have just
+# created, then a new plan; 1 s here.
+SHORT_GRACE = {"GPUCTL_VISIBILITY_GRACE": "1"}
 
 
 def checkouts(tmp_path, project_id: str, name: str = "echo") -> tuple:
@@ -69,7 +73,7 @@ def test_a_live_lease_of_another_machine_is_shown_and_only_broken_when_asked(acc
     refused = account.gpu("serverless", "deploy", "-y", cwd=proj)
     assert refused.code == 3 and "pid 4242 on ci-runner-7" in refused.err and "--break-lock" in refused.err, refused.err
     assert account.endpoints() == []
-    broken = account.gpu("serverless", "deploy", "-y", "--break-lock", cwd=proj)
+    broken = account.gpu("serverless", "deploy", "-y", "--break-lock", cwd=proj, env=SHORT_GRACE)
     assert broken.code == 0, broken.err
     assert "pid 4242 on ci-runner-7" in broken.err  # the holder is shown before it is broken
     assert [e["name"] for e in account.endpoints()] == ["echo"]
@@ -146,7 +150,7 @@ def test_a_lease_of_a_dead_process_on_this_machine_is_stale_at_once(account, tmp
     """kill -9 leaves the lease behind; on the same machine the next deploy sees its holder is gone."""
     proj, _ = checkouts(tmp_path, "crashed")
     plant_lease(account, "crashed", expires_in=240, host=socket.gethostname(), pid=a_pid_that_is_gone(), space=pid_space())
-    result = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    result = account.gpu("serverless", "deploy", "-y", cwd=proj, env=SHORT_GRACE)
     assert result.code == 0, result.err
     assert "stale lease" in result.err
 
@@ -320,7 +324,7 @@ def test_a_hostile_lease_holder_is_shown_as_one_short_line_everywhere(account, t
         drift = account.gpu("serverless", "drift", "--format", form, cwd=proj)
         assert drift.code == 2, drift.err[:500]
         _one_short_line(drift.out)
-    broken = account.gpu("serverless", "deploy", "-y", "--break-lock", cwd=proj)
+    broken = account.gpu("serverless", "deploy", "-y", "--break-lock", cwd=proj, env=SHORT_GRACE)
     assert broken.code == 0, broken.err[:500]
     _one_short_line(broken.err)
 

@@ -22,7 +22,9 @@ pytestmark = pytest.mark.e2e
 def test_an_interrupt_after_break_lock_broke_the_lease_says_so(account, tmp_path, args):
     proj = project(tmp_path / "p", echo_config(project_id="breaking"), {"handler.py": ECHO_HANDLER})
     plant_lease(account, "breaking", expires_in=300, host="ci-runner-7", pid=4242)  # live: its holder renews it
-    account.faults({"op": "create", "kind": "template", "action": "hang", "seconds": 3600})  # this run's own lease, once the other is gone
+    # this run's own lease, once the other is gone: the first create (refused, the name is taken)
+    # is answered at once, so the break is not waited for behind a held request's timeout
+    account.faults({"op": "create", "kind": "template", "action": "hang", "seconds": 3600, "after": 1})
     process = account.popen("serverless", "deploy", "-y", "--break-lock", *args, cwd=proj)
     err = Output.of_pipe(process.stderr)
     try:

@@ -107,6 +107,9 @@ def test_kill_9_at_a_write_boundary_then_deploy_converges(account, tmp_path, poi
     assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj).code == 0
 
 
+HIDDEN_S = 10
+
+
 @pytest.mark.parametrize("checkout", ["same", "another"])
 def test_a_create_not_yet_visible_when_the_cli_was_killed_is_not_sent_again(account, tmp_path, checkout):
     """RunPod may hide a new endpoint from list and get for seconds. A deploy killed while it
@@ -115,7 +118,10 @@ def test_a_create_not_yet_visible_when_the_cli_was_killed_is_not_sent_again(acco
     holder's lease at once, saw no `a`, and created a second one. A lease taken from a holder
     that stopped before it expired now makes a plan that creates wait out the grace once first."""
     proj = project(tmp_path / "p", _config(), {"handler.py": ECHO_HANDLER})
-    account.faults({"op": "create", "kind": "endpoint", "action": "delay_visibility", "seconds": 15, "times": 1})
+    # hidden for HIDDEN_S from its create: longer than the kill and the next deploy's first plan
+    # take (so that plan does not see it), and no longer than the grace that deploy waits
+    # (GPUCTL_VISIBILITY_GRACE, 20 s by default), which starts after that plan
+    account.faults({"op": "create", "kind": "endpoint", "action": "delay_visibility", "seconds": HIDDEN_S, "times": 1})
     victim = account.popen("serverless", "deploy", "-y", "--parallelism", "10", cwd=proj)
     creates = lambda: [r for r in account.requests() if r["method"] == "POST" and r["path"] == "/v2/serverless" and r["status"] < 300]
     until(lambda: account.server.admin("GET", "faults")["rules"][-1]["fired"] and creates(), "the hidden create to be answered")
@@ -123,7 +129,7 @@ def test_a_create_not_yet_visible_when_the_cli_was_killed_is_not_sent_again(acco
     victim.wait(timeout=30)
     account.clear_faults()
     again_in = proj if checkout == "same" else project(tmp_path / "q", _config(), {"handler.py": ECHO_HANDLER})
-    again = account.gpu("serverless", "deploy", "-y", "--parallelism", "10", cwd=again_in)
+    again = account.gpu("serverless", "deploy", "-y", "--parallelism", "10", cwd=again_in, env={"GPUCTL_VISIBILITY_GRACE": str(HIDDEN_S)})
     assert again.code == 0, again.err
     assert "stale lease" in again.err and "may have just created to show" in again.err, again.err
     made = len(creates())

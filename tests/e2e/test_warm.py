@@ -530,14 +530,19 @@ def _pod_lookups(account) -> int:
     return sum(r["method"] == "GET" and r["path"] == "/v2/pods" for r in log[volume_read:])
 
 
+# A request's answer timeout (GPU_HTTP_TIMEOUT): 30 s by default, 2 s here, so a held create is
+# given up on in 2 s; the tests wait for what gpuctl does next, never for a time.
+SHORT_HTTP_TIMEOUT = {"GPU_HTTP_TIMEOUT": "2"}
+
+
 def test_a_pod_create_held_past_the_client_timeout_is_watched_for_then_used_and_deleted(account, hub, tmp_path):
-    """The server holds the pod create past gpuctl's 30 s timeout, before carrying it out. gpuctl
+    """The server holds the pod create past gpuctl's timeout (GPU_HTTP_TIMEOUT), before carrying it out. gpuctl
     used to look once, find nothing and fail, and the held create then started a pod nobody
     deleted. Now it sends nothing again and watches for the pod by its name: the test lets the
     create go once gpuctl is looking, and the pod that starts is used and deleted."""
     cwd = seeded(account, tmp_path, volume=True, model=REPO)
     account.faults({"op": "create", "kind": "pod", "action": "hang", "seconds": 3600})
-    process = account.popen("serverless", "warm", "echo", "--cpu", cwd=cwd, env={"HF_ENDPOINT": hub.url})
+    process = account.popen("serverless", "warm", "echo", "--cpu", cwd=cwd, env={"HF_ENDPOINT": hub.url} | SHORT_HTTP_TIMEOUT)
     try:
         until(lambda: _pod_lookups(account), "gpu to give up on the answer and look the pod up")
         assert account.server.http.get("/v2/pods").json()["pods"] == []  # the held create has not been carried out yet
@@ -561,7 +566,7 @@ def test_a_pod_create_held_past_the_warm_timeout_is_swept_by_the_next_cpu_warm(a
     cwd = seeded(account, tmp_path, volume=True, model=REPO)
     account.faults({"op": "create", "kind": "pod", "action": "hang", "seconds": 3600})
     try:
-        result = account.gpu("serverless", "warm", "echo", "--cpu", "--timeout", "5", cwd=cwd)
+        result = account.gpu("serverless", "warm", "echo", "--cpu", "--timeout", "4", cwd=cwd, env=SHORT_HTTP_TIMEOUT)
     finally:
         account.clear_faults()
     assert result.code == 1 and "Traceback" not in result.err, result.err

@@ -490,7 +490,9 @@ def test_a_merge_apply_that_fails_says_to_re_run_the_job_never_to_deploy(account
     causes' own hints are deploy's ("run deploy again", "deploying again is safe"): a GitOps
     user following them would apply by hand a plan nobody reviewed."""
     checkout = tree(tmp_path / "main", config("api", "asr"))
-    github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    # a 500 to a create is a lost answer: each of the three creates is looked for during the
+    # visibility grace before it is sent again; 1 s, not 20 s, each
+    github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"), "GPUCTL_VISIBILITY_GRACE": "1"}
     assert account.gpu("github", "plan", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github).code == 0
     account.faults(fault)
     applied = account.gpu("github", "apply", "--no-comment", "--plan-dir", "plans", "--parallelism", "1", cwd=checkout, env=github)
