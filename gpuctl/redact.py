@@ -8,9 +8,12 @@ as in the plan document.
 
 Secrets gpuctl knows (the RunPod key, the GitHub token, `${VAR}` values): `AppContext.protect`
 registers every form of one (`output_forms`), and `Redacting` (on stdout and stderr) and
-`redact` (for GitHub comments and recordings) replace them with "(redacted)". Files written with
-`--out` (a plan, a snapshot) are not masked again: they hold no env value (the plan document
-shows env as sensitive; a snapshot shows only values gpu.jsonc holds as literals, `env_shown`), and a `${VAR}` is read only in env.
+`redact` (for GitHub comments and recordings) replace them with "(redacted)". gpuctl's own
+documents are not masked again, on stdout (`AppContext.verbatim`, `output.print_document`) or
+with `--out` (a plan, a snapshot): they hold no env value (the plan document shows env as
+sensitive; a snapshot shows only values gpu.jsonc holds as literals, `env_shown`), and a
+`${VAR}` is read only in env, so masking text in them only rewrote a plain field that equals a
+protected value (ADR 38).
 
 Masking whole forms works only on text that still holds the whole secret. Two things cut text
 before it reaches a stream, and each is handled where it cuts:

@@ -3,8 +3,10 @@ environment, home directory or terminal."""
 
 from __future__ import annotations
 
+import codecs
 import errno
 import functools
+import io
 import os
 import sys
 from collections.abc import Iterator, Mapping
@@ -24,8 +26,17 @@ class AppContext:
     debug: bool = False
     secrets: set[str] = field(default_factory=set)
     recorder: object | None = None  # gpuctl.provider.recording.Recorder under --record: connect() records through it
+    # `stdout` masks every protected value (`protect`) wherever it occurs: the default for
+    # everything written, and the only stream for text from outside gpuctl (a worker's answer and
+    # logs, an error body). `verbatim` is the same stream unmasked, for the two kinds of output
+    # that must reach their reader exactly as made (ADR 38): gpuctl's own documents, whose secret
+    # fields are hidden as they are built (`output.print_document`: snapshot, plan, drift, list and
+    # status JSON), and `gpu local env`, whose job is to print the key.
+    verbatim: TextIO = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        for stream in (self.stdout, self.stderr):  # the terminal, pipe or file itself, before any wrapper
+            escape_unencodable(stream)
         if self.environ.get("GITHUB_ACTIONS") == "true":  # the runner obeys `::` lines of the step's log: quoted text must not be one
             from gpuctl.safetext import WorkflowCommandGuard
 
@@ -33,6 +44,7 @@ class AppContext:
                 self.stdout = WorkflowCommandGuard(self.stdout)
             if self.stderr is sys.stderr:
                 self.stderr = WorkflowCommandGuard(self.stderr)
+        self.verbatim = self.stdout  # stdout unmasked (the field's comment above, ADR 38)
         self.stdout = Redacting(self.stdout, self.secrets)
         self.stderr = Redacting(self.stderr, self.secrets)
         self._protect_credentials()
@@ -155,6 +167,42 @@ class AppContext:
         from gpuctl.safetext import printable
 
         print(printable(message), file=self.stderr)
+
+
+ESCAPE = "gpuctl.escape"  # the encode error handler of gpu's streams (`escape_unencodable`)
+
+
+def _escape(error: UnicodeError) -> tuple[str, int]:
+    """A character the stream's encoding cannot hold, written as JSON's `\\uXXXX` escape (a
+    surrogate pair past U+FFFF): JSON on stdout stays the same JSON to any reader, since every
+    character outside a JSON string is ASCII; text shows which character it was."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    out = []
+    for char in error.object[error.start:error.end]:
+        code = ord(char)
+        if code > 0xFFFF:
+            code -= 0x10000
+            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    return "".join(out), error.end
+
+
+codecs.register_error(ESCAPE, _escape)
+
+
+def escape_unencodable(stream: TextIO) -> None:
+    """Make `stream` (gpu's stdout or stderr, when it is a text stream over bytes) write a
+    character its encoding cannot hold as an escape (`_escape`) rather than fail: under
+    PYTHONIOENCODING=ascii, or a latin-1 terminal, a plan's arrow (→), a cost's × or a name from the
+    account ended the command in an internal UnicodeEncodeError (review 4, R4-10). The one place
+    gpu's streams get their encoding rules; a stream a test hands in as text (StringIO) has none."""
+    if isinstance(stream, io.TextIOWrapper) and stream.errors != ESCAPE:
+        try:
+            stream.reconfigure(errors=ESCAPE)
+        except (ValueError, OSError):  # closed, or not reconfigurable: left as it is
+            pass
 
 
 @functools.cache

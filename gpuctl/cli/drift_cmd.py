@@ -174,7 +174,9 @@ def _write(app: AppContext, doc: dict, fmt: str) -> None:
     if fmt == "json":
         from gpuctl.render.document import dumps
 
-        app.stdout.write(dumps(doc))
+        from gpuctl.cli.output import write_document_text
+
+        write_document_text(app, dumps(doc))  # gpuctl's own document, written as made (ADR 38)
     elif fmt == "markdown":
         from gpuctl.render.drift_view import render_markdown
 

@@ -73,12 +73,12 @@ def status(app: AppContext, ref: str, as_json: bool, watch: bool, interval: floa
 
 
 def _show(app: AppContext, doc: dict, as_json: bool) -> None:
-    from gpuctl.cli.output import print_json
+    from gpuctl.cli.output import print_document
 
     from gpuctl.cli import views
 
     if as_json:
-        print_json(app, doc)
+        print_document(app, doc)
     else:
         views.print_table(app, views.status_panel(doc))
 
@@ -105,7 +105,9 @@ def _watch(app: AppContext, refresh: Callable[[], dict], interval: float, as_jso
                 live.update(views.status_panel(refresh()), refresh=True)
     while True:
         doc = refresh()
-        line = json_text(doc, indent=None) if as_json else f"{time.strftime('%H:%M:%S')} {views.status_line(doc)}"
-        app.stdout.write(line + "\n")
+        if as_json:  # gpuctl's own document, one a line, written as made (ADR 38)
+            app.verbatim.write(json_text(doc, indent=None) + "\n")
+        else:
+            app.stdout.write(f"{time.strftime('%H:%M:%S')} {views.status_line(doc)}\n")
         app.stdout.flush()
         sleep(interval)

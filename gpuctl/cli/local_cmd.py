@@ -145,7 +145,10 @@ def env(app: AppContext, data_dir: str | None, unset: bool) -> int:
     if info is None:
         raise lifecycle.LocalProviderError("the local provider is not running", hint=f"start it with `gpu local up{_same_dir(data_dir)}`")
     for name, value in lifecycle.env_exports(directory, info, lifecycle.read_token(directory)).items():
-        app.stdout.write(f"export {name}={shlex.quote(value)}\n")
+        # unmasked: printing the key is this command's job. Through the masking stdout, a second
+        # `eval "$(gpu local env)"` (the key now in gpu's environment, so protected) exported
+        # RUNPOD_API_KEY=(redacted), and curl and the SDK got 401 (review 4, R4-2)
+        app.verbatim.write(f"export {name}={shlex.quote(value)}\n")
     return ExitCode.OK
 
 

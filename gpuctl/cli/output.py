@@ -30,7 +30,9 @@ def json_text(doc: Any, indent: int | None = 2) -> str:
 
 
 def print_json(app: AppContext, doc: Any) -> None:
-    """Write `doc` to stdout as `json_text` spells it, and a newline."""
+    """Write `doc` to stdout as `json_text` spells it, and a newline, every protected value
+    masked: for a document that quotes text from outside gpuctl (a worker's answer, an error
+    body, a config error quoting gpu.jsonc). gpuctl's own documents use `print_document`."""
     app.stdout.write(json_text(doc) + "\n")
 
 
@@ -95,6 +97,21 @@ def result_document(app: AppContext, as_json: bool, ended: Callable[[str], dict]
         return
     with ResultDocument(app, ended).guard() as doc:
         yield doc
+
+
+def print_document(app: AppContext, doc: Any) -> None:
+    """`print_json`, written as made (`AppContext.verbatim`, ADR 38): for gpuctl's own documents,
+    which a program reads back (`snapshot`, `list`, `status` and `drift --json`; the plan
+    document's `write_document`), and whose secret fields were hidden when they were built
+    (`redact.hide_env`, `env_shown`, `shared_digests`). Masking text in them again only ever
+    rewrote a plain field that happened to equal a protected value: an image equal to a
+    `${VAR}`'s value became "(redacted)", and a plan against the snapshot invented an update."""
+    write_document_text(app, json_text(doc) + "\n")
+
+
+def write_document_text(app: AppContext, text: str) -> None:
+    """One of gpuctl's own documents, already spelled, to stdout as made (`print_document`)."""
+    app.verbatim.write(text)
 
 
 def write_output(app: AppContext, given: str, text: str, *, flag: str, inputs: Iterable[str | None] = ()) -> Path:

@@ -235,7 +235,7 @@ def write_plan(app: AppContext, plan, fmt: str, locate=None) -> None:
     from gpuctl.render.document import to_document, write_document
 
     if fmt == "json":
-        write_document(plan, app.stdout.write, locate)
+        write_document(plan, app.verbatim.write, locate)  # gpuctl's own document, written as made (ADR 38)
     elif fmt == "markdown":
         from gpuctl.render.markdown import render_markdown
 

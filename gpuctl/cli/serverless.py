@@ -157,6 +157,8 @@ def snapshot(app: AppContext, provider: str | None, config: str | None, out: str
         from gpuctl.cli.output import write_output
 
         write_output(app, out, text, flag="--out", inputs=(config,))
-    else:
-        app.stdout.write(text)
+    else:  # the same document --out writes, byte for byte (ADR 38)
+        from gpuctl.cli.output import write_document_text
+
+        write_document_text(app, text)
     return ExitCode.OK

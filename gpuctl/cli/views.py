@@ -128,9 +128,9 @@ def project_rows(app: AppContext, target: Target) -> list[dict]:
 
 def print_rows(app: AppContext, rows: list[dict], as_json: bool, show_all: bool) -> None:
     if as_json:
-        from gpuctl.cli.output import print_json
+        from gpuctl.cli.output import print_document
 
-        print_json(app, hide_env({"endpoints": rows}))
+        print_document(app, hide_env({"endpoints": rows}))
         return
     if not rows:
         app.note("no endpoints" + ("" if show_all else " declared in gpu.jsonc"))

@@ -1,0 +1,88 @@
+"""What gpu writes on stdout is never silently rewritten (review 4, R4-5; ADR 38).
+
+A `${VAR}` value (or a credential-named variable of gpu's environment) is protected: masked as
+"(redacted)" wherever it occurs in text. When the same text is also a plain field of a document
+gpuctl builds (the image a worker reports from `${WORKER_IMAGE}`), masking it there rewrote the
+document: `snapshot > acct.json` held `"image": "(redacted)"` and a plan against it invented
+updates; `deploy --plan --json` said `"desired": {"image": "(redacted)"}`. gpuctl's documents
+hide their secret fields when they are built, and are written as built. What a worker says
+(invoke, logs, job status) is not gpuctl's, and stays masked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import ECHO_HANDLER, STAYS, echo_config, project
+
+pytestmark = pytest.mark.e2e
+
+IMAGE = "ghcr.io/example/echo-worker:0.1.0"  # echo_config's image
+SECRET = "hf_documents_canary_4c2e9a71"
+
+
+def _config(**env: str) -> dict:
+    return echo_config(env={"WORKER_IMAGE": "${WORKER_IMAGE}", "HF_TOKEN": "${CANARY}", **env}, idle_timeout=STAYS)
+
+
+# WORKER_IMAGE: a `${VAR}` whose value is the image; MY_TOKEN: a credential-named variable of
+# gpu's environment holding the same text. Either one alone masked the image.
+ENV = {"WORKER_IMAGE": IMAGE, "CANARY": SECRET, "MY_TOKEN": IMAGE}
+
+
+def test_a_snapshot_on_stdout_is_the_document_out_writes_and_a_plan_against_it_is_in_sync(account, tmp_path):
+    proj = project(tmp_path / "p", _config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=ENV).code == 0
+    piped = account.gpu("serverless", "snapshot", cwd=proj, env=ENV)
+    assert piped.code == 0, piped.err
+    assert account.gpu("serverless", "snapshot", "--out", "out.json", cwd=proj, env=ENV).code == 0
+    assert piped.out == (proj / "out.json").read_text()  # one document, wherever it is written
+    assert "(redacted)\"" not in piped.out and IMAGE in piped.out
+    assert SECRET not in piped.out  # the secret itself is hidden by the document, not by the stream
+    (proj / "acct.json").write_text(piped.out)
+    plan = account.gpu("serverless", "deploy", "--plan", "--observed", "acct.json", "--detailed-exitcode", cwd=proj, env=ENV)
+    assert plan.code == 0, plan.out + plan.err  # in sync: no update invented from a rewritten image
+    assert "to update" not in plan.out
+
+
+def test_plan_json_on_stdout_keeps_a_desired_value_equal_to_a_protected_one(account, tmp_path):
+    proj = project(tmp_path / "p", _config(), {"handler.py": ECHO_HANDLER})
+    plan = account.gpu("serverless", "deploy", "--plan", "--json", cwd=proj, env=ENV)
+    assert plan.code in (0, 2), plan.err
+    change = next(c for c in plan.json()["resource_changes"] if c["desired"])
+    assert change["desired"]["image"] == IMAGE
+    assert SECRET not in plan.out
+
+
+def test_list_status_and_drift_json_are_written_as_built(account, tmp_path):
+    proj = project(tmp_path / "p", _config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=ENV).code == 0
+    for command in (("list", "--json"), ("list", "--all", "--json"), ("status", "echo", "--json"), ("drift", "--json")):
+        run = account.gpu("serverless", *command, cwd=proj, env=ENV)
+        assert run.code == 0, (command, run.err)
+        json.loads(run.out)
+        assert "(redacted)\"" not in run.out and SECRET not in run.out, (command, run.out)
+
+
+def test_what_a_worker_echoes_of_a_protected_value_stays_masked(account, tmp_path):
+    """The other side of the line: a worker's answer is not gpuctl's document, so a `${VAR}`
+    value it returns or prints is masked, with --json too."""
+    leaky = (Path(__file__).parent / "workers" / "leaky.py").read_text()
+    config = _config()
+    config["serverless"]["local"]["command"] = ["python", "leaky.py"]
+    proj = project(tmp_path / "p", config, {"leaky.py": leaky})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=ENV).code == 0
+    show = '{"show": ["HF_TOKEN"]}'
+    runs = [account.gpu("serverless", "invoke", "echo", "--input", show, cwd=proj, env=ENV)]
+    runs.append(account.gpu("serverless", "invoke", "echo", "--input", show, "--json", cwd=proj, env=ENV))
+    assert runs[-1].code == 0, runs[-1].err
+    job = runs[-1].json()
+    assert job["output"] == {"HF_TOKEN": "(redacted)"}
+    runs.append(account.gpu("serverless", "job", "status", "echo", job["id"], "--json", cwd=proj, env=ENV))
+    runs.append(account.gpu("serverless", "logs", "echo", cwd=proj, env=ENV))
+    for run in runs:
+        assert run.code == 0, run.err
+        assert SECRET not in run.out and SECRET not in run.err
+        assert "(redacted)" in run.out
