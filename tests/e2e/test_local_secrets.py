@@ -14,6 +14,7 @@ import stat
 import pytest
 
 from tests.e2e.conftest import STAYS, echo_config, project
+from tests.local.secret_damage import DAMAGE, damage
 
 pytestmark = pytest.mark.e2e
 
@@ -117,3 +118,30 @@ def test_import_then_plan_names_the_secrets_to_create_and_the_local_plan_says_wh
     quiet = account.gpu("serverless", "deploy", "--plan", cwd=mine)
     assert quiet.code == 0 and "secret" not in (quiet.out + quiet.err).replace("RunPod secret", ""), quiet.out + quiet.err
     assert all(VALUE not in r.out + r.err for r in (imported, plan, quiet))
+
+
+def test_a_damaged_secret_gets_the_same_verdict_from_the_worker_and_from_list(account, tmp_path):
+    """Review 4, R4-9: with `secrets/api_tok` replaced by bytes that are not UTF-8, a 2 MB file, a
+    FIFO or a link, workers said the provider "does not have" it while `gpu local secret list`
+    listed it; an empty file reached the worker as API_TOKEN="". Each is now the one verdict,
+    from the worker's start and from `list`, and setting it again is the fix."""
+    proj = _secret_project(tmp_path)
+    assert account.gpu("local", "secret", "set", "api_tok", cwd=proj, input=VALUE).code == 0
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    secrets_dir = account.server.data_dir / "secrets"
+    for kind in ("not UTF-8", "2 MB", "FIFO", "symlink", "empty"):
+        damage(secrets_dir, "api_tok", kind)
+        called = account.gpu("serverless", "invoke", "echo", "--input", "{}", cwd=proj)
+        verdict = f"secret api_tok is damaged ({DAMAGE[kind]}"
+        assert called.code == 1 and "env API_TOKEN refers to secret api_tok, so no worker was started: " + verdict in called.err, (kind, called.err)
+        assert "set it again with `gpu local secret set api_tok`" in called.err and "does not have" not in called.err
+        listed = account.gpu("local", "secret", "list", cwd=proj)
+        assert listed.code == 0 and listed.out == "api_tok\n" and f"warning: {verdict}" in listed.err, (kind, listed.err)
+        line = next(x for x in listed.err.splitlines() if x.startswith("warning: "))
+        assert line.removeprefix("warning: ") in called.err  # the same words, fix included
+
+    assert account.gpu("local", "secret", "set", "api_tok", cwd=proj, input=VALUE).code == 0
+    again = account.gpu("serverless", "invoke", "echo", "--input", "{}", "--json", cwd=proj)
+    assert again.code == 0 and again.json()["output"] == {"sha256": DIGEST, "placeholder": False}, again.err
+    listed = account.gpu("local", "secret", "list", cwd=proj)
+    assert listed.out == "api_tok\n" and "warning" not in listed.err
