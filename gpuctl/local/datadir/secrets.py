@@ -103,20 +103,15 @@ class Secrets:
             return None
         path = self.directory / name
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-        except FileNotFoundError:
+            kind = _kind_problem(os.lstat(path).st_mode)  # before open: opening a device can itself do something
+            if kind is None:
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        except (FileNotFoundError, NotADirectoryError):  # as `names` sees it: no secret
             return None
-        except OSError as exc:
-            try:
-                mode = os.lstat(path).st_mode
-            except FileNotFoundError:
-                return None
-            except OSError:
-                mode = None
-            kind = _kind_problem(mode) if mode is not None else None
-            if kind is None and exc.errno == errno.ELOOP:
-                kind = _KINDS[0][1]
-            raise DamagedSecret(name, kind or f"it cannot be read: {exc.strerror or exc}", path) from None
+        except OSError as exc:  # replaced by a link since the lstat (ELOOP), or not ours to read
+            kind = _KINDS[0][1] if exc.errno == errno.ELOOP else f"it cannot be read: {exc.strerror or exc}"
+        if kind is not None:
+            raise DamagedSecret(name, kind, path)
         try:
             info = os.fstat(fd)
             kind = _kind_problem(info.st_mode)
