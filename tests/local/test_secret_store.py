@@ -56,6 +56,12 @@ def test_a_damaged_secret_has_one_verdict_for_the_worker_and_the_listing(tmp_pat
     assert str(resolving.value) == verdict and resolving.value.key == "API_TOKEN"
     assert str(store.problem("api_tok")) == verdict and store.problem("nothing_here") is None
     assert "tok" not in verdict.replace("api_tok", "")  # no byte of what is there is quoted
+    if kind == "directory":  # the fix the verdict gives: set does not replace a directory
+        assert f"remove the directory {tmp_path / 'secrets' / 'api_tok'}, then set it again" in verdict
+        with pytest.raises(DamagedSecret):
+            store.put("api_tok", "tok-after")
+    else:  # the fix the verdict gives: set it again
+        assert store.put("api_tok", "tok-after") is True and store.read("api_tok") == "tok-after" and store.problem("api_tok") is None
 
 
 @pytest.mark.parametrize("name", ["", "1abc", "a/b", "../x", "RUNPOD_x", "runpod", "a b", "x" * 192])
