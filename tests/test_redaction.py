@@ -252,6 +252,33 @@ def test_an_account_env_value_is_shown_only_as_the_literal_of_its_own_endpoint_a
     assert protected == ["shared-value-123", "shared-value-123"]
 
 
+def test_a_secret_reference_is_a_name_and_what_a_worker_is_given_from_it_is_protected(tmp_path):
+    """Review 4, R4-1: protect_env registered the account's env as held, so a RunPod secret's
+    reference text was masked (garbling gpuctl's own "RunPod resolves (redacted)") and the
+    value a worker got from it was printed in clear. The reference is a name; the value, where
+    the provider lets it be read (the local one), is what is protected; a value mixing text
+    and references is protected as written and as given."""
+    from gpuctl.cli.resolve import Target, env_secrets
+    from gpuctl.local.client import secrets
+
+    ref = "{{ RUNPOD_SECRET_api_tok }}"
+    assert env_secrets("API_TOKEN", ref, None) == []  # on RunPod: a name, and the value cannot be known
+    assert env_secrets("URL", f"postgres://app:{ref}@db/x", None) == [f"postgres://app:{ref}@db/x"]
+    secrets.put(tmp_path, "api_tok", "s3cr3t-value-1")
+    given = secrets.protector(tmp_path)
+    assert env_secrets("API_TOKEN", ref, None, given) == ["s3cr3t-value-1"]
+    assert env_secrets("URL", f"postgres://app:{ref}@db/x", None, given) == [f"postgres://app:{ref}@db/x", "s3cr3t-value-1", "postgres://app:s3cr3t-value-1@db/x"]
+    assert env_secrets("API_TOKEN", "{{ RUNPOD_SECRET_nobody_made }}", None, given) == []
+    assert env_secrets("GPUCTL_PROJECT", "p", None, given) == [] and env_secrets("X", None, None, given) == []
+    literal = f"postgres://app:{ref}@db/x"  # written so in gpu.jsonc: shown, but not what the worker gets from it
+    assert env_secrets("URL", literal, literal, given) == ["s3cr3t-value-1", "postgres://app:s3cr3t-value-1@db/x"]
+
+    protected: list[str] = []
+    target = Target(provider=None, loaded=None, name="local", protect=protected.append, secret_values=given)
+    target.protect_env({"name": "echo", "env": {"API_TOKEN": ref, "OTHER": "console-set-value"}})
+    assert protected == ["s3cr3t-value-1", "console-set-value"]
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True

@@ -144,13 +144,14 @@ def _check_owner(target, chosen: dict, force: bool, cwd) -> None:
 def _protect(app: AppContext, literals: dict[str, str], *envs: dict) -> None:
     """Every env value the rollback handles is registered as a secret, a last line of defence in
     case one ever reaches an output, except those the plan shows: gpuctl's own GPUCTL_* values
-    and the values gpu.jsonc holds as plain literals for the same key (`literals`)."""
-    from gpuctl.render.history import env_shown
+    and the values gpu.jsonc holds as plain literals for the same key (`literals`); a RunPod
+    secret reference is a name (resolve.env_secrets)."""
+    from gpuctl.cli.resolve import env_secrets
 
     for env in envs:
         for key, value in (env or {}).items():
-            if isinstance(value, str) and not env_shown(str(key), value, literals):
-                app.protect(value)
+            for secret in env_secrets(str(key), value, literals.get(key)):  # a secret reference is a name
+                app.protect(secret)
 
 
 def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan_only: bool, yes: bool, as_json: bool,

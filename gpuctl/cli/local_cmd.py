@@ -212,17 +212,22 @@ def secret_set(app: AppContext, name: str, data_dir: str | None) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of names on stdout.")
 @click.pass_obj
 def secret_list(app: AppContext, data_dir: str | None, as_json: bool) -> int:
-    """The names of the local secrets, one a line (never their values)."""
+    """The names of the local secrets, one a line (never their values). A damaged one (its
+    file edited by hand: not UTF-8, empty, too large, a link) is listed with a warning on
+    stderr, the verdict a worker that refers to it fails with."""
     from gpuctl.cli.output import print_json
     from gpuctl.local.client import secrets
 
-    names = secrets.names(_data_dir(app, data_dir))
+    directory = _data_dir(app, data_dir)
+    names = secrets.names(directory)
     if as_json:
         print_json(app, names)
     elif names:
         app.stdout.write("".join(f"{n}\n" for n in names))
     else:
         app.note(f"no local secrets; create one with `{secrets.SET_HINT}`")
+    for damaged in secrets.damaged(directory):
+        app.note(f"warning: {damaged}")
     return ExitCode.OK
 
 

@@ -113,10 +113,10 @@ def _plan(app: AppContext, target, loaded, catalog, observed):
 def _protect(app: AppContext, loaded, observed, result) -> None:
     """Every env value of the account is kept out of the output, except those redact.env_shown
     shows: gpuctl's markers, the literals gpu.jsonc holds for that endpoint and key (they are in
-    git, and the diff's context shows them), and the literals pull writes over one (the diff
-    shows them too)."""
+    git, and the diff's context shows them), the literals pull writes over one (the diff
+    shows them too), and RunPod secret references, which are names (resolve.env_secrets)."""
     from gpuctl.cli.planning import env_literals
-    from gpuctl.redact import env_shown
+    from gpuctl.cli.resolve import env_secrets
     from gpuctl.v2 import env_of
 
     literals = env_literals(loaded)
@@ -126,8 +126,8 @@ def _protect(app: AppContext, loaded, observed, result) -> None:
     for endpoint in observed.endpoints:
         name = endpoint.get("name")
         for key, value in env_of(endpoint).items():
-            if isinstance(value, str) and not env_shown(key, value, literals.get((name, key))):
-                app.protect(value)
+            for secret in env_secrets(key, value, literals.get((name, key))):  # a secret reference is a name
+                app.protect(secret)
 
 
 def _verify(app: AppContext, target, loaded, catalog, observed, before: str, result) -> None:

@@ -43,6 +43,10 @@ class Target:
     protect: Callable[[str | None], None] = lambda secret: None  # AppContext.protect
     note: Callable[[str], None] = lambda message: None  # AppContext.note
     salvaged_project: str | None = None  # the project_id of a gpu.jsonc that parses but is not valid (open_target reads_only)
+    # What a worker is given from an env value's RunPod secret references, where the provider's
+    # secrets can be read (the local provider's: gpuctl.local.client.secrets.protector); None on
+    # RunPod, whose API never returns a secret's value.
+    secret_values: Callable[[str], list[str]] | None = None
 
     @property
     def project_id(self) -> str | None:
@@ -51,17 +55,16 @@ class Target:
     def protect_env(self, endpoint: dict) -> None:
         """Register the endpoint's env values as secrets, for the commands that print what its
         workers wrote (logs, a job's output or error): a handler or a library that prints or
-        returns a token must not put it in a CI log through gpu. A value is a secret until shown
-        otherwise (as in snapshots, redact.env_shown): only gpuctl's own GPUCTL_* markers and the
-        plain literals gpu.jsonc holds for this endpoint and key are not."""
-        from gpuctl.redact import env_shown
+        returns a token must not put it in a CI log through gpu. What is protected is what a
+        worker is given (`env_secrets`): a RunPod secret's value where the provider lets it be
+        read (the local provider), not the `{{ RUNPOD_SECRET_x }}` text the account holds."""
         from gpuctl.v2 import env_of
 
         name = endpoint.get("name")
         literals = self.literals(name)
         for key, value in env_of(endpoint).items():
-            if isinstance(value, str) and not env_shown(key, value, literals.get((name, key))):
-                self.protect(value)
+            for secret in env_secrets(key, value, literals.get((name, key)), self.secret_values):
+                self.protect(secret)
 
     def literals(self, name: str | None = None) -> dict[tuple[str, str], str]:
         """{(endpoint name, env key): value} of the env values gpu.jsonc holds as plain literals
@@ -79,6 +82,30 @@ class Target:
 
     def close(self) -> None:
         self.provider.close()
+
+
+def env_secrets(key: str, value: object, literal: str | None, given: Callable[[str], list[str]] | None = None) -> list[str]:
+    """The strings to protect (AppContext.protect) for account env `key`'s `value`: the rule of
+    every site that registers an account's env (logs, invoke and job status, for what workers
+    wrote; pull and rollback, a last line of defence).
+
+    A value is a secret until shown otherwise (redact.env_shown: gpuctl's own GPUCTL_* markers
+    and the plain literal gpu.jsonc holds for this endpoint and key are not). A value that is
+    only a RunPod secret reference, `{{ RUNPOD_SECRET_x }}` (gpu.jsonc's {"secret": NAME}), is
+    a name, which plans and gpuctl's own errors print: what must not be printed is the secret's
+    value, which a worker is given and may print or return. `given(value)` says what a worker
+    is given from a value's references, where the provider's secrets can be read (the local
+    provider's); RunPod's API never returns a secret's value, so there it is not known, and not
+    masked (docs/calling-endpoints.md). A value mixing references with other text is protected
+    as written too. What a reference gives is protected even in a value gpu.jsonc holds as a
+    literal (`"postgres://app:{{ RUNPOD_SECRET_pw }}@db"` written by hand)."""
+    from gpuctl.model import secret_name
+    from gpuctl.redact import env_shown
+
+    if not isinstance(value, str):
+        return []
+    written = [] if env_shown(key, value, literal) or secret_name(value) is not None else [value]
+    return written + (given(value) if given is not None and "RUNPOD_SECRET_" in value else [])
 
 
 def provider_options(func):
@@ -141,7 +168,16 @@ def open_target(app: AppContext, provider: str | None, config: str | None, start
         salvaged = _salvage(path, display, error)
         app.note(salvaged.note)
     name, _ = choose_provider(app, provider, loaded.provider if loaded else salvaged.provider)
-    return Target(connect(app, name, start_local=start_local), loaded, name, app.protect, app.note, salvaged_project=salvaged.project_id)
+    return Target(connect(app, name, start_local=start_local), loaded, name, app.protect, app.note, salvaged_project=salvaged.project_id,
+                  secret_values=_local_secrets(app) if name == "local" else None)
+
+
+def _local_secrets(app: AppContext) -> Callable[[str], list[str]]:
+    """What a local worker is given from an env value's secret references (from the data dir
+    connect() talks to)."""
+    from gpuctl.local.client import lifecycle, secrets
+
+    return secrets.protector(lifecycle.default_data_dir(app.environ))
 
 
 @dataclass

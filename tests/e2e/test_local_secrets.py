@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import stat
 
 import pytest
 
 from tests.e2e.conftest import ROOT, STAYS, echo_config, project
+from tests.local.secret_damage import DAMAGE, damage
+from tests.support.wait import until
 
 pytestmark = pytest.mark.e2e
 
@@ -147,3 +150,86 @@ def test_set_refuses_a_bad_name_before_it_asks_for_the_value(tmp_path):
     term.child.wait()
     assert term.child.exitstatus == 1, said
     assert "value of secret" not in said and "invalid value for NAME of `gpu local secret set`" in said, said
+
+
+# A handler that hands its secret back every way a worker can: in its output, its error and its log.
+LEAKY = '''import os
+import runpod
+
+
+def handler(job):
+    got = os.environ.get("API_TOKEN", "")
+    print("ENV " + got, flush=True)
+    if job["input"].get("fail"):
+        raise RuntimeError("boom " + got)
+    return {"API_TOKEN": got}
+
+
+if __name__ == "__main__":
+    runpod.serverless.start({"handler": handler})
+'''
+
+
+def test_a_secrets_value_is_masked_wherever_the_worker_hands_it_back(account, tmp_path):
+    """Review 4, R4-1: the values of `{"secret": NAME}` references, the form policy's
+    `require_secret_env` asks for, printed in clear from invoke, invoke --json, logs and job
+    status, while `${VAR}` values were masked: gpuctl protected the env as the account holds it,
+    which is the reference text, never the value a worker is given."""
+    proj = project(tmp_path / "p", echo_config(env={"API_TOKEN": {"secret": "api_tok"}}, idle_timeout=STAYS), {"handler.py": LEAKY})
+    assert account.gpu("local", "secret", "set", "api_tok", cwd=proj, input=VALUE).code == 0
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+
+    shown = account.gpu("serverless", "invoke", "echo", "--input", "{}", cwd=proj)
+    assert shown.code == 0 and json.loads(shown.out) == {"API_TOKEN": "(redacted)"}, shown.out + shown.err
+    as_json = account.gpu("serverless", "invoke", "echo", "--input", "{}", "--json", cwd=proj)
+    assert as_json.code == 0 and as_json.json()["output"] == {"API_TOKEN": "(redacted)"}, as_json.out + as_json.err
+    failed = account.gpu("serverless", "invoke", "echo", "--input", '{"fail": true}', cwd=proj)
+    assert failed.code == 1 and "RuntimeError: boom (redacted)" in failed.err, failed.err
+    job_id = re.search(r"job (\S+) failed", failed.err).group(1)
+    status = account.gpu("serverless", "job", "status", "echo", job_id, cwd=proj)
+    assert status.code == 0 and "boom (redacted)" in status.out, status.out + status.err
+    status_json = account.gpu("serverless", "job", "status", "echo", job_id, "--json", cwd=proj)
+    assert status_json.code == 0 and "\"error_message\": \"boom (redacted)\"" in status_json.json()["error"], status_json.out
+    logs = until(lambda: (r := account.gpu("serverless", "logs", "echo", cwd=proj)).out.count("ENV ") >= 3 and r, "the three ENV lines in the logs")
+    assert logs.out.count("ENV (redacted)") == 3, logs.out
+
+    runs = [shown, as_json, failed, status, status_json, logs]
+    assert all(VALUE not in r.out + r.err for r in runs)
+
+
+def test_the_missing_secret_error_names_the_reference_unmasked(account, tmp_path):
+    """R4-1: the reference text was masked instead of the value, which garbled gpuctl's own
+    advice: "RunPod resolves (redacted) from the account's secrets". A reference is a name."""
+    proj = project(tmp_path / "p", echo_config(env={"API_TOKEN": {"secret": "nobody_made"}}, idle_timeout=STAYS), {"handler.py": LEAKY})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    called = account.gpu("serverless", "invoke", "echo", "--input", "{}", cwd=proj)
+    assert called.code != 0
+    assert "RunPod resolves {{ RUNPOD_SECRET_nobody_made }} from the account's secrets" in called.err, called.err
+    assert "(redacted)" not in called.out + called.err
+
+
+def test_a_damaged_secret_gets_the_same_verdict_from_the_worker_and_from_list(account, tmp_path):
+    """Review 4, R4-9: with `secrets/api_tok` replaced by bytes that are not UTF-8, a 2 MB file, a
+    FIFO or a link, workers said the provider "does not have" it while `gpu local secret list`
+    listed it; an empty file reached the worker as API_TOKEN="". Each is now the one verdict,
+    from the worker's start and from `list`, and setting it again is the fix."""
+    proj = _secret_project(tmp_path)
+    assert account.gpu("local", "secret", "set", "api_tok", cwd=proj, input=VALUE).code == 0
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    secrets_dir = account.server.data_dir / "secrets"
+    for kind in ("not UTF-8", "2 MB", "FIFO", "symlink", "empty"):
+        damage(secrets_dir, "api_tok", kind)
+        called = account.gpu("serverless", "invoke", "echo", "--input", "{}", cwd=proj)
+        verdict = f"secret api_tok is damaged ({DAMAGE[kind]}"
+        assert called.code == 1 and "env API_TOKEN refers to secret api_tok, so no worker was started: " + verdict in called.err, (kind, called.err)
+        assert "set it again with `gpu local secret set api_tok`" in called.err and "does not have" not in called.err
+        listed = account.gpu("local", "secret", "list", cwd=proj)
+        assert listed.code == 0 and listed.out == "api_tok\n" and f"warning: {verdict}" in listed.err, (kind, listed.err)
+        line = next(x for x in listed.err.splitlines() if x.startswith("warning: "))
+        assert line.removeprefix("warning: ") in called.err  # the same words, fix included
+
+    assert account.gpu("local", "secret", "set", "api_tok", cwd=proj, input=VALUE).code == 0
+    again = account.gpu("serverless", "invoke", "echo", "--input", "{}", "--json", cwd=proj)
+    assert again.code == 0 and again.json()["output"] == {"sha256": DIGEST, "placeholder": False}, again.err
+    listed = account.gpu("local", "secret", "list", cwd=proj)
+    assert listed.out == "api_tok\n" and "warning" not in listed.err

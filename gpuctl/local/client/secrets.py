@@ -1,11 +1,12 @@
 """`gpu local secret set|list|delete`: the local provider's secrets, which a worker's
 `{{ RUNPOD_SECRET_<name> }}` env values resolve to (gpuctl.local.datadir.secrets). They live in
 the data dir, so these work whether or not the server runs, and a worker started afterwards
-sees the change (as a RunPod worker does when it next boots). No function here returns or
-prints a value."""
+sees the change (as a RunPod worker does when it next boots). No function here prints a
+value; `protector` reads them only to hand them to the CLI's redaction (AppContext.protect)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from gpuctl.local.client.lifecycle import LocalProviderError
@@ -30,6 +31,37 @@ def names(data_dir: Path) -> list[str]:
     return _store(data_dir).names()
 
 
+def damaged(data_dir: Path) -> list[secrets.DamagedSecret]:
+    """The verdict on each damaged local secret, by name: what a worker's start says of it too
+    (Secrets.read, the one reader)."""
+    store = _store(data_dir)
+    return [problem for name in store.names() if (problem := store.problem(name)) is not None]
+
+
+def protector(data_dir: Path) -> Callable[[str], list[str]]:
+    """For an env value, what a worker started now is given from its `{{ RUNPOD_SECRET_<name> }}`
+    references: each local secret's value, and the value resolved when it holds other text too
+    (none for a secret there is none of, or a damaged one: no worker starts then). For the
+    commands that print what workers wrote, which mask these as they mask a `${VAR}`'s value
+    (gpuctl.cli.resolve.env_secrets); never for printing."""
+    store = _store(data_dir)
+
+    def read(name: str) -> str | None:
+        try:
+            return store.read(name)
+        except secrets.DamagedSecret:
+            return None
+
+    def given(value: str) -> list[str]:
+        found = {name: got for name in secrets.references(value) if (got := read(name)) is not None}
+        if not found:
+            return []
+        resolved = secrets.REFERENCE.sub(lambda ref: found.get(ref.group(1), ref.group(0)), value)
+        return [*found.values(), *([resolved] if resolved not in found.values() else [])]
+
+    return given
+
+
 def put(data_dir: Path, name: str, value: str) -> bool:
     """Create or replace secret `name` (True: replaced); LocalProviderError for a name or value
     RunPod would refuse too, never quoting the value."""
@@ -39,7 +71,11 @@ def put(data_dir: Path, name: str, value: str) -> bool:
     problem = secrets.value_problem(value)
     if problem is not None:
         raise LocalProviderError(f"gpu local secret set {name}: {problem}", hint=f"send the value on stdin: {SET_HINT}")
-    return _store(data_dir).put(name, value)
+    try:
+        return _store(data_dir).put(name, value)
+    except secrets.DamagedSecret as exc:
+        raise LocalProviderError(f"gpu local secret set {name}: {exc.path} is a directory, which gpuctl does not replace",
+                                 hint=f"remove the directory {exc.path}, then run this again") from None
 
 
 def delete(data_dir: Path, name: str) -> bool:

@@ -3,9 +3,16 @@ resolves to, as RunPod's account secrets do when a worker boots (docs/local-prov
 docs/adr/0032-local-secrets.md).
 
 One file per secret, `secrets/<name>`, holding the value alone: 0600 in a 0700 directory,
-written fresh and renamed into place (`private.write_new`), so listing the names never reads a
-value. Values go only into a started process's environment: nothing here prints them, and no
-API answer, log line or error message carries one (RunPod's API never returns a secret's value).
+written fresh and renamed into place (`private.write_new`). Values go only into a started
+process's environment, and to the CLI, which protects them (never prints them: what a worker
+hands back is masked); nothing here prints one, and no API answer, log line or error message
+carries one (RunPod's API never returns a secret's value).
+
+`Secrets.read` is the one reader, for the worker's start and for `gpu local secret list`
+alike: an entry of a secret's name that is not a secret gpuctl wrote (a link, a FIFO, a
+directory, bytes that are not UTF-8, an empty or oversized file, edited by hand or by a
+program) is DamagedSecret, the same verdict in both (review 4, R4-9: workers said the provider
+"does not have" a secret that `list` listed, and an empty file reached the worker as "").
 
 Standard library only: the CLI (`gpu local secret ...`) imports this, and works with or
 without a running server; a worker started after a change gets the new value, as on RunPod.
@@ -14,12 +21,12 @@ without a running server; a worker started after a change gets the new value, as
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import stat
 from pathlib import Path
 
-from gpuctl.files import FileRefused, read_text
 from gpuctl.local.datadir import private
 
 # RunPod's rule (api-reference-v2 create-a-secret: a letter or '_' first, at most 191
@@ -52,6 +59,27 @@ def value_problem(value: str) -> str | None:
     return None
 
 
+class DamagedSecret(Exception):
+    """What is at a secret's name is no secret gpuctl wrote: `why` in words (never quoting a
+    byte of it), and the fix, which `str()` ends with."""
+
+    def __init__(self, name: str, why: str, path: Path):
+        self.name, self.why, self.path = name, why, path
+        self.key: str | None = None  # the env key that refers to it, when resolving one
+        again = f"set it again with `gpu local secret set {name}`"
+        fix = f"remove the directory {path}, then {again}" if why.startswith("it is a directory") else again
+        super().__init__(f"secret {name} is damaged ({why}): {fix}")
+
+
+_KINDS = ((stat.S_ISLNK, "it is a symbolic link, not a file gpuctl wrote"), (stat.S_ISDIR, "it is a directory, not a file"),
+          (stat.S_ISFIFO, "it is a named pipe (FIFO), not a file"), (stat.S_ISSOCK, "it is a socket, not a file"),
+          (stat.S_ISCHR, "it is a character device, not a file"), (stat.S_ISBLK, "it is a block device, not a file"))
+
+
+def _kind_problem(mode: int) -> str | None:
+    return next((why for test, why in _KINDS if test(mode)), None if stat.S_ISREG(mode) else "it is not a regular file")
+
+
 class Secrets:
     """The secret files of one data dir (`<data dir>/secrets/`)."""
 
@@ -59,26 +87,70 @@ class Secrets:
         self.directory = directory
 
     def names(self) -> list[str]:
-        """The names of the secrets there are, sorted; no value is read."""
+        """The names of the secrets there are, sorted, damaged ones included (`read` says what
+        is wrong with one); no value is read. A name a secret cannot have (`.x.tmp`, the file
+        `write_new` is writing) is not one."""
         with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-            return sorted(e.name for e in os.scandir(self.directory) if e.is_file(follow_symlinks=False) and name_problem(e.name) is None)
+            return sorted(e.name for e in os.scandir(self.directory) if name_problem(e.name) is None)
         return []
 
-    def value(self, name: str) -> str | None:
-        """The value of secret `name`, or None when there is no such secret (or what is there is
-        not a secret file gpuctl wrote: a link, a FIFO, bytes that are not UTF-8)."""
+    def read(self, name: str) -> str | None:
+        """The value of secret `name`, or None when there is no such secret; DamagedSecret when
+        what is there is not a secret gpuctl wrote: anything but a regular file (a link is not
+        followed, a FIFO not waited on), more than an environment variable holds, bytes that are
+        not UTF-8, or a value `secret set` refuses (empty, a NUL)."""
         if name_problem(name) is not None:
             return None
+        path = self.directory / name
         try:
-            if not stat.S_ISREG(os.lstat(self.directory / name).st_mode):
-                return None
-            return read_text(self.directory / name, limit=MAX_VALUE_BYTES, pipes=False)
-        except (OSError, FileRefused, UnicodeDecodeError):
+            kind = _kind_problem(os.lstat(path).st_mode)  # before open: opening a device can itself do something
+            if kind is None:
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        except (FileNotFoundError, NotADirectoryError):  # as `names` sees it: no secret
             return None
+        except OSError as exc:  # replaced by a link since the lstat (ELOOP), or not ours to read
+            kind = _KINDS[0][1] if exc.errno == errno.ELOOP else f"it cannot be read: {exc.strerror or exc}"
+        if kind is not None:
+            raise DamagedSecret(name, kind, path)
+        try:
+            info = os.fstat(fd)
+            kind = _kind_problem(info.st_mode)
+            if kind is not None:
+                raise DamagedSecret(name, kind, path)
+            data = b""
+            while info.st_size <= MAX_VALUE_BYTES and len(data) <= MAX_VALUE_BYTES and (chunk := os.read(fd, MAX_VALUE_BYTES + 1 - len(data))):
+                data += chunk
+            if info.st_size > MAX_VALUE_BYTES or len(data) > MAX_VALUE_BYTES:  # a file growing as it is read too
+                raise DamagedSecret(name, f"it is larger than {MAX_VALUE_BYTES:,} bytes, the most one environment variable holds", path)
+        except OSError as exc:
+            raise DamagedSecret(name, f"it cannot be read: {exc.strerror or exc}", path) from None
+        finally:
+            os.close(fd)
+        try:
+            value = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DamagedSecret(name, "its bytes are not UTF-8 text", path) from None
+        if not value:
+            raise DamagedSecret(name, "the file is empty, and RunPod refuses an empty secret too", path)
+        if "\0" in value:
+            raise DamagedSecret(name, "it holds a NUL character, which no environment variable can carry", path)
+        return value
+
+    def problem(self, name: str) -> DamagedSecret | None:
+        """What is wrong with secret `name` (`read`'s verdict), or None: for `list`, which never
+        shows a value."""
+        try:
+            self.read(name)
+        except DamagedSecret as damaged:
+            return damaged
+        return None
 
     def put(self, name: str, value: str) -> bool:
         """Create or replace secret `name`; True when it existed. The caller has checked both."""
-        existed = (self.directory / name).is_file()
+        path = self.directory / name
+        existed = os.path.lexists(path)
+        if path.is_dir() and not path.is_symlink():
+            raise DamagedSecret(name, "it is a directory, not a file", path)
         private.make_dir(self.directory)
         private.write_new(self.directory / name, value)
         return existed
@@ -110,14 +182,19 @@ class MissingSecret(Exception):
 def resolve(env: dict[str, str], secrets: Secrets) -> dict[str, str]:
     """`env` with every `{{ RUNPOD_SECRET_<name> }}` replaced by the secret's value (RunPod
     substitutes them when a worker boots). MissingSecret names the first key whose reference
-    has no secret; nothing is started with the placeholder text in place of a credential."""
+    has no secret, DamagedSecret (with its `key` set) the first whose secret is damaged;
+    nothing is started with the placeholder text in place of a credential."""
     out = dict(env)
     for key, value in env.items():
         if "RUNPOD_SECRET_" not in value:
             continue
 
         def value_of(found: re.Match, key: str = key) -> str:
-            got = secrets.value(found.group(1))
+            try:
+                got = secrets.read(found.group(1))
+            except DamagedSecret as damaged:
+                damaged.key = key
+                raise
             if got is None:
                 raise MissingSecret(key, found.group(1))
             return got

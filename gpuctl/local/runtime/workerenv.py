@@ -26,7 +26,7 @@ from urllib.parse import quote_plus
 
 from gpuctl.local.datadir.layout import DataDir
 from gpuctl.local.datadir.reaper import MARKER
-from gpuctl.local.datadir.secrets import MissingSecret, Secrets, resolve
+from gpuctl.local.datadir.secrets import DamagedSecret, MissingSecret, Secrets, resolve
 from gpuctl.local.errors import Rejected
 from gpuctl.local.runtime.keys import WorkerKeys
 from gpuctl.local.store.db import Store
@@ -51,6 +51,12 @@ def missing_secret_message(exc: MissingSecret) -> str:
     """A worker or pod not started for a secret there is none of: which key, which secret, the fix."""
     return (f"{exc}, so no worker was started (RunPod resolves {{{{ RUNPOD_SECRET_{exc.name} }}}} from the account's secrets "
             f"when a worker boots): create it with `gpu local secret set {exc.name}` (the value on stdin), then call again")
+
+
+def damaged_secret_message(exc: DamagedSecret) -> str:
+    """A worker or pod not started for a damaged secret: which key, then the verdict `gpu local
+    secret list` gives too (DamagedSecret: what is wrong and the fix)."""
+    return f"env {exc.key} refers to secret {exc.name}, so no worker was started: {exc} (the value on stdin), then call again"
 
 
 def has_command(env: dict[str, str]) -> bool:
@@ -144,11 +150,13 @@ class WorkerEnv:
 
     def endpoint_env(self, env: dict[str, str]) -> dict[str, str]:
         """The endpoint's (or pod's) own env with its `{{ RUNPOD_SECRET_<name> }}` references
-        resolved from the local secrets; SpawnError naming a secret there is none of."""
+        resolved from the local secrets; SpawnError naming a secret there is none of, or one damaged."""
         try:
             return resolve(dict(env), Secrets(self.data_dir.secrets))
         except MissingSecret as exc:
             raise SpawnError(missing_secret_message(exc)) from None
+        except DamagedSecret as exc:
+            raise SpawnError(damaged_secret_message(exc)) from None
 
     def markers(self, process_id: str) -> dict[str, str]:
         """How `reaper` finds the process through /proc, and the server its own output."""
