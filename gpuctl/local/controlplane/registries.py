@@ -64,7 +64,3 @@ class Registries:
         self.store.delete(KIND, self.get(registry_id)["id"])
         with contextlib.suppress(FileNotFoundError):
             (self.directory / registry_id).unlink()
-
-    def seed(self, doc: dict) -> None:
-        """Insert `{id, name}` verbatim (no credential), as the admin seed does for other kinds."""
-        self.store.put(KIND, {"id": doc["id"], "name": doc["name"]})
