@@ -77,7 +77,14 @@ def test_a_block_with_registry_auth_by_name_creates_the_endpoint_with_the_creden
     assert json.loads((proj / "gpu.jsonc").read_text())["serverless"]["runpod"]["registry_auth"] == "dockerhub-team"
     assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj).code == 0
 
-    for run in (plan, applied, drift, pulled):
+    # Cleared in the console: pull removes the key (without it, gpuctl leaves the account's none alone).
+    assert account.server.http.patch(f"/v2/serverless/{endpoint['id']}", json={"registry": None}).status_code == 200
+    cleared = account.gpu("serverless", "pull", "--write", cwd=proj)
+    assert cleared.code == 0, cleared.err
+    assert "registry_auth" not in json.loads((proj / "gpu.jsonc").read_text())["serverless"]["runpod"]
+    assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj).code == 0
+
+    for run in (plan, applied, drift, pulled, cleared):
         assert PASSWORD not in run.out + run.err
 
 
