@@ -149,6 +149,20 @@ class TemplateChoice:
 
 
 @dataclass(frozen=True)
+class RegistryAuth:
+    """`runpod.registry_auth`: a container registry credential, by the name the account shows or
+    its id, with where gpu.jsonc says it (the key, and its file position when there is one), so
+    that a name the account does not have is an error at the key. The plan resolves it to the
+    credential's id (RunPod v2 `registry`)."""
+
+    value: str
+    key: str = ""
+    file: str | None = field(default=None, compare=False)
+    line: int | None = field(default=None, compare=False)
+    col: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
 class EndpointSpec:
     name: str
     template: TemplateChoice
@@ -173,6 +187,7 @@ class EndpointSpec:
     local_cwd: str | None = None
     adopt: str | None = None  # id of an endpoint to adopt (gpu.jsonc `adopt`, ADR 11)
     renamed_from: str | None = None  # the previous name of this project's endpoint, renamed in place (ADR 29)
+    registry_auth: RegistryAuth | None = None  # the credential that pulls a private image; None: not declared, the account's is left alone
 
 
 @dataclass(frozen=True)
@@ -192,6 +207,12 @@ class Desired:
     overrides: tuple[Override, ...] = ()
     config_id: str | None = None  # which gpu.jsonc this is, as the last-applied record keeps it (config.loader.config_identity, ADR 35); None: from flags alone
 
+    @property
+    def needs_registries(self) -> bool:
+        """A block declares `runpod.registry_auth`: the plan reads the account's container
+        registry credentials to resolve it (one list call; none otherwise)."""
+        return any(spec.registry_auth for spec in self.endpoints)
+
 
 @dataclass(frozen=True)
 class Observed:
@@ -203,10 +224,15 @@ class Observed:
     # The names of the account's secrets, when the provider can tell (the local provider's
     # `gpu local secret`s); None: not known (RunPod's are not read), never a value.
     secrets: frozenset[str] | None = None
+    # The account's container registry credentials (`GET /v2/registries`: `{id, name}` each,
+    # never a credential), read only when a block declares `runpod.registry_auth`; None: not read.
+    registries: tuple[dict, ...] | None = None
 
     def __post_init__(self) -> None:
         for kind in ("endpoints", "network_volumes", "templates"):
             object.__setattr__(self, kind, once_each(getattr(self, kind)))
+        if self.registries is not None:  # read back twice, one credential would read as two of one name
+            object.__setattr__(self, "registries", once_each(self.registries))
 
 
 def once_each(objects: tuple[dict, ...]) -> tuple[dict, ...]:

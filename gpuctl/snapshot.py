@@ -1,8 +1,11 @@
 """The observed-state snapshot file: `{"provider": "runpod", "endpoints": [...],
-"networkVolumes": [...], "templates": [...]}`, whose items are RunPod REST v2 objects exactly
-as the list calls return them. Written by hand for tests and reviews, or captured from a live
-account. `provider` says which provider the account belongs to, so a plan against the snapshot
-plans for that provider; it is optional, since hand-written and older snapshots lack it."""
+"networkVolumes": [...], "templates": [...], "registries": [...]}`, whose items are RunPod REST
+v2 objects exactly as the list calls return them. Written by hand for tests and reviews, or
+captured from a live account. `provider` says which provider the account belongs to, so a plan
+against the snapshot plans for that provider; it is optional, since hand-written and older
+snapshots lack it. `registries` (the container registry credentials, `{id, name}` each: RunPod
+never returns a credential) is optional too: without it the snapshot cannot resolve a block's
+`runpod.registry_auth`, and the plan says to take a new snapshot."""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from gpuctl.model import REDACTED, Observed, acyclic
 from gpuctl.redact import APPLIED_ENV, OWN_ENV, shared_digests
 from gpuctl.spelling import did_you_mean
 
-KEYS = ("endpoints", "networkVolumes", "templates")
+KEYS = ("endpoints", "networkVolumes", "templates", "registries")
 _SURROGATE = re.compile("[\ud800-\udfff]")  # a str pydantic-core cannot hold
 HINT = "items are RunPod REST v2 objects as the list calls return them; capture a snapshot with `gpu serverless snapshot --out FILE`"
 PROVIDERS = ("runpod", "local")
@@ -49,7 +52,8 @@ def parse_snapshot(data: Any, display: str) -> Snapshot:
             if not fits(item):
                 _check_item(key, item, f"{display}: {key}[{i}]")
         lists[key] = tuple(items)
-    return Snapshot(Observed(lists["endpoints"], lists["networkVolumes"], lists["templates"]), provider)
+    registries = lists["registries"] if "registries" in data else None  # None: not recorded, unknown (not "none")
+    return Snapshot(Observed(lists["endpoints"], lists["networkVolumes"], lists["templates"], registries=registries), provider)
 
 
 def _text(value: Any) -> bool:
@@ -95,9 +99,10 @@ ITEM_CHECKS: dict[str, Callable[[Any], bool]] = {
         "gpu": _object({}, {"pools": _texts, "excludedTypes": _texts}),
         "workers": _object({}, {"min": _integer, "max": _integer, "idleTimeout": _integer}),
         "scaling": _object({}, {"type": _text, "queueDelay": _number, "requestCount": _number}),
-        "dataCenterIds": _texts, "networkVolumes": _texts, "ports": _texts, "modelReferences": _texts}),
+        "dataCenterIds": _texts, "networkVolumes": _texts, "ports": _texts, "modelReferences": _texts, "registry": _text}),
     "networkVolumes": _object({"id": _text, "name": _text, "size": _integer, "dataCenter": _text}, {}),
     "templates": _object({"id": _text, "name": _text}, {"env": _env}),
+    "registries": _object({"id": _text, "name": _text}, {}),
 }
 
 
@@ -154,7 +159,8 @@ def snapshot_document(observed: Observed, shown_env: Callable[[dict, str], bool]
         by_id = {str(e.get("id")): e for e in endpoints}
         templates = [_shared_record(_own_env_only(t), by_id) for t in templates]
     recorded = {"provider": provider} if provider else {}
-    return recorded | {"endpoints": endpoints, "networkVolumes": list(observed.network_volumes), "templates": templates}
+    listed = {"registries": [{"id": r.get("id"), "name": r.get("name")} for r in observed.registries]} if observed.registries is not None else {}
+    return recorded | {"endpoints": endpoints, "networkVolumes": list(observed.network_volumes), "templates": templates} | listed
 
 
 def _own_env_only(template: dict) -> dict:

@@ -48,6 +48,7 @@ class Endpoint(_Item):
     dataCenterIds: list[str] | None = None
     networkVolumes: list[str] | None = None
     ports: list[str] | None = None
+    registry: str | None = None
     modelReferences: list[str] | None = None
 
 
@@ -64,4 +65,11 @@ class Template(_Item):
     env: dict[str, str] | None = None
 
 
-ITEM_MODELS = {"endpoints": Endpoint, "networkVolumes": NetworkVolume, "templates": Template}
+class Registry(_Item):
+    """A container registry credential as `GET /v2/registries` lists it: no username or password."""
+
+    id: str
+    name: str
+
+
+ITEM_MODELS = {"endpoints": Endpoint, "networkVolumes": NetworkVolume, "templates": Template, "registries": Registry}

@@ -51,6 +51,27 @@ def image(obj: Obj) -> str | None:
     return obj.get("image")
 
 
+def registry(endpoint: Obj) -> str | None:
+    """The id of the container registry credential the endpoint pulls its image with; None
+    when it has none (RunPod answers null, or leaves the field out)."""
+    found = endpoint.get("registry")
+    return found if isinstance(found, str) and found else None
+
+
+def registry_name(registry_id: str | None, registries: Any) -> str | None:
+    """What gpu.jsonc writes for a credential id (`runpod.registry_auth`): its name as the
+    account's list (`GET /v2/registries`) has it, when no other credential has that name; else
+    the id itself (not listed, not read, or a name two credentials share). None for no id."""
+    if not registry_id:
+        return None
+    listed = [r for r in registries or () if isinstance(r, Mapping)]
+    found = next((r for r in listed if r.get("id") == registry_id), None)
+    name = found.get("name") if found else None
+    if isinstance(name, str) and name and sum(1 for r in listed if r.get("name") == name) == 1:
+        return name
+    return registry_id
+
+
 def volume_ids(endpoint: Obj) -> list[str]:
     """The network volumes attached to an endpoint, in the account's order."""
     return [v for v in endpoint.get("networkVolumes") or [] if isinstance(v, str)]

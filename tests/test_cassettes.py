@@ -106,6 +106,14 @@ def test_observe_reads_the_documented_list_shapes():
     assert [e["id"] for e in observed.endpoints] == ["4m7x2k9q"]
     assert observed.endpoints[0]["gpu"]["pools"] == ["ADA_24"]
     assert [v["dataCenter"] for v in observed.network_volumes] and observed.templates
+    assert observed.registries is None  # no block declares runpod.registry_auth: not read
+
+
+def test_observe_reads_the_registry_credentials_when_asked():
+    """`GET /v2/registries` as RunPod documents it: `{id, name}` each, no credential."""
+    with REPLAY.use_cassette("observe.yaml"):
+        observed = _provider().observe(registries=True)
+    assert observed.registries == ({"id": "6n2k8v4d", "name": "dockerhub-private"},)
 
 
 def test_create_and_read_back():

@@ -22,7 +22,7 @@ class Account:
     def __init__(self, states):
         self.states, self.gets, self.closed = list(states), [], False
 
-    def observe(self, _refs):
+    def observe(self, _refs, registries=False):
         return self.states.pop(0)
 
     def get_endpoint(self, endpoint_id):
@@ -37,7 +37,7 @@ class Account:
 
 def _observe(monkeypatch, account):
     monkeypatch.setattr("gpuctl.cli.connect.connect", lambda *a, **k: account)
-    return drift_cmd._observe(None, SimpleNamespace(target="runpod", needs_model_references=False, desired=DESIRED))
+    return drift_cmd._observe(None, SimpleNamespace(target="runpod", needs_model_references=False, needs_registries=False, desired=DESIRED))
 
 
 LAGGING = Observed((), (), (RECORD,))
@@ -82,5 +82,5 @@ def test_the_endpoints_the_lists_kept_leaving_out_are_counted_in_words_that_agre
     desired = SimpleNamespace(project_id="demo", endpoints=[SimpleNamespace(name=n, renamed_from=None) for n in names])
     monkeypatch.setattr("gpuctl.cli.connect.connect", lambda *a, **k: account)
     with pytest.raises(GpuctlError) as raised:
-        drift_cmd._observe(None, SimpleNamespace(target="runpod", needs_model_references=False, desired=desired))
+        drift_cmd._observe(None, SimpleNamespace(target="runpod", needs_model_references=False, needs_registries=False, desired=desired))
     assert said in raised.value.summary, raised.value.summary

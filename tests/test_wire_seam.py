@@ -19,7 +19,7 @@ SEAM_DIRS = ("cli", "engine", "warm", "github", "doctor", "render", "policy", "p
 # The fields of RunPod v2 Endpoint, NetworkVolume and Template objects (and of the answers to
 # the workers and health calls) that gpuctl reads, plus the flat v1 names a caller might reach for.
 V2_KEYS = frozenset({
-    "env", "image", "networkVolumes", "gpu", "workers", "scaling", "flashboot", "modelReferences", "cpu",
+    "env", "image", "networkVolumes", "gpu", "workers", "scaling", "flashboot", "modelReferences", "cpu", "registry",
     "dataCenter", "dataCenterIds", "size", "pools", "excludedTypes", "idleTimeout", "vcpuCount", "queueDelay",
     "requestCount", "templateId", "gpuTypeIds", "workersMin", "workersMax", "networkVolumeId",
     "endpointVersion", "rollout", "workersOnLatest", "workersTotal", "percentOnLatest",  # a releases answer

@@ -84,6 +84,10 @@ class Session:
     def needs_model_references(self) -> bool:
         return any(spec.cached_model for spec in self.desired.endpoints)
 
+    @property
+    def needs_registries(self) -> bool:
+        return self.desired.needs_registries
+
 
 def session(app: AppContext, opts: DeployOptions) -> Session:
     """Load gpu.jsonc and choose the provider as deploy does; public because `drift` plans

@@ -140,7 +140,7 @@ def _observe(app: AppContext, s):
     account = connect(app, s.target, start_local=False)
     try:
         for _ in range(READS):
-            state = account.observe(s.needs_model_references)
+            state = account.observe(s.needs_model_references, registries=s.needs_registries)
             raced = _made_between_reads(account, state, s.desired)
             if not raced:
                 return state

@@ -70,6 +70,7 @@ def _run(app: AppContext, target, ref: str, block_name: str | None, write: bool,
     from gpuctl.cli.planning import user_path
     from gpuctl.cli.resolve import endpoint as find
     from gpuctl.config import edit, from_account
+    from gpuctl.v2 import registry
 
     path, display = user_path(app, config)
     project_id = target.project_id or path.resolve().parent.name
@@ -80,9 +81,10 @@ def _run(app: AppContext, target, ref: str, block_name: str | None, write: bool,
     adopt = _adoption(target, live, project_id, name, force)
     _check_literal(live, literal)
     catalog = load_catalog()
-    observed = target.provider.observe(True)
+    declared = any(b.model.runpod.registry_auth for b in target.loaded.blocks) if target.loaded else False
+    observed = target.provider.observe(True, registries=declared or registry(live) is not None)  # the name of its credential, for registry_auth
     made = from_account.block_of(live, catalog, list(observed.network_volumes), name=name, literal=literal,
-                                 project_dir=path.resolve().parent, adopt=adopt)
+                                 project_dir=path.resolve().parent, adopt=adopt, registries=observed.registries)
     read = target.loaded.source.text if target.loaded else None  # written over only if the file still holds it (edit.save)
     text = edit.add_block(read, made.block) if read is not None else edit.new_file(project_id, made.block)
     address = f"endpoint.{name}"

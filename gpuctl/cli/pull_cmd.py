@@ -63,7 +63,7 @@ def _run(app: AppContext, target, name: str | None, write: bool, as_json: bool, 
     text = loaded.source.text  # the text the plan was made from: written back only if the file still holds it (edit.save)
     endpoints = {e.get("id"): e for e in observed.endpoints}
     result = pull_text(text, loaded, to_document(plan)["resource_changes"], endpoints, list(observed.network_volumes), catalog, name,
-                       unreported(plan, observed), literal)
+                       unreported(plan, observed), literal, list(observed.registries) if observed.registries is not None else None)
     _protect(app, loaded, observed, result)
     if result.pulled:
         _verify(app, target, loaded, catalog, observed, text, result)
@@ -106,7 +106,7 @@ def _plan(app: AppContext, target, loaded, catalog, observed):
         for _, value in spec.env:
             app.protect(getattr(value, "value", None))  # a `${VAR}` value read from here is never shown
     if observed is None:
-        observed = target.provider.observe(any(s.cached_model for s in desired.endpoints))
+        observed = target.provider.observe(any(s.cached_model for s in desired.endpoints), registries=desired.needs_registries)
     return observed, plan(desired, observed, catalog, target=target.name)
 
 

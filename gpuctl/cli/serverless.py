@@ -142,7 +142,7 @@ def snapshot(app: AppContext, provider: str | None, config: str | None, out: str
     target, _ = choose_provider(app, provider, configured)
     account = connect(app, target)
     try:
-        observed = account.observe(model_references=True)
+        observed = account.observe(model_references=True, registries=True)
     finally:
         account.close()
 

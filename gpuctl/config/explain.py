@@ -76,6 +76,7 @@ _API_NAMES = {
     "networkVolumeId": "volume", "networkVolumeIds": "volume", "containerDiskInGb": "runpod.container_disk_gb",
     "executionTimeoutMs": "runpod.execution_timeout_ms", "scalerType": "runpod.scaler_type", "scalerValue": "runpod.scaler_value",
     "dataCenterIds": "runpod.data_center_ids", "flashBoot": "runpod.flashboot",
+    "registry": "runpod.registry_auth", "containerRegistryAuthId": "runpod.registry_auth", "registry_auth_id": "runpod.registry_auth",
 }
 
 
@@ -255,6 +256,7 @@ _PATTERN_HINTS = {
     "mount_path": "use an absolute path with no control characters, such as /runpod-volume",
     "secret": "secret names use letters, digits, '_', '.' and '-'",
     "ports": 'use PORT/http or PORT/tcp, e.g. "8000/http"',
+    "registry_auth": "the credential's name as RunPod's console shows it (Settings > Container Registry Auth), or its id: printable, no whitespace at either end",
     "renamed_from": "names must be printable: no control characters (such as ESC or NUL), and no whitespace at either end",
     "adopt": "an endpoint id has letters, digits, '_' and '-' only, as `gpu serverless list` shows it",
 }

@@ -21,7 +21,7 @@ from typing import Any
 from gpuctl.catalog import Catalog
 from gpuctl.files import json_in
 from gpuctl.model import SECRET_REF
-from gpuctl.v2 import GPUCTL_SETS, env_of, not_as_gpuctl_sets, volume_ids
+from gpuctl.v2 import GPUCTL_SETS, env_of, not_as_gpuctl_sets, registry, registry_name, volume_ids
 
 Key = tuple[str, ...]  # a key path inside one serverless block, e.g. ("scaling", "max_workers")
 
@@ -44,6 +44,7 @@ FIELD_KEYS: dict[str, tuple[Key, ...]] = {
     "flashboot": (("runpod", "flashboot"),),
     "dataCenterIds": (("runpod", "data_center_ids"),),
     "ports": (("runpod", "ports"),),
+    "registry": (("runpod", "registry_auth"),),
     "networkVolumes": (("volume",),),
     "modelReferences": (("runpod", "cached_model"),),
 }
@@ -146,8 +147,10 @@ def volume_of(endpoint: dict, volumes: list[dict]) -> tuple[dict | None, list[Pr
     return known[ids[0]], []
 
 
-def read(endpoint: dict, catalog: Catalog, volumes: list[dict], current_gpus: list[str] = ()) -> Reading:
-    """Every key but env, `template` and `local` (the callers decide those) as the endpoint has it."""
+def read(endpoint: dict, catalog: Catalog, volumes: list[dict], current_gpus: list[str] = (), registries: list[dict] | None = None) -> Reading:
+    """Every key but env, `template` and `local` (the callers decide those) as the endpoint has it.
+    `registries`: the account's container registry credentials, so that `registry_auth` is the
+    credential's name as the console shows it (its id when they were not read, or it is not listed)."""
     out = Reading()
     workers, scaling = endpoint.get("workers") or {}, endpoint.get("scaling") or {}
     out.values[("scaling", "min_workers")] = workers.get("min")
@@ -166,6 +169,7 @@ def read(endpoint: dict, catalog: Catalog, volumes: list[dict], current_gpus: li
     out.values[("runpod", "image_name")] = endpoint.get("image")
     out.values[("runpod", "data_center_ids")] = list(endpoint.get("dataCenterIds") or [])
     out.values[("runpod", "ports")] = list(endpoint.get("ports") or []) or None
+    out.values[("runpod", "registry_auth")] = registry_name(registry(endpoint), registries)
     gpus, problems = gpu_types(endpoint, catalog, list(current_gpus))
     out.problems += problems
     if gpus:
@@ -215,17 +219,17 @@ class Block:
 
 
 def block_of(endpoint: dict, catalog: Catalog, volumes: list[dict], *, name: str, literal: set[str],
-             project_dir: Path, adopt: str | None) -> Block:
+             project_dir: Path, adopt: str | None, registries: list[dict] | None = None) -> Block:
     """The block that reproduces `endpoint`. Env values are `{"secret": ...}`: a RunPod secret
     reference as it is, any other value as a placeholder named after its key, unless the key is
     in `literal` (the user said it is no secret)."""
-    got = read(endpoint, catalog, volumes)
+    got = read(endpoint, catalog, volumes, registries=registries)
     v = got.values
     template, image_name = template_of(endpoint.get("image"), catalog)
     runpod: dict[str, Any] = {}
     if image_name:
         runpod["image_name"] = image_name
-    for key in ("container_disk_gb", "scaler_type", "scaler_value", "execution_timeout_ms", "flashboot", "cached_model", "data_center_ids", "ports"):
+    for key in ("container_disk_gb", "scaler_type", "scaler_value", "execution_timeout_ms", "flashboot", "cached_model", "data_center_ids", "ports", "registry_auth"):
         if v.get(("runpod", key)) not in (None, []):
             runpod[key] = v[("runpod", key)]
     env, placeholders = {}, []

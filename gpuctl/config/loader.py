@@ -18,7 +18,7 @@ from gpuctl.config.sourcemap import dotted
 from gpuctl.config.validate import stray_serverless_keys, validate_block, validate_document
 from gpuctl.errors import ConfigError, Diagnostic, MissingVariables
 from gpuctl.model import (
-    Desired, EndpointSpec, Notice, Override, PrewarmSpec, Sensitive, TemplateChoice, Unresolved, VolumeSpec, acyclic,
+    Desired, EndpointSpec, Notice, Override, PrewarmSpec, RegistryAuth, Sensitive, TemplateChoice, Unresolved, VolumeSpec, acyclic,
 )
 from gpuctl.words import agreeing
 
@@ -327,8 +327,19 @@ def _endpoint(loaded: LoadedConfig, b: Block, environ: Mapping[str, str], catalo
         local_cwd=str(local_cwd) if local_cwd is not None else None,
         adopt=m.adopt,
         renamed_from=m.renamed_from,
+        registry_auth=_registry_auth(loaded, b),
     )
     return spec, notices
+
+
+def _registry_auth(loaded: LoadedConfig, b: Block) -> RegistryAuth | None:
+    """`runpod.registry_auth` with where it is written: the plan resolves it against the
+    account's credentials, and a name the account lacks is an error at this key."""
+    value = b.model.runpod.registry_auth
+    if value is None:
+        return None
+    at = _Locator(loaded.source, b.prefix, loaded.overrides)(("runpod", "registry_auth"), "", "")
+    return RegistryAuth(value, at.path, at.file, at.line, at.col)
 
 
 def _unset_notice(specs: Sequence[EndpointSpec]) -> list[Notice]:

@@ -110,10 +110,10 @@ class _Puller:
     """One pull: the text as edited so far and the report, built one endpoint at a time."""
 
     def __init__(self, text: str, loaded: LoadedConfig, endpoints: dict[str, dict], volumes: list[dict], catalog: Catalog,
-                 literal: frozenset[str] = frozenset()):
+                 literal: frozenset[str] = frozenset(), registries: list[dict] | None = None):
         self.result = PullResult(text)
         self.loaded, self.endpoints, self.volumes, self.catalog = loaded, endpoints, volumes, catalog
-        self.literal = literal
+        self.literal, self.registries = literal, registries
 
     # -- recording ----------------------------------------------------------------------------
 
@@ -144,7 +144,7 @@ class _Puller:
         if live is None:
             return
         current_gpus = [g for g in [block.model.gpu_type, *block.model.gpu_types] if g]
-        reading = from_account.read(live, self.catalog, self.volumes, current_gpus)
+        reading = from_account.read(live, self.catalog, self.volumes, current_gpus, self.registries)
         problems = {p.field: p.message for p in reading.problems}
         todo: dict[Key, tuple[str, str, str]] = {}
         for fc in change.get("changes") or []:
@@ -193,6 +193,8 @@ class _Puller:
             effective = effective or template.disk_gb
         if key == ("runpod", "ports"):
             want = want or []
+        if key == ("runpod", "registry_auth") and want is None:  # cleared in the account: without the key gpuctl leaves it unset
+            return self.write(block, key, ABSENT, why)
         if want is None:  # the account answers null (absent fields never reach here: the planner leaves them out)
             return self.leave(*why, f"the account holds null (no value) for it, which gpu.jsonc cannot declare at {dotted(block.prefix + key)}: "
                                     "gpu.jsonc keeps its value, which deploy sets again; set it by hand if the account is right")
@@ -280,7 +282,7 @@ UNREPORTED = ("the account did not report it (the field is absent from its answe
 
 def pull(text: str, loaded: LoadedConfig, resource_changes: list[dict], endpoints: dict[str, dict], volumes: list[dict],
          catalog: Catalog, only: str | None = None, unreported: dict[str, list[str]] | None = None,
-         literal: frozenset[str] = frozenset()) -> PullResult:
+         literal: frozenset[str] = frozenset(), registries: list[dict] | None = None) -> PullResult:
     """gpu.jsonc's `text` rewritten to declare the account's values of every endpoint change
     (of endpoint `only`, when given) whose origin is not "config". `unreported`: by address,
     the declared fields the account's answer left out (the planner compares them with nothing):
@@ -288,7 +290,7 @@ def pull(text: str, loaded: LoadedConfig, resource_changes: list[dict], endpoint
     a value pull did not see. `literal`: the env keys whose account values the user says are no
     secret (`--literal-env`): written as literals; any other env value gpu.jsonc does not hold is
     left, with what to do."""
-    puller = _Puller(text, loaded, endpoints, volumes, catalog, literal)
+    puller = _Puller(text, loaded, endpoints, volumes, catalog, literal, registries)
     blocks = {_block_name(loaded, b): b for b in loaded.blocks}
     for change in resource_changes:
         if change.get("kind") == "network_volume" and change.get("drift") == "larger-in-account":

@@ -63,6 +63,7 @@ class RunpodSettings(_Strict):
     cached_model: Annotated[str | None, Field(pattern=REPO_ID, description="Hugging Face repo id, optionally :revision.")] = None
     image_name: Annotated[str | None, Field(min_length=1, pattern=PRINTABLE, description="Worker image; required for custom-image.")] = None
     ports: Annotated[list[Annotated[str, Field(pattern=PORT)]] | None, Field(description='Exposed ports, e.g. ["8000/http"].')] = None
+    registry_auth: Annotated[str | None, Field(min_length=1, max_length=191, pattern=PRINTABLE_NAME, description="Container registry credential that pulls a private image: its name as RunPod's console shows it (Settings > Container Registry Auth), or its id.")] = None
 
 
 class LocalSettings(_Strict):

@@ -78,6 +78,7 @@ class RunpodSettings:
     cached_model: str | None = None
     image_name: str | None = None
     ports: list[str] | None = None
+    registry_auth: str | None = None
     declared: frozenset[str] = frozenset()
 
 
@@ -206,6 +207,7 @@ _BLOCK = _object(ServerlessBlock, {
         "cached_model": _optional(_text(pattern=REPO_ID)),
         "image_name": _optional(_text(1, pattern=PRINTABLE)),
         "ports": _optional(_list(_text(pattern=PORT))),
+        "registry_auth": _optional(_text(1, 191, PRINTABLE_NAME)),
     }),
     "local": _optional(_object(LocalSettings, {"command": _either(_list(_text(1), low=1), _text(1)), "cwd": _optional(_text())})),
     "adopt": _optional(_text(1, 64, ENDPOINT_ID)),

@@ -56,7 +56,7 @@ def check_plan(provider: Provider, given: PlanInput | None) -> Finding:
     if given.error is not None:
         return _cannot_plan(given.error)
     needs_models = any(spec.cached_model for spec in given.desired.endpoints)
-    observed = provider.observe(model_references=needs_models)
+    observed = provider.observe(model_references=needs_models, registries=given.desired.needs_registries)
     plan = make_plan(given.desired, observed, given.catalog, target=given.target)
     centers = {v["id"]: data_center(v) for v in observed.network_volumes if isinstance(v.get("id"), str)}
     odd, real = [], 0

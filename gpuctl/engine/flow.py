@@ -264,7 +264,8 @@ class Deployment:
         refuse({"policy": policy_section(plan)}, self.request.saved)
 
     def observe(self) -> Observed:
-        return self.provider.observe(any(spec.cached_model for spec in self.request.desired.endpoints))
+        desired = self.request.desired
+        return self.provider.observe(any(spec.cached_model for spec in desired.endpoints), registries=desired.needs_registries)
 
     def plan(self) -> Plan:
         """The plan against the account as it is now: one read, no lock, no write. When another

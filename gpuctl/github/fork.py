@@ -183,7 +183,7 @@ class Scope:
         attached = {v for e in observed.endpoints if mine(e) for v in volume_ids(e)}
         volumes = tuple(v for v in observed.network_volumes if str(v.get("id")) in attached or v.get("name") in self.volumes)
         templates = tuple(t for t in observed.templates if owner(t) == project)
-        return Observed(endpoints, volumes, templates)
+        return Observed(endpoints, volumes, templates, registries=observed.registries)  # names and ids, no credential: a fork's plan resolves registry_auth
 
 
 def check_scope(gh: GitHub, path: str, key: str, base_sha: str | None, desired) -> Scope:

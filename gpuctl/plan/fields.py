@@ -4,7 +4,8 @@ Desired and observed are both reduced to `{path: value}` with the same normalisa
 order where it has no meaning, `""` versus `null`, absent lists versus `[]`, `4` versus `4.0`.
 Only paths gpuctl declares are compared: gpu.jsonc's keys, and the fields it has no key for at
 the value gpuctl creates endpoints with (`GPUCTL_SETS`, ADR 36); other server-side fields
-(`registry`, `createdAt`) never cause a diff.
+(`createdAt`) never cause a diff. `registry` is declared only by a block that writes
+`runpod.registry_auth`: without the key, a credential set in the console is left alone.
 """
 
 from __future__ import annotations
@@ -53,8 +54,10 @@ def model_reference(cached_model: str) -> str:
     return f"https://huggingface.co/{repo}:{revision or 'main'}"
 
 
-def declared_fields(spec: EndpointSpec, project_id: str, catalog: Catalog, target: str, volume_id: str | Unknown | None) -> dict[str, Any]:
-    """Every field gpuctl manages on this endpoint, flat, before normalisation."""
+def declared_fields(spec: EndpointSpec, project_id: str, catalog: Catalog, target: str, volume_id: str | Unknown | None,
+                    registry_id: str | None = None) -> dict[str, Any]:
+    """Every field gpuctl manages on this endpoint, flat, before normalisation. `registry_id`:
+    the id `runpod.registry_auth` resolves to in the account (None: the block declares none)."""
     pools, excluded = gpu_selection(spec.gpu_types, catalog)
     fields: dict[str, Any] = {
         "type": "QUEUE",
@@ -77,6 +80,8 @@ def declared_fields(spec: EndpointSpec, project_id: str, catalog: Catalog, targe
         fields["scaling.requestCount"] = spec.scaler_value
     fields.update((path, list(value) if isinstance(value, list) else value) for path, value in GPUCTL_SETS.items())
     fields["ports"] = list(spec.ports or [])
+    if registry_id is not None:
+        fields["registry"] = registry_id
     if spec.cached_model:
         fields["modelReferences"] = [model_reference(spec.cached_model)]
     env = dict(spec.env) | {MARKER_ENV: project_id}
@@ -127,6 +132,7 @@ def observed_fields(endpoint: dict) -> dict[str, Any]:
         "image": endpoint.get("image"),
         "disk": endpoint.get("disk"),
         "ports": endpoint.get("ports"),
+        "registry": v2.registry(endpoint),
         "args": endpoint.get("args"),
         "gpu.pools": gpu.get("pools") if endpoint.get("gpu") else None,
         "gpu.excludedTypes": [t.strip() for t in gpu.get("excludedTypes") or []],

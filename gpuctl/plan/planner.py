@@ -11,7 +11,7 @@ from gpuctl import prewarm
 from gpuctl.catalog import Catalog
 from gpuctl.errors import Diagnostic, PlanError, doc_ref
 from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, EndpointSpec, Notice, Observed, Sensitive, acyclic, secret_name
-from gpuctl.plan import cost, drift, fields
+from gpuctl.plan import cost, drift, fields, registries
 from gpuctl.v2 import env_of, owner, volume_ids
 from gpuctl.plan.account import Account, index
 from gpuctl.plan.adopt import adopt_advice, adopted, other_project_advice, renamed, unmatched_rename, with_rename
@@ -466,9 +466,11 @@ def _plan_endpoint(spec: EndpointSpec, reading: _Reading, tally: _Tally) -> None
         tally.matched.add(str(theirs.get("id")))
         tally.notices += notes
         return
+    registry_id, unresolved = registries.resolve(spec, reading.account.observed, reading.target)
+    errs = errs + unresolved
     tally.errors += errs
     vol = reading.volume_of.get(spec.name)
-    declared = fields.declared_fields(spec, project_id, reading.catalog, reading.target, vol.ref if vol else None)
+    declared = fields.declared_fields(spec, project_id, reading.catalog, reading.target, vol.ref if vol else None, registry_id)
     missing = fields.unreported(live, declared) if live is not None else []  # once: compared with nothing, and noticed
     tally.notices += notes + _notices_for(spec, live, reading.account, missing) + unmatched_rename(spec, live, project_id, reading.account, reading.deleted)
     tally.notices += _secret_notices(spec, live, reading.account.observed.secrets, reading.target)

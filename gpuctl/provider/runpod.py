@@ -106,15 +106,20 @@ class RunPodProvider:
 
     # -- observed state: one list call per kind, concurrently ---------------------------------
 
-    def observe(self, model_references: bool = False) -> Observed:
+    def observe(self, model_references: bool = False, registries: bool = False) -> Observed:
+        """The account, one list call per kind at once. `registries`: also the container registry
+        credentials (a block declares `runpod.registry_auth`); otherwise they are not read."""
         calls = {"endpoints": self.list_endpoints, "networkVolumes": self.list_volumes, "templates": self.list_templates}
         if model_references:
             calls["modelReferences"] = self.graphql.model_references
+        if registries:
+            calls["registries"] = self.list_registries
         found = _at_once(calls)
         refs = found.get("modelReferences", {})
         endpoints = tuple({**e, "modelReferences": refs[e["id"]]} if e.get("id") in refs and refs[e["id"]] else e for e in found["endpoints"])
         secrets = frozenset(self.secret_names()) if self.secret_names is not None else None
-        return Observed(endpoints, tuple(found["networkVolumes"]), tuple(found["templates"]), secrets)
+        listed = tuple(found["registries"]) if registries else None
+        return Observed(endpoints, tuple(found["networkVolumes"]), tuple(found["templates"]), secrets, listed)
 
     def list_endpoints(self) -> list[dict]:
         return _listed(self.control, "endpoints", "GET", "/v2/serverless")
@@ -124,6 +129,11 @@ class RunPodProvider:
 
     def list_templates(self) -> list[dict]:
         return _listed(self.control, "templates", "GET", "/v2/templates")
+
+    def list_registries(self) -> list[dict]:
+        """The account's container registry credentials, `{id, name}` each: RunPod never answers
+        with the username or password."""
+        return _listed(self.control, "registries", "GET", "/v2/registries")
 
     # -- endpoints ------------------------------------------------------------------------------
 

@@ -44,6 +44,7 @@ def test_local_provider_answers_with_the_documented_shapes(account, name):
     volume = http.post("/v2/network-volumes", json={"name": "parity", "size": 50, "dataCenter": "US-KS-2"}).json()
     endpoint = http.post("/v2/serverless", json=cassettes.request_example("/v2/serverless", "post", "serverlessEndpoint")).json()
     assert http.post("/v2/templates", json=cassettes.request_example("/v2/templates", "post", "podTemplate")).status_code == 201
+    assert http.post("/v2/registries", json=cassettes.request_example("/v2/registries", "post", "dockerHubRegistry")).status_code == 201
     ids = {cassettes.ENDPOINT_ID: endpoint["id"], cassettes.VOLUME_ID: volume["id"]}
     recorded = yaml.safe_load((cassettes.OUT / f"{name}.yaml").read_text())["interactions"]
     for item in recorded:

@@ -82,6 +82,7 @@ def scenarios() -> dict[str, list[dict]]:
             _spec("GET", "/v2/serverless", "200"),
             _spec("GET", "/v2/network-volumes", "200"),
             _spec("GET", "/v2/templates", "200"),
+            _spec("GET", "/v2/registries", "200"),
         ],
         "create": [
             _spec("POST", "/v2/network-volumes", "201", request="networkVolume"),

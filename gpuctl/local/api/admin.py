@@ -102,7 +102,7 @@ class AdminRoutes:
         removed, fault rules and the request log cleared. The token stays."""
         await self.scheduler.workers.stop_all("local provider reset")
         self.store.wipe()
-        for directory in (self.data_dir.volumes, self.data_dir.logs, self.data_dir.homes):
+        for directory in (self.data_dir.volumes, self.data_dir.logs, self.data_dir.homes, self.data_dir.registries):
             shutil.rmtree(directory, ignore_errors=True)
         self.faults.clear()
         self.requests.reset()

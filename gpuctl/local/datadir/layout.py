@@ -7,6 +7,7 @@
 | `token` | the access token, kept across restarts and resets |
 | `state.db` | SQLite (WAL): endpoints, templates, volumes, pods, releases, jobs |
 | `volumes/<id>/`, `logs/<endpoint>/<worker>.jsonl`, `homes/<worker or pod>/` | volumes, logs, private homes |
+| `registries/<id>` | a container registry credential (0600; never answered, logged or rendered) |
 | `server.log` | the server's own stderr |
 """
 
@@ -110,6 +111,11 @@ class DataDir:
     def secrets(self) -> Path:
         """One 0600 file per local secret (`datadir.secrets`)."""
         return self.root / "secrets"
+
+    @property
+    def registries(self) -> Path:
+        """One 0600 file per container registry credential (`controlplane.registries`)."""
+        return self.root / "registries"
 
     @property
     def homes(self) -> Path:

@@ -28,11 +28,13 @@ from gpuctl.local.api.http import ApiError, error_response, from_refusal, title
 from gpuctl.local.api.jobs import JobRoutes
 from gpuctl.local.api.openai import OpenAIRoutes
 from gpuctl.local.api.pods import PodRoutes
+from gpuctl.local.api.registries import RegistryRoutes
 from gpuctl.local.api.resources import ResourceRoutes
 from gpuctl.local.api.serverless import ServerlessRoutes
 from gpuctl.local.api.worker import WorkerRoutes
 from gpuctl.local.controlplane.endpoints import Endpoints
 from gpuctl.local.controlplane.pods import Pods
+from gpuctl.local.controlplane.registries import Registries
 from gpuctl.local.controlplane.requests import RequestRules
 from gpuctl.local.controlplane.templates import Templates
 from gpuctl.local.controlplane.volumes import Volumes
@@ -79,6 +81,7 @@ class LocalProvider:
         self.route_tables: list[Any] = [
             ServerlessRoutes(endpoints, self.scheduler, self.faults),
             ResourceRoutes(templates, volumes, self.faults),
+            RegistryRoutes(Registries(store, data_dir.registries), self.faults),
             PodRoutes(Pods(store, catalog, rules, templates, self.scheduler.workers), self.scheduler.workers, self.signals, self.faults),
             CatalogRoutes(catalog, self.faults),
             GraphQLRoute(graphql, self.faults),

@@ -1,7 +1,7 @@
 """Fault injection: the failures reliability.md says RunPod's side can produce, on demand.
 
 A rule names an operation (`list|get|create|update|delete|*`) on a resource kind
-(`endpoint|template|network_volume|pod|graphql|catalog|*`) and an action:
+(`endpoint|template|network_volume|pod|graphql|catalog|registry|*`) and an action:
 
 - `status`: answer `status` without doing anything (429s carry `Retry-After`, and with
   `ratelimit` a RateLimit header whose minute window is spent);
@@ -49,7 +49,7 @@ from gpuctl.local.server.ratelimit import RateWindows
 
 OPS = ("list", "get", "create", "update", "delete", "write", "*")
 WRITES = ("create", "update", "delete")
-KINDS = ("endpoint", "template", "network_volume", "pod", "graphql", "catalog", "*")
+KINDS = ("endpoint", "template", "network_volume", "pod", "graphql", "catalog", "registry", "*")
 ACTIONS = ("status", "commit_then_fail", "delay_visibility", "drop_field", "hang", "commit_then_hang", "omit_field", "extra_field")
 FIELD_ACTIONS = {"drop_field": '"workers.max"', "omit_field": '"workers.max"', "extra_field": '"workers.surge"'}
 READS = ("get", "list")  # what omit_field and extra_field edit

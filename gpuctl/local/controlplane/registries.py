@@ -1,0 +1,66 @@
+"""Container registry credentials (RunPod REST v2 `/v2/registries`): what a private image is
+pulled with. An endpoint's `registry` holds a credential's id.
+
+RunPod keeps the username and password write-only: no answer carries them, only `{id, name}`.
+So does this: the object in `state.db` is `{id, name}`, and the credential itself goes to its
+own file, `registries/<id>` (0600 in a 0700 directory, written fresh and renamed into place,
+as `gpu local secret` writes a secret), read by nothing that answers a request, logs or renders.
+A request that does not fit is refused naming the field, never quoting a value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gpuctl.local.datadir import private
+from gpuctl.local.errors import Invalid
+from gpuctl.local.store import ids
+from gpuctl.local.store.db import Store
+
+KIND = "registry"
+FIELDS = ("name", "username", "password")  # CreateRegistryRequest: each a non-empty string, nothing else
+
+
+def problems(body: Any) -> list[str]:
+    """Why `body` is not a CreateRegistryRequest, as `$.field: message` lines that name fields
+    and never quote a value (the body holds a password)."""
+    if not isinstance(body, dict):
+        return ["$: must be an object with name, username and password"]
+    found = [f"$: additional properties {', '.join(repr(k) for k in sorted(map(str, body)) if k not in FIELDS)} not allowed"] if set(body) - set(FIELDS) else []
+    for key in FIELDS:
+        if key not in body:
+            found.append(f"$: '{key}' is a required property")
+        elif not isinstance(body[key], str) or not body[key]:
+            found.append(f"$.{key}: must be a non-empty string")
+    return found
+
+
+@dataclass
+class Registries:
+    store: Store
+    directory: Path  # <data dir>/registries: one credential file per id
+
+    def listed(self) -> list[dict]:
+        return self.store.list(KIND)
+
+    def get(self, registry_id: str) -> dict:
+        return self.store.found(KIND, registry_id, "container registry")
+
+    def create(self, body: Any, visible_at: float) -> dict:
+        found = problems(body)
+        if found:
+            raise Invalid("Request validation failed.", errors=found)
+        doc = {"id": ids.short_id(10), "name": body["name"]}
+        private.make_dir(self.directory)
+        private.write_new(self.directory / doc["id"], json.dumps({"username": body["username"], "password": body["password"]}))
+        self.store.put(KIND, doc, {}, visible_at)
+        return doc
+
+    def delete(self, registry_id: str) -> None:
+        self.store.delete(KIND, self.get(registry_id)["id"])
+        with contextlib.suppress(FileNotFoundError):
+            (self.directory / registry_id).unlink()

@@ -1,0 +1,176 @@
+"""`runpod.registry_auth` end to end (review L5): a private image needs the account's container
+registry credential on the endpoint (RunPod v2 `registry`, the credential's id). gpu.jsonc
+names it as the console shows it; the plan resolves the name with one `GET /v2/registries`
+(none when no block declares it), an unknown name is an error at the key naming the names
+the account has, `import` and `pull` write the name back, a snapshot carries the
+credentials' names and ids, and no credential is ever answered, printed or stored in clear
+where others can read it."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+import pytest
+
+from tests.e2e.conftest import echo_config, project
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "registry-canary-7731"  # the credential: never answered, printed, logged or stored in state.db
+
+
+def _credential(account, name: str, password: str = PASSWORD) -> dict:
+    made = account.server.http.post("/v2/registries", json={"name": name, "username": "deployer", "password": password})
+    assert made.status_code == 201, made.text
+    assert set(made.json()) == {"id", "name"} and made.json()["name"] == name
+    return made.json()
+
+
+def _private(registry_auth: str, **kw) -> dict:
+    config = echo_config(**kw)
+    config["serverless"]["runpod"]["registry_auth"] = registry_auth
+    return config
+
+
+def _registry_reads(account) -> int:
+    return sum(1 for r in account.requests() if r["path"].startswith("/v2/registries"))
+
+
+def _position(text: str, key: str) -> tuple[int, int]:
+    """1-based line and column of `"key"` in `text`."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if f'"{key}"' in line:
+            return number, line.index(f'"{key}"') + 1
+    raise AssertionError(key)
+
+
+def test_a_block_with_registry_auth_by_name_creates_the_endpoint_with_the_credential_id(account, tmp_path):
+    other = _credential(account, "dockerhub-team")
+    ghcr = _credential(account, "ghcr-private")
+    proj = project(tmp_path / "p", _private("ghcr-private"))
+
+    plan = account.gpu("serverless", "deploy", "--plan", "--json", cwd=proj)
+    assert plan.code == 0, plan.err
+    (change,) = plan.json()["resource_changes"]
+    assert {c["path"]: c["after"] for c in change["changes"]}["registry"] == ghcr["id"]
+    assert change["desired"]["registry"] == ghcr["id"]
+
+    applied = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert applied.code == 0, applied.err
+    (endpoint,) = account.endpoints()
+    assert endpoint["registry"] == ghcr["id"]
+    assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj).code == 0
+
+    # An id works as well as the name: the same credential, nothing to change.
+    project(proj, _private(ghcr["id"]))
+    assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj).code == 0
+    project(proj, _private("ghcr-private"))
+
+    # Another credential set in the console is drift; pull writes its name back.
+    assert account.server.http.patch(f"/v2/serverless/{endpoint['id']}", json={"registry": other["id"]}).status_code == 200
+    drift = account.gpu("serverless", "drift", "--json", cwd=proj)
+    assert drift.code == 2, drift.err
+    assert [(c["path"], c["config"], c["account"]) for c in drift.json()["drift"][0]["changes"]] == [("registry", ghcr["id"], other["id"])]
+    pulled = account.gpu("serverless", "pull", "--write", cwd=proj)
+    assert pulled.code == 0, pulled.err
+    assert json.loads((proj / "gpu.jsonc").read_text())["serverless"]["runpod"]["registry_auth"] == "dockerhub-team"
+    assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj).code == 0
+
+    # Cleared in the console: pull removes the key (without it, gpuctl leaves the account's none alone).
+    assert account.server.http.patch(f"/v2/serverless/{endpoint['id']}", json={"registry": None}).status_code == 200
+    cleared = account.gpu("serverless", "pull", "--write", cwd=proj)
+    assert cleared.code == 0, cleared.err
+    assert "registry_auth" not in json.loads((proj / "gpu.jsonc").read_text())["serverless"]["runpod"]
+    assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj).code == 0
+
+    for run in (plan, applied, drift, pulled, cleared):
+        assert PASSWORD not in run.out + run.err
+
+
+def test_a_name_the_account_does_not_have_is_an_error_at_the_key_naming_the_names_it_has(account, tmp_path):
+    _credential(account, "ghcr-private")
+    proj = project(tmp_path / "p", _private("ghcr-privat"))
+    line, col = _position((proj / "gpu.jsonc").read_text(), "registry_auth")
+
+    for args in (("serverless", "deploy", "--plan"), ("serverless", "deploy", "-y")):
+        result = account.gpu(*args, cwd=proj)
+        assert result.code == 1, result.out + result.err
+        assert "Traceback" not in result.err
+        assert (f'gpu.jsonc:{line}:{col}: serverless.runpod.registry_auth: no container registry credential named "ghcr-privat": '
+                f'the account has "ghcr-private"') in result.err, result.err
+        assert "POST /v2/registries" in result.err  # how to create one, on this provider
+    assert account.endpoints() == []
+
+
+def test_registries_are_read_only_when_a_block_declares_one_and_an_undeclared_key_leaves_the_account_alone(account, tmp_path):
+    cred = _credential(account, "ghcr-private")
+    proj = project(tmp_path / "p", echo_config())
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    (endpoint,) = account.endpoints()
+    assert endpoint["registry"] is None
+    assert account.server.http.patch(f"/v2/serverless/{endpoint['id']}", json={"registry": cred["id"]}).status_code == 200
+    reads = _registry_reads(account)
+
+    assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj).code == 0
+    assert account.gpu("serverless", "drift", cwd=proj).code == 0
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    assert account.endpoints()[0]["registry"] == cred["id"]  # a console-set credential is kept
+    assert _registry_reads(account) == reads  # and no block declares one: never listed
+
+    declared = project(tmp_path / "declared", _private("ghcr-private"))
+    assert account.gpu("serverless", "deploy", "--plan", cwd=declared).code == 0
+    assert _registry_reads(account) == reads + 1
+
+
+def test_import_writes_the_credential_by_name(account, tmp_path):
+    cred = _credential(account, "ghcr-private")
+    proj = project(tmp_path / "p", _private("ghcr-private", name="private"))
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    other = project(tmp_path / "other", echo_config(name="other-one", project_id="other"))
+    assert account.gpu("serverless", "deploy", "-y", cwd=other).code == 0
+    (theirs,) = [e for e in account.endpoints() if e["name"] == "other-one"]
+    assert account.server.http.patch(f"/v2/serverless/{theirs['id']}", json={"registry": cred["id"]}).status_code == 200
+
+    shown = account.gpu("serverless", "import", "other-one", "--force", "--json", cwd=proj)
+    assert shown.code == 0, shown.err
+    assert shown.json()["block"]["runpod"]["registry_auth"] == "ghcr-private"
+
+
+def test_a_snapshot_carries_the_credentials_and_an_old_one_says_to_take_a_new_one(account, tmp_path):
+    cred = _credential(account, "ghcr-private")
+    proj = project(tmp_path / "p", _private("ghcr-private"))
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    taken = account.gpu("serverless", "snapshot", "--out", "account.json", cwd=proj)
+    assert taken.code == 0, taken.err
+    snap = json.loads((proj / "account.json").read_text())
+    assert snap["registries"] == [{"id": cred["id"], "name": "ghcr-private"}]
+    assert PASSWORD not in (proj / "account.json").read_text()
+    assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", "--observed", "account.json", cwd=proj).code == 0
+
+    del snap["registries"]
+    (proj / "old.json").write_text(json.dumps(snap))
+    old = account.gpu("serverless", "deploy", "--plan", "--observed", "old.json", cwd=proj)
+    assert old.code == 1, old.out + old.err
+    line, col = _position((proj / "gpu.jsonc").read_text(), "registry_auth")
+    assert f"gpu.jsonc:{line}:{col}: serverless.runpod.registry_auth: " in old.err and "gpu serverless snapshot" in old.err, old.err
+
+
+def test_the_local_provider_never_answers_or_stores_a_credential_in_clear(account):
+    cred = _credential(account, "ghcr-private")
+    http = account.server.http
+    assert http.get(f"/v2/registries/{cred['id']}").json() == cred
+    assert http.get("/v2/registries").json() == {"registries": [cred]}
+    refused = http.post("/v2/registries", json={"name": "x", "username": "u", "password": 12345, "extra": PASSWORD})
+    assert refused.status_code in (400, 422) and PASSWORD not in refused.text and "12345" not in refused.text
+    assert http.get("/v2/registries/nope").status_code == 404
+
+    data = account.server.data_dir
+    stored = data / "registries" / cred["id"]
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600 and stat.S_IMODE(stored.parent.stat().st_mode) == 0o700
+    for path in data.rglob("*"):
+        if path.is_file() and path != stored:
+            assert PASSWORD.encode() not in path.read_bytes(), path
+
+    assert http.delete(f"/v2/registries/{cred['id']}").status_code == 204
+    assert http.get("/v2/registries").json() == {"registries": []} and not stored.exists()
