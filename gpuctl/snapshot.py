@@ -96,10 +96,10 @@ def _number(value: Any) -> bool:
 ITEM_CHECKS: dict[str, Callable[[Any], bool]] = {
     "endpoints": _object({"id": _text, "name": _text}, {
         "type": _text, "image": _text, "disk": _integer, "env": _env, "timeout": _integer, "flashboot": _text,
-        "gpu": _object({}, {"pools": _texts, "excludedTypes": _texts}),
+        "gpu": _object({}, {"pools": _texts, "excludedTypes": _texts, "count": _integer, "allowedCudaVersions": _texts, "minCudaVersion": _text}),
         "workers": _object({}, {"min": _integer, "max": _integer, "idleTimeout": _integer}),
         "scaling": _object({}, {"type": _text, "queueDelay": _number, "requestCount": _number}),
-        "dataCenterIds": _texts, "networkVolumes": _texts, "ports": _texts, "modelReferences": _texts, "registry": _text}),
+        "dataCenterIds": _texts, "networkVolumes": _texts, "ports": _texts, "modelReferences": _texts, "registry": _text, "args": _text}),
     "networkVolumes": _object({"id": _text, "name": _text, "size": _integer, "dataCenter": _text}, {}),
     "templates": _object({"id": _text, "name": _text}, {"env": _env}),
     "registries": _object({"id": _text, "name": _text}, {}),

@@ -19,6 +19,9 @@ class _Item(BaseModel):
 class _Gpu(_Item):
     pools: list[str] | None = None
     excludedTypes: list[str] | None = None
+    count: int | None = None
+    allowedCudaVersions: list[str] | None = None
+    minCudaVersion: str | None = None
 
 
 class _Workers(_Item):
@@ -50,6 +53,7 @@ class Endpoint(_Item):
     ports: list[str] | None = None
     registry: str | None = None
     modelReferences: list[str] | None = None
+    args: str | None = None
 
 
 class NetworkVolume(_Item):

@@ -176,8 +176,10 @@ def unreported(endpoint: dict, declared: dict[str, Any]) -> list[str]:
 
 
 def normalise(path: str, value: Any) -> Any:
-    """The comparable form of a field value."""
-    if path in SET_LIKE:
+    """The comparable form of a field value. A set-like field's list compares as a set; a value
+    of another type there (an answer or a snapshot holding `true` where a list belongs) compares
+    as it is, so the plan shows it rather than ending in a TypeError."""
+    if path in SET_LIKE and (not value or isinstance(value, (list, tuple))):
         return sorted((reveal(v) for v in value or []), key=str)
     value = reveal(value)
     return None if value == "" else value

@@ -68,3 +68,31 @@ def test_damaged_bytes(projects, data):
     directory = projects[case.name]
     (directory / "o.json").write_bytes(bytes(raw))
     check(run_cli(data.draw(st.sampled_from(COMMANDS)), directory, {"HF_TOKEN": "hf_x"}))
+
+
+SET_LIKE_PATHS = [("gpu", "allowedCudaVersions"), ("gpu", "pools"), ("gpu", "excludedTypes"), ("ports",), ("dataCenterIds",), ("networkVolumes",)]
+
+
+@pytest.mark.parametrize("member", SET_LIKE_PATHS, ids=".".join)
+@pytest.mark.parametrize("value", [True, 5, "ADA_24", {"k": "v"}], ids=repr)
+def test_a_set_like_field_of_another_type_is_planned_never_a_crash(projects, member, value):
+    """Found by the fuzz test above in CI: `gpu.allowedCudaVersions: true` in a snapshot (or an
+    answer of that shape) ended every plan in "internal error: TypeError: 'bool' object is not
+    iterable", since the planner sorted any set-like field's value as a list; a string was
+    compared letter by letter."""
+    case = FIXTURES / "plans" / "overrides"
+    doc = json.loads((case / "observed.json").read_text())
+    directory = projects[case.name]
+    (directory / "o.json").write_text(json.dumps(replaced(doc, ("endpoints", 0, *member), value)))
+    for command in COMMANDS:
+        check(run_cli(command + ["--json"], directory, {"HF_TOKEN": "hf_x"}))
+
+
+def test_a_live_set_like_value_of_another_type_compares_as_it_is():
+    """The same shape in a live answer, which no snapshot check reads: compared as it is (the
+    plan shows it as a difference), never sorted as a list or letter by letter."""
+    from gpuctl.plan import fields
+
+    assert not fields.same("gpu.allowedCudaVersions", [], True)
+    assert not fields.same("gpu.pools", ["ADA_24"], "ADA_24")
+    assert fields.same("gpu.pools", ["AMPERE_24", "ADA_24"], ["ADA_24", "AMPERE_24"]) and fields.same("ports", [], None)
