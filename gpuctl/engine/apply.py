@@ -99,6 +99,22 @@ def reveal_body(value: Any, ids: dict[str, str]) -> Any:
     return value
 
 
+# The top-level fields of an endpoint whose change makes no release: the autoscaler's settings,
+# applied to the endpoint's workers as they are (RunPod bumps the version on a template or env
+# change only, api-notes §endpoint), and the name.
+NO_RELEASE = frozenset({"workers", "scaling", "timeout", "flashboot", "name"})
+
+
+def _differing(body: dict, live: dict) -> set[str]:
+    """The top-level fields of `body` that differ from the endpoint `live`: what an update sends."""
+    declared, observed = fields.flatten(body), fields.observed_fields(live)
+    differ = {p.split(".")[0] for p, v in declared.items() if p not in fields.GRAPHQL_ONLY and not fields.same(p, v, observed.get(p))}
+    differ |= {p.split(".")[0] for p in fields.removed(declared, observed)}
+    if body.get("name") and body["name"] != live.get("name"):  # an adopted endpoint the block renames (ADR 11)
+        differ.add("name")
+    return differ
+
+
 @dataclass
 class Engine:
     provider: Provider
@@ -342,21 +358,20 @@ class Engine:
         """(id, note, the version the write made: None when it made no release)."""
         body = reveal_body(change.desired, ids)
         live = self._read(lambda: self.provider.get_endpoint(change.id))
-        before = self._release_version(change.id)
+        # Only a change of the template or env makes a release (api-notes §endpoint): an update of
+        # the autoscaler alone reads no version (two requests fewer), and is kept as making none.
+        releasing = bool(_differing(body, live) - NO_RELEASE)
+        before = self._release_version(change.id) if releasing else None
         self._patch(change, body, live)
         self._model_references(change, body, change.id)
         self._verify_endpoint(body, change.id)
-        after = self._release_version(change.id)
+        after = self._release_version(change.id) if before is not None else None
         return change.id, "", after if before is not None and after != before else None
 
     def _patch(self, change: ResourceChange, body: dict, live: dict) -> None:
         """PATCH the top-level fields that differ, each sent whole: RunPod v2 replaces `env`
         and `scaling`, and `gpu.pools` without `excludedTypes` clears the exclusions."""
-        declared, observed = fields.flatten(body), fields.observed_fields(live)
-        differ = {p.split(".")[0] for p, v in declared.items() if p not in fields.GRAPHQL_ONLY and not fields.same(p, v, observed.get(p))}
-        differ |= {p.split(".")[0] for p in fields.removed(declared, observed)}
-        if body.get("name") and body["name"] != live.get("name"):  # an adopted endpoint the block renames (ADR 11)
-            differ.add("name")
+        differ = _differing(body, live)
         if differ:
             patch = {k: body[k] for k in sorted(differ) if k in body}
             self._write(change.address, "update", lambda: self.provider.update_endpoint(live["id"], patch))

@@ -317,3 +317,31 @@ def test_a_deploy_whose_release_version_cannot_be_read_stands_and_keeps_its_appl
     templates = account.server.http.get("/v2/templates").json()["templates"]
     record = next(t for t in templates if t["name"] == drift.record_name(endpoint_id))
     assert [version for _, _, version in drift.applies_of(record)] == [None, None]
+
+
+def test_a_scaling_only_update_reads_no_releases_and_an_image_change_reads_them(account, tmp_path):
+    """Reading the release version costs requests (RunPod's take hundreds of ms each): an update
+    read /releases before and after every write, two more requests per endpoint, 32 % more time
+    for 50 updates one by one (bench/apply_parallel.py). Only a change of the template or env
+    makes a release (api-notes §endpoint), so an update that sends only workers, scaling,
+    timeout or flashboot reads none, and is kept without a version, as it made no release."""
+    config = echo_config()
+    proj = project(tmp_path / "proj", config)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    endpoint_id = account.endpoints()[0]["id"]
+
+    def release_reads() -> int:
+        return sum(1 for r in account.requests() if r["path"].endswith(f"/{endpoint_id}/releases"))
+
+    read = release_reads()
+    config["serverless"]["scaling"]["max_workers"] = 3
+    project(proj, config)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    assert release_reads() == read
+    config["serverless"]["runpod"]["image_name"] = IMAGE_2
+    project(proj, config)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    assert release_reads() == read + 2  # the version before and after: exact whatever RunPod's rule
+    templates = account.server.http.get("/v2/templates").json()["templates"]
+    record = next(t for t in templates if t["name"] == drift.record_name(endpoint_id))
+    assert [version for _, _, version in drift.applies_of(record)] == [1, None, 2]
