@@ -574,6 +574,10 @@ def test_a_pod_create_held_past_the_warm_timeout_is_swept_by_the_next_cpu_warm(a
     assert "not sent again" in result.err and "the next `gpu serverless warm --cpu`" in result.err and "delete it" in result.err, result.err
     (pod,) = until(lambda: account.server.http.get("/v2/pods").json()["pods"], "the held create to be carried out")
     assert pod["name"] == name and pods_created(account) == 1  # the pod the message named; no second create
+    # the run's deadline, which the name carries, must be behind the next warm-up: with a short
+    # HTTP timeout the first run can end before it, and until then nothing is abandoned yet
+    deadline = int(name.rsplit("until", 1)[1])
+    until(lambda: time.time() > deadline, "the first warm-up's deadline to pass")
 
     again = account.gpu("serverless", "warm", "echo", "--cpu", cwd=cwd, env={"HF_ENDPOINT": hub.url, "GPUCTL_WARM_SWEEP_GRACE": "0"}, timeout=60)
     assert again.code == 0, again.err
