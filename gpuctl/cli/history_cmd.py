@@ -198,36 +198,41 @@ def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan
     return _report(app, as_json, so_far)
 
 
+def _env_written(changes: list[dict]) -> dict[str, bool]:
+    """Each env key the rollback wrote, sorted, and whether it removed it."""
+    out: dict[str, bool] = {}
+    for change in (c for c in changes if c["path"] == "env"):
+        keys = _keys(change)
+        out |= {k: k in keys["removed"] for k in (*keys["added"], *keys["changed"], *keys["removed"])}
+    return dict(sorted(out.items()))
+
+
 def _read_elsewhere(changes: list[dict], indirect: dict[str, str]) -> list[tuple[str, str, bool]]:
     """(key, where gpu.jsonc reads it from, whether the rollback removed it) for each env key the
     rollback wrote that gpu.jsonc reads from a `${VAR}` or a RunPod secret: `pull --write`
     never writes those (review 3, R4)."""
-    out = []
-    for change in (c for c in changes if c["path"] == "env"):
-        keys = _keys(change)
-        out += [(k, indirect[k], k in keys["removed"]) for k in sorted({*keys["added"], *keys["changed"], *keys["removed"]}) if k in indirect]
-    return out
+    return [(k, indirect[k], removed) for k, removed in _env_written(changes).items() if k in indirect]
 
 
 def _left_to_do(endpoint: dict, changes: list[dict], indirect: dict[str, str]) -> list[str]:
     """What a rollback leaves to do, one line each: gpu.jsonc still declares what it undid, so
     the next deploy undoes it unless gpu.jsonc takes the restored values: `pull --write` for
-    what pull writes, and, for each env value gpu.jsonc reads from a `${VAR}` or a RunPod
-    secret (which pull never writes), setting that to the restored value."""
+    what pull writes, with `--literal-env KEY` for each env literal restored (pull copies one
+    the account changed only when named: review 3 R11, review 4 R4-4), and, for each env value
+    gpu.jsonc reads from a `${VAR}` or a RunPod secret (which pull never writes), setting that
+    to the restored value."""
+    import shlex
+
     from gpuctl.v2 import owner
 
     name = endpoint.get("name")
     if not owner(endpoint):
         return ["The endpoint has no GPUCTL_PROJECT marker, so no gpu.jsonc deploys it and nothing will undo this rollback."]
     lines = [f"gpu.jsonc now differs from the account (project {owner(endpoint)}): the next `gpu serverless deploy` would undo this rollback."]
+    env = _env_written(changes)
     elsewhere = _read_elsewhere(changes, indirect)
-    written = sum(len({*_keys(c)["added"], *_keys(c)["changed"], *_keys(c)["removed"]}) if c["path"] == "env" else 1 for c in changes)
-    if len(elsewhere) < written:  # something pull can take
-        import shlex
-
-        # pull copies an env literal the account changed only when named (review 3, R11): name
-        # each one the rollback restored, or the command writes nothing for them (review 4, R4-4)
-        literal = sorted({k for c in changes if c["path"] == "env" for k in (*_keys(c)["added"], *_keys(c)["changed"]) if k not in indirect})
+    if len(elsewhere) < len(env) + sum(1 for c in changes if c["path"] != "env"):  # something pull can take
+        literal = [k for k, removed in env.items() if not removed and k not in indirect]
         command = " ".join(shlex.quote(str(a)) for a in ("gpu", "serverless", "pull", name, "--write", *(f for k in literal for f in ("--literal-env", k))))
         lines.append(f"To make gpu.jsonc match the account, run: {command}" + (" (for every field but the env values below)" if elsewhere else ""))
     for key, where, removed in elsewhere:
