@@ -369,8 +369,8 @@ def origin(record: Record | None, change: FieldChange) -> Origin:
 def _with_origins(change: ResourceChange, record: Record | None, other: Apply | None = None) -> ResourceChange:
     """`change` with each field's origin; `other`: the apply from another gpu.jsonc that put the
     account's values there (`other_apply`), which a field "changed in gpu.jsonc" is instead."""
-    if record is None and other is None:
-        return change  # without a record every origin is unknown, as the planner made them
+    if record is None:
+        return change  # without a record every origin is unknown, as the planner made them (and no apply is another's)
     changes = tuple(_rollback_of(record, _account_value_shown(_other_config(other, c if c.origin is o else replace(c, origin=o))))
                     for c, o in ((c, origin(record, c)) for c in change.changes))
     if all(new is old for new, old in zip(changes, change.changes)):
