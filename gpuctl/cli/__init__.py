@@ -182,9 +182,9 @@ def _run(args: list[str], app: AppContext) -> int:
         return exc.exit_code
     except click.exceptions.Abort as exc:
         if isinstance(exc.__context__, KeyboardInterrupt):  # Ctrl-C at a prompt: click turns it into Abort
-            print("interrupted", file=app.stderr)
+            app.stderr.write("interrupted\n")
             return ExitCode.INTERRUPTED
-        print("aborted", file=app.stderr)
+        app.stderr.write("aborted\n")
         return ExitCode.ERROR
     except click.ClickException as exc:
         from gpuctl.cli.usage import show
@@ -195,10 +195,10 @@ def _run(args: list[str], app: AppContext) -> int:
         from gpuctl.safetext import printable
 
         app.protect_variables(exc)
-        print(printable(exc.format()), file=app.stderr)  # errors may quote names from the account
+        app.stderr.write(printable(exc.format()) + "\n")  # errors may quote names from the account
         return exc.exit_code
     except KeyboardInterrupt:
-        print("interrupted", file=app.stderr)
+        app.stderr.write("interrupted\n")
         return ExitCode.INTERRUPTED
     except (ClosedPipe, BrokenPipeError):  # `gpu ... | head -1`: not an error of gpu's (see _end_on_closed_pipe)
         return ExitCode.CLOSED_PIPE
@@ -210,5 +210,5 @@ def _run(args: list[str], app: AppContext) -> int:
         else:
             from gpuctl.safetext import printable
 
-            print(f"error: internal error: {type(exc).__name__}: {printable(str(exc))}\nhint: run again with --debug for a traceback, and report it", file=app.stderr)
+            app.stderr.write(f"error: internal error: {type(exc).__name__}: {printable(str(exc))}\nhint: run again with --debug for a traceback, and report it\n")
         return ExitCode.ERROR

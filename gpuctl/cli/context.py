@@ -163,10 +163,12 @@ class AppContext:
         return value
 
     def note(self, message: str) -> None:
-        """A one-line message for people, on stderr; control characters are escaped."""
+        """A one-line message for people, on stderr; control characters are escaped. One write
+        with its newline: `print` writes the newline separately, and a signal taken between the
+        two left the line open, so the `error:` line that followed began mid-line."""
         from gpuctl.safetext import printable
 
-        print(printable(message), file=self.stderr)
+        self.stderr.write(printable(message) + "\n")
 
 
 ESCAPE = "gpuctl.escape"  # the encode error handler of gpu's streams (`escape_unencodable`)
