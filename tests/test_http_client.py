@@ -44,6 +44,27 @@ def test_reads_retry_and_never_before_retry_after():
     assert s.sent_at[1] - s.sent_at[0] >= 3.0
 
 
+def test_answers_that_ask_for_a_pause_are_not_failed_attempts():
+    """CI, stop 29: in a 30 % 429/503 storm (each with Retry-After) a parallel deploy ended with
+    "rate limited" after one read was turned away 6 times in a row, 0.3^6 per request. The
+    server pacing the client is waited out within the budget, up to `paced_attempts` times."""
+    paused = (429, {"Retry-After": "1"}, {}), (503, {"Retry-After": "1"}, {})
+    s = Script(*(paused * 4), (200, {}, {"endpoints": []}))
+    assert s.client().request("GET", "/v2/serverless").json() == {"endpoints": []}
+    assert len(s.requests) == 9 and s.now >= 8.0
+    s = Script(*([paused[0]] * 30))
+    with pytest.raises(RateLimited):
+        s.client(retry=RetryPolicy()).request("GET", "/v2/serverless")
+    assert len(s.requests) == 20
+
+
+def test_failures_without_a_pause_still_end_after_attempts_mixed_with_pauses():
+    s = Script((500, {}, {}), (429, {"Retry-After": "1"}, {}), (500, {}, {}), (429, {"Retry-After": "1"}, {}), (500, {}, {}), (200, {}, {}))
+    with pytest.raises(ProviderError) as info:
+        s.client(retry=RetryPolicy(attempts=3)).request("GET", "/v2/serverless")
+    assert "server error 500" in info.value.summary and len(s.requests) == 5
+
+
 def test_reads_give_up_within_the_attempt_budget():
     s = Script(*[(500, {}, {})] * 3)
     with pytest.raises(Exception) as info:
@@ -155,7 +176,7 @@ def test_retry_after_on_a_create_whose_outcome_is_unknown_holds_the_lookup_that_
 ], ids=["read-gave-up", "log-stream"])
 def test_retry_after_on_a_failed_request_holds_the_next_request(status, wait, error, first):
     s = Script((status, {"Retry-After": str(int(wait))}, {}), (200, {}, {}))
-    client = s.client(retry=RetryPolicy(attempts=1))
+    client = s.client(retry=RetryPolicy(attempts=1, paced_attempts=1))
     with pytest.raises(error):
         first(client)
     client.request("GET", "/v2/templates")
@@ -184,7 +205,7 @@ def test_a_create_whose_answer_may_hide_a_commit_has_an_unknown_outcome(answer):
 def test_a_create_that_was_refused_has_a_known_outcome(answer):
     s = Script(*[answer] * 2)
     with pytest.raises(ProviderError) as info:
-        s.client(retry=RetryPolicy(attempts=2)).request("POST", "/v2/serverless", json={})
+        s.client(retry=RetryPolicy(attempts=2, paced_attempts=2)).request("POST", "/v2/serverless", json={})
     assert not info.value.outcome_unknown and len(s.requests) == 2
 
 

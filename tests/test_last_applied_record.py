@@ -274,6 +274,25 @@ def test_records_without_block_digests_or_rewritten_since_keep_today_s_origins()
     assert drift.other_apply(rewritten, "ep1", MAIN, "gpu.jsonc") is None
 
 
+def test_two_deploys_within_one_second_keep_each_its_own_place_and_block():
+    """CI, stop 29: main's workflow and a laptop applied within one second; APPLIED_FROM_ENV is
+    read back by the apply's time, so both applies read as the laptop's and drift called the
+    laptop's values "changed in gpu.jsonc". A second apply in one second is kept to the microsecond."""
+    now = 1_796_000_000.25
+    first = drift.apply_moment([], now)
+    second = drift.apply_moment([[first, "ana", 1]], now + 0.5)
+    assert first == "2026-11-30T00:53:20Z" and second == "2026-11-30T00:53:20.750000Z"
+    record = _record_of([[first, "ana", 1, _block(MAIN), "octo/ml-api:main"], [second, "lee", 2, _block(LAPTOP), "lee@laptop"]], LAPTOP)
+    assert drift.other_apply(record, "ep1", MAIN, "gpu.jsonc").where == "lee@laptop"
+
+
+def test_applies_a_record_kept_with_one_time_take_their_sources_in_order():
+    at = "2026-12-07T09:04:00Z"
+    record = _record_of([[at, "ana", 1, _block(MAIN), "octo/ml-api:main"], [at, "lee", 2, _block(LAPTOP), "lee@laptop"]], LAPTOP)
+    assert [(a.by, a.where) for a in record.applies] == [("ana", "octo/ml-api:main"), ("lee", "lee@laptop")]
+    assert drift.other_apply(record, "ep1", MAIN, "gpu.jsonc").where == "lee@laptop"
+
+
 def test_a_record_naming_another_file_is_another_gpu_jsonc():
     record = _record_of([["t1", "bo", 1, _block(LAPTOP), "bo@desk"]], LAPTOP, config="b/gpu.jsonc")
     assert drift.other_apply(record, "ep1", MAIN, "a/gpu.jsonc").file == "b/gpu.jsonc"

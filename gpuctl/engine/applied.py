@@ -47,8 +47,9 @@ def remember(provider: Provider, project_id: str, endpoint_id: str, declared: Ma
     `source` where it applies from and the commit (gpuctl.author.applied_from), kept with the
     apply beside the digest of the block it applied (drift.config_digest, ADR 37)."""
     def body(existing: dict | None) -> dict:
-        at, block = iso_utc(now), drift.config_digest(drift.record_digests(endpoint_id, declared))
-        applies = drift.applies_of(existing) + ([[at, by, version]] if applied else [])
+        kept, block = drift.applies_of(existing), drift.config_digest(drift.record_digests(endpoint_id, declared))
+        at = drift.apply_moment(kept, now) if applied else iso_utc(now)
+        applies = kept + ([[at, by, version]] if applied else [])
         sources = drift.sources_of(existing) + ([[at, block, *source]] if applied else [])
         return drift.record_body(project_id, endpoint_id, str(declared.get("name") or ""), declared, at, applies, config, sources)
 
@@ -78,9 +79,10 @@ def remember_rollback(provider: Provider, endpoint_id: str, now: float, *, by: s
     if existing is None or drift.read_record(existing) is None:
         return False
     env = dict(env_of(existing))
-    applies = drift.applies_of(existing) + [[iso_utc(now), by, version]]  # none in APPLIED_FROM_ENV: a rollback applies no gpu.jsonc
-    env[drift.APPLIES_ENV] = drift.applies_env(applies)
-    env[drift.APPLIED_AT_ENV] = iso_utc(now)  # history: a release made after this is the account's
+    kept = drift.applies_of(existing)
+    at = drift.apply_moment(kept, now)
+    env[drift.APPLIES_ENV] = drift.applies_env(kept + [[at, by, version]])  # none in APPLIED_FROM_ENV: a rollback applies no gpu.jsonc
+    env[drift.APPLIED_AT_ENV] = at  # history: a release made after this is the account's
     env[drift.ROLLED_BACK_ENV] = drift.rolled_back_env(endpoint_id, version, to_version, values)
     provider.update_template(existing["id"], template_patch(env, image(existing)))
     return True

@@ -25,6 +25,7 @@ from typing import Any
 
 from gpuctl.files import json_in
 from gpuctl.model import MARKER_ENV, REDACTED, EndpointSpec, Notice, Sensitive, Unresolved, secret_name
+from gpuctl.moments import iso_utc
 from gpuctl.redact import APPLIED_ENV, DECLARED, OWN_ENV
 from gpuctl.v2 import env_of, owner, template_request
 from gpuctl.plan import fields
@@ -317,9 +318,21 @@ def read_record(template: Mapping[str, Any]) -> Record | None:
 
 
 def _applies(template: Mapping[str, Any]) -> tuple[Apply, ...]:
-    """Each apply of APPLIES_ENV with what APPLIED_FROM_ENV says of the deploy made at its time."""
-    sources = {s[0]: s[1:] for s in sources_of(template)}
-    return tuple(Apply(*a, *sources.get(a[0], ())) for a in applies_of(template))
+    """Each apply of APPLIES_ENV with what APPLIED_FROM_ENV says of the deploy made at its time;
+    applies that share a time (records written before `apply_moment`) take theirs in order."""
+    sources: dict[str, list[list]] = {}
+    for s in sources_of(template):
+        sources.setdefault(s[0], []).append(s[1:])
+    return tuple(Apply(*a, *(sources[a[0]].pop(0) if sources.get(a[0]) else ())) for a in applies_of(template))
+
+
+def apply_moment(applies: Iterable[list], now: float) -> str:
+    """The time a new apply is kept by, after `applies` (`applies_of`): to the second, or to the
+    microsecond when the record keeps an apply of that second already. APPLIED_FROM_ENV is read
+    back by this time, so two deploys within one second (main's workflow, then a laptop) must
+    not share it: the second one's place and block were read as both's (CI, stop 29)."""
+    at, taken = iso_utc(now), {a[0] for a in applies}
+    return at if at not in taken else f"{at[:-1]}.{int(round(now % 1 * 1e6)) % 1_000_000:06d}Z"
 
 
 def records_of(templates: Iterable[Mapping[str, Any]], project_id: str) -> dict[str, Record]:
