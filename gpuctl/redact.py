@@ -171,6 +171,22 @@ def redact(text: str, secrets: set[str], order: list[str] | None = None) -> str:
     return text
 
 
+def redact_value(value: Any, secrets: set[str], order: list[str] | None = None) -> Any:
+    """`value` (JSON data: a string, or dicts and lists of them) with every string in it masked
+    as `redact` masks text; keys, numbers, booleans and None as they are. For the fields of a
+    document gpuctl writes as made (ADR 38) that quote text from outside gpuctl: an error body,
+    a worker's answer. Masked as values, before they are encoded, so each form the encoding
+    gives a secret is masked too."""
+    order = order if order is not None else sorted(secrets, key=len, reverse=True)
+    if isinstance(value, str):
+        return redact(value, secrets, order)
+    if isinstance(value, dict):
+        return {k: redact_value(v, secrets, order) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_value(v, secrets, order) for v in value]
+    return value
+
+
 def _redact_cut_starts(text: str, order: list[str]) -> str:
     """`text` with the longest start of a secret that runs up to a CUT mark masked."""
     for mark in _CUT_FORMS:

@@ -75,6 +75,14 @@ class AppContext:
         if secret and len(secret) >= MIN_SECRET:
             self.secrets.update(output_forms(secret))
 
+    def mask(self, value):
+        """`value` (JSON data) with every protected value masked in each string of it, as
+        `stdout` masks text (`redact.redact_value`): for the fields of a document written as made
+        (`verbatim`, ADR 38) that quote text from outside gpuctl, masked where it is built."""
+        from gpuctl.redact import redact_value
+
+        return redact_value(value, self.secrets)
+
     @property
     def stdout_tty(self) -> bool:
         return self.stdout.isatty()

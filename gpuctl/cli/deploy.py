@@ -165,7 +165,7 @@ class ResultOut(ResultDocument):
     applied, or what was, with the plan it made (review F18)."""
 
     def __init__(self, app: AppContext):
-        super().__init__(app)
+        super().__init__(app, as_made=True)  # built with its secret fields hidden (render.result, ADR 38)
         self.session: Session | None = None
         self.deployment = None  # gpuctl.engine.flow.Deployment, once made: the plan it made, what it applied
 
@@ -175,8 +175,8 @@ class ResultOut(ResultDocument):
         s, d = self.session, self.deployment
         locate = s.locate if s is not None else None
         if d is not None and d.applied is not None:  # applied, then ended otherwise (an inconsistent result)
-            return result_document(d.applied, s.target, locate=locate, error=reason)
-        return refused_document(s.target if s is not None else None, reason, plan=getattr(d, "planned", None), locate=locate)
+            return result_document(d.applied, s.target, locate=locate, mask=self.app.mask, error=reason)
+        return refused_document(s.target if s is not None else None, reason, mask=self.app.mask, plan=getattr(d, "planned", None), locate=locate)
 
 
 def run(app: AppContext, opts: DeployOptions) -> int:
@@ -337,7 +337,7 @@ def _stopped(s: Session, deployment, failure):
         head = heads.get(type(failure.cause), "Apply stopped:")
         s.app.note("\n".join([head, *outcome_lines(failure.outcome)]))
         if s.result is not None:
-            s.result.print(result_document(failure.result, s.target, locate=s.locate, error=failure.cause.summary))
+            s.result.print(result_document(failure.result, s.target, locate=s.locate, mask=s.app.mask, error=failure.cause.summary))
     return deployment.emit.stopped(failure)  # the view deployment_for subscribed
 
 
@@ -348,7 +348,7 @@ def _report(s: Session, result) -> int:
 
     result.warmed = with_retry_commands(result.warmed, s.opts)
     if s.result is not None:
-        s.result.print(result_document(result, s.target, locate=s.locate))
+        s.result.print(result_document(result, s.target, locate=s.locate, mask=s.app.mask))
     else:
         s.app.stdout.write("\n".join(result_lines(result, s.target == "local")) + "\n")
     failure = prewarm_failure(result.warmed)

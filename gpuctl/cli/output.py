@@ -44,15 +44,21 @@ class ResultDocument:
     ended (`ended_by`), which `ended(reason)` builds: the command keeps what it has done where
     that reads it. A CI step piping stdout to jq gets the reason exactly when it needs it
     (review F18); a rollback interrupted after its write printed nothing, so a script could not
-    tell whether it had landed. `guard()` is how a command runs under it."""
+    tell whether it had landed. `guard()` is how a command runs under it.
 
-    def __init__(self, app: AppContext, ended: Callable[[str], dict] | None = None):
+    `as_made`: the command builds its documents with their secret fields hidden (deploy's,
+    `render.result`), and they are written as made (`print_document`, ADR 38). Otherwise (rollback,
+    delete and template delete, for now) the document is masked as a whole (`print_json`), and a
+    plain field equal to a protected value reads "(redacted)"."""
+
+    def __init__(self, app: AppContext, ended: Callable[[str], dict] | None = None, *, as_made: bool = False):
         self.app = app
         self._ended = ended
+        self.as_made = as_made
         self.printed = False
 
     def print(self, doc: dict) -> None:
-        print_json(self.app, doc)
+        (print_document if self.as_made else print_json)(self.app, doc)
         self.printed = True
 
     def ended(self, reason: str) -> dict:

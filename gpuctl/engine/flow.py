@@ -273,10 +273,18 @@ class Deployment:
         says so (`Plan.lease`): the account may still change, and what that command has yet to
         write shows as changes of this plan. The lease is read from the same read, never taken
         nor waited for."""
+        observed = self.observe()
+        return self._shown(self.plan_against(observed), observed)
+
+    def _shown(self, plan: Plan, observed: Observed) -> Plan:
+        """`plan`, made against `observed` before this run holds the account lease, as it is
+        shown to be reviewed: with the lease another command of the project held in that read
+        (`Plan.lease`), which every rendering of the plan puts above its changes. One way for
+        `deploy --plan` and for the plan an interactive deploy asks about (review 5, E: the
+        question's plan said nothing, and the lease showed only after the yes). Not for a plan
+        made under this run's own lease."""
         from dataclasses import replace
 
-        observed = self.observe()
-        plan = self.plan_against(observed)
         lease = seen_by_plan(observed.templates, self.request.desired.project_id, time.time())
         return replace(plan, lease=lease) if lease is not None else plan
 
@@ -344,7 +352,7 @@ class Deployment:
 
     def _locked(self) -> DeployResult:
         observed = self.observe()
-        plan = self.planned = self.plan_against(observed)
+        plan = self.planned = self._shown(self.plan_against(observed), observed)
         if self.request.saved is not None and (done := check_saved(self.request.saved, plan)):
             self.emit(Note(f"the saved plan was applied already: the account has every change it makes ({', '.join(done)}); nothing to write"))
         self.emit(PlanReady(plan))

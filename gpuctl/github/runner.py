@@ -242,7 +242,7 @@ def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: P
         error = deployment.emit.stopped(failure)
         reached = getattr(failure, "result", None)
         if failure.outcome.done and reached is not None:
-            raise Stopped(error, result_document(reached, s.target, locate=s.locate, error=error.summary)) from None
+            raise Stopped(error, result_document(reached, s.target, locate=s.locate, mask=app.mask, error=error.summary)) from None
         raise error from None
     except (KeyboardInterrupt, InterruptedBeforeApply):  # the job cancelled outside the apply itself (whose interrupt is an ApplyFailed)
         raise _cancelled(deployment.emit) from None
@@ -250,7 +250,7 @@ def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: P
         raise _reached(deployment.emit, deployment.emit.advice(exc)) from None
     finally:
         account.close()
-    return result_document(result, s.target, locate=s.locate)
+    return result_document(result, s.target, locate=s.locate, mask=app.mask)
 
 
 def _cancelled(view) -> GpuctlError:

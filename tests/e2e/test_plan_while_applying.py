@@ -14,6 +14,7 @@ import pytest
 from gpuctl.engine.lease import TOKEN, lease_name
 from tests.e2e.conftest import ECHO_HANDLER, ROOT, echo_config, project
 from tests.e2e.test_account_lease import plant_lease, templates
+from tests.support.terminal import Terminal
 
 pytestmark = pytest.mark.e2e
 
@@ -107,3 +108,26 @@ def test_a_stale_lease_is_no_command_applying(account, tmp_path):
     plant_lease(account, "e2e", expires_in=-3600)
     doc = plan(account, proj, "--json").json()
     assert "lease" not in doc and doc["in_sync"], doc.get("lease")
+
+
+def test_the_plan_deploy_asks_about_says_another_command_holds_the_lease(account, tmp_path):
+    """The plan an interactive deploy shows before `Apply these changes?` is the plan `--plan`
+    shows, lease warning included (review 5, E): it said nothing of a lease another command held,
+    the person said yes, and only then was told the lease was held (or, waiting for it, had the
+    plan they approved refused as changed)."""
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    (proj / "gpu.jsonc").write_text(json.dumps(echo_config(max_workers=3), indent=2))
+    plant_lease(account, "e2e", expires_in=240, host="runner-7")
+    deploying = Terminal(["serverless", "deploy"], proj, account.env)
+    shown = deploying.wait_for("Apply these changes?")
+    assert f"warning: {HELD}pid 4242 on runner-7 (`gpu serverless deploy`) (expires in " in shown, shown
+    assert shown.index("warning: another gpuctl command") < shown.index("max_workers"), shown  # above every change, as in --plan
+    deploying.answer("", "y")
+    assert deploying.exit_code() == 3, deploying.transcript  # --lock-timeout 0s: the lease is in the way, as the plan said
+    assert "pid 4242 on runner-7" in deploying.transcript.split("Apply these changes?")[1]
+    [endpoint] = account.endpoints()
+    assert endpoint["workers"]["max"] == 2
+
+    doc = account.gpu("serverless", "deploy", "--json", cwd=proj).json()  # the refused document's plan is the plan made, with its lease
+    assert doc["error"] and "holds the account lease" in doc["error"] and doc["plan"]["lease"]["status"] == "held", doc

@@ -86,3 +86,70 @@ def test_what_a_worker_echoes_of_a_protected_value_stays_masked(account, tmp_pat
         assert run.code == 0, run.err
         assert SECRET not in run.out and SECRET not in run.err
         assert "(redacted)" in run.out
+
+
+NAME = "echo-named-canary"  # the endpoint's name, and the value of a `${VAR}` gpu.jsonc reads
+CARELESS = (Path(__file__).parent / "workers" / "careless.py").read_text()
+
+
+def _named(**env: str) -> dict:
+    config = echo_config(name=NAME, env={"WORKER_IMAGE": "${WORKER_IMAGE}", "WORKER_NAME": "${WORKER_NAME}", "HF_TOKEN": "${CANARY}", **env},
+                         idle_timeout=STAYS)
+    return config
+
+
+def _as_made(run, code: int) -> dict:
+    """deploy --json's result document, exit `code`: its plan and endpoints as gpuctl made them,
+    and no canary anywhere in the output."""
+    assert run.code == code, run.out + run.err
+    doc = run.json()
+    assert SECRET not in run.out and SECRET not in run.err
+    [change] = doc["plan"]["resource_changes"]
+    assert change["address"] == f"endpoint.{NAME}" and change["name"] == NAME, change
+    assert change["desired"]["image"] == IMAGE, change["desired"]
+    assert "(redacted)\"" not in json.dumps(doc["plan"]) and "(redacted)\"" not in json.dumps(doc["endpoints"]), doc
+    return doc
+
+
+def test_the_deploy_json_result_keeps_plain_fields_equal_to_protected_values_however_it_ends(account, tmp_path):
+    """ADR 38 applied to deploy's result document: it masked stdout as a whole, so the image and
+    the endpoint's name, each equal to a `${VAR}`'s value, read "(redacted)" in its plan, its
+    endpoints and its outcome, whether the apply succeeded, failed or was refused."""
+    env = ENV | {"WORKER_NAME": NAME}
+    proj = project(tmp_path / "p", _named(), {"handler.py": ECHO_HANDLER})
+
+    account.faults({"op": "create", "kind": "endpoint", "action": "status", "status": 400})
+    failed = _as_made(account.gpu("serverless", "deploy", "--json", cwd=proj, env=env), 1)
+    assert not failed["applied"] and failed["outcome"]["failed"][0]["address"] == f"endpoint.{NAME}", failed
+    account.clear_faults()
+
+    from tests.e2e.test_account_lease import plant_lease
+
+    planted = plant_lease(account, "e2e", expires_in=300, host="runner-7")
+    refused = _as_made(account.gpu("serverless", "deploy", "--json", cwd=proj, env=env), 3)
+    assert "holds the account lease" in refused["error"] and refused["plan"]["lease"]["status"] == "held", refused
+    assert account.server.http.delete(f"/v2/templates/{planted['id']}").status_code in (200, 204)
+
+    applied = _as_made(account.gpu("serverless", "deploy", "--json", cwd=proj, env=env), 0)
+    assert applied["applied"] and applied["endpoints"][0]["name"] == NAME, applied
+    assert applied["outcome"]["done"][0]["address"] == f"endpoint.{NAME}", applied["outcome"]
+
+
+def test_what_a_worker_answers_a_deploy_stays_masked_in_the_result_written_as_made(account, tmp_path):
+    """The other side of the line in deploy's result: a warm-up's handler error and the health
+    gate's smoke job error are a worker's words, masked where the document is built; the
+    document around them is as made."""
+    token = "sk_result_document_canary_8d1f"
+    config = _named(TOKEN="${TOKEN}")
+    config["serverless"]["local"]["command"] = ["python", "careless.py"]
+    config["serverless"]["prewarm"] = {"enabled": True, "mode": "gpu"}
+    proj = project(tmp_path / "p", config, {"careless.py": CARELESS, "smoke.json": json.dumps({"input": {"ping": True}})})
+    run = account.gpu("serverless", "deploy", "--json", "--wait-healthy", "--smoke", "smoke.json", cwd=proj,
+                      env=ENV | {"WORKER_NAME": NAME, "TOKEN": token}, timeout=300)
+    doc = _as_made(run, 5)
+    assert token not in run.out and token not in run.err
+    [warmed] = doc["prewarm"]
+    assert warmed["status"] == "warmed" and "the token (redacted) was refused" in warmed["handler_error"], warmed
+    smoke = doc["health"]["endpoints"][0]["steps"][1]
+    assert smoke["status"] == "failed" and "the token (redacted) was refused" in smoke["error"], smoke
+    assert doc["health"]["endpoints"][0]["name"] == NAME
