@@ -233,3 +233,32 @@ def test_a_damaged_secret_gets_the_same_verdict_from_the_worker_and_from_list(ac
     assert again.code == 0 and again.json()["output"] == {"sha256": DIGEST, "placeholder": False}, again.err
     listed = account.gpu("local", "secret", "list", cwd=proj)
     assert listed.out == "api_tok\n" and "warning" not in listed.err
+
+
+@pytest.mark.parametrize("kind", ["not UTF-8", "2 MB", "FIFO", "symlink", "empty", "directory"])
+def test_the_plan_gives_a_damaged_secret_the_verdict_a_worker_start_gives(account, tmp_path, kind):
+    """Stop 17, D1: a damaged local secret (R4-9's verdict, which fails a worker's start) was
+    counted as present by `deploy --plan`, which said nothing, and the deploy's workers failed
+    later. The plan now warns with the same verdict and fix as the worker's start and `list`."""
+    proj = _secret_project(tmp_path)
+    assert account.gpu("local", "secret", "set", "api_tok", cwd=proj, input=VALUE).code == 0
+    damage(account.server.data_dir / "secrets", "api_tok", kind)
+    plan = account.gpu("serverless", "deploy", "--plan", "--json", cwd=proj)
+    assert plan.code == 0, plan.err
+    damaged = [n for n in plan.json()["warnings"] if n["code"] == "secret-damaged"]
+    assert len(damaged) == 1 and damaged[0]["address"] == "endpoint.echo", plan.out
+    said = damaged[0]["message"]
+    assert said.startswith("env.API_TOKEN refers to secret api_tok, ") and f"secret api_tok is damaged ({DAMAGE[kind]}" in said, said
+    assert "gpu local secret set api_tok" in said and "does not have" not in said, said
+    listed = account.gpu("local", "secret", "list", cwd=proj)
+    line = next(x for x in listed.err.splitlines() if x.startswith("warning: "))
+    assert line.removeprefix("warning: ") in said  # the same words, fix included, as `list` and a worker's start
+    text = account.gpu("serverless", "deploy", "--plan", cwd=proj)
+    assert text.code == 0 and "secret api_tok is damaged" in text.out + text.err, text.out + text.err
+    assert "tok-of-someone-else" not in plan.out + text.out + text.err
+
+    if kind == "directory":
+        (account.server.data_dir / "secrets" / "api_tok").rmdir()
+    assert account.gpu("local", "secret", "set", "api_tok", cwd=proj, input=VALUE).code == 0
+    quiet = account.gpu("serverless", "deploy", "--plan", "--json", cwd=proj)
+    assert quiet.code == 0 and not [n for n in quiet.json()["warnings"] if n["code"].startswith("secret-")], quiet.out

@@ -38,6 +38,14 @@ def damaged(data_dir: Path) -> list[secrets.DamagedSecret]:
     return [problem for name in store.names() if (problem := store.problem(name)) is not None]
 
 
+def verdicts(data_dir: Path) -> dict[str, str | None]:
+    """Each local secret's name, with None when a worker can be given it, else the verdict on
+    the damaged one (its words and fix, as a worker's start and `list` give them): what the
+    plan knows of the local provider's secrets (Observed.secrets). No value is kept."""
+    store = _store(data_dir)
+    return {name: (str(problem) if (problem := store.problem(name)) is not None else None) for name in store.names()}
+
+
 def protector(data_dir: Path) -> Callable[[str], list[str]]:
     """For an env value, what a worker started now is given from its `{{ RUNPOD_SECRET_<name> }}`
     references: each local secret's value, and the value resolved when it holds other text too
