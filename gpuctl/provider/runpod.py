@@ -118,7 +118,7 @@ class RunPodProvider:
         found = _at_once(calls)
         refs = found.get("modelReferences", {})
         endpoints = tuple({**e, "modelReferences": refs[e["id"]]} if e.get("id") in refs and refs[e["id"]] else e for e in found["endpoints"])
-        secrets = dict(self.secrets()) if self.secrets is not None else None
+        secrets = self.secrets() if self.secrets is not None else None
         listed = tuple(found["registries"]) if registries else None
         return Observed(endpoints, tuple(found["networkVolumes"]), tuple(found["templates"]), secrets, listed)
 

@@ -262,3 +262,44 @@ def test_the_plan_gives_a_damaged_secret_the_verdict_a_worker_start_gives(accoun
     assert account.gpu("local", "secret", "set", "api_tok", cwd=proj, input=VALUE).code == 0
     quiet = account.gpu("serverless", "deploy", "--plan", "--json", cwd=proj)
     assert quiet.code == 0 and not [n for n in quiet.json()["warnings"] if n["code"].startswith("secret-")], quiet.out
+
+
+def _secret_cmd(tmp_path, *args: str, input: str | None = None):
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "NO_COLOR": "1", "PYTHONPATH": str(ROOT), "GPUCTL_LOCAL_DIR": str(tmp_path / "local")}
+    return subprocess.run([sys.executable, "-m", "gpuctl", "local", "secret", *args], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=60, **({"input": input} if input is not None else {"stdin": subprocess.DEVNULL}))
+
+
+def test_delete_names_a_directory_in_a_secrets_place_instead_of_saying_there_is_none(tmp_path):
+    """Stop 17, D2: `delete NAME` with a directory at secrets/NAME said "there is no local secret",
+    while `list` listed NAME as damaged and `set` refused to replace it."""
+    there = tmp_path / "local" / "secrets" / "api_tok"
+    there.mkdir(parents=True)
+    done = _secret_cmd(tmp_path, "delete", "api_tok")
+    assert done.returncode == 1, done.stderr
+    assert "no local secret" not in done.stderr and f"{there} is a directory, not a secret gpuctl wrote" in done.stderr, done.stderr
+    assert f"remove the directory {there}" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert there.is_dir()  # gpuctl removes no directory it did not make
+
+
+@pytest.mark.parametrize("what", ["file", "dangling link"])
+def test_a_secrets_directory_that_is_no_directory_is_named_by_set_list_and_delete(tmp_path, what):
+    """Stop 17, D2 (the same mistake elsewhere): with the data dir's `secrets` a file or a link to
+    nothing, `list` said "no local secrets", `delete` "there is no local secret", and `set`
+    failed with an internal error (FileExistsError)."""
+    (tmp_path / "local").mkdir()
+    store = tmp_path / "local" / "secrets"
+    if what == "file":
+        store.write_text("not a directory")
+    else:
+        store.symlink_to(tmp_path / "nowhere")
+    for args, given in ((("list",), None), (("delete", "api_tok"), None), (("set", "api_tok"), VALUE)):
+        done = _secret_cmd(tmp_path, *args, input=given)
+        said = done.stderr
+        assert done.returncode == 1, (args, said)
+        assert f"{store} is not a directory" in said and "no local secret" not in said and "internal error" not in said, (args, said)
+        assert f"move {store} out of the way" in said, (args, said)
+    assert not store.is_dir() and VALUE not in store.read_text() if what == "file" else not store.exists()
