@@ -475,6 +475,8 @@ def _plan_endpoint(spec: EndpointSpec, reading: _Reading, tally: _Tally) -> None
     tally.errors += errs
     vol = reading.volume_of.get(spec.name)
     declared = fields.declared_fields(spec, project_id, reading.catalog, reading.target, vol.ref if vol else None, registry_id)
+    if live is not None:  # a key removed from gpu.jsonc whose value gpuctl set: cleared (ADR 41)
+        declared |= drift.keys_removed(reading.records.get(str(live.get("id"))), declared)
     missing = fields.unreported(live, declared) if live is not None else []  # once: compared with nothing, and noticed
     tally.notices += notes + _notices_for(spec, live, reading.account, missing) + unmatched_rename(spec, live, project_id, reading.account, reading.deleted)
     tally.notices += _secret_notices(spec, live, reading.account.observed.secrets, reading.target)
