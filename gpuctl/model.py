@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import gc
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
@@ -221,9 +221,11 @@ class Observed:
     endpoints: tuple[dict, ...] = ()
     network_volumes: tuple[dict, ...] = ()
     templates: tuple[dict, ...] = ()
-    # The names of the account's secrets, when the provider can tell (the local provider's
-    # `gpu local secret`s); None: not known (RunPod's are not read), never a value.
-    secrets: frozenset[str] | None = None
+    # The account's secrets by name, when the provider can tell (the local provider's
+    # `gpu local secret`s): None for one a worker can be given, else the verdict on a damaged
+    # one (the words a worker's start gives, fix included); None: not known (RunPod's are not
+    # read). Never a value.
+    secrets: Mapping[str, str | None] | None = None
     # The account's container registry credentials (`GET /v2/registries`: `{id, name}` each,
     # never a credential), read only when a block declares `runpod.registry_auth`; None: not read.
     registries: tuple[dict, ...] | None = None

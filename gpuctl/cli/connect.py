@@ -64,5 +64,5 @@ def connect(app: AppContext, provider: str, start_local: bool = True):
     if provider == "local":
         from gpuctl.local.client import secrets
 
-        return RunPodProvider(provider, control, jobs, GraphQL(control), secret_names=lambda: secrets.names(data_dir))
+        return RunPodProvider(provider, control, jobs, GraphQL(control), secrets=lambda: secrets.verdicts(data_dir))
     return RunPodProvider(provider, control, jobs, GraphQL(control))

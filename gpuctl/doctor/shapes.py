@@ -11,7 +11,9 @@ from gpuctl.provider.http import path
 from gpuctl.words import counted
 
 LISTS = (("/v2/serverless", "endpoints"), ("/v2/network-volumes", "networkVolumes"), ("/v2/templates", "templates"), ("/v2/pods", "pods"),
-         ("/v2/catalog/gpus", "gpus"), ("/v2/catalog/datacenters", "dataCenters"))
+         ("/v2/registries", "registries"), ("/v2/catalog/gpus", "gpus"), ("/v2/catalog/datacenters", "dataCenters"))
+# What reads a list a key may be denied, for the warning's fix.
+NEEDED_BY = {"/v2/pods": "pods: `warm --cpu`", "/v2/registries": "registry credentials: `runpod.registry_auth`"}
 # the gets gpuctl makes, each on the first object of a list: (list path, list key, id kind, paths)
 GETS = (("/v2/serverless", "endpoints", "endpoint", ("/v2/serverless/{endpoint}", "/v2/serverless/{endpoint}/workers", "/v2/serverless/{endpoint}/releases")),
         ("/v2/network-volumes", "networkVolumes", "volume", ("/v2/network-volumes/{volume}",)),
@@ -55,7 +57,8 @@ def check_shapes(probe: Probe) -> Finding:
                        FIX_SHAPES, details, tuple(found))
     if denied:
         return Finding("shapes", title, Verdict.WARN, f"{counted(checked, 'answer validates', 'answers validate')}; the key may not read {', '.join(denied)}",
-                       "gpuctl reads these too (pods: `warm --cpu`); use a key with read access to them, or ignore this if you never need them", details)
+                       f"gpuctl reads these too ({'; '.join(NEEDED_BY.get(d.removeprefix('GET '), d) for d in denied)}); use a key with read access "
+                       "to them, or ignore this if you never need them", details)
     return Finding("shapes", title, Verdict.PASS, f"{checked} list and get answers validate, with no missing or unknown field", details=details)
 
 

@@ -167,6 +167,24 @@ def record_digests(endpoint_id: str, declared: Mapping[str, Any]) -> dict[str, s
     return out
 
 
+def keys_removed(record: Record | None, declared: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields declared only by their key (`fields.DECLARED_BY_KEY`) that gpu.jsonc no longer
+    declares although the last apply set them (its record holds a digest of a value, not of
+    null): the key was removed, so they are declared at the value that clears them, as any
+    managed field a user removes (ADR 41). Without a record of gpuctl setting one (set in the
+    console, or cleared by the last apply), nothing: the account's value is left alone."""
+    if record is None:
+        return {}
+    return {path: cleared for path, cleared in fields.DECLARED_BY_KEY.items()
+            if path not in declared and record.digests.get(path) not in (None, digest(record.endpoint_id, path, None))}
+
+
+def _set_digests(endpoint_id: str, digests: Mapping[str, str]) -> dict[str, str]:
+    """`digests` without the entries of null: a path with no entry compares as null (ADR 10),
+    so a record that cleared a field (ADR 41) and one that never declared it say the same."""
+    return {path: d for path, d in digests.items() if d != digest(endpoint_id, path, None)}
+
+
 def lagging(record: Record | None, endpoint_id: str, declared: Mapping[str, Any], config: str | None = None) -> bool:
     """Whether an endpoint found as gpu.jsonc declares it (`declared`, as `record_digests`
     takes it) has no record, or one of other values: gpu.jsonc took the account's values (`pull
@@ -177,7 +195,7 @@ def lagging(record: Record | None, endpoint_id: str, declared: Mapping[str, Any]
     config's orphan only if the record says this config applied it (ADR 35)."""
     if any(_unresolved(v) for v in declared.values()):
         return False
-    return (record is None or dict(record.digests) != record_digests(endpoint_id, declared)
+    return (record is None or _set_digests(endpoint_id, record.digests) != _set_digests(endpoint_id, record_digests(endpoint_id, declared))
             or (config is not None and record.config != config))
 
 

@@ -5,7 +5,9 @@ order where it has no meaning, `""` versus `null`, absent lists versus `[]`, `4`
 Only paths gpuctl declares are compared: gpu.jsonc's keys, and the fields it has no key for at
 the value gpuctl creates endpoints with (`GPUCTL_SETS`, ADR 36); other server-side fields
 (`createdAt`) never cause a diff. `registry` is declared only by a block that writes
-`runpod.registry_auth`: without the key, a credential set in the console is left alone.
+`runpod.registry_auth` (`DECLARED_BY_KEY`): without the key, a credential set in the console
+is left alone, and one gpuctl set (its last-applied record says so) is cleared, as any managed
+field a user removes (ADR 41; `drift.keys_removed`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ SENT_WHOLE = frozenset({"env", "scaling"})  # RunPod v2 replaces these objects o
 # `gpuctl.v2.GPUCTL_SETS`): compared like declared fields, so a console edit is drift and
 # deploy sets them back.
 GPUCTL_SETS = v2.GPUCTL_SETS
+# Fields declared only by a block that writes their key, with the value that clears them
+# (ADR 41). Without the key, gpuctl leaves the account's value alone, unless its last-applied
+# record holds a value it set: then the key was removed from gpu.jsonc, and the plan clears it.
+# (`modelReferences`, declared only by `runpod.cached_model`, is not here yet: the plan reads
+# it only when a block declares the key.)
+DECLARED_BY_KEY: dict[str, Any] = {"registry": None}
 ALWAYS_SENT = ("gpu.pools", "workers.min", "workers.max", "scaling.type", "timeout", "flashboot", "dataCenterIds", "networkVolumes")
 
 

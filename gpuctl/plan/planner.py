@@ -324,13 +324,14 @@ def create_secret_fix(target: str, names: Iterable[str]) -> str:
     return f"create {agreeing(len(names), 'it', 'them')} in the RunPod account (console, Secrets), named {' and '.join(names) if len(names) < 3 else ', '.join(names)}"
 
 
-def _secret_notices(spec: EndpointSpec, live: dict | None, known: frozenset[str] | None, target: str) -> list[Notice]:
+def _secret_notices(spec: EndpointSpec, live: dict | None, known: Mapping[str, str | None] | None, target: str) -> list[Notice]:
     """The RunPod secrets an env value refers to must exist before a worker boots, which no
     write of the endpoint checks (review 3, R2: import then deploy replaced working values with
-    references to secrets nobody had made, exit 0). Where the provider tells its secrets'
-    names (`known`, the local provider), each reference to one it lacks is a warning, changed
-    or not: no worker starts without it. Elsewhere (RunPod, whose secrets gpuctl does not
-    read) a value that becomes a reference is, naming the secret."""
+    references to secrets nobody had made, exit 0). Where the provider tells its secrets
+    (`known`, the local provider), each reference to one it lacks, or to a damaged one (the
+    verdict a worker's start gives: stop 17, D1, where the plan counted it as there), is a
+    warning, changed or not: no worker starts without it. Elsewhere (RunPod, whose secrets
+    gpuctl does not read) a value that becomes a reference is, naming the secret."""
     notices = []
     theirs = env_of(live) if live is not None else {}
     for key, value in spec.env:
@@ -343,6 +344,9 @@ def _secret_notices(spec: EndpointSpec, live: dict | None, known: frozenset[str]
                 notices.append(Notice("secret-missing", f"env.{key} refers to secret {name}, which the {target} provider does not have: "
                                                         f"no worker of this endpoint starts until it exists (each job fails naming it); "
                                                         + create_secret_fix(target, [name]), f"endpoint.{spec.name}"))
+            elif known[name] is not None:
+                notices.append(Notice("secret-damaged", f"env.{key} refers to secret {name}, so no worker of this endpoint starts until it "
+                                                        f"is set again (each job fails naming it): {known[name]}", f"endpoint.{spec.name}"))
         elif theirs.get(key) != value_text:
             notices.append(Notice("secret-must-exist", f"env.{key} becomes a reference to RunPod secret {name}, which must exist in the account "
                                                        f"before this deploy (gpuctl cannot read RunPod's secrets to check): " + create_secret_fix(target, [name]), f"endpoint.{spec.name}"))
@@ -471,6 +475,8 @@ def _plan_endpoint(spec: EndpointSpec, reading: _Reading, tally: _Tally) -> None
     tally.errors += errs
     vol = reading.volume_of.get(spec.name)
     declared = fields.declared_fields(spec, project_id, reading.catalog, reading.target, vol.ref if vol else None, registry_id)
+    if live is not None:  # a key removed from gpu.jsonc whose value gpuctl set: cleared (ADR 41)
+        declared |= drift.keys_removed(reading.records.get(str(live.get("id"))), declared)
     missing = fields.unreported(live, declared) if live is not None else []  # once: compared with nothing, and noticed
     tally.notices += notes + _notices_for(spec, live, reading.account, missing) + unmatched_rename(spec, live, project_id, reading.account, reading.deleted)
     tally.notices += _secret_notices(spec, live, reading.account.observed.secrets, reading.target)

@@ -7,7 +7,7 @@ URLs and the key differ.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,9 +91,10 @@ class RunPodProvider:
     control: ApiClient  # https://api.runpod.io: /v2/serverless, /v2/network-volumes, /graphql
     jobs: ApiClient  # https://api.runpod.ai/v2: /{endpoint_id}/run, /runsync, /health, ...
     graphql: GraphQL
-    # The names of the account's secrets, for a provider that can tell (the local one); the
-    # plan then says which referenced secret is missing (docs/adr/0032-local-secrets.md).
-    secret_names: Callable[[], Iterable[str]] | None = None
+    # The account's secrets, for a provider that can tell (the local one): each name, with None
+    # or the verdict on a damaged one (Observed.secrets); the plan then says which referenced
+    # secret is missing or damaged (docs/adr/0032-local-secrets.md).
+    secrets: Callable[[], Mapping[str, str | None]] | None = None
 
     def close(self) -> None:
         self.control.close()
@@ -117,7 +118,7 @@ class RunPodProvider:
         found = _at_once(calls)
         refs = found.get("modelReferences", {})
         endpoints = tuple({**e, "modelReferences": refs[e["id"]]} if e.get("id") in refs and refs[e["id"]] else e for e in found["endpoints"])
-        secrets = frozenset(self.secret_names()) if self.secret_names is not None else None
+        secrets = self.secrets() if self.secrets is not None else None
         listed = tuple(found["registries"]) if registries else None
         return Observed(endpoints, tuple(found["networkVolumes"]), tuple(found["templates"]), secrets, listed)
 

@@ -153,3 +153,30 @@ def test_a_key_that_may_not_read_pods_is_a_warning_not_a_failure(account: Accoun
     assert run.code == 0, run.out + run.err
     shapes = _check(run.json(), "shapes")
     assert shapes["verdict"] == "warn" and "GET /v2/pods" in shapes["summary"] and "warm --cpu" in shapes["fix"]
+
+
+def test_the_shapes_check_reads_the_registry_credentials_gpuctl_lists(account: Account, tmp_path: Path):
+    """Stop 17, G2: the plan reads `GET /v2/registries` for `runpod.registry_auth`, but the
+    shapes check did not hold that answer to RunPod's document as it holds the other lists."""
+    made = account.server.http.post("/v2/registries", json={"name": "ghcr-private", "username": "u", "password": "registry-canary-5521"})
+    assert made.status_code == 201, made.text
+    account.server.admin("POST", "requests/reset")
+    run = account.gpu("doctor", "--json", cwd=tmp_path)
+    assert run.code == 0, run.out + run.err
+    shapes = _check(run.json(), "shapes")
+    assert shapes["verdict"] == "pass" and "GET /v2/registries" in shapes["details"][0], shapes
+    assert ("GET", "/v2/registries") in {(r["method"], r["path"]) for r in account.requests()} and account.writes() == 0
+
+    account.faults({"action": "extra_field", "op": "list", "kind": "registry", "field": "surprise", "value": 1})
+    failed = account.gpu("doctor", "--json", cwd=tmp_path)
+    assert failed.code == 6, failed.out + failed.err
+    shapes = _check(failed.json(), "shapes")
+    assert shapes["verdict"] == "fail" and {p["path"]: p["kind"] for p in shapes["problems"]} == {"GET /v2/registries: registries[].surprise": "unknown"}
+
+    account.clear_faults()
+    account.faults({"action": "status", "op": "list", "kind": "registry", "status": 403})
+    denied = account.gpu("doctor", "--json", cwd=tmp_path)
+    assert denied.code == 0, denied.out + denied.err
+    shapes = _check(denied.json(), "shapes")
+    assert shapes["verdict"] == "warn" and "GET /v2/registries" in shapes["summary"] and "registry_auth" in shapes["fix"], shapes
+    assert "registry-canary-5521" not in run.out + failed.out + denied.out

@@ -233,3 +233,73 @@ def test_a_damaged_secret_gets_the_same_verdict_from_the_worker_and_from_list(ac
     assert again.code == 0 and again.json()["output"] == {"sha256": DIGEST, "placeholder": False}, again.err
     listed = account.gpu("local", "secret", "list", cwd=proj)
     assert listed.out == "api_tok\n" and "warning" not in listed.err
+
+
+@pytest.mark.parametrize("kind", ["not UTF-8", "2 MB", "FIFO", "symlink", "empty", "directory"])
+def test_the_plan_gives_a_damaged_secret_the_verdict_a_worker_start_gives(account, tmp_path, kind):
+    """Stop 17, D1: a damaged local secret (R4-9's verdict, which fails a worker's start) was
+    counted as present by `deploy --plan`, which said nothing, and the deploy's workers failed
+    later. The plan now warns with the same verdict and fix as the worker's start and `list`."""
+    proj = _secret_project(tmp_path)
+    assert account.gpu("local", "secret", "set", "api_tok", cwd=proj, input=VALUE).code == 0
+    damage(account.server.data_dir / "secrets", "api_tok", kind)
+    plan = account.gpu("serverless", "deploy", "--plan", "--json", cwd=proj)
+    assert plan.code == 0, plan.err
+    damaged = [n for n in plan.json()["warnings"] if n["code"] == "secret-damaged"]
+    assert len(damaged) == 1 and damaged[0]["address"] == "endpoint.echo", plan.out
+    said = damaged[0]["message"]
+    assert said.startswith("env.API_TOKEN refers to secret api_tok, ") and f"secret api_tok is damaged ({DAMAGE[kind]}" in said, said
+    assert "gpu local secret set api_tok" in said and "does not have" not in said, said
+    listed = account.gpu("local", "secret", "list", cwd=proj)
+    line = next(x for x in listed.err.splitlines() if x.startswith("warning: "))
+    assert line.removeprefix("warning: ") in said  # the same words, fix included, as `list` and a worker's start
+    text = account.gpu("serverless", "deploy", "--plan", cwd=proj)
+    assert text.code == 0 and "secret api_tok is damaged" in text.out + text.err, text.out + text.err
+    assert "tok-of-someone-else" not in plan.out + text.out + text.err
+
+    if kind == "directory":
+        (account.server.data_dir / "secrets" / "api_tok").rmdir()
+    assert account.gpu("local", "secret", "set", "api_tok", cwd=proj, input=VALUE).code == 0
+    quiet = account.gpu("serverless", "deploy", "--plan", "--json", cwd=proj)
+    assert quiet.code == 0 and not [n for n in quiet.json()["warnings"] if n["code"].startswith("secret-")], quiet.out
+
+
+def _secret_cmd(tmp_path, *args: str, input: str | None = None):
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "NO_COLOR": "1", "PYTHONPATH": str(ROOT), "GPUCTL_LOCAL_DIR": str(tmp_path / "local")}
+    return subprocess.run([sys.executable, "-m", "gpuctl", "local", "secret", *args], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=60, **({"input": input} if input is not None else {"stdin": subprocess.DEVNULL}))
+
+
+def test_delete_names_a_directory_in_a_secrets_place_instead_of_saying_there_is_none(tmp_path):
+    """Stop 17, D2: `delete NAME` with a directory at secrets/NAME said "there is no local secret",
+    while `list` listed NAME as damaged and `set` refused to replace it."""
+    there = tmp_path / "local" / "secrets" / "api_tok"
+    there.mkdir(parents=True)
+    done = _secret_cmd(tmp_path, "delete", "api_tok")
+    assert done.returncode == 1, done.stderr
+    assert "no local secret" not in done.stderr and f"{there} is a directory, not a secret gpuctl wrote" in done.stderr, done.stderr
+    assert f"remove the directory {there}" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert there.is_dir()  # gpuctl removes no directory it did not make
+
+
+@pytest.mark.parametrize("what", ["file", "dangling link"])
+def test_a_secrets_directory_that_is_no_directory_is_named_by_set_list_and_delete(tmp_path, what):
+    """Stop 17, D2 (the same mistake elsewhere): with the data dir's `secrets` a file or a link to
+    nothing, `list` said "no local secrets", `delete` "there is no local secret", and `set`
+    failed with an internal error (FileExistsError)."""
+    (tmp_path / "local").mkdir()
+    store = tmp_path / "local" / "secrets"
+    if what == "file":
+        store.write_text("not a directory")
+    else:
+        store.symlink_to(tmp_path / "nowhere")
+    for args, given in ((("list",), None), (("delete", "api_tok"), None), (("set", "api_tok"), VALUE)):
+        done = _secret_cmd(tmp_path, *args, input=given)
+        said = done.stderr
+        assert done.returncode == 1, (args, said)
+        assert f"{store} is not a directory" in said and "no local secret" not in said and "internal error" not in said, (args, said)
+        assert f"move {store} out of the way" in said, (args, said)
+    assert not store.is_dir() and VALUE not in store.read_text() if what == "file" else not store.exists()

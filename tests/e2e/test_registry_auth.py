@@ -174,3 +174,36 @@ def test_the_local_provider_never_answers_or_stores_a_credential_in_clear(accoun
 
     assert http.delete(f"/v2/registries/{cred['id']}").status_code == 204
     assert http.get("/v2/registries").json() == {"registries": []} and not stored.exists()
+
+
+def test_removing_the_key_clears_a_credential_gpuctl_set_and_leaves_one_set_in_the_console(account, tmp_path):
+    """Stop 17, G3 (ADR 41): with `runpod.registry_auth` removed from gpu.jsonc, the credential
+    gpuctl had set stayed on the endpoint, the plan "in sync", unlike any other managed field a
+    user removes (an env key is removed). The last-applied record says gpuctl set it: the plan
+    clears it (changed in gpu.jsonc). A credential set in the console, of which the record
+    says nothing, is still left alone."""
+    ghcr = _credential(account, "ghcr-private")
+    proj = project(tmp_path / "p", _private("ghcr-private"))
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    (endpoint,) = account.endpoints()
+    assert endpoint["registry"] == ghcr["id"]
+
+    project(proj, echo_config())  # the key removed
+    plan = account.gpu("serverless", "deploy", "--plan", "--json", cwd=proj)
+    assert plan.code == 0, plan.err
+    (change,) = plan.json()["resource_changes"]
+    assert change["action"] == "update", change
+    assert [(c["path"], c["before"], c["after"], c["origin"]) for c in change["changes"]] == [("registry", ghcr["id"], None, "config")], change
+    applied = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert applied.code == 0, applied.err
+    assert account.endpoints()[0]["registry"] is None
+    assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj).code == 0
+    writes = account.writes()
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    assert account.writes() == writes  # the record is current: nothing to write
+
+    # Now set in the console: no record of gpuctl setting it, so it is left alone.
+    assert account.server.http.patch(f"/v2/serverless/{endpoint['id']}", json={"registry": ghcr["id"]}).status_code == 200
+    assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj).code == 0
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    assert account.endpoints()[0]["registry"] == ghcr["id"]

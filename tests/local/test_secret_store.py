@@ -90,3 +90,18 @@ def test_references_resolve_anywhere_in_a_value_and_a_missing_one_is_named(tmp_p
     with pytest.raises(MissingSecret) as caught:
         resolve({"A": "ok", "HF": "{{ RUNPOD_SECRET_hf }}"}, store)
     assert (caught.value.key, caught.value.name) == ("HF", "hf") and "s3cret" not in str(caught.value)
+
+
+def test_a_secrets_directory_that_is_no_directory_is_a_verdict_for_the_worker_and_the_plan(tmp_path):
+    """Stop 17, D2: with `secrets` a file, a worker's start (and the plan) said the provider "does
+    not have" a secret, pointing at `secret set`, which then failed too."""
+    from gpuctl.local.client.secrets import verdicts
+
+    (tmp_path / "secrets").write_text("not a directory")
+    store = Secrets(tmp_path / "secrets")
+    with pytest.raises(DamagedSecret) as resolving:
+        resolve({"API_TOKEN": "{{ RUNPOD_SECRET_api_tok }}"}, store)
+    verdict = str(resolving.value)
+    assert verdict.startswith(f"secret api_tok is damaged ({tmp_path / 'secrets'} is not a directory") and "move" in verdict, verdict
+    known = verdicts(tmp_path)
+    assert "api_tok" in known and known["api_tok"] == verdict and not list(known)  # any name's verdict; no name listed

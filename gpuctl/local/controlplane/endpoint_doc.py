@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from gpuctl.local.controlplane.registries import check_reference
 from gpuctl.local.errors import Rejected
 from gpuctl.local.store import ids
 from gpuctl.local.store.db import Store
@@ -67,7 +68,9 @@ def create_doc(body: dict, template: dict | None, catalog: Catalog, store: Store
     }
     if "gpu" in body:
         doc["gpu"] = {"pools": [], "count": 1, "allowedCudaVersions": [], "minCudaVersion": None}
-    return _apply_body(doc, body, catalog, store)
+    doc = _apply_body(doc, body, catalog, store)
+    check_reference(store, doc["registry"])  # from the body or the template
+    return doc
 
 
 def patch_doc(doc: dict, body: dict, template: dict | None, catalog: Catalog, store: Store) -> dict:
@@ -79,7 +82,9 @@ def patch_doc(doc: dict, body: dict, template: dict | None, catalog: Catalog, st
         raise Rejected("specify at most one of gpu or cpu")
     if ("gpu" in body and "gpu" not in doc) or ("cpu" in body and "cpu" not in doc):
         raise Rejected("the compute family (gpu or cpu) of an endpoint cannot change")
-    return _apply_body(copy.deepcopy(doc), body, catalog, store)
+    new = _apply_body(copy.deepcopy(doc), body, catalog, store)
+    check_reference(store, new.get("registry"), kept=doc.get("registry"))
+    return new
 
 
 def _apply_body(doc: dict, body: dict, catalog: Catalog, store: Store) -> dict:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gpuctl.local.controlplane.endpoint_doc import template_container
+from gpuctl.local.controlplane.registries import check_reference
 from gpuctl.local.controlplane.requests import RequestRules
 from gpuctl.local.controlplane.templates import Templates
 from gpuctl.local.errors import Rejected
@@ -84,6 +85,7 @@ class Pods:
         if body.get("templateId"):
             template = self.templates.get(body["templateId"])
             body = template_container(template) | {k: v for k, v in body.items() if k != "env"} | {"env": {**template.get("env", {}), **body.get("env", {})}}
+        check_reference(self.store, body.get("registry"))
         dc, volume = self._data_center(body)
         doc = {"id": ids.pod_id(), "name": body["name"], "status": "EXITED", "image": body["image"], "args": body.get("args", ""),
                "disk": body.get("disk", 20), "mounts": body.get("mounts", {}), "ports": body.get("ports", []), "env": body.get("env", {}),

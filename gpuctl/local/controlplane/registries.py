@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gpuctl.local.datadir import private
-from gpuctl.local.errors import Invalid
+from gpuctl.local.errors import Invalid, Rejected
 from gpuctl.local.store import ids
 from gpuctl.local.store.db import Store
 
@@ -37,6 +37,18 @@ def problems(body: Any) -> list[str]:
         elif not isinstance(body[key], str) or not body[key]:
             found.append(f"$.{key}: must be a non-empty string")
     return found
+
+
+def check_reference(store: Store, registry_id: Any, kept: Any = None) -> None:
+    """A credential id a template, endpoint or pod is given (v2 `registry`, GraphQL
+    `containerRegistryAuthId`) must be one the account has: refused (400) naming it, as an
+    unknown network volume is (stop 17, G1; RunPod's answer is not documented). None or ""
+    is no credential. An id the object already holds (`kept`) is not checked again: a credential
+    deleted since leaves its id where it is (as RunPod's delete does not say otherwise), and
+    other changes to the object go on."""
+    if registry_id and registry_id != kept and store.get(KIND, registry_id, hidden=True) is None:
+        raise Rejected(f"container registry credential {registry_id} not found: GET /v2/registries lists the account's "
+                       "credentials, and POST /v2/registries creates one")
 
 
 @dataclass

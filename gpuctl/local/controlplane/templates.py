@@ -11,6 +11,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from gpuctl.local.controlplane.registries import check_reference
 from gpuctl.local.controlplane.requests import RequestRules
 from gpuctl.local.errors import Invalid, Rejected
 from gpuctl.local.store import ids
@@ -52,6 +53,7 @@ class Templates:
     def new(self, body: dict) -> dict:
         """A new template document (not stored yet) with RunPod's defaults and a free name."""
         self._name_free(body["name"])
+        check_reference(self.store, body.get("registry"))
         doc = {"id": ids.template_id(), **copy.deepcopy(DEFAULTS), **copy.deepcopy(body)}
         return {k: doc[k] for k in ORDER}
 
@@ -60,6 +62,7 @@ class Templates:
         self.rules.check("UpdateTemplateRequest", body)
         if "name" in body:
             self._name_free(body["name"], doc["id"])
+        check_reference(self.store, body.get("registry"), kept=doc.get("registry"))
         new = {**doc, **{k: v for k, v in copy.deepcopy(body).items() if k != "mounts"}}
         if body.get("mounts"):
             new["mounts"] = body["mounts"]

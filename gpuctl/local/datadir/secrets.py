@@ -63,12 +63,24 @@ class DamagedSecret(Exception):
     """What is at a secret's name is no secret gpuctl wrote: `why` in words (never quoting a
     byte of it), and the fix, which `str()` ends with."""
 
-    def __init__(self, name: str, why: str, path: Path):
+    def __init__(self, name: str, why: str, path: Path, fix: str | None = None):
         self.name, self.why, self.path = name, why, path
         self.key: str | None = None  # the env key that refers to it, when resolving one
         again = f"set it again with `gpu local secret set {name}`"
-        fix = f"remove the directory {path}, then {again}" if why.startswith("it is a directory") else again
+        fix = fix or (f"remove the directory {path}, then {again}" if why.startswith("it is a directory") else again)
         super().__init__(f"secret {name} is damaged ({why}): {fix}")
+
+
+class DamagedStore(Exception):
+    """The data dir's `secrets` is there but is no directory (a file, a link to nothing, ...):
+    no secret can be read, written or deleted, and none is "not there" (stop 17, D2: `list`
+    said there were none, `delete` that there was none, workers that the provider "does not
+    have" it, and `set` failed with an internal error). `why` in words, and the fix."""
+
+    def __init__(self, directory: Path, why: str):
+        self.directory, self.why = directory, why
+        self.fix = f"move {directory} out of the way, then set each secret again with `gpu local secret set NAME`"
+        super().__init__(f"{directory} is not a directory ({why}), so it holds no secrets")
 
 
 _KINDS = ((stat.S_ISLNK, "it is a symbolic link, not a file gpuctl wrote"), (stat.S_ISDIR, "it is a directory, not a file"),
@@ -80,16 +92,44 @@ def _kind_problem(mode: int) -> str | None:
     return next((why for test, why in _KINDS if test(mode)), None if stat.S_ISREG(mode) else "it is not a regular file")
 
 
+_STORE_KINDS = ((stat.S_ISREG, "it is a file"), (stat.S_ISFIFO, "it is a named pipe (FIFO)"), (stat.S_ISSOCK, "it is a socket"),
+                (stat.S_ISCHR, "it is a character device"), (stat.S_ISBLK, "it is a block device"))
+
+
 class Secrets:
     """The secret files of one data dir (`<data dir>/secrets/`)."""
 
     def __init__(self, directory: Path):
         self.directory = directory
 
+    def store_problem(self) -> DamagedStore | None:
+        """What is wrong with the secrets directory itself, or None: none there yet (no secret
+        made) is nothing wrong, and nor is a link to a directory."""
+        try:
+            mode = os.lstat(self.directory).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if stat.S_ISDIR(mode):
+            return None
+        if stat.S_ISLNK(mode):
+            try:
+                if stat.S_ISDIR(os.stat(self.directory).st_mode):
+                    return None
+            except OSError:
+                return DamagedStore(self.directory, "it is a symbolic link to nothing")
+            return DamagedStore(self.directory, "it is a symbolic link to something else than a directory")
+        return DamagedStore(self.directory, next((why for test, why in _STORE_KINDS if test(mode)), "it is something else than a directory"))
+
+    def _check_store(self) -> None:
+        problem = self.store_problem()
+        if problem is not None:
+            raise problem
+
     def names(self) -> list[str]:
         """The names of the secrets there are, sorted, damaged ones included (`read` says what
         is wrong with one); no value is read. A name a secret cannot have (`.x.tmp`, the file
-        `write_new` is writing) is not one."""
+        `write_new` is writing) is not one. DamagedStore when the directory is no directory."""
+        self._check_store()
         with contextlib.suppress(FileNotFoundError, NotADirectoryError):
             return sorted(e.name for e in os.scandir(self.directory) if name_problem(e.name) is None)
         return []
@@ -102,6 +142,9 @@ class Secrets:
         if name_problem(name) is not None:
             return None
         path = self.directory / name
+        store = self.store_problem()
+        if store is not None:
+            raise DamagedSecret(name, f"{store.directory} is not a directory: {store.why}", path, fix=store.fix)
         try:
             kind = _kind_problem(os.lstat(path).st_mode)  # before open: opening a device can itself do something
             if kind is None:
@@ -146,7 +189,10 @@ class Secrets:
         return None
 
     def put(self, name: str, value: str) -> bool:
-        """Create or replace secret `name`; True when it existed. The caller has checked both."""
+        """Create or replace secret `name`; True when it existed. The caller has checked both.
+        DamagedStore when the secrets directory is no directory, DamagedSecret when a directory
+        is in the secret's place."""
+        self._check_store()
         path = self.directory / name
         existed = os.path.lexists(path)
         if path.is_dir() and not path.is_symlink():
@@ -156,13 +202,22 @@ class Secrets:
         return existed
 
     def delete(self, name: str) -> bool:
-        """Remove secret `name`; False when there was none."""
+        """Remove secret `name` (a damaged one too: a link is removed, never followed); False
+        when there was none. DamagedStore when the secrets directory is no directory, and
+        DamagedSecret when a directory is in the secret's place, which gpuctl does not remove
+        (stop 17, D2: both were "there is no local secret")."""
         if name_problem(name) is not None:
             return False
+        self._check_store()
+        path = self.directory / name
         try:
-            (self.directory / name).unlink()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            if stat.S_ISDIR(os.lstat(path).st_mode):
+                raise DamagedSecret(name, "it is a directory, not a file", path)
+            path.unlink()
+        except (FileNotFoundError, NotADirectoryError):
             return False
+        except IsADirectoryError:  # made a directory since the lstat
+            raise DamagedSecret(name, "it is a directory, not a file", path) from None
         return True
 
 

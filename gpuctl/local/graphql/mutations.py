@@ -15,6 +15,7 @@ from typing import Any
 
 from gpuctl.local.controlplane.endpoint_doc import CONTAINER_KEYS, check_doc, ordered, template_container
 from gpuctl.local.controlplane.endpoints import Endpoints
+from gpuctl.local.controlplane.registries import check_reference
 from gpuctl.local.controlplane.templates import Templates
 from gpuctl.local.graphql.execute import ResolverError
 from gpuctl.local.graphql.resources import template_doc
@@ -141,6 +142,7 @@ class EndpointMutations:
         doc |= {"args": "", "ports": [], "env": {}, "registry": None} | container | self._compute(values)
         doc = ordered(doc | settings(values, old))
         self._check(doc, values)
+        check_reference(self.store, doc.get("registry"), kept=(old or {}).get("registry"))
         extra = {**extra, "templateId": template["id"] if template else None, "modelReferences": values.get("modelReferences") or [],
                  "compliance": values.get("compliance") or [], "workersPFBTarget": values.get("workersPFBTarget", 0)}
         if old is not None:

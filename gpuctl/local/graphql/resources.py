@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gpuctl.local.controlplane.endpoints import Endpoints
+from gpuctl.local.controlplane.registries import check_reference
 from gpuctl.local.controlplane.templates import Templates
 from gpuctl.local.controlplane.volumes import Volumes
 from gpuctl.local.graphql.execute import ResolverError, ValidationError
@@ -57,6 +58,7 @@ class ResourceMutations:
             doc = self.templates.new(doc)
             self.store.put("template", doc, extra, visible_at)
             return self.views.template(doc["id"])
+        check_reference(self.store, doc["registry"], kept=found[0].get("registry"))
         if self.templates.name_taken(doc["name"], inp["id"]):
             raise ResolverError(f"a template named {doc['name']!r} already exists; template names are unique")
         doc = {"id": inp["id"], **doc}
