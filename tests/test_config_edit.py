@@ -76,3 +76,16 @@ def test_blocks_are_added_to_an_object_or_a_list_and_the_first_block_is_kept_as_
     _check(one, three, {"serverless": [{"name": "a"}, {"name": "b", "gpu_type": "NVIDIA L4"}, {"name": "c"}]})
     fresh = edit.new_file("proj", {"name": "a", "scaling": {"min_workers": 1, "max_workers": 2}})
     assert pyjson5.decode(fresh) == {"project_id": "proj", "serverless": {"name": "a", "scaling": {"min_workers": 1, "max_workers": 2}}}
+
+
+
+def test_edits_of_a_crlf_file_keep_its_line_endings():
+    """pull's edits too: a key inserted as a new object, a list rewritten, a member removed."""
+    crlf = FILE.replace("\n", "\r\n")
+    text = edit.set_value(crlf, ("serverless", "volume"), {"name": "models", "size_gb": 20})
+    text = edit.set_value(text, ("serverless", "gpu_types"), ["NVIDIA A40", "NVIDIA L4"])
+    text = edit.remove(text, ("serverless", "runpod", "env", "DROP"))
+    assert text.count("\n") == text.count("\r\n") and edit.comments(text) == edit.comments(crlf)
+    assert text.replace("\r\n", "\n") == edit.remove(edit.set_value(edit.set_value(FILE, ("serverless", "volume"), {"name": "models", "size_gb": 20}),
+                                                                    ("serverless", "gpu_types"), ["NVIDIA A40", "NVIDIA L4"]),
+                                                     ("serverless", "runpod", "env", "DROP"))
