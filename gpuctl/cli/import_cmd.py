@@ -57,7 +57,7 @@ def import_endpoint(app: AppContext, ref: str, block_name: str | None, write: bo
     if literal and not write:
         raise UsageError("--literal-env writes an env value from the account into gpu.jsonc, so it needs --write",
                          hint="add --write (import never prints env values)")
-    target = open_target(app, provider, config)
+    target = open_target(app, provider, config, blocks_optional=True)  # a gpu.jsonc without a block yet gets its first
     try:
         return _run(app, target, ref, block_name, write, force, set(literal), as_json, config, provider)
     finally:

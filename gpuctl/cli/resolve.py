@@ -142,7 +142,8 @@ def start_recording(app: AppContext, directory: str | None, command: str) -> Non
     app.recorder = Recorder(user_path(app, directory)[0], command, app.secrets)
 
 
-def open_target(app: AppContext, provider: str | None, config: str | None, start_local: bool = False, reads_only: bool = False) -> Target:
+def open_target(app: AppContext, provider: str | None, config: str | None, start_local: bool = False, reads_only: bool = False,
+                blocks_optional: bool = False) -> Target:
     """Connect as `deploy` would choose. A missing gpu.jsonc is fine unless --config named one.
     The local provider is only started on demand when `start_local` (commands that read an
     account never start one).
@@ -151,7 +152,10 @@ def open_target(app: AppContext, provider: str | None, config: str | None, start
     only to know which project a name means. Then a ./gpu.jsonc that is not valid (half edited
     on day 2, a newer gpuctl's key) is a note, not the end of the command: what still parses of
     it (project_id, provider) is used, or else nothing, as where there is no gpu.jsonc. A file
-    named by --config is what the user asked for, and stays an error."""
+    named by --config is what the user asked for, and stays an error.
+
+    `blocks_optional`: a gpu.jsonc that declares no serverless block (a GPU CLI user's pod
+    config, `"serverless": []`) is loaded with no blocks, not refused: `import` adds the first."""
     from gpuctl.cli.connect import connect
     from gpuctl.cli.planning import choose_provider, user_path
     from gpuctl.config import load_config
@@ -160,7 +164,7 @@ def open_target(app: AppContext, provider: str | None, config: str | None, start
     path, display = user_path(app, config)
     loaded, salvaged = None, _Salvaged()
     try:
-        loaded = load_config(path, display=display) if config or path.exists() else None
+        loaded = load_config(path, display=display, blocks_optional=blocks_optional) if config or path.exists() else None
     except ConfigError as error:
         if config or not reads_only:
             raise

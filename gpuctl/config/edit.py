@@ -4,14 +4,17 @@ does not touch (comments, key order, indentation, quoting, trailing commas) stay
 Each operation takes the text and returns new text; it re-scans first, so operations compose
 without tracking offsets. A value replaced or removed that holds comments leaves them where
 they were (only its tokens go), so no edit ever deletes a comment; `comments_kept` is the
-final proof of that for a series of edits.
+final proof of that for a series of edits. Lines an operation adds end as the file's lines
+do (`_file_line_endings`): a file written on Windows stays CRLF throughout.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from gpuctl.config.sourcemap import _TOKEN, Path, Span, scan
@@ -118,6 +121,19 @@ def _value(text: str, span: Span) -> Any:
 # -- the operations ------------------------------------------------------------------------------
 
 
+def _file_line_endings(operation: Callable[..., str]) -> Callable[..., str]:
+    """`operation` on a text whose every line ends in CRLF, made on its LF form and turned back:
+    the lines it adds end in CRLF too (they ended in LF, and a file written on Windows came back
+    with mixed line endings). A text with any LF-only line is edited as it is."""
+    @functools.wraps(operation)
+    def edited(text: str, *args, **kwargs) -> str:
+        if "\r\n" not in text or text.count("\n") != text.count("\r\n"):
+            return operation(text, *args, **kwargs)
+        return operation(text.replace("\r\n", "\n"), *args, **kwargs).replace("\n", "\r\n")
+    return edited
+
+
+@_file_line_endings
 def set_value(text: str, path: Path, value: Any, after: tuple[str, ...] = ()) -> str:
     """Declare `value` at `path`: replace a value in place (a list item by item, an object key
     by key), or insert the missing key, creating missing parent objects. A key inserted goes
@@ -138,6 +154,7 @@ def set_value(text: str, path: Path, value: Any, after: tuple[str, ...] = ()) ->
     return _cut(text, span.start, span.end, render(value, _indent_at(text, _begin(span)), indent_step(text)))
 
 
+@_file_line_endings
 def remove(text: str, path: Path) -> str:
     """Delete the member or list item at `path` with one adjacent comma; a line left blank goes
     too. Comments inside what is deleted stay where they were."""
@@ -237,9 +254,8 @@ def _add(text: str, container: Path, prefix: str, value: Any, after: tuple[str, 
         body = prefix + render(value, indent + step, step)
         if not inner.strip() and text[box.start] == "[" and not isinstance(value, (dict, list)):
             return _splice(text, (box.start, box.end, f"[{body}]"))
-        if not inner.strip():
-            return _splice(text, (box.start, box.end, text[box.start] + "\n" + indent + step + body + "\n" + indent + text[box.end - 1]))
-        return _splice(text, (box.start + 1, box.start + 1, "\n" + indent + step + body))
+        kept = inner.rstrip()  # nothing, or only comments (`[ /* none yet */ ]`): they stay before the new item
+        return _splice(text, (box.start, box.end, text[box.start] + kept + "\n" + indent + step + body + "\n" + indent + text[box.end - 1]))
     first, last = kids[0][1], kids[-1][1]
     multiline = "\n" in text[box.start:_begin(first)]
     indent = _indent_at(text, _begin(first)) if multiline else _indent_at(text, _begin(box))
@@ -256,9 +272,12 @@ def _add(text: str, container: Path, prefix: str, value: Any, after: tuple[str, 
     return _splice(text, (at, at, new_line), *([] if trailing else [(last.end, last.end, ",")]))
 
 
+@_file_line_endings
 def add_block(text: str, block: dict) -> str:
-    """Add a `serverless` block: appended to the list of blocks, or, when `serverless` is one
-    object, that object becomes the first item of a list, its text kept as it is."""
+    """Add a `serverless` block: appended to the list of blocks (an empty one too), or, when
+    `serverless` is one object, that object becomes the first item of a list, its text kept as
+    it is; a file without `serverless` (a GPU CLI user's pod config) gets the member, last in
+    its top-level object."""
     spans = scan(text).spans
     step = indent_step(text)
     box = spans.get(("serverless",))

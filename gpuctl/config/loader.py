@@ -111,17 +111,19 @@ def _relative(path: str, prefix: tuple) -> tuple:
 
 @acyclic
 def load_config(path: Path, overrides: Sequence[Override] = (), catalog: Catalog | None = None, display: str | None = None,
-                *, flags_may_replace: bool = False, text: str | None = None) -> LoadedConfig:
+                *, flags_may_replace: bool = False, text: str | None = None, blocks_optional: bool = False) -> LoadedConfig:
     """Read and check gpu.jsonc; every problem is reported at once with its position. With
     `flags_may_replace` (deploy, which has --template, and no --config given), a missing file
     is fine when --template says what to deploy: the configuration then comes from the flags
     alone, and the fix for a missing file says so. With `text`, that is
     the file's content instead of what is on disk (an edit checked before it is written).
+    `blocks_optional`: a file that declares no serverless block is loaded with none (`import`,
+    which adds the first; validate.validate_document).
     A ConfigError carries the `${VAR}` names the file reads (`variables`): their values are
     secrets before they are resolved, so whoever shows the error protects them first (a
     `${DB_URL}` value pasted into gpu_type was quoted back by "unknown GPU type")."""
     try:
-        return _load(path, overrides, catalog, display, flags_may_replace, text)
+        return _load(path, overrides, catalog, display, flags_may_replace, text, blocks_optional)
     except ConfigError as error:
         error.variables = _variables_read(path, text)
         raise
@@ -152,14 +154,14 @@ def _variables_read(path: Path, text: str | None) -> tuple[str, ...]:
 
 
 def _load(path: Path, overrides: Sequence[Override], catalog: Catalog | None, display: str | None, flags_may_replace: bool,
-          text: str | None) -> LoadedConfig:
+          text: str | None, blocks_optional: bool = False) -> LoadedConfig:
     catalog = catalog or load_catalog()
     from_flags = flags_may_replace and not path.exists() and any(o.path == "template" for o in overrides)
     if text is not None:
         source = text_source(path, text, display)
     else:
         source = flags_only(path) if from_flags else read_source(path, display, DEPLOY_CONFIG if flags_may_replace else CONFIG)
-    blocks = _with_overrides(source, validate_document(source), overrides)
+    blocks = _with_overrides(source, validate_document(source, blocks_optional=blocks_optional), overrides)
     project_dir = path.resolve().parent
     project_id = source.data.get("project_id") or project_dir.name
     notices = [] if source.data.get("project_id") else [Notice("project-id-default", _unset_project_id(project_id, path.name, from_flags))]

@@ -128,7 +128,12 @@ def validate_block(source: Source, raw: Any, prefix: tuple, *, flags: bool = Fal
     return (None, problems) if problems else (block, [])
 
 
-def _top_level(source: Source) -> list[Diagnostic]:
+# The way to a first block that is an endpoint of the account already (R5-7): a GPU CLI user's
+# pod config has none, and import writes it.
+IMPORT_HINT = "or run `gpu serverless import NAME --write` to write the block of an endpoint the account has"
+
+
+def _top_level(source: Source, blocks_optional: bool = False) -> list[Diagnostic]:
     data = source.data
     if not isinstance(data, dict):
         return [source.diagnostic((), f"the file must hold an object, got {kind(data)}", 'wrap the settings in { "serverless": { ... } }')]
@@ -137,8 +142,8 @@ def _top_level(source: Source) -> list[Diagnostic]:
         typo = closest("serverless", [k for k in data if k not in TOP_LEVEL_KEYS])
         if typo:  # point at the misspelled key itself
             out.append(source.diagnostic((typo,), "no serverless block", 'did you mean "serverless"?'))
-        else:
-            out.append(source.diagnostic(("serverless",), "no serverless block", 'add "serverless": {"template": ..., "gpu_type": ...}'))
+        elif not blocks_optional:
+            out.append(source.diagnostic(("serverless",), "no serverless block", f'add "serverless": {{"template": ..., "gpu_type": ...}}, {IMPORT_HINT}'))
     out += _misspelled_top_level(source)
     for key in ("project_id", "$schema"):
         if key in data and not (isinstance(data[key], str) and data[key].strip()):
@@ -199,17 +204,20 @@ def stray_serverless_keys(source: Source) -> list[Notice]:
 _BLOCK_HINT = 'write "serverless": {"template": ..., "gpu_type": ...}, or a list of such objects'
 
 
-def validate_document(source: Source) -> list[tuple[tuple, ServerlessBlock]]:
-    """The validated serverless blocks with their key paths, or a ConfigError listing every problem."""
-    diagnostics = source.repeat_diagnostics() + _top_level(source)
+def validate_document(source: Source, *, blocks_optional: bool = False) -> list[tuple[tuple, ServerlessBlock]]:
+    """The validated serverless blocks with their key paths, or a ConfigError listing every problem.
+    `blocks_optional`: a document without a block (no `serverless` key, or an empty list) is
+    valid, with no blocks: `import` is about to add the first (a GPU CLI user's pod config). A
+    key that is a near-miss of `serverless` is still an error: the block is meant to be there."""
+    diagnostics = source.repeat_diagnostics() + _top_level(source, blocks_optional)
     blocks: list[tuple[tuple, ServerlessBlock]] = []
     raw = source.data.get("serverless") if isinstance(source.data, dict) else None
     if isinstance(raw, dict):
         items = [(("serverless",), raw)]
     elif isinstance(raw, list):
         items = [(("serverless", i), item) for i, item in enumerate(raw)]
-        if not raw:
-            diagnostics.append(source.diagnostic(("serverless",), "the list of serverless blocks is empty", "add at least one block"))
+        if not raw and not blocks_optional:
+            diagnostics.append(source.diagnostic(("serverless",), "the list of serverless blocks is empty", f"add at least one block, {IMPORT_HINT}"))
     else:
         items = []
         if raw is not None or (isinstance(source.data, dict) and "serverless" in source.data):

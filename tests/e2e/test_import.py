@@ -198,3 +198,64 @@ def test_the_preview_is_the_whole_plan_deploy_will_make(account, tmp_path):
     for key in ("has_changes", "summary", "cost"):
         assert preview[key] == after[key], key
     assert [(r["address"], r["action"]) for r in preview["resource_changes"]] == [(r["address"], r["action"]) for r in after["resource_changes"]]
+
+
+# A GPU CLI user's gpu.jsonc for pods (docs/configuration.md: gpuctl ignores these keys), with
+# Windows line endings and comments: the file import adds the first serverless block to.
+POD_CONFIG = ('{\r\n'
+              '  // pods, for GPU CLI\r\n'
+              '  "project_id": "pods", // the marker\r\n'
+              '  "gpu_types": ["NVIDIA GeForce RTX 4090"],\r\n'
+              '  "environment": {"python": "3.11"} /* GPU CLI reads it */\r\n'
+              '}\r\n')
+EMPTY_LIST = ('{\r\n'
+              '\t"project_id": "pods",\r\n'
+              '\t"gpu_types": ["NVIDIA GeForce RTX 4090"],\r\n'
+              '\t"serverless": [ /* none yet */ ],\r\n'
+              '}\r\n')
+
+
+@pytest.mark.parametrize("before", [POD_CONFIG, EMPTY_LIST], ids=["no-serverless-key", "empty-list"])
+def test_import_writes_the_first_block_into_a_config_without_one(account, tmp_path, before):
+    """Review 5, R5-7: import refused a gpu.jsonc without a serverless block ("no serverless
+    block", or "the list of serverless blocks is empty") and asked for the block it generates
+    to be written by hand. It adds it: the pod keys, comments and CRLF kept, the plan shown."""
+    import pyjson5
+
+    from gpuctl.config.edit import comments
+
+    made = account.server.create_endpoint("ext-1", worker=None, env={"MODE": "fast"}, workers={"min": 0, "max": 2, "idleTimeout": 7})
+    proj = tmp_path / "pods"
+    proj.mkdir()
+    config = proj / "gpu.jsonc"
+    config.write_bytes(before.encode())
+
+    pulled = account.gpu("serverless", "pull", "--provider", "local", cwd=proj)  # nothing to pull: it says import is the way
+    assert pulled.code == 1 and "Traceback" not in pulled.err
+    assert "gpu.jsonc:" in pulled.err and "gpu serverless import NAME --write" in pulled.err, pulled.err
+
+    shown = account.gpu("serverless", "import", "ext-1", "--provider", "local", cwd=proj)
+    assert shown.code == 0, shown.err
+    assert '"adopt": "%s"' % made["id"] in shown.out and "+ env.GPUCTL_PROJECT" in shown.err
+    assert _suggested(shown.err) == ["serverless", "import", made["id"], "--provider", "local", "--write"]
+    assert config.read_bytes() == before.encode()  # nothing was written
+
+    as_json = account.gpu("serverless", "import", "ext-1", "--provider", "local", "--json", cwd=proj)
+    assert as_json.code == 0, as_json.err
+    block = as_json.json()["block"]
+
+    written = account.gpu("serverless", "import", "ext-1", "--provider", "local", "--write", cwd=proj)
+    assert written.code == 0, written.err
+    assert 'added the block of endpoint "ext-1" to gpu.jsonc' in written.err and "+ env.GPUCTL_PROJECT" in written.err
+    after = config.read_bytes().decode()
+    assert after.count("\n") == after.count("\r\n"), after  # CRLF throughout, the new lines too
+    assert comments(after) == comments(before)
+    data, old = pyjson5.decode(after), pyjson5.decode(before)
+    assert data == {**old, "serverless": block if "serverless" not in old else [block]}
+    assert after.startswith(before[:before.index('"gpu_types"')])  # what comes before the insertion is kept byte for byte
+
+    account.server.admin("POST", "requests/reset")
+    deployed = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=proj)
+    assert deployed.code == 0, deployed.err
+    assert _endpoint_writes(account) == [("PATCH", f"/v2/serverless/{made['id']}")]  # adopted: the marker, and nothing else
+    assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", "--provider", "local", cwd=proj).code == 0
