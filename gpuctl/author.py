@@ -16,6 +16,8 @@ MAX_CHARS = 64
 _EMAIL = re.compile(r"\S+@\S+")
 _NAME = re.compile(r"[A-Za-z0-9._-]+")  # a login, a host name, a GitHub owner/repository or branch part
 _COMMIT = re.compile(r"[0-9a-f]{40}")
+_ACTIONS_PLACE = re.compile(r"[A-Za-z0-9._-]+/[A-Za-z0-9._-]+(:[A-Za-z0-9._/-]+)?")  # owner/repo[:branch], as `applied_from` writes it in Actions
+OUTSIDE_ACTIONS = "a machine outside GitHub Actions"
 
 
 def clean(name: object) -> str | None:
@@ -72,3 +74,15 @@ def applied_from(environ: Mapping[str, str]) -> tuple[str | None, str | None]:
     if host is None:
         return None, None
     return f"{user}@{host}" if user else host, None
+
+
+def public_place(where: str | None) -> str | None:
+    """`where` (an apply's place, `applied_from`) as a public page may show it (ADR 39): a
+    GitHub Actions place (`owner/repo:branch`) as it is, since the repository and branch are
+    what the page is about; any other place (`user@host`, a host) as OUTSIDE_ACTIONS, since it
+    names a person's machine, and the drift issue and job summary of a public repository are
+    public. None stays None (no place recorded). The one rule for everything gpuctl writes to
+    GitHub; the terminal and --json, read by the account's own user, keep the place whole."""
+    if where is None:
+        return None
+    return where if _ACTIONS_PLACE.fullmatch(where) else OUTSIDE_ACTIONS

@@ -342,6 +342,23 @@ def test_where_an_apply_runs_from(monkeypatch):
     assert applied_from(ci | {"GITHUB_SHA": "not-a-sha", "GITHUB_REF_NAME": "a b"}) == ("octo/ml-api", None)
 
 
+def test_a_place_outside_github_actions_is_never_public(monkeypatch):
+    """ADR 39: what gpuctl writes to GitHub names an apply's place by `public_place`: an Actions
+    place as it is, every other place `applied_from` writes (a login and a host, a host alone)
+    without the host; a hand-written place that is no Actions one is not trusted to be one."""
+    from gpuctl.author import OUTSIDE_ACTIONS, applied_from, public_place
+
+    monkeypatch.setattr("socket.gethostname", lambda: "laptop.corp.example")
+    ci = {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "octo/ml-api", "GITHUB_REF_NAME": "feature/x", "GITHUB_SHA": "0123456789abcdef" * 2 + "01234567"}
+    assert public_place(applied_from(ci)[0]) == "octo/ml-api:feature/x"
+    assert public_place(applied_from(ci | {"GITHUB_REF_NAME": ""})[0]) == "octo/ml-api"
+    for env in ({"USER": "lee"}, {}, {"USER": "a/b"}):
+        assert public_place(applied_from(env)[0]) == OUTSIDE_ACTIONS, env
+    for written in ("lee@laptop:main", "octo/ml-api:main@laptop", "octo/ml-api:main laptop", "", "laptop"):
+        assert public_place(written) == OUTSIDE_ACTIONS, written
+    assert public_place(None) is None and public_place(OUTSIDE_ACTIONS) == OUTSIDE_ACTIONS
+
+
 def test_a_shared_snapshot_keeps_no_block_digest():
     """A block digest is over every field's digest: with the others known, it would confirm a guess
     of the one env literal a snapshot redacts. A snapshot keeps who and where, not the digest."""

@@ -42,10 +42,12 @@ def plan_document(app: AppContext, config: str, provider: str | None, policy: st
     policy file is shown by (a base branch's copy). `also`, another policy file: the same plan
     is checked against it too (no second read of the account), and what it would report is
     kept in `also_policy` (its `policy` section, or `error`: why it could not be read), which
-    the caller takes out before the document is saved."""
+    the caller takes out before the document is saved. Everything made of it is written to
+    GitHub (the comment, the job summary, the plan artifact), so an apply from another gpu.jsonc
+    names its place as a public page may (`document.public`, ADR 39)."""
     from gpuctl.cli.connect import connect
     from gpuctl.cli.deploy import deployment_for
-    from gpuctl.render.document import to_document
+    from gpuctl.render.document import public, to_document
 
     s = _session(app, config, provider, policy=policy, prune=prune, variables={} if untrusted else None, policy_shown=policy_shown)
     if untrusted and s.desired.config_id is not None:  # the fork's configs, downloaded without .git, are laid out as in the repository
@@ -60,7 +62,7 @@ def plan_document(app: AppContext, config: str, provider: str | None, policy: st
         plan = deployment_for(s, account if scope is None else _Narrowed(account, scope.view)).plan()
     finally:
         account.close()
-    doc = to_document(plan, s.locate)
+    doc = public(to_document(plan, s.locate))
     if also is not None:
         doc["also_policy"] = _checked_against(s, plan, also)
     return doc

@@ -95,6 +95,25 @@ def _applied_from(a) -> dict:
     return {"applied_from": {"at": a.at, "by": a.by, "where": a.where, "commit": a.commit, "config": a.file}}
 
 
+def public(doc: dict) -> dict:
+    """A plan or drift document as a public page may show it (ADR 39): each apply from another
+    gpu.jsonc (`applied_from`) names its place by `author.public_place`, so the host of a
+    machine outside GitHub Actions is never written to GitHub (an issue, a comment, a job
+    summary, a plan artifact). Everything else as it is; `doc` itself is not changed."""
+    from gpuctl.author import public_place
+
+    def change(c: dict) -> dict:
+        a = c.get("applied_from")
+        return c | {"applied_from": a | {"where": public_place(a.get("where"))}} if isinstance(a, dict) else c
+
+    out = dict(doc)
+    for key in ("resource_changes", "drift"):  # a plan's resources, a drift report's
+        if isinstance(doc.get(key), list):
+            out[key] = [r | {"changes": [change(c) for c in r["changes"]]} if isinstance(r, dict) and isinstance(r.get("changes"), list) else r
+                        for r in doc[key]]
+    return out
+
+
 def run_flag(keys: list[dict] | None) -> str | None:
     """The per-run flag (`--idle-timeout`) that sets every gpu.jsonc key of a field for this run
     (its `config_keys`, `gpuctl.config.locate`), or None."""

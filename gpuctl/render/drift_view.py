@@ -215,8 +215,11 @@ def _md_labels(doc: dict) -> str:
 def render_markdown(doc: dict, limit: int = LIMIT, source_url: str | None = None) -> str:
     """The drift report as an issue body. `source_url` is the config's page at the commit the
     report read gpu.jsonc from (`Job.source_url`), to link each gpu.jsonc key to its line, as
-    the plan comment does (`words.md_keys`)."""
-    doc = for_people(doc)
+    the plan comment does (`words.md_keys`). An issue body is meant to be posted, so it names
+    an apply's place as a public page may (`document.public`): never a machine's host."""
+    from gpuctl.render.document import public
+
+    doc = for_people(public(doc))
     project, provider = _code(doc["project_id"]), _code(doc["provider"])
     if doc["in_sync"]:
         return f"## gpuctl drift: project {project} is in sync\n\nThe account ({provider}) matches gpu.jsonc.\n"
