@@ -359,6 +359,34 @@ def test_a_place_outside_github_actions_is_never_public(monkeypatch):
     assert public_place(None) is None and public_place(OUTSIDE_ACTIONS) == OUTSIDE_ACTIONS
 
 
+def test_a_lease_holder_outside_github_actions_is_never_public(monkeypatch):
+    """ADR 39: the project's account lease names its holder `pid 12 on HOST (...)`, and a plan
+    comment or drift job summary made while it is held shows it: a public page shows the
+    holder's place by the rule of `public_place`, never its host. A lease taken in GitHub
+    Actions records the run's place for that."""
+    from gpuctl.author import OUTSIDE_ACTIONS, public_holder
+    from gpuctl.engine.lease import project_lease
+
+    since = " (`gpu serverless deploy`, since 2026-12-07T06:00:00Z)"
+    assert public_holder("pid 12 on lee-thinkpad" + since) == f"pid 12 on {OUTSIDE_ACTIONS}{since}"
+    assert public_holder("pid 12 on runner-7 in acme/ml-api:main" + since) == f"pid 12 in acme/ml-api:main{since}"
+    assert public_holder("pid 12 on runner-7 in lee@lee-thinkpad" + since) == f"pid 12 on {OUTSIDE_ACTIONS}{since}"
+    assert public_holder("pid 12 on lee-thinkpad") == f"pid 12 on {OUTSIDE_ACTIONS}"
+    for shown in (f"pid 12 on {OUTSIDE_ACTIONS}{since}", f"pid 12 in acme/ml-api:main{since}"):
+        assert public_holder(shown) == shown  # shown once, shown the same again
+    for hand_made in ("lee-thinkpad is deploying", "pid twelve on lee-thinkpad (x)", ""):
+        assert public_holder(hand_made) == "a holder not shown here", hand_made
+
+    monkeypatch.setattr("socket.gethostname", lambda: "runner-7")
+    for name, value in {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "acme/ml-api", "GITHUB_REF_NAME": "main"}.items():
+        monkeypatch.setenv(name, value)
+    held = project_lease(None, "p", "gpu serverless deploy", print).holder
+    assert held.split(" (")[0].endswith(" on runner-7 in acme/ml-api:main") and public_holder(held).split(" (")[0].endswith(" in acme/ml-api:main"), held
+    monkeypatch.setenv("GITHUB_ACTIONS", "")
+    held = project_lease(None, "p", "gpu serverless deploy", print).holder
+    assert held.split(" (")[0].endswith(" on runner-7") and public_holder(held).split(" (")[0].endswith(f" on {OUTSIDE_ACTIONS}"), held
+
+
 def test_a_shared_snapshot_keeps_no_block_digest():
     """A block digest is over every field's digest: with the others known, it would confirm a guess
     of the one env literal a snapshot redacts. A snapshot keeps who and where, not the digest."""

@@ -114,10 +114,12 @@ def plan_summary(doc: dict) -> str:
 
 def drift_document(app: AppContext, config: str, provider: str | None) -> dict:
     """The drift document of `gpu serverless drift --json --config CONFIG`, made as that
-    command makes it (never printed and read back)."""
+    command makes it (never printed and read back), as a public page may show it
+    (`document.public`, ADR 39): all of it goes to GitHub (the issue, the job summary, the log)."""
     from gpuctl.cli.drift_cmd import drift_doc
+    from gpuctl.render.document import public
 
-    return drift_doc(app, None, provider, config, config_chooses_provider=False)
+    return public(drift_doc(app, None, provider, config, config_chooses_provider=False))
 
 
 KEY_HINT = ("the workflow gives gpuctl the RunPod key from the action's `api-key` input (the RUNPOD_API_KEY repository secret): "
