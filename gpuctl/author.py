@@ -16,6 +16,10 @@ MAX_CHARS = 64
 _EMAIL = re.compile(r"\S+@\S+")
 _NAME = re.compile(r"[A-Za-z0-9._-]+")  # a login, a host name, a GitHub owner/repository or branch part
 _COMMIT = re.compile(r"[0-9a-f]{40}")
+_ACTIONS_PLACE = re.compile(r"[A-Za-z0-9._-]+/[A-Za-z0-9._-]+(:[A-Za-z0-9._/-]+)?")  # owner/repo[:branch], as `applied_from` writes it in Actions
+OUTSIDE_ACTIONS = "a machine outside GitHub Actions"
+# How `engine.lease.project_lease` names its holder (`pid 12 on HOST[ in PLACE]`), or `public_holder` did already.
+_HOLDER = re.compile(rf"pid (?P<pid>[0-9]+) (?:on {OUTSIDE_ACTIONS}|in (?P<shown>[^ ()]+)|on [^ ()]+(?: in (?P<place>[^ ()]+))?)(?= \(|$)")
 
 
 def clean(name: object) -> str | None:
@@ -72,3 +76,30 @@ def applied_from(environ: Mapping[str, str]) -> tuple[str | None, str | None]:
     if host is None:
         return None, None
     return f"{user}@{host}" if user else host, None
+
+
+def public_place(where: str | None) -> str | None:
+    """`where` (an apply's place, `applied_from`) as a public page may show it (ADR 39): a
+    GitHub Actions place (`owner/repo:branch`) as it is, since the repository and branch are
+    what the page is about; any other place (`user@host`, a host) as OUTSIDE_ACTIONS, since it
+    names a person's machine, and the drift issue and job summary of a public repository are
+    public. None stays None (no place recorded). The one rule for everything gpuctl writes to
+    GitHub; the terminal and --json, read by the account's own user, keep the place whole."""
+    if where is None:
+        return None
+    return where if _ACTIONS_PLACE.fullmatch(where) else OUTSIDE_ACTIONS
+
+
+def public_holder(holder: str) -> str:
+    """An account lease's holder as gpuctl writes it (`pid 12 on HOST (`gpu serverless deploy`,
+    since ...)`, with ` in owner/repo:branch` after HOST in GitHub Actions) as a public page may
+    show it, by the rule of `public_place`: `pid 12 in owner/repo:branch (...)` for a run of
+    Actions, `pid 12 on a machine outside GitHub Actions (...)` for any other; the host never.
+    A holder of any other shape (written by hand) is not shown. A holder shown so already is
+    left as it is."""
+    found = _HOLDER.match(holder)
+    if found is None:
+        return "a holder not shown here"
+    place = public_place(found["place"] or found["shown"] or "")
+    where = f"in {place}" if place != OUTSIDE_ACTIONS else f"on {OUTSIDE_ACTIONS}"
+    return f"pid {found['pid']} {where}{holder[found.end():]}"

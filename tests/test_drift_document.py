@@ -219,13 +219,19 @@ def test_the_lease_note_shows_the_holder_s_command_as_code_and_the_rest_of_it_es
     deploy -y`, since ...)`; the note escaped its backticks like any untrusted text, so the issue
     showed them as characters. The command is code; the holder's other text, which anyone
     with the account key can write, stays text: no mention, no HTML."""
+    from gpuctl.plan.model import LeaseSeen
+    from gpuctl.render.document import DRIFT_STILL, lease_section
+
+    def held(holder: str) -> dict:
+        return lease_section(LeaseSeen("held", "gpuctl-lock-p", holder, "expires in 240s unless renewed"), DRIFT_STILL)
+
     doc = build(PLANS["account"], CATALOG)
-    doc["applying"] = "pid 12 on @acme/ops <b>box</b> (`gpu serverless deploy -y`, since 2026-12-06T12:00:00Z) (expires in 240s unless renewed)"
+    doc["lease"] = held("pid 12 on box (`gpu serverless deploy -y`, since 2026-12-06T12:00:00Z, @acme/ops <b>box</b>)")
     markdown = render_markdown(doc)
     note = next(line for line in markdown.splitlines() if line.startswith("> **Note:**"))
     assert "(`gpu serverless deploy -y`, since" in note and "\\`" not in note
     assert "<b>" not in note and "&lt;b&gt;" in note and "@&#8203;acme/ops" in note
-    doc["applying"] = "pid 12 on host (`gpu serverless deploy -y`, since `x)"  # a backtick left open is text, escaped
+    doc["lease"] = held("pid 12 on host (`gpu serverless deploy -y`, since `x)")  # a backtick left open is text, escaped
     assert "\\`x)" in render_markdown(doc)
 
 

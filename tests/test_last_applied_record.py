@@ -342,6 +342,51 @@ def test_where_an_apply_runs_from(monkeypatch):
     assert applied_from(ci | {"GITHUB_SHA": "not-a-sha", "GITHUB_REF_NAME": "a b"}) == ("octo/ml-api", None)
 
 
+def test_a_place_outside_github_actions_is_never_public(monkeypatch):
+    """ADR 39: what gpuctl writes to GitHub names an apply's place by `public_place`: an Actions
+    place as it is, every other place `applied_from` writes (a login and a host, a host alone)
+    without the host; a hand-written place that is no Actions one is not trusted to be one."""
+    from gpuctl.author import OUTSIDE_ACTIONS, applied_from, public_place
+
+    monkeypatch.setattr("socket.gethostname", lambda: "laptop.corp.example")
+    ci = {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "octo/ml-api", "GITHUB_REF_NAME": "feature/x", "GITHUB_SHA": "0123456789abcdef" * 2 + "01234567"}
+    assert public_place(applied_from(ci)[0]) == "octo/ml-api:feature/x"
+    assert public_place(applied_from(ci | {"GITHUB_REF_NAME": ""})[0]) == "octo/ml-api"
+    for env in ({"USER": "lee"}, {}, {"USER": "a/b"}):
+        assert public_place(applied_from(env)[0]) == OUTSIDE_ACTIONS, env
+    for written in ("lee@laptop:main", "octo/ml-api:main@laptop", "octo/ml-api:main laptop", "", "laptop"):
+        assert public_place(written) == OUTSIDE_ACTIONS, written
+    assert public_place(None) is None and public_place(OUTSIDE_ACTIONS) == OUTSIDE_ACTIONS
+
+
+def test_a_lease_holder_outside_github_actions_is_never_public(monkeypatch):
+    """ADR 39: the project's account lease names its holder `pid 12 on HOST (...)`, and a plan
+    comment or drift job summary made while it is held shows it: a public page shows the
+    holder's place by the rule of `public_place`, never its host. A lease taken in GitHub
+    Actions records the run's place for that."""
+    from gpuctl.author import OUTSIDE_ACTIONS, public_holder
+    from gpuctl.engine.lease import project_lease
+
+    since = " (`gpu serverless deploy`, since 2026-12-07T06:00:00Z)"
+    assert public_holder("pid 12 on lee-thinkpad" + since) == f"pid 12 on {OUTSIDE_ACTIONS}{since}"
+    assert public_holder("pid 12 on runner-7 in acme/ml-api:main" + since) == f"pid 12 in acme/ml-api:main{since}"
+    assert public_holder("pid 12 on runner-7 in lee@lee-thinkpad" + since) == f"pid 12 on {OUTSIDE_ACTIONS}{since}"
+    assert public_holder("pid 12 on lee-thinkpad") == f"pid 12 on {OUTSIDE_ACTIONS}"
+    for shown in (f"pid 12 on {OUTSIDE_ACTIONS}{since}", f"pid 12 in acme/ml-api:main{since}"):
+        assert public_holder(shown) == shown  # shown once, shown the same again
+    for hand_made in ("lee-thinkpad is deploying", "pid twelve on lee-thinkpad (x)", ""):
+        assert public_holder(hand_made) == "a holder not shown here", hand_made
+
+    monkeypatch.setattr("socket.gethostname", lambda: "runner-7")
+    for name, value in {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "acme/ml-api", "GITHUB_REF_NAME": "main"}.items():
+        monkeypatch.setenv(name, value)
+    held = project_lease(None, "p", "gpu serverless deploy", print).holder
+    assert held.split(" (")[0].endswith(" on runner-7 in acme/ml-api:main") and public_holder(held).split(" (")[0].endswith(" in acme/ml-api:main"), held
+    monkeypatch.setenv("GITHUB_ACTIONS", "")
+    held = project_lease(None, "p", "gpu serverless deploy", print).holder
+    assert held.split(" (")[0].endswith(" on runner-7") and public_holder(held).split(" (")[0].endswith(f" on {OUTSIDE_ACTIONS}"), held
+
+
 def test_a_shared_snapshot_keeps_no_block_digest():
     """A block digest is over every field's digest: with the others known, it would confirm a guess
     of the one env literal a snapshot redacts. A snapshot keeps who and where, not the digest."""

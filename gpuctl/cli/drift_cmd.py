@@ -70,7 +70,7 @@ def drift_doc(app: AppContext, observed: str | None, provider: str | None, confi
     # The fingerprint of what this report covers, not of the whole account: another project's
     # deploy must not change tonight's document when this project's drift did not move.
     doc["observed_digest"] = observed_digest(state, {str(r["id"]) for r in plan["resource_changes"] if r["id"]})
-    doc["applying"] = _applying(app, state, doc["project_id"])
+    doc |= _lease(state, doc["project_id"], s.snapshot is not None)
     return doc
 
 
@@ -90,25 +90,22 @@ def _refuse_unreported(notices) -> None:
                                "a gpuctl that reads the new shape ends this")
 
 
-def _applying(app: AppContext, state, project_id: str) -> str | None:
-    """The holder of the project's account lease when the account was read: a deploy, rollback
-    or delete writing now, whose changes may show as drift until it is done. A lease whose
-    expiry is further ahead than a holder writes is not counted (`live_holder`), but said on
-    stderr: its holder, if it runs, has a clock to fix, and what it applies shows as drift."""
+def _lease(state, project_id: str, snapshot: bool) -> dict:
+    """`applying` and `lease` of the drift document: the project's account lease as `deploy
+    --plan` judges it from the same account (`seen_by_plan`, one rule for both). `lease`, as the
+    plan's, is there only when a lease is: `held` by a command applying now, whose changes may
+    show as drift until it is done, or `unclear` (a damaged expiry, a holder's clock far ahead).
+    `applying` names the holder of a `held` one only, so an unclear lease never keeps `gpu github
+    drift` from reporting. A snapshot has no lease to judge: it was read at another time, and
+    the plan against it reads none."""
     import time
 
-    from gpuctl.engine.lease import TTL_S, clock_ahead, describe_holder, lease_name, live_holder, read_expiry
+    from gpuctl.engine.lease import seen_by_plan
+    from gpuctl.render.document import DRIFT_STILL, lease_section
 
-    now = time.time()
-    holder = live_holder(state.templates, project_id, now)
-    lease = next((t for t in state.templates if t.get("name") == lease_name("project", project_id)), None)
-    if holder is None and lease is not None:
-        expires, _ = read_expiry(lease, now)
-        if expires is not None and clock_ahead(expires, now, TTL_S):
-            app.note(f"note: the project's account lease ({lease.get('name')}) names {describe_holder(lease, now)}; "
-                     "not counted as a command applying: deploy takes such a lease over once nobody renews it, so anything "
-                     "its holder was applying shows here as drift")
-    return holder
+    lease = None if snapshot else seen_by_plan(state.templates, project_id, time.time())
+    applying = f"{lease.holder or 'an unknown holder'} ({lease.detail})" if lease is not None and lease.status == "held" else None
+    return {"applying": applying} | ({"lease": lease_section(lease, DRIFT_STILL)} if lease is not None else {})
 
 
 def _session(app: AppContext, observed: str | None, provider: str | None, config: str | None, config_chooses_provider: bool = True):

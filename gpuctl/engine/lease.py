@@ -413,32 +413,16 @@ def _alive(pid: str | None) -> bool:
     return True
 
 
-def live_holder(templates: Iterable[dict], project_id: str, now: float) -> str | None:
-    """Who holds project `project_id`'s account lease in these templates (as the account listed
-    them), when a holder is still renewing it; None when there is no lease or it is stale. For
-    readers that take no lease (drift): what they see may be a deploy's apply half-way. A
-    damaged expiry (`read_expiry`) is no holder's, nor is a lease of a process of this machine
-    that no longer exists (`dead_here`): the next deploy takes either at once. Nor is an expiry
-    further ahead than a holder writes (`clock_ahead`): deploy counts it only until nobody has
-    renewed it for `ttl` plus the skew, and a reader that looks once cannot see a renewal, so
-    one hand-made template would otherwise stand for a command applying for up to a day."""
-    name = lease_name("project", project_id)
-    for template in templates:
-        if template.get("name") != name:
-            continue
-        expires, _ = read_expiry(template, now)
-        live = expires is not None and now <= expires + SKEW_S and not clock_ahead(expires, now, TTL_S) and not dead_here(template)
-        return describe_holder(template, now) if live else None
-    return None
-
-
 def seen_by_plan(templates: Iterable[dict], project_id: str, now: float) -> LeaseSeen | None:
-    """The project's account lease as a plan reports it (`plan.model.LeaseSeen`), from the
-    templates the plan read with the account: nothing is taken, waited for or read again. None
-    when there is no lease, or it is stale (expired, or of a process of this machine that is
-    gone: the next deploy takes it over at once, so nobody is applying under it). A lease that
-    cannot be judged (a damaged expiry, a holder's clock far ahead, a template of an unexpected
-    shape) is `unclear`, never an error: the plan itself is not about the lease."""
+    """The project's account lease as a plan or a drift report sees it (`plan.model.LeaseSeen`),
+    from the templates read with the account: nothing is taken, waited for or read again. The
+    one rule by which `deploy --plan` and `drift` say whether another command is applying, so
+    the same account gets the same answer from both. None when there is no lease, or it is
+    stale: expired, or of a process of this machine that is gone, whatever its expiry says (the
+    next deploy takes either over at once, so nobody is applying under it). A lease that cannot
+    be judged (a damaged expiry, a holder's clock far ahead: deploy counts it only until nobody
+    renews it, which one read cannot see; a template of an unexpected shape) is `unclear`,
+    never an error: neither report is about the lease."""
     name = lease_name("project", project_id)
     template = next((t for t in templates if isinstance(t, dict) and t.get("name") == name), None)
     if template is None:
@@ -446,10 +430,12 @@ def seen_by_plan(templates: Iterable[dict], project_id: str, now: float) -> Leas
     try:
         env = env_of(template)
         holder = holder_text(env) if env.get(HOLDER) else None
+        if dead_here(template):
+            return None
         expires, damage = read_expiry(template, now)
         if expires is None:
             return LeaseSeen("unclear", name, holder, str(damage))
-        if now > expires + SKEW_S or dead_here(template):
+        if now > expires + SKEW_S:
             return None
         status = "unclear" if clock_ahead(expires, now, TTL_S) else "held"
         return LeaseSeen(status, name, holder, describe_expiry(template, now))
@@ -468,7 +454,13 @@ def dead_here(template: dict) -> bool:
 
 
 def project_lease(provider: Provider, project_id: str, command: str, on_note: Callable[[str], None], **options: Any) -> Lease:
-    holder = f"pid {os.getpid()} on {socket.gethostname()} (`{command}`, since {iso_utc()})"
+    """The project's account lease, its holder `pid 12 on HOST (`COMMAND`, since TIME)`; in
+    GitHub Actions `pid 12 on HOST in owner/repo:branch (...)`, the run's place
+    (`author.applied_from`), which is what a public page may name of it (`author.public_holder`)."""
+    from gpuctl.author import applied_from
+
+    place = applied_from(os.environ)[0] if os.environ.get("GITHUB_ACTIONS") == "true" else None
+    holder = f"pid {os.getpid()} on {socket.gethostname()}{f' in {place}' if place else ''} (`{command}`, since {iso_utc()})"
     return Lease(provider, lease_name("project", project_id), project_id, holder, on_note=on_note, **options)
 
 

@@ -42,10 +42,12 @@ def plan_document(app: AppContext, config: str, provider: str | None, policy: st
     policy file is shown by (a base branch's copy). `also`, another policy file: the same plan
     is checked against it too (no second read of the account), and what it would report is
     kept in `also_policy` (its `policy` section, or `error`: why it could not be read), which
-    the caller takes out before the document is saved."""
+    the caller takes out before the document is saved. Everything made of it is written to
+    GitHub (the comment, the job summary, the plan artifact), so an apply from another gpu.jsonc
+    names its place as a public page may (`document.public`, ADR 39)."""
     from gpuctl.cli.connect import connect
     from gpuctl.cli.deploy import deployment_for
-    from gpuctl.render.document import to_document
+    from gpuctl.render.document import public, to_document
 
     s = _session(app, config, provider, policy=policy, prune=prune, variables={} if untrusted else None, policy_shown=policy_shown)
     if untrusted and s.desired.config_id is not None:  # the fork's configs, downloaded without .git, are laid out as in the repository
@@ -60,7 +62,7 @@ def plan_document(app: AppContext, config: str, provider: str | None, policy: st
         plan = deployment_for(s, account if scope is None else _Narrowed(account, scope.view)).plan()
     finally:
         account.close()
-    doc = to_document(plan, s.locate)
+    doc = public(to_document(plan, s.locate))
     if also is not None:
         doc["also_policy"] = _checked_against(s, plan, also)
     return doc
@@ -112,10 +114,12 @@ def plan_summary(doc: dict) -> str:
 
 def drift_document(app: AppContext, config: str, provider: str | None) -> dict:
     """The drift document of `gpu serverless drift --json --config CONFIG`, made as that
-    command makes it (never printed and read back)."""
+    command makes it (never printed and read back), as a public page may show it
+    (`document.public`, ADR 39): all of it goes to GitHub (the issue, the job summary, the log)."""
     from gpuctl.cli.drift_cmd import drift_doc
+    from gpuctl.render.document import public
 
-    return drift_doc(app, None, provider, config, config_chooses_provider=False)
+    return public(drift_doc(app, None, provider, config, config_chooses_provider=False))
 
 
 KEY_HINT = ("the workflow gives gpuctl the RunPod key from the action's `api-key` input (the RUNPOD_API_KEY repository secret): "

@@ -95,6 +95,32 @@ def _applied_from(a) -> dict:
     return {"applied_from": {"at": a.at, "by": a.by, "where": a.where, "commit": a.commit, "config": a.file}}
 
 
+def public(doc: dict) -> dict:
+    """A plan or drift document as a public page may show it (ADR 39): each apply from another
+    gpu.jsonc (`applied_from`) names its place by `author.public_place`, and the holder of the
+    project's account lease (`lease`, drift's `applying`) by `author.public_holder`, so the host
+    of a machine outside GitHub Actions is never written to GitHub (an issue, a comment, a job
+    summary, a log, a plan artifact). Everything else as it is; `doc` itself is not changed."""
+    from gpuctl.author import public_holder, public_place
+
+    def change(c: dict) -> dict:
+        a = c.get("applied_from")
+        return c | {"applied_from": a | {"where": public_place(a.get("where"))}} if isinstance(a, dict) else c
+
+    out = dict(doc)
+    for key in ("resource_changes", "drift"):  # a plan's resources, a drift report's
+        if isinstance(doc.get(key), list):
+            out[key] = [r | {"changes": [change(c) for c in r["changes"]]} if isinstance(r, dict) and isinstance(r.get("changes"), list) else r
+                        for r in doc[key]]
+    lease = doc.get("lease")
+    if isinstance(lease, dict) and isinstance(lease.get("holder"), str):
+        holder, shown = lease["holder"], public_holder(lease["holder"])
+        out["lease"] = lease | {"holder": shown, "message": str(lease.get("message", "")).replace(holder, shown)}
+        if isinstance(doc.get("applying"), str):
+            out["applying"] = doc["applying"].replace(holder, shown)
+    return out
+
+
 def run_flag(keys: list[dict] | None) -> str | None:
     """The per-run flag (`--idle-timeout`) that sets every gpu.jsonc key of a field for this run
     (its `config_keys`, `gpuctl.config.locate`), or None."""
@@ -246,22 +272,25 @@ def _document(plan: Plan, resources: Iterable[dict]) -> dict:
 
 LEASE_STILL = ("the account may still change, and what that command has yet to write shows in this plan as changes of its own: "
                "plan again once it has finished")
+DRIFT_STILL = ("the account may still change, and what that command has yet to write shows in this report as drift: "
+               "run the report again once it has finished")  # the same judgement, said of a drift report (`gpu serverless drift`)
 
 
-def lease_section(lease: LeaseSeen) -> dict:
-    """The plan document's `lease`: another command of the project held its account lease when
-    the account was read (`plan.model.LeaseSeen`), with the sentence the text and Markdown
-    plans put above everything else (`message`). The holder as the lease records it, never
-    its token."""
+def lease_section(lease: LeaseSeen, still: str = LEASE_STILL) -> dict:
+    """The plan document's `lease` (and the drift report's, with `still` = DRIFT_STILL):
+    another command of the project held its account lease when the account was read
+    (`plan.model.LeaseSeen`, judged by `engine.lease.seen_by_plan` for both), with the sentence
+    the text and Markdown views put above everything else (`message`). The holder as the lease
+    records it, never its token."""
     holder = lease.holder or "an unknown holder"
     if lease.status == "held":
         message = (f"another gpuctl command of this project holds its account lease ({lease.template}): {holder} ({lease.detail}). "
-                   f"It is applying now: {LEASE_STILL}")
+                   f"It is applying now: {still}")
     elif lease.holder is None and lease.detail.startswith("the lease template could not be read"):
-        message = f"{lease.detail} ({lease.template}): whether another gpuctl command is applying now cannot be told. If one is, {LEASE_STILL}"
+        message = f"{lease.detail} ({lease.template}): whether another gpuctl command is applying now cannot be told. If one is, {still}"
     else:
         message = (f"the project's account lease ({lease.template}) names {holder}, but {lease.detail}: whether it is applying now "
-                   f"cannot be told. If it is, {LEASE_STILL}")
+                   f"cannot be told. If it is, {still}")
     return {"status": lease.status, "template": lease.template, "holder": lease.holder, "detail": lease.detail, "message": message}
 
 

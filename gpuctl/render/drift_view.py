@@ -109,19 +109,22 @@ def _cost_parts(doc: dict, address: str) -> list[str]:
 # -- text ------------------------------------------------------------------------------------
 
 
-def applying_note(doc: dict) -> str:
-    return (f"a gpuctl command of this project held its account lease when the account was read: {doc['applying']}. "
-            "Differences it was applying show here as drift; run the report again once it is done")
+def lease_note(doc: dict) -> str | None:
+    """What the report says of the project's account lease, as `deploy --plan` says it of the
+    same account (`lease.message`, judged by one rule: `engine.lease.seen_by_plan`); None when
+    no lease is there."""
+    return doc["lease"]["message"] if isinstance(doc.get("lease"), dict) else None
 
 
 def render_text(doc: dict) -> str:
     doc = for_people(doc)
     where = f'project "{doc["project_id"]}", provider {doc["provider"]}, config {doc["config"]}'
+    note = lease_note(doc)
     if doc["in_sync"]:
-        return f"In sync: the account matches gpu.jsonc ({where}).\n"
+        return f"In sync: the account matches gpu.jsonc ({where}).\n" + (f"\nnote: {note}\n" if note else "")
     lines = [f"Drift ({where}): {headline(doc)}."]
-    if doc.get("applying"):
-        lines += ["", f"note: {applying_note(doc)}"]
+    if note:
+        lines += ["", f"note: {note}"]
     for entry in doc["drift"]:
         lines += ["", *_text_entry(entry)]
     if (cost := cost_line(doc)) is not None:
@@ -215,17 +218,21 @@ def _md_labels(doc: dict) -> str:
 def render_markdown(doc: dict, limit: int = LIMIT, source_url: str | None = None) -> str:
     """The drift report as an issue body. `source_url` is the config's page at the commit the
     report read gpu.jsonc from (`Job.source_url`), to link each gpu.jsonc key to its line, as
-    the plan comment does (`words.md_keys`)."""
-    doc = for_people(doc)
+    the plan comment does (`words.md_keys`). An issue body is meant to be posted, so it names
+    an apply's place as a public page may (`document.public`): never a machine's host."""
+    from gpuctl.render.document import public
+
+    doc = for_people(public(doc))
     project, provider = _code(doc["project_id"]), _code(doc["provider"])
+    note = f"\n> **Note:** {md.prose(lease)}\n" if (lease := lease_note(doc)) else ""
     if doc["in_sync"]:
-        return f"## gpuctl drift: project {project} is in sync\n\nThe account ({provider}) matches gpu.jsonc.\n"
+        return f"## gpuctl drift: project {project} is in sync\n\nThe account ({provider}) matches gpu.jsonc.\n{note}"
     cost = cost_line(doc)
     said = f" Cost of the drift (the account against gpu.jsonc; indicative, USD): **{cost}**." if cost is not None else ""
     text = (f"## gpuctl drift: project {project}: {md.html_text(headline(doc))}\n\n"
             f"**Summary:** {md.html_text(headline(doc))}.{said}\n\nFound by `gpu serverless drift` against provider {provider}, config {_code(doc['config'])}.\n\n")
-    if doc.get("applying"):
-        text += f"> **Note:** {md.prose(applying_note(doc))}\n\n"
+    if note:
+        text += note[1:] + "\n"
     labels = _md_labels(doc)
     for i, entry in enumerate(doc["drift"]):
         section = _md_entry(doc, entry, source_url)

@@ -90,6 +90,16 @@ def test_drift_json_names_the_other_apply(account, applied_from_laptop):
     assert doc["summary"]["origins"]["other-config"] == 2 and doc["summary"]["origins"]["config"] == 0, doc["summary"]
 
 
+def test_the_markdown_meant_to_be_posted_names_no_host(account, applied_from_laptop):
+    """ADR 39: `--format markdown` is an issue body, and an issue of a public repository is
+    public: it says the apply ran outside GitHub Actions, never the machine's host; the text
+    and --json, for the account's own user, keep the place whole."""
+    main, _ = applied_from_laptop
+    result = account.gpu("serverless", "drift", "--format", "markdown", "--provider", "local", cwd=main, env=CI)
+    assert result.code == 2, result.err
+    assert "by lee from a machine outside GitHub Actions (gpu.jsonc) at 20" in result.out and "lee@" not in result.out, result.out
+
+
 def test_the_laptop_s_own_gpu_jsonc_is_in_sync_and_a_reviewed_deploy_ends_it(account, applied_from_laptop):
     main, laptop = applied_from_laptop
     assert account.gpu("serverless", "drift", "--provider", "local", cwd=laptop, env=LAPTOP).code == 0

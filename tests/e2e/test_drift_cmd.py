@@ -214,17 +214,19 @@ def test_a_report_made_while_a_deploy_applies_says_so(account, tmp_path):
                 break
         result = drift(account, other)
         assert result.code == 2, result.err
-        assert "note: a gpuctl command of this project held its account lease when the account was read: pid " in result.out
+        assert "note: another gpuctl command of this project holds its account lease (gpuctl-lock-e2e): pid " in result.out
+        assert "shows in this report as drift: run the report again once it has finished" in result.out
         assert "`gpu serverless deploy -y`" in result.out
         doc = drift(account, other, "--json").json()
         jsonschema.validate(doc, DRIFT_SCHEMA)
         assert doc["applying"].startswith(f"pid {deploy.pid} on ")
-        assert "> **Note:** a gpuctl command of this project held its account lease" in drift(account, other, "--format", "markdown").out
+        assert doc["lease"]["status"] == "held" and doc["applying"] == f"{doc['lease']['holder']} ({doc['lease']['detail']})", doc["lease"]
+        assert "> **Note:** another gpuctl command of this project holds its account lease" in drift(account, other, "--format", "markdown").out
     finally:
         account.clear_faults()
     assert deploy.wait(timeout=120) == 0
     after = drift(account, other, "--json")
-    assert after.code == 0 and after.json()["applying"] is None
+    assert after.code == 0 and after.json()["applying"] is None and "lease" not in after.json()
 
 
 def test_a_volume_grown_in_the_console_is_drift_not_an_error(account, tmp_path):
@@ -380,9 +382,9 @@ def test_a_deploy_killed_on_this_machine_is_not_reported_as_applying(account, tm
     result = drift(account, other, "--json")
     doc = result.json()
     jsonschema.validate(doc, DRIFT_SCHEMA)
-    assert doc["applying"] is None, doc["applying"]
+    assert doc["applying"] is None and "lease" not in doc, doc["applying"]
     text = drift(account, other)
-    assert "held its account lease" not in text.out
+    assert "account lease" not in text.out + text.err
 
 
 def test_the_json_of_one_night_and_the_next_is_the_same_when_the_project_did_not_move(account, tmp_path):
@@ -646,8 +648,8 @@ def test_a_lease_whose_expiry_no_holder_writes_does_not_make_the_report_applying
     clock far ahead) made drift report "applying" until it expired, up to a day, so `gpu
     github drift` touched no issue for that long: one template hid a console edit. deploy
     counts such an expiry for the TTL plus a minute only (it is taken over once nobody renews
-    it); drift, reading once, cannot wait for a renewal, so it does not count it at all and
-    says why on stderr."""
+    it); drift, reading once, cannot wait for a renewal, so it does not count it as applying.
+    It says so in the report, as `deploy --plan` does (`lease` unclear), not on stderr."""
     proj = deployed(account, tmp_path)
     console_patch(account, {"workers": {"min": 2}})
     plant_lease(account, "e2e", 72_000)
@@ -655,9 +657,10 @@ def test_a_lease_whose_expiry_no_holder_writes_does_not_make_the_report_applying
     assert result.code == 2, result.err
     doc = result.json()
     jsonschema.validate(doc, DRIFT_SCHEMA)
-    assert doc["applying"] is None, doc["applying"]
-    assert "pid 4242 on runner-7" in result.err and "not counted as a command applying" in result.err, result.err
-    assert "held its account lease" not in drift(account, proj).out
+    assert doc["applying"] is None and doc["lease"]["status"] == "unclear", (doc["applying"], doc.get("lease"))
+    text = drift(account, proj)
+    assert "holds its account lease" not in text.out and text.err == "", text.err
+    assert "names pid 4242 on runner-7 (`gpu serverless deploy -y`), but its expiry is 19h5" in text.out, text.out
 
 
 def test_a_lease_a_holder_with_a_correct_clock_writes_still_makes_the_report_applying(account, tmp_path):

@@ -142,14 +142,18 @@ def test_a_damaged_lease_is_no_holder_a_drift_report_names(expiry):
     """drift names the holder of the project's lease as a deploy applying now. A lease whose
     expiry is damaged is taken at once by the next deploy (`Lease._judge`), so it holds
     nothing: the report named "pid 4242 ... (its expiry is damaged)" as applying for an `inf`
-    expiry or one two days ahead, as if a deploy were writing."""
-    from gpuctl.engine.lease import live_holder
+    expiry or one two days ahead, as if a deploy were writing. The report judges the lease as
+    the plan does (`seen_by_plan`): such a lease is `unclear`, never `held`, the status drift
+    names as applying."""
+    from gpuctl.engine.lease import seen_by_plan
 
     account = Account()
     planted = plant(account, lease_name("project", "app"), START, project="app")
-    assert live_holder(account.list_templates(), "app", START).startswith("pid 4242 on ci-runner-7")  # a live one is named
+    live = seen_by_plan(account.list_templates(), "app", START)
+    assert live is not None and live.status == "held" and live.holder.startswith("pid 4242 on ci-runner-7")  # a live one is named
     account.templates[planted["id"]]["env"][EXPIRES] = expiry
-    assert live_holder(account.list_templates(), "app", START) is None
+    damaged = seen_by_plan(account.list_templates(), "app", START)
+    assert damaged is not None and damaged.status == "unclear", damaged
 
 
 def test_a_plan_reads_the_lease_as_held_unclear_or_nothing_and_never_fails_over_it():

@@ -108,6 +108,19 @@ def workflow_run(run_id: int, head_sha: str, checkout: Path) -> Event:
     return Event("workflow_run", payload, sha="d" * 40, tree=checkout)
 
 
+def no_host(*texts: str) -> None:
+    """This machine's host name (whole, or its first label) is in none of `texts`: what gpuctl
+    writes to GitHub names no machine outside GitHub Actions (ADR 39)."""
+    import re
+    import socket
+
+    host = socket.gethostname()
+    named = re.compile(rf"(?<![\w.-])({re.escape(host)}|{re.escape(host.split('.')[0])})(?![\w-])")
+    for text in texts:
+        found = named.search(text)
+        assert found is None, text[max(0, found.start() - 200):found.end() + 200]
+
+
 def no_secrets(run, fake: FakeGitHub) -> None:
     """Neither the GitHub token nor the RunPod key is in any log, output, summary or file of the
     run, nor in anything sent to GitHub."""

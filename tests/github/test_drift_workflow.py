@@ -11,7 +11,7 @@ import pytest
 
 from gpuctl.github.parts import read_marker
 from tests.e2e.conftest import project
-from tests.github.conftest import REPO, WORKFLOWS, config, no_secrets, schedule, tree
+from tests.github.conftest import REPO, WORKFLOWS, config, no_host, no_secrets, schedule, tree
 from tests.github.fake_github import Canned
 
 pytestmark = pytest.mark.e2e
@@ -416,7 +416,9 @@ def test_a_run_that_reads_the_account_while_an_apply_holds_the_lease_opens_no_is
     outputs = job.step("gpuctl").outputs
     assert (outputs["exit_code"], outputs["has_changes"]) == ("2", "true")
     assert outputs["summary"].startswith(f"gpu.jsonc: drift, read while pid {apply.pid} on ") and "no issue opened" in outputs["summary"]
-    assert "workers.max" in job.summary and "held its account lease" in job.summary
+    assert "workers.max" in job.summary and "holds its account lease" in job.summary
+    assert f"pid {apply.pid} on a machine outside GitHub Actions (`gpu serverless deploy`" in job.summary, job.summary
+    no_host(during.texts())  # the summary, the log, the outputs (ADR 39)
     assert fake.real_issues() == [] and fake.writes() == []
 
     after = gha.run(DRIFT, schedule(checkout))

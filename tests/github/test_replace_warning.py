@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import project
-from tests.github.conftest import WORKFLOWS, config, no_secrets, pull_request, tree
+from tests.github.conftest import WORKFLOWS, config, no_host, no_secrets, pull_request, tree
 
 pytestmark = pytest.mark.e2e
 
@@ -77,6 +77,8 @@ def test_a_plan_comment_made_while_another_deploy_applies_names_its_holder_above
     (comment,) = fake.comments_on(53)
     body = comment["body"]
     assert f"\n> **Warning:** another gpuctl command of this project holds its account lease (gpuctl-lock-ml-api): pid {deploy.pid} on " in body, body
+    assert f"pid {deploy.pid} on a machine outside GitHub Actions (`gpu serverless deploy`, since " in body, body  # ADR 39: never its host
+    no_host(body, run.texts())
     assert "plan again once it has finished" in body
     assert body.index("**Warning:**") < body.index("<details")  # before any resource's section
     assert "**Warning:** another gpuctl command" in run.job("plan").summary
