@@ -128,6 +128,7 @@ def test_a_plan_comment_left_under_the_old_path_says_it_is_superseded(gha, fake,
     assert "superseded" in stale["body"].lower() and "`svc/gpu.jsonc`" in stale["body"] and "will be created" not in stale["body"], stale["body"]
     (new,) = [c for c in fake.comments_on(7) if read_marker(c["body"]).key == "svc/gpu.jsonc"]
     assert "will be created" in new["body"]
+    assert f"[its plan comment]({new['html_url']})" in stale["body"], stale["body"]
     for i, before in untouched.items():
         assert fake.comments[i] == before, i
     assert "superseded" in second.texts()
