@@ -1,7 +1,11 @@
 """The sticky pull-request comment: one per config (and so per project), found again by its
 hidden marker and edited in place on every push, never posted anew. A plan longer than one
 comment takes several, each marked with its part number; when the plan shrinks, the parts it
-no longer needs are deleted, and so is any second copy of a part (a retried create)."""
+no longer needs are deleted, and so is any second copy of a part (a retried create).
+
+The marker also names the config's project. A plan comment left under a config's old path (a
+push moved `gpu.jsonc` to `svc/gpu.jsonc`) is edited to say which comment supersedes it
+(`supersede`, ADR 43)."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from gpuctl.errors import GpuctlError
 from gpuctl.github.authors import AUTHORED, Author, login
 from gpuctl.github.client import GitHub
 from gpuctl.github.job import error_markdown
-from gpuctl.github.parts import budget, read_marker, split, with_markers
+from gpuctl.github.parts import budget, marker, read_marker, split, with_markers
 from gpuctl.words import agreeing, counted
 
 if TYPE_CHECKING:
@@ -55,7 +59,7 @@ def ours(gh: GitHub, number: int, key: str, kind: str = KIND, impostors: list[di
     return found
 
 
-def upsert(gh: GitHub, number: int, key: str, markdown: str, kind: str = KIND, wrote: bool | None = None) -> Posted:
+def upsert(gh: GitHub, number: int, key: str, markdown: str, kind: str = KIND, wrote: bool | None = None, project: str | None = None) -> Posted:
     """Make the pull request show `markdown` for `key`: edit the parts that are there, add the
     ones missing, delete the ones left over. `kind` keeps the plan and the apply result of one
     config apart ("plan", "apply"). An apply result says whether it `wrote` to the account: one
@@ -63,7 +67,7 @@ def upsert(gh: GitHub, number: int, key: str, markdown: str, kind: str = KIND, w
     that says what an earlier run wrote as it is (`kept`), so the pull request never reads as
     not applied when it was; the job summary has the new result. One that wrote replaces a
     comment of a run that wrote nothing with that text folded under it (`_earlier`), never
-    dropped."""
+    dropped. `project` (the config's project_id) goes in the markers."""
     posted = Posted()
     existing = ours(gh, number, key, kind, posted.impostors)
     if wrote is False and any(read_marker(c.get("body")).wrote for c in existing.get(1, [])[:1]):
@@ -72,7 +76,7 @@ def upsert(gh: GitHub, number: int, key: str, markdown: str, kind: str = KIND, w
         return posted
     if wrote:
         markdown += _earlier(existing)
-    bodies = with_markers(kind, key, split(_warned(markdown, posted.impostors), budget(kind, key)), wrote=bool(wrote))
+    bodies = with_markers(kind, key, split(_warned(markdown, posted.impostors), budget(kind, key, project)), wrote=bool(wrote), project=project)
     for part, body in enumerate(bodies, 1):
         copies = existing.pop(part, [])
         if not copies:
@@ -158,7 +162,8 @@ def post(job: Job, number: int, result: Result, kind: str = KIND) -> bool:
     `result` becomes a failure (code 1, its summary line saying so), and the caller goes on to
     the next config's comment, then writes the outputs from the results. False when refused."""
     try:
-        posted = upsert(job.github, number, result.key, job.clean(result.markdown), kind, wrote=getattr(result, "changed", None) if kind == "apply" else None)
+        posted = upsert(job.github, number, result.key, job.clean(result.markdown), kind, wrote=getattr(result, "changed", None) if kind == "apply" else None,
+                        project=getattr(result, "project", None))
     except GpuctlError as exc:
         job.app.note(f"{result.key}: the {kind} comment on pull request #{number} could not be written: {exc.format()}")
         job.summary(error_markdown(f"gpuctl could not write the {kind} comment for `{result.key}` on pull request #{number}", exc.format()))
@@ -172,3 +177,46 @@ def post(job: Job, number: int, result: Result, kind: str = KIND) -> bool:
                  f" ({counted(len(posted.ids), 'part')}{f', {posted.deleted} stale removed' if posted.deleted else ''})")
     note_impostors(job.app.note, result.key, posted)
     return True
+
+
+def supersede(job: Job, number: int, results: list[Result]) -> None:
+    """Edit each plan comment on pull request `number` that a config of this run left under its
+    old path into a note naming the comment that supersedes it (ADR 43): a push moved
+    `gpu.jsonc` to `svc/gpu.jsonc`, so the plan under `gpu.jsonc` is no longer what merging
+    does, and no later run would edit it again. Only a comment gpuctl's token wrote
+    (`authors.Author`) whose marker names the project of one of `results` (a result that has its
+    comment on the pull request now), under a key none of them has and whose file is gone from
+    the checkout (`Job.gone`): another project's plan, a plan of a config still there (two
+    configs may name one project in two workflows) and a marker in someone else's comment are
+    never touched. A note already there is left as it is; the old plan's other parts are deleted.
+    GitHub refusing it is a warning in the log: the comment stays for the next run."""
+    from gpuctl.render import md
+
+    projects = {r.project: r.key for r in results if getattr(r, "project", None)}
+    if not projects:
+        return
+    keys = {r.key for r in results}
+    gh = job.github
+    try:
+        listed = list(gh.paginate(gh.repo(f"/issues/{number}/comments"), fields=COMMENT))
+        author = Author(gh)
+        marks = [(c, read_marker(c.get("body"))) for c in listed]
+        now = {m.key: c for c, m in marks if m and m.kind == KIND and m.key in keys and (m.part or 1) == 1 and author.wrote(c)}
+        stale = [(c, m) for c, m in marks if m and m.kind == KIND and m.key not in keys and m.project in projects
+                 and job.gone(m.key) and author.wrote(c)]
+        for comment, mark in stale:
+            new = projects[mark.project]
+            if (mark.part or 1) != 1:
+                gh.request("DELETE", gh.repo(f"/issues/comments/{comment['id']}"))
+                continue
+            there = now.get(new, {}).get("html_url")
+            where = f"[its plan comment]({there})" if there else "its plan comment"
+            body = job.clean(f"{marker(KIND, mark.key, 1, 1, project=mark.project)}\n### Superseded: this plan of {md.code(mark.key)} is out of date\n\n"
+                             f"This pull request no longer has {md.code(mark.key)}: project {md.code(mark.project)} is planned as "
+                             f"{md.code(new)} now, in {where}, which says what merging does. This comment is no longer updated.\n")
+            if comment.get("body") != body:
+                gh.request("PATCH", gh.repo(f"/issues/comments/{comment['id']}"), json={"body": body})
+                job.app.note(f"{new}: pull request #{number} plan comment {comment['id']} of {mark.key}, whose file is gone, marked superseded")
+    except GpuctlError as exc:
+        job.app.note(f"warning: pull request #{number}: a plan comment left under a config's old path could not be marked superseded: "
+                     f"{exc.format()}; the next run tries again")

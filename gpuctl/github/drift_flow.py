@@ -175,24 +175,29 @@ def _drift_one(job: Job, config: str, opts: DriftOptions, doc: dict | GpuctlErro
         job.app.note(line)
         return (0 if doc["in_sync"] else 2), line, not doc["in_sync"]
     impostors: list[dict] = []
+    url = job.actions.run_url()
+    link = f"[run {job.actions.run_id}]({url})" if url else ""
+    # The issue the project left under the config's old path, when the config moved (ADR 43).
+    moved = issues.Moved(doc["project_id"], job.gone, job.clean, link)
     try:
         if doc["in_sync"]:
-            url = job.actions.run_url()
-            note = f"The account matches `{key}` again{f' ([run {job.actions.run_id}]({url}))' if url else ''}; closing."
-            closed = issues.resolve(job.github, key, opts.label, note, impostors)
-            return 0, f"{key}: in sync" + (f"; closed issue {', '.join(f'#{n}' for n in closed)}" if closed else ""), False
-        title = f"gpuctl drift: project {doc['project_id']} ({key}) no longer matches the account"
-        url = job.actions.run_url()
-        link = f"[run {job.actions.run_id}]({url})" if url else ""
+            note = f"The account matches `{key}` again{f' ({link})' if link else ''}; closing."
+            closed = issues.resolve(job.github, key, opts.label, note, impostors, moved)
+            return 0, f"{key}: in sync" + (f"; closed issue {', '.join(f'#{n}' for n in closed)}" if closed else "") + moved.said(), False
+        title = issues.issue_title(doc["project_id"], key)
         _number, what = issues.report(job.github, key, opts.label, title, job.clean(markdown), impostors,
-                                     [job.clean(i) for i in drift_items(doc)], link, footer=job.clean(footer))
-        return 2, f"{key}: drift; {what}", True
+                                     [job.clean(i) for i in drift_items(doc)], link, footer=job.clean(footer), moved=moved,
+                                     project=doc["project_id"])
+        return 2, f"{key}: drift; {what}" + moved.said(), True
     except GpuctlError as exc:  # the report stands; the issue that carries it does not
         what = "close" if doc["in_sync"] else "open or update"
         job.app.note(f"{key}: {found}, but the drift issue could not be {'closed' if doc['in_sync'] else 'opened or updated'}: {exc.format()}")
         job.summary(error_markdown(f"gpuctl could not {what} the drift issue for `{key}`", exc.format()))
         return 1, f"{key}: {found}; error: the drift issue: {exc.summary}", not doc["in_sync"]
     finally:
+        for error in moved.errors:
+            job.app.note(f"warning: {key}: the drift issue its project left under a config that is gone could not be closed, {error}; "
+                         "the next run tries again")
         for issue in impostors:
             job.app.note(f"warning: {key}: issue #{issue['number']} by {login(issue)} starts with gpuctl's marker but gpuctl did not open it; "
                          "it was left alone")

@@ -8,17 +8,25 @@ An edit notifies nobody, so when what drifts changes (a resource or field is new
 or gone from it; not a value that moved again) the run also posts one short comment, marked
 `<!-- gpuctl:driftchange ... -->`, saying what is new and what is gone. What drifted at the
 last run is kept in the issue body, behind the marker (`<!-- gpuctl:drift-items ... -->`);
-the issue is gpuctl's only by its author (ADR 27), so its body is gpuctl's text."""
+the issue is gpuctl's only by its author (ADR 27), so its body is gpuctl's text.
+
+The marker also names the config's project. A config moved to another path (a pull request
+moved `old/gpu.jsonc` to `new/gpu.jsonc`) gets a new key and so a new issue; the run for it
+closes the issue its project left under a key whose file is gone from the checkout (`Moved`,
+ADR 43), so none is left open for ever."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import quote, unquote
 
 from gpuctl.github.authors import AUTHORED, Author
+from gpuctl.errors import GpuctlError
 from gpuctl.github.client import GitHub, GitHubError
 from gpuctl.github.parts import COMMENT_LIMIT, marker, read_marker
 from gpuctl.files import json_in
@@ -58,13 +66,14 @@ def find_open(gh: GitHub, key: str, label: str, impostors: list[dict] | None = N
     return found[0] if found else None
 
 
-def find_all_open(gh: GitHub, key: str, label: str, impostors: list[dict] | None = None) -> list[dict]:
+def find_all_open(gh: GitHub, key: str, label: str, impostors: list[dict] | None = None, others: list[dict] | None = None) -> list[dict]:
     """The open drift issues for `key`, oldest first: those gpuctl's token opened (`authors.Author`)
     whose body starts with the key's marker. One, unless two runs overlapped and each opened
     one. The label is a convenience for people, not what makes an issue gpuctl's: the labelled
     issues are looked at first, then, when a person took the label off (or renamed it), every
     open issue. Pull requests, which the issues listing includes, are passed over; issues someone
-    else wrote with the marker go to `impostors` and are never edited or closed."""
+    else wrote with the marker go to `impostors` and are never edited or closed. `others` gets
+    gpuctl's open drift issues of other keys among those listed (for `Moved`)."""
     author = Author(gh)
     seen: set[int] = set()
     ours: list[dict] = []
@@ -74,7 +83,11 @@ def find_all_open(gh: GitHub, key: str, label: str, impostors: list[dict] | None
                 continue
             seen.add(issue["number"])
             mark = read_marker(issue.get("body"))
-            if "pull_request" in issue or not (mark and mark.kind == KIND and mark.key == key):
+            if "pull_request" in issue or not (mark and mark.kind == KIND):
+                continue
+            if mark.key != key:
+                if others is not None and author.wrote(issue):
+                    others.append(issue)
                 continue
             if author.wrote(issue):
                 ours.append(issue)
@@ -83,6 +96,75 @@ def find_all_open(gh: GitHub, key: str, label: str, impostors: list[dict] | None
         if ours:
             break
     return sorted(ours, key=lambda i: i["number"])
+
+
+_TITLE = "gpuctl drift: project {project} ({key}) no longer matches the account"
+
+
+def issue_title(project: str, key: str) -> str:
+    """The drift issue's title, which names the project and the config."""
+    return _TITLE.format(project=project, key=key)
+
+
+def project_of(issue: dict) -> str | None:
+    """The project of a gpuctl drift issue: its marker's, or, for an issue an earlier gpuctl
+    opened (a marker without it), the one its title names, when the title is still the one
+    gpuctl gave it (with the marker's key). None when neither says."""
+    mark = read_marker(issue.get("body"))
+    if mark is None:
+        return None
+    if mark.project:
+        return mark.project
+    head, tail = _TITLE.split("{project}")
+    tail = tail.format(key=mark.key)
+    said = issue.get("title") or ""
+    if said.startswith(head) and said.endswith(tail) and len(said) > len(head) + len(tail):
+        return said[len(head):-len(tail)]
+    return None
+
+
+@dataclass
+class Moved:
+    """What lets a run for a config close the drift issues its project left under another key
+    (the config moved, ADR 43): the run's `project`, `gone` (whether a key's file is gone from
+    the checkout: `Job.gone`), `clean` for the note's text and `link` (the run). An issue is
+    closed only when gpuctl's token opened it, its marker (or, from an earlier gpuctl, its
+    title) names this project, and its key's file is gone: another project's issue, or one of
+    a config still there (two configs may name one project in two workflows), is never touched.
+    `closed` gets (number, key) of each closed; `errors` what GitHub refused, which leaves that
+    issue open for the next run and fails nothing."""
+
+    project: str
+    gone: Callable[[str], bool]
+    clean: Callable[[str], str] = str
+    link: str = ""
+    closed: list[tuple[int, str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def close(self, gh: GitHub, others: list[dict], key: str, number: int | None) -> None:
+        """Close the issues of `others` this run's config left under its old key; `number` is
+        the issue the drift of `key` is reported in now (None: the account matches it)."""
+        from gpuctl.render import md
+
+        for issue in sorted(others, key=lambda i: i["number"]):
+            old = read_marker(issue.get("body")).key
+            if project_of(issue) != self.project or not self.gone(old):
+                continue
+            where = f" ({self.link})" if self.link else ""
+            now = (f"its drift is reported in #{number}" if number is not None
+                   else f"the account matches it{where}")
+            note = (f"{md.code(old)}, the config of this issue, is no longer in the repository: project {md.code(self.project)} is checked "
+                    f"as {md.code(key)} now, and {now}. Closing this one, which no run would update again.")
+            try:
+                _close(gh, issue["number"], self.clean(note), "not_planned" if number is not None else "completed")
+            except GpuctlError as exc:
+                self.errors.append(f"issue #{issue['number']} ({old}): {exc.summary}")
+                continue
+            self.closed.append((issue["number"], old))
+
+    def said(self) -> str:
+        """What the run's summary line adds: the issues closed."""
+        return "".join(f"; closed #{n} of {old}, whose file is gone (moved here)" for n, old in self.closed)
 
 
 def _items_comment(items: list[str]) -> str:
@@ -159,7 +241,8 @@ def change_note(key: str, before: list[str] | str, after: list[str], link: str =
 
 
 def report(gh: GitHub, key: str, label: str, title: str, markdown: str, impostors: list[dict] | None = None,
-           items: list[str] | None = None, link: str = "", footer: str = "") -> tuple[int, str]:
+           items: list[str] | None = None, link: str = "", footer: str = "", moved: Moved | None = None,
+           project: str | None = None) -> tuple[int, str]:
     """(issue number, what was done: "opened issue #N", "updated issue #N", "updated and commented on issue #N" or
     "unchanged issue #N", with " (closed duplicate #M)" when runs that overlapped had opened more) for drift described by `markdown`.
     An open issue is updated with its labels as people left them. An issue a person closed
@@ -168,14 +251,24 @@ def report(gh: GitHub, key: str, label: str, title: str, markdown: str, impostor
     posts a comment saying what is new and what is gone (`link`: the run). `footer` (which run
     wrote the body, `job.footer`) ends the body but is not compared: a run that finds the same
     drift as the body says leaves the issue as it is, instead of editing it every night only to
-    name another run."""
-    found = find_all_open(gh, key, label, impostors)
+    name another run. `project` goes in the marker; `moved`: close what the project left under
+    a key whose file is gone, once this drift's issue is written."""
+    others: list[dict] = []
+    found = find_all_open(gh, key, label, impostors, others)
+    number, what = _report(gh, key, label, title, markdown, found, items, link, footer, project)
+    if moved is not None:
+        moved.close(gh, others, key, number)
+    return number, what
+
+
+def _report(gh: GitHub, key: str, label: str, title: str, markdown: str, found: list[dict], items: list[str] | None, link: str,
+            footer: str, project: str | None) -> tuple[int, str]:
     issue, duplicates = (found[0], found[1:]) if found else (None, [])
     since = None
     if items is not None:
         at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         since = first_seen(items, _kept_since(issue.get("body")) if issue else {}, at, link)
-    stable = _body(key, markdown, items, since, room_after=len(footer.encode()))
+    stable = _body(key, markdown, items, since, room_after=len(footer.encode()), project=project)
     body = stable + footer
     if issue is None:
         ensure_label(gh, label)
@@ -197,12 +290,16 @@ def report(gh: GitHub, key: str, label: str, title: str, markdown: str, impostor
     return number, f"updated issue #{number}{closed}"
 
 
-def resolve(gh: GitHub, key: str, label: str, note: str, impostors: list[dict] | None = None) -> list[int]:
+def resolve(gh: GitHub, key: str, label: str, note: str, impostors: list[dict] | None = None, moved: Moved | None = None) -> list[int]:
     """Close every open drift issue for `key` (one, unless runs overlapped) with `note` as its
-    last comment; their numbers."""
-    found = find_all_open(gh, key, label, impostors)
+    last comment; their numbers. `moved`: and those the project left under a key whose file is
+    gone."""
+    others: list[dict] = []
+    found = find_all_open(gh, key, label, impostors, others)
     for issue in found:
         _close(gh, issue["number"], note, "completed")
+    if moved is not None:
+        moved.close(gh, others, key, None)
     return [i["number"] for i in found]
 
 
@@ -225,10 +322,11 @@ def _same_report(body: str | None, stable: str) -> bool:
     return body.startswith(stable) and _FOOTER.fullmatch(body[len(stable):]) is not None
 
 
-def _body(key: str, markdown: str, items: list[str] | None = None, since: dict[str, dict] | None = None, room_after: int = 0) -> str:
+def _body(key: str, markdown: str, items: list[str] | None = None, since: dict[str, dict] | None = None, room_after: int = 0,
+          project: str | None = None) -> str:
     """The issue body: the markers, then `markdown` with the "Since when" table before its first
     section (after the title and the summary); `room_after` bytes are left for what follows it."""
-    head = marker(KIND, key) + "\n" + (_items_comment(items) + "\n" if items is not None else "") + (_since_comment(since) if since else "")
+    head = marker(KIND, key, project=project) + "\n" + (_items_comment(items) + "\n" if items is not None else "") + (_since_comment(since) if since else "")
     if since:
         cut = markdown.find("\n### ") + 1 or len(markdown)
         markdown = markdown[:cut] + since_section(since) + markdown[cut:]

@@ -88,6 +88,20 @@ class Job:
                 return path.relative_to(root).as_posix()
         return Path(config).as_posix()
 
+    def gone(self, key: str) -> bool:
+        """Whether nothing is at `key` (a config's key, as a marker names it) in the checkout:
+        neither under the repository root nor under the working directory, where `key` looks
+        for it. A key that could name a file outside them (absolute, `..`) is never gone: the
+        run cannot tell. A dangling symbolic link, a directory, anything there is not gone."""
+        import os
+
+        path = PurePosixPath(key)
+        if not key or path.is_absolute() or ".." in path.parts or "\\" in key:
+            return False
+        workspace = self.app.environ.get("GITHUB_WORKSPACE")
+        roots = ([Path(workspace)] if workspace else []) + [self.app.cwd]
+        return not any(os.path.lexists(root / path) for root in roots)
+
     def clean(self, text: str) -> str:
         """`text` with every registered secret (the GitHub token, the RunPod key, `${VAR}`
         values) replaced, and every control character or character that shows nothing or

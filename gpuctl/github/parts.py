@@ -23,15 +23,20 @@ BUDGET = 60_000
 # part with another); `split` still stops at MAX_PARTS for text that is not a plan.
 MAX_PARTS = 10
 MARKDOWN_LIMIT = (MAX_PARTS - 1) * BUDGET // 2
-_MARKER = re.compile(r'\A<!-- gpuctl:(?P<kind>[a-z]+) key="(?P<key>[^"]*)"(?: part=(?P<part>\d+)/(?P<of>\d+))?(?P<wrote> wrote=true)? -->')
+_MARKER = re.compile(r'\A<!-- gpuctl:(?P<kind>[a-z]+) key="(?P<key>[^"]*)"(?: project="(?P<project>[^"]*)")?'
+                     r'(?: part=(?P<part>\d+)/(?P<of>\d+))?(?P<wrote> wrote=true)? -->')
 
 
-def marker(kind: str, key: str, part: int | None = None, of: int | None = None, wrote: bool = False) -> str:
-    """A hidden HTML comment naming what a comment or issue is for. The key is percent-encoded,
-    so no config path can end the comment (`-->`) or the attribute. `wrote`: the comment says
-    what an apply wrote to the account (comments.upsert keeps such a comment)."""
+def marker(kind: str, key: str, part: int | None = None, of: int | None = None, wrote: bool = False, project: str | None = None) -> str:
+    """A hidden HTML comment naming what a comment or issue is for: the config's key and its
+    `project` (the project_id; a run for the config's new path finds what the project left
+    under the old one: ADR 43). Key and project are percent-encoded, so neither can end the
+    comment (`-->`) or the attribute. `wrote`: the comment says what an apply wrote to the
+    account (comments.upsert keeps such a comment). A marker an earlier gpuctl wrote has no
+    project, and still reads."""
     where = f" part={part}/{of}" if part is not None else ""
-    return f'<!-- gpuctl:{kind} key="{quote(key, safe="/:@ ")}"{where}{" wrote=true" if wrote else ""} -->'
+    owner = f' project="{quote(project, safe="/:@ ")}"' if project else ""
+    return f'<!-- gpuctl:{kind} key="{quote(key, safe="/:@ ")}"{owner}{where}{" wrote=true" if wrote else ""} -->'
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class Marked:
     key: str
     part: int | None
     wrote: bool = False  # an apply comment saying what was written to the account
+    project: str | None = None  # the config's project_id; None in a marker an earlier gpuctl wrote
 
 
 def read_marker(body: str | None) -> Marked | None:
@@ -48,25 +54,26 @@ def read_marker(body: str | None) -> Marked | None:
     if not found:
         return None
     part = int(found["part"]) if found["part"] else None
-    return Marked(found["kind"], unquote(found["key"]), part, bool(found["wrote"]))
+    project = unquote(found["project"]) if found["project"] else None
+    return Marked(found["kind"], unquote(found["key"]), part, bool(found["wrote"]), project)
 
 
 NOTE_ROOM = 200  # the "Part i of n" note with_markers adds, and to spare
 
 
-def budget(kind: str, key: str) -> int:
+def budget(kind: str, key: str, project: str | None = None) -> int:
     """How many UTF-8 bytes of Markdown a part of `key`'s comments may hold: BUDGET, less
     what a marker longer than BUDGET's slack takes (a deep path of non-ASCII directories is
     some 12,000 characters percent-encoded), so marker, note and part fit COMMENT_LIMIT."""
-    return min(BUDGET, COMMENT_LIMIT - len(marker(kind, key, MAX_PARTS, MAX_PARTS, True).encode()) - NOTE_ROOM)
+    return min(BUDGET, COMMENT_LIMIT - len(marker(kind, key, MAX_PARTS, MAX_PARTS, True, project).encode()) - NOTE_ROOM)
 
 
-def with_markers(kind: str, key: str, parts: list[str], wrote: bool = False) -> list[str]:
+def with_markers(kind: str, key: str, parts: list[str], wrote: bool = False, project: str | None = None) -> list[str]:
     """Each part behind its marker, with a note saying which part it is when there are several."""
     n = len(parts)
     if n == 1:
-        return [f"{marker(kind, key, 1, 1, wrote)}\n{parts[0]}"]
-    return [f"{marker(kind, key, i, n, wrote)}\n_Part {i} of {n}: this plan is longer than one GitHub comment; "
+        return [f"{marker(kind, key, 1, 1, wrote, project)}\n{parts[0]}"]
+    return [f"{marker(kind, key, i, n, wrote, project)}\n_Part {i} of {n}: this plan is longer than one GitHub comment; "
             f"{'it continues in the next comment' if i < n else 'this is the last part'}._\n\n{part}"
             for i, part in enumerate(parts, 1)]
 

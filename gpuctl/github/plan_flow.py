@@ -41,6 +41,7 @@ class Planned:
     path: Path | None
     markdown: str
     changes: bool = False
+    project: str | None = None  # the config's project_id, when it was planned: its comment's marker names it (ADR 43)
 
 
 def run(job: Job, opts: PlanOptions) -> int:
@@ -53,11 +54,14 @@ def run(job: Job, opts: PlanOptions) -> int:
 
 
 def _report(job: Job, opts: PlanOptions, results: list[Planned], pull: tuple[int, str, str | None] | None) -> int:
+    shown = []
     for result in results:
         job.summary(result.markdown)
-        if pull is not None and opts.comment:
-            comments.post(job, pull[0], result)  # a refusal makes this result a failure; the next comment is still tried
+        if pull is not None and opts.comment and comments.post(job, pull[0], result):  # a refusal makes this result a failure; the next comment is still tried
+            shown.append(result)
         job.app.stdout.write(f"{result.key}: {result.summary}\n")
+    if pull is not None and shown:
+        comments.supersede(job, pull[0], shown)  # what a config moved by this pull request left under its old path
     code = combined([r.code for r in results])
     job.outputs({  # after the comments, so exit_code is the step's result
         "has_changes": "true" if any(r.changes for r in results) else "false",
@@ -192,7 +196,7 @@ def _plan_one(job: Job, config: str, key: str, path: Path, opts: PlanOptions, he
     if not untrusted and _links(doc):  # the fork flow's read_at is the head already
         read_at = link_commit(job, config, key, head, read_at)
     return Planned(key, code, summary, path.resolve(), note + runner.plan_markdown(doc, source_url=job.source_url(key, read_at)) + job.footer("Planned", key, head),
-                   not doc["in_sync"])
+                   not doc["in_sync"], doc.get("project_id"))
 
 
 def _links(doc: dict) -> bool:

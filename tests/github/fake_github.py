@@ -245,7 +245,9 @@ class FakeGitHub:
             return 404, {}, {"message": "Not Found"}
         if self._too_long(body):
             return self._too_long(body)
-        comment = {"id": self._new_id(), "issue_number": number, "body": body["body"], "user": self.token_user or BOT}
+        comment_id = self._new_id()
+        comment = {"id": comment_id, "issue_number": number, "body": body["body"], "user": self.token_user or BOT,
+                   "html_url": f"https://github.com/{self.repository}/pull/{number}#issuecomment-{comment_id}"}
         self.comments[comment["id"]] = comment
         return 201, {}, comment
 
