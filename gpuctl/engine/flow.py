@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gpuctl.engine import prewarming
-from gpuctl.engine.apply import ApplyFailed, Engine, Interrupted, Outcome
+from gpuctl.engine.apply import LEASE_LOST_HINT, ApplyFailed, Engine, Interrupted, LeaseLost, Outcome, overwritten
 from gpuctl.engine.health import HealthCheck, HealthGate, Target
 from gpuctl.engine.journal import Journal
 from gpuctl.engine.lease import Lease, account_lease, forget_claims, name_claim, seen_by_plan
@@ -67,10 +67,6 @@ class InterruptedAfterApply(Interrupted):
 class InterruptedBeforeApply(Interrupted):
     """Ctrl-C (or SIGTERM) before the flow wrote anything: while it waited for the lock, read
     the account, planned, or asked."""
-
-
-class LeaseLost(GpuctlError):
-    """Every change was applied, but another run took the account lease meanwhile (--break-lock)."""
 
 
 class Cancelled(GpuctlError):
@@ -392,16 +388,31 @@ class Deployment:
             self.request.before_write()  # a newer run may have applied while this one waited for the lease
         return self._execute(plan, lease)
 
-    def _lease_lost(self, lease: Lease, result: DeployResult) -> ApplyFailed:
+    def _lease_lost(self, lease: Lease, result: DeployResult, changed: str | None = None) -> ApplyFailed:
         """The account lease was taken from this run while it applied (another run's
         --break-lock): each reported success, with different results, and the account holds
-        whichever write landed last. What this run applied is printed, and it ends with exit 1."""
+        whichever write landed last. What this run applied is printed, and it ends with exit 1.
+        `changed`: what the check after the apply found otherwise than written, the other run's
+        doing."""
         failure = ApplyFailed(result.outcome, LeaseLost(
             f"the account lease was {lease.lost} while this deploy applied: another run may have written the account meanwhile, "
             "so the account may not hold what this deploy applied",
-            hint="run `gpu serverless drift` once the other run has finished, to see what differs from gpu.jsonc; then deploy again"))
+            hint=LEASE_LOST_HINT) if changed is None else overwritten(changed, str(lease.lost)))
         failure.result = result
         return failure
+
+    @staticmethod
+    def _taken(lease: Lease | None) -> str | None:
+        """What became of the account lease, asked of the account now: None while this run still
+        holds it (or the account did not say), else how it was lost (`Lease.lost`; the lease's
+        own check, which warns once). Asked when a check after a write finds the account
+        otherwise than written: under a lease taken meanwhile, that is the other run's write,
+        not the provider's fault (review 5, R5-9). A renewal finds a lost lease only once a
+        minute, and the release only after the checks."""
+        if lease is None:
+            return None
+        lease._check_held()  # the one check of whether the account still has this lease; it sets `lost`
+        return lease.lost
 
     def _replan(self, shown: Plan, meanwhile: str = "while this deploy waited for the lease") -> tuple[Plan, Observed]:
         """Plan again under the account lease: another runner may have applied between the first
@@ -440,7 +451,8 @@ class Deployment:
         left_by = lease.replaced if lease is not None else None
         journal = Journal(r.project_dir / ".gpu" / "journal.jsonl")
         engine = Engine(self.provider, r.desired.project_id, journal, self.emit, grace=r.grace, parallelism=r.parallelism, applied_by=r.applied_by, applied_from=r.applied_from, config_id=r.desired.config_id,
-                        claim=lambda change: name_claim(self.provider, r.desired.project_id, change, lambda m: self.emit(Note(m, "plain")), left_by))
+                        claim=lambda change: name_claim(self.provider, r.desired.project_id, change, lambda m: self.emit(Note(m, "plain")), left_by),
+                        lease_lost=lambda: self._taken(lease))
         before = self._versions(plan)
         try:
             outcome = engine.apply(plan)
@@ -452,6 +464,8 @@ class Deployment:
         after = self.plan_against(observed)
         unconfirmed = unreported(after, observed)
         if after.has_changes or unconfirmed:
+            if lease is not None and self._taken(lease):
+                raise self._lease_lost(lease, self.applied, f"{still_different(after, unconfirmed)} differs from what was written")
             raise InconsistentResult(f"inconsistent result after apply, still different from gpu.jsonc: {still_different(after, unconfirmed)}",
                                      hint=f"{Who.of(self.provider.name).name} did not keep what was written; run deploy --plan to see the values")
         journal.clear()
