@@ -146,6 +146,10 @@ def check_saved(saved: dict, plan: Plan) -> list[str]:
             raise StalePlan(f"the plan was made for {key} {json.dumps(saved.get(key))}, and this run has {json.dumps(fresh[key])}; refusing to apply it",
                             hint="apply it with the --config, --provider and --prune it was made with, or make a new plan")
     if saved.get("resource_changes") != fresh["resource_changes"]:
+        moved = _env_moved(saved, fresh)
+        if moved is not None:
+            raise StalePlan(f"{moved[0]} changed since the plan was made: {moved[1]}; refusing to apply it", detail=moved[2],
+                            hint="make a new plan (deploy --plan --out FILE) and review it")
         raise StalePlan("gpu.jsonc or the environment changed since the plan was made; refusing to apply it", hint="make a new plan (deploy --plan --out FILE) and review it")
     return []
 
@@ -205,6 +209,62 @@ def _what_moved(saved: dict, fresh: dict) -> str:
         return ("the plan's own changes are the same now: what changed is elsewhere in the account (a resource this plan "
                 "does not touch), so a new plan shows the same changes")
     return f"a plan made now differs for {first_of(moved, 10)}"
+
+
+def _env_moved(saved: dict, fresh: dict) -> tuple[str, str, str] | None:
+    """The account's digest is the same, yet a plan made now differs: which env values of the
+    account moved, when that is all that moved. The digest leaves env values out (it must not
+    help guess a secret), so a console edit of an env value shows only here, and was blamed on
+    "gpu.jsonc or the environment" (review 5, R5-10). Returns (who changed: `the account`,
+    where: `endpoint.a env.PLAIN`, the detail) when every resource that differs asks for the
+    same body now as when the plan was made (gpu.jsonc and the variables it reads gave the same
+    values) and differs only in env fields; None otherwise (gpu.jsonc or the environment).
+
+    A hidden value (`${VAR}`) is in the plan as the names of its variables only: whether the
+    account or the variable changed cannot be told, and both are named. No value is named."""
+    was = {r.get("address"): r for r in saved.get("resource_changes") or [] if isinstance(r, dict)}
+    now = {r["address"]: r for r in fresh["resource_changes"]}
+    where: list[str] = []
+    hidden: list[str] = []  # paths whose declared value is hidden: the plan cannot tell who changed it
+    variables: list[str] = []
+    literal = False  # a hidden value with no variable named: gpu.jsonc may hold it
+    for address in sorted(was.keys() | now.keys(), key=str):
+        before, after = was.get(address), now.get(address)
+        if before == after:
+            continue
+        if before is None or after is None or any(before.get(k) != after.get(k) for k in ("kind", "id", "desired")):
+            return None
+        env = (after.get("desired") or {}).get("env")
+        rows = [{c.get("path"): c for c in r.get("changes") or [] if isinstance(c, dict)} for r in (before, after)]
+        paths = [p for p in sorted(rows[0].keys() | rows[1].keys(), key=str) if rows[0].get(p) != rows[1].get(p)]
+        if not paths or not isinstance(env, dict):
+            return None
+        for path in paths:
+            key = path.removeprefix("env.") if isinstance(path, str) and path.startswith("env.") else None
+            if key is None or key not in env:
+                return None
+            declared = env[key]
+            if isinstance(declared, dict) and declared.get("sensitive") is True and not declared.get("secret"):
+                hidden.append(f"{address} {path}")
+                named = [str(v) for v in declared.get("from") or []]
+                variables += [v for v in named if v not in variables]
+                literal = literal or not named
+            elif isinstance(declared, dict) and declared.get("sensitive") is not True:
+                return None  # not a value gpuctl writes as it is
+        where.append(f"{address} {', '.join(paths)}")
+    if not where:
+        return None
+    sources = ["the account"] + (["gpu.jsonc"] if literal else []) + (
+        [f"the environment {agreeing(len(variables), 'variable')} {joined(variables)}"] if variables else [])
+    who = sources[0] if len(sources) == 1 else f"{', '.join(sources[:-1])} or {sources[-1]}"
+    if not hidden:
+        detail = ("an env value was changed in the account, such as in the console (values are not shown); gpu.jsonc and the "
+                  "environment give the same values as when the plan was made")
+    else:
+        detail = (f"{joined(hidden)} {agreeing(len(hidden), 'is a hidden value', 'are hidden values')}: the plan keeps no trace of "
+                  f"{agreeing(len(hidden), 'it', 'them')}, so whether the account or what gpu.jsonc reads changed cannot be told; "
+                  "nothing else of gpu.jsonc changed")
+    return who, "; ".join(where), detail
 
 
 def _flags(overrides: list[dict] | None) -> str:
