@@ -34,6 +34,28 @@ class NotHonoured(GpuctlError):
     """A write was accepted but the object read back differs: never reported as success."""
 
 
+class LeaseLost(GpuctlError):
+    """Another run took the account lease while this one applied (--break-lock): the account
+    may not hold what this run applied. Its own writes are listed under `Applied, but the
+    account lease was taken meanwhile:` (cli.deploy), and the run ends with exit 1."""
+
+
+LEASE_LOST_HINT = "run `gpu serverless drift` once the other run has finished, to see what differs from gpu.jsonc; then deploy again"
+
+
+def overwritten(what: str, lost: str) -> LeaseLost:
+    """A check after a write found the account otherwise than written (`what`: which fields)
+    while the account lease was no longer this run's (`lost`: `Lease.lost`): the run that took
+    it wrote meanwhile. Blaming the provider ("did not honour", "did not keep") sent people
+    looking for an API fault, and its "run deploy again" could land while the other run was
+    still going (review 5, R5-9)."""
+    short = lost.split(" (", 1)[0]  # `taken over by pid 4242 on runner-7`: the whole of it is the detail's (and the warning's, said at once)
+    return LeaseLost(f"changed by another writer after this run's write ({what}): the account lease was {short} meanwhile",
+                     detail=f"the account lease was {lost} while this run held it; this run's write was accepted, "
+                            "the run that took the lease wrote after it, and the account holds whichever write landed last",
+                     hint=LEASE_LOST_HINT)
+
+
 class Ambiguous(GpuctlError):
     """More than one object has the identity of the one we are about to create."""
 
@@ -132,6 +154,7 @@ class Engine:
     applied_by: str | None = None  # who applies (gpuctl.author), kept with each apply in the last-applied record
     config_id: str | None = None  # which gpu.jsonc applies (config.loader.config_identity), kept in the last-applied record (ADR 35)
     applied_from: tuple[str | None, str | None] = (None, None)  # where it applies from and which commit (gpuctl.author.applied_from), kept with each apply (ADR 37)
+    lease_lost: Callable[[], str | None] = lambda: None  # None while this run still holds the account lease (asked of the account), else what became of it (`Lease.lost`)
     _emitting: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def apply(self, plan: Plan) -> Outcome:
@@ -339,8 +362,17 @@ class Engine:
         if "size" in change.desired and size_gb(live) < size_gb(change.desired):
             wrong.append("size")
         if wrong:
-            raise NotHonoured(f"the volume read back differs in {', '.join(wrong)}", hint=f"{self._who} did not apply the change; run deploy again or check the console")
+            raise self._differs(", ".join(wrong)) or NotHonoured(f"the volume read back differs in {', '.join(wrong)}",
+                                                                 hint=f"{self._who} did not apply the change; run deploy again or check the console")
         return live["id"]
+
+    def _differs(self, what: str) -> LeaseLost | None:
+        """Why an object read back differs from what was just written, when it is not the
+        provider's doing: the account lease was taken meanwhile, so the run that took it may have
+        written the object after this run did (`overwritten`). None while the lease is still
+        this run's: then the provider did not keep the write."""
+        lost = self.lease_lost()
+        return overwritten(f"{what} read back otherwise", lost) if lost else None
 
     # -- endpoints ------------------------------------------------------------------------------
 
@@ -392,7 +424,8 @@ class Engine:
         wrong = [p for p, v in declared.items() if p not in fields.GRAPHQL_ONLY and not fields.same(p, v, live.get(p))]
         wrong += fields.removed(declared, live)
         if wrong:
-            raise NotHonoured(f"{self._who} did not honour {', '.join(sorted(wrong))}", detail="the write was accepted but the endpoint read back differs", hint="run deploy again; if it persists, the API ignores this field")
+            raise self._differs(", ".join(sorted(wrong))) or NotHonoured(f"{self._who} did not honour {', '.join(sorted(wrong))}", detail="the write was accepted but the endpoint read back differs",
+                                                                        hint="run deploy again; if it persists, the API ignores this field")
 
     def _release_version(self, endpoint_id: str) -> int | None:
         """The release the endpoint is on: `endpointVersion` of its releases, the one place

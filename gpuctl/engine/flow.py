@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gpuctl.engine import prewarming
-from gpuctl.engine.apply import ApplyFailed, Engine, Interrupted, Outcome
+from gpuctl.engine.apply import LEASE_LOST_HINT, ApplyFailed, Engine, Interrupted, LeaseLost, Outcome, overwritten
 from gpuctl.engine.health import HealthCheck, HealthGate, Target
 from gpuctl.engine.journal import Journal
 from gpuctl.engine.lease import Lease, account_lease, forget_claims, name_claim, seen_by_plan
@@ -67,10 +67,6 @@ class InterruptedAfterApply(Interrupted):
 class InterruptedBeforeApply(Interrupted):
     """Ctrl-C (or SIGTERM) before the flow wrote anything: while it waited for the lock, read
     the account, planned, or asked."""
-
-
-class LeaseLost(GpuctlError):
-    """Every change was applied, but another run took the account lease meanwhile (--break-lock)."""
 
 
 class Cancelled(GpuctlError):
@@ -150,6 +146,10 @@ def check_saved(saved: dict, plan: Plan) -> list[str]:
             raise StalePlan(f"the plan was made for {key} {json.dumps(saved.get(key))}, and this run has {json.dumps(fresh[key])}; refusing to apply it",
                             hint="apply it with the --config, --provider and --prune it was made with, or make a new plan")
     if saved.get("resource_changes") != fresh["resource_changes"]:
+        moved = _env_moved(saved, fresh)
+        if moved is not None:
+            raise StalePlan(f"{moved[0]} changed since the plan was made: {moved[1]}; refusing to apply it", detail=moved[2],
+                            hint="make a new plan (deploy --plan --out FILE) and review it")
         raise StalePlan("gpu.jsonc or the environment changed since the plan was made; refusing to apply it", hint="make a new plan (deploy --plan --out FILE) and review it")
     return []
 
@@ -209,6 +209,62 @@ def _what_moved(saved: dict, fresh: dict) -> str:
         return ("the plan's own changes are the same now: what changed is elsewhere in the account (a resource this plan "
                 "does not touch), so a new plan shows the same changes")
     return f"a plan made now differs for {first_of(moved, 10)}"
+
+
+def _env_moved(saved: dict, fresh: dict) -> tuple[str, str, str] | None:
+    """The account's digest is the same, yet a plan made now differs: which env values of the
+    account moved, when that is all that moved. The digest leaves env values out (it must not
+    help guess a secret), so a console edit of an env value shows only here, and was blamed on
+    "gpu.jsonc or the environment" (review 5, R5-10). Returns (who changed: `the account`,
+    where: `endpoint.a env.PLAIN`, the detail) when every resource that differs asks for the
+    same body now as when the plan was made (gpu.jsonc and the variables it reads gave the same
+    values) and differs only in env fields; None otherwise (gpu.jsonc or the environment).
+
+    A hidden value (`${VAR}`) is in the plan as the names of its variables only: whether the
+    account or the variable changed cannot be told, and both are named. No value is named."""
+    was = {r.get("address"): r for r in saved.get("resource_changes") or [] if isinstance(r, dict)}
+    now = {r["address"]: r for r in fresh["resource_changes"]}
+    where: list[str] = []
+    hidden: list[str] = []  # paths whose declared value is hidden: the plan cannot tell who changed it
+    variables: list[str] = []
+    literal = False  # a hidden value with no variable named: gpu.jsonc may hold it
+    for address in sorted(was.keys() | now.keys(), key=str):
+        before, after = was.get(address), now.get(address)
+        if before == after:
+            continue
+        if before is None or after is None or any(before.get(k) != after.get(k) for k in ("kind", "id", "desired")):
+            return None
+        env = (after.get("desired") or {}).get("env")
+        rows = [{c.get("path"): c for c in r.get("changes") or [] if isinstance(c, dict)} for r in (before, after)]
+        paths = [p for p in sorted(rows[0].keys() | rows[1].keys(), key=str) if rows[0].get(p) != rows[1].get(p)]
+        if not paths or not isinstance(env, dict):
+            return None
+        for path in paths:
+            key = path.removeprefix("env.") if isinstance(path, str) and path.startswith("env.") else None
+            if key is None or key not in env:
+                return None
+            declared = env[key]
+            if isinstance(declared, dict) and declared.get("sensitive") is True and not declared.get("secret"):
+                hidden.append(f"{address} {path}")
+                named = [str(v) for v in declared.get("from") or []]
+                variables += [v for v in named if v not in variables]
+                literal = literal or not named
+            elif isinstance(declared, dict) and declared.get("sensitive") is not True:
+                return None  # not a value gpuctl writes as it is
+        where.append(f"{address} {', '.join(paths)}")
+    if not where:
+        return None
+    sources = ["the account"] + (["gpu.jsonc"] if literal else []) + (
+        [f"the environment {agreeing(len(variables), 'variable')} {joined(variables)}"] if variables else [])
+    who = sources[0] if len(sources) == 1 else f"{', '.join(sources[:-1])} or {sources[-1]}"
+    if not hidden:
+        detail = ("an env value was changed in the account, such as in the console (values are not shown); gpu.jsonc and the "
+                  "environment give the same values as when the plan was made")
+    else:
+        detail = (f"{joined(hidden)} {agreeing(len(hidden), 'is a hidden value', 'are hidden values')}: the plan keeps no trace of "
+                  f"{agreeing(len(hidden), 'it', 'them')}, so whether the account or what gpu.jsonc reads changed cannot be told; "
+                  "nothing else of gpu.jsonc changed")
+    return who, "; ".join(where), detail
 
 
 def _flags(overrides: list[dict] | None) -> str:
@@ -392,16 +448,31 @@ class Deployment:
             self.request.before_write()  # a newer run may have applied while this one waited for the lease
         return self._execute(plan, lease)
 
-    def _lease_lost(self, lease: Lease, result: DeployResult) -> ApplyFailed:
+    def _lease_lost(self, lease: Lease, result: DeployResult, changed: str | None = None) -> ApplyFailed:
         """The account lease was taken from this run while it applied (another run's
         --break-lock): each reported success, with different results, and the account holds
-        whichever write landed last. What this run applied is printed, and it ends with exit 1."""
+        whichever write landed last. What this run applied is printed, and it ends with exit 1.
+        `changed`: what the check after the apply found otherwise than written, the other run's
+        doing."""
         failure = ApplyFailed(result.outcome, LeaseLost(
             f"the account lease was {lease.lost} while this deploy applied: another run may have written the account meanwhile, "
             "so the account may not hold what this deploy applied",
-            hint="run `gpu serverless drift` once the other run has finished, to see what differs from gpu.jsonc; then deploy again"))
+            hint=LEASE_LOST_HINT) if changed is None else overwritten(changed, str(lease.lost)))
         failure.result = result
         return failure
+
+    @staticmethod
+    def _taken(lease: Lease | None) -> str | None:
+        """What became of the account lease, asked of the account now: None while this run still
+        holds it (or the account did not say), else how it was lost (`Lease.lost`; the lease's
+        own check, which warns once). Asked when a check after a write finds the account
+        otherwise than written: under a lease taken meanwhile, that is the other run's write,
+        not the provider's fault (review 5, R5-9). A renewal finds a lost lease only once a
+        minute, and the release only after the checks."""
+        if lease is None:
+            return None
+        lease._check_held()  # the one check of whether the account still has this lease; it sets `lost`
+        return lease.lost
 
     def _replan(self, shown: Plan, meanwhile: str = "while this deploy waited for the lease") -> tuple[Plan, Observed]:
         """Plan again under the account lease: another runner may have applied between the first
@@ -440,7 +511,8 @@ class Deployment:
         left_by = lease.replaced if lease is not None else None
         journal = Journal(r.project_dir / ".gpu" / "journal.jsonl")
         engine = Engine(self.provider, r.desired.project_id, journal, self.emit, grace=r.grace, parallelism=r.parallelism, applied_by=r.applied_by, applied_from=r.applied_from, config_id=r.desired.config_id,
-                        claim=lambda change: name_claim(self.provider, r.desired.project_id, change, lambda m: self.emit(Note(m, "plain")), left_by))
+                        claim=lambda change: name_claim(self.provider, r.desired.project_id, change, lambda m: self.emit(Note(m, "plain")), left_by),
+                        lease_lost=lambda: self._taken(lease))
         before = self._versions(plan)
         try:
             outcome = engine.apply(plan)
@@ -452,6 +524,8 @@ class Deployment:
         after = self.plan_against(observed)
         unconfirmed = unreported(after, observed)
         if after.has_changes or unconfirmed:
+            if lease is not None and self._taken(lease):
+                raise self._lease_lost(lease, self.applied, f"{still_different(after, unconfirmed)} differs from what was written")
             raise InconsistentResult(f"inconsistent result after apply, still different from gpu.jsonc: {still_different(after, unconfirmed)}",
                                      hint=f"{Who.of(self.provider.name).name} did not keep what was written; run deploy --plan to see the values")
         journal.clear()

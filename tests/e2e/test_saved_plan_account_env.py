@@ -1,0 +1,84 @@
+"""`deploy --from-plan` refused a saved plan after an env value of its endpoint was changed in
+the account (the console) with "gpu.jsonc or the environment changed since the plan was
+made": neither had, and people went looking in git and their shell (review 5, R5-10). The
+account's digest leaves env values out (it must not help guess a secret), so such a change
+shows only in the plan's own changes; when gpu.jsonc and the environment ask for the same as
+when the plan was made, the refusal now says the account changed, and where, without values."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
+
+pytestmark = pytest.mark.e2e
+
+SECRET = "s3cret-token-value"
+
+
+def _saved(account, tmp_path, **env):
+    """A project deployed, then a plan saved that changes its endpoint (workers.max 2 -> 3)."""
+    config = echo_config(env={"PLAIN": "plain-value", "TOKEN": "${MY_TOKEN}"})
+    proj = project(tmp_path / "p", config, {"handler.py": ECHO_HANDLER})
+    run_env = {"MY_TOKEN": SECRET} | env
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=proj, env=run_env).code == 0
+    config["serverless"]["scaling"]["max_workers"] = 3
+    project(proj, config)
+    saved = account.gpu("serverless", "deploy", "--plan", "--out", "plan.json", "--provider", "local", cwd=proj, env=run_env)
+    assert saved.code == 0, saved.err
+    return proj, config, run_env
+
+
+def _console_sets(account, key: str, value: str) -> None:
+    (endpoint,) = account.endpoints()
+    env = dict(endpoint["env"]) | {key: value}  # the console writes the whole env
+    assert account.server.http.patch(f"/v2/serverless/{endpoint['id']}", json={"env": env}).status_code == 200
+
+
+def test_an_env_value_changed_in_the_account_is_said_to_be_the_accounts_change(account, tmp_path):
+    proj, _, run_env = _saved(account, tmp_path)
+    _console_sets(account, "PLAIN", "changed-in-console")
+    writes = account.writes()
+    result = account.gpu("serverless", "deploy", "--from-plan", "plan.json", "--provider", "local", cwd=proj, env=run_env)
+    assert result.code == 1, result.err
+    assert "error: the account changed since the plan was made: endpoint.echo env.PLAIN; refusing to apply it" in result.err, result.err
+    assert "gpu.jsonc or the environment" not in result.err, result.err
+    assert "changed-in-console" not in result.err + result.out and "plain-value" not in result.err + result.out, result.err
+    assert SECRET not in result.err + result.out
+    assert "hint: make a new plan (deploy --plan --out FILE) and review it" in result.err, result.err
+    assert account.writes() == writes
+
+
+def test_a_changed_gpu_jsonc_still_blames_gpu_jsonc(account, tmp_path):
+    proj, config, run_env = _saved(account, tmp_path)
+    config["serverless"]["runpod"]["env"]["PLAIN"] = "edited-in-git"
+    project(proj, config)
+    writes = account.writes()
+    result = account.gpu("serverless", "deploy", "--from-plan", "plan.json", "--provider", "local", cwd=proj, env=run_env)
+    assert result.code == 1, result.err
+    assert "error: gpu.jsonc or the environment changed since the plan was made; refusing to apply it" in result.err, result.err
+    assert "the account changed" not in result.err, result.err
+    assert account.writes() == writes
+
+
+def test_a_changed_gpu_jsonc_and_an_account_change_blame_gpu_jsonc(account, tmp_path):
+    """Both moved: the account's change alone would not explain the plan, so gpu.jsonc is named."""
+    proj, config, run_env = _saved(account, tmp_path)
+    _console_sets(account, "PLAIN", "changed-in-console")
+    config["serverless"]["scaling"]["max_workers"] = 4
+    project(proj, config)
+    result = account.gpu("serverless", "deploy", "--from-plan", "plan.json", "--provider", "local", cwd=proj, env=run_env)
+    assert result.code == 1 and "error: gpu.jsonc or the environment changed since the plan was made" in result.err, result.err
+
+
+def test_a_secret_value_that_differs_may_be_the_account_or_the_variable(account, tmp_path):
+    """A hidden value (`${MY_TOKEN}`) differs now: the plan holds no trace of it, so whether the
+    account or the variable changed cannot be told; the refusal names both, and the variable."""
+    proj, _, run_env = _saved(account, tmp_path)
+    writes = account.writes()
+    result = account.gpu("serverless", "deploy", "--from-plan", "plan.json", "--provider", "local", cwd=proj, env={"MY_TOKEN": "another-token-value"})
+    assert result.code == 1, result.err
+    assert ("error: the account or the environment variable MY_TOKEN changed since the plan was made: endpoint.echo env.TOKEN; "
+            "refusing to apply it") in result.err, result.err
+    assert "another-token-value" not in result.err + result.out and SECRET not in result.err + result.out
+    assert account.writes() == writes
