@@ -14,6 +14,7 @@ trees API instead."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
@@ -72,10 +73,12 @@ class Inputs:
         return "" if str(parent) == "." else parent.as_posix()
 
 
-def of(root: Path, key: str, auto: bool, policy: str | None) -> Inputs:
+def of(root: Path, key: str, auto: bool, policy: str | None, through: Sequence[str] = ()) -> Inputs:
     """The inputs of the config `key` (its path from the repository root, checked out under
     `root`): the config itself; with `auto` (a block's template is `auto`) what templates.reads
-    names in its directory; `policy`, a policy file's path from the repository root, if any."""
+    names in its directory; `policy`, a policy file's path from the repository root as the
+    workflow names it, if any; `through`, the paths the checkout reads it through when a symbolic
+    link is at or above it (each link, compared as itself, and the file it leads to)."""
     project = PurePosixPath(key).parent
     base = "" if str(project) == "." else project.as_posix()
     wanted: dict[str, dict[str, str]] = {base: {PurePosixPath(key).name: ""}}
@@ -85,6 +88,9 @@ def of(root: Path, key: str, auto: bool, policy: str | None) -> Inputs:
     if policy:
         p = PurePosixPath(policy)
         wanted.setdefault("" if str(p.parent) == "." else p.parent.as_posix(), {})[p.name] = f"the policy file {key} is planned with"
+        for path in through:
+            p = PurePosixPath(path)
+            wanted.setdefault("" if str(p.parent) == "." else p.parent.as_posix(), {})[p.name] = f"read for the policy file {key} is planned with"
     return Inputs(key, wanted, root)
 
 
