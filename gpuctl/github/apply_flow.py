@@ -181,10 +181,11 @@ def _superseded(job: Job, config: str, key: str, fresh: dict, policy: str | None
     path = (job.app.cwd / config).resolve()
     root = path.parents[len(PurePosixPath(key).parts) - 1]
     auto = any((r.get("template") or {}).get("requested") == "auto" for r in fresh.get("resource_changes", []))
-    policy_key = job.key(policy) if policy else None
-    if policy_key is not None and (not _in_checkout(policy_key) or (job.app.cwd / policy).resolve() != root / policy_key):
-        policy_key = None  # a policy file from elsewhere (the fork flow's base checkout) is not the branch's
-    return superseded(job.github, actions.ref, actions.sha, inputs.of(root, key, auto, policy_key))
+    named = job.in_checkout(policy) if policy else None
+    if named is None or named.key is None or named.root != root:
+        return superseded(job.github, actions.ref, actions.sha, inputs.of(root, key, auto, None))  # no policy file, or one from elsewhere
+    through = [p for p in (*named.links, named.target) if p is not None and p != named.key]  # a link is compared as itself, and what it leads to
+    return superseded(job.github, actions.ref, actions.sha, inputs.of(root, key, auto, named.key, through))
 
 
 def _in_checkout(key: str) -> bool:

@@ -18,13 +18,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
 from gpuctl import __version__
 from gpuctl.errors import GpuctlError
-from gpuctl.github.env import Actions
+from gpuctl.github.env import Actions, repository as repository_of
 from gpuctl.safetext import one_line
 from gpuctl.urls import check_https
 from gpuctl.files import json_in
@@ -67,6 +67,19 @@ def graphql_url_for(api_url: str, given: str | None) -> str:
     return url
 
 
+def segment(value: str | int) -> str:
+    """One segment of a request path, percent-encoded whole: `/`, `?`, `#`, `%` and spaces
+    escaped, and `.` and `..` too, which a URL would otherwise fold into the segment before."""
+    text = quote(str(value), safe="")
+    return text.replace(".", "%2E") if text in (".", "..") else text
+
+
+def path_of(path: str) -> list[str]:
+    """A file's path from the repository root (`services/asr/gpu.jsonc`; "" the root) as the
+    segments `GitHub.repo` takes."""
+    return path.split("/")
+
+
 VIEWER = "query { viewer { login } }"
 LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}(?:\[bot\])?")  # loose: Enterprise Managed Users' logins hold `_`
 
@@ -89,6 +102,7 @@ class GitHub:
 
     def __post_init__(self) -> None:
         self.api_url = check_api_url(self.api_url)
+        repository_of(self.repository)  # every request is under /repos/OWNER/NAME
         self.login_given = self.login is not None
         self.graphql_url = graphql_url_for(self.api_url, self.graphql_url)
         if self.login is not None and not LOGIN.fullmatch(self.login):
@@ -110,8 +124,12 @@ class GitHub:
     def close(self) -> None:
         self._http.close()
 
-    def repo(self, suffix: str) -> str:
-        return f"/repos/{self.repository}{suffix}"
+    def repo(self, *segments: str | int) -> str:
+        """The path of a request about this repository: `/repos/OWNER/NAME/` and `segments`, each
+        percent-encoded whole (`/` included: `path_of` splits a file's path into its segments), so
+        no value (a branch, a label, a file name, a number read from a payload) can add a segment,
+        a `..` or a query and send the request, with the token, elsewhere."""
+        return "/".join(["", "repos", *map(segment, self.repository.split("/", 1)), *map(segment, segments)])
 
     def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None, answer: type | tuple[type, ...] = dict,
                 fields: Fields | None = None) -> Any:

@@ -48,7 +48,7 @@ def ours(gh: GitHub, number: int, key: str, kind: str = KIND, impostors: list[di
     one would put the real plan under its author's name, for them to edit back."""
     found: dict[int, list[dict]] = {}
     author = Author(gh)
-    for comment in gh.paginate(gh.repo(f"/issues/{number}/comments"), fields=COMMENT):
+    for comment in gh.paginate(gh.repo("issues", number, "comments"), fields=COMMENT):
         mark = read_marker(comment.get("body"))
         if not (mark and mark.kind == kind and mark.key == key):
             continue
@@ -80,21 +80,21 @@ def upsert(gh: GitHub, number: int, key: str, markdown: str, kind: str = KIND, w
     for part, body in enumerate(bodies, 1):
         copies = existing.pop(part, [])
         if not copies:
-            created = gh.request("POST", gh.repo(f"/issues/{number}/comments"), json={"body": body}, fields=COMMENT)
+            created = gh.request("POST", gh.repo("issues", number, "comments"), json={"body": body}, fields=COMMENT)
             Author(gh).check_created(created, f"{kind} comment")
             posted.ids.append(created["id"])
             posted.created += 1
             continue
         first, *extra = copies
         if first.get("body") != body:
-            gh.request("PATCH", gh.repo(f"/issues/comments/{first['id']}"), json={"body": body})
+            gh.request("PATCH", gh.repo("issues", "comments", first["id"]), json={"body": body})
             posted.updated += 1
         else:
             posted.unchanged += 1
         posted.ids.append(first["id"])
         existing.setdefault(0, []).extend(extra)
     for comment in (c for copies in existing.values() for c in copies):
-        gh.request("DELETE", gh.repo(f"/issues/comments/{comment['id']}"))
+        gh.request("DELETE", gh.repo("issues", "comments", comment["id"]))
         posted.deleted += 1
     return posted
 

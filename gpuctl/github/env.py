@@ -47,7 +47,7 @@ class Actions:
         return cls(
             api_url=(environ.get("GITHUB_API_URL") or DEFAULT_API).rstrip("/"),
             server_url=(environ.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/"),
-            repository=environ.get("GITHUB_REPOSITORY") or None,
+            repository=repository(environ.get("GITHUB_REPOSITORY") or None),
             token=environ.get("GITHUB_TOKEN") or None,
             graphql_url=environ.get("GITHUB_GRAPHQL_URL") or None,
             login=(environ.get("GPU_GITHUB_LOGIN") or "").strip() or None,
@@ -86,6 +86,22 @@ class Actions:
         if self.repository and self.run_id:
             return f"{self.server_url}/{self.repository}/actions/runs/{self.run_id}"
         return None
+
+
+REPOSITORY = re.compile(r"[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}")  # GitHub's owner/name: letters, digits, '-', '_' and '.'
+
+
+def repository(value: str | None) -> str | None:
+    """GITHUB_REPOSITORY, checked where it is read: every request gpuctl makes with the token is
+    under /repos/OWNER/NAME, so a value that is not `owner/name` (`..` segments, `?`, a space, a
+    third part) would send them elsewhere, and errors would name paths never asked for."""
+    if value is None:
+        return None
+    if REPOSITORY.fullmatch(value) is None or any(part in (".", "..") for part in value.split("/")):
+        raise GpuctlError(f"GITHUB_REPOSITORY is {_shown(value)}, not a repository's owner/name", hint=(
+            "set it to the repository's owner and name, such as acme/ml-api: letters, digits, '-', '_' and '.', one '/', "
+            "neither part . or .. (GitHub Actions sets it for every run); nothing was asked of GitHub"))
+    return value
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,11 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 from gpuctl.config.source import CONFIG, parse_text
 from gpuctl.errors import DiagnosticsError, GpuctlError
 from gpuctl.files import FileRefused, read_bytes
-from gpuctl.github.client import GitHub, GitHubError
+from gpuctl.github.client import GitHub, GitHubError, path_of
 from gpuctl.github.inputs import CONTENTS
 from gpuctl.model import Observed
 from gpuctl.plan.drift import records_of
@@ -211,7 +210,7 @@ def check_scope(gh: GitHub, path: str, key: str, base_sha: str | None, desired) 
 
 def _contents(gh: GitHub, path: str, ref: str):
     try:
-        return gh.request("GET", gh.repo(f"/contents/{quote(path)}"), params={"ref": ref}, answer=(dict, list), fields=CONTENTS)
+        return gh.request("GET", gh.repo("contents", *path_of(path)), params={"ref": ref}, answer=(dict, list), fields=CONTENTS)
     except GitHubError as exc:
         if exc.status == 404:
             return None

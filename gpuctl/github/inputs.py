@@ -14,13 +14,13 @@ trees API instead."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from urllib.parse import quote
 
 from gpuctl.config import templates
 from gpuctl.errors import GpuctlError
-from gpuctl.github.client import GitHub, GitHubError
+from gpuctl.github.client import GitHub, GitHubError, path_of
 
 # What gpuctl reads of a file or of each entry of a directory (GET /contents/PATH), checked by the client.
 CONTENTS = {"name": str, "type": str, "sha": (str, type(None)), "encoding": (str, type(None)), "content": (str, type(None))}
@@ -72,10 +72,12 @@ class Inputs:
         return "" if str(parent) == "." else parent.as_posix()
 
 
-def of(root: Path, key: str, auto: bool, policy: str | None) -> Inputs:
+def of(root: Path, key: str, auto: bool, policy: str | None, through: Sequence[str] = ()) -> Inputs:
     """The inputs of the config `key` (its path from the repository root, checked out under
     `root`): the config itself; with `auto` (a block's template is `auto`) what templates.reads
-    names in its directory; `policy`, a policy file's path from the repository root, if any."""
+    names in its directory; `policy`, a policy file's path from the repository root as the
+    workflow names it, if any; `through`, the paths the checkout reads it through when a symbolic
+    link is at or above it (each link, compared as itself, and the file it leads to)."""
     project = PurePosixPath(key).parent
     base = "" if str(project) == "." else project.as_posix()
     wanted: dict[str, dict[str, str]] = {base: {PurePosixPath(key).name: ""}}
@@ -85,6 +87,9 @@ def of(root: Path, key: str, auto: bool, policy: str | None) -> Inputs:
     if policy:
         p = PurePosixPath(policy)
         wanted.setdefault("" if str(p.parent) == "." else p.parent.as_posix(), {})[p.name] = f"the policy file {key} is planned with"
+        for path in through:
+            p = PurePosixPath(path)
+            wanted.setdefault("" if str(p.parent) == "." else p.parent.as_posix(), {})[p.name] = f"read for the policy file {key} is planned with"
     return Inputs(key, wanted, root)
 
 
@@ -129,7 +134,7 @@ def _remote(gh: GitHub, inputs: Inputs, head: str) -> dict[str, Identity]:
 def listing(gh: GitHub, folder: str, head: str) -> dict[str, Identity] | None:
     """The entries of `folder` at `head` ({path: identity}); None when it has no such directory."""
     try:
-        found = gh.request("GET", gh.repo(f"/contents/{quote(folder)}"), params={"ref": head}, answer=(dict, list), fields=CONTENTS)
+        found = gh.request("GET", gh.repo("contents", *path_of(folder)), params={"ref": head}, answer=(dict, list), fields=CONTENTS)
     except GitHubError as exc:
         if exc.status == 404:
             return None
@@ -140,7 +145,7 @@ def listing(gh: GitHub, folder: str, head: str) -> dict[str, Identity] | None:
 
 
 def _tree(gh: GitHub, head: str, key: str) -> list[dict]:
-    found = gh.request("GET", gh.repo(f"/git/trees/{head}"), params={"recursive": "1"}, fields={"tree": list, "truncated": (bool, type(None))})
+    found = gh.request("GET", gh.repo("git", "trees", head), params={"recursive": "1"}, fields={"tree": list, "truncated": (bool, type(None))})
     if found.get("truncated"):
         raise GpuctlError(f"cannot tell whether a newer commit changed what {key}'s plan reads: GitHub lists only part of the repository at {head[:12]}",
                           hint="nothing was written; run the apply workflow by hand (workflow_dispatch) on the branch, which applies it as it is now")

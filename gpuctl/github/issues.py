@@ -47,13 +47,13 @@ _SINCE = re.compile(r"<!-- gpuctl:drift-since (?P<since>[^\s<>]*) -->")
 def ensure_label(gh: GitHub, label: str) -> None:
     """Create `label` unless the repository has it (a 422 means another run just made it)."""
     try:
-        gh.request("GET", gh.repo(f"/labels/{_segment(label)}"))
+        gh.request("GET", gh.repo("labels", label))
         return
     except GitHubError as exc:
         if exc.status != 404:
             raise
     try:
-        gh.request("POST", gh.repo("/labels"), json={"name": label, "color": LABEL_COLOR,
+        gh.request("POST", gh.repo("labels"), json={"name": label, "color": LABEL_COLOR,
                                                     "description": "gpuctl: the account no longer matches gpu.jsonc"})
     except GitHubError as exc:
         if exc.status != 422:
@@ -78,7 +78,7 @@ def find_all_open(gh: GitHub, key: str, label: str, impostors: list[dict] | None
     seen: set[int] = set()
     ours: list[dict] = []
     for query in ({"state": "open", "labels": label}, {"state": "open"}):
-        for issue in gh.paginate(gh.repo("/issues"), query, fields=ISSUE):
+        for issue in gh.paginate(gh.repo("issues"), query, fields=ISSUE):
             if issue["number"] in seen:
                 continue
             seen.add(issue["number"])
@@ -272,7 +272,7 @@ def _report(gh: GitHub, key: str, label: str, title: str, markdown: str, found: 
     body = stable + footer
     if issue is None:
         ensure_label(gh, label)
-        created = gh.request("POST", gh.repo("/issues"), json={"title": title, "body": body, "labels": [label]}, fields=ISSUE)
+        created = gh.request("POST", gh.repo("issues"), json={"title": title, "body": body, "labels": [label]}, fields=ISSUE)
         Author(gh).check_created(created, "drift issue")
         return created["number"], f"opened issue #{created['number']}"
     number = issue["number"]
@@ -282,10 +282,10 @@ def _report(gh: GitHub, key: str, label: str, title: str, markdown: str, found: 
     closed = f" (closed duplicate {numbers})" if duplicates else ""
     if _same_report(issue.get("body"), stable) and issue.get("title") == title:
         return number, f"unchanged issue #{number}{closed}"
-    gh.request("PATCH", gh.repo(f"/issues/{number}"), json={"title": title, "body": body})
+    gh.request("PATCH", gh.repo("issues", number), json={"title": title, "body": body})
     before, after = _kept_items(issue.get("body")), _kept_items(body)
     if items is not None and before is not None and after is not None and before != after:
-        gh.request("POST", gh.repo(f"/issues/{number}/comments"), json={"body": change_note(key, before, items, link)})
+        gh.request("POST", gh.repo("issues", number, "comments"), json={"body": change_note(key, before, items, link)})
         return number, f"updated and commented on issue #{number}{closed}"
     return number, f"updated issue #{number}{closed}"
 
@@ -304,8 +304,8 @@ def resolve(gh: GitHub, key: str, label: str, note: str, impostors: list[dict] |
 
 
 def _close(gh: GitHub, number: int, note: str, reason: str) -> None:
-    gh.request("POST", gh.repo(f"/issues/{number}/comments"), json={"body": note})
-    gh.request("PATCH", gh.repo(f"/issues/{number}"), json={"state": "closed", "state_reason": reason})
+    gh.request("POST", gh.repo("issues", number, "comments"), json={"body": note})
+    gh.request("PATCH", gh.repo("issues", number), json={"state": "closed", "state_reason": reason})
 
 
 _FOOTER = re.compile(r"(\n<sub>[^\n]*</sub>\n)?")
@@ -334,9 +334,3 @@ def _body(key: str, markdown: str, items: list[str] | None = None, since: dict[s
     if len(markdown.encode()) > room:
         markdown = markdown.encode()[:room].decode(errors="ignore") + "\n\n> **Truncated**: the job summary of the run has the full report.\n"
     return head + markdown
-
-
-def _segment(label: str) -> str:
-    from urllib.parse import quote
-
-    return quote(label, safe="")

@@ -4,6 +4,7 @@ known by on GitHub, and the rule that nothing leaves with a secret in it."""
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from collections.abc import Callable
@@ -102,6 +103,29 @@ class Job:
         roots = ([Path(workspace)] if workspace else []) + [self.app.cwd]
         return not any(os.path.lexists(root / path) for root in roots)
 
+    def in_checkout(self, path: str) -> Named:
+        """`path` (as a workflow names it: the `policy` input) as the checkout has it. "In the
+        checkout" is decided from the path as written, with `.` and `..` folded and no link
+        followed (GITHUB_WORKSPACE, else the working directory, is the checkout), so a symbolic
+        link a pull request puts at or above it never moves it out of the checkout, nor
+        renames it. The plan's policy check (policy_base) and the apply's "newer commit" check
+        (apply_flow) both ask this."""
+        cwd = self.app.cwd.resolve()
+        lexical = Path(os.path.normpath(os.path.join(cwd, path)))
+        workspace = self.app.environ.get("GITHUB_WORKSPACE")
+        given = Path(os.path.normpath(os.path.join(cwd, workspace))) if workspace else cwd
+        for root in dict.fromkeys((given, given.resolve())):
+            if lexical == root or not lexical.is_relative_to(root):
+                continue
+            parts = lexical.relative_to(root).parts
+            links = tuple(PurePosixPath(*parts[:i]).as_posix() for i in range(1, len(parts) + 1) if root.joinpath(*parts[:i]).is_symlink())
+            key = PurePosixPath(*parts).as_posix()
+            if not links:
+                return Named(given.resolve(), key, (), key)
+            real, top = Path(os.path.realpath(lexical)), given.resolve()
+            return Named(top, key, links, real.relative_to(top).as_posix() if real != top and real.is_relative_to(top) else None)
+        return Named(given.resolve(), None)
+
     def clean(self, text: str) -> str:
         """`text` with every registered secret (the GitHub token, the RunPod key, `${VAR}`
         values) replaced, and every control character or character that shows nothing or
@@ -141,6 +165,19 @@ class Job:
 
     def outputs(self, values: dict[str, str]) -> None:
         write_outputs(self.actions.output_path, {k: self.clean(v) for k, v in values.items()})
+
+
+@dataclass(frozen=True)
+class Named:
+    """A path of the checkout (Job.in_checkout): `key`, its path from the repository root `root`
+    as written (None: not in the checkout); `links`, the symbolic links at or above it (their
+    keys, from the root down); `target`, the key of the file the links lead to (None: outside
+    the checkout), which is `key` itself when there is no link."""
+
+    root: Path
+    key: str | None
+    links: tuple[str, ...] = ()
+    target: str | None = None
 
 
 def plan_file(plan_dir: Path, key: str) -> Path:

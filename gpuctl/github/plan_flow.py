@@ -217,7 +217,7 @@ def pull_request(job: Job, pr_file: Path | None) -> tuple[int, str, str | None] 
         raise GpuctlError("--pr-file is for runs started by workflow_run (the fork flow)", hint="drop --pr-file: a pull_request run knows its pull request")
     run_head = job.actions.event_field("workflow_run.head_sha", SHA)
     number = _number_in(pr_file)
-    pull = job.github.request("GET", job.github.repo(f"/pulls/{number}"), fields={"head.sha": str, "base.sha": (str, type(None))})
+    pull = job.github.request("GET", job.github.repo("pulls", number), fields={"head.sha": str, "base.sha": (str, type(None))})
     if pull["head"]["sha"] != run_head:
         raise GpuctlError(f"pull request #{number} is at {pull['head']['sha'][:12]}, but the configs came from a run for {run_head[:12]}",
                           hint="the number in the artifact does not belong to that run; nothing was commented (a newer push re-runs the flow)")

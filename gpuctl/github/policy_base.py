@@ -14,8 +14,15 @@ that breaks a rule could also rewrite the rule, and its plan would pass. So the 
   `policy` block alone, and a file can only make each rule stricter (merge: the stricter of the
   two), so the plan is checked against the pull request's file and the comment says it is new.
 
-A policy file outside the checkout (the runner's, another checkout's) is not the pull
-request's and is used as it is; one missing from the checkout fails every plan, as before. When
+"In the checkout" is decided from the path as the workflow names it (`.` and `..` folded, no
+link followed: Job.in_checkout), and the base's version is looked up at that path. A symbolic
+link at or above it in the checkout is a change by the pull request unless what it leads to
+(in the checkout) is the base's file byte for byte: the plan is checked against the base's
+version, and the pull request's is checked too only when the link stays in the checkout (a file
+of the runner is never read). A link where the base branch has no file is refused: nothing
+says what rules it replaced. A policy file outside the checkout (the runner's, another
+checkout's) is the workflow's choice and is used as it is; one missing from the checkout fails
+every plan, as before. When
 the base's version cannot be read (GitHub refused, a file over 1 MB), nothing is planned: a plan
 shown as keeping the rules it might have rewritten is the thing this check prevents."""
 
@@ -52,13 +59,11 @@ def choose(job: Job, policy: str | None, scratch: Path) -> PolicyChoice:
 
     if policy is None or job.actions.pull_request() is None:
         return PolicyChoice()
-    local = job.app.cwd / policy
-    key = job.key(policy)
-    workspace = job.app.environ.get("GITHUB_WORKSPACE")
-    root = Path(workspace).resolve() if workspace else job.app.cwd.resolve()
-    if PurePosixPath(key).is_absolute() or ".." in PurePosixPath(key).parts or local.resolve() != root / key:
-        return PolicyChoice()  # not a file of the pull request's checkout
-    if not local.is_file():
+    named = job.in_checkout(policy)
+    if named.key is None:
+        return PolicyChoice()  # not a file of the pull request's checkout: the workflow's own choice
+    key, local = named.key, named.root / named.key
+    if not named.links and not local.is_file():
         return PolicyChoice()  # the plan names it as missing
     branch = job.actions.event_field("pull_request.base.ref", BRANCH)
     where = f"{key}@{branch}"
@@ -68,6 +73,10 @@ def choose(job: Job, policy: str | None, scratch: Path) -> PolicyChoice:
     except GitHubError as exc:
         raise GpuctlError(f"the policy file {key} was not compared with the base branch's version ({where}): GitHub answered {exc.summary}; "
                           "nothing was planned, since this pull request may have changed the rules its plan is checked against", hint=hint) from None
+    if found is None and named.links:
+        raise GpuctlError(f"the policy file {key} was not compared with the base branch's version ({where}): in this pull request's checkout it "
+                          f"{_through(named)}, and the base branch has no file at {key}; nothing was planned, since a link can lead to "
+                          "rules no one reviewed", hint=f"give the action's `policy` input the path of the file itself, not of a link to it, or make {key} a file")
     if found is None:
         return PolicyChoice(note=f"> [!NOTE]\n> This pull request adds the policy file {md_code(key)}: the base branch ({md_code(branch)}) has none, "
                                  "so its rules were gpu.jsonc's own `policy` block alone, which the new file can only make stricter. "
@@ -76,18 +85,32 @@ def choose(job: Job, policy: str | None, scratch: Path) -> PolicyChoice:
         raise GpuctlError(f"the policy file {key} was not compared with the base branch's version ({where}): it is not a file GitHub returns "
                           "the content of (a directory, a link, or over 1 MB); nothing was planned",
                           hint=f"keep {key} a policy file under 1 MB on the base branch, or give the action's `policy` input the file's path")
-    try:
-        mine = file_blob_id(local)
-    except OSError:
-        return PolicyChoice()  # the plan names it as unreadable
-    if found.get("sha") == mine:
+    mine = None
+    if named.target is not None:
+        try:
+            mine = file_blob_id(named.root / named.target)
+        except OSError:
+            if not named.links:
+                return PolicyChoice()  # the plan names it as unreadable
+    if mine is not None and found.get("sha") == mine:
         return PolicyChoice()
     copy = scratch / PurePosixPath(key).name
     copy.write_bytes(base64.b64decode(found.get("content") or "", validate=False))
-    return PolicyChoice(str(copy), where, policy,
-                        f"> [!WARNING]\n> This pull request changes the policy file {md_code(key)}. The plan is checked against the base branch's "
-                        f"version ({md_code(branch)}), the rules reviewed before this pull request; {{also}}. The new rules apply to the plans "
+    changes = f"This pull request changes the policy file {md_code(key)}"
+    if named.links:
+        changes += f": in its checkout it {_through(named, md_code)}"
+    also = "{also}" if named.target is not None else "this pull request's version was not checked, as gpuctl never reads a file outside the checkout"
+    return PolicyChoice(str(copy), where, policy if named.target is not None else None,
+                        f"> [!WARNING]\n> {changes}. The plan is checked against the base branch's "
+                        f"version ({md_code(branch)}), the rules reviewed before this pull request; {also}. The new rules apply to the plans "
                         "made after the merge: review the change to them like code.\n\n")
+
+
+def _through(named, shown=lambda text: text) -> str:
+    """How the checkout's path `named` goes through its symbolic links, and where they lead."""
+    link = named.links[0]
+    what = "is a symbolic link" if link == named.key else f"goes through the symbolic link {shown(link)}"
+    return f"{what}, to {shown(named.target)}" if named.target is not None else f"{what}, to a file outside the checkout"
 
 
 def note(choice: PolicyChoice, doc: dict | None) -> str:

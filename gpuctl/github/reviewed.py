@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import quote
 
 from gpuctl.github.client import GitHub, GitHubError
 from gpuctl.redact import clip
@@ -30,7 +29,7 @@ ARTIFACT = {"name": str, "expired": (bool, type(None)), "created_at": (str, type
 
 def merged_pull(gh: GitHub, sha: str) -> dict | None:
     """The merged pull request whose merge (or squash, or rebase) produced `sha`, if any."""
-    pulls = [p for p in gh.request("GET", gh.repo(f"/commits/{sha}/pulls"), answer=list, fields=PULL) if p.get("merged_at")]
+    pulls = [p for p in gh.request("GET", gh.repo("commits", sha, "pulls"), answer=list, fields=PULL) if p.get("merged_at")]
     exact = [p for p in pulls if p.get("merge_commit_sha") == sha]
     chosen = sorted(exact or pulls, key=lambda p: p["merged_at"])
     return chosen[-1] if chosen else None
@@ -53,7 +52,7 @@ def chosen_pull(gh: GitHub, value: str, ref: str | None) -> dict:
         raise GpuctlError(f"the `pr` input is {clip(json.dumps(value), 40)}, not a pull request number", hint=hint)
     number = int(text.lstrip("#"))
     try:
-        pull = gh.request("GET", gh.repo(f"/pulls/{number}"), fields=PULL | {"head.sha": (str, type(None))})
+        pull = gh.request("GET", gh.repo("pulls", number), fields=PULL | {"head.sha": (str, type(None))})
     except GitHubError as exc:
         if exc.status == 404:
             raise GpuctlError(f"the `pr` input names pull request #{number}, which {gh.repository} does not have", hint=hint) from None
@@ -74,7 +73,7 @@ def chosen_pull(gh: GitHub, value: str, ref: str | None) -> dict:
 def branch_head(gh: GitHub, branch: str) -> str | None:
     """The commit `branch` is at now; None when GitHub has no such branch (deleted since)."""
     try:
-        found = gh.request("GET", gh.repo(f"/git/ref/heads/{quote(branch, safe='/')}"), fields={"object.sha": str})
+        found = gh.request("GET", gh.repo("git", "ref", "heads", *branch.split("/")), fields={"object.sha": str})
     except GitHubError as exc:
         if exc.status == 404:
             return None
@@ -119,7 +118,7 @@ def plan_artifact(gh: GitHub, prefix: str, head_sha: str) -> dict | None:
     """The newest unexpired artifact named for this head SHA whose run ran this repository's
     own code (never a fork's pull_request run)."""
     name = artifact_name(prefix, head_sha)
-    found = [a for a in gh.paginate(gh.repo("/actions/artifacts"), {"name": name}, key="artifacts", fields=ARTIFACT)
+    found = [a for a in gh.paginate(gh.repo("actions", "artifacts"), {"name": name}, key="artifacts", fields=ARTIFACT)
              if a.get("name") == name and not a.get("expired") and _trusted(a.get("workflow_run") or {})]
     return max(found, key=lambda a: a.get("created_at") or "") if found else None
 

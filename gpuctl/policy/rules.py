@@ -5,6 +5,7 @@ numbers every rendering shows (gpuctl.plan.cost), never a second formula."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from gpuctl.config import references
@@ -15,7 +16,7 @@ from gpuctl.model import Notice
 from gpuctl.plan.cost import usd_per_hour
 from gpuctl.plan.model import Action, Plan, Violation
 from gpuctl.policy.secrets import looks_generated
-from gpuctl.redact import credential_key, url_passwords
+from gpuctl.redact import credential_key
 
 ENTROPY_CODE = "policy-high-entropy-env"
 UNPRICED_CODE = "policy-cost-unpriced"
@@ -69,21 +70,74 @@ def _workers(e: _Endpoint) -> Iterator[Violation]:
             yield e.violation(rule, ("scaling", key), f"{key} is {value}; the policy allows at most {limit}")
 
 
-def _literals(e: _Endpoint) -> Iterator[tuple[str, str]]:
-    """(key, value) of each env value written in gpu.jsonc itself: not `${VAR}`, not a secret."""
+# A `${VAR}` reference, in the text the credential rules read of an env value: a character of
+# Unicode's private use area, which no value written by hand holds, so a rule sees only what the
+# file itself holds and where the references stand.
+HOLE = "\ue000"
+_WORD = re.compile(r"[^\W_]+")  # letters and digits; '_' joins words
+_LABEL = re.compile(r"(?:[-_.][^\W_]+)*\s*[:=]")  # after a word: the rest of a name, then ':' or '=' (`session=`, `X-Api-Key:`, `admin:`)
+_SCHEMES = {"bearer", "basic", "token", "bot", "digest"}  # HTTP authentication schemes: `Bearer ${TOKEN}`
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*[^?#]*(?P<rest>.*)", re.S)
+_URL_PASSWORD = re.compile(rf"(?:[A-Za-z][A-Za-z0-9+.-]*|{HOLE}+)://[^/?#@\s:]*:([^/?#@\s]+)@")
+
+
+def _written(e: _Endpoint) -> Iterator[tuple[str, str]]:
+    """(key, text) of each env value with text written in gpu.jsonc itself (not a secret): the
+    value with each `${VAR}` reference as HOLE."""
     for key, value in e.block.model.runpod.env.items():
-        if isinstance(value, str) and "${" not in value and value:
-            yield key, value
+        if isinstance(value, str) and value:
+            yield key, references.REFERENCE.sub(lambda m: HOLE if m.group(2) else m.group(0), value)
+
+
+def _literal_passwords(text: str) -> list[str]:
+    """The passwords of the URLs in `text` that are written, whole or in part, in the file:
+    `postgres://app:hunter2@${DBHOST}/db`'s, never `postgres://app:${DB_PASSWORD}@db/app`'s."""
+    return [p for p in _URL_PASSWORD.findall(text) if p.strip(HOLE)] if "://" in text else []
+
+
+def _credential_text(text: str) -> bool:
+    """Does a credential key's value hold a credential written in the file: any literal value;
+    with `${VAR}` references, a letter or digit that is not an authentication scheme at the start
+    (`Bearer ${TOKEN}`), nor a name before ':' or '=' (`admin:${PASSWORD}`, `session=${ID}`).
+    A URL's scheme, host and path are addresses: of a URL only its password and its query and
+    fragment count."""
+    if HOLE not in text:
+        return True
+    url = _URL.match(text)
+    if url:
+        return bool(_literal_passwords(text)) or _credential_words(url.group("rest"), 0)
+    return _credential_words(text, len(text) - len(text.lstrip()))
+
+
+def _credential_words(text: str, start: int) -> bool:
+    for word in _WORD.finditer(text):
+        if word.start() == start and word.group().lower() in _SCHEMES and text[word.end():word.end() + 1].isspace():
+            continue
+        if not _LABEL.match(text, word.end()):
+            return True
+    return False
+
+
+def _breaks(key: str, text: str) -> str | None:
+    """Which part of `require_secret_env` the value `text` (with HOLEs) of the env `key` breaks."""
+    if credential_key(key) and _credential_text(text):
+        return "key"
+    return "url" if _literal_passwords(text) else None
 
 
 def _credentials(e: _Endpoint) -> Iterator[Violation]:
     if not e.policy.require_secret_env:
         return
-    for key, value in _literals(e):
-        if credential_key(key):
+    for key, text in _written(e):
+        broken = _breaks(key, text)
+        if broken == "key" and HOLE in text:
+            yield e.violation("require_secret_env", ("runpod", "env", key),
+                              f"{key} looks like a credential but part of its value is written in the file beside its ${{VAR}} references; "
+                              'use {"secret": "name"} (a RunPod secret) or "${VAR}" for the whole value')
+        elif broken == "key":
             yield e.violation("require_secret_env", ("runpod", "env", key),
                               f'{key} looks like a credential but its value is written in the file; use {{"secret": "name"}} (a RunPod secret) or "${{VAR}}" (from the deploying environment)')
-        elif url_passwords(value):
+        elif broken == "url":
             yield e.violation("require_secret_env", ("runpod", "env", key),
                               f'{key} holds a URL with a password (user:password@) written in the file; use {{"secret": "name"}} (a RunPod secret) or "${{VAR}}" '
                               "for the value or for the password alone (postgres://app:${DB_PASSWORD}@db/app)")
@@ -105,8 +159,8 @@ def _variables(e: _Endpoint) -> Iterator[Violation]:
 def _generated(e: _Endpoint) -> Iterator[Notice]:
     if not e.policy.warn_high_entropy_env:
         return
-    for key, value in _literals(e):
-        if not (e.policy.require_secret_env and (credential_key(key) or url_passwords(value))) and looks_generated(value):
+    for key, text in _written(e):
+        if not (e.policy.require_secret_env and _breaks(key, text)) and looks_generated(text.replace(HOLE, " ")):
             yield Notice(ENTROPY_CODE, f"{e.prefix}.runpod.env.{key} holds a literal value that looks like a generated secret; "
                                        'if it is one, use {"secret": "name"} or "${VAR}" (policy warn_high_entropy_env)', e.address)
 

@@ -113,6 +113,23 @@ def test_require_secret_env_catches_the_usual_credential_names_and_a_password_in
     assert _writes(account) == []
 
 
+def test_require_secret_env_reads_the_text_written_beside_a_reference(account, tmp_path):
+    """Review 5, R5-5: a value holding any `${VAR}` passed, so a committed password beside one
+    went through, shown in the plan only as `(sensitive)`. The reviewer's four values: two break
+    the rule, the `${VAR}`-only password keeps it."""
+    env = {"DB_URL": "postgres://app:hunter2-canary@${DBHOST}/db", "BASIC_AUTH": "${DBHOST}:pw123-canary",
+           "DSN": "postgres://app:${DB_PASSWORD}@db/app", "API_BASE": "https://${DBHOST}/v1", "AUTHORIZATION": "Bearer ${DB_PASSWORD}"}
+    proj = project(tmp_path / "p", echo_config(env=env), {"handler.py": ECHO_HANDLER})
+    (proj / "platform.jsonc").write_text('{"require_secret_env": true}')
+    result = account.gpu("serverless", "deploy", "--plan", "--json", "--provider", "local", "--policy", "platform.jsonc", cwd=proj,
+                         env={"DBHOST": "db.internal", "DB_PASSWORD": "s3cret-canary"})
+    assert result.code == 4, result.err
+    violations = result.json()["policy"]["violations"]
+    assert sorted(v["path"] for v in violations) == ["serverless.runpod.env.BASIC_AUTH", "serverless.runpod.env.DB_URL"]
+    assert not any(canary in result.out + result.err for canary in ("hunter2-canary", "pw123-canary", "s3cret-canary"))
+    assert _writes(account) == []
+
+
 def test_a_platform_policy_pins_the_variables_a_config_may_read(account, tmp_path):
     """`allowed_env_vars` (ADR 34): a `${VAR}` the platform's list leaves out breaks the plan at
     its key, and deploy writes nothing."""

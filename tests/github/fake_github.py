@@ -9,9 +9,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+import posixpath
 import re
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -53,6 +56,7 @@ class FakeGitHub:
     branches: dict[str, str] = field(default_factory=dict)  # branch -> the commit it is at (a merge moves the base branch)
     artifacts: list[dict] = field(default_factory=list)
     trees: dict[str, dict[str, bytes]] = field(default_factory=dict)  # commit SHA -> {path: content}, for /contents and /git/trees
+    links: dict[str, set[str]] = field(default_factory=dict)  # commit SHA -> the paths of its trees entry that are symbolic links
     tree_truncated: bool = False  # GET /git/trees answers `truncated` (a repository too large to list whole)
     requests: list[dict] = field(default_factory=list)
     canned: list[Canned] = field(default_factory=list)
@@ -91,8 +95,19 @@ class FakeGitHub:
         return artifact
 
     def add_tree(self, sha: str, directory) -> None:
-        """The files of commit `sha`, read from a checkout `directory` (a Path), for GET /contents."""
-        self.trees[sha] = {p.relative_to(directory).as_posix(): p.read_bytes() for p in directory.rglob("*") if p.is_file()}
+        """The files of commit `sha`, read from a checkout `directory` (a Path), for GET /contents.
+        A symbolic link is kept as git keeps it: a blob holding the link's text (`links`)."""
+        files, links = {}, set()
+        for folder, dirs, names in os.walk(directory):
+            for name in dirs + names:
+                entry = Path(folder) / name
+                path = entry.relative_to(directory).as_posix()
+                if entry.is_symlink():
+                    files[path] = os.fsencode(os.readlink(entry))
+                    links.add(path)
+                elif entry.is_file():
+                    files[path] = entry.read_bytes()
+        self.trees[sha], self.links[sha] = files, links
 
     def _contents(self, query: dict, path: str):
         """GET /contents/PATH?ref=: a file with its content, or a directory's entries (only its
@@ -102,18 +117,24 @@ class FakeGitHub:
         files, path = self.trees.get(query.get("ref", "")), unquote(path).strip("/")
         if files is None:
             return 404, {}, {"message": "No commit found for the ref"}
+        links = self.links.get(query.get("ref", ""), set())
+        if path in links:  # GitHub answers with the file a link leads to when it is a file of the repository, else with the link
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(path), files[path].decode()))
+            if target not in files or target in links:
+                return 200, {}, {"type": "symlink", "name": path.rsplit("/", 1)[-1], "path": path, "sha": _blob(files[path]), "target": files[path].decode()}
+            path = target
         if path in files:
             data = files[path]
             return 200, {}, {"type": "file", "name": path.rsplit("/", 1)[-1], "path": path, "sha": _blob(data),
                              "encoding": "base64", "content": base64.encodebytes(data).decode()}
-        entries = self._entries(files, path)
+        entries = self._entries(files, path, links)
         if entries:
-            return 200, {}, [{"type": "dir" if e["type"] == "tree" else "file", "name": e["path"].rsplit("/", 1)[-1], "path": e["path"],
+            return 200, {}, [{"type": "dir" if e["type"] == "tree" else "symlink" if e["mode"] == "120000" else "file", "name": e["path"].rsplit("/", 1)[-1], "path": e["path"],
                               "sha": e["sha"]} for e in entries[:LISTING_LIMIT]]
         return 404, {}, {"message": "Not Found"}
 
     @staticmethod
-    def _entries(files: dict[str, bytes], folder: str) -> list[dict]:
+    def _entries(files: dict[str, bytes], folder: str, links: set[str] = frozenset()) -> list[dict]:
         """The entries directly in `folder` ("" the root) of a commit's files, as the trees API
         names them (a directory's sha is a stand-in: the fake keeps no tree objects)."""
         prefix = folder + "/" if folder else ""
@@ -124,7 +145,7 @@ class FakeGitHub:
             name, _, rest = path[len(prefix):].partition("/")
             entry = prefix + name
             found[entry] = ({"path": entry, "mode": "040000", "type": "tree", "sha": hashlib.sha1(entry.encode()).hexdigest()} if rest
-                            else {"path": entry, "mode": "100644", "type": "blob", "sha": _blob(data)})
+                            else {"path": entry, "mode": "120000" if entry in links else "100644", "type": "blob", "sha": _blob(data)})
         return [found[k] for k in sorted(found)]
 
     def _tree(self, query: dict, sha: str):
@@ -134,9 +155,9 @@ class FakeGitHub:
             return 404, {}, {"message": "Not Found"}
         if query.get("recursive"):
             folders = {"/".join(p.split("/")[:i]) for p in files for i in range(1, p.count("/") + 1)}
-            entries = [e for f in sorted(folders | {""}) for e in self._entries(files, f)]
+            entries = [e for f in sorted(folders | {""}) for e in self._entries(files, f, self.links.get(sha, set()))]
         else:
-            entries = self._entries(files, "")
+            entries = self._entries(files, "", self.links.get(sha, set()))
         return 200, {}, {"sha": sha, "tree": sorted(entries, key=lambda e: e["path"]), "truncated": self.tree_truncated}
 
     def artifact(self, run_id: int, name: str) -> dict | None:

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from gpuctl.github import comments
+from gpuctl.errors import GpuctlError
 from gpuctl.github.client import GitHub, GitHubError
 from gpuctl.github.env import write_outputs
 from gpuctl.github.parts import BUDGET, COMMENT_LIMIT, read_marker, split
@@ -30,7 +31,7 @@ def test_listings_are_followed_page_by_page(fake, client):
     fake.add_pull(5, "a" * 40)
     for i in range(5):
         fake.comments[i] = {"id": i, "issue_number": 5, "body": f"comment {i}", "user": {}}
-    found = list(client.paginate(client.repo("/issues/5/comments")))
+    found = list(client.paginate(client.repo("issues", 5, "comments")))
     assert [c["id"] for c in found] == [0, 1, 2, 3, 4]
     assert [r["query"].get("page", "1") for r in fake.requests] == ["1", "2", "3"]
 
@@ -50,7 +51,7 @@ def test_a_call_without_the_right_token_gets_a_hint_and_never_shows_the_token(fa
     wrong = "ghs_wrongTOKEN_987654321"
     gh = GitHub(fake.url, wrong, fake.repository)
     with pytest.raises(GitHubError) as caught:
-        gh.request("GET", gh.repo("/issues"))
+        gh.request("GET", gh.repo("issues"))
     assert caught.value.status == 401 and "github-token" in caught.value.hint
     assert wrong not in caught.value.format() and TOKEN not in caught.value.format()
     assert fake.requests[-1]["authorized"] is False
@@ -63,22 +64,22 @@ def test_a_call_without_the_right_token_gets_a_hint_and_never_shows_the_token(fa
 ])
 def test_a_rate_limit_is_waited_out_as_github_asks(fake, client, canned, wait):
     fake.canned.append(canned)
-    assert client.request("GET", client.repo("/issues"), answer=list) == []
+    assert client.request("GET", client.repo("issues"), answer=list) == []
     assert client.slept == [wait]
     assert len(fake.requests) == 2
 
 
 def test_a_spent_limit_holds_back_the_next_request_until_its_reset(fake, client):
     fake.canned.append(Canned(200, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1000012"}, []))
-    client.request("GET", client.repo("/issues"), answer=list)
-    client.request("GET", client.repo("/issues"), answer=list)
+    client.request("GET", client.repo("issues"), answer=list)
+    client.request("GET", client.repo("issues"), answer=list)
     assert client.slept == [12.0]
 
 
 def test_a_wait_longer_than_gpuctl_waits_fails_with_the_time(fake, client):
     fake.canned.append(Canned(429, {"Retry-After": "3600"}, {"message": "slow down"}))
     with pytest.raises(GitHubError, match="3600 s"):
-        client.request("GET", client.repo("/issues"), answer=list)
+        client.request("GET", client.repo("issues"), answer=list)
     assert client.slept == []
 
 
@@ -91,7 +92,7 @@ def test_a_server_error_that_persists_says_it_was_retried_and_to_re_run_the_job_
     for _ in range(client.attempts):
         fake.canned.append(Canned(502, {}, {"message": "Server Error"}))
     with pytest.raises(GitHubError) as caught:
-        client.request("GET", client.repo("/issues"), answer=list)
+        client.request("GET", client.repo("issues"), answer=list)
     assert len(fake.requests) == client.attempts and client.slept == [2.0 ** n for n in range(1, client.attempts)]
     assert notes and not [n for n in notes if "as it asks" in n], notes
     assert notes[0] == "note: GitHub answered 502; trying again in 2 s"
@@ -102,7 +103,7 @@ def test_a_server_error_that_persists_says_it_was_retried_and_to_re_run_the_job_
 def test_a_permission_error_names_the_permission(fake, client):
     fake.canned.append(Canned(403, {}, {"message": "Resource not accessible by integration"}))
     with pytest.raises(GitHubError) as caught:
-        client.request("POST", client.repo("/issues"), json={"title": "x"})
+        client.request("POST", client.repo("issues"), json={"title": "x"})
     assert "issues: write" in caught.value.hint and "Resource not accessible" in caught.value.summary
 
 
@@ -110,7 +111,7 @@ def test_a_denied_contents_read_names_contents_read(fake, client):
     """The fork flow reads the pull request's files through the contents API (`contents: read`)."""
     fake.canned.append(Canned(403, {}, {"message": "Resource not accessible by integration"}))
     with pytest.raises(GitHubError) as caught:
-        client.request("GET", client.repo("/contents/gpu.jsonc"), params={"ref": "a" * 40})
+        client.request("GET", client.repo("contents", "gpu.jsonc"), params={"ref": "a" * 40})
     assert "`permissions: contents: read`" in caught.value.hint
 
 
@@ -156,7 +157,7 @@ def test_outputs_use_a_random_delimiter_so_a_value_cannot_set_another_output(tmp
 
 def test_a_missing_resource_says_which_and_what_to_check(fake, client):
     with pytest.raises(GitHubError) as caught:
-        client.request("GET", client.repo("/pulls/404"))
+        client.request("GET", client.repo("pulls", 404))
     assert caught.value.status == 404 and "/repos/acme/ml-api/pulls/404" in caught.value.summary
     assert "GITHUB_REPOSITORY (acme/ml-api)" in caught.value.hint
 
@@ -230,7 +231,7 @@ def test_a_page_that_is_not_json_is_a_github_error_naming_the_request(fake, clie
     raised JSONDecodeError, which the job showed as an internal error."""
     fake.canned.append(Canned(200, {}, PROXY_PAGE))
     with pytest.raises(GitHubError) as caught:
-        client.request("GET", client.repo("/pulls/5"))
+        client.request("GET", client.repo("pulls", 5))
     summary = caught.value.summary
     assert summary.startswith("GitHub's answer to GET /repos/acme/ml-api/pulls/5 (200) is not JSON (text/html): <html>")
     assert "\n" not in summary and "\\n" in summary and "proxy" in caught.value.hint
@@ -247,7 +248,7 @@ def test_a_listing_of_the_wrong_shape_is_a_github_error_naming_the_request(fake,
     """A KeyError or TypeError before (`body[key]`, `c["id"]` on a string)."""
     fake.canned.append(Canned(200, {}, body))
     with pytest.raises(GitHubError) as caught:
-        list(client.paginate(client.repo("/actions/artifacts" if key else "/issues"), key=key))
+        list(client.paginate(client.repo(*(("actions", "artifacts") if key else ("issues",))), key=key))
     assert caught.value.summary.startswith(f"GitHub's answer to GET /repos/acme/ml-api/{'actions/artifacts' if key else 'issues'} (200) ")
     assert "\n" not in caught.value.summary
 
@@ -256,12 +257,12 @@ def test_github_s_message_stays_on_one_line(fake, client):
     """A newline in GitHub's message began a line of its own that read like gpuctl's (`error: ...`)."""
     fake.canned.append(Canned(422, {}, {"message": "Validation Failed\nerror: not gpuctl's line"}))
     with pytest.raises(GitHubError) as caught:
-        client.request("POST", client.repo("/issues"), json={"title": "x"})
+        client.request("POST", client.repo("issues"), json={"title": "x"})
     assert "\n" not in caught.value.summary and "Validation Failed\\nerror: not gpuctl's line" in caught.value.summary
     fake.canned.append(Canned(502, {}, PROXY_PAGE))
     client.attempts = 1
     with pytest.raises(GitHubError) as caught:
-        client.request("GET", client.repo("/issues"), answer=list)
+        client.request("GET", client.repo("issues"), answer=list)
     assert "\n" not in caught.value.summary and "<html>" in caught.value.summary
 
 
@@ -292,7 +293,7 @@ def test_each_request_and_each_attempt_is_listed_under_debug_without_the_token(f
     gh = GitHub(fake.url, TOKEN, fake.repository, sleep=slept.append, clock=lambda: 1_000_000.0, debug=lines.append)
     fake.canned.append(Canned(429, {"Retry-After": "7"}, {"message": "slow down"}))
     try:
-        gh.request("GET", gh.repo("/issues"), params={"state": "open"}, answer=list)
+        gh.request("GET", gh.repo("issues"), params={"state": "open"}, answer=list)
     finally:
         gh.close()
     assert [re.sub(r"\d+ ms", "N ms", line) for line in lines] == [
@@ -305,7 +306,7 @@ def test_a_request_without_an_answer_is_listed_under_debug():
     lines = []
     gh = GitHub("http://127.0.0.1:9", TOKEN, "acme/ml-api", sleep=lambda s: None, debug=lines.append, attempts=2)
     with pytest.raises(GitHubError, match="cannot reach GitHub"):
-        gh.request("GET", gh.repo("/issues"))
+        gh.request("GET", gh.repo("issues"))
     gh.close()
     assert [re.sub(r"\d+ ms", "N ms", line) for line in lines] == [
         f"debug: GitHub GET /repos/acme/ml-api/issues -> no answer (ConnectError) (attempt {n} of 2, N ms)" for n in (1, 2)]
@@ -319,7 +320,7 @@ def test_a_request_without_an_answer_is_listed_under_debug():
 ])
 def test_odd_and_older_rate_limit_answers_are_waited_out_as_github_asks(fake, client, canned, wait):
     fake.canned.append(canned)
-    assert client.request("GET", client.repo("/issues"), answer=list) == []
+    assert client.request("GET", client.repo("issues"), answer=list) == []
     assert client.slept == [wait]
 
 
@@ -356,7 +357,7 @@ def test_the_drift_job_lists_githubs_requests_under_debug(fake, monkeypatch, tmp
 def test_an_odd_single_object_answer_is_a_github_error_naming_the_request(fake, client, body, said):
     fake.canned.append(Canned(200, {}, body))
     with pytest.raises(GitHubError) as caught:
-        client.request("GET", client.repo("/pulls/5"), fields={"number": int, "head.sha": str})
+        client.request("GET", client.repo("pulls", 5), fields={"number": int, "head.sha": str})
     assert caught.value.summary.startswith("GitHub's answer to GET /repos/acme/ml-api/pulls/5 (200) ")
     assert said in caught.value.summary and "proxy" in caught.value.hint
 
@@ -365,17 +366,17 @@ def test_an_optional_field_may_be_missing_or_null_but_not_of_another_type(fake, 
     fields = {"base.sha": (str, type(None))}
     for body in ({}, {"base": None}, {"base": {"sha": None}}, {"base": {"sha": "b" * 40}}):
         fake.canned.append(Canned(200, {}, body))
-        assert client.request("GET", client.repo("/pulls/5"), fields=fields) == body
+        assert client.request("GET", client.repo("pulls", 5), fields=fields) == body
     fake.canned.append(Canned(200, {}, {"base": {"sha": ["b"]}}))
     with pytest.raises(GitHubError, match="its base.sha is"):
-        client.request("GET", client.repo("/pulls/5"), fields=fields)
+        client.request("GET", client.repo("pulls", 5), fields=fields)
 
 
 def test_an_empty_answer_is_only_for_a_delete(fake, client):
     fake.canned += [Canned(204, {}, b""), Canned(200, {}, b"")]
-    assert client.request("DELETE", client.repo("/issues/comments/1")) is None
+    assert client.request("DELETE", client.repo("issues", "comments", 1)) is None
     with pytest.raises(GitHubError, match="is not what gpuctl expects"):
-        client.request("GET", client.repo("/pulls/5"))
+        client.request("GET", client.repo("pulls", 5))
 
 
 PULL = {"number": 5, "state": "closed", "merged_at": "2026-01-01T00:00:00Z", "merge_commit_sha": "c" * 40, "head": {"sha": "a" * 40}}
@@ -405,3 +406,26 @@ def test_the_flows_reading_an_odd_answer_get_a_github_error_not_an_internal_erro
     with pytest.raises(GpuctlError) as caught:
         getattr(importlib.import_module(f"gpuctl.github.{module}"), function)(client, *args)
     assert "GitHub's answer to GET /repos/acme/ml-api/" in caught.value.format() and "is not what gpuctl expects" in caught.value.format()
+
+
+def test_every_segment_of_a_request_path_is_quoted_whole(fake):
+    """Review 5, R5-12: no value in a request path (a file name, a branch, a label) adds a
+    segment, a `..` or a query: the request goes where gpuctl meant, with the token."""
+    from gpuctl.github.client import path_of
+
+    gh = GitHub(fake.url, TOKEN, "acme/ml-api")
+    assert gh.repo("contents", *path_of("")) == "/repos/acme/ml-api/contents/"
+    assert gh.repo("contents", *path_of("services/asr/gpu.jsonc")) == "/repos/acme/ml-api/contents/services/asr/gpu.jsonc"
+    assert gh.repo("contents", *path_of("a/../b c?x=1#f")) == "/repos/acme/ml-api/contents/a/%2E%2E/b%20c%3Fx%3D1%23f"
+    assert gh.repo("labels", "gpuctl/drift ..") == "/repos/acme/ml-api/labels/gpuctl%2Fdrift%20.."
+    assert gh.repo("issues", 7, "comments") == "/repos/acme/ml-api/issues/7/comments"
+    with pytest.raises(GitHubError):
+        gh.request("GET", gh.repo("labels", ".."))
+    assert fake.requests[-1]["path"] == "/repos/acme/ml-api/labels/%2E%2E"
+    gh.close()
+
+
+@pytest.mark.parametrize("repository", ["acme/ml-api/../../orgs/x", "acme/ml-api?x=1", "acme", ".."])
+def test_a_client_for_a_repository_that_is_not_owner_slash_name_is_refused(repository):
+    with pytest.raises(GpuctlError, match="GITHUB_REPOSITORY is .*, not a repository's owner/name"):
+        GitHub("https://api.github.com", TOKEN, repository)

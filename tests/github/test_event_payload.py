@@ -57,3 +57,20 @@ def test_a_workflow_run_payload_without_a_commit_is_named_before_the_pull_reques
     assert planned.code == 1, planned.out + planned.err
     assert f"{tmp_path / 'event.json'}: workflow_run.head_sha " in planned.err and "internal error" not in planned.err, planned.err
     assert fake.requests == []
+
+
+@pytest.mark.parametrize("repository", ["acme/ml-api/../../orgs/x", "acme", "acme/ml api", "acme/ml-api?x=1", "acme/..", "./ml-api",
+                                        "acme/ml-api#x", "acme//ml-api", "acme/ml-api/", "acme/ml%2Fapi"])
+def test_a_github_repository_that_is_not_owner_slash_name_is_named_and_nothing_is_asked_of_github(account, fake, tmp_path, repository):
+    """Review 5, R5-12: GITHUB_REPOSITORY went into every request path as it was: `..` segments
+    sent GET /repos/orgs/x/issues, `?x=1` turned /issues into a query (a write of that shape
+    would PATCH the repository itself), and the error named a path never requested."""
+    checkout = tree(tmp_path / "repo", config("api"))
+    (tmp_path / "event.json").write_text(json.dumps({"schedule": "17 6 * * *"}))
+    github = {"GITHUB_EVENT_NAME": "schedule", "GITHUB_EVENT_PATH": str(tmp_path / "event.json"), "GITHUB_API_URL": fake.url,
+              "GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": repository, "GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    drift = account.gpu("github", "drift", "--config", "gpu.jsonc", "--provider", "local", cwd=checkout, env=github)
+    assert drift.code == 1, drift.out + drift.err
+    assert f"GITHUB_REPOSITORY is {json.dumps(repository)}, not a repository's owner/name" in drift.err, drift.err
+    assert "such as acme/ml-api" in drift.err and "Traceback" not in drift.err
+    assert fake.requests == []

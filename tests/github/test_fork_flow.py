@@ -409,8 +409,8 @@ def test_an_uploaded_file_too_large_for_a_repository_is_refused_unread(tmp_path)
     from gpuctl.github import fork
 
     class PullRequestFiles:  # GitHub's contents API: every path is a file of the pull request, gpu.jsonc as uploaded
-        def repo(self, suffix: str) -> str:
-            return suffix
+        def repo(self, *segments: str) -> str:
+            return "/".join(segments)
 
         def request(self, method: str, path: str, params=None, **shape) -> dict:
             return {"type": "file", "sha": fork.blob_id(b"{}") if path.endswith("gpu.jsonc") else "0" * 40}

@@ -4,6 +4,8 @@ summary, its outputs say exit_code 4, and the step fails; a plan that keeps the 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.github.conftest import WORKFLOWS, config, no_secrets, pull_request, tree
@@ -149,3 +151,105 @@ def test_when_github_will_not_give_the_base_branch_s_policy_file_nothing_is_plan
     assert "the policy file platform.jsonc was not compared with the base branch's version (platform.jsonc@main)" in comment["body"]
     assert "contents: read" in comment["body"] and "passed" not in comment["body"]
     assert "Traceback" not in run.texts()
+
+
+def _link(checkout, name: str, to) -> None:
+    (checkout / name).unlink(missing_ok=True)
+    (checkout / name).symlink_to(to)
+
+
+def test_a_pull_request_that_turns_the_policy_file_into_a_link_to_a_looser_file_is_checked_against_the_base_branch_s_version(gha, fake, tmp_path):
+    """Review 5, R5-1: platform.jsonc becomes a link to loose.jsonc, new in the pull request. The
+    file the workflow names is the base's platform.jsonc, whatever the pull request made of it:
+    never "a new file, which can only make the rules stricter"."""
+    fake.add_tree("main", tree(tmp_path / "base", config("api", max_workers=2), {"platform.jsonc": STRICT}))
+    gha.action_inputs["policy"] = "platform.jsonc"
+    fake.add_pull(28, "a" * 40)
+    checkout = tree(tmp_path / "pr", config("api", max_workers=3), {"loose.jsonc": LOOSE})
+    _link(checkout, "platform.jsonc", "loose.jsonc")
+    run = gha.run(PLAN, pull_request(28, "a" * 40, checkout))
+    job = run.job("plan")
+    assert job.status == "failure"
+    assert job.step("gpuctl").outputs["exit_code"] == "4"
+    (comment,) = fake.comments_on(28)
+    body = comment["body"]
+    assert "passed" not in body and "adds the policy file" not in body and "stricter" not in body
+    assert "max_workers is 3; the policy allows at most 2 [max_max_workers, platform.jsonc@main]" in body
+    warning = body.split("\n\n", 1)[0]
+    assert "This pull request changes the policy file `platform.jsonc`: in its checkout it is a symbolic link, to `loose.jsonc`" in warning, body
+    assert "this pull request's version would report no violation" in warning
+    no_secrets(run, fake)
+
+
+def test_a_policy_file_turned_into_a_link_out_of_the_checkout_is_never_used_as_it_is(gha, fake, tmp_path):
+    """R5-1: a link to a file of the runner made the policy "outside the checkout, used as it is"
+    with no note. It is the pull request's change: checked against the base's version, and the
+    file outside is never read."""
+    fake.add_tree("main", tree(tmp_path / "base", config("api", max_workers=2), {"platform.jsonc": STRICT}))
+    gha.action_inputs["policy"] = "platform.jsonc"
+    fake.add_pull(29, "b" * 40)
+    outside = tmp_path / "runner" / "loose.json"
+    outside.parent.mkdir()
+    outside.write_text(LOOSE)
+    checkout = tree(tmp_path / "pr", config("api", max_workers=3))
+    _link(checkout, "platform.jsonc", outside)
+    run = gha.run(PLAN, pull_request(29, "b" * 40, checkout))
+    assert run.job("plan").step("gpuctl").outputs["exit_code"] == "4"
+    (comment,) = fake.comments_on(29)
+    body = comment["body"]
+    assert "Policy (platform.jsonc@main): 1 violation" in body and "passed" not in body
+    warning = body.split("\n\n", 1)[0]
+    assert "in its checkout it is a symbolic link, to a file outside the checkout" in warning, body
+    assert "this pull request's version was not checked" in warning
+    assert str(outside) not in run.texts() + json.dumps([r["body"] for r in fake.requests])
+
+
+def test_a_link_above_the_policy_file_is_a_change_by_the_pull_request(gha, fake, tmp_path):
+    """A directory on the way (policies/ made a link to loose/) changes the file read as much."""
+    fake.add_tree("main", tree(tmp_path / "base", config("api", max_workers=2), {"policies/platform.jsonc": STRICT}))
+    gha.action_inputs["policy"] = "policies/platform.jsonc"
+    fake.add_pull(30, "c" * 40)
+    checkout = tree(tmp_path / "pr", config("api", max_workers=3), {"loose/platform.jsonc": LOOSE})
+    _link(checkout, "policies", "loose")
+    run = gha.run(PLAN, pull_request(30, "c" * 40, checkout))
+    assert run.job("plan").step("gpuctl").outputs["exit_code"] == "4"
+    (comment,) = fake.comments_on(30)
+    body = comment["body"]
+    assert "Policy (policies/platform.jsonc@main): 1 violation" in body
+    assert "it goes through the symbolic link `policies`, to `loose/platform.jsonc`" in body.split("\n\n", 1)[0], body
+
+
+def test_a_link_where_the_base_branch_has_no_policy_file_is_refused(gha, fake, tmp_path):
+    """Nothing says what rules a link with no file on the base replaced (the base may hold the
+    rules behind a link of its own, which the contents API does not follow): nothing is planned."""
+    fake.add_tree("main", tree(tmp_path / "base", config("api", max_workers=2)))
+    gha.action_inputs["policy"] = "platform.jsonc"
+    fake.add_pull(31, "d" * 40)
+    checkout = tree(tmp_path / "pr", config("api", max_workers=3), {"loose.jsonc": LOOSE})
+    _link(checkout, "platform.jsonc", "loose.jsonc")
+    run = gha.run(PLAN, pull_request(31, "d" * 40, checkout))
+    job = run.job("plan")
+    assert job.status == "failure"
+    outputs = job.step("gpuctl").outputs
+    assert (outputs["exit_code"], outputs["plan_json"]) == ("1", "")
+    (comment,) = fake.comments_on(31)
+    assert "the policy file platform.jsonc was not compared with the base branch's version (platform.jsonc@main)" in comment["body"]
+    assert "is a symbolic link, to loose.jsonc, and the base branch has no file at platform.jsonc" in comment["body"]
+    assert "the path of the file itself" in comment["body"] and "passed" not in comment["body"]
+
+
+def test_a_link_the_base_branch_also_has_to_the_same_rules_says_nothing(gha, fake, tmp_path):
+    """The base keeps its rules behind the same link (GitHub answers with the file it leads to):
+    the rules read are the base's, byte for byte, so there is nothing to warn about."""
+    base = tree(tmp_path / "base", config("api", max_workers=2), {"policies/strict.jsonc": STRICT})
+    _link(base, "platform.jsonc", "policies/strict.jsonc")
+    fake.add_tree("main", base)
+    gha.action_inputs["policy"] = "platform.jsonc"
+    fake.add_pull(32, "e" * 40)
+    checkout = tree(tmp_path / "pr", config("api", max_workers=3), {"policies/strict.jsonc": STRICT})
+    _link(checkout, "platform.jsonc", "policies/strict.jsonc")
+    run = gha.run(PLAN, pull_request(32, "e" * 40, checkout))
+    assert run.job("plan").step("gpuctl").outputs["exit_code"] == "4"
+    (comment,) = fake.comments_on(32)
+    assert "Policy (platform.jsonc): 1 violation" in comment["body"]
+    assert "policy file" not in comment["body"]

@@ -196,3 +196,30 @@ def test_a_rerun_that_writes_nothing_leaves_the_comment_saying_what_was_applied(
     (comment,) = [c for c in fake.comments_on(31) if read_marker(c["body"]).kind == "apply"]
     assert comment == applied, "the comment saying what was applied was replaced"
     assert "pull request #31 keeps the apply comment of the run that applied it" in job.step("run").err
+
+
+@pytest.mark.parametrize("head_link, head_files, changed", [
+    ("policies/b.jsonc", {}, "platform.jsonc, the policy file gpu.jsonc is planned with, was changed"),
+    ("policies/a.jsonc", {"policies/a.jsonc": '{"max_max_workers": 1}'}, "policies/a.jsonc, read for the policy file gpu.jsonc is planned with, was changed"),
+], ids=["link-moved", "target-changed"])
+def test_a_newer_commit_that_changed_where_the_policy_link_leads_is_a_reason(fake, account, tmp_path, head_link, head_files, changed):
+    """Review 5, R5-1 (the apply's side): the policy file the workflow names, platform.jsonc, is a
+    link. A newer commit that points it elsewhere changed the rules as much as one that edits the
+    file: the link is compared as itself (by the path named, never its target's alone), and the
+    file it leads to too."""
+    from tests.github.conftest import REPO, TOKEN
+
+    files = {"policies/a.jsonc": '{"max_max_workers": 5}', "policies/b.jsonc": '{"max_max_workers": 1}'}
+    run = tree(tmp_path / "run", config("api"), files)
+    (run / "platform.jsonc").symlink_to("policies/a.jsonc")
+    head = tree(tmp_path / "head", config("api"), files | head_files)
+    (head / "platform.jsonc").symlink_to(head_link)
+    fake.branches["main"] = "b2" * 20
+    fake.add_tree("b2" * 20, head)
+    github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"), "GITHUB_API_URL": fake.url,
+              "GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": REPO, "GITHUB_SHA": "b1" * 20, "GITHUB_REF": "refs/heads/main",
+              "GITHUB_WORKSPACE": str(run)}
+    applied = account.gpu("github", "apply", "--no-comment", "--replan", "--policy", "platform.jsonc", cwd=run, env=github)
+    assert applied.code == 1, applied.out + applied.err
+    assert changed + f" on main after this run's commit {'b1' * 6}" in applied.err
+    assert account.endpoints() == []

@@ -96,6 +96,51 @@ def test_a_url_with_a_password_is_a_credential_whatever_its_key(tmp_path):
     assert rules(checked(tmp_path, config(block(env={"DATABASE_URL": "postgres://app:${TOKEN}@db/app"}), policy=policy))) == []
 
 
+@pytest.mark.parametrize("key, value", [
+    ("DB_URL", "postgres://app:hunter2@${TOKEN}/db"),  # the host from the environment, the password written
+    ("DB_URL", "postgres://${TOKEN}:hunter2@db/app"),
+    ("DB_URL", "postgres://app:pre${TOKEN}@db/app"),  # part of the password written
+    ("BASIC_AUTH", "${TOKEN}:pw123"),  # a credential key: the literal remainder is the secret
+    ("API_KEY", "sk-${TOKEN}-live9"),
+    ("API_KEY", "https://api.example.com/${TOKEN}?key=abc123"),
+], ids=["url-host-ref", "url-user-ref", "url-part-ref", "basic-auth", "key-around-ref", "key-in-query"])
+def test_a_credential_written_beside_a_reference_breaks_the_rule(tmp_path, key, value):
+    """Review 5, R5-5: any value holding a `${VAR}` passed `require_secret_env`, so a literal
+    password beside one was committed and then shown only as `(sensitive)`."""
+    plan = checked(tmp_path, config(block(env={key: value}), policy={"require_secret_env": True}))
+    assert rules(plan) == [("require_secret_env", "endpoint.api", f"serverless.runpod.env.{key}")]
+    message = plan.policy.violations[0].message
+    assert not any(secret in message for secret in ("hunter2", "pw123", "live9", "abc123", "pre"))
+
+
+@pytest.mark.parametrize("key, value", [
+    ("DB_URL", "postgres://app:${TOKEN}@db/app"),
+    ("DB_URL", "postgres://${TOKEN}:${TOKEN}@${TOKEN}/app"),
+    ("API_BASE", "https://${TOKEN}/v1"),  # a URL without userinfo is an address, not a secret
+    ("API_KEY", "https://${TOKEN}/v1"),
+    ("AUTHORIZATION", "Bearer ${TOKEN}"),
+    ("BASIC_AUTH", "admin:${TOKEN}"),  # a user name before the password
+    ("BASIC_AUTH", "${TOKEN}:${TOKEN}"),
+    ("COOKIE", "session=${TOKEN}; theme=${TOKEN}"),
+    ("AUTH", "X-Api-Key: ${TOKEN}"),
+    ("API_KEY", "${TOKEN}${TOKEN}\n"),
+    ("GREETING", "hello ${TOKEN}"),  # not a credential key, no URL password
+], ids=["url-password-ref", "url-all-refs", "url-no-userinfo", "key-url-no-userinfo", "bearer", "user-then-ref", "refs-and-colon",
+        "cookie-names", "header-name", "refs-only", "plain-text"])
+def test_references_and_separators_keep_the_rule(tmp_path, key, value):
+    """Only text that could be the credential breaks it: an authentication scheme, a name before
+    ':' or '=', punctuation, and a URL's scheme, host and path do not (docs/policy.md)."""
+    assert rules(checked(tmp_path, config(block(env={key: value}), policy={"require_secret_env": True}))) == []
+
+
+def test_a_generated_looking_literal_beside_a_reference_warns(tmp_path):
+    """R5-5: the high-entropy warning skipped every value with a `${VAR}` too."""
+    env = {"CALLBACK": "https://hooks.example.com/${TOKEN}/hf_kQzPwLmXyRtBvNcDfGhJsAeUiOp1234567", "MODEL": "${TOKEN}/meta-llama/Llama-3.1-8B-Instruct"}
+    plan = checked(tmp_path, config(block(env=env), policy={"warn_high_entropy_env": True}))
+    warned = [n for n in plan.notices if n.code == "policy-high-entropy-env"]
+    assert len(warned) == 1 and "serverless.runpod.env.CALLBACK" in warned[0].message and "hf_kQz" not in warned[0].message
+
+
 def test_keys_that_do_not_look_like_credentials_may_be_literal(tmp_path):
     plan = checked(tmp_path, config(block(env={"MODEL_NAME": "org/model", "KEYBOARD": "x", "TOKENIZER": "y", "MAX_TOKENS": "512",
                                                "MAX_MODEL_LEN": "8192", "KEY_PREFIX": "k"}), policy={"require_secret_env": True}))
