@@ -482,3 +482,12 @@ def test_the_backoff_ends_when_an_interrupt_comes():
     napping = threading.Thread(target=interrupts.nap, args=(3600,), daemon=True)
     napping.start()
     until(lambda: interrupts.note_interrupt() or not napping.is_alive(), "the backoff to end at an interrupt")  # one that comes after it began
+
+
+def test_after_two_interrupts_a_new_request_gets_one_attempt():
+    """Two interrupts: gpu exits at once (Terraform's "Two interrupts received. Exiting
+    immediately"); its last cleanup (the lease's release) is tried once, not for minutes."""
+    s = Script((500, {}, {}), (200, {}, {}))
+    with pytest.raises(ProviderError):
+        s.client(interrupt_count=lambda: 2).request("DELETE", "/v2/templates/t1")
+    assert len(s.requests) == 1

@@ -181,7 +181,8 @@ class ApiClient:
         DELETE): a 5xx or lost answer after retries is then a FailedChange, which never says
         the request changed nothing.
         An interrupt that comes after the request began stops it being sent again (or at all,
-        when it comes while its first attempt waits for a pause): `Stopped`."""
+        when it comes while its first attempt waits for a pause): `Stopped`. A request begun
+        after a second interrupt (the cleanup of a command exiting at once) gets one attempt."""
         write = method == "POST" if write is None else write
         changes = (write or method in ("PUT", "PATCH", "DELETE")) if changes is None else changes
         waited, failed, paced = 0.0, 0, 0
@@ -202,8 +203,8 @@ class ApiClient:
                 else:
                     failed += 1
                     delay, spent = self._backoff(failed), failed >= self.retry.attempts
-                if not error.retryable or spent or waited + delay > self.retry.budget:
-                    raise
+                if not error.retryable or spent or waited + delay > self.retry.budget or began >= 2:
+                    raise  # began after a second interrupt (a lease's release as gpu exits): one attempt, done quickly or not at all
                 if error.retry_after is None:
                     self.sleep(delay)  # a Retry-After is held for every request already: _pace() waits it out
                 waited += delay
