@@ -12,23 +12,66 @@ already unwinds (a `finally`, an `except BaseException`) uses `raise_after=False
 
 Handlers can only be installed from the main thread, the only one a signal interrupts; on
 another thread the helpers do nothing and the caller's own handling applies.
+
+Every interrupt the process receives through these handlers is counted (`arrived`), so code
+on any thread can see that one came: the HTTP client sends no request again, and sleeps no
+backoff, once an interrupt came after the request began (review 5, R5-2: a PATCH in flight
+was re-sent for 3 minutes after Ctrl-C), and a second interrupt stops the wait for a write in
+flight (`Write.send`, the apply's drain), as Terraform's "Two interrupts received. Exiting
+immediately" does.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from gpuctl.errors import ExitCode, GpuctlError
 
 
 TICK_S = 0.2  # the longest the main thread waits at a time for other threads, so a signal is acted on within it
+TWICE = "Two interrupts received: stopped waiting for the write in flight"  # said when a second interrupt ends that wait
+
+_count = 0  # interrupts received so far (`arrived`); only ever grows
 
 
 class Interrupted(GpuctlError):
     exit_code = ExitCode.INTERRUPTED
+
+
+class Abandoned(KeyboardInterrupt):
+    """A second interrupt ended the wait for a write in flight (`Write.send`): it was sent, and
+    whether it was carried out is unknown."""
+
+
+def arrived() -> int:
+    """How many interrupts (SIGINT, SIGTERM) this process has received through gpuctl's
+    handlers. A request, a wait, compares it with the count when it began: a higher one means
+    an interrupt came meanwhile. Safe to read from any thread; it takes no lock, so the signal
+    handler that raises it never waits for one."""
+    return _count
+
+
+def note_interrupt() -> None:
+    """Count an interrupt: called by every handler of gpuctl's, and by code that learns of one
+    another way (a KeyboardInterrupt of a process whose handlers are not gpuctl's)."""
+    global _count
+    _count += 1
+
+
+def nap(seconds: float) -> None:
+    """time.sleep(seconds), ended early by an interrupt that arrives meanwhile: the HTTP
+    client's backoff between attempts, which an interrupt makes pointless."""
+    start, end = arrived(), time.monotonic() + seconds
+    while arrived() == start:
+        left = end - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(TICK_S, left))
 
 
 def _main_thread() -> bool:
@@ -36,6 +79,7 @@ def _main_thread() -> bool:
 
 
 def _raise_interrupt(signum, frame) -> None:
+    note_interrupt()
     raise KeyboardInterrupt
 
 
@@ -49,9 +93,11 @@ def sigterm_as_ctrl_c() -> None:
     deletes its pod; `status --watch` and `logs -f` stop with exit 0), as Terraform treats it.
     A program that drives gpuctl's engine or warm-ups without the CLI calls this once at its
     start, from the main thread (elsewhere it does nothing: only the main thread can install a
-    handler)."""
+    handler). SIGINT gets the same handler, Python's own but for counting the interrupt
+    (`arrived`), which the HTTP client reads to send nothing again after it."""
     if _main_thread():
         signal.signal(signal.SIGTERM, _raise_interrupt)
+        signal.signal(signal.SIGINT, _raise_interrupt)  # Python's own Ctrl-C, counted (`arrived`)
 
 
 @contextmanager
@@ -69,6 +115,7 @@ def held(interrupt_after: bool = True, say: Callable[[], None] | None = None) ->
         return
 
     def hold(signum, frame) -> None:
+        note_interrupt()
         caught.append(signum)
         if say is not None and len(caught) == 1:
             try:
@@ -111,24 +158,67 @@ class Write:
         """The write in flight: SIGINT and SIGTERM are held until it is done (never raised in
         the middle of it: the request would still land, unreported), and counted for `writing`."""
         with held(interrupt_after=False, say=self.say) as caught:
+            self.signals = caught  # the same list: what comes while the step runs is seen at once (`send`)
             yield
             self.done = True
-        self.signals += caught
+
+    def send(self, call: Callable[[], Any]) -> Any:
+        """`call()`, the write itself, inside `step`: run on a daemon thread while this thread
+        waits a tick at a time, so a second interrupt ends the wait at once (Abandoned: the
+        write was sent and its outcome is unknown) instead of after the request's timeout. The
+        first interrupt only stops the client sending it again (`arrived`)."""
+        if not _main_thread():
+            return call()
+        box: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                box["value"] = call()
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                box["error"] = exc
+
+        thread = threading.Thread(target=run, name="write", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            thread.join(TICK_S)
+            if thread.is_alive() and len(self.signals) >= 2:
+                raise Abandoned
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
 
 
 @contextmanager
-def writing(before: Callable[[], Interrupted], after: Callable[[], Interrupted], say: Callable[[], None] | None = None) -> Iterator[Write]:
+def writing(before: Callable[[], Interrupted], after: Callable[[], Interrupted], say: Callable[[], None] | None = None,
+            unknown: Callable[[str], Interrupted] | None = None) -> Iterator[Write]:
     """Deploy's rule for an interrupt, for a command whose change is one write (rollback,
     delete): what is in flight finishes, the command says what was done, and it ends with exit
     130. An interrupt before the write ends it with `before()` (nothing was changed); one during
     the write (`Write.step`, `say()` told at once) waits for it, and that one, or any later one
     in the body, ends it with `after()` (the write stands): a bare "interrupted" let an operator
     believe nothing had changed while the write landed seconds later (review 3, R9). The body
-    ends normally only when no interrupt came."""
+    ends normally only when no interrupt came.
+    A write whose answer never came, and which the interrupt kept from being sent again (the
+    client's `Stopped`), or whose wait a second interrupt ended (Abandoned), ends with
+    `unknown(why)`: it may have been carried out (review 5, R5-2); a `Stopped` before anything
+    was sent ends with `before()`."""
+    from gpuctl.provider.errors import Stopped
+
     write = Write(say)
     try:
         yield write
+    except Abandoned:
+        raise (unknown or _unknown)(TWICE) from None
     except KeyboardInterrupt:
         raise (after() if write.done else before()) from None
+    except Stopped as stopped:
+        if not stopped.sent:
+            raise before() from None
+        raise (unknown or _unknown)(f"{stopped.last}; not sent again") from None
     if write.signals:
         raise after()
+
+
+def _unknown(why: str) -> Interrupted:
+    return Interrupted(f"interrupted while the write was in flight: its outcome is unknown ({why})",
+                       hint="the write may have been carried out: look at the account before you run the command again")

@@ -49,3 +49,13 @@ def golden(path: Path, actual: str) -> None:
         path.write_text(actual)
     assert path.exists(), f"{path} is missing (run with GPUCTL_UPDATE_GOLDEN=1, then review and commit it)"
     assert actual == path.read_text(), f"{path} differs (rerun with GPUCTL_UPDATE_GOLDEN=1 to accept)"
+
+
+@pytest.fixture(autouse=True)
+def _no_interrupt_yet(monkeypatch):
+    """Each test starts in a process that has received no interrupt: `gpuctl.interrupts.arrived`
+    counts them for the whole process, and a test that sends itself SIGINT (or counts one) left
+    the count at 2 for the next, whose requests then got one attempt each."""
+    from gpuctl import interrupts
+
+    monkeypatch.setattr(interrupts, "_count", 0)

@@ -427,3 +427,67 @@ def test_gpu_http_timeout_sets_the_client_timeout_and_refuses_what_is_not_a_posi
         with pytest.raises(UsageError) as refused:
             client(AppContext(environ={"GPU_HTTP_TIMEOUT": bad}), "https://api.runpod.io", "k")
         assert "GPU_HTTP_TIMEOUT" in str(refused.value) and "more than 0" in str(refused.value), bad
+
+
+class Interrupts:
+    """The process's interrupt count as the client reads it: `at(n)` makes an interrupt come
+    as the n-th request is answered."""
+
+    def __init__(self, script: Script, at: int):
+        self.script, self.at = script, at
+
+    def __call__(self) -> int:
+        return int(len(self.script.requests) >= self.at)
+
+
+@pytest.mark.parametrize("method, failure", [
+    ("PATCH", httpx.ReadTimeout("timed out")), ("DELETE", httpx.ReadTimeout("timed out")), ("PATCH", (500, {}, {})),
+], ids=["patch-no-answer", "delete-no-answer", "patch-500"])
+def test_after_an_interrupt_a_change_is_not_sent_again_and_its_outcome_is_unknown(method, failure):
+    """Review 5, R5-2: Ctrl-C while a PATCH waited for its answer, and the retry loop sent it 5
+    more times (a read timeout and a backoff each), about 3 minutes, until CI's SIGKILL."""
+    from gpuctl.provider.errors import Stopped
+
+    s = Script(failure, (200, {}, {"id": "e1"}))
+    with pytest.raises(Stopped) as info:
+        s.client(interrupt_count=Interrupts(s, 1)).request(method, "/v2/serverless/e1", json={} if method == "PATCH" else None)
+    assert len(s.requests) == 1 and s.now == 0.0  # not sent again, no backoff slept
+    assert info.value.sent and "outcome is unknown" in info.value.summary and info.value.exit_code == 1
+    assert "deploy --plan" in info.value.hint
+
+
+def test_after_an_interrupt_a_read_or_a_refused_request_is_not_sent_again_and_changed_nothing():
+    from gpuctl.provider.errors import Stopped
+
+    s = Script((503, {}, {}), (200, {}, {}))
+    with pytest.raises(Stopped) as info:
+        s.client(interrupt_count=Interrupts(s, 1)).request("PATCH", "/v2/serverless/e1", json={})
+    assert len(s.requests) == 1 and not info.value.sent  # a 503 turned it away: nothing was done
+
+
+def test_a_request_that_begins_after_an_interrupt_is_still_retried():
+    """The cleanup after an interrupt (releasing the account lease) is a new request: it keeps
+    its retries; only an interrupt after it began stops them."""
+    s = Script((500, {}, {}), (200, {}, {}))
+    assert s.client(interrupt_count=lambda: 1).request("DELETE", "/v2/templates/t1").status_code == 200
+    assert len(s.requests) == 2
+
+
+def test_the_backoff_ends_when_an_interrupt_comes():
+    import threading
+
+    from gpuctl import interrupts
+    from tests.support.wait import until
+
+    napping = threading.Thread(target=interrupts.nap, args=(3600,), daemon=True)
+    napping.start()
+    until(lambda: interrupts.note_interrupt() or not napping.is_alive(), "the backoff to end at an interrupt")  # one that comes after it began
+
+
+def test_after_two_interrupts_a_new_request_gets_one_attempt():
+    """Two interrupts: gpu exits at once (Terraform's "Two interrupts received. Exiting
+    immediately"); its last cleanup (the lease's release) is tried once, not for minutes."""
+    s = Script((500, {}, {}), (200, {}, {}))
+    with pytest.raises(ProviderError):
+        s.client(interrupt_count=lambda: 2).request("DELETE", "/v2/templates/t1")
+    assert len(s.requests) == 1

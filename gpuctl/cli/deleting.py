@@ -155,16 +155,33 @@ def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: 
                                  hint=f"run `gpu serverless delete {ident}` again to delete it")
     after = lambda: Interrupted(f"interrupted, after the delete: endpoint {name} ({ident}) is deleted"  # noqa: E731
                                 + (f"; kept {counted(len(volumes), 'network volume')}" if volumes else ""), hint="the delete was carried out: there is nothing to repeat")
-    with writing(before, after, say=lambda: app.note("interrupted: waiting for the delete in flight to finish")) as write:
+    unknown = lambda why: Interrupted(f"interrupted while the delete of endpoint {name} ({ident}) was in flight: its outcome is unknown ({why})",  # noqa: E731
+                                      hint=f"`gpu serverless list` shows whether it is still there; if it is, run `gpu serverless delete {ident}` again")
+    say = lambda: app.note("interrupted: waiting for the delete in flight to finish (a second interrupt stops waiting)")  # noqa: E731
+    with writing(before, after, say=say, unknown=unknown) as write:
         with account_lease(target.provider, lease_project(chosen, target.project_id), "gpu serverless delete", app.note, wait=lock_timeout, break_lock=break_lock):
             with write.step():
-                gone_now = target.provider.delete_endpoint(chosen["id"])
+                gone_now = write.send(lambda: _deleting(target, chosen["id"], ident))
                 so_far.doc |= {"deleted": chosen["id"], "already_gone": not gone_now, "volumes_kept": [v["id"] for v in volumes]}
                 if not gone_now:
                     app.note(f"endpoint {ident} was already gone")
                 _forget_records(app, target, chosen["id"])
     app.note(f"deleted endpoint {name} ({ident})" + (f"; kept {counted(len(volumes), 'network volume')}" if volumes else ""))
     return _report(app, as_json, so_far)
+
+
+def _deleting(target: Target, endpoint_id: str, ident: str) -> bool:
+    """The DELETE, with a hint that fits a delete when it fails after its retries: the
+    provider's own (a FailedChange's) says deploying again is safe (review 5, R5-2)."""
+    from gpuctl.provider.errors import FailedChange, Stopped
+
+    try:
+        return target.provider.delete_endpoint(endpoint_id)
+    except FailedChange as exc:
+        if isinstance(exc, Stopped):
+            raise
+        raise exc.with_hint(f"the delete may have been carried out: `gpu serverless list` shows whether endpoint {ident} is still there; "
+                            f"if it is, run `gpu serverless delete {ident}` again") from None
 
 
 def _unfinished_jobs(target: Target, endpoint_id: str) -> str | None:

@@ -13,6 +13,8 @@ RunPod secret, which pull never writes, setting that). Ctrl-C and SIGTERM follow
 
 from __future__ import annotations
 
+import shlex
+
 import click
 
 from gpuctl.cli.context import AppContext
@@ -186,14 +188,17 @@ def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan
                                  hint=f"run `gpu serverless rollback {name} --to {version}` again")
     after = lambda: Interrupted(f"interrupted, after the rollback was written: endpoint {name} is on the configuration of version {version} "  # noqa: E731
                                 f"(now version {done[0].version})", hint="; ".join(line.rstrip(".") for line in _left_to_do(current, changes, indirect)))
-    with writing(before, after, say=lambda: app.note("interrupted: waiting for the rollback's write in flight to finish")) as write:
+    unknown = lambda why: Interrupted(f"interrupted while the rollback's write was in flight: its outcome is unknown ({why})",  # noqa: E731
+                                      hint=f"`gpu serverless history {shlex.quote(str(name))}` shows whether it made a release; if not, run "
+                                           f"`gpu serverless rollback {shlex.quote(str(name))} --to {version}` again")
+    with writing(before, after, say=lambda: app.note("interrupted: waiting for the rollback's write in flight to finish"), unknown=unknown) as write:
         with account_lease(provider, project, "gpu serverless rollback", app.note, wait=wait, break_lock=break_lock):
             again = plan_rollback(provider, endpoint_id, version)
             if again.version != planned.version or again.changes != changes:
                 raise ChangedMeanwhile(f"endpoint {name} changed after the plan was shown (now version {again.version})",
                                        hint="run rollback again and review the new plan")
             with write.step():
-                done.append(apply_rollback(provider, endpoint_id, changes, version, by=applier(app.environ, app.cwd)))
+                done.append(write.send(lambda: apply_rollback(provider, endpoint_id, changes, version, by=applier(app.environ, app.cwd))))
                 so_far.endpoint, so_far.latest, so_far.applied = done[0].endpoint, done[0].version, True
     return _report(app, as_json, so_far)
 

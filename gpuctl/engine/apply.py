@@ -25,7 +25,7 @@ from gpuctl.polling import Backoff, time_left
 from gpuctl.v2 import data_center, model_references, owner, release_version, size_gb, volume_patch
 from gpuctl.plan import fields
 from gpuctl.plan.model import CHANGING, Action, Kind, Plan, ResourceChange, Unknown
-from gpuctl.provider.errors import NotFound, ProviderError
+from gpuctl.provider.errors import NotFound, ProviderError, Stopped
 from gpuctl.provider.protocol import Provider
 from gpuctl.words import counted
 
@@ -66,6 +66,7 @@ class Outcome:
     failed: list[tuple[str, str, str]] = field(default_factory=list)
     not_attempted: list[tuple[str, str]] = field(default_factory=list)
     ids: dict[str, str] = field(default_factory=dict)  # address -> id of what now exists
+    abandoned: list[str] = field(default_factory=list)  # addresses whose step a second interrupt stopped waiting for (also in `failed`)
 
 
 class Interrupted(interrupts.Interrupted):
@@ -94,11 +95,21 @@ def located(error: BaseException, address: str) -> BaseException:
     return other
 
 
-def _interrupted(outcome: Outcome) -> Interrupted:
+UNKNOWN_HINT = "`gpu serverless deploy --plan` shows what the account has now"
+
+
+def _interrupted(outcome: Outcome, unknown: int = 0, abandoned: bool = False) -> Interrupted:
     """The interrupt an apply stopped with: the changes in flight finished and nothing else was
     started, or, when those were the plan's last (nothing left unattempted), that every change
-    was applied and only the checks after the apply did not run: "apply the rest" was untrue."""
-    if outcome.not_attempted:
+    was applied and only the checks after the apply did not run: "apply the rest" was untrue.
+    `unknown` changes in flight may or may not have been carried out: their write was sent and
+    the interrupt kept it from being sent again, or (`abandoned`) a second interrupt stopped
+    the wait for it (review 5, R5-2)."""
+    if unknown:
+        how = "a second interrupt stopped the wait for its answer" if abandoned else "its answer did not come, and it was not sent again"
+        return Interrupted(f"interrupted: the outcome of {counted(unknown, 'write')} in flight is unknown ({how}); nothing else was started",
+                           hint=f"{UNKNOWN_HINT}; deploy again to apply the rest")
+    if outcome.not_attempted or outcome.failed:
         return Interrupted("interrupted: the changes in flight finished; nothing else was started")
     return Interrupted("interrupted: every change of the plan was applied (the changes in flight finished); the checks after the apply did not run",
                        hint="run deploy again: it plans again, changes nothing that is in place, and runs the checks")
@@ -173,8 +184,14 @@ class Engine:
         outcome.done = [(c.address, c.action.value, result[0]) for c, result in results.done]
         if results.failed or results.interrupted:
             outcome.failed = [(c.address, c.action.value, _summary(e)) for c, e in results.failed]
+            outcome.failed += [(c.address, c.action.value, f"{interrupts.TWICE}: its outcome is unknown") for c in results.abandoned]
+            outcome.abandoned = [c.address for c in results.abandoned]
             outcome.not_attempted = [(c.address, c.action.value) for c in results.not_attempted]
-            cause = located(results.failed[0][1], results.failed[0][0].address) if results.failed else _interrupted(outcome)
+            if results.interrupted:  # exit 130, whatever the changes in flight came to: each is listed
+                unknown = sum(isinstance(e, Stopped) and e.sent for _, e in results.failed) + len(results.abandoned)
+                cause = _interrupted(outcome, unknown, bool(results.abandoned))
+            else:
+                cause = located(results.failed[0][1], results.failed[0][0].address)
             raise ApplyFailed(outcome, cause) if isinstance(cause, GpuctlError) else cause
         written = {c.name: outcome.ids[c.address] for c in pending if c.kind is Kind.ENDPOINT and c.action is not Action.DELETE and c.address in outcome.ids}
         applied.forget_gone(self.provider, self.project_id, written, self.now())
@@ -192,8 +209,12 @@ class Engine:
         self._tell(Waiting(f"rate limited: {why}; every request waits {seconds:.0f}s"))
 
     def _interrupted(self, running: int) -> None:
-        """Said at once on Ctrl-C, so waiting for the changes in flight does not look like a hang."""
-        self._tell(Waiting(f"interrupted: waiting for the {counted(running, 'change')} in flight to finish; nothing new starts"
+        """Said at once on Ctrl-C, so waiting for the changes in flight does not look like a hang;
+        and at a second interrupt (`running` < 0: how many it abandoned), that the wait ended."""
+        if running < 0:
+            self._tell(Waiting(f"{interrupts.TWICE} ({counted(-running, 'change')}; outcome unknown)"))
+            return
+        self._tell(Waiting(f"interrupted: waiting for the {counted(running, 'change')} in flight to finish (a second interrupt stops waiting); nothing new starts"
                            if running else "interrupted: nothing new starts"))
 
     def _tell(self, event: Event) -> None:

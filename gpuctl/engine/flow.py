@@ -518,6 +518,8 @@ class Deployment:
             outcome = engine.apply(plan)
         except ApplyFailed as failure:
             failure.result = DeployResult(plan, Observed(), failure.outcome, self._endpoints(failure.outcome, None))
+            if failure.outcome.abandoned and lease is not None:
+                cleanup(lambda: self._forget_abandoned_claims(lease), unwinding=True)
             raise
         self.applied = DeployResult(plan, Observed(), outcome, self._endpoints(outcome, None))
         observed = self.observe()
@@ -535,6 +537,18 @@ class Deployment:
         if lease is not None:
             forget_claims(self.provider, r.desired.project_id, observed.templates, lease, lambda m: self.emit(Note(m, "plain")))
         return self._checked(self._result(plan, observed, outcome, self._prewarm(plan, observed)), before)
+
+    def _forget_abandoned_claims(self, lease: Lease) -> None:
+        """The name claims of the steps a second interrupt abandoned: held by threads that will
+        never release them, they blocked this project's next create of those names for minutes.
+        This run holds the project's lease, so every claim of the project is its own. Best effort:
+        the interrupt's report must not be lost to a failure here."""
+        from gpuctl.provider.errors import ProviderError
+
+        try:
+            forget_claims(self.provider, self.request.desired.project_id, self.provider.list_templates(), lease, lambda m: None)
+        except ProviderError:
+            pass
 
     # -- the last-applied record of endpoints already in sync (ADR 10) -------------------------
 

@@ -9,13 +9,17 @@ applies exactly in the plan's order.
 After the first failure nothing new starts; the steps already running finish, so what the
 summary reports as done, failed and not attempted is exactly what happened. An interrupt
 (Ctrl-C) does the same: the steps running finish and are settled like any other, and the
-results say it was interrupted, so the caller can report exactly what happened.
+results say it was interrupted, so the caller can report exactly what happened. A second
+interrupt stops that wait (Terraform: "Two interrupts received. Exiting immediately"): the
+steps still running are abandoned, their writes' outcome unknown (review 5, R5-2). So each step
+runs on a daemon thread, which the process does not wait for as it exits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +71,7 @@ class Results:
     failed: list[tuple[ResourceChange, BaseException]] = field(default_factory=list)
     not_attempted: list[ResourceChange] = field(default_factory=list)
     interrupted: BaseException | None = None  # the KeyboardInterrupt that stopped the run, once the running steps finished
+    abandoned: list[ResourceChange] = field(default_factory=list)  # still running when a second interrupt ended the wait: outcome unknown
 
 
 def run(pending: Sequence[ResourceChange], parallelism: int, step: Callable[[ResourceChange], Any],
@@ -76,25 +81,24 @@ def run(pending: Sequence[ResourceChange], parallelism: int, step: Callable[[Res
     time, each once its prerequisites are done. `on_done` runs on this thread as each step
     succeeds, before anything that needs it starts. Stops starting new steps after the first
     failure. An interrupt (KeyboardInterrupt on this thread) stops starting new steps too:
-    `on_interrupt(n)` is told how many are still running (again at each further interrupt,
-    which cannot stop them), they finish and are settled, and the results carry the interrupt
-    for the caller to raise."""
+    `on_interrupt(n)` is told how many are still running, they finish and are settled, and the
+    results carry the interrupt for the caller to raise. A second interrupt ends that wait:
+    `on_interrupt(-n)` is told how many are abandoned (`Results.abandoned`)."""
     needs, results = prerequisites(pending), Results()
     order = {c.address: i for i, c in enumerate(pending)}
     waiting, running, finished = list(pending), {}, set()
-    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="apply") as pool:
-        try:
-            while waiting or running:
-                if not results.failed:
-                    _start(waiting, running, finished, needs, parallelism, lambda f, c: pool.submit(_run_into, f, step, c))
-                if not running:
-                    break
-                ended = _first_ended(running)
-                for future in sorted(ended, key=lambda f: order[running[f].address]):
-                    _settle(running[future], future, results, finished, on_done)
-                    del running[future]
-        except KeyboardInterrupt as interrupt:  # start nothing more; what runs finishes and is reported
-            _drain(interrupt, running, waiting, results, finished, order, on_done, on_interrupt)
+    try:
+        while waiting or running:
+            if not results.failed:
+                _start(waiting, running, finished, needs, parallelism, lambda f, c: _spawn(f, step, c))
+            if not running:
+                break
+            ended = _first_ended(running)
+            for future in sorted(ended, key=lambda f: order[running[f].address]):
+                _settle(running[future], future, results, finished, on_done)
+                del running[future]
+    except KeyboardInterrupt as interrupt:  # start nothing more; what runs finishes and is reported
+        _drain(interrupt, running, waiting, results, finished, order, on_done, on_interrupt)
     results.not_attempted = sorted(waiting, key=lambda c: order[c.address])
     results.done.sort(key=lambda item: order[item[0].address])  # as the plan lists them, whatever finished first
     return results
@@ -103,8 +107,8 @@ def run(pending: Sequence[ResourceChange], parallelism: int, step: Callable[[Res
 def _drain(interrupt: KeyboardInterrupt, running: dict, waiting: list, results: Results, finished: set, order: dict,
            on_done: Callable[[ResourceChange, Any], None], on_interrupt: Callable[[int], None]) -> None:
     """After an interrupt: cancel the steps submitted but not begun (back to `waiting`), let the
-    running ones finish, telling `on_interrupt` how many at each further interrupt, and settle them."""
-    with held(interrupt_after=False) as further:  # another Ctrl-C cannot stop a step half-way: counted, not raised
+    running ones finish and settle them; a second interrupt abandons those still running."""
+    with held(interrupt_after=False) as further:  # counted, not raised: the wait below decides
         results.interrupted = interrupt
         settled = {c.address for c, _ in results.done} | {c.address for c, _ in results.failed}
         in_flight = {f: c for f, c in running.items() if c.address not in settled}
@@ -113,14 +117,17 @@ def _drain(interrupt: KeyboardInterrupt, running: dict, waiting: list, results: 
                 del in_flight[future]
                 if change not in waiting:
                     waiting.append(change)  # the caller's list: it lists what was not attempted
-        told = len(further)  # before saying it: a Ctrl-C that comes as it is said is said again, not absorbed
         on_interrupt(len(in_flight))
         while wait(in_flight, timeout=TICK_S).not_done:
-            if len(further) > told:  # a step cannot be stopped half-way: say so again
-                told = len(further)
-                on_interrupt(sum(not f.done() for f in in_flight))
+            if further:  # a second interrupt: the steps are not stopped (they cannot be, half-way), but no longer waited for
+                break
         for future, change in sorted(in_flight.items(), key=lambda item: order[item[1].address]):
-            _settle(change, future, results, finished, on_done)
+            if future.done():
+                _settle(change, future, results, finished, on_done)
+            else:
+                results.abandoned.append(change)
+        if results.abandoned:
+            on_interrupt(-len(results.abandoned))
 
 
 def _first_ended(running: dict) -> set:
@@ -133,9 +140,16 @@ def _first_ended(running: dict) -> set:
             return ended
 
 
+def _spawn(future: Future, step: Callable[[ResourceChange], Any], change: ResourceChange) -> None:
+    """Start the step on a daemon thread of its own (`_start` keeps at most `parallelism`
+    running): a thread pool's workers are joined as the process exits, so a step abandoned by a
+    second interrupt kept gpu alive until its request timed out."""
+    threading.Thread(target=_run_into, args=(future, step, change), name=f"apply {change.address}", daemon=True).start()
+
+
 def _run_into(future: Future, step: Callable[[ResourceChange], Any], change: ResourceChange) -> None:
     """A worker's part: run the step into a future the scheduler made (and recorded as running)
-    before submitting it, so an interrupt that lands inside `submit` loses no step. A future
+    before starting it, so an interrupt that lands inside `_spawn` loses no step. A future
     cancelled before its step began is skipped."""
     if not future.set_running_or_notify_cancel():
         return

@@ -124,3 +124,24 @@ class InvalidId(ProviderError):
 
 class InsecureURL(GpuctlError):
     """A base URL that would send the API key in clear text to another machine."""
+
+
+class Stopped(ProviderError):
+    """An interrupt (Ctrl-C, SIGTERM) came while a request was being retried: it was not sent
+    again (review 5, R5-2: a PATCH in flight was sent five more times after Ctrl-C, for about
+    3 minutes, until CI's cancel killed gpu with the lease held). `sent` is True when the
+    attempt before was sent and its answer never came, or was a server error: a write may then
+    have been carried out (its outcome is unknown); False when nothing reached the server (a
+    connection that never opened, a 429 or 503 that turned it away)."""
+
+    retryable = False
+    sent = False
+    last: str | None = None  # the summary of the last attempt's error, when one was sent
+    fix = "interrupted: this request was not sent again; run the command again"
+
+
+class StoppedChange(Stopped, FailedChange):
+    """`Stopped` after a change (PATCH, DELETE, a create) was sent: it may have been carried out."""
+
+    sent = True
+    fix = "the write may have been carried out: `gpu serverless deploy --plan` shows what the account has now"

@@ -8,6 +8,10 @@ is retried. A create (POST) is retried only when the server provably did not act
 for the engine to resolve by looking the object up. The key travels only in the
 Authorization header; redirects are not followed, so it never reaches another host.
 
+After an interrupt (Ctrl-C, SIGTERM: `gpuctl.interrupts.arrived`) no request that began
+before it is sent again, and no backoff is slept: it ends with `Stopped`, which says whether
+the attempt before may have been carried out (review 5, R5-2).
+
 Paths are built by `path()` alone: each id is checked against RunPod's id shape for its kind
 and percent-encoded, so nothing a user types (`../../x/purge-queue`) becomes path structure.
 """
@@ -24,10 +28,10 @@ from urllib.parse import quote
 
 import httpx
 
-from gpuctl import __version__
+from gpuctl import __version__, interrupts
 from gpuctl.provider.errors import (
     RUNPOD, AmbiguousWrite, AuthError, FailedChange, InsecureURL, InvalidId, NotFound, ProviderError, RateLimited, Rejected, ServerError,
-    TransportError, UnansweredWrite, Unavailable, Who,
+    Stopped, StoppedChange, TransportError, UnansweredWrite, Unavailable, Who,
 )
 from gpuctl.provider.pacing import Pacer
 from gpuctl.safetext import one_line
@@ -132,9 +136,10 @@ class ApiClient:
     api_key: str
     timeout: float = DEFAULT_TIMEOUT_S
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] = interrupts.nap  # a backoff: ended early by an interrupt, after which nothing is sent again
     clock: Callable[[], float] = time.monotonic
     rng: random.Random = field(default_factory=random.Random)
+    interrupt_count: Callable[[], int] = interrupts.arrived  # how many interrupts have come: one more than when a request began stops its retries
     on_call: Callable[[Call], None] | None = None
     transport: httpx.BaseTransport | None = None
     pacer: Pacer | None = None  # shared by every thread that sends through this client
@@ -174,26 +179,48 @@ class ApiClient:
         HOLD_MARGIN_S, so a short client timeout (GPU_HTTP_TIMEOUT) never cuts a long poll.
         `changes` means the request changes the account (default: a write, PUT, PATCH or
         DELETE): a 5xx or lost answer after retries is then a FailedChange, which never says
-        the request changed nothing."""
+        the request changed nothing.
+        An interrupt that comes after the request began stops it being sent again (or at all,
+        when it comes while its first attempt waits for a pause): `Stopped`. A request begun
+        after a second interrupt (the cleanup of a command exiting at once) gets one attempt."""
         write = method == "POST" if write is None else write
         changes = (write or method in ("PUT", "PATCH", "DELETE")) if changes is None else changes
         waited, failed, paced = 0.0, 0, 0
+        began, last = self.interrupt_count(), None
         while True:
-            self._pace()
+            self._pace(lambda: self.interrupt_count() != began)
+            if self.interrupt_count() != began:
+                raise self._stopped(method, path, last, changes)
             try:
                 return self._attempt(method, path, json, params, write, hold, changes)
             except ProviderError as error:
+                last = error
+                if error.retryable and self.interrupt_count() != began:
+                    raise self._stopped(method, path, error, changes) from None
                 if error.retry_after is not None:
                     paced += 1
                     delay, spent = self.pacer.held(), paced >= self.retry.paced_attempts
                 else:
                     failed += 1
                     delay, spent = self._backoff(failed), failed >= self.retry.attempts
-                if not error.retryable or spent or waited + delay > self.retry.budget:
-                    raise
+                if not error.retryable or spent or waited + delay > self.retry.budget or began >= 2:
+                    raise  # began after a second interrupt (a lease's release as gpu exits): one attempt, done quickly or not at all
                 if error.retry_after is None:
                     self.sleep(delay)  # a Retry-After is held for every request already: _pace() waits it out
                 waited += delay
+
+    def _stopped(self, method: str, path: str, last: ProviderError | None, changes: bool) -> Stopped:
+        """The error of a request an interrupt kept from being sent again: `last` is its last
+        attempt's error (None: it was never sent). A change whose attempt was sent (its answer
+        lost, or a server error) may have been carried out: its outcome is unknown."""
+        if last is None or not changes or isinstance(last, (TransportError, RateLimited, Unavailable)):
+            said = f"; its last attempt: {last.summary}" if last is not None else ""
+            return Stopped(f"{method} {path}: interrupted, so not sent again{said}" if last else f"{method} {path}: interrupted before it was sent",
+                           detail=last.detail if last else None, provider=self.provider)
+        stopped = StoppedChange(f"{last.summary}; interrupted, so it was not sent again: its outcome is unknown",
+                                detail="the server may have carried it out, or may still be carrying it out", provider=self.provider)
+        stopped.last = last.summary
+        return stopped
 
     def read_timeout(self, hold: float = 0.0) -> float:
         """Seconds a request may go unanswered: the client's timeout, stretched over a server's hold."""
@@ -268,11 +295,12 @@ class ApiClient:
     def _backoff(self, attempt: int) -> float:
         return self.rng.uniform(0, min(self.retry.cap, self.retry.base * 2 ** (attempt - 1)))
 
-    def _pace(self) -> None:
+    def _pace(self, stop: Callable[[], bool] = lambda: False) -> None:
         """Wait until every pause an answer asked for (Retry-After, a spent RateLimit window) is
         over, then count this request against the shared window; a pause longer than the whole
-        retry budget fails now rather than sleep unseen."""
-        wait = self.pacer.take(self.retry.budget)
+        retry budget fails now rather than sleep unseen. `stop()` ends the wait early (an
+        interrupt: the request is not sent)."""
+        wait = self.pacer.take(self.retry.budget, stop)
         if wait > self.retry.budget:
             raise RateLimited(f"{self.provider.name} asked for a pause of {wait:.0f}s before the next request, longer than gpuctl waits ({self.retry.budget:.0f}s)",
                               retry_after=wait, hint="run the command again once the pause is over", provider=self.provider)

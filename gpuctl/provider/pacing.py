@@ -58,10 +58,11 @@ class Pacer:
         with self._lock:
             return self._wait(self.clock())[0]
 
-    def take(self, longest: float) -> float:
+    def take(self, longest: float, stop: Callable[[], bool] = lambda: False) -> float:
         """Wait until a request may go out, then count it against every window. Returns how
         long that was; a wait longer than `longest` is not slept: it returns it at once, for
-        the caller to refuse."""
+        the caller to refuse. `stop()` true ends the wait early, nothing counted: the request
+        will not be sent (an interrupt came)."""
         waited = 0.0
         while True:
             with self._lock:
@@ -77,6 +78,8 @@ class Pacer:
                     self._announced = now + wait
             if waited + wait > longest:
                 return waited + wait
+            if stop():
+                return waited
             if announce and self.on_pause is not None:
                 self.on_pause(wait, why)
             self.sleep(wait)

@@ -31,3 +31,17 @@ def test_a_read_that_failed_after_retries_still_says_it_changed_nothing(account,
     assert failed.code == 1, failed.out + failed.err
     assert "GET /v2/serverless" in failed.err and "server error 500" in failed.err
     assert "this request changed nothing, so run the command again in a minute" in failed.err
+
+
+def test_a_delete_that_failed_after_retries_says_what_fits_a_delete(account, tmp_path):
+    """Its hint was deploy's: "deploying again is safe (gpuctl looks an endpoint up before it
+    creates one)" (review 5, R5-2)."""
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    ident = account.endpoints()[0]["id"]
+    account.faults({"op": "delete", "kind": "endpoint", "action": "status", "status": 500, "times": 20})
+    failed = account.gpu("serverless", "delete", "echo", "-y", cwd=proj)
+    account.clear_faults()
+    assert failed.code == 1, failed.err
+    assert "deploying again" not in failed.err, failed.err
+    assert f"hint: the delete may have been carried out: `gpu serverless list` shows whether endpoint {ident} is still there" in failed.err, failed.err

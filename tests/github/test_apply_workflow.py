@@ -5,6 +5,7 @@ it is not (docs/adr/0016-apply-the-reviewed-plan.md)."""
 from __future__ import annotations
 
 import re
+import signal
 
 import pytest
 
@@ -694,3 +695,41 @@ def test_run_by_hand_on_another_branch_applies_nothing(gha, fake, account, tmp_p
     assert account.endpoints() == [] and account.writes() == 0
     (guard,) = [s for s in job.steps if s.code not in (None, 0)]
     assert "apply.yml applies main only" in guard.err and "hint: run it on main" in guard.err
+
+
+def test_githubs_cancel_sequence_ends_a_merge_apply_with_a_write_in_flight_before_its_sigkill(fake, account, tmp_path):
+    """GitHub cancels with SIGINT, then SIGTERM about 7.5 s later, then SIGKILL 2.5 s after that.
+    A create the API does not answer kept the apply waiting for its 30 s timeout (and a PATCH
+    for its retries, minutes): SIGKILLed, with no summary, no comment and the lease held. The
+    SIGTERM now stops the wait: exit 130, `exit_code` 130, the summary says the write's outcome
+    is unknown and to re-run the job, and the lease is released (review 5, R5-2)."""
+    from tests.github.conftest import REPO, TOKEN
+    from tests.support.terminal import Output
+    from tests.support.wait import until
+
+    checkout = tree(tmp_path / "main", config("api", "asr"))
+    github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+              "GITHUB_API_URL": fake.url, "GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": REPO}
+    assert account.gpu("github", "plan", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github).code == 0
+    fake.add_pull(31, HEAD)
+    account.faults({"op": "create", "kind": "endpoint", "action": "hang", "seconds": 3600})
+    process = account.popen("github", "apply", "--plan-dir", "plans", "--pr", "31", "--parallelism", "1", cwd=checkout, env=github)
+    err = Output.of_pipe(process.stderr)
+    try:
+        until(lambda: account.server.admin("GET", "faults")["rules"][0]["fired"] or process.poll() is not None, "the create to be held")
+        process.send_signal(signal.SIGINT)
+        err.wait_for("in flight to finish")
+        process.send_signal(signal.SIGTERM)
+        said = err.rest()
+        code = process.wait(timeout=120)
+        leases = [t["name"] for t in account.server.http.get("/v2/templates").json()["templates"] if t["name"].startswith("gpuctl-lock-")]
+    finally:
+        account.clear_faults()
+    process.stdout.close()
+    assert code == 130, said
+    assert leases == [], said
+    summary = (tmp_path / "summary").read_text()
+    for text in (said, summary, apply_comment(fake)):
+        assert "outcome of 1 write in flight is unknown" in text, text
+        assert "re-run this workflow job" in text, text
+    assert re.search(r"^exit_code<<(\S+)\n130\n\1$", (tmp_path / "out").read_text(), re.M), (tmp_path / "out").read_text()

@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shlex
 import shutil
 import signal
 import stat
@@ -23,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gpuctl.errors import GpuctlError
+from gpuctl.errors import ExitCode, GpuctlError
 from gpuctl.local.datadir import private, reaper
 from gpuctl.local.datadir.layout import DamagedFile, DataDir, ServerExit, read_own
 from gpuctl.local.store import offline
@@ -39,6 +40,12 @@ class LocalProviderError(GpuctlError):
 
 class PortInUse(LocalProviderError):
     """The requested port is taken by another process."""
+
+
+class StartInterrupted(LocalProviderError):
+    """Ctrl-C or SIGTERM while a start waited for the server it spawned: what became of it."""
+
+    exit_code = ExitCode.INTERRUPTED
 
 
 def default_data_dir(environ: Mapping[str, str]) -> Path:
@@ -157,6 +164,14 @@ def start(data_dir: Path, port: int, environ: Mapping[str, str] | None = None) -
             [sys.executable, "-m", "gpuctl.local", "--data-dir", str(data_dir), "--port", str(port)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True,
             env=dict(environ if environ is not None else os.environ), cwd=str(data_dir))
+    try:
+        return _started(child, data_dir, port)
+    except KeyboardInterrupt:
+        raise _interrupted_start(child, data_dir) from None
+
+
+def _started(child: subprocess.Popen, data_dir: Path, port: int) -> dict[str, Any]:
+    """The server.json of the server `child` (or of the one that won the race), once it answers."""
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         code = child.poll()
@@ -170,6 +185,37 @@ def start(data_dir: Path, port: int, environ: Mapping[str, str] | None = None) -
     if child.poll() is None:
         child.kill()
     raise LocalProviderError(f"the local provider did not start within {START_TIMEOUT_S:.0f} s", detail=_log_tail(data_dir) or None)
+
+
+def _interrupted_start(child: subprocess.Popen, data_dir: Path) -> StartInterrupted:
+    """An interrupt while the start waited for `child` (review 5, R5-11: `error: interrupted`,
+    and the server went on starting in the background, unstopped). Once it has written
+    server.json it is up: it keeps running, and the error says where and how to stop it.
+    Before that it is stopped (with whatever it started), so "interrupted" means "not started"."""
+    info = read_server_info(data_dir) if child.poll() is None else None
+    if info is not None and info.get("pid") == child.pid:
+        return StartInterrupted(f"interrupted: the local provider had started, and is running at {info['url']} (pid {child.pid})",
+                                hint=f"`gpu local down --data-dir {shlex.quote(str(data_dir))}` stops it")
+    _stop_child(child)
+    reaper.reap(data_dir)
+    if not lock_held(data_dir):
+        with contextlib.suppress(FileNotFoundError):
+            DataDir(data_dir).server_json.unlink()
+    return StartInterrupted(f"interrupted: the local provider was not started (the server being started, pid {child.pid}, was stopped)",
+                            hint="run `gpu local up` again to start it")
+
+
+def _stop_child(child: subprocess.Popen) -> None:
+    """Stop the spawned server: SIGTERM, SIGKILL after STOP_TIMEOUT_S. Further interrupts wait for it."""
+    for send in (child.terminate, child.kill):
+        try:
+            send()
+            child.wait(STOP_TIMEOUT_S)
+            return
+        except ProcessLookupError:
+            return
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
+            continue
 
 
 def _start_failed(port: int, code: int, data_dir: Path) -> None:
