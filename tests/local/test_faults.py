@@ -3,12 +3,15 @@ with its write counter, and seeding an account."""
 
 from __future__ import annotations
 
+import json
+import socket
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
 from tests.local.conftest import LocalServer, start_server, stop_server, wait_for
+from tests.support.wait import DEADLINE_S
 
 ENDPOINT = {"name": "fault-target", "type": "QUEUE", "image": "img", "gpu": {"pools": ["ADA_24"]},
             "scaling": {"type": "QUEUE_DELAY", "queueDelay": 4}, "workers": {"min": 0, "max": 3, "idleTimeout": 5}}
@@ -102,6 +105,28 @@ def test_clearing_the_rules_releases_a_held_request_which_then_lands(faults: Loc
         faults.admin("DELETE", "faults")
         answer = held.result()
     assert answer.status_code == 201 and answer.json()["name"] == "held"
+
+
+@pytest.mark.parametrize("action", ["hang", "commit_then_hang"])
+def test_rules_cleared_before_a_held_request_has_begun_its_hang_still_release_it(faults: LocalServer, action: str) -> None:
+    """A rule fires when the request's head arrives; its hang begins once the body is read (a
+    `commit_then_hang`'s once the write is done). Rules cleared in between were missed: the
+    test that saw `fired` and cleared the rules then waited out the whole hang (120 s, under
+    stress). The body is sent here only once the clear was answered."""
+    faults.admin("POST", "faults", {"op": "create", "kind": "network_volume", "action": action, "seconds": 600, "times": 1})
+    body = json.dumps({"name": f"late-{action}", "size": 10, "dataCenter": "EU-RO-1"}).encode()
+    head = (f"POST /v2/network-volumes HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {faults.token}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", faults.info["port"])) as sock:
+        sock.settimeout(DEADLINE_S)  # only ends a hung run: the answer is awaited
+        sock.sendall(head.encode())
+        wait_for(lambda: faults.admin("GET", "faults")["rules"][0]["fired"] == 1)
+        faults.admin("DELETE", "faults")
+        sock.sendall(body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 201 "), answer[:300]
 
 
 def test_omit_field_takes_a_field_out_of_a_get_and_of_every_listed_item(faults: LocalServer) -> None:
