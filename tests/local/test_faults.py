@@ -185,15 +185,17 @@ def test_seed_makes_probabilistic_faults_repeatable(faults: LocalServer) -> None
     assert described["seed"] == 123 and described["rules"][0]["fired"] == first.count(503)
 
 
-def test_request_log_counts_writes_and_reads_separately(faults: LocalServer) -> None:
-    faults.admin("POST", "requests/reset")
-    faults.http.get("/v2/serverless")
-    faults.http.get("/v2/catalog/gpus")
-    faults.http.post("/graphql", json={"query": "query { myself { endpoints { id } } }"})
-    assert faults.admin("GET", "requests")["writes"] == 0
-    faults.http.post("/v2/serverless", json={**ENDPOINT, "bogus": 1})  # a failed write still counts
-    faults.http.post("/graphql", json={"query": 'mutation { deleteTemplate(templateName: "none") }'})
-    log = faults.admin("GET", "requests")
+def test_request_log_counts_writes_and_reads_separately(fresh_server: LocalServer) -> None:
+    """A server of its own: the shared one logs the pings and job polls of workers other tests
+    left idling (30 s), which came between these requests when such a test ran just before."""
+    fresh_server.admin("POST", "requests/reset")
+    fresh_server.http.get("/v2/serverless")
+    fresh_server.http.get("/v2/catalog/gpus")
+    fresh_server.http.post("/graphql", json={"query": "query { myself { endpoints { id } } }"})
+    assert fresh_server.admin("GET", "requests")["writes"] == 0
+    fresh_server.http.post("/v2/serverless", json={**ENDPOINT, "bogus": 1})  # a failed write still counts
+    fresh_server.http.post("/graphql", json={"query": 'mutation { deleteTemplate(templateName: "none") }'})
+    log = fresh_server.admin("GET", "requests")
     assert log["writes"] == 2
     assert [(r["method"], r["path"], r["status"]) for r in log["requests"]][:4] == [
         ("GET", "/v2/serverless", 200), ("GET", "/v2/catalog/gpus", 200), ("POST", "/graphql", 200), ("POST", "/v2/serverless", 422)]
