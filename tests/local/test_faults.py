@@ -52,6 +52,18 @@ def test_delay_visibility_hides_a_created_object_from_list_and_get(faults: Local
     wait_for(lambda: faults.http.get(f"/v2/templates/{template_id}").status_code == 200)
 
 
+def test_clearing_the_rules_shows_every_object_a_delay_visibility_still_hides(faults: LocalServer) -> None:
+    """A test hides a create for as long as it needs (a long `seconds`) and shows it by clearing
+    the rules, as it lets a held request go: a fixed 10 s hide raced a killed deploy's restart
+    on a loaded machine (test_crash, stress: 4 failures in 6)."""
+    faults.admin("POST", "faults", {"op": "create", "kind": "template", "action": "delay_visibility", "seconds": 3600})
+    template_id = faults.http.post("/v2/templates", json={"name": "hidden-until-cleared", "image": "img"}).json()["id"]
+    assert faults.http.get(f"/v2/templates/{template_id}").status_code == 404
+    faults.admin("DELETE", "faults")
+    assert faults.http.get(f"/v2/templates/{template_id}").status_code == 200
+    assert template_id in [t["id"] for t in faults.http.get("/v2/templates").json()["templates"]]
+
+
 def test_drop_field_accepts_the_write_without_storing_the_field(faults: LocalServer) -> None:
     faults.admin("POST", "faults", {"op": "create", "kind": "endpoint", "action": "drop_field", "field": "workers.max", "times": 1})
     created = faults.http.post("/v2/serverless", json={**ENDPOINT, "workers": {"min": 0, "max": 7, "idleTimeout": 5}})

@@ -19,8 +19,9 @@ A rule names an operation (`list|get|create|update|delete|*`) on a resource kind
   `list` answers, as if RunPod had started sending a new one.
 
 A hang still waiting when the server stops ends with a 503 instead (`FaultBook.hold`). Clearing
-the rules releases every request a hang holds, which then goes on normally: a test holds a write
-for as long as it needs and lets it go by clearing, instead of guessing how long it will need.
+the rules releases every request a hang holds, which then goes on normally, and shows every
+object a `delay_visibility` still hides (the admin route): a test holds a write, or hides a
+create, for as long as it needs and lets it go by clearing, instead of guessing how long it will need.
 
 Sub-resources (`/workers`, `/releases`, logs) are `get`s of their endpoint. A GraphQL query is
 a `list` of kind `graphql`: `omit_field` and `extra_field` edit the value of each of its root
