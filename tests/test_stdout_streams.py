@@ -53,3 +53,51 @@ def test_a_text_stream_handed_in_is_left_as_it_is():
     out = io.StringIO()
     _app(out).stdout.write("→\n")
     assert out.getvalue() == "→\n"
+
+
+class _Writes(io.StringIO):
+    """A stream that keeps each write apart: a signal handled between two writes of one line
+    (SIGTERM as a KeyboardInterrupt) leaves that line open, and the `error:` line after it
+    begins mid-line (CI, 12e642d)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+def test_the_plain_warm_view_writes_each_line_whole():
+    from gpuctl.render.warm import PlainView
+
+    stream = _Writes()
+    with PlainView(stream) as view:
+        view.status("creating pod gpuctl-warm-x")
+        view.output("downloading model.bin")
+    assert [w for w in stream.writes if w] == ["creating pod gpuctl-warm-x\n", "  pod | downloading model.bin\n"], stream.writes
+
+
+def test_a_usage_error_is_one_write_with_its_newline():
+    import click
+
+    from gpuctl.cli import usage
+
+    stream = _Writes()
+    usage.show(click.UsageError("no such option: --colour"), click.Command("gpu"), ["--colour"], stream)
+    assert len([w for w in stream.writes if w]) == 1 and stream.writes[0].endswith("\n"), stream.writes
+
+
+def test_no_client_module_writes_a_line_in_two_pieces():
+    """`print(..., file=stream)` writes the text, then the newline: every line gpu writes on a
+    stream is one write (AppContext.note, the CLI's closing lines, the views). The downloader
+    runs in the pod, and the local provider is a program of its own."""
+    from pathlib import Path
+
+    import gpuctl
+
+    root = Path(gpuctl.__file__).parent
+    found = [f"{path.relative_to(root)}:{n}" for path in sorted(root.rglob("*.py")) if "local" not in path.relative_to(root).parts[:1]
+             and path.name != "download.py" for n, line in enumerate(path.read_text().splitlines(), 1) if "print(" in line and "file=" in line]
+    assert not found, found

@@ -27,7 +27,7 @@ def show(exc: click.ClickException, root: click.Command, args: list[str], stream
     if isinstance(exc, NO_ARGS_IS_HELP):
         exc.show(file=stream)
     else:
-        print(describe(exc, root, args).format(), file=stream)
+        stream.write(describe(exc, root, args).format() + "\n")  # the line and its newline in one write
 
 
 def describe(exc: click.ClickException, root: click.Command, args: list[str]) -> UsageError:

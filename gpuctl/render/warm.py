@@ -51,7 +51,8 @@ class PlainView:
             self.note(text)
 
     def note(self, text: str) -> None:
-        print(text, file=self.stream, flush=True)
+        self.stream.write(text + "\n")  # one write: a signal between the text and its newline left the line open
+        self.stream.flush()
 
     def output(self, line: str) -> None:
         self.note(f"  pod | {line}")

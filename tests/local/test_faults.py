@@ -3,12 +3,15 @@ with its write counter, and seeding an account."""
 
 from __future__ import annotations
 
+import json
+import socket
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
 from tests.local.conftest import LocalServer, start_server, stop_server, wait_for
+from tests.support.wait import DEADLINE_S
 
 ENDPOINT = {"name": "fault-target", "type": "QUEUE", "image": "img", "gpu": {"pools": ["ADA_24"]},
             "scaling": {"type": "QUEUE_DELAY", "queueDelay": 4}, "workers": {"min": 0, "max": 3, "idleTimeout": 5}}
@@ -47,6 +50,18 @@ def test_delay_visibility_hides_a_created_object_from_list_and_get(faults: Local
     assert faults.http.get(f"/v2/templates/{template_id}").status_code == 404
     assert template_id not in [t["id"] for t in faults.http.get("/v2/templates").json()["templates"]]
     wait_for(lambda: faults.http.get(f"/v2/templates/{template_id}").status_code == 200)
+
+
+def test_clearing_the_rules_shows_every_object_a_delay_visibility_still_hides(faults: LocalServer) -> None:
+    """A test hides a create for as long as it needs (a long `seconds`) and shows it by clearing
+    the rules, as it lets a held request go: a fixed 10 s hide raced a killed deploy's restart
+    on a loaded machine (test_crash, stress: 4 failures in 6)."""
+    faults.admin("POST", "faults", {"op": "create", "kind": "template", "action": "delay_visibility", "seconds": 3600})
+    template_id = faults.http.post("/v2/templates", json={"name": "hidden-until-cleared", "image": "img"}).json()["id"]
+    assert faults.http.get(f"/v2/templates/{template_id}").status_code == 404
+    faults.admin("DELETE", "faults")
+    assert faults.http.get(f"/v2/templates/{template_id}").status_code == 200
+    assert template_id in [t["id"] for t in faults.http.get("/v2/templates").json()["templates"]]
 
 
 def test_drop_field_accepts_the_write_without_storing_the_field(faults: LocalServer) -> None:
@@ -102,6 +117,28 @@ def test_clearing_the_rules_releases_a_held_request_which_then_lands(faults: Loc
         faults.admin("DELETE", "faults")
         answer = held.result()
     assert answer.status_code == 201 and answer.json()["name"] == "held"
+
+
+@pytest.mark.parametrize("action", ["hang", "commit_then_hang"])
+def test_rules_cleared_before_a_held_request_has_begun_its_hang_still_release_it(faults: LocalServer, action: str) -> None:
+    """A rule fires when the request's head arrives; its hang begins once the body is read (a
+    `commit_then_hang`'s once the write is done). Rules cleared in between were missed: the
+    test that saw `fired` and cleared the rules then waited out the whole hang (120 s, under
+    stress). The body is sent here only once the clear was answered."""
+    faults.admin("POST", "faults", {"op": "create", "kind": "network_volume", "action": action, "seconds": 600, "times": 1})
+    body = json.dumps({"name": f"late-{action}", "size": 10, "dataCenter": "EU-RO-1"}).encode()
+    head = (f"POST /v2/network-volumes HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {faults.token}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", faults.info["port"])) as sock:
+        sock.settimeout(DEADLINE_S)  # only ends a hung run: the answer is awaited
+        sock.sendall(head.encode())
+        wait_for(lambda: faults.admin("GET", "faults")["rules"][0]["fired"] == 1)
+        faults.admin("DELETE", "faults")
+        sock.sendall(body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 201 "), answer[:300]
 
 
 def test_omit_field_takes_a_field_out_of_a_get_and_of_every_listed_item(faults: LocalServer) -> None:
@@ -160,15 +197,17 @@ def test_seed_makes_probabilistic_faults_repeatable(faults: LocalServer) -> None
     assert described["seed"] == 123 and described["rules"][0]["fired"] == first.count(503)
 
 
-def test_request_log_counts_writes_and_reads_separately(faults: LocalServer) -> None:
-    faults.admin("POST", "requests/reset")
-    faults.http.get("/v2/serverless")
-    faults.http.get("/v2/catalog/gpus")
-    faults.http.post("/graphql", json={"query": "query { myself { endpoints { id } } }"})
-    assert faults.admin("GET", "requests")["writes"] == 0
-    faults.http.post("/v2/serverless", json={**ENDPOINT, "bogus": 1})  # a failed write still counts
-    faults.http.post("/graphql", json={"query": 'mutation { deleteTemplate(templateName: "none") }'})
-    log = faults.admin("GET", "requests")
+def test_request_log_counts_writes_and_reads_separately(fresh_server: LocalServer) -> None:
+    """A server of its own: the shared one logs the pings and job polls of workers other tests
+    left idling (30 s), which came between these requests when such a test ran just before."""
+    fresh_server.admin("POST", "requests/reset")
+    fresh_server.http.get("/v2/serverless")
+    fresh_server.http.get("/v2/catalog/gpus")
+    fresh_server.http.post("/graphql", json={"query": "query { myself { endpoints { id } } }"})
+    assert fresh_server.admin("GET", "requests")["writes"] == 0
+    fresh_server.http.post("/v2/serverless", json={**ENDPOINT, "bogus": 1})  # a failed write still counts
+    fresh_server.http.post("/graphql", json={"query": 'mutation { deleteTemplate(templateName: "none") }'})
+    log = fresh_server.admin("GET", "requests")
     assert log["writes"] == 2
     assert [(r["method"], r["path"], r["status"]) for r in log["requests"]][:4] == [
         ("GET", "/v2/serverless", 200), ("GET", "/v2/catalog/gpus", 200), ("POST", "/graphql", 200), ("POST", "/v2/serverless", 422)]

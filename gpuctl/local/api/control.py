@@ -41,8 +41,9 @@ class FaultPoint(Protocol):
         """The answer a `status` or `commit_then_fail` rule gives instead of the real one."""
         ...
 
-    async def hold(self, seconds: float) -> bool:
-        """Wait out a hang; False when the server began stopping first."""
+    async def hold(self, fault: Fault) -> bool:
+        """Wait out the hang of `fault` (released at once if the rules were cleared since it
+        fired); False when the server began stopping first."""
         ...
 
 
@@ -54,7 +55,7 @@ async def before(faults: FaultPoint, request: Request, op: str, kind: str) -> Fa
         return None
     if fault.action == "hang":
         await read_body(request, MAX_BODY)  # read first: the write must still land if the client gives up
-        if not await faults.hold(fault.seconds):
+        if not await faults.hold(fault):
             raise ApiError(503, "the local provider is stopping")  # a server going down does not carry out what it was holding back
     elif fault.action == "status":
         raise faults.error(fault)
@@ -76,7 +77,7 @@ def control(op: str, kind: str) -> Callable[[Callable[..., Awaitable[Response]]]
         async def run(self: Any, request: Request) -> Response:
             fault = await before(self.faults, request, op, kind)
             response = await handler(self, request)
-            if fault is not None and fault.action == "commit_then_hang" and not await self.faults.hold(fault.seconds):
+            if fault is not None and fault.action == "commit_then_hang" and not await self.faults.hold(fault):
                 raise ApiError(503, "the local provider is stopping")
             if fault is not None and fault.action in RESHAPING:
                 response = reshaped(fault, op, response)

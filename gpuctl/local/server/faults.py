@@ -19,8 +19,9 @@ A rule names an operation (`list|get|create|update|delete|*`) on a resource kind
   `list` answers, as if RunPod had started sending a new one.
 
 A hang still waiting when the server stops ends with a 503 instead (`FaultBook.hold`). Clearing
-the rules releases every request a hang holds, which then goes on normally: a test holds a write
-for as long as it needs and lets it go by clearing, instead of guessing how long it will need.
+the rules releases every request a hang holds, which then goes on normally, and shows every
+object a `delay_visibility` still hides (the admin route): a test holds a write, or hides a
+create, for as long as it needs and lets it go by clearing, instead of guessing how long it will need.
 
 Sub-resources (`/workers`, `/releases`, logs) are `get`s of their endpoint. A GraphQL query is
 a `list` of kind `graphql`: `omit_field` and `extra_field` edit the value of each of its root
@@ -198,10 +199,15 @@ class FaultBook:
     def error(self, rule: FaultRule) -> ApiError:
         return rule.error(self.rates.headers())
 
-    async def hold(self, seconds: float) -> bool:
-        """Wait `seconds`, or until the rules are cleared; False when the server began stopping
-        first. A held request must not keep the shutdown waiting for the rest of its hang."""
-        await self.signals.wait(_RELEASE, timeout=seconds)
+    async def hold(self, rule: FaultRule) -> bool:
+        """Wait out the hang of `rule` (its `seconds`), or until the rules are cleared; False when
+        the server began stopping first. A held request must not keep the shutdown waiting for
+        the rest of its hang. A rule cleared since it fired holds nothing: it fires when the
+        request's head arrives and its hang begins after the body is read (a `commit_then_hang`'s
+        after the write), so a test that saw it fire and cleared the rules in between waited out
+        the whole hang. Nothing yields between the check and the wait's registration."""
+        if any(r is rule for r in self.rules):
+            await self.signals.wait(_RELEASE, timeout=rule.seconds)
         return not self.signals.shutdown.is_set()
 
     def describe(self) -> dict[str, Any]:

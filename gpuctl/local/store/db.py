@@ -99,6 +99,10 @@ class Store:
             (kind, doc["id"], json.dumps(doc, separators=(",", ":"), ensure_ascii=False), json.dumps(extra or {}), visible_at, seq),
         )
 
+    def reveal(self) -> None:
+        """Make every object a `delay_visibility` fault still hides visible now."""
+        self.db.execute("UPDATE objects SET visible_at=0 WHERE visible_at>0")
+
     def _next_seq(self, kind: str) -> int:
         row = self.db.execute("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM objects WHERE kind=?", (kind,)).fetchone()
         return int(row["n"])
