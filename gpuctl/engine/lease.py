@@ -46,6 +46,9 @@ from gpuctl.safetext import one_line
 from gpuctl.v2 import env_of, owner, template_patch, template_request
 
 LEASE_PREFIX = "gpuctl-lock-"
+CLAIM_KINDS = ("endpoint", "volume")  # a name claim: gpuctl-lock-endpoint-<name>, gpuctl-lock-volume-<dc>-<name>
+CLAIM_PREFIXES = tuple(f"{LEASE_PREFIX}{kind}-" for kind in CLAIM_KINDS)
+RENAMED_PREFIX = "gpuctl-lease-"  # the lease of a project whose id would give a claim's name (ADR 44)
 HOLDER, EXPIRES, TOKEN = "GPUCTL_LEASE_HOLDER", "GPUCTL_LEASE_EXPIRES", "GPUCTL_LEASE_TOKEN"
 HOST, PID, PID_SPACE = "GPUCTL_LEASE_HOST", "GPUCTL_LEASE_PID", "GPUCTL_LEASE_PID_SPACE"
 ACCOUNT_LEASE = "the account lease"
@@ -59,12 +62,24 @@ HOLDER_SHOWN = 200  # what gpuctl writes is about 100 characters; anyone with th
 
 
 def lease_name(kind: str, key: str) -> str:
-    """`gpuctl-lock-<key>` for a project, `gpuctl-lock-endpoint-<name>` for a name claim;
-    hashed when it would pass RunPod's 191-character limit."""
+    """`gpuctl-lock-<key>` for a project, `gpuctl-lock-endpoint-<name>` (`-volume-<dc>-<name>`)
+    for a name claim; hashed when it would pass RunPod's 191-character limit. A project id
+    that starts with a claim's kind (`endpoint-e5`) would name its lease as the claim on one
+    of its own names (review 5, R5-4: its deploy waited for itself, and blocked another
+    project's create of `e5`): its lease is `gpuctl-lease-<key>` (ADR 44). Every other project
+    keeps the name every gpuctl takes, so versions still exclude each other."""
+    if kind == "project" and key.startswith(tuple(f"{k}-" for k in CLAIM_KINDS)):
+        name = f"{RENAMED_PREFIX}{key}"
+        return name if len(name) <= MAX_NAME else f"{RENAMED_PREFIX}sha256-{hashlib.sha256(key.encode()).hexdigest()}"
     name = f"{LEASE_PREFIX}{kind + '-' if kind != 'project' else ''}{key}"
     if len(name) <= MAX_NAME:
         return name
     return f"{LEASE_PREFIX}{kind}-sha256-{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+def is_claim(name: str) -> bool:
+    """Whether a template name is a name claim's (`name_claim`), never a project's lease."""
+    return name.startswith(CLAIM_PREFIXES)
 
 
 def read_expiry(template: dict, now: float) -> tuple[float | None, str | None]:
@@ -525,7 +540,7 @@ def forget_claims(provider: Provider, project_id: str, templates: Iterable[dict]
     for template in templates:
         env = env_of(template)
         name = str(template.get("name") or "")
-        if not name.startswith(LEASE_PREFIX) or owner(template) != project_id or TOKEN not in env:
+        if not is_claim(name) or owner(template) != project_id or TOKEN not in env:
             continue
         if name == held.name or template.get("id") == held.template_id:
             continue
