@@ -471,7 +471,7 @@ class Deployment:
         minute, and the release only after the checks."""
         if lease is None:
             return None
-        lease._check_held()  # the one check of whether the account still has this lease; it sets `lost`
+        lease.still_held()  # the one check of whether the account still has this lease; it sets `lost`
         return lease.lost
 
     def _replan(self, shown: Plan, meanwhile: str = "while this deploy waited for the lease") -> tuple[Plan, Observed]:

@@ -279,6 +279,12 @@ class Lease:
         except ProviderError as exc:
             self.on_note(f"warning: could not renew {self.what} {self.name} ({exc.summary}); it expires in {self.ttl:.0f}s")
 
+    def still_held(self) -> bool:
+        """Ask the account now whether it still has this lease (`_check_held`); `lost` says what
+        became of it when it does not. For a caller that must tell another run's write from the
+        provider's fault (engine.flow, review 5 R5-9)."""
+        return self._check_held()
+
     def _check_held(self) -> bool:
         """Whether the account still has this lease (its template, with this lease's token).
         When it does not, another run broke it (`--break-lock`) or someone deleted it while this
