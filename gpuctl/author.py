@@ -90,6 +90,17 @@ def public_place(where: str | None) -> str | None:
     return where if _ACTIONS_PLACE.fullmatch(where) else OUTSIDE_ACTIONS
 
 
+_HOLDER_IN_TEXT = re.compile(r"pid [0-9]+ on [^ ()]+(?: in [^ ()]+)?(?= \()")  # a holder inside a message: `held by pid 12 on HOST (...)`
+
+
+def public_holders(text: str) -> str:
+    """`text` with every lease holder it quotes (`pid 12 on HOST (...)`, as engine.lease names
+    one in its messages: the exit 3 refusal, the notes of a wait or a takeover) shown by
+    `public_holder`: for what a GitHub job writes (github.job.Job.clean), since those messages
+    reach the job summary and the apply comment whole (ADR 39)."""
+    return _HOLDER_IN_TEXT.sub(lambda found: public_holder(found.group(0)), text)
+
+
 def public_holder(holder: str) -> str:
     """An account lease's holder as gpuctl writes it (`pid 12 on HOST (`gpu serverless deploy`,
     since ...)`, with ` in owner/repo:branch` after HOST in GitHub Actions) as a public page may

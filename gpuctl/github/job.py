@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 from gpuctl import __version__
+from gpuctl.author import public_holders
 from gpuctl.cli.context import AppContext
 from gpuctl.redact import redact
 from gpuctl.safetext import printable
@@ -131,8 +132,9 @@ class Job:
         values) replaced, and every control character or character that shows nothing or
         reorders what follows (a bidi override in a name, a zero-width space) written as an
         escape: the same rules as the terminal's, for all that goes to GitHub or a file (a
-        comment, an issue, the job summary, an output), whichever message quotes the name."""
-        return printable(redact(text, self.app.secrets))
+        comment, an issue, the job summary, an output), whichever message quotes the name; a
+        lease holder a message quotes without its host (`author.public_holders`, ADR 39)."""
+        return public_holders(printable(redact(text, self.app.secrets)))
 
     def source_url(self, key: str, commit: str | None) -> str | None:
         """The config's page at `commit` (`https://github.com/OWNER/REPO/blob/SHA/PATH`), to

@@ -733,3 +733,28 @@ def test_githubs_cancel_sequence_ends_a_merge_apply_with_a_write_in_flight_befor
         assert "outcome of 1 write in flight is unknown" in text, text
         assert "re-run this workflow job" in text, text
     assert re.search(r"^exit_code<<(\S+)\n130\n\1$", (tmp_path / "out").read_text(), re.M), (tmp_path / "out").read_text()
+
+
+def test_a_merge_apply_refused_by_a_laptop_s_lease_names_no_host_in_the_summary(account, tmp_path):
+    """A laptop's deploy holds the project's account lease: the merge apply exits 3 naming the
+    holder. The refusal reached the job summary with the laptop's host name ("pid 4242 on
+    lees-laptop"), public in a public repository; it says "a machine outside GitHub Actions"
+    there (ADR 39). The terminal keeps the host: it is the account's user who reads it."""
+    import time
+
+    from gpuctl.engine.lease import EXPIRES, HOLDER, HOST, PID, PID_SPACE, TOKEN, lease_name
+
+    checkout = tree(tmp_path / "main", config("api"))
+    github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    assert account.gpu("github", "plan", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github).code == 0
+    env = {"GPUCTL_PROJECT": "ml-api", HOLDER: "pid 4242 on lees-laptop (`gpu serverless deploy`, since 2026-12-07T06:00:00Z)",
+           EXPIRES: f"{time.time() + 240:.0f}", TOKEN: "0123456789abcdef", HOST: "lees-laptop", PID: "4242", PID_SPACE: "0123456789abcdef"}
+    body = {"name": lease_name("project", "ml-api"), "image": "gpuctl/lease:none", "env": env, "category": "CPU",
+            "serverless": False, "startSsh": False, "startJupyter": False}
+    assert account.server.http.post("/v2/templates", json=body).status_code == 201
+    refused = account.gpu("github", "apply", "--no-comment", "--plan-dir", "plans", "--lock-timeout", "0s", cwd=checkout, env=github)
+    summary = (tmp_path / "summary").read_text()
+    assert refused.code == 1 and "pid 4242 on lees-laptop" in refused.err, refused.err  # the job log: the terminal's rule
+    assert "pid 4242 on a machine outside GitHub Actions" in summary and "lees-laptop" not in summary, summary
+    assert "lees-laptop" not in (tmp_path / "out").read_text()
+    assert account.endpoints() == []
