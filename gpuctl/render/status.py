@@ -83,7 +83,7 @@ def leftover_text(doc: dict) -> str | None:
         return None
     listed, them = ", ".join(f"{p['id']} ({p['name']})" for p in pods), agreeing(len(pods), "it", "them")
     return (f"{counted(len(pods), 'warm-up pod')} left over by a warm-up that gave up on {them}: {listed}; "
-            f"{agreeing(len(pods), 'it bills', 'they bill')} until deleted. Any warm-up (`{suggest('serverless', 'warm', str(doc.get('id') or doc['name']))}`) "
+            f"{agreeing(len(pods), 'it bills', 'they bill')} until deleted. Any warm-up (`{suggest('serverless', 'warm', str(doc['name']))}`) "
             f"deletes {them} first, or delete {them} in the RunPod console (Pods)")
 
 
