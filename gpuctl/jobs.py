@@ -96,7 +96,10 @@ SUBMITTING = "interrupt: waiting for the endpoint to answer with the job id, so 
 
 def job_commands(ref: str, job_id: str) -> str:
     """How to see and cancel a job gpu stopped waiting for."""
-    return f"check it with `gpu serverless job status {ref} {job_id}`, cancel it with `gpu serverless job cancel {ref} {job_id}`"
+    from gpuctl.commands import suggest
+
+    return (f"check it with `{suggest('serverless', 'job', 'status', ref, job_id)}`, "
+            f"cancel it with `{suggest('serverless', 'job', 'cancel', ref, job_id)}`")
 
 
 class QueuedJob:
@@ -141,7 +144,9 @@ class QueuedJob:
         by its last state, and the commands to see and cancel it; or, before the endpoint
         answered, where to look."""
         if not self.job:
-            return f"interrupted before {self.ref} answered: the {what} may still run\nhint: `gpu serverless status {self.ref}` shows the queue"
+            from gpuctl.commands import suggest
+
+            return f"interrupted before {self.ref} answered: the {what} may still run\nhint: `{suggest('serverless', 'status', self.ref)}` shows the queue"
         # the state last seen: with --stream that is /run's answer while a /stream call waits,
         # so "queued" may be stale by now; it is said as what gpu last saw, not as a fact
         goes_on = (f"was in the queue of {self.ref} when gpu last looked; it runs once a worker takes it (it may be running now)"

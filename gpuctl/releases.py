@@ -18,6 +18,7 @@ from typing import Any
 from gpuctl.errors import GpuctlError
 from gpuctl.model import MARKER_ENV
 from gpuctl.moments import epoch_of
+from gpuctl.commands import suggest
 from gpuctl.v2 import env_of, owner, release_version
 from gpuctl.words import agreeing, counted
 
@@ -114,7 +115,7 @@ def configuration_at(doc: dict, endpoint: dict, version: int) -> dict[str, Any]:
     if version not in known:
         listed = ", ".join(map(str, known)) or "none"
         raise VersionNotFound(f"endpoint {name} has no version {version}; its versions are {listed}",
-                              hint=f"pick one of them, as `gpu serverless history {name}` lists them")
+                              hint=f"pick one of them, as `{suggest('serverless', 'history', str(name))}` lists them")
     latest = known[0] if release_version(doc) is None else release_version(doc)
     missing = sorted(set(range(version + 1, latest + 1)) - set(known))
     if missing:

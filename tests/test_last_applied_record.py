@@ -223,6 +223,9 @@ def test_prune_keeps_an_endpoint_another_gpu_jsonc_of_the_project_applied():
     assert mb.action is Action.NOOP and mb.drift is None and "applied from b/gpu.jsonc (same project_id" in mb.reason
     assert [n.address for n in result.notices if n.code == "other-config"] == ["endpoint.mb"]
     assert not result.has_changes
+    # The note's command names the endpoint by its id, never the account's name (review 5, R5-3).
+    (note,) = [n.message for n in result.notices if n.code == "other-config"]
+    assert f"`gpu serverless delete {mb.id}" in note and "delete mb`" not in note, note
 
 
 def test_a_record_without_its_config_is_pruned_as_before():

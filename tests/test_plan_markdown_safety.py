@@ -291,3 +291,19 @@ def test_a_url_in_a_name_or_a_warning_is_shown_but_links_nowhere(cli, tmp_path):
     for markdown in (plan.out, render_markdown(doc)):
         assert _linked_urls(markdown) == [] and _linked_mentions(markdown) == [], markdown
         assert all(url in markdown.replace("&#8203;", "") for url in URLS)  # still shown, as written
+
+
+def test_a_cut_plan_says_how_to_see_it_whole_for_its_own_config(cli, tmp_path):
+    """The cut comment's "Run `gpu serverless deploy --plan`" planned ./gpu.jsonc, another
+    project's when the plan was of services/asr/gpu.jsonc (review 5, R5-6): it names the config."""
+    from gpuctl.render.markdown import render_markdown
+
+    blocks = [{"name": f"endpoint-{i:03d}", "template": "vllm", "gpu_type": "NVIDIA L4"} for i in range(60)]
+    (tmp_path / "services" / "asr").mkdir(parents=True)
+    (tmp_path / "services" / "asr" / "gpu.jsonc").write_text(json.dumps({"project_id": "asr", "serverless": blocks}))
+    (tmp_path / "observed.json").write_text('{"provider": "runpod"}')
+    planned = cli(["serverless", "deploy", "--plan", "--observed", "observed.json", "--config", "services/asr/gpu.jsonc", "--format", "json"], tmp_path)
+    doc = json.loads(planned.out)
+    for cut in (render_markdown(doc, limit=12_000), render_markdown(doc, limit=3_000)):
+        assert "**Truncated:**" in cut
+        assert "`gpu serverless deploy --plan --config services/asr/gpu.jsonc`" in cut, cut[-600:]

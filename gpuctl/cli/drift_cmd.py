@@ -46,19 +46,26 @@ def drift(app: AppContext, as_json: bool, fmt: str | None, observed: str | None,
 
 def report(app: AppContext, fmt: str, observed: str | None, provider: str | None, config: str | None) -> int:
     """Print the drift report in `fmt` (text, json, markdown); exit 0 in sync, 2 on drift."""
-    doc = drift_doc(app, observed, provider, config)
-    _write(app, doc, fmt)
+    from gpuctl.commands import Flags
+
+    flags = Flags.of_run(config, provider)
+    doc = drift_doc(app, observed, provider, config, flags=flags)
+    _write(app, doc, fmt, flags)
     return ExitCode.OK if doc["in_sync"] else ExitCode.CHANGES
 
 
-def drift_doc(app: AppContext, observed: str | None, provider: str | None, config: str | None, config_chooses_provider: bool = True) -> dict:
+def drift_doc(app: AppContext, observed: str | None, provider: str | None, config: str | None, config_chooses_provider: bool = True,
+              flags=None) -> dict:
     """The drift document (schema/drift.schema.json) of gpu.jsonc against the account (or the
     `observed` snapshot), as `gpu serverless drift --json` prints it: made here and written by
     `report`, so every reader (the GitHub drift job too) gets the same document without
     printing and parsing it. Plain JSON values only (`dumps` of it, read back, is equal to it).
-    `config_chooses_provider` False: the GitHub drift job's (DeployOptions' field of that name)."""
+    `config_chooses_provider` False: the GitHub drift job's (DeployOptions' field of that name).
+    `flags` (`gpuctl.commands.Flags`): the options the advice's commands repeat; by default
+    `--config` and `--provider` as given here."""
     from gpuctl.plan.planner import observed_digest
     from gpuctl.render.document import to_document
+    from gpuctl.commands import Flags
     from gpuctl.render.drift import build
 
     s = _session(app, observed, provider, config, config_chooses_provider)
@@ -66,7 +73,8 @@ def drift_doc(app: AppContext, observed: str | None, provider: str | None, confi
     planned = s.plan(state, report=True)
     _refuse_unreported(planned.notices)
     plan = to_document(planned)
-    doc = build(plan, s.catalog, {e["id"]: e for e in state.endpoints if isinstance(e.get("id"), str)}, s.locate)
+    doc = build(plan, s.catalog, {e["id"]: e for e in state.endpoints if isinstance(e.get("id"), str)}, s.locate,
+                Flags.of_run(config, provider) if flags is None else flags)
     # The fingerprint of what this report covers, not of the whole account: another project's
     # deploy must not change tonight's document when this project's drift did not move.
     doc["observed_digest"] = observed_digest(state, {str(r["id"]) for r in plan["resource_changes"] if r["id"]})
@@ -167,7 +175,7 @@ def _made_between_reads(account, state, desired) -> list[str]:
     return found
 
 
-def _write(app: AppContext, doc: dict, fmt: str) -> None:
+def _write(app: AppContext, doc: dict, fmt: str, flags) -> None:
     if fmt == "json":
         from gpuctl.render.document import dumps
 
@@ -177,8 +185,8 @@ def _write(app: AppContext, doc: dict, fmt: str) -> None:
     elif fmt == "markdown":
         from gpuctl.render.drift_view import render_markdown
 
-        app.stdout.write(render_markdown(doc))
+        app.stdout.write(render_markdown(doc, flags=flags))
     else:
         from gpuctl.render.drift_view import render_text
 
-        app.stdout.write(render_text(doc))
+        app.stdout.write(render_text(doc, flags))

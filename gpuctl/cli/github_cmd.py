@@ -113,15 +113,17 @@ def apply(app: AppContext, configs: tuple[str, ...], provider: str | None, polic
 @_configs
 @click.option("--label", default="gpuctl-drift", show_default=True, help="The drift issue's label (created if missing).")
 @click.option("--issue/--no-issue", default=True, show_default=True, help="Open, update or close the drift issue.")
+@click.option("--policy", type=POLICY_FILE, help="The policy file the apply workflow keeps: the deploy commands the report suggests carry it "
+                                                 "as --policy (drift itself checks no policy).")
 @click.pass_obj
-def drift(app: AppContext, configs: tuple[str, ...], provider: str | None, label: str, issue: bool) -> int:
+def drift(app: AppContext, configs: tuple[str, ...], provider: str | None, label: str, issue: bool, policy: str | None) -> int:
     """Report drift per config: open or update one issue while there is drift, close it when
     there is none; a failed read, or one made while a deploy of the project held its account
     lease, touches no issue. Outputs: has_changes (drift), exit_code (0 in sync, 2 drift, 1
     error), summary. Exits 1 only on an error."""
     from gpuctl.github import drift_flow
 
-    opts = drift_flow.DriftOptions(configs or ("gpu.jsonc",), provider, label, issue)
+    opts = drift_flow.DriftOptions(configs or ("gpu.jsonc",), provider, label, issue, policy)
     return _job(app, lambda job: drift_flow.run(job, opts))
 
 

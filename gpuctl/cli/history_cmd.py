@@ -13,7 +13,6 @@ RunPod secret, which pull never writes, setting that). Ctrl-C and SIGTERM follow
 
 from __future__ import annotations
 
-import shlex
 
 import click
 
@@ -81,7 +80,10 @@ def rollback(app: AppContext, ref: str, version: int, plan_only: bool, yes: bool
     from gpuctl.cli.resolve import endpoint, open_target
     from gpuctl.engine.lease import lease_project
 
+    from gpuctl.commands import Flags
+
     so_far = Progress(version)
+    so_far.flags, so_far.force = Flags.of_run(config, provider), force
     with result_document(app, as_json, so_far.document):
         target = open_target(app, provider, config)
         try:
@@ -109,6 +111,9 @@ class Progress:
 
     def __init__(self, version: int):
         self.version = version
+        from gpuctl.commands import NONE
+
+        self.flags, self.force = NONE, False  # the run's options and --force, which a command it suggests repeats
         self.endpoint: dict | None = None
         self.before: object = None  # the version the endpoint was on when planned
         self.latest: object = None  # the version it is on now
@@ -183,14 +188,17 @@ def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan
     from gpuctl.engine.lease import account_lease
     from gpuctl.interrupts import Interrupted, writing
 
+    from gpuctl.commands import suggest
+
     name, done = current.get("name"), []
+    again_command = suggest("serverless", "rollback", endpoint_id, "--to", str(version), *(["--force"] if so_far.force else []), flags=so_far.flags)
     before = lambda: Interrupted("interrupted before the rollback was written: nothing was changed",  # noqa: E731
-                                 hint=f"run `gpu serverless rollback {name} --to {version}` again")
+                                 hint=f"run `{again_command}` again")
     after = lambda: Interrupted(f"interrupted, after the rollback was written: endpoint {name} is on the configuration of version {version} "  # noqa: E731
-                                f"(now version {done[0].version})", hint="; ".join(line.rstrip(".") for line in _left_to_do(current, changes, indirect)))
+                                f"(now version {done[0].version})", hint="; ".join(line.rstrip(".") for line in _left_to_do(current, changes, indirect, so_far.flags)))
     unknown = lambda why: Interrupted(f"interrupted while the rollback's write was in flight: its outcome is unknown ({why})",  # noqa: E731
-                                      hint=f"`gpu serverless history {shlex.quote(str(name))}` shows whether it made a release; if not, run "
-                                           f"`gpu serverless rollback {shlex.quote(str(name))} --to {version}` again")
+                                      hint=f"`{suggest('serverless', 'history', endpoint_id, flags=so_far.flags)}` shows whether it made a release; if not, run "
+                                           f"`{again_command}` again")
     with writing(before, after, say=lambda: app.note("interrupted: waiting for the rollback's write in flight to finish"), unknown=unknown) as write:
         with account_lease(provider, project, "gpu serverless rollback", app.note, wait=wait, break_lock=break_lock):
             again = plan_rollback(provider, endpoint_id, version)
@@ -198,7 +206,7 @@ def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan
                 raise ChangedMeanwhile(f"endpoint {name} changed after the plan was shown (now version {again.version})",
                                        hint="run rollback again and review the new plan")
             with write.step():
-                done.append(write.send(lambda: apply_rollback(provider, endpoint_id, changes, version, by=applier(app.environ, app.cwd))))
+                done.append(write.send(lambda: apply_rollback(provider, endpoint_id, changes, version, by=applier(app.environ, app.cwd), flags=so_far.flags)))
                 so_far.endpoint, so_far.latest, so_far.applied = done[0].endpoint, done[0].version, True
     return _report(app, as_json, so_far)
 
@@ -219,15 +227,14 @@ def _read_elsewhere(changes: list[dict], indirect: dict[str, str]) -> list[tuple
     return [(k, indirect[k], removed) for k, removed in _env_written(changes).items() if k in indirect]
 
 
-def _left_to_do(endpoint: dict, changes: list[dict], indirect: dict[str, str]) -> list[str]:
+def _left_to_do(endpoint: dict, changes: list[dict], indirect: dict[str, str], flags=None) -> list[str]:
     """What a rollback leaves to do, one line each: gpu.jsonc still declares what it undid, so
     the next deploy undoes it unless gpu.jsonc takes the restored values: `pull --write` for
     what pull writes, with `--literal-env KEY` for each env literal restored (pull copies one
     the account changed only when named: review 3 R11, review 4 R4-4), and, for each env value
     gpu.jsonc reads from a `${VAR}` or a RunPod secret (which pull never writes), setting that
-    to the restored value."""
-    import shlex
-
+    to the restored value. Commands carry the run's options (`flags`, `gpuctl.commands.Flags`)."""
+    from gpuctl.commands import NONE, suggest
     from gpuctl.v2 import owner
 
     name = endpoint.get("name")
@@ -238,7 +245,7 @@ def _left_to_do(endpoint: dict, changes: list[dict], indirect: dict[str, str]) -
     elsewhere = _read_elsewhere(changes, indirect)
     if len(elsewhere) < len(env) + sum(1 for c in changes if c["path"] != "env"):  # something pull can take
         literal = [k for k, removed in env.items() if not removed and k not in indirect]
-        command = " ".join(shlex.quote(str(a)) for a in ("gpu", "serverless", "pull", name, "--write", *(f for k in literal for f in ("--literal-env", k))))
+        command = suggest("serverless", "pull", str(name), "--write", *(f for k in literal for f in ("--literal-env", k)), flags=flags or NONE)
         lines.append(f"To make gpu.jsonc match the account, run: {command}" + (" (for every field but the env values below)" if elsewhere else ""))
     for key, where, removed in elsewhere:
         lines.append(f"env.{key}: the rollback removed it, but gpu.jsonc sets it from {where}: remove it from gpu.jsonc, or the next deploy sets it again"
@@ -268,7 +275,7 @@ def _report(app: AppContext, as_json: bool, so_far: Progress) -> int:
 
     if so_far.applied:
         lines = [f"Rolled back endpoint {so_far.endpoint.get('name')} to the configuration of version {so_far.version}; it is now version {so_far.latest}.",
-                 *_left_to_do(so_far.endpoint, so_far.changes, so_far.indirect)]
+                 *_left_to_do(so_far.endpoint, so_far.changes, so_far.indirect, so_far.flags)]
         out = app.stderr if as_json else app.stdout
         out.write("".join(printable(line, keep_newlines=False) + "\n" for line in lines))
     if as_json:

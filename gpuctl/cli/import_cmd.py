@@ -99,14 +99,12 @@ def _again(ref: str, block_name: str | None, force: bool, config: str | None, pr
     """`gpu serverless import ID` with every option given that the block or the account
     depends on (--name, --force, --config, --provider), quoted for a shell: the start of each
     command the notes suggest, which the caller ends with --write and what it adds."""
-    import shlex
+    from gpuctl.commands import Flags, suggest
 
-    words = ["gpu", "serverless", "import", ref]
+    words = ["serverless", "import", ref]
     words += ["--name", block_name] if block_name else []
     words += ["--force"] if force else []
-    words += ["--config", config] if config else []
-    words += ["--provider", provider] if provider else []
-    return shlex.join(words)
+    return suggest(*words, flags=Flags(config or None, provider or None))
 
 
 def _adoption(target, live: dict, project_id: str, name: str, force: bool) -> str | None:

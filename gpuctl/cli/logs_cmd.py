@@ -158,7 +158,10 @@ class UnknownWorker(GpuctlError):
         known = f"its live workers: {', '.join(live)}" if live else "it has no live workers now"
         guess = did_you_mean(worker_id, live)
         name = printable(name, keep_newlines=False)
-        how = f"`gpu serverless logs {name}` shows every live worker; a stopped worker's id is its job's workerId (`gpu serverless job status {name} JOB_ID`)"
+        from gpuctl.commands import suggest
+
+        how = (f"`{suggest('serverless', 'logs', name)}` shows every live worker; a stopped worker's id is its job's workerId "
+               f"(`{suggest('serverless', 'job', 'status', name, 'JOB_ID')}`)")
         super().__init__(f"endpoint {name} has no worker {shown!r} (live or stopped)", detail=known,
                          hint=f"{guess} {how}" if guess else how)
 

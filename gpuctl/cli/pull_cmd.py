@@ -39,31 +39,36 @@ def pull(app: AppContext, name: str | None, write: bool, literal: tuple[str, ...
     credential) are listed for you, never written, unless --literal-env KEY says that value is
     no secret. NAME limits it to one endpoint."""
     from gpuctl.cli.resolve import open_target
+    from gpuctl.commands import Flags
 
     target = open_target(app, provider, config)
     try:
-        return _run(app, target, name, write, as_json, frozenset(literal))
+        return _run(app, target, name, write, as_json, frozenset(literal), Flags.of_run(config, provider))
     finally:
         target.close()
 
 
-def _run(app: AppContext, target, name: str | None, write: bool, as_json: bool, literal: frozenset[str] = frozenset()) -> int:
+def _run(app: AppContext, target, name: str | None, write: bool, as_json: bool, literal: frozenset[str] = frozenset(), flags=None) -> int:
+    """Pull; `flags` (`gpuctl.commands.Flags`): the run's --config and --provider, which every
+    command it suggests repeats."""
     from gpuctl.catalog import load_catalog
     from gpuctl.config.pull import pull as pull_text
     from gpuctl.config.source import nearby_config
     from gpuctl.errors import UsageError
     from gpuctl.plan.planner import unreported
+    from gpuctl.commands import NONE, suggest
     from gpuctl.render.document import to_document
 
+    flags = flags or NONE
     if target.loaded is None:
         raise UsageError("no gpu.jsonc here, so there is nothing to pull into", hint=nearby_config(app.cwd) or "run it in the project directory or pass --config")
     loaded, catalog = target.loaded, load_catalog()
-    _check_name(loaded, name)
+    _check_name(loaded, name, flags)
     observed, plan = _plan(app, target, loaded, catalog, None)
     text = loaded.source.text  # the text the plan was made from: written back only if the file still holds it (edit.save)
     endpoints = {e.get("id"): e for e in observed.endpoints}
     result = pull_text(text, loaded, to_document(plan)["resource_changes"], endpoints, list(observed.network_volumes), catalog, name,
-                       unreported(plan, observed), literal, list(observed.registries) if observed.registries is not None else None)
+                       unreported(plan, observed), literal, list(observed.registries) if observed.registries is not None else None, flags)
     _protect(app, loaded, observed, result)
     if result.pulled:
         _verify(app, target, loaded, catalog, observed, text, result)
@@ -72,15 +77,17 @@ def _run(app: AppContext, target, name: str | None, write: bool, as_json: bool, 
         from gpuctl.config.edit import save
 
         save(loaded.source.path, result.text, read=text, by="gpu serverless pull", shown=loaded.source.display)
-    _report(app, loaded.source.display, result, diff, write, as_json)
+    again = suggest("serverless", "pull", *([name] if name else []), "--write", *(w for k in sorted(literal) for w in ("--literal-env", k)), flags=flags)
+    _report(app, loaded.source.display, result, diff, write, as_json, again, suggest("serverless", "deploy", "--plan", flags=flags))
     unused = sorted(k for k in literal if not any(p.field == f"env.{k}" for p in result.pulled))
     if unused:
         app.note(f"--literal-env {', '.join(unused)}: no such env value differs from gpu.jsonc{f' on endpoint {name}' if name else ''}, so nothing was copied for it")
     return ExitCode.OK
 
 
-def _check_name(loaded, name: str | None) -> None:
+def _check_name(loaded, name: str | None, flags) -> None:
     from gpuctl.errors import UsageError
+    from gpuctl.commands import suggest
     from gpuctl.spelling import did_you_mean
 
     names = [b.model.name or loaded.project_id for b in loaded.blocks]
@@ -88,7 +95,7 @@ def _check_name(loaded, name: str | None) -> None:
         renamed = [b.model.name or loaded.project_id for b in loaded.blocks if b.model.renamed_from == name]
         if renamed:  # the account still has the old name until deploy renames it (ADR 29)
             raise UsageError(f'no endpoint named "{name}" in {loaded.source.display}: endpoint "{renamed[0]}" is renamed from it ("renamed_from": "{name}")',
-                             hint=f"run `gpu serverless pull {renamed[0]}`: it pulls the account's values of \"{name}\" into that block")
+                             hint=f"run `{suggest('serverless', 'pull', renamed[0], flags=flags)}`: it pulls the account's values of \"{name}\" into that block")
         raise UsageError(f'no endpoint named "{name}" in {loaded.source.display}', hint=did_you_mean(name, names) or f"declared: {', '.join(names)}")
 
 
@@ -174,7 +181,9 @@ def _shown(value) -> str:
     return "(removed)" if value is None else printable(json.dumps(value, ensure_ascii=False), keep_newlines=False)
 
 
-def _report(app: AppContext, display: str, result, diff: str, write: bool, as_json: bool) -> None:
+def _report(app: AppContext, display: str, result, diff: str, write: bool, as_json: bool, again: str, check: str) -> None:
+    """Print what pull did. `again`: this pull with --write; `check`: the plan that checks the
+    edit (both with the run's options)."""
     if as_json:
         from gpuctl.cli.output import print_json
 
@@ -198,6 +207,6 @@ def _report(app: AppContext, display: str, result, diff: str, write: bool, as_js
     elif not result.pulled:
         app.note("nothing to pull: gpu.jsonc already declares every value the account changed")
     elif write:
-        app.note(f"wrote {display}; check it with `gpu serverless deploy --plan`")
+        app.note(f"wrote {display}; check it with `{check}`")
     else:
-        app.note(f"nothing was written; `gpu serverless pull --write` applies this to {display}")
+        app.note(f"nothing was written; `{again}` applies this to {display}")

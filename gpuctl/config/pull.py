@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.catalog import Catalog
 from gpuctl.config import edit, from_account, references
 from gpuctl.config.from_account import GPU_KEYS, Key, secret_name
@@ -96,22 +97,23 @@ def indirect(value: Any) -> str | None:
     return None
 
 
-def literal_changed(key: str) -> str:
+def literal_changed(key: str, flags: Flags = NONE) -> str:
     """Why pull leaves an env literal of gpu.jsonc that the account holds another value for, and
     what works instead. The account's value may be a credential someone pasted in the console
     (drift and plan show it as "(sensitive)"): copied into gpu.jsonc it would be committed in clear
     and shown in the next pull request's plan."""
     return (f"changed in the account; its value is not copied (it may be a secret pasted in the console): if it is no secret, "
-            f"`gpu serverless pull --write --literal-env {key}` copies it; if it is one, declare it as \"${{VAR}}\" or {{\"secret\": \"NAME\"}}; "
-            "`gpu serverless deploy -y` writes gpu.jsonc's value back")
+            f"`{suggest('serverless', 'pull', '--write', '--literal-env', key, flags=flags)}` copies it; if it is one, declare it as \"${{VAR}}\" or "
+            f"{{\"secret\": \"NAME\"}}; `{suggest('serverless', 'deploy', '-y', flags=flags)}` writes gpu.jsonc's value back")
 
 
 class _Puller:
     """One pull: the text as edited so far and the report, built one endpoint at a time."""
 
     def __init__(self, text: str, loaded: LoadedConfig, endpoints: dict[str, dict], volumes: list[dict], catalog: Catalog,
-                 literal: frozenset[str] = frozenset(), registries: list[dict] | None = None):
+                 literal: frozenset[str] = frozenset(), registries: list[dict] | None = None, flags: Flags = NONE):
         self.result = PullResult(text)
+        self.flags = flags  # the run's options, which the commands of its advice repeat
         self.loaded, self.endpoints, self.volumes, self.catalog = loaded, endpoints, volumes, catalog
         self.literal, self.registries = literal, registries
 
@@ -270,9 +272,9 @@ class _Puller:
         if declared is ABSENT and not derived:
             return self.leave(*why, 'added in the account; its value is not copied (env values from the account may be secrets): '
                                     'declare it yourself as {"secret": "NAME"}, "${VAR}" or, if it is no secret, a literal '
-                                    f"(`gpu serverless pull --write --literal-env {key}` copies it)")
+                                    f"(`{suggest('serverless', 'pull', '--write', '--literal-env', key, flags=self.flags)}` copies it)")
         if not derived:
-            return self.leave(*why, literal_changed(key))
+            return self.leave(*why, literal_changed(key, self.flags))
         self.write(block, ("runpod", "env", key), value, why)
 
 
@@ -282,15 +284,15 @@ UNREPORTED = ("the account did not report it (the field is absent from its answe
 
 def pull(text: str, loaded: LoadedConfig, resource_changes: list[dict], endpoints: dict[str, dict], volumes: list[dict],
          catalog: Catalog, only: str | None = None, unreported: dict[str, list[str]] | None = None,
-         literal: frozenset[str] = frozenset(), registries: list[dict] | None = None) -> PullResult:
+         literal: frozenset[str] = frozenset(), registries: list[dict] | None = None, flags: Flags = NONE) -> PullResult:
     """gpu.jsonc's `text` rewritten to declare the account's values of every endpoint change
     (of endpoint `only`, when given) whose origin is not "config". `unreported`: by address,
     the declared fields the account's answer left out (the planner compares them with nothing):
     nothing is written for them, and each is listed as left, so "nothing to pull" never claims
     a value pull did not see. `literal`: the env keys whose account values the user says are no
     secret (`--literal-env`): written as literals; any other env value gpu.jsonc does not hold is
-    left, with what to do."""
-    puller = _Puller(text, loaded, endpoints, volumes, catalog, literal, registries)
+    left, with what to do. `flags`: the run's options, which each command suggested repeats."""
+    puller = _Puller(text, loaded, endpoints, volumes, catalog, literal, registries, flags)
     blocks = {_block_name(loaded, b): b for b in loaded.blocks}
     for change in resource_changes:
         if change.get("kind") == "network_volume" and change.get("drift") == "larger-in-account":
@@ -302,7 +304,8 @@ def pull(text: str, loaded: LoadedConfig, resource_changes: list[dict], endpoint
             puller.leave(change["address"], path, "unknown", UNREPORTED)
         drift = change.get("drift")
         if change.get("action") == "orphan" or drift == "orphan":
-            puller.leave(change["address"], "", "account", f"owned by this project but not in gpu.jsonc; `gpu serverless import {change['name']}` writes its block")
+            puller.leave(change["address"], "", "account", "owned by this project but not in gpu.jsonc; "
+                         f"`{suggest('serverless', 'import', change.get('id') or change['name'], '--write', flags=puller.flags)}` writes its block")
         elif drift == "deleted-in-account":
             puller.leave(change["address"], "", "account", "deleted in the account; pull never removes a block: remove it yourself, or deploy to re-create it (a new id and URL)")
         elif change.get("action") in ("update", "replace") and change.get("name") in blocks:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from gpuctl.errors import GpuctlError
 from gpuctl.provider.protocol import Provider
+from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.v2 import release_version
 
 
@@ -47,12 +48,13 @@ class RolledBack:
 
 
 def apply_rollback(provider: Provider, endpoint_id: str, changes: list[dict], to_version: int, *, by: str | None = None,
-                   now: Callable[[], float] = time.time) -> RolledBack:
+                   now: Callable[[], float] = time.time, flags: Flags = NONE) -> RolledBack:
     """One PATCH of the changed fields, a read-back that must show every one of them, then the
     rollback kept in the endpoint's last-applied record as gpuctl's apply, by `by`, of the
     release it made (`applied.remember_rollback`), as deploy keeps its applies: without it,
     history said the release was made by "account" and drift "someone changed it in the
-    account" (review 3, R9 and L6)."""
+    account" (review 3, R9 and L6). `flags`: the run's options, which a command its errors
+    suggest repeats (`gpuctl.commands`)."""
     from gpuctl.engine import applied
     from gpuctl.provider.errors import ProviderError
     from gpuctl.releases import patch_body, value_at
@@ -64,7 +66,7 @@ def apply_rollback(provider: Provider, endpoint_id: str, changes: list[dict], to
         from gpuctl.provider.errors import Who
 
         raise NotKept(f"{Who.of(provider.name).name} did not keep the rollback of {', '.join(differ)} on endpoint {after.get('name')}",
-                      hint=f"compare with `gpu serverless history {after.get('name')}` and set the fields in the console")
+                      hint=f"compare with `{suggest('serverless', 'history', str(after.get('id') or endpoint_id), flags=flags)}` and set the fields in the console")
     version = release_version(provider.releases(endpoint_id))
     try:
         recorded = applied.remember_rollback(provider, endpoint_id, now(), by=by, version=version if isinstance(version, int) else None,

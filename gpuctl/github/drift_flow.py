@@ -7,13 +7,13 @@ configs are still reported."""
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 from gpuctl.errors import GpuctlError
 from gpuctl.github import issues, runner
 from gpuctl.github.authors import login
 from gpuctl.github.job import Job, combined, error_markdown
+from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.render.drift import of_another_project
 
 
@@ -23,9 +23,9 @@ from gpuctl.render.drift import of_another_project
 # an unmanaged endpoint, and refuses to plan while one holds a block's name or a volume is
 # larger in the account, so "put the account back" alone would leave such an issue open.
 _PUT_BACK = ("- **Put the account back** as gpu.jsonc on the default branch says: run the apply workflow by hand (Actions, `apply.yml`, "
-             "*Run workflow*, with `replan`), which applies the plan as it is now; or run `gpu serverless deploy -y` in a checkout of the "
+             "*Run workflow*, with `replan`), which applies the plan as it is now; or run {deploy} in a checkout of the "
              "default branch.{blocked}\n")
-_KEEP = ("- **Keep the account's values**: run `gpu serverless pull --write` on a branch and open a pull request; its plan comment should "
+_KEEP = ("- **Keep the account's values**: run {pull} on a branch and open a pull request; its plan comment should "
          "show no change to apply. A secret or an env var only the account has is not pulled: set it where gpu.jsonc reads it (the "
          "repository secret the workflows pass) or declare it, as its row says.\n")
 _BLOCKED = " It refuses to plan while {what} (below): deal with that first."
@@ -43,15 +43,19 @@ _BY_LABEL = {
                        "block of gpu.jsonc, the apply workflow refuses to plan.\n",
     "marker-lost": "- **Marker lost** ({names}): putting the account back writes its `GPUCTL_PROJECT` marker again.\n",
     "larger-in-account": "- **Larger in the account** ({names}): a volume can only be kept: set its `volume.size_gb` to the account's size "
-                         "in a pull request (`gpu serverless pull --write` writes it). Until then every plan keeps the volume at that size, with a warning.\n",
+                         "in a pull request ({pull} writes it). Until then every plan keeps the volume at that size, with a warning.\n",
     "duplicate": "- **Duplicate** ({names}): a second endpoint with this project's marker claims the block, and the apply workflow refuses "
                  "to plan until one is left. Delete the extra one with {removes} in a checkout of the default branch (deploy keeps the oldest, "
                  "as its row says); to keep it instead, delete the other by its id the same way.\n",
 }
 
 
-def ending(doc: dict) -> str:
-    """What ends the drift of `doc` in this repository, per kind of drift: nothing when it is in sync."""
+def ending(doc: dict, flags: Flags = NONE) -> str:
+    """What ends the drift of `doc` in this repository, per kind of drift: nothing when it is in
+    sync. Each command carries the run's options (`flags`: its config from the repository root,
+    its provider, the policy the apply workflow keeps) and names an endpoint by its id, never by
+    the name the account gives it (anyone who can create an endpoint chooses that: ``a; curl ..``),
+    each word shell-quoted (`gpuctl.commands.suggest`)."""
     from gpuctl.render import md
 
     if doc["in_sync"]:
@@ -62,28 +66,30 @@ def ending(doc: dict) -> str:
     fields = any(e["changes"] and e["drift"] != "larger-in-account" for e in doc["drift"])
     blockers = [w for w, labels in (("two endpoints claim a block", {"duplicate"}),
                                      ("an unmanaged endpoint may hold a block's name", {"unmanaged", "unmanaged-owned"})) if labels & set(by_label)]
-    named = Counter(e["name"] for e in doc["drift"] if e["kind"] == "endpoint")
 
     def ref(e: dict) -> str:
-        """How a command names the endpoint: its name, unless another endpoint of the report
-        has it too, when `delete NAME` (or `import NAME`) would stop and ask for an id."""
-        return e["id"] if e["id"] and named[e["name"]] > 1 else e["name"]
+        """How a command names the endpoint: by its id (RunPod's shape, one endpoint even where
+        two share a name), by its name only when the report has no id."""
+        return e["id"] or e["name"]
 
+    def command(*argv: str) -> str:
+        return md.code(suggest(*argv, flags=flags))
+
+    pull = command("serverless", "pull", "--write")
     lines = []
     if fields or set(by_label) & {"", "deleted-in-account", "marker-lost"}:
-        lines.append(_PUT_BACK.format(blocked=_BLOCKED.format(what=" or ".join(blockers)) if blockers else ""))
+        lines.append(_PUT_BACK.format(deploy=command("serverless", "deploy", "-y"),
+                                      blocked=_BLOCKED.format(what=" or ".join(blockers)) if blockers else ""))
     if fields:
-        lines.append(_KEEP)
+        lines.append(_KEEP.format(pull=pull))
     for label, text in _BY_LABEL.items():
         entries = by_label.get(label)
         if not entries:
             continue
-        refs = [e["id"] if label == "unmanaged" and e["id"] else ref(e) for e in entries]
-        lines.append(text.format(names=", ".join(md.code_html(e["address"]) + (f" ({md.code_html(e['id'])})" if ref(e) != e["name"] else "")
-                                                 for e in entries),
-                                 deletes=" / ".join(md.code(f"gpu serverless delete {ref(e)}") for e in entries),
-                                 removes=" / ".join(md.code(f"gpu serverless delete {e['id']} --force") for e in entries),
-                                 imports=" / ".join(md.code(f"gpu serverless import {r} --write") for r in refs)))
+        lines.append(text.format(names=", ".join(md.code_html(e["address"]) + (f" ({md.code_html(e['id'])})" if e["id"] else "") for e in entries),
+                                 deletes=" / ".join(command("serverless", "delete", ref(e)) for e in entries),
+                                 removes=" / ".join(command("serverless", "delete", ref(e), "--force") for e in entries),
+                                 imports=" / ".join(command("serverless", "import", ref(e), "--write") for e in entries), pull=pull))
     return ("### Ending this drift\n\nThis repository applies gpu.jsonc through review and merge, so end the drift there:\n\n" + "".join(lines)
             + "\nThe next drift run after that closes this issue. Closing it by hand while the account still differs makes the next run "
               "open a new one.\n\n")
@@ -108,6 +114,14 @@ class DriftOptions:
     provider: str | None
     label: str
     issue: bool
+    policy: str | None = None  # the policy the apply workflow keeps: only named in the deploy commands the issue suggests
+
+
+def flags(job: Job, config: str, opts: DriftOptions) -> Flags:
+    """The options the commands of a config's report carry, as a person runs them from the
+    repository root: its config and policy by their paths there (`Job.key`), the provider the
+    workflow named."""
+    return Flags.of_run(job.key(config), opts.provider, job.key(opts.policy) if opts.policy else None)
 
 
 def run(job: Job, opts: DriftOptions) -> int:
@@ -118,7 +132,7 @@ def run(job: Job, opts: DriftOptions) -> int:
 
 def _read(job: Job, config: str, opts: DriftOptions) -> dict | GpuctlError:
     try:
-        return runner.drift_document(job.app, config, opts.provider)
+        return runner.drift_document(job.app, config, opts.provider, flags=flags(job, config, opts))
     except GpuctlError as exc:
         return runner.setup_advice(exc)
 
@@ -161,7 +175,8 @@ def _drift_one(job: Job, config: str, opts: DriftOptions, doc: dict | GpuctlErro
                     + job.footer("Checked", key))
         return 1, f"{key}: error: {exc.summary}", False
     # Each gpu.jsonc key links to its line at the commit the run checked out (GITHUB_SHA), as the plan comment's do at its head.
-    markdown = runner.drift_markdown(doc, job.source_url(key, job.actions.sha)) + ending(doc)
+    said = flags(job, config, opts)
+    markdown = runner.drift_markdown(doc, job.source_url(key, job.actions.sha), said) + ending(doc, said)
     footer = job.footer("Checked", key)
     job.summary(markdown + footer)
     found = "in sync" if doc["in_sync"] else "drift"

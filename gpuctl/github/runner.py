@@ -112,14 +112,16 @@ def plan_summary(doc: dict) -> str:
     return summary_line(doc)
 
 
-def drift_document(app: AppContext, config: str, provider: str | None) -> dict:
+def drift_document(app: AppContext, config: str, provider: str | None, flags=None) -> dict:
     """The drift document of `gpu serverless drift --json --config CONFIG`, made as that
     command makes it (never printed and read back), as a public page may show it
-    (`document.public`, ADR 39): all of it goes to GitHub (the issue, the job summary, the log)."""
+    (`document.public`, ADR 39): all of it goes to GitHub (the issue, the job summary, the log).
+    `flags` (`gpuctl.commands.Flags`): the options its advice's commands carry, as a person
+    runs them from the repository root."""
     from gpuctl.cli.drift_cmd import drift_doc
     from gpuctl.render.document import public
 
-    return public(drift_doc(app, None, provider, config, config_chooses_provider=False))
+    return public(drift_doc(app, None, provider, config, config_chooses_provider=False, flags=flags))
 
 
 KEY_HINT = ("the workflow gives gpuctl the RunPod key from the action's `api-key` input (the RUNPOD_API_KEY repository secret): "
@@ -152,10 +154,11 @@ def setup_advice(error: GpuctlError) -> GpuctlError:
     return error.with_variable_hint(VARIABLE_HINT) if isinstance(error, MissingVariables) else error
 
 
-def drift_markdown(doc: dict, source_url: str | None = None) -> str:
+def drift_markdown(doc: dict, source_url: str | None = None, flags=None) -> str:
+    from gpuctl.commands import NONE
     from gpuctl.render.drift_view import render_markdown
 
-    return render_markdown(doc, source_url=source_url)
+    return render_markdown(doc, source_url=source_url, flags=flags or NONE)
 
 
 class Superseded(GpuctlError):

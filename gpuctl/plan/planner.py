@@ -18,6 +18,7 @@ from gpuctl.plan.adopt import adopt_advice, adopted, other_project_advice, renam
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Plan, ResourceChange, update_reason
 from gpuctl.plan.names import lookalike_notices
 from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume
+from gpuctl.commands import Flags, suggest
 from gpuctl.words import agreeing, counted, first_of
 
 _ORDER = {Action.CREATE: 0, Action.UPDATE: 0, Action.REPLACE: 0, Action.NOOP: 0, Action.DELETE: 1, Action.ORPHAN: 1, Action.PRESERVE: 2}
@@ -187,7 +188,7 @@ def _orphans(spec_names: set[str], desired: Desired, observed: Observed, catalog
             out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.NOOP, e.get("id"), why))
             notes.append(Notice("other-config", f'endpoint {e.get("id")} was last applied from {record.config}, another gpu.jsonc with project_id "{project_id}": '
                                                 f"kept, never pruned from here. Give each gpu.jsonc its own project_id, or, if {record.config} is gone, delete it "
-                                                f'with `gpu serverless delete {e.get("name")}`', address, level="note"))
+                                                f"with `{suggest('serverless', 'delete', str(e.get('id')), flags=Flags.of_run(desired.config_path))}`", address, level="note"))
             continue
         if prune:
             out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.DELETE, e.get("id"), f'owned by project "{project_id}" and no longer in gpu.jsonc (--prune)'))

@@ -19,6 +19,7 @@ from gpuctl.model import MARKER_ENV
 from gpuctl.plan.adopt import other_project_advice
 from gpuctl.plan.fields import GPUCTL_SETS
 from gpuctl.plan.cost import moves, pool_hourly
+from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.render.words import show, signed_money
 from gpuctl.v2 import gpu_count, gpu_pools, owner, workers_max, workers_min
 
@@ -34,39 +35,62 @@ ORIGIN_WORDS = {"config": "changed in gpu.jsonc", "other-config": "applied from 
 LABEL_WORDS = {"deleted-in-account": "deleted in the account", "orphan": "orphan", "unmanaged": "unmanaged", "marker-lost": "marker lost",
                "larger-in-account": "larger in the account", "duplicate": "duplicate"}
 
-ORIGIN_ADVICE = {
-    "config": "gpu.jsonc moved and the account is as last applied: `gpu serverless deploy -y` applies it",
-    "other-config": ("the account holds what another gpu.jsonc applied (another branch or checkout, outside this one's review; the report "
-                     "says who applied it and from where), after this gpu.jsonc was applied: revert it through review, by deploying the reviewed gpu.jsonc "
-                     "(`gpu serverless deploy -y` from it; re-run its apply workflow); to keep those values, put them in this gpu.jsonc "
-                     "through a pull request (`gpu serverless pull --write`)"),
-    "account": "someone changed it in the account: keep it with `gpu serverless pull --write`, or revert it with `gpu serverless deploy -y`",
-    "both": "conflict: `gpu serverless deploy -y` keeps gpu.jsonc's value; `gpu serverless pull --write` takes the account's instead",
-    "unknown": "who moved is not known (no last-applied record of this endpoint, a secret, or a gpu.jsonc value known only after apply): `gpu serverless deploy -y` applies gpu.jsonc's value, `gpu serverless pull --write` keeps the account's",
-}
+def _cmd(flags: Flags, *argv: str) -> str:
+    """A suggested command in backticks, with the run's options (`gpuctl.commands.suggest`)."""
+    return f"`{suggest(*argv, flags=flags)}`"
+
+
+def origin_advice(flags: Flags = NONE) -> dict[str, str]:
+    """What a field of each origin asks, its commands carrying the run's options (`flags`)."""
+    deploy, pull = _cmd(flags, "serverless", "deploy", "-y"), _cmd(flags, "serverless", "pull", "--write")
+    return {
+        "config": f"gpu.jsonc moved and the account is as last applied: {deploy} applies it",
+        "other-config": ("the account holds what another gpu.jsonc applied (another branch or checkout, outside this one's review; the report "
+                         "says who applied it and from where), after this gpu.jsonc was applied: revert it through review, by deploying the reviewed gpu.jsonc "
+                         f"({deploy} from it; re-run its apply workflow); to keep those values, put them in this gpu.jsonc "
+                         f"through a pull request ({pull})"),
+        "account": f"someone changed it in the account: keep it with {pull}, or revert it with {deploy}",
+        "both": f"conflict: {deploy} keeps gpu.jsonc's value; {pull} takes the account's instead",
+        "unknown": f"who moved is not known (no last-applied record of this endpoint, a secret, or a gpu.jsonc value known only after apply): {deploy} applies gpu.jsonc's value, {pull} keeps the account's",
+    }
+
+
+ORIGIN_ADVICE = origin_advice()  # with no options: a report of ./gpu.jsonc, the provider not named
+
 
 # What a field asks when pull cannot take the account's value (it never copies a secret, and a
 # network volume never shrinks), whoever moved it: the origin's advice would name pull.
-SECRET_ADVICE = ("a secret (gpu.jsonc reads it from a `${VAR}` or a RunPod secret), and the account holds another value: "
-                 "`gpu serverless deploy -y` writes gpu.jsonc's; to keep the account's, set it where gpu.jsonc reads it from "
-                 "(the variable the deploy gets, or the RunPod secret): `pull` never writes secrets")
-ADDED_ENV_ADVICE = ("set in the account, not declared in gpu.jsonc: `gpu serverless deploy -y` removes it; to keep it, declare it in "
-                    "runpod.env (as `{\"secret\": NAME}`, `${VAR}`, or a literal if it is no secret): `pull` lists it but never copies its value")
+def secret_advice(flags: Flags = NONE) -> str:
+    return ("a secret (gpu.jsonc reads it from a `${VAR}` or a RunPod secret), and the account holds another value: "
+            f"{_cmd(flags, 'serverless', 'deploy', '-y')} writes gpu.jsonc's; to keep the account's, set it where gpu.jsonc reads it from "
+            "(the variable the deploy gets, or the RunPod secret): `pull` never writes secrets")
+
+
+def added_env_advice(flags: Flags = NONE) -> str:
+    return (f"set in the account, not declared in gpu.jsonc: {_cmd(flags, 'serverless', 'deploy', '-y')} removes it; to keep it, declare it in "
+            "runpod.env (as `{\"secret\": NAME}`, `${VAR}`, or a literal if it is no secret): `pull` lists it but never copies its value")
+
+
+SECRET_ADVICE, ADDED_ENV_ADVICE = secret_advice(), added_env_advice()
 
 LITERAL_ENV_START = "the account holds another value than gpu.jsonc's literal, not shown"
 
 
-def literal_env_advice(key: str) -> str:
+def literal_env_advice(key: str, flags: Flags = NONE) -> str:
     """What an env literal of gpu.jsonc asks when the account holds another value: that value is
     not shown (it may be a credential pasted in the console), and a plain `pull --write` does not
     copy it (gpuctl.config.pull.literal_changed), so the advice names what works."""
-    return (f"{LITERAL_ENV_START} (it may be a secret pasted in the console): `gpu serverless deploy -y` writes gpu.jsonc's back; to keep "
-            f"the account's, `gpu serverless pull --write --literal-env {key}` if it is no secret, or declare it as `${{VAR}}` or "
+    return (f"{LITERAL_ENV_START} (it may be a secret pasted in the console): {_cmd(flags, 'serverless', 'deploy', '-y')} writes gpu.jsonc's back; to keep "
+            f"the account's, {_cmd(flags, 'serverless', 'pull', '--write', '--literal-env', key)} if it is no secret, or declare it as `${{VAR}}` or "
             f"`{{\"secret\": NAME}}` if it is one (`pull` never copies it otherwise)")
 
 
-NO_KEY_ADVICE = ("changed in the account; gpu.jsonc has no key for it, so gpuctl keeps it at the value it creates endpoints with "
-                 "(ADR 36): `gpu serverless deploy -y` sets that value back; `pull` cannot keep the account's")
+def no_key_advice(flags: Flags = NONE) -> str:
+    return ("changed in the account; gpu.jsonc has no key for it, so gpuctl keeps it at the value it creates endpoints with "
+            f"(ADR 36): {_cmd(flags, 'serverless', 'deploy', '-y')} sets that value back; `pull` cannot keep the account's")
+
+
+NO_KEY_ADVICE = no_key_advice()
 
 
 OTHER_PROJECT = "an endpoint of another project"  # words only: a reader tells it apart by the finding's `owner` (`of_another_project`)
@@ -78,49 +102,51 @@ def of_another_project(entry: dict, project_id: str) -> bool:
     return entry["drift"] == "unmanaged" and entry.get("owner") not in (None, project_id)
 
 
-def label_advice(label: str | None, resource: dict, project_id: str, owner: str | None = None, kept: str | None = None) -> str:
-    """What a resource's drift asks the user to do, with the commands to do it. `owner`: the
-    project whose marker the endpoint carries, when not this one; `kept`: for a duplicate, the
-    id of the endpoint of the block that deploy keeps."""
-    name, ref = resource["name"], resource["id"] or resource["name"]
+def label_advice(label: str | None, resource: dict, project_id: str, owner: str | None = None, kept: str | None = None, flags: Flags = NONE) -> str:
+    """What a resource's drift asks the user to do, with the commands to do it, which carry the
+    run's options (`flags`). `owner`: the project whose marker the endpoint carries, when not
+    this one; `kept`: for a duplicate, the id of the endpoint of the block that deploy keeps.
+    Commands name an endpoint by its id, never by the name the account gives it."""
+    name, ref = resource["name"], resource["id"] or "ID"
+    deploy = _cmd(flags, "serverless", "deploy", "-y")
     eid = resource["id"] or "ID"  # `adopt` takes an id, never a name (the legend's resource has none)
     if label == "duplicate":
         if not kept or not resource["id"]:  # any duplicate (the legend)
             return ("deploy keeps the oldest of this project's endpoints that claim one block and refuses to plan until it is the only one: "
-                    "delete each other one with `gpu serverless delete ID --force`; to keep another instead, delete the oldest by its id "
+                    f"delete each other one with {_cmd(flags, 'serverless', 'delete', 'ID', '--force')}; to keep another instead, delete the oldest by its id "
                     "the same way (its callers' URL goes with it)")
         return (f"deploy keeps endpoint {kept}, the oldest of this project's endpoints named \"{name}\", and refuses to plan until it is the "
-                f"only one: delete this one with `gpu serverless delete {resource['id']} --force`; to keep this one instead, delete {kept} "
-                f"with `gpu serverless delete {kept} --force` (its callers' URL goes with it)")
+                f"only one: delete this one with {_cmd(flags, 'serverless', 'delete', resource['id'], '--force')}; to keep this one instead, delete {kept} "
+                f"with {_cmd(flags, 'serverless', 'delete', kept, '--force')} (its callers' URL goes with it)")
     if label == "unmanaged" and owner and owner != project_id:
         return (f"{OTHER_PROJECT}: \"{name}\" belongs to project \"{owner}\", not to this one (\"{project_id}\"), which gpuctl never "
                 f"touches: {other_project_advice(eid, owner)}")
     if resource["kind"] == "network_volume" and resource["action"] == "create":
-        return "missing from the account: `gpu serverless deploy -y` creates it, empty and with a new id (cached models download again)"
+        return f"missing from the account: {deploy} creates it, empty and with a new id (cached models download again)"
     if label == "deleted-in-account":
-        return ("it was applied by this project and deleted in the account: `gpu serverless deploy -y` re-creates it with a new id "
+        return (f"it was applied by this project and deleted in the account: {deploy} re-creates it with a new id "
                 "and so a new URL (tell whoever calls it), or remove its block from gpu.jsonc")
     if label == "orphan":
-        return f"owned by this project, no longer in gpu.jsonc and still running: `gpu serverless deploy --prune -y` deletes it, or `gpu serverless import {ref} --write` puts its block back in gpu.jsonc"
+        return f"owned by this project, no longer in gpu.jsonc and still running: {_cmd(flags, 'serverless', 'deploy', '--prune', '-y')} deletes it, or {_cmd(flags, 'serverless', 'import', ref, '--write')} puts its block back in gpu.jsonc"
     if label == "unmanaged":
         named = f"an endpoint named \"{name}\"" if resource["id"] else "an endpoint holding a block's name, or looking like its endpoint,"
         return (f"{named} without this project's marker, which gpuctl never touches: to adopt it, add "
-                f"`\"adopt\": \"{eid}\"` to the gpu.jsonc block that should manage it (when gpu.jsonc has none, `gpu serverless import {eid} "
-                "--write` adds one; import refuses a name gpu.jsonc declares), or delete it in the console if nobody calls it; if it holds "
+                f"`\"adopt\": \"{eid}\"` to the gpu.jsonc block that should manage it (when gpu.jsonc has none, {_cmd(flags, 'serverless', 'import', eid, '--write')} "
+                "adds one; import refuses a name gpu.jsonc declares), or delete it in the console if nobody calls it; if it holds "
                 "the name of a block of gpu.jsonc, giving that block another name also ends this")
     if label == "larger-in-account":
         size = next((c["before"] for c in resource.get("changes", ()) if c["path"] == "size"), None)
         to = f" to {size}" if isinstance(size, int) else ""
         return (f"network volumes can only grow, so `gpu serverless deploy` cannot put it back: it keeps the volume at the account's size "
-                f"(and applies everything else) with a warning until gpu.jsonc says it: `gpu serverless pull --write` sets volume.size_gb{to}")
+                f"(and applies everything else) with a warning until gpu.jsonc says it: {_cmd(flags, 'serverless', 'pull', '--write')} sets volume.size_gb{to}")
     if label == "marker-lost":
         on = f"endpoint {resource['id']}" if resource["id"] else "the endpoint"  # the legend's resource is any endpoint
-        return (f"an endpoint this project applied lost its {MARKER_ENV} marker: `gpu serverless deploy -y` writes {MARKER_ENV}={project_id} "
+        return (f"an endpoint this project applied lost its {MARKER_ENV} marker: {deploy} writes {MARKER_ENV}={project_id} "
                 f"back, or set it on {on} in the console")
     if resource["action"] == "create":
-        return "missing from the account: `gpu serverless deploy -y` creates it (a new id and URL); no last-applied record says whether it was deleted there or is new in gpu.jsonc"
+        return f"missing from the account: {deploy} creates it (a new id and URL); no last-applied record says whether it was deleted there or is new in gpu.jsonc"
     if resource["action"] == "replace":
-        return "must be replaced to match gpu.jsonc, which gives it a new id and URL: decide per field below, then `gpu serverless deploy -y`"
+        return f"must be replaced to match gpu.jsonc, which gives it a new id and URL: decide per field below, then {deploy}"
     return "each field below says what to do"
 
 
@@ -155,7 +181,7 @@ def is_drift(resource: dict) -> bool:
 MARKER_PATH = f"env.{MARKER_ENV}"
 
 
-def field_advice(change: dict, label: str | None = None, resource: dict | None = None, project_id: str = "") -> str:
+def field_advice(change: dict, label: str | None = None, resource: dict | None = None, project_id: str = "", flags: Flags = NONE) -> str:
     """What one differing field asks the user to do: its origin's advice, unless pull cannot
     take the account's value, which that advice offers. gpuctl's own marker is never written to
     gpu.jsonc (`pull` refuses it), so its field asks only what restores it: the marker-lost
@@ -163,28 +189,28 @@ def field_advice(change: dict, label: str | None = None, resource: dict | None =
     origin = origin_of(change)
     if change["path"] == MARKER_PATH:
         if label == "marker-lost" and resource is not None:
-            return label_advice(label, resource, project_id)
-        return f"gpuctl's own ownership marker, which `pull` never writes to gpu.jsonc: `gpu serverless deploy -y` writes {MARKER_ENV}={project_id}"
+            return label_advice(label, resource, project_id, flags=flags)
+        return f"gpuctl's own ownership marker, which `pull` never writes to gpu.jsonc: {_cmd(flags, 'serverless', 'deploy', '-y')} writes {MARKER_ENV}={project_id}"
     if label == "larger-in-account":
-        return "the account's volume is larger; volumes never shrink: `gpu serverless pull --write` sets volume.size_gb in gpu.jsonc to the account's size"
+        return f"the account's volume is larger; volumes never shrink: {_cmd(flags, 'serverless', 'pull', '--write')} sets volume.size_gb in gpu.jsonc to the account's size"
     if origin == "other-config":  # whatever the field, the account's value is another gpu.jsonc's apply: undone through review
-        return ORIGIN_ADVICE[origin]
+        return origin_advice(flags)[origin]
     if change["path"].startswith("env.") and change["before"] is not None and origin != "config":
         if change["sensitive"]:
-            return ADDED_ENV_ADVICE if change["after"] is None else SECRET_ADVICE
+            return added_env_advice(flags) if change["after"] is None else secret_advice(flags)
         if isinstance(change["before"], dict) and change["before"].get("sensitive"):  # the account's value, hidden: it may be a secret
-            return ADDED_ENV_ADVICE if change["after"] is None else literal_env_advice(change["path"][len("env."):])
+            return added_env_advice(flags) if change["after"] is None else literal_env_advice(change["path"][len("env."):], flags)
     rolled = change.get("rolled_back")
     if origin == "account" and isinstance(rolled, dict):  # the record says whose it is (review 3, L6)
         made = f" (now version {rolled.get('version')})" if rolled.get("version") is not None else ""
         return (f"rolled back by gpuctl (`gpu serverless rollback` to the configuration of version {rolled.get('to')}{made}), not changed by someone "
-                "in the account: keep it with `gpu serverless pull --write`, or undo the rollback with `gpu serverless deploy -y`")
+                f"in the account: keep it with {_cmd(flags, 'serverless', 'pull', '--write')}, or undo the rollback with {_cmd(flags, 'serverless', 'deploy', '-y')}")
     if change["path"] in GPUCTL_SETS:
-        return NO_KEY_ADVICE
-    return ORIGIN_ADVICE[origin]
+        return no_key_advice(flags)
+    return origin_advice(flags)[origin]
 
 
-def _field(change: dict, label: str | None, keys: list[dict], resource: dict, project_id: str) -> dict:
+def _field(change: dict, label: str | None, keys: list[dict], resource: dict, project_id: str, flags: Flags = NONE) -> dict:
     origin = origin_of(change)
     return {
         "path": change["path"],
@@ -193,7 +219,7 @@ def _field(change: dict, label: str | None, keys: list[dict], resource: dict, pr
         "origin": origin,
         "sensitive": change["sensitive"],
         "forces_replace": change["forces_replace"],
-        "what_to_do": field_advice(change, label, resource, project_id),
+        "what_to_do": field_advice(change, label, resource, project_id, flags),
         "config_keys": keys,
     } | ({"rolled_back": change["rolled_back"]} if isinstance(change.get("rolled_back"), dict) else {}) | (
         {"applied_from": change["applied_from"]} if origin == "other-config" and isinstance(change.get("applied_from"), dict) else {})
@@ -207,7 +233,7 @@ def _nowhere(kind: str, name: str, path: str) -> list[dict]:
 
 
 def _entry(resource: dict, project_id: str, locate: Locate = _nowhere, observed: Mapping[str, dict] | None = None,
-           kept: Mapping[str, str] | None = None) -> dict:
+           kept: Mapping[str, str] | None = None, flags: Flags = NONE) -> dict:
     """One drifted resource. A resource missing from the account (or from gpu.jsonc) lists no
     fields: the whole resource is the difference, and its fields are gpu.jsonc's, not drift.
     `kept`: by address, the id of the endpoint a block keeps, which a duplicate's advice names."""
@@ -215,9 +241,9 @@ def _entry(resource: dict, project_id: str, locate: Locate = _nowhere, observed:
     listed = resource["action"] in ("update", "replace") or label == "larger-in-account"
     marker = owner((observed or {}).get(resource["id"] or "") or {}) or None
     if resource["action"] == "create" and label is None and resource["changes"] and all(origin_of(c) == "config" for c in resource["changes"]):
-        advice = "new in gpu.jsonc and not deployed yet: `gpu serverless deploy -y` creates it"
+        advice = f"new in gpu.jsonc and not deployed yet: {_cmd(flags, 'serverless', 'deploy', '-y')} creates it"
     else:
-        advice = label_advice(label, resource, project_id, marker, (kept or {}).get(resource["address"]))
+        advice = label_advice(label, resource, project_id, marker, (kept or {}).get(resource["address"]), flags)
     return {
         "address": resource["address"],
         "kind": resource["kind"],
@@ -227,18 +253,20 @@ def _entry(resource: dict, project_id: str, locate: Locate = _nowhere, observed:
         "drift": label,
         "reason": resource["reason"],
         "what_to_do": advice,
-        "changes": [_field(c, label, locate(resource["kind"], resource["name"], c["path"]), resource, project_id) for c in resource["changes"]] if listed else [],
+        "changes": [_field(c, label, locate(resource["kind"], resource["name"], c["path"]), resource, project_id, flags) for c in resource["changes"]] if listed else [],
         "owner": marker,
     }
 
 
-def build(plan: dict, catalog, observed_endpoints: Mapping[str, dict] | None = None, locate: Locate = _nowhere) -> dict:
+def build(plan: dict, catalog, observed_endpoints: Mapping[str, dict] | None = None, locate: Locate = _nowhere, flags: Flags = NONE) -> dict:
     """The drift document of a plan document. `catalog` prices GPU pools; `observed_endpoints`
     ({id: RunPod v2 endpoint}) lets an orphan's cost be counted, which the plan has only in words;
-    `locate` names the gpu.jsonc key (and line) of each drifted field (`config.locate`)."""
+    `locate` names the gpu.jsonc key (and line) of each drifted field (`config.locate`); `flags`:
+    the run's options, which every command of the advice repeats (`gpuctl.commands`), so that
+    the views are rendered with the same `flags`."""
     drifted = [r for r in plan["resource_changes"] if is_drift(r)]
     kept = {r["address"]: r["id"] for r in plan["resource_changes"] if r["kind"] == "endpoint" and r["id"] and label_of(r) not in ("duplicate", "unmanaged", "orphan")}
-    entries = [_entry(r, plan["project_id"], locate, observed_endpoints, kept) for r in drifted]
+    entries = [_entry(r, plan["project_id"], locate, observed_endpoints, kept, flags) for r in drifted]
     fields = [c for e in entries for c in e["changes"]]
     labels = [e["drift"] for e in entries if e["drift"]]
     return {

@@ -5,46 +5,56 @@ what `--json` says; sensitive values are `(sensitive)` in all three."""
 from __future__ import annotations
 
 from gpuctl.render import md
-from gpuctl.render.drift import (ADDED_ENV_ADVICE, LABEL_WORDS, LITERAL_ENV_START, MARKER_PATH, ORIGIN_ADVICE, ORIGIN_WORDS, ORIGINS, SECRET_ADVICE, amounts,
-                                 applied_from_words, label_advice)
+from gpuctl.commands import NONE, Flags, suggest
+from gpuctl.render.drift import (LABEL_WORDS, LITERAL_ENV_START, MARKER_PATH, ORIGIN_WORDS, ORIGINS, added_env_advice, amounts, applied_from_words,
+                                 label_advice, origin_advice, secret_advice)
 from gpuctl.render.words import for_people, md_keys, show, where_keys
 from gpuctl.words import agreeing, counted
 
 LIMIT = 60_000  # GitHub caps an issue body at 65,536 characters
 
-SHORT_ADVICE = {
-    "config": "apply it: `gpu serverless deploy -y`",
-    "other-config": "revert through review: `deploy -y` from the reviewed gpu.jsonc · keep: put it in gpu.jsonc by pull request",
-    "account": "keep: `gpu serverless pull --write` · revert: `gpu serverless deploy -y`",
-    "both": "`deploy -y` keeps gpu.jsonc's value · `pull --write` takes the account's",
-    "unknown": "`deploy -y` applies gpu.jsonc's value · `pull --write` keeps the account's",
-}
+def short_advice(flags: Flags = NONE) -> dict[str, str]:
+    """Each origin's advice in a table cell; a whole command carries the run's options (`flags`)."""
+    deploy, pull = suggest("serverless", "deploy", "-y", flags=flags), suggest("serverless", "pull", "--write", flags=flags)
+    return {
+        "config": f"apply it: `{deploy}`",
+        "other-config": "revert through review: `deploy -y` from the reviewed gpu.jsonc · keep: put it in gpu.jsonc by pull request",
+        "account": f"keep: `{pull}` · revert: `{deploy}`",
+        "both": "`deploy -y` keeps gpu.jsonc's value · `pull --write` takes the account's",
+        "unknown": "`deploy -y` applies gpu.jsonc's value · `pull --write` keeps the account's",
+    }
+
+
+SHORT_ADVICE = short_advice()
 
 
 COUNTED_ORIGIN = ORIGIN_WORDS | {"unknown": "of unknown origin"}
 COUNTED_LABELS = ("orphan", "duplicate")  # labels that are nouns, so agree with their count ("2 duplicates"); the rest are not ("2 unmanaged")
 
-# A field whose advice is not its origin's (pull cannot take the account's value), in a table cell.
-SHORT_FIELD_ADVICE = {
-    SECRET_ADVICE: "`deploy -y` writes gpu.jsonc's · keep: set it where gpu.jsonc reads it (pull never writes secrets)",
-    ADDED_ENV_ADVICE: "`deploy -y` removes it · keep: declare it in runpod.env (pull never copies its value)",
-}
+def _short_field_advice(flags: Flags) -> dict[str, str]:
+    """A field whose advice is not its origin's (pull cannot take the account's value), in a table cell."""
+    return {
+        secret_advice(flags): "`deploy -y` writes gpu.jsonc's · keep: set it where gpu.jsonc reads it (pull never writes secrets)",
+        added_env_advice(flags): "`deploy -y` removes it · keep: declare it in runpod.env (pull never copies its value)",
+    }
 
 
-def _own_advice(change: dict) -> bool:
-    """Whether a field's advice is its own rather than its origin's."""
-    return change["what_to_do"] != ORIGIN_ADVICE[change["origin"]]
+def _own_advice(change: dict, flags: Flags = NONE) -> bool:
+    """Whether a field's advice is its own rather than its origin's (the document was built
+    with the same `flags`: `render.drift.build`)."""
+    return change["what_to_do"] != origin_advice(flags)[change["origin"]]
 
 
-def _short(change: dict) -> str:
-    if not _own_advice(change):
-        return SHORT_ADVICE[change["origin"]]
+def _short(change: dict, flags: Flags = NONE) -> str:
+    if not _own_advice(change, flags):
+        return short_advice(flags)[change["origin"]]
     if change["path"] == MARKER_PATH:
         return "`deploy -y` writes it (gpuctl's own marker: pull never writes it)"
     if change["what_to_do"].startswith(LITERAL_ENV_START):
-        return (f"`deploy -y` writes gpu.jsonc's · keep: `pull --write --literal-env {change['path'][len('env.'):]}` if it is no secret "
+        key = change['path'][len('env.'):]
+        return (f"`deploy -y` writes gpu.jsonc's · keep: `{suggest('serverless', 'pull', '--write', '--literal-env', key, flags=flags)}` if it is no secret "
                 "(the account's value is not shown)")
-    return SHORT_FIELD_ADVICE.get(change["what_to_do"], change["what_to_do"])
+    return _short_field_advice(flags).get(change["what_to_do"], change["what_to_do"])
 
 
 def cost_line(doc: dict) -> str | None:
@@ -116,7 +126,8 @@ def lease_note(doc: dict) -> str | None:
     return doc["lease"]["message"] if isinstance(doc.get("lease"), dict) else None
 
 
-def render_text(doc: dict) -> str:
+def render_text(doc: dict, flags: Flags = NONE) -> str:
+    """The report for a terminal; `flags`: the run's options, as `build` was given them."""
     doc = for_people(doc)
     where = f'project "{doc["project_id"]}", provider {doc["provider"]}, config {doc["config"]}'
     note = lease_note(doc)
@@ -126,7 +137,7 @@ def render_text(doc: dict) -> str:
     if note:
         lines += ["", f"note: {note}"]
     for entry in doc["drift"]:
-        lines += ["", *_text_entry(entry)]
+        lines += ["", *_text_entry(entry, flags)]
     if (cost := cost_line(doc)) is not None:
         lines += ["", f"Cost of the drift (the account against gpu.jsonc; indicative, USD): {cost}"]
     for item in doc["cost_of_drift"]["items"]:
@@ -143,7 +154,7 @@ def _text_cost(item: dict) -> list[str]:
     return [f"  {item['address']}: {total}", *(f"    {p['phrase']}" for p in parts)]
 
 
-def _text_entry(entry: dict) -> list[str]:
+def _text_entry(entry: dict, flags: Flags = NONE) -> list[str]:
     lines = [_heading(entry)]
     changes = entry["changes"]
     width = max((len(c["path"]) for c in changes), default=0)
@@ -151,15 +162,15 @@ def _text_entry(entry: dict) -> list[str]:
         lines.append(f"  {c['path'].ljust(width)}  gpu.jsonc {_value(c, 'config')}  account {_value(c, 'account')}  [{ORIGIN_WORDS[c['origin']]}]")
         if c.get("config_keys"):  # none: a field gpu.jsonc cannot say, which the advice covers
             lines.append(f"  {''.ljust(width)}  in gpu.jsonc: {where_keys(c)}")
-    origins = list(dict.fromkeys(c["origin"] for c in changes if not _own_advice(c)))
+    origins = list(dict.fromkeys(c["origin"] for c in changes if not _own_advice(c, flags)))
     if (other := _other_apply(entry)) is not None:
         lines.append(f"  last applied from another gpu.jsonc {other}")
     if _says_why(entry):
         lines.append(f"  why: {entry['reason']}")
     if _says_more(entry):
         lines.append(f"  what to do: {entry['what_to_do']}")
-    lines += [f"  {c['path']}: {c['what_to_do']}" for c in changes if _own_advice(c) and not entry["drift"]]  # a label's advice says it
-    lines += [f"  {ORIGIN_WORDS[o]}: {ORIGIN_ADVICE[o]}" for o in origins]
+    lines += [f"  {c['path']}: {c['what_to_do']}" for c in changes if _own_advice(c, flags) and not entry["drift"]]  # a label's advice says it
+    lines += [f"  {ORIGIN_WORDS[o]}: {origin_advice(flags)[o]}" for o in origins]
     return lines
 
 
@@ -179,7 +190,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _md_entry(doc: dict, entry: dict, source_url: str | None = None) -> str:
+def _md_entry(doc: dict, entry: dict, source_url: str | None = None, flags: Flags = NONE) -> str:
     ident = f" ({_code(entry['id'])})" if entry["id"] else ""
     label = LABEL_WORDS.get(entry["drift"] or "")
     parts = [f"### {_code(entry['address'])}{ident}: {md.text(label or entry['reason'] or entry['action'])}\n"]
@@ -191,7 +202,7 @@ def _md_entry(doc: dict, entry: dict, source_url: str | None = None) -> str:
         parts.append("\n| path | gpu.jsonc key | gpu.jsonc | account | origin | what to do |\n|---|---|---|---|---|---|\n")
         for c in entry["changes"]:
             replace = " (forces replacement)" if c["forces_replace"] else ""
-            parts.append(f"| {_code(c['path'])} | {md_keys(c, source_url, code=_code) if c.get('config_keys') else '—'} | {_md_value(c, 'config')} | {_md_value(c, 'account')} | {ORIGIN_WORDS[c['origin']]}{replace} | {_cell(_short(c))} |\n")
+            parts.append(f"| {_code(c['path'])} | {md_keys(c, source_url, code=_code) if c.get('config_keys') else '—'} | {_md_value(c, 'config')} | {_md_value(c, 'account')} | {ORIGIN_WORDS[c['origin']]}{replace} | {_cell(_short(c, flags))} |\n")
     if (other := _other_apply(entry)) is not None:
         parts.append(f"\n**Last applied from another gpu.jsonc** {md.text(other)}\n")
     costs = _cost_parts(doc, entry["address"])
@@ -203,23 +214,24 @@ def _md_entry(doc: dict, entry: dict, source_url: str | None = None) -> str:
 _ANY = {"name": "NAME", "id": None, "kind": "endpoint", "action": "update"}  # a resource in general, for the legend
 
 
-def _md_labels(doc: dict) -> str:
+def _md_labels(doc: dict, flags: Flags = NONE) -> str:
     """What each label in this report asks the user to do; only the labels that occur."""
-    advised = {c["origin"] for e in doc["drift"] for c in e["changes"] if not _own_advice(c)}
+    advised = {c["origin"] for e in doc["drift"] for c in e["changes"] if not _own_advice(c, flags)}
     origins = [o for o in ORIGINS if o in advised]
-    lines = [f"- **{ORIGIN_WORDS[o]}**: {ORIGIN_ADVICE[o]}\n" for o in origins]
+    lines = [f"- **{ORIGIN_WORDS[o]}**: {md.prose(origin_advice(flags)[o])}\n" for o in origins]
     seen = {e["drift"]: e for e in doc["drift"] if e["drift"]}
     # What the label asks of any resource, not of the last one that carries it (its id would
     # read as the only one to import).
-    lines += [f"- **{LABEL_WORDS[label]}**: {md.prose(label_advice(label, _ANY, doc['project_id']))}\n" for label in seen]
+    lines += [f"- **{LABEL_WORDS[label]}**: {md.prose(label_advice(label, _ANY, doc['project_id'], flags=flags))}\n" for label in seen]
     return "### What the labels ask\n\n" + "".join(lines) + "\n" if lines else ""
 
 
-def render_markdown(doc: dict, limit: int = LIMIT, source_url: str | None = None) -> str:
+def render_markdown(doc: dict, limit: int = LIMIT, source_url: str | None = None, flags: Flags = NONE) -> str:
     """The drift report as an issue body. `source_url` is the config's page at the commit the
     report read gpu.jsonc from (`Job.source_url`), to link each gpu.jsonc key to its line, as
     the plan comment does (`words.md_keys`). An issue body is meant to be posted, so it names
-    an apply's place as a public page may (`document.public`): never a machine's host."""
+    an apply's place as a public page may (`document.public`): never a machine's host. `flags`:
+    the run's options, as `build` was given them, which every command it suggests repeats."""
     from gpuctl.render.document import public
 
     doc = for_people(public(doc))
@@ -230,15 +242,15 @@ def render_markdown(doc: dict, limit: int = LIMIT, source_url: str | None = None
     cost = cost_line(doc)
     said = f" Cost of the drift (the account against gpu.jsonc; indicative, USD): **{cost}**." if cost is not None else ""
     text = (f"## gpuctl drift: project {project}: {md.html_text(headline(doc))}\n\n"
-            f"**Summary:** {md.html_text(headline(doc))}.{said}\n\nFound by `gpu serverless drift` against provider {provider}, config {_code(doc['config'])}.\n\n")
+            f"**Summary:** {md.html_text(headline(doc))}.{said}\n\nFound by {md.code(suggest('serverless', 'drift', flags=flags))} against provider {provider}, config {_code(doc['config'])}.\n\n")
     if note:
         text += note[1:] + "\n"
-    labels = _md_labels(doc)
+    labels = _md_labels(doc, flags)
     for i, entry in enumerate(doc["drift"]):
-        section = _md_entry(doc, entry, source_url)
+        section = _md_entry(doc, entry, source_url, flags)
         if len(text) + len(section) + len(labels) > limit - 400:
             rest = len(doc["drift"]) - i
-            text += f"> **Truncated:** {counted(rest, 'more resource')} not shown; `gpu serverless drift --json` has all of them.\n\n"
+            text += f"> **Truncated:** {counted(rest, 'more resource')} not shown; {md.code(suggest('serverless', 'drift', '--json', flags=flags))} has all of them.\n\n"
             break
         text += section
     return text + labels

@@ -121,7 +121,15 @@ def _destroying(doc: dict) -> list[dict]:
             for r in doc["resource_changes"] if r["action"] in DESTROYING]
 
 
-def _left_out(rest: list[dict]) -> str:
+def _whole_plan(doc: dict) -> str:
+    """The command that shows the whole plan, for the config the plan was made of (`--config`
+    unless it is ./gpu.jsonc; gpuctl.commands)."""
+    from gpuctl.commands import Flags, suggest
+
+    return md.code(suggest("serverless", "deploy", "--plan", flags=Flags.of_run(doc.get("config"))))
+
+
+def _left_out(rest: list[dict], doc: dict) -> str:
     """The note that ends a cut comment: how many resources of each action it leaves out, the
     ones it would delete or replace by name, and where the whole plan is. Deletions come last in
     a plan, so they are the first to be cut."""
@@ -132,7 +140,7 @@ def _left_out(rest: list[dict]) -> str:
     named = "".join(f" To {a}: {_addresses([r['address'] for r in rest if r['action'] == a])}." for a in DESTROYING if counts.get(a))
     n = len(rest)
     return (f"\n> **Truncated:** {counted(n, 'more resource')} not shown to stay under GitHub's comment limit ({what}).{named} "
-            "Run `gpu serverless deploy --plan` or download the JSON plan (`--format json`) for the full plan.\n")
+            f"Run {_whole_plan(doc)} or download the JSON plan (`--format json`) for the full plan.\n")
 
 
 _ACTION_WORDS = {"create": "to create", "update": "to update", "replace": "to replace", "delete": "to delete", "orphan": "orphaned",
@@ -164,12 +172,12 @@ def render_markdown(doc: dict, limit: int = LIMIT, source_url: str | None = None
     text = "".join(parts)
     if len(text) > limit - 400:  # never, short of thousands of overrides or policy violations; the limit still holds
         text = text[:text.rfind("\n", 0, limit - 800) + 1] + ("\n> **Truncated:** the summary above is cut to stay under GitHub's comment limit, and no "
-                                                             "resource is shown. Run `gpu serverless deploy --plan` or download the JSON plan (`--format json`).\n")
+                                                             f"resource is shown. Run {_whole_plan(doc)} or download the JSON plan (`--format json`).\n")
         return text
     for i, resource in enumerate(listed):
         section = _section(resource, fold, source_url)
         if len(text) + len(section) > limit - 1_600:  # room for the note, which names up to 2 × ADDRESSES resources
-            text += _left_out(listed[i:])
+            text += _left_out(listed[i:], doc)
             break
         text += section
     return text

@@ -76,14 +76,14 @@ def rows_table(rows: list[dict], show_all: bool) -> Table:
 def leftover_text(doc: dict) -> str | None:
     """The endpoint's warm-up pods left over by a warm-up that gave up on them, and what
     deletes them; None when there are none (or they could not be read)."""
-    import shlex
+    from gpuctl.commands import suggest
 
     pods = doc.get("leftover_warm_pods") or []
     if not pods:
         return None
     listed, them = ", ".join(f"{p['id']} ({p['name']})" for p in pods), agreeing(len(pods), "it", "them")
     return (f"{counted(len(pods), 'warm-up pod')} left over by a warm-up that gave up on {them}: {listed}; "
-            f"{agreeing(len(pods), 'it bills', 'they bill')} until deleted. Any warm-up (`gpu serverless warm {shlex.quote(str(doc['name']))}`) "
+            f"{agreeing(len(pods), 'it bills', 'they bill')} until deleted. Any warm-up (`{suggest('serverless', 'warm', str(doc['name']))}`) "
             f"deletes {them} first, or delete {them} in the RunPod console (Pods)")
 
 

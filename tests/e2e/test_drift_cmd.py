@@ -133,7 +133,7 @@ def test_an_orphan_is_drift_with_what_it_costs(account, tmp_path):
     assert f"**What to do:** owned by this project, no longer in gpu.jsonc and still running: `gpu serverless deploy --prune -y` deletes it, or `gpu serverless import {orphan['id']} --write`" in markdown
     assert "\\`" not in markdown
     legend = markdown.split("### What the labels ask", 1)[1]
-    assert "`gpu serverless import NAME --write`" in legend and orphan["id"] not in legend
+    assert "`gpu serverless import ID --write`" in legend and orphan["id"] not in legend  # an endpoint by its id (R5-3)
 
 
 def test_a_failed_read_exits_1_never_0(account, tmp_path):

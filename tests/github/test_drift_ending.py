@@ -42,7 +42,8 @@ def test_an_endpoint_of_no_project_is_unmanaged_in_the_ending():
 
 def test_two_orphans_of_one_name_are_named_by_their_ids_in_the_ending():
     """`gpu serverless delete old` stops when two endpoints are named "old" and asks for an id,
-    so the issue's advice names each by its id; each command given then finds its endpoint."""
+    so the issue's advice names each by its id (every endpoint, since R5-3: a name is the
+    account's, and may be a shell command); each command given then finds its endpoint."""
     import re
 
     from gpuctl.cli.resolve import find_endpoint
@@ -55,6 +56,6 @@ def test_two_orphans_of_one_name_are_named_by_their_ids_in_the_ending():
     said = ending(doc)
     deletes = re.findall(r"`gpu serverless delete (\S+)`", said)
     imports = re.findall(r"`gpu serverless import (\S+) --write`", said)
-    assert deletes == ["ep8", "ep9", "gone"] and imports == ["ep8", "ep9", "gone"], said
+    assert deletes == ["ep8", "ep9", "ep5"] and imports == ["ep8", "ep9", "ep5"], said  # always by id (R5-3)
     for ref, expected in zip(deletes, ("ep8", "ep9", "ep5")):
         assert find_endpoint(account, ref, "demo")["id"] == expected

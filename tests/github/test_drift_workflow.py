@@ -5,6 +5,7 @@ drift is gone; nothing touched when the report fails."""
 from __future__ import annotations
 
 import re
+import shlex
 from urllib.parse import quote
 
 import pytest
@@ -238,7 +239,7 @@ def test_the_issue_says_how_to_end_the_drift_through_the_repository_s_workflows(
     body = issue["body"]
     assert "### Ending this drift" in body
     assert "`replan`" in body and "apply workflow" in body
-    assert "pull request" in body and "`gpu serverless pull --write`" in body
+    assert "pull request" in body and "`gpu serverless pull --write --provider local`" in body  # the provider the workflow named
 
 
 def test_drift_that_comes_back_after_the_issue_closed_opens_a_new_issue(gha, fake, account, tmp_path):
@@ -330,10 +331,13 @@ def test_the_ending_of_an_orphan_s_drift_names_what_ends_it_and_following_it_clo
     assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"
     (issue,) = fake.real_issues()
     ending = _ending(issue["body"])
+    old = next(e for e in account.endpoints() if e["name"] == "old")
     assert "<code>endpoint.old</code>" in ending
-    assert "`gpu serverless delete old`" in ending and "`prune`" in ending and "`gpu serverless import old --write`" in ending
+    # By its id, never by the name the account gives it (R5-3), with the provider the workflow named (R5-6).
+    delete = f"gpu serverless delete {old['id']} --provider local"
+    assert f"`{delete}`" in ending and "`prune`" in ending and f"`gpu serverless import {old['id']} --write --provider local`" in ending
 
-    assert account.gpu("serverless", "delete", "old", "-y", "--provider", "local", cwd=checkout).code == 0
+    assert account.gpu(*shlex.split(delete)[1:], "-y", cwd=checkout).code == 0  # as the issue says it
     closed = gha.run(DRIFT, schedule(checkout))
     assert closed.job("drift").step("gpuctl").outputs["summary"] == f"gpu.jsonc: in sync; closed issue #{issue['number']}"
 
@@ -357,7 +361,7 @@ def test_the_ending_of_an_unmanaged_endpoint_holding_a_block_s_name_says_the_app
     assert gha.run(DRIFT, schedule(checkout)).job("drift").status == "success"
     (issue,) = fake.real_issues()
     ending = _ending(issue["body"])
-    assert "<code>endpoint.api</code>" in ending and f"`gpu serverless import {made.json()['id']} --write`" in ending
+    assert "<code>endpoint.api</code>" in ending and f"`gpu serverless import {made.json()['id']} --write --provider local`" in ending
     assert "refuses to plan" in ending
 
 
@@ -383,7 +387,7 @@ def test_two_endpoints_claiming_a_block_open_an_issue_whose_ending_deletes_one_a
     (issue,) = fake.real_issues()
     assert kept["id"] in issue["body"] and extra["id"] in issue["body"]
     ending = _ending(issue["body"])
-    assert "**Duplicate**" in ending and f"`gpu serverless delete {extra['id']} --force`" in ending and "refuses to plan" in ending, ending
+    assert "**Duplicate**" in ending and f"`gpu serverless delete {extra['id']} --force --provider local`" in ending and "refuses to plan" in ending, ending
 
     assert account.gpu("serverless", "delete", extra["id"], "--force", "--provider", "local", cwd=checkout).code == 0
     closed = gha.run(DRIFT, schedule(checkout))

