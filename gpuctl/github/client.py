@@ -128,7 +128,11 @@ class GitHub:
         """The path of a request about this repository: `/repos/OWNER/NAME/` and `segments`, each
         percent-encoded whole (`/` included: `path_of` splits a file's path into its segments), so
         no value (a branch, a label, a file name, a number read from a payload) can add a segment,
-        a `..` or a query and send the request, with the token, elsewhere."""
+        a `..` or a query and send the request, with the token, elsewhere. A segment that begins
+        with `/` is a caller passing a path where segments go (`repo("/issues/7/comments")`
+        became one encoded segment, a 404 the caller reported as a warning): a ValueError."""
+        if any(isinstance(s, str) and s.startswith("/") for s in segments):
+            raise ValueError(f"GitHub.repo takes path segments, not a path: {segments!r}")
         return "/".join(["", "repos", *map(segment, self.repository.split("/", 1)), *map(segment, segments)])
 
     def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None, answer: type | tuple[type, ...] = dict,

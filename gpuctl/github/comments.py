@@ -198,7 +198,7 @@ def supersede(job: Job, number: int, results: list[Result]) -> None:
     keys = {r.key for r in results}
     gh = job.github
     try:
-        listed = list(gh.paginate(gh.repo(f"/issues/{number}/comments"), fields=COMMENT))
+        listed = list(gh.paginate(gh.repo("issues", number, "comments"), fields=COMMENT))
         author = Author(gh)
         marks = [(c, read_marker(c.get("body"))) for c in listed]
         now = {m.key: c for c, m in marks if m and m.kind == KIND and m.key in keys and (m.part or 1) == 1 and author.wrote(c)}
@@ -207,7 +207,7 @@ def supersede(job: Job, number: int, results: list[Result]) -> None:
         for comment, mark in stale:
             new = projects[mark.project]
             if (mark.part or 1) != 1:
-                gh.request("DELETE", gh.repo(f"/issues/comments/{comment['id']}"))
+                gh.request("DELETE", gh.repo("issues", "comments", comment["id"]))
                 continue
             there = now.get(new, {}).get("html_url")
             where = f"[its plan comment]({there})" if there else "its plan comment"
@@ -215,7 +215,7 @@ def supersede(job: Job, number: int, results: list[Result]) -> None:
                              f"This pull request no longer has {md.code(mark.key)}: project {md.code(mark.project)} is planned as "
                              f"{md.code(new)} now, in {where}, which says what merging does. This comment is no longer updated.\n")
             if comment.get("body") != body:
-                gh.request("PATCH", gh.repo(f"/issues/comments/{comment['id']}"), json={"body": body})
+                gh.request("PATCH", gh.repo("issues", "comments", comment["id"]), json={"body": body})
                 job.app.note(f"{new}: pull request #{number} plan comment {comment['id']} of {mark.key}, whose file is gone, marked superseded")
     except GpuctlError as exc:
         job.app.note(f"warning: pull request #{number}: a plan comment left under a config's old path could not be marked superseded: "
