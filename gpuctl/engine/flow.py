@@ -32,7 +32,7 @@ from gpuctl.plan.planner import unreported
 from gpuctl.plan.model import CHANGING, Plan
 from gpuctl.provider.errors import Who
 from gpuctl.provider.protocol import Provider
-from gpuctl.v2 import owner, release_version
+from gpuctl.v2 import env_of, owner, release_version
 from gpuctl.words import agreeing, first_of, joined
 
 
@@ -234,10 +234,10 @@ def _env_moved(saved: dict, fresh: dict) -> tuple[str, str, str] | None:
             continue
         if before is None or after is None or any(before.get(k) != after.get(k) for k in ("kind", "id", "desired")):
             return None
-        env = (after.get("desired") or {}).get("env")
+        env = env_of(after.get("desired") or {})  # the fresh plan's own document: a dict
         rows = [{c.get("path"): c for c in r.get("changes") or [] if isinstance(c, dict)} for r in (before, after)]
         paths = [p for p in sorted(rows[0].keys() | rows[1].keys(), key=str) if rows[0].get(p) != rows[1].get(p)]
-        if not paths or not isinstance(env, dict):
+        if not paths:
             return None
         for path in paths:
             key = path.removeprefix("env.") if isinstance(path, str) and path.startswith("env.") else None
