@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from tests.local.conftest import LocalServer, start_server, stop_server, wait_for
+from tests.support.wait import until
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +123,24 @@ def test_cancel_in_progress_job_stops_it_on_the_worker(server: LocalServer, work
     after = server.job(worker_ep["id"], "runsync", {"input": {"after": "cancel"}}).json()
     assert after["status"] == "COMPLETED"  # the worker dropped the cancelled job and took the next
     assert status(server, worker_ep["id"], job_id)["status"] == "CANCELLED"
+
+
+def test_a_worker_that_never_lets_go_of_a_cancelled_job_is_replaced(server: LocalServer) -> None:
+    """A handler that swallows the stop signal keeps its worker busy for ever (the SDK takes no
+    other job while one is in flight): past `stop_deadline_s` the worker is stopped and replaced,
+    and the job queued behind it runs on the new one."""
+    ep = server.create_endpoint("jobs-stubborn", timeout=300_000)  # workers.max 1
+    stuck = server.job(ep["id"], "run", {"input": {"ignore_stop": True}}).json()["id"]
+    running = until(lambda: (s := status(server, ep["id"], stuck))["status"] == "IN_PROGRESS" and s, "the stubborn job to start")
+    stubborn_pids = server.worker_pids(ep["id"])  # workers.max 1: the stubborn worker's alone
+    assert len(stubborn_pids) == 1
+    assert server.job(ep["id"], f"cancel/{stuck}").json()["status"] == "CANCELLED"
+    behind = server.job(ep["id"], "run", {"input": {"after": "stubborn"}}).json()["id"]
+    done = until(lambda: (s := status(server, ep["id"], behind))["status"] in ("COMPLETED", "FAILED") and s,
+                 "the job queued behind the stubborn one to end")
+    assert done["status"] == "COMPLETED" and done["workerId"] != running["workerId"]
+    until(lambda: stubborn_pids[0] not in server.worker_pids(ep["id"]), "the stubborn worker's process to be gone (per /proc)")
+    assert status(server, ep["id"], stuck)["status"] == "CANCELLED"
 
 
 def test_execution_timeout_then_retry(server: LocalServer, worker_ep: dict) -> None:
