@@ -143,6 +143,38 @@ def test_a_worker_that_never_lets_go_of_a_cancelled_job_is_replaced(server: Loca
     assert status(server, ep["id"], stuck)["status"] == "CANCELLED"
 
 
+def test_a_late_answer_from_the_worker_of_an_earlier_attempt_is_not_the_retried_jobs(server: LocalServer) -> None:
+    """A retry keeps the job's id. A worker that ran the timed-out attempt and answers late (its
+    handler ignored the stop) posted to the same job-done URL, and its answer ended the attempt
+    another worker was running. Only the worker the job is with now may end it or add to it."""
+    parked = server.create_endpoint("jobs-late", workers={"min": 0, "max": 0, "idleTimeout": 5})  # only this test's workers take
+    job_id = server.job(parked["id"], "run", {"input": {"n": 1}, "policy": {"executionTimeout": 5000}}).json()["id"]
+    key = server.admin("GET", f"worker-key/{parked['id']}")["key"]
+    root = f"/ai/v2/{parked['id']}"
+
+    def take(worker: str) -> dict:
+        taken = server.http.get(f"{root}/job-take/{worker}?gpu=CPU&job_in_progress=0", headers={"Authorization": key})
+        assert taken.status_code == 200, taken.text
+        return taken.json()
+
+    def post(verb: str, worker: str, body: dict) -> None:
+        sent = server.http.post(f"{root}/{verb}/{worker}/{job_id}?isStream=false", headers={"Authorization": key}, content=json.dumps(body))
+        assert sent.status_code == 200, sent.text
+
+    assert take("lateworker001")["id"] == job_id
+    until(lambda: status(server, parked["id"], job_id)["status"] == "TIMED_OUT", "the first attempt to time out")
+    assert server.job(parked["id"], f"retry/{job_id}").json()["status"] == "IN_QUEUE"
+    assert take("nextworker001")["id"] == job_id
+    post("job-done", "lateworker001", {"status": "IN_PROGRESS", "output": "stale progress"})
+    post("job-stream", "lateworker001", {"output": "stale chunk"})
+    post("job-done", "lateworker001", {"output": "stale"})
+    now = status(server, parked["id"], job_id)
+    assert now["status"] == "IN_PROGRESS" and now["workerId"] == "nextworker001" and "output" not in now, now
+    post("job-done", "nextworker001", {"output": "fresh"})
+    done = status(server, parked["id"], job_id)
+    assert done["status"] == "COMPLETED" and done["output"] == "fresh", done
+
+
 def test_execution_timeout_then_retry(server: LocalServer, worker_ep: dict) -> None:
     job_id = server.job(worker_ep["id"], "run", {"input": {"sleep": 8}, "policy": {"executionTimeout": 5000}}).json()["id"]
     timed_out = wait_for(lambda: (s := status(server, worker_ep["id"], job_id))["status"] == "TIMED_OUT" and s)
