@@ -207,3 +207,35 @@ def test_removing_the_key_clears_a_credential_gpuctl_set_and_leaves_one_set_in_t
     assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj).code == 0
     assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
     assert account.endpoints()[0]["registry"] == ghcr["id"]
+
+
+def test_a_credential_deleted_in_the_console_leaves_the_endpoint_and_the_plan_says_so_at_the_key(account, tmp_path):
+    """RunPod's `deleteRegistry` is not refused by templates (so endpoints) that use the
+    credential: they lose it (`registry` becomes null); only a pod using it refuses the delete.
+    The local provider left the deleted id on the endpoint. Now the endpoint has none, the plan
+    says at the key that the account has no such credential and how to make one, and once it
+    is made again the plan puts it back on the endpoint."""
+    ghcr = _credential(account, "ghcr-private")
+    proj = project(tmp_path / "p", _private("ghcr-private"))
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    assert account.server.http.delete(f"/v2/registries/{ghcr['id']}").status_code == 204  # as in the console
+    (endpoint,) = account.endpoints()
+    assert endpoint["registry"] is None
+
+    line, col = _position((proj / "gpu.jsonc").read_text(), "registry_auth")
+    plan = account.gpu("serverless", "deploy", "--plan", cwd=proj)
+    assert plan.code == 1, plan.out + plan.err
+    assert "Traceback" not in plan.err
+    assert (f'gpu.jsonc:{line}:{col}: serverless.runpod.registry_auth: no container registry credential named "ghcr-private": '
+            "the account has none") in plan.err, plan.err
+    assert "POST /v2/registries" in plan.err
+
+    again = _credential(account, "ghcr-private")  # the hint's fix
+    replan = account.gpu("serverless", "deploy", "--plan", "--json", cwd=proj)
+    assert replan.code == 0, replan.err
+    (change,) = replan.json()["resource_changes"]
+    assert [(c["path"], c["before"], c["after"]) for c in change["changes"]] == [("registry", None, again["id"])], change
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    assert account.endpoints()[0]["registry"] == again["id"]
+    for run in (plan, replan):
+        assert PASSWORD not in run.out + run.err

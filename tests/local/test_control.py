@@ -205,11 +205,46 @@ def test_an_unknown_registry_credential_id_is_refused_naming_it_as_other_unknown
     assert "errors" not in none, none  # "" is RunPod's "none"
     assert server.http.patch(f"/v2/serverless/{endpoint['id']}", json={"registry": None}).json()["registry"] is None
 
-    # A credential deleted later leaves its id where it is, and other changes go on.
+    # A credential deleted later (RunPod's deleteRegistry: templates do not block it, they lose
+    # the reference) leaves no id behind, and other changes go on.
     again = server.http.patch(f"/v2/serverless/{endpoint['id']}", json={"registry": cred["id"]})
     assert again.status_code == 200, again.text
     assert server.http.delete(f"/v2/registries/{cred['id']}").status_code == 204
     kept = server.http.patch(f"/v2/serverless/{endpoint['id']}", json={"workers": {"max": 2}})
-    assert kept.status_code == 200 and kept.json()["registry"] == cred["id"], kept.text
+    assert kept.status_code == 200 and kept.json()["registry"] is None, kept.text
     made = server.http.patch(f"/v2/templates/{template['id']}", json={"image": "img:2"})
-    assert made.status_code == 200, made.text
+    assert made.status_code == 200 and made.json()["registry"] is None, made.text
+
+
+def test_deleting_a_registry_credential_is_refused_while_a_pod_uses_it_and_templates_lose_it(server: LocalServer) -> None:
+    """RunPod's OpenAPI `deleteRegistry`: "Rejected if any pod currently uses this credential to
+    pull its image. Templates that reference it are not part of that check: they silently lose
+    the reference (`registry` becomes null)" (400 otherwise). The local provider deleted a
+    credential whatever used it and left its id on pods, templates and endpoints (an endpoint's
+    `registry` is its template's, so it loses it too)."""
+    cred = server.http.post("/v2/registries", json={"name": "ctl-regdel", "username": "u", "password": "regdel-canary-5513"}).json()
+    template = server.http.post("/v2/templates", json={"name": "ctl-regdel-tpl", "image": "img", "serverless": True, "registry": cred["id"]}).json()
+    endpoint = create(server, "ctl-regdel-ep", registry=cred["id"])
+    from_template = create(server, "ctl-regdel-ep2", templateId=template["id"])
+    assert from_template["registry"] == cred["id"]
+    pod = server.http.post("/v2/pods", json={"name": "ctl-regdel-pod", "image": "img", "cpu": {"id": "cpu3c", "vcpuCount": 2},
+                                             "registry": cred["id"]})
+    assert pod.status_code == 201, pod.text
+
+    refused = server.http.delete(f"/v2/registries/{cred['id']}")
+    assert refused.status_code == 400, (refused.status_code, refused.text)
+    message = refused.json()["message"] if "message" in refused.json() else refused.text
+    assert cred["id"] in message and "ctl-regdel" in message and pod.json()["id"] in message, message
+    assert f"DELETE /v2/pods/{pod.json()['id']}" in message, message  # the fix
+    assert "regdel-canary-5513" not in refused.text
+    assert server.http.get(f"/v2/registries/{cred['id']}").status_code == 200
+    assert server.http.get(f"/v2/templates/{template['id']}").json()["registry"] == cred["id"]  # a refused delete changes nothing
+
+    assert server.http.delete(f"/v2/pods/{pod.json()['id']}").status_code == 204
+    assert server.http.delete(f"/v2/registries/{cred['id']}").status_code == 204
+    assert server.http.get(f"/v2/registries/{cred['id']}").status_code == 404
+    assert server.http.get(f"/v2/templates/{template['id']}").json()["registry"] is None
+    for ep in (endpoint, from_template):
+        assert server.http.get(f"/v2/serverless/{ep['id']}").json()["registry"] is None
+    version = server.http.get(f"/v2/serverless/{endpoint['id']}/releases").json()["endpointVersion"]
+    assert version == 1  # the lost reference is no release: nothing was deployed

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from tests.local.conftest import LocalServer, start_server, stop_server, wait_for
+from tests.support.wait import until
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +123,56 @@ def test_cancel_in_progress_job_stops_it_on_the_worker(server: LocalServer, work
     after = server.job(worker_ep["id"], "runsync", {"input": {"after": "cancel"}}).json()
     assert after["status"] == "COMPLETED"  # the worker dropped the cancelled job and took the next
     assert status(server, worker_ep["id"], job_id)["status"] == "CANCELLED"
+
+
+def test_a_worker_that_never_lets_go_of_a_cancelled_job_is_replaced(server: LocalServer) -> None:
+    """A handler that swallows the stop signal keeps its worker busy for ever (the SDK takes no
+    other job while one is in flight): past `stop_deadline_s` the worker is stopped and replaced,
+    and the job queued behind it runs on the new one."""
+    ep = server.create_endpoint("jobs-stubborn", timeout=300_000)  # workers.max 1
+    stuck = server.job(ep["id"], "run", {"input": {"ignore_stop": True}}).json()["id"]
+    running = until(lambda: (s := status(server, ep["id"], stuck))["status"] == "IN_PROGRESS" and s, "the stubborn job to start")
+    stubborn_pids = server.worker_pids(ep["id"])  # workers.max 1: the stubborn worker's alone
+    assert len(stubborn_pids) == 1
+    assert server.job(ep["id"], f"cancel/{stuck}").json()["status"] == "CANCELLED"
+    behind = server.job(ep["id"], "run", {"input": {"after": "stubborn"}}).json()["id"]
+    done = until(lambda: (s := status(server, ep["id"], behind))["status"] in ("COMPLETED", "FAILED") and s,
+                 "the job queued behind the stubborn one to end")
+    assert done["status"] == "COMPLETED" and done["workerId"] != running["workerId"]
+    until(lambda: stubborn_pids[0] not in server.worker_pids(ep["id"]), "the stubborn worker's process to be gone (per /proc)")
+    assert status(server, ep["id"], stuck)["status"] == "CANCELLED"
+
+
+def test_a_late_answer_from_the_worker_of_an_earlier_attempt_is_not_the_retried_jobs(server: LocalServer) -> None:
+    """A retry keeps the job's id. A worker that ran the timed-out attempt and answers late (its
+    handler ignored the stop) posted to the same job-done URL, and its answer ended the attempt
+    another worker was running. Only the worker the job is with now may end it or add to it."""
+    parked = server.create_endpoint("jobs-late", workers={"min": 0, "max": 0, "idleTimeout": 5})  # only this test's workers take
+    job_id = server.job(parked["id"], "run", {"input": {"n": 1}, "policy": {"executionTimeout": 5000}}).json()["id"]
+    key = server.admin("GET", f"worker-key/{parked['id']}")["key"]
+    root = f"/ai/v2/{parked['id']}"
+
+    def take(worker: str) -> dict:
+        taken = server.http.get(f"{root}/job-take/{worker}?gpu=CPU&job_in_progress=0", headers={"Authorization": key})
+        assert taken.status_code == 200, taken.text
+        return taken.json()
+
+    def post(verb: str, worker: str, body: dict) -> None:
+        sent = server.http.post(f"{root}/{verb}/{worker}/{job_id}?isStream=false", headers={"Authorization": key}, content=json.dumps(body))
+        assert sent.status_code == 200, sent.text
+
+    assert take("lateworker001")["id"] == job_id
+    until(lambda: status(server, parked["id"], job_id)["status"] == "TIMED_OUT", "the first attempt to time out")
+    assert server.job(parked["id"], f"retry/{job_id}").json()["status"] == "IN_QUEUE"
+    assert take("nextworker001")["id"] == job_id
+    post("job-done", "lateworker001", {"status": "IN_PROGRESS", "output": "stale progress"})
+    post("job-stream", "lateworker001", {"output": "stale chunk"})
+    post("job-done", "lateworker001", {"output": "stale"})
+    now = status(server, parked["id"], job_id)
+    assert now["status"] == "IN_PROGRESS" and now["workerId"] == "nextworker001" and "output" not in now, now
+    post("job-done", "nextworker001", {"output": "fresh"})
+    done = status(server, parked["id"], job_id)
+    assert done["status"] == "COMPLETED" and done["output"] == "fresh", done
 
 
 def test_execution_timeout_then_retry(server: LocalServer, worker_ep: dict) -> None:

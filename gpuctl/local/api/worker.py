@@ -9,6 +9,9 @@ SDK's `serverless.start` speaks.
 - `POST job-stream/{worker}/{job}`: one `{"output": chunk}` of a generator handler.
 - `GET job-stop/{worker}`: long-poll for `{"jobsToStop": [...]}` (cancel, execution timeout).
 - `GET ping/{worker}`: the heartbeat.
+
+A job is ended, advanced or streamed only by the worker it is with now: a retry keeps the id,
+so the worker of an earlier attempt answering late changes nothing (it just lets go).
 """
 
 from __future__ import annotations
@@ -114,6 +117,13 @@ class WorkerRoutes:
             raise ApiError(404, f"job {request.path_params['job_id']} not found (expired, purged or deleted)")
         return job
 
+    @staticmethod
+    def _holds(request: Request, job: Job) -> bool:
+        """Whether the calling worker is the one the job is with now. A retry keeps the job's id,
+        so a worker that ran an earlier attempt (timed out, its handler ignoring the stop) posts
+        to the same URLs: its late answer, progress or chunk is not the current attempt's."""
+        return job.worker_id == request.path_params["worker_id"]
+
     async def job_done(self, request: Request) -> Response:
         worker = self._worker(request)
         job = self._job(request)
@@ -121,9 +131,11 @@ class WorkerRoutes:
         if not isinstance(body, dict):
             raise ApiError(400, "job result must be a JSON object")
         if body.get("status") == "IN_PROGRESS":
-            self.jobs.progress(job, body.get("output"))
+            if self._holds(request, job):
+                self.jobs.progress(job, body.get("output"))
             return json_response({})
-        self.jobs.finish(job, body)
+        if self._holds(request, job):  # else an earlier attempt's worker answering late: it let go, the job is unchanged
+            self.jobs.finish(job, body)
         if worker is not None:
             self.scheduler.release(worker, job.id)  # also when the job was cancelled meanwhile
             if body.get("stopPod"):
@@ -134,7 +146,7 @@ class WorkerRoutes:
         self._worker(request)
         job = self._job(request)
         body = await _posted(request)
-        if isinstance(body, dict) and "output" in body and job.status == "IN_PROGRESS":
+        if isinstance(body, dict) and "output" in body and job.status == "IN_PROGRESS" and self._holds(request, job):
             self.jobs.add_chunk(job, body["output"])
         return json_response({})
 

@@ -6,6 +6,11 @@ So does this: the object in `state.db` is `{id, name}`, and the credential itsel
 own file, `registries/<id>` (0600 in a 0700 directory, written fresh and renamed into place,
 as `gpu local secret` writes a secret), read by nothing that answers a request, logs or renders.
 A request that does not fit is refused naming the field, never quoting a value.
+
+A delete follows RunPod's OpenAPI `deleteRegistry`: refused (400) while a pod uses the
+credential, naming the pods and how to delete them; templates that reference it do not block
+it and lose the reference (`registry` becomes null), and so do endpoints, whose `registry` is
+their template's. Losing it is no release: nothing was deployed.
 """
 
 from __future__ import annotations
@@ -43,9 +48,9 @@ def check_reference(store: Store, registry_id: Any, kept: Any = None) -> None:
     """A credential id a template, endpoint or pod is given (v2 `registry`, GraphQL
     `containerRegistryAuthId`) must be one the account has: refused (400) naming it, as an
     unknown network volume is (stop 17, G1; RunPod's answer is not documented). None or ""
-    is no credential. An id the object already holds (`kept`) is not checked again: a credential
-    deleted since leaves its id where it is (as RunPod's delete does not say otherwise), and
-    other changes to the object go on."""
+    is no credential. An id the object already holds (`kept`) is not checked again, so other
+    changes to the object go on whatever became of it (a delete clears it from templates and
+    endpoints, `Registries.delete`, but an object written by an older server may still hold one)."""
     if registry_id and registry_id != kept and store.get(KIND, registry_id, hidden=True) is None:
         raise Rejected(f"container registry credential {registry_id} not found: GET /v2/registries lists the account's "
                        "credentials, and POST /v2/registries creates one")
@@ -73,6 +78,18 @@ class Registries:
         return doc
 
     def delete(self, registry_id: str) -> None:
-        self.store.delete(KIND, self.get(registry_id)["id"])
+        doc = self.get(registry_id)
+        pods = [p["id"] for p in self.store.list("pod", hidden=True) if p.get("registry") == doc["id"]]
+        if pods:
+            raise Rejected(f"container registry credential {doc['id']} ({json.dumps(doc['name'])}) is in use by "
+                           f"{'pod' if len(pods) == 1 else 'pods'} {', '.join(pods)} and cannot be deleted: delete "
+                           f"{'it' if len(pods) == 1 else 'them'} first ({'; '.join(f'DELETE /v2/pods/{p}' for p in pods)}), "
+                           "then the credential. Templates and endpoints that use it do not block the delete; they lose it")
+        with self.store.transaction():
+            for kind in ("template", "endpoint"):
+                for obj in self.store.list(kind, hidden=True):
+                    if obj.get("registry") == doc["id"]:
+                        self.store.replace_doc(kind, {**obj, "registry": None})
+            self.store.delete(KIND, doc["id"])
         with contextlib.suppress(FileNotFoundError):
-            (self.directory / registry_id).unlink()
+            (self.directory / doc["id"]).unlink()

@@ -1,7 +1,9 @@
 """The scheduler: it ties jobs to workers. It reacts to every job transition (wake-ups,
 webhooks, stop signals) and to every worker that exits, and every tick it times out and expires
-jobs, recycles workers of old releases, stops workers idle past `idleTimeout` (down to
-workers.min), and starts workers as the scaler asks.
+jobs, stops workers that still hold a job `stop_deadline_s` after being told to stop it (a
+handler that ignores the stop, or an SDK that loses it, would keep the worker busy for ever
+and the jobs queued behind it waiting), recycles workers of old releases, stops workers idle
+past `idleTimeout` (down to workers.min), and starts workers as the scaler asks.
 
 A queue that cannot be served never waits forever: an endpoint without a local command fails
 its jobs at once, a command that cannot start fails the queue with the reason, and workers
@@ -85,6 +87,7 @@ class Scheduler:
 
     def release(self, worker: Worker, job_id: str) -> None:
         worker.jobs.discard(job_id)
+        worker.stop_asked.pop(job_id, None)
         if not worker.jobs:
             worker.idle_since = time.time()
 
@@ -100,6 +103,8 @@ class Scheduler:
             job = self.jobs.get(job_id)
             if (job is None or job.status != "IN_PROGRESS" or job.worker_id != worker.id) and job_id not in worker.stop_jobs:
                 self.workers.stop_job(worker.id, job_id)
+        for job_id in [j for j in worker.stop_asked if j not in held and j not in worker.jobs]:
+            del worker.stop_asked[job_id]  # its heartbeat no longer lists it: it let go
 
     def worker_ready(self, worker: Worker) -> None:
         if not worker.ready:
@@ -158,6 +163,7 @@ class Scheduler:
             await self.scale(eid, now)
 
     def sweep(self, now: float) -> None:
+        self.reclaim(now)
         for job in self.jobs.overdue(now):
             self.jobs.time_out(job)
         for job in self.jobs.expired(now):
@@ -166,6 +172,21 @@ class Scheduler:
                 self.workers.stop_job(worker.id, job.id)
             self.jobs.delete(job.id)
             self.signals.notify(("job", job.id))
+
+    def reclaim(self, now: float) -> None:
+        """Stop (SIGTERM, SIGKILL after the grace) every worker still holding a job
+        `stop_deadline_s` after it was told to stop it; the scaler starts its replacement as
+        for any stopped worker, and a running job it also held goes back to the queue when it
+        exits. RunPod likewise reclaims the worker of a cancelled job in the end. Without this,
+        a handler that ignores the stop, or an SDK that loses it (one that lands between the
+        job's task being made and its first step cancels the task before its `finally` can
+        forget the job), keeps the worker busy for ever: it takes no other job."""
+        limit = self.settings.stop_deadline_s
+        for worker in list(self.workers.workers.values()):
+            late = sorted(j for j, asked in worker.stop_asked.items() if now - asked >= limit)
+            if late and not worker.stopping:
+                self.workers.stop(worker, f"it still held job {late[0]} {limit:g} s after being told to stop it "
+                                          f"(cancelled, timed out or expired); a replacement takes the queue")
 
     def active_endpoints(self) -> set[str]:
         with_workers = {w.endpoint_id for w in self.workers.workers.values()}

@@ -55,7 +55,8 @@ class Worker:
     jobs: set[str] = field(default_factory=set)
     idle_since: float = field(default_factory=time.time)
     stopping: str | None = None
-    stop_jobs: list[str] = field(default_factory=list)
+    stop_jobs: list[str] = field(default_factory=list)  # stops not yet fetched on the job-stop channel
+    stop_asked: dict[str, float] = field(default_factory=dict)  # job id -> when the worker was first told to stop it
     exit_code: int | None = None
 
     @property
@@ -243,9 +244,14 @@ class Supervisor:
             await self._kill_after(proc)
 
     def stop_job(self, worker_id: str | None, job_id: str) -> None:
-        """Tell the worker holding `job_id` to stop it (the SDK's job-stop channel)."""
+        """Tell the worker holding `job_id` to stop it (the SDK's job-stop channel). The time
+        it was first told is kept until it lets go: the scheduler stops a worker that holds on
+        past `stop_deadline_s`."""
         worker = self.workers.get(worker_id or "")
-        if worker is not None and job_id not in worker.stop_jobs:
+        if worker is None:
+            return
+        worker.stop_asked.setdefault(job_id, time.time())
+        if job_id not in worker.stop_jobs:
             worker.stop_jobs.append(job_id)
             self.signals.notify(("stop", worker.id))
 

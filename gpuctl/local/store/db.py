@@ -99,6 +99,11 @@ class Store:
             (kind, doc["id"], json.dumps(doc, separators=(",", ":"), ensure_ascii=False), json.dumps(extra or {}), visible_at, seq),
         )
 
+    def replace_doc(self, kind: str, doc: dict) -> None:
+        """Rewrite a stored object's document only: its extra, visibility and place stay."""
+        self.db.execute("UPDATE objects SET doc=? WHERE kind=? AND id=?",
+                        (json.dumps(doc, separators=(",", ":"), ensure_ascii=False), kind, doc["id"]))
+
     def reveal(self) -> None:
         """Make every object a `delay_visibility` fault still hides visible now."""
         self.db.execute("UPDATE objects SET visible_at=0 WHERE visible_at>0")

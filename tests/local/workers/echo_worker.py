@@ -1,6 +1,7 @@
 """A plain RunPod worker: echoes its input. Options in the input exercise the protocol:
 `sleep` (seconds), `block` (seconds of a blocking call, as a model load makes), `hold` (run until the file at that path exists, so a test decides when
-the job ends), `fail` (raise with that message), `progress` (send progress updates),
+the job ends), `ignore_stop` (run for ever, swallowing the stop signal of a cancel or an execution
+timeout: a handler that never lets go), `fail` (raise with that message), `progress` (send progress updates),
 `volume` (write then read a file in RUNPOD_VOLUME_PATH), `exit` (kill the process)."""
 
 import asyncio
@@ -22,6 +23,11 @@ async def handler(job):
         time.sleep(float(job_input["block"]))
     while job_input.get("hold") and not os.path.exists(job_input["hold"]):
         await asyncio.sleep(0.05)
+    while job_input.get("ignore_stop"):
+        try:
+            await asyncio.sleep(0.05)
+        except asyncio.CancelledError:
+            print(f"ignoring the stop of {job['id']}", flush=True)
     if job_input.get("fail"):
         raise ValueError(job_input["fail"])
     if job_input.get("exit"):
