@@ -1,5 +1,5 @@
 """One always-on cost: `status --json` and `deploy --plan --json` give the same number for the
-same endpoint, by the plan's formula (min workers at the first GPU pool's active rate).
+same endpoint, by the plan's formula (min workers at the dearest GPU pool's active rate).
 `status` used to price the cheapest pool instead, so a fallback GPU type made them differ."""
 
 from __future__ import annotations
