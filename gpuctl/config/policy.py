@@ -15,8 +15,8 @@ from gpuctl.errors import ConfigError, Diagnostic
 from gpuctl.spelling import did_you_mean
 
 ALLOW_LISTS = ("allowed_gpu_types", "allowed_env_vars")
-LIMITS = ("max_min_workers", "max_max_workers", "max_always_on_per_hour", "max_worst_case_per_hour")
-SWITCHES = ("forbid_delete", "forbid_replace", "require_secret_env", "warn_high_entropy_env")
+LIMITS = ("max_min_workers", "max_max_workers", "max_always_on_per_hour", "max_worst_case_per_hour", "max_volume_size_gb")
+SWITCHES = ("forbid_delete", "forbid_replace", "forbid_shared_volumes", "require_secret_env", "warn_high_entropy_env")
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,10 @@ class Policy:
     max_max_workers: int | None = None
     max_always_on_per_hour: float | None = None
     max_worst_case_per_hour: float | None = None
+    max_volume_size_gb: int | None = None
     forbid_delete: bool = False
     forbid_replace: bool = False
+    forbid_shared_volumes: bool = False
     require_secret_env: bool = False
     warn_high_entropy_env: bool = False
     origin: dict[str, str] = field(default_factory=dict, compare=False)

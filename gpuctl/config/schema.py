@@ -107,8 +107,10 @@ class PolicyBlock(_Strict):
     max_max_workers: Annotated[int | None, Field(ge=0, le=1000, description="Most workers (scaling.max_workers) an endpoint may scale to.")] = None
     max_always_on_per_hour: Annotated[float | None, Field(ge=0, description="Most USD per hour the plan's always-on cost estimate may reach.")] = None
     max_worst_case_per_hour: Annotated[float | None, Field(ge=0, description="Most USD per hour the plan's worst-case cost estimate may reach.")] = None
+    max_volume_size_gb: Annotated[int | None, Field(ge=0, description="Most GB a plan may create or grow a network volume to (a volume never shrinks).")] = None
     forbid_delete: Annotated[bool, Field(description="No plan may delete an endpoint.")] = False
     forbid_replace: Annotated[bool, Field(description="No plan may replace (delete and re-create) an endpoint.")] = False
+    forbid_shared_volumes: Annotated[bool, Field(description="No plan may use a network volume that endpoints of another project, or unmanaged ones, attach.")] = False
     require_secret_env: Annotated[bool, Field(description='Env keys that look like credentials (*_TOKEN, *_KEY, *PASSWORD*, *SECRET*, ...) and URLs with a password must be {"secret": ...} or "${VAR}".')] = False
     warn_high_entropy_env: Annotated[bool, Field(description="Warn (never fail) on literal env values that look like generated secrets.")] = False
 

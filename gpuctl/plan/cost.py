@@ -1,6 +1,8 @@
-"""Indicative hourly cost, before and after a plan: always-on (`min_workers` at the active
-rate) and worst case (`max_workers` busy at the dearest allowed pool's flex rate), plus
-network-volume storage.
+"""Indicative hourly cost, before and after a plan: always-on (`min_workers` at the dearest
+allowed pool's active rate) and worst case (`max_workers` busy at the dearest allowed pool's
+flex rate), plus network-volume storage. Both take the dearest pool because RunPod v2 places
+workers on any listed GPU type with capacity: the order of `gpu_type` and `gpu_types` is no
+bound, so a cheap first type must not lower what a policy limit compares (review 6, R6-2).
 
 `pool_hourly` is the one formula: the plan prices gpu.jsonc's endpoints and the account's
 live ones with it, and `list`/`status` (`live_always_on`) and the drift report use it too,
@@ -9,6 +11,7 @@ so a number printed for the same endpoint is the same number everywhere."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from gpuctl.catalog import Catalog
 from gpuctl.model import EndpointSpec
@@ -20,25 +23,40 @@ VOLUME_USD_PER_GB_MONTH = 0.07  # docs.runpod.io/serverless/pricing, first TB
 HOURS_PER_MONTH = 730
 
 
-def _rates(pools: Sequence[object], catalog: Catalog) -> tuple[list, float | None, list[float | None]]:
-    """(the catalog's pools, the first pool's active rate, every pool's flex rate)."""
+class _Rates(NamedTuple):
+    found: list  # the catalog's pool for each of `pools`, None where it has none
+    active: list  # every known pool's active rate (None: not published)
+    flex: list  # every known pool's flex rate
+
+    def dearest(self, rates: list) -> tuple[float, int | None]:
+        """(the highest known rate of `rates`, the index of its pool in `found`); 0 and None
+        when none is known."""
+        known = [(r, i) for i, r in enumerate(rates) if r is not None]
+        rate, at = max(known, key=lambda k: k[0], default=(0.0, None))
+        return rate, None if at is None else [i for i, p in enumerate(self.found) if p][at]
+
+    @property
+    def priced(self) -> bool:
+        return bool(self.found) and None not in self.found and None not in self.active and None not in self.flex
+
+
+def _rates(pools: Sequence[object], catalog: Catalog) -> _Rates:
+    """The catalog's rates for RunPod v2 `pools`, any of which may run any worker."""
     found = [catalog.pools.get(p) if isinstance(p, str) else None for p in pools]
-    active = found[0].active_usd_per_hour if found and found[0] else None
-    return found, active, [p.flex_usd_per_hour for p in found if p]
+    return _Rates(found, [p.active_usd_per_hour for p in found if p], [p.flex_usd_per_hour for p in found if p])
 
 
 def pool_hourly(pools: Sequence[object], low: int | None, high: int | None, catalog: Catalog, gpus: int | None = 1) -> tuple[float, float, bool]:
     """(always-on, worst case, priced) per hour of `low`..`high` workers of `gpus` GPUs each on
-    RunPod v2 `pools`: min workers at the first pool's active rate, the rest up to max at the
-    dearest pool's flex rate, each rate per GPU (the catalog's prices are for one GPU). Not
-    priced when a pool, a price or a count is unknown (an unknown rate counts as 0, an unknown
-    GPU count as 1)."""
-    found, active, flex = _rates(pools, catalog)
-    priced = bool(found) and None not in found and active is not None and None not in flex and low is not None and high is not None and gpus is not None
+    RunPod v2 `pools`: min workers at the dearest pool's active rate, the rest up to max at the
+    dearest pool's flex rate (RunPod may place any worker on any of them), each rate per GPU
+    (the catalog's prices are for one GPU). Not priced when a pool, a price or a count is
+    unknown (an unknown rate counts as 0, an unknown GPU count as 1)."""
+    rates = _rates(pools, catalog)
+    priced = rates.priced and low is not None and high is not None and gpus is not None
     per = gpus or 1
-    always = (low or 0) * (active or 0.0) * per
-    dearest = max((f for f in flex if f is not None), default=0.0)
-    return always, always + max(0, (high or 0) - (low or 0)) * dearest * per, priced
+    always = (low or 0) * rates.dearest(rates.active)[0] * per
+    return always, always + max(0, (high or 0) - (low or 0)) * rates.dearest(rates.flex)[0] * per, priced
 
 
 def _live(endpoint: dict, catalog: Catalog) -> tuple[float, float, bool]:
@@ -89,9 +107,9 @@ def endpoint_cost(spec: EndpointSpec, live: dict | None, catalog: Catalog) -> Co
     the live endpoint's count."""
     pools = [catalog.gpus[g].pool for g in spec.gpu_types]
     always, worst, priced = pool_hourly(pools, spec.workers_min, spec.workers_max, catalog)
-    _, active, flex = _rates(pools, catalog)
-    dearest = max((f for f in flex if f is not None), default=0.0)
-    basis = f"{spec.workers_min} active × ${active or 0.0:.3f}/h ({pools[0]}), up to {spec.workers_max} × ${dearest:.3f}/h flex"
+    rates = _rates(pools, catalog)
+    (active, at), (flex, _) = rates.dearest(rates.active), rates.dearest(rates.flex)
+    basis = f"{spec.workers_min} active × ${active:.3f}/h ({pools[0] if at is None else pools[at]}), up to {spec.workers_max} × ${flex:.3f}/h flex"
     before = _live(live, catalog) if live is not None else (0.0, 0.0, True)
     if not (priced and before[2]):
         basis += "; no published price for some pools"

@@ -17,7 +17,7 @@ from gpuctl.plan.account import Account, index
 from gpuctl.plan.adopt import adopt_advice, adopted, other_project_advice, renamed, unmatched_rename, with_rename
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Plan, ResourceChange, update_reason
 from gpuctl.plan.names import lookalike_notices
-from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume
+from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume, shared
 from gpuctl.commands import Flags, suggest
 from gpuctl.words import agreeing, counted, first_of
 
@@ -437,6 +437,7 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     reading = _Reading(desired, account, catalog, target, report, records, drift.deleted_records(records, {str(e.get("id")) for e in observed.endpoints}), volume_of)
     for spec in desired.endpoints:
         _plan_endpoint(spec, reading, tally)
+    tally.notices += shared(volumes.values(), observed.endpoints, lambda e: owner(e) == desired.project_id or str(e.get("id")) in tally.matched or str(e.get("id")) in records)
     if tally.errors:
         raise PlanError("the plan cannot be made", tally.errors)
     kept_volume_ids = {v.ref for v in volumes.values() if isinstance(v.ref, str)}

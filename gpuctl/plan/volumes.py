@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from gpuctl.catalog import Catalog
 from gpuctl.errors import Diagnostic
 from gpuctl.model import Notice, Observed, VolumeSpec
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, ResourceChange, Unknown
+from gpuctl.v2 import owner, volume_ids
+from gpuctl.words import joined
 
 DEFAULT_SIZE_GB = 50
+SHARED_CODE = "shared-volume"  # the volume gpu.jsonc names is attached to endpoints not this project's (policy forbid_shared_volumes)
+SHARED_ADVICE = (". If it is not meant to be shared, give volume.name a name of this project's own (the plan then creates a new, empty volume); "
+                 "policy forbid_shared_volumes refuses such a plan")  # the end of a shared-volume warning: what to do
 
 
 @dataclass(frozen=True)
@@ -102,3 +108,41 @@ def preserved(observed: Observed, referenced_ids: set[str], kept_ids: set[str], 
         if v.get("id") in referenced_ids and v.get("id") not in kept_ids:
             out.append(ResourceChange(Kind.NETWORK_VOLUME, v.get("name", ""), _address(v.get("name", ""), v.get("dataCenter", "?")), Action.PRESERVE, v.get("id"), why, data_center=v.get("dataCenter")))
     return out
+
+
+def shared(volumes: Iterable[ResolvedVolume], endpoints: Iterable[dict], ours: Callable[[dict], bool]) -> list[Notice]:
+    """A warning on each existing volume gpu.jsonc names that endpoints not this project's
+    (`ours` false: another project's marker, or none) attach. Volumes carry no marker and are
+    reused by name (review 6, R6-3): without it, the plan mounted another team's volume into this
+    project's workers and grew it, irreversibly, and a reviewer saw only `size = 10 → 50`."""
+    by_id: dict[str, list[dict]] = {}
+    for e in endpoints:
+        for vid in volume_ids(e):
+            by_id.setdefault(vid, []).append(e)
+    out = []
+    for volume in volumes:
+        if not isinstance(volume.ref, str) or volume.ref not in by_id:
+            continue
+        users = by_id[volume.ref]
+        others = [e for e in users if not ours(e)]
+        if others:
+            out.append(_shared_notice(volume, others, attached=any(ours(e) for e in users)))
+    return out
+
+
+def _user(endpoint: dict) -> str:
+    project = owner(endpoint)
+    return f'endpoint "{endpoint.get("name")}" ({endpoint.get("id")})' + (f' of project "{project}"' if project else ", unmanaged (no gpuctl marker)")
+
+
+def _shared_notice(volume: ResolvedVolume, others: list[dict], attached: bool) -> Notice:
+    change = volume.change
+    users = joined([_user(e) for e in others], 5)
+    what = ("this project's endpoints already attach it too, so both read and write the same files" if attached else
+            "this plan attaches it to this project's workers too, so both read and write the same files")
+    grown = next((c for c in change.changes if c.path == "size" and change.action is Action.UPDATE), None)
+    if grown is not None:
+        since = f"from {grown.before} " if isinstance(grown.before, int) else ""
+        what += f", and grows it {since}to {grown.after} GB, which cannot be undone (network volumes never shrink)"
+    return Notice(SHARED_CODE, f'network volume "{change.name}" ({volume.ref}) in {change.data_center} is attached to {users}: {what}' + SHARED_ADVICE,
+                  change.address)

@@ -14,7 +14,8 @@ from gpuctl.config.policy import Policy
 from gpuctl.config.sourcemap import dotted
 from gpuctl.model import Notice
 from gpuctl.plan.cost import usd_per_hour
-from gpuctl.plan.model import Action, Plan, Violation
+from gpuctl.plan.model import Action, Kind, Plan, Violation
+from gpuctl.plan.volumes import SHARED_ADVICE, SHARED_CODE
 from gpuctl.policy.secrets import looks_generated
 from gpuctl.redact import credential_key
 
@@ -182,4 +183,24 @@ def plan_findings(policy: Policy, plan: Plan) -> tuple[list[Violation], list[Not
         if getattr(policy, rule):
             violations += [Violation(rule, c.address, None, f"the plan {verb} {c.address}{f' ({c.id})' if c.id else ''}: {c.reason}; the policy forbids it",
                                      policy.origin.get(rule, "")) for c in plan.changes if c.action == action]
-    return violations, warnings
+    return violations + _volumes(policy, plan), warnings
+
+
+def _volumes(policy: Policy, plan: Plan) -> list[Violation]:
+    """`max_volume_size_gb`: the size the plan gives a volume it creates or grows (a growth is
+    permanent); `forbid_shared_volumes`: a volume the plan's `shared-volume` warning names (the
+    planner's one reading of who attaches it, gpuctl.plan.volumes.shared)."""
+    out = []
+    limit = policy.max_volume_size_gb
+    if limit is not None:
+        for c in plan.changes:
+            grown = c.kind is Kind.NETWORK_VOLUME and c.action in (Action.CREATE, Action.UPDATE)
+            size = next((f.after for f in c.changes if f.path == "size"), None) if grown else None
+            if isinstance(size, int) and size > limit:
+                verb = "creates" if c.action is Action.CREATE else "grows"
+                out.append(Violation("max_volume_size_gb", c.address, None, f"the plan {verb} {c.address} to {size} GB; the policy allows at most {limit} GB",
+                                     policy.origin.get("max_volume_size_gb", "")))
+    if policy.forbid_shared_volumes:
+        out += [Violation("forbid_shared_volumes", n.address, None, f"{n.message.removesuffix(SHARED_ADVICE)}; the policy forbids a shared volume",
+                          policy.origin.get("forbid_shared_volumes", "")) for n in plan.notices if n.code == SHARED_CODE]
+    return out

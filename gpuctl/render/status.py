@@ -127,7 +127,7 @@ def status_panel(doc: dict) -> Panel:
         ("scaling", f"{_bounds(workers)} workers{' (paused: no worker can start)' if doc['paused'] else ''}, idle {workers.get('idleTimeout', '-')} s, {scaler.get('type')} {value}, flashboot {sc['flashboot']}"),
         ("gpu", ", ".join(sc["gpus"]) if sc.get("gpus") else sc["gpu"]),  # as `list` names them
         ("release", f"v{doc['release']['version']}" + _rollout(rollout)),
-        ("cost", f"always-on {'unknown' if cost is None else usd_per_hour(cost)} (min workers at the first GPU pool's active rate)"),
+        ("cost", f"always-on {'unknown' if cost is None else usd_per_hour(cost)} (min workers at the dearest GPU pool's active rate)"),
         ("warm-up", leftover_text(doc)),
     ):
         if text is not None:

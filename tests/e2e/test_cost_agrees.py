@@ -1,5 +1,5 @@
 """One always-on cost: `status --json` and `deploy --plan --json` give the same number for the
-same endpoint, by the plan's formula (min workers at the first GPU pool's active rate).
+same endpoint, by the plan's formula (min workers at the dearest GPU pool's active rate).
 `status` used to price the cheapest pool instead, so a fallback GPU type made them differ."""
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
 pytestmark = pytest.mark.e2e
 
 
-def test_status_and_the_plan_agree_on_the_always_on_cost(account, tmp_path):
+@pytest.mark.parametrize("first, rest", [("NVIDIA A100 80GB PCIe", ["NVIDIA L4"]), ("NVIDIA L4", ["NVIDIA A100 80GB PCIe"])], ids=["dear-first", "cheap-first"])
+def test_status_and_the_plan_agree_on_the_always_on_cost(account, tmp_path, first, rest):
+    """Either order prices the dearest pool (review 6, R6-2: a cheap first type lowered it)."""
     config = echo_config(min_workers=1, max_workers=2)
-    config["serverless"] |= {"gpu_type": "NVIDIA A100 80GB PCIe", "gpu_types": ["NVIDIA L4"]}  # the dear pool first, a cheap fallback
+    config["serverless"] |= {"gpu_type": first, "gpu_types": rest}
     proj = project(tmp_path / "p", config, {"handler.py": ECHO_HANDLER})
     done = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=proj)
     assert done.code == 0, done.err
@@ -23,8 +25,8 @@ def test_status_and_the_plan_agree_on_the_always_on_cost(account, tmp_path):
     assert plan.code == 0 and status.code == 0, plan.err + status.err
     (item,) = [i for i in plan.json()["cost"]["items"] if i["address"] == "endpoint.echo"]
     catalog = load_catalog()
-    first = catalog.pools[catalog.gpus["NVIDIA A100 80GB PCIe"].pool].active_usd_per_hour
-    assert status.json()["always_on_usd_per_hour"] == item["before"]["always_on_per_hour"] == item["always_on_per_hour"] == round(first, 4)
+    dearest = catalog.pools[catalog.gpus["NVIDIA A100 80GB PCIe"].pool].active_usd_per_hour
+    assert status.json()["always_on_usd_per_hour"] == item["before"]["always_on_per_hour"] == item["always_on_per_hour"] == round(dearest, 4)
 
 
 def _volume_project(tmp_path, count: int):

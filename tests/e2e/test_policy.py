@@ -143,3 +143,24 @@ def test_a_platform_policy_pins_the_variables_a_config_may_read(account, tmp_pat
     assert f"{at}: endpoint.echo: serverless.runpod.env.DB: DB reads ${{OTHER_SECRET}}" in said, refused.err
     assert "[allowed_env_vars, platform.jsonc]" in said and "other_canary_123456" not in refused.out + refused.err
     assert _writes(account) == []
+
+
+def test_max_always_on_prices_the_dearest_listed_gpu_type_whatever_comes_first(account, tmp_path):
+    """Review 6, R6-2: always-on was priced at the first pool's active rate, so listing a cheap
+    `gpu_type` first and an H100 in `gpu_types` showed $0.94/h and passed a $1/h limit, although
+    RunPod v2 may place both always-on workers on H100s ($6.70/h). Both orders are refused, with
+    the same figure, and the plan, its JSON and `status` say the same number."""
+    h100, l4 = "NVIDIA H100 80GB HBM3", "NVIDIA L4"
+    figures = {}
+    for name, first, rest in (("h100", h100, []), ("l4first", l4, [h100])):
+        config = echo_config(min_workers=2, max_workers=4)
+        config["serverless"] |= {"gpu_type": first, "gpu_types": rest}
+        proj = project(tmp_path / name, config, {"handler.py": ECHO_HANDLER})
+        (proj / "platform.jsonc").write_text('{"max_always_on_per_hour": 1.0}')
+        refused = account.gpu("serverless", "deploy", "--plan", "--provider", "local", "--policy", "platform.jsonc", cwd=proj)
+        assert refused.code == 4, refused.out + refused.err
+        assert "the plan's always-on cost estimate is $6.70/h; the policy allows at most $1.00/h" in refused.out + refused.err
+        plan = account.gpu("serverless", "deploy", "--plan", "--json", "--provider", "local", "--policy", "platform.jsonc", cwd=proj)
+        figures[name] = plan.json()["cost"]["always_on_per_hour"]
+    assert figures["h100"] == figures["l4first"] == 6.696
+    assert _writes(account) == []

@@ -197,3 +197,23 @@ def test_allowed_env_vars_of_two_policies_intersect(tmp_path):
     assert rules(narrowed) == [("allowed_env_vars", "endpoint.api", "serverless.runpod.env.HF")]
     assert "allowed: HF_TOKEN" in narrowed.policy.violations[0].message
     assert rules(checked(tmp_path, config(block(env=env), policy={"allowed_env_vars": ["TOKEN", "EXTRA"]}), extra=platform)) == []
+
+
+def test_volume_rules_read_the_plan_and_merge_into_the_stricter(tmp_path):
+    """Review 6, R6-3: `forbid_shared_volumes` refuses a volume endpoints of another project (or
+    unmanaged ones) attach, `max_volume_size_gb` the size a plan gives a volume; a limit merges
+    into the lower, a switch is on when either policy turns it on."""
+    vol = {"id": "vol-1", "name": "models", "size": 20, "dataCenter": "EU-RO-1"}
+    theirs = {"id": "ep-t", "name": "theirs", "env": {"GPUCTL_PROJECT": "other"}, "networkVolumes": ["vol-1"]}
+    mine = {"id": "ep-m", "name": "mine", "env": {"GPUCTL_PROJECT": "demo"}, "networkVolumes": ["vol-1"]}
+    shared = block() | {"volume": {"name": "models", "size_gb": 30}}
+    shared["runpod"] = shared["runpod"] | {"data_center_ids": ["EU-RO-1"]}
+    platform = Policy(("platform.jsonc",), max_volume_size_gb=40, forbid_shared_volumes=True,
+                      origin={"max_volume_size_gb": "platform.jsonc", "forbid_shared_volumes": "platform.jsonc"})
+    plan = checked(tmp_path, config(shared, policy={"max_volume_size_gb": 25}), Observed(endpoints=(theirs,), network_volumes=(vol,)), extra=platform)
+    assert [(v.rule, v.endpoint, v.source) for v in plan.policy.violations] == [
+        ("max_volume_size_gb", "network_volume.models@EU-RO-1", "gpu.jsonc"), ("forbid_shared_volumes", "network_volume.models@EU-RO-1", "platform.jsonc")]
+    assert 'endpoint "theirs" (ep-t) of project "other"' in plan.policy.violations[1].message
+    assert "give volume.name" not in plan.policy.violations[1].message  # the advice is the warning's, not the violation's
+    own = checked(tmp_path, config(shared), Observed(endpoints=(mine,), network_volumes=(vol,)), extra=platform)
+    assert rules(own) == [] and not [n for n in own.notices if n.code == "shared-volume"]
