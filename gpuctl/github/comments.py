@@ -188,7 +188,10 @@ def supersede(job: Job, number: int, results: list[Result]) -> None:
     comment on the pull request now), under a key none of them has and whose file is gone from
     the checkout (`Job.gone`): another project's plan, a plan of a config still there (two
     configs may name one project in two workflows) and a marker in someone else's comment are
-    never touched. A note already there is left as it is; the old plan's other parts are deleted.
+    never touched. A marker an earlier gpuctl wrote names no project: its comment is taken to
+    be of the only project gpuctl's plan comments on the pull request name (with `results`),
+    and is left alone when they name two (whose it was cannot be told); its note keeps the
+    marker as it was, without a project. A note already there is left as it is; the old plan's other parts are deleted.
     GitHub refusing it is a warning in the log: the comment stays for the next run."""
     from gpuctl.render import md
 
@@ -202,17 +205,19 @@ def supersede(job: Job, number: int, results: list[Result]) -> None:
         author = Author(gh)
         marks = [(c, read_marker(c.get("body"))) for c in listed]
         now = {m.key: c for c, m in marks if m and m.kind == KIND and m.key in keys and (m.part or 1) == 1 and author.wrote(c)}
-        stale = [(c, m) for c, m in marks if m and m.kind == KIND and m.key not in keys and m.project in projects
+        planned = {m.project for c, m in marks if m and m.kind == KIND and m.project and author.wrote(c)} | set(projects)
+        only = next(iter(planned)) if len(planned) == 1 else None  # whose a plan of an earlier gpuctl (no project in its marker) is
+        stale = [(c, m) for c, m in marks if m and m.kind == KIND and m.key not in keys and (m.project or only) in projects
                  and job.gone(m.key) and author.wrote(c)]
         for comment, mark in stale:
-            new = projects[mark.project]
+            new = projects[mark.project or only]
             if (mark.part or 1) != 1:
                 gh.request("DELETE", gh.repo("issues", "comments", comment["id"]))
                 continue
             there = now.get(new, {}).get("html_url")
             where = f"[its plan comment]({there})" if there else "its plan comment"
             body = job.clean(f"{marker(KIND, mark.key, 1, 1, project=mark.project)}\n### Superseded: this plan of {md.code(mark.key)} is out of date\n\n"
-                             f"This pull request no longer has {md.code(mark.key)}: project {md.code(mark.project)} is planned as "
+                             f"This pull request no longer has {md.code(mark.key)}: project {md.code(mark.project or only)} is planned as "
                              f"{md.code(new)} now, in {where}, which says what merging does. This comment is no longer updated.\n")
             if comment.get("body") != body:
                 gh.request("PATCH", gh.repo("issues", "comments", comment["id"]), json={"body": body})

@@ -784,3 +784,24 @@ def test_a_merge_apply_that_takes_over_a_laptop_s_stale_lease_names_no_host_in_i
     assert "taking over the stale lease of pid 4242 on a machine outside GitHub Actions (" in applied.err, applied.err
     assert "lees-laptop" not in applied.err + applied.out + (tmp_path / "summary").read_text(), applied.err
     assert [e["name"] for e in account.endpoints()] == ["api"]
+
+
+def test_the_apply_comment_s_marker_names_the_project_and_replaces_one_an_earlier_gpuctl_wrote(gha, fake, account, tmp_path):
+    """ADR 43: markers name the project. The apply comment's did not, unlike the plan comment's
+    on the same pull request. It does now; a refusal an earlier gpuctl posted (its marker
+    without the project) is still found by its key: replaced by what this run applied, folded
+    under it, never left beside it."""
+    from gpuctl.github.parts import marker
+    from tests.github.fake_github import BOT
+
+    checkout = tree(tmp_path / "main", config("api"))
+    reviewed(gha, fake, checkout)
+    older = fake.add_comment(31, marker("apply", "gpu.jsonc", 1, 1) + "\n### gpuctl refused to apply `gpu.jsonc`\n\nan earlier run's refusal\n", BOT)["id"]
+    run = gha.run(WORKFLOWS / "apply.yml", push(MERGE, checkout))
+    assert run.job("apply").status == "success", run.job("apply").steps
+    (comment,) = [c for c in fake.comments_on(31) if read_marker(c["body"]).kind == "apply"]
+    mark = read_marker(comment["body"])
+    assert (comment["id"], mark.key, mark.project, mark.wrote) == (older, "gpu.jsonc", "ml-api", True), comment["body"]
+    assert "Applied the reviewed plan: 1 created" in comment["body"] and "an earlier run's refusal" in comment["body"], comment["body"]
+    (plan,) = [c for c in fake.comments_on(31) if read_marker(c["body"]).kind == "plan"]
+    assert read_marker(plan["body"]).project == "ml-api"
