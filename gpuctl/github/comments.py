@@ -10,6 +10,7 @@ push moved `gpu.jsonc` to `svc/gpu.jsonc`) is edited to say which comment supers
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from gpuctl.errors import GpuctlError
@@ -179,7 +180,7 @@ def post(job: Job, number: int, result: Result, kind: str = KIND) -> bool:
     return True
 
 
-def supersede(job: Job, number: int, results: list[Result]) -> None:
+def supersede(job: Job, number: int, results: list[Result], gone: Callable[[str], bool] | None = None) -> None:
     """Edit each plan comment on pull request `number` that a config of this run left under its
     old path into a note naming the comment that supersedes it (ADR 43): a push moved
     `gpu.jsonc` to `svc/gpu.jsonc`, so the plan under `gpu.jsonc` is no longer what merging
@@ -191,7 +192,9 @@ def supersede(job: Job, number: int, results: list[Result]) -> None:
     never touched. A marker an earlier gpuctl wrote names no project: its comment is taken to
     be of the only project gpuctl's plan comments on the pull request name (with `results`),
     and is left alone when they name two (whose it was cannot be told); its note keeps the
-    marker as it was, without a project. A note already there is left as it is; the old plan's other parts are deleted.
+    marker as it was, without a project. `gone` says whether nothing is at a key in the pull
+    request (default `Job.gone`, the checkout; the fork flow's checkout is the base branch, so it
+    asks the pull request's head commit: `fork.gone_at`). A note already there is left as it is; the old plan's other parts are deleted.
     GitHub refusing it is a warning in the log: the comment stays for the next run."""
     from gpuctl.render import md
 
@@ -199,6 +202,7 @@ def supersede(job: Job, number: int, results: list[Result]) -> None:
     if not projects:
         return
     keys = {r.key for r in results}
+    gone = gone or job.gone
     gh = job.github
     try:
         listed = list(gh.paginate(gh.repo("issues", number, "comments"), fields=COMMENT))
@@ -208,7 +212,7 @@ def supersede(job: Job, number: int, results: list[Result]) -> None:
         planned = {m.project for c, m in marks if m and m.kind == KIND and m.project and author.wrote(c)} | set(projects)
         only = next(iter(planned)) if len(planned) == 1 else None  # whose a plan of an earlier gpuctl (no project in its marker) is
         stale = [(c, m) for c, m in marks if m and m.kind == KIND and m.key not in keys and (m.project or only) in projects
-                 and job.gone(m.key) and author.wrote(c)]
+                 and author.wrote(c) and gone(m.key)]
         for comment, mark in stale:
             new = projects[mark.project or only]
             if (mark.part or 1) != 1:

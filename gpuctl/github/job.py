@@ -108,17 +108,18 @@ class Job:
         roots = ([Path(workspace)] if workspace else []) + [self.app.cwd]
         return not any(os.path.lexists(root / path) for root in roots)
 
-    def in_checkout(self, path: str) -> Named:
+    def in_checkout(self, path: str, root: Path | None = None) -> Named:
         """`path` (as a workflow names it: the `policy` input) as the checkout has it. "In the
         checkout" is decided from the path as written, with `.` and `..` folded and no link
         followed (GITHUB_WORKSPACE, else the working directory, is the checkout), so a symbolic
         link a pull request puts at or above it never moves it out of the checkout, nor
-        renames it. The plan's policy check (policy_base) and the apply's "newer commit" check
-        (apply_flow) both ask this."""
+        renames it. The plan's policy check (policy_base), the apply's "newer commit" check
+        (apply_flow) and the fork flow's policy check (plan_flow, with `root`: the downloaded
+        configs, in place of the checkout) all ask this."""
         cwd = self.app.cwd.resolve()
         lexical = Path(os.path.normpath(os.path.join(cwd, path)))
         workspace = self.app.environ.get("GITHUB_WORKSPACE")
-        given = Path(os.path.normpath(os.path.join(cwd, workspace))) if workspace else cwd
+        given = Path(os.path.normpath(os.path.join(cwd, root))) if root is not None else Path(os.path.normpath(os.path.join(cwd, workspace))) if workspace else cwd
         for root in dict.fromkeys((given, given.resolve())):
             if lexical == root or not lexical.is_relative_to(root):
                 continue
