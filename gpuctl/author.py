@@ -18,8 +18,13 @@ _NAME = re.compile(r"[A-Za-z0-9._-]+")  # a login, a host name, a GitHub owner/r
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 _ACTIONS_PLACE = re.compile(r"[A-Za-z0-9._-]+/[A-Za-z0-9._-]+(:[A-Za-z0-9._/-]+)?")  # owner/repo[:branch], as `applied_from` writes it in Actions
 OUTSIDE_ACTIONS = "a machine outside GitHub Actions"
+ACTIONS_RUN = "GitHub Actions"  # a holder known to run there, whose lease names no place (`public_holder`)
 # How `engine.lease.project_lease` names its holder (`pid 12 on HOST[ in PLACE]`), or `public_holder` did already.
-_HOLDER = re.compile(rf"pid (?P<pid>[0-9]+) (?:on {OUTSIDE_ACTIONS}|in (?P<shown>[^ ()]+)|on [^ ()]+(?: in (?P<place>[^ ()]+))?)(?= \(|$)")
+_HOLDER = re.compile(rf"pid (?P<pid>[0-9]+) (?:on {OUTSIDE_ACTIONS}|in (?P<run>{ACTIONS_RUN})|in (?P<shown>[^ ()]+)"
+                     rf"|on (?P<host>[^ ()]+)(?: in (?P<place>[^ ()]+))?)(?= \(|$)")
+# The host names GitHub gives its hosted runners (`fv-az123-456`; `runnervm6qbrg` on newer images),
+# with any domain: a lease an older gpuctl took there names no place, only this host (ADR 48).
+_HOSTED_RUNNER = re.compile(r"(?:fv-az[0-9]+-[0-9]+|runnervm[a-z0-9]+)(?:\.[A-Za-z0-9-]+)*")
 
 
 def clean(name: object) -> str | None:
@@ -107,10 +112,15 @@ def public_holder(holder: str) -> str:
     show it, by the rule of `public_place`: `pid 12 in owner/repo:branch (...)` for a run of
     Actions, `pid 12 on a machine outside GitHub Actions (...)` for any other; the host never.
     A holder of any other shape (written by hand) is not shown. A holder shown so already is
-    left as it is."""
+    left as it is. A gpuctl before ADR 39 recorded no place in a lease it took in GitHub
+    Actions (`pid 12 on fv-az123-456 (...)`): one whose host is a GitHub-hosted runner's name
+    (`_HOSTED_RUNNER`) is shown `pid 12 in GitHub Actions (...)`, a label like the place
+    itself, not proof (ADR 48); a self-hosted runner's cannot be told from a laptop's."""
     found = _HOLDER.match(holder)
     if found is None:
         return "a holder not shown here"
+    if found["run"] or (found["host"] and not found["place"] and _HOSTED_RUNNER.fullmatch(found["host"])):
+        return f"pid {found['pid']} in {ACTIONS_RUN}{holder[found.end():]}"
     place = public_place(found["place"] or found["shown"] or "")
     where = f"in {place}" if place != OUTSIDE_ACTIONS else f"on {OUTSIDE_ACTIONS}"
     return f"pid {found['pid']} {where}{holder[found.end():]}"

@@ -409,3 +409,22 @@ def test_a_shared_snapshot_keeps_no_block_digest():
 def test_a_record_naming_another_file_without_applies_is_another_gpu_jsonc_too():
     record = _record_of([], LAPTOP, config="b/gpu.jsonc")
     assert drift.other_apply(record, "ep1", MAIN, "a/gpu.jsonc") == drift.Apply("2026-12-07T06:10:00Z", file="b/gpu.jsonc")
+
+
+def test_a_lease_an_older_gpuctl_took_on_a_github_hosted_runner_is_shown_as_in_github_actions():
+    """A gpuctl before ADR 39 recorded no place in its lease's holder, in GitHub Actions or not:
+    `pid 12 on fv-az123-456 (...)`; only the host says where it ran. It was shown as
+    "on a machine outside GitHub Actions", which sent readers of the plan comment looking for a
+    laptop. The host names GitHub gives its hosted runners (`fv-az<n>-<n>`, `runnervm<id>`) are
+    GitHub Actions' (ADR 48); any other host, a self-hosted runner's too, stays outside."""
+    from gpuctl.author import ACTIONS_RUN, OUTSIDE_ACTIONS, public_holder, public_holders
+
+    since = " (`gpu serverless deploy`, since 2026-12-07T06:00:00Z)"
+    for host in ("fv-az123-456", "fv-az1022-741", "runnervm6qbrg", "runnervmg1sw1.internal.cloudapp.net"):
+        shown = public_holder(f"pid 12 on {host}{since}")
+        assert shown == f"pid 12 in {ACTIONS_RUN}{since}", shown
+        assert public_holder(shown) == shown
+        assert public_holders(f"held by pid 12 on {host}{since} (expires in 240s)") == f"held by pid 12 in {ACTIONS_RUN}{since} (expires in 240s)"
+    for host in ("lee-thinkpad", "fv-az123", "my-fv-az123-456", "runnervm", "runner-7", "fv-az1-2x"):
+        assert public_holder(f"pid 12 on {host}{since}") == f"pid 12 on {OUTSIDE_ACTIONS}{since}", host
+    assert public_holder(f"pid 12 on runnervm6qbrg in acme/ml-api:main{since}") == f"pid 12 in acme/ml-api:main{since}"  # the place, when recorded

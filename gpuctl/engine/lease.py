@@ -24,6 +24,7 @@ import functools
 import hashlib
 import math
 import os
+import re
 import secrets
 import socket
 import threading
@@ -115,10 +116,34 @@ def describe_expiry(template: dict, now: float, ttl: float = TTL_S) -> str:
     if expires is None:
         return "its expiry is damaged"
     if clock_ahead(expires, now, ttl):
-        return (f"its expiry is {_span(expires - now)} ahead of this machine's clock, further than the {ttl + SKEW_S:.0f}s "
-                f"a holder with a correct clock writes: the holder's clock seems about {_span(expires - now - ttl)} ahead")
+        return _AHEAD.format(by=_span(expires - now), limit=f"{ttl + SKEW_S:.0f}", off=_span(expires - now - ttl))
     left = expires - now
     return f"expires in {left:.0f}s unless renewed" if left > 0 else f"expired {max(0, -left):.0f}s ago"
+
+
+_AHEAD = ("its expiry is {by} ahead of this machine's clock, further than the {limit}s a holder with a correct clock writes: "
+          "the holder's clock seems about {off} ahead")
+_AHEAD_LASTING = ("its expiry is further ahead of this machine's clock than the {limit}s a holder with a correct clock writes: "
+                  "the holder's clock seems ahead")
+_SPAN = r"[0-9]+(?:h[0-9]{2}m|m[0-9]{2}s|s)"  # what `_span` writes
+_VARYING = ((re.compile(re.escape(_AHEAD).replace(r"\{by\}", _SPAN).replace(r"\{off\}", _SPAN).replace(r"\{limit\}", "(?P<limit>[0-9]+)")),
+             lambda found: _AHEAD_LASTING.format(limit=found["limit"])),
+            (re.compile(r"expires in [0-9]+s unless renewed"), lambda found: "expires unless renewed"),
+            (re.compile(r"expired [0-9]+s ago"), lambda found: "has expired"))
+
+
+def lasting_detail(detail: str) -> str:
+    """`detail` (a lease's expiry as `describe_expiry` says it, as a document keeps it) without
+    what changes from one read to the next though the lease is the same: the seconds left, or
+    how far ahead of this machine's clock the expiry and its holder's clock are. For a page
+    that lasts across runs and is rewritten only when what it reports changes (the drift
+    issue, `gpu github drift`): `its expiry is further ahead of this machine's clock than the
+    360s a holder with a correct clock writes: the holder's clock seems ahead`. Any other text
+    as it is."""
+    for pattern, steady in _VARYING:
+        if found := pattern.fullmatch(detail):
+            return steady(found)
+    return detail
 
 
 def holder_text(env: dict) -> str:

@@ -52,6 +52,7 @@ class Applied:
     summary: str
     markdown: str
     changed: bool = False  # something was written to the account (the has_changes output)
+    project: str | None = None  # the config's project_id, when it was planned: its comment's marker names it, as a plan comment's does (ADR 43)
 
 
 def run(job: Job, opts: ApplyOptions) -> int:
@@ -119,10 +120,21 @@ def _tell_the_merged_pull(job: Job, number: int, result: Applied) -> None:
 
 
 def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Applied:
+    """The result of applying `config`, with the project its fresh plan named (None when no
+    plan was made), for the comment's marker."""
+    planned: dict = {}
+    result = _apply_attempts(job, config, opts, scratch, planned)
+    result.project = planned.get("project_id") if isinstance(planned.get("project_id"), str) else None
+    return result
+
+
+def _apply_attempts(job: Job, config: str, opts: ApplyOptions, scratch: Path, planned: dict) -> Applied:
+    """`planned` gets the last fresh plan's project_id."""
     key = job.key(config)
     try:
         for attempt in range(1, ATTEMPTS + 1):
             fresh = runner.plan_document(job.app, config, opts.provider, opts.policy, prune=opts.prune)
+            planned["project_id"] = fresh.get("project_id")
             if not fresh["has_changes"] and opts.health is None:
                 return Applied(key, 0, "nothing to apply: " + runner.plan_summary(fresh), f"### gpuctl: nothing to apply for `{key}`\n\n{runner.plan_summary(fresh)}\n" + job.footer("Checked", key))
             newer = _superseded(job, config, key, fresh, opts.policy) if fresh["has_changes"] else None  # again after a Stale: a newer merge may have applied meanwhile

@@ -10,6 +10,7 @@ push moved `gpu.jsonc` to `svc/gpu.jsonc`) is edited to say which comment supers
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from gpuctl.errors import GpuctlError
@@ -179,7 +180,7 @@ def post(job: Job, number: int, result: Result, kind: str = KIND) -> bool:
     return True
 
 
-def supersede(job: Job, number: int, results: list[Result]) -> None:
+def supersede(job: Job, number: int, results: list[Result], gone: Callable[[str], bool] | None = None) -> None:
     """Edit each plan comment on pull request `number` that a config of this run left under its
     old path into a note naming the comment that supersedes it (ADR 43): a push moved
     `gpu.jsonc` to `svc/gpu.jsonc`, so the plan under `gpu.jsonc` is no longer what merging
@@ -188,7 +189,12 @@ def supersede(job: Job, number: int, results: list[Result]) -> None:
     comment on the pull request now), under a key none of them has and whose file is gone from
     the checkout (`Job.gone`): another project's plan, a plan of a config still there (two
     configs may name one project in two workflows) and a marker in someone else's comment are
-    never touched. A note already there is left as it is; the old plan's other parts are deleted.
+    never touched. A marker an earlier gpuctl wrote names no project: its comment is taken to
+    be of the only project gpuctl's plan comments on the pull request name (with `results`),
+    and is left alone when they name two (whose it was cannot be told); its note keeps the
+    marker as it was, without a project. `gone` says whether nothing is at a key in the pull
+    request (default `Job.gone`, the checkout; the fork flow's checkout is the base branch, so it
+    asks the pull request's head commit: `fork.gone_at`). A note already there is left as it is; the old plan's other parts are deleted.
     GitHub refusing it is a warning in the log: the comment stays for the next run."""
     from gpuctl.render import md
 
@@ -196,23 +202,26 @@ def supersede(job: Job, number: int, results: list[Result]) -> None:
     if not projects:
         return
     keys = {r.key for r in results}
+    gone = gone or job.gone
     gh = job.github
     try:
         listed = list(gh.paginate(gh.repo("issues", number, "comments"), fields=COMMENT))
         author = Author(gh)
         marks = [(c, read_marker(c.get("body"))) for c in listed]
         now = {m.key: c for c, m in marks if m and m.kind == KIND and m.key in keys and (m.part or 1) == 1 and author.wrote(c)}
-        stale = [(c, m) for c, m in marks if m and m.kind == KIND and m.key not in keys and m.project in projects
-                 and job.gone(m.key) and author.wrote(c)]
+        planned = {m.project for c, m in marks if m and m.kind == KIND and m.project and author.wrote(c)} | set(projects)
+        only = next(iter(planned)) if len(planned) == 1 else None  # whose a plan of an earlier gpuctl (no project in its marker) is
+        stale = [(c, m) for c, m in marks if m and m.kind == KIND and m.key not in keys and (m.project or only) in projects
+                 and author.wrote(c) and gone(m.key)]
         for comment, mark in stale:
-            new = projects[mark.project]
+            new = projects[mark.project or only]
             if (mark.part or 1) != 1:
                 gh.request("DELETE", gh.repo("issues", "comments", comment["id"]))
                 continue
             there = now.get(new, {}).get("html_url")
             where = f"[its plan comment]({there})" if there else "its plan comment"
             body = job.clean(f"{marker(KIND, mark.key, 1, 1, project=mark.project)}\n### Superseded: this plan of {md.code(mark.key)} is out of date\n\n"
-                             f"This pull request no longer has {md.code(mark.key)}: project {md.code(mark.project)} is planned as "
+                             f"This pull request no longer has {md.code(mark.key)}: project {md.code(mark.project or only)} is planned as "
                              f"{md.code(new)} now, in {where}, which says what merging does. This comment is no longer updated.\n")
             if comment.get("body") != body:
                 gh.request("PATCH", gh.repo("issues", "comments", comment["id"]), json={"body": body})

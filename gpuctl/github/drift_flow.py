@@ -176,7 +176,8 @@ def _drift_one(job: Job, config: str, opts: DriftOptions, doc: dict | GpuctlErro
         return 1, f"{key}: error: {exc.summary}", False
     # Each gpu.jsonc key links to its line at the commit the run checked out (GITHUB_SHA), as the plan comment's do at its head.
     said = flags(job, config, opts)
-    markdown = runner.drift_markdown(doc, job.source_url(key, job.actions.sha), said) + ending(doc, said)
+    source = job.source_url(key, job.actions.sha)
+    markdown = runner.drift_markdown(doc, source, said) + ending(doc, said)
     footer = job.footer("Checked", key)
     job.summary(markdown + footer)
     found = "in sync" if doc["in_sync"] else "drift"
@@ -200,7 +201,8 @@ def _drift_one(job: Job, config: str, opts: DriftOptions, doc: dict | GpuctlErro
             closed = issues.resolve(job.github, key, opts.label, note, impostors, moved)
             return 0, f"{key}: in sync" + (f"; closed issue {', '.join(f'#{n}' for n in closed)}" if closed else "") + moved.said(), False
         title = issues.issue_title(doc["project_id"], key)
-        _number, what = issues.report(job.github, key, opts.label, title, job.clean(markdown), impostors,
+        lasting = runner.drift_markdown(runner.lasting(doc), source, said) + ending(doc, said)  # the issue changes with the drift only
+        _number, what = issues.report(job.github, key, opts.label, title, job.clean(lasting), impostors,
                                      [job.clean(i) for i in drift_items(doc)], link, footer=job.clean(footer), moved=moved,
                                      project=doc["project_id"])
         return 2, f"{key}: drift; {what}" + moved.said(), True

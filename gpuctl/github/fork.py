@@ -208,6 +208,20 @@ def check_scope(gh: GitHub, path: str, key: str, base_sha: str | None, desired) 
     return Scope(declared, frozenset(names), frozenset(adopted), frozenset(volumes))
 
 
+def gone_at(gh: GitHub, head_sha: str, key: str) -> bool:
+    """Whether nothing is at `key` (a config's path in the repository, as a marker names it) in
+    the pull request's head commit `head_sha`, as GitHub has it: the fork flow's own checkout is
+    the base branch, which still has a config the pull request moved away (comments.supersede).
+    A directory, a symbolic link, anything there is not gone; a key that could name a path
+    outside the repository (absolute, `..`) is never gone. GitHub failing to answer raises."""
+    from pathlib import PurePosixPath
+
+    path = PurePosixPath(key)
+    if not key or path.is_absolute() or ".." in path.parts or "\\" in key:
+        return False
+    return _contents(gh, key, head_sha) is None
+
+
 def _contents(gh: GitHub, path: str, ref: str):
     try:
         return gh.request("GET", gh.repo("contents", *path_of(path)), params={"ref": ref}, answer=(dict, list), fields=CONTENTS)

@@ -8,6 +8,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from collections.abc import Callable
+from typing import TextIO
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
@@ -15,7 +16,7 @@ from gpuctl import __version__
 from gpuctl.author import public_holders
 from gpuctl.cli.context import AppContext
 from gpuctl.redact import redact
-from gpuctl.safetext import printable
+from gpuctl.safetext import Wrapping, printable
 from gpuctl.github.client import GitHub
 from gpuctl.github.env import Actions, append_summary, write_outputs
 from gpuctl.render.md import code as md_code, fenced
@@ -29,8 +30,11 @@ class Job:
 
     @classmethod
     def start(cls, app: AppContext) -> Job:
+        """The job of `app`'s command. From here on what the command writes to its stdout and
+        stderr, the job's log, shows each lease holder it quotes without its host (`PublicLog`)."""
         actions = Actions.from_environ(app.environ)
         app.protect(actions.token)
+        app.stdout, app.stderr = PublicLog.of(app.stdout), PublicLog.of(app.stderr)
         return cls(app, actions)
 
     @property
@@ -104,17 +108,18 @@ class Job:
         roots = ([Path(workspace)] if workspace else []) + [self.app.cwd]
         return not any(os.path.lexists(root / path) for root in roots)
 
-    def in_checkout(self, path: str) -> Named:
+    def in_checkout(self, path: str, root: Path | None = None) -> Named:
         """`path` (as a workflow names it: the `policy` input) as the checkout has it. "In the
         checkout" is decided from the path as written, with `.` and `..` folded and no link
         followed (GITHUB_WORKSPACE, else the working directory, is the checkout), so a symbolic
         link a pull request puts at or above it never moves it out of the checkout, nor
-        renames it. The plan's policy check (policy_base) and the apply's "newer commit" check
-        (apply_flow) both ask this."""
+        renames it. The plan's policy check (policy_base), the apply's "newer commit" check
+        (apply_flow) and the fork flow's policy check (plan_flow, with `root`: the downloaded
+        configs, in place of the checkout) all ask this."""
         cwd = self.app.cwd.resolve()
         lexical = Path(os.path.normpath(os.path.join(cwd, path)))
         workspace = self.app.environ.get("GITHUB_WORKSPACE")
-        given = Path(os.path.normpath(os.path.join(cwd, workspace))) if workspace else cwd
+        given = Path(os.path.normpath(os.path.join(cwd, root))) if root is not None else Path(os.path.normpath(os.path.join(cwd, workspace))) if workspace else cwd
         for root in dict.fromkeys((given, given.resolve())):
             if lexical == root or not lexical.is_relative_to(root):
                 continue
@@ -167,6 +172,22 @@ class Job:
 
     def outputs(self, values: dict[str, str]) -> None:
         write_outputs(self.actions.output_path, {k: self.clean(v) for k, v in values.items()})
+
+
+class PublicLog(Wrapping):
+    """The stdout or stderr of a `gpu github` command: the job's log, which GitHub shows to
+    anyone who can read a public repository. Each lease holder a message quotes (`pid 12 on
+    HOST (...)`: the exit 3 refusal, the notes of a wait or a takeover, the summary lines) is
+    shown by `author.public_holders`, as in the summary and the comments (`Job.clean`), never
+    with its host (ADR 39, ADR 48). Every such message is written whole, in one write."""
+
+    @classmethod
+    def of(cls, stream: TextIO) -> TextIO:
+        return stream if isinstance(stream, cls) else cls(stream)
+
+    def write(self, text: str) -> int:
+        self.inner.write(public_holders(text))
+        return len(text)
 
 
 @dataclass(frozen=True)

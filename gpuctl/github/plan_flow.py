@@ -3,6 +3,7 @@ plans where a reviewer looks: the sticky pull-request comment and the job summar
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from dataclasses import dataclass
@@ -61,7 +62,10 @@ def _report(job: Job, opts: PlanOptions, results: list[Planned], pull: tuple[int
             shown.append(result)
         job.app.stdout.write(f"{result.key}: {result.summary}\n")
     if pull is not None and shown:
-        comments.supersede(job, pull[0], shown)  # what a config moved by this pull request left under its old path
+        # What a config moved by this pull request left under its old path; the fork flow's
+        # checkout is the base branch, so there "gone" is asked of the pull request's head.
+        gone = partial(forks.gone_at, job.github, pull[1]) if opts.pr_file is not None else None
+        comments.supersede(job, pull[0], shown, gone)
     code = combined([r.code for r in results])
     job.outputs({  # after the comments, so exit_code is the step's result
         "has_changes": "true" if any(r.changes for r in results) else "false",
@@ -167,11 +171,16 @@ def _policy_among_the_configs(job: Job, opts: PlanOptions) -> GpuctlError | None
     branch's checkout."""
     if opts.policy is None:
         return None
-    root = job.app.cwd.resolve()
-    if not (job.app.cwd / opts.policy).resolve().is_relative_to(root):
-        return None
-    return GpuctlError(f"the policy file {opts.policy} is among the downloaded configs, which the fork's own run chose, so no config was planned against it",
-                       hint="give the base branch's policy file by its path in the checkout, e.g. `policy: ${{ github.workspace }}/platform.jsonc` in fork-plan.yml")
+    hint = "give the base branch's policy file by its path in the checkout, e.g. `policy: ${{ github.workspace }}/platform.jsonc` in fork-plan.yml"
+    named = job.in_checkout(opts.policy, root=job.app.cwd)  # the path as written, as plan and apply judge it: a link there is the fork's too
+    if named.key is not None:
+        return GpuctlError(f"the policy file {opts.policy} is among the downloaded configs, which the fork's own run chose, so no config was planned against it",
+                           hint=hint)
+    real, root = Path(os.path.realpath(job.app.cwd / opts.policy)), job.app.cwd.resolve()
+    if real.is_relative_to(root):  # a link elsewhere that leads among them: reading it would read the fork's file
+        return GpuctlError(f"the policy file {opts.policy} is a symbolic link that leads among the downloaded configs ({real.relative_to(root).as_posix()}), "
+                           "which the fork's own run chose, so no config was planned against it", hint=hint)
+    return None
 
 
 def _failed(job: Job, key: str, head: str | None, exc: GpuctlError, note: str = "") -> Planned:

@@ -124,6 +124,21 @@ def drift_document(app: AppContext, config: str, provider: str | None, flags=Non
     return public(drift_doc(app, None, provider, config, config_chooses_provider=False, flags=flags))
 
 
+def lasting(doc: dict) -> dict:
+    """A drift document as the drift issue shows it: an issue lasts across runs and is edited
+    only when what it reports changes, so what changes from one read of the account to the next
+    though the drift is the same is left out: how far a lease's expiry is ahead of this
+    machine's clock, and its holder's clock, or the seconds it has left (`lease.lasting_detail`).
+    The job summary, made anew by each run, keeps them. `doc` itself is not changed."""
+    from gpuctl.engine.lease import lasting_detail
+
+    lease = doc.get("lease")
+    if not isinstance(lease, dict) or not isinstance(lease.get("detail"), str):
+        return doc
+    detail, steady = lease["detail"], lasting_detail(lease["detail"])
+    return doc | {"lease": lease | {"detail": steady, "message": str(lease.get("message", "")).replace(detail, steady)}}
+
+
 KEY_HINT = ("the workflow gives gpuctl the RunPod key from the action's `api-key` input (the RUNPOD_API_KEY repository secret): "
             "set or replace that secret with a valid key, then re-run this workflow job")
 

@@ -179,3 +179,21 @@ def test_a_plan_reads_the_lease_as_held_unclear_or_nothing_and_never_fails_over_
     assert seen_by_plan(account.list_templates(), "app", START).detail == "its GPUCTL_LEASE_EXPIRES 'inf' is not a finite time"
     odd = seen_by_plan([{"name": "gpuctl-lock-app", "env": [["GPUCTL_LEASE_EXPIRES"]]}], "app", START)  # edited by hand into a shape no gpuctl writes
     assert (odd.status, odd.holder) == ("unclear", None) and odd.detail.startswith("the lease template could not be read"), odd
+
+
+@pytest.mark.parametrize("ahead", [240.0, -30.0, 400.0, 7_000.0, 72_000.0, 72_030.0])
+def test_a_lease_s_lasting_detail_is_the_same_however_far_its_expiry_is(ahead):
+    """The drift issue is edited only when the drift changes (`gpu github drift`): the lease's
+    detail it shows (`lasting_detail`) names no span that changes from one read to the next,
+    for each kind of detail `describe_expiry` gives; the kind itself is kept."""
+    import re
+
+    from gpuctl.engine.lease import describe_expiry, lasting_detail
+
+    detail = describe_expiry({"env": {EXPIRES: f"{START + ahead:.0f}"}}, START)
+    steady = lasting_detail(detail)
+    assert steady == lasting_detail(describe_expiry({"env": {EXPIRES: f"{START + ahead + 5:.0f}"}}, START)), steady
+    assert re.sub(r"the 360s", "", steady) == re.sub(r"[0-9]", "", re.sub(r"the 360s", "", steady)), steady
+    kind = "further ahead" if ahead > TTL_S + SKEW_S else "expires" if ahead > 0 else "expired"
+    assert kind in steady and lasting_detail(steady) == steady, steady
+    assert lasting_detail("its expiry is damaged") == "its expiry is damaged"

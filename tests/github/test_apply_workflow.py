@@ -739,7 +739,8 @@ def test_a_merge_apply_refused_by_a_laptop_s_lease_names_no_host_in_the_summary(
     """A laptop's deploy holds the project's account lease: the merge apply exits 3 naming the
     holder. The refusal reached the job summary with the laptop's host name ("pid 4242 on
     lees-laptop"), public in a public repository; it says "a machine outside GitHub Actions"
-    there (ADR 39). The terminal keeps the host: it is the account's user who reads it."""
+    there (ADR 39). So does the job log (stderr): a public repository's job logs are public
+    too, and it named the host by the terminal's rule (ADR 48)."""
     import time
 
     from gpuctl.engine.lease import EXPIRES, HOLDER, HOST, PID, PID_SPACE, TOKEN, lease_name
@@ -754,7 +755,53 @@ def test_a_merge_apply_refused_by_a_laptop_s_lease_names_no_host_in_the_summary(
     assert account.server.http.post("/v2/templates", json=body).status_code == 201
     refused = account.gpu("github", "apply", "--no-comment", "--plan-dir", "plans", "--lock-timeout", "0s", cwd=checkout, env=github)
     summary = (tmp_path / "summary").read_text()
-    assert refused.code == 1 and "pid 4242 on lees-laptop" in refused.err, refused.err  # the job log: the terminal's rule
+    assert refused.code == 1 and "pid 4242 on a machine outside GitHub Actions" in refused.err, refused.err
+    assert "lees-laptop" not in refused.err + refused.out, refused.err
     assert "pid 4242 on a machine outside GitHub Actions" in summary and "lees-laptop" not in summary, summary
     assert "lees-laptop" not in (tmp_path / "out").read_text()
     assert account.endpoints() == []
+
+
+def test_a_merge_apply_that_takes_over_a_laptop_s_stale_lease_names_no_host_in_its_log(account, tmp_path):
+    """A laptop's deploy was killed and left the project's account lease, long expired: the
+    merge apply takes it over with a note naming its holder. The note went to the job log with
+    the laptop's host name (the terminal's rule); a public repository's job log is public, so
+    it says "a machine outside GitHub Actions" there (ADR 48)."""
+    import time
+
+    from gpuctl.engine.lease import EXPIRES, HOLDER, HOST, PID, PID_SPACE, TOKEN, lease_name
+
+    checkout = tree(tmp_path / "main", config("api"))
+    github = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    assert account.gpu("github", "plan", "--no-comment", "--plan-dir", "plans", cwd=checkout, env=github).code == 0
+    env = {"GPUCTL_PROJECT": "ml-api", HOLDER: "pid 4242 on lees-laptop (`gpu serverless deploy`, since 2026-12-07T06:00:00Z)",
+           EXPIRES: f"{time.time() - 3600:.0f}", TOKEN: "0123456789abcdef", HOST: "lees-laptop", PID: "4242", PID_SPACE: "0123456789abcdef"}
+    body = {"name": lease_name("project", "ml-api"), "image": "gpuctl/lease:none", "env": env, "category": "CPU",
+            "serverless": False, "startSsh": False, "startJupyter": False}
+    assert account.server.http.post("/v2/templates", json=body).status_code == 201
+    applied = account.gpu("github", "apply", "--no-comment", "--plan-dir", "plans", "--lock-timeout", "0s", cwd=checkout, env=github)
+    assert applied.code == 0, applied.err
+    assert "taking over the stale lease of pid 4242 on a machine outside GitHub Actions (" in applied.err, applied.err
+    assert "lees-laptop" not in applied.err + applied.out + (tmp_path / "summary").read_text(), applied.err
+    assert [e["name"] for e in account.endpoints()] == ["api"]
+
+
+def test_the_apply_comment_s_marker_names_the_project_and_replaces_one_an_earlier_gpuctl_wrote(gha, fake, account, tmp_path):
+    """ADR 43: markers name the project. The apply comment's did not, unlike the plan comment's
+    on the same pull request. It does now; a refusal an earlier gpuctl posted (its marker
+    without the project) is still found by its key: replaced by what this run applied, folded
+    under it, never left beside it."""
+    from gpuctl.github.parts import marker
+    from tests.github.fake_github import BOT
+
+    checkout = tree(tmp_path / "main", config("api"))
+    reviewed(gha, fake, checkout)
+    older = fake.add_comment(31, marker("apply", "gpu.jsonc", 1, 1) + "\n### gpuctl refused to apply `gpu.jsonc`\n\nan earlier run's refusal\n", BOT)["id"]
+    run = gha.run(WORKFLOWS / "apply.yml", push(MERGE, checkout))
+    assert run.job("apply").status == "success", run.job("apply").steps
+    (comment,) = [c for c in fake.comments_on(31) if read_marker(c["body"]).kind == "apply"]
+    mark = read_marker(comment["body"])
+    assert (comment["id"], mark.key, mark.project, mark.wrote) == (older, "gpu.jsonc", "ml-api", True), comment["body"]
+    assert "Applied the reviewed plan: 1 created" in comment["body"] and "an earlier run's refusal" in comment["body"], comment["body"]
+    (plan,) = [c for c in fake.comments_on(31) if read_marker(c["body"]).kind == "plan"]
+    assert read_marker(plan["body"]).project == "ml-api"

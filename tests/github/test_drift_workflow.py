@@ -635,3 +635,36 @@ def test_a_lease_template_with_an_expiry_hours_ahead_does_not_silence_the_issue(
     assert "no issue opened" not in job.step("gpuctl").outputs["summary"], job.step("gpuctl").outputs["summary"]
     (issue,) = fake.real_issues()
     assert issue["state"] == "open" and "workers.min" in issue["body"]
+
+
+def test_a_lease_whose_clock_is_ahead_does_not_edit_the_issue_every_night(gha, fake, account, tmp_path):
+    """A lease whose expiry is hours ahead of this machine's clock (a runner whose clock runs
+    ahead, renewing its lease; a template made by hand) is named in the issue, as a note that
+    cannot be judged. Its note said by how much ("its expiry is 20h00m ahead of this machine's
+    clock ... seems about 19h55m ahead"), which changes from run to run, so every nightly run
+    edited the issue though the drift had not changed. The issue changes only with the drift;
+    the job summary of each run still says by how much."""
+    from tests.e2e.test_drift_cmd import plant_lease
+
+    gpu = config("api", max_workers=4)
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", gpu)).code == 0
+    checkout = tree(tmp_path / "main", gpu)
+    console_min_workers(account, 2)
+    project_id = next(t for t in account.server.http.get("/v2/templates").json()["templates"]
+                      if t["name"].startswith("gpuctl-applied-"))["env"]["GPUCTL_PROJECT"]
+    plant_lease(account, project_id, 72_000)
+    opened = gha.run(DRIFT, schedule(checkout))
+    assert opened.job("drift").status == "success", opened.job("drift").steps
+    (issue,) = fake.real_issues()
+    assert "gpuctl-lock-" in issue["body"] and "cannot be told" in issue["body"], issue["body"]
+    assert re.search(r"\b(19|20)h\d\dm ahead", opened.job("drift").summary), opened.job("drift").summary
+    writes = len(fake.writes())
+
+    (lease,) = [t for t in account.server.http.get("/v2/templates").json()["templates"] if t["name"].startswith("gpuctl-lock-")]
+    assert account.server.http.delete(f"/v2/templates/{lease['id']}").status_code in (200, 204)
+    plant_lease(account, project_id, 50_000)  # the next night: the same holder, its expiry another span ahead
+    again = gha.run(DRIFT, schedule(checkout))
+    assert again.job("drift").status == "success", again.job("drift").steps
+    assert again.job("drift").step("gpuctl").outputs["summary"] == f"gpu.jsonc: drift; unchanged issue #{issue['number']}"
+    assert fake.writes()[writes:] == [], fake.writes()[writes:]
+    assert re.search(r"\b13h\d\dm ahead", again.job("drift").summary), again.job("drift").summary

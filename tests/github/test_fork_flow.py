@@ -474,3 +474,72 @@ def test_a_fork_planned_after_the_base_branch_changed_its_directory_is_planned_a
     (comment,) = fake.comments_on(21)
     assert "forked" in comment["body"] and "not the pull request's" not in comment["body"]
 
+
+
+@pytest.mark.parametrize("written, refused", [
+    ("platform.jsonc", True),  # among the downloaded configs, as written: the fork's, even as a link to the base's file
+    ("{workspace}/platform.jsonc", False),  # the base checkout's file, by its path there
+    ("{workspace}/leads-in.jsonc", True),  # a link of the base checkout into the downloaded configs: never the fork's file
+    ("{workspace}/../pr/../base/platform.jsonc", False),  # `..` folded: the base checkout's
+])
+def test_the_fork_flow_s_policy_is_judged_by_its_path_as_written(tmp_path, written, refused):
+    """The fork flow refuses a policy file among the configs the fork's run uploaded (its
+    working directory). It decided that from where links lead (`resolve()`), unlike plan and
+    apply, which decide from the path as the workflow names it (`Job.in_checkout`): a link
+    among the downloaded configs that led to the base checkout's file was taken as the base's
+    policy, though the path named is the fork's to fill. The path as written decides; a link
+    that leads into the downloaded configs is refused too."""
+    import io
+
+    from gpuctl.cli.context import AppContext
+    from gpuctl.github.env import Actions
+    from gpuctl.github.job import Job
+    from gpuctl.github.plan_flow import PlanOptions, _policy_among_the_configs
+
+    base, pr = tmp_path / "base", tmp_path / "pr"
+    base.mkdir(), pr.mkdir()
+    (base / "platform.jsonc").write_text('{"max_max_workers": 2}')
+    (pr / "gpu.jsonc").write_text("{}")
+    (pr / "platform.jsonc").symlink_to(base / "platform.jsonc")
+    (base / "leads-in.jsonc").symlink_to(pr / "gpu.jsonc")
+    job = Job(AppContext(environ={"GITHUB_WORKSPACE": str(base)}, cwd=pr, stdout=io.StringIO(), stderr=io.StringIO()), Actions())
+    opts = PlanOptions(("gpu.jsonc",), "runpod", pr / "plans", False, pr / "pr-number", "gpuctl-plan", written.format(workspace=base))
+    error = _policy_among_the_configs(job, opts)
+    assert (error is not None) == refused, error
+    if refused:
+        assert "downloaded configs" in error.summary and "github.workspace" in (error.hint or ""), error.format()
+
+
+def test_a_fork_s_plan_comment_left_under_a_path_its_pull_request_moved_away_from_is_superseded(gha, fake, tmp_path):
+    """A fork's pull request planned `gpu.jsonc`, then moved it to `svc/gpu.jsonc` (the base
+    branch declares the project at both paths, as while a move lands). The fork flow judged
+    "gone" in its own checkout, the base branch, which still has `gpu.jsonc`: the old plan
+    stayed beside the new one. What counts is the pull request's head commit, as GitHub has it."""
+    import yaml
+
+    base = base_branch(fake, tmp_path / "base", config("api"), {"svc/gpu.jsonc": json.dumps(config("api"))})
+    first = fork_plan(gha, fake, tmp_path, fork_configs(gha, fake, tmp_path, gpu=config("api")))
+    assert first.job("plan").status == "success", first.job("plan").steps
+    (old,) = [dict(c) for c in fake.comments_on(21)]
+    assert read_marker(old["body"]).key == "gpu.jsonc"
+
+    moved_head = "8" * 40
+    fake.add_pull(21, moved_head, head_repo="mallory/ml-api", head_repo_id=99)
+    moved = tmp_path / "fork-moved"
+    (moved / "svc").mkdir(parents=True)
+    (moved / "svc/gpu.jsonc").write_text(json.dumps(config("api"), indent=2))
+    fake.add_tree(moved_head, moved)
+    workflow = yaml.safe_load((WORKFLOWS / "fork-configs.yml").read_text())
+    (step,) = [s for s in workflow["jobs"]["configs"]["steps"] if "CONFIGS" in (s.get("env") or {})]
+    step["env"]["CONFIGS"] = "svc/gpu.jsonc"
+    patched = tmp_path / "fork-configs.yml"
+    patched.write_text(yaml.safe_dump(workflow, sort_keys=False))
+    unprivileged = gha.run(patched, pull_request(21, moved_head, moved, fork=True))
+    assert unprivileged.job("configs").status == "success", unprivileged.job("configs").steps
+    gha.action_inputs |= {"config": "svc/gpu.jsonc"}
+    second = gha.run(WORKFLOWS / "fork-plan.yml", workflow_run(unprivileged.run_id, moved_head, base))
+    assert second.job("plan").status == "success", second.job("plan").steps
+    stale = fake.comments[old["id"]]
+    assert "superseded" in stale["body"].lower() and "`svc/gpu.jsonc`" in stale["body"], stale["body"]
+    (new,) = [c for c in fake.comments_on(21) if read_marker(c["body"]).key == "svc/gpu.jsonc"]
+    assert f"[its plan comment]({new['html_url']})" in stale["body"], stale["body"]

@@ -145,3 +145,40 @@ def test_the_marker_keeps_reading_what_an_earlier_gpuctl_wrote():
     mark = read_marker(marker("drift", 'a "b"/gpu.jsonc', project='p "-->" q'))
     assert (mark.kind, mark.key, mark.project) == ("drift", 'a "b"/gpu.jsonc', 'p "-->" q')
     assert read_marker('<!-- gpuctl:drift key="gpu.jsonc" -->').project is None
+
+
+def test_a_plan_comment_an_earlier_gpuctl_left_under_the_old_path_is_superseded_when_one_project_is_planned(gha, fake, tmp_path):
+    """A pull request planned by an earlier gpuctl (its marker names no project), then moved
+    `gpu.jsonc` to `svc/gpu.jsonc` and was planned again: the old plan stayed beside the new
+    one, saying what merging no longer does. When every gpuctl plan on the pull request is of
+    one project, the old comment is that project's: it is marked superseded. When another
+    project's plan is there too, whose it was cannot be told, and it is left alone."""
+    fake.add_pull(7, "a" * 40)
+    legacy = fake.add_comment(7, '<!-- gpuctl:plan key="gpu.jsonc" part=1/2 -->\n_Part 1 of 2_\n\nendpoint.api will be created', BOT)["id"]
+    second_part = fake.add_comment(7, '<!-- gpuctl:plan key="gpu.jsonc" part=2/2 -->\n_Part 2 of 2_\n\nmore', BOT)["id"]
+    gha.action_inputs |= {"config": "svc/gpu.jsonc"}
+    run = gha.run(PLAN, pull_request(7, "b" * 40, _checkout(tmp_path / "push2", "svc/gpu.jsonc", config("api"))))
+    assert run.job("plan").status == "success", run.job("plan").steps
+    stale = fake.comments[legacy]
+    assert stale["body"].startswith(marker("plan", "gpu.jsonc", 1, 1) + "\n"), stale["body"]  # it stays an earlier gpuctl's: no project is guessed into it
+    assert "superseded" in stale["body"].lower() and "`svc/gpu.jsonc`" in stale["body"] and "will be created" not in stale["body"], stale["body"]
+    assert second_part not in fake.comments
+    (new,) = [c for c in fake.comments_on(7) if read_marker(c["body"]).key == "svc/gpu.jsonc"]
+    assert f"[its plan comment]({new['html_url']})" in stale["body"], stale["body"]
+
+    writes = len(fake.writes())
+    again = gha.run(PLAN, pull_request(7, "b" * 40, _checkout(tmp_path / "push3", "svc/gpu.jsonc", config("api"))))
+    assert again.job("plan").status == "success"
+    assert fake.comments[legacy]["body"] == stale["body"] and "DELETE" not in [r["method"] for r in fake.writes()[writes:]]
+
+
+def test_a_plan_comment_an_earlier_gpuctl_left_is_left_alone_when_two_projects_are_planned(gha, fake, tmp_path):
+    fake.add_pull(7, "a" * 40)
+    legacy = fake.add_comment(7, '<!-- gpuctl:plan key="gone/gpu.jsonc" part=1/1 -->\nendpoint.x will be created', BOT)["id"]
+    other = fake.add_comment(7, marker("plan", "asr/gpu.jsonc", 1, 1, project="asr") + "\nasr's plan", BOT)["id"]
+    before = {i: dict(fake.comments[i]) for i in (legacy, other)}
+    gha.action_inputs |= {"config": "svc/gpu.jsonc"}
+    run = gha.run(PLAN, pull_request(7, "b" * 40, _checkout(tmp_path / "push2", "svc/gpu.jsonc", config("api"))))
+    assert run.job("plan").status == "success", run.job("plan").steps
+    for i, was in before.items():
+        assert fake.comments[i] == was, i
