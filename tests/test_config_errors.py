@@ -230,3 +230,22 @@ def test_a_var_below_an_unknown_key_is_reported_once_as_the_unknown_key(tmp_path
     (tmp_path / "gpu.jsonc").write_text(json.dumps({"project_id": "p", "serverless": block}, indent=2))
     caught = run_cli(["config", "validate"], tmp_path)
     assert caught.code == 1 and "serverless.runpod.image_name: \"${TAG}\" is not expanded here" in caught.err, caught.err
+
+
+def test_a_long_unquoted_word_is_not_quoted_back_whole(tmp_path):
+    """Review R6-8: a gpu.jsonc that is a file read by mistake (a token, a file of the runner
+    behind a link) had its first word quoted whole, twice, into the error (and in a GitHub run
+    the pull request's comment). A word longer than 20 characters is quoted in part."""
+    (tmp_path / "gpu.jsonc").write_text("ghp_CANARYTOKEN0123456789abcdef\n")
+    result = run_cli(["config", "validate"], tmp_path)
+    assert result.code == 1
+    assert "gpu.jsonc:1:1: invalid JSONC: expected a value, found an unquoted word of 31 characters, ghp_CANARYTOKEN01234..." in result.err, result.err
+    assert "hint: put strings in double quotes" in result.err
+    assert "ghp_CANARYTOKEN012345" not in result.out + result.err
+
+
+def test_a_short_unquoted_word_is_quoted_back_with_the_fix(tmp_path):
+    (tmp_path / "gpu.jsonc").write_text('{"serverless": {"template": comfyui}}\n')
+    result = run_cli(["config", "validate"], tmp_path)
+    assert "gpu.jsonc:1:29: invalid JSONC: expected a value, found comfyui" in result.err, result.err
+    assert 'hint: put strings in double quotes: "comfyui"' in result.err

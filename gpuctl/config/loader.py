@@ -381,7 +381,21 @@ def config_identity(path: Path) -> str:
     and CI's name it alike, else its file name. Two configs of one project (a gpu.jsonc copied
     to a second service's directory) differ by it."""
     absolute = Path(os.path.abspath(path))
+    root = repository_root(absolute)
+    return absolute.relative_to(root).as_posix() if root is not None else absolute.name
+
+
+def repository_root(path: Path, within: tuple[Path, ...] | None = None) -> Path | None:
+    """The top of the git work tree `path` is in: the nearest directory above it holding `.git`
+    (a directory, or the file of a worktree or submodule), found from the path as written (no
+    link followed). None when there is none; with `within`, when there is none at or below one
+    of those directories (`gpu github`: the job's workspace, so a `.git` of the runner above it,
+    or in files a run downloaded elsewhere, never counts). The one definition of "the
+    repository root" (config_identity, ADR 35; gpuctl.github.job.Job.root, ADR 50)."""
+    absolute = Path(os.path.abspath(path))
     for root in absolute.parents:
+        if within is not None and not any(root.is_relative_to(top) for top in within):
+            return None
         if (root / ".git").exists():
-            return absolute.relative_to(root).as_posix()
-    return absolute.name
+            return root
+    return None

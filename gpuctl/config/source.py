@@ -187,6 +187,7 @@ _TOKEN_NAMES = {
 }
 _BLANK = re.compile(r"(?:\s|//[^\n]*|/\*.*?\*/)*", re.S)
 _WORD = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+QUOTED_WORD = 20  # at most this much of an unquoted word is quoted back in an error (_bare_word)
 
 
 def _quoted(char: str) -> str:
@@ -262,6 +263,8 @@ def _bare_word(text: str, offset: int) -> tuple[int, str, str] | None:
     if not word:
         return None
     spelled = word.group()
+    if len(spelled) > QUOTED_WORD:  # a file read by mistake (a token, a link to a file of the runner, ADR 50): never quoted whole
+        return offset, f"expected a value, found an unquoted word of {len(spelled)} characters, {spelled[:QUOTED_WORD]}...", "put strings in double quotes"
     hint = "JSON spells them true, false and null" if spelled in ("True", "False", "None") else f'put strings in double quotes: "{spelled}"'
     return offset, f"expected a value, found {spelled}", hint
 

@@ -132,6 +132,7 @@ def _apply_attempts(job: Job, config: str, opts: ApplyOptions, scratch: Path, pl
     """`planned` gets the last fresh plan's project_id."""
     key = job.key(config)
     try:
+        job.readable(config)  # before anything reads it (ADR 50)
         for attempt in range(1, ATTEMPTS + 1):
             fresh = runner.plan_document(job.app, config, opts.provider, opts.policy, prune=opts.prune)
             planned["project_id"] = fresh.get("project_id")
@@ -190,10 +191,9 @@ def _superseded(job: Job, config: str, key: str, fresh: dict, policy: str | None
         return None
     if not _in_checkout(key):
         return None  # a config outside the checkout has no version on the branch to compare
-    path = (job.app.cwd / config).resolve()
-    root = path.parents[len(PurePosixPath(key).parts) - 1]
+    root = job.placed(config)[0]
     auto = any((r.get("template") or {}).get("requested") == "auto" for r in fresh.get("resource_changes", []))
-    named = job.in_checkout(policy) if policy else None
+    named = job.in_checkout(policy, config) if policy else None
     if named is None or named.key is None or named.root != root:
         return superseded(job.github, actions.ref, actions.sha, inputs.of(root, key, auto, None))  # no policy file, or one from elsewhere
     through = [p for p in (*named.links, named.target) if p is not None and p != named.key]  # a link is compared as itself, and what it leads to

@@ -27,6 +27,7 @@ class Job:
     app: AppContext
     actions: Actions
     _github: GitHub | None = field(default=None, repr=False)
+    _roots: dict[Path, None] = field(default_factory=dict, repr=False)  # the repository roots Job.root found, in order (Job.gone)
 
     @classmethod
     def start(cls, app: AppContext) -> Job:
@@ -60,11 +61,15 @@ class Job:
         live endpoints for its own that left gpu.jsonc, and `--prune` would delete them (ADR 35).
         A config listed twice is one config; one that cannot be read is left to its own error."""
         from gpuctl.config.loader import load_config
-        from gpuctl.errors import ConfigError, DiagnosticsError
+        from gpuctl.errors import ConfigError, DiagnosticsError, GpuctlError
 
         seen: dict[str, tuple[str, object]] = {}
         for config in configs:
             key = self.key(config)
+            try:
+                self.readable(config)
+            except GpuctlError:
+                continue  # its own error, where it is planned: never read
             try:
                 loaded = load_config(self.app.cwd / config, display=key)
             except (ConfigError, OSError):
@@ -83,54 +88,99 @@ class Job:
         if self._github is not None:
             self._github.close()
 
-    def key(self, config: str) -> str:
-        """The config's name on GitHub, in markers and plan file names: its path from the
-        repository root (GITHUB_WORKSPACE) when it is inside the checkout, else from the working
-        directory, as in the fork flow, whose configs are laid out as in the repository."""
-        path = (self.app.cwd / config).resolve()
+    def root(self, config: str) -> Path:
+        """The repository root of the checkout that holds `config` (a path as the workflow gives
+        it, from the working directory): the top of the git work tree it is in, the directory
+        holding `.git` (config.loader.repository_root, by which the last-applied record names a
+        config, ADR 35), so a repository checked out into a subdirectory of the workspace
+        (`actions/checkout` with `path: src`) is named from its own root (ADR 50). In a GitHub
+        run the search stops at GITHUB_WORKSPACE: a `.git` above it is not this job's checkout,
+        and the fork flow's downloaded configs, outside it, are laid out as the repository is.
+        Without one: GITHUB_WORKSPACE, else the working directory."""
+        from gpuctl.config.loader import repository_root
+
+        workspace = self._workspace()
+        lexical = Path(os.path.normpath(os.path.join(self.app.cwd, config)))
+        found = repository_root(lexical, tuple(dict.fromkeys((workspace, workspace.resolve()))) if workspace else None)
+        root = found or workspace or self.app.cwd
+        self._roots.setdefault(root, None)
+        return root
+
+    def _workspace(self) -> Path | None:
         workspace = self.app.environ.get("GITHUB_WORKSPACE")
-        for root in ([Path(workspace).resolve()] if workspace else []) + [self.app.cwd.resolve()]:
-            if path.is_relative_to(root):
-                return path.relative_to(root).as_posix()
-        return Path(config).as_posix()
+        return Path(os.path.normpath(os.path.join(self.app.cwd, workspace))) if workspace else None
+
+    def placed(self, config: str) -> tuple[Path, str]:
+        """(root, key): the config's name on GitHub, in markers, contents lookups, links and plan
+        file names (`key`), its path from its repository root (`root`, Job.root) when it is
+        inside that checkout, else from the working directory, as in the fork flow, whose
+        configs are laid out as in the repository."""
+        path, cwd = (self.app.cwd / config).resolve(), self.app.cwd.resolve()
+        for top in dict.fromkeys((self.root(config).resolve(), cwd)):
+            if path.is_relative_to(top):
+                return top, path.relative_to(top).as_posix()
+        return cwd, Path(config).as_posix()
+
+    def key(self, config: str) -> str:
+        """The config's name on GitHub (Job.placed): its path from the repository root."""
+        return self.placed(config)[1]
 
     def gone(self, key: str) -> bool:
         """Whether nothing is at `key` (a config's key, as a marker names it) in the checkout:
-        neither under the repository root nor under the working directory, where `key` looks
-        for it. A key that could name a file outside them (absolute, `..`) is never gone: the
-        run cannot tell. A dangling symbolic link, a directory, anything there is not gone."""
-        import os
-
+        neither under the repository root of a config of this run (Job.root), GITHUB_WORKSPACE
+        nor the working directory, where `key` looks for it. A key that could name a file outside
+        them (absolute, `..`) is never gone: the run cannot tell. A dangling symbolic link, a
+        directory, anything there is not gone."""
         path = PurePosixPath(key)
         if not key or path.is_absolute() or ".." in path.parts or "\\" in key:
             return False
-        workspace = self.app.environ.get("GITHUB_WORKSPACE")
-        roots = ([Path(workspace)] if workspace else []) + [self.app.cwd]
-        return not any(os.path.lexists(root / path) for root in roots)
+        roots = [*self._roots, self._workspace(), self.app.cwd]
+        return not any(os.path.lexists(root / path) for root in roots if root is not None)
 
-    def in_checkout(self, path: str, root: Path | None = None) -> Named:
-        """`path` (as a workflow names it: the `policy` input) as the checkout has it. "In the
-        checkout" is decided from the path as written, with `.` and `..` folded and no link
-        followed (GITHUB_WORKSPACE, else the working directory, is the checkout), so a symbolic
-        link a pull request puts at or above it never moves it out of the checkout, nor
-        renames it. The plan's policy check (policy_base), the apply's "newer commit" check
-        (apply_flow) and the fork flow's policy check (plan_flow, with `root`: the downloaded
-        configs, in place of the checkout) all ask this."""
+    def in_checkout(self, path: str, config: str | None = None, *, root: Path | None = None) -> Named:
+        """`path` (as a workflow names it: the `policy` input, a config) as the checkout that
+        holds `config` has it (its root: Job.placed), or as the directory `root` has it (the fork
+        flow's downloaded configs, in place of the checkout). "In the checkout" is decided from
+        the path as written, with `.` and `..` folded and no link followed, so a symbolic link a
+        pull request puts at or above it never moves it out of the checkout, nor renames it. The
+        plan's policy check (policy_base), the apply's "newer commit" check (apply_flow), the
+        refusal of a config behind a link out of the checkout (Job.readable) and the fork flow's
+        policy check (plan_flow, with `root`) ask this."""
         cwd = self.app.cwd.resolve()
         lexical = Path(os.path.normpath(os.path.join(cwd, path)))
-        workspace = self.app.environ.get("GITHUB_WORKSPACE")
-        given = Path(os.path.normpath(os.path.join(cwd, root))) if root is not None else Path(os.path.normpath(os.path.join(cwd, workspace))) if workspace else cwd
-        for root in dict.fromkeys((given, given.resolve())):
+        if root is not None:
+            given = Path(os.path.normpath(os.path.join(cwd, root)))
+            top, roots = given.resolve(), tuple(dict.fromkeys((given, given.resolve())))
+        else:
+            assert config is not None, "in_checkout needs the config whose checkout it asks about, or a root"
+            top, written = self.placed(config)[0], self.root(config)
+            roots = (written, top) if written.resolve() == top else (top,)
+        for root in dict.fromkeys(roots):
             if lexical == root or not lexical.is_relative_to(root):
                 continue
             parts = lexical.relative_to(root).parts
             links = tuple(PurePosixPath(*parts[:i]).as_posix() for i in range(1, len(parts) + 1) if root.joinpath(*parts[:i]).is_symlink())
             key = PurePosixPath(*parts).as_posix()
             if not links:
-                return Named(given.resolve(), key, (), key)
-            real, top = Path(os.path.realpath(lexical)), given.resolve()
+                return Named(top, key, (), key)
+            real = Path(os.path.realpath(lexical))
             return Named(top, key, links, real.relative_to(top).as_posix() if real != top and real.is_relative_to(top) else None)
-        return Named(given.resolve(), None)
+        return Named(top, None)
+
+    def readable(self, config: str) -> None:
+        """Refuse `config` when it is, or sits under, a symbolic link that leads out of its
+        checkout (Job.in_checkout), as the policy file is (ADR 33): a `gpu github` run never
+        reads a file of the runner into a comment or the job summary. The error names the link,
+        never where it leads. A link that stays in the checkout is read as any file is."""
+        from gpuctl.errors import GpuctlError
+
+        named = self.in_checkout(config, config)
+        if named.key is None or not named.links or named.target is not None:
+            return
+        link = named.links[0]
+        what = "is a symbolic link" if link == named.key else f"is under the symbolic link {link}"
+        raise GpuctlError(f"{named.key} {what} that leads out of the checkout; gpuctl never reads a file outside the checkout in a GitHub run, "
+                          f"so {named.key} was not read", hint=f"make {link} a file of the repository, or a link to one")
 
     def clean(self, text: str) -> str:
         """`text` with every registered secret (the GitHub token, the RunPod key, `${VAR}`

@@ -96,7 +96,7 @@ def _plan_each(job: Job, opts: PlanOptions, head: str | None, fork: bool, base: 
     choice = policy_base.PolicyChoice()
     if not fork:
         try:
-            choice = policy_base.choose(job, opts.policy, scratch)
+            choice = policy_base.choose(job, opts.policy, scratch, opts.configs)
         except GpuctlError as exc:
             untrusted = exc
     for config in opts.configs:
@@ -111,6 +111,7 @@ def _plan_each(job: Job, opts: PlanOptions, head: str | None, fork: bool, base: 
             files[path] = key
             allow = None
             try:
+                job.readable(config)  # before anything reads it (ADR 50)
                 if untrusted is not None:
                     raise untrusted
                 if fork and head is not None:

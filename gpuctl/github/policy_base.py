@@ -13,9 +13,12 @@ that breaks a rule could also rewrite the rule, and its plan would pass. So the 
 - absent on the base branch (new in the pull request): the base's rules were gpu.jsonc's own
   `policy` block alone, and a file can only make each rule stricter (merge: the stricter of the
   two), so the plan is checked against the pull request's file and the comment says it is new.
+  Believed only when the path is shown to be the repository's (a config is on the base at its
+  key, or the head commit has this very file at the key); else nothing is planned (ADR 50).
 
 "In the checkout" is decided from the path as the workflow names it (`.` and `..` folded, no
-link followed: Job.in_checkout), and the base's version is looked up at that path. A symbolic
+link followed: Job.in_checkout), and the base's version is looked up at that path from the
+repository root (the directory holding `.git`: Job.root, ADR 50). A symbolic
 link at or above it in the checkout is a change by the pull request unless what it leads to
 (in the checkout) is the base's file byte for byte: the plan is checked against the base's
 version, and the pull request's is checked too only when the link stays in the checkout (a file
@@ -52,15 +55,17 @@ class PolicyChoice:
     note: str = ""
 
 
-def choose(job: Job, policy: str | None, scratch: Path) -> PolicyChoice:
-    """The policy to plan a same-repository pull request's configs against. The base's version,
-    when one is needed, is written under `scratch` (never the checkout or the plan artifact)."""
+def choose(job: Job, policy: str | None, scratch: Path, configs: tuple[str, ...] = ("gpu.jsonc",)) -> PolicyChoice:
+    """The policy to plan a same-repository pull request's `configs` against. The base's
+    version, when one is needed, is written under `scratch` (never the checkout or the plan
+    artifact). The checkout is the one holding the configs (Job.root: the git work tree, not
+    GITHUB_WORKSPACE, ADR 50), the first that holds the policy file."""
     from gpuctl.github.fork import _contents, file_blob_id
 
-    if policy is None or job.actions.pull_request() is None:
+    if policy is None or job.actions.pull_request() is None or not configs:
         return PolicyChoice()
-    named = job.in_checkout(policy)
-    if named.key is None:
+    named = next((n for n in (job.in_checkout(policy, config) for config in configs) if n.key is not None), None)
+    if named is None:
         return PolicyChoice()  # not a file of the pull request's checkout: the workflow's own choice
     key, local = named.key, named.root / named.key
     if not named.links and not local.is_file():
@@ -78,6 +83,7 @@ def choose(job: Job, policy: str | None, scratch: Path) -> PolicyChoice:
                           f"{_through(named)}, and the base branch has no file at {key}; nothing was planned, since a link can lead to "
                           "rules no one reviewed", hint=f"give the action's `policy` input the path of the file itself, not of a link to it, or make {key} a file")
     if found is None:
+        _new_or_misplaced(job, named, key, branch, [c for c in configs if job.placed(c)[0] == named.root], hint)
         return PolicyChoice(note=f"> [!NOTE]\n> This pull request adds the policy file {md_code(key)}: the base branch ({md_code(branch)}) has none, "
                                  "so its rules were gpu.jsonc's own `policy` block alone, which the new file can only make stricter. "
                                  "The plan is checked against the pull request's version. Review the new rules like code.\n\n")
@@ -104,6 +110,38 @@ def choose(job: Job, policy: str | None, scratch: Path) -> PolicyChoice:
                         f"> [!WARNING]\n> {changes}. The plan is checked against the base branch's "
                         f"version ({md_code(branch)}), the rules reviewed before this pull request; {also}. The new rules apply to the plans "
                         "made after the merge: review the change to them like code.\n\n")
+
+
+def _new_or_misplaced(job: Job, named, key: str, branch: str, configs: list[str], hint: str) -> None:
+    """Return when the base branch's lack of a policy file at `key` means the pull request
+    adds it; raise when it may mean that `key` is not the file's path in the repository (a
+    checkout gpuctl took the wrong root of): then the base's rules are unknown, and a loosened
+    file would pass as new (ADR 50). The path is right when the base branch has one of the
+    configs at its key (the same root names both), or when the pull request's head commit has
+    this very file at `key` (a pull request that adds a config and its policy file)."""
+    from gpuctl.github.fork import _contents, file_blob_id
+
+    keys = [job.key(c) for c in configs]
+    where = f"{key}@{branch}"
+    try:
+        if any(_contents(job.github, k, branch) is not None for k in keys):
+            return
+        pull = job.actions.pull_request()
+        head = _contents(job.github, key, pull[1]) if pull is not None else None
+    except GitHubError as exc:
+        raise GpuctlError(f"the policy file {key} was not compared with the base branch's version ({where}): GitHub answered {exc.summary}; "
+                          "nothing was planned, since this pull request may have changed the rules its plan is checked against", hint=hint) from None
+    try:
+        if isinstance(head, dict) and head.get("type") == "file" and head.get("sha") == file_blob_id(named.root / key):
+            return
+    except OSError:
+        pass
+    shown = ", ".join(keys) or "no config"
+    raise GpuctlError(f"the policy file {key} was not compared with the base branch's version: the base branch ({branch}) has neither {key} nor "
+                      f"the config ({shown}) at those paths, and the pull request's head commit has no such {key}, so these are not the files' paths "
+                      "in the repository and the base's rules could not be read; nothing was planned, since a loosened policy file would pass as a new one",
+                      hint="gpuctl takes paths from the repository root, the directory holding .git: keep the checkout's .git (actions/checkout "
+                           "does), and give the action's `working-directory` the checkout's `path:` when it checks out into a subdirectory")
 
 
 def _through(named, shown=lambda text: text) -> str:

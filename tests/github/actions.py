@@ -197,7 +197,8 @@ class _JobRun:
         if ACTION.match(ref):
             return self.composite(label, given, env, result)
         if name == "actions/checkout":
-            shutil.copytree(self.checked_out(text(given.get("ref")) if given.get("ref") else None), self.workspace, dirs_exist_ok=True, symlinks=True)  # git checks a link out as a link
+            shutil.copytree(self.checked_out(text(given.get("ref")) if given.get("ref") else None), self.workspace / text(given.get("path") or "."),
+                            dirs_exist_ok=True, symlinks=True)  # git checks a link out as a link; `path:` is under the workspace
         elif name == "actions/upload-artifact":
             return self.upload(label, given)
         elif name == "actions/download-artifact":

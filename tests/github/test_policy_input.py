@@ -18,7 +18,9 @@ PLAN = WORKFLOWS / "plan.yml"
 def test_a_plan_that_breaks_the_policy_input_fails_with_the_violations_on_the_pull_request(gha, fake, tmp_path):
     gha.action_inputs["policy"] = "platform.jsonc"
     fake.add_pull(21, "d" * 40)
-    run = gha.run(PLAN, pull_request(21, "d" * 40, tree(tmp_path / "pr", config("api", max_workers=3), {"platform.jsonc": '{"max_max_workers": 2}'})))
+    checkout = tree(tmp_path / "pr", config("api", max_workers=3), {"platform.jsonc": '{"max_max_workers": 2}'})
+    fake.add_tree("d" * 40, checkout)  # a new project: the base branch has neither file, the head has both (ADR 50)
+    run = gha.run(PLAN, pull_request(21, "d" * 40, checkout))
     job = run.job("plan")
     assert job.status == "failure"
     outputs = job.step("gpuctl").outputs
@@ -34,7 +36,9 @@ def test_a_plan_that_breaks_the_policy_input_fails_with_the_violations_on_the_pu
 def test_a_plan_that_keeps_the_policy_input_passes(gha, fake, tmp_path):
     gha.action_inputs["policy"] = "platform.jsonc"
     fake.add_pull(22, "e" * 40)
-    run = gha.run(PLAN, pull_request(22, "e" * 40, tree(tmp_path / "pr", config("api", max_workers=2), {"platform.jsonc": '{"max_max_workers": 2}'})))
+    checkout = tree(tmp_path / "pr", config("api", max_workers=2), {"platform.jsonc": '{"max_max_workers": 2}'})
+    fake.add_tree("e" * 40, checkout)  # a new project: the base branch has neither file, the head has both (ADR 50)
+    run = gha.run(PLAN, pull_request(22, "e" * 40, checkout))
     job = run.job("plan")
     assert job.status == "success", job.steps
     assert job.step("gpuctl").outputs["exit_code"] == "2"
@@ -68,7 +72,9 @@ def test_a_damaged_policy_file_is_named_with_its_place_and_a_fix_for_a_policy_fi
     file, never gpu.jsonc's (a `serverless` block to start from)."""
     gha.action_inputs["policy"] = "platform.jsonc"
     fake.add_pull(23, "c" * 40)
-    run = gha.run(PLAN, pull_request(23, "c" * 40, tree(tmp_path / "pr", config("api"), {"platform.jsonc": text})))
+    checkout = tree(tmp_path / "pr", config("api"), {"platform.jsonc": text})
+    fake.add_tree("c" * 40, checkout)  # a new project: the base branch has neither file, the head has both (ADR 50)
+    run = gha.run(PLAN, pull_request(23, "c" * 40, checkout))
     job = run.job("plan")
     assert job.status == "failure"
     (comment,) = fake.comments_on(23)

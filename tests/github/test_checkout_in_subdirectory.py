@@ -1,0 +1,99 @@
+"""Review R6-1 (ADR 50): a workflow that checks the repository out into a subdirectory of the
+workspace (`actions/checkout` with `path: src`, the action's `working-directory: src`) names
+every file by its path from the repository root, the directory holding `.git`, never from
+GITHUB_WORKSPACE: the base branch's policy file is looked up where the repository has it (a
+pull request that loosens it is refused), the comment's links and keys are repository paths,
+and a checkout whose root gpuctl cannot tell is refused rather than passed as "a new policy"."""
+
+from __future__ import annotations
+
+import yaml
+
+import pytest
+
+from tests.github.conftest import WORKFLOWS, config, no_secrets, pull_request, tree
+
+pytestmark = pytest.mark.e2e
+
+STRICT, LOOSE = '{"max_max_workers": 2}', "{}"
+HEAD = "a" * 40
+
+
+def _in_src(tmp_path):
+    """plan.yml, with the checkout in `src` and the action working there."""
+    flow = yaml.safe_load((WORKFLOWS / "plan.yml").read_text())
+    steps = flow["jobs"]["plan"]["steps"]
+    steps[0]["with"]["path"] = "src"
+    steps[1]["with"]["working-directory"] = "src"
+    path = tmp_path / "plan-in-src.yml"
+    path.write_text(yaml.safe_dump(flow, sort_keys=False))
+    return path
+
+
+def _contents(fake) -> list[str]:
+    return [f"{r['path']}?ref={r['query'].get('ref')}" for r in fake.requests if "/contents" in r["path"]]
+
+
+def test_a_pull_request_that_loosens_the_policy_file_is_refused_with_the_checkout_in_a_subdirectory(gha, fake, account, tmp_path):
+    git = {".git/HEAD": "ref: refs/heads/main\n"}  # actions/checkout keeps the repository's .git
+    fake.add_tree("main", tree(tmp_path / "base", config("api", max_workers=2), {"platform.jsonc": STRICT}))
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=tmp_path / "base").code == 0  # the plan updates it: its keys are linked
+    checkout = tree(tmp_path / "pr", config("api", max_workers=3), {"platform.jsonc": LOOSE} | git)
+    fake.add_tree(HEAD, checkout)
+    gha.action_inputs["policy"] = "platform.jsonc"
+    fake.add_pull(31, HEAD)
+    run = gha.run(_in_src(tmp_path), pull_request(31, HEAD, checkout))
+    job = run.job("plan")
+    assert job.status == "failure"
+    assert job.step("gpuctl").outputs["exit_code"] == "4", job.steps
+    (comment,) = fake.comments_on(31)
+    body = comment["body"]
+    assert "Policy (platform.jsonc@main): 1 violation" in body, body
+    assert "This pull request changes the policy file `platform.jsonc`" in body.split("\n\n", 1)[0], body
+    assert "adds the policy file" not in body and "src/" not in body, body
+    assert 'key="gpu.jsonc"' in body  # the marker names the repository path, as the last-applied record does (ADR 35)
+    assert f"](https://github.com/acme/ml-api/blob/{HEAD}/gpu.jsonc#L" in body, body  # at the head: the listing of its root found the same blob
+    asked = _contents(fake)
+    assert "/repos/acme/ml-api/contents/platform.jsonc?ref=main" in asked, asked
+    assert not any("/contents/src" in a for a in asked), asked
+    no_secrets(run, fake)
+
+
+def test_a_checkout_whose_repository_root_gpuctl_cannot_tell_is_refused_not_passed_as_a_new_policy(gha, fake, tmp_path):
+    """No .git in the checkout (a checkout by other means): the paths fall back to the
+    workspace's, `src/platform.jsonc`, which neither the base branch nor the head has. That is a
+    wrong mapping, not a policy file the pull request adds: nothing is planned."""
+    fake.add_tree("main", tree(tmp_path / "base", config("api", max_workers=2), {"platform.jsonc": STRICT}))
+    checkout = tree(tmp_path / "pr", config("api", max_workers=3), {"platform.jsonc": LOOSE})
+    fake.add_tree(HEAD, checkout)
+    gha.action_inputs["policy"] = "platform.jsonc"
+    fake.add_pull(32, HEAD)
+    run = gha.run(_in_src(tmp_path), pull_request(32, HEAD, checkout))
+    job = run.job("plan")
+    assert job.status == "failure"
+    assert job.step("gpuctl").outputs["exit_code"] == "1", job.steps
+    (comment,) = fake.comments_on(32)
+    body = comment["body"]
+    assert "passed" not in body and "adds the policy file" not in body, body
+    assert "the base branch (main) has neither src/platform.jsonc nor the config (src/gpu.jsonc)" in body, body
+    assert "nothing was planned, since a loosened policy file would pass as a new one" in body
+    assert "give the action's `working-directory` the checkout's `path:`" in body
+    no_secrets(run, fake)
+
+
+def test_a_pull_request_that_adds_a_config_and_its_policy_file_is_still_planned_against_the_new_file(gha, fake, tmp_path):
+    """The base branch has neither file (a new project): the head commit has the policy file at
+    its key, byte for byte, so the path is right and the file is new."""
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "README.md").write_text("a repository without gpuctl yet\n")
+    fake.add_tree("main", tmp_path / "base")
+    checkout = tree(tmp_path / "pr", config("api", max_workers=3), {"platform.jsonc": STRICT, ".git/HEAD": "ref: refs/heads/main\n"})
+    fake.add_tree(HEAD, checkout)
+    gha.action_inputs["policy"] = "platform.jsonc"
+    fake.add_pull(33, HEAD)
+    run = gha.run(_in_src(tmp_path), pull_request(33, HEAD, checkout))
+    assert run.job("plan").step("gpuctl").outputs["exit_code"] == "4"
+    (comment,) = fake.comments_on(33)
+    body = comment["body"]
+    assert "Policy (platform.jsonc): 1 violation" in body, body
+    assert "This pull request adds the policy file `platform.jsonc`" in body.split("\n\n", 1)[0], body
