@@ -195,16 +195,20 @@ def field_advice(change: dict, label: str | None = None, resource: dict | None =
         return f"the account's volume is larger; volumes never shrink: {_cmd(flags, 'serverless', 'pull', '--write')} sets volume.size_gb in gpu.jsonc to the account's size"
     if origin == "other-config":  # whatever the field, the account's value is another gpu.jsonc's apply: undone through review
         return origin_advice(flags)[origin]
+    rolled = change.get("rolled_back")
+    if origin == "account" and isinstance(rolled, dict):  # the record says whose it is (review 3, L6; an env key too: review 6, R6-6)
+        made = f" (now version {rolled.get('version')})" if rolled.get("version") is not None else ""
+        undo = f"undo the rollback with {_cmd(flags, 'serverless', 'deploy', '-y')}"
+        keep = f"keep it with {_cmd(flags, 'serverless', 'pull', '--write')}"
+        if change["path"].startswith("env.") and change["before"] is not None:  # pull never copies an env value it cannot show
+            keep = "keep it by declaring it in runpod.env (as `{\"secret\": NAME}`, `${VAR}`, or a literal if it is no secret)"
+        return (f"rolled back by gpuctl (`gpu serverless rollback` to the configuration of version {rolled.get('to')}{made}), not changed by someone "
+                f"in the account: {keep}, or {undo}")
     if change["path"].startswith("env.") and change["before"] is not None and origin != "config":
         if change["sensitive"]:
             return added_env_advice(flags) if change["after"] is None else secret_advice(flags)
         if isinstance(change["before"], dict) and change["before"].get("sensitive"):  # the account's value, hidden: it may be a secret
             return added_env_advice(flags) if change["after"] is None else literal_env_advice(change["path"][len("env."):], flags)
-    rolled = change.get("rolled_back")
-    if origin == "account" and isinstance(rolled, dict):  # the record says whose it is (review 3, L6)
-        made = f" (now version {rolled.get('version')})" if rolled.get("version") is not None else ""
-        return (f"rolled back by gpuctl (`gpu serverless rollback` to the configuration of version {rolled.get('to')}{made}), not changed by someone "
-                f"in the account: keep it with {_cmd(flags, 'serverless', 'pull', '--write')}, or undo the rollback with {_cmd(flags, 'serverless', 'deploy', '-y')}")
     if change["path"] in GPUCTL_SETS:
         return no_key_advice(flags)
     return origin_advice(flags)[origin]

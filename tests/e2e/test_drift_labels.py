@@ -297,3 +297,37 @@ def test_drift_says_a_field_gpuctls_rollback_set_was_rolled_back_by_gpuctl_not_s
     again = account.gpu("serverless", "drift", "--json", cwd=proj)
     [image] = [c for e in again.json()["drift"] for c in e["changes"] if c["path"] == "image"]
     assert "rolled_back" not in image and image["what_to_do"].startswith("someone changed it in the account"), image
+
+
+def test_env_keys_a_rollback_changed_are_credited_to_the_rollback(account, tmp_path):
+    """The rollback release that restored the image also removed an env key the failed release
+    added and restored one it removed: each is gpuctl's rollback, not someone's in the account
+    (review 6, R6-6). Its record keeps no digest of an env value it cannot show."""
+    drift_schema = json.loads((ROOT / "schema" / "drift.schema.json").read_text())
+    config = echo_config(env={"OLD_ONLY": "old-literal"})
+    proj = project(tmp_path / "proj", config)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    config["serverless"]["runpod"]["image_name"] = "ghcr.io/example/echo-worker:0.2.0"
+    config["serverless"]["runpod"]["env"] = {"GREETING": "hello", "BROKEN": "1"}
+    project(proj, config)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    assert account.gpu("serverless", "rollback", "echo", "--to", "1", "-y", cwd=proj).code == 0
+
+    report = account.gpu("serverless", "drift", "--json", cwd=proj)
+    assert report.code == 2, report.err
+    jsonschema.validate(report.json(), drift_schema)
+    changed = {c["path"]: c for e in report.json()["drift"] for c in e["changes"]}
+    assert set(changed) == {"image", "env.BROKEN", "env.OLD_ONLY"}, changed
+    for path, c in changed.items():
+        assert c["origin"] == "account" and c.get("rolled_back") == {"version": 3, "to": 1}, (path, c)
+    text = account.gpu("serverless", "drift", cwd=proj)
+    assert "someone changed it in the account" not in text.out, text.out
+    [record] = records(account).values()
+    rolled = json.loads(record["env"]["GPUCTL_ROLLED_BACK"])
+    assert rolled["digests"]["env.OLD_ONLY"] == "set", rolled  # a value the record cannot show is never digested
+
+    endpoint(account)  # the console sets the key the rollback removed: someone's again
+    console_patch(account, {"env": {**endpoint(account)["env"], "BROKEN": "2"}})
+    again = account.gpu("serverless", "drift", "--json", cwd=proj)
+    [broken] = [c for e in again.json()["drift"] for c in e["changes"] if c["path"] == "env.BROKEN"]
+    assert "rolled_back" not in broken, broken
