@@ -92,6 +92,28 @@ def no_key_advice(flags: Flags = NONE) -> str:
 
 NO_KEY_ADVICE = no_key_advice()
 
+IDLE_SCALED_DOWN = "idle-scaled-down"
+IDLE_MAX = (2, 0)  # what RunPod sets workersMax of an idle endpoint to: after 3 days, then after 7 (api-notes §8.7)
+
+
+def idle_advice(flags: Flags = NONE) -> str:
+    """What workers.max lowered by RunPod's idle scale-down asks: restore it. `pull --write`
+    would commit the paused endpoint (review 6, R6-5)."""
+    return ("RunPod lowers workersMax of an endpoint idle for 3 days to 2, and after 7 days to 0, which this looks like (no gpuctl apply "
+            f"or rollback set it): {_cmd(flags, 'serverless', 'deploy', '-y')} restores gpu.jsonc's value; if someone lowered it on purpose, "
+            "change scaling.max_workers in gpu.jsonc through review instead")
+
+
+def explanation(change: dict) -> str | None:
+    """Why the account moved a field, when gpuctl can tell (`explanation` in the document):
+    IDLE_SCALED_DOWN for workers.max lowered to 2 or 0, below gpu.jsonc's value, since gpuctl
+    last applied that value (origin account: no apply and no rollback of gpuctl's set it)."""
+    if change["path"] != "workers.max" or origin_of(change) != "account" or isinstance(change.get("rolled_back"), dict):
+        return None
+    before, after = change["before"], change["after"]
+    counts = all(isinstance(v, int) and not isinstance(v, bool) for v in (before, after))
+    return IDLE_SCALED_DOWN if counts and before in IDLE_MAX and after > before else None
+
 
 OTHER_PROJECT = "an endpoint of another project"  # words only: a reader tells it apart by the finding's `owner` (`of_another_project`)
 
@@ -211,6 +233,8 @@ def field_advice(change: dict, label: str | None = None, resource: dict | None =
             return added_env_advice(flags) if change["after"] is None else literal_env_advice(change["path"][len("env."):], flags)
     if change["path"] in GPUCTL_SETS:
         return no_key_advice(flags)
+    if explanation(change) == IDLE_SCALED_DOWN:
+        return idle_advice(flags)
     return origin_advice(flags)[origin]
 
 
@@ -225,7 +249,8 @@ def _field(change: dict, label: str | None, keys: list[dict], resource: dict, pr
         "forces_replace": change["forces_replace"],
         "what_to_do": field_advice(change, label, resource, project_id, flags),
         "config_keys": keys,
-    } | ({"rolled_back": change["rolled_back"]} if isinstance(change.get("rolled_back"), dict) else {}) | (
+    } | ({"explanation": why} if (why := explanation(change)) else {}) | (
+        {"rolled_back": change["rolled_back"]} if isinstance(change.get("rolled_back"), dict) else {}) | (
         {"applied_from": change["applied_from"]} if origin == "other-config" and isinstance(change.get("applied_from"), dict) else {})
 
 

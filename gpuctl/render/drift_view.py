@@ -7,7 +7,7 @@ from __future__ import annotations
 from gpuctl.render import md
 from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.render.drift import (LABEL_WORDS, LITERAL_ENV_START, MARKER_PATH, ORIGIN_WORDS, ORIGINS, added_env_advice, amounts, applied_from_words,
-                                 label_advice, origin_advice, secret_advice)
+                                 idle_advice, label_advice, origin_advice, secret_advice)
 from gpuctl.render.words import for_people, md_keys, show, where_keys
 from gpuctl.words import agreeing, counted
 
@@ -36,6 +36,7 @@ def _short_field_advice(flags: Flags) -> dict[str, str]:
     return {
         secret_advice(flags): "`deploy -y` writes gpu.jsonc's · keep: set it where gpu.jsonc reads it (pull never writes secrets)",
         added_env_advice(flags): "`deploy -y` removes it · keep: declare it in runpod.env (pull never copies its value)",
+        idle_advice(flags): "RunPod's idle scale-down (workersMax 2 after 3 days, 0 after 7): `deploy -y` restores it",
     }
 
 

@@ -331,3 +331,32 @@ def test_env_keys_a_rollback_changed_are_credited_to_the_rollback(account, tmp_p
     again = account.gpu("serverless", "drift", "--json", cwd=proj)
     [broken] = [c for e in again.json()["drift"] for c in e["changes"] if c["path"] == "env.BROKEN"]
     assert "rolled_back" not in broken, broken
+
+
+@pytest.mark.parametrize("lowered", [2, 0])
+def test_runpods_idle_scale_down_is_said_and_restored_not_pulled(account, tmp_path, lowered):
+    """RunPod lowers workersMax of an idle endpoint to 2 after 3 days and to 0 after 7
+    (api-notes §8.7). Drift called it "someone changed it in the account" and led with
+    `pull --write`, which commits a paused endpoint (review 6, R6-5)."""
+    drift_schema = json.loads((ROOT / "schema" / "drift.schema.json").read_text())
+    proj = deployed(account, tmp_path, echo_config(max_workers=5))
+    console_patch(account, {"workers": {"max": lowered}})
+
+    report = account.gpu("serverless", "drift", "--json", cwd=proj)
+    assert report.code == 2, report.err
+    jsonschema.validate(report.json(), drift_schema)
+    [field] = [c for e in report.json()["drift"] for c in e["changes"] if c["path"] == "workers.max"]
+    assert field["origin"] == "account" and field["explanation"] == "idle-scaled-down", field
+    assert field["what_to_do"].startswith("RunPod lowers workersMax"), field
+    assert "deploy -y" in field["what_to_do"] and "pull --write" not in field["what_to_do"], field
+    text = account.gpu("serverless", "drift", cwd=proj)
+    assert text.code == 2 and "RunPod lowers workersMax" in text.out, text.out
+    assert "someone changed it in the account" not in text.out and "pull --write" not in text.out, text.out
+
+
+def test_a_max_workers_the_console_lowered_to_another_value_is_still_someones(account, tmp_path):
+    proj = deployed(account, tmp_path, echo_config(max_workers=5))
+    console_patch(account, {"workers": {"max": 3}})
+    report = account.gpu("serverless", "drift", "--json", cwd=proj)
+    [field] = [c for e in report.json()["drift"] for c in e["changes"] if c["path"] == "workers.max"]
+    assert "explanation" not in field and field["what_to_do"].startswith("someone changed it in the account"), field
