@@ -29,6 +29,10 @@ ORIGINS = ("config", "other-config", "account", "both", "unknown")
 LABELS = ("deleted-in-account", "orphan", "unmanaged", "marker-lost", "larger-in-account", "duplicate")
 DRIFTING = ("create", "update", "replace", "delete", "orphan")
 MONEY = ("workers.min", "workers.max", "gpu.pools", "gpu.count")
+# The plan's notes a report repeats: what the account runs for the project that this gpu.jsonc
+# leaves alone without calling it drift (an endpoint another gpu.jsonc of the project applied,
+# ADR 35), so that "in sync" is never said of it silently (ADR 52).
+KEPT_NOTES = ("other-config",)
 
 ORIGIN_WORDS = {"config": "changed in gpu.jsonc", "other-config": "applied from another gpu.jsonc", "account": "changed in the account",
                 "both": "changed in both", "unknown": "origin unknown"}
@@ -313,6 +317,7 @@ def build(plan: dict, catalog, observed_endpoints: Mapping[str, dict] | None = N
             "labels": {label: labels.count(label) for label in LABELS},
         },
         "drift": entries,
+        "notes": [{"code": n["code"], "address": n["address"], "message": n["message"]} for n in plan.get("notes") or () if n.get("code") in KEPT_NOTES],
         "cost_of_drift": cost_of_drift(drifted, catalog, observed_endpoints or {}),
         "observed_digest": plan["observed_digest"],
     }

@@ -132,11 +132,14 @@ def render_text(doc: dict, flags: Flags = NONE) -> str:
     doc = for_people(doc)
     where = f'project "{doc["project_id"]}", provider {doc["provider"]}, config {doc["config"]}'
     note = lease_note(doc)
+    kept = [f"note: {n['address']}: {n['message']}" for n in doc.get("notes") or ()]
     if doc["in_sync"]:
-        return f"In sync: the account matches gpu.jsonc ({where}).\n" + (f"\nnote: {note}\n" if note else "")
+        return f"In sync: the account matches gpu.jsonc ({where}).\n" + (f"\nnote: {note}\n" if note else "") + "".join(f"\n{k}\n" for k in kept)
     lines = [f"Drift ({where}): {headline(doc)}."]
     if note:
         lines += ["", f"note: {note}"]
+    for k in kept:
+        lines += ["", k]
     for entry in doc["drift"]:
         lines += ["", *_text_entry(entry, flags)]
     if (cost := cost_line(doc)) is not None:
@@ -238,6 +241,7 @@ def render_markdown(doc: dict, limit: int = LIMIT, source_url: str | None = None
     doc = for_people(public(doc))
     project, provider = _code(doc["project_id"]), _code(doc["provider"])
     note = f"\n> **Note:** {md.prose(lease)}\n" if (lease := lease_note(doc)) else ""
+    note += "".join(f"\n> **Note:** {_code(n['address'])}: {md.prose(n['message'])}\n" for n in doc.get("notes") or ())
     if doc["in_sync"]:
         return f"## gpuctl drift: project {project} is in sync\n\nThe account ({provider}) matches gpu.jsonc.\n{note}"
     cost = cost_line(doc)
