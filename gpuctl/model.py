@@ -206,6 +206,24 @@ class Desired:
     notices: tuple[Notice, ...] = ()
     overrides: tuple[Override, ...] = ()
     config_id: str | None = None  # which gpu.jsonc this is, as the last-applied record keeps it (config.loader.config_identity, ADR 35); None: from flags alone
+    # The root of the git repository config_id is the path from (config.loader.repository_root), where
+    # another gpu.jsonc a last-applied record names is looked for (`config_gone`, ADR 52); None: not known
+    # (no repository, or a fork's configs downloaded alone), and every such gpu.jsonc is taken to exist.
+    config_root: str | None = None
+
+    def config_gone(self, recorded: str) -> bool:
+        """Whether `recorded`, the gpu.jsonc a last-applied record names (its path from the
+        repository root), is no file of this checkout: it was moved or deleted, so no config
+        can take its endpoints for its own but this one (ADR 52). False when that cannot be
+        told: no repository root, or a name that is no path inside it (a record edited in the
+        account), so that nothing is pruned on a guess. The one read of the disk a plan makes."""
+        import os
+        from pathlib import PurePosixPath
+
+        path = PurePosixPath(recorded)
+        if self.config_root is None or not recorded or path.is_absolute() or ".." in path.parts or "\\" in recorded or "\0" in recorded:
+            return False
+        return not os.path.lexists(os.path.join(self.config_root, *path.parts))
 
     @property
     def needs_registries(self) -> bool:

@@ -188,9 +188,11 @@ def test_without_a_record_every_origin_is_unknown():
 
 def test_a_rollback_kept_in_the_record_digests_no_env_value_and_a_damaged_one_reads_as_none():
     """The rollback the record keeps (review 3, L6): an env value may be a secret, so only
-    the other fields' values are digested; what a person edited into another shape is no rollback."""
+    the other fields' values are digested, and an env key it wrote is kept as "set" (review 6,
+    R6-6); what a person edited into another shape is no rollback."""
     kept = json.loads(drift.rolled_back_env("ep1", 3, 1, {"image": "a:1", "env": {"TOKEN": "s3cret-value-123"}}))
-    assert set(kept["digests"]) == {"image"} and "s3cret" not in json.dumps(kept) and kept["paths"] == ["env", "image"]
+    assert kept["digests"].keys() == {"image", "env.TOKEN"} and kept["digests"]["env.TOKEN"] == "set", kept
+    assert "s3cret" not in json.dumps(kept) and kept["paths"] == ["env", "image"]
     rolled = drift._rolled_back(json.dumps(kept))
     assert rolled.made("ep1", FieldChange("image", "a:1", "a:2", origin=Origin.ACCOUNT))
     assert not rolled.made("ep1", FieldChange("image", "a:9", "a:2", origin=Origin.ACCOUNT))  # the console moved it again
@@ -428,3 +430,23 @@ def test_a_lease_an_older_gpuctl_took_on_a_github_hosted_runner_is_shown_as_in_g
     for host in ("lee-thinkpad", "fv-az123", "my-fv-az123-456", "runnervm", "runner-7", "fv-az1-2x"):
         assert public_holder(f"pid 12 on {host}{since}") == f"pid 12 on {OUTSIDE_ACTIONS}{since}", host
     assert public_holder(f"pid 12 on runnervm6qbrg in acme/ml-api:main{since}") == f"pid 12 in acme/ml-api:main{since}"  # the place, when recorded
+
+
+def test_a_rollback_keeps_the_env_keys_it_wrote_or_removed_and_credits_only_those():
+    """Review 6, R6-6: env keys the rollback release changed are its too. A removed key keeps
+    the digest of null, a written one "set" (its value may be a secret), a key it left as it
+    was nothing; the marker (gpuctl's own) its digest."""
+    before = {"env": {"GREETING": "hi", "BROKEN": "1", "SAME": "x", "GPUCTL_PROJECT": "p"}}
+    after = {"env": {"GREETING": "hello-again", "OLD": "s3cret-old", "SAME": "x", "GPUCTL_PROJECT": "q"}}
+    kept = json.loads(drift.rolled_back_env("ep1", 3, 1, after, before))
+    digests = kept["digests"]
+    assert digests.keys() == {"env.GREETING", "env.BROKEN", "env.OLD", "env.GPUCTL_PROJECT"}, digests
+    assert digests["env.GREETING"] == digests["env.OLD"] == "set" and "s3cret" not in json.dumps(kept) and "hello-again" not in json.dumps(kept)
+    assert digests["env.BROKEN"] == drift.digest("ep1", "env.BROKEN", None)
+    assert digests["env.GPUCTL_PROJECT"] == drift.digest("ep1", "env.GPUCTL_PROJECT", "q")
+    rolled = drift._rolled_back(json.dumps(kept))
+    assert rolled.made("ep1", FieldChange("env.BROKEN", None, "1", origin=Origin.ACCOUNT))
+    assert not rolled.made("ep1", FieldChange("env.BROKEN", "2", "1", origin=Origin.ACCOUNT))  # set again in the console
+    assert rolled.made("ep1", FieldChange("env.OLD", "s3cret-old", None, origin=Origin.ACCOUNT))
+    assert not rolled.made("ep1", FieldChange("env.OLD", None, "v", origin=Origin.ACCOUNT))  # removed in the console since
+    assert not rolled.made("ep1", FieldChange("env.SAME", "y", "x", origin=Origin.ACCOUNT))

@@ -371,15 +371,17 @@ def build_desired(loaded: LoadedConfig, environ: Mapping[str, str], catalog: Cat
         raise MissingVariables("gpu.jsonc refers to missing environment variables", problems, unset)
     notices = list(loaded.notices) + [n for _, found in built for n in found] + _unset_notice([spec for spec, _ in built])
     endpoints = tuple(spec for spec, _ in built)
+    read = bool(loaded.source.text)
+    root = repository_root(loaded.source.path) if read else None
     return Desired(loaded.project_id, loaded.source.display, endpoints, loaded.provider, tuple(notices), loaded.overrides,
-                   config_identity(loaded.source.path) if loaded.source.text else None)
+                   config_identity(loaded.source.path) if read else None, str(root) if root is not None else None)
 
 
 def config_identity(path: Path) -> str:
     """Which gpu.jsonc this is, as the last-applied record keeps it (ADR 35): its path from the
-    root of the git repository it is in (the directory holding `.git`), so a laptop's checkout
-    and CI's name it alike, else its file name. Two configs of one project (a gpu.jsonc copied
-    to a second service's directory) differ by it."""
+    root of the git repository it is in (`repository_root`), so a laptop's checkout and CI's
+    name it alike, else its file name. Two configs of one project (a gpu.jsonc copied to a
+    second service's directory) differ by it."""
     absolute = Path(os.path.abspath(path))
     root = repository_root(absolute)
     return absolute.relative_to(root).as_posix() if root is not None else absolute.name
@@ -391,7 +393,8 @@ def repository_root(path: Path, within: tuple[Path, ...] | None = None) -> Path 
     link followed). None when there is none; with `within`, when there is none at or below one
     of those directories (`gpu github`: the job's workspace, so a `.git` of the runner above it,
     or in files a run downloaded elsewhere, never counts). The one definition of "the
-    repository root" (config_identity, ADR 35; gpuctl.github.job.Job.root, ADR 50)."""
+    repository root" (config_identity, ADR 35; gpuctl.github.job.Job.root, ADR 50; the planner
+    looks there for another gpu.jsonc a last-applied record names: Desired.config_gone, ADR 52)."""
     absolute = Path(os.path.abspath(path))
     for root in absolute.parents:
         if within is not None and not any(root.is_relative_to(top) for top in within):

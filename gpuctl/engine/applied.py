@@ -66,10 +66,11 @@ def remember(provider: Provider, project_id: str, endpoint_id: str, declared: Ma
 
 
 def remember_rollback(provider: Provider, endpoint_id: str, now: float, *, by: str | None, version: int | None, to_version: int,
-                      values: Mapping[str, Any]) -> bool:
+                      values: Mapping[str, Any], before: Mapping[str, Any] | None = None) -> bool:
     """Keep a `gpu serverless rollback` of `endpoint_id` in its record as one of gpuctl's
     applies ([when, by, the release `version` it made], so `history` says gpuctl made it), and
-    as the rollback it was (drift.ROLLED_BACK_ENV: which version it restored, digests of the values it wrote), so
+    as the rollback it was (drift.ROLLED_BACK_ENV: which version it restored, digests of the values it wrote over
+    `before`, the env keys it wrote or removed among them), so
     drift says who moved those fields. The digests stay those of the last deploy: they say what
     gpu.jsonc declared, and gpu.jsonc still declares it (the next deploy undoes the rollback
     unless gpu.jsonc takes its values). An endpoint without a record (never deployed by
@@ -83,7 +84,7 @@ def remember_rollback(provider: Provider, endpoint_id: str, now: float, *, by: s
     at = drift.apply_moment(kept, now)
     env[drift.APPLIES_ENV] = drift.applies_env(kept + [[at, by, version]])  # none in APPLIED_FROM_ENV: a rollback applies no gpu.jsonc
     env[drift.APPLIED_AT_ENV] = at  # history: a release made after this is the account's
-    env[drift.ROLLED_BACK_ENV] = drift.rolled_back_env(endpoint_id, version, to_version, values)
+    env[drift.ROLLED_BACK_ENV] = drift.rolled_back_env(endpoint_id, version, to_version, values, before)
     provider.update_template(existing["id"], template_patch(env, image(existing)))
     return True
 

@@ -146,6 +146,11 @@ def check_saved(saved: dict, plan: Plan) -> list[str]:
             raise StalePlan(f"the plan was made for {key} {json.dumps(saved.get(key))}, and this run has {json.dumps(fresh[key])}; refusing to apply it",
                             hint="apply it with the --config, --provider and --prune it was made with, or make a new plan")
     if saved.get("resource_changes") != fresh["resource_changes"]:
+        if isinstance(saved.get("config"), str) and saved["config"] != fresh["config"]:  # only now: one file spelled two ways plans alike
+            import shlex
+
+            raise StalePlan(f"the plan was made from {saved['config']}, and this run reads {fresh['config']}; refusing to apply it",
+                            hint=f"apply it with `--config {shlex.quote(saved['config'])}` (and the --provider and --prune it was made with), or make a new plan")
         moved = _env_moved(saved, fresh)
         if moved is not None:
             raise StalePlan(f"{moved[0]} changed since the plan was made: {moved[1]}; refusing to apply it", detail=moved[2],

@@ -70,7 +70,8 @@ def apply_rollback(provider: Provider, endpoint_id: str, changes: list[dict], to
     version = release_version(provider.releases(endpoint_id))
     try:
         recorded = applied.remember_rollback(provider, endpoint_id, now(), by=by, version=version if isinstance(version, int) else None,
-                                             to_version=to_version, values={c["path"]: c["after"] for c in changes})
+                                             to_version=to_version, values={c["path"]: c["after"] for c in changes},
+                                             before={c["path"]: c.get("before") for c in changes})
     except ProviderError:
         recorded = False  # the rollback stands; history and drift only cannot tell it was gpuctl's
     return RolledBack(after, version, recorded)

@@ -55,7 +55,8 @@ def plan_document(app: AppContext, config: str, provider: str | None, policy: st
 
         from gpuctl.github.fork import repository_path
 
-        s.desired = replace(s.desired, config_id=repository_path(app.cwd, config))  # the name the records keep (ADR 35)
+        s.desired = replace(s.desired, config_id=repository_path(app.cwd, config),  # the name the records keep (ADR 35)
+                            config_root=None)  # the fork's other configs were not downloaded: none can be told gone (ADR 52)
     scope = allow(s.desired) if allow is not None else None
     account = connect(app, s.target, start_local=False)
     try:

@@ -81,9 +81,12 @@ class Record:
 class RolledBack:
     """A `gpu serverless rollback` the record keeps: it made release `version` (None: not known),
     the configuration of version `to`, writing the fields `paths` (v2 paths: `image`, `env`),
-    and `digests` of the values it wrote, as `digest` makes them, for every field but env (an env
-    value may be a secret: never digested). A field whose account value digests so is the
-    rollback's, not someone's in the account (review 3, L6)."""
+    and `digests` of the values it wrote, as `digest` makes them, for every field but env; and
+    for each env key it wrote or removed, `env.<KEY>`: the digest of null for a key it removed,
+    of the value for gpuctl's own GPUCTL_* keys, and SET for any other value (it may be a
+    secret: never digested, review 6, R6-6). A field whose account value digests so (or, for
+    SET, an env key the account holds) is the rollback's, not someone's in the account
+    (review 3, L6)."""
 
     version: int | None
     to: int
@@ -93,12 +96,23 @@ class RolledBack:
     def made(self, endpoint_id: str, change: FieldChange) -> bool:
         """Whether the account's value of `change` is the one this rollback wrote."""
         last = self.digests.get(change.path)
+        if last == SET:
+            return change.path.startswith("env.") and change.before is not None
         return last is not None and digest(endpoint_id, change.path, change.before) == last
 
 
-def rolled_back_env(endpoint_id: str, version: int | None, to: int, values: Mapping[str, Any]) -> str:
-    """ROLLED_BACK_ENV's value for a rollback that wrote `values` ({v2 path: value})."""
+def rolled_back_env(endpoint_id: str, version: int | None, to: int, values: Mapping[str, Any], before: Mapping[str, Any] | None = None) -> str:
+    """ROLLED_BACK_ENV's value for a rollback that wrote `values` ({v2 path: value}) over
+    `before` (the same paths, as they were): env, a whole `{key: value}`, as the keys it wrote
+    or removed (`RolledBack`)."""
     digests = {path: digest(endpoint_id, path, value) for path, value in values.items() if path != "env"}
+    if "env" in values:  # both sides as releases.normalized gives them: a dict each
+        old, new = env_of(before or {}), env_of(values)
+        for key in sorted(set(old) | set(new), key=str):
+            if old.get(key) == new.get(key) and (key in old) == (key in new):
+                continue
+            path, value = f"env.{key}", new.get(key)
+            digests[path] = digest(endpoint_id, path, value) if value is None or str(key).startswith(OWN_ENV) else SET
     return json.dumps({"version": version, "to": to, "paths": sorted(values), "digests": digests}, sort_keys=True, separators=(",", ":"))
 
 

@@ -1,4 +1,6 @@
-"""`plan(desired, observed)`: pure and deterministic. No I/O, no clock, no randomness."""
+"""`plan(desired, observed)`: pure and deterministic. No I/O, no clock, no randomness, but for
+one question to the disk: whether another gpu.jsonc a last-applied record names is still in the
+repository (`Desired.config_gone`, ADR 52), asked only of an endpoint that left gpu.jsonc."""
 
 from __future__ import annotations
 
@@ -174,7 +176,9 @@ def _orphans(spec_names: set[str], desired: Desired, observed: Observed, catalog
     block matched (`matched` ids: one it renames, by `renamed_from` or `adopt`) is that
     block's, whatever its name now: never an orphan, and never deleted. Nor is one whose
     last-applied record says another gpu.jsonc of this project applied it (ADR 35): it never
-    was in this one; it is kept, with a note that says where it comes from."""
+    was in this one; it is kept, with a note that says where it comes from. Unless that
+    gpu.jsonc is no longer in the repository (moved, or deleted, with the block: ADR 52):
+    then no config would ever take it for its orphan but this one."""
     project_id = desired.project_id
     out, freed, notes = [], set(), []
     for e in sorted(observed.endpoints, key=lambda e: (str(e.get("name")), str(e.get("id")))):
@@ -182,19 +186,24 @@ def _orphans(spec_names: set[str], desired: Desired, observed: Observed, catalog
             continue
         address = f"endpoint.{e.get('name')}"
         record = records.get(str(e.get("id")))
-        if record is not None and record.config and desired.config_id and record.config != desired.config_id:
+        elsewhere = record is not None and bool(record.config) and bool(desired.config_id) and record.config != desired.config_id
+        gone = ""
+        if elsewhere and desired.config_gone(record.config):  # moved or deleted with the block: this config's orphan (ADR 52)
+            gone = f"; last applied from {record.config}, which is no longer in the repository"
+        elif elsewhere:
             why = (f'applied from {record.config} (same project_id "{project_id}"), not from this gpu.jsonc ({desired.config_id}); '
                    "kept: only the gpu.jsonc that applied an endpoint takes it for its orphan")
             out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.NOOP, e.get("id"), why))
             notes.append(Notice("other-config", f'endpoint {e.get("id")} was last applied from {record.config}, another gpu.jsonc with project_id "{project_id}": '
-                                                f"kept, never pruned from here. Give each gpu.jsonc its own project_id, or, if {record.config} is gone, delete it "
+                                                f"kept, never pruned from here ({record.config} manages it). "
+                                                f"Give each gpu.jsonc its own project_id, or, if nothing should run it, delete it "
                                                 f"with `{suggest('serverless', 'delete', str(e.get('id')), flags=Flags.of_run(desired.config_path))}`", address, level="note"))
             continue
         if prune:
-            out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.DELETE, e.get("id"), f'owned by project "{project_id}" and no longer in gpu.jsonc (--prune)'))
+            out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.DELETE, e.get("id"), f'owned by project "{project_id}" and no longer in gpu.jsonc{gone} (--prune)'))
             freed.update(volume_ids(e))
         else:
-            why = f'owned by project "{project_id}" and no longer in gpu.jsonc; still running, {cost.observed_cost_phrase(e, catalog)}; deploy --prune deletes it'
+            why = f'owned by project "{project_id}" and no longer in gpu.jsonc{gone}; still running, {cost.observed_cost_phrase(e, catalog)}; deploy --prune deletes it'
             out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.ORPHAN, e.get("id"), why, drift=Drift.ORPHAN))
     return out, freed, notes
 

@@ -29,6 +29,10 @@ ORIGINS = ("config", "other-config", "account", "both", "unknown")
 LABELS = ("deleted-in-account", "orphan", "unmanaged", "marker-lost", "larger-in-account", "duplicate")
 DRIFTING = ("create", "update", "replace", "delete", "orphan")
 MONEY = ("workers.min", "workers.max", "gpu.pools", "gpu.count")
+# The plan's notes a report repeats: what the account runs for the project that this gpu.jsonc
+# leaves alone without calling it drift (an endpoint another gpu.jsonc of the project applied,
+# ADR 35), so that "in sync" is never said of it silently (ADR 52).
+KEPT_NOTES = ("other-config",)
 
 ORIGIN_WORDS = {"config": "changed in gpu.jsonc", "other-config": "applied from another gpu.jsonc", "account": "changed in the account",
                 "both": "changed in both", "unknown": "origin unknown"}
@@ -91,6 +95,28 @@ def no_key_advice(flags: Flags = NONE) -> str:
 
 
 NO_KEY_ADVICE = no_key_advice()
+
+IDLE_SCALED_DOWN = "idle-scaled-down"
+IDLE_MAX = (2, 0)  # what RunPod sets workersMax of an idle endpoint to: after 3 days, then after 7 (api-notes §8.7)
+
+
+def idle_advice(flags: Flags = NONE) -> str:
+    """What workers.max lowered by RunPod's idle scale-down asks: restore it. `pull --write`
+    would commit the paused endpoint (review 6, R6-5)."""
+    return ("RunPod lowers workersMax of an endpoint idle for 3 days to 2, and after 7 days to 0, which this looks like (no gpuctl apply "
+            f"or rollback set it): {_cmd(flags, 'serverless', 'deploy', '-y')} restores gpu.jsonc's value; if someone lowered it on purpose, "
+            "change scaling.max_workers in gpu.jsonc through review instead")
+
+
+def explanation(change: dict) -> str | None:
+    """Why the account moved a field, when gpuctl can tell (`explanation` in the document):
+    IDLE_SCALED_DOWN for workers.max lowered to 2 or 0, below gpu.jsonc's value, since gpuctl
+    last applied that value (origin account: no apply and no rollback of gpuctl's set it)."""
+    if change["path"] != "workers.max" or origin_of(change) != "account" or isinstance(change.get("rolled_back"), dict):
+        return None
+    before, after = change["before"], change["after"]
+    counts = all(isinstance(v, int) and not isinstance(v, bool) for v in (before, after))
+    return IDLE_SCALED_DOWN if counts and before in IDLE_MAX and after > before else None
 
 
 OTHER_PROJECT = "an endpoint of another project"  # words only: a reader tells it apart by the finding's `owner` (`of_another_project`)
@@ -195,18 +221,24 @@ def field_advice(change: dict, label: str | None = None, resource: dict | None =
         return f"the account's volume is larger; volumes never shrink: {_cmd(flags, 'serverless', 'pull', '--write')} sets volume.size_gb in gpu.jsonc to the account's size"
     if origin == "other-config":  # whatever the field, the account's value is another gpu.jsonc's apply: undone through review
         return origin_advice(flags)[origin]
+    rolled = change.get("rolled_back")
+    if origin == "account" and isinstance(rolled, dict):  # the record says whose it is (review 3, L6; an env key too: review 6, R6-6)
+        made = f" (now version {rolled.get('version')})" if rolled.get("version") is not None else ""
+        undo = f"undo the rollback with {_cmd(flags, 'serverless', 'deploy', '-y')}"
+        keep = f"keep it with {_cmd(flags, 'serverless', 'pull', '--write')}"
+        if change["path"].startswith("env.") and change["before"] is not None:  # pull never copies an env value it cannot show
+            keep = "keep it by declaring it in runpod.env (as `{\"secret\": NAME}`, `${VAR}`, or a literal if it is no secret)"
+        return (f"rolled back by gpuctl (`gpu serverless rollback` to the configuration of version {rolled.get('to')}{made}), not changed by someone "
+                f"in the account: {keep}, or {undo}")
     if change["path"].startswith("env.") and change["before"] is not None and origin != "config":
         if change["sensitive"]:
             return added_env_advice(flags) if change["after"] is None else secret_advice(flags)
         if isinstance(change["before"], dict) and change["before"].get("sensitive"):  # the account's value, hidden: it may be a secret
             return added_env_advice(flags) if change["after"] is None else literal_env_advice(change["path"][len("env."):], flags)
-    rolled = change.get("rolled_back")
-    if origin == "account" and isinstance(rolled, dict):  # the record says whose it is (review 3, L6)
-        made = f" (now version {rolled.get('version')})" if rolled.get("version") is not None else ""
-        return (f"rolled back by gpuctl (`gpu serverless rollback` to the configuration of version {rolled.get('to')}{made}), not changed by someone "
-                f"in the account: keep it with {_cmd(flags, 'serverless', 'pull', '--write')}, or undo the rollback with {_cmd(flags, 'serverless', 'deploy', '-y')}")
     if change["path"] in GPUCTL_SETS:
         return no_key_advice(flags)
+    if explanation(change) == IDLE_SCALED_DOWN:
+        return idle_advice(flags)
     return origin_advice(flags)[origin]
 
 
@@ -221,7 +253,8 @@ def _field(change: dict, label: str | None, keys: list[dict], resource: dict, pr
         "forces_replace": change["forces_replace"],
         "what_to_do": field_advice(change, label, resource, project_id, flags),
         "config_keys": keys,
-    } | ({"rolled_back": change["rolled_back"]} if isinstance(change.get("rolled_back"), dict) else {}) | (
+    } | ({"explanation": why} if (why := explanation(change)) else {}) | (
+        {"rolled_back": change["rolled_back"]} if isinstance(change.get("rolled_back"), dict) else {}) | (
         {"applied_from": change["applied_from"]} if origin == "other-config" and isinstance(change.get("applied_from"), dict) else {})
 
 
@@ -284,6 +317,7 @@ def build(plan: dict, catalog, observed_endpoints: Mapping[str, dict] | None = N
             "labels": {label: labels.count(label) for label in LABELS},
         },
         "drift": entries,
+        "notes": [{"code": n["code"], "address": n["address"], "message": n["message"]} for n in plan.get("notes") or () if n.get("code") in KEPT_NOTES],
         "cost_of_drift": cost_of_drift(drifted, catalog, observed_endpoints or {}),
         "observed_digest": plan["observed_digest"],
     }

@@ -7,7 +7,7 @@ from __future__ import annotations
 from gpuctl.render import md
 from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.render.drift import (LABEL_WORDS, LITERAL_ENV_START, MARKER_PATH, ORIGIN_WORDS, ORIGINS, added_env_advice, amounts, applied_from_words,
-                                 label_advice, origin_advice, secret_advice)
+                                 idle_advice, label_advice, origin_advice, secret_advice)
 from gpuctl.render.words import for_people, md_keys, show, where_keys
 from gpuctl.words import agreeing, counted
 
@@ -36,6 +36,7 @@ def _short_field_advice(flags: Flags) -> dict[str, str]:
     return {
         secret_advice(flags): "`deploy -y` writes gpu.jsonc's · keep: set it where gpu.jsonc reads it (pull never writes secrets)",
         added_env_advice(flags): "`deploy -y` removes it · keep: declare it in runpod.env (pull never copies its value)",
+        idle_advice(flags): "RunPod's idle scale-down (workersMax 2 after 3 days, 0 after 7): `deploy -y` restores it",
     }
 
 
@@ -131,11 +132,14 @@ def render_text(doc: dict, flags: Flags = NONE) -> str:
     doc = for_people(doc)
     where = f'project "{doc["project_id"]}", provider {doc["provider"]}, config {doc["config"]}'
     note = lease_note(doc)
+    kept = [f"note: {n['address']}: {n['message']}" for n in doc.get("notes") or ()]
     if doc["in_sync"]:
-        return f"In sync: the account matches gpu.jsonc ({where}).\n" + (f"\nnote: {note}\n" if note else "")
+        return f"In sync: the account matches gpu.jsonc ({where}).\n" + (f"\nnote: {note}\n" if note else "") + "".join(f"\n{k}\n" for k in kept)
     lines = [f"Drift ({where}): {headline(doc)}."]
     if note:
         lines += ["", f"note: {note}"]
+    for k in kept:
+        lines += ["", k]
     for entry in doc["drift"]:
         lines += ["", *_text_entry(entry, flags)]
     if (cost := cost_line(doc)) is not None:
@@ -237,6 +241,7 @@ def render_markdown(doc: dict, limit: int = LIMIT, source_url: str | None = None
     doc = for_people(public(doc))
     project, provider = _code(doc["project_id"]), _code(doc["provider"])
     note = f"\n> **Note:** {md.prose(lease)}\n" if (lease := lease_note(doc)) else ""
+    note += "".join(f"\n> **Note:** {_code(n['address'])}: {md.prose(n['message'])}\n" for n in doc.get("notes") or ())
     if doc["in_sync"]:
         return f"## gpuctl drift: project {project} is in sync\n\nThe account ({provider}) matches gpu.jsonc.\n{note}"
     cost = cost_line(doc)

@@ -297,3 +297,66 @@ def test_drift_says_a_field_gpuctls_rollback_set_was_rolled_back_by_gpuctl_not_s
     again = account.gpu("serverless", "drift", "--json", cwd=proj)
     [image] = [c for e in again.json()["drift"] for c in e["changes"] if c["path"] == "image"]
     assert "rolled_back" not in image and image["what_to_do"].startswith("someone changed it in the account"), image
+
+
+def test_env_keys_a_rollback_changed_are_credited_to_the_rollback(account, tmp_path):
+    """The rollback release that restored the image also removed an env key the failed release
+    added and restored one it removed: each is gpuctl's rollback, not someone's in the account
+    (review 6, R6-6). Its record keeps no digest of an env value it cannot show."""
+    drift_schema = json.loads((ROOT / "schema" / "drift.schema.json").read_text())
+    config = echo_config(env={"OLD_ONLY": "old-literal"})
+    proj = project(tmp_path / "proj", config)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    config["serverless"]["runpod"]["image_name"] = "ghcr.io/example/echo-worker:0.2.0"
+    config["serverless"]["runpod"]["env"] = {"GREETING": "hello", "BROKEN": "1"}
+    project(proj, config)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    assert account.gpu("serverless", "rollback", "echo", "--to", "1", "-y", cwd=proj).code == 0
+
+    report = account.gpu("serverless", "drift", "--json", cwd=proj)
+    assert report.code == 2, report.err
+    jsonschema.validate(report.json(), drift_schema)
+    changed = {c["path"]: c for e in report.json()["drift"] for c in e["changes"]}
+    assert set(changed) == {"image", "env.BROKEN", "env.OLD_ONLY"}, changed
+    for path, c in changed.items():
+        assert c["origin"] == "account" and c.get("rolled_back") == {"version": 3, "to": 1}, (path, c)
+    text = account.gpu("serverless", "drift", cwd=proj)
+    assert "someone changed it in the account" not in text.out, text.out
+    [record] = records(account).values()
+    rolled = json.loads(record["env"]["GPUCTL_ROLLED_BACK"])
+    assert rolled["digests"]["env.OLD_ONLY"] == "set", rolled  # a value the record cannot show is never digested
+
+    endpoint(account)  # the console sets the key the rollback removed: someone's again
+    console_patch(account, {"env": {**endpoint(account)["env"], "BROKEN": "2"}})
+    again = account.gpu("serverless", "drift", "--json", cwd=proj)
+    [broken] = [c for e in again.json()["drift"] for c in e["changes"] if c["path"] == "env.BROKEN"]
+    assert "rolled_back" not in broken, broken
+
+
+@pytest.mark.parametrize("lowered", [2, 0])
+def test_runpods_idle_scale_down_is_said_and_restored_not_pulled(account, tmp_path, lowered):
+    """RunPod lowers workersMax of an idle endpoint to 2 after 3 days and to 0 after 7
+    (api-notes §8.7). Drift called it "someone changed it in the account" and led with
+    `pull --write`, which commits a paused endpoint (review 6, R6-5)."""
+    drift_schema = json.loads((ROOT / "schema" / "drift.schema.json").read_text())
+    proj = deployed(account, tmp_path, echo_config(max_workers=5))
+    console_patch(account, {"workers": {"max": lowered}})
+
+    report = account.gpu("serverless", "drift", "--json", cwd=proj)
+    assert report.code == 2, report.err
+    jsonschema.validate(report.json(), drift_schema)
+    [field] = [c for e in report.json()["drift"] for c in e["changes"] if c["path"] == "workers.max"]
+    assert field["origin"] == "account" and field["explanation"] == "idle-scaled-down", field
+    assert field["what_to_do"].startswith("RunPod lowers workersMax"), field
+    assert "deploy -y" in field["what_to_do"] and "pull --write" not in field["what_to_do"], field
+    text = account.gpu("serverless", "drift", cwd=proj)
+    assert text.code == 2 and "RunPod lowers workersMax" in text.out, text.out
+    assert "someone changed it in the account" not in text.out and "pull --write" not in text.out, text.out
+
+
+def test_a_max_workers_the_console_lowered_to_another_value_is_still_someones(account, tmp_path):
+    proj = deployed(account, tmp_path, echo_config(max_workers=5))
+    console_patch(account, {"workers": {"max": 3}})
+    report = account.gpu("serverless", "drift", "--json", cwd=proj)
+    [field] = [c for e in report.json()["drift"] for c in e["changes"] if c["path"] == "workers.max"]
+    assert "explanation" not in field and field["what_to_do"].startswith("someone changed it in the account"), field

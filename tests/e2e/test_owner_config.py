@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 
+import jsonschema
 import pytest
 
-from tests.e2e.conftest import echo_config, project
+from tests.e2e.conftest import ROOT, echo_config, project
 
 pytestmark = pytest.mark.e2e
 
@@ -65,3 +66,55 @@ def test_an_endpoint_this_gpu_jsonc_applied_is_still_its_orphan(account, tmp_pat
     result = account.gpu("serverless", "deploy", "-y", "--prune", "--provider", "local", cwd=a)
     assert result.code == 0, result.err
     assert {e["name"] for e in account.endpoints()} == {"ma", "mb"}
+
+
+def moved_dropping_b(account, tmp_path):
+    """One repository whose gpu.jsonc (project "mv", endpoints keep and gone) was deployed, then
+    moved to svc/gpu.jsonc in the change that removed the block "gone" (review 6, R6-4)."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    both = echo_config(name="keep", project_id="mv")
+    both["serverless"] = [both["serverless"], echo_config(name="gone", project_id="mv")["serverless"]]
+    project(repo, both, {"handler.py": ""})
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=repo).code == 0
+    (repo / "gpu.jsonc").unlink()
+    project(repo / "svc", echo_config(name="keep", project_id="mv"), {"handler.py": ""})
+    return repo
+
+
+def test_an_endpoint_whose_recorded_gpu_jsonc_is_gone_is_this_one_s_orphan(account, tmp_path):
+    """Its record names gpu.jsonc, which no longer exists in the checkout: no config can take
+    it for its own any more, so it is the orphan of the config that reads the project now:
+    drift reports it (exit 2), list shows it, and --prune deletes it."""
+    repo = moved_dropping_b(account, tmp_path)
+    run = ("--provider", "local", "--config", "svc/gpu.jsonc")
+    gone = next(e for e in account.endpoints() if e["name"] == "gone")
+
+    drift = account.gpu("serverless", "drift", "--json", *run, cwd=repo)
+    assert drift.code == 2, drift.out + drift.err
+    [entry] = [e for e in drift.json()["drift"] if e["id"] == gone["id"]]
+    assert entry["drift"] == "orphan", entry
+    listed = account.gpu("serverless", "list", "--json", *run, cwd=repo)
+    assert listed.code == 0, listed.err
+    assert gone["id"] in listed.out, listed.out
+
+    planned = account.gpu("serverless", "deploy", "--plan", "--prune", "--detailed-exitcode", "--json", *run, cwd=repo)
+    assert planned.code == 2, planned.out + planned.err
+    [change] = [r for r in planned.json()["resource_changes"] if r["id"] == gone["id"]]
+    assert change["action"] == "delete", change
+    assert account.gpu("serverless", "deploy", "-y", "--prune", *run, cwd=repo).code == 0
+    assert {e["name"] for e in account.endpoints()} == {"keep"}
+
+
+def test_drift_names_an_endpoint_another_existing_gpu_jsonc_applied(account, tmp_path):
+    """Kept, and in sync (exit 0), but never silently: the report says which endpoint of the
+    project it leaves to which gpu.jsonc, in text and JSON."""
+    a, _ = monorepo(account, tmp_path)
+    mb = next(e for e in account.endpoints() if e["name"] == "mb")
+    text = account.gpu("serverless", "drift", "--provider", "local", cwd=a)
+    assert text.code == 0, text.out + text.err
+    assert "In sync" in text.out and mb["id"] in text.out and "b/gpu.jsonc" in text.out, text.out
+    doc = account.gpu("serverless", "drift", "--json", "--provider", "local", cwd=a).json()
+    jsonschema.validate(doc, json.loads((ROOT / "schema" / "drift.schema.json").read_text()))
+    assert doc["in_sync"] is True
+    assert [n["address"] for n in doc["notes"]] == ["endpoint.mb"] and "b/gpu.jsonc" in doc["notes"][0]["message"], doc["notes"]

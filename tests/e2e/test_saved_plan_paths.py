@@ -58,6 +58,24 @@ def test_the_command_out_prints_applies_the_saved_plan_with_its_config_and_flags
     assert endpoint["workers"]["max"] == 3
 
 
+
+def test_a_plan_applied_with_another_config_of_the_project_names_both_configs(account, tmp_path):
+    """A saved plan records the gpu.jsonc it was made from; applied with another config of the
+    same project_id, the refusal said "gpu.jsonc or the environment changed" although neither
+    had (review 6, R6-9)."""
+    both = echo_config(name="a", project_id="p1")
+    both["serverless"] = [both["serverless"], echo_config(name="b", project_id="p1")["serverless"]]
+    proj = project(tmp_path / "p", both, {"handler.py": ECHO_HANDLER, "only-a.jsonc": json.dumps(echo_config(name="a", project_id="p1"))})
+    saved = account.gpu("serverless", "deploy", "--plan", "--out", "plan.json", cwd=proj)
+    assert saved.code == 0, saved.err
+    result = account.gpu("serverless", "deploy", "--from-plan", "plan.json", "-y", "--config", "only-a.jsonc", cwd=proj)
+    assert result.code == 1, result.err
+    assert "the plan was made from gpu.jsonc, and this run reads only-a.jsonc; refusing to apply it" in result.err, result.err
+    assert "--config gpu.jsonc" in result.err and "gpu.jsonc or the environment changed" not in result.err, result.err
+    assert account.endpoints() == []
+    _clean(result)
+
+
 @pytest.mark.parametrize("flag", [("--plan",), ("--out", "other.json")], ids=["plan", "out"])
 def test_flags_that_only_plan_do_not_mix_with_from_plan(account, tmp_path, flag):
     proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
