@@ -25,7 +25,7 @@ from gpuctl.polling import Backoff, time_left
 from gpuctl.v2 import data_center, model_references, owner, release_version, size_gb, volume_patch
 from gpuctl.plan import fields
 from gpuctl.plan.model import CHANGING, Action, Kind, Plan, ResourceChange, Unknown
-from gpuctl.provider.errors import NotFound, ProviderError, Stopped
+from gpuctl.provider.errors import NotFound, ProviderError, Stopped, StoppedChange, Who
 from gpuctl.provider.protocol import Provider
 from gpuctl.words import counted
 
@@ -167,12 +167,18 @@ class Engine:
     applied_from: tuple[str | None, str | None] = (None, None)  # where it applies from and which commit (gpuctl.author.applied_from), kept with each apply (ADR 37)
     lease_lost: Callable[[], str | None] = lambda: None  # None while this run still holds the account lease (asked of the account), else what became of it (`Lease.lost`)
     _emitting: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _began: int = field(default=0, repr=False)  # interrupts that had come when the apply began (`interrupts.arrived`)
+
+    def _stopping(self) -> bool:
+        """Whether an interrupt came since the apply began: its waits then end (`_find` looks once)."""
+        return interrupts.arrived() > self._began
 
     def apply(self, plan: Plan) -> Outcome:
         """Carry out the plan's changes, up to `parallelism` at a time (gpuctl.engine.schedule
         says in which order). Raises ApplyFailed, with the exact outcome, on a failure or an
         interrupt (its cause is then Interrupted: exit 130)."""
         outcome = Outcome()
+        self._began = interrupts.arrived()
         pending = [c for c in plan.changes if c.action in CHANGING]
         unfinished = self.journal.unfinished()
         self.provider.on_pause(self._paused)
@@ -265,7 +271,9 @@ class Engine:
     def _find(self, change: ResourceChange, lookup: Callable[[], list[dict]], wait: bool, first: list[dict] | None = None) -> dict | None:
         """The existing object with this identity; when a create may have happened (an earlier
         intent, a lost answer), keep looking for `grace` seconds before concluding it did not.
-        `first`: what a lookup just found, so the first look costs no request."""
+        `first`: what a lookup just found, so the first look costs no request.
+        After an interrupt (`_stopping`) the wait is one look: the run is ending, and the 20 s
+        poll held it up (ADR 20); None then does not say the object is absent (`_unsettled`)."""
         waits = Backoff(remaining=time_left(self.clock() + (self.grace if wait else 0), self.clock), sleep=self.sleep, first=self.poll)
         told = False
         while True:
@@ -273,7 +281,7 @@ class Engine:
             if len(found) > 1:
                 ids = ", ".join(str(f.get("id")) for f in found)
                 raise Ambiguous(f"{counted(len(found), 'object')} match ({ids})", hint="remove the duplicates, then deploy again")
-            if found or waits.over:
+            if found or waits.over or self._stopping():
                 return found[0] if found else None
             if not told:
                 self._tell(Waiting(f"{change.address}: an earlier create may not be visible yet; checking for up to {self.grace:.0f}s"))
@@ -339,6 +347,9 @@ class Engine:
         existing = self._find(change, lookup, unfinished, first)
         if existing:
             return existing, "found from an earlier run"
+        if unfinished and self._stopping():  # the look for an earlier run's create was cut short: creating now could make a second one
+            raise Stopped("interrupted before the create was sent: an earlier run's create of it may not be visible yet, so it was not sent",
+                          hint="deploy again: it looks for the earlier create first", provider=Who.of(self.provider.name))
         for attempt in range(1, self.create_attempts + 1):
             try:
                 return self._write(change.address, "create", create), ""
@@ -348,6 +359,8 @@ class Engine:
                 existing = self._find(change, lookup, True)
                 if existing:
                     return existing, "the answer was lost, but the create took effect"
+                if self._stopping():  # looked up once, not for `grace`: absent now says nothing of a create still to show
+                    raise self._unsettled(exc) from None
                 if exc.in_flight:  # the server may still be working on it: a second create could make a second object
                     raise type(exc)(f"{exc.summary}, and it is not in the account after {self.grace:.0f}s; "
                                     "the server may still be carrying it out, so it was not sent again",
@@ -357,6 +370,18 @@ class Engine:
                     raise
                 self._tell(Waiting(f"{change.address}: the create did not take effect; sending it again"))
         raise AssertionError("unreachable")
+
+    def _unsettled(self, exc: ProviderError) -> StoppedChange:
+        """A create whose answer was lost, interrupted: one look did not find it, and it is not
+        sent again. It may have landed, or may still land: its outcome is unknown."""
+        what = exc.last if isinstance(exc, Stopped) and exc.last else exc.summary
+        stopped = StoppedChange(f"{what}; interrupted, so it was looked up once and not sent again: it is not in the account yet, "
+                                "and its outcome is unknown (check with `gpu serverless list`)",
+                                detail="the server may have carried it out, or may still be carrying it out",
+                                hint="`gpu serverless list` shows whether it landed; deploy again adopts it if it did, and creates it if not",
+                                provider=Who.of(self.provider.name))
+        stopped.last = what
+        return stopped
 
     # -- volumes --------------------------------------------------------------------------------
 
