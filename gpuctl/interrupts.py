@@ -34,6 +34,7 @@ from gpuctl.errors import ExitCode, GpuctlError
 
 
 TICK_S = 0.2  # the longest the main thread waits at a time for other threads, so a signal is acted on within it
+EXITING_TIMEOUT_S = 2.0  # the longest a request begun after a second interrupt waits for its answer (a lease's release as gpu exits; the HTTP client)
 TWICE = "Two interrupts received: stopped waiting for the write in flight"  # said when a second interrupt ends that wait
 
 _count = 0  # interrupts received so far (`arrived`); only ever grows

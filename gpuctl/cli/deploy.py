@@ -335,6 +335,8 @@ def _stopped(s: Session, deployment, failure):
     with held(interrupt_after=False):
         heads = {InterruptedAfterApply: "Applied, then interrupted:", LeaseLost: "Applied, but the account lease was taken meanwhile:"}
         head = heads.get(type(failure.cause), "Apply stopped:")
+        if isinstance(failure.cause, LeaseLost) and (failure.outcome.failed or failure.outcome.not_attempted):
+            head = "Apply stopped, the account lease was taken meanwhile:"  # not every change was applied
         s.app.note("\n".join([head, *outcome_lines(failure.outcome)]))
         if s.result is not None:
             s.result.print(result_document(failure.result, s.target, locate=s.locate, mask=s.app.mask, error=failure.cause.summary))

@@ -25,7 +25,7 @@ from gpuctl.polling import Backoff, time_left
 from gpuctl.v2 import data_center, model_references, owner, release_version, size_gb, volume_patch
 from gpuctl.plan import fields
 from gpuctl.plan.model import CHANGING, Action, Kind, Plan, ResourceChange, Unknown
-from gpuctl.provider.errors import NotFound, ProviderError, Stopped
+from gpuctl.provider.errors import NotFound, ProviderError, Stopped, StoppedChange, Who
 from gpuctl.provider.protocol import Provider
 from gpuctl.words import counted
 
@@ -37,23 +37,31 @@ class NotHonoured(GpuctlError):
 class LeaseLost(GpuctlError):
     """Another run took the account lease while this one applied (--break-lock): the account
     may not hold what this run applied. Its own writes are listed under `Applied, but the
-    account lease was taken meanwhile:` (cli.deploy), and the run ends with exit 1."""
+    account lease was taken meanwhile:` (cli.deploy), and the run ends with exit 1.
+    `overwritten`: set when a check right after this run's own write found the other run's
+    values (`overwritten()`): (the id written, what read back otherwise); that change was
+    applied, then overwritten, not failed."""
+
+    overwritten: tuple[str, str] | None = None
 
 
 LEASE_LOST_HINT = "run `gpu serverless drift` once the other run has finished, to see what differs from gpu.jsonc; then deploy again"
 
 
-def overwritten(what: str, lost: str) -> LeaseLost:
+def overwritten(what: str, lost: str, resource_id: str | None = None) -> LeaseLost:
     """A check after a write found the account otherwise than written (`what`: which fields)
     while the account lease was no longer this run's (`lost`: `Lease.lost`): the run that took
     it wrote meanwhile. Blaming the provider ("did not honour", "did not keep") sent people
     looking for an API fault, and its "run deploy again" could land while the other run was
     still going (review 5, R5-9)."""
     short = lost.split(" (", 1)[0]  # `taken over by pid 4242 on runner-7`: the whole of it is the detail's (and the warning's, said at once)
-    return LeaseLost(f"changed by another writer after this run's write ({what}): the account lease was {short} meanwhile",
+    error = LeaseLost(f"changed by another writer after this run's write ({what}): the account lease was {short} meanwhile",
                      detail=f"the account lease was {lost} while this run held it; this run's write was accepted, "
                             "the run that took the lease wrote after it, and the account holds whichever write landed last",
                      hint=LEASE_LOST_HINT)
+    if resource_id is not None:
+        error.overwritten = (resource_id, what)
+    return error
 
 
 class Ambiguous(GpuctlError):
@@ -67,6 +75,7 @@ class Outcome:
     not_attempted: list[tuple[str, str]] = field(default_factory=list)
     ids: dict[str, str] = field(default_factory=dict)  # address -> id of what now exists
     abandoned: list[str] = field(default_factory=list)  # addresses whose step a second interrupt stopped waiting for (also in `failed`)
+    overwritten: dict[str, str] = field(default_factory=dict)  # address -> what read back otherwise: applied (in `done`), then changed by the run that took the lease
 
 
 class Interrupted(interrupts.Interrupted):
@@ -148,6 +157,25 @@ def _differing(body: dict, live: dict) -> set[str]:
     return differ
 
 
+class _Gated:
+    """The provider as the apply's steps use it: each call first asks `check` (Engine._open),
+    which stops a step a second interrupt abandoned before it sends anything more."""
+
+    def __init__(self, inner: Any, check: Callable[[], None]):
+        self.inner, self._check = inner, check
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self.inner, name)
+        if not callable(value):
+            return value
+
+        def gated(*args: Any, **kwargs: Any) -> Any:
+            self._check()
+            return value(*args, **kwargs)
+
+        return gated
+
+
 @dataclass
 class Engine:
     provider: Provider
@@ -166,22 +194,64 @@ class Engine:
     config_id: str | None = None  # which gpu.jsonc applies (config.loader.config_identity), kept in the last-applied record (ADR 35)
     applied_from: tuple[str | None, str | None] = (None, None)  # where it applies from and which commit (gpuctl.author.applied_from), kept with each apply (ADR 37)
     lease_lost: Callable[[], str | None] = lambda: None  # None while this run still holds the account lease (asked of the account), else what became of it (`Lease.lost`)
+    lease_known_lost: Callable[[], str | None] = lambda: None  # what became of the account lease as this run knows already (`Lease.lost`, no request): once set, no new change starts
     _emitting: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _began: int | None = field(default=None, repr=False)  # interrupts that had come when the apply began (`interrupts.arrived`); None outside `apply`
+    _closed: threading.Event = field(default_factory=threading.Event, repr=False)  # set once a second interrupt abandoned the steps still running (`_close`)
+
+    def _close(self) -> None:
+        """A second interrupt abandoned the steps still running: from now on their threads emit
+        nothing, record nothing in the journal and send nothing (`_open`). Taken under the
+        emitting lock, so no step's line is half-way out as the apply's report begins."""
+        with self._emitting:
+            self._closed.set()
+
+    def _open(self) -> None:
+        """On a step's thread: raise schedule.Closed once the apply no longer waits for the step
+        (ADR 20): whatever it would do now comes after the run's summary spoke for it."""
+        if self._closed.is_set() and threading.current_thread() is not threading.main_thread():
+            raise schedule.Closed
+
+    def _stopping(self) -> bool:
+        """Whether an interrupt came since the apply began: its waits then end (`_find` looks once)."""
+        return self._began is not None and interrupts.arrived() > self._began
 
     def apply(self, plan: Plan) -> Outcome:
         """Carry out the plan's changes, up to `parallelism` at a time (gpuctl.engine.schedule
         says in which order). Raises ApplyFailed, with the exact outcome, on a failure or an
         interrupt (its cause is then Interrupted: exit 130)."""
         outcome = Outcome()
+        self._began = interrupts.arrived()
         pending = [c for c in plan.changes if c.action in CHANGING]
         unfinished = self.journal.unfinished()
         self.provider.on_pause(self._paused)
+        self.provider = _Gated(self.provider, self._open)  # a step abandoned by a second interrupt sends nothing more
         try:
             results = schedule.run(pending, self.parallelism, lambda c: self._step(c, dict(outcome.ids), c.address in unfinished),
-                                   lambda c, result: self._done(outcome, c, result), self._interrupted)
+                                   lambda c, result: self._done(outcome, c, result), self._interrupted,
+                                   stop=lambda: self.lease_known_lost() is not None, on_close=self._close)
         finally:
             self.provider.on_pause(None)
+            self.provider = self.provider.inner
+        overwritten = [(c, e) for c, e in results.failed if isinstance(e, LeaseLost) and e.overwritten is not None]
+        results.failed = [(c, e) for c, e in results.failed if not (isinstance(e, LeaseLost) and e.overwritten is not None)]
+        for c, e in overwritten:  # its own write landed: applied, then changed by the run that took the lease
+            resource_id, what = e.overwritten
+            results.done.append((c, (resource_id, "", 0.0)))
+            outcome.overwritten[c.address] = what
+            outcome.ids[c.address] = outcome.ids[f"{c.address}.id"] = resource_id
+        order = {c.address: i for i, c in enumerate(pending)}
+        results.done.sort(key=lambda item: order[item[0].address])
         outcome.done = [(c.address, c.action.value, result[0]) for c, result in results.done]
+        lost = self.lease_known_lost()
+        if lost is not None and not results.interrupted and (overwritten or results.failed or results.not_attempted):
+            outcome.failed = [(c.address, c.action.value, _summary(e)) for c, e in results.failed]
+            outcome.not_attempted = [(c.address, c.action.value) for c in results.not_attempted]
+            first = overwritten[0] if overwritten else results.failed[0] if results.failed else None
+            cause = located(first[1], first[0].address) if first is not None else LeaseLost(
+                f"the account lease was {lost} while this deploy applied: no change was started after this run learned it, "
+                "so the account may not hold what this deploy applied", hint=LEASE_LOST_HINT)
+            raise ApplyFailed(outcome, cause) if isinstance(cause, GpuctlError) else cause
         if results.failed or results.interrupted:
             outcome.failed = [(c.address, c.action.value, _summary(e)) for c, e in results.failed]
             outcome.failed += [(c.address, c.action.value, f"{interrupts.TWICE}: its outcome is unknown") for c in results.abandoned]
@@ -217,9 +287,16 @@ class Engine:
         self._tell(Waiting(f"interrupted: waiting for the {counted(running, 'change')} in flight to finish (a second interrupt stops waiting); nothing new starts"
                            if running else "interrupted: nothing new starts"))
 
+    def say(self, event: Event) -> None:
+        """Emit an event of a step's own (a name claim's note) as the engine's are (`_tell`)."""
+        self._tell(event)
+
     def _tell(self, event: Event) -> None:
-        """Emit from any worker thread; views see one event at a time."""
+        """Emit from any worker thread; views see one event at a time. A step abandoned by a
+        second interrupt says nothing more (`_close`)."""
         with self._emitting:
+            if self._closed.is_set() and threading.current_thread() is not threading.main_thread():
+                return
             self.emit(event)
 
     def _step(self, change: ResourceChange, ids: dict[str, str], unfinished: bool) -> tuple[str | None, str, float]:
@@ -228,6 +305,13 @@ class Engine:
         start = self.clock()
         try:
             resource_id, note = self._one(change, ids, unfinished)
+        except LeaseLost as exc:
+            if exc.overwritten is None:
+                self._tell(Failed(change.address, change.action.value, _summary(exc)))
+            else:  # applied, then changed by the run that took the lease: not a failure of this change
+                self._tell(Finished(change.address, change.action.value, exc.overwritten[0], self.clock() - start,
+                                    f"applied, then changed by another writer: {exc.overwritten[1]}"))
+            raise
         except BaseException as exc:
             self._tell(Failed(change.address, change.action.value, _summary(exc)))
             raise
@@ -265,7 +349,9 @@ class Engine:
     def _find(self, change: ResourceChange, lookup: Callable[[], list[dict]], wait: bool, first: list[dict] | None = None) -> dict | None:
         """The existing object with this identity; when a create may have happened (an earlier
         intent, a lost answer), keep looking for `grace` seconds before concluding it did not.
-        `first`: what a lookup just found, so the first look costs no request."""
+        `first`: what a lookup just found, so the first look costs no request.
+        After an interrupt (`_stopping`) the wait is one look: the run is ending, and the 20 s
+        poll held it up (ADR 20); None then does not say the object is absent (`_unsettled`)."""
         waits = Backoff(remaining=time_left(self.clock() + (self.grace if wait else 0), self.clock), sleep=self.sleep, first=self.poll)
         told = False
         while True:
@@ -273,7 +359,7 @@ class Engine:
             if len(found) > 1:
                 ids = ", ".join(str(f.get("id")) for f in found)
                 raise Ambiguous(f"{counted(len(found), 'object')} match ({ids})", hint="remove the duplicates, then deploy again")
-            if found or waits.over:
+            if found or waits.over or self._stopping():
                 return found[0] if found else None
             if not told:
                 self._tell(Waiting(f"{change.address}: an earlier create may not be visible yet; checking for up to {self.grace:.0f}s"))
@@ -312,12 +398,17 @@ class Engine:
         return [e for e in endpoints if owner(e) == self.project_id]
 
     def _write(self, address: str, op: str, call: Callable[[], Any]) -> Any:
+        """`call()`, a write, between its intent and its outcome in the journal. Once its step is
+        abandoned (`_open`), the intent stays the last word: the outcome is unknown to the run."""
+        self._open()
         self.journal.record(address, op, "intent")
         try:
             result = call()
         except ProviderError as exc:
+            self._open()
             self.journal.record(address, op, "ambiguous" if exc.outcome_unknown else "failed")
             raise
+        self._open()
         self.journal.record(address, op, "done", result.get("id") if isinstance(result, dict) else None)
         return result
 
@@ -339,6 +430,9 @@ class Engine:
         existing = self._find(change, lookup, unfinished, first)
         if existing:
             return existing, "found from an earlier run"
+        if unfinished and self._stopping():  # the look for an earlier run's create was cut short: creating now could make a second one
+            raise Stopped("interrupted before the create was sent: an earlier run's create of it may not be visible yet, so it was not sent",
+                          hint="deploy again: it looks for the earlier create first", provider=Who.of(self.provider.name))
         for attempt in range(1, self.create_attempts + 1):
             try:
                 return self._write(change.address, "create", create), ""
@@ -348,6 +442,8 @@ class Engine:
                 existing = self._find(change, lookup, True)
                 if existing:
                     return existing, "the answer was lost, but the create took effect"
+                if self._stopping():  # looked up once, not for `grace`: absent now says nothing of a create still to show
+                    raise self._unsettled(exc) from None
                 if exc.in_flight:  # the server may still be working on it: a second create could make a second object
                     raise type(exc)(f"{exc.summary}, and it is not in the account after {self.grace:.0f}s; "
                                     "the server may still be carrying it out, so it was not sent again",
@@ -357,6 +453,18 @@ class Engine:
                     raise
                 self._tell(Waiting(f"{change.address}: the create did not take effect; sending it again"))
         raise AssertionError("unreachable")
+
+    def _unsettled(self, exc: ProviderError) -> StoppedChange:
+        """A create whose answer was lost, interrupted: one look did not find it, and it is not
+        sent again. It may have landed, or may still land: its outcome is unknown."""
+        what = exc.last if isinstance(exc, Stopped) and exc.last else exc.summary
+        stopped = StoppedChange(f"{what}; interrupted, so it was looked up once and not sent again: it is not in the account yet, "
+                                "and its outcome is unknown (check with `gpu serverless list`)",
+                                detail="the server may have carried it out, or may still be carrying it out",
+                                hint="`gpu serverless list` shows whether it landed; deploy again adopts it if it did, and creates it if not",
+                                provider=Who.of(self.provider.name))
+        stopped.last = what
+        return stopped
 
     # -- volumes --------------------------------------------------------------------------------
 
@@ -383,17 +491,17 @@ class Engine:
         if "size" in change.desired and size_gb(live) < size_gb(change.desired):
             wrong.append("size")
         if wrong:
-            raise self._differs(", ".join(wrong)) or NotHonoured(f"the volume read back differs in {', '.join(wrong)}",
+            raise self._differs(", ".join(wrong), live.get("id")) or NotHonoured(f"the volume read back differs in {', '.join(wrong)}",
                                                                  hint=f"{self._who} did not apply the change; run deploy again or check the console")
         return live["id"]
 
-    def _differs(self, what: str) -> LeaseLost | None:
+    def _differs(self, what: str, resource_id: str | None = None) -> LeaseLost | None:
         """Why an object read back differs from what was just written, when it is not the
         provider's doing: the account lease was taken meanwhile, so the run that took it may have
         written the object after this run did (`overwritten`). None while the lease is still
         this run's: then the provider did not keep the write."""
         lost = self.lease_lost()
-        return overwritten(f"{what} read back otherwise", lost) if lost else None
+        return overwritten(f"{what} read back otherwise", lost, resource_id) if lost else None
 
     # -- endpoints ------------------------------------------------------------------------------
 
@@ -445,7 +553,7 @@ class Engine:
         wrong = [p for p, v in declared.items() if p not in fields.GRAPHQL_ONLY and not fields.same(p, v, live.get(p))]
         wrong += fields.removed(declared, live)
         if wrong:
-            raise self._differs(", ".join(sorted(wrong))) or NotHonoured(f"{self._who} did not honour {', '.join(sorted(wrong))}", detail="the write was accepted but the endpoint read back differs",
+            raise self._differs(", ".join(sorted(wrong)), endpoint_id) or NotHonoured(f"{self._who} did not honour {', '.join(sorted(wrong))}", detail="the write was accepted but the endpoint read back differs",
                                                                         hint="run deploy again; if it persists, the API ignores this field")
 
     def _release_version(self, endpoint_id: str) -> int | None:

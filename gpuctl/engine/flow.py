@@ -516,8 +516,9 @@ class Deployment:
         left_by = lease.replaced if lease is not None else None
         journal = Journal(r.project_dir / ".gpu" / "journal.jsonl")
         engine = Engine(self.provider, r.desired.project_id, journal, self.emit, grace=r.grace, parallelism=r.parallelism, applied_by=r.applied_by, applied_from=r.applied_from, config_id=r.desired.config_id,
-                        claim=lambda change: name_claim(self.provider, r.desired.project_id, change, lambda m: self.emit(Note(m, "plain")), left_by),
-                        lease_lost=lambda: self._taken(lease))
+                        # through the engine's provider and voice: a step a second interrupt abandoned neither sends nor says anything more
+                        claim=lambda change: name_claim(engine.provider, r.desired.project_id, change, lambda m: engine.say(Note(m, "plain")), left_by),
+                        lease_lost=lambda: self._taken(lease), lease_known_lost=lambda: lease.lost if lease is not None else None)
         before = self._versions(plan)
         try:
             outcome = engine.apply(plan)

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from gpuctl.engine.lock import LockHeld
-from gpuctl.interrupts import cleanup, held
+from gpuctl.interrupts import EXITING_TIMEOUT_S, arrived, cleanup, held
 from gpuctl.model import MARKER_ENV
 from gpuctl.plan.model import LeaseSeen
 from gpuctl.moments import iso_utc
@@ -206,6 +206,7 @@ class Lease:
     _lost_create: bool = field(default=False, repr=False)  # a create whose answer was lost: it may hold the lease
     removed: tuple[str, bool] | None = None  # (holder, broken) of the lease this one deleted to take its place, set as the delete is sent (it may land though an interrupt comes); broken: it was live (--break-lock), not stale
     lost: str | None = None  # what became of this lease while it was held (`_check_held`): "taken over by <holder>", or "deleted from the account"
+    expires: float | None = None  # the latest expiry this lease sent to the account (a create or a renewal, answered or not)
 
     def acquire(self, timeout: float, break_lock: bool = False) -> None:
         """Take the lease, waiting up to `timeout` seconds for its holder to finish. Raises
@@ -299,9 +300,12 @@ class Lease:
             return
         try:
             self.provider.update_template(self.template_id, template_patch(self._env()))
-        except NotFound:
-            self._check_held()  # deleted: broken by another run's --break-lock, or by hand
         except ProviderError as exc:
+            if self._stop.is_set():  # released meanwhile (its answer came late): nothing to say after the run's summary
+                return
+            if isinstance(exc, NotFound):
+                self._check_held()  # deleted: broken by another run's --break-lock, or by hand
+                return
             self.on_note(f"warning: could not renew {self.what} {self.name} ({exc.summary}); it expires in {self.ttl:.0f}s")
 
     def still_held(self) -> bool:
@@ -333,7 +337,9 @@ class Lease:
     def release(self) -> None:
         self._stop.set()
         if self._renewer is not None:
-            self._renewer.join()
+            # A renewal in flight is waited for, but as gpu exits after a second interrupt only as
+            # long as a request then waits (a daemon thread: it ends with the process).
+            self._renewer.join(None if arrived() < 2 else EXITING_TIMEOUT_S)
         if self.template_id is None and self._lost_create:
             try:  # an interrupt came right after a create whose answer was lost: it may have landed
                 current = self._current()
@@ -344,19 +350,38 @@ class Lease:
         self._lost_create = False
         if self.template_id is None:
             return
-        if not self._check_held():  # its template is gone, or another's: nothing of this lease's to delete
+        # Its template is gone, or another's: nothing of this lease's to delete. Not asked as gpu
+        # exits after a second interrupt: the delete is by this lease's own template id, which
+        # never names another holder's lease, and every request then may take its 2 s.
+        if arrived() < 2 and not self._check_held():
             self.template_id = None
             return
         try:
             self._delete(self.template_id)
         except ProviderError as exc:
-            self.on_note(f"warning: could not release {self.what} {self.name} ({exc.summary}); it goes stale after {self.ttl:.0f}s")
+            self.on_note(f"warning: could not release {self.what} {self.name} ({exc.summary}); {self._left_until()}")
         self.template_id = None
+
+    def _left_until(self) -> str:
+        """How long a lease this run could not release stays in the way, and how to take it
+        sooner: its latest expiry plus the clock-skew allowance, at once on this machine once
+        this process is gone (`dead_here`), and, for the account lease, `--break-lock`."""
+        now = self.clock()
+        stale = (self.expires if self.expires is not None else now + self.ttl) + SKEW_S
+        when = (f"it goes stale at {iso_utc(stale)} ({_span(stale - now)} from now: its expiry plus {SKEW_S:.0f}s for clock skew), "
+                "or at once for a gpuctl command on this machine once this process has exited")
+        if self.what != ACCOUNT_LEASE:
+            return f"{when}; the project's next deploy that applies a change deletes it"
+        return f"{when}; to take it over sooner from another machine, run the next command with --break-lock once this run has stopped"
 
     # -- the account side -----------------------------------------------------------------------
 
     def _env(self) -> dict[str, str]:
-        return {MARKER_ENV: self.project_id, HOLDER: self.holder, EXPIRES: f"{self.clock() + self.ttl:.0f}", TOKEN: self.token,
+        """The lease template's env, for a create or a renewal about to be sent: its expiry is
+        kept (`expires`), since the account may hold it from then on."""
+        expires = round(self.clock() + self.ttl)
+        self.expires = max(self.expires or 0.0, float(expires))
+        return {MARKER_ENV: self.project_id, HOLDER: self.holder, EXPIRES: str(expires), TOKEN: self.token,
                 HOST: socket.gethostname(), PID: str(os.getpid()), PID_SPACE: pid_space()}
 
     def _created(self) -> bool:

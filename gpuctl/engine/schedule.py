@@ -61,6 +61,12 @@ def prerequisites(pending: Sequence[ResourceChange]) -> dict[str, frozenset[str]
     return needs
 
 
+class Closed(BaseException):
+    """Raised on a step's thread that the scheduler no longer waits for (a second interrupt
+    abandoned it) when that step would report, record or send anything more: the run's summary
+    has spoken for it. A BaseException, so no `except Exception` on the way swallows it."""
+
+
 @dataclass
 class Results:
     """What became of each change: its step's value, its error, or nothing (not attempted).
@@ -76,20 +82,23 @@ class Results:
 
 def run(pending: Sequence[ResourceChange], parallelism: int, step: Callable[[ResourceChange], Any],
         on_done: Callable[[ResourceChange, Any], None] = lambda change, value: None,
-        on_interrupt: Callable[[int], None] = lambda running: None) -> Results:
+        on_interrupt: Callable[[int], None] = lambda running: None,
+        stop: Callable[[], bool] = lambda: False, on_close: Callable[[], None] = lambda: None) -> Results:
     """Run `step(change)` for every change in `pending` (in plan order), up to `parallelism` at a
     time, each once its prerequisites are done. `on_done` runs on this thread as each step
     succeeds, before anything that needs it starts. Stops starting new steps after the first
-    failure. An interrupt (KeyboardInterrupt on this thread) stops starting new steps too:
+    failure, and once `stop()` says so (the account lease is known lost: every write then lands
+    over another run's). An interrupt (KeyboardInterrupt on this thread) stops starting new steps too:
     `on_interrupt(n)` is told how many are still running, they finish and are settled, and the
     results carry the interrupt for the caller to raise. A second interrupt ends that wait:
-    `on_interrupt(-n)` is told how many are abandoned (`Results.abandoned`)."""
+    `on_close()` runs first (from then on the steps still running must do nothing more: see
+    `Closed`), then `on_interrupt(-n)` is told how many are abandoned (`Results.abandoned`)."""
     needs, results = prerequisites(pending), Results()
     order = {c.address: i for i, c in enumerate(pending)}
     waiting, running, finished = list(pending), {}, set()
     try:
         while waiting or running:
-            if not results.failed:
+            if not results.failed and not stop():
                 _start(waiting, running, finished, needs, parallelism, lambda f, c: _spawn(f, step, c))
             if not running:
                 break
@@ -98,16 +107,19 @@ def run(pending: Sequence[ResourceChange], parallelism: int, step: Callable[[Res
                 _settle(running[future], future, results, finished, on_done)
                 del running[future]
     except KeyboardInterrupt as interrupt:  # start nothing more; what runs finishes and is reported
-        _drain(interrupt, running, waiting, results, finished, order, on_done, on_interrupt)
+        _drain(interrupt, running, waiting, results, finished, order, on_done, on_interrupt, on_close)
     results.not_attempted = sorted(waiting, key=lambda c: order[c.address])
     results.done.sort(key=lambda item: order[item[0].address])  # as the plan lists them, whatever finished first
     return results
 
 
 def _drain(interrupt: KeyboardInterrupt, running: dict, waiting: list, results: Results, finished: set, order: dict,
-           on_done: Callable[[ResourceChange, Any], None], on_interrupt: Callable[[int], None]) -> None:
+           on_done: Callable[[ResourceChange, Any], None], on_interrupt: Callable[[int], None],
+           on_close: Callable[[], None] = lambda: None) -> None:
     """After an interrupt: cancel the steps submitted but not begun (back to `waiting`), let the
-    running ones finish and settle them; a second interrupt abandons those still running."""
+    running ones finish and settle them; a second interrupt abandons those still running. The
+    steps are closed (`on_close`) before it is decided which ended: one that ended before is
+    settled as it ended, one that had not is abandoned and does nothing more (`Closed`)."""
     with held(interrupt_after=False) as further:  # counted, not raised: the wait below decides
         results.interrupted = interrupt
         settled = {c.address for c, _ in results.done} | {c.address for c, _ in results.failed}
@@ -120,9 +132,10 @@ def _drain(interrupt: KeyboardInterrupt, running: dict, waiting: list, results: 
         on_interrupt(len(in_flight))
         while wait(in_flight, timeout=TICK_S).not_done:
             if further:  # a second interrupt: the steps are not stopped (they cannot be, half-way), but no longer waited for
+                on_close()
                 break
         for future, change in sorted(in_flight.items(), key=lambda item: order[item[1].address]):
-            if future.done():
+            if future.done() and not isinstance(future.exception(), Closed):
                 _settle(change, future, results, finished, on_done)
             else:
                 results.abandoned.append(change)

@@ -29,6 +29,7 @@ from urllib.parse import quote
 import httpx
 
 from gpuctl import __version__, interrupts
+from gpuctl.interrupts import EXITING_TIMEOUT_S
 from gpuctl.provider.errors import (
     RUNPOD, AmbiguousWrite, AuthError, FailedChange, InsecureURL, InvalidId, NotFound, ProviderError, RateLimited, Rejected, ServerError,
     Stopped, StoppedChange, TransportError, UnansweredWrite, Unavailable, Who,
@@ -182,17 +183,20 @@ class ApiClient:
         the request changed nothing.
         An interrupt that comes after the request began stops it being sent again (or at all,
         when it comes while its first attempt waits for a pause): `Stopped`. A request begun
-        after a second interrupt (the cleanup of a command exiting at once) gets one attempt."""
+        after a second interrupt (the cleanup of a command exiting at once) gets one attempt,
+        which waits EXITING_TIMEOUT_S for its answer at most: a CI cancel's SIGKILL follows its
+        SIGTERM within seconds, and an attempt that waited the whole timeout met it first."""
         write = method == "POST" if write is None else write
         changes = (write or method in ("PUT", "PATCH", "DELETE")) if changes is None else changes
         waited, failed, paced = 0.0, 0, 0
         began, last = self.interrupt_count(), None
+        exiting = began >= 2
         while True:
             self._pace(lambda: self.interrupt_count() != began)
             if self.interrupt_count() != began:
                 raise self._stopped(method, path, last, changes)
             try:
-                return self._attempt(method, path, json, params, write, hold, changes)
+                return self._attempt(method, path, json, params, write, hold, changes, exiting)
             except ProviderError as error:
                 last = error
                 if error.retryable and self.interrupt_count() != began:
@@ -222,22 +226,27 @@ class ApiClient:
         stopped.last = last.summary
         return stopped
 
-    def read_timeout(self, hold: float = 0.0) -> float:
-        """Seconds a request may go unanswered: the client's timeout, stretched over a server's hold."""
+    def read_timeout(self, hold: float = 0.0, exiting: bool = False) -> float:
+        """Seconds a request may go unanswered: the client's timeout, stretched over a server's
+        hold; at most EXITING_TIMEOUT_S for one begun after a second interrupt (`exiting`)."""
+        if exiting:
+            return min(self.timeout, EXITING_TIMEOUT_S)
         return max(self.timeout, hold + HOLD_MARGIN_S) if hold > 0 else self.timeout
 
     def _attempt(self, method: str, path: str, json: Any, params: dict | None, write: bool, hold: float = 0.0,
-                 changes: bool = False) -> httpx.Response:
+                 changes: bool = False, exiting: bool = False) -> httpx.Response:
         try:
-            response = self._send(method, path, json, params, hold)
+            response = self._send(method, path, json, params, hold, exiting)
         except (httpx.TimeoutException, httpx.TransportError) as exc:  # sent, and the answer was lost
             if write and isinstance(exc, httpx.ReadTimeout):  # sent whole, and the server said nothing: it may still be working on it
-                raise UnansweredWrite(f"{method} {path}: no answer within {in_seconds(self.read_timeout(hold))} ({type(exc).__name__})",
+                raise UnansweredWrite(f"{method} {path}: no answer within {in_seconds(self.read_timeout(hold, exiting))} ({type(exc).__name__})",
                                       detail="the server may have carried it out, or may still be carrying it out", provider=self.provider) from None
             if write:
                 raise AmbiguousWrite(f"{method} {path}: the answer was lost ({type(exc).__name__})", detail="the server may have carried it out",
                                      provider=self.provider) from None
-            raise (FailedChange if changes else ServerError)(f"{method} {path}: {type(exc).__name__}", provider=self.provider) from None
+            what = (f"no answer within {in_seconds(self.read_timeout(hold, exiting))} ({type(exc).__name__})" if isinstance(exc, httpx.ReadTimeout)
+                    else type(exc).__name__)
+            raise (FailedChange if changes else ServerError)(f"{method} {path}: {what}", provider=self.provider) from None
         if not response.is_success:
             raise self._error(method, path, response, write, changes)
         return _json_checked(response, f"{method} {path}", write, self.provider)
@@ -273,9 +282,13 @@ class ApiClient:
             raise ServerError(f"GET {path}: the stream was cut short ({type(exc).__name__})" if answered else f"GET {path}: {type(exc).__name__}",
                               provider=self.provider) from None
 
-    def _send(self, method: str, path: str, json: Any, params: dict | None, hold: float = 0.0) -> httpx.Response:
+    def _send(self, method: str, path: str, json: Any, params: dict | None, hold: float = 0.0, exiting: bool = False) -> httpx.Response:
         start = self.clock()
-        timeout: Any = httpx.Timeout(self.read_timeout(hold), connect=CONNECT_TIMEOUT_S) if hold > 0 else httpx.USE_CLIENT_DEFAULT
+        timeout: Any = httpx.USE_CLIENT_DEFAULT
+        if exiting:
+            timeout = httpx.Timeout(self.read_timeout(hold, exiting))
+        elif hold > 0:
+            timeout = httpx.Timeout(self.read_timeout(hold), connect=CONNECT_TIMEOUT_S)
         try:
             response = self.http.request(method, path, json=json, params=params, timeout=timeout)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:

@@ -107,8 +107,13 @@ class LiveProgressView(ProgressView):
 
 def outcome_lines(outcome) -> list[str]:
     lines = []
+    overwritten = getattr(outcome, "overwritten", {})
     for address, action, resource_id in outcome.done:
-        lines.append(f"  done:          {action} {address}" + (f" ({resource_id})" if resource_id else ""))
+        shown = f"{action} {address}" + (f" ({resource_id})" if resource_id else "")
+        if address in overwritten:  # its write landed; the run that took the account lease changed it after
+            lines.append(f"  overwritten:   {shown}: applied, then changed by another writer ({overwritten[address]})")
+        else:
+            lines.append(f"  done:          {shown}")
     for address, action, error in outcome.failed:
         lines.append(f"  failed:        {action} {address}: {error}")
     for address, action in outcome.not_attempted:
