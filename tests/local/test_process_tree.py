@@ -84,3 +84,12 @@ def test_a_killed_server_takes_worker_processes_with_it(fresh_server: LocalServe
     until(lambda: not reaper.alive(fresh_server.info["pid"]), "the server to die")
     until(lambda: not spawned.alive(), "no process a worker started to outlive the server's kill -9")
 
+
+def test_gpu_local_down_finds_by_ancestry_what_a_stuck_subreaper_left(fresh_server: LocalServer, spawned: Spawned) -> None:
+    """The subreaper a worker runs under cannot act (stopped here): `gpu local down` still ends
+    the process with a cleared environment, a descendant of a marked one though unmarked."""
+    _, worker = _run(fresh_server, spawned)
+    subreaper = int(Path(f"/proc/{worker}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    os.kill(subreaper, signal.SIGSTOP)
+    lifecycle.stop(fresh_server.data_dir)
+    until(lambda: not spawned.alive(), "no process a worker started to outlive `gpu local down`")
