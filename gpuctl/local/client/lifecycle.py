@@ -267,7 +267,9 @@ def stop(data_dir: Path) -> bool:
     """Stop the server (SIGTERM, SIGKILL after STOP_TIMEOUT_S) and every process it started.
     Returns whether a server was running."""
     info = read_server_info(data_dir)
+    seen: dict[int, str] = {}
     if info is not None:
+        seen = reaper.tree(info["pid"])  # what it started, found by ancestry while it still leads them
         with contextlib.suppress(ProcessLookupError):
             os.kill(info["pid"], signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT_S
@@ -276,7 +278,7 @@ def stop(data_dir: Path) -> bool:
         if reaper.alive(info["pid"]):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(info["pid"], signal.SIGKILL)
-    reaper.reap(data_dir.resolve())
+    reaper.reap(data_dir.resolve(), seen=seen)
     with contextlib.suppress(FileNotFoundError):
         DataDir(data_dir).server_json.unlink()
     return info is not None

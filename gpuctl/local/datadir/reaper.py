@@ -1,8 +1,10 @@
 """Find and kill worker processes a server of this data dir started, using only what the OS
-says: every worker carries `GPUCTL_LOCAL_SERVER=<data dir>` in its environment, which
-/proc/<pid>/environ shows to the same user. Used after a kill -9 (the kernel already killed
-the workers through PR_SET_PDEATHSIG, but not their own children) and by `gpu local down`.
-Linux only; elsewhere it finds nothing.
+says: every worker (and, on Linux, the subreaper it runs under) carries
+`GPUCTL_LOCAL_SERVER=<data dir>` in its environment, which /proc/<pid>/environ shows to the
+same user, and whatever a worker started that no longer carries it (a cleared environment) is
+still a descendant of one, found by ancestry through /proc/<pid>/stat. Used after a kill -9
+and by `gpu local down`, which also names the processes it saw descend from the server before
+stopping it. Linux only; elsewhere it finds nothing.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 MARKER = "GPUCTL_LOCAL_SERVER"  # set to the data dir in the environment of every process a server starts
@@ -32,6 +35,41 @@ def marked_processes(data_dir: Path) -> list[int]:
     return found
 
 
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name: [0] state, [1] parent, [19] start time."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _children() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return children
+    for entry in proc.iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))) is not None:
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    return children
+
+
+def descendants(roots: Iterable[int]) -> list[int]:
+    """Every process below `roots` in the process tree, as /proc shows it now."""
+    children, found, todo = _children(), [], list(roots)
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def tree(pid: int) -> dict[int, str]:
+    """`pid`'s descendants, each with its start time, so that `reap` later kills only those
+    still the same processes (a pid can be reused once its process is gone)."""
+    return {child: fields[19] for child in descendants([pid]) if (fields := _stat(child)) is not None}
+
+
 def alive(pid: int) -> bool:
     """True while the process exists and is not a zombie waiting for its parent."""
     try:
@@ -46,9 +84,19 @@ def alive(pid: int) -> bool:
     return True
 
 
-def reap(data_dir: Path, timeout: float = 5.0) -> int:
-    """SIGKILL every marked process and wait until the OS no longer lists them."""
-    pids = marked_processes(data_dir)
+def reap(data_dir: Path, timeout: float = 5.0, seen: dict[int, str] | None = None) -> int:
+    """SIGKILL every marked process, everything descended from one, and each of `seen` (from
+    `tree`) that is still the process it was; wait until the OS no longer lists them. Each is
+    stopped first, rescanning until no new one appears, so nothing forks away meanwhile."""
+    still = [pid for pid, started in (seen or {}).items() if (fields := _stat(pid)) is not None and fields[19] == started]
+    pids: list[int] = []
+    roots = marked_processes(data_dir) + still
+    while new := [pid for pid in dict.fromkeys(roots + descendants(roots)) if pid not in pids and pid != os.getpid()]:
+        for pid in new:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGSTOP)
+        pids += new
+        roots = pids
     for pid in pids:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)

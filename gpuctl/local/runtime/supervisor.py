@@ -1,10 +1,13 @@
 """Worker processes: start them from an endpoint's `GPUCTL_LOCAL_COMMAND`, capture what they
 print, stop them, and notice when they die.
 
-Each worker runs in its own session (so one signal reaches the SDK's heartbeat child too),
-asks the kernel to kill it if the server dies (PR_SET_PDEATHSIG on Linux), and carries
-`GPUCTL_LOCAL_SERVER`/`GPUCTL_LOCAL_WORKER_ID` in its environment, which is how `reaper`
-finds leftovers after a kill -9 without trusting any bookkeeping.
+Each worker runs in its own session (so one signal reaches the SDK's heartbeat child too) and
+carries `GPUCTL_LOCAL_SERVER`/`GPUCTL_LOCAL_WORKER_ID` in its environment. On Linux it runs
+under its own `subreaper` process, its container as far as processes go: everything the worker
+starts stays in that process's tree whatever it does (its own session, a cleared environment, a
+parent that exits), and ends when the worker ends, or at once when the server dies
+(PR_SET_PDEATHSIG). Elsewhere the worker is started directly, and only its session is stopped
+with it (docs/local-provider.md, "Process hygiene").
 """
 
 from __future__ import annotations
@@ -32,13 +35,33 @@ from gpuctl.local.runtime.workerenv import SpawnError, WorkerEnv, command_of, ha
 from gpuctl.local.store import ids
 
 
-def _parent_death_hook() -> Any:
-    """A preexec function that makes the kernel SIGKILL the worker when the server dies
-    (PR_SET_PDEATHSIG), resolved in the parent so the child only makes the call."""
-    if not sys.platform.startswith("linux"):
+LINUX = sys.platform.startswith("linux")
+SUBREAPER = Path(__file__).with_name("subreaper.py")
+
+
+def _subreaper_hook() -> Any:
+    """A preexec function for the subreaper: the kernel sends it SIGUSR1 when the server dies
+    (PR_SET_PDEATHSIG), on which it kills its whole tree, and orphans below it become its
+    children (PR_SET_CHILD_SUBREAPER). Both survive the exec, so the subreaper needs no ctypes
+    of its own; resolved in the parent so the child only makes the calls."""
+    if not LINUX:
         return None
     prctl = ctypes.CDLL(None, use_errno=True).prctl
-    return functools.partial(prctl, 1, signal.SIGKILL)
+    death, subreaper = functools.partial(prctl, 1, int(signal.SIGUSR1)), functools.partial(prctl, 36, 1)
+
+    def hook() -> None:
+        death()
+        subreaper()
+    return hook
+
+
+@dataclass
+class Launched:
+    """A started process: `proc` is what the server waits on (the subreaper on Linux, which
+    exits as the worker did once its tree is gone), `pid` the worker proper, which leads its
+    own session: the group the server signals."""
+    proc: asyncio.subprocess.Process
+    pid: int
 
 
 @dataclass
@@ -78,9 +101,9 @@ class Supervisor:
         self.on_exit = on_exit
         self.workers: dict[str, Worker] = {}
         self.procs: dict[str, asyncio.subprocess.Process] = {}
-        self.pods: dict[str, asyncio.subprocess.Process] = {}
+        self.pods: dict[str, Launched] = {}
         self.tasks: set[asyncio.Task] = set()
-        self.preexec = _parent_death_hook()
+        self.preexec = _subreaper_hook()
 
     def of(self, endpoint_id: str) -> list[Worker]:
         return [w for w in self.workers.values() if w.endpoint_id == endpoint_id]
@@ -116,17 +139,18 @@ class Supervisor:
             log.close()
             raise
         log.write("system", f"starting worker {wid} (release {version}): {' '.join(argv)} in {cwd or 'its home'}")
-        proc = await self.launch(argv, cwd, env, log)
-        worker = Worker(wid, doc["id"], version, proc.pid, time.time(), log, placement, env)
+        launched = await self.launch(argv, cwd, env, log)
+        worker = Worker(wid, doc["id"], version, launched.pid, time.time(), log, placement, env)
         self.workers[wid] = worker
-        self.procs[wid] = proc
-        self._task(self._watch(worker, proc))
+        self.procs[wid] = launched.proc
+        self._task(self._watch(worker, launched.proc))
         return worker
 
-    async def launch(self, argv: list[str], cwd: Path | None, env: dict[str, str], log: logs.LogFile) -> asyncio.subprocess.Process:
-        """Start a process in its own session, dying with the server, output piped to us. Its
-        private HOME (`env["HOME"]`, under `homes/`) is made here and removed by `_forget_home`
-        when it exits; it is also the directory the process runs in unless `cwd` says otherwise."""
+    async def launch(self, argv: list[str], cwd: Path | None, env: dict[str, str], log: logs.LogFile) -> Launched:
+        """Start a process in its own session (under its subreaper on Linux), dying with the
+        server, output piped to us. Its private HOME (`env["HOME"]`, under `homes/`) is made here
+        and removed by `_forget_home` when it exits; it is also the directory the process runs in
+        unless `cwd` says otherwise."""
         try:
             with self.own_dirs():
                 home = private.make_dir(Path(env["HOME"]))
@@ -135,14 +159,37 @@ class Supervisor:
             log.close()
             raise
         try:
-            return await asyncio.create_subprocess_exec(
-                *argv, cwd=cwd or home, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE, start_new_session=True, preexec_fn=self.preexec, limit=1 << 20)
+            return await self._exec(argv, cwd or home, env)
         except OSError as exc:
             _forget_home(env)
             log.write("system", f"could not start: {exc}")
             log.close()
             raise SpawnError(f"GPUCTL_LOCAL_COMMAND {argv!r} could not start in {cwd or 'its home'}: {exc.strerror or exc}") from None
+
+    async def _exec(self, argv: list[str], cwd: Path, env: dict[str, str]) -> Launched:
+        """OSError, as `exec` would raise it, when `argv` cannot run."""
+        pipes: dict[str, Any] = {"stdin": asyncio.subprocess.DEVNULL, "stdout": asyncio.subprocess.PIPE, "stderr": asyncio.subprocess.PIPE}
+        if not LINUX:
+            proc = await asyncio.create_subprocess_exec(*argv, cwd=cwd, env=env, start_new_session=True, limit=1 << 20, **pipes)
+            return Launched(proc, proc.pid)
+        status_r, status_w = os.pipe()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-I", "-S", str(SUBREAPER), str(status_w), *argv, cwd=cwd, env=env, preexec_fn=self.preexec,
+                pass_fds=(status_w,), limit=1 << 20, **pipes)
+        except OSError:
+            os.close(status_r)
+            raise
+        finally:
+            os.close(status_w)
+        status = await asyncio.get_running_loop().run_in_executor(None, _read_all, status_r)
+        word, _, value = status.partition(" ")
+        if word == "ok" and value.isdigit():
+            return Launched(proc, int(value))
+        code = await proc.wait()
+        if word == "err" and value.isdigit() and int(value):
+            raise OSError(int(value), os.strerror(int(value)), argv[0])
+        raise OSError(f"its subreaper ({SUBREAPER}) exited with code {code} before starting it")
 
     async def start_pod(self, doc: dict, volume_id: str | None, mount: str, on_exit: Callable[[int], None]) -> bool:
         """Run the pod's `GPUCTL_LOCAL_COMMAND` with the pod's environment, if it has one;
@@ -161,13 +208,14 @@ class Supervisor:
         with self.own_dirs():
             log = logs.LogFile(self.pod_log(pod_id), lambda: self.signals.notify(("logs", pod_id)))
         log.write("system", f"starting pod {pod_id}: {' '.join(argv)} in {cwd or 'its home'}")
-        proc = await self.launch(argv, cwd, env, log)
-        self.pods[pod_id] = proc
+        launched = await self.launch(argv, cwd, env, log)
+        proc = launched.proc
+        self.pods[pod_id] = launched
 
         async def watch() -> None:
             pumps = [asyncio.ensure_future(self._pump(log, s)) for s in (proc.stdout, proc.stderr)]
             code = await proc.wait()
-            _signal_group(proc.pid, signal.SIGKILL)
+            _signal_group(launched.pid, signal.SIGKILL)
             await asyncio.wait(pumps, timeout=2.0)
             log.write("system", f"pod {pod_id} exited with code {code}")
             log.close()
@@ -176,19 +224,21 @@ class Supervisor:
             on_exit(code)
 
         self._task(watch())
-        return proc.pid
+        return launched.pid
 
     def stop_pod(self, pod_id: str) -> None:
-        proc = self.pods.get(pod_id)
-        if proc is not None:
-            _signal_group(proc.pid, signal.SIGTERM)
-            self._task(self._kill_after(proc))
+        launched = self.pods.get(pod_id)
+        if launched is not None:
+            _signal_group(launched.pid, signal.SIGTERM)
+            self._task(self._kill_after(launched.proc, launched.pid))
 
-    async def _kill_after(self, proc: asyncio.subprocess.Process) -> None:
+    async def _kill_after(self, proc: asyncio.subprocess.Process, pgid: int) -> None:
+        """SIGKILL the session `pgid` leads unless `proc` has ended within the grace (the
+        subreaper then ends the rest of the tree)."""
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(asyncio.shield(proc.wait()), self.stop_grace_s)
             return
-        _signal_group(proc.pid, signal.SIGKILL)
+        _signal_group(pgid, signal.SIGKILL)
 
     def _task(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -211,7 +261,7 @@ class Supervisor:
         pumps = [asyncio.ensure_future(self._pump(worker.log, s)) for s in (proc.stdout, proc.stderr)]
         code = await proc.wait()
         worker.exit_code = code
-        _signal_group(proc.pid, signal.SIGKILL)  # the SDK's heartbeat child, if it outlived its parent
+        _signal_group(worker.pid, signal.SIGKILL)  # the SDK's heartbeat child, if it outlived its parent (no subreaper)
         await asyncio.wait(pumps, timeout=2.0)
         for pump in pumps:
             pump.cancel()
@@ -241,7 +291,7 @@ class Supervisor:
     async def _kill_later(self, worker: Worker) -> None:
         proc = self.procs.get(worker.id)
         if proc is not None:
-            await self._kill_after(proc)
+            await self._kill_after(proc, worker.pid)
 
     def stop_job(self, worker_id: str | None, job_id: str) -> None:
         """Tell the worker holding `job_id` to stop it (the SDK's job-stop channel). The time
@@ -272,6 +322,11 @@ class Supervisor:
             _signal_group(pid, signal.SIGKILL)
         while (self.workers or self.pods) and time.time() < deadline + 2:
             await asyncio.sleep(0.05)
+
+
+def _read_all(fd: int) -> str:
+    with os.fdopen(fd, "rb") as status:
+        return status.read().decode("ascii", "replace")
 
 
 def _forget_home(env: dict[str, str]) -> None:
