@@ -373,6 +373,7 @@ def build_desired(loaded: LoadedConfig, environ: Mapping[str, str], catalog: Cat
     endpoints = tuple(spec for spec, _ in built)
     read = bool(loaded.source.text)
     root = repository_root(loaded.source.path) if read else None
+    root = root if root is not None and not sparse_checkout(root) else None  # no config is "gone" on a guess (ADR 52)
     return Desired(loaded.project_id, loaded.source.display, endpoints, loaded.provider, tuple(notices), loaded.overrides,
                    config_identity(loaded.source.path) if read else None, str(root) if root is not None else None)
 
@@ -402,3 +403,21 @@ def repository_root(path: Path, within: tuple[Path, ...] | None = None) -> Path 
         if (root / ".git").exists():
             return root
     return None
+
+
+def sparse_checkout(root: Path) -> bool:
+    """Whether the git work tree at `root` may leave files of the repository out
+    (`git sparse-checkout`, `actions/checkout` with `sparse-checkout:`): its git directory has
+    `info/sparse-checkout`. A file missing there is then no sign it left the repository, so a
+    last-applied record's other gpu.jsonc is never taken for gone (ADR 52). A `.git` file (a
+    worktree, a submodule) names its git directory; one that can't be read counts as sparse."""
+    dot = root / ".git"
+    try:
+        if dot.is_file():
+            named = dot.read_text(encoding="utf-8", errors="replace").strip()
+            if not named.startswith("gitdir:"):
+                return True
+            dot = root / named.removeprefix("gitdir:").strip()
+        return (dot / "info" / "sparse-checkout").exists()
+    except OSError:
+        return True

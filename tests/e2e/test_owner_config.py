@@ -118,3 +118,17 @@ def test_drift_names_an_endpoint_another_existing_gpu_jsonc_applied(account, tmp
     jsonschema.validate(doc, json.loads((ROOT / "schema" / "drift.schema.json").read_text()))
     assert doc["in_sync"] is True
     assert [n["address"] for n in doc["notes"]] == ["endpoint.mb"] and "b/gpu.jsonc" in doc["notes"][0]["message"], doc["notes"]
+
+
+def test_a_sparse_checkout_never_takes_another_gpu_jsonc_for_gone(account, tmp_path):
+    """A sparse checkout (`actions/checkout` with `sparse-checkout: svc`) leaves other configs
+    of the repository out of the working tree although they exist: their absence says nothing,
+    so their endpoints are kept, never pruned on a guess (ADR 52)."""
+    repo = moved_dropping_b(account, tmp_path)
+    (repo / ".git" / "info").mkdir()
+    (repo / ".git" / "info" / "sparse-checkout").write_text("svc/\n")
+    run = ("--provider", "local", "--config", "svc/gpu.jsonc")
+    planned = account.gpu("serverless", "deploy", "--plan", "--prune", "--json", *run, cwd=repo)
+    assert planned.code == 0, planned.out + planned.err
+    assert not [r for r in planned.json()["resource_changes"] if r["action"] == "delete"], planned.out
+    assert {e["name"] for e in account.endpoints()} == {"keep", "gone"}
