@@ -277,11 +277,11 @@ def add_block(text: str, block: dict) -> str:
     """Add a `serverless` block: appended to the list of blocks (an empty one too), or, when
     `serverless` is one object, that object becomes the first item of a list, its text kept as
     it is; a file without `serverless` (a GPU CLI user's pod config) gets the member, last in
-    its top-level object."""
+    its top-level object, and so does one whose `serverless` is null, in its place."""
     spans = scan(text).spans
     step = indent_step(text)
     box = spans.get(("serverless",))
-    if box is None:
+    if box is None or text[box.start] == "n":
         return set_value(text, ("serverless",), block)
     if text[box.start] == "{":
         indent = _indent_at(text, box.end - 1)
