@@ -4,9 +4,14 @@ the GitHub event payload, the pull request number and the configs' files of the 
 key file, the journal, and the local provider's own `token`, `server.json` and worker logs
 (`read_piece`, which reads a growing file a piece at a time).
 
-Every one goes through `read_bytes` here, which reads a regular file or a pipe (process
-substitution, `/dev/stdin`) and at most `limit` bytes of it, and refuses a device or socket
-before reading a byte: `--from-plan /dev/zero` read for ever and filled memory.
+Every one goes through `read_bytes` here, which reads a regular file or a pipe from the shell
+(process substitution, `/dev/stdin`) and at most `limit` bytes of it, and refuses a device or
+socket before reading a byte: `--from-plan /dev/zero` read for ever and filled memory. A named
+pipe (a FIFO made by mkfifo) is refused too, unopened: opening one that no process writes
+waits for ever (`--from-plan`, `--observed`, `--policy`, `--config`, `--input @FILE` did, R4-12).
+A pipe from the shell has a writer by construction and is no named pipe: it lives on the
+kernel's pipe file system, which is how the two are told apart (`_named_pipe`). No module opens
+a file to read it otherwise (tests/test_file_reads.py walks the source for one).
 
 A JSON file the user names (a saved plan, a snapshot, a job input, the key file, the event
 payload) is read by `read_json`, which turns every failure, of the file or of its JSON, into
@@ -24,6 +29,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +51,33 @@ class FileRefused(OSError):
         return self.problem
 
 
-def _refuse_kind(path: Path | str, mode: int, pipes: bool = True) -> None:
+NAMED_PIPE = "it is a named pipe (FIFO), which gpuctl does not open (with no writer it waits for ever): give a regular file, or pipe it to stdin"
+
+
+@cache
+def _pipe_device() -> int:
+    """The device of the kernel's pipe file system, where every pipe from the shell lives
+    (`cmd | gpu`, `<(cmd)`), and no file made by mkfifo."""
+    read, write = os.pipe()
+    try:
+        device = os.fstat(read).st_dev
+    finally:
+        os.close(read)
+        os.close(write)
+    return device
+
+
+def _named_pipe(info: os.stat_result) -> bool:
+    """Whether a FIFO is a named one (a file made by mkfifo) rather than a pipe from the shell."""
+    return stat.S_ISFIFO(info.st_mode) and info.st_dev != _pipe_device()
+
+
+def _refuse_kind(path: Path | str, info: os.stat_result, pipes: bool = True) -> None:
     for test, kind in _KINDS if pipes else (*_KINDS, (stat.S_ISFIFO, "a named pipe (FIFO)")):
-        if test(mode):
+        if test(info.st_mode):
             raise FileRefused(path, f"it is {kind}, not a regular file")
+    if _named_pipe(info):
+        raise FileRefused(path, NAMED_PIPE)
 
 
 def size_words(limit: int) -> str:
@@ -57,15 +86,19 @@ def size_words(limit: int) -> str:
 
 def _open(path: Path | str, pipes: bool) -> tuple[int, os.stat_result]:
     """A descriptor of `path` and its fstat, refused (FileRefused, IsADirectoryError) unless it
-    is a regular file or, with `pipes`, a pipe. Without `pipes` it is opened without blocking,
-    since opening a FIFO with no writer waits for ever. The caller closes it."""
-    _refuse_kind(path, os.stat(path).st_mode, pipes)  # before open: opening a device can itself do something
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | (0 if pipes else os.O_NONBLOCK))
+    is a regular file or, with `pipes`, a pipe from the shell; a named pipe is refused either
+    way. It is opened without blocking, since opening a FIFO with no writer waits for ever (one
+    made in place of the file since the stat), and reads of a pipe from the shell then block
+    again, waiting for its writer. The caller closes it."""
+    _refuse_kind(path, os.stat(path), pipes)  # before open: opening a device or a named pipe can itself do something
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | os.O_NONBLOCK)
     try:
         info = os.fstat(fd)
-        _refuse_kind(path, info.st_mode, pipes)  # it changed since the stat
+        _refuse_kind(path, info, pipes)  # it changed since the stat
         if stat.S_ISDIR(info.st_mode):
             raise IsADirectoryError(21, os.strerror(21), str(path))
+        if stat.S_ISFIFO(info.st_mode):
+            os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)
         raise
@@ -73,13 +106,12 @@ def _open(path: Path | str, pipes: bool) -> tuple[int, os.stat_result]:
 
 
 def read_bytes(path: Path | str, limit: int = MAX_BYTES, pipes: bool = True) -> bytes:
-    """The bytes of the file at `path`, a regular file or a pipe, at most `limit` of them.
-    FileRefused for a device or socket, or for more than `limit` bytes; IsADirectoryError for a
+    """The bytes of the file at `path`, a regular file or a pipe from the shell, at most `limit`
+    of them. FileRefused for a device, socket or named pipe, or for more than `limit` bytes; IsADirectoryError for a
     directory; any other OSError (FileNotFoundError, PermissionError) as the system raises it.
 
     `pipes=False` is for files gpuctl itself writes (the local provider's `token` and
-    `server.json`): only a regular file will do, so a named pipe is refused too, and the file is
-    opened without blocking, since opening a FIFO with no writer waits for ever."""
+    `server.json`): only a regular file will do, so any pipe is refused."""
     fd, info = _open(path, pipes)
     try:
         too_large = FileRefused(path, f"it is larger than {size_words(limit)}, the most gpuctl reads of one file", too_large=True)

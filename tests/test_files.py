@@ -1,15 +1,20 @@
-"""The one reader of files users name (gpuctl.files): a regular file or a pipe, at most a
-limit; a device refused before a byte is read."""
+"""The one reader of files users name (gpuctl.files): a regular file or a pipe from the shell,
+at most a limit; a device or a named pipe refused before a byte is read."""
 
 from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
-from gpuctl.files import FileRefused, FileUnreadable, read_bytes, read_json, replace_text
+from gpuctl.files import NAMED_PIPE, FileRefused, FileUnreadable, read_bytes, read_json, replace_text
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_a_pipe_is_read_to_its_end_as_process_substitution_gives_one():
@@ -151,3 +156,42 @@ def test_read_json_names_a_file_it_cannot_read_and_keeps_the_cause(tmp_path):
     bom = tmp_path / "bom.json"
     bom.write_bytes(b'\xef\xbb\xbf{"a": 1}')
     assert read_json(bom, encoding="utf-8-sig") == {"a": 1}
+
+
+def _read_in_child(path: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
+    """read_bytes(path) in a child killed if it outlives a guard (a regression waits on a FIFO
+    for ever: the test then fails with TimeoutExpired, never hangs the suite)."""
+    code = ("import sys\nfrom gpuctl.files import FileRefused, read_bytes\n"
+            "try:\n    sys.stdout.buffer.write(read_bytes(sys.argv[1]))\n"
+            "except FileRefused as exc:\n    print('refused:', exc.problem)\n")
+    return subprocess.run([sys.executable, "-c", code, path], input=stdin, capture_output=True, timeout=60, env=os.environ | {"PYTHONPATH": str(ROOT)})
+
+
+def test_a_named_pipe_is_refused_unopened_with_no_writer_and_the_fix_says_what_to_give(tmp_path):
+    """R4-12: opening a FIFO no process writes waited for ever (`--from-plan FIFO`)."""
+    fifo = tmp_path / "plan.json"
+    os.mkfifo(fifo)
+    done = _read_in_child(str(fifo))
+    assert done.stdout.decode() == f"refused: {NAMED_PIPE}\n", done.stderr
+    assert "give a regular file, or pipe it to stdin" in NAMED_PIPE
+
+
+def test_a_named_pipe_is_refused_with_a_writer_too(tmp_path):
+    """Whether a writer happens to be there decides nothing: a named pipe is never read."""
+    fifo = tmp_path / "plan.json"
+    os.mkfifo(fifo)
+    keep = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # lets the writer open without waiting
+    writer = os.open(fifo, os.O_WRONLY)
+    try:
+        os.write(writer, b'{"a": 1}')
+        with pytest.raises(FileRefused, match="named pipe"):
+            read_bytes(fifo)
+    finally:
+        os.close(writer)
+        os.close(keep)
+
+
+def test_stdin_from_the_shell_is_a_pipe_and_still_read():
+    """`cat plan.json | gpu ... --from-plan /dev/stdin`: the fix the refusal of a FIFO names."""
+    done = _read_in_child("/dev/stdin", stdin=b'{"plan": 1}')
+    assert done.stdout == b'{"plan": 1}', done.stderr

@@ -224,10 +224,10 @@ def _volumes(target: Target, endpoint: dict) -> list[dict]:
 
 
 def _report(app: AppContext, as_json: bool, so_far: Deleted) -> int:
-    if as_json:
-        from gpuctl.cli.output import print_json
+    if as_json:  # ids and flags, and no error: written as made (ADR 38)
+        from gpuctl.cli.output import print_document
 
-        print_json(app, so_far.document())
+        print_document(app, so_far.document())
     return ExitCode.OK
 
 

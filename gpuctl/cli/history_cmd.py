@@ -269,7 +269,7 @@ def _confirm(app: AppContext, yes: bool, question: str) -> bool:
 
 
 def _report(app: AppContext, as_json: bool, so_far: Progress) -> int:
-    from gpuctl.cli.output import print_json
+    from gpuctl.cli.output import print_document
 
     from gpuctl.safetext import printable
 
@@ -278,6 +278,6 @@ def _report(app: AppContext, as_json: bool, so_far: Progress) -> int:
                  *_left_to_do(so_far.endpoint, so_far.changes, so_far.indirect, so_far.flags)]
         out = app.stderr if as_json else app.stdout
         out.write("".join(printable(line, keep_newlines=False) + "\n" for line in lines))
-    if as_json:
-        print_json(app, so_far.document())
+    if as_json:  # env values hidden as it was built (render.history.shown_env): written as made (ADR 38)
+        print_document(app, so_far.document())
     return ExitCode.OK

@@ -87,11 +87,16 @@ def _run(app: AppContext, target, ref: str, block_name: str | None, write: bool,
                                  project_dir=path.resolve().parent, adopt=adopt, registries=observed.registries)
     read = target.loaded.source.text if target.loaded else None  # written over only if the file still holds it (edit.save)
     text = edit.add_block(read, made.block) if read is not None else edit.new_file(project_id, made.block)
+    # A file with no project_id (a GPU CLI pod config) gets the one its marker is now, as a new
+    # file does: without it the plan warns that a clone under another name is another project.
+    named = read is not None and not target.loaded.source.data.get("project_id")
+    text = edit.set_value(text, ("project_id",), project_id) if named else text
     address = f"endpoint.{name}"
     plan = _plan(app, target, path, display, text, catalog, observed, made.problems)
     if write:
         edit.save(path, text, read=read, by="gpu serverless import", shown=display)
-    _report(app, live, made, plan, address, display, write, as_json, _again(live.get("id") or ref, block_name, force, config, provider))
+    _report(app, live, made, plan, address, display, write, as_json, _again(live.get("id") or ref, block_name, force, config, provider),
+            project_id if named else None)
     return ExitCode.OK
 
 
@@ -170,7 +175,8 @@ def _plan(app: AppContext, target, path, display: str, text: str, catalog, obser
     return plan(build_desired(loaded, environ, catalog), observed, catalog, target=target.name)
 
 
-def _report(app: AppContext, live: dict, made, plan, address: str, display: str, write: bool, as_json: bool, again: str) -> None:
+def _report(app: AppContext, live: dict, made, plan, address: str, display: str, write: bool, as_json: bool, again: str,
+            project_id: str | None) -> None:
     from gpuctl.config.edit import render
     from gpuctl.render.document import to_document
 
@@ -188,7 +194,7 @@ def _report(app: AppContext, live: dict, made, plan, address: str, display: str,
     from gpuctl.safetext import printable
 
     app.stdout.write(printable(render(_hidden(made.block), "", "  ")) + "\n")  # render escapes only C0; the block quotes the account
-    _notes(app, made, display, write, again, plan.provider)
+    _notes(app, made, display, write, again, plan.provider, project_id)
     from gpuctl.render.text import render_text
 
     app.note(_headline(plan, address))
@@ -222,12 +228,15 @@ def _hidden(block: dict) -> dict:
     return {**block, "runpod": {**block["runpod"], "env": shown}}
 
 
-def _notes(app: AppContext, made, display: str, write: bool, again: str, target: str) -> None:
+def _notes(app: AppContext, made, display: str, write: bool, again: str, target: str, project_id: str | None) -> None:
+    """`project_id`: the one import adds to a file that has none (the directory's name)."""
     name = made.block["name"]
+    named = (f' and project_id "{project_id}" (the directory\'s name, the marker deploy writes: kept in the file, a clone or a '
+             "CI checkout under another name stays this project)") if project_id else ""
     if write:
-        app.note(f'added the block of endpoint "{name}" to {display}; `gpu serverless deploy` adopts it')
+        app.note(f'added the block of endpoint "{name}"{named} to {display}; `gpu serverless deploy` adopts it')
     else:
-        app.note(f"nothing was written; `{again} --write` inserts this block into {display}")
+        app.note(f"nothing was written; `{again} --write` inserts this block{named} into {display}")
     if made.placeholders:
         from gpuctl.plan.planner import create_secret_fix
 

@@ -27,12 +27,19 @@ def list_endpoints(app: AppContext, show_all: bool, as_json: bool, provider: str
     from gpuctl.errors import UsageError
 
     start_recording(app, record, "gpu serverless list")
-    target = open_target(app, provider, config, reads_only=show_all)
+    target = open_target(app, provider, config, reads_only=show_all, blocks_optional=True)  # a pod config lists no endpoint of its own
     try:
         if not show_all and target.loaded is None:
             near = nearby_config(app.cwd)
             raise UsageError("no gpu.jsonc here, so there is no project to list",
                              hint=f"{near}; or use --all" if near else "run it in the project directory, pass --config, or use --all")
+        if not show_all and not target.loaded.blocks:
+            from gpuctl.commands import Flags, suggest
+
+            flags = Flags(config or None, provider or None)
+            app.note(f'{target.loaded.source.display} declares no serverless endpoints (it has no "serverless" block, as a GPU CLI pod config has none); '
+                     f"`{suggest('serverless', 'import', 'NAME', '--write', flags=flags)}` writes the block of an endpoint the account has, "
+                     f"and `{suggest('serverless', 'list', '--all', flags=flags)}` lists the account's")
         rows = views.account_rows(target) if show_all else views.project_rows(app, target)
     finally:
         target.close()

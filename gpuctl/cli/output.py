@@ -46,10 +46,13 @@ class ResultDocument:
     (review F18); a rollback interrupted after its write printed nothing, so a script could not
     tell whether it had landed. `guard()` is how a command runs under it.
 
-    `as_made`: the command builds its documents with their secret fields hidden (deploy's,
-    `render.result`), and they are written as made (`print_document`, ADR 38). Otherwise (rollback,
-    delete and template delete, for now) the document is masked as a whole (`print_json`), and a
-    plain field equal to a protected value reads "(redacted)"."""
+    `as_made`: the command builds its documents with their secret fields hidden, and they are
+    written as made (`print_document`, ADR 38): deploy's (`render.result`), rollback's (env values
+    as `render.history.shown_env` shows them), delete's and template delete's (ids and flags). Of
+    theirs only `error` quotes text from outside gpuctl (an account's error body, a config error
+    quoting gpu.jsonc), and `ended` masks it (`AppContext.mask`). Otherwise the document is
+    masked as a whole (`print_json`), and a plain field equal to a protected value reads
+    "(redacted)"."""
 
     def __init__(self, app: AppContext, ended: Callable[[str], dict] | None = None, *, as_made: bool = False):
         self.app = app
@@ -62,9 +65,10 @@ class ResultDocument:
         self.printed = True
 
     def ended(self, reason: str) -> dict:
-        """The document of a run that ended with `reason` (the `error:` line's words)."""
+        """The document of a run that ended with `reason` (the `error:` line's words), masked
+        when the document is written as made: it quotes text from outside."""
         assert self._ended is not None, "a ResultDocument without `ended` overrides it"
-        return self._ended(reason)
+        return self._ended(self.app.mask(reason) if self.as_made else reason)
 
     def ended_by(self, error: BaseException) -> None:
         """Print the document of a run that ends with `error`, unless one was printed. Signals
@@ -97,11 +101,12 @@ class ResultDocument:
 @contextmanager
 def result_document(app: AppContext, as_json: bool, ended: Callable[[str], dict]) -> Iterator[ResultDocument | None]:
     """Under --json, the command's ResultDocument, its body guarded (`ResultDocument.guard`);
-    else None, and nothing is printed on stdout."""
+    else None, and nothing is printed on stdout. `ended` builds a document whose only field
+    from outside is `error` (rollback's, delete's): it is written as made, `error` masked."""
     if not as_json:
         yield None
         return
-    with ResultDocument(app, ended).guard() as doc:
+    with ResultDocument(app, ended, as_made=True).guard() as doc:
         yield doc
 
 

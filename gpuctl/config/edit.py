@@ -277,11 +277,11 @@ def add_block(text: str, block: dict) -> str:
     """Add a `serverless` block: appended to the list of blocks (an empty one too), or, when
     `serverless` is one object, that object becomes the first item of a list, its text kept as
     it is; a file without `serverless` (a GPU CLI user's pod config) gets the member, last in
-    its top-level object."""
+    its top-level object, and so does one whose `serverless` is null, in its place."""
     spans = scan(text).spans
     step = indent_step(text)
     box = spans.get(("serverless",))
-    if box is None:
+    if box is None or text[box.start] == "n":
         return set_value(text, ("serverless",), block)
     if text[box.start] == "{":
         indent = _indent_at(text, box.end - 1)
@@ -311,11 +311,14 @@ def save(path, text: str, *, read: str | None, by: str, shown: str | None = None
     import os
     from pathlib import Path
 
-    from gpuctl.files import read_text, replace_text
+    from gpuctl.files import read_bytes, replace_text
 
     path = Path(os.path.realpath(path))
+    had_bom = False
     try:
-        now: str | None = read_text(path, "utf-8-sig")
+        raw = read_bytes(path)
+        now: str | None = raw.decode("utf-8-sig")
+        had_bom = raw.startswith(BOM.encode())
     except FileNotFoundError:
         now = None
     except (OSError, ValueError):
@@ -325,10 +328,8 @@ def save(path, text: str, *, read: str | None, by: str, shown: str | None = None
         raise ChangedMeanwhile(f"{name} changed while {by} ran (another command or an editor wrote it); nothing was written, so that change stands",
                                hint=f"run the same `{by}` command again: it starts from {name} as it is now")
     mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
-    if not text.startswith(BOM) and path.is_file():
-        with open(path, "rb") as old:
-            if old.read(3) == BOM.encode():
-                text = BOM + text
+    if had_bom and not text.startswith(BOM):
+        text = BOM + text
     replace_text(path, text, mode=mode)
 
 

@@ -138,8 +138,8 @@ def _top_level(source: Source, blocks_optional: bool = False) -> list[Diagnostic
     if not isinstance(data, dict):
         return [source.diagnostic((), f"the file must hold an object, got {kind(data)}", 'wrap the settings in { "serverless": { ... } }')]
     out = []
-    if "serverless" not in data:
-        typo = closest("serverless", [k for k in data if k not in TOP_LEVEL_KEYS])
+    if data.get("serverless") is None:  # no key, or `"serverless": null`: no block yet
+        typo = closest("serverless", [k for k in data if k not in TOP_LEVEL_KEYS]) if "serverless" not in data else None
         if typo:  # point at the misspelled key itself
             out.append(source.diagnostic((typo,), "no serverless block", 'did you mean "serverless"?'))
         elif not blocks_optional:
@@ -206,7 +206,7 @@ _BLOCK_HINT = 'write "serverless": {"template": ..., "gpu_type": ...}, or a list
 
 def validate_document(source: Source, *, blocks_optional: bool = False) -> list[tuple[tuple, ServerlessBlock]]:
     """The validated serverless blocks with their key paths, or a ConfigError listing every problem.
-    `blocks_optional`: a document without a block (no `serverless` key, or an empty list) is
+    `blocks_optional`: a document without a block (no `serverless` key, null, or an empty list) is
     valid, with no blocks: `import` is about to add the first (a GPU CLI user's pod config). A
     key that is a near-miss of `serverless` is still an error: the block is meant to be there."""
     diagnostics = source.repeat_diagnostics() + _top_level(source, blocks_optional)
@@ -220,7 +220,7 @@ def validate_document(source: Source, *, blocks_optional: bool = False) -> list[
             diagnostics.append(source.diagnostic(("serverless",), "the list of serverless blocks is empty", f"add at least one block, {IMPORT_HINT}"))
     else:
         items = []
-        if raw is not None or (isinstance(source.data, dict) and "serverless" in source.data):
+        if raw is not None:  # null is no block, as no key is (_top_level)
             diagnostics.append(source.diagnostic(("serverless",), f"expected an object or a list of objects, got {kind(raw)}", _BLOCK_HINT))
     for prefix, item in items:
         if not isinstance(item, dict):

@@ -79,6 +79,12 @@ _WORD = re.compile(r"[^\W_]+")  # letters and digits; '_' joins words
 _LABEL = re.compile(r"(?:[-_.][^\W_]+)*\s*[:=]")  # after a word: the rest of a name, then ':' or '=' (`session=`, `X-Api-Key:`, `admin:`)
 _SCHEMES = {"bearer", "basic", "token", "bot", "digest"}  # HTTP authentication schemes: `Bearer ${TOKEN}`
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*[^?#]*(?P<rest>.*)", re.S)
+# The fixed prefixes of providers' tokens (Hugging Face, OpenAI, Anthropic, Stripe, GitHub,
+# GitLab, Slack, Replicate, Groq, RunPod): one directly before a reference is the token's
+# prefix, not a written part of it (`hf_${HF_REST}`). Any other text there still counts.
+_TOKEN_PREFIX = re.compile(r"(?<![^\W_])(?:hf_|sk-(?:proj-|ant-)?|sk_(?:live|test)_|rk_(?:live|test)_|gh[pousr]_|github_pat_|glpat-|xox[bpae]-|xapp-|r8_|gsk_|rpa_)"
+                           rf"(?={HOLE})")
+_SETTING = re.compile(r"\s*([A-Za-z][\w .-]*?)\s*=(.*)", re.S)  # `Password=${PW}` of `user=admin;Password=${PW}`
 _URL_PASSWORD = re.compile(rf"(?:[A-Za-z][A-Za-z0-9+.-]*|{HOLE}+)://[^/?#@\s:]*:([^/?#@\s]+)@")
 
 
@@ -99,15 +105,31 @@ def _literal_passwords(text: str) -> list[str]:
 def _credential_text(text: str) -> bool:
     """Does a credential key's value hold a credential written in the file: any literal value;
     with `${VAR}` references, a letter or digit that is not an authentication scheme at the start
-    (`Bearer ${TOKEN}`), nor a name before ':' or '=' (`admin:${PASSWORD}`, `session=${ID}`).
-    A URL's scheme, host and path are addresses: of a URL only its password and its query and
-    fragment count."""
+    (`Bearer ${TOKEN}`), nor a name before ':' or '=' (`admin:${PASSWORD}`, `session=${ID}`),
+    nor a known token prefix directly before a reference (`hf_${REST}`). A URL's scheme, host
+    and path are addresses: of a URL only its password and its query and fragment count. Of a
+    key=value string only the values of credential names count (`user=admin;password=${PW}`)."""
     if HOLE not in text:
         return True
+    text = _TOKEN_PREFIX.sub("", text)
     url = _URL.match(text)
     if url:
         return bool(_literal_passwords(text)) or _credential_words(url.group("rest"), 0)
+    settings = _settings(text)
+    if settings is not None:
+        return any(credential_key(re.sub(r"[\s.-]+", "_", name)) and _WORD.search(value.replace(HOLE, " ")) for name, value in settings)
     return _credential_words(text, len(text) - len(text.lstrip()))
+
+
+def _settings(text: str) -> list[tuple[str, str]] | None:
+    """The (name, value) settings of a key=value string (`user=admin;password=${PW}`,
+    `host=db user=admin password=${PW}`, `id=app&secret=${S}`), None when `text` is none: of
+    them only a credential's value is the secret (`password=`), the rest are settings."""
+    parts = re.split(r"[;&]", text) if re.search(r"[;&]", text) else re.split(r"\s+(?=[A-Za-z][\w.-]*\s*=)", text.strip())
+    settings = [_SETTING.fullmatch(part) for part in parts if part.strip()]
+    if len(settings) < 2 or not all(settings):
+        return None
+    return [(m.group(1), m.group(2)) for m in settings]
 
 
 def _credential_words(text: str, start: int) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 
 from gpuctl import __version__
 from gpuctl.errors import doc_ref
+from gpuctl.files import read_piece
 
 SIMPLE_KEY_LIMIT = 1000  # a plain `key: value` key must be under 1024 characters (PyYAML, the YAML spec)
 YAML_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"})  # YAML 1.1 reads these as booleans or null
@@ -94,10 +95,7 @@ def _first_line(path: Path) -> str | None:
     """The first line of a regular file, if it is ASCII (as everything gpuctl writes first);
     None for anything else, unreadable, a directory or a pipe included: never an error."""
     try:
-        if not path.is_file():
-            return None
-        with path.open("rb") as file:
-            return file.readline(HEADER_LIMIT).decode("ascii").removesuffix("\n")
+        return read_piece(path, 0, HEADER_LIMIT).split(b"\n", 1)[0].decode("ascii")
     except (OSError, UnicodeDecodeError):
         return None
 
@@ -121,8 +119,7 @@ def is_own_readme(path: Path) -> bool:
     if first != "# gpuctl recordings":
         return False
     try:
-        with path.open("rb") as file:
-            lines = file.read(HEADER_LIMIT).decode("utf-8", "replace").splitlines()
+        lines = read_piece(path, 0, HEADER_LIMIT).decode("utf-8", "replace").splitlines()
     except OSError:
         return False
     return len(lines) > 2 and lines[2].startswith("Written by gpuctl ") and "with `--record`" in lines[2]

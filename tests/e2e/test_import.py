@@ -259,3 +259,62 @@ def test_import_writes_the_first_block_into_a_config_without_one(account, tmp_pa
     assert deployed.code == 0, deployed.err
     assert _endpoint_writes(account) == [("PATCH", f"/v2/serverless/{made['id']}")]  # adopted: the marker, and nothing else
     assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", "--provider", "local", cwd=proj).code == 0
+
+
+# A pod config of GPU CLI with no project_id, and one with `"serverless": null` (S18).
+POD_ONLY = '{\n  // pods, for GPU CLI\n  "gpu_types": ["NVIDIA GeForce RTX 4090"],\n  "environment": {"python": "3.11"}\n}\n'
+NULL_BLOCKS = '{\n  "project_id": "pods",\n  "gpu_types": ["NVIDIA GeForce RTX 4090"],\n  "serverless": null\n}\n'
+
+
+def test_import_write_gives_a_pod_config_without_project_id_the_one_its_plan_used(account, tmp_path):
+    """import --write added the block and no project_id, so the next plan warned that the
+    marker is the directory's name. It now writes that name as project_id, as a new gpu.jsonc
+    import creates gets one."""
+    import pyjson5
+
+    made = account.server.create_endpoint("ext-2", worker=None, workers={"min": 0, "max": 2, "idleTimeout": 7})
+    proj = tmp_path / "podproj"
+    proj.mkdir()
+    config = proj / "gpu.jsonc"
+    config.write_text(POD_ONLY)
+    written = account.gpu("serverless", "import", "ext-2", "--provider", "local", "--write", cwd=proj)
+    assert written.code == 0, written.err
+    assert 'project_id "podproj"' in written.err, written.err
+    data = pyjson5.decode(config.read_text())
+    assert data["project_id"] == "podproj" and data["serverless"]["adopt"] == made["id"]
+    assert data["gpu_types"] == ["NVIDIA GeForce RTX 4090"] and "// pods, for GPU CLI" in config.read_text()
+    planned = account.gpu("serverless", "deploy", "--plan", "--provider", "local", cwd=proj)
+    assert planned.code == 0, planned.err
+    assert "project_id is not set" not in planned.err, planned.err
+
+
+def test_import_takes_serverless_null_as_no_block_yet(account, tmp_path):
+    import pyjson5
+
+    made = account.server.create_endpoint("ext-3", worker=None, workers={"min": 0, "max": 2, "idleTimeout": 7})
+    proj = tmp_path / "pods"
+    proj.mkdir()
+    config = proj / "gpu.jsonc"
+    config.write_text(NULL_BLOCKS)
+    shown = account.gpu("serverless", "import", "ext-3", "--provider", "local", cwd=proj)
+    assert shown.code == 0, shown.err
+    written = account.gpu("serverless", "import", "ext-3", "--provider", "local", "--write", cwd=proj)
+    assert written.code == 0, written.err
+    data = pyjson5.decode(config.read_text())
+    assert data["serverless"]["adopt"] == made["id"] and data["project_id"] == "pods"
+    assert "project_id" not in written.err  # it had one
+    validated = account.gpu("config", "validate", cwd=proj)
+    assert validated.code == 0, validated.out + validated.err
+
+
+@pytest.mark.parametrize("before", [POD_ONLY, NULL_BLOCKS], ids=["no-serverless-key", "serverless-null"])
+def test_list_on_a_pod_config_says_it_declares_no_serverless_endpoint(account, tmp_path, before):
+    """`list` said a pod config "is not valid"; it is a file with no serverless endpoints yet."""
+    proj = tmp_path / "pods"
+    proj.mkdir()
+    (proj / "gpu.jsonc").write_text(before)
+    listed = account.gpu("serverless", "list", "--provider", "local", cwd=proj)
+    assert listed.code == 0, listed.err
+    assert "not valid" not in listed.err and "Traceback" not in listed.err
+    assert "gpu.jsonc declares no serverless endpoints" in listed.err, listed.err
+    assert "gpu serverless import NAME --write" in listed.err

@@ -153,3 +153,40 @@ def test_what_a_worker_answers_a_deploy_stays_masked_in_the_result_written_as_ma
     smoke = doc["health"]["endpoints"][0]["steps"][1]
     assert smoke["status"] == "failed" and "the token (redacted) was refused" in smoke["error"], smoke
     assert doc["health"]["endpoints"][0]["name"] == NAME
+
+
+def test_rollback_delete_and_template_delete_json_are_written_as_built(account, tmp_path):
+    """ADR 38's last documents masked as a whole: a plain field (the endpoint's id, a template's
+    id) equal to a protected value read "(redacted)". Written as built now; the secret itself
+    is still in none of them, and an error quoting it is masked."""
+    proj = project(tmp_path / "p", _config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=ENV).code == 0
+    [endpoint] = account.endpoints()
+    config = _config()
+    config["serverless"]["runpod"]["env"]["GREETING"] = "hi"  # a new release
+    (proj / "gpu.jsonc").write_text(json.dumps(config))
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=ENV).code == 0
+    same_as_id = ENV | {"OTHER_TOKEN": endpoint["id"]}  # a credential-named variable of the environment: protected
+
+    rolled = account.gpu("serverless", "rollback", "echo", "--to", "1", "-y", "--json", cwd=proj, env=same_as_id)
+    assert rolled.code == 0, rolled.err
+    doc = rolled.json()
+    assert doc["endpoint"]["id"] == endpoint["id"] and doc["applied"] is True, rolled.out + rolled.err
+    [env] = [c for c in doc["changes"] if c["field"] == "env"]
+    assert env["old"]["GREETING"] == "hi" and env["new"]["HF_TOKEN"] == {"sensitive": True}, env  # as it was built (shown_env)
+    assert "(redacted)" not in rolled.out and SECRET not in rolled.out + rolled.err
+
+    template = account.server.http.post("/v2/templates", json={"name": "spare-tpl", "image": IMAGE, "serverless": True}).json()
+    dropped = account.gpu("serverless", "template", "delete", "spare-tpl", "--force", "--json", cwd=proj, env=ENV | {"OTHER_TOKEN": template["id"]})
+    assert dropped.code == 0, dropped.err
+    assert dropped.json() == {"deleted": template["id"], "not_found": False, "already_gone": False, "error": None}
+
+    canary = "missing_canary_7d1f0b"  # the value of a credential-named variable, given as the name: the error quotes it
+    missing = account.gpu("serverless", "delete", canary, "-y", "--json", cwd=proj, env=ENV | {"OTHER_TOKEN": canary})
+    assert missing.code == 1, missing.err
+    assert missing.json()["deleted"] is None and "(redacted)" in missing.json()["error"], missing.out
+    assert canary not in missing.out + missing.err
+
+    deleted = account.gpu("serverless", "delete", "echo", "-y", "--json", cwd=proj, env=same_as_id)
+    assert deleted.code == 0, deleted.err
+    assert deleted.json()["deleted"] == endpoint["id"] and SECRET not in deleted.out + deleted.err

@@ -133,6 +133,39 @@ def test_references_and_separators_keep_the_rule(tmp_path, key, value):
     assert rules(checked(tmp_path, config(block(env={key: value}), policy={"require_secret_env": True}))) == []
 
 
+@pytest.mark.parametrize("key, value", [
+    ("HF_TOKEN", "hf_${TOKEN}"),  # a provider's fixed token prefix, the token itself from the environment
+    ("OPENAI_API_KEY", "sk-proj-${TOKEN}"),
+    ("GH_PAT", "github_pat_${TOKEN}"),
+    ("AUTHORIZATION", "Bearer hf_${TOKEN}"),
+    ("DB_CREDENTIALS", "user=admin;password=${TOKEN}"),  # key=value settings: only a credential's value counts
+    ("DB_CREDENTIALS", "Server=db.internal;User Id=admin;Password=${TOKEN};Encrypt=true"),
+    ("DB_CREDENTIALS", "host=db user=admin password=${TOKEN} sslmode=require"),
+    ("AUTH", "client_id=gpuctl&client_secret=${TOKEN}"),
+], ids=["hf-prefix", "sk-prefix", "github-pat-prefix", "bearer-prefix", "kv-semicolons", "kv-ado", "kv-libpq", "kv-query"])
+def test_a_known_prefix_or_a_setting_beside_a_reference_keeps_the_rule(tmp_path, key, value):
+    """`hf_${REST}` and `user=admin;password=${PW}` were refused as literal secrets though the
+    secret is the `${VAR}`: a known token prefix and the settings of a key=value string whose
+    credential is a reference are not the credential."""
+    assert rules(checked(tmp_path, config(block(env={key: value}), policy={"require_secret_env": True}))) == []
+
+
+@pytest.mark.parametrize("key, value", [
+    ("HF_TOKEN", "hf_kQzPwLmXyRtBvNcDfGhJsAeUiOp1234567"),  # a whole token written
+    ("HF_TOKEN", "hf_${TOKEN}abc123"),  # part of it written after the reference
+    ("HF_TOKEN", "zz_${TOKEN}"),  # no prefix gpuctl knows: part of the secret as far as it can tell
+    ("DB_CREDENTIALS", "user=admin;password=hunter2"),
+    ("DB_CREDENTIALS", "user=${TOKEN};password=hunter2"),
+    ("DB_CREDENTIALS", "user=admin;password=pre${TOKEN}"),
+    ("DB_CREDENTIALS", "host=db user=admin password=hunter2 sslmode=${TOKEN}"),
+    ("AUTH", "client_id=${TOKEN}&client_secret=hunter2"),
+], ids=["hf-literal", "hf-suffix", "unknown-prefix", "kv-literal", "kv-literal-beside-ref", "kv-part", "kv-libpq-literal", "kv-query-literal"])
+def test_a_literal_token_or_password_setting_still_breaks_the_rule(tmp_path, key, value):
+    plan = checked(tmp_path, config(block(env={key: value}), policy={"require_secret_env": True}))
+    assert rules(plan) == [("require_secret_env", "endpoint.api", f"serverless.runpod.env.{key}")]
+    assert not any(secret in plan.policy.violations[0].message for secret in ("hunter2", "kQzPw", "abc123", "pre"))
+
+
 def test_a_generated_looking_literal_beside_a_reference_warns(tmp_path):
     """R5-5: the high-entropy warning skipped every value with a `${VAR}` too."""
     env = {"CALLBACK": "https://hooks.example.com/${TOKEN}/hf_kQzPwLmXyRtBvNcDfGhJsAeUiOp1234567", "MODEL": "${TOKEN}/meta-llama/Llama-3.1-8B-Instruct"}
