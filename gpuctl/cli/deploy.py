@@ -48,6 +48,14 @@ class DeployOptions:
     config_chooses_provider: bool = True  # False in the `gpu github` jobs: gpu.jsonc's `provider: local` is refused there (ADR 31)
     offers_template: bool = False  # the command has --template/--gpu-type (deploy): without --config, they may replace gpu.jsonc
 
+    @property
+    def flags(self):
+        """The run's options (`gpuctl.commands.Flags`), which every command the deploy's
+        messages suggest repeats."""
+        from gpuctl.commands import Flags
+
+        return Flags.of_run(self.config, self.provider, self.policy)
+
 
 @dataclass
 class Session:
@@ -77,7 +85,7 @@ class Session:
 
     def plan(self, observed, report: bool = False):
         """The plan against `observed`; `report` for drift, whose plan is never applied."""
-        plan = make_plan(self.desired, observed, self.catalog, target=self.target, prune=self.opts.prune, report=report)
+        plan = make_plan(self.desired, observed, self.catalog, target=self.target, prune=self.opts.prune, report=report, flags=self.opts.flags)
         return self.policy.check(plan) if self.policy is not None else plan
 
     @property
@@ -225,7 +233,7 @@ def deployment_for(s: Session, provider, view: type | None = None):
         lock_timeout=opts.lock_timeout, break_lock=opts.break_lock, parallelism=opts.parallelism,
         grace=s.app.seconds("GPUCTL_VISIBILITY_GRACE", 20), health=opts.health, policy=s.policy, before_write=opts.before_write,
         applied_by=None if opts.plan_only or opts.out else applier(s.app.environ, s.project_dir),
-        applied_from=(None, None) if opts.plan_only or opts.out else applied_from(s.app.environ))
+        applied_from=(None, None) if opts.plan_only or opts.out else applied_from(s.app.environ), flags=opts.flags)
 
     def warm(spec, endpoint: dict) -> dict:
         return run_prewarm(warm_io(s.app), provider, endpoint, spec.prewarm.mode, spec.prewarm.models, cached_model=spec.cached_model)
@@ -379,4 +387,6 @@ def unhealthy(health: dict):
         hint = "the apply itself is done and stands; fix the cause and deploy again"
     else:
         hint = "the apply itself is done; fix the cause and deploy again, or pass --rollback-on-failure to go back automatically"
+    said = [f"{e['name']}: {s['hint']}" for e in failed for s in e["steps"] if s["step"] == "rollback" and s.get("hint")]  # a failed rollback's own advice
+    hint = "\n".join([hint, *said])
     return Unhealthy(f"endpoint {', '.join(e['name'] for e in failed)} failed the health gate", detail="\n".join(lines), hint=hint)

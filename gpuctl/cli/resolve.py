@@ -12,6 +12,7 @@ import click
 
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.paths import CONFIG_FILE, RECORD_DIR
+from gpuctl.commands import NONE, Flags
 from gpuctl.errors import GpuctlError, doc_ref
 from gpuctl.words import counted
 
@@ -47,6 +48,7 @@ class Target:
     # secrets can be read (the local provider's: gpuctl.local.client.secrets.protector); None on
     # RunPod, whose API never returns a secret's value.
     secret_values: Callable[[str], list[str]] | None = None
+    flags: Flags = NONE  # the run's --config and --provider, which every command a message suggests repeats (gpuctl.commands)
 
     @property
     def project_id(self) -> str | None:
@@ -173,7 +175,7 @@ def open_target(app: AppContext, provider: str | None, config: str | None, start
         app.note(salvaged.note)
     name, _ = choose_provider(app, provider, loaded.provider if loaded else salvaged.provider)
     return Target(connect(app, name, start_local=start_local), loaded, name, app.protect, app.note, salvaged_project=salvaged.project_id,
-                  secret_values=_local_secrets(app) if name == "local" else None)
+                  secret_values=_local_secrets(app) if name == "local" else None, flags=Flags.of_run(config, provider))
 
 
 def _local_secrets(app: AppContext) -> Callable[[str], list[str]]:

@@ -18,7 +18,7 @@ from gpuctl.plan.adopt import adopt_advice, adopted, other_project_advice, renam
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Plan, ResourceChange, update_reason
 from gpuctl.plan.names import lookalike_notices
 from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume
-from gpuctl.commands import Flags, suggest
+from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.words import agreeing, counted, first_of
 
 _ORDER = {Action.CREATE: 0, Action.UPDATE: 0, Action.REPLACE: 0, Action.NOOP: 0, Action.DELETE: 1, Action.ORPHAN: 1, Action.PRESERVE: 2}
@@ -89,17 +89,18 @@ class Duplicated(Diagnostic):
     extra: tuple[dict, ...] = field(default=(), compare=False, hash=False)
 
 
-def _duplicates(name: str, ours: list[dict], address: str) -> Duplicated:
+def _duplicates(name: str, ours: list[dict], address: str, flags: Flags = NONE) -> Duplicated:
     """Two owned endpoints with one name (left by a race before gpuctl had the account lease):
     keep the oldest, whose URL callers are most likely to use, and say how to delete the rest."""
     keep, *extra = sorted(ours, key=lambda e: (str(e.get("createdAt") or "~"), str(e.get("id"))))
     return Duplicated(f'{counted(len(ours), "endpoint")} named "{name}" carry this project\'s marker: keep {keep.get("id")} (the oldest), delete {", ".join(str(e.get("id")) for e in extra)}',
-                      address, hint=f"run {delete_extra(extra)}; then plan again (to keep another one instead, delete the others by id)", keep=keep, extra=tuple(extra))
+                      address, hint=f"run {delete_extra(extra, flags)}; then plan again (to keep another one instead, delete the others by id)", keep=keep, extra=tuple(extra))
 
 
-def delete_extra(extra: Iterable[dict]) -> str:
-    """The commands that delete the endpoints a duplicate's advice says to delete."""
-    return "; ".join(f"gpu serverless delete {e.get('id')} --force" for e in extra)
+def delete_extra(extra: Iterable[dict], flags: Flags = NONE) -> str:
+    """The commands that delete the endpoints a duplicate's advice says to delete, by id, with
+    the run's options (`flags`)."""
+    return "; ".join(f"`{suggest('serverless', 'delete', str(e.get('id')), '--force', flags=flags)}`" for e in extra)
 
 
 def _duplicate_changes(spec: EndpointSpec, dup: Duplicated) -> list[ResourceChange]:
@@ -115,13 +116,13 @@ def _duplicate_changes(spec: EndpointSpec, dup: Duplicated) -> list[ResourceChan
 
 
 def _match(spec: EndpointSpec, project_id: str, account: Account, records: dict[str, drift.Record],
-           deleted: dict[str, drift.Record]) -> tuple[dict | None, list[Diagnostic], list[Notice]]:
+           deleted: dict[str, drift.Record], flags: Flags = NONE) -> tuple[dict | None, list[Diagnostic], list[Notice]]:
     same_name = account.endpoints_named(spec.name)
     ours = [e for e in same_name if owner(e) == project_id]
     theirs = [e for e in same_name if owner(e) != project_id]
     address = f"endpoint.{spec.name}"
     if len(ours) > 1:
-        return None, [_duplicates(spec.name, ours, address)], []
+        return None, [_duplicates(spec.name, ours, address, flags)], []
     lost = [e for e in theirs if not owner(e) and str(e.get("id")) in records]
     if not ours and len(lost) == 1:  # ours by its record, though its marker was removed: restore it
         ours, theirs = lost, [e for e in theirs if e is not lost[0]]
@@ -167,7 +168,7 @@ def _not_ours(spec: EndpointSpec, project_id: str, e: dict, address: str, gone: 
 
 
 def _orphans(spec_names: set[str], desired: Desired, observed: Observed, catalog: Catalog, prune: bool, matched: set[str],
-             records: Mapping[str, drift.Record]) -> tuple[list[ResourceChange], set[str], list[Notice]]:
+             records: Mapping[str, drift.Record], flags: Flags = NONE) -> tuple[list[ResourceChange], set[str], list[Notice]]:
     """Owned endpoints that left gpu.jsonc: deleted under --prune, otherwise shown as orphans,
     with what they still cost, because they keep running (and billing) until someone acts.
     Also the volumes the deleted ones attach, which the plan then preserves. An endpoint a
@@ -188,7 +189,7 @@ def _orphans(spec_names: set[str], desired: Desired, observed: Observed, catalog
             out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.NOOP, e.get("id"), why))
             notes.append(Notice("other-config", f'endpoint {e.get("id")} was last applied from {record.config}, another gpu.jsonc with project_id "{project_id}": '
                                                 f"kept, never pruned from here. Give each gpu.jsonc its own project_id, or, if {record.config} is gone, delete it "
-                                                f"with `{suggest('serverless', 'delete', str(e.get('id')), flags=Flags.of_run(desired.config_path))}`", address, level="note"))
+                                                f"with `{suggest('serverless', 'delete', str(e.get('id')), flags=flags)}`", address, level="note"))
             continue
         if prune:
             out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.DELETE, e.get("id"), f'owned by project "{project_id}" and no longer in gpu.jsonc (--prune)'))
@@ -414,9 +415,11 @@ class _Reading:
     records: dict[str, drift.Record]  # endpoint id -> its last-applied record
     deleted: dict[str, drift.Record]  # the records of endpoints gone from the account
     volume_of: dict[str, ResolvedVolume]
+    flags: Flags = NONE  # the run's options, which the commands the plan's advice suggests repeat (gpuctl.commands)
 
 
-def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str = "runpod", prune: bool = False, report: bool = False) -> Plan:
+def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str = "runpod", prune: bool = False, report: bool = False,
+         flags: Flags | None = None) -> Plan:
     """The typed difference between gpu.jsonc and the account. Raises PlanError when the two
     cannot be reconciled safely (an endpoint owned by someone else, ambiguous volumes). With
     `report` (a drift report, never applied), a block whose name an endpoint this project does
@@ -426,7 +429,10 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
 
     In three steps: the volumes (`_volumes`), each endpoint block (`_plan_endpoint`), then what
     the account holds beyond gpu.jsonc (`_beyond_config`: orphans, unmanaged endpoints, kept
-    volumes)."""
+    volumes).
+
+    `flags`: the run's options (`gpuctl.commands.Flags`), which the commands its advice
+    suggests repeat; None: gpu.jsonc's path alone."""
     if prune and not desired.endpoints:
         raise PlanError("refusing to prune with an empty configuration", [Diagnostic("no endpoints are declared", hint="an empty gpu.jsonc never deletes everything")])
     account = index(observed)
@@ -434,7 +440,8 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     tally = _Tally(changes=[v.change for v in volumes.values()], costs=[cost.volume_cost(v) for v in volumes.values()], errors=errors,
                    notices=notices + _priority_note(desired) + _volume_note(desired) + _no_local_command(desired, target))
     records = drift.records_of(observed.templates, desired.project_id)
-    reading = _Reading(desired, account, catalog, target, report, records, drift.deleted_records(records, {str(e.get("id")) for e in observed.endpoints}), volume_of)
+    reading = _Reading(desired, account, catalog, target, report, records, drift.deleted_records(records, {str(e.get("id")) for e in observed.endpoints}), volume_of,
+                       Flags.of_run(desired.config_path) if flags is None else flags)
     for spec in desired.endpoints:
         _plan_endpoint(spec, reading, tally)
     if tally.errors:
@@ -459,8 +466,8 @@ def _plan_endpoint(spec: EndpointSpec, reading: _Reading, tally: _Tally) -> None
     and marker), and its change, notices and cost, into `tally`. In a report, a duplicate or
     a name another owner has taken is listed instead of stopping the plan."""
     project_id = reading.desired.project_id
-    live, errs, notes = (adopted(spec, project_id, reading.account) or renamed(spec, project_id, reading.account)
-                         or _match(spec, project_id, reading.account, reading.records, reading.deleted))
+    live, errs, notes = (adopted(spec, project_id, reading.account) or renamed(spec, project_id, reading.account, reading.flags)
+                         or _match(spec, project_id, reading.account, reading.records, reading.deleted, reading.flags))
     if reading.report and len(errs) == 1 and isinstance(errs[0], Duplicated):
         tally.changes += _duplicate_changes(spec, errs[0])
         tally.matched.update(str(e.get("id")) for e in errs[0].extra)
@@ -495,7 +502,7 @@ def _beyond_config(desired: Desired, observed: Observed, reading: _Reading, tall
     """What the account holds that no block accounts for: this project's orphans (deleted with
     --prune), unmanaged endpoints near a block, and network volumes nothing attaches any more
     (kept, never deleted); their notices and costs go into `tally`."""
-    leftovers, freed, elsewhere = _orphans({s.name for s in desired.endpoints}, desired, observed, reading.catalog, prune, tally.matched, reading.records)
+    leftovers, freed, elsewhere = _orphans({s.name for s in desired.endpoints}, desired, observed, reading.catalog, prune, tally.matched, reading.records, reading.flags)
     tally.notices += elsewhere
     tally.changes += [c for c in leftovers if c.action is Action.NOOP]  # another gpu.jsonc's: no leftover of this one
     leftovers = [c for c in leftovers if c.action is not Action.NOOP]
