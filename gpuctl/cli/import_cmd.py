@@ -91,7 +91,7 @@ def _run(app: AppContext, target, ref: str, block_name: str | None, write: bool,
     plan = _plan(app, target, path, display, text, catalog, observed, made.problems)
     if write:
         edit.save(path, text, read=read, by="gpu serverless import", shown=display)
-    _report(app, live, made, plan, address, display, write, as_json, _again(live.get("id") or ref, block_name, force, config, provider))
+    _report(app, live, made, plan, address, display, write, as_json, _again(live.get("id") or ref, block_name, force, config, provider), target.flags)
     return ExitCode.OK
 
 
@@ -111,6 +111,7 @@ def _adoption(target, live: dict, project_id: str, name: str, force: bool) -> st
     """The `adopt` value of the block: the endpoint id, or None when it is this project's
     already under that name (an orphan: only its block was missing). Refuses another
     project's endpoint without --force, an endpoint gpu.jsonc declares, and a name it declares."""
+    from gpuctl.commands import suggest
     from gpuctl.v2 import owner
     from gpuctl.errors import UsageError
 
@@ -121,7 +122,7 @@ def _adoption(target, live: dict, project_id: str, name: str, force: bool) -> st
         names = {b.model.name or project_id: b.prefix for b in target.loaded.blocks}
         if project == project_id and live.get("name") in names:
             raise UsageError(f'endpoint "{live.get("name")}" ({live.get("id")}) is this project\'s and {target.loaded.source.display} declares it ({dotted(names[live["name"]])})',
-                             hint="there is nothing to import; `gpu serverless pull` brings its account values into gpu.jsonc")
+                             hint=f"there is nothing to import; `{suggest('serverless', 'pull', str(live.get('name')), flags=target.flags)}` brings its account values into gpu.jsonc")
         if name in names:
             from gpuctl.plan.adopt import adopt_advice
 
@@ -170,7 +171,7 @@ def _plan(app: AppContext, target, path, display: str, text: str, catalog, obser
     return plan(build_desired(loaded, environ, catalog), observed, catalog, target=target.name)
 
 
-def _report(app: AppContext, live: dict, made, plan, address: str, display: str, write: bool, as_json: bool, again: str) -> None:
+def _report(app: AppContext, live: dict, made, plan, address: str, display: str, write: bool, as_json: bool, again: str, flags=None) -> None:
     from gpuctl.config.edit import render
     from gpuctl.render.document import to_document
 
@@ -188,7 +189,7 @@ def _report(app: AppContext, live: dict, made, plan, address: str, display: str,
     from gpuctl.safetext import printable
 
     app.stdout.write(printable(render(_hidden(made.block), "", "  ")) + "\n")  # render escapes only C0; the block quotes the account
-    _notes(app, made, display, write, again, plan.provider)
+    _notes(app, made, display, write, again, plan.provider, flags)
     from gpuctl.render.text import render_text
 
     app.note(_headline(plan, address))
@@ -222,10 +223,12 @@ def _hidden(block: dict) -> dict:
     return {**block, "runpod": {**block["runpod"], "env": shown}}
 
 
-def _notes(app: AppContext, made, display: str, write: bool, again: str, target: str) -> None:
+def _notes(app: AppContext, made, display: str, write: bool, again: str, target: str, flags=None) -> None:
+    from gpuctl.commands import NONE, suggest
+
     name = made.block["name"]
     if write:
-        app.note(f'added the block of endpoint "{name}" to {display}; `gpu serverless deploy` adopts it')
+        app.note(f'added the block of endpoint "{name}" to {display}; `{suggest("serverless", "deploy", flags=flags or NONE)}` adopts it')
     else:
         app.note(f"nothing was written; `{again} --write` inserts this block into {display}")
     if made.placeholders:

@@ -156,7 +156,7 @@ class HealthGate:
         if target.previous_version is None:
             return {"step": "rollback", "status": "skipped", "reason": "this deploy did not change the endpoint from an earlier version (it created it, or changed nothing)"}
         try:
-            planned = plan_rollback(self.provider, target.endpoint_id, target.previous_version)
+            planned = plan_rollback(self.provider, target.endpoint_id, target.previous_version, self.flags)
             if not planned.changes:  # the deploy changed only fields outside the release (scaling): "rolled back" was untrue
                 reason = (f"this deploy changed none of the fields of its release (it is on version {planned.version}, "
                           f"the configuration of version {target.previous_version}): there is nothing to roll back")

@@ -232,12 +232,12 @@ def _maybe_renamed(changes: list[ResourceChange], leftovers: list[ResourceChange
 UNREPORTED = "not-reported"  # the Notice code of fields the account's answer lacks: `gpu serverless drift` refuses to report on them
 
 
-def _unreported_notice(live: dict, missing: list[str], address: str) -> list[Notice]:
+def _unreported_notice(live: dict, missing: list[str], address: str, flags: Flags = NONE) -> list[Notice]:
     if not missing:
         return []
     return [Notice(UNREPORTED, f"the account did not report {', '.join(missing)} of endpoint {live.get('id')}: the field is absent from its answer "
                                "(not empty), so gpuctl cannot tell whether it differs and leaves it out. RunPod's API may have changed "
-                               "what it sends: `gpu doctor` checks its answers' shape", address)]
+                               f"what it sends: `{suggest('doctor', flags=flags)}` checks its answers' shape", address)]
 
 
 def unreported(plan: Plan, observed: Observed) -> dict[str, list[str]]:
@@ -250,16 +250,16 @@ def unreported(plan: Plan, observed: Observed) -> dict[str, list[str]]:
     return {address: paths for address, paths in found if paths}
 
 
-def _notices_for(spec: EndpointSpec, live: dict | None, account: Account, missing: list[str]) -> list[Notice]:
+def _notices_for(spec: EndpointSpec, live: dict | None, account: Account, missing: list[str], flags: Flags = NONE) -> list[Notice]:
     address = f"endpoint.{spec.name}"
-    out = _unreported_notice(live, missing, address) if live is not None else []
+    out = _unreported_notice(live, missing, address, flags) if live is not None else []
     redacted = sorted(k for k, v in env_of(live or {}).items() if v == REDACTED)
     if redacted:
         out.append(Notice("redacted-env", f"the snapshot redacted env {', '.join(redacted)}; their values are not compared", address, level="note"))
     if spec.cached_model:
         out.append(Notice("cached-model-graphql", "runpod.cached_model is set through RunPod's GraphQL API (modelReferences), which REST v2 lacks and RunPod retires in early 2027", address, level="note"))
     if spec.prewarm.enabled:
-        out.append(_prewarm_notice(spec, live, account, address))
+        out.append(_prewarm_notice(spec, live, account, address, flags))
     return out
 
 
@@ -276,7 +276,7 @@ def _priority_note(desired: Desired) -> list[Notice]:
                                    f"is kept but cannot be enforced ({_few(with_fallbacks)})", level="note")]
 
 
-def _prewarm_notice(spec: EndpointSpec, live: dict | None, account: Account, address: str) -> Notice:
+def _prewarm_notice(spec: EndpointSpec, live: dict | None, account: Account, address: str, flags: Flags = NONE) -> Notice:
     """What deploy's pre-warm of this endpoint will do: skip it (nothing a CPU pod can
     download), catch up on it (no pre-warm record matches, ADR 0008), or run it on change."""
     mode = spec.prewarm.mode
@@ -289,7 +289,7 @@ def _prewarm_notice(spec: EndpointSpec, live: dict | None, account: Account, add
     records = account.templates_named(prewarm.record_name(str(live.get("id")))) if live is not None else ()
     if live is not None and not prewarm.recorded(records, owner(live) or "", str(live.get("id")), mode, prewarm.spec_digest(spec)):
         return Notice("prewarm-never-warmed", f"endpoint {spec.name} was never warmed for this configuration (no {mode} pre-warm record matches); deploy warms it", address)
-    return Notice("prewarm", f"prewarm.enabled: a {mode} pre-warm runs after apply when this endpoint is created or changed (gpu serverless warm)", address, level="note")
+    return Notice("prewarm", f"prewarm.enabled: a {mode} pre-warm runs after apply when this endpoint is created or changed ({suggest('serverless', 'warm', spec.name, flags=flags)})", address, level="note")
 
 
 def _volume_note(desired: Desired) -> list[Notice]:
@@ -321,8 +321,8 @@ def create_secret_fix(target: str, names: Iterable[str]) -> str:
     names = list(names)
     if target == "local":
         if len(names) == 1:
-            return f"create it with `gpu local secret set {names[0]}` (the value on stdin)"
-        return f"create each with `gpu local secret set NAME` (the value on stdin): {', '.join(names)}"
+            return f"create it with `{suggest('local', 'secret', 'set', names[0])}` (the value on stdin)"
+        return f"create each with `{suggest('local', 'secret', 'set', 'NAME')}` (the value on stdin): {', '.join(names)}"
     return f"create {agreeing(len(names), 'it', 'them')} in the RunPod account (console, Secrets), named {' and '.join(names) if len(names) < 3 else ', '.join(names)}"
 
 
@@ -355,7 +355,7 @@ def _secret_notices(spec: EndpointSpec, live: dict | None, known: Mapping[str, s
     return notices
 
 
-def _volumes(desired: Desired, account: Account, catalog: Catalog, report: bool = False):
+def _volumes(desired: Desired, account: Account, catalog: Catalog, report: bool = False, flags: Flags = NONE):
     """Resolve every desired volume once, deduplicated by (name, data center)."""
     resolved: dict[str, ResolvedVolume] = {}
     by_spec: dict[str, ResolvedVolume] = {}
@@ -364,7 +364,7 @@ def _volumes(desired: Desired, account: Account, catalog: Catalog, report: bool 
     for spec in desired.endpoints:
         if spec.volume is None:
             continue
-        found, errs, notes = resolve_volume(spec.volume, account.volumes_named(spec.volume.name), catalog, report)
+        found, errs, notes = resolve_volume(spec.volume, account.volumes_named(spec.volume.name), catalog, report, flags)
         errors += errs
         notices += notes
         if found:
@@ -436,12 +436,12 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     if prune and not desired.endpoints:
         raise PlanError("refusing to prune with an empty configuration", [Diagnostic("no endpoints are declared", hint="an empty gpu.jsonc never deletes everything")])
     account = index(observed)
-    volumes, volume_of, errors, notices = _volumes(desired, account, catalog, report)
+    flags = Flags.of_run(desired.config_path) if flags is None else flags
+    volumes, volume_of, errors, notices = _volumes(desired, account, catalog, report, flags)
     tally = _Tally(changes=[v.change for v in volumes.values()], costs=[cost.volume_cost(v) for v in volumes.values()], errors=errors,
                    notices=notices + _priority_note(desired) + _volume_note(desired) + _no_local_command(desired, target))
     records = drift.records_of(observed.templates, desired.project_id)
-    reading = _Reading(desired, account, catalog, target, report, records, drift.deleted_records(records, {str(e.get("id")) for e in observed.endpoints}), volume_of,
-                       Flags.of_run(desired.config_path) if flags is None else flags)
+    reading = _Reading(desired, account, catalog, target, report, records, drift.deleted_records(records, {str(e.get("id")) for e in observed.endpoints}), volume_of, flags)
     for spec in desired.endpoints:
         _plan_endpoint(spec, reading, tally)
     if tally.errors:
@@ -478,7 +478,7 @@ def _plan_endpoint(spec: EndpointSpec, reading: _Reading, tally: _Tally) -> None
         tally.matched.add(str(theirs.get("id")))
         tally.notices += notes
         return
-    registry_id, unresolved = registries.resolve(spec, reading.account.observed, reading.target)
+    registry_id, unresolved = registries.resolve(spec, reading.account.observed, reading.target, reading.flags)
     errs = errs + unresolved
     tally.errors += errs
     vol = reading.volume_of.get(spec.name)
@@ -486,7 +486,7 @@ def _plan_endpoint(spec: EndpointSpec, reading: _Reading, tally: _Tally) -> None
     if live is not None:  # a key removed from gpu.jsonc whose value gpuctl set: cleared (ADR 41)
         declared |= drift.keys_removed(reading.records.get(str(live.get("id"))), declared)
     missing = fields.unreported(live, declared) if live is not None else []  # once: compared with nothing, and noticed
-    tally.notices += notes + _notices_for(spec, live, reading.account, missing) + unmatched_rename(spec, live, project_id, reading.account, reading.deleted)
+    tally.notices += notes + _notices_for(spec, live, reading.account, missing, reading.flags) + unmatched_rename(spec, live, project_id, reading.account, reading.deleted)
     tally.notices += _secret_notices(spec, live, reading.account.observed.secrets, reading.target)
     if not errs:
         change, warnings = drift.classify(with_rename(_endpoint_change(spec, live, declared, missing), live), live, project_id, reading.records, reading.deleted,
