@@ -73,3 +73,14 @@ def test_a_suggestion_carries_only_the_run_s_options_its_command_takes():
     assert suggest("local", "down", flags=flags) == "gpu local down"
     assert suggest("auth", "login", flags=flags) == "gpu auth login"
     assert suggest("config", "validate", flags=flags) == "gpu config validate --config services/asr/gpu.jsonc"
+
+
+def test_a_provider_error_s_fix_names_its_commands_with_the_run_s_options():
+    """The client is made for a run (cli.connect.client, `flags`): a write whose outcome is
+    unknown says `deploy --plan` shows the account, for the gpu.jsonc and provider of the run."""
+    from gpuctl.provider.errors import FailedChange, ProviderError, Who
+
+    who = Who.of("local", Flags.of_run("my sub/gpu.jsonc", "local"))
+    assert "`gpu serverless deploy --plan --config 'my sub/gpu.jsonc' --provider local` shows what the account has now" in FailedChange("x", provider=who).hint
+    assert "`gpu doctor --config 'my sub/gpu.jsonc' --provider local` checks" in ProviderError("x", provider=who).hint
+    assert "`gpu serverless deploy --plan` shows" in FailedChange("x").hint  # no run: no options
