@@ -278,7 +278,7 @@ class _Puller:
         self.write(block, ("runpod", "env", key), value, why)
 
 
-def unreported(flags: Flags = NONE) -> str:
+def unreported_reason(flags: Flags = NONE) -> str:
     return ("the account did not report it (the field is absent from its answer, not null), so whether it changed cannot be told: "
             f"gpu.jsonc keeps its value; `{suggest('doctor', flags=flags)}` checks the account's answers")
 
@@ -302,7 +302,7 @@ def pull(text: str, loaded: LoadedConfig, resource_changes: list[dict], endpoint
         if change.get("kind") != "endpoint" or (only and change.get("name") != only):
             continue
         for path in (unreported or {}).get(change["address"], ()):
-            puller.leave(change["address"], path, "unknown", unreported(puller.flags))
+            puller.leave(change["address"], path, "unknown", unreported_reason(puller.flags))
         drift = change.get("drift")
         if change.get("action") == "orphan" or drift == "orphan":
             puller.leave(change["address"], "", "account", "owned by this project but not in gpu.jsonc; "
