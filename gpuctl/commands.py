@@ -21,6 +21,9 @@ from dataclasses import dataclass
 
 DEFAULT_CONFIG = "gpu.jsonc"
 _TAKES_POLICY = {("serverless", "deploy")}  # the commands that check a plan against a --policy
+# the commands (and groups) that take neither --config nor --provider: the run's are not theirs to repeat
+_TAKES_NEITHER = {("auth",), ("local",), ("config", "schema"), ("github", "reviewed-plan")}
+_TAKES_CONFIG_ONLY = {("config", "validate")}
 
 
 @dataclass(frozen=True)
@@ -42,9 +45,13 @@ class Flags:
         return cls(shown, provider or None, policy or None)
 
     def words(self, *argv: str) -> list[str]:
-        """The options `gpu *argv` takes from this run."""
+        """The options `gpu *argv` takes from this run: none that the command does not take
+        (`gpu local down` has no --config; tests/test_commands.py checks the tables against
+        gpu's commands)."""
+        if any(tuple(argv[:len(path)]) == path for path in _TAKES_NEITHER):
+            return []
         out = ["--config", self.config] if self.config else []
-        out += ["--provider", self.provider] if self.provider else []
+        out += ["--provider", self.provider] if self.provider and tuple(argv[:2]) not in _TAKES_CONFIG_ONLY else []
         if self.policy and tuple(argv[:2]) in _TAKES_POLICY:
             out += ["--policy", self.policy]
         return out

@@ -37,7 +37,11 @@ def check_body_size(route: str, payload: Any, where: str | None = None) -> None:
                      detail=f"in {where}" if where else None, hint=hint)
 
 
-PAUSED_HINT = "raise scaling.max_workers in gpu.jsonc and run `gpu serverless deploy` (or workers.max in the RunPod console)"
+def paused_hint(flags=None) -> str:
+    """How to give a paused endpoint workers; `flags` (`gpuctl.commands.Flags`): the run's options."""
+    from gpuctl.commands import NONE, suggest
+
+    return f"raise scaling.max_workers in gpu.jsonc and run `{suggest('serverless', 'deploy', flags=flags or NONE)}` (or workers.max in the RunPod console)"
 
 
 def paused(endpoint: dict) -> bool:
@@ -48,14 +52,14 @@ def paused(endpoint: dict) -> bool:
     return workers_max(endpoint) == 0
 
 
-def refuse_if_paused(endpoint: dict, what: str, hint: str = "") -> None:
+def refuse_if_paused(endpoint: dict, what: str, hint: str = "", flags=None) -> None:
     """A command that waits for a worker to run `what` stops at once on a paused endpoint, before
     queueing anything, instead of waiting out its timeout to then suggest a longer one."""
     from gpuctl.errors import GpuctlError
 
     if paused(endpoint):
         raise GpuctlError(f"endpoint {endpoint.get('name')} has max workers 0, so no worker can start to run {what}",
-                          hint=PAUSED_HINT + (f"; {hint}" if hint else ""))
+                          hint=paused_hint(flags) + (f"; {hint}" if hint else ""))
 
 
 def error_parts(job: dict) -> tuple[str | None, str | None, str | None]:
@@ -94,12 +98,13 @@ def wait_until_final(get: Callable[[], dict], job: dict, *, remaining: Callable[
 SUBMITTING = "interrupt: waiting for the endpoint to answer with the job id, so gpu can say how to cancel the job"
 
 
-def job_commands(ref: str, job_id: str) -> str:
-    """How to see and cancel a job gpu stopped waiting for."""
-    from gpuctl.commands import suggest
+def job_commands(ref: str, job_id: str, flags=None) -> str:
+    """How to see and cancel a job gpu stopped waiting for; `flags` (`gpuctl.commands.Flags`):
+    the run's options, which name the project `ref` belongs to and the account."""
+    from gpuctl.commands import NONE, suggest
 
-    return (f"check it with `{suggest('serverless', 'job', 'status', ref, job_id)}`, "
-            f"cancel it with `{suggest('serverless', 'job', 'cancel', ref, job_id)}`")
+    return (f"check it with `{suggest('serverless', 'job', 'status', ref, job_id, flags=flags or NONE)}`, "
+            f"cancel it with `{suggest('serverless', 'job', 'cancel', ref, job_id, flags=flags or NONE)}`")
 
 
 class QueuedJob:
@@ -110,8 +115,8 @@ class QueuedJob:
     during it left a job that runs, and bills, with no way to find it). `job` is the last
     answer seen: /run's, then each poll's."""
 
-    def __init__(self, provider, endpoint_id: str, ref: str, say: Callable[[], None] | None = None):
-        self.provider, self.endpoint_id, self.ref, self.say = provider, endpoint_id, ref, say
+    def __init__(self, provider, endpoint_id: str, ref: str, say: Callable[[], None] | None = None, flags=None):
+        self.provider, self.endpoint_id, self.ref, self.say, self.flags = provider, endpoint_id, ref, say, flags  # flags: the run's, for the commands it suggests
         self.job: dict | None = None
 
     def queue(self, payload: dict) -> dict:
@@ -144,14 +149,14 @@ class QueuedJob:
         by its last state, and the commands to see and cancel it; or, before the endpoint
         answered, where to look."""
         if not self.job:
-            from gpuctl.commands import suggest
+            from gpuctl.commands import NONE, suggest
 
-            return f"interrupted before {self.ref} answered: the {what} may still run\nhint: `{suggest('serverless', 'status', self.ref)}` shows the queue"
+            return f"interrupted before {self.ref} answered: the {what} may still run\nhint: `{suggest('serverless', 'status', self.ref, flags=self.flags or NONE)}` shows the queue"
         # the state last seen: with --stream that is /run's answer while a /stream call waits,
         # so "queued" may be stale by now; it is said as what gpu last saw, not as a fact
         goes_on = (f"was in the queue of {self.ref} when gpu last looked; it runs once a worker takes it (it may be running now)"
                    if self.job.get("status") == "IN_QUEUE" else f"keeps running on {self.ref}")
-        return f"interrupted: {what} {self.job['id']} {goes_on}\nhint: {job_commands(self.ref, self.job['id'])}"
+        return f"interrupted: {what} {self.job['id']} {goes_on}\nhint: {job_commands(self.ref, self.job['id'], self.flags)}"
 
 
 def summary(job: dict) -> dict[str, Any]:

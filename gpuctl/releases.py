@@ -18,7 +18,7 @@ from typing import Any
 from gpuctl.errors import GpuctlError
 from gpuctl.model import MARKER_ENV
 from gpuctl.moments import epoch_of
-from gpuctl.commands import suggest
+from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.v2 import env_of, owner, release_version
 from gpuctl.words import agreeing, counted
 
@@ -106,7 +106,7 @@ def versions(doc: dict) -> list[int]:
     return sorted((r["version"] for r in doc.get("releases") or [] if isinstance(r.get("version"), int)), reverse=True)
 
 
-def configuration_at(doc: dict, endpoint: dict, version: int) -> dict[str, Any]:
+def configuration_at(doc: dict, endpoint: dict, version: int, flags: Flags = NONE) -> dict[str, Any]:
     """{v2 path: value} of every field a release after `version` changed, as it was at
     `version`. Raises VersionNotFound (listing the versions there are) or HistoryIncomplete
     (a later version is missing, or a diff names a field gpuctl cannot write)."""
@@ -115,7 +115,7 @@ def configuration_at(doc: dict, endpoint: dict, version: int) -> dict[str, Any]:
     if version not in known:
         listed = ", ".join(map(str, known)) or "none"
         raise VersionNotFound(f"endpoint {name} has no version {version}; its versions are {listed}",
-                              hint=f"pick one of them, as `{suggest('serverless', 'history', str(name))}` lists them")
+                              hint=f"pick one of them, as `{suggest('serverless', 'history', str(endpoint.get('id') or name), flags=flags)}` lists them")
     latest = known[0] if release_version(doc) is None else release_version(doc)
     missing = sorted(set(range(version + 1, latest + 1)) - set(known))
     if missing:

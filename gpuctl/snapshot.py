@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.errors import SnapshotError
 from gpuctl.files import FileUnreadable, read_json
 from gpuctl.model import REDACTED, Observed, acyclic
@@ -24,7 +25,13 @@ from gpuctl.spelling import did_you_mean
 
 KEYS = ("endpoints", "networkVolumes", "templates", "registries")
 _SURROGATE = re.compile("[\ud800-\udfff]")  # a str pydantic-core cannot hold
-HINT = "items are RunPod REST v2 objects as the list calls return them; capture a snapshot with `gpu serverless snapshot --out FILE`"
+def _capture(flags: Flags = NONE, out: str = "--out FILE") -> str:
+    """The command that captures a snapshot, with the run's options (`flags`)."""
+    return suggest("serverless", "snapshot", *out.split(), flags=flags)
+
+
+def _hint(flags: Flags = NONE) -> str:
+    return f"items are RunPod REST v2 objects as the list calls return them; capture a snapshot with `{_capture(flags)}`"
 PROVIDERS = ("runpod", "local")
 
 
@@ -34,9 +41,11 @@ class Snapshot:
     provider: str | None  # None: the snapshot does not say (hand-written, or taken before it was recorded)
 
 
-def parse_snapshot(data: Any, display: str) -> Snapshot:
+def parse_snapshot(data: Any, display: str, flags: Flags = NONE) -> Snapshot:
+    """The snapshot in `data`; `flags`: the run's options, which the command its errors suggest repeats."""
     if not isinstance(data, dict):
-        raise SnapshotError(f"{display}: a snapshot is a JSON object", hint='write {"endpoints": [], "networkVolumes": [], "templates": []}, or capture one with `gpu serverless snapshot --out FILE`')
+        raise SnapshotError(f"{display}: a snapshot is a JSON object", hint='write {"endpoints": [], "networkVolumes": [], "templates": []}, '
+                                                                            f"or capture one with `{_capture(flags)}`")
     for key in data:
         if key not in KEYS and key != "provider":
             raise SnapshotError(f'{display}: unknown key "{key}"', hint=did_you_mean(key, [*KEYS, "provider"]) or f"the keys are provider, {', '.join(KEYS)}")
@@ -47,10 +56,10 @@ def parse_snapshot(data: Any, display: str) -> Snapshot:
     for key, fits in ITEM_CHECKS.items():
         items = data.get(key, [])
         if not isinstance(items, list):
-            raise SnapshotError(f"{display}: {key} must be a list of RunPod v2 objects, not {_kind(items)}", hint=HINT)
+            raise SnapshotError(f"{display}: {key} must be a list of RunPod v2 objects, not {_kind(items)}", hint=_hint(flags))
         for i, item in enumerate(items):
             if not fits(item):
-                _check_item(key, item, f"{display}: {key}[{i}]")
+                _check_item(key, item, f"{display}: {key}[{i}]", flags)
         lists[key] = tuple(items)
     registries = lists["registries"] if "registries" in data else None  # None: not recorded, unknown (not "none")
     return Snapshot(Observed(lists["endpoints"], lists["networkVolumes"], lists["templates"], registries=registries), provider)
@@ -110,7 +119,7 @@ def _kind(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "true/false", int: "a number", float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
 
 
-def _check_item(key: str, item: Any, where: str) -> None:
+def _check_item(key: str, item: Any, where: str, flags: Flags = NONE) -> None:
     """An item the quick checks did not accept, judged by the models of `gpuctl.snapshot_items`:
     the fields gpuctl reads must have RunPod's types; others are kept as they are."""
     from pydantic import ValidationError
@@ -118,33 +127,34 @@ def _check_item(key: str, item: Any, where: str) -> None:
     from gpuctl.snapshot_items import ITEM_MODELS
 
     if not isinstance(item, dict):
-        raise SnapshotError(f"{where} is {_kind(item)}, not a RunPod v2 object", hint=HINT)
+        raise SnapshotError(f"{where} is {_kind(item)}, not a RunPod v2 object", hint=_hint(flags))
     try:
         ITEM_MODELS[key].model_validate(item)
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
         problem = "is missing" if err["type"] == "missing" else f"has the wrong type ({_kind(err.get('input'))}): {err['msg'].lower()}"
-        raise SnapshotError(f"{where}{path} {problem}", hint=HINT) from None
+        raise SnapshotError(f"{where}{path} {problem}", hint=_hint(flags)) from None
 
 
 @acyclic
-def read_snapshot(path: Path, shown: str | None = None) -> Snapshot:
-    """The snapshot at `path`, named `shown` (as the user typed it) in its errors."""
-    capture = "capture a snapshot with `gpu serverless snapshot --out FILE`"
+def read_snapshot(path: Path, shown: str | None = None, flags: Flags = NONE) -> Snapshot:
+    """The snapshot at `path`, named `shown` (as the user typed it) in its errors, which
+    suggest commands with the run's options (`flags`)."""
+    capture = f"capture a snapshot with `{_capture(flags)}`"
     name = path if shown is None else shown
     try:
         data = read_json(path, encoding="utf-8-sig", shown=shown)
     except FileUnreadable as exc:
         if exc.missing:
-            raise SnapshotError(f"{name} does not exist", hint="capture one with `gpu serverless snapshot > account.json`, or write one by hand") from None
+            raise SnapshotError(f"{name} does not exist", hint=f"capture one with `{_capture(flags, '--out account.json')}`, or write one by hand") from None
         if isinstance(exc.cause, IsADirectoryError):
             raise SnapshotError(f"{name} is a directory", hint="pass the snapshot file itself to --observed") from None
         if not exc.json:  # a device (FileRefused), a file too large, permission denied
             raise SnapshotError(f"cannot read the snapshot {name}: {exc.problem}", hint=f"pass a snapshot file to --observed: {capture}") from None
         hint = "a snapshot is RunPod v2 objects a few levels deep; " + capture if isinstance(exc.cause, RecursionError) else capture
         raise SnapshotError(f"{exc.place}: {exc.problem}", hint=hint) from None
-    return parse_snapshot(data, str(name))
+    return parse_snapshot(data, str(name), flags)
 
 
 def snapshot_document(observed: Observed, shown_env: Callable[[dict, str], bool] | None = None, provider: str | None = None) -> dict:

@@ -45,3 +45,42 @@ def test_the_run_s_config_provider_and_a_deploy_s_policy_are_repeated():
 def test_the_default_config_and_an_unnamed_provider_are_left_out():
     for default in (None, "gpu.jsonc", "./gpu.jsonc"):
         assert suggest("serverless", "deploy", "-y", flags=Flags.of_run(default)) == "gpu serverless deploy -y"
+
+
+def _leaves(command, path=()):
+    import click
+
+    if isinstance(command, click.Group):
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            yield from _leaves(command.get_command(ctx, name), (*path, name))
+    else:
+        yield path, {o for p in command.params for o in getattr(p, "opts", [])}
+
+
+def test_a_suggestion_carries_only_the_run_s_options_its_command_takes():
+    """`gpu local down --config services/asr/gpu.jsonc` is a usage error: each of gpu's
+    commands repeats those of the run's options that it has, and no other."""
+    from gpuctl.cli import cli
+
+    flags = Flags.of_run("services/asr/gpu.jsonc", "local", "platform.jsonc")
+    leaves = dict(_leaves(cli))
+    assert ("serverless", "deploy") in leaves and ("local", "down") in leaves
+    for path, options in leaves.items():
+        given = set(flags.words(*path)) & {"--config", "--provider", "--policy"}
+        assert given <= options, (path, given - options)
+        assert {"--config", "--provider"} & options <= given, (path, ({"--config", "--provider"} & options) - given)
+    assert suggest("local", "down", flags=flags) == "gpu local down"
+    assert suggest("auth", "login", flags=flags) == "gpu auth login"
+    assert suggest("config", "validate", flags=flags) == "gpu config validate --config services/asr/gpu.jsonc"
+
+
+def test_a_provider_error_s_fix_names_its_commands_with_the_run_s_options():
+    """The client is made for a run (cli.connect.client, `flags`): a write whose outcome is
+    unknown says `deploy --plan` shows the account, for the gpu.jsonc and provider of the run."""
+    from gpuctl.provider.errors import FailedChange, ProviderError, Who
+
+    who = Who.of("local", Flags.of_run("my sub/gpu.jsonc", "local"))
+    assert "`gpu serverless deploy --plan --config 'my sub/gpu.jsonc' --provider local` shows what the account has now" in FailedChange("x", provider=who).hint
+    assert "`gpu doctor --config 'my sub/gpu.jsonc' --provider local` checks" in ProviderError("x", provider=who).hint
+    assert "`gpu serverless deploy --plan` shows" in FailedChange("x").hint  # no run: no options

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import click
+from gpuctl.commands import suggest
 from gpuctl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -112,8 +113,8 @@ def _refuse_local(app: AppContext, key: str) -> None:
     local = local_credentials(app, key)
     if local:
         raise UsageError(f"gpu auth login stores a RunPod API key, but {local}; nothing was stored",
-                         hint=f"the local provider needs no login; to store your RunPod key, undo `gpu local env` first with "
-                              f"`eval \"$(gpu local env --unset)\"` (it runs `unset {' '.join(EXPORTED)}`), then run `gpu auth login` again")
+                         hint=f"the local provider needs no login; to store your RunPod key, undo `{suggest('local', 'env')}` first with "
+                              f"`eval \"$({suggest('local', 'env', '--unset')})\"` (it runs `unset {' '.join(EXPORTED)}`), then run `gpu auth login` again")
 
 
 def _read_key(app: AppContext) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.resolve import Ambiguous, NotFound, Target, find_endpoint
+from gpuctl.commands import NONE, suggest
 from gpuctl.v2 import data_center, image, owned_by, owner, volume_ids
 from gpuctl.errors import ExitCode, GpuctlError, UsageError
 from gpuctl.safetext import one_line
@@ -92,7 +93,7 @@ def _choose_endpoint(app: AppContext, target: Target, ref: str | None, pick_all:
     from every endpoint with --all or where there is no gpu.jsonc (no project to narrow to)."""
     endpoints = target.provider.list_endpoints()
     if ref is not None:
-        return find_endpoint(endpoints, ref, target.project_id)
+        return find_endpoint(endpoints, ref, target.project_id, target.flags)
     every = pick_all or target.project_id is None
     offered = endpoints if every else [e for e in endpoints if owner(e) == target.project_id]
     if not offered and endpoints and not every:
@@ -138,9 +139,9 @@ def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: 
         of = f'of project "{owner(chosen)}"' if owner(chosen) else "of no project"
         raise Refused(f"no gpu.jsonc here, so endpoint {chosen['name']} ({chosen['id']}) {of} cannot be checked as this project's",
                       hint=f"{nearby_config(app.cwd) or 'run it in the project directory, or pass --config'}; "
-                           f"or, to delete it anyway, name it by id with --force: gpu serverless delete {chosen['id']} --force")
+                           f"or, to delete it anyway, name it by id with --force: {suggest('serverless', 'delete', ident, '--force', flags=target.flags)}")
     if not owned and not by_id_forced and not picked:
-        raise Refused(f"endpoint {name} ({ident}) belongs to {whose}, not to this project", hint=f"to delete it anyway, name it by id with --force: gpu serverless delete {ident} --force")
+        raise Refused(f"endpoint {name} ({ident}) belongs to {whose}, not to this project", hint=f"to delete it anyway, name it by id with --force: {suggest('serverless', 'delete', ident, '--force', flags=target.flags)}")
     volumes = _volumes(target, chosen)
     app.stderr.write(f"This deletes endpoint {_endpoint_label(chosen)}, its workers and its queued jobs.\n")
     unfinished = _unfinished_jobs(target, chosen["id"])
@@ -152,11 +153,11 @@ def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: 
     from gpuctl.interrupts import Interrupted, writing
 
     before = lambda: Interrupted(f"interrupted before the delete was sent: endpoint {name} ({ident}) was not deleted",  # noqa: E731
-                                 hint=f"run `gpu serverless delete {ident}` again to delete it")
+                                 hint=f"run `{suggest('serverless', 'delete', ident, flags=target.flags)}` again to delete it")
     after = lambda: Interrupted(f"interrupted, after the delete: endpoint {name} ({ident}) is deleted"  # noqa: E731
                                 + (f"; kept {counted(len(volumes), 'network volume')}" if volumes else ""), hint="the delete was carried out: there is nothing to repeat")
     unknown = lambda why: Interrupted(f"interrupted while the delete of endpoint {name} ({ident}) was in flight: its outcome is unknown ({why})",  # noqa: E731
-                                      hint=f"`gpu serverless list` shows whether it is still there; if it is, run `gpu serverless delete {ident}` again")
+                                      hint=f"`{suggest('serverless', 'list', flags=target.flags)}` shows whether it is still there; if it is, run `{suggest('serverless', 'delete', ident, flags=target.flags)}` again")
     say = lambda: app.note("interrupted: waiting for the delete in flight to finish (a second interrupt stops waiting)")  # noqa: E731
     with writing(before, after, say=say, unknown=unknown) as write:
         with account_lease(target.provider, lease_project(chosen, target.project_id), "gpu serverless delete", app.note, wait=lock_timeout, break_lock=break_lock):
@@ -180,8 +181,8 @@ def _deleting(target: Target, endpoint_id: str, ident: str) -> bool:
     except FailedChange as exc:
         if isinstance(exc, Stopped):
             raise
-        raise exc.with_hint(f"the delete may have been carried out: `gpu serverless list` shows whether endpoint {ident} is still there; "
-                            f"if it is, run `gpu serverless delete {ident}` again") from None
+        raise exc.with_hint(f"the delete may have been carried out: `{suggest('serverless', 'list', flags=target.flags)}` shows whether endpoint {ident} is still there; "
+                            f"if it is, run `{suggest('serverless', 'delete', ident, flags=target.flags)}` again") from None
 
 
 def _unfinished_jobs(target: Target, endpoint_id: str) -> str | None:
@@ -235,7 +236,7 @@ class TemplateNotFound(NotFound):
     pass
 
 
-def find_template(templates: list[dict], ref: str) -> dict:
+def find_template(templates: list[dict], ref: str, flags=None) -> dict:
     """The template with id `ref`, else the one named exactly `ref`. RunPod keeps template names
     unique per account, but if several ever share one, gpuctl lists their ids rather than guess."""
     from gpuctl.spelling import did_you_mean
@@ -252,7 +253,7 @@ def find_template(templates: list[dict], ref: str) -> dict:
         hint = ("the account has no serverless template of yours (gpuctl's own records are not yours to delete); "
                 "if you meant another account, check --provider and the API key (`gpu auth status`)")
     else:
-        hint = did_you_mean(ref, [str(t.get("name", "")) for t in templates]) or "run `gpu serverless template delete` on a terminal to pick one"
+        hint = did_you_mean(ref, [str(t.get("name", "")) for t in templates]) or f"run `{suggest('serverless', 'template', 'delete', flags=flags or NONE)}` on a terminal to pick one"
     raise TemplateNotFound(f'no serverless template of yours named or with id "{_s(ref)}"', hint=hint)
 
 
@@ -268,7 +269,7 @@ def delete_template(app: AppContext, target: Target, ref: str | None, *, force: 
         chosen = pick(app, sorted(owned, key=lambda t: str(t.get("name"))), _template_label, "template")
     else:
         try:
-            chosen = find_template(owned, ref)
+            chosen = find_template(owned, ref, target.flags)
         except NotFound as missing:
             return _absent(app, missing, ignore_not_found, as_json, so_far)
     users = target.provider.template_users().get(chosen["id"], [])

@@ -47,6 +47,15 @@ class DeployOptions:
     before_write: Callable[[], None] | None = None  # engine.flow.DeployRequest.before_write (the GitHub apply's newer-commit check)
     config_chooses_provider: bool = True  # False in the `gpu github` jobs: gpu.jsonc's `provider: local` is refused there (ADR 31)
     offers_template: bool = False  # the command has --template/--gpu-type (deploy): without --config, they may replace gpu.jsonc
+    suggested: object | None = None  # gpuctl.commands.Flags the messages' commands carry, when not this run's own (a GitHub job's: as from the repository root)
+
+    @property
+    def flags(self):
+        """The run's options (`gpuctl.commands.Flags`), which every command the deploy's
+        messages suggest repeats."""
+        from gpuctl.commands import Flags
+
+        return self.suggested or Flags.of_run(self.config, self.provider, self.policy)
 
 
 @dataclass
@@ -77,7 +86,7 @@ class Session:
 
     def plan(self, observed, report: bool = False):
         """The plan against `observed`; `report` for drift, whose plan is never applied."""
-        plan = make_plan(self.desired, observed, self.catalog, target=self.target, prune=self.opts.prune, report=report)
+        plan = make_plan(self.desired, observed, self.catalog, target=self.target, prune=self.opts.prune, report=report, flags=self.opts.flags)
         return self.policy.check(plan) if self.policy is not None else plan
 
     @property
@@ -107,7 +116,7 @@ def session(app: AppContext, opts: DeployOptions) -> Session:
     snapshot = None
     if opts.observed:
         snapshot_path, shown = planning.user_path(app, opts.observed)
-        snapshot = read_snapshot(snapshot_path, shown)
+        snapshot = read_snapshot(snapshot_path, shown, opts.flags)
         target, _ = planning.snapshot_provider(app, opts.provider, loaded.provider, snapshot.provider, shown)
     else:
         if not opts.config_chooses_provider:
@@ -197,7 +206,7 @@ def _run(app: AppContext, opts: DeployOptions, out: ResultOut | None) -> int:
         from dataclasses import replace
 
         return _show_plan(s, replace(s.plan(s.snapshot.observed), observed_from=opts.observed))  # said in every rendering
-    provider = connect(app, s.target)
+    provider = connect(app, s.target, flags=s.opts.flags)
     try:
         deployment = deployment_for(s, provider)
         if out is not None:
@@ -221,14 +230,14 @@ def deployment_for(s: Session, provider, view: type | None = None):
     opts = s.opts
     request = DeployRequest(
         desired=s.desired, catalog=s.catalog, target=s.target, project_dir=s.project_dir, prune=opts.prune,
-        saved=read_saved(*planning.user_path(s.app, opts.from_plan)) if opts.from_plan else None, reviewed=not (opts.yes or opts.json_result or opts.from_plan),
+        saved=read_saved(*planning.user_path(s.app, opts.from_plan), opts.flags) if opts.from_plan else None, reviewed=not (opts.yes or opts.json_result or opts.from_plan),
         lock_timeout=opts.lock_timeout, break_lock=opts.break_lock, parallelism=opts.parallelism,
         grace=s.app.seconds("GPUCTL_VISIBILITY_GRACE", 20), health=opts.health, policy=s.policy, before_write=opts.before_write,
         applied_by=None if opts.plan_only or opts.out else applier(s.app.environ, s.project_dir),
-        applied_from=(None, None) if opts.plan_only or opts.out else applied_from(s.app.environ))
+        applied_from=(None, None) if opts.plan_only or opts.out else applied_from(s.app.environ), flags=opts.flags)
 
     def warm(spec, endpoint: dict) -> dict:
-        return run_prewarm(warm_io(s.app), provider, endpoint, spec.prewarm.mode, spec.prewarm.models, cached_model=spec.cached_model)
+        return run_prewarm(warm_io(s.app, opts.flags), provider, endpoint, spec.prewarm.mode, spec.prewarm.models, cached_model=spec.cached_model)
 
     return Deployment(provider, request, (view or DeployView)(s.app, None if opts.json_result else opts.fmt, s.locate), lambda plan: _confirm(s), warm)
 
@@ -381,4 +390,6 @@ def unhealthy(health: dict):
         hint = "the apply itself is done and stands; fix the cause and deploy again"
     else:
         hint = "the apply itself is done; fix the cause and deploy again, or pass --rollback-on-failure to go back automatically"
+    said = [f"{e['name']}: {s['hint']}" for e in failed for s in e["steps"] if s["step"] == "rollback" and s.get("hint")]  # a failed rollback's own advice
+    hint = "\n".join([hint, *said])
     return Unhealthy(f"endpoint {', '.join(e['name'] for e in failed)} failed the health gate", detail="\n".join(lines), hint=hint)

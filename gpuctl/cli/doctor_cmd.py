@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from gpuctl.cli.context import AppContext
+from gpuctl.commands import Flags, suggest
 from gpuctl.cli.resolve import provider_options, record_option
 from gpuctl.errors import doc_ref
 from gpuctl.words import first_of
@@ -43,7 +44,10 @@ def doctor(app: AppContext, as_json: bool, provider: str | None, config: str | N
     start_recording(app, record, "gpu doctor")
     catalog = load_catalog()
     loaded, plan_input = _project(app, config, catalog)
-    name, key, account = _account(app, provider, loaded.provider if loaded else None)
+    flags = Flags.of_run(config, provider)
+    name, key, account = _account(app, provider, loaded.provider if loaded else None, flags)
+    if plan_input is not None:
+        plan_input = replace(plan_input, flags=flags)
     if plan_input is not None and plan_input.error is None:
         plan_input = replace(plan_input, target=name)  # the local provider plans its GPUCTL_LOCAL_* env too
     try:
@@ -83,7 +87,7 @@ def _project(app: AppContext, config: str | None, catalog):
     return loaded, PlanInput(desired, catalog)
 
 
-def _account(app: AppContext, flag: str | None, configured: str | None):
+def _account(app: AppContext, flag: str | None, configured: str | None, flags=None):
     """(provider name, where the key came from, the provider or None). A missing key, or a
     local provider that is not running, is the key check's failure, not an error."""
     from gpuctl.cli.connect import connect
@@ -103,7 +107,7 @@ def _account(app: AppContext, flag: str | None, configured: str | None):
         return name, key, None
     from gpuctl.provider.http import RetryPolicy
 
-    account = connect(app, name, start_local=False)
+    account = connect(app, name, start_local=False, flags=flags)
     for client in (account.control, account.jobs):
         client.retry = RetryPolicy(attempts=3, budget=30.0)  # a diagnosis says "unreachable" in seconds, not minutes
     return name, key, account
@@ -129,7 +133,7 @@ def _local_key(app: AppContext):
 
     data_dir = lifecycle.default_data_dir(app.environ)
     if lifecycle.read_server_info(data_dir) is None:
-        return KeyInfo(None, f"the local provider is not running (data dir {data_dir})", fix="start it with `gpu local up`")
+        return KeyInfo(None, f"the local provider is not running (data dir {data_dir})", fix=f"start it with `{suggest('local', 'up')}`")
     return KeyInfo(f"the local provider's token in {data_dir}")
 
 

@@ -13,6 +13,7 @@ import click
 
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.paths import named_file
+from gpuctl.commands import suggest
 from gpuctl.cli.resolve import provider_options
 from gpuctl.errors import ExitCode
 from gpuctl.words import counted
@@ -21,7 +22,7 @@ from gpuctl.words import counted
 @click.command("drift")
 @click.option("--json", "as_json", is_flag=True, help="Print the drift document (schema/drift.schema.json) on stdout.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), help="text (default), json, or markdown (an issue body).")
-@click.option("--observed", type=named_file("save the snapshot with `gpu serverless snapshot --out FILE`"), metavar="FILE", help="Report against this snapshot instead of the account (no network, no credentials).")
+@click.option("--observed", type=named_file(f"save the snapshot with `{suggest('serverless', 'snapshot', '--out', 'FILE')}`"), metavar="FILE", help="Report against this snapshot instead of the account (no network, no credentials).")
 @click.option("--detailed-exitcode", "_detailed", is_flag=True,
               help="Accepted as `deploy --plan --detailed-exitcode` takes it; drift's exit codes are always the detailed ones.")
 @provider_options
@@ -35,13 +36,14 @@ def drift(app: AppContext, as_json: bool, fmt: str | None, observed: str | None,
     unmanaged, or have lost its marker. The report says what each asks you to do and what the drift costs
     per hour. Exits 0 in sync, 2 on drift, 1 on any error (a failed read is never 0)."""
     from gpuctl.cli.planning import output_format
+    from gpuctl.commands import Flags, suggest
     from gpuctl.interrupts import Interrupted
 
     try:
         return report(app, output_format(fmt, as_json), observed, provider, config)
     except KeyboardInterrupt:
         raise Interrupted("interrupted before the drift report was made: drift only reads, so nothing was changed",
-                          hint="run `gpu serverless drift` again") from None
+                          hint=f"run `{suggest('serverless', 'drift', flags=Flags.of_run(config, provider))}` again") from None
 
 
 def report(app: AppContext, fmt: str, observed: str | None, provider: str | None, config: str | None) -> int:
@@ -68,13 +70,13 @@ def drift_doc(app: AppContext, observed: str | None, provider: str | None, confi
     from gpuctl.commands import Flags
     from gpuctl.render.drift import build
 
-    s = _session(app, observed, provider, config, config_chooses_provider)
-    state = s.snapshot.observed if s.snapshot is not None else _observe(app, s)
+    flags = Flags.of_run(config, provider) if flags is None else flags
+    s = _session(app, observed, provider, config, config_chooses_provider, flags)
+    state = s.snapshot.observed if s.snapshot is not None else _observe(app, s, flags)
     planned = s.plan(state, report=True)
-    _refuse_unreported(planned.notices)
+    _refuse_unreported(planned.notices, flags)
     plan = to_document(planned)
-    doc = build(plan, s.catalog, {e["id"]: e for e in state.endpoints if isinstance(e.get("id"), str)}, s.locate,
-                Flags.of_run(config, provider) if flags is None else flags)
+    doc = build(plan, s.catalog, {e["id"]: e for e in state.endpoints if isinstance(e.get("id"), str)}, s.locate, flags)
     # The fingerprint of what this report covers, not of the whole account: another project's
     # deploy must not change tonight's document when this project's drift did not move.
     doc["observed_digest"] = observed_digest(state, {str(r["id"]) for r in plan["resource_changes"] if r["id"]})
@@ -82,10 +84,11 @@ def drift_doc(app: AppContext, observed: str | None, provider: str | None, confi
     return doc
 
 
-def _refuse_unreported(notices) -> None:
+def _refuse_unreported(notices, flags=None) -> None:
     """A field the account's answer lacks cannot be compared. Reporting it as changed (to null)
     would blame someone in the console for an API change, and "in sync" would claim what was
     not seen: like a read that failed, it is an error, never 0 or 2."""
+    from gpuctl.commands import NONE, suggest
     from gpuctl.errors import GpuctlError
     from gpuctl.plan.planner import UNREPORTED
 
@@ -94,7 +97,7 @@ def _refuse_unreported(notices) -> None:
         raise GpuctlError(f"the account did not report fields this report compares, on {counted(len(unreported), 'endpoint')}: "
                           "no drift report can be made (nothing is known to have changed)",
                           detail="\n".join(f"  {n.address}: {n.message}" for n in unreported),
-                          hint="run `gpu doctor`: it checks RunPod's answers against the API's shape and says which fields are missing; "
+                          hint=f"run `{suggest('doctor', flags=flags or NONE)}`: it checks RunPod's answers against the API's shape and says which fields are missing; "
                                "a gpuctl that reads the new shape ends this")
 
 
@@ -116,21 +119,21 @@ def _lease(state, project_id: str, snapshot: bool) -> dict:
     return {"applying": applying} | ({"lease": lease_section(lease, DRIFT_STILL)} if lease is not None else {})
 
 
-def _session(app: AppContext, observed: str | None, provider: str | None, config: str | None, config_chooses_provider: bool = True):
+def _session(app: AppContext, observed: str | None, provider: str | None, config: str | None, config_chooses_provider: bool = True, flags=None):
     """The deploy session of `deploy --plan` with these flags: no overrides, no --prune (an
     orphan is reported, never planned for deletion)."""
     from gpuctl.cli.deploy import DeployOptions, session
 
     opts = DeployOptions(plan_only=True, observed=observed, config=config, fmt="text", detailed_exitcode=True, prune=False,
                          provider=provider, yes=False, out=None, from_plan=None, lock_timeout=0.0, break_lock=False,
-                         json_result=False, overrides={}, config_chooses_provider=config_chooses_provider)
+                         json_result=False, overrides={}, config_chooses_provider=config_chooses_provider, suggested=flags)
     return session(app, opts)
 
 
 READS = 3  # reads of the account a report makes at most while it keeps changing under it
 
 
-def _observe(app: AppContext, s):
+def _observe(app: AppContext, s, flags=None):
     """Read the account. The local provider is never started: a report against an account
     that is not there is an error, not a plan to create everything. The endpoints and the
     templates (the last-applied records) are separate reads: a record whose endpoint the first
@@ -142,7 +145,7 @@ def _observe(app: AppContext, s):
     from gpuctl.errors import GpuctlError
     from gpuctl.words import counted
 
-    account = connect(app, s.target, start_local=False)
+    account = connect(app, s.target, start_local=False, flags=flags)
     try:
         for _ in range(READS):
             state = account.observe(s.needs_model_references, registries=s.needs_registries)

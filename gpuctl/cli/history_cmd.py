@@ -169,7 +169,7 @@ def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan
     from gpuctl.v2 import env_of, release_version
 
     so_far = so_far or Progress(version)
-    planned = plan_rollback(provider, endpoint_id, version)
+    planned = plan_rollback(provider, endpoint_id, version, so_far.flags)
     current, doc, changes, config = planned.endpoint, planned.releases, planned.changes, planned.config
     literals, indirect = literals or {}, indirect or {}
     _protect(app, literals, env_of(current), config.get("env"))
@@ -201,7 +201,7 @@ def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan
                                            f"`{again_command}` again")
     with writing(before, after, say=lambda: app.note("interrupted: waiting for the rollback's write in flight to finish"), unknown=unknown) as write:
         with account_lease(provider, project, "gpu serverless rollback", app.note, wait=wait, break_lock=break_lock):
-            again = plan_rollback(provider, endpoint_id, version)
+            again = plan_rollback(provider, endpoint_id, version, so_far.flags)
             if again.version != planned.version or again.changes != changes:
                 raise ChangedMeanwhile(f"endpoint {name} changed after the plan was shown (now version {again.version})",
                                        hint="run rollback again and review the new plan")
@@ -240,7 +240,7 @@ def _left_to_do(endpoint: dict, changes: list[dict], indirect: dict[str, str], f
     name = endpoint.get("name")
     if not owner(endpoint):
         return ["The endpoint has no GPUCTL_PROJECT marker, so no gpu.jsonc deploys it and nothing will undo this rollback."]
-    lines = [f"gpu.jsonc now differs from the account (project {owner(endpoint)}): the next `gpu serverless deploy` would undo this rollback."]
+    lines = [f"gpu.jsonc now differs from the account (project {owner(endpoint)}): the next `{suggest('serverless', 'deploy', flags=flags or NONE)}` would undo this rollback."]
     env = _env_written(changes)
     elsewhere = _read_elsewhere(changes, indirect)
     if len(elsewhere) < len(env) + sum(1 for c in changes if c["path"] != "env"):  # something pull can take

@@ -96,7 +96,7 @@ def _run(app: AppContext, target, ref: str, block_name: str | None, write: bool,
     if write:
         edit.save(path, text, read=read, by="gpu serverless import", shown=display)
     _report(app, live, made, plan, address, display, write, as_json, _again(live.get("id") or ref, block_name, force, config, provider),
-            project_id if named else None)
+            project_id if named else None, target.flags)
     return ExitCode.OK
 
 
@@ -116,6 +116,7 @@ def _adoption(target, live: dict, project_id: str, name: str, force: bool) -> st
     """The `adopt` value of the block: the endpoint id, or None when it is this project's
     already under that name (an orphan: only its block was missing). Refuses another
     project's endpoint without --force, an endpoint gpu.jsonc declares, and a name it declares."""
+    from gpuctl.commands import suggest
     from gpuctl.v2 import owner
     from gpuctl.errors import UsageError
 
@@ -126,7 +127,7 @@ def _adoption(target, live: dict, project_id: str, name: str, force: bool) -> st
         names = {b.model.name or project_id: b.prefix for b in target.loaded.blocks}
         if project == project_id and live.get("name") in names:
             raise UsageError(f'endpoint "{live.get("name")}" ({live.get("id")}) is this project\'s and {target.loaded.source.display} declares it ({dotted(names[live["name"]])})',
-                             hint="there is nothing to import; `gpu serverless pull` brings its account values into gpu.jsonc")
+                             hint=f"there is nothing to import; `{suggest('serverless', 'pull', str(live.get('name')), flags=target.flags)}` brings its account values into gpu.jsonc")
         if name in names:
             from gpuctl.plan.adopt import adopt_advice
 
@@ -176,7 +177,7 @@ def _plan(app: AppContext, target, path, display: str, text: str, catalog, obser
 
 
 def _report(app: AppContext, live: dict, made, plan, address: str, display: str, write: bool, as_json: bool, again: str,
-            project_id: str | None) -> None:
+            project_id: str | None, flags=None) -> None:
     from gpuctl.config.edit import render
     from gpuctl.render.document import to_document
 
@@ -194,7 +195,7 @@ def _report(app: AppContext, live: dict, made, plan, address: str, display: str,
     from gpuctl.safetext import printable
 
     app.stdout.write(printable(render(_hidden(made.block), "", "  ")) + "\n")  # render escapes only C0; the block quotes the account
-    _notes(app, made, display, write, again, plan.provider, project_id)
+    _notes(app, made, display, write, again, plan.provider, project_id, flags)
     from gpuctl.render.text import render_text
 
     app.note(_headline(plan, address))
@@ -228,13 +229,15 @@ def _hidden(block: dict) -> dict:
     return {**block, "runpod": {**block["runpod"], "env": shown}}
 
 
-def _notes(app: AppContext, made, display: str, write: bool, again: str, target: str, project_id: str | None) -> None:
+def _notes(app: AppContext, made, display: str, write: bool, again: str, target: str, project_id: str | None, flags=None) -> None:
     """`project_id`: the one import adds to a file that has none (the directory's name)."""
+    from gpuctl.commands import NONE, suggest
+
     name = made.block["name"]
     named = (f' and project_id "{project_id}" (the directory\'s name, the marker deploy writes: kept in the file, a clone or a '
              "CI checkout under another name stays this project)") if project_id else ""
     if write:
-        app.note(f'added the block of endpoint "{name}"{named} to {display}; `gpu serverless deploy` adopts it')
+        app.note(f'added the block of endpoint "{name}"{named} to {display}; `{suggest("serverless", "deploy", flags=flags or NONE)}` adopts it')
     else:
         app.note(f"nothing was written; `{again} --write` inserts this block{named} into {display}")
     if made.placeholders:

@@ -69,17 +69,17 @@ def status(app: AppContext, ref: str, as_json: bool, watch: bool, interval: floa
         grace = app.seconds("GPUCTL_WARM_SWEEP_GRACE", 300)  # as warm's sweep: a pod shown here is one the next warm-up deletes
         with while_it_exists(target, ref, endpoint_id, "status --watch followed it" if watch else "its status was read"):
             if not watch:
-                _show(app, views.status_doc(target, endpoint_id, grace), as_json)
+                _show(app, views.status_doc(target, endpoint_id, grace), as_json, target.flags)
                 return ExitCode.OK
             try:  # SIGTERM is a Ctrl-C in gpu (gpuctl.interrupts.sigterm_as_ctrl_c): both end the watch
-                _watch(app, lambda: views.status_doc(target, endpoint_id, grace), interval, as_json)
+                _watch(app, lambda: views.status_doc(target, endpoint_id, grace), interval, as_json, flags=target.flags)
             except KeyboardInterrupt:
                 return ExitCode.OK
     finally:
         target.close()
 
 
-def _show(app: AppContext, doc: dict, as_json: bool) -> None:
+def _show(app: AppContext, doc: dict, as_json: bool, flags=None) -> None:
     from gpuctl.cli.output import print_document
 
     from gpuctl.cli import views
@@ -87,15 +87,16 @@ def _show(app: AppContext, doc: dict, as_json: bool) -> None:
     if as_json:
         print_document(app, doc)
     else:
-        views.print_table(app, views.status_panel(doc))
+        views.print_table(app, views.status_panel(doc, flags))
 
 
 def _watch(app: AppContext, refresh: Callable[[], dict], interval: float, as_json: bool,
-           sleep: Callable[[float], None] | None = None) -> NoReturn:
+           sleep: Callable[[float], None] | None = None, flags=None) -> NoReturn:
     """Refresh until interrupted. On a terminal the panel is redrawn in place (AppContext.live).
     In a pipe, a log or CI, under TERM=dumb, or with --json anywhere, each refresh is one line
     (a JSON document with --json), flushed as it is written, so a reader sees every refresh when it happens. `sleep` waits
-    between refreshes (time.sleep; a test's own)."""
+    between refreshes (time.sleep; a test's own). `flags` (gpuctl.commands.Flags): the run's
+    options, which the commands the panel suggests repeat."""
     import time
 
     sleep = sleep or time.sleep
@@ -106,10 +107,10 @@ def _watch(app: AppContext, refresh: Callable[[], dict], interval: float, as_jso
     if app.live(app.stdout) and not as_json:  # the one rule of every live view: not under TERM=dumb
         from rich.live import Live
 
-        with Live(views.status_panel(refresh()), console=app.console(), auto_refresh=False) as live:
+        with Live(views.status_panel(refresh(), flags), console=app.console(), auto_refresh=False) as live:
             while True:
                 sleep(interval)
-                live.update(views.status_panel(refresh()), refresh=True)
+                live.update(views.status_panel(refresh(), flags), refresh=True)
     while True:
         doc = refresh()
         if as_json:  # gpuctl's own document, one a line, written as made (ADR 38)

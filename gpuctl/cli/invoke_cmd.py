@@ -12,7 +12,8 @@ import click
 from gpuctl.cli.durations import DURATION
 from gpuctl.cli.resolve import provider_options
 from gpuctl.errors import ExitCode
-from gpuctl.jobs import BODY_LIMITS, FINAL, PAUSED_HINT, SUBMITTING, QueuedJob, body_size, check_body_size, job_commands, job_error, paused, refuse_if_paused, wait_until_final
+from gpuctl.commands import suggest
+from gpuctl.jobs import BODY_LIMITS, FINAL, SUBMITTING, QueuedJob, body_size, check_body_size, job_commands, job_error, paused, refuse_if_paused, paused_hint, wait_until_final
 from gpuctl.words import in_seconds
 
 if TYPE_CHECKING:
@@ -66,10 +67,10 @@ def invoke(app: AppContext, name: str, input_value: str | None, is_async: bool, 
     try:
         found = queue_endpoint(target, name)
         if is_async and paused(found):
-            app.note(f"note: endpoint {found.get('name')} has max workers 0: the job waits in the queue until it is raised; {PAUSED_HINT}")
+            app.note(f"note: endpoint {found.get('name')} has max workers 0: the job waits in the queue until it is raised; {paused_hint(target.flags)}")
         elif not is_async:
-            refuse_if_paused(found, "the job", "--async queues it for then")
-        call = JobCall(app, target.provider, found["id"], name, timeout, as_json)
+            refuse_if_paused(found, "the job", "--async queues it for then", target.flags)
+        call = JobCall(app, target.provider, found["id"], name, timeout, as_json, target.flags)
         with while_it_exists(target, name, call.endpoint_id, "the job was sent" if is_async else "the job ran (the job went with it)"):
             try:
                 if is_async:
@@ -149,13 +150,16 @@ class JobCall:
     """One job on one endpoint: submitting it, waiting for it within a deadline, and saying
     how it ended. Knows the job id as soon as the endpoint has answered."""
 
-    def __init__(self, app: AppContext, provider, endpoint_id: str, ref: str, timeout: float, as_json: bool):
+    def __init__(self, app: AppContext, provider, endpoint_id: str, ref: str, timeout: float, as_json: bool, flags=None):
         import time
 
+        from gpuctl.commands import NONE
+
         self.app, self.provider, self.endpoint_id, self.ref, self.as_json = app, provider, endpoint_id, ref, as_json
+        self.flags = flags or NONE  # the run's options (gpuctl.commands.Flags), for the commands it suggests
         self.clock, self.sleep = time.monotonic, time.sleep
         self.timeout, self.deadline = timeout, self.clock() + timeout if timeout else None
-        self.queued = QueuedJob(provider, endpoint_id, ref, say=lambda: app.note(SUBMITTING))
+        self.queued = QueuedJob(provider, endpoint_id, ref, say=lambda: app.note(SUBMITTING), flags=self.flags)
         self.chunks = 0
         self.line = StatusLine(app, ref)
 
@@ -172,7 +176,7 @@ class JobCall:
         return float("inf") if self.deadline is None else self.deadline - self.clock()
 
     def hint(self, job_id: str) -> str:
-        return job_commands(self.ref, job_id)
+        return job_commands(self.ref, job_id, self.flags)
 
     def queue(self, payload: dict) -> dict:
         """/run, its id known before an interrupt takes its course (QueuedJob.queue)."""
@@ -182,7 +186,7 @@ class JobCall:
     def submit(self, payload: dict) -> int:
         job = self.queue(payload)
         self.app.stdout.write(to_json(job) + "\n" if self.as_json else f"{job['id']}\n")
-        self.app.note(f"queued; check it with: gpu serverless job status {self.ref} {job['id']}")
+        self.app.note(f"queued; check it with: {suggest('serverless', 'job', 'status', self.ref, job['id'], flags=self.flags)}")
         return ExitCode.OK
 
     def run(self, payload: dict, wait_ms: int, by_runsync: bool = False) -> dict:
@@ -259,7 +263,7 @@ class JobCall:
         message, trace = job_error(job)
         raise GpuctlError(f"job {job['id']} {ENDED.get(job.get('status'), 'ended')}" + (f": {shortened(message)}" if message else ""),
                           detail=trace if self.app.debug else None,
-                          hint=f"the whole job: `gpu serverless job status {self.ref} {job['id']} --json`")
+                          hint=f"the whole job: `{suggest('serverless', 'job', 'status', self.ref, job['id'], '--json', flags=self.flags)}`")
 
 
 class StatusLine:

@@ -25,12 +25,12 @@ def _data_dir(app: AppContext, given: str | None):
     return usable_data_dir(user_path(app, str(Path(given).expanduser()))[0], "--data-dir") if given else default_data_dir(app.environ)
 
 
-def _same_dir(given: str | None) -> str:
-    """` --data-dir DIR` (shell-quoted) to repeat in a hint when the command was given one, so
-    the command the hint names reaches the same provider; else nothing."""
-    import shlex
+def _local(*argv: str, given: str | None) -> str:
+    """`gpu local *argv`, quoted (gpuctl.commands.suggest), with `--data-dir DIR` when the
+    command was given one, so the command a hint names reaches the same provider."""
+    from gpuctl.commands import suggest
 
-    return f" --data-dir {shlex.quote(given)}" if given else ""
+    return suggest("local", *argv, *(["--data-dir", given] if given else []))
 
 
 @click.group("local")
@@ -54,13 +54,13 @@ def up(app: AppContext, port: int | None, data_dir: str | None) -> int:
     if running is not None and port not in (None, 0, running["port"]):  # asked for a port it is not on: a script would talk to that one
         raise lifecycle.LocalProviderError(
             f"the local provider is already running at {running['url']} (pid {running['pid']}), not on port {port}",
-            hint=f"use it there, or move it: `gpu local down{_same_dir(data_dir)}`, then `gpu local up --port {port}{_same_dir(data_dir)}`")
+            hint=f"use it there, or move it: `{_local('down', given=data_dir)}`, then `{_local('up', '--port', str(port), given=data_dir)}`")
     if running is not None:
         app.stdout.write(f"local provider already running at {running['url']} (pid {running['pid']})\n")
         return ExitCode.OK
     info = lifecycle.ensure_running(directory, environ=app.environ) if port is None else lifecycle.start(directory, port, app.environ)
     app.stdout.write(f"local provider running at {info['url']} (pid {info['pid']}, data in {directory})\n")
-    app.note(f"point RunPod clients at it with: eval \"$(gpu local env{_same_dir(data_dir)})\"")
+    app.note(f"point RunPod clients at it with: eval \"$({_local('env', given=data_dir)})\"")
     return ExitCode.OK
 
 
@@ -143,7 +143,7 @@ def env(app: AppContext, data_dir: str | None, unset: bool) -> int:
     directory = _data_dir(app, data_dir)
     info = lifecycle.read_server_info(directory)
     if info is None:
-        raise lifecycle.LocalProviderError("the local provider is not running", hint=f"start it with `gpu local up{_same_dir(data_dir)}`")
+        raise lifecycle.LocalProviderError("the local provider is not running", hint=f"start it with `{_local('up', given=data_dir)}`")
     for name, value in lifecycle.env_exports(directory, info, lifecycle.read_token(directory)).items():
         # unmasked: printing the key is this command's job. Through the masking stdout, a second
         # `eval "$(gpu local env)"` (the key now in gpu's environment, so protected) exported
@@ -242,6 +242,6 @@ def secret_delete(app: AppContext, name: str, data_dir: str | None) -> int:
     directory = _data_dir(app, data_dir)
     if not secrets.delete(directory, name):
         raise secrets.LocalProviderError(f"there is no local secret {name!r} in {directory}",
-                                         hint=f"`gpu local secret list{_same_dir(data_dir)}` names the secrets there are")
+                                         hint=f"`{_local('secret', 'list', given=data_dir)}` names the secrets there are")
     app.stdout.write(f"secret {name} deleted\n")
     return ExitCode.OK

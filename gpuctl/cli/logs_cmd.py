@@ -45,7 +45,7 @@ def logs(app: AppContext, name: str, follow: bool, worker_id: str | None, since:
         target.protect_env(found)  # what workers print may hold them
         source = LogSource(target.provider, found["id"], start, tail)
         if worker_id is not None:
-            source.check_worker(name, worker_id)
+            source.check_worker(name, worker_id, target.flags)
         printer = Printer(app, as_json, prefix=worker_id is None)
         with while_it_exists(target, name, found["id"], "logs --follow followed it" if follow else "its logs were read"):
             if follow:
@@ -95,7 +95,7 @@ class LogSource:
         workers = worker_list(self.provider.workers(self.endpoint_id))
         return [w["id"] for w in sorted(workers, key=lambda w: w.get("startedAt") or "")]
 
-    def check_worker(self, name: str, worker_id: str) -> None:
+    def check_worker(self, name: str, worker_id: str, flags=None) -> None:
         """Raise UnknownWorker unless `worker_id` is a live worker of the endpoint or one whose
         log stream the provider still has (a worker that has stopped: a job's workerId). The
         stream is asked only when the workers list does not name the id."""
@@ -110,7 +110,7 @@ class LogSource:
             for _ in self.provider.worker_logs(self.endpoint_id, worker_id, tail=0):
                 break
         except NotFound:
-            raise UnknownWorker(name, worker_id, live) from None
+            raise UnknownWorker(name, worker_id, live, flags) from None
 
     def read(self, worker_id: str) -> list[dict]:
         """What the worker has logged so far: the stream until it is quiet for a second."""
@@ -150,7 +150,7 @@ class LogSource:
 class UnknownWorker(GpuctlError):
     """--worker names no worker the endpoint has, live or stopped."""
 
-    def __init__(self, name: str, worker_id: str, live: list[str]):
+    def __init__(self, name: str, worker_id: str, live: list[str], flags=None):
         from gpuctl.safetext import printable
         from gpuctl.spelling import did_you_mean
 
@@ -158,10 +158,10 @@ class UnknownWorker(GpuctlError):
         known = f"its live workers: {', '.join(live)}" if live else "it has no live workers now"
         guess = did_you_mean(worker_id, live)
         name = printable(name, keep_newlines=False)
-        from gpuctl.commands import suggest
+        from gpuctl.commands import NONE, suggest
 
-        how = (f"`{suggest('serverless', 'logs', name)}` shows every live worker; a stopped worker's id is its job's workerId "
-               f"(`{suggest('serverless', 'job', 'status', name, 'JOB_ID')}`)")
+        how = (f"`{suggest('serverless', 'logs', name, flags=flags or NONE)}` shows every live worker; a stopped worker's id is its job's workerId "
+               f"(`{suggest('serverless', 'job', 'status', name, 'JOB_ID', flags=flags or NONE)}`)")
         super().__init__(f"endpoint {name} has no worker {shown!r} (live or stopped)", detail=known,
                          hint=f"{guess} {how}" if guess else how)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gpuctl.cli.context import AppContext
+from gpuctl.commands import suggest
 from gpuctl.errors import GpuctlError, UsageError
 from gpuctl.model import Override, acyclic
 
@@ -124,7 +125,7 @@ def choose_provider(app: AppContext, flag: str | None, configured: str | None) -
     if unattended:
         raise NoApiKey(f"no RunPod API key is configured, and {unattended}, so gpuctl will not fall back to the local provider",
                        hint=f"set {ENV_VAR} (or run `gpu auth login`) to use RunPod, or pass --provider local (or set GPU_PROVIDER=local) to use the local provider")
-    app.note("note: no RunPod API key is configured, so this uses the local provider (gpu local status); run `gpu auth login` to use RunPod")
+    app.note(f"note: no RunPod API key is configured, so this uses the local provider ({suggest('local', 'status')}); run `gpu auth login` to use RunPod")
     return "local", "no RunPod API key is configured"
 
 
@@ -184,10 +185,10 @@ def local_credentials(app: AppContext, key: str | None) -> str | None:
     except lifecycle.LocalProviderError:  # not a directory: no local provider's key or URL lives there
         return None
     if key and lifecycle.owns_key(data_dir, key):
-        return "the API key is the local provider's token (as `gpu local env` exports it)"
+        return f"the API key is the local provider's token (as `{suggest('local', 'env')}` exports it)"
     for name in BASE_URL_VARS:
         if app.environ.get(name) and lifecycle.owns_url(data_dir, app.environ[name]):
-            return f"{name} is the local provider's URL (as `gpu local env` exports it)"
+            return f"{name} is the local provider's URL (as `{suggest('local', 'env')}` exports it)"
     return None
 
 
@@ -207,7 +208,7 @@ def _refuse_local_credentials(app: AppContext, source: str) -> None:
     if local:
         raise LocalCredentials(
             f"{source} chooses provider runpod, but {local}: this command would reach the local provider while saying runpod",
-            hint=f"to use RunPod, undo `gpu local env` with `eval \"$(gpu local env --unset)\"` (it runs `unset {' '.join(EXPORTED)}`) "
+            hint=f"to use RunPod, undo `{suggest('local', 'env')}` with `eval \"$({suggest('local', 'env', '--unset')})\"` (it runs `unset {' '.join(EXPORTED)}`) "
                  "and set RUNPOD_API_KEY to your RunPod key (or run `gpu auth login`); to use the local provider, pass --provider local")
 
 

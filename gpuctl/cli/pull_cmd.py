@@ -139,6 +139,7 @@ def _protect(app: AppContext, loaded, observed, result) -> None:
 
 def _verify(app: AppContext, target, loaded, catalog, observed, before: str, result) -> None:
     """The edited text is valid, keeps every comment, and leaves no pulled field differing."""
+    from gpuctl.commands import suggest
     from gpuctl.config import load_config
     from gpuctl.config.edit import comments_kept
     from gpuctl.errors import ConfigError
@@ -151,7 +152,7 @@ def _verify(app: AppContext, target, loaded, catalog, observed, before: str, res
         app.protect_variables(exc)  # the error is quoted in the one raised here
         problems = "; ".join(f"{d.path}: {d.message}" for d in exc.diagnostics)
         raise PullFailed(f"the account's values do not fit gpu.jsonc ({problems}); nothing was written",
-                         hint="pull the other endpoints with `gpu serverless pull NAME`, and set these by hand") from None
+                         hint=f"pull the other endpoints with `{suggest('serverless', 'pull', 'NAME', flags=target.flags)}`, and set these by hand") from None
     _, again = _plan(app, target, edited, catalog, observed)
     pulled = {(p.address, p.field) for p in result.pulled}
     still = sorted(f"{c.address} {fc.path}" for c in again.changes for fc in c.changes if (c.address, fc.path) in pulled)

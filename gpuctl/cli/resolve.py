@@ -12,6 +12,7 @@ import click
 
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.paths import CONFIG_FILE, RECORD_DIR
+from gpuctl.commands import NONE, Flags
 from gpuctl.errors import GpuctlError, doc_ref
 from gpuctl.words import counted
 
@@ -47,6 +48,7 @@ class Target:
     # secrets can be read (the local provider's: gpuctl.local.client.secrets.protector); None on
     # RunPod, whose API never returns a secret's value.
     secret_values: Callable[[str], list[str]] | None = None
+    flags: Flags = NONE  # the run's --config and --provider, which every command a message suggests repeats (gpuctl.commands)
 
     @property
     def project_id(self) -> str | None:
@@ -172,8 +174,9 @@ def open_target(app: AppContext, provider: str | None, config: str | None, start
         salvaged = _salvage(path, display, error)
         app.note(salvaged.note)
     name, _ = choose_provider(app, provider, loaded.provider if loaded else salvaged.provider)
-    return Target(connect(app, name, start_local=start_local), loaded, name, app.protect, app.note, salvaged_project=salvaged.project_id,
-                  secret_values=_local_secrets(app) if name == "local" else None)
+    flags = Flags.of_run(config, provider)
+    return Target(connect(app, name, start_local=start_local, flags=flags), loaded, name, app.protect, app.note, salvaged_project=salvaged.project_id,
+                  secret_values=_local_secrets(app) if name == "local" else None, flags=flags)
 
 
 def _local_secrets(app: AppContext) -> Callable[[str], list[str]]:
@@ -196,8 +199,10 @@ def _salvage(path, display: str | None, error: GpuctlError) -> _Salvaged:
     `project_id` (else the directory's name, as the loader names the project) and `provider`
     when the file parses and they are well formed, and the note that says what was done."""
     from gpuctl.config.source import read_source
+    from gpuctl.commands import suggest
     from gpuctl.errors import ConfigError
 
+    validate = f"`{suggest('config', 'validate', flags=Flags.of_run(display))}` shows every problem"
     first = error.diagnostics[0].format().split("\n")[0] if getattr(error, "diagnostics", None) else error.summary
     try:
         data = read_source(path, display).data
@@ -205,18 +210,19 @@ def _salvage(path, display: str | None, error: GpuctlError) -> _Salvaged:
         data = None
     if not isinstance(data, dict):
         return _Salvaged(note=f"note: {error.summary} ({first}); names are looked up in the whole account, as without a gpu.jsonc; "
-                              "`gpu config validate` shows every problem")
+                              + validate)
     project_id = data.get("project_id")
     project_id = project_id if isinstance(project_id, str) and project_id.strip() else path.resolve().parent.name
     provider = data.get("provider") if data.get("provider") in ("runpod", "local") else None
     return _Salvaged(project_id, provider, f'note: {error.summary} ({first}); read as project "{project_id}" for the names given here; '
-                                           "`gpu config validate` shows every problem")
+                                           + validate)
 
 
-def find_endpoint(endpoints: list[dict], ref: str, project_id: str | None) -> dict:
+def find_endpoint(endpoints: list[dict], ref: str, project_id: str | None, flags: Flags = NONE) -> dict:
     """The endpoint with id `ref`, else the one named `ref` (this project's first). A `ref`
     that is one endpoint's id and another's name is refused, as any name several endpoints
     share is: `delete` took the id's endpoint, whichever was meant."""
+    from gpuctl.commands import suggest
     from gpuctl.spelling import did_you_mean
     from gpuctl.v2 import owned_by, owner
 
@@ -239,7 +245,7 @@ def find_endpoint(endpoints: list[dict], ref: str, project_id: str | None) -> di
 
         listed = ", ".join(f"{one_line(e['id'], 100)} (project {one_line(owner(e) or 'none', 200)})" for e in named)
         raise Ambiguous(f'{counted(len(named), "endpoint")} are named "{ref}": {listed}', hint="name the one you mean by its id")
-    hint = did_you_mean(ref, [e.get("name", "") for e in endpoints]) or "list them with `gpu serverless list --all`"
+    hint = did_you_mean(ref, [e.get("name", "") for e in endpoints]) or f"list them with `{suggest('serverless', 'list', '--all', flags=flags)}`"
     raise EndpointNotFound(f'no endpoint named or with id "{ref}"', hint=hint)
 
 
@@ -250,7 +256,7 @@ def endpoint(target: Target, ref: str) -> dict:
     as it would by id, but nobody takes it for the project's."""
     from gpuctl.v2 import owned_by, owner
 
-    found = find_endpoint(target.provider.list_endpoints(), ref, target.project_id)
+    found = find_endpoint(target.provider.list_endpoints(), ref, target.project_id, target.flags)
     loaded = target.loaded
     declared = {b.model.name or loaded.project_id for b in loaded.blocks} if loaded is not None else set()
     if found.get("id") != ref and ref in declared and not owned_by(found, target.project_id):
@@ -269,6 +275,7 @@ def while_it_exists(target: Target, ref: str, endpoint_id: str, doing: str) -> I
     wait). A not-found answer because the endpoint was deleted meanwhile becomes one error that
     says so, instead of the raw 404 of whichever call noticed; any other not-found (a job that
     expired) stays what it is."""
+    from gpuctl.commands import suggest
     from gpuctl.provider.errors import NotFound as Gone
 
     try:
@@ -277,4 +284,5 @@ def while_it_exists(target: Target, ref: str, endpoint_id: str, doing: str) -> I
         if any(e.get("id") == endpoint_id for e in target.provider.list_endpoints()):
             raise
         raise EndpointGone(f"endpoint {ref} ({endpoint_id}) was deleted while {doing}",
-                           hint="`gpu serverless list --all` shows the endpoints there are; `gpu serverless deploy` creates it again") from None
+                           hint=f"`{suggest('serverless', 'list', '--all', flags=target.flags)}` shows the endpoints there are; "
+                                f"`{suggest('serverless', 'deploy', flags=target.flags)}` creates it again") from None

@@ -9,6 +9,7 @@ from gpuctl.cli.lazy import LazyGroup
 from gpuctl.cli.durations import DURATION
 from gpuctl.cli.lease_options import lease_options
 from gpuctl.cli.paths import CONFIG_FILE, named_file
+from gpuctl.commands import suggest
 from gpuctl.cli.resolve import record_option
 from gpuctl.errors import ExitCode, UsageError
 
@@ -49,7 +50,7 @@ def _override_options(func):
 
 @serverless_group.command("deploy")
 @click.option("--plan", "plan_only", is_flag=True, help="Show the plan and stop; change nothing. A ${VAR} that is not set shows as unknown instead of failing.")
-@click.option("--observed", type=named_file("save the snapshot with `gpu serverless snapshot --out FILE`"), metavar="FILE", help="Plan against this snapshot instead of the account (no network, no credentials).")
+@click.option("--observed", type=named_file(f"save the snapshot with `{suggest('serverless', 'snapshot', '--out', 'FILE')}`"), metavar="FILE", help="Plan against this snapshot instead of the account (no network, no credentials).")
 @click.option("--config", "config", type=CONFIG_FILE, help="Path to gpu.jsonc (default: ./gpu.jsonc).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout (the plan with --plan, else the result); never prompts.")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), help="How to print the plan.")
@@ -134,13 +135,14 @@ def snapshot(app: AppContext, provider: str | None, config: str | None, out: str
 
     from gpuctl.cli.connect import connect
     from gpuctl.cli.planning import choose_provider, literal_env
+    from gpuctl.commands import Flags
     from gpuctl.cli.resolve import start_recording
     from gpuctl.snapshot import snapshot_document
 
     start_recording(app, record, "gpu serverless snapshot")
     literals, configured = literal_env(app, config)
     target, _ = choose_provider(app, provider, configured)
-    account = connect(app, target)
+    account = connect(app, target, flags=Flags.of_run(config, provider))
     try:
         observed = account.observe(model_references=True, registries=True)
     finally:

@@ -15,6 +15,7 @@ from typing import TextIO
 
 import click
 
+from gpuctl.commands import suggest
 from gpuctl.errors import UsageError, doc_ref
 from gpuctl.words import agreeing
 
@@ -91,7 +92,7 @@ SYNONYMS = {"--dry-run": "--plan", "--dryrun": "--plan", "-f": "--config", "--fi
 # apply, docker ls/rm), or has not at all (init: gpu.jsonc is written by hand). Only a key of
 # this table is ever matched, and only its value is shown: never the word typed.
 _NO_INIT = (f"gpuctl has no init command: write gpu.jsonc by hand, as in {doc_ref('first-deploy.md')} "
-            "(`gpu config schema` prints its JSON Schema), then `gpu config validate`")
+            f"(`{suggest('config', 'schema')}` prints its JSON Schema), then `{suggest('config', 'validate')}`")
 COMMAND_SYNONYMS = {
     ("gpu", "init"): _NO_INIT, ("gpu serverless", "init"): _NO_INIT,
     ("gpu", "login"): "auth login", ("gpu", "logout"): "auth logout", ("gpu", "deploy"): "serverless deploy",

@@ -10,7 +10,7 @@ from gpuctl.cli.resolve import provider_options
 from gpuctl.errors import ExitCode
 
 
-def warm_io(app):
+def warm_io(app, flags=None):
     """What gpuctl.warm needs of this command's surroundings: env, a progress view on stderr,
     notes, the secrets no output may show, and how long past its deadline an abandoned warm-up
     pod is swept (GPUCTL_WARM_SWEEP_GRACE, seconds; for tests)."""
@@ -18,7 +18,7 @@ def warm_io(app):
     from gpuctl.render.warm import make_view
 
     return WarmIO(app.environ, lambda: make_view(app.stderr, lambda: app.console(stderr=True), app.stderr_live), app.note, app.protect,
-                  app.seconds("GPUCTL_WARM_SWEEP_GRACE", 300))
+                  app.seconds("GPUCTL_WARM_SWEEP_GRACE", 300), flags)
 
 
 def declared(loaded, endpoint: dict) -> tuple[tuple[str, ...], str | None]:
@@ -63,7 +63,7 @@ def warm(app, name: str, cpu: bool | None, timeout: float, as_json: bool, provid
         models, cached = declared(target.loaded, found)
         mode = None if cpu is None else ("cpu" if cpu else "gpu")
         with while_it_exists(target, name, found["id"], "it was warmed"):
-            doc = run_prewarm(warm_io(app), target.provider, found, mode, models, timeout, cached_model=cached)
+            doc = run_prewarm(warm_io(app, target.flags), target.provider, found, mode, models, timeout, cached_model=cached)
     finally:
         target.close()
     app.stdout.write(json_text(doc) + "\n" if as_json else "\n".join(result_lines(doc)) + "\n")

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from gpuctl.commands import suggest
 from gpuctl.config import shape
 from gpuctl.config.schema import ServerlessBlock
 from gpuctl.config.source import Source
@@ -198,7 +199,7 @@ def _schema_hint(err: dict, model: type[BaseModel], secret: bool) -> str:
         return ("give at least one item" if isinstance(value, list) else "give it a value") + _about(field)
     if kind in ("string_too_long", "too_long"):
         return f"shorten it to at most {(err.get('ctx') or {}).get('max_length')} characters"
-    return "fix the value" + _about(field) + "; `gpu config schema` prints every key and what it takes"
+    return "fix the value" + _about(field) + f"; `{suggest('config', 'schema')}` prints every key and what it takes"
 
 
 def _describe(err: dict, secret: bool, valid_keys: list[str], model: type[BaseModel] = ServerlessBlock) -> tuple[str, str]:
@@ -258,7 +259,7 @@ _PATTERN_HINTS = {
     "ports": 'use PORT/http or PORT/tcp, e.g. "8000/http"',
     "registry_auth": "the credential's name as RunPod's console shows it (Settings > Container Registry Auth), or its id: printable, no whitespace at either end",
     "renamed_from": "names must be printable: no control characters (such as ESC or NUL), and no whitespace at either end",
-    "adopt": "an endpoint id has letters, digits, '_' and '-' only, as `gpu serverless list` shows it",
+    "adopt": f"an endpoint id has letters, digits, '_' and '-' only, as `{suggest('serverless', 'list')}` shows it",
 }
 
 

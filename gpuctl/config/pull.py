@@ -278,8 +278,9 @@ class _Puller:
         self.write(block, ("runpod", "env", key), value, why)
 
 
-UNREPORTED = ("the account did not report it (the field is absent from its answer, not null), so whether it changed cannot be told: "
-              "gpu.jsonc keeps its value; `gpu doctor` checks the account's answers")
+def unreported_reason(flags: Flags = NONE) -> str:
+    return ("the account did not report it (the field is absent from its answer, not null), so whether it changed cannot be told: "
+            f"gpu.jsonc keeps its value; `{suggest('doctor', flags=flags)}` checks the account's answers")
 
 
 def pull(text: str, loaded: LoadedConfig, resource_changes: list[dict], endpoints: dict[str, dict], volumes: list[dict],
@@ -301,7 +302,7 @@ def pull(text: str, loaded: LoadedConfig, resource_changes: list[dict], endpoint
         if change.get("kind") != "endpoint" or (only and change.get("name") != only):
             continue
         for path in (unreported or {}).get(change["address"], ()):
-            puller.leave(change["address"], path, "unknown", UNREPORTED)
+            puller.leave(change["address"], path, "unknown", unreported_reason(puller.flags))
         drift = change.get("drift")
         if change.get("action") == "orphan" or drift == "orphan":
             puller.leave(change["address"], "", "account", "owned by this project but not in gpu.jsonc; "

@@ -9,6 +9,7 @@ import json
 import re
 from typing import Any
 
+from gpuctl.commands import Flags, suggest
 from gpuctl.config import references
 from gpuctl.config.shape import PRINTABLE_NAME, TOP_LEVEL_KEYS, ServerlessBlock, read_block
 from gpuctl.config.source import Source
@@ -130,7 +131,9 @@ def validate_block(source: Source, raw: Any, prefix: tuple, *, flags: bool = Fal
 
 # The way to a first block that is an endpoint of the account already (R5-7): a GPU CLI user's
 # pod config has none, and import writes it.
-IMPORT_HINT = "or run `gpu serverless import NAME --write` to write the block of an endpoint the account has"
+def import_hint(source: Source) -> str:
+    """The way to a first block by import, for the gpu.jsonc `source` is (its --config)."""
+    return f"or run `{suggest('serverless', 'import', 'NAME', '--write', flags=Flags.of_run(source.display))}` to write the block of an endpoint the account has"
 
 
 def _top_level(source: Source, blocks_optional: bool = False) -> list[Diagnostic]:
@@ -143,7 +146,7 @@ def _top_level(source: Source, blocks_optional: bool = False) -> list[Diagnostic
         if typo:  # point at the misspelled key itself
             out.append(source.diagnostic((typo,), "no serverless block", 'did you mean "serverless"?'))
         elif not blocks_optional:
-            out.append(source.diagnostic(("serverless",), "no serverless block", f'add "serverless": {{"template": ..., "gpu_type": ...}}, {IMPORT_HINT}'))
+            out.append(source.diagnostic(("serverless",), "no serverless block", f'add "serverless": {{"template": ..., "gpu_type": ...}}, {import_hint(source)}'))
     out += _misspelled_top_level(source)
     for key in ("project_id", "$schema"):
         if key in data and not (isinstance(data[key], str) and data[key].strip()):
@@ -217,7 +220,7 @@ def validate_document(source: Source, *, blocks_optional: bool = False) -> list[
     elif isinstance(raw, list):
         items = [(("serverless", i), item) for i, item in enumerate(raw)]
         if not raw and not blocks_optional:
-            diagnostics.append(source.diagnostic(("serverless",), "the list of serverless blocks is empty", f"add at least one block, {IMPORT_HINT}"))
+            diagnostics.append(source.diagnostic(("serverless",), "the list of serverless blocks is empty", f"add at least one block, {import_hint(source)}"))
     else:
         items = []
         if raw is not None:  # null is no block, as no key is (_top_level)

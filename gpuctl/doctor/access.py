@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from gpuctl.commands import suggest
 from gpuctl.doctor.probe import PROBE_ENDPOINT_ID, Exchange, Probe
 from gpuctl.doctor.report import Finding, Problem, Verdict
 from gpuctl.provider.errors import AuthError, NotFound, TransportError
@@ -92,7 +93,7 @@ def check_job_api(probe: Probe) -> Finding:
     if endpoint_id is None and isinstance(found.error, AuthError):
         return Finding("job-api", "Job API", Verdict.WARN, f"GET /{{id}}/health of an endpoint no account has answered {found.error.status}, not 404: "
                        "the job API answers, but whether it takes this key shows only with an endpoint of the account",
-                       "run `gpu doctor` again once the account has an endpoint; if it fails then, the key lacks job API access")
+                       f"run `{suggest('doctor', flags=probe.flags)}` again once the account has an endpoint; if it fails then, the key lacks job API access")
     refused = _refusal(found, "job API")
     if refused:
         return refused

@@ -7,12 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from gpuctl.catalog import Catalog
+from gpuctl.commands import suggest
 from gpuctl.doctor.probe import Probe
 from gpuctl.doctor.report import Finding, Problem, Verdict
 from gpuctl.errors import doc_ref
 from gpuctl.words import counted
 
-FIX = f"update state/catalog/gpus.json and datacenters.json (and {doc_ref('catalog.md')}) from RunPod's catalog, or file a gpuctl issue with `gpu doctor --json`"
+def _fix(flags) -> str:
+    return (f"update state/catalog/gpus.json and datacenters.json (and {doc_ref('catalog.md')}) from RunPod's catalog, "
+            f"or file a gpuctl issue with `{suggest('doctor', '--json', flags=flags)}`")
 
 
 def _gpu_problems(live: list[dict], catalog: Catalog) -> list[Problem]:
@@ -53,4 +56,4 @@ def check_catalog(probe: Probe, catalog: Catalog, used: Iterable[str] = ()) -> F
     broken = sorted(names & set(used))
     verdict, summary = (Verdict.FAIL, f"gpu.jsonc uses {', '.join(broken)}, which RunPod's catalog no longer has as gpuctl knows it") if broken else \
         (Verdict.WARN, f"{counts}; {counted(len(found), 'difference')} with gpuctl's catalog")
-    return Finding("catalog", title, verdict, summary, FIX, problems=tuple(found))
+    return Finding("catalog", title, verdict, summary, _fix(probe.flags), problems=tuple(found))

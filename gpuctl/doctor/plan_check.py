@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.doctor.normalise import filled_from_volume, form_only
 from gpuctl.doctor.report import Finding, Problem, Verdict
 from gpuctl.errors import GpuctlError
@@ -28,8 +29,9 @@ from gpuctl.redact import clip
 from gpuctl.words import agreeing, counted
 
 TITLE = "Plan has no differences of form alone"
-FIX = ("file a gpuctl issue with this output and a recording (`gpu doctor --record DIR`): "
-       "the planner should normalise these fields, or they will show as drift on every plan")
+def _fix(flags: Flags) -> str:
+    return (f"file a gpuctl issue with this output and a recording (`{suggest('doctor', '--record', 'DIR', flags=flags)}`): "
+            "the planner should normalise these fields, or they will show as drift on every plan")
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class PlanInput:
     catalog: Any = None
     target: str = "runpod"
     error: GpuctlError | None = None
+    flags: Flags = NONE  # the run's options, which the commands the check's fix names repeat (gpuctl.commands)
 
 
 def _shown(path: str, value: Any) -> str:
@@ -54,10 +57,10 @@ def check_plan(provider: Provider, given: PlanInput | None) -> Finding:
     if given is None:
         return Finding("plan", TITLE, Verdict.SKIP, "no gpu.jsonc here: nothing to plan", "run doctor in a project directory, or pass --config, to check the plan too")
     if given.error is not None:
-        return _cannot_plan(given.error)
+        return _cannot_plan(given.error, given.flags)
     needs_models = any(spec.cached_model for spec in given.desired.endpoints)
     observed = provider.observe(model_references=needs_models, registries=given.desired.needs_registries)
-    plan = make_plan(given.desired, observed, given.catalog, target=given.target)
+    plan = make_plan(given.desired, observed, given.catalog, target=given.target, flags=given.flags)
     centers = {v["id"]: data_center(v) for v in observed.network_volumes if isinstance(v.get("id"), str)}
     odd, real = [], 0
     for change in plan.changes:
@@ -74,16 +77,16 @@ def check_plan(provider: Provider, given: PlanInput | None) -> Finding:
             else:
                 real += 1
     unknown, names = _unknown(given.desired)
-    details = (f"{counted(len(plan.changes), 'resource')} planned; {counted(real, 'field difference')} for real (see `gpu serverless deploy --plan`)",)
+    details = (f"{counted(len(plan.changes), 'resource')} planned; {counted(real, 'field difference')} for real (see `{suggest('serverless', 'deploy', '--plan', flags=given.flags)}`)",)
     if unknown:
         details += (f"{counted(len(unknown), 'env value')} not compared: they read variables that are not set in this run",)
     if odd:
-        return Finding("plan", TITLE, Verdict.FAIL, f"{counted(len(odd), 'field')} {agreeing(len(odd), 'differs', 'differ')} only in form: " + "; ".join(p.path for p in odd[:3]), FIX, details, tuple(odd + unknown))
+        return Finding("plan", TITLE, Verdict.FAIL, f"{counted(len(odd), 'field')} {agreeing(len(odd), 'differs', 'differ')} only in form: " + "; ".join(p.path for p in odd[:3]), _fix(given.flags), details, tuple(odd + unknown))
     if unknown:
         return Finding("plan", TITLE, Verdict.WARN,
                        f"planned {counted(len(plan.changes), 'resource')} against a fresh read; no difference of form alone among the fields compared; "
                        f"not compared: {counted(len(unknown), 'env value')} reading {', '.join('$' + n for n in names)}, not set in this run",
-                       f"export {'=... '.join(names)}=... and run `gpu doctor` again to compare them too (deploy needs them set)", details, tuple(unknown))
+                       f"export {'=... '.join(names)}=... and run `{suggest('doctor', flags=given.flags)}` again to compare them too (deploy needs them set)", details, tuple(unknown))
     return Finding("plan", TITLE, Verdict.PASS, f"planned {counted(len(plan.changes), 'resource')} against a fresh read; no difference of form alone", details=details)
 
 
@@ -94,11 +97,11 @@ def _unknown(desired: Any) -> tuple[list[Problem], list[str]]:
     return [Problem(path, "unknown", str(value)) for path, value in found], sorted({v for _, value in found for v in value.variables})
 
 
-def _cannot_plan(error: GpuctlError) -> Finding:
+def _cannot_plan(error: GpuctlError, flags: Flags = NONE) -> Finding:
     """The check's failure when gpu.jsonc cannot be planned: the error as `deploy` reports it,
     every located problem (file:line:col, key, message) and every hint."""
     diagnostics = getattr(error, "diagnostics", ())
     problems = tuple(Problem(": ".join(part for part in (d.location(), d.path) if part) or "gpu.jsonc", "error", d.message) for d in diagnostics)
     hints = dict.fromkeys(h for h in (*(d.hint for d in diagnostics), error.hint) if h)
-    fix = "; ".join(hints) or "fix gpu.jsonc where the problem is named; `gpu serverless deploy --plan` reports the same error"
+    fix = "; ".join(hints) or f"fix gpu.jsonc where the problem is named; `{suggest('serverless', 'deploy', '--plan', flags=flags)}` reports the same error"
     return Finding("plan", TITLE, Verdict.FAIL, f"cannot plan: {error.summary}", fix, (error.detail,) if error.detail else (), problems)

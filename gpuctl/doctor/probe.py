@@ -45,6 +45,11 @@ class Probe:
     clock: Callable[[], float] = time.monotonic
     _seen: dict[tuple[str, str], Exchange] = field(default_factory=dict)
 
+    @property
+    def flags(self):
+        """The run's options (gpuctl.commands.Flags), which the commands a finding's fix names repeat."""
+        return self.control.provider.flags
+
     def get(self, path: str, *, jobs: bool = False) -> Exchange:
         key = ("jobs" if jobs else "control", path)
         if key not in self._seen:

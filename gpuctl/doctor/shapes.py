@@ -4,6 +4,7 @@ gpuctl sends (for what REST v2 lacks) checked for the shape gpuctl reads."""
 from __future__ import annotations
 
 from gpuctl.doctor.openapi import problems as shape_problems
+from gpuctl.commands import suggest
 from gpuctl.doctor.probe import Probe
 from gpuctl.doctor.report import Finding, Problem, Verdict
 from gpuctl.provider.errors import AuthError, ProviderError
@@ -18,8 +19,9 @@ NEEDED_BY = {"/v2/pods": "pods: `warm --cpu`", "/v2/registries": "registry crede
 GETS = (("/v2/serverless", "endpoints", "endpoint", ("/v2/serverless/{endpoint}", "/v2/serverless/{endpoint}/workers", "/v2/serverless/{endpoint}/releases")),
         ("/v2/network-volumes", "networkVolumes", "volume", ("/v2/network-volumes/{volume}",)),
         ("/v2/pods", "pods", "pod", ("/v2/pods/{pod}",)))
-FIX_SHAPES = ("RunPod's answers differ from its OpenAPI document, which gpuctl and its local provider are built on: "
-              "record them (`gpu doctor --record DIR`) and file a gpuctl issue with the recording; fields gpuctl reads that are missing break it")
+def fix_shapes(flags) -> str:
+    return ("RunPod's answers differ from its OpenAPI document, which gpuctl and its local provider are built on: "
+            f"record them (`{suggest('doctor', '--record', 'DIR', flags=flags)}`) and file a gpuctl issue with the recording; fields gpuctl reads that are missing break it")
 
 
 def _paths(probe: Probe) -> tuple[list[str], list[str]]:
@@ -54,7 +56,7 @@ def check_shapes(probe: Probe) -> Finding:
     if found:
         kinds = sorted({p.kind for p in found})
         return Finding("shapes", title, Verdict.FAIL, f"{counted(len(found), 'difference')} ({', '.join(kinds)}): " + "; ".join(f"{p.path} ({p.kind})" for p in found[:3]),
-                       FIX_SHAPES, details, tuple(found))
+                       fix_shapes(probe.flags), details, tuple(found))
     if denied:
         return Finding("shapes", title, Verdict.WARN, f"{counted(checked, 'answer validates', 'answers validate')}; the key may not read {', '.join(denied)}",
                        f"gpuctl reads these too ({'; '.join(NEEDED_BY.get(d.removeprefix('GET '), d) for d in denied)}); use a key with read access "

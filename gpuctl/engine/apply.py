@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gpuctl import interrupts
+from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.engine import applied, schedule
 from gpuctl.events import Emit, Event, Failed, Finished, Started, Waiting
 from gpuctl.engine.journal import Journal
@@ -45,10 +46,13 @@ class LeaseLost(GpuctlError):
     overwritten: tuple[str, str] | None = None
 
 
-LEASE_LOST_HINT = "run `gpu serverless drift` once the other run has finished, to see what differs from gpu.jsonc; then deploy again"
+def lease_lost_hint(flags: Flags = NONE) -> str:
+    """What to do when another run took the account lease; `flags`: the run's options, which
+    the command it names repeats (`gpuctl.commands`)."""
+    return f"run `{suggest('serverless', 'drift', flags=flags)}` once the other run has finished, to see what differs from gpu.jsonc; then deploy again"
 
 
-def overwritten(what: str, lost: str, resource_id: str | None = None) -> LeaseLost:
+def overwritten(what: str, lost: str, resource_id: str | None = None, flags: Flags = NONE) -> LeaseLost:
     """A check after a write found the account otherwise than written (`what`: which fields)
     while the account lease was no longer this run's (`lost`: `Lease.lost`): the run that took
     it wrote meanwhile. Blaming the provider ("did not honour", "did not keep") sent people
@@ -58,7 +62,7 @@ def overwritten(what: str, lost: str, resource_id: str | None = None) -> LeaseLo
     error = LeaseLost(f"changed by another writer after this run's write ({what}): the account lease was {short} meanwhile",
                      detail=f"the account lease was {lost} while this run held it; this run's write was accepted, "
                             "the run that took the lease wrote after it, and the account holds whichever write landed last",
-                     hint=LEASE_LOST_HINT)
+                     hint=lease_lost_hint(flags))
     if resource_id is not None:
         error.overwritten = (resource_id, what)
     return error
@@ -104,10 +108,12 @@ def located(error: BaseException, address: str) -> BaseException:
     return other
 
 
-UNKNOWN_HINT = "`gpu serverless deploy --plan` shows what the account has now"
+def unknown_hint(flags: Flags = NONE) -> str:
+    """Where to see whether a write whose outcome is unknown was carried out."""
+    return f"`{suggest('serverless', 'deploy', '--plan', flags=flags)}` shows what the account has now"
 
 
-def _interrupted(outcome: Outcome, unknown: int = 0, abandoned: bool = False) -> Interrupted:
+def _interrupted(outcome: Outcome, unknown: int = 0, abandoned: bool = False, flags: Flags = NONE) -> Interrupted:
     """The interrupt an apply stopped with: the changes in flight finished and nothing else was
     started, or, when those were the plan's last (nothing left unattempted), that every change
     was applied and only the checks after the apply did not run: "apply the rest" was untrue.
@@ -117,7 +123,7 @@ def _interrupted(outcome: Outcome, unknown: int = 0, abandoned: bool = False) ->
     if unknown:
         how = "a second interrupt stopped the wait for its answer" if abandoned else "its answer did not come, and it was not sent again"
         return Interrupted(f"interrupted: the outcome of {counted(unknown, 'write')} in flight is unknown ({how}); nothing else was started",
-                           hint=f"{UNKNOWN_HINT}; deploy again to apply the rest")
+                           hint=f"{unknown_hint(flags)}; deploy again to apply the rest")
     if outcome.not_attempted or outcome.failed:
         return Interrupted("interrupted: the changes in flight finished; nothing else was started")
     return Interrupted("interrupted: every change of the plan was applied (the changes in flight finished); the checks after the apply did not run",
@@ -195,6 +201,7 @@ class Engine:
     applied_from: tuple[str | None, str | None] = (None, None)  # where it applies from and which commit (gpuctl.author.applied_from), kept with each apply (ADR 37)
     lease_lost: Callable[[], str | None] = lambda: None  # None while this run still holds the account lease (asked of the account), else what became of it (`Lease.lost`)
     lease_known_lost: Callable[[], str | None] = lambda: None  # what became of the account lease as this run knows already (`Lease.lost`, no request): once set, no new change starts
+    flags: Flags = NONE  # the run's options, which the commands its errors suggest repeat (gpuctl.commands)
     _emitting: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _began: int | None = field(default=None, repr=False)  # interrupts that had come when the apply began (`interrupts.arrived`); None outside `apply`
     _closed: threading.Event = field(default_factory=threading.Event, repr=False)  # set once a second interrupt abandoned the steps still running (`_close`)
@@ -250,7 +257,7 @@ class Engine:
             first = overwritten[0] if overwritten else results.failed[0] if results.failed else None
             cause = located(first[1], first[0].address) if first is not None else LeaseLost(
                 f"the account lease was {lost} while this deploy applied: no change was started after this run learned it, "
-                "so the account may not hold what this deploy applied", hint=LEASE_LOST_HINT)
+                "so the account may not hold what this deploy applied", hint=lease_lost_hint(self.flags))
             raise ApplyFailed(outcome, cause) if isinstance(cause, GpuctlError) else cause
         if results.failed or results.interrupted:
             outcome.failed = [(c.address, c.action.value, _summary(e)) for c, e in results.failed]
@@ -259,7 +266,7 @@ class Engine:
             outcome.not_attempted = [(c.address, c.action.value) for c in results.not_attempted]
             if results.interrupted:  # exit 130, whatever the changes in flight came to: each is listed
                 unknown = sum(isinstance(e, Stopped) and e.sent for _, e in results.failed) + len(results.abandoned)
-                cause = _interrupted(outcome, unknown, bool(results.abandoned))
+                cause = _interrupted(outcome, unknown, bool(results.abandoned), flags=self.flags)
             else:
                 cause = located(results.failed[0][1], results.failed[0][0].address)
             raise ApplyFailed(outcome, cause) if isinstance(cause, GpuctlError) else cause
@@ -447,8 +454,8 @@ class Engine:
                 if exc.in_flight:  # the server may still be working on it: a second create could make a second object
                     raise type(exc)(f"{exc.summary}, and it is not in the account after {self.grace:.0f}s; "
                                     "the server may still be carrying it out, so it was not sent again",
-                                    hint="run `gpu serverless deploy` again in a few minutes: it looks the object up first and adopts it if "
-                                         "the create landed (`gpu serverless deploy --plan` shows what the account has now)") from None
+                                    hint=f"run `{suggest('serverless', 'deploy', flags=self.flags)}` again in a few minutes: it looks the object up first "
+                                         f"and adopts it if the create landed ({unknown_hint(self.flags)})") from None
                 if attempt == self.create_attempts:
                     raise
                 self._tell(Waiting(f"{change.address}: the create did not take effect; sending it again"))
@@ -501,7 +508,7 @@ class Engine:
         written the object after this run did (`overwritten`). None while the lease is still
         this run's: then the provider did not keep the write."""
         lost = self.lease_lost()
-        return overwritten(f"{what} read back otherwise", lost, resource_id) if lost else None
+        return overwritten(f"{what} read back otherwise", lost, resource_id, self.flags) if lost else None
 
     # -- endpoints ------------------------------------------------------------------------------
 

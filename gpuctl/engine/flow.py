@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from gpuctl.engine import prewarming
-from gpuctl.engine.apply import LEASE_LOST_HINT, ApplyFailed, Engine, Interrupted, LeaseLost, Outcome, overwritten
+from gpuctl.commands import NONE, Flags, suggest
+from gpuctl.engine.apply import ApplyFailed, Engine, Interrupted, LeaseLost, Outcome, lease_lost_hint, overwritten
 from gpuctl.engine.health import HealthCheck, HealthGate, Target
 from gpuctl.engine.journal import Journal
 from gpuctl.engine.lease import Lease, account_lease, forget_claims, name_claim, seen_by_plan
@@ -94,6 +95,7 @@ class DeployRequest:
     applied_by: str | None = None  # who applies (gpuctl.author: a GitHub login, a git author name, a login name), for `history`
     applied_from: tuple[str | None, str | None] = (None, None)  # where it applies from and which commit (gpuctl.author.applied_from), for drift (ADR 37)
     before_write: Callable[[], None] | None = None  # called under the account lease before anything is written; raises to refuse (the GitHub apply's newer-commit check)
+    flags: Flags = NONE  # the run's --config, --provider and --policy, which every command its messages suggest repeats (gpuctl.commands)
 
 
 @dataclass
@@ -110,7 +112,7 @@ class DeployResult:
         return self.health is None or bool(self.health["healthy"])
 
 
-def check_saved(saved: dict, plan: Plan) -> list[str]:
+def check_saved(saved: dict, plan: Plan, flags: Flags = NONE) -> list[str]:
     """Refuse a saved plan that is no longer the plan: the account, gpu.jsonc or the
     environment changed since it was made. Returns [] for the plan it was saved as, and the
     saved plan's writes ("endpoint.api (create)") when it is applied already (a CI job run
@@ -118,7 +120,7 @@ def check_saved(saved: dict, plan: Plan) -> list[str]:
     writes nothing."""
     from gpuctl.render.document import comparable, to_document
 
-    _refuse_unknown_values(saved)
+    _refuse_unknown_values(saved, flags)
     fresh = to_document(plan)
     fresh = {**fresh, "resource_changes": comparable(fresh["resource_changes"])}  # compared as the saved one is
     if isinstance(saved.get("resource_changes"), list):  # each resource a dict, each change too: read_saved checked them
@@ -159,7 +161,7 @@ def check_saved(saved: dict, plan: Plan) -> list[str]:
     return []
 
 
-def _refuse_unknown_values(saved: dict) -> None:
+def _refuse_unknown_values(saved: dict, flags: Flags = NONE) -> None:
     """A saved plan whose writes hold unknown values (`{"unknown_from": [...]}`: made where a
     `${VAR}` was not set, ADR 24) is never applied, whatever the account or gpu.jsonc: it is
     refused naming the variables, not as "changed since", which sent people looking for a change
@@ -171,7 +173,7 @@ def _refuse_unknown_values(saved: dict) -> None:
         them = agreeing(len(unset), "it", "them")
         raise StalePlan(f"the plan was made without {joined(unset)} (a saved plan with unknown values is never applied): set {them} and plan again",
                         hint=f"make a new plan where {joined(unset)} {agreeing(len(unset), 'is', 'are')} set "
-                             "(`gpu serverless deploy --plan --out FILE`), review it and apply that one")
+                             f"(`{suggest('serverless', 'deploy', '--plan', '--out', 'FILE', flags=flags)}`), review it and apply that one")
 
 
 def _same_run(saved: dict, fresh: dict) -> bool:
@@ -311,7 +313,7 @@ class Deployment:
 
     def plan_against(self, observed: Observed) -> Plan:
         r = self.request
-        plan = make_plan(r.desired, observed, r.catalog, target=r.target, prune=r.prune)
+        plan = make_plan(r.desired, observed, r.catalog, target=r.target, prune=r.prune, flags=r.flags)
         return r.policy.check(plan) if r.policy is not None else plan
 
     def _refuse(self, plan: Plan) -> None:
@@ -393,7 +395,7 @@ class Deployment:
             f"interrupted before the apply: no endpoint or volume was changed, but the account lease held by {holder} was broken (--break-lock): "
             "that run, if it is still going, has lost its lease and is told so when it next renews or releases it",
             hint="run deploy again to apply the plan once that run has finished (then without --break-lock); "
-                 "if it wrote meanwhile, `gpu serverless drift` shows what differs")
+                 f"if it wrote meanwhile, `{suggest('serverless', 'drift', flags=self.request.flags)}` shows what differs")
 
     def interrupted_after_apply(self, exc: BaseException | None = None) -> ApplyFailed | None:
         """An interrupt (`exc`: a KeyboardInterrupt, or an error of exit 130 such as a pre-warm's)
@@ -414,7 +416,7 @@ class Deployment:
     def _locked(self) -> DeployResult:
         observed = self.observe()
         plan = self.planned = self._shown(self.plan_against(observed), observed)
-        if self.request.saved is not None and (done := check_saved(self.request.saved, plan)):
+        if self.request.saved is not None and (done := check_saved(self.request.saved, plan, self.request.flags)):
             self.emit(Note(f"the saved plan was applied already: the account has every change it makes ({', '.join(done)}); nothing to write"))
         self.emit(PlanReady(plan))
         self._refuse(plan)
@@ -443,7 +445,7 @@ class Deployment:
         """Plan again and apply, under the account lease."""
         if lease is not None and lease.cut_short and self.request.break_lock:
             self.emit(Note("the run whose lease was broken may still be running: writes it has in flight can land after this run's, "
-                           "and it is told its lease was taken when it next renews or releases it; run `gpu serverless drift` once both are done"))
+                           f"and it is told its lease was taken when it next renews or releases it; run `{suggest('serverless', 'drift', flags=self.request.flags)}` once both are done"))
         plan, observed = self._replan(plan)
         if lease is not None and lease.cut_short and any(c.action.value in ("create", "replace") for c in plan.changes):
             plan, observed = self._settle(plan)
@@ -462,7 +464,7 @@ class Deployment:
         failure = ApplyFailed(result.outcome, LeaseLost(
             f"the account lease was {lease.lost} while this deploy applied: another run may have written the account meanwhile, "
             "so the account may not hold what this deploy applied",
-            hint=LEASE_LOST_HINT) if changed is None else overwritten(changed, str(lease.lost)))
+            hint=lease_lost_hint(self.request.flags)) if changed is None else overwritten(changed, str(lease.lost), self.request.flags))
         failure.result = result
         return failure
 
@@ -489,7 +491,7 @@ class Deployment:
         observed = self.observe()
         plan = self.planned = self.plan_against(observed)
         if self.request.saved is not None:
-            check_saved(self.request.saved, plan)
+            check_saved(self.request.saved, plan, self.request.flags)
         elif to_document(plan)["resource_changes"] != to_document(shown)["resource_changes"]:
             if self.request.reviewed:
                 raise StalePlan("the account changed after the plan was shown; refusing to apply it", hint="run deploy again and review the new plan")
@@ -515,7 +517,7 @@ class Deployment:
         r = self.request
         left_by = lease.replaced if lease is not None else None
         journal = Journal(r.project_dir / ".gpu" / "journal.jsonl")
-        engine = Engine(self.provider, r.desired.project_id, journal, self.emit, grace=r.grace, parallelism=r.parallelism, applied_by=r.applied_by, applied_from=r.applied_from, config_id=r.desired.config_id,
+        engine = Engine(self.provider, r.desired.project_id, journal, self.emit, grace=r.grace, parallelism=r.parallelism, applied_by=r.applied_by, applied_from=r.applied_from, config_id=r.desired.config_id, flags=r.flags,
                         # through the engine's provider and voice: a step a second interrupt abandoned neither sends nor says anything more
                         claim=lambda change: name_claim(engine.provider, r.desired.project_id, change, lambda m: engine.say(Note(m, "plain")), left_by),
                         lease_lost=lambda: self._taken(lease), lease_known_lost=lambda: lease.lost if lease is not None else None)
@@ -612,7 +614,7 @@ class Deployment:
             return result
         templates = {s.name: s.template.resolved for s in self.request.desired.endpoints}
         targets = [Target(e["name"], e["endpoint_id"], templates.get(e["name"]), before.get(e["name"])) for e in result.endpoints]
-        result.health = HealthGate(self.provider, self.request.health, self.emit, applied_by=self.request.applied_by).run(targets)
+        result.health = HealthGate(self.provider, self.request.health, self.emit, applied_by=self.request.applied_by, flags=self.request.flags).run(targets)
         return result
 
     # -- pre-warm and the result ---------------------------------------------------------------

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from gpuctl.commands import NONE, Flags
 from gpuctl.errors import ExitCode, GpuctlError
 from gpuctl.events import Emit, Note
 from gpuctl.jobs import FINAL, SUBMITTING, QueuedJob, job_commands, job_error, summary
@@ -77,6 +78,7 @@ class HealthGate:
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     applied_by: str | None = None  # who deploys (gpuctl.author): a rollback is kept as that person's apply
+    flags: Flags = NONE  # the run's options, which the commands its report suggests repeat (gpuctl.commands)
 
     def run(self, targets: list[Target]) -> dict:
         """{"healthy", "endpoints": [{name, endpoint_id, healthy, steps: [...]}]}."""
@@ -126,7 +128,7 @@ class HealthGate:
         return step
 
     def _job(self, target: Target, deadline: float) -> dict:
-        queued = QueuedJob(self.provider, target.endpoint_id, target.name, say=lambda: self._say(target, SUBMITTING))
+        queued = QueuedJob(self.provider, target.endpoint_id, target.name, say=lambda: self._say(target, SUBMITTING), flags=self.flags)
         try:
             queued.queue(self.check.smoke.payload)
             self._say(target, f"smoke job {queued.job['id']} queued")
@@ -138,7 +140,7 @@ class HealthGate:
             return {"status": "passed", "job": summary(job)}
         if job.get("status") not in FINAL:
             return {"status": "failed", "job": summary(job),
-                    "error": f"job {job.get('id')} did not end within the timeout (it is {job.get('status')}); {job_commands(target.name, job.get('id'))}"}
+                    "error": f"job {job.get('id')} did not end within the timeout (it is {job.get('status')}); {job_commands(target.name, job.get('id'), self.flags)}"}
         message = job_error(job)[0]  # shortened as invoke shortens it: a worker may put 100 kB into one exception
         return {"status": "failed", "job": summary(job), "error": f"job {job.get('id')} ended {job.get('status')}" + (f": {clip(message, 2000)}" if message else "")}
 
@@ -154,14 +156,15 @@ class HealthGate:
         if target.previous_version is None:
             return {"step": "rollback", "status": "skipped", "reason": "this deploy did not change the endpoint from an earlier version (it created it, or changed nothing)"}
         try:
-            planned = plan_rollback(self.provider, target.endpoint_id, target.previous_version)
+            planned = plan_rollback(self.provider, target.endpoint_id, target.previous_version, self.flags)
             if not planned.changes:  # the deploy changed only fields outside the release (scaling): "rolled back" was untrue
                 reason = (f"this deploy changed none of the fields of its release (it is on version {planned.version}, "
                           f"the configuration of version {target.previous_version}): there is nothing to roll back")
                 self._say(target, f"not rolled back: {reason}")
                 return {"step": "rollback", "status": "skipped", "reason": reason}
-            now = apply_rollback(self.provider, target.endpoint_id, planned.changes, target.previous_version, by=self.applied_by).version
+            now = apply_rollback(self.provider, target.endpoint_id, planned.changes, target.previous_version, by=self.applied_by, flags=self.flags).version
         except GpuctlError as exc:
-            return {"step": "rollback", "status": "failed", "to_version": target.previous_version, "error": exc.summary}
+            return {"step": "rollback", "status": "failed", "to_version": target.previous_version, "error": exc.summary,
+                    **({"hint": exc.hint} if exc.hint else {})}
         self._say(target, f"rolled back to the configuration of version {target.previous_version} (now version {now})")
         return {"step": "rollback", "status": "passed", "from_version": planned.version, "to_version": target.previous_version, "new_version": now}

@@ -31,12 +31,13 @@ class RollbackPlan:
         return release_version(self.releases)
 
 
-def plan_rollback(provider: Provider, endpoint_id: str, version: int) -> RollbackPlan:
-    """What going back to `version` changes, read fresh from the account."""
+def plan_rollback(provider: Provider, endpoint_id: str, version: int, flags: Flags = NONE) -> RollbackPlan:
+    """What going back to `version` changes, read fresh from the account; `flags`: the run's
+    options, which the commands its errors suggest repeat."""
     from gpuctl.releases import configuration_at, rollback_changes
 
     current, doc = provider.get_endpoint(endpoint_id), provider.releases(endpoint_id)
-    config = configuration_at(doc, current, version)
+    config = configuration_at(doc, current, version, flags)
     return RollbackPlan(current, doc, rollback_changes(current, config), config)
 
 

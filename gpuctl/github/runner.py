@@ -58,7 +58,7 @@ def plan_document(app: AppContext, config: str, provider: str | None, policy: st
         s.desired = replace(s.desired, config_id=repository_path(app.cwd, config),  # the name the records keep (ADR 35)
                             config_root=None)  # the fork's other configs were not downloaded: none can be told gone (ADR 52)
     scope = allow(s.desired) if allow is not None else None
-    account = connect(app, s.target, start_local=False)
+    account = connect(app, s.target, start_local=False, flags=s.opts.flags)
     try:
         plan = deployment_for(s, account if scope is None else _Narrowed(account, scope.view)).plan()
     finally:
@@ -253,7 +253,7 @@ def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: P
     from gpuctl.render.result import result_document
 
     s = _session(app, config, provider, str(plan_file), lock_timeout, policy, parallelism, health, prune, before_write=before_write)
-    account = connect(app, s.target)
+    account = connect(app, s.target, flags=s.opts.flags)
     deployment = deployment_for(s, account, ApplyJobView)
     try:
         result = deployment.apply()

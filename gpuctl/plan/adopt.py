@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from gpuctl.commands import NONE, suggest
 from gpuctl.errors import Diagnostic
 from gpuctl.model import MARKER_ENV, EndpointSpec, Notice
 from gpuctl.v2 import owner
@@ -49,7 +50,7 @@ def adopted(spec: EndpointSpec, project_id: str, account: Account) -> tuple[dict
     return target, [], notices
 
 
-def renamed(spec: EndpointSpec, project_id: str, account: Account) -> tuple[dict | None, list[Diagnostic], list[Notice]] | None:
+def renamed(spec: EndpointSpec, project_id: str, account: Account, flags=None) -> tuple[dict | None, list[Diagnostic], list[Notice]] | None:
     """(this project's endpoint of the block's previous name, errors, notices) when
     `spec.renamed_from` applies now (ADR 29), else None. It applies while this project owns
     no endpoint of the block's name and one of the old name; then the plan renames that one in
@@ -69,7 +70,7 @@ def renamed(spec: EndpointSpec, project_id: str, account: Account) -> tuple[dict
         ids = ", ".join(sorted(str(e.get("id")) for e in old))
         return None, [Diagnostic(f'renamed_from "{spec.renamed_from}": {counted(len(old), "endpoint")} of that name carry this project\'s marker ({ids}); '
                                  "gpuctl will not guess which to rename", address,
-                                 hint="delete the extra ones (`gpu serverless delete ID --force`), then plan again")], []
+                                 hint=f"delete the extra ones (`{suggest('serverless', 'delete', 'ID', '--force', flags=flags or NONE)}`), then plan again")], []
     return old[0], [], [_renames(str(old[0].get("id")), spec.renamed_from, address, "renamed_from")]
 
 

@@ -20,7 +20,7 @@ from gpuctl.plan.adopt import adopt_advice, adopted, other_project_advice, renam
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Plan, ResourceChange, update_reason
 from gpuctl.plan.names import lookalike_notices
 from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume, shared
-from gpuctl.commands import Flags, suggest
+from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.words import agreeing, counted, first_of
 
 _ORDER = {Action.CREATE: 0, Action.UPDATE: 0, Action.REPLACE: 0, Action.NOOP: 0, Action.DELETE: 1, Action.ORPHAN: 1, Action.PRESERVE: 2}
@@ -91,17 +91,18 @@ class Duplicated(Diagnostic):
     extra: tuple[dict, ...] = field(default=(), compare=False, hash=False)
 
 
-def _duplicates(name: str, ours: list[dict], address: str) -> Duplicated:
+def _duplicates(name: str, ours: list[dict], address: str, flags: Flags = NONE) -> Duplicated:
     """Two owned endpoints with one name (left by a race before gpuctl had the account lease):
     keep the oldest, whose URL callers are most likely to use, and say how to delete the rest."""
     keep, *extra = sorted(ours, key=lambda e: (str(e.get("createdAt") or "~"), str(e.get("id"))))
     return Duplicated(f'{counted(len(ours), "endpoint")} named "{name}" carry this project\'s marker: keep {keep.get("id")} (the oldest), delete {", ".join(str(e.get("id")) for e in extra)}',
-                      address, hint=f"run {delete_extra(extra)}; then plan again (to keep another one instead, delete the others by id)", keep=keep, extra=tuple(extra))
+                      address, hint=f"run {delete_extra(extra, flags)}; then plan again (to keep another one instead, delete the others by id)", keep=keep, extra=tuple(extra))
 
 
-def delete_extra(extra: Iterable[dict]) -> str:
-    """The commands that delete the endpoints a duplicate's advice says to delete."""
-    return "; ".join(f"gpu serverless delete {e.get('id')} --force" for e in extra)
+def delete_extra(extra: Iterable[dict], flags: Flags = NONE) -> str:
+    """The commands that delete the endpoints a duplicate's advice says to delete, by id, with
+    the run's options (`flags`)."""
+    return "; ".join(f"`{suggest('serverless', 'delete', str(e.get('id')), '--force', flags=flags)}`" for e in extra)
 
 
 def _duplicate_changes(spec: EndpointSpec, dup: Duplicated) -> list[ResourceChange]:
@@ -117,13 +118,13 @@ def _duplicate_changes(spec: EndpointSpec, dup: Duplicated) -> list[ResourceChan
 
 
 def _match(spec: EndpointSpec, project_id: str, account: Account, records: dict[str, drift.Record],
-           deleted: dict[str, drift.Record]) -> tuple[dict | None, list[Diagnostic], list[Notice]]:
+           deleted: dict[str, drift.Record], flags: Flags = NONE) -> tuple[dict | None, list[Diagnostic], list[Notice]]:
     same_name = account.endpoints_named(spec.name)
     ours = [e for e in same_name if owner(e) == project_id]
     theirs = [e for e in same_name if owner(e) != project_id]
     address = f"endpoint.{spec.name}"
     if len(ours) > 1:
-        return None, [_duplicates(spec.name, ours, address)], []
+        return None, [_duplicates(spec.name, ours, address, flags)], []
     lost = [e for e in theirs if not owner(e) and str(e.get("id")) in records]
     if not ours and len(lost) == 1:  # ours by its record, though its marker was removed: restore it
         ours, theirs = lost, [e for e in theirs if e is not lost[0]]
@@ -169,7 +170,7 @@ def _not_ours(spec: EndpointSpec, project_id: str, e: dict, address: str, gone: 
 
 
 def _orphans(spec_names: set[str], desired: Desired, observed: Observed, catalog: Catalog, prune: bool, matched: set[str],
-             records: Mapping[str, drift.Record]) -> tuple[list[ResourceChange], set[str], list[Notice]]:
+             records: Mapping[str, drift.Record], flags: Flags = NONE) -> tuple[list[ResourceChange], set[str], list[Notice]]:
     """Owned endpoints that left gpu.jsonc: deleted under --prune, otherwise shown as orphans,
     with what they still cost, because they keep running (and billing) until someone acts.
     Also the volumes the deleted ones attach, which the plan then preserves. An endpoint a
@@ -197,7 +198,7 @@ def _orphans(spec_names: set[str], desired: Desired, observed: Observed, catalog
             notes.append(Notice("other-config", f'endpoint {e.get("id")} was last applied from {record.config}, another gpu.jsonc with project_id "{project_id}": '
                                                 f"kept, never pruned from here ({record.config} manages it). "
                                                 f"Give each gpu.jsonc its own project_id, or, if nothing should run it, delete it "
-                                                f"with `{suggest('serverless', 'delete', str(e.get('id')), flags=Flags.of_run(desired.config_path))}`", address, level="note"))
+                                                f"with `{suggest('serverless', 'delete', str(e.get('id')), flags=flags)}`", address, level="note"))
             continue
         if prune:
             out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.DELETE, e.get("id"), f'owned by project "{project_id}" and no longer in gpu.jsonc{gone} (--prune)'))
@@ -240,12 +241,12 @@ def _maybe_renamed(changes: list[ResourceChange], leftovers: list[ResourceChange
 UNREPORTED = "not-reported"  # the Notice code of fields the account's answer lacks: `gpu serverless drift` refuses to report on them
 
 
-def _unreported_notice(live: dict, missing: list[str], address: str) -> list[Notice]:
+def _unreported_notice(live: dict, missing: list[str], address: str, flags: Flags = NONE) -> list[Notice]:
     if not missing:
         return []
     return [Notice(UNREPORTED, f"the account did not report {', '.join(missing)} of endpoint {live.get('id')}: the field is absent from its answer "
                                "(not empty), so gpuctl cannot tell whether it differs and leaves it out. RunPod's API may have changed "
-                               "what it sends: `gpu doctor` checks its answers' shape", address)]
+                               f"what it sends: `{suggest('doctor', flags=flags)}` checks its answers' shape", address)]
 
 
 def unreported(plan: Plan, observed: Observed) -> dict[str, list[str]]:
@@ -258,16 +259,16 @@ def unreported(plan: Plan, observed: Observed) -> dict[str, list[str]]:
     return {address: paths for address, paths in found if paths}
 
 
-def _notices_for(spec: EndpointSpec, live: dict | None, account: Account, missing: list[str]) -> list[Notice]:
+def _notices_for(spec: EndpointSpec, live: dict | None, account: Account, missing: list[str], flags: Flags = NONE) -> list[Notice]:
     address = f"endpoint.{spec.name}"
-    out = _unreported_notice(live, missing, address) if live is not None else []
+    out = _unreported_notice(live, missing, address, flags) if live is not None else []
     redacted = sorted(k for k, v in env_of(live or {}).items() if v == REDACTED)
     if redacted:
         out.append(Notice("redacted-env", f"the snapshot redacted env {', '.join(redacted)}; their values are not compared", address, level="note"))
     if spec.cached_model:
         out.append(Notice("cached-model-graphql", "runpod.cached_model is set through RunPod's GraphQL API (modelReferences), which REST v2 lacks and RunPod retires in early 2027", address, level="note"))
     if spec.prewarm.enabled:
-        out.append(_prewarm_notice(spec, live, account, address))
+        out.append(_prewarm_notice(spec, live, account, address, flags))
     return out
 
 
@@ -284,7 +285,7 @@ def _priority_note(desired: Desired) -> list[Notice]:
                                    f"is kept but cannot be enforced ({_few(with_fallbacks)})", level="note")]
 
 
-def _prewarm_notice(spec: EndpointSpec, live: dict | None, account: Account, address: str) -> Notice:
+def _prewarm_notice(spec: EndpointSpec, live: dict | None, account: Account, address: str, flags: Flags = NONE) -> Notice:
     """What deploy's pre-warm of this endpoint will do: skip it (nothing a CPU pod can
     download), catch up on it (no pre-warm record matches, ADR 0008), or run it on change."""
     mode = spec.prewarm.mode
@@ -297,7 +298,7 @@ def _prewarm_notice(spec: EndpointSpec, live: dict | None, account: Account, add
     records = account.templates_named(prewarm.record_name(str(live.get("id")))) if live is not None else ()
     if live is not None and not prewarm.recorded(records, owner(live) or "", str(live.get("id")), mode, prewarm.spec_digest(spec)):
         return Notice("prewarm-never-warmed", f"endpoint {spec.name} was never warmed for this configuration (no {mode} pre-warm record matches); deploy warms it", address)
-    return Notice("prewarm", f"prewarm.enabled: a {mode} pre-warm runs after apply when this endpoint is created or changed (gpu serverless warm)", address, level="note")
+    return Notice("prewarm", f"prewarm.enabled: a {mode} pre-warm runs after apply when this endpoint is created or changed ({suggest('serverless', 'warm', spec.name, flags=flags)})", address, level="note")
 
 
 def _volume_note(desired: Desired) -> list[Notice]:
@@ -329,8 +330,8 @@ def create_secret_fix(target: str, names: Iterable[str]) -> str:
     names = list(names)
     if target == "local":
         if len(names) == 1:
-            return f"create it with `gpu local secret set {names[0]}` (the value on stdin)"
-        return f"create each with `gpu local secret set NAME` (the value on stdin): {', '.join(names)}"
+            return f"create it with `{suggest('local', 'secret', 'set', names[0])}` (the value on stdin)"
+        return f"create each with `{suggest('local', 'secret', 'set', 'NAME')}` (the value on stdin): {', '.join(names)}"
     return f"create {agreeing(len(names), 'it', 'them')} in the RunPod account (console, Secrets), named {' and '.join(names) if len(names) < 3 else ', '.join(names)}"
 
 
@@ -363,7 +364,7 @@ def _secret_notices(spec: EndpointSpec, live: dict | None, known: Mapping[str, s
     return notices
 
 
-def _volumes(desired: Desired, account: Account, catalog: Catalog, report: bool = False):
+def _volumes(desired: Desired, account: Account, catalog: Catalog, report: bool = False, flags: Flags = NONE):
     """Resolve every desired volume once, deduplicated by (name, data center)."""
     resolved: dict[str, ResolvedVolume] = {}
     by_spec: dict[str, ResolvedVolume] = {}
@@ -372,7 +373,7 @@ def _volumes(desired: Desired, account: Account, catalog: Catalog, report: bool 
     for spec in desired.endpoints:
         if spec.volume is None:
             continue
-        found, errs, notes = resolve_volume(spec.volume, account.volumes_named(spec.volume.name), catalog, report)
+        found, errs, notes = resolve_volume(spec.volume, account.volumes_named(spec.volume.name), catalog, report, flags)
         errors += errs
         notices += notes
         if found:
@@ -423,9 +424,11 @@ class _Reading:
     records: dict[str, drift.Record]  # endpoint id -> its last-applied record
     deleted: dict[str, drift.Record]  # the records of endpoints gone from the account
     volume_of: dict[str, ResolvedVolume]
+    flags: Flags = NONE  # the run's options, which the commands the plan's advice suggests repeat (gpuctl.commands)
 
 
-def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str = "runpod", prune: bool = False, report: bool = False) -> Plan:
+def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str = "runpod", prune: bool = False, report: bool = False,
+         flags: Flags | None = None) -> Plan:
     """The typed difference between gpu.jsonc and the account. Raises PlanError when the two
     cannot be reconciled safely (an endpoint owned by someone else, ambiguous volumes). With
     `report` (a drift report, never applied), a block whose name an endpoint this project does
@@ -435,15 +438,19 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
 
     In three steps: the volumes (`_volumes`), each endpoint block (`_plan_endpoint`), then what
     the account holds beyond gpu.jsonc (`_beyond_config`: orphans, unmanaged endpoints, kept
-    volumes)."""
+    volumes).
+
+    `flags`: the run's options (`gpuctl.commands.Flags`), which the commands its advice
+    suggests repeat; None: gpu.jsonc's path alone."""
     if prune and not desired.endpoints:
         raise PlanError("refusing to prune with an empty configuration", [Diagnostic("no endpoints are declared", hint="an empty gpu.jsonc never deletes everything")])
     account = index(observed)
-    volumes, volume_of, errors, notices = _volumes(desired, account, catalog, report)
+    flags = Flags.of_run(desired.config_path) if flags is None else flags
+    volumes, volume_of, errors, notices = _volumes(desired, account, catalog, report, flags)
     tally = _Tally(changes=[v.change for v in volumes.values()], costs=[cost.volume_cost(v) for v in volumes.values()], errors=errors,
                    notices=notices + _priority_note(desired) + _volume_note(desired) + _no_local_command(desired, target))
     records = drift.records_of(observed.templates, desired.project_id)
-    reading = _Reading(desired, account, catalog, target, report, records, drift.deleted_records(records, {str(e.get("id")) for e in observed.endpoints}), volume_of)
+    reading = _Reading(desired, account, catalog, target, report, records, drift.deleted_records(records, {str(e.get("id")) for e in observed.endpoints}), volume_of, flags)
     for spec in desired.endpoints:
         _plan_endpoint(spec, reading, tally)
     tally.notices += shared(volumes.values(), observed.endpoints, lambda e: owner(e) == desired.project_id or str(e.get("id")) in tally.matched or str(e.get("id")) in records)
@@ -469,8 +476,8 @@ def _plan_endpoint(spec: EndpointSpec, reading: _Reading, tally: _Tally) -> None
     and marker), and its change, notices and cost, into `tally`. In a report, a duplicate or
     a name another owner has taken is listed instead of stopping the plan."""
     project_id = reading.desired.project_id
-    live, errs, notes = (adopted(spec, project_id, reading.account) or renamed(spec, project_id, reading.account)
-                         or _match(spec, project_id, reading.account, reading.records, reading.deleted))
+    live, errs, notes = (adopted(spec, project_id, reading.account) or renamed(spec, project_id, reading.account, reading.flags)
+                         or _match(spec, project_id, reading.account, reading.records, reading.deleted, reading.flags))
     if reading.report and len(errs) == 1 and isinstance(errs[0], Duplicated):
         tally.changes += _duplicate_changes(spec, errs[0])
         tally.matched.update(str(e.get("id")) for e in errs[0].extra)
@@ -481,7 +488,7 @@ def _plan_endpoint(spec: EndpointSpec, reading: _Reading, tally: _Tally) -> None
         tally.matched.add(str(theirs.get("id")))
         tally.notices += notes
         return
-    registry_id, unresolved = registries.resolve(spec, reading.account.observed, reading.target)
+    registry_id, unresolved = registries.resolve(spec, reading.account.observed, reading.target, reading.flags)
     errs = errs + unresolved
     tally.errors += errs
     vol = reading.volume_of.get(spec.name)
@@ -489,7 +496,7 @@ def _plan_endpoint(spec: EndpointSpec, reading: _Reading, tally: _Tally) -> None
     if live is not None:  # a key removed from gpu.jsonc whose value gpuctl set: cleared (ADR 41)
         declared |= drift.keys_removed(reading.records.get(str(live.get("id"))), declared)
     missing = fields.unreported(live, declared) if live is not None else []  # once: compared with nothing, and noticed
-    tally.notices += notes + _notices_for(spec, live, reading.account, missing) + unmatched_rename(spec, live, project_id, reading.account, reading.deleted)
+    tally.notices += notes + _notices_for(spec, live, reading.account, missing, reading.flags) + unmatched_rename(spec, live, project_id, reading.account, reading.deleted)
     tally.notices += _secret_notices(spec, live, reading.account.observed.secrets, reading.target)
     if not errs:
         change, warnings = drift.classify(with_rename(_endpoint_change(spec, live, declared, missing), live), live, project_id, reading.records, reading.deleted,
@@ -505,7 +512,7 @@ def _beyond_config(desired: Desired, observed: Observed, reading: _Reading, tall
     """What the account holds that no block accounts for: this project's orphans (deleted with
     --prune), unmanaged endpoints near a block, and network volumes nothing attaches any more
     (kept, never deleted); their notices and costs go into `tally`."""
-    leftovers, freed, elsewhere = _orphans({s.name for s in desired.endpoints}, desired, observed, reading.catalog, prune, tally.matched, reading.records)
+    leftovers, freed, elsewhere = _orphans({s.name for s in desired.endpoints}, desired, observed, reading.catalog, prune, tally.matched, reading.records, reading.flags)
     tally.notices += elsewhere
     tally.changes += [c for c in leftovers if c.action is Action.NOOP]  # another gpu.jsonc's: no leftover of this one
     leftovers = [c for c in leftovers if c.action is not Action.NOOP]

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import json
 
+from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.errors import Diagnostic
 from gpuctl.model import EndpointSpec, Observed, RegistryAuth
 from gpuctl.spelling import did_you_mean
 
 CREATE = "create it in the RunPod console (Settings > Container Registry Auth) and write its name here"
 CREATE_LOCAL = "create it on the local provider with POST /v2/registries {\"name\", \"username\", \"password\"} and write its name here"
-SNAPSHOT = ("take a new snapshot with `gpu serverless snapshot --out FILE` (snapshots record the account's registry "
+def _snapshot(flags: Flags) -> str:
+    return (f"take a new snapshot with `{suggest('serverless', 'snapshot', '--out', 'FILE', flags=flags)}` (snapshots record the account's registry "
             "credentials since gpuctl reads runpod.registry_auth), or plan against the account")
 
 
@@ -26,7 +28,7 @@ def _at(auth: RegistryAuth, message: str, hint: str) -> Diagnostic:
     return Diagnostic(message, auth.key, auth.file, auth.line, auth.col, hint)
 
 
-def resolve(spec: EndpointSpec, observed: Observed, target: str) -> tuple[str | None, list[Diagnostic]]:
+def resolve(spec: EndpointSpec, observed: Observed, target: str, flags: Flags = NONE) -> tuple[str | None, list[Diagnostic]]:
     """(the credential id the block's `runpod.registry_auth` names, errors at the key); (None, [])
     when the block declares none."""
     auth = spec.registry_auth
@@ -34,7 +36,7 @@ def resolve(spec: EndpointSpec, observed: Observed, target: str) -> tuple[str | 
         return None, []
     if observed.registries is None:
         return None, [_at(auth, f"cannot resolve {json.dumps(auth.value)}: the observed account does not list its container registry credentials "
-                                "(a snapshot taken before gpuctl recorded them)", SNAPSHOT)]
+                                "(a snapshot taken before gpuctl recorded them)", _snapshot(flags))]
     listed = [r for r in observed.registries if isinstance(r, dict)]
     named = [r for r in listed if r.get("name") == auth.value]
     if len(named) == 1:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from gpuctl.catalog import Catalog
+from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.errors import Diagnostic
 from gpuctl.model import Notice, Observed, VolumeSpec
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, ResourceChange, Unknown
@@ -34,7 +35,7 @@ def _choose_dc(spec: VolumeSpec, catalog: Catalog) -> str:
     return (storage or list(spec.data_centers) or [catalog.default_volume_data_center])[0]
 
 
-def resolve_volume(spec: VolumeSpec, same_name: tuple[dict, ...], catalog: Catalog, report: bool = False) -> tuple[ResolvedVolume | None, list[Diagnostic], list[Notice]]:
+def resolve_volume(spec: VolumeSpec, same_name: tuple[dict, ...], catalog: Catalog, report: bool = False, flags: Flags = NONE) -> tuple[ResolvedVolume | None, list[Diagnostic], list[Notice]]:
     """The volume `spec` names, from the account's volumes of that name (in the account's order).
     A live volume larger than `size_gb` is kept at its size: a no-op labelled larger-in-account,
     with a warning; with `report` (a drift report) it lists the size on both sides as a field."""
@@ -47,7 +48,7 @@ def resolve_volume(spec: VolumeSpec, same_name: tuple[dict, ...], catalog: Catal
         return None, [Diagnostic(f'{len(inside)} network volumes are named "{spec.name}" ({listed}); gpuctl cannot tell which to use', f"network_volume.{spec.name}", hint="set runpod.data_center_ids to the one data center whose volume you want")], notices
     if not inside:
         return _create(spec, catalog, notices)
-    return _existing(spec, inside[0], notices, report)
+    return _existing(spec, inside[0], notices, report, flags)
 
 
 def _outside(name: str, volume: dict, new_dc: str | None) -> Notice:
@@ -76,7 +77,7 @@ def _create(spec: VolumeSpec, catalog: Catalog, notices: list[Notice]):
     return ResolvedVolume(change, Unknown(f"{address}.id"), size), [], notices
 
 
-def _existing(spec: VolumeSpec, volume: dict, notices: list[Notice], report: bool = False):
+def _existing(spec: VolumeSpec, volume: dict, notices: list[Notice], report: bool = False, flags: Flags = NONE):
     dc, size = volume.get("dataCenter"), volume.get("size")
     address = _address(spec.name, dc)
     base = dict(kind=Kind.NETWORK_VOLUME, name=spec.name, address=address, id=volume.get("id"), data_center=dc)
@@ -87,7 +88,7 @@ def _existing(spec: VolumeSpec, volume: dict, notices: list[Notice], report: boo
         why = f"{size} GB in the account, {spec.size_gb} GB in gpu.jsonc; network volumes can only grow, so it is kept at {size} GB"
         notices.append(Notice("volume-larger-in-account", f"{spec.name} is {size} GB in the account and gpu.jsonc says {spec.size_gb}: network volumes "
                                                           f"cannot shrink, so it is kept at {size} GB; set volume.size_gb to {size} "
-                                                          f"(`gpu serverless pull --write` does) to silence this", address))
+                                                          f"(`{suggest('serverless', 'pull', '--write', flags=flags)}` does) to silence this", address))
         # The drift report lists the size on both sides; a plan writes nothing, so it lists no
         # field change (one would read as a resize to gpu.jsonc's size).
         sizes = (FieldChange("size", size, spec.size_gb),) if report else ()

@@ -4,8 +4,9 @@ or httpx exceptions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.errors import GpuctlError
 
 
@@ -17,16 +18,21 @@ class Who:
     name: str  # in a sentence: "RunPod", "the local provider"
     address: str  # what sets the API's address
     key: str  # how to give a valid key (a 401)
+    flags: Flags = NONE  # the run's --config and --provider, which the commands a fix names repeat (gpuctl.commands)
 
     @classmethod
-    def of(cls, provider: str) -> Who:
-        """For a provider's name, "runpod" or "local"."""
-        return LOCAL if provider == "local" else RUNPOD
+    def of(cls, provider: str, flags: Flags = NONE) -> Who:
+        """For a provider's name, "runpod" or "local", in a run of `flags`."""
+        return replace(LOCAL if provider == "local" else RUNPOD, flags=flags)
+
+    def commands(self) -> dict[str, str]:
+        """The commands a fix may name ({plan}, {doctor}), with the run's options."""
+        return {"plan": suggest("serverless", "deploy", "--plan", flags=self.flags), "doctor": suggest("doctor", flags=self.flags)}
 
 
 RUNPOD = Who("RunPod", "RUNPOD_API_BASE_URL / RUNPOD_ENDPOINT_BASE_URL", "set a valid key: `gpu auth login`, or RUNPOD_API_KEY")
-LOCAL = Who("the local provider", "the address the local provider wrote when it started (`gpu local status` shows it)",
-            "the local provider did not accept its own token: restart it (`gpu local down`, then `gpu local up`)")
+LOCAL = Who("the local provider", f"the address the local provider wrote when it started (`{suggest('local', 'status')}` shows it)",
+            f"the local provider did not accept its own token: restart it (`{suggest('local', 'down')}`, then `{suggest('local', 'up')}`)")
 
 
 class ProviderError(GpuctlError):
@@ -40,12 +46,13 @@ class ProviderError(GpuctlError):
     retryable = False
     outcome_unknown = False
     # What to do when the raiser knows no better fix: every class says one (docs/errors.md),
-    # naming the provider in use ({provider}, {address}: Who's fields).
-    fix = "run the command again; if it keeps failing, `gpu doctor` checks what this account's API answers"
+    # naming the provider in use ({provider}, {address}: Who's fields) and the commands to run
+    # ({plan}, {doctor}: Who.commands, with the run's options).
+    fix = "run the command again; if it keeps failing, `{doctor}` checks what this account's API answers"
 
     def __init__(self, summary: str, *, status: int | None = None, detail: str | None = None, hint: str | None = None, retry_after: float | None = None,
                  provider: Who = RUNPOD):
-        super().__init__(summary, detail=detail, hint=hint or self.fix.format(provider=provider.name, address=provider.address))
+        super().__init__(summary, detail=detail, hint=hint or self.fix.format(provider=provider.name, address=provider.address, **provider.commands()))
         self.status = status
         self.retry_after = retry_after
 
@@ -84,7 +91,7 @@ class FailedChange(ServerError):
     it), so its fix never says "changed nothing". `outcome_unknown` stays False: that flag asks
     for a create's lookup, and repeating this request ends in the same state."""
 
-    fix = ("the write may have been carried out: `gpu serverless deploy --plan` shows what the account has now, "
+    fix = ("the write may have been carried out: `{plan}` shows what the account has now, "
            "and deploying again is safe (gpuctl looks an endpoint up before it creates one)")
 
 
@@ -144,4 +151,4 @@ class StoppedChange(Stopped, FailedChange):
     """`Stopped` after a change (PATCH, DELETE, a create) was sent: it may have been carried out."""
 
     sent = True
-    fix = "the write may have been carried out: `gpu serverless deploy --plan` shows what the account has now"
+    fix = "the write may have been carried out: `{plan}` shows what the account has now"

@@ -30,6 +30,7 @@ import httpx
 
 from gpuctl import __version__, interrupts
 from gpuctl.interrupts import EXITING_TIMEOUT_S
+from gpuctl.commands import suggest
 from gpuctl.provider.errors import (
     RUNPOD, AmbiguousWrite, AuthError, FailedChange, InsecureURL, InvalidId, NotFound, ProviderError, RateLimited, Rejected, ServerError,
     Stopped, StoppedChange, TransportError, UnansweredWrite, Unavailable, Who,
@@ -62,12 +63,12 @@ class IdShape:
 
 
 ID_SHAPES = {
-    "endpoint": IdShape("endpoint id", "i02xupws21hp6i", 64, "name the endpoint by its name, or by the id `gpu serverless list` shows"),
-    "job": IdShape("job id", "5e0ae067-4a83-49b5-8368-8961f7067018-u1", 128, "use the job id `gpu serverless invoke` printed (`id` in its JSON)"),
-    "worker": IdShape("worker id", "moi9fq5smrmwvl", 64, "use a worker id from `gpu serverless status NAME`, or a job's `workerId`"),
+    "endpoint": IdShape("endpoint id", "i02xupws21hp6i", 64, f"name the endpoint by its name, or by the id `{suggest('serverless', 'list')}` shows"),
+    "job": IdShape("job id", "5e0ae067-4a83-49b5-8368-8961f7067018-u1", 128, f"use the job id `{suggest('serverless', 'invoke')}` printed (`id` in its JSON)"),
+    "worker": IdShape("worker id", "moi9fq5smrmwvl", 64, f"use a worker id from `{suggest('serverless', 'status', 'NAME')}`, or a job's `workerId`"),
     "pod": IdShape("pod id", "moi9fq5smrmwvl", 64, "use the pod id RunPod shows"),
-    "volume": IdShape("network volume id", "agv6w2qcg7", 64, "use the volume id `gpu serverless snapshot` or the RunPod console shows"),
-    "template": IdShape("template id", "30zmvf89kd", 64, "use the template id `gpu serverless snapshot` or the RunPod console shows"),
+    "volume": IdShape("network volume id", "agv6w2qcg7", 64, f"use the volume id `{suggest('serverless', 'snapshot')}` or the RunPod console shows"),
+    "template": IdShape("template id", "30zmvf89kd", 64, f"use the template id `{suggest('serverless', 'snapshot')}` or the RunPod console shows"),
 }
 _SHOWN = 40  # characters of a bad id that an error message repeats
 

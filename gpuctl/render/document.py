@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gpuctl import __version__
+from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.errors import GpuctlError
 from gpuctl.model import Notice, Sensitive, Unresolved, acyclic, secret_name
 from gpuctl.plan.model import CHANGING, Action, CostEstimate, CostItem, FieldChange, LeaseSeen, Plan, ResourceChange, Unknown
@@ -439,21 +440,25 @@ def _saved_model() -> type:
     return Saved
 
 
-_REMAKE = "save a plan with `gpu serverless deploy --plan --out plan.json`, then apply it with `--from-plan plan.json`"
+def _remake(flags: Flags) -> str:
+    """How to make a plan `--from-plan` reads, with the run's options (`flags`)."""
+    return (f"save a plan with `{suggest('serverless', 'deploy', '--plan', '--out', 'plan.json', flags=flags)}`, "
+            f"then apply it with `{suggest('serverless', 'deploy', '--from-plan', 'plan.json', flags=flags)}`")
 
 
-def read_saved(path: Path, shown: str | None = None) -> dict:
+def read_saved(path: Path, shown: str | None = None, flags: Flags = NONE) -> dict:
     """A plan document written by `deploy --out`, checked before anything is compared or
     applied: a file that is not one, or of another format version, is refused with the fix.
-    `shown`: the name the errors give the file (as the user typed it), else `path`."""
+    `shown`: the name the errors give the file (as the user typed it), else `path`; `flags`:
+    the run's options, which the commands its errors suggest repeat."""
     name = str(path) if shown is None else shown
-    doc = _saved_json(path, name)
-    _check_format_version(doc, name)
-    _check_plan_shape(doc, name)
+    doc = _saved_json(path, name, flags)
+    _check_format_version(doc, name, flags)
+    _check_plan_shape(doc, name, flags)
     return doc
 
 
-def _saved_json(path: Path, name: str) -> Any:
+def _saved_json(path: Path, name: str, flags: Flags = NONE) -> Any:
     """The JSON value in the file, or an error: unreadable, or not JSON at all."""
     from gpuctl.files import FileUnreadable, read_json
 
@@ -461,11 +466,11 @@ def _saved_json(path: Path, name: str) -> Any:
         return read_json(path, shown=name)
     except FileUnreadable as exc:
         if not exc.json:
-            raise GpuctlError(f"cannot read the saved plan {name}: {exc.problem}", hint=_REMAKE) from None
-        raise GpuctlError(f"{exc.place}: it is not a saved plan: {exc.problem}", hint=_REMAKE) from None
+            raise GpuctlError(f"cannot read the saved plan {name}: {exc.problem}", hint=_remake(flags)) from None
+        raise GpuctlError(f"{exc.place}: it is not a saved plan: {exc.problem}", hint=_remake(flags)) from None
 
 
-def _check_format_version(doc: Any, name: str) -> None:
+def _check_format_version(doc: Any, name: str, flags: Flags = NONE) -> None:
     """An object of another format version is refused: a number for the string ("1" written as
     1, edited or made by hand) is said as such."""
     if not isinstance(doc, dict) or doc.get("format_version") in (None, FORMAT_VERSION):
@@ -474,19 +479,19 @@ def _check_format_version(doc: Any, name: str) -> None:
     shown = clip(json.dumps(found), 20)
     if isinstance(found, (int, float)) and not isinstance(found, bool) and str(found) == FORMAT_VERSION:
         raise GpuctlError(f"{name}: format_version is the number {shown}, and must be the string {json.dumps(FORMAT_VERSION)}",
-                          hint=_REMAKE + " (with this gpuctl)")
-    raise GpuctlError(f"{name} is plan format {shown}; this gpuctl reads format {json.dumps(FORMAT_VERSION)} only", hint=_REMAKE + " (with this gpuctl)")
+                          hint=_remake(flags) + " (with this gpuctl)")
+    raise GpuctlError(f"{name} is plan format {shown}; this gpuctl reads format {json.dumps(FORMAT_VERSION)} only", hint=_remake(flags) + " (with this gpuctl)")
 
 
-def _check_plan_shape(doc: Any, name: str) -> None:
+def _check_plan_shape(doc: Any, name: str, flags: Flags = NONE) -> None:
     """A JSON object with the saved plan's keys and types; the first problem is named by its place."""
     from pydantic import ValidationError
 
     if not isinstance(doc, dict):
-        raise GpuctlError(f"{name} is not a saved plan: it holds a JSON {JSON_TYPES.get(type(doc), 'value')}, and a plan is an object", hint=_REMAKE)
+        raise GpuctlError(f"{name} is not a saved plan: it holds a JSON {JSON_TYPES.get(type(doc), 'value')}, and a plan is an object", hint=_remake(flags))
     try:
         _saved_model().model_validate(doc)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "the top level"
-        raise GpuctlError(f"{name} is not a saved plan: {where}: {first['msg'].lower()}", hint=_REMAKE) from None
+        raise GpuctlError(f"{name} is not a saved plan: {where}: {first['msg'].lower()}", hint=_remake(flags)) from None

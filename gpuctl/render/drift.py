@@ -163,7 +163,7 @@ def label_advice(label: str | None, resource: dict, project_id: str, owner: str 
     if label == "larger-in-account":
         size = next((c["before"] for c in resource.get("changes", ()) if c["path"] == "size"), None)
         to = f" to {size}" if isinstance(size, int) else ""
-        return (f"network volumes can only grow, so `gpu serverless deploy` cannot put it back: it keeps the volume at the account's size "
+        return (f"network volumes can only grow, so {_cmd(flags, 'serverless', 'deploy')} cannot put it back: it keeps the volume at the account's size "
                 f"(and applies everything else) with a warning until gpu.jsonc says it: {_cmd(flags, 'serverless', 'pull', '--write')} sets volume.size_gb{to}")
     if label == "marker-lost":
         on = f"endpoint {resource['id']}" if resource["id"] else "the endpoint"  # the legend's resource is any endpoint

@@ -9,6 +9,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
+from gpuctl.commands import suggest
 from gpuctl.events import Event, Failed, Finished, Started, Waiting
 from gpuctl.render.words import STYLE, SYMBOL
 from gpuctl.words import counted
@@ -161,7 +162,7 @@ def endpoint_lines(endpoints: list[dict], local: bool) -> list[str]:
         lines += [f"  {e['name']:<{name_w}}  {e['endpoint_id']:<{id_w}}  {e['url']}" for e in endpoints]
         lines += ["", f"Call one, {endpoints[0]['name']} here:", *_curl(endpoints[0]["url"])]
     if local and endpoints:
-        lines += ["", "The local provider's key and URLs: eval \"$(gpu local env)\""]
+        lines += ["", f"The local provider's key and URLs: eval \"$({suggest('local', 'env')})\""]
     return lines
 
 

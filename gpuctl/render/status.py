@@ -73,17 +73,18 @@ def rows_table(rows: list[dict], show_all: bool) -> Table:
     return table
 
 
-def leftover_text(doc: dict) -> str | None:
+def leftover_text(doc: dict, flags=None) -> str | None:
     """The endpoint's warm-up pods left over by a warm-up that gave up on them, and what
-    deletes them; None when there are none (or they could not be read)."""
-    from gpuctl.commands import suggest
+    deletes them (with the run's options, `flags`); None when there are none (or they could
+    not be read)."""
+    from gpuctl.commands import NONE, suggest
 
     pods = doc.get("leftover_warm_pods") or []
     if not pods:
         return None
     listed, them = ", ".join(f"{p['id']} ({p['name']})" for p in pods), agreeing(len(pods), "it", "them")
     return (f"{counted(len(pods), 'warm-up pod')} left over by a warm-up that gave up on {them}: {listed}; "
-            f"{agreeing(len(pods), 'it bills', 'they bill')} until deleted. Any warm-up (`{suggest('serverless', 'warm', str(doc['name']))}`) "
+            f"{agreeing(len(pods), 'it bills', 'they bill')} until deleted. Any warm-up (`{suggest('serverless', 'warm', str(doc['name']), flags=flags or NONE)}`) "
             f"deletes {them} first, or delete {them} in the RunPod console (Pods)")
 
 
@@ -109,7 +110,7 @@ def _rollout(rollout: dict) -> str:
     return f", rollout {progress.percent}% on latest ({progress.on_latest}/{progress.total})"
 
 
-def status_panel(doc: dict) -> Panel:
+def status_panel(doc: dict, flags=None) -> Panel:
     w, jobs, sc = doc["workers"], doc["jobs"], doc["scaling"]
     scaler = sc["scaler"] or {}
     value = scaler.get("queueDelay", scaler.get("requestCount"))
@@ -128,7 +129,7 @@ def status_panel(doc: dict) -> Panel:
         ("gpu", ", ".join(sc["gpus"]) if sc.get("gpus") else sc["gpu"]),  # as `list` names them
         ("release", f"v{doc['release']['version']}" + _rollout(rollout)),
         ("cost", f"always-on {'unknown' if cost is None else usd_per_hour(cost)} (min workers at the dearest GPU pool's active rate)"),
-        ("warm-up", leftover_text(doc)),
+        ("warm-up", leftover_text(doc, flags)),
     ):
         if text is not None:
             grid.add_row(label, _cell(text))

@@ -27,16 +27,20 @@ class WarmIO:
     note: Callable[[str], None]  # a one-line message for people
     protect: Callable[[str | None], None]  # a value no output may show
     sweep_grace: float = 300.0  # how long past its run's deadline a warm-up pod is swept (clock skew between machines)
+    flags: Any = None  # the run's options (gpuctl.commands.Flags), which the commands its messages suggest repeat; None: none
 
 
-def choose_mode(endpoint: dict, requested: str | None) -> str:
+def choose_mode(endpoint: dict, requested: str | None, flags=None) -> str:
     """`gpu` unless `cpu` is asked for, as the seed's `warm NAME` and `warm NAME --cpu` are;
     `cpu` needs a network volume to download into. (deploy asks for gpu.jsonc's prewarm.mode.)"""
     from gpuctl.jobs import refuse_if_paused
 
     mode = requested or "gpu"
     if mode == "gpu":
-        refuse_if_paused(endpoint, "the warm-up job", "or, with a network volume, `gpu serverless warm --cpu` downloads the models without a worker")
+        from gpuctl.commands import NONE, suggest
+
+        refuse_if_paused(endpoint, "the warm-up job", f"or, with a network volume, `{suggest('serverless', 'warm', str(endpoint.get('id')), '--cpu', flags=flags or NONE)}` "
+                         "downloads the models without a worker", flags)
     if mode == "cpu" and not volume_ids(endpoint):
         raise NoVolume(f"endpoint {endpoint.get('name')} has no network volume, so a CPU pod has nowhere to download the models to",
                        hint='use --gpu to start a worker instead, or add a "volume" block to gpu.jsonc and deploy')
@@ -56,7 +60,7 @@ def run_prewarm(io: WarmIO, provider: Provider, endpoint: dict, mode: str | None
     from gpuctl.warm.cpu import sweep
 
     sweep(provider, io.note, io.sweep_grace)  # first: a leftover pod bills, whatever stops this warm-up below
-    mode = choose_mode(endpoint, mode)
+    mode = choose_mode(endpoint, mode, io.flags)
     chosen = choose_models(endpoint, models, cached_model, lambda: provider.graphql.model_references().get(endpoint["id"], [])) if mode == "cpu" else None
     with io.view() as view:
         try:  # SIGTERM too, in gpu (gpuctl.interrupts.sigterm_as_ctrl_c)
@@ -84,11 +88,13 @@ def _record(io: WarmIO, provider: Provider, endpoint: dict, doc: dict) -> str | 
 
 
 def _warm(io: WarmIO, provider: Provider, endpoint: dict, mode: str, models: Any, timeout: float, view: Any) -> dict:
+    from gpuctl.commands import NONE
+
     if mode == "cpu":
         from gpuctl.warm.cpu import warm_cpu
 
         io.protect(io.environ.get("HF_TOKEN"))
-        return warm_cpu(provider, endpoint, models, timeout, view, dict(io.environ))
+        return warm_cpu(provider, endpoint, models, timeout, view, dict(io.environ), flags=io.flags or NONE)
     from gpuctl.warm.gpu import warm_gpu
 
-    return warm_gpu(provider, endpoint, timeout, view)
+    return warm_gpu(provider, endpoint, timeout, view, flags=io.flags or NONE)

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.model import LOCAL_COMMAND_ENV
 from gpuctl.prewarm import ModelList
 from gpuctl.provider.errors import AmbiguousWrite, ProviderError
@@ -160,7 +161,7 @@ def _named(provider: Provider, name: str) -> dict | None:
 
 
 def await_pod(provider: Provider, name: str, deadline: float, timeout: float, view: Any, clock: Callable[[], float],
-              sleep: Callable[[float], None]) -> dict:
+              sleep: Callable[[float], None], flags: Flags = NONE) -> dict:
     """The pod of a create that got no answer: a server that held the request may still start it
     at any moment, and then it would run (and bill) unseen. Watch for it by name until the
     warm-up's deadline (gpuctl.polling: the last look is at the deadline, no pause goes past
@@ -173,12 +174,12 @@ def await_pod(provider: Provider, name: str, deadline: float, timeout: float, vi
             view.note(f"the create of pod {name} got no answer, but it started: pod {found['id']}; it is used, then deleted")
             return found
         raise WarmTimeout(f"the create of pod {name} got no answer, and it did not start within --timeout ({in_seconds(timeout)}); it was not sent again",
-                          hint=f"the server may still start it: the next `gpu serverless warm --cpu` (or a deploy's CPU pre-warm) "
+                          hint=f"the server may still start it: the next `{suggest('serverless', 'warm', 'NAME', '--cpu', flags=flags)}` (or a deploy's CPU pre-warm) "
                                f"in this account deletes it, or find the pod named {name} in the RunPod console (Pods) and delete it")
     except BaseException as exc:
         if not isinstance(exc, WarmTimeout):
             view.note(f"the create of pod {name} got no answer and the pod has not started; if it does, it runs until deleted: "
-                      f"once its --timeout has passed, the next `gpu serverless warm --cpu` in this account deletes it, "
+                      f"once its --timeout has passed, the next `{suggest('serverless', 'warm', 'NAME', '--cpu', flags=flags)}` in this account deletes it, "
                       f"or find the pod named {name} in the RunPod console (Pods) and delete it")
         raise
 
@@ -252,7 +253,8 @@ class PodWatch:
 
 
 def warm_volume(provider: Provider, endpoint: dict, volume_id: str, models: ModelList, deadline: float, timeout: float,
-                view: Any, environ: dict, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> dict:
+                view: Any, environ: dict, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                flags: Flags = NONE) -> dict:
     """One pod for one volume, always deleted; returns what it did and cost. A signal held
     during the create is raised inside the `try`, once `pod` is known, so it is deleted too."""
     volume = provider.get_volume(volume_id)
@@ -265,7 +267,7 @@ def warm_volume(provider: Provider, endpoint: dict, volume_id: str, models: Mode
         with held():
             pod = create_pod(provider, body)
         if pod is None:  # outside held(): Ctrl-C ends the watch
-            pod = await_pod(provider, body["name"], deadline, timeout, view, clock, sleep)
+            pod = await_pod(provider, body["name"], deadline, timeout, view, clock, sleep, flags)
         watch = PodWatch(provider, pod, view, clock)
         view.status(f"pod {pod['id']}: starting, downloading {counted(len(models.refs), 'model')}")
         done = watch.until_done(deadline, timeout)
@@ -287,11 +289,11 @@ def remove(provider: Provider, pod_id: str, view: Any, seconds: float, rate: flo
 
 
 def warm_cpu(provider: Provider, endpoint: dict, models: ModelList, timeout: float, view: Any, environ: dict,
-             clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> dict:
+             clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep, flags: Flags = NONE) -> dict:
     """One pod per attached volume, in turn: RunPod gives each worker the volume of its data
     center and never syncs them (api-notes §8.2), so each needs its own copy."""
     deadline = clock() + timeout
-    pods = [warm_volume(provider, endpoint, v, models, deadline, timeout, view, environ, clock, sleep) for v in volume_ids(endpoint)]
+    pods = [warm_volume(provider, endpoint, v, models, deadline, timeout, view, environ, clock, sleep, flags) for v in volume_ids(endpoint)]
     return {"models": list(models.refs), "models_from": models.source, "pods": pods,
             "seconds": round(sum(p["seconds"] for p in pods), 1), "cost": round(sum(p["cost"] for p in pods), 6)}
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.errors import GpuctlError
 from gpuctl.jobs import FINAL, error_parts, summary, wait_until_final
 from gpuctl.warm.errors import JobNotRun, WarmTimeout
@@ -47,7 +48,7 @@ def workers_line(health: dict) -> str:
 
 
 def wait(provider: Provider, endpoint_id: str, job_id: str, deadline: float, timeout: float, view: Any,
-         clock: Callable[[], float], sleep: Callable[[float], None]) -> dict:
+         clock: Callable[[], float], sleep: Callable[[float], None], flags: Flags = NONE) -> dict:
     """Poll `/status` (and `/health`, for the progress line) until the job is final. The line
     carries no clock, so without a terminal it is printed only when something changed."""
     def show(job: dict) -> None:
@@ -59,7 +60,7 @@ def wait(provider: Provider, endpoint_id: str, job_id: str, deadline: float, tim
     job = wait_until_final(status, status(), remaining=lambda: deadline - clock(), sleep=sleep, on_status=show)
     if job.get("status") not in FINAL:
         raise WarmTimeout(f"no worker ran the warm-up job within {in_seconds(timeout)} (it was {job.get('status')}); it was cancelled",
-                          hint="raise --timeout (a cold start of a large image can take minutes), or check `gpu serverless status`")
+                          hint=f"raise --timeout (a cold start of a large image can take minutes), or check `{suggest('serverless', 'status', endpoint_id, flags=flags)}`")
     return job
 
 
@@ -73,7 +74,7 @@ def cancel(provider: Provider, endpoint_id: str, job_id: str, view: Any) -> None
 
 
 def warm_gpu(provider: Provider, endpoint: dict, timeout: float, view: Any,
-             clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> dict:
+             clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep, flags: Flags = NONE) -> dict:
     """A signal held while `/run` is sent is raised inside the `try`, so that job is cancelled too."""
     payload = {"input": warmup_input(endpoint), "policy": {"ttl": ttl_ms(timeout)}}
     start, job_id = clock(), None
@@ -81,20 +82,21 @@ def warm_gpu(provider: Provider, endpoint: dict, timeout: float, view: Any,
     try:
         with held():
             job_id = provider.run(endpoint["id"], payload)["id"]
-        job = wait(provider, endpoint["id"], job_id, start + timeout, timeout, view, clock, sleep)
+        job = wait(provider, endpoint["id"], job_id, start + timeout, timeout, view, clock, sleep, flags)
     except BaseException:  # timeout, Ctrl-C, SIGTERM, lost connection: no job left queued
         if job_id is not None:
             with held():
                 cancel(provider, endpoint["id"], job_id, view)
         raise
-    return outcome(job, payload["input"], clock() - start)
+    return outcome(job, payload["input"], clock() - start, endpoint["id"], flags)
 
 
-def outcome(job: dict, sent: dict, seconds: float) -> dict:
+def outcome(job: dict, sent: dict, seconds: float, endpoint_id: str = "NAME", flags: Flags = NONE) -> dict:
     status = job.get("status")
     if status not in ("COMPLETED", "FAILED") or not job.get("workerId"):
         why = f": {handler_error(job)}" if job.get("error") else ""
         raise JobNotRun(f"the warm-up job ended {status} without a worker running it{why}",
-                        hint="check the endpoint's workers and logs: gpu serverless status, gpu serverless logs")
+                        hint=f"check the endpoint's workers and logs: `{suggest('serverless', 'status', endpoint_id, flags=flags)}`, "
+                             f"`{suggest('serverless', 'logs', endpoint_id, flags=flags)}`")
     return {"job": summary(job), "input": sent,
             "handler_error": handler_error(job) if status == "FAILED" else None, "seconds": round(seconds, 1)}

@@ -62,7 +62,7 @@ def test_a_write_changed_by_the_run_that_broke_the_lease_is_not_blamed_on_the_pr
     else:
         assert "the account lease was deleted from the account meanwhile" in err, err
         assert "the account lease was deleted from the account (broken by another run's --break-lock" in err, err
-    assert "hint: run `gpu serverless drift` once the other run has finished" in err, err
+    assert "hint: run `gpu serverless drift --provider local` once the other run has finished" in err, err  # the run's --provider, repeated
     assert "Traceback" not in err, err
 
 

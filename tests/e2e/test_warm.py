@@ -571,7 +571,7 @@ def test_a_pod_create_held_past_the_warm_timeout_is_swept_by_the_next_cpu_warm(a
         account.clear_faults()
     assert result.code == 1 and "Traceback" not in result.err, result.err
     (name,) = set(re.findall(r"gpuctl-warm-[a-z0-9]+-[0-9a-f]{6}-until[0-9]+", result.err))
-    assert "not sent again" in result.err and "the next `gpu serverless warm --cpu`" in result.err and "delete it" in result.err, result.err
+    assert "not sent again" in result.err and "the next `gpu serverless warm NAME --cpu`" in result.err and "delete it" in result.err, result.err
     (pod,) = until(lambda: account.server.http.get("/v2/pods").json()["pods"], "the held create to be carried out")
     assert pod["name"] == name and pods_created(account) == 1  # the pod the message named; no second create
     # the run's deadline, which the name carries, must be behind the next warm-up: with a short
