@@ -45,7 +45,7 @@ LABELS = {
     ("cli/doctor_cmd.py", "gpu doctor: provider {}"): "the report's heading",
     ("cli/usage.py", "gpu serverless"): "a command path in the table of mistyped commands",
     ("render/drift.py", "rolled back by gpuctl (`gpu serverless rollback` to the configuration of version {}{}), not changed by someone "
-                        "in the account: keep it with {}, or undo the rollback with {}"): "says what made the change (a rollback already done)",
+                        "in the account: {}, or {}"): "says what made the change (a rollback already done)",
     ("cli/planning.py", "remove the `provider` key from gpu.jsonc, so the job uses RunPod with the workflow's api-key; if the job is really meant to "
                         "use the local provider, set the workflow's `provider` input to `local` (`gpu github ... --provider local`, or GPU_PROVIDER=local)"):
         "names the workflow's jobs (`gpu github ...`), which a workflow runs, not a person",

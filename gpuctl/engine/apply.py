@@ -465,10 +465,11 @@ class Engine:
         """A create whose answer was lost, interrupted: one look did not find it, and it is not
         sent again. It may have landed, or may still land: its outcome is unknown."""
         what = exc.last if isinstance(exc, Stopped) and exc.last else exc.summary
+        listed = suggest("serverless", "list", flags=self.flags)
         stopped = StoppedChange(f"{what}; interrupted, so it was looked up once and not sent again: it is not in the account yet, "
-                                "and its outcome is unknown (check with `gpu serverless list`)",
+                                f"and its outcome is unknown (check with `{listed}`)",
                                 detail="the server may have carried it out, or may still be carrying it out",
-                                hint="`gpu serverless list` shows whether it landed; deploy again adopts it if it did, and creates it if not",
+                                hint=f"`{listed}` shows whether it landed; deploy again adopts it if it did, and creates it if not",
                                 provider=Who.of(self.provider.name))
         stopped.last = what
         return stopped
