@@ -239,7 +239,7 @@ def test_a_long_unquoted_word_is_not_quoted_back_whole(tmp_path):
     (tmp_path / "gpu.jsonc").write_text("ghp_CANARYTOKEN0123456789abcdef\n")
     result = run_cli(["config", "validate"], tmp_path)
     assert result.code == 1
-    assert "gpu.jsonc:1:1: invalid JSONC: expected a value, found an unquoted word of 31 characters, ghp_CANARYTOKEN01234..." in result.err, result.err
+    assert "gpu.jsonc:1:1: invalid JSONC: expected a value, found an unquoted word of 31 characters, ghp_CANARYTOKEN01234…" in result.err, result.err
     assert "hint: put strings in double quotes" in result.err
     assert "ghp_CANARYTOKEN012345" not in result.out + result.err
 

@@ -15,6 +15,8 @@ from typing import Any
 from gpuctl.config.sourcemap import SourceMap, scan
 from gpuctl.errors import ConfigError, Diagnostic
 from gpuctl.files import FileRefused, read_bytes
+from gpuctl.redact import clip
+from gpuctl.words import counted
 
 MAX_BYTES = 5 * 1024 * 1024  # a config or policy file: far below gpuctl.files.MAX_BYTES, which is for plans and snapshots
 MAX_DEPTH = 32
@@ -264,7 +266,7 @@ def _bare_word(text: str, offset: int) -> tuple[int, str, str] | None:
         return None
     spelled = word.group()
     if len(spelled) > QUOTED_WORD:  # a file read by mistake (a token, a link to a file of the runner, ADR 50): never quoted whole
-        return offset, f"expected a value, found an unquoted word of {len(spelled)} characters, {spelled[:QUOTED_WORD]}...", "put strings in double quotes"
+        return offset, f"expected a value, found an unquoted word of {counted(len(spelled), 'character')}, {clip(spelled, QUOTED_WORD)}", "put strings in double quotes"
     hint = "JSON spells them true, false and null" if spelled in ("True", "False", "None") else f'put strings in double quotes: "{spelled}"'
     return offset, f"expected a value, found {spelled}", hint
 

@@ -81,9 +81,8 @@ class Registries:
         doc = self.get(registry_id)
         pods = [p["id"] for p in self.store.list("pod", hidden=True) if p.get("registry") == doc["id"]]
         if pods:
-            raise Rejected(f"container registry credential {doc['id']} ({json.dumps(doc['name'])}) is in use by "
-                           f"{'pod' if len(pods) == 1 else 'pods'} {', '.join(pods)} and cannot be deleted: delete "
-                           f"{'it' if len(pods) == 1 else 'them'} first ({'; '.join(f'DELETE /v2/pods/{p}' for p in pods)}), "
+            raise Rejected(f"container registry credential {doc['id']} ({json.dumps(doc['name'])}) cannot be deleted while a pod uses it "
+                           f"(in use by: {', '.join(pods)}): delete each pod that uses it first ({'; '.join(f'DELETE /v2/pods/{p}' for p in pods)}), "
                            "then the credential. Templates and endpoints that use it do not block the delete; they lose it")
         with self.store.transaction():
             for kind in ("template", "endpoint"):
