@@ -219,7 +219,7 @@ class Engine:
         if self._closed.is_set() and threading.current_thread() is not threading.main_thread():
             raise schedule.Closed
 
-    def _stopping(self) -> bool:
+    def stopping(self) -> bool:
         """Whether an interrupt came since the apply began: its waits then end after one more
         look (`_waits`: `_find`, `_read`)."""
         return self._began is not None and interrupts.arrived() > self._began
@@ -358,7 +358,7 @@ class Engine:
         """The existing object with this identity; when a create may have happened (an earlier
         intent, a lost answer), keep looking for `grace` seconds before concluding it did not.
         `first`: what a lookup just found, so the first look costs no request.
-        After an interrupt (`_stopping`) the wait is one look: the run is ending, and the 20 s
+        After an interrupt (`stopping`) the wait is one look: the run is ending, and the 20 s
         poll held it up (ADR 20); None then does not say the object is absent (`_unsettled`)."""
         waits = self._waits(self.grace if wait else 0)
         told = False
@@ -377,7 +377,7 @@ class Engine:
     def _read(self, get: Callable[[], dict], created: tuple[str, str] | None = None) -> dict:
         """Read an object back; right after a create RunPod may not show it yet, so a
         not-found is retried for `grace` seconds before it counts. After an interrupt
-        (`_stopping`) it looks once: the 20 s wait held the run (ADR 20). `created`: (address,
+        (`stopping`) it looks once: the 20 s wait held the run (ADR 20). `created`: (address,
         id) of a create whose answer just gave the id; not visible at that one look, the change
         stops as created but not read back (`_not_read_back`): not-found then says nothing."""
         waits = self._waits(self.grace)
@@ -394,9 +394,9 @@ class Engine:
     def _waits(self, seconds: float) -> Backoff:
         """The pacing of a wait of a step's for `seconds` (an object to become visible), a look
         every `poll`: the one way the engine waits, so that every such wait ends at an interrupt
-        (`_stopping`) after one more look. A step's thread gets no KeyboardInterrupt: its wait
+        (`stopping`) after one more look. A step's thread gets no KeyboardInterrupt: its wait
         would otherwise run to its end while the user (or CI's cancel) waits for the exit."""
-        return Backoff(remaining=time_left(self.clock() + seconds, self.clock), sleep=self.sleep, first=self.poll, stop=self._stopping)
+        return Backoff(remaining=time_left(self.clock() + seconds, self.clock), sleep=self.sleep, first=self.poll, stop=self.stopping)
 
     def _not_read_back(self, address: str, resource_id: str) -> Stopped:
         """A create that was answered (its id known, the journal has it done), whose read-back
@@ -463,7 +463,7 @@ class Engine:
         existing = self._find(change, lookup, unfinished, first)
         if existing:
             return existing, "found from an earlier run"
-        if unfinished and self._stopping():  # the look for an earlier run's create was cut short: creating now could make a second one
+        if unfinished and self.stopping():  # the look for an earlier run's create was cut short: creating now could make a second one
             raise Stopped("interrupted before the create was sent: an earlier run's create of it may not be visible yet, so it was not sent",
                           hint="deploy again: it looks for the earlier create first", provider=Who.of(self.provider.name))
         for attempt in range(1, self.create_attempts + 1):
@@ -475,7 +475,7 @@ class Engine:
                 existing = self._find(change, lookup, True)
                 if existing:
                     return existing, "the answer was lost, but the create took effect"
-                if self._stopping():  # looked up once, not for `grace`: absent now says nothing of a create still to show
+                if self.stopping():  # looked up once, not for `grace`: absent now says nothing of a create still to show
                     raise self._unsettled(exc) from None
                 if exc.in_flight:  # the server may still be working on it: a second create could make a second object
                     raise type(exc)(f"{exc.summary}, and it is not in the account after {self.grace:.0f}s; "

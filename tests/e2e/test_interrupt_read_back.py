@@ -112,3 +112,40 @@ def test_the_deploy_after_an_interrupted_read_back_finds_the_endpoint_still_hidd
     again.stdout.close()
     assert "found from an earlier run" in rest, rest
     assert [e["id"] for e in account.endpoints()] == [endpoint_id]  # not a second endpoint
+
+
+def test_an_interrupt_while_waiting_for_another_projects_claim_on_the_name_ends_the_wait(account, tmp_path):
+    """Project pb creates endpoint `api` while project pa's create of `api` holds the claim on
+    the name (its POST held by a `hang`). pb's step waits for the claim on a thread no Ctrl-C
+    reaches: after an interrupt it kept waiting, up to CLAIM_WAIT_S (over 2 minutes) while pa
+    renewed the claim. Now the wait ends at the interrupt and pb's create is not sent."""
+    first = project(tmp_path / "a", echo_config(name="api", project_id="pa"), {"handler.py": ECHO_HANDLER})
+    second = project(tmp_path / "b", echo_config(name="api", project_id="pb"), {"handler.py": ECHO_HANDLER})
+    account.faults({"op": "create", "kind": "endpoint", "action": "hang", "seconds": 3600})
+    holder = account.popen("serverless", "deploy", "-y", "--provider", "local", cwd=first, env={"GPU_HTTP_TIMEOUT": "3600"})  # its create waits as long as the hang
+    waiter = None
+    try:
+        until(lambda: account.server.admin("GET", "faults")["rules"][0]["fired"] or holder.poll() is not None, "pa's create to be held under its claim")
+        assert holder.poll() is None, holder.stderr.read()
+        waiter = account.popen("serverless", "deploy", "-y", "--provider", "local", cwd=second)
+        err = Output.of_pipe(waiter.stderr)
+        err.wait_for("waiting for the claim on the endpoint name 'api'")
+        waiter.send_signal(signal.SIGINT)
+        rest = err.rest()
+        code = waiter.wait(timeout=300)
+        assert holder.poll() is None  # pa still holds the claim: pb's wait ended at the interrupt, not with pa
+        assert account.server.admin("GET", "faults")["rules"][0]["fired"] == 1, rest  # pb's create was not sent
+    except BaseException:
+        holder.kill()
+        if waiter is not None:
+            waiter.kill()
+        raise
+    finally:
+        account.clear_faults()
+    holder.wait(timeout=120)
+    holder.stdout.close()
+    waiter.stdout.close()
+    assert code == 130, rest
+    assert "failed:        create endpoint.api: interrupted while waiting for the claim on the endpoint name 'api'" in rest, rest
+    assert "the create was not sent" in rest, rest
+    assert "Traceback" not in rest, rest
