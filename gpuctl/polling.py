@@ -3,7 +3,9 @@ uses (a job's final state, a rollout, the project lock, the account lease, an ob
 visible after a create).
 
 `Backoff` is the pacing alone: whether the time is up, and the next pause, which grows by
-`factor` up to `cap` and never sleeps past the deadline. `poll_until` is the common loop built
+`factor` up to `cap` and never sleeps past the deadline. `stop` ends a wait early: a wait of
+the engine's step threads (which no KeyboardInterrupt reaches) passes "an interrupt came", so
+after Ctrl-C it looks once more and ends instead of holding the run (ADR 20). `poll_until` is the common loop built
 on it. Clock and sleep are injected, so a test drives a wait of minutes without waiting.
 """
 
@@ -23,16 +25,21 @@ def time_left(deadline: float, clock: Callable[[], float]) -> Callable[[], float
 
 class Backoff:
     """The pauses of one wait: `first`, then each `factor` times the last, at most `cap`; the
-    wait is over once `remaining()` is not positive."""
+    wait is over once `remaining()` is not positive, or once `stop()` says so."""
 
     def __init__(self, *, remaining: Callable[[], float], sleep: Callable[[float], None], first: float,
-                 factor: float = 1.0, cap: float = math.inf):
-        self.remaining, self.sleep, self.factor, self.cap = remaining, sleep, factor, cap
+                 factor: float = 1.0, cap: float = math.inf, stop: Callable[[], bool] = lambda: False):
+        self.remaining, self.sleep, self.factor, self.cap, self.stop = remaining, sleep, factor, cap, stop
         self.next = min(first, cap)
 
     @property
+    def stopped(self) -> bool:
+        """Whether `stop` ended the wait (not the time running out)."""
+        return self.stop()
+
+    @property
     def over(self) -> bool:
-        return self.remaining() <= 0
+        return self.stop() or self.remaining() <= 0
 
     def pause(self) -> None:
         """Sleep the next pause, cut to what is left of the wait (nothing once it is over)."""

@@ -33,6 +33,16 @@ def test_pauses_grow_by_the_factor_up_to_the_cap_and_never_past_the_deadline():
     assert clock.slept == [1.0, 2.0, 3.0, 3.0, 1.0] and clock.now == 10.0
 
 
+def test_stop_ends_a_wait_at_once_with_time_left():
+    """An apply's step threads wait through Backoff with `stop` = "an interrupt came" (ADR 20)."""
+    clock, stopping = Clock(), []
+    waits = Backoff(remaining=time_left(20.0, clock), sleep=clock.sleep, first=1.0, stop=lambda: bool(stopping))
+    waits.pause()
+    assert not waits.over and not waits.stopped
+    stopping.append(True)
+    assert waits.over and waits.stopped and clock.slept == [1.0]
+
+
 def test_poll_until_returns_the_answer_waited_for_and_shows_the_others():
     clock, answers, seen = Clock(), iter(["a", "b", "done"]), []
     got = poll_until(lambda: next(answers), lambda v: v == "done", remaining=time_left(60, clock), sleep=clock.sleep,

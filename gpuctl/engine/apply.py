@@ -219,8 +219,9 @@ class Engine:
         if self._closed.is_set() and threading.current_thread() is not threading.main_thread():
             raise schedule.Closed
 
-    def _stopping(self) -> bool:
-        """Whether an interrupt came since the apply began: its waits then end (`_find` looks once)."""
+    def stopping(self) -> bool:
+        """Whether an interrupt came since the apply began: its waits then end after one more
+        look (`_waits`: `_find`, `_read`)."""
         return self._began is not None and interrupts.arrived() > self._began
 
     def apply(self, plan: Plan) -> Outcome:
@@ -357,33 +358,58 @@ class Engine:
         """The existing object with this identity; when a create may have happened (an earlier
         intent, a lost answer), keep looking for `grace` seconds before concluding it did not.
         `first`: what a lookup just found, so the first look costs no request.
-        After an interrupt (`_stopping`) the wait is one look: the run is ending, and the 20 s
+        After an interrupt (`stopping`) the wait is one look: the run is ending, and the 20 s
         poll held it up (ADR 20); None then does not say the object is absent (`_unsettled`)."""
-        waits = Backoff(remaining=time_left(self.clock() + (self.grace if wait else 0), self.clock), sleep=self.sleep, first=self.poll)
+        waits = self._waits(self.grace if wait else 0)
         told = False
         while True:
             found, first = (lookup() if first is None else first), None
             if len(found) > 1:
                 ids = ", ".join(str(f.get("id")) for f in found)
                 raise Ambiguous(f"{counted(len(found), 'object')} match ({ids})", hint="remove the duplicates, then deploy again")
-            if found or waits.over or self._stopping():
+            if found or waits.over:
                 return found[0] if found else None
             if not told:
                 self._tell(Waiting(f"{change.address}: an earlier create may not be visible yet; checking for up to {self.grace:.0f}s"))
                 told = True
             waits.pause()
 
-    def _read(self, get: Callable[[], dict]) -> dict:
+    def _read(self, get: Callable[[], dict], created: tuple[str, str] | None = None) -> dict:
         """Read an object back; right after a create RunPod may not show it yet, so a
-        not-found is retried for `grace` seconds before it counts."""
-        waits = Backoff(remaining=time_left(self.clock() + self.grace, self.clock), sleep=self.sleep, first=self.poll)
+        not-found is retried for `grace` seconds before it counts. After an interrupt
+        (`stopping`) it looks once: the 20 s wait held the run (ADR 20). `created`: (address,
+        id) of a create whose answer just gave the id; not visible at that one look, the change
+        stops as created but not read back (`_not_read_back`): not-found then says nothing."""
+        waits = self._waits(self.grace)
         while True:
             try:
                 return get()
             except NotFound:
+                if waits.stopped and created is not None:
+                    raise self._not_read_back(*created) from None
                 if waits.over:
                     raise
                 waits.pause()
+
+    def _waits(self, seconds: float) -> Backoff:
+        """The pacing of a wait of a step's for `seconds` (an object to become visible), a look
+        every `poll`: the one way the engine waits, so that every such wait ends at an interrupt
+        (`stopping`) after one more look. A step's thread gets no KeyboardInterrupt: its wait
+        would otherwise run to its end while the user (or CI's cancel) waits for the exit."""
+        return Backoff(remaining=time_left(self.clock() + seconds, self.clock), sleep=self.sleep, first=self.poll, stop=self.stopping)
+
+    def _not_read_back(self, address: str, resource_id: str) -> Stopped:
+        """A create that was answered (its id known, the journal has it done), whose read-back
+        an interrupt cut to one look before the object became visible: created, not checked.
+        The journal says so (`unseen`): the next run may not see it yet either, and its create
+        then looks for this one for the grace first, instead of making a second object."""
+        self.journal.record(address, "create", "unseen", resource_id)
+        listed = suggest("serverless", "list", flags=self.flags)
+        return Stopped(f"created ({resource_id}), but not read back: interrupted, so it was looked up once, and it is not visible yet "
+                       f"(`{listed}` shows it once it is; deploy again checks it)",
+                       detail="the create was accepted; RunPod shows a new object a moment after its create",
+                       hint=f"`{listed}` shows it once visible; deploy again reads it back and applies what is left",
+                       provider=Who.of(self.provider.name))
 
     def _volumes_named(self, change: ResourceChange) -> list[dict]:
         return [v for v in self.provider.list_volumes() if v.get("name") == change.name and data_center(v) == change.data_center]
@@ -437,7 +463,7 @@ class Engine:
         existing = self._find(change, lookup, unfinished, first)
         if existing:
             return existing, "found from an earlier run"
-        if unfinished and self._stopping():  # the look for an earlier run's create was cut short: creating now could make a second one
+        if unfinished and self.stopping():  # the look for an earlier run's create was cut short: creating now could make a second one
             raise Stopped("interrupted before the create was sent: an earlier run's create of it may not be visible yet, so it was not sent",
                           hint="deploy again: it looks for the earlier create first", provider=Who.of(self.provider.name))
         for attempt in range(1, self.create_attempts + 1):
@@ -449,7 +475,7 @@ class Engine:
                 existing = self._find(change, lookup, True)
                 if existing:
                     return existing, "the answer was lost, but the create took effect"
-                if self._stopping():  # looked up once, not for `grace`: absent now says nothing of a create still to show
+                if self.stopping():  # looked up once, not for `grace`: absent now says nothing of a create still to show
                     raise self._unsettled(exc) from None
                 if exc.in_flight:  # the server may still be working on it: a second create could make a second object
                     raise type(exc)(f"{exc.summary}, and it is not in the account after {self.grace:.0f}s; "
@@ -478,7 +504,7 @@ class Engine:
 
     def _create_volume(self, change: ResourceChange, unfinished: bool) -> tuple[str, str]:
         created, note = self._create(change, lambda: self._volumes_named(change), lambda: self.provider.create_volume(change.desired), unfinished)
-        live = self._read(lambda: self.provider.get_volume(created["id"]))
+        live = self._read(lambda: self.provider.get_volume(created["id"]), (change.address, created["id"]))
         if size_gb(live) < size_gb(change.desired):
             live = self.provider.update_volume(live["id"], volume_patch(size_gb(change.desired)))
         return self._verify_volume(change, live), note
@@ -520,7 +546,7 @@ class Engine:
         if note:  # it existed already: bring it to the desired state like an update
             self._patch(change, body, created)
         self._model_references(change, body, created["id"])
-        self._verify_endpoint(body, created["id"])
+        self._verify_endpoint(body, created["id"], created=change.address)
         return created["id"], note, self._release_version(created["id"])
 
     def _update_endpoint(self, change: ResourceChange, ids: dict[str, str]) -> tuple[str, str, int | None]:
@@ -553,9 +579,10 @@ class Engine:
         if sorted(got) != sorted(wanted):
             raise NotHonoured(f"{self._who} did not honour modelReferences", hint="check the cached model id; gated models need access on Hugging Face")
 
-    def _verify_endpoint(self, body: dict, endpoint_id: str) -> None:
-        """Read the endpoint back and check it is as sent."""
-        raw = self._read(lambda: self.provider.get_endpoint(endpoint_id))
+    def _verify_endpoint(self, body: dict, endpoint_id: str, created: str | None = None) -> None:
+        """Read the endpoint back and check it is as sent (`created`: its address, when this
+        step just created it)."""
+        raw = self._read(lambda: self.provider.get_endpoint(endpoint_id), (created, endpoint_id) if created else None)
         live = fields.observed_fields(raw)
         declared = fields.flatten(body)
         wrong = [p for p, v in declared.items() if p not in fields.GRAPHQL_ONLY and not fields.same(p, v, live.get(p))]

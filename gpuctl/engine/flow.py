@@ -519,7 +519,7 @@ class Deployment:
         journal = Journal(r.project_dir / ".gpu" / "journal.jsonl")
         engine = Engine(self.provider, r.desired.project_id, journal, self.emit, grace=r.grace, parallelism=r.parallelism, applied_by=r.applied_by, applied_from=r.applied_from, config_id=r.desired.config_id, flags=r.flags,
                         # through the engine's provider and voice: a step a second interrupt abandoned neither sends nor says anything more
-                        claim=lambda change: name_claim(engine.provider, r.desired.project_id, change, lambda m: engine.say(Note(m, "plain")), left_by),
+                        claim=lambda change: name_claim(engine.provider, r.desired.project_id, change, lambda m: engine.say(Note(m, "plain")), left_by, stop=engine.stopping),
                         lease_lost=lambda: self._taken(lease), lease_known_lost=lambda: lease.lost if lease is not None else None)
         before = self._versions(plan)
         try:

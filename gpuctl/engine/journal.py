@@ -33,7 +33,8 @@ class Journal:
                 os.fsync(f.fileno())
 
     def unfinished(self) -> dict[str, float]:
-        """Addresses whose last entry is an intent (or an ambiguous outcome), with its time.
+        """Addresses whose last entry is an intent (or an ambiguous outcome, or a create that
+        an interrupt kept from being read back: `unseen`, maybe not visible yet), with its time.
         A torn last line is what kill -9 leaves and is skipped; any other damage is an error
         that names the file, since guessing could hide an unfinished create."""
         if self.path is None or not (prepare(self.path).exists() or self.path.is_symlink()):
@@ -57,7 +58,7 @@ class Journal:
             if entry is None:
                 raise damaged(self.path, f"line {number} is not a journal entry")
             last[entry["address"]] = entry
-        return {a: e["at"] for a, e in last.items() if e["state"] in ("intent", "ambiguous")}
+        return {a: e["at"] for a, e in last.items() if e["state"] in ("intent", "ambiguous", "unseen")}
 
     def clear(self) -> None:
         if self.path is not None:

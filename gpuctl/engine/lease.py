@@ -41,7 +41,7 @@ from gpuctl.model import MARKER_ENV
 from gpuctl.plan.model import LeaseSeen
 from gpuctl.moments import iso_utc
 from gpuctl.polling import Backoff, time_left
-from gpuctl.provider.errors import AmbiguousWrite, AuthError, InvalidId, NotFound, ProviderError
+from gpuctl.provider.errors import AmbiguousWrite, AuthError, InvalidId, NotFound, ProviderError, Stopped, Who
 from gpuctl.provider.protocol import Provider
 from gpuctl.safetext import one_line
 from gpuctl.v2 import env_of, owner, template_patch, template_request
@@ -195,6 +195,7 @@ class Lease:
     sleep: Callable[[float], None] = time.sleep
     on_note: Callable[[str], None] = lambda message: None
     what: str = ACCOUNT_LEASE  # how messages name it: the account lease, or the claim on one name
+    stop: Callable[[], bool] = lambda: False  # whether the wait to take it ends now: a name claim's, once the apply was interrupted (`Engine.stopping`)
     token: str = field(default_factory=lambda: secrets.token_hex(8))
     template_id: str | None = None
     cut_short: str | None = None  # the holder of a lease taken before it expired (dead process, --break-lock): it may have just created something
@@ -210,9 +211,15 @@ class Lease:
 
     def acquire(self, timeout: float, break_lock: bool = False) -> None:
         """Take the lease, waiting up to `timeout` seconds for its holder to finish. Raises
-        LockHeld (exit 3) naming the holder when it is still held after that."""
-        waits, told = Backoff(remaining=time_left(self.clock() + timeout, self.clock), sleep=self.sleep, first=2.0), False
+        LockHeld (exit 3) naming the holder when it is still held after that.
+        A name claim's wait (on an apply's step thread, which no KeyboardInterrupt reaches)
+        ends once `stop` says so, at an interrupt (ADR 20): nothing new starts, so the create it
+        guards is not sent (`Stopped`); it waited up to CLAIM_WAIT_S (2 minutes) as the run ended."""
+        waits, told = Backoff(remaining=time_left(self.clock() + timeout, self.clock), sleep=self.sleep, first=2.0, stop=self.stop), False
+        current: dict | None = None
         while True:
+            if waits.stopped:
+                raise self._stopped_waiting(current)
             current = self._try_create()
             if current is None:
                 return
@@ -233,6 +240,8 @@ class Lease:
                 self._delete(current["id"])
                 break_lock = False
                 continue
+            if waits.stopped:
+                raise self._stopped_waiting(current)
             if waits.over:
                 if self.what != ACCOUNT_LEASE:  # a name claim: held by whichever deploy creates that name, of any project
                     raise LockHeld(f"{self.what} is held by {describe_holder(current, self.clock(), self.ttl)}",
@@ -245,6 +254,13 @@ class Lease:
                 self.on_note(f"waiting for {self.what} held by {describe_holder(current, self.clock(), self.ttl)}")
                 told = True
             waits.pause()
+
+    def _stopped_waiting(self, current: dict | None) -> Stopped:
+        """An interrupt ended the wait for a name claim: its create was not sent."""
+        by = f" held by {describe_holder(current, self.clock(), self.ttl)}" if current is not None else ""
+        return Stopped(f"interrupted while waiting for {self.what}{by}: the create was not sent",
+                       hint="another deploy is creating an object of this name; deploy again once it has finished",
+                       provider=Who.of(self.provider.name))
 
     def _held_hint(self, current: dict) -> str:
         """What to do about a project lease that is still held: a wait long enough for it to go
@@ -572,17 +588,19 @@ CLAIM_WAIT_S = CLAIM_TTL_S + SKEW_S + CLAIM_MARGIN_S
 
 @contextmanager
 def name_claim(provider: Provider, project_id: str, change: Any, on_note: Callable[[str], None], left_by: Holder | None = None, *,
-               clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> Iterator[None]:
+               clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
+               stop: Callable[[], bool] = lambda: False) -> Iterator[None]:
     """Hold `gpuctl-lock-endpoint-<name>` (or `-volume-<dc>-<name>`) while creating it, or
     growing the volume, so two projects racing on one name take turns; the second then finds
     the first one's object (or the volume already grown).
     It waits up to CLAIM_WAIT_S for the claim, longer than a dead holder's claim takes to go stale.
     `left_by`: the holder whose project lease this deploy took over (`Lease.replaced`);
-    a claim it left is taken at once, with a note, as its lease was."""
+    a claim it left is taken at once, with a note, as its lease was. `stop`: the wait for the
+    claim ends now (the apply was interrupted): the create is not sent."""
     kind, key = ("volume", f"{change.data_center}-{change.name}") if change.kind.value == "network_volume" else ("endpoint", change.name)
     holder = f"project {project_id!r}, pid {os.getpid()} on {socket.gethostname()}"
     claim = Lease(provider, lease_name(kind, key), project_id, holder, ttl=CLAIM_TTL_S, on_note=on_note, what=f"the claim on the {kind} name {key!r}",
-                  left_by=left_by, clock=clock, sleep=sleep)
+                  left_by=left_by, clock=clock, sleep=sleep, stop=stop)
     with claim.held(CLAIM_WAIT_S, renew_every=CLAIM_TTL_S / 3):
         yield
 
