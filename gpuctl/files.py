@@ -247,6 +247,60 @@ def json_in(text: str) -> tuple[bool, Any]:
         return False, None
 
 
+NAMED_PIPE_WRITE = "it is a named pipe (FIFO), which gpuctl does not write (with no reader it waits for ever): give a regular file"
+
+
+def open_to_write(path: Path | str, append: bool = False) -> int:
+    """A descriptor to write the file at `path` in place (created when missing, emptied unless
+    `append`), for every file gpuctl writes that a user names and that is not replaced whole
+    (`replace_text`): GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, `--out /dev/stdout`. A named pipe is
+    refused unopened, as `read_bytes` refuses one: opening a FIFO that no process reads waits
+    for ever (`deploy --plan --out FIFO` did), and one that has a reader now is refused too, so
+    the answer never depends on which process came first. A pipe from the shell
+    (`--out /dev/stdout` piped on) has a reader by construction and is written. It is opened
+    without blocking, so a FIFO made in place of the file since the stat is an ENXIO (no
+    reader) or seen by fstat, never a wait; a socket is an ENXIO too. The caller closes it."""
+    import errno
+
+    try:
+        before = os.stat(path)
+    except FileNotFoundError:
+        before = None
+    if before is not None:
+        _refuse_to_write(path, before)
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC) | getattr(os, "O_CLOEXEC", 0) | os.O_NONBLOCK
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a FIFO with no reader, or a socket
+            raise FileRefused(path, NAMED_PIPE_WRITE) from None
+        raise
+    try:
+        info = os.fstat(fd)
+        _refuse_to_write(path, info)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(21, os.strerror(21), str(path))
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _refuse_to_write(path: Path | str, info: os.stat_result) -> None:
+    if _named_pipe(info):
+        raise FileRefused(path, NAMED_PIPE_WRITE)
+    if stat.S_ISSOCK(info.st_mode):
+        raise FileRefused(path, "it is a socket, not a regular file")
+
+
+def write_in_place(path: Path | str, data: bytes, append: bool = False) -> None:
+    """Write `data` to the file at `path` (`open_to_write`): at its end with `append`, else
+    over what it held."""
+    with os.fdopen(open_to_write(path, append), "wb") as stream:
+        stream.write(data)
+
+
 def replace_text(path: Path | str, text: str, *, mode: int | None = None, durable: bool = False) -> None:
     """Write `path` whole or not at all: a new temporary file beside it (O_EXCL: never one
     that was there), then one rename over it, so an interrupt or a crash leaves the old file
@@ -254,14 +308,14 @@ def replace_text(path: Path | str, text: str, *, mode: int | None = None, durabl
     file is created, under the umask). `durable`: fsync the file and its directory before
     returning (the key file). A symbolic link is replaced by the new file (resolve `path` first
     to replace the file it names instead); a path that leads to no regular file (`--out
-    /dev/stdout`, a pipe) is written in place."""
+    /dev/stdout`, a pipe from the shell) is written in place, and a named pipe is refused
+    (`open_to_write`)."""
     import contextlib
     from secrets import token_hex
 
     target = Path(path)
-    if target.exists() and not target.is_file():
-        with open(target, "w", encoding="utf-8") as stream:
-            stream.write(text)
+    if target.exists() and not target.is_file():  # a named pipe is refused (`open_to_write`)
+        write_in_place(target, text.encode("utf-8"))
         return
     temp = target.with_name(f".{target.name}.{os.getpid()}.{token_hex(4)}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if mode is None else mode)

@@ -1,11 +1,15 @@
 """A static rule: gpuctl opens a file to read it through gpuctl.files alone (`read_bytes`,
 `read_text`, `read_json`, `read_piece`), which refuses a device, a socket and a named pipe
 before opening it (R4-12: `--from-plan`, `--observed`, `--policy` and `--input @FILE` each
-reached the reader another way over time, and a FIFO with no writer hung them).
+reached the reader another way over time, and a FIFO with no writer hung them), and opens a
+file a user names to write it through gpuctl.files alone too (`replace_text`,
+`write_in_place`, `open_to_write`), which refuses a named pipe (`deploy --plan --out FIFO`
+and a GITHUB_OUTPUT that named a FIFO with no reader waited for ever).
 
 Every other call in gpuctl/ that opens a file (`open()`, `os.open`, `os.fdopen`, `Path.open`,
-`Path.read_text`, `Path.read_bytes`) is listed below with why it is no file a user names: a
-new one fails this test until it goes through gpuctl.files or is added with its reason."""
+`Path.read_text`, `Path.read_bytes`, `Path.write_text`, `Path.write_bytes`) is listed below
+with why it is no file a user names: a new one fails this test until it goes through
+gpuctl.files or is added with its reason."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OPENS = {"open", "fdopen", "read_text", "read_bytes"}
+OPENS = {"open", "fdopen", "read_text", "read_bytes", "write_text", "write_bytes"}
 
 # "module:function" -> why the file it opens is not one a user names (or is opened safely).
 ALLOWED = {
@@ -41,8 +45,7 @@ ALLOWED = {
     "gpuctl/engine/lock.py:ProjectLock.acquire": "the descriptor statedir.open_own opened",
     "gpuctl/engine/statedir.py:open_own": "gpuctl's own .gpu/ files: O_NOFOLLOW, O_NONBLOCK, refused unless regular",
     "gpuctl/engine/statedir.py:_ignored_by_git": "creates .gpu/.gitignore (O_EXCL, O_NOFOLLOW)",
-    "gpuctl/github/env.py:write_outputs": "appends to GITHUB_OUTPUT, the runner's file, to write",
-    "gpuctl/github/env.py:append_summary": "appends to GITHUB_STEP_SUMMARY, the runner's file, to write",
+    "gpuctl/github/policy_base.py:choose": "writes a new file in gpuctl's own scratch directory",
     "gpuctl/github/fork.py:file_blob_id": "hashed a chunk at a time: O_NONBLOCK, refused unless regular",
     "gpuctl/local/client/lifecycle.py:lock_held": "the local provider's own lock file",
     "gpuctl/local/client/lifecycle.py:_log_tail": "the server's own log: O_NONBLOCK, refused unless regular",
@@ -86,6 +89,7 @@ def test_no_module_opens_a_file_to_read_but_through_gpuctl_files():
     stray = [f"{where} (line {line})" for where, line in _all_opens() if where not in ALLOWED
              and not where.startswith("gpuctl/config/sourcemap.py:")]  # sourcemap's `open` is a frame's, no file
     assert stray == [], ("read a file the user names with gpuctl.files (read_bytes, read_text, read_json, read_piece), "
+                         "write one with gpuctl.files (replace_text, write_in_place), "
                          "or add the call to ALLOWED with why it is none")
 
 
@@ -95,5 +99,5 @@ def test_every_allowed_call_is_still_there():
 
 def test_the_rule_sees_what_it_forbids(tmp_path):
     sample = tmp_path / "sample.py"
-    sample.write_text("def f(p):\n    return p.read_text() + open(p).read()\n")
-    assert _opens(sample, tmp_path) == [("sample.py:f", 2), ("sample.py:f", 2)]
+    sample.write_text("def f(p):\n    return p.read_text() + open(p).read()\n\ndef g(p):\n    p.write_text('x')\n    p.open('a').write('y')\n")
+    assert _opens(sample, tmp_path) == [("sample.py:f", 2), ("sample.py:f", 2), ("sample.py:g", 5), ("sample.py:g", 6)]

@@ -4,7 +4,6 @@ at most a limit; a device or a named pipe refused before a byte is read."""
 from __future__ import annotations
 
 import os
-import stat
 import subprocess
 import sys
 import threading
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gpuctl.files import NAMED_PIPE, FileRefused, FileUnreadable, read_bytes, read_json, replace_text
+from gpuctl.files import NAMED_PIPE, FileRefused, FileUnreadable, read_bytes, read_json, replace_text, write_in_place
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,16 +96,31 @@ def test_replace_text_writes_whole_or_leaves_the_old_file_and_no_temp(tmp_path, 
     assert target.read_text() == "new\n" and sorted(p.name for p in tmp_path.iterdir()) == ["plan.json"]
 
 
-def test_replace_text_writes_a_pipe_or_device_in_place(tmp_path):
+def test_replace_text_writes_a_pipe_from_the_shell_or_device_in_place(tmp_path):
     """`deploy --plan --out /dev/stdout`: a rename over a device would fail (or replace it)."""
+    read, write = os.pipe()
+    try:
+        replace_text(f"/dev/fd/{write}", "through the pipe\n")
+        assert os.read(read, 100) == b"through the pipe\n"
+    finally:
+        os.close(read)
+        os.close(write)
+    replace_text("/dev/null", "nothing\n")
+
+
+def test_a_named_pipe_is_refused_to_write_even_with_a_reader(tmp_path):
+    """As reads refuse one: with no reader the open would wait for ever, and whether one came
+    first is a race, so a named pipe is refused either way, unopened."""
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    got: list[bytes] = []
-    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
-    reader.start()
-    replace_text(fifo, "through the pipe\n")
-    reader.join()
-    assert got == [b"through the pipe\n"] and stat.S_ISFIFO(fifo.stat().st_mode)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        for write in (lambda: replace_text(fifo, "x\n"), lambda: write_in_place(fifo, b"x\n", append=True)):
+            with pytest.raises(FileRefused, match="named pipe.*give a regular file"):
+                write()
+        assert os.read(reader, 10) == b""
+    finally:
+        os.close(reader)
 
 
 def test_replace_text_replaces_a_link_not_what_it_names(tmp_path):

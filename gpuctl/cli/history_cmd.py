@@ -38,7 +38,7 @@ class ChangedMeanwhile(GpuctlError):
 def history(app: AppContext, ref: str, as_json: bool, provider: str | None, config: str | None) -> int:
     """An endpoint's releases, newest first: version, when, source, who, workers on it, what
     changed (env values hidden) and whether gpuctl made it (gpuctl, marker, account or unknown)."""
-    from gpuctl.cli.output import print_json
+    from gpuctl.cli.output import print_document
 
     from gpuctl.cli.resolve import endpoint, open_target
     from gpuctl.cli.views import print_table
@@ -47,11 +47,11 @@ def history(app: AppContext, ref: str, as_json: bool, provider: str | None, conf
     target = open_target(app, provider, config, reads_only=True)
     try:
         found = endpoint(target, ref)
-        doc = history_document(found, target.provider.releases(found["id"]), target.provider.list_templates())
+        doc = history_document(found, target.provider.releases(found["id"]), target.provider.list_templates(), mask=app.mask)
     finally:
         target.close()
-    if as_json:
-        print_json(app, doc)
+    if as_json:  # env hidden and outside text masked as it was built: written as made (ADR 38)
+        print_document(app, doc)
         return ExitCode.OK
     print_table(app, history_table(doc))
     for line in history_footer(doc):

@@ -139,6 +139,6 @@ def write_output(app: AppContext, given: str, text: str, *, flag: str, inputs: I
         replace_text(path, text)  # whole or not at all: an interrupt never leaves half a plan for --from-plan
     except OSError as exc:
         missing = isinstance(exc, FileNotFoundError)
-        hint = f"create {Path(display).parent} first, or give {flag} a file in a directory that exists" if missing else f"give {flag} a file you can write"
+        hint = f"create {Path(display).parent} first, or give {flag} a file in a directory that exists" if missing else f"give {flag} a regular file you can write"
         raise UsageError(f"cannot write {flag} {display}: {exc.strerror or exc}", hint=hint) from None
     return path

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpuctl.errors import GpuctlError, UsageError
-from gpuctl.files import FileUnreadable, read_json
+from gpuctl.files import FileUnreadable, read_json, write_in_place
 from gpuctl.redact import clip
 from gpuctl.safetext import one_line
 
@@ -151,8 +151,7 @@ def write_outputs(path: Path | None, values: Mapping[str, str]) -> None:
             raise GpuctlError(f"the output {name} holds its own delimiter", hint="run again")
         lines.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
     with _writing(path, "GITHUB_OUTPUT", "the step's outputs (exit_code, summary, has_changes and the rest) are lost"):
-        with path.open("a", encoding="utf-8") as stream:
-            stream.write("".join(lines))
+        write_in_place(path, "".join(lines).encode("utf-8"), append=True)
 
 
 TRUNCATED = "\n\n> **Truncated** to stay under GitHub's 1 MiB job summary limit; the plan file holds all of it.\n"
@@ -166,7 +165,7 @@ def append_summary(path: Path | None, markdown: str) -> None:
     if path is None:
         return
     with _writing(path, "GITHUB_STEP_SUMMARY", "this part of the job summary is lost"):
-        used = path.stat().st_size if path.exists() else 0
+        used = path.stat().st_size if path.is_file() else 0
         note = TRUNCATED.encode()
         keep = SUMMARY_LIMIT - len(note)  # what the summary may hold besides the note
         data = (markdown if markdown.endswith("\n") else markdown + "\n").encode()
@@ -174,14 +173,14 @@ def append_summary(path: Path | None, markdown: str) -> None:
             return
         if used + len(data) > keep:
             data = data[:keep - used].decode(errors="ignore").encode() + note
-        with path.open("ab") as stream:
-            stream.write(data)
+        write_in_place(path, data, append=True)
 
 
 @contextmanager
 def _writing(path: Path, variable: str, lost: str) -> Iterator[None]:
     """A file GitHub Actions names for the step to write (a directory, a read-only or full
-    disk, a path that is gone) as a user error naming the variable and the path, not an OSError
+    disk, a path that is gone, a named pipe: `files.write_in_place` refuses one, which with no
+    reader would wait for ever) as a user error naming the variable and the path, not an OSError
     shown as an internal error."""
     try:
         yield

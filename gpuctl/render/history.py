@@ -5,6 +5,7 @@ table, and the rollback plan. Env values never appear: the document passes throu
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from rich.table import Table
@@ -23,12 +24,17 @@ def _is_env(field: Any) -> bool:
     return FIELD_PATHS.get(field, field) == "env"
 
 
-def history_document(endpoint: dict, doc: dict, templates: list[dict]) -> dict:
-    """The `history --json` document (docs/history.md, schema/history.schema.json)."""
+def history_document(endpoint: dict, doc: dict, templates: list[dict], *, mask: Callable[[Any], Any]) -> dict:
+    """The `history --json` document (docs/history.md, schema/history.schema.json), written as
+    made (ADR 38): every env value is hidden here (`hide_env`), and the two fields that quote
+    text from the account's env, `made_by_reason` (a GPUCTL_PROJECT marker's value) and
+    `applied_by` (who the last-applied record says applied), are masked with `mask`
+    (`AppContext.mask`). The rest are the account's ids, times and config values, as a
+    snapshot holds them."""
     last_applied = applied_at(templates, endpoint)
     made = attribute(doc.get("releases") or [], last_applied, applies(templates, endpoint))
     current = release_version(doc)
-    releases = [_release(r, made.get(r.get("version"), ("unknown", "no version", None)), current) for r in doc.get("releases") or []]
+    releases = [_release(r, made.get(r.get("version"), ("unknown", "no version", None)), current, mask) for r in doc.get("releases") or []]
     return hide_env({
         "format_version": FORMAT_VERSION,
         "kind": "gpuctl-history",
@@ -40,7 +46,7 @@ def history_document(endpoint: dict, doc: dict, templates: list[dict]) -> dict:
     })
 
 
-def _release(release: dict, made: tuple[str, str, str | None], current: Any) -> dict:
+def _release(release: dict, made: tuple[str, str, str | None], current: Any, mask: Callable[[Any], Any]) -> dict:
     diff = []
     for entry in release.get("diff") or []:
         item = {"field": entry.get("field"), "path": FIELD_PATHS.get(entry.get("field"), entry.get("field")),
@@ -51,7 +57,7 @@ def _release(release: dict, made: tuple[str, str, str | None], current: Any) -> 
     return {
         "version": release.get("version"), "id": release.get("id"), "created_at": release.get("createdAt"),
         "source": release.get("source"), "build_id": release.get("buildId"), "created_by": release.get("createdByUserId"),
-        "made_by": made[0], "made_by_reason": made[1], "applied_by": made[2], "workers": release.get("workerCount"),
+        "made_by": made[0], "made_by_reason": mask(made[1]), "applied_by": mask(made[2]), "workers": release.get("workerCount"),
         "current": release.get("version") == current, "diff": diff,
     }
 

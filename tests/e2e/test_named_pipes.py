@@ -127,3 +127,62 @@ def test_a_pipe_from_the_shell_is_still_read(account, tmp_path):
     done = account.gpu("serverless", "deploy", "--plan", "--provider", "local", "--observed", "/dev/stdin", cwd=proj, input=snapshot, timeout=GUARD)
     assert done.code == 0 and "named pipe" not in done.err, done.out + done.err
     assert "against snapshot /dev/stdin" in done.out and "endpoint.echo will be created" in done.out
+
+
+# The options that name a file gpuctl writes: "gpu COMMAND --option" -> the arguments before it.
+WRITES = {
+    "gpu serverless deploy --out": ["serverless", "deploy", "--plan"],
+    "gpu serverless snapshot --out": ["serverless", "snapshot"],
+}
+NOT_WRITTEN = {"--record", "--plan-dir", "--data-dir"}  # directories gpuctl makes its own files in
+
+
+def _refused_to_write(done, fifo: Path) -> None:
+    said = done.out + done.err
+    assert done.code == 1, said
+    assert "Traceback" not in said and "internal error" not in said, said
+    assert fifo.name in done.err and "named pipe" in done.err and "give a regular file" in done.err, said
+
+
+def test_every_path_option_that_writes_a_file_is_in_the_table():
+    """A new option that names a file to write joins WRITES (and so the test below)."""
+    from gpuctl.cli import cli
+
+    found = {f"{where} {param.opts[0]}" for where, param in _parameters(cli) if isinstance(param.type, click.Path)}
+    assert {name for name in found if name.rsplit(" ", 1)[1] in NOT_READ - NOT_WRITTEN} == set(WRITES)
+
+
+@pytest.mark.parametrize("option", sorted(WRITES))
+def test_a_named_pipe_with_no_reader_is_refused_by_every_option_that_writes_a_file(account, tmp_path, option):
+    proj = project(tmp_path / "proj", echo_config())
+    fifo = proj / "named.pipe"
+    os.mkfifo(fifo)
+    try:
+        done = account.gpu(*WRITES[option], "--provider", "local", option.rsplit(" ", 1)[1], str(fifo), cwd=proj, timeout=GUARD)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"`{option} FIFO` waited for a reader of the named pipe (killed after {GUARD}s)")
+    _refused_to_write(done, fifo)
+    assert "cannot write --out " in done.err and "hint: give --out a regular file" in done.err, done.err
+
+
+@pytest.mark.parametrize("variable", ["GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"])
+def test_a_step_file_that_is_a_named_pipe_with_no_reader_is_refused(account, tmp_path, variable):
+    checkout = tree(tmp_path / "repo", config("echo"))
+    env = _github_env(tmp_path, fork=False)
+    fifo = tmp_path / "step.pipe"
+    os.mkfifo(fifo)
+    env[variable] = str(fifo)
+    try:
+        done = account.gpu("github", "plan", "--plan-dir", "plans", cwd=checkout, env=env, timeout=GUARD)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{variable}=FIFO waited for a reader of the named pipe (killed after {GUARD}s)")
+    _refused_to_write(done, fifo)
+    assert f"cannot write {variable} ({fifo})" in done.err, done.err
+
+
+def test_out_to_a_pipe_from_the_shell_is_still_written(account, tmp_path):
+    """`gpu serverless snapshot --out /dev/stdout | ...`: stdout is a pipe with a reader."""
+    proj = project(tmp_path / "proj", echo_config())
+    done = account.gpu("serverless", "snapshot", "--provider", "local", "--out", "/dev/stdout", cwd=proj, timeout=GUARD)
+    assert done.code == 0 and "named pipe" not in done.err, done.out + done.err
+    assert "endpoints" in json.loads(done.out)

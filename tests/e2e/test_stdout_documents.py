@@ -190,3 +190,33 @@ def test_rollback_delete_and_template_delete_json_are_written_as_built(account, 
     deleted = account.gpu("serverless", "delete", "echo", "-y", "--json", cwd=proj, env=same_as_id)
     assert deleted.code == 0, deleted.err
     assert deleted.json()["deleted"] == endpoint["id"] and SECRET not in deleted.out + deleted.err
+
+
+def test_history_json_is_written_as_built(account, tmp_path):
+    """`history --json` was masked as a whole: the endpoint's id, a release's id or an image
+    equal to a protected value read "(redacted)". Written as built now, env values hidden where
+    it is built (`redact.hide_env`), and the fields quoting text from the account's env (who
+    applied, why a release is gpuctl's) masked one by one."""
+    proj = project(tmp_path / "p", _config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=ENV | {"GIT_AUTHOR_NAME": "deployer-7e21"}).code == 0
+    config = _config()
+    config["serverless"]["runpod"]["env"]["GREETING"] = "hi"  # a second release, with an env diff
+    (proj / "gpu.jsonc").write_text(json.dumps(config))
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj, env=ENV | {"GIT_AUTHOR_NAME": "deployer-7e21"}).code == 0
+    [endpoint] = account.endpoints()
+    same_as_id = ENV | {"OTHER_TOKEN": endpoint["id"]}  # a credential-named variable of the environment: protected
+
+    shown = account.gpu("serverless", "history", "echo", "--json", cwd=proj, env=same_as_id)
+    assert shown.code == 0, shown.err
+    doc = shown.json()
+    assert doc["endpoint"]["id"] == endpoint["id"], shown.out
+    assert len(doc["releases"]) >= 2 and "(redacted)\"" not in shown.out, shown.out
+    assert SECRET not in shown.out + shown.err and "GREETING" in shown.out and '"hi"' not in shown.out
+
+    by = "deployer-7e21"  # who deployed (the account's last-applied record): a protected value now
+    assert by in {r["applied_by"] for r in doc["releases"]}, shown.out
+    masked = account.gpu("serverless", "history", "echo", "--json", cwd=proj, env=ENV | {"OTHER_TOKEN": by})
+    assert masked.code == 0, masked.err
+    releases = masked.json()["releases"]
+    assert {r["applied_by"] for r in releases} <= {None, "(redacted)"} and any(r["applied_by"] for r in releases), masked.out
+    assert all(by not in r["made_by_reason"] for r in releases), masked.out
