@@ -65,6 +65,20 @@ class Account:
     def clear_faults(self) -> None:
         self.server.admin("DELETE", "faults")
 
+    @contextmanager
+    def driving(self, process: subprocess.Popen) -> Iterator[None]:
+        """While a test drives `process` (from `popen`) under fault rules: a failing test kills
+        it, the rules are cleared whatever happens (a held request is let go), and its stdout is
+        closed once the test's steps are through."""
+        try:
+            yield
+        except BaseException:
+            process.kill()
+            raise
+        finally:
+            self.clear_faults()
+        process.stdout.close()
+
     def endpoints(self) -> list[dict]:
         return self.server.http.get("/v2/serverless").json()["endpoints"]
 

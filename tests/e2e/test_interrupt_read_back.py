@@ -49,7 +49,7 @@ def test_an_interrupt_during_the_read_back_of_a_created_endpoint_looks_once_and_
     account.faults({"op": "create", "kind": "endpoint", "action": "delay_visibility", "seconds": 3600})
     process = account.popen("serverless", "deploy", "-y", "--provider", "local", cwd=proj)
     err = Output.of_pipe(process.stderr)
-    try:
+    with account.driving(process):
         until(lambda: _created(account) or process.poll() is not None, "the create to be answered")
         assert process.poll() is None, err.rest()
         until(lambda: _created_id(proj) or process.poll() is not None, "the create's outcome in the journal")
@@ -62,12 +62,6 @@ def test_an_interrupt_during_the_read_back_of_a_created_endpoint_looks_once_and_
         rest = err.rest()  # to the end: gpu exits on the one interrupt
         code = process.wait(timeout=120)
         after = _reads(account, endpoint_id) - before
-    except BaseException:
-        process.kill()
-        raise
-    finally:
-        account.clear_faults()
-    process.stdout.close()
     assert after <= 1, (after, rest)  # one look (or the GET on the wire as the interrupt came), not a GET a second for 20 s
     assert code == 130, rest
     assert f"failed:        create endpoint.echo: created ({endpoint_id}), but not read back" in rest, rest
@@ -99,17 +93,11 @@ def test_the_deploy_after_an_interrupted_read_back_finds_the_endpoint_still_hidd
     process.stdout.close()
     again = account.popen("serverless", "deploy", "-y", "--provider", "local", cwd=proj)  # the endpoint is still hidden: it plans a create
     out = Output.of_pipe(again.stderr)
-    try:
+    with account.driving(again):
         out.wait_for("an earlier create may not be visible yet")
         account.clear_faults()  # it shows now, as it would a moment later on RunPod
         rest = out.rest()
         assert again.wait(timeout=120) == 0, rest
-    except BaseException:
-        again.kill()
-        raise
-    finally:
-        account.clear_faults()
-    again.stdout.close()
     assert "found from an earlier run" in rest, rest
     assert [e["id"] for e in account.endpoints()] == [endpoint_id]  # not a second endpoint
 

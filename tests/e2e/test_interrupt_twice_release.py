@@ -43,7 +43,7 @@ def test_the_release_after_a_second_interrupt_waits_briefly_and_says_how_to_take
     account.faults({"op": "update", "kind": "endpoint"} | HOLD, {"op": "delete", "kind": "template"} | HOLD)
     process = account.popen("serverless", "deploy", "-y", "--provider", "local", cwd=proj, env=LONG)
     err = Output.of_pipe(process.stderr)
-    try:
+    with account.driving(process):
         until(lambda: _fired(account, 0) or process.poll() is not None, "the PATCH to be held")
         assert process.poll() is None, err.rest()
         process.send_signal(signal.SIGINT)
@@ -54,12 +54,6 @@ def test_the_release_after_a_second_interrupt_waits_briefly_and_says_how_to_take
         until(lambda: process.poll() is not None, "gpu to exit while the release is held")
         held = _leases(account)  # before the rules are cleared: the release never got its answer
         rest = err.rest()
-    except BaseException:
-        process.kill()
-        raise
-    finally:
-        account.clear_faults()
-    process.stdout.close()
     assert process.returncode == 130, rest
     assert held == ["gpuctl-lock-e2e"], rest
     assert "warning: could not release the account lease gpuctl-lock-e2e" in rest, rest

@@ -38,7 +38,7 @@ def _interrupted_create(account, proj, action: str, signum: int) -> tuple[int, s
     account.faults({"op": "create", "kind": "endpoint", "action": action, "seconds": 3600})
     process = account.popen("serverless", "deploy", "-y", "--provider", "local", cwd=proj, env=SHORT)
     err = Output.of_pipe(process.stderr)
-    try:
+    with account.driving(process):
         until(lambda: _fired(account) or process.poll() is not None, "the create to be held")
         assert process.poll() is None, err.rest()
         before = _lists(account)  # every lookup before the create: they come first, on the create's thread
@@ -47,12 +47,6 @@ def _interrupted_create(account, proj, action: str, signum: int) -> tuple[int, s
         rest = err.rest()  # to the end: gpu has exited, on the one interrupt
         code = process.wait(timeout=120)
         lookups = _lists(account) - before
-    except BaseException:
-        process.kill()
-        raise
-    finally:
-        account.clear_faults()
-    process.stdout.close()
     return code, rest, lookups
 
 

@@ -52,7 +52,7 @@ def _interrupted(account, proj, rule: dict, signals: list[int], args: tuple[str,
     account.faults(rule | HOLD)
     process = account.popen(*args, cwd=proj, env=env)
     err = Output.of_pipe(process.stderr)
-    try:
+    with account.driving(process):
         until(lambda: _fired(account) or process.poll() is not None, "the write to be held")
         assert process.poll() is None, err.rest()
         for signum in signals:
@@ -61,12 +61,6 @@ def _interrupted(account, proj, rule: dict, signals: list[int], args: tuple[str,
         rest = err.rest()  # to the end: gpu has exited
         code = process.wait(timeout=120)
         fired = _fired(account)
-    except BaseException:
-        process.kill()
-        raise
-    finally:
-        account.clear_faults()
-    process.stdout.close()
     return code, rest, fired
 
 
