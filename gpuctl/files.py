@@ -247,7 +247,9 @@ def json_in(text: str) -> tuple[bool, Any]:
         return False, None
 
 
-NAMED_PIPE_WRITE = "it is a named pipe (FIFO), which gpuctl does not write (with no reader it waits for ever): give a regular file"
+# The problem only: each writer's hint says what to give it instead (`--out`, GITHUB_OUTPUT), so
+# the advice is said once.
+NAMED_PIPE_WRITE = "it is a named pipe (FIFO), which gpuctl does not write (with no reader it would wait for ever)"
 
 
 def open_to_write(path: Path | str, append: bool = False) -> int:

@@ -5,7 +5,8 @@ visible after a create).
 `Backoff` is the pacing alone: whether the time is up, and the next pause, which grows by
 `factor` up to `cap` and never sleeps past the deadline. `stop` ends a wait early: a wait of
 the engine's step threads (which no KeyboardInterrupt reaches) passes "an interrupt came", so
-after Ctrl-C it looks once more and ends instead of holding the run (ADR 20). `poll_until` is the common loop built
+after Ctrl-C it looks once more and ends instead of holding the run (ADR 20); a pause under
+way when it comes ends at the next tick (a wait with `stop` sleeps in ticks of `Backoff.TICK`). `poll_until` is the common loop built
 on it. Clock and sleep are injected, so a test drives a wait of minutes without waiting.
 """
 
@@ -27,9 +28,12 @@ class Backoff:
     """The pauses of one wait: `first`, then each `factor` times the last, at most `cap`; the
     wait is over once `remaining()` is not positive, or once `stop()` says so."""
 
+    TICK = 0.125  # with `stop`, a pause is slept in ticks of this (exact in binary: the ticks add up to the pause), `stop` asked between them
+
     def __init__(self, *, remaining: Callable[[], float], sleep: Callable[[float], None], first: float,
-                 factor: float = 1.0, cap: float = math.inf, stop: Callable[[], bool] = lambda: False):
-        self.remaining, self.sleep, self.factor, self.cap, self.stop = remaining, sleep, factor, cap, stop
+                 factor: float = 1.0, cap: float = math.inf, stop: Callable[[], bool] | None = None):
+        self.remaining, self.sleep, self.factor, self.cap = remaining, sleep, factor, cap
+        self.stop, self._ticks = stop or _never, stop is not None
         self.next = min(first, cap)
 
     @property
@@ -42,9 +46,22 @@ class Backoff:
         return self.stop() or self.remaining() <= 0
 
     def pause(self) -> None:
-        """Sleep the next pause, cut to what is left of the wait (nothing once it is over)."""
-        self.sleep(max(0.0, min(self.next, self.remaining())))
+        """Sleep the next pause, cut to what is left of the wait (nothing once it is over).
+        With `stop`, the pause is slept in ticks of `TICK` and ends at the first tick after
+        `stop` says so: an interrupt during a pause is not held until its end."""
+        left = max(0.0, min(self.next, self.remaining()))
         self.next = min(self.next * self.factor, self.cap)
+        if not self._ticks:
+            self.sleep(left)
+            return
+        while left > 1e-9 and not self.stop():
+            tick = min(self.TICK, left)
+            self.sleep(tick)
+            left -= tick
+
+
+def _never() -> bool:
+    return False
 
 
 def poll_until(check: Callable[[], T], done: Callable[[T], bool], *, remaining: Callable[[], float],

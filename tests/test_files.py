@@ -116,8 +116,9 @@ def test_a_named_pipe_is_refused_to_write_even_with_a_reader(tmp_path):
     reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
     try:
         for write in (lambda: replace_text(fifo, "x\n"), lambda: write_in_place(fifo, b"x\n", append=True)):
-            with pytest.raises(FileRefused, match="named pipe.*give a regular file"):
+            with pytest.raises(FileRefused, match="named pipe") as refused:
                 write()
+            assert "give" not in refused.value.problem  # the problem only: each writer's hint says what to give it
         assert os.read(reader, 10) == b""
     finally:
         os.close(reader)

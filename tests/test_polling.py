@@ -40,7 +40,29 @@ def test_stop_ends_a_wait_at_once_with_time_left():
     waits.pause()
     assert not waits.over and not waits.stopped
     stopping.append(True)
-    assert waits.over and waits.stopped and clock.slept == [1.0]
+    assert waits.over and waits.stopped and clock.now == 1.0
+
+
+def test_a_pause_under_way_ends_early_when_stop_becomes_true():
+    """Stop 19: after an interrupt, a pause already under way still ran to its end (a second
+    of the lease wait's two) before the one look. With `stop` given, the pause is slept in
+    ticks of `Backoff.TICK`, `stop` asked between them: it ends at the first tick after."""
+    clock, stopping = Clock(), []
+
+    def sleep(seconds: float) -> None:
+        clock.sleep(seconds)
+        if clock.now >= 0.3 - 1e-9:
+            stopping.append(True)  # the interrupt comes 0.3 s into the pause
+
+    waits = Backoff(remaining=time_left(20.0, clock), sleep=sleep, first=2.0, stop=lambda: bool(stopping))
+    waits.pause()
+    assert waits.stopped and clock.now == 3 * Backoff.TICK and max(clock.slept) <= Backoff.TICK  # the first tick past 0.3 s
+
+
+def test_a_pause_without_stop_is_one_sleep():
+    clock = Clock()
+    Backoff(remaining=time_left(20.0, clock), sleep=clock.sleep, first=2.0).pause()
+    assert clock.slept == [2.0]
 
 
 def test_poll_until_returns_the_answer_waited_for_and_shows_the_others():

@@ -9,6 +9,8 @@ local provider is never started.
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from gpuctl.cli.context import AppContext
@@ -64,11 +66,11 @@ def _run(app: AppContext, target, name: str | None, write: bool, as_json: bool, 
         raise UsageError("no gpu.jsonc here, so there is nothing to pull into", hint=nearby_config(app.cwd) or "run it in the project directory or pass --config")
     loaded, catalog = target.loaded, load_catalog()
     _check_name(loaded, name, flags)
-    observed, plan = _plan(app, target, loaded, catalog, None)
+    observed, plan, gone = _plan(app, target, loaded, catalog, None)
     text = loaded.source.text  # the text the plan was made from: written back only if the file still holds it (edit.save)
     endpoints = {e.get("id"): e for e in observed.endpoints}
     result = pull_text(text, loaded, to_document(plan)["resource_changes"], endpoints, list(observed.network_volumes), catalog, name,
-                       unreported(plan, observed), literal, list(observed.registries) if observed.registries is not None else None, flags)
+                       unreported(plan, observed), literal, list(observed.registries) if observed.registries is not None else None, flags, gone)
     _protect(app, loaded, observed, result)
     if result.pulled:
         _verify(app, target, loaded, catalog, observed, text, result)
@@ -77,6 +79,11 @@ def _run(app: AppContext, target, name: str | None, write: bool, as_json: bool, 
         from gpuctl.config.edit import save
 
         save(loaded.source.path, result.text, read=text, by="gpu serverless pull", shown=loaded.source.display)
+    for block, value in gone.items():
+        if not name or block == name:
+            app.note(f'endpoint {block}: the account has no container registry credential named {json.dumps(value)} (deleted in the console?), '
+                     "so its runpod.registry_auth takes the endpoint's credential, or none (above); if the image is private, "
+                     "create the credential again and write its name back")
     again = suggest("serverless", "pull", *([name] if name else []), "--write", *(w for k in sorted(literal) for w in ("--literal-env", k)), flags=flags)
     _report(app, loaded.source.display, result, diff, write, as_json, again, suggest("serverless", "deploy", "--plan", flags=flags))
     unused = sorted(k for k in literal if not any(p.field == f"env.{k}" for p in result.pulled))
@@ -100,11 +107,16 @@ def _check_name(loaded, name: str | None, flags) -> None:
 
 
 def _plan(app: AppContext, target, loaded, catalog, observed):
-    """(observed, plan) as `deploy --plan` makes it; a `${VAR}` that is not set here is left
-    out of the comparison, as `list` does, so pull needs no secrets."""
+    """(observed, plan, gone) as `deploy --plan` makes it; a `${VAR}` that is not set here is
+    left out of the comparison, as `list` does, so pull needs no secrets. `gone`: by block
+    name, the `runpod.registry_auth` the account has no credential for (deleted in the
+    console): deploy stops at it, but pull's job is the account's value, so the block is
+    planned as if it did not declare the key."""
+    from dataclasses import replace
+
     from gpuctl.cli.views import _Unset
     from gpuctl.config import build_desired
-    from gpuctl.plan import plan
+    from gpuctl.plan import plan, registries
 
     environ = _Unset(app.environ)
     environ.missing = set()
@@ -114,7 +126,10 @@ def _plan(app: AppContext, target, loaded, catalog, observed):
             app.protect(getattr(value, "value", None))  # a `${VAR}` value read from here is never shown
     if observed is None:
         observed = target.provider.observe(any(s.cached_model for s in desired.endpoints), registries=desired.needs_registries)
-    return observed, plan(desired, observed, catalog, target=target.name)
+    gone = {s.name: s.registry_auth.value for s in desired.endpoints if registries.gone(s, observed)}
+    if gone:  # planned as if undeclared; pull then writes the endpoint's credential, or none (config.pull)
+        desired = replace(desired, endpoints=tuple(replace(s, registry_auth=None) if s.name in gone else s for s in desired.endpoints))
+    return observed, plan(desired, observed, catalog, target=target.name), gone
 
 
 def _protect(app: AppContext, loaded, observed, result) -> None:
@@ -153,7 +168,7 @@ def _verify(app: AppContext, target, loaded, catalog, observed, before: str, res
         problems = "; ".join(f"{d.path}: {d.message}" for d in exc.diagnostics)
         raise PullFailed(f"the account's values do not fit gpu.jsonc ({problems}); nothing was written",
                          hint=f"pull the other endpoints with `{suggest('serverless', 'pull', 'NAME', flags=target.flags)}`, and set these by hand") from None
-    _, again = _plan(app, target, edited, catalog, observed)
+    _, again, _ = _plan(app, target, edited, catalog, observed)
     pulled = {(p.address, p.field) for p in result.pulled}
     still = sorted(f"{c.address} {fc.path}" for c in again.changes for fc in c.changes if (c.address, fc.path) in pulled)
     if still:

@@ -226,6 +226,20 @@ class _Puller:
         if declared.size_gb is not None and attached.get("size") and attached.get("size") != declared.size_gb:
             self.write(block, ("volume", "size_gb"), attached.get("size"), why)
 
+    def gone_credential(self, block: Block, value: str, change: dict | None) -> None:
+        """The block's `runpod.registry_auth` names a credential the account no longer has."""
+        key = ("runpod", "registry_auth")
+        address = change["address"] if change else f"endpoint.{_block_name(self.loaded, block)}"
+        live = self.endpoints.get((change or {}).get("id") or "")
+        if live is None:
+            return self.leave(address, "registry", "config", f"{dotted(block.prefix + key)} names {value!r}, a container registry credential the account "
+                                                             "does not have: create it in the RunPod console (Settings > Container Registry Auth) "
+                                                             "before deploying, or remove the key if the image is public")
+        if any(p.address == address and p.field == "registry" for p in self.result.pulled):
+            return  # the plan saw the endpoint's other credential: written by name already
+        want = from_account.read(live, self.catalog, self.volumes, [], self.registries).values.get(key)
+        self.write(block, key, ABSENT if want is None else want, (address, "registry", "account"))
+
     def grown_volume(self, change: dict, blocks: list[Block]) -> None:
         """A volume grown in the account (labelled larger-in-account): each block that declares
         it with a smaller `size_gb` takes the live size, which deploy keeps anyway (volumes never
@@ -285,14 +299,19 @@ def unreported_reason(flags: Flags = NONE) -> str:
 
 def pull(text: str, loaded: LoadedConfig, resource_changes: list[dict], endpoints: dict[str, dict], volumes: list[dict],
          catalog: Catalog, only: str | None = None, unreported: dict[str, list[str]] | None = None,
-         literal: frozenset[str] = frozenset(), registries: list[dict] | None = None, flags: Flags = NONE) -> PullResult:
+         literal: frozenset[str] = frozenset(), registries: list[dict] | None = None, flags: Flags = NONE,
+         gone: dict[str, str] | None = None) -> PullResult:
     """gpu.jsonc's `text` rewritten to declare the account's values of every endpoint change
     (of endpoint `only`, when given) whose origin is not "config". `unreported`: by address,
     the declared fields the account's answer left out (the planner compares them with nothing):
     nothing is written for them, and each is listed as left, so "nothing to pull" never claims
     a value pull did not see. `literal`: the env keys whose account values the user says are no
     secret (`--literal-env`): written as literals; any other env value gpu.jsonc does not hold is
-    left, with what to do. `flags`: the run's options, which each command suggested repeats."""
+    left, with what to do. `flags`: the run's options, which each command suggested repeats.
+    `gone`: by block name, the `runpod.registry_auth` the account has no credential for (the
+    plan was made as if the block did not declare it): the key takes the endpoint's credential,
+    by name, or is removed when the endpoint has none (what RunPod leaves when the credential is
+    deleted); a block with no endpoint yet keeps it, listed with what to do."""
     puller = _Puller(text, loaded, endpoints, volumes, catalog, literal, registries, flags)
     blocks = {_block_name(loaded, b): b for b in loaded.blocks}
     for change in resource_changes:
@@ -311,4 +330,7 @@ def pull(text: str, loaded: LoadedConfig, resource_changes: list[dict], endpoint
             puller.leave(change["address"], "", "account", "deleted in the account; pull never removes a block: remove it yourself, or deploy to re-create it (a new id and URL)")
         elif change.get("action") in ("update", "replace") and change.get("name") in blocks:
             puller.endpoint(change, blocks[change["name"]])
+    for name, value in (gone or {}).items():
+        if name in blocks and (not only or name == only):
+            puller.gone_credential(blocks[name], value, next((c for c in resource_changes if c.get("kind") == "endpoint" and c.get("name") == name), None))
     return puller.result

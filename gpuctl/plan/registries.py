@@ -28,6 +28,17 @@ def _at(auth: RegistryAuth, message: str, hint: str) -> Diagnostic:
     return Diagnostic(message, auth.key, auth.file, auth.line, auth.col, hint)
 
 
+def gone(spec: EndpointSpec, observed: Observed) -> bool:
+    """The block names a credential (by name or id) that the account, whose credentials were
+    read, does not have: deleted in the console, say (RunPod then sets the endpoint's `registry`
+    to null). `pull` takes the account's value instead of stopping at it."""
+    auth = spec.registry_auth
+    if auth is None or observed.registries is None:
+        return False
+    listed = [r for r in observed.registries if isinstance(r, dict)]
+    return not any(r.get("name") == auth.value or r.get("id") == auth.value for r in listed)
+
+
 def resolve(spec: EndpointSpec, observed: Observed, target: str, flags: Flags = NONE) -> tuple[str | None, list[Diagnostic]]:
     """(the credential id the block's `runpod.registry_auth` names, errors at the key); (None, [])
     when the block declares none."""
@@ -52,5 +63,7 @@ def resolve(spec: EndpointSpec, observed: Observed, target: str, flags: Flags = 
     has = f"the account has {', '.join(json.dumps(n) for n in names)}" if names else "the account has none"
     create = CREATE_LOCAL if target == "local" else CREATE
     guess = did_you_mean(auth.value, names)
+    pull = (f"; or, if it was deleted in the console, `{suggest('serverless', 'pull', '--write', flags=flags)}` writes the endpoint's "
+            "credential here instead (none: the key is removed)")
     return None, [_at(auth, f"no container registry credential named {json.dumps(auth.value)}: {has}",
-                      f"{guess} If not, {create}" if guess else create)]
+                      (f"{guess} If not, {create}" if guess else create) + pull)]

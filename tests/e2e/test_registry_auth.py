@@ -239,3 +239,51 @@ def test_a_credential_deleted_in_the_console_leaves_the_endpoint_and_the_plan_sa
     assert account.endpoints()[0]["registry"] == again["id"]
     for run in (plan, replan):
         assert PASSWORD not in run.out + run.err
+
+
+def test_pull_after_the_credential_was_deleted_in_the_console_proposes_removing_the_key(account, tmp_path):
+    """Stop 19: with the credential gpu.jsonc names deleted in the console (RunPod then sets the
+    endpoint's `registry` to null), pull refused with deploy's plan error. Bringing the account
+    into gpu.jsonc is pull's job: it proposes removing `registry_auth` (the endpoint has none),
+    and --write removes it. drift reports the credential missing, at the key, with the fix."""
+    ghcr = _credential(account, "ghcr-private")
+    proj = project(tmp_path / "p", _private("ghcr-private"))
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    assert account.server.http.delete(f"/v2/registries/{ghcr['id']}").status_code == 204  # as in the console
+    line, col = _position((proj / "gpu.jsonc").read_text(), "registry_auth")
+
+    shown = account.gpu("serverless", "pull", cwd=proj)
+    assert shown.code == 0, shown.out + shown.err
+    assert any(line.startswith("-") and '"registry_auth": "ghcr-private"' in line for line in shown.out.splitlines()), shown.out
+    assert 'no container registry credential named "ghcr-private"' in shown.err, shown.err
+    assert "registry_auth" in json.loads((proj / "gpu.jsonc").read_text())["serverless"]["runpod"]  # nothing written
+
+    drift = account.gpu("serverless", "drift", cwd=proj)
+    assert drift.code == 1, drift.out + drift.err
+    assert "Traceback" not in drift.err and "internal error" not in drift.err.lower(), drift.err
+    assert (f'gpu.jsonc:{line}:{col}: serverless.runpod.registry_auth: no container registry credential named "ghcr-private": '
+            "the account has none") in drift.err, drift.err
+    assert "gpu serverless pull --write" in drift.err, drift.err  # or make it again
+
+    written = account.gpu("serverless", "pull", "--write", cwd=proj)
+    assert written.code == 0, written.out + written.err
+    assert "registry_auth" not in json.loads((proj / "gpu.jsonc").read_text())["serverless"]["runpod"]
+    assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj).code == 0
+    for run in (shown, drift, written):
+        assert PASSWORD not in run.out + run.err
+
+
+def test_pull_after_the_credential_was_deleted_takes_the_other_one_the_endpoint_holds(account, tmp_path):
+    """The same, with another credential set on the endpoint in the console: pull writes its name."""
+    ghcr = _credential(account, "ghcr-private")
+    other = _credential(account, "dockerhub-team")
+    proj = project(tmp_path / "p", _private("ghcr-private"))
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    (endpoint,) = account.endpoints()
+    assert account.server.http.patch(f"/v2/serverless/{endpoint['id']}", json={"registry": other["id"]}).status_code == 200
+    assert account.server.http.delete(f"/v2/registries/{ghcr['id']}").status_code == 204
+
+    written = account.gpu("serverless", "pull", "--write", cwd=proj)
+    assert written.code == 0, written.out + written.err
+    assert json.loads((proj / "gpu.jsonc").read_text())["serverless"]["runpod"]["registry_auth"] == "dockerhub-team"
+    assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj).code == 0
