@@ -95,14 +95,25 @@ def public_place(where: str | None) -> str | None:
     return where if _ACTIONS_PLACE.fullmatch(where) else OUTSIDE_ACTIONS
 
 
-_HOLDER_IN_TEXT = re.compile(r"pid [0-9]+ on [^ ()]+(?: in [^ ()]+)?(?= \()")  # a holder inside a message: `held by pid 12 on HOST (...)`
+def holder_name(pid: object, host: object, place: object = None) -> str:
+    """The one way gpuctl names a lease's (or the local lock's) holder in any message:
+    `pid 12 on HOST`, `pid 12 on HOST in PLACE` (a lease taken in GitHub Actions). `public_holders`
+    recognises it wherever a message puts it (`held by pid 12 on HOST (...)`, `if you are sure
+    pid 12 on HOST is gone`), so none can bring the host to a public page or job log (ADR 39)."""
+    return f"pid {pid} on {host}" + (f" in {place}" if place else "")
+
+
+_WORD = r"[^ ()]*[^ ().,;:!?'\"`]"  # a host or place: up to a space or parenthesis, without the punctuation that ends a sentence
+# A holder inside a message (`holder_name`), wherever it stands; not one shown already (`on a machine outside ...`).
+_HOLDER_IN_TEXT = re.compile(rf"pid [0-9]+ on (?!{OUTSIDE_ACTIONS}\b){_WORD}(?: in {_WORD}(?= \(|[.,;:]?$))?")
 
 
 def public_holders(text: str) -> str:
-    """`text` with every lease holder it quotes (`pid 12 on HOST (...)`, as engine.lease names
-    one in its messages: the exit 3 refusal, the notes of a wait or a takeover) shown by
-    `public_holder`: for what a GitHub job writes (github.job.Job.clean), since those messages
-    reach the job summary and the apply comment whole (ADR 39)."""
+    """`text` with every lease holder it names (`holder_name`: the exit 3 refusal's
+    `pid 12 on HOST (...)`, the notes of a wait or a takeover, deploy's hint `if you are sure pid 12
+    on HOST is gone`) shown by `public_holder`: for what a GitHub job writes (github.job.Job.clean,
+    github.job.PublicLog), since those messages reach the job summary, the comments and the job log
+    whole (ADR 39, ADR 48). A holder is recognised by its own words, not by what follows it."""
     return _HOLDER_IN_TEXT.sub(lambda found: public_holder(found.group(0)), text)
 
 

@@ -392,6 +392,30 @@ def test_a_lease_holder_outside_github_actions_is_never_public(monkeypatch):
     assert held.split(" (")[0].endswith(" on runner-7") and public_holder(held).split(" (")[0].endswith(f" on {OUTSIDE_ACTIONS}"), held
 
 
+def test_every_lease_holder_a_message_names_is_shown_without_its_host_whatever_follows_it():
+    """ADR 39/48: `public_holders` hid a holder only where it is followed by ` (`, as the
+    refusal quotes it; deploy's hint names it as `if you are sure pid 12 on HOST is gone`,
+    which kept the host on any public page or job log that showed it. Every holder gpuctl
+    names is written by `author.holder_name` and recognised wherever it stands."""
+    import time
+
+    from gpuctl.author import ACTIONS_RUN, OUTSIDE_ACTIONS, holder_name, public_holders
+    from gpuctl.engine.lease import EXPIRES, HOST, PID, Lease
+
+    now = time.time()
+    for expires in (now + 240, now + 3000):  # the usual hint, and the one for a holder whose clock is ahead
+        template = {"env": {HOST: "lee-thinkpad", PID: "12", EXPIRES: f"{expires:.0f}"}}
+        hint = Lease(None, "n", "p", "h", clock=lambda: now)._held_hint(template)
+        assert holder_name("12", "lee-thinkpad") in hint, hint
+        shown = public_holders(hint)
+        assert "lee-thinkpad" not in shown and f"pid 12 on {OUTSIDE_ACTIONS} is gone" in shown, shown
+        assert public_holders(shown) == shown
+    assert public_holders("pid 12 on fv-az123-456.") == f"pid 12 in {ACTIONS_RUN}."
+    assert public_holders("held by pid 12 on runner-7 in acme/ml-api:main") == "held by pid 12 in acme/ml-api:main"
+    for said in (f"pid 12 on {OUTSIDE_ACTIONS} is gone", f"pid 12 in {ACTIONS_RUN}, then", "pid 12 in acme/ml-api:main is gone"):
+        assert public_holders(said) == said
+
+
 def test_a_shared_snapshot_keeps_no_block_digest():
     """A block digest is over every field's digest: with the others known, it would confirm a guess
     of the one env literal a snapshot redacts. A snapshot keeps who and where, not the digest."""

@@ -266,10 +266,12 @@ class Lease:
         """What to do about a project lease that is still held: a wait long enough for it to go
         stale if its holder has stopped (a `--lock-timeout 5m` could end just before), or
         --break-lock once the holder is known to be gone."""
+        from gpuctl.author import holder_name
+
         now = self.clock()
         wait = wait_flag(stale_within(current, now, self.ttl))
         host, pid, _ = _holder(current)
-        who = f"pid {one_line(pid, 20)} on {one_line(host, 100)}" if host and pid else "its holder"
+        who = holder_name(one_line(pid, 20), one_line(host, 100)) if host and pid else "its holder"
         expires, _ = read_expiry(current, now)
         if expires is not None and clock_ahead(expires, now, self.ttl):
             return (f"its holder's clock seems ahead, so its expiry is no guide: a lease nobody renews is taken over "
@@ -544,10 +546,10 @@ def project_lease(provider: Provider, project_id: str, command: str, on_note: Ca
     """The project's account lease, its holder `pid 12 on HOST (`COMMAND`, since TIME)`; in
     GitHub Actions `pid 12 on HOST in owner/repo:branch (...)`, the run's place
     (`author.applied_from`), which is what a public page may name of it (`author.public_holder`)."""
-    from gpuctl.author import applied_from
+    from gpuctl.author import applied_from, holder_name
 
     place = applied_from(os.environ)[0] if os.environ.get("GITHUB_ACTIONS") == "true" else None
-    holder = f"pid {os.getpid()} on {socket.gethostname()}{f' in {place}' if place else ''} (`{command}`, since {iso_utc()})"
+    holder = f"{holder_name(os.getpid(), socket.gethostname(), place)} (`{command}`, since {iso_utc()})"
     return Lease(provider, lease_name("project", project_id), project_id, holder, on_note=on_note, **options)
 
 

@@ -87,7 +87,9 @@ def describe(holder: dict) -> str:
     if not holder:
         return "another process (it has not written its name yet)"
     pid, host, command, since = (_field(holder.get(k)) for k in ("pid", "host", "command", "started_at"))
-    return f"pid {pid} on {host} (`{command}`, since {since})"
+    from gpuctl.author import holder_name
+
+    return f"{holder_name(pid, host)} (`{command}`, since {since})"
 
 
 def _field(value: object) -> str:

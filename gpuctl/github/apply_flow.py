@@ -130,11 +130,11 @@ def _apply_one(job: Job, config: str, opts: ApplyOptions, scratch: Path) -> Appl
 
 def _apply_attempts(job: Job, config: str, opts: ApplyOptions, scratch: Path, planned: dict) -> Applied:
     """`planned` gets the last fresh plan's project_id."""
-    key = job.key(config)
+    key, suggested = job.key(config), job.flags(config, opts.provider, opts.policy)
     try:
         job.readable(config)  # before anything reads it (ADR 50)
         for attempt in range(1, ATTEMPTS + 1):
-            fresh = runner.plan_document(job.app, config, opts.provider, opts.policy, prune=opts.prune)
+            fresh = runner.plan_document(job.app, config, opts.provider, opts.policy, prune=opts.prune, flags=suggested)
             planned["project_id"] = fresh.get("project_id")
             if not fresh["has_changes"] and opts.health is None:
                 return Applied(key, 0, "nothing to apply: " + runner.plan_summary(fresh), f"### gpuctl: nothing to apply for `{key}`\n\n{runner.plan_summary(fresh)}\n" + job.footer("Checked", key))
@@ -150,7 +150,7 @@ def _apply_attempts(job: Job, config: str, opts: ApplyOptions, scratch: Path, pl
             runner.save_plan(fresh, saved)
             try:
                 result = runner.apply_saved(job.app, config, opts.provider, saved, opts.lock_timeout, opts.policy, opts.parallelism, opts.health, opts.prune,
-                                            before_write=lambda: _refuse_if_superseded(job, config, key, fresh, opts.policy))
+                                            before_write=lambda: _refuse_if_superseded(job, config, key, fresh, opts.policy), flags=suggested)
             except runner.Superseded as exc:
                 return _newer_commit(job, key, fresh, exc.summary)
             except runner.Stale as exc:

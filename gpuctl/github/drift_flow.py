@@ -121,7 +121,7 @@ def flags(job: Job, config: str, opts: DriftOptions) -> Flags:
     """The options the commands of a config's report carry, as a person runs them from the
     repository root: its config and policy by their paths there (`Job.key`), the provider the
     workflow named."""
-    return Flags.of_run(job.key(config), opts.provider, job.key(opts.policy) if opts.policy else None)
+    return job.flags(config, opts.provider, opts.policy)
 
 
 def run(job: Job, opts: DriftOptions) -> int:

@@ -223,11 +223,13 @@ def since_section(since: dict[str, dict]) -> str:
     return "### Since when\n\n| what drifts | first seen |\n|---|---|\n" + first_of(rows, SHOWN, sep="\n", more="\n\n… and {} more.") + "\n\n"
 
 
-def change_note(key: str, before: list[str] | str, after: list[str], link: str = "") -> str:
-    """The comment that tells the issue's watchers what is new in the drift and what is gone."""
+def change_note(key: str, before: list[str] | str, after: list[str], link: str = "", project: str | None = None) -> str:
+    """The comment that tells the issue's watchers what is new in the drift and what is gone.
+    Its marker names the key and the project, as every marker does (ADR 43); a note an earlier
+    gpuctl wrote (no project) still reads (`parts.read_marker`)."""
     from gpuctl.render import md
 
-    head = f"{marker(CHANGE_KIND, key)}\n**The drift of {md.code_html(key)} changed**{f' ({link})' if link else ''}; the issue above is up to date.\n"
+    head = f"{marker(CHANGE_KIND, key, project=project)}\n**The drift of {md.code_html(key)} changed**{f' ({link})' if link else ''}; the issue above is up to date.\n"
     if isinstance(before, str):  # a list too long to keep: only its digest
         return head + f"\n{len(set(after))} {agreeing(len(set(after)), 'resource or field drifts', 'resources and fields drift')} now.\n"
 
@@ -285,7 +287,7 @@ def _report(gh: GitHub, key: str, label: str, title: str, markdown: str, found: 
     gh.request("PATCH", gh.repo("issues", number), json={"title": title, "body": body})
     before, after = _kept_items(issue.get("body")), _kept_items(body)
     if items is not None and before is not None and after is not None and before != after:
-        gh.request("POST", gh.repo("issues", number, "comments"), json={"body": change_note(key, before, items, link)})
+        gh.request("POST", gh.repo("issues", number, "comments"), json={"body": change_note(key, before, items, link, project)})
         return number, f"updated and commented on issue #{number}{closed}"
     return number, f"updated issue #{number}{closed}"
 

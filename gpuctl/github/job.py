@@ -15,6 +15,7 @@ from urllib.parse import quote
 from gpuctl import __version__
 from gpuctl.author import public_holders
 from gpuctl.cli.context import AppContext
+from gpuctl.commands import Flags
 from gpuctl.redact import redact
 from gpuctl.safetext import Wrapping, printable
 from gpuctl.github.client import GitHub
@@ -124,6 +125,15 @@ class Job:
     def key(self, config: str) -> str:
         """The config's name on GitHub (Job.placed): its path from the repository root."""
         return self.placed(config)[1]
+
+    def flags(self, config: str, provider: str | None, policy: str | None = None) -> Flags:
+        """The options a command suggested on GitHub (a comment, an issue, the job summary, the
+        log) carries, as a person runs it from the repository root: the config and the policy
+        by their repository paths (Job.key, ADR 50), never as the job was given them (a
+        working-directory below the root, the fork flow's download under RUNNER_TEMP, the base
+        branch's policy copy: `policy` is the workflow's own input), and the provider the
+        workflow named."""
+        return Flags.of_run(self.key(config), provider, self.key(policy) if policy else None)
 
     def gone(self, key: str) -> bool:
         """Whether nothing is at `key` (a config's key, as a marker names it) in the checkout:

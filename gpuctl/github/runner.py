@@ -8,29 +8,33 @@ from pathlib import Path
 
 from gpuctl.cli.context import AppContext
 from gpuctl.cli.deploy_view import DeployView
+from gpuctl.commands import Flags
 from gpuctl.errors import ExitCode, GpuctlError
 from gpuctl.events import Finished
 
 
 def _session(app: AppContext, config: str, provider: str | None, from_plan: str | None = None, lock_timeout: float = 0.0, policy: str | None = None,
              parallelism: int = 10, health: object | None = None, prune: bool = False, variables: dict | None = None, before_write=None,
-             policy_shown: str | None = None):
+             policy_shown: str | None = None, *, flags: Flags):
     """gpu.jsonc and the provider resolved as `deploy` resolves them; the flow prints no plan
     (the job posts it), only notes and progress on stderr. gpu.jsonc's `provider: local` is
     refused unless --provider or GPU_PROVIDER chose it (ADR 31). A plan (no `from_plan`) shows a
     `${VAR}` the run does not have as unknown, as `deploy --plan` does: a fork's pull request
-    gets no secrets (ADR 17, ADR 24)."""
+    gets no secrets (ADR 17, ADR 24). `flags` (`Job.flags`): the options every command its
+    messages suggest carries, as a person runs it from the repository root: never the paths
+    the job was given (a subdirectory's, the fork flow's download, a base branch's policy copy),
+    which name no file there (ADR 50). Required: no GitHub run suggests the terminal's."""
     from gpuctl.cli.deploy import DeployOptions, session
 
     return session(app, DeployOptions(plan_only=from_plan is None, observed=None, config=config, fmt="json", detailed_exitcode=False,
                                       prune=prune, provider=provider, yes=False, out=None, from_plan=from_plan, lock_timeout=lock_timeout,
                                       break_lock=False, json_result=True, overrides={}, policy=policy, policy_shown=policy_shown,
                                       unknown_env=from_plan is None, parallelism=parallelism, health=health, variables=variables,
-                                      before_write=before_write, config_chooses_provider=False))
+                                      before_write=before_write, config_chooses_provider=False, suggested=flags))
 
 
 def plan_document(app: AppContext, config: str, provider: str | None, policy: str | None = None, allow=None, prune: bool = False,
-                  untrusted: bool = False, *, policy_shown: str | None = None, also: str | None = None) -> dict:
+                  untrusted: bool = False, *, flags: Flags, policy_shown: str | None = None, also: str | None = None) -> dict:
     """The plan document of `deploy --plan --config CONFIG` against the account. Never starts
     the local provider: a plan against an account that is not there is an error. `allow`, if
     given, is called with the loaded config (gpuctl.model.Desired: the project it plans, its
@@ -49,7 +53,7 @@ def plan_document(app: AppContext, config: str, provider: str | None, policy: st
     from gpuctl.cli.deploy import deployment_for
     from gpuctl.render.document import public, to_document
 
-    s = _session(app, config, provider, policy=policy, prune=prune, variables={} if untrusted else None, policy_shown=policy_shown)
+    s = _session(app, config, provider, policy=policy, prune=prune, variables={} if untrusted else None, policy_shown=policy_shown, flags=flags)
     if untrusted and s.desired.config_id is not None:  # the fork's configs, downloaded without .git, are laid out as in the repository
         from dataclasses import replace
 
@@ -240,7 +244,7 @@ def job_advice(error: GpuctlError) -> GpuctlError:
 
 
 def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: Path, lock_timeout: float, policy: str | None = None,
-                parallelism: int = 10, health: object | None = None, prune: bool = False, before_write=None) -> dict:
+                parallelism: int = 10, health: object | None = None, prune: bool = False, before_write=None, *, flags: Flags) -> dict:
     """`deploy --from-plan PLAN_FILE --json [--parallelism N] [--wait-healthy ...]`: apply
     exactly that plan, refused (`Stale`) if the account or the config moved since it was made.
     Returns the deploy result document (its `health` says how the gate went); an apply that
@@ -252,7 +256,7 @@ def apply_saved(app: AppContext, config: str, provider: str | None, plan_file: P
     from gpuctl.engine.flow import InterruptedBeforeApply, StalePlan
     from gpuctl.render.result import result_document
 
-    s = _session(app, config, provider, str(plan_file), lock_timeout, policy, parallelism, health, prune, before_write=before_write)
+    s = _session(app, config, provider, str(plan_file), lock_timeout, policy, parallelism, health, prune, before_write=before_write, flags=flags)
     account = connect(app, s.target, flags=s.opts.flags)
     deployment = deployment_for(s, account, ApplyJobView)
     try:

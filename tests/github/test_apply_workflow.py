@@ -762,6 +762,33 @@ def test_a_merge_apply_refused_by_a_laptop_s_lease_names_no_host_in_the_summary(
     assert account.endpoints() == []
 
 
+def test_a_merge_apply_workflow_refused_by_a_held_lease_names_the_host_nowhere(gha, fake, account, tmp_path):
+    """The apply workflow, run on the merge while a laptop's deploy holds the project's account
+    lease: refused (exit 3, the step fails). Every lease holder a message names, in whatever
+    words (the refusal's `held by pid 4242 on HOST (...)`, deploy's hint `if you are sure pid
+    4242 on HOST is gone`), goes through `author.public_holders`: the laptop's host is in none
+    of the step's stdout, its stderr (the job log), the apply comment or the job summary."""
+    import time
+
+    from gpuctl.engine.lease import EXPIRES, HOLDER, HOST, PID, PID_SPACE, TOKEN, lease_name
+
+    checkout = tree(tmp_path / "main", config("api"))
+    reviewed(gha, fake, checkout)
+    env = {"GPUCTL_PROJECT": "ml-api", HOLDER: "pid 4242 on lees-laptop (`gpu serverless deploy`, since 2026-12-07T06:00:00Z)",
+           EXPIRES: f"{time.time() + 240:.0f}", TOKEN: "0123456789abcdef", HOST: "lees-laptop", PID: "4242", PID_SPACE: "0123456789abcdef"}
+    body = {"name": lease_name("project", "ml-api"), "image": "gpuctl/lease:none", "env": env, "category": "CPU",
+            "serverless": False, "startSsh": False, "startJupyter": False}
+    assert account.server.http.post("/v2/templates", json=body).status_code == 201
+    run = gha.run(with_input(tmp_path, "apply.yml", 'lock-timeout: "0s"'), push(MERGE, checkout))
+    job = run.job("apply")
+    outputs, log = job.step("gpuctl").outputs, job.step("run")  # the action's step that runs gpu
+    assert job.status == "failure" and outputs["exit_code"] == "1", outputs
+    assert "pid 4242 on a machine outside GitHub Actions" in log.err, log.err
+    for text in (*(s.out + s.err for s in job.steps), apply_comment(fake), job.summary, *outputs.values()):
+        assert "lees-laptop" not in text, text
+    assert account.endpoints() == []
+
+
 def test_a_merge_apply_that_takes_over_a_laptop_s_stale_lease_names_no_host_in_its_log(account, tmp_path):
     """A laptop's deploy was killed and left the project's account lease, long expired: the
     merge apply takes it over with a note naming its holder. The note went to the job log with

@@ -97,3 +97,30 @@ def test_a_pull_request_that_adds_a_config_and_its_policy_file_is_still_planned_
     body = comment["body"]
     assert "Policy (platform.jsonc): 1 violation" in body, body
     assert "This pull request adds the policy file `platform.jsonc`" in body.split("\n\n", 1)[0], body
+
+
+def test_a_command_the_plan_comment_suggests_names_the_config_by_its_repository_path(gha, fake, account, tmp_path):
+    """The action works in `services` (`working-directory`), its config `asr/gpu.jsonc`: the
+    comment's key is the repository path `services/asr/gpu.jsonc`, but the commands its notes
+    suggest carried the workflow's own path (`--config asr/gpu.jsonc`), which names no file from
+    the repository root, where a person copies them to (ADR 50)."""
+    import json
+
+    flow = yaml.safe_load((WORKFLOWS / "plan.yml").read_text())
+    flow["jobs"]["plan"]["steps"][1]["with"]["working-directory"] = "services"
+    workflow = tmp_path / "plan-in-services.yml"
+    workflow.write_text(yaml.safe_dump(flow, sort_keys=False))
+    asr = config("asr", project_id="asr")
+    asr["serverless"]["prewarm"] = {"enabled": True, "mode": "gpu"}  # its plan notes `gpu serverless warm asr ...`
+    checkout = tree(tmp_path / "pr", config("api"), {"services/asr/gpu.jsonc": json.dumps(asr), ".git/HEAD": "ref: refs/heads/main\n"})
+    fake.add_tree(HEAD, checkout)
+    gha.action_inputs["config"] = "asr/gpu.jsonc"
+    fake.add_pull(31, HEAD)
+    run = gha.run(workflow, pull_request(31, HEAD, checkout))
+    assert run.job("plan").status == "success", run.job("plan").step("run").err
+    (comment,) = fake.comments_on(31)
+    body = comment["body"]
+    assert 'key="services/asr/gpu.jsonc"' in body, body
+    assert "gpu serverless warm asr --config services/asr/gpu.jsonc" in body, body
+    assert "--config asr/gpu.jsonc" not in body, body
+    no_secrets(run, fake)

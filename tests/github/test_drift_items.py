@@ -31,6 +31,13 @@ def test_the_note_names_what_is_new_and_gone_as_code():
     assert "<code>endpoint.@team: orphan</code>" in new  # code: GitHub mentions no one in it
 
 
+def test_the_note_s_marker_names_the_project_and_an_older_one_without_it_still_reads():
+    note = issues.change_note("gpu.jsonc", ["endpoint.a: workers.min"], ["endpoint.a: workers.max"], project="api")
+    assert (read_marker(note).kind, read_marker(note).key, read_marker(note).project) == ("driftchange", "gpu.jsonc", "api")
+    old = read_marker('<!-- gpuctl:driftchange key="gpu.jsonc" -->\n**The drift of <code>gpu.jsonc</code> changed**')
+    assert (old.kind, old.key, old.project) == ("driftchange", "gpu.jsonc", None)
+
+
 def test_when_each_thing_drifts_is_kept_and_only_gpuctl_s_own_words_are_taken_back():
     since = issues.first_seen(["endpoint.a: workers.min"], {}, "2026-12-06 06:17 UTC", "[run 7](https://github.com/o/r/actions/runs/7)")
     body = issues._body("gpu.jsonc", "## title\n\nsummary\n\n### endpoint.a\n", ["endpoint.a: workers.min"], since)

@@ -280,6 +280,7 @@ def test_a_change_in_what_drifts_is_commented_on_a_value_that_moves_again_is_not
     (note,) = fake.comments_on(number)
     mark = read_marker(note["body"])
     assert (mark.kind, mark.key) == ("driftchange", "gpu.jsonc")
+    assert mark.project and mark.project == read_marker(fake.issues[number]["body"]).project  # markers name the project (ADR 43)
     assert note["user"]["login"] == fake.issues[number]["user"]["login"]  # gpuctl's token wrote it
     assert "**New:**" in note["body"] and "workers.idleTimeout" in note["body"]
     assert "**Gone:**" not in note["body"] and "workers.min" not in note["body"]
