@@ -194,8 +194,8 @@ def test_a_rollback_kept_in_the_record_digests_no_env_value_and_a_damaged_one_re
     assert kept["digests"].keys() == {"image", "env.TOKEN"} and kept["digests"]["env.TOKEN"] == "set", kept
     assert "s3cret" not in json.dumps(kept) and kept["paths"] == ["env", "image"]
     rolled = drift._rolled_back(json.dumps(kept))
-    assert rolled.made("ep1", FieldChange("image", "a:1", "a:2", origin=Origin.ACCOUNT))
-    assert not rolled.made("ep1", FieldChange("image", "a:9", "a:2", origin=Origin.ACCOUNT))  # the console moved it again
+    assert rolled.made("ep1", FieldChange("image", "a:1", "a:2", origin=Origin.ACCOUNT), {})
+    assert not rolled.made("ep1", FieldChange("image", "a:9", "a:2", origin=Origin.ACCOUNT), {})  # the console moved it again
     for damaged in ("", "[]", '{"to": 1}', json.dumps(kept | {"to": True}), json.dumps(kept | {"digests": {"image": 4}})):
         assert drift._rolled_back(damaged) is None, damaged
 
@@ -469,8 +469,28 @@ def test_a_rollback_keeps_the_env_keys_it_wrote_or_removed_and_credits_only_thos
     assert digests["env.BROKEN"] == drift.digest("ep1", "env.BROKEN", None)
     assert digests["env.GPUCTL_PROJECT"] == drift.digest("ep1", "env.GPUCTL_PROJECT", "q")
     rolled = drift._rolled_back(json.dumps(kept))
-    assert rolled.made("ep1", FieldChange("env.BROKEN", None, "1", origin=Origin.ACCOUNT))
-    assert not rolled.made("ep1", FieldChange("env.BROKEN", "2", "1", origin=Origin.ACCOUNT))  # set again in the console
-    assert rolled.made("ep1", FieldChange("env.OLD", "s3cret-old", None, origin=Origin.ACCOUNT))
-    assert not rolled.made("ep1", FieldChange("env.OLD", None, "v", origin=Origin.ACCOUNT))  # removed in the console since
-    assert not rolled.made("ep1", FieldChange("env.SAME", "y", "x", origin=Origin.ACCOUNT))
+    assert rolled.made("ep1", FieldChange("env.BROKEN", None, "1", origin=Origin.ACCOUNT), {})
+    assert not rolled.made("ep1", FieldChange("env.BROKEN", "2", "1", origin=Origin.ACCOUNT), {})  # set again in the console
+    # no digest kept: whether the account's value is still the one it wrote is not known (review 7, R7-3)
+    assert rolled.made("ep1", FieldChange("env.OLD", "s3cret-old", None, origin=Origin.ACCOUNT), {}) is None
+    assert not rolled.made("ep1", FieldChange("env.OLD", None, "v", origin=Origin.ACCOUNT), {})  # removed in the console since
+    assert not rolled.made("ep1", FieldChange("env.SAME", "y", "x", origin=Origin.ACCOUNT), {})
+
+
+def test_a_rollback_keeps_a_keyed_digest_of_an_env_literal_and_credits_only_that_value():
+    """Review 7, R7-3: any later value of an env key the rollback wrote was credited to it, so a
+    console edit after the rollback read "rolled back by gpuctl". Under a key whose record keeps
+    a digest (a literal of gpu.jsonc) the rollback keeps an HMAC keyed by that digest, and only
+    the value it wrote matches; without the key (a shared file's "set") it is not known."""
+    kept = {"env.MODE": drift.digest("ep1", "env.MODE", "two"), "env.TOKEN": "set"}
+    doc = json.loads(drift.rolled_back_env("ep1", 3, 1, {"env": {"MODE": "one", "TOKEN": "s3cret-old"}},
+                                           {"env": {"MODE": "two", "TOKEN": "s3cret-new"}}, kept))
+    digests = doc["digests"]
+    assert digests["env.MODE"].startswith(drift.KEYED) and digests["env.MODE"] != drift.KEYED + drift.digest("ep1", "env.MODE", "one")
+    assert digests["env.TOKEN"] == "set" and "s3cret" not in json.dumps(doc)
+    rolled = drift._rolled_back(json.dumps(doc))
+    assert rolled.made("ep1", FieldChange("env.MODE", "one", "two", origin=Origin.ACCOUNT), kept) is True
+    assert rolled.made("ep1", FieldChange("env.MODE", Sensitive("one"), "two", origin=Origin.ACCOUNT), kept) is True  # as drift hides it
+    assert rolled.made("ep1", FieldChange("env.MODE", "https://evil.example/exfil", "two", origin=Origin.ACCOUNT), kept) is False
+    assert rolled.made("ep1", FieldChange("env.MODE", "one", "two", origin=Origin.ACCOUNT), {"env.MODE": "set"}) is None  # a shared file's record
+    assert rolled.made("ep1", FieldChange("env.TOKEN", "s3cret-old", None, origin=Origin.ACCOUNT), kept) is None

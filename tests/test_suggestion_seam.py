@@ -46,6 +46,10 @@ LABELS = {
     ("cli/usage.py", "gpu serverless"): "a command path in the table of mistyped commands",
     ("render/drift.py", "rolled back by gpuctl (`gpu serverless rollback` to the configuration of version {}{}), not changed by someone "
                         "in the account: {}, or {}"): "says what made the change (a rollback already done)",
+    ("render/drift.py", "rolled back by gpuctl (`gpu serverless rollback` to the configuration of version {}{}), or changed in the account since "
+                        "(the last-applied record keeps no digest of a value that may be a secret): keep it by declaring it in runpod.env "
+                        "(as `{\"secret\": NAME}`, `${VAR}`, or a literal if it is no secret), or apply gpu.jsonc's value with {}"):
+        "says what may have made the change (a rollback already done)",
     ("cli/planning.py", "remove the `provider` key from gpu.jsonc, so the job uses RunPod with the workflow's api-key; if the job is really meant to "
                         "use the local provider, set the workflow's `provider` input to `local` (`gpu github ... --provider local`, or GPU_PROVIDER=local)"):
         "names the workflow's jobs (`gpu github ...`), which a workflow runs, not a person",

@@ -77,14 +77,15 @@ def remember_rollback(provider: Provider, endpoint_id: str, now: float, *, by: s
     gpuctl, or rolled back with --force) gets none: there is nothing gpu.jsonc declared to keep.
     Returns whether the record was written."""
     existing = _find(provider, endpoint_id)
-    if existing is None or drift.read_record(existing) is None:
+    record = drift.read_record(existing) if existing is not None else None
+    if record is None:
         return False
     env = dict(env_of(existing))
     kept = drift.applies_of(existing)
     at = drift.apply_moment(kept, now)
     env[drift.APPLIES_ENV] = drift.applies_env(kept + [[at, by, version]])  # none in APPLIED_FROM_ENV: a rollback applies no gpu.jsonc
     env[drift.APPLIED_AT_ENV] = at  # history: a release made after this is the account's
-    env[drift.ROLLED_BACK_ENV] = drift.rolled_back_env(endpoint_id, version, to_version, values, before)
+    env[drift.ROLLED_BACK_ENV] = drift.rolled_back_env(endpoint_id, version, to_version, values, before, record.digests)
     provider.update_template(existing["id"], template_patch(env, image(existing)))
     return True
 

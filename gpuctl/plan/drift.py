@@ -18,6 +18,7 @@ is stored as "set", never digested: nothing a secret can be recovered from is ke
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -43,6 +44,7 @@ MAX_APPLIES = 20
 ROLLED_BACK_ENV = "GPUCTL_ROLLED_BACK"  # {"version": made, "to": restored, "paths": [...]}: the last `gpu serverless rollback`, until the next deploy rewrites the record
 CONFIG_ENV = "GPUCTL_CONFIG"  # which gpu.jsonc applied it (config.loader.config_identity: its path from the repository root), ADR 35
 SET = DECLARED  # the digest of a sensitive field: it was declared, and nothing more is kept (also every env digest in a shared file: redact.shared_digests)
+KEYED = "k:"  # a rollback's digest of an env value, keyed by the record's digest of that key (RolledBack)
 RECORD_IMAGE = "gpuctl/applied:none"  # a pod template that is never run
 
 
@@ -83,28 +85,42 @@ class RolledBack:
     the configuration of version `to`, writing the fields `paths` (v2 paths: `image`, `env`),
     and `digests` of the values it wrote, as `digest` makes them, for every field but env; and
     for each env key it wrote or removed, `env.<KEY>`: the digest of null for a key it removed,
-    of the value for gpuctl's own GPUCTL_* keys, and SET for any other value (it may be a
-    secret: never digested, review 6, R6-6). A field whose account value digests so (or, for
-    SET, an env key the account holds) is the rollback's, not someone's in the account
-    (review 3, L6)."""
+    of the value for gpuctl's own GPUCTL_* keys, `keyed_digest` of the value for a key whose
+    last-applied record keeps a digest (gpu.jsonc declares it as a literal), and SET for any
+    other value (it may be a secret: never digested, review 6, R6-6). A field whose account
+    value digests so is the rollback's, not someone's in the account (review 3, L6); of a SET
+    key the account holds, whether the value is still the rollback's cannot be told (review 7,
+    R7-3: a console edit since would be hidden)."""
 
     version: int | None
     to: int
     paths: tuple[str, ...]
     digests: Mapping[str, str]
 
-    def made(self, endpoint_id: str, change: FieldChange) -> bool:
-        """Whether the account's value of `change` is the one this rollback wrote."""
+    def made(self, endpoint_id: str, change: FieldChange, kept: Mapping[str, str]) -> bool | None:
+        """Whether the account's value of `change` is the one this rollback wrote; None: it
+        wrote this env key, and whether the account's value is still that one is not known.
+        `kept`: the record's digests, the keys of `keyed_digest`."""
         last = self.digests.get(change.path)
-        if last == SET:
-            return change.path.startswith("env.") and change.before is not None
-        return last is not None and digest(endpoint_id, change.path, change.before) == last
+        if last is None:
+            return False
+        if last == SET or last.startswith(KEYED):
+            if not change.path.startswith("env.") or change.before is None:
+                return False
+            key = kept.get(change.path)
+            if last == SET or key is None or key == SET:  # no digest kept, or a shared file's record ("set"): cannot be told
+                return None
+            return hmac.compare_digest(keyed_digest(key, endpoint_id, change.path, change.before.value if _hidden(change.before) else change.before), last)
+        return digest(endpoint_id, change.path, change.before) == last
 
 
-def rolled_back_env(endpoint_id: str, version: int | None, to: int, values: Mapping[str, Any], before: Mapping[str, Any] | None = None) -> str:
+def rolled_back_env(endpoint_id: str, version: int | None, to: int, values: Mapping[str, Any], before: Mapping[str, Any] | None = None,
+                    kept: Mapping[str, str] | None = None) -> str:
     """ROLLED_BACK_ENV's value for a rollback that wrote `values` ({v2 path: value}) over
     `before` (the same paths, as they were): env, a whole `{key: value}`, as the keys it wrote
-    or removed (`RolledBack`)."""
+    or removed (`RolledBack`). `kept`: the digests of the endpoint's last-applied record; an
+    env value is digested only under a key it keeps a digest of, keyed by that digest."""
+    kept = kept or {}
     digests = {path: digest(endpoint_id, path, value) for path, value in values.items() if path != "env"}
     if "env" in values:  # both sides as releases.normalized gives them: a dict each
         old, new = env_of(before or {}), env_of(values)
@@ -112,7 +128,12 @@ def rolled_back_env(endpoint_id: str, version: int | None, to: int, values: Mapp
             if old.get(key) == new.get(key) and (key in old) == (key in new):
                 continue
             path, value = f"env.{key}", new.get(key)
-            digests[path] = digest(endpoint_id, path, value) if value is None or str(key).startswith(OWN_ENV) else SET
+            if value is None or str(key).startswith(OWN_ENV):
+                digests[path] = digest(endpoint_id, path, value)
+            elif kept.get(path) not in (None, SET, digest(endpoint_id, path, None)):
+                digests[path] = keyed_digest(kept[path], endpoint_id, path, value)
+            else:
+                digests[path] = SET
     return json.dumps({"version": version, "to": to, "paths": sorted(values), "digests": digests}, sort_keys=True, separators=(",", ":"))
 
 
@@ -149,6 +170,16 @@ def digest(endpoint_id: str, path: str, value: Any) -> str:
     doc = [endpoint_id, path, _canonical(fields.normalise(path, value))]
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def keyed_digest(key: str, endpoint_id: str, path: str, value: Any) -> str:
+    """A rollback's digest of an env value it wrote (review 7, R7-3): an HMAC keyed by the
+    last-applied record's digest of that key, which the record keeps only for a literal of
+    gpu.jsonc and which a shared file (a snapshot, a cassette) turns into "set" unless it shows
+    that literal (`redact.shared_digests`), so the value cannot be confirmed from such a file."""
+    doc = [endpoint_id, path, _canonical(fields.normalise(path, value))]
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return KEYED + hmac.new(key.encode(), text.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def _hidden(value: Any) -> bool:
@@ -436,9 +467,12 @@ def _rollback_of(record: Record | None, change: FieldChange) -> FieldChange:
     ((version made, version restored): FieldChange.rolled_back), so drift says gpuctl's rollback
     set it, not someone in the account."""
     rolled = record.rolled_back if record is not None else None
-    if change.origin is not Origin.ACCOUNT or rolled is None or not rolled.made(record.endpoint_id, change):
+    if change.origin is not Origin.ACCOUNT or rolled is None:
         return change
-    return replace(change, rolled_back=(rolled.version, rolled.to))
+    made = rolled.made(record.endpoint_id, change, record.digests)
+    if made is None:  # the rollback wrote this env key, but its value may have been changed since: whose is not known
+        return replace(change, origin=Origin.UNKNOWN, rolled_back=(rolled.version, rolled.to))
+    return replace(change, rolled_back=(rolled.version, rolled.to)) if made else change
 
 
 def _account_value_shown(change: FieldChange) -> FieldChange:

@@ -108,7 +108,8 @@ def _credential_text(text: str) -> bool:
     (`Bearer ${TOKEN}`), nor a name before ':' or '=' (`admin:${PASSWORD}`, `session=${ID}`),
     nor a known token prefix directly before a reference (`hf_${REST}`). A URL's scheme, host
     and path are addresses: of a URL only its password and its query and fragment count. Of a
-    key=value string only the values of credential names count (`user=admin;password=${PW}`)."""
+    key=value string every setting's value counts but those of NON_SECRET_SETTINGS
+    (`user=admin;password=${PW}` keeps the rule, `Server=${H};Pwd=hunter2` breaks it)."""
     if HOLE not in text:
         return True
     text = _TOKEN_PREFIX.sub("", text)
@@ -117,14 +118,32 @@ def _credential_text(text: str) -> bool:
         return bool(_literal_passwords(text)) or _credential_words(url.group("rest"), 0)
     settings = _settings(text)
     if settings is not None:
-        return any(credential_key(re.sub(r"[\s.-]+", "_", name)) and _WORD.search(value.replace(HOLE, " ")) for name, value in settings)
+        return any(_setting_name(name) not in NON_SECRET_SETTINGS and _WORD.search(value.replace(HOLE, " ")) for name, value in settings)
     return _credential_words(text, len(text) - len(text.lstrip()))
+
+
+# The settings of a key=value credential string (connection strings, SAS tokens, libpq DSNs)
+# that name where and as whom to connect, never the secret: their written values are not
+# credentials. Every other setting with a written letter or digit is taken for the secret (fail
+# closed: `Pwd=`, `AccountKey=`, `sig=`, a name gpuctl has never seen). Names are compared
+# lower-case without spaces, '_', '.' or '-' (`User Id` is `userid`). Listed in docs/policy.md.
+NON_SECRET_SETTINGS = frozenset({
+    "user", "uid", "userid", "username", "login", "server", "host", "hostname", "port", "database", "db",
+    "dbname", "initialcatalog", "datasource", "endpoint", "accountname", "defaultendpointsprotocol",
+    "endpointsuffix", "sharedaccesskeyname", "sv", "se", "sp", "spr", "srt", "ss", "st", "sr",
+    "sslmode", "encrypt", "trustservercertificate", "clientid", "tenantid", "region", "schema",
+    "applicationname", "connecttimeout", "timeout",
+})
+
+
+def _setting_name(name: str) -> str:
+    return re.sub(r"[\s._-]+", "", name).lower()
 
 
 def _settings(text: str) -> list[tuple[str, str]] | None:
     """The (name, value) settings of a key=value string (`user=admin;password=${PW}`,
     `host=db user=admin password=${PW}`, `id=app&secret=${S}`), None when `text` is none: of
-    them only a credential's value is the secret (`password=`), the rest are settings."""
+    them all but NON_SECRET_SETTINGS may hold the secret (`password=`, `Pwd=`, `sig=`)."""
     parts = re.split(r"[;&]", text) if re.search(r"[;&]", text) else re.split(r"\s+(?=[A-Za-z][\w.-]*\s*=)", text.strip())
     settings = [_SETTING.fullmatch(part) for part in parts if part.strip()]
     if len(settings) < 2 or not all(settings):

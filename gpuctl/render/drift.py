@@ -230,6 +230,11 @@ def field_advice(change: dict, label: str | None = None, resource: dict | None =
             keep = "keep it by declaring it in runpod.env (as `{\"secret\": NAME}`, `${VAR}`, or a literal if it is no secret)"
         return (f"rolled back by gpuctl (`gpu serverless rollback` to the configuration of version {rolled.get('to')}{made}), not changed by someone "
                 f"in the account: {keep}, or {undo}")
+    if origin == "unknown" and isinstance(rolled, dict):  # the rollback wrote this env key; the record keeps no digest of its value (review 7, R7-3)
+        made = f" (now version {rolled.get('version')})" if rolled.get("version") is not None else ""
+        return (f"rolled back by gpuctl (`gpu serverless rollback` to the configuration of version {rolled.get('to')}{made}), or changed in the account "
+                "since (the last-applied record keeps no digest of a value that may be a secret): keep it by declaring it in runpod.env "
+                f"(as `{{\"secret\": NAME}}`, `${{VAR}}`, or a literal if it is no secret), or apply gpu.jsonc's value with {_cmd(flags, 'serverless', 'deploy', '-y')}")
     if change["path"].startswith("env.") and change["before"] is not None and origin != "config":
         if change["sensitive"]:
             return added_env_advice(flags) if change["after"] is None else secret_advice(flags)

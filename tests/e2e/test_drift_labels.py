@@ -318,8 +318,8 @@ def test_env_keys_a_rollback_changed_are_credited_to_the_rollback(account, tmp_p
     jsonschema.validate(report.json(), drift_schema)
     changed = {c["path"]: c for e in report.json()["drift"] for c in e["changes"]}
     assert set(changed) == {"image", "env.BROKEN", "env.OLD_ONLY"}, changed
-    for path, c in changed.items():
-        assert c["origin"] == "account" and c.get("rolled_back") == {"version": 3, "to": 1}, (path, c)
+    for path, c in changed.items():  # OLD_ONLY, which gpu.jsonc no longer declares, has no digest kept: the rollback's, or changed since (R7-3)
+        assert c["origin"] == ("unknown" if path == "env.OLD_ONLY" else "account") and c.get("rolled_back") == {"version": 3, "to": 1}, (path, c)
     text = account.gpu("serverless", "drift", cwd=proj)
     assert "someone changed it in the account" not in text.out, text.out
     [record] = records(account).values()
@@ -331,6 +331,43 @@ def test_env_keys_a_rollback_changed_are_credited_to_the_rollback(account, tmp_p
     again = account.gpu("serverless", "drift", "--json", cwd=proj)
     [broken] = [c for e in again.json()["drift"] for c in e["changes"] if c["path"] == "env.BROKEN"]
     assert "rolled_back" not in broken, broken
+
+
+def test_a_console_edit_of_an_env_key_a_rollback_wrote_is_not_credited_to_the_rollback(account, tmp_path):
+    """Review 7, R7-3: the rollback's record kept only "set" for an env key it wrote, and drift
+    credited any later value of that key to the rollback, so a console edit after it read
+    "rolled back by gpuctl ..., not changed by someone in the account". A key gpu.jsonc declares
+    as a literal keeps a keyed digest of the value the rollback wrote, and only that value is
+    the rollback's; a key with no digest kept is "rolled back by gpuctl, or changed since"."""
+    drift_schema = json.loads((ROOT / "schema" / "drift.schema.json").read_text())
+    config = echo_config(env={"MODE": "one", "OLD_ONLY": "old-literal"})
+    proj = project(tmp_path / "proj", config)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    config["serverless"]["runpod"]["image_name"] = "ghcr.io/example/echo-worker:0.2.0"
+    config["serverless"]["runpod"]["env"] = {"MODE": "two"}
+    project(proj, config)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    assert account.gpu("serverless", "rollback", "echo", "--to", "1", "-y", cwd=proj).code == 0
+    [record] = records(account).values()
+    assert "one" not in record["env"]["GPUCTL_ROLLED_BACK"] and "old-literal" not in record["env"]["GPUCTL_ROLLED_BACK"]
+
+    report = account.gpu("serverless", "drift", "--json", cwd=proj)
+    jsonschema.validate(report.json(), drift_schema)
+    changed = {c["path"]: c for e in report.json()["drift"] for c in e["changes"]}
+    assert changed["env.MODE"]["origin"] == "account" and changed["env.MODE"]["rolled_back"] == {"version": 3, "to": 1}, changed
+    old_only = changed["env.OLD_ONLY"]  # not declared now: the record keeps no digest of it, so neither does the rollback
+    assert old_only["origin"] == "unknown" and old_only["rolled_back"] == {"version": 3, "to": 1}, old_only
+    assert old_only["what_to_do"].startswith("rolled back by gpuctl (`gpu serverless rollback` to the configuration of version 1 (now version 3)), "
+                                             "or changed in the account since"), old_only
+
+    console_patch(account, {"env": {**endpoint(account)["env"], "MODE": "https://evil.example/exfil"}})
+    again = account.gpu("serverless", "drift", "--json", cwd=proj)
+    jsonschema.validate(again.json(), drift_schema)
+    [mode] = [c for e in again.json()["drift"] for c in e["changes"] if c["path"] == "env.MODE"]
+    assert mode["origin"] == "account" and "rolled_back" not in mode, mode
+    assert "rolled back by gpuctl" not in mode["what_to_do"], mode
+    text = account.gpu("serverless", "drift", cwd=proj)
+    assert "env.MODE: rolled back by gpuctl" not in text.out and "evil.example" not in text.out, text.out
 
 
 @pytest.mark.parametrize("lowered", [2, 0])

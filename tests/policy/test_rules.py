@@ -142,7 +142,11 @@ def test_references_and_separators_keep_the_rule(tmp_path, key, value):
     ("DB_CREDENTIALS", "Server=db.internal;User Id=admin;Password=${TOKEN};Encrypt=true"),
     ("DB_CREDENTIALS", "host=db user=admin password=${TOKEN} sslmode=require"),
     ("AUTH", "client_id=gpuctl&client_secret=${TOKEN}"),
-], ids=["hf-prefix", "sk-prefix", "github-pat-prefix", "bearer-prefix", "kv-semicolons", "kv-ado", "kv-libpq", "kv-query"])
+    ("AZURE_STORAGE_KEY", "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=${TOKEN};EndpointSuffix=core.windows.net"),
+    ("AZURE_SAS_TOKEN", "sv=2021-06-08&se=2030-01-01&sp=r&spr=https&sig=${TOKEN}"),
+    ("DB_PASSWORD", "Server=db;Database=app;Uid=app;Pwd=${TOKEN};Port=5432"),
+], ids=["hf-prefix", "sk-prefix", "github-pat-prefix", "bearer-prefix", "kv-semicolons", "kv-ado", "kv-libpq", "kv-query",
+        "azure-ref", "sas-ref", "odbc-ref"])
 def test_a_known_prefix_or_a_setting_beside_a_reference_keeps_the_rule(tmp_path, key, value):
     """`hf_${REST}` and `user=admin;password=${PW}` were refused as literal secrets though the
     secret is the `${VAR}`: a known token prefix and the settings of a key=value string whose
@@ -159,11 +163,18 @@ def test_a_known_prefix_or_a_setting_beside_a_reference_keeps_the_rule(tmp_path,
     ("DB_CREDENTIALS", "user=admin;password=pre${TOKEN}"),
     ("DB_CREDENTIALS", "host=db user=admin password=hunter2 sslmode=${TOKEN}"),
     ("AUTH", "client_id=${TOKEN}&client_secret=hunter2"),
-], ids=["hf-literal", "hf-suffix", "unknown-prefix", "kv-literal", "kv-literal-beside-ref", "kv-part", "kv-libpq-literal", "kv-query-literal"])
+    # R7-1: the secret's setting is not a name gpuctl's env-key test calls a credential's
+    ("DB_PASSWORD", "Server=${TOKEN};Uid=app;Pwd=hunter2"),
+    ("AZURE_STORAGE_KEY", "DefaultEndpointsProtocol=https;AccountName=${TOKEN};AccountKey=Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA==;EndpointSuffix=core.windows.net"),
+    ("AZURE_SAS_TOKEN", "sv=2021-06-08&se=${TOKEN}&sp=r&sig=AbCdEf0123456789SecretSig%3D"),
+    ("SERVICEBUS_SECRET", "Endpoint=sb://${TOKEN}.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey=c2VjcmV0c2VjcmV0c2VjcmV0"),
+    ("DB_CREDENTIALS", "host=${TOKEN};user=app;mystery=hunter2"),  # a setting gpuctl does not know: fail closed
+], ids=["hf-literal", "hf-suffix", "unknown-prefix", "kv-literal", "kv-literal-beside-ref", "kv-part", "kv-libpq-literal", "kv-query-literal",
+        "odbc-pwd", "azure-accountkey", "azure-sas-sig", "servicebus-key", "kv-unknown-setting"])
 def test_a_literal_token_or_password_setting_still_breaks_the_rule(tmp_path, key, value):
     plan = checked(tmp_path, config(block(env={key: value}), policy={"require_secret_env": True}))
     assert rules(plan) == [("require_secret_env", "endpoint.api", f"serverless.runpod.env.{key}")]
-    assert not any(secret in plan.policy.violations[0].message for secret in ("hunter2", "kQzPw", "abc123", "pre"))
+    assert not any(secret in plan.policy.violations[0].message for secret in ("hunter2", "kQzPw", "abc123", "pre", "Zm9v", "AbCdEf", "c2Vj"))
 
 
 def test_a_generated_looking_literal_beside_a_reference_warns(tmp_path):
