@@ -195,7 +195,7 @@ def _shared_record(template: dict, endpoints: dict[str, dict]) -> dict:
     env = template.get("env")
     if not isinstance(env, dict) or APPLIED_ENV not in env:
         return template
-    from gpuctl.plan.drift import APPLIED_FROM_ENV, RECORD_PREFIX, digest, sources_env, sources_of
+    from gpuctl.plan.drift import APPLIED_FROM_ENV, RECORD_PREFIX, ROLLED_BACK_ENV, digest, sources_env, sources_of
 
     if APPLIED_FROM_ENV in env:
         env = {**env, APPLIED_FROM_ENV: sources_env([[s[0], None, *s[2:]] for s in sources_of(template)])}
@@ -207,4 +207,26 @@ def _shared_record(template: dict, endpoints: dict[str, dict]) -> dict:
         value = written.get(path.removeprefix("env."))
         return isinstance(value, str) and value != REDACTED and digest(endpoint_id, path, value) == kept
 
+    if ROLLED_BACK_ENV in env:
+        env = {**env, ROLLED_BACK_ENV: _shared_rollback(env[ROLLED_BACK_ENV])}
     return {**template, "env": {**env, APPLIED_ENV: shared_digests(env[APPLIED_ENV], shown)}}
+
+
+def _shared_rollback(text: Any) -> Any:
+    """A rollback's record (drift.ROLLED_BACK_ENV) with each keyed digest of an env value it
+    wrote (`drift.keyed_digest`) written as "set": its key is the record's digest of that env key,
+    which the snapshot keeps when it shows the literal, so the HMAC of an older value the rollback
+    restored (maybe a secret's then) could be checked against guesses offline. A plan against the
+    snapshot then calls who set that value unknown (`RolledBack.made`). Anything not a record's
+    shape is left for the planner to ignore."""
+    from gpuctl.plan.drift import KEYED, SET
+
+    try:
+        doc = json.loads(text) if isinstance(text, str) else None
+    except (ValueError, RecursionError):
+        return text
+    digests = doc.get("digests") if isinstance(doc, dict) else None
+    if not isinstance(digests, dict):
+        return text
+    shared = {k: (SET if isinstance(v, str) and v.startswith(KEYED) else v) for k, v in digests.items()}
+    return json.dumps({**doc, "digests": shared}, sort_keys=True, separators=(",", ":"))

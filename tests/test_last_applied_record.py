@@ -494,3 +494,25 @@ def test_a_rollback_keeps_a_keyed_digest_of_an_env_literal_and_credits_only_that
     assert rolled.made("ep1", FieldChange("env.MODE", "https://evil.example/exfil", "two", origin=Origin.ACCOUNT), kept) is False
     assert rolled.made("ep1", FieldChange("env.MODE", "one", "two", origin=Origin.ACCOUNT), {"env.MODE": "set"}) is None  # a shared file's record
     assert rolled.made("ep1", FieldChange("env.TOKEN", "s3cret-old", None, origin=Origin.ACCOUNT), kept) is None
+
+
+def test_a_shared_snapshot_keeps_no_keyed_digest_of_a_value_a_rollback_wrote():
+    """A rollback keeps an HMAC of each env value it wrote, keyed by the record's digest of that
+    key (review 7, R7-3). A snapshot shows that record digest when it shows the literal, so the
+    HMAC of an older value the rollback restored (a secret then, perhaps) could be checked offline
+    against guesses: a shared snapshot writes it as "set", as it writes the record's digests."""
+    from gpuctl.snapshot import snapshot_document
+
+    declared = {"name": "demo", "env.MODE": "fast"}
+    template = drift.record_body("p", "ep1", "demo", declared, "t2", [["t1", "ana", 1]], "gpu.jsonc", None)
+    digests = json.loads(template["env"][drift.APPLIED_ENV])
+    rolled = drift.rolled_back_env("ep1", 3, 1, {"env": {"MODE": "old-secret-value"}}, {"env": {"MODE": "fast"}}, digests)
+    assert '"k:' in rolled, rolled  # the rollback kept a keyed digest: the case this test is about
+    template |= {"name": drift.record_name("ep1"), "id": "tpl1"}
+    template["env"] = {**template["env"], drift.ROLLED_BACK_ENV: rolled}
+    endpoint = {"id": "ep1", "name": "demo", "env": {"MODE": "fast"}}
+    shared = snapshot_document(Observed((endpoint,), (), (template,)), shown_env=lambda endpoint, key: key == "MODE")
+    (written,) = shared["templates"]
+    doc = json.loads(written["env"][drift.ROLLED_BACK_ENV])
+    assert doc["digests"] == {"env.MODE": drift.SET}, doc
+    assert (doc["version"], doc["to"], doc["paths"]) == (3, 1, ["env"])
