@@ -207,16 +207,19 @@ class Desired:
     overrides: tuple[Override, ...] = ()
     config_id: str | None = None  # which gpu.jsonc this is, as the last-applied record keeps it (config.loader.config_identity, ADR 35); None: from flags alone
     # The root of the git repository config_id is the path from (config.loader.repository_root), where
-    # another gpu.jsonc a last-applied record names is looked for (`config_gone`, ADR 52); None: not known
-    # (no repository, or a fork's configs downloaded alone), and every such gpu.jsonc is taken to exist.
+    # another gpu.jsonc a last-applied record names is looked for (`config_missing`, ADR 52); None: not known
+    # (no repository, a sparse checkout, or a fork's configs downloaded alone), and every such gpu.jsonc is taken to exist.
     config_root: str | None = None
+    # Whether this checkout's HEAD descends from a commit (config.ancestry.Ancestry: git, asked once per
+    # commit, only when `config_gone` needs it); None: no repository, and nothing is proven (ADR 52, R7-2).
+    config_ancestor: Callable[[str | None], bool] | None = field(default=None, compare=False, repr=False)
 
-    def config_gone(self, recorded: str) -> bool:
+    def config_missing(self, recorded: str) -> bool:
         """Whether `recorded`, the gpu.jsonc a last-applied record names (its path from the
-        repository root), is no file of this checkout: it was moved or deleted, so no config
-        can take its endpoints for its own but this one (ADR 52). False when that cannot be
-        told: no repository root, or a name that is no path inside it (a record edited in the
-        account), so that nothing is pruned on a guess. The one read of the disk a plan makes."""
+        repository root), is no file of this checkout's working tree. False when that cannot
+        be told: no repository root (or a sparse checkout), or a name that is no path inside it
+        (a record edited in the account). Missing alone proves nothing: the checkout may be of
+        a commit older than that gpu.jsonc (`config_gone`). The one read of the disk a plan makes."""
         import os
         from pathlib import PurePosixPath
 
@@ -224,6 +227,14 @@ class Desired:
         if self.config_root is None or not recorded or path.is_absolute() or ".." in path.parts or "\\" in recorded or "\0" in recorded:
             return False
         return not os.path.lexists(os.path.join(self.config_root, *path.parts))
+
+    def config_gone(self, recorded: str, commit: str | None) -> bool:
+        """Whether `recorded` left the repository, proven: it is missing here (`config_missing`)
+        and `commit`, the one its last apply ran from (ADR 37), is an ancestor of this
+        checkout's HEAD, so this checkout is newer than that apply and dropped the file. Only
+        then may no config take its endpoints for its own but this one (ADR 52). False without
+        a recorded commit, or when git cannot tell (a shallow clone lacking it, no git)."""
+        return self.config_missing(recorded) and self.config_ancestor is not None and bool(commit) and self.config_ancestor(commit)
 
     @property
     def needs_registries(self) -> bool:

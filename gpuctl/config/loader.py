@@ -11,6 +11,7 @@ from pathlib import Path
 
 from gpuctl.catalog import Catalog, load_catalog
 from gpuctl.config import checks, references
+from gpuctl.config.ancestry import Ancestry
 from gpuctl.config.policy import Policy, read_policy
 from gpuctl.config.shape import ServerlessBlock
 from gpuctl.config.source import CONFIG, DEPLOY_CONFIG, Source, flags_only, read_source, text_source
@@ -375,7 +376,8 @@ def build_desired(loaded: LoadedConfig, environ: Mapping[str, str], catalog: Cat
     root = repository_root(loaded.source.path) if read else None
     root = root if root is not None and not sparse_checkout(root) else None  # no config is "gone" on a guess (ADR 52)
     return Desired(loaded.project_id, loaded.source.display, endpoints, loaded.provider, tuple(notices), loaded.overrides,
-                   config_identity(loaded.source.path) if read else None, str(root) if root is not None else None)
+                   config_identity(loaded.source.path) if read else None, str(root) if root is not None else None,
+                   Ancestry(root) if root is not None else None)  # git runs only if the plan asks (ADR 52, R7-2)
 
 
 def config_identity(path: Path) -> str:

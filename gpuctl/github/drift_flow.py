@@ -14,7 +14,7 @@ from gpuctl.github import issues, runner
 from gpuctl.github.authors import login
 from gpuctl.github.job import Job, combined, error_markdown
 from gpuctl.commands import NONE, Flags, suggest
-from gpuctl.render.drift import of_another_project
+from gpuctl.render.drift import DRIFTING_NOTES, of_another_project
 
 
 # How a repository that applies gpu.jsonc through review and merge ends the drift: the report's
@@ -90,6 +90,11 @@ def ending(doc: dict, flags: Flags = NONE) -> str:
                                  deletes=" / ".join(command("serverless", "delete", ref(e)) for e in entries),
                                  removes=" / ".join(command("serverless", "delete", ref(e), "--force") for e in entries),
                                  imports=" / ".join(command("serverless", "import", ref(e), "--write") for e in entries), pull=pull))
+    unproven = [n for n in doc.get("notes") or () if n.get("code") in DRIFTING_NOTES]
+    if unproven:  # review 7, R7-2: kept, never pruned; a person decides
+        lines.append(f"- **Declared by no gpu.jsonc in this checkout** ({', '.join(md.code_html(n['address']) for n in unproven)}): last applied from "
+                     "a gpu.jsonc this checkout lacks, with nothing to show it left the repository, so it is never pruned. Deploy that "
+                     "gpu.jsonc from a checkout that has it, or, if it is gone, delete the endpoint with the command its note above gives.\n")
     return ("### Ending this drift\n\nThis repository applies gpu.jsonc through review and merge, so end the drift there:\n\n" + "".join(lines)
             + "\nThe next drift run after that closes this issue. Closing it by hand while the account still differs makes the next run "
               "open a new one.\n\n")
@@ -105,6 +110,7 @@ def drift_items(doc: dict) -> list[str]:
         if entry["drift"] or not entry["changes"]:
             out.append(f"{entry['address']}: {LABEL_WORDS.get(entry['drift'] or '', entry['action'])}")
         out += [f"{entry['address']}: {c['path']}" for c in entry["changes"]]
+    out += [f"{n['address']}: declared by no gpu.jsonc in this checkout" for n in doc.get("notes") or () if n.get("code") in DRIFTING_NOTES]
     return sorted(set(out))
 
 

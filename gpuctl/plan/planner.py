@@ -1,6 +1,7 @@
 """`plan(desired, observed)`: pure and deterministic. No I/O, no clock, no randomness, but for
-one question to the disk: whether another gpu.jsonc a last-applied record names is still in the
-repository (`Desired.config_gone`, ADR 52), asked only of an endpoint that left gpu.jsonc."""
+one question to the disk and git: whether another gpu.jsonc a last-applied record names left the
+repository (`Desired.config_missing`, `Desired.config_gone`: git once per recorded commit, ADR 52),
+asked only of an endpoint that left gpu.jsonc and names another gpu.jsonc missing here."""
 
 from __future__ import annotations
 
@@ -189,8 +190,21 @@ def _orphans(spec_names: set[str], desired: Desired, observed: Observed, catalog
         record = records.get(str(e.get("id")))
         elsewhere = record is not None and bool(record.config) and bool(desired.config_id) and record.config != desired.config_id
         gone = ""
-        if elsewhere and desired.config_gone(record.config):  # moved or deleted with the block: this config's orphan (ADR 52)
-            gone = f"; last applied from {record.config}, which is no longer in the repository"
+        commit = _applied_commit(record) if elsewhere else None
+        if elsewhere and desired.config_gone(record.config, commit):  # moved or deleted with the block, proven: this config's orphan (ADR 52)
+            gone = f"; last applied from {record.config} at commit {commit}, which this checkout descends from and no longer has"
+        elif elsewhere and desired.config_missing(record.config):  # missing here, but this checkout may predate it (review 7, R7-2)
+            delete = suggest('serverless', 'delete', str(e.get('id')), flags=flags)
+            at = f"at commit {commit}" if commit else "from no recorded commit"
+            why = (f"last applied from {record.config} ({at}), which this checkout lacks; kept: nothing shows it left the repository "
+                   "(this checkout may be older than it)")
+            out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.NOOP, e.get("id"), why))
+            notes.append(Notice("config-unproven", f'endpoint {e.get("id")} (project_id "{project_id}") was last applied from {record.config} ({at}), '
+                                                   f"which this checkout does not have: kept, never pruned from here, since nothing shows that gpu.jsonc left "
+                                                   f"the repository (this checkout may predate it, or cannot tell: a shallow clone lacking that commit, or an apply "
+                                                   f"outside GitHub Actions, which records none). If {record.config} is still in the repository, deploy it from there; if it is gone "
+                                                   f"and nothing should run the endpoint, delete it with `{delete}`", address, level="note"))
+            continue
         elif elsewhere:
             why = (f'applied from {record.config} (same project_id "{project_id}"), not from this gpu.jsonc ({desired.config_id}); '
                    "kept: only the gpu.jsonc that applied an endpoint takes it for its orphan")
@@ -207,6 +221,13 @@ def _orphans(spec_names: set[str], desired: Desired, observed: Observed, catalog
             why = f'owned by project "{project_id}" and no longer in gpu.jsonc{gone}; still running, {cost.observed_cost_phrase(e, catalog)}; deploy --prune deletes it'
             out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.ORPHAN, e.get("id"), why, drift=Drift.ORPHAN))
     return out, freed, notes
+
+
+def _applied_commit(record: drift.Record) -> str | None:
+    """The commit the record's last deploy applied (ADR 37: GitHub Actions only), a rollback's
+    entry (no place, no block) aside; None when it recorded none."""
+    deploys = [a for a in record.applies if a.config or a.where or a.commit]
+    return deploys[-1].commit if deploys else None
 
 
 def _maybe_renamed(changes: list[ResourceChange], leftovers: list[ResourceChange], account: Account) -> list[Notice]:

@@ -31,8 +31,11 @@ DRIFTING = ("create", "update", "replace", "delete", "orphan")
 MONEY = ("workers.min", "workers.max", "gpu.pools", "gpu.count")
 # The plan's notes a report repeats: what the account runs for the project that this gpu.jsonc
 # leaves alone without calling it drift (an endpoint another gpu.jsonc of the project applied,
-# ADR 35), so that "in sync" is never said of it silently (ADR 52).
-KEPT_NOTES = ("other-config",)
+# ADR 35), so that "in sync" is never said of it silently (ADR 52). A `config-unproven` one (an
+# endpoint whose recorded gpu.jsonc this checkout lacks, with no proof it left the repository:
+# review 7, R7-2) makes the report not in sync (exit 2): no gpu.jsonc here declares what it bills.
+KEPT_NOTES = ("other-config", "config-unproven")
+DRIFTING_NOTES = ("config-unproven",)
 
 ORIGIN_WORDS = {"config": "changed in gpu.jsonc", "other-config": "applied from another gpu.jsonc", "account": "changed in the account",
                 "both": "changed in both", "unknown": "origin unknown"}
@@ -307,6 +310,7 @@ def build(plan: dict, catalog, observed_endpoints: Mapping[str, dict] | None = N
     entries = [_entry(r, plan["project_id"], locate, observed_endpoints, kept, flags) for r in drifted]
     fields = [c for e in entries for c in e["changes"]]
     labels = [e["drift"] for e in entries if e["drift"]]
+    notes = [{"code": n["code"], "address": n["address"], "message": n["message"]} for n in plan.get("notes") or () if n.get("code") in KEPT_NOTES]
     return {
         "format_version": FORMAT_VERSION,
         "kind": KIND,
@@ -314,7 +318,7 @@ def build(plan: dict, catalog, observed_endpoints: Mapping[str, dict] | None = N
         "project_id": plan["project_id"],
         "config": plan["config"],
         "provider": plan["provider"],
-        "in_sync": not entries,
+        "in_sync": not entries and not any(n["code"] in DRIFTING_NOTES for n in notes),
         "summary": {
             "resources": len(entries),
             "fields": len(fields),
@@ -322,7 +326,7 @@ def build(plan: dict, catalog, observed_endpoints: Mapping[str, dict] | None = N
             "labels": {label: labels.count(label) for label in LABELS},
         },
         "drift": entries,
-        "notes": [{"code": n["code"], "address": n["address"], "message": n["message"]} for n in plan.get("notes") or () if n.get("code") in KEPT_NOTES],
+        "notes": notes,
         "cost_of_drift": cost_of_drift(drifted, catalog, observed_endpoints or {}),
         "observed_digest": plan["observed_digest"],
     }

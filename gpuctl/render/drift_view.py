@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from gpuctl.render import md
 from gpuctl.commands import NONE, Flags, suggest
-from gpuctl.render.drift import (LABEL_WORDS, LITERAL_ENV_START, MARKER_PATH, ORIGIN_WORDS, ORIGINS, added_env_advice, amounts, applied_from_words,
+from gpuctl.render.drift import (DRIFTING_NOTES, LABEL_WORDS, LITERAL_ENV_START, MARKER_PATH, ORIGIN_WORDS, ORIGINS, added_env_advice, amounts, applied_from_words,
                                  idle_advice, label_advice, origin_advice, secret_advice)
 from gpuctl.render.words import for_people, md_keys, show, where_keys
 from gpuctl.words import agreeing, counted
@@ -77,6 +77,11 @@ def headline(doc: dict) -> str:
     n = s["resources"]
     what = [f"{counted(count, 'field')} {COUNTED_ORIGIN[o]}" for o in ORIGINS if (count := s["origins"][o])]
     what += [counted(count, LABEL_WORDS[label]) if label in COUNTED_LABELS else f"{count} {LABEL_WORDS[label]}" for label, count in s["labels"].items() if count]
+    unproven = sum(1 for note in doc.get("notes") or () if note.get("code") in DRIFTING_NOTES)  # review 7, R7-2
+    kept = f"{counted(unproven, 'endpoint')} of the project that no gpu.jsonc in this checkout declares (see the note)"
+    if unproven and not n:
+        return kept
+    what += [kept] if unproven else []
     head = f"{counted(n, 'resource')} {agreeing(n, 'differs', 'differ')} from gpu.jsonc"
     return f"{head}: {', '.join(what)}" if what else head
 

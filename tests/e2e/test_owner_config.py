@@ -7,6 +7,8 @@ root), and an endpoint last applied from another gpu.jsonc is kept, with a note 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 
 import jsonschema
 import pytest
@@ -68,24 +70,49 @@ def test_an_endpoint_this_gpu_jsonc_applied_is_still_its_orphan(account, tmp_pat
     assert {e["name"] for e in account.endpoints()} == {"ma", "mb"}
 
 
+GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
+           "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+def git(repo, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(repo), *args], env=os.environ | GIT_ENV, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def commit(repo, message: str) -> str:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def in_actions(sha: str) -> dict[str, str]:
+    """An apply as GitHub Actions runs it: the record keeps GITHUB_SHA (ADR 37)."""
+    return {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "o/mono", "GITHUB_REF_NAME": "main", "GITHUB_SHA": sha}
+
+
 def moved_dropping_b(account, tmp_path):
-    """One repository whose gpu.jsonc (project "mv", endpoints keep and gone) was deployed, then
-    moved to svc/gpu.jsonc in the change that removed the block "gone" (review 6, R6-4)."""
+    """One git repository whose gpu.jsonc (project "mv", endpoints keep and gone) was deployed
+    by CI from its commit, then moved to svc/gpu.jsonc in a later commit that removed the
+    block "gone" (review 6, R6-4)."""
     repo = tmp_path / "repo"
-    (repo / ".git").mkdir(parents=True)
+    repo.mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
     both = echo_config(name="keep", project_id="mv")
     both["serverless"] = [both["serverless"], echo_config(name="gone", project_id="mv")["serverless"]]
     project(repo, both, {"handler.py": ""})
-    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=repo).code == 0
+    first = commit(repo, "both")
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=repo, env=in_actions(first)).code == 0
     (repo / "gpu.jsonc").unlink()
     project(repo / "svc", echo_config(name="keep", project_id="mv"), {"handler.py": ""})
+    commit(repo, "move to svc, drop gone")
     return repo
 
 
 def test_an_endpoint_whose_recorded_gpu_jsonc_is_gone_is_this_one_s_orphan(account, tmp_path):
-    """Its record names gpu.jsonc, which no longer exists in the checkout: no config can take
-    it for its own any more, so it is the orphan of the config that reads the project now:
-    drift reports it (exit 2), list shows it, and --prune deletes it."""
+    """Its record names gpu.jsonc, applied from a commit this checkout descends from, and the
+    checkout has no gpu.jsonc: it left the repository, no config can take it for its own any
+    more, so it is the orphan of the config that reads the project now: drift reports it
+    (exit 2), list shows it, and --prune deletes it."""
     repo = moved_dropping_b(account, tmp_path)
     run = ("--provider", "local", "--config", "svc/gpu.jsonc")
     gone = next(e for e in account.endpoints() if e["name"] == "gone")
@@ -125,10 +152,87 @@ def test_a_sparse_checkout_never_takes_another_gpu_jsonc_for_gone(account, tmp_p
     of the repository out of the working tree although they exist: their absence says nothing,
     so their endpoints are kept, never pruned on a guess (ADR 52)."""
     repo = moved_dropping_b(account, tmp_path)
-    (repo / ".git" / "info").mkdir()
+    (repo / ".git" / "info").mkdir(exist_ok=True)
     (repo / ".git" / "info" / "sparse-checkout").write_text("svc/\n")
     run = ("--provider", "local", "--config", "svc/gpu.jsonc")
     planned = account.gpu("serverless", "deploy", "--plan", "--prune", "--json", *run, cwd=repo)
     assert planned.code == 0, planned.out + planned.err
     assert not [r for r in planned.json()["resource_changes"] if r["action"] == "delete"], planned.out
+    assert {e["name"] for e in account.endpoints()} == {"keep", "gone"}
+
+
+def older_checkout(account, tmp_path):
+    """Review 7, R7-2: release v1 has svc-a alone; svc-b/gpu.jsonc (same project) came later.
+    Both deployed from main; then v1 is checked out to redeploy service a. svc-b/gpu.jsonc is
+    missing from this working tree, yet it is in the repository."""
+    repo = tmp_path / "mono"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    a = project(repo / "svc-a", echo_config(name="sa", project_id="mono"), {"handler.py": ""})
+    commit(repo, "a")
+    git(repo, "tag", "v1")
+    b = project(repo / "svc-b", echo_config(name="sb", project_id="mono"), {"handler.py": ""})
+    head = commit(repo, "b")
+    for d in (a, b):
+        assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=d, env=in_actions(head)).code == 0
+    git(repo, "checkout", "-q", "v1")
+    assert not (repo / "svc-b" / "gpu.jsonc").exists()
+    return repo
+
+
+def test_an_older_checkout_never_prunes_a_newer_config_s_endpoint(account, tmp_path):
+    repo = older_checkout(account, tmp_path)
+    sb = next(e for e in account.endpoints() if e["name"] == "sb")
+    run = ("--provider", "local", "--config", "svc-a/gpu.jsonc")
+    planned = account.gpu("serverless", "deploy", "--plan", "--prune", "--json", *run, cwd=repo)
+    assert planned.code == 0, planned.out + planned.err
+    [change] = [r for r in planned.json()["resource_changes"] if r["id"] == sb["id"]]
+    assert change["action"] == "no-op", change
+    assert "no longer in the repository" not in planned.out
+
+    text = account.gpu("serverless", "drift", *run, cwd=repo)
+    assert text.code == 2, text.out + text.err  # the nightly job surfaces it
+    assert "In sync" not in text.out and "--prune" not in text.out, text.out
+    assert sb["id"] in text.out and "svc-b/gpu.jsonc" in text.out, text.out
+    assert f"gpu serverless delete {sb['id']} --config svc-a/gpu.jsonc --provider local" in text.out, text.out
+    doc = account.gpu("serverless", "drift", "--json", *run, cwd=repo)
+    assert doc.code == 2
+    jsonschema.validate(doc.json(), json.loads((ROOT / "schema" / "drift.schema.json").read_text()))
+    assert doc.json()["in_sync"] is False and doc.json()["drift"] == [], doc.out
+    [note] = doc.json()["notes"]
+    assert note["code"] == "config-unproven" and note["address"] == "endpoint.sb", note
+
+    assert account.gpu("serverless", "deploy", "-y", "--prune", *run, cwd=repo).code == 0
+    assert {e["name"] for e in account.endpoints()} == {"sa", "sb"}
+
+
+@pytest.mark.parametrize("how", ["shallow", "unknown-commit", "no-commit"])
+def test_a_gone_config_is_not_pruned_without_proof(account, tmp_path, how):
+    """The move of R6-4, but nothing shows this checkout descends from the apply: a shallow
+    clone lacking the recorded commit, a commit the repository never had, a laptop's apply
+    (no commit recorded). Kept, and reported."""
+    if how == "shallow":
+        origin = moved_dropping_b(account, tmp_path / "o")
+        repo = tmp_path / "clone"
+        subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{origin}", str(repo)], env=os.environ | GIT_ENV, check=True)
+    else:
+        repo = tmp_path / "repo"
+        repo.mkdir()
+        git(repo, "init", "-q", "-b", "main")
+        both = echo_config(name="keep", project_id="mv")
+        both["serverless"] = [both["serverless"], echo_config(name="gone", project_id="mv")["serverless"]]
+        project(repo, both, {"handler.py": ""})
+        commit(repo, "both")
+        env = in_actions("0123456789abcdef0123456789abcdef01234567") if how == "unknown-commit" else {}
+        assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=repo, env=env).code == 0
+        (repo / "gpu.jsonc").unlink()
+        project(repo / "svc", echo_config(name="keep", project_id="mv"), {"handler.py": ""})
+        commit(repo, "move")
+    run = ("--provider", "local", "--config", "svc/gpu.jsonc")
+    planned = account.gpu("serverless", "deploy", "--plan", "--prune", "--json", *run, cwd=repo)
+    assert planned.code == 0, planned.out + planned.err
+    assert not [r for r in planned.json()["resource_changes"] if r["action"] == "delete"], planned.out
+    drift = account.gpu("serverless", "drift", *run, cwd=repo)
+    assert drift.code == 2 and "gpu serverless delete" in drift.out, drift.out
+    assert account.gpu("serverless", "deploy", "-y", "--prune", *run, cwd=repo).code == 0
     assert {e["name"] for e in account.endpoints()} == {"keep", "gone"}

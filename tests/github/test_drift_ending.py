@@ -59,3 +59,19 @@ def test_two_orphans_of_one_name_are_named_by_their_ids_in_the_ending():
     assert deletes == ["ep8", "ep9", "ep5"] and imports == ["ep8", "ep9", "ep5"], said  # always by id (R5-3)
     for ref, expected in zip(deletes, ("ep8", "ep9", "ep5")):
         assert find_endpoint(account, ref, "demo")["id"] == expected
+
+
+def test_an_endpoint_no_config_here_declares_is_drift_with_its_own_ending():
+    """Review 7, R7-2: an endpoint last applied from a gpu.jsonc this checkout lacks, with no
+    proof it left the repository, is kept (a no-op) with a `config-unproven` note; the report is
+    not in sync, so the nightly issue opens, and it says what ends it, and notifies on it."""
+    from gpuctl.github.drift_flow import drift_items
+
+    message = "endpoint ep3 ... delete it with `gpu serverless delete ep3`"
+    doc = render_drift.build(plan(resource("no-op", name="sb", id="ep3")) | {"notes": [
+        {"code": "config-unproven", "address": "endpoint.sb", "message": message, "level": "note"}]}, load_catalog(), {})
+    jsonschema.validate(doc, DRIFT_SCHEMA)
+    assert doc["in_sync"] is False and doc["drift"] == [] and doc["notes"][0]["code"] == "config-unproven"
+    said = ending(doc)
+    assert "**Declared by no gpu.jsonc in this checkout**" in said and "endpoint.sb" in said and "--prune" not in said, said
+    assert drift_items(doc) == ["endpoint.sb: declared by no gpu.jsonc in this checkout"]
