@@ -464,7 +464,7 @@ class Deployment:
         failure = ApplyFailed(result.outcome, LeaseLost(
             f"the account lease was {lease.lost} while this deploy applied: another run may have written the account meanwhile, "
             "so the account may not hold what this deploy applied",
-            hint=lease_lost_hint(self.request.flags)) if changed is None else overwritten(changed, str(lease.lost), self.request.flags))
+            hint=lease_lost_hint(self.request.flags)) if changed is None else overwritten(changed, str(lease.lost), flags=self.request.flags))
         failure.result = result
         return failure
 

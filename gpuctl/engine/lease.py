@@ -217,8 +217,9 @@ class Lease:
         guards is not sent (`Stopped`); it waited up to CLAIM_WAIT_S (2 minutes) as the run ended."""
         waits, told = Backoff(remaining=time_left(self.clock() + timeout, self.clock), sleep=self.sleep, first=2.0, stop=self.stop), False
         current: dict | None = None
+        waited = False  # only a wait for another holder ends at an interrupt: a change already running takes its free claim and goes on (ADR 20)
         while True:
-            if waits.stopped:
+            if waited and waits.stopped:
                 raise self._stopped_waiting(current)
             current = self._try_create()
             if current is None:
@@ -254,6 +255,7 @@ class Lease:
                 self.on_note(f"waiting for {self.what} held by {describe_holder(current, self.clock(), self.ttl)}")
                 told = True
             waits.pause()
+            waited = True
 
     def _stopped_waiting(self, current: dict | None) -> Stopped:
         """An interrupt ended the wait for a name claim: its create was not sent."""

@@ -55,5 +55,5 @@ def test_once_the_lease_is_known_lost_nothing_new_starts_and_the_overwritten_cha
     assert "  not attempted: update endpoint.later" in err, err
     assert "Apply stopped, the account lease was taken meanwhile:" in err, err
     assert "changed by another writer after this run's write" in err, err
-    assert "hint: run `gpu serverless drift` once the other run has finished" in err, err
+    assert "hint: run `gpu serverless drift --provider local` once the other run has finished" in err, err
     assert "Traceback" not in err, err
