@@ -170,6 +170,14 @@ def _not_ours(spec: EndpointSpec, project_id: str, e: dict, address: str, gone: 
     return Taken(f'an endpoint named "{spec.name}" already exists ({eid}) and {who}; gpuctl never modifies endpoints it does not own', address, hint=hint, endpoint=e)
 
 
+def _kept(out: list[ResourceChange], notes: list[Notice], endpoint: dict, address: str, why: str, code: str, note: str) -> None:
+    """An owned endpoint that left gpu.jsonc but is not this config's to prune (another gpu.jsonc
+    applied it, ADR 35; or one this checkout lacks, unproven gone, ADR 52): a no-op with `why`,
+    and a note (`code`) saying whose it is and how to delete it."""
+    out.append(ResourceChange(Kind.ENDPOINT, endpoint.get("name", ""), address, Action.NOOP, endpoint.get("id"), why))
+    notes.append(Notice(code, note, address, level="note"))
+
+
 def _orphans(spec_names: set[str], desired: Desired, observed: Observed, catalog: Catalog, prune: bool, matched: set[str],
              records: Mapping[str, drift.Record], flags: Flags = NONE) -> tuple[list[ResourceChange], set[str], list[Notice]]:
     """Owned endpoints that left gpu.jsonc: deleted under --prune, otherwise shown as orphans,
@@ -198,21 +206,19 @@ def _orphans(spec_names: set[str], desired: Desired, observed: Observed, catalog
             at = f"at commit {commit}" if commit else "from no recorded commit"
             why = (f"last applied from {record.config} ({at}), which this checkout lacks; kept: nothing shows it left the repository "
                    "(this checkout may be older than it)")
-            out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.NOOP, e.get("id"), why))
-            notes.append(Notice("config-unproven", f'endpoint {e.get("id")} (project_id "{project_id}") was last applied from {record.config} ({at}), '
+            _kept(out, notes, e, address, why, "config-unproven", f'endpoint {e.get("id")} (project_id "{project_id}") was last applied from {record.config} ({at}), '
                                                    f"which this checkout does not have: kept, never pruned from here, since nothing shows that gpu.jsonc left "
                                                    f"the repository (this checkout may predate it, or cannot tell: a shallow clone lacking that commit, or an apply "
                                                    f"outside GitHub Actions, which records none). If {record.config} is still in the repository, deploy it from there; if it is gone "
-                                                   f"and nothing should run the endpoint, delete it with `{delete}`", address, level="note"))
+                                                   f"and nothing should run the endpoint, delete it with `{delete}`")
             continue
         elif elsewhere:
             why = (f'applied from {record.config} (same project_id "{project_id}"), not from this gpu.jsonc ({desired.config_id}); '
                    "kept: only the gpu.jsonc that applied an endpoint takes it for its orphan")
-            out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.NOOP, e.get("id"), why))
-            notes.append(Notice("other-config", f'endpoint {e.get("id")} was last applied from {record.config}, another gpu.jsonc with project_id "{project_id}": '
+            _kept(out, notes, e, address, why, "other-config", f'endpoint {e.get("id")} was last applied from {record.config}, another gpu.jsonc with project_id "{project_id}": '
                                                 f"kept, never pruned from here ({record.config} manages it). "
                                                 f"Give each gpu.jsonc its own project_id, or, if nothing should run it, delete it "
-                                                f"with `{suggest('serverless', 'delete', str(e.get('id')), flags=flags)}`", address, level="note"))
+                                                f"with `{suggest('serverless', 'delete', str(e.get('id')), flags=flags)}`")
             continue
         if prune:
             out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.DELETE, e.get("id"), f'owned by project "{project_id}" and no longer in gpu.jsonc{gone} (--prune)'))
