@@ -15,7 +15,7 @@ import signal
 
 import pytest
 
-from tests.e2e.conftest import echo_config, project
+from tests.e2e.test_interrupt_write_in_flight import _deployed_with_an_update, _leases  # the same deployed project and lease listing
 from tests.support.terminal import Output
 from tests.support.wait import until
 
@@ -29,17 +29,8 @@ def _fired(account, rule: int) -> int:
     return account.server.admin("GET", "faults")["rules"][rule]["fired"]
 
 
-def _leases(account) -> list[str]:
-    return [t["name"] for t in account.server.http.get("/v2/templates").json()["templates"] if str(t.get("name", "")).startswith("gpuctl-lock-")]
-
-
 def test_the_release_after_a_second_interrupt_waits_briefly_and_says_how_to_take_the_lease(account, tmp_path):
-    config = echo_config()
-    proj = project(tmp_path / "p", config)
-    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
-    config["serverless"]["scaling"]["max_workers"] = 3
-    project(proj, config)
-
+    proj = _deployed_with_an_update(account, tmp_path)
     account.faults({"op": "update", "kind": "endpoint"} | HOLD, {"op": "delete", "kind": "template"} | HOLD)
     process = account.popen("serverless", "deploy", "-y", "--provider", "local", cwd=proj, env=LONG)
     err = Output.of_pipe(process.stderr)
