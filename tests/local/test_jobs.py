@@ -5,6 +5,7 @@ instead of waiting forever."""
 from __future__ import annotations
 
 import json
+import time
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -218,6 +219,31 @@ def test_a_job_whose_take_answer_was_lost_goes_back_to_the_queue(faults: LocalSe
     done = status(server, parked["id"], job_id)
     assert done["status"] == "COMPLETED" and done["output"] == "fresh", done
     assert server.job(parked["id"], "health", method="GET").json()["jobs"]["retried"] == 1
+
+
+def test_a_heartbeat_from_an_sdk_not_known_to_list_its_jobs_requeues_nothing(faults: LocalServer) -> None:
+    """runpod releases before 1.12.0 may ping from a process that does not see the job list, so
+    their heartbeat lists nothing even while the handler runs. Their silence must not send a
+    running job back to the queue (its handler would run twice): only a heartbeat from a
+    release known to list its jobs can say the take's answer was lost."""
+    server = faults
+    parked = server.create_endpoint("jobs-old-sdk-ping", workers={"min": 0, "max": 0, "idleTimeout": 5}, timeout=300_000)
+    job_id = server.job(parked["id"], "run", {"input": {"n": 1}}).json()["id"]
+    key = server.admin("GET", f"worker-key/{parked['id']}")["key"]
+    root = f"/ai/v2/{parked['id']}"
+    server.admin("POST", "faults", LOST_TAKE)
+    assert server.http.get(f"{root}/job-take/oldsdk000001?gpu=CPU&job_in_progress=0", headers={"Authorization": key}).status_code == 500
+    started = time.time()
+
+    def ping(query: str) -> dict:
+        assert server.http.get(f"{root}/ping/oldsdk000001{query}", headers={"Authorization": key}).status_code == 200
+        return status(server, parked["id"], job_id)
+
+    for query in ("?runpod_version=1.6.2", "", "?runpod_version=dev"):
+        until(lambda q=query: ping(q) and time.time() - started > 3.0 * 2, "the grace to pass with silent heartbeats of an older SDK")
+        assert ping(query)["status"] == "IN_PROGRESS", query
+    back = until(lambda: ping("?runpod_version=1.12.0")["status"] == "IN_QUEUE", "a 1.12.0 heartbeat to send the job back")
+    assert back
 
 
 def test_the_sdk_worker_runs_a_job_whose_take_answer_was_lost(faults: LocalServer) -> None:

@@ -17,6 +17,7 @@ so the worker of an earlier attempt answering late changes nothing (it just lets
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -180,5 +181,20 @@ class WorkerRoutes:
         held = {j for j in request.query_params.get("job_id", "").split(",") if j}
         if worker is not None:
             self.scheduler.worker_holds(worker, held)
-        self.scheduler.heartbeat(request.path_params["worker_id"], held, time.time())
+        if lists_held_jobs(request.query_params.get("runpod_version", "")):
+            self.scheduler.heartbeat(request.path_params["worker_id"], held, time.time())
         return json_response({})
+
+
+LISTING_SDK = (1, 12, 0)  # the runpod SDK release whose heartbeat was checked to list every job it holds
+
+
+def lists_held_jobs(runpod_version: str) -> bool:
+    """Whether a heartbeat from this runpod SDK release can be trusted to list every job its
+    worker holds. 1.12.0 lists a job from its receipt until its result is posted (its heartbeat
+    process reads the job list through a shared mirror). Releases before it, or a worker that
+    does not say, may ping from a process that does not see the job list: a job they run would
+    look unlisted and be queued again, running its handler twice, so their silence proves
+    nothing and a lost take waits for the execution timeout as before."""
+    parts = re.match(r"(\d+)\.(\d+)\.(\d+)", runpod_version.strip())
+    return parts is not None and tuple(int(p) for p in parts.groups()) >= LISTING_SDK
