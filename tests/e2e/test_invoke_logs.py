@@ -31,12 +31,13 @@ def block(name: str, handler: str) -> dict:
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Account, Path]]:
     """Endpoints talk (prints, echoes, sleeps or raises on request), gen (a generator), and
-    quiet and late (talkers that no test has called yet)."""
+    quiet, late and lost (talkers that no test has called yet)."""
     root = tmp_path_factory.mktemp("invoke")
     server = start_server(root / "provider")
     (root / "home").mkdir()
     account = Account(server, root / "home")
-    blocks = [block("talk", "talker.py"), block("gen", "counter.py"), block("quiet", "talker.py"), block("late", "talker.py")]
+    blocks = [block("talk", "talker.py"), block("gen", "counter.py"), block("quiet", "talker.py"), block("late", "talker.py"),
+              block("lost", "talker.py")]
     files = {name: (WORKERS / name).read_text() for name in ("talker.py", "counter.py")}
     proj = project(root / "p", {"project_id": "e2e-invoke", "serverless": blocks}, files)
     try:
@@ -74,6 +75,23 @@ def test_invoke_prints_the_workers_output(deployed):
     by_id = account.gpu("serverless", "invoke", account_id(account, "talk"), "--json", cwd=proj)
     assert by_id.code == 0 and by_id.json()["status"] == "COMPLETED" and by_id.json()["output"] == {"echo": {}}
 
+
+
+def test_invoke_gets_its_result_when_the_workers_take_answer_was_lost(deployed):
+    """The server hands the job to the worker's job-take, and the answer is lost on the way (the
+    worker sees a 500 and polls again). The job waited IN_PROGRESS for its whole execution
+    timeout, and so did invoke; the worker's heartbeat never lists it, so it goes back to the
+    queue and the same worker's next take runs it."""
+    account, proj = deployed
+    account.faults({"op": "take", "kind": "worker", "action": "commit_then_fail", "times": 1})
+    try:
+        result = account.gpu("serverless", "invoke", "lost", "--input", '{"prompt": "lost on the way"}', cwd=proj)
+        fired = account.server.admin("GET", "faults")["rules"][0]["fired"]
+    finally:
+        account.clear_faults()
+    assert fired == 1, "the take's answer was lost"
+    assert result.code == 0, result.err
+    assert json.loads(result.out) == {"echo": {"prompt": "lost on the way"}}
 
 
 def test_async_returns_the_id_and_job_status_reaches_completed(deployed):

@@ -224,10 +224,20 @@ def test_bad_fault_rules_are_rejected(faults: LocalServer) -> None:
     for rule in ({"action": "explode"}, {"action": "status", "op": "sideways"}, {"action": "drop_field"},
                  {"action": "status", "probability": 2}, {"action": "status", "color": "red"},
                  {"action": "omit_field", "op": "get"}, {"action": "extra_field", "op": "get", "field": "x"},
-                 {"action": "omit_field", "op": "create", "field": "x"}, {"action": "extra_field", "field": "x", "value": 1}):
+                 {"action": "omit_field", "op": "create", "field": "x"}, {"action": "extra_field", "field": "x", "value": 1},
+                 {"action": "commit_then_fail", "op": "take"}, {"action": "commit_then_fail", "kind": "worker"},
+                 {"action": "status", "op": "take", "kind": "worker"}):
         answer = faults.http.post("/_admin/faults", json=rule)
         assert answer.status_code == 422 and answer.json()["detail"].startswith("fault rule"), (rule, answer.text)
     assert faults.admin("GET", "faults")["rules"] == []
+
+
+def test_a_rule_for_every_kind_leaves_the_worker_protocol_alone(faults: LocalServer) -> None:
+    """`*` means the control plane: a catch-all 500 must not fail the workers' job-takes."""
+    ep = faults.create_endpoint("faults-catchall-take")
+    faults.admin("POST", "faults", {"action": "status", "op": "*", "kind": "*", "status": 500})  # the job API has no fault point
+    answer = faults.job(ep["id"], "runsync", {"input": {"through": "a catch-all rule"}}).json()
+    assert answer["status"] == "COMPLETED" and answer["output"]["echo"] == {"through": "a catch-all rule"}, answer
 
 
 def test_seed_route_inserts_v2_objects_verbatim(fresh_server: LocalServer) -> None:

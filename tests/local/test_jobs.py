@@ -5,10 +5,12 @@ instead of waiting forever."""
 from __future__ import annotations
 
 import json
+import time
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
+import httpx
 import pytest
 
 from tests.local.conftest import LocalServer, start_server, stop_server, wait_for
@@ -173,6 +175,89 @@ def test_a_late_answer_from_the_worker_of_an_earlier_attempt_is_not_the_retried_
     post("job-done", "nextworker001", {"output": "fresh"})
     done = status(server, parked["id"], job_id)
     assert done["status"] == "COMPLETED" and done["output"] == "fresh", done
+
+
+LOST_TAKE = {"op": "take", "kind": "worker", "action": "commit_then_fail", "times": 1}  # the take hands the job out, its answer is lost
+
+
+def test_a_job_whose_take_answer_was_lost_goes_back_to_the_queue(faults: LocalServer) -> None:
+    """The server handed a job to a worker's job-take, but the answer never reached the worker
+    (a dropped connection, a worker killed between take and receipt). The job waited
+    IN_PROGRESS for its whole execution timeout (5 min here). Its worker's heartbeat never lists
+    it: after `unlisted_grace_s` it goes back to the queue, another take runs it, and a late
+    answer from the first taker changes nothing (at most once: only the current holder ends it)."""
+    server = faults
+    parked = server.create_endpoint("jobs-lost-take", workers={"min": 0, "max": 0, "idleTimeout": 5}, timeout=300_000)
+    job_id = server.job(parked["id"], "run", {"input": {"n": 1}}).json()["id"]
+    key = server.admin("GET", f"worker-key/{parked['id']}")["key"]
+    root = f"/ai/v2/{parked['id']}"
+
+    def take(worker: str) -> httpx.Response:
+        return server.http.get(f"{root}/job-take/{worker}?gpu=CPU&job_in_progress=0", headers={"Authorization": key})
+
+    def ping(worker: str, *held: str) -> None:
+        query = f"?job_id={','.join(held)}&runpod_version=1.12.0" if held else "?runpod_version=1.12.0"
+        assert server.http.get(f"{root}/ping/{worker}{query}", headers={"Authorization": key}).status_code == 200
+
+    def post(worker: str, body: dict) -> None:
+        sent = server.http.post(f"{root}/job-done/{worker}/{job_id}?isStream=false", headers={"Authorization": key}, content=json.dumps(body))
+        assert sent.status_code == 200, sent.text
+
+    server.admin("POST", "faults", LOST_TAKE)
+    assert take("losttaker001").status_code == 500  # what the worker saw: no job
+    assert server.admin("GET", "faults")["rules"][0]["fired"] == 1
+    assert status(server, parked["id"], job_id)["workerId"] == "losttaker001"
+    back = until(lambda: (ping("losttaker001"), status(server, parked["id"], job_id))[1]["status"] == "IN_QUEUE",
+                 "the job its taker's heartbeat never lists to be queued again")
+    assert back
+    taken = take("nexttaker001")
+    assert taken.status_code == 200 and taken.json()["id"] == job_id
+    post("losttaker001", {"output": "from the taker that never had it"})
+    now = status(server, parked["id"], job_id)
+    assert now["status"] == "IN_PROGRESS" and now["workerId"] == "nexttaker001", now
+    post("nexttaker001", {"output": "fresh"})
+    done = status(server, parked["id"], job_id)
+    assert done["status"] == "COMPLETED" and done["output"] == "fresh", done
+    assert server.job(parked["id"], "health", method="GET").json()["jobs"]["retried"] == 1
+
+
+def test_a_heartbeat_from_an_sdk_not_known_to_list_its_jobs_requeues_nothing(faults: LocalServer) -> None:
+    """runpod releases before 1.12.0 may ping from a process that does not see the job list, so
+    their heartbeat lists nothing even while the handler runs. Their silence must not send a
+    running job back to the queue (its handler would run twice): only a heartbeat from a
+    release known to list its jobs can say the take's answer was lost."""
+    server = faults
+    parked = server.create_endpoint("jobs-old-sdk-ping", workers={"min": 0, "max": 0, "idleTimeout": 5}, timeout=300_000)
+    job_id = server.job(parked["id"], "run", {"input": {"n": 1}}).json()["id"]
+    key = server.admin("GET", f"worker-key/{parked['id']}")["key"]
+    root = f"/ai/v2/{parked['id']}"
+    server.admin("POST", "faults", LOST_TAKE)
+    assert server.http.get(f"{root}/job-take/oldsdk000001?gpu=CPU&job_in_progress=0", headers={"Authorization": key}).status_code == 500
+    started = time.time()
+
+    def ping(query: str) -> dict:
+        assert server.http.get(f"{root}/ping/oldsdk000001{query}", headers={"Authorization": key}).status_code == 200
+        return status(server, parked["id"], job_id)
+
+    for query in ("?runpod_version=1.6.2", "", "?runpod_version=dev"):
+        until(lambda q=query: ping(q) and time.time() - started > 3.0 * 2, "the grace to pass with silent heartbeats of an older SDK")
+        assert ping(query)["status"] == "IN_PROGRESS", query
+    back = until(lambda: ping("?runpod_version=1.12.0")["status"] == "IN_QUEUE", "a 1.12.0 heartbeat to send the job back")
+    assert back
+
+
+def test_the_sdk_worker_runs_a_job_whose_take_answer_was_lost(faults: LocalServer) -> None:
+    """The same, with the real SDK: its take fails (500), it goes on polling, and its heartbeat
+    lists only what it really holds. The caller (invoke, runsync) gets the result instead of waiting out
+    the job's execution timeout."""
+    server = faults
+    ep = server.create_endpoint("jobs-lost-take-sdk", timeout=300_000)
+    server.admin("POST", "faults", LOST_TAKE)
+    job_id = server.job(ep["id"], "run", {"input": {"lost": "take"}}).json()["id"]
+    until(lambda: server.admin("GET", "faults")["rules"][0]["fired"] == 1, "the first take's answer to be lost")
+    done = until(lambda: (s := status(server, ep["id"], job_id))["status"] in ("COMPLETED", "FAILED", "TIMED_OUT") and s,
+                 "the job to end after its lost take")
+    assert done["status"] == "COMPLETED" and done["output"]["echo"] == {"lost": "take"}, done
 
 
 def test_execution_timeout_then_retry(server: LocalServer, worker_ep: dict) -> None:

@@ -93,3 +93,19 @@ def test_gpu_local_down_finds_by_ancestry_what_a_stuck_subreaper_left(fresh_serv
     os.kill(subreaper, signal.SIGSTOP)
     lifecycle.stop(fresh_server.data_dir)
     until(lambda: not spawned.alive(), "no process a worker started to outlive `gpu local down`")
+
+
+def test_a_killed_subreaper_still_takes_the_workers_processes_with_it(fresh_server: LocalServer, spawned: Spawned) -> None:
+    """A subreaper killed outright (SIGKILL) cannot kill its tree. What it had adopted (the
+    shell's orphan) and what its worker started in other sessions went to init, where neither the
+    server nor `gpu local down` found them by ancestry again: the one with a cleared environment
+    (no marker) outlived everything. The server is a subreaper itself (ADR 55): they come to it,
+    and it ends them when it sees the subreaper end, as a stopped worker's would end."""
+    server = fresh_server
+    _, worker = _run(server, spawned)
+    subreaper = int(Path(f"/proc/{worker}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    assert subreaper != server.info["pid"]
+    os.kill(subreaper, signal.SIGKILL)
+    until(lambda: not spawned.alive(), "no process the worker started to outlive its subreaper's kill -9")
+    assert reaper.alive(server.info["pid"]), "the server is still up: it ended them, not a `gpu local down`"
+    until(lambda: not reaper.alive(worker), "the worker itself to be gone (and reaped)")

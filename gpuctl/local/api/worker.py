@@ -8,7 +8,8 @@ SDK's `serverless.start` speaks.
   FAILED when it carries `error`. `stopPod` recycles the worker after the job.
 - `POST job-stream/{worker}/{job}`: one `{"output": chunk}` of a generator handler.
 - `GET job-stop/{worker}`: long-poll for `{"jobsToStop": [...]}` (cancel, execution timeout).
-- `GET ping/{worker}`: the heartbeat.
+- `GET ping/{worker}`: the heartbeat; a job handed to the worker that it never lists (the take's
+  answer was lost) goes back to the queue after a grace (`Scheduler.heartbeat`).
 
 A job is ended, advanced or streamed only by the worker it is with now: a retry keeps the id,
 so the worker of an earlier attempt answering late changes nothing (it just lets go).
@@ -16,6 +17,7 @@ so the worker of an earlier attempt answering late changes nothing (it just lets
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gpuctl.local.api.control import FaultPoint
 from gpuctl.local.api.http import ApiError, json_body, json_response, no_content, route
 from gpuctl.local.controlplane.endpoints import version
 from gpuctl.local.runtime.scheduler import Scheduler
@@ -48,6 +51,7 @@ class WorkerRoutes:
     store: Store
     scheduler: Scheduler
     settings: Settings
+    faults: FaultPoint
 
     @property
     def jobs(self) -> Jobs:
@@ -103,6 +107,7 @@ class WorkerRoutes:
             jobs = self.jobs.claim(endpoint_id, request.path_params["worker_id"], max(size, 1))
             if jobs:
                 payloads = [j.payload() for j in jobs]
+                await self._take_fault()
                 return json_response(payloads if batch else payloads[0])
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -110,6 +115,15 @@ class WorkerRoutes:
             keys = [("queue", endpoint_id)] + ([("take", worker.id)] if worker is not None else [])
             await self.signals.wait(*keys, timeout=remaining)
         return no_content()
+
+    async def _take_fault(self) -> None:
+        """A fault rule of kind `worker` on a take that handed out jobs: its answer held
+        (`commit_then_hang`) or lost (`commit_then_fail`); the jobs stay with the worker."""
+        fault = self.faults.decide("take", "worker")
+        if fault is not None and fault.action == "commit_then_hang" and not await self.faults.hold(fault):
+            raise ApiError(503, "the local provider is stopping")
+        if fault is not None and fault.action == "commit_then_fail":
+            raise self.faults.error(fault)
 
     def _job(self, request: Request) -> Job:
         job = self.jobs.get(request.path_params["job_id"], request.path_params["endpoint_id"])
@@ -164,7 +178,23 @@ class WorkerRoutes:
     async def ping(self, request: Request) -> Response:
         """The heartbeat carries `job_id=<comma-joined ids>` of the jobs the worker still runs."""
         worker = self._worker(request)
+        held = {j for j in request.query_params.get("job_id", "").split(",") if j}
         if worker is not None:
-            held = {j for j in request.query_params.get("job_id", "").split(",") if j}
             self.scheduler.worker_holds(worker, held)
+        if lists_held_jobs(request.query_params.get("runpod_version", "")):
+            self.scheduler.heartbeat(request.path_params["worker_id"], held, time.time())
         return json_response({})
+
+
+LISTING_SDK = (1, 12, 0)  # the runpod SDK release whose heartbeat was checked to list every job it holds
+
+
+def lists_held_jobs(runpod_version: str) -> bool:
+    """Whether a heartbeat from this runpod SDK release can be trusted to list every job its
+    worker holds. 1.12.0 lists a job from its receipt until its result is posted (its heartbeat
+    process reads the job list through a shared mirror). Releases before it, or a worker that
+    does not say, may ping from a process that does not see the job list: a job they run would
+    look unlisted and be queued again, running its handler twice, so their silence proves
+    nothing and a lost take waits for the execution timeout as before."""
+    parts = re.match(r"(\d+)\.(\d+)\.(\d+)", runpod_version.strip())
+    return parts is not None and tuple(int(p) for p in parts.groups()) >= LISTING_SDK

@@ -84,13 +84,10 @@ def alive(pid: int) -> bool:
     return True
 
 
-def reap(data_dir: Path, timeout: float = 5.0, seen: dict[int, str] | None = None) -> int:
-    """SIGKILL every marked process, everything descended from one, and each of `seen` (from
-    `tree`) that is still the process it was; wait until the OS no longer lists them. Each is
-    stopped first, rescanning until no new one appears, so nothing forks away meanwhile."""
-    still = [pid for pid, started in (seen or {}).items() if (fields := _stat(pid)) is not None and fields[19] == started]
+def kill_trees(roots: list[int]) -> list[int]:
+    """SIGKILL `roots` and everything descended from them, each stopped first (SIGSTOP),
+    rescanning until no new one appears, so nothing forks away meanwhile. Returns them all."""
     pids: list[int] = []
-    roots = marked_processes(data_dir) + still
     while new := [pid for pid in dict.fromkeys(roots + descendants(roots)) if pid not in pids and pid != os.getpid()]:
         for pid in new:
             with contextlib.suppress(OSError):
@@ -100,6 +97,20 @@ def reap(data_dir: Path, timeout: float = 5.0, seen: dict[int, str] | None = Non
     for pid in pids:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
+    return pids
+
+
+def children_of(pid: int) -> list[int]:
+    """`pid`'s children as /proc shows them now, zombies too."""
+    return _children().get(pid, [])
+
+
+def reap(data_dir: Path, timeout: float = 5.0, seen: dict[int, str] | None = None) -> int:
+    """SIGKILL every marked process, everything descended from one, and each of `seen` (from
+    `tree`) that is still the process it was; wait until the OS no longer lists them. Each is
+    stopped first, rescanning until no new one appears, so nothing forks away meanwhile."""
+    still = [pid for pid, started in (seen or {}).items() if (fields := _stat(pid)) is not None and fields[19] == started]
+    pids = kill_trees(marked_processes(data_dir) + still)
     deadline = time.monotonic() + timeout
     while any(alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -50,6 +50,7 @@ class Scheduler:
         self.webhooks = Webhooks(settings.webhook_retry_s)
         self.crashes: dict[str, int] = {}
         self.spawning: set[str] = set()
+        self.unlisted: dict[str, int] = {}  # running job id -> heartbeats in a row from its holder that did not list it
         self.wake = asyncio.Event()
 
     # ----- what the control plane tells it ----------------------------------------------
@@ -70,6 +71,8 @@ class Scheduler:
         signals = self.signals
         signals.notify(("job", job.id))
         worker = self.workers.workers.get(job.worker_id or "")
+        if event in ("queued", "ended"):
+            self.unlisted.pop(job.id, None)
         if event == "queued":
             signals.notify(("queue", job.endpoint_id))
             self.wake.set()
@@ -105,6 +108,37 @@ class Scheduler:
                 self.workers.stop_job(worker.id, job_id)
         for job_id in [j for j in worker.stop_asked if j not in held and j not in worker.jobs]:
             del worker.stop_asked[job_id]  # its heartbeat no longer lists it: it let go
+
+    def heartbeat(self, worker_id: str, held: set[str], now: float) -> None:
+        """A job the server handed to `worker_id` that its heartbeat does not list, twice in a
+        row and `unlisted_grace_s` after the take, never reached it: the take's answer was lost
+        (a dropped connection, a worker killed between take and receipt). The SDK lists a job
+        from the moment it receives it until it has posted the result, so a worker that has
+        the job lists it; one missed heartbeat is allowed for the ping that was on its way while
+        the take's answer was. The job goes back to the queue (a retry, as for a worker that
+        died holding it), or fails after `MAX_ATTEMPTS`; an answer from this worker for it
+        later is an earlier attempt's and changes nothing. Any worker id is heard, supervised
+        or not."""
+        for job in self.jobs.held_by(worker_id):
+            if job.id in held:
+                self.unlisted.pop(job.id, None)
+                continue
+            misses = self.unlisted[job.id] = self.unlisted.get(job.id, 0) + 1
+            if misses >= 2 and now - (job.started_at or now) >= self.settings.unlisted_grace_s:
+                self._lost(job, worker_id)
+
+    def _lost(self, job: Job, worker_id: str) -> None:
+        worker = self.workers.workers.get(worker_id)
+        if worker is not None:
+            self.release(worker, job.id)
+        why = f"worker {worker_id} was handed job {job.id} but its heartbeat never listed it (the take's answer was lost)"
+        if self.jobs.attempts(job.id) < MAX_ATTEMPTS:
+            self.jobs.requeue(job)
+            why += "; the job is back in the queue"
+        else:
+            self.jobs.fail(job, f"{why}, {MAX_ATTEMPTS} times")
+        if worker is not None:
+            worker.log.write("system", why)
 
     def worker_ready(self, worker: Worker) -> None:
         if not worker.ready:
@@ -171,6 +205,7 @@ class Scheduler:
             if job.status == "IN_PROGRESS" and worker is not None:
                 self.workers.stop_job(worker.id, job.id)
             self.jobs.delete(job.id)
+            self.unlisted.pop(job.id, None)
             self.signals.notify(("job", job.id))
 
     def reclaim(self, now: float) -> None:

@@ -6,8 +6,10 @@ carries `GPUCTL_LOCAL_SERVER`/`GPUCTL_LOCAL_WORKER_ID` in its environment. On Li
 under its own `subreaper` process, its container as far as processes go: everything the worker
 starts stays in that process's tree whatever it does (its own session, a cleared environment, a
 parent that exits), and ends when the worker ends, or at once when the server dies
-(PR_SET_PDEATHSIG). Elsewhere the worker is started directly, and only its session is stopped
-with it (docs/local-provider.md, "Process hygiene").
+(PR_SET_PDEATHSIG). The server is a subreaper too (`adopt_orphans`, ADR 55): when a subreaper
+is killed outright, what it held (the worker, the orphans it had adopted) comes to the server
+instead of init, and the server ends it all. Elsewhere the worker is started directly, and only
+its session is stopped with it (docs/local-provider.md, "Process hygiene").
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gpuctl.local.datadir import private
+from gpuctl.local.datadir import private, reaper
 from gpuctl.local.datadir.layout import DataDir
 from gpuctl.local.runtime import logs
 from gpuctl.local.runtime.signals import Signals
@@ -104,6 +106,61 @@ class Supervisor:
         self.pods: dict[str, Launched] = {}
         self.tasks: set[asyncio.Task] = set()
         self.preexec = _subreaper_hook()
+        self.adopting = False  # this process is a subreaper (`adopt_orphans`): a child it did not start was a subreaper's
+        self.launching = 0  # launches between their fork and their registration in `procs` or `pods`
+
+    def adopt_orphans(self) -> bool:
+        """Make this process (the server's, never a test's: it kills the children it did not
+        start) a child subreaper: the processes a worker's or pod's subreaper held when it was
+        killed outright (SIGKILL: it could not end them) come to the server instead of init,
+        where nothing found the unmarked ones again (a cleared environment, in another session).
+        Each subreaper's end is followed by `_end_adopted`. Linux only; False elsewhere."""
+        if LINUX and ctypes.CDLL(None, use_errno=True).prctl(36, 1) == 0:
+            self.adopting = True
+        return self.adopting
+
+    async def _end_adopted(self) -> None:
+        """Kill every child of this process that it did not start, with its descendants, and
+        reap them (asyncio waits only for the processes it started). They are what a killed
+        subreaper held; one that ended normally had killed its tree and left none. Scanned again
+        until none is new: a process killed meanwhile hands its children to us as it exits. Never
+        while a launch is between its fork and its registration: that child is ours."""
+        if not self.adopting:
+            return
+        killed: set[int] = set()
+        pending: set[int] = set()
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline:
+            if self.launching:
+                await asyncio.sleep(0.05)
+                continue
+            own = {p.pid for p in self.procs.values()} | {launched.proc.pid for launched in self.pods.values()}
+            mine = reaper.children_of(os.getpid())
+            new = [pid for pid in mine if pid not in own and pid not in killed]
+            if new:
+                found = reaper.kill_trees(new)
+                killed.update(found)
+                pending.update(found)
+                logging.getLogger("gpuctl.local").warning("killed %d processes that came to the server from a subreaper killed outright", len(found))
+            for pid in list(pending):  # each becomes our zombie once it and its parent are dead
+                if pid in mine:
+                    with contextlib.suppress(ChildProcessError):
+                        if os.waitpid(pid, os.WNOHANG)[0] != pid:
+                            continue
+                    pending.discard(pid)
+                elif not os.path.exists(f"/proc/{pid}"):
+                    pending.discard(pid)  # gone: reaped by its own parent, dead before it
+            if not new and not pending:
+                return
+            await asyncio.sleep(0.02)
+
+    @contextlib.contextmanager
+    def _registering(self) -> Iterator[None]:
+        self.launching += 1
+        try:
+            yield
+        finally:
+            self.launching -= 1
 
     def of(self, endpoint_id: str) -> list[Worker]:
         return [w for w in self.workers.values() if w.endpoint_id == endpoint_id]
@@ -139,10 +196,11 @@ class Supervisor:
             log.close()
             raise
         log.write("system", f"starting worker {wid} (release {version}): {' '.join(argv)} in {cwd or 'its home'}")
-        launched = await self.launch(argv, cwd, env, log)
-        worker = Worker(wid, doc["id"], version, launched.pid, time.time(), log, placement, env)
-        self.workers[wid] = worker
-        self.procs[wid] = launched.proc
+        with self._registering():
+            launched = await self.launch(argv, cwd, env, log)
+            worker = Worker(wid, doc["id"], version, launched.pid, time.time(), log, placement, env)
+            self.workers[wid] = worker
+            self.procs[wid] = launched.proc
         self._task(self._watch(worker, launched.proc))
         return worker
 
@@ -208,14 +266,16 @@ class Supervisor:
         with self.own_dirs():
             log = logs.LogFile(self.pod_log(pod_id), lambda: self.signals.notify(("logs", pod_id)))
         log.write("system", f"starting pod {pod_id}: {' '.join(argv)} in {cwd or 'its home'}")
-        launched = await self.launch(argv, cwd, env, log)
-        proc = launched.proc
-        self.pods[pod_id] = launched
+        with self._registering():
+            launched = await self.launch(argv, cwd, env, log)
+            proc = launched.proc
+            self.pods[pod_id] = launched
 
         async def watch() -> None:
             pumps = [asyncio.ensure_future(self._pump(log, s)) for s in (proc.stdout, proc.stderr)]
             code = await proc.wait()
             _signal_group(launched.pid, signal.SIGKILL)
+            self._task(self._end_adopted())  # `proc` is reaped: no longer a child to tell apart
             await asyncio.wait(pumps, timeout=2.0)
             log.write("system", f"pod {pod_id} exited with code {code}")
             log.close()
@@ -262,6 +322,7 @@ class Supervisor:
         code = await proc.wait()
         worker.exit_code = code
         _signal_group(worker.pid, signal.SIGKILL)  # the SDK's heartbeat child, if it outlived its parent (no subreaper)
+        self._task(self._end_adopted())  # `proc` is reaped: no longer a child to tell apart
         await asyncio.wait(pumps, timeout=2.0)
         for pump in pumps:
             pump.cancel()

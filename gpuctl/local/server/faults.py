@@ -30,6 +30,12 @@ fields (each item, when it is a list). Log streams are never edited.
 `op` may also be `write` (create, update or delete). `after` skips the first N matching
 requests, so a test can aim at the k-th write.
 
+The worker protocol has one fault point: kind `worker`, op `take`, a job-take (or job-take-batch)
+that hands out jobs. `commit_then_fail` hands them out and answers `status` instead (the take's
+answer lost: the jobs are IN_PROGRESS with a worker that never got them); `commit_then_hang`
+holds the answer for `seconds`. Only a rule that names kind `worker` matches it, so a `*` rule
+aimed at the control plane never touches the workers' long polls.
+
 Rules are tried in order; each matching rule rolls its `probability` on one random generator
 seeded by `seed`, so a run with the same seed and the same requests fails the same way.
 `times` caps how often a rule fires. The api layer applies what a fired rule does
@@ -48,9 +54,10 @@ from gpuctl.local.errors import Invalid
 from gpuctl.local.runtime.signals import Signals
 from gpuctl.local.server.ratelimit import RateWindows
 
-OPS = ("list", "get", "create", "update", "delete", "write", "*")
+OPS = ("list", "get", "create", "update", "delete", "write", "take", "*")
 WRITES = ("create", "update", "delete")
-KINDS = ("endpoint", "template", "network_volume", "pod", "graphql", "catalog", "registry", "*")
+KINDS = ("endpoint", "template", "network_volume", "pod", "graphql", "catalog", "registry", "worker", "*")
+WORKER_ACTIONS = ("commit_then_fail", "commit_then_hang")  # what a rule of kind worker may do to a job-take
 ACTIONS = ("status", "commit_then_fail", "delay_visibility", "drop_field", "hang", "commit_then_hang", "omit_field", "extra_field")
 FIELD_ACTIONS = {"drop_field": '"workers.max"', "omit_field": '"workers.max"', "extra_field": '"workers.surge"'}
 READS = ("get", "list")  # what omit_field and extra_field edit
@@ -78,6 +85,8 @@ class FaultRule:
         if self.times is not None and self.fired >= self.times:
             return False
         if not (self.op in ("*", op) or (self.op == "write" and op in WRITES)) or self.kind not in ("*", kind):
+            return False
+        if (kind == "worker") != (self.kind == "worker"):  # the worker protocol only by name, and a worker rule only there
             return False
         self.seen += 1
         return self.seen > self.after
@@ -125,6 +134,10 @@ def _check_action(doc: dict, action: str) -> None:
         raise Invalid(f"fault rule: {action} needs field, e.g. {FIELD_ACTIONS[action]}")
     if action == "extra_field" and "value" not in doc:
         raise Invalid("fault rule: extra_field needs value, any JSON value")
+    if (doc.get("kind") == "worker") != (doc.get("op") == "take"):
+        raise Invalid('fault rule: op take is the worker protocol\'s job-take; it goes with kind worker, and kind worker with op take')
+    if doc.get("kind") == "worker" and action not in WORKER_ACTIONS:
+        raise Invalid(f"fault rule: a rule of kind worker acts on a job-take that hands out jobs; action must be one of {', '.join(WORKER_ACTIONS)}")
     if action in ("omit_field", "extra_field") and doc.get("op") not in READS:
         raise Invalid(f"fault rule: {action} edits answers, so op must be get or list")
 

@@ -175,6 +175,7 @@ def serve(root: Path, port: int) -> int:
         return ServerExit.DATA_DIR
     settings = Settings.from_env(os.environ)
     local = LocalProvider(DataDir(root.resolve()), store, token, f"http://127.0.0.1:{port}", settings)
+    local.scheduler.workers.adopt_orphans()  # what a killed subreaper held comes to us, not to init (ADR 55)
     http = guarded_protocol(settings.read_timeout_s, settings.max_connections or default_max_connections())
     # No websockets and no logging dictConfig: neither is used, and importing them costs start-up time.
     config = uvicorn.Config(local.app(make_lifespan(local, port)), log_config=None, log_level="warning", access_log=False, lifespan="on",

@@ -184,6 +184,10 @@ class Jobs:
             rows = self.db.execute("SELECT * FROM jobs WHERE status='IN_PROGRESS' AND endpoint_id=?", (endpoint_id,))
         return [_job(r) for r in rows]
 
+    def held_by(self, worker_id: str) -> list[Job]:
+        """The running jobs the server handed to `worker_id` (its current attempt)."""
+        return [_job(r) for r in self.db.execute("SELECT * FROM jobs WHERE status='IN_PROGRESS' AND worker_id=?", (worker_id,))]
+
     def queue_view(self, endpoint_id: str) -> tuple[int, int, float | None]:
         """(queued jobs that may scale up, queued low-priority jobs, enqueue time of the oldest
         that may scale up), the inputs of the autoscaler."""
