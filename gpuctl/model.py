@@ -213,6 +213,9 @@ class Desired:
     # Whether this checkout's HEAD descends from a commit (config.ancestry.Ancestry: git, asked once per
     # commit, only when `config_gone` needs it); None: no repository, and nothing is proven (ADR 52, R7-2).
     config_ancestor: Callable[[str | None], bool] | None = field(default=None, compare=False, repr=False)
+    # Whether HEAD's tree has a file at a path from the repository root (config.ancestry.Ancestry.in_head,
+    # git once per path); None (the callable's answer): git cannot tell. None (the field): no repository.
+    config_in_head: Callable[[str], bool | None] | None = field(default=None, compare=False, repr=False)
 
     def config_missing(self, recorded: str) -> bool:
         """Whether `recorded`, the gpu.jsonc a last-applied record names (its path from the
@@ -231,10 +234,17 @@ class Desired:
     def config_gone(self, recorded: str, commit: str | None) -> bool:
         """Whether `recorded` left the repository, proven: it is missing here (`config_missing`)
         and `commit`, the one its last apply ran from (ADR 37), is an ancestor of this
-        checkout's HEAD, so this checkout is newer than that apply and dropped the file. Only
-        then may no config take its endpoints for its own but this one (ADR 52). False without
-        a recorded commit, or when git cannot tell (a shallow clone lacking it, no git)."""
-        return self.config_missing(recorded) and self.config_ancestor is not None and bool(commit) and self.config_ancestor(commit)
+        checkout's HEAD, so this checkout is newer than that apply and dropped the file, and
+        HEAD's tree has no such file either (a deletion by hand, not committed, proves nothing:
+        review 8). Only then may no config take its endpoints for its own but this one (ADR 52).
+        False without a recorded commit, or when git cannot tell (a shallow clone lacking it, no git)."""
+        return (self.config_missing(recorded) and self.config_ancestor is not None and bool(commit) and self.config_ancestor(commit)
+                and self.config_in_head is not None and self.config_in_head(recorded) is False)
+
+    def config_uncommitted(self, recorded: str) -> bool:
+        """Whether `recorded`, missing here, is still in HEAD's tree: deleted in the working tree
+        alone (by hand, or a move not committed yet)."""
+        return self.config_missing(recorded) and self.config_in_head is not None and self.config_in_head(recorded) is True
 
     @property
     def needs_registries(self) -> bool:
