@@ -247,6 +247,12 @@ class Desired:
         return self.config_missing(recorded) and self.config_in_head is not None and self.config_in_head(recorded) is True
 
     @property
+    def needs_pods(self) -> bool:
+        """A block declares a network volume: the plan reads the account's pods, to tell which
+        of them mount it (one list call; none otherwise)."""
+        return any(spec.volume is not None for spec in self.endpoints)
+
+    @property
     def needs_registries(self) -> bool:
         """A block declares `runpod.registry_auth`: the plan reads the account's container
         registry credentials to resolve it (one list call; none otherwise)."""
@@ -268,12 +274,19 @@ class Observed:
     # The account's container registry credentials (`GET /v2/registries`: `{id, name}` each,
     # never a credential), read only when a block declares `runpod.registry_auth`; None: not read.
     registries: tuple[dict, ...] | None = None
+    # The account's pods (`GET /v2/pods`), read only when a block declares a network volume, to
+    # tell who else mounts it (gpuctl.plan.volumes.shared); None: not read. `pods_unread`: why a
+    # listing that was asked for failed (a key without pod access), said in the plan.
+    pods: tuple[dict, ...] | None = None
+    pods_unread: str | None = None
 
     def __post_init__(self) -> None:
         for kind in ("endpoints", "network_volumes", "templates"):
             object.__setattr__(self, kind, once_each(getattr(self, kind)))
         if self.registries is not None:  # read back twice, one credential would read as two of one name
             object.__setattr__(self, "registries", once_each(self.registries))
+        if self.pods is not None:
+            object.__setattr__(self, "pods", once_each(self.pods))
 
 
 def once_each(objects: tuple[dict, ...]) -> tuple[dict, ...]:

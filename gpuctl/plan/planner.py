@@ -490,7 +490,8 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     reading = _Reading(desired, account, catalog, target, report, records, drift.deleted_records(records, {str(e.get("id")) for e in observed.endpoints}), volume_of, flags)
     for spec in desired.endpoints:
         _plan_endpoint(spec, reading, tally)
-    tally.notices += shared(volumes.values(), observed.endpoints, lambda e: owner(e) == desired.project_id or str(e.get("id")) in tally.matched or str(e.get("id")) in records)
+    tally.notices += shared(volumes.values(), observed.endpoints, lambda e: owner(e) == desired.project_id or str(e.get("id")) in tally.matched or str(e.get("id")) in records,
+                            observed.pods, observed.pods_unread)
     if tally.errors:
         raise PlanError("the plan cannot be made", tally.errors)
     kept_volume_ids = {v.ref for v in volumes.values() if isinstance(v.ref, str)}
