@@ -213,6 +213,9 @@ class Desired:
     # Whether this checkout's HEAD descends from a commit (config.ancestry.Ancestry: git, asked once per
     # commit, only when `config_gone` needs it); None: no repository, and nothing is proven (ADR 52, R7-2).
     config_ancestor: Callable[[str | None], bool] | None = field(default=None, compare=False, repr=False)
+    # Whether HEAD's tree has a file at a path from the repository root (config.ancestry.Ancestry.in_head,
+    # git once per path); None (the callable's answer): git cannot tell. None (the field): no repository.
+    config_in_head: Callable[[str], bool | None] | None = field(default=None, compare=False, repr=False)
 
     def config_missing(self, recorded: str) -> bool:
         """Whether `recorded`, the gpu.jsonc a last-applied record names (its path from the
@@ -231,10 +234,23 @@ class Desired:
     def config_gone(self, recorded: str, commit: str | None) -> bool:
         """Whether `recorded` left the repository, proven: it is missing here (`config_missing`)
         and `commit`, the one its last apply ran from (ADR 37), is an ancestor of this
-        checkout's HEAD, so this checkout is newer than that apply and dropped the file. Only
-        then may no config take its endpoints for its own but this one (ADR 52). False without
-        a recorded commit, or when git cannot tell (a shallow clone lacking it, no git)."""
-        return self.config_missing(recorded) and self.config_ancestor is not None and bool(commit) and self.config_ancestor(commit)
+        checkout's HEAD, so this checkout is newer than that apply and dropped the file, and
+        HEAD's tree has no such file either (a deletion by hand, not committed, proves nothing:
+        review 8). Only then may no config take its endpoints for its own but this one (ADR 52).
+        False without a recorded commit, or when git cannot tell (a shallow clone lacking it, no git)."""
+        return (self.config_missing(recorded) and self.config_ancestor is not None and bool(commit) and self.config_ancestor(commit)
+                and self.config_in_head is not None and self.config_in_head(recorded) is False)
+
+    def config_uncommitted(self, recorded: str) -> bool:
+        """Whether `recorded`, missing here, is still in HEAD's tree: deleted in the working tree
+        alone (by hand, or a move not committed yet)."""
+        return self.config_missing(recorded) and self.config_in_head is not None and self.config_in_head(recorded) is True
+
+    @property
+    def needs_pods(self) -> bool:
+        """A block declares a network volume: the plan reads the account's pods, to tell which
+        of them mount it (one list call; none otherwise)."""
+        return any(spec.volume is not None for spec in self.endpoints)
 
     @property
     def needs_registries(self) -> bool:
@@ -258,12 +274,19 @@ class Observed:
     # The account's container registry credentials (`GET /v2/registries`: `{id, name}` each,
     # never a credential), read only when a block declares `runpod.registry_auth`; None: not read.
     registries: tuple[dict, ...] | None = None
+    # The account's pods (`GET /v2/pods`), read only when a block declares a network volume, to
+    # tell who else mounts it (gpuctl.plan.volumes.shared); None: not read. `pods_unread`: why a
+    # listing that was asked for failed (a key without pod access), said in the plan.
+    pods: tuple[dict, ...] | None = None
+    pods_unread: str | None = None
 
     def __post_init__(self) -> None:
         for kind in ("endpoints", "network_volumes", "templates"):
             object.__setattr__(self, kind, once_each(getattr(self, kind)))
         if self.registries is not None:  # read back twice, one credential would read as two of one name
             object.__setattr__(self, "registries", once_each(self.registries))
+        if self.pods is not None:
+            object.__setattr__(self, "pods", once_each(self.pods))
 
 
 def once_each(objects: tuple[dict, ...]) -> tuple[dict, ...]:

@@ -23,6 +23,15 @@ from gpuctl.v2 import env_of, owner
 
 REPO_REF = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(:[A-Za-z0-9_./-]+)?$")
 RECORD_PREFIX = "gpuctl-prewarm-"
+# A CPU pre-warm's pod (gpuctl.warm.cpu.pod_name): `gpuctl-warm-<endpoint id>-<6 hex>-until<deadline>`
+WARM_POD = re.compile(r"gpuctl-warm-([A-Za-z0-9]+)-[0-9a-f]{6}-until([0-9]{1,12})")
+
+
+def warm_pod_endpoint(name: object) -> str | None:
+    """The endpoint whose pre-warm a pod of this name is, None for any other pod: a pre-warm
+    of one of the project's endpoints writes its volume on purpose (gpuctl.plan.volumes.shared)."""
+    match = WARM_POD.fullmatch(str(name))
+    return match.group(1) if match else None
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,16 @@ def volume_ids(endpoint: Obj) -> list[str]:
     return [v for v in endpoint.get("networkVolumes") or [] if isinstance(v, str)]
 
 
+def pod_volume_ids(pod: Obj) -> list[str]:
+    """The network volumes a pod mounts: v2's `mounts.network[].volumeId` (at most one today),
+    and the flat `networkVolumeId` of REST v1 and GraphQL pods, in case an answer carries it."""
+    mounts = pod.get("mounts")
+    network = mounts.get("network") if isinstance(mounts, dict) else None
+    found = [m.get("volumeId") for m in network if isinstance(m, dict)] if isinstance(network, list) else []
+    found.append(pod.get("networkVolumeId"))
+    return list(dict.fromkeys(v for v in found if isinstance(v, str) and v))
+
+
 def gpu_pools(endpoint: Obj) -> list[str]:
     """The GPU pools an endpoint may run on, in priority order; `[]` for a CPU endpoint."""
     return list((endpoint.get("gpu") or {}).get("pools") or [])

@@ -92,6 +92,7 @@ def project_rows(app: AppContext, target: Target) -> list[dict]:
     from gpuctl.config import build_desired
     from gpuctl.plan import Action, plan
     from gpuctl.plan.model import Drift
+    from gpuctl.plan.planner import UNPROVEN_CODE
 
     catalog = load_catalog()
     environ = _Unset(app.environ)
@@ -120,6 +121,11 @@ def project_rows(app: AppContext, target: Target) -> list[dict]:
     # orphans, still running and billing; a list of gpu.jsonc's blocks alone hid exactly them
     rows += [_row(target, live[c.id], None, catalog, state="orphan", differs=[], taken_by=None, note=ORPHAN_NOTE)
              for c in result.changes if c.action is Action.ORPHAN and c.id in live]
+    # and those the drift report counts as not in sync while no config here declares them: last
+    # applied from a gpu.jsonc this checkout lacks, not proven gone (ADR 52), so kept (review 8)
+    unproven = {n.address for n in result.notices if n.code == UNPROVEN_CODE}
+    rows += [_row(target, live[c.id], None, catalog, state="unproven", differs=[], taken_by=None, note=c.reason)
+             for c in result.changes if c.kind.value == "endpoint" and c.action is Action.NOOP and c.address in unproven and c.id in live]
     if environ.missing:
         missing = sorted(environ.missing)
         app.note(f"note: {', '.join(missing)} not set here; env values read from {agreeing(len(missing), 'it', 'them')} are not compared")

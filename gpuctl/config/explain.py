@@ -109,14 +109,14 @@ def _model_in(annotation: Any) -> Any:
     return None
 
 
-_UNION_LABELS = {"str", "SecretRef", "constrained-str", "list[constrained-str]", "Volume", "literal[False]"}
+_UNION_LABELS = {"str", "SecretRef", "constrained-str", "list[constrained-str]", "Volume", "literal[False]", "bool", "SharedVolumesRule"}
 
 
 def _clean_loc(loc: tuple) -> tuple:
     """Drop pydantic's union-branch labels (`str`, `SecretRef`, ...) after the union fields."""
     kept = []
     for i, part in enumerate(loc):
-        after_union = i >= 1 and (loc[i - 1] in ("command", "volume") or (i >= 2 and loc[i - 2] == "env"))
+        after_union = i >= 1 and (loc[i - 1] in ("command", "volume", "forbid_shared_volumes") or (i >= 2 and loc[i - 2] == "env"))
         if part == "[key]" or (after_union and part in _UNION_LABELS):
             continue
         kept.append(part)

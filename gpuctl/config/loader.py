@@ -375,9 +375,10 @@ def build_desired(loaded: LoadedConfig, environ: Mapping[str, str], catalog: Cat
     read = bool(loaded.source.text)
     root = repository_root(loaded.source.path) if read else None
     root = root if root is not None and not sparse_checkout(root) else None  # no config is "gone" on a guess (ADR 52)
+    ancestry = Ancestry(root) if root is not None else None  # git runs only if the plan asks (ADR 52, R7-2)
     return Desired(loaded.project_id, loaded.source.display, endpoints, loaded.provider, tuple(notices), loaded.overrides,
                    config_identity(loaded.source.path) if read else None, str(root) if root is not None else None,
-                   Ancestry(root) if root is not None else None)  # git runs only if the plan asks (ADR 52, R7-2)
+                   ancestry, ancestry.in_head if ancestry is not None else None)
 
 
 def config_identity(path: Path) -> str:

@@ -35,6 +35,7 @@ class Policy:
     forbid_delete: bool = False
     forbid_replace: bool = False
     forbid_shared_volumes: bool = False
+    shared_volumes_except: tuple[str, ...] = ()  # forbid_shared_volumes: {"except": [...]}: the volume names it allows
     require_secret_env: bool = False
     warn_high_entropy_env: bool = False
     origin: dict[str, str] = field(default_factory=dict, compare=False)
@@ -45,7 +46,7 @@ def read_policy(source: Source, prefix: tuple, catalog: Any) -> tuple[Policy | N
     unknown key, a wrong type, a GPU type the catalog does not know."""
     from pydantic import ValidationError
 
-    from gpuctl.config.explain import _describe
+    from gpuctl.config.explain import _describe, _union_noise
     from gpuctl.config.schema import PolicyBlock
 
     raw = source.data
@@ -58,19 +59,23 @@ def read_policy(source: Source, prefix: tuple, catalog: Any) -> tuple[Policy | N
     except ValidationError as exc:
         keys = [f.alias or name for name, f in PolicyBlock.model_fields.items()]
         out = []
-        for err in exc.errors(include_url=False):
+        for err in _union_noise(exc.errors(include_url=False)):  # `forbid_shared_volumes`: true, false or {"except": [...]}
+            inner = ["except"] if err["loc"][:1] == ("forbid_shared_volumes",) and len(err["loc"]) > 1 else keys
             if err["type"] == "extra_forbidden":
-                message, hint = "unknown key", did_you_mean(str(err["loc"][-1]), keys) or f"valid keys: {', '.join(keys)}"
+                message, hint = "unknown key", did_you_mean(str(err["loc"][-1]), inner) or f"valid keys: {', '.join(inner)}"
             else:
-                message, hint = _describe(err, False, keys, PolicyBlock)
+                message, hint = _describe(err, False, inner, PolicyBlock)
             out.append(source.diagnostic(prefix + tuple(err["loc"]), message, hint))
         return None, out
     problems = _unknown_gpus(source, prefix, model.allowed_gpu_types or [], catalog)
-    values = {k: v for k, v in model.model_dump(exclude={"schema_"}).items() if _on(v)}
+    values = {k: v for k, v in model.model_dump(exclude={"schema_"}, by_alias=False).items() if _on(v)}
+    if isinstance(values.get("forbid_shared_volumes"), dict):  # {"except": [...]}: on, but for those volumes
+        values["shared_volumes_except"] = tuple(dict.fromkeys(values["forbid_shared_volumes"]["except_"]))
+        values["forbid_shared_volumes"] = True
     for name in ALLOW_LISTS:
         if name in values:
             values[name] = tuple(dict.fromkeys(values[name]))
-    return Policy((source.display,), **values, origin=dict.fromkeys(values, source.display)), problems
+    return Policy((source.display,), **values, origin=dict.fromkeys(set(values) - {"shared_volumes_except"}, source.display)), problems
 
 
 def _unknown_gpus(source: Source, prefix: tuple, gpus: list[str], catalog: Any) -> list[Diagnostic]:
@@ -103,7 +108,16 @@ def merge(first: Policy | None, second: Policy | None) -> Policy | None:
         merged[name] = value
         if where:
             origin[name] = where
+    merged["shared_volumes_except"] = _exceptions(first, second)
     return replace(first, sources=first.sources + second.sources, origin=origin, **merged)
+
+
+def _exceptions(first: Policy, second: Policy) -> tuple[str, ...]:
+    """The shared volumes both policies allow: when both forbid sharing, the names each excepts
+    (`true` excepts none); when one does, its own."""
+    if first.forbid_shared_volumes and second.forbid_shared_volumes:
+        return tuple(n for n in first.shared_volumes_except if n in second.shared_volumes_except)
+    return first.shared_volumes_except if first.forbid_shared_volumes else second.shared_volumes_except
 
 
 def _stricter(name: str, a: Any, b: Any, where_a: str | None, where_b: str | None) -> tuple[Any, str | None]:

@@ -93,6 +93,12 @@ POLICY_ABOUT = (f"Rules every plan of this project must keep ({doc_ref('policy.m
                 "takes the stricter of the two.")
 
 
+class SharedVolumesRule(_Strict):
+    """`forbid_shared_volumes` with exceptions: the shared volumes a plan may still use."""
+
+    except_: Annotated[list[Annotated[str, Field(min_length=1)]], Field(alias="except", description="Names of network volumes (volume.name) that may be shared: an intended one, as a model cache two projects read.")]
+
+
 class PolicyBlock(_Strict):
     """Rules every plan of this project must keep; the schema's description (POLICY_ABOUT) says so
     to users, naming the doc page through doc_ref."""
@@ -110,7 +116,7 @@ class PolicyBlock(_Strict):
     max_volume_size_gb: Annotated[int | None, Field(ge=0, description="Most GB a plan may create or grow a network volume to (a volume never shrinks).")] = None
     forbid_delete: Annotated[bool, Field(description="No plan may delete an endpoint.")] = False
     forbid_replace: Annotated[bool, Field(description="No plan may replace (delete and re-create) an endpoint.")] = False
-    forbid_shared_volumes: Annotated[bool, Field(description="No plan may use a network volume that endpoints of another project, or unmanaged ones, attach.")] = False
+    forbid_shared_volumes: Annotated[bool | SharedVolumesRule, Field(description='No plan may use a network volume that endpoints of another project, or unmanaged ones, attach, or pods mount; {"except": [names]} allows those volumes.')] = False
     require_secret_env: Annotated[bool, Field(description='Env keys that look like credentials (*_TOKEN, *_KEY, *PASSWORD*, *SECRET*, ...) and URLs with a password must be {"secret": ...} or "${VAR}".')] = False
     warn_high_entropy_env: Annotated[bool, Field(description="Warn (never fail) on literal env values that look like generated secrets.")] = False
 

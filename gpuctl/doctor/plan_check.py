@@ -59,7 +59,7 @@ def check_plan(provider: Provider, given: PlanInput | None) -> Finding:
     if given.error is not None:
         return _cannot_plan(given.error, given.flags)
     needs_models = any(spec.cached_model for spec in given.desired.endpoints)
-    observed = provider.observe(model_references=needs_models, registries=given.desired.needs_registries)
+    observed = provider.observe(model_references=needs_models, registries=given.desired.needs_registries, pods=given.desired.needs_pods)
     plan = make_plan(given.desired, observed, given.catalog, target=given.target, flags=given.flags)
     centers = {v["id"]: data_center(v) for v in observed.network_volumes if isinstance(v.get("id"), str)}
     odd, real = [], 0

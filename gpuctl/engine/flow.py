@@ -328,7 +328,7 @@ class Deployment:
 
     def observe(self) -> Observed:
         desired = self.request.desired
-        return self.provider.observe(any(spec.cached_model for spec in desired.endpoints), registries=desired.needs_registries)
+        return self.provider.observe(any(spec.cached_model for spec in desired.endpoints), registries=desired.needs_registries, pods=desired.needs_pods)
 
     def plan(self) -> Plan:
         """The plan against the account as it is now: one read, no lock, no write. When another

@@ -94,8 +94,8 @@ class _Narrowed:
     def __init__(self, provider, view):
         self._provider, self._view = provider, view
 
-    def observe(self, model_references: bool = False, registries: bool = False):
-        return self._view(self._provider.observe(model_references, registries=registries))
+    def observe(self, model_references: bool = False, registries: bool = False, pods: bool = False):
+        return self._view(self._provider.observe(model_references, registries=registries, pods=pods))
 
 
 def plan_markdown(doc: dict, *, source_url: str | None) -> str:

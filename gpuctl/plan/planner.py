@@ -1,6 +1,6 @@
 """`plan(desired, observed)`: pure and deterministic. No I/O, no clock, no randomness, but for
 one question to the disk and git: whether another gpu.jsonc a last-applied record names left the
-repository (`Desired.config_missing`, `Desired.config_gone`: git once per recorded commit, ADR 52),
+repository (`Desired.config_missing`, `Desired.config_gone`: git once per recorded commit and path, ADR 52),
 asked only of an endpoint that left gpu.jsonc and names another gpu.jsonc missing here."""
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume, share
 from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.words import agreeing, counted, first_of
 
+UNPROVEN_CODE = "config-unproven"  # an endpoint kept because the gpu.jsonc its record names is missing here, not proven gone (ADR 52)
 _ORDER = {Action.CREATE: 0, Action.UPDATE: 0, Action.REPLACE: 0, Action.NOOP: 0, Action.DELETE: 1, Action.ORPHAN: 1, Action.PRESERVE: 2}
 _KIND_ORDER = {Kind.NETWORK_VOLUME: 0, Kind.ENDPOINT: 1}
 
@@ -204,13 +205,22 @@ def _orphans(spec_names: set[str], desired: Desired, observed: Observed, catalog
         elif elsewhere and desired.config_missing(record.config):  # missing here, but this checkout may predate it (review 7, R7-2)
             delete = suggest('serverless', 'delete', str(e.get('id')), flags=flags)
             at = f"at commit {commit}" if commit else "from no recorded commit"
-            why = (f"last applied from {record.config} ({at}), which this checkout lacks; kept: nothing shows it left the repository "
-                   "(this checkout may be older than it)")
-            _kept(out, notes, e, address, why, "config-unproven", f'endpoint {e.get("id")} (project_id "{project_id}") was last applied from {record.config} ({at}), '
-                                                   f"which this checkout does not have: kept, never pruned from here, since nothing shows that gpu.jsonc left "
-                                                   f"the repository (this checkout may predate it, or cannot tell: a shallow clone lacking that commit, or an apply "
-                                                   f"outside GitHub Actions, which records none). If {record.config} is still in the repository, deploy it from there; if it is gone "
-                                                   f"and nothing should run the endpoint, delete it with `{delete}`")
+            if desired.config_uncommitted(record.config):  # deleted in the working tree alone (review 8)
+                why = (f"last applied from {record.config} ({at}), which this working tree lacks but HEAD still has; kept: "
+                       "a deletion not committed is no proof it left the repository")
+                note = (f'endpoint {e.get("id")} (project_id "{project_id}") was last applied from {record.config} ({at}), which is deleted in this '
+                        f"working tree but still in HEAD (a deletion, or a move, not committed): kept, never pruned from here. Commit the deletion "
+                        f"to let --prune delete the endpoint, or `git checkout HEAD -- {record.config}` to bring the file back; "
+                        f"or delete the endpoint with `{delete}`")
+            else:
+                why = (f"last applied from {record.config} ({at}), which this checkout lacks; kept: nothing shows it left the repository "
+                       "(this checkout may be older than it)")
+                note = (f'endpoint {e.get("id")} (project_id "{project_id}") was last applied from {record.config} ({at}), '
+                        f"which this checkout does not have: kept, never pruned from here, since nothing shows that gpu.jsonc left "
+                        f"the repository (this checkout may predate it, or cannot tell: a shallow clone lacking that commit, or an apply "
+                        f"outside GitHub Actions, which records none). If {record.config} is still in the repository, deploy it from there; if it is gone "
+                        f"and nothing should run the endpoint, delete it with `{delete}`")
+            _kept(out, notes, e, address, why, UNPROVEN_CODE, note)
             continue
         elif elsewhere:
             why = (f'applied from {record.config} (same project_id "{project_id}"), not from this gpu.jsonc ({desired.config_id}); '
@@ -480,7 +490,8 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     reading = _Reading(desired, account, catalog, target, report, records, drift.deleted_records(records, {str(e.get("id")) for e in observed.endpoints}), volume_of, flags)
     for spec in desired.endpoints:
         _plan_endpoint(spec, reading, tally)
-    tally.notices += shared(volumes.values(), observed.endpoints, lambda e: owner(e) == desired.project_id or str(e.get("id")) in tally.matched or str(e.get("id")) in records)
+    tally.notices += shared(volumes.values(), observed.endpoints, lambda e: owner(e) == desired.project_id or str(e.get("id")) in tally.matched or str(e.get("id")) in records,
+                            observed.pods, observed.pods_unread)
     if tally.errors:
         raise PlanError("the plan cannot be made", tally.errors)
     kept_volume_ids = {v.ref for v in volumes.values() if isinstance(v.ref, str)}

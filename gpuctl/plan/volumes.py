@@ -10,11 +10,12 @@ from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.errors import Diagnostic
 from gpuctl.model import Notice, Observed, VolumeSpec
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, ResourceChange, Unknown
-from gpuctl.v2 import owner, volume_ids
+from gpuctl.prewarm import warm_pod_endpoint
+from gpuctl.v2 import owner, pod_volume_ids, volume_ids
 from gpuctl.words import joined
 
 DEFAULT_SIZE_GB = 50
-SHARED_CODE = "shared-volume"  # the volume gpu.jsonc names is attached to endpoints not this project's (policy forbid_shared_volumes)
+SHARED_CODE = "shared-volume"  # the volume gpu.jsonc names is attached to endpoints not this project's, or mounted by pods (policy forbid_shared_volumes)
 SHARED_ADVICE = (". If it is not meant to be shared, give volume.name a name of this project's own (the plan then creates a new, empty volume); "
                  "policy forbid_shared_volumes refuses such a plan")  # the end of a shared-volume warning: what to do
 
@@ -111,23 +112,37 @@ def preserved(observed: Observed, referenced_ids: set[str], kept_ids: set[str], 
     return out
 
 
-def shared(volumes: Iterable[ResolvedVolume], endpoints: Iterable[dict], ours: Callable[[dict], bool]) -> list[Notice]:
+def shared(volumes: Iterable[ResolvedVolume], endpoints: Iterable[dict], ours: Callable[[dict], bool], pods: Iterable[dict] | None = (),
+           pods_unread: str | None = None) -> list[Notice]:
     """A warning on each existing volume gpu.jsonc names that endpoints not this project's
-    (`ours` false: another project's marker, or none) attach. Volumes carry no marker and are
-    reused by name (review 6, R6-3): without it, the plan mounted another team's volume into this
-    project's workers and grew it, irreversibly, and a reviewer saw only `size = 10 → 50`."""
-    by_id: dict[str, list[dict]] = {}
+    (`ours` false: another project's marker, or none) attach, or that pods mount (a training
+    pod writing its checkpoints there, review 8), but for the pre-warm pods of this project's
+    endpoints. Volumes carry no marker and are reused by name (review 6, R6-3): without it, the
+    plan mounted another team's volume into this project's workers and grew it, irreversibly,
+    and a reviewer saw only `size = 10 → 50`. `pods` None: not read (`pods_unread`: why, which
+    the plan then says of each existing volume it names). One pass over each list, then a
+    lookup per volume (issue 11)."""
+    endpoint_users: dict[str, list[dict]] = {}
     for e in endpoints:
         for vid in volume_ids(e):
-            by_id.setdefault(vid, []).append(e)
+            endpoint_users.setdefault(vid, []).append(e)
+    pod_users: dict[str, list[dict]] = {}
+    for p in pods or ():
+        for vid in pod_volume_ids(p):
+            pod_users.setdefault(vid, []).append(p)
     out = []
     for volume in volumes:
-        if not isinstance(volume.ref, str) or volume.ref not in by_id:
+        if not isinstance(volume.ref, str):
             continue
-        users = by_id[volume.ref]
-        others = [e for e in users if not ours(e)]
+        if pods is None and pods_unread:
+            out.append(Notice("shared-volume-pods-unread", f'the account\'s pods could not be listed ({pods_unread}), so whether a pod mounts network volume '
+                                                           f'"{volume.change.name}" ({volume.ref}) was not checked', volume.change.address))
+        users = endpoint_users.get(volume.ref, [])
+        ours_ids = {str(e.get("id")) for e in users if ours(e)}
+        others = [_user(e) for e in users if not ours(e)]
+        others += [_pod(p) for p in pod_users.get(volume.ref, []) if warm_pod_endpoint(p.get("name")) not in ours_ids]
         if others:
-            out.append(_shared_notice(volume, others, attached=any(ours(e) for e in users)))
+            out.append(_shared_notice(volume, others, attached=bool(ours_ids)))
     return out
 
 
@@ -136,9 +151,14 @@ def _user(endpoint: dict) -> str:
     return f'endpoint "{endpoint.get("name")}" ({endpoint.get("id")})' + (f' of project "{project}"' if project else ", unmanaged (no gpuctl marker)")
 
 
-def _shared_notice(volume: ResolvedVolume, others: list[dict], attached: bool) -> Notice:
+def _pod(pod: dict) -> str:
+    status = pod.get("status")
+    return f'pod "{pod.get("name")}" ({pod.get("id")}' + (f", {str(status).lower()})" if isinstance(status, str) and status else ")")
+
+
+def _shared_notice(volume: ResolvedVolume, others: list[str], attached: bool) -> Notice:
     change = volume.change
-    users = joined([_user(e) for e in others], 5)
+    users = joined(others, 5)
     what = ("this project's endpoints already attach it too, so both read and write the same files" if attached else
             "this plan attaches it to this project's workers too, so both read and write the same files")
     grown = next((c for c in change.changes if c.path == "size" and change.action is Action.UPDATE), None)

@@ -230,7 +230,8 @@ def plan_findings(policy: Policy, plan: Plan) -> tuple[list[Violation], list[Not
 def _volumes(policy: Policy, plan: Plan) -> list[Violation]:
     """`max_volume_size_gb`: the size the plan gives a volume it creates or grows (a growth is
     permanent); `forbid_shared_volumes`: a volume the plan's `shared-volume` warning names (the
-    planner's one reading of who attaches it, gpuctl.plan.volumes.shared)."""
+    planner's one reading of who attaches or mounts it, gpuctl.plan.volumes.shared), but one whose
+    name its `except` list gives."""
     out = []
     limit = policy.max_volume_size_gb
     if limit is not None:
@@ -242,6 +243,7 @@ def _volumes(policy: Policy, plan: Plan) -> list[Violation]:
                 out.append(Violation("max_volume_size_gb", c.address, None, f"the plan {verb} {c.address} to {size} GB; the policy allows at most {limit} GB",
                                      policy.origin.get("max_volume_size_gb", "")))
     if policy.forbid_shared_volumes:
+        allowed = {c.address for c in plan.changes if c.kind is Kind.NETWORK_VOLUME and c.name in policy.shared_volumes_except}
         out += [Violation("forbid_shared_volumes", n.address, None, f"{n.message.removesuffix(SHARED_ADVICE)}; the policy forbids a shared volume",
-                          policy.origin.get("forbid_shared_volumes", "")) for n in plan.notices if n.code == SHARED_CODE]
+                          policy.origin.get("forbid_shared_volumes", "")) for n in plan.notices if n.code == SHARED_CODE and n.address not in allowed]
     return out

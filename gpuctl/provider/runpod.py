@@ -14,7 +14,7 @@ from typing import Any
 from gpuctl.interrupts import TICK_S
 from gpuctl.jobs import check_body_size
 from gpuctl.model import Observed
-from gpuctl.provider.errors import AmbiguousWrite, NotFound, ServerError
+from gpuctl.provider.errors import AmbiguousWrite, NotFound, ProviderError, ServerError
 from gpuctl.provider.graphql import GraphQL
 from gpuctl.provider.http import ApiClient, path
 
@@ -107,10 +107,14 @@ class RunPodProvider:
 
     # -- observed state: one list call per kind, concurrently ---------------------------------
 
-    def observe(self, model_references: bool = False, registries: bool = False) -> Observed:
+    def observe(self, model_references: bool = False, registries: bool = False, pods: bool = False) -> Observed:
         """The account, one list call per kind at once. `registries`: also the container registry
-        credentials (a block declares `runpod.registry_auth`); otherwise they are not read."""
+        credentials (a block declares `runpod.registry_auth`); `pods`: also the pods (a block
+        declares a network volume; a failed listing is said, `Observed.pods_unread`, not raised:
+        a key without pod access still plans); otherwise they are not read."""
         calls = {"endpoints": self.list_endpoints, "networkVolumes": self.list_volumes, "templates": self.list_templates}
+        if pods:
+            calls["pods"] = self._pods_or_why
         if model_references:
             calls["modelReferences"] = self.graphql.model_references
         if registries:
@@ -120,7 +124,16 @@ class RunPodProvider:
         endpoints = tuple({**e, "modelReferences": refs[e["id"]]} if e.get("id") in refs and refs[e["id"]] else e for e in found["endpoints"])
         secrets = self.secrets() if self.secrets is not None else None
         listed = tuple(found["registries"]) if registries else None
-        return Observed(endpoints, tuple(found["networkVolumes"]), tuple(found["templates"]), secrets, listed)
+        pod_list = found.get("pods")
+        return Observed(endpoints, tuple(found["networkVolumes"]), tuple(found["templates"]), secrets, listed,
+                        tuple(pod_list) if isinstance(pod_list, list) else None, pod_list if isinstance(pod_list, str) else None)
+
+    def _pods_or_why(self) -> list[dict] | str:
+        """The account's pods, or why they could not be listed."""
+        try:
+            return self.list_pods()
+        except ProviderError as exc:
+            return exc.summary
 
     def list_endpoints(self) -> list[dict]:
         return _listed(self.control, "endpoints", "GET", "/v2/serverless")

@@ -29,7 +29,7 @@ from typing import Any
 
 from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.model import LOCAL_COMMAND_ENV
-from gpuctl.prewarm import ModelList
+from gpuctl.prewarm import WARM_POD, ModelList
 from gpuctl.provider.errors import AmbiguousWrite, ProviderError
 from gpuctl.warm.download import PREFIX
 from gpuctl.warm.errors import DownloadFailed, PodLeft, WarmTimeout
@@ -49,7 +49,7 @@ MOUNT = "/runpod-volume"
 POLL_S = 2.0
 EXIT_GRACE_S = 3.0  # after the pod exits, how long its last lines may take to arrive
 GONE = ("EXITED", "TERMINATED", "ERROR")
-NAME = re.compile(r"gpuctl-warm-[A-Za-z0-9]+-[0-9a-f]{6}-until([0-9]{1,12})")
+NAME = WARM_POD  # gpuctl.prewarm's, which the planner reads too
 
 
 def downloader_argv() -> list[str]:
@@ -93,7 +93,7 @@ def expired(name: str, now: float, grace: float) -> bool:
     """Whether `name` is a warm-up pod's whose run's deadline passed more than `grace` ago.
     A name without the deadline (an older gpuctl's, or anyone else's pod) is never expired."""
     match = NAME.fullmatch(str(name))
-    return bool(match) and now > int(match.group(1)) + grace
+    return bool(match) and now > int(match.group(2)) + grace
 
 
 def left_over(pods: list[dict], endpoint_id: str, now: float, grace: float) -> list[dict]:

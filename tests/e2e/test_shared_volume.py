@@ -105,3 +105,48 @@ def test_the_projects_own_volume_is_no_shared_volume_and_max_volume_size_bounds_
     fresh = project(tmp_path / "fresh", echo_config(volume="new") | {"policy": {"max_volume_size_gb": 10}}, {"handler.py": ECHO_HANDLER})
     created = account.gpu("serverless", "deploy", "--plan", "--provider", "local", cwd=fresh)
     assert created.code == 4 and "max_volume_size_gb" in created.out + created.err, created.out + created.err
+
+
+def test_a_pod_mounting_the_volume_is_named_and_a_policy_can_except_the_volume(account, tmp_path):
+    """Review 8: only endpoints counted, so a volume a training pod writes to (its
+    `mounts.network`) read as this project's alone: deploy grew it and mounted it into the
+    workers with no word, and `forbid_shared_volumes` let it through. The plan reads the pods
+    (one list call, only when a block declares a volume) and names the pod; a policy that
+    intends the sharing says so with `{"except": ["w1vol"]}`."""
+    made = account.server.http.post("/v2/network-volumes", json={"name": "w1vol", "size": 10, "dataCenter": "EU-RO-1"})
+    assert made.status_code in (200, 201), made.text
+    vid = made.json()["id"]
+    pod = account.server.http.post("/v2/pods", json={"name": "trainer", "image": "x/y:1", "cpu": {"id": "cpu3c", "vcpuCount": 2},
+                                                     "mounts": {"network": [{"volumeId": vid, "path": "/workspace"}]}})
+    assert pod.status_code in (200, 201), pod.text
+    proj = _ours(tmp_path, policy={"forbid_shared_volumes": True})
+    refused = account.gpu("serverless", "deploy", "--plan", "--json", "--provider", "local", cwd=proj)
+    assert refused.code == 4, refused.out + refused.err
+    doc = refused.json()
+    (warning,) = [w for w in doc["warnings"] if w["code"] == "shared-volume"]
+    assert f'pod "trainer" ({pod.json()["id"]}' in warning["message"] and "from 10 to 50 GB" in warning["message"], warning
+    assert [v["rule"] for v in doc["policy"]["violations"]] == ["forbid_shared_volumes"]
+    assert [r for r in account.requests() if r["method"] == "GET" and r["path"] == "/v2/pods"], "the plan lists the pods"
+
+    allowed = _ours(tmp_path / "again", policy={"forbid_shared_volumes": {"except": ["w1vol"]}})
+    planned = account.gpu("serverless", "deploy", "--plan", "--json", "--provider", "local", cwd=allowed)
+    assert planned.code == 0, planned.out + planned.err
+    assert [w["code"] for w in planned.json()["warnings"] if w["code"] == "shared-volume"] == ["shared-volume"]
+
+
+def test_pods_that_cannot_be_listed_are_said_and_do_not_stop_the_plan(account, tmp_path):
+    """A key without pod access (GET /v2/pods refused) still plans: the plan says the pods were
+    not checked, on the volume it names; a project without a volume never lists them."""
+    volume = _other_project_with_volume(account, tmp_path)
+    account.faults({"op": "list", "kind": "pod", "action": "status", "status": 403})
+    proj = _ours(tmp_path)
+    planned = account.gpu("serverless", "deploy", "--plan", "--json", "--provider", "local", cwd=proj)
+    assert planned.code == 0, planned.out + planned.err
+    (said,) = [w for w in planned.json()["warnings"] if w["code"] == "shared-volume-pods-unread"]
+    assert volume["id"] in said["message"] and "403" in said["message"], said
+    assert [w for w in planned.json()["warnings"] if w["code"] == "shared-volume"], "the endpoints are still checked"
+    account.clear_faults()
+    listed = len([r for r in account.requests() if r["path"] == "/v2/pods"])
+    plain = project(tmp_path / "plain", echo_config("plain", project_id="plain"), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "--plan", "--provider", "local", cwd=plain).code == 0
+    assert len([r for r in account.requests() if r["path"] == "/v2/pods"]) == listed

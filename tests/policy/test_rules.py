@@ -261,3 +261,54 @@ def test_volume_rules_read_the_plan_and_merge_into_the_stricter(tmp_path):
     assert "give volume.name" not in plan.policy.violations[1].message  # the advice is the warning's, not the violation's
     own = checked(tmp_path, config(shared), Observed(endpoints=(mine,), network_volumes=(vol,)), extra=platform)
     assert rules(own) == [] and not [n for n in own.notices if n.code == "shared-volume"]
+
+
+def _models_volume() -> tuple[dict, dict]:
+    vol = {"id": "vol-1", "name": "models", "size": 20, "dataCenter": "EU-RO-1"}
+    shared = block() | {"volume": {"name": "models", "size_gb": 30}}
+    shared["runpod"] = shared["runpod"] | {"data_center_ids": ["EU-RO-1"]}
+    return vol, shared
+
+
+def test_a_pod_mounting_the_volume_makes_it_shared(tmp_path):
+    """Review 8: only endpoints counted, so a training pod writing to the volume (v2's
+    `mounts.network[].volumeId`; v1's flat `networkVolumeId`) never made it shared: deploy grew
+    and mounted it with no word, and forbid_shared_volumes let it through. A pre-warm pod of the
+    project's own endpoint (gpuctl-warm-<id>-...) is the project's."""
+    vol, shared = _models_volume()
+    trainer = {"id": "pod-t", "name": "trainer", "status": "RUNNING", "mounts": {"network": [{"volumeId": "vol-1", "path": "/workspace"}]}}
+    legacy = {"id": "pod-l", "name": "old", "status": "EXITED", "networkVolumeId": "vol-1"}
+    mine = {"id": "ep-m", "name": "api", "env": {"GPUCTL_PROJECT": "demo"}, "networkVolumes": ["vol-1"]}
+    warm = {"id": "pod-w", "name": "gpuctl-warm-ep-m-abc123-until1700000000", "mounts": {"network": [{"volumeId": "vol-1", "path": "/runpod-volume"}]}}
+    warm["name"] = "gpuctl-warm-epm-abc123-until1700000000"
+    mine["id"] = "epm"
+    plan = checked(tmp_path, config(shared, policy={"forbid_shared_volumes": True}),
+                   Observed(endpoints=(mine,), network_volumes=(vol,), pods=(trainer, legacy, warm)))
+    (notice,) = [n for n in plan.notices if n.code == "shared-volume"]
+    assert 'pod "trainer" (pod-t, running)' in notice.message and 'pod "old" (pod-l, exited)' in notice.message, notice.message
+    assert "pod-w" not in notice.message and "grows it from 20 to 30 GB" in notice.message
+    assert rules(plan) == [("forbid_shared_volumes", "network_volume.models@EU-RO-1", None)]
+    alone = checked(tmp_path, config(shared, policy={"forbid_shared_volumes": True}), Observed(endpoints=(mine,), network_volumes=(vol,), pods=(warm,)))
+    assert rules(alone) == [] and not [n for n in alone.notices if n.code == "shared-volume"]
+    unread = checked(tmp_path, config(shared), Observed(endpoints=(mine,), network_volumes=(vol,), pods_unread="403 Forbidden"))
+    (said,) = [n for n in unread.notices if n.code == "shared-volume-pods-unread"]
+    assert "403 Forbidden" in said.message and "vol-1" in said.message
+
+
+def test_forbid_shared_volumes_can_except_named_volumes_and_merges_into_the_stricter(tmp_path):
+    """Review 8: the rule refused every shared volume, an intended one too (a model cache two
+    projects read). `{"except": [names]}` allows those volumes; merged with another policy, the
+    exceptions intersect (`true` has none), so a project cannot widen a platform's rule."""
+    vol, shared = _models_volume()
+    theirs = {"id": "ep-t", "name": "theirs", "env": {"GPUCTL_PROJECT": "other"}, "networkVolumes": ["vol-1"]}
+    account = Observed(endpoints=(theirs,), network_volumes=(vol,))
+    allowed = checked(tmp_path, config(shared, policy={"forbid_shared_volumes": {"except": ["models"]}}), account)
+    assert rules(allowed) == [] and [n.code for n in allowed.notices if n.code == "shared-volume"] == ["shared-volume"]
+    other = checked(tmp_path, config(shared, policy={"forbid_shared_volumes": {"except": ["cache"]}}), account)
+    assert rules(other) == [("forbid_shared_volumes", "network_volume.models@EU-RO-1", None)]
+    platform = Policy(("platform.jsonc",), forbid_shared_volumes=True, origin={"forbid_shared_volumes": "platform.jsonc"})
+    narrowed = checked(tmp_path, config(shared, policy={"forbid_shared_volumes": {"except": ["models"]}}), account, extra=platform)
+    assert rules(narrowed) == [("forbid_shared_volumes", "network_volume.models@EU-RO-1", None)]
+    both = Policy(("platform.jsonc",), forbid_shared_volumes=True, shared_volumes_except=("models", "cache"), origin={"forbid_shared_volumes": "platform.jsonc"})
+    kept = checked(tmp_path, config(shared, policy={"forbid_shared_volumes": {"except": ["models"]}}), account, extra=both)
+    assert rules(kept) == []
