@@ -18,6 +18,7 @@ from typing import Any
 from gpuctl.model import MARKER_ENV
 from gpuctl.plan.adopt import other_project_advice
 from gpuctl.plan.fields import GPUCTL_SETS
+from gpuctl.plan.planner import UNPROVEN_CODE
 from gpuctl.plan.cost import moves, pool_hourly
 from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.render.words import show, signed_money
@@ -34,8 +35,8 @@ MONEY = ("workers.min", "workers.max", "gpu.pools", "gpu.count")
 # ADR 35), so that "in sync" is never said of it silently (ADR 52). A `config-unproven` one (an
 # endpoint whose recorded gpu.jsonc this checkout lacks, with no proof it left the repository:
 # review 7, R7-2) makes the report not in sync (exit 2): no gpu.jsonc here declares what it bills.
-KEPT_NOTES = ("other-config", "config-unproven")
-DRIFTING_NOTES = ("config-unproven",)
+KEPT_NOTES = ("other-config", UNPROVEN_CODE)
+DRIFTING_NOTES = (UNPROVEN_CODE,)
 
 ORIGIN_WORDS = {"config": "changed in gpu.jsonc", "other-config": "applied from another gpu.jsonc", "account": "changed in the account",
                 "both": "changed in both", "unknown": "origin unknown"}
