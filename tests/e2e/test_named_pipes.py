@@ -186,6 +186,15 @@ def test_stdin_redirected_from_a_named_pipe_is_read_by_every_option_that_reads_a
     assert left == [], f"gpu left {left} unread: {said}"
 
 
+def test_a_job_input_named_by_stdin_is_read_from_a_named_pipe_on_stdin(account, tmp_path):
+    """`invoke --input @/dev/stdin < FIFO` too (the job input is no path option, so not in READS)."""
+    with _stdin_from_a_named_pipe(tmp_path / "input.pipe", b"{ no JSON\n") as (stdin, left):
+        done = account.gpu("serverless", "invoke", "echo", "--provider", "local", "--input", "@/dev/stdin", cwd=tmp_path, timeout=GUARD, stdin=stdin)
+    said = done.out + done.err
+    assert done.code == 1 and "named pipe" not in said and "Traceback" not in said, said
+    assert "/dev/stdin" in said and "JSON" in said and left == [], said
+
+
 @pytest.mark.parametrize("kind", ["named pipe", "regular file", "pipe"])
 def test_a_saved_plan_on_stdin_is_applied_whatever_the_shell_opened_there(account, tmp_path, kind):
     """`gpu serverless deploy --from-plan /dev/stdin < FIFO` (R7-4), `< plan.json` and
