@@ -10,8 +10,14 @@ socket before reading a byte: `--from-plan /dev/zero` read for ever and filled m
 pipe (a FIFO made by mkfifo) is refused too, unopened: opening one that no process writes
 waits for ever (`--from-plan`, `--observed`, `--policy`, `--config`, `--input @FILE` did, R4-12).
 A pipe from the shell has a writer by construction and is no named pipe: it lives on the
-kernel's pipe file system, which is how the two are told apart (`_named_pipe`). No module opens
-a file to read it otherwise (tests/test_file_reads.py walks the source for one).
+kernel's pipe file system, which is how the two are told apart (`_named_pipe`). A path that
+names gpu's own stdin (`/dev/stdin`, `/dev/fd/0`, `/proc/self/fd/0`: `_names_stdin`) is not
+opened again at all but read from descriptor 0, which the shell opened before gpu started,
+whatever it holds: a pipe, a regular file (`< plan.json`, read from its start as re-opening it
+read it) or a named pipe (`< FIFO`, whose writer the shell's open already waited for; R7-4
+refused it). The FIFO named by its own path is still refused. A device is refused there too
+(`< /dev/zero`), and a terminal, which would be read until the user typed an end.
+No module opens a file to read it otherwise (tests/test_file_reads.py walks the source for one).
 
 A JSON file the user names (a saved plan, a snapshot, a job input, the key file, the event
 payload) is read by `read_json`, which turns every failure, of the file or of its JSON, into
@@ -80,6 +86,62 @@ def _refuse_kind(path: Path | str, info: os.stat_result, pipes: bool = True) -> 
         raise FileRefused(path, NAMED_PIPE)
 
 
+def _names_stdin(path: Path | str) -> bool:
+    """Whether `path` names this process's descriptor 0 (`/dev/stdin`, `/dev/fd/0`,
+    `/proc/self/fd/0`, `/proc/PID/fd/0`, or a link to one), told by its name and the links that
+    lead to it, never by what the file is: the named pipe stdin was opened from, named by its
+    own path, is no name of stdin."""
+    fd_dirs = {os.path.realpath(d) for d in ("/dev/fd", "/proc/self/fd", "/proc/thread-self/fd")}
+    current = os.path.abspath(os.fspath(path))
+    for _ in range(40):  # the kernel's own limit on links followed
+        head, name = os.path.split(current)
+        if name == "0" and os.path.realpath(head) in fd_dirs:
+            return True
+        try:
+            target = os.readlink(current)  # /dev/stdin -> /proc/self/fd/0
+        except OSError:
+            return False
+        current = os.path.normpath(os.path.join(head, target))
+    return False
+
+
+def _stdin(path: Path | str) -> tuple[int, os.stat_result]:
+    """A descriptor of gpu's own stdin (a duplicate, which the caller closes) and its fstat,
+    refused (FileRefused) when it is a terminal, a device or a socket, or closed."""
+    try:
+        fd = os.dup(0)
+    except OSError:
+        raise FileRefused(path, "it names gpu's stdin, which is closed") from None
+    try:
+        info = os.fstat(fd)
+        if os.isatty(fd):
+            raise FileRefused(path, "it names gpu's stdin, which is a terminal, not a file: give the file's path, or send it on stdin (`< FILE`)")
+        for test, kind in _KINDS:  # a FIFO is read, named or not: the shell's open already had its writer
+            if test(info.st_mode):
+                raise FileRefused(path, f"it names gpu's stdin, which is {kind}, not a regular file or pipe")
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(21, os.strerror(21), str(path))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, info
+
+
+def _read(fd: int, size: int, offset: int, regular: bool) -> bytes:
+    """At most `size` bytes at `offset` of a regular file (pread: from its start, however far
+    the shell's descriptor has been read), else the next ones of a pipe, waited for when the
+    descriptor (stdin, shared with whoever gave it) does not block."""
+    if regular:
+        return os.pread(fd, size, offset)
+    while True:
+        try:
+            return os.read(fd, size)
+        except BlockingIOError:
+            import select
+
+            select.select([fd], [], [])
+
+
 def size_words(limit: int) -> str:
     return f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit:,} bytes"
 
@@ -89,7 +151,10 @@ def _open(path: Path | str, pipes: bool) -> tuple[int, os.stat_result]:
     is a regular file or, with `pipes`, a pipe from the shell; a named pipe is refused either
     way. It is opened without blocking, since opening a FIFO with no writer waits for ever (one
     made in place of the file since the stat), and reads of a pipe from the shell then block
-    again, waiting for its writer. The caller closes it."""
+    again, waiting for its writer. A name of gpu's stdin is not opened: its descriptor is
+    duplicated (`_stdin`). The caller closes it."""
+    if pipes and _names_stdin(path):
+        return _stdin(path)
     _refuse_kind(path, os.stat(path), pipes)  # before open: opening a device or a named pipe can itself do something
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | os.O_NONBLOCK)
     try:
@@ -106,19 +171,20 @@ def _open(path: Path | str, pipes: bool) -> tuple[int, os.stat_result]:
 
 
 def read_bytes(path: Path | str, limit: int = MAX_BYTES, pipes: bool = True) -> bytes:
-    """The bytes of the file at `path`, a regular file or a pipe from the shell, at most `limit`
-    of them. FileRefused for a device, socket or named pipe, or for more than `limit` bytes; IsADirectoryError for a
+    """The bytes of the file at `path`, a regular file or a pipe from the shell (or whatever
+    gpu's stdin holds, for a name of it), at most `limit` of them. FileRefused for a device, socket or named pipe, or for more than `limit` bytes; IsADirectoryError for a
     directory; any other OSError (FileNotFoundError, PermissionError) as the system raises it.
 
     `pipes=False` is for files gpuctl itself writes (the local provider's `token` and
-    `server.json`): only a regular file will do, so any pipe is refused."""
+    `server.json`): only a regular file will do, so any pipe is refused, and a name of stdin is
+    opened as any path is."""
     fd, info = _open(path, pipes)
     try:
         too_large = FileRefused(path, f"it is larger than {size_words(limit)}, the most gpuctl reads of one file", too_large=True)
         if stat.S_ISREG(info.st_mode) and info.st_size > limit:
             raise too_large
-        chunks, total = [], 0
-        while chunk := os.read(fd, min(CHUNK, limit + 1 - total)):
+        chunks, total, regular = [], 0, stat.S_ISREG(info.st_mode)
+        while chunk := _read(fd, min(CHUNK, limit + 1 - total), total, regular):
             chunks.append(chunk)
             total += len(chunk)
             if total > limit:

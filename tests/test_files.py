@@ -1,5 +1,6 @@
 """The one reader of files users name (gpuctl.files): a regular file or a pipe from the shell,
-at most a limit; a device or a named pipe refused before a byte is read."""
+at most a limit; a device or a named pipe refused before a byte is read, and a name of stdin
+read from the descriptor the shell gave (R7-4)."""
 
 from __future__ import annotations
 
@@ -173,13 +174,15 @@ def test_read_json_names_a_file_it_cannot_read_and_keeps_the_cause(tmp_path):
     assert read_json(bom, encoding="utf-8-sig") == {"a": 1}
 
 
-def _read_in_child(path: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
+def _read_in_child(path: str, stdin: bytes | int = b"") -> subprocess.CompletedProcess:
     """read_bytes(path) in a child killed if it outlives a guard (a regression waits on a FIFO
-    for ever: the test then fails with TimeoutExpired, never hangs the suite)."""
+    for ever: the test then fails with TimeoutExpired, never hangs the suite). `stdin`: the
+    bytes sent through a pipe, or a descriptor given as the child's stdin."""
     code = ("import sys\nfrom gpuctl.files import FileRefused, read_bytes\n"
             "try:\n    sys.stdout.buffer.write(read_bytes(sys.argv[1]))\n"
             "except FileRefused as exc:\n    print('refused:', exc.problem)\n")
-    return subprocess.run([sys.executable, "-c", code, path], input=stdin, capture_output=True, timeout=60, env=os.environ | {"PYTHONPATH": str(ROOT)})
+    feed = {"input": stdin} if isinstance(stdin, bytes) else {"stdin": stdin}
+    return subprocess.run([sys.executable, "-c", code, path], capture_output=True, timeout=60, env=os.environ | {"PYTHONPATH": str(ROOT)}, **feed)
 
 
 def test_a_named_pipe_is_refused_unopened_with_no_writer_and_the_fix_says_what_to_give(tmp_path):
@@ -210,3 +213,79 @@ def test_stdin_from_the_shell_is_a_pipe_and_still_read():
     """`cat plan.json | gpu ... --from-plan /dev/stdin`: the fix the refusal of a FIFO names."""
     done = _read_in_child("/dev/stdin", stdin=b'{"plan": 1}')
     assert done.stdout == b'{"plan": 1}', done.stderr
+
+
+def _fifo_on_stdin(fifo: Path, data: bytes) -> int:
+    """A descriptor of the named pipe `fifo` as `< FIFO` opens it, holding `data`, its writer gone."""
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    writer = os.open(fifo, os.O_WRONLY)
+    os.write(writer, data)
+    os.close(writer)
+    os.set_blocking(reader, True)
+    return reader
+
+
+@pytest.mark.parametrize("name", ["/dev/stdin", "/dev/fd/0", "/proc/self/fd/0", "/proc/thread-self/fd/0", "/dev/../dev/stdin"])
+def test_a_name_of_stdin_reads_the_named_pipe_the_shell_opened_there(tmp_path, name):
+    """R7-4: `gpu ... --from-plan /dev/stdin < FIFO` was refused as a named pipe, although the
+    shell had opened it (with its writer) before gpu started: stdin is read as it is."""
+    reader = _fifo_on_stdin(tmp_path / "plan.pipe", b'{"plan": 1}')
+    try:
+        done = _read_in_child(name, stdin=reader)
+    finally:
+        os.close(reader)
+    assert done.stdout == b'{"plan": 1}', done.stdout + done.stderr
+
+
+def test_a_link_to_stdin_reads_stdin(tmp_path):
+    link = tmp_path / "input"
+    link.symlink_to("/dev/stdin")
+    reader = _fifo_on_stdin(tmp_path / "plan.pipe", b"linked")
+    try:
+        done = _read_in_child(str(link), stdin=reader)
+    finally:
+        os.close(reader)
+    assert done.stdout == b"linked", done.stdout + done.stderr
+
+
+def test_the_named_pipe_on_stdin_is_refused_by_its_own_path(tmp_path):
+    """Only the names of stdin read what it holds: the FIFO's own path stays a named pipe."""
+    fifo = tmp_path / "plan.pipe"
+    reader = _fifo_on_stdin(fifo, b"{}")
+    try:
+        done = _read_in_child(str(fifo), stdin=reader)
+        assert done.stdout.decode() == f"refused: {NAMED_PIPE}\n", done.stderr
+        assert os.read(reader, 10) == b"{}"  # never read
+    finally:
+        os.close(reader)
+
+
+def test_a_regular_file_on_stdin_is_read_from_its_start_and_again(tmp_path):
+    """`< plan.json`: from its start, as re-opening /dev/stdin read it, however far the shell's
+    descriptor had been read; read twice, it gives the same bytes twice."""
+    plan = tmp_path / "plan.json"
+    plan.write_bytes(b'{"plan": 1}')
+    code = ("import os, sys\nfrom gpuctl.files import read_bytes\nos.read(0, 3)\n"
+            "sys.stdout.buffer.write(read_bytes('/dev/stdin') + b'|' + read_bytes('/dev/fd/0'))\n")
+    with plan.open("rb") as stdin:
+        done = subprocess.run([sys.executable, "-c", code], stdin=stdin, capture_output=True, timeout=60, env=os.environ | {"PYTHONPATH": str(ROOT)})
+    assert done.stdout == b'{"plan": 1}|{"plan": 1}', done.stdout + done.stderr
+
+
+def test_a_terminal_or_device_on_stdin_is_refused_by_a_name_of_stdin():
+    """A terminal would be read until someone typed an end, /dev/zero for ever."""
+    import pty
+
+    main, terminal = pty.openpty()
+    try:
+        done = _read_in_child("/dev/stdin", stdin=terminal)
+    finally:
+        os.close(main)
+        os.close(terminal)
+    assert done.stdout.decode().startswith("refused: it names gpu's stdin, which is a terminal"), done.stdout + done.stderr
+    with open("/dev/zero", "rb") as zero:
+        done = subprocess.run([sys.executable, "-c", "import sys\nfrom gpuctl.files import FileRefused, read_bytes\n"
+                               "try:\n    read_bytes('/dev/stdin')\nexcept FileRefused as exc:\n    print('refused:', exc.problem)\n"],
+                              stdin=zero, capture_output=True, timeout=60, env=os.environ | {"PYTHONPATH": str(ROOT)})
+    assert "refused: it names gpu's stdin, which is a character device" in done.stdout.decode(), done.stdout + done.stderr

@@ -54,7 +54,7 @@ def _run(app: AppContext, target, name: str | None, write: bool, as_json: bool, 
     """Pull; `flags` (`gpuctl.commands.Flags`): the run's --config and --provider, which every
     command it suggests repeats."""
     from gpuctl.catalog import load_catalog
-    from gpuctl.config.pull import pull as pull_text
+    from gpuctl.config.pull import Left, pull as pull_text
     from gpuctl.config.source import nearby_config
     from gpuctl.errors import UsageError
     from gpuctl.plan.planner import unreported
@@ -66,11 +66,15 @@ def _run(app: AppContext, target, name: str | None, write: bool, as_json: bool, 
         raise UsageError("no gpu.jsonc here, so there is nothing to pull into", hint=nearby_config(app.cwd) or "run it in the project directory or pass --config")
     loaded, catalog = target.loaded, load_catalog()
     _check_name(loaded, name, flags)
-    observed, plan, gone = _plan(app, target, loaded, catalog, None)
+    observed, plan, gone, unknown = _plan(app, target, loaded, catalog, None)
     text = loaded.source.text  # the text the plan was made from: written back only if the file still holds it (edit.save)
     endpoints = {e.get("id"): e for e in observed.endpoints}
     result = pull_text(text, loaded, to_document(plan)["resource_changes"], endpoints, list(observed.network_volumes), catalog, name,
                        unreported(plan, observed), literal, list(observed.registries) if observed.registries is not None else None, flags, gone)
+    for block, problem in unknown.items():  # gpu.jsonc's own name: kept, and said at the key
+        if not name or block == name:
+            result.left.append(Left(f"endpoint.{block}", "registry", "config",
+                                    f"{problem.location()}: {problem.path}: {problem.message}; {problem.hint}"))
     _protect(app, loaded, observed, result)
     if result.pulled:
         _verify(app, target, loaded, catalog, observed, text, result)
@@ -107,16 +111,23 @@ def _check_name(loaded, name: str | None, flags) -> None:
 
 
 def _plan(app: AppContext, target, loaded, catalog, observed):
-    """(observed, plan, gone) as `deploy --plan` makes it; a `${VAR}` that is not set here is
-    left out of the comparison, as `list` does, so pull needs no secrets. `gone`: by block
-    name, the `runpod.registry_auth` the account has no credential for (deleted in the
-    console): deploy stops at it, but pull's job is the account's value, so the block is
-    planned as if it did not declare the key."""
+    """(observed, plan, gone, unknown) as `deploy --plan` makes it; a `${VAR}` that is not set
+    here is left out of the comparison, as `list` does, so pull needs no secrets. A
+    `runpod.registry_auth` the account has no credential for stops deploy; pull tells why
+    (`registries.removed_in_account`, from the endpoint's last-applied record). `gone`: by block
+    name, the name of a credential gpuctl set that the account took away (deleted in the
+    console): pull's job is the account's value, so the block is planned as if it did not
+    declare the key. `unknown`: by block name, the warning at any other such name (a typo, a
+    credential not made yet), which is gpu.jsonc's own: the block is planned as if it named the
+    credential the endpoint holds, so pull writes nothing for the key and keeps it."""
     from dataclasses import replace
 
     from gpuctl.cli.views import _Unset
     from gpuctl.config import build_desired
-    from gpuctl.plan import plan, registries
+    from gpuctl.model import RegistryAuth
+    from gpuctl.plan import drift, plan, registries
+    from gpuctl.plan.model import Kind
+    from gpuctl.v2 import registry
 
     environ = _Unset(app.environ)
     environ.missing = set()
@@ -126,10 +137,28 @@ def _plan(app: AppContext, target, loaded, catalog, observed):
             app.protect(getattr(value, "value", None))  # a `${VAR}` value read from here is never shown
     if observed is None:
         observed = target.provider.observe(any(s.cached_model for s in desired.endpoints), registries=desired.needs_registries)
-    gone = {s.name: s.registry_auth.value for s in desired.endpoints if registries.gone(s, observed)}
-    if gone:  # planned as if undeclared; pull then writes the endpoint's credential, or none (config.pull)
-        desired = replace(desired, endpoints=tuple(replace(s, registry_auth=None) if s.name in gone else s for s in desired.endpoints))
-    return observed, plan(desired, observed, catalog, target=target.name), gone
+    missing = {s.name: s for s in desired.endpoints if registries.gone(s, observed)}
+    undeclared = replace(desired, endpoints=tuple(replace(s, registry_auth=None) if s.name in missing else s for s in desired.endpoints))
+    first = plan(undeclared, observed, catalog, target=target.name)
+    if not missing:
+        return observed, first, {}, {}
+    records = drift.records_of(observed.templates, desired.project_id)
+    endpoints = {str(e.get("id")): e for e in observed.endpoints}
+    ids = {c.name: str(c.id) for c in first.changes if c.kind == Kind.ENDPOINT and c.id}
+    gone, unknown, holds = {}, {}, {}
+    for block, spec in missing.items():
+        live = endpoints.get(ids.get(block, ""))
+        if registries.removed_in_account(records.get(ids.get(block, "")), live):
+            gone[block] = spec.registry_auth.value  # pull then writes the endpoint's credential, or none (config.pull)
+            continue
+        unknown[block] = registries.unknown(spec, observed, target.name, live, target.flags)
+        held = registry(live) if live is not None else None
+        listed = any(isinstance(r, dict) and r.get("id") == held for r in observed.registries or ())
+        holds[block] = RegistryAuth(held, spec.registry_auth.key) if held and listed else None
+    if not unknown:
+        return observed, first, gone, unknown
+    desired = replace(undeclared, endpoints=tuple(replace(s, registry_auth=holds[s.name]) if s.name in unknown else s for s in undeclared.endpoints))
+    return observed, plan(desired, observed, catalog, target=target.name), gone, unknown
 
 
 def _protect(app: AppContext, loaded, observed, result) -> None:
@@ -168,7 +197,7 @@ def _verify(app: AppContext, target, loaded, catalog, observed, before: str, res
         problems = "; ".join(f"{d.path}: {d.message}" for d in exc.diagnostics)
         raise PullFailed(f"the account's values do not fit gpu.jsonc ({problems}); nothing was written",
                          hint=f"pull the other endpoints with `{suggest('serverless', 'pull', 'NAME', flags=target.flags)}`, and set these by hand") from None
-    _, again, _ = _plan(app, target, edited, catalog, observed)
+    _, again, _, _ = _plan(app, target, edited, catalog, observed)
     pulled = {(p.address, p.field) for p in result.pulled}
     still = sorted(f"{c.address} {fc.path}" for c in again.changes for fc in c.changes if (c.address, fc.path) in pulled)
     if still:

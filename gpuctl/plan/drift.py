@@ -224,6 +224,16 @@ def keys_removed(record: Record | None, declared: Mapping[str, Any]) -> dict[str
             if path not in declared and record.digests.get(path) not in (None, digest(record.endpoint_id, path, None))}
 
 
+def taken_away(record: Record | None, path: str, live: Any) -> bool:
+    """Whether the account no longer holds a value gpuctl set: the last apply set `path` (its
+    record holds a digest of a value, not of none) and the endpoint's value now, `live`, is
+    another or none. False without a record, or with one of no value there."""
+    if record is None:
+        return False
+    last = record.digests.get(path)
+    return last not in (None, digest(record.endpoint_id, path, None)) and digest(record.endpoint_id, path, live) != last
+
+
 def _set_digests(endpoint_id: str, digests: Mapping[str, str]) -> dict[str, str]:
     """`digests` without the entries of null: a path with no entry compares as null (ADR 10),
     so a record that cleared a field (ADR 41) and one that never declared it say the same."""

@@ -43,10 +43,12 @@ class Account:
         keep = {k: v for k, v in os.environ.items() if not k.startswith(("RUNPOD_", "GPUCTL_", "GPU_")) and k != "CI"}
         return keep | {"HOME": str(self.home), "GPUCTL_LOCAL_DIR": str(self.server.data_dir), "GPU_PROVIDER": "local", "NO_COLOR": "1", "COLUMNS": "120"}
 
-    def gpu(self, *args: str, cwd: Path, env: dict | None = None, timeout: float = 120, input: str | None = None) -> Run:
-        """`gpu *args`; stdin is `input` when given, else empty."""
+    def gpu(self, *args: str, cwd: Path, env: dict | None = None, timeout: float = 120, input: str | None = None, stdin: int | None = None) -> Run:
+        """`gpu *args`; stdin is `input` when given, else the descriptor `stdin` (a file or FIFO
+        the test opened, as `gpu ... < FILE` gives one), else empty."""
+        feed = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL if stdin is None else stdin}
         done = subprocess.run([sys.executable, "-m", "gpuctl", *args], cwd=cwd, env=self.env | (env or {}), capture_output=True,
-                              text=True, timeout=timeout, **({"input": input} if input is not None else {"stdin": subprocess.DEVNULL}))
+                              text=True, timeout=timeout, **feed)
         return Run(done.returncode, done.stdout, done.stderr)
 
     def popen(self, *args: str, cwd: Path, env: dict | None = None) -> subprocess.Popen:

@@ -6,6 +6,10 @@ and a test walks the command tree so that a new one cannot be left out of it.
 
 A pipe from the shell (stdin, `/dev/stdin`, process substitution `<(cat plan.json)`) has a
 writer by construction and is still read: `invoke --input -` and `--from-plan /dev/stdin`.
+A path that names gpu's own stdin (`/dev/stdin`, `/dev/fd/0`, `/proc/self/fd/0`) is read from
+the descriptor gpu already holds, whatever the shell opened there: `--from-plan /dev/stdin <
+FIFO` was refused as a named pipe (R7-4), though the shell had opened the FIFO, its writer
+there, before gpu started. The FIFO named by its own path is still refused.
 
 Each run is a subprocess killed if it outlives a guard far longer than it takes: a regression
 fails as a TimeoutExpired, never as a hung suite."""
@@ -15,12 +19,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 import pytest
 
-from tests.e2e.conftest import echo_config, project
+from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
 from tests.github.conftest import REPO, TOKEN, config, tree
 from tests.test_dash_paths import _parameters
 
@@ -127,6 +134,107 @@ def test_a_pipe_from_the_shell_is_still_read(account, tmp_path):
     done = account.gpu("serverless", "deploy", "--plan", "--provider", "local", "--observed", "/dev/stdin", cwd=proj, input=snapshot, timeout=GUARD)
     assert done.code == 0 and "named pipe" not in done.err, done.out + done.err
     assert "against snapshot /dev/stdin" in done.out and "endpoint.echo will be created" in done.out
+
+
+@contextmanager
+def _stdin_from_a_named_pipe(fifo: Path, data: bytes) -> Iterator[tuple[int, list[bytes]]]:
+    """A descriptor to give gpu as stdin, opened on the named pipe `fifo` as `gpu ... < FIFO`
+    opens it, while a writer sends `data` and then closes. Yields it and a list that, once the
+    block ends, holds what gpu left unread in the pipe."""
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # lets the writer open without waiting, as the shell's open does
+    writer = os.open(fifo, os.O_WRONLY)
+    os.set_blocking(reader, True)
+    feeder = threading.Thread(target=lambda: (os.write(writer, data), os.close(writer)))
+    feeder.start()
+    left: list[bytes] = []
+    try:
+        yield reader, left
+    finally:
+        os.set_blocking(reader, False)
+        try:
+            while chunk := os.read(reader, 65536):
+                left.append(chunk)
+        except BlockingIOError:
+            left.append(b"(the writer still blocked)")
+        feeder.join(GUARD)
+        os.close(reader)
+
+
+STDIN = ("/dev/stdin", "/dev/fd/0", "/proc/self/fd/0")
+
+
+@pytest.mark.parametrize("option", sorted(READS))
+def test_stdin_redirected_from_a_named_pipe_is_read_by_every_option_that_reads_a_file(account, tmp_path, option):
+    """R7-4: `gpu ... --from-plan /dev/stdin < FIFO` was refused as a named pipe; the shell opened
+    the FIFO, so gpu holds it open already and reading it cannot wait at an open. What is sent is
+    no file any option takes, so each says so (naming /dev/stdin) having read it all."""
+    proj = project(tmp_path / "proj", echo_config())
+    env = None
+    if option.startswith("gpu github"):
+        proj = tree(tmp_path / "repo", config("echo"))
+        (proj / "plans").mkdir()
+        env = _github_env(tmp_path, fork=option.endswith("--pr-file"))
+    with _stdin_from_a_named_pipe(tmp_path / "in.pipe", b"{ no file gpu reads\n") as (stdin, left):
+        try:
+            done = account.gpu(*READS[option], option.rsplit(" ", 1)[1], "/dev/stdin", cwd=proj, env=env, timeout=GUARD, stdin=stdin)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"`{option} /dev/stdin < FIFO` waited (killed after {GUARD}s)")
+    said = done.out + done.err
+    assert "named pipe" not in said and "Traceback" not in said and "internal error" not in said, said
+    assert done.code != 0 and "/dev/stdin" in said, said
+    assert left == [], f"gpu left {left} unread: {said}"
+
+
+def test_a_job_input_named_by_stdin_is_read_from_a_named_pipe_on_stdin(account, tmp_path):
+    """`invoke --input @/dev/stdin < FIFO` too (the job input is no path option, so not in READS)."""
+    with _stdin_from_a_named_pipe(tmp_path / "input.pipe", b"{ no JSON\n") as (stdin, left):
+        done = account.gpu("serverless", "invoke", "echo", "--provider", "local", "--input", "@/dev/stdin", cwd=tmp_path, timeout=GUARD, stdin=stdin)
+    said = done.out + done.err
+    assert done.code == 1 and "named pipe" not in said and "Traceback" not in said, said
+    assert "/dev/stdin" in said and "JSON" in said and left == [], said
+
+
+@pytest.mark.parametrize("kind", ["named pipe", "regular file", "pipe"])
+def test_a_saved_plan_on_stdin_is_applied_whatever_the_shell_opened_there(account, tmp_path, kind):
+    """`gpu serverless deploy --from-plan /dev/stdin < FIFO` (R7-4), `< plan.json` and
+    `cat plan.json | ...`: gpu reads the stdin it was given, never re-opening what it names."""
+    proj = project(tmp_path / "p", echo_config(), {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "--plan", "--out", "plan.json", cwd=proj).code == 0
+    plan = (proj / "plan.json").read_bytes()
+    deploy = ("serverless", "deploy", "--from-plan", "/dev/stdin")
+    if kind == "named pipe":
+        with _stdin_from_a_named_pipe(tmp_path / "plan.pipe", plan) as (stdin, left):
+            done = account.gpu(*deploy, cwd=proj, timeout=GUARD, stdin=stdin)
+        assert left == [], left
+    elif kind == "regular file":
+        with (proj / "plan.json").open("rb") as stdin:
+            done = account.gpu(*deploy, cwd=proj, timeout=GUARD, stdin=stdin.fileno())
+    else:
+        done = account.gpu(*deploy, cwd=proj, timeout=GUARD, input=plan.decode())
+    assert done.code == 0, done.out + done.err
+    assert [e["name"] for e in account.endpoints()] == ["echo"]
+
+
+@pytest.mark.parametrize("path", STDIN)
+def test_every_name_of_stdin_reads_the_descriptor_gpu_holds(account, tmp_path, path):
+    proj = project(tmp_path / "proj", echo_config())
+    snapshot = json.dumps({"endpoints": [], "networkVolumes": [], "templates": []}).encode()
+    with _stdin_from_a_named_pipe(tmp_path / "snapshot.pipe", snapshot) as (stdin, left):
+        done = account.gpu("serverless", "deploy", "--plan", "--observed", path, cwd=proj, timeout=GUARD, stdin=stdin)
+    assert done.code == 0 and left == [], done.out + done.err
+    assert f"against snapshot {path}" in done.out and "endpoint.echo will be created" in done.out
+
+
+def test_the_named_pipe_on_stdin_named_by_its_own_path_is_still_refused(account, tmp_path):
+    """Only the names of stdin read the descriptor gpu holds: the FIFO's own path is a named
+    pipe gpuctl would open (and wait on with no writer), whatever stdin happens to be."""
+    proj = project(tmp_path / "proj", echo_config())
+    fifo = tmp_path / "plan.pipe"
+    with _stdin_from_a_named_pipe(fifo, b"{}") as (stdin, left):
+        done = account.gpu("serverless", "deploy", "-y", "--from-plan", str(fifo), cwd=proj, timeout=GUARD, stdin=stdin)
+    _refused(done, fifo)
+    assert left == [b"{}"], left
 
 
 # The options that name a file gpuctl writes: "gpu COMMAND --option" -> the arguments before it.

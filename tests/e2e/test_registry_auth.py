@@ -287,3 +287,64 @@ def test_pull_after_the_credential_was_deleted_takes_the_other_one_the_endpoint_
     assert written.code == 0, written.out + written.err
     assert json.loads((proj / "gpu.jsonc").read_text())["serverless"]["runpod"]["registry_auth"] == "dockerhub-team"
     assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj).code == 0
+
+
+def test_pull_keeps_a_mistyped_registry_auth_and_says_where_and_what_the_account_has(account, tmp_path):
+    """A name no credential has, on an endpoint gpuctl never set a credential on, is gpu.jsonc's
+    own (a typo, or a credential not made yet): pull proposed removing the key, as if the
+    credential had been deleted in the console. Now it keeps it and says, at the key, which
+    credentials the account has and the closest; deploy --plan and import stop at it."""
+    _credential(account, "ghcr-private")
+    _credential(account, "dockerhub-team")
+    proj = project(tmp_path / "p", echo_config())
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    other = project(tmp_path / "other", echo_config(name="other-one", project_id="other"))
+    assert account.gpu("serverless", "deploy", "-y", cwd=other).code == 0
+    project(proj, _private("ghcr-privat"))
+    before = (proj / "gpu.jsonc").read_text()
+    line, col = _position(before, "registry_auth")
+    at = f'gpu.jsonc:{line}:{col}: serverless.runpod.registry_auth: no container registry credential named "ghcr-privat"'
+
+    for args in (("serverless", "pull"), ("serverless", "pull", "--write")):
+        done = account.gpu(*args, cwd=proj)
+        assert done.code == 0, done.out + done.err
+        assert "registry_auth" not in done.out and "deleted in the console?" not in done.err, done.out + done.err
+        assert at in done.err and '"dockerhub-team", "ghcr-private"' in done.err and 'did you mean "ghcr-private"?' in done.err, done.err
+        assert "pull keeps the key" in done.err, done.err
+        assert (proj / "gpu.jsonc").read_text() == before
+    shown = account.gpu("serverless", "pull", "--json", cwd=proj)
+    assert shown.code == 0, shown.err
+    assert shown.json()["pulled"] == [] and shown.json()["diff"] == ""
+    (left,) = shown.json()["left"]
+    assert (left["address"], left["field"], left["origin"]) == ("endpoint.echo", "registry", "config") and at in left["reason"], left
+
+    for args in (("serverless", "deploy", "--plan"), ("serverless", "import", "other-one", "--force")):
+        stopped = account.gpu(*args, cwd=proj)
+        assert stopped.code == 1 and "Traceback" not in stopped.err, stopped.out + stopped.err
+        assert f'{line}:{col}: serverless' in stopped.err and 'named "ghcr-privat": the account has "dockerhub-team", "ghcr-private"' in stopped.err, stopped.err
+        assert 'did you mean "ghcr-private"?' in stopped.err, stopped.err
+    assert (proj / "gpu.jsonc").read_text() == before
+
+
+def test_pull_keeps_a_name_mistyped_after_the_credential_was_applied(account, tmp_path):
+    """The record says gpuctl set a credential, and the endpoint still holds it: the account did
+    not move, gpu.jsonc did. pull keeps the new name and names the one the endpoint holds."""
+    _credential(account, "ghcr-private")
+    proj = project(tmp_path / "p", _private("ghcr-private"))
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    project(proj, _private("ghcr-privat"))
+    before = (proj / "gpu.jsonc").read_text()
+    done = account.gpu("serverless", "pull", "--write", cwd=proj)
+    assert done.code == 0, done.out + done.err
+    assert (proj / "gpu.jsonc").read_text() == before
+    assert 'no container registry credential named "ghcr-privat"' in done.err and 'did you mean "ghcr-private"?' in done.err, done.err
+    assert 'the endpoint holds "ghcr-private"' in done.err and "kept (changed in gpu.jsonc" not in done.err, done.err
+
+    # What the account did change is still pulled around the kept key (the edit is checked by a
+    # second plan, which meets the same name).
+    (endpoint,) = account.endpoints()
+    assert account.server.http.patch(f"/v2/serverless/{endpoint['id']}", json={"workers": {"max": 3}}).status_code == 200
+    written = account.gpu("serverless", "pull", "--write", cwd=proj)
+    assert written.code == 0, written.out + written.err
+    runpod = json.loads((proj / "gpu.jsonc").read_text())["serverless"]
+    assert runpod["scaling"]["max_workers"] == 3 and runpod["runpod"]["registry_auth"] == "ghcr-privat", runpod
