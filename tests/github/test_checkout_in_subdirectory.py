@@ -7,6 +7,8 @@ and a checkout whose root gpuctl cannot tell is refused rather than passed as "a
 
 from __future__ import annotations
 
+import json
+
 import yaml
 
 import pytest
@@ -28,6 +30,23 @@ def _in_src(tmp_path):
     path = tmp_path / "plan-in-src.yml"
     path.write_text(yaml.safe_dump(flow, sort_keys=False))
     return path
+
+
+def _planned_in_services(gha, fake, tmp_path, asr: str, files: dict[str, str] | None = None):
+    """plan.yml run with the action in `services` (`working-directory`) for its config
+    `asr/gpu.jsonc` (text `asr`), the repository's `services/asr/gpu.jsonc`: the run and its
+    one comment's body."""
+    flow = yaml.safe_load((WORKFLOWS / "plan.yml").read_text())
+    flow["jobs"]["plan"]["steps"][1]["with"]["working-directory"] = "services"
+    workflow = tmp_path / "plan-in-services.yml"
+    workflow.write_text(yaml.safe_dump(flow, sort_keys=False))
+    checkout = tree(tmp_path / "pr", config("api"), {"services/asr/gpu.jsonc": asr, ".git/HEAD": "ref: refs/heads/main\n"} | (files or {}))
+    fake.add_tree(HEAD, checkout)
+    gha.action_inputs["config"] = "asr/gpu.jsonc"
+    fake.add_pull(31, HEAD)
+    run = gha.run(workflow, pull_request(31, HEAD, checkout))
+    (comment,) = fake.comments_on(31)
+    return run, comment["body"]
 
 
 def _contents(fake) -> list[str]:
@@ -104,23 +123,30 @@ def test_a_command_the_plan_comment_suggests_names_the_config_by_its_repository_
     comment's key is the repository path `services/asr/gpu.jsonc`, but the commands its notes
     suggest carried the workflow's own path (`--config asr/gpu.jsonc`), which names no file from
     the repository root, where a person copies them to (ADR 50)."""
-    import json
-
-    flow = yaml.safe_load((WORKFLOWS / "plan.yml").read_text())
-    flow["jobs"]["plan"]["steps"][1]["with"]["working-directory"] = "services"
-    workflow = tmp_path / "plan-in-services.yml"
-    workflow.write_text(yaml.safe_dump(flow, sort_keys=False))
     asr = config("asr", project_id="asr")
     asr["serverless"]["prewarm"] = {"enabled": True, "mode": "gpu"}  # its plan notes `gpu serverless warm asr ...`
-    checkout = tree(tmp_path / "pr", config("api"), {"services/asr/gpu.jsonc": json.dumps(asr), ".git/HEAD": "ref: refs/heads/main\n"})
-    fake.add_tree(HEAD, checkout)
-    gha.action_inputs["config"] = "asr/gpu.jsonc"
-    fake.add_pull(31, HEAD)
-    run = gha.run(workflow, pull_request(31, HEAD, checkout))
+    run, body = _planned_in_services(gha, fake, tmp_path, json.dumps(asr))
     assert run.job("plan").status == "success", run.job("plan").step("run").err
-    (comment,) = fake.comments_on(31)
-    body = comment["body"]
     assert 'key="services/asr/gpu.jsonc"' in body, body
     assert "gpu serverless warm asr --config services/asr/gpu.jsonc" in body, body
     assert "--config asr/gpu.jsonc" not in body, body
+    no_secrets(run, fake)
+
+
+@pytest.mark.parametrize("asr, place", [
+    ('{"project_id": "asr",\n  "serverless": {"name": "asr",, }}', "services/asr/gpu.jsonc:2:32"),  # JSONC syntax
+    (json.dumps(config("asr", project_id="asr", max_workers=-3), indent=2), "services/asr/gpu.jsonc:9:7"),  # the schema
+])
+def test_a_config_error_names_the_config_by_its_repository_path(gha, fake, tmp_path, asr, place):
+    """A config that cannot be read (a JSONC syntax error, a value the schema refuses) in a run
+    whose `working-directory` is below the repository root: the error named the file as the
+    workflow gave it, `asr/gpu.jsonc:2:32`, a path the repository does not have, where the
+    comment's key and links name it `services/asr/gpu.jsonc` (ADR 50)."""
+    run, body = _planned_in_services(gha, fake, tmp_path, asr)
+    assert run.job("plan").step("gpuctl").outputs["exit_code"] == "1", run.job("plan").steps
+    assert 'key="services/asr/gpu.jsonc"' in body, body
+    assert place in body, body
+    assert " asr/gpu.jsonc" not in body.replace("services/asr/gpu.jsonc", "") and "\nasr/gpu.jsonc" not in body, body
+    log = run.job("plan").step("run").err
+    assert place in log and " asr/gpu.jsonc:" not in log, log
     no_secrets(run, fake)
