@@ -20,7 +20,7 @@ _ACTIONS_PLACE = re.compile(r"[A-Za-z0-9._-]+/[A-Za-z0-9._-]+(:[A-Za-z0-9._/-]+)
 OUTSIDE_ACTIONS = "a machine outside GitHub Actions"
 ACTIONS_RUN = "GitHub Actions"  # a holder known to run there, whose lease names no place (`public_holder`)
 # How `engine.lease.project_lease` names its holder (`pid 12 on HOST[ in PLACE]`), or `public_holder` did already.
-_HOLDER = re.compile(rf"pid (?P<pid>[0-9]+) (?:on {OUTSIDE_ACTIONS}|in (?P<run>{ACTIONS_RUN})|in (?P<shown>[^ ()]+)"
+_HOLDER = re.compile(rf"pid (?P<pid>[0-9]+|\?) (?:on {OUTSIDE_ACTIONS}|in (?P<run>{ACTIONS_RUN})|in (?P<shown>[^ ()]+)"
                      rf"|on (?P<host>[^ ()]+)(?: in (?P<place>[^ ()]+))?)(?= \(|$)")
 # The host names GitHub gives its hosted runners (`fv-az123-456`; `runnervm6qbrg` on newer images),
 # with any domain: a lease an older gpuctl took there names no place, only this host (ADR 48).
@@ -97,15 +97,48 @@ def public_place(where: str | None) -> str | None:
 
 def holder_name(pid: object, host: object, place: object = None) -> str:
     """The one way gpuctl names a lease's (or the local lock's) holder in any message:
-    `pid 12 on HOST`, `pid 12 on HOST in PLACE` (a lease taken in GitHub Actions). `public_holders`
-    recognises it wherever a message puts it (`held by pid 12 on HOST (...)`, `if you are sure
-    pid 12 on HOST is gone`), so none can bring the host to a public page or job log (ADR 39)."""
-    return f"pid {pid} on {host}" + (f" in {place}" if place else "")
+    `pid 12 on HOST`, `pid 12 on HOST in PLACE` (a lease taken in GitHub Actions). Its parts come
+    from records anyone may edit (a deploy.lock, a lease template), so each is written in the one
+    shape `public_holders` recognises wherever a message puts it (`held by pid 12 on HOST (...)`,
+    `if you are sure pid 12 on HOST in acme/api:main is gone`), and none can bring the host to a
+    public page or job log (ADR 39): the pid as digits, `?` when it is unknown or not a number
+    (`pid ? on HOST`); the host as a name of `A-Za-z0-9._-`, any other run of characters written
+    `_`, `?` for none; the place only as `author.applied_from` writes it in Actions
+    (owner/repo[:branch]), else left out."""
+    return f"pid {_shown_pid(pid)} on {_shown_host(host)}" + (f" in {shown}" if (shown := _shown_place(place)) else "")
 
 
-_WORD = r"[^ ()]*[^ ().,;:!?'\"`]"  # a host or place: up to a space or parenthesis, without the punctuation that ends a sentence
+def holder_place(holder: str, pid: object, host: object) -> str | None:
+    """The place a recorded holder line gives (`pid 12 on HOST in PLACE (...)`, a lease's
+    GPUCTL_LEASE_HOLDER), when it names this `pid` on this `host`: what a view built from the
+    lease's pid and host alone (deploy's hint) adds, to say where the holder runs as the
+    refusal does. None when the line gives none, or names another holder."""
+    found = _HOLDER.match(holder)
+    if found is None or found["pid"] != _shown_pid(pid) or found["host"] != _shown_host(host):
+        return None
+    return found["place"]
+
+
+def _shown_pid(pid: object) -> str:
+    if isinstance(pid, int) and not isinstance(pid, bool) and 0 <= pid < 10 ** 20:
+        return str(pid)
+    return pid if isinstance(pid, str) and re.fullmatch(r"[0-9]{1,20}", pid) else "?"
+
+
+def _shown_host(host: object) -> str:
+    text = re.sub(r"[^A-Za-z0-9._-]+", "_", host)[:100].strip(".") if isinstance(host, str) else ""
+    return text or "?"
+
+
+def _shown_place(place: object) -> str | None:
+    text = place.rstrip(".") if isinstance(place, str) else ""
+    return text if re.fullmatch(_PLACE_IN_TEXT, text) else None
+
+
+_HOST_IN_TEXT = r"\?|[A-Za-z0-9._-]*[A-Za-z0-9_-]"  # as `_shown_host` writes it: it never ends with the dot that may end a sentence
+_PLACE_IN_TEXT = r"[A-Za-z0-9._-]+/[A-Za-z0-9._-]*[A-Za-z0-9_-](?::[A-Za-z0-9._/-]*[A-Za-z0-9_/-])?"  # owner/repo[:branch], no dot last
 # A holder inside a message (`holder_name`), wherever it stands; not one shown already (`on a machine outside ...`).
-_HOLDER_IN_TEXT = re.compile(rf"pid [0-9]+ on (?!{OUTSIDE_ACTIONS}\b){_WORD}(?: in {_WORD}(?= \(|[.,;:]?$))?")
+_HOLDER_IN_TEXT = re.compile(rf"pid (?:[0-9]+|\?) on (?!{OUTSIDE_ACTIONS}\b)(?:{_HOST_IN_TEXT})(?: in {_PLACE_IN_TEXT})?")
 
 
 def public_holders(text: str) -> str:

@@ -57,6 +57,18 @@ class DeployOptions:
 
         return self.suggested or Flags.of_run(self.config, self.provider, self.policy)
 
+    def named(self, display: str, policy: bool = False) -> str:
+        """The name the config (or, `policy`, the policy file) is shown by in the run's messages,
+        an error's `FILE:LINE:COL` among them: `display`, as typed (planning.user_path), or, when
+        the run's suggestions carry options of their own (`suggested`: a GitHub job's, Job.flags,
+        named from the repository root, ADR 50), the name they carry, so an error and the
+        commands it suggests name one file alike, and one the repository has."""
+        if self.suggested is None:
+            return display
+        from gpuctl.commands import DEFAULT_CONFIG
+
+        return (self.suggested.policy if policy else self.suggested.config) or (display if policy else DEFAULT_CONFIG)
+
 
 @dataclass
 class Session:
@@ -103,6 +115,7 @@ def session(app: AppContext, opts: DeployOptions) -> Session:
     with exactly this session."""
     catalog = load_catalog()
     path, display = planning.user_path(app, opts.config)
+    display = opts.named(display)
     try:
         loaded = load_config(path, planning.overrides(opts.overrides), catalog, display, flags_may_replace=opts.offers_template and opts.config is None)
     except ConfigError as error:
@@ -136,7 +149,7 @@ def policy_guard(app: AppContext, opts: DeployOptions, loaded, catalog):
     given = None
     if opts.policy is not None:
         path, display = planning.user_path(app, opts.policy)
-        given = load_policy_file(path, opts.policy_shown or display, catalog)
+        given = load_policy_file(path, opts.policy_shown or opts.named(display, policy=True), catalog)
     return Guard.of(merge(given, loaded.policy), loaded)
 
 

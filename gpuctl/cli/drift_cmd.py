@@ -70,8 +70,8 @@ def drift_doc(app: AppContext, observed: str | None, provider: str | None, confi
     from gpuctl.commands import Flags
     from gpuctl.render.drift import build
 
+    s = _session(app, observed, provider, config, config_chooses_provider, flags)  # a terminal's run (None) names its files as typed
     flags = Flags.of_run(config, provider) if flags is None else flags
-    s = _session(app, observed, provider, config, config_chooses_provider, flags)
     state = s.snapshot.observed if s.snapshot is not None else _observe(app, s, flags)
     planned = s.plan(state, report=True)
     _refuse_unreported(planned.notices, flags)

@@ -268,12 +268,13 @@ class Lease:
         """What to do about a project lease that is still held: a wait long enough for it to go
         stale if its holder has stopped (a `--lock-timeout 5m` could end just before), or
         --break-lock once the holder is known to be gone."""
-        from gpuctl.author import holder_name
+        from gpuctl.author import holder_name, holder_place
 
         now = self.clock()
         wait = wait_flag(stale_within(current, now, self.ttl))
         host, pid, _ = _holder(current)
-        who = holder_name(one_line(pid, 20), one_line(host, 100)) if host and pid else "its holder"
+        place = holder_place(holder_text(env_of(current)), pid, host)  # where it runs (a run of Actions), as the refusal names it
+        who = holder_name(pid, host, place) if host and pid else "its holder"
         expires, _ = read_expiry(current, now)
         if expires is not None and clock_ahead(expires, now, self.ttl):
             return (f"its holder's clock seems ahead, so its expiry is no guide: a lease nobody renews is taken over "

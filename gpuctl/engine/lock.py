@@ -86,10 +86,10 @@ def _read(handle: IO[str]) -> dict:
 def describe(holder: dict) -> str:
     if not holder:
         return "another process (it has not written its name yet)"
-    pid, host, command, since = (_field(holder.get(k)) for k in ("pid", "host", "command", "started_at"))
+    command, since = (_field(holder.get(k)) for k in ("command", "started_at"))
     from gpuctl.author import holder_name
 
-    return f"{holder_name(pid, host)} (`{command}`, since {since})"
+    return f"{holder_name(holder.get('pid'), holder.get('host'))} (`{command}`, since {since})"  # `pid ? on HOST` when the pid is not a number
 
 
 def _field(value: object) -> str:

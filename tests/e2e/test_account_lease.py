@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from gpuctl.author import holder_name
 from gpuctl.engine.lease import EXPIRES, HOLDER, HOST, PID, PID_SPACE, TOKEN, lease_name, pid_space
 from tests.e2e.conftest import ECHO_HANDLER, echo_config, project
 from tests.support.wait import until
@@ -34,11 +35,12 @@ def templates(account) -> list[dict]:
 
 
 def plant_lease(account, project_id: str, *, expires_in: float = 0.0, host: str = "ci-runner-7", pid: int = 4242, name: str | None = None,
-                expires: str | None = None, space: str | None = "0123456789abcdef") -> dict:
+                expires: str | None = None, space: str | None = "0123456789abcdef", place: str | None = None) -> dict:
     """A lease as another machine's deploy leaves it (`name`: a name claim it holds instead;
     `expires`: the expiry written as it is, instead of `expires_in` seconds from now; `space`:
-    the pid space its pid belongs to, None for a lease of a gpuctl that recorded none)."""
-    env = {"GPUCTL_PROJECT": project_id, HOLDER: f"pid {pid} on {host} (`gpu serverless deploy`)",
+    the pid space its pid belongs to, None for a lease of a gpuctl that recorded none; `place`:
+    the `owner/repo:branch` of a run of GitHub Actions that holds it)."""
+    env = {"GPUCTL_PROJECT": project_id, HOLDER: f"{holder_name(pid, host, place)} (`gpu serverless deploy`)",
            EXPIRES: f"{time.time() + expires_in:.0f}" if expires is None else expires, TOKEN: "0123456789abcdef", HOST: host, PID: str(pid)}
     if space is not None:
         env[PID_SPACE] = space
@@ -67,11 +69,16 @@ def test_two_runners_deploying_at_once_never_duplicate(account, tmp_path, wait):
     assert not [t for t in templates(account) if t["name"].startswith("gpuctl-lock-")]  # every lease was released
 
 
-def test_a_live_lease_of_another_machine_is_shown_and_only_broken_when_asked(account, tmp_path):
+@pytest.mark.parametrize("place", [None, "acme/ml-api:main"], ids=["laptop", "actions-run"])
+def test_a_live_lease_of_another_machine_is_shown_and_only_broken_when_asked(account, tmp_path, place):
+    """The hint names the holder as the refusal does: a run of GitHub Actions with its place
+    (it said `if you are sure pid 4242 on ci-runner-7 is gone`, as of a laptop)."""
     proj, _ = checkouts(tmp_path, "held")
-    plant_lease(account, "held", expires_in=240)
+    plant_lease(account, "held", expires_in=240, place=place)
+    holder = "pid 4242 on ci-runner-7" + (f" in {place}" if place else "")
     refused = account.gpu("serverless", "deploy", "-y", cwd=proj)
-    assert refused.code == 3 and "pid 4242 on ci-runner-7" in refused.err and "--break-lock" in refused.err, refused.err
+    assert refused.code == 3 and f"holds the account lease: {holder} (" in refused.err, refused.err
+    assert f"if you are sure {holder} is gone, --break-lock" in refused.err, refused.err
     assert account.endpoints() == []
     broken = account.gpu("serverless", "deploy", "-y", "--break-lock", cwd=proj, env=SHORT_GRACE)
     assert broken.code == 0, broken.err

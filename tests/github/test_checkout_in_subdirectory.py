@@ -7,6 +7,8 @@ and a checkout whose root gpuctl cannot tell is refused rather than passed as "a
 
 from __future__ import annotations
 
+import json
+
 import yaml
 
 import pytest
@@ -19,15 +21,41 @@ STRICT, LOOSE = '{"max_max_workers": 2}', "{}"
 HEAD = "a" * 40
 
 
-def _in_src(tmp_path):
-    """plan.yml, with the checkout in `src` and the action working there."""
+def _plan_in(tmp_path, directory: str, checkout: bool = False):
+    """plan.yml, with the action working in `directory` (`working-directory`), and with
+    `checkout`, the repository checked out there too (`actions/checkout` with `path:`)."""
     flow = yaml.safe_load((WORKFLOWS / "plan.yml").read_text())
     steps = flow["jobs"]["plan"]["steps"]
-    steps[0]["with"]["path"] = "src"
-    steps[1]["with"]["working-directory"] = "src"
-    path = tmp_path / "plan-in-src.yml"
+    if checkout:
+        steps[0]["with"]["path"] = directory
+    steps[1]["with"]["working-directory"] = directory
+    path = tmp_path / f"plan-in-{directory}.yml"
     path.write_text(yaml.safe_dump(flow, sort_keys=False))
     return path
+
+
+def _in_src(tmp_path):
+    """plan.yml, with the checkout in `src` and the action working there."""
+    return _plan_in(tmp_path, "src", checkout=True)
+
+
+def _planned(gha, fake, workflow, checkout, number: int, code: str):
+    """`workflow` run for pull request `number`, whose head is `checkout`: the run (its gpuctl
+    step exited `code`) and its one comment's body."""
+    fake.add_tree(HEAD, checkout)
+    fake.add_pull(number, HEAD)
+    run = gha.run(workflow, pull_request(number, HEAD, checkout))
+    assert run.job("plan").step("gpuctl").outputs["exit_code"] == code, run.job("plan").steps
+    (comment,) = fake.comments_on(number)
+    return run, comment["body"]
+
+
+def _planned_in_services(gha, fake, tmp_path, asr: str, code: str):
+    """The action in `services` for its config `asr/gpu.jsonc` (text `asr`), the repository's
+    `services/asr/gpu.jsonc`: the run and its comment's body."""
+    checkout = tree(tmp_path / "pr", config("api"), {"services/asr/gpu.jsonc": asr, ".git/HEAD": "ref: refs/heads/main\n"})
+    gha.action_inputs["config"] = "asr/gpu.jsonc"
+    return _planned(gha, fake, _plan_in(tmp_path, "services"), checkout, 31, code)
 
 
 def _contents(fake) -> list[str]:
@@ -39,15 +67,9 @@ def test_a_pull_request_that_loosens_the_policy_file_is_refused_with_the_checkou
     fake.add_tree("main", tree(tmp_path / "base", config("api", max_workers=2), {"platform.jsonc": STRICT}))
     assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=tmp_path / "base").code == 0  # the plan updates it: its keys are linked
     checkout = tree(tmp_path / "pr", config("api", max_workers=3), {"platform.jsonc": LOOSE} | git)
-    fake.add_tree(HEAD, checkout)
     gha.action_inputs["policy"] = "platform.jsonc"
-    fake.add_pull(31, HEAD)
-    run = gha.run(_in_src(tmp_path), pull_request(31, HEAD, checkout))
-    job = run.job("plan")
-    assert job.status == "failure"
-    assert job.step("gpuctl").outputs["exit_code"] == "4", job.steps
-    (comment,) = fake.comments_on(31)
-    body = comment["body"]
+    run, body = _planned(gha, fake, _in_src(tmp_path), checkout, 31, "4")
+    assert run.job("plan").status == "failure"
     assert "Policy (platform.jsonc@main): 1 violation" in body, body
     assert "This pull request changes the policy file `platform.jsonc`" in body.split("\n\n", 1)[0], body
     assert "adds the policy file" not in body and "src/" not in body, body
@@ -65,15 +87,9 @@ def test_a_checkout_whose_repository_root_gpuctl_cannot_tell_is_refused_not_pass
     wrong mapping, not a policy file the pull request adds: nothing is planned."""
     fake.add_tree("main", tree(tmp_path / "base", config("api", max_workers=2), {"platform.jsonc": STRICT}))
     checkout = tree(tmp_path / "pr", config("api", max_workers=3), {"platform.jsonc": LOOSE})
-    fake.add_tree(HEAD, checkout)
     gha.action_inputs["policy"] = "platform.jsonc"
-    fake.add_pull(32, HEAD)
-    run = gha.run(_in_src(tmp_path), pull_request(32, HEAD, checkout))
-    job = run.job("plan")
-    assert job.status == "failure"
-    assert job.step("gpuctl").outputs["exit_code"] == "1", job.steps
-    (comment,) = fake.comments_on(32)
-    body = comment["body"]
+    run, body = _planned(gha, fake, _in_src(tmp_path), checkout, 32, "1")
+    assert run.job("plan").status == "failure"
     assert "passed" not in body and "adds the policy file" not in body, body
     assert "the base branch (main) has neither src/platform.jsonc nor the config (src/gpu.jsonc)" in body, body
     assert "nothing was planned, since a loosened policy file would pass as a new one" in body
@@ -88,13 +104,8 @@ def test_a_pull_request_that_adds_a_config_and_its_policy_file_is_still_planned_
     (tmp_path / "base" / "README.md").write_text("a repository without gpuctl yet\n")
     fake.add_tree("main", tmp_path / "base")
     checkout = tree(tmp_path / "pr", config("api", max_workers=3), {"platform.jsonc": STRICT, ".git/HEAD": "ref: refs/heads/main\n"})
-    fake.add_tree(HEAD, checkout)
     gha.action_inputs["policy"] = "platform.jsonc"
-    fake.add_pull(33, HEAD)
-    run = gha.run(_in_src(tmp_path), pull_request(33, HEAD, checkout))
-    assert run.job("plan").step("gpuctl").outputs["exit_code"] == "4"
-    (comment,) = fake.comments_on(33)
-    body = comment["body"]
+    _, body = _planned(gha, fake, _in_src(tmp_path), checkout, 33, "4")
     assert "Policy (platform.jsonc): 1 violation" in body, body
     assert "This pull request adds the policy file `platform.jsonc`" in body.split("\n\n", 1)[0], body
 
@@ -104,23 +115,29 @@ def test_a_command_the_plan_comment_suggests_names_the_config_by_its_repository_
     comment's key is the repository path `services/asr/gpu.jsonc`, but the commands its notes
     suggest carried the workflow's own path (`--config asr/gpu.jsonc`), which names no file from
     the repository root, where a person copies them to (ADR 50)."""
-    import json
-
-    flow = yaml.safe_load((WORKFLOWS / "plan.yml").read_text())
-    flow["jobs"]["plan"]["steps"][1]["with"]["working-directory"] = "services"
-    workflow = tmp_path / "plan-in-services.yml"
-    workflow.write_text(yaml.safe_dump(flow, sort_keys=False))
     asr = config("asr", project_id="asr")
     asr["serverless"]["prewarm"] = {"enabled": True, "mode": "gpu"}  # its plan notes `gpu serverless warm asr ...`
-    checkout = tree(tmp_path / "pr", config("api"), {"services/asr/gpu.jsonc": json.dumps(asr), ".git/HEAD": "ref: refs/heads/main\n"})
-    fake.add_tree(HEAD, checkout)
-    gha.action_inputs["config"] = "asr/gpu.jsonc"
-    fake.add_pull(31, HEAD)
-    run = gha.run(workflow, pull_request(31, HEAD, checkout))
+    run, body = _planned_in_services(gha, fake, tmp_path, json.dumps(asr), "2")
     assert run.job("plan").status == "success", run.job("plan").step("run").err
-    (comment,) = fake.comments_on(31)
-    body = comment["body"]
     assert 'key="services/asr/gpu.jsonc"' in body, body
     assert "gpu serverless warm asr --config services/asr/gpu.jsonc" in body, body
     assert "--config asr/gpu.jsonc" not in body, body
+    no_secrets(run, fake)
+
+
+@pytest.mark.parametrize("asr, place", [
+    ('{"project_id": "asr",\n  "serverless": {"name": "asr",, }}', "services/asr/gpu.jsonc:2:32"),  # JSONC syntax
+    (json.dumps(config("asr", project_id="asr", max_workers=-3), indent=2), "services/asr/gpu.jsonc:9:7"),  # the schema
+])
+def test_a_config_error_names_the_config_by_its_repository_path(gha, fake, tmp_path, asr, place):
+    """A config that cannot be read (a JSONC syntax error, a value the schema refuses) in a run
+    whose `working-directory` is below the repository root: the error named the file as the
+    workflow gave it, `asr/gpu.jsonc:2:32`, a path the repository does not have, where the
+    comment's key and links name it `services/asr/gpu.jsonc` (ADR 50)."""
+    run, body = _planned_in_services(gha, fake, tmp_path, asr, "1")
+    assert 'key="services/asr/gpu.jsonc"' in body, body
+    assert place in body, body
+    assert " asr/gpu.jsonc" not in body.replace("services/asr/gpu.jsonc", "") and "\nasr/gpu.jsonc" not in body, body
+    log = run.job("plan").step("run").err
+    assert place in log and " asr/gpu.jsonc:" not in log, log
     no_secrets(run, fake)

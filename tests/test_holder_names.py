@@ -1,0 +1,76 @@
+"""Every holder `author.holder_name` can write is hidden by `author.public_holders` wherever a
+message puts it (ADR 39, ADR 48): a lock record without a pid (`pid ?`), with a host of any
+text, a lease taken in GitHub Actions (` in owner/repo:branch`) followed by more words."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gpuctl.author import ACTIONS_RUN, OUTSIDE_ACTIONS, holder_name, public_holders
+
+PLACE = r"[A-Za-z0-9._-]+/[A-Za-z0-9._-]+(?::[A-Za-z0-9._/-]+)?"
+ACTIONS_PLACE = r"[A-Za-z0-9._-]*[A-Za-z0-9_-]/[A-Za-z0-9._-]*[A-Za-z0-9_-](?::[A-Za-z0-9._/-]*[A-Za-z0-9_/-])?"  # GitHub's: no part ends with a dot
+# Where gpuctl's messages put a holder: the refusals (`held by HOLDER (...)`), the local lock's,
+# the notes of a wait or a takeover, deploy's hint (`if you are sure HOLDER is gone`).
+BEFORE = ("", "another deploy holds the lock: ", "held by ", "if you are sure ", "check that ", "taking over the stale lease of ",
+          "error: another gpuctl command of project \"api\" holds the account lease: ")
+AFTER = ("", " (`gpu serverless deploy`, since 2026-12-07T06:00:00Z)", " (`gpu x`, since T) (expires in 240s unless renewed)",
+         " is gone, --break-lock", " is gone and pass --break-lock; then fix that machine's clock (NTP)", ".", ", then", ": the create was not sent")
+PIDS = st.one_of(st.integers(-3, 10**30), st.text(max_size=25), st.none(), st.floats(), st.booleans(), st.lists(st.integers(), max_size=2),
+                 st.sampled_from(["12", "null", "a list", "?", " 12", "12 "]))
+HOSTS = st.one_of(st.text(max_size=120), st.none(), st.integers(), st.lists(st.text(max_size=3), max_size=2),
+                  st.sampled_from(["lee-thinkpad", "lee's laptop (home)", "fv-az123-456", "runnervm6qbrg.internal.cloudapp.net", "host.", "a",
+                                   "in", "on", "pid 3 on x", f"x in {OUTSIDE_ACTIONS}", "null", "?", ""]))
+PLACES = st.one_of(st.none(), st.text(max_size=40), st.from_regex(PLACE, fullmatch=True),
+                   st.sampled_from(["acme/ml-api:main", "acme/ml-api", "acme/ml-api:feature/x.", "lee@lee-thinkpad", "a/b c", ""]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(pid=PIDS, host=HOSTS, place=PLACES, before=st.sampled_from(BEFORE), after=st.sampled_from(AFTER))
+def test_public_holders_hides_the_host_of_every_holder_holder_name_writes(pid, host, place, before, after):
+    holder = holder_name(pid, host, place)
+    assert "\n" not in holder and holder.startswith("pid "), holder
+    shown = public_holders(before + holder + after)
+    assert shown.startswith(before) and shown.endswith(after), (holder, shown)
+    middle = shown[len(before):len(shown) - len(after)]
+    assert re.fullmatch(rf"pid (?:[0-9]+|\?) (?:on {OUTSIDE_ACTIONS}|in {ACTIONS_RUN}|in {PLACE})", middle), (holder, shown)
+    assert middle.split(" ")[1] == holder.split(" ")[1]  # the pid is kept
+    if isinstance(place, str) and re.fullmatch(ACTIONS_PLACE, place):  # as applied_from writes one
+        assert middle.endswith(f" in {place}"), (holder, shown)
+    assert public_holders(shown) == shown
+
+
+def test_a_holder_whose_pid_is_unknown_is_written_pid_question_mark_and_shown_without_its_host():
+    """A lock record without a pid was named `pid null on HOST`, which `public_holders` did not
+    take for a holder, so the host reached a GitHub job's log whole."""
+    from gpuctl.engine.lock import describe
+
+    said = "another deploy holds the lock: " + describe({"host": "lee-thinkpad", "command": "gpu serverless deploy", "started_at": "T"})
+    assert "pid ? on lee-thinkpad" in said, said
+    assert public_holders(said) == f"another deploy holds the lock: pid ? on {OUTSIDE_ACTIONS} (`gpu serverless deploy`, since T)"
+
+
+def test_deploys_lease_hint_names_its_holder_with_the_place_the_refusal_gives():
+    """Deploy's hint (`if you are sure HOLDER is gone, --break-lock`) named the holder by the
+    lease's host and pid alone, so a lease a GitHub Actions run holds read as a laptop's
+    (`pid 12 on runner-7`, on a public page `on a machine outside GitHub Actions`) while the
+    refusal above it said `pid 12 on runner-7 in acme/ml-api:main`."""
+    import time
+
+    from gpuctl.engine.lease import EXPIRES, HOLDER, HOST, PID, Lease, describe_holder
+
+    now = time.time()
+    for host, place, public in (("runner-7", "acme/ml-api:main", "pid 12 in acme/ml-api:main"), ("lee-thinkpad", None, f"pid 12 on {OUTSIDE_ACTIONS}")):
+        for expires in (now + 240, now + 3000):  # the usual hint, and the one for a holder whose clock is ahead
+            holder = holder_name(12, host, place)
+            template = {"env": {HOLDER: f"{holder} (`gpu github apply`, since T)", HOST: host, PID: "12", EXPIRES: f"{expires:.0f}"}}
+            hint = Lease(None, "n", "p", "h", clock=lambda: now)._held_hint(template)
+            assert f"{holder} is gone" in hint, hint
+            assert describe_holder(template, now).startswith(holder + " ("), describe_holder(template, now)
+            assert f"{public} is gone" in public_holders(hint) and host not in public_holders(hint), public_holders(hint)
+    template = {"env": {HOLDER: "pid 12 on laptop in acme/ml-api:main (x)", HOST: "runner-7", PID: "12", EXPIRES: f"{now + 240:.0f}"}}
+    hint = Lease(None, "n", "p", "h", clock=lambda: now)._held_hint(template)
+    assert "pid 12 on runner-7 is gone" in hint, hint  # a holder line that names another host says nothing of this one's place
