@@ -440,7 +440,8 @@ class Engine:
             result = call()
         except ProviderError as exc:
             self._open()
-            self.journal.record(address, op, "ambiguous" if exc.outcome_unknown else "failed")
+            # a change sent, then not sent again after an interrupt (`Stopped.sent`), is one the summary calls of unknown outcome: so does the journal
+            self.journal.record(address, op, "ambiguous" if exc.outcome_unknown or (isinstance(exc, Stopped) and exc.sent) else "failed")
             raise
         self._open()
         self.journal.record(address, op, "done", result.get("id") if isinstance(result, dict) else None)
