@@ -19,6 +19,13 @@ backoff, once an interrupt came after the request began (review 5, R5-2: a PATCH
 was re-sent for 3 minutes after Ctrl-C), and a second interrupt stops the wait for a write in
 flight (`Write.send`, the apply's drain), as Terraform's "Two interrupts received. Exiting
 immediately" does.
+
+A thread whose wait a second interrupt ended is not stopped (it cannot be, half-way through a
+request); it is closed instead (`abandon`), the one rule for every such thread, a deploy's step
+or the one write of `rollback` or `delete`: from then on it sends, prints and records nothing
+(`check_open`, which the HTTP client asks before every request; `abandoned`), since the
+command's report has already spoken for it (ADR 20). `rollback`'s write thread once went on
+with its read-back and last-applied record after the report had called its outcome unknown.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from weakref import WeakSet
 
 from gpuctl.errors import ExitCode, GpuctlError
 
@@ -38,6 +46,7 @@ EXITING_TIMEOUT_S = 2.0  # the longest a request begun after a second interrupt 
 TWICE = "Two interrupts received: stopped waiting for the write in flight"  # said when a second interrupt ends that wait
 
 _count = 0  # interrupts received so far (`arrived`); only ever grows
+_closed: WeakSet[threading.Thread] = WeakSet()  # threads a second interrupt abandoned (`abandon`)
 
 
 class Interrupted(GpuctlError):
@@ -47,6 +56,31 @@ class Interrupted(GpuctlError):
 class Abandoned(KeyboardInterrupt):
     """A second interrupt ended the wait for a write in flight (`Write.send`): it was sent, and
     whether it was carried out is unknown."""
+
+
+class Closed(BaseException):
+    """Raised on a thread that was abandoned (`abandon`) where it would send, print or record
+    anything more: the command's report has spoken for what it was doing. A BaseException, so
+    no `except Exception` on the way swallows it."""
+
+
+def abandon(*threads: threading.Thread) -> None:
+    """Close `threads`, whose wait a second interrupt ended: from now on each sends no request
+    (the HTTP client asks `check_open`), emits no line and writes no record (`abandoned`)."""
+    for thread in threads:
+        _closed.add(thread)
+
+
+def abandoned(thread: threading.Thread | None = None) -> bool:
+    """Whether `thread` (default: the calling one) was abandoned (`abandon`)."""
+    return (thread or threading.current_thread()) in _closed
+
+
+def check_open() -> None:
+    """Raise Closed on a thread that was abandoned: called before anything it would send or
+    record. Never on the main thread, which no interrupt abandons."""
+    if abandoned():
+        raise Closed
 
 
 def arrived() -> int:
@@ -166,8 +200,10 @@ class Write:
     def send(self, call: Callable[[], Any]) -> Any:
         """`call()`, the write itself, inside `step`: run on a daemon thread while this thread
         waits a tick at a time, so a second interrupt ends the wait at once (Abandoned: the
-        write was sent and its outcome is unknown) instead of after the request's timeout. The
-        first interrupt only stops the client sending it again (`arrived`)."""
+        write was sent and its outcome is unknown) instead of after the request's timeout, and
+        closes the thread (`abandon`): what `call` would do after its write answers (a
+        read-back, a record) is not done. The first interrupt only stops the client sending it
+        again (`arrived`)."""
         if not _main_thread():
             return call()
         box: dict[str, Any] = {}
@@ -183,6 +219,7 @@ class Write:
         while thread.is_alive():
             thread.join(TICK_S)
             if thread.is_alive() and len(self.signals) >= 2:
+                abandon(thread)
                 raise Abandoned
         if "error" in box:
             raise box["error"]

@@ -8,16 +8,24 @@ login). No other module calls click.prompt or click.confirm. One rule for all of
   an answer nobody was shown; a deploy piped into `tee` refused where delete asked).
 - `y` or `yes` is a yes. Anything else is a no: `n`, an empty answer (Enter) and the end of
   input (Ctrl-D). A no ends the command with exit 1 and `cancelled: nothing was ...`.
-- Ctrl-C is an interrupt, never a no: KeyboardInterrupt, exit 130 (docs/errors.md).
+- Ctrl-C is an interrupt, never a no: KeyboardInterrupt, exit 130 (docs/errors.md), at once,
+  whenever it comes (`_read_line`: CPython's input() lost a Ctrl-C that came just before its
+  read began, until the next key).
 
 Either way the question's line is ended first, so what follows is not read as its answer."""
 
 from __future__ import annotations
 
+import os
+import select
+import sys
 from collections.abc import Callable
+from contextlib import contextmanager
+from collections.abc import Iterator
 from typing import NoReturn, TypeVar
 
 import click
+import click.termui
 
 from gpuctl.cli.context import AppContext
 from gpuctl.errors import ExitCode, UsageError
@@ -44,10 +52,18 @@ def confirm(app: AppContext, question: str, *, what: str, flag: str, then: str, 
     return _answer(lambda: click.confirm(question, default=False, err=True), False)
 
 
-def confirm_or_stop(app: AppContext, question: str, *, what: str, flag: str, then: str, unchanged: str = "changed") -> None:
+def confirm_or_stop(app: AppContext, question: str, *, what: str, flag: str, then: str, unchanged: str = "changed", review: str = "") -> None:
     """`confirm`, for a command that has nothing more to do after a no: it ends with exit 1 and
-    `cancelled: nothing was {unchanged}`."""
-    if not confirm(app, question, what=what, flag=flag, then=then):
+    `cancelled: nothing was {unchanged}`. Ctrl-C at the question ends it with exit 130 and
+    `interrupted at the question: nothing was {unchanged}` (a bare `interrupted` left the
+    operator to wonder whether the delete had gone out)."""
+    from gpuctl.interrupts import Interrupted
+
+    try:
+        yes = confirm(app, question, what=what, flag=flag, then=then, review=review)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted at the question: nothing was {unchanged}") from None
+    if not yes:
         cancel(app, unchanged)
 
 
@@ -78,11 +94,48 @@ def cancel(app: AppContext, unchanged: str = "changed") -> NoReturn:
     raise Cancelled(said)
 
 
+def _read_line(prompt: str) -> str:
+    """input(prompt), for click's visible prompts, but one that a Ctrl-C always ends at once.
+    input() blocks in one read of stdin, and a signal whose handler had not run yet when that
+    read began (Ctrl-C pressed as the question appeared) was only acted on after the next key:
+    gpu looked as if it ignored Ctrl-C, and the answer typed next was read first. Here the wait
+    for the answer is a tick at a time (`interrupts.TICK_S`), so the handler runs between ticks,
+    and a read only ever takes a line that is there. A terminal (canonical mode) hands over one
+    line per read; the end of input (Ctrl-D) is EOFError, as input() says it."""
+    from gpuctl.interrupts import TICK_S
+
+    sys.stdout.write(prompt)  # click sends stdout to stderr for a question asked there (err=True)
+    sys.stdout.flush()
+    fd, got = sys.stdin.fileno(), b""
+    while not got.endswith(b"\n"):
+        while not select.select([fd], [], [], TICK_S)[0]:
+            pass
+        piece = os.read(fd, 4096)
+        if not piece:
+            if got:
+                break
+            raise EOFError
+        got += piece
+    return got.decode(sys.stdin.encoding or "utf-8", errors="replace").removesuffix("\n").removesuffix("\r")
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """click's visible prompts read their answer with `_read_line` while a question is asked."""
+    before = click.termui.visible_prompt_func
+    click.termui.visible_prompt_func = _read_line
+    try:
+        yield
+    finally:
+        click.termui.visible_prompt_func = before
+
+
 def _answer(ask: Callable[[], T], at_end: T) -> T:
     """click turns Ctrl-C and Ctrl-D at a prompt alike into Abort, with the question's line
     left open: Ctrl-C becomes the KeyboardInterrupt it was, Ctrl-D `at_end`."""
     try:
-        return ask()
+        with _interruptible():
+            return ask()
     except click.exceptions.Abort as abort:
         click.echo(err=True)  # end the question's line, on the stream click wrote it to
         if isinstance(abort.__context__, KeyboardInterrupt):

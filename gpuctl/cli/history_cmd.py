@@ -180,10 +180,7 @@ def _rollback(app: AppContext, provider, endpoint_id: str, version: int, *, plan
         out.write(line + "\n")
     if not changes or plan_only:
         return _report(app, as_json, so_far)
-    if not _confirm(app, yes, f"Roll back {current.get('name')} to version {version}?"):
-        from gpuctl.cli.confirm import cancel
-
-        cancel(app)
+    _confirm(app, yes, f"Roll back {current.get('name')} to version {version}?")
     from gpuctl.author import applier
     from gpuctl.engine.lease import account_lease
     from gpuctl.interrupts import Interrupted, writing
@@ -262,10 +259,12 @@ def _keys(change: dict) -> dict[str, list[str]]:
     return env_keys(change["before"], change["after"])
 
 
-def _confirm(app: AppContext, yes: bool, question: str) -> bool:
-    from gpuctl.cli.confirm import confirm
+def _confirm(app: AppContext, yes: bool, question: str) -> None:
+    """Ask `question` unless `yes`; a no, or Ctrl-C, ends the rollback saying nothing was changed."""
+    from gpuctl.cli.confirm import confirm_or_stop
 
-    return yes or confirm(app, question, what="rollback", flag="-y", then="apply", review="review the plan (--plan), then ")
+    if not yes:
+        confirm_or_stop(app, question, what="rollback", flag="-y", then="apply", review="review the plan (--plan), then ")
 
 
 def _report(app: AppContext, as_json: bool, so_far: Progress) -> int:

@@ -165,7 +165,9 @@ def _differing(body: dict, live: dict) -> set[str]:
 
 class _Gated:
     """The provider as the apply's steps use it: each call first asks `check` (Engine._open),
-    which stops a step a second interrupt abandoned before it sends anything more."""
+    which stops a step a second interrupt abandoned before it sends anything more. The HTTP
+    client asks the same (`interrupts.check_open`) before every request; this covers a provider
+    that sends none (a test's, a program's own)."""
 
     def __init__(self, inner: Any, check: Callable[[], None]):
         self.inner, self._check = inner, check
@@ -204,20 +206,19 @@ class Engine:
     flags: Flags = NONE  # the run's options, which the commands its errors suggest repeat (gpuctl.commands)
     _emitting: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _began: int | None = field(default=None, repr=False)  # interrupts that had come when the apply began (`interrupts.arrived`); None outside `apply`
-    _closed: threading.Event = field(default_factory=threading.Event, repr=False)  # set once a second interrupt abandoned the steps still running (`_close`)
 
     def _close(self) -> None:
-        """A second interrupt abandoned the steps still running: from now on their threads emit
-        nothing, record nothing in the journal and send nothing (`_open`). Taken under the
-        emitting lock, so no step's line is half-way out as the apply's report begins."""
+        """A second interrupt abandoned the steps still running, and the scheduler closed their
+        threads (`interrupts.abandon`): from now on they emit nothing, record nothing in the
+        journal and send nothing (`_open`). Waits for the emitting lock, so no step's line is
+        half-way out as the apply's report begins."""
         with self._emitting:
-            self._closed.set()
+            pass
 
     def _open(self) -> None:
         """On a step's thread: raise schedule.Closed once the apply no longer waits for the step
         (ADR 20): whatever it would do now comes after the run's summary spoke for it."""
-        if self._closed.is_set() and threading.current_thread() is not threading.main_thread():
-            raise schedule.Closed
+        interrupts.check_open()
 
     def stopping(self) -> bool:
         """Whether an interrupt came since the apply began: its waits then end after one more
@@ -303,7 +304,7 @@ class Engine:
         """Emit from any worker thread; views see one event at a time. A step abandoned by a
         second interrupt says nothing more (`_close`)."""
         with self._emitting:
-            if self._closed.is_set() and threading.current_thread() is not threading.main_thread():
+            if interrupts.abandoned():
                 return
             self.emit(event)
 
@@ -439,7 +440,8 @@ class Engine:
             result = call()
         except ProviderError as exc:
             self._open()
-            self.journal.record(address, op, "ambiguous" if exc.outcome_unknown else "failed")
+            # a change sent, then not sent again after an interrupt (`Stopped.sent`), is one the summary calls of unknown outcome: so does the journal
+            self.journal.record(address, op, "ambiguous" if exc.outcome_unknown or (isinstance(exc, Stopped) and exc.sent) else "failed")
             raise
         self._open()
         self.journal.record(address, op, "done", result.get("id") if isinstance(result, dict) else None)

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from gpuctl.engine.lock import LockHeld
-from gpuctl.interrupts import EXITING_TIMEOUT_S, arrived, cleanup, held
+from gpuctl.interrupts import EXITING_TIMEOUT_S, abandon, arrived, cleanup, held
 from gpuctl.model import MARKER_ENV
 from gpuctl.plan.model import LeaseSeen
 from gpuctl.moments import iso_utc
@@ -361,6 +361,8 @@ class Lease:
             # A renewal in flight is waited for, but as gpu exits after a second interrupt only as
             # long as a request then waits (a daemon thread: it ends with the process).
             self._renewer.join(None if arrived() < 2 else EXITING_TIMEOUT_S)
+            if self._renewer.is_alive():  # not waited for any longer: it sends and says nothing more (ADR 20)
+                abandon(self._renewer)
         if self.template_id is None and self._lost_create:
             try:  # an interrupt came right after a create whose answer was lost: it may have landed
                 current = self._current()

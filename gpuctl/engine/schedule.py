@@ -11,7 +11,8 @@ summary reports as done, failed and not attempted is exactly what happened. An i
 (Ctrl-C) does the same: the steps running finish and are settled like any other, and the
 results say it was interrupted, so the caller can report exactly what happened. A second
 interrupt stops that wait (Terraform: "Two interrupts received. Exiting immediately"): the
-steps still running are abandoned, their writes' outcome unknown (review 5, R5-2). So each step
+steps still running are abandoned, their writes' outcome unknown (review 5, R5-2), and their
+threads closed (`interrupts.abandon`: they send, say and record nothing more). So each step
 runs on a daemon thread, which the process does not wait for as it exits.
 """
 
@@ -22,7 +23,9 @@ import threading
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import Any
+from weakref import WeakKeyDictionary
 
+from gpuctl import interrupts
 from gpuctl.interrupts import TICK_S, held
 from gpuctl.plan.model import Action, Kind, ResourceChange, Unknown
 from gpuctl.v2 import volume_ids
@@ -61,10 +64,8 @@ def prerequisites(pending: Sequence[ResourceChange]) -> dict[str, frozenset[str]
     return needs
 
 
-class Closed(BaseException):
-    """Raised on a step's thread that the scheduler no longer waits for (a second interrupt
-    abandoned it) when that step would report, record or send anything more: the run's summary
-    has spoken for it. A BaseException, so no `except Exception` on the way swallows it."""
+_THREADS: WeakKeyDictionary[Future, threading.Thread] = WeakKeyDictionary()  # each step's thread, once it runs (`_run_into`)
+Closed = interrupts.Closed  # raised on a step's thread the scheduler abandoned, where it would report, record or send more
 
 
 @dataclass
@@ -90,9 +91,10 @@ def run(pending: Sequence[ResourceChange], parallelism: int, step: Callable[[Res
     failure, and once `stop()` says so (the account lease is known lost: every write then lands
     over another run's). An interrupt (KeyboardInterrupt on this thread) stops starting new steps too:
     `on_interrupt(n)` is told how many are still running, they finish and are settled, and the
-    results carry the interrupt for the caller to raise. A second interrupt ends that wait:
-    `on_close()` runs first (from then on the steps still running must do nothing more: see
-    `Closed`), then `on_interrupt(-n)` is told how many are abandoned (`Results.abandoned`)."""
+    results carry the interrupt for the caller to raise. A second interrupt ends that wait: the
+    threads of the steps still running are closed (`interrupts.abandon`: from then on they do
+    nothing more), `on_close()` runs, then `on_interrupt(-n)` is told how many are abandoned
+    (`Results.abandoned`)."""
     needs, results = prerequisites(pending), Results()
     order = {c.address: i for i, c in enumerate(pending)}
     waiting, running, finished = list(pending), {}, set()
@@ -117,9 +119,10 @@ def _drain(interrupt: KeyboardInterrupt, running: dict, waiting: list, results: 
            on_done: Callable[[ResourceChange, Any], None], on_interrupt: Callable[[int], None],
            on_close: Callable[[], None] = lambda: None) -> None:
     """After an interrupt: cancel the steps submitted but not begun (back to `waiting`), let the
-    running ones finish and settle them; a second interrupt abandons those still running. The
-    steps are closed (`on_close`) before it is decided which ended: one that ended before is
-    settled as it ended, one that had not is abandoned and does nothing more (`Closed`)."""
+    running ones finish and settle them; a second interrupt abandons those still running. Their
+    threads (`_THREADS`) are closed, and `on_close` runs, before it is decided which ended: one
+    that ended before is settled as it ended, one that had not is abandoned and does nothing
+    more (`Closed`)."""
     with held(interrupt_after=False) as further:  # counted, not raised: the wait below decides
         results.interrupted = interrupt
         settled = {c.address for c, _ in results.done} | {c.address for c, _ in results.failed}
@@ -132,6 +135,7 @@ def _drain(interrupt: KeyboardInterrupt, running: dict, waiting: list, results: 
         on_interrupt(len(in_flight))
         while wait(in_flight, timeout=TICK_S).not_done:
             if further:  # a second interrupt: the steps are not stopped (they cannot be, half-way), but no longer waited for
+                interrupts.abandon(*(_THREADS[f] for f in in_flight if f in _THREADS))
                 on_close()
                 break
         for future, change in sorted(in_flight.items(), key=lambda item: order[item[1].address]):
@@ -163,7 +167,9 @@ def _spawn(future: Future, step: Callable[[ResourceChange], Any], change: Resour
 def _run_into(future: Future, step: Callable[[ResourceChange], Any], change: ResourceChange) -> None:
     """A worker's part: run the step into a future the scheduler made (and recorded as running)
     before starting it, so an interrupt that lands inside `_spawn` loses no step. A future
-    cancelled before its step began is skipped."""
+    cancelled before its step began is skipped. The thread is entered in `_THREADS` before its
+    future can be running, so a second interrupt that finds the step running can close it."""
+    _THREADS[future] = threading.current_thread()
     if not future.set_running_or_notify_cancel():
         return
     try:

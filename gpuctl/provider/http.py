@@ -10,7 +10,8 @@ Authorization header; redirects are not followed, so it never reaches another ho
 
 After an interrupt (Ctrl-C, SIGTERM: `gpuctl.interrupts.arrived`) no request that began
 before it is sent again, and no backoff is slept: it ends with `Stopped`, which says whether
-the attempt before may have been carried out (review 5, R5-2).
+the attempt before may have been carried out (review 5, R5-2). A thread a second interrupt
+abandoned (`gpuctl.interrupts.abandon`) sends nothing at all: `interrupts.Closed`.
 
 Paths are built by `path()` alone: each id is checked against RunPod's id shape for its kind
 and percent-encoded, so nothing a user types (`../../x/purge-queue`) becomes path structure.
@@ -257,6 +258,7 @@ class ApiClient:
         under "_id"). Ends when the server closes the stream, or after `read_timeout` seconds
         without data (None: never). A failure to connect, no answer, or a stream cut short is a
         ProviderError, as for every other request, and `on_call` (--debug) sees the request."""
+        interrupts.check_open()
         self._pace()
         timeout = httpx.Timeout(self.timeout, read=read_timeout)  # read=None: follow for as long as it lasts
         start, answered = self.clock(), False
@@ -284,6 +286,7 @@ class ApiClient:
                               provider=self.provider) from None
 
     def _send(self, method: str, path: str, json: Any, params: dict | None, hold: float = 0.0, exiting: bool = False) -> httpx.Response:
+        interrupts.check_open()  # a thread a second interrupt abandoned sends nothing more (ADR 20)
         start = self.clock()
         timeout: Any = httpx.USE_CLIENT_DEFAULT
         if exiting:
@@ -303,7 +306,7 @@ class ApiClient:
         return response
 
     def _report(self, method: str, path: str, status: int | None, start: float) -> None:
-        if self.on_call:
+        if self.on_call and not interrupts.abandoned():  # an abandoned thread's late answer prints nothing after the report
             self.on_call(Call(method, f"{self.base_url}{path}", status, self.clock() - start))
 
     def _backoff(self, attempt: int) -> float:

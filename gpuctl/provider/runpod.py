@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gpuctl.interrupts import TICK_S
+from gpuctl.interrupts import TICK_S, abandon
 from gpuctl.jobs import check_body_size
 from gpuctl.model import Observed
 from gpuctl.provider.errors import AmbiguousWrite, NotFound, ProviderError, ServerError
@@ -40,9 +40,13 @@ def _at_once(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     threads = [threading.Thread(target=run, args=item, name=f"read {item[0]}", daemon=True) for item in calls.items()]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        while thread.is_alive():
-            thread.join(TICK_S)  # a tick at a time, so an interrupt is handled while the reads run
+    try:
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(TICK_S)  # a tick at a time, so an interrupt is handled while the reads run
+    except BaseException:
+        abandon(*threads)  # not waited for: a read still running sends nothing more (ADR 20)
+        raise
     for key in calls:
         if key in errors:
             raise errors[key]

@@ -117,3 +117,29 @@ def test_ctrl_c_at_any_question_is_an_interrupt(account, tmp_path):
         assert code == 130 and "interrupted" in transcript and "cancelled" not in transcript, transcript
     [endpoint] = account.endpoints()
     assert endpoint["workers"]["max"] == 2 and endpoint["env"]["GREETING"] == "bonjour"
+
+
+def test_ctrl_c_the_moment_a_question_appears_ends_the_command_at_once(account, tmp_path):
+    """Ctrl-C pressed as the question appears, before gpu has begun to read the answer (no
+    `wait_until_reading`). Python's input() ran the signal's handler only after its read ended,
+    so a Ctrl-C that came just before the read was lost until the next key (about one try in
+    three here): gpu sat at the question as if it ignored Ctrl-C, and a `y` typed next was read
+    first. Each question is interrupted three times; every try must end at once, with exit 130,
+    saying nothing was changed, and with no change sent."""
+    proj, cases = _cases(account, tmp_path)
+    seen = len(account.requests())
+    for args, question, said in cases * 3:
+        terminal = Terminal(args, proj, account.env)
+        terminal.wait_for(question)
+        terminal.child.sendintr()
+        assert terminal.exit_code() == 130, terminal.transcript  # a lost Ctrl-C waits here for a key that never comes
+        transcript = terminal.transcript
+        assert "cancelled" not in transcript and "Traceback" not in transcript, transcript
+        if question == "Apply these changes?":
+            assert "interrupted before the apply: nothing was changed in the account" in transcript, transcript
+        elif question != "Which endpoint?":
+            assert f"error: interrupted at the question: {said.removeprefix('cancelled: ')}" in transcript, transcript
+    changes = [r for r in account.requests()[seen:] if r["path"].startswith("/v2/serverless") and r["method"] != "GET"]
+    assert changes == [], changes
+    [endpoint] = account.endpoints()
+    assert endpoint["workers"]["max"] == 2 and endpoint["env"]["GREETING"] == "bonjour"
