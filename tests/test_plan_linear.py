@@ -20,6 +20,7 @@ import pytest
 from gpuctl.config import build_desired, load_config
 from gpuctl.model import Desired, Observed, acyclic
 from gpuctl.plan import Action, plan
+from gpuctl.plan.model import Drift
 from gpuctl.plan.drift import record_body
 from gpuctl.snapshot import snapshot_document
 from tests.support.apply import apply_plan
@@ -96,16 +97,25 @@ def _scenarios(n: int, tmp: Path) -> dict[str, tuple[Desired, Observed, dict]]:
     desired = _config(n, tmp)
     account = _in_sync(desired)
     smaller = _config(n // 2, tmp)  # the other half of the account is owned but left gpu.jsonc
+    recorded = applied(account)
     return {
         "empty account": (desired, Observed(), {}),
         "in sync": (desired, account, {}),
         "orphans": (smaller, account, {}),
         "prune": (smaller, account, {"prune": True}),
         "renames": (_config(n, tmp, renamed=True), account, {}),
+        # review 8, R8-1: every other endpoint renamed in the account, found by its record (ADR 59)
+        "renamed in the account": (desired, replace(account, endpoints=tuple({**e, "name": f"{e['name']}-x"} if i % 2 == 0 and e["id"] in recorded else e
+                                                                         for i, e in enumerate(account.endpoints))), {}),
     }
 
 
-@pytest.mark.parametrize("scenario", ["empty account", "in sync", "orphans", "prune", "renames"])
+def applied(account: Observed) -> set[str]:
+    """The ids of endpoints with a last-applied record."""
+    return {str(t.get("name", "")).removeprefix("gpuctl-applied-") for t in account.templates}
+
+
+@pytest.mark.parametrize("scenario", ["empty account", "in sync", "orphans", "prune", "renames", "renamed in the account"])
 def test_the_planner_passes_over_the_account_a_bounded_number_of_times(scenario, tmp_path):
     per_item = {}
     for n in (100, 1000):
@@ -128,6 +138,9 @@ def test_the_scenarios_exercise_what_they_claim(tmp_path):
     renames = _counted_plan(*scenarios["renames"][:2])[2]
     assert renames.count(Action.UPDATE) == 50 and renames.count(Action.CREATE) == 50 and renames.count(Action.ORPHAN) == 50
     assert sum(n.code == "rename" for n in renames.notices) == 50 and sum(n.code == "maybe-renamed" for n in renames.notices) == 50
+    back = _counted_plan(*scenarios["renamed in the account"][:2])[2]
+    assert sum(c.drift is Drift.RENAMED_IN_ACCOUNT and c.action is Action.UPDATE for c in back.changes) == 50
+    assert back.count(Action.ORPHAN) == 0 and back.count(Action.CREATE) == 0
 
 
 def test_what_the_account_did_not_report_is_worked_out_once_per_endpoint(tmp_path, monkeypatch):

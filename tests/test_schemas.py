@@ -80,7 +80,7 @@ def test_drift_schema_rejects_an_unknown_label():
 
 # Labels added within format_version 1: the summary always counts them, but a document made
 # before one existed has no count of it, and must still be valid (new fields are optional).
-ADDED_IN_VERSION_1 = {"duplicate"}
+ADDED_IN_VERSION_1 = {"duplicate", "renamed-in-account"}
 
 
 def test_drift_schema_requires_every_label_count_the_summary_always_has():

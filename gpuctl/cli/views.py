@@ -85,6 +85,7 @@ class _Unset(dict):
 
 
 ORPHAN_NOTE = "not in gpu.jsonc, still running; deploy --prune deletes it"
+RENAMED_NOTE = "renamed in the account, while its block has another endpoint; still running, never pruned (see drift)"  # ADR 59
 
 
 def project_rows(app: AppContext, target: Target) -> list[dict]:
@@ -119,7 +120,8 @@ def project_rows(app: AppContext, target: Target) -> list[dict]:
         rows.append(_row(target, live[change.id], list(spec.gpu_types), catalog, state=state, differs=[c.path for c in change.changes], taken_by=None))
     # the project's endpoints that left gpu.jsonc (a renamed or removed block): the plan's own
     # orphans, still running and billing; a list of gpu.jsonc's blocks alone hid exactly them
-    rows += [_row(target, live[c.id], None, catalog, state="orphan", differs=[], taken_by=None, note=ORPHAN_NOTE)
+    rows += [_row(target, live[c.id], None, catalog, state="orphan", differs=[], taken_by=None,
+                  note=RENAMED_NOTE if c.drift is Drift.RENAMED_IN_ACCOUNT else ORPHAN_NOTE)
              for c in result.changes if c.action is Action.ORPHAN and c.id in live]
     # and those the drift report counts as not in sync while no config here declares them: last
     # applied from a gpu.jsonc this checkout lacks, not proven gone (ADR 52), so kept (review 8)

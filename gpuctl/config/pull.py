@@ -12,6 +12,7 @@ key's value is no secret. Pure: no I/O.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from gpuctl.catalog import Catalog
 from gpuctl.config import edit, from_account, references
 from gpuctl.config.from_account import GPU_KEYS, Key, secret_name
 from gpuctl.config.loader import Block, LoadedConfig
+from gpuctl.config.shape import PRINTABLE_NAME
 from gpuctl.config.sourcemap import dotted
 from gpuctl.v2 import env_of
 
@@ -156,6 +158,8 @@ class _Puller:
                 self.result.kept.append(Left(address, path, origin, "changed in gpu.jsonc since the last apply; deploy applies it"))
             elif path.startswith("env.GPUCTL_"):
                 self.leave(address, path, origin, "gpuctl's own marker: never written to gpu.jsonc; deploy restores it")
+            elif path == "name" and change.get("drift") == "renamed-in-account":
+                self.renamed(block, live, why)
             elif path in problems:
                 self.leave(address, path, origin, f"gpu.jsonc cannot declare it: {problems[path]}")
             elif path.startswith("env."):
@@ -170,6 +174,16 @@ class _Puller:
             todo.pop(GPU_KEYS[1], None)
         for key, why in todo.items():
             self.key(block, live, key, reading.values.get(key), why)
+
+    def renamed(self, block: Block, live: dict, why: tuple[str, str, str]) -> None:
+        """The endpoint was renamed in the account (ADR 59): the block takes the account's name, so
+        the plan matches the endpoint by name again (no `renamed_from`: the account holds no
+        endpoint of the old name to rename). A name gpu.jsonc cannot hold is left."""
+        name = live.get("name")
+        if not isinstance(name, str) or len(name) > 191 or not re.fullmatch(PRINTABLE_NAME, name):
+            return self.leave(*why, f"the account's name {name!r} is no name gpu.jsonc can hold; "
+                                    f"`{suggest('serverless', 'deploy', '-y', flags=self.flags)}` renames the endpoint back")
+        self.write(block, ("name",), name, why)
 
     def gpus(self, block: Block, reading: from_account.Reading, why: tuple[str, str, str]) -> None:
         primary, rest = reading.values.get(("gpu_type",)), reading.values.get(("gpu_types",)) or []

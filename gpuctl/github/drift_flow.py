@@ -42,6 +42,14 @@ _BY_LABEL = {
                        "in a pull request; if both projects really declare the name, rename this block. While one holds the name of a "
                        "block of gpu.jsonc, the apply workflow refuses to plan.\n",
     "marker-lost": "- **Marker lost** ({names}): putting the account back writes its `GPUCTL_PROJECT` marker again.\n",
+    "renamed-in-account": "- **Renamed in the account** ({names}): the same endpoint, which clients call, under another name (its last-applied "
+                          "record says which block it is). Putting the account back renames it back in place, keeping its id and URL; to keep "
+                          "the account's name instead, {pull} renames the block in a pull request. Never delete it to end this: a new endpoint "
+                          "would get a new id and URL.\n",
+    "renamed-in-account-kept": "- **Renamed in the account, while its block has another endpoint** ({names}): gpuctl does not guess which "
+                               "one clients call, so no apply renames or deletes it (`prune` included). Keep the one they call: delete the "
+                               "other by its id (each row names both) in a checkout of the default branch; once only this one is left, putting "
+                               "the account back renames it to the block's name, keeping its id and URL.\n",
     "larger-in-account": "- **Larger in the account** ({names}): a volume can only be kept: set its `volume.size_gb` to the account's size "
                          "in a pull request ({pull} writes it). Until then every plan keeps the volume at that size, with a warning.\n",
     "duplicate": "- **Duplicate** ({names}): a second endpoint with this project's marker claims the block, and the apply workflow refuses "
@@ -62,7 +70,12 @@ def ending(doc: dict, flags: Flags = NONE) -> str:
         return ""
     by_label: dict[str, list[dict]] = {}
     for entry in doc["drift"]:
-        by_label.setdefault("unmanaged-owned" if of_another_project(entry, doc["project_id"]) else entry["drift"] or "", []).append(entry)
+        label = entry["drift"] or ""
+        if of_another_project(entry, doc["project_id"]):
+            label = "unmanaged-owned"
+        elif label == "renamed-in-account" and entry["action"] == "orphan":  # its block has another endpoint (ADR 59)
+            label = "renamed-in-account-kept"
+        by_label.setdefault(label, []).append(entry)
     fields = any(e["changes"] and e["drift"] != "larger-in-account" for e in doc["drift"])
     blockers = [w for w, labels in (("two endpoints claim a block", {"duplicate"}),
                                      ("an unmanaged endpoint may hold a block's name", {"unmanaged", "unmanaged-owned"})) if labels & set(by_label)]

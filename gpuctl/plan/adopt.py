@@ -10,7 +10,7 @@ endpoint is matched by name and marker like any other. Pure, like the planner.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -72,6 +72,47 @@ def renamed(spec: EndpointSpec, project_id: str, account: Account, flags=None) -
                                  "gpuctl will not guess which to rename", address,
                                  hint=f"delete the extra ones (`{suggest('serverless', 'delete', 'ID', '--force', flags=flags or NONE)}`), then plan again")], []
     return old[0], [], [_renames(str(old[0].get("id")), spec.renamed_from, address, "renamed_from")]
+
+
+def renamed_in_account(endpoints: Iterable[dict], records: Mapping[str, Any], project_id: str, names: Collection[str],
+                       config: str | None = None) -> dict[str, tuple[dict, ...]]:
+    """By block name, this project's endpoints (its marker) whose last-applied record (by
+    endpoint id) names that block of gpu.jsonc (`names`) while the account gives them another
+    name, which is no block's: renamed in the account, such as in the console (ADR 59). One
+    pass over the account, so planning stays linear. A record another gpu.jsonc wrote (its
+    `config` is not this one's, ADR 35) names none of this one's blocks."""
+    found: dict[str, list[dict]] = {}
+    for e in endpoints:
+        record = records.get(str(e.get("id")))
+        if record is None or owner(e) != project_id:
+            continue
+        was, now = record.endpoint_name, e.get("name")
+        if not was or was == now or was not in names or (isinstance(now, str) and now in names):
+            continue
+        if record.config and config and record.config != config:
+            continue
+        found.setdefault(was, []).append(e)
+    return {name: tuple(es) for name, es in found.items()}
+
+
+def in_account(spec: EndpointSpec, account: Account, renamed: Mapping[str, tuple[dict, ...]],
+               flags=None) -> tuple[dict | None, list[Diagnostic], list[Notice]] | None:
+    """(the block's endpoint, renamed in the account, errors, notices) when no endpoint holds
+    the block's name and a last-applied record says one of this project's endpoints is the
+    block's (`renamed`: `renamed_in_account`), else None: the ordinary match decides. The plan
+    then renames it back in place, keeping its id and URL (ADR 59). An endpoint holding the
+    block's name is never second-guessed: the renamed one is then kept and listed (planner's
+    `_orphans`). Two renamed ones: the plan stops, as for two of one name."""
+    found = renamed.get(spec.name)
+    if not found or account.endpoints_named(spec.name):
+        return None
+    if len(found) > 1:
+        ids = ", ".join(f'{e.get("id")} ("{e.get("name")}")' for e in sorted(found, key=lambda e: str(e.get("id"))))
+        return None, [Diagnostic(f'{counted(len(found), "endpoint")} of this project were last applied as this block and renamed in the account ({ids}); '
+                                 "gpuctl will not guess which one is this block's", f"endpoint.{spec.name}",
+                                 hint=f"delete the ones nobody calls, by id (`{suggest('serverless', 'delete', 'ID', '--force', flags=flags or NONE)}`), "
+                                      "then plan again: deploy renames the one left back to the block's name")], []
+    return found[0], [], []
 
 
 def unmatched_rename(spec: EndpointSpec, live: dict | None, project_id: str, account: Account, deleted: Mapping[str, Any]) -> list[Notice]:

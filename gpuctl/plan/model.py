@@ -42,6 +42,7 @@ class Drift(StrEnum):
     MARKER_LOST = "marker-lost"  # applied by this project (its record says so), then its marker was removed
     LARGER_IN_ACCOUNT = "larger-in-account"  # a network volume larger than gpu.jsonc's size_gb: volumes never shrink (drift reports only)
     DUPLICATE = "duplicate"  # a second endpoint with this project's marker and a block's name, beside the one deploy keeps (drift reports only)
+    RENAMED_IN_ACCOUNT = "renamed-in-account"  # its last-applied record names a block of gpu.jsonc, and the account gave it another name (ADR 59)
 
 
 class Kind(StrEnum):

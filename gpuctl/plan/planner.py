@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gpuctl import prewarm
 from gpuctl.catalog import Catalog
@@ -17,7 +17,7 @@ from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, Endpoin
 from gpuctl.plan import cost, drift, fields, registries
 from gpuctl.v2 import env_of, owner, volume_ids
 from gpuctl.plan.account import Account, index
-from gpuctl.plan.adopt import adopt_advice, adopted, other_project_advice, renamed, unmatched_rename, with_rename
+from gpuctl.plan.adopt import adopt_advice, adopted, in_account, other_project_advice, renamed, renamed_in_account, unmatched_rename, with_rename
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Plan, ResourceChange, update_reason
 from gpuctl.plan.names import lookalike_notices
 from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume, shared
@@ -179,8 +179,26 @@ def _kept(out: list[ResourceChange], notes: list[Notice], endpoint: dict, addres
     notes.append(Notice(code, note, address, level="note"))
 
 
+def _renamed_ids(renamed: Mapping[str, tuple[dict, ...]], holders: Mapping[str, str]) -> dict[str, tuple[str, str | None]]:
+    """By endpoint id, each endpoint renamed in the account (adopt.renamed_in_account): (the
+    block its record names, the id of the endpoint that block has instead, if any)."""
+    return {str(e.get("id")): (name, holders.get(name)) for name, es in renamed.items() for e in es}
+
+
+def _not_guessed(e: dict, address: str, block: str, holder: str | None, catalog: Catalog) -> ResourceChange:
+    """An endpoint renamed in the account whose block has another endpoint (`holder`: one
+    holding the block's name, or one `renamed_from` or `adopt` matched): which one callers use
+    is not known, so it is neither renamed back nor deleted (--prune included), and listed (ADR 59)."""
+    other = f"endpoint.{block} is endpoint {holder} now" if holder else f"the block endpoint.{block} has no endpoint of its own"
+    why = (f'its last-applied record {drift.record_name(str(e.get("id")))} says it is endpoint.{block} of gpu.jsonc, renamed in the account to '
+           f'"{e.get("name")}", but {other}: gpuctl does not guess which one callers use, so it neither renames it back nor deletes it '
+           f"(--prune never deletes it); still running, {cost.observed_cost_phrase(e, catalog)}")
+    return ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.ORPHAN, e.get("id"), why, drift=Drift.RENAMED_IN_ACCOUNT)
+
+
 def _orphans(spec_names: set[str], desired: Desired, observed: Observed, catalog: Catalog, prune: bool, matched: set[str],
-             records: Mapping[str, drift.Record], flags: Flags = NONE) -> tuple[list[ResourceChange], set[str], list[Notice]]:
+             records: Mapping[str, drift.Record], flags: Flags = NONE,
+             renamed: Mapping[str, tuple[str, str | None]] | None = None) -> tuple[list[ResourceChange], set[str], list[Notice]]:
     """Owned endpoints that left gpu.jsonc: deleted under --prune, otherwise shown as orphans,
     with what they still cost, because they keep running (and billing) until someone acts.
     Also the volumes the deleted ones attach, which the plan then preserves. An endpoint a
@@ -189,13 +207,18 @@ def _orphans(spec_names: set[str], desired: Desired, observed: Observed, catalog
     last-applied record says another gpu.jsonc of this project applied it (ADR 35): it never
     was in this one; it is kept, with a note that says where it comes from. Unless that
     gpu.jsonc is no longer in the repository (moved, or deleted, with the block: ADR 52):
-    then no config would ever take it for its orphan but this one."""
+    then no config would ever take it for its orphan but this one. Nor one renamed in the
+    account whose block has another endpoint (`renamed`: `_renamed_ids`): never deleted,
+    listed labelled renamed-in-account (ADR 59)."""
     project_id = desired.project_id
     out, freed, notes = [], set(), []
     for e in sorted(observed.endpoints, key=lambda e: (str(e.get("name")), str(e.get("id")))):
         if owner(e) != project_id or e.get("name") in spec_names or str(e.get("id")) in matched:
             continue
         address = f"endpoint.{e.get('name')}"
+        if str(e.get("id")) in (renamed or {}):
+            out.append(_not_guessed(e, address, *renamed[str(e.get("id"))], catalog))
+            continue
         record = records.get(str(e.get("id")))
         elsewhere = record is not None and bool(record.config) and bool(desired.config_id) and record.config != desired.config_id
         gone = ""
@@ -462,6 +485,8 @@ class _Reading:
     deleted: dict[str, drift.Record]  # the records of endpoints gone from the account
     volume_of: dict[str, ResolvedVolume]
     flags: Flags = NONE  # the run's options, which the commands the plan's advice suggests repeat (gpuctl.commands)
+    renamed: Mapping[str, tuple[dict, ...]] = field(default_factory=dict)  # block name -> this project's endpoints renamed in the account (adopt.renamed_in_account)
+    names: frozenset[str] = frozenset()  # the blocks' names, gathered once
 
 
 def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str = "runpod", prune: bool = False, report: bool = False,
@@ -487,7 +512,9 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     tally = _Tally(changes=[v.change for v in volumes.values()], costs=[cost.volume_cost(v) for v in volumes.values()], errors=errors,
                    notices=notices + _priority_note(desired) + _volume_note(desired) + _no_local_command(desired, target))
     records = drift.records_of(observed.templates, desired.project_id)
-    reading = _Reading(desired, account, catalog, target, report, records, drift.deleted_records(records, {str(e.get("id")) for e in observed.endpoints}), volume_of, flags)
+    names = frozenset(s.name for s in desired.endpoints)
+    reading = _Reading(desired, account, catalog, target, report, records, drift.deleted_records(records, {str(e.get("id")) for e in observed.endpoints}), volume_of, flags,
+                       renamed_in_account(observed.endpoints, records, desired.project_id, names, desired.config_id), names)
     for spec in desired.endpoints:
         _plan_endpoint(spec, reading, tally)
     tally.notices += shared(volumes.values(), observed.endpoints, lambda e: owner(e) == desired.project_id or str(e.get("id")) in tally.matched or str(e.get("id")) in records,
@@ -515,6 +542,7 @@ def _plan_endpoint(spec: EndpointSpec, reading: _Reading, tally: _Tally) -> None
     a name another owner has taken is listed instead of stopping the plan."""
     project_id = reading.desired.project_id
     live, errs, notes = (adopted(spec, project_id, reading.account) or renamed(spec, project_id, reading.account, reading.flags)
+                         or in_account(spec, reading.account, reading.renamed, reading.flags)
                          or _match(spec, project_id, reading.account, reading.records, reading.deleted, reading.flags))
     if reading.report and len(errs) == 1 and isinstance(errs[0], Duplicated):
         tally.changes += _duplicate_changes(spec, errs[0])
@@ -539,6 +567,8 @@ def _plan_endpoint(spec: EndpointSpec, reading: _Reading, tally: _Tally) -> None
     if not errs:
         change, warnings = drift.classify(with_rename(_endpoint_change(spec, live, declared, missing), live), live, project_id, reading.records, reading.deleted,
                                           spec.renamed_from, reading.desired.config_id)
+        if live is not None and any(e is live for e in reading.renamed.get(spec.name, ())):
+            change = _renamed_back(change, live)
         tally.changes.append(change)
         tally.notices += warnings
         tally.matched.add(str((live or {}).get("id")))
@@ -546,11 +576,24 @@ def _plan_endpoint(spec: EndpointSpec, reading: _Reading, tally: _Tally) -> None
     tally.costs.append(cost.endpoint_cost(spec, live, reading.catalog))
 
 
+def _renamed_back(change: ResourceChange, live: dict) -> ResourceChange:
+    """The change of a block whose endpoint was renamed in the account (ADR 59): labelled so,
+    with the reason that says which record tells it and that deploy renames it back in place."""
+    why = (f'renamed in the account to "{live.get("name")}": its last-applied record {drift.record_name(str(live.get("id")))} says it is this '
+           f'block\'s endpoint, so deploy renames it back to "{change.name}" in place (same id and URL; a name is no container change, so its '
+           "workers keep running)")
+    if change.action is Action.REPLACE:
+        why += f"; and {change.reason}"
+    return replace(change, drift=Drift.RENAMED_IN_ACCOUNT, reason=why)
+
+
 def _beyond_config(desired: Desired, observed: Observed, reading: _Reading, tally: _Tally, prune: bool, kept_volume_ids: set[str]) -> list[ResourceChange]:
     """What the account holds that no block accounts for: this project's orphans (deleted with
     --prune), unmanaged endpoints near a block, and network volumes nothing attaches any more
     (kept, never deleted); their notices and costs go into `tally`."""
-    leftovers, freed, elsewhere = _orphans({s.name for s in desired.endpoints}, desired, observed, reading.catalog, prune, tally.matched, reading.records, reading.flags)
+    holders = {c.name: str(c.id) for c in tally.changes if c.kind is Kind.ENDPOINT and c.id and c.drift is not Drift.DUPLICATE}
+    leftovers, freed, elsewhere = _orphans(set(reading.names), desired, observed, reading.catalog, prune, tally.matched, reading.records, reading.flags,
+                                           _renamed_ids(reading.renamed, holders))
     tally.notices += elsewhere
     tally.changes += [c for c in leftovers if c.action is Action.NOOP]  # another gpu.jsonc's: no leftover of this one
     leftovers = [c for c in leftovers if c.action is not Action.NOOP]

@@ -27,7 +27,7 @@ from gpuctl.v2 import gpu_count, gpu_pools, owner, workers_max, workers_min
 FORMAT_VERSION = "1"
 KIND = "gpuctl-drift"
 ORIGINS = ("config", "other-config", "account", "both", "unknown")
-LABELS = ("deleted-in-account", "orphan", "unmanaged", "marker-lost", "larger-in-account", "duplicate")
+LABELS = ("deleted-in-account", "orphan", "unmanaged", "marker-lost", "larger-in-account", "duplicate", "renamed-in-account")
 DRIFTING = ("create", "update", "replace", "delete", "orphan")
 MONEY = ("workers.min", "workers.max", "gpu.pools", "gpu.count")
 # The plan's notes a report repeats: what the account runs for the project that this gpu.jsonc
@@ -41,7 +41,7 @@ DRIFTING_NOTES = (UNPROVEN_CODE,)
 ORIGIN_WORDS = {"config": "changed in gpu.jsonc", "other-config": "applied from another gpu.jsonc", "account": "changed in the account",
                 "both": "changed in both", "unknown": "origin unknown"}
 LABEL_WORDS = {"deleted-in-account": "deleted in the account", "orphan": "orphan", "unmanaged": "unmanaged", "marker-lost": "marker lost",
-               "larger-in-account": "larger in the account", "duplicate": "duplicate"}
+               "larger-in-account": "larger in the account", "duplicate": "duplicate", "renamed-in-account": "renamed in the account"}
 
 def _cmd(flags: Flags, *argv: str) -> str:
     """A suggested command in backticks, with the run's options (`gpuctl.commands.suggest`)."""
@@ -156,6 +156,15 @@ def label_advice(label: str | None, resource: dict, project_id: str, owner: str 
     if label == "deleted-in-account":
         return (f"it was applied by this project and deleted in the account: {deploy} re-creates it with a new id "
                 "and so a new URL (tell whoever calls it), or remove its block from gpu.jsonc")
+    if label == "renamed-in-account" and resource["action"] == "orphan":  # its block has another endpoint: not guessed (ADR 59)
+        return (f"its last-applied record says it is the endpoint of a block of gpu.jsonc, renamed in the account, while that block has another "
+                f"endpoint now (the reason names both): gpuctl does not guess which one callers use, and never deletes either (--prune included). "
+                f"Keep the one they call: to keep this one, delete the other by its id with {_cmd(flags, 'serverless', 'delete', 'ID')}, and {deploy} then "
+                f"renames this one back to the block's name (same id and URL); otherwise delete this one with {_cmd(flags, 'serverless', 'delete', ref)}")
+    if label == "renamed-in-account":
+        return (f"renamed in the account (in the console, say); its last-applied record, kept by endpoint id, says it is this block's endpoint: "
+                f"{deploy} renames it back in place (same id and URL, its workers keep running); to keep the account's name, "
+                f"{_cmd(flags, 'serverless', 'pull', '--write')} renames the block in gpu.jsonc (through a pull request)")
     if label == "orphan":
         return f"owned by this project, no longer in gpu.jsonc and still running: {_cmd(flags, 'serverless', 'deploy', '--prune', '-y')} deletes it, or {_cmd(flags, 'serverless', 'import', ref, '--write')} puts its block back in gpu.jsonc"
     if label == "unmanaged":

@@ -31,7 +31,7 @@ PHRASE = {
 ORIGIN = {"config": "changed in gpu.jsonc", "account": "changed in the account", "both": "changed in both", "unknown": "origin unknown",
           "other-config": "applied from another gpu.jsonc"}
 DRIFT = {"deleted-in-account": "deleted in the account", "orphan": "orphan", "unmanaged": "unmanaged", "marker-lost": "marker lost",
-         "larger-in-account": "larger in the account"}
+         "larger-in-account": "larger in the account", "renamed-in-account": "renamed in the account"}
 UNMANAGED = ("?", "yellow", "is not managed by gpuctl and is left alone")  # symbol, style, phrase of an unmanaged look-alike
 # A no-op with another label: a volume grown in the account, which the plan keeps at its size (it cannot shrink).
 LABELLED_NOOP = {"larger-in-account": ("=", "yellow", "is kept at its size in the account: network volumes cannot shrink")}

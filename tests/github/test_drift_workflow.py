@@ -12,12 +12,13 @@ import pytest
 
 from gpuctl.github.parts import read_marker
 from tests.e2e.conftest import project
-from tests.github.conftest import REPO, WORKFLOWS, config, no_host, no_secrets, schedule, tree
+from tests.github.conftest import REPO, WORKFLOWS, config, dispatch, no_host, no_secrets, schedule, tree
 from tests.github.fake_github import Canned
 
 pytestmark = pytest.mark.e2e
 
 DRIFT = WORKFLOWS / "drift.yml"
+MERGE = "b2" * 20
 
 
 def console_min_workers(account, value: int) -> None:
@@ -669,3 +670,32 @@ def test_a_lease_whose_clock_is_ahead_does_not_edit_the_issue_every_night(gha, f
     assert again.job("drift").step("gpuctl").outputs["summary"] == f"gpu.jsonc: drift; unchanged issue #{issue['number']}"
     assert fake.writes()[writes:] == [], fake.writes()[writes:]
     assert re.search(r"\b13h\d\dm ahead", again.job("drift").summary), again.job("drift").summary
+
+
+def test_an_endpoint_renamed_in_the_console_is_named_so_and_putting_the_account_back_renames_it_in_place(gha, fake, account, tmp_path):
+    """Review 8, R8-1: `batch` renamed to `batch-x` in the console. The issue said `batch` was
+    missing with "no last-applied record says whether it was deleted there or is new", and
+    `batch-x` an orphan; its "put the account back" (the apply workflow with `replan`) then
+    created a second `batch` beside the one clients call. The record says `batch-x` is `batch`:
+    the issue names the rename, and following it renames the endpoint back, same id."""
+    gpu = config("api", "batch")
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=project(tmp_path / "deployed", gpu)).code == 0
+    batch = next(e for e in account.endpoints() if e["name"] == "batch")
+    assert account.server.http.patch(f"/v2/serverless/{batch['id']}", json={"name": "batch-x"}).status_code == 200
+    checkout = tree(tmp_path / "main", gpu)
+
+    run = gha.run(DRIFT, schedule(checkout))
+    assert run.job("drift").status == "success", run.job("drift").steps
+    (issue,) = fake.real_issues()
+    body = " ".join(issue["body"].split())
+    assert "no last-applied record says" not in body and "orphan" not in body.lower(), body
+    ending = _ending(body)
+    assert "**Renamed in the account**" in ending and f"<code>{batch['id']}</code>" in ending and "renames it back in place" in ending, ending
+    assert "prune" not in ending and "gpu serverless delete" not in ending and "`replan`" in ending
+
+    applied = gha.run(WORKFLOWS / "apply.yml", dispatch(MERGE, checkout, replan=True))  # "Put the account back", as the issue says
+    assert applied.job("apply").status == "success", applied.job("apply").steps
+    assert sorted((e["name"], e["id"]) for e in account.endpoints() if e["name"].startswith("batch")) == [("batch", batch["id"])]
+    assert len(account.endpoints()) == 2
+    closed = gha.run(DRIFT, schedule(checkout))
+    assert closed.job("drift").step("gpuctl").outputs["summary"] == f"gpu.jsonc: in sync; closed issue #{issue['number']}"

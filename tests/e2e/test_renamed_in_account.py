@@ -1,0 +1,121 @@
+"""Review 8, R8-1: an endpoint renamed in the console (PATCH name "batch" -> "batch-renamed").
+Its last-applied record (`gpuctl-applied-<id>`, GPUCTL_ENDPOINT_NAME=batch) says it is block
+`batch`'s endpoint, yet drift called `batch` "missing ... no last-applied record says whether it
+was deleted there or is new" and the renamed one an orphan, with `deploy --prune -y` as the
+advice (which deletes the URL clients call); without prune, deploy created a second `batch`.
+The real CLI against the local provider; the console's rename through its REST v2 API."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from tests.e2e.conftest import ROOT, echo_config, project
+
+pytestmark = pytest.mark.e2e
+
+PLAN_SCHEMA = json.loads((ROOT / "schema" / "plan.schema.json").read_text())
+DRIFT_SCHEMA = json.loads((ROOT / "schema" / "drift.schema.json").read_text())
+
+
+def two_blocks() -> dict:
+    api = echo_config(name="api", project_id="r8app")
+    batch = echo_config(name="batch", project_id="r8app")["serverless"]
+    return {"project_id": "r8app", "serverless": [api["serverless"], batch]}
+
+
+def by_name(account) -> dict[str, dict]:
+    return {e["name"]: e for e in account.endpoints()}
+
+
+def rename_in_console(account, endpoint_id: str, name: str) -> None:
+    answer = account.server.http.patch(f"/v2/serverless/{endpoint_id}", json={"name": name})
+    assert answer.status_code == 200, answer.text
+
+
+@pytest.fixture
+def renamed(account, tmp_path):
+    """api and batch deployed; batch renamed to batch-renamed in the console."""
+    proj = project(tmp_path / "proj", two_blocks())
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    batch = by_name(account)["batch"]
+    rename_in_console(account, batch["id"], "batch-renamed")
+    return proj, batch
+
+
+def test_drift_says_the_endpoint_was_renamed_in_the_account_and_never_advises_prune(account, renamed):
+    proj, batch = renamed
+    as_json = account.gpu("serverless", "drift", "--json", cwd=proj)
+    text = account.gpu("serverless", "drift", cwd=proj)
+    assert as_json.code == text.code == 2, (as_json.err, text.err)
+    doc = as_json.json()
+    jsonschema.validate(doc, DRIFT_SCHEMA)
+    (item,) = doc["drift"]
+    assert (item["address"], item["id"], item["action"], item["drift"]) == ("endpoint.batch", batch["id"], "update", "renamed-in-account")
+    assert [(c["path"], c["account"], c["config"], c["origin"]) for c in item["changes"]] == [("name", "batch-renamed", "batch", "account")]
+    assert doc["summary"]["labels"]["renamed-in-account"] == 1 and doc["summary"]["labels"]["orphan"] == 0
+    assert "renames it back" in item["what_to_do"] and "same id and URL" in item["what_to_do"]
+    flat = " ".join((text.out + json.dumps(doc)).split())
+    assert "--prune" not in flat and "no last-applied record says" not in flat and "orphan" not in text.out, flat
+    assert "renamed in the account" in text.out and batch["id"] in text.out
+
+
+def test_plan_renames_it_back_and_deploy_keeps_one_endpoint_with_its_id(account, renamed):
+    proj, batch = renamed
+    for extra in ([], ["--prune"]):  # --prune never deletes it
+        result = account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", "--json", *extra, cwd=proj)
+        assert result.code == 2, result.err
+        doc = result.json()
+        jsonschema.validate(doc, PLAN_SCHEMA)
+        endpoints = [(r["address"], r["action"], r["id"], r["drift"]) for r in doc["resource_changes"] if r["kind"] == "endpoint" and r["action"] != "no-op"]
+        assert endpoints == [("endpoint.batch", "update", batch["id"], "renamed-in-account")], endpoints
+        (change,) = [r for r in doc["resource_changes"] if r["address"] == "endpoint.batch"]
+        assert [(c["path"], c["before"], c["after"], c["origin"]) for c in change["changes"]] == [("name", "batch-renamed", "batch", "account")]
+    text = " ".join(account.gpu("serverless", "deploy", "--plan", cwd=proj).out.split())
+    assert f'endpoint.batch ({batch["id"]}) will be updated in place' in text and '~ name = "batch-renamed" → "batch" # changed in the account' in text, text
+
+    applied = account.gpu("serverless", "deploy", "-y", cwd=proj)
+    assert applied.code == 0, applied.err
+    now = by_name(account)
+    assert sorted(now) == ["api", "batch"] and now["batch"]["id"] == batch["id"] and now["batch"]["requestUrls"] == batch["requestUrls"]
+    assert len(account.endpoints()) == 2
+    assert account.gpu("serverless", "drift", cwd=proj).code == 0
+    assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj).code == 0
+
+
+def test_pull_keeps_the_account_name_by_renaming_the_block(account, renamed):
+    proj, batch = renamed
+    pulled = account.gpu("serverless", "pull", "--write", "--json", cwd=proj)
+    assert pulled.code == 0, pulled.err
+    doc = pulled.json()
+    assert [(p["address"], p["field"], p["after"]) for p in doc["pulled"]] == [("endpoint.batch", "name", "batch-renamed")], doc
+    cfg = json.loads((proj / "gpu.jsonc").read_text())
+    assert [b["name"] for b in cfg["serverless"]] == ["api", "batch-renamed"]
+    assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", cwd=proj).code == 0
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0  # writes the record under the new name
+    assert [e["id"] for e in account.endpoints() if e["name"] == "batch-renamed"] == [batch["id"]] and len(account.endpoints()) == 2
+    assert account.gpu("serverless", "drift", cwd=proj).code == 0
+
+
+def test_a_second_endpoint_holding_the_name_is_not_guessed_and_prune_deletes_neither(account, renamed):
+    """The renamed endpoint and a new `batch` (made by a deploy before this fix): which one
+    callers use is not known, so neither is renamed or deleted; the renamed one is listed,
+    with what to do, and never pruned."""
+    proj, batch = renamed
+    second = account.server.create_endpoint("batch", worker=None, image=batch["image"], env={"GPUCTL_PROJECT": "r8app"})
+    now = by_name(account)
+    assert now["batch"]["id"] == second["id"] != batch["id"] and now["batch-renamed"]["id"] == batch["id"]
+    result = account.gpu("serverless", "deploy", "--plan", "--prune", "--json", cwd=proj)
+    assert result.code == 0, result.err
+    doc = result.json()
+    (old,) = [r for r in doc["resource_changes"] if r["id"] == batch["id"]]
+    assert (old["address"], old["action"], old["drift"]) == ("endpoint.batch-renamed", "orphan", "renamed-in-account")
+    assert now["batch"]["id"] in old["reason"] and "never deletes it" in old["reason"]
+    report = account.gpu("serverless", "drift", "--json", cwd=proj)
+    assert report.code == 2
+    (item,) = [d for d in report.json()["drift"] if d["id"] == batch["id"]]
+    assert item["drift"] == "renamed-in-account" and "deploy --prune" not in item["what_to_do"] and f"delete {batch['id']}" in item["what_to_do"]
+    assert account.gpu("serverless", "deploy", "-y", "--prune", cwd=proj).code == 0
+    assert {e["id"] for e in account.endpoints()} >= {batch["id"], now["batch"]["id"]}
