@@ -250,7 +250,7 @@ def _line_col(data: bytes | str, pos: int) -> tuple[int, int]:
     return data.count(newline, 0, pos) + 1, pos - data.rfind(newline, 0, pos)
 
 
-def read_json(path: Path | str, limit: int = MAX_BYTES, encoding: str = "utf-8", pipes: bool = True,
+def read_json(path: Path | str, limit: int = MAX_BYTES, encoding: str = "utf-8-sig", pipes: bool = True,
               loads: Callable[[str], Any] | None = None, shown: str | None = None) -> Any:
     """The JSON document in the file at `path` (read as `read_bytes` reads it). Every failure,
     whether the file cannot be read or is not JSON, is one FileUnreadable, so each reader maps
@@ -259,7 +259,12 @@ def read_json(path: Path | str, limit: int = MAX_BYTES, encoding: str = "utf-8",
     escape as an internal error. `loads`: the caller's own parser of the text in place of
     `json.loads` (the job input's, which refuses NaN and points at a comment); what it raises
     of its own passes through, and what it leaves uncaught is mapped as above. `shown`: the
-    name the error gives the file (a path as the user typed it, `planning.user_path`), else `path`."""
+    name the error gives the file (a path as the user typed it, `planning.user_path`), else `path`.
+
+    A UTF-8 byte order mark at the start is read past (`utf-8-sig`), as gpu.jsonc's reader
+    and stdin's do: RFC 8259 §8.1 lets a parser ignore it, and Windows editors (Notepad,
+    PowerShell 5's `Out-File -Encoding utf8`) write it; a job input saved so was refused with
+    "Unexpected UTF-8 BOM (decode using utf-8-sig)", Python's words (review 9, R9-4)."""
     try:
         return _read_json(path, limit, encoding, pipes, loads)
     except FileUnreadable as exc:

@@ -144,7 +144,7 @@ def read_snapshot(path: Path, shown: str | None = None, flags: Flags = NONE) -> 
     capture = f"capture a snapshot with `{_capture(flags)}`"
     name = path if shown is None else shown
     try:
-        data = read_json(path, encoding="utf-8-sig", shown=shown)
+        data = read_json(path, shown=shown)
     except FileUnreadable as exc:
         if exc.missing:
             raise SnapshotError(f"{name} does not exist", hint=f"capture one with `{_capture(flags, '--out account.json')}`, or write one by hand") from None

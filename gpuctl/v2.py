@@ -114,11 +114,23 @@ def not_as_gpuctl_sets(endpoint: Obj) -> dict[str, Any]:
     return {path: value for path, value in found.items() if value != GPUCTL_SETS[path]}
 
 
+def whole(value: Any) -> int | None:
+    """`value` as a whole number: an int, or a float with no fraction part (JSON's 2.0 and 1e2
+    are the number 2 and 100, and the planner, comparing values, calls them equal to 2 and
+    100); None for anything else. The views count with it, so they read what the planner
+    reads: `list` showed `0..?` for `max: 2.0` while drift said in sync (review 9, R9-2)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, float) and value.is_integer() else None
+
+
 def gpu_count(endpoint: Obj) -> int | None:
     """GPUs per worker: RunPod's default 1 when the answer leaves it out; None when it is there
     but not a count (unknown). Every cost multiplies the per-GPU rate by it."""
-    found = (endpoint.get("gpu") or {}).get("count", 1)
-    return found if isinstance(found, int) and not isinstance(found, bool) and found >= 1 else None
+    found = whole((endpoint.get("gpu") or {}).get("count", 1))
+    return found if found is not None and found >= 1 else None
 
 
 def is_gpu(endpoint: Obj) -> bool:
@@ -160,9 +172,7 @@ def effective_workers(endpoint: Obj) -> tuple[int | None, int | None]:
 def worker_bounds(workers: Any) -> tuple[int | None, int | None]:
     """`effective_workers` of an endpoint's `workers` object alone (as `status --json` shows it)."""
     bounds = workers if isinstance(workers, Mapping) else {}
-    return tuple(  # type: ignore[return-value]
-        WORKERS_DEFAULT[k] if k not in bounds else bounds[k] if isinstance(bounds[k], int) and not isinstance(bounds[k], bool) else None
-        for k in ("min", "max"))
+    return tuple(WORKERS_DEFAULT[k] if k not in bounds else whole(bounds[k]) for k in ("min", "max"))  # type: ignore[return-value]
 
 
 def scaling(endpoint: Obj) -> dict[str, Any] | None:

@@ -4,7 +4,6 @@ and a path that cannot be written is a user error with the fix, not an internal 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,10 +22,13 @@ def json_text(doc: Any, indent: int | None = 2) -> str:
     bidi override U+202E) written as a `\\u` escape (safetext.json_safe). Any JSON reader reads
     the same value; a person who prints it sees the escape, not its effect. One policy for every
     `--json`: two (ensure_ascii here, ensure_ascii=False without json_safe there) let account
-    names with U+202E reach the terminal through `pull --json` and `import --json`."""
+    names with U+202E reach the terminal through `pull --json` and `import --json`. Numbers are
+    RFC 8259's (gpuctl.jsontext.dumps): a non-finite float in what a provider answered (a
+    worker's NaN metric) is null, never the bare NaN that no JSON reader but Python's reads."""
+    from gpuctl.jsontext import dumps
     from gpuctl.safetext import json_safe
 
-    return json_safe(json.dumps(doc, indent=indent, ensure_ascii=False))
+    return json_safe(dumps(doc, indent=indent, ensure_ascii=False))
 
 
 def print_json(app: AppContext, doc: Any) -> None:

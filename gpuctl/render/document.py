@@ -342,13 +342,16 @@ def write_document(plan: Plan, write: Callable[[str], object], locate: Locate | 
 def _line_encoder() -> Callable[[Any], str]:
     """json's C encoder, made once per document: `JSONEncoder.encode` makes a new one for every
     call, which costs as much as encoding a field change. No check for cycles: the document
-    is a tree."""
+    is a tree. Numbers are RFC 8259's, as every --json document's (gpuctl.jsontext.strict): a
+    non-finite float (an account's value read from a snapshot) is null."""
     from json.encoder import c_make_encoder
 
+    from gpuctl.jsontext import strict
+
     if c_make_encoder is None:  # a Python without json's C accelerator
-        return json.JSONEncoder(ensure_ascii=False).encode
-    encoder = c_make_encoder(None, json.JSONEncoder().default, _KEY, None, ": ", ", ", False, False, True)
-    return lambda value: "".join(encoder(value, 0))
+        return strict(json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode)
+    encoder = c_make_encoder(None, json.JSONEncoder().default, _KEY, None, ": ", ", ", False, False, False)
+    return strict(lambda value: "".join(encoder(value, 0)))
 
 
 def _emit(value: Any, depth: int, pad: str, encode: Callable[[Any], str], out: list[str], flush: Callable[[], None]) -> None:

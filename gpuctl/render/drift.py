@@ -22,7 +22,7 @@ from gpuctl.plan.planner import UNPROVEN_CODE
 from gpuctl.plan.cost import moves, pool_hourly
 from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.render.words import show, signed_money
-from gpuctl.v2 import gpu_count, gpu_pools, owner, workers_max, workers_min
+from gpuctl.v2 import gpu_count, gpu_pools, owner, whole, workers_max, workers_min
 
 FORMAT_VERSION = "1"
 KIND = "gpuctl-drift"
@@ -352,7 +352,9 @@ def _usd(amount: float) -> float:
 
 
 def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+    """A count as the views read one (`v2.whole`: 2.0 is 2); None for anything else."""
+    found = whole(value)
+    return found if found is not None and found >= 0 else None
 
 
 def hourly(values: Mapping[str, Any], catalog) -> tuple[float, float, bool]:
@@ -360,7 +362,7 @@ def hourly(values: Mapping[str, Any], catalog) -> tuple[float, float, bool]:
     `gpu.count` (1 when not given)."""
     pools = values.get("gpu.pools") if isinstance(values.get("gpu.pools"), list) else []
     gpus = values.get("gpu.count", 1)
-    return pool_hourly(pools, _count(values.get("workers.min")), _count(values.get("workers.max")), catalog, gpus if _count(gpus) else None)
+    return pool_hourly(pools, _count(values.get("workers.min")), _count(values.get("workers.max")), catalog, _count(gpus) or None)
 
 
 def _money_fields(body: Mapping[str, Any]) -> dict[str, Any]:

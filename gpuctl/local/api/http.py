@@ -9,7 +9,6 @@ and the runtime raise `gpuctl.local.errors`; `from_refusal` gives each its statu
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
@@ -18,6 +17,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gpuctl.jsontext import NonFinite, dumps
 from gpuctl.local.api.jsontext import parse_json_text
 from gpuctl.local.errors import Invalid, NotFound, Refusal, Rejected
 
@@ -50,7 +50,9 @@ def title(status: int) -> str:
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None, media_type: str = "application/json") -> Response:
-    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    """`data` as RFC 8259 JSON (gpuctl.jsontext.dumps): a non-finite float, which no request
+    can bring in any more but an older state.db may hold, is null."""
+    body = dumps(data, separators=(",", ":"), ensure_ascii=False)
     return Response(body, status_code=status, headers=headers, media_type=media_type)
 
 
@@ -117,6 +119,8 @@ async def json_body(request: Request, *, limit: int = MAX_BODY, required: bool =
         return None
     try:
         return parse_json_text(raw)
+    except NonFinite as exc:  # kept as the cause: the worker protocol fails the job it answers (api/worker.py)
+        raise ApiError(400, f"request body is not valid JSON: {exc}") from exc
     except ValueError as exc:
         raise ApiError(400, f"request body is not valid JSON: {exc}") from None
 

@@ -1,11 +1,14 @@
 """The one JSON reader of every route (REST, job API, worker protocol, GraphQL, admin): it
-refuses, once, what no later step could store or send back."""
+refuses, once, what no later step could store or send back, and what RunPod's own parser (Go's
+encoding/json) refuses: NaN, Infinity and numbers beyond a 64-bit float (gpuctl.jsontext)."""
 
 from __future__ import annotations
 
 import json
 import re
 from typing import Any
+
+from gpuctl.jsontext import loads
 
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 MAX_DEPTH = 100  # nesting every later step (validation, storage, responses) handles within Python's recursion limit
@@ -15,7 +18,9 @@ def parse_json_text(raw: bytes) -> Any:
     """Parse a request body as JSON text that every later step can store and send back.
 
     JSON on the wire is UTF-8 (RFC 8259), decoded strictly, so encoded surrogates are refused.
-    Nesting is bounded (MAX_DEPTH), so no later recursive step runs out of stack.
+    Nesting is bounded (MAX_DEPTH), so no later recursive step runs out of stack. NaN,
+    Infinity and 1e999 are refused (NonFinite, a ValueError): JSON has no such numbers, and
+    an answer echoing them would not be JSON either (review 9, R9-1).
     A `\\ud800` escape with no partner decodes to a lone surrogate that no UTF-8 writer (the
     response, SQLite, a log line) can encode, so it is refused here, once, for every route,
     rather than failing later as a 500. Raises ValueError saying what is wrong.
@@ -26,7 +31,7 @@ def parse_json_text(raw: bytes) -> Any:
         raise ValueError(f"it is not UTF-8 (byte {exc.start})") from None
     too_deep = f"it nests arrays and objects more than {MAX_DEPTH} deep"
     try:
-        value = json.loads(text)
+        value = loads(text)
     except RecursionError:
         raise ValueError(too_deep) from None
     if text.count("[") + text.count("{") > MAX_DEPTH and depth(value) > MAX_DEPTH:

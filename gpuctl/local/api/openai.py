@@ -9,7 +9,6 @@ relayed as Server-Sent Events (text chunks verbatim, other values as `data: <jso
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from gpuctl.jsontext import dumps
 from gpuctl.local.api.http import json_body, json_response, route
 from gpuctl.local.runtime.queue import JobQueue
 from gpuctl.local.runtime.settings import Settings
@@ -29,7 +29,7 @@ WAIT_S = 300.0
 def _event(chunk: Any) -> bytes:
     if isinstance(chunk, str):
         return chunk.encode() if chunk.endswith("\n\n") else f"{chunk}\n\n".encode()
-    return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode()
+    return f"data: {dumps(chunk, ensure_ascii=False)}\n\n".encode()
 
 
 def _unwrap(output: Any) -> Any:

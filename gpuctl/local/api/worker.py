@@ -13,6 +13,12 @@ SDK's `serverless.start` speaks.
 
 A job is ended, advanced or streamed only by the worker it is with now: a retry keeps the id,
 so the worker of an earlier attempt answering late changes nothing (it just lets go).
+
+A result or chunk holding NaN or Infinity (a handler returning float("nan"): the SDK json.dumps
+it into the bare token) is JSON no reader but Python's takes, RunPod's Go parser included; kept,
+it made every answer about the job non-JSON and its webhook undeliverable (review 9, R9-1). The
+job ends FAILED saying so, and the worker is answered 400 (its log says "Failed to return job
+results"). A progress update holding one is refused alone: the job runs on.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gpuctl.jsontext import NonFinite
 from gpuctl.local.api.control import FaultPoint
 from gpuctl.local.api.http import ApiError, json_body, json_response, no_content, route
 from gpuctl.local.controlplane.endpoints import version
@@ -39,11 +46,30 @@ from gpuctl.local.store.jobs import Job, Jobs
 AI = "/ai/v2/{endpoint_id}"
 
 
-async def _posted(request: Request) -> Any:
+NON_FINITE_FIX = "return finite numbers from the handler (null, or the number as a string, for a NaN or an infinite metric)"
+
+
+async def _posted(request: Request) -> tuple[Any, NonFinite | None]:
     """The SDK posts JSON text under a form-urlencoded label; read it as JSON regardless,
-    with the one reader every route uses (an empty body is an empty result)."""
-    body = await json_body(request, required=False)
-    return {} if body is None else body
+    with the one reader every route uses (an empty body is an empty result). A body refused
+    only for a non-finite number comes with that refusal, read as Python reads it, so the
+    route can tell a result from a progress update."""
+    try:
+        body = await json_body(request, required=False)
+    except ApiError as exc:
+        if not isinstance(exc.__cause__, NonFinite):
+            raise
+        import json
+
+        try:  # only to read `status` and `stopPod`: nothing of it is kept
+            return json.loads(request.state.body), exc.__cause__
+        except (ValueError, RecursionError):
+            raise exc from None
+    return {} if body is None else body, None
+
+
+def _not_json(what: str, refused: NonFinite) -> str:
+    return f"the worker's {what} is not JSON: {refused}; {NON_FINITE_FIX}"
 
 
 @dataclass
@@ -141,27 +167,39 @@ class WorkerRoutes:
     async def job_done(self, request: Request) -> Response:
         worker = self._worker(request)
         job = self._job(request)
-        body = await _posted(request)
+        body, refused = await _posted(request)
         if not isinstance(body, dict):
             raise ApiError(400, "job result must be a JSON object")
         if body.get("status") == "IN_PROGRESS":
+            if refused is not None:
+                raise ApiError(400, _not_json("progress update", refused))
             if self._holds(request, job):
                 self.jobs.progress(job, body.get("output"))
             return json_response({})
         if self._holds(request, job):  # else an earlier attempt's worker answering late: it let go, the job is unchanged
-            self.jobs.finish(job, body)
+            if refused is None:
+                self.jobs.finish(job, body)
+            elif job.status == "IN_PROGRESS":
+                self.jobs.fail(job, _not_json("result", refused))
         if worker is not None:
             self.scheduler.release(worker, job.id)  # also when the job was cancelled meanwhile
             if body.get("stopPod"):
                 self.workers.stop(worker, "refresh_worker requested after the job")
+        if refused is not None:
+            raise ApiError(400, _not_json("result", refused))
         return json_response({})
 
     async def job_stream(self, request: Request) -> Response:
         self._worker(request)
         job = self._job(request)
-        body = await _posted(request)
+        body, refused = await _posted(request)
         if isinstance(body, dict) and "output" in body and job.status == "IN_PROGRESS" and self._holds(request, job):
-            self.jobs.add_chunk(job, body["output"])
+            if refused is None:
+                self.jobs.add_chunk(job, body["output"])
+            else:
+                self.jobs.fail(job, _not_json("streamed chunk", refused))
+        if refused is not None:
+            raise ApiError(400, _not_json("streamed chunk", refused))
         return json_response({})
 
     async def job_stop(self, request: Request) -> Response:

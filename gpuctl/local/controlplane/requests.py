@@ -7,8 +7,11 @@ RunPod's request schemas are closed (`unevaluatedProperties: false`): an unknown
 Each failure becomes one such `$.path: message` line. Two things the document states that a
 plain JSON Schema validator does not do are done here: `scaling` is a union discriminated by
 its `type` (a tag that names no variant is one error on the tag, a known tag reports only its
-own variant's errors), and JSON has no NaN or Infinity (Python's reader accepts them, the type
-check refuses them). The document and jsonschema load on the first body checked, not at start.
+own variant's errors), and an integer is a number written without a fraction or exponent:
+JSON Schema calls 2.0 and 1e2 integers, but Go's encoding/json, RunPod's parser, refuses them
+for an int field, and stored they came back as 2.0 and 100.0, which `gpu serverless list`
+could not count (review 9, R9-2). (NaN and Infinity never get here: the request reader
+refuses them.) The document and jsonschema load on the first body checked, not at start.
 """
 
 from __future__ import annotations
@@ -108,7 +111,8 @@ def _number(value: Any) -> bool:
 
 
 def _integer(value: Any) -> bool:
-    return _number(value) and (isinstance(value, int) or value.is_integer())
+    """An int as Python's json reads `2`, never the float it reads `2.0` or `1e2` as."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _path(parts: Any) -> str:
@@ -120,6 +124,8 @@ def _type_name(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "boolean"
+    if isinstance(value, float) and _number(value):
+        return f"number {json.dumps(value)}"  # the value says why it is no integer: 2.0 has a fraction part
     if isinstance(value, (int, float)):
         return "number" if _number(value) else "non-finite number"
     return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)

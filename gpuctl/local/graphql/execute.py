@@ -16,6 +16,8 @@ from gpuctl.local.errors import Refusal
 from gpuctl.local.graphql.parse import Enum, Field, Operation, Var
 from gpuctl.local.graphql.schema import ARGS, ENUMS, INPUTS, TYPES
 
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # GraphQL's Int: a signed 32-bit integer; a literal or variable beyond is a request error
+
 
 class ValidationError(Exception):
     def __init__(self, message: str, line: int | None = None, column: int | None = None):
@@ -99,6 +101,8 @@ def coerce(type_ref: str, value: Any, where: str) -> None:
     if base in simple:
         if not isinstance(value, simple[base]) or (base in ("Int", "Float") and isinstance(value, bool)):
             raise ValidationError(f'{where}: expected value of type "{base}", found {value!r}.')
+        if base == "Int" and not INT_MIN <= value <= INT_MAX:  # GraphQL's Int is 32 bits (spec §3.5.1), as graphql-js words it
+            raise ValidationError(f"{where}: Int cannot represent non 32-bit signed integer value: {value}")
     elif base in ENUMS:
         if plain(value) not in ENUMS[base]:
             raise ValidationError(f'{where}: value {value!r} does not exist in "{base}" enum.')
