@@ -24,7 +24,7 @@ from tests.support.wait import DEADLINE_S
 
 WORKERS = Path(__file__).parent / "workers"
 FAST = {"tick_s": 0.05, "take_poll_s": 5.0, "stream_wait_s": 1.0, "ping_interval_ms": 2000, "stop_grace_s": 3.0, "stop_deadline_s": 8.0,
-        "unlisted_grace_s": 3.0, "webhook_retry_s": 0.2}
+        "webhook_retry_s": 0.2}
 
 
 def check_v2(response: httpx.Response) -> None:

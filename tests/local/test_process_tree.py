@@ -7,8 +7,10 @@ to zero, when the server stops, and when the server is killed with -9. Liveness 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from gpuctl.local.client import lifecycle
-from gpuctl.local.datadir import reaper
-from tests.local.conftest import LocalServer
+from gpuctl.local.datadir import private, reaper
+from tests.local.conftest import FAST, LocalServer, stop_server
 from tests.support.wait import until
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process trees are read from /proc (Linux)")
@@ -109,3 +111,38 @@ def test_a_killed_subreaper_still_takes_the_workers_processes_with_it(fresh_serv
     until(lambda: not spawned.alive(), "no process the worker started to outlive its subreaper's kill -9")
     assert reaper.alive(server.info["pid"]), "the server is still up: it ended them, not a `gpu local down`"
     until(lambda: not reaper.alive(worker), "the worker itself to be gone (and reaped)")
+
+
+def test_a_process_the_server_inherited_is_not_taken_for_a_subreapers(tmp_path: Path, spawned: Spawned) -> None:
+    """Review 10, R10-1. Started the way a container entrypoint or wrapper does, `bash -c 'sleep
+    1000 & exec python -m gpuctl.local ...'`, the server has a child it did not start before it
+    ever started a worker. It was SIGKILLed when a worker ended, taken for what a killed subreaper
+    held. Only what comes from a subreaper's tree is: the killed subreaper's processes still end."""
+    data_dir = private.make_dir(tmp_path / "data")
+    marker = tmp_path / "sleep.pid"
+    env = dict(os.environ) | {"GPUCTL_LOCAL_SETTINGS": json.dumps(FAST)}
+    env.pop("RUNPOD_API_KEY", None)
+    inherited = Spawned()
+    command = f"sleep 1000 & echo $! > {marker}; exec {sys.executable} -m gpuctl.local --data-dir {data_dir} --port 0"
+    with private.open_append(tmp_path / "server.log") as log:
+        child = subprocess.Popen(["bash", "-c", command], stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env)
+    try:
+        info = until(lambda: (i := lifecycle.read_server_info(data_dir)) is not None and i["pid"] == child.pid and i, "the server to start")
+        inherited.add([int(until(lambda: marker.exists() and marker.read_text().strip(), "the wrapper's sleep"))])
+        server = LocalServer(data_dir, info, lifecycle.read_token(data_dir))
+        try:
+            _, worker = _run(server, spawned)
+            subreaper = int(Path(f"/proc/{worker}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            os.kill(subreaper, signal.SIGKILL)
+            until(lambda: not spawned.alive(), "the killed subreaper's processes to end")
+            until(lambda: not reaper.alive(worker), "the worker itself to be gone (and reaped)")
+            assert inherited.alive(), "the process the server inherited still runs"
+            assert "killed 1 processes" not in (tmp_path / "server.log").read_text()
+        finally:
+            stop_server(server)
+    finally:
+        with contextlib.suppress(OSError):
+            child.kill()
+        child.wait()
+        for pid in inherited.alive():
+            os.kill(pid, signal.SIGKILL)

@@ -8,8 +8,9 @@ SDK's `serverless.start` speaks.
   FAILED when it carries `error`. `stopPod` recycles the worker after the job.
 - `POST job-stream/{worker}/{job}`: one `{"output": chunk}` of a generator handler.
 - `GET job-stop/{worker}`: long-poll for `{"jobsToStop": [...]}` (cancel, execution timeout).
-- `GET ping/{worker}`: the heartbeat; a job handed to the worker that it never lists (the take's
-  answer was lost) goes back to the queue after a grace (`Scheduler.heartbeat`).
+- `GET ping/{worker}`: the heartbeat; a job handed to the worker that it does not list, twice
+  after that worker's next take began (the take's answer was lost), goes back to the queue
+  (`Scheduler.take_begins`, `Scheduler.heartbeat`).
 
 A job is ended, advanced or streamed only by the worker it is with now: a retry keeps the id,
 so the worker of an earlier attempt answering late changes nothing (it just lets go).
@@ -126,12 +127,15 @@ class WorkerRoutes:
             size = int(request.query_params.get("batch_size", "1")) if batch else 1
         except ValueError:
             raise ApiError(400, "batch_size must be an integer") from None
+        taker = request.path_params["worker_id"]
+        take = self.scheduler.take_begins(taker)
         deadline = time.monotonic() + self.settings.take_poll_s
         while self._current(worker) and not self.signals.shutdown.is_set():
             if self.store.get("endpoint", endpoint_id, hidden=True) is None:
                 return no_content()
-            jobs = self.jobs.claim(endpoint_id, request.path_params["worker_id"], max(size, 1))
+            jobs = self.jobs.claim(endpoint_id, taker, max(size, 1))
             if jobs:
+                self.scheduler.handed_out(taker, take, jobs)
                 payloads = [j.payload() for j in jobs]
                 await self._take_fault()
                 return json_response(payloads if batch else payloads[0])
@@ -220,7 +224,7 @@ class WorkerRoutes:
         if worker is not None:
             self.scheduler.worker_holds(worker, held)
         if lists_held_jobs(request.query_params.get("runpod_version", "")):
-            self.scheduler.heartbeat(request.path_params["worker_id"], held, time.time())
+            self.scheduler.heartbeat(request.path_params["worker_id"], held)
         return json_response({})
 
 

@@ -100,6 +100,13 @@ def kill_trees(roots: list[int]) -> list[int]:
     return pids
 
 
+def started(pid: int) -> int | None:
+    """When the process began, in clock ticks since boot (field 22 of /proc/<pid>/stat); None
+    once it is gone. A child starts no earlier than its parent, and a reused pid differs."""
+    fields = _stat(pid)
+    return int(fields[19]) if fields is not None else None
+
+
 def children_of(pid: int) -> list[int]:
     """`pid`'s children as /proc shows them now, zombies too."""
     return _children().get(pid, [])

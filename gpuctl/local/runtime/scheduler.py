@@ -19,6 +19,7 @@ import logging
 import os
 import signal
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from gpuctl.local.datadir.layout import DataDir
@@ -36,6 +37,17 @@ from gpuctl.local.store.reference import Catalog
 MAX_ATTEMPTS = 3
 
 
+@dataclass
+class Handed:
+    """The take that handed a job out: its worker, the take's number (`Scheduler.take_begins`),
+    whether a later take from that worker has begun, and how many heartbeats since then did not
+    list the job."""
+    worker_id: str
+    take: int
+    followed: bool = False
+    unlisted: int = 0
+
+
 class Scheduler:
     """Owns the jobs, the workers' supervisor and the webhooks; the control plane tells it
     about endpoints through `endpoint_changed` and `endpoint_removed`."""
@@ -50,7 +62,8 @@ class Scheduler:
         self.webhooks = Webhooks(settings.webhook_retry_s)
         self.crashes: dict[str, int] = {}
         self.spawning: set[str] = set()
-        self.unlisted: dict[str, int] = {}  # running job id -> heartbeats in a row from its holder that did not list it
+        self.takes: dict[str, int] = {}  # worker id -> job-take requests heard from it (numbers each take)
+        self.handed: dict[str, Handed] = {}  # job id -> the take that handed it out, until its worker's heartbeat lists it
         self.wake = asyncio.Event()
 
     # ----- what the control plane tells it ----------------------------------------------
@@ -72,7 +85,7 @@ class Scheduler:
         signals.notify(("job", job.id))
         worker = self.workers.workers.get(job.worker_id or "")
         if event in ("queued", "ended"):
-            self.unlisted.pop(job.id, None)
+            self.handed.pop(job.id, None)
         if event == "queued":
             signals.notify(("queue", job.endpoint_id))
             self.wake.set()
@@ -109,29 +122,56 @@ class Scheduler:
         for job_id in [j for j in worker.stop_asked if j not in held and j not in worker.jobs]:
             del worker.stop_asked[job_id]  # its heartbeat no longer lists it: it let go
 
-    def heartbeat(self, worker_id: str, held: set[str], now: float) -> None:
-        """A job the server handed to `worker_id` that its heartbeat does not list, twice in a
-        row and `unlisted_grace_s` after the take, never reached it: the take's answer was lost
-        (a dropped connection, a worker killed between take and receipt). The SDK lists a job
-        from the moment it receives it until it has posted the result, so a worker that has
-        the job lists it; one missed heartbeat is allowed for the ping that was on its way while
-        the take's answer was. The job goes back to the queue (a retry, as for a worker that
-        died holding it), or fails after `MAX_ATTEMPTS`; an answer from this worker for it
-        later is an earlier attempt's and changes nothing. Any worker id is heard, supervised
-        or not."""
+    def take_begins(self, worker_id: str) -> int:
+        """A job-take from `worker_id` arrived; its number, for `handed_out`. The runpod SDK
+        (1.12.0) has one take loop per worker, whatever its concurrency: it awaits each take's
+        answer (or gives up on it) and adds the jobs it received to the job list its heartbeat
+        reports before it sends the next take. So a later take from the same worker proves it
+        is done with every earlier one: what an earlier take handed out has either been listed
+        or never reached it."""
+        number = self.takes[worker_id] = self.takes.get(worker_id, 0) + 1
+        for handed in self.handed.values():
+            if handed.worker_id == worker_id and handed.take < number:
+                handed.followed = True
+        return number
+
+    def handed_out(self, worker_id: str, take: int, jobs: list[Job]) -> None:
+        """Take number `take` from `worker_id` handed out `jobs`."""
+        for job in jobs:
+            self.handed[job.id] = Handed(worker_id, take, followed=self.takes.get(worker_id, 0) > take)
+
+    def heartbeat(self, worker_id: str, held: set[str]) -> None:
+        """A job the server handed to `worker_id` never reached it (the take's answer was lost:
+        a dropped connection, the SDK giving up on the long poll) when the same worker has sent a
+        later take (`take_begins`) and two heartbeats that arrived after that take began do not
+        list it. The SDK lists a job from the moment it receives it until it has posted the
+        result, and adds it before its next take; a heartbeat's job list is read just before it
+        is sent, so the first one after the later take may predate it, but the second is read
+        after the first was answered, later than that take. Heartbeats alone prove nothing: a
+        worker whose event loop is blocked (a running job's sync call) has not read an answer
+        that is waiting in its socket, and runs the job when it does; a worker that sends no
+        later take is never judged here (one the server started is seen to exit). A job once
+        listed reached its worker and is never judged again. The job goes back to the queue (a
+        retry, as for a worker that died holding it), or fails after `MAX_ATTEMPTS`; an answer
+        from this worker for it later is an earlier attempt's and changes nothing. Any worker id
+        is heard, supervised or not."""
         for job in self.jobs.held_by(worker_id):
-            if job.id in held:
-                self.unlisted.pop(job.id, None)
+            handed = self.handed.get(job.id)
+            if handed is None or handed.worker_id != worker_id:
                 continue
-            misses = self.unlisted[job.id] = self.unlisted.get(job.id, 0) + 1
-            if misses >= 2 and now - (job.started_at or now) >= self.settings.unlisted_grace_s:
-                self._lost(job, worker_id)
+            if job.id in held:
+                del self.handed[job.id]  # it reached the worker
+            elif handed.followed:
+                handed.unlisted += 1
+                if handed.unlisted >= 2:
+                    self._lost(job, worker_id)
 
     def _lost(self, job: Job, worker_id: str) -> None:
         worker = self.workers.workers.get(worker_id)
         if worker is not None:
             self.release(worker, job.id)
-        why = f"worker {worker_id} was handed job {job.id} but its heartbeat never listed it (the take's answer was lost)"
+        why = (f"worker {worker_id} was handed job {job.id} but its heartbeat never listed it, also after its next take "
+               "(the take's answer was lost)")
         if self.jobs.attempts(job.id) < MAX_ATTEMPTS:
             self.jobs.requeue(job)
             why += "; the job is back in the queue"
@@ -148,6 +188,7 @@ class Scheduler:
             self.crashes.pop(worker.endpoint_id, None)
 
     def _worker_exited(self, worker: Worker) -> None:
+        self.takes.pop(worker.id, None)
         for job in self.jobs.running(worker.endpoint_id):
             if job.worker_id != worker.id:
                 continue
@@ -205,7 +246,7 @@ class Scheduler:
             if job.status == "IN_PROGRESS" and worker is not None:
                 self.workers.stop_job(worker.id, job.id)
             self.jobs.delete(job.id)
-            self.unlisted.pop(job.id, None)
+            self.handed.pop(job.id, None)
             self.signals.notify(("job", job.id))
 
     def reclaim(self, now: float) -> None:

@@ -20,7 +20,6 @@ class Settings:
     tick_s: float = 0.2  # scaler and sweeper period
     stop_grace_s: float = 5.0  # SIGTERM to SIGKILL
     stop_deadline_s: float = 30.0  # a worker still holding a job this long after being told to stop it is stopped and replaced
-    unlisted_grace_s: float = 30.0  # a job its worker's heartbeat has not listed this long after the take (twice in a row) goes back to the queue
     crash_limit: int = 3  # consecutive workers dying before ready -> fail the queue
     webhook_retry_s: float = 10.0  # RunPod retries a failed webhook twice, 10 s apart
     read_timeout_s: float = 30.0  # a request (head and body) must arrive within this (server/connections.py); generous for a loaded machine

@@ -64,6 +64,7 @@ class Launched:
     own session: the group the server signals."""
     proc: asyncio.subprocess.Process
     pid: int
+    started: int | None = None  # when `proc` began (`reaper.started`): what comes to the server from its tree began no earlier
 
 
 @dataclass
@@ -106,7 +107,8 @@ class Supervisor:
         self.pods: dict[str, Launched] = {}
         self.tasks: set[asyncio.Task] = set()
         self.preexec = _subreaper_hook()
-        self.adopting = False  # this process is a subreaper (`adopt_orphans`): a child it did not start was a subreaper's
+        self.adopting = False  # this process is a subreaper (`adopt_orphans`)
+        self.inherited: set[tuple[int, int | None]] = set()  # (pid, start) of the children it had before it adopted: never a subreaper's
         self.launching = 0  # launches between their fork and their registration in `procs` or `pods`
 
     def adopt_orphans(self) -> bool:
@@ -114,17 +116,30 @@ class Supervisor:
         start) a child subreaper: the processes a worker's or pod's subreaper held when it was
         killed outright (SIGKILL: it could not end them) come to the server instead of init,
         where nothing found the unmarked ones again (a cleared environment, in another session).
-        Each subreaper's end is followed by `_end_adopted`. Linux only; False elsewhere."""
+        Each subreaper's end is followed by `_end_adopted`. The children this process already has
+        (one started before an exec into the server, as `bash -c 'sleep 1000 & exec python -m
+        gpuctl.local ...'` leaves) are recorded: they are not a subreaper's. Linux only; False
+        elsewhere."""
         if LINUX and ctypes.CDLL(None, use_errno=True).prctl(36, 1) == 0:
+            self.inherited = {(pid, reaper.started(pid)) for pid in reaper.children_of(os.getpid())}
             self.adopting = True
         return self.adopting
 
-    async def _end_adopted(self) -> None:
-        """Kill every child of this process that it did not start, with its descendants, and
-        reap them (asyncio waits only for the processes it started). They are what a killed
-        subreaper held; one that ended normally had killed its tree and left none. Scanned again
-        until none is new: a process killed meanwhile hands its children to us as it exits. Never
-        while a launch is between its fork and its registration: that child is ours."""
+    def _adopted(self, pid: int, since: int | None) -> bool:
+        """Whether the child `pid`, which this process did not start, may have come from the tree
+        of a subreaper that began at `since`: it began no earlier (every process of that tree was
+        forked after the subreaper), and is not one the server had before it adopted."""
+        began = reaper.started(pid)
+        return began is not None and since is not None and began >= since and (pid, began) not in self.inherited
+
+    async def _end_adopted(self, since: int | None) -> None:
+        """Kill every child of this process that came to it from the tree of a subreaper that
+        began at `since` and has ended (`_adopted`), with its descendants, and reap them
+        (asyncio waits only for the processes it started). They are what a killed subreaper held;
+        one that ended normally had killed its tree and left none. A child the server had before
+        it adopted, or one older than that subreaper, is left alone. Scanned again until none is
+        new: a process killed meanwhile hands its children to us as it exits. Never while a launch
+        is between its fork and its registration: that child is ours."""
         if not self.adopting:
             return
         killed: set[int] = set()
@@ -136,7 +151,7 @@ class Supervisor:
                 continue
             own = {p.pid for p in self.procs.values()} | {launched.proc.pid for launched in self.pods.values()}
             mine = reaper.children_of(os.getpid())
-            new = [pid for pid in mine if pid not in own and pid not in killed]
+            new = [pid for pid in mine if pid not in own and pid not in killed and self._adopted(pid, since)]
             if new:
                 found = reaper.kill_trees(new)
                 killed.update(found)
@@ -201,7 +216,7 @@ class Supervisor:
             worker = Worker(wid, doc["id"], version, launched.pid, time.time(), log, placement, env)
             self.workers[wid] = worker
             self.procs[wid] = launched.proc
-        self._task(self._watch(worker, launched.proc))
+        self._task(self._watch(worker, launched))
         return worker
 
     async def launch(self, argv: list[str], cwd: Path | None, env: dict[str, str], log: logs.LogFile) -> Launched:
@@ -240,10 +255,11 @@ class Supervisor:
             raise
         finally:
             os.close(status_w)
+        started = reaper.started(proc.pid)  # before it can end: the subreaper waits for the worker it starts
         status = await asyncio.get_running_loop().run_in_executor(None, _read_all, status_r)
         word, _, value = status.partition(" ")
         if word == "ok" and value.isdigit():
-            return Launched(proc, int(value))
+            return Launched(proc, int(value), started)
         code = await proc.wait()
         if word == "err" and value.isdigit() and int(value):
             raise OSError(int(value), os.strerror(int(value)), argv[0])
@@ -275,7 +291,7 @@ class Supervisor:
             pumps = [asyncio.ensure_future(self._pump(log, s)) for s in (proc.stdout, proc.stderr)]
             code = await proc.wait()
             _signal_group(launched.pid, signal.SIGKILL)
-            self._task(self._end_adopted())  # `proc` is reaped: no longer a child to tell apart
+            self._task(self._end_adopted(launched.started))  # `proc` is reaped: no longer a child to tell apart
             await asyncio.wait(pumps, timeout=2.0)
             log.write("system", f"pod {pod_id} exited with code {code}")
             log.close()
@@ -317,12 +333,13 @@ class Supervisor:
                 return
             log.write("container", line.decode("utf-8", "replace"))
 
-    async def _watch(self, worker: Worker, proc: asyncio.subprocess.Process) -> None:
+    async def _watch(self, worker: Worker, launched: Launched) -> None:
+        proc = launched.proc
         pumps = [asyncio.ensure_future(self._pump(worker.log, s)) for s in (proc.stdout, proc.stderr)]
         code = await proc.wait()
         worker.exit_code = code
         _signal_group(worker.pid, signal.SIGKILL)  # the SDK's heartbeat child, if it outlived its parent (no subreaper)
-        self._task(self._end_adopted())  # `proc` is reaped: no longer a child to tell apart
+        self._task(self._end_adopted(launched.started))  # `proc` is reaped: no longer a child to tell apart
         await asyncio.wait(pumps, timeout=2.0)
         for pump in pumps:
             pump.cancel()

@@ -2,7 +2,9 @@
 `sleep` (seconds), `block` (seconds of a blocking call, as a model load makes), `hold` (run until the file at that path exists, so a test decides when
 the job ends), `ignore_stop` (run for ever, swallowing the stop signal of a cancel or an execution
 timeout: a handler that never lets go), `fail` (raise with that message), `progress` (send progress updates),
-`volume` (write then read a file in RUNPOD_VOLUME_PATH), `exit` (kill the process)."""
+`volume` (write then read a file in RUNPOD_VOLUME_PATH), `exit` (kill the process), `runs` (a file the
+handler appends `start <job id>` to when it begins and `block <job id>` to before its blocking call:
+how many times it ran, and when its event loop stops)."""
 
 import asyncio
 import os
@@ -14,12 +16,14 @@ import runpod
 async def handler(job):
     """Async, so a stop signal (cancel, execution timeout) interrupts a sleeping job at once."""
     job_input = job["input"]
+    _note(job_input, f"start {job['id']}")
     for step in range(int(job_input.get("progress", 0))):
         runpod.serverless.progress_update(job, {"step": step + 1})
         await asyncio.sleep(0.4)
     if job_input.get("sleep"):
         await asyncio.sleep(float(job_input["sleep"]))
     if job_input.get("block"):
+        _note(job_input, f"block {job['id']}")
         time.sleep(float(job_input["block"]))
     while job_input.get("hold") and not os.path.exists(job_input["hold"]):
         await asyncio.sleep(0.05)
@@ -40,6 +44,12 @@ async def handler(job):
         result["volume"] = open(path).read()
     print(f"handled {job['id']}", flush=True)
     return result
+
+
+def _note(job_input, line):
+    if job_input.get("runs"):
+        with open(job_input["runs"], "a") as handle:
+            handle.write(line + "\n")
 
 
 # ECHO_CONCURRENCY > 1: one worker holds that many jobs and takes them with job-take-batch.
