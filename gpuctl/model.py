@@ -213,6 +213,13 @@ class Desired:
     # Whether this checkout's HEAD descends from a commit (config.ancestry.Ancestry: git, asked once per
     # commit, only when `config_gone` needs it); None: no repository, and nothing is proven (ADR 52, R7-2).
     config_ancestor: Callable[[str | None], bool] | None = field(default=None, compare=False, repr=False)
+    # Which repository this gpu.jsonc is in (gpuctl.author.repository: owner/repo; asked once, only by a
+    # deploy's record writes and for an endpoint that left gpu.jsonc, ADR 60); None: nothing tells.
+    config_repository: Callable[[], str | None] | None = field(default=None, compare=False, repr=False)
+
+    def repository(self) -> str | None:
+        """The repository this gpu.jsonc is in (`config_repository`); None when nothing tells."""
+        return self.config_repository() if self.config_repository is not None else None
 
     def config_missing(self, recorded: str) -> bool:
         """Whether `recorded`, the gpu.jsonc a last-applied record names (its path from the

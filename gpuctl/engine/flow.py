@@ -517,7 +517,7 @@ class Deployment:
         r = self.request
         left_by = lease.replaced if lease is not None else None
         journal = Journal(r.project_dir / ".gpu" / "journal.jsonl")
-        engine = Engine(self.provider, r.desired.project_id, journal, self.emit, grace=r.grace, parallelism=r.parallelism, applied_by=r.applied_by, applied_from=r.applied_from, config_id=r.desired.config_id, flags=r.flags,
+        engine = Engine(self.provider, r.desired.project_id, journal, self.emit, grace=r.grace, parallelism=r.parallelism, applied_by=r.applied_by, applied_from=r.applied_from, config_id=r.desired.config_id, repository=r.desired.repository(), flags=r.flags,
                         # through the engine's provider and voice: a step a second interrupt abandoned neither sends nor says anything more
                         claim=lambda change: name_claim(engine.provider, r.desired.project_id, change, lambda m: engine.say(Note(m, "plain")), left_by, stop=engine.stopping),
                         lease_lost=lambda: self._taken(lease), lease_known_lost=lambda: lease.lost if lease is not None else None)
@@ -540,7 +540,7 @@ class Deployment:
                                      hint=f"{Who.of(self.provider.name).name} did not keep what was written; run deploy --plan to see the values")
         journal.clear()
         written = {i for _, _, i in outcome.done if i}
-        self._remember(after, [i for i in lagging_records(after.changes, observed.templates, r.desired.project_id, r.desired.config_id) if i not in written])  # under the lease; written ones have theirs
+        self._remember(after, [i for i in lagging_records(after.changes, observed.templates, r.desired.project_id, r.desired.config_id, r.desired.repository()) if i not in written])  # under the lease; written ones have theirs
         prewarming.forget_orphans(self.provider, r.desired.project_id, observed, self.emit)
         if lease is not None:
             forget_claims(self.provider, r.desired.project_id, observed.templates, lease, lambda m: self.emit(Note(m, "plain")))
@@ -570,15 +570,15 @@ class Deployment:
         from gpuctl.engine.lock import LockHeld
 
         project_id = self.request.desired.project_id
-        config_id = self.request.desired.config_id
-        if not lagging_records(plan.changes, observed.templates, project_id, config_id):
+        config_id, repository = self.request.desired.config_id, self.request.desired.repository()
+        if not lagging_records(plan.changes, observed.templates, project_id, config_id, repository):
             return
         try:
             with account_lease(self.provider, project_id, self.request.command, lambda m: None, wait=0.0):
                 observed = self.observe()
                 fresh = self.plan_against(observed)
                 if not fresh.has_changes:
-                    self._remember(fresh, lagging_records(fresh.changes, observed.templates, project_id, config_id))
+                    self._remember(fresh, lagging_records(fresh.changes, observed.templates, project_id, config_id, repository))
         except LockHeld:
             return
 
@@ -594,7 +594,7 @@ class Deployment:
                 continue
             try:
                 applied.remember(self.provider, self.request.desired.project_id, str(change.id), applied.declared(change, {}), time.time(), applied=False,
-                                 config=self.request.desired.config_id)
+                                 config=self.request.desired.config_id, repository=self.request.desired.repository())
             except ProviderError as exc:
                 self.emit(Note(f"{change.address}: its last-applied record could not be brought up to date ({exc.summary}); "
                                "drift origins of this endpoint may be wrong until a deploy writes it"))
