@@ -117,7 +117,9 @@ def check_saved(saved: dict, plan: Plan, flags: Flags = NONE) -> list[str]:
     environment changed since it was made. Returns [] for the plan it was saved as, and the
     saved plan's writes ("endpoint.api (create)") when it is applied already (a CI job run
     again): the account has each of them, gpu.jsonc still asks for each, and a plan made now
-    writes nothing."""
+    writes nothing. That is asked whenever a plan made now differs, not only when the
+    account's digest moved: the digest leaves env values out, so an env-value-only plan, once
+    applied, leaves it as the plan saw it (review 8, R8-3)."""
     from gpuctl.render.document import comparable, to_document
 
     _refuse_unknown_values(saved, flags)
@@ -125,15 +127,19 @@ def check_saved(saved: dict, plan: Plan, flags: Flags = NONE) -> list[str]:
     fresh = {**fresh, "resource_changes": comparable(fresh["resource_changes"])}  # compared as the saved one is
     if isinstance(saved.get("resource_changes"), list):  # each resource a dict, each change too: read_saved checked them
         saved = {**saved, "resource_changes": comparable(saved["resource_changes"])}
-    if saved.get("observed_digest") != fresh["observed_digest"]:
+    moved = saved.get("observed_digest") != fresh["observed_digest"]
+    if moved or saved.get("resource_changes") != fresh["resource_changes"]:
+        # The plan's own writes, whichever digest they moved: the observed digest leaves env values
+        # out, so a plan that changes only env values leaves it as it was (review 8, R8-3).
         done, left = _own_writes(saved, fresh)
-        if done and not left and not plan.has_changes and _same_run(saved, fresh):
+        if done and left == [] and not plan.has_changes and _same_run(saved, fresh):
             return done
         if done and left is not None and _same_run(saved, fresh):
             raise StalePlan(f"an earlier run applied part of the saved plan (in place now: {', '.join(done)}), "
                             "and a saved plan is applied only to the account it was made against; refusing to apply the rest",
                             detail=f"a new plan holds what is left: {', '.join(left)}",
                             hint="make a new plan (deploy --plan --out FILE), review it and apply it")
+    if moved:
         raise StalePlan("the account changed since the plan was made; refusing to apply it", detail=_what_moved(saved, fresh),
                         hint="make a new plan (deploy --plan --out FILE) and review it")
     if (saved.get("overrides") or []) != fresh["overrides"]:
