@@ -108,15 +108,17 @@ def test_prune_keeps_an_endpoint_another_repository_applied(tmp_path):
     assert note.code == "other-config" and "acme/team-a" in note.message and "gpu serverless delete ep1" in note.message, note
 
 
-@pytest.mark.parametrize("theirs, ours", [("acme/team-a", None), (None, "acme/team-b")])
-def test_prune_keeps_an_endpoint_not_shown_to_be_this_repository_s(tmp_path, theirs, ours):
-    change, [note] = _planned(tmp_path, theirs, ours)
+def test_prune_keeps_an_endpoint_not_shown_to_be_this_repository_s(tmp_path):
+    """The record names a repository; this checkout has no remote and runs outside Actions."""
+    change, [note] = _planned(tmp_path, "acme/team-a", None)
     assert change.action is Action.NOOP, change
     assert note.code == "config-unproven" and "gpu serverless delete ep1" in note.message, note
 
 
-@pytest.mark.parametrize("theirs, ours", [("acme/team-a", "Acme/Team-A"), (None, None)])
+@pytest.mark.parametrize("theirs, ours", [("acme/team-a", "Acme/Team-A"), (None, None), (None, "acme/team-a")])
 def test_this_repository_s_own_endpoint_is_still_its_orphan(tmp_path, theirs, ours):
+    """One repository (named alike without case); or a record naming none (applied from a
+    directory outside git, or by an earlier gpuctl outside Actions): as before (ADR 60)."""
     assert _planned(tmp_path, theirs, ours)[0].action is Action.DELETE
     assert _planned(tmp_path, theirs, ours, prune=False)[0].action is Action.ORPHAN
 

@@ -238,34 +238,30 @@ def _other_repository(e: dict, record: drift.Record | None, desired: Desired, fl
     takes it (why, note code, note), or None when it may be (ADR 60, review 8, R8-4). Two
     repositories of one project_id, each with gpu.jsonc at its root, name one config path (ADR 35):
     the repository the record names tells them apart. Kept when it names another repository
-    (`other-config`), and when the one side is known and the other is not (`config-unproven`):
-    nothing shows the endpoint is this repository's. Neither known (no record, a checkout without
-    a remote, no CI): as before."""
-    if record is None:
+    (`other-config`), or one this checkout cannot be shown to be (no CI, no git remote `origin`:
+    `config-unproven`). A record naming none (no record; applied outside Actions from a directory
+    without an `origin`, or by an earlier gpuctl from outside Actions) is as before: nothing tells."""
+    theirs = record.applied_in() if record is not None else None
+    if theirs is None:
         return None
     from gpuctl.author import same_repository
 
-    theirs, ours, project_id = record.applied_in(), desired.repository(), desired.project_id
-    if (theirs is None and ours is None) or (theirs and ours and same_repository(theirs, ours)):
+    ours, project_id = desired.repository(), desired.project_id
+    if ours and same_repository(theirs, ours):
         return None
     eid, config = str(e.get("id")), record.config or "a gpu.jsonc"
     delete = suggest("serverless", "delete", eid, flags=flags)
-    if theirs and ours:
+    if ours:
         return (f'applied from {config} of repository {theirs} (same project_id "{project_id}"), not from this repository ({ours}); '
                 "kept: only the repository whose gpu.jsonc applied an endpoint takes it for its orphan",
                 "other-config", f'endpoint {eid} was last applied from {config} of repository {theirs}, another repository with project_id '
                                 f'"{project_id}": kept, never pruned from here ({theirs} manages it). Give each repository\'s gpu.jsonc its own '
                                 f"project_id, or, if nothing should run it, delete it with `{delete}`")
-    if theirs:
-        why = (f"last applied from {config} of repository {theirs}, and which repository this checkout is cannot be told (outside "
-               'GitHub Actions, no git remote "origin")')
-    else:
-        why = (f"last applied from {config} with no repository recorded (outside GitHub Actions from a checkout without a git remote "
-               f'"origin", or by a gpuctl that did not record it), while this is repository {ours}')
+    why = (f"last applied from {config} of repository {theirs}, and whether this checkout is that repository cannot be told (outside "
+           'GitHub Actions, no git remote "origin")')
     return (f"{why}; kept: nothing shows it is this repository's",
-            "config-unproven", f'endpoint {eid} (project_id "{project_id}") was {why}: kept, never pruned from here, since nothing shows this '
-                               f"repository applied it. If it is this repository's and nothing should run it, delete it with `{delete}`; if "
-                               "another repository shares this project_id, give each its own")
+            "config-unproven", f'endpoint {eid} (project_id "{project_id}") was {why}: kept, never pruned from here. Run the deploy in {theirs}\'s '
+                               f"checkout (or its CI); if it is gone and nothing should run the endpoint, delete it with `{delete}`")
 
 
 def _applied_commit(record: drift.Record) -> str | None:

@@ -4,8 +4,8 @@ so the record's gpu.jsonc (ADR 35) names the same path for both and told them ap
 repository B's `deploy -y --prune` deleted repository A's live endpoint as one that "left
 gpu.jsonc", and B's drift advised pruning it. The record now keeps which repository applied an
 endpoint (GitHub Actions: GITHUB_REPOSITORY; elsewhere the git remote `origin` as owner/repo),
-and an endpoint another repository applied is kept with a note naming it; one whose repository
-cannot be told apart from this one's is kept too, never pruned on a guess."""
+and an endpoint another repository applied is kept with a note naming it; so is one whose record
+names a repository this checkout cannot be shown to be, never pruned on a guess."""
 
 from __future__ import annotations
 
@@ -97,13 +97,6 @@ def test_a_checkout_that_cannot_tell_its_repository_prunes_nothing_another_may_h
     _, b = two_repositories(account, tmp_path, env_a=actions("acme/team-a", SHA_A))
     note = assert_kept_from_team_a(account, b, None, code="config-unproven")
     assert "acme/team-a" in note["message"], note
-
-
-def test_an_apply_with_no_repository_recorded_is_not_pruned_from_a_repository(account, tmp_path):
-    """team-a applied from a checkout without a remote (no repository recorded); team-b's CI
-    prunes: nothing shows svc-a was team-b's, so it is kept."""
-    _, b = two_repositories(account, tmp_path)
-    assert_kept_from_team_a(account, b, actions("acme/team-b", SHA_B), code="config-unproven")
 
 
 def test_this_repository_still_prunes_its_own_orphan(account, tmp_path):
