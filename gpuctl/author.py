@@ -83,6 +83,58 @@ def applied_from(environ: Mapping[str, str]) -> tuple[str | None, str | None]:
     return f"{user}@{host}" if user else host, None
 
 
+def repository(environ: Mapping[str, str], root: str | Path | None) -> str | None:
+    """Which repository a gpu.jsonc is in, as the last-applied record keeps it beside the
+    gpu.jsonc's path (ADR 60): `owner/repo`. In GitHub Actions GITHUB_REPOSITORY (as `applied_from`
+    reads it); elsewhere the git remote `origin` of the work tree at `root`, its path without
+    host, user, port or `.git` (`git@github.com:acme/api.git`, `https://github.com/acme/api` and
+    `ssh://git@github.com/acme/api.git` are all `acme/api`), so a laptop's checkout and CI name one
+    repository alike. None when nothing tells: no root, no `origin`, a remote on this machine (a
+    path, `file://`: no repository's name), git missing, or a name that is not plain."""
+    if environ.get("GITHUB_ACTIONS") == "true" and _part(environ.get("GITHUB_REPOSITORY"), 100):
+        return environ["GITHUB_REPOSITORY"]
+    if root is None:
+        return None
+    try:
+        done = subprocess.run(["git", "-C", str(root), "config", "--get", "remote.origin.url"], env=dict(environ), capture_output=True, text=True,
+                              timeout=5, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return remote_repository(done.stdout.strip()) if done.returncode == 0 else None
+
+
+def remote_repository(url: str) -> str | None:
+    """`url`, a git remote, as `owner/repo` (`repository`); None for a remote on this machine or
+    anything that is not a plain name. Only the path is kept: a user, a token or a host never is."""
+    url = url.strip()
+    if "://" in url:
+        scheme, _, rest = url.partition("://")
+        if scheme.lower() == "file" or "/" not in rest:
+            return None
+        path = rest.split("/", 1)[1]
+    elif re.fullmatch(r"[^/:]+:[^/].*", url) and not re.match(r"[A-Za-z]:[\\/]", url):  # scp-like user@host:path (not C:\...)
+        path = url.split(":", 1)[1]
+    else:
+        return None  # a path on this machine
+    path = path.split("?", 1)[0].split("#", 1)[0].strip("/")
+    path = path[:-4] if path.endswith(".git") else path
+    path = path.rstrip("/")
+    return path if "/" in path and _part(path, 200) else None
+
+
+def same_repository(a: str, b: str) -> bool:
+    """GitHub (and most hosts) name repositories case-insensitively."""
+    return a.casefold() == b.casefold()
+
+
+def place_repository(where: str | None) -> str | None:
+    """The repository of an apply's place (`applied_from`), when GitHub Actions ran it
+    (`owner/repo:branch`); None for a place outside Actions (`user@host`), which names none."""
+    if where is None or not _ACTIONS_PLACE.fullmatch(where):
+        return None
+    return where.split(":", 1)[0]
+
+
 def public_place(where: str | None) -> str | None:
     """`where` (an apply's place, `applied_from`) as a public page may show it (ADR 39): a
     GitHub Actions place (`owner/repo:branch`) as it is, since the repository and branch are

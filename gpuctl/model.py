@@ -216,6 +216,13 @@ class Desired:
     # Whether HEAD's tree has a file at a path from the repository root (config.ancestry.Ancestry.in_head,
     # git once per path); None (the callable's answer): git cannot tell. None (the field): no repository.
     config_in_head: Callable[[str], bool | None] | None = field(default=None, compare=False, repr=False)
+    # Which repository this gpu.jsonc is in (gpuctl.author.repository: owner/repo; asked once, only by a
+    # deploy's record writes and for an endpoint that left gpu.jsonc, ADR 60); None: nothing tells.
+    config_repository: Callable[[], str | None] | None = field(default=None, compare=False, repr=False)
+
+    def repository(self) -> str | None:
+        """The repository this gpu.jsonc is in (`config_repository`); None when nothing tells."""
+        return self.config_repository() if self.config_repository is not None else None
 
     def config_missing(self, recorded: str) -> bool:
         """Whether `recorded`, the gpu.jsonc a last-applied record names (its path from the

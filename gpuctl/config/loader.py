@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -378,7 +379,20 @@ def build_desired(loaded: LoadedConfig, environ: Mapping[str, str], catalog: Cat
     ancestry = Ancestry(root) if root is not None else None  # git runs only if the plan asks (ADR 52, R7-2)
     return Desired(loaded.project_id, loaded.source.display, endpoints, loaded.provider, tuple(notices), loaded.overrides,
                    config_identity(loaded.source.path) if read else None, str(root) if root is not None else None,
-                   ancestry, ancestry.in_head if ancestry is not None else None)
+                   ancestry, ancestry.in_head if ancestry is not None else None,
+                   _repository(environ, repository_root(loaded.source.path) if read else None))  # git once, only if asked (ADR 60)
+
+
+def _repository(environ: Mapping[str, str], root: Path | None) -> Callable[[], str | None]:
+    """Which repository the gpu.jsonc at `root` is in (gpuctl.author.repository), asked of git at
+    most once, and only when a deploy writes records or the plan meets an endpoint that left
+    gpu.jsonc (ADR 60)."""
+    @functools.cache
+    def ask() -> str | None:
+        from gpuctl.author import repository
+
+        return repository(environ, root)
+    return ask
 
 
 def config_identity(path: Path) -> str:

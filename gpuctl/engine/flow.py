@@ -117,7 +117,9 @@ def check_saved(saved: dict, plan: Plan, flags: Flags = NONE) -> list[str]:
     environment changed since it was made. Returns [] for the plan it was saved as, and the
     saved plan's writes ("endpoint.api (create)") when it is applied already (a CI job run
     again): the account has each of them, gpu.jsonc still asks for each, and a plan made now
-    writes nothing."""
+    writes nothing. That is asked whenever a plan made now differs, not only when the
+    account's digest moved: the digest leaves env values out, so an env-value-only plan, once
+    applied, leaves it as the plan saw it (review 8, R8-3)."""
     from gpuctl.render.document import comparable, to_document
 
     _refuse_unknown_values(saved, flags)
@@ -125,15 +127,19 @@ def check_saved(saved: dict, plan: Plan, flags: Flags = NONE) -> list[str]:
     fresh = {**fresh, "resource_changes": comparable(fresh["resource_changes"])}  # compared as the saved one is
     if isinstance(saved.get("resource_changes"), list):  # each resource a dict, each change too: read_saved checked them
         saved = {**saved, "resource_changes": comparable(saved["resource_changes"])}
-    if saved.get("observed_digest") != fresh["observed_digest"]:
+    moved = saved.get("observed_digest") != fresh["observed_digest"]
+    if moved or saved.get("resource_changes") != fresh["resource_changes"]:
+        # The plan's own writes, whichever digest they moved: the observed digest leaves env values
+        # out, so a plan that changes only env values leaves it as it was (review 8, R8-3).
         done, left = _own_writes(saved, fresh)
-        if done and not left and not plan.has_changes and _same_run(saved, fresh):
+        if done and left == [] and not plan.has_changes and _same_run(saved, fresh):
             return done
         if done and left is not None and _same_run(saved, fresh):
             raise StalePlan(f"an earlier run applied part of the saved plan (in place now: {', '.join(done)}), "
                             "and a saved plan is applied only to the account it was made against; refusing to apply the rest",
                             detail=f"a new plan holds what is left: {', '.join(left)}",
                             hint="make a new plan (deploy --plan --out FILE), review it and apply it")
+    if moved:
         raise StalePlan("the account changed since the plan was made; refusing to apply it", detail=_what_moved(saved, fresh),
                         hint="make a new plan (deploy --plan --out FILE) and review it")
     if (saved.get("overrides") or []) != fresh["overrides"]:
@@ -517,7 +523,7 @@ class Deployment:
         r = self.request
         left_by = lease.replaced if lease is not None else None
         journal = Journal(r.project_dir / ".gpu" / "journal.jsonl")
-        engine = Engine(self.provider, r.desired.project_id, journal, self.emit, grace=r.grace, parallelism=r.parallelism, applied_by=r.applied_by, applied_from=r.applied_from, config_id=r.desired.config_id, flags=r.flags,
+        engine = Engine(self.provider, r.desired.project_id, journal, self.emit, grace=r.grace, parallelism=r.parallelism, applied_by=r.applied_by, applied_from=r.applied_from, config_id=r.desired.config_id, repository=r.desired.repository(), flags=r.flags,
                         # through the engine's provider and voice: a step a second interrupt abandoned neither sends nor says anything more
                         claim=lambda change: name_claim(engine.provider, r.desired.project_id, change, lambda m: engine.say(Note(m, "plain")), left_by, stop=engine.stopping),
                         lease_lost=lambda: self._taken(lease), lease_known_lost=lambda: lease.lost if lease is not None else None)
@@ -540,7 +546,7 @@ class Deployment:
                                      hint=f"{Who.of(self.provider.name).name} did not keep what was written; run deploy --plan to see the values")
         journal.clear()
         written = {i for _, _, i in outcome.done if i}
-        self._remember(after, [i for i in lagging_records(after.changes, observed.templates, r.desired.project_id, r.desired.config_id) if i not in written])  # under the lease; written ones have theirs
+        self._remember(after, [i for i in lagging_records(after.changes, observed.templates, r.desired.project_id, r.desired.config_id, r.desired.repository()) if i not in written])  # under the lease; written ones have theirs
         prewarming.forget_orphans(self.provider, r.desired.project_id, observed, self.emit)
         if lease is not None:
             forget_claims(self.provider, r.desired.project_id, observed.templates, lease, lambda m: self.emit(Note(m, "plain")))
@@ -570,15 +576,15 @@ class Deployment:
         from gpuctl.engine.lock import LockHeld
 
         project_id = self.request.desired.project_id
-        config_id = self.request.desired.config_id
-        if not lagging_records(plan.changes, observed.templates, project_id, config_id):
+        config_id, repository = self.request.desired.config_id, self.request.desired.repository()
+        if not lagging_records(plan.changes, observed.templates, project_id, config_id, repository):
             return
         try:
             with account_lease(self.provider, project_id, self.request.command, lambda m: None, wait=0.0):
                 observed = self.observe()
                 fresh = self.plan_against(observed)
                 if not fresh.has_changes:
-                    self._remember(fresh, lagging_records(fresh.changes, observed.templates, project_id, config_id))
+                    self._remember(fresh, lagging_records(fresh.changes, observed.templates, project_id, config_id, repository))
         except LockHeld:
             return
 
@@ -594,7 +600,7 @@ class Deployment:
                 continue
             try:
                 applied.remember(self.provider, self.request.desired.project_id, str(change.id), applied.declared(change, {}), time.time(), applied=False,
-                                 config=self.request.desired.config_id)
+                                 config=self.request.desired.config_id, repository=self.request.desired.repository())
             except ProviderError as exc:
                 self.emit(Note(f"{change.address}: its last-applied record could not be brought up to date ({exc.summary}); "
                                "drift origins of this endpoint may be wrong until a deploy writes it"))

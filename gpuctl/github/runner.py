@@ -57,10 +57,12 @@ def plan_document(app: AppContext, config: str, provider: str | None, policy: st
     if untrusted and s.desired.config_id is not None:  # the fork's configs, downloaded without .git, are laid out as in the repository
         from dataclasses import replace
 
+        from gpuctl.author import repository
         from gpuctl.github.fork import repository_path
 
         s.desired = replace(s.desired, config_id=repository_path(app.cwd, config),  # the name the records keep (ADR 35)
-                            config_root=None)  # the fork's other configs were not downloaded: none can be told gone (ADR 52)
+                            config_root=None,  # the fork's other configs were not downloaded: none can be told gone (ADR 52)
+                            config_repository=lambda: repository(app.environ, None))  # the base repository's (GITHUB_REPOSITORY), not ${VAR}s (ADR 60)
     scope = allow(s.desired) if allow is not None else None
     account = connect(app, s.target, start_local=False, flags=s.opts.flags)
     try:

@@ -43,6 +43,7 @@ APPLIED_FROM_ENV = "GPUCTL_APPLIED_FROM"
 MAX_APPLIES = 20
 ROLLED_BACK_ENV = "GPUCTL_ROLLED_BACK"  # {"version": made, "to": restored, "paths": [...]}: the last `gpu serverless rollback`, until the next deploy rewrites the record
 CONFIG_ENV = "GPUCTL_CONFIG"  # which gpu.jsonc applied it (config.loader.config_identity: its path from the repository root), ADR 35
+REPOSITORY_ENV = "GPUCTL_REPOSITORY"  # which repository that gpu.jsonc is in (gpuctl.author.repository: owner/repo), ADR 60
 SET = DECLARED  # the digest of a sensitive field: it was declared, and nothing more is kept (also every env digest in a shared file: redact.shared_digests)
 KEYED = "k:"  # a rollback's digest of an env value, keyed by the record's digest of that key (RolledBack)
 RECORD_IMAGE = "gpuctl/applied:none"  # a pod template that is never run
@@ -77,6 +78,19 @@ class Record:
     rolled_back: RolledBack | None = None  # gpuctl's rollback since the last deploy of the endpoint
     config: str | None = None  # which gpu.jsonc applied it (CONFIG_ENV); None in a record written before gpuctl kept it
     applies: tuple[Apply, ...] = ()  # the last applies, oldest first (APPLIES_ENV)
+    repository: str | None = None  # which repository's gpu.jsonc applied it (REPOSITORY_ENV); None in a record written without one (ADR 60)
+
+    def applied_in(self) -> str | None:
+        """The repository whose gpu.jsonc applied the endpoint last (ADR 60): the one the record
+        names, else, for a record written before gpuctl kept it, the one GitHub Actions ran its
+        last deploy in (`Apply.where`, `owner/repo:branch`); None when nothing tells (an apply
+        outside Actions from a checkout without a remote, or before either was kept)."""
+        if self.repository:
+            return self.repository
+        from gpuctl.author import place_repository
+
+        deploys = [a for a in self.applies if a.config or a.where or a.commit]  # a rollback's entry applies no gpu.jsonc
+        return place_repository(deploys[-1].where) if deploys else None
 
 
 @dataclass(frozen=True)
@@ -240,33 +254,38 @@ def _set_digests(endpoint_id: str, digests: Mapping[str, str]) -> dict[str, str]
     return {path: d for path, d in digests.items() if d != digest(endpoint_id, path, None)}
 
 
-def lagging(record: Record | None, endpoint_id: str, declared: Mapping[str, Any], config: str | None = None) -> bool:
+def lagging(record: Record | None, endpoint_id: str, declared: Mapping[str, Any], config: str | None = None, repository: str | None = None) -> bool:
     """Whether an endpoint found as gpu.jsonc declares it (`declared`, as `record_digests`
     takes it) has no record, or one of other values: gpu.jsonc took the account's values (`pull
     --write`), or a record write was missed. Left so, the next edit of such a field in the
     console would read as changed in both. A declared value not known in this run lags nothing.
     A record that names another gpu.jsonc than `config` (this one; or none, written before
     records kept it) lags too: once the block leaves this gpu.jsonc, its endpoint is this
-    config's orphan only if the record says this config applied it (ADR 35)."""
+    config's orphan only if the record says this config applied it (ADR 35); so does one naming
+    another repository than `repository` (this one's), or none (ADR 60)."""
     if any(_unresolved(v) for v in declared.values()):
         return False
+    from gpuctl.author import same_repository
+
     return (record is None or _set_digests(endpoint_id, record.digests) != _set_digests(endpoint_id, record_digests(endpoint_id, declared))
-            or (config is not None and record.config != config))
+            or (config is not None and record.config != config)
+            or (repository is not None and not (record.repository and same_repository(record.repository, repository))))
 
 
 def lagging_records(changes: Iterable[ResourceChange], templates: Iterable[Mapping[str, Any]], project_id: str,
-                    config: str | None = None) -> list[str]:
+                    config: str | None = None, repository: str | None = None) -> list[str]:
     """Ids of the endpoints in sync among `changes` (a plan's, made against an account with
     `templates`) whose last-applied record lags (`lagging`). Only a deploy that applies asks
     (ADR 10): a plan alone never writes records, so planning does not pay for this."""
     records = records_of(templates, project_id)
     return [str(c.id) for c in changes
             if c.kind is Kind.ENDPOINT and c.action is Action.NOOP and c.id and c.desired is not None and c.drift is None
-            and lagging(records.get(str(c.id)), str(c.id), fields.flatten(c.desired) | {"name": c.name}, config)]
+            and lagging(records.get(str(c.id)), str(c.id), fields.flatten(c.desired) | {"name": c.name}, config, repository)]
 
 
 def record_env(project_id: str, endpoint_id: str, name: str, declared: Mapping[str, Any], applied_at: str,
-               applies: list[list] | None = None, config: str | None = None, sources: list[list] | None = None) -> dict[str, str]:
+               applies: list[list] | None = None, config: str | None = None, sources: list[list] | None = None,
+               repository: str | None = None) -> dict[str, str]:
     """The record template's env: owner, name, when (UTC, ISO 8601), the digests, the last
     applies with who made them (`applies_of`), which gpu.jsonc applied it (`config`), and what
     the last deploys applied and where from (`sources_of`)."""
@@ -275,6 +294,8 @@ def record_env(project_id: str, endpoint_id: str, name: str, declared: Mapping[s
            APPLIED_ENV: json.dumps(digests, sort_keys=True, separators=(",", ":"))}
     if config:
         env[CONFIG_ENV] = config
+    if repository:
+        env[REPOSITORY_ENV] = repository
     if applies:
         env[APPLIES_ENV] = applies_env(applies)
     if sources:
@@ -367,10 +388,11 @@ def other_apply(record: Record | None, endpoint_id: str, declared: Mapping[str, 
 
 
 def record_body(project_id: str, endpoint_id: str, name: str, declared: Mapping[str, Any], applied_at: str,
-                applies: list[list] | None = None, config: str | None = None, sources: list[list] | None = None) -> dict:
+                applies: list[list] | None = None, config: str | None = None, sources: list[list] | None = None,
+                repository: str | None = None) -> dict:
     """The v2 create body of a record: a pod template (`serverless: false`), so it is never
     offered for an endpoint, costs nothing and never runs."""
-    return template_request(record_name(endpoint_id), RECORD_IMAGE, record_env(project_id, endpoint_id, name, declared, applied_at, applies, config, sources))
+    return template_request(record_name(endpoint_id), RECORD_IMAGE, record_env(project_id, endpoint_id, name, declared, applied_at, applies, config, sources, repository))
 
 
 def read_record(template: Mapping[str, Any]) -> Record | None:
@@ -384,10 +406,10 @@ def read_record(template: Mapping[str, Any]) -> Record | None:
     read, digests = json_in(env.get(APPLIED_ENV) or "{}")
     if not read or not isinstance(digests, dict) or not all(isinstance(v, str) for v in digests.values()):
         return None
-    config = env.get(CONFIG_ENV)
+    config, repository = env.get(CONFIG_ENV), env.get(REPOSITORY_ENV)
     return Record(name.removeprefix(RECORD_PREFIX), str(project), str(env.get(NAME_ENV) or ""), str(env.get(APPLIED_AT_ENV) or ""), digests,
                   _rolled_back(env.get(ROLLED_BACK_ENV)), config if isinstance(config, str) and config and config != REDACTED else None,
-                  _applies(template))
+                  _applies(template), repository if isinstance(repository, str) and repository and repository != REDACTED else None)
 
 
 def _applies(template: Mapping[str, Any]) -> tuple[Apply, ...]:

@@ -1,7 +1,8 @@
 """`plan(desired, observed)`: pure and deterministic. No I/O, no clock, no randomness, but for
-one question to the disk and git: whether another gpu.jsonc a last-applied record names left the
-repository (`Desired.config_missing`, `Desired.config_gone`: git once per recorded commit and path, ADR 52),
-asked only of an endpoint that left gpu.jsonc and names another gpu.jsonc missing here."""
+two questions to the disk and git, asked only of an endpoint that left gpu.jsonc: which
+repository this is (`Desired.repository`: git once, ADR 60), and whether another gpu.jsonc a
+last-applied record names left the repository (`Desired.config_missing`, `Desired.config_gone`:
+git once per recorded commit and path, ADR 52), asked only when the record names one missing here."""
 
 from __future__ import annotations
 
@@ -220,6 +221,9 @@ def _orphans(spec_names: set[str], desired: Desired, observed: Observed, catalog
             out.append(_not_guessed(e, address, *renamed[str(e.get("id"))], catalog))
             continue
         record = records.get(str(e.get("id")))
+        if (kept := _other_repository(e, record, desired, flags)) is not None:  # another repository's, or not shown to be this one's (ADR 60)
+            _kept(out, notes, e, address, *kept)
+            continue
         elsewhere = record is not None and bool(record.config) and bool(desired.config_id) and record.config != desired.config_id
         gone = ""
         commit = _applied_commit(record) if elsewhere else None
@@ -260,6 +264,37 @@ def _orphans(spec_names: set[str], desired: Desired, observed: Observed, catalog
             why = f'owned by project "{project_id}" and no longer in gpu.jsonc{gone}; still running, {cost.observed_cost_phrase(e, catalog)}; deploy --prune deletes it'
             out.append(ResourceChange(Kind.ENDPOINT, e.get("name", ""), address, Action.ORPHAN, e.get("id"), why, drift=Drift.ORPHAN))
     return out, freed, notes
+
+
+def _other_repository(e: dict, record: drift.Record | None, desired: Desired, flags: Flags) -> tuple[str, str, str] | None:
+    """Why an owned endpoint that left gpu.jsonc is not this repository's to prune, as `_kept`
+    takes it (why, note code, note), or None when it may be (ADR 60, review 8, R8-4). Two
+    repositories of one project_id, each with gpu.jsonc at its root, name one config path (ADR 35):
+    the repository the record names tells them apart. Kept when it names another repository
+    (`other-config`), or one this checkout cannot be shown to be (no CI, no git remote `origin`:
+    `config-unproven`). A record naming none (no record; applied outside Actions from a directory
+    without an `origin`, or by an earlier gpuctl from outside Actions) is as before: nothing tells."""
+    theirs = record.applied_in() if record is not None else None
+    if theirs is None:
+        return None
+    from gpuctl.author import same_repository
+
+    ours, project_id = desired.repository(), desired.project_id
+    if ours and same_repository(theirs, ours):
+        return None
+    eid, config = str(e.get("id")), record.config or "a gpu.jsonc"
+    delete = suggest("serverless", "delete", eid, flags=flags)
+    if ours:
+        return (f'applied from {config} of repository {theirs} (same project_id "{project_id}"), not from this repository ({ours}); '
+                "kept: only the repository whose gpu.jsonc applied an endpoint takes it for its orphan",
+                "other-config", f'endpoint {eid} was last applied from {config} of repository {theirs}, another repository with project_id '
+                                f'"{project_id}": kept, never pruned from here ({theirs} manages it). Give each repository\'s gpu.jsonc its own '
+                                f"project_id, or, if nothing should run it, delete it with `{delete}`")
+    why = (f"last applied from {config} of repository {theirs}, and whether this checkout is that repository cannot be told (outside "
+           'GitHub Actions, no git remote "origin")')
+    return (f"{why}; kept: nothing shows it is this repository's",
+            UNPROVEN_CODE, f'endpoint {eid} (project_id "{project_id}") was {why}: kept, never pruned from here. Run the deploy in {theirs}\'s '
+                               f"checkout (or its CI); if it is gone and nothing should run the endpoint, delete it with `{delete}`")
 
 
 def _applied_commit(record: drift.Record) -> str | None:

@@ -97,6 +97,7 @@ def moved_dropping_b(account, tmp_path):
     repo = tmp_path / "repo"
     repo.mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")
+    git(repo, "remote", "add", "origin", "https://github.com/o/mono.git")  # the repository CI applied from (ADR 60)
     both = echo_config(name="keep", project_id="mv")
     both["serverless"] = [both["serverless"], echo_config(name="gone", project_id="mv")["serverless"]]
     project(repo, both, {"handler.py": ""})

@@ -82,3 +82,57 @@ def test_a_secret_value_that_differs_may_be_the_account_or_the_variable(account,
             "refusing to apply it") in result.err, result.err
     assert "another-token-value" not in result.err + result.out and SECRET not in result.err + result.out
     assert account.writes() == writes
+
+
+def _saved_env_only(account, tmp_path):
+    """A project deployed, then a plan saved whose only change is an existing env value
+    (PLAIN: plain-value -> dev): the account's digest leaves env values out, so applying it
+    leaves the digest as the plan saw it (review 8, R8-3)."""
+    config = echo_config(env={"PLAIN": "plain-value", "TOKEN": "${MY_TOKEN}"})
+    proj = project(tmp_path / "p", config, {"handler.py": ECHO_HANDLER})
+    run_env = {"MY_TOKEN": SECRET}
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=proj, env=run_env).code == 0
+    config["serverless"]["runpod"]["env"]["PLAIN"] = "dev"
+    project(proj, config)
+    saved = account.gpu("serverless", "deploy", "--plan", "--out", "plan.json", "--json", "--provider", "local", cwd=proj, env=run_env)
+    assert saved.code == 0, saved.err
+    [change] = [r for r in saved.json()["resource_changes"] if r["action"] == "update"]
+    assert [c["path"] for c in change["changes"]] == ["env.PLAIN"], change
+    return proj, run_env
+
+
+def test_a_retried_apply_of_an_env_value_only_plan_was_applied_already(account, tmp_path):
+    """docs/deploy.md: a saved plan run again once it was applied (a retried CI job) exits 0,
+    writes nothing and says so, whichever fields it changes; it was blamed on a console edit."""
+    proj, run_env = _saved_env_only(account, tmp_path)
+    first = account.gpu("serverless", "deploy", "-y", "--from-plan", "plan.json", "--provider", "local", cwd=proj, env=run_env)
+    assert first.code == 0, first.err
+    assert account.endpoints()[0]["env"]["PLAIN"] == "dev"
+    writes = account.writes()
+    again = account.gpu("serverless", "deploy", "-y", "--from-plan", "plan.json", "--provider", "local", cwd=proj, env=run_env)
+    assert again.code == 0, again.err
+    assert "the saved plan was applied already" in again.err and "such as in the console" not in again.err, again.err
+    assert account.writes() == writes
+
+
+def test_a_console_edit_after_an_env_value_only_plan_is_still_refused(account, tmp_path):
+    """The account holds neither the plan's before nor its after (a console edit): refused,
+    naming the account, never called applied; so too after the plan was applied (next test)."""
+    proj, run_env = _saved_env_only(account, tmp_path)
+    _console_sets(account, "PLAIN", "changed-in-console")
+    writes = account.writes()
+    result = account.gpu("serverless", "deploy", "-y", "--from-plan", "plan.json", "--provider", "local", cwd=proj, env=run_env)
+    assert result.code == 1, result.err
+    assert "error: the account changed since the plan was made: endpoint.echo env.PLAIN; refusing to apply it" in result.err, result.err
+    assert account.writes() == writes
+
+
+def test_a_console_edit_after_an_env_value_only_plan_was_applied_is_not_called_applied(account, tmp_path):
+    proj, run_env = _saved_env_only(account, tmp_path)
+    assert account.gpu("serverless", "deploy", "-y", "--from-plan", "plan.json", "--provider", "local", cwd=proj, env=run_env).code == 0
+    _console_sets(account, "PLAIN", "changed-in-console")
+    writes = account.writes()
+    again = account.gpu("serverless", "deploy", "-y", "--from-plan", "plan.json", "--provider", "local", cwd=proj, env=run_env)
+    assert again.code == 1 and "applied already" not in again.err, again.err
+    assert "refusing to apply it" in again.err and "changed-in-console" not in again.err, again.err
+    assert account.writes() == writes

@@ -1,0 +1,119 @@
+"""Two repositories of one project (review 8, R8-4; ADR 60): a template copied with its
+`project_id`, or a service split into a new repository, keeps gpu.jsonc at the repository root,
+so the record's gpu.jsonc (ADR 35) names the same path for both and told them apart by nothing:
+repository B's `deploy -y --prune` deleted repository A's live endpoint as one that "left
+gpu.jsonc", and B's drift advised pruning it. The record now keeps which repository applied an
+endpoint (GitHub Actions: GITHUB_REPOSITORY; elsewhere the git remote `origin` as owner/repo),
+and an endpoint another repository applied is kept with a note naming it; so is one whose record
+names a repository this checkout cannot be shown to be, never pruned on a guess."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from tests.e2e.conftest import ROOT, echo_config, project
+from tests.e2e.test_owner_config import commit, git
+
+pytestmark = pytest.mark.e2e
+
+SHA_A = "a" * 40
+SHA_B = "b" * 40
+
+
+def actions(repository: str, sha: str) -> dict[str, str]:
+    return {"GITHUB_ACTIONS": "true", "CI": "true", "GITHUB_REPOSITORY": repository, "GITHUB_REF_NAME": "main", "GITHUB_SHA": sha}
+
+
+def repository(tmp_path, name: str, config: dict, origin: str | None = None):
+    repo = tmp_path / name
+    repo.mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    if origin:
+        git(repo, "remote", "add", "origin", origin)
+    project(repo, config, {"handler.py": ""})
+    commit(repo, "config")
+    return repo
+
+
+def two_repositories(account, tmp_path, origins: tuple[str | None, str | None] = (None, None), env_a: dict | None = None):
+    """acme/team-a (endpoint svc-a) and acme/team-b (endpoint svc-b), both `"project_id": "r8gh"`
+    with gpu.jsonc at the root; team-a deployed (from `env_a`)."""
+    a = repository(tmp_path, "team-a", echo_config(name="svc-a", project_id="r8gh"), origins[0])
+    b = repository(tmp_path, "team-b", echo_config(name="svc-b", project_id="r8gh"), origins[1])
+    done = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=a, env=env_a)
+    assert done.code == 0, done.err
+    return a, b
+
+
+def assert_kept_from_team_a(account, b, env: dict | None, code: str = "other-config"):
+    svc_a = next(e for e in account.endpoints() if e["name"] == "svc-a")
+    planned = account.gpu("serverless", "deploy", "--plan", "--prune", "--json", "--provider", "local", cwd=b, env=env)
+    assert planned.code == 0, planned.out + planned.err
+    doc = planned.json()
+    [change] = [r for r in doc["resource_changes"] if r["id"] == svc_a["id"]]
+    assert change["action"] == "no-op" and not change.get("drift"), change
+    assert "left gpu.jsonc" not in planned.out and "no longer in gpu.jsonc" not in planned.out, planned.out
+    [note] = [n for n in doc["notes"] if n["address"] == "endpoint.svc-a"]
+    assert note["code"] == code, note
+    assert f"gpu serverless delete {svc_a['id']}" in note["message"], note
+
+    applied = account.gpu("serverless", "deploy", "-y", "--prune", "--provider", "local", cwd=b, env=env)
+    assert applied.code == 0, applied.err
+    assert {e["name"] for e in account.endpoints()} == {"svc-a", "svc-b"}
+
+    drift = account.gpu("serverless", "drift", "--json", "--provider", "local", cwd=b, env=env)
+    jsonschema.validate(drift.json(), json.loads((ROOT / "schema" / "drift.schema.json").read_text()))
+    assert drift.code == (0 if code == "other-config" else 2), drift.out + drift.err
+    assert not [d for d in drift.json()["drift"] if d.get("address") == "endpoint.svc-a"], drift.out
+    assert [n["address"] for n in drift.json()["notes"]] == ["endpoint.svc-a"], drift.out
+    for fmt in ("text", "markdown"):
+        shown = account.gpu("serverless", "drift", "--format", fmt, "--provider", "local", cwd=b, env=env)
+        assert "--prune" not in shown.out and "orphan" not in shown.out, shown.out
+        assert svc_a["id"] in shown.out, shown.out
+    return note
+
+
+def test_prune_in_actions_keeps_an_endpoint_another_repository_applied(account, tmp_path):
+    """The reviewer's reproduction: both applied by GitHub Actions, one per repository."""
+    _, b = two_repositories(account, tmp_path, env_a=actions("acme/team-a", SHA_A))
+    note = assert_kept_from_team_a(account, b, actions("acme/team-b", SHA_B))
+    assert "acme/team-a" in note["message"], note
+
+
+def test_prune_on_a_laptop_keeps_an_endpoint_another_repository_applied(account, tmp_path):
+    """Two checkouts of two repositories on one machine, no CI variable: the git remote tells
+    the repositories apart (an scp-like and an https URL name owner/repo alike)."""
+    _, b = two_repositories(account, tmp_path, origins=("git@github.com:acme/team-a.git", "https://github.com/acme/team-b"))
+    note = assert_kept_from_team_a(account, b, None)
+    assert "acme/team-a" in note["message"], note
+
+
+def test_a_checkout_that_cannot_tell_its_repository_prunes_nothing_another_may_have_applied(account, tmp_path):
+    """team-a's apply recorded its repository; team-b's checkout has no remote and runs outside
+    Actions, so nothing shows svc-a is its own: kept and reported (exit 2), not deleted."""
+    _, b = two_repositories(account, tmp_path, env_a=actions("acme/team-a", SHA_A))
+    note = assert_kept_from_team_a(account, b, None, code="config-unproven")
+    assert "acme/team-a" in note["message"], note
+
+
+def test_this_repository_still_prunes_its_own_orphan(account, tmp_path):
+    """CI applied two blocks; a laptop's checkout of the same repository (its remote spelled
+    another way) drops one and prunes it; so does CI."""
+    both = echo_config(name="keep", project_id="r8gh")
+    both["serverless"] = [both["serverless"], echo_config(name="gone", project_id="r8gh")["serverless"],
+                          echo_config(name="gone2", project_id="r8gh")["serverless"]]
+    repo = repository(tmp_path, "team-a", both, "ssh://git@github.com/Acme/Team-A.git")
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=repo, env=actions("acme/team-a", SHA_A)).code == 0
+    both["serverless"] = both["serverless"][::2]
+    (repo / "gpu.jsonc").write_text(json.dumps(both))
+    planned = account.gpu("serverless", "deploy", "--plan", "--prune", "--json", "--provider", "local", cwd=repo)
+    assert [r["name"] for r in planned.json()["resource_changes"] if r["action"] == "delete"] == ["gone"], planned.out
+    assert account.gpu("serverless", "deploy", "-y", "--prune", "--provider", "local", cwd=repo).code == 0
+    assert {e["name"] for e in account.endpoints()} == {"keep", "gone2"}
+    both["serverless"] = both["serverless"][:1]
+    (repo / "gpu.jsonc").write_text(json.dumps(both))
+    assert account.gpu("serverless", "deploy", "-y", "--prune", "--provider", "local", cwd=repo, env=actions("acme/team-a", SHA_B)).code == 0
+    assert {e["name"] for e in account.endpoints()} == {"keep"}

@@ -1,0 +1,131 @@
+"""Which repository applied an endpoint (ADR 60, review 8, R8-4): how a run names its own
+repository, how a record names the one that applied it, and the planner keeping an endpoint
+another repository applied (or one not shown to be this repository's) out of --prune."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import replace
+
+import pytest
+
+from gpuctl.author import place_repository, remote_repository, repository
+from gpuctl.catalog import load_catalog
+from gpuctl.config.loader import build_desired, load_config
+from gpuctl.model import MARKER_ENV, Desired, Observed
+from gpuctl.plan import drift
+from gpuctl.plan.model import Action
+from gpuctl.plan.planner import plan
+
+CATALOG = load_catalog()
+
+
+@pytest.mark.parametrize("url, named", [
+    ("git@github.com:acme/team-a.git", "acme/team-a"),
+    ("https://github.com/acme/team-a", "acme/team-a"),
+    ("https://github.com/acme/team-a.git/", "acme/team-a"),
+    ("ssh://git@github.com:22/Acme/Team-A.git", "Acme/Team-A"),
+    ("https://x-access-token:ghs_0123456789@github.com/acme/team-a.git", "acme/team-a"),  # the token is never kept
+    ("https://gitlab.example.com/group/sub/svc.git", "group/sub/svc"),
+    ("/srv/git/team-a.git", None),  # a remote on this machine names no repository
+    ("file:///srv/git/team-a.git", None),
+    ("../team-a", None),
+    ("https://github.com/", None),
+    ("git@github.com:acme/te am.git", None),
+    ("", None),
+])
+def test_a_remote_is_named_by_its_path_alone(url, named):
+    assert remote_repository(url) == named
+
+
+GIT_ENV = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+def test_a_run_names_its_repository_from_actions_else_the_origin_remote(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, env=os.environ | GIT_ENV)
+    environ = dict(os.environ) | GIT_ENV
+    environ.pop("GITHUB_ACTIONS", None)
+    assert repository(environ, tmp_path) is None  # no origin
+    assert repository(environ, None) is None
+    subprocess.run(["git", "-C", str(tmp_path), "remote", "add", "origin", "git@github.com:acme/team-a.git"], check=True, env=environ)
+    assert repository(environ, tmp_path) == "acme/team-a"
+    actions = environ | {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "acme/team-b"}
+    assert repository(actions, tmp_path) == "acme/team-b"  # the one Actions runs for, as `where` names it
+    assert repository(actions | {"GITHUB_REPOSITORY": "not a name"}, tmp_path) == "acme/team-a"
+
+
+def test_a_record_names_its_repository_else_its_last_deploy_s_actions_place():
+    assert place_repository("acme/team-a:main") == "acme/team-a"
+    assert place_repository("lee@laptop") is None and place_repository("laptop") is None and place_repository(None) is None
+    written = drift.record_body("p", "ep1", "svc", {}, "2026-12-07T00:00:00Z", [["2026-12-07T00:00:00Z", "lee", None]], "gpu.jsonc",
+                                [["2026-12-07T00:00:00Z", "abc", "lee@laptop"]], repository="acme/team-a")
+    assert written["env"][drift.REPOSITORY_ENV] == "acme/team-a"
+    assert drift.read_record(written).applied_in() == "acme/team-a"
+    legacy = drift.record_body("p", "ep1", "svc", {}, "2026-12-07T00:00:00Z", [["2026-12-07T00:00:00Z", "ci", None]], "gpu.jsonc",
+                               [["2026-12-07T00:00:00Z", "abc", "acme/team-a:main", "aaaaaaaaaaaa"]])
+    assert drift.REPOSITORY_ENV not in legacy["env"]
+    assert drift.read_record(legacy).applied_in() == "acme/team-a"
+    laptop = drift.record_body("p", "ep1", "svc", {}, "2026-12-07T00:00:00Z", [["2026-12-07T00:00:00Z", "lee", None]], "gpu.jsonc",
+                               [["2026-12-07T00:00:00Z", "abc", "lee@laptop"]])
+    assert drift.read_record(laptop).applied_in() is None
+
+
+def test_a_record_naming_another_repository_or_none_lags():
+    """A deploy rewrites it, so the protection reaches records written before (as ADR 35 did)."""
+    body = drift.record_body("p", "ep1", "svc", {"name": "svc"}, "2026-12-07T00:00:00Z", config="gpu.jsonc", repository="acme/team-a")
+    record = drift.read_record(body)
+    assert not drift.lagging(record, "ep1", {"name": "svc"}, "gpu.jsonc", "ACME/team-a")
+    assert not drift.lagging(record, "ep1", {"name": "svc"}, "gpu.jsonc", None)
+    assert drift.lagging(record, "ep1", {"name": "svc"}, "gpu.jsonc", "acme/team-b")
+    none = drift.read_record(drift.record_body("p", "ep1", "svc", {"name": "svc"}, "2026-12-07T00:00:00Z", config="gpu.jsonc"))
+    assert drift.lagging(none, "ep1", {"name": "svc"}, "gpu.jsonc", "acme/team-a")
+
+
+def _desired(tmp_path, ours) -> Desired:
+    """Project "p" of repository `ours`: gpu.jsonc at its root declares svc-b."""
+    path = tmp_path / "gpu.jsonc"
+    path.write_text(json.dumps({"project_id": "p", "serverless": {"name": "svc-b", "template": "custom-image", "gpu_type": "NVIDIA L4",
+                                                                  "runpod": {"image_name": "a/b:1"}}}))
+    return replace(build_desired(load_config(path, catalog=CATALOG), {}, CATALOG), config_id="gpu.jsonc", config_repository=ours)
+
+
+def _planned(tmp_path, theirs: str | None, ours: str | None, prune: bool = True):
+    """Repository `ours` plans project "p" against endpoint svc-a, which its record says
+    repository `theirs` applied from gpu.jsonc at its root. Returns svc-a's change and notes."""
+    endpoint = {"id": "ep1", "name": "svc-a", "env": {MARKER_ENV: "p"}, "gpuTypeIds": ["NVIDIA L4"], "workersMax": 1}
+    record = {**drift.record_body("p", "ep1", "svc-a", {}, "2026-12-07T00:00:00Z", config="gpu.jsonc", repository=theirs), "id": "t1"}
+    result = plan(_desired(tmp_path, lambda: ours), Observed((endpoint,), (), (record,)), CATALOG, prune=prune)
+    [change] = [c for c in result.changes if c.name == "svc-a"]
+    return change, [n for n in result.notices if n.address == "endpoint.svc-a"]
+
+
+def test_prune_keeps_an_endpoint_another_repository_applied(tmp_path):
+    change, [note] = _planned(tmp_path, "acme/team-a", "acme/team-b")
+    assert change.action is Action.NOOP and change.drift is None, change
+    assert "repository acme/team-a" in change.reason and "no longer in gpu.jsonc" not in change.reason, change.reason
+    assert note.code == "other-config" and "acme/team-a" in note.message and "gpu serverless delete ep1" in note.message, note
+
+
+def test_prune_keeps_an_endpoint_not_shown_to_be_this_repository_s(tmp_path):
+    """The record names a repository; this checkout has no remote and runs outside Actions."""
+    change, [note] = _planned(tmp_path, "acme/team-a", None)
+    assert change.action is Action.NOOP, change
+    assert note.code == "config-unproven" and "gpu serverless delete ep1" in note.message, note
+
+
+@pytest.mark.parametrize("theirs, ours", [("acme/team-a", "Acme/Team-A"), (None, None), (None, "acme/team-a")])
+def test_this_repository_s_own_endpoint_is_still_its_orphan(tmp_path, theirs, ours):
+    """One repository (named alike without case); or a record naming none (applied from a
+    directory outside git, or by an earlier gpuctl outside Actions): as before (ADR 60)."""
+    assert _planned(tmp_path, theirs, ours)[0].action is Action.DELETE
+    assert _planned(tmp_path, theirs, ours, prune=False)[0].action is Action.ORPHAN
+
+
+def test_a_plan_with_nothing_that_left_gpu_jsonc_never_asks_which_repository_this_is(tmp_path):
+    asked = []
+    desired = _desired(tmp_path, lambda: asked.append(1))
+    plan(desired, Observed(), CATALOG, prune=True)
+    plan(desired, Observed(({"id": "x", "name": "other", "env": {MARKER_ENV: "q"}},), (), ()), CATALOG, prune=True)
+    assert asked == []
