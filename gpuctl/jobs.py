@@ -5,12 +5,14 @@ health gate after deploy all use these, so they agree on when a job is over and 
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from gpuctl.files import json_in
 from gpuctl.polling import poll_until
+from gpuctl.provider.errors import NotFound
 
 FINAL = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
 MAX_POLL_S = 2.0
@@ -95,6 +97,49 @@ def wait_until_final(get: Callable[[], dict], job: dict, *, remaining: Callable[
                       sleep=sleep, first=first_pause, factor=1.5, cap=MAX_POLL_S, seen=on_status)
 
 
+class JobGone(NotFound):
+    """The job API does not know a job (anymore): `job_missing` says why."""
+
+
+REMOVED = "a purge of the endpoint's queue (purge-queue) or the job's ttl (policy.ttl, 24 h unless the job sets one) removes a job"
+KEPT = "a result is kept 30 min after /run and 1 min after /runsync"
+STATE_WORDS = {"IN_QUEUE": "queued", "IN_PROGRESS": "running"}
+
+
+def job_missing(ref: str, job_id: str, last: dict | None = None, flags=None):
+    """What a 404 of the job API on job `job_id` of endpoint `ref` means, for every command that
+    asks about a job (/status, /stream, /cancel): the one place that decides it (review 9, R9-3:
+    invoke's purged job ended in the provider's generic 404, advising to run the command again,
+    which queues the work again). `last`: the job's last answer the command saw, when it queued
+    the job itself: the id is then right, so the job was removed before it ended. Without it
+    (an id a user typed), the id may also be wrong. A 404 because the endpoint itself was
+    deleted is told apart by `gpuctl.cli.resolve.while_it_exists` (JobGone is a NotFound)."""
+    from gpuctl.commands import NONE, suggest
+
+    queue = f"`{suggest('serverless', 'status', ref, flags=flags or NONE)}` shows the endpoint's queue"
+    if last is None:
+        return JobGone(f"no job {job_id} on {ref} (unknown, or removed)", status=404,
+                       hint=f"{REMOVED}, and {KEPT}; check the endpoint and the job id")
+    state = STATE_WORDS.get(str(last.get("status")))
+    seen = f" (it was {state} when gpu last looked)" if state else ""
+    why = "its ttl passed" if last.get("status") == "IN_PROGRESS" else "the endpoint's queue was purged, or the job's ttl passed"  # a purge takes only queued jobs
+    return JobGone(f"job {job_id} was removed from {ref} before it ended{seen}: {why}",
+                   status=404, hint=f"{REMOVED}, and nothing of it is left to fetch; sending it again queues the same work again, "
+                                    f"so first find out what removed it; {queue}")
+
+
+@contextlib.contextmanager
+def about_job(ref: str, job_id: str, last: Callable[[], dict | None] = lambda: None, flags=None) -> Iterator[None]:
+    """Calls of the job API about one job: a not-found answer becomes `job_missing`'s error.
+    `last()`: the job's last answer seen, for a job the command queued itself."""
+    try:
+        yield
+    except JobGone:
+        raise
+    except NotFound:
+        raise job_missing(ref, job_id, last(), flags) from None
+
+
 SUBMITTING = "interrupt: waiting for the endpoint to answer with the job id, so gpu can say how to cancel the job"
 
 
@@ -132,11 +177,22 @@ class QueuedJob:
         """Poll /status from the queued job until it is final or `remaining()` runs out; the
         last answer (final or not)."""
         if self.job.get("status") in FINAL:  # /run answers only id and status: the error is in /status
-            self.job = self.provider.status(self.endpoint_id, self.job["id"])
+            self.job = self.status()
         return wait_until_final(self.status, self.job, remaining=remaining, sleep=sleep, on_status=lambda job: self.seen(job, on_status))
 
     def status(self) -> dict:
-        return self.provider.status(self.endpoint_id, self.job["id"])
+        """/status of the queued job; a not-found answer says the job was removed (`job_missing`)."""
+        with self.asking():
+            return self.provider.status(self.endpoint_id, self.job["id"])
+
+    def stream(self) -> dict:
+        """/stream of the queued job (what is new since the last call), as `status` for a not-found answer."""
+        with self.asking():
+            return self.provider.stream(self.endpoint_id, self.job["id"])
+
+    def asking(self):
+        """Calls about the queued job: its own id, so a 404 means it was removed (`about_job`)."""
+        return about_job(self.ref, self.job["id"], lambda: self.job, self.flags)
 
     def seen(self, job: dict, then: Callable[[dict], None] = lambda job: None) -> None:
         """Each answer while it waits is the job's state from then on: an interrupt says what

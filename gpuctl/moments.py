@@ -22,3 +22,27 @@ def epoch_of(text: Any) -> float | None:
     except ValueError:
         return None
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+class NoZone(ValueError):
+    """A date and time that names no time zone (`2026-12-07T15:00:00`). `moment` is it, naive."""
+
+    def __init__(self, moment: datetime):
+        super().__init__(moment.isoformat())
+        self.moment = moment
+
+    def choices(self) -> str:
+        """The same time with a zone, to choose from: in UTC, and in this machine's zone."""
+        local = self.moment.astimezone()  # a naive time, read as this machine's local time
+        return (f"{self.moment.isoformat()}Z (UTC) or {local.isoformat()} "
+                f"(this machine's zone{', ' + local.tzname() if local.tzname() and local.tzname()[0].isalpha() else ''})")
+
+
+def rfc3339(text: str) -> datetime:
+    """A time a user typed, as RFC 3339 has it: with a zone, `Z` or an offset (review 9, R9-7:
+    a time without one was read in the machine's zone, hours away on a machine outside UTC).
+    Raises NoZone for a time without a zone, ValueError for what is no time at all."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if moment.tzinfo is None:
+        raise NoZone(moment)
+    return moment

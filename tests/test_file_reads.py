@@ -52,7 +52,7 @@ ALLOWED = {
     "gpuctl/local/datadir/private.py:open_append": "the data dir's own files, to write (O_NONBLOCK)",
     "gpuctl/local/datadir/private.py:write_new": "a new file (O_EXCL, O_NOFOLLOW), to write",
     "gpuctl/local/datadir/secrets.py:Secrets.read": "the data dir's secret files: O_NOFOLLOW, O_NONBLOCK, refused unless regular",
-    "gpuctl/local/runtime/logs.py:LogFile.__init__": "the local provider's worker log, to write",
+    "gpuctl/local/runtime/logs.py:LogFile.attach": "the local provider's worker log, to append to",
     "gpuctl/local/server/process.py:serve": "the data dir's lock, held for the server's life",
 }
 

@@ -13,7 +13,7 @@ from gpuctl.cli.durations import DURATION
 from gpuctl.cli.resolve import provider_options
 from gpuctl.errors import ExitCode
 from gpuctl.commands import suggest
-from gpuctl.jobs import BODY_LIMITS, FINAL, SUBMITTING, QueuedJob, body_size, check_body_size, job_commands, job_error, paused, refuse_if_paused, paused_hint, wait_until_final
+from gpuctl.jobs import BODY_LIMITS, FINAL, STATE_WORDS, SUBMITTING, QueuedJob, about_job, body_size, check_body_size, job_commands, job_error, paused, refuse_if_paused, paused_hint, wait_until_final
 from gpuctl.words import in_seconds
 
 if TYPE_CHECKING:
@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 
 JSON_HELP = "Print the whole job document as JSON on stdout."
 ENDED = {"FAILED": "failed", "CANCELLED": "was cancelled", "TIMED_OUT": "timed out"}
-RETENTION_HINT = "results are kept 30 min after /run and 1 min after /runsync; check the endpoint and the job id"
-STATE_WORDS = {"IN_QUEUE": "queued", "IN_PROGRESS": "running"}
 LIVE_WAIT_MS = 2000  # on a terminal /runsync holds no longer, so the status line soon shows the job's state
 
 
@@ -217,14 +215,14 @@ class JobCall:
         nothing is left, printing each chunk as one JSON line; then the final /status."""
         self.queue(payload)
         while True:
-            answer = self.provider.stream(self.endpoint_id, self.job["id"])
+            answer = self.queued.stream()
             for chunk in answer.get("stream") or []:
                 self.app.stdout.write(to_json(chunk.get("output"), indent=None) + "\n")
                 self.app.stdout.flush()
                 self.chunks += 1
             self.job = {**self.job, "status": answer.get("status", self.job.get("status"))}
             if self.job["status"] in FINAL and not answer.get("stream"):
-                return self.provider.status(self.endpoint_id, self.job["id"])
+                return self.queued.status()
             self.check_deadline()
 
     def check_deadline(self) -> None:
@@ -310,15 +308,13 @@ def job_call(app: AppContext, provider: str | None, config: str | None, ref: str
     """The answer of /status or /cancel for one job, with a readable error when the job API
     does not know the job. Never starts the local provider."""
     from gpuctl.cli.resolve import endpoint, open_target
-    from gpuctl.provider.errors import NotFound
 
     target = open_target(app, provider, config, reads_only=True)
     try:
         found = endpoint(target, ref)
         target.protect_env(found)
-        return getattr(target.provider, verb)(found["id"], job_id)
-    except NotFound:
-        raise NotFound(f"no job {job_id} on {ref} (unknown, or its result has expired)", status=404, hint=RETENTION_HINT) from None
+        with about_job(ref, job_id, flags=target.flags):  # an id typed: unknown, or removed
+            return getattr(target.provider, verb)(found["id"], job_id)
     finally:
         target.close()
 

@@ -25,7 +25,7 @@ RECONNECT_S = 1.0  # the pause before a worker's ended or broken stream is opene
 @click.argument("name")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines, also of workers that start later, until Ctrl-C.")
 @click.option("--worker", "worker_id", metavar="ID", help="Only this worker (also one that has stopped: a job's workerId).")
-@click.option("--since", metavar="TIME", help="Lines from TIME on: RFC 3339 (2026-06-01T12:00:00Z) or an age (90s, 5m, 2h; a plain number is seconds).")
+@click.option("--since", metavar="TIME", help="Lines from TIME on: RFC 3339 with its zone (2026-06-01T12:00:00Z, 2026-06-01T14:00:00+02:00) or an age (90s, 5m, 2h; a plain number is seconds).")
 @click.option("--tail", type=click.IntRange(0, 5000), help="Only the last N lines (default: each worker's last 100).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines {worker, ts, source, line} on stdout.")
 @provider_options
@@ -57,10 +57,13 @@ def logs(app: AppContext, name: str, follow: bool, worker_id: str | None, since:
 
 def since_timestamp(value: str) -> str:
     """--since as the RFC 3339 UTC timestamp the log stream takes: an age (read as every
-    duration flag reads one, a plain number being seconds) counts back from now."""
+    duration flag reads one, a plain number being seconds) counts back from now; a time must
+    name its zone (`Z` or an offset), as RFC 3339 requires."""
     from datetime import UTC, datetime, timedelta
 
     from gpuctl.cli.durations import seconds_of
+    from gpuctl.errors import UsageError
+    from gpuctl.moments import NoZone, rfc3339
 
     age = seconds_of(value)
     try:
@@ -69,7 +72,10 @@ def since_timestamp(value: str) -> str:
             # an age from before 1970 asks for every line; timedelta and datetime stop at year 1 and 9999
             moment = now - timedelta(seconds=age) if age < now.timestamp() else datetime.fromtimestamp(0, UTC)
         else:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+            moment = rfc3339(value).astimezone(UTC)
+    except NoZone as exc:  # read in this machine's zone, it was hours away elsewhere (R9-7)
+        raise UsageError(f"--since {exc.moment.isoformat()} names no time zone, and RFC 3339 requires one",
+                         hint=f"add the zone the time is in: {exc.choices()}") from None
     except (ValueError, OverflowError):  # OverflowError: a time whose UTC falls outside years 1-9999
         raise click.BadParameter(f"{value!r} is neither an RFC 3339 time nor an age such as 90s, 5m or 2h (a plain number is seconds)", param_hint="--since") from None
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -15,7 +15,7 @@ from typing import Any
 
 from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.errors import GpuctlError
-from gpuctl.jobs import FINAL, error_parts, summary, wait_until_final
+from gpuctl.jobs import FINAL, about_job, error_parts, summary, wait_until_final
 from gpuctl.warm.errors import JobNotRun, WarmTimeout
 from gpuctl.interrupts import held
 from gpuctl.v2 import image, worker_counts
@@ -54,8 +54,12 @@ def wait(provider: Provider, endpoint_id: str, job_id: str, deadline: float, tim
     def show(job: dict) -> None:
         view.status(f"job {job_id}: {job.get('status', '?')}; workers: {workers_line(provider.health(endpoint_id))}")
 
+    last: list[dict] = [{"status": "IN_QUEUE"}]  # the job's last answer seen
+
     def status() -> dict:
-        return provider.status(endpoint_id, job_id)
+        with about_job(endpoint_id, job_id, lambda: last[-1], flags):
+            last.append(provider.status(endpoint_id, job_id))
+        return last[-1]
 
     job = wait_until_final(status, status(), remaining=lambda: deadline - clock(), sleep=sleep, on_status=show)
     if job.get("status") not in FINAL:

@@ -449,3 +449,34 @@ def test_a_job_the_api_refuses_blames_the_input_not_gpu_jsonc(account, tmp_path)
     assert run.code == 1, run.out + run.err
     assert "rejected (400)" in run.err and "gpu.jsonc" not in run.err, run.err
     assert "the job was never queued: change what its reason names in --input" in run.err, run.err
+
+
+def test_an_invoke_whose_job_is_purged_says_the_job_was_removed(deployed, tmp_path):
+    """Review 9, R9-3: the queue purged under a waiting invoke ended in the provider's generic
+    404 ("GET /<ep>/status/<id>: not found"), advising to run the command again (which queues
+    the work again) or to check the provider's address. invoke knows the job is its own: it
+    says the job was removed, and how, in job terms; `job status` of that id says the same."""
+    account, proj = deployed
+    release = tmp_path / "release"
+    talk = account_id(account, "talk")
+    held = [account.gpu("serverless", "invoke", "talk", "--async", "--input", json.dumps({"prompt": f"busy-{i}", "release": str(release)}), cwd=proj).out.strip()
+            for i in range(2)]  # both workers of talk (max 2) busy: the next job stays in the queue
+    waiting = None
+    try:
+        until(lambda: all(account.server.job(talk, f"status/{j}", method="GET").json()["status"] == "IN_PROGRESS" for j in held), "both workers to run a held job")
+        polls = len(status_polls(account))
+        waiting = account.popen("serverless", "invoke", "talk", "--input", '{"prompt": "queued"}', cwd=proj)
+        until(lambda: len(status_polls(account)) > polls + 1, "invoke to poll its queued job")
+        assert account.server.job(talk, "purge-queue").json()["removed"] == 1
+        code, err = waiting.wait(timeout=DEADLINE_S), waiting.stderr.read()
+        removed = re.search(r"job (\S+) was removed from talk", err)
+        assert removed, err
+        job_id = removed.group(1)
+        assert code == 1 and "not found" not in err and "run the command again" not in err and "gpu local status" not in err, err
+        assert "purge" in err and "ttl" in err, err
+        status = account.gpu("serverless", "job", "status", "talk", job_id, cwd=proj)
+        assert status.code == 1 and f"no job {job_id} on talk" in status.err and "purge" in status.err, status.err
+    finally:
+        release.write_text("")
+        if waiting:
+            waiting.kill()

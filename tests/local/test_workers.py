@@ -120,6 +120,17 @@ def test_worker_logs_stream_as_server_sent_events(server: LocalServer, echo: dic
     assert server.http.get(f"/v2/serverless/{echo['id']}/workers/nosuchworker/logs").status_code == 404
 
 
+def test_worker_logs_since_must_name_a_zone(server: LocalServer, echo: dict) -> None:
+    """Review 9, R9-7: `?since=` without a zone was read in the server machine's zone, hours
+    away outside UTC; RFC 3339 requires one, so such a time is a 400 that says so."""
+    job = server.job(echo["id"], "runsync", {"input": {"log": True}}).json()
+    path = f"/v2/serverless/{echo['id']}/workers/{job['workerId']}/logs"
+    naive = server.http.get(path, params={"since": "2026-12-07T15:00:00"})
+    assert naive.status_code == 400 and "zone" in naive.text, naive.text
+    with server.http.stream("GET", path, params={"since": "2026-12-07T15:00:00Z"}) as zoned:
+        assert zoned.status_code == 200
+
+
 def test_workers_route_lists_the_live_worker(server: LocalServer, echo: dict) -> None:
     server.job(echo["id"], "runsync", {"input": {}})
     listing = server.http.get(f"/v2/serverless/{echo['id']}/workers").json()

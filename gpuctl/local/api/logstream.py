@@ -39,9 +39,12 @@ def _resume_point(request: Request) -> tuple[str | None, str | None, int]:
     since = request.query_params.get("since")
     if since:
         try:
-            since = ids.precise_timestamp(datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp())
+            moment = datetime.fromisoformat(since.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
             raise ApiError(400, "since must be an RFC 3339 timestamp") from None
+        if moment.tzinfo is None:  # read in this machine's zone, it was hours away outside UTC (review 9, R9-7)
+            raise ApiError(400, "since must be an RFC 3339 timestamp with a time zone: Z or an offset such as +02:00")
+        since = ids.precise_timestamp(moment.timestamp())
     try:
         tail = int(request.query_params.get("tail", "100"))
     except ValueError:

@@ -55,7 +55,7 @@ def open_append(path: Path) -> BinaryIO:
     return os.fdopen(fd, "ab")
 
 
-def write_new(path: Path, text: str) -> None:
+def write_new(path: Path, text: str | bytes) -> None:
     """Write `text` to a fresh 0600 file that then takes the place of whatever is at `path`,
     whatever the umask. Opening `path` itself to write waited for ever on a FIFO planted there
     and wrote through a link into the file it names (`last-port` linked to a file of yours
@@ -64,7 +64,7 @@ def write_new(path: Path, text: str) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
     try:
         os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "w") as handle:
+        with os.fdopen(fd, "wb" if isinstance(text, bytes) else "w") as handle:
             handle.write(text)
         os.replace(tmp, path)
     except BaseException:

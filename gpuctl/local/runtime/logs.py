@@ -3,7 +3,10 @@ as JSON lines in `logs/<endpoint>/<worker>.jsonl` and served as RunPod's v2 Serv
 Events stream (`id: <ts>/<seq>` and `data: {"ts","source","line"}`).
 
 Files outlive their workers, so the logs of a worker that scaled down can still be read;
-only the newest KEEP files per endpoint are kept.
+only the newest KEEP files per endpoint are kept, and a file that grows past its cap
+(Settings.log_file_bytes) drops its oldest part, keeping the newest half: a chatty worker kept
+alive grew one file without bound (review 9, R9-8). A trimmed log is a new file in the old
+one's place, and a reader that follows it goes on from the last event it sent.
 """
 
 from __future__ import annotations
@@ -16,23 +19,31 @@ from pathlib import Path
 from typing import Any
 
 from gpuctl.local.datadir.layout import read_own_piece
+from gpuctl.local.datadir.private import write_new
 from gpuctl.local.store import ids
 
 KEEP = 20
 MAX_TAIL = 5000
 BACKFILL_BYTES = 16 * 1024 * 1024  # where a backfill is looked for: the newest 16 MiB of a log
 READ_BYTES = 4 * 1024 * 1024  # the most one follow step reads
+MAX_FILE_BYTES = 2 * BACKFILL_BYTES  # Settings.log_file_bytes: trimmed to the newest half, a backfill still has all it reads
 
 
 class LogFile:
     """Appends lines for one worker. `on_line` wakes readers that follow the stream."""
 
-    def __init__(self, path: Path, on_line: Callable[[], None]):
+    def __init__(self, path: Path, on_line: Callable[[], None], max_bytes: int = MAX_FILE_BYTES):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.handle = path.open("a", encoding="utf-8", buffering=1)
+        self.max_bytes = max_bytes
+        self.attach()
         self.seq = 0
         self.on_line = on_line
+
+    def attach(self) -> None:
+        """Append to the file at `path` (a trimmed log is a new one)."""
+        self.handle = self.path.open("ab", buffering=0)
+        self.size = os.fstat(self.handle.fileno()).st_size
 
     def write(self, source: str, line: str) -> None:
         if self.handle.closed:
@@ -40,8 +51,23 @@ class LogFile:
         self.seq += 1
         now = time.time()
         record = {"ts": ids.precise_timestamp(now), "source": source, "line": line.rstrip("\r\n"), "n": self.seq}
-        self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
+        self.handle.write(data)
+        self.size += len(data)
+        if self.size > self.max_bytes:
+            self.trim()
         self.on_line()
+
+    def trim(self) -> None:
+        """Drop the oldest part of the file, keeping the newest half of its cap from its first
+        whole line: written to a new file that takes the old one's place (so a reader never
+        reads half of one and half of the other), which is then appended to."""
+        keep = self.max_bytes // 2
+        data = read_own_piece(self.path, max(0, self.size - keep), keep)
+        self.handle.close()
+        kept = data[data.find(b"\n") + 1:] if self.size > keep else data
+        write_new(self.path, kept)
+        self.attach()
 
     def close(self) -> None:
         if not self.handle.closed:
@@ -115,24 +141,51 @@ def sse(record: dict[str, Any]) -> bytes:
 async def stream(path: Path, backfill: list[dict[str, Any]], offset: int, source: str | None,
                  alive: Callable[[], bool], wait: Callable[[float], Any]) -> AsyncIterator[bytes]:
     """Send the backfill, then follow the file while its worker lives, then send what it left."""
+    place = Place(path, offset, event_id(backfill[-1]) if backfill else None)
     for record in backfill:
         yield sse(record)
     while alive():
         await wait(1.0)
-        for events, offset in _appended(path, offset, source):
-            for event in events:
-                yield event
-    for events, offset in _appended(path, offset, source):
-        for event in events:
+        for event in place.appended(source):
             yield event
+    for event in place.appended(source):
+        yield event
 
 
-def _appended(path: Path, offset: int, source: str | None) -> Iterator[tuple[list[bytes], int]]:
-    """What was appended to the log since `offset`, READ_BYTES at a time: each piece's events
-    of `source` (every source when None) and the offset after it."""
-    while True:
-        records, moved = read_records(path, offset)
-        if moved == offset:
-            return
-        yield [sse(r) for r in records if source is None or r["source"] == source], moved
-        offset = moved
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+class Place:
+    """Where a reader following a log is: the file (its device and inode), the offset in it,
+    and the last event sent. A log trimmed past its cap (LogFile.trim) is another file in the
+    same place, where the offset means nothing: the reader goes on from the first event after
+    the last one it sent."""
+
+    def __init__(self, path: Path, offset: int, last: str | None):
+        self.path, self.offset, self.last = path, offset, last
+        self.file = _file_id(path)
+
+    def appended(self, source: str | None) -> Iterator[bytes]:
+        """What was appended since, READ_BYTES at a time, as events of `source` (every source when None)."""
+        while True:
+            before = _file_id(self.path)
+            records, moved = read_records(self.path, self.offset)
+            if before != self.file or _file_id(self.path) != self.file:  # trimmed: what was read may be either file's
+                self.file = before = _file_id(self.path)
+                records, moved = read_backfill(self.path)
+                if _file_id(self.path) != before:
+                    continue  # trimmed again meanwhile
+                records = [r for r in records if self.last is None or event_id(r) > self.last]
+            elif moved == self.offset:
+                return
+            self.offset = moved
+            if records:
+                self.last = event_id(records[-1])
+            for record in records:
+                if source is None or record["source"] == source:
+                    yield sse(record)

@@ -58,7 +58,7 @@ class Scheduler:
         self.signals = signals
         self.settings = settings
         self.jobs = Jobs(store, self._changed)
-        self.workers = Supervisor(data_dir, signals, env, settings.stop_grace_s, self._worker_exited)
+        self.workers = Supervisor(data_dir, signals, env, settings.stop_grace_s, self._worker_exited, settings.log_file_bytes)
         self.webhooks = Webhooks(settings.webhook_retry_s)
         self.crashes: dict[str, int] = {}
         self.spawning: set[str] = set()

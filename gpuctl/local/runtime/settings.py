@@ -23,6 +23,7 @@ class Settings:
     crash_limit: int = 3  # consecutive workers dying before ready -> fail the queue
     webhook_retry_s: float = 10.0  # RunPod retries a failed webhook twice, 10 s apart
     read_timeout_s: float = 30.0  # a request (head and body) must arrive within this (server/connections.py); generous for a loaded machine
+    log_file_bytes: int = 32 * 1024 * 1024  # a worker's (or pod's) log past this drops its oldest part (runtime/logs.py LogFile)
     max_connections: int = 0  # open connections before idle ones are closed; 0: half the file descriptor limit
 
     @classmethod

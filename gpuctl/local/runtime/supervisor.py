@@ -96,8 +96,10 @@ class Supervisor:
     """The live workers of every endpoint, and the pods' processes. `on_exit(worker)` lets the
     scheduler settle the jobs a dead worker held and count crashes."""
 
-    def __init__(self, data_dir: DataDir, signals: Signals, env: WorkerEnv, stop_grace_s: float, on_exit: Callable[[Worker], None]):
+    def __init__(self, data_dir: DataDir, signals: Signals, env: WorkerEnv, stop_grace_s: float, on_exit: Callable[[Worker], None],
+                 log_file_bytes: int = logs.MAX_FILE_BYTES):
         self.data_dir = data_dir
+        self.log_file_bytes = log_file_bytes  # a log file past it drops its oldest part (logs.LogFile)
         self.signals = signals
         self.env = env
         self.stop_grace_s = stop_grace_s
@@ -203,7 +205,7 @@ class Supervisor:
         path = logs.worker_log_path(self.data_dir.logs, doc["id"], wid)
         with self.own_dirs():
             logs.prune(path.parent, logs.KEEP - 1)
-            log = logs.LogFile(path, lambda: self.signals.notify(("logs", wid)))
+            log = logs.LogFile(path, lambda: self.signals.notify(("logs", wid)), self.log_file_bytes)
         try:
             env = self.env.worker(doc, wid, placement)
         except SpawnError as exc:  # a secret it refers to is missing: said where `gpu serverless logs` looks too
@@ -280,7 +282,7 @@ class Supervisor:
     async def run_pod(self, pod_id: str, argv: list[str], cwd: Path | None, env: dict[str, str], on_exit: Callable[[int], None]) -> int:
         """Run a pod's command; `on_exit(code)` when it ends. Returns the pid."""
         with self.own_dirs():
-            log = logs.LogFile(self.pod_log(pod_id), lambda: self.signals.notify(("logs", pod_id)))
+            log = logs.LogFile(self.pod_log(pod_id), lambda: self.signals.notify(("logs", pod_id)), self.log_file_bytes)
         log.write("system", f"starting pod {pod_id}: {' '.join(argv)} in {cwd or 'its home'}")
         with self._registering():
             launched = await self.launch(argv, cwd, env, log)

@@ -2,7 +2,7 @@
 `sleep` (seconds), `block` (seconds of a blocking call, as a model load makes), `hold` (run until the file at that path exists, so a test decides when
 the job ends), `ignore_stop` (run for ever, swallowing the stop signal of a cancel or an execution
 timeout: a handler that never lets go), `fail` (raise with that message), `progress` (send progress updates),
-`volume` (write then read a file in RUNPOD_VOLUME_PATH), `exit` (kill the process), `runs` (a file the
+`volume` (write then read a file in RUNPOD_VOLUME_PATH), `exit` (kill the process), `lines` (print that many numbered lines), `runs` (a file the
 handler appends `start <job id>` to when it begins and `block <job id>` to before its blocking call:
 how many times it ran, and when its event loop stops)."""
 
@@ -32,6 +32,8 @@ async def handler(job):
             await asyncio.sleep(0.05)
         except asyncio.CancelledError:
             print(f"ignoring the stop of {job['id']}", flush=True)
+    for n in range(int(job_input.get("lines", 0))):
+        print(f"line {n:06d} of {job['id']}", flush=True)
     if job_input.get("fail"):
         raise ValueError(job_input["fail"])
     if job_input.get("exit"):
