@@ -75,7 +75,7 @@ def choose(question: str, kind: click.ParamType) -> object | None:
 def ask_hidden(question: str) -> str | None:
     """Ask `question` for a secret, typed with the echo off (`auth login`'s key); None at the
     end of input (Ctrl-D), which the caller ends with `cancel`: click said a bare `aborted`."""
-    return _answer(lambda: click.prompt(question, hide_input=True, err=True), None)
+    return _answer(lambda: click.prompt(question, hide_input=True, err=True), None, ended=True)
 
 
 class Cancelled(click.exceptions.Exit):
@@ -130,14 +130,16 @@ def _interruptible() -> Iterator[None]:
         click.termui.visible_prompt_func = before
 
 
-def _answer(ask: Callable[[], T], at_end: T) -> T:
+def _answer(ask: Callable[[], T], at_end: T, ended: bool = False) -> T:
     """click turns Ctrl-C and Ctrl-D at a prompt alike into Abort, with the question's line
-    left open: Ctrl-C becomes the KeyboardInterrupt it was, Ctrl-D `at_end`."""
+    left open (`ended`: but for a hidden prompt, whose line click ends itself; ending it again
+    left a blank line): Ctrl-C becomes the KeyboardInterrupt it was, Ctrl-D `at_end`."""
     try:
         with _interruptible():
             return ask()
     except click.exceptions.Abort as abort:
-        click.echo(err=True)  # end the question's line, on the stream click wrote it to
+        if not ended:
+            click.echo(err=True)  # end the question's line, on the stream click wrote it to
         if isinstance(abort.__context__, KeyboardInterrupt):
             raise KeyboardInterrupt from None
         return at_end

@@ -150,16 +150,10 @@ def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: 
     for v in volumes:
         app.stderr.write(f"Network volume {_s(v['name'])} ({_s(v['id'])}, {_s(data_center(v))}) is kept.\n")
     confirm(app, f"Delete endpoint {name}?" if owned else f"Delete endpoint {name}, which belongs to {whose}?", ask, "-y (--yes)")
-    from gpuctl.interrupts import Interrupted, writing
-
-    before = lambda: Interrupted(f"interrupted before the delete was sent: endpoint {name} ({ident}) was not deleted",  # noqa: E731
-                                 hint=f"run `{suggest('serverless', 'delete', ident, flags=target.flags)}` again to delete it")
-    after = lambda: Interrupted(f"interrupted, after the delete: endpoint {name} ({ident}) is deleted"  # noqa: E731
-                                + (f"; kept {counted(len(volumes), 'network volume')}" if volumes else ""), hint="the delete was carried out: there is nothing to repeat")
-    unknown = lambda why: Interrupted(f"interrupted while the delete of endpoint {name} ({ident}) was in flight: its outcome is unknown ({why})",  # noqa: E731
-                                      hint=f"`{suggest('serverless', 'list', flags=target.flags)}` shows whether it is still there; if it is, run `{suggest('serverless', 'delete', ident, flags=target.flags)}` again")
-    say = lambda: app.note("interrupted: waiting for the delete in flight to finish (a second interrupt stops waiting)")  # noqa: E731
-    with writing(before, after, say=say, unknown=unknown) as write:
+    kept = f"; kept {counted(len(volumes), 'network volume')}" if volumes else ""
+    again = suggest("serverless", "delete", ident, flags=target.flags)
+    with deleting_one(app, f"endpoint {name} ({ident})", kept, again=f"run `{again}` again to delete it",
+                      look=f"`{suggest('serverless', 'list', flags=target.flags)}` shows whether it is still there; if it is, run `{again}` again") as write:
         with account_lease(target.provider, lease_project(chosen, target.project_id), "gpu serverless delete", app.note, wait=lock_timeout, break_lock=break_lock):
             with write.step():
                 gone_now = write.send(lambda: _deleting(target, chosen["id"], ident))
@@ -167,8 +161,24 @@ def delete_endpoint(app: AppContext, target: Target, ref: str | None, *, force: 
                 if not gone_now:
                     app.note(f"endpoint {ident} was already gone")
                 _forget_records(app, target, chosen["id"])
-    app.note(f"deleted endpoint {name} ({ident})" + (f"; kept {counted(len(volumes), 'network volume')}" if volumes else ""))
+    app.note(f"deleted endpoint {name} ({ident}){kept}")
     return _report(app, as_json, so_far)
+
+
+def deleting_one(app: AppContext, what: str, kept: str = "", *, again: str, look: str):
+    """`gpuctl.interrupts.writing` for a command whose change is the one DELETE of `what`
+    ("endpoint NAME (ID)"): the one way `delete` and `template delete` word an interrupt. One
+    before the DELETE was sent says `what` was not deleted (`again`: how to delete it); one
+    during it waits for it and says `what` is deleted (`kept`: what was not); a second one says
+    the outcome is unknown and how to find out (`look`). A bare `interrupted` once left an
+    operator to guess whether the template was gone."""
+    from gpuctl.interrupts import Interrupted, writing
+
+    before = lambda: Interrupted(f"interrupted before the delete was sent: {what} was not deleted", hint=again)  # noqa: E731
+    after = lambda: Interrupted(f"interrupted, after the delete: {what} is deleted{kept}", hint="the delete was carried out: there is nothing to repeat")  # noqa: E731
+    unknown = lambda why: Interrupted(f"interrupted while the delete of {what} was in flight: its outcome is unknown ({why})", hint=look)  # noqa: E731
+    say = lambda: app.note("interrupted: waiting for the delete in flight to finish (a second interrupt stops waiting)")  # noqa: E731
+    return writing(before, after, say=say, unknown=unknown)
 
 
 def _deleting(target: Target, endpoint_id: str, ident: str) -> bool:
@@ -279,7 +289,11 @@ def delete_template(app: AppContext, target: Target, ref: str | None, *, force: 
         raise Refused(f"template {name} ({ident}) is used by endpoint {names}", hint="delete or move those endpoints first")
     app.stderr.write(f"This deletes template {name} ({ident}).\n")
     confirm(app, f"Delete template {name}?", not force, "-y (--yes)")
-    gone_now = target.provider.delete_template(chosen["id"])
-    so_far.doc |= {"deleted": chosen["id"], "already_gone": not gone_now}
+    again = suggest("serverless", "template", "delete", ident, "--ignore-not-found", flags=target.flags)
+    with deleting_one(app, f"template {name} ({ident})", again=f"run `{again}` again to delete it",
+                      look=f"run `{again}`: it deletes the template if it is still there, and says so if it is gone") as write:
+        with write.step():
+            gone_now = write.send(lambda: target.provider.delete_template(chosen["id"]))
+            so_far.doc |= {"deleted": chosen["id"], "already_gone": not gone_now}
     app.note(f"deleted template {name} ({ident})" if gone_now else f"template {ident} was already gone")
     return _report(app, as_json, so_far)
