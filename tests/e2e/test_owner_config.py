@@ -247,6 +247,7 @@ def test_a_config_deleted_by_hand_but_still_in_head_is_not_gone(account, tmp_pat
     repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
+    git(repo, "remote", "add", "origin", "https://github.com/o/mono.git")  # the repository CI applied from (ADR 60)
     project(repo / "svc-a", echo_config(name="sa", project_id="mono"), {"handler.py": ""})
     project(repo / "svc-b", echo_config(name="sb", project_id="mono"), {"handler.py": ""})
     head = commit(repo, "a and b")
