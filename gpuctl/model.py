@@ -21,6 +21,16 @@ MARKER_ENV = "GPUCTL_PROJECT"
 LOCAL_COMMAND_ENV = "GPUCTL_LOCAL_COMMAND"
 LOCAL_CWD_ENV = "GPUCTL_LOCAL_CWD"
 RESERVED_ENV = (MARKER_ENV, LOCAL_COMMAND_ENV, LOCAL_CWD_ENV)
+# gpuctl's namespace in an endpoint's env: its markers and records (GPUCTL_PROJECT, GPUCTL_APPLIED,
+# GPUCTL_PREWARM_CPU, ...). The one rule both ways: gpu.jsonc may declare no key in it
+# (config.checks), and every output shows its values as gpuctl's own, never a secret
+# (redact.env_shown), pull never writes them, a record digests them in plain (plan.drift).
+OWN_ENV = "GPUCTL_"
+
+
+def own_env(key: object) -> bool:
+    """Whether env `key` is in gpuctl's namespace (OWN_ENV): gpuctl writes it, gpu.jsonc may not."""
+    return isinstance(key, str) and key.startswith(OWN_ENV)
 MODEL_TEMPLATES = ("comfyui", "vllm", "whisper")  # official workers that fetch models when they start
 VLLM_DEFAULT_MODEL = "facebook/opt-125m"  # what RunPod's vLLM worker serves without MODEL_NAME (api-notes §7)
 REDACTED = "(redacted by gpuctl)"  # an env value a snapshot left out; plans do not compare it

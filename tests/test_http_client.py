@@ -491,3 +491,40 @@ def test_after_two_interrupts_a_new_request_gets_one_attempt():
     with pytest.raises(ProviderError):
         s.client(interrupt_count=lambda: 2).request("DELETE", "/v2/templates/t1")
     assert len(s.requests) == 1
+
+
+@pytest.mark.parametrize("field, value, said", [
+    ("env", [{"key": "TOKEN", "value": "tok-canary-5521"}], "whose env is a list of objects, not an object"),
+    ("env", "TOKEN=tok-canary-5521", "whose env is a string, not an object"),
+    ("workers", [0, 3], "whose workers is a list of numbers, not an object"),
+    ("gpu", {"pools": "ADA_24", "count": 1}, "whose gpu.pools is a string, not a list of strings"),
+    ("gpu", {"excludedTypes": [1]}, "whose gpu.excludedTypes is a list of numbers, not a list of strings"),
+    ("cpu", ["cpu3c"], "whose cpu is a list of strings, not a list of objects"),
+    ("networkVolumes", "vol1", "whose networkVolumes is a string, not a list of strings"),
+], ids=["env-list", "env-string", "workers-list", "gpu-pools", "gpu-excluded", "cpu", "volumes"])
+def test_a_field_gpuctl_reads_into_of_another_shape_is_an_error_naming_the_endpoint(field, value, said):
+    """Review 8, R8-2: the provider checked that each listed object has an id, and nothing of the
+    fields gpuctl reads into, so an env answered as `[{"key", "value"}]` became an
+    AttributeError in the planner. One table (runpod.ANSWER_SHAPES) holds each such field to
+    its shape on the way in, for the list and the get; the error never shows the value."""
+
+    endpoint = {"id": "ep1", "name": "echo", "env": {"A": "b"}, "workers": {"min": 0, "max": 1}} | {field: value}
+    answers = {"/v2/serverless": {"endpoints": [endpoint]}, "/v2/serverless/ep1": endpoint}
+    client = ApiClient("https://api.runpod.io", "rpa_canary_key_123456", transport=httpx.MockTransport(lambda r: httpx.Response(200, json=answers[r.url.path])))
+    provider = RunPodProvider("runpod", client, client, GraphQL(client))
+    for read in (provider.list_endpoints, lambda: provider.get_endpoint("ep1")):
+        with pytest.raises(ProviderError) as info:
+            read()
+        shown = info.value.format()
+        assert 'endpoint "echo" (ep1) ' + said in shown and "gpu doctor" in shown, shown
+        assert "tok-canary-5521" not in shown and "ADA_24" not in shown
+
+
+def test_null_and_absent_fields_and_odd_scalars_are_not_refused():
+    """Null or left out is "none" to every reader, and a scalar of another type is read as
+    unknown where it is shown (a worker count that is not one is "?"): only fields gpuctl reads
+    into are held to a shape."""
+
+    endpoint = {"id": "ep1", "name": "echo", "env": None, "gpu": None, "workers": {"min": "x", "max": None}, "timeout": "soon"}
+    client = ApiClient("https://api.runpod.io", "k", transport=httpx.MockTransport(lambda r: httpx.Response(200, json={"endpoints": [endpoint]})))
+    assert RunPodProvider("runpod", client, client, GraphQL(client)).list_endpoints() == [endpoint]

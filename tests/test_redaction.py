@@ -252,6 +252,27 @@ def test_an_account_env_value_is_shown_only_as_the_literal_of_its_own_endpoint_a
     assert protected == ["shared-value-123", "shared-value-123"]
 
 
+def test_an_env_key_every_output_shows_as_gpuctls_own_is_one_gpu_jsonc_may_not_declare(tmp_path):
+    """Review 9, R9-5: env_shown let every GPUCTL_* key through as gpuctl's marker, while
+    gpu.jsonc was refused only GPUCTL_PROJECT, GPUCTL_LOCAL_COMMAND and GPUCTL_LOCAL_CWD, so
+    `"GPUCTL_MY_TOKEN": "${PROBE_TOK}"` deployed and invoke, job status and logs printed the
+    token. The namespace shown in clear and the one refused are one rule (model.own_env)."""
+    from gpuctl.config import load_config
+    from gpuctl.errors import GpuctlError
+    from gpuctl.redact import env_shown
+    from tests.e2e.conftest import echo_config
+
+    for key in ("GPUCTL_MY_TOKEN", "GPUCTL_APPLIED", "GPUCTL_PREWARM_CPU", "GPUCTL_PROJECT", "MY_TOKEN", "gpuctl_token", "X_GPUCTL_TOKEN"):
+        config = echo_config(env={key: "${PROBE_TOK}"})
+        (tmp_path / "gpu.jsonc").write_text(json.dumps(config))
+        try:
+            load_config(tmp_path / "gpu.jsonc")
+            refused = ""
+        except GpuctlError as error:
+            refused = str(error) + "".join(str(d) for d in getattr(error, "diagnostics", ()))
+        assert env_shown(key, "IndirectTok-555444", None) == (key in refused and "is reserved" in refused), (key, refused)
+
+
 def test_a_secret_reference_is_a_name_and_what_a_worker_is_given_from_it_is_protected(tmp_path):
     """Review 4, R4-1: protect_env registered the account's env as held, so a RunPod secret's
     reference text was masked (garbling gpuctl's own "RunPod resolves (redacted)") and the

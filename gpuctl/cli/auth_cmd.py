@@ -242,5 +242,8 @@ def _print_status(app: AppContext, doc: dict) -> None:
     _warn_loose(app, doc)
     if doc["checked"] and doc["works"]:
         out.write(f"the key works at {doc['api_base_url']}\n")
+    elif doc["checked"]:  # the error on stderr says why (`_check_failed`)
+        verdict = "the key does not work there" if doc["works"] is False else "could not tell whether the key works"
+        out.write(f"checked against {doc['api_base_url']}: {verdict}\n")
     elif doc["configured"]:
         out.write(f"not checked; add --check to verify it against {doc['api_base_url']}\n")

@@ -16,7 +16,7 @@ from gpuctl.catalog import Catalog
 from gpuctl.config.shape import ServerlessBlock
 from gpuctl.config.templates import CHOICES, detect
 from gpuctl.errors import Diagnostic, doc_ref
-from gpuctl.model import RESERVED_ENV, VLLM_DEFAULT_MODEL, Notice, TemplateChoice
+from gpuctl.model import OWN_ENV, RESERVED_ENV, VLLM_DEFAULT_MODEL, Notice, TemplateChoice, own_env
 from gpuctl.spelling import did_you_mean, did_you_mean_one_of
 
 Locate = Callable[[tuple, str, str], Diagnostic]  # (key path, problem, how to fix it)
@@ -108,6 +108,9 @@ def check_runpod(block: ServerlessBlock, choice: TemplateChoice, catalog: Catalo
     for key in r.env:
         if key in RESERVED_ENV:
             errors.append(at(("runpod", "env", key), "is reserved: gpuctl sets it", "remove it; the ownership marker comes from project_id, the local command from local.command"))
+        elif own_env(key):  # gpuctl's namespace: every output shows its values as gpuctl's own, so a secret there would be printed
+            errors.append(at(("runpod", "env", key), f"is reserved: names starting with {OWN_ENV} are gpuctl's own markers and records, which it shows in clear",
+                             f"rename the key, e.g. {_q(key[len(OWN_ENV):] or 'MY_SETTING')}, and read that name in the worker"))
     if template == "custom-image" and not r.image_name:
         fix = 'set runpod.image_name to your pushed worker image, e.g. "ghcr.io/me/worker:1.0"'
         if choice.requested == "auto":  # the user wrote no template: say which files chose this one

@@ -20,7 +20,7 @@ from typing import Any
 
 from gpuctl.catalog import Catalog
 from gpuctl.files import json_in
-from gpuctl.model import SECRET_REF
+from gpuctl.model import SECRET_REF, own_env
 from gpuctl.v2 import GPUCTL_SETS, env_of, not_as_gpuctl_sets, registry, registry_name, volume_ids
 
 Key = tuple[str, ...]  # a key path inside one serverless block, e.g. ("scaling", "max_workers")
@@ -53,7 +53,7 @@ FIELD_KEYS: dict[str, tuple[Key, ...]] = {
 def config_keys(path: str) -> tuple[Key, ...]:
     """The gpu.jsonc keys that declare one planner field path (none: gpu.jsonc cannot say it)."""
     if path.startswith("env."):
-        return () if path.startswith("env.GPUCTL_") else (("runpod", "env", path[4:]),)
+        return () if own_env(path[4:]) else (("runpod", "env", path[4:]),)
     return FIELD_KEYS.get(path, ())
 
 
@@ -81,7 +81,7 @@ def secret_name(value: Any) -> str | None:
 
 def account_env(endpoint: dict) -> dict[str, str]:
     """The endpoint's env without gpuctl's own `GPUCTL_*` keys."""
-    return {k: v for k, v in env_of(endpoint).items() if not k.startswith("GPUCTL_")}
+    return {k: v for k, v in env_of(endpoint).items() if not own_env(k)}
 
 
 def gpu_types(endpoint: dict, catalog: Catalog, current: list[str] = ()) -> tuple[list[str] | None, list[Problem]]:

@@ -104,7 +104,16 @@ def _explain(error):
 
         yield from _explain(best_match(error.context))
         return
-    yield ShapeProblem(_dotted(error.absolute_path), "invalid", clip(error.message, 200))
+    yield ShapeProblem(_dotted(error.absolute_path), "invalid", clip(error.message if "env" not in error.absolute_path else _valueless(error), 200))
+
+
+def _valueless(error) -> str:
+    """jsonschema's message repeats the value, and an env's values may be secrets (a token in
+    an env answered as a list): say what is wrong without it."""
+    kind = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number", type(None): "null"}.get(type(error.instance), "a value")
+    if error.validator == "type":
+        return f"{kind} (not shown: env values may be secrets) is not of type {json.dumps(error.validator_value)}"
+    return f"{kind} (not shown: env values may be secrets) fails the document's {error.validator!r} rule"
 
 
 def unknown_fields(schema: dict[str, Any], value: Any, prefix: tuple = ()) -> set[str]:

@@ -24,6 +24,7 @@ from gpuctl.model import Unresolved
 from gpuctl.plan import plan as make_plan
 from gpuctl.plan.model import Action, Kind
 from gpuctl.v2 import data_center, volume_ids
+from gpuctl.provider.errors import ProviderError
 from gpuctl.provider.protocol import Provider
 from gpuctl.redact import clip
 from gpuctl.words import agreeing, counted
@@ -59,7 +60,12 @@ def check_plan(provider: Provider, given: PlanInput | None) -> Finding:
     if given.error is not None:
         return _cannot_plan(given.error, given.flags)
     needs_models = any(spec.cached_model for spec in given.desired.endpoints)
-    observed = provider.observe(model_references=needs_models, registries=given.desired.needs_registries, pods=given.desired.needs_pods)
+    try:
+        observed = provider.observe(model_references=needs_models, registries=given.desired.needs_registries, pods=given.desired.needs_pods)
+    except ProviderError as error:  # an answer not of the shape gpuctl reads (an env as a list): what deploy and drift stop on
+        from gpuctl.doctor.shapes import fix_shapes
+
+        return Finding("plan", TITLE, Verdict.FAIL, f"could not plan: {error.summary}", fix_shapes(given.flags), (error.hint,) if error.hint else ())
     plan = make_plan(given.desired, observed, given.catalog, target=given.target, flags=given.flags)
     centers = {v["id"]: data_center(v) for v in observed.network_volumes if isinstance(v.get("id"), str)}
     odd, real = [], 0

@@ -25,9 +25,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gpuctl.files import json_in
-from gpuctl.model import MARKER_ENV, REDACTED, EndpointSpec, Notice, Sensitive, Unresolved, secret_name
+from gpuctl.model import MARKER_ENV, REDACTED, EndpointSpec, Notice, Sensitive, Unresolved, own_env, secret_name
 from gpuctl.moments import iso_utc
-from gpuctl.redact import APPLIED_ENV, DECLARED, OWN_ENV
+from gpuctl.redact import APPLIED_ENV, DECLARED
 from gpuctl.v2 import env_of, owner, template_request
 from gpuctl.plan import fields
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Origin, ResourceChange, Unknown, update_reason
@@ -142,7 +142,7 @@ def rolled_back_env(endpoint_id: str, version: int | None, to: int, values: Mapp
             if old.get(key) == new.get(key) and (key in old) == (key in new):
                 continue
             path, value = f"env.{key}", new.get(key)
-            if value is None or str(key).startswith(OWN_ENV):
+            if value is None or own_env(key):
                 digests[path] = digest(endpoint_id, path, value)
             elif kept.get(path) not in (None, SET, digest(endpoint_id, path, None)):
                 digests[path] = keyed_digest(kept[path], endpoint_id, path, value)
@@ -570,7 +570,7 @@ def _guess_hidden(change: ResourceChange, live: dict, record: Record) -> Resourc
     changed = {c.path for c in change.changes}
     guessed = tuple(FieldChange(f"env.{key}", Sensitive(str(account[key])), value)
                     for key, value in declared.items()
-                    if type(value) is str and not key.startswith(OWN_ENV) and f"env.{key}" not in changed and account.get(key) == value
+                    if type(value) is str and not own_env(key) and f"env.{key}" not in changed and account.get(key) == value
                     and value != REDACTED and record.digests.get(f"env.{key}", SET) == SET)
     if not guessed:
         return change

@@ -6,6 +6,7 @@ URLs and the key differ.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -69,7 +70,8 @@ def _object(client: ApiClient, method: str, route: str, **kwargs: Any) -> dict:
 def _listed(client: ApiClient, key: str, method: str, route: str, **kwargs: Any) -> list[dict]:
     """The objects of a list answer `{key: [...]}`: each an object with a string "id", or a
     provider error naming what is wrong (an observed resource without an id could be neither
-    matched nor changed)."""
+    matched nor changed), and each with the fields gpuctl reads into of the shape it reads
+    (`_fields_fit`)."""
     body = _object(client, method, route, **kwargs)
     items = body.get(key, [])
     if not isinstance(items, list):
@@ -77,16 +79,69 @@ def _listed(client: ApiClient, key: str, method: str, route: str, **kwargs: Any)
     for index, item in enumerate(items):
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
             _misshapen(client, method, route, 200, f'"{key}"[{index}] with no string "id"', write=False)
+        _fields_fit(client, method, route, key, item)
     return items
 
 
-def _misshapen(client: ApiClient, method: str, route: str, status: int, what: str, write: bool):
+# The fields of an answer that gpuctl reads into (their keys, their items), with the JSON shape
+# it reads them as, per list key: RunPod REST v2's shape (openapi-v2 `Endpoint`, `Template`).
+# Null or left out is "none" to every reader. A field of another shape (an env answered as
+# GraphQL's `[{"key", "value"}]`) is an error naming the object, the field and what came back
+# (reliability R18), never an AttributeError in whichever reader meets it first: the planner,
+# drift, doctor's plan check, pull, status. A scalar of another type is not refused here: its
+# readers take it as unknown (a worker count that is not one shows "?").
+_OBJECT, _TEXTS, _OBJECTS = "an object", "a list of strings", "a list of objects"
+ANSWER_SHAPES: dict[str, dict[str, str]] = {
+    "endpoints": {"env": _OBJECT, "gpu": _OBJECT, "workers": _OBJECT, "scaling": _OBJECT, "cpu": _OBJECTS,
+                  "gpu.pools": _TEXTS, "gpu.excludedTypes": _TEXTS, "gpu.allowedCudaVersions": _TEXTS,
+                  "dataCenterIds": _TEXTS, "networkVolumes": _TEXTS, "ports": _TEXTS},
+    "templates": {"env": _OBJECT},
+}
+_FITS = {_OBJECT: lambda v: isinstance(v, dict), _TEXTS: lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v),
+         _OBJECTS: lambda v: isinstance(v, list) and all(isinstance(i, dict) for i in v)}
+_NOUNS = {"endpoints": "endpoint", "templates": "template"}
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, in words, never the value (an env's values may be secrets)."""
+    if isinstance(value, list):
+        items = {_KINDS.get(type(i), ("", "other values"))[1] for i in value}
+        mixed = len(items) > 1
+        return "an empty list" if not items else "a list of mixed values" if mixed else f"a list of {items.pop()}"
+    return _KINDS.get(type(value), (type(value).__name__,))[0]
+
+
+_KINDS = {dict: ("an object", "objects"), list: ("a list", "lists"), str: ("a string", "strings"), bool: ("true/false", "true/false values"),
+          int: ("a number", "numbers"), float: ("a number", "numbers"), type(None): ("null", "nulls")}
+
+
+def _fields_fit(client: ApiClient, method: str, route: str, key: str, item: dict) -> None:
+    """A provider error for the first field of `item` (an object of list `key`) that
+    ANSWER_SHAPES holds to a shape it does not have."""
+    for field, shape in ANSWER_SHAPES.get(key, {}).items():
+        head, _, member = field.partition(".")
+        value = item.get(head)
+        if member:  # a member of an object held to its own shape above, when it is one
+            value = value.get(member) if isinstance(value, dict) else None
+        if value is None or _FITS[shape](value):
+            continue
+        noun, name = _NOUNS.get(key, key), item.get("name")
+        named = f"{noun} {json.dumps(name, ensure_ascii=False)} ({item['id']})" if isinstance(name, str) else f"{noun} {item['id']}"
+        who = client.provider
+        graphql = field == "env" and isinstance(value, list)  # RunPod's GraphQL (and v1) spell env [{"key", "value"}]
+        hint = ((f'[{{"key", "value"}}] is the GraphQL shape of env; RunPod\'s REST v2 answers an object {{"NAME": "value"}}. ' if graphql else "")
+                + f"gpuctl reads {field} as {shape}, as RunPod's API document says: `{who.commands()['doctor']}` checks every answer "
+                  f"of {who.name} against it; file a gpuctl issue with its report")
+        _misshapen(client, method, route, 200, f"{named} whose {field} is {_kind(value)}, not {shape}", write=False, hint=hint)
+
+
+def _misshapen(client: ApiClient, method: str, route: str, status: int, what: str, write: bool, hint: str | None = None):
     who = client.provider
     error = AmbiguousWrite if write else ServerError
     raise error(f"{method} {route}: answered {status} with {what}", status=status, provider=who,
                 detail="the write may have been carried out" if write else None,
-                hint=f"something between gpuctl and {who.name} (a proxy, a captive portal) may have answered, or the answer was cut short; "
-                     f"check the network and {who.address}, then run the command again")
+                hint=hint or f"something between gpuctl and {who.name} (a proxy, a captive portal) may have answered, or the answer was cut short; "
+                             f"check the network and {who.address}, then run the command again")
 
 
 @dataclass
@@ -156,7 +211,11 @@ class RunPodProvider:
     # -- endpoints ------------------------------------------------------------------------------
 
     def get_endpoint(self, endpoint_id: str) -> dict:
-        return _object(self.control, "GET", path("/v2/serverless/{endpoint}", endpoint=endpoint_id))
+        route = path("/v2/serverless/{endpoint}", endpoint=endpoint_id)
+        found = _object(self.control, "GET", route)
+        if isinstance(found.get("id"), str):  # one without an id is read as a missing one, by whoever asked
+            _fields_fit(self.control, "GET", route, "endpoints", found)
+        return found
 
     def create_endpoint(self, body: dict) -> dict:
         return _object(self.control, "POST", "/v2/serverless", json=body)

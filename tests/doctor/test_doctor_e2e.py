@@ -180,3 +180,22 @@ def test_the_shapes_check_reads_the_registry_credentials_gpuctl_lists(account: A
     shapes = _check(denied.json(), "shapes")
     assert shapes["verdict"] == "warn" and "GET /v2/registries" in shapes["summary"] and "registry_auth" in shapes["fix"], shapes
     assert "registry-canary-5521" not in run.out + failed.out + denied.out
+
+
+def test_an_env_answered_as_a_list_fails_the_shapes_and_plan_checks_without_showing_its_values(account: Account, tmp_path: Path):
+    """Review 8, R8-2: doctor died with "internal error: AttributeError" in its plan check when
+    an endpoint's env came as `[{"key", "value"}]`; and the shapes check quoted the env's
+    values (jsonschema repeats the value it refuses), which may be secrets."""
+    secret = "doctor-env-canary-73ab1"
+    proj = project(tmp_path / "proj", echo_config())
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    account.faults({"op": "list", "kind": "endpoint", "action": "extra_field", "field": "env", "value": [{"key": "TOKEN", "value": secret}]})
+    run = account.gpu("doctor", "--json", cwd=proj)
+    assert run.code == 6, run.out + run.err
+    assert "internal error" not in run.err and secret not in run.out + run.err
+    doc = run.json()
+    shapes, plan = _check(doc, "shapes"), _check(doc, "plan")
+    assert shapes["verdict"] == "fail" and {p["path"] for p in shapes["problems"]} == {"GET /v2/serverless: endpoints[].env"}, shapes
+    assert "is not of type \"object\"" in shapes["problems"][0]["message"], shapes
+    assert plan["verdict"] == "fail" and 'endpoint "echo"' in plan["summary"] and "whose env is a list of objects" in plan["summary"], plan
+    assert plan["fix"] and "gpu doctor --record DIR" in plan["fix"], plan

@@ -91,6 +91,7 @@ def test_no_verify_stores_a_key_status_check_then_refuses(account):
     status = _gpu(account, "--debug", "auth", "status", "--check")
     # a failed check is an error like every other: `error:` and `hint:` on stderr (it was a line on stdout)
     assert status.returncode == 1 and "using the key stored in" in status.stdout and "refused" not in status.stdout, status.stdout
+    assert "the key does not work there" in status.stdout and "add --check" not in status.stdout, status.stdout
     assert re.search(r"^error: \S+ refused the API key rpa_…Q7Z1 \(401 unauthorized\)$", status.stderr, re.M), status.stderr
     assert re.search(r"^hint: the key was revoked or mistyped: .*`gpu auth login`", status.stderr, re.M), status.stderr
     assert "Traceback" not in status.stderr
@@ -115,3 +116,17 @@ def test_login_on_a_terminal_prompts_with_echo_off(account):
     assert "input is hidden" in transcript and "saved to" in transcript
     assert key not in transcript  # the terminal did not echo what was typed, and nothing printed it
     assert json.loads(_key_file(account).read_text()) == {"api_key": key}
+
+
+def test_a_check_that_fails_says_on_stdout_that_it_was_checked(account):
+    """Review 9, R9-6: `status --check` whose check could not be made (a 400, a 5xx, no answer)
+    said "not checked; add --check to verify it" on stdout, to someone who had passed --check."""
+    assert _gpu(account, "auth", "login", "--no-verify", stdin=account.server.token).returncode == 0
+    account.faults({"op": "list", "kind": "endpoint", "action": "status", "status": 400})
+    status = _gpu(account, "auth", "status", "--check")
+    assert status.returncode == 1, status.stdout + status.stderr
+    assert "not checked" not in status.stdout and "add --check" not in status.stdout, status.stdout
+    assert f"checked against {account.server.info['api_base_url']}: could not tell whether the key works" in status.stdout, status.stdout
+    assert re.search(r"^error: could not check the API key \S+ against ", status.stderr, re.M), status.stderr
+    doc = json.loads(_gpu(account, "auth", "status", "--check", "--json").stdout)
+    assert (doc["checked"], doc["works"]) == (True, None)

@@ -684,3 +684,21 @@ def test_drift_takes_detailed_exitcode_as_terraform_users_type_it(account, tmp_p
     console_patch(account, {"workers": {"min": 2}})
     result = drift(account, proj, "--detailed-exitcode")
     assert result.code == 2 and "workers.min" in result.out, result.err
+
+
+@pytest.mark.parametrize("op", ["list", "get"])
+def test_an_env_answered_as_a_list_is_an_error_naming_the_endpoint_and_the_field(account, tmp_path, op):
+    """Review 8, R8-2: an endpoint's env answered as `[{"key", "value"}]` (RunPod's GraphQL
+    shape) crashed drift, deploy --plan and status with "internal error: AttributeError" in the
+    planner. The provider now holds every answer field gpuctl reads into to its shape on the
+    way in: exit 1, naming the endpoint, the field and what came back, never its values."""
+    proj = deployed(account, tmp_path)
+    account.faults({"op": op, "kind": "endpoint", "action": "extra_field", "field": "env", "value": [{"key": "TOKEN", "value": SECRET}]})
+    commands = [("serverless", "drift"), ("serverless", "deploy", "--plan")] if op == "list" else [("serverless", "status", "echo")]
+    for args in commands:
+        result = account.gpu(*args, cwd=proj, env={"DRIFT_TOKEN": SECRET})
+        assert result.code == 1, (args, result.out, result.err)
+        assert "internal error" not in result.err and "Traceback" not in result.err, result.err
+        assert 'endpoint "echo"' in result.err and "whose env is a list of objects, not an object" in result.err, result.err
+        assert '[{"key", "value"}] is the GraphQL shape of env' in result.err and "gpu doctor" in result.err, result.err
+        assert SECRET not in result.out + result.err
