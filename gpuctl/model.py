@@ -277,8 +277,11 @@ class Observed:
     # The account's pods (`GET /v2/pods`), read only when a block declares a network volume, to
     # tell who else mounts it (gpuctl.plan.volumes.shared); None: not read. `pods_unread`: why a
     # listing that was asked for failed (a key without pod access), said in the plan.
+    # `pods_read_at`: when they were listed (epoch seconds), against which a pre-warm pod's
+    # deadline is read (gpuctl.prewarm.own_warm_pod); None: not known.
     pods: tuple[dict, ...] | None = None
     pods_unread: str | None = None
+    pods_read_at: float | None = None
 
     def __post_init__(self) -> None:
         for kind in ("endpoints", "network_volumes", "templates"):

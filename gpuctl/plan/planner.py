@@ -491,7 +491,7 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     for spec in desired.endpoints:
         _plan_endpoint(spec, reading, tally)
     tally.notices += shared(volumes.values(), observed.endpoints, lambda e: owner(e) == desired.project_id or str(e.get("id")) in tally.matched or str(e.get("id")) in records,
-                            observed.pods, observed.pods_unread)
+                            observed.pods, observed.pods_unread, desired.project_id, observed.pods_read_at)
     if tally.errors:
         raise PlanError("the plan cannot be made", tally.errors)
     kept_volume_ids = {v.ref for v in volumes.values() if isinstance(v.ref, str)}
