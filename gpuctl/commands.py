@@ -66,3 +66,11 @@ def suggest(*argv: str, flags: Flags = NONE) -> str:
     `shlex.split` of it gives back `["gpu", *argv, *flags.words(*argv)]`."""
     words = [str(a) for a in argv]
     return shlex.join(["gpu", *words, *flags.words(*words)])
+
+
+def git_restore(path: str) -> str:
+    """`git checkout HEAD -- <path>` for `path` from the repository root, runnable as printed
+    from any directory of the repository: git reads a plain pathspec from the current directory,
+    `:(top,literal)` from the root and as a name, never a pattern; quoted for a POSIX shell (a
+    path with a space was two words, review 10, R10-8)."""
+    return shlex.join(["git", "checkout", "HEAD", "--", f":(top,literal){path}"])

@@ -11,11 +11,12 @@ pipe (a FIFO made by mkfifo) is refused too, unopened: opening one that no proce
 waits for ever (`--from-plan`, `--observed`, `--policy`, `--config`, `--input @FILE` did, R4-12).
 A pipe from the shell has a writer by construction and is no named pipe: it lives on the
 kernel's pipe file system, which is how the two are told apart (`_named_pipe`). A path that
-names gpu's own stdin (`/dev/stdin`, `/dev/fd/0`, `/proc/self/fd/0`: `_names_stdin`) is not
+names gpu's own stdin (`/dev/stdin`, `/dev/fd/0`, `/proc/self/fd/0`: `names_stdin`) is not
 opened again at all but read from descriptor 0, which the shell opened before gpu started,
 whatever it holds: a pipe, a regular file (`< plan.json`, read from its start as re-opening it
 read it) or a named pipe (`< FIFO`, whose writer the shell's open already waited for; R7-4
-refused it). The FIFO named by its own path is still refused. A device is refused there too
+refused it), but one opened to read and write (`<>FIFO`: gpu would be its only writer, R10-3).
+The FIFO named by its own path is still refused. A device is refused there too
 (`< /dev/zero`), and a terminal, which would be read until the user typed an end.
 No module opens a file to read it otherwise (tests/test_file_reads.py walks the source for one).
 
@@ -86,7 +87,7 @@ def _refuse_kind(path: Path | str, info: os.stat_result, pipes: bool = True) -> 
         raise FileRefused(path, NAMED_PIPE)
 
 
-def _names_stdin(path: Path | str) -> bool:
+def names_stdin(path: Path | str) -> bool:
     """Whether `path` names this process's descriptor 0 (`/dev/stdin`, `/dev/fd/0`,
     `/proc/self/fd/0`, `/proc/PID/fd/0`, or a link to one), told by its name and the links that
     lead to it, never by what the file is: the named pipe stdin was opened from, named by its
@@ -105,6 +106,18 @@ def _names_stdin(path: Path | str) -> bool:
     return False
 
 
+STDIN_READ_WRITE = ("it names gpu's stdin, which is a named pipe (FIFO) opened to read and write (`<>`): gpu would be its only writer "
+                    "and wait for ever; give a regular file, or pipe it to stdin")
+
+
+def _read_write(fd: int) -> bool:
+    """Whether `fd` was opened to read and write: a pipe on stdin opened so (`<>FIFO`, which
+    never waits for a writer) has none but gpu, and its end never comes (review 10, R10-3)."""
+    import fcntl
+
+    return fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDWR
+
+
 def _stdin(path: Path | str) -> tuple[int, os.stat_result]:
     """A descriptor of gpu's own stdin (a duplicate, which the caller closes) and its fstat,
     refused (FileRefused) when it is a terminal, a device or a socket, or closed."""
@@ -119,6 +132,8 @@ def _stdin(path: Path | str) -> tuple[int, os.stat_result]:
         for test, kind in _KINDS:  # a FIFO is read, named or not: the shell's open already had its writer
             if test(info.st_mode):
                 raise FileRefused(path, f"it names gpu's stdin, which is {kind}, not a regular file or pipe")
+        if stat.S_ISFIFO(info.st_mode) and _read_write(fd):
+            raise FileRefused(path, STDIN_READ_WRITE)
         if stat.S_ISDIR(info.st_mode):
             raise IsADirectoryError(21, os.strerror(21), str(path))
     except BaseException:
@@ -153,7 +168,7 @@ def _open(path: Path | str, pipes: bool) -> tuple[int, os.stat_result]:
     made in place of the file since the stat), and reads of a pipe from the shell then block
     again, waiting for its writer. A name of gpu's stdin is not opened: its descriptor is
     duplicated (`_stdin`). The caller closes it."""
-    if pipes and _names_stdin(path):
+    if pipes and names_stdin(path):
         return _stdin(path)
     _refuse_kind(path, os.stat(path), pipes)  # before open: opening a device or a named pipe can itself do something
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | os.O_NONBLOCK)

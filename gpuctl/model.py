@@ -241,12 +241,11 @@ class Desired:
         (a record edited in the account). Missing alone proves nothing: the checkout may be of
         a commit older than that gpu.jsonc (`config_gone`). The one read of the disk a plan makes."""
         import os
-        from pathlib import PurePosixPath
 
-        path = PurePosixPath(recorded)
-        if self.config_root is None or not recorded or path.is_absolute() or ".." in path.parts or "\\" in recorded or "\0" in recorded:
+        path = repository_path(recorded)
+        if self.config_root is None or path is None:
             return False
-        return not os.path.lexists(os.path.join(self.config_root, *path.parts))
+        return not os.path.lexists(os.path.join(self.config_root, *path.split("/")))
 
     def config_gone(self, recorded: str, commit: str | None) -> bool:
         """Whether `recorded` left the repository, proven: it is missing here (`config_missing`)
@@ -256,12 +255,12 @@ class Desired:
         review 8). Only then may no config take its endpoints for its own but this one (ADR 52).
         False without a recorded commit, or when git cannot tell (a shallow clone lacking it, no git)."""
         return (self.config_missing(recorded) and self.config_ancestor is not None and bool(commit) and self.config_ancestor(commit)
-                and self.config_in_head is not None and self.config_in_head(recorded) is False)
+                and self.config_in_head is not None and self.config_in_head(repository_path(recorded) or "") is False)
 
     def config_uncommitted(self, recorded: str) -> bool:
         """Whether `recorded`, missing here, is still in HEAD's tree: deleted in the working tree
         alone (by hand, or a move not committed yet)."""
-        return self.config_missing(recorded) and self.config_in_head is not None and self.config_in_head(recorded) is True
+        return self.config_missing(recorded) and self.config_in_head is not None and self.config_in_head(repository_path(recorded) or "") is True
 
     @property
     def needs_pods(self) -> bool:
@@ -274,6 +273,23 @@ class Desired:
         """A block declares `runpod.registry_auth`: the plan reads the account's container
         registry credentials to resolve it (one list call; none otherwise)."""
         return any(spec.registry_auth for spec in self.endpoints)
+
+
+def repository_path(recorded: object) -> str | None:
+    """A gpu.jsonc path a last-applied record names, from the repository root, in the one normal
+    form both checks of `Desired.config_gone` use (the working tree's and HEAD's tree,
+    config.ancestry.Ancestry.in_head): `svc/gpu.jsonc` for `./svc//gpu.jsonc/`. None for a name
+    that is no path inside the repository (empty, absolute, `..`, a backslash or NUL: a record
+    edited in the account), of which nothing is proven. Two spellings judged apart read a file
+    deleted by hand as gone from HEAD too (review 10, R10-5)."""
+    from pathlib import PurePosixPath
+
+    if not isinstance(recorded, str) or not recorded or "\\" in recorded or "\0" in recorded:
+        return None
+    path = PurePosixPath(recorded)
+    if path.is_absolute() or ".." in path.parts or not path.parts:
+        return None
+    return "/".join(path.parts)
 
 
 @dataclass(frozen=True)
@@ -294,8 +310,11 @@ class Observed:
     # The account's pods (`GET /v2/pods`), read only when a block declares a network volume, to
     # tell who else mounts it (gpuctl.plan.volumes.shared); None: not read. `pods_unread`: why a
     # listing that was asked for failed (a key without pod access), said in the plan.
+    # `pods_read_at`: when they were listed (epoch seconds), against which a pre-warm pod's
+    # deadline is read (gpuctl.prewarm.own_warm_pod); None: not known.
     pods: tuple[dict, ...] | None = None
     pods_unread: str | None = None
+    pods_read_at: float | None = None
 
     def __post_init__(self) -> None:
         for kind in ("endpoints", "network_volumes", "templates"):

@@ -27,11 +27,25 @@ RECORD_PREFIX = "gpuctl-prewarm-"
 WARM_POD = re.compile(r"gpuctl-warm-([A-Za-z0-9]+)-[0-9a-f]{6}-until([0-9]{1,12})")
 
 
+WARM_POD_GRACE_S = 300.0  # how long past its run's deadline a warm-up pod is still its run's (clock skew between machines)
+
+
 def warm_pod_endpoint(name: object) -> str | None:
-    """The endpoint whose pre-warm a pod of this name is, None for any other pod: a pre-warm
-    of one of the project's endpoints writes its volume on purpose (gpuctl.plan.volumes.shared)."""
+    """The endpoint whose pre-warm a pod of this name is, None for any other pod."""
     match = WARM_POD.fullmatch(str(name))
     return match.group(1) if match else None
+
+
+def own_warm_pod(pod: dict, project_id: str | None, endpoint_ids: set[str], now: float | None) -> bool:
+    """Whether `pod` is a live CPU pre-warm of one of this project's endpoints (`endpoint_ids`),
+    which writes its volume on purpose (gpuctl.plan.volumes.shared): named as one, carrying the
+    project's marker (gpuctl.warm.cpu.pod_body writes it), and its run's deadline not long passed
+    (`now` None: not known). Names are free text: a pod merely named so, or one its run gave up
+    on and that still mounts the volume, is anyone's (review 10, R10-7)."""
+    match = WARM_POD.fullmatch(str(pod.get("name")))
+    if not match or match.group(1) not in endpoint_ids or project_id is None or owner(pod) != project_id:
+        return False
+    return now is None or now <= int(match.group(2)) + WARM_POD_GRACE_S
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,12 @@ from __future__ import annotations
 
 import click
 
+from gpuctl.files import names_stdin
+
+
+class OwnWords(click.BadParameter):
+    """A refusal whose message says it all, not the type's `accepts` (gpuctl.cli.usage)."""
+
 
 class NamedFile(click.Path):
     """A click.Path that refuses "-" with `accepts` (gpuctl's own words, shown by usage.py)."""
@@ -22,7 +28,21 @@ class NamedFile(click.Path):
     def convert(self, value, param, ctx):
         if value in ("-", b"-"):
             self.fail(self.accepts, param, ctx)
+        if ctx is not None and param is not None and isinstance(value, str) and names_stdin(value):
+            self._one_stdin(param, ctx)
         return super().convert(value, param, ctx)
+
+    def _one_stdin(self, param, ctx) -> None:
+        """Refuse a second option that names gpu's stdin (`/dev/stdin`, `/dev/fd/0`, ...): the
+        first reads a pipe to its end, and the second found it drained and said the user's file
+        was empty (review 10, R10-2). The contexts of one run share `meta`, so every path option
+        of the command line is seen here, before any file is read."""
+        name = param.opts[0] if getattr(param, "opts", None) else param.human_readable_name
+        taken = ctx.meta.setdefault("gpuctl.stdin", [])
+        other = next((n for n in taken if n != name), None)
+        if other is not None:
+            raise OwnWords(f"only one option can read stdin: {other} and {name} both name it; give the other file by its path", ctx, param)
+        taken.append(name)
 
 
 def named_file(stdio: str, kind: str | None = None, **kwargs) -> NamedFile:

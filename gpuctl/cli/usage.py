@@ -134,7 +134,9 @@ def _bad_value(exc: click.BadParameter, ctx: click.Context, args: list[str]) -> 
     param = exc.param or _param_named(ctx, exc.param_hint)
     name = _label(param) if param else exc.param_hint
     where = f"invalid value for {name if isinstance(name, str) else '/'.join(name)} of `{ctx.command_path}`" if name else f"invalid value for `{ctx.command_path}`"
-    accepted = _accepted(param.type) if param else None
+    from gpuctl.cli.paths import OwnWords
+
+    accepted = _accepted(param.type) if param and not isinstance(exc, OwnWords) else None
     return f"{where}: {accepted or _own_words(exc.message, ctx, args)}"
 
 

@@ -12,6 +12,8 @@ import re
 import subprocess
 from pathlib import Path
 
+from gpuctl.model import repository_path
+
 _COMMIT = re.compile(r"[0-9a-f]{7,40}")
 TIMEOUT = 20  # seconds; git on a local repository answers at once, a hung one proves nothing
 
@@ -44,7 +46,11 @@ class Ancestry:
 
     def in_head(self, path: str) -> bool | None:
         """Whether HEAD's tree has a file at `path` (from the repository root): None when git
-        cannot tell (no commit yet, git missing or failing), so that nothing is proven gone."""
+        cannot tell (no commit yet, git missing or failing), so that nothing is proven gone, and
+        for a path not in normal form (gpuctl.model.repository_path, which callers apply): a
+        spelling git would not match against its tree is no proof HEAD lacks the file (R10-5)."""
+        if repository_path(path) != path:
+            return None
         if path not in self._in_head:
             self._in_head[path] = self._ls_tree(path)
         return self._in_head[path]

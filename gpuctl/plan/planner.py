@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from gpuctl import prewarm
 from gpuctl.catalog import Catalog
 from gpuctl.errors import Diagnostic, PlanError, doc_ref
-from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, EndpointSpec, Notice, Observed, Sensitive, acyclic, secret_name
+from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, EndpointSpec, Notice, Observed, Sensitive, acyclic, repository_path, secret_name
 from gpuctl.plan import cost, drift, fields, registries
 from gpuctl.v2 import env_of, owner, volume_ids
 from gpuctl.plan.account import Account, index
@@ -22,7 +22,7 @@ from gpuctl.plan.adopt import adopt_advice, adopted, in_account, other_project_a
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Plan, ResourceChange, update_reason
 from gpuctl.plan.names import lookalike_notices
 from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume, shared
-from gpuctl.commands import NONE, Flags, suggest
+from gpuctl.commands import NONE, Flags, git_restore, suggest
 from gpuctl.words import agreeing, counted, first_of
 
 UNPROVEN_CODE = "config-unproven"  # an endpoint kept because the gpu.jsonc its record names is missing here, not proven gone (ADR 52)
@@ -237,7 +237,7 @@ def _orphans(spec_names: set[str], desired: Desired, observed: Observed, catalog
                        "a deletion not committed is no proof it left the repository")
                 note = (f'endpoint {e.get("id")} (project_id "{project_id}") was last applied from {record.config} ({at}), which is deleted in this '
                         f"working tree but still in HEAD (a deletion, or a move, not committed): kept, never pruned from here. Commit the deletion "
-                        f"to let --prune delete the endpoint, or `git checkout HEAD -- {record.config}` to bring the file back; "
+                        f"to let --prune delete the endpoint, or `{git_restore(repository_path(record.config) or record.config)}` to bring the file back; "
                         f"or delete the endpoint with `{delete}`")
             else:
                 why = (f"last applied from {record.config} ({at}), which this checkout lacks; kept: nothing shows it left the repository "
@@ -553,7 +553,7 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     for spec in desired.endpoints:
         _plan_endpoint(spec, reading, tally)
     tally.notices += shared(volumes.values(), observed.endpoints, lambda e: owner(e) == desired.project_id or str(e.get("id")) in tally.matched or str(e.get("id")) in records,
-                            observed.pods, observed.pods_unread)
+                            observed.pods, observed.pods_unread, desired.project_id, observed.pods_read_at)
     if tally.errors:
         raise PlanError("the plan cannot be made", tally.errors)
     kept_volume_ids = {v.ref for v in volumes.values() if isinstance(v.ref, str)}

@@ -10,12 +10,13 @@ from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.errors import Diagnostic
 from gpuctl.model import Notice, Observed, VolumeSpec
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, ResourceChange, Unknown
-from gpuctl.prewarm import warm_pod_endpoint
+from gpuctl.prewarm import own_warm_pod
 from gpuctl.v2 import owner, pod_volume_ids, volume_ids
 from gpuctl.words import joined
 
 DEFAULT_SIZE_GB = 50
 SHARED_CODE = "shared-volume"  # the volume gpu.jsonc names is attached to endpoints not this project's, or mounted by pods (policy forbid_shared_volumes)
+PODS_UNREAD_CODE = "shared-volume-pods-unread"  # the pods could not be listed (a key without pod access): policy forbid_shared_volumes refuses the plan
 SHARED_ADVICE = (". If it is not meant to be shared, give volume.name a name of this project's own (the plan then creates a new, empty volume); "
                  "policy forbid_shared_volumes refuses such a plan")  # the end of a shared-volume warning: what to do
 
@@ -113,11 +114,11 @@ def preserved(observed: Observed, referenced_ids: set[str], kept_ids: set[str], 
 
 
 def shared(volumes: Iterable[ResolvedVolume], endpoints: Iterable[dict], ours: Callable[[dict], bool], pods: Iterable[dict] | None = (),
-           pods_unread: str | None = None) -> list[Notice]:
+           pods_unread: str | None = None, project_id: str | None = None, pods_read_at: float | None = None) -> list[Notice]:
     """A warning on each existing volume gpu.jsonc names that endpoints not this project's
     (`ours` false: another project's marker, or none) attach, or that pods mount (a training
-    pod writing its checkpoints there, review 8), but for the pre-warm pods of this project's
-    endpoints. Volumes carry no marker and are reused by name (review 6, R6-3): without it, the
+    pod writing its checkpoints there, review 8), but for the live pre-warm pods of this project's
+    endpoints (`project_id`'s marker, deadline checked against `pods_read_at`: gpuctl.prewarm.own_warm_pod). Volumes carry no marker and are reused by name (review 6, R6-3): without it, the
     plan mounted another team's volume into this project's workers and grew it, irreversibly,
     and a reviewer saw only `size = 10 → 50`. `pods` None: not read (`pods_unread`: why, which
     the plan then says of each existing volume it names). One pass over each list, then a
@@ -135,12 +136,12 @@ def shared(volumes: Iterable[ResolvedVolume], endpoints: Iterable[dict], ours: C
         if not isinstance(volume.ref, str):
             continue
         if pods is None and pods_unread:
-            out.append(Notice("shared-volume-pods-unread", f'the account\'s pods could not be listed ({pods_unread}), so whether a pod mounts network volume '
+            out.append(Notice(PODS_UNREAD_CODE, f'the account\'s pods could not be listed ({pods_unread}), so whether a pod mounts network volume '
                                                            f'"{volume.change.name}" ({volume.ref}) was not checked', volume.change.address))
         users = endpoint_users.get(volume.ref, [])
         ours_ids = {str(e.get("id")) for e in users if ours(e)}
         others = [_user(e) for e in users if not ours(e)]
-        others += [_pod(p) for p in pod_users.get(volume.ref, []) if warm_pod_endpoint(p.get("name")) not in ours_ids]
+        others += [_pod(p) for p in pod_users.get(volume.ref, []) if not own_warm_pod(p, project_id, ours_ids, pods_read_at)]
         if others:
             out.append(_shared_notice(volume, others, attached=bool(ours_ids)))
     return out

@@ -5,6 +5,7 @@ numbers every rendering shows (gpuctl.plan.cost), never a second formula."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
@@ -15,7 +16,7 @@ from gpuctl.config.sourcemap import dotted
 from gpuctl.model import Notice
 from gpuctl.plan.cost import usd_per_hour
 from gpuctl.plan.model import Action, Kind, Plan, Violation
-from gpuctl.plan.volumes import SHARED_ADVICE, SHARED_CODE
+from gpuctl.plan.volumes import PODS_UNREAD_CODE, SHARED_ADVICE, SHARED_CODE
 from gpuctl.policy.secrets import looks_generated
 from gpuctl.redact import credential_key
 
@@ -230,7 +231,8 @@ def plan_findings(policy: Policy, plan: Plan) -> tuple[list[Violation], list[Not
 def _volumes(policy: Policy, plan: Plan) -> list[Violation]:
     """`max_volume_size_gb`: the size the plan gives a volume it creates or grows (a growth is
     permanent); `forbid_shared_volumes`: a volume the plan's `shared-volume` warning names (the
-    planner's one reading of who attaches or mounts it, gpuctl.plan.volumes.shared), but one whose
+    planner's one reading of who attaches or mounts it, gpuctl.plan.volumes.shared), and one it
+    could not check for want of the pods listing (`shared-volume-pods-unread`), but one whose
     name its `except` list gives."""
     out = []
     limit = policy.max_volume_size_gb
@@ -243,7 +245,14 @@ def _volumes(policy: Policy, plan: Plan) -> list[Violation]:
                 out.append(Violation("max_volume_size_gb", c.address, None, f"the plan {verb} {c.address} to {size} GB; the policy allows at most {limit} GB",
                                      policy.origin.get("max_volume_size_gb", "")))
     if policy.forbid_shared_volumes:
-        allowed = {c.address for c in plan.changes if c.kind is Kind.NETWORK_VOLUME and c.name in policy.shared_volumes_except}
+        names = {c.address: c.name for c in plan.changes if c.kind is Kind.NETWORK_VOLUME}
+        allowed = {a for a, name in names.items() if name in policy.shared_volumes_except}
+        origin = policy.origin.get("forbid_shared_volumes", "")
         out += [Violation("forbid_shared_volumes", n.address, None, f"{n.message.removesuffix(SHARED_ADVICE)}; the policy forbids a shared volume",
-                          policy.origin.get("forbid_shared_volumes", "")) for n in plan.notices if n.code == SHARED_CODE and n.address not in allowed]
+                          origin) for n in plan.notices if n.code == SHARED_CODE and n.address not in allowed]
+        # Fail closed (review 10, R10-6): a policy that forbids sharing refuses the plan it could
+        # not check; without the policy the plan only warns (ADR 54).
+        out += [Violation("forbid_shared_volumes", n.address, None, f"{n.message}, and the policy forbids a shared volume: use an API key that can read pods, "
+                                                                    f'or add the volume to the policy\'s except list ({{"forbid_shared_volumes": {{"except": {json.dumps([names.get(n.address, "")])}}}}})',
+                          origin) for n in plan.notices if n.code == PODS_UNREAD_CODE and n.address not in allowed]
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -185,7 +186,8 @@ class RunPodProvider:
         listed = tuple(found["registries"]) if registries else None
         pod_list = found.get("pods")
         return Observed(endpoints, tuple(found["networkVolumes"]), tuple(found["templates"]), secrets, listed,
-                        tuple(pod_list) if isinstance(pod_list, list) else None, pod_list if isinstance(pod_list, str) else None)
+                        tuple(pod_list) if isinstance(pod_list, list) else None, pod_list if isinstance(pod_list, str) else None,
+                        time.time() if isinstance(pod_list, list) else None)
 
     def _pods_or_why(self) -> list[dict] | str:
         """The account's pods, or why they could not be listed."""

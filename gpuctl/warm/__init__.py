@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gpuctl.warm.errors import NoVolume
+from gpuctl.prewarm import WARM_POD_GRACE_S
 from gpuctl.v2 import volume_ids
 from gpuctl.provider.protocol import Provider
 
@@ -26,7 +27,7 @@ class WarmIO:
     view: Callable[[], Any]  # makes the progress view (gpuctl.render.warm.PlainView or RichView)
     note: Callable[[str], None]  # a one-line message for people
     protect: Callable[[str | None], None]  # a value no output may show
-    sweep_grace: float = 300.0  # how long past its run's deadline a warm-up pod is swept (clock skew between machines)
+    sweep_grace: float = WARM_POD_GRACE_S  # how long past its run's deadline a warm-up pod is swept (clock skew between machines)
     flags: Any = None  # the run's options (gpuctl.commands.Flags), which the commands its messages suggest repeat; None: none
 
 

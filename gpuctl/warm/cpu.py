@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from gpuctl.commands import NONE, Flags, suggest
-from gpuctl.model import LOCAL_COMMAND_ENV
+from gpuctl.model import LOCAL_COMMAND_ENV, MARKER_ENV
 from gpuctl.prewarm import WARM_POD, ModelList
 from gpuctl.provider.errors import AmbiguousWrite, ProviderError
 from gpuctl.warm.download import PREFIX
@@ -37,7 +37,7 @@ from gpuctl.warm.podlog import PodLog
 from gpuctl.interrupts import held
 from gpuctl.polling import poll_until, time_left
 from gpuctl.files import json_in
-from gpuctl.v2 import data_center, env_of, pod_request, volume_ids
+from gpuctl.v2 import data_center, env_of, owner, pod_request, volume_ids
 from gpuctl.provider.protocol import Provider
 from gpuctl.safetext import one_line
 from gpuctl.words import counted, in_seconds
@@ -135,6 +135,8 @@ def pod_body(provider_name: str, endpoint: dict, volume: dict, models: ModelList
     `until`: the wall-clock time (epoch seconds) the run's deadline passes, put in the name."""
     argv = downloader_argv()
     env = {"GPUCTL_WARM_MODELS": json.dumps(list(models.refs)), "PYTHONUNBUFFERED": "1"} | hub_env(endpoint, environ)
+    if owner(endpoint):  # the project's marker: the plan tells its own pre-warm pods from a pod merely named so (gpuctl.prewarm.own_warm_pod)
+        env[MARKER_ENV] = owner(endpoint)
     if provider_name == "local":
         env[LOCAL_COMMAND_ENV] = json.dumps(argv)
     return pod_request(pod_name(endpoint["id"], time.time() if until is None else until), IMAGE, shlex.join(argv), CPU_FLAVOR, VCPUS, DISK_GB, env,

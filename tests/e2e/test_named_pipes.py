@@ -299,3 +299,36 @@ def test_out_to_a_pipe_from_the_shell_is_still_written(account, tmp_path):
     done = account.gpu("serverless", "snapshot", "--provider", "local", "--out", "/dev/stdout", cwd=proj, timeout=GUARD)
     assert done.code == 0 and "named pipe" not in done.err, done.out + done.err
     assert "endpoints" in json.loads(done.out)
+
+
+def test_a_named_pipe_opened_read_write_on_stdin_is_refused_at_once(account, tmp_path):
+    """Review 10, R10-3: `gpu ... --observed /dev/stdin <>FIFO` waited for ever: the shell's
+    read-write open has no writer but gpu itself, so no end ever comes. The FIFO named by its own
+    path was refused; on stdin opened read-write it is refused too, with the same words."""
+    proj = project(tmp_path / "proj", echo_config())
+    fifo = tmp_path / "rw.pipe"
+    os.mkfifo(fifo)
+    stdin = os.open(fifo, os.O_RDWR)  # `<>FIFO`: never waits, and is its own writer
+    try:
+        done = account.gpu("serverless", "deploy", "--plan", "--provider", "local", "--observed", "/dev/stdin", cwd=proj, timeout=GUARD, stdin=stdin)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"`--observed /dev/stdin <>FIFO` waited (killed after {GUARD}s)")
+    finally:
+        os.close(stdin)
+    said = done.out + done.err
+    assert done.code == 1 and "Traceback" not in said, said
+    assert "/dev/stdin" in said and "named pipe" in said and "read and write" in said and "pipe it to stdin" in said, said
+
+
+@pytest.mark.parametrize("options", [("--config", "--observed"), ("--observed", "--policy")])
+def test_two_options_naming_stdin_are_refused_naming_both(account, tmp_path, options):
+    """Review 10, R10-2: with stdin a pipe, the second option to read it found it drained and said
+    "the file is empty", with a hint for the wrong problem. Only one option can read stdin: two
+    that name it (by any of its names) are refused before anything is read, naming both."""
+    proj = project(tmp_path / "proj", echo_config())
+    first, second = options
+    done = account.gpu("serverless", "deploy", "--plan", "--provider", "local", first, "/dev/stdin", second, "/dev/fd/0", cwd=proj,
+                       input="{}", timeout=GUARD)
+    said = done.out + done.err
+    assert done.code == 1 and "Traceback" not in said and "empty" not in said, said
+    assert f"only one option can read stdin: {first} and {second} both name it" in said, said

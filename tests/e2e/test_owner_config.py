@@ -271,6 +271,34 @@ def test_a_config_deleted_by_hand_but_still_in_head_is_not_gone(account, tmp_pat
     assert change["action"] == "delete", change
 
 
+def test_the_command_that_brings_back_a_config_deleted_by_hand_runs_from_any_directory(account, tmp_path):
+    """Review 10, R10-8: the note suggested `git checkout HEAD -- svc b/gpu.jsonc`, unquoted (the
+    shell splits it in two) and from the repository root, while git reads a pathspec from the
+    current directory: run in svc-a/, it matched nothing. Run as printed, in a shell, from the
+    root and from a subdirectory, it now brings the file back."""
+    import re
+    import shlex
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    project(repo / "svc-a", echo_config(name="sa", project_id="mono"), {"handler.py": ""})
+    project(repo / "svc b", echo_config(name="sb", project_id="mono"), {"handler.py": ""})
+    head = commit(repo, "a and b")
+    for d in ("svc-a", "svc b"):
+        assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=repo / d, env=in_actions(head)).code == 0
+    gone = repo / "svc b" / "gpu.jsonc"
+    for cwd, run in ((repo, ("--config", "svc-a/gpu.jsonc")), (repo / "svc-a", ())):
+        gone.unlink()
+        planned = account.gpu("serverless", "deploy", "--plan", "--prune", "--json", "--provider", "local", *run, cwd=cwd)
+        assert planned.code == 0, planned.out + planned.err
+        [note] = [n for n in planned.json()["notes"] if n["address"] == "endpoint.sb"]
+        command = re.search(r"`(git [^`]*)`", note["message"]).group(1)
+        assert shlex.split(command)[:4] == ["git", "checkout", "HEAD", "--"], command
+        subprocess.run(command, shell=True, cwd=cwd, check=True, capture_output=True)
+        assert gone.exists(), (cwd, command)
+
+
 def test_list_shows_an_endpoint_drift_reports_as_unproven(account, tmp_path):
     """Review 8: drift reports an endpoint whose recorded gpu.jsonc this checkout lacks, unproven
     gone (exit 2), but `list` showed proven orphans alone, so the endpoint drift counts was

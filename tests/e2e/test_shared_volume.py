@@ -150,3 +150,58 @@ def test_pods_that_cannot_be_listed_are_said_and_do_not_stop_the_plan(account, t
     plain = project(tmp_path / "plain", echo_config("plain", project_id="plain"), {"handler.py": ECHO_HANDLER})
     assert account.gpu("serverless", "deploy", "--plan", "--provider", "local", cwd=plain).code == 0
     assert len([r for r in account.requests() if r["path"] == "/v2/pods"]) == listed
+
+
+def test_forbid_shared_volumes_refuses_a_plan_whose_pods_cannot_be_read(account, tmp_path):
+    """Review 10, R10-6: with GET /v2/pods refused (a Serverless-scoped key) the policy passed on a
+    `shared-volume-pods-unread` warning and deploy grew the trainer's volume 10 → 50 GB, for good.
+    A policy that forbids sharing now fails closed: the plan is refused, naming the pods listing,
+    the volume and the fixes; `except` for the volume lets it through with the warning."""
+    made = account.server.http.post("/v2/network-volumes", json={"name": "w1vol", "size": 10, "dataCenter": "EU-RO-1"})
+    vid = made.json()["id"]
+    pod = account.server.http.post("/v2/pods", json={"name": "trainer", "image": "x/y:1", "cpu": {"id": "cpu3c", "vcpuCount": 2},
+                                                     "mounts": {"network": [{"volumeId": vid, "path": "/workspace"}]}})
+    assert pod.status_code in (200, 201), pod.text
+    account.faults({"op": "list", "kind": "pod", "action": "status", "status": 403})
+    proj = _ours(tmp_path, policy={"forbid_shared_volumes": True})
+    planned = account.gpu("serverless", "deploy", "--plan", "--json", "--provider", "local", cwd=proj)
+    assert planned.code == 4, planned.out + planned.err
+    (violation,) = planned.json()["policy"]["violations"]
+    assert violation["rule"] == "forbid_shared_volumes", violation
+    for said in ("GET /v2/pods", "403", f'"w1vol" ({vid})', "an API key that can read pods", '"except": ["w1vol"]'):
+        assert said in violation["message"], (said, violation)
+    applied = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=proj)
+    assert applied.code == 4, applied.out + applied.err
+    assert [v["size"] for v in account.volumes()] == [10], "the volume was not grown"
+    allowed = _ours(tmp_path / "again", policy={"forbid_shared_volumes": {"except": ["w1vol"]}})
+    passed = account.gpu("serverless", "deploy", "--plan", "--json", "--provider", "local", cwd=allowed)
+    assert passed.code == 0 and passed.json()["policy"]["violations"] == [], passed.out + passed.err
+    assert [w for w in passed.json()["warnings"] if w["code"] == "shared-volume-pods-unread"]
+
+
+def test_only_this_projects_live_prewarm_pods_are_not_volume_users(account, tmp_path):
+    """Review 10, R10-7: any pod *named* like a pre-warm of the project's endpoint was never
+    counted as a user of the volume, whoever made it and however long past its deadline. A pod
+    is a pre-warm of this project only with the project's marker in its env (as gpuctl's CPU
+    pre-warm writes it) and before its deadline."""
+    import time
+    proj = _ours(tmp_path, size_gb=50)
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=proj).code == 0
+    (ep,) = account.endpoints()
+    (vol,) = account.volumes()
+    future = int(time.time()) + 3600
+    cases = [(f"gpuctl-warm-{ep['id']}-abcdef-until{future}", {}, 4),  # no marker: anyone's pod
+             (f"gpuctl-warm-{ep['id']}-abcdef-until{future}", {"GPUCTL_PROJECT": "other"}, 4),  # another project's marker
+             (f"gpuctl-warm-{ep['id']}-abcdef-until1", {"GPUCTL_PROJECT": "vol"}, 4),  # long past its deadline
+             (f"gpuctl-warm-{ep['id']}-abcdef-until{future}", {"GPUCTL_PROJECT": "vol"}, 0)]  # this project's live pre-warm
+    for i, (name, env, code) in enumerate(cases):
+        pod = account.server.http.post("/v2/pods", json={"name": name, "image": "x/y:1", "cpu": {"id": "cpu3c", "vcpuCount": 2}, "env": env,
+                                                         "mounts": {"network": [{"volumeId": vol["id"], "path": "/workspace"}]}})
+        assert pod.status_code in (200, 201), pod.text
+        strict = _ours(tmp_path / str(i), size_gb=50, policy={"forbid_shared_volumes": True})
+        planned = account.gpu("serverless", "deploy", "--plan", "--json", "--provider", "local", cwd=strict)
+        assert planned.code == code, (name, env, planned.out + planned.err)
+        if code:
+            (violation,) = planned.json()["policy"]["violations"]
+            assert f'pod "{name}"' in violation["message"], violation
+        account.server.http.delete(f"/v2/pods/{pod.json()['id']}")

@@ -299,6 +299,23 @@ def test_the_pod_request_is_one_runpod_accepts():
     assert body["args"].startswith("python3 -c ") and body["mounts"]["network"] == [{"volumeId": "vol1", "path": "/runpod-volume"}]
 
 
+def test_the_pod_a_pre_warm_creates_is_the_one_the_plan_takes_for_the_projects_own():
+    """Review 10, R10-7: the plan exempts a pod from the shared-volume check only when it carries
+    the project's marker and its deadline has not long passed; the pod body gpuctl's CPU pre-warm
+    sends must carry that marker, or the project's own pre-warm would read as a stranger."""
+    import time
+
+    from gpuctl.prewarm import ModelList, own_warm_pod
+    from gpuctl.warm.cpu import pod_body
+
+    endpoint = {"id": "ep1", "env": {"GPUCTL_PROJECT": "proj"}}
+    pod = pod_body("runpod", endpoint, {"id": "vol1", "dataCenter": "EU-RO-1"}, ModelList(("a/b",), "x"), {}, until=time.time() + 60)
+    assert own_warm_pod(pod, "proj", {"ep1"}, time.time())
+    assert not own_warm_pod(pod, "other", {"ep1"}, time.time()) and not own_warm_pod(pod, "proj", {"ep2"}, time.time())
+    assert not own_warm_pod(pod, "proj", {"ep1"}, time.time() + 3600), "a pod its run gave up on an hour ago is anyone's"
+    assert not own_warm_pod(pod | {"env": {}}, "proj", {"ep1"}, time.time()), "a pod merely named as a pre-warm"
+
+
 def test_the_downloader_refuses_file_names_outside_the_snapshot(tmp_path):
     from gpuctl.warm.download import inside
 

@@ -274,12 +274,13 @@ def test_a_pod_mounting_the_volume_makes_it_shared(tmp_path):
     """Review 8: only endpoints counted, so a training pod writing to the volume (v2's
     `mounts.network[].volumeId`; v1's flat `networkVolumeId`) never made it shared: deploy grew
     and mounted it with no word, and forbid_shared_volumes let it through. A pre-warm pod of the
-    project's own endpoint (gpuctl-warm-<id>-...) is the project's."""
+    project's own endpoint (gpuctl-warm-<id>-..., with the project's marker) is the project's."""
     vol, shared = _models_volume()
     trainer = {"id": "pod-t", "name": "trainer", "status": "RUNNING", "mounts": {"network": [{"volumeId": "vol-1", "path": "/workspace"}]}}
     legacy = {"id": "pod-l", "name": "old", "status": "EXITED", "networkVolumeId": "vol-1"}
     mine = {"id": "ep-m", "name": "api", "env": {"GPUCTL_PROJECT": "demo"}, "networkVolumes": ["vol-1"]}
-    warm = {"id": "pod-w", "name": "gpuctl-warm-ep-m-abc123-until1700000000", "mounts": {"network": [{"volumeId": "vol-1", "path": "/runpod-volume"}]}}
+    warm = {"id": "pod-w", "name": "gpuctl-warm-ep-m-abc123-until1700000000", "env": {"GPUCTL_PROJECT": "demo"},  # the marker the pre-warm writes (R10-7)
+            "mounts": {"network": [{"volumeId": "vol-1", "path": "/runpod-volume"}]}}
     warm["name"] = "gpuctl-warm-epm-abc123-until1700000000"
     mine["id"] = "epm"
     plan = checked(tmp_path, config(shared, policy={"forbid_shared_volumes": True}),
