@@ -130,7 +130,7 @@ def _fields_fit(client: ApiClient, method: str, route: str, key: str, item: dict
         named = f"{noun} {json.dumps(name, ensure_ascii=False)} ({item['id']})" if isinstance(name, str) else f"{noun} {item['id']}"
         who = client.provider
         graphql = field == "env" and isinstance(value, list)  # RunPod's GraphQL (and v1) spell env [{"key", "value"}]
-        hint = ((f'[{{"key", "value"}}] is the GraphQL shape of env; RunPod\'s REST v2 answers an object {{"NAME": "value"}}. ' if graphql else "")
+        hint = (('[{"key", "value"}] is the GraphQL shape of env; RunPod\'s REST v2 answers an object {"NAME": "value"}. ' if graphql else "")
                 + f"gpuctl reads {field} as {shape}, as RunPod's API document says: `{who.commands()['doctor']}` checks every answer "
                   f"of {who.name} against it; file a gpuctl issue with its report")
         _misshapen(client, method, route, 200, f"{named} whose {field} is {_kind(value)}, not {shape}", write=False, hint=hint)
