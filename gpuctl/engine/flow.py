@@ -204,11 +204,28 @@ def _own_writes(saved: dict, fresh: dict) -> tuple[list[str], list[str] | None]:
             left.append(label)
         elif w["action"] == "delete" and current is None:
             done.append(label)
-        elif w["action"] != "delete" and current is not None and current["action"] == "no-op" and current.get("desired") == w["desired"]:
+        elif (w["action"] != "delete" and current is not None and current["action"] == "no-op" and current.get("desired") == w["desired"]
+              and not _writes_hidden(w)):
             done.append(label)
         else:
             return done, None
     return done, (None if wanted else left)
+
+
+def _writes_hidden(write: dict) -> bool:
+    """Whether a saved write sets a hidden value (`${VAR}` or a literal secret: `{"sensitive":
+    true}` with no RunPod secret name): the plan keeps no trace of it (no value, no digest), so
+    the account cannot be shown to hold it: two redacted values compare equal whatever they are,
+    and a value another run deployed would count as the plan's (review 11, R11-6). Such a write
+    is never "in place"; the saved plan is refused as stale instead. A create or replace writes
+    every env value of its body; an update only the ones it changes."""
+    def traceless(value: Any) -> bool:
+        return isinstance(value, dict) and value.get("sensitive") is True and not value.get("secret")
+
+    if any(traceless(after) for _, _, after in write["changes"]):
+        return True
+    env = write.get("desired").get("env") if isinstance(write.get("desired"), dict) else None  # a saved plan is a file anyone may have edited
+    return write["action"] in ("create", "replace") and isinstance(env, dict) and any(traceless(v) for v in env.values())
 
 
 def _what_moved(saved: dict, fresh: dict) -> str:

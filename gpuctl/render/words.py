@@ -133,7 +133,12 @@ def money(amount: float) -> str:
 def summary_line(doc: dict) -> str:
     s = doc["summary"]
     orphans = s.get("orphan", 0)
-    left = f"{counted(orphans, 'orphaned endpoint')} still running (deploy --prune deletes {agreeing(orphans, 'it', 'them')})"
+    # One renamed in the account (ADR 59) is an orphan --prune never deletes: not said to be one it does (review 11, R11-2).
+    kept = sum(1 for r in doc["resource_changes"] if r.get("action") == "orphan" and r.get("drift") == "renamed-in-account")
+    prunable = max(orphans - kept, 0)
+    left = " and ".join(
+        ([f"{counted(prunable, 'orphaned endpoint')} still running (deploy --prune deletes {agreeing(prunable, 'it', 'them')})"] if prunable else [])
+        + ([f"{counted(kept, 'orphaned endpoint')} renamed in the account still running (--prune never deletes {agreeing(kept, 'it', 'them')})"] if kept else []))
     if not doc["has_changes"]:
         in_sync = "gpu.jsonc matches the snapshot." if doc.get("observed_from") is not None else "The account matches gpu.jsonc."
         line = f"No changes to apply, but {left}." if orphans else f"No changes. {in_sync}"

@@ -136,3 +136,40 @@ def test_a_console_edit_after_an_env_value_only_plan_was_applied_is_not_called_a
     assert again.code == 1 and "applied already" not in again.err, again.err
     assert "refusing to apply it" in again.err and "changed-in-console" not in again.err, again.err
     assert account.writes() == writes
+
+
+def test_a_never_applied_plan_of_a_hidden_value_is_not_called_applied(account, tmp_path):
+    """Review 11, R11-6: a plan whose only change is a hidden value (`${MY_TOKEN}`: v1 -> v2),
+    never applied, while another run deployed v3. The plan keeps no trace of a hidden value, so
+    the account holding v3 cannot prove the plan's v2 in place: refused, not "applied already"
+    (redacted values compared equal and the retry exited 0 with nothing written)."""
+    config = echo_config(env={"PLAIN": "plain-value", "TOKEN": "${MY_TOKEN}"})
+    proj = project(tmp_path / "p", config, {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=proj, env={"MY_TOKEN": "token-v1"}).code == 0
+    saved = account.gpu("serverless", "deploy", "--plan", "--out", "plan.json", "--json", "--provider", "local", cwd=proj, env={"MY_TOKEN": "token-v2"})
+    assert saved.code == 0, saved.err
+    [change] = [r for r in saved.json()["resource_changes"] if r["action"] == "update"]
+    assert [c["path"] for c in change["changes"]] == ["env.TOKEN"], change
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=proj, env={"MY_TOKEN": "token-v3"}).code == 0
+    writes = account.writes()
+    result = account.gpu("serverless", "deploy", "-y", "--from-plan", "plan.json", "--provider", "local", cwd=proj, env={"MY_TOKEN": "token-v3"})
+    assert result.code == 1, result.err
+    assert "applied already" not in result.err, result.err
+    assert ("error: the account or the environment variable MY_TOKEN changed since the plan was made: endpoint.echo env.TOKEN; "
+            "refusing to apply it") in result.err, result.err
+    assert "token-v" not in result.err + result.out
+    assert account.writes() == writes and account.endpoints()[0]["env"]["TOKEN"] == "token-v3"
+
+
+def test_a_created_endpoint_with_a_hidden_value_set_otherwise_is_not_called_applied(account, tmp_path):
+    """The same for a create: the plan creates the endpoint with MY_TOKEN=v2, another run created
+    it with v3; the plan's hidden value cannot be proven in place, so it is not "applied already"."""
+    config = echo_config(env={"TOKEN": "${MY_TOKEN}"})
+    proj = project(tmp_path / "p", config, {"handler.py": ECHO_HANDLER})
+    assert account.gpu("serverless", "deploy", "--plan", "--out", "plan.json", "--provider", "local", cwd=proj, env={"MY_TOKEN": "token-v2"}).code == 0
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=proj, env={"MY_TOKEN": "token-v3"}).code == 0
+    writes = account.writes()
+    result = account.gpu("serverless", "deploy", "-y", "--from-plan", "plan.json", "--provider", "local", cwd=proj, env={"MY_TOKEN": "token-v3"})
+    assert result.code == 1 and "applied already" not in result.err, result.err
+    assert "refusing to apply it" in result.err and "token-v" not in result.err + result.out, result.err
+    assert account.writes() == writes and account.endpoints()[0]["env"]["TOKEN"] == "token-v3"
