@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -32,17 +35,26 @@ def _held(account, process) -> bool:
     return bool(account.server.admin("GET", "faults")["rules"][0]["fired"]) or process.poll() is not None
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_an_interrupted_template_delete_finishes_its_delete_says_so_and_exits_130(account, tmp_path, signum):
+@contextmanager
+def _interrupted_delete(account, tmp_path, signum: int, *extra: str) -> Iterator[tuple[dict, subprocess.Popen, Output]]:
+    """`template delete` of a spare template with its DELETE held at the account, interrupted once
+    (`signum`) and seen waiting for that DELETE: the template, the process and its stderr."""
     spare = _spare(account)
     account.faults(HELD)
-    process = account.popen("serverless", "template", "delete", spare["id"], "-y", cwd=tmp_path)
+    process = account.popen("serverless", "template", "delete", spare["id"], "-y", *extra, cwd=tmp_path)
     err = Output.of_pipe(process.stderr)
     with account.driving(process):
         until(lambda: _held(account, process), "the DELETE to be held")
         assert process.poll() is None, err.rest()
         process.send_signal(signum)
         err.wait_for("waiting for the delete in flight to finish")
+        yield spare, process, err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_template_delete_finishes_its_delete_says_so_and_exits_130(account, tmp_path, signum):
+    with _interrupted_delete(account, tmp_path, signum) as (spare, process, err):
+        pass
     said = err.rest()
     assert process.wait(timeout=120) == 130, said
     assert f"interrupted, after the delete: template spare-tpl ({spare['id']}) is deleted" in said, said
@@ -51,14 +63,7 @@ def test_an_interrupted_template_delete_finishes_its_delete_says_so_and_exits_13
 
 
 def test_a_second_interrupt_says_the_outcome_is_unknown_and_how_to_find_out(account, tmp_path):
-    spare = _spare(account)
-    account.faults(HELD)
-    process = account.popen("serverless", "template", "delete", spare["id"], "-y", cwd=tmp_path)
-    err = Output.of_pipe(process.stderr)
-    with account.driving(process):
-        until(lambda: _held(account, process), "the DELETE to be held")
-        process.send_signal(signal.SIGINT)
-        err.wait_for("waiting for the delete in flight to finish")
+    with _interrupted_delete(account, tmp_path, signal.SIGINT) as (spare, process, err):
         process.send_signal(signal.SIGINT)
         said = err.rest()  # to the end: the second interrupt ends the wait while the DELETE is still held
         assert process.wait(timeout=120) == 130, said
@@ -67,14 +72,7 @@ def test_a_second_interrupt_says_the_outcome_is_unknown_and_how_to_find_out(acco
 
 
 def test_a_json_template_delete_interrupted_prints_its_document(account, tmp_path):
-    spare = _spare(account)
-    account.faults(HELD)
-    process = account.popen("serverless", "template", "delete", spare["id"], "-y", "--json", cwd=tmp_path)
-    err = Output.of_pipe(process.stderr)
-    with account.driving(process):
-        until(lambda: _held(account, process), "the DELETE to be held")
-        process.send_signal(signal.SIGINT)
-        err.wait_for("waiting for the delete in flight to finish")
+    with _interrupted_delete(account, tmp_path, signal.SIGINT, "--json") as (spare, process, err):
         account.clear_faults()  # the DELETE is let go: the command ends, and its stdout with it
         said, out = err.rest(), process.stdout.read()
         assert process.wait(timeout=120) == 130, said

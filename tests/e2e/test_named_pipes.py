@@ -99,14 +99,19 @@ def test_every_path_option_that_reads_a_file_is_in_the_table():
     assert reading == set(READS)
 
 
+def _project_for(option: str, tmp_path):
+    """The directory `option` runs in, and its environment: a gpu.jsonc project, or for `gpu
+    github` a repository with a plans directory and the Actions environment (None: the test's own)."""
+    if not option.startswith("gpu github"):
+        return project(tmp_path / "proj", echo_config()), None
+    proj = tree(tmp_path / "repo", config("echo"))
+    (proj / "plans").mkdir()
+    return proj, _github_env(tmp_path, fork=option.endswith("--pr-file"))
+
+
 @pytest.mark.parametrize("option", sorted(READS))
 def test_a_named_pipe_with_no_writer_is_refused_by_every_option_that_reads_a_file(account, tmp_path, option):
-    proj = project(tmp_path / "proj", echo_config())
-    env = None
-    if option.startswith("gpu github"):
-        proj = tree(tmp_path / "repo", config("echo"))
-        (proj / "plans").mkdir()
-        env = _github_env(tmp_path, fork=option.endswith("--pr-file"))
+    proj, env = _project_for(option, tmp_path)
     fifo = proj / "named.pipe"
     os.mkfifo(fifo)
     flag = option.rsplit(" ", 1)[1]
@@ -169,12 +174,7 @@ def test_stdin_redirected_from_a_named_pipe_is_read_by_every_option_that_reads_a
     """R7-4: `gpu ... --from-plan /dev/stdin < FIFO` was refused as a named pipe; the shell opened
     the FIFO, so gpu holds it open already and reading it cannot wait at an open. What is sent is
     no file any option takes, so each says so (naming /dev/stdin) having read it all."""
-    proj = project(tmp_path / "proj", echo_config())
-    env = None
-    if option.startswith("gpu github"):
-        proj = tree(tmp_path / "repo", config("echo"))
-        (proj / "plans").mkdir()
-        env = _github_env(tmp_path, fork=option.endswith("--pr-file"))
+    proj, env = _project_for(option, tmp_path)
     with _stdin_from_a_named_pipe(tmp_path / "in.pipe", b"{ no file gpu reads\n") as (stdin, left):
         try:
             done = account.gpu(*READS[option], option.rsplit(" ", 1)[1], "/dev/stdin", cwd=proj, env=env, timeout=GUARD, stdin=stdin)

@@ -181,14 +181,21 @@ def older_checkout(account, tmp_path):
     return repo
 
 
-def test_an_older_checkout_never_prunes_a_newer_config_s_endpoint(account, tmp_path):
-    repo = older_checkout(account, tmp_path)
+def _sb_kept_by_a_pruning_plan(account, repo, run: tuple[str, ...]):
+    """`deploy --plan --prune --json` of svc-a (`run`) in `repo`, asserted to keep svc-b's endpoint sb
+    (a no-op, never a delete): the plan's result and sb."""
     sb = next(e for e in account.endpoints() if e["name"] == "sb")
-    run = ("--provider", "local", "--config", "svc-a/gpu.jsonc")
     planned = account.gpu("serverless", "deploy", "--plan", "--prune", "--json", *run, cwd=repo)
     assert planned.code == 0, planned.out + planned.err
     [change] = [r for r in planned.json()["resource_changes"] if r["id"] == sb["id"]]
     assert change["action"] == "no-op", change
+    return planned, sb
+
+
+def test_an_older_checkout_never_prunes_a_newer_config_s_endpoint(account, tmp_path):
+    repo = older_checkout(account, tmp_path)
+    run = ("--provider", "local", "--config", "svc-a/gpu.jsonc")
+    planned, sb = _sb_kept_by_a_pruning_plan(account, repo, run)
     assert "no longer in the repository" not in planned.out
 
     text = account.gpu("serverless", "drift", *run, cwd=repo)
@@ -254,12 +261,8 @@ def test_a_config_deleted_by_hand_but_still_in_head_is_not_gone(account, tmp_pat
     for d in ("svc-a", "svc-b"):
         assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=repo / d, env=in_actions(head)).code == 0
     (repo / "svc-b" / "gpu.jsonc").unlink()  # by hand; HEAD still has it
-    sb = next(e for e in account.endpoints() if e["name"] == "sb")
     run = ("--provider", "local", "--config", "svc-a/gpu.jsonc")
-    planned = account.gpu("serverless", "deploy", "--plan", "--prune", "--json", *run, cwd=repo)
-    assert planned.code == 0, planned.out + planned.err
-    [change] = [r for r in planned.json()["resource_changes"] if r["id"] == sb["id"]]
-    assert change["action"] == "no-op", change
+    planned, sb = _sb_kept_by_a_pruning_plan(account, repo, run)
     [note] = [n for n in planned.json()["notes"] if n["address"] == "endpoint.sb"]
     assert note["code"] == "config-unproven" and "HEAD" in note["message"], note
     assert account.gpu("serverless", "deploy", "-y", "--prune", *run, cwd=repo).code == 0
