@@ -386,7 +386,7 @@ def build_desired(loaded: LoadedConfig, environ: Mapping[str, str], catalog: Cat
 def _repository(environ: Mapping[str, str], root: Path | None) -> Callable[[], str | None]:
     """Which repository the gpu.jsonc at `root` is in (gpuctl.author.repository), asked of git at
     most once, and only when a deploy writes records or the plan meets an endpoint that left
-    gpu.jsonc (ADR 60)."""
+    gpu.jsonc, or one renamed in the account whose record names a repository (ADR 60, ADR 59)."""
     @functools.cache
     def ask() -> str | None:
         from gpuctl.author import repository

@@ -46,13 +46,16 @@ def remember(provider: Provider, project_id: str, endpoint_id: str, declared: Ma
     keeps them as they were. `config` is the gpu.jsonc that applies (config.loader.config_identity, ADR 35);
     `source` where it applies from and the commit (gpuctl.author.applied_from), kept with the
     apply beside the digest of the block it applied (drift.config_digest, ADR 37); `repository`
-    the repository that gpu.jsonc is in (gpuctl.author.repository, ADR 60)."""
+    the repository that gpu.jsonc is in (gpuctl.author.repository, ADR 60); when this run cannot
+    tell it (None), the one the record named is kept (review 11, R11-8), so a deploy from a
+    checkout without a usable `origin` never drops the protection ADR 60 gives."""
     def body(existing: dict | None) -> dict:
         kept, block = drift.applies_of(existing), drift.config_digest(drift.record_digests(endpoint_id, declared))
         at = drift.apply_moment(kept, now) if applied else iso_utc(now)
         applies = kept + ([[at, by, version]] if applied else [])
         sources = drift.sources_of(existing) + ([[at, block, *source]] if applied else [])
-        return drift.record_body(project_id, endpoint_id, str(declared.get("name") or ""), declared, at, applies, config, sources, repository)
+        return drift.record_body(project_id, endpoint_id, str(declared.get("name") or ""), declared, at, applies, config, sources,
+                                 repository or _repository_of(existing))
 
     existing = None if new else _find(provider, endpoint_id)
     if existing is None:
@@ -64,6 +67,14 @@ def remember(provider: Provider, project_id: str, endpoint_id: str, declared: Ma
                 raise
     fresh = body(existing)
     return provider.update_template(existing["id"], template_patch(env_of(fresh), image(fresh)))
+
+
+def _repository_of(existing: dict | None) -> str | None:
+    """The repository an existing record says applied its endpoint (drift.Record.applied_in: the
+    one it names, else its last deploy's GitHub Actions place), carried over by a record write
+    that cannot tell its own (ADR 60)."""
+    record = drift.read_record(existing) if existing is not None else None
+    return record.applied_in() if record is not None else None
 
 
 def remember_rollback(provider: Provider, endpoint_id: str, now: float, *, by: str | None, version: int | None, to_version: int,

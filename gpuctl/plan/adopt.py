@@ -10,7 +10,7 @@ endpoint is matched by name and marker like any other. Pure, like the planner.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -75,12 +75,17 @@ def renamed(spec: EndpointSpec, project_id: str, account: Account, flags=None) -
 
 
 def renamed_in_account(endpoints: Iterable[dict], records: Mapping[str, Any], project_id: str, names: Collection[str],
-                       config: str | None = None) -> dict[str, tuple[dict, ...]]:
+                       config: str | None = None, repository: Callable[[], str | None] = lambda: None) -> dict[str, tuple[dict, ...]]:
     """By block name, this project's endpoints (its marker) whose last-applied record (by
     endpoint id) names that block of gpu.jsonc (`names`) while the account gives them another
     name, which is no block's: renamed in the account, such as in the console (ADR 59). One
     pass over the account, so planning stays linear. A record another gpu.jsonc wrote (its
-    `config` is not this one's, ADR 35) names none of this one's blocks."""
+    `config` is not this one's, ADR 35) names none of this one's blocks; nor does one another
+    repository's gpu.jsonc wrote, or one naming a repository this run cannot be shown to be
+    (`repository`: this one's, asked only then; ADR 60, review 11, R11-1): that endpoint is
+    kept as ADR 60 keeps it, never renamed back and written over from here."""
+    from gpuctl.author import same_repository
+
     found: dict[str, list[dict]] = {}
     for e in endpoints:
         record = records.get(str(e.get("id")))
@@ -90,6 +95,8 @@ def renamed_in_account(endpoints: Iterable[dict], records: Mapping[str, Any], pr
         if not was or was == now or was not in names or (isinstance(now, str) and now in names):
             continue
         if record.config and config and record.config != config:
+            continue
+        if (theirs := record.applied_in()) and not ((ours := repository()) and same_repository(theirs, ours)):
             continue
         found.setdefault(was, []).append(e)
     return {name: tuple(es) for name, es in found.items()}

@@ -549,7 +549,7 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     records = drift.records_of(observed.templates, desired.project_id)
     names = frozenset(s.name for s in desired.endpoints)
     reading = _Reading(desired, account, catalog, target, report, records, drift.deleted_records(records, {str(e.get("id")) for e in observed.endpoints}), volume_of, flags,
-                       renamed_in_account(observed.endpoints, records, desired.project_id, names, desired.config_id), names)
+                       renamed_in_account(observed.endpoints, records, desired.project_id, names, desired.config_id, desired.repository), names)
     for spec in desired.endpoints:
         _plan_endpoint(spec, reading, tally)
     tally.notices += shared(volumes.values(), observed.endpoints, lambda e: owner(e) == desired.project_id or str(e.get("id")) in tally.matched or str(e.get("id")) in records,

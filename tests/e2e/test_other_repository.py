@@ -14,6 +14,7 @@ import json
 import jsonschema
 import pytest
 
+from gpuctl.plan import drift
 from tests.e2e.conftest import ROOT, echo_config, project
 from tests.e2e.test_owner_config import commit, git
 
@@ -117,3 +118,49 @@ def test_this_repository_still_prunes_its_own_orphan(account, tmp_path):
     (repo / "gpu.jsonc").write_text(json.dumps(both))
     assert account.gpu("serverless", "deploy", "-y", "--prune", "--provider", "local", cwd=repo, env=actions("acme/team-a", SHA_B)).code == 0
     assert {e["name"] for e in account.endpoints()} == {"keep"}
+
+
+def recorded_repository(account, endpoint_id: str) -> str | None:
+    [record] = [t for t in account.server.http.get("/v2/templates").json()["templates"] if t["name"] == drift.record_name(endpoint_id)]
+    return {e["key"]: e["value"] for e in record["env"]}.get(drift.REPOSITORY_ENV) if isinstance(record["env"], list) else record["env"].get(drift.REPOSITORY_ENV)
+
+
+def test_a_deploy_from_a_checkout_that_cannot_name_its_repository_keeps_the_one_the_record_named(account, tmp_path):
+    """Review 11, R11-8: a clone of team-a's checkout by its local path (origin: a path, no
+    repository's name) deploys svc-a; the record kept acme/team-a, so team-b's --prune still
+    keeps svc-a instead of deleting it."""
+    a, b = two_repositories(account, tmp_path, origins=("git@github.com:acme/team-a.git", "git@github.com:acme/team-b.git"))
+    svc_a = next(e for e in account.endpoints() if e["name"] == "svc-a")
+    assert recorded_repository(account, svc_a["id"]) == "acme/team-a"
+    clone = tmp_path / "team-a-clone"
+    git(tmp_path, "clone", "-q", str(a), str(clone))
+    config = json.loads((clone / "gpu.jsonc").read_text())
+    config["serverless"]["runpod"]["env"]["G"] = "2"
+    (clone / "gpu.jsonc").write_text(json.dumps(config))
+    commit(clone, "G=2")
+    applied = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=clone)
+    assert applied.code == 0 and "1 updated" in applied.out, applied.out + applied.err
+    assert recorded_repository(account, svc_a["id"]) == "acme/team-a"
+    note = assert_kept_from_team_a(account, b, None)
+    assert "acme/team-a" in note["message"], note
+
+
+def test_an_endpoint_another_repository_applied_and_renamed_in_the_account_is_not_taken_back(account, tmp_path):
+    """Review 11, R11-1: acme/c and acme/d, one project_id and one block name; c's endpoint is
+    renamed in the console. d's deploy creates its own "worker" and keeps c's (another
+    repository's) instead of renaming it back and writing d's env over it."""
+    c = repository(tmp_path, "c", echo_config(name="worker", project_id="r11cd"), "git@github.com:acme/c.git")
+    d = repository(tmp_path, "d", echo_config(name="worker", project_id="r11cd"), "git@github.com:acme/d.git")
+    assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=c).code == 0
+    [theirs] = account.endpoints()
+    answer = account.server.http.patch(f"/v2/serverless/{theirs['id']}", json={"name": "worker-renamed-by-ops"})
+    assert answer.status_code == 200, answer.text
+    planned = account.gpu("serverless", "deploy", "--plan", "--prune", "--json", "--provider", "local", cwd=d)
+    assert planned.code == 0, planned.out + planned.err
+    doc = planned.json()
+    changes = {(r["address"], r["action"], r["id"]) for r in doc["resource_changes"] if r["kind"] == "endpoint"}
+    assert changes == {("endpoint.worker", "create", None), ("endpoint.worker-renamed-by-ops", "no-op", theirs["id"])}, changes
+    assert [n["code"] for n in doc["notes"] if n["address"] == "endpoint.worker-renamed-by-ops"] == ["other-config"], doc["notes"]
+    assert account.gpu("serverless", "deploy", "-y", "--prune", "--provider", "local", cwd=d).code == 0
+    now = {e["id"]: e["name"] for e in account.endpoints()}
+    assert now[theirs["id"]] == "worker-renamed-by-ops" and sorted(now.values()) == ["worker", "worker-renamed-by-ops"], now
