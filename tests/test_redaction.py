@@ -68,12 +68,13 @@ def test_a_line_of_punctuation_in_a_multi_line_secret_does_not_break_gpus_own_js
 def test_what_goes_to_github_is_masked_in_its_markdown_and_html_forms():
     """Comments, job summaries and step outputs go through `Job.clean`, which shares the
     registered forms: a secret that a Markdown or HTML escaping rewrote is masked there too."""
+    from gpuctl.github.env import Actions
     from gpuctl.github.job import Job
 
     app, _ = _app()
     app.protect(ODD)
     body = f"| {md.code(ODD)} | {md.text(ODD)} |\n\n```json\n{json.dumps({'v': ODD})}\n```\n"
-    assert "canary" not in Job(app, actions=None).clean(body)
+    assert "canary" not in Job(app, actions=Actions()).clean(body)
 
 
 # -- text cut before it reaches the stream ---------------------------------------------------
