@@ -18,6 +18,7 @@ _NAME = re.compile(r"[A-Za-z0-9._-]+")  # a login, a host name, a GitHub owner/r
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 _ACTIONS_PLACE = re.compile(r"[A-Za-z0-9._-]+/[A-Za-z0-9._-]+(:[A-Za-z0-9._/-]+)?")  # owner/repo[:branch], as `applied_from` writes it in Actions
 OUTSIDE_ACTIONS = "a machine outside GitHub Actions"
+ANOTHER_REPOSITORY = "another repository"  # a repository a public page does not name (public_repositories)
 ACTIONS_RUN = "GitHub Actions"  # a holder known to run there, whose lease names no place (`public_holder`)
 # How `engine.lease.project_lease` names its holder (`pid 12 on HOST[ in PLACE]`), or `public_holder` did already.
 _HOLDER = re.compile(rf"pid (?P<pid>[0-9]+|\?) (?:on {OUTSIDE_ACTIONS}|in (?P<run>{ACTIONS_RUN})|in (?P<shown>[^ ()]+)"
@@ -193,7 +194,30 @@ _PLACE_IN_TEXT = r"[A-Za-z0-9._-]+/[A-Za-z0-9._-]*[A-Za-z0-9_-](?::[A-Za-z0-9._/
 _HOLDER_IN_TEXT = re.compile(rf"pid (?:[0-9]+|\?) on (?!{OUTSIDE_ACTIONS}\b)(?:{_HOST_IN_TEXT})(?: in {_PLACE_IN_TEXT})?")
 
 
+def public_text(text: str, repository: str | None) -> str:
+    """`text` as a page or log on GitHub may show it: its lease holders without their host
+    (`public_holders`) and the repositories it names by `public_repositories`. The one rule for
+    what a GitHub job writes (github.job.Job.clean, github.job.PublicLog)."""
+    return public_repositories(public_holders(text), repository)
+
+
+# A repository a message names (`of repository owner/repo`, ADR 60's notes: planner._other_repository), as
+# remote_repository keeps it (a path of segments, a self-hosted forge's groups too); no dot last (a sentence's).
+_REPOSITORY_IN_TEXT = re.compile(r"\brepository (?P<owner>[A-Za-z0-9._-]+)(?:/[A-Za-z0-9._-]+)*/[A-Za-z0-9._-]*[A-Za-z0-9_-]")
+
+
+def public_repositories(text: str, repository: str | None) -> str:
+    """`text` with each repository it names (`repository owner/repo`) whose owner is not that of
+    `repository` (this run's, GITHUB_REPOSITORY) written ANOTHER_REPOSITORY (review 11, R11-7): a
+    record's repository may come from a laptop's private remote, and the drift issue and plan
+    comment of a public repository are public. With no `repository` known none is named."""
+    owner = repository.split("/", 1)[0].casefold() if repository and "/" in repository else None
+    return _REPOSITORY_IN_TEXT.sub(lambda found: found.group(0) if owner is not None and found["owner"].casefold() == owner
+                                   else ANOTHER_REPOSITORY, text)
+
+
 def public_holders(text: str) -> str:
+
     """`text` with every lease holder it names (`holder_name`: the exit 3 refusal's
     `pid 12 on HOST (...)`, the notes of a wait or a takeover, deploy's hint `if you are sure pid 12
     on HOST is gone`) shown by `public_holder`: for what a GitHub job writes (github.job.Job.clean,

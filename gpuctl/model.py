@@ -21,16 +21,34 @@ MARKER_ENV = "GPUCTL_PROJECT"
 LOCAL_COMMAND_ENV = "GPUCTL_LOCAL_COMMAND"
 LOCAL_CWD_ENV = "GPUCTL_LOCAL_CWD"
 RESERVED_ENV = (MARKER_ENV, LOCAL_COMMAND_ENV, LOCAL_CWD_ENV)
-# gpuctl's namespace in an endpoint's env: its markers and records (GPUCTL_PROJECT, GPUCTL_APPLIED,
-# GPUCTL_PREWARM_CPU, ...). The one rule both ways: gpu.jsonc may declare no key in it
-# (config.checks), and every output shows its values as gpuctl's own, never a secret
-# (redact.env_shown), pull never writes them, a record digests them in plain (plan.drift).
+# gpuctl's namespace in an endpoint's env (GPUCTL_*): gpu.jsonc may declare no key in it
+# (config.checks), and pull never writes one. Only the keys gpuctl itself writes (WRITTEN_ENV:
+# its markers and records) are shown in clear by every output (redact.env_shown, a snapshot's
+# templates) and digested in plain by a record; any other key there was set by someone else (the
+# console, a gpu.jsonc deployed before such keys were refused) and may hold a secret (review 11, R11-3).
 OWN_ENV = "GPUCTL_"
+WRITTEN_ENV = frozenset({
+    MARKER_ENV, LOCAL_COMMAND_ENV, LOCAL_CWD_ENV,
+    # the last-applied record (gpuctl.plan.drift, gpuctl.redact.APPLIED_ENV)
+    "GPUCTL_APPLIED", "GPUCTL_APPLIED_AT", "GPUCTL_APPLIED_FROM", "GPUCTL_APPLIES", "GPUCTL_ENDPOINT_NAME", "GPUCTL_ROLLED_BACK",
+    "GPUCTL_CONFIG", "GPUCTL_REPOSITORY",
+    "GPUCTL_PREWARM_CPU", "GPUCTL_PREWARM_GPU",  # the pre-warm record (gpuctl.prewarm.record_key)
+    "GPUCTL_LEASE_HOLDER", "GPUCTL_LEASE_EXPIRES", "GPUCTL_LEASE_TOKEN", "GPUCTL_LEASE_HOST", "GPUCTL_LEASE_PID", "GPUCTL_LEASE_PID_SPACE",  # gpuctl.engine.lease
+    "GPUCTL_WARM_MODELS",  # a CPU pre-warm pod's (gpuctl.warm.cpu)
+})
 
 
 def own_env(key: object) -> bool:
-    """Whether env `key` is in gpuctl's namespace (OWN_ENV): gpuctl writes it, gpu.jsonc may not."""
+    """Whether env `key` is in gpuctl's namespace (OWN_ENV): gpu.jsonc may not declare it, pull never writes it."""
     return isinstance(key, str) and key.startswith(OWN_ENV)
+
+
+def written_env(key: object) -> bool:
+    """Whether env `key` is one gpuctl writes (WRITTEN_ENV), whose value is never a secret: the
+    one test of every clear-text exemption. Another key of its namespace is a value like any other."""
+    return isinstance(key, str) and key in WRITTEN_ENV
+
+
 MODEL_TEMPLATES = ("comfyui", "vllm", "whisper")  # official workers that fetch models when they start
 VLLM_DEFAULT_MODEL = "facebook/opt-125m"  # what RunPod's vLLM worker serves without MODEL_NAME (api-notes §7)
 REDACTED = "(redacted by gpuctl)"  # an env value a snapshot left out; plans do not compare it

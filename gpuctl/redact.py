@@ -37,7 +37,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from gpuctl.model import own_env
+from gpuctl.model import written_env
 from gpuctl.model import REDACTED as ENV_REDACTED
 from gpuctl.safetext import Wrapping
 
@@ -77,20 +77,20 @@ def url_passwords(value: str) -> list[str]:
 
 def env_shown(key: str, value: Any, literal: str | None) -> bool:
     """May an account env value be shown: the one rule for every output (snapshot, pull, logs,
-    a job's output, the rollback plan; ADR 6). Yes for gpuctl's own GPUCTL_* markers (model.own_env:
-    the namespace config.checks refuses in gpu.jsonc, so no `${VAR}` reaches such a key), and for a
+    a job's output, the rollback plan; ADR 6). Yes for the GPUCTL_* markers and records gpuctl
+    writes (model.written_env; not any other key of the namespace, which someone else set), and for a
     value equal to `literal`, the plain literal gpu.jsonc holds for this endpoint and this key
     (the user wrote and committed it). Any other value (set in the console, a `${VAR}`'s, a
     RunPod secret, an old value gpu.jsonc no longer holds, a literal of another key or endpoint)
     may be a secret. A site that protects rather than hides registers every value this refuses
     (AppContext.protect / Target.protect)."""
-    return isinstance(value, str) and (own_env(key) or (literal is not None and value == literal))
+    return isinstance(value, str) and (written_env(key) or (literal is not None and value == literal))
 
 
 def shared_digests(text: Any, shown: Callable[[str, str], bool] | None = None, *, own: bool = True) -> Any:
     """A last-applied record's `GPUCTL_APPLIED` as a file meant to be shared may hold it (a
     `--record` cassette, a snapshot): every env digest becomes DECLARED ("set"), but those of
-    gpuctl's own GPUCTL_* markers (unless `own` is False: a file that redacts some of them, as a
+    the GPUCTL_* markers gpuctl writes (model.written_env; unless `own` is False: a file that redacts some of them, as a
     cassette redacts GPUCTL_LOCAL_CWD, a path) and those `shown(path, digest)` says are the
     digest of the value the file shows for that key (a snapshot shows the literals gpu.jsonc holds). A digest
     is unsalted over the endpoint id (which the same file holds), the path and the value, so from
@@ -105,7 +105,7 @@ def shared_digests(text: Any, shown: Callable[[str, str], bool] | None = None, *
     if not isinstance(digests, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in digests.items()):
         return ENV_REDACTED
     kept = shown or (lambda path, digest: False)
-    shared = {k: (DECLARED if k.startswith("env.") and not (own and own_env(k[len("env."):])) and not kept(k, v) else v) for k, v in digests.items()}
+    shared = {k: (DECLARED if k.startswith("env.") and not (own and written_env(k[len("env."):])) and not kept(k, v) else v) for k, v in digests.items()}
     return json.dumps(shared, sort_keys=True, separators=(",", ":"))
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from gpuctl.commands import NONE, Flags, suggest
 from gpuctl.errors import SnapshotError
 from gpuctl.files import FileUnreadable, read_json
-from gpuctl.model import REDACTED, Observed, acyclic, own_env
+from gpuctl.model import REDACTED, Observed, acyclic, written_env
 from gpuctl.redact import APPLIED_ENV, shared_digests
 from gpuctl.spelling import did_you_mean
 
@@ -178,9 +178,9 @@ def _own_env_only(template: dict) -> dict:
     records (which gpuctl reads back): a template made in the console may hold a token, and
     only gpuctl's records are read from a snapshot's templates."""
     env = template.get("env")
-    if not isinstance(env, dict) or all(own_env(k) for k in env):
+    if not isinstance(env, dict) or all(written_env(k) for k in env):
         return template
-    return {**template, "env": {k: (v if own_env(k) else REDACTED) for k, v in env.items()}}
+    return {**template, "env": {k: (v if written_env(k) else REDACTED) for k, v in env.items()}}
 
 
 def _shared_record(template: dict, endpoints: dict[str, dict]) -> dict:

@@ -74,3 +74,34 @@ def test_deploys_lease_hint_names_its_holder_with_the_place_the_refusal_gives():
     template = {"env": {HOLDER: "pid 12 on laptop in acme/ml-api:main (x)", HOST: "runner-7", PID: "12", EXPIRES: f"{now + 240:.0f}"}}
     hint = Lease(None, "n", "p", "h", clock=lambda: now)._held_hint(template)
     assert "pid 12 on runner-7 is gone" in hint, hint  # a holder line that names another host says nothing of this one's place
+
+
+def test_a_page_on_github_names_another_repository_only_of_this_repositorys_owner():
+    """Review 11, R11-7: the note that keeps another repository's endpoint (ADR 60) named that
+    repository, which may come from a laptop's private remote (`secret-group/acquisition-target`
+    of a self-hosted forge), on a public repository's drift issue and plan comment. What a GitHub
+    job writes (Job.clean, PublicLog: `author.public_text`) names another repository only when
+    GITHUB_REPOSITORY's owner owns it too; the terminal keeps the name."""
+    from types import SimpleNamespace
+
+    from gpuctl.author import ANOTHER_REPOSITORY, public_text
+    from gpuctl.commands import Flags
+    from gpuctl.plan.planner import _other_repository
+
+    def said(theirs: str, ours: str | None) -> str:
+        record = SimpleNamespace(applied_in=lambda: theirs, config="gpu.jsonc")
+        desired = SimpleNamespace(repository=lambda: ours, project_id="pub")
+        why, _code, note = _other_repository({"id": "mq5pkq910uprsv"}, record, desired, Flags())
+        return f"{why}\n{note}"
+
+    for ours in ("acme/public-site", None):
+        text = said("secret-group/acquisition-target", ours)
+        assert "secret-group" in text  # the terminal's
+        shown = public_text(text, "acme/public-site")
+        assert "secret-group" not in shown and "acquisition-target" not in shown and ANOTHER_REPOSITORY in shown, shown
+        assert public_text(shown, "acme/public-site") == shown
+        kept = public_text(said("ACME/team-b", ours), "acme/public-site")
+        assert "ACME/team-b" in kept, kept
+    assert "gitlab.corp/a/b" not in public_text("of repository gitlab.corp/a/b.", "acme/x")
+    assert "secret-group" not in public_text("of repository secret-group/acquisition-target", None)  # no repository known: none shown
+    assert public_text(holder_name(12, "lee-thinkpad"), "acme/x") == public_holders(holder_name(12, "lee-thinkpad"))

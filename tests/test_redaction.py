@@ -68,12 +68,13 @@ def test_a_line_of_punctuation_in_a_multi_line_secret_does_not_break_gpus_own_js
 def test_what_goes_to_github_is_masked_in_its_markdown_and_html_forms():
     """Comments, job summaries and step outputs go through `Job.clean`, which shares the
     registered forms: a secret that a Markdown or HTML escaping rewrote is masked there too."""
+    from gpuctl.github.env import Actions
     from gpuctl.github.job import Job
 
     app, _ = _app()
     app.protect(ODD)
     body = f"| {md.code(ODD)} | {md.text(ODD)} |\n\n```json\n{json.dumps({'v': ODD})}\n```\n"
-    assert "canary" not in Job(app, actions=None).clean(body)
+    assert "canary" not in Job(app, actions=Actions()).clean(body)
 
 
 # -- text cut before it reaches the stream ---------------------------------------------------
@@ -270,7 +271,43 @@ def test_an_env_key_every_output_shows_as_gpuctls_own_is_one_gpu_jsonc_may_not_d
             refused = ""
         except GpuctlError as error:
             refused = str(error) + "".join(str(d) for d in getattr(error, "diagnostics", ()))
-        assert env_shown(key, "IndirectTok-555444", None) == (key in refused and "is reserved" in refused), (key, refused)
+        assert key.startswith("GPUCTL_") == (key in refused and "is reserved" in refused), (key, refused)
+        assert not env_shown(key, "IndirectTok-555444", None) or "is reserved" in refused, (key, refused)  # every key shown in clear is refused
+
+
+def test_only_the_keys_gpuctl_writes_are_shown_in_clear_any_other_gpuctl_key_is_a_secret():
+    """Review 11, R11-3: every GPUCTL_* account value was shown as gpuctl's own, so a value set
+    under such a key in the console (or deployed from a gpu.jsonc before such keys were
+    refused: `"GPUCTL_DB_PASSWORD": "${DB_PASSWORD}"`) was written in clear by `gpu serverless
+    snapshot`, while the plan called it sensitive. Only the keys gpuctl writes (model.written_env)
+    are shown; every clear-text exemption asks that one test."""
+    from gpuctl.engine import lease
+    from gpuctl.model import Observed, written_env
+    from gpuctl.plan import drift
+    from gpuctl.prewarm import record_key
+    from gpuctl.provider.recording import KEEP_ENV, Redactor
+    from gpuctl.redact import APPLIED_ENV, env_shown, shared_digests
+    from gpuctl.snapshot import snapshot_document
+
+    written = {"GPUCTL_PROJECT", "GPUCTL_LOCAL_COMMAND", "GPUCTL_LOCAL_CWD", APPLIED_ENV, drift.APPLIED_AT_ENV, drift.NAME_ENV, drift.APPLIES_ENV,
+               drift.APPLIED_FROM_ENV, drift.ROLLED_BACK_ENV, drift.CONFIG_ENV, drift.REPOSITORY_ENV, record_key("cpu"), record_key("gpu"),
+               lease.HOLDER, lease.EXPIRES, lease.TOKEN, lease.HOST, lease.PID, lease.PID_SPACE}
+    assert all(written_env(key) and env_shown(key, "v", None) for key in written | KEEP_ENV)
+    assert not Redactor.kept("GPUCTL_PREWARM_X") and Redactor.kept(record_key("gpu"))  # a cassette keeps a subset of them
+    for key in ("GPUCTL_DB_PASSWORD", "GPUCTL_", "GPUCTL_PREWARM_X", "GPUCTL_APPLIED_TOKEN"):
+        assert not written_env(key) and not env_shown(key, "s3cr3tvalue", None), key
+    endpoint = {"id": "ep1", "name": "demo", "env": {"GPUCTL_PROJECT": "p", "GPUCTL_DB_PASSWORD": "s3cr3tvalue"}}
+    template = {"id": "t1", "name": "gpuctl-applied-ep1", "env": {"GPUCTL_PROJECT": "p", "GPUCTL_DB_PASSWORD": "s3cr3tvalue",
+                                                                 APPLIED_ENV: json.dumps({"env.GPUCTL_DB_PASSWORD": "d1", "env.GPUCTL_PROJECT": "d2"})}}
+
+    def shown(e, key):
+        return env_shown(key, e["env"].get(key), None)
+
+    text = json.dumps(snapshot_document(Observed((endpoint,), (), (template,)), shown))
+    assert "s3cr3tvalue" not in text and '"GPUCTL_PROJECT": "p"' in text, text
+    assert json.loads(shared_digests(template["env"][APPLIED_ENV])) == {"env.GPUCTL_DB_PASSWORD": "set", "env.GPUCTL_PROJECT": "d2"}
+    rolled = json.loads(drift.rolled_back_env("ep1", 1, 0, {"env": {"GPUCTL_DB_PASSWORD": "new"}}, {"env": {"GPUCTL_DB_PASSWORD": "old"}}))
+    assert rolled["digests"]["env.GPUCTL_DB_PASSWORD"] == drift.SET, rolled
 
 
 def test_a_secret_reference_is_a_name_and_what_a_worker_is_given_from_it_is_protected(tmp_path):

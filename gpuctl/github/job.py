@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 from gpuctl import __version__
-from gpuctl.author import public_holders
+from gpuctl.author import public_text
 from gpuctl.cli.context import AppContext
 from gpuctl.commands import Flags
 from gpuctl.redact import redact
@@ -36,7 +36,7 @@ class Job:
         stderr, the job's log, shows each lease holder it quotes without its host (`PublicLog`)."""
         actions = Actions.from_environ(app.environ)
         app.protect(actions.token)
-        app.stdout, app.stderr = PublicLog.of(app.stdout), PublicLog.of(app.stderr)
+        app.stdout, app.stderr = PublicLog.of(app.stdout, actions.repository), PublicLog.of(app.stderr, actions.repository)
         return cls(app, actions)
 
     @property
@@ -198,8 +198,9 @@ class Job:
         reorders what follows (a bidi override in a name, a zero-width space) written as an
         escape: the same rules as the terminal's, for all that goes to GitHub or a file (a
         comment, an issue, the job summary, an output), whichever message quotes the name; a
-        lease holder a message quotes without its host (`author.public_holders`, ADR 39)."""
-        return public_holders(printable(redact(text, self.app.secrets)))
+        lease holder a message quotes without its host (ADR 39), another owner's repository unnamed
+        (`author.public_text`, review 11, R11-7)."""
+        return public_text(printable(redact(text, self.app.secrets)), self.actions.repository)
 
     def source_url(self, key: str, commit: str | None) -> str | None:
         """The config's page at `commit` (`https://github.com/OWNER/REPO/blob/SHA/PATH`), to
@@ -238,15 +239,20 @@ class PublicLog(Wrapping):
     """The stdout or stderr of a `gpu github` command: the job's log, which GitHub shows to
     anyone who can read a public repository. Each lease holder a message quotes (`pid 12 on
     HOST (...)`: the exit 3 refusal, the notes of a wait or a takeover, the summary lines) is
-    shown by `author.public_holders`, as in the summary and the comments (`Job.clean`), never
-    with its host (ADR 39, ADR 48). Every such message is written whole, in one write."""
+    shown by `author.public_text`, as in the summary and the comments (`Job.clean`), never
+    with its host (ADR 39, ADR 48), nor another owner's repository named (R11-7). Every such message is written whole, in one write."""
 
     @classmethod
-    def of(cls, stream: TextIO) -> TextIO:
-        return stream if isinstance(stream, cls) else cls(stream)
+    def __init__(self, inner: TextIO, repository: str | None = None):
+        super().__init__(inner)
+        self.repository = repository
+
+    @classmethod
+    def of(cls, stream: TextIO, repository: str | None = None) -> TextIO:
+        return stream if isinstance(stream, cls) else cls(stream, repository)
 
     def write(self, text: str) -> int:
-        self.inner.write(public_holders(text))
+        self.inner.write(public_text(text, self.repository))
         return len(text)
 
 

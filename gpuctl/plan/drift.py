@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gpuctl.files import json_in
-from gpuctl.model import MARKER_ENV, REDACTED, EndpointSpec, Notice, Sensitive, Unresolved, own_env, secret_name
+from gpuctl.model import MARKER_ENV, REDACTED, EndpointSpec, Notice, Sensitive, Unresolved, own_env, secret_name, written_env
 from gpuctl.moments import iso_utc
 from gpuctl.redact import APPLIED_ENV, DECLARED
 from gpuctl.v2 import env_of, owner, template_request
@@ -142,7 +142,7 @@ def rolled_back_env(endpoint_id: str, version: int | None, to: int, values: Mapp
             if old.get(key) == new.get(key) and (key in old) == (key in new):
                 continue
             path, value = f"env.{key}", new.get(key)
-            if value is None or own_env(key):
+            if value is None or written_env(key):
                 digests[path] = digest(endpoint_id, path, value)
             elif kept.get(path) not in (None, SET, digest(endpoint_id, path, None)):
                 digests[path] = keyed_digest(kept[path], endpoint_id, path, value)

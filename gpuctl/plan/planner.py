@@ -287,14 +287,14 @@ def _other_repository(e: dict, record: drift.Record | None, desired: Desired, fl
     if ours:
         return (f'applied from {config} of repository {theirs} (same project_id "{project_id}"), not from this repository ({ours}); '
                 "kept: only the repository whose gpu.jsonc applied an endpoint takes it for its orphan",
-                "other-config", f'endpoint {eid} was last applied from {config} of repository {theirs}, another repository with project_id '
-                                f'"{project_id}": kept, never pruned from here ({theirs} manages it). Give each repository\'s gpu.jsonc its own '
+                "other-config", f'endpoint {eid} was last applied from {config} of repository {theirs}, not this one, with project_id '
+                                f'"{project_id}" too: kept, never pruned from here (repository {theirs} manages it). Give each repository\'s gpu.jsonc its own '
                                 f"project_id, or, if nothing should run it, delete it with `{delete}`")
     why = (f"last applied from {config} of repository {theirs}, and whether this checkout is that repository cannot be told (outside "
            'GitHub Actions, no git remote "origin")')
     return (f"{why}; kept: nothing shows it is this repository's",
-            UNPROVEN_CODE, f'endpoint {eid} (project_id "{project_id}") was {why}: kept, never pruned from here. Run the deploy in {theirs}\'s '
-                               f"checkout (or its CI); if it is gone and nothing should run the endpoint, delete it with `{delete}`")
+            UNPROVEN_CODE, f'endpoint {eid} (project_id "{project_id}") was {why}: kept, never pruned from here. Run the deploy in a checkout of '
+                               f"repository {theirs} (or its CI); if it is gone and nothing should run the endpoint, delete it with `{delete}`")
 
 
 def _applied_commit(record: drift.Record) -> str | None:

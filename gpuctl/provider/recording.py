@@ -38,7 +38,7 @@ import httpx
 from gpuctl import __version__
 from gpuctl.errors import GpuctlError, UsageError
 from gpuctl.files import replace_text
-from gpuctl.model import MARKER_ENV, REDACTED
+from gpuctl.model import MARKER_ENV, REDACTED, written_env
 from gpuctl.redact import APPLIED_ENV, shared_digests
 from gpuctl.words import counted
 
@@ -116,7 +116,7 @@ class Redactor:
 
     @staticmethod
     def kept(name: Any) -> bool:
-        return isinstance(name, str) and (name in KEEP_ENV or name.startswith(KEEP_ENV_PREFIXES))
+        return isinstance(name, str) and (name in KEEP_ENV or (name.startswith(KEEP_ENV_PREFIXES) and written_env(name)))
 
     def text(self, text: str) -> str:
         """A string as it may be written: REDACTED when it holds a secret of this run, a
