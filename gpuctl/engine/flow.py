@@ -224,8 +224,12 @@ def _writes_hidden(write: dict) -> bool:
 
     if any(traceless(after) for _, _, after in write["changes"]):
         return True
-    env = write.get("desired").get("env") if isinstance(write.get("desired"), dict) else None  # a saved plan is a file anyone may have edited
-    return write["action"] in ("create", "replace") and isinstance(env, dict) and any(traceless(v) for v in env.values())
+    desired = write.get("desired")
+    try:
+        env = env_of(desired) if isinstance(desired, dict) else {}
+    except (TypeError, ValueError):  # a saved plan is a file anyone may have edited: an env of another shape
+        env = {}
+    return write["action"] in ("create", "replace") and any(traceless(v) for v in env.values())
 
 
 def _what_moved(saved: dict, fresh: dict) -> str:

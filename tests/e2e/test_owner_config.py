@@ -285,6 +285,7 @@ def test_the_command_that_brings_back_a_config_deleted_by_hand_runs_from_any_dir
     repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
+    git(repo, "remote", "add", "origin", "https://github.com/o/mono.git")  # the repository CI applied from (ADR 60)
     project(repo / "svc-a", echo_config(name="sa", project_id="mono"), {"handler.py": ""})
     project(repo / "svc b", echo_config(name="sb", project_id="mono"), {"handler.py": ""})
     head = commit(repo, "a and b")
