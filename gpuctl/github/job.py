@@ -242,7 +242,6 @@ class PublicLog(Wrapping):
     shown by `author.public_text`, as in the summary and the comments (`Job.clean`), never
     with its host (ADR 39, ADR 48), nor another owner's repository named (R11-7). Every such message is written whole, in one write."""
 
-    @classmethod
     def __init__(self, inner: TextIO, repository: str | None = None):
         super().__init__(inner)
         self.repository = repository
