@@ -292,6 +292,18 @@ class Desired:
         registry credentials to resolve it (one list call; none otherwise)."""
         return any(spec.registry_auth for spec in self.endpoints)
 
+    @property
+    def needs_model_references(self) -> bool:
+        """A block declares `cached_model`: the plan reads the endpoints' model references."""
+        return any(spec.cached_model for spec in self.endpoints)
+
+    def observe(self, provider: Any) -> Any:
+        """The account as `provider` reads it (`Observed`), with every list a plan of this desired
+        state reads: the one read deploy, drift, list, pull and doctor all plan against, so
+        no command plans against less than another (a plan without the pods left out the
+        shared-volume notes, and a recorded plan could not be replayed)."""
+        return provider.observe(self.needs_model_references, registries=self.needs_registries, pods=self.needs_pods)
+
 
 def repository_path(recorded: object) -> str | None:
     """A gpu.jsonc path a last-applied record names, from the repository root, in the one normal

@@ -8,12 +8,19 @@ import pytest
 
 from gpuctl.cli import drift_cmd
 from gpuctl.errors import GpuctlError
-from gpuctl.model import Observed
+from gpuctl.model import Desired, Observed
 from gpuctl.plan.drift import record_body
 from gpuctl.provider.errors import NotFound
 
 RECORD = {**record_body("demo", "ep-new", "echo", {}, "2026-12-06T00:00:00Z"), "id": "t1"}
-DESIRED = SimpleNamespace(project_id="demo", endpoints=[SimpleNamespace(name="echo", renamed_from=None)])
+
+
+def _desired(*names: str) -> Desired:
+    """gpu.jsonc's blocks by name: no volume, cached model nor registry, so drift reads the three lists."""
+    return Desired("demo", "gpu.jsonc", tuple(SimpleNamespace(name=n, renamed_from=None, cached_model=None, volume=None, registry_auth=None) for n in names))
+
+
+DESIRED = _desired("echo")
 
 
 class Account:
@@ -22,7 +29,7 @@ class Account:
     def __init__(self, states):
         self.states, self.gets, self.closed = list(states), [], False
 
-    def observe(self, _refs, registries=False):
+    def observe(self, _refs, registries=False, pods=False):
         return self.states.pop(0)
 
     def get_endpoint(self, endpoint_id):
@@ -37,7 +44,7 @@ class Account:
 
 def _observe(monkeypatch, account):
     monkeypatch.setattr("gpuctl.cli.connect.connect", lambda *a, **k: account)
-    return drift_cmd._observe(None, SimpleNamespace(target="runpod", needs_model_references=False, needs_registries=False, desired=DESIRED))
+    return drift_cmd._observe(None, SimpleNamespace(target="runpod", desired=DESIRED))
 
 
 LAGGING = Observed((), (), (RECORD,))
@@ -79,8 +86,8 @@ def test_the_endpoints_the_lists_kept_leaving_out_are_counted_in_words_that_agre
     records = tuple({**record_body("demo", f"ep-{n}", n, {}, "2026-12-06T00:00:00Z"), "id": f"t-{n}"} for n in names)
     account = Account([Observed((), (), records)] * drift_cmd.READS)
     account.get_endpoint = lambda endpoint_id: {"id": endpoint_id}
-    desired = SimpleNamespace(project_id="demo", endpoints=[SimpleNamespace(name=n, renamed_from=None) for n in names])
+    desired = _desired(*names)
     monkeypatch.setattr("gpuctl.cli.connect.connect", lambda *a, **k: account)
     with pytest.raises(GpuctlError) as raised:
-        drift_cmd._observe(None, SimpleNamespace(target="runpod", needs_model_references=False, needs_registries=False, desired=desired))
+        drift_cmd._observe(None, SimpleNamespace(target="runpod", desired=desired))
     assert said in raised.value.summary, raised.value.summary

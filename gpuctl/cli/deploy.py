@@ -101,13 +101,6 @@ class Session:
         plan = make_plan(self.desired, observed, self.catalog, target=self.target, prune=self.opts.prune, report=report, flags=self.opts.flags)
         return self.policy.check(plan) if self.policy is not None else plan
 
-    @property
-    def needs_model_references(self) -> bool:
-        return any(spec.cached_model for spec in self.desired.endpoints)
-
-    @property
-    def needs_registries(self) -> bool:
-        return self.desired.needs_registries
 
 
 def session(app: AppContext, opts: DeployOptions) -> Session:

@@ -148,7 +148,7 @@ def _observe(app: AppContext, s, flags=None):
     account = connect(app, s.target, start_local=False, flags=flags)
     try:
         for _ in range(READS):
-            state = account.observe(s.needs_model_references, registries=s.needs_registries)
+            state = s.desired.observe(account)
             raced = _made_between_reads(account, state, s.desired)
             if not raced:
                 return state

@@ -136,7 +136,7 @@ def _plan(app: AppContext, target, loaded, catalog, observed):
         for _, value in spec.env:
             app.protect(getattr(value, "value", None))  # a `${VAR}` value read from here is never shown
     if observed is None:
-        observed = target.provider.observe(any(s.cached_model for s in desired.endpoints), registries=desired.needs_registries)
+        observed = desired.observe(target.provider)
     missing = {s.name: s for s in desired.endpoints if registries.gone(s, observed)}
     undeclared = replace(desired, endpoints=tuple(replace(s, registry_auth=None) if s.name in missing else s for s in desired.endpoints))
     first = plan(undeclared, observed, catalog, target=target.name)

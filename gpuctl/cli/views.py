@@ -99,7 +99,7 @@ def project_rows(app: AppContext, target: Target) -> list[dict]:
     environ = _Unset(app.environ)
     environ.missing = set()
     desired = build_desired(target.loaded, environ, catalog)
-    observed = target.provider.observe(any(s.cached_model for s in desired.endpoints), registries=desired.needs_registries)
+    observed = desired.observe(target.provider)
     # as a drift report plans: a block whose name an endpoint of another project (or of none)
     # holds is a row of its own, where deploy's plan stops the whole command
     result = plan(desired, observed, catalog, target=target.name, report=True)

@@ -59,9 +59,8 @@ def check_plan(provider: Provider, given: PlanInput | None) -> Finding:
         return Finding("plan", TITLE, Verdict.SKIP, "no gpu.jsonc here: nothing to plan", "run doctor in a project directory, or pass --config, to check the plan too")
     if given.error is not None:
         return _cannot_plan(given.error, given.flags)
-    needs_models = any(spec.cached_model for spec in given.desired.endpoints)
     try:
-        observed = provider.observe(model_references=needs_models, registries=given.desired.needs_registries, pods=given.desired.needs_pods)
+        observed = given.desired.observe(provider)
     except ProviderError as error:  # an answer not of the shape gpuctl reads (an env as a list): what deploy and drift stop on
         from gpuctl.doctor.shapes import fix_shapes
 

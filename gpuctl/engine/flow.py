@@ -354,8 +354,7 @@ class Deployment:
         refuse({"policy": policy_section(plan)}, self.request.saved)
 
     def observe(self) -> Observed:
-        desired = self.request.desired
-        return self.provider.observe(any(spec.cached_model for spec in desired.endpoints), registries=desired.needs_registries, pods=desired.needs_pods)
+        return self.request.desired.observe(self.provider)
 
     def plan(self) -> Plan:
         """The plan against the account as it is now: one read, no lock, no write. When another

@@ -82,7 +82,7 @@ def test_a_recorded_plan_replays_offline_to_the_same_plan(account: Account, tmp_
     control = ApiClient("https://api.runpod.io", "replay-key")
     provider = RunPodProvider("local", control, ApiClient("https://api.runpod.ai/v2", "replay-key"), GraphQL(control))
     with replay.use_cassette(str(tmp_path / "rec" / "deploy-plan.yaml")) as cassette:
-        replayed = to_document(make_plan(desired, provider.observe(), catalog, target="local"), ConfigLocator(loaded))  # keys named as deploy names them
+        replayed = to_document(make_plan(desired, desired.observe(provider), catalog, target="local"), ConfigLocator(loaded))  # keys named as deploy names them
         assert cassette.all_played
     rest = [{k: v for k, v in doc.items() if k not in ("notes", "observed_digest")} for doc in (live, replayed)]
     assert rest[0] == rest[1]
