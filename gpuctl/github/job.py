@@ -132,8 +132,10 @@ class Job:
         by their repository paths (Job.key, ADR 50), never as the job was given them (a
         working-directory below the root, the fork flow's download under RUNNER_TEMP, the base
         branch's policy copy: `policy` is the workflow's own input), and the provider the
-        workflow named."""
-        return Flags.of_run(self.key(config), provider, self.key(policy) if policy else None)
+        workflow named. The policy is named as the workflow writes it, no link followed
+        (Job.in_checkout, ADR 33): the file a link leads to is not the one the rules are read as."""
+        shown = (self.in_checkout(policy, config).key or self.key(policy)) if policy else None
+        return Flags.of_run(self.key(config), provider, shown)
 
     def gone(self, key: str) -> bool:
         """Whether nothing is at `key` (a config's key, as a marker names it) in the checkout:

@@ -27,7 +27,7 @@ def test_a_plan_that_breaks_the_policy_input_fails_with_the_violations_on_the_pu
     assert outputs["exit_code"] == "4" and outputs["has_changes"] == "true"
     assert outputs["summary"].endswith("Breaks 1 policy rule.")
     (comment,) = fake.comments_on(21)
-    assert "Policy (platform.jsonc): 1 violation" in comment["body"]
+    assert "Policy (platform.jsonc): 1 violation" in comment["body"], comment["body"]
     assert "max_workers is 3; the policy allows at most 2 [max_max_workers, platform.jsonc]" in comment["body"]
     assert "max_workers is 3; the policy allows at most 2" in job.summary
     no_secrets(run, fake)
@@ -119,7 +119,7 @@ def test_a_pull_request_that_keeps_the_base_branch_s_policy_file_says_nothing_ab
     run = gha.run(PLAN, pull_request(25, "b" * 40, tree(tmp_path / "pr", config("api", max_workers=3), {"platform.jsonc": STRICT})))
     assert run.job("plan").step("gpuctl").outputs["exit_code"] == "4"
     (comment,) = fake.comments_on(25)
-    assert "Policy (platform.jsonc): 1 violation" in comment["body"]
+    assert "Policy (platform.jsonc): 1 violation" in comment["body"], comment["body"]
     assert "policy file" not in comment["body"]
 
 
@@ -257,5 +257,5 @@ def test_a_link_the_base_branch_also_has_to_the_same_rules_says_nothing(gha, fak
     run = gha.run(PLAN, pull_request(32, "e" * 40, checkout))
     assert run.job("plan").step("gpuctl").outputs["exit_code"] == "4"
     (comment,) = fake.comments_on(32)
-    assert "Policy (platform.jsonc): 1 violation" in comment["body"]
+    assert "Policy (platform.jsonc): 1 violation" in comment["body"], comment["body"]
     assert "policy file" not in comment["body"]
