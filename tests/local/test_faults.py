@@ -257,3 +257,29 @@ def test_seed_route_inserts_v2_objects_verbatim(fresh_server: LocalServer) -> No
     assert (fresh_server.data_dir / "volumes" / "vol0000001").is_dir()
     fresh_server.admin("POST", "reset")
     assert fresh_server.http.get("/v2/serverless").json() == {"endpoints": []}
+
+
+def test_clearing_the_rules_answers_once_the_requests_they_held_are_in_the_request_log() -> None:
+    """A deploy's PATCH held by `commit_then_hang`, let go when the test cleared the rules, was
+    read from the request log as never sent on a loaded CI machine (test_interrupt_update_in_flight):
+    the log gets a request once it is answered, which came after the clearing's own answer.
+    Clearing now answers only when every request a rule fired on is logged."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from gpuctl.local.api.admin import AdminRoutes
+
+    book = SimpleNamespace(fired=2, clear=lambda: None, describe=lambda: {"rules": []})
+    log = SimpleNamespace(faulted=1)  # one of the two requests a rule fired on is still being answered
+    routes = AdminRoutes(SimpleNamespace(reveal=lambda: None), None, None, None, None, book, log, None, "")
+
+    async def scenario() -> None:
+        clearing = asyncio.create_task(routes.clear_faults(None))
+        for _ in range(20):  # the event loop runs the clearing many times over: it is waiting, not done
+            await asyncio.sleep(0)
+        assert not clearing.done()
+        log.faulted = 2  # the held request is answered and logged
+        answer = await asyncio.wait_for(clearing, DEADLINE_S)
+        assert answer.status_code == 200
+
+    asyncio.run(scenario())

@@ -8,8 +8,10 @@ Seeding inserts RunPod v2 objects verbatim with their ids, so a test can set up 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -27,10 +29,13 @@ from gpuctl.local.runtime.scheduler import Scheduler
 from gpuctl.local.store import ids
 from gpuctl.local.store.db import Store
 
+SETTLE_S = 30.0  # how long clearing the rules waits for the requests they held to be answered and logged
 SEED_KEYS = {"endpoints": "endpoint", "networkVolumes": "network_volume", "templates": "template"}
 
 
 class FaultRules(Protocol):
+    fired: int
+
     def load(self, doc: Any) -> None: ...
 
     def clear(self) -> None: ...
@@ -41,6 +46,7 @@ class FaultRules(Protocol):
 class RequestHistory(Protocol):
     entries: Iterable[dict[str, Any]]
     writes: int
+    faulted: int
 
     def reset(self) -> None: ...
 
@@ -77,7 +83,18 @@ class AdminRoutes:
         `delay_visibility` hides alike, so a test holds either for as long as it needs."""
         self.faults.clear()
         self.store.reveal()
+        await self._settled()
         return json_response(self.faults.describe())
+
+    async def _settled(self) -> None:
+        """Wait (at most SETTLE_S) until every request a rule fired on, the ones a hang held and
+        clearing let go among them, has been answered and is in the request log: what a test
+        reads of the log once the rules are cleared then has them, however loaded the machine
+        (a PATCH let go was read as never sent). A request still running past that is left to
+        finish; the answer does not wait for it."""
+        deadline = time.monotonic() + SETTLE_S
+        while self.requests.faulted < self.faults.fired and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
 
     async def get_requests(self, request: Request) -> Response:
         return json_response({"requests": list(self.requests.entries), "writes": self.requests.writes})

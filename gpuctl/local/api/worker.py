@@ -34,7 +34,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gpuctl.jsontext import NonFinite
-from gpuctl.local.api.control import FaultPoint
+from gpuctl.local.api.control import FAULT, FaultPoint
 from gpuctl.local.api.http import ApiError, json_body, json_response, no_content, route
 from gpuctl.local.controlplane.endpoints import version
 from gpuctl.local.runtime.scheduler import Scheduler
@@ -137,7 +137,7 @@ class WorkerRoutes:
             if jobs:
                 self.scheduler.handed_out(taker, take, jobs)
                 payloads = [j.payload() for j in jobs]
-                await self._take_fault()
+                await self._take_fault(request)
                 return json_response(payloads if batch else payloads[0])
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -146,10 +146,10 @@ class WorkerRoutes:
             await self.signals.wait(*keys, timeout=remaining)
         return no_content()
 
-    async def _take_fault(self) -> None:
+    async def _take_fault(self, request: Request) -> None:
         """A fault rule of kind `worker` on a take that handed out jobs: its answer held
         (`commit_then_hang`) or lost (`commit_then_fail`); the jobs stay with the worker."""
-        fault = self.faults.decide("take", "worker")
+        fault = request.scope[FAULT] = self.faults.decide("take", "worker")
         if fault is not None and fault.action == "commit_then_hang" and not await self.faults.hold(fault):
             raise ApiError(503, "the local provider is stopping")
         if fault is not None and fault.action == "commit_then_fail":

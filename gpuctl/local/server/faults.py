@@ -175,6 +175,7 @@ class FaultBook:
     def __init__(self, rates: RateWindows, signals: Signals):
         self.rates, self.signals = rates, signals
         self.rules: list[FaultRule] = []
+        self.fired = 0  # every rule's firings since the server started, cleared rules' too (AdminRoutes.clear_faults)
         self.seed: int | None = None
         self.rng = random.Random()
 
@@ -206,6 +207,7 @@ class FaultBook:
         for rule in self.rules:
             if rule.matches(op, kind) and self.rng.random() < rule.probability:
                 rule.fired += 1
+                self.fired += 1
                 return rule
         return None
 
