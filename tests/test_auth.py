@@ -229,19 +229,10 @@ def test_no_module_asks_a_person_but_the_confirmation_helper():
 def test_the_end_of_input_at_the_hidden_key_prompt_says_nothing_was_stored(env, tmp_path):
     """Ctrl-D at `auth login`'s prompt printed `aborted`: it now says what was not done."""
     from tests.support.terminal import Terminal
-    from tests.support.wait import until
 
     login = Terminal(["auth", "login", "--no-verify"], tmp_path, {k: v for k, v in os.environ.items() if k != "RUNPOD_API_KEY"} | env)
     login.wait_for("API key")
-    syscall = Path(f"/proc/{login.child.pid}/syscall")
-
-    def reading() -> bool:  # getpass reads /dev/tty, a descriptor of its own: any read (syscall 0) will do
-        try:
-            return syscall.read_text().split()[0] == "0"
-        except OSError:
-            return False
-
-    until(reading, "the prompt to wait for the key")
+    login.wait_until_reading()
     login.child.sendeof()
     code = login.exit_code()
     assert code == 1 and "cancelled: nothing was stored" in login.transcript, login.transcript

@@ -9,8 +9,8 @@ login). No other module calls click.prompt or click.confirm. One rule for all of
 - `y` or `yes` is a yes. Anything else is a no: `n`, an empty answer (Enter) and the end of
   input (Ctrl-D). A no ends the command with exit 1 and `cancelled: nothing was ...`.
 - Ctrl-C is an interrupt, never a no: KeyboardInterrupt, exit 130 (docs/errors.md), at once,
-  whenever it comes (`_read_line`: CPython's input() lost a Ctrl-C that came just before its
-  read began, until the next key).
+  whenever it comes (`_read_line`, `_read_hidden`: CPython's input() and getpass lost a Ctrl-C
+  that came just before their read began, until the next key).
 
 Either way the question's line is ended first, so what follows is not read as its answer."""
 
@@ -119,15 +119,42 @@ def _read_line(prompt: str) -> str:
     return got.decode(sys.stdin.encoding or "utf-8", errors="replace").removesuffix("\n").removesuffix("\r")
 
 
+def _read_hidden(prompt: str) -> str:
+    """getpass(prompt), for click's hidden prompts, but read by `_read_line`, so a Ctrl-C always
+    ends it at once: getpass blocks in one read of the terminal too, and a Ctrl-C pressed as
+    the prompt appeared, on a loaded machine, was acted on only after the next key (CI: the
+    test that presses it 20 times waited 90 s for an end). The echo is off while the answer is
+    typed, as getpass has it (typed-ahead input is discarded with it), and the line is ended
+    after it, as the echo of the Enter would have."""
+    import termios
+
+    fd = sys.stdin.fileno()
+    try:
+        before = termios.tcgetattr(fd)
+    except termios.error:  # not a terminal: nothing to hide the answer from
+        return _read_line(prompt)
+    hidden = before[:]
+    hidden[3] &= ~termios.ECHO  # the local flags
+    termios.tcsetattr(fd, termios.TCSAFLUSH, hidden)
+    try:
+        answer = _read_line(prompt)
+    finally:
+        termios.tcsetattr(fd, termios.TCSAFLUSH, before)
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+    return answer
+
+
 @contextmanager
 def _interruptible() -> Iterator[None]:
-    """click's visible prompts read their answer with `_read_line` while a question is asked."""
-    before = click.termui.visible_prompt_func
-    click.termui.visible_prompt_func = _read_line
+    """click's prompts read their answer with `_read_line` (hidden: `_read_hidden`) while a
+    question is asked."""
+    before = click.termui.visible_prompt_func, click.termui.hidden_prompt_func
+    click.termui.visible_prompt_func, click.termui.hidden_prompt_func = _read_line, _read_hidden
     try:
         yield
     finally:
-        click.termui.visible_prompt_func = before
+        click.termui.visible_prompt_func, click.termui.hidden_prompt_func = before
 
 
 def _answer(ask: Callable[[], T], at_end: T, ended: bool = False) -> T:
