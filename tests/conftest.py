@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,17 @@ def golden(path: Path, actual: str) -> None:
         path.write_text(actual)
     assert path.exists(), f"{path} is missing (run with GPUCTL_UPDATE_GOLDEN=1, then review and commit it)"
     assert actual == path.read_text(), f"{path} differs (rerun with GPUCTL_UPDATE_GOLDEN=1 to accept)"
+
+
+@pytest.fixture
+def far_from_utc(monkeypatch):
+    """The process runs in America/New_York (UTC-5 in winter) for the test, so a time read in the
+    machine's zone instead of the one it names (or UTC) is hours off; the zone is restored after."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
 @pytest.fixture(autouse=True)

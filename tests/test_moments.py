@@ -4,22 +4,11 @@ had another moment on a machine in another zone, and `history` attributed releas
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from gpuctl.moments import epoch_of, iso_utc
 
 NEW_YEAR_UTC = 1767225600.0  # 2026-01-01T00:00:00Z
-
-
-@pytest.fixture
-def far_from_utc(monkeypatch):
-    monkeypatch.setenv("TZ", "America/New_York")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 @pytest.mark.parametrize("text", ["2026-01-01T00:00:00Z", "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00", "2026-01-01T05:00:00+05:00",

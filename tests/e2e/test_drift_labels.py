@@ -18,6 +18,7 @@ from tests.e2e.conftest import ROOT, echo_config, project
 pytestmark = pytest.mark.e2e
 
 PLAN_SCHEMA = json.loads((ROOT / "schema" / "plan.schema.json").read_text())
+DRIFT_SCHEMA = json.loads((ROOT / "schema" / "drift.schema.json").read_text())
 SECRET = "labels-s3cret-never-shown"
 ENV = {"LABEL_TOKEN": SECRET}
 CHECKOUTS = ["deployed-checkout", "fresh-checkout"]  # with the deploy's .gpu/, and without it
@@ -268,22 +269,31 @@ def test_an_env_literal_removed_from_gpu_jsonc_shows_the_value_it_removes(accoun
     assert re.search(r"- env\.TOKEN += \(sensitive\)", text)
 
 
+def rolled_back(account, tmp_path, env: dict[str, str] | None = None, env_after: dict[str, str] | None = None):
+    """The echo endpoint (its runpod env adding `env`) deployed as version 1; a new image, with
+    the runpod env replaced by `env_after` when given, deployed as version 2; then `rollback
+    --to 1`, which writes version 3. The project's directory."""
+    config = echo_config(env=env)
+    proj = project(tmp_path / "proj", config)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    config["serverless"]["runpod"]["image_name"] = "ghcr.io/example/echo-worker:0.2.0"
+    if env_after is not None:
+        config["serverless"]["runpod"]["env"] = env_after
+    project(proj, config)
+    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
+    assert account.gpu("serverless", "rollback", "echo", "--to", "1", "-y", cwd=proj).code == 0
+    return proj
+
+
 def test_drift_says_a_field_gpuctls_rollback_set_was_rolled_back_by_gpuctl_not_someone_in_the_account(account, tmp_path):
     """After `rollback`, drift called the restored image "someone changed it in the account",
     though the record could know it was gpuctl's rollback (review 3, L6). Once the console
     changes it again, it is someone's in the account again."""
-    drift_schema = json.loads((ROOT / "schema" / "drift.schema.json").read_text())
-    config = echo_config()
-    proj = project(tmp_path / "proj", config)
-    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
-    config["serverless"]["runpod"]["image_name"] = "ghcr.io/example/echo-worker:0.2.0"
-    project(proj, config)
-    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
-    assert account.gpu("serverless", "rollback", "echo", "--to", "1", "-y", cwd=proj).code == 0
+    proj = rolled_back(account, tmp_path)
 
     report = account.gpu("serverless", "drift", "--json", cwd=proj)
     assert report.code == 2, report.err
-    jsonschema.validate(report.json(), drift_schema)
+    jsonschema.validate(report.json(), DRIFT_SCHEMA)
     [image] = [c for e in report.json()["drift"] for c in e["changes"] if c["path"] == "image"]
     assert image["origin"] == "account" and image["rolled_back"] == {"version": 3, "to": 1}, image
     assert image["what_to_do"].startswith("rolled back by gpuctl (`gpu serverless rollback` to the configuration of version 1 (now version 3))"), image
@@ -303,19 +313,11 @@ def test_env_keys_a_rollback_changed_are_credited_to_the_rollback(account, tmp_p
     """The rollback release that restored the image also removed an env key the failed release
     added and restored one it removed: each is gpuctl's rollback, not someone's in the account
     (review 6, R6-6). Its record keeps no digest of an env value it cannot show."""
-    drift_schema = json.loads((ROOT / "schema" / "drift.schema.json").read_text())
-    config = echo_config(env={"OLD_ONLY": "old-literal"})
-    proj = project(tmp_path / "proj", config)
-    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
-    config["serverless"]["runpod"]["image_name"] = "ghcr.io/example/echo-worker:0.2.0"
-    config["serverless"]["runpod"]["env"] = {"GREETING": "hello", "BROKEN": "1"}
-    project(proj, config)
-    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
-    assert account.gpu("serverless", "rollback", "echo", "--to", "1", "-y", cwd=proj).code == 0
+    proj = rolled_back(account, tmp_path, env={"OLD_ONLY": "old-literal"}, env_after={"GREETING": "hello", "BROKEN": "1"})
 
     report = account.gpu("serverless", "drift", "--json", cwd=proj)
     assert report.code == 2, report.err
-    jsonschema.validate(report.json(), drift_schema)
+    jsonschema.validate(report.json(), DRIFT_SCHEMA)
     changed = {c["path"]: c for e in report.json()["drift"] for c in e["changes"]}
     assert set(changed) == {"image", "env.BROKEN", "env.OLD_ONLY"}, changed
     for path, c in changed.items():  # OLD_ONLY, which gpu.jsonc no longer declares, has no digest kept: the rollback's, or changed since (R7-3)
@@ -339,20 +341,12 @@ def test_a_console_edit_of_an_env_key_a_rollback_wrote_is_not_credited_to_the_ro
     "rolled back by gpuctl ..., not changed by someone in the account". A key gpu.jsonc declares
     as a literal keeps a keyed digest of the value the rollback wrote, and only that value is
     the rollback's; a key with no digest kept is "rolled back by gpuctl, or changed since"."""
-    drift_schema = json.loads((ROOT / "schema" / "drift.schema.json").read_text())
-    config = echo_config(env={"MODE": "one", "OLD_ONLY": "old-literal"})
-    proj = project(tmp_path / "proj", config)
-    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
-    config["serverless"]["runpod"]["image_name"] = "ghcr.io/example/echo-worker:0.2.0"
-    config["serverless"]["runpod"]["env"] = {"MODE": "two"}
-    project(proj, config)
-    assert account.gpu("serverless", "deploy", "-y", cwd=proj).code == 0
-    assert account.gpu("serverless", "rollback", "echo", "--to", "1", "-y", cwd=proj).code == 0
+    proj = rolled_back(account, tmp_path, env={"MODE": "one", "OLD_ONLY": "old-literal"}, env_after={"MODE": "two"})
     [record] = records(account).values()
     assert "one" not in record["env"]["GPUCTL_ROLLED_BACK"] and "old-literal" not in record["env"]["GPUCTL_ROLLED_BACK"]
 
     report = account.gpu("serverless", "drift", "--json", cwd=proj)
-    jsonschema.validate(report.json(), drift_schema)
+    jsonschema.validate(report.json(), DRIFT_SCHEMA)
     changed = {c["path"]: c for e in report.json()["drift"] for c in e["changes"]}
     assert changed["env.MODE"]["origin"] == "account" and changed["env.MODE"]["rolled_back"] == {"version": 3, "to": 1}, changed
     old_only = changed["env.OLD_ONLY"]  # not declared now: the record keeps no digest of it, so neither does the rollback
@@ -362,7 +356,7 @@ def test_a_console_edit_of_an_env_key_a_rollback_wrote_is_not_credited_to_the_ro
 
     console_patch(account, {"env": {**endpoint(account)["env"], "MODE": "https://evil.example/exfil"}})
     again = account.gpu("serverless", "drift", "--json", cwd=proj)
-    jsonschema.validate(again.json(), drift_schema)
+    jsonschema.validate(again.json(), DRIFT_SCHEMA)
     [mode] = [c for e in again.json()["drift"] for c in e["changes"] if c["path"] == "env.MODE"]
     assert mode["origin"] == "account" and "rolled_back" not in mode, mode
     assert "rolled back by gpuctl" not in mode["what_to_do"], mode
@@ -375,13 +369,12 @@ def test_runpods_idle_scale_down_is_said_and_restored_not_pulled(account, tmp_pa
     """RunPod lowers workersMax of an idle endpoint to 2 after 3 days and to 0 after 7
     (api-notes §8.7). Drift called it "someone changed it in the account" and led with
     `pull --write`, which commits a paused endpoint (review 6, R6-5)."""
-    drift_schema = json.loads((ROOT / "schema" / "drift.schema.json").read_text())
     proj = deployed(account, tmp_path, echo_config(max_workers=5))
     console_patch(account, {"workers": {"max": lowered}})
 
     report = account.gpu("serverless", "drift", "--json", cwd=proj)
     assert report.code == 2, report.err
-    jsonschema.validate(report.json(), drift_schema)
+    jsonschema.validate(report.json(), DRIFT_SCHEMA)
     [field] = [c for e in report.json()["drift"] for c in e["changes"] if c["path"] == "workers.max"]
     assert field["origin"] == "account" and field["explanation"] == "idle-scaled-down", field
     assert field["what_to_do"].startswith("RunPod lowers workersMax"), field

@@ -246,20 +246,28 @@ def test_a_gone_config_is_not_pruned_without_proof(account, tmp_path, how):
     assert {e["name"] for e in account.endpoints()} == {"keep", "gone"}
 
 
+def deployed_by_ci(account, tmp_path, b: str):
+    """A git repository (its origin the repository CI applied from, ADR 60) with svc-a/gpu.jsonc
+    (endpoint sa) and `b`/gpu.jsonc (endpoint sb), both of project "mono", committed and each
+    deployed by CI from that commit. The repository's directory."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "remote", "add", "origin", "https://github.com/o/mono.git")
+    project(repo / "svc-a", echo_config(name="sa", project_id="mono"), {"handler.py": ""})
+    project(repo / b, echo_config(name="sb", project_id="mono"), {"handler.py": ""})
+    head = commit(repo, "a and b")
+    for d in ("svc-a", b):
+        assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=repo / d, env=in_actions(head)).code == 0
+    return repo
+
+
 def test_a_config_deleted_by_hand_but_still_in_head_is_not_gone(account, tmp_path):
     """Review 8: "gone" was judged by the working tree alone. A gpu.jsonc deleted by hand (or by a
     move not yet committed) in a checkout that descends from its apply read as proven gone, so
     `deploy --prune` deleted its endpoint, although HEAD, what the repository holds, still has
     it. HEAD's tree is the judge now: missing from both, or kept as unproven."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "remote", "add", "origin", "https://github.com/o/mono.git")  # the repository CI applied from (ADR 60)
-    project(repo / "svc-a", echo_config(name="sa", project_id="mono"), {"handler.py": ""})
-    project(repo / "svc-b", echo_config(name="sb", project_id="mono"), {"handler.py": ""})
-    head = commit(repo, "a and b")
-    for d in ("svc-a", "svc-b"):
-        assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=repo / d, env=in_actions(head)).code == 0
+    repo = deployed_by_ci(account, tmp_path, "svc-b")
     (repo / "svc-b" / "gpu.jsonc").unlink()  # by hand; HEAD still has it
     run = ("--provider", "local", "--config", "svc-a/gpu.jsonc")
     planned, sb = _sb_kept_by_a_pruning_plan(account, repo, run)
@@ -282,15 +290,7 @@ def test_the_command_that_brings_back_a_config_deleted_by_hand_runs_from_any_dir
     import re
     import shlex
 
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "remote", "add", "origin", "https://github.com/o/mono.git")  # the repository CI applied from (ADR 60)
-    project(repo / "svc-a", echo_config(name="sa", project_id="mono"), {"handler.py": ""})
-    project(repo / "svc b", echo_config(name="sb", project_id="mono"), {"handler.py": ""})
-    head = commit(repo, "a and b")
-    for d in ("svc-a", "svc b"):
-        assert account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=repo / d, env=in_actions(head)).code == 0
+    repo = deployed_by_ci(account, tmp_path, "svc b")
     gone = repo / "svc b" / "gpu.jsonc"
     for cwd, run in ((repo, ("--config", "svc-a/gpu.jsonc")), (repo / "svc-a", ())):
         gone.unlink()
