@@ -86,14 +86,16 @@ def applied_from(environ: Mapping[str, str]) -> tuple[str | None, str | None]:
 
 def repository(environ: Mapping[str, str], root: str | Path | None) -> str | None:
     """Which repository a gpu.jsonc is in, as the last-applied record keeps it beside the
-    gpu.jsonc's path (ADR 60): `owner/repo`. In GitHub Actions GITHUB_REPOSITORY (as `applied_from`
-    reads it); elsewhere the git remote `origin` of the work tree at `root`, its path without
-    host, user, port or `.git` (`git@github.com:acme/api.git`, `https://github.com/acme/api` and
-    `ssh://git@github.com/acme/api.git` are all `acme/api`), so a laptop's checkout and CI name one
-    repository alike. None when nothing tells: no root, no `origin`, a remote on this machine (a
-    path, `file://`: no repository's name), git missing, or a name that is not plain."""
+    gpu.jsonc's path (ADR 60, ADR 62): `host:path`, the host lower-cased and the path as the forge
+    names it (`github.com:acme/api`, `gitlab.corp:group/sub/svc`). In GitHub Actions the host of
+    GITHUB_SERVER_URL (github.com when unset) and GITHUB_REPOSITORY (as `applied_from` reads it);
+    elsewhere the git remote `origin` of the work tree at `root` (`remote_repository`), so a
+    laptop's checkout and CI name one repository alike. None when nothing tells: no root, no
+    `origin`, a remote on this machine (a path, `file://`: no repository's name), git missing, or
+    a name that is not plain."""
     if environ.get("GITHUB_ACTIONS") == "true" and _part(environ.get("GITHUB_REPOSITORY"), 100):
-        return environ["GITHUB_REPOSITORY"]
+        host = _url_host(environ.get("GITHUB_SERVER_URL") or "https://github.com")
+        return f"{host}:{environ['GITHUB_REPOSITORY']}" if host else None
     if root is None:
         return None
     try:
@@ -104,28 +106,67 @@ def repository(environ: Mapping[str, str], root: str | Path | None) -> str | Non
     return remote_repository(done.stdout.strip()) if done.returncode == 0 else None
 
 
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?")  # a host name, lower-cased: no IP literal in brackets, no `_`
+
+
+def _host(authority: str) -> str | None:
+    """The host of a URL's authority (`user:token@Host:port`), lower-cased, without user,
+    password, token or port; None for anything that is not a plain host name."""
+    host = authority.rpartition("@")[2]
+    host = host.split(":", 1)[0].lower().rstrip(".")
+    return host if _HOST.fullmatch(host) else None
+
+
+def _url_host(url: str) -> str | None:
+    """The host of `url` (GITHUB_SERVER_URL: `https://github.example.com`), as `_host` keeps it."""
+    _, sep, rest = url.strip().partition("://")
+    return _host(rest.split("/", 1)[0]) if sep else None
+
+
 def remote_repository(url: str) -> str | None:
-    """`url`, a git remote, as `owner/repo` (`repository`); None for a remote on this machine or
-    anything that is not a plain name. Only the path is kept: a user, a token or a host never is."""
+    """`url`, a git remote, as `host:path` (`repository`); None for a remote on this machine or
+    anything that is not a plain name. A user, a password, a token or a port is never kept: the
+    host as `_host` keeps it (an ssh alias of ~/.ssh/config as written: git gives nothing else),
+    the path without `.git`."""
     url = url.strip()
     if "://" in url:
         scheme, _, rest = url.partition("://")
         if scheme.lower() == "file" or "/" not in rest:
             return None
-        path = rest.split("/", 1)[1]
+        authority, path = rest.split("/", 1)
     elif re.fullmatch(r"[^/:]+:[^/].*", url) and not re.match(r"[A-Za-z]:[\\/]", url):  # scp-like user@host:path (not C:\...)
-        path = url.split(":", 1)[1]
+        authority, path = url.split(":", 1)
     else:
         return None  # a path on this machine
+    host = _host(authority)
     path = path.split("?", 1)[0].split("#", 1)[0].strip("/")
     path = path[:-4] if path.endswith(".git") else path
     path = path.rstrip("/")
-    return path if "/" in path and _part(path, 200) else None
+    return f"{host}:{path}" if host and "/" in path and _part(path, 200) else None
+
+
+def repository_parts(name: str) -> tuple[str | None, str]:
+    """A recorded repository as (host, path): `github.com:acme/api` is ("github.com", "acme/api");
+    a name without `:`, as gpuctl wrote before ADR 62 (`acme/api`, `group/sub/svc`), has no host:
+    (None, the whole name). A path never holds `:`, so no path is read as a host."""
+    host, sep, path = name.partition(":")
+    return (host.lower(), path) if sep else (None, name)
 
 
 def same_repository(a: str, b: str) -> bool:
-    """GitHub (and most hosts) name repositories case-insensitively."""
-    return a.casefold() == b.casefold()
+    """Whether two recorded repositories are one: one host and one path, the path compared without
+    case as GitHub (and most forges) name repositories (ADR 62, review 11, R11-9). Two names
+    without host (records of an earlier gpuctl) compare by path, as ADR 60 did. A name without host
+    is never one with a host: that it is on that host is not provable (`maybe_same_repository`)."""
+    (host_a, path_a), (host_b, path_b) = repository_parts(a), repository_parts(b)
+    return host_a == host_b and path_a.casefold() == path_b.casefold()
+
+
+def maybe_same_repository(a: str, b: str) -> bool:
+    """Whether `a` and `b` may be one repository that `same_repository` cannot prove: one path,
+    and only one of them names its host (a record written before ADR 62)."""
+    (host_a, path_a), (host_b, path_b) = repository_parts(a), repository_parts(b)
+    return (host_a is None) != (host_b is None) and path_a.casefold() == path_b.casefold()
 
 
 def place_repository(where: str | None) -> str | None:
@@ -201,19 +242,25 @@ def public_text(text: str, repository: str | None) -> str:
     return public_repositories(public_holders(text), repository)
 
 
-# A repository a message names (`of repository owner/repo`, ADR 60's notes: planner._other_repository), as
-# remote_repository keeps it (a path of segments, a self-hosted forge's groups too); no dot last (a sentence's).
-_REPOSITORY_IN_TEXT = re.compile(r"\brepository (?P<owner>[A-Za-z0-9._-]+)(?:/[A-Za-z0-9._-]+)*/[A-Za-z0-9._-]*[A-Za-z0-9_-]")
+# A repository a message names (`of repository github.com:owner/repo`, ADR 60's notes: planner._other_repository), as
+# remote_repository keeps it (a host, then a path of segments, a self-hosted forge's groups too; a record of an
+# earlier gpuctl without host); no dot last (a sentence's).
+_REPOSITORY_IN_TEXT = re.compile(r"\brepository (?:(?P<host>[A-Za-z0-9.-]+):)?(?P<owner>[A-Za-z0-9._-]+)(?:/[A-Za-z0-9._-]+)*/[A-Za-z0-9._-]*[A-Za-z0-9_-]")
+PUBLIC_HOST = "github.com"  # the one host a page on GitHub names (ADR 62): any other may be a company's private forge
 
 
 def public_repositories(text: str, repository: str | None) -> str:
-    """`text` with each repository it names (`repository owner/repo`) whose owner is not that of
-    `repository` (this run's, GITHUB_REPOSITORY) written ANOTHER_REPOSITORY (review 11, R11-7): a
-    record's repository may come from a laptop's private remote, and the drift issue and plan
-    comment of a public repository are public. With no `repository` known none is named."""
+    """`text` with each repository it names (`repository github.com:owner/repo`) written
+    ANOTHER_REPOSITORY unless its owner is that of `repository` (this run's, GITHUB_REPOSITORY)
+    and its host, when it names one, is github.com (review 11, R11-7, R11-9): a record's
+    repository may come from a laptop's private remote on a company's forge, and the drift issue
+    and plan comment of a public repository are public. With no `repository` known none is named."""
     owner = repository.split("/", 1)[0].casefold() if repository and "/" in repository else None
-    return _REPOSITORY_IN_TEXT.sub(lambda found: found.group(0) if owner is not None and found["owner"].casefold() == owner
-                                   else ANOTHER_REPOSITORY, text)
+
+    def shown(found: re.Match) -> str:
+        public = owner is not None and found["owner"].casefold() == owner and found["host"] in (None, PUBLIC_HOST)
+        return found.group(0) if public else ANOTHER_REPOSITORY
+    return _REPOSITORY_IN_TEXT.sub(shown, text)
 
 
 def public_holders(text: str) -> str:

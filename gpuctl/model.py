@@ -244,7 +244,7 @@ class Desired:
     # Whether HEAD's tree has a file at a path from the repository root (config.ancestry.Ancestry.in_head,
     # git once per path); None (the callable's answer): git cannot tell. None (the field): no repository.
     config_in_head: Callable[[str], bool | None] | None = field(default=None, compare=False, repr=False)
-    # Which repository this gpu.jsonc is in (gpuctl.author.repository: owner/repo; asked once, only by a
+    # Which repository this gpu.jsonc is in (gpuctl.author.repository: host:owner/repo; asked once, only by a
     # deploy's record writes and for an endpoint that left gpu.jsonc, ADR 60); None: nothing tells.
     config_repository: Callable[[], str | None] | None = field(default=None, compare=False, repr=False)
 

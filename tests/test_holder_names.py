@@ -103,5 +103,14 @@ def test_a_page_on_github_names_another_repository_only_of_this_repositorys_owne
         kept = public_text(said("ACME/team-b", ours), "acme/public-site")
         assert "ACME/team-b" in kept, kept
     assert "gitlab.corp/a/b" not in public_text("of repository gitlab.corp/a/b.", "acme/x")
+    # Review 11, R11-9: the record names the host; a page on GitHub names only github.com, never a company's forge.
+    for ours in ("github.com:acme/public-site", None):
+        text = said("gitlab.corp:acme/api", ours)
+        shown = public_text(text, "acme/public-site")
+        assert "gitlab.corp" not in shown and "acme/api" not in shown and ANOTHER_REPOSITORY in shown, shown
+        assert "github.com:acme/api" in public_text(said("github.com:acme/api", ours), "acme/public-site")
+        assert "secret-group" not in public_text(said("github.com:secret-group/x", ours), "acme/public-site")
+    mixed = said("acme/api", "ghe.corp:acme/public-site")  # this run's own host on GitHub Enterprise Server is not shown either
+    assert "ghe.corp" in mixed and "ghe.corp" not in public_text(mixed, "acme/public-site"), public_text(mixed, "acme/public-site")
     assert "secret-group" not in public_text("of repository secret-group/acquisition-target", None)  # no repository known: none shown
     assert public_text(holder_name(12, "lee-thinkpad"), "acme/x") == public_holders(holder_name(12, "lee-thinkpad"))

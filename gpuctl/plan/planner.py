@@ -272,29 +272,36 @@ def _other_repository(e: dict, record: drift.Record | None, desired: Desired, fl
     repositories of one project_id, each with gpu.jsonc at its root, name one config path (ADR 35):
     the repository the record names tells them apart. Kept when it names another repository
     (`other-config`), or one this checkout cannot be shown to be (no CI, no git remote `origin`:
-    `config-unproven`). A record naming none (no record; applied outside Actions from a directory
-    without an `origin`, or by an earlier gpuctl from outside Actions) is as before: nothing tells."""
+    `config-unproven`; also one named without its host by a gpuctl before ADR 62 whose path is this
+    repository's: on which host it was is not known, R11-9). A record naming none (no record; applied
+    outside Actions from a directory without an `origin`, or by an earlier gpuctl from outside
+    Actions) is as before: nothing tells."""
     theirs = record.applied_in() if record is not None else None
     if theirs is None:
         return None
-    from gpuctl.author import same_repository
+    from gpuctl.author import maybe_same_repository, same_repository
 
     ours, project_id = desired.repository(), desired.project_id
     if ours and same_repository(theirs, ours):
         return None
     eid, config = str(e.get("id")), record.config or "a gpu.jsonc"
     delete = suggest("serverless", "delete", eid, flags=flags)
-    if ours:
-        return (f'applied from {config} of repository {theirs} (same project_id "{project_id}"), not from this repository ({ours}); '
+    if ours and not maybe_same_repository(theirs, ours):
+        return (f'applied from {config} of repository {theirs} (same project_id "{project_id}"), not from this one, repository {ours}; '
                 "kept: only the repository whose gpu.jsonc applied an endpoint takes it for its orphan",
                 "other-config", f'endpoint {eid} was last applied from {config} of repository {theirs}, not this one, with project_id '
                                 f'"{project_id}" too: kept, never pruned from here (repository {theirs} manages it). Give each repository\'s gpu.jsonc its own '
                                 f"project_id, or, if nothing should run it, delete it with `{delete}`")
-    why = (f"last applied from {config} of repository {theirs}, and whether this checkout is that repository cannot be told (outside "
-           'GitHub Actions, no git remote "origin")')
+    if ours:
+        why = (f"last applied from {config} of repository {theirs}, recorded without the host it is on (by a gpuctl before ADR 62), "
+               f"so whether this checkout (repository {ours}) is that repository cannot be told")
+        run = "If it is this repository's endpoint and nothing should run it"
+    else:
+        why = (f"last applied from {config} of repository {theirs}, and whether this checkout is that repository cannot be told (outside "
+               'GitHub Actions, no git remote "origin")')
+        run = f"Run the deploy in a checkout of repository {theirs} (or its CI); if it is gone and nothing should run the endpoint"
     return (f"{why}; kept: nothing shows it is this repository's",
-            UNPROVEN_CODE, f'endpoint {eid} (project_id "{project_id}") was {why}: kept, never pruned from here. Run the deploy in a checkout of '
-                               f"repository {theirs} (or its CI); if it is gone and nothing should run the endpoint, delete it with `{delete}`")
+            UNPROVEN_CODE, f'endpoint {eid} (project_id "{project_id}") was {why}: kept, never pruned from here. {run}, delete it with `{delete}`')
 
 
 def _applied_commit(record: drift.Record) -> str | None:

@@ -3,7 +3,7 @@
 so the record's gpu.jsonc (ADR 35) names the same path for both and told them apart by nothing:
 repository B's `deploy -y --prune` deleted repository A's live endpoint as one that "left
 gpu.jsonc", and B's drift advised pruning it. The record now keeps which repository applied an
-endpoint (GitHub Actions: GITHUB_REPOSITORY; elsewhere the git remote `origin` as owner/repo),
+endpoint (GitHub Actions: GITHUB_REPOSITORY; elsewhere the git remote `origin`; with its host, ADR 62),
 and an endpoint another repository applied is kept with a note naming it; so is one whose record
 names a repository this checkout cannot be shown to be, never pruned on a guess."""
 
@@ -131,7 +131,7 @@ def test_a_deploy_from_a_checkout_that_cannot_name_its_repository_keeps_the_one_
     keeps svc-a instead of deleting it."""
     a, b = two_repositories(account, tmp_path, origins=("git@github.com:acme/team-a.git", "git@github.com:acme/team-b.git"))
     svc_a = next(e for e in account.endpoints() if e["name"] == "svc-a")
-    assert recorded_repository(account, svc_a["id"]) == "acme/team-a"
+    assert recorded_repository(account, svc_a["id"]) == "github.com:acme/team-a"
     clone = tmp_path / "team-a-clone"
     git(tmp_path, "clone", "-q", str(a), str(clone))
     config = json.loads((clone / "gpu.jsonc").read_text())
@@ -140,7 +140,7 @@ def test_a_deploy_from_a_checkout_that_cannot_name_its_repository_keeps_the_one_
     commit(clone, "G=2")
     applied = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=clone)
     assert applied.code == 0 and "1 updated" in applied.out, applied.out + applied.err
-    assert recorded_repository(account, svc_a["id"]) == "acme/team-a"
+    assert recorded_repository(account, svc_a["id"]) == "github.com:acme/team-a"
     note = assert_kept_from_team_a(account, b, None)
     assert "acme/team-a" in note["message"], note
 
@@ -164,3 +164,15 @@ def test_an_endpoint_another_repository_applied_and_renamed_in_the_account_is_no
     assert account.gpu("serverless", "deploy", "-y", "--prune", "--provider", "local", cwd=d).code == 0
     now = {e["id"]: e["name"] for e in account.endpoints()}
     assert now[theirs["id"]] == "worker-renamed-by-ops" and sorted(now.values()) == ["worker", "worker-renamed-by-ops"], now
+
+
+def test_prune_keeps_an_endpoint_a_same_named_repository_on_another_host_applied(account, tmp_path):
+    """Review 11, R11-9: acme/api on a company GitLab and acme/api on GitHub, one project_id.
+    The record named the path alone, so both read as `acme/api` and B's --prune deleted A's
+    live endpoint. The record now names the host too (no user, token or port)."""
+    _, b = two_repositories(account, tmp_path, origins=("https://lee:glpat-0123456789@GitLab.Corp:8443/acme/api.git",
+                                                        "git@github.com:acme/api.git"))
+    svc_a = next(e for e in account.endpoints() if e["name"] == "svc-a")
+    assert recorded_repository(account, svc_a["id"]) == "gitlab.corp:acme/api"
+    note = assert_kept_from_team_a(account, b, None)
+    assert "repository gitlab.corp:acme/api" in note["message"] and "glpat" not in note["message"], note
