@@ -179,3 +179,32 @@ def test_a_plan_with_nothing_that_left_gpu_jsonc_never_asks_which_repository_thi
     plan(desired, Observed(), CATALOG, prune=True)
     plan(desired, Observed(({"id": "x", "name": "other", "env": {MARKER_ENV: "q"}},), (), ()), CATALOG, prune=True)
     assert asked == []
+
+
+def _record(endpoint_id: str, name: str, repository: str | None, config: str | None = "gpu.jsonc") -> dict:
+    return {**drift.record_body("p", endpoint_id, name, {}, "2026-12-07T00:00:00Z", config=config, repository=repository), "id": f"t-{endpoint_id}"}
+
+
+def test_a_create_or_replace_takes_the_repository_the_block_s_previous_record_named():
+    """Review F1: the record of an endpoint a replace or a create makes keeps the repository the
+    block's previous record named (drift.previous_repositories), for a run that cannot name its
+    own. A replace: its endpoint's record. A create: the records naming the block and this
+    gpu.jsonc whose endpoint no other block declares, when they agree."""
+    from gpuctl.plan.model import Kind, ResourceChange
+
+    def change(name, action, endpoint_id=None):
+        return ResourceChange(Kind.ENDPOINT, name, f"endpoint.{name}", action, endpoint_id, desired={"name": name})
+
+    changes = [change("replaced", Action.REPLACE, "ep1"), change("gone", Action.CREATE), change("renamed", Action.CREATE),
+               change("torn", Action.CREATE), change("elsewhere", Action.CREATE), change("taken", Action.CREATE),
+               change("other", Action.UPDATE, "ep7"), change("never", Action.CREATE)]
+    templates = [_record("ep1", "replaced", "acme/a"), _record("ep0", "replaced", "acme/z"),  # a replace reads its own endpoint's record
+                 _record("ep2", "gone", "acme/a"), _record("ep2b", "gone", None),  # one naming none does not disagree
+                 _record("ep3", "renamed", "Acme/A"), _record("ep3b", "renamed", "acme/a"),  # one repository, spelled two ways
+                 _record("ep4", "torn", "acme/a"), _record("ep4b", "torn", "acme/b"),  # two repositories: which is not guessed
+                 _record("ep5", "elsewhere", "acme/a", config="svc/gpu.jsonc"),  # another gpu.jsonc's block (ADR 35)
+                 _record("ep7", "taken", "acme/a")]  # its endpoint is another block's now
+    assert drift.previous_repositories(changes, templates, "p", "gpu.jsonc") == {
+        "endpoint.replaced": "acme/a", "endpoint.gone": "acme/a", "endpoint.renamed": "Acme/A"}
+    assert drift.previous_repositories(changes, templates, "q", "gpu.jsonc") == {}  # another project's records
+    assert drift.previous_repositories(changes, [_record("ep5", "elsewhere", "acme/a", config=None)], "p", "gpu.jsonc") == {"endpoint.elsewhere": "acme/a"}

@@ -37,7 +37,7 @@ def declared(change: Any, ids: Mapping[str, str]) -> dict[str, Any]:
 
 def remember(provider: Provider, project_id: str, endpoint_id: str, declared: Mapping[str, Any], now: float, new: bool = False, *,
              applied: bool = True, by: str | None = None, version: int | None = None, config: str | None = None,
-             source: tuple[str | None, str | None] = (None, None), repository: str | None = None) -> dict:
+             source: tuple[str | None, str | None] = (None, None), repository: str | None = None, succeeds: str | None = None) -> dict:
     """Create or update the record of `endpoint_id`; `declared` comes from `declared()`. A
     `new` endpoint (this apply just created it) can have no record yet, so none is looked for
     unless the create of the record is refused. An `applied` write (the endpoint was just
@@ -48,14 +48,17 @@ def remember(provider: Provider, project_id: str, endpoint_id: str, declared: Ma
     apply beside the digest of the block it applied (drift.config_digest, ADR 37); `repository`
     the repository that gpu.jsonc is in (gpuctl.author.repository, ADR 60); when this run cannot
     tell it (None), the one the record named is kept (review 11, R11-8), so a deploy from a
-    checkout without a usable `origin` never drops the protection ADR 60 gives."""
+    checkout without a usable `origin` never drops the protection ADR 60 gives. A `new` endpoint
+    has no record to keep it from: `succeeds` is the repository the block's previous record
+    named (drift.previous_repositories: the replaced endpoint's, or one deleted or renamed in the
+    account), kept likewise (review F1)."""
     def body(existing: dict | None) -> dict:
         kept, block = drift.applies_of(existing), drift.config_digest(drift.record_digests(endpoint_id, declared))
         at = drift.apply_moment(kept, now) if applied else iso_utc(now)
         applies = kept + ([[at, by, version]] if applied else [])
         sources = drift.sources_of(existing) + ([[at, block, *source]] if applied else [])
         return drift.record_body(project_id, endpoint_id, str(declared.get("name") or ""), declared, at, applies, config, sources,
-                                 repository or _repository_of(existing))
+                                 repository or _repository_of(existing) or succeeds)
 
     existing = None if new else _find(provider, endpoint_id)
     if existing is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
@@ -201,6 +201,7 @@ class Engine:
     applied_by: str | None = None  # who applies (gpuctl.author), kept with each apply in the last-applied record
     config_id: str | None = None  # which gpu.jsonc applies (config.loader.config_identity), kept in the last-applied record (ADR 35)
     repository: str | None = None  # which repository that gpu.jsonc is in (gpuctl.author.repository), kept in the record too (ADR 60)
+    previous: Mapping[str, str] = field(default_factory=dict)  # by address, the repository the previous record of a block the plan creates or replaces named (drift.previous_repositories), kept when `repository` is None (review F1)
     applied_from: tuple[str | None, str | None] = (None, None)  # where it applies from and which commit (gpuctl.author.applied_from), kept with each apply (ADR 37)
     lease_lost: Callable[[], str | None] = lambda: None  # None while this run still holds the account lease (asked of the account), else what became of it (`Lease.lost`)
     lease_known_lost: Callable[[], str | None] = lambda: None  # what became of the account lease as this run knows already (`Lease.lost`, no request): once set, no new change starts
@@ -614,7 +615,7 @@ class Engine:
         new = change.action in (Action.CREATE, Action.REPLACE) and not note  # created just now, under a new id
         try:
             applied.remember(self.provider, self.project_id, endpoint_id, applied.declared(change, ids), self.now(), new, by=self.applied_by, version=version,
-                             config=self.config_id, source=self.applied_from, repository=self.repository)
+                             config=self.config_id, source=self.applied_from, repository=self.repository, succeeds=self.previous.get(change.address))
         except ProviderError as exc:
             missed = f"the last-applied record was not written ({exc.summary}); drift origins of this endpoint may be wrong until its next applied change"
             return endpoint_id, f"{note}; {missed}" if note else missed

@@ -28,7 +28,7 @@ from gpuctl.events import Emit, Note, PlanReady
 from gpuctl.interrupts import cleanup
 from gpuctl.model import Desired, Observed, Unresolved
 from gpuctl.plan import plan as make_plan
-from gpuctl.plan.drift import lagging_records
+from gpuctl.plan.drift import lagging_records, previous_repositories
 from gpuctl.plan.planner import unreported
 from gpuctl.plan.model import CHANGING, Plan
 from gpuctl.provider.errors import Who
@@ -479,7 +479,7 @@ class Deployment:
             return self._checked(self._result(plan, observed, None), {})
         if self.request.before_write is not None:
             self.request.before_write()  # a newer run may have applied while this one waited for the lease
-        return self._execute(plan, lease)
+        return self._execute(plan, observed, lease)
 
     def _lease_lost(self, lease: Lease, result: DeployResult, changed: str | None = None) -> ApplyFailed:
         """The account lease was taken from this run while it applied (another run's
@@ -537,13 +537,16 @@ class Deployment:
         self.sleep(self.request.grace)
         return self._replan(plan, f"during the {self.request.grace:.0f}s wait for what the lease's previous holder created to show")
 
-    def _execute(self, plan: Plan, lease: Lease | None = None) -> DeployResult:
-        """Apply `plan` under the account `lease`; the name claims of the holder it was taken
-        from go with it, and claims left in the account are deleted once the apply is done."""
+    def _execute(self, plan: Plan, observed: Observed, lease: Lease | None = None) -> DeployResult:
+        """Apply `plan` (made against `observed`) under the account `lease`; the name claims of
+        the holder it was taken from go with it, and claims left in the account are deleted once
+        the apply is done."""
         r = self.request
+        repository = r.desired.repository()
+        previous = {} if repository else previous_repositories(plan.changes, observed.templates, r.desired.project_id, r.desired.config_id)
         left_by = lease.replaced if lease is not None else None
         journal = Journal(r.project_dir / ".gpu" / "journal.jsonl")
-        engine = Engine(self.provider, r.desired.project_id, journal, self.emit, grace=r.grace, parallelism=r.parallelism, applied_by=r.applied_by, applied_from=r.applied_from, config_id=r.desired.config_id, repository=r.desired.repository(), flags=r.flags,
+        engine = Engine(self.provider, r.desired.project_id, journal, self.emit, grace=r.grace, parallelism=r.parallelism, applied_by=r.applied_by, applied_from=r.applied_from, config_id=r.desired.config_id, repository=repository, previous=previous, flags=r.flags,
                         # through the engine's provider and voice: a step a second interrupt abandoned neither sends nor says anything more
                         claim=lambda change: name_claim(engine.provider, r.desired.project_id, change, lambda m: engine.say(Note(m, "plain")), left_by, stop=engine.stopping),
                         lease_lost=lambda: self._taken(lease), lease_known_lost=lambda: lease.lost if lease is not None else None)

@@ -283,6 +283,39 @@ def lagging_records(changes: Iterable[ResourceChange], templates: Iterable[Mappi
             and lagging(records.get(str(c.id)), str(c.id), fields.flatten(c.desired) | {"name": c.name}, config, repository)]
 
 
+def previous_repositories(changes: Iterable[ResourceChange], templates: Iterable[Mapping[str, Any]], project_id: str,
+                          config: str | None = None) -> dict[str, str]:
+    """By address, for each endpoint a plan (made against an account with `templates`) creates
+    or replaces, the repository the block's previous last-applied record names (`Record.applied_in`,
+    ADR 60): a replace's, the record of the endpoint it deletes; a create's, the records of this
+    project naming the block (`endpoint_name`) and this gpu.jsonc (`config`, or none: ADR 35)
+    whose endpoint no other block declares: one deleted in the account, or renamed in it and kept
+    (ADR 59). Left out when they name none, or disagree. The record of the new endpoint keeps it
+    when the run cannot name its own repository, as an update keeps the one its record named
+    (review 11, R11-8; review F1): a replace or a create from a checkout without `origin` must
+    not leave the block's endpoint to another repository's --prune."""
+    from gpuctl.author import same_repository
+
+    changes = [c for c in changes if c.kind is Kind.ENDPOINT]
+    creating = [c for c in changes if c.action in (Action.CREATE, Action.REPLACE) and c.desired is not None]
+    if not creating:
+        return {}
+    records = records_of(templates, project_id)
+    declared = {str(c.id) for c in changes if c.id and c.desired is not None and c.action is not Action.REPLACE}
+    by_block: dict[str, list[Record]] = {}
+    for r in records.values():
+        if r.endpoint_id not in declared and not (r.config and config and r.config != config):
+            by_block.setdefault(r.endpoint_name, []).append(r)
+    out: dict[str, str] = {}
+    for c in creating:
+        replaced = records.get(str(c.id)) if c.action is Action.REPLACE else None
+        named = [r.applied_in() for r in ([replaced] if replaced is not None else by_block.get(c.name, []))]
+        named = [n for n in named if n]
+        if named and all(same_repository(n, named[0]) for n in named):
+            out[c.address] = named[0]
+    return out
+
+
 def record_env(project_id: str, endpoint_id: str, name: str, declared: Mapping[str, Any], applied_at: str,
                applies: list[list] | None = None, config: str | None = None, sources: list[list] | None = None,
                repository: str | None = None) -> dict[str, str]:

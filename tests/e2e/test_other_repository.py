@@ -176,3 +176,59 @@ def test_prune_keeps_an_endpoint_a_same_named_repository_on_another_host_applied
     assert recorded_repository(account, svc_a["id"]) == "gitlab.corp:acme/api"
     note = assert_kept_from_team_a(account, b, None)
     assert "repository gitlab.corp:acme/api" in note["message"] and "glpat" not in note["message"], note
+
+
+def without_origin(account, tmp_path):
+    """team-a (origin acme/team-a) and team-b (acme/team-b) as above, team-a deployed; then
+    team-a's checkout loses its `origin`: from now on it cannot name its repository."""
+    a, b = two_repositories(account, tmp_path, origins=("git@github.com:acme/team-a.git", "git@github.com:acme/team-b.git"))
+    svc_a = next(e for e in account.endpoints() if e["name"] == "svc-a")
+    assert recorded_repository(account, svc_a["id"]) == "github.com:acme/team-a"
+    git(a, "remote", "remove", "origin")
+    return a, b, svc_a
+
+
+def test_a_replace_from_a_checkout_that_cannot_name_its_repository_keeps_the_one_the_record_named(account, tmp_path):
+    """Review, F1: a replace deleted the endpoint and its record, then created the new one with
+    a record naming no repository, so team-b's --prune planned to delete team-a's new endpoint.
+    The new endpoint's record now carries the repository the replaced one's named."""
+    a, b, svc_a = without_origin(account, tmp_path)
+    account.server.admin("POST", "seed", {"endpoints": [svc_a | {"type": "LOAD_BALANCER"}]})  # made a load balancer in the console: v2 cannot PATCH it back
+    applied = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=a)
+    assert applied.code == 0 and "1 replaced" in applied.out, applied.out + applied.err
+    [new] = [e for e in account.endpoints() if e["name"] == "svc-a"]
+    assert new["id"] != svc_a["id"], new
+    assert recorded_repository(account, new["id"]) == "github.com:acme/team-a"
+    note = assert_kept_from_team_a(account, b, None)
+    assert "acme/team-a" in note["message"], note
+
+
+def test_a_create_in_place_of_an_endpoint_deleted_in_the_account_keeps_the_repository_its_record_named(account, tmp_path):
+    """The same root: svc-a deleted in the console, team-a's checkout without `origin` creates
+    it again; the new record names the repository the block's previous record named."""
+    a, b, svc_a = without_origin(account, tmp_path)
+    assert account.server.http.delete(f"/v2/serverless/{svc_a['id']}").status_code in (200, 204)
+    applied = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=a)
+    assert applied.code == 0 and "1 created" in applied.out, applied.out + applied.err
+    [new] = [e for e in account.endpoints() if e["name"] == "svc-a"]
+    assert recorded_repository(account, new["id"]) == "github.com:acme/team-a"
+    note = assert_kept_from_team_a(account, b, None)
+    assert "acme/team-a" in note["message"], note
+
+
+def test_a_create_beside_an_endpoint_renamed_in_the_account_keeps_the_repository_its_record_named(account, tmp_path):
+    """The same root (ADR 59): svc-a renamed in the console is kept (config-unproven: this
+    checkout cannot show it is acme/team-a) and the block creates a new svc-a, whose record names
+    acme/team-a as the block's previous record did; team-b's --prune deletes neither."""
+    a, b, svc_a = without_origin(account, tmp_path)
+    answer = account.server.http.patch(f"/v2/serverless/{svc_a['id']}", json={"name": "svc-a-by-ops"})
+    assert answer.status_code == 200, answer.text
+    applied = account.gpu("serverless", "deploy", "-y", "--provider", "local", cwd=a)
+    assert applied.code == 0 and "1 created" in applied.out, applied.out + applied.err
+    [new] = [e for e in account.endpoints() if e["name"] == "svc-a"]
+    assert recorded_repository(account, new["id"]) == "github.com:acme/team-a"
+    planned = account.gpu("serverless", "deploy", "--plan", "--prune", "--json", "--provider", "local", cwd=b)
+    assert planned.code == 0, planned.out + planned.err
+    assert not [r for r in planned.json()["resource_changes"] if r["action"] == "delete"], planned.out
+    assert account.gpu("serverless", "deploy", "-y", "--prune", "--provider", "local", cwd=b).code == 0
+    assert {e["name"] for e in account.endpoints()} == {"svc-a", "svc-a-by-ops", "svc-b"}
