@@ -85,7 +85,7 @@ class _Unset(dict):
 
 
 ORPHAN_NOTE = "not in gpu.jsonc, still running; deploy --prune deletes it"
-RENAMED_NOTE = "renamed in the account, while its block has another endpoint; still running, never pruned (see drift)"  # ADR 59
+RENAMED_NOTE = "renamed in the account, while its block has another endpoint or another claims it too; still running, never pruned (see drift)"  # ADR 59
 
 
 def project_rows(app: AppContext, target: Target) -> list[dict]:
@@ -109,6 +109,8 @@ def project_rows(app: AppContext, target: Target) -> list[dict]:
         # the block's own change; an unmanaged endpoint of the same name beside ours is listed
         # by the plan too, as a change of that name
         named = [c for c in result.changes if c.kind.value == "endpoint" and c.name == spec.name and c.action is not Action.ORPHAN]
+        if not named:  # endpoints renamed in the account claim it, and none holds its name: each is a row below (review 11, R11-4)
+            continue
         change = next((c for c in named if c.drift not in (Drift.UNMANAGED, Drift.DUPLICATE)), named[0])  # a duplicate beside it: the one deploy keeps
         if change.action is Action.CREATE or change.drift is Drift.UNMANAGED:
             holder = live.get(change.id) if change.drift is Drift.UNMANAGED else None

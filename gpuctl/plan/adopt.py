@@ -10,8 +10,8 @@ endpoint is matched by name and marker like any other. Pure, like the planner.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gpuctl.commands import NONE, suggest
@@ -74,11 +74,14 @@ def renamed(spec: EndpointSpec, project_id: str, account: Account, flags=None) -
     return old[0], [], [_renames(str(old[0].get("id")), spec.renamed_from, address, "renamed_from")]
 
 
-def renamed_in_account(endpoints: Iterable[dict], records: Mapping[str, Any], project_id: str, names: Collection[str],
+def renamed_in_account(endpoints: Iterable[dict], records: Mapping[str, Any], project_id: str, names: Mapping[str, str],
                        config: str | None = None, repository: Callable[[], str | None] = lambda: None) -> dict[str, tuple[dict, ...]]:
     """By block name, this project's endpoints (its marker) whose last-applied record (by
-    endpoint id) names that block of gpu.jsonc (`names`) while the account gives them another
-    name, which is no block's: renamed in the account, such as in the console (ADR 59). One
+    endpoint id) names that block of gpu.jsonc while the account gives them another name, which
+    is no block's: renamed in the account, such as in the console (ADR 59). `names`: each name a
+    record may carry, to its block (`record_names`): a block's name, and its `renamed_from`,
+    since a record written before the block was renamed in gpu.jsonc names the old one (review
+    11, R11-5: else that endpoint was an orphan, deleted by --prune while a new one was made). One
     pass over the account, so planning stays linear. A record another gpu.jsonc wrote (its
     `config` is not this one's, ADR 35) names none of this one's blocks; nor does one another
     repository's gpu.jsonc wrote, or one naming a repository this run cannot be shown to be
@@ -92,14 +95,37 @@ def renamed_in_account(endpoints: Iterable[dict], records: Mapping[str, Any], pr
         if record is None or owner(e) != project_id:
             continue
         was, now = record.endpoint_name, e.get("name")
-        if not was or was == now or was not in names or (isinstance(now, str) and now in names):
+        if not was or was == now or was not in names or (isinstance(now, str) and now in names):  # `now` another block's, or its renamed_from's
             continue
         if record.config and config and record.config != config:
             continue
         if (theirs := record.applied_in()) and not ((ours := repository()) and same_repository(theirs, ours)):
             continue
-        found.setdefault(was, []).append(e)
+        found.setdefault(names[was], []).append(e)
     return {name: tuple(es) for name, es in found.items()}
+
+
+def record_names(specs: Iterable[EndpointSpec]) -> dict[str, str]:
+    """Each name a last-applied record of a block's endpoint may carry, to that block: its own
+    name, and its `renamed_from` (the name it was applied under before the block was renamed in
+    gpu.jsonc). The loader keeps a `renamed_from` apart from every block's name and every other
+    `renamed_from`; a block's own name wins all the same."""
+    own: dict[str, str] = {}
+    old: dict[str, str] = {}
+    for s in specs:  # one pass: planning stays linear (issue 11)
+        own[s.name] = s.name
+        if s.renamed_from:
+            old[s.renamed_from] = s.name
+    return old | own
+
+
+@dataclass(frozen=True)
+class Unguessed(Diagnostic):
+    """Two or more of this project's endpoints renamed in the account whose records name one
+    block (`found`), and nothing holds its name: deploy stops; a report lists each one (the
+    planner's `_not_guessed`), labelled renamed-in-account, instead (review 11, R11-4)."""
+
+    found: tuple[dict, ...] = field(default=(), compare=False, hash=False)
 
 
 def in_account(spec: EndpointSpec, account: Account, renamed: Mapping[str, tuple[dict, ...]],
@@ -109,16 +135,17 @@ def in_account(spec: EndpointSpec, account: Account, renamed: Mapping[str, tuple
     block's (`renamed`: `renamed_in_account`), else None: the ordinary match decides. The plan
     then renames it back in place, keeping its id and URL (ADR 59). An endpoint holding the
     block's name is never second-guessed: the renamed one is then kept and listed (planner's
-    `_orphans`). Two renamed ones: the plan stops, as for two of one name."""
+    `_orphans`). Two renamed ones: the plan stops, as for two of one name (`Unguessed`, which a
+    report lists instead)."""
     found = renamed.get(spec.name)
     if not found or account.endpoints_named(spec.name):
         return None
     if len(found) > 1:
         ids = ", ".join(f'{e.get("id")} ("{e.get("name")}")' for e in sorted(found, key=lambda e: str(e.get("id"))))
-        return None, [Diagnostic(f'{counted(len(found), "endpoint")} of this project were last applied as this block and renamed in the account ({ids}); '
-                                 "gpuctl will not guess which one is this block's", f"endpoint.{spec.name}",
-                                 hint=f"delete the ones nobody calls, by id (`{suggest('serverless', 'delete', 'ID', '--force', flags=flags or NONE)}`), "
-                                      "then plan again: deploy renames the one left back to the block's name")], []
+        return None, [Unguessed(f'{counted(len(found), "endpoint")} of this project were last applied as this block and renamed in the account ({ids}); '
+                                "gpuctl will not guess which one is this block's", f"endpoint.{spec.name}",
+                                hint=f"delete the ones nobody calls, by id (`{suggest('serverless', 'delete', 'ID', '--force', flags=flags or NONE)}`), "
+                                     "then plan again: deploy renames the one left back to the block's name", found=found)], []
     return found[0], [], []
 
 

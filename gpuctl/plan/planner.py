@@ -18,7 +18,8 @@ from gpuctl.model import MARKER_ENV, MODEL_TEMPLATES, REDACTED, Desired, Endpoin
 from gpuctl.plan import cost, drift, fields, registries
 from gpuctl.v2 import env_of, owner, volume_ids
 from gpuctl.plan.account import Account, index
-from gpuctl.plan.adopt import adopt_advice, adopted, in_account, other_project_advice, renamed, renamed_in_account, unmatched_rename, with_rename
+from gpuctl.plan.adopt import (Unguessed, adopt_advice, adopted, in_account, other_project_advice, record_names, renamed, renamed_in_account,
+                               unmatched_rename, with_rename)
 from gpuctl.plan.model import Action, Drift, FieldChange, Kind, Plan, ResourceChange, update_reason
 from gpuctl.plan.names import lookalike_notices
 from gpuctl.plan.volumes import ResolvedVolume, preserved, resolve_volume, shared
@@ -180,17 +181,27 @@ def _kept(out: list[ResourceChange], notes: list[Notice], endpoint: dict, addres
     notes.append(Notice(code, note, address, level="note"))
 
 
-def _renamed_ids(renamed: Mapping[str, tuple[dict, ...]], holders: Mapping[str, str]) -> dict[str, tuple[str, str | None]]:
+def _renamed_ids(renamed: Mapping[str, tuple[dict, ...]], holders: Mapping[str, str]) -> dict[str, tuple[str, str | None, tuple[dict, ...]]]:
     """By endpoint id, each endpoint renamed in the account (adopt.renamed_in_account): (the
-    block its record names, the id of the endpoint that block has instead, if any)."""
-    return {str(e.get("id")): (name, holders.get(name)) for name, es in renamed.items() for e in es}
+    block its record names, the id of the endpoint that block has instead, if any, and the
+    other endpoints renamed in the account whose records name that block)."""
+    return {str(e.get("id")): (name, holders.get(name), tuple(o for o in es if o is not e)) for name, es in renamed.items() for e in es}
 
 
-def _not_guessed(e: dict, address: str, block: str, holder: str | None, catalog: Catalog) -> ResourceChange:
+def _not_guessed(e: dict, address: str, block: str, holder: str | None, others: tuple[dict, ...], catalog: Catalog) -> ResourceChange:
     """An endpoint renamed in the account whose block has another endpoint (`holder`: one
-    holding the block's name, or one `renamed_from` or `adopt` matched): which one callers use
-    is not known, so it is neither renamed back nor deleted (--prune included), and listed (ADR 59)."""
-    other = f"endpoint.{block} is endpoint {holder} now" if holder else f"the block endpoint.{block} has no endpoint of its own"
+    holding the block's name, or one `renamed_from` or `adopt` matched), or none, since other
+    ones renamed in the account claim it too (`others`; deploy stops on them, a report lists
+    each: review 11, R11-4): which one callers use is not known, so it is neither renamed back
+    nor deleted (--prune included), and listed (ADR 59)."""
+    if holder:
+        other = f"endpoint.{block} is endpoint {holder} now"
+    elif others:
+        ids = ", ".join(f'{o.get("id")} ("{o.get("name")}")' for o in sorted(others, key=lambda o: str(o.get("id"))))
+        other = (f"the last-applied {'records' if len(others) > 1 else 'record'} of {ids} say{'' if len(others) > 1 else 's'} so too, and no endpoint "
+                 f'holds the name "{block}" (deploy stops until one of them is left)')
+    else:
+        other = f"the block endpoint.{block} has no endpoint of its own"
     why = (f'its last-applied record {drift.record_name(str(e.get("id")))} says it is endpoint.{block} of gpu.jsonc, renamed in the account to '
            f'"{e.get("name")}", but {other}: gpuctl does not guess which one callers use, so it neither renames it back nor deletes it '
            f"(--prune never deletes it); still running, {cost.observed_cost_phrase(e, catalog)}")
@@ -199,7 +210,7 @@ def _not_guessed(e: dict, address: str, block: str, holder: str | None, catalog:
 
 def _orphans(spec_names: set[str], desired: Desired, observed: Observed, catalog: Catalog, prune: bool, matched: set[str],
              records: Mapping[str, drift.Record], flags: Flags = NONE,
-             renamed: Mapping[str, tuple[str, str | None]] | None = None) -> tuple[list[ResourceChange], set[str], list[Notice]]:
+             renamed: Mapping[str, tuple[str, str | None, tuple[dict, ...]]] | None = None) -> tuple[list[ResourceChange], set[str], list[Notice]]:
     """Owned endpoints that left gpu.jsonc: deleted under --prune, otherwise shown as orphans,
     with what they still cost, because they keep running (and billing) until someone acts.
     Also the volumes the deleted ones attach, which the plan then preserves. An endpoint a
@@ -538,7 +549,9 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     `report` (a drift report, never applied), a block whose name an endpoint this project does
     not own has taken is listed as that endpoint, labelled unmanaged, instead, and a volume
     larger in the account than gpu.jsonc's size_gb is listed, labelled larger-in-account, and endpoints beyond the one
-    deploy keeps among several of this project with a block's name are listed, labelled duplicate.
+    deploy keeps among several of this project with a block's name are listed, labelled duplicate,
+    and several renamed in the account whose records name one block (nothing holding its name),
+    which deploy refuses to choose between, are each listed, labelled renamed-in-account (R11-4).
 
     In three steps: the volumes (`_volumes`), each endpoint block (`_plan_endpoint`), then what
     the account holds beyond gpu.jsonc (`_beyond_config`: orphans, unmanaged endpoints, kept
@@ -554,9 +567,10 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
     tally = _Tally(changes=[v.change for v in volumes.values()], costs=[cost.volume_cost(v) for v in volumes.values()], errors=errors,
                    notices=notices + _priority_note(desired) + _volume_note(desired) + _no_local_command(desired, target))
     records = drift.records_of(observed.templates, desired.project_id)
-    names = frozenset(s.name for s in desired.endpoints)
+    record_as = record_names(desired.endpoints)  # the names a block's record may carry, to the block
+    names = frozenset(record_as.values())
     reading = _Reading(desired, account, catalog, target, report, records, drift.deleted_records(records, {str(e.get("id")) for e in observed.endpoints}), volume_of, flags,
-                       renamed_in_account(observed.endpoints, records, desired.project_id, names, desired.config_id, desired.repository), names)
+                       renamed_in_account(observed.endpoints, records, desired.project_id, record_as, desired.config_id, desired.repository), names)
     for spec in desired.endpoints:
         _plan_endpoint(spec, reading, tally)
     tally.notices += shared(volumes.values(), observed.endpoints, lambda e: owner(e) == desired.project_id or str(e.get("id")) in tally.matched or str(e.get("id")) in records,
@@ -580,8 +594,9 @@ def plan(desired: Desired, observed: Observed, catalog: Catalog, *, target: str 
 
 def _plan_endpoint(spec: EndpointSpec, reading: _Reading, tally: _Tally) -> None:
     """One endpoint block: the account endpoint it is (adopted, renamed, or matched by name
-    and marker), and its change, notices and cost, into `tally`. In a report, a duplicate or
-    a name another owner has taken is listed instead of stopping the plan."""
+    and marker), and its change, notices and cost, into `tally`. In a report, a duplicate, a
+    name another owner has taken, or endpoints renamed in the account that claim the block
+    alike (listed by `_orphans`) are listed instead of stopping the plan."""
     project_id = reading.desired.project_id
     live, errs, notes = (adopted(spec, project_id, reading.account) or renamed(spec, project_id, reading.account, reading.flags)
                          or in_account(spec, reading.account, reading.renamed, reading.flags)
@@ -590,6 +605,8 @@ def _plan_endpoint(spec: EndpointSpec, reading: _Reading, tally: _Tally) -> None
         tally.changes += _duplicate_changes(spec, errs[0])
         tally.matched.update(str(e.get("id")) for e in errs[0].extra)
         live, errs = errs[0].keep, []
+    if reading.report and len(errs) == 1 and isinstance(errs[0], Unguessed):  # each one is listed (`_orphans`): the block has none of its own
+        return
     if reading.report and errs and all(isinstance(e, Taken) for e in errs):
         theirs = errs[0].endpoint
         tally.changes.append(ResourceChange(Kind.ENDPOINT, spec.name, f"endpoint.{spec.name}", Action.NOOP, theirs.get("id"), errs[0].message, drift=Drift.UNMANAGED))
@@ -610,7 +627,7 @@ def _plan_endpoint(spec: EndpointSpec, reading: _Reading, tally: _Tally) -> None
         change, warnings = drift.classify(with_rename(_endpoint_change(spec, live, declared, missing), live), live, project_id, reading.records, reading.deleted,
                                           spec.renamed_from, reading.desired.config_id)
         if live is not None and any(e is live for e in reading.renamed.get(spec.name, ())):
-            change = _renamed_back(change, live)
+            change = _renamed_back(change, live, reading.records[str(live.get("id"))].endpoint_name)
         tally.changes.append(change)
         tally.notices += warnings
         tally.matched.add(str((live or {}).get("id")))
@@ -618,11 +635,15 @@ def _plan_endpoint(spec: EndpointSpec, reading: _Reading, tally: _Tally) -> None
     tally.costs.append(cost.endpoint_cost(spec, live, reading.catalog))
 
 
-def _renamed_back(change: ResourceChange, live: dict) -> ResourceChange:
+def _renamed_back(change: ResourceChange, live: dict, applied_as: str) -> ResourceChange:
     """The change of a block whose endpoint was renamed in the account (ADR 59): labelled so,
-    with the reason that says which record tells it and that deploy renames it back in place."""
+    with the reason that says which record tells it and that deploy renames it back in place.
+    `applied_as`: the name the record gives it, the block's `renamed_from` when the block was
+    renamed in gpu.jsonc since (review 11, R11-5)."""
+    was = "" if applied_as == change.name else f' (applied as "{applied_as}", this block\'s renamed_from)'
+    back = "back " if applied_as == change.name else ""
     why = (f'renamed in the account to "{live.get("name")}": its last-applied record {drift.record_name(str(live.get("id")))} says it is this '
-           f'block\'s endpoint, so deploy renames it back to "{change.name}" in place (same id and URL; a name is no container change, so its '
+           f'block\'s endpoint{was}, so deploy renames it {back}to "{change.name}" in place (same id and URL; a name is no container change, so its '
            "workers keep running)")
     if change.action is Action.REPLACE:
         why += f"; and {change.reason}"

@@ -158,7 +158,7 @@ def label_advice(label: str | None, resource: dict, project_id: str, owner: str 
                 "and so a new URL (tell whoever calls it), or remove its block from gpu.jsonc")
     if label == "renamed-in-account" and resource["action"] == "orphan":  # its block has another endpoint: not guessed (ADR 59)
         return (f"its last-applied record says it is the endpoint of a block of gpu.jsonc, renamed in the account, while that block has another "
-                f"endpoint now (the reason names both): gpuctl does not guess which one callers use, and never deletes either (--prune included). "
+                f"endpoint now, or another one renamed in the account claims it too (the reason names them): gpuctl does not guess which one callers use, and never deletes either (--prune included). "
                 f"Keep the one they call: to keep this one, delete the other by its id with {_cmd(flags, 'serverless', 'delete', 'ID')}, and {deploy} then "
                 f"renames this one back to the block's name (same id and URL); otherwise delete this one with {_cmd(flags, 'serverless', 'delete', ref)}")
     if label == "renamed-in-account":

@@ -119,3 +119,82 @@ def test_a_second_endpoint_holding_the_name_is_not_guessed_and_prune_deletes_nei
     assert item["drift"] == "renamed-in-account" and "deploy --prune" not in item["what_to_do"] and f"delete {batch['id']}" in item["what_to_do"]
     assert account.gpu("serverless", "deploy", "-y", "--prune", cwd=proj).code == 0
     assert {e["id"] for e in account.endpoints()} >= {batch["id"], now["batch"]["id"]}
+
+
+def test_a_block_renamed_in_gpu_jsonc_takes_its_endpoint_renamed_in_the_account(account, renamed):
+    """Review 11, R11-5: endpoint "batch" renamed in the console to "batch-renamed" while the
+    block is renamed in gpu.jsonc to "batch2" with `"renamed_from": "batch"` (the documented way
+    to rename a block). The record names block "batch", which renamed_from says is batch2's old
+    name: the plan is one update renaming the endpoint to "batch2" in place, never a delete of
+    it (with --prune) plus a create of a new id and URL, nor an orphan without --prune."""
+    proj, batch = renamed
+    cfg = two_blocks()
+    cfg["serverless"][1] |= {"name": "batch2", "renamed_from": "batch"}
+    (proj / "gpu.jsonc").write_text(json.dumps(cfg))
+    for extra in ([], ["--prune"]):
+        result = account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", "--json", *extra, cwd=proj)
+        assert result.code == 2, result.err
+        doc = result.json()
+        jsonschema.validate(doc, PLAN_SCHEMA)
+        endpoints = [(r["address"], r["action"], r["id"], r["drift"]) for r in doc["resource_changes"] if r["kind"] == "endpoint" and r["action"] != "no-op"]
+        assert endpoints == [("endpoint.batch2", "update", batch["id"], "renamed-in-account")], (extra, endpoints)
+        (change,) = [r for r in doc["resource_changes"] if r["address"] == "endpoint.batch2"]
+        assert [(c["path"], c["before"], c["after"]) for c in change["changes"]] == [("name", "batch-renamed", "batch2")]
+    report = account.gpu("serverless", "drift", "--json", cwd=proj)
+    assert report.code == 2, report.err
+    assert [(d["address"], d["id"], d["action"]) for d in report.json()["drift"]] == [("endpoint.batch2", batch["id"], "update")]
+
+    applied = account.gpu("serverless", "deploy", "-y", "--prune", cwd=proj)
+    assert applied.code == 0, applied.err
+    now = by_name(account)
+    assert sorted(now) == ["api", "batch2"] and now["batch2"]["id"] == batch["id"] and now["batch2"]["requestUrls"] == batch["requestUrls"]
+    assert account.gpu("serverless", "drift", cwd=proj).code == 0
+    assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", "--prune", cwd=proj).code == 0
+
+
+def record_of(account, endpoint_id: str) -> dict:
+    (record,) = [t for t in account.server.http.get("/v2/templates").json()["templates"] if t["name"] == f"gpuctl-applied-{endpoint_id}"]
+    return record
+
+
+@pytest.fixture
+def two_renamed(account, renamed):
+    """A second endpoint of this project whose last-applied record names block batch too (a
+    copy of the first one's record), both renamed in the account: neither holds the name."""
+    proj, batch = renamed
+    second = account.server.create_endpoint("batch-b", worker=None, image=batch["image"], env={"GPUCTL_PROJECT": "r8app"})
+    record = record_of(account, batch["id"])
+    body = {k: record[k] for k in ("image", "env", "category", "serverless") if k in record} | {"name": f"gpuctl-applied-{second['id']}"}
+    answer = account.server.http.post("/v2/templates", json=body | {"startSsh": False, "startJupyter": False})
+    assert answer.status_code == 201, answer.text
+    return proj, batch, second
+
+
+def test_two_endpoints_renamed_from_one_block_stop_deploy_but_drift_and_list_report_them(account, two_renamed):
+    """Review 11, R11-4: deploy rightly stops (gpuctl will not guess which one is the block's),
+    but drift and list exited 1 with no report. They list both, with the delete-by-id advice."""
+    proj, batch, second = two_renamed
+    ids = sorted([batch["id"], second["id"]])
+    stopped = account.gpu("serverless", "deploy", "--plan", cwd=proj)
+    assert stopped.code == 1 and "will not guess" in stopped.err and all(i in stopped.err for i in ids), stopped.err
+
+    as_json = account.gpu("serverless", "drift", "--json", cwd=proj)
+    text = account.gpu("serverless", "drift", cwd=proj)
+    assert as_json.code == text.code == 2, (as_json.err, text.err)
+    doc = as_json.json()
+    jsonschema.validate(doc, DRIFT_SCHEMA)
+    items = sorted((d for d in doc["drift"] if d["id"] in ids), key=lambda d: d["id"])
+    assert [(d["id"], d["drift"]) for d in items] == [(i, "renamed-in-account") for i in ids], doc["drift"]
+    assert not [d for d in doc["drift"] if d["action"] == "create"], doc["drift"]  # deploy creates nothing: it stops
+    for item, other in zip(items, reversed(ids)):
+        assert other in item["reason"] and "endpoint.batch" in item["reason"], item
+        assert f"delete {item['id']}" in item["what_to_do"] and "deploy --prune" not in item["what_to_do"], item["what_to_do"]
+    flat = " ".join(text.out.split())
+    assert all(i in flat for i in ids) and "renamed in the account" in flat, flat
+
+    listed = account.gpu("serverless", "list", "--json", cwd=proj)
+    assert listed.code == 0, listed.err
+    rows = listed.json()
+    rows = rows["endpoints"] if isinstance(rows, dict) else rows
+    assert sorted(r["id"] for r in rows if r["id"] in ids) == ids, rows
+    assert account.gpu("serverless", "list", cwd=proj).code == 0
