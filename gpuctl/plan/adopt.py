@@ -50,19 +50,41 @@ def adopted(spec: EndpointSpec, project_id: str, account: Account) -> tuple[dict
     return target, [], notices
 
 
-def renamed(spec: EndpointSpec, project_id: str, account: Account, flags=None) -> tuple[dict | None, list[Diagnostic], list[Notice]] | None:
+def applied_here(record: Any, config: str | None, repository: Callable[[], str | None]) -> bool:
+    """Whether an endpoint whose last-applied record is `record` (None: it has none) may be
+    taken by a block of this gpu.jsonc (`config`, ADR 35) of this repository (`repository`,
+    asked only when the record names one; ADR 60, 62): not when the record names another
+    gpu.jsonc, another repository, or a repository this run cannot be shown to be. That
+    endpoint is kept as ADR 60 keeps it, never renamed and written over from here."""
+    from gpuctl.author import same_repository
+
+    if record is None:
+        return True
+    if record.config and config and record.config != config:
+        return False
+    theirs = record.applied_in()
+    return not theirs or bool((ours := repository()) and same_repository(theirs, ours))
+
+
+def renamed(spec: EndpointSpec, project_id: str, account: Account, flags=None, records: Mapping[str, Any] | None = None,
+            config: str | None = None, repository: Callable[[], str | None] = lambda: None) -> tuple[dict | None, list[Diagnostic], list[Notice]] | None:
     """(this project's endpoint of the block's previous name, errors, notices) when
     `spec.renamed_from` applies now (ADR 29), else None. It applies while this project owns
     no endpoint of the block's name and one of the old name; then the plan renames that one in
     place, so its id, URL, workers and volume stay. Two of the old name: the plan stops, as
     for two of one name. Anything else (the rename was applied, the old one is gone, or an
-    endpoint of another owner holds the new name) is the ordinary match's to decide."""
+    endpoint of another owner holds the new name) is the ordinary match's to decide. An
+    endpoint of the old name whose last-applied record (`records`, by id) another gpu.jsonc or
+    another repository wrote is not this block's to take (`applied_here`; review 12, F3: a
+    `renamed_from` naming another repository's endpoint renamed it and wrote this block over it)."""
     if not spec.renamed_from:
         return None
     same_name = account.endpoints_named(spec.name)
     if same_name:
         return None
-    old = [e for e in account.endpoints_named(spec.renamed_from) if owner(e) == project_id]
+    records = records or {}
+    old = [e for e in account.endpoints_named(spec.renamed_from)
+           if owner(e) == project_id and applied_here(records.get(str(e.get("id"))), config, repository)]
     if not old:
         return None
     address = f"endpoint.{spec.name}"
@@ -86,9 +108,7 @@ def renamed_in_account(endpoints: Iterable[dict], records: Mapping[str, Any], pr
     `config` is not this one's, ADR 35) names none of this one's blocks; nor does one another
     repository's gpu.jsonc wrote, or one naming a repository this run cannot be shown to be
     (`repository`: this one's, asked only then; ADR 60, review 11, R11-1): that endpoint is
-    kept as ADR 60 keeps it, never renamed back and written over from here."""
-    from gpuctl.author import same_repository
-
+    kept as ADR 60 keeps it, never renamed back and written over from here (`applied_here`)."""
     found: dict[str, list[dict]] = {}
     for e in endpoints:
         record = records.get(str(e.get("id")))
@@ -97,9 +117,7 @@ def renamed_in_account(endpoints: Iterable[dict], records: Mapping[str, Any], pr
         was, now = record.endpoint_name, e.get("name")
         if not was or was == now or was not in names or (isinstance(now, str) and now in names):  # `now` another block's, or its renamed_from's
             continue
-        if record.config and config and record.config != config:
-            continue
-        if (theirs := record.applied_in()) and not ((ours := repository()) and same_repository(theirs, ours)):
+        if not applied_here(record, config, repository):
             continue
         found.setdefault(names[was], []).append(e)
     return {name: tuple(es) for name, es in found.items()}

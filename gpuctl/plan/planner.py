@@ -598,7 +598,8 @@ def _plan_endpoint(spec: EndpointSpec, reading: _Reading, tally: _Tally) -> None
     name another owner has taken, or endpoints renamed in the account that claim the block
     alike (listed by `_orphans`) are listed instead of stopping the plan."""
     project_id = reading.desired.project_id
-    live, errs, notes = (adopted(spec, project_id, reading.account) or renamed(spec, project_id, reading.account, reading.flags)
+    live, errs, notes = (adopted(spec, project_id, reading.account) or renamed(spec, project_id, reading.account, reading.flags, reading.records,
+                                                                                    reading.desired.config_id, reading.desired.repository)
                          or in_account(spec, reading.account, reading.renamed, reading.flags)
                          or _match(spec, project_id, reading.account, reading.records, reading.deleted, reading.flags))
     if reading.report and len(errs) == 1 and isinstance(errs[0], Duplicated):

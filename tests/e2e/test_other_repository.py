@@ -232,3 +232,24 @@ def test_a_create_beside_an_endpoint_renamed_in_the_account_keeps_the_repository
     assert not [r for r in planned.json()["resource_changes"] if r["action"] == "delete"], planned.out
     assert account.gpu("serverless", "deploy", "-y", "--prune", "--provider", "local", cwd=b).code == 0
     assert {e["name"] for e in account.endpoints()} == {"svc-a", "svc-a-by-ops", "svc-b"}
+
+
+def test_a_renamed_from_naming_another_repository_s_endpoint_does_not_take_it(account, tmp_path):
+    """Review 12, F3: team-b's block written with `"renamed_from": "svc-a"` (a copy-paste, or a
+    guess) renamed team-a's endpoint to team-b's block and wrote it over; R11-1 had closed only
+    the console-rename match. renamed_from takes only an endpoint whose record may be this
+    gpu.jsonc's: team-a's is kept with the other-config note, and team-b's block is created."""
+    _, b = two_repositories(account, tmp_path, origins=("git@github.com:acme/team-a.git", "git@github.com:acme/team-b.git"))
+    svc_a = next(e for e in account.endpoints() if e["name"] == "svc-a")
+    config = echo_config(name="svc-b", project_id="r8gh")
+    config["serverless"]["renamed_from"] = "svc-a"
+    project(b, config)
+    commit(b, "renamed_from")
+    planned = account.gpu("serverless", "deploy", "--plan", "--prune", "--json", "--provider", "local", cwd=b)
+    assert planned.code == 0, planned.out + planned.err
+    actions = {r["address"]: (r["action"], r.get("id")) for r in planned.json()["resource_changes"]}
+    assert actions["endpoint.svc-b"] == ("create", None), actions
+    assert ("no-op", svc_a["id"]) in actions.values(), actions
+    assert account.gpu("serverless", "deploy", "-y", "--prune", "--provider", "local", cwd=b).code == 0
+    now = {e["id"]: e["name"] for e in account.endpoints()}
+    assert now[svc_a["id"]] == "svc-a" and sorted(now.values()) == ["svc-a", "svc-b"], now
