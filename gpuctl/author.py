@@ -255,12 +255,25 @@ def public_repositories(text: str, repository: str | None) -> str:
     and its host, when it names one, is github.com (review 11, R11-7, R11-9): a record's
     repository may come from a laptop's private remote on a company's forge, and the drift issue
     and plan comment of a public repository are public. With no `repository` known none is named."""
-    owner = repository.split("/", 1)[0].casefold() if repository and "/" in repository else None
 
     def shown(found: re.Match) -> str:
-        public = owner is not None and found["owner"].casefold() == owner and found["host"] in (None, PUBLIC_HOST)
+        public = _owned(found["owner"], repository) and found["host"] in (None, PUBLIC_HOST)
         return found.group(0) if public else ANOTHER_REPOSITORY
     return _REPOSITORY_IN_TEXT.sub(shown, text)
+
+
+def public_repository_place(where: str | None, repository: str | None) -> str | None:
+    """`where` (an apply's place, `applied_from`) as a page of `repository` (GITHUB_REPOSITORY) may
+    show it: by `public_place`, and a GitHub Actions place of a repository `public_repositories`
+    would not name as ANOTHER_REPOSITORY (review 11, F4)."""
+    shown = public_place(where)
+    theirs = place_repository(shown)
+    return ANOTHER_REPOSITORY if theirs is not None and not _owned(theirs.split("/", 1)[0], repository) else shown
+
+
+def _owned(owner: str, repository: str | None) -> bool:
+    """Whether `owner` owns `repository` too (GitHub names owners case-insensitively); never with no repository known."""
+    return bool(repository) and "/" in repository and repository.split("/", 1)[0].casefold() == owner.casefold()
 
 
 def public_holders(text: str) -> str:

@@ -114,3 +114,36 @@ def test_a_page_on_github_names_another_repository_only_of_this_repositorys_owne
     assert "ghe.corp" in mixed and "ghe.corp" not in public_text(mixed, "acme/public-site"), public_text(mixed, "acme/public-site")
     assert "secret-group" not in public_text("of repository secret-group/acquisition-target", None)  # no repository known: none shown
     assert public_text(holder_name(12, "lee-thinkpad"), "acme/x") == public_holders(holder_name(12, "lee-thinkpad"))
+
+
+def test_a_published_document_names_another_owners_repository_in_no_text_and_keeps_its_data():
+    """Review 11, F4: `document.published`, the one filter of what gpu github writes of a plan or
+    drift document (the plan artifact too), rewrites every text for people, whatever its field,
+    and an apply's place in another owner's GitHub Actions; the values a saved plan is compared
+    and applied by are left as they are, and a reason so rewritten compares as the same plan."""
+    import json
+
+    from gpuctl.author import ANOTHER_REPOSITORY
+    from gpuctl.render.document import comparable, published, writes
+
+    named = "of repository secret-group/target"
+    doc = {"project_id": "p", "provider": "local", "config": "gpu.jsonc", "observed_digest": "d",
+           "notes": [{"code": "other-config", "address": "endpoint.a", "message": f"applied from gpu.jsonc {named}"}],
+           "warnings": [{"code": "w", "address": None, "message": f"pid 12 on lee-laptop said {named}"}],
+           "resource_changes": [{"address": "endpoint.a", "name": "a", "id": "e1", "action": "update", "reason": f"kept {named}",
+                                 "desired": {"name": "a", "env": {"NOTE": named}},
+                                 "changes": [{"path": "env.NOTE", "before": named, "after": "x", "origin": "other-config",
+                                              "applied_from": {"at": 1, "by": "lee", "where": "secret-group/target:main", "commit": None, "config": "gpu.jsonc"}}]}],
+           "policy": {"violations": [{"rule": "r", "endpoint": "a", "path": None, "message": f"x {named}", "source": None}]},
+           "a_later_field": {"deep": [f"text {named}"]}}
+    shown = published(doc, "acme/site")
+    text = json.dumps({k: v for k, v in shown.items() if k != "resource_changes"}) + json.dumps(shown["resource_changes"][0]["reason"])
+    assert "secret-group" not in text and ANOTHER_REPOSITORY in text and "lee-laptop" not in text, text
+    change = shown["resource_changes"][0]["changes"][0]
+    assert change["applied_from"]["where"] == ANOTHER_REPOSITORY, change
+    assert (change["before"], shown["resource_changes"][0]["desired"]) == (named, doc["resource_changes"][0]["desired"])  # values: gpu.jsonc's, the account's
+    assert writes(shown) == writes(doc) and comparable(shown["resource_changes"]) == comparable(doc["resource_changes"])
+    assert "secret-group" in json.dumps(doc)  # not changed
+    ours = published(doc | {"notes": [{"code": "c", "address": None, "message": "of repository ACME/b"}]}, "acme/site")
+    assert ours["notes"][0]["message"] == "of repository ACME/b"
+    assert published(doc, "secret-group/site")["resource_changes"][0]["changes"][0]["applied_from"]["where"] == "secret-group/target:main"

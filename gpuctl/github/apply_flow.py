@@ -134,7 +134,7 @@ def _apply_attempts(job: Job, config: str, opts: ApplyOptions, scratch: Path, pl
     try:
         job.readable(config)  # before anything reads it (ADR 50)
         for attempt in range(1, ATTEMPTS + 1):
-            fresh = runner.plan_document(job.app, config, opts.provider, opts.policy, prune=opts.prune, flags=suggested)
+            fresh = runner.plan_document(job.app, config, opts.provider, opts.policy, prune=opts.prune, flags=suggested, repository=job.actions.repository)
             planned["project_id"] = fresh.get("project_id")
             if not fresh["has_changes"] and opts.health is None:
                 return Applied(key, 0, "nothing to apply: " + runner.plan_summary(fresh), f"### gpuctl: nothing to apply for `{key}`\n\n{runner.plan_summary(fresh)}\n" + job.footer("Checked", key))

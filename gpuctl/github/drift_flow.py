@@ -152,7 +152,7 @@ def run(job: Job, opts: DriftOptions) -> int:
 def _read(job: Job, config: str, opts: DriftOptions) -> dict | GpuctlError:
     try:
         job.readable(config)  # before anything reads it (ADR 50)
-        return runner.drift_document(job.app, config, opts.provider, flags=flags(job, config, opts))
+        return runner.drift_document(job.app, config, opts.provider, flags=flags(job, config, opts), repository=job.actions.repository)
     except GpuctlError as exc:
         return runner.setup_advice(exc)
 

@@ -195,7 +195,8 @@ def _plan_one(job: Job, config: str, key: str, path: Path, opts: PlanOptions, he
     that tops the comment when the pull request changes it."""
     try:
         doc = runner.plan_document(job.app, config, opts.provider, choice.path or opts.policy, allow, opts.prune, untrusted,
-                                   policy_shown=choice.shown, also=choice.also, flags=job.flags(config, opts.provider, opts.policy))
+                                   policy_shown=choice.shown, also=choice.also, flags=job.flags(config, opts.provider, opts.policy),
+                                   repository=job.actions.repository)
         note = policy_base.note(choice, doc)  # takes the pull request's version's verdict out of the document
         runner.save_plan(doc, path)
     except GpuctlError as exc:

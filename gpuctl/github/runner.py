@@ -34,7 +34,7 @@ def _session(app: AppContext, config: str, provider: str | None, from_plan: str 
 
 
 def plan_document(app: AppContext, config: str, provider: str | None, policy: str | None = None, allow=None, prune: bool = False,
-                  untrusted: bool = False, *, flags: Flags, policy_shown: str | None = None, also: str | None = None) -> dict:
+                  untrusted: bool = False, *, flags: Flags, repository: str | None, policy_shown: str | None = None, also: str | None = None) -> dict:
     """The plan document of `deploy --plan --config CONFIG` against the account. Never starts
     the local provider: a plan against an account that is not there is an error. `allow`, if
     given, is called with the loaded config (gpuctl.model.Desired: the project it plans, its
@@ -47,11 +47,12 @@ def plan_document(app: AppContext, config: str, provider: str | None, policy: st
     is checked against it too (no second read of the account), and what it would report is
     kept in `also_policy` (its `policy` section, or `error`: why it could not be read), which
     the caller takes out before the document is saved. Everything made of it is written to
-    GitHub (the comment, the job summary, the plan artifact), so an apply from another gpu.jsonc
-    names its place as a public page may (`document.public`, ADR 39)."""
+    GitHub (the comment, the job summary, the plan artifact), so it is the document as gpu github
+    publishes it in `repository` (`Job.actions.repository`; `document.published`: no host, ADR 39;
+    another owner's repository never named, review 11 F4); also the plan saved for the apply."""
     from gpuctl.cli.connect import connect
     from gpuctl.cli.deploy import deployment_for
-    from gpuctl.render.document import public, to_document
+    from gpuctl.render.document import published, to_document
 
     s = _session(app, config, provider, policy=policy, prune=prune, variables={} if untrusted else None, policy_shown=policy_shown, flags=flags)
     if untrusted and s.desired.config_id is not None:  # the fork's configs, downloaded without .git, are laid out as in the repository
@@ -69,10 +70,10 @@ def plan_document(app: AppContext, config: str, provider: str | None, policy: st
         plan = deployment_for(s, account if scope is None else _Narrowed(account, scope.view)).plan()
     finally:
         account.close()
-    doc = public(to_document(plan, s.locate))
+    doc = to_document(plan, s.locate)
     if also is not None:
         doc["also_policy"] = _checked_against(s, plan, also)
-    return doc
+    return published(doc, repository)
 
 
 def _checked_against(s, plan, policy: str) -> dict:
@@ -119,16 +120,16 @@ def plan_summary(doc: dict) -> str:
     return summary_line(doc)
 
 
-def drift_document(app: AppContext, config: str, provider: str | None, flags=None) -> dict:
+def drift_document(app: AppContext, config: str, provider: str | None, flags=None, *, repository: str | None) -> dict:
     """The drift document of `gpu serverless drift --json --config CONFIG`, made as that
-    command makes it (never printed and read back), as a public page may show it
-    (`document.public`, ADR 39): all of it goes to GitHub (the issue, the job summary, the log).
+    command makes it (never printed and read back), as gpu github publishes it in `repository`
+    (`document.published`, ADR 39, review 11 F4): all of it goes to GitHub (the issue, the job summary, the log).
     `flags` (`gpuctl.commands.Flags`): the options its advice's commands carry, as a person
     runs them from the repository root."""
     from gpuctl.cli.drift_cmd import drift_doc
-    from gpuctl.render.document import public
+    from gpuctl.render.document import published
 
-    return public(drift_doc(app, None, provider, config, config_chooses_provider=False, flags=flags))
+    return published(drift_doc(app, None, provider, config, config_chooses_provider=False, flags=flags), repository)
 
 
 def lasting(doc: dict) -> dict:

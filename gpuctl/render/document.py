@@ -122,6 +122,41 @@ def public(doc: dict) -> dict:
     return out
 
 
+# What a document holds that gpuctl reads back, compares or writes (gpu.jsonc's values, the account's,
+# names and ids): `published` leaves it as it is. Every other string is text for people.
+_DATA = frozenset({"desired", "before", "after", "value", "unknown_from", "address", "name", "id", "path", "project_id", "provider",
+                   "config", "format_version", "observed_digest", "kind", "action", "origin", "code", "applied_from"})
+
+
+def published(doc: dict, repository: str | None) -> dict:
+    """A plan or drift document as `gpu github` may publish it, in the repository `repository`
+    (GITHUB_REPOSITORY): the one place that decides it, for everything gpu github writes of it
+    (the comment, the job summary, the drift issue, the plan file of the plan artifact, which a
+    public repository lets anyone download for 30 days). `public` (no host), each text for people
+    (a note, a warning, a reason, a policy message, whatever a later field adds) by
+    `author.public_text`, and an apply's place by `author.public_repository_place`: another
+    repository is named only when this repository's owner owns it (review 11, R11-7, F4). What
+    a saved plan is compared and applied by (`_DATA`) is left as it is, and a resource's reason,
+    text for people, is never compared (`comparable`): the reviewed plan, saved so, applies.
+    The terminal and --json of the account's own user keep the whole text; `doc` itself is not changed."""
+    from gpuctl.author import public_repository_place, public_text
+
+    def walk(value: Any, key: str | None = None) -> Any:
+        if key == "applied_from" and isinstance(value, dict):
+            return value | {"where": public_repository_place(value.get("where"), repository)} if isinstance(value.get("where"), str) else value
+        if key in _DATA:
+            return value
+        if isinstance(value, str):
+            return public_text(value, repository)
+        if isinstance(value, dict):
+            return {k: walk(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, key) for v in value]
+        return value
+
+    return walk(public(doc))
+
+
 def run_flag(keys: list[dict] | None) -> str | None:
     """The per-run flag (`--idle-timeout`) that sets every gpu.jsonc key of a field for this run
     (its `config_keys`, `gpuctl.config.locate`), or None."""
@@ -159,8 +194,11 @@ def _located(change: FieldChange, kind: str, name: str, locate: Locate) -> dict:
 def comparable(resources: list[dict]) -> list[dict]:
     """A checked document's `resource_changes` without what is there for people only
     (`config_keys`: a key's line moves when a comment is added above it; `origin`, read with the
-    flags those keys name), for comparing a saved plan with a fresh one."""
-    return [{**r, "changes": [{k: v for k, v in c.items() if k not in UNCOMPARED} for c in r["changes"]]} if "changes" in r else r for r in resources]
+    flags those keys name; a resource's `reason`, which a plan gpu github published words as a
+    public page may, `published`), for comparing a saved plan with a fresh one. What a plan
+    writes (its action, id, desired body and field changes) is compared whole."""
+    return [{**{k: v for k, v in r.items() if k != "reason"}, "changes": [{k: v for k, v in c.items() if k not in UNCOMPARED} for c in r["changes"]]}
+            if "changes" in r else r for r in resources]
 
 
 WRITES = frozenset(action.value for action in CHANGING)

@@ -579,7 +579,7 @@ def test_the_github_drift_job_gets_the_document_drift_json_prints_without_printi
     monkeypatch.setattr(drift_cmd, "_write", no_writing)
     out, err = io.StringIO(), io.StringIO()
     app = AppContext(environ=account.env | {"DRIFT_TOKEN": SECRET}, cwd=proj, stdout=out, stderr=err)
-    doc = runner.drift_document(app, "gpu.jsonc", None)
+    doc = runner.drift_document(app, "gpu.jsonc", None, repository="acme/api")
     assert dumps(doc) == printed.out
     assert json.loads(printed.out) == doc and out.getvalue() == ""
     assert SECRET not in printed.out

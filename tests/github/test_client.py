@@ -333,7 +333,7 @@ def test_the_drift_job_lists_githubs_requests_under_debug(fake, monkeypatch, tmp
     from gpuctl.cli.context import AppContext
     from gpuctl.github import drift_flow, runner
 
-    monkeypatch.setattr(runner, "drift_document", lambda app, config, provider, flags=None: {"in_sync": True, "drift": [], "project_id": "p", "applying": None})
+    monkeypatch.setattr(runner, "drift_document", lambda app, config, provider, flags=None, repository=None: {"in_sync": True, "drift": [], "project_id": "p", "applying": None})
     monkeypatch.setattr(runner, "drift_markdown", lambda doc, source_url=None, flags=None: "in sync\n")
     monkeypatch.setattr(drift_flow, "ending", lambda doc, flags=None: "")
     (tmp_path / "gpu.jsonc").write_text("{}")
