@@ -49,7 +49,7 @@ def test_the_plan_artifact_names_another_repository_only_of_this_repositorys_own
         assert "secret-group" not in text, text
 
     terminal = account.gpu("serverless", "deploy", "--plan", "--prune", "--json", "--provider", "local", cwd=b, env=actions("acme/b", SHA_B))
-    assert f"of repository {SECRET}" in terminal.out, terminal.out  # the account owner's terminal keeps the whole name
+    assert f"of repository github.com:{SECRET}" in terminal.out, terminal.out  # the account owner's terminal keeps the whole name
 
 
 def test_the_plan_artifact_keeps_a_repository_of_this_repositorys_owner(account, tmp_path):
@@ -57,7 +57,7 @@ def test_the_plan_artifact_keeps_a_repository_of_this_repositorys_owner(account,
     planned = account.gpu("github", "plan", "--no-comment", "--prune", "--provider", "local", "--plan-dir", "plans", cwd=b, env=_github(tmp_path))
     assert planned.code == 0, planned.out + planned.err
     saved = (b / "plans" / "gpu.jsonc.plan.json").read_text()
-    assert "of repository ACME/a" in saved and ANOTHER_REPOSITORY not in saved, saved
+    assert "of repository github.com:ACME/a" in saved and ANOTHER_REPOSITORY not in saved, saved
 
 
 def test_the_reviewed_plan_saved_so_is_applied(account, tmp_path):
