@@ -263,14 +263,15 @@ def test_clearing_the_rules_answers_once_the_requests_they_held_are_in_the_reque
     """A deploy's PATCH held by `commit_then_hang`, let go when the test cleared the rules, was
     read from the request log as never sent on a loaded CI machine (test_interrupt_update_in_flight):
     the log gets a request once it is answered, which came after the clearing's own answer.
-    Clearing now answers only when every request a rule fired on is logged."""
+    Clearing now answers only when every request a hang held is logged (not one a rule fired on
+    whose hang has not begun: test_rules_cleared_before_a_held_request_has_begun_its_hang_still_release_it)."""
     import asyncio
     from types import SimpleNamespace
 
     from gpuctl.local.api.admin import AdminRoutes
 
-    book = SimpleNamespace(fired=2, clear=lambda: None, describe=lambda: {"rules": []})
-    log = SimpleNamespace(faulted=1)  # one of the two requests a rule fired on is still being answered
+    book = SimpleNamespace(held=2, clear=lambda: None, describe=lambda: {"rules": []})
+    log = SimpleNamespace(held=1)  # one of the two requests a hang held is still being answered
     routes = AdminRoutes(SimpleNamespace(reveal=lambda: None), None, None, None, None, book, log, None, "")
 
     async def scenario() -> None:
@@ -278,7 +279,7 @@ def test_clearing_the_rules_answers_once_the_requests_they_held_are_in_the_reque
         for _ in range(20):  # the event loop runs the clearing many times over: it is waiting, not done
             await asyncio.sleep(0)
         assert not clearing.done()
-        log.faulted = 2  # the held request is answered and logged
+        log.held = 2  # the held request is answered and logged
         answer = await asyncio.wait_for(clearing, DEADLINE_S)
         assert answer.status_code == 200
 

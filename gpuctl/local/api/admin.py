@@ -34,7 +34,7 @@ SEED_KEYS = {"endpoints": "endpoint", "networkVolumes": "network_volume", "templ
 
 
 class FaultRules(Protocol):
-    fired: int
+    held: int
 
     def load(self, doc: Any) -> None: ...
 
@@ -46,7 +46,7 @@ class FaultRules(Protocol):
 class RequestHistory(Protocol):
     entries: Iterable[dict[str, Any]]
     writes: int
-    faulted: int
+    held: int
 
     def reset(self) -> None: ...
 
@@ -87,13 +87,13 @@ class AdminRoutes:
         return json_response(self.faults.describe())
 
     async def _settled(self) -> None:
-        """Wait (at most SETTLE_S) until every request a rule fired on, the ones a hang held and
-        clearing let go among them, has been answered and is in the request log: what a test
-        reads of the log once the rules are cleared then has them, however loaded the machine
-        (a PATCH let go was read as never sent). A request still running past that is left to
-        finish; the answer does not wait for it."""
+        """Wait (at most SETTLE_S) until every request a hang held, which clearing let go, has
+        been answered and is in the request log: what a test reads of the log once the rules are
+        cleared then has them, however loaded the machine (a PATCH let go was read as never
+        sent). A request a rule fired on whose hang has not begun (its body not sent yet) is
+        not waited for: it may never come. One still running past SETTLE_S is left to finish."""
         deadline = time.monotonic() + SETTLE_S
-        while self.requests.faulted < self.faults.fired and time.monotonic() < deadline:
+        while self.requests.held < self.faults.held and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
 
     async def get_requests(self, request: Request) -> Response:

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from gpuctl.local.api.http import MAX_BODY, ApiError, json_body, json_response, read_body
 
 FAULT = "gpuctl.fault"  # request scope key: the rule that fired on this request
+HELD = "gpuctl.held"  # request scope key: a hang held this request (the request log counts it, FaultBook.held)
 RESHAPING = ("omit_field", "extra_field")
 
 
@@ -47,6 +48,14 @@ class FaultPoint(Protocol):
         ...
 
 
+async def held(faults: FaultPoint, request: Request, fault: Fault) -> bool:
+    """`faults.hold(fault)` for `request`, marked held, so the request log counts it once
+    answered, as FaultBook counts the hang (the admin route that clears the rules waits for
+    the two to agree)."""
+    request.scope[HELD] = True
+    return await faults.hold(fault)
+
+
 async def before(faults: FaultPoint, request: Request, op: str, kind: str) -> Fault | None:
     """Pick the fault for this request (if any), hang or fail now when that is the fault."""
     fault = faults.decide(op, kind)
@@ -55,7 +64,7 @@ async def before(faults: FaultPoint, request: Request, op: str, kind: str) -> Fa
         return None
     if fault.action == "hang":
         await read_body(request, MAX_BODY)  # read first: the write must still land if the client gives up
-        if not await faults.hold(fault):
+        if not await held(faults, request, fault):
             raise ApiError(503, "the local provider is stopping")  # a server going down does not carry out what it was holding back
     elif fault.action == "status":
         raise faults.error(fault)
@@ -77,7 +86,7 @@ def control(op: str, kind: str) -> Callable[[Callable[..., Awaitable[Response]]]
         async def run(self: Any, request: Request) -> Response:
             fault = await before(self.faults, request, op, kind)
             response = await handler(self, request)
-            if fault is not None and fault.action == "commit_then_hang" and not await self.faults.hold(fault):
+            if fault is not None and fault.action == "commit_then_hang" and not await held(self.faults, request, fault):
                 raise ApiError(503, "the local provider is stopping")
             if fault is not None and fault.action in RESHAPING:
                 response = reshaped(fault, op, response)

@@ -34,7 +34,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gpuctl.jsontext import NonFinite
-from gpuctl.local.api.control import FAULT, FaultPoint
+from gpuctl.local.api.control import FAULT, FaultPoint, held
 from gpuctl.local.api.http import ApiError, json_body, json_response, no_content, route
 from gpuctl.local.controlplane.endpoints import version
 from gpuctl.local.runtime.scheduler import Scheduler
@@ -150,7 +150,7 @@ class WorkerRoutes:
         """A fault rule of kind `worker` on a take that handed out jobs: its answer held
         (`commit_then_hang`) or lost (`commit_then_fail`); the jobs stay with the worker."""
         fault = request.scope[FAULT] = self.faults.decide("take", "worker")
-        if fault is not None and fault.action == "commit_then_hang" and not await self.faults.hold(fault):
+        if fault is not None and fault.action == "commit_then_hang" and not await held(self.faults, request, fault):
             raise ApiError(503, "the local provider is stopping")
         if fault is not None and fault.action == "commit_then_fail":
             raise self.faults.error(fault)

@@ -175,7 +175,7 @@ class FaultBook:
     def __init__(self, rates: RateWindows, signals: Signals):
         self.rates, self.signals = rates, signals
         self.rules: list[FaultRule] = []
-        self.fired = 0  # every rule's firings since the server started, cleared rules' too (AdminRoutes.clear_faults)
+        self.held = 0  # the hangs begun since the server started, of cleared rules too (AdminRoutes.clear_faults)
         self.seed: int | None = None
         self.rng = random.Random()
 
@@ -207,7 +207,6 @@ class FaultBook:
         for rule in self.rules:
             if rule.matches(op, kind) and self.rng.random() < rule.probability:
                 rule.fired += 1
-                self.fired += 1
                 return rule
         return None
 
@@ -220,7 +219,9 @@ class FaultBook:
         the rest of its hang. A rule cleared since it fired holds nothing: it fires when the
         request's head arrives and its hang begins after the body is read (a `commit_then_hang`'s
         after the write), so a test that saw it fire and cleared the rules in between waited out
-        the whole hang. Nothing yields between the check and the wait's registration."""
+        the whole hang. Nothing yields between the check and the wait's registration. Counted
+        in `held` (the request log counts the same requests once answered: api.control.held)."""
+        self.held += 1
         if any(r is rule for r in self.rules):
             await self.signals.wait(_RELEASE, timeout=rule.seconds)
         return not self.signals.shutdown.is_set()

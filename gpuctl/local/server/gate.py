@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gpuctl.local.api.auth import ANONYMOUS, presented_token, token_matches, unauthorized
-from gpuctl.local.api.control import FAULT
+from gpuctl.local.api.control import HELD
 from gpuctl.local.api.http import WRITE, error_response
 from gpuctl.local.runtime.keys import WorkerKeys
 from gpuctl.local.server.ratelimit import RateWindows, RequestLog
@@ -86,4 +86,4 @@ class Gate:
         finally:
             if not path.startswith("/_admin"):
                 write = is_write(method, path) or bool(scope.get(WRITE))
-                self.requests.record(method, path, seen["status"], arrived, write, faulted=scope.get(FAULT) is not None)
+                self.requests.record(method, path, seen["status"], arrived, write, held=bool(scope.get(HELD)))

@@ -47,19 +47,19 @@ class RateWindows:
 
 class RequestLog:
     """What the admin route `/_admin/requests` reports: recent requests and a write counter;
-    and `faulted`, how many requests a fault rule fired on were answered and logged since the
+    and `held`, how many requests a fault rule's hang held were answered and logged since the
     server started (never reset: the admin route that clears the rules waits for it to reach
-    FaultBook.fired, so the requests the rules held are in the log when it answers)."""
+    FaultBook.held, so the requests the rules held are in the log when it answers)."""
 
     def __init__(self, limit: int = 10_000) -> None:
         self.entries: deque[dict[str, Any]] = deque(maxlen=limit)
         self.writes = 0
-        self.faulted = 0
+        self.held = 0
 
-    def record(self, method: str, path: str, status: int, at: float, write: bool, faulted: bool = False) -> None:
+    def record(self, method: str, path: str, status: int, at: float, write: bool, held: bool = False) -> None:
         self.entries.append({"method": method, "path": path, "status": status, "at": at})
         self.writes += int(write)
-        self.faulted += int(faulted)
+        self.held += int(held)
 
     def reset(self) -> None:
         self.entries.clear()
