@@ -16,6 +16,7 @@ import fcntl
 import json
 import os
 import secrets
+import signal
 import shutil
 import socket
 import sys
@@ -139,6 +140,41 @@ def make_lifespan(local: LocalProvider, port: int) -> Any:
     return lifespan
 
 
+LOCK_WAIT_S = 2.0
+
+
+class _LockWaitOver(Exception):
+    pass
+
+
+def take_lock(lock: Any, wait_s: float = LOCK_WAIT_S) -> bool:
+    """Take the data dir's lock, waiting up to `wait_s` for whoever holds it. A client asking
+    whether a server runs (`lifecycle.lock_held`) holds it for an instant, and `gpu local up`
+    asks every few milliseconds while its server starts: a server that gave up at the first
+    refusal took such a probe for another server and exited "already running". A server holds
+    the lock for its lifetime, so the wait ends in a refusal only when one runs. The wait is
+    one blocking flock that SIGALRM ends (Python retries an interrupted call unless the handler
+    raises), so nothing polls and no probe can slip between two tries."""
+    def over(signum: int, frame: Any) -> None:
+        raise _LockWaitOver
+
+    previous = signal.signal(signal.SIGALRM, over)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, wait_s)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except _LockWaitOver:  # also when the alarm came just after flock returned: asking again on the same file is harmless
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    return True
+
+
 def serve(root: Path, port: int) -> int:
     data_dir = DataDir(root)
     try:
@@ -148,9 +184,7 @@ def serve(root: Path, port: int) -> int:
               "it must be a directory you own", file=sys.stderr)
         return ServerExit.DATA_DIR
     lock = open(data_dir.lock, "a+")  # noqa: SIM115 - held for the process lifetime
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    if not take_lock(lock):
         print(f"a local provider is already running for {root}", file=sys.stderr)
         return ServerExit.ALREADY_RUNNING
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

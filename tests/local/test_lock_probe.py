@@ -1,0 +1,57 @@
+"""A client asking "does a server run here?" takes the data dir's lock for an instant
+(`lifecycle.lock_held`), and `gpu local up` asks that every few milliseconds while the server
+it spawned starts. A server whose own lock attempt met such a probe took it for another server,
+exited "already running", and `up` waited 15 s for a server that never came (CI of stop 32:
+`gpu local up --port 0` failed on a fresh data dir). The server now waits a moment for the
+lock: a probe lets go at once, a server never does."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from gpuctl.local.client import lifecycle
+from gpuctl.local.datadir.layout import DataDir, ServerExit
+from tests.support.wait import until
+
+
+def waiting_for(lock: Path) -> bool:
+    """Whether some process is blocked waiting for an flock on `lock` (Linux's /proc/locks)."""
+    inode = os.stat(lock).st_ino
+    return any("->" in line and f":{inode} " in line for line in Path("/proc/locks").read_text().splitlines())
+
+
+def test_a_server_starting_while_a_probe_holds_the_lock_waits_and_starts(tmp_path: Path) -> None:
+    data = tmp_path / "local"
+    data.mkdir(mode=0o700)
+    files = DataDir(data)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("RUNPOD_", "GPUCTL_"))}
+    with files.lock.open("a+") as probe:
+        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # what lock_held holds for an instant
+        server = subprocess.Popen([sys.executable, "-m", "gpuctl.local", "--data-dir", str(data), "--port", "0"], env=environ,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            until(lambda: server.poll() is not None or waiting_for(files.lock), "the server to wait for the lock (or to give up)")
+            fcntl.flock(probe, fcntl.LOCK_UN)
+            assert server.poll() != ServerExit.ALREADY_RUNNING, server.stderr.read() if server.stderr else ""
+            info = until(lambda: server.poll() is not None or lifecycle.read_server_info(data), "the server to say where it listens")
+            assert info is not True and info["pid"] == server.pid, server.stderr.read() if server.stderr else ""
+        finally:
+            lifecycle.stop(data)
+            server.wait(30)
+
+
+def test_a_second_server_still_finds_the_first_running(tmp_path: Path) -> None:
+    """The wait is for a probe: a server that holds the lock for good still turns the second away."""
+    data = tmp_path / "local"
+    first = lifecycle.start(data, 0)
+    try:
+        second = subprocess.run([sys.executable, "-m", "gpuctl.local", "--data-dir", str(data), "--port", "0"], capture_output=True, text=True,
+                                timeout=60, check=False)
+        assert second.returncode == ServerExit.ALREADY_RUNNING and "already running" in second.stderr, second.stderr
+        assert lifecycle.read_server_info(data)["pid"] == first["pid"]
+    finally:
+        lifecycle.stop(data)
