@@ -43,7 +43,7 @@ _BY_LABEL = {
                        "block of gpu.jsonc, the apply workflow refuses to plan.\n",
     "marker-lost": "- **Marker lost** ({names}): putting the account back writes its `GPUCTL_PROJECT` marker again.\n",
     "renamed-in-account": "- **Renamed in the account** ({names}): the same endpoint, which clients call, under another name (its last-applied "
-                          "record says which block it is). Putting the account back renames it back in place, keeping its id and URL; to keep "
+                          "record says which block it is). Putting the account back renames it to the block's name in place, keeping its id and URL; to keep "
                           "the account's name instead, {pull} renames the block in a pull request. Never delete it to end this: a new endpoint "
                           "would get a new id and URL.\n",
     "renamed-in-account-kept": "- **Renamed in the account, while its block has another endpoint** ({names}): gpuctl does not guess which "

@@ -163,7 +163,7 @@ def label_advice(label: str | None, resource: dict, project_id: str, owner: str 
                 f"renames this one back to the block's name (same id and URL); otherwise delete this one with {_cmd(flags, 'serverless', 'delete', ref)}")
     if label == "renamed-in-account":
         return (f"renamed in the account (in the console, say); its last-applied record, kept by endpoint id, says it is this block's endpoint: "
-                f"{deploy} renames it back in place (same id and URL, its workers keep running); to keep the account's name, "
+                f"{deploy} renames it to the block's name in place (same id and URL, its workers keep running; the reason says which name); to keep the account's name, "
                 f"{_cmd(flags, 'serverless', 'pull', '--write')} renames the block in gpu.jsonc (through a pull request)")
     if label == "orphan":
         return f"owned by this project, no longer in gpu.jsonc and still running: {_cmd(flags, 'serverless', 'deploy', '--prune', '-y')} deletes it, or {_cmd(flags, 'serverless', 'import', ref, '--write')} puts its block back in gpu.jsonc"

@@ -56,7 +56,7 @@ def test_drift_says_the_endpoint_was_renamed_in_the_account_and_never_advises_pr
     assert (item["address"], item["id"], item["action"], item["drift"]) == ("endpoint.batch", batch["id"], "update", "renamed-in-account")
     assert [(c["path"], c["account"], c["config"], c["origin"]) for c in item["changes"]] == [("name", "batch-renamed", "batch", "account")]
     assert doc["summary"]["labels"]["renamed-in-account"] == 1 and doc["summary"]["labels"]["orphan"] == 0
-    assert "renames it back" in item["what_to_do"] and "same id and URL" in item["what_to_do"]
+    assert "renames it to the block's name in place" in item["what_to_do"] and "same id and URL" in item["what_to_do"]
     flat = " ".join((text.out + json.dumps(doc)).split())
     assert "--prune" not in flat and "no last-applied record says" not in flat and "orphan" not in text.out, flat
     assert "renamed in the account" in text.out and batch["id"] in text.out
@@ -142,7 +142,10 @@ def test_a_block_renamed_in_gpu_jsonc_takes_its_endpoint_renamed_in_the_account(
         assert [(c["path"], c["before"], c["after"]) for c in change["changes"]] == [("name", "batch-renamed", "batch2")]
     report = account.gpu("serverless", "drift", "--json", cwd=proj)
     assert report.code == 2, report.err
-    assert [(d["address"], d["id"], d["action"]) for d in report.json()["drift"]] == [("endpoint.batch2", batch["id"], "update")]
+    (item,) = report.json()["drift"]
+    assert (item["address"], item["id"], item["action"]) == ("endpoint.batch2", batch["id"], "update")
+    assert "renames it to the block's name in place" in item["what_to_do"] and 'renames it to "batch2"' in item["reason"], item  # not "back": batch2 is new
+    assert "back" not in item["what_to_do"] + item["reason"], item
 
     applied = account.gpu("serverless", "deploy", "-y", "--prune", cwd=proj)
     assert applied.code == 0, applied.err

@@ -690,7 +690,7 @@ def test_an_endpoint_renamed_in_the_console_is_named_so_and_putting_the_account_
     body = " ".join(issue["body"].split())
     assert "no last-applied record says" not in body and "orphan" not in body.lower(), body
     ending = _ending(body)
-    assert "**Renamed in the account**" in ending and f"<code>{batch['id']}</code>" in ending and "renames it back in place" in ending, ending
+    assert "**Renamed in the account**" in ending and f"<code>{batch['id']}</code>" in ending and "renames it to the block's name in place" in ending, ending
     assert "prune" not in ending and "gpu serverless delete" not in ending and "`replan`" in ending
 
     applied = gha.run(WORKFLOWS / "apply.yml", dispatch(MERGE, checkout, replan=True))  # "Put the account back", as the issue says
