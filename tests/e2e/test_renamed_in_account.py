@@ -155,6 +155,24 @@ def test_a_block_renamed_in_gpu_jsonc_takes_its_endpoint_renamed_in_the_account(
     assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", "--prune", cwd=proj).code == 0
 
 
+def test_pull_keeps_the_account_name_of_a_block_renamed_with_renamed_from(account, renamed):
+    """The block renamed in gpu.jsonc (batch -> batch2, renamed_from batch) while its endpoint
+    was renamed in the console (batch-renamed): pull --write keeps the account's name, so the
+    block is called batch-renamed, and the endpoint stays the one with its id and URL."""
+    proj, batch = renamed
+    cfg = two_blocks()
+    cfg["serverless"][1] |= {"name": "batch2", "renamed_from": "batch"}
+    (proj / "gpu.jsonc").write_text(json.dumps(cfg))
+    pulled = account.gpu("serverless", "pull", "--write", "--json", cwd=proj)
+    assert pulled.code == 0, pulled.err
+    assert [(p["address"], p["field"], p["after"]) for p in pulled.json()["pulled"]] == [("endpoint.batch2", "name", "batch-renamed")], pulled.out
+    assert [b["name"] for b in json.loads((proj / "gpu.jsonc").read_text())["serverless"]] == ["api", "batch-renamed"]
+    assert account.gpu("serverless", "deploy", "--plan", "--detailed-exitcode", "--prune", cwd=proj).code == 0
+    assert account.gpu("serverless", "deploy", "-y", "--prune", cwd=proj).code == 0
+    assert sorted((e["name"], e["id"]) for e in account.endpoints() if e["name"] != "api") == [("batch-renamed", batch["id"])]
+    assert account.gpu("serverless", "drift", cwd=proj).code == 0
+
+
 def record_of(account, endpoint_id: str) -> dict:
     (record,) = [t for t in account.server.http.get("/v2/templates").json()["templates"] if t["name"] == f"gpuctl-applied-{endpoint_id}"]
     return record
