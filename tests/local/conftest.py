@@ -27,6 +27,12 @@ FAST = {"tick_s": 0.05, "take_poll_s": 5.0, "stream_wait_s": 1.0, "ping_interval
         "webhook_retry_s": 0.2}
 
 
+def own_environ() -> dict[str, str]:
+    """This process's environment without a RunPod key or a gpuctl setting of the machine
+    running the tests: for a `gpu` or server started by a test with settings of its own."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("RUNPOD_", "GPUCTL_"))}
+
+
 def check_v2(response: httpx.Response) -> None:
     path = response.request.url.path
     if not path.startswith("/v2/"):

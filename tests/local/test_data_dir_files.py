@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.local.conftest import own_environ
+
 MEMORY = 1536 * 1024 * 1024
 HANG = 60  # a guard against waiting for ever; a passing command takes about a second
 
@@ -30,7 +32,7 @@ def capped() -> None:
 
 
 def gpu(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("RUNPOD_", "GPUCTL_"))}
+    environ = own_environ()
     environ |= {"GPUCTL_LOCAL_DIR": str(data), "HOME": str(data.parent)}
     return subprocess.run([sys.executable, "-m", "gpuctl", *args], cwd=data.parent, env=environ, capture_output=True, text=True,
                           timeout=HANG, preexec_fn=capped, check=False)
@@ -191,7 +193,7 @@ def test_a_damaged_last_port_is_ignored_and_replaced(data: Path, damage: Callabl
         script = ("import sys; from pathlib import Path; from gpuctl.local.client import lifecycle; "
                   "print(lifecycle.ensure_running(Path(sys.argv[1]), port=int(sys.argv[2]))['port'])")
         started = subprocess.run([sys.executable, "-c", script, str(data), str(port)], capture_output=True, text=True, timeout=HANG,
-                                 preexec_fn=capped, check=False, env={k: v for k, v in os.environ.items() if not k.startswith(("RUNPOD_", "GPUCTL_"))})
+                                 preexec_fn=capped, check=False, env=own_environ())
     assert started.returncode == 0 and clean(started), started.stderr
     moved = int(started.stdout)
     assert moved != port

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from gpuctl.local.client import lifecycle
 from gpuctl.local.datadir.layout import DataDir, ServerExit
+from tests.local.conftest import own_environ
 from tests.support.wait import until
 
 
@@ -28,17 +29,17 @@ def test_a_server_starting_while_a_probe_holds_the_lock_waits_and_starts(tmp_pat
     data = tmp_path / "local"
     data.mkdir(mode=0o700)
     files = DataDir(data)
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("RUNPOD_", "GPUCTL_"))}
-    with files.lock.open("a+") as probe:
+    said = tmp_path / "server.err"  # a file, not a pipe: reading a pipe of a server still running would wait for ever
+    with files.lock.open("a+") as probe, said.open("w") as err:
         fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # what lock_held holds for an instant
-        server = subprocess.Popen([sys.executable, "-m", "gpuctl.local", "--data-dir", str(data), "--port", "0"], env=environ,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        server = subprocess.Popen([sys.executable, "-m", "gpuctl.local", "--data-dir", str(data), "--port", "0"], env=own_environ(),
+                                  stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
         try:
             until(lambda: server.poll() is not None or waiting_for(files.lock), "the server to wait for the lock (or to give up)")
             fcntl.flock(probe, fcntl.LOCK_UN)
-            assert server.poll() != ServerExit.ALREADY_RUNNING, server.stderr.read() if server.stderr else ""
+            assert server.poll() != ServerExit.ALREADY_RUNNING, said.read_text()
             info = until(lambda: server.poll() is not None or lifecycle.read_server_info(data), "the server to say where it listens")
-            assert info is not True and info["pid"] == server.pid, server.stderr.read() if server.stderr else ""
+            assert info is not True and info["pid"] == server.pid, said.read_text()
         finally:
             lifecycle.stop(data)
             server.wait(30)
@@ -47,10 +48,10 @@ def test_a_server_starting_while_a_probe_holds_the_lock_waits_and_starts(tmp_pat
 def test_a_second_server_still_finds_the_first_running(tmp_path: Path) -> None:
     """The wait is for a probe: a server that holds the lock for good still turns the second away."""
     data = tmp_path / "local"
-    first = lifecycle.start(data, 0)
+    first = lifecycle.start(data, 0, own_environ())
     try:
-        second = subprocess.run([sys.executable, "-m", "gpuctl.local", "--data-dir", str(data), "--port", "0"], capture_output=True, text=True,
-                                timeout=60, check=False)
+        second = subprocess.run([sys.executable, "-m", "gpuctl.local", "--data-dir", str(data), "--port", "0"], env=own_environ(),
+                                capture_output=True, text=True, timeout=60, check=False)
         assert second.returncode == ServerExit.ALREADY_RUNNING and "already running" in second.stderr, second.stderr
         assert lifecycle.read_server_info(data)["pid"] == first["pid"]
     finally:

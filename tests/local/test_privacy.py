@@ -19,7 +19,7 @@ import pytest
 
 from gpuctl.local.client import lifecycle
 from gpuctl.local.runtime.workerenv import MACHINE_VARS
-from tests.local.conftest import FAST, WORKERS, LocalServer, stop_server, wait_for
+from tests.local.conftest import FAST, WORKERS, LocalServer, own_environ, stop_server, wait_for
 
 CANARY = "canary-7d41c2"
 SHELL_SECRETS = {"AWS_SECRET_ACCESS_KEY": f"{CANARY}-aws", "MY_HF_TOKEN": f"{CANARY}-hf", "RUNPOD_API_KEY": f"{CANARY}-runpod"}
@@ -61,7 +61,7 @@ def touch_everything(server: LocalServer) -> None:
 
 def test_data_dir_is_private_under_umask_000(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNPOD_", "GPUCTL_"))} | {"GPUCTL_LOCAL_SETTINGS": json.dumps(FAST)}
+    env = own_environ() | {"GPUCTL_LOCAL_SETTINGS": json.dumps(FAST)}
     up = subprocess.run([sys.executable, "-m", "gpuctl", "local", "up", "--port", "0", "--data-dir", str(data_dir)],
                         env=env, capture_output=True, text=True, timeout=60, preexec_fn=lambda: os.umask(0))
     assert up.returncode == 0, up.stderr
