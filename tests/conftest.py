@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import compileall
 import io
 import os
+import shutil
+import tempfile
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,9 +15,41 @@ import pytest
 from gpuctl.cli import main
 from gpuctl.cli.context import AppContext
 
+from tests.support import cpuinfo_once
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 UPDATE_GOLDEN_VARIABLES = ("GPUCTL_UPDATE_GOLDEN", "UPDATE_GOLDEN")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Once for the whole run, in the process that starts the others (an xdist worker inherits
+    the controller's environment, where py-cpuinfo's answer is set already): gpuctl compiled,
+    and py-cpuinfo asked (tests/support/cpuinfo_once.py)."""
+    if cpuinfo_once.installed(os.environ):
+        return
+    compile_gpuctl()
+    config.stash[_CPUINFO_DIR] = directory = Path(tempfile.mkdtemp(prefix=cpuinfo_once.PREFIX))
+    cpuinfo_once.install(directory, os.environ)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if directory := config.stash.get(_CPUINFO_DIR, None):
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+_CPUINFO_DIR = pytest.StashKey[Path]()
+
+
+def compile_gpuctl() -> None:
+    """The suite starts thousands of Python processes that import gpuctl: every `gpu` a test
+    runs, every local provider. Where PYTHONDONTWRITEBYTECODE is set, as on the CI machine, each
+    of them compiled gpuctl's sources again (0.14 s of the 0.5 s of CPU a `gpu serverless
+    deploy` took), since none may write the bytecode it made. So the run compiles them once,
+    into the `__pycache__` directories git ignores; with bytecode written as usual, the first
+    import does the same and this is not needed."""
+    if sys.flags.dont_write_bytecode:
+        compileall.compile_dir(ROOT / "gpuctl", quiet=1, workers=0)
 
 
 @dataclass
