@@ -96,7 +96,8 @@ def job_status(app: AppContext, name: str, job_id: str, as_json: bool, provider:
     """Show job JOB_ID of endpoint NAME.
 
     State, worker, timings, then the error or the output. Exits 0 whatever the job's state."""
-    job = job_call(app, provider, config, name, job_id, "status")
+    with job_endpoint(app, provider, config, name) as (target, found), about_job(name, job_id, flags=target.flags):  # an id typed: unknown, or removed
+        job = target.provider.status(found["id"], job_id)
     app.stdout.write(to_json(job) + "\n" if as_json else describe(job))
     return ExitCode.OK
 
@@ -112,10 +113,38 @@ def job_cancel(app: AppContext, name: str, job_id: str, as_json: bool, provider:
 
     A queued or running job becomes CANCELLED; one that already ended keeps its state. Prints
     the resulting status."""
-    job = job_call(app, provider, config, name, job_id, "cancel")
-    ended = job.get("status") in FINAL and job.get("status") != "CANCELLED"
-    app.stdout.write(to_json(job) + "\n" if as_json else f"job {job_id}: {job.get('status')}" + (" (it had already ended)\n" if ended else "\n"))
+    with job_endpoint(app, provider, config, name) as (target, found):
+        job = cancelled(app, target, found, name, job_id)
+    app.stdout.write(to_json(job) + "\n" if as_json else f"job {job_id}: {_after_cancel(job)}\n")
     return ExitCode.OK
+
+
+def _after_cancel(job: dict) -> str:
+    """The job's state as the answer to its cancel gives it."""
+    ended = job.get("status") in FINAL and job.get("status") != "CANCELLED"
+    return f"{job.get('status')}" + (" (it had already ended)" if ended else "")
+
+
+def cancelled(app: AppContext, target: Target, found: dict, ref: str, job_id: str) -> dict:
+    """The answer to /cancel of one job, sent as the command's one write
+    (`gpuctl.interrupts.writing`, tests/test_one_write_seam.py): an interrupt while it is in
+    flight waits for it and says the job's state after it, a second one says the outcome is
+    unknown and how to find out, one before it was sent says nothing was cancelled."""
+    from gpuctl.interrupts import Interrupted, writing
+
+    again = suggest("serverless", "job", "cancel", ref, job_id, flags=target.flags)
+    look = suggest("serverless", "job", "status", ref, job_id, flags=target.flags)
+    answer: list[dict] = []
+    before = lambda: Interrupted(f"interrupted before the cancel was sent: job {job_id} was not cancelled", hint=f"run `{again}` to cancel it")  # noqa: E731
+    after = lambda: Interrupted(f"interrupted, after the cancel: job {job_id}: {_after_cancel(answer[0])}",  # noqa: E731
+                                hint="the cancel was carried out: there is nothing to repeat")
+    unknown = lambda why: Interrupted(f"interrupted while the cancel of job {job_id} was in flight: its outcome is unknown ({why})",  # noqa: E731
+                                      hint=f"`{look}` shows whether it was cancelled; if not, run `{again}` again")
+    say = lambda: app.note("interrupted: waiting for the cancel in flight to finish (a second interrupt stops waiting)")  # noqa: E731
+    with writing(before, after, say=say, unknown=unknown) as write, about_job(ref, job_id, flags=target.flags):  # an id typed: unknown, or removed
+        with write.step():
+            answer.append(write.send(lambda: target.provider.cancel(found["id"], job_id)))
+    return answer[0]
 
 
 # -- the input --------------------------------------------------------------------------------
@@ -304,17 +333,17 @@ class StatusLine:
 # -- showing a job ----------------------------------------------------------------------------
 
 
-def job_call(app: AppContext, provider: str | None, config: str | None, ref: str, job_id: str, verb: str) -> dict:
-    """The answer of /status or /cancel for one job, with a readable error when the job API
-    does not know the job. Never starts the local provider."""
+@contextlib.contextmanager
+def job_endpoint(app: AppContext, provider: str | None, config: str | None, ref: str) -> Iterator[tuple[Target, dict]]:
+    """The target and the endpoint `ref` whose job a `job` command is about; a job's output and
+    error are the worker's words, masked like its env. Never starts the local provider."""
     from gpuctl.cli.resolve import endpoint, open_target
 
     target = open_target(app, provider, config, reads_only=True)
     try:
         found = endpoint(target, ref)
         target.protect_env(found)
-        with about_job(ref, job_id, flags=target.flags):  # an id typed: unknown, or removed
-            return getattr(target.provider, verb)(found["id"], job_id)
+        yield target, found
     finally:
         target.close()
 

@@ -226,7 +226,8 @@ def test_bad_fault_rules_are_rejected(faults: LocalServer) -> None:
                  {"action": "omit_field", "op": "get"}, {"action": "extra_field", "op": "get", "field": "x"},
                  {"action": "omit_field", "op": "create", "field": "x"}, {"action": "extra_field", "field": "x", "value": 1},
                  {"action": "commit_then_fail", "op": "take"}, {"action": "commit_then_fail", "kind": "worker"},
-                 {"action": "status", "op": "take", "kind": "worker"}):
+                 {"action": "status", "op": "take", "kind": "worker"}, {"action": "hang", "op": "get", "kind": "job"},
+                 {"action": "drop_field", "op": "update", "kind": "job", "field": "x"}):
         answer = faults.http.post("/_admin/faults", json=rule)
         assert answer.status_code == 422 and answer.json()["detail"].startswith("fault rule"), (rule, answer.text)
     assert faults.admin("GET", "faults")["rules"] == []
@@ -235,9 +236,28 @@ def test_bad_fault_rules_are_rejected(faults: LocalServer) -> None:
 def test_a_rule_for_every_kind_leaves_the_worker_protocol_alone(faults: LocalServer) -> None:
     """`*` means the control plane: a catch-all 500 must not fail the workers' job-takes."""
     ep = faults.create_endpoint("faults-catchall-take")
-    faults.admin("POST", "faults", {"action": "status", "op": "*", "kind": "*", "status": 500})  # the job API has no fault point
+    faults.admin("POST", "faults", {"action": "status", "op": "*", "kind": "*", "status": 500})
     answer = faults.job(ep["id"], "runsync", {"input": {"through": "a catch-all rule"}}).json()
     assert answer["status"] == "COMPLETED" and answer["output"]["echo"] == {"through": "a catch-all rule"}, answer
+
+
+def test_a_job_rule_fails_a_cancel_and_a_rule_for_every_kind_leaves_it_alone(faults: LocalServer) -> None:
+    """The job API's fault point (kind `job`, op `update`): a `status` rule answers the cancel
+    without doing it, `commit_then_fail` does it and answers an error; a `*` rule means the
+    control plane and never reaches it."""
+    ep = faults.create_endpoint("faults-job-cancel", workers={"min": 0, "max": 0, "idleTimeout": 5})  # jobs wait in the queue
+    first, second = (faults.job(ep["id"], "run", {"input": {}}).json()["id"] for _ in range(2))
+
+    def state(job_id: str) -> str:
+        return faults.job(ep["id"], f"status/{job_id}", method="GET").json()["status"]
+
+    faults.admin("POST", "faults", {"action": "status", "op": "*", "kind": "*", "status": 500})
+    assert faults.job(ep["id"], f"cancel/{first}").json()["status"] == "CANCELLED"
+    faults.admin("DELETE", "faults")
+    faults.admin("POST", "faults", {"action": "status", "op": "update", "kind": "job", "status": 503, "times": 1})
+    assert faults.job(ep["id"], f"cancel/{second}").status_code == 503 and state(second) == "IN_QUEUE"
+    faults.admin("POST", "faults", {"action": "commit_then_fail", "op": "update", "kind": "job"})
+    assert faults.job(ep["id"], f"cancel/{second}").status_code == 500 and state(second) == "CANCELLED"
 
 
 def test_seed_route_inserts_v2_objects_verbatim(fresh_server: LocalServer) -> None:

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gpuctl.local.api.control import FaultPoint, control
 from gpuctl.local.api.http import MB, ApiError, json_body, json_response, route
 from gpuctl.local.runtime.queue import JobQueue
 from gpuctl.local.runtime.settings import Settings
@@ -44,8 +45,11 @@ def accepted(job: Job) -> Response:
 
 @dataclass
 class JobRoutes:
+    """The routes; a cancel or retry is the job API's fault point (kind `job`, op `update`)."""
+
     queue: JobQueue
     settings: Settings
+    faults: FaultPoint
 
     def routes(self) -> list[Route]:
         return [
@@ -84,9 +88,11 @@ class JobRoutes:
         state, chunks = await self.queue.drain(job, wait_ms(request, self.settings.stream_wait_s * 1000) / 1000)
         return json_response({"status": state, "stream": [{"output": c} for c in chunks]})
 
+    @control("update", "job")
     async def cancel(self, request: Request) -> Response:
         return accepted(self.queue.jobs.cancel(self._job(request)))
 
+    @control("update", "job")
     async def retry(self, request: Request) -> Response:
         return accepted(self.queue.retry(self._job(request)))
 

@@ -85,7 +85,7 @@ class LocalProvider:
             PodRoutes(Pods(store, catalog, rules, templates, self.scheduler.workers), self.scheduler.workers, self.signals, self.faults),
             CatalogRoutes(catalog, self.faults),
             GraphQLRoute(graphql, self.faults),
-            JobRoutes(queue, settings), OpenAIRoutes(queue, settings), WorkerRoutes(store, self.scheduler, settings, self.faults),
+            JobRoutes(queue, settings, self.faults), OpenAIRoutes(queue, settings), WorkerRoutes(store, self.scheduler, settings, self.faults),
             AdminRoutes(store, self.scheduler, endpoints, volumes, self.keys, self.faults, self.requests, data_dir, base_url),
         ]
 

@@ -1,7 +1,7 @@
 """Fault injection: the failures reliability.md says RunPod's side can produce, on demand.
 
 A rule names an operation (`list|get|create|update|delete|*`) on a resource kind
-(`endpoint|template|network_volume|pod|graphql|catalog|registry|*`) and an action:
+(`endpoint|template|network_volume|pod|graphql|catalog|registry|job|worker|*`) and an action:
 
 - `status`: answer `status` without doing anything (429s carry `Retry-After`, and with
   `ratelimit` a RateLimit header whose minute window is spent);
@@ -36,6 +36,12 @@ answer lost: the jobs are IN_PROGRESS with a worker that never got them); `commi
 holds the answer for `seconds`. Only a rule that names kind `worker` matches it, so a `*` rule
 aimed at the control plane never touches the workers' long polls.
 
+The job API has one fault point: kind `job`, op `update`, a cancel or retry of a job
+(`/ai/v2/{endpoint}/cancel/{job}`, `/retry/{job}`), for a client that must say what came of a
+cancel it was interrupted in (`gpu serverless job cancel`). It takes `status`, `hang`,
+`commit_then_fail` and `commit_then_hang`. Only a rule that names kind `job` matches it, so a `*`
+rule aimed at the control plane never touches a job's calls.
+
 Rules are tried in order; each matching rule rolls its `probability` on one random generator
 seeded by `seed`, so a run with the same seed and the same requests fails the same way.
 `times` caps how often a rule fires. The api layer applies what a fired rule does
@@ -56,8 +62,10 @@ from gpuctl.local.server.ratelimit import RateWindows
 
 OPS = ("list", "get", "create", "update", "delete", "write", "take", "*")
 WRITES = ("create", "update", "delete")
-KINDS = ("endpoint", "template", "network_volume", "pod", "graphql", "catalog", "registry", "worker", "*")
+KINDS = ("endpoint", "template", "network_volume", "pod", "graphql", "catalog", "registry", "job", "worker", "*")
 WORKER_ACTIONS = ("commit_then_fail", "commit_then_hang")  # what a rule of kind worker may do to a job-take
+JOB_ACTIONS = ("status", "hang", "commit_then_fail", "commit_then_hang")  # what a rule of kind job may do to a cancel or retry
+BY_NAME_ONLY = ("worker", "job")  # kinds whose fault point only a rule naming them reaches, never a `*` one
 ACTIONS = ("status", "commit_then_fail", "delay_visibility", "drop_field", "hang", "commit_then_hang", "omit_field", "extra_field")
 FIELD_ACTIONS = {"drop_field": '"workers.max"', "omit_field": '"workers.max"', "extra_field": '"workers.surge"'}
 READS = ("get", "list")  # what omit_field and extra_field edit
@@ -86,7 +94,7 @@ class FaultRule:
             return False
         if not (self.op in ("*", op) or (self.op == "write" and op in WRITES)) or self.kind not in ("*", kind):
             return False
-        if (kind == "worker") != (self.kind == "worker"):  # the worker protocol only by name, and a worker rule only there
+        if kind in BY_NAME_ONLY and self.kind != kind:  # the worker protocol and the job API only by name
             return False
         self.seen += 1
         return self.seen > self.after
@@ -138,6 +146,8 @@ def _check_action(doc: dict, action: str) -> None:
         raise Invalid('fault rule: op take is the worker protocol\'s job-take; it goes with kind worker, and kind worker with op take')
     if doc.get("kind") == "worker" and action not in WORKER_ACTIONS:
         raise Invalid(f"fault rule: a rule of kind worker acts on a job-take that hands out jobs; action must be one of {', '.join(WORKER_ACTIONS)}")
+    if doc.get("kind") == "job" and (doc.get("op") != "update" or action not in JOB_ACTIONS):
+        raise Invalid(f"fault rule: a rule of kind job acts on a cancel or retry of a job: op must be update, action one of {', '.join(JOB_ACTIONS)}")
     if action in ("omit_field", "extra_field") and doc.get("op") not in READS:
         raise Invalid(f"fault rule: {action} edits answers, so op must be get or list")
 
