@@ -11,6 +11,7 @@ import fcntl
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from gpuctl.local.client import lifecycle
@@ -56,3 +57,25 @@ def test_a_second_server_still_finds_the_first_running(tmp_path: Path) -> None:
         assert lifecycle.read_server_info(data)["pid"] == first["pid"]
     finally:
         lifecycle.stop(data)
+
+
+def test_a_start_that_lost_the_lock_to_a_server_that_stopped_starts_one_itself(tmp_path: Path) -> None:
+    """Two commands start the provider at once and the one whose server got the lock stops
+    before it answers (it crashed while starting): the other one's server exited "already
+    running", and its start waited 15 s and said only that nothing started. Now it starts a
+    server again once the lock is free and no server.json names one."""
+    data = tmp_path / "local"
+    data.mkdir(mode=0o700)
+    files = DataDir(data)
+    with files.lock.open("a+") as winner, ThreadPoolExecutor(1) as pool:
+        fcntl.flock(winner, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the server that won, starting: no server.json yet
+        started = pool.submit(lifecycle.start, data, 0, own_environ())
+        until(lambda: started.done() or waiting_for(files.lock), "the start's server to wait for the lock")
+        until(lambda: started.done() or not waiting_for(files.lock), "the start's server to give up and exit already running")
+        fcntl.flock(winner, fcntl.LOCK_UN)  # the winner stops without ever answering
+        try:
+            info = started.result(timeout=120)
+            assert lifecycle.read_server_info(data)["pid"] == info["pid"]
+            assert lifecycle.request(info, lifecycle.read_token(data), "GET", "/_admin/status")
+        finally:
+            lifecycle.stop(data)

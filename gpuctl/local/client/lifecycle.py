@@ -151,27 +151,36 @@ def _log_tail(data_dir: Path, lines: int = 5) -> str:
 
 def start(data_dir: Path, port: int, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Spawn the server detached and return its server.json once it answers. When another
-    start wins the race for the data dir's lock, return that server instead."""
+    start wins the race for the data dir's lock, return that server instead; when that server
+    stops before it answers (it crashed while starting), start once more, so its reason (a
+    damaged state file, say) is what the error says, not a wait that ran out."""
     data_dir = private.make_dir(data_dir.expanduser().resolve())
     saved_token(data_dir)  # a damaged token file is the user's to remove: say so before starting anything
-    if not lock_held(data_dir):  # whatever is left belongs to a dead server
-        with contextlib.suppress(FileNotFoundError):
-            DataDir(data_dir).server_json.unlink()
-        reaper.reap(data_dir)
-    log = private.open_append(DataDir(data_dir).log)  # handed to the child
-    with log:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "gpuctl.local", "--data-dir", str(data_dir), "--port", str(port)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True,
-            env=dict(environ if environ is not None else os.environ), cwd=str(data_dir))
-    try:
-        return _started(child, data_dir, port)
-    except KeyboardInterrupt:
-        raise _interrupted_start(child, data_dir) from None
+    for _ in range(2):
+        if not lock_held(data_dir):  # whatever is left belongs to a dead server
+            with contextlib.suppress(FileNotFoundError):
+                DataDir(data_dir).server_json.unlink()
+            reaper.reap(data_dir)
+        log = private.open_append(DataDir(data_dir).log)  # handed to the child
+        with log:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "gpuctl.local", "--data-dir", str(data_dir), "--port", str(port)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True,
+                env=dict(environ if environ is not None else os.environ), cwd=str(data_dir))
+        try:
+            info = _started(child, data_dir, port)
+        except KeyboardInterrupt:
+            raise _interrupted_start(child, data_dir) from None
+        if info is not None:
+            return info
+    raise LocalProviderError("the local provider did not start: twice another one held its data dir and stopped before it answered",
+                             hint=f"run the command again; {DataDir(data_dir).log} says why each one stopped", detail=_log_tail(data_dir) or None)
 
 
-def _started(child: subprocess.Popen, data_dir: Path, port: int) -> dict[str, Any]:
-    """The server.json of the server `child` (or of the one that won the race), once it answers."""
+def _started(child: subprocess.Popen, data_dir: Path, port: int) -> dict[str, Any] | None:
+    """The server.json of the server `child` (or of the one that won the race), once it answers;
+    None when `child` lost the race to a server that has stopped since without answering (the
+    lock is free again and no server.json names one)."""
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         code = child.poll()
@@ -179,6 +188,8 @@ def _started(child: subprocess.Popen, data_dir: Path, port: int) -> dict[str, An
         if info is not None and (info["pid"] == child.pid or code == ServerExit.ALREADY_RUNNING):
             request(info, read_token(data_dir), "GET", "/_admin/status")
             return info
+        if code == ServerExit.ALREADY_RUNNING and info is None and not lock_held(data_dir):
+            return None
         if code is not None and code != ServerExit.ALREADY_RUNNING:
             _start_failed(port, code, data_dir)
         time.sleep(0.01)
