@@ -277,7 +277,6 @@ def _owned(owner: str, repository: str | None) -> bool:
 
 
 def public_holders(text: str) -> str:
-
     """`text` with every lease holder it names (`holder_name`: the exit 3 refusal's
     `pid 12 on HOST (...)`, the notes of a wait or a takeover, deploy's hint `if you are sure pid 12
     on HOST is gone`) shown by `public_holder`: for what a GitHub job writes (github.job.Job.clean,
