@@ -4,8 +4,8 @@ import compileall
 import io
 import os
 import shutil
-import tempfile
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +25,8 @@ UPDATE_GOLDEN_VARIABLES = ("GPUCTL_UPDATE_GOLDEN", "UPDATE_GOLDEN")
 def pytest_configure(config: pytest.Config) -> None:
     """In every pytest process, the bytecode of what it compiles kept (`keep_bytecode`). Once for
     the whole run, in the process that starts the others (an xdist worker inherits the
-    controller's environment, where py-cpuinfo's answer is set already): gpuctl compiled, and
-    py-cpuinfo asked (tests/support/cpuinfo_once.py)."""
+    controller's environment, where the module that asks py-cpuinfo once is set already):
+    gpuctl compiled, and that module put on PYTHONPATH (tests/support/cpuinfo_once.py)."""
     keep_bytecode()
     if cpuinfo_once.installed(os.environ):
         return

@@ -121,8 +121,12 @@ def job_cancel(app: AppContext, name: str, job_id: str, as_json: bool, provider:
 
 def _after_cancel(job: dict) -> str:
     """The job's state as the answer to its cancel gives it."""
-    ended = job.get("status") in FINAL and job.get("status") != "CANCELLED"
-    return f"{job.get('status')}" + (" (it had already ended)" if ended else "")
+    return f"{job.get('status')}" + (" (it had already ended)" if _had_ended(job) else "")
+
+
+def _had_ended(job: dict) -> bool:
+    """Whether the cancel found the job ended some other way (a cancel leaves its state)."""
+    return job.get("status") in FINAL and job.get("status") != "CANCELLED"
 
 
 def cancelled(app: AppContext, target: Target, found: dict, ref: str, job_id: str) -> dict:
@@ -137,7 +141,8 @@ def cancelled(app: AppContext, target: Target, found: dict, ref: str, job_id: st
     answer: list[dict] = []
     before = lambda: Interrupted(f"interrupted before the cancel was sent: job {job_id} was not cancelled", hint=f"run `{again}` to cancel it")  # noqa: E731
     after = lambda: Interrupted(f"interrupted, after the cancel: job {job_id}: {_after_cancel(answer[0])}",  # noqa: E731
-                                hint="the cancel was carried out: there is nothing to repeat")
+                                hint="the job had already ended: there was nothing to cancel" if _had_ended(answer[0])
+                                else "the cancel was carried out: there is nothing to repeat")
     unknown = lambda why: Interrupted(f"interrupted while the cancel of job {job_id} was in flight: its outcome is unknown ({why})",  # noqa: E731
                                       hint=f"`{look}` shows whether it was cancelled; if not, run `{again}` again")
     say = lambda: app.note("interrupted: waiting for the cancel in flight to finish (a second interrupt stops waiting)")  # noqa: E731

@@ -67,15 +67,17 @@ def test_a_start_that_lost_the_lock_to_a_server_that_stopped_starts_one_itself(t
     data = tmp_path / "local"
     data.mkdir(mode=0o700)
     files = DataDir(data)
-    with files.lock.open("a+") as winner, ThreadPoolExecutor(1) as pool:
-        fcntl.flock(winner, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the server that won, starting: no server.json yet
-        started = pool.submit(lifecycle.start, data, 0, own_environ())
-        until(lambda: started.done() or waiting_for(files.lock), "the start's server to wait for the lock")
-        until(lambda: started.done() or not waiting_for(files.lock), "the start's server to give up and exit already running")
-        fcntl.flock(winner, fcntl.LOCK_UN)  # the winner stops without ever answering
-        try:
-            info = started.result(timeout=120)
-            assert lifecycle.read_server_info(data)["pid"] == info["pid"]
-            assert lifecycle.request(info, lifecycle.read_token(data), "GET", "/_admin/status")
-        finally:
-            lifecycle.stop(data)
+    try:
+        with ThreadPoolExecutor(1) as pool, files.lock.open("a+") as winner:  # the lock let go before the pool waits for the start
+            fcntl.flock(winner, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the server that won, starting: no server.json yet
+            started = pool.submit(lifecycle.start, data, 0, own_environ())
+            try:
+                until(lambda: started.done() or waiting_for(files.lock), "the start's server to wait for the lock")
+                until(lambda: started.done() or not waiting_for(files.lock), "the start's server to give up and exit already running")
+            finally:
+                fcntl.flock(winner, fcntl.LOCK_UN)  # the winner stops without ever answering
+        info = started.result(timeout=120)
+        assert lifecycle.read_server_info(data)["pid"] == info["pid"]
+        assert lifecycle.request(info, lifecycle.read_token(data), "GET", "/_admin/status")
+    finally:
+        lifecycle.stop(data)

@@ -1,5 +1,5 @@
 """The tests' one shortcut in a worker's start (tests/support/cpuinfo_once.py): py-cpuinfo's
-answer is asked once per run and handed to every worker. A worker of the shared server gets that
+answer is asked once per run and kept for every worker. A worker of the shared server gets that
 answer, the real one; a worker of a server started without the shortcut asks the real
 py-cpuinfo itself, as on RunPod, and says the same."""
 
@@ -33,7 +33,8 @@ def asked(server: LocalServer) -> dict:
 def test_a_worker_of_the_tests_gets_the_real_answer_asked_once(server: LocalServer, brand: str) -> None:
     assert cpuinfo_once.installed(os.environ)
     seen = asked(server)
-    assert Path(seen["module"]).parent.name.startswith(cpuinfo_once.PREFIX)
+    shortcut = Path(seen["module"]).parent
+    assert shortcut.name.startswith(cpuinfo_once.PREFIX) and (shortcut / "answer.json").is_file()  # asked, and kept for the next worker
     assert seen["processor"] == brand
 
 
